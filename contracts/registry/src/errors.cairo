@@ -1,0 +1,31 @@
+//! Revert reasons of the thread registry (short strings, at most 31 characters each).
+
+// Access control.
+pub const CALLER_NOT_OWNER: felt252 = 'registry: caller not owner';
+pub const CALLER_NOT_ADMIN: felt252 = 'registry: caller not admin';
+pub const ZERO_OWNER: felt252 = 'registry: zero owner';
+
+// OS versions and programs.
+pub const OS_VERSION_REGISTERED: felt252 = 'registry: os version registered';
+pub const UNKNOWN_OS_VERSION: felt252 = 'registry: unknown os version';
+pub const PROGRAM_REGISTERED: felt252 = 'registry: program registered';
+pub const UNKNOWN_PROGRAM: felt252 = 'registry: unknown program';
+pub const OS_VERSION_NOT_NEWER: felt252 = 'registry: os version not newer';
+
+// Thread creation.
+pub const EMPTY_CONTRACT_SET: felt252 = 'registry: empty contract set';
+pub const ZERO_CONTRACT: felt252 = 'registry: zero contract';
+pub const CONTRACTS_UNSORTED: felt252 = 'registry: contracts unsorted';
+pub const ZERO_ADMIN: felt252 = 'registry: zero admin';
+
+// Settlement, in the order the checks run.
+pub const REENTRANT_SETTLE: felt252 = 'registry: reentrant settle';
+pub const UNKNOWN_THREAD: felt252 = 'registry: unknown thread';
+pub const THREAD_INACTIVE: felt252 = 'registry: thread inactive';
+pub const PROVER_NOT_ALLOWED: felt252 = 'registry: prover not allowed';
+pub const WRONG_SEQUENCE: felt252 = 'registry: wrong sequence';
+pub const UNSORTED_SLOTS: felt252 = 'registry: unsorted slots';
+pub const CONTRACT_NOT_IN_SET: felt252 = 'registry: contract not in set';
+pub const BAD_SLOT_REPLY: felt252 = 'registry: bad slot reply';
+pub const STALE_INPUT: felt252 = 'registry: stale input';
+pub const INVALID_PROOF: felt252 = 'registry: invalid proof';

@@ -1,0 +1,74 @@
+use starknet::{ClassHash, ContractAddress};
+
+/// Everything the registry stores about one thread, except its contract list and allowlist.
+#[derive(Copy, Drop, Serde, PartialEq, Debug)]
+pub struct ThreadInfo {
+    /// The thread protocol version (public-input encoding, verifier core).
+    pub os_version: felt252,
+    /// Class hash of the thread program's verifier (see `ThreadRegistry`).
+    pub program_hash: ClassHash,
+    /// May upgrade the thread, change its prover allowlist and (de)activate it.
+    pub admin: ContractAddress,
+    /// Inactive threads cannot settle.
+    pub active: bool,
+    /// Number of settled sub-blocks = the sequence number the next sub-block must carry.
+    pub sequence: u64,
+    /// `poseidon_hash_span([n, c_1, ..., c_n])` over the contract set in ascending order.
+    pub contract_set_commitment: felt252,
+    /// Number of contracts in the thread.
+    pub contract_count: u32,
+    /// Whether only allowlisted provers may settle.
+    pub allowlist_enabled: bool,
+}
+
+#[starknet::interface]
+pub trait IThreadRegistry<TContractState> {
+    // Owner: vetting of OS versions and programs.
+    fn register_os_version(ref self: TContractState, os_version: felt252);
+    fn register_program(ref self: TContractState, os_version: felt252, program_hash: ClassHash);
+
+    // Anyone: thread creation.
+    fn create_thread(
+        ref self: TContractState,
+        os_version: felt252,
+        program_hash: ClassHash,
+        contracts: Span<ContractAddress>,
+        admin: ContractAddress,
+        provers: Span<ContractAddress>,
+    ) -> u64;
+
+    // Thread admin.
+    fn upgrade_thread(
+        ref self: TContractState, thread_id: u64, os_version: felt252, program_hash: ClassHash,
+    );
+    fn set_provers(ref self: TContractState, thread_id: u64, provers: Span<ContractAddress>);
+    fn set_active(ref self: TContractState, thread_id: u64, active: bool);
+
+    // Provers: settlement of one sub-block.
+    fn settle(
+        ref self: TContractState,
+        thread_id: u64,
+        sequence: u64,
+        inputs: Span<(ContractAddress, felt252, felt252)>,
+        outputs: Span<(ContractAddress, felt252, felt252)>,
+        proof: Span<felt252>,
+    );
+
+    // Views.
+    fn owner(self: @TContractState) -> ContractAddress;
+    fn is_os_version_registered(self: @TContractState, os_version: felt252) -> bool;
+    fn program_os_version(self: @TContractState, program_hash: ClassHash) -> Option<felt252>;
+    fn thread_count(self: @TContractState) -> u64;
+    fn thread(self: @TContractState, thread_id: u64) -> ThreadInfo;
+    fn thread_contracts(self: @TContractState, thread_id: u64) -> Span<ContractAddress>;
+    fn next_sequence(self: @TContractState, thread_id: u64) -> u64;
+    fn is_prover_allowed(self: @TContractState, thread_id: u64, prover: ContractAddress) -> bool;
+    /// The exact felts the verifier receives for this sub-block (see `settle`).
+    fn public_input(
+        self: @TContractState,
+        thread_id: u64,
+        sequence: u64,
+        inputs: Span<(ContractAddress, felt252, felt252)>,
+        outputs: Span<(ContractAddress, felt252, felt252)>,
+    ) -> Span<felt252>;
+}

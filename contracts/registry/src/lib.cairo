@@ -1,0 +1,16 @@
+//! `ThreadRegistry`: creates threads and settles their sub-blocks.
+//!
+//! Settling a sub-block checks, in this order and with one revert reason each: the thread
+//! exists, is active and accepts the caller as prover; the sequence number is the next one; the
+//! input and output slot lists are sorted and touch only the thread's contracts; every input
+//! equals current storage; the thread program's verifier accepts the proof for the public input.
+//! Only then are the outputs written, the sequence bumped and the state diff emitted.
+
+pub mod errors;
+pub mod interface;
+pub mod registry;
+
+pub use registry::ThreadRegistry;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,532 @@
+/// The thread registry.
+///
+/// Verifier programs are reached by `library_call` on the thread's `program_hash`, a class hash.
+/// A library call runs the callee's code in the *registry's* storage context, so an arbitrary
+/// class could rewrite every thread, sequence number and allowlist here. That is why programs
+/// are vetted: only the owner registers them, each under one OS version, and a thread can only
+/// name a registered program. Do not relax this without moving verification to `call_contract`.
+#[starknet::contract]
+pub mod ThreadRegistry {
+    use core::poseidon::poseidon_hash_span;
+    use registry::errors;
+    use registry::interface::{IThreadRegistry, ThreadInfo};
+    use starknet::storage::{
+        Map, MutableVecTrait, StorageMapReadAccess, StorageMapWriteAccess, StoragePathEntry,
+        StoragePointerReadAccess, StoragePointerWriteAccess, Vec, VecTrait,
+    };
+    use starknet::{ClassHash, ContractAddress, get_caller_address};
+    use thread::interface::{
+        IThreadMembership, IThreadReadyDispatcher, IThreadReadyDispatcherTrait,
+        IThreadVerifierDispatcherTrait, IThreadVerifierLibraryDispatcher,
+    };
+
+    /// One thread.
+    #[starknet::storage_node]
+    pub struct ThreadRecord {
+        pub os_version: felt252,
+        pub program_hash: ClassHash,
+        pub admin: ContractAddress,
+        pub active: bool,
+        pub sequence: u64,
+        pub contract_set_commitment: felt252,
+        /// The contract set in ascending order, and the same set as a membership map.
+        pub contracts: Vec<ContractAddress>,
+        pub members: Map<ContractAddress, bool>,
+        pub allowlist_enabled: bool,
+        /// `set_provers` replaces the allowlist by moving to a fresh generation, so old entries
+        /// never need clearing.
+        pub allowlist_generation: u32,
+        pub provers: Map<(u32, ContractAddress), bool>,
+    }
+
+    #[storage]
+    struct Storage {
+        owner: ContractAddress,
+        /// Registration order of each OS version, from 1; 0 = not registered. "Newer" means
+        /// registered later.
+        os_version_index: Map<felt252, u32>,
+        os_version_count: u32,
+        /// The OS version each vetted program (verifier class hash) belongs to.
+        program_registered: Map<ClassHash, bool>,
+        program_os_version: Map<ClassHash, felt252>,
+        /// Threads have ids 1..=thread_count.
+        thread_count: u64,
+        threads: Map<u64, ThreadRecord>,
+        /// Set while `settle` runs: settlement calls out to thread contracts, and a contract in
+        /// the set must not be able to settle again from inside (it could interleave two
+        /// sub-blocks checked against the same state).
+        settling: bool,
+    }
+
+    #[event]
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub enum Event {
+        OsVersionRegistered: OsVersionRegistered,
+        ProgramRegistered: ProgramRegistered,
+        ThreadCreated: ThreadCreated,
+        ThreadUpgraded: ThreadUpgraded,
+        ProversChanged: ProversChanged,
+        ThreadActivityChanged: ThreadActivityChanged,
+        SubBlockSettled: SubBlockSettled,
+    }
+
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct OsVersionRegistered {
+        #[key]
+        pub os_version: felt252,
+        /// Registration order, from 1.
+        pub index: u32,
+    }
+
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct ProgramRegistered {
+        #[key]
+        pub os_version: felt252,
+        #[key]
+        pub program_hash: ClassHash,
+    }
+
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct ThreadCreated {
+        #[key]
+        pub thread_id: u64,
+        pub os_version: felt252,
+        pub program_hash: ClassHash,
+        pub admin: ContractAddress,
+        pub contract_set_commitment: felt252,
+        pub contracts: Span<ContractAddress>,
+        pub provers: Span<ContractAddress>,
+    }
+
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct ThreadUpgraded {
+        #[key]
+        pub thread_id: u64,
+        pub os_version: felt252,
+        pub program_hash: ClassHash,
+    }
+
+    /// The allowlist now is exactly `provers` (empty: anyone may settle).
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct ProversChanged {
+        #[key]
+        pub thread_id: u64,
+        pub provers: Span<ContractAddress>,
+    }
+
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct ThreadActivityChanged {
+        #[key]
+        pub thread_id: u64,
+        pub active: bool,
+    }
+
+    /// Sub-block `sequence` of `thread_id` was settled; `outputs` is its state diff
+    /// `(contract, key, value)`, enough to rebuild thread state from events alone.
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct SubBlockSettled {
+        #[key]
+        pub thread_id: u64,
+        pub sequence: u64,
+        pub outputs: Span<(ContractAddress, felt252, felt252)>,
+    }
+
+    #[constructor]
+    fn constructor(ref self: ContractState, owner: ContractAddress) {
+        assert(is_non_zero(owner), errors::ZERO_OWNER);
+        self.owner.write(owner);
+    }
+
+    #[abi(embed_v0)]
+    impl ThreadRegistryImpl of IThreadRegistry<ContractState> {
+        fn register_os_version(ref self: ContractState, os_version: felt252) {
+            self.assert_owner();
+            assert(self.os_version_index.read(os_version) == 0, errors::OS_VERSION_REGISTERED);
+            let index = self.os_version_count.read() + 1;
+            self.os_version_count.write(index);
+            self.os_version_index.write(os_version, index);
+            self.emit(OsVersionRegistered { os_version, index });
+        }
+
+        fn register_program(ref self: ContractState, os_version: felt252, program_hash: ClassHash) {
+            self.assert_owner();
+            assert(self.os_version_index.read(os_version) != 0, errors::UNKNOWN_OS_VERSION);
+            assert(!self.program_registered.read(program_hash), errors::PROGRAM_REGISTERED);
+            self.program_registered.write(program_hash, true);
+            self.program_os_version.write(program_hash, os_version);
+            self.emit(ProgramRegistered { os_version, program_hash });
+        }
+
+        fn create_thread(
+            ref self: ContractState,
+            os_version: felt252,
+            program_hash: ClassHash,
+            contracts: Span<ContractAddress>,
+            admin: ContractAddress,
+            provers: Span<ContractAddress>,
+        ) -> u64 {
+            self.assert_program_of(os_version, program_hash);
+            assert(is_non_zero(admin), errors::ZERO_ADMIN);
+            assert(contracts.len() != 0, errors::EMPTY_CONTRACT_SET);
+
+            let thread_id = self.thread_count.read() + 1;
+            self.thread_count.write(thread_id);
+            let thread = self.threads.entry(thread_id);
+
+            // Strictly ascending (as integers) rules out duplicates and fixes the order the
+            // commitment hashes.
+            let mut preimage: Array<felt252> = array![contracts.len().into()];
+            let mut previous: u256 = 0;
+            for contract in contracts {
+                let raw: felt252 = (*contract).into();
+                assert(raw != 0, errors::ZERO_CONTRACT);
+                let current: u256 = raw.into();
+                assert(previous < current, errors::CONTRACTS_UNSORTED);
+                previous = current;
+                thread.contracts.append().write(*contract);
+                thread.members.entry(*contract).write(true);
+                preimage.append(raw);
+            };
+            let contract_set_commitment = poseidon_hash_span(preimage.span());
+
+            thread.os_version.write(os_version);
+            thread.program_hash.write(program_hash);
+            thread.admin.write(admin);
+            thread.active.write(true);
+            thread.contract_set_commitment.write(contract_set_commitment);
+            self.write_allowlist(thread_id, provers);
+
+            self
+                .emit(
+                    ThreadCreated {
+                        thread_id,
+                        os_version,
+                        program_hash,
+                        admin,
+                        contract_set_commitment,
+                        contracts,
+                        provers,
+                    },
+                );
+            thread_id
+        }
+
+        fn upgrade_thread(
+            ref self: ContractState, thread_id: u64, os_version: felt252, program_hash: ClassHash,
+        ) {
+            self.assert_admin(thread_id);
+            self.assert_program_of(os_version, program_hash);
+            let thread = self.threads.entry(thread_id);
+            let current_index = self.os_version_index.read(thread.os_version.read());
+            assert(
+                self.os_version_index.read(os_version) > current_index,
+                errors::OS_VERSION_NOT_NEWER,
+            );
+            thread.os_version.write(os_version);
+            thread.program_hash.write(program_hash);
+            self.emit(ThreadUpgraded { thread_id, os_version, program_hash });
+        }
+
+        fn set_provers(ref self: ContractState, thread_id: u64, provers: Span<ContractAddress>) {
+            self.assert_admin(thread_id);
+            self.write_allowlist(thread_id, provers);
+            self.emit(ProversChanged { thread_id, provers });
+        }
+
+        fn set_active(ref self: ContractState, thread_id: u64, active: bool) {
+            self.assert_admin(thread_id);
+            self.threads.entry(thread_id).active.write(active);
+            self.emit(ThreadActivityChanged { thread_id, active });
+        }
+
+        fn settle(
+            ref self: ContractState,
+            thread_id: u64,
+            sequence: u64,
+            inputs: Span<(ContractAddress, felt252, felt252)>,
+            outputs: Span<(ContractAddress, felt252, felt252)>,
+            proof: Span<felt252>,
+        ) {
+            assert(!self.settling.read(), errors::REENTRANT_SETTLE);
+            self.settling.write(true);
+
+            // 1. The thread exists, is active and accepts this prover.
+            self.assert_thread_exists(thread_id);
+            let thread = self.threads.entry(thread_id);
+            assert(thread.active.read(), errors::THREAD_INACTIVE);
+            assert(
+                self.is_prover_allowed(thread_id, get_caller_address()),
+                errors::PROVER_NOT_ALLOWED,
+            );
+
+            // 2. Replay and reorder protection.
+            assert(sequence == thread.sequence.read(), errors::WRONG_SEQUENCE);
+
+            // 3. Isolation: sorted lists (one entry per slot) over the thread's contracts only.
+            self.assert_slots_in_thread(thread_id, inputs);
+            self.assert_slots_in_thread(thread_id, outputs);
+
+            // 4. The precondition: every input is the current value of its slot.
+            assert_inputs_current(thread_id, inputs);
+
+            // 5. The proof, for a public input built here from registry state and the lists.
+            let public_input = self.encode_public_input(thread_id, sequence, inputs, outputs);
+            let verifier = IThreadVerifierLibraryDispatcher {
+                class_hash: thread.program_hash.read(),
+            };
+            assert(verifier.verify(public_input, proof), errors::INVALID_PROOF);
+
+            // 6. Apply the state diff and publish it.
+            write_outputs(thread_id, outputs);
+            thread.sequence.write(sequence + 1);
+            self.emit(SubBlockSettled { thread_id, sequence, outputs });
+
+            self.settling.write(false);
+        }
+
+        fn owner(self: @ContractState) -> ContractAddress {
+            self.owner.read()
+        }
+
+        fn is_os_version_registered(self: @ContractState, os_version: felt252) -> bool {
+            self.os_version_index.read(os_version) != 0
+        }
+
+        fn program_os_version(self: @ContractState, program_hash: ClassHash) -> Option<felt252> {
+            if self.program_registered.read(program_hash) {
+                Option::Some(self.program_os_version.read(program_hash))
+            } else {
+                Option::None
+            }
+        }
+
+        fn thread_count(self: @ContractState) -> u64 {
+            self.thread_count.read()
+        }
+
+        fn thread(self: @ContractState, thread_id: u64) -> ThreadInfo {
+            self.assert_thread_exists(thread_id);
+            let thread = self.threads.entry(thread_id);
+            ThreadInfo {
+                os_version: thread.os_version.read(),
+                program_hash: thread.program_hash.read(),
+                admin: thread.admin.read(),
+                active: thread.active.read(),
+                sequence: thread.sequence.read(),
+                contract_set_commitment: thread.contract_set_commitment.read(),
+                contract_count: thread.contracts.len().try_into().unwrap(),
+                allowlist_enabled: thread.allowlist_enabled.read(),
+            }
+        }
+
+        fn thread_contracts(self: @ContractState, thread_id: u64) -> Span<ContractAddress> {
+            self.assert_thread_exists(thread_id);
+            let contracts = self.threads.entry(thread_id).contracts;
+            let mut result = array![];
+            let mut i = 0;
+            let n = contracts.len();
+            while i != n {
+                result.append(contracts.at(i).read());
+                i += 1;
+            };
+            result.span()
+        }
+
+        fn next_sequence(self: @ContractState, thread_id: u64) -> u64 {
+            self.assert_thread_exists(thread_id);
+            self.threads.entry(thread_id).sequence.read()
+        }
+
+        fn is_prover_allowed(self: @ContractState, thread_id: u64, prover: ContractAddress) -> bool {
+            let thread = self.threads.entry(thread_id);
+            if !thread.allowlist_enabled.read() {
+                return true;
+            }
+            thread.provers.entry((thread.allowlist_generation.read(), prover)).read()
+        }
+
+        fn public_input(
+            self: @ContractState,
+            thread_id: u64,
+            sequence: u64,
+            inputs: Span<(ContractAddress, felt252, felt252)>,
+            outputs: Span<(ContractAddress, felt252, felt252)>,
+        ) -> Span<felt252> {
+            self.assert_thread_exists(thread_id);
+            self.encode_public_input(thread_id, sequence, inputs, outputs)
+        }
+    }
+
+    /// Thread-ready contracts ask this before they let the registry touch their storage.
+    #[abi(embed_v0)]
+    impl ThreadMembershipImpl of IThreadMembership<ContractState> {
+        fn thread_includes(self: @ContractState, thread_id: u64, contract: ContractAddress) -> bool {
+            self.threads.entry(thread_id).members.entry(contract).read()
+        }
+    }
+
+    #[generate_trait]
+    impl InternalImpl of InternalTrait {
+        fn assert_owner(self: @ContractState) {
+            assert(get_caller_address() == self.owner.read(), errors::CALLER_NOT_OWNER);
+        }
+
+        fn assert_thread_exists(self: @ContractState, thread_id: u64) {
+            assert(
+                thread_id != 0 && thread_id <= self.thread_count.read(), errors::UNKNOWN_THREAD,
+            );
+        }
+
+        fn assert_admin(self: @ContractState, thread_id: u64) {
+            self.assert_thread_exists(thread_id);
+            assert(
+                get_caller_address() == self.threads.entry(thread_id).admin.read(),
+                errors::CALLER_NOT_ADMIN,
+            );
+        }
+
+        /// `os_version` is registered and `program_hash` was vetted under it.
+        fn assert_program_of(self: @ContractState, os_version: felt252, program_hash: ClassHash) {
+            assert(self.os_version_index.read(os_version) != 0, errors::UNKNOWN_OS_VERSION);
+            assert(
+                self.program_registered.read(program_hash)
+                    && self.program_os_version.read(program_hash) == os_version,
+                errors::UNKNOWN_PROGRAM,
+            );
+        }
+
+        /// Replaces the allowlist of `thread_id` by `provers` (empty: open to anyone).
+        fn write_allowlist(ref self: ContractState, thread_id: u64, provers: Span<ContractAddress>) {
+            let thread = self.threads.entry(thread_id);
+            let generation = thread.allowlist_generation.read() + 1;
+            thread.allowlist_generation.write(generation);
+            thread.allowlist_enabled.write(provers.len() != 0);
+            for prover in provers {
+                thread.provers.entry((generation, *prover)).write(true);
+            };
+        }
+
+        /// Every slot is strictly after the previous one by (contract, key), so no slot appears
+        /// twice, and every contract is in the thread's set.
+        fn assert_slots_in_thread(
+            self: @ContractState, thread_id: u64, slots: Span<(ContractAddress, felt252, felt252)>,
+        ) {
+            let members = self.threads.entry(thread_id).members;
+            let mut previous: Option<(u256, u256)> = Option::None;
+            for slot in slots {
+                let (contract, key, _value) = *slot;
+                let contract_raw: felt252 = contract.into();
+                let current: (u256, u256) = (contract_raw.into(), key.into());
+                if let Option::Some(before) = previous {
+                    assert(slot_before(before, current), errors::UNSORTED_SLOTS);
+                }
+                assert(members.entry(contract).read(), errors::CONTRACT_NOT_IN_SET);
+                previous = Option::Some(current);
+            };
+        }
+
+        /// `[os_version, program_hash, thread_id, sequence, contract_set_commitment,
+        ///   n_inputs, (contract, key, value)*, n_outputs, (contract, key, value)*]`
+        fn encode_public_input(
+            self: @ContractState,
+            thread_id: u64,
+            sequence: u64,
+            inputs: Span<(ContractAddress, felt252, felt252)>,
+            outputs: Span<(ContractAddress, felt252, felt252)>,
+        ) -> Span<felt252> {
+            let thread = self.threads.entry(thread_id);
+            let mut public_input = array![
+                thread.os_version.read(),
+                thread.program_hash.read().into(),
+                thread_id.into(),
+                sequence.into(),
+                thread.contract_set_commitment.read(),
+            ];
+            append_slots(ref public_input, inputs);
+            append_slots(ref public_input, outputs);
+            public_input.span()
+        }
+    }
+
+    fn is_non_zero(address: ContractAddress) -> bool {
+        let raw: felt252 = address.into();
+        raw != 0
+    }
+
+    /// Lexicographic `a < b` on (contract, key).
+    fn slot_before(a: (u256, u256), b: (u256, u256)) -> bool {
+        let (a_contract, a_key) = a;
+        let (b_contract, b_key) = b;
+        a_contract < b_contract || (a_contract == b_contract && a_key < b_key)
+    }
+
+    fn append_slots(ref felts: Array<felt252>, slots: Span<(ContractAddress, felt252, felt252)>) {
+        felts.append(slots.len().into());
+        for slot in slots {
+            let (contract, key, value) = *slot;
+            felts.append(contract.into());
+            felts.append(key);
+            felts.append(value);
+        };
+    }
+
+    /// The end (exclusive) of the run of slots starting at `start` that share its contract.
+    /// Lists are sorted by contract, so each contract's slots form one run.
+    fn contract_run_end(slots: Span<(ContractAddress, felt252, felt252)>, start: u32) -> u32 {
+        let (contract, _, _) = *slots.at(start);
+        let mut end = start + 1;
+        while end != slots.len() {
+            let (next, _, _) = *slots.at(end);
+            if next != contract {
+                break;
+            }
+            end += 1;
+        };
+        end
+    }
+
+    /// Reads the inputs' slots with one `read_slots` call per contract and compares.
+    fn assert_inputs_current(thread_id: u64, inputs: Span<(ContractAddress, felt252, felt252)>) {
+        let mut start = 0;
+        while start != inputs.len() {
+            let end = contract_run_end(inputs, start);
+            let (contract, _, _) = *inputs.at(start);
+            let mut keys = array![];
+            let mut i = start;
+            while i != end {
+                let (_, key, _) = *inputs.at(i);
+                keys.append(key);
+                i += 1;
+            };
+            let current = IThreadReadyDispatcher { contract_address: contract }
+                .read_slots(thread_id, keys.span());
+            assert(current.len() == end - start, errors::BAD_SLOT_REPLY);
+            let mut i = start;
+            while i != end {
+                let (_, _, expected) = *inputs.at(i);
+                assert(*current.at(i - start) == expected, errors::STALE_INPUT);
+                i += 1;
+            };
+            start = end;
+        };
+    }
+
+    /// Writes the outputs with one `write_slots` call per contract.
+    fn write_outputs(thread_id: u64, outputs: Span<(ContractAddress, felt252, felt252)>) {
+        let mut start = 0;
+        while start != outputs.len() {
+            let end = contract_run_end(outputs, start);
+            let (contract, _, _) = *outputs.at(start);
+            let mut slots = array![];
+            let mut i = start;
+            while i != end {
+                let (_, key, value) = *outputs.at(i);
+                slots.append((key, value));
+                i += 1;
+            };
+            IThreadReadyDispatcher { contract_address: contract }
+                .write_slots(thread_id, slots.span());
+            start = end;
+        };
+    }
+}

@@ -1,0 +1,125 @@
+//! Test doubles for the registry tests. Test code only: none of these may ever be registered as
+//! a program outside tests.
+
+/// A verifier that accepts every proof. Lets the tests reach the settlement steps after the
+/// proof check.
+#[starknet::contract]
+pub mod AcceptAllVerifierTestDouble {
+    use thread::interface::IThreadVerifier;
+
+    #[storage]
+    struct Storage {}
+
+    #[abi(embed_v0)]
+    impl VerifierImpl of IThreadVerifier<ContractState> {
+        fn verify(self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>) -> bool {
+            true
+        }
+    }
+}
+
+/// A verifier that rejects every proof.
+#[starknet::contract]
+pub mod RejectAllVerifierTestDouble {
+    use thread::interface::IThreadVerifier;
+
+    #[storage]
+    struct Storage {}
+
+    #[abi(embed_v0)]
+    impl VerifierImpl of IThreadVerifier<ContractState> {
+        fn verify(self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>) -> bool {
+            false
+        }
+    }
+}
+
+/// A verifier whose "proof" must be the public input itself: shows that the registry hands the
+/// verifier exactly the felts `public_input` documents.
+#[starknet::contract]
+pub mod EchoVerifierTestDouble {
+    use thread::interface::IThreadVerifier;
+
+    #[storage]
+    struct Storage {}
+
+    #[abi(embed_v0)]
+    impl VerifierImpl of IThreadVerifier<ContractState> {
+        fn verify(self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>) -> bool {
+            public_input == proof
+        }
+    }
+}
+
+#[starknet::interface]
+pub trait IReentrantThreadContractTestDouble<TContractState> {
+    fn arm(ref self: TContractState, thread_id: u64);
+}
+
+/// A hostile member of a thread: when the registry reads its slots during `settle`, it settles
+/// another sub-block with the same sequence number from inside.
+#[starknet::contract]
+pub mod ReentrantThreadContractTestDouble {
+    use registry::interface::{IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait};
+    use starknet::storage::{StoragePointerReadAccess, StoragePointerWriteAccess};
+    use starknet::ContractAddress;
+    use thread::interface::IThreadReady;
+
+    #[storage]
+    struct Storage {
+        registry: ContractAddress,
+        thread_id: u64,
+    }
+
+    #[constructor]
+    fn constructor(ref self: ContractState, registry: ContractAddress) {
+        self.registry.write(registry);
+    }
+
+    #[abi(embed_v0)]
+    impl ArmImpl of super::IReentrantThreadContractTestDouble<ContractState> {
+        fn arm(ref self: ContractState, thread_id: u64) {
+            self.thread_id.write(thread_id);
+        }
+    }
+
+    #[abi(embed_v0)]
+    impl ThreadReadyImpl of IThreadReady<ContractState> {
+        fn read_slots(self: @ContractState, thread_id: u64, keys: Span<felt252>) -> Span<felt252> {
+            // An empty sub-block 0 of its own, settled while the outer sub-block 0 is mid-check.
+            let registry = IThreadRegistryDispatcher { contract_address: self.registry.read() };
+            let none = array![].span();
+            registry.settle(self.thread_id.read(), 0, none, none, array![].span());
+            array![0].span()
+        }
+
+        fn write_slots(ref self: ContractState, thread_id: u64, slots: Span<(felt252, felt252)>) {}
+
+        fn thread_registry(self: @ContractState) -> ContractAddress {
+            self.registry.read()
+        }
+    }
+}
+
+/// A broken member of a thread: `read_slots` answers with no values at all.
+#[starknet::contract]
+pub mod ShortReplyThreadContractTestDouble {
+    use starknet::ContractAddress;
+    use thread::interface::IThreadReady;
+
+    #[storage]
+    struct Storage {}
+
+    #[abi(embed_v0)]
+    impl ThreadReadyImpl of IThreadReady<ContractState> {
+        fn read_slots(self: @ContractState, thread_id: u64, keys: Span<felt252>) -> Span<felt252> {
+            array![].span()
+        }
+
+        fn write_slots(ref self: ContractState, thread_id: u64, slots: Span<(felt252, felt252)>) {}
+
+        fn thread_registry(self: @ContractState) -> ContractAddress {
+            0.try_into().unwrap()
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! Registry administration: OS versions, programs, thread creation, admin rights.
+
+use core::poseidon::poseidon_hash_span;
+use registry::ThreadRegistry;
+use registry::ThreadRegistry::{
+    OsVersionRegistered, ProgramRegistered, ProversChanged, ThreadActivityChanged, ThreadCreated,
+    ThreadUpgraded,
+};
+use registry::interface::{
+    IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait, IThreadRegistrySafeDispatcher,
+    IThreadRegistrySafeDispatcherTrait, ThreadInfo,
+};
+use starknet::testing::{pop_log, set_contract_address};
+use starknet::ContractAddress;
+use thread::interface::{IThreadMembershipDispatcher, IThreadMembershipDispatcherTrait};
+use super::common::{
+    OS_V1, OS_V2, accept_all, admin, alice, assert_reverted_with, bob, class_hash, deploy_registry,
+    drain_events, echo, owner, prover, reject_all, stranger,
+};
+
+fn c(raw: felt252) -> ContractAddress {
+    raw.try_into().unwrap()
+}
+
+fn safe(registry: IThreadRegistryDispatcher) -> IThreadRegistrySafeDispatcher {
+    IThreadRegistrySafeDispatcher { contract_address: registry.contract_address }
+}
+
+// ---- construction and owner ----
+
+#[test]
+fn test_owner_is_constructor_argument() {
+    let registry = deploy_registry();
+    assert_eq!(registry.owner(), owner());
+}
+
+#[test]
+fn test_zero_owner_is_rejected() {
+    let result = starknet::syscalls::deploy_syscall(
+        class_hash(ThreadRegistry::TEST_CLASS_HASH), 'zero-owner', array![0].span(), false,
+    );
+    assert_reverted_with(result, 'registry: zero owner');
+}
+
+// ---- OS versions ----
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_stranger_cannot_register_os_version() {
+    let registry = deploy_registry();
+    set_contract_address(stranger());
+    assert_reverted_with(safe(registry).register_os_version('os-v3'), 'registry: caller not owner');
+    assert!(!registry.is_os_version_registered('os-v3'));
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_os_version_registers_once_with_event() {
+    let registry = deploy_registry();
+    drain_events(registry.contract_address);
+    set_contract_address(owner());
+    registry.register_os_version('os-v3');
+    assert!(registry.is_os_version_registered('os-v3'));
+    assert_eq!(
+        pop_log::<ThreadRegistry::Event>(registry.contract_address).unwrap(),
+        ThreadRegistry::Event::OsVersionRegistered(
+            OsVersionRegistered { os_version: 'os-v3', index: 3 },
+        ),
+    );
+    assert_reverted_with(
+        safe(registry).register_os_version(OS_V1), 'registry: os version registered',
+    );
+}
+
+// ---- programs ----
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_stranger_cannot_register_program() {
+    let registry = deploy_registry();
+    let program = class_hash('some verifier class');
+    set_contract_address(stranger());
+    assert_reverted_with(
+        safe(registry).register_program(OS_V1, program), 'registry: caller not owner',
+    );
+    assert_eq!(registry.program_os_version(program), Option::None);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_program_needs_registered_os_version_and_registers_once() {
+    let registry = deploy_registry();
+    drain_events(registry.contract_address);
+    set_contract_address(owner());
+    let program = class_hash('some verifier class');
+    assert_reverted_with(
+        safe(registry).register_program('unknown-os', program), 'registry: unknown os version',
+    );
+    registry.register_program(OS_V2, program);
+    assert_eq!(registry.program_os_version(program), Option::Some(OS_V2));
+    assert_eq!(registry.program_os_version(accept_all()), Option::Some(OS_V1));
+    assert_eq!(
+        pop_log::<ThreadRegistry::Event>(registry.contract_address).unwrap(),
+        ThreadRegistry::Event::ProgramRegistered(
+            ProgramRegistered { os_version: OS_V2, program_hash: program },
+        ),
+    );
+    // A program belongs to one OS version: it cannot be moved or registered twice.
+    assert_reverted_with(
+        safe(registry).register_program(OS_V1, program), 'registry: program registered',
+    );
+    assert_eq!(registry.program_os_version(program), Option::Some(OS_V2));
+}
+
+// ---- thread creation ----
+
+#[test]
+fn test_create_thread_stores_thread_and_commitment() {
+    let registry = deploy_registry();
+    drain_events(registry.contract_address);
+    let contracts = array![c(0x11), c(0x22), c(0x33)].span();
+    let provers = array![prover()].span();
+    let id = registry.create_thread(OS_V1, accept_all(), contracts, admin(), provers);
+    assert_eq!(id, 1);
+    assert_eq!(registry.thread_count(), 1);
+
+    let commitment = poseidon_hash_span(array![3, 0x11, 0x22, 0x33].span());
+    let expected = ThreadInfo {
+        os_version: OS_V1,
+        program_hash: accept_all(),
+        admin: admin(),
+        active: true,
+        sequence: 0,
+        contract_set_commitment: commitment,
+        contract_count: 3,
+        allowlist_enabled: true,
+    };
+    assert_eq!(registry.thread(id), expected);
+    assert_eq!(registry.thread_contracts(id), contracts);
+    assert_eq!(registry.next_sequence(id), 0);
+    assert_eq!(
+        pop_log::<ThreadRegistry::Event>(registry.contract_address).unwrap(),
+        ThreadRegistry::Event::ThreadCreated(
+            ThreadCreated {
+                thread_id: 1,
+                os_version: OS_V1,
+                program_hash: accept_all(),
+                admin: admin(),
+                contract_set_commitment: commitment,
+                contracts,
+                provers,
+            },
+        ),
+    );
+
+    let second = registry.create_thread(OS_V1, echo(), array![c(0x11)].span(), admin(), array![].span());
+    assert_eq!(second, 2);
+    assert_eq!(
+        registry.thread(second).contract_set_commitment, poseidon_hash_span(array![1, 0x11].span()),
+    );
+    assert!(!registry.thread(second).allowlist_enabled);
+}
+
+#[test]
+fn test_contract_set_commitment_known_value() {
+    // Pinned so the Rust side (harness) can check its own poseidon_hash_many against it.
+    let registry = deploy_registry();
+    let id = registry.create_thread(OS_V1, accept_all(), array![c(1), c(2)].span(), admin(), array![].span());
+    let commitment = registry.thread(id).contract_set_commitment;
+    assert_eq!(commitment, poseidon_hash_span(array![2, 1, 2].span()));
+    // Known answer, shared with the Rust side: poseidon_hash_many([2, 1, 2]).
+    assert_eq!(commitment, 0x76f882b319ad0ea36ebc9514aec4041a7e032cef8f2350ab09ea535c57383c7);
+    assert_ne!(commitment, poseidon_hash_span(array![1, 2].span()));
+}
+
+#[test]
+fn test_thread_includes_exactly_its_contracts() {
+    let registry = deploy_registry();
+    let id = registry.create_thread(OS_V1, accept_all(), array![c(0x11), c(0x33)].span(), admin(), array![].span());
+    let membership = IThreadMembershipDispatcher { contract_address: registry.contract_address };
+    assert!(membership.thread_includes(id, c(0x11)));
+    assert!(membership.thread_includes(id, c(0x33)));
+    assert!(!membership.thread_includes(id, c(0x22)));
+    assert!(!membership.thread_includes(id + 1, c(0x11)));
+    assert!(!membership.thread_includes(0, c(0x11)));
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_create_thread_rejections() {
+    let registry = deploy_registry();
+    let safe = safe(registry);
+    let none = array![].span();
+    let one = array![c(0x11)].span();
+    assert_reverted_with(
+        safe.create_thread('unknown-os', accept_all(), one, admin(), none),
+        'registry: unknown os version',
+    );
+    assert_reverted_with(
+        safe.create_thread(OS_V1, class_hash('unvetted class'), one, admin(), none),
+        'registry: unknown program',
+    );
+    // A registered program, but under another OS version.
+    assert_reverted_with(
+        safe.create_thread(OS_V2, accept_all(), one, admin(), none), 'registry: unknown program',
+    );
+    assert_reverted_with(
+        safe.create_thread(OS_V1, accept_all(), one, c(0), none), 'registry: zero admin',
+    );
+    assert_reverted_with(
+        safe.create_thread(OS_V1, accept_all(), none, admin(), none),
+        'registry: empty contract set',
+    );
+    assert_reverted_with(
+        safe.create_thread(OS_V1, accept_all(), array![c(0x22), c(0x11)].span(), admin(), none),
+        'registry: contracts unsorted',
+    );
+    assert_reverted_with(
+        safe.create_thread(OS_V1, accept_all(), array![c(0x11), c(0x11)].span(), admin(), none),
+        'registry: contracts unsorted',
+    );
+    assert_reverted_with(
+        safe.create_thread(OS_V1, accept_all(), array![c(0), c(0x11)].span(), admin(), none),
+        'registry: zero contract',
+    );
+    assert_eq!(registry.thread_count(), 0);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_unknown_thread_views_revert() {
+    let registry = deploy_registry();
+    assert_reverted_with(safe(registry).thread(1), 'registry: unknown thread');
+    assert_reverted_with(safe(registry).thread(0), 'registry: unknown thread');
+    assert_reverted_with(safe(registry).next_sequence(1), 'registry: unknown thread');
+    assert_reverted_with(safe(registry).thread_contracts(1), 'registry: unknown thread');
+}
+
+// ---- thread admin ----
+
+fn thread_with_prover() -> (IThreadRegistryDispatcher, u64) {
+    let registry = deploy_registry();
+    let id = registry.create_thread(OS_V1, accept_all(), array![c(0x11)].span(), admin(), array![prover()].span());
+    drain_events(registry.contract_address);
+    (registry, id)
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_only_admin_upgrades() {
+    let (registry, id) = thread_with_prover();
+    set_contract_address(owner());
+    let v2_program = class_hash('v2 verifier class');
+    registry.register_program(OS_V2, v2_program);
+    // Not even the registry owner may upgrade someone's thread.
+    assert_reverted_with(
+        safe(registry).upgrade_thread(id, OS_V2, v2_program), 'registry: caller not admin',
+    );
+    set_contract_address(stranger());
+    assert_reverted_with(
+        safe(registry).upgrade_thread(id, OS_V2, v2_program), 'registry: caller not admin',
+    );
+    assert_eq!(registry.thread(id).os_version, OS_V1);
+    assert_eq!(registry.thread(id).program_hash, accept_all());
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_upgrade_needs_newer_os_version_and_its_program() {
+    let (registry, id) = thread_with_prover();
+    set_contract_address(owner());
+    let v2_program = class_hash('v2 verifier class');
+    registry.register_program(OS_V2, v2_program);
+    drain_events(registry.contract_address);
+    set_contract_address(admin());
+    let safe = safe(registry);
+    assert_reverted_with(safe.upgrade_thread(99, OS_V2, v2_program), 'registry: unknown thread');
+    assert_reverted_with(
+        safe.upgrade_thread(id, 'unknown-os', v2_program), 'registry: unknown os version',
+    );
+    // Same OS version (another program of it): not newer.
+    assert_reverted_with(safe.upgrade_thread(id, OS_V1, echo()), 'registry: os version not newer');
+    // Newer OS version, but the program is vetted under OS_V1.
+    assert_reverted_with(safe.upgrade_thread(id, OS_V2, reject_all()), 'registry: unknown program');
+    assert_eq!(registry.thread(id).os_version, OS_V1);
+
+    registry.upgrade_thread(id, OS_V2, v2_program);
+    let info = registry.thread(id);
+    assert_eq!(info.os_version, OS_V2);
+    assert_eq!(info.program_hash, v2_program);
+    assert_eq!(
+        pop_log::<ThreadRegistry::Event>(registry.contract_address).unwrap(),
+        ThreadRegistry::Event::ThreadUpgraded(
+            ThreadUpgraded { thread_id: id, os_version: OS_V2, program_hash: v2_program },
+        ),
+    );
+    // And no way back to the older version.
+    assert_reverted_with(
+        safe.upgrade_thread(id, OS_V1, accept_all()), 'registry: os version not newer',
+    );
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_only_admin_sets_provers() {
+    let (registry, id) = thread_with_prover();
+    set_contract_address(stranger());
+    assert_reverted_with(
+        safe(registry).set_provers(id, array![stranger()].span()), 'registry: caller not admin',
+    );
+    assert!(!registry.is_prover_allowed(id, stranger()));
+    assert!(registry.is_prover_allowed(id, prover()));
+}
+
+#[test]
+fn test_set_provers_replaces_allowlist() {
+    let (registry, id) = thread_with_prover();
+    assert!(registry.is_prover_allowed(id, prover()));
+    assert!(!registry.is_prover_allowed(id, stranger()));
+
+    set_contract_address(admin());
+    let new_provers = array![alice(), bob()].span();
+    registry.set_provers(id, new_provers);
+    assert!(!registry.is_prover_allowed(id, prover()));
+    assert!(registry.is_prover_allowed(id, alice()));
+    assert!(registry.is_prover_allowed(id, bob()));
+    assert_eq!(
+        pop_log::<ThreadRegistry::Event>(registry.contract_address).unwrap(),
+        ThreadRegistry::Event::ProversChanged(ProversChanged { thread_id: id, provers: new_provers }),
+    );
+
+    // Empty: open to anyone.
+    registry.set_provers(id, array![].span());
+    assert!(!registry.thread(id).allowlist_enabled);
+    assert!(registry.is_prover_allowed(id, stranger()));
+    assert!(registry.is_prover_allowed(id, prover()));
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_only_admin_sets_active() {
+    let (registry, id) = thread_with_prover();
+    set_contract_address(stranger());
+    assert_reverted_with(safe(registry).set_active(id, false), 'registry: caller not admin');
+    assert!(registry.thread(id).active);
+
+    set_contract_address(admin());
+    registry.set_active(id, false);
+    assert!(!registry.thread(id).active);
+    assert_eq!(
+        pop_log::<ThreadRegistry::Event>(registry.contract_address).unwrap(),
+        ThreadRegistry::Event::ThreadActivityChanged(
+            ThreadActivityChanged { thread_id: id, active: false },
+        ),
+    );
+    registry.set_active(id, true);
+    assert!(registry.thread(id).active);
+}
+

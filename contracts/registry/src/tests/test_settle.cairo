@@ -1,0 +1,522 @@
+//! Settlement: the six steps of `settle`, each failure with its own revert reason and no state
+//! change, and the happy path writing a thread token's balances.
+
+use registry::ThreadRegistry;
+use registry::ThreadRegistry::SubBlockSettled;
+use registry::interface::{
+    IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait, IThreadRegistrySafeDispatcher,
+    IThreadRegistrySafeDispatcherTrait,
+};
+use starknet::testing::{pop_log, set_contract_address};
+use starknet::{ClassHash, ContractAddress};
+use thread::ThreadReadyComponent;
+use token::ThreadToken;
+use token::interface::{IThreadTokenDispatcher, IThreadTokenDispatcherTrait};
+use super::common::{
+    OS_V1, SUPPLY, accept_all, admin, alice, ascending, assert_reverted_with,
+    balance_slots, bob, deploy, deploy_registry, deploy_token, drain_events, echo, prover,
+    reject_all, stranger,
+};
+use super::test_doubles::{
+    IReentrantThreadContractTestDoubleDispatcher, IReentrantThreadContractTestDoubleDispatcherTrait,
+    ReentrantThreadContractTestDouble, ShortReplyThreadContractTestDouble,
+};
+
+#[derive(Copy, Drop)]
+struct Fixture {
+    registry: IThreadRegistryDispatcher,
+    /// In the thread.
+    token: ContractAddress,
+    /// Trusts the same registry but is not in the thread.
+    outsider: ContractAddress,
+    thread_id: u64,
+}
+
+/// A thread over one token running `program`; the caller is left as `prover()`.
+fn setup(program: ClassHash, provers: Span<ContractAddress>) -> Fixture {
+    let registry = deploy_registry();
+    let token = deploy_token(registry.contract_address, 'token');
+    let outsider = deploy_token(registry.contract_address, 'outsider');
+    let thread_id = registry.create_thread(OS_V1, program, array![token].span(), admin(), provers);
+    drain_events(registry.contract_address);
+    drain_events(token);
+    set_contract_address(prover());
+    Fixture { registry, token, outsider, thread_id }
+}
+
+fn open_thread() -> Fixture {
+    setup(accept_all(), array![].span())
+}
+
+fn safe(fixture: Fixture) -> IThreadRegistrySafeDispatcher {
+    IThreadRegistrySafeDispatcher { contract_address: fixture.registry.contract_address }
+}
+
+fn balance(token: ContractAddress, account: ContractAddress) -> u128 {
+    IThreadTokenDispatcher { contract_address: token }.balance_of(account)
+}
+
+/// The state a rejected settlement must leave behind: nothing moved, sequence 0.
+fn assert_untouched(fixture: Fixture) {
+    assert_eq!(balance(fixture.token, alice()), SUPPLY);
+    assert_eq!(balance(fixture.token, bob()), 0);
+    assert_eq!(balance(fixture.outsider, alice()), SUPPLY);
+    assert_eq!(balance(fixture.outsider, bob()), 0);
+    assert_eq!(fixture.registry.next_sequence(fixture.thread_id), 0);
+}
+
+/// Sub-block 0 of the fixture: alice pays bob 300.
+fn transfer_inputs(token: ContractAddress) -> Span<(ContractAddress, felt252, felt252)> {
+    balance_slots(token, SUPPLY.into(), 0).span()
+}
+
+fn transfer_outputs(token: ContractAddress) -> Span<(ContractAddress, felt252, felt252)> {
+    balance_slots(token, (SUPPLY - 300).into(), 300).span()
+}
+
+fn no_proof() -> Span<felt252> {
+    array![].span()
+}
+
+// ---- happy path ----
+
+#[test]
+fn test_settle_writes_outputs_bumps_sequence_and_emits_state_diff() {
+    let f = open_thread();
+    let outputs = transfer_outputs(f.token);
+    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), outputs, no_proof());
+
+    assert_eq!(balance(f.token, alice()), SUPPLY - 300);
+    assert_eq!(balance(f.token, bob()), 300);
+    assert_eq!(f.registry.next_sequence(f.thread_id), 1);
+    assert_eq!(f.registry.thread(f.thread_id).sequence, 1);
+    assert_eq!(
+        pop_log::<ThreadRegistry::Event>(f.registry.contract_address).unwrap(),
+        ThreadRegistry::Event::SubBlockSettled(
+            SubBlockSettled { thread_id: f.thread_id, sequence: 0, outputs },
+        ),
+    );
+    assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
+    // One write_slots call for the token's two slots.
+    assert_eq!(
+        pop_log::<ThreadToken::Event>(f.token).unwrap(),
+        ThreadToken::Event::ThreadReadyEvent(
+            ThreadReadyComponent::Event::SlotsWritten(
+                ThreadReadyComponent::SlotsWritten { thread_id: f.thread_id, count: 2 },
+            ),
+        ),
+    );
+    // The other token is untouched.
+    assert_eq!(balance(f.outsider, alice()), SUPPLY);
+
+    // The next sub-block builds on the settled state.
+    let inputs = balance_slots(f.token, (SUPPLY - 300).into(), 300).span();
+    let outputs = balance_slots(f.token, (SUPPLY - 350).into(), 350).span();
+    f.registry.settle(f.thread_id, 1, inputs, outputs, no_proof());
+    assert_eq!(balance(f.token, bob()), 350);
+    assert_eq!(f.registry.next_sequence(f.thread_id), 2);
+}
+
+#[test]
+fn test_settle_groups_slots_per_contract() {
+    let registry = deploy_registry();
+    let (first, second) = ascending(
+        deploy_token(registry.contract_address, 'first'),
+        deploy_token(registry.contract_address, 'second'),
+    );
+    let id = registry
+        .create_thread(OS_V1, accept_all(), array![first, second].span(), admin(), array![].span());
+    drain_events(first);
+    drain_events(second);
+
+    let mut inputs = balance_slots(first, SUPPLY.into(), 0);
+    for slot in balance_slots(second, SUPPLY.into(), 0) {
+        inputs.append(slot);
+    };
+    // Read-only slots of `first`, written slots of `second` only.
+    let outputs = balance_slots(second, 1, (SUPPLY - 1).into());
+    registry.settle(id, 0, inputs.span(), outputs.span(), no_proof());
+
+    assert_eq!(balance(first, alice()), SUPPLY);
+    assert_eq!(balance(second, alice()), 1);
+    assert_eq!(balance(second, bob()), SUPPLY - 1);
+    assert!(pop_log::<ThreadToken::Event>(first).is_none());
+    assert!(pop_log::<ThreadToken::Event>(second).is_some());
+}
+
+#[test]
+fn test_empty_sub_block_settles() {
+    let f = open_thread();
+    f.registry.settle(f.thread_id, 0, array![].span(), array![].span(), no_proof());
+    assert_eq!(f.registry.next_sequence(f.thread_id), 1);
+}
+
+// ---- step 1: thread, activity, prover ----
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_unknown_thread_is_rejected() {
+    let f = open_thread();
+    let inputs = transfer_inputs(f.token);
+    let outputs = transfer_outputs(f.token);
+    assert_reverted_with(
+        safe(f).settle(0, 0, inputs, outputs, no_proof()), 'registry: unknown thread',
+    );
+    assert_reverted_with(
+        safe(f).settle(f.thread_id + 1, 0, inputs, outputs, no_proof()),
+        'registry: unknown thread',
+    );
+    assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_inactive_thread_is_rejected() {
+    let f = open_thread();
+    set_contract_address(admin());
+    f.registry.set_active(f.thread_id, false);
+    set_contract_address(prover());
+    // Also a wrong sequence: activity is checked first.
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 5, transfer_inputs(f.token), transfer_outputs(f.token), no_proof()),
+        'registry: thread inactive',
+    );
+    assert_untouched(f);
+
+    set_contract_address(admin());
+    f.registry.set_active(f.thread_id, true);
+    set_contract_address(prover());
+    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), no_proof());
+    assert_eq!(balance(f.token, bob()), 300);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_prover_outside_allowlist_is_rejected() {
+    let f = setup(accept_all(), array![prover()].span());
+    set_contract_address(stranger());
+    // Also a wrong sequence: the prover is checked first.
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 5, transfer_inputs(f.token), transfer_outputs(f.token), no_proof()),
+        'registry: prover not allowed',
+    );
+    assert_untouched(f);
+
+    set_contract_address(prover());
+    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), no_proof());
+    assert_eq!(balance(f.token, bob()), 300);
+}
+
+// ---- step 2: sequence ----
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_wrong_sequence_is_rejected() {
+    let f = open_thread();
+    // Also unsorted: the sequence is checked first.
+    let reversed = array![*transfer_inputs(f.token).at(1), *transfer_inputs(f.token).at(0)];
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 1, reversed.span(), transfer_outputs(f.token), no_proof()),
+        'registry: wrong sequence',
+    );
+    assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_replayed_sub_block_is_rejected() {
+    let f = open_thread();
+    let inputs = transfer_inputs(f.token);
+    let outputs = transfer_outputs(f.token);
+    f.registry.settle(f.thread_id, 0, inputs, outputs, no_proof());
+    drain_events(f.registry.contract_address);
+
+    // The same sub-block again, and a sub-block 0 rebuilt on the new state.
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, inputs, outputs, no_proof()), 'registry: wrong sequence',
+    );
+    let rebuilt_inputs = outputs;
+    let rebuilt_outputs = balance_slots(f.token, 0, SUPPLY.into()).span();
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, rebuilt_inputs, rebuilt_outputs, no_proof()),
+        'registry: wrong sequence',
+    );
+    assert_eq!(balance(f.token, alice()), SUPPLY - 300);
+    assert_eq!(balance(f.token, bob()), 300);
+    assert_eq!(f.registry.next_sequence(f.thread_id), 1);
+    assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
+}
+
+// ---- step 3: sorted lists, contract set ----
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_unsorted_or_duplicate_slots_are_rejected() {
+    let f = open_thread();
+    let inputs = transfer_inputs(f.token);
+    let outputs = transfer_outputs(f.token);
+    let reversed_inputs = array![*inputs.at(1), *inputs.at(0)].span();
+    let reversed_outputs = array![*outputs.at(1), *outputs.at(0)].span();
+    let duplicated_outputs = array![*outputs.at(0), *outputs.at(0)].span();
+    // Also a stale input: sorting is checked first.
+    let (token, key, _) = *inputs.at(1);
+    let stale_reversed = array![(token, key, 7), *inputs.at(0)].span();
+    let safe = safe(f);
+    assert_reverted_with(
+        safe.settle(f.thread_id, 0, reversed_inputs, outputs, no_proof()), 'registry: unsorted slots',
+    );
+    assert_reverted_with(
+        safe.settle(f.thread_id, 0, inputs, reversed_outputs, no_proof()), 'registry: unsorted slots',
+    );
+    assert_reverted_with(
+        safe.settle(f.thread_id, 0, inputs, duplicated_outputs, no_proof()),
+        'registry: unsorted slots',
+    );
+    assert_reverted_with(
+        safe.settle(f.thread_id, 0, stale_reversed, outputs, no_proof()), 'registry: unsorted slots',
+    );
+    assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_contract_outside_the_thread_is_rejected() {
+    let f = open_thread();
+    let safe = safe(f);
+    // Writing another contract's balances (it trusts the same registry, but is not in the set).
+    let outsider_outputs = balance_slots(f.outsider, 0, SUPPLY.into()).span();
+    assert_reverted_with(
+        safe.settle(f.thread_id, 0, array![].span(), outsider_outputs, no_proof()),
+        'registry: contract not in set',
+    );
+    // Reading it, with a stale value too: the set is checked first.
+    let outsider_inputs = balance_slots(f.outsider, 5, 5).span();
+    assert_reverted_with(
+        safe.settle(f.thread_id, 0, outsider_inputs, array![].span(), no_proof()),
+        'registry: contract not in set',
+    );
+    assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_member_trusting_another_registry_refuses() {
+    let registry = deploy_registry();
+    // A token that names someone else as its registry cannot be settled by this one.
+    let token = deploy_token(stranger(), 'foreign');
+    let id = registry
+        .create_thread(OS_V1, accept_all(), array![token].span(), admin(), array![].span());
+    let safe = IThreadRegistrySafeDispatcher { contract_address: registry.contract_address };
+    assert_reverted_with(
+        safe.settle(id, 0, array![].span(), balance_slots(token, 0, SUPPLY.into()).span(), no_proof()),
+        'thread: caller not registry',
+    );
+    assert_eq!(balance(token, alice()), SUPPLY);
+    assert_eq!(registry.next_sequence(id), 0);
+}
+
+// ---- step 4: inputs are current ----
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_stale_input_is_rejected() {
+    let f = open_thread();
+    let stale = balance_slots(f.token, (SUPPLY + 1).into(), 0).span();
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, stale, transfer_outputs(f.token), no_proof()),
+        'registry: stale input',
+    );
+    assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_stale_input_is_checked_before_the_proof() {
+    let f = setup(reject_all(), array![].span());
+    let stale = balance_slots(f.token, SUPPLY.into(), 1).span();
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, stale, transfer_outputs(f.token), no_proof()),
+        'registry: stale input',
+    );
+    assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_sub_block_on_outdated_state_is_rejected() {
+    // Alice spends directly on L2 after the prover read her balance: the sub-block is stale.
+    let f = open_thread();
+    set_contract_address(alice());
+    IThreadTokenDispatcher { contract_address: f.token }.transfer(stranger(), 1);
+    set_contract_address(prover());
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), no_proof()),
+        'registry: stale input',
+    );
+    assert_eq!(balance(f.token, alice()), SUPPLY - 1);
+    assert_eq!(balance(f.token, bob()), 0);
+    assert_eq!(f.registry.next_sequence(f.thread_id), 0);
+}
+
+// ---- step 5: the proof ----
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_rejected_proof_is_rejected() {
+    let f = setup(reject_all(), array![].span());
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), array![1, 2, 3].span()),
+        'registry: invalid proof',
+    );
+    assert_untouched(f);
+}
+
+#[test]
+fn test_public_input_encoding() {
+    let f = open_thread();
+    let inputs = transfer_inputs(f.token);
+    let outputs = transfer_outputs(f.token);
+    let info = f.registry.thread(f.thread_id);
+    let mut expected = array![
+        OS_V1,
+        accept_all().into(),
+        f.thread_id.into(),
+        4,
+        info.contract_set_commitment,
+        2,
+    ];
+    for slot in inputs {
+        let (contract, key, value) = *slot;
+        expected.append(contract.into());
+        expected.append(key);
+        expected.append(value);
+    };
+    expected.append(2);
+    for slot in outputs {
+        let (contract, key, value) = *slot;
+        expected.append(contract.into());
+        expected.append(key);
+        expected.append(value);
+    };
+    let public_input = f.registry.public_input(f.thread_id, 4, inputs, outputs);
+    assert_eq!(public_input, expected.span());
+    assert_eq!(public_input.len(), 6 + 6 + 1 + 6);
+    // The first input slot starts right after the header and n_inputs.
+    assert_eq!(*public_input.at(6), f.token.into());
+    assert_eq!(
+        f.registry.public_input(f.thread_id, 0, array![].span(), array![].span()),
+        array![
+            OS_V1, accept_all().into(), f.thread_id.into(), 0, info.contract_set_commitment, 0, 0,
+        ]
+            .span(),
+    );
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_verifier_receives_exactly_the_public_input() {
+    let f = setup(echo(), array![].span());
+    let inputs = transfer_inputs(f.token);
+    let outputs = transfer_outputs(f.token);
+    let public_input = f.registry.public_input(f.thread_id, 0, inputs, outputs);
+
+    // A proof for other outputs (bob gets 301) does not settle these outputs.
+    let other_outputs = balance_slots(f.token, (SUPPLY - 301).into(), 301).span();
+    let other_proof = f.registry.public_input(f.thread_id, 0, inputs, other_outputs);
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, inputs, outputs, other_proof), 'registry: invalid proof',
+    );
+    // Nor does a proof for another sequence number.
+    let later_proof = f.registry.public_input(f.thread_id, 1, inputs, outputs);
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, inputs, outputs, later_proof), 'registry: invalid proof',
+    );
+    assert_untouched(f);
+
+    f.registry.settle(f.thread_id, 0, inputs, outputs, public_input);
+    assert_eq!(balance(f.token, bob()), 300);
+}
+
+// ---- step 6 and the thread component's own guards ----
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_output_to_the_component_registry_slot_is_refused() {
+    let f = open_thread();
+    let new_registry: felt252 = stranger().into();
+    let hijack = array![(f.token, selector!("ThreadReady_registry"), new_registry)].span();
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, array![].span(), hijack, no_proof()),
+        'thread: protected slot',
+    );
+    assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_output_key_out_of_range_is_refused() {
+    let f = open_thread();
+    let key = 0x800000000000000000000000000000000000000000000000000000000000000;
+    let outputs = array![(f.token, key, 1)].span();
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, array![].span(), outputs, no_proof()),
+        'thread: key out of range',
+    );
+    assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_reentrant_settle_is_rejected() {
+    let registry = deploy_registry();
+    let hostile = deploy(
+        ReentrantThreadContractTestDouble::TEST_CLASS_HASH,
+        'hostile',
+        array![registry.contract_address.into()],
+    );
+    let id = registry
+        .create_thread(OS_V1, accept_all(), array![hostile].span(), admin(), array![].span());
+    IReentrantThreadContractTestDoubleDispatcher { contract_address: hostile }.arm(id);
+    let safe = IThreadRegistrySafeDispatcher { contract_address: registry.contract_address };
+    assert_reverted_with(
+        safe.settle(id, 0, array![(hostile, 1, 0)].span(), array![].span(), no_proof()),
+        'registry: reentrant settle',
+    );
+    assert_eq!(registry.next_sequence(id), 0);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_short_slot_reply_is_rejected() {
+    let registry = deploy_registry();
+    let broken = deploy(ShortReplyThreadContractTestDouble::TEST_CLASS_HASH, 'broken', array![]);
+    let id = registry
+        .create_thread(OS_V1, accept_all(), array![broken].span(), admin(), array![].span());
+    let safe = IThreadRegistrySafeDispatcher { contract_address: registry.contract_address };
+    assert_reverted_with(
+        safe.settle(id, 0, array![(broken, 1, 0)].span(), array![].span(), no_proof()),
+        'registry: bad slot reply',
+    );
+    assert_eq!(registry.next_sequence(id), 0);
+}
+
+// ---- cost ----
+
+/// Cairo-test gas of one settlement (2 input + 2 output slots of one token, accept-all
+/// verifier), syscalls included at the test runner's prices. Printed for the report; the bound
+/// only catches a blow-up (e.g. one read_slots call per slot instead of per contract).
+#[test]
+#[available_gas(1000000000)]
+fn test_settle_gas() {
+    let f = open_thread();
+    let inputs = transfer_inputs(f.token);
+    let outputs = transfer_outputs(f.token);
+    core::gas::withdraw_gas().unwrap();
+    let before = core::testing::get_available_gas();
+    f.registry.settle(f.thread_id, 0, inputs, outputs, no_proof());
+    core::gas::withdraw_gas().unwrap();
+    let spent = before - core::testing::get_available_gas();
+    println!("gas: settle (2 inputs, 2 outputs, 1 contract) = {}", spent);
+    assert!(spent < 4_000_000, "settle gas blew up: {}", spent);
+    assert_eq!(balance(f.token, bob()), 300);
+}

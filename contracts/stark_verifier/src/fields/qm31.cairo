@@ -1,0 +1,169 @@
+//! The secure field QM31 = CM31[u] / (u^2 - (2 + i)), stwo's `SecureField`.
+
+use super::m31::{M31, M31Trait};
+use super::cm31::{CM31, CM31Trait, P_SQUARED};
+
+/// `a + b u`; as an M31 array (stwo's `to_m31_array`): [a.a, a.b, b.a, b.b].
+#[derive(Copy, Drop, Debug, PartialEq, Serde)]
+pub struct QM31 {
+    pub a: CM31,
+    pub b: CM31,
+}
+
+#[generate_trait]
+pub impl QM31Impl of QM31Trait {
+    #[inline]
+    fn from_u32_unchecked(a: u32, b: u32, c: u32, d: u32) -> QM31 {
+        QM31 { a: CM31Trait::from_u32_unchecked(a, b), b: CM31Trait::from_u32_unchecked(c, d) }
+    }
+
+    #[inline]
+    fn from_m31_array(values: [M31; 4]) -> QM31 {
+        let [a, b, c, d] = values;
+        QM31 { a: CM31 { a, b }, b: CM31 { a: c, b: d } }
+    }
+
+    #[inline]
+    fn from_m31s(a: M31, b: M31, c: M31, d: M31) -> QM31 {
+        QM31 { a: CM31 { a, b }, b: CM31 { a: c, b: d } }
+    }
+
+    #[inline]
+    fn to_m31_array(self: QM31) -> [M31; 4] {
+        [self.a.a, self.a.b, self.b.a, self.b.b]
+    }
+
+    #[inline]
+    fn from_m31(value: M31) -> QM31 {
+        let zero = M31 { inner: 0 };
+        QM31 { a: CM31 { a: value, b: zero }, b: CM31 { a: zero, b: zero } }
+    }
+
+    #[inline]
+    fn mul_m31(self: QM31, rhs: M31) -> QM31 {
+        QM31 { a: self.a.mul_m31(rhs), b: self.b.mul_m31(rhs) }
+    }
+
+    #[inline]
+    fn mul_cm31(self: QM31, rhs: CM31) -> QM31 {
+        QM31 { a: self.a * rhs, b: self.b * rhs }
+    }
+
+    #[inline]
+    fn double(self: QM31) -> QM31 {
+        self + self
+    }
+
+    #[inline]
+    fn square(self: QM31) -> QM31 {
+        self * self
+    }
+
+    /// `(a - b u) / (a^2 - (2 + i) b^2)`; panics on zero as stwo does.
+    fn inverse(self: QM31) -> QM31 {
+        assert(!is_zero_qm31(self), 'QM31: zero has no inverse');
+        let b2 = self.b * self.b;
+        // (2 + i) * b2 = 2 b2 + i b2, and i * (x + y i) = -y + x i.
+        let ib2 = CM31 { a: -b2.b, b: b2.a };
+        let denom = self.a * self.a - (b2 + b2 + ib2);
+        let denom_inverse = denom.inverse();
+        QM31 { a: self.a * denom_inverse, b: -self.b * denom_inverse }
+    }
+}
+
+impl QM31Add of Add<QM31> {
+    #[inline]
+    fn add(lhs: QM31, rhs: QM31) -> QM31 {
+        QM31 { a: lhs.a + rhs.a, b: lhs.b + rhs.b }
+    }
+}
+
+impl QM31Sub of Sub<QM31> {
+    #[inline]
+    fn sub(lhs: QM31, rhs: QM31) -> QM31 {
+        QM31 { a: lhs.a - rhs.a, b: lhs.b - rhs.b }
+    }
+}
+
+impl QM31Neg of Neg<QM31> {
+    #[inline]
+    fn neg(a: QM31) -> QM31 {
+        QM31 { a: -a.a, b: -a.b }
+    }
+}
+
+impl QM31Mul of Mul<QM31> {
+    /// (a + b u)(c + d u) = (a c + (2 + i) b d) + (a d + b c) u, expanded over the four M31
+    /// coordinates and reduced once per coordinate. Each coordinate is a signed sum of at most
+    /// 8 products below P^2; adding the stated multiple of P^2 makes it non-negative (< 2^66).
+    fn mul(lhs: QM31, rhs: QM31) -> QM31 {
+        let x0: felt252 = lhs.a.a.inner.into();
+        let x1: felt252 = lhs.a.b.inner.into();
+        let x2: felt252 = lhs.b.a.inner.into();
+        let x3: felt252 = lhs.b.b.inner.into();
+        let y0: felt252 = rhs.a.a.inner.into();
+        let y1: felt252 = rhs.a.b.inner.into();
+        let y2: felt252 = rhs.b.a.inner.into();
+        let y3: felt252 = rhs.b.b.inner.into();
+        // b d = r + s i.
+        let r = x2 * y2 - x3 * y3;
+        let s = x2 * y3 + x3 * y2;
+        let z0 = x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED;
+        let z1 = x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED;
+        let z2 = x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED;
+        let z3 = x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0;
+        QM31 {
+            a: CM31 { a: M31Trait::reduce_felt(z0), b: M31Trait::reduce_felt(z1) },
+            b: CM31 { a: M31Trait::reduce_felt(z2), b: M31Trait::reduce_felt(z3) },
+        }
+    }
+}
+
+/// QM31 multiplication through CM31 products with a reduction after every M31 product (the
+/// textbook way). Kept only to compare gas with `QM31Mul`; not used by the verifier.
+pub fn mul_by_parts(lhs: QM31, rhs: QM31) -> QM31 {
+    let r = CM31Trait::from_u32_unchecked(2, 1);
+    let bd = CM31 {
+        a: lhs.b.a * rhs.b.a - lhs.b.b * rhs.b.b, b: lhs.b.a * rhs.b.b + lhs.b.b * rhs.b.a,
+    };
+    let ac = CM31 {
+        a: lhs.a.a * rhs.a.a - lhs.a.b * rhs.a.b, b: lhs.a.a * rhs.a.b + lhs.a.b * rhs.a.a,
+    };
+    let ad = CM31 {
+        a: lhs.a.a * rhs.b.a - lhs.a.b * rhs.b.b, b: lhs.a.a * rhs.b.b + lhs.a.b * rhs.b.a,
+    };
+    let bc = CM31 {
+        a: lhs.b.a * rhs.a.a - lhs.b.b * rhs.a.b, b: lhs.b.a * rhs.a.b + lhs.b.b * rhs.a.a,
+    };
+    let rbd = CM31 { a: r.a * bd.a - r.b * bd.b, b: r.a * bd.b + r.b * bd.a };
+    QM31 { a: ac + rbd, b: ad + bc }
+}
+
+#[inline]
+fn is_zero_qm31(x: QM31) -> bool {
+    x.a.a.inner == 0 && x.a.b.inner == 0 && x.b.a.inner == 0 && x.b.b.inner == 0
+}
+
+impl QM31Zero of core::num::traits::Zero<QM31> {
+    fn zero() -> QM31 {
+        QM31Trait::from_u32_unchecked(0, 0, 0, 0)
+    }
+    fn is_zero(self: @QM31) -> bool {
+        is_zero_qm31(*self)
+    }
+    fn is_non_zero(self: @QM31) -> bool {
+        !is_zero_qm31(*self)
+    }
+}
+
+impl QM31One of core::num::traits::One<QM31> {
+    fn one() -> QM31 {
+        QM31Trait::from_u32_unchecked(1, 0, 0, 0)
+    }
+    fn is_one(self: @QM31) -> bool {
+        *self == QM31Trait::from_u32_unchecked(1, 0, 0, 0)
+    }
+    fn is_non_one(self: @QM31) -> bool {
+        *self != QM31Trait::from_u32_unchecked(1, 0, 0, 0)
+    }
+}

@@ -1,0 +1,338 @@
+//! Poseidon252 Merkle hashing and decommitment checks as stwo 2.3 does them.
+//!
+//! - `hash_node`: stwo's `vcs::poseidon252_merkle::Poseidon252MerkleHasher` (node hash with
+//!   optional children and column values), kept for the non-lifted layout.
+//! - `MerkleVerifierLifted`: stwo's `vcs_lifted` verifier, the one the 2.3 PCS and FRI use.
+//!   Every column is lifted to the tree height, a leaf hashes one full row (columns sorted by
+//!   log size, stable), inner nodes are poseidon(left, right).
+
+use core::poseidon::poseidon_hash_span;
+use crate::fields::M31;
+use crate::channel::poseidon_hash_pair;
+
+/// M31s packed per felt252.
+pub const ELEMENTS_IN_BLOCK: u32 = 8;
+const TWO_POW_31: felt252 = 0x80000000;
+const TWO_POW_248: felt252 = 0x100000000000000000000000000000000000000000000000000000000000000;
+
+/// Packs up to 8 M31s big-endian in base 2^31; a block of fewer than 8 carries its length in
+/// bits 248..251 (stwo's `construct_felt252_from_m31s`).
+pub fn pack_m31_block(block: Span<M31>) -> felt252 {
+    let mut word: felt252 = 0;
+    let mut rest = block;
+    let len = block.len();
+    loop {
+        match rest.pop_front() {
+            Option::Some(value) => { word = word * TWO_POW_31 + (*value.inner).into(); },
+            Option::None => { break; },
+        }
+    };
+    if len < ELEMENTS_IN_BLOCK {
+        word = word + len.into() * TWO_POW_248;
+    }
+    word
+}
+
+/// Appends the packed blocks of `values` (chunks of 8, the last possibly shorter).
+fn append_packed_blocks(ref out: Array<felt252>, values: Span<M31>) {
+    let mut rest = values;
+    // Full blocks without a per-element loop: one multi-pop per 8 values.
+    loop {
+        match rest.multi_pop_front::<8>() {
+            Option::Some(block) => {
+                let [v0, v1, v2, v3, v4, v5, v6, v7] = (*block).unbox();
+                let mut word: felt252 = v0.inner.into();
+                word = word * TWO_POW_31 + v1.inner.into();
+                word = word * TWO_POW_31 + v2.inner.into();
+                word = word * TWO_POW_31 + v3.inner.into();
+                word = word * TWO_POW_31 + v4.inner.into();
+                word = word * TWO_POW_31 + v5.inner.into();
+                word = word * TWO_POW_31 + v6.inner.into();
+                word = word * TWO_POW_31 + v7.inner.into();
+                out.append(word);
+            },
+            Option::None => { break; },
+        }
+    };
+    if rest.len() != 0 {
+        out.append(pack_m31_block(rest));
+    }
+}
+
+/// stwo's (non-lifted) `Poseidon252MerkleHasher::hash_node`.
+pub fn hash_node(children: Option<(felt252, felt252)>, column_values: Span<M31>) -> felt252 {
+    let mut words: Array<felt252> = array![];
+    match children {
+        Option::Some((
+            left, right,
+        )) => {
+            if column_values.len() == 0 {
+                return poseidon_hash_pair(left, right);
+            }
+            words.append(left);
+            words.append(right);
+        },
+        Option::None => {},
+    }
+    append_packed_blocks(ref words, column_values);
+    poseidon_hash_span(words.span())
+}
+
+/// Leaf hash of the lifted tree: the sponge over the packed row, i.e.
+/// poseidon_hash_span(pack(row[0..8]), pack(row[8..16]), ...).
+pub fn lifted_leaf_hash(row: Span<M31>) -> felt252 {
+    let mut words: Array<felt252> = array![];
+    append_packed_blocks(ref words, row);
+    poseidon_hash_span(words.span())
+}
+
+/// Inner node of the lifted tree.
+#[inline]
+pub fn hash_children(left: felt252, right: felt252) -> felt252 {
+    poseidon_hash_pair(left, right)
+}
+
+#[derive(Copy, Drop, Debug, PartialEq)]
+pub enum MerkleVerificationError {
+    WitnessTooShort,
+    WitnessTooLong,
+    RootMismatch,
+    /// A column does not hold one value per query position (stwo panics here).
+    ValuesCountMismatch,
+    /// Two equal query positions came with different values (stwo panics here).
+    DuplicateQueryMismatch,
+    /// Positions must be ascending and inside the tree.
+    BadQueryPosition,
+    /// A column is taller than the tree.
+    ColumnTooLarge,
+}
+
+#[derive(Copy, Drop, Debug)]
+pub struct MerkleVerifierLifted {
+    pub root: felt252,
+    /// Log sizes of the committed columns, in commitment order.
+    pub column_log_sizes: Span<u32>,
+    pub height: u32,
+}
+
+/// Whether `order` is 0, 1, 2, ...
+fn is_identity(order: Span<u32>) -> bool {
+    let mut i = 0;
+    let mut identity = true;
+    for column in order {
+        if *column != i {
+            identity = false;
+            break;
+        }
+        i += 1;
+    };
+    identity
+}
+
+/// Column indices ordered by log size, ties kept in commitment order (a stable sort).
+fn columns_by_log_size(column_log_sizes: Span<u32>, height: u32) -> Array<u32> {
+    // Common case (one component per tree): already non-decreasing, nothing to sort.
+    let mut sorted = true;
+    let mut previous = 0;
+    for log_size in column_log_sizes {
+        if *log_size < previous || *log_size > height {
+            sorted = false;
+            break;
+        }
+        previous = *log_size;
+    };
+    if sorted {
+        let mut identity: Array<u32> = array![];
+        let mut i = 0;
+        while i != column_log_sizes.len() {
+            identity.append(i);
+            i += 1;
+        };
+        return identity;
+    }
+    let mut order: Array<u32> = array![];
+    let mut log_size = 0;
+    while log_size <= height {
+        let mut column = 0;
+        let n_columns = column_log_sizes.len();
+        while column != n_columns {
+            if *column_log_sizes[column] == log_size {
+                order.append(column);
+            }
+            column += 1;
+        };
+        log_size += 1;
+    };
+    order
+}
+
+#[generate_trait]
+pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
+    /// `lifting_log_size` = None uses the largest column's log size as the height.
+    fn new(
+        root: felt252, column_log_sizes: Span<u32>, lifting_log_size: Option<u32>,
+    ) -> MerkleVerifierLifted {
+        let mut max_log_size = 0;
+        for log_size in column_log_sizes {
+            if *log_size > max_log_size {
+                max_log_size = *log_size;
+            }
+        };
+        let height = match lifting_log_size {
+            Option::Some(height) => height,
+            Option::None => max_log_size,
+        };
+        assert(max_log_size <= height, 'merkle: lifting size too small');
+        MerkleVerifierLifted { root, column_log_sizes, height }
+    }
+
+    /// Checks `queried_values` (per column, one value per entry of `query_positions`, which
+    /// are ascending and may repeat) against the root with the given hash witness.
+    fn verify(
+        self: @MerkleVerifierLifted,
+        query_positions: Span<u32>,
+        queried_values: Span<Span<M31>>,
+        hash_witness: Span<felt252>,
+    ) -> Result<(), MerkleVerificationError> {
+        let height = *self.height;
+        if height == 0 {
+            return Result::Ok(());
+        }
+        let column_log_sizes = *self.column_log_sizes;
+        let n_columns = column_log_sizes.len();
+        if queried_values.len() != n_columns {
+            return Result::Err(MerkleVerificationError::ValuesCountMismatch);
+        }
+        let n_queries = query_positions.len();
+        let tree_width: u64 = crate::circle::pow2_u32(height).into();
+        let order = columns_by_log_size(column_log_sizes, height);
+        if order.len() != n_columns {
+            return Result::Err(MerkleVerificationError::ColumnTooLarge);
+        }
+        let in_order = is_identity(order.span());
+        let mut lengths_ok = true;
+        for column in queried_values {
+            if (*column).len() != n_queries {
+                lengths_ok = false;
+            }
+        };
+        if !lengths_ok {
+            return Result::Err(MerkleVerificationError::ValuesCountMismatch);
+        }
+
+        // Leaves: one per distinct position, hashing the row in log-size order.
+        let mut layer: Array<(u32, felt252)> = array![];
+        let mut q = 0;
+        let mut previous: Option<u32> = Option::None;
+        let mut duplicate_mismatch = false;
+        while q != n_queries {
+            let position = *query_positions[q];
+            let is_repeat = match previous {
+                Option::Some(prev) => {
+                    if position < prev {
+                        break;
+                    }
+                    position == prev
+                },
+                Option::None => false,
+            };
+            if position.into() >= tree_width {
+                break;
+            }
+            if is_repeat {
+                let mut same = true;
+                for column in queried_values {
+                    if (*column)[q] != (*column)[q - 1] {
+                        same = false;
+                    }
+                };
+                if !same {
+                    duplicate_mismatch = true;
+                    break;
+                }
+            } else {
+                let mut row: Array<M31> = array![];
+                if in_order {
+                    for column in queried_values {
+                        row.append(*(*column)[q]);
+                    };
+                } else {
+                    for column in order.span() {
+                        row.append(*(*queried_values[*column])[q]);
+                    };
+                }
+                layer.append((position, lifted_leaf_hash(row.span())));
+            }
+            previous = Option::Some(position);
+            q += 1;
+        };
+        if duplicate_mismatch {
+            return Result::Err(MerkleVerificationError::DuplicateQueryMismatch);
+        }
+        if q != n_queries || n_queries == 0 {
+            return Result::Err(MerkleVerificationError::BadQueryPosition);
+        }
+
+        // Inner layers: pair siblings, fetch missing siblings from the witness in order.
+        let mut witness = hash_witness;
+        let mut level = 0;
+        let mut short = false;
+        while level != height {
+            let mut next: Array<(u32, felt252)> = array![];
+            let mut nodes = layer.span();
+            loop {
+                let (index, hash) = match nodes.pop_front() {
+                    Option::Some(node) => *node,
+                    Option::None => { break; },
+                };
+                let (parent, is_right) = core::integer::u32_safe_divmod(index, 2);
+                let sibling_known = if is_right == 0 {
+                    match nodes.get(0) {
+                        Option::Some(next_node) => {
+                            let (next_index, _) = *next_node.unbox();
+                            next_index == index + 1
+                        },
+                        Option::None => false,
+                    }
+                } else {
+                    false
+                };
+                let node_hash = if sibling_known {
+                    let (_, sibling) = *nodes.pop_front().unwrap();
+                    hash_children(hash, sibling)
+                } else {
+                    match witness.pop_front() {
+                        Option::Some(sibling) => {
+                            if is_right == 0 {
+                                hash_children(hash, *sibling)
+                            } else {
+                                hash_children(*sibling, hash)
+                            }
+                        },
+                        Option::None => {
+                            short = true;
+                            break;
+                        },
+                    }
+                };
+                next.append((parent, node_hash));
+            };
+            if short {
+                break;
+            }
+            layer = next;
+            level += 1;
+        };
+        if short {
+            return Result::Err(MerkleVerificationError::WitnessTooShort);
+        }
+        if witness.len() != 0 {
+            return Result::Err(MerkleVerificationError::WitnessTooLong);
+        }
+        let (_, computed_root) = *layer[0];
+        if computed_root != *self.root {
+            return Result::Err(MerkleVerificationError::RootMismatch);
+        }
+        Result::Ok(())
+    }
+}

@@ -1,0 +1,319 @@
+use crate::circle::{CirclePoint, CosetTrait};
+use crate::fields::QM31;
+use crate::fri::{
+    fold_line, fold_circle_into_line, fri_commit, FriConfigTrait, FriVerificationError,
+    sample_query_positions, sorted_unique, check_last_layer, fri_decommit, FriLayerProof,
+};
+use crate::poly::{
+    bit_reverse_index, canonic_circle_domain, CircleDomainTrait, LineDomainTrait,
+};
+use crate::channel::ChannelTrait;
+use super::vectors;
+use super::{m, q};
+
+fn qm31s(values: @Array<(u32, u32, u32, u32)>) -> Array<QM31> {
+    let mut out = array![];
+    for value in values.span() {
+        out.append(q(*value));
+    };
+    out
+}
+
+#[test]
+fn bit_reversal_matches_stwo() {
+    for row in vectors::bit_reverse_samples().span() {
+        let (i, log_size, expected) = *row;
+        assert(bit_reverse_index(i, log_size) == expected, 'bit reverse');
+    };
+}
+
+#[test]
+fn canonic_domain_matches_stwo() {
+    let domain = canonic_circle_domain(5);
+    assert(domain.log_size() == 5, 'log size');
+    for row in vectors::canonic_domain_points().span() {
+        let (i, point) = *row;
+        let (x, y) = point;
+        assert(domain.at(i) == CirclePoint { x: m(x), y: m(y) }, 'domain point');
+    };
+}
+
+#[test]
+fn line_domain_matches_stwo() {
+    let line = LineDomainTrait::new(CosetTrait::half_odds(4));
+    for row in vectors::line_domain_points().span() {
+        let (i, x, doubled_x) = *row;
+        assert(line.at(i) == m(x), 'line point');
+        assert(line.double().at(i / 2) == m(doubled_x), 'doubled line point');
+    };
+}
+
+#[test]
+#[should_panic(expected: ('poly: line x not unique',))]
+fn line_domain_rejects_repeated_x() {
+    // The subgroup contains (0, y) and (0, -y): x-coordinates repeat.
+    LineDomainTrait::new(CosetTrait::subgroup(3));
+}
+
+#[test]
+fn fold_line_matches_stwo() {
+    let (eval, alpha, expected) = vectors::fold_line_sample();
+    let domain = LineDomainTrait::new(CosetTrait::half_odds(3));
+    let folded = fold_line(qm31s(@eval).span(), domain, q(alpha));
+    assert(folded == qm31s(@expected), 'fold_line');
+}
+
+#[test]
+fn fold_circle_into_line_matches_stwo() {
+    let (eval, alpha, expected) = vectors::fold_circle_sample();
+    let folded = fold_circle_into_line(qm31s(@eval).span(), canonic_circle_domain(4), q(alpha));
+    assert(folded == qm31s(@expected), 'fold_circle_into_line');
+    // A different alpha gives a different fold.
+    let other = fold_circle_into_line(
+        qm31s(@eval).span(), canonic_circle_domain(4), q(alpha) + q((1, 0, 0, 0)),
+    );
+    assert(other != qm31s(@expected), 'alpha matters');
+}
+
+#[test]
+fn line_poly_eval_matches_stwo() {
+    let (coeffs, x, expected) = vectors::line_poly_sample();
+    assert(
+        crate::poly::line_poly_eval_at_point(qm31s(@coeffs).span(), q(x)) == q(expected),
+        'eval_at_point',
+    );
+}
+
+fn start_channel() -> crate::channel::Poseidon252Channel {
+    let mut channel = crate::channel::ChannelTrait::new();
+    channel.mix_u64(0xabcdef);
+    channel
+}
+
+#[test]
+fn fri_commit_matches_stwo() {
+    for row in vectors::fri_commit_samples().span() {
+        let (config, bound, roots, last_layer, alphas, digest, positions) = row;
+        let (log_last, log_blowup, n_queries, fold_step) = *config;
+        let config = FriConfigTrait::new(log_last, log_blowup, n_queries, fold_step);
+        let roots = roots.span();
+        let last = qm31s(last_layer);
+        let mut channel = start_channel();
+        let commitment = fri_commit(
+            ref channel, config, *bound, *roots[0], roots.slice(1, roots.len() - 1), last.span(),
+        )
+            .unwrap();
+        assert(channel.digest == *digest, 'digest after commit');
+        assert(commitment.first_layer_alpha == q(*alphas[0]), 'first alpha');
+        let inner = commitment.inner_layers.span();
+        assert(inner.len() == roots.len() - 1, 'inner layer count');
+        let mut i = 0;
+        while i != inner.len() {
+            assert(*inner[i].folding_alpha == q(*alphas[i + 1]), 'inner alpha');
+            i += 1;
+        };
+        let sampled = sample_query_positions(ref channel, @commitment);
+        assert(@sampled == positions, 'query positions');
+    };
+}
+
+#[test]
+fn fri_commit_rejects_wrong_layer_count_and_degree() {
+    let row = vectors::fri_commit_samples();
+    let (config, bound, roots, last_layer, _, _, _) = row.at(0);
+    let (log_last, log_blowup, n_queries, fold_step) = *config;
+    let config = FriConfigTrait::new(log_last, log_blowup, n_queries, fold_step);
+    let roots = roots.span();
+    let last = qm31s(last_layer);
+    // One inner layer too few, one too many.
+    let mut channel = start_channel();
+    let few = fri_commit(
+        ref channel, config, *bound, *roots[0], roots.slice(1, roots.len() - 2), last.span(),
+    );
+    assert(few.unwrap_err() == FriVerificationError::InvalidNumFriLayers, 'too few layers');
+    let mut more = array![];
+    more.append_span(roots.slice(1, roots.len() - 1));
+    more.append(5);
+    let mut channel = start_channel();
+    let many = fri_commit(ref channel, config, *bound, *roots[0], more.span(), last.span());
+    assert(many.unwrap_err() == FriVerificationError::InvalidNumFriLayers, 'too many layers');
+    // A last layer with more coefficients than its degree bound allows.
+    let mut long = last.clone();
+    long.append_span(last.span());
+    let mut channel = start_channel();
+    let too_long = fri_commit(
+        ref channel, config, *bound, *roots[0], roots.slice(1, roots.len() - 1), long.span(),
+    );
+    assert(too_long.unwrap_err() == FriVerificationError::LastLayerDegreeInvalid, 'degree');
+}
+
+#[test]
+fn last_layer_check_accepts_the_polynomial_and_rejects_changes() {
+    let row = vectors::fri_commit_samples();
+    let (config, bound, roots, last_layer, _, _, _) = row.at(0);
+    let (log_last, log_blowup, n_queries, fold_step) = *config;
+    let config = FriConfigTrait::new(log_last, log_blowup, n_queries, fold_step);
+    let roots = roots.span();
+    let last = qm31s(last_layer);
+    let mut channel = start_channel();
+    let commitment = fri_commit(
+        ref channel, config, *bound, *roots[0], roots.slice(1, roots.len() - 1), last.span(),
+    )
+        .unwrap();
+    let domain = commitment.last_layer_domain;
+    let queries = array![0, 3, 5];
+    let mut evals = array![];
+    for query in queries.span() {
+        let x = domain.at(bit_reverse_index(*query, domain.log_size()));
+        evals
+            .append(
+                crate::poly::line_poly_eval_at_point(
+                    last.span(), crate::fields::QM31Trait::from_m31(x),
+                ),
+            );
+    };
+    assert(check_last_layer(@commitment, queries.span(), evals.span()).is_ok(), 'valid');
+    let mut changed = array![*evals[0], *evals[1] + q((0, 0, 0, 1)), *evals[2]];
+    assert(
+        check_last_layer(@commitment, queries.span(), changed.span())
+            .unwrap_err() == FriVerificationError::LastLayerEvaluationsInvalid,
+        'changed eval',
+    );
+    assert(sorted_unique(array![5, 1, 5, 3, 1].span()) == array![1, 3, 5], 'sorted unique');
+}
+
+fn layer_proof(layer: @(Array<(u32, u32, u32, u32)>, Array<felt252>, felt252)) -> FriLayerProof {
+    let (fri_witness, hash_witness, root) = layer;
+    FriLayerProof {
+        fri_witness: qm31s(fri_witness).span(), hash_witness: hash_witness.span(), root: *root,
+    }
+}
+
+fn start_proof_channel() -> crate::channel::Poseidon252Channel {
+    let mut channel = crate::channel::ChannelTrait::new();
+    channel.mix_u64(0xfeed);
+    channel
+}
+
+/// Runs commit + query sampling + decommit on a generated proof; `mutate` picks a change:
+/// 0 none, 1 first-layer eval, 2 first-layer fri witness, 3 inner hash (else fri) witness,
+/// 4 last layer.
+fn run_fri(row_index: u32, mutate: u32) -> Result<(), FriVerificationError> {
+    let rows = vectors::fri_proof_samples();
+    let (config, bound, positions, evals, first, inner, last) = rows.at(row_index);
+    let (log_last, log_blowup, n_queries, fold_step) = *config;
+    let config = FriConfigTrait::new(log_last, log_blowup, n_queries, fold_step);
+    let first = layer_proof(first);
+    let mut inner_proofs: Array<FriLayerProof> = array![];
+    let mut roots: Array<felt252> = array![];
+    for layer in inner.span() {
+        let proof = layer_proof(layer);
+        roots.append(proof.root);
+        inner_proofs.append(proof);
+    };
+    let mut last = qm31s(last);
+    if mutate == 4 {
+        let c0 = last.pop_front().unwrap();
+        let mut changed = array![c0 + q((1, 0, 0, 0))];
+        changed.append_span(last.span());
+        last = changed;
+    }
+    let mut channel = start_proof_channel();
+    let commitment = fri_commit(ref channel, config, *bound, first.root, roots.span(), last.span())
+        .unwrap();
+    let sampled = sample_query_positions(ref channel, @commitment);
+    if mutate != 4 {
+        assert(@sampled == positions, 'query positions');
+    }
+    let mut evals = qm31s(evals);
+    let mut first = first;
+    if mutate == 1 {
+        let e0 = evals.pop_front().unwrap();
+        let mut changed = array![e0 + q((0, 1, 0, 0))];
+        changed.append_span(evals.span());
+        evals = changed;
+    } else if mutate == 2 {
+        let mut w = first.fri_witness;
+        let w0 = *w.pop_front().unwrap();
+        let mut changed = array![w0 + q((0, 0, 1, 0))];
+        changed.append_span(w);
+        first = FriLayerProof { fri_witness: changed.span(), ..first };
+    } else if mutate == 3 {
+        // Change the first hash of the first inner layer that has a hash witness.
+        let mut proofs: Array<FriLayerProof> = array![];
+        let mut done = false;
+        for proof in inner_proofs.span() {
+            let p = *proof;
+            if !done && p.hash_witness.len() != 0 {
+                let mut h = p.hash_witness;
+                let h0 = *h.pop_front().unwrap();
+                let mut changed = array![h0 + 1];
+                changed.append_span(h);
+                proofs.append(FriLayerProof { hash_witness: changed.span(), ..p });
+                done = true;
+            } else {
+                proofs.append(p);
+            }
+        };
+        if !done {
+            // Small layers can be fully covered by the queries: change a coset value instead.
+            proofs = array![];
+            for proof in inner_proofs.span() {
+                let p = *proof;
+                if !done && p.fri_witness.len() != 0 {
+                    let mut w = p.fri_witness;
+                    let w0 = *w.pop_front().unwrap();
+                    let mut changed = array![w0 + q((0, 0, 0, 1))];
+                    changed.append_span(w);
+                    proofs.append(FriLayerProof { fri_witness: changed.span(), ..p });
+                    done = true;
+                } else {
+                    proofs.append(p);
+                }
+            };
+        }
+        assert(done, 'nothing to change in inner');
+        inner_proofs = proofs;
+    }
+    fri_decommit(@commitment, sampled.span(), evals.span(), first, inner_proofs.span())
+}
+
+#[test]
+#[available_gas(4000000000)]
+fn gas_fri_full_verify() {
+    // Commit phase + query sampling + decommitment of the generated proofs.
+    let before = core::testing::get_available_gas();
+    let ok = run_fri(0, 0);
+    core::gas::withdraw_gas().unwrap();
+    let spent = before - core::testing::get_available_gas();
+    println!("gas: fri verify, log size 7, blowup 2, 6 queries, fold 1 = {}", spent);
+    assert(ok == Result::Ok(()), 'fold 1');
+    let before = core::testing::get_available_gas();
+    let ok = run_fri(1, 0);
+    core::gas::withdraw_gas().unwrap();
+    let spent = before - core::testing::get_available_gas();
+    println!("gas: fri verify, log size 7, blowup 1, 5 queries, fold 3 = {}", spent);
+    assert(ok == Result::Ok(()), 'fold 3');
+}
+
+#[test]
+fn fri_proofs_from_stwo_verify() {
+    assert(run_fri(0, 0) == Result::Ok(()), 'fold step 1 proof');
+    assert(run_fri(1, 0) == Result::Ok(()), 'fold step 3 proof');
+}
+
+#[test]
+fn fri_rejects_changed_first_layer_values() {
+    assert(run_fri(0, 1).is_err(), 'eval, fold 1');
+    assert(run_fri(1, 1).is_err(), 'eval, fold 3');
+    assert(run_fri(0, 2).is_err(), 'witness, fold 1');
+    assert(run_fri(1, 2).is_err(), 'witness, fold 3');
+}
+
+#[test]
+fn fri_rejects_changed_inner_witness_and_last_layer() {
+    assert(run_fri(0, 3).is_err(), 'hash witness, fold 1');
+    assert(run_fri(1, 3).is_err(), 'hash witness, fold 3');
+    assert(run_fri(0, 4).is_err(), 'last layer, fold 1');
+    assert(run_fri(1, 4).is_err(), 'last layer, fold 3');
+}

@@ -1,0 +1,2 @@
+pub mod test_doubles;
+mod test_thread_ready;

@@ -1,0 +1,5 @@
+//! Revert reasons of the thread token (short strings, at most 31 characters each).
+
+pub const INSUFFICIENT_BALANCE: felt252 = 'token: insufficient balance';
+pub const TRANSFER_TO_ZERO: felt252 = 'token: transfer to zero';
+pub const MINT_TO_ZERO: felt252 = 'token: mint to zero';

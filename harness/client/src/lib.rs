@@ -1,0 +1,512 @@
+//! Starknet JSON-RPC client for zkthreads (starknet-rs 0.17): one signing account, declare,
+//! deploy through the UDC, invoke with estimated or hand-set resource bounds, receipts, views,
+//! storage reads, fee-token balances; plus typed helpers for the registry and token contracts.
+//!
+//! Hand-set resource bounds matter for settlement: a `settle` that reverts (stale input, wrong
+//! sequence, ...) fails fee *estimation*, so only a transaction sent with explicit bounds is
+//! mined and shows its revert reason and the fee the prover paid.
+
+pub mod calldata;
+pub mod registry;
+pub mod token;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use starknet::accounts::{
+    Account, AccountError, ConnectedAccount, ExecutionEncoding, SingleOwnerAccount,
+};
+use starknet::contract::{ContractFactory, UdcSelector};
+pub use starknet::core::types::Felt;
+use starknet::core::types::{
+    BlockId, BlockTag, Call, Event, ExecutionResult, FunctionCall, StarknetError,
+    TransactionReceipt, TransactionReceiptWithBlockInfo,
+};
+use starknet::core::utils::get_selector_from_name;
+use starknet::providers::jsonrpc::HttpTransport;
+use starknet::providers::{JsonRpcClient, Provider, ProviderError};
+use starknet::signers::{LocalWallet, SigningKey};
+pub use url::Url;
+use zkthread_cairo_build::ContractArtifact;
+
+/// STRK, the v3 fee token (same address on devnet and Starknet networks).
+pub const STRK_FEE_TOKEN_ADDRESS: Felt =
+    Felt::from_hex_unchecked("0x04718f5a0fc34cc1af16a1cdee98ffb20c31f5cd61d6ab07201858f4287c938d");
+
+pub type RpcProvider = Arc<JsonRpcClient<HttpTransport>>;
+type SigningAccount = SingleOwnerAccount<RpcProvider, LocalWallet>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("JSON-RPC: {0}")]
+    Provider(#[from] ProviderError),
+    /// The node refused the transaction before mining it (fee estimation or validation);
+    /// `reason` carries the node's execution error, e.g. a contract's revert reason.
+    #[error("{action} rejected by the node: {reason}")]
+    Rejected { action: String, reason: String },
+    #[error("signing failed: {0}")]
+    Signing(String),
+    #[error("no receipt for transaction {hash:#x} after {waited:?}")]
+    ReceiptTimeout { hash: Felt, waited: Duration },
+    #[error("{action}: transaction {hash:#x} reverted: {reason}")]
+    Reverted {
+        action: String,
+        hash: Felt,
+        reason: String,
+    },
+    #[error("invalid name {0:?} (selectors and storage names must be ASCII)")]
+    Name(String),
+    #[error("class {class_hash:#x}: node declared it as {declared:#x}")]
+    ClassHashMismatch { class_hash: Felt, declared: Felt },
+    #[error("unexpected result of {what}: {detail}")]
+    Decode { what: String, detail: String },
+}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// Explicit v3 resource bounds: max amounts and max prices (in FRI) of each resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceBounds {
+    pub l1_gas: u64,
+    pub l1_gas_price: u128,
+    pub l2_gas: u64,
+    pub l2_gas_price: u128,
+    pub l1_data_gas: u64,
+    pub l1_data_gas_price: u128,
+}
+
+impl ResourceBounds {
+    /// Upper bound of the fee these bounds allow (what the account must be able to pay).
+    pub fn max_fee(&self) -> u128 {
+        u128::from(self.l1_gas) * self.l1_gas_price
+            + u128::from(self.l2_gas) * self.l2_gas_price
+            + u128::from(self.l1_data_gas) * self.l1_data_gas_price
+    }
+}
+
+/// How to pay for an invoke.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FeeMode {
+    /// Estimate (a failing execution is reported as [`ClientError::Rejected`], nothing mined);
+    /// gas amounts and prices are scaled by the multipliers.
+    Estimate {
+        gas_multiplier: f64,
+        price_multiplier: f64,
+    },
+    /// Send with these bounds without estimating: a failing execution is mined as REVERTED and
+    /// its fee charged.
+    Manual(ResourceBounds),
+}
+
+impl Default for FeeMode {
+    fn default() -> Self {
+        FeeMode::Estimate {
+            gas_multiplier: 1.5,
+            price_multiplier: 1.5,
+        }
+    }
+}
+
+/// How a mined transaction ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    Succeeded,
+    Reverted { reason: String },
+}
+
+/// A mined transaction.
+#[derive(Clone, Debug)]
+pub struct TxOutcome {
+    pub hash: Felt,
+    pub status: TxStatus,
+    /// Actual fee charged, in the fee token's base unit (FRI for v3).
+    pub actual_fee: u128,
+    pub block_number: u64,
+    pub events: Vec<Event>,
+    /// Submission to receipt, as the client saw it.
+    pub latency: Duration,
+}
+
+impl TxOutcome {
+    pub fn is_reverted(&self) -> bool {
+        matches!(self.status, TxStatus::Reverted { .. })
+    }
+
+    pub fn revert_reason(&self) -> Option<&str> {
+        match &self.status {
+            TxStatus::Reverted { reason } => Some(reason),
+            TxStatus::Succeeded => None,
+        }
+    }
+
+    /// `Ok(self)` if it succeeded, else [`ClientError::Reverted`].
+    pub fn require_success(self, action: &str) -> Result<Self> {
+        match &self.status {
+            TxStatus::Succeeded => Ok(self),
+            TxStatus::Reverted { reason } => Err(ClientError::Reverted {
+                action: action.to_owned(),
+                hash: self.hash,
+                reason: reason.clone(),
+            }),
+        }
+    }
+}
+
+/// Result of [`ChainClient::declare`].
+#[derive(Clone, Debug)]
+pub struct Declared {
+    pub class_hash: Felt,
+    /// `None` if the class was declared already (nothing sent).
+    pub outcome: Option<TxOutcome>,
+}
+
+/// Result of [`ChainClient::deploy`].
+#[derive(Clone, Debug)]
+pub struct Deployed {
+    pub address: Felt,
+    pub outcome: TxOutcome,
+}
+
+/// A provider plus one account that signs everything this client sends.
+pub struct ChainClient {
+    provider: RpcProvider,
+    account: SigningAccount,
+    receipt_timeout: Duration,
+    poll_interval: Duration,
+}
+
+impl std::fmt::Debug for ChainClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainClient")
+            .field("account", &self.account.address())
+            .finish()
+    }
+}
+
+impl ChainClient {
+    /// Connects, asking the node for its chain id.
+    pub async fn connect(url: Url, account_address: Felt, private_key: Felt) -> Result<Self> {
+        let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
+        let chain_id = provider.chain_id().await?;
+        Ok(Self::from_parts(
+            provider,
+            account_address,
+            private_key,
+            chain_id,
+        ))
+    }
+
+    /// Connects with a known chain id (no request).
+    pub fn with_chain_id(
+        url: Url,
+        account_address: Felt,
+        private_key: Felt,
+        chain_id: Felt,
+    ) -> Self {
+        let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
+        Self::from_parts(provider, account_address, private_key, chain_id)
+    }
+
+    fn from_parts(provider: RpcProvider, address: Felt, private_key: Felt, chain_id: Felt) -> Self {
+        let signer = LocalWallet::from(SigningKey::from_secret_scalar(private_key));
+        // OpenZeppelin and current Argent accounts use the Cairo 1 `__execute__` encoding.
+        let mut account = SingleOwnerAccount::new(
+            provider.clone(),
+            signer,
+            address,
+            chain_id,
+            ExecutionEncoding::New,
+        );
+        // Nonces and estimates against the newest state, including a pre-confirmed block when
+        // the node runs with block generation on demand.
+        account.set_block_id(BlockId::Tag(BlockTag::PreConfirmed));
+        Self {
+            provider,
+            account,
+            receipt_timeout: Duration::from_secs(120),
+            poll_interval: Duration::from_millis(50),
+        }
+    }
+
+    /// How long [`ChainClient::wait_for_receipt`] polls.
+    pub fn set_receipt_timeout(&mut self, timeout: Duration) {
+        self.receipt_timeout = timeout;
+    }
+
+    pub fn address(&self) -> Felt {
+        self.account.address()
+    }
+
+    pub fn chain_id(&self) -> Felt {
+        self.account.chain_id()
+    }
+
+    pub fn provider(&self) -> &JsonRpcClient<HttpTransport> {
+        &self.provider
+    }
+
+    /// Whether the node knows `class_hash`.
+    pub async fn is_declared(&self, class_hash: Felt) -> Result<bool> {
+        match self
+            .provider
+            .get_class(BlockId::Tag(BlockTag::PreConfirmed), class_hash)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(ProviderError::StarknetError(StarknetError::ClassHashNotFound)) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Declares the artifact's class unless the node has it already.
+    pub async fn declare(&self, artifact: &ContractArtifact) -> Result<Declared> {
+        if self.is_declared(artifact.class_hash).await? {
+            tracing::debug!(contract = %artifact.id(), "already declared");
+            return Ok(Declared {
+                class_hash: artifact.class_hash,
+                outcome: None,
+            });
+        }
+        let action = format!("declare {}", artifact.id());
+        let started = Instant::now();
+        let sent = self
+            .account
+            .declare_v3(artifact.sierra.clone(), artifact.casm_hash)
+            .send()
+            .await
+            .map_err(|error| account_error(&action, error))?;
+        if sent.class_hash != artifact.class_hash {
+            return Err(ClientError::ClassHashMismatch {
+                class_hash: artifact.class_hash,
+                declared: sent.class_hash,
+            });
+        }
+        let outcome = self
+            .wait_for_receipt_since(sent.transaction_hash, started)
+            .await?
+            .require_success(&action)?;
+        tracing::info!(contract = %artifact.id(), class_hash = %format!("{:#x}", sent.class_hash), fee = outcome.actual_fee, latency_ms = outcome.latency.as_millis() as u64, "declared");
+        Ok(Declared {
+            class_hash: sent.class_hash,
+            outcome: Some(outcome),
+        })
+    }
+
+    /// Deploys `class_hash` through the (new) Universal Deployer Contract with a fixed salt, not
+    /// unique to the deployer, so addresses are reproducible for a given salt.
+    pub async fn deploy(
+        &self,
+        class_hash: Felt,
+        constructor_calldata: Vec<Felt>,
+        salt: Felt,
+    ) -> Result<Deployed> {
+        let action = format!("deploy class {class_hash:#x}");
+        let factory = ContractFactory::new_with_udc(class_hash, &self.account, UdcSelector::New);
+        let deployment = factory.deploy_v3(constructor_calldata, salt, false);
+        let address = deployment.deployed_address();
+        let started = Instant::now();
+        let sent = deployment
+            .send()
+            .await
+            .map_err(|error| account_error(&action, error))?;
+        let outcome = self
+            .wait_for_receipt_since(sent.transaction_hash, started)
+            .await?
+            .require_success(&action)?;
+        tracing::info!(address = %format!("{address:#x}"), fee = outcome.actual_fee, latency_ms = outcome.latency.as_millis() as u64, "deployed");
+        Ok(Deployed { address, outcome })
+    }
+
+    /// Sends `calls` as one v3 invoke and waits for the receipt. A REVERTED receipt is an
+    /// `Ok` outcome (check [`TxOutcome::status`]); only a transaction that was never mined is
+    /// an error.
+    pub async fn invoke(&self, calls: Vec<Call>, fee: FeeMode) -> Result<TxOutcome> {
+        let action = describe_calls(&calls);
+        let execution = self.account.execute_v3(calls);
+        let execution = match fee {
+            FeeMode::Estimate {
+                gas_multiplier,
+                price_multiplier,
+            } => execution
+                .gas_estimate_multiplier(gas_multiplier)
+                .gas_price_estimate_multiplier(price_multiplier),
+            FeeMode::Manual(bounds) => execution
+                .l1_gas(bounds.l1_gas)
+                .l1_gas_price(bounds.l1_gas_price)
+                .l2_gas(bounds.l2_gas)
+                .l2_gas_price(bounds.l2_gas_price)
+                .l1_data_gas(bounds.l1_data_gas)
+                .l1_data_gas_price(bounds.l1_data_gas_price),
+        };
+        let started = Instant::now();
+        let sent = execution
+            .send()
+            .await
+            .map_err(|error| account_error(&action, error))?;
+        let outcome = self
+            .wait_for_receipt_since(sent.transaction_hash, started)
+            .await?;
+        tracing::debug!(%action, hash = %format!("{:#x}", outcome.hash), status = ?outcome.status, fee = outcome.actual_fee, "invoked");
+        Ok(outcome)
+    }
+
+    /// Bounds with the given gas amounts at the current block's prices times `price_multiplier`
+    /// (prices may move between blocks; the account is charged actual prices, not the bound).
+    pub async fn bounds_at_current_prices(
+        &self,
+        l1_gas: u64,
+        l2_gas: u64,
+        l1_data_gas: u64,
+        price_multiplier: u128,
+    ) -> Result<ResourceBounds> {
+        let block = self
+            .provider
+            .get_block_with_tx_hashes(BlockId::Tag(BlockTag::Latest))
+            .await?;
+        let price = |felt: Felt, what: &str| -> Result<u128> {
+            u128::try_from(felt)
+                .map(|p| p.saturating_mul(price_multiplier))
+                .map_err(|_| ClientError::Decode {
+                    what: what.into(),
+                    detail: format!("{felt:#x}"),
+                })
+        };
+        Ok(ResourceBounds {
+            l1_gas,
+            l1_gas_price: price(block.l1_gas_price().price_in_fri, "l1 gas price")?,
+            l2_gas,
+            l2_gas_price: price(block.l2_gas_price().price_in_fri, "l2 gas price")?,
+            l1_data_gas,
+            l1_data_gas_price: price(block.l1_data_gas_price().price_in_fri, "l1 data gas price")?,
+        })
+    }
+
+    /// Polls until the node has a receipt for `hash`.
+    pub async fn wait_for_receipt(&self, hash: Felt) -> Result<TxOutcome> {
+        self.wait_for_receipt_since(hash, Instant::now()).await
+    }
+
+    async fn wait_for_receipt_since(&self, hash: Felt, started: Instant) -> Result<TxOutcome> {
+        loop {
+            match self.provider.get_transaction_receipt(hash).await {
+                Ok(receipt) => return outcome_from_receipt(receipt, started.elapsed()),
+                Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {}
+                Err(error) => return Err(error.into()),
+            }
+            if started.elapsed() > self.receipt_timeout {
+                return Err(ClientError::ReceiptTimeout {
+                    hash,
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+
+    /// Calls a view function by name against the latest state.
+    pub async fn call(
+        &self,
+        contract: Felt,
+        function: &str,
+        calldata: Vec<Felt>,
+    ) -> Result<Vec<Felt>> {
+        let call = FunctionCall {
+            contract_address: contract,
+            entry_point_selector: selector(function)?,
+            calldata,
+        };
+        Ok(self
+            .provider
+            .call(call, BlockId::Tag(BlockTag::PreConfirmed))
+            .await?)
+    }
+
+    /// Raw storage value of `contract` at `key` (latest state).
+    pub async fn storage_at(&self, contract: Felt, key: Felt) -> Result<Felt> {
+        Ok(self
+            .provider
+            .get_storage_at(contract, key, BlockId::Tag(BlockTag::PreConfirmed))
+            .await?)
+    }
+
+    /// STRK balance of `owner` in FRI (what v3 fees are paid in).
+    pub async fn fee_token_balance(&self, owner: Felt) -> Result<u128> {
+        let words = self
+            .call(STRK_FEE_TOKEN_ADDRESS, "balance_of", vec![owner])
+            .await?;
+        calldata::u256_to_u128(&words, "STRK balance_of")
+    }
+
+    /// The account's current nonce.
+    pub async fn nonce(&self) -> Result<Felt> {
+        Ok(self.account.get_nonce().await?)
+    }
+}
+
+/// Entry point selector of `name`.
+pub fn selector(name: &str) -> Result<Felt> {
+    get_selector_from_name(name).map_err(|_| ClientError::Name(name.to_owned()))
+}
+
+/// A call to `contract.function(calldata)`.
+pub fn call(contract: Felt, function: &str, calldata: Vec<Felt>) -> Result<Call> {
+    Ok(Call {
+        to: contract,
+        selector: selector(function)?,
+        calldata,
+    })
+}
+
+fn describe_calls(calls: &[Call]) -> String {
+    match calls {
+        [single] => format!("invoke {:#x}/{:#x}", single.to, single.selector),
+        many => format!("invoke of {} calls", many.len()),
+    }
+}
+
+fn account_error<S: std::fmt::Display>(action: &str, error: AccountError<S>) -> ClientError {
+    match error {
+        AccountError::Provider(ProviderError::StarknetError(error)) => ClientError::Rejected {
+            action: action.to_owned(),
+            reason: error.to_string(),
+        },
+        AccountError::Provider(error) => ClientError::Provider(error),
+        AccountError::Signing(error) => ClientError::Signing(error.to_string()),
+        other => ClientError::Rejected {
+            action: action.to_owned(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn outcome_from_receipt(
+    with_block: TransactionReceiptWithBlockInfo,
+    latency: Duration,
+) -> Result<TxOutcome> {
+    let receipt = &with_block.receipt;
+    let fee = match receipt {
+        TransactionReceipt::Invoke(r) => &r.actual_fee,
+        TransactionReceipt::L1Handler(r) => &r.actual_fee,
+        TransactionReceipt::Declare(r) => &r.actual_fee,
+        TransactionReceipt::Deploy(r) => &r.actual_fee,
+        TransactionReceipt::DeployAccount(r) => &r.actual_fee,
+    };
+    let actual_fee = u128::try_from(fee.amount).map_err(|_| ClientError::Decode {
+        what: "actual fee".into(),
+        detail: format!("{:#x}", fee.amount),
+    })?;
+    let status = match receipt.execution_result() {
+        ExecutionResult::Succeeded => TxStatus::Succeeded,
+        ExecutionResult::Reverted { reason } => TxStatus::Reverted {
+            reason: reason.clone(),
+        },
+    };
+    Ok(TxOutcome {
+        hash: *receipt.transaction_hash(),
+        status,
+        actual_fee,
+        block_number: with_block.block.block_number(),
+        events: receipt.events().to_vec(),
+        latency,
+    })
+}

@@ -1,0 +1,89 @@
+//! # zkthread-prover: token sub-blocks proven with Stwo
+//!
+//! A token thread's state is the `balances: Map<ContractAddress, u128>` of its thread-ready
+//! token contracts. The [`batcher`] turns `transfer(token, from, to, amount)` transactions into
+//! a [`model::SubBlock`] (transfers + sorted input and output lists); [`prover::prove`] proves
+//! it against a [`public_input::PublicInput`]; [`prover::verify`] checks it with stwo's
+//! verifier; [`serialize`] turns the proof into settlement calldata (`Vec<Felt>`).
+//!
+//! ## Public input
+//! `[os_version, program_hash, thread_id, sequence, contract_set_commitment, n_inputs,
+//! (contract, key, value)*, n_outputs, (contract, key, value)*]`, mixed into the channel before
+//! anything else (see [`prover`] for the whole transcript).
+//!
+//! ## Program hash and AIR descriptor
+//! `program_hash` is an *input* to the prover: it is the class hash of the Cairo verifier
+//! contract for this AIR, which the registry reaches with `library_call(program_hash, ...)`
+//! (the registry owner vets which classes may be used). The verifier class hard-codes
+//! [`params::air_descriptor_digest`] — `poseidon_hash_many` over a canonical description of
+//! the AIR (version, column and fraction counts, limb layout, range table size, channel) and
+//! the PCS parameters (blowup, queries, proof-of-work, FRI last layer and fold step) — plus
+//! the preprocessed range-table root for those parameters ([`prover::preprocessed_root`]).
+//! Every proof mixes the digest into its transcript, so a proof made for another AIR or other
+//! parameters fails to verify; and since `program_hash` is part of the public input the proof
+//! is bound to the verifier class the registry called. Together: class hash -> verifier code ->
+//! descriptor digest -> the AIR the prover used.
+//!
+//! ## AIR
+//! See [`air`]: one transfer per row, 58 columns, balances as 8 limbs of 16 bits range-checked
+//! through a 2^16-entry preprocessed table with LogUp; the state argument is a LogUp over
+//! `TokenState(slot_index, token_index, limbs)`.
+//!
+//! Identifiers: felt252 slots do not fit M31, so a slot is named by its index in the (strictly
+//! sorted, hence duplicate-free) input list, and its token by the rank of its contract among
+//! the distinct contracts of the input list (the list is sorted by contract first). Both are
+//! derived by the verifier from the public lists; every output slot must be an input slot, and
+//! an input slot missing from the outputs keeps its value (it enters the final state
+//! explicitly, its `+1` and `-1` cancel).
+//!
+//! ## Soundness argument (state consistency)
+//! The verifier sets the transfer component's LogUp sum to `boundary - range_sum`, with
+//! `boundary = sum_s 1/d(s, after_s) - 1/d(s, before_s)`. With random `(z, alpha)` drawn after
+//! the main trace is committed, LogUp gives (except with probability about
+//! `(#fractions) / |QM31| ~ 2^-100`) the multiset identity
+//! `Inputs + Produced = Final + Consumed`, where each enabled row consumes
+//! `(from, t, a), (to, t, b)` and produces `(from, t, a - x), (to, t, b + x)`.
+//! - Multiplicities are `enabled` in {0,1} (boolean constraint) and all counts are far below
+//!   the M31 modulus, so the field identity is an integer multiset identity.
+//! - Range: every produced value has range-checked 16-bit limbs; inputs are checked `< 2^128`
+//!   by the verifier; the limb equations with boolean borrows/carries and no top borrow/carry
+//!   then hold over the integers: `a - x = a'`, `b + x = b'`, `0 <= a', b' < 2^128`, so no
+//!   underflow (overspend) or overflow.
+//! - Conservation per token: restrict the identity to tuples with token `t` and sum the values:
+//!   each row consumes and produces the same total for its single token column, so
+//!   `sum(Inputs_t) = sum(Final_t)`. Cycles (rows consuming tuples produced by other rows, or
+//!   tuples never tied to an input) and duplicated slot indices in rows therefore cannot create
+//!   or destroy balance; a self transfer (`from = to`) nets to no change. A row cannot move
+//!   value across tokens: its four tuples share one token column, and the verifier assigns
+//!   each public slot its token.
+//! - Padding rows (`enabled = 0`) contribute nothing to the state relation; their range
+//!   look-ups are counted in the table's multiplicities like any other.
+//! - Hence the output list is reachable from the input list by a sequence of valid transfers
+//!   (non-negative, in-range balances, per-token conservation). NOT proven: that a transfer was
+//!   authorized by the sender (no signatures in this AIR) — the thread's prover allowlist /
+//!   batcher is trusted for that; and the transaction list itself is not a public input (the
+//!   state diff is what settles).
+//!
+//! ## Security count
+//! `log_blowup * n_queries + pow_bits` >= 96 ([`params::StarkParams::DEFAULT`]); LogUp and
+//! OODS soundness errors are bounded by the QM31 field size (~2^124) and not counted.
+
+pub mod air;
+pub mod batcher;
+pub mod channel;
+pub mod model;
+pub mod params;
+pub mod prover;
+pub mod public_input;
+pub mod serialize;
+pub mod trace;
+
+pub use batcher::{Batch, BatchError, Batcher, StrictBatchError, TransferRejected};
+pub use channel::ThreadChannel;
+pub use model::{Slot, SlotValue, SubBlock, Transfer};
+pub use params::{air_descriptor_digest, StarkParams};
+pub use prover::{prove, verify, ProveError, ThreadProof, VerifyError};
+pub use public_input::{contract_set_commitment, PublicInput, StatementError};
+pub use serialize::{proof_from_felts, proof_to_felts, DecodeError};
+pub use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
+pub use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel;

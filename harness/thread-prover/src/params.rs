@@ -1,0 +1,107 @@
+//! Proof parameters and the AIR descriptor digest.
+
+use starknet_crypto::poseidon_hash_many;
+use starknet_types_core::felt::Felt;
+use stwo::core::fri::FriConfig;
+use stwo::core::pcs::PcsConfig;
+
+use crate::air::{
+    LIMB_BITS, N_LIMBS, RANGE_LOG_SIZE, STATE_TUPLE, TRANSFER_COLUMNS, TRANSFER_FRACTIONS,
+    TRANSFER_INTERACTION_COLUMNS,
+};
+
+/// Version of the AIR below (bump on any change of columns, constraints or fraction order).
+pub const AIR_VERSION: u64 = 1;
+
+/// FRI / proof-of-work parameters of a proof.
+///
+/// Conjectured security (bits) = `log_blowup * n_queries + pow_bits` (the usual
+/// "ethSTARK conjecture" count that stwo's `PcsConfig::security_bits` uses); the field is the
+/// degree-4 extension of M31 (124 bits), so the algebraic parts are not the bottleneck.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StarkParams {
+    pub log_blowup: u32,
+    pub n_queries: u32,
+    pub pow_bits: u32,
+    pub log_last_layer_degree_bound: u32,
+    pub fold_step: u32,
+}
+
+impl StarkParams {
+    /// The parameters of OS version 1 (the default for real proofs). Chosen from the bench
+    /// (see the crate docs): 96 conjectured bits, proof-of-work kept at 16 bits (Poseidon
+    /// grinding is slow), blowup traded against queries to shrink the proof.
+    pub const DEFAULT: StarkParams = StarkParams {
+        log_blowup: 4,
+        n_queries: 20,
+        pow_bits: 16,
+        log_last_layer_degree_bound: 3,
+        fold_step: 3,
+    };
+
+    /// Cheap parameters for tests only (8 + 2 + 5 = far below 96 bits).
+    pub const INSECURE_TEST: StarkParams = StarkParams {
+        log_blowup: 1,
+        n_queries: 5,
+        pow_bits: 2,
+        log_last_layer_degree_bound: 2,
+        fold_step: 1,
+    };
+
+    pub const fn security_bits(&self) -> u32 {
+        self.log_blowup * self.n_queries + self.pow_bits
+    }
+
+    pub fn pcs_config(&self) -> PcsConfig {
+        PcsConfig {
+            pow_bits: self.pow_bits,
+            fri_config: FriConfig::new(
+                self.log_last_layer_degree_bound,
+                self.log_blowup,
+                self.n_queries as usize,
+                self.fold_step,
+            ),
+            lifting_log_size: None,
+        }
+    }
+}
+
+impl Default for StarkParams {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// A felt from a short ASCII string (Cairo short-string encoding, big-endian, <= 31 bytes).
+pub fn short_string(s: &str) -> Felt {
+    assert!(s.len() <= 31 && s.is_ascii());
+    Felt::from_bytes_be_slice(s.as_bytes())
+}
+
+/// The canonical description of the AIR and proof parameters, as felts.
+pub fn air_descriptor(params: &StarkParams, channel: &str) -> Vec<Felt> {
+    [
+        short_string("zkthreads/token-transfer-air"),
+        Felt::from(AIR_VERSION),
+        short_string(channel),
+        Felt::from(LIMB_BITS),
+        Felt::from(N_LIMBS as u64),
+        Felt::from(TRANSFER_COLUMNS as u64),
+        Felt::from(TRANSFER_FRACTIONS as u64),
+        Felt::from(TRANSFER_INTERACTION_COLUMNS as u64),
+        Felt::from(STATE_TUPLE as u64),
+        Felt::from(RANGE_LOG_SIZE),
+        Felt::from(params.log_blowup),
+        Felt::from(params.n_queries),
+        Felt::from(params.pow_bits),
+        Felt::from(params.log_last_layer_degree_bound),
+        Felt::from(params.fold_step),
+    ]
+    .to_vec()
+}
+
+/// `poseidon_hash_many(air_descriptor)`: hard-coded in the generated Cairo verifier and mixed
+/// into every proof's transcript.
+pub fn air_descriptor_digest(params: &StarkParams, channel: &str) -> Felt {
+    poseidon_hash_many(&air_descriptor(params, channel))
+}

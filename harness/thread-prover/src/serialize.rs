@@ -1,0 +1,312 @@
+//! Thread proof <-> `Vec<Felt>` (the settlement calldata form).
+//!
+//! Layout:
+//! ```text
+//! [n_m31, packed_m31 * ceil(n_m31 / 8), hash_felt *]
+//! ```
+//! All small values (counts, M31 and QM31 coordinates, parameters) go into one M31 stream,
+//! packed 8 per felt: `felt = sum_{j<8} m_j * 2^(31 j)` (248 bits < 252). Hashes and the
+//! proof-of-work nonce go into the felt stream, in the order they are met. The M31 stream
+//! carries, in order:
+//! `log_n_rows, range_check_claimed_sum(4), config(6)`, then for each of `commitments`
+//! (count c; c hashes in the felt stream), `sampled_values` (trees, cols per tree, values per
+//! col, 4 M31 each), `decommitments` (trees, hashes per tree), `queried_values` (trees, cols,
+//! values), the pow nonce (felt stream), and the FRI proof: first layer, `n_inner`, inner
+//! layers (each: witness count + 4 M31 each, decommitment hash count, commitment hash), and the
+//! last layer polynomial (count + 4 M31 each, stwo's stored bit-reversed coefficient order).
+//! Decoding checks every M31 is canonical (< 2^31 - 1) and that both streams are consumed.
+
+use starknet_types_core::felt::Felt;
+use stwo::core::fields::m31::{BaseField, P};
+use stwo::core::fields::qm31::SecureField;
+use stwo::core::fri::{FriConfig, FriLayerProof, FriProof};
+use stwo::core::pcs::quotients::CommitmentSchemeProof;
+use stwo::core::pcs::{PcsConfig, TreeVec};
+use stwo::core::poly::line::LinePoly;
+use stwo::core::proof::StarkProof;
+use stwo::core::vcs_lifted::verifier::MerkleDecommitmentLifted;
+use stwo::prover::backend::simd::SimdBackend;
+use stwo::prover::backend::BackendForChannel;
+
+use crate::channel::{HashOf, ThreadChannel};
+use crate::prover::ThreadProof;
+
+/// M31 values packed per felt.
+pub const M31_PER_FELT: usize = 8;
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("proof calldata is truncated")]
+    Truncated,
+    #[error("proof calldata has trailing data")]
+    Trailing,
+    #[error("proof calldata holds a value out of range: {0}")]
+    OutOfRange(&'static str),
+}
+
+struct Writer<MC: ThreadChannel>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    m31: Vec<u32>,
+    felts: Vec<Felt>,
+    _mc: std::marker::PhantomData<MC>,
+}
+
+impl<MC: ThreadChannel> Writer<MC>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    fn u(&mut self, v: usize) {
+        debug_assert!(v < P as usize);
+        self.m31.push(v as u32);
+    }
+    fn m(&mut self, v: BaseField) {
+        self.m31.push(v.0);
+    }
+    fn qm(&mut self, v: SecureField) {
+        v.to_m31_array().into_iter().for_each(|x| self.m(x));
+    }
+    fn qms(&mut self, vs: &[SecureField]) {
+        self.u(vs.len());
+        vs.iter().for_each(|v| self.qm(*v));
+    }
+    fn hash(&mut self, h: &HashOf<MC>) {
+        MC::hash_to_felts(h, &mut self.felts);
+    }
+    fn hashes(&mut self, hs: &[HashOf<MC>]) {
+        self.u(hs.len());
+        hs.iter().for_each(|h| self.hash(h));
+    }
+    fn layer(&mut self, layer: &FriLayerProof<MC::H>) {
+        self.qms(&layer.fri_witness);
+        self.hashes(&layer.decommitment.hash_witness);
+        self.hash(&layer.commitment);
+    }
+}
+
+/// Encodes a proof as felts.
+pub fn proof_to_felts<MC: ThreadChannel>(proof: &ThreadProof<MC>) -> Vec<Felt>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    let mut w = Writer::<MC> { m31: Vec::new(), felts: Vec::new(), _mc: Default::default() };
+    let p = &proof.stark.0;
+    w.u(proof.log_n_rows as usize);
+    w.qm(proof.range_check_claimed_sum);
+    let c = p.config;
+    for v in [
+        c.pow_bits,
+        c.fri_config.log_blowup_factor,
+        c.fri_config.log_last_layer_degree_bound,
+        c.fri_config.n_queries as u32,
+        c.fri_config.fold_step,
+        c.lifting_log_size.map_or(0, |l| l + 1),
+    ] {
+        w.u(v as usize);
+    }
+    w.hashes(&p.commitments);
+    w.u(p.sampled_values.len());
+    for tree in p.sampled_values.iter() {
+        w.u(tree.len());
+        tree.iter().for_each(|col| w.qms(col));
+    }
+    w.u(p.decommitments.len());
+    for d in p.decommitments.iter() {
+        w.hashes(&d.hash_witness);
+    }
+    w.u(p.queried_values.len());
+    for tree in p.queried_values.iter() {
+        w.u(tree.len());
+        for col in tree.iter() {
+            w.u(col.len());
+            col.iter().for_each(|v| w.m(*v));
+        }
+    }
+    w.felts.push(Felt::from(p.proof_of_work));
+    w.layer(&p.fri_proof.first_layer);
+    w.u(p.fri_proof.inner_layers.len());
+    p.fri_proof.inner_layers.iter().for_each(|l| w.layer(l));
+    w.qms(&p.fri_proof.last_layer_poly);
+
+    let mut out = Vec::with_capacity(1 + w.m31.len().div_ceil(M31_PER_FELT) + w.felts.len());
+    out.push(Felt::from(w.m31.len() as u64));
+    for chunk in w.m31.chunks(M31_PER_FELT) {
+        let mut bytes = [0u8; 32];
+        // Little-endian bit packing: value j occupies bits [31 j, 31 j + 31).
+        let mut acc = [0u64; 4];
+        for (j, v) in chunk.iter().enumerate() {
+            let bit = 31 * j;
+            let (word, off) = (bit / 64, bit % 64);
+            acc[word] |= (*v as u64) << off;
+            if off > 33 {
+                acc[word + 1] |= (*v as u64) >> (64 - off);
+            }
+        }
+        for (i, word) in acc.iter().enumerate() {
+            bytes[32 - 8 * (i + 1)..32 - 8 * i].copy_from_slice(&word.to_be_bytes());
+        }
+        out.push(Felt::from_bytes_be(&bytes));
+    }
+    out.extend(w.felts);
+    out
+}
+
+struct Reader<'a, MC: ThreadChannel>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    m31: std::vec::IntoIter<u32>,
+    felts: &'a mut dyn Iterator<Item = Felt>,
+    _mc: std::marker::PhantomData<MC>,
+}
+
+/// Upper bound on any count in a proof (guards allocations on hostile input).
+const MAX_COUNT: u32 = 1 << 24;
+
+impl<MC: ThreadChannel> Reader<'_, MC>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    fn u(&mut self) -> Result<usize, DecodeError> {
+        let v = self.m31.next().ok_or(DecodeError::Truncated)?;
+        if v > MAX_COUNT {
+            return Err(DecodeError::OutOfRange("count"));
+        }
+        Ok(v as usize)
+    }
+    fn m(&mut self) -> Result<BaseField, DecodeError> {
+        let v = self.m31.next().ok_or(DecodeError::Truncated)?;
+        if v >= P {
+            return Err(DecodeError::OutOfRange("M31 not canonical"));
+        }
+        Ok(BaseField::from_u32_unchecked(v))
+    }
+    fn qm(&mut self) -> Result<SecureField, DecodeError> {
+        Ok(SecureField::from_m31_array([self.m()?, self.m()?, self.m()?, self.m()?]))
+    }
+    fn qms(&mut self) -> Result<Vec<SecureField>, DecodeError> {
+        let n = self.u()?;
+        (0..n).map(|_| self.qm()).collect()
+    }
+    fn hash(&mut self) -> Result<HashOf<MC>, DecodeError> {
+        MC::hash_from_felts(self.felts).ok_or(DecodeError::Truncated)
+    }
+    fn hashes(&mut self) -> Result<Vec<HashOf<MC>>, DecodeError> {
+        let n = self.u()?;
+        (0..n).map(|_| self.hash()).collect()
+    }
+    fn layer(&mut self) -> Result<FriLayerProof<MC::H>, DecodeError> {
+        Ok(FriLayerProof {
+            fri_witness: self.qms()?,
+            decommitment: MerkleDecommitmentLifted { hash_witness: self.hashes()? },
+            commitment: self.hash()?,
+        })
+    }
+}
+
+/// Decodes felts produced by [`proof_to_felts`].
+pub fn proof_from_felts<MC: ThreadChannel>(felts: &[Felt]) -> Result<ThreadProof<MC>, DecodeError>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    let n_m31: u64 = (*felts.first().ok_or(DecodeError::Truncated)?)
+        .try_into()
+        .map_err(|_| DecodeError::OutOfRange("m31 count"))?;
+    if n_m31 > u64::from(MAX_COUNT) * 8 {
+        return Err(DecodeError::OutOfRange("m31 count"));
+    }
+    let n_m31 = n_m31 as usize;
+    let n_packed = n_m31.div_ceil(M31_PER_FELT);
+    if felts.len() < 1 + n_packed {
+        return Err(DecodeError::Truncated);
+    }
+    let mut m31 = Vec::with_capacity(n_m31);
+    for (i, f) in felts[1..1 + n_packed].iter().enumerate() {
+        let digits = f.to_le_digits();
+        let in_this = (n_m31 - i * M31_PER_FELT).min(M31_PER_FELT);
+        if digits[3] >> (248 - 192) != 0 {
+            return Err(DecodeError::OutOfRange("packed felt above 248 bits"));
+        }
+        for j in 0..M31_PER_FELT {
+            let bit = 31 * j;
+            let (word, off) = (bit / 64, bit % 64);
+            let mut v = digits[word] >> off;
+            if off > 33 {
+                v |= digits[word + 1] << (64 - off);
+            }
+            let v = (v & 0x7fff_ffff) as u32;
+            if j < in_this {
+                m31.push(v);
+            } else if v != 0 {
+                return Err(DecodeError::OutOfRange("nonzero packing padding"));
+            }
+        }
+    }
+    let mut rest = felts[1 + n_packed..].iter().copied();
+    let mut r = Reader::<MC> { m31: m31.into_iter(), felts: &mut rest, _mc: Default::default() };
+
+    let log_n_rows = r.u()? as u32;
+    let range_check_claimed_sum = r.qm()?;
+    let cfg: Vec<u32> = (0..6).map(|_| r.u().map(|v| v as u32)).collect::<Result<_, _>>()?;
+    if !(1..=16).contains(&cfg[1]) || cfg[2] > 10 || cfg[4] == 0 {
+        return Err(DecodeError::OutOfRange("config"));
+    }
+    let config = PcsConfig {
+        pow_bits: cfg[0],
+        fri_config: FriConfig::new(cfg[2], cfg[1], cfg[3] as usize, cfg[4]),
+        lifting_log_size: cfg[5].checked_sub(1),
+    };
+    let commitments = TreeVec::new(r.hashes()?);
+    let n_trees = r.u()?;
+    let mut sampled_values = Vec::with_capacity(n_trees);
+    for _ in 0..n_trees {
+        let n_cols = r.u()?;
+        sampled_values.push((0..n_cols).map(|_| r.qms()).collect::<Result<Vec<_>, _>>()?);
+    }
+    let n_trees = r.u()?;
+    let decommitments = (0..n_trees)
+        .map(|_| Ok(MerkleDecommitmentLifted { hash_witness: r.hashes()? }))
+        .collect::<Result<Vec<_>, DecodeError>>()?;
+    let n_trees = r.u()?;
+    let mut queried_values = Vec::with_capacity(n_trees);
+    for _ in 0..n_trees {
+        let n_cols = r.u()?;
+        let mut tree = Vec::with_capacity(n_cols);
+        for _ in 0..n_cols {
+            let n = r.u()?;
+            tree.push((0..n).map(|_| r.m()).collect::<Result<Vec<_>, _>>()?);
+        }
+        queried_values.push(tree);
+    }
+    let pow: u64 = r
+        .felts
+        .next()
+        .ok_or(DecodeError::Truncated)?
+        .try_into()
+        .map_err(|_| DecodeError::OutOfRange("proof of work nonce"))?;
+    let first_layer = r.layer()?;
+    let n_inner = r.u()?;
+    let inner_layers = (0..n_inner).map(|_| r.layer()).collect::<Result<Vec<_>, _>>()?;
+    let coeffs = r.qms()?;
+    if !coeffs.len().is_power_of_two() {
+        return Err(DecodeError::OutOfRange("last layer size"));
+    }
+    let last_layer_poly = LinePoly::new(coeffs);
+    if r.m31.next().is_some() || r.felts.next().is_some() {
+        return Err(DecodeError::Trailing);
+    }
+    Ok(ThreadProof {
+        log_n_rows,
+        range_check_claimed_sum,
+        stark: StarkProof(CommitmentSchemeProof {
+            config,
+            commitments,
+            sampled_values: TreeVec::new(sampled_values),
+            decommitments: TreeVec::new(decommitments),
+            queried_values: TreeVec::new(queried_values),
+            proof_of_work: pow,
+            fri_proof: FriProof { first_layer, inner_layers, last_layer_poly },
+        }),
+    })
+}

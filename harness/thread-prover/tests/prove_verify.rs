@@ -1,0 +1,202 @@
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use starknet_types_core::felt::Felt;
+use zkthread_prover::params::StarkParams;
+use zkthread_prover::prover::prove_rows;
+use zkthread_prover::public_input::contract_set_commitment;
+use zkthread_prover::trace::TransferRow;
+use zkthread_prover::{
+    proof_from_felts, proof_to_felts, prove, verify, Blake2sMerkleChannel, Poseidon252MerkleChannel,
+    PublicInput, SlotValue, VerifyError,
+};
+
+type Poseidon = Poseidon252MerkleChannel;
+const TEST: StarkParams = StarkParams::INSECURE_TEST;
+
+#[test]
+fn valid_sub_block_proves_serializes_and_verifies() {
+    let sb = sample_sub_block();
+    let pi = public_input_for(&sb, 3);
+    let proof = prove::<Poseidon>(&pi, &sb, &TEST).expect("prove");
+    verify::<Poseidon>(&pi, &proof, &TEST).expect("verify");
+    let felts = proof_to_felts(&proof);
+    let decoded = proof_from_felts::<Poseidon>(&felts).expect("decode");
+    assert_eq!(proof_to_felts(&decoded), felts, "round trip is exact");
+    verify::<Poseidon>(&pi, &decoded, &TEST).expect("verify decoded");
+
+    // Wrong parameters on the verifier side.
+    let other = StarkParams { n_queries: TEST.n_queries + 1, ..TEST };
+    assert!(matches!(verify::<Poseidon>(&pi, &proof, &other), Err(VerifyError::ParamsMismatch)));
+
+    // Truncated / extended calldata never decodes.
+    assert!(proof_from_felts::<Poseidon>(&felts[..felts.len() - 1]).is_err());
+    let mut longer = felts.clone();
+    longer.push(Felt::ONE);
+    assert!(proof_from_felts::<Poseidon>(&longer).is_err());
+
+    // Any single altered felt of the proof is rejected (decode or verify).
+    for i in (0..felts.len()).step_by((felts.len() / 40).max(1)) {
+        let mut bad = felts.clone();
+        bad[i] += Felt::ONE;
+        if let Ok(p) = proof_from_felts::<Poseidon>(&bad) {
+            assert!(verify::<Poseidon>(&pi, &p, &TEST).is_err(), "altered felt {i} accepted");
+        }
+    }
+}
+
+/// Every tampering of the public input is rejected by the verifier.
+#[test]
+fn every_tampered_public_input_is_rejected() {
+    let sb = sample_sub_block();
+    let pi = public_input_for(&sb, 3);
+    let proof = prove::<Poseidon>(&pi, &sb, &TEST).expect("prove");
+    verify::<Poseidon>(&pi, &proof, &TEST).expect("honest verify");
+
+    let mut cases: Vec<(String, PublicInput)> = Vec::new();
+    let bump = |f: &Felt| *f + Felt::ONE;
+    let mut t = pi.clone();
+    t.os_version = bump(&t.os_version);
+    cases.push(("os_version".into(), t));
+    let mut t = pi.clone();
+    t.program_hash = bump(&t.program_hash);
+    cases.push(("program_hash".into(), t));
+    let mut t = pi.clone();
+    t.thread_id = bump(&t.thread_id);
+    cases.push(("thread_id".into(), t));
+    let mut t = pi.clone();
+    t.sequence = bump(&t.sequence);
+    cases.push(("sequence".into(), t));
+    let mut t = pi.clone();
+    t.contract_set_commitment = contract_set_commitment(&[Felt::from(TOKEN_A)]);
+    cases.push(("contract_set_commitment".into(), t));
+    for (name, outputs) in [("inputs", false), ("outputs", true)] {
+        let n = if outputs { pi.outputs.len() } else { pi.inputs.len() };
+        for i in 0..n {
+            for field in 0..3 {
+                let mut t = pi.clone();
+                let list = if outputs { &mut t.outputs } else { &mut t.inputs };
+                let e: &mut SlotValue = &mut list[i];
+                match field {
+                    0 => e.slot.contract = bump(&e.slot.contract),
+                    1 => e.slot.key = bump(&e.slot.key),
+                    _ => e.value = bump(&e.value),
+                }
+                cases.push((format!("{name}[{i}].{}", ["contract", "key", "value"][field]), t));
+            }
+        }
+        // Dropping an entry and duplicating one are rejected too.
+        let mut t = pi.clone();
+        if outputs { t.outputs.pop(); } else { t.inputs.pop(); }
+        cases.push((format!("{name} without its last entry"), t));
+        let mut t = pi.clone();
+        let list = if outputs { &mut t.outputs } else { &mut t.inputs };
+        list.insert(1, list[1]);
+        cases.push((format!("{name} with a duplicate"), t));
+    }
+    // Moving value between two outputs of the same token (same total) is still rejected.
+    let mut t = pi.clone();
+    t.outputs[0].value = bump(&t.outputs[0].value);
+    t.outputs[1].value -= Felt::ONE;
+    cases.push(("outputs rebalanced".into(), t));
+    assert!(cases.len() >= 40, "{}", cases.len());
+    for (what, tampered) in cases {
+        assert_ne!(tampered, pi);
+        let result = verify::<Poseidon>(&tampered, &proof, &TEST);
+        assert!(result.is_err(), "tampered {what} was accepted");
+    }
+}
+
+/// The constraints, not the batcher, stop an overspend: a hand-built bad trace cannot be
+/// proven into an accepted proof.
+#[test]
+fn invalid_witness_is_rejected() {
+    let sb = sample_sub_block();
+    let mut pi = public_input_for(&sb, 1);
+    // Slot 0 has 1_000 - 300 ...; craft a single-row overspend: slot 0 -> slot 1 of amount
+    // above slot 0's input balance, with outputs set to the wrapped (u128) results.
+    let before: Vec<u128> = pi.inputs.iter().map(|e| u128::try_from(e.value).unwrap()).collect();
+    let (from, to) = (0usize, 1usize);
+    assert_eq!(pi.inputs[from].slot.contract, pi.inputs[to].slot.contract, "same token");
+    let amount = before[from] + 1;
+    let row = TransferRow {
+        token: 0,
+        from_slot: from as u32,
+        to_slot: to as u32,
+        from_old: before[from],
+        to_old: before[to],
+        amount,
+    };
+    pi.outputs = pi.inputs.clone();
+    pi.outputs[from].value = Felt::from(before[from].wrapping_sub(amount));
+    pi.outputs[to].value = Felt::from(before[to] + amount);
+    match prove_rows::<Poseidon>(&pi, &[row], &TEST) {
+        Err(_) => {}
+        Ok(proof) => assert!(verify::<Poseidon>(&pi, &proof, &TEST).is_err(), "overspend accepted"),
+    }
+
+    // A row that mints: consumes (to, b), produces (to, b + x) without debiting anyone.
+    let mut pi2 = public_input_for(&sb, 1);
+    pi2.outputs = pi2.inputs.clone();
+    pi2.outputs[to].value = Felt::from(before[to] + 5);
+    let mint = TransferRow { token: 0, from_slot: from as u32, to_slot: to as u32, from_old: before[from], to_old: before[to], amount: 5 };
+    // The row debits `from` by 5, but the public output claims `from` unchanged.
+    match prove_rows::<Poseidon>(&pi2, &[mint], &TEST) {
+        Err(_) => {}
+        Ok(proof) => assert!(verify::<Poseidon>(&pi2, &proof, &TEST).is_err(), "mint accepted"),
+    }
+}
+
+#[test]
+fn blake2s_channel_proves_and_verifies_too() {
+    let sb = sample_sub_block();
+    let pi = public_input_for(&sb, 0);
+    let proof = prove::<Blake2sMerkleChannel>(&pi, &sb, &TEST).expect("prove");
+    verify::<Blake2sMerkleChannel>(&pi, &proof, &TEST).expect("verify");
+    let felts = proof_to_felts(&proof);
+    let decoded = proof_from_felts::<Blake2sMerkleChannel>(&felts).expect("decode");
+    verify::<Blake2sMerkleChannel>(&pi, &decoded, &TEST).expect("verify decoded");
+    // A Poseidon proof never passes as Blake2s and vice versa (different transcripts).
+    let mut t = pi.clone();
+    t.sequence += Felt::ONE;
+    assert!(verify::<Blake2sMerkleChannel>(&t, &proof, &TEST).is_err());
+}
+
+#[test]
+fn default_parameters_reach_96_bits_with_pow_at_most_16() {
+    let p = StarkParams::DEFAULT;
+    assert!(p.security_bits() >= 96, "{}", p.security_bits());
+    assert!(p.pow_bits <= 16);
+    assert_eq!(p.pcs_config().security_bits(), p.security_bits());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
+
+    /// Random valid sub-blocks (after the batcher drops invalid transfers) prove and verify.
+    #[test]
+    fn random_sub_blocks_prove_and_verify(
+        txs in prop::collection::vec((0u8..2, 1u64..6, 1u64..6, 1u128..400), 1..40),
+        sequence in 0u64..1000,
+    ) {
+        let state = genesis(5, 500);
+        let txs: Vec<_> = txs
+            .into_iter()
+            .map(|(t, f, to, a)| transfer(if t == 0 { TOKEN_A } else { TOKEN_B }, f, to, a))
+            .collect();
+        let batch = match batcher().batch(&txs, |s| state.get(s).copied()) {
+            Ok(b) => b,
+            Err(_) => return Ok(()), // every transfer invalid: nothing to prove
+        };
+        let sb = batch.sub_block;
+        let pi = public_input_for(&sb, sequence);
+        let proof = prove::<Poseidon>(&pi, &sb, &TEST).expect("prove");
+        let decoded = proof_from_felts::<Poseidon>(&proof_to_felts(&proof)).expect("decode");
+        prop_assert!(verify::<Poseidon>(&pi, &decoded, &TEST).is_ok());
+        // Total supply per token is conserved by construction; a changed output value is not.
+        let mut t = pi.clone();
+        t.outputs[0].value += Felt::ONE;
+        prop_assert!(verify::<Poseidon>(&t, &decoded, &TEST).is_err());
+    }
+}

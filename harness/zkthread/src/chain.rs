@@ -1,0 +1,183 @@
+//! Reaching a node (`--rpc-url` + an account from flags or environment), finding the
+//! repository's contracts, and deploying the registry and a thread-ready token.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use zkthread_cairo_build::{build_contracts_with, BuildOptions, ContractArtifact, Rebuild};
+use zkthread_client::registry::Registry;
+use zkthread_client::token::{Token, TokenConfig};
+use zkthread_client::{ChainClient, Felt, Url};
+
+/// Cairo packages and contracts the CLI deploys.
+pub const REGISTRY: (&str, &str) = ("registry", "ThreadRegistry");
+pub const TOKEN: (&str, &str) = ("token", "ThreadToken");
+
+/// A node and the account that signs.
+#[derive(Args, Clone, Debug)]
+pub struct ChainArgs {
+    /// JSON-RPC URL of the node (e.g. the one `zkthread devnet` prints).
+    #[arg(long, env = "ZKTHREAD_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Address of the account that signs and pays.
+    #[arg(long, env = "ZKTHREAD_ACCOUNT_ADDRESS")]
+    pub account_address: Option<String>,
+    /// Private key of that account.
+    #[arg(long, env = "ZKTHREAD_PRIVATE_KEY", hide_env_values = true)]
+    pub private_key: Option<String>,
+}
+
+impl ChainArgs {
+    /// Connects to the node (asks it for the chain id).
+    pub async fn connect(&self) -> Result<ChainClient> {
+        let url = self.rpc_url.as_deref().ok_or_else(|| {
+            anyhow!("no node: pass --rpc-url or set ZKTHREAD_RPC_URL (`zkthread devnet` starts one)")
+        })?;
+        let url = Url::parse(url).with_context(|| format!("invalid --rpc-url {url:?}"))?;
+        let address = self.account_address.as_deref().ok_or_else(|| {
+            anyhow!("no account: pass --account-address or set ZKTHREAD_ACCOUNT_ADDRESS")
+        })?;
+        let key = self.private_key.as_deref().ok_or_else(|| {
+            anyhow!("no private key: pass --private-key or set ZKTHREAD_PRIVATE_KEY")
+        })?;
+        let address = parse_felt("--account-address", address)?;
+        let key = parse_felt("--private-key", key)?;
+        ChainClient::connect(url.clone(), address, key)
+            .await
+            .with_context(|| format!("cannot reach the node at {url}"))
+    }
+}
+
+/// A felt from `0x...` hex or a decimal string.
+pub fn parse_felt(what: &str, text: &str) -> Result<Felt> {
+    let text = text.trim();
+    let parsed = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            None
+        } else {
+            Felt::from_hex(text).ok()
+        }
+    } else if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+        Felt::from_dec_str(text).ok()
+    } else {
+        None
+    };
+    parsed.ok_or_else(|| anyhow!("{what}: {text:?} is not a felt (0x-hex or decimal)"))
+}
+
+/// For clap: `--flag 0x...`.
+pub fn felt_arg(text: &str) -> Result<Felt, String> {
+    parse_felt("value", text).map_err(|error| error.to_string())
+}
+
+/// The repository root: `--repo`, else the nearest ancestor of the working directory whose
+/// `Scarb.toml` is a workspace with `contracts/`, else the source tree this binary was built from.
+pub fn repo_root(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        if is_repo(path) {
+            return Ok(path.to_owned());
+        }
+        bail!("{} is not a zkthreads repository (no Scarb.toml and contracts/)", path.display());
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Some(found) = cwd.ancestors().find(|dir| is_repo(dir)) {
+            return Ok(found.to_owned());
+        }
+    }
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if is_repo(&built_from) {
+        return Ok(built_from.canonicalize().unwrap_or(built_from));
+    }
+    bail!("cannot find the zkthreads repository (run inside it or pass --repo)")
+}
+
+fn is_repo(dir: &Path) -> bool {
+    dir.join("Scarb.toml").is_file() && dir.join("contracts").is_dir()
+}
+
+/// Compiles the registry and token packages (the Cairo front-end only when a source changed).
+pub fn build_contracts(repo: &Path) -> Result<Vec<ContractArtifact>> {
+    let options = BuildOptions {
+        rebuild: Rebuild::IfStale,
+        packages: [REGISTRY.0, TOKEN.0].map(String::from).to_vec(),
+    };
+    build_contracts_with(repo, &options).context("building the Cairo contracts")
+}
+
+pub fn find<'a>(artifacts: &'a [ContractArtifact], which: (&str, &str)) -> Result<&'a ContractArtifact> {
+    artifacts
+        .iter()
+        .find(|a| a.package == which.0 && a.contract == which.1)
+        .ok_or_else(|| anyhow!("the build produced no {}_{}", which.0, which.1))
+}
+
+/// Addresses and hashes of a deployment.
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    pub registry: Registry,
+    pub token: Token,
+    pub registry_class: Felt,
+    pub token_class: Felt,
+    /// STRK (FRI) spent on declares and deploys.
+    pub fees: u128,
+}
+
+/// Declares the registry and token classes (unless declared) and deploys a registry owned by
+/// the client's account and a token whose whole `supply` goes to `holder`.
+pub async fn deploy_registry_and_token(
+    client: &ChainClient,
+    artifacts: &[ContractArtifact],
+    holder: Felt,
+    supply: u128,
+    salt: Felt,
+) -> Result<Deployment> {
+    let registry_artifact = find(artifacts, REGISTRY)?;
+    let token_artifact = find(artifacts, TOKEN)?;
+    let mut fees = 0u128;
+    for artifact in [registry_artifact, token_artifact] {
+        let declared = client
+            .declare(artifact)
+            .await
+            .with_context(|| format!("declaring {}", artifact.id()))?;
+        fees += declared.outcome.map_or(0, |o| o.actual_fee);
+    }
+    let (registry, deployed) =
+        Registry::deploy(client, registry_artifact.class_hash, client.address(), salt)
+            .await
+            .context("deploying the registry")?;
+    fees += deployed.outcome.actual_fee;
+    let config = TokenConfig {
+        registry: registry.address,
+        name: "Thread Token".into(),
+        symbol: "THR".into(),
+        initial_holder: holder,
+        supply,
+    };
+    let (token, deployed) = Token::deploy(client, token_artifact.class_hash, &config, salt)
+        .await
+        .context("deploying the token")?;
+    fees += deployed.outcome.actual_fee;
+    Ok(Deployment {
+        registry,
+        token,
+        registry_class: registry_artifact.class_hash,
+        token_class: token_artifact.class_hash,
+        fees,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn felts_parse_from_hex_and_decimal_only() {
+        assert_eq!(parse_felt("x", "0x10").unwrap(), Felt::from(16u8));
+        assert_eq!(parse_felt("x", "16").unwrap(), Felt::from(16u8));
+        assert!(parse_felt("x", "0x").is_err());
+        assert!(parse_felt("x", "0xzz").is_err());
+        assert!(parse_felt("x", "ten").is_err());
+        assert!(parse_felt("x", "").is_err());
+    }
+}

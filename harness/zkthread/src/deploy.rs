@@ -1,0 +1,110 @@
+//! `zkthread deploy`: build the contracts, declare and deploy the registry (owned by the
+//! signing account) and a thread-ready token, and register an OS version and program.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Serialize;
+use zkthread_client::Felt;
+
+use crate::chain::{build_contracts, deploy_registry_and_token, felt_arg, repo_root, ChainArgs};
+use crate::output::{hex, print_json, strk, Progress};
+use crate::program::{pending_verifier_program_hash, OS_VERSION};
+
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Token supply, minted to --holder.
+    #[arg(long, default_value_t = 1_000_000_000_000)]
+    supply: u128,
+    /// Receiver of the supply (default: the signing account).
+    #[arg(long, value_parser = felt_arg)]
+    holder: Option<Felt>,
+    /// Deployment salt (same salt, class and account: same addresses).
+    #[arg(long, value_parser = felt_arg, default_value = "0x1")]
+    salt: Felt,
+    /// Do not register OS version 1 and the token program in the new registry.
+    #[arg(long)]
+    no_register: bool,
+    /// Repository root (default: found from the working directory).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct DeployOutput {
+    registry: String,
+    token: String,
+    registry_class_hash: String,
+    token_class_hash: String,
+    owner: String,
+    holder: String,
+    supply: String,
+    registered: Option<Registered>,
+    fees_fri: String,
+}
+
+#[derive(Serialize)]
+struct Registered {
+    os_version: u64,
+    program_hash: String,
+}
+
+pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
+    let progress = Progress::new(json);
+    let client = args.chain.connect().await?;
+    let repo = repo_root(args.repo.as_deref())?;
+    let step = progress.step("building the contracts");
+    let artifacts = tokio::task::spawn_blocking(move || build_contracts(&repo))
+        .await
+        .context("the contract build task failed")??;
+    step.done(format!("{} classes", artifacts.len()));
+
+    let holder = args.holder.unwrap_or(client.address());
+    let step = progress.step("declaring and deploying ThreadRegistry and ThreadToken");
+    let deployment = deploy_registry_and_token(&client, &artifacts, holder, args.supply, args.salt).await?;
+    step.done("");
+    let mut fees = deployment.fees;
+    let registered = if args.no_register {
+        None
+    } else {
+        let step = progress.step("registering OS version 1 and the token program");
+        let os_version = Felt::from(OS_VERSION);
+        let program_hash = pending_verifier_program_hash();
+        let registry = deployment.registry;
+        fees += registry.register_os_version(&client, os_version).await.context("register_os_version")?.actual_fee;
+        fees += registry
+            .register_program(&client, os_version, program_hash)
+            .await
+            .context("register_program")?
+            .actual_fee;
+        step.done("");
+        Some(Registered { os_version: OS_VERSION, program_hash: hex(program_hash) })
+    };
+    let out = DeployOutput {
+        registry: hex(deployment.registry.address),
+        token: hex(deployment.token.address),
+        registry_class_hash: hex(deployment.registry_class),
+        token_class_hash: hex(deployment.token_class),
+        owner: hex(client.address()),
+        holder: hex(holder),
+        supply: args.supply.to_string(),
+        registered,
+        fees_fri: fees.to_string(),
+    };
+    if json {
+        return print_json(&out);
+    }
+    println!("registry  {}  (class {})", out.registry, out.registry_class_hash);
+    println!("token     {}  (class {})", out.token, out.token_class_hash);
+    println!("owner     {}", out.owner);
+    println!("holder    {}  ({} tokens)", out.holder, out.supply);
+    if let Some(r) = &out.registered {
+        println!("registered OS version {} and program {}", r.os_version, r.program_hash);
+    }
+    println!("fees      {}", strk(fees));
+    println!("next: export ZKTHREAD_REGISTRY={}", out.registry);
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! `zkthread`: the command-line edge of zkthreads.
+//!
+//! Every subcommand lives in its own module. Errors surface here as one line
+//! (`error: ...`, exit 1); clap's own usage errors exit 2.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod chain;
+mod demo;
+mod deploy;
+mod devnet;
+mod output;
+mod preflight;
+mod program;
+mod status;
+mod thread;
+mod workload;
+
+#[derive(Parser)]
+#[command(name = "zkthread", version, about = "zkThreads for Starknet: batch, prove with Stwo, settle on-chain")]
+struct Cli {
+    /// Print the result as JSON on stdout (progress and logs stay on stderr).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole loop on an embedded devnet: deploy, transfers, batch, prove, verify, settle checks, a stale settlement.
+    Demo(demo::DemoArgs),
+    /// Run an embedded starknet-devnet, print its URL and accounts, wait for Ctrl-C.
+    Devnet(devnet::DevnetArgs),
+    /// Build, declare and deploy the registry and a thread-ready token.
+    Deploy(deploy::DeployArgs),
+    /// Create or inspect threads.
+    #[command(subcommand)]
+    Thread(thread::ThreadCommand),
+    /// The node, the account and the registry's threads.
+    Status(status::StatusArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let json = cli.json;
+    let result = match cli.command {
+        Command::Bench(cmd) => bench::run(cmd),
+        Command::Demo(args) => block_on(demo::run(args, json)),
+        Command::Devnet(args) => block_on(devnet::run(args, json)),
+        Command::Deploy(args) => block_on(deploy::run(args, json)),
+        Command::Thread(cmd) => block_on(thread::run(cmd, json)),
+        Command::Status(args) => block_on(status::run(args, json)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line: the context chain joined by ": ", newlines folded.
+            let line = format!("{error:#}").replace('\n', " ");
+            eprintln!("error: {line}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn block_on(future: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?
+        .block_on(future)
+}

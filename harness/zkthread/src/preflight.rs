@@ -1,0 +1,91 @@
+//! Checks before sending `settle`, so that a prover never pays for a doomed settlement:
+//! the proof verifies off-chain, every input slot still holds its input value on-chain, the
+//! thread's next sequence is the one proven, and a verifier class is declared under the
+//! thread's program hash (else the registry's `library_call` cannot succeed).
+
+use anyhow::Result;
+use serde::Serialize;
+use zkthread_client::registry::Registry;
+use zkthread_client::{ChainClient, Felt};
+use zkthread_prover::{verify, PublicInput, ThreadProof};
+
+use crate::output::hex;
+use crate::program::{Channel, PARAMS};
+
+/// Starknet's per-transaction calldata limit (felts).
+pub const MAX_CALLDATA_FELTS: usize = 5_000;
+
+/// The result of every check, and whether `settle` should be sent.
+#[derive(Clone, Debug, Serialize)]
+pub struct Preflight {
+    pub proof_verifies: bool,
+    /// Input slots whose on-chain value differs from the input list.
+    pub stale_inputs: usize,
+    pub sequence_matches: bool,
+    pub verifier_declared: bool,
+    pub calldata_felts: usize,
+    /// Why `settle` must not be sent; `None` when every check passed.
+    pub blocked_by: Option<String>,
+}
+
+impl Preflight {
+    pub fn ok(&self) -> bool {
+        self.blocked_by.is_none()
+    }
+}
+
+/// Runs every check for settling `proof` of `public_input` on `registry`.
+pub async fn check(
+    client: &ChainClient,
+    registry: &Registry,
+    thread_id: u64,
+    public_input: &PublicInput,
+    proof: &ThreadProof<Channel>,
+    calldata_felts: usize,
+) -> Result<Preflight> {
+    let proof_verifies = match verify::<Channel>(public_input, proof, &PARAMS) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "proof does not verify off-chain");
+            false
+        }
+    };
+    let mut stale_inputs = 0;
+    for entry in &public_input.inputs {
+        let on_chain = client.storage_at(entry.slot.contract, entry.slot.key).await?;
+        if on_chain != entry.value {
+            tracing::info!(contract = %hex(entry.slot.contract), key = %hex(entry.slot.key), "input slot changed on-chain");
+            stale_inputs += 1;
+        }
+    }
+    let sequence_matches =
+        Felt::from(registry.next_sequence(client, thread_id).await?) == public_input.sequence;
+    let verifier_declared = client.is_declared(public_input.program_hash).await?;
+
+    let blocked_by = if !proof_verifies {
+        Some("the proof does not verify off-chain".to_owned())
+    } else if stale_inputs > 0 {
+        Some(format!("{stale_inputs} input slot(s) changed on-chain since batching (stale)"))
+    } else if !sequence_matches {
+        Some("the thread's next sequence on-chain is not the one proven".to_owned())
+    } else if !verifier_declared {
+        Some(format!(
+            "no verifier class is declared under program hash {} (the on-chain Cairo verifier has not landed), so the registry's library call would fail",
+            hex(public_input.program_hash)
+        ))
+    } else if calldata_felts > MAX_CALLDATA_FELTS {
+        Some(format!(
+            "settle calldata is {calldata_felts} felts, above Starknet's {MAX_CALLDATA_FELTS}-felt limit"
+        ))
+    } else {
+        None
+    };
+    Ok(Preflight {
+        proof_verifies,
+        stale_inputs,
+        sequence_matches,
+        verifier_declared,
+        calldata_felts,
+        blocked_by,
+    })
+}

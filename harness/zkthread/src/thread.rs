@@ -1,0 +1,151 @@
+//! `zkthread thread create|show`: threads of a registry.
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use zkthread_client::registry::{NewThread, Registry, ThreadInfo};
+use zkthread_client::{ChainClient, Felt};
+
+use crate::chain::{felt_arg, ChainArgs};
+use crate::output::{hex, print_json};
+use crate::program::{pending_verifier_program_hash, OS_VERSION};
+
+#[derive(Subcommand, Debug)]
+pub enum ThreadCommand {
+    /// Create a thread over a set of thread-ready contracts (the signer is the admin unless --admin).
+    Create(CreateArgs),
+    /// Show a thread as the registry stores it.
+    Show(ShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RegistryArg {
+    /// Address of the ThreadRegistry (printed by `zkthread deploy`).
+    #[arg(long, env = "ZKTHREAD_REGISTRY", value_parser = felt_arg)]
+    pub registry: Felt,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    registry: RegistryArg,
+    /// A contract of the thread (repeat for several).
+    #[arg(long = "contract", required = true, value_parser = felt_arg)]
+    contracts: Vec<Felt>,
+    /// OS version of the thread (must be registered).
+    #[arg(long, default_value_t = OS_VERSION)]
+    os_version: u64,
+    /// Program hash (default: the token program's pending verifier hash that `deploy` registers).
+    #[arg(long, value_parser = felt_arg)]
+    program_hash: Option<Felt>,
+    /// Thread admin (default: the signing account).
+    #[arg(long, value_parser = felt_arg)]
+    admin: Option<Felt>,
+    /// A prover allowed to settle (repeat; none = anyone).
+    #[arg(long = "prover", value_parser = felt_arg)]
+    provers: Vec<Felt>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    registry: RegistryArg,
+    /// Thread id.
+    #[arg(long = "id")]
+    thread_id: u64,
+}
+
+/// A thread as shown to users and scripts.
+#[derive(Serialize)]
+pub struct ThreadView {
+    pub thread_id: u64,
+    pub os_version: String,
+    pub program_hash: String,
+    pub admin: String,
+    pub active: bool,
+    /// Settled sub-blocks = the next sequence.
+    pub sequence: u64,
+    pub contract_set_commitment: String,
+    pub contracts: Vec<String>,
+    pub allowlist_enabled: bool,
+    pub verifier_declared: bool,
+}
+
+pub async fn run(cmd: ThreadCommand, json: bool) -> Result<()> {
+    match cmd {
+        ThreadCommand::Create(args) => create(args, json).await,
+        ThreadCommand::Show(args) => {
+            let client = args.chain.connect().await?;
+            let registry = Registry { address: args.registry.registry };
+            let view = view(&client, &registry, args.thread_id).await?;
+            if json {
+                print_json(&view)
+            } else {
+                print_view(&view);
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn create(args: CreateArgs, json: bool) -> Result<()> {
+    let client = args.chain.connect().await?;
+    let registry = Registry { address: args.registry.registry };
+    let thread = NewThread {
+        os_version: Felt::from(args.os_version),
+        program_hash: args.program_hash.unwrap_or_else(pending_verifier_program_hash),
+        contracts: args.contracts,
+        admin: args.admin.unwrap_or(client.address()),
+        provers: args.provers,
+    };
+    let (thread_id, outcome) = registry.create_thread(&client, &thread).await.context("create_thread")?;
+    let view = view(&client, &registry, thread_id).await?;
+    if json {
+        return print_json(&serde_json::json!({ "tx_hash": hex(outcome.hash), "thread": view }));
+    }
+    println!("created thread {thread_id} (tx {})", hex(outcome.hash));
+    print_view(&view);
+    Ok(())
+}
+
+/// Reads a thread (and whether its verifier class exists) from the registry.
+pub async fn view(client: &ChainClient, registry: &Registry, thread_id: u64) -> Result<ThreadView> {
+    let info: ThreadInfo = registry
+        .thread(client, thread_id)
+        .await
+        .with_context(|| format!("reading thread {thread_id}"))?;
+    let contracts = registry.thread_contracts(client, thread_id).await?;
+    let verifier_declared = client.is_declared(info.program_hash).await?;
+    Ok(ThreadView {
+        thread_id,
+        os_version: hex(info.os_version),
+        program_hash: hex(info.program_hash),
+        admin: hex(info.admin),
+        active: info.active,
+        sequence: info.sequence,
+        contract_set_commitment: hex(info.contract_set_commitment),
+        contracts: contracts.into_iter().map(hex).collect(),
+        allowlist_enabled: info.allowlist_enabled,
+        verifier_declared,
+    })
+}
+
+pub fn print_view(v: &ThreadView) {
+    println!("thread {}", v.thread_id);
+    println!("  active        {}", v.active);
+    println!("  os version    {}", v.os_version);
+    println!(
+        "  program hash  {}{}",
+        v.program_hash,
+        if v.verifier_declared { "" } else { " (no verifier class declared: settlement cannot succeed)" }
+    );
+    println!("  admin         {}", v.admin);
+    println!("  sequence      {} (settled sub-blocks)", v.sequence);
+    println!("  contracts     {}", v.contracts.join(", "));
+    println!("  commitment    {}", v.contract_set_commitment);
+    println!("  allowlist     {}", if v.allowlist_enabled { "on" } else { "off (anyone may settle)" });
+}

@@ -1,0 +1,163 @@
+//! The `zkthread` binary as users and scripts run it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn zkthread() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkthread"));
+    // The tests choose the node and account themselves.
+    for var in ["ZKTHREAD_RPC_URL", "ZKTHREAD_ACCOUNT_ADDRESS", "ZKTHREAD_PRIVATE_KEY", "ZKTHREAD_REGISTRY", "RUST_LOG"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    zkthread().args(args).output().expect("the zkthread binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> Value {
+    assert!(out.status.success(), "exit {:?}, stderr:\n{}", out.status, stderr(out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout))
+    })
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [&["demo", "--transfers", "0"][..], &["demo", "--no-such-flag"], &["frobnicate"]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).starts_with("error:"), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn runtime_errors_are_one_line_and_exit_1() {
+    // No node configured.
+    let out = run(&["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: no node: pass --rpc-url"), "{err}");
+
+    // A malformed felt.
+    let out = run(&["status", "--rpc-url", "http://127.0.0.1:9/rpc", "--account-address", "0xzz", "--private-key", "0x1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--account-address") && err.contains("not a felt"), "{err}");
+
+    // Nobody listens on the node URL (port 9 = discard, closed on loopback).
+    let out = run(&["status", "--rpc-url", "http://127.0.0.1:9/rpc", "--account-address", "0x1", "--private-key", "0x1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: cannot reach the node"), "{err}");
+}
+
+/// The README's main job, small: the stale settlement reverts with the registry's reason, the
+/// prover pays a fee and no balance moves; the real settlement is held back and says why.
+#[test]
+fn demo_runs_end_to_end_and_reports_json() {
+    let out = run(&["demo", "--transfers", "64", "--json"]);
+    let summary = json(&out);
+    let t = &summary["transfers"];
+    assert_eq!(t["submitted"], 64);
+    let (accepted, rejected) = (t["accepted"].as_u64().unwrap(), t["rejected"].as_u64().unwrap());
+    assert_eq!(accepted + rejected, 64);
+    assert_eq!(t["rejected"], t["planted_invalid"]);
+    assert!(summary["slots_in"].as_u64().unwrap() >= 2);
+    assert!(summary["proof"]["felts"].as_u64().unwrap() > 100);
+    assert!(summary["proof"]["security_bits"].as_u64().unwrap() >= 96);
+
+    let settlement = &summary["settlement"];
+    assert_eq!(settlement["sent"], false);
+    assert_eq!(settlement["preflight"]["proof_verifies"], true);
+    assert_eq!(settlement["preflight"]["stale_inputs"], 0);
+    assert_eq!(settlement["preflight"]["verifier_declared"], false);
+    assert!(settlement["preflight"]["blocked_by"].as_str().unwrap().contains("no verifier class"));
+
+    let stale = &summary["stale_settlement"];
+    assert_eq!(stale["status"], "REVERTED");
+    assert_eq!(stale["revert_reason"], "registry: stale input");
+    let fee: u128 = stale["fee_fri"].as_str().unwrap().parse().unwrap();
+    let before: u128 = stale["strk_before_fri"].as_str().unwrap().parse().unwrap();
+    let after: u128 = stale["strk_after_fri"].as_str().unwrap().parse().unwrap();
+    assert!(fee > 0);
+    assert_eq!(before - after, fee, "the prover paid exactly the fee");
+    assert_eq!(stale["fee_matches_balance_change"], true);
+    assert_eq!(stale["token_balances_unchanged"], true);
+    assert_eq!(stale["sequence_unchanged"], true);
+}
+
+/// Kills the devnet child when the test ends, also on panic.
+struct DevnetProcess(Child);
+
+impl Drop for DevnetProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `devnet` in the background, then `deploy`, `thread create`, `thread show` and `status`
+/// against it through `--rpc-url` and the account environment variables.
+#[test]
+fn plain_commands_work_against_a_running_devnet() {
+    let mut child = zkthread()
+        .args(["devnet", "--port", "0", "--accounts", "2", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("devnet starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let devnet = DevnetProcess(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("devnet prints its URL");
+    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let url = info["url"].as_str().unwrap().to_owned();
+    let account = &info["accounts"][0];
+    let with_node = |args: &[&str]| {
+        zkthread()
+            .args(args)
+            .env("ZKTHREAD_RPC_URL", &url)
+            .env("ZKTHREAD_ACCOUNT_ADDRESS", account["address"].as_str().unwrap())
+            .env("ZKTHREAD_PRIVATE_KEY", account["private_key"].as_str().unwrap())
+            .output()
+            .expect("zkthread runs")
+    };
+
+    let deployed = json(&with_node(&["deploy", "--supply", "5000", "--json"]));
+    let registry = deployed["registry"].as_str().unwrap().to_owned();
+    let token = deployed["token"].as_str().unwrap().to_owned();
+    assert_eq!(deployed["registered"]["os_version"], 1);
+
+    let created = json(&with_node(&["thread", "create", "--registry", &registry, "--contract", &token, "--json"]));
+    let thread = &created["thread"];
+    assert_eq!(thread["thread_id"], 1);
+    assert_eq!(thread["sequence"], 0);
+    assert_eq!(thread["active"], true);
+    assert_eq!(thread["contracts"][0], token.as_str());
+    assert_eq!(thread["program_hash"], deployed["registered"]["program_hash"]);
+    assert_eq!(thread["verifier_declared"], false);
+
+    let shown = json(&with_node(&["thread", "show", "--registry", &registry, "--id", "1", "--json"]));
+    assert_eq!(&shown, thread);
+
+    let missing = with_node(&["thread", "show", "--registry", &registry, "--id", "7"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(stderr(&missing).lines().count(), 1, "{}", stderr(&missing));
+
+    let status = json(&with_node(&["status", "--registry", &registry, "--json"]));
+    assert_eq!(status["account"], account["address"]);
+    assert_eq!(status["registry"]["owner"], account["address"]);
+    assert_eq!(status["registry"]["threads"].as_array().unwrap().len(), 1);
+    drop(devnet);
+}

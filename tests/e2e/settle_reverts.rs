@@ -1,0 +1,275 @@
+//! A `settle` that breaks a registry rule is mined REVERTED with that rule's reason: the prover
+//! pays exactly the actual fee and no thread storage changes.
+
+use anyhow::{ensure, Result};
+use zkthread_e2e::client::calldata::SlotValue;
+use zkthread_e2e::client::registry::Settlement;
+use zkthread_e2e::client::token::{balance_slot, Token, TokenConfig};
+use zkthread_e2e::client::{FeeMode, Felt, TxOutcome};
+use zkthread_e2e::{artifact, init_tracing, revert_bounds, ThreadWorld, SUPPLY, TOKEN};
+
+/// Program hash of these threads: no class is declared under it, so a settlement that got as
+/// far as proof verification would fail with a library-call error, not with the rule's reason.
+/// Every settlement here must be stopped by an earlier rule.
+const UNDECLARED_PROGRAM_HASH: Felt = Felt::from_hex_unchecked("0x5e771e");
+
+/// Storage the settlement would touch, read before and after.
+async fn read_slots(world: &ThreadWorld, slots: &[(Felt, Felt)]) -> Result<Vec<Felt>> {
+    let mut values = Vec::with_capacity(slots.len());
+    for (contract, key) in slots {
+        values.push(world.client().storage_at(*contract, *key).await?);
+    }
+    Ok(values)
+}
+
+/// Sends `settlement` with hand-set bounds and checks: reverted with `reason`, fee charged is
+/// exactly the actual fee, `watched` slots and the thread's sequence unchanged.
+async fn assert_settle_reverts(
+    world: &ThreadWorld,
+    settlement: &Settlement,
+    reason: &str,
+    watched: &[(Felt, Felt)],
+) -> Result<TxOutcome> {
+    let client = world.client();
+    let bounds = revert_bounds(client).await?;
+    let prover = client.address();
+    let fee_before = client.fee_token_balance(prover).await?;
+    let slots_before = read_slots(world, watched).await?;
+    let sequence_before = world
+        .registry
+        .next_sequence(client, world.thread_id)
+        .await?;
+
+    let outcome = world
+        .registry
+        .settle(client, settlement, FeeMode::Manual(bounds))
+        .await?;
+
+    let revert_reason = outcome.revert_reason().unwrap_or_default();
+    ensure!(
+        outcome.is_reverted(),
+        "settle was not reverted: {outcome:?}"
+    );
+    ensure!(
+        revert_reason.contains(reason),
+        "revert reason {revert_reason:?} lacks {reason:?}"
+    );
+    ensure!(
+        outcome.actual_fee > 0,
+        "a reverted settle must still cost a fee"
+    );
+    ensure!(outcome.actual_fee <= bounds.max_fee());
+    let fee_after = client.fee_token_balance(prover).await?;
+    assert_eq!(
+        fee_before - fee_after,
+        outcome.actual_fee,
+        "prover's STRK balance change"
+    );
+    assert_eq!(
+        read_slots(world, watched).await?,
+        slots_before,
+        "thread storage changed"
+    );
+    assert_eq!(
+        world
+            .registry
+            .next_sequence(client, world.thread_id)
+            .await?,
+        sequence_before
+    );
+    eprintln!(
+        "{reason}: fee {} fri, latency {:?}",
+        outcome.actual_fee, outcome.latency
+    );
+    Ok(outcome)
+}
+
+/// A transfer of `amount` from holder to `recipient`, with given input values for both slots.
+fn transfer_settlement(
+    world: &ThreadWorld,
+    sequence: u64,
+    holder_input: u128,
+    recipient: Felt,
+    amount: u128,
+) -> Result<Settlement> {
+    let holder_slot = balance_slot(world.holder)?;
+    let recipient_slot = balance_slot(recipient)?;
+    let token = world.token.address;
+    // The registry wants each list strictly ascending by (contract, key).
+    let mut inputs = vec![
+        SlotValue::new(token, holder_slot, Felt::from(holder_input)),
+        SlotValue::new(token, recipient_slot, Felt::ZERO),
+    ];
+    let mut outputs = vec![
+        SlotValue::new(token, holder_slot, Felt::from(holder_input - amount)),
+        SlotValue::new(token, recipient_slot, Felt::from(amount)),
+    ];
+    inputs.sort();
+    outputs.sort();
+    Ok(Settlement {
+        thread_id: world.thread_id,
+        sequence,
+        inputs,
+        outputs,
+        proof: vec![],
+    })
+}
+
+fn balance_slots(world: &ThreadWorld, token: Felt, recipient: Felt) -> Result<Vec<(Felt, Felt)>> {
+    Ok(vec![
+        (token, balance_slot(world.holder)?),
+        (token, balance_slot(recipient)?),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settle_with_stale_input_reverts_and_charges_the_prover() -> Result<()> {
+    init_tracing();
+    let world = ThreadWorld::deploy(UNDECLARED_PROGRAM_HASH).await?;
+    let recipient = Felt::from(0xabcdu32);
+    let sequence = world
+        .registry
+        .next_sequence(world.client(), world.thread_id)
+        .await?;
+    // The holder really has SUPPLY; the sub-block claims it read SUPPLY - 1.
+    let stale = transfer_settlement(&world, sequence, SUPPLY - 1, recipient, 10)?;
+    let watched = balance_slots(&world, world.token.address, recipient)?;
+    assert_settle_reverts(&world, &stale, "registry: stale input", &watched).await?;
+    assert_eq!(
+        world.token.balance_of(world.client(), world.holder).await?,
+        SUPPLY
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settle_for_an_unknown_thread_reverts() -> Result<()> {
+    init_tracing();
+    let world = ThreadWorld::deploy(UNDECLARED_PROGRAM_HASH).await?;
+    let recipient = Felt::from(0xabcdu32);
+    let mut settlement = transfer_settlement(&world, 0, SUPPLY, recipient, 10)?;
+    settlement.thread_id = world.thread_id + 1000;
+    let watched = balance_slots(&world, world.token.address, recipient)?;
+    assert_settle_reverts(&world, &settlement, "registry: unknown thread", &watched).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settle_touching_a_contract_outside_the_thread_reverts() -> Result<()> {
+    init_tracing();
+    let world = ThreadWorld::deploy(UNDECLARED_PROGRAM_HASH).await?;
+    // A second token, registered with the same registry but in no thread.
+    let config = TokenConfig {
+        registry: world.registry.address,
+        name: "Outsider".into(),
+        symbol: "OUT".into(),
+        initial_holder: world.holder,
+        supply: SUPPLY,
+    };
+    let (outsider, _) = Token::deploy(
+        world.client(),
+        artifact(TOKEN.0, TOKEN.1)?.class_hash,
+        &config,
+        Felt::TWO,
+    )
+    .await?;
+    let recipient = Felt::from(0xabcdu32);
+    let sequence = world
+        .registry
+        .next_sequence(world.client(), world.thread_id)
+        .await?;
+    let mut settlement = transfer_settlement(&world, sequence, SUPPLY, recipient, 10)?;
+    // Inputs are correct (current values); the outputs also write the outsider's balances.
+    let holder_slot = balance_slot(world.holder)?;
+    settlement
+        .outputs
+        .push(SlotValue::new(outsider.address, holder_slot, Felt::ZERO));
+    settlement.outputs.sort();
+    let mut watched = balance_slots(&world, world.token.address, recipient)?;
+    watched.extend(balance_slots(&world, outsider.address, recipient)?);
+    assert_settle_reverts(
+        &world,
+        &settlement,
+        "registry: contract not in set",
+        &watched,
+    )
+    .await?;
+    assert_eq!(
+        outsider.balance_of(world.client(), world.holder).await?,
+        SUPPLY
+    );
+    Ok(())
+}
+
+/// The other settlement rules on one world, in turn: replayed/skipped sequence, unsorted slot
+/// list, prover outside the allowlist, inactive thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settle_rule_violations_each_revert_with_their_reason() -> Result<()> {
+    init_tracing();
+    let world = ThreadWorld::deploy(UNDECLARED_PROGRAM_HASH).await?;
+    let client = world.client();
+    let recipient = Felt::from(0xabcdu32);
+    let watched = balance_slots(&world, world.token.address, recipient)?;
+    let sequence = world
+        .registry
+        .next_sequence(client, world.thread_id)
+        .await?;
+    let valid_looking = transfer_settlement(&world, sequence, SUPPLY, recipient, 10)?;
+
+    // Declaring a class the node has is skipped (nothing sent, nothing paid).
+    let redeclared = client.declare(artifact(TOKEN.0, TOKEN.1)?).await?;
+    assert!(redeclared.outcome.is_none());
+    assert_eq!(
+        redeclared.class_hash,
+        artifact(TOKEN.0, TOKEN.1)?.class_hash
+    );
+
+    let mut skipped = valid_looking.clone();
+    skipped.sequence = sequence + 1;
+    assert_settle_reverts(&world, &skipped, "registry: wrong sequence", &watched).await?;
+
+    let mut unsorted = valid_looking.clone();
+    unsorted.inputs.reverse();
+    assert_settle_reverts(&world, &unsorted, "registry: unsorted slots", &watched).await?;
+
+    let mut duplicated = valid_looking.clone();
+    duplicated.outputs.push(duplicated.outputs[1]);
+    assert_settle_reverts(&world, &duplicated, "registry: unsorted slots", &watched).await?;
+
+    // Only account #1 may prove this thread now.
+    let other_prover = world.chain.devnet.accounts()[1].address;
+    let allow = world
+        .registry
+        .set_provers_call(world.thread_id, &[other_prover])?;
+    client
+        .invoke(vec![allow], FeeMode::default())
+        .await?
+        .require_success("set_provers")?;
+    assert_settle_reverts(
+        &world,
+        &valid_looking,
+        "registry: prover not allowed",
+        &watched,
+    )
+    .await?;
+    let open = world.registry.set_provers_call(world.thread_id, &[])?;
+    client
+        .invoke(vec![open], FeeMode::default())
+        .await?
+        .require_success("set_provers")?;
+
+    let pause = world.registry.set_active_call(world.thread_id, false)?;
+    client
+        .invoke(vec![pause], FeeMode::default())
+        .await?
+        .require_success("set_active")?;
+    assert!(!world.registry.thread(client, world.thread_id).await?.active);
+    assert_settle_reverts(
+        &world,
+        &valid_looking,
+        "registry: thread inactive",
+        &watched,
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Shared fixtures for the zkthreads end-to-end tests: an embedded devnet with a client for a
+//! funded account, the compiled contracts, and a deployed "thread world" (registry, token,
+//! registered OS version and program, one thread containing the token).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, Context, Result};
+use zkthread_cairo_build::{build_contracts_with, BuildOptions, ContractArtifact, Rebuild};
+use zkthread_client::registry::{NewThread, Registry};
+use zkthread_client::token::{Token, TokenConfig};
+use zkthread_client::{ChainClient, Felt, ResourceBounds};
+use zkthread_devnet::Devnet;
+
+pub use zkthread_client as client;
+pub use zkthread_devnet as devnet;
+
+/// OS version the fixtures register (any felt the registry accepts).
+pub const OS_VERSION: u8 = 1;
+/// Initial token supply minted to the holder (account #0).
+pub const SUPPLY: u128 = 1_000_000;
+
+/// Repository root (the e2e crate lives in `<repo>/tests`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Logs to the test output when `RUST_LOG` is set.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+/// Compiles the packages the tests deploy, once per test process (the front-end only if a
+/// Cairo source changed since the last build, so per-test processes under nextest stay fast).
+pub fn contracts() -> Result<&'static [ContractArtifact]> {
+    static CONTRACTS: OnceLock<std::result::Result<Vec<ContractArtifact>, String>> =
+        OnceLock::new();
+    CONTRACTS
+        .get_or_init(|| {
+            let options = BuildOptions {
+                rebuild: Rebuild::IfStale,
+                packages: [REGISTRY.0, TOKEN.0].map(String::from).to_vec(),
+            };
+            build_contracts_with(&repo_root(), &options).map_err(|error| error.to_string())
+        })
+        .as_ref()
+        .map(Vec::as_slice)
+        .map_err(|error| anyhow!("building the contracts failed: {error}"))
+}
+
+/// The artifact of `package`'s contract named `contract`.
+pub fn artifact(package: &str, contract: &str) -> Result<&'static ContractArtifact> {
+    let all = contracts()?;
+    all.iter()
+        .find(|a| a.package == package && a.contract == contract)
+        .ok_or_else(|| {
+            let names: Vec<String> = all.iter().map(ContractArtifact::id).collect();
+            anyhow!("no contract {package}_{contract}; built: {names:?}")
+        })
+}
+
+/// An embedded devnet and a client signing as one of its predeployed accounts.
+pub struct Chain {
+    pub devnet: Devnet,
+    pub client: ChainClient,
+}
+
+impl Chain {
+    /// Starts a devnet (seed 0) and signs as account #`index`.
+    pub async fn start(index: usize) -> Result<Self> {
+        let devnet = Devnet::start_embedded()
+            .await
+            .context("starting the embedded devnet")?;
+        let client = client_for(&devnet, index)?;
+        Ok(Self { devnet, client })
+    }
+
+    /// Another client on the same devnet, signing as account #`index`.
+    pub fn client(&self, index: usize) -> Result<ChainClient> {
+        client_for(&self.devnet, index)
+    }
+}
+
+fn client_for(devnet: &Devnet, index: usize) -> Result<ChainClient> {
+    let account = devnet
+        .account(index)
+        .ok_or_else(|| anyhow!("no predeployed account #{index}"))?;
+    let chain_id = devnet
+        .chain_id()
+        .ok_or_else(|| anyhow!("embedded devnet without chain id"))?;
+    Ok(ChainClient::with_chain_id(
+        devnet.url().clone(),
+        account.address,
+        account.private_key,
+        chain_id,
+    ))
+}
+
+/// Registry + token deployed, OS version and program registered, one thread over the token.
+pub struct ThreadWorld {
+    pub chain: Chain,
+    pub registry: Registry,
+    pub token: Token,
+    pub thread_id: u64,
+    pub os_version: Felt,
+    pub program_hash: Felt,
+    /// Account #0: deployer, registry owner, thread admin, token holder.
+    pub holder: Felt,
+}
+
+/// Names of the contracts the world uses (package, contract).
+pub const REGISTRY: (&str, &str) = ("registry", "ThreadRegistry");
+pub const TOKEN: (&str, &str) = ("token", "ThreadToken");
+
+impl ThreadWorld {
+    /// Deploys the world with the thread bound to `program_hash` (the class hash of the
+    /// verifier program the registry library-calls; it is registered, not declared, here).
+    pub async fn deploy(program_hash: Felt) -> Result<Self> {
+        let registry_artifact = artifact(REGISTRY.0, REGISTRY.1)?;
+        let token_artifact = artifact(TOKEN.0, TOKEN.1)?;
+
+        let chain = Chain::start(0).await?;
+        let client = &chain.client;
+        let holder = client.address();
+
+        for artifact in [registry_artifact, token_artifact] {
+            let declared = client
+                .declare(artifact)
+                .await
+                .with_context(|| format!("declare {}", artifact.id()))?;
+            // The node computes the class hash itself: it must be the one we computed.
+            anyhow::ensure!(
+                declared.class_hash == artifact.class_hash,
+                "class hash differs for {}",
+                artifact.id()
+            );
+        }
+        let (registry, _) =
+            Registry::deploy(client, registry_artifact.class_hash, holder, Felt::ONE)
+                .await
+                .context("deploy registry")?;
+        let config = TokenConfig {
+            registry: registry.address,
+            name: "Thread Token".into(),
+            symbol: "THR".into(),
+            initial_holder: holder,
+            supply: SUPPLY,
+        };
+        let (token, _) = Token::deploy(client, token_artifact.class_hash, &config, Felt::ONE)
+            .await
+            .context("deploy token")?;
+
+        let os_version = Felt::from(OS_VERSION);
+        registry
+            .register_os_version(client, os_version)
+            .await
+            .context("register_os_version")?;
+        registry
+            .register_program(client, os_version, program_hash)
+            .await
+            .context("register_program")?;
+        let thread = NewThread {
+            os_version,
+            program_hash,
+            contracts: vec![token.address],
+            admin: holder,
+            provers: vec![],
+        };
+        let (thread_id, _) = registry
+            .create_thread(client, &thread)
+            .await
+            .context("create_thread")?;
+        Ok(Self {
+            chain,
+            registry,
+            token,
+            thread_id,
+            os_version,
+            program_hash,
+            holder,
+        })
+    }
+
+    pub fn client(&self) -> &ChainClient {
+        &self.chain.client
+    }
+}
+
+/// Hand-set bounds for transactions expected to revert (estimation would refuse them): ample
+/// L2 gas, small L1 amounts, at twice the current prices.
+pub async fn revert_bounds(client: &ChainClient) -> Result<ResourceBounds> {
+    Ok(client
+        .bounds_at_current_prices(0, 50_000_000, 2_000, 2)
+        .await?)
+}
