@@ -11,6 +11,6 @@ need npm "the Cairo corelib comes from the npm package wasm-cairo"
 need python3 "extracts the corelib from the npm package"
 
 # 1. The Cairo corelib, out of the pinned npm package (checksum-verified, patched).
-bash "$here/setup-corelib.sh"
+bash "$here/setup-corelib.sh" >/dev/null
 # 2. The Cairo front-end binary (cairo-lang-* =2.9.0-dev.0, its own Cargo workspace).
 bash "$here/build-frontend.sh" >/dev/null

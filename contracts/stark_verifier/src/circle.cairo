@@ -313,8 +313,21 @@ pub impl CosetImpl of CosetTrait {
         *self.initial_index + (*self.step_size).mul(index)
     }
 
+    /// initial + index * step. Small indexes (the FRI folding cosets) walk from the stored
+    /// points instead of converting the index to a point.
     fn at(self: @Coset, index: u32) -> CirclePoint<M31> {
-        self.index_at(index).to_point()
+        if index < 8 {
+            let mut point = *self.initial;
+            let step = *self.step;
+            let mut k = 0;
+            while k != index {
+                point = point + step;
+                k += 1;
+            };
+            point
+        } else {
+            self.index_at(index).to_point()
+        }
     }
 
     fn shift(self: Coset, shift_size: CirclePointIndex) -> Coset {

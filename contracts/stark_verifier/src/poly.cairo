@@ -1,7 +1,7 @@
 //! Evaluation domains of stwo: `CanonicCoset`, `CircleDomain`, `LineDomain`, and the
 //! bit-reversal of indices used by every committed evaluation.
 
-use crate::circle::{CirclePoint, CirclePointIndex, Coset, CosetTrait, CirclePointIndexTrait};
+use crate::circle::{CirclePoint, CirclePointIndex, Coset, CosetTrait};
 use crate::fields::{M31, QM31};
 
 /// stwo's `bit_reverse_index`: the low `log_size` bits of `i`, reversed.
@@ -46,7 +46,14 @@ pub impl CircleDomainImpl of CircleDomainTrait {
     }
 
     fn at(self: @CircleDomain, i: u32) -> CirclePoint<M31> {
-        self.index_at(i).to_point()
+        let half_size = self.half_coset.size();
+        if i < half_size {
+            self.half_coset.at(i)
+        } else {
+            // -index is the conjugate point.
+            let p = self.half_coset.at(i - half_size);
+            CirclePoint { x: p.x, y: -p.y }
+        }
     }
 }
 

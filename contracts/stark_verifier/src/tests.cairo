@@ -7,6 +7,7 @@ mod test_circle;
 mod test_channel;
 mod test_merkle;
 mod test_fri;
+mod test_pcs;
 mod gas;
 
 use crate::fields::{M31, QM31, QM31Trait};
@@ -18,4 +19,24 @@ pub fn m(value: u32) -> M31 {
 pub fn q(value: (u32, u32, u32, u32)) -> QM31 {
     let (a, b, c, d) = value;
     QM31Trait::from_u32_unchecked(a, b, c, d)
+}
+
+/// QM31 multiplication through CM31 products with a reduction after every M31 product (the
+/// textbook way): an independent cross-check of `QM31Mul` and its gas baseline.
+pub fn mul_by_parts(lhs: QM31, rhs: QM31) -> QM31 {
+    let r = crate::fields::CM31Trait::from_u32_unchecked(2, 1);
+    let bd = crate::fields::CM31 {
+        a: lhs.b.a * rhs.b.a - lhs.b.b * rhs.b.b, b: lhs.b.a * rhs.b.b + lhs.b.b * rhs.b.a,
+    };
+    let ac = crate::fields::CM31 {
+        a: lhs.a.a * rhs.a.a - lhs.a.b * rhs.a.b, b: lhs.a.a * rhs.a.b + lhs.a.b * rhs.a.a,
+    };
+    let ad = crate::fields::CM31 {
+        a: lhs.a.a * rhs.b.a - lhs.a.b * rhs.b.b, b: lhs.a.a * rhs.b.b + lhs.a.b * rhs.b.a,
+    };
+    let bc = crate::fields::CM31 {
+        a: lhs.b.a * rhs.a.a - lhs.b.b * rhs.a.b, b: lhs.b.a * rhs.a.b + lhs.b.b * rhs.a.a,
+    };
+    let rbd = crate::fields::CM31 { a: r.a * bd.a - r.b * bd.b, b: r.a * bd.b + r.b * bd.a };
+    QM31 { a: ac + rbd, b: ad + bc }
 }

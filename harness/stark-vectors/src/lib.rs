@@ -21,6 +21,8 @@ use stwo::core::fri::{
     fold_circle_into_line, fold_line, CirclePolyDegreeBound, FriConfig, FriLayerProof, FriProof,
     FriVerifier,
 };
+use stwo::core::pcs::quotients::{fri_answers, PointSample};
+use stwo::core::pcs::{CommitmentSchemeVerifier, PcsConfig, TreeVec};
 use stwo::core::poly::circle::CanonicCoset;
 use stwo::core::poly::line::LineDomain;
 use stwo::core::poly::line::LinePoly;
@@ -37,6 +39,7 @@ use stwo::core::vcs_lifted::verifier::MerkleVerifierLifted;
 use stwo::prover::backend::cpu::CpuCirclePoly;
 use stwo::prover::backend::CpuBackend;
 use stwo::prover::fri::FriProver;
+use stwo::prover::pcs::CommitmentSchemeProver;
 use stwo::prover::poly::circle::{PolyOps, SecureEvaluation};
 use stwo::prover::poly::BitReversedOrder;
 use stwo::prover::vcs_lifted::prover::MerkleProverLifted;
@@ -698,6 +701,212 @@ fn fri_proof_vectors(out: &mut String, samples: &mut Samples) {
     );
 }
 
+/// PCS quotient answers (`fri_answers`) on synthetic samples and queried values: two trees,
+/// mixed column sizes, one column sampled at two points (the periodicity case), one unsampled.
+fn pcs_answer_vectors(out: &mut String, samples: &mut Samples) {
+    let mut channel = Poseidon252Channel::default();
+    channel.mix_u64(samples.next_u64());
+    let oods = CirclePoint::<SecureField>::get_random_point(&mut channel);
+    let previous = CirclePoint::<SecureField>::get_random_point(&mut channel);
+    let lifting_log_size = 6u32;
+    let log_sizes = vec![vec![5u32, 6], vec![6, 6, 4, 6]];
+    // Number of sample points per column (0, 1 or 2 = [previous, oods]).
+    let sample_counts = vec![vec![1usize, 2], vec![1, 1, 0, 2]];
+    let mut point_samples: Vec<Vec<Vec<PointSample>>> = Vec::new();
+    for tree in &sample_counts {
+        let mut tree_samples = Vec::new();
+        for &count in tree {
+            let points = match count {
+                0 => vec![],
+                1 => vec![oods],
+                _ => vec![previous, oods],
+            };
+            tree_samples.push(
+                points
+                    .into_iter()
+                    .map(|point| PointSample {
+                        point,
+                        value: samples.qm31(),
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        point_samples.push(tree_samples);
+    }
+    let random_coeff = samples.qm31();
+    let queries = vec![3usize, 17, 40, 63];
+    let queried: Vec<Vec<Vec<BaseField>>> = log_sizes
+        .iter()
+        .map(|tree| {
+            tree.iter()
+                .map(|_| queries.iter().map(|_| samples.m31()).collect())
+                .collect()
+        })
+        .collect();
+    let answers = fri_answers(
+        TreeVec(log_sizes.clone()),
+        TreeVec(point_samples.clone()),
+        random_coeff,
+        &queries,
+        TreeVec(queried.clone()),
+        lifting_log_size,
+    )
+    .unwrap_or_else(|e| panic!("fri_answers failed: {e}"));
+
+    let flat_sizes: Vec<u32> = log_sizes.into_iter().flatten().collect();
+    let flat_samples: Vec<Vec<PointSample>> = point_samples.into_iter().flatten().collect();
+    let flat_values: Vec<Vec<BaseField>> = queried.into_iter().flatten().collect();
+    function(
+        out,
+        "fri_answers: (lifting log size, column log sizes (trees flattened), per column samples (point, value), random coeff, queries, queried values per column, answers).",
+        "pcs_answers_sample",
+        "(u32, Array<u32>, Array<Array<(((u32, u32, u32, u32), (u32, u32, u32, u32)), (u32, u32, u32, u32))>>, (u32, u32, u32, u32), Array<u32>, Array<Array<u32>>, Array<(u32, u32, u32, u32)>)",
+        &format!(
+            "({lifting_log_size}, {}, {}, {}, {}, {}, {})",
+            list(flat_sizes, |l| l.to_string()),
+            list(flat_samples, |col| list(col, |s| format!(
+                "({}, {})",
+                qm31_point(s.point),
+                qm31(s.value)
+            ))),
+            qm31(random_coeff),
+            list(queries, |q| q.to_string()),
+            list(flat_values, |col| list(col, |v| v.0.to_string())),
+            list(answers, qm31)
+        ),
+    );
+}
+
+/// A complete PCS proof (two trees, one OODS point) by stwo's CommitmentSchemeProver, checked
+/// by stwo's CommitmentSchemeVerifier before it is written.
+fn pcs_proof_vectors(out: &mut String, samples: &mut Samples) {
+    let config = PcsConfig {
+        pow_bits: 3,
+        fri_config: FriConfig::new(0, 1, 4, 1),
+        lifting_log_size: None,
+    };
+    let tree_log_sizes = vec![vec![5u32], vec![5u32, 5, 3]];
+    let max_log = 5 + config.fri_config.log_blowup_factor;
+    let twiddles =
+        CpuBackend::precompute_twiddles(CanonicCoset::new(max_log).circle_domain().half_coset);
+    let start = || {
+        let mut channel = Poseidon252Channel::default();
+        channel.mix_u64(0xbeef);
+        channel
+    };
+    let mut channel = start();
+    let mut scheme =
+        CommitmentSchemeProver::<CpuBackend, Poseidon252MerkleChannel>::new(config, &twiddles);
+    for tree in &tree_log_sizes {
+        let mut builder = scheme.tree_builder();
+        builder
+            .extend_polys(tree.iter().map(|log| {
+                CpuCirclePoly::new((0..1usize << log).map(|_| samples.m31()).collect())
+            }));
+        builder.commit(&mut channel);
+    }
+    let oods = CirclePoint::<SecureField>::get_random_point(&mut channel);
+    let sampled_points = TreeVec(
+        tree_log_sizes
+            .iter()
+            .map(|tree| tree.iter().map(|_| vec![oods]).collect::<Vec<_>>())
+            .collect::<Vec<_>>(),
+    );
+    let proof = scheme
+        .prove_values(sampled_points.clone(), &mut channel)
+        .proof;
+
+    let mut check = start();
+    let mut verifier = CommitmentSchemeVerifier::<Poseidon252MerkleChannel>::new(config);
+    for (root, tree) in proof.commitments.iter().zip(&tree_log_sizes) {
+        verifier.commit(*root, tree, &mut check);
+    }
+    assert_eq!(
+        CirclePoint::<SecureField>::get_random_point(&mut check),
+        oods
+    );
+    verifier
+        .verify_values(sampled_points, proof.clone(), &mut check)
+        .unwrap_or_else(|e| panic!("stwo rejects its PCS proof: {e}"));
+
+    let layer = |l: &FriLayerProof<LiftedHasher>| {
+        format!(
+            "({}, {}, {})",
+            list(l.fri_witness.clone(), qm31),
+            list(l.decommitment.hash_witness.clone(), felt),
+            felt(l.commitment)
+        )
+    };
+    let fri = &proof.fri_proof;
+    let trees = tree_log_sizes
+        .iter()
+        .enumerate()
+        .map(|(t, sizes)| {
+            format!(
+                "({}, {}, {}, {}, {})",
+                felt(proof.commitments[t]),
+                list(sizes.clone(), |l| l.to_string()),
+                list(proof.sampled_values[t].clone(), |col| list(col, qm31)),
+                list(proof.decommitments[t].hash_witness.clone(), felt),
+                list(proof.queried_values[t].clone(), |col| list(col, |v| v
+                    .0
+                    .to_string()))
+            )
+        })
+        .collect::<Vec<_>>();
+    const Q: &str = "(u32, u32, u32, u32)";
+    function(
+        out,
+        "PCS proof: ((pow_bits, log_blowup, log_last_layer, n_queries, fold_step), oods point, trees (root, log sizes, sampled values per column, hash witness, queried values per column), pow nonce, FRI first layer, FRI inner layers, last layer); channel = default + mix_u64(0xbeef), then the roots, then the OODS point draw.",
+        "pcs_proof_sample",
+        &format!(
+            "((u32, u32, u32, u32, u32), ({Q}, {Q}), Array<(felt252, Array<u32>, Array<Array<{Q}>>, Array<felt252>, Array<Array<u32>>)>, u64, (Array<{Q}>, Array<felt252>, felt252), Array<(Array<{Q}>, Array<felt252>, felt252)>, Array<{Q}>)"
+        ),
+        &format!(
+            "(({}, {}, {}, {}, {}), {}, array![{}], {}, {}, array![{}], {})",
+            config.pow_bits,
+            config.fri_config.log_blowup_factor,
+            config.fri_config.log_last_layer_degree_bound,
+            config.fri_config.n_queries,
+            config.fri_config.fold_step,
+            qm31_point(oods),
+            trees.join(", "),
+            proof.proof_of_work,
+            layer(&fri.first_layer),
+            fri.inner_layers.iter().map(layer).collect::<Vec<_>>().join(", "),
+            list(fri.last_layer_poly.to_vec(), qm31)
+        ),
+    );
+}
+
+/// `SecureField::from_partial_evals` and the split composition value stwo's verifier derives
+/// from the last tree's 8 sampled values (left + x(2^(b-1) oods) * right, as in
+/// `StarkProof::extract_composition_oods_eval`, which is crate-private: recomputed here from
+/// the same public pieces).
+fn composition_vectors(out: &mut String, samples: &mut Samples) {
+    let evals: Vec<SecureField> = (0..8).map(|_| samples.qm31()).collect();
+    let left = QM31::from_partial_evals(evals[..4].try_into().unwrap_or_else(|_| unreachable!()));
+    let right = QM31::from_partial_evals(evals[4..].try_into().unwrap_or_else(|_| unreachable!()));
+    let mut channel = Poseidon252Channel::default();
+    channel.mix_u64(samples.next_u64());
+    let oods = CirclePoint::<SecureField>::get_random_point(&mut channel);
+    let max_log_degree_bound = 9u32;
+    let value = left + oods.repeated_double(max_log_degree_bound - 1).x * right;
+    function(
+        out,
+        "Composition: (8 sampled coordinate evals, from_partial_evals(first 4), oods point, max_log_degree_bound, composition value).",
+        "composition_sample",
+        "(Array<(u32, u32, u32, u32)>, (u32, u32, u32, u32), ((u32, u32, u32, u32), (u32, u32, u32, u32)), u32, (u32, u32, u32, u32))",
+        &format!(
+            "({}, {}, {}, {max_log_degree_bound}, {})",
+            list(evals, qm31),
+            qm31(left),
+            qm31_point(oods),
+            qm31(value)
+        ),
+    );
+}
+
 /// Renders the whole generated Cairo file.
 pub fn render_vectors() -> String {
     let mut out = String::new();
@@ -714,5 +923,8 @@ pub fn render_vectors() -> String {
     domain_and_fri_vectors(&mut out, &mut samples);
     fri_commit_vectors(&mut out, &mut samples);
     fri_proof_vectors(&mut out, &mut samples);
+    pcs_answer_vectors(&mut out, &mut samples);
+    pcs_proof_vectors(&mut out, &mut samples);
+    composition_vectors(&mut out, &mut samples);
     out
 }

@@ -28,12 +28,15 @@ pub struct StarkParams {
 }
 
 impl StarkParams {
-    /// The parameters of OS version 1 (the default for real proofs). Chosen from the bench
-    /// (see the crate docs): 96 conjectured bits, proof-of-work kept at 16 bits (Poseidon
-    /// grinding is slow), blowup traded against queries to shrink the proof.
+    /// The parameters of OS version 1 (the default for real proofs): 2 * 40 + 16 = 96
+    /// conjectured bits, proof-of-work kept at 16 bits (Poseidon grinding is slow).
+    /// Chosen from `zkthread bench prove` at 2^16 transfers (Poseidon252, loaded 2-core box):
+    /// blowup 2^1 x 80 queries: 28 s, 6,374 felts (too big); 2^2 x 40: 52 s, 3,988 felts;
+    /// 2^4 x 20: ~600 s, 2,582 felts (Poseidon Merkle hashing of the blown-up trace dominates).
+    /// 2^2 x 40 is the smallest blowup whose proof fits the 5,000-felt calldata bound.
     pub const DEFAULT: StarkParams = StarkParams {
-        log_blowup: 4,
-        n_queries: 20,
+        log_blowup: 2,
+        n_queries: 40,
         pow_bits: 16,
         log_last_layer_degree_bound: 3,
         fold_step: 3,

@@ -49,7 +49,7 @@ use crate::trace::{
 pub const MAX_LOG_ROWS: u32 = 22;
 
 /// A thread proof: stwo's STARK proof plus what the verifier needs to rebuild the components.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ThreadProof<MC: MerkleChannel> {
     /// Log2 of the transfer component's rows.
     pub log_n_rows: u32,
@@ -161,7 +161,18 @@ where
     Ok(ThreadProof { log_n_rows, range_check_claimed_sum: table_sum, stark })
 }
 
-fn components(
+impl<MC: MerkleChannel> Clone for ThreadProof<MC> {
+    fn clone(&self) -> Self {
+        ThreadProof {
+            log_n_rows: self.log_n_rows,
+            range_check_claimed_sum: self.range_check_claimed_sum,
+            stark: self.stark.clone(),
+        }
+    }
+}
+
+/// The two components of a thread proof, in proof order (also used by the Cairo AIR generator).
+pub fn components(
     log_n_rows: u32,
     state: TokenStateRelation,
     range: RangeCheckRelation,
@@ -283,6 +294,12 @@ where
         components(n, state, range, transfer_sum, proof.range_check_claimed_sum);
     // The component layout must be what we committed to above.
     debug_assert_eq!(transfer.trace_log_degree_bounds()[1].len(), TRANSFER_COLUMNS);
-    stwo_verify::<MC>(&[&transfer, &table], &mut channel, &mut scheme, proof.stark.clone())?;
+    // stwo's verifier indexes into the proof; a malformed (hostile) proof must be an error, not
+    // a crash of the caller.
+    let stark = proof.stark.clone();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        stwo_verify::<MC>(&[&transfer, &table], &mut channel, &mut scheme, stark)
+    }))
+    .map_err(|_| VerifyError::Shape("stwo verifier rejected a malformed proof (panic)"))??;
     Ok(())
 }

@@ -13,13 +13,27 @@ use zkthread_prover::{
 };
 
 type Poseidon = Poseidon252MerkleChannel;
+type Blake = Blake2sMerkleChannel;
 const TEST: StarkParams = StarkParams::INSECURE_TEST;
+
+/// One Poseidon proof of the sample sub-block shared by the tests of this binary: Poseidon
+/// Merkle commitments dominate proving time, so the other tests use Blake2s (the AIR and the
+/// constraint checks do not depend on the channel).
+fn shared_poseidon_proof() -> &'static (PublicInput, zkthread_prover::ThreadProof<Poseidon>) {
+    static PROOF: std::sync::OnceLock<(PublicInput, zkthread_prover::ThreadProof<Poseidon>)> =
+        std::sync::OnceLock::new();
+    PROOF.get_or_init(|| {
+        let sb = sample_sub_block();
+        let pi = public_input_for(&sb, 3);
+        let proof = prove::<Poseidon>(&pi, &sb, &TEST).expect("prove");
+        (pi, proof)
+    })
+}
 
 #[test]
 fn valid_sub_block_proves_serializes_and_verifies() {
-    let sb = sample_sub_block();
-    let pi = public_input_for(&sb, 3);
-    let proof = prove::<Poseidon>(&pi, &sb, &TEST).expect("prove");
+    let (pi, proof) = shared_poseidon_proof();
+    let (pi, proof) = (pi.clone(), proof.clone());
     verify::<Poseidon>(&pi, &proof, &TEST).expect("verify");
     let felts = proof_to_felts(&proof);
     let decoded = proof_from_felts::<Poseidon>(&felts).expect("decode");
@@ -49,9 +63,8 @@ fn valid_sub_block_proves_serializes_and_verifies() {
 /// Every tampering of the public input is rejected by the verifier.
 #[test]
 fn every_tampered_public_input_is_rejected() {
-    let sb = sample_sub_block();
-    let pi = public_input_for(&sb, 3);
-    let proof = prove::<Poseidon>(&pi, &sb, &TEST).expect("prove");
+    let (pi, proof) = shared_poseidon_proof();
+    let (pi, proof) = (pi.clone(), proof.clone());
     verify::<Poseidon>(&pi, &proof, &TEST).expect("honest verify");
 
     let mut cases: Vec<(String, PublicInput)> = Vec::new();
@@ -131,9 +144,9 @@ fn invalid_witness_is_rejected() {
     pi.outputs = pi.inputs.clone();
     pi.outputs[from].value = Felt::from(before[from].wrapping_sub(amount));
     pi.outputs[to].value = Felt::from(before[to] + amount);
-    match prove_rows::<Poseidon>(&pi, &[row], &TEST) {
+    match prove_rows::<Blake>(&pi, &[row], &TEST) {
         Err(_) => {}
-        Ok(proof) => assert!(verify::<Poseidon>(&pi, &proof, &TEST).is_err(), "overspend accepted"),
+        Ok(proof) => assert!(verify::<Blake>(&pi, &proof, &TEST).is_err(), "overspend accepted"),
     }
 
     // A row that mints: consumes (to, b), produces (to, b + x) without debiting anyone.
@@ -142,9 +155,9 @@ fn invalid_witness_is_rejected() {
     pi2.outputs[to].value = Felt::from(before[to] + 5);
     let mint = TransferRow { token: 0, from_slot: from as u32, to_slot: to as u32, from_old: before[from], to_old: before[to], amount: 5 };
     // The row debits `from` by 5, but the public output claims `from` unchanged.
-    match prove_rows::<Poseidon>(&pi2, &[mint], &TEST) {
+    match prove_rows::<Blake>(&pi2, &[mint], &TEST) {
         Err(_) => {}
-        Ok(proof) => assert!(verify::<Poseidon>(&pi2, &proof, &TEST).is_err(), "mint accepted"),
+        Ok(proof) => assert!(verify::<Blake>(&pi2, &proof, &TEST).is_err(), "mint accepted"),
     }
 }
 
@@ -191,12 +204,12 @@ proptest! {
         };
         let sb = batch.sub_block;
         let pi = public_input_for(&sb, sequence);
-        let proof = prove::<Poseidon>(&pi, &sb, &TEST).expect("prove");
-        let decoded = proof_from_felts::<Poseidon>(&proof_to_felts(&proof)).expect("decode");
-        prop_assert!(verify::<Poseidon>(&pi, &decoded, &TEST).is_ok());
+        let proof = prove::<Blake>(&pi, &sb, &TEST).expect("prove");
+        let decoded = proof_from_felts::<Blake>(&proof_to_felts(&proof)).expect("decode");
+        prop_assert!(verify::<Blake>(&pi, &decoded, &TEST).is_ok());
         // Total supply per token is conserved by construction; a changed output value is not.
         let mut t = pi.clone();
         t.outputs[0].value += Felt::ONE;
-        prop_assert!(verify::<Poseidon>(&t, &decoded, &TEST).is_err());
+        prop_assert!(verify::<Blake>(&t, &decoded, &TEST).is_err());
     }
 }

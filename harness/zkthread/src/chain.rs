@@ -32,7 +32,9 @@ impl ChainArgs {
     /// Connects to the node (asks it for the chain id).
     pub async fn connect(&self) -> Result<ChainClient> {
         let url = self.rpc_url.as_deref().ok_or_else(|| {
-            anyhow!("no node: pass --rpc-url or set ZKTHREAD_RPC_URL (`zkthread devnet` starts one)")
+            anyhow!(
+                "no node: pass --rpc-url or set ZKTHREAD_RPC_URL (`zkthread devnet` starts one)"
+            )
         })?;
         let url = Url::parse(url).with_context(|| format!("invalid --rpc-url {url:?}"))?;
         let address = self.account_address.as_deref().ok_or_else(|| {
@@ -78,7 +80,10 @@ pub fn repo_root(explicit: Option<&Path>) -> Result<PathBuf> {
         if is_repo(path) {
             return Ok(path.to_owned());
         }
-        bail!("{} is not a zkthreads repository (no Scarb.toml and contracts/)", path.display());
+        bail!(
+            "{} is not a zkthreads repository (no Scarb.toml and contracts/)",
+            path.display()
+        );
     }
     if let Ok(cwd) = std::env::current_dir() {
         if let Some(found) = cwd.ancestors().find(|dir| is_repo(dir)) {
@@ -105,7 +110,10 @@ pub fn build_contracts(repo: &Path) -> Result<Vec<ContractArtifact>> {
     build_contracts_with(repo, &options).context("building the Cairo contracts")
 }
 
-pub fn find<'a>(artifacts: &'a [ContractArtifact], which: (&str, &str)) -> Result<&'a ContractArtifact> {
+pub fn find<'a>(
+    artifacts: &'a [ContractArtifact],
+    which: (&str, &str),
+) -> Result<&'a ContractArtifact> {
     artifacts
         .iter()
         .find(|a| a.package == which.0 && a.contract == which.1)

@@ -1,4 +1,4 @@
-//! `zkthread demo`: the whole loop on an embedded devnet.
+//! `zkthread demo`: the whole loop on an embedded devnet (or, with `--rpc-url`, on any node).
 //!
 //! Start devnet (seed 0) and build the contracts; declare and deploy the registry and a
 //! thread-ready token; register OS version 1 and the program; create a thread over the token;
@@ -16,7 +16,7 @@ use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 use serde::Serialize;
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
-use zkthread_client::registry::{NewThread, Registry, Settlement};
+use zkthread_client::registry::{NewThread, Settlement};
 use zkthread_client::token::Token;
 use zkthread_client::{ChainClient, FeeMode, Felt};
 use zkthread_devnet::{Devnet, EmbeddedOptions};
@@ -25,7 +25,7 @@ use zkthread_prover::{
     ThreadChannel,
 };
 
-use crate::chain::{build_contracts, deploy_registry_and_token, repo_root};
+use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainArgs};
 use crate::output::{hex, print_json, seconds, short_revert_reason, strk, Progress};
 use crate::preflight::{self, Preflight};
 use crate::program::{pending_verifier_program_hash, Channel, OS_VERSION, PARAMS};
@@ -39,9 +39,13 @@ pub struct DemoArgs {
     /// Seed of the transfer generator.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Predeployed devnet accounts that trade (account #0 holds the supply).
+    /// Accounts that trade (the first holds the supply): the embedded devnet's predeployed
+    /// accounts, or on an external node the signer plus addresses derived from the seed.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(2..=100))]
     accounts: u8,
+    /// Run against this node instead of an embedded devnet (with the account flags below).
+    #[command(flatten)]
+    chain: ChainArgs,
     /// Repository root (default: found from the working directory).
     #[arg(long)]
     repo: Option<PathBuf>,
@@ -118,45 +122,120 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     let mut timings = BTreeMap::new();
     let repo = repo_root(args.repo.as_deref())?;
 
-    // Devnet and the Cairo build are independent: run them side by side.
-    let step = progress.step("starting devnet (seed 0) and building the contracts");
-    let options = EmbeddedOptions { total_accounts: args.accounts.max(2), ..EmbeddedOptions::default() };
+    // The node and the Cairo build are independent: run them side by side.
+    let external = args.chain.rpc_url.is_some();
+    let step = progress.step(if external {
+        "connecting to the node and building the contracts".to_owned()
+    } else {
+        "starting devnet (seed 0) and building the contracts".to_owned()
+    });
     let build = tokio::task::spawn_blocking(move || build_contracts(&repo));
-    let devnet = Devnet::start_embedded_with(options).await.context("starting the embedded devnet")?;
+    let (devnet, client, accounts, salt) = if external {
+        let client = args.chain.connect().await?;
+        // Thread transfers need no signature from the accounts (the batcher is trusted for
+        // that), so on an external node the other traders are plain addresses from the seed.
+        let mut accounts = vec![client.address()];
+        accounts.extend((1..args.accounts).map(|i| derived_address(args.seed, i)));
+        // Fresh addresses on every run: the registry and token may exist from an earlier one.
+        let salt = Felt::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+        );
+        (None, client, accounts, salt)
+    } else {
+        let options = EmbeddedOptions {
+            total_accounts: args.accounts,
+            ..EmbeddedOptions::default()
+        };
+        let devnet = Devnet::start_embedded_with(options)
+            .await
+            .context("starting the embedded devnet")?;
+        let owner = devnet.account(0).context("the devnet has no account #0")?;
+        let chain_id = devnet
+            .chain_id()
+            .context("the embedded devnet has no chain id")?;
+        let client = ChainClient::with_chain_id(
+            devnet.url().clone(),
+            owner.address,
+            owner.private_key,
+            chain_id,
+        );
+        let accounts: Vec<Felt> = devnet.accounts().iter().map(|a| a.address).collect();
+        (Some(devnet), client, accounts, Felt::ONE)
+    };
     let artifacts = build.await.context("the contract build task failed")??;
-    timings.insert("devnet_and_build", step.done(format!("{} ({} accounts)", devnet.url(), devnet.accounts().len())).as_secs_f64());
-
-    let owner = devnet.account(0).context("the devnet has no account #0")?;
-    let chain_id = devnet.chain_id().context("the embedded devnet has no chain id")?;
-    let client = ChainClient::with_chain_id(devnet.url().clone(), owner.address, owner.private_key, chain_id);
+    let node_url = client_url(&args.chain, devnet.as_ref());
+    timings.insert(
+        "devnet_and_build",
+        step.done(format!("{node_url} ({} accounts)", accounts.len()))
+            .as_secs_f64(),
+    );
     let holder = client.address();
 
     let step = progress.step("declaring and deploying ThreadRegistry and ThreadToken");
-    let deployment = deploy_registry_and_token(&client, &artifacts, holder, SUPPLY, Felt::ONE).await?;
+    let deployment = deploy_registry_and_token(&client, &artifacts, holder, SUPPLY, salt).await?;
     let (registry, token) = (deployment.registry, deployment.token);
     timings.insert(
         "deploy",
-        step.done(format!("registry {}, token {}", hex(registry.address), hex(token.address))).as_secs_f64(),
+        step.done(format!(
+            "registry {}, token {}",
+            hex(registry.address),
+            hex(token.address)
+        ))
+        .as_secs_f64(),
     );
 
     let step = progress.step("registering OS version 1 and the program, creating the thread");
     let os_version = Felt::from(OS_VERSION);
     let program_hash = pending_verifier_program_hash();
-    registry.register_os_version(&client, os_version).await.context("register_os_version")?;
-    registry.register_program(&client, os_version, program_hash).await.context("register_program")?;
-    let new_thread = NewThread { os_version, program_hash, contracts: vec![token.address], admin: holder, provers: vec![] };
-    let (thread_id, _) = registry.create_thread(&client, &new_thread).await.context("create_thread")?;
+    registry
+        .register_os_version(&client, os_version)
+        .await
+        .context("register_os_version")?;
+    registry
+        .register_program(&client, os_version, program_hash)
+        .await
+        .context("register_program")?;
+    let new_thread = NewThread {
+        os_version,
+        program_hash,
+        contracts: vec![token.address],
+        admin: holder,
+        provers: vec![],
+    };
+    let (thread_id, _) = registry
+        .create_thread(&client, &new_thread)
+        .await
+        .context("create_thread")?;
     let info = registry.thread(&client, thread_id).await?;
     ensure!(
         info.contract_set_commitment == contract_set_commitment(&[token.address]),
         "the registry's contract-set commitment differs from the prover's"
     );
-    timings.insert("thread", step.done(format!("thread {thread_id}, program hash {}", hex(program_hash))).as_secs_f64());
+    timings.insert(
+        "thread",
+        step.done(format!(
+            "thread {thread_id}, program hash {}",
+            hex(program_hash)
+        ))
+        .as_secs_f64(),
+    );
 
     // Transfers among the predeployed accounts, batched against balances read on-chain.
-    let accounts: Vec<Felt> = devnet.accounts().iter().map(|a| a.address).collect();
-    let step = progress.step(format!("batching {} transfers among {} accounts", args.transfers, accounts.len()));
-    let work = workload::generate(token.address, &accounts, SUPPLY, args.transfers as usize, args.seed);
+    let step = progress.step(format!(
+        "batching {} transfers among {} accounts",
+        args.transfers,
+        accounts.len()
+    ));
+    let work = workload::generate(
+        token.address,
+        &accounts,
+        SUPPLY,
+        args.transfers as usize,
+        args.seed,
+    );
     let current = read_balances(&client, token, &accounts).await?;
     let batch = Batcher::new([token.address])
         .batch(&work.transfers, |slot| current.get(slot).copied())
@@ -199,7 +278,13 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         inputs: sub_block.inputs.clone(),
         outputs: sub_block.outputs.clone(),
     };
-    let honest = settlement(thread_id, sequence, &sub_block.inputs, &sub_block.outputs, Vec::new());
+    let honest = settlement(
+        thread_id,
+        sequence,
+        &sub_block.inputs,
+        &sub_block.outputs,
+        Vec::new(),
+    );
     // The registry builds the verifier's public input itself: it must be ours, felt for felt.
     let on_chain_public_input = registry.public_input(&client, &honest).await?;
     ensure!(
@@ -231,15 +316,30 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     verify::<Channel>(&public_input, &proof, &PARAMS).context("the proof does not verify")?;
     let verify_time = began.elapsed();
     let proof_felts = proof_to_felts(&proof);
-    step.done(format!("{:.0} ms, {} proof felts", verify_time.as_secs_f64() * 1e3, proof_felts.len()));
+    step.done(format!(
+        "{:.0} ms, {} proof felts",
+        verify_time.as_secs_f64() * 1e3,
+        proof_felts.len()
+    ));
     timings.insert("verify", verify_time.as_secs_f64());
 
     // Settlement: only if every pre-settlement check passes.
-    let honest = Settlement { proof: proof_felts.clone(), ..honest };
+    let honest = Settlement {
+        proof: proof_felts.clone(),
+        ..honest
+    };
     let calldata_felts = honest.calldata().len();
-    let step = progress.step("pre-settlement checks (proof, input slots, sequence, verifier class)");
-    let preflight =
-        preflight::check(&client, &registry, thread_id, &public_input, &proof, calldata_felts).await?;
+    let step =
+        progress.step("pre-settlement checks (proof, input slots, sequence, verifier class)");
+    let preflight = preflight::check(
+        &client,
+        &registry,
+        thread_id,
+        &public_input,
+        &proof,
+        calldata_felts,
+    )
+    .await?;
     if preflight.ok() {
         // Unreachable until a verifier class is declared under the program hash: the demo
         // registers the pending hash, and settling for real is issue 5's next slice.
@@ -254,15 +354,27 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     let prover = client.address();
     let strk_before = client.fee_token_balance(prover).await?;
     let balances_before = read_balance_values(&client, token, &accounts).await?;
-    let bounds = client.bounds_at_current_prices(0, REVERT_L2_GAS, REVERT_L1_DATA_GAS, 2).await?;
-    let outcome = registry.settle(&client, &stale, FeeMode::Manual(bounds)).await.context("sending settle")?;
+    let bounds = client
+        .bounds_at_current_prices(0, REVERT_L2_GAS, REVERT_L1_DATA_GAS, 2)
+        .await?;
+    let outcome = registry
+        .settle(&client, &stale, FeeMode::Manual(bounds))
+        .await
+        .context("sending settle")?;
     let strk_after = client.fee_token_balance(prover).await?;
     let balances_after = read_balance_values(&client, token, &accounts).await?;
     let sequence_after = registry.next_sequence(&client, thread_id).await?;
-    let reason = outcome.revert_reason().map(short_revert_reason).unwrap_or_default();
+    let reason = outcome
+        .revert_reason()
+        .map(short_revert_reason)
+        .unwrap_or_default();
     let stale_summary = StaleSettlementSummary {
         tx_hash: hex(outcome.hash),
-        status: if outcome.is_reverted() { "REVERTED" } else { "SUCCEEDED" },
+        status: if outcome.is_reverted() {
+            "REVERTED"
+        } else {
+            "SUCCEEDED"
+        },
         revert_reason: reason.clone(),
         fee_fri: outcome.actual_fee.to_string(),
         strk_before_fri: strk_before.to_string(),
@@ -271,19 +383,34 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         token_balances_unchanged: balances_before == balances_after,
         sequence_unchanged: sequence_after == sequence,
     };
-    timings.insert("stale_settle", step.done(format!("{} '{}', fee {}", stale_summary.status, reason, strk(outcome.actual_fee))).as_secs_f64());
-    ensure!(outcome.is_reverted(), "the stale settlement was not reverted (tx {})", hex(outcome.hash));
+    timings.insert(
+        "stale_settle",
+        step.done(format!(
+            "{} '{}', fee {}",
+            stale_summary.status,
+            reason,
+            strk(outcome.actual_fee)
+        ))
+        .as_secs_f64(),
+    );
+    ensure!(
+        outcome.is_reverted(),
+        "the stale settlement was not reverted (tx {})",
+        hex(outcome.hash)
+    );
 
-    let step = progress.step("stopping devnet");
-    let url = devnet.url().to_string();
-    let n_accounts = devnet.accounts().len();
-    tokio::task::spawn_blocking(move || devnet.stop()).await.context("stopping devnet")?;
-    step.done("");
+    if let Some(devnet) = devnet {
+        let step = progress.step("stopping devnet");
+        tokio::task::spawn_blocking(move || devnet.stop())
+            .await
+            .context("stopping devnet")?;
+        step.done("");
+    }
     timings.insert("total", started.elapsed().as_secs_f64());
 
     let summary = DemoSummary {
-        node_url: url,
-        accounts: n_accounts,
+        node_url,
+        accounts: accounts.len(),
         registry: hex(registry.address),
         token: hex(token.address),
         thread_id,
@@ -301,7 +428,11 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
             prove_seconds: prove_time.as_secs_f64(),
             verify_ms: verify_time.as_secs_f64() * 1e3,
         },
-        settlement: SettlementSummary { sent: false, calldata_felts, preflight },
+        settlement: SettlementSummary {
+            sent: false,
+            calldata_felts,
+            preflight,
+        },
         stale_settlement: stale_summary,
         timings_seconds: timings,
     };
@@ -313,6 +444,22 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     }
 }
 
+/// A trader address for an external node: `poseidon(seed, i)` cut to 250 bits, so it is below
+/// Starknet's address bound (2^251 - 256).
+fn derived_address(seed: u64, index: u8) -> Felt {
+    let mut bytes =
+        starknet_crypto::poseidon_hash_many(&[Felt::from(seed), Felt::from(index)]).to_bytes_be();
+    bytes[0] &= 0x03;
+    Felt::from_bytes_be(&bytes)
+}
+
+fn client_url(chain: &ChainArgs, devnet: Option<&Devnet>) -> String {
+    match devnet {
+        Some(devnet) => devnet.url().to_string(),
+        None => chain.rpc_url.clone().unwrap_or_default(),
+    }
+}
+
 fn settlement(
     thread_id: u64,
     sequence: u64,
@@ -320,22 +467,38 @@ fn settlement(
     outputs: &[SlotValue],
     proof: Vec<Felt>,
 ) -> Settlement {
-    let convert =
-        |list: &[SlotValue]| list.iter().map(|e| ChainSlotValue::new(e.slot.contract, e.slot.key, e.value)).collect();
-    Settlement { thread_id, sequence, inputs: convert(inputs), outputs: convert(outputs), proof }
+    let convert = |list: &[SlotValue]| {
+        list.iter()
+            .map(|e| ChainSlotValue::new(e.slot.contract, e.slot.key, e.value))
+            .collect()
+    };
+    Settlement {
+        thread_id,
+        sequence,
+        inputs: convert(inputs),
+        outputs: convert(outputs),
+        proof,
+    }
 }
 
 /// The honest settlement with its first input value off by one: the registry must find the
 /// input stale (the proof is for the honest lists, but the stale check comes first).
 fn stale_settlement(honest: &Settlement) -> Result<Settlement> {
     let mut stale = honest.clone();
-    let first = stale.inputs.first_mut().context("the sub-block has no inputs")?;
+    let first = stale
+        .inputs
+        .first_mut()
+        .context("the sub-block has no inputs")?;
     first.value += Felt::ONE;
     Ok(stale)
 }
 
 /// Current balance slot values of `accounts`, keyed by slot (what the batcher needs).
-async fn read_balances(client: &ChainClient, token: Token, accounts: &[Felt]) -> Result<BTreeMap<Slot, Felt>> {
+async fn read_balances(
+    client: &ChainClient,
+    token: Token,
+    accounts: &[Felt],
+) -> Result<BTreeMap<Slot, Felt>> {
     let mut out = BTreeMap::new();
     for account in accounts {
         let slot = Slot::balance(token.address, *account);
@@ -344,7 +507,11 @@ async fn read_balances(client: &ChainClient, token: Token, accounts: &[Felt]) ->
     Ok(out)
 }
 
-async fn read_balance_values(client: &ChainClient, token: Token, accounts: &[Felt]) -> Result<Vec<u128>> {
+async fn read_balance_values(
+    client: &ChainClient,
+    token: Token,
+    accounts: &[Felt],
+) -> Result<Vec<u128>> {
     let mut out = Vec::with_capacity(accounts.len());
     for account in accounts {
         out.push(token.balance_of(client, *account).await?);
@@ -357,17 +524,31 @@ fn print_human(s: &DemoSummary, total: Duration) {
     let st = &s.stale_settlement;
     println!();
     println!("zkthreads demo — summary");
-    println!("  devnet           {} ({} accounts)", s.node_url, s.accounts);
+    println!(
+        "  node             {} ({} accounts)",
+        s.node_url, s.accounts
+    );
     println!("  registry / token {} / {}", s.registry, s.token);
-    println!("  thread           {} (OS version {}, program hash {})", s.thread_id, s.os_version, s.program_hash);
+    println!(
+        "  thread           {} (OS version {}, program hash {})",
+        s.thread_id, s.os_version, s.program_hash
+    );
     println!(
         "  transfers        {} submitted: {} accepted, {} rejected by the batcher (overspend; {} planted)",
         t.submitted, t.accepted, t.rejected, t.planted_invalid
     );
-    println!("  sub-block        sequence {}: {} slots in, {} slots out", s.sequence, s.slots_in, s.slots_out);
+    println!(
+        "  sub-block        sequence {}: {} slots in, {} slots out",
+        s.sequence, s.slots_in, s.slots_out
+    );
     println!(
         "  proof            {} felts (2^{} rows, {}, {} bits): prove {:.1} s, verify {:.0} ms",
-        s.proof.felts, s.proof.log_rows, s.proof.channel, s.proof.security_bits, s.proof.prove_seconds, s.proof.verify_ms
+        s.proof.felts,
+        s.proof.log_rows,
+        s.proof.channel,
+        s.proof.security_bits,
+        s.proof.prove_seconds,
+        s.proof.verify_ms
     );
     println!(
         "  settle           not sent ({} calldata felts): {}",
@@ -377,19 +558,34 @@ fn print_human(s: &DemoSummary, total: Duration) {
     let fee: u128 = st.fee_fri.parse().unwrap_or_default();
     let before: u128 = st.strk_before_fri.parse().unwrap_or_default();
     let after: u128 = st.strk_after_fri.parse().unwrap_or_default();
-    println!("  stale settlement {} '{}' (tx {})", st.status, st.revert_reason, st.tx_hash);
+    println!(
+        "  stale settlement {} '{}' (tx {})",
+        st.status, st.revert_reason, st.tx_hash
+    );
     println!(
         "                   prover paid {} ({} fri): {} -> {}{}",
         strk(fee),
         st.fee_fri,
         strk(before),
         strk(after),
-        if st.fee_matches_balance_change { "" } else { " (MISMATCH with the fee)" }
+        if st.fee_matches_balance_change {
+            ""
+        } else {
+            " (MISMATCH with the fee)"
+        }
     );
     println!(
         "                   token balances {}, thread sequence {}",
-        if st.token_balances_unchanged { "unchanged" } else { "CHANGED" },
-        if st.sequence_unchanged { "unchanged" } else { "CHANGED" }
+        if st.token_balances_unchanged {
+            "unchanged"
+        } else {
+            "CHANGED"
+        },
+        if st.sequence_unchanged {
+            "unchanged"
+        } else {
+            "CHANGED"
+        }
     );
     println!("  total            {}", seconds(total));
 }

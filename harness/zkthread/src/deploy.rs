@@ -64,7 +64,8 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
 
     let holder = args.holder.unwrap_or(client.address());
     let step = progress.step("declaring and deploying ThreadRegistry and ThreadToken");
-    let deployment = deploy_registry_and_token(&client, &artifacts, holder, args.supply, args.salt).await?;
+    let deployment =
+        deploy_registry_and_token(&client, &artifacts, holder, args.supply, args.salt).await?;
     step.done("");
     let mut fees = deployment.fees;
     let registered = if args.no_register {
@@ -74,14 +75,21 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
         let os_version = Felt::from(OS_VERSION);
         let program_hash = pending_verifier_program_hash();
         let registry = deployment.registry;
-        fees += registry.register_os_version(&client, os_version).await.context("register_os_version")?.actual_fee;
+        fees += registry
+            .register_os_version(&client, os_version)
+            .await
+            .context("register_os_version")?
+            .actual_fee;
         fees += registry
             .register_program(&client, os_version, program_hash)
             .await
             .context("register_program")?
             .actual_fee;
         step.done("");
-        Some(Registered { os_version: OS_VERSION, program_hash: hex(program_hash) })
+        Some(Registered {
+            os_version: OS_VERSION,
+            program_hash: hex(program_hash),
+        })
     };
     let out = DeployOutput {
         registry: hex(deployment.registry.address),
@@ -97,12 +105,18 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
     if json {
         return print_json(&out);
     }
-    println!("registry  {}  (class {})", out.registry, out.registry_class_hash);
+    println!(
+        "registry  {}  (class {})",
+        out.registry, out.registry_class_hash
+    );
     println!("token     {}  (class {})", out.token, out.token_class_hash);
     println!("owner     {}", out.owner);
     println!("holder    {}  ({} tokens)", out.holder, out.supply);
     if let Some(r) = &out.registered {
-        println!("registered OS version {} and program {}", r.os_version, r.program_hash);
+        println!(
+            "registered OS version {} and program {}",
+            r.os_version, r.program_hash
+        );
     }
     println!("fees      {}", strk(fees));
     println!("next: export ZKTHREAD_REGISTRY={}", out.registry);

@@ -34,7 +34,11 @@ struct AccountInfo {
 }
 
 pub async fn run(args: DevnetArgs, json: bool) -> Result<()> {
-    let options = EmbeddedOptions { seed: args.seed, total_accounts: args.accounts, port: args.port };
+    let options = EmbeddedOptions {
+        seed: args.seed,
+        total_accounts: args.accounts,
+        port: args.port,
+    };
     let devnet = Devnet::start_embedded_with(options)
         .await
         .context("starting the embedded devnet")?;
@@ -44,7 +48,10 @@ pub async fn run(args: DevnetArgs, json: bool) -> Result<()> {
         accounts: devnet
             .accounts()
             .iter()
-            .map(|a| AccountInfo { address: hex(a.address), private_key: hex(a.private_key) })
+            .map(|a| AccountInfo {
+                address: hex(a.address),
+                private_key: hex(a.private_key),
+            })
             .collect(),
     };
     if json {
@@ -53,7 +60,10 @@ pub async fn run(args: DevnetArgs, json: bool) -> Result<()> {
     } else {
         println!("devnet listening on {}", info.url);
         for (i, a) in info.accounts.iter().enumerate() {
-            println!("  account #{i}: {}  private key {}", a.address, a.private_key);
+            println!(
+                "  account #{i}: {}  private key {}",
+                a.address, a.private_key
+            );
         }
         if let Some(account) = info.accounts.first() {
             println!("use it with:");
@@ -63,8 +73,12 @@ pub async fn run(args: DevnetArgs, json: bool) -> Result<()> {
         }
         println!("Ctrl-C stops it.");
     }
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    tokio::task::spawn_blocking(move || devnet.stop()).await.context("stopping devnet")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    tokio::task::spawn_blocking(move || devnet.stop())
+        .await
+        .context("stopping devnet")?;
     if !json {
         eprintln!("devnet stopped");
     }

@@ -61,12 +61,27 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            // One line: the context chain joined by ": ", newlines folded.
-            let line = format!("{error:#}").replace('\n', " ");
-            eprintln!("error: {line}");
+            eprintln!("error: {}", one_line(&error));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error's context chain joined by ": " on one line, skipping a cause whose text its
+/// parent already shows (starknet-rs errors repeat their source in their own message).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(text.trim()) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text.trim());
+    }
+    line
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only).
@@ -85,4 +100,25 @@ fn block_on(future: impl std::future::Future<Output = anyhow::Result<()>>) -> an
         .build()
         .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?
         .block_on(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_print_on_one_line_without_repeated_causes() {
+        #[derive(Debug)]
+        struct Inner;
+        impl std::fmt::Display for Inner {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "node said\nno")
+            }
+        }
+        impl std::error::Error for Inner {}
+        let error = anyhow::Error::new(Inner).context("reading thread 9: node said no").context("status");
+        assert_eq!(one_line(&error), "status: reading thread 9: node said no");
+        let error = anyhow::Error::new(Inner).context("reading thread 9");
+        assert_eq!(one_line(&error), "reading thread 9: node said no");
+    }
 }

@@ -20,7 +20,10 @@ pub struct Progress {
 impl Progress {
     pub fn new(json: bool) -> Self {
         let terminal = std::io::stderr().is_terminal();
-        Progress { quiet: json && !terminal, terminal }
+        Progress {
+            quiet: json && !terminal,
+            terminal,
+        }
     }
 
     /// Starts a step: a spinner that ticks on its own thread, so blocking work keeps it alive.
@@ -38,13 +41,11 @@ impl Progress {
         } else {
             None
         };
-        Step { bar, message, started: Instant::now(), quiet: self.quiet }
-    }
-
-    /// A note between steps (stderr).
-    pub fn note(&self, text: &str) {
-        if !self.quiet {
-            eprintln!("  {text}");
+        Step {
+            bar,
+            message,
+            started: Instant::now(),
+            quiet: self.quiet,
         }
     }
 }
@@ -58,16 +59,8 @@ pub struct Step {
 }
 
 impl Step {
-    /// Updates the step's text (e.g. a counter).
-    pub fn set_message(&mut self, message: impl Into<String>) {
-        self.message = message.into();
-        if let Some(bar) = &self.bar {
-            bar.set_message(self.message.clone());
-        }
-    }
-
     /// Ends the step with a short result; returns how long it took.
-    pub fn done(self, detail: impl AsRef<str>) -> Duration {
+    pub fn done(mut self, detail: impl AsRef<str>) -> Duration {
         let elapsed = self.started.elapsed();
         let detail = detail.as_ref();
         let line = if detail.is_empty() {
@@ -75,7 +68,7 @@ impl Step {
         } else {
             format!("ok {}: {} ({})", self.message, detail, seconds(elapsed))
         };
-        match self.bar {
+        match self.bar.take() {
             Some(bar) => bar.finish_with_message(line),
             None if !self.quiet => eprintln!("{line}"),
             None => {}

@@ -52,7 +52,9 @@ pub async fn check(
     };
     let mut stale_inputs = 0;
     for entry in &public_input.inputs {
-        let on_chain = client.storage_at(entry.slot.contract, entry.slot.key).await?;
+        let on_chain = client
+            .storage_at(entry.slot.contract, entry.slot.key)
+            .await?;
         if on_chain != entry.value {
             tracing::info!(contract = %hex(entry.slot.contract), key = %hex(entry.slot.key), "input slot changed on-chain");
             stale_inputs += 1;
@@ -65,7 +67,9 @@ pub async fn check(
     let blocked_by = if !proof_verifies {
         Some("the proof does not verify off-chain".to_owned())
     } else if stale_inputs > 0 {
-        Some(format!("{stale_inputs} input slot(s) changed on-chain since batching (stale)"))
+        Some(format!(
+            "{stale_inputs} input slot(s) changed on-chain since batching (stale)"
+        ))
     } else if !sequence_matches {
         Some("the thread's next sequence on-chain is not the one proven".to_owned())
     } else if !verifier_declared {

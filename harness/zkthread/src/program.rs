@@ -2,7 +2,9 @@
 //! Poseidon252 channel and OS version 1's default (secure) parameters.
 
 use zkthread_client::Felt;
-use zkthread_prover::{air_descriptor_digest, Poseidon252MerkleChannel, StarkParams, ThreadChannel};
+use zkthread_prover::{
+    air_descriptor_digest, Poseidon252MerkleChannel, StarkParams, ThreadChannel,
+};
 
 /// The Merkle channel of OS version 1 (Cairo has the Poseidon builtin).
 pub type Channel = Poseidon252MerkleChannel;
@@ -34,7 +36,10 @@ mod tests {
         assert_ne!(hash, Felt::ZERO);
         // A class hash must fit in 251 bits (Cairo's ClassHash).
         assert!(hash < Felt::from(2u8).pow(251u32));
-        let other = StarkParams { n_queries: PARAMS.n_queries + 1, ..PARAMS };
+        let other = StarkParams {
+            n_queries: PARAMS.n_queries + 1,
+            ..PARAMS
+        };
         assert_ne!(air_descriptor_digest(&other, Channel::NAME), hash);
         assert!(PARAMS.security_bits() >= 96);
     }

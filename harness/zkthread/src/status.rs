@@ -38,7 +38,11 @@ struct RegistryStatus {
 
 pub async fn run(args: StatusArgs, json: bool) -> Result<()> {
     let client = args.chain.connect().await?;
-    let block_number = client.provider().block_number().await.context("reading the block number")?;
+    let block_number = client
+        .provider()
+        .block_number()
+        .await
+        .context("reading the block number")?;
     let strk_fri = client.fee_token_balance(client.address()).await?;
     let registry = match args.registry {
         None => None,
@@ -70,12 +74,20 @@ pub async fn run(args: StatusArgs, json: bool) -> Result<()> {
     if json {
         return print_json(&status);
     }
-    println!("node      chain {} at block {}", status.chain_id, status.block_number);
+    println!(
+        "node      chain {} at block {}",
+        status.chain_id, status.block_number
+    );
     println!("account   {} ({})", status.account, strk(strk_fri));
     match &status.registry {
         None => println!("registry  (none given: --registry or ZKTHREAD_REGISTRY)"),
         Some(r) => {
-            println!("registry  {} (owner {}), {} thread(s)", r.address, r.owner, r.threads.len());
+            println!(
+                "registry  {} (owner {}), {} thread(s)",
+                r.address,
+                r.owner,
+                r.threads.len()
+            );
             for t in &r.threads {
                 println!(
                     "  thread {}: {} sequence {}, {} contract(s), program {}{}",
@@ -84,7 +96,11 @@ pub async fn run(args: StatusArgs, json: bool) -> Result<()> {
                     t.sequence,
                     t.contracts.len(),
                     t.program_hash,
-                    if t.verifier_declared { "" } else { " (verifier not declared)" }
+                    if t.verifier_declared {
+                        ""
+                    } else {
+                        " (verifier not declared)"
+                    }
                 );
             }
         }

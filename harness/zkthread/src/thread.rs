@@ -1,6 +1,6 @@
 //! `zkthread thread create|show`: threads of a registry.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use zkthread_client::registry::{NewThread, Registry, ThreadInfo};
@@ -80,7 +80,9 @@ pub async fn run(cmd: ThreadCommand, json: bool) -> Result<()> {
         ThreadCommand::Create(args) => create(args, json).await,
         ThreadCommand::Show(args) => {
             let client = args.chain.connect().await?;
-            let registry = Registry { address: args.registry.registry };
+            let registry = Registry {
+                address: args.registry.registry,
+            };
             let view = view(&client, &registry, args.thread_id).await?;
             if json {
                 print_json(&view)
@@ -94,15 +96,22 @@ pub async fn run(cmd: ThreadCommand, json: bool) -> Result<()> {
 
 async fn create(args: CreateArgs, json: bool) -> Result<()> {
     let client = args.chain.connect().await?;
-    let registry = Registry { address: args.registry.registry };
+    let registry = Registry {
+        address: args.registry.registry,
+    };
     let thread = NewThread {
         os_version: Felt::from(args.os_version),
-        program_hash: args.program_hash.unwrap_or_else(pending_verifier_program_hash),
+        program_hash: args
+            .program_hash
+            .unwrap_or_else(pending_verifier_program_hash),
         contracts: args.contracts,
         admin: args.admin.unwrap_or(client.address()),
         provers: args.provers,
     };
-    let (thread_id, outcome) = registry.create_thread(&client, &thread).await.context("create_thread")?;
+    let (thread_id, outcome) = registry
+        .create_thread(&client, &thread)
+        .await
+        .context("create_thread")?;
     let view = view(&client, &registry, thread_id).await?;
     if json {
         return print_json(&serde_json::json!({ "tx_hash": hex(outcome.hash), "thread": view }));
@@ -114,6 +123,18 @@ async fn create(args: CreateArgs, json: bool) -> Result<()> {
 
 /// Reads a thread (and whether its verifier class exists) from the registry.
 pub async fn view(client: &ChainClient, registry: &Registry, thread_id: u64) -> Result<ThreadView> {
+    let count = registry.thread_count(client).await.with_context(|| {
+        format!(
+            "{} does not answer as a ThreadRegistry",
+            hex(registry.address)
+        )
+    })?;
+    if thread_id == 0 || thread_id > count {
+        bail!(
+            "no thread {thread_id} in registry {} (it has {count}; ids start at 1)",
+            hex(registry.address)
+        );
+    }
     let info: ThreadInfo = registry
         .thread(client, thread_id)
         .await
@@ -141,11 +162,22 @@ pub fn print_view(v: &ThreadView) {
     println!(
         "  program hash  {}{}",
         v.program_hash,
-        if v.verifier_declared { "" } else { " (no verifier class declared: settlement cannot succeed)" }
+        if v.verifier_declared {
+            ""
+        } else {
+            " (no verifier class declared: settlement cannot succeed)"
+        }
     );
     println!("  admin         {}", v.admin);
     println!("  sequence      {} (settled sub-blocks)", v.sequence);
     println!("  contracts     {}", v.contracts.join(", "));
     println!("  commitment    {}", v.contract_set_commitment);
-    println!("  allowlist     {}", if v.allowlist_enabled { "on" } else { "off (anyone may settle)" });
+    println!(
+        "  allowlist     {}",
+        if v.allowlist_enabled {
+            "on"
+        } else {
+            "off (anyone may settle)"
+        }
+    );
 }

@@ -57,7 +57,10 @@ pub fn generate(token: Felt, accounts: &[Felt], supply: u128, count: usize, seed
     let mut planted = Vec::new();
     let n = accounts.len();
     if n < 2 || supply == 0 {
-        return Workload { transfers, planted_overspends: planted };
+        return Workload {
+            transfers,
+            planted_overspends: planted,
+        };
     }
     // Distribution: the holder gives each other account a share (a few per cent of the supply).
     let share = (supply / (4 * n as u128)).max(1);
@@ -65,7 +68,12 @@ pub fn generate(token: Felt, accounts: &[Felt], supply: u128, count: usize, seed
         if transfers.len() == count {
             break;
         }
-        transfers.push(Transfer { token, from: accounts[0], to: *to, amount: share });
+        transfers.push(Transfer {
+            token,
+            from: accounts[0],
+            to: *to,
+            amount: share,
+        });
         *balances.entry(accounts[0]).or_default() -= share;
         *balances.entry(*to).or_default() += share;
     }
@@ -80,7 +88,12 @@ pub fn generate(token: Felt, accounts: &[Felt], supply: u128, count: usize, seed
             // More than the sender has at this point: the batcher must refuse it.
             let amount = balance + 1 + u128::from(rng.below(1_000));
             planted.push(transfers.len());
-            transfers.push(Transfer { token, from, to, amount });
+            transfers.push(Transfer {
+                token,
+                from,
+                to,
+                amount,
+            });
             continue;
         }
         if balance == 0 {
@@ -91,9 +104,17 @@ pub fn generate(token: Felt, accounts: &[Felt], supply: u128, count: usize, seed
         let amount = 1 + (u128::from(rng.next_u64()) % cap);
         *balances.get_mut(&from).expect("sender is an account") -= amount;
         *balances.get_mut(&to).expect("receiver is an account") += amount;
-        transfers.push(Transfer { token, from, to, amount });
+        transfers.push(Transfer {
+            token,
+            from,
+            to,
+            amount,
+        });
     }
-    Workload { transfers, planted_overspends: planted }
+    Workload {
+        transfers,
+        planted_overspends: planted,
+    }
 }
 
 #[cfg(test)]
@@ -124,9 +145,15 @@ mod tests {
             .unwrap();
         assert_eq!(batch.rejected.len(), work.planted_overspends.len());
         for reason in &batch.rejected {
-            assert!(matches!(reason, zkthread_prover::TransferRejected::Overspend { .. }), "{reason}");
+            assert!(
+                matches!(reason, zkthread_prover::TransferRejected::Overspend { .. }),
+                "{reason}"
+            );
         }
-        assert_eq!(batch.sub_block.transfers.len(), 300 - work.planted_overspends.len());
+        assert_eq!(
+            batch.sub_block.transfers.len(),
+            300 - work.planted_overspends.len()
+        );
     }
 
     #[test]

@@ -8,14 +8,23 @@ use serde_json::Value;
 fn zkthread() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkthread"));
     // The tests choose the node and account themselves.
-    for var in ["ZKTHREAD_RPC_URL", "ZKTHREAD_ACCOUNT_ADDRESS", "ZKTHREAD_PRIVATE_KEY", "ZKTHREAD_REGISTRY", "RUST_LOG"] {
+    for var in [
+        "ZKTHREAD_RPC_URL",
+        "ZKTHREAD_ACCOUNT_ADDRESS",
+        "ZKTHREAD_PRIVATE_KEY",
+        "ZKTHREAD_REGISTRY",
+        "RUST_LOG",
+    ] {
         cmd.env_remove(var);
     }
     cmd
 }
 
 fn run(args: &[&str]) -> Output {
-    zkthread().args(args).output().expect("the zkthread binary runs")
+    zkthread()
+        .args(args)
+        .output()
+        .expect("the zkthread binary runs")
 }
 
 fn stderr(out: &Output) -> String {
@@ -23,18 +32,34 @@ fn stderr(out: &Output) -> String {
 }
 
 fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "exit {:?}, stderr:\n{}", out.status, stderr(out));
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr:\n{}",
+        out.status,
+        stderr(out)
+    );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "stdout is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    for args in [&["demo", "--transfers", "0"][..], &["demo", "--no-such-flag"], &["frobnicate"]] {
+    for args in [
+        &["demo", "--transfers", "0"][..],
+        &["demo", "--no-such-flag"],
+        &["frobnicate"],
+    ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).starts_with("error:"), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("error:"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -48,14 +73,33 @@ fn runtime_errors_are_one_line_and_exit_1() {
     assert!(err.starts_with("error: no node: pass --rpc-url"), "{err}");
 
     // A malformed felt.
-    let out = run(&["status", "--rpc-url", "http://127.0.0.1:9/rpc", "--account-address", "0xzz", "--private-key", "0x1"]);
+    let out = run(&[
+        "status",
+        "--rpc-url",
+        "http://127.0.0.1:9/rpc",
+        "--account-address",
+        "0xzz",
+        "--private-key",
+        "0x1",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("--account-address") && err.contains("not a felt"), "{err}");
+    assert!(
+        err.contains("--account-address") && err.contains("not a felt"),
+        "{err}"
+    );
 
     // Nobody listens on the node URL (port 9 = discard, closed on loopback).
-    let out = run(&["status", "--rpc-url", "http://127.0.0.1:9/rpc", "--account-address", "0x1", "--private-key", "0x1"]);
+    let out = run(&[
+        "status",
+        "--rpc-url",
+        "http://127.0.0.1:9/rpc",
+        "--account-address",
+        "0x1",
+        "--private-key",
+        "0x1",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -70,7 +114,10 @@ fn demo_runs_end_to_end_and_reports_json() {
     let summary = json(&out);
     let t = &summary["transfers"];
     assert_eq!(t["submitted"], 64);
-    let (accepted, rejected) = (t["accepted"].as_u64().unwrap(), t["rejected"].as_u64().unwrap());
+    let (accepted, rejected) = (
+        t["accepted"].as_u64().unwrap(),
+        t["rejected"].as_u64().unwrap(),
+    );
     assert_eq!(accepted + rejected, 64);
     assert_eq!(t["rejected"], t["planted_invalid"]);
     assert!(summary["slots_in"].as_u64().unwrap() >= 2);
@@ -82,7 +129,10 @@ fn demo_runs_end_to_end_and_reports_json() {
     assert_eq!(settlement["preflight"]["proof_verifies"], true);
     assert_eq!(settlement["preflight"]["stale_inputs"], 0);
     assert_eq!(settlement["preflight"]["verifier_declared"], false);
-    assert!(settlement["preflight"]["blocked_by"].as_str().unwrap().contains("no verifier class"));
+    assert!(settlement["preflight"]["blocked_by"]
+        .as_str()
+        .unwrap()
+        .contains("no verifier class"));
 
     let stale = &summary["stale_settlement"];
     assert_eq!(stale["status"], "REVERTED");
@@ -120,7 +170,9 @@ fn plain_commands_work_against_a_running_devnet() {
     let stdout = child.stdout.take().expect("piped stdout");
     let devnet = DevnetProcess(child);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("devnet prints its URL");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("devnet prints its URL");
     let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
     let url = info["url"].as_str().unwrap().to_owned();
     let account = &info["accounts"][0];
@@ -128,8 +180,14 @@ fn plain_commands_work_against_a_running_devnet() {
         zkthread()
             .args(args)
             .env("ZKTHREAD_RPC_URL", &url)
-            .env("ZKTHREAD_ACCOUNT_ADDRESS", account["address"].as_str().unwrap())
-            .env("ZKTHREAD_PRIVATE_KEY", account["private_key"].as_str().unwrap())
+            .env(
+                "ZKTHREAD_ACCOUNT_ADDRESS",
+                account["address"].as_str().unwrap(),
+            )
+            .env(
+                "ZKTHREAD_PRIVATE_KEY",
+                account["private_key"].as_str().unwrap(),
+            )
             .output()
             .expect("zkthread runs")
     };
@@ -139,21 +197,42 @@ fn plain_commands_work_against_a_running_devnet() {
     let token = deployed["token"].as_str().unwrap().to_owned();
     assert_eq!(deployed["registered"]["os_version"], 1);
 
-    let created = json(&with_node(&["thread", "create", "--registry", &registry, "--contract", &token, "--json"]));
+    let created = json(&with_node(&[
+        "thread",
+        "create",
+        "--registry",
+        &registry,
+        "--contract",
+        &token,
+        "--json",
+    ]));
     let thread = &created["thread"];
     assert_eq!(thread["thread_id"], 1);
     assert_eq!(thread["sequence"], 0);
     assert_eq!(thread["active"], true);
     assert_eq!(thread["contracts"][0], token.as_str());
-    assert_eq!(thread["program_hash"], deployed["registered"]["program_hash"]);
+    assert_eq!(
+        thread["program_hash"],
+        deployed["registered"]["program_hash"]
+    );
     assert_eq!(thread["verifier_declared"], false);
 
-    let shown = json(&with_node(&["thread", "show", "--registry", &registry, "--id", "1", "--json"]));
+    let shown = json(&with_node(&[
+        "thread",
+        "show",
+        "--registry",
+        &registry,
+        "--id",
+        "1",
+        "--json",
+    ]));
     assert_eq!(&shown, thread);
 
     let missing = with_node(&["thread", "show", "--registry", &registry, "--id", "7"]);
     assert_eq!(missing.status.code(), Some(1));
-    assert_eq!(stderr(&missing).lines().count(), 1, "{}", stderr(&missing));
+    let err = stderr(&missing);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: no thread 7 in registry"), "{err}");
 
     let status = json(&with_node(&["status", "--registry", &registry, "--json"]));
     assert_eq!(status["account"], account["address"]);

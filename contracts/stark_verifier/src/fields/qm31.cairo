@@ -119,26 +119,6 @@ impl QM31Mul of Mul<QM31> {
     }
 }
 
-/// QM31 multiplication through CM31 products with a reduction after every M31 product (the
-/// textbook way). Kept only to compare gas with `QM31Mul`; not used by the verifier.
-pub fn mul_by_parts(lhs: QM31, rhs: QM31) -> QM31 {
-    let r = CM31Trait::from_u32_unchecked(2, 1);
-    let bd = CM31 {
-        a: lhs.b.a * rhs.b.a - lhs.b.b * rhs.b.b, b: lhs.b.a * rhs.b.b + lhs.b.b * rhs.b.a,
-    };
-    let ac = CM31 {
-        a: lhs.a.a * rhs.a.a - lhs.a.b * rhs.a.b, b: lhs.a.a * rhs.a.b + lhs.a.b * rhs.a.a,
-    };
-    let ad = CM31 {
-        a: lhs.a.a * rhs.b.a - lhs.a.b * rhs.b.b, b: lhs.a.a * rhs.b.b + lhs.a.b * rhs.b.a,
-    };
-    let bc = CM31 {
-        a: lhs.b.a * rhs.a.a - lhs.b.b * rhs.a.b, b: lhs.b.a * rhs.a.b + lhs.b.b * rhs.a.a,
-    };
-    let rbd = CM31 { a: r.a * bd.a - r.b * bd.b, b: r.a * bd.b + r.b * bd.a };
-    QM31 { a: ac + rbd, b: ad + bc }
-}
-
 #[inline]
 fn is_zero_qm31(x: QM31) -> bool {
     x.a.a.inner == 0 && x.a.b.inner == 0 && x.b.a.inner == 0 && x.b.b.inner == 0

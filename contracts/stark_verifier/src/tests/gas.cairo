@@ -4,7 +4,7 @@
 use core::testing::get_available_gas;
 use crate::channel::{Poseidon252Channel, ChannelTrait};
 use crate::fields::{QM31, QM31Trait, M31, M31Trait};
-use crate::fields::qm31::mul_by_parts;
+use super::mul_by_parts;
 use crate::merkle::{MerkleVerifierLiftedTrait, hash_children, lifted_leaf_hash};
 use super::m;
 

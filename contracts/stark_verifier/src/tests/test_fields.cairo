@@ -1,6 +1,6 @@
 use core::num::traits::{Zero, One};
 use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
-use crate::fields::qm31::mul_by_parts;
+use super::mul_by_parts;
 use super::vectors;
 use super::{m, q};
 

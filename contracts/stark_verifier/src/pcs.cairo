@@ -1,0 +1,439 @@
+//! The PCS side of the DEEP/OODS check (stwo 2.3 `core::pcs::quotients::fri_answers`): the
+//! first FRI layer's value at each query is the random linear combination of the quotients
+//! (f(p) - line through the sample and its conjugate) / vanishing(sample pair).
+//! Trees are flattened: column i of the flattened lists is the i-th column over all trees.
+
+use crate::circle::{CirclePoint, CirclePointTrait, CirclePointIndexTrait};
+use crate::fields::{M31, CM31, CM31Trait, QM31, QM31Trait};
+use crate::poly::{canonic_circle_domain, bit_reverse_index, CircleDomainTrait};
+use crate::circle::pow2_u32;
+use crate::channel::{Poseidon252Channel, ChannelTrait};
+use crate::merkle::{MerkleVerifierLifted, MerkleVerifierLiftedTrait, MerkleVerificationError};
+use crate::fri::{
+    FriConfig, FriLayerProof, FriVerificationError, fri_commit, fri_decommit, sample_query_positions,
+};
+
+#[derive(Copy, Drop, Debug, PartialEq)]
+pub struct PointSample {
+    pub point: CirclePoint<QM31>,
+    pub value: QM31,
+}
+
+/// Complex conjugation of QM31 over CM31: a + b u -> a - b u.
+#[inline]
+pub fn conjugate(value: QM31) -> QM31 {
+    QM31 { a: value.a, b: -value.b }
+}
+
+/// stwo's `complex_conjugate_line_coeffs`: (alpha a, alpha b, alpha c) with
+/// a = conj(v) - v, c = conj(p.y) - p.y, b = v c - a p.y.
+pub fn complex_conjugate_line_coeffs(sample: @PointSample, alpha: QM31) -> (QM31, QM31, QM31) {
+    let value = *sample.value;
+    let y = *sample.point.y;
+    assert(y != conjugate(y), 'pcs: sample point y in CM31');
+    let a = conjugate(value) - value;
+    let c = conjugate(y) - y;
+    let b = value * c - a * y;
+    (alpha * a, alpha * b, alpha * c)
+}
+
+/// One column's sample with its random coefficient.
+#[derive(Copy, Drop, Debug)]
+struct ColumnSample {
+    column: u32,
+    sample: PointSample,
+    random_coeff: QM31,
+}
+
+/// stwo's `build_samples_with_randomness_and_periodicity`, flattened: powers of `random_coeff`
+/// in order; a column sampled at exactly two points [previous, p] gets an extra first sample
+/// at p + g^(2^log_size), g the lifting domain's generator, with p's value.
+fn samples_with_randomness(
+    column_log_sizes: Span<u32>,
+    samples: Span<Span<PointSample>>,
+    lifting_log_size: u32,
+    random_coeff: QM31,
+) -> Array<ColumnSample> {
+    let mut out: Array<ColumnSample> = array![];
+    let mut power: QM31 = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size).to_point();
+    let mut column = 0;
+    while column != samples.len() {
+        let column_samples = *samples[column];
+        if column_samples.len() == 2 {
+            let point_sample = *column_samples[1];
+            let period = lifting_generator.repeated_double(*column_log_sizes[column]);
+            let shifted = point_sample.point + crate::circle::into_secure(period);
+            out
+                .append(
+                    ColumnSample {
+                        column,
+                        sample: PointSample { point: shifted, value: point_sample.value },
+                        random_coeff: power,
+                    },
+                );
+            power = power * random_coeff;
+        }
+        for sample in column_samples {
+            out.append(ColumnSample { column, sample: *sample, random_coeff: power });
+            power = power * random_coeff;
+        };
+        column += 1;
+    };
+    out
+}
+
+/// Samples grouped by point (first-appearance order, as stwo's IndexMap), with their line
+/// coefficients.
+#[derive(Drop, Debug)]
+struct SampleBatch {
+    point: CirclePoint<QM31>,
+    /// (column, (a, b, c)) per sample at this point.
+    columns: Array<(u32, (QM31, QM31, QM31))>,
+}
+
+fn sample_batches(samples: Span<ColumnSample>) -> Array<SampleBatch> {
+    let mut points: Array<CirclePoint<QM31>> = array![];
+    for entry in samples {
+        let point = *entry.sample.point;
+        let mut seen = false;
+        for known in points.span() {
+            if *known == point {
+                seen = true;
+                break;
+            }
+        };
+        if !seen {
+            points.append(point);
+        }
+    };
+    let mut batches: Array<SampleBatch> = array![];
+    for point in points.span() {
+        let mut columns: Array<(u32, (QM31, QM31, QM31))> = array![];
+        for entry in samples {
+            if *entry.sample.point == *point {
+                columns
+                    .append(
+                        (
+                            *entry.column,
+                            complex_conjugate_line_coeffs(entry.sample, *entry.random_coeff),
+                        ),
+                    );
+            }
+        };
+        batches.append(SampleBatch { point: *point, columns });
+    };
+    batches
+}
+
+/// (prx - x) piy - (pry - y) pix over CM31, for the sample point p = (pr + pi u) and the
+/// domain point (x, y) (stwo's `denominator_inverses`, before inversion).
+fn denominator(sample_point: @CirclePoint<QM31>, domain_point: CirclePoint<M31>) -> CM31 {
+    let prx = *sample_point.x.a;
+    let pry = *sample_point.y.a;
+    let pix = *sample_point.x.b;
+    let piy = *sample_point.y.b;
+    let dx = CM31 { a: prx.a - domain_point.x, b: prx.b };
+    let dy = CM31 { a: pry.a - domain_point.y, b: pry.b };
+    dx * piy - dy * pix
+}
+
+/// stwo's `fri_answers`: the first FRI layer's value at each query position.
+pub fn fri_answers(
+    column_log_sizes: Span<u32>,
+    samples: Span<Span<PointSample>>,
+    random_coeff: QM31,
+    query_positions: Span<u32>,
+    queried_values: Span<Span<M31>>,
+    lifting_log_size: u32,
+) -> Array<QM31> {
+    assert(column_log_sizes.len() == samples.len(), 'pcs: samples per column');
+    assert(queried_values.len() == samples.len(), 'pcs: values per column');
+    for column in queried_values {
+        assert((*column).len() == query_positions.len(), 'pcs: values per query');
+    };
+    let with_randomness = samples_with_randomness(
+        column_log_sizes, samples, lifting_log_size, random_coeff,
+    );
+    let batches = sample_batches(with_randomness.span());
+    let lifting_domain = canonic_circle_domain(lifting_log_size);
+    let mut answers: Array<QM31> = array![];
+    let mut q = 0;
+    while q != query_positions.len() {
+        let domain_point = lifting_domain
+            .at(bit_reverse_index(*query_positions[q], lifting_log_size));
+        let mut row_accumulator: QM31 = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+        for batch in batches.span() {
+            let denominator_inverse = denominator(batch.point, domain_point).inverse();
+            let mut numerator: QM31 = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+            for entry in batch.columns.span() {
+                let (column, coeffs) = *entry;
+                let (a, b, c) = coeffs;
+                let value = c.mul_m31(*(*queried_values[column])[q]);
+                let linear_term = a.mul_m31(domain_point.y) + b;
+                numerator = numerator + (value - linear_term);
+            };
+            row_accumulator = row_accumulator + numerator.mul_cm31(denominator_inverse);
+        };
+        answers.append(row_accumulator);
+        q += 1;
+    };
+    answers
+}
+
+/// stwo's `PcsConfig`.
+#[derive(Copy, Drop, Debug, PartialEq, Serde)]
+pub struct PcsConfig {
+    pub pow_bits: u32,
+    pub fri_config: FriConfig,
+    /// None: each tree is lifted to its largest column.
+    pub lifting_log_size: Option<u32>,
+}
+
+/// One tree's part of the proof.
+#[derive(Copy, Drop, Debug)]
+pub struct TreeProof {
+    /// Per column, the values at its sample points (OODS).
+    pub sampled_values: Span<Span<QM31>>,
+    pub hash_witness: Span<felt252>,
+    /// Per column, the values at the tree's query positions.
+    pub queried_values: Span<Span<M31>>,
+}
+
+/// stwo's `CommitmentSchemeProof` (roots travel through `commit`).
+#[derive(Copy, Drop, Debug)]
+pub struct PcsProof {
+    pub trees: Span<TreeProof>,
+    pub proof_of_work: u64,
+    pub fri_first_layer: FriLayerProof,
+    pub fri_inner_layers: Span<FriLayerProof>,
+    pub fri_last_layer_poly: Span<QM31>,
+}
+
+#[derive(Copy, Drop, Debug, PartialEq)]
+pub enum PcsVerificationError {
+    /// Proof and verifier disagree on trees / columns / samples.
+    ShapeMismatch,
+    ProofOfWork,
+    Merkle: (u32, MerkleVerificationError),
+    Fri: FriVerificationError,
+}
+
+/// stwo's `CommitmentSchemeVerifier`.
+#[derive(Drop, Debug)]
+pub struct CommitmentSchemeVerifier {
+    pub config: PcsConfig,
+    pub trees: Array<MerkleVerifierLifted>,
+}
+
+/// stwo's `prepare_preprocessed_query_positions`: the first (preprocessed) tree may be
+/// lifted to a different height than the others.
+pub fn prepare_preprocessed_query_positions(
+    query_positions: Span<u32>, max_log_size: u32, pp_max_log_size: u32,
+) -> Array<u32> {
+    let mut out: Array<u32> = array![];
+    if pp_max_log_size == 0 {
+        return out;
+    }
+    for position in query_positions {
+        let (half, low) = core::integer::u32_safe_divmod(*position, 2);
+        let mapped = if max_log_size < pp_max_log_size {
+            half * pow2_u32(pp_max_log_size - max_log_size + 1) + low
+        } else {
+            let (shifted, _) = core::integer::u32_safe_divmod(
+                *position, pow2_u32(max_log_size - pp_max_log_size + 1).try_into().unwrap(),
+            );
+            shifted * 2 + low
+        };
+        out.append(mapped);
+    };
+    out
+}
+
+#[generate_trait]
+pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
+    fn new(config: PcsConfig) -> CommitmentSchemeVerifier {
+        CommitmentSchemeVerifier { config, trees: array![] }
+    }
+
+    /// Mixes a tree root and records its columns (log sizes before the blowup).
+    fn commit(
+        ref self: CommitmentSchemeVerifier,
+        root: felt252,
+        log_sizes: Span<u32>,
+        ref channel: Poseidon252Channel,
+    ) {
+        channel.mix_root(root);
+        let blowup = self.config.fri_config.log_blowup_factor;
+        let mut extended: Array<u32> = array![];
+        for log_size in log_sizes {
+            extended.append(*log_size + blowup);
+        };
+        self
+            .trees
+            .append(
+                MerkleVerifierLiftedTrait::new(
+                    root, extended.span(), self.config.lifting_log_size,
+                ),
+            );
+    }
+
+    /// stwo's `verify_values`: sampled values -> random coefficient -> FRI commit -> proof of
+    /// work -> queries -> tree decommitments -> quotient answers -> FRI decommitment.
+    /// `sampled_points`: per tree, per column, the points the column was sampled at.
+    fn verify_values(
+        self: @CommitmentSchemeVerifier,
+        sampled_points: Span<Span<Span<CirclePoint<QM31>>>>,
+        proof: PcsProof,
+        ref channel: Poseidon252Channel,
+    ) -> Result<(), PcsVerificationError> {
+        let trees = self.trees.span();
+        let n_trees = trees.len();
+        if n_trees == 0 || proof.trees.len() != n_trees || sampled_points.len() != n_trees {
+            return Result::Err(PcsVerificationError::ShapeMismatch);
+        }
+        // Flatten columns over trees: log sizes, samples, queried values.
+        let mut all_sampled: Array<QM31> = array![];
+        let mut column_log_sizes: Array<u32> = array![];
+        let mut column_samples: Array<Span<PointSample>> = array![];
+        let mut column_values: Array<Span<M31>> = array![];
+        let mut shape_ok = true;
+        let mut t = 0;
+        while t != n_trees {
+            let tree = trees[t];
+            let tree_proof = *proof.trees[t];
+            let points = *sampled_points[t];
+            let n_columns = (*tree.column_log_sizes).len();
+            if tree_proof.sampled_values.len() != n_columns
+                || tree_proof.queried_values.len() != n_columns
+                || points.len() != n_columns {
+                shape_ok = false;
+                break;
+            }
+            let mut c = 0;
+            while c != n_columns {
+                let values = *tree_proof.sampled_values[c];
+                let column_points = *points[c];
+                if values.len() != column_points.len() {
+                    shape_ok = false;
+                    break;
+                }
+                let mut samples: Array<PointSample> = array![];
+                let mut s = 0;
+                while s != values.len() {
+                    all_sampled.append(*values[s]);
+                    samples.append(PointSample { point: *column_points[s], value: *values[s] });
+                    s += 1;
+                };
+                column_samples.append(samples.span());
+                column_log_sizes.append(*(*tree.column_log_sizes)[c]);
+                column_values.append(*tree_proof.queried_values[c]);
+                c += 1;
+            };
+            if !shape_ok {
+                break;
+            }
+            t += 1;
+        };
+        if !shape_ok {
+            return Result::Err(PcsVerificationError::ShapeMismatch);
+        }
+
+        channel.mix_felts(all_sampled.span());
+        let random_coeff = channel.draw_secure_felt();
+        let config = *self.config;
+        let lifting_log_size = *trees[n_trees - 1].height;
+        let blowup = config.fri_config.log_blowup_factor;
+        if lifting_log_size < blowup {
+            return Result::Err(PcsVerificationError::ShapeMismatch);
+        }
+        let mut inner_roots: Array<felt252> = array![];
+        for layer in proof.fri_inner_layers {
+            inner_roots.append(*layer.root);
+        };
+        let commitment = match fri_commit(
+            ref channel,
+            config.fri_config,
+            lifting_log_size - blowup,
+            proof.fri_first_layer.root,
+            inner_roots.span(),
+            proof.fri_last_layer_poly,
+        ) {
+            Result::Ok(commitment) => commitment,
+            Result::Err(e) => { return Result::Err(PcsVerificationError::Fri(e)); },
+        };
+        let pow_ok = channel.verify_pow_nonce(config.pow_bits, proof.proof_of_work);
+        if !pow_ok {
+            return Result::Err(PcsVerificationError::ProofOfWork);
+        }
+        channel.mix_u64(proof.proof_of_work);
+        let queries = sample_query_positions(ref channel, @commitment);
+        let preprocessed_queries = prepare_preprocessed_query_positions(
+            queries.span(), lifting_log_size, *trees[0].height,
+        );
+
+        let mut merkle_error: Option<PcsVerificationError> = Option::None;
+        let mut t = 0;
+        while t != n_trees {
+            let positions = if t == 0 {
+                preprocessed_queries.span()
+            } else {
+                queries.span()
+            };
+            let tree_proof = *proof.trees[t];
+            match trees[t].verify(positions, tree_proof.queried_values, tree_proof.hash_witness) {
+                Result::Ok(()) => {},
+                Result::Err(e) => {
+                    merkle_error = Option::Some(PcsVerificationError::Merkle((t, e)));
+                    break;
+                },
+            }
+            t += 1;
+        };
+        if let Option::Some(e) = merkle_error {
+            return Result::Err(e);
+        }
+
+        let answers = fri_answers(
+            column_log_sizes.span(),
+            column_samples.span(),
+            random_coeff,
+            queries.span(),
+            column_values.span(),
+            lifting_log_size,
+        );
+        match fri_decommit(
+            @commitment,
+            queries.span(),
+            answers.span(),
+            proof.fri_first_layer,
+            proof.fri_inner_layers,
+        ) {
+            Result::Ok(()) => Result::Ok(()),
+            Result::Err(e) => Result::Err(PcsVerificationError::Fri(e)),
+        }
+    }
+}
+
+/// stwo's `SecureField::from_partial_evals`: e0 + e1 i + e2 u + e3 i u.
+pub fn from_partial_evals(evals: Span<QM31>) -> QM31 {
+    assert(evals.len() == 4, 'pcs: four partial evals');
+    *evals[0]
+        + *evals[1] * QM31Trait::from_u32_unchecked(0, 1, 0, 0)
+        + *evals[2] * QM31Trait::from_u32_unchecked(0, 0, 1, 0)
+        + *evals[3] * QM31Trait::from_u32_unchecked(0, 0, 0, 1)
+}
+
+/// The composition polynomial's value at the OODS point from the last tree's 8 sampled
+/// coordinate columns (left and right halves of the split composition polynomial):
+/// left + x(2^(max_log_degree_bound - 1) * oods) * right (stwo's
+/// `StarkProof::extract_composition_oods_eval`).
+pub fn composition_oods_eval(
+    oods_point: CirclePoint<QM31>, coordinate_evals: Span<QM31>, max_log_degree_bound: u32,
+) -> QM31 {
+    assert(coordinate_evals.len() == 8, 'pcs: eight composition evals');
+    assert(max_log_degree_bound >= 1, 'pcs: composition bound');
+    let left = from_partial_evals(coordinate_evals.slice(0, 4));
+    let right = from_partial_evals(coordinate_evals.slice(4, 4));
+    left + oods_point.repeated_double(max_log_degree_bound - 1).x * right
+}

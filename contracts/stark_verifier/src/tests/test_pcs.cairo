@@ -1,0 +1,234 @@
+use crate::circle::CirclePoint;
+use crate::fields::{M31, QM31};
+use crate::pcs::{
+    fri_answers, PointSample, PcsConfig, TreeProof, PcsProof, PcsVerificationError,
+    CommitmentSchemeVerifierTrait,
+};
+use crate::fri::{FriConfigTrait, FriLayerProof};
+use crate::channel::ChannelTrait;
+use super::vectors;
+use super::{m, q};
+
+fn point(value: ((u32, u32, u32, u32), (u32, u32, u32, u32))) -> CirclePoint<QM31> {
+    let (x, y) = value;
+    CirclePoint { x: q(x), y: q(y) }
+}
+
+#[test]
+fn fri_answers_match_stwo() {
+    let (lifting, log_sizes, samples, random_coeff, queries, values, expected) =
+        vectors::pcs_answers_sample();
+    let mut sample_columns: Array<Span<PointSample>> = array![];
+    for column in samples.span() {
+        let mut col: Array<PointSample> = array![];
+        for entry in column.span() {
+            let (p, v) = *entry;
+            col.append(PointSample { point: point(p), value: q(v) });
+        };
+        sample_columns.append(col.span());
+    };
+    let mut value_columns: Array<Span<M31>> = array![];
+    for column in values.span() {
+        let mut col: Array<M31> = array![];
+        for v in column.span() {
+            col.append(m(*v));
+        };
+        value_columns.append(col.span());
+    };
+    let answers = fri_answers(
+        log_sizes.span(),
+        sample_columns.span(),
+        q(random_coeff),
+        queries.span(),
+        value_columns.span(),
+        lifting,
+    );
+    let mut i = 0;
+    assert(answers.len() == expected.len(), 'answer count');
+    while i != answers.len() {
+        assert(*answers[i] == q(*expected[i]), 'fri answer');
+        i += 1;
+    };
+
+    // A changed queried value changes that query's answer only.
+    let mut changed: Array<Span<M31>> = array![];
+    let mut c = 0;
+    for column in value_columns.span() {
+        if c == 1 {
+            let mut col: Array<M31> = array![];
+            let mut j = 0;
+            for v in (*column) {
+                col.append(if j == 2 {
+                    *v + m(1)
+                } else {
+                    *v
+                });
+                j += 1;
+            };
+            changed.append(col.span());
+        } else {
+            changed.append(*column);
+        }
+        c += 1;
+    };
+    let other = fri_answers(
+        log_sizes.span(), sample_columns.span(), q(random_coeff), queries.span(), changed.span(), lifting,
+    );
+    assert(*other[2] != *answers[2], 'changed answer');
+    assert(*other[0] == *answers[0], 'other answers kept');
+}
+
+fn qm31_columns(columns: @Array<Array<(u32, u32, u32, u32)>>) -> Span<Span<QM31>> {
+    let mut out: Array<Span<QM31>> = array![];
+    for column in columns.span() {
+        let mut col: Array<QM31> = array![];
+        for v in column.span() {
+            col.append(q(*v));
+        };
+        out.append(col.span());
+    };
+    out.span()
+}
+
+fn m31_columns(columns: @Array<Array<u32>>) -> Span<Span<M31>> {
+    let mut out: Array<Span<M31>> = array![];
+    for column in columns.span() {
+        let mut col: Array<M31> = array![];
+        for v in column.span() {
+            col.append(m(*v));
+        };
+        out.append(col.span());
+    };
+    out.span()
+}
+
+fn fri_layer(layer: @(Array<(u32, u32, u32, u32)>, Array<felt252>, felt252)) -> FriLayerProof {
+    let (fri_witness, hash_witness, root) = layer;
+    let mut w: Array<QM31> = array![];
+    for v in fri_witness.span() {
+        w.append(q(*v));
+    };
+    FriLayerProof { fri_witness: w.span(), hash_witness: hash_witness.span(), root: *root }
+}
+
+/// Verifies the generated PCS proof; `mutate`: 0 none, 1 a sampled value, 2 a queried value,
+/// 3 the proof-of-work nonce, 4 a tree hash witness.
+fn run_pcs(mutate: u32) -> Result<(), PcsVerificationError> {
+    let (config, oods, trees, nonce, first, inner, last) = vectors::pcs_proof_sample();
+    let (pow_bits, log_blowup, log_last, n_queries, fold_step) = config;
+    let config = PcsConfig {
+        pow_bits,
+        fri_config: FriConfigTrait::new(log_last, log_blowup, n_queries, fold_step),
+        lifting_log_size: Option::None,
+    };
+    let oods = point(oods);
+    let mut channel = ChannelTrait::new();
+    channel.mix_u64(0xbeef);
+    let mut verifier = CommitmentSchemeVerifierTrait::new(config);
+    let mut tree_proofs: Array<TreeProof> = array![];
+    let mut sampled_points: Array<Span<Span<CirclePoint<QM31>>>> = array![];
+    let mut t = 0;
+    for tree in trees.span() {
+        let (root, log_sizes, sampled, witness, queried) = tree;
+        verifier.commit(*root, log_sizes.span(), ref channel);
+        let mut sampled_values = qm31_columns(sampled);
+        let mut queried_values = m31_columns(queried);
+        let mut hash_witness = witness.span();
+        if t == 1 && mutate == 1 {
+            let first_column = *sampled_values[0];
+            let mut changed: Array<Span<QM31>> = array![
+                array![*first_column[0] + q((1, 0, 0, 0))].span(),
+            ];
+            changed.append_span(sampled_values.slice(1, sampled_values.len() - 1));
+            sampled_values = changed.span();
+        }
+        if t == 1 && mutate == 2 {
+            let first_column = *queried_values[0];
+            let mut col: Array<M31> = array![*first_column[0] + m(1)];
+            col.append_span(first_column.slice(1, first_column.len() - 1));
+            let mut changed: Array<Span<M31>> = array![col.span()];
+            changed.append_span(queried_values.slice(1, queried_values.len() - 1));
+            queried_values = changed.span();
+        }
+        if t == 0 && mutate == 4 {
+            let mut h: Array<felt252> = array![*hash_witness[0] + 1];
+            h.append_span(hash_witness.slice(1, hash_witness.len() - 1));
+            hash_witness = h.span();
+        }
+        tree_proofs.append(TreeProof { sampled_values, hash_witness, queried_values });
+        let mut points: Array<Span<CirclePoint<QM31>>> = array![];
+        let mut c = 0;
+        while c != log_sizes.len() {
+            points.append(array![oods].span());
+            c += 1;
+        };
+        sampled_points.append(points.span());
+        t += 1;
+    };
+    // The OODS point comes from the channel after the roots, as in the prover.
+    assert(crate::circle::get_random_point(ref channel) == oods, 'oods point');
+    let mut inner_layers: Array<FriLayerProof> = array![];
+    for layer in inner.span() {
+        inner_layers.append(fri_layer(layer));
+    };
+    let mut last_layer: Array<QM31> = array![];
+    for v in last.span() {
+        last_layer.append(q(*v));
+    };
+    let proof = PcsProof {
+        trees: tree_proofs.span(),
+        proof_of_work: if mutate == 3 {
+            nonce + 1
+        } else {
+            nonce
+        },
+        fri_first_layer: fri_layer(@first),
+        fri_inner_layers: inner_layers.span(),
+        fri_last_layer_poly: last_layer.span(),
+    };
+    verifier.verify_values(sampled_points.span(), proof, ref channel)
+}
+
+#[test]
+fn pcs_proof_from_stwo_verifies() {
+    assert(run_pcs(0) == Result::Ok(()), 'valid pcs proof');
+}
+
+#[test]
+fn pcs_rejects_mutations() {
+    assert(run_pcs(1).is_err(), 'sampled value');
+    assert(run_pcs(2).is_err(), 'queried value');
+    assert(run_pcs(4).is_err(), 'hash witness');
+}
+
+#[test]
+fn pcs_rejects_wrong_proof_of_work() {
+    // With 3 bits, nonce + 1 is valid with probability 1/8: the vector's nonce + 1 is not
+    // (stwo's grinder returns the first valid nonce counting up).
+    assert(run_pcs(3) == Result::Err(PcsVerificationError::ProofOfWork), 'pow');
+}
+
+#[test]
+#[available_gas(4000000000)]
+fn gas_pcs_verify() {
+    let before = core::testing::get_available_gas();
+    let result = run_pcs(0);
+    core::gas::withdraw_gas().unwrap();
+    let spent = before - core::testing::get_available_gas();
+    println!("gas: pcs verify (2 trees, 4 columns of log 5 + blowup 1, 4 queries, incl. vector setup) = {}", spent);
+    assert(result == Result::Ok(()), 'valid');
+}
+
+#[test]
+fn composition_oods_eval_matches_stwo() {
+    let (evals, left, oods, bound, expected) = vectors::composition_sample();
+    let mut values: Array<QM31> = array![];
+    for v in evals.span() {
+        values.append(q(*v));
+    };
+    assert(crate::pcs::from_partial_evals(values.span().slice(0, 4)) == q(left), 'partial evals');
+    assert(
+        crate::pcs::composition_oods_eval(point(oods), values.span(), bound) == q(expected),
+        'composition value',
+    );
+}
