@@ -1,11 +1,18 @@
 //! The verifier of the zkthreads token-transfer AIR: the program-specific half of the stwo
-//! verifier. `generated_air` (generated from the Rust AIR by `harness/air-codegen`) evaluates
-//! the constraints at the OODS point; `oods` and `lookup` are the AIR-independent helpers it
-//! calls.
+//! verifier on top of `stark_verifier`. `generated_air` and `generated_params` are generated
+//! from the Rust AIR by `harness/air-codegen` (never edited by hand); `statement` recomputes the
+//! LogUp boundary from the public lists; `proof` decodes the calldata; `verifier` replays the
+//! transcript and runs stwo's `verify`; `contract` is the `ThreadVerifier` class the registry
+//! library-calls.
 
 pub mod oods;
 pub mod lookup;
 pub mod generated_air;
+pub mod generated_params;
+pub mod statement;
+pub mod proof;
+pub mod verifier;
+pub mod contract;
 
 #[cfg(test)]
 mod tests;

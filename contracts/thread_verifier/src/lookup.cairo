@@ -31,6 +31,12 @@ pub impl LookupElementsImpl of LookupElementsTrait {
         LookupElements { z, alpha, alpha_powers: powers.span() }
     }
 
+    /// Elements that combine nothing (a placeholder where only shapes matter).
+    fn empty() -> LookupElements {
+        let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+        LookupElements { z: zero, alpha: zero, alpha_powers: array![].span() }
+    }
+
     /// `sum_i alpha^i values_i - z` (values as M31 felts).
     fn combine(self: @LookupElements, values: Span<QM31>) -> QM31 {
         assert(values.len() <= (*self.alpha_powers).len(), 'lookup: too many values');

@@ -48,7 +48,7 @@ pub fn snake(name: &str) -> String {
 /// What one expression needs bound before it can be evaluated.
 #[derive(Default)]
 struct Uses {
-    masks: BTreeSet<(usize, usize, usize)>,
+    intermediates: BTreeSet<String>,
     relations_z: BTreeSet<String>,
     relations_alpha: BTreeSet<(String, usize)>,
     claimed_sum: bool,
@@ -67,6 +67,7 @@ fn m31(c: BaseField) -> u32 {
 impl Emitter<'_> {
     fn param(&mut self, name: &str) -> Result<String, EmitError> {
         if name.starts_with("intermediate") && name["intermediate".len()..].parse::<usize>().is_ok() {
+            self.uses.intermediates.insert(name.to_string());
             return Ok(name.to_string());
         }
         if name == "claimed_sum" {
@@ -74,8 +75,7 @@ impl Emitter<'_> {
             return Ok("claimed_sum".into());
         }
         if let Some(column) = self.component.preprocessed.get(name) {
-            self.uses.masks.insert((0, *column, 0));
-            return Ok(format!("m_0_{column}_0"));
+            return Ok(format!("sample(mask, 0, {column}, 0)"));
         }
         if let Some(rel) = name.strip_suffix("_z") {
             self.uses.relations_z.insert(rel.to_string());
@@ -97,8 +97,8 @@ impl Emitter<'_> {
                     .component
                     .mask_value(e)
                     .ok_or_else(|| EmitError::Column(self.component.name.clone(), e.format_expr()))?;
-                self.uses.masks.insert((v.tree, v.column, v.value));
-                format!("m_{}_{}_{}", v.tree, v.column, v.value)
+                // Read at the use site: hundreds of live locals overflow Sierra's stack offsets.
+                format!("sample(mask, {}, {}, {})", v.tree, v.column, v.value)
             }
             BaseExpr::Const(c) => format!("qm31_const({})", m31(*c)),
             BaseExpr::Param(name) => self.param(name)?,
@@ -172,55 +172,102 @@ impl Emitter<'_> {
     }
 }
 
-/// Emits `fn accumulate_<name>(acc, random_coeff, denom_inv, mask, params) -> QM31`.
+/// Emits one small function per intermediate and per constraint, and
+/// `fn accumulate_<name>(acc, random_coeff, denom_inv, mask, params) -> QM31` folding the
+/// constraints in a loop. (Straight-line code for a whole component overflows the 16-bit `ap`
+/// offsets of Sierra-to-CASM: the loop keeps every frame small.)
 fn emit_component(out: &mut String, c: &SymbolicComponent) -> Result<(), EmitError> {
-    let mut em = Emitter { component: c, uses: Uses::default() };
-    let mut body = String::new();
-    for (name, e) in &c.intermediates {
+    let name = &c.name;
+    let mut pieces = String::new();
+    // Direct intermediate dependencies of every intermediate, by name.
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (iname, e) in &c.intermediates {
+        let mut em = Emitter { component: c, uses: Uses::default() };
         let rhs = match e {
             Intermediate::Base(b) => em.base(b)?,
             Intermediate::Ext(x) => em.ext(x)?,
         };
-        let _ = writeln!(body, "    let {name} = {rhs};");
+        emit_piece(&mut pieces, &format!("{name}_{iname}"), &em.uses, name, "", &rhs);
+        deps.insert(iname.clone(), em.uses.intermediates.clone());
     }
+    let mut dispatch = String::new();
     for (i, constraint) in c.constraints.iter().enumerate() {
+        let mut em = Emitter { component: c, uses: Uses::default() };
         let rhs = em.ext(constraint)?;
-        let _ = writeln!(body, "    // constraint {i}");
-        let _ = writeln!(body, "    let acc = acc * random_coeff + denom_inv * {rhs};");
+        // Compute the intermediates the constraint needs (transitively), in definition order.
+        let mut needed: BTreeSet<String> = BTreeSet::new();
+        let mut todo: Vec<String> = em.uses.intermediates.iter().cloned().collect();
+        while let Some(n) = todo.pop() {
+            if needed.insert(n.clone()) {
+                todo.extend(deps.get(&n).into_iter().flatten().cloned());
+            }
+        }
+        let mut prelude = String::new();
+        for (iname, _) in c.intermediates.iter().filter(|(n, _)| needed.contains(n)) {
+            let mut args = vec!["mask".to_string(), "params".to_string()];
+            args.extend(deps[iname].iter().cloned());
+            let _ = writeln!(prelude, "    let {iname} = {name}_{iname}({});", args.join(", "));
+        }
+        let mut uses = em.uses;
+        uses.intermediates.clear();
+        emit_piece(&mut pieces, &format!("{name}_constraint_{i}"), &uses, name, &prelude, &rhs);
+        let _ = writeln!(dispatch, "            {i} => {name}_constraint_{i}(mask, params),");
     }
-
-    let name = &c.name;
+    let n = c.constraints.len();
     let _ = writeln!(
         out,
-        "/// The {n} constraints of component `{name}`, accumulated into `acc` in stwo's order.",
-        n = c.constraints.len()
+        "/// The {n} constraints of component `{name}`, accumulated into `acc` in stwo's order."
     );
     let _ = writeln!(
         out,
         "fn accumulate_{name}(\n    acc: QM31, random_coeff: QM31, denom_inv: QM31, mask: Span<Span<Span<QM31>>>,\n    params: @ThreadAirParams,\n) -> QM31 {{"
     );
-    if em.uses.claimed_sum {
-        let _ = writeln!(out, "    let claimed_sum = *params.{name}_claimed_sum;");
+    let _ = writeln!(out, "    let mut acc = acc;\n    let mut i: u32 = 0;\n    while i != {n} {{");
+    let _ = writeln!(out, "        let constraint = match i {{");
+    out.push_str(&dispatch);
+    let _ = writeln!(out, "            _ => core::panic_with_felt252('air: constraint index'),");
+    let _ = writeln!(out, "        }};");
+    let _ = writeln!(out, "        acc = acc * random_coeff + denom_inv * constraint;\n        i += 1;\n    }};\n    acc\n}}\n");
+    out.push_str(&pieces);
+    Ok(())
+}
+
+/// Emits `fn <fname>(mask, params, intermediates...) -> QM31 { prelude rhs }` binding what
+/// `rhs` uses; returns the call's argument list.
+fn emit_piece(
+    out: &mut String,
+    fname: &str,
+    uses: &Uses,
+    component: &str,
+    prelude: &str,
+    rhs: &str,
+) -> String {
+    let mut params = vec!["mask: Span<Span<Span<QM31>>>".to_string(), "params: @ThreadAirParams".to_string()];
+    let mut args = vec!["mask".to_string(), "params".to_string()];
+    for i in &uses.intermediates {
+        params.push(format!("{i}: QM31"));
+        args.push(i.clone());
     }
-    if em.uses.column_size_inv {
-        let _ = writeln!(out, "    let column_size_inv = column_size_inverse(*params.{name}_log_size);");
+    let _ = writeln!(out, "#[inline(never)]\nfn {fname}({}) -> QM31 {{", params.join(", "));
+    if uses.claimed_sum {
+        let _ = writeln!(out, "    let claimed_sum = *params.{component}_claimed_sum;");
     }
-    for rel in &em.uses.relations_z {
+    if uses.column_size_inv {
+        let _ = writeln!(out, "    let column_size_inv = column_size_inverse(*params.{component}_log_size);");
+    }
+    for rel in &uses.relations_z {
         let _ = writeln!(out, "    let {s}_z = *params.{s}.z;", s = snake(rel));
     }
-    let rels: BTreeSet<&String> = em.uses.relations_alpha.iter().map(|(r, _)| r).collect();
+    let rels: BTreeSet<&String> = uses.relations_alpha.iter().map(|(r, _)| r).collect();
     for rel in rels {
         let _ = writeln!(out, "    let {s}_alpha_powers = *params.{s}.alpha_powers;", s = snake(rel));
     }
-    for (rel, power) in &em.uses.relations_alpha {
+    for (rel, power) in &uses.relations_alpha {
         let _ = writeln!(out, "    let {s}_alpha_{power} = *{s}_alpha_powers[{power}];", s = snake(rel));
     }
-    for (tree, column, value) in &em.uses.masks {
-        let _ = writeln!(out, "    let m_{tree}_{column}_{value} = sample(mask, {tree}, {column}, {value});");
-    }
-    out.push_str(&body);
-    out.push_str("    acc\n}\n\n");
-    Ok(())
+    out.push_str(prelude);
+    let _ = writeln!(out, "    {rhs}\n}}\n");
+    args.join(", ")
 }
 
 /// The relations the components use, with their sizes (largest alpha power + 1).
@@ -332,6 +379,39 @@ pub fn render(
         let _ = writeln!(out, "        array![{}].span(),", items.join(", "));
     }
     out.push_str("    ]\n        .span()\n}\n\n");
+    // Column log sizes per tree: every column of a component has the component's log size;
+    // a preprocessed column has the log size of the component that reads it.
+    out.push_str("/// Log sizes (before blowup) of the committed columns per tree (preprocessed, main,\n/// interaction), in proof order: what the verifier commits each root with.\npub fn column_log_sizes(params: @ThreadAirParams) -> Span<Span<u32>> {\n");
+    let mut preprocessed: BTreeMap<usize, &str> = BTreeMap::new();
+    for c in components {
+        for column in c.preprocessed.values() {
+            preprocessed.insert(*column, &c.name);
+        }
+    }
+    out.push_str("    let mut preprocessed: Array<u32> = array![];\n");
+    for column in 0..n_preprocessed {
+        match preprocessed.get(&column) {
+            Some(name) => { let _ = writeln!(out, "    preprocessed.append(*params.{name}_log_size);"); }
+            None => { let _ = writeln!(out, "    preprocessed.append(0);"); }
+        }
+    }
+    for (tree, label) in [(1usize, "main"), (2, "interaction")] {
+        let _ = writeln!(out, "    let mut {label}: Array<u32> = array![];");
+        let mut parts: Vec<(usize, &str, usize)> = components
+            .iter()
+            .filter(|c| tree < c.mask_offsets.len())
+            .map(|c| (c.col_start[tree], c.name.as_str(), c.mask_offsets[tree].len()))
+            .collect();
+        parts.sort();
+        for (_, name, count) in parts {
+            let _ = writeln!(
+                out,
+                "    let mut k = 0;\n    while k != {count} {{\n        {label}.append(*params.{name}_log_size);\n        k += 1;\n    }};"
+            );
+        }
+    }
+    out.push_str("    array![preprocessed.span(), main.span(), interaction.span()].span()\n}\n\n");
+
     out.push_str(
         "/// True iff `mask` (the proof's sampled values without the composition tree) has the\n/// shape the AIR samples.\npub fn mask_shape_ok(mask: Span<Span<Span<QM31>>>) -> bool {\n    let shape = mask_shape();\n    if mask.len() != shape.len() {\n        return false;\n    }\n    let mut ok = true;\n    let mut t = 0;\n    while t != shape.len() {\n        let columns = *mask[t];\n        let expected = *shape[t];\n        if columns.len() != expected.len() {\n            ok = false;\n            break;\n        }\n        let mut c = 0;\n        while c != expected.len() {\n            if (*columns[c]).len() != *expected[c] {\n                ok = false;\n                break;\n            }\n            c += 1;\n        };\n        if !ok {\n            break;\n        }\n        t += 1;\n    };\n    ok\n}\n\n",
     );

@@ -7,6 +7,7 @@
 //! fails if the committed files differ from a fresh generation.
 
 pub mod cairo;
+pub mod proof_vector;
 pub mod symbolic;
 pub mod vectors;
 
@@ -24,6 +25,15 @@ pub const AIR_RELATIVE_PATH: &str = "contracts/thread_verifier/src/generated_air
 /// The generated test vectors, relative to the workspace root.
 pub const VECTORS_RELATIVE_PATH: &str = "contracts/thread_verifier/src/tests/air_vectors.cairo";
 
+/// The generated parameter constants, relative to the workspace root.
+pub const PARAMS_RELATIVE_PATH: &str = "contracts/thread_verifier/src/generated_params.cairo";
+/// The generated proof test vector, relative to the workspace root.
+pub const PROOF_VECTOR_RELATIVE_PATH: &str = "contracts/thread_verifier/src/tests/proof_vector.cairo";
+
+/// The generated proof with the shipped parameters, relative to the workspace root.
+pub const DEFAULT_PROOF_VECTOR_RELATIVE_PATH: &str =
+    "contracts/thread_verifier/src/tests/default_proof_vector.cairo";
+
 /// Preprocessed columns of a thread proof (the range table).
 pub const N_PREPROCESSED_COLUMNS: usize = 1;
 
@@ -33,6 +43,8 @@ pub enum CodegenError {
     Symbolic(#[from] symbolic::SymbolicError),
     #[error(transparent)]
     Emit(#[from] cairo::EmitError),
+    #[error(transparent)]
+    ProofVector(#[from] proof_vector::ProofVectorError),
 }
 
 fn workspace_path(relative: &str) -> PathBuf {
@@ -45,6 +57,18 @@ pub fn air_path() -> PathBuf {
 
 pub fn vectors_path() -> PathBuf {
     workspace_path(VECTORS_RELATIVE_PATH)
+}
+
+pub fn params_path() -> PathBuf {
+    workspace_path(PARAMS_RELATIVE_PATH)
+}
+
+pub fn proof_vector_path() -> PathBuf {
+    workspace_path(PROOF_VECTOR_RELATIVE_PATH)
+}
+
+pub fn default_proof_vector_path() -> PathBuf {
+    workspace_path(DEFAULT_PROOF_VECTOR_RELATIVE_PATH)
 }
 
 /// The thread proof's components, built exactly as the prover and verifier build them.

@@ -64,6 +64,16 @@
 //!   batcher is trusted for that; and the transaction list itself is not a public input (the
 //!   state diff is what settles).
 //!
+//! ## Cost and where we are (measured with `zkthread bench prove`, release, 2 cores shared
+//! with other builds, load average 5-8 — numbers are pessimistic)
+//! - Poseidon252, 2^16 transfers, 96 bits: blowup 2^1 x 80 queries: 28 s (140k transfers/min),
+//!   6,374 felts; **2^2 x 40 (default): 47-52 s (76-83k/min), 3,988 felts**; 2^4 x 20: ~600 s,
+//!   2,582 felts. Blake2s (for the record), 2^4 x 20: 7.5 s, 4,415 felts (2 felts per hash).
+//! - Poseidon Merkle hashing of the blown-up trace dominates: every tree is lifted to the
+//!   largest column, and the range table fixes a floor of 2^16 rows, so small sub-blocks cost
+//!   about as much as 2^16 transfers. A smaller table (e.g. 12-bit limbs with a shifted check
+//!   of the top limb) would lower the floor at the price of more columns.
+//!
 //! ## Security count
 //! `log_blowup * n_queries + pow_bits` >= 96 ([`params::StarkParams::DEFAULT`]); LogUp and
 //! OODS soundness errors are bounded by the QM31 field size (~2^124) and not counted.

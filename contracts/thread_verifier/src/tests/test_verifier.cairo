@@ -1,0 +1,166 @@
+//! A real proof by the Rust prover verifies; every tampering is rejected.
+
+use crate::generated_params::default_params;
+use crate::verifier::verify_thread_proof;
+use crate::statement::{StatementSlot, statement_slots};
+use super::proof_vector::{proof, public_input, test_params};
+
+/// `felts` with entry `index` increased by `delta`.
+fn bumped(felts: Span<felt252>, index: u32, delta: felt252) -> Span<felt252> {
+    let mut out: Array<felt252> = array![];
+    let mut i = 0;
+    while i != felts.len() {
+        if i == index {
+            out.append(*felts[i] + delta);
+        } else {
+            out.append(*felts[i]);
+        }
+        i += 1;
+    };
+    out.span()
+}
+
+#[test]
+#[available_gas(10000000000)]
+fn real_proof_verifies() {
+    let before = core::testing::get_available_gas();
+    let result = verify_thread_proof(public_input(), proof(), @test_params());
+    let after = core::testing::get_available_gas();
+    assert(result == Result::Ok(()), 'proof rejected');
+    println!("gas: verify_thread_proof (test params, {} felts) {}", proof().len(), before - after);
+}
+
+#[test]
+#[available_gas(10000000000)]
+fn shipped_params_refuse_the_test_proof() {
+    let result = verify_thread_proof(public_input(), proof(), @default_params());
+    assert(result == Result::Err('verifier: params mismatch'), 'weaker proof accepted');
+}
+
+#[test]
+fn statement_slots_follow_the_prover() {
+    let slots = statement_slots(public_input()).unwrap();
+    // Two tokens: the input list's first contract is token 0.
+    let first: StatementSlot = *slots[0];
+    assert(first.index == 0 && first.token == 0, 'first slot');
+    let last: StatementSlot = *slots[slots.len() - 1];
+    assert(last.index == slots.len() - 1 && last.token == 1, 'last slot');
+}
+
+#[test]
+#[available_gas(100000000000)]
+fn every_public_input_entry_is_bound() {
+    let pi = public_input();
+    let mut i = 0;
+    while i != pi.len() {
+        let result = verify_thread_proof(bumped(pi, i, 1), proof(), @test_params());
+        assert(result.is_err(), 'tampered input accepted');
+        i += 1;
+    };
+}
+
+/// 2^(31 j): moves M31 lane j of a packed felt by one.
+fn lane_delta(lane: u32) -> felt252 {
+    let mut d: felt252 = 1;
+    let mut k = 0;
+    while k != lane {
+        d = d * 0x80000000;
+        k += 1;
+    };
+    d
+}
+
+/// Mutates proof felts `start, start + stride, ...` below `end` (one at a time) and counts the
+/// rejections; a packed-M31 felt is moved in lane `k % 8` for the k-th mutation, so every lane is
+/// exercised.
+fn mutations_rejected(start: u32, end: u32, stride: u32) -> u32 {
+    let p = proof();
+    let n_m31: u32 = (*p[0]).try_into().unwrap();
+    let n_packed = (n_m31 + 7) / 8;
+    let mut rejected = 0;
+    let mut i = start;
+    while i < end {
+        let delta = if i >= 1 && i <= n_packed {
+            lane_delta(((i - start) / stride) % 8)
+        } else {
+            1
+        };
+        let result = verify_thread_proof(public_input(), bumped(p, i, delta), @test_params());
+        assert(result.is_err(), 'tampered proof accepted');
+        rejected += 1;
+        i += stride;
+    };
+    rejected
+}
+
+fn n_packed() -> u32 {
+    let n_m31: u32 = (*proof()[0]).try_into().unwrap();
+    (n_m31 + 7) / 8
+}
+
+#[test]
+#[available_gas(1000000000000)]
+fn mutations_of_the_packed_m31_stream_are_rejected() {
+    // Felt 0 (the M31 count) and the packed M31 felts: counts, claimed sum, parameters,
+    // sampled values, queried values, FRI witnesses, last layer.
+    let n = mutations_rejected(0, 1 + n_packed(), 2);
+    println!("mutations rejected (m31 stream, every 2nd felt): {}", n);
+}
+
+#[test]
+#[available_gas(1000000000000)]
+fn mutations_of_the_felt_stream_are_rejected() {
+    // Commitments, Merkle witnesses, the proof-of-work nonce, FRI layer witnesses and roots.
+    let n = mutations_rejected(1 + n_packed(), proof().len(), 2);
+    println!("mutations rejected (felt stream, every 2nd felt): {}", n);
+}
+
+#[test]
+#[available_gas(10000000000)]
+fn malformed_proofs_are_rejected_without_panicking() {
+    let p = proof();
+    assert(verify_thread_proof(public_input(), array![].span(), @test_params()).is_err(), 'empty');
+    assert(
+        verify_thread_proof(public_input(), p.slice(0, p.len() - 1), @test_params()) == Result::Err(
+            'proof: truncated',
+        ),
+        'truncated',
+    );
+    let mut longer: Array<felt252> = array![];
+    longer.append_span(p);
+    longer.append(0);
+    assert(
+        verify_thread_proof(public_input(), longer.span(), @test_params()) == Result::Err(
+            'proof: trailing data',
+        ),
+        'trailing',
+    );
+    // A packed felt above 248 bits.
+    assert(
+        verify_thread_proof(public_input(), bumped(p, 1, lane_delta(8)), @test_params()) == Result::Err(
+            'proof: bad m31 packing',
+        ),
+        'packing',
+    );
+}
+
+#[test]
+#[available_gas(10000000000)]
+fn malformed_public_inputs_are_rejected() {
+    let pi = public_input();
+    assert(
+        verify_thread_proof(pi.slice(0, pi.len() - 1), proof(), @test_params()) == Result::Err(
+            'statement: truncated',
+        ),
+        'truncated',
+    );
+    let mut longer: Array<felt252> = array![];
+    longer.append_span(pi);
+    longer.append(0);
+    assert(
+        verify_thread_proof(longer.span(), proof(), @test_params()) == Result::Err(
+            'statement: trailing felts',
+        ),
+        'trailing',
+    );
+}
