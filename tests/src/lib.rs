@@ -10,7 +10,7 @@ use zkthread_cairo_build::{build_contracts_with, BuildOptions, ContractArtifact,
 use zkthread_client::registry::{NewThread, Registry};
 use zkthread_client::token::{Token, TokenConfig};
 use zkthread_client::{ChainClient, Felt, ResourceBounds};
-use zkthread_devnet::Devnet;
+use zkthread_devnet::{Devnet, EmbeddedOptions};
 
 pub use zkthread_client as client;
 pub use zkthread_devnet as devnet;
@@ -45,7 +45,7 @@ pub fn contracts() -> Result<&'static [ContractArtifact]> {
         .get_or_init(|| {
             let options = BuildOptions {
                 rebuild: Rebuild::IfStale,
-                packages: [REGISTRY.0, TOKEN.0].map(String::from).to_vec(),
+                packages: [REGISTRY.0, TOKEN.0, VERIFIER.0].map(String::from).to_vec(),
             };
             build_contracts_with(&repo_root(), &options).map_err(|error| error.to_string())
         })
@@ -74,7 +74,12 @@ pub struct Chain {
 impl Chain {
     /// Starts a devnet (seed 0) and signs as account #`index`.
     pub async fn start(index: usize) -> Result<Self> {
-        let devnet = Devnet::start_embedded()
+        Self::start_with(index, EmbeddedOptions::default()).await
+    }
+
+    /// Starts a devnet with `options` and signs as account #`index`.
+    pub async fn start_with(index: usize, options: EmbeddedOptions) -> Result<Self> {
+        let devnet = Devnet::start_embedded_with(options)
             .await
             .context("starting the embedded devnet")?;
         let client = client_for(&devnet, index)?;
@@ -117,19 +122,32 @@ pub struct ThreadWorld {
 /// Names of the contracts the world uses (package, contract).
 pub const REGISTRY: (&str, &str) = ("registry", "ThreadRegistry");
 pub const TOKEN: (&str, &str) = ("token", "ThreadToken");
+/// The thread program: the Cairo verifier of token-transfer sub-block proofs (DEFAULT params).
+pub const VERIFIER: (&str, &str) = ("thread_verifier", "ThreadVerifier");
 
 impl ThreadWorld {
     /// Deploys the world with the thread bound to `program_hash` (the class hash of the
     /// verifier program the registry library-calls; it is registered, not declared, here).
     pub async fn deploy(program_hash: Felt) -> Result<Self> {
+        Self::deploy_declaring(program_hash, None, EmbeddedOptions::default()).await
+    }
+
+    async fn deploy_declaring(
+        program_hash: Felt,
+        program: Option<&ContractArtifact>,
+        options: EmbeddedOptions,
+    ) -> Result<Self> {
         let registry_artifact = artifact(REGISTRY.0, REGISTRY.1)?;
         let token_artifact = artifact(TOKEN.0, TOKEN.1)?;
 
-        let chain = Chain::start(0).await?;
+        let chain = Chain::start_with(0, options).await?;
         let client = &chain.client;
         let holder = client.address();
 
-        for artifact in [registry_artifact, token_artifact] {
+        for artifact in [registry_artifact, token_artifact]
+            .into_iter()
+            .chain(program)
+        {
             let declared = client
                 .declare(artifact)
                 .await
@@ -185,6 +203,16 @@ impl ThreadWorld {
             program_hash,
             holder,
         })
+    }
+
+    /// Deploys the world with the thread bound to the real verifier: the `ThreadVerifier` class
+    /// is declared and its class hash becomes the thread's `program_hash`.
+    ///
+    /// The devnet keeps Starknet's class-size limits (81,920 CASM felts): the verifier class
+    /// must fit them (`harness/air-codegen/tests/contract_size.rs` guards it).
+    pub async fn deploy_with_verifier() -> Result<Self> {
+        let verifier = artifact(VERIFIER.0, VERIFIER.1)?;
+        Self::deploy_declaring(verifier.class_hash, Some(verifier), EmbeddedOptions::default()).await
     }
 
     pub fn client(&self) -> &ChainClient {

@@ -7,7 +7,8 @@ use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use crate::lookup::LookupElements;
 use crate::oods::{
-    canonic_coset_vanishing, column_size_inverse, m31_const, partial_evals, qm31_const, sample,
+    canonic_coset_vanishing, column_size_inverse, partial_evals, qadd, qm31_const, qmul, qmul_const,
+    qneg, qsub, sample,
 };
 
 /// Everything the constraints read besides the mask: the LogUp relations' elements, each
@@ -192,7 +193,7 @@ fn transfer_intermediate0(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let token_state_relation_alpha_7 = *token_state_relation_alpha_powers[7];
     let token_state_relation_alpha_8 = *token_state_relation_alpha_powers[8];
     let token_state_relation_alpha_9 = *token_state_relation_alpha_powers[9];
-    (((((((((((token_state_relation_alpha_0 * sample(mask, 1, 2, 0)) + (token_state_relation_alpha_1 * sample(mask, 1, 1, 0))) + (token_state_relation_alpha_2 * sample(mask, 1, 4, 0))) + (token_state_relation_alpha_3 * sample(mask, 1, 5, 0))) + (token_state_relation_alpha_4 * sample(mask, 1, 6, 0))) + (token_state_relation_alpha_5 * sample(mask, 1, 7, 0))) + (token_state_relation_alpha_6 * sample(mask, 1, 8, 0))) + (token_state_relation_alpha_7 * sample(mask, 1, 9, 0))) + (token_state_relation_alpha_8 * sample(mask, 1, 10, 0))) + (token_state_relation_alpha_9 * sample(mask, 1, 11, 0))) - token_state_relation_z)
+    qsub(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qmul(token_state_relation_alpha_0, sample(mask, 1, 2, 0)), qmul(token_state_relation_alpha_1, sample(mask, 1, 1, 0))), qmul(token_state_relation_alpha_2, sample(mask, 1, 4, 0))), qmul(token_state_relation_alpha_3, sample(mask, 1, 5, 0))), qmul(token_state_relation_alpha_4, sample(mask, 1, 6, 0))), qmul(token_state_relation_alpha_5, sample(mask, 1, 7, 0))), qmul(token_state_relation_alpha_6, sample(mask, 1, 8, 0))), qmul(token_state_relation_alpha_7, sample(mask, 1, 9, 0))), qmul(token_state_relation_alpha_8, sample(mask, 1, 10, 0))), qmul(token_state_relation_alpha_9, sample(mask, 1, 11, 0))), token_state_relation_z)
 }
 
 #[inline(never)]
@@ -209,7 +210,7 @@ fn transfer_intermediate1(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let token_state_relation_alpha_7 = *token_state_relation_alpha_powers[7];
     let token_state_relation_alpha_8 = *token_state_relation_alpha_powers[8];
     let token_state_relation_alpha_9 = *token_state_relation_alpha_powers[9];
-    (((((((((((token_state_relation_alpha_0 * sample(mask, 1, 2, 0)) + (token_state_relation_alpha_1 * sample(mask, 1, 1, 0))) + (token_state_relation_alpha_2 * sample(mask, 1, 28, 0))) + (token_state_relation_alpha_3 * sample(mask, 1, 29, 0))) + (token_state_relation_alpha_4 * sample(mask, 1, 30, 0))) + (token_state_relation_alpha_5 * sample(mask, 1, 31, 0))) + (token_state_relation_alpha_6 * sample(mask, 1, 32, 0))) + (token_state_relation_alpha_7 * sample(mask, 1, 33, 0))) + (token_state_relation_alpha_8 * sample(mask, 1, 34, 0))) + (token_state_relation_alpha_9 * sample(mask, 1, 35, 0))) - token_state_relation_z)
+    qsub(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qmul(token_state_relation_alpha_0, sample(mask, 1, 2, 0)), qmul(token_state_relation_alpha_1, sample(mask, 1, 1, 0))), qmul(token_state_relation_alpha_2, sample(mask, 1, 28, 0))), qmul(token_state_relation_alpha_3, sample(mask, 1, 29, 0))), qmul(token_state_relation_alpha_4, sample(mask, 1, 30, 0))), qmul(token_state_relation_alpha_5, sample(mask, 1, 31, 0))), qmul(token_state_relation_alpha_6, sample(mask, 1, 32, 0))), qmul(token_state_relation_alpha_7, sample(mask, 1, 33, 0))), qmul(token_state_relation_alpha_8, sample(mask, 1, 34, 0))), qmul(token_state_relation_alpha_9, sample(mask, 1, 35, 0))), token_state_relation_z)
 }
 
 #[inline(never)]
@@ -226,7 +227,7 @@ fn transfer_intermediate2(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let token_state_relation_alpha_7 = *token_state_relation_alpha_powers[7];
     let token_state_relation_alpha_8 = *token_state_relation_alpha_powers[8];
     let token_state_relation_alpha_9 = *token_state_relation_alpha_powers[9];
-    (((((((((((token_state_relation_alpha_0 * sample(mask, 1, 3, 0)) + (token_state_relation_alpha_1 * sample(mask, 1, 1, 0))) + (token_state_relation_alpha_2 * sample(mask, 1, 12, 0))) + (token_state_relation_alpha_3 * sample(mask, 1, 13, 0))) + (token_state_relation_alpha_4 * sample(mask, 1, 14, 0))) + (token_state_relation_alpha_5 * sample(mask, 1, 15, 0))) + (token_state_relation_alpha_6 * sample(mask, 1, 16, 0))) + (token_state_relation_alpha_7 * sample(mask, 1, 17, 0))) + (token_state_relation_alpha_8 * sample(mask, 1, 18, 0))) + (token_state_relation_alpha_9 * sample(mask, 1, 19, 0))) - token_state_relation_z)
+    qsub(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qmul(token_state_relation_alpha_0, sample(mask, 1, 3, 0)), qmul(token_state_relation_alpha_1, sample(mask, 1, 1, 0))), qmul(token_state_relation_alpha_2, sample(mask, 1, 12, 0))), qmul(token_state_relation_alpha_3, sample(mask, 1, 13, 0))), qmul(token_state_relation_alpha_4, sample(mask, 1, 14, 0))), qmul(token_state_relation_alpha_5, sample(mask, 1, 15, 0))), qmul(token_state_relation_alpha_6, sample(mask, 1, 16, 0))), qmul(token_state_relation_alpha_7, sample(mask, 1, 17, 0))), qmul(token_state_relation_alpha_8, sample(mask, 1, 18, 0))), qmul(token_state_relation_alpha_9, sample(mask, 1, 19, 0))), token_state_relation_z)
 }
 
 #[inline(never)]
@@ -243,7 +244,7 @@ fn transfer_intermediate3(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let token_state_relation_alpha_7 = *token_state_relation_alpha_powers[7];
     let token_state_relation_alpha_8 = *token_state_relation_alpha_powers[8];
     let token_state_relation_alpha_9 = *token_state_relation_alpha_powers[9];
-    (((((((((((token_state_relation_alpha_0 * sample(mask, 1, 3, 0)) + (token_state_relation_alpha_1 * sample(mask, 1, 1, 0))) + (token_state_relation_alpha_2 * sample(mask, 1, 36, 0))) + (token_state_relation_alpha_3 * sample(mask, 1, 37, 0))) + (token_state_relation_alpha_4 * sample(mask, 1, 38, 0))) + (token_state_relation_alpha_5 * sample(mask, 1, 39, 0))) + (token_state_relation_alpha_6 * sample(mask, 1, 40, 0))) + (token_state_relation_alpha_7 * sample(mask, 1, 41, 0))) + (token_state_relation_alpha_8 * sample(mask, 1, 42, 0))) + (token_state_relation_alpha_9 * sample(mask, 1, 43, 0))) - token_state_relation_z)
+    qsub(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qmul(token_state_relation_alpha_0, sample(mask, 1, 3, 0)), qmul(token_state_relation_alpha_1, sample(mask, 1, 1, 0))), qmul(token_state_relation_alpha_2, sample(mask, 1, 36, 0))), qmul(token_state_relation_alpha_3, sample(mask, 1, 37, 0))), qmul(token_state_relation_alpha_4, sample(mask, 1, 38, 0))), qmul(token_state_relation_alpha_5, sample(mask, 1, 39, 0))), qmul(token_state_relation_alpha_6, sample(mask, 1, 40, 0))), qmul(token_state_relation_alpha_7, sample(mask, 1, 41, 0))), qmul(token_state_relation_alpha_8, sample(mask, 1, 42, 0))), qmul(token_state_relation_alpha_9, sample(mask, 1, 43, 0))), token_state_relation_z)
 }
 
 #[inline(never)]
@@ -251,7 +252,7 @@ fn transfer_intermediate4(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 20, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 20, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -259,7 +260,7 @@ fn transfer_intermediate5(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 21, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 21, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -267,7 +268,7 @@ fn transfer_intermediate6(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 22, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 22, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -275,7 +276,7 @@ fn transfer_intermediate7(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 23, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 23, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -283,7 +284,7 @@ fn transfer_intermediate8(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 24, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 24, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -291,7 +292,7 @@ fn transfer_intermediate9(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 25, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 25, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -299,7 +300,7 @@ fn transfer_intermediate10(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 26, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 26, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -307,7 +308,7 @@ fn transfer_intermediate11(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 27, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 27, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -315,7 +316,7 @@ fn transfer_intermediate12(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 28, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 28, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -323,7 +324,7 @@ fn transfer_intermediate13(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 29, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 29, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -331,7 +332,7 @@ fn transfer_intermediate14(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 30, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 30, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -339,7 +340,7 @@ fn transfer_intermediate15(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 31, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 31, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -347,7 +348,7 @@ fn transfer_intermediate16(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 32, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 32, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -355,7 +356,7 @@ fn transfer_intermediate17(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 33, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 33, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -363,7 +364,7 @@ fn transfer_intermediate18(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 34, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 34, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -371,7 +372,7 @@ fn transfer_intermediate19(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 35, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 35, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -379,7 +380,7 @@ fn transfer_intermediate20(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 36, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 36, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -387,7 +388,7 @@ fn transfer_intermediate21(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 37, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 37, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -395,7 +396,7 @@ fn transfer_intermediate22(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 38, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 38, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -403,7 +404,7 @@ fn transfer_intermediate23(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 39, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 39, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -411,7 +412,7 @@ fn transfer_intermediate24(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 40, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 40, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -419,7 +420,7 @@ fn transfer_intermediate25(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 41, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 41, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -427,7 +428,7 @@ fn transfer_intermediate26(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 42, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 42, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -435,253 +436,253 @@ fn transfer_intermediate27(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParam
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 1, 43, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 43, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
 fn transfer_constraint_0(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 0, 0) * (sample(mask, 1, 0, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 0, 0), qsub(sample(mask, 1, 0, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_1(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 44, 0) * (sample(mask, 1, 44, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 44, 0), qsub(sample(mask, 1, 44, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_2(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 45, 0) * (sample(mask, 1, 45, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 45, 0), qsub(sample(mask, 1, 45, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_3(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 46, 0) * (sample(mask, 1, 46, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 46, 0), qsub(sample(mask, 1, 46, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_4(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 47, 0) * (sample(mask, 1, 47, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 47, 0), qsub(sample(mask, 1, 47, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_5(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 48, 0) * (sample(mask, 1, 48, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 48, 0), qsub(sample(mask, 1, 48, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_6(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 49, 0) * (sample(mask, 1, 49, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 49, 0), qsub(sample(mask, 1, 49, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_7(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 50, 0) * (sample(mask, 1, 50, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 50, 0), qsub(sample(mask, 1, 50, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_8(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 51, 0) * (sample(mask, 1, 51, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 51, 0), qsub(sample(mask, 1, 51, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_9(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 52, 0) * (sample(mask, 1, 52, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 52, 0), qsub(sample(mask, 1, 52, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_10(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 53, 0) * (sample(mask, 1, 53, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 53, 0), qsub(sample(mask, 1, 53, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_11(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 54, 0) * (sample(mask, 1, 54, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 54, 0), qsub(sample(mask, 1, 54, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_12(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 55, 0) * (sample(mask, 1, 55, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 55, 0), qsub(sample(mask, 1, 55, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_13(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 56, 0) * (sample(mask, 1, 56, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 56, 0), qsub(sample(mask, 1, 56, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_14(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (sample(mask, 1, 57, 0) * (sample(mask, 1, 57, 0) - qm31_const(1)))
+    qmul(sample(mask, 1, 57, 0), qsub(sample(mask, 1, 57, 0), qm31_const(1)))
 }
 
 #[inline(never)]
 fn transfer_constraint_15(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (((sample(mask, 1, 4, 0) - sample(mask, 1, 20, 0)) - sample(mask, 1, 28, 0)) + sample(mask, 1, 44, 0).mul_m31(m31_const(65536)))
+    qadd(qsub(qsub(sample(mask, 1, 4, 0), sample(mask, 1, 20, 0)), sample(mask, 1, 28, 0)), qmul_const(sample(mask, 1, 44, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_16(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (((sample(mask, 1, 12, 0) + sample(mask, 1, 20, 0)) - sample(mask, 1, 36, 0)) - sample(mask, 1, 51, 0).mul_m31(m31_const(65536)))
+    qsub(qsub(qadd(sample(mask, 1, 12, 0), sample(mask, 1, 20, 0)), sample(mask, 1, 36, 0)), qmul_const(sample(mask, 1, 51, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_17(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 5, 0) - sample(mask, 1, 21, 0)) - sample(mask, 1, 29, 0)) - sample(mask, 1, 44, 0)) + sample(mask, 1, 45, 0).mul_m31(m31_const(65536)))
+    qadd(qsub(qsub(qsub(sample(mask, 1, 5, 0), sample(mask, 1, 21, 0)), sample(mask, 1, 29, 0)), sample(mask, 1, 44, 0)), qmul_const(sample(mask, 1, 45, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_18(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 13, 0) + sample(mask, 1, 21, 0)) - sample(mask, 1, 37, 0)) + sample(mask, 1, 51, 0)) - sample(mask, 1, 52, 0).mul_m31(m31_const(65536)))
+    qsub(qadd(qsub(qadd(sample(mask, 1, 13, 0), sample(mask, 1, 21, 0)), sample(mask, 1, 37, 0)), sample(mask, 1, 51, 0)), qmul_const(sample(mask, 1, 52, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_19(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 6, 0) - sample(mask, 1, 22, 0)) - sample(mask, 1, 30, 0)) - sample(mask, 1, 45, 0)) + sample(mask, 1, 46, 0).mul_m31(m31_const(65536)))
+    qadd(qsub(qsub(qsub(sample(mask, 1, 6, 0), sample(mask, 1, 22, 0)), sample(mask, 1, 30, 0)), sample(mask, 1, 45, 0)), qmul_const(sample(mask, 1, 46, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_20(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 14, 0) + sample(mask, 1, 22, 0)) - sample(mask, 1, 38, 0)) + sample(mask, 1, 52, 0)) - sample(mask, 1, 53, 0).mul_m31(m31_const(65536)))
+    qsub(qadd(qsub(qadd(sample(mask, 1, 14, 0), sample(mask, 1, 22, 0)), sample(mask, 1, 38, 0)), sample(mask, 1, 52, 0)), qmul_const(sample(mask, 1, 53, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_21(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 7, 0) - sample(mask, 1, 23, 0)) - sample(mask, 1, 31, 0)) - sample(mask, 1, 46, 0)) + sample(mask, 1, 47, 0).mul_m31(m31_const(65536)))
+    qadd(qsub(qsub(qsub(sample(mask, 1, 7, 0), sample(mask, 1, 23, 0)), sample(mask, 1, 31, 0)), sample(mask, 1, 46, 0)), qmul_const(sample(mask, 1, 47, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_22(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 15, 0) + sample(mask, 1, 23, 0)) - sample(mask, 1, 39, 0)) + sample(mask, 1, 53, 0)) - sample(mask, 1, 54, 0).mul_m31(m31_const(65536)))
+    qsub(qadd(qsub(qadd(sample(mask, 1, 15, 0), sample(mask, 1, 23, 0)), sample(mask, 1, 39, 0)), sample(mask, 1, 53, 0)), qmul_const(sample(mask, 1, 54, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_23(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 8, 0) - sample(mask, 1, 24, 0)) - sample(mask, 1, 32, 0)) - sample(mask, 1, 47, 0)) + sample(mask, 1, 48, 0).mul_m31(m31_const(65536)))
+    qadd(qsub(qsub(qsub(sample(mask, 1, 8, 0), sample(mask, 1, 24, 0)), sample(mask, 1, 32, 0)), sample(mask, 1, 47, 0)), qmul_const(sample(mask, 1, 48, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_24(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 16, 0) + sample(mask, 1, 24, 0)) - sample(mask, 1, 40, 0)) + sample(mask, 1, 54, 0)) - sample(mask, 1, 55, 0).mul_m31(m31_const(65536)))
+    qsub(qadd(qsub(qadd(sample(mask, 1, 16, 0), sample(mask, 1, 24, 0)), sample(mask, 1, 40, 0)), sample(mask, 1, 54, 0)), qmul_const(sample(mask, 1, 55, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_25(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 9, 0) - sample(mask, 1, 25, 0)) - sample(mask, 1, 33, 0)) - sample(mask, 1, 48, 0)) + sample(mask, 1, 49, 0).mul_m31(m31_const(65536)))
+    qadd(qsub(qsub(qsub(sample(mask, 1, 9, 0), sample(mask, 1, 25, 0)), sample(mask, 1, 33, 0)), sample(mask, 1, 48, 0)), qmul_const(sample(mask, 1, 49, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_26(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 17, 0) + sample(mask, 1, 25, 0)) - sample(mask, 1, 41, 0)) + sample(mask, 1, 55, 0)) - sample(mask, 1, 56, 0).mul_m31(m31_const(65536)))
+    qsub(qadd(qsub(qadd(sample(mask, 1, 17, 0), sample(mask, 1, 25, 0)), sample(mask, 1, 41, 0)), sample(mask, 1, 55, 0)), qmul_const(sample(mask, 1, 56, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_27(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 10, 0) - sample(mask, 1, 26, 0)) - sample(mask, 1, 34, 0)) - sample(mask, 1, 49, 0)) + sample(mask, 1, 50, 0).mul_m31(m31_const(65536)))
+    qadd(qsub(qsub(qsub(sample(mask, 1, 10, 0), sample(mask, 1, 26, 0)), sample(mask, 1, 34, 0)), sample(mask, 1, 49, 0)), qmul_const(sample(mask, 1, 50, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_28(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    ((((sample(mask, 1, 18, 0) + sample(mask, 1, 26, 0)) - sample(mask, 1, 42, 0)) + sample(mask, 1, 56, 0)) - sample(mask, 1, 57, 0).mul_m31(m31_const(65536)))
+    qsub(qadd(qsub(qadd(sample(mask, 1, 18, 0), sample(mask, 1, 26, 0)), sample(mask, 1, 42, 0)), sample(mask, 1, 56, 0)), qmul_const(sample(mask, 1, 57, 0), 65536))
 }
 
 #[inline(never)]
 fn transfer_constraint_29(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (((sample(mask, 1, 11, 0) - sample(mask, 1, 27, 0)) - sample(mask, 1, 35, 0)) - sample(mask, 1, 50, 0))
+    qsub(qsub(qsub(sample(mask, 1, 11, 0), sample(mask, 1, 27, 0)), sample(mask, 1, 35, 0)), sample(mask, 1, 50, 0))
 }
 
 #[inline(never)]
 fn transfer_constraint_30(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    (((sample(mask, 1, 19, 0) + sample(mask, 1, 27, 0)) - sample(mask, 1, 43, 0)) + sample(mask, 1, 57, 0))
+    qadd(qsub(qadd(sample(mask, 1, 19, 0), sample(mask, 1, 27, 0)), sample(mask, 1, 43, 0)), sample(mask, 1, 57, 0))
 }
 
 #[inline(never)]
 fn transfer_constraint_31(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate0 = transfer_intermediate0(mask, params);
     let intermediate1 = transfer_intermediate1(mask, params);
-    ((partial_evals(sample(mask, 2, 0, 0), sample(mask, 2, 1, 0), sample(mask, 2, 2, 0), sample(mask, 2, 3, 0)) * (intermediate0 * intermediate1)) - ((intermediate1 * (-sample(mask, 1, 0, 0))) + (intermediate0 * sample(mask, 1, 0, 0))))
+    qsub(qmul(partial_evals(sample(mask, 2, 0, 0), sample(mask, 2, 1, 0), sample(mask, 2, 2, 0), sample(mask, 2, 3, 0)), qmul(intermediate0, intermediate1)), qadd(qmul(intermediate1, qneg(sample(mask, 1, 0, 0))), qmul(intermediate0, sample(mask, 1, 0, 0))))
 }
 
 #[inline(never)]
 fn transfer_constraint_32(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate2 = transfer_intermediate2(mask, params);
     let intermediate3 = transfer_intermediate3(mask, params);
-    (((partial_evals(sample(mask, 2, 4, 0), sample(mask, 2, 5, 0), sample(mask, 2, 6, 0), sample(mask, 2, 7, 0)) - partial_evals(sample(mask, 2, 0, 0), sample(mask, 2, 1, 0), sample(mask, 2, 2, 0), sample(mask, 2, 3, 0))) * (intermediate2 * intermediate3)) - ((intermediate3 * (-sample(mask, 1, 0, 0))) + (intermediate2 * sample(mask, 1, 0, 0))))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 4, 0), sample(mask, 2, 5, 0), sample(mask, 2, 6, 0), sample(mask, 2, 7, 0)), partial_evals(sample(mask, 2, 0, 0), sample(mask, 2, 1, 0), sample(mask, 2, 2, 0), sample(mask, 2, 3, 0))), qmul(intermediate2, intermediate3)), qadd(qmul(intermediate3, qneg(sample(mask, 1, 0, 0))), qmul(intermediate2, sample(mask, 1, 0, 0))))
 }
 
 #[inline(never)]
 fn transfer_constraint_33(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate4 = transfer_intermediate4(mask, params);
     let intermediate5 = transfer_intermediate5(mask, params);
-    (((partial_evals(sample(mask, 2, 8, 0), sample(mask, 2, 9, 0), sample(mask, 2, 10, 0), sample(mask, 2, 11, 0)) - partial_evals(sample(mask, 2, 4, 0), sample(mask, 2, 5, 0), sample(mask, 2, 6, 0), sample(mask, 2, 7, 0))) * (intermediate4 * intermediate5)) - (intermediate5 + intermediate4))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 8, 0), sample(mask, 2, 9, 0), sample(mask, 2, 10, 0), sample(mask, 2, 11, 0)), partial_evals(sample(mask, 2, 4, 0), sample(mask, 2, 5, 0), sample(mask, 2, 6, 0), sample(mask, 2, 7, 0))), qmul(intermediate4, intermediate5)), qadd(intermediate5, intermediate4))
 }
 
 #[inline(never)]
 fn transfer_constraint_34(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate6 = transfer_intermediate6(mask, params);
     let intermediate7 = transfer_intermediate7(mask, params);
-    (((partial_evals(sample(mask, 2, 12, 0), sample(mask, 2, 13, 0), sample(mask, 2, 14, 0), sample(mask, 2, 15, 0)) - partial_evals(sample(mask, 2, 8, 0), sample(mask, 2, 9, 0), sample(mask, 2, 10, 0), sample(mask, 2, 11, 0))) * (intermediate6 * intermediate7)) - (intermediate7 + intermediate6))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 12, 0), sample(mask, 2, 13, 0), sample(mask, 2, 14, 0), sample(mask, 2, 15, 0)), partial_evals(sample(mask, 2, 8, 0), sample(mask, 2, 9, 0), sample(mask, 2, 10, 0), sample(mask, 2, 11, 0))), qmul(intermediate6, intermediate7)), qadd(intermediate7, intermediate6))
 }
 
 #[inline(never)]
 fn transfer_constraint_35(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate8 = transfer_intermediate8(mask, params);
     let intermediate9 = transfer_intermediate9(mask, params);
-    (((partial_evals(sample(mask, 2, 16, 0), sample(mask, 2, 17, 0), sample(mask, 2, 18, 0), sample(mask, 2, 19, 0)) - partial_evals(sample(mask, 2, 12, 0), sample(mask, 2, 13, 0), sample(mask, 2, 14, 0), sample(mask, 2, 15, 0))) * (intermediate8 * intermediate9)) - (intermediate9 + intermediate8))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 16, 0), sample(mask, 2, 17, 0), sample(mask, 2, 18, 0), sample(mask, 2, 19, 0)), partial_evals(sample(mask, 2, 12, 0), sample(mask, 2, 13, 0), sample(mask, 2, 14, 0), sample(mask, 2, 15, 0))), qmul(intermediate8, intermediate9)), qadd(intermediate9, intermediate8))
 }
 
 #[inline(never)]
 fn transfer_constraint_36(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate10 = transfer_intermediate10(mask, params);
     let intermediate11 = transfer_intermediate11(mask, params);
-    (((partial_evals(sample(mask, 2, 20, 0), sample(mask, 2, 21, 0), sample(mask, 2, 22, 0), sample(mask, 2, 23, 0)) - partial_evals(sample(mask, 2, 16, 0), sample(mask, 2, 17, 0), sample(mask, 2, 18, 0), sample(mask, 2, 19, 0))) * (intermediate10 * intermediate11)) - (intermediate11 + intermediate10))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 20, 0), sample(mask, 2, 21, 0), sample(mask, 2, 22, 0), sample(mask, 2, 23, 0)), partial_evals(sample(mask, 2, 16, 0), sample(mask, 2, 17, 0), sample(mask, 2, 18, 0), sample(mask, 2, 19, 0))), qmul(intermediate10, intermediate11)), qadd(intermediate11, intermediate10))
 }
 
 #[inline(never)]
 fn transfer_constraint_37(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate12 = transfer_intermediate12(mask, params);
     let intermediate13 = transfer_intermediate13(mask, params);
-    (((partial_evals(sample(mask, 2, 24, 0), sample(mask, 2, 25, 0), sample(mask, 2, 26, 0), sample(mask, 2, 27, 0)) - partial_evals(sample(mask, 2, 20, 0), sample(mask, 2, 21, 0), sample(mask, 2, 22, 0), sample(mask, 2, 23, 0))) * (intermediate12 * intermediate13)) - (intermediate13 + intermediate12))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 24, 0), sample(mask, 2, 25, 0), sample(mask, 2, 26, 0), sample(mask, 2, 27, 0)), partial_evals(sample(mask, 2, 20, 0), sample(mask, 2, 21, 0), sample(mask, 2, 22, 0), sample(mask, 2, 23, 0))), qmul(intermediate12, intermediate13)), qadd(intermediate13, intermediate12))
 }
 
 #[inline(never)]
 fn transfer_constraint_38(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate14 = transfer_intermediate14(mask, params);
     let intermediate15 = transfer_intermediate15(mask, params);
-    (((partial_evals(sample(mask, 2, 28, 0), sample(mask, 2, 29, 0), sample(mask, 2, 30, 0), sample(mask, 2, 31, 0)) - partial_evals(sample(mask, 2, 24, 0), sample(mask, 2, 25, 0), sample(mask, 2, 26, 0), sample(mask, 2, 27, 0))) * (intermediate14 * intermediate15)) - (intermediate15 + intermediate14))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 28, 0), sample(mask, 2, 29, 0), sample(mask, 2, 30, 0), sample(mask, 2, 31, 0)), partial_evals(sample(mask, 2, 24, 0), sample(mask, 2, 25, 0), sample(mask, 2, 26, 0), sample(mask, 2, 27, 0))), qmul(intermediate14, intermediate15)), qadd(intermediate15, intermediate14))
 }
 
 #[inline(never)]
 fn transfer_constraint_39(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate16 = transfer_intermediate16(mask, params);
     let intermediate17 = transfer_intermediate17(mask, params);
-    (((partial_evals(sample(mask, 2, 32, 0), sample(mask, 2, 33, 0), sample(mask, 2, 34, 0), sample(mask, 2, 35, 0)) - partial_evals(sample(mask, 2, 28, 0), sample(mask, 2, 29, 0), sample(mask, 2, 30, 0), sample(mask, 2, 31, 0))) * (intermediate16 * intermediate17)) - (intermediate17 + intermediate16))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 32, 0), sample(mask, 2, 33, 0), sample(mask, 2, 34, 0), sample(mask, 2, 35, 0)), partial_evals(sample(mask, 2, 28, 0), sample(mask, 2, 29, 0), sample(mask, 2, 30, 0), sample(mask, 2, 31, 0))), qmul(intermediate16, intermediate17)), qadd(intermediate17, intermediate16))
 }
 
 #[inline(never)]
 fn transfer_constraint_40(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate18 = transfer_intermediate18(mask, params);
     let intermediate19 = transfer_intermediate19(mask, params);
-    (((partial_evals(sample(mask, 2, 36, 0), sample(mask, 2, 37, 0), sample(mask, 2, 38, 0), sample(mask, 2, 39, 0)) - partial_evals(sample(mask, 2, 32, 0), sample(mask, 2, 33, 0), sample(mask, 2, 34, 0), sample(mask, 2, 35, 0))) * (intermediate18 * intermediate19)) - (intermediate19 + intermediate18))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 36, 0), sample(mask, 2, 37, 0), sample(mask, 2, 38, 0), sample(mask, 2, 39, 0)), partial_evals(sample(mask, 2, 32, 0), sample(mask, 2, 33, 0), sample(mask, 2, 34, 0), sample(mask, 2, 35, 0))), qmul(intermediate18, intermediate19)), qadd(intermediate19, intermediate18))
 }
 
 #[inline(never)]
 fn transfer_constraint_41(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate20 = transfer_intermediate20(mask, params);
     let intermediate21 = transfer_intermediate21(mask, params);
-    (((partial_evals(sample(mask, 2, 40, 0), sample(mask, 2, 41, 0), sample(mask, 2, 42, 0), sample(mask, 2, 43, 0)) - partial_evals(sample(mask, 2, 36, 0), sample(mask, 2, 37, 0), sample(mask, 2, 38, 0), sample(mask, 2, 39, 0))) * (intermediate20 * intermediate21)) - (intermediate21 + intermediate20))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 40, 0), sample(mask, 2, 41, 0), sample(mask, 2, 42, 0), sample(mask, 2, 43, 0)), partial_evals(sample(mask, 2, 36, 0), sample(mask, 2, 37, 0), sample(mask, 2, 38, 0), sample(mask, 2, 39, 0))), qmul(intermediate20, intermediate21)), qadd(intermediate21, intermediate20))
 }
 
 #[inline(never)]
 fn transfer_constraint_42(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate22 = transfer_intermediate22(mask, params);
     let intermediate23 = transfer_intermediate23(mask, params);
-    (((partial_evals(sample(mask, 2, 44, 0), sample(mask, 2, 45, 0), sample(mask, 2, 46, 0), sample(mask, 2, 47, 0)) - partial_evals(sample(mask, 2, 40, 0), sample(mask, 2, 41, 0), sample(mask, 2, 42, 0), sample(mask, 2, 43, 0))) * (intermediate22 * intermediate23)) - (intermediate23 + intermediate22))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 44, 0), sample(mask, 2, 45, 0), sample(mask, 2, 46, 0), sample(mask, 2, 47, 0)), partial_evals(sample(mask, 2, 40, 0), sample(mask, 2, 41, 0), sample(mask, 2, 42, 0), sample(mask, 2, 43, 0))), qmul(intermediate22, intermediate23)), qadd(intermediate23, intermediate22))
 }
 
 #[inline(never)]
 fn transfer_constraint_43(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
     let intermediate24 = transfer_intermediate24(mask, params);
     let intermediate25 = transfer_intermediate25(mask, params);
-    (((partial_evals(sample(mask, 2, 48, 0), sample(mask, 2, 49, 0), sample(mask, 2, 50, 0), sample(mask, 2, 51, 0)) - partial_evals(sample(mask, 2, 44, 0), sample(mask, 2, 45, 0), sample(mask, 2, 46, 0), sample(mask, 2, 47, 0))) * (intermediate24 * intermediate25)) - (intermediate25 + intermediate24))
+    qsub(qmul(qsub(partial_evals(sample(mask, 2, 48, 0), sample(mask, 2, 49, 0), sample(mask, 2, 50, 0), sample(mask, 2, 51, 0)), partial_evals(sample(mask, 2, 44, 0), sample(mask, 2, 45, 0), sample(mask, 2, 46, 0), sample(mask, 2, 47, 0))), qmul(intermediate24, intermediate25)), qadd(intermediate25, intermediate24))
 }
 
 #[inline(never)]
@@ -690,7 +691,7 @@ fn transfer_constraint_44(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams
     let column_size_inv = column_size_inverse(*params.transfer_log_size);
     let intermediate26 = transfer_intermediate26(mask, params);
     let intermediate27 = transfer_intermediate27(mask, params);
-    (((((partial_evals(sample(mask, 2, 52, 1), sample(mask, 2, 53, 1), sample(mask, 2, 54, 1), sample(mask, 2, 55, 1)) - partial_evals(sample(mask, 2, 52, 0), sample(mask, 2, 53, 0), sample(mask, 2, 54, 0), sample(mask, 2, 55, 0))) - partial_evals(sample(mask, 2, 48, 0), sample(mask, 2, 49, 0), sample(mask, 2, 50, 0), sample(mask, 2, 51, 0))) + (claimed_sum * column_size_inv)) * (intermediate26 * intermediate27)) - (intermediate27 + intermediate26))
+    qsub(qmul(qadd(qsub(qsub(partial_evals(sample(mask, 2, 52, 1), sample(mask, 2, 53, 1), sample(mask, 2, 54, 1), sample(mask, 2, 55, 1)), partial_evals(sample(mask, 2, 52, 0), sample(mask, 2, 53, 0), sample(mask, 2, 54, 0), sample(mask, 2, 55, 0))), partial_evals(sample(mask, 2, 48, 0), sample(mask, 2, 49, 0), sample(mask, 2, 50, 0), sample(mask, 2, 51, 0))), qmul(claimed_sum, column_size_inv)), qmul(intermediate26, intermediate27)), qadd(intermediate27, intermediate26))
 }
 
 /// The 1 constraints of component `range_table`, accumulated into `acc` in stwo's order.
@@ -716,7 +717,7 @@ fn range_table_intermediate0(mask: Span<Span<Span<QM31>>>, params: @ThreadAirPar
     let range_check_relation_z = *params.range_check_relation.z;
     let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
     let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    ((range_check_relation_alpha_0 * sample(mask, 0, 0, 0)) - range_check_relation_z)
+    qsub(qmul(range_check_relation_alpha_0, sample(mask, 0, 0, 0)), range_check_relation_z)
 }
 
 #[inline(never)]
@@ -724,6 +725,6 @@ fn range_table_constraint_0(mask: Span<Span<Span<QM31>>>, params: @ThreadAirPara
     let claimed_sum = *params.range_table_claimed_sum;
     let column_size_inv = column_size_inverse(*params.range_table_log_size);
     let intermediate0 = range_table_intermediate0(mask, params);
-    ((((partial_evals(sample(mask, 2, 56, 1), sample(mask, 2, 57, 1), sample(mask, 2, 58, 1), sample(mask, 2, 59, 1)) - partial_evals(sample(mask, 2, 56, 0), sample(mask, 2, 57, 0), sample(mask, 2, 58, 0), sample(mask, 2, 59, 0))) + (claimed_sum * column_size_inv)) * intermediate0) - (-sample(mask, 1, 58, 0)))
+    qsub(qmul(qadd(qsub(partial_evals(sample(mask, 2, 56, 1), sample(mask, 2, 57, 1), sample(mask, 2, 58, 1), sample(mask, 2, 59, 1)), partial_evals(sample(mask, 2, 56, 0), sample(mask, 2, 57, 0), sample(mask, 2, 58, 0), sample(mask, 2, 59, 0))), qmul(claimed_sum, column_size_inv)), intermediate0), qneg(sample(mask, 1, 58, 0)))
 }
 

@@ -7,13 +7,13 @@ use stark_verifier::circle::{
 use stark_verifier::fields::{M31, M31Trait, QM31, QM31Trait};
 
 /// `sampled_values[tree][column][value]` (the mask value of a column at one of its offsets).
-#[inline]
+#[inline(never)]
 pub fn sample(mask: Span<Span<Span<QM31>>>, tree: u32, column: u32, value: u32) -> QM31 {
     *(*(*mask[tree])[column])[value]
 }
 
 /// A base-field constant in the extension field.
-#[inline]
+#[inline(never)]
 pub fn qm31_const(value: u32) -> QM31 {
     QM31Trait::from_u32_unchecked(value, 0, 0, 0)
 }
@@ -26,6 +26,7 @@ pub fn m31_const(value: u32) -> M31 {
 
 /// stwo's `SecureField::from_partial_evals`: `a + b i + c u + d iu` for the secure column
 /// coordinates (a, b, c, d).
+#[inline(never)]
 pub fn partial_evals(a: QM31, b: QM31, c: QM31, d: QM31) -> QM31 {
     a
         + b * QM31Trait::from_u32_unchecked(0, 1, 0, 0)
@@ -56,4 +57,33 @@ pub fn canonic_coset_vanishing(log_size: u32, point: CirclePoint<QM31>) -> QM31 
         i += 1;
     };
     x
+}
+
+// Field operations of the generated AIR as real calls: inlined QM31 arithmetic in every
+// generated constraint made the contract's bytecode exceed Starknet's class size limit.
+
+#[inline(never)]
+pub fn qadd(a: QM31, b: QM31) -> QM31 {
+    a + b
+}
+
+#[inline(never)]
+pub fn qsub(a: QM31, b: QM31) -> QM31 {
+    a - b
+}
+
+#[inline(never)]
+pub fn qmul(a: QM31, b: QM31) -> QM31 {
+    a * b
+}
+
+#[inline(never)]
+pub fn qneg(a: QM31) -> QM31 {
+    -a
+}
+
+/// `a * c` for a base-field constant `c` (canonical: the generator emits reduced values).
+#[inline(never)]
+pub fn qmul_const(a: QM31, c: u32) -> QM31 {
+    a.mul_m31(M31Trait::from_u32_unchecked(c))
 }

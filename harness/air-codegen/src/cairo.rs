@@ -1,5 +1,8 @@
 //! Cairo emission of symbolic components: the constraint evaluation at the OODS point.
 //!
+//! Arithmetic goes through the non-inlined `oods::{qadd, qsub, qmul, qneg, qmul_const}`: inlined
+//! QM31 arithmetic made the AIR two thirds of the contract's bytecode.
+//!
 //! Every value is a QM31 (at the OODS point the mask values are extension-field values, as in
 //! stwo's `PointEvaluator`). The accumulation is exactly stwo's
 //! `PointEvaluationAccumulator`: `acc = acc * random_coeff + denom_inv * constraint`, components
@@ -66,7 +69,8 @@ fn m31(c: BaseField) -> u32 {
 
 impl Emitter<'_> {
     fn param(&mut self, name: &str) -> Result<String, EmitError> {
-        if name.starts_with("intermediate") && name["intermediate".len()..].parse::<usize>().is_ok() {
+        if name.starts_with("intermediate") && name["intermediate".len()..].parse::<usize>().is_ok()
+        {
             self.uses.intermediates.insert(name.to_string());
             return Ok(name.to_string());
         }
@@ -93,25 +97,24 @@ impl Emitter<'_> {
     fn base(&mut self, e: &BaseExpr) -> Result<String, EmitError> {
         Ok(match e {
             BaseExpr::Col(_) => {
-                let v = self
-                    .component
-                    .mask_value(e)
-                    .ok_or_else(|| EmitError::Column(self.component.name.clone(), e.format_expr()))?;
+                let v = self.component.mask_value(e).ok_or_else(|| {
+                    EmitError::Column(self.component.name.clone(), e.format_expr())
+                })?;
                 // Read at the use site: hundreds of live locals overflow Sierra's stack offsets.
                 format!("sample(mask, {}, {}, {})", v.tree, v.column, v.value)
             }
             BaseExpr::Const(c) => format!("qm31_const({})", m31(*c)),
             BaseExpr::Param(name) => self.param(name)?,
-            BaseExpr::Add(a, b) => format!("({} + {})", self.base(a)?, self.base(b)?),
-            BaseExpr::Sub(a, b) => format!("({} - {})", self.base(a)?, self.base(b)?),
+            BaseExpr::Add(a, b) => format!("qadd({}, {})", self.base(a)?, self.base(b)?),
+            BaseExpr::Sub(a, b) => format!("qsub({}, {})", self.base(a)?, self.base(b)?),
             BaseExpr::Mul(a, b) => match (&**a, &**b) {
                 // A product by a constant is a cheap M31 scaling.
                 (x, BaseExpr::Const(c)) | (BaseExpr::Const(c), x) => {
-                    format!("{}.mul_m31(m31_const({}))", self.base(x)?, m31(*c))
+                    format!("qmul_const({}, {})", self.base(x)?, m31(*c))
                 }
-                _ => format!("({} * {})", self.base(a)?, self.base(b)?),
+                _ => format!("qmul({}, {})", self.base(a)?, self.base(b)?),
             },
-            BaseExpr::Neg(a) => format!("(-{})", self.base(a)?),
+            BaseExpr::Neg(a) => format!("qneg({})", self.base(a)?),
             BaseExpr::Inv(a) => match &**a {
                 // The LogUp shift `claimed_sum / 2^log_size`: the inverse is precomputed.
                 BaseExpr::Param(p) if p == "column_size" => {
@@ -155,19 +158,20 @@ impl Emitter<'_> {
             }
             ExtExpr::Const(q) => {
                 let [a, b, c, d] = q.to_m31_array();
-                format!("QM31Trait::from_u32_unchecked({}, {}, {}, {})", a.0, b.0, c.0, d.0)
+                format!(
+                    "QM31Trait::from_u32_unchecked({}, {}, {}, {})",
+                    a.0, b.0, c.0, d.0
+                )
             }
             ExtExpr::Param(name) => self.param(name)?,
-            ExtExpr::Add(a, b) => format!("({} + {})", self.ext(a)?, self.ext(b)?),
-            ExtExpr::Sub(a, b) => format!("({} - {})", self.ext(a)?, self.ext(b)?),
-            ExtExpr::Mul(a, b) => {
-                match (Self::ext_base_const(a), Self::ext_base_const(b)) {
-                    (_, Some(c)) => format!("{}.mul_m31(m31_const({}))", self.ext(a)?, m31(c)),
-                    (Some(c), _) => format!("{}.mul_m31(m31_const({}))", self.ext(b)?, m31(c)),
-                    _ => format!("({} * {})", self.ext(a)?, self.ext(b)?),
-                }
-            }
-            ExtExpr::Neg(a) => format!("(-{})", self.ext(a)?),
+            ExtExpr::Add(a, b) => format!("qadd({}, {})", self.ext(a)?, self.ext(b)?),
+            ExtExpr::Sub(a, b) => format!("qsub({}, {})", self.ext(a)?, self.ext(b)?),
+            ExtExpr::Mul(a, b) => match (Self::ext_base_const(a), Self::ext_base_const(b)) {
+                (_, Some(c)) => format!("qmul_const({}, {})", self.ext(a)?, m31(c)),
+                (Some(c), _) => format!("qmul_const({}, {})", self.ext(b)?, m31(c)),
+                _ => format!("qmul({}, {})", self.ext(a)?, self.ext(b)?),
+            },
+            ExtExpr::Neg(a) => format!("qneg({})", self.ext(a)?),
         })
     }
 }
@@ -182,17 +186,30 @@ fn emit_component(out: &mut String, c: &SymbolicComponent) -> Result<(), EmitErr
     // Direct intermediate dependencies of every intermediate, by name.
     let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (iname, e) in &c.intermediates {
-        let mut em = Emitter { component: c, uses: Uses::default() };
+        let mut em = Emitter {
+            component: c,
+            uses: Uses::default(),
+        };
         let rhs = match e {
             Intermediate::Base(b) => em.base(b)?,
             Intermediate::Ext(x) => em.ext(x)?,
         };
-        emit_piece(&mut pieces, &format!("{name}_{iname}"), &em.uses, name, "", &rhs);
+        emit_piece(
+            &mut pieces,
+            &format!("{name}_{iname}"),
+            &em.uses,
+            name,
+            "",
+            &rhs,
+        );
         deps.insert(iname.clone(), em.uses.intermediates.clone());
     }
     let mut dispatch = String::new();
     for (i, constraint) in c.constraints.iter().enumerate() {
-        let mut em = Emitter { component: c, uses: Uses::default() };
+        let mut em = Emitter {
+            component: c,
+            uses: Uses::default(),
+        };
         let rhs = em.ext(constraint)?;
         // Compute the intermediates the constraint needs (transitively), in definition order.
         let mut needed: BTreeSet<String> = BTreeSet::new();
@@ -206,12 +223,26 @@ fn emit_component(out: &mut String, c: &SymbolicComponent) -> Result<(), EmitErr
         for (iname, _) in c.intermediates.iter().filter(|(n, _)| needed.contains(n)) {
             let mut args = vec!["mask".to_string(), "params".to_string()];
             args.extend(deps[iname].iter().cloned());
-            let _ = writeln!(prelude, "    let {iname} = {name}_{iname}({});", args.join(", "));
+            let _ = writeln!(
+                prelude,
+                "    let {iname} = {name}_{iname}({});",
+                args.join(", ")
+            );
         }
         let mut uses = em.uses;
         uses.intermediates.clear();
-        emit_piece(&mut pieces, &format!("{name}_constraint_{i}"), &uses, name, &prelude, &rhs);
-        let _ = writeln!(dispatch, "            {i} => {name}_constraint_{i}(mask, params),");
+        emit_piece(
+            &mut pieces,
+            &format!("{name}_constraint_{i}"),
+            &uses,
+            name,
+            &prelude,
+            &rhs,
+        );
+        let _ = writeln!(
+            dispatch,
+            "            {i} => {name}_constraint_{i}(mask, params),"
+        );
     }
     let n = c.constraints.len();
     let _ = writeln!(
@@ -222,10 +253,16 @@ fn emit_component(out: &mut String, c: &SymbolicComponent) -> Result<(), EmitErr
         out,
         "fn accumulate_{name}(\n    acc: QM31, random_coeff: QM31, denom_inv: QM31, mask: Span<Span<Span<QM31>>>,\n    params: @ThreadAirParams,\n) -> QM31 {{"
     );
-    let _ = writeln!(out, "    let mut acc = acc;\n    let mut i: u32 = 0;\n    while i != {n} {{");
+    let _ = writeln!(
+        out,
+        "    let mut acc = acc;\n    let mut i: u32 = 0;\n    while i != {n} {{"
+    );
     let _ = writeln!(out, "        let constraint = match i {{");
     out.push_str(&dispatch);
-    let _ = writeln!(out, "            _ => core::panic_with_felt252('air: constraint index'),");
+    let _ = writeln!(
+        out,
+        "            _ => core::panic_with_felt252('air: constraint index'),"
+    );
     let _ = writeln!(out, "        }};");
     let _ = writeln!(out, "        acc = acc * random_coeff + denom_inv * constraint;\n        i += 1;\n    }};\n    acc\n}}\n");
     out.push_str(&pieces);
@@ -242,28 +279,49 @@ fn emit_piece(
     prelude: &str,
     rhs: &str,
 ) -> String {
-    let mut params = vec!["mask: Span<Span<Span<QM31>>>".to_string(), "params: @ThreadAirParams".to_string()];
+    let mut params = vec![
+        "mask: Span<Span<Span<QM31>>>".to_string(),
+        "params: @ThreadAirParams".to_string(),
+    ];
     let mut args = vec!["mask".to_string(), "params".to_string()];
     for i in &uses.intermediates {
         params.push(format!("{i}: QM31"));
         args.push(i.clone());
     }
-    let _ = writeln!(out, "#[inline(never)]\nfn {fname}({}) -> QM31 {{", params.join(", "));
+    let _ = writeln!(
+        out,
+        "#[inline(never)]\nfn {fname}({}) -> QM31 {{",
+        params.join(", ")
+    );
     if uses.claimed_sum {
-        let _ = writeln!(out, "    let claimed_sum = *params.{component}_claimed_sum;");
+        let _ = writeln!(
+            out,
+            "    let claimed_sum = *params.{component}_claimed_sum;"
+        );
     }
     if uses.column_size_inv {
-        let _ = writeln!(out, "    let column_size_inv = column_size_inverse(*params.{component}_log_size);");
+        let _ = writeln!(
+            out,
+            "    let column_size_inv = column_size_inverse(*params.{component}_log_size);"
+        );
     }
     for rel in &uses.relations_z {
         let _ = writeln!(out, "    let {s}_z = *params.{s}.z;", s = snake(rel));
     }
     let rels: BTreeSet<&String> = uses.relations_alpha.iter().map(|(r, _)| r).collect();
     for rel in rels {
-        let _ = writeln!(out, "    let {s}_alpha_powers = *params.{s}.alpha_powers;", s = snake(rel));
+        let _ = writeln!(
+            out,
+            "    let {s}_alpha_powers = *params.{s}.alpha_powers;",
+            s = snake(rel)
+        );
     }
     for (rel, power) in &uses.relations_alpha {
-        let _ = writeln!(out, "    let {s}_alpha_{power} = *{s}_alpha_powers[{power}];", s = snake(rel));
+        let _ = writeln!(
+            out,
+            "    let {s}_alpha_{power} = *{s}_alpha_powers[{power}];",
+            s = snake(rel)
+        );
     }
     out.push_str(prelude);
     let _ = writeln!(out, "    {rhs}\n}}\n");
@@ -315,7 +373,10 @@ pub fn relations(components: &[SymbolicComponent]) -> Vec<RelationUse> {
         }
         c.constraints.iter().for_each(|x| walk_ext(x, &mut sizes));
     }
-    sizes.into_iter().map(|(name, size)| RelationUse { name, size }).collect()
+    sizes
+        .into_iter()
+        .map(|(name, size)| RelationUse { name, size })
+        .collect()
 }
 
 /// Number of values sampled per column, per tree, for all components together (the proof's
@@ -349,7 +410,7 @@ pub fn render(
     let mut out = String::new();
     out.push_str(header);
     out.push_str(
-        "\nuse stark_verifier::circle::CirclePoint;\nuse stark_verifier::fields::{QM31, QM31Trait};\nuse crate::lookup::LookupElements;\nuse crate::oods::{\n    canonic_coset_vanishing, column_size_inverse, m31_const, partial_evals, qm31_const, sample,\n};\n\n",
+        "\nuse stark_verifier::circle::CirclePoint;\nuse stark_verifier::fields::{QM31, QM31Trait};\nuse crate::lookup::LookupElements;\nuse crate::oods::{\n    canonic_coset_vanishing, column_size_inverse, partial_evals, qadd, qm31_const, qmul, qmul_const,\n    qneg, qsub, sample,\n};\n\n",
     );
 
     let relations = relations(components);
@@ -391,8 +452,12 @@ pub fn render(
     out.push_str("    let mut preprocessed: Array<u32> = array![];\n");
     for column in 0..n_preprocessed {
         match preprocessed.get(&column) {
-            Some(name) => { let _ = writeln!(out, "    preprocessed.append(*params.{name}_log_size);"); }
-            None => { let _ = writeln!(out, "    preprocessed.append(0);"); }
+            Some(name) => {
+                let _ = writeln!(out, "    preprocessed.append(*params.{name}_log_size);");
+            }
+            None => {
+                let _ = writeln!(out, "    preprocessed.append(0);");
+            }
         }
     }
     for (tree, label) in [(1usize, "main"), (2, "interaction")] {
@@ -400,7 +465,13 @@ pub fn render(
         let mut parts: Vec<(usize, &str, usize)> = components
             .iter()
             .filter(|c| tree < c.mask_offsets.len())
-            .map(|c| (c.col_start[tree], c.name.as_str(), c.mask_offsets[tree].len()))
+            .map(|c| {
+                (
+                    c.col_start[tree],
+                    c.name.as_str(),
+                    c.mask_offsets[tree].len(),
+                )
+            })
             .collect();
         parts.sort();
         for (_, name, count) in parts {

@@ -6,19 +6,33 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, n, path] = args.as_slice() {
         // `--measure N PATH`: a DEFAULT-params proof of N transfers as a Cairo vector module.
-        anyhow::ensure!(flag == "--measure", "usage: zkthread-air-codegen [--measure N PATH]");
-        let n: usize = n.parse().map_err(|e| anyhow::anyhow!("transfer count {n}: {e}"))?;
+        anyhow::ensure!(
+            flag == "--measure",
+            "usage: zkthread-air-codegen [--measure N PATH]"
+        );
+        let n: usize = n
+            .parse()
+            .map_err(|e| anyhow::anyhow!("transfer count {n}: {e}"))?;
         std::fs::write(path, gen::proof_vector::render_measure_vector(n)?)?;
         println!("{path}");
         return Ok(());
     }
-    anyhow::ensure!(args.is_empty(), "usage: zkthread-air-codegen [--measure N PATH]");
+    anyhow::ensure!(
+        args.is_empty(),
+        "usage: zkthread-air-codegen [--measure N PATH]"
+    );
     let files = [
         (gen::air_path(), gen::render_air()?),
         (gen::vectors_path(), gen::vectors::render_vectors()),
         (gen::params_path(), gen::proof_vector::render_params()),
-        (gen::proof_vector_path(), gen::proof_vector::render_proof_vector()?),
-        (gen::default_proof_vector_path(), gen::proof_vector::render_default_proof_vector()?),
+        (
+            gen::proof_vector_path(),
+            gen::proof_vector::render_proof_vector()?,
+        ),
+        (
+            gen::default_proof_vector_path(),
+            gen::proof_vector::render_default_proof_vector()?,
+        ),
     ];
     for (path, text) in files {
         std::fs::write(&path, text)

@@ -43,12 +43,15 @@ pub enum ProofVectorError {
     Verify(#[from] zkthread_prover::VerifyError),
 }
 
-/// 4 transfers over two tokens (6 slots), sequence 0.
-pub fn scenario() -> Result<PublicInput, ProofVectorError> {
+/// 4 transfers over two tokens, sequence 0: the statement and its sub-block.
+pub fn scenario() -> Result<(PublicInput, zkthread_prover::SubBlock), ProofVectorError> {
     let mut state = HashMap::new();
     for token in [TOKEN_A, TOKEN_B] {
         for a in 1..=4u64 {
-            state.insert(Slot::balance(Felt::from(token), Felt::from(a)), Felt::from(1_000u64));
+            state.insert(
+                Slot::balance(Felt::from(token), Felt::from(a)),
+                Felt::from(1_000u64),
+            );
         }
     }
     let t = |token: u64, from: u64, to: u64, amount: u128| Transfer {
@@ -57,34 +60,44 @@ pub fn scenario() -> Result<PublicInput, ProofVectorError> {
         to: Felt::from(to),
         amount,
     };
-    let txs = [t(TOKEN_A, 1, 2, 300), t(TOKEN_A, 2, 3, 1_250), t(TOKEN_B, 4, 1, 999), t(TOKEN_A, 3, 1, 1)];
+    let txs = [
+        t(TOKEN_A, 1, 2, 300),
+        t(TOKEN_A, 2, 3, 1_250),
+        t(TOKEN_B, 4, 1, 999),
+        t(TOKEN_A, 3, 1, 1),
+    ];
     let batcher = Batcher::new([Felt::from(TOKEN_A), Felt::from(TOKEN_B)]);
     let sub_block = batcher
         .batch_strict(&txs, |s| state.get(s).copied())
         .map_err(|e| ProofVectorError::Scenario(e.to_string()))?;
-    Ok(PublicInput {
+    let public_input = PublicInput {
         os_version: Felt::from(1u8),
         program_hash: Felt::from_hex_unchecked("0x5eed0fc1a55"),
         thread_id: Felt::from(7u8),
         sequence: Felt::from(0u8),
-        contract_set_commitment: contract_set_commitment(&[Felt::from(TOKEN_A), Felt::from(TOKEN_B)]),
+        contract_set_commitment: contract_set_commitment(&[
+            Felt::from(TOKEN_A),
+            Felt::from(TOKEN_B),
+        ]),
         inputs: sub_block.inputs.clone(),
         outputs: sub_block.outputs.clone(),
-    })
-    .map(|pi| {
-        // Keep the sub-block with the statement: prove needs both.
-        SCENARIO_SUB_BLOCK.with(|cell| *cell.borrow_mut() = Some(sub_block));
-        pi
-    })
+    };
+    Ok((public_input, sub_block))
 }
 
 /// `n` transfers of 1 unit around a ring of `accounts` accounts per token, alternating tokens
 /// (for size measurements: `zkthread-air-codegen --measure N PATH`).
-pub fn ring_scenario(n: usize, accounts: u64) -> Result<(PublicInput, zkthread_prover::SubBlock), ProofVectorError> {
+pub fn ring_scenario(
+    n: usize,
+    accounts: u64,
+) -> Result<(PublicInput, zkthread_prover::SubBlock), ProofVectorError> {
     let mut state = HashMap::new();
     for token in [TOKEN_A, TOKEN_B] {
         for a in 1..=accounts {
-            state.insert(Slot::balance(Felt::from(token), Felt::from(a)), Felt::from(1_000_000u64));
+            state.insert(
+                Slot::balance(Felt::from(token), Felt::from(a)),
+                Felt::from(1_000_000u64),
+            );
         }
     }
     let txs: Vec<Transfer> = (0..n as u64)
@@ -104,7 +117,10 @@ pub fn ring_scenario(n: usize, accounts: u64) -> Result<(PublicInput, zkthread_p
         program_hash: Felt::from_hex_unchecked("0x5eed0fc1a55"),
         thread_id: Felt::from(7u8),
         sequence: Felt::from(0u8),
-        contract_set_commitment: contract_set_commitment(&[Felt::from(TOKEN_A), Felt::from(TOKEN_B)]),
+        contract_set_commitment: contract_set_commitment(&[
+            Felt::from(TOKEN_A),
+            Felt::from(TOKEN_B),
+        ]),
         inputs: sub_block.inputs.clone(),
         outputs: sub_block.outputs.clone(),
     };
@@ -120,25 +136,30 @@ pub fn render_measure_vector(n: usize) -> Result<String, ProofVectorError> {
     verify::<Poseidon252MerkleChannel>(&public_input, &proof, &params)?;
     let proof = proof_to_felts(&proof);
     let mut out = String::from("// Measurement vector (not committed): `zkthread-air-codegen --measure N PATH`.\nuse crate::generated_params::ThreadStarkParams;\n\n");
-    let _ = writeln!(out, "/// {n} transfers.\npub fn proof_params() -> ThreadStarkParams {{\n    {}\n}}\n", params_literal(&params));
+    let _ = writeln!(
+        out,
+        "/// {n} transfers.\npub fn proof_params() -> ThreadStarkParams {{\n    {}\n}}\n",
+        params_literal(&params)
+    );
     let pi: Vec<String> = public_input.to_felts().iter().map(felt).collect();
-    let _ = writeln!(out, "pub fn public_input() -> Span<felt252> {{\n    array![{}].span()\n}}\n", pi.join(", "));
+    let _ = writeln!(
+        out,
+        "pub fn public_input() -> Span<felt252> {{\n    array![{}].span()\n}}\n",
+        pi.join(", ")
+    );
     let proof: Vec<String> = proof.iter().map(felt).collect();
-    let _ = writeln!(out, "/// {} felts.\npub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}", proof.len(), proof.join(", "));
+    let _ = writeln!(
+        out,
+        "/// {} felts.\npub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}",
+        proof.len(),
+        proof.join(", ")
+    );
     Ok(out)
-}
-
-thread_local! {
-    static SCENARIO_SUB_BLOCK: std::cell::RefCell<Option<zkthread_prover::SubBlock>> =
-        const { std::cell::RefCell::new(None) };
 }
 
 /// Proves the scenario with `params` and checks the proof with the Rust verifier.
 pub fn scenario_proof(params: &StarkParams) -> Result<(PublicInput, Vec<Felt>), ProofVectorError> {
-    let public_input = scenario()?;
-    let sub_block = SCENARIO_SUB_BLOCK
-        .with(|cell| cell.borrow_mut().take())
-        .ok_or_else(|| ProofVectorError::Scenario("sub-block missing".into()))?;
+    let (public_input, sub_block) = scenario()?;
     let proof = prove::<Poseidon252MerkleChannel>(&public_input, &sub_block, params)?;
     verify::<Poseidon252MerkleChannel>(&public_input, &proof, params)?;
     Ok((public_input, proof_to_felts(&proof)))
@@ -187,12 +208,28 @@ pub struct ThreadStarkParams {
 ",
     );
     let consts: [(&str, &str, u64); 6] = [
-        ("MIN_LOG_ROWS", "Smallest transfer component (one SIMD vector of rows).", u64::from(LOG_N_LANES)),
-        ("MAX_LOG_ROWS", "Largest transfer component.", u64::from(MAX_LOG_ROWS)),
-        ("RANGE_LOG_SIZE", "Log size of the range table component.", u64::from(RANGE_LOG_SIZE)),
+        (
+            "MIN_LOG_ROWS",
+            "Smallest transfer component (one SIMD vector of rows).",
+            u64::from(LOG_N_LANES),
+        ),
+        (
+            "MAX_LOG_ROWS",
+            "Largest transfer component.",
+            u64::from(MAX_LOG_ROWS),
+        ),
+        (
+            "RANGE_LOG_SIZE",
+            "Log size of the range table component.",
+            u64::from(RANGE_LOG_SIZE),
+        ),
         ("LIMB_BITS", "Bits per balance limb.", u64::from(LIMB_BITS)),
         ("N_LIMBS", "Limbs per u128 balance.", N_LIMBS as u64),
-        ("MAX_SLOTS", "Most slots in one public input list.", MAX_SLOTS as u64),
+        (
+            "MAX_SLOTS",
+            "Most slots in one public input list.",
+            MAX_SLOTS as u64,
+        ),
     ];
     for (name, doc, value) in consts {
         let _ = writeln!(out, "/// {doc}\npub const {name}: u32 = {value};\n");
@@ -203,7 +240,11 @@ pub struct ThreadStarkParams {
         "/// StarkParams::DEFAULT: {} conjectured bits (log_blowup * n_queries + pow_bits).",
         p.security_bits()
     );
-    let _ = writeln!(out, "pub fn default_params() -> ThreadStarkParams {{\n    {}\n}}", params_literal(&p));
+    let _ = writeln!(
+        out,
+        "pub fn default_params() -> ThreadStarkParams {{\n    {}\n}}",
+        params_literal(&p)
+    );
     out
 }
 
@@ -218,7 +259,10 @@ pub fn render_default_proof_vector() -> Result<String, ProofVectorError> {
     render_proof_vector_with(&StarkParams::DEFAULT, "proof_params")
 }
 
-fn render_proof_vector_with(params: &StarkParams, params_fn: &str) -> Result<String, ProofVectorError> {
+fn render_proof_vector_with(
+    params: &StarkParams,
+    params_fn: &str,
+) -> Result<String, ProofVectorError> {
     let (public_input, proof) = scenario_proof(params)?;
     let mut out = String::from(
         "// @generated by `cargo run -p zkthread-air-codegen`: a real proof by harness/thread-prover of 4
@@ -232,11 +276,23 @@ use crate::generated_params::ThreadStarkParams;
         "/// The proof's parameters ({} conjectured bits).",
         params.security_bits()
     );
-    let _ = writeln!(out, "pub fn {params_fn}() -> ThreadStarkParams {{\n    {}\n}}\n", params_literal(params));
+    let _ = writeln!(
+        out,
+        "pub fn {params_fn}() -> ThreadStarkParams {{\n    {}\n}}\n",
+        params_literal(params)
+    );
     let pi: Vec<String> = public_input.to_felts().iter().map(felt).collect();
-    let _ = writeln!(out, "pub fn public_input() -> Span<felt252> {{\n    array![{}].span()\n}}\n", pi.join(", "));
+    let _ = writeln!(
+        out,
+        "pub fn public_input() -> Span<felt252> {{\n    array![{}].span()\n}}\n",
+        pi.join(", ")
+    );
     let proof: Vec<String> = proof.iter().map(felt).collect();
     let _ = writeln!(out, "/// {} felts.", proof.len());
-    let _ = writeln!(out, "pub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}", proof.join(", "));
+    let _ = writeln!(
+        out,
+        "pub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}",
+        proof.join(", ")
+    );
     Ok(out)
 }

@@ -11,7 +11,12 @@ pub enum SymbolicError {
     #[error("component {0}: cannot parse symbolic column `{1}`")]
     ColumnName(String, String),
     #[error("component {component}: tree {tree} has {declared} mask columns but the constraints use {used}")]
-    UnusedColumn { component: String, tree: usize, declared: usize, used: usize },
+    UnusedColumn {
+        component: String,
+        tree: usize,
+        declared: usize,
+        used: usize,
+    },
     #[error("component {0}: column {1} is sampled at offset {2}, which its mask does not declare")]
     Offset(String, usize, isize),
     #[error("component {0}: preprocessed column `{1}` is not allocated")]
@@ -67,15 +72,25 @@ impl SymbolicComponent {
             .intermediates
             .iter()
             .map(|(n, e)| (n.clone(), Intermediate::Base(e.clone())))
-            .chain(symbolic.ext_intermediates.iter().map(|(n, e)| (n.clone(), Intermediate::Ext(e.clone()))))
+            .chain(
+                symbolic
+                    .ext_intermediates
+                    .iter()
+                    .map(|(n, e)| (n.clone(), Intermediate::Ext(e.clone()))),
+            )
             .map(|(n, e)| {
-                let k = n.trim_start_matches("intermediate").parse::<usize>().unwrap_or(usize::MAX);
+                let k = n
+                    .trim_start_matches("intermediate")
+                    .parse::<usize>()
+                    .unwrap_or(usize::MAX);
                 (k, n, e)
             })
             .collect();
         intermediates.sort_by_key(|(k, _, _)| *k);
-        let intermediates: Vec<(String, Intermediate)> =
-            intermediates.into_iter().map(|(_, n, e)| (n, e.simplify_intermediate())).collect();
+        let intermediates: Vec<(String, Intermediate)> = intermediates
+            .into_iter()
+            .map(|(_, n, e)| (n, e.simplify_intermediate()))
+            .collect();
         let constraints: Vec<ExtExpr> = symbolic.constraints.iter().map(|c| c.simplify()).collect();
 
         // Every column the constraints read, as (interaction, evaluator index, offset).
@@ -106,8 +121,11 @@ impl SymbolicComponent {
             if tree < locations.len() {
                 col_start[tree] = locations[tree].col_start;
             }
-            let mut globals: Vec<usize> =
-                parsed.iter().filter(|(t, _, _)| *t == tree).map(|(_, g, _)| *g).collect();
+            let mut globals: Vec<usize> = parsed
+                .iter()
+                .filter(|(t, _, _)| *t == tree)
+                .map(|(_, g, _)| *g)
+                .collect();
             globals.sort_unstable();
             globals.dedup();
             if globals.len() != declared.len() {
@@ -126,14 +144,22 @@ impl SymbolicComponent {
                         .ok_or_else(|| SymbolicError::Offset(name.into(), local, offset))?;
                     columns.insert(
                         (t, g, offset),
-                        MaskValue { tree, column: col_start[tree] + local, value },
+                        MaskValue {
+                            tree,
+                            column: col_start[tree] + local,
+                            value,
+                        },
                     );
                 }
             }
         }
 
         let mut preprocessed = BTreeMap::new();
-        for (id, index) in info.preprocessed_columns.iter().zip(component.preprocessed_column_indices()) {
+        for (id, index) in info
+            .preprocessed_columns
+            .iter()
+            .zip(component.preprocessed_column_indices())
+        {
             preprocessed.insert(id.id.clone(), *index);
         }
         if info.preprocessed_columns.len() != component.preprocessed_column_indices().len() {
@@ -153,7 +179,9 @@ impl SymbolicComponent {
 
     /// The sampled value a symbolic column stands for.
     pub fn mask_value(&self, column: &BaseExpr) -> Option<MaskValue> {
-        let BaseExpr::Col(_) = column else { return None };
+        let BaseExpr::Col(_) = column else {
+            return None;
+        };
         let key = parse_column(&column.format_expr())?;
         self.columns.get(&key).copied()
     }

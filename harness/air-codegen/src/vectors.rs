@@ -67,15 +67,26 @@ fn render_case(out: &mut String, index: usize, log_n_rows: u32, seed: u64) {
 
     let (transfer, table) = thread_components(log_n_rows, state, range, transfer_sum, table_sum);
     let list: Vec<&dyn Component> = vec![&transfer, &table];
-    let components = Components { components: list, n_preprocessed_columns: N_PREPROCESSED_COLUMNS };
+    let components = Components {
+        components: list,
+        n_preprocessed_columns: N_PREPROCESSED_COLUMNS,
+    };
     let max_log_degree_bound = components.composition_log_degree_bound() - COMPOSITION_LOG_SPLIT;
     let points = components.mask_points(point, max_log_degree_bound, false);
     let mut mask: TreeVec<Vec<Vec<SecureField>>> = TreeVec::new(Vec::new());
     for tree in points.iter() {
-        mask.push(tree.iter().map(|col| col.iter().map(|_| samples.qm31()).collect()).collect());
+        mask.push(
+            tree.iter()
+                .map(|col| col.iter().map(|_| samples.qm31()).collect())
+                .collect(),
+        );
     }
-    let expected =
-        components.eval_composition_polynomial_at_point(point, &mask, random_coeff, max_log_degree_bound);
+    let expected = components.eval_composition_polynomial_at_point(
+        point,
+        &mask,
+        random_coeff,
+        max_log_degree_bound,
+    );
 
     let _ = writeln!(
         out,
@@ -87,21 +98,50 @@ fn render_case(out: &mut String, index: usize, log_n_rows: u32, seed: u64) {
         let _ = writeln!(out, "    let mut tree: Array<Span<QM31>> = array![];");
         for col in tree {
             let values: Vec<String> = col.iter().map(|v| q(*v)).collect();
-            let _ = writeln!(out, "    tree.append(array![{}].span());", values.join(", "));
+            let _ = writeln!(
+                out,
+                "    tree.append(array![{}].span());",
+                values.join(", ")
+            );
         }
         let _ = writeln!(out, "    mask.append(tree.span());");
     }
     let _ = writeln!(out, "    AirCase {{");
-    let _ = writeln!(out, "        point: CirclePoint {{ x: {}, y: {} }},", q(point.x), q(point.y));
+    let _ = writeln!(
+        out,
+        "        point: CirclePoint {{ x: {}, y: {} }},",
+        q(point.x),
+        q(point.y)
+    );
     let _ = writeln!(out, "        mask: mask.span(),");
     let _ = writeln!(out, "        random_coeff: {},", q(random_coeff));
     let _ = writeln!(out, "        params: ThreadAirParams {{");
-    let _ = writeln!(out, "            token_state_relation: {},", lookup(&state_elements));
-    let _ = writeln!(out, "            range_check_relation: {},", lookup(&range_elements));
-    let _ = writeln!(out, "            transfer_claimed_sum: {},", q(transfer_sum));
+    let _ = writeln!(
+        out,
+        "            token_state_relation: {},",
+        lookup(&state_elements)
+    );
+    let _ = writeln!(
+        out,
+        "            range_check_relation: {},",
+        lookup(&range_elements)
+    );
+    let _ = writeln!(
+        out,
+        "            transfer_claimed_sum: {},",
+        q(transfer_sum)
+    );
     let _ = writeln!(out, "            transfer_log_size: {log_n_rows},");
-    let _ = writeln!(out, "            range_table_claimed_sum: {},", q(table_sum));
-    let _ = writeln!(out, "            range_table_log_size: {},", zkthread_prover::air::RANGE_LOG_SIZE);
+    let _ = writeln!(
+        out,
+        "            range_table_claimed_sum: {},",
+        q(table_sum)
+    );
+    let _ = writeln!(
+        out,
+        "            range_table_log_size: {},",
+        zkthread_prover::air::RANGE_LOG_SIZE
+    );
     let _ = writeln!(out, "        }},");
     let _ = writeln!(out, "        max_log_degree_bound: {max_log_degree_bound},");
     let _ = writeln!(out, "        expected: {},", q(expected));

@@ -44,19 +44,23 @@ fn symbolic_components_bind_every_column_of_the_proof() {
 
 #[test]
 fn committed_parameter_constants_match_the_prover() {
-    assert_fresh(zkthread_air_codegen::params_path(), zkthread_air_codegen::proof_vector::render_params());
+    assert_fresh(
+        zkthread_air_codegen::params_path(),
+        zkthread_air_codegen::proof_vector::render_params(),
+    );
 }
 
 /// Proving is deterministic (Fiat-Shamir only): a fresh proof equals the committed one.
 #[test]
 fn committed_test_proof_is_a_fresh_proof() {
-    let fresh = zkthread_air_codegen::proof_vector::render_proof_vector().expect("proves and verifies");
+    let fresh =
+        zkthread_air_codegen::proof_vector::render_proof_vector().expect("proves and verifies");
     assert_fresh(zkthread_air_codegen::proof_vector_path(), fresh);
 }
 
 #[test]
 fn committed_default_proof_is_a_fresh_proof() {
-    let fresh =
-        zkthread_air_codegen::proof_vector::render_default_proof_vector().expect("proves and verifies");
+    let fresh = zkthread_air_codegen::proof_vector::render_default_proof_vector()
+        .expect("proves and verifies");
     assert_fresh(zkthread_air_codegen::default_proof_vector_path(), fresh);
 }

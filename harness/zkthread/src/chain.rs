@@ -101,11 +101,14 @@ fn is_repo(dir: &Path) -> bool {
     dir.join("Scarb.toml").is_file() && dir.join("contracts").is_dir()
 }
 
-/// Compiles the registry and token packages (the Cairo front-end only when a source changed).
+/// Compiles the registry, token and thread-verifier packages (the Cairo front-end only when a
+/// source changed).
 pub fn build_contracts(repo: &Path) -> Result<Vec<ContractArtifact>> {
     let options = BuildOptions {
         rebuild: Rebuild::IfStale,
-        packages: [REGISTRY.0, TOKEN.0].map(String::from).to_vec(),
+        packages: [REGISTRY.0, TOKEN.0, crate::program::VERIFIER.0]
+            .map(String::from)
+            .to_vec(),
     };
     build_contracts_with(repo, &options).context("building the Cairo contracts")
 }

@@ -1,12 +1,14 @@
 //! `zkthread demo`: the whole loop on an embedded devnet (or, with `--rpc-url`, on any node).
 //!
 //! Start devnet (seed 0) and build the contracts; declare and deploy the registry and a
-//! thread-ready token; register OS version 1 and the program; create a thread over the token;
+//! thread-ready token; declare the Cairo verifier class `ThreadVerifier` and use its class hash
+//! as the program hash; register OS version 1 and the program; create a thread over the token;
 //! generate transfers among the predeployed accounts; batch them against balances read
-//! on-chain; prove with Stwo and verify off-chain; run the pre-settlement checks (which stop
-//! the settlement while no verifier class is declared); then send, on purpose, a settlement
-//! with one stale input and show that it reverts, what the prover paid, and that no balance
-//! moved.
+//! on-chain; prove with Stwo and verify off-chain; run the pre-settlement checks. Then the two
+//! revert paths, on purpose: a settlement with one stale input and one whose proof has one felt
+//! changed — each reverts with the registry's reason, the prover pays the fee, no balance moves.
+//! Finally the honest settlement: the registry verifies the proof on-chain and writes the
+//! outputs.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,10 +17,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 use serde::Serialize;
+use starknet::core::types::TransactionReceipt;
+use starknet::providers::Provider;
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
-use zkthread_client::registry::{NewThread, Settlement};
+use zkthread_client::registry::{NewThread, Registry, Settlement};
 use zkthread_client::token::Token;
-use zkthread_client::{ChainClient, FeeMode, Felt};
+use zkthread_client::{ChainClient, FeeMode, Felt, ResourceBounds, TxOutcome};
 use zkthread_devnet::{Devnet, EmbeddedOptions};
 use zkthread_prover::{
     contract_set_commitment, proof_to_felts, prove, verify, Batcher, PublicInput, Slot, SlotValue,
@@ -28,7 +32,7 @@ use zkthread_prover::{
 use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainArgs};
 use crate::output::{hex, print_json, seconds, short_revert_reason, strk, Progress};
 use crate::preflight::{self, Preflight};
-use crate::program::{pending_verifier_program_hash, Channel, OS_VERSION, PARAMS};
+use crate::program::{declare_verifier, Channel, OS_VERSION, PARAMS};
 use crate::workload;
 
 #[derive(Args, Debug)]
@@ -53,10 +57,12 @@ pub struct DemoArgs {
 
 /// Initial token supply, all held by account #0.
 const SUPPLY: u128 = 1_000_000_000_000;
-/// Gas for settlements sent on purpose to revert: estimation refuses a failing transaction, so
-/// the bounds are set by hand (ample L2 gas, small L1 amounts, prices twice the current ones).
-const REVERT_L2_GAS: u64 = 100_000_000;
-const REVERT_L1_DATA_GAS: u64 = 2_000;
+/// Hand-set bounds for every settle (estimation refuses a failing transaction, and a hand-set
+/// bound keeps the honest one to a single execution): prices twice the current ones, L2 gas
+/// above what a full on-chain verification uses (~1.8e9 for a DEFAULT-params proof on devnet
+/// 0.10.1, where our Sierra 1.6 classes are metered in Cairo steps, at most 10M per tx).
+const SETTLE_L2_GAS: u64 = 4_000_000_000;
+const SETTLE_L1_DATA_GAS: u64 = 10_000;
 
 #[derive(Debug, Serialize)]
 pub struct DemoSummary {
@@ -73,7 +79,8 @@ pub struct DemoSummary {
     pub slots_out: usize,
     pub proof: ProofSummary,
     pub settlement: SettlementSummary,
-    pub stale_settlement: StaleSettlementSummary,
+    pub stale_settlement: RevertSummary,
+    pub bad_proof_settlement: RevertSummary,
     pub timings_seconds: BTreeMap<&'static str, f64>,
 }
 
@@ -99,15 +106,31 @@ pub struct ProofSummary {
 #[derive(Debug, Serialize)]
 pub struct SettlementSummary {
     pub sent: bool,
+    pub tx_hash: String,
+    pub status: &'static str,
+    /// The sequence settled; the thread's next sequence afterwards.
+    pub sequence: u64,
+    pub next_sequence_after: u64,
+    pub slots_written: usize,
+    pub proof_felts: usize,
     pub calldata_felts: usize,
+    /// L2 gas of the transaction (receipt `execution_resources.l2_gas`).
+    pub l2_gas: u64,
+    pub fee_fri: String,
+    /// Every output slot holds its output value on-chain afterwards.
+    pub outputs_applied: bool,
+    /// The `SubBlockSettled` event carries exactly the outputs.
+    pub event_matches_outputs: bool,
     pub preflight: Preflight,
 }
 
+/// A settlement sent on purpose to revert.
 #[derive(Debug, Serialize)]
-pub struct StaleSettlementSummary {
+pub struct RevertSummary {
     pub tx_hash: String,
     pub status: &'static str,
     pub revert_reason: String,
+    pub l2_gas: u64,
     pub fee_fri: String,
     pub strk_before_fri: String,
     pub strk_after_fri: String,
@@ -187,9 +210,20 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         .as_secs_f64(),
     );
 
+    let step = progress.step("declaring the thread program (Cairo verifier ThreadVerifier)");
+    let (program_hash, declare_fee) = declare_verifier(&client, &artifacts).await?;
+    timings.insert(
+        "declare_verifier",
+        step.done(format!(
+            "class {}, fee {}",
+            hex(program_hash),
+            strk(declare_fee)
+        ))
+        .as_secs_f64(),
+    );
+
     let step = progress.step("registering OS version 1 and the program, creating the thread");
     let os_version = Felt::from(OS_VERSION);
-    let program_hash = pending_verifier_program_hash();
     registry
         .register_os_version(&client, os_version)
         .await
@@ -340,63 +374,100 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         calldata_felts,
     )
     .await?;
-    if preflight.ok() {
-        // Unreachable until a verifier class is declared under the program hash: the demo
-        // registers the pending hash, and settling for real is issue 5's next slice.
-        bail!("pre-settlement checks passed, but the demo does not settle for real yet");
+    if !preflight.ok() {
+        bail!(
+            "pre-settlement checks failed, settle not sent: {}",
+            preflight.blocked_by.as_deref().unwrap_or_default()
+        );
     }
-    let blocked_by = preflight.blocked_by.clone().unwrap_or_default();
-    step.done(format!("settle NOT sent: {blocked_by}"));
+    step.done("all passed");
 
-    // The revert path, on purpose: one input value off by one.
-    let step = progress.step("sending a settlement with a stale input (hand-set resource bounds)");
-    let stale = stale_settlement(&honest)?;
-    let prover = client.address();
-    let strk_before = client.fee_token_balance(prover).await?;
-    let balances_before = read_balance_values(&client, token, &accounts).await?;
     let bounds = client
-        .bounds_at_current_prices(0, REVERT_L2_GAS, REVERT_L1_DATA_GAS, 2)
+        .bounds_at_current_prices(0, SETTLE_L2_GAS, SETTLE_L1_DATA_GAS, 2)
         .await?;
-    let outcome = registry
-        .settle(&client, &stale, FeeMode::Manual(bounds))
-        .await
-        .context("sending settle")?;
-    let strk_after = client.fee_token_balance(prover).await?;
-    let balances_after = read_balance_values(&client, token, &accounts).await?;
-    let sequence_after = registry.next_sequence(&client, thread_id).await?;
-    let reason = outcome
-        .revert_reason()
-        .map(short_revert_reason)
-        .unwrap_or_default();
-    let stale_summary = StaleSettlementSummary {
-        tx_hash: hex(outcome.hash),
-        status: if outcome.is_reverted() {
-            "REVERTED"
-        } else {
-            "SUCCEEDED"
-        },
-        revert_reason: reason.clone(),
-        fee_fri: outcome.actual_fee.to_string(),
-        strk_before_fri: strk_before.to_string(),
-        strk_after_fri: strk_after.to_string(),
-        fee_matches_balance_change: strk_before.checked_sub(strk_after) == Some(outcome.actual_fee),
-        token_balances_unchanged: balances_before == balances_after,
-        sequence_unchanged: sequence_after == sequence,
+    let ctx = RevertContext {
+        client: &client,
+        registry: &registry,
+        token,
+        accounts: &accounts,
+        thread_id,
+        sequence,
+        bounds,
     };
+
+    // Revert path 1, on purpose: one input value off by one.
+    let step = progress.step("sending a settlement with a stale input (hand-set resource bounds)");
+    let stale_summary = ctx.send(&stale_settlement(&honest)?).await?;
     timings.insert(
         "stale_settle",
+        step.done(stale_summary.line()).as_secs_f64(),
+    );
+    ensure!(
+        stale_summary.status == "REVERTED",
+        "the stale settlement was not reverted (tx {})",
+        stale_summary.tx_hash
+    );
+
+    // Revert path 2, on purpose: current inputs, but one proof felt changed.
+    let step = progress.step("sending a settlement whose proof has one felt changed");
+    let bad_proof_summary = ctx.send(&tampered_settlement(&honest)?).await?;
+    timings.insert(
+        "bad_proof_settle",
+        step.done(bad_proof_summary.line()).as_secs_f64(),
+    );
+    ensure!(
+        bad_proof_summary.status == "REVERTED",
+        "the settlement with a tampered proof was not reverted (tx {})",
+        bad_proof_summary.tx_hash
+    );
+
+    // The real settlement: the registry verifies the proof on-chain and applies the outputs.
+    let step = progress.step(format!(
+        "settling sub-block {sequence} ({calldata_felts} calldata felts; on-chain verification)"
+    ));
+    let outcome = registry
+        .settle(&client, &honest, FeeMode::Manual(bounds))
+        .await
+        .context("sending settle")?;
+    let l2_gas = l2_gas_used(&client, outcome.hash).await?;
+    if let Some(reason) = outcome.revert_reason() {
+        bail!(
+            "the honest settlement reverted (tx {}, L2 gas {l2_gas}): {}",
+            hex(outcome.hash),
+            short_revert_reason(reason)
+        );
+    }
+    let mut outputs_applied = true;
+    for output in &honest.outputs {
+        outputs_applied &= client.storage_at(output.contract, output.key).await? == output.value;
+    }
+    let settlement_summary = SettlementSummary {
+        sent: true,
+        tx_hash: hex(outcome.hash),
+        status: "SUCCEEDED",
+        sequence,
+        next_sequence_after: registry.next_sequence(&client, thread_id).await?,
+        slots_written: honest.outputs.len(),
+        proof_felts: proof_felts.len(),
+        calldata_felts,
+        l2_gas,
+        fee_fri: outcome.actual_fee.to_string(),
+        outputs_applied,
+        event_matches_outputs: settled_event_matches(&outcome, registry.address, &honest)?,
+        preflight,
+    };
+    timings.insert(
+        "settle",
         step.done(format!(
-            "{} '{}', fee {}",
-            stale_summary.status,
-            reason,
+            "SUCCEEDED: {} slots written, L2 gas {l2_gas}, fee {}",
+            settlement_summary.slots_written,
             strk(outcome.actual_fee)
         ))
         .as_secs_f64(),
     );
     ensure!(
-        outcome.is_reverted(),
-        "the stale settlement was not reverted (tx {})",
-        hex(outcome.hash)
+        settlement_summary.outputs_applied && settlement_summary.event_matches_outputs,
+        "the settlement succeeded but its outputs are not on-chain / in the event"
     );
 
     if let Some(devnet) = devnet {
@@ -428,12 +499,9 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
             prove_seconds: prove_time.as_secs_f64(),
             verify_ms: verify_time.as_secs_f64() * 1e3,
         },
-        settlement: SettlementSummary {
-            sent: false,
-            calldata_felts,
-            preflight,
-        },
+        settlement: settlement_summary,
         stale_settlement: stale_summary,
+        bad_proof_settlement: bad_proof_summary,
         timings_seconds: timings,
     };
     if json {
@@ -493,6 +561,117 @@ fn stale_settlement(honest: &Settlement) -> Result<Settlement> {
     Ok(stale)
 }
 
+/// The honest settlement with one proof felt changed (in the middle of the proof: inside the
+/// hash stream, past the packed M31 values), so the on-chain verifier must reject it.
+fn tampered_settlement(honest: &Settlement) -> Result<Settlement> {
+    let mut tampered = honest.clone();
+    let middle = tampered.proof.len() / 2;
+    let felt = tampered
+        .proof
+        .get_mut(middle)
+        .context("the settlement has no proof")?;
+    *felt += Felt::ONE;
+    Ok(tampered)
+}
+
+/// What the revert paths share: where to send, what to watch, the bounds.
+struct RevertContext<'a> {
+    client: &'a ChainClient,
+    registry: &'a Registry,
+    token: Token,
+    accounts: &'a [Felt],
+    thread_id: u64,
+    sequence: u64,
+    bounds: ResourceBounds,
+}
+
+impl RevertContext<'_> {
+    /// Sends `settlement` (expected to revert) and records what it cost and changed.
+    async fn send(&self, settlement: &Settlement) -> Result<RevertSummary> {
+        let client = self.client;
+        let prover = client.address();
+        let strk_before = client.fee_token_balance(prover).await?;
+        let balances_before = read_balance_values(client, self.token, self.accounts).await?;
+        let outcome = self
+            .registry
+            .settle(client, settlement, FeeMode::Manual(self.bounds))
+            .await
+            .context("sending settle")?;
+        let l2_gas = l2_gas_used(client, outcome.hash).await?;
+        let strk_after = client.fee_token_balance(prover).await?;
+        let balances_after = read_balance_values(client, self.token, self.accounts).await?;
+        let sequence_after = self.registry.next_sequence(client, self.thread_id).await?;
+        Ok(RevertSummary {
+            tx_hash: hex(outcome.hash),
+            status: if outcome.is_reverted() {
+                "REVERTED"
+            } else {
+                "SUCCEEDED"
+            },
+            revert_reason: outcome
+                .revert_reason()
+                .map(short_revert_reason)
+                .unwrap_or_default(),
+            l2_gas,
+            fee_fri: outcome.actual_fee.to_string(),
+            strk_before_fri: strk_before.to_string(),
+            strk_after_fri: strk_after.to_string(),
+            fee_matches_balance_change: strk_before.checked_sub(strk_after)
+                == Some(outcome.actual_fee),
+            token_balances_unchanged: balances_before == balances_after,
+            sequence_unchanged: sequence_after == self.sequence,
+        })
+    }
+}
+
+impl RevertSummary {
+    fn line(&self) -> String {
+        let fee: u128 = self.fee_fri.parse().unwrap_or_default();
+        format!(
+            "{} '{}', L2 gas {}, fee {}",
+            self.status,
+            self.revert_reason,
+            self.l2_gas,
+            strk(fee)
+        )
+    }
+}
+
+/// L2 gas a transaction used, from its receipt.
+async fn l2_gas_used(client: &ChainClient, hash: Felt) -> Result<u64> {
+    let receipt = client
+        .provider()
+        .get_transaction_receipt(hash)
+        .await
+        .context("reading the receipt")?;
+    match receipt.receipt {
+        TransactionReceipt::Invoke(invoke) => Ok(invoke.execution_resources.l2_gas),
+        _ => bail!("transaction {} is not an invoke", hex(hash)),
+    }
+}
+
+/// Whether `outcome` has the registry's `SubBlockSettled` event for `settlement`:
+/// keys `[selector, thread_id]`, data `[sequence, n, (contract, key, value)*]`.
+fn settled_event_matches(
+    outcome: &TxOutcome,
+    registry: Felt,
+    settlement: &Settlement,
+) -> Result<bool> {
+    let selector = zkthread_client::selector("SubBlockSettled")?;
+    let mut data = vec![
+        Felt::from(settlement.sequence),
+        Felt::from(settlement.outputs.len()),
+    ];
+    for output in &settlement.outputs {
+        data.extend([output.contract, output.key, output.value]);
+    }
+    Ok(outcome.events.iter().any(|event| {
+        event.from_address == registry
+            && event.keys == [selector, Felt::from(settlement.thread_id)]
+            && event.data == data
+    }))
+}
+
 /// Current balance slot values of `accounts`, keyed by slot (what the batcher needs).
 async fn read_balances(
     client: &ChainClient,
@@ -521,7 +700,6 @@ async fn read_balance_values(
 
 fn print_human(s: &DemoSummary, total: Duration) {
     let t = &s.transfers;
-    let st = &s.stale_settlement;
     println!();
     println!("zkthreads demo — summary");
     println!(
@@ -550,22 +728,47 @@ fn print_human(s: &DemoSummary, total: Duration) {
         s.proof.prove_seconds,
         s.proof.verify_ms
     );
+    let se = &s.settlement;
+    let settle_fee: u128 = se.fee_fri.parse().unwrap_or_default();
     println!(
-        "  settle           not sent ({} calldata felts): {}",
-        s.settlement.calldata_felts,
-        s.settlement.preflight.blocked_by.as_deref().unwrap_or("-")
+        "  settlement       {} (tx {}): sequence {} settled, next {}",
+        se.status, se.tx_hash, se.sequence, se.next_sequence_after
     );
+    println!(
+        "                   {} slots written ({}), proof {} felts, calldata {} felts",
+        se.slots_written,
+        if se.outputs_applied && se.event_matches_outputs {
+            "on-chain and in SubBlockSettled"
+        } else {
+            "MISMATCH"
+        },
+        se.proof_felts,
+        se.calldata_felts
+    );
+    println!(
+        "                   on-chain verification: L2 gas {}, fee {} ({} fri)",
+        se.l2_gas,
+        strk(settle_fee),
+        se.fee_fri
+    );
+    print_revert("stale input", &s.stale_settlement);
+    print_revert("bad proof", &s.bad_proof_settlement);
+    println!("  total            {}", seconds(total));
+}
+
+fn print_revert(label: &str, st: &RevertSummary) {
     let fee: u128 = st.fee_fri.parse().unwrap_or_default();
     let before: u128 = st.strk_before_fri.parse().unwrap_or_default();
     let after: u128 = st.strk_after_fri.parse().unwrap_or_default();
     println!(
-        "  stale settlement {} '{}' (tx {})",
-        st.status, st.revert_reason, st.tx_hash
+        "  {:<16} {} '{}' (tx {})",
+        label, st.status, st.revert_reason, st.tx_hash
     );
     println!(
-        "                   prover paid {} ({} fri): {} -> {}{}",
+        "                   prover paid {} ({} fri, L2 gas {}): {} -> {}{}",
         strk(fee),
         st.fee_fri,
+        st.l2_gas,
         strk(before),
         strk(after),
         if st.fee_matches_balance_change {
@@ -587,5 +790,4 @@ fn print_human(s: &DemoSummary, total: Duration) {
             "CHANGED"
         }
     );
-    println!("  total            {}", seconds(total));
 }

@@ -38,6 +38,7 @@ pub async fn run(args: DevnetArgs, json: bool) -> Result<()> {
         seed: args.seed,
         total_accounts: args.accounts,
         port: args.port,
+        ..EmbeddedOptions::default()
     };
     let devnet = Devnet::start_embedded_with(options)
         .await

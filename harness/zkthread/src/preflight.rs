@@ -74,7 +74,7 @@ pub async fn check(
         Some("the thread's next sequence on-chain is not the one proven".to_owned())
     } else if !verifier_declared {
         Some(format!(
-            "no verifier class is declared under program hash {} (the on-chain Cairo verifier has not landed), so the registry's library call would fail",
+            "no verifier class is declared under program hash {}, so the registry's library call would fail",
             hex(public_input.program_hash)
         ))
     } else if calldata_felts > MAX_CALLDATA_FELTS {

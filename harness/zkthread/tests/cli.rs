@@ -106,8 +106,9 @@ fn runtime_errors_are_one_line_and_exit_1() {
     assert!(err.starts_with("error: cannot reach the node"), "{err}");
 }
 
-/// The README's main job, small: the stale settlement reverts with the registry's reason, the
-/// prover pays a fee and no balance moves; the real settlement is held back and says why.
+/// The README's main job, small: both revert paths (stale input, one proof felt changed) revert
+/// with the registry's reason, the prover pays exactly the fee and no balance moves; then the
+/// real settlement is verified on-chain by the Cairo verifier and writes the outputs.
 #[test]
 fn demo_runs_end_to_end_and_reports_json() {
     let out = run(&["demo", "--transfers", "64", "--json"]);
@@ -120,31 +121,64 @@ fn demo_runs_end_to_end_and_reports_json() {
     );
     assert_eq!(accepted + rejected, 64);
     assert_eq!(t["rejected"], t["planted_invalid"]);
+    let slots_out = summary["slots_out"].as_u64().unwrap();
     assert!(summary["slots_in"].as_u64().unwrap() >= 2);
     assert!(summary["proof"]["felts"].as_u64().unwrap() > 100);
     assert!(summary["proof"]["security_bits"].as_u64().unwrap() >= 96);
 
     let settlement = &summary["settlement"];
-    assert_eq!(settlement["sent"], false);
     assert_eq!(settlement["preflight"]["proof_verifies"], true);
     assert_eq!(settlement["preflight"]["stale_inputs"], 0);
-    assert_eq!(settlement["preflight"]["verifier_declared"], false);
-    assert!(settlement["preflight"]["blocked_by"]
-        .as_str()
-        .unwrap()
-        .contains("no verifier class"));
+    assert_eq!(settlement["preflight"]["verifier_declared"], true);
+    assert!(settlement["preflight"]["blocked_by"].is_null());
+    assert_eq!(settlement["sent"], true);
+    assert_eq!(settlement["status"], "SUCCEEDED");
+    let sequence = settlement["sequence"].as_u64().unwrap();
+    assert_eq!(
+        settlement["next_sequence_after"].as_u64().unwrap(),
+        sequence + 1
+    );
+    assert_eq!(settlement["slots_written"].as_u64().unwrap(), slots_out);
+    assert_eq!(settlement["proof_felts"], summary["proof"]["felts"]);
+    assert!(
+        settlement["calldata_felts"].as_u64().unwrap()
+            > settlement["proof_felts"].as_u64().unwrap()
+    );
+    assert_eq!(settlement["outputs_applied"], true);
+    assert_eq!(settlement["event_matches_outputs"], true);
+    let settle_fee: u128 = settlement["fee_fri"].as_str().unwrap().parse().unwrap();
+    let settle_gas = settlement["l2_gas"].as_u64().unwrap();
+    // On-chain STARK verification is heavy: far more than a plain transaction's ~1e6.
+    assert!(settle_gas > 100_000_000, "L2 gas {settle_gas}");
+    assert!(settle_fee > 0);
 
-    let stale = &summary["stale_settlement"];
-    assert_eq!(stale["status"], "REVERTED");
-    assert_eq!(stale["revert_reason"], "registry: stale input");
-    let fee: u128 = stale["fee_fri"].as_str().unwrap().parse().unwrap();
-    let before: u128 = stale["strk_before_fri"].as_str().unwrap().parse().unwrap();
-    let after: u128 = stale["strk_after_fri"].as_str().unwrap().parse().unwrap();
-    assert!(fee > 0);
-    assert_eq!(before - after, fee, "the prover paid exactly the fee");
-    assert_eq!(stale["fee_matches_balance_change"], true);
-    assert_eq!(stale["token_balances_unchanged"], true);
-    assert_eq!(stale["sequence_unchanged"], true);
+    for (key, reason) in [
+        ("stale_settlement", "registry: stale input"),
+        ("bad_proof_settlement", "registry: invalid proof"),
+    ] {
+        let revert = &summary[key];
+        assert_eq!(revert["status"], "REVERTED", "{key}");
+        assert_eq!(revert["revert_reason"], reason, "{key}");
+        let fee: u128 = revert["fee_fri"].as_str().unwrap().parse().unwrap();
+        let before: u128 = revert["strk_before_fri"].as_str().unwrap().parse().unwrap();
+        let after: u128 = revert["strk_after_fri"].as_str().unwrap().parse().unwrap();
+        assert!(fee > 0, "{key}");
+        assert_eq!(
+            before - after,
+            fee,
+            "{key}: the prover paid exactly the fee"
+        );
+        assert_eq!(revert["fee_matches_balance_change"], true, "{key}");
+        assert_eq!(revert["token_balances_unchanged"], true, "{key}");
+        assert_eq!(revert["sequence_unchanged"], true, "{key}");
+        assert!(revert["l2_gas"].as_u64().unwrap() > 0, "{key}");
+    }
+    // Rejecting a tampered proof runs (part of) the verifier: it costs more than the stale
+    // check, which stops before verification.
+    assert!(
+        summary["bad_proof_settlement"]["l2_gas"].as_u64().unwrap()
+            > summary["stale_settlement"]["l2_gas"].as_u64().unwrap()
+    );
 }
 
 /// Kills the devnet child when the test ends, also on panic.

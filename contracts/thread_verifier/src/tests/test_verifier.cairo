@@ -107,12 +107,209 @@ fn mutations_of_the_packed_m31_stream_are_rejected() {
     println!("mutations rejected (m31 stream, every 2nd felt): {}", n);
 }
 
+/// Felt-stream mutations in chunks: the runner keeps one test's whole execution in memory, so
+/// a single test cannot run hundreds of full verifications.
+fn felt_stream_chunk(chunk: u32) {
+    let stream_start = 1 + n_packed();
+    // Stride 64, offset 2 * chunk: the 32 chunks together mutate every 2nd felt of the stream.
+    let n = mutations_rejected(stream_start + 2 * chunk, proof().len(), 64);
+    println!("mutations rejected (felt stream, chunk {}): {}", chunk, n);
+}
+
 #[test]
 #[available_gas(1000000000000)]
-fn mutations_of_the_felt_stream_are_rejected() {
-    // Commitments, Merkle witnesses, the proof-of-work nonce, FRI layer witnesses and roots.
-    let n = mutations_rejected(1 + n_packed(), proof().len(), 2);
-    println!("mutations rejected (felt stream, every 2nd felt): {}", n);
+fn felt_stream_mutations_chunk_0() {
+    felt_stream_chunk(0);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_1() {
+    felt_stream_chunk(1);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_2() {
+    felt_stream_chunk(2);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_3() {
+    felt_stream_chunk(3);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_4() {
+    felt_stream_chunk(4);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_5() {
+    felt_stream_chunk(5);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_6() {
+    felt_stream_chunk(6);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_7() {
+    felt_stream_chunk(7);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_8() {
+    felt_stream_chunk(8);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_9() {
+    felt_stream_chunk(9);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_10() {
+    felt_stream_chunk(10);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_11() {
+    felt_stream_chunk(11);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_12() {
+    felt_stream_chunk(12);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_13() {
+    felt_stream_chunk(13);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_14() {
+    felt_stream_chunk(14);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_15() {
+    felt_stream_chunk(15);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_16() {
+    felt_stream_chunk(16);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_17() {
+    felt_stream_chunk(17);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_18() {
+    felt_stream_chunk(18);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_19() {
+    felt_stream_chunk(19);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_20() {
+    felt_stream_chunk(20);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_21() {
+    felt_stream_chunk(21);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_22() {
+    felt_stream_chunk(22);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_23() {
+    felt_stream_chunk(23);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_24() {
+    felt_stream_chunk(24);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_25() {
+    felt_stream_chunk(25);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_26() {
+    felt_stream_chunk(26);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_27() {
+    felt_stream_chunk(27);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_28() {
+    felt_stream_chunk(28);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_29() {
+    felt_stream_chunk(29);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_30() {
+    felt_stream_chunk(30);
+}
+#[test]
+#[available_gas(1000000000000)]
+fn felt_stream_mutations_chunk_31() {
+    felt_stream_chunk(31);
+}
+
+
+#[test]
+#[available_gas(1000000000000)]
+fn every_commitment_the_pow_nonce_and_fri_roots_are_bound() {
+    let p = proof();
+    let parsed = crate::proof::parse_proof(p).unwrap();
+    let stream_start = 1 + n_packed();
+    let mut positions: Array<u32> = array![];
+    // The 4 tree roots.
+    let mut k = 0;
+    while k != 4 {
+        positions.append(stream_start + k);
+        k += 1;
+    };
+    // The proof-of-work nonce follows the trees' Merkle witnesses.
+    let mut pow_at = stream_start + 4;
+    for witness in parsed.decommitments {
+        pow_at += (*witness).len();
+    };
+    positions.append(pow_at);
+    // The first FRI layer's root, then each inner layer's root.
+    let mut at = pow_at + 1 + parsed.fri_first_layer.hash_witness.len();
+    positions.append(at);
+    for layer in parsed.fri_inner_layers {
+        at += (*layer).hash_witness.len() + 1;
+        positions.append(at);
+    };
+    assert(at == p.len() - 1, 'layout: last felt is a root');
+    for i in positions.span() {
+        let result = verify_thread_proof(public_input(), bumped(p, *i, 1), @test_params());
+        assert(result.is_err(), 'tampered root accepted');
+    };
+    println!("mutations rejected (roots + pow nonce): {}", positions.len());
 }
 
 #[test]
