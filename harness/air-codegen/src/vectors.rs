@@ -7,33 +7,17 @@ use std::fmt::Write;
 use stwo::core::air::{Component, Components};
 use stwo::core::channel::{Channel, Poseidon252Channel};
 use stwo::core::circle::CirclePoint;
-use stwo::core::fields::m31::M31;
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::pcs::TreeVec;
 use stwo::core::verifier::COMPOSITION_LOG_SPLIT;
 use stwo_constraint_framework::logup::LookupElements;
 use zkthread_prover::air::{RangeCheckRelation, TokenStateRelation, STATE_TUPLE};
+// The same deterministic xorshift64* samples as the stwo vectors: identical on every run.
+use zkthread_stark_vectors::Samples;
 
 use crate::thread_components;
 use crate::N_PREPROCESSED_COLUMNS;
 
-/// Deterministic sample source (xorshift64*): the vectors must be identical on every run.
-struct Samples(u64);
-
-impl Samples {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn m31(&mut self) -> M31 {
-        M31::reduce(self.next_u64() >> 1)
-    }
-    fn qm31(&mut self) -> SecureField {
-        SecureField::from_m31(self.m31(), self.m31(), self.m31(), self.m31())
-    }
-}
 
 fn q(v: SecureField) -> String {
     let [a, b, c, d] = v.to_m31_array();

@@ -55,20 +55,21 @@ pub fn vectors_path() -> PathBuf {
 }
 
 /// Deterministic sample source (xorshift64*): the vectors must be identical on every run.
-struct Samples(u64);
+/// Shared with `zkthread-air-codegen`, whose AIR vectors use the same generator.
+pub struct Samples(pub u64);
 
 impl Samples {
-    fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     /// A canonical M31 value (never P itself).
-    fn m31(&mut self) -> M31 {
+    pub fn m31(&mut self) -> M31 {
         M31::reduce(self.next_u64() >> 1)
     }
-    fn nonzero_m31(&mut self) -> M31 {
+    pub fn nonzero_m31(&mut self) -> M31 {
         loop {
             let v = self.m31();
             if v.0 != 0 {
@@ -76,7 +77,7 @@ impl Samples {
             }
         }
     }
-    fn qm31(&mut self) -> QM31 {
+    pub fn qm31(&mut self) -> QM31 {
         QM31::from_m31(self.m31(), self.m31(), self.m31(), self.m31())
     }
 }
