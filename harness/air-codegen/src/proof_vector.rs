@@ -66,23 +66,7 @@ pub fn scenario() -> Result<(PublicInput, zkthread_prover::SubBlock), ProofVecto
         t(TOKEN_B, 4, 1, 999),
         t(TOKEN_A, 3, 1, 1),
     ];
-    let batcher = Batcher::new([Felt::from(TOKEN_A), Felt::from(TOKEN_B)]);
-    let sub_block = batcher
-        .batch_strict(&txs, |s| state.get(s).copied())
-        .map_err(|e| ProofVectorError::Scenario(e.to_string()))?;
-    let public_input = PublicInput {
-        os_version: Felt::from(1u8),
-        program_hash: Felt::from_hex_unchecked("0x5eed0fc1a55"),
-        thread_id: Felt::from(7u8),
-        sequence: Felt::from(0u8),
-        contract_set_commitment: contract_set_commitment(&[
-            Felt::from(TOKEN_A),
-            Felt::from(TOKEN_B),
-        ]),
-        inputs: sub_block.inputs.clone(),
-        outputs: sub_block.outputs.clone(),
-    };
-    Ok((public_input, sub_block))
+    batch_vector_statement(&txs, &state)
 }
 
 /// `n` transfers of 1 unit around a ring of `accounts` accounts per token, alternating tokens
@@ -108,6 +92,15 @@ pub fn ring_scenario(
             amount: 1,
         })
         .collect();
+    batch_vector_statement(&txs, &state)
+}
+
+/// Batches `txs` on the vector thread (tokens A and B, thread 7, sequence 0) and builds the
+/// statement both scenarios prove.
+fn batch_vector_statement(
+    txs: &[Transfer],
+    state: &HashMap<Slot, Felt>,
+) -> Result<(PublicInput, zkthread_prover::SubBlock), ProofVectorError> {
     let batcher = Batcher::new([Felt::from(TOKEN_A), Felt::from(TOKEN_B)]);
     let sub_block = batcher
         .batch_strict(&txs, |s| state.get(s).copied())
