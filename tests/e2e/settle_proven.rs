@@ -144,19 +144,17 @@ fn transfer(world: &ThreadWorld, from: Felt, to: Felt, amount: u128) -> Transfer
     }
 }
 
+/// Addresses of the devnet's first `n` predeployed accounts.
+fn account_addresses(world: &ThreadWorld, n: usize) -> Vec<Felt> {
+    world.chain.devnet.accounts().iter().take(n).map(|a| a.address).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_proof_settles_and_a_tampered_proof_reverts() -> Result<()> {
     init_tracing();
     let world = ThreadWorld::deploy_with_verifier().await?;
     let client = world.client();
-    let accounts: Vec<Felt> = world
-        .chain
-        .devnet
-        .accounts()
-        .iter()
-        .take(4)
-        .map(|a| a.address)
-        .collect();
+    let accounts = account_addresses(&world, 4);
     let holder = world.holder;
     ensure!(accounts[0] == holder);
 
@@ -282,14 +280,7 @@ async fn real_settlement_fits_the_devnet_step_bound() -> Result<()> {
     init_tracing();
     let world = ThreadWorld::deploy_with_verifier().await?;
     let client = world.client();
-    let accounts: Vec<Felt> = world
-        .chain
-        .devnet
-        .accounts()
-        .iter()
-        .take(3)
-        .map(|a| a.address)
-        .collect();
+    let accounts = account_addresses(&world, 3);
     let transfers = vec![
         transfer(&world, world.holder, accounts[1], 1_000),
         transfer(&world, world.holder, accounts[2], 2_000),
