@@ -175,14 +175,6 @@ impl ThreadWorld {
             .context("deploy token")?;
 
         let os_version = Felt::from(OS_VERSION);
-        registry
-            .register_os_version(client, os_version)
-            .await
-            .context("register_os_version")?;
-        registry
-            .register_program(client, os_version, program_hash)
-            .await
-            .context("register_program")?;
         let thread = NewThread {
             os_version,
             program_hash,
@@ -191,9 +183,9 @@ impl ThreadWorld {
             provers: vec![],
         };
         let (thread_id, _) = registry
-            .create_thread(client, &thread)
+            .open_thread(client, &thread)
             .await
-            .context("create_thread")?;
+            .context("opening the thread")?;
         Ok(Self {
             chain,
             registry,

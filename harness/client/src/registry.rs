@@ -314,6 +314,63 @@ impl Registry {
         )
     }
 
+    /// Whether the owner registered `os_version`.
+    pub async fn is_os_version_registered(
+        &self,
+        client: &ChainClient,
+        os_version: Felt,
+    ) -> Result<bool> {
+        let words = client
+            .call(self.address, "is_os_version_registered", vec![os_version])
+            .await?;
+        Ok(calldata::single::<u8>(&words, "is_os_version_registered")? == 1)
+    }
+
+    /// The OS version `program_hash` is registered under, if any (`Option<felt252>`: tag 0 =
+    /// Some(value), tag 1 = None).
+    pub async fn program_os_version(
+        &self,
+        client: &ChainClient,
+        program_hash: Felt,
+    ) -> Result<Option<Felt>> {
+        let words = client
+            .call(self.address, "program_os_version", vec![program_hash])
+            .await?;
+        match words.as_slice() {
+            [tag, value] if *tag == Felt::ZERO => Ok(Some(*value)),
+            [tag] if *tag == Felt::ONE => Ok(None),
+            _ => Err(ClientError::Decode {
+                what: "program_os_version".into(),
+                detail: format!("unexpected words {words:?}"),
+            }),
+        }
+    }
+
+    /// The whole set-up of a thread as its owner does it: registers `thread.os_version` and
+    /// `thread.program_hash` under it (each only if the registry does not have it yet), then
+    /// creates the thread. Returns the thread id and the fees paid. The signing account must be
+    /// the registry owner unless both are registered already.
+    pub async fn open_thread(&self, client: &ChainClient, thread: &NewThread) -> Result<(u64, u128)> {
+        let mut fees = 0;
+        if !self.is_os_version_registered(client, thread.os_version).await? {
+            fees += self
+                .register_os_version(client, thread.os_version)
+                .await?
+                .actual_fee;
+        }
+        match self.program_os_version(client, thread.program_hash).await? {
+            Some(_) => {}
+            None => {
+                fees += self
+                    .register_program(client, thread.os_version, thread.program_hash)
+                    .await?
+                    .actual_fee;
+            }
+        }
+        let (thread_id, outcome) = self.create_thread(client, thread).await?;
+        Ok((thread_id, fees + outcome.actual_fee))
+    }
+
     /// The sequence number the next `settle` of `thread_id` must carry.
     pub async fn next_sequence(&self, client: &ChainClient, thread_id: u64) -> Result<u64> {
         let words = client

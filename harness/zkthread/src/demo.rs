@@ -224,14 +224,6 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
 
     let step = progress.step("registering OS version 1 and the program, creating the thread");
     let os_version = Felt::from(OS_VERSION);
-    registry
-        .register_os_version(&client, os_version)
-        .await
-        .context("register_os_version")?;
-    registry
-        .register_program(&client, os_version, program_hash)
-        .await
-        .context("register_program")?;
     let new_thread = NewThread {
         os_version,
         program_hash,
@@ -240,9 +232,9 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         provers: vec![],
     };
     let (thread_id, _) = registry
-        .create_thread(&client, &new_thread)
+        .open_thread(&client, &new_thread)
         .await
-        .context("create_thread")?;
+        .context("opening the thread")?;
     let info = registry.thread(&client, thread_id).await?;
     ensure!(
         info.contract_set_commitment == contract_set_commitment(&[token.address]),
