@@ -1,319 +1,286 @@
 //! The whole loop with no test double: the thread's program is the real `ThreadVerifier` class,
 //! transfers are batched against on-chain balances, proven with Stwo (Poseidon252, DEFAULT
-//! params) and settled. Then a second sub-block's proof with one felt changed is sent and must
-//! revert with the registry's `invalid proof`, charging its fee and changing no storage.
+//! params) and settled. Around that one real settlement, every registry rule is broken once
+//! (each its own revert reason, nothing changed, the sender charged exactly the fee), and
+//! another contract reads the settled balance in the next transaction.
 //!
 //! Two devnet 0.10.1 (Starknet 0.14.4 constants) limits matter here:
 //! - Class size: the devnet keeps Starknet's declare limits (81,920 CASM felts, 81,920 Sierra
-//!   felts, 4,089,446 bytes); the verifier class (~80.6k CASM felts) fits them, barely.
+//!   felts, 4,089,446 bytes); the verifier class must fit them.
 //! - Execution: our classes are Sierra 1.6 (< `min_sierra_version_for_sierra_gas` 1.7.0), so
 //!   the blockifier meters them in Cairo steps, at most `invoke_tx_max_n_steps` = 10,000,000
 //!   per transaction (`execute_max_sierra_gas` = 1.11e9 applies to Sierra >= 1.7 classes only).
-//!   Measured (11:10 UTC): a settlement uses 7.66M-7.81M steps, ~1.82e9 L2 gas (builtins
-//!   dominate the Cairo-steps fee formula), calldata ~3,900-3,960 felts.
+//!   `real_settlement_fits_the_devnet_step_bound` measures the margin. Measured with the
+//!   verifier in the tree at 12:55 UTC: 2.50M-2.66M steps, 0.50e9 L2 gas, calldata ~3,900
+//!   felts (at 11:10 UTC, before the verifier got cheaper: 7.7M steps, 1.82e9 L2 gas).
 
-use std::collections::BTreeMap;
-use std::time::Instant;
-
-use anyhow::{anyhow, ensure, Context, Result};
-use starknet::core::types::TransactionReceipt;
-use starknet::providers::Provider;
+use anyhow::{ensure, Context, Result};
+use starknet::accounts::{Account, ExecutionEncoding, SingleOwnerAccount};
+use starknet::core::types::{BlockId, BlockTag, ExecuteInvocation, TransactionTrace};
+use starknet::providers::jsonrpc::HttpTransport;
+use starknet::providers::JsonRpcClient;
+use starknet::signers::{LocalWallet, SigningKey};
 use zkthread_e2e::client::calldata::SlotValue as ChainSlotValue;
-use zkthread_e2e::client::registry::Settlement;
-use zkthread_e2e::client::{ChainClient, FeeMode, Felt, TxOutcome};
-use zkthread_e2e::{init_tracing, ThreadWorld};
-use zkthread_prover::{
-    proof_to_felts, prove, verify, Batcher, Poseidon252MerkleChannel, PublicInput, Slot, SlotValue,
-    StarkParams, SubBlock, Transfer,
+use zkthread_e2e::client::token::balance_slot;
+use zkthread_e2e::client::{FeeMode, Felt};
+use zkthread_e2e::settle::{
+    assert_settle_reverts, batch_on_chain, l2_gas_used, prove_settlement, settle_and_check,
+    settle_bounds, tail, transfer, Watched, SETTLE_L1_DATA_GAS,
 };
+use zkthread_e2e::{init_tracing, revert_bounds, ThreadWorld};
 
-type Channel = Poseidon252MerkleChannel;
-const PARAMS: StarkParams = StarkParams::DEFAULT;
-
-/// L2 gas for the hand-set bounds: above what a full on-chain verification can use (the step
-/// bound, 10M steps at 100 gas each, plus calldata and validation).
-const SETTLE_L2_GAS: u64 = 4_000_000_000;
-const SETTLE_L1_DATA_GAS: u64 = 10_000;
-
-/// Balance slots of `accounts` on the world's token with their current on-chain values.
-async fn balances(world: &ThreadWorld, accounts: &[Felt]) -> Result<BTreeMap<Slot, Felt>> {
-    let mut values = BTreeMap::new();
-    for account in accounts {
-        let slot = Slot::balance(world.token.address, *account);
-        let value = world.client().storage_at(slot.contract, slot.key).await?;
-        values.insert(slot, value);
-    }
-    Ok(values)
-}
-
-/// Batches `transfers` against the current balances and proves the sub-block for the thread's
-/// next sequence. Returns the settlement (with proof) and the sub-block.
-async fn prove_sub_block(
-    world: &ThreadWorld,
-    accounts: &[Felt],
-    transfers: &[Transfer],
-) -> Result<(Settlement, SubBlock)> {
-    let client = world.client();
-    let current = balances(world, accounts).await?;
-    let batch = Batcher::new([world.token.address])
-        .batch(transfers, |slot| current.get(slot).copied())
-        .context("batching")?;
-    ensure!(batch.rejected.is_empty(), "rejected: {:?}", batch.rejected);
-    let sub_block = batch.sub_block;
-    let sequence = world
-        .registry
-        .next_sequence(client, world.thread_id)
-        .await?;
-    let info = world.registry.thread(client, world.thread_id).await?;
-    let public_input = PublicInput {
-        os_version: world.os_version,
-        program_hash: world.program_hash,
-        thread_id: Felt::from(world.thread_id),
-        sequence: Felt::from(sequence),
-        contract_set_commitment: info.contract_set_commitment,
-        inputs: sub_block.inputs.clone(),
-        outputs: sub_block.outputs.clone(),
-    };
-    let convert = |list: &[SlotValue]| -> Vec<ChainSlotValue> {
-        list.iter()
-            .map(|e| ChainSlotValue::new(e.slot.contract, e.slot.key, e.value))
-            .collect()
-    };
-    let mut settlement = Settlement {
-        thread_id: world.thread_id,
-        sequence,
-        inputs: convert(&sub_block.inputs),
-        outputs: convert(&sub_block.outputs),
-        proof: Vec::new(),
-    };
-    // The registry builds the verifier's statement itself: it must be the prover's.
-    ensure!(
-        world.registry.public_input(client, &settlement).await? == public_input.to_felts(),
-        "registry public input differs from the prover's"
-    );
-    let began = Instant::now();
-    let (pi, sb) = (public_input.clone(), sub_block.clone());
-    let proof = tokio::task::spawn_blocking(move || prove::<Channel>(&pi, &sb, &PARAMS)).await??;
-    verify::<Channel>(&public_input, &proof, &PARAMS).context("off-chain verify")?;
-    settlement.proof = proof_to_felts(&proof);
-    eprintln!(
-        "proved {} transfers (2^{} rows) in {:.1} s: {} proof felts",
-        sub_block.transfers.len(),
-        proof.log_n_rows,
-        began.elapsed().as_secs_f64(),
-        settlement.proof.len()
-    );
-    Ok((settlement, sub_block))
-}
-
-/// L2 gas the settle consumed, from the receipt.
-async fn l2_gas_used(client: &ChainClient, outcome: &TxOutcome) -> Result<u64> {
-    let receipt = client
-        .provider()
-        .get_transaction_receipt(outcome.hash)
-        .await?;
-    match receipt.receipt {
-        TransactionReceipt::Invoke(invoke) => Ok(invoke.execution_resources.l2_gas),
-        other => Err(anyhow!("not an invoke receipt: {other:?}")),
-    }
-}
-
-async fn token_storage(world: &ThreadWorld, settlement: &Settlement) -> Result<Vec<Felt>> {
-    let mut values = Vec::new();
-    for slot in &settlement.inputs {
-        values.push(world.client().storage_at(slot.contract, slot.key).await?);
-    }
-    Ok(values)
-}
-
-/// The last `n` characters of a revert trace on one line (the VM's own error is at the end).
-fn tail(text: &str, n: usize) -> String {
-    let skip = text.chars().count().saturating_sub(n);
-    text.chars()
-        .skip(skip)
-        .collect::<String>()
-        .replace('\n', " ")
-}
-
-fn transfer(world: &ThreadWorld, from: Felt, to: Felt, amount: u128) -> Transfer {
-    Transfer {
-        token: world.token.address,
-        from,
-        to,
-        amount,
-    }
-}
-
-/// Addresses of the devnet's first `n` predeployed accounts.
-fn account_addresses(world: &ThreadWorld, n: usize) -> Vec<Felt> {
-    world.chain.devnet.accounts().iter().take(n).map(|a| a.address).collect()
-}
-
+/// One proof, two full on-chain verifications (the bad proof and the honest settlement).
+///
+/// Sub-block 0 (four transfers from the holder's supply) is proven once. The thread's admin
+/// then restricts provers to account #1. Before it settles, sub-block 0 is sent broken in every
+/// way the registry checks, each from a sender that passes every earlier rule:
+/// unknown thread, prover not on the allowlist (the admin itself), a contract outside the
+/// thread's set, a stale input (a direct L2 transfer moved the holder's balance; it is moved
+/// back afterwards), and one proof felt changed. Then the allowed prover settles it: outputs in
+/// storage, sequence 1, the `SubBlockSettled` event carries exactly the outputs, and a
+/// `BalanceReader` contract invoked right after reads the settled balances through
+/// `balance_of`. Last, sending the settled sub-block again is a replay: wrong sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_proof_settles_and_a_tampered_proof_reverts() -> Result<()> {
+async fn real_settlement_applies_its_diff_and_each_broken_rule_reverts() -> Result<()> {
     init_tracing();
     let world = ThreadWorld::deploy_with_verifier().await?;
-    let client = world.client();
-    let accounts = account_addresses(&world, 4);
+    let admin = world.client();
+    let accounts = world.accounts(6);
     let holder = world.holder;
+    let token = world.token.address;
     ensure!(accounts[0] == holder);
+    let prover = world.chain.client(1)?;
+    let outsider_sender = world.chain.client(5)?;
+    let reader = world.deploy_balance_reader().await?;
+    let outsider = world.deploy_token("OUT", Felt::TWO).await?;
 
-    // --- 1. An honest sub-block settles. ---
     let transfers = vec![
-        transfer(&world, holder, accounts[1], 1_000),
-        transfer(&world, holder, accounts[2], 2_000),
-        transfer(&world, accounts[1], accounts[3], 300),
-        transfer(&world, holder, accounts[3], 4_000),
+        transfer(token, holder, accounts[1], 1_000),
+        transfer(token, holder, accounts[2], 2_000),
+        transfer(token, accounts[1], accounts[3], 300),
+        transfer(token, holder, accounts[3], 4_000),
     ];
-    let (honest, _) = prove_sub_block(&world, &accounts, &transfers).await?;
-    let calldata_felts = honest.calldata().len();
-    let bounds = client
-        .bounds_at_current_prices(0, SETTLE_L2_GAS, SETTLE_L1_DATA_GAS, 2)
+    let sub_block = batch_on_chain(admin, &[token], &transfers).await?;
+    let proven = prove_settlement(admin, &world.thread(), sub_block).await?;
+    let honest = &proven.settlement;
+    ensure!(honest.sequence == 0);
+    let watched = Watched::settlement(honest, &[world.thread_id]);
+    let registry = &world.registry;
+
+    // Only account #1 may settle this thread from now on.
+    let allow = registry.set_provers_call(world.thread_id, &[prover.address()])?;
+    admin
+        .invoke(vec![allow], FeeMode::default())
+        .await?
+        .require_success("set_provers")?;
+
+    // --- Rule 1: the thread exists. ---
+    let mut unknown = honest.clone();
+    unknown.thread_id = registry.thread_count(admin).await? + 1;
+    let bounds = revert_bounds(&prover).await?;
+    assert_settle_reverts(
+        registry,
+        &prover,
+        &unknown,
+        bounds,
+        "registry: unknown thread",
+        &watched,
+    )
+    .await?;
+
+    // --- Rule 1: the sender is on the thread's prover allowlist (the admin is not). ---
+    assert_settle_reverts(
+        registry,
+        admin,
+        honest,
+        bounds,
+        "registry: prover not allowed",
+        &watched,
+    )
+    .await?;
+
+    // --- Rule 3: every slot belongs to a contract in the thread's set. The extra output
+    // would hand the holder the outsider token's whole supply. ---
+    let mut foreign = honest.clone();
+    foreign.outputs.push(ChainSlotValue::new(
+        outsider.address,
+        balance_slot(holder)?,
+        Felt::from(2 * zkthread_e2e::SUPPLY),
+    ));
+    foreign.outputs.sort();
+    let foreign_watched = Watched::settlement(&foreign, &[world.thread_id]);
+    assert_settle_reverts(
+        registry,
+        &prover,
+        &foreign,
+        bounds,
+        "registry: contract not in set",
+        &foreign_watched,
+    )
+    .await?;
+
+    // --- Rule 4: every input is current. A direct L2 transfer moves the holder's balance
+    // after the sub-block was built on it. ---
+    let bystander = outsider_sender.address();
+    world
+        .token
+        .transfer(admin, bystander, 7, FeeMode::default())
         .await?;
-    let fee_before = client.fee_token_balance(holder).await?;
-    let outcome = world
-        .registry
-        .settle(client, &honest, FeeMode::Manual(bounds))
+    assert_settle_reverts(
+        registry,
+        &prover,
+        honest,
+        bounds,
+        "registry: stale input",
+        &watched,
+    )
+    .await?;
+    // Moved back: the proven sub-block's inputs are current again.
+    world
+        .token
+        .transfer(&outsider_sender, holder, 7, FeeMode::default())
         .await?;
-    let l2_gas = l2_gas_used(client, &outcome).await?;
+
+    // --- Rule 5: the proof verifies (the real verifier runs, and says no). ---
+    let mut bad_proof = honest.clone();
+    let middle = bad_proof.proof.len() / 2;
+    bad_proof.proof[middle] += Felt::ONE;
+    let full = settle_bounds(&prover).await?;
+    let outcome = assert_settle_reverts(
+        registry,
+        &prover,
+        &bad_proof,
+        full,
+        "registry: invalid proof",
+        &watched,
+    )
+    .await?;
     eprintln!(
-        "honest settle: {:?}, fee {} fri, L2 gas {l2_gas}, calldata {calldata_felts} felts, \
-         proof {} felts, latency {:?}",
-        outcome.status,
+        "bad proof: L2 gas {} (the verifier ran and said no)",
+        l2_gas_used(&prover, &outcome).await?
+    );
+
+    // --- The honest settlement, by the allowed prover. ---
+    let fee_before = prover.fee_token_balance(prover.address()).await?;
+    let outcome = settle_and_check(registry, &prover, honest).await?;
+    ensure!(
+        fee_before - prover.fee_token_balance(prover.address()).await? == outcome.actual_fee,
+        "the prover pays exactly the settlement's fee"
+    );
+    eprintln!(
+        "honest settle: fee {} fri, L2 gas {}, calldata {} felts, proof {} felts",
         outcome.actual_fee,
-        honest.proof.len(),
-        outcome.latency
+        l2_gas_used(&prover, &outcome).await?,
+        honest.calldata().len(),
+        honest.proof.len()
     );
-    ensure!(
-        !outcome.is_reverted(),
-        "honest settle reverted: {outcome:?}"
-    );
-    assert_eq!(
-        fee_before - client.fee_token_balance(holder).await?,
-        outcome.actual_fee
-    );
-    for output in &honest.outputs {
-        assert_eq!(
-            client.storage_at(output.contract, output.key).await?,
-            output.value,
-            "balance slot not written"
-        );
-    }
-    assert_eq!(
-        world
-            .registry
-            .next_sequence(client, world.thread_id)
-            .await?,
-        honest.sequence + 1
-    );
-    // SubBlockSettled: keys [selector, thread_id], data [sequence, n, (contract, key, value)*].
-    let settled_selector = zkthread_e2e::client::selector("SubBlockSettled")?;
-    let settled = outcome
-        .events
-        .iter()
-        .find(|e| {
-            e.from_address == world.registry.address && e.keys.first() == Some(&settled_selector)
-        })
-        .ok_or_else(|| anyhow!("no SubBlockSettled event"))?;
-    let mut expected = vec![
-        Felt::from(honest.sequence),
-        Felt::from(honest.outputs.len()),
-    ];
-    for output in &honest.outputs {
-        expected.extend([output.contract, output.key, output.value]);
-    }
-    assert_eq!(settled.keys[1], Felt::from(world.thread_id));
-    assert_eq!(settled.data, expected, "SubBlockSettled data");
 
-    // --- 2. The next sub-block with one proof felt changed reverts. ---
-    let transfers = vec![
-        transfer(&world, holder, accounts[1], 5),
-        transfer(&world, accounts[2], accounts[1], 7),
-    ];
-    let (mut tampered, _) = prove_sub_block(&world, &accounts, &transfers).await?;
-    let middle = tampered.proof.len() / 2;
-    tampered.proof[middle] += Felt::ONE;
-    let storage_before = token_storage(&world, &tampered).await?;
-    let fee_before = client.fee_token_balance(holder).await?;
-    let outcome = world
-        .registry
-        .settle(client, &tampered, FeeMode::Manual(bounds))
-        .await?;
-    let l2_gas = l2_gas_used(client, &outcome).await?;
-    let reason = outcome.revert_reason().unwrap_or_default().to_string();
-    eprintln!(
-        "tampered settle: fee {} fri, L2 gas {l2_gas}, reason {reason:?}",
-        outcome.actual_fee
-    );
-    ensure!(outcome.is_reverted(), "tampered proof settled: {outcome:?}");
-    ensure!(
-        reason.contains("registry: invalid proof"),
-        "unexpected revert reason {reason:?}"
-    );
-    assert!(outcome.actual_fee > 0 && outcome.actual_fee <= bounds.max_fee());
-    assert_eq!(
-        fee_before - client.fee_token_balance(holder).await?,
-        outcome.actual_fee
-    );
-    assert_eq!(token_storage(&world, &tampered).await?, storage_before);
-    assert_eq!(
-        world
-            .registry
-            .next_sequence(client, world.thread_id)
-            .await?,
-        tampered.sequence
-    );
+    // Another contract sees the settled balances in the very next transactions.
+    for account in [holder, accounts[3]] {
+        let slot = balance_slot(account)?;
+        let settled = honest
+            .outputs
+            .iter()
+            .find(|o| o.contract == token && o.key == slot)
+            .context("account not in the sub-block's outputs")?;
+        let (record, seen) = reader.record(admin, token, account).await?;
+        ensure!(record.block_number > outcome.block_number);
+        ensure!(
+            Felt::from(seen) == settled.value,
+            "BalanceReader saw {seen}, the settlement wrote {:#x}",
+            settled.value
+        );
+        ensure!(Felt::from(reader.last_seen(admin, token, account).await?) == settled.value);
+    }
+    ensure!(world.token.balance_of(admin, accounts[3]).await? == 4_300);
+
+    // --- Rule 2: a settled sub-block cannot be applied again. ---
+    let after_settle = Watched::settlement(honest, &[world.thread_id]);
+    assert_settle_reverts(
+        registry,
+        &prover,
+        honest,
+        bounds,
+        "registry: wrong sequence",
+        &after_settle,
+    )
+    .await?;
     Ok(())
 }
 
 /// How close a real settlement comes to devnet's per-transaction execution bound.
 ///
 /// Our classes are Sierra 1.6, so the blockifier meters them in Cairo steps and caps the execute
-/// phase at `min(invoke_tx_max_n_steps = 10M, l2_gas_bound / 100)` steps. Sending the honest
-/// settlement with an L2 bound of `100 * s` therefore tells whether its execution needs more
-/// than `s` steps (the VM runs out of steps) or not (execution ends; the fee check then finds
-/// the bound too small). Bisection over `s` measures the settlement's step count, which must be
-/// below 10M — the bound a larger proof or a costlier verifier would hit first.
+/// phase at `min(invoke_tx_max_n_steps = 10M, l2_gas_bound / 100)` steps. Simulating the honest
+/// settlement (`starknet_simulateTransactions`, nothing mined, so one proof serves every probe)
+/// with an L2 bound of `100 * s` therefore tells whether its execution needs more than `s`
+/// steps (the VM runs out of steps) or not (it settles, or the fee check finds the bound too
+/// small). Bisection over `s` measures the settlement's step count, which must be below 10M —
+/// the bound a larger proof or a costlier verifier would hit first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_settlement_fits_the_devnet_step_bound() -> Result<()> {
     const STEP_BOUND: u64 = 10_000_000;
     init_tracing();
     let world = ThreadWorld::deploy_with_verifier().await?;
     let client = world.client();
-    let accounts = account_addresses(&world, 3);
+    let accounts = world.accounts(3);
+    let token = world.token.address;
     let transfers = vec![
-        transfer(&world, world.holder, accounts[1], 1_000),
-        transfer(&world, world.holder, accounts[2], 2_000),
+        transfer(token, world.holder, accounts[1], 1_000),
+        transfer(token, world.holder, accounts[2], 2_000),
     ];
-    let (honest, _) = prove_sub_block(&world, &accounts, &transfers).await?;
+    let sub_block = batch_on_chain(client, &[token], &transfers).await?;
+    let honest = prove_settlement(client, &world.thread(), sub_block)
+        .await?
+        .settlement;
+
+    // The holder's account, signing simulations (the client only sends).
+    let devnet = &world.chain.devnet;
+    let key = devnet.account(0).context("account #0")?.private_key;
+    let chain_id = devnet.chain_id().context("devnet chain id")?;
+    let provider = JsonRpcClient::new(HttpTransport::new(devnet.url().clone()));
+    let signer = LocalWallet::from(SigningKey::from_secret_scalar(key));
+    let mut account = SingleOwnerAccount::new(
+        provider,
+        signer,
+        world.holder,
+        chain_id,
+        ExecutionEncoding::New,
+    );
+    account.set_block_id(BlockId::Tag(BlockTag::PreConfirmed));
+    let settle_call = world.registry.settle_call(&honest)?;
 
     // Whether executing `honest` needs more than `steps` Cairo steps.
     let needs_more_than = |steps: u64| {
-        let honest = &honest;
-        let world = &world;
+        let account = &account;
+        let settle_call = settle_call.clone();
         async move {
             let bounds = client
                 .bounds_at_current_prices(0, steps * 100, SETTLE_L1_DATA_GAS, 2)
                 .await?;
-            let outcome = world
-                .registry
-                .settle(client, honest, FeeMode::Manual(bounds))
-                .await?;
-            let reason = outcome.revert_reason().unwrap_or_default().to_lowercase();
-            ensure!(
-                outcome.is_reverted(),
-                "settled with only {steps} steps of L2 bound"
-            );
-            let out_of_steps = reason.contains("steps") && !reason.contains("l2");
-            eprintln!(
-                "bound {steps} steps: {}",
-                if out_of_steps {
-                    "out of steps"
-                } else {
-                    "execution finished, fee bound too small"
+            let simulated = account
+                .execute_v3(vec![settle_call])
+                .l1_gas(bounds.l1_gas)
+                .l1_gas_price(bounds.l1_gas_price)
+                .l2_gas(bounds.l2_gas)
+                .l2_gas_price(bounds.l2_gas_price)
+                .l1_data_gas(bounds.l1_data_gas)
+                .l1_data_gas_price(bounds.l1_data_gas_price)
+                .simulate(false, false)
+                .await
+                .map_err(|e| anyhow::anyhow!("simulating settle at {steps} steps: {e}"))?;
+            let TransactionTrace::Invoke(trace) = simulated.transaction_trace else {
+                anyhow::bail!("not an invoke trace");
+            };
+            let (out_of_steps, what) = match &trace.execute_invocation {
+                ExecuteInvocation::Success(_) => (false, "settles".to_string()),
+                ExecuteInvocation::Reverted(reverted) => {
+                    let reason = reverted.revert_reason.to_lowercase();
+                    let out_of_steps = reason.contains("steps") && !reason.contains("l2");
+                    (out_of_steps, format!("reverted: {}", tail(&reason, 160)))
                 }
-            );
-            eprintln!("  reason ends: {}", tail(&reason, 160));
+            };
+            eprintln!("bound {steps} steps: {what}");
             Ok::<bool, anyhow::Error>(out_of_steps)
         }
     };
@@ -334,7 +301,7 @@ async fn real_settlement_fits_the_devnet_step_bound() -> Result<()> {
         "settle execution: {low}..{high} Cairo steps of the {STEP_BOUND}-step bound ({:.0}%)",
         high as f64 * 100.0 / STEP_BOUND as f64
     );
-    // Nothing of the probes may have changed the thread.
+    // Simulations change nothing.
     assert_eq!(
         world
             .registry

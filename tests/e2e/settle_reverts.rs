@@ -1,11 +1,12 @@
 //! A `settle` that breaks a registry rule is mined REVERTED with that rule's reason: the prover
 //! pays exactly the actual fee and no thread storage changes.
 
-use anyhow::{ensure, Result};
+use anyhow::Result;
 use zkthread_e2e::client::calldata::SlotValue;
 use zkthread_e2e::client::registry::Settlement;
-use zkthread_e2e::client::token::{balance_slot, Token, TokenConfig};
+use zkthread_e2e::client::token::balance_slot;
 use zkthread_e2e::client::{FeeMode, Felt, TxOutcome};
+use zkthread_e2e::settle::{self, Watched};
 use zkthread_e2e::{artifact, init_tracing, revert_bounds, ThreadWorld, SUPPLY, TOKEN};
 
 /// Program hash of these threads: no class is declared under it, so a settlement that got as
@@ -13,17 +14,9 @@ use zkthread_e2e::{artifact, init_tracing, revert_bounds, ThreadWorld, SUPPLY, T
 /// Every settlement here must be stopped by an earlier rule.
 const UNDECLARED_PROGRAM_HASH: Felt = Felt::from_hex_unchecked("0x5e771e");
 
-/// Storage the settlement would touch, read before and after.
-async fn read_slots(world: &ThreadWorld, slots: &[(Felt, Felt)]) -> Result<Vec<Felt>> {
-    let mut values = Vec::with_capacity(slots.len());
-    for (contract, key) in slots {
-        values.push(world.client().storage_at(*contract, *key).await?);
-    }
-    Ok(values)
-}
-
-/// Sends `settlement` with hand-set bounds and checks: reverted with `reason`, fee charged is
-/// exactly the actual fee, `watched` slots and the thread's sequence unchanged.
+/// Sends `settlement` from the world's account with hand-set bounds and checks: reverted with
+/// `reason`, fee charged is exactly the actual fee, `watched` slots and the thread's sequence
+/// unchanged.
 async fn assert_settle_reverts(
     world: &ThreadWorld,
     settlement: &Settlement,
@@ -31,57 +24,20 @@ async fn assert_settle_reverts(
     watched: &[(Felt, Felt)],
 ) -> Result<TxOutcome> {
     let client = world.client();
+    let watched = Watched {
+        slots: watched.to_vec(),
+        threads: vec![world.thread_id],
+    };
     let bounds = revert_bounds(client).await?;
-    let prover = client.address();
-    let fee_before = client.fee_token_balance(prover).await?;
-    let slots_before = read_slots(world, watched).await?;
-    let sequence_before = world
-        .registry
-        .next_sequence(client, world.thread_id)
-        .await?;
-
-    let outcome = world
-        .registry
-        .settle(client, settlement, FeeMode::Manual(bounds))
-        .await?;
-
-    let revert_reason = outcome.revert_reason().unwrap_or_default();
-    ensure!(
-        outcome.is_reverted(),
-        "settle was not reverted: {outcome:?}"
-    );
-    ensure!(
-        revert_reason.contains(reason),
-        "revert reason {revert_reason:?} lacks {reason:?}"
-    );
-    ensure!(
-        outcome.actual_fee > 0,
-        "a reverted settle must still cost a fee"
-    );
-    ensure!(outcome.actual_fee <= bounds.max_fee());
-    let fee_after = client.fee_token_balance(prover).await?;
-    assert_eq!(
-        fee_before - fee_after,
-        outcome.actual_fee,
-        "prover's STRK balance change"
-    );
-    assert_eq!(
-        read_slots(world, watched).await?,
-        slots_before,
-        "thread storage changed"
-    );
-    assert_eq!(
-        world
-            .registry
-            .next_sequence(client, world.thread_id)
-            .await?,
-        sequence_before
-    );
-    eprintln!(
-        "{reason}: fee {} fri, latency {:?}",
-        outcome.actual_fee, outcome.latency
-    );
-    Ok(outcome)
+    settle::assert_settle_reverts(
+        &world.registry,
+        client,
+        settlement,
+        bounds,
+        reason,
+        &watched,
+    )
+    .await
 }
 
 /// A transfer of `amount` from holder to `recipient`, with given input values for both slots.
@@ -159,20 +115,7 @@ async fn settle_touching_a_contract_outside_the_thread_reverts() -> Result<()> {
     init_tracing();
     let world = ThreadWorld::deploy(UNDECLARED_PROGRAM_HASH).await?;
     // A second token, registered with the same registry but in no thread.
-    let config = TokenConfig {
-        registry: world.registry.address,
-        name: "Outsider".into(),
-        symbol: "OUT".into(),
-        initial_holder: world.holder,
-        supply: SUPPLY,
-    };
-    let (outsider, _) = Token::deploy(
-        world.client(),
-        artifact(TOKEN.0, TOKEN.1)?.class_hash,
-        &config,
-        Felt::TWO,
-    )
-    .await?;
+    let outsider = world.deploy_token("OUT", Felt::TWO).await?;
     let recipient = Felt::from(0xabcdu32);
     let sequence = world
         .registry

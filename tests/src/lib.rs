@@ -1,6 +1,9 @@
 //! Shared fixtures for the zkthreads end-to-end tests: an embedded devnet with a client for a
 //! funded account, the compiled contracts, and a deployed "thread world" (registry, token,
-//! registered OS version and program, one thread containing the token).
+//! registered OS version and program, one thread containing the token). [`settle`] has the
+//! helpers for real settlements (batch, prove, settle, check a revert changed nothing).
+
+pub mod settle;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -9,8 +12,10 @@ use anyhow::{anyhow, Context, Result};
 use zkthread_cairo_build::{build_contracts_with, BuildOptions, ContractArtifact, Rebuild};
 use zkthread_client::registry::{NewThread, Registry};
 use zkthread_client::token::{Token, TokenConfig};
-use zkthread_client::{ChainClient, Felt, ResourceBounds};
+use zkthread_client::{ChainClient, FeeMode, Felt, ResourceBounds, TxOutcome};
 use zkthread_devnet::{Devnet, EmbeddedOptions};
+
+use crate::settle::ThreadRef;
 
 pub use zkthread_client as client;
 pub use zkthread_devnet as devnet;
@@ -22,7 +27,12 @@ pub const SUPPLY: u128 = 1_000_000;
 
 /// Repository root (the e2e crate lives in `<repo>/tests`).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // Cargo sets CARGO_MANIFEST_DIR when it runs the tests; prefer it to the value baked in at
+    // compile time, which a target directory shared by two checkouts of the repo can carry over
+    // from the other one (cargo relocates workspace builds without rebuilding them).
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()
@@ -122,6 +132,8 @@ pub struct ThreadWorld {
 /// Names of the contracts the world uses (package, contract).
 pub const REGISTRY: (&str, &str) = ("registry", "ThreadRegistry");
 pub const TOKEN: (&str, &str) = ("token", "ThreadToken");
+/// Reads a token balance with `balance_of` and records it (another contract seeing thread state).
+pub const BALANCE_READER: (&str, &str) = ("token", "BalanceReader");
 /// The thread program: the Cairo verifier of token-transfer sub-block proofs (DEFAULT params).
 pub const VERIFIER: (&str, &str) = ("thread_verifier", "ThreadVerifier");
 
@@ -204,11 +216,154 @@ impl ThreadWorld {
     /// must fit them (`harness/air-codegen/tests/contract_size.rs` guards it).
     pub async fn deploy_with_verifier() -> Result<Self> {
         let verifier = artifact(VERIFIER.0, VERIFIER.1)?;
-        Self::deploy_declaring(verifier.class_hash, Some(verifier), EmbeddedOptions::default()).await
+        Self::deploy_declaring(
+            verifier.class_hash,
+            Some(verifier),
+            EmbeddedOptions::default(),
+        )
+        .await
     }
 
     pub fn client(&self) -> &ChainClient {
         &self.chain.client
+    }
+
+    /// The world's thread, as settlements address it.
+    pub fn thread(&self) -> ThreadRef {
+        self.thread_with_id(self.thread_id)
+    }
+
+    /// Another thread of this world's registry, with the world's OS version and program.
+    pub fn thread_with_id(&self, thread_id: u64) -> ThreadRef {
+        ThreadRef {
+            registry: self.registry,
+            thread_id,
+            os_version: self.os_version,
+            program_hash: self.program_hash,
+        }
+    }
+
+    /// Opens one more thread over `contracts` (any order) with the world's OS version and
+    /// program, admin = the holder, no prover allowlist.
+    pub async fn open_thread(&self, contracts: &[Felt]) -> Result<ThreadRef> {
+        let mut contracts = contracts.to_vec();
+        contracts.sort();
+        let thread = NewThread {
+            os_version: self.os_version,
+            program_hash: self.program_hash,
+            contracts,
+            admin: self.holder,
+            provers: vec![],
+        };
+        let (thread_id, _) = self
+            .registry
+            .open_thread(self.client(), &thread)
+            .await
+            .context("opening another thread")?;
+        Ok(self.thread_with_id(thread_id))
+    }
+
+    /// Addresses of the devnet's first `n` predeployed accounts (#0 is the holder).
+    pub fn accounts(&self, n: usize) -> Vec<Felt> {
+        self.chain
+            .devnet
+            .accounts()
+            .iter()
+            .take(n)
+            .map(|a| a.address)
+            .collect()
+    }
+
+    /// Deploys another `ThreadToken` on this world's registry (in no thread yet), all of its
+    /// supply held by the holder.
+    pub async fn deploy_token(&self, symbol: &str, salt: Felt) -> Result<Token> {
+        let config = TokenConfig {
+            registry: self.registry.address,
+            name: format!("Token {symbol}"),
+            symbol: symbol.into(),
+            initial_holder: self.holder,
+            supply: SUPPLY,
+        };
+        let (token, _) = Token::deploy(
+            self.client(),
+            artifact(TOKEN.0, TOKEN.1)?.class_hash,
+            &config,
+            salt,
+        )
+        .await
+        .with_context(|| format!("deploy token {symbol}"))?;
+        Ok(token)
+    }
+
+    /// Declares and deploys a [`BalanceReader`].
+    pub async fn deploy_balance_reader(&self) -> Result<BalanceReader> {
+        let artifact = artifact(BALANCE_READER.0, BALANCE_READER.1)?;
+        self.client()
+            .declare(artifact)
+            .await
+            .context("declare BalanceReader")?;
+        let deployed = self
+            .client()
+            .deploy(artifact.class_hash, vec![], Felt::ONE)
+            .await
+            .context("deploy BalanceReader")?;
+        Ok(BalanceReader {
+            address: deployed.address,
+        })
+    }
+}
+
+/// A deployed `BalanceReader` (`contracts/token/src/balance_reader.cairo`).
+#[derive(Clone, Copy, Debug)]
+pub struct BalanceReader {
+    pub address: Felt,
+}
+
+impl BalanceReader {
+    /// Invokes `record(token, account)`: the contract reads `balance_of` in this transaction.
+    /// Returns the outcome and the balance its `BalanceSeen` event reports.
+    pub async fn record(
+        &self,
+        client: &ChainClient,
+        token: Felt,
+        account: Felt,
+    ) -> Result<(TxOutcome, u128)> {
+        let call = client::call(self.address, "record", vec![token, account])?;
+        let outcome = client
+            .invoke(vec![call], FeeMode::default())
+            .await?
+            .require_success("BalanceReader.record")?;
+        // BalanceSeen: keys [selector, token, account], data [balance, index].
+        let seen = client::selector("BalanceSeen")?;
+        let event = outcome
+            .events
+            .iter()
+            .find(|e| e.from_address == self.address && e.keys.first() == Some(&seen))
+            .ok_or_else(|| anyhow!("record emitted no BalanceSeen"))?;
+        anyhow::ensure!(
+            event.keys[1..] == [token, account],
+            "BalanceSeen for another balance: {:?}",
+            event.keys
+        );
+        let balance = event
+            .data
+            .first()
+            .and_then(|b| u128::try_from(*b).ok())
+            .ok_or_else(|| anyhow!("BalanceSeen data {:?}", event.data))?;
+        Ok((outcome, balance))
+    }
+
+    /// The balance the last `record(token, account)` stored.
+    pub async fn last_seen(
+        &self,
+        client: &ChainClient,
+        token: Felt,
+        account: Felt,
+    ) -> Result<u128> {
+        let words = client
+            .call(self.address, "last_seen", vec![token, account])
+            .await?;
+        Ok(client::calldata::single(&words, "last_seen")?)
     }
 }
 

@@ -121,13 +121,24 @@ pub mod ThreadRegistry {
         pub active: bool,
     }
 
-    /// Sub-block `sequence` of `thread_id` was settled; `outputs` is its state diff
-    /// `(contract, key, value)`, enough to rebuild thread state from events alone.
+    /// Outputs per `SubBlockSettled` event. Starknet caps one event's data at 300 felts; the
+    /// event's data is `sequence, chunk, n_chunks, outputs.len()` and 3 felts per output, so
+    /// 4 + 3 * 96 = 292 fits (97 would too, 96 is a round number with room to spare). The
+    /// per-transaction cap of 1000 events (blockifier versioned constants,
+    /// `tx_event_limits.max_n_emitted_events`) bounds a settlement at 96,000 outputs.
+    pub const SETTLED_OUTPUTS_PER_EVENT: u32 = 96;
+
+    /// Sub-block `sequence` of `thread_id` was settled. Its state diff `(contract, key, value)`,
+    /// in slot order, is split over `n_chunks >= 1` events emitted in order `chunk = 0, 1, ...`,
+    /// each with at most `SETTLED_OUTPUTS_PER_EVENT` outputs (an empty sub-block emits one event
+    /// with none): their concatenation is enough to rebuild thread state from events alone.
     #[derive(Drop, PartialEq, Debug, starknet::Event)]
     pub struct SubBlockSettled {
         #[key]
         pub thread_id: u64,
         pub sequence: u64,
+        pub chunk: u32,
+        pub n_chunks: u32,
         pub outputs: Span<(ContractAddress, felt252, felt252)>,
     }
 
@@ -279,7 +290,7 @@ pub mod ThreadRegistry {
             // 6. Apply the state diff and publish it.
             write_outputs(thread_id, outputs);
             thread.sequence.write(sequence + 1);
-            self.emit(SubBlockSettled { thread_id, sequence, outputs });
+            self.emit_state_diff(thread_id, sequence, outputs);
 
             self.settling.write(false);
         }
@@ -445,6 +456,34 @@ pub mod ThreadRegistry {
             append_slots(ref public_input, inputs);
             append_slots(ref public_input, outputs);
             public_input.span()
+        }
+
+        /// Publishes `outputs` as `SubBlockSettled` events of at most `SETTLED_OUTPUTS_PER_EVENT`
+        /// outputs each, in order; always at least one event.
+        fn emit_state_diff(
+            ref self: ContractState,
+            thread_id: u64,
+            sequence: u64,
+            outputs: Span<(ContractAddress, felt252, felt252)>,
+        ) {
+            let n_chunks = if outputs.len() == 0 {
+                1
+            } else {
+                (outputs.len() + SETTLED_OUTPUTS_PER_EVENT - 1) / SETTLED_OUTPUTS_PER_EVENT
+            };
+            let mut rest = outputs;
+            let mut chunk: u32 = 0;
+            while chunk < n_chunks {
+                let size = if rest.len() < SETTLED_OUTPUTS_PER_EVENT {
+                    rest.len()
+                } else {
+                    SETTLED_OUTPUTS_PER_EVENT
+                };
+                let outputs = rest.slice(0, size);
+                rest = rest.slice(size, rest.len() - size);
+                self.emit(SubBlockSettled { thread_id, sequence, chunk, n_chunks, outputs });
+                chunk += 1;
+            };
         }
     }
 

@@ -1,13 +1,17 @@
 //! FRI folding steps as stwo 2.3 computes them (the verifier re-folds the queried values).
 
-use crate::fields::{M31, M31Trait, QM31, QM31Trait};
+use crate::fields::{M31, M31Trait, CM31, QM31, QM31Trait, P};
+use crate::fields::cm31::P_SQUARED;
 use crate::poly::{
     CircleDomain, CircleDomainTrait, LineDomain, LineDomainTrait, bit_reverse_index,
     canonic_circle_domain, line_poly_eval_at_point,
 };
-use crate::circle::{CosetTrait, pow2_u32};
+use crate::circle::{
+    CirclePoint, CirclePointIndex, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
+    pow2_u32,
+};
 use crate::channel::{Poseidon252Channel, ChannelTrait};
-use crate::merkle::{MerkleVerificationError, MerkleVerifierLiftedTrait};
+use crate::merkle::{MerkleVerificationError, walk_to_root};
 
 /// Leaves of FRI layers folded by more than one step hold 2^2 consecutive QM31 values.
 pub const LOG_PACKED_LEAF_SIZE: u32 = 2;
@@ -190,36 +194,43 @@ pub fn sample_query_positions(
     sorted_unique(raw.span())
 }
 
-/// Ascending distinct values of `values` (selection of the next larger value; n is the
-/// number of FRI queries, a few dozen).
+/// Ascending distinct values of `values` (a merge sort that drops repeats while merging:
+/// O(n log n) for the few dozen FRI queries).
 pub fn sorted_unique(values: Span<u32>) -> Array<u32> {
+    let n = values.len();
+    if n <= 1 {
+        let mut out: Array<u32> = array![];
+        out.append_span(values);
+        return out;
+    }
+    let half = n / 2;
+    let left = sorted_unique(values.slice(0, half));
+    let right = sorted_unique(values.slice(half, n - half));
+    let mut a = left.span();
+    let mut b = right.span();
     let mut out: Array<u32> = array![];
-    let mut last: Option<u32> = Option::None;
+    // Both halves are strictly ascending; equal heads are emitted once.
     loop {
-        let mut best: Option<u32> = Option::None;
-        for value in values {
-            let v = *value;
-            let above_last = match last {
-                Option::Some(l) => v > l,
-                Option::None => true,
-            };
-            if above_last {
-                best = match best {
-                    Option::Some(b) => if v < b {
-                        Option::Some(v)
-                    } else {
-                        Option::Some(b)
-                    },
-                    Option::None => Option::Some(v),
-                };
-            }
-        };
-        match best {
-            Option::Some(b) => {
-                out.append(b);
-                last = Option::Some(b);
-            },
-            Option::None => { break; },
+        if a.len() == 0 {
+            out.append_span(b);
+            break;
+        }
+        if b.len() == 0 {
+            out.append_span(a);
+            break;
+        }
+        let x = *a[0];
+        let y = *b[0];
+        if x < y {
+            out.append(x);
+            a.pop_front().unwrap();
+        } else if y < x {
+            out.append(y);
+            b.pop_front().unwrap();
+        } else {
+            out.append(x);
+            a.pop_front().unwrap();
+            b.pop_front().unwrap();
         }
     };
     out
@@ -326,7 +337,8 @@ pub struct FriLayerProof {
     pub root: felt252,
 }
 
-/// stwo's `fold_coset`: folds 2^n evaluations on a line coset down to one value.
+/// stwo's `fold_coset`: folds 2^n evaluations on a line coset down to one value (the
+/// one-coset reference; `fri_decommit` folds whole layers with `fold_cosets`).
 pub fn fold_coset(eval: Span<QM31>, domain: LineDomain, alpha: QM31) -> QM31 {
     let n = domain.log_size();
     let mut values = eval;
@@ -356,6 +368,225 @@ pub fn fold_coset(eval: Span<QM31>, domain: LineDomain, alpha: QM31) -> QM31 {
         i += 1;
     };
     *values[0]
+}
+
+/// 2^64 P: a multiple of P above every product of an M31 coordinate (< 2^31) and an
+/// unreduced `(v0 - v1) * itwid` coordinate (< 2^63).
+const P_TIMES_2_64: felt252 = 0x7fffffff0000000000000000;
+
+/// `f0 + alpha * f1` for `(f0, f1) = ibutterfly(v0, v1, itwid)` (one FRI fold of a pair):
+/// f1 stays unreduced (coordinates below 2^63) and each result coordinate is reduced once.
+fn fold_pair(v0: QM31, v1: QM31, itwid: M31, alpha: QM31) -> QM31 {
+    let t: felt252 = itwid.inner.into();
+    let p: felt252 = P.into();
+    let y0 = (v0.a.a.inner.into() + p - v1.a.a.inner.into()) * t;
+    let y1 = (v0.a.b.inner.into() + p - v1.a.b.inner.into()) * t;
+    let y2 = (v0.b.a.inner.into() + p - v1.b.a.inner.into()) * t;
+    let y3 = (v0.b.b.inner.into() + p - v1.b.b.inner.into()) * t;
+    let x0: felt252 = alpha.a.a.inner.into();
+    let x1: felt252 = alpha.a.b.inner.into();
+    let x2: felt252 = alpha.b.a.inner.into();
+    let x3: felt252 = alpha.b.b.inner.into();
+    // alpha * f1 as in `mul_unreduced`, the negative parts offset by multiples of 2^64 P
+    // (every product is below 2^94 < 2^64 P); the sums stay below 2^98.
+    let r = x2 * y2 - x3 * y3;
+    let s = x2 * y3 + x3 * y2;
+    let z0 = x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_TIMES_2_64;
+    let z1 = x0 * y1 + x1 * y0 + r + 2 * s + P_TIMES_2_64;
+    let z2 = x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_TIMES_2_64;
+    let z3 = x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0;
+    QM31 {
+        a: CM31 {
+            a: M31Trait::reduce_felt(z0 + v0.a.a.inner.into() + v1.a.a.inner.into()),
+            b: M31Trait::reduce_felt(z1 + v0.a.b.inner.into() + v1.a.b.inner.into()),
+        },
+        b: CM31 {
+            a: M31Trait::reduce_felt(z2 + v0.b.a.inner.into() + v1.b.a.inner.into()),
+            b: M31Trait::reduce_felt(z3 + v0.b.b.inner.into() + v1.b.b.inner.into()),
+        },
+    }
+}
+
+/// `p + q` over M31 with felt252 products, one reduction per coordinate.
+#[inline]
+fn add_points(p: CirclePoint<M31>, q: CirclePoint<M31>) -> CirclePoint<M31> {
+    let (x0, y0): (felt252, felt252) = (p.x.inner.into(), p.y.inner.into());
+    let (x1, y1): (felt252, felt252) = (q.x.inner.into(), q.y.inner.into());
+    CirclePoint {
+        x: M31Trait::reduce_felt(x0 * x1 - y0 * y1 + P_SQUARED),
+        y: M31Trait::reduce_felt(x0 * y1 + y0 * x1),
+    }
+}
+
+/// 2 x^2 - 1: the x-coordinate of a doubled point.
+#[inline]
+fn double_x(x: M31) -> M31 {
+    let x: felt252 = x.inner.into();
+    // 2 x^2 - 1 + P >= 0.
+    M31Trait::reduce_felt(2 * x * x + 0x7ffffffe)
+}
+
+/// The fold twiddles of one coset, level after level, from its points in bit-reversed order
+/// (`points[m]` = initial + bit_reverse(m) * step): for a circle coset the y of every point
+/// then the line levels; a line level uses the x of the pairs' points, and the next level
+/// the doubled x (2 x^2 - 1) of every other one.
+fn append_coset_twiddles(
+    ref twiddles: Array<M31>, points: Span<CirclePoint<M31>>, circle: bool,
+) {
+    let mut xs: Array<M31> = array![];
+    if circle {
+        let mut even = true;
+        for point in points {
+            twiddles.append(*point.y);
+            if even {
+                xs.append(*point.x);
+            }
+            even = !even;
+        };
+        if points.len() == 1 {
+            return;
+        }
+    } else {
+        for point in points {
+            xs.append(*point.x);
+        };
+    }
+    let mut level = xs.span();
+    loop {
+        let mut next: Array<M31> = array![];
+        let mut even = true;
+        for x in level {
+            twiddles.append(*x);
+            if even {
+                next.append(double_x(*x));
+            }
+            even = !even;
+        };
+        if level.len() == 1 {
+            break;
+        }
+        level = next.span();
+    };
+}
+
+/// Folds every queried coset of a layer (2^fold_step values each, coset after coset in
+/// `flat`) to one value: stwo's `fold_circle_into_line` + `fold_coset` for the first layer
+/// (`circle`), `fold_coset` for the inner ones. Each coset's points come from one windowed
+/// conversion of its initial index plus the layer's offsets, and every twiddle of the layer
+/// is inverted at once.
+pub fn fold_cosets(
+    flat: Span<QM31>, initials: Span<CirclePointIndex>, circle: bool, fold_step: u32, alpha: QM31,
+) -> Array<QM31> {
+    let log_points = fold_step - 1;
+    // A circle coset of 2^fold_step points is a half coset of 2^(fold_step - 1) and its
+    // conjugate; a line coset of 2^fold_step x's pairs its points with their negations.
+    let step = if circle {
+        CirclePointIndexTrait::subgroup_gen(fold_step - 1)
+    } else {
+        CirclePointIndexTrait::subgroup_gen(fold_step)
+    }
+        .to_point();
+    // offsets[j - 1] = 2^(j-1) step: bit-reversed order doubles a list [p...] into
+    // [p, p + 2^(j-1) step, ...] (bit_reverse(2m + 1) = 2^(j-1) + bit_reverse(m)).
+    let mut offsets: Array<CirclePoint<M31>> = array![];
+    let mut offset = step;
+    while offsets.len() != log_points {
+        offsets.append(offset);
+        offset = add_points(offset, offset);
+    };
+    let table = m31_gen_window_table();
+    let mut twiddles: Array<M31> = array![];
+    for initial in initials {
+        let first = (*initial).to_point_windowed(table);
+        if log_points == 2 {
+            // fold_step 3 (the shipped one) without lists: points in bit-reversed order are
+            // p0, p0 + 2 step, p0 + step, p0 + 3 step.
+            let offset_1 = *offsets[0];
+            let offset_2 = *offsets[1];
+            let p1 = add_points(first, offset_2);
+            let p2 = add_points(first, offset_1);
+            let p3 = add_points(p1, offset_1);
+            if circle {
+                twiddles.append(first.y);
+                twiddles.append(p1.y);
+                twiddles.append(p2.y);
+                twiddles.append(p3.y);
+                twiddles.append(first.x);
+                twiddles.append(p2.x);
+                twiddles.append(double_x(first.x));
+            } else {
+                twiddles.append(first.x);
+                twiddles.append(p1.x);
+                twiddles.append(p2.x);
+                twiddles.append(p3.x);
+                let x0 = double_x(first.x);
+                twiddles.append(x0);
+                twiddles.append(double_x(p2.x));
+                twiddles.append(double_x(x0));
+            }
+            continue;
+        }
+        let mut points: Array<CirclePoint<M31>> = array![first];
+        for offset in offsets.span() {
+            let mut doubled: Array<CirclePoint<M31>> = array![];
+            for point in points.span() {
+                doubled.append(*point);
+                doubled.append(add_points(*point, *offset));
+            };
+            points = doubled;
+        };
+        append_coset_twiddles(ref twiddles, points.span(), circle);
+    };
+    let mut inverses = crate::pcs::batch_inverse_m31(twiddles.span()).span();
+    let coset_size = pow2_u32(fold_step);
+    // alpha, alpha^2, alpha^4, ...: one per folding level, the same for every coset.
+    let mut level_alphas: Array<QM31> = array![alpha];
+    let mut level_alpha = alpha;
+    while level_alphas.len() != fold_step {
+        level_alpha = level_alpha * level_alpha;
+        level_alphas.append(level_alpha);
+    };
+    let mut out: Array<QM31> = array![];
+    let mut s = 0;
+    while s != initials.len() {
+        let mut values = flat.slice(s * coset_size, coset_size);
+        if coset_size == 8 {
+            // fold_step 3: three levels straight-line.
+            let [v0, v1, v2, v3, v4, v5, v6, v7] = (*values.multi_pop_front::<8>().unwrap())
+                .unbox();
+            let [t0, t1, t2, t3, t4, t5, t6] = (*inverses.multi_pop_front::<7>().unwrap())
+                .unbox();
+            let alpha_0 = *level_alphas[0];
+            let alpha_1 = *level_alphas[1];
+            let f0 = fold_pair(v0, v1, t0, alpha_0);
+            let f1 = fold_pair(v2, v3, t1, alpha_0);
+            let f2 = fold_pair(v4, v5, t2, alpha_0);
+            let f3 = fold_pair(v6, v7, t3, alpha_0);
+            let g0 = fold_pair(f0, f1, t4, alpha_1);
+            let g1 = fold_pair(f2, f3, t5, alpha_1);
+            out.append(fold_pair(g0, g1, t6, *level_alphas[2]));
+            s += 1;
+            continue;
+        }
+        let mut alphas = level_alphas.span();
+        while values.len() != 1 {
+            let level_alpha = *alphas.pop_front().unwrap();
+            let mut folded: Array<QM31> = array![];
+            loop {
+                match values.multi_pop_front::<2>() {
+                    Option::Some(pair) => {
+                        let [v0, v1] = (*pair).unbox();
+                        folded.append(fold_pair(v0, v1, *inverses.pop_front().unwrap(), level_alpha));
+                    },
+                    Option::None => { break; },
+                }
+            };
+            values = folded.span();
+        };
+        out.append(*values[0]);
+        s += 1;
+    };
+    out
 }
 
 /// The evaluations of the folding cosets that hold the queries (stwo's `SparseEvaluation`).
@@ -426,7 +657,10 @@ fn rebuild_cosets(
 }
 
 /// stwo's `build_merkle_verification_inputs` followed by the lifted Merkle check: leaves hold
-/// 2^leaf_log_size consecutive QM31s as 4 * 2^leaf_log_size M31 columns.
+/// 2^leaf_log_size consecutive QM31s as 4 * 2^leaf_log_size M31 columns of equal log size,
+/// so a leaf's row is its values' coordinates in order. Cosets (2^fold_step values, with
+/// fold_step >= leaf_log_size whenever leaves are packed) are whole leaves: the rebuilt
+/// values split into leaves in order and each leaf is hashed straight from them.
 fn verify_layer_merkle(
     root: felt252,
     layer_log_size: u32,
@@ -434,56 +668,60 @@ fn verify_layer_merkle(
     leaf_log_size: u32,
     hash_witness: Span<felt252>,
 ) -> Result<(), MerkleVerificationError> {
+    let height = layer_log_size - leaf_log_size;
+    if height == 0 {
+        return Result::Ok(());
+    }
     let leaf_size = pow2_u32(leaf_log_size);
     let leaf_size_nz: NonZero<u32> = leaf_size.try_into().unwrap();
-    // Leaf positions, deduplicated.
-    let mut merkle_positions: Array<u32> = array![];
-    let mut last: Option<u32> = Option::None;
-    for position in sparse.positions.span() {
-        let (leaf, _) = core::integer::u32_safe_divmod(*position, leaf_size_nz);
-        let repeat = match last {
-            Option::Some(l) => l == leaf,
-            Option::None => false,
-        };
-        if !repeat {
-            merkle_positions.append(leaf);
-            last = Option::Some(leaf);
+    let tree_width = pow2_u32(height);
+    let mut positions = sparse.positions.span();
+    let mut values = sparse.flat_evals.span();
+    let mut leaves: Array<(u32, felt252)> = array![];
+    let mut error: Option<MerkleVerificationError> = Option::None;
+    while positions.len() != 0 {
+        let (leaf, offset) = core::integer::u32_safe_divmod(*positions[0], leaf_size_nz);
+        if offset != 0 || leaf >= tree_width || positions.len() < leaf_size {
+            error = Option::Some(MerkleVerificationError::BadQueryPosition);
+            break;
         }
-    };
-    // Column c holds coordinate c % 4 of the value at offset c / 4 of every leaf.
-    let flat = sparse.flat_evals.span();
-    let n_columns = 4 * leaf_size;
-    let mut columns: Array<Span<M31>> = array![];
-    let mut log_sizes: Array<u32> = array![];
-    let mut c = 0;
-    while c != n_columns {
-        let (offset, coordinate) = core::integer::u32_safe_divmod(c, 4);
-        let mut column: Array<M31> = array![];
-        let mut m = 0;
-        while m != merkle_positions.len() {
-            let value = *flat[m * leaf_size + offset];
-            column.append(coordinate_of(value, coordinate));
-            m += 1;
+        positions = positions.slice(leaf_size, positions.len() - leaf_size);
+        // Row = the leaf's QM31s as M31 coordinates, packed 8 (two QM31s) per word.
+        let mut words: Array<felt252> = array![];
+        let mut k = 0;
+        while k != leaf_size {
+            let first = *values.pop_front().unwrap();
+            k += 1;
+            if k == leaf_size {
+                // An odd last QM31: a short block of 4 carries its length.
+                words.append(pack_qm31_into(first, 0) + 4 * TWO_POW_248);
+            } else {
+                let second = *values.pop_front().unwrap();
+                k += 1;
+                words.append(pack_qm31_into(second, pack_qm31_into(first, 0)));
+            }
         };
-        columns.append(column.span());
-        log_sizes.append(layer_log_size - leaf_log_size);
-        c += 1;
+        leaves.append((leaf, core::poseidon::poseidon_hash_span(words.span())));
     };
-    let verifier = MerkleVerifierLiftedTrait::new(root, log_sizes.span(), Option::None);
-    verifier.verify(merkle_positions.span(), columns.span(), hash_witness)
+    if let Option::Some(e) = error {
+        return Result::Err(e);
+    }
+    if leaves.len() == 0 {
+        return Result::Err(MerkleVerificationError::BadQueryPosition);
+    }
+    walk_to_root(leaves, height, hash_witness, root)
 }
 
+const TWO_POW_31: felt252 = 0x80000000;
+const TWO_POW_248: felt252 = 0x100000000000000000000000000000000000000000000000000000000000000;
+
+/// `acc * 2^124 + (a, b, c, d)` in base 2^31, big-endian (the Merkle block packing).
 #[inline]
-fn coordinate_of(value: QM31, coordinate: u32) -> M31 {
-    if coordinate == 0 {
-        value.a.a
-    } else if coordinate == 1 {
-        value.a.b
-    } else if coordinate == 2 {
-        value.b.a
-    } else {
-        value.b.b
-    }
+fn pack_qm31_into(value: QM31, acc: felt252) -> felt252 {
+    let mut word = acc * TWO_POW_31 + value.a.a.inner.into();
+    word = word * TWO_POW_31 + value.a.b.inner.into();
+    word = word * TWO_POW_31 + value.b.a.inner.into();
+    word * TWO_POW_31 + value.b.b.inner.into()
 }
 
 /// Positions of the next layer: `position >> fold_step`, deduplicated.
@@ -551,25 +789,26 @@ pub fn fri_decommit(
         Result::Ok(()) => {},
         Result::Err(e) => { return Result::Err(FriVerificationError::FirstLayerCommitmentInvalid(e)); },
     }
-    let alpha = *commitment.first_layer_alpha;
-    let coset_size = pow2_u32(fold_step);
-    let mut layer_evals: Array<QM31> = array![];
-    let mut s = 0;
-    let flat = sparse.flat_evals.span();
-    while s != sparse.initial_indexes.len() {
-        let eval = flat.slice(s * coset_size, coset_size);
-        let initial = column_domain.index_at(*sparse.initial_indexes[s]);
-        let circle_domain = CircleDomainTrait::new(CosetTrait::new(initial, fold_step - 1));
-        let buffer = fold_circle_into_line(eval, circle_domain, alpha);
-        let value = if fold_step == 1 {
-            *buffer[0]
-        } else {
-            let line_domain = LineDomainTrait::new(CosetTrait::new(initial, fold_step - 1));
-            fold_coset(buffer.span(), line_domain, alpha * alpha)
-        };
-        layer_evals.append(value);
-        s += 1;
+    // The coset starting at bit-reversed position i of the circle domain starts at index
+    // half_coset.index_at(i), or its negation (the conjugate half) past the first half.
+    let half_coset = column_domain.half_coset;
+    let half_size = pow2_u32(half_coset.log_size);
+    let mut initials: Array<CirclePointIndex> = array![];
+    for index in sparse.initial_indexes.span() {
+        let i = *index;
+        initials
+            .append(
+                if i < half_size {
+                    half_coset.index_at(i)
+                } else {
+                    -half_coset.index_at(i - half_size)
+                },
+            );
     };
+    let layer_evals = fold_cosets(
+        sparse.flat_evals.span(), initials.span(), true, fold_step, *commitment.first_layer_alpha,
+    );
+    let mut layer_evals = layer_evals;
     let mut layer_queries = fold_queries(queries, fold_step);
 
     // Inner layers.
@@ -618,19 +857,13 @@ pub fn fri_decommit(
                 break;
             },
         }
-        let coset_size = pow2_u32(layer.fold_step);
-        let flat = sparse.flat_evals.span();
-        let mut folded: Array<QM31> = array![];
-        let mut s = 0;
-        while s != sparse.initial_indexes.len() {
-            let initial = domain.coset.index_at(*sparse.initial_indexes[s]);
-            let fold_domain = LineDomainTrait::new(CosetTrait::new(initial, layer.fold_step));
-            folded
-                .append(
-                    fold_coset(flat.slice(s * coset_size, coset_size), fold_domain, layer.folding_alpha),
-                );
-            s += 1;
+        let mut initials: Array<CirclePointIndex> = array![];
+        for index in sparse.initial_indexes.span() {
+            initials.append(domain.coset.index_at(*index));
         };
+        let folded = fold_cosets(
+            sparse.flat_evals.span(), initials.span(), false, layer.fold_step, layer.folding_alpha,
+        );
         layer_queries = fold_queries(layer_queries.span(), layer.fold_step);
         layer_evals = folded;
         index += 1;

@@ -86,6 +86,40 @@ pub fn lifted_leaf_hash(row: Span<M31>) -> felt252 {
     poseidon_hash_span(words.span())
 }
 
+/// `lifted_leaf_hash` of row q of `columns` (in their order), packed straight from the
+/// columns eight at a time without building the row.
+fn row_leaf_hash(columns: Span<Span<M31>>, q: u32) -> felt252 {
+    let mut words: Array<felt252> = array![];
+    let mut rest = columns;
+    loop {
+        match rest.multi_pop_front::<8>() {
+            Option::Some(block) => {
+                let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
+                let mut word: felt252 = (*c0[q]).inner.into();
+                word = word * TWO_POW_31 + (*c1[q]).inner.into();
+                word = word * TWO_POW_31 + (*c2[q]).inner.into();
+                word = word * TWO_POW_31 + (*c3[q]).inner.into();
+                word = word * TWO_POW_31 + (*c4[q]).inner.into();
+                word = word * TWO_POW_31 + (*c5[q]).inner.into();
+                word = word * TWO_POW_31 + (*c6[q]).inner.into();
+                word = word * TWO_POW_31 + (*c7[q]).inner.into();
+                words.append(word);
+            },
+            Option::None => { break; },
+        }
+    };
+    let len = rest.len();
+    if len != 0 {
+        // A short last block carries its length in bits 248..251.
+        let mut word: felt252 = 0;
+        for column in rest {
+            word = word * TWO_POW_31 + (*(*column)[q]).inner.into();
+        };
+        words.append(word + len.into() * TWO_POW_248);
+    }
+    poseidon_hash_span(words.span())
+}
+
 /// Inner node of the lifted tree.
 #[inline]
 pub fn hash_children(left: felt252, right: felt252) -> felt252 {
@@ -251,17 +285,16 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
                     break;
                 }
             } else {
-                let mut row: Array<M31> = array![];
-                if in_order {
-                    for column in queried_values {
-                        row.append(*(*column)[q]);
-                    };
+                let leaf = if in_order {
+                    row_leaf_hash(queried_values, q)
                 } else {
+                    let mut row: Array<M31> = array![];
                     for column in order.span() {
                         row.append(*(*queried_values[*column])[q]);
                     };
-                }
-                layer.append((position, lifted_leaf_hash(row.span())));
+                    lifted_leaf_hash(row.span())
+                };
+                layer.append((position, leaf));
             }
             previous = Option::Some(position);
             q += 1;
@@ -273,66 +306,76 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
             return Result::Err(MerkleVerificationError::BadQueryPosition);
         }
 
-        // Inner layers: pair siblings, fetch missing siblings from the witness in order.
-        let mut witness = hash_witness;
-        let mut level = 0;
-        let mut short = false;
-        while level != height {
-            let mut next: Array<(u32, felt252)> = array![];
-            let mut nodes = layer.span();
-            loop {
-                let (index, hash) = match nodes.pop_front() {
-                    Option::Some(node) => *node,
-                    Option::None => { break; },
+        walk_to_root(layer, height, hash_witness, *self.root)
+    }
+}
+
+/// Hashes the known nodes of the lowest layer (`(index, hash)`, indexes ascending and
+/// distinct) up `height` levels, taking each missing sibling from `hash_witness` in order,
+/// and compares the result with `root`. The witness must be used up exactly.
+pub fn walk_to_root(
+    leaves: Array<(u32, felt252)>, height: u32, hash_witness: Span<felt252>, root: felt252,
+) -> Result<(), MerkleVerificationError> {
+    let mut layer = leaves;
+    let mut witness = hash_witness;
+    let mut level = 0;
+    let mut short = false;
+    while level != height {
+        let mut next: Array<(u32, felt252)> = array![];
+        let mut nodes = layer.span();
+        loop {
+            let (index, hash) = match nodes.pop_front() {
+                Option::Some(node) => *node,
+                Option::None => { break; },
+            };
+            let (parent, is_right) = core::integer::u32_safe_divmod(index, 2);
+            let node_hash = if is_right == 0 {
+                // A left child: its sibling is the next known node or the next witness hash.
+                let next_is_sibling = match nodes.get(0) {
+                    Option::Some(next_node) => {
+                        let (next_index, _) = *next_node.unbox();
+                        next_index == index + 1
+                    },
+                    Option::None => false,
                 };
-                let (parent, is_right) = core::integer::u32_safe_divmod(index, 2);
-                let sibling_known = if is_right == 0 {
-                    match nodes.get(0) {
-                        Option::Some(next_node) => {
-                            let (next_index, _) = *next_node.unbox();
-                            next_index == index + 1
-                        },
-                        Option::None => false,
-                    }
-                } else {
-                    false
-                };
-                let node_hash = if sibling_known {
+                if next_is_sibling {
                     let (_, sibling) = *nodes.pop_front().unwrap();
                     hash_children(hash, sibling)
                 } else {
                     match witness.pop_front() {
-                        Option::Some(sibling) => {
-                            if is_right == 0 {
-                                hash_children(hash, *sibling)
-                            } else {
-                                hash_children(*sibling, hash)
-                            }
-                        },
+                        Option::Some(sibling) => hash_children(hash, *sibling),
                         Option::None => {
                             short = true;
                             break;
                         },
                     }
-                };
-                next.append((parent, node_hash));
+                }
+            } else {
+                match witness.pop_front() {
+                    Option::Some(sibling) => hash_children(*sibling, hash),
+                    Option::None => {
+                        short = true;
+                        break;
+                    },
+                }
             };
-            if short {
-                break;
-            }
-            layer = next;
-            level += 1;
+            next.append((parent, node_hash));
         };
         if short {
-            return Result::Err(MerkleVerificationError::WitnessTooShort);
+            break;
         }
-        if witness.len() != 0 {
-            return Result::Err(MerkleVerificationError::WitnessTooLong);
-        }
-        let (_, computed_root) = *layer[0];
-        if computed_root != *self.root {
-            return Result::Err(MerkleVerificationError::RootMismatch);
-        }
-        Result::Ok(())
+        layer = next;
+        level += 1;
+    };
+    if short {
+        return Result::Err(MerkleVerificationError::WitnessTooShort);
     }
+    if witness.len() != 0 {
+        return Result::Err(MerkleVerificationError::WitnessTooLong);
+    }
+    let (_, computed_root) = *layer[0];
+    if computed_root != root {
+        return Result::Err(MerkleVerificationError::RootMismatch);
+    }
+    Result::Ok(())
 }

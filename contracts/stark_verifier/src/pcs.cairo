@@ -3,9 +3,13 @@
 //! (f(p) - line through the sample and its conjugate) / vanishing(sample pair).
 //! Trees are flattened: column i of the flattened lists is the i-th column over all trees.
 
-use crate::circle::{CirclePoint, CirclePointTrait, CirclePointIndexTrait};
-use crate::fields::{M31, CM31, CM31Trait, QM31, QM31Trait};
-use crate::poly::{canonic_circle_domain, bit_reverse_index, CircleDomainTrait};
+use crate::circle::{
+    CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
+};
+use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
+use crate::fields::cm31::P_SQUARED;
+use crate::fields::qm31::mul_unreduced;
+use crate::poly::{canonic_circle_domain, bit_reverse_index};
 use crate::circle::pow2_u32;
 use crate::channel::{Poseidon252Channel, ChannelTrait};
 use crate::merkle::{MerkleVerifierLifted, MerkleVerifierLiftedTrait, MerkleVerificationError};
@@ -56,14 +60,38 @@ fn samples_with_randomness(
 ) -> Array<ColumnSample> {
     let mut out: Array<ColumnSample> = array![];
     let mut power: QM31 = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
-    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size).to_point();
+    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
+    // Columns of one log size share the shift; consecutive columns usually share both the
+    // log size and the sample point, so the last shifted point is reused.
+    let mut last_shift: Option<(u32, CirclePoint<QM31>, CirclePoint<QM31>)> = Option::None;
     let mut column = 0;
     while column != samples.len() {
         let column_samples = *samples[column];
         if column_samples.len() == 2 {
             let point_sample = *column_samples[1];
-            let period = lifting_generator.repeated_double(*column_log_sizes[column]);
-            let shifted = point_sample.point + crate::circle::into_secure(period);
+            let log_size = *column_log_sizes[column];
+            let cached = match last_shift {
+                Option::Some((
+                    cached_log_size, cached_point, shifted,
+                )) => {
+                    if cached_log_size == log_size && cached_point == point_sample.point {
+                        Option::Some(shifted)
+                    } else {
+                        Option::None
+                    }
+                },
+                Option::None => Option::None,
+            };
+            let shifted = match cached {
+                Option::Some(shifted) => shifted,
+                Option::None => {
+                    // g^(2^log_size) by index arithmetic (doubling a point doubles its index).
+                    let period = lifting_generator.mul(pow2_u32(log_size)).to_point();
+                    let shifted = point_sample.point + crate::circle::into_secure(period);
+                    last_shift = Option::Some((log_size, point_sample.point, shifted));
+                    shifted
+                },
+            };
             out
                 .append(
                     ColumnSample {
@@ -83,13 +111,19 @@ fn samples_with_randomness(
     out
 }
 
-/// Samples grouped by point (first-appearance order, as stwo's IndexMap), with their line
-/// coefficients.
+/// Samples grouped by point (first-appearance order, as stwo's IndexMap). The quotient of
+/// a batch is linear in the queried values, so everything that does not depend on the query
+/// is folded in once: per query only `sum_j c_j v_j` remains, accumulated as felt252
+/// integers (products of canonical M31 coordinates, far below the felt252 prime).
 #[derive(Drop, Debug)]
 struct SampleBatch {
     point: CirclePoint<QM31>,
-    /// (column, (a, b, c)) per sample at this point.
-    columns: Array<(u32, (QM31, QM31, QM31))>,
+    /// sum_j a_j and sum_j b_j of the batch's line coefficients (a_j y + b_j is column j's
+    /// line through the sample and its conjugate at domain y).
+    sum_a: QM31,
+    sum_b: QM31,
+    /// (column, c_j as four felt252 coordinates) per sample at this point.
+    columns: Array<(u32, (felt252, felt252, felt252, felt252))>,
 }
 
 fn sample_batches(samples: Span<ColumnSample>) -> Array<SampleBatch> {
@@ -109,21 +143,59 @@ fn sample_batches(samples: Span<ColumnSample>) -> Array<SampleBatch> {
     };
     let mut batches: Array<SampleBatch> = array![];
     for point in points.span() {
-        let mut columns: Array<(u32, (QM31, QM31, QM31))> = array![];
+        // stwo's `complex_conjugate_line_coeffs` per sample (value v, random coefficient
+        // alpha): a = conj(v) - v, c = conj(y) - y, b = v c - a y, all times alpha. c is the
+        // point's, so sum alpha a = sum alpha conj(v) - sum alpha v and
+        // sum alpha b = c sum alpha v - y sum alpha a: two unreduced products per sample.
+        let y = *point.y;
+        assert(y != conjugate(y), 'pcs: sample point y in CM31');
+        let c = conjugate(y) - y;
+        let mut columns: Array<(u32, (felt252, felt252, felt252, felt252))> = array![];
+        let (mut v0, mut v1, mut v2, mut v3): (felt252, felt252, felt252, felt252) = (0, 0, 0, 0);
+        let (mut w0, mut w1, mut w2, mut w3): (felt252, felt252, felt252, felt252) = (0, 0, 0, 0);
         for entry in samples {
             if *entry.sample.point == *point {
+                let alpha = *entry.random_coeff;
+                let value = *entry.sample.value;
+                let (a0, a1, a2, a3) = mul_unreduced(alpha, value);
+                v0 += a0;
+                v1 += a1;
+                v2 += a2;
+                v3 += a3;
+                let (b0, b1, b2, b3) = mul_unreduced(alpha, conjugate(value));
+                w0 += b0;
+                w1 += b1;
+                w2 += b2;
+                w3 += b3;
+                let alpha_c = alpha * c;
                 columns
                     .append(
                         (
                             *entry.column,
-                            complex_conjugate_line_coeffs(entry.sample, *entry.random_coeff),
+                            (
+                                alpha_c.a.a.inner.into(),
+                                alpha_c.a.b.inner.into(),
+                                alpha_c.b.a.inner.into(),
+                                alpha_c.b.b.inner.into(),
+                            ),
                         ),
                     );
             }
         };
-        batches.append(SampleBatch { point: *point, columns });
+        let sum_alpha_v = reduce_coordinates(v0, v1, v2, v3);
+        let sum_a = reduce_coordinates(w0, w1, w2, w3) - sum_alpha_v;
+        let sum_b = c * sum_alpha_v - y * sum_a;
+        batches.append(SampleBatch { point: *point, sum_a, sum_b, columns });
     };
     batches
+}
+
+/// The QM31 with the given non-negative felt252 coordinates (each below 2^128) reduced.
+fn reduce_coordinates(a: felt252, b: felt252, c: felt252, d: felt252) -> QM31 {
+    QM31 {
+        a: CM31 { a: M31Trait::reduce_felt(a), b: M31Trait::reduce_felt(b) },
+        b: CM31 { a: M31Trait::reduce_felt(c), b: M31Trait::reduce_felt(d) },
+    }
 }
 
 /// (prx - x) piy - (pry - y) pix over CM31, for the sample point p = (pr + pi u) and the
@@ -136,6 +208,53 @@ fn denominator(sample_point: @CirclePoint<QM31>, domain_point: CirclePoint<M31>)
     let dx = CM31 { a: prx.a - domain_point.x, b: prx.b };
     let dy = CM31 { a: pry.a - domain_point.y, b: pry.b };
     dx * piy - dy * pix
+}
+
+/// Inverses of non-zero M31s with one field inversion (Montgomery's trick); panics on a zero
+/// as the one-by-one inverse does.
+pub fn batch_inverse_m31(values: Span<M31>) -> Array<M31> {
+    let n = values.len();
+    let mut out: Array<M31> = array![];
+    if n == 0 {
+        return out;
+    }
+    // prefix[i] = values[0] * ... * values[i].
+    let mut prefix: Array<M31> = array![];
+    let mut running = M31 { inner: 1 };
+    for value in values {
+        running = running * *value;
+        prefix.append(running);
+    };
+    let mut inverse = running.inverse();
+    // Walk back: inverse(values[i]) = inverse(prefix[i]) * prefix[i - 1].
+    let mut reversed: Array<M31> = array![];
+    let prefix = prefix.span();
+    let mut i = n;
+    while i != 1 {
+        i -= 1;
+        reversed.append(inverse * *prefix[i - 1]);
+        inverse = inverse * *values[i];
+    };
+    reversed.append(inverse);
+    let mut rest = reversed.span();
+    loop {
+        match rest.pop_back() {
+            Option::Some(value) => out.append(*value),
+            Option::None => { break; },
+        }
+    };
+    out
+}
+
+/// c_j v_j for one sample (c_j's coordinates and the column's value at query q).
+#[inline(always)]
+fn column_term(
+    entry: (u32, (felt252, felt252, felt252, felt252)), queried_values: Span<Span<M31>>, q: u32,
+) -> (felt252, felt252, felt252, felt252) {
+    let (column, coeffs) = entry;
+    let (c0, c1, c2, c3) = coeffs;
+    let v: felt252 = (*(*queried_values[column])[q]).inner.into();
+    (c0 * v, c1 * v, c2 * v, c3 * v)
 }
 
 /// stwo's `fri_answers`: the first FRI layer's value at each query position.
@@ -157,25 +276,110 @@ pub fn fri_answers(
     );
     let batches = sample_batches(with_randomness.span());
     let lifting_domain = canonic_circle_domain(lifting_log_size);
+
+    // Denominators of every (query, batch), inverted together: CM31 1/d = conj(d) / norm(d).
+    let mut domain_points: Array<CirclePoint<M31>> = array![];
+    let mut denominators: Array<CM31> = array![];
+    let mut norms: Array<M31> = array![];
+    // Domain point i of the circle domain: half_coset.at(i), or its conjugate past the first
+    // half; converted by windows with one table for all queries.
+    let table = m31_gen_window_table();
+    let half_coset = lifting_domain.half_coset;
+    let half_size = pow2_u32(half_coset.log_size);
+    for position in query_positions {
+        let i = bit_reverse_index(*position, lifting_log_size);
+        let domain_point = if i < half_size {
+            half_coset.index_at(i).to_point_windowed(table)
+        } else {
+            let p = half_coset.index_at(i - half_size).to_point_windowed(table);
+            CirclePoint { x: p.x, y: -p.y }
+        };
+        domain_points.append(domain_point);
+        for batch in batches.span() {
+            let d = denominator(batch.point, domain_point);
+            denominators.append(d);
+            norms.append(d.norm());
+        };
+    };
+    let norm_inverses = batch_inverse_m31(norms.span());
+    let mut denominators = denominators.span();
+    let mut norm_inverses = norm_inverses.span();
+
     let mut answers: Array<QM31> = array![];
     let mut q = 0;
     while q != query_positions.len() {
-        let domain_point = lifting_domain
-            .at(bit_reverse_index(*query_positions[q], lifting_log_size));
-        let mut row_accumulator: QM31 = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+        let domain_point = *domain_points[q];
+        let p_minus_y: felt252 = (P - domain_point.y.inner).into();
+        let mut r0: felt252 = 0;
+        let mut r1: felt252 = 0;
+        let mut r2: felt252 = 0;
+        let mut r3: felt252 = 0;
         for batch in batches.span() {
-            let denominator_inverse = denominator(batch.point, domain_point).inverse();
-            let mut numerator: QM31 = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-            for entry in batch.columns.span() {
-                let (column, coeffs) = *entry;
-                let (a, b, c) = coeffs;
-                let value = c.mul_m31(*(*queried_values[column])[q]);
-                let linear_term = a.mul_m31(domain_point.y) + b;
-                numerator = numerator + (value - linear_term);
+            // sum_j c_j v_j, coordinate-wise: at most (columns) * P^2.
+            let mut s0: felt252 = 0;
+            let mut s1: felt252 = 0;
+            let mut s2: felt252 = 0;
+            let mut s3: felt252 = 0;
+            // Four samples per iteration (the loop overhead is most of a sample's cost).
+            let mut entries = batch.columns.span();
+            loop {
+                match entries.multi_pop_front::<4>() {
+                    Option::Some(block) => {
+                        let [e0, e1, e2, e3] = (*block).unbox();
+                        let (t0, t1, t2, t3) = column_term(e0, queried_values, q);
+                        let (u0, u1, u2, u3) = column_term(e1, queried_values, q);
+                        let (x0, x1, x2, x3) = column_term(e2, queried_values, q);
+                        let (y0, y1, y2, y3) = column_term(e3, queried_values, q);
+                        s0 += t0 + u0 + x0 + y0;
+                        s1 += t1 + u1 + x1 + y1;
+                        s2 += t2 + u2 + x2 + y2;
+                        s3 += t3 + u3 + x3 + y3;
+                    },
+                    Option::None => { break; },
+                }
             };
-            row_accumulator = row_accumulator + numerator.mul_cm31(denominator_inverse);
+            for entry in entries {
+                let (t0, t1, t2, t3) = column_term(*entry, queried_values, q);
+                s0 += t0;
+                s1 += t1;
+                s2 += t2;
+                s3 += t3;
+            };
+            // numerator = sum_j c_j v_j - (sum_j a_j) y - sum_j b_j, kept non-negative.
+            let sum_a = *batch.sum_a;
+            let sum_b = *batch.sum_b;
+            let n0 = M31Trait::reduce_felt(
+                s0 + sum_a.a.a.inner.into() * p_minus_y + (P - sum_b.a.a.inner).into(),
+            );
+            let n1 = M31Trait::reduce_felt(
+                s1 + sum_a.a.b.inner.into() * p_minus_y + (P - sum_b.a.b.inner).into(),
+            );
+            let n2 = M31Trait::reduce_felt(
+                s2 + sum_a.b.a.inner.into() * p_minus_y + (P - sum_b.b.a.inner).into(),
+            );
+            let n3 = M31Trait::reduce_felt(
+                s3 + sum_a.b.b.inner.into() * p_minus_y + (P - sum_b.b.b.inner).into(),
+            );
+            // times 1 / denominator = conj(d) / norm(d) = (d.a, -d.b) * norm_inverse.
+            let d = *denominators.pop_front().unwrap();
+            let norm_inverse = *norm_inverses.pop_front().unwrap();
+            let i0: felt252 = (d.a * norm_inverse).inner.into();
+            let i1: felt252 = (-(d.b * norm_inverse)).inner.into();
+            let (n0, n1, n2, n3): (felt252, felt252, felt252, felt252) = (
+                n0.inner.into(), n1.inner.into(), n2.inner.into(), n3.inner.into(),
+            );
+            r0 += n0 * i0 - n1 * i1 + P_SQUARED;
+            r1 += n0 * i1 + n1 * i0;
+            r2 += n2 * i0 - n3 * i1 + P_SQUARED;
+            r3 += n2 * i1 + n3 * i0;
         };
-        answers.append(row_accumulator);
+        answers
+            .append(
+                QM31 {
+                    a: CM31 { a: M31Trait::reduce_felt(r0), b: M31Trait::reduce_felt(r1) },
+                    b: CM31 { a: M31Trait::reduce_felt(r2), b: M31Trait::reduce_felt(r3) },
+                },
+            );
         q += 1;
     };
     answers

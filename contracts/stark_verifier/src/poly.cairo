@@ -4,18 +4,48 @@
 use crate::circle::{CirclePoint, CirclePointIndex, Coset, CosetTrait};
 use crate::fields::{M31, QM31};
 
-/// stwo's `bit_reverse_index`: the low `log_size` bits of `i`, reversed.
+/// stwo's `bit_reverse_index`: the low `log_size` bits of `i`, reversed. Four bits per step
+/// (a nibble-reversal table), then the remaining bits one by one; the result is built as a
+/// felt252 (no overflow checks) below 2^log_size.
 pub fn bit_reverse_index(i: u32, log_size: u32) -> u32 {
     let mut rest = i;
-    let mut result: u32 = 0;
-    let mut bit = 0;
-    while bit != log_size {
-        let (next, low) = core::integer::u32_safe_divmod(rest, 2);
-        result = result * 2 + low;
+    let mut result: felt252 = 0;
+    let mut bits = log_size;
+    while bits >= 4 {
+        let (next, nibble) = core::integer::u32_safe_divmod(rest, 16);
+        result = result * 16 + reverse_nibble(nibble);
         rest = next;
-        bit += 1;
+        bits -= 4;
     };
-    result
+    while bits != 0 {
+        let (next, low) = core::integer::u32_safe_divmod(rest, 2);
+        result = result * 2 + low.into();
+        rest = next;
+        bits -= 1;
+    };
+    result.try_into().unwrap()
+}
+
+/// The 4-bit reversal of `nibble` (< 16).
+fn reverse_nibble(nibble: u32) -> felt252 {
+    match nibble {
+        0 => 0,
+        1 => 8,
+        2 => 4,
+        3 => 12,
+        4 => 2,
+        5 => 10,
+        6 => 6,
+        7 => 14,
+        8 => 1,
+        9 => 9,
+        10 => 5,
+        11 => 13,
+        12 => 3,
+        13 => 11,
+        14 => 7,
+        _ => 15,
+    }
 }
 
 /// A circle domain: `half_coset` followed by its conjugate.

@@ -6,10 +6,7 @@
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use crate::lookup::LookupElements;
-use crate::oods::{
-    canonic_coset_vanishing, column_size_inverse, partial_evals, qadd, qm31_const, qmul, qmul_const,
-    qneg, qsub, sample,
-};
+use crate::oods::{accumulate_component, canonic_coset_vanishing, flatten_mask};
 
 /// Everything the constraints read besides the mask: the LogUp relations' elements, each
 /// component's claimed LogUp sum and log size.
@@ -111,620 +108,102 @@ pub fn eval_composition_at_point(
     params: @ThreadAirParams, max_log_degree_bound: u32,
 ) -> QM31 {
     let denom_inv = QM31Trait::inverse(canonic_coset_vanishing(max_log_degree_bound, point));
-    let acc: QM31 = qm31_const(0);
-    let acc = accumulate_transfer(acc, random_coeff, denom_inv, mask, params);
-    let acc = accumulate_range_table(acc, random_coeff, denom_inv, mask, params);
+    let values = flatten_mask(mask);
+    let relations = array![*params.range_check_relation, *params.token_state_relation].span();
+    let acc = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    let acc = accumulate_component(
+        acc, random_coeff, denom_inv, transfer_program(), values, relations,
+        *params.transfer_claimed_sum, *params.transfer_log_size,
+    );
+    let acc = accumulate_component(
+        acc, random_coeff, denom_inv, range_table_program(), values, relations,
+        *params.range_table_claimed_sum, *params.range_table_log_size,
+    );
     acc
 }
 
-/// The 45 constraints of component `transfer`, accumulated into `acc` in stwo's order.
-fn accumulate_transfer(
-    acc: QM31, random_coeff: QM31, denom_inv: QM31, mask: Span<Span<Span<QM31>>>,
-    params: @ThreadAirParams,
-) -> QM31 {
-    let mut acc = acc;
-    let mut i: u32 = 0;
-    while i != 45 {
-        let constraint = match i {
-            0 => transfer_constraint_0(mask, params),
-            1 => transfer_constraint_1(mask, params),
-            2 => transfer_constraint_2(mask, params),
-            3 => transfer_constraint_3(mask, params),
-            4 => transfer_constraint_4(mask, params),
-            5 => transfer_constraint_5(mask, params),
-            6 => transfer_constraint_6(mask, params),
-            7 => transfer_constraint_7(mask, params),
-            8 => transfer_constraint_8(mask, params),
-            9 => transfer_constraint_9(mask, params),
-            10 => transfer_constraint_10(mask, params),
-            11 => transfer_constraint_11(mask, params),
-            12 => transfer_constraint_12(mask, params),
-            13 => transfer_constraint_13(mask, params),
-            14 => transfer_constraint_14(mask, params),
-            15 => transfer_constraint_15(mask, params),
-            16 => transfer_constraint_16(mask, params),
-            17 => transfer_constraint_17(mask, params),
-            18 => transfer_constraint_18(mask, params),
-            19 => transfer_constraint_19(mask, params),
-            20 => transfer_constraint_20(mask, params),
-            21 => transfer_constraint_21(mask, params),
-            22 => transfer_constraint_22(mask, params),
-            23 => transfer_constraint_23(mask, params),
-            24 => transfer_constraint_24(mask, params),
-            25 => transfer_constraint_25(mask, params),
-            26 => transfer_constraint_26(mask, params),
-            27 => transfer_constraint_27(mask, params),
-            28 => transfer_constraint_28(mask, params),
-            29 => transfer_constraint_29(mask, params),
-            30 => transfer_constraint_30(mask, params),
-            31 => transfer_constraint_31(mask, params),
-            32 => transfer_constraint_32(mask, params),
-            33 => transfer_constraint_33(mask, params),
-            34 => transfer_constraint_34(mask, params),
-            35 => transfer_constraint_35(mask, params),
-            36 => transfer_constraint_36(mask, params),
-            37 => transfer_constraint_37(mask, params),
-            38 => transfer_constraint_38(mask, params),
-            39 => transfer_constraint_39(mask, params),
-            40 => transfer_constraint_40(mask, params),
-            41 => transfer_constraint_41(mask, params),
-            42 => transfer_constraint_42(mask, params),
-            43 => transfer_constraint_43(mask, params),
-            44 => transfer_constraint_44(mask, params),
-            _ => core::panic_with_felt252('air: constraint index'),
-        };
-        acc = acc * random_coeff + denom_inv * constraint;
-        i += 1;
-    };
-    acc
-}
-
-#[inline(never)]
-fn transfer_intermediate0(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let token_state_relation_z = *params.token_state_relation.z;
-    let token_state_relation_alpha_powers = *params.token_state_relation.alpha_powers;
-    let token_state_relation_alpha_0 = *token_state_relation_alpha_powers[0];
-    let token_state_relation_alpha_1 = *token_state_relation_alpha_powers[1];
-    let token_state_relation_alpha_2 = *token_state_relation_alpha_powers[2];
-    let token_state_relation_alpha_3 = *token_state_relation_alpha_powers[3];
-    let token_state_relation_alpha_4 = *token_state_relation_alpha_powers[4];
-    let token_state_relation_alpha_5 = *token_state_relation_alpha_powers[5];
-    let token_state_relation_alpha_6 = *token_state_relation_alpha_powers[6];
-    let token_state_relation_alpha_7 = *token_state_relation_alpha_powers[7];
-    let token_state_relation_alpha_8 = *token_state_relation_alpha_powers[8];
-    let token_state_relation_alpha_9 = *token_state_relation_alpha_powers[9];
-    qsub(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qmul(token_state_relation_alpha_0, sample(mask, 1, 2, 0)), qmul(token_state_relation_alpha_1, sample(mask, 1, 1, 0))), qmul(token_state_relation_alpha_2, sample(mask, 1, 4, 0))), qmul(token_state_relation_alpha_3, sample(mask, 1, 5, 0))), qmul(token_state_relation_alpha_4, sample(mask, 1, 6, 0))), qmul(token_state_relation_alpha_5, sample(mask, 1, 7, 0))), qmul(token_state_relation_alpha_6, sample(mask, 1, 8, 0))), qmul(token_state_relation_alpha_7, sample(mask, 1, 9, 0))), qmul(token_state_relation_alpha_8, sample(mask, 1, 10, 0))), qmul(token_state_relation_alpha_9, sample(mask, 1, 11, 0))), token_state_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate1(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let token_state_relation_z = *params.token_state_relation.z;
-    let token_state_relation_alpha_powers = *params.token_state_relation.alpha_powers;
-    let token_state_relation_alpha_0 = *token_state_relation_alpha_powers[0];
-    let token_state_relation_alpha_1 = *token_state_relation_alpha_powers[1];
-    let token_state_relation_alpha_2 = *token_state_relation_alpha_powers[2];
-    let token_state_relation_alpha_3 = *token_state_relation_alpha_powers[3];
-    let token_state_relation_alpha_4 = *token_state_relation_alpha_powers[4];
-    let token_state_relation_alpha_5 = *token_state_relation_alpha_powers[5];
-    let token_state_relation_alpha_6 = *token_state_relation_alpha_powers[6];
-    let token_state_relation_alpha_7 = *token_state_relation_alpha_powers[7];
-    let token_state_relation_alpha_8 = *token_state_relation_alpha_powers[8];
-    let token_state_relation_alpha_9 = *token_state_relation_alpha_powers[9];
-    qsub(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qmul(token_state_relation_alpha_0, sample(mask, 1, 2, 0)), qmul(token_state_relation_alpha_1, sample(mask, 1, 1, 0))), qmul(token_state_relation_alpha_2, sample(mask, 1, 28, 0))), qmul(token_state_relation_alpha_3, sample(mask, 1, 29, 0))), qmul(token_state_relation_alpha_4, sample(mask, 1, 30, 0))), qmul(token_state_relation_alpha_5, sample(mask, 1, 31, 0))), qmul(token_state_relation_alpha_6, sample(mask, 1, 32, 0))), qmul(token_state_relation_alpha_7, sample(mask, 1, 33, 0))), qmul(token_state_relation_alpha_8, sample(mask, 1, 34, 0))), qmul(token_state_relation_alpha_9, sample(mask, 1, 35, 0))), token_state_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate2(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let token_state_relation_z = *params.token_state_relation.z;
-    let token_state_relation_alpha_powers = *params.token_state_relation.alpha_powers;
-    let token_state_relation_alpha_0 = *token_state_relation_alpha_powers[0];
-    let token_state_relation_alpha_1 = *token_state_relation_alpha_powers[1];
-    let token_state_relation_alpha_2 = *token_state_relation_alpha_powers[2];
-    let token_state_relation_alpha_3 = *token_state_relation_alpha_powers[3];
-    let token_state_relation_alpha_4 = *token_state_relation_alpha_powers[4];
-    let token_state_relation_alpha_5 = *token_state_relation_alpha_powers[5];
-    let token_state_relation_alpha_6 = *token_state_relation_alpha_powers[6];
-    let token_state_relation_alpha_7 = *token_state_relation_alpha_powers[7];
-    let token_state_relation_alpha_8 = *token_state_relation_alpha_powers[8];
-    let token_state_relation_alpha_9 = *token_state_relation_alpha_powers[9];
-    qsub(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qmul(token_state_relation_alpha_0, sample(mask, 1, 3, 0)), qmul(token_state_relation_alpha_1, sample(mask, 1, 1, 0))), qmul(token_state_relation_alpha_2, sample(mask, 1, 12, 0))), qmul(token_state_relation_alpha_3, sample(mask, 1, 13, 0))), qmul(token_state_relation_alpha_4, sample(mask, 1, 14, 0))), qmul(token_state_relation_alpha_5, sample(mask, 1, 15, 0))), qmul(token_state_relation_alpha_6, sample(mask, 1, 16, 0))), qmul(token_state_relation_alpha_7, sample(mask, 1, 17, 0))), qmul(token_state_relation_alpha_8, sample(mask, 1, 18, 0))), qmul(token_state_relation_alpha_9, sample(mask, 1, 19, 0))), token_state_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate3(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let token_state_relation_z = *params.token_state_relation.z;
-    let token_state_relation_alpha_powers = *params.token_state_relation.alpha_powers;
-    let token_state_relation_alpha_0 = *token_state_relation_alpha_powers[0];
-    let token_state_relation_alpha_1 = *token_state_relation_alpha_powers[1];
-    let token_state_relation_alpha_2 = *token_state_relation_alpha_powers[2];
-    let token_state_relation_alpha_3 = *token_state_relation_alpha_powers[3];
-    let token_state_relation_alpha_4 = *token_state_relation_alpha_powers[4];
-    let token_state_relation_alpha_5 = *token_state_relation_alpha_powers[5];
-    let token_state_relation_alpha_6 = *token_state_relation_alpha_powers[6];
-    let token_state_relation_alpha_7 = *token_state_relation_alpha_powers[7];
-    let token_state_relation_alpha_8 = *token_state_relation_alpha_powers[8];
-    let token_state_relation_alpha_9 = *token_state_relation_alpha_powers[9];
-    qsub(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qadd(qmul(token_state_relation_alpha_0, sample(mask, 1, 3, 0)), qmul(token_state_relation_alpha_1, sample(mask, 1, 1, 0))), qmul(token_state_relation_alpha_2, sample(mask, 1, 36, 0))), qmul(token_state_relation_alpha_3, sample(mask, 1, 37, 0))), qmul(token_state_relation_alpha_4, sample(mask, 1, 38, 0))), qmul(token_state_relation_alpha_5, sample(mask, 1, 39, 0))), qmul(token_state_relation_alpha_6, sample(mask, 1, 40, 0))), qmul(token_state_relation_alpha_7, sample(mask, 1, 41, 0))), qmul(token_state_relation_alpha_8, sample(mask, 1, 42, 0))), qmul(token_state_relation_alpha_9, sample(mask, 1, 43, 0))), token_state_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate4(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 20, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate5(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 21, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate6(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 22, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate7(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 23, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate8(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 24, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate9(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 25, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate10(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 26, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate11(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 27, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate12(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 28, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate13(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 29, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate14(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 30, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate15(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 31, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate16(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 32, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate17(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 33, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate18(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 34, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate19(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 35, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate20(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 36, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate21(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 37, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate22(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 38, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate23(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 39, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate24(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 40, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate25(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 41, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate26(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 42, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_intermediate27(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 1, 43, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn transfer_constraint_0(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 0, 0), qsub(sample(mask, 1, 0, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_1(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 44, 0), qsub(sample(mask, 1, 44, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_2(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 45, 0), qsub(sample(mask, 1, 45, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_3(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 46, 0), qsub(sample(mask, 1, 46, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_4(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 47, 0), qsub(sample(mask, 1, 47, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_5(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 48, 0), qsub(sample(mask, 1, 48, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_6(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 49, 0), qsub(sample(mask, 1, 49, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_7(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 50, 0), qsub(sample(mask, 1, 50, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_8(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 51, 0), qsub(sample(mask, 1, 51, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_9(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 52, 0), qsub(sample(mask, 1, 52, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_10(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 53, 0), qsub(sample(mask, 1, 53, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_11(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 54, 0), qsub(sample(mask, 1, 54, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_12(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 55, 0), qsub(sample(mask, 1, 55, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_13(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 56, 0), qsub(sample(mask, 1, 56, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_14(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qmul(sample(mask, 1, 57, 0), qsub(sample(mask, 1, 57, 0), qm31_const(1)))
-}
-
-#[inline(never)]
-fn transfer_constraint_15(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qadd(qsub(qsub(sample(mask, 1, 4, 0), sample(mask, 1, 20, 0)), sample(mask, 1, 28, 0)), qmul_const(sample(mask, 1, 44, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_16(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qsub(qsub(qadd(sample(mask, 1, 12, 0), sample(mask, 1, 20, 0)), sample(mask, 1, 36, 0)), qmul_const(sample(mask, 1, 51, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_17(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qadd(qsub(qsub(qsub(sample(mask, 1, 5, 0), sample(mask, 1, 21, 0)), sample(mask, 1, 29, 0)), sample(mask, 1, 44, 0)), qmul_const(sample(mask, 1, 45, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_18(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qsub(qadd(qsub(qadd(sample(mask, 1, 13, 0), sample(mask, 1, 21, 0)), sample(mask, 1, 37, 0)), sample(mask, 1, 51, 0)), qmul_const(sample(mask, 1, 52, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_19(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qadd(qsub(qsub(qsub(sample(mask, 1, 6, 0), sample(mask, 1, 22, 0)), sample(mask, 1, 30, 0)), sample(mask, 1, 45, 0)), qmul_const(sample(mask, 1, 46, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_20(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qsub(qadd(qsub(qadd(sample(mask, 1, 14, 0), sample(mask, 1, 22, 0)), sample(mask, 1, 38, 0)), sample(mask, 1, 52, 0)), qmul_const(sample(mask, 1, 53, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_21(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qadd(qsub(qsub(qsub(sample(mask, 1, 7, 0), sample(mask, 1, 23, 0)), sample(mask, 1, 31, 0)), sample(mask, 1, 46, 0)), qmul_const(sample(mask, 1, 47, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_22(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qsub(qadd(qsub(qadd(sample(mask, 1, 15, 0), sample(mask, 1, 23, 0)), sample(mask, 1, 39, 0)), sample(mask, 1, 53, 0)), qmul_const(sample(mask, 1, 54, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_23(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qadd(qsub(qsub(qsub(sample(mask, 1, 8, 0), sample(mask, 1, 24, 0)), sample(mask, 1, 32, 0)), sample(mask, 1, 47, 0)), qmul_const(sample(mask, 1, 48, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_24(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qsub(qadd(qsub(qadd(sample(mask, 1, 16, 0), sample(mask, 1, 24, 0)), sample(mask, 1, 40, 0)), sample(mask, 1, 54, 0)), qmul_const(sample(mask, 1, 55, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_25(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qadd(qsub(qsub(qsub(sample(mask, 1, 9, 0), sample(mask, 1, 25, 0)), sample(mask, 1, 33, 0)), sample(mask, 1, 48, 0)), qmul_const(sample(mask, 1, 49, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_26(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qsub(qadd(qsub(qadd(sample(mask, 1, 17, 0), sample(mask, 1, 25, 0)), sample(mask, 1, 41, 0)), sample(mask, 1, 55, 0)), qmul_const(sample(mask, 1, 56, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_27(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qadd(qsub(qsub(qsub(sample(mask, 1, 10, 0), sample(mask, 1, 26, 0)), sample(mask, 1, 34, 0)), sample(mask, 1, 49, 0)), qmul_const(sample(mask, 1, 50, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_28(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qsub(qadd(qsub(qadd(sample(mask, 1, 18, 0), sample(mask, 1, 26, 0)), sample(mask, 1, 42, 0)), sample(mask, 1, 56, 0)), qmul_const(sample(mask, 1, 57, 0), 65536))
-}
-
-#[inline(never)]
-fn transfer_constraint_29(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qsub(qsub(qsub(sample(mask, 1, 11, 0), sample(mask, 1, 27, 0)), sample(mask, 1, 35, 0)), sample(mask, 1, 50, 0))
-}
-
-#[inline(never)]
-fn transfer_constraint_30(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    qadd(qsub(qadd(sample(mask, 1, 19, 0), sample(mask, 1, 27, 0)), sample(mask, 1, 43, 0)), sample(mask, 1, 57, 0))
-}
-
-#[inline(never)]
-fn transfer_constraint_31(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate0 = transfer_intermediate0(mask, params);
-    let intermediate1 = transfer_intermediate1(mask, params);
-    qsub(qmul(partial_evals(sample(mask, 2, 0, 0), sample(mask, 2, 1, 0), sample(mask, 2, 2, 0), sample(mask, 2, 3, 0)), qmul(intermediate0, intermediate1)), qadd(qmul(intermediate1, qneg(sample(mask, 1, 0, 0))), qmul(intermediate0, sample(mask, 1, 0, 0))))
-}
-
-#[inline(never)]
-fn transfer_constraint_32(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate2 = transfer_intermediate2(mask, params);
-    let intermediate3 = transfer_intermediate3(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 4, 0), sample(mask, 2, 5, 0), sample(mask, 2, 6, 0), sample(mask, 2, 7, 0)), partial_evals(sample(mask, 2, 0, 0), sample(mask, 2, 1, 0), sample(mask, 2, 2, 0), sample(mask, 2, 3, 0))), qmul(intermediate2, intermediate3)), qadd(qmul(intermediate3, qneg(sample(mask, 1, 0, 0))), qmul(intermediate2, sample(mask, 1, 0, 0))))
-}
-
-#[inline(never)]
-fn transfer_constraint_33(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate4 = transfer_intermediate4(mask, params);
-    let intermediate5 = transfer_intermediate5(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 8, 0), sample(mask, 2, 9, 0), sample(mask, 2, 10, 0), sample(mask, 2, 11, 0)), partial_evals(sample(mask, 2, 4, 0), sample(mask, 2, 5, 0), sample(mask, 2, 6, 0), sample(mask, 2, 7, 0))), qmul(intermediate4, intermediate5)), qadd(intermediate5, intermediate4))
-}
-
-#[inline(never)]
-fn transfer_constraint_34(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate6 = transfer_intermediate6(mask, params);
-    let intermediate7 = transfer_intermediate7(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 12, 0), sample(mask, 2, 13, 0), sample(mask, 2, 14, 0), sample(mask, 2, 15, 0)), partial_evals(sample(mask, 2, 8, 0), sample(mask, 2, 9, 0), sample(mask, 2, 10, 0), sample(mask, 2, 11, 0))), qmul(intermediate6, intermediate7)), qadd(intermediate7, intermediate6))
-}
-
-#[inline(never)]
-fn transfer_constraint_35(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate8 = transfer_intermediate8(mask, params);
-    let intermediate9 = transfer_intermediate9(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 16, 0), sample(mask, 2, 17, 0), sample(mask, 2, 18, 0), sample(mask, 2, 19, 0)), partial_evals(sample(mask, 2, 12, 0), sample(mask, 2, 13, 0), sample(mask, 2, 14, 0), sample(mask, 2, 15, 0))), qmul(intermediate8, intermediate9)), qadd(intermediate9, intermediate8))
-}
-
-#[inline(never)]
-fn transfer_constraint_36(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate10 = transfer_intermediate10(mask, params);
-    let intermediate11 = transfer_intermediate11(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 20, 0), sample(mask, 2, 21, 0), sample(mask, 2, 22, 0), sample(mask, 2, 23, 0)), partial_evals(sample(mask, 2, 16, 0), sample(mask, 2, 17, 0), sample(mask, 2, 18, 0), sample(mask, 2, 19, 0))), qmul(intermediate10, intermediate11)), qadd(intermediate11, intermediate10))
-}
-
-#[inline(never)]
-fn transfer_constraint_37(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate12 = transfer_intermediate12(mask, params);
-    let intermediate13 = transfer_intermediate13(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 24, 0), sample(mask, 2, 25, 0), sample(mask, 2, 26, 0), sample(mask, 2, 27, 0)), partial_evals(sample(mask, 2, 20, 0), sample(mask, 2, 21, 0), sample(mask, 2, 22, 0), sample(mask, 2, 23, 0))), qmul(intermediate12, intermediate13)), qadd(intermediate13, intermediate12))
-}
-
-#[inline(never)]
-fn transfer_constraint_38(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate14 = transfer_intermediate14(mask, params);
-    let intermediate15 = transfer_intermediate15(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 28, 0), sample(mask, 2, 29, 0), sample(mask, 2, 30, 0), sample(mask, 2, 31, 0)), partial_evals(sample(mask, 2, 24, 0), sample(mask, 2, 25, 0), sample(mask, 2, 26, 0), sample(mask, 2, 27, 0))), qmul(intermediate14, intermediate15)), qadd(intermediate15, intermediate14))
-}
-
-#[inline(never)]
-fn transfer_constraint_39(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate16 = transfer_intermediate16(mask, params);
-    let intermediate17 = transfer_intermediate17(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 32, 0), sample(mask, 2, 33, 0), sample(mask, 2, 34, 0), sample(mask, 2, 35, 0)), partial_evals(sample(mask, 2, 28, 0), sample(mask, 2, 29, 0), sample(mask, 2, 30, 0), sample(mask, 2, 31, 0))), qmul(intermediate16, intermediate17)), qadd(intermediate17, intermediate16))
-}
-
-#[inline(never)]
-fn transfer_constraint_40(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate18 = transfer_intermediate18(mask, params);
-    let intermediate19 = transfer_intermediate19(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 36, 0), sample(mask, 2, 37, 0), sample(mask, 2, 38, 0), sample(mask, 2, 39, 0)), partial_evals(sample(mask, 2, 32, 0), sample(mask, 2, 33, 0), sample(mask, 2, 34, 0), sample(mask, 2, 35, 0))), qmul(intermediate18, intermediate19)), qadd(intermediate19, intermediate18))
-}
-
-#[inline(never)]
-fn transfer_constraint_41(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate20 = transfer_intermediate20(mask, params);
-    let intermediate21 = transfer_intermediate21(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 40, 0), sample(mask, 2, 41, 0), sample(mask, 2, 42, 0), sample(mask, 2, 43, 0)), partial_evals(sample(mask, 2, 36, 0), sample(mask, 2, 37, 0), sample(mask, 2, 38, 0), sample(mask, 2, 39, 0))), qmul(intermediate20, intermediate21)), qadd(intermediate21, intermediate20))
-}
-
-#[inline(never)]
-fn transfer_constraint_42(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate22 = transfer_intermediate22(mask, params);
-    let intermediate23 = transfer_intermediate23(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 44, 0), sample(mask, 2, 45, 0), sample(mask, 2, 46, 0), sample(mask, 2, 47, 0)), partial_evals(sample(mask, 2, 40, 0), sample(mask, 2, 41, 0), sample(mask, 2, 42, 0), sample(mask, 2, 43, 0))), qmul(intermediate22, intermediate23)), qadd(intermediate23, intermediate22))
-}
-
-#[inline(never)]
-fn transfer_constraint_43(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let intermediate24 = transfer_intermediate24(mask, params);
-    let intermediate25 = transfer_intermediate25(mask, params);
-    qsub(qmul(qsub(partial_evals(sample(mask, 2, 48, 0), sample(mask, 2, 49, 0), sample(mask, 2, 50, 0), sample(mask, 2, 51, 0)), partial_evals(sample(mask, 2, 44, 0), sample(mask, 2, 45, 0), sample(mask, 2, 46, 0), sample(mask, 2, 47, 0))), qmul(intermediate24, intermediate25)), qadd(intermediate25, intermediate24))
-}
-
-#[inline(never)]
-fn transfer_constraint_44(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let claimed_sum = *params.transfer_claimed_sum;
-    let column_size_inv = column_size_inverse(*params.transfer_log_size);
-    let intermediate26 = transfer_intermediate26(mask, params);
-    let intermediate27 = transfer_intermediate27(mask, params);
-    qsub(qmul(qadd(qsub(qsub(partial_evals(sample(mask, 2, 52, 1), sample(mask, 2, 53, 1), sample(mask, 2, 54, 1), sample(mask, 2, 55, 1)), partial_evals(sample(mask, 2, 52, 0), sample(mask, 2, 53, 0), sample(mask, 2, 54, 0), sample(mask, 2, 55, 0))), partial_evals(sample(mask, 2, 48, 0), sample(mask, 2, 49, 0), sample(mask, 2, 50, 0), sample(mask, 2, 51, 0))), qmul(claimed_sum, column_size_inv)), qmul(intermediate26, intermediate27)), qadd(intermediate27, intermediate26))
-}
-
-/// The 1 constraints of component `range_table`, accumulated into `acc` in stwo's order.
-fn accumulate_range_table(
-    acc: QM31, random_coeff: QM31, denom_inv: QM31, mask: Span<Span<Span<QM31>>>,
-    params: @ThreadAirParams,
-) -> QM31 {
-    let mut acc = acc;
-    let mut i: u32 = 0;
-    while i != 1 {
-        let constraint = match i {
-            0 => range_table_constraint_0(mask, params),
-            _ => core::panic_with_felt252('air: constraint index'),
-        };
-        acc = acc * random_coeff + denom_inv * constraint;
-        i += 1;
-    };
-    acc
-}
-
-#[inline(never)]
-fn range_table_intermediate0(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let range_check_relation_z = *params.range_check_relation.z;
-    let range_check_relation_alpha_powers = *params.range_check_relation.alpha_powers;
-    let range_check_relation_alpha_0 = *range_check_relation_alpha_powers[0];
-    qsub(qmul(range_check_relation_alpha_0, sample(mask, 0, 0, 0)), range_check_relation_z)
-}
-
-#[inline(never)]
-fn range_table_constraint_0(mask: Span<Span<Span<QM31>>>, params: @ThreadAirParams) -> QM31 {
-    let claimed_sum = *params.range_table_claimed_sum;
-    let column_size_inv = column_size_inverse(*params.range_table_log_size);
-    let intermediate0 = range_table_intermediate0(mask, params);
-    qsub(qmul(qadd(qsub(partial_evals(sample(mask, 2, 56, 1), sample(mask, 2, 57, 1), sample(mask, 2, 58, 1), sample(mask, 2, 59, 1)), partial_evals(sample(mask, 2, 56, 0), sample(mask, 2, 57, 0), sample(mask, 2, 58, 0), sample(mask, 2, 59, 0))), qmul(claimed_sum, column_size_inv)), intermediate0), qneg(sample(mask, 1, 58, 0)))
+/// The 28 intermediates and 45 constraints of component `transfer` as a program for
+/// `accumulate_component` (1318 words).
+fn transfer_program() -> Span<u32> {
+    array![
+        28, 45, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 12, 1, 0, 1, 3, 4, 12,
+        1, 1, 1, 2, 4, 12, 1, 2, 1, 5, 4, 12, 1, 3, 1, 6, 4, 12, 1, 4,
+        1, 7, 4, 12, 1, 5, 1, 8, 4, 12, 1, 6, 1, 9, 4, 12, 1, 7, 1, 10,
+        4, 12, 1, 8, 1, 11, 4, 12, 1, 9, 1, 12, 11, 1, 3, 2, 2, 2, 2, 2,
+        2, 2, 2, 2, 4, 12, 1, 0, 1, 3, 4, 12, 1, 1, 1, 2, 4, 12, 1, 2,
+        1, 29, 4, 12, 1, 3, 1, 30, 4, 12, 1, 4, 1, 31, 4, 12, 1, 5, 1, 32,
+        4, 12, 1, 6, 1, 33, 4, 12, 1, 7, 1, 34, 4, 12, 1, 8, 1, 35, 4, 12,
+        1, 9, 1, 36, 11, 1, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 12, 1, 0,
+        1, 4, 4, 12, 1, 1, 1, 2, 4, 12, 1, 2, 1, 13, 4, 12, 1, 3, 1, 14,
+        4, 12, 1, 4, 1, 15, 4, 12, 1, 5, 1, 16, 4, 12, 1, 6, 1, 17, 4, 12,
+        1, 7, 1, 18, 4, 12, 1, 8, 1, 19, 4, 12, 1, 9, 1, 20, 11, 1, 3, 2,
+        2, 2, 2, 2, 2, 2, 2, 2, 4, 12, 1, 0, 1, 4, 4, 12, 1, 1, 1, 2,
+        4, 12, 1, 2, 1, 37, 4, 12, 1, 3, 1, 38, 4, 12, 1, 4, 1, 39, 4, 12,
+        1, 5, 1, 40, 4, 12, 1, 6, 1, 41, 4, 12, 1, 7, 1, 42, 4, 12, 1, 8,
+        1, 43, 4, 12, 1, 9, 1, 44, 11, 1, 3, 4, 12, 0, 0, 1, 21, 11, 0, 3,
+        4, 12, 0, 0, 1, 22, 11, 0, 3, 4, 12, 0, 0, 1, 23, 11, 0, 3, 4, 12,
+        0, 0, 1, 24, 11, 0, 3, 4, 12, 0, 0, 1, 25, 11, 0, 3, 4, 12, 0, 0,
+        1, 26, 11, 0, 3, 4, 12, 0, 0, 1, 27, 11, 0, 3, 4, 12, 0, 0, 1, 28,
+        11, 0, 3, 4, 12, 0, 0, 1, 29, 11, 0, 3, 4, 12, 0, 0, 1, 30, 11, 0,
+        3, 4, 12, 0, 0, 1, 31, 11, 0, 3, 4, 12, 0, 0, 1, 32, 11, 0, 3, 4,
+        12, 0, 0, 1, 33, 11, 0, 3, 4, 12, 0, 0, 1, 34, 11, 0, 3, 4, 12, 0,
+        0, 1, 35, 11, 0, 3, 4, 12, 0, 0, 1, 36, 11, 0, 3, 4, 12, 0, 0, 1,
+        37, 11, 0, 3, 4, 12, 0, 0, 1, 38, 11, 0, 3, 4, 12, 0, 0, 1, 39, 11,
+        0, 3, 4, 12, 0, 0, 1, 40, 11, 0, 3, 4, 12, 0, 0, 1, 41, 11, 0, 3,
+        4, 12, 0, 0, 1, 42, 11, 0, 3, 4, 12, 0, 0, 1, 43, 11, 0, 3, 4, 12,
+        0, 0, 1, 44, 11, 0, 4, 1, 1, 3, 1, 1, 0, 1, 4, 1, 45, 3, 1, 45,
+        0, 1, 4, 1, 46, 3, 1, 46, 0, 1, 4, 1, 47, 3, 1, 47, 0, 1, 4, 1,
+        48, 3, 1, 48, 0, 1, 4, 1, 49, 3, 1, 49, 0, 1, 4, 1, 50, 3, 1, 50,
+        0, 1, 4, 1, 51, 3, 1, 51, 0, 1, 4, 1, 52, 3, 1, 52, 0, 1, 4, 1,
+        53, 3, 1, 53, 0, 1, 4, 1, 54, 3, 1, 54, 0, 1, 4, 1, 55, 3, 1, 55,
+        0, 1, 4, 1, 56, 3, 1, 56, 0, 1, 4, 1, 57, 3, 1, 57, 0, 1, 4, 1,
+        58, 3, 1, 58, 0, 1, 2, 3, 3, 1, 5, 1, 21, 1, 29, 5, 65536, 1, 45, 3,
+        3, 2, 1, 13, 1, 21, 1, 37, 5, 65536, 1, 52, 2, 3, 3, 3, 1, 6, 1, 22,
+        1, 30, 1, 45, 5, 65536, 1, 46, 3, 2, 3, 2, 1, 14, 1, 22, 1, 38, 1, 52,
+        5, 65536, 1, 53, 2, 3, 3, 3, 1, 7, 1, 23, 1, 31, 1, 46, 5, 65536, 1, 47,
+        3, 2, 3, 2, 1, 15, 1, 23, 1, 39, 1, 53, 5, 65536, 1, 54, 2, 3, 3, 3,
+        1, 8, 1, 24, 1, 32, 1, 47, 5, 65536, 1, 48, 3, 2, 3, 2, 1, 16, 1, 24,
+        1, 40, 1, 54, 5, 65536, 1, 55, 2, 3, 3, 3, 1, 9, 1, 25, 1, 33, 1, 48,
+        5, 65536, 1, 49, 3, 2, 3, 2, 1, 17, 1, 25, 1, 41, 1, 55, 5, 65536, 1, 56,
+        2, 3, 3, 3, 1, 10, 1, 26, 1, 34, 1, 49, 5, 65536, 1, 50, 3, 2, 3, 2,
+        1, 18, 1, 26, 1, 42, 1, 56, 5, 65536, 1, 57, 2, 3, 3, 3, 1, 11, 1, 27,
+        1, 35, 1, 50, 5, 65536, 1, 51, 3, 2, 3, 2, 1, 19, 1, 27, 1, 43, 1, 57,
+        5, 65536, 1, 58, 3, 3, 3, 1, 12, 1, 28, 1, 36, 1, 51, 2, 3, 2, 1, 20,
+        1, 28, 1, 44, 1, 58, 3, 4, 8, 1, 60, 1, 61, 1, 62, 1, 63, 4, 10, 0,
+        10, 1, 2, 4, 10, 1, 6, 1, 1, 4, 10, 0, 1, 1, 3, 4, 3, 8, 1, 64,
+        1, 65, 1, 66, 1, 67, 8, 1, 60, 1, 61, 1, 62, 1, 63, 4, 10, 2, 10, 3,
+        2, 4, 10, 3, 6, 1, 1, 4, 10, 2, 1, 1, 3, 4, 3, 8, 1, 68, 1, 69,
+        1, 70, 1, 71, 8, 1, 64, 1, 65, 1, 66, 1, 67, 4, 10, 4, 10, 5, 2, 10,
+        5, 10, 4, 3, 4, 3, 8, 1, 72, 1, 73, 1, 74, 1, 75, 8, 1, 68, 1, 69,
+        1, 70, 1, 71, 4, 10, 6, 10, 7, 2, 10, 7, 10, 6, 3, 4, 3, 8, 1, 76,
+        1, 77, 1, 78, 1, 79, 8, 1, 72, 1, 73, 1, 74, 1, 75, 4, 10, 8, 10, 9,
+        2, 10, 9, 10, 8, 3, 4, 3, 8, 1, 80, 1, 81, 1, 82, 1, 83, 8, 1, 76,
+        1, 77, 1, 78, 1, 79, 4, 10, 10, 10, 11, 2, 10, 11, 10, 10, 3, 4, 3, 8,
+        1, 84, 1, 85, 1, 86, 1, 87, 8, 1, 80, 1, 81, 1, 82, 1, 83, 4, 10, 12,
+        10, 13, 2, 10, 13, 10, 12, 3, 4, 3, 8, 1, 88, 1, 89, 1, 90, 1, 91, 8,
+        1, 84, 1, 85, 1, 86, 1, 87, 4, 10, 14, 10, 15, 2, 10, 15, 10, 14, 3, 4,
+        3, 8, 1, 92, 1, 93, 1, 94, 1, 95, 8, 1, 88, 1, 89, 1, 90, 1, 91, 4,
+        10, 16, 10, 17, 2, 10, 17, 10, 16, 3, 4, 3, 8, 1, 96, 1, 97, 1, 98, 1,
+        99, 8, 1, 92, 1, 93, 1, 94, 1, 95, 4, 10, 18, 10, 19, 2, 10, 19, 10, 18,
+        3, 4, 3, 8, 1, 100, 1, 101, 1, 102, 1, 103, 8, 1, 96, 1, 97, 1, 98, 1,
+        99, 4, 10, 20, 10, 21, 2, 10, 21, 10, 20, 3, 4, 3, 8, 1, 104, 1, 105, 1,
+        106, 1, 107, 8, 1, 100, 1, 101, 1, 102, 1, 103, 4, 10, 22, 10, 23, 2, 10, 23,
+        10, 22, 3, 4, 3, 8, 1, 108, 1, 109, 1, 110, 1, 111, 8, 1, 104, 1, 105, 1,
+        106, 1, 107, 4, 10, 24, 10, 25, 2, 10, 25, 10, 24, 3, 4, 2, 3, 3, 8, 1,
+        113, 1, 115, 1, 117, 1, 119, 8, 1, 112, 1, 114, 1, 116, 1, 118, 8, 1, 108, 1,
+        109, 1, 110, 1, 111, 4, 13, 14, 4, 10, 26, 10, 27, 2, 10, 27, 10, 26,
+    ]
+        .span()
+}
+
+/// The 1 intermediates and 1 constraints of component `range_table` as a program for
+/// `accumulate_component` (41 words).
+fn range_table_program() -> Span<u32> {
+    array![
+        1, 1, 3, 4, 12, 0, 0, 1, 0, 11, 0, 3, 4, 2, 3, 8, 1, 121, 1, 123,
+        1, 125, 1, 127, 8, 1, 120, 1, 122, 1, 124, 1, 126, 4, 13, 14, 10, 0, 6, 1,
+        59,
+    ]
+        .span()
 }
 

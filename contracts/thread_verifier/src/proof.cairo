@@ -43,36 +43,38 @@ pub struct ThreadProof {
 /// a value is read as a field element.
 fn unpack(packed: felt252, count: u32, ref out: Array<u32>) -> bool {
     let value: u256 = packed.into();
-    let mut words: Array<u128> = array![];
-    // Bits 0..124 of `low`: four words; bits 124..128 + high bits 0..27: the fifth.
-    let mut low = value.low;
-    let mut k = 0;
-    while k != 4 {
-        let (next, word) = u128_safe_divmod(low, TWO_POW_31_NZ);
-        words.append(word);
-        low = next;
-        k += 1;
-    };
-    let (high_rest, high_bits) = u128_safe_divmod(value.high, TWO_POW_27_NZ);
-    words.append(low + high_bits * TWO_POW_4);
-    let mut high = high_rest;
-    let mut k = 0;
-    while k != 3 {
-        let (next, word) = u128_safe_divmod(high, TWO_POW_31_NZ);
-        words.append(word);
-        high = next;
-        k += 1;
-    };
+    // Straight-line: bits 0..124 of `low` are words 0..3; bits 124..128 + high bits 0..27
+    // word 4; high bits 27..120 words 5..7.
+    let (low, w0) = u128_safe_divmod(value.low, TWO_POW_31_NZ);
+    let (low, w1) = u128_safe_divmod(low, TWO_POW_31_NZ);
+    let (low, w2) = u128_safe_divmod(low, TWO_POW_31_NZ);
+    let (low, w3) = u128_safe_divmod(low, TWO_POW_31_NZ);
+    let (high, high_bits) = u128_safe_divmod(value.high, TWO_POW_27_NZ);
+    let w4 = low + high_bits * TWO_POW_4;
+    let (high, w5) = u128_safe_divmod(high, TWO_POW_31_NZ);
+    let (high, w6) = u128_safe_divmod(high, TWO_POW_31_NZ);
+    let (high, w7) = u128_safe_divmod(high, TWO_POW_31_NZ);
     if high != 0 {
         return false; // above 248 bits
     }
+    if count == 8 {
+        out.append(w0.try_into().unwrap());
+        out.append(w1.try_into().unwrap());
+        out.append(w2.try_into().unwrap());
+        out.append(w3.try_into().unwrap());
+        out.append(w4.try_into().unwrap());
+        out.append(w5.try_into().unwrap());
+        out.append(w6.try_into().unwrap());
+        out.append(w7.try_into().unwrap());
+        return true;
+    }
+    let words = [w0, w1, w2, w3, w4, w5, w6, w7];
     let mut ok = true;
     let mut j = 0;
-    while j != 8 {
-        let word = *words[j];
+    for word in words.span() {
         if j < count {
-            out.append(word.try_into().unwrap());
-        } else if word != 0 {
+            out.append((*word).try_into().unwrap());
+        } else if *word != 0 {
             ok = false;
             break;
         }
@@ -133,17 +135,76 @@ impl ReaderImpl of ReaderTrait {
     fn qm31s(ref self: Reader) -> Span<QM31> {
         let n = self.count();
         let mut out: Array<QM31> = array![];
-        // A truncated stream stops the loop: counts cannot make us read past the data.
-        while out.len() != n && self.error == 0 {
-            out.append(self.qm31());
+        if self.error != 0 {
+            return out.span();
+        }
+        // Counts are at most MAX_COUNT: 4 n cannot overflow.
+        if self.m31s.len() < 4 * n {
+            self.fail('proof: truncated');
+            return out.span();
+        }
+        let mut values = self.m31s.slice(0, 4 * n);
+        self.m31s = self.m31s.slice(4 * n, self.m31s.len() - 4 * n);
+        loop {
+            match values.multi_pop_front::<4>() {
+                Option::Some(block) => {
+                    let [a, b, c, d] = (*block).unbox();
+                    if a >= P || b >= P || c >= P || d >= P {
+                        self.fail('proof: M31 not canonical');
+                        break;
+                    }
+                    out.append(QM31Trait::from_u32_unchecked(a, b, c, d));
+                },
+                Option::None => { break; },
+            }
         };
         out.span()
     }
     fn m31s_list(ref self: Reader) -> Span<M31> {
         let n = self.count();
         let mut out: Array<M31> = array![];
-        while out.len() != n && self.error == 0 {
-            out.append(self.m31());
+        if self.error != 0 {
+            return out.span();
+        }
+        if self.m31s.len() < n {
+            self.fail('proof: truncated');
+            return out.span();
+        }
+        let mut values = self.m31s.slice(0, n);
+        self.m31s = self.m31s.slice(n, self.m31s.len() - n);
+        // Four values per iteration, then the rest one by one.
+        let mut canonical = true;
+        loop {
+            match values.multi_pop_front::<4>() {
+                Option::Some(block) => {
+                    let [a, b, c, d] = (*block).unbox();
+                    if a >= P || b >= P || c >= P || d >= P {
+                        canonical = false;
+                        break;
+                    }
+                    out.append(M31 { inner: a });
+                    out.append(M31 { inner: b });
+                    out.append(M31 { inner: c });
+                    out.append(M31 { inner: d });
+                },
+                Option::None => { break; },
+            }
+        };
+        if !canonical {
+            self.fail('proof: M31 not canonical');
+            return out.span();
+        }
+        loop {
+            match values.pop_front() {
+                Option::Some(v) => {
+                    if *v >= P {
+                        self.fail('proof: M31 not canonical');
+                        break;
+                    }
+                    out.append(M31 { inner: *v });
+                },
+                Option::None => { break; },
+            }
         };
         out.span()
     }
@@ -158,11 +219,16 @@ impl ReaderImpl of ReaderTrait {
     }
     fn hashes(ref self: Reader) -> Span<felt252> {
         let n = self.count();
-        let mut out: Array<felt252> = array![];
-        while out.len() != n && self.error == 0 {
-            out.append(self.hash());
-        };
-        out.span()
+        if self.error != 0 {
+            return array![].span();
+        }
+        if self.felts.len() < n {
+            self.fail('proof: truncated');
+            return array![].span();
+        }
+        let out = self.felts.slice(0, n);
+        self.felts = self.felts.slice(n, self.felts.len() - n);
+        out
     }
     fn layer(ref self: Reader) -> FriLayerProof {
         let fri_witness = self.qm31s();
@@ -196,18 +262,24 @@ pub fn parse_proof(felts: Span<felt252>) -> Result<ThreadProof, felt252> {
     }
     let mut m31s: Array<u32> = array![];
     let mut ok = true;
-    let mut i = 0;
-    while i != n_packed {
-        let in_this = if n_m31 - i * 8 < 8 {
-            n_m31 - i * 8
-        } else {
-            8
-        };
-        if !unpack(*felts[i], in_this, ref m31s) {
-            ok = false;
-            break;
+    let mut packed = felts.slice(0, n_packed);
+    let mut remaining = n_m31;
+    loop {
+        match packed.pop_front() {
+            Option::Some(word) => {
+                let in_this = if remaining < 8 {
+                    remaining
+                } else {
+                    8
+                };
+                if !unpack(*word, in_this, ref m31s) {
+                    ok = false;
+                    break;
+                }
+                remaining -= in_this;
+            },
+            Option::None => { break; },
         }
-        i += 1;
     };
     if !ok {
         return Result::Err('proof: bad m31 packing');

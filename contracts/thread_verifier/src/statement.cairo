@@ -7,10 +7,11 @@
 //! among the distinct contracts of the input list; a slot not in the outputs keeps its value.
 
 use core::integer::u128_safe_divmod;
-use stark_verifier::fields::{M31Trait, QM31, QM31Trait};
+use stark_verifier::fields::{M31Trait, P, QM31, QM31Trait};
+use stark_verifier::fields::qm31::mul_unreduced;
 use stark_verifier::circle::pow2_u32;
 use crate::generated_params::{LIMB_BITS, MAX_SLOTS, N_LIMBS};
-use crate::lookup::{LookupElements, LookupElementsTrait};
+use crate::lookup::LookupElements;
 
 /// One slot of the statement: its AIR index, token index, and value before / after.
 #[derive(Drop, Copy, Debug, PartialEq)]
@@ -130,47 +131,109 @@ pub fn statement_slots(public_input: Span<felt252>) -> Result<Array<StatementSlo
     Result::Ok(slots)
 }
 
-/// `[slot, token, limb_0 .. limb_7]` (16-bit limbs, little-endian) as QM31 values.
-fn state_tuple(slot: u32, token: u32, value: u128) -> Span<QM31> {
-    let mut out: Array<QM31> = array![
-        QM31Trait::from_m31(M31Trait::reduce_u32(slot)),
-        QM31Trait::from_m31(M31Trait::reduce_u32(token)),
-    ];
-    let limb_base: u128 = pow2_u32(LIMB_BITS).into();
-    let limb_base: NonZero<u128> = limb_base.try_into().unwrap();
-    let mut rest = value;
-    let mut k = 0;
-    while k != N_LIMBS {
-        let (next, limb) = u128_safe_divmod(rest, limb_base);
-        let limb: u32 = limb.try_into().unwrap();
-        out.append(QM31Trait::from_u32_unchecked(limb, 0, 0, 0));
-        rest = next;
+/// A QM31 as its four M31 coordinates widened to felts (for sums reduced once per coordinate).
+type Coordinates = (felt252, felt252, felt252, felt252);
+
+fn coordinates(x: QM31) -> Coordinates {
+    let [c0, c1, c2, c3] = x.to_m31_array();
+    (c0.inner.into(), c1.inner.into(), c2.inner.into(), c3.inner.into())
+}
+
+/// The weights `alpha^2 .. alpha^(1 + N_LIMBS)` of a state tuple's limbs, read out once for all
+/// slots.
+fn limb_weights(powers: Span<QM31>) -> Span<Coordinates> {
+    let mut out: Array<Coordinates> = array![];
+    let mut k = 2;
+    while k != 2 + N_LIMBS {
+        out.append(coordinates(*powers[k]));
         k += 1;
     };
     out.span()
 }
 
+/// `shared + sum_k alpha^(2 + k) limb_k(value)`, reduced once per coordinate. `shared` holds
+/// non-negative felts below 2^65; a limb is below 2^LIMB_BITS = 2^16 and a weight coordinate
+/// below 2^31, so each coordinate stays below 2^66 (M31Trait::reduce_felt takes < 2^128).
+fn with_limbs(
+    shared: Coordinates, weights: Span<Coordinates>, limb_base: NonZero<u128>, value: u128,
+) -> QM31 {
+    let (mut s0, mut s1, mut s2, mut s3) = shared;
+    let mut rest = value;
+    for weight in weights {
+        let (next, limb) = u128_safe_divmod(rest, limb_base);
+        let limb: felt252 = limb.into();
+        let (w0, w1, w2, w3) = *weight;
+        s0 += w0 * limb;
+        s1 += w1 * limb;
+        s2 += w2 * limb;
+        s3 += w3 * limb;
+        rest = next;
+    };
+    QM31Trait::from_m31s(
+        M31Trait::reduce_felt(s0),
+        M31Trait::reduce_felt(s1),
+        M31Trait::reduce_felt(s2),
+        M31Trait::reduce_felt(s3),
+    )
+}
+
 /// `sum over written slots of 1/d(slot, token, after) - 1/d(slot, token, before)`, the LogUp sum
-/// the transfer rows must have for these lists. Err if a denominator is zero (probability
-/// ~2^-124 over the relation's draw; the prover cannot have produced such a proof honestly).
+/// the transfer rows must have for these lists, where `d(t) = state.combine(t)` for the tuple
+/// `t = [slot, token, limb_0 .. limb_7]` (LIMB_BITS-bit limbs, little-endian). Err if a
+/// denominator is zero (probability ~2^-124 over the relation's draw; the prover cannot have
+/// produced such a proof honestly).
+///
+/// One inversion in all: the sum is kept as one fraction `numerator / denominator`, each slot
+/// adding `1/a - 1/b = (b - a) / (a b)`. The final denominator is the product of every written
+/// slot's two denominators, so it is zero exactly when one of them is (QM31 is a field).
+/// Denominators are assembled coordinate-wise as felts (M31 slot / token / limb times a QM31
+/// weight) and reduced once, instead of `combine`'s full QM31 product per tuple entry.
 pub fn boundary_sum(slots: Span<StatementSlot>, state: @LookupElements) -> Result<QM31, felt252> {
-    let mut acc = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-    let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-    let mut error: felt252 = 0;
+    let powers = *state.alpha_powers;
+    assert(2 + N_LIMBS <= powers.len(), 'lookup: too many values');
+    let weights = limb_weights(powers);
+    let (sw0, sw1, sw2, sw3) = coordinates(*powers[0]);
+    let (tw0, tw1, tw2, tw3) = coordinates(*powers[1]);
+    // -z as non-negative coordinates: P - z_c (in (0, P]).
+    let (z0, z1, z2, z3) = coordinates(*state.z);
+    let p: felt252 = P.into();
+    let (mz0, mz1, mz2, mz3) = (p - z0, p - z1, p - z2, p - z3);
+    let limb_base: u128 = pow2_u32(LIMB_BITS).into();
+    let limb_base: NonZero<u128> = limb_base.try_into().unwrap();
+    let mut numerator = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    let mut denominator = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     for slot in slots {
         let s = *slot;
         if s.before != s.after {
-            let d_after = state.combine(state_tuple(s.index, s.token, s.after));
-            let d_before = state.combine(state_tuple(s.index, s.token, s.before));
-            if d_after == zero || d_before == zero {
-                error = 'statement: zero denominator';
-                break;
-            }
-            acc = acc + d_after.inverse() - d_before.inverse();
+            // The slot and token terms (and -z), shared by both tuples: each coordinate below
+            // 2 * 2^31 * 2^32 + 2^31 < 2^65.
+            let index: felt252 = s.index.into();
+            let token: felt252 = s.token.into();
+            let shared = (
+                sw0 * index + tw0 * token + mz0,
+                sw1 * index + tw1 * token + mz1,
+                sw2 * index + tw2 * token + mz2,
+                sw3 * index + tw3 * token + mz3,
+            );
+            let d_after = with_limbs(shared, weights, limb_base, s.after);
+            let d_before = with_limbs(shared, weights, limb_base, s.before);
+            let product = d_after * d_before;
+            // numerator * product + denominator * (d_before - d_after), reduced once: each
+            // unreduced product coordinate is below 2^66, their sum below 2^67.
+            let (a0, a1, a2, a3) = mul_unreduced(numerator, product);
+            let (b0, b1, b2, b3) = mul_unreduced(denominator, d_before - d_after);
+            numerator =
+                QM31Trait::from_m31s(
+                    M31Trait::reduce_felt(a0 + b0),
+                    M31Trait::reduce_felt(a1 + b1),
+                    M31Trait::reduce_felt(a2 + b2),
+                    M31Trait::reduce_felt(a3 + b3),
+                );
+            denominator = denominator * product;
         }
     };
-    if error != 0 {
-        return Result::Err(error);
+    if denominator == QM31Trait::from_u32_unchecked(0, 0, 0, 0) {
+        return Result::Err('statement: zero denominator');
     }
-    Result::Ok(acc)
+    Result::Ok(numerator * denominator.inverse())
 }

@@ -1,1 +1,2 @@
 mod test_token;
+mod test_balance_reader;

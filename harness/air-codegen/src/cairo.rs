@@ -1,14 +1,15 @@
 //! Cairo emission of symbolic components: the constraint evaluation at the OODS point.
 //!
-//! Arithmetic goes through the non-inlined `oods::{qadd, qsub, qmul, qneg, qmul_const}`: inlined
-//! QM31 arithmetic made the AIR two thirds of the contract's bytecode.
+//! The constraints are emitted as data, one prefix-order program of `u32` words per component,
+//! run by the hand-written interpreter `oods::accumulate_component`: code per constraint made
+//! the AIR a third of the contract's bytecode (Starknet caps a class at 81,920 felts).
 //!
 //! Every value is a QM31 (at the OODS point the mask values are extension-field values, as in
 //! stwo's `PointEvaluator`). The accumulation is exactly stwo's
 //! `PointEvaluationAccumulator`: `acc = acc * random_coeff + denom_inv * constraint`, components
 //! in proof order, constraints in `add_constraint` order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use stwo::core::fields::m31::BaseField;
@@ -48,19 +49,42 @@ pub fn snake(name: &str) -> String {
     out
 }
 
-/// What one expression needs bound before it can be evaluated.
-#[derive(Default)]
-struct Uses {
-    intermediates: BTreeSet<String>,
-    relations_z: BTreeSet<String>,
-    relations_alpha: BTreeSet<(String, usize)>,
-    claimed_sum: bool,
-    column_size_inv: bool,
+/// Opcodes of a constraint program; `oods::eval_node` in the thread verifier decodes the same
+/// numbers. A node is its opcode followed by its operands (words), then its children.
+pub mod op {
+    /// `c`: the base constant c.
+    pub const CONST: u32 = 0;
+    /// `i`: the i-th mask value (trees, columns, values flattened in proof order).
+    pub const SAMPLE: u32 = 1;
+    pub const ADD: u32 = 2;
+    pub const SUB: u32 = 3;
+    pub const MUL: u32 = 4;
+    /// `c, a`: a times the base constant c.
+    pub const MUL_CONST: u32 = 5;
+    pub const NEG: u32 = 6;
+    pub const INV: u32 = 7;
+    /// `a, b, c, d`: a + b i + c u + d iu.
+    pub const PARTIAL_EVALS: u32 = 8;
+    /// `a, b, c, d`: the QM31 constant with these coordinates.
+    pub const EXT_CONST: u32 = 9;
+    /// `k`: the component's k-th intermediate.
+    pub const INTERMEDIATE: u32 = 10;
+    /// `r`: relation r's z.
+    pub const RELATION_Z: u32 = 11;
+    /// `r, k`: relation r's alpha^k.
+    pub const RELATION_ALPHA: u32 = 12;
+    pub const CLAIMED_SUM: u32 = 13;
+    /// 1 / 2^log_size of the component (LogUp's claimed-sum shift).
+    pub const COLUMN_SIZE_INV: u32 = 14;
 }
 
 struct Emitter<'a> {
     component: &'a SymbolicComponent,
-    uses: Uses,
+    /// Relation name -> index in `relations()` order.
+    relations: &'a BTreeMap<String, u32>,
+    /// First flat mask index of each (tree, column).
+    mask_starts: &'a [Vec<u32>],
+    code: Vec<u32>,
 }
 
 fn m31(c: BaseField) -> u32 {
@@ -68,62 +92,109 @@ fn m31(c: BaseField) -> u32 {
 }
 
 impl Emitter<'_> {
-    fn param(&mut self, name: &str) -> Result<String, EmitError> {
-        if name.starts_with("intermediate") && name["intermediate".len()..].parse::<usize>().is_ok()
-        {
-            self.uses.intermediates.insert(name.to_string());
-            return Ok(name.to_string());
+    fn relation(&self, name: &str, rel: &str) -> Result<u32, EmitError> {
+        self.relations
+            .get(rel)
+            .copied()
+            .ok_or_else(|| EmitError::Param(self.component.name.clone(), name.into()))
+    }
+
+    fn sample(&mut self, tree: usize, column: usize, value: usize) -> Result<(), EmitError> {
+        let start = self
+            .mask_starts
+            .get(tree)
+            .and_then(|t| t.get(column))
+            .ok_or_else(|| {
+                EmitError::Column(
+                    self.component.name.clone(),
+                    format!("tree {tree} column {column}"),
+                )
+            })?;
+        self.code.extend([op::SAMPLE, start + value as u32]);
+        Ok(())
+    }
+
+    fn param(&mut self, name: &str) -> Result<(), EmitError> {
+        if let Some(k) = name.strip_prefix("intermediate") {
+            if k.parse::<usize>().is_ok() {
+                let index = self
+                    .component
+                    .intermediates
+                    .iter()
+                    .position(|(iname, _)| iname == name)
+                    .ok_or_else(|| EmitError::Param(self.component.name.clone(), name.into()))?;
+                self.code.extend([op::INTERMEDIATE, index as u32]);
+                return Ok(());
+            }
         }
         if name == "claimed_sum" {
-            self.uses.claimed_sum = true;
-            return Ok("claimed_sum".into());
+            self.code.push(op::CLAIMED_SUM);
+            return Ok(());
         }
         if let Some(column) = self.component.preprocessed.get(name) {
-            return Ok(format!("sample(mask, 0, {column}, 0)"));
+            return self.sample(0, *column, 0);
         }
         if let Some(rel) = name.strip_suffix("_z") {
-            self.uses.relations_z.insert(rel.to_string());
-            return Ok(format!("{}_z", snake(rel)));
+            let r = self.relation(name, rel)?;
+            self.code.extend([op::RELATION_Z, r]);
+            return Ok(());
         }
         if let Some((rel, power)) = name.rsplit_once("_alpha") {
-            if let Ok(power) = power.parse::<usize>() {
-                self.uses.relations_alpha.insert((rel.to_string(), power));
-                return Ok(format!("{}_alpha_{power}", snake(rel)));
+            if let Ok(power) = power.parse::<u32>() {
+                let r = self.relation(name, rel)?;
+                self.code.extend([op::RELATION_ALPHA, r, power]);
+                return Ok(());
             }
         }
         Err(EmitError::Param(self.component.name.clone(), name.into()))
     }
 
-    fn base(&mut self, e: &BaseExpr) -> Result<String, EmitError> {
-        Ok(match e {
+    fn base(&mut self, e: &BaseExpr) -> Result<(), EmitError> {
+        match e {
             BaseExpr::Col(_) => {
                 let v = self.component.mask_value(e).ok_or_else(|| {
                     EmitError::Column(self.component.name.clone(), e.format_expr())
                 })?;
-                // Read at the use site: hundreds of live locals overflow Sierra's stack offsets.
-                format!("sample(mask, {}, {}, {})", v.tree, v.column, v.value)
+                self.sample(v.tree, v.column, v.value)?;
             }
-            BaseExpr::Const(c) => format!("qm31_const({})", m31(*c)),
+            BaseExpr::Const(c) => self.code.extend([op::CONST, m31(*c)]),
             BaseExpr::Param(name) => self.param(name)?,
-            BaseExpr::Add(a, b) => format!("qadd({}, {})", self.base(a)?, self.base(b)?),
-            BaseExpr::Sub(a, b) => format!("qsub({}, {})", self.base(a)?, self.base(b)?),
+            BaseExpr::Add(a, b) => self.binary(op::ADD, a, b)?,
+            BaseExpr::Sub(a, b) => self.binary(op::SUB, a, b)?,
             BaseExpr::Mul(a, b) => match (&**a, &**b) {
                 // A product by a constant is a cheap M31 scaling.
                 (x, BaseExpr::Const(c)) | (BaseExpr::Const(c), x) => {
-                    format!("qmul_const({}, {})", self.base(x)?, m31(*c))
+                    self.code.extend([op::MUL_CONST, m31(*c)]);
+                    self.base(x)?;
                 }
-                _ => format!("qmul({}, {})", self.base(a)?, self.base(b)?),
+                _ => self.binary(op::MUL, a, b)?,
             },
-            BaseExpr::Neg(a) => format!("qneg({})", self.base(a)?),
+            BaseExpr::Neg(a) => {
+                self.code.push(op::NEG);
+                self.base(a)?;
+            }
             BaseExpr::Inv(a) => match &**a {
                 // The LogUp shift `claimed_sum / 2^log_size`: the inverse is precomputed.
-                BaseExpr::Param(p) if p == "column_size" => {
-                    self.uses.column_size_inv = true;
-                    "column_size_inv".into()
+                BaseExpr::Param(p) if p == "column_size" => self.code.push(op::COLUMN_SIZE_INV),
+                other => {
+                    self.code.push(op::INV);
+                    self.base(other)?;
                 }
-                other => format!("QM31Trait::inverse({})", self.base(other)?),
             },
-        })
+        }
+        Ok(())
+    }
+
+    fn binary(&mut self, opcode: u32, a: &BaseExpr, b: &BaseExpr) -> Result<(), EmitError> {
+        self.code.push(opcode);
+        self.base(a)?;
+        self.base(b)
+    }
+
+    fn ext_binary(&mut self, opcode: u32, a: &ExtExpr, b: &ExtExpr) -> Result<(), EmitError> {
+        self.code.push(opcode);
+        self.ext(a)?;
+        self.ext(b)
     }
 
     /// An extension expression that is a base constant embedded in QM31, if it is one.
@@ -140,192 +211,105 @@ impl Emitter<'_> {
         }
     }
 
-    fn ext(&mut self, e: &ExtExpr) -> Result<String, EmitError> {
-        Ok(match e {
+    fn ext(&mut self, e: &ExtExpr) -> Result<(), EmitError> {
+        match e {
             ExtExpr::SecureCol([a, b, c, d]) => {
                 let zero = BaseExpr::Const(BaseField::from(0u32));
                 if **b == zero && **c == zero && **d == zero {
-                    self.base(a)?
+                    self.base(a)?;
                 } else {
-                    format!(
-                        "partial_evals({}, {}, {}, {})",
-                        self.base(a)?,
-                        self.base(b)?,
-                        self.base(c)?,
-                        self.base(d)?
-                    )
+                    self.code.push(op::PARTIAL_EVALS);
+                    self.base(a)?;
+                    self.base(b)?;
+                    self.base(c)?;
+                    self.base(d)?;
                 }
             }
             ExtExpr::Const(q) => {
                 let [a, b, c, d] = q.to_m31_array();
-                format!(
-                    "QM31Trait::from_u32_unchecked({}, {}, {}, {})",
-                    a.0, b.0, c.0, d.0
-                )
+                self.code.extend([op::EXT_CONST, a.0, b.0, c.0, d.0]);
             }
             ExtExpr::Param(name) => self.param(name)?,
-            ExtExpr::Add(a, b) => format!("qadd({}, {})", self.ext(a)?, self.ext(b)?),
-            ExtExpr::Sub(a, b) => format!("qsub({}, {})", self.ext(a)?, self.ext(b)?),
+            ExtExpr::Add(a, b) => self.ext_binary(op::ADD, a, b)?,
+            ExtExpr::Sub(a, b) => self.ext_binary(op::SUB, a, b)?,
             ExtExpr::Mul(a, b) => match (Self::ext_base_const(a), Self::ext_base_const(b)) {
-                (_, Some(c)) => format!("qmul_const({}, {})", self.ext(a)?, m31(c)),
-                (Some(c), _) => format!("qmul_const({}, {})", self.ext(b)?, m31(c)),
-                _ => format!("qmul({}, {})", self.ext(a)?, self.ext(b)?),
+                (_, Some(c)) => {
+                    self.code.extend([op::MUL_CONST, m31(c)]);
+                    self.ext(a)?;
+                }
+                (Some(c), _) => {
+                    self.code.extend([op::MUL_CONST, m31(c)]);
+                    self.ext(b)?;
+                }
+                _ => self.ext_binary(op::MUL, a, b)?,
             },
-            ExtExpr::Neg(a) => format!("qneg({})", self.ext(a)?),
-        })
-    }
-}
-
-/// Emits one small function per intermediate and per constraint, and
-/// `fn accumulate_<name>(acc, random_coeff, denom_inv, mask, params) -> QM31` folding the
-/// constraints in a loop. (Straight-line code for a whole component overflows the 16-bit `ap`
-/// offsets of Sierra-to-CASM: the loop keeps every frame small.)
-fn emit_component(out: &mut String, c: &SymbolicComponent) -> Result<(), EmitError> {
-    let name = &c.name;
-    let mut pieces = String::new();
-    // Direct intermediate dependencies of every intermediate, by name.
-    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (iname, e) in &c.intermediates {
-        let mut em = Emitter {
-            component: c,
-            uses: Uses::default(),
-        };
-        let rhs = match e {
-            Intermediate::Base(b) => em.base(b)?,
-            Intermediate::Ext(x) => em.ext(x)?,
-        };
-        emit_piece(
-            &mut pieces,
-            &format!("{name}_{iname}"),
-            &em.uses,
-            name,
-            "",
-            &rhs,
-        );
-        deps.insert(iname.clone(), em.uses.intermediates.clone());
-    }
-    let mut dispatch = String::new();
-    for (i, constraint) in c.constraints.iter().enumerate() {
-        let mut em = Emitter {
-            component: c,
-            uses: Uses::default(),
-        };
-        let rhs = em.ext(constraint)?;
-        // Compute the intermediates the constraint needs (transitively), in definition order.
-        let mut needed: BTreeSet<String> = BTreeSet::new();
-        let mut todo: Vec<String> = em.uses.intermediates.iter().cloned().collect();
-        while let Some(n) = todo.pop() {
-            if needed.insert(n.clone()) {
-                todo.extend(deps.get(&n).into_iter().flatten().cloned());
+            ExtExpr::Neg(a) => {
+                self.code.push(op::NEG);
+                self.ext(a)?;
             }
         }
-        let mut prelude = String::new();
-        for (iname, _) in c.intermediates.iter().filter(|(n, _)| needed.contains(n)) {
-            let mut args = vec!["mask".to_string(), "params".to_string()];
-            args.extend(deps[iname].iter().cloned());
-            let _ = writeln!(
-                prelude,
-                "    let {iname} = {name}_{iname}({});",
-                args.join(", ")
-            );
-        }
-        let mut uses = em.uses;
-        uses.intermediates.clear();
-        emit_piece(
-            &mut pieces,
-            &format!("{name}_constraint_{i}"),
-            &uses,
-            name,
-            &prelude,
-            &rhs,
-        );
-        let _ = writeln!(
-            dispatch,
-            "            {i} => {name}_constraint_{i}(mask, params),"
-        );
+        Ok(())
     }
-    let n = c.constraints.len();
-    let _ = writeln!(
-        out,
-        "/// The {n} constraints of component `{name}`, accumulated into `acc` in stwo's order."
-    );
-    let _ = writeln!(
-        out,
-        "fn accumulate_{name}(\n    acc: QM31, random_coeff: QM31, denom_inv: QM31, mask: Span<Span<Span<QM31>>>,\n    params: @ThreadAirParams,\n) -> QM31 {{"
-    );
-    let _ = writeln!(
-        out,
-        "    let mut acc = acc;\n    let mut i: u32 = 0;\n    while i != {n} {{"
-    );
-    let _ = writeln!(out, "        let constraint = match i {{");
-    out.push_str(&dispatch);
-    let _ = writeln!(
-        out,
-        "            _ => core::panic_with_felt252('air: constraint index'),"
-    );
-    let _ = writeln!(out, "        }};");
-    let _ = writeln!(out, "        acc = acc * random_coeff + denom_inv * constraint;\n        i += 1;\n    }};\n    acc\n}}\n");
-    out.push_str(&pieces);
-    Ok(())
 }
 
-/// Emits `fn <fname>(mask, params, intermediates...) -> QM31 { prelude rhs }` binding what
-/// `rhs` uses; returns the call's argument list.
-fn emit_piece(
-    out: &mut String,
-    fname: &str,
-    uses: &Uses,
-    component: &str,
-    prelude: &str,
-    rhs: &str,
-) -> String {
-    let mut params = vec![
-        "mask: Span<Span<Span<QM31>>>".to_string(),
-        "params: @ThreadAirParams".to_string(),
-    ];
-    let mut args = vec!["mask".to_string(), "params".to_string()];
-    for i in &uses.intermediates {
-        params.push(format!("{i}: QM31"));
-        args.push(i.clone());
+/// A component's constraint program: `[n_intermediates, n_constraints, intermediates...,
+/// constraints...]`, each expression in prefix order. Intermediates are evaluated once, in
+/// definition order (each may read the earlier ones).
+pub fn component_program(
+    c: &SymbolicComponent,
+    relations: &BTreeMap<String, u32>,
+    mask_starts: &[Vec<u32>],
+) -> Result<Vec<u32>, EmitError> {
+    let mut em = Emitter {
+        component: c,
+        relations,
+        mask_starts,
+        code: vec![c.intermediates.len() as u32, c.constraints.len() as u32],
+    };
+    for (_, e) in &c.intermediates {
+        match e {
+            Intermediate::Base(b) => em.base(b)?,
+            Intermediate::Ext(x) => em.ext(x)?,
+        }
     }
+    for constraint in &c.constraints {
+        em.ext(constraint)?;
+    }
+    Ok(em.code)
+}
+
+/// Emits `fn <name>_program() -> Span<u32>` holding the component's constraint program.
+fn emit_component(
+    out: &mut String,
+    c: &SymbolicComponent,
+    relations: &BTreeMap<String, u32>,
+    mask_starts: &[Vec<u32>],
+) -> Result<(), EmitError> {
+    let code = component_program(c, relations, mask_starts)?;
     let _ = writeln!(
         out,
-        "#[inline(never)]\nfn {fname}({}) -> QM31 {{",
-        params.join(", ")
+        "/// The {} intermediates and {} constraints of component `{}` as a program for
+/// `accumulate_component` ({} words).
+fn {}_program() -> Span<u32> {{
+    array![",
+        c.intermediates.len(),
+        c.constraints.len(),
+        c.name,
+        code.len(),
+        c.name
     );
-    if uses.claimed_sum {
-        let _ = writeln!(
-            out,
-            "    let claimed_sum = *params.{component}_claimed_sum;"
-        );
+    for line in code.chunks(20) {
+        let words: Vec<String> = line.iter().map(|w| w.to_string()).collect();
+        let _ = writeln!(out, "        {},", words.join(", "));
     }
-    if uses.column_size_inv {
-        let _ = writeln!(
-            out,
-            "    let column_size_inv = column_size_inverse(*params.{component}_log_size);"
-        );
-    }
-    for rel in &uses.relations_z {
-        let _ = writeln!(out, "    let {s}_z = *params.{s}.z;", s = snake(rel));
-    }
-    let rels: BTreeSet<&String> = uses.relations_alpha.iter().map(|(r, _)| r).collect();
-    for rel in rels {
-        let _ = writeln!(
-            out,
-            "    let {s}_alpha_powers = *params.{s}.alpha_powers;",
-            s = snake(rel)
-        );
-    }
-    for (rel, power) in &uses.relations_alpha {
-        let _ = writeln!(
-            out,
-            "    let {s}_alpha_{power} = *{s}_alpha_powers[{power}];",
-            s = snake(rel)
-        );
-    }
-    out.push_str(prelude);
-    let _ = writeln!(out, "    {rhs}\n}}\n");
-    args.join(", ")
+    out.push_str(
+        "    ]
+        .span()
+}
+
+",
+    );
+    Ok(())
 }
 
 /// The relations the components use, with their sizes (largest alpha power + 1).
@@ -410,7 +394,7 @@ pub fn render(
     let mut out = String::new();
     out.push_str(header);
     out.push_str(
-        "\nuse stark_verifier::circle::CirclePoint;\nuse stark_verifier::fields::{QM31, QM31Trait};\nuse crate::lookup::LookupElements;\nuse crate::oods::{\n    canonic_coset_vanishing, column_size_inverse, partial_evals, qadd, qm31_const, qmul, qmul_const,\n    qneg, qsub, sample,\n};\n\n",
+        "\nuse stark_verifier::circle::CirclePoint;\nuse stark_verifier::fields::{QM31, QM31Trait};\nuse crate::lookup::LookupElements;\nuse crate::oods::{accumulate_component, canonic_coset_vanishing, flatten_mask};\n\n",
     );
 
     let relations = relations(components);
@@ -487,17 +471,46 @@ pub fn render(
         "/// True iff `mask` (the proof's sampled values without the composition tree) has the\n/// shape the AIR samples.\npub fn mask_shape_ok(mask: Span<Span<Span<QM31>>>) -> bool {\n    let shape = mask_shape();\n    if mask.len() != shape.len() {\n        return false;\n    }\n    let mut ok = true;\n    let mut t = 0;\n    while t != shape.len() {\n        let columns = *mask[t];\n        let expected = *shape[t];\n        if columns.len() != expected.len() {\n            ok = false;\n            break;\n        }\n        let mut c = 0;\n        while c != expected.len() {\n            if (*columns[c]).len() != *expected[c] {\n                ok = false;\n                break;\n            }\n            c += 1;\n        };\n        if !ok {\n            break;\n        }\n        t += 1;\n    };\n    ok\n}\n\n",
     );
 
-    out.push_str("/// The composition polynomial at the OODS point from the sampled mask values: stwo's\n/// `Components::eval_composition_polynomial_at_point` for the thread AIR. Every constraint\n/// is divided by the vanishing polynomial of the canonic coset of size\n/// `2^max_log_degree_bound` (the lifted trace domain) and accumulated with `random_coeff`.\n/// `mask` must have `mask_shape()` (check with `mask_shape_ok`).\npub fn eval_composition_at_point(\n    point: CirclePoint<QM31>, mask: Span<Span<Span<QM31>>>, random_coeff: QM31,\n    params: @ThreadAirParams, max_log_degree_bound: u32,\n) -> QM31 {\n    let denom_inv = QM31Trait::inverse(canonic_coset_vanishing(max_log_degree_bound, point));\n    let acc: QM31 = qm31_const(0);\n");
+    out.push_str("/// The composition polynomial at the OODS point from the sampled mask values: stwo's\n/// `Components::eval_composition_polynomial_at_point` for the thread AIR. Every constraint\n/// is divided by the vanishing polynomial of the canonic coset of size\n/// `2^max_log_degree_bound` (the lifted trace domain) and accumulated with `random_coeff`.\n/// `mask` must have `mask_shape()` (check with `mask_shape_ok`).\npub fn eval_composition_at_point(\n    point: CirclePoint<QM31>, mask: Span<Span<Span<QM31>>>, random_coeff: QM31,\n    params: @ThreadAirParams, max_log_degree_bound: u32,\n) -> QM31 {\n    let denom_inv = QM31Trait::inverse(canonic_coset_vanishing(max_log_degree_bound, point));\n    let values = flatten_mask(mask);\n");
+    let names: Vec<String> = relations
+        .iter()
+        .map(|r| format!("*params.{}", snake(&r.name)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "    let relations = array![{}].span();",
+        names.join(", ")
+    );
+    out.push_str("    let acc = QM31Trait::from_u32_unchecked(0, 0, 0, 0);\n");
     for c in components {
         let _ = writeln!(
             out,
-            "    let acc = accumulate_{}(acc, random_coeff, denom_inv, mask, params);",
-            c.name
+            "    let acc = accumulate_component(\n        acc, random_coeff, denom_inv, {name}_program(), values, relations,\n        *params.{name}_claimed_sum, *params.{name}_log_size,\n    );",
+            name = c.name
         );
     }
     out.push_str("    acc\n}\n\n");
+    let relation_index: BTreeMap<String, u32> = relations
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.clone(), i as u32))
+        .collect();
+    // Flat mask index of each (tree, column)'s first value, in proof order.
+    let mut next = 0u32;
+    let mask_starts: Vec<Vec<u32>> = shape
+        .iter()
+        .map(|tree| {
+            tree.iter()
+                .map(|n| {
+                    let start = next;
+                    next += *n as u32;
+                    start
+                })
+                .collect()
+        })
+        .collect();
     for c in components {
-        emit_component(&mut out, c)?;
+        emit_component(&mut out, c, &relation_index, &mask_starts)?;
     }
     Ok(out)
 }

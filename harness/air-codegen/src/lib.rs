@@ -49,7 +49,12 @@ pub enum CodegenError {
 }
 
 fn workspace_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // Cargo sets CARGO_MANIFEST_DIR when it runs tests and `cargo run`; prefer it to the value
+    // baked in at compile time, which a target directory shared by two checkouts of the repo
+    // can carry over from the other one (cargo relocates workspace builds without rebuilding).
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .join("../..")
         .join(relative)
 }

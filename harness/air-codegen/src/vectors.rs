@@ -18,7 +18,6 @@ use zkthread_stark_vectors::Samples;
 use crate::thread_components;
 use crate::N_PREPROCESSED_COLUMNS;
 
-
 fn q(v: SecureField) -> String {
     let [a, b, c, d] = v.to_m31_array();
     format!("q({}, {}, {}, {})", a.0, b.0, c.0, d.0)

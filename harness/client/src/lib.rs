@@ -152,6 +152,25 @@ impl TxOutcome {
     }
 }
 
+/// An invoke whose nonce and resource bounds are fixed, so its hash is known before sending
+/// ([`ChainClient::prepare_invoke`]).
+#[derive(Clone, Debug)]
+pub struct PreparedInvoke {
+    pub calls: Vec<Call>,
+    pub nonce: Felt,
+    pub bounds: ResourceBounds,
+    pub hash: Felt,
+}
+
+/// Result of [`ChainClient::lookup_transaction`].
+#[derive(Clone, Debug)]
+pub enum TxLookup {
+    /// The node has never seen the transaction.
+    NotFound,
+    /// The node knows it; it was mined with this outcome.
+    Known(TxOutcome),
+}
+
 /// Result of [`ChainClient::declare`].
 #[derive(Clone, Debug)]
 pub struct Declared {
@@ -440,6 +459,76 @@ impl ChainClient {
     /// The account's current nonce.
     pub async fn nonce(&self) -> Result<Felt> {
         Ok(self.account.get_nonce().await?)
+    }
+
+    /// Fixes the nonce (the account's current one) and `bounds` of an invoke of `calls`, so
+    /// its transaction hash is known before it is broadcast: a caller can record the hash
+    /// durably first and, after a crash, look the transaction up instead of sending it again.
+    pub async fn prepare_invoke(
+        &self,
+        calls: Vec<Call>,
+        bounds: ResourceBounds,
+    ) -> Result<PreparedInvoke> {
+        let nonce = self.nonce().await?;
+        let prepared = PreparedInvoke {
+            calls,
+            nonce,
+            bounds,
+            hash: Felt::ZERO,
+        };
+        let hash = self.prepared_execution(&prepared)?.transaction_hash(false);
+        Ok(PreparedInvoke { hash, ..prepared })
+    }
+
+    fn prepared_execution(
+        &self,
+        prepared: &PreparedInvoke,
+    ) -> Result<starknet::accounts::PreparedExecutionV3<'_, SigningAccount>> {
+        let b = prepared.bounds;
+        self.account
+            .execute_v3(prepared.calls.clone())
+            .nonce(prepared.nonce)
+            .l1_gas(b.l1_gas)
+            .l1_gas_price(b.l1_gas_price)
+            .l2_gas(b.l2_gas)
+            .l2_gas_price(b.l2_gas_price)
+            .l1_data_gas(b.l1_data_gas)
+            .l1_data_gas_price(b.l1_data_gas_price)
+            .tip(0)
+            .prepared()
+            .map_err(|_| ClientError::Signing("invoke not fully prepared".into()))
+    }
+
+    /// Signs and broadcasts a prepared invoke (does not wait for the receipt).
+    pub async fn broadcast(&self, prepared: &PreparedInvoke) -> Result<()> {
+        let action = describe_calls(&prepared.calls);
+        let sent = self
+            .prepared_execution(prepared)?
+            .send()
+            .await
+            .map_err(|error| account_error(&action, error))?;
+        if sent.transaction_hash != prepared.hash {
+            return Err(ClientError::Decode {
+                what: "transaction hash".into(),
+                detail: format!(
+                    "node accepted {:#x}, computed {:#x}",
+                    sent.transaction_hash, prepared.hash
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// What the node knows of `hash` right now: unknown, received but not executed, or mined
+    /// (with its outcome; a pending one is waited for up to the receipt timeout).
+    pub async fn lookup_transaction(&self, hash: Felt) -> Result<TxLookup> {
+        match self.provider.get_transaction_status(hash).await {
+            Ok(_) => Ok(TxLookup::Known(self.wait_for_receipt(hash).await?)),
+            Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {
+                Ok(TxLookup::NotFound)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 }
 

@@ -10,6 +10,19 @@ use crate::{call, selector, ChainClient, ClientError, Deployed, FeeMode, Felt, R
 /// Event the registry emits when a thread is created (carries the new thread id).
 pub const THREAD_CREATED_EVENT: &str = "ThreadCreated";
 
+/// Event the registry emits when a sub-block settles: its state diff, in one or more chunks
+/// (Starknet caps one event's data at 300 felts).
+pub const SUB_BLOCK_SETTLED_EVENT: &str = "SubBlockSettled";
+
+/// A settled sub-block's state diff, reassembled from its `SubBlockSettled` events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettledStateDiff {
+    pub thread_id: u64,
+    pub sequence: u64,
+    /// The outputs `(contract, key, value)`, in the order the registry applied them.
+    pub outputs: Vec<SlotValue>,
+}
+
 /// Arguments of `create_thread`.
 #[derive(Clone, Debug)]
 pub struct NewThread {
@@ -350,9 +363,16 @@ impl Registry {
     /// `thread.program_hash` under it (each only if the registry does not have it yet), then
     /// creates the thread. Returns the thread id and the fees paid. The signing account must be
     /// the registry owner unless both are registered already.
-    pub async fn open_thread(&self, client: &ChainClient, thread: &NewThread) -> Result<(u64, u128)> {
+    pub async fn open_thread(
+        &self,
+        client: &ChainClient,
+        thread: &NewThread,
+    ) -> Result<(u64, u128)> {
         let mut fees = 0;
-        if !self.is_os_version_registered(client, thread.os_version).await? {
+        if !self
+            .is_os_version_registered(client, thread.os_version)
+            .await?
+        {
             fees += self
                 .register_os_version(client, thread.os_version)
                 .await?
@@ -400,6 +420,79 @@ fn thread_created_id(registry: Felt, events: &[Event]) -> Result<u64> {
             detail: "event has no fields".into(),
         })?;
     calldata::single(std::slice::from_ref(id), "thread id")
+}
+
+/// Reassembles the one state diff `registry` published among `events` (one transaction's).
+/// Each `SubBlockSettled` event has keys `[selector, thread_id]` and data
+/// `[sequence, chunk, n_chunks, n, (contract, key, value)*n]`; the chunks must be exactly
+/// `0..n_chunks`, in order, all of one sub-block.
+pub fn sub_block_settled(registry: Felt, events: &[Event]) -> Result<SettledStateDiff> {
+    let wanted = selector(SUB_BLOCK_SETTLED_EVENT)?;
+    let bad = |detail: String| ClientError::Decode {
+        what: SUB_BLOCK_SETTLED_EVENT.into(),
+        detail,
+    };
+    let number =
+        |felt: &Felt, what: &str| calldata::single::<u64>(std::slice::from_ref(felt), what);
+    let chunks = events
+        .iter()
+        .filter(|event| event.from_address == registry && event.keys.first() == Some(&wanted));
+    let mut diff: Option<SettledStateDiff> = None;
+    let mut announced_chunks = 0;
+    let mut seen_chunks = 0;
+    for event in chunks {
+        let [_, thread_id] = event.keys.as_slice() else {
+            return Err(bad(format!("keys {:?}", event.keys)));
+        };
+        let [sequence, chunk, n_chunks, count, slots @ ..] = event.data.as_slice() else {
+            return Err(bad(format!("data too short: {:?}", event.data)));
+        };
+        let (thread_id, sequence) = (
+            number(thread_id, "thread id")?,
+            number(sequence, "sequence")?,
+        );
+        let (chunk, n_chunks) = (number(chunk, "chunk")?, number(n_chunks, "n_chunks")?);
+        let count = number(count, "output count")?;
+        if u64::try_from(slots.len()).ok() != count.checked_mul(3) {
+            return Err(bad(format!(
+                "{count} outputs announced, {} felts follow",
+                slots.len()
+            )));
+        }
+        let diff = diff.get_or_insert_with(|| {
+            announced_chunks = n_chunks;
+            SettledStateDiff {
+                thread_id,
+                sequence,
+                outputs: Vec::new(),
+            }
+        });
+        if (thread_id, sequence, n_chunks) != (diff.thread_id, diff.sequence, announced_chunks) {
+            return Err(bad(format!(
+                "chunk of thread {thread_id} sequence {sequence} (of {n_chunks}) among chunks of \
+                 thread {} sequence {} (of {announced_chunks})",
+                diff.thread_id, diff.sequence
+            )));
+        }
+        if chunk != seen_chunks {
+            return Err(bad(format!(
+                "chunk {chunk} where chunk {seen_chunks} was due"
+            )));
+        }
+        seen_chunks += 1;
+        diff.outputs.extend(
+            slots
+                .chunks_exact(3)
+                .map(|slot| SlotValue::new(slot[0], slot[1], slot[2])),
+        );
+    }
+    let diff = diff.ok_or_else(|| bad("no event from the registry".into()))?;
+    if seen_chunks != announced_chunks {
+        return Err(bad(format!(
+            "{seen_chunks} of {announced_chunks} chunks present"
+        )));
+    }
+    Ok(diff)
 }
 
 #[cfg(test)]
@@ -491,5 +584,52 @@ mod tests {
             4
         );
         assert!(thread_created_id(registry, &[event(Felt::from(5u8), 1)]).is_err());
+    }
+
+    /// One `SubBlockSettled` chunk of thread 3, sequence 9, holding slots `first..first + n`.
+    fn settled_chunk(registry: Felt, chunk: u8, n_chunks: u8, first: u8, n: u8) -> Event {
+        let mut data = vec![9u8, chunk, n_chunks, n]
+            .into_iter()
+            .map(Felt::from)
+            .collect::<Vec<_>>();
+        for i in first..first + n {
+            data.extend([Felt::from(1u8), Felt::from(i), Felt::from(i) * Felt::TWO]);
+        }
+        Event {
+            from_address: registry,
+            keys: vec![selector(SUB_BLOCK_SETTLED_EVENT).unwrap(), Felt::from(3u8)],
+            data,
+        }
+    }
+
+    #[test]
+    fn settled_state_diff_is_reassembled_from_chunks_in_order() {
+        let registry = Felt::from(100u8);
+        let elsewhere = settled_chunk(Felt::from(5u8), 0, 1, 200, 1);
+        let chunks = [
+            settled_chunk(registry, 0, 3, 0, 96),
+            elsewhere.clone(),
+            settled_chunk(registry, 1, 3, 96, 96),
+            settled_chunk(registry, 2, 3, 192, 10),
+        ];
+        let diff = sub_block_settled(registry, &chunks).unwrap();
+        assert_eq!((diff.thread_id, diff.sequence), (3, 9));
+        let expected: Vec<SlotValue> = (0..202u8)
+            .map(|i| SlotValue::new(Felt::ONE, Felt::from(i), Felt::from(i) * Felt::TWO))
+            .collect();
+        assert_eq!(diff.outputs, expected);
+
+        // An empty sub-block: one chunk without outputs.
+        let empty = sub_block_settled(registry, &[settled_chunk(registry, 0, 1, 0, 0)]).unwrap();
+        assert!(empty.outputs.is_empty());
+
+        // Missing, reordered, or truncated chunks, or none at all, are errors.
+        assert!(sub_block_settled(registry, &chunks[..3]).is_err());
+        let swapped = [chunks[2].clone(), chunks[0].clone(), chunks[3].clone()];
+        assert!(sub_block_settled(registry, &swapped).is_err());
+        let mut short = chunks[0].clone();
+        short.data.pop();
+        assert!(sub_block_settled(registry, &[short]).is_err());
+        assert!(sub_block_settled(registry, &[elsewhere]).is_err());
     }
 }

@@ -1,9 +1,10 @@
 //! The thread token (`contracts/token`, contract `ThreadToken`): deploy, balances, slot keys.
 
+use starknet::core::types::Call;
 use starknet::core::utils::get_storage_var_address;
 
 use crate::calldata::{self, short_string};
-use crate::{ChainClient, ClientError, Deployed, Felt, Result};
+use crate::{ChainClient, ClientError, Deployed, FeeMode, Felt, Result, TxOutcome};
 
 /// Name of the token's balance map; its slot keys are what provers and clients derive.
 pub const BALANCES_VAR: &str = "balances";
@@ -72,6 +73,30 @@ impl Token {
         calldata::single(&words, "token total_supply")
     }
 
+    /// A direct L2 `transfer(recipient, amount)` from the signing account (not through a
+    /// thread): the call to put in an invoke.
+    pub fn transfer_call(&self, recipient: Felt, amount: u128) -> Result<Call> {
+        crate::call(
+            self.address,
+            "transfer",
+            vec![recipient, Felt::from(amount)],
+        )
+    }
+
+    /// Sends a direct L2 `transfer` signed by `client`'s account and requires it to succeed.
+    pub async fn transfer(
+        &self,
+        client: &ChainClient,
+        recipient: Felt,
+        amount: u128,
+        fee: FeeMode,
+    ) -> Result<TxOutcome> {
+        client
+            .invoke(vec![self.transfer_call(recipient, amount)?], fee)
+            .await?
+            .require_success("token transfer")
+    }
+
     /// Raw value of `balances[account]` read from storage (what settle inputs must match).
     pub async fn balance_slot_value(&self, client: &ChainClient, account: Felt) -> Result<Felt> {
         client
@@ -92,5 +117,19 @@ mod tests {
         assert_ne!(a, Felt::from(1u8));
         // Same derivation as the plain storage variable address when no key is given.
         assert_ne!(a, get_storage_var_address(BALANCES_VAR, &[]).unwrap());
+    }
+
+    #[test]
+    fn transfer_call_is_the_token_entry_point_with_recipient_and_u128_amount() {
+        let token = Token {
+            address: Felt::from(0x70u8),
+        };
+        let call = token.transfer_call(Felt::from(0xb0bu16), 1_234).unwrap();
+        assert_eq!(call.to, token.address);
+        assert_eq!(call.selector, crate::selector("transfer").unwrap());
+        assert_eq!(
+            call.calldata,
+            vec![Felt::from(0xb0bu16), Felt::from(1_234u16)]
+        );
     }
 }

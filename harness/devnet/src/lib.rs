@@ -69,38 +69,6 @@ pub struct EmbeddedOptions {
     pub total_accounts: u8,
     /// Port on 127.0.0.1; 0 picks a free one (what tests want: they run in parallel).
     pub port: u16,
-    /// Largest class the node accepts in a declare; default: Starknet's (mainnet) limits.
-    pub class_size_limits: ClassSizeLimits,
-}
-
-/// Size limits the node enforces on declared classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClassSizeLimits {
-    /// Serialized contract class (Sierra program, entry points, ABI), bytes.
-    pub max_class_bytes: u64,
-    /// CASM bytecode, felts.
-    pub max_casm_felts: u64,
-    /// Sierra program, felts.
-    pub max_sierra_felts: u64,
-}
-
-impl ClassSizeLimits {
-    /// The limits devnet 0.10.1 copies from Starknet (4,089,446 bytes, 81,920 CASM felts,
-    /// 81,920 Sierra felts).
-    pub fn starknet() -> Self {
-        let config = ClassSizeConfig::default();
-        Self {
-            max_class_bytes: config.maximum_contract_class_size,
-            max_casm_felts: config.maximum_contract_bytecode_size,
-            max_sierra_felts: config.maximum_sierra_length,
-        }
-    }
-}
-
-impl Default for ClassSizeLimits {
-    fn default() -> Self {
-        Self::starknet()
-    }
 }
 
 impl Default for EmbeddedOptions {
@@ -109,7 +77,6 @@ impl Default for EmbeddedOptions {
             seed: DEFAULT_SEED,
             total_accounts: 10,
             port: 0,
-            class_size_limits: ClassSizeLimits::default(),
         }
     }
 }
@@ -303,11 +270,9 @@ fn run_server(
         let config = StarknetConfig {
             seed: options.seed,
             total_accounts: options.total_accounts,
-            class_size_config: ClassSizeConfig {
-                maximum_contract_class_size: options.class_size_limits.max_class_bytes,
-                maximum_contract_bytecode_size: options.class_size_limits.max_casm_felts,
-                maximum_sierra_length: options.class_size_limits.max_sierra_felts,
-            },
+            // Starknet's declare limits (81,920 CASM felts, 81,920 Sierra felts, 4,089,446
+            // bytes): the verifier class must fit them as it would on mainnet.
+            class_size_config: ClassSizeConfig::default(),
             ..StarknetConfig::default()
         };
         let starknet = match Starknet::new(&config) {

@@ -49,7 +49,12 @@ pub const VECTORS_RELATIVE_PATH: &str = "contracts/stark_verifier/src/tests/vect
 
 /// Absolute path of the generated Cairo file in this checkout.
 pub fn vectors_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // Cargo sets CARGO_MANIFEST_DIR when it runs tests and `cargo run`; prefer it to the value
+    // baked in at compile time, which a target directory shared by two checkouts of the repo
+    // can carry over from the other one (cargo relocates workspace builds without rebuilding).
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .join("../..")
         .join(VECTORS_RELATIVE_PATH)
 }

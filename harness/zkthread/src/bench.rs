@@ -1,5 +1,14 @@
-//! `zkthread bench prove`: proving throughput, verification time, proof size and memory of the
-//! thread prover, one fresh child process per size (so peak RSS is per run).
+//! Benchmarks. `zkthread bench prove`: proving throughput, verification time, proof size and
+//! memory of the thread prover, one fresh child process per size (so peak RSS is per run).
+//! `bench verify` and `bench settle` run on a node (embedded devnet by default): what on-chain
+//! verification costs per sub-block size, and what a transfer costs settled through a thread
+//! versus sent directly.
+
+mod report;
+mod settle;
+mod transfers;
+mod verify;
+mod world;
 
 use std::process::Command;
 use std::time::Instant;
@@ -21,6 +30,12 @@ pub enum BenchCommand {
     /// One measurement in this process (used by `prove` for each size).
     #[command(hide = true)]
     ProveOne(OneArgs),
+    /// Settle sub-blocks of 2^min-log..2^max-log transfers on a node: Cairo steps, L2 gas, fee,
+    /// calldata and proof felts of on-chain verification.
+    Verify(verify::VerifyArgs),
+    /// Per-transfer L2 gas and fee, thread settlement vs direct transfers, few and many
+    /// accounts; writes an SVG plot.
+    Settle(settle::SettleArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -108,18 +123,33 @@ pub struct OneArgs {
     params: ParamArgs,
 }
 
-pub fn run(cmd: BenchCommand) -> Result<()> {
+pub fn run(cmd: BenchCommand, json: bool) -> Result<()> {
     match cmd {
+        BenchCommand::Verify(args) => block_on(verify::run(args, json)),
+        BenchCommand::Settle(args) => block_on(settle::run(args, json)),
         BenchCommand::Prove(args) => prove_table(args),
         BenchCommand::ProveOne(args) => {
             let row = match args.channel {
-                ChannelKind::Poseidon => measure::<Poseidon252MerkleChannel>(args.transfers, &args.params.params())?,
-                ChannelKind::Blake2s => measure::<Blake2sMerkleChannel>(args.transfers, &args.params.params())?,
+                ChannelKind::Poseidon => {
+                    measure::<Poseidon252MerkleChannel>(args.transfers, &args.params.params())?
+                }
+                ChannelKind::Blake2s => {
+                    measure::<Blake2sMerkleChannel>(args.transfers, &args.params.params())?
+                }
             };
             println!("{}", row.line());
             Ok(())
         }
     }
+}
+
+/// The chain benchmarks' runtime (proving runs on blocking threads inside it).
+fn block_on(future: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(future)
 }
 
 struct Row {
@@ -177,30 +207,51 @@ fn prove_table(args: ProveArgs) -> Result<()> {
     for n in sizes {
         bar.set_message(format!("{n} transfers"));
         let mut cmd = Command::new(&exe);
-        cmd.args(["bench", "prove-one", "--transfers", &n.to_string(), "--channel"])
-            .arg(match args.channel {
-                ChannelKind::Poseidon => "poseidon",
-                ChannelKind::Blake2s => "blake2s",
-            })
-            .args(args.params.to_args());
-        let out = cmd.output().with_context(|| format!("running the bench child for {n} transfers"))?;
+        cmd.args([
+            "bench",
+            "prove-one",
+            "--transfers",
+            &n.to_string(),
+            "--channel",
+        ])
+        .arg(match args.channel {
+            ChannelKind::Poseidon => "poseidon",
+            ChannelKind::Blake2s => "blake2s",
+        })
+        .args(args.params.to_args());
+        let out = cmd
+            .output()
+            .with_context(|| format!("running the bench child for {n} transfers"))?;
         if !out.status.success() {
             bar.abandon();
-            bail!("bench child for {n} transfers failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "bench child for {n} transfers failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let stdout = String::from_utf8_lossy(&out.stdout);
         let row = stdout
             .lines()
             .find_map(Row::parse)
             .with_context(|| format!("no result from the bench child: {stdout}"))?;
-        bar.println(format!("  {} transfers: prove {:.2} s", row.transfers, row.prove_s));
+        bar.println(format!(
+            "  {} transfers: prove {:.2} s",
+            row.transfers, row.prove_s
+        ));
         rows.push(row);
         bar.inc(1);
     }
     bar.finish_and_clear();
     println!(
         "{:>9} {:>8} {:>12} {:>9} {:>10} {:>11} {:>12} {:>13}",
-        "transfers", "rows", "channel", "prove s", "verify ms", "proof felts", "peak RSS MB", "transfers/min"
+        "transfers",
+        "rows",
+        "channel",
+        "prove s",
+        "verify ms",
+        "proof felts",
+        "peak RSS MB",
+        "transfers/min"
     );
     for r in &rows {
         println!(
@@ -284,9 +335,11 @@ fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }

@@ -20,7 +20,9 @@ use serde::Serialize;
 use starknet::core::types::TransactionReceipt;
 use starknet::providers::Provider;
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
-use zkthread_client::registry::{NewThread, Registry, Settlement};
+use zkthread_client::registry::{
+    sub_block_settled, NewThread, Registry, SettledStateDiff, Settlement,
+};
 use zkthread_client::token::Token;
 use zkthread_client::{ChainClient, FeeMode, Felt, ResourceBounds, TxOutcome};
 use zkthread_devnet::{Devnet, EmbeddedOptions};
@@ -119,7 +121,7 @@ pub struct SettlementSummary {
     pub fee_fri: String,
     /// Every output slot holds its output value on-chain afterwards.
     pub outputs_applied: bool,
-    /// The `SubBlockSettled` event carries exactly the outputs.
+    /// The `SubBlockSettled` events carry exactly the outputs.
     pub event_matches_outputs: bool,
     pub preflight: Preflight,
 }
@@ -445,7 +447,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         l2_gas,
         fee_fri: outcome.actual_fee.to_string(),
         outputs_applied,
-        event_matches_outputs: settled_event_matches(&outcome, registry.address, &honest)?,
+        event_matches_outputs: settled_event_matches(&outcome, registry.address, &honest),
         preflight,
     };
     timings.insert(
@@ -642,26 +644,17 @@ async fn l2_gas_used(client: &ChainClient, hash: Felt) -> Result<u64> {
     }
 }
 
-/// Whether `outcome` has the registry's `SubBlockSettled` event for `settlement`:
-/// keys `[selector, thread_id]`, data `[sequence, n, (contract, key, value)*]`.
-fn settled_event_matches(
-    outcome: &TxOutcome,
-    registry: Felt,
-    settlement: &Settlement,
-) -> Result<bool> {
-    let selector = zkthread_client::selector("SubBlockSettled")?;
-    let mut data = vec![
-        Felt::from(settlement.sequence),
-        Felt::from(settlement.outputs.len()),
-    ];
-    for output in &settlement.outputs {
-        data.extend([output.contract, output.key, output.value]);
-    }
-    Ok(outcome.events.iter().any(|event| {
-        event.from_address == registry
-            && event.keys == [selector, Felt::from(settlement.thread_id)]
-            && event.data == data
-    }))
+/// Whether the registry's `SubBlockSettled` events in `outcome` (the state diff, reassembled
+/// from its chunks) are exactly `settlement`'s thread, sequence and outputs.
+fn settled_event_matches(outcome: &TxOutcome, registry: Felt, settlement: &Settlement) -> bool {
+    // Missing or malformed events are a mismatch, reported as such in the summary.
+    sub_block_settled(registry, &outcome.events).is_ok_and(|diff| {
+        diff == SettledStateDiff {
+            thread_id: settlement.thread_id,
+            sequence: settlement.sequence,
+            outputs: settlement.outputs.clone(),
+        }
+    })
 }
 
 /// Current balance slot values of `accounts`, keyed by slot (what the batcher needs).

@@ -1,5 +1,6 @@
 //! `zkthread deploy`: build the contracts, declare and deploy the registry (owned by the
-//! signing account) and a thread-ready token, and register an OS version and program.
+//! signing account) and a thread-ready token, declare the thread program (the Cairo verifier
+//! class `ThreadVerifier`) and register OS version 1 and that program.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,7 @@ use zkthread_client::Felt;
 
 use crate::chain::{build_contracts, deploy_registry_and_token, felt_arg, repo_root, ChainArgs};
 use crate::output::{hex, print_json, strk, Progress};
-use crate::program::{pending_verifier_program_hash, OS_VERSION};
+use crate::program::{declare_verifier, OS_VERSION};
 
 #[derive(Args, Debug)]
 pub struct DeployArgs {
@@ -25,7 +26,7 @@ pub struct DeployArgs {
     /// Deployment salt (same salt, class and account: same addresses).
     #[arg(long, value_parser = felt_arg, default_value = "0x1")]
     salt: Felt,
-    /// Do not register OS version 1 and the token program in the new registry.
+    /// Do not register OS version 1 and the verifier program in the new registry.
     #[arg(long)]
     no_register: bool,
     /// Repository root (default: found from the working directory).
@@ -39,6 +40,8 @@ struct DeployOutput {
     token: String,
     registry_class_hash: String,
     token_class_hash: String,
+    /// Class hash of the Cairo verifier: the program hash threads are created with.
+    verifier_class_hash: String,
     owner: String,
     holder: String,
     supply: String,
@@ -68,12 +71,15 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
         deploy_registry_and_token(&client, &artifacts, holder, args.supply, args.salt).await?;
     step.done("");
     let mut fees = deployment.fees;
+    let step = progress.step("declaring the thread program (Cairo verifier ThreadVerifier)");
+    let (program_hash, declare_fee) = declare_verifier(&client, &artifacts).await?;
+    fees += declare_fee;
+    step.done(format!("class {}", hex(program_hash)));
     let registered = if args.no_register {
         None
     } else {
-        let step = progress.step("registering OS version 1 and the token program");
+        let step = progress.step("registering OS version 1 and the verifier program");
         let os_version = Felt::from(OS_VERSION);
-        let program_hash = pending_verifier_program_hash();
         let registry = deployment.registry;
         fees += registry
             .register_os_version(&client, os_version)
@@ -96,6 +102,7 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
         token: hex(deployment.token.address),
         registry_class_hash: hex(deployment.registry_class),
         token_class_hash: hex(deployment.token_class),
+        verifier_class_hash: hex(program_hash),
         owner: hex(client.address()),
         holder: hex(holder),
         supply: args.supply.to_string(),
@@ -110,6 +117,10 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
         out.registry, out.registry_class_hash
     );
     println!("token     {}  (class {})", out.token, out.token_class_hash);
+    println!(
+        "verifier  class {} (the thread program hash)",
+        out.verifier_class_hash
+    );
     println!("owner     {}", out.owner);
     println!("holder    {}  ({} tokens)", out.holder, out.supply);
     if let Some(r) = &out.registered {
@@ -119,6 +130,15 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
         );
     }
     println!("fees      {}", strk(fees));
-    println!("next: export ZKTHREAD_REGISTRY={}", out.registry);
+    println!("next:");
+    println!("  export ZKTHREAD_REGISTRY={}", out.registry);
+    println!("  zkthread thread create --contract {}", out.token);
+    println!(
+        "  zkthread tx submit --thread 1 --token {} --from <account> --to <account> --amount <n>",
+        out.token
+    );
+    println!(
+        "  zkthread batch --thread 1 && zkthread prove --thread 1 && zkthread settle --thread 1"
+    );
     Ok(())
 }

@@ -4,26 +4,41 @@
 //! (`error: ...`, exit 1); clap's own usage errors exit 2.
 use std::process::ExitCode;
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
+mod batch;
 mod bench;
 mod chain;
+mod datadir;
 mod demo;
 mod deploy;
 mod devnet;
 mod output;
 mod preflight;
 mod program;
+mod prove;
+mod reconcile;
+mod settle;
 mod status;
 mod thread;
+mod tx;
 mod workload;
 
 #[derive(Parser)]
-#[command(name = "zkthread", version, about = "zkThreads for Starknet: batch, prove with Stwo, settle on-chain")]
+#[command(
+    name = "zkthread",
+    version,
+    about = "zkThreads for Starknet: batch, prove with Stwo, settle on-chain"
+)]
 struct Cli {
     /// Print the result as JSON on stdout (progress and logs stay on stderr).
     #[arg(long, global = true)]
     json: bool,
+    /// Where the batcher keeps pending transfers and sub-blocks (an embedded database).
+    #[arg(long, global = true, env = "ZKTHREAD_DATA_DIR", default_value = datadir::DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,7 +54,16 @@ enum Command {
     /// Create or inspect threads.
     #[command(subcommand)]
     Thread(thread::ThreadCommand),
-    /// The node, the account and the registry's threads.
+    /// Submit transfers to a thread's batcher.
+    #[command(subcommand)]
+    Tx(tx::TxCommand),
+    /// Build the thread's next sub-block from its pending transfers against on-chain balances.
+    Batch(batch::BatchArgs),
+    /// Prove the thread's built sub-block with Stwo and verify it off-chain.
+    Prove(prove::ProveArgs),
+    /// Settle the thread's proven sub-block on the registry (pre-flight checks first; exactly once across crashes).
+    Settle(settle::SettleArgs),
+    /// The node, the account, the registry's threads and the data directory's sub-blocks.
     Status(status::StatusArgs),
     /// Benchmarks.
     #[command(subcommand)]
@@ -50,13 +74,18 @@ fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let json = cli.json;
+    let data_dir = cli.data_dir;
     let result = match cli.command {
-        Command::Bench(cmd) => bench::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd, json),
         Command::Demo(args) => block_on(demo::run(args, json)),
         Command::Devnet(args) => block_on(devnet::run(args, json)),
         Command::Deploy(args) => block_on(deploy::run(args, json)),
         Command::Thread(cmd) => block_on(thread::run(cmd, json)),
-        Command::Status(args) => block_on(status::run(args, json)),
+        Command::Tx(cmd) => block_on(tx::run(cmd, &data_dir, json)),
+        Command::Batch(args) => block_on(batch::run(args, &data_dir, json)),
+        Command::Prove(args) => block_on(prove::run(args, &data_dir, json)),
+        Command::Settle(args) => block_on(settle::run(args, &data_dir, json)),
+        Command::Status(args) => block_on(status::run(args, &data_dir, json)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -116,7 +145,9 @@ mod tests {
             }
         }
         impl std::error::Error for Inner {}
-        let error = anyhow::Error::new(Inner).context("reading thread 9: node said no").context("status");
+        let error = anyhow::Error::new(Inner)
+            .context("reading thread 9: node said no")
+            .context("status");
         assert_eq!(one_line(&error), "status: reading thread 9: node said no");
         let error = anyhow::Error::new(Inner).context("reading thread 9");
         assert_eq!(one_line(&error), "reading thread 9: node said no");

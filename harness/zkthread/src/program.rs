@@ -4,9 +4,7 @@
 use anyhow::{ensure, Context, Result};
 use zkthread_cairo_build::ContractArtifact;
 use zkthread_client::{ChainClient, Felt};
-use zkthread_prover::{
-    air_descriptor_digest, Poseidon252MerkleChannel, StarkParams, ThreadChannel,
-};
+use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
 
 use crate::chain::find;
 
@@ -45,32 +43,21 @@ pub async fn declare_verifier(
     ))
 }
 
-/// Program hash `zkthread deploy` registers when it does not declare the verifier.
-///
-/// A thread's `program_hash` is the class hash of its Cairo verifier, which the registry
-/// reaches with `library_call`. That verifier (issue 4) has not landed, so no class is declared
-/// under this value: we use the prover's AIR descriptor digest — the constant the verifier
-/// class will hard-code — so the hash at least names exactly the AIR and parameters the proofs
-/// are made for. Once the verifier is declared, threads are created with its class hash.
-pub fn pending_verifier_program_hash() -> Felt {
-    air_descriptor_digest(&PARAMS, Channel::NAME)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkthread_prover::{air_descriptor_digest, ThreadChannel};
 
     #[test]
-    fn program_hash_names_the_air_and_its_parameters() {
-        let hash = pending_verifier_program_hash();
-        assert_ne!(hash, Felt::ZERO);
-        // A class hash must fit in 251 bits (Cairo's ClassHash).
-        assert!(hash < Felt::from(2u8).pow(251u32));
+    fn the_proven_parameters_are_secure_and_named_by_the_air_digest() {
+        assert!(PARAMS.security_bits() >= 96);
         let other = StarkParams {
             n_queries: PARAMS.n_queries + 1,
             ..PARAMS
         };
-        assert_ne!(air_descriptor_digest(&other, Channel::NAME), hash);
-        assert!(PARAMS.security_bits() >= 96);
+        assert_ne!(
+            air_descriptor_digest(&other, Channel::NAME),
+            air_descriptor_digest(&PARAMS, Channel::NAME)
+        );
     }
 }

@@ -1,4 +1,8 @@
-//! `zkthread status`: the node, the signing account and (with --registry) the threads.
+//! `zkthread status`: the node, the signing account, (with --registry) the threads and, when
+//! the data directory has a database, each thread's pending transfers and sub-blocks (after
+//! reconciling in-flight ones with the chain).
+
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -6,9 +10,12 @@ use serde::Serialize;
 use starknet::providers::Provider;
 use zkthread_client::registry::Registry;
 use zkthread_client::Felt;
+use zkthread_store::{Store, SubBlockStatus, ThreadKey};
 
 use crate::chain::{felt_arg, ChainArgs};
+use crate::datadir::open_store;
 use crate::output::{hex, print_json, strk};
+use crate::reconcile::reconcile;
 use crate::thread::{view, ThreadView};
 
 #[derive(Args, Debug)]
@@ -34,9 +41,59 @@ struct RegistryStatus {
     address: String,
     owner: String,
     threads: Vec<ThreadView>,
+    /// Per thread, what the data directory holds (absent without a database).
+    batcher: Vec<BatcherStatus>,
 }
 
-pub async fn run(args: StatusArgs, json: bool) -> Result<()> {
+#[derive(Serialize)]
+struct BatcherStatus {
+    thread_id: u64,
+    pending: usize,
+    rejected: usize,
+    sub_blocks: Vec<SubBlockView>,
+    reconciled: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SubBlockView {
+    sequence: u64,
+    attempt: u32,
+    status: &'static str,
+    transfers: usize,
+    inputs: usize,
+    outputs: usize,
+    tx_hash: Option<String>,
+    detail: Option<String>,
+}
+
+fn sub_block_view(sb: &zkthread_store::SubBlock) -> SubBlockView {
+    let (tx_hash, detail) = match &sb.status {
+        SubBlockStatus::Sending { tx_hash, nonce } => {
+            (Some(*tx_hash), Some(format!("nonce {}", hex(*nonce))))
+        }
+        SubBlockStatus::Settled { tx_hash, block } => {
+            (Some(*tx_hash), Some(format!("block {block}")))
+        }
+        SubBlockStatus::Reverted { tx_hash, reason } => (Some(*tx_hash), Some(reason.clone())),
+        SubBlockStatus::Stale { tx_hash, reason } => (*tx_hash, Some(reason.clone())),
+        SubBlockStatus::Superseded { next_sequence } => {
+            (None, Some(format!("next sequence {next_sequence}")))
+        }
+        SubBlockStatus::Built | SubBlockStatus::Proven => (None, None),
+    };
+    SubBlockView {
+        sequence: sb.sequence(),
+        attempt: sb.attempt,
+        status: sb.status.name(),
+        transfers: sb.body.transfers.len(),
+        inputs: sb.body.inputs.len(),
+        outputs: sb.body.outputs.len(),
+        tx_hash: tx_hash.map(hex),
+        detail,
+    }
+}
+
+pub async fn run(args: StatusArgs, data_dir: &Path, json: bool) -> Result<()> {
     let client = args.chain.connect().await?;
     let block_number = client
         .provider()
@@ -57,10 +114,37 @@ pub async fn run(args: StatusArgs, json: bool) -> Result<()> {
             for id in 1..=count {
                 threads.push(view(&client, &registry, id).await?);
             }
+            // Only read a database that exists: `status` must not create one.
+            let store: Option<Store> = if Store::exists(data_dir) {
+                Some(open_store(data_dir)?)
+            } else {
+                None
+            };
+            let mut batcher = Vec::new();
+            if let Some(store) = &store {
+                for id in 1..=count {
+                    let key = ThreadKey::new(address, id);
+                    let reconciled = reconcile(&client, &registry, store, key).await?;
+                    let sub_blocks: Vec<SubBlockView> =
+                        store.sub_blocks(key)?.iter().map(sub_block_view).collect();
+                    let pending = store.pending(key)?.len();
+                    let rejected = store.rejected(key)?.len();
+                    if pending + rejected + sub_blocks.len() > 0 {
+                        batcher.push(BatcherStatus {
+                            thread_id: id,
+                            pending,
+                            rejected,
+                            sub_blocks,
+                            reconciled: reconciled.map(|r| r.line()),
+                        });
+                    }
+                }
+            }
             Some(RegistryStatus {
                 address: hex(address),
                 owner: owner.first().copied().map(hex).unwrap_or_default(),
                 threads,
+                batcher,
             })
         }
     };
@@ -102,6 +186,42 @@ pub async fn run(args: StatusArgs, json: bool) -> Result<()> {
                         " (verifier not declared)"
                     }
                 );
+            }
+            if r.batcher.is_empty() {
+                println!(
+                    "data dir  {} (nothing stored for this registry)",
+                    data_dir.display()
+                );
+            }
+            for b in &r.batcher {
+                println!(
+                    "  batcher thread {}: {} pending, {} rejected, {} sub-block(s)",
+                    b.thread_id,
+                    b.pending,
+                    b.rejected,
+                    b.sub_blocks.len()
+                );
+                if let Some(line) = &b.reconciled {
+                    println!("    reconciled: {line}");
+                }
+                for sb in &b.sub_blocks {
+                    println!(
+                        "    sub-block {} (attempt {}): {}, {} transfer(s), {} slot(s){}{}",
+                        sb.sequence,
+                        sb.attempt,
+                        sb.status,
+                        sb.transfers,
+                        sb.outputs,
+                        sb.tx_hash
+                            .as_deref()
+                            .map(|h| format!(", tx {h}"))
+                            .unwrap_or_default(),
+                        sb.detail
+                            .as_deref()
+                            .map(|d| format!(", {d}"))
+                            .unwrap_or_default()
+                    );
+                }
             }
         }
     }

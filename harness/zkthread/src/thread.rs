@@ -6,9 +6,11 @@ use serde::Serialize;
 use zkthread_client::registry::{NewThread, Registry, ThreadInfo};
 use zkthread_client::{ChainClient, Felt};
 
-use crate::chain::{felt_arg, ChainArgs};
-use crate::output::{hex, print_json};
-use crate::program::{pending_verifier_program_hash, OS_VERSION};
+use std::path::PathBuf;
+
+use crate::chain::{build_contracts, felt_arg, repo_root, ChainArgs};
+use crate::output::{hex, print_json, strk};
+use crate::program::{declare_verifier, OS_VERSION};
 
 #[derive(Subcommand, Debug)]
 pub enum ThreadCommand {
@@ -37,9 +39,13 @@ pub struct CreateArgs {
     /// OS version of the thread (must be registered).
     #[arg(long, default_value_t = OS_VERSION)]
     os_version: u64,
-    /// Program hash (default: the token program's pending verifier hash that `deploy` registers).
+    /// Program hash (default: the class hash of the Cairo verifier `ThreadVerifier`, declared
+    /// if the node does not have it).
     #[arg(long, value_parser = felt_arg)]
     program_hash: Option<Felt>,
+    /// Repository root, to build the verifier class (default: found from the working directory).
+    #[arg(long)]
+    repo: Option<PathBuf>,
     /// Thread admin (default: the signing account).
     #[arg(long, value_parser = felt_arg)]
     admin: Option<Felt>,
@@ -99,25 +105,39 @@ async fn create(args: CreateArgs, json: bool) -> Result<()> {
     let registry = Registry {
         address: args.registry.registry,
     };
+    let mut fees = 0;
+    let program_hash = match args.program_hash {
+        Some(hash) => hash,
+        None => {
+            let repo = repo_root(args.repo.as_deref())?;
+            let artifacts = tokio::task::spawn_blocking(move || build_contracts(&repo))
+                .await
+                .context("the contract build task failed")??;
+            let (hash, fee) = declare_verifier(&client, &artifacts).await?;
+            fees += fee;
+            hash
+        }
+    };
     let thread = NewThread {
         os_version: Felt::from(args.os_version),
-        program_hash: args
-            .program_hash
-            .unwrap_or_else(pending_verifier_program_hash),
+        program_hash,
         contracts: args.contracts,
         admin: args.admin.unwrap_or(client.address()),
         provers: args.provers,
     };
-    let (thread_id, outcome) = registry
-        .create_thread(&client, &thread)
+    // Registers the OS version and program first when the registry lacks them (owner only).
+    let (thread_id, open_fees) = registry
+        .open_thread(&client, &thread)
         .await
-        .context("create_thread")?;
+        .context("opening the thread")?;
+    fees += open_fees;
     let view = view(&client, &registry, thread_id).await?;
     if json {
-        return print_json(&serde_json::json!({ "tx_hash": hex(outcome.hash), "thread": view }));
+        return print_json(&serde_json::json!({ "thread": view, "fees_fri": fees.to_string() }));
     }
-    println!("created thread {thread_id} (tx {})", hex(outcome.hash));
+    println!("created thread {thread_id} (fees {})", strk(fees));
     print_view(&view);
+    println!("next: zkthread tx submit --thread {thread_id} --token <contract> --from <account> --to <account> --amount <n>");
     Ok(())
 }
 

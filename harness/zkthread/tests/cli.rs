@@ -1,49 +1,18 @@
 //! The `zkthread` binary as users and scripts run it.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 
 use serde_json::Value;
 
-fn zkthread() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkthread"));
-    // The tests choose the node and account themselves.
-    for var in [
-        "ZKTHREAD_RPC_URL",
-        "ZKTHREAD_ACCOUNT_ADDRESS",
-        "ZKTHREAD_PRIVATE_KEY",
-        "ZKTHREAD_REGISTRY",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+mod common;
+use common::{json, stderr, zkthread};
 
 fn run(args: &[&str]) -> Output {
     zkthread()
         .args(args)
         .output()
         .expect("the zkthread binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "exit {:?}, stderr:\n{}",
-        out.status,
-        stderr(out)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
 }
 
 #[test]
@@ -249,7 +218,9 @@ fn plain_commands_work_against_a_running_devnet() {
         thread["program_hash"],
         deployed["registered"]["program_hash"]
     );
-    assert_eq!(thread["verifier_declared"], false);
+    // `deploy` declared the Cairo verifier and registered its class hash as the program.
+    assert_eq!(thread["verifier_declared"], true);
+    assert_eq!(thread["program_hash"], deployed["verifier_class_hash"]);
 
     let shown = json(&with_node(&[
         "thread",

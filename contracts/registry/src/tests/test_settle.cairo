@@ -2,7 +2,7 @@
 //! change, and the happy path writing a thread token's balances.
 
 use registry::ThreadRegistry;
-use registry::ThreadRegistry::SubBlockSettled;
+use registry::ThreadRegistry::{SETTLED_OUTPUTS_PER_EVENT, SubBlockSettled};
 use registry::interface::{
     IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait, IThreadRegistrySafeDispatcher,
     IThreadRegistrySafeDispatcherTrait,
@@ -93,7 +93,7 @@ fn test_settle_writes_outputs_bumps_sequence_and_emits_state_diff() {
     assert_eq!(
         pop_log::<ThreadRegistry::Event>(f.registry.contract_address).unwrap(),
         ThreadRegistry::Event::SubBlockSettled(
-            SubBlockSettled { thread_id: f.thread_id, sequence: 0, outputs },
+            SubBlockSettled { thread_id: f.thread_id, sequence: 0, chunk: 0, n_chunks: 1, outputs },
         ),
     );
     assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
@@ -149,6 +149,106 @@ fn test_empty_sub_block_settles() {
     let f = open_thread();
     f.registry.settle(f.thread_id, 0, array![].span(), array![].span(), no_proof());
     assert_eq!(f.registry.next_sequence(f.thread_id), 1);
+    // Still announced, as one event with no outputs.
+    assert_eq!(
+        pop_log::<ThreadRegistry::Event>(f.registry.contract_address).unwrap(),
+        ThreadRegistry::Event::SubBlockSettled(
+            SubBlockSettled {
+                thread_id: f.thread_id,
+                sequence: 0,
+                chunk: 0,
+                n_chunks: 1,
+                outputs: array![].span(),
+            },
+        ),
+    );
+    assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
+}
+
+/// `count` output slots of `token` at keys 1000, 1001, ... (ascending), slot i holding 7 * i + 1.
+fn many_outputs(token: ContractAddress, count: u32) -> Span<(ContractAddress, felt252, felt252)> {
+    let mut outputs = array![];
+    for i in 0..count {
+        let i: felt252 = i.into();
+        outputs.append((token, 1000 + i, 7 * i + 1));
+    };
+    outputs.span()
+}
+
+/// Settles `count` outputs as sub-block 0 and checks the state diff arrives as `n_chunks` events
+/// of `SETTLED_OUTPUTS_PER_EVENT` outputs (the last one the rest), in order, then that every
+/// slot holds its value (sub-block 1 takes all of them as inputs, so a stale one would revert).
+fn assert_settles_in_chunks(count: u32, n_chunks: u32) {
+    let f = open_thread();
+    let outputs = many_outputs(f.token, count);
+    f.registry.settle(f.thread_id, 0, array![].span(), outputs, no_proof());
+
+    let mut rest = outputs;
+    for chunk in 0..n_chunks {
+        let size = if rest.len() < SETTLED_OUTPUTS_PER_EVENT {
+            rest.len()
+        } else {
+            SETTLED_OUTPUTS_PER_EVENT
+        };
+        assert!(size > 0, "chunk {} of {} would be empty", chunk, n_chunks);
+        assert_eq!(
+            pop_log::<ThreadRegistry::Event>(f.registry.contract_address).unwrap(),
+            ThreadRegistry::Event::SubBlockSettled(
+                SubBlockSettled {
+                    thread_id: f.thread_id,
+                    sequence: 0,
+                    chunk,
+                    n_chunks,
+                    outputs: rest.slice(0, size),
+                },
+            ),
+        );
+        rest = rest.slice(size, rest.len() - size);
+    };
+    assert_eq!(rest.len(), 0);
+    assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
+    assert_eq!(f.registry.next_sequence(f.thread_id), 1);
+
+    f.registry.settle(f.thread_id, 1, outputs, array![].span(), no_proof());
+    assert_eq!(f.registry.next_sequence(f.thread_id), 2);
+}
+
+#[test]
+#[available_gas(10000000000)]
+fn test_large_state_diff_is_emitted_in_chunks() {
+    // 250 outputs = 750 felts of diff, past the 300-felt cap of one event: 96 + 96 + 58.
+    assert_eq!(SETTLED_OUTPUTS_PER_EVENT, 96);
+    assert_settles_in_chunks(250, 3);
+}
+
+#[test]
+#[available_gas(10000000000)]
+fn test_state_diff_of_whole_chunks_has_no_empty_tail() {
+    assert_settles_in_chunks(2 * SETTLED_OUTPUTS_PER_EVENT, 2);
+}
+
+/// A full chunk fits the 300-felt cap Starknet puts on one event's data (the reason for the
+/// constant): the length prefix, three other data fields and 3 felts per output.
+#[test]
+fn test_full_chunk_event_fits_the_event_data_cap() {
+    let event = SubBlockSettled {
+        thread_id: 1,
+        sequence: 0xffffffffffffffff,
+        chunk: 0xffffffff,
+        n_chunks: 0xffffffff,
+        outputs: many_outputs(alice(), SETTLED_OUTPUTS_PER_EVENT),
+    };
+    let mut keys = array![];
+    let mut data = array![];
+    starknet::Event::append_keys_and_data(@event, ref keys, ref data);
+    assert_eq!(keys.len(), 1);
+    assert_eq!(data.len(), 4 + 3 * SETTLED_OUTPUTS_PER_EVENT);
+    assert!(data.len() <= 300, "a full SubBlockSettled chunk has {} data felts", data.len());
+}
+
+#[test]
+fn test_state_diff_of_one_full_chunk_is_one_event() {
+    assert_settles_in_chunks(SETTLED_OUTPUTS_PER_EVENT, 1);
 }
 
 // ---- step 1: thread, activity, prover ----

@@ -93,30 +93,37 @@ impl QM31Neg of Neg<QM31> {
 }
 
 impl QM31Mul of Mul<QM31> {
-    /// (a + b u)(c + d u) = (a c + (2 + i) b d) + (a d + b c) u, expanded over the four M31
-    /// coordinates and reduced once per coordinate. Each coordinate is a signed sum of at most
-    /// 8 products below P^2; adding the stated multiple of P^2 makes it non-negative (< 2^66).
     fn mul(lhs: QM31, rhs: QM31) -> QM31 {
-        let x0: felt252 = lhs.a.a.inner.into();
-        let x1: felt252 = lhs.a.b.inner.into();
-        let x2: felt252 = lhs.b.a.inner.into();
-        let x3: felt252 = lhs.b.b.inner.into();
-        let y0: felt252 = rhs.a.a.inner.into();
-        let y1: felt252 = rhs.a.b.inner.into();
-        let y2: felt252 = rhs.b.a.inner.into();
-        let y3: felt252 = rhs.b.b.inner.into();
-        // b d = r + s i.
-        let r = x2 * y2 - x3 * y3;
-        let s = x2 * y3 + x3 * y2;
-        let z0 = x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED;
-        let z1 = x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED;
-        let z2 = x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED;
-        let z3 = x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0;
+        let (z0, z1, z2, z3) = mul_unreduced(lhs, rhs);
         QM31 {
             a: CM31 { a: M31Trait::reduce_felt(z0), b: M31Trait::reduce_felt(z1) },
             b: CM31 { a: M31Trait::reduce_felt(z2), b: M31Trait::reduce_felt(z3) },
         }
     }
+}
+
+/// The product's four coordinates before reduction: (a + b u)(c + d u) = (a c + (2 + i) b d)
+/// + (a d + b c) u expanded over the M31 coordinates. Each is a signed sum of at most 8
+/// products below P^2; adding the stated multiple of P^2 makes it non-negative (< 2^66).
+#[inline]
+pub fn mul_unreduced(lhs: QM31, rhs: QM31) -> (felt252, felt252, felt252, felt252) {
+    let x0: felt252 = lhs.a.a.inner.into();
+    let x1: felt252 = lhs.a.b.inner.into();
+    let x2: felt252 = lhs.b.a.inner.into();
+    let x3: felt252 = lhs.b.b.inner.into();
+    let y0: felt252 = rhs.a.a.inner.into();
+    let y1: felt252 = rhs.a.b.inner.into();
+    let y2: felt252 = rhs.b.a.inner.into();
+    let y3: felt252 = rhs.b.b.inner.into();
+    // b d = r + s i.
+    let r = x2 * y2 - x3 * y3;
+    let s = x2 * y3 + x3 * y2;
+    (
+        x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED,
+        x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED,
+        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED,
+        x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0,
+    )
 }
 
 #[inline]

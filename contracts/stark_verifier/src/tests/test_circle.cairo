@@ -125,3 +125,34 @@ fn doubling_table_matches_repeated_doubling() {
     let index = CirclePointIndex { value: 0x5a5a5a5a };
     assert(index.to_point() == m31_circle_gen().mul(0x5a5a5a5a), 'to_point');
 }
+
+#[test]
+fn window_table_matches_the_generator() {
+    let table = crate::circle::m31_gen_window_table();
+    assert(table.len() == 128, 'table size');
+    let generator = crate::circle::m31_circle_gen();
+    let mut window_base = generator;
+    let mut w = 0;
+    while w != 8 {
+        let mut point = CirclePointTrait::identity();
+        let mut j = 0;
+        while j != 16 {
+            let (x, y) = *table[w * 16 + j];
+            assert(point == CirclePoint { x: M31 { inner: x }, y: M31 { inner: y } }, 'table entry');
+            point = point + window_base;
+            j += 1;
+        };
+        window_base = point;
+        w += 1;
+    };
+}
+
+#[test]
+fn windowed_conversion_matches_to_point() {
+    let table = crate::circle::m31_gen_window_table();
+    let indexes = array![0_u32, 1, 15, 16, 17, 255, 0x12345678, 0x7fffffff, 0x80000000, 0x40000001];
+    for value in indexes.span() {
+        let index = CirclePointIndexTrait::new(*value);
+        assert(index.to_point_windowed(table) == index.to_point(), 'windowed point');
+    };
+}

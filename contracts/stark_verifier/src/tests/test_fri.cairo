@@ -1,8 +1,9 @@
-use crate::circle::{CirclePoint, CosetTrait};
-use crate::fields::QM31;
+use crate::circle::{CirclePoint, CirclePointIndex, CosetTrait};
+use crate::fields::{QM31, QM31Trait};
 use crate::fri::{
-    fold_line, fold_circle_into_line, fri_commit, FriConfigTrait, FriVerificationError,
-    sample_query_positions, sorted_unique, check_last_layer, fri_decommit, FriLayerProof,
+    fold_line, fold_circle_into_line, fold_coset, fold_cosets, fri_commit, FriConfigTrait,
+    FriVerificationError, sample_query_positions, sorted_unique, check_last_layer, fri_decommit,
+    FriLayerProof,
 };
 use crate::poly::{
     bit_reverse_index, canonic_circle_domain, CircleDomainTrait, LineDomainTrait,
@@ -316,4 +317,85 @@ fn fri_rejects_changed_inner_witness_and_last_layer() {
     assert(run_fri(1, 3).is_err(), 'hash witness, fold 3');
     assert(run_fri(0, 4).is_err(), 'last layer, fold 1');
     assert(run_fri(1, 4).is_err(), 'last layer, fold 3');
+}
+
+/// `n` QM31s from a fixed linear congruential sequence modulo P.
+fn sample_values(n: u32, seed: u128) -> Array<QM31> {
+    let mut state: u128 = seed + 1;
+    let mut out: Array<QM31> = array![];
+    while out.len() != n {
+        let mut coordinates: Array<u32> = array![];
+        while coordinates.len() != 4 {
+            let (_, next) = core::integer::u128_safe_divmod(
+                state * 1103515245 + 12345, 0x7fffffff,
+            );
+            state = next;
+            coordinates.append(next.try_into().unwrap());
+        };
+        out
+            .append(
+                QM31Trait::from_u32_unchecked(
+                    *coordinates[0], *coordinates[1], *coordinates[2], *coordinates[3],
+                ),
+            );
+    };
+    out
+}
+
+/// The layer folding of `fri_decommit` (windowed points, batched inverses, straight-line
+/// fold_step 3) equals stwo's `fold_circle_into_line` + `fold_coset` and `fold_coset`
+/// computed one coset at a time, for fold steps 1..4.
+#[test]
+#[available_gas(10000000000)]
+fn fold_cosets_match_the_reference_folds() {
+    let alpha = QM31Trait::from_u32_unchecked(123456789, 987654321, 5, 2000000000);
+    let circle_domain = canonic_circle_domain(10);
+    let line_domain = LineDomainTrait::new(CosetTrait::half_odds(9));
+    let mut fold_step = 1;
+    while fold_step != 5 {
+        let coset_size = crate::circle::pow2_u32(fold_step);
+        let starts = array![0_u32, 3 * coset_size, 17 * coset_size];
+        let flat = sample_values(3 * coset_size, fold_step.into());
+        // Circle cosets (first layer).
+        let mut initials: Array<CirclePointIndex> = array![];
+        for start in starts.span() {
+            initials.append(circle_domain.half_coset.index_at(*start));
+        };
+        let folded = fold_cosets(flat.span(), initials.span(), true, fold_step, alpha);
+        let mut s = 0;
+        while s != 3 {
+            let eval = flat.span().slice(s * coset_size, coset_size);
+            let initial = *initials[s];
+            let buffer = fold_circle_into_line(
+                eval, CircleDomainTrait::new(CosetTrait::new(initial, fold_step - 1)), alpha,
+            );
+            let expected = if fold_step == 1 {
+                *buffer[0]
+            } else {
+                fold_coset(
+                    buffer.span(),
+                    LineDomainTrait::new(CosetTrait::new(initial, fold_step - 1)),
+                    alpha * alpha,
+                )
+            };
+            assert(*folded[s] == expected, 'circle coset fold');
+            s += 1;
+        };
+        // Line cosets (inner layers).
+        let mut initials: Array<CirclePointIndex> = array![];
+        for start in starts.span() {
+            initials.append(line_domain.coset.index_at(*start));
+        };
+        let folded = fold_cosets(flat.span(), initials.span(), false, fold_step, alpha);
+        let mut s = 0;
+        while s != 3 {
+            let eval = flat.span().slice(s * coset_size, coset_size);
+            let expected = fold_coset(
+                eval, LineDomainTrait::new(CosetTrait::new(*initials[s], fold_step)), alpha,
+            );
+            assert(*folded[s] == expected, 'line coset fold');
+            s += 1;
+        };
+        fold_step += 1;
+    };
 }

@@ -1,5 +1,5 @@
 use crate::circle::CirclePoint;
-use crate::fields::{M31, QM31};
+use crate::fields::{M31, M31Trait, QM31};
 use crate::pcs::{
     fri_answers, PointSample, PcsConfig, TreeProof, PcsProof, PcsVerificationError,
     CommitmentSchemeVerifierTrait,
@@ -231,4 +231,23 @@ fn composition_oods_eval_matches_stwo() {
         crate::pcs::composition_oods_eval(point(oods), values.span(), bound) == q(expected),
         'composition value',
     );
+}
+
+#[test]
+fn batch_inverse_matches_one_by_one_inverses() {
+    let values = array![m(1), m(2), m(2147483646), m(123456789), m(5)];
+    let inverses = crate::pcs::batch_inverse_m31(values.span());
+    assert(inverses.len() == values.len(), 'inverse count');
+    let mut i = 0;
+    while i != values.len() {
+        assert(*inverses[i] == (*values[i]).inverse(), 'batch inverse');
+        i += 1;
+    };
+    assert(crate::pcs::batch_inverse_m31(array![].span()).len() == 0, 'empty batch');
+}
+
+#[test]
+#[should_panic(expected: ('M31: zero has no inverse',))]
+fn batch_inverse_refuses_zero() {
+    crate::pcs::batch_inverse_m31(array![m(3), m(0), m(7)].span());
 }

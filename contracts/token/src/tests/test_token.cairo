@@ -9,12 +9,12 @@ use token::interface::{
     IThreadTokenSafeDispatcherTrait,
 };
 
-const SUPPLY: u128 = 1_000_000;
-const THREAD: u64 = 1;
+pub const SUPPLY: u128 = 1_000_000;
+pub const THREAD: u64 = 1;
 
 /// Stands in for the thread registry: every contract is in thread `THREAD`. Test code only.
 #[starknet::contract]
-mod OpenMembershipTestDouble {
+pub mod OpenMembershipTestDouble {
     use starknet::ContractAddress;
     use thread::interface::IThreadMembership;
 
@@ -29,15 +29,15 @@ mod OpenMembershipTestDouble {
     }
 }
 
-fn alice() -> ContractAddress {
+pub fn alice() -> ContractAddress {
     contract_address_const::<'alice'>()
 }
 
-fn bob() -> ContractAddress {
+pub fn bob() -> ContractAddress {
     contract_address_const::<'bob'>()
 }
 
-fn deploy(class_hash: felt252, salt: felt252, calldata: Array<felt252>) -> ContractAddress {
+pub fn deploy(class_hash: felt252, salt: felt252, calldata: Array<felt252>) -> ContractAddress {
     let (address, _) = starknet::syscalls::deploy_syscall(
         class_hash.try_into().unwrap(), salt, calldata.span(), false,
     )
@@ -46,7 +46,7 @@ fn deploy(class_hash: felt252, salt: felt252, calldata: Array<felt252>) -> Contr
 }
 
 /// (registry stand-in, token with the whole supply held by alice)
-fn setup() -> (ContractAddress, ContractAddress) {
+pub fn setup() -> (ContractAddress, ContractAddress) {
     let registry = deploy(OpenMembershipTestDouble::TEST_CLASS_HASH, 1, array![]);
     let token = deploy(
         ThreadToken::TEST_CLASS_HASH,
@@ -58,7 +58,7 @@ fn setup() -> (ContractAddress, ContractAddress) {
 
 /// The storage address of `balances[account]`, derived independently of the storage macros:
 /// pedersen(sn_keccak("balances"), account) reduced below 2^251 - 256.
-fn balance_slot(account: ContractAddress) -> felt252 {
+pub fn balance_slot(account: ContractAddress) -> felt252 {
     let hash: u256 = pedersen(selector!("balances"), account.into()).into();
     let bound: u256 = 0x800000000000000000000000000000000000000000000000000000000000000 - 256;
     let address = if hash >= bound {

@@ -1,0 +1,164 @@
+//! `boundary_sum` against a one-inverse-per-denominator reference, its zero-denominator refusal,
+//! and its gas per written slot (printed; run with `--filter gas`).
+use core::testing::get_available_gas;
+use stark_verifier::channel::ChannelTrait;
+use stark_verifier::circle::pow2_u32;
+use stark_verifier::fields::{M31Trait, QM31, QM31Trait};
+use crate::generated_params::{LIMB_BITS, N_LIMBS};
+use crate::lookup::{LookupElements, LookupElementsTrait};
+use crate::statement::{StatementSlot, boundary_sum};
+
+fn elements() -> LookupElements {
+    let mut channel = ChannelTrait::new();
+    channel.mix_u64(7);
+    LookupElementsTrait::draw(ref channel, 2 + N_LIMBS)
+}
+
+/// `n` slots spread over a few tokens, every one written, values using all 128 bits.
+fn written_slots(n: u32) -> Array<StatementSlot> {
+    let mut out: Array<StatementSlot> = array![];
+    let mut i: u32 = 0;
+    let mut value: u128 = 0xfedcba9876543210_0123456789abcdef;
+    while i != n {
+        let before = value;
+        // Keep the low 120 bits, multiply back up into the top limb.
+        value = (value % 0x1000000000000000000000000000000) * 0xfb + 0x1234567;
+        out.append(StatementSlot { index: i, token: i / 4, before, after: value });
+        i += 1;
+    };
+    out
+}
+
+/// The definition, one denominator and one inverse at a time.
+fn reference_boundary_sum(slots: Span<StatementSlot>, state: @LookupElements) -> QM31 {
+    let mut acc = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    for slot in slots {
+        let s = *slot;
+        if s.before != s.after {
+            acc = acc
+                + state.combine(reference_tuple(s.index, s.token, s.after)).inverse()
+                - state.combine(reference_tuple(s.index, s.token, s.before)).inverse();
+        }
+    };
+    acc
+}
+
+fn reference_tuple(slot: u32, token: u32, value: u128) -> Span<QM31> {
+    let mut out: Array<QM31> = array![
+        QM31Trait::from_m31(M31Trait::reduce_u32(slot)),
+        QM31Trait::from_m31(M31Trait::reduce_u32(token)),
+    ];
+    let base: u128 = pow2_u32(LIMB_BITS).into();
+    let mut rest = value;
+    let mut k = 0;
+    while k != N_LIMBS {
+        out.append(QM31Trait::from_u32_unchecked((rest % base).try_into().unwrap(), 0, 0, 0));
+        rest = rest / base;
+        k += 1;
+    };
+    out.span()
+}
+
+#[test]
+fn boundary_sum_matches_one_inverse_per_denominator() {
+    let state = elements();
+    let mut slots = written_slots(9);
+    // Unwritten slots contribute nothing; the extremes of a u128 decode as all-zero / all-ones limbs.
+    slots.append(StatementSlot { index: 9, token: 3, before: 42, after: 42 });
+    slots.append(StatementSlot { index: 10, token: 3, before: 0, after: 0xffffffffffffffffffffffffffffffff });
+    slots.append(StatementSlot { index: 0x7fffffff, token: 0xffffffff, before: 1, after: 0 });
+    let got = boundary_sum(slots.span(), @state).unwrap();
+    assert(got == reference_boundary_sum(slots.span(), @state), 'boundary sum');
+    let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    assert(boundary_sum(array![].span(), @state).unwrap() == zero, 'empty sum');
+    let unwritten = array![StatementSlot { index: 0, token: 0, before: 5, after: 5 }];
+    assert(boundary_sum(unwritten.span(), @state).unwrap() == zero, 'unwritten sum');
+}
+
+/// Elements under which slot `target`'s tuple combines to zero: z = slot, alpha^i = 0 for i > 0.
+fn elements_zero_at(target: u32) -> LookupElements {
+    let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    let mut powers: Array<QM31> = array![QM31Trait::from_u32_unchecked(1, 0, 0, 0)];
+    let mut i = 1;
+    while i != 2 + N_LIMBS {
+        powers.append(zero);
+        i += 1;
+    };
+    LookupElements {
+        z: QM31Trait::from_u32_unchecked(target, 0, 0, 0), alpha: zero, alpha_powers: powers.span(),
+    }
+}
+
+#[test]
+fn boundary_sum_refuses_a_zero_denominator() {
+    let slots = written_slots(6);
+    // Any written slot's denominator being zero is refused, first, middle or last.
+    for target in array![0_u32, 3, 5] {
+        match boundary_sum(slots.span(), @elements_zero_at(target)) {
+            Result::Ok(_) => panic!("zero denominator at slot {} accepted", target),
+            Result::Err(e) => assert(e == 'statement: zero denominator', 'reason'),
+        }
+    };
+    // An unwritten slot's zero denominator is never inverted.
+    let mut unwritten = written_slots(3);
+    unwritten.append(StatementSlot { index: 3, token: 0, before: 9, after: 9 });
+    assert(boundary_sum(unwritten.span(), @elements_zero_at(3)).is_ok(), 'unwritten slot');
+}
+
+#[test]
+#[available_gas(4000000000)]
+fn gas_boundary_sum_per_written_slot() {
+    let state = elements();
+    let small = written_slots(1);
+    let large = written_slots(65);
+    let before = get_available_gas();
+    let one = boundary_sum(small.span(), @state).unwrap();
+    core::gas::withdraw_gas().unwrap();
+    let middle = get_available_gas();
+    let many = boundary_sum(large.span(), @state).unwrap();
+    core::gas::withdraw_gas().unwrap();
+    let after = get_available_gas();
+    let one_slot = before - middle;
+    let per_slot = ((middle - after) - one_slot) / 64;
+    println!("gas: boundary_sum 1 written slot = {}, 65 slots = {}", one_slot, middle - after);
+    println!("gas: boundary_sum per extra written slot = {}", per_slot);
+    assert(one != many, 'distinct sums');
+}
+
+/// A public input of `n` input slots on `n` distinct contracts, every one written.
+fn public_input_of(n: u32) -> Array<felt252> {
+    let mut out: Array<felt252> = array![1, 2, 3, 4, 5, n.into()];
+    let mut i: u32 = 0;
+    while i != n {
+        out.append(0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7 + i.into());
+        out.append(0x3a0b23f0b1d2d5c4b2a1 + i.into());
+        out.append(1000 + i.into());
+        i += 1;
+    };
+    out.append(n.into());
+    let mut i: u32 = 0;
+    while i != n {
+        out.append(0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7 + i.into());
+        out.append(0x3a0b23f0b1d2d5c4b2a1 + i.into());
+        out.append(2000 + i.into());
+        i += 1;
+    };
+    out
+}
+
+#[test]
+#[available_gas(4000000000)]
+fn gas_statement_slots_per_written_slot() {
+    let small = public_input_of(1);
+    let large = public_input_of(65);
+    let before = get_available_gas();
+    let one = crate::statement::statement_slots(small.span()).unwrap();
+    core::gas::withdraw_gas().unwrap();
+    let middle = get_available_gas();
+    let many = crate::statement::statement_slots(large.span()).unwrap();
+    core::gas::withdraw_gas().unwrap();
+    let after = get_available_gas();
+    println!("gas: statement_slots per extra written slot = {}", ((middle - after) - (before - middle)) / 64);
+    assert(one.len() == 1 && many.len() == 65, 'slot counts');
+    assert(*many[64].token == 64 && *many[64].after == 2064, 'last slot');
+}

@@ -1,0 +1,625 @@
+//! The batcher's durable state: pending transfers and sub-blocks of each thread, in an embedded
+//! [redb](https://docs.rs/redb) database under a data directory.
+//!
+//! A thread is named by its registry address and thread id ([`ThreadKey`]). Per thread:
+//! - **pending transfers**, in submission order (the batcher's input);
+//! - **rejected transfers** with the batcher's reason (kept, never silently dropped);
+//! - **sub-blocks**, keyed by (sequence, attempt), each with its transfers, input/output slot
+//!   lists, public-input constants, proof felts and a [`SubBlockStatus`]:
+//!   `Built → Proven → Sending{tx_hash, nonce} → Settled | Reverted | Stale | Superseded`.
+//!
+//! Every state change is one redb write transaction with immediate durability, so a process
+//! stopped at any point (even `abort()`) leaves either the state before or the state after.
+//! A sub-block that ended without applying anything (stale input, revert, superseded) hands its
+//! transfers back to pending under their original submission numbers, so the next batch
+//! rebuilds them on fresh state in the order they were sent. A transfer is therefore always in
+//! exactly one place: pending, rejected, or one live or settled sub-block.
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+pub use starknet_types_core::felt::Felt;
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "zkthread.redb";
+
+/// (thread scope, submission number) → JSON [`Transfer`].
+const PENDING: TableDefinition<(&str, u64), &str> = TableDefinition::new("pending");
+/// (thread scope, submission number) → JSON [`Rejected`].
+const REJECTED: TableDefinition<(&str, u64), &str> = TableDefinition::new("rejected");
+/// (thread scope, sequence, attempt) → JSON [`SubBlock`].
+const SUB_BLOCKS: TableDefinition<(&str, u64, u32), &str> = TableDefinition::new("sub_blocks");
+/// Counter name → value (the global submission counter).
+const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+const NEXT_TRANSFER_ID: &str = "next_transfer_id";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: Box<redb::DatabaseError>,
+    },
+    #[error("database: {0}")]
+    Db(#[from] Box<redb::Error>),
+    #[error("corrupt record in the database: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("thread {thread} already has sub-block {sequence} in flight ({status}); prove and settle it first")]
+    InFlight {
+        thread: u64,
+        sequence: u64,
+        status: String,
+    },
+    #[error("no sub-block {sequence}/{attempt} for thread {thread}")]
+    NoSuchSubBlock {
+        thread: u64,
+        sequence: u64,
+        attempt: u32,
+    },
+    #[error("sub-block {sequence} of thread {thread} is {actual}, expected {expected}")]
+    WrongStatus {
+        thread: u64,
+        sequence: u64,
+        actual: String,
+        expected: &'static str,
+    },
+    #[error("transfer {0} is not pending for this thread")]
+    NotPending(u64),
+    #[error("the batch has no accepted transfer")]
+    EmptyBatch,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Every redb error type converts into `redb::Error`; box it so `StoreError` stays small.
+fn db_error<E: Into<redb::Error>>(error: E) -> StoreError {
+    StoreError::Db(Box::new(error.into()))
+}
+
+/// A thread of a registry: the scope of pending transfers and sub-blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ThreadKey {
+    pub registry: Felt,
+    pub thread_id: u64,
+}
+
+impl ThreadKey {
+    pub fn new(registry: Felt, thread_id: u64) -> Self {
+        Self {
+            registry,
+            thread_id,
+        }
+    }
+
+    /// The table key prefix: `0x<registry>/<thread>`.
+    fn scope(&self) -> String {
+        format!("{:#x}/{}", self.registry, self.thread_id)
+    }
+}
+
+/// A token transfer as submitted to the batcher.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTransfer {
+    pub token: Felt,
+    pub from: Felt,
+    pub to: Felt,
+    /// Decimal string in JSON (u128 does not survive every JSON reader).
+    #[serde(with = "u128_string")]
+    pub amount: u128,
+}
+
+/// A submitted transfer; `id` is its global submission number (its place in the order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub id: u64,
+    #[serde(flatten)]
+    pub transfer: NewTransfer,
+}
+
+/// A transfer the batcher refused, with its reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    pub transfer: Transfer,
+    pub reason: String,
+}
+
+/// `(contract, key, value)` of one storage slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotEntry {
+    pub contract: Felt,
+    pub key: Felt,
+    pub value: Felt,
+}
+
+/// Where a sub-block is in its life.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SubBlockStatus {
+    /// Batched against on-chain state; not proven yet.
+    Built,
+    /// Proven and verified off-chain; proof felts stored.
+    Proven,
+    /// A `settle` transaction with this hash and nonce was (or was about to be) broadcast.
+    /// Recorded *before* broadcasting so a restart can look it up.
+    Sending { tx_hash: Felt, nonce: Felt },
+    /// The settle transaction succeeded: outputs applied on-chain.
+    Settled { tx_hash: Felt, block: u64 },
+    /// The settle transaction reverted for a reason other than a stale input (nothing applied);
+    /// transfers handed back to pending.
+    Reverted { tx_hash: Felt, reason: String },
+    /// An input no longer equals on-chain storage (reverted as stale, or found stale before
+    /// sending); transfers handed back to pending.
+    Stale {
+        tx_hash: Option<Felt>,
+        reason: String,
+    },
+    /// Another settlement took this sequence on-chain; transfers handed back to pending.
+    Superseded { next_sequence: u64 },
+}
+
+impl SubBlockStatus {
+    /// Built, Proven or Sending: the thread's current sub-block, which blocks a new batch.
+    pub fn in_flight(&self) -> bool {
+        matches!(self, Self::Built | Self::Proven | Self::Sending { .. })
+    }
+
+    /// Ended without applying anything: its transfers are back in pending.
+    pub fn handed_back(&self) -> bool {
+        matches!(
+            self,
+            Self::Reverted { .. } | Self::Stale { .. } | Self::Superseded { .. }
+        )
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Built => "built",
+            Self::Proven => "proven",
+            Self::Sending { .. } => "sending",
+            Self::Settled { .. } => "settled",
+            Self::Reverted { .. } => "reverted",
+            Self::Stale { .. } => "stale",
+            Self::Superseded { .. } => "superseded",
+        }
+    }
+}
+
+/// One settle transaction broadcast (or about to be) for a sub-block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendAttempt {
+    pub tx_hash: Felt,
+    pub nonce: Felt,
+}
+
+/// What the batcher produced, before it is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSubBlock {
+    /// The thread's on-chain next sequence when batched.
+    pub sequence: u64,
+    pub os_version: Felt,
+    pub program_hash: Felt,
+    pub contract_set_commitment: Felt,
+    /// Accepted transfers, in the order they apply (ids from the pending list).
+    pub transfers: Vec<Transfer>,
+    pub inputs: Vec<SlotEntry>,
+    pub outputs: Vec<SlotEntry>,
+}
+
+/// A stored sub-block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubBlock {
+    pub thread_id: u64,
+    /// Rebuilds of the same sequence (after a stale one) count up from 0.
+    pub attempt: u32,
+    #[serde(flatten)]
+    pub body: NewSubBlock,
+    pub proof: Option<Vec<Felt>>,
+    /// Every settle transaction ever recorded for it (a restart checks all of them, so one
+    /// mined late is still found).
+    pub sends: Vec<SendAttempt>,
+    pub status: SubBlockStatus,
+}
+
+impl SubBlock {
+    pub fn sequence(&self) -> u64 {
+        self.body.sequence
+    }
+}
+
+/// The database. One process at a time may open it (redb locks the file).
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let db = Database::create(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source: Box::new(source),
+        })?;
+        // Create the tables once so readers never see a missing table.
+        let txn = db.begin_write().map_err(db_error)?;
+        {
+            txn.open_table(PENDING).map_err(db_error)?;
+            txn.open_table(REJECTED).map_err(db_error)?;
+            txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+            txn.open_table(COUNTERS).map_err(db_error)?;
+        }
+        txn.commit().map_err(db_error)?;
+        Ok(Self { db, path })
+    }
+
+    /// Whether `data_dir` holds a database (without creating one).
+    pub fn exists(data_dir: &Path) -> bool {
+        data_dir.join(DB_FILE).is_file()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Adds a transfer at the end of the thread's pending list; returns it with its id.
+    pub fn submit(&self, thread: ThreadKey, transfer: NewTransfer) -> Result<Transfer> {
+        let txn = self.db.begin_write().map_err(db_error)?;
+        let stored = {
+            let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
+            let id = counters
+                .get(NEXT_TRANSFER_ID)
+                .map_err(db_error)?
+                .map_or(1, |v| v.value());
+            counters
+                .insert(NEXT_TRANSFER_ID, id + 1)
+                .map_err(db_error)?;
+            let stored = Transfer { id, transfer };
+            let mut pending = txn.open_table(PENDING).map_err(db_error)?;
+            let json = serde_json::to_string(&stored)?;
+            pending
+                .insert((thread.scope().as_str(), id), json.as_str())
+                .map_err(db_error)?;
+            stored
+        };
+        txn.commit().map_err(db_error)?;
+        Ok(stored)
+    }
+
+    /// The thread's pending transfers in submission order.
+    pub fn pending(&self, thread: ThreadKey) -> Result<Vec<Transfer>> {
+        self.thread_records(PENDING, thread)
+    }
+
+    /// Transfers the batcher refused for this thread, in submission order.
+    pub fn rejected(&self, thread: ThreadKey) -> Result<Vec<Rejected>> {
+        self.thread_records(REJECTED, thread)
+    }
+
+    /// Every record of `table` under the thread, in id (= submission) order.
+    fn thread_records<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<(&str, u64), &str>,
+        thread: ThreadKey,
+    ) -> Result<Vec<T>> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let table = txn.open_table(table).map_err(db_error)?;
+        let scope = thread.scope();
+        let mut out = Vec::new();
+        for entry in table
+            .range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX))
+            .map_err(db_error)?
+        {
+            let (_, value) = entry.map_err(db_error)?;
+            out.push(serde_json::from_str(value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Every sub-block of the thread, by (sequence, attempt).
+    pub fn sub_blocks(&self, thread: ThreadKey) -> Result<Vec<SubBlock>> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let table = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+        let scope = thread.scope();
+        let mut out = Vec::new();
+        for entry in table
+            .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
+            .map_err(db_error)?
+        {
+            let (_, value) = entry.map_err(db_error)?;
+            out.push(serde_json::from_str(value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The thread's Built, Proven or Sending sub-block, if any (there is at most one).
+    pub fn in_flight(&self, thread: ThreadKey) -> Result<Option<SubBlock>> {
+        Ok(self
+            .sub_blocks(thread)?
+            .into_iter()
+            .find(|s| s.status.in_flight()))
+    }
+
+    /// Stores a batch in one transaction: the sub-block (Built), its transfers and the rejected
+    /// ones leave pending, the rejected ones are kept with their reasons. Refuses while another
+    /// sub-block of the thread is in flight, and if a transfer is not pending (so a transfer can
+    /// never end up in two sub-blocks).
+    pub fn record_batch(
+        &self,
+        thread: ThreadKey,
+        sub_block: NewSubBlock,
+        rejected: Vec<Rejected>,
+    ) -> Result<SubBlock> {
+        if sub_block.transfers.is_empty() {
+            return Err(StoreError::EmptyBatch);
+        }
+        let scope = thread.scope();
+        let txn = self.db.begin_write().map_err(db_error)?;
+        let stored = {
+            let mut blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+            let mut attempt = 0;
+            for entry in blocks
+                .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
+                .map_err(db_error)?
+            {
+                let (key, value) = entry.map_err(db_error)?;
+                let existing: SubBlock = serde_json::from_str(value.value())?;
+                if existing.status.in_flight() {
+                    return Err(StoreError::InFlight {
+                        thread: thread.thread_id,
+                        sequence: existing.sequence(),
+                        status: existing.status.name().to_owned(),
+                    });
+                }
+                let (_, sequence, existing_attempt) = key.value();
+                if sequence == sub_block.sequence {
+                    attempt = attempt.max(existing_attempt + 1);
+                }
+            }
+            let mut pending = txn.open_table(PENDING).map_err(db_error)?;
+            for transfer in sub_block
+                .transfers
+                .iter()
+                .chain(rejected.iter().map(|r| &r.transfer))
+            {
+                if pending
+                    .remove((scope.as_str(), transfer.id))
+                    .map_err(db_error)?
+                    .is_none()
+                {
+                    return Err(StoreError::NotPending(transfer.id));
+                }
+            }
+            let mut rejected_table = txn.open_table(REJECTED).map_err(db_error)?;
+            for r in &rejected {
+                let json = serde_json::to_string(r)?;
+                rejected_table
+                    .insert((scope.as_str(), r.transfer.id), json.as_str())
+                    .map_err(db_error)?;
+            }
+            let stored = SubBlock {
+                thread_id: thread.thread_id,
+                attempt,
+                body: sub_block,
+                proof: None,
+                sends: Vec::new(),
+                status: SubBlockStatus::Built,
+            };
+            let json = serde_json::to_string(&stored)?;
+            blocks
+                .insert((scope.as_str(), stored.sequence(), attempt), json.as_str())
+                .map_err(db_error)?;
+            stored
+        };
+        txn.commit().map_err(db_error)?;
+        Ok(stored)
+    }
+
+    /// Moves transfers the batcher refused out of pending (with their reasons) when no
+    /// sub-block could be built from the rest.
+    pub fn record_rejected(&self, thread: ThreadKey, rejected: Vec<Rejected>) -> Result<()> {
+        let scope = thread.scope();
+        let txn = self.db.begin_write().map_err(db_error)?;
+        {
+            let mut pending = txn.open_table(PENDING).map_err(db_error)?;
+            let mut table = txn.open_table(REJECTED).map_err(db_error)?;
+            for r in &rejected {
+                if pending
+                    .remove((scope.as_str(), r.transfer.id))
+                    .map_err(db_error)?
+                    .is_none()
+                {
+                    return Err(StoreError::NotPending(r.transfer.id));
+                }
+                let json = serde_json::to_string(r)?;
+                table
+                    .insert((scope.as_str(), r.transfer.id), json.as_str())
+                    .map_err(db_error)?;
+            }
+        }
+        txn.commit().map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Built → Proven with the proof felts.
+    pub fn record_proof(
+        &self,
+        thread: ThreadKey,
+        sequence: u64,
+        attempt: u32,
+        proof: Vec<Felt>,
+    ) -> Result<SubBlock> {
+        self.update(thread, sequence, attempt, |sb| {
+            expect(sb, "built", |s| matches!(s, SubBlockStatus::Built))?;
+            sb.proof = Some(proof);
+            sb.status = SubBlockStatus::Proven;
+            Ok(false)
+        })
+    }
+
+    /// Proven → Sending{tx_hash, nonce}: call before broadcasting the transaction.
+    pub fn record_sending(
+        &self,
+        thread: ThreadKey,
+        sequence: u64,
+        attempt: u32,
+        tx_hash: Felt,
+        nonce: Felt,
+    ) -> Result<SubBlock> {
+        self.update(thread, sequence, attempt, |sb| {
+            expect(sb, "proven", |s| matches!(s, SubBlockStatus::Proven))?;
+            sb.sends.push(SendAttempt { tx_hash, nonce });
+            sb.status = SubBlockStatus::Sending { tx_hash, nonce };
+            Ok(false)
+        })
+    }
+
+    /// Sending (or Proven, for a send found late) → Settled: the receipt of `tx_hash`, one of
+    /// its recorded sends, succeeded.
+    pub fn record_settled(
+        &self,
+        thread: ThreadKey,
+        sequence: u64,
+        attempt: u32,
+        tx_hash: Felt,
+        block: u64,
+    ) -> Result<SubBlock> {
+        self.update(thread, sequence, attempt, |sb| {
+            expect(sb, "sending or proven", |s| {
+                matches!(s, SubBlockStatus::Sending { .. } | SubBlockStatus::Proven)
+            })?;
+            sb.status = SubBlockStatus::Settled { tx_hash, block };
+            Ok(false)
+        })
+    }
+
+    /// Sending → Proven: no recorded send was mined and the sequence is still open, so the
+    /// sub-block may be sent again.
+    pub fn record_not_sent(
+        &self,
+        thread: ThreadKey,
+        sequence: u64,
+        attempt: u32,
+    ) -> Result<SubBlock> {
+        self.update(thread, sequence, attempt, |sb| {
+            expect(sb, "sending", |s| {
+                matches!(s, SubBlockStatus::Sending { .. })
+            })?;
+            sb.status = SubBlockStatus::Proven;
+            Ok(false)
+        })
+    }
+
+    /// Ends a Built, Proven or Sending sub-block that applied nothing (Reverted, Stale or
+    /// Superseded) and hands its transfers back to pending, in the same transaction.
+    pub fn record_abandoned(
+        &self,
+        thread: ThreadKey,
+        sequence: u64,
+        attempt: u32,
+        status: SubBlockStatus,
+    ) -> Result<SubBlock> {
+        assert!(
+            status.handed_back(),
+            "record_abandoned takes an ending status"
+        );
+        self.update(thread, sequence, attempt, move |sb| {
+            expect(sb, "built, proven or sending", |s| s.in_flight())?;
+            sb.status = status;
+            Ok(true)
+        })
+    }
+
+    /// Applies `change` to one sub-block in a write transaction; when it returns `true`, the
+    /// sub-block's transfers go back to pending in the same transaction.
+    fn update(
+        &self,
+        thread: ThreadKey,
+        sequence: u64,
+        attempt: u32,
+        change: impl FnOnce(&mut SubBlock) -> Result<bool>,
+    ) -> Result<SubBlock> {
+        let scope = thread.scope();
+        let key = (scope.as_str(), sequence, attempt);
+        let txn = self.db.begin_write().map_err(db_error)?;
+        let updated = {
+            let mut blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+            let mut sub_block: SubBlock = {
+                let value =
+                    blocks
+                        .get(key)
+                        .map_err(db_error)?
+                        .ok_or(StoreError::NoSuchSubBlock {
+                            thread: thread.thread_id,
+                            sequence,
+                            attempt,
+                        })?;
+                serde_json::from_str(value.value())?
+            };
+            let hand_back = change(&mut sub_block)?;
+            let json = serde_json::to_string(&sub_block)?;
+            blocks.insert(key, json.as_str()).map_err(db_error)?;
+            if hand_back {
+                let mut pending = txn.open_table(PENDING).map_err(db_error)?;
+                for transfer in &sub_block.body.transfers {
+                    // Original submission numbers: back in their place in the order.
+                    let json = serde_json::to_string(transfer)?;
+                    pending
+                        .insert((scope.as_str(), transfer.id), json.as_str())
+                        .map_err(db_error)?;
+                }
+            }
+            sub_block
+        };
+        txn.commit().map_err(db_error)?;
+        Ok(updated)
+    }
+}
+
+fn expect(
+    sub_block: &SubBlock,
+    expected: &'static str,
+    ok: impl Fn(&SubBlockStatus) -> bool,
+) -> Result<()> {
+    if ok(&sub_block.status) {
+        Ok(())
+    } else {
+        Err(StoreError::WrongStatus {
+            thread: sub_block.thread_id,
+            sequence: sub_block.sequence(),
+            actual: sub_block.status.name().to_owned(),
+            expected,
+        })
+    }
+}
+
+mod u128_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u128, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests;

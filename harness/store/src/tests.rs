@@ -1,0 +1,313 @@
+//! The sub-block state machine, across reopening the database.
+
+use super::*;
+
+fn felt(n: u64) -> Felt {
+    Felt::from(n)
+}
+
+fn thread(id: u64) -> ThreadKey {
+    ThreadKey::new(felt(0xabc), id)
+}
+
+fn transfer(from: u64, to: u64, amount: u128) -> NewTransfer {
+    NewTransfer {
+        token: felt(7),
+        from: felt(from),
+        to: felt(to),
+        amount,
+    }
+}
+
+fn slot(key: u64, value: u64) -> SlotEntry {
+    SlotEntry {
+        contract: felt(7),
+        key: felt(key),
+        value: felt(value),
+    }
+}
+
+fn sub_block(sequence: u64, transfers: Vec<Transfer>) -> NewSubBlock {
+    NewSubBlock {
+        sequence,
+        os_version: felt(1),
+        program_hash: felt(2),
+        contract_set_commitment: felt(3),
+        transfers,
+        inputs: vec![slot(1, 10), slot(2, 0)],
+        outputs: vec![slot(1, 5), slot(2, 5)],
+    }
+}
+
+fn ids(transfers: &[Transfer]) -> Vec<u64> {
+    transfers.iter().map(|t| t.id).collect()
+}
+
+#[test]
+fn pending_transfers_keep_submission_order_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        for amount in 1..=3 {
+            store.submit(thread(1), transfer(1, 2, amount)).unwrap();
+        }
+        store.submit(thread(2), transfer(3, 4, 9)).unwrap();
+    }
+    assert!(Store::exists(dir.path()));
+    let store = Store::open(dir.path()).unwrap();
+    let pending = store.pending(thread(1)).unwrap();
+    assert_eq!(ids(&pending), [1, 2, 3]);
+    assert_eq!(
+        pending
+            .iter()
+            .map(|t| t.transfer.amount)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    // Threads (and registries) are separate scopes; ids stay global and increasing.
+    assert_eq!(ids(&store.pending(thread(2)).unwrap()), [4]);
+    let other_registry = ThreadKey::new(felt(0xdef), 1);
+    assert!(store.pending(other_registry).unwrap().is_empty());
+    assert_eq!(store.submit(thread(1), transfer(1, 2, 4)).unwrap().id, 5);
+}
+
+#[test]
+fn a_batch_moves_transfers_out_of_pending_and_blocks_a_second_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    let b = store.submit(thread(1), transfer(1, 2, 500)).unwrap();
+    let c = store.submit(thread(1), transfer(2, 1, 1)).unwrap();
+    let rejected = vec![Rejected {
+        transfer: b.clone(),
+        reason: "overspend".into(),
+    }];
+    let built = store
+        .record_batch(thread(1), sub_block(0, vec![a.clone()]), rejected)
+        .unwrap();
+    assert_eq!(built.status, SubBlockStatus::Built);
+    assert_eq!((built.sequence(), built.attempt), (0, 0));
+    assert_eq!(ids(&store.pending(thread(1)).unwrap()), [c.id]);
+    assert_eq!(store.rejected(thread(1)).unwrap()[0].transfer, b);
+    assert_eq!(store.in_flight(thread(1)).unwrap(), Some(built));
+
+    let second = store.record_batch(thread(1), sub_block(0, vec![c.clone()]), vec![]);
+    assert!(
+        matches!(second, Err(StoreError::InFlight { sequence: 0, .. })),
+        "{second:?}"
+    );
+    // The refused batch changed nothing.
+    assert_eq!(ids(&store.pending(thread(1)).unwrap()), [c.id]);
+    assert_eq!(store.sub_blocks(thread(1)).unwrap().len(), 1);
+}
+
+#[test]
+fn a_transfer_not_pending_cannot_enter_a_sub_block_and_the_batch_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    let ghost = Transfer {
+        id: 99,
+        transfer: transfer(1, 2, 5),
+    };
+    let result = store.record_batch(thread(1), sub_block(0, vec![a.clone(), ghost]), vec![]);
+    assert!(
+        matches!(result, Err(StoreError::NotPending(99))),
+        "{result:?}"
+    );
+    assert_eq!(ids(&store.pending(thread(1)).unwrap()), [a.id]);
+    assert!(store.sub_blocks(thread(1)).unwrap().is_empty());
+    assert!(matches!(
+        store.record_batch(thread(1), sub_block(0, vec![]), vec![]),
+        Err(StoreError::EmptyBatch)
+    ));
+}
+
+#[test]
+fn settlement_walks_built_proven_sending_settled_and_refuses_skipped_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    store
+        .record_batch(thread(1), sub_block(0, vec![a]), vec![])
+        .unwrap();
+    let early = store.record_sending(thread(1), 0, 0, felt(0x99), felt(4));
+    assert!(
+        matches!(
+            early,
+            Err(StoreError::WrongStatus {
+                expected: "proven",
+                ..
+            })
+        ),
+        "{early:?}"
+    );
+    assert!(store
+        .record_settled(thread(1), 0, 0, felt(0x99), 3)
+        .is_err());
+
+    let proven = store
+        .record_proof(thread(1), 0, 0, vec![felt(1), felt(2)])
+        .unwrap();
+    assert_eq!(proven.status, SubBlockStatus::Proven);
+    assert!(store.record_proof(thread(1), 0, 0, vec![]).is_err());
+    store
+        .record_sending(thread(1), 0, 0, felt(0x99), felt(4))
+        .unwrap();
+    drop(store);
+
+    // A process stopped after recording the send finds it on restart.
+    let store = Store::open(dir.path()).unwrap();
+    let sending = store.in_flight(thread(1)).unwrap().unwrap();
+    assert_eq!(
+        sending.status,
+        SubBlockStatus::Sending {
+            tx_hash: felt(0x99),
+            nonce: felt(4)
+        }
+    );
+    assert_eq!(sending.proof, Some(vec![felt(1), felt(2)]));
+    let settled = store
+        .record_settled(thread(1), 0, 0, felt(0x99), 12)
+        .unwrap();
+    assert_eq!(
+        settled.status,
+        SubBlockStatus::Settled {
+            tx_hash: felt(0x99),
+            block: 12
+        }
+    );
+    assert!(store.in_flight(thread(1)).unwrap().is_none());
+    // Settled is final: it cannot be abandoned (its transfers are applied on-chain).
+    assert!(store
+        .record_abandoned(
+            thread(1),
+            0,
+            0,
+            SubBlockStatus::Superseded { next_sequence: 1 }
+        )
+        .is_err());
+    assert!(store.pending(thread(1)).unwrap().is_empty());
+}
+
+#[test]
+fn a_stale_sub_block_hands_its_transfers_back_in_their_original_order_for_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    let b = store.submit(thread(1), transfer(2, 3, 1)).unwrap();
+    store
+        .record_batch(thread(1), sub_block(0, vec![a.clone(), b.clone()]), vec![])
+        .unwrap();
+    // Submitted while the sub-block was in flight: it must stay behind a and b.
+    let c = store.submit(thread(1), transfer(3, 1, 1)).unwrap();
+    store.record_proof(thread(1), 0, 0, vec![felt(1)]).unwrap();
+    store
+        .record_sending(thread(1), 0, 0, felt(0x51), felt(2))
+        .unwrap();
+    let stale = store
+        .record_abandoned(
+            thread(1),
+            0,
+            0,
+            SubBlockStatus::Stale {
+                tx_hash: Some(felt(0x51)),
+                reason: "registry: stale input".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(stale.status.name(), "stale");
+    drop(store);
+
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(ids(&store.pending(thread(1)).unwrap()), [a.id, b.id, c.id]);
+    assert!(store.in_flight(thread(1)).unwrap().is_none());
+    // The rebuild of the same sequence is a new attempt; the stale record stays as history.
+    let rebuilt = store
+        .record_batch(thread(1), sub_block(0, vec![a, b, c]), vec![])
+        .unwrap();
+    assert_eq!((rebuilt.sequence(), rebuilt.attempt), (0, 1));
+    let all = store.sub_blocks(thread(1)).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].status.name(), "stale");
+    assert!(store.pending(thread(1)).unwrap().is_empty());
+}
+
+#[test]
+fn an_unmined_send_goes_back_to_proven_and_keeps_every_hash_it_was_sent_under() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    store
+        .record_batch(thread(1), sub_block(0, vec![a]), vec![])
+        .unwrap();
+    store.record_proof(thread(1), 0, 0, vec![felt(1)]).unwrap();
+    store
+        .record_sending(thread(1), 0, 0, felt(0x1), felt(7))
+        .unwrap();
+    let back = store.record_not_sent(thread(1), 0, 0).unwrap();
+    assert_eq!(back.status, SubBlockStatus::Proven);
+    assert!(store.record_not_sent(thread(1), 0, 0).is_err());
+    let again = store
+        .record_sending(thread(1), 0, 0, felt(0x2), felt(7))
+        .unwrap();
+    assert_eq!(
+        again.sends,
+        [
+            SendAttempt {
+                tx_hash: felt(0x1),
+                nonce: felt(7)
+            },
+            SendAttempt {
+                tx_hash: felt(0x2),
+                nonce: felt(7)
+            }
+        ]
+    );
+    // Nothing is pending while the sub-block is in flight: no transfer can be batched twice.
+    assert!(store.pending(thread(1)).unwrap().is_empty());
+}
+
+#[test]
+fn a_second_process_cannot_open_the_database_while_one_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = Store::open(dir.path()).unwrap();
+    let second = Store::open(dir.path());
+    assert!(matches!(second, Err(StoreError::Open { .. })), "{second:?}");
+}
+
+#[test]
+fn amounts_are_stored_as_decimal_strings() {
+    let json = serde_json::to_string(&transfer(1, 2, u128::MAX)).unwrap();
+    assert!(json.contains(&format!("\"{}\"", u128::MAX)), "{json}");
+    let back: NewTransfer = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.amount, u128::MAX);
+}
+
+#[test]
+fn rejected_transfers_leave_pending_with_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    let b = store.submit(thread(1), transfer(1, 2, 6)).unwrap();
+    store
+        .record_rejected(
+            thread(1),
+            vec![Rejected {
+                transfer: a.clone(),
+                reason: "overspend".into(),
+            }],
+        )
+        .unwrap();
+    assert_eq!(ids(&store.pending(thread(1)).unwrap()), [b.id]);
+    assert_eq!(store.rejected(thread(1)).unwrap()[0].reason, "overspend");
+    // Rejecting it twice is refused.
+    let again = store.record_rejected(
+        thread(1),
+        vec![Rejected {
+            transfer: a,
+            reason: "x".into(),
+        }],
+    );
+    assert!(matches!(again, Err(StoreError::NotPending(_))));
+}

@@ -1,0 +1,204 @@
+//! `zkthread bench settle`: L2 gas and fee per transfer settled through a thread against the
+//! same transfers sent as direct `transfer` transactions, per sub-block size, with few and with
+//! many distinct accounts — from one devnet run; a table on stdout and an SVG plot.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{ensure, Context, Result};
+use clap::Args;
+use serde::Serialize;
+
+use super::report::{
+    per_transfer, render_svg, settle_series, settle_table, DirectCost, SettlePoint, Spread,
+    ThreadCost,
+};
+use super::transfers::{generate, AccountSpread, FreshAddresses};
+use super::world::{load_average, BenchWorld, WorldOptions};
+use crate::chain::ChainArgs;
+use crate::output::{print_json, seconds, Progress};
+
+#[derive(Args, Debug)]
+pub struct SettleArgs {
+    /// Transfers per sub-block.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 64, 1024, 4096])]
+    sizes: Vec<usize>,
+    /// Where to write the plot (SVG).
+    #[arg(long, default_value = "bench-settle.svg")]
+    out: PathBuf,
+    /// Distinct accounts of the "few" configuration (senders are devnet accounts).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(2..=100))]
+    few: u8,
+    /// Direct transactions sent per (configuration, size): all transfers up to this many, else
+    /// the first this many (a direct transfer's cost does not depend on the others). The
+    /// default sends every transfer (devnet takes ~10 ms per transaction).
+    #[arg(long, default_value_t = 4096)]
+    direct_sample: usize,
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Repository root (default: found from the working directory).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct SettleReport {
+    node_url: String,
+    senders: usize,
+    direct_sample: usize,
+    points: Vec<SettlePoint>,
+    plot: String,
+    load_before: String,
+    load_after: String,
+    seconds: f64,
+}
+
+pub async fn run(args: SettleArgs, json: bool) -> Result<()> {
+    ensure!(
+        !args.sizes.is_empty() && args.sizes.iter().all(|&n| n > 0),
+        "--sizes must be positive"
+    );
+    ensure!(args.direct_sample > 0, "--direct-sample must be positive");
+    let started = Instant::now();
+    let load_before = load_average();
+    let progress = Progress::new(json);
+    let world = BenchWorld::start(
+        &WorldOptions {
+            signers: usize::from(args.few),
+            chain: args.chain.clone(),
+            repo: args.repo.clone(),
+        },
+        &progress,
+    )
+    .await?;
+    let senders = world.senders();
+    let mut fresh = FreshAddresses::new(0x5e771e);
+    let spreads = [
+        AccountSpread::Few {
+            participants: usize::from(args.few),
+        },
+        AccountSpread::Many,
+    ];
+    let mut points = Vec::new();
+    let total = spreads.len() * args.sizes.len();
+    for spread in spreads {
+        for &n in &args.sizes {
+            let label = format!(
+                "[{}/{total}] {} accounts, {n} transfers",
+                points.len() + 1,
+                spread.name()
+            );
+            let transfers = generate(
+                world.token.address,
+                &senders,
+                spread,
+                n,
+                &mut fresh,
+                n as u64,
+            );
+            let settled = world.settle(&transfers, &progress, &label, None).await?;
+            let sent = n.min(args.direct_sample);
+            // A write to an empty balance slot costs more than one to a funded slot. With many
+            // accounts the settlement just funded this sub-block's receivers, so the direct
+            // transfers get their own fresh receivers (same senders and amounts: same seed) and
+            // both sides write empty slots, as the transfers would on their own.
+            let direct = match spread {
+                AccountSpread::Many => generate(
+                    world.token.address,
+                    &senders,
+                    spread,
+                    sent,
+                    &mut fresh,
+                    n as u64,
+                ),
+                AccountSpread::Few { .. } => transfers[..sent].to_vec(),
+            };
+            let sample = &direct[..];
+            let costs = world.send_direct(sample, &progress, &label).await?;
+            let written: BTreeSet<_> = sample.iter().flat_map(|t| [t.from, t.to]).collect();
+            points.push(SettlePoint {
+                accounts: spread.name(),
+                transfers: n,
+                thread: ThreadCost {
+                    status: settled.status.clone(),
+                    tx_hash: crate::output::hex(settled.tx_hash),
+                    slots_in: settled.slots_in,
+                    slots_out: settled.slots_out,
+                    proof_felts: settled.proof_felts,
+                    calldata_felts: settled.calldata_felts,
+                    cost: settled.cost,
+                    l2_gas_per_transfer: per_transfer(settled.cost.l2_gas as f64, n),
+                    fee_fri_per_transfer: per_transfer(settled.cost.fee_fri as f64, n),
+                    prove_seconds: settled.prove_seconds,
+                },
+                direct: DirectCost {
+                    sent: costs.len(),
+                    l2_gas: Spread::of(costs.iter().map(|c| c.l2_gas as f64))
+                        .context("no direct transfer sent")?,
+                    fee_fri: Spread::of(costs.iter().map(|c| c.fee_fri as f64))
+                        .context("no direct transfer sent")?,
+                    balance_slots_written: written.len(),
+                },
+            });
+        }
+    }
+    let node_url = world.node_url.clone();
+    world.stop().await?;
+
+    let svg = render_svg(
+        "L2 gas per transfer: settled through a zkThread vs direct transfer transactions",
+        "transfers per sub-block (log scale)",
+        "L2 gas per transfer (log scale)",
+        &settle_series(&points),
+    );
+    std::fs::write(&args.out, svg)
+        .with_context(|| format!("writing the plot to {}", args.out.display()))?;
+    let report = SettleReport {
+        node_url,
+        senders: senders.len(),
+        direct_sample: args.direct_sample,
+        plot: args.out.display().to_string(),
+        points,
+        load_before,
+        load_after: load_average(),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    if json {
+        return print_json(&report);
+    }
+    println!();
+    println!(
+        "Per-transfer cost, thread settlement vs direct `transfer` transactions (node {}, {} signing senders)",
+        report.node_url, report.senders
+    );
+    println!(
+        "direct: up to {} transactions sent per row (mean, min-max); thread: one settle per row, its cost / transfers; diff slots = net state diff the settle writes",
+        report.direct_sample
+    );
+    print!("{}", settle_table(&report.points));
+    for p in report
+        .points
+        .iter()
+        .filter(|p| p.transfers == *args.sizes.iter().max().unwrap_or(&0))
+    {
+        match p.l2_gas_ratio() {
+            Some(ratio) => println!(
+                "{} accounts, {} transfers: thread is {ratio:.1}x cheaper in L2 gas and {:.1}x in fee per transfer (goal >= 100x: {})",
+                p.accounts,
+                p.transfers,
+                p.fee_ratio().unwrap_or(f64::NAN),
+                if ratio >= 100.0 { "met" } else { "NOT met" }
+            ),
+            None => println!("{} accounts, {} transfers: the settlement did not succeed ({})", p.accounts, p.transfers, p.thread.status),
+        }
+    }
+    println!("plot: {}", report.plot);
+    println!(
+        "load average before {} / after {}; total {}",
+        report.load_before,
+        report.load_after,
+        seconds(started.elapsed())
+    );
+    Ok(())
+}

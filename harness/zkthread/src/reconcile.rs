@@ -1,0 +1,173 @@
+//! Bringing the data directory in line with the chain after a crash or restart (run at the
+//! start of `batch`, `settle` and `status`).
+//!
+//! For the thread's in-flight sub-block:
+//! - `Sending`: every hash it was ever sent under is looked up. A succeeded receipt → Settled.
+//!   The latest send reverted → Stale (stale input) or Reverted, transfers back to pending.
+//!   No send known to the node → if the thread's next sequence on-chain passed the sub-block's,
+//!   another settlement took it: Superseded, transfers back to pending; else back to Proven, to
+//!   be sent again. Sending again is safe: the registry accepts one settlement per sequence,
+//!   and a send that is found later is still found, as every hash is kept.
+//! - `Built`/`Proven` whose sequence was taken on-chain → Superseded, transfers back to pending
+//!   (a Proven one that was sent before has its sends looked up first).
+//!
+//! Each change is one store transaction, so reconciling twice changes nothing the second time
+//! and nothing is applied twice or dropped.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use zkthread_client::registry::Registry;
+use zkthread_client::{ChainClient, Felt, TxLookup, TxOutcome, TxStatus};
+use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey};
+
+use crate::output::{hex, short_revert_reason};
+
+/// One change reconciliation made.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reconciled {
+    pub sequence: u64,
+    pub attempt: u32,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub tx_hash: Option<String>,
+    pub detail: String,
+}
+
+impl Reconciled {
+    pub fn line(&self) -> String {
+        format!(
+            "sub-block {} (attempt {}): {} -> {}{}",
+            self.sequence,
+            self.attempt,
+            self.from,
+            self.to,
+            if self.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.detail)
+            }
+        )
+    }
+}
+
+pub async fn reconcile(
+    client: &ChainClient,
+    registry: &Registry,
+    store: &Store,
+    key: ThreadKey,
+) -> Result<Option<Reconciled>> {
+    let Some(sub_block) = store.in_flight(key)? else {
+        return Ok(None);
+    };
+    let (sequence, attempt) = (sub_block.sequence(), sub_block.attempt);
+    let from = sub_block.status.name();
+    let change = |to: &SubBlock, tx_hash: Option<Felt>, detail: String| Reconciled {
+        sequence,
+        attempt,
+        from,
+        to: to.status.name(),
+        tx_hash: tx_hash.map(hex),
+        detail,
+    };
+    // A Proven sub-block with sends was found unsent before; look again all the same, so a
+    // send that surfaces late is never missed (its transfers must not be rebuilt).
+    if !sub_block.sends.is_empty() {
+        let latest = match sub_block.status {
+            SubBlockStatus::Sending { tx_hash, .. } => Some(tx_hash),
+            _ => None,
+        };
+        let mut latest_outcome = None;
+        for send in sub_block.sends.iter().rev() {
+            let lookup = client
+                .lookup_transaction(send.tx_hash)
+                .await
+                .with_context(|| format!("looking up settle tx {}", hex(send.tx_hash)))?;
+            if let TxLookup::Known(outcome) = lookup {
+                if outcome.status == TxStatus::Succeeded {
+                    let done = store.record_settled(
+                        key,
+                        sequence,
+                        attempt,
+                        outcome.hash,
+                        outcome.block_number,
+                    )?;
+                    return Ok(Some(change(
+                        &done,
+                        Some(outcome.hash),
+                        format!("tx found succeeded in block {}", outcome.block_number),
+                    )));
+                }
+                if Some(send.tx_hash) == latest {
+                    latest_outcome = Some(outcome);
+                }
+            }
+        }
+        if let Some(outcome) = latest_outcome {
+            let done = record_revert(store, key, &sub_block, &outcome)?;
+            let detail = match &done.status {
+                SubBlockStatus::Stale { reason, .. } | SubBlockStatus::Reverted { reason, .. } => {
+                    format!("tx found reverted: {reason}")
+                }
+                _ => String::new(),
+            };
+            return Ok(Some(change(&done, Some(outcome.hash), detail)));
+        }
+    }
+    let next = registry
+        .next_sequence(client, key.thread_id)
+        .await
+        .context("reading the thread's next sequence")?;
+    if next > sequence {
+        let done = store.record_abandoned(
+            key,
+            sequence,
+            attempt,
+            SubBlockStatus::Superseded {
+                next_sequence: next,
+            },
+        )?;
+        return Ok(Some(change(
+            &done,
+            None,
+            format!(
+                "another settlement took sequence {sequence} (next is {next}); {} transfer(s) pending again",
+                done.body.transfers.len()
+            ),
+        )));
+    }
+    if matches!(sub_block.status, SubBlockStatus::Sending { .. }) {
+        let done = store.record_not_sent(key, sequence, attempt)?;
+        return Ok(Some(change(
+            &done,
+            None,
+            "the node has no recorded send; it will be sent again".to_owned(),
+        )));
+    }
+    Ok(None)
+}
+
+/// Records a reverted settle of `sub_block`: Stale for a stale input, Reverted otherwise; both
+/// hand the transfers back to pending (a reverted settlement applied nothing).
+pub fn record_revert(
+    store: &Store,
+    key: ThreadKey,
+    sub_block: &SubBlock,
+    outcome: &TxOutcome,
+) -> Result<SubBlock> {
+    let reason = outcome
+        .revert_reason()
+        .map(short_revert_reason)
+        .unwrap_or_default();
+    let status = if reason.contains("stale input") {
+        SubBlockStatus::Stale {
+            tx_hash: Some(outcome.hash),
+            reason,
+        }
+    } else {
+        SubBlockStatus::Reverted {
+            tx_hash: outcome.hash,
+            reason,
+        }
+    };
+    Ok(store.record_abandoned(key, sub_block.sequence(), sub_block.attempt, status)?)
+}

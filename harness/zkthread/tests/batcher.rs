@@ -1,0 +1,474 @@
+//! The batcher commands as users run them — `deploy`, `thread create`, `tx submit`, `batch`,
+//! `prove`, `settle`, `status` — against an embedded devnet started in this test process
+//! (seed 0, signing with predeployed account #0), with a temporary data directory.
+//!
+//! Settlement must happen exactly once across crashes: `ZKTHREAD_CRASH_AT` aborts `settle`
+//! right after it recorded the transaction hash (before broadcasting) or right after
+//! broadcasting (before the receipt); the next `settle` must then send once / send nothing.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+mod common;
+use common::{json, stderr, zkthread};
+use zkthread_client::registry::Registry;
+use zkthread_client::token::Token;
+use zkthread_client::{ChainClient, FeeMode, Felt};
+use zkthread_devnet::{Devnet, EmbeddedOptions};
+
+const SUPPLY: u128 = 1_000_000;
+
+/// Exit 1 with exactly one `error: ...` line on stderr containing `needle`.
+fn assert_one_line_error(out: &Output, needle: &str) -> String {
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{}", stderr(out));
+    let err = stderr(out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+    err
+}
+
+fn felt(value: &Value) -> Felt {
+    Felt::from_hex(value.as_str().expect("a hex string")).expect("a felt")
+}
+
+/// A devnet, a deployed registry + token + thread, and a data directory.
+struct World {
+    runtime: tokio::runtime::Runtime,
+    devnet: Option<Devnet>,
+    client: ChainClient,
+    accounts: Vec<Felt>,
+    data_dir: tempfile::TempDir,
+    registry: Registry,
+    token: Token,
+    thread_id: u64,
+}
+
+impl World {
+    /// Starts devnet and runs `deploy` and `thread create` through the CLI.
+    fn deploy() -> Self {
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        let devnet = runtime
+            .block_on(Devnet::start_embedded_with(EmbeddedOptions {
+                total_accounts: 4,
+                ..EmbeddedOptions::default()
+            }))
+            .expect("devnet starts");
+        let owner = devnet.account(0).expect("account #0").clone();
+        let client = ChainClient::with_chain_id(
+            devnet.url().clone(),
+            owner.address,
+            owner.private_key,
+            devnet.chain_id().expect("embedded chain id"),
+        );
+        let accounts = devnet.accounts().iter().map(|a| a.address).collect();
+        let mut world = World {
+            runtime,
+            devnet: Some(devnet),
+            client,
+            accounts,
+            data_dir: tempfile::tempdir().expect("a temp dir"),
+            registry: Registry {
+                address: Felt::ZERO,
+            },
+            token: Token {
+                address: Felt::ZERO,
+            },
+            thread_id: 0,
+        };
+        let deployed = json(&world.cli(&["deploy", "--supply", &SUPPLY.to_string(), "--json"]));
+        world.registry.address = felt(&deployed["registry"]);
+        world.token.address = felt(&deployed["token"]);
+        // The registered program is the declared Cairo verifier's class hash.
+        assert_eq!(
+            deployed["registered"]["program_hash"],
+            deployed["verifier_class_hash"]
+        );
+        let token = deployed["token"].as_str().unwrap().to_owned();
+        let created = json(&world.cli(&["thread", "create", "--contract", &token, "--json"]));
+        world.thread_id = created["thread"]["thread_id"].as_u64().unwrap();
+        assert_eq!(created["thread"]["verifier_declared"], true);
+        assert_eq!(
+            created["thread"]["program_hash"],
+            deployed["verifier_class_hash"]
+        );
+        world
+    }
+
+    /// The CLI against this devnet, account #0 and data directory (registry once deployed).
+    fn command(&self, args: &[&str]) -> Command {
+        let devnet = self.devnet.as_ref().expect("devnet runs");
+        let owner = devnet.account(0).expect("account #0");
+        let mut cmd = zkthread();
+        cmd.args(args)
+            .env("ZKTHREAD_RPC_URL", devnet.url().as_str())
+            .env("ZKTHREAD_ACCOUNT_ADDRESS", format!("{:#x}", owner.address))
+            .env("ZKTHREAD_PRIVATE_KEY", format!("{:#x}", owner.private_key))
+            .env("ZKTHREAD_DATA_DIR", self.data_dir.path());
+        if self.registry.address != Felt::ZERO {
+            cmd.env("ZKTHREAD_REGISTRY", format!("{:#x}", self.registry.address));
+        }
+        cmd
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("zkthread runs")
+    }
+
+    /// Like [`World::cli`] with another data directory (a second batcher on the same thread).
+    fn cli_in(&self, data_dir: &std::path::Path, args: &[&str]) -> Output {
+        self.command(args)
+            .env("ZKTHREAD_DATA_DIR", data_dir)
+            .output()
+            .expect("zkthread runs")
+    }
+
+    fn thread(&self) -> String {
+        self.thread_id.to_string()
+    }
+
+    /// `tx submit` of `amount` from account `from` to account `to`; returns the transfer id.
+    fn submit(&self, from: usize, to: usize, amount: u128) -> u64 {
+        let out = json(&self.cli(&[
+            "tx",
+            "submit",
+            "--thread",
+            &self.thread(),
+            "--token",
+            &format!("{:#x}", self.token.address),
+            "--from",
+            &format!("{:#x}", self.accounts[from]),
+            "--to",
+            &format!("{:#x}", self.accounts[to]),
+            "--amount",
+            &amount.to_string(),
+            "--json",
+        ]));
+        out["id"].as_u64().unwrap()
+    }
+
+    fn step(&self, command: &str) -> Value {
+        json(&self.cli(&[command, "--thread", &self.thread(), "--json"]))
+    }
+
+    /// `settle` with a test-only crash point: the process must die of `abort()`.
+    fn settle_crashing_at(&self, point: &str) {
+        let out = self
+            .command(&["settle", "--thread", &self.thread(), "--json"])
+            .env("ZKTHREAD_CRASH_AT", point)
+            .output()
+            .expect("zkthread runs");
+        assert_eq!(
+            out.status.signal(),
+            Some(6),
+            "settle should abort at {point}: {:?}\n{}",
+            out.status,
+            stderr(&out)
+        );
+    }
+
+    fn balances(&self) -> Vec<u128> {
+        self.runtime.block_on(async {
+            let mut out = Vec::new();
+            for account in &self.accounts {
+                out.push(self.token.balance_of(&self.client, *account).await.unwrap());
+            }
+            out
+        })
+    }
+
+    fn nonce(&self) -> Felt {
+        self.runtime.block_on(self.client.nonce()).unwrap()
+    }
+
+    fn next_sequence(&self) -> u64 {
+        self.runtime
+            .block_on(self.registry.next_sequence(&self.client, self.thread_id))
+            .unwrap()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(devnet) = self.devnet.take() {
+            devnet.stop();
+        }
+    }
+}
+
+/// (a) the whole loop; (b) a crash after recording the send but before broadcasting: the
+/// re-run sends it once; (c) a crash after broadcasting, before the receipt: the re-run finds
+/// the receipt and sends nothing. Balances on-chain follow a reference model throughout.
+#[test]
+fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
+    let world = World::deploy();
+    let mut expected = [SUPPLY, 0, 0, 0];
+    assert_eq!(world.balances(), expected);
+
+    // (a) deploy → thread create → tx submit ×5 → batch → prove → settle.
+    let first = world.submit(0, 1, 100);
+    world.submit(0, 2, 50);
+    world.submit(1, 2, 30);
+    let overspend = world.submit(2, 3, 500); // account 2 holds 80 at that point
+    world.submit(1, 3, 10);
+    let batched = world.step("batch");
+    assert_eq!(batched["sequence"], 0);
+    assert_eq!(batched["transfers"], 4);
+    assert_eq!(batched["inputs"], 4);
+    assert_eq!(batched["outputs"], 4);
+    assert_eq!(batched["still_pending"], 0);
+    let rejected = batched["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["id"], overspend);
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("overspend"),
+        "{rejected:?}"
+    );
+    assert!(first < overspend);
+    // One sub-block in flight per thread.
+    assert_one_line_error(
+        &world.cli(&["batch", "--thread", &world.thread(), "--json"]),
+        "already has sub-block 0 in flight (built)",
+    );
+    // A second batcher (its own data directory) builds sequence 0 of the same thread too.
+    let rival = tempfile::tempdir().unwrap();
+    let thread = world.thread();
+    let token = format!("{:#x}", world.token.address);
+    let (from, to) = (
+        format!("{:#x}", world.accounts[0]),
+        format!("{:#x}", world.accounts[3]),
+    );
+    json(&world.cli_in(
+        rival.path(),
+        &[
+            "tx", "submit", "--thread", &thread, "--token", &token, "--from", &from, "--to", &to,
+            "--amount", "1", "--json",
+        ],
+    ));
+    let rival_batch = json(&world.cli_in(rival.path(), &["batch", "--thread", &thread, "--json"]));
+    assert_eq!(rival_batch["sequence"], 0);
+
+    let proved = world.step("prove");
+    assert_eq!(proved["proved_now"], true);
+    assert!(proved["proof_felts"].as_u64().unwrap() > 100);
+    let settled = world.step("settle");
+    assert_eq!(settled["status"], "settled");
+    assert_eq!(settled["sent"], true);
+    assert_eq!(settled["preflight"]["blocked_by"], Value::Null);
+    assert_eq!(settled["slots_written"], 4);
+    expected = [SUPPLY - 150, 60, 80, 10];
+    assert_eq!(world.balances(), expected);
+    assert_eq!(world.next_sequence(), 1);
+
+    // The rival's sequence 0 was taken: its sub-block is superseded and its transfer rebuilt
+    // at sequence 1 on the new balances, without anything sent.
+    let rebuilt = json(&world.cli_in(rival.path(), &["batch", "--thread", &thread, "--json"]));
+    assert_eq!(rebuilt["reconciled"]["from"], "built");
+    assert_eq!(rebuilt["reconciled"]["to"], "superseded");
+    assert_eq!(rebuilt["sequence"], 1);
+    assert_eq!(rebuilt["transfers"], 1);
+    assert_eq!(rebuilt["inputs"], 2);
+
+    // (b) crash between recording the send and broadcasting it.
+    world.submit(1, 0, 5);
+    assert_eq!(world.step("batch")["sequence"], 1);
+    world.step("prove");
+    let nonce = world.nonce();
+    world.settle_crashing_at("before-send");
+    assert_eq!(world.nonce(), nonce, "nothing was broadcast");
+    let status = json(&world.cli(&["status", "--json"]));
+    let batcher = &status["registry"]["batcher"][0];
+    // status reconciles: the recorded hash is unknown to the node, so it is proven again.
+    assert_eq!(batcher["sub_blocks"][1]["status"], "proven", "{status}");
+    let settled = world.step("settle");
+    assert_eq!(settled["status"], "settled");
+    assert_eq!(settled["sent"], true);
+    assert_eq!(world.nonce(), nonce + Felt::ONE, "exactly one settle sent");
+    expected[0] += 5;
+    expected[1] -= 5;
+    assert_eq!(world.balances(), expected);
+    assert_eq!(world.next_sequence(), 2);
+
+    // (c) crash between broadcasting and the receipt.
+    world.submit(3, 1, 4);
+    assert_eq!(world.step("batch")["sequence"], 2);
+    world.step("prove");
+    let nonce = world.nonce();
+    world.settle_crashing_at("after-send");
+    let settled = world.step("settle");
+    assert_eq!(settled["status"], "settled");
+    assert_eq!(settled["sent"], false, "the re-run must not send again");
+    assert_eq!(settled["reconciled"]["from"], "sending");
+    assert_eq!(settled["reconciled"]["to"], "settled");
+    assert_eq!(world.nonce(), nonce + Felt::ONE, "exactly one settle sent");
+    expected[3] -= 4;
+    expected[1] += 4;
+    assert_eq!(world.balances(), expected);
+    assert_eq!(world.next_sequence(), 3);
+
+    // Nothing left: a further settle sends nothing and says why.
+    assert_one_line_error(
+        &world.cli(&["settle", "--thread", &world.thread(), "--json"]),
+        "nothing to settle",
+    );
+    assert_eq!(world.nonce(), nonce + Felt::ONE);
+    let status = json(&world.cli(&["status", "--json"]));
+    let batcher = &status["registry"]["batcher"][0];
+    assert_eq!(batcher["pending"], 0);
+    assert_eq!(batcher["rejected"], 1);
+    let statuses: Vec<&str> = batcher["sub_blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["settled", "settled", "settled"]);
+}
+
+/// (d) An input goes stale (a direct token transfer). Before proving, `batch` sees it and
+/// rebuilds for free. After proving, `settle` refuses without sending; `settle --force` sends,
+/// the registry reverts it as stale and the prover pays; the sub-block's transfers go back to
+/// pending, `batch` rebuilds them on fresh state, and the rebuilt sub-block settles.
+#[test]
+fn a_stale_sub_block_is_refused_then_forced_reverted_and_rebuilt() {
+    let world = World::deploy();
+    let direct_transfer = |amount: u8| {
+        // A plain L2 transfer from account #0: changes an input slot of the sub-block.
+        world.runtime.block_on(async {
+            let transfer = zkthread_client::call(
+                world.token.address,
+                "transfer",
+                vec![world.accounts[3], Felt::from(amount)],
+            )
+            .unwrap();
+            world
+                .client
+                .invoke(vec![transfer], FeeMode::default())
+                .await
+                .unwrap()
+                .require_success("direct transfer")
+                .unwrap();
+        })
+    };
+    world.submit(0, 1, 100);
+    world.submit(1, 2, 40);
+    world.step("batch");
+    direct_transfer(5);
+    let nonce = world.nonce();
+    let rebuilt = world.step("batch");
+    assert_eq!(rebuilt["reconciled"]["from"], "built");
+    assert_eq!(rebuilt["reconciled"]["to"], "stale");
+    assert_eq!(
+        (rebuilt["sequence"].as_u64(), rebuilt["attempt"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(rebuilt["transfers"], 2);
+    assert_eq!(world.nonce(), nonce, "rebuilding sends nothing");
+    world.step("prove");
+
+    direct_transfer(7);
+    let nonce = world.nonce();
+    let before = world.balances();
+    let refused = assert_one_line_error(
+        &world.cli(&["settle", "--thread", &world.thread(), "--json"]),
+        "settle not sent: 1 input slot(s) changed on-chain",
+    );
+    assert!(
+        refused.contains("run `zkthread batch --thread 1` to rebuild"),
+        "{refused}"
+    );
+    assert_eq!(world.nonce(), nonce, "a refused settle sends nothing");
+
+    let forced = world.cli(&["settle", "--thread", &world.thread(), "--force", "--json"]);
+    let err = assert_one_line_error(&forced, "REVERTED: registry: stale input");
+    assert!(err.contains("run `zkthread batch` to rebuild"), "{err}");
+    let report: Value = serde_json::from_slice(&forced.stdout).expect("the settle report");
+    assert_eq!(report["status"], "stale");
+    assert_eq!(report["revert_reason"], "registry: stale input");
+    assert_eq!(report["forced"], true);
+    assert!(report["fee_fri"].as_str().unwrap().parse::<u128>().unwrap() > 0);
+    assert_eq!(
+        world.nonce(),
+        nonce + Felt::ONE,
+        "the forced settle was mined"
+    );
+    assert_eq!(world.balances(), before, "a reverted settle moves nothing");
+    assert_eq!(world.next_sequence(), 0);
+
+    let status = json(&world.cli(&["status", "--json"]));
+    let batcher = &status["registry"]["batcher"][0];
+    assert_eq!(batcher["pending"], 2, "{status}");
+    assert_eq!(batcher["sub_blocks"][0]["status"], "stale");
+    assert_eq!(batcher["sub_blocks"][1]["status"], "stale");
+    assert_eq!(batcher["sub_blocks"][1]["tx_hash"], report["tx_hash"]);
+
+    let rebuilt = world.step("batch");
+    assert_eq!(rebuilt["sequence"], 0);
+    assert_eq!(rebuilt["attempt"], 2);
+    assert_eq!(rebuilt["transfers"], 2);
+    assert_eq!(rebuilt["reconciled"], Value::Null);
+    world.step("prove");
+    let settled = world.step("settle");
+    assert_eq!(settled["status"], "settled");
+    assert_eq!(world.next_sequence(), 1);
+    assert_eq!(world.balances(), [SUPPLY - 5 - 7 - 100, 60, 40, 12]);
+}
+
+/// Bad arguments are one-line errors with exit 1, and nothing is stored.
+#[test]
+fn tx_submit_rejects_bad_arguments_in_one_line() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let submit = |from: &str, to: &str, amount: &str| {
+        zkthread()
+            .args([
+                "tx",
+                "submit",
+                "--registry",
+                "0x123",
+                "--thread",
+                "1",
+                "--token",
+                "0x5",
+                "--from",
+                from,
+                "--to",
+                to,
+                "--amount",
+                amount,
+            ])
+            .env("ZKTHREAD_DATA_DIR", data_dir.path())
+            .output()
+            .expect("zkthread runs")
+    };
+    assert_one_line_error(&submit("0x1", "0x2", "0"), "--amount must be above zero");
+    assert_one_line_error(&submit("0x1", "0x2", "-3"), "--amount");
+    assert_one_line_error(
+        &submit("0x1", "0x2", "340282366920938463463374607431768211456"),
+        "--amount",
+    );
+    assert_one_line_error(
+        &submit("0xzz", "0x2", "5"),
+        "--from: \"0xzz\" is not a felt",
+    );
+    assert_one_line_error(&submit("0x1", "0x1", "5"), "self-transfer");
+    assert!(
+        !data_dir.path().join("zkthread.redb").exists(),
+        "a refused transfer creates no database"
+    );
+    let ok = submit("0x1", "0x2", "5");
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("transfer 1 pending for thread 1"));
+
+    // prove with nothing batched: one line, pointing at `batch`.
+    let out = zkthread()
+        .args(["prove", "--registry", "0x123", "--thread", "1"])
+        .env("ZKTHREAD_DATA_DIR", data_dir.path())
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "run `zkthread batch --thread 1` first");
+}

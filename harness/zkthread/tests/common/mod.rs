@@ -1,0 +1,44 @@
+//! What the CLI test files share: the binary with a clean environment and its output decoders.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The `zkthread` binary, without any of the environment variables it reads: each test chooses
+/// the node, account, registry and data directory itself.
+pub fn zkthread() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkthread"));
+    for var in [
+        "ZKTHREAD_RPC_URL",
+        "ZKTHREAD_ACCOUNT_ADDRESS",
+        "ZKTHREAD_PRIVATE_KEY",
+        "ZKTHREAD_REGISTRY",
+        "ZKTHREAD_DATA_DIR",
+        "ZKTHREAD_CRASH_AT",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Stdout of a successful run, parsed as JSON.
+pub fn json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr:\n{}",
+        out.status,
+        stderr(out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
