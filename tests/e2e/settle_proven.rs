@@ -15,11 +15,6 @@
 //!   felts (at 11:10 UTC, before the verifier got cheaper: 7.7M steps, 1.82e9 L2 gas).
 
 use anyhow::{ensure, Context, Result};
-use starknet::accounts::{Account, ExecutionEncoding, SingleOwnerAccount};
-use starknet::core::types::{BlockId, BlockTag, ExecuteInvocation, TransactionTrace};
-use starknet::providers::jsonrpc::HttpTransport;
-use starknet::providers::JsonRpcClient;
-use starknet::signers::{LocalWallet, SigningKey};
 use zkthread_e2e::client::calldata::SlotValue as ChainSlotValue;
 use zkthread_e2e::client::token::balance_slot;
 use zkthread_e2e::client::{FeeMode, Felt};
@@ -234,53 +229,24 @@ async fn real_settlement_fits_the_devnet_step_bound() -> Result<()> {
         .await?
         .settlement;
 
-    // The holder's account, signing simulations (the client only sends).
-    let devnet = &world.chain.devnet;
-    let key = devnet.account(0).context("account #0")?.private_key;
-    let chain_id = devnet.chain_id().context("devnet chain id")?;
-    let provider = JsonRpcClient::new(HttpTransport::new(devnet.url().clone()));
-    let signer = LocalWallet::from(SigningKey::from_secret_scalar(key));
-    let mut account = SingleOwnerAccount::new(
-        provider,
-        signer,
-        world.holder,
-        chain_id,
-        ExecutionEncoding::New,
-    );
-    account.set_block_id(BlockId::Tag(BlockTag::PreConfirmed));
     let settle_call = world.registry.settle_call(&honest)?;
 
     // Whether executing `honest` needs more than `steps` Cairo steps.
     let needs_more_than = |steps: u64| {
-        let account = &account;
         let settle_call = settle_call.clone();
         async move {
             let bounds = client
                 .bounds_at_current_prices(0, steps * 100, SETTLE_L1_DATA_GAS, 2)
                 .await?;
-            let simulated = account
-                .execute_v3(vec![settle_call])
-                .l1_gas(bounds.l1_gas)
-                .l1_gas_price(bounds.l1_gas_price)
-                .l2_gas(bounds.l2_gas)
-                .l2_gas_price(bounds.l2_gas_price)
-                .l1_data_gas(bounds.l1_data_gas)
-                .l1_data_gas_price(bounds.l1_data_gas_price)
-                .simulate(false, false)
-                .await
-                .map_err(|e| anyhow::anyhow!("simulating settle at {steps} steps: {e}"))?;
-            let TransactionTrace::Invoke(trace) = simulated.transaction_trace else {
-                anyhow::bail!("not an invoke trace");
-            };
-            let (out_of_steps, what) = match &trace.execute_invocation {
-                ExecuteInvocation::Success(_) => (false, "settles".to_string()),
-                ExecuteInvocation::Reverted(reverted) => {
-                    let reason = reverted.revert_reason.to_lowercase();
-                    let out_of_steps = reason.contains("steps") && !reason.contains("l2");
-                    (out_of_steps, format!("reverted: {}", tail(&reason, 160)))
-                }
-            };
-            eprintln!("bound {steps} steps: {what}");
+            let reverted = client.simulate(vec![settle_call], bounds).await?;
+            let out_of_steps = reverted.as_deref().is_some_and(|reason| {
+                let reason = reason.to_lowercase();
+                reason.contains("steps") && !reason.contains("l2")
+            });
+            match &reverted {
+                None => eprintln!("bound {steps} steps: settles"),
+                Some(reason) => eprintln!("bound {steps} steps: reverted: {}", tail(reason, 160)),
+            }
             Ok::<bool, anyhow::Error>(out_of_steps)
         }
     };

@@ -19,8 +19,8 @@ use starknet::accounts::{
 use starknet::contract::{ContractFactory, UdcSelector};
 pub use starknet::core::types::Felt;
 use starknet::core::types::{
-    BlockId, BlockTag, Call, Event, ExecutionResult, FunctionCall, StarknetError,
-    TransactionReceipt, TransactionReceiptWithBlockInfo,
+    BlockId, BlockTag, Call, Event, ExecuteInvocation, ExecutionResult, FunctionCall,
+    StarknetError, TransactionReceipt, TransactionReceiptWithBlockInfo, TransactionTrace,
 };
 use starknet::core::utils::get_selector_from_name;
 use starknet::providers::jsonrpc::HttpTransport;
@@ -497,6 +497,35 @@ impl ChainClient {
             .tip(0)
             .prepared()
             .map_err(|_| ClientError::Signing("invoke not fully prepared".into()))
+    }
+
+    /// Executes `calls` with `bounds` on the node's pre-confirmed state without mining anything
+    /// (`starknet_simulateTransactions`, with validation and fee charge): `None` if the execute
+    /// phase succeeds, else its revert reason. Lets a caller probe the same settlement many times.
+    pub async fn simulate(&self, calls: Vec<Call>, bounds: ResourceBounds) -> Result<Option<String>> {
+        let action = describe_calls(&calls);
+        let simulated = self
+            .account
+            .execute_v3(calls)
+            .l1_gas(bounds.l1_gas)
+            .l1_gas_price(bounds.l1_gas_price)
+            .l2_gas(bounds.l2_gas)
+            .l2_gas_price(bounds.l2_gas_price)
+            .l1_data_gas(bounds.l1_data_gas)
+            .l1_data_gas_price(bounds.l1_data_gas_price)
+            .simulate(false, false)
+            .await
+            .map_err(|error| account_error(&action, error))?;
+        match simulated.transaction_trace {
+            TransactionTrace::Invoke(trace) => Ok(match trace.execute_invocation {
+                ExecuteInvocation::Success(_) => None,
+                ExecuteInvocation::Reverted(reverted) => Some(reverted.revert_reason),
+            }),
+            _ => Err(ClientError::Decode {
+                what: format!("simulation of {action}"),
+                detail: "not an invoke trace".into(),
+            }),
+        }
     }
 
     /// Signs and broadcasts a prepared invoke (does not wait for the receipt).

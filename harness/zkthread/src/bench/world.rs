@@ -78,15 +78,6 @@ pub struct Settled {
     pub cost: TxCost,
 }
 
-/// What sending one settlement with a `100 * s` L2 bound told about its step count.
-enum Probe {
-    /// The VM ran out of steps: execution needs more than `s`.
-    OutOfSteps,
-    /// Execution finished (the fee check then failed): it needs at most `s`.
-    Finished,
-    /// The bound was enough for everything: the settlement is done.
-    Settled(TxOutcome),
-}
 
 impl BenchWorld {
     /// Starts the node (or connects), builds and deploys everything and opens the thread.
@@ -303,34 +294,28 @@ impl BenchWorld {
         let l1_data_gas =
             SETTLE_L1_DATA_GAS_BASE + SETTLE_L1_DATA_GAS_PER_SLOT * settlement.outputs.len() as u64;
         let mut steps = None;
-        let mut settled_by_probe = None;
         if let Some(resolution) = step_resolution {
             let step = progress.step(format!(
-                "{label}: measuring Cairo steps (bisection, reverting probes)"
+                "{label}: measuring Cairo steps (bisection over simulated settlements)"
             ));
-            let (measured, probe_outcome) = self
+            let measured = self
                 .measure_steps(&settlement, l1_data_gas, resolution.max(1))
                 .await?;
             steps = Some(measured);
-            settled_by_probe = probe_outcome;
             step.done(measured.label());
         }
 
         let step = progress.step(format!(
             "{label}: settling ({calldata_felts} calldata felts)"
         ));
-        let outcome = match settled_by_probe {
-            Some(outcome) => outcome,
-            None => {
-                let bounds = client
-                    .bounds_at_current_prices(0, SETTLE_L2_GAS, l1_data_gas, 2)
-                    .await?;
-                self.registry
-                    .settle(client, &settlement, FeeMode::Manual(bounds))
-                    .await
-                    .context("sending settle")?
-            }
-        };
+        let bounds = client
+            .bounds_at_current_prices(0, SETTLE_L2_GAS, l1_data_gas, 2)
+            .await?;
+        let outcome = self
+            .registry
+            .settle(client, &settlement, FeeMode::Manual(bounds))
+            .await
+            .context("sending settle")?;
         let cost = tx_cost(client, &outcome).await?;
         let status = match outcome.revert_reason() {
             None => "SUCCEEDED".to_owned(),
@@ -353,81 +338,58 @@ impl BenchWorld {
     }
 
     /// Bisection over `s` in `(0, STEP_BOUND]`: does the settlement's execute phase need more
-    /// than `s` steps? Stops when the bracket is `resolution` wide. Returns the bracket and, if a
-    /// probe's bound was enough to settle, that outcome (the settlement is then done).
+    /// than `s` steps? Every probe is a simulation (nothing is mined), so one settlement serves
+    /// them all. Stops when the bracket is `resolution` wide.
     async fn measure_steps(
         &self,
         settlement: &Settlement,
         l1_data_gas: u64,
         resolution: u64,
-    ) -> Result<(Steps, Option<TxOutcome>)> {
+    ) -> Result<Steps> {
         let (mut low, mut high) = (0u64, STEP_BOUND);
-        match self.probe(settlement, high, l1_data_gas).await? {
-            Probe::OutOfSteps => {
-                return Ok((
-                    Steps {
-                        low: STEP_BOUND,
-                        high: None,
-                    },
-                    None,
-                ))
-            }
-            Probe::Settled(outcome) => {
-                return Ok((
-                    Steps {
-                        low,
-                        high: Some(high),
-                    },
-                    Some(outcome),
-                ))
-            }
-            Probe::Finished => {}
+        if self.needs_more_steps(settlement, high, l1_data_gas).await? {
+            return Ok(Steps {
+                low: STEP_BOUND,
+                high: None,
+            });
         }
         while high - low > resolution {
             let middle = low + (high - low) / 2;
-            match self.probe(settlement, middle, l1_data_gas).await? {
-                Probe::OutOfSteps => low = middle,
-                Probe::Finished => high = middle,
-                Probe::Settled(outcome) => {
-                    return Ok((
-                        Steps {
-                            low,
-                            high: Some(middle),
-                        },
-                        Some(outcome),
-                    ));
-                }
+            if self.needs_more_steps(settlement, middle, l1_data_gas).await? {
+                low = middle;
+            } else {
+                high = middle;
             }
         }
-        Ok((
-            Steps {
-                low,
-                high: Some(high),
-            },
-            None,
-        ))
+        Ok(Steps {
+            low,
+            high: Some(high),
+        })
     }
 
-    async fn probe(&self, settlement: &Settlement, steps: u64, l1_data_gas: u64) -> Result<Probe> {
+    /// Simulates the settlement with an L2 bound of `steps` Cairo steps: whether the VM ran out
+    /// of steps (it needs more) or not (it settled, or the fee check found the bound too small
+    /// after execution finished: it needs at most `steps`).
+    async fn needs_more_steps(
+        &self,
+        settlement: &Settlement,
+        steps: u64,
+        l1_data_gas: u64,
+    ) -> Result<bool> {
         let bounds = self
             .client
             .bounds_at_current_prices(0, steps * L2_GAS_PER_STEP, l1_data_gas, 2)
             .await?;
-        let outcome = self
-            .registry
-            .settle(&self.client, settlement, FeeMode::Manual(bounds))
+        let reverted = self
+            .client
+            .simulate(vec![self.registry.settle_call(settlement)?], bounds)
             .await
-            .with_context(|| format!("sending a step probe with {steps} steps of L2 bound"))?;
-        let Some(reason) = outcome.revert_reason() else {
-            return Ok(Probe::Settled(outcome));
-        };
+            .with_context(|| format!("simulating a step probe with {steps} steps of L2 bound"))?;
         // The VM's "no remaining steps" error names steps; the fee check names the L2 gas.
-        let reason = reason.to_lowercase();
-        Ok(if reason.contains("steps") && !reason.contains("l2") {
-            Probe::OutOfSteps
-        } else {
-            Probe::Finished
-        })
+        Ok(reverted.is_some_and(|reason| {
+            let reason = reason.to_lowercase();
+            reason.contains("steps") && !reason.contains("l2")
+        }))
     }
 
     /// Sends each transfer as its own direct `transfer` transaction, signed by its sender, and
