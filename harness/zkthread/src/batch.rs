@@ -26,6 +26,28 @@ pub struct BatchArgs {
     /// pending for the next one.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     max_transfers: u32,
+    /// At most this many distinct balance slots per sub-block. Each slot costs 6 settle calldata
+    /// felts (input + output) on top of a ~3,700-4,300-felt proof, so the default keeps a
+    /// settlement within the 5,000-felt calldata goal; the transfers past the cap stay pending.
+    #[arg(long, default_value_t = DEFAULT_MAX_SLOTS, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+    max_slots: u32,
+}
+
+/// `(5,000 - 4,300 proof felts - 5 header felts) / 6` rounded down to a round number.
+const DEFAULT_MAX_SLOTS: u32 = 110;
+
+/// How many transfers from the front of `transfers` fit in `max_slots` distinct slots (at
+/// least one, so a sub-block always makes progress).
+fn prefix_within_slots(transfers: &[Transfer], max_slots: usize) -> usize {
+    let mut slots = BTreeSet::new();
+    for (taken, t) in transfers.iter().enumerate() {
+        slots.insert(t.from_slot());
+        slots.insert(t.to_slot());
+        if slots.len() > max_slots {
+            return taken.max(1);
+        }
+    }
+    transfers.len()
 }
 
 #[derive(Serialize)]
@@ -102,7 +124,10 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
     let contracts = registry.thread_contracts(&client, thread_id).await?;
     let sequence = registry.next_sequence(&client, thread_id).await?;
     let contract_set: BTreeSet<_> = contracts.iter().copied().collect();
-    let transfers: Vec<Transfer> = pending.iter().map(prover_transfer).collect();
+    let mut transfers: Vec<Transfer> = pending.iter().map(prover_transfer).collect();
+    let fit = prefix_within_slots(&transfers, args.max_slots as usize);
+    transfers.truncate(fit);
+    pending.truncate(fit);
     let mut current = BTreeMap::new();
     for t in transfers.iter().filter(|t| contract_set.contains(&t.token)) {
         for slot in [t.from_slot(), t.to_slot()] {
@@ -337,6 +362,24 @@ fn strip_index(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sub_block_stops_before_the_slot_cap_but_always_takes_one_transfer() {
+        let token = zkthread_client::Felt::ONE;
+        let transfer = |from: u64, to: u64| Transfer {
+            token,
+            from: zkthread_client::Felt::from(from),
+            to: zkthread_client::Felt::from(to),
+            amount: 1,
+        };
+        // Slots: {1,2}, {1,2}, {1,2,3}, {1,2,3,4}.
+        let transfers = [transfer(1, 2), transfer(2, 1), transfer(1, 3), transfer(3, 4)];
+        assert_eq!(prefix_within_slots(&transfers, 2), 2);
+        assert_eq!(prefix_within_slots(&transfers, 3), 3);
+        assert_eq!(prefix_within_slots(&transfers, 4), 4);
+        assert_eq!(prefix_within_slots(&transfers[2..], 1), 1);
+        assert_eq!(prefix_within_slots(&[], 5), 0);
+    }
 
     #[test]
     fn reasons_lose_the_batch_position_and_keep_the_rest() {
