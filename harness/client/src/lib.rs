@@ -502,7 +502,11 @@ impl ChainClient {
     /// Executes `calls` with `bounds` on the node's pre-confirmed state without mining anything
     /// (`starknet_simulateTransactions`, with validation and fee charge): `None` if the execute
     /// phase succeeds, else its revert reason. Lets a caller probe the same settlement many times.
-    pub async fn simulate(&self, calls: Vec<Call>, bounds: ResourceBounds) -> Result<Option<String>> {
+    pub async fn simulate(
+        &self,
+        calls: Vec<Call>,
+        bounds: ResourceBounds,
+    ) -> Result<Option<String>> {
         let action = describe_calls(&calls);
         let simulated = self
             .account

@@ -373,7 +373,12 @@ mod tests {
             amount: 1,
         };
         // Slots: {1,2}, {1,2}, {1,2,3}, {1,2,3,4}.
-        let transfers = [transfer(1, 2), transfer(2, 1), transfer(1, 3), transfer(3, 4)];
+        let transfers = [
+            transfer(1, 2),
+            transfer(2, 1),
+            transfer(1, 3),
+            transfer(3, 4),
+        ];
         assert_eq!(prefix_within_slots(&transfers, 2), 2);
         assert_eq!(prefix_within_slots(&transfers, 3), 3);
         assert_eq!(prefix_within_slots(&transfers, 4), 4);

@@ -78,7 +78,6 @@ pub struct Settled {
     pub cost: TxCost,
 }
 
-
 impl BenchWorld {
     /// Starts the node (or connects), builds and deploys everything and opens the thread.
     pub async fn start(options: &WorldOptions, progress: &Progress) -> Result<BenchWorld> {
@@ -355,7 +354,10 @@ impl BenchWorld {
         }
         while high - low > resolution {
             let middle = low + (high - low) / 2;
-            if self.needs_more_steps(settlement, middle, l1_data_gas).await? {
+            if self
+                .needs_more_steps(settlement, middle, l1_data_gas)
+                .await?
+            {
                 low = middle;
             } else {
                 high = middle;
