@@ -27,8 +27,8 @@ use crate::program::{declare_verifier, Channel, OS_VERSION, PARAMS};
 
 /// Token supply, all minted to the signer (account #0), which funds the other senders.
 const SUPPLY: u128 = 1_000_000_000_000_000;
-/// L2 gas bound of a settlement: above what the 10M-step execution bound can use (builtins
-/// dominate the fee formula: ~1.8e9 for ~7.8M steps).
+/// L2 gas bound of a settlement: above what the 10M-step execution bound can use (the fee
+/// formula charges ~200 L2 gas per step here: 4.9e8 for ~2.5M steps).
 const SETTLE_L2_GAS: u64 = 6_000_000_000;
 /// L1 data gas bound of a settlement: a base plus room for every written slot's state diff.
 const SETTLE_L1_DATA_GAS_BASE: u64 = 20_000;
@@ -36,7 +36,8 @@ const SETTLE_L1_DATA_GAS_PER_SLOT: u64 = 128;
 /// Bounds of one direct `transfer` (far above what one uses; the fee charged is the actual one).
 const DIRECT_L2_GAS: u64 = 100_000_000;
 const DIRECT_L1_DATA_GAS: u64 = 10_000;
-/// L2 gas per Cairo step (`step_gas_cost`): a bound of `100 * s` caps the execute phase at `s` steps.
+/// L2 gas per Cairo step (`step_gas_cost`): a bound of `100 * s` caps the execute phase at `s`
+/// steps (the fee itself is higher per step: builtins weigh in, ~200 L2 gas per step).
 const L2_GAS_PER_STEP: u64 = 100;
 
 pub struct WorldOptions {
