@@ -129,23 +129,13 @@ pub fn render_measure_vector(n: usize) -> Result<String, ProofVectorError> {
     verify::<Poseidon252MerkleChannel>(&public_input, &proof, &params)?;
     let proof = proof_to_felts(&proof);
     let mut out = String::from("// Measurement vector (not committed): `zkthread-air-codegen --measure N PATH`.\nuse crate::generated_params::ThreadStarkParams;\n\n");
-    let _ = writeln!(
-        out,
-        "/// {n} transfers.\npub fn proof_params() -> ThreadStarkParams {{\n    {}\n}}\n",
-        params_literal(&params)
-    );
-    let pi: Vec<String> = public_input.to_felts().iter().map(felt).collect();
-    let _ = writeln!(
-        out,
-        "pub fn public_input() -> Span<felt252> {{\n    array![{}].span()\n}}\n",
-        pi.join(", ")
-    );
-    let proof: Vec<String> = proof.iter().map(felt).collect();
-    let _ = writeln!(
-        out,
-        "/// {} felts.\npub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}",
-        proof.len(),
-        proof.join(", ")
+    push_vector_fns(
+        &mut out,
+        &format!("{n} transfers."),
+        "proof_params",
+        &params,
+        &public_input,
+        &proof,
     );
     Ok(out)
 }
@@ -264,14 +254,33 @@ use crate::generated_params::ThreadStarkParams;
 
 ",
     );
-    let _ = writeln!(
-        out,
-        "/// The proof's parameters ({} conjectured bits).",
-        params.security_bits()
+    push_vector_fns(
+        &mut out,
+        &format!(
+            "The proof's parameters ({} conjectured bits).",
+            params.security_bits()
+        ),
+        params_fn,
+        params,
+        &public_input,
+        &proof,
     );
+    Ok(out)
+}
+
+/// Appends a vector module's functions: `{params_fn}()` documented by `params_doc`,
+/// `public_input()` and `proof()`.
+fn push_vector_fns(
+    out: &mut String,
+    params_doc: &str,
+    params_fn: &str,
+    params: &StarkParams,
+    public_input: &PublicInput,
+    proof: &[Felt],
+) {
     let _ = writeln!(
         out,
-        "pub fn {params_fn}() -> ThreadStarkParams {{\n    {}\n}}\n",
+        "/// {params_doc}\npub fn {params_fn}() -> ThreadStarkParams {{\n    {}\n}}\n",
         params_literal(params)
     );
     let pi: Vec<String> = public_input.to_felts().iter().map(felt).collect();
@@ -281,11 +290,10 @@ use crate::generated_params::ThreadStarkParams;
         pi.join(", ")
     );
     let proof: Vec<String> = proof.iter().map(felt).collect();
-    let _ = writeln!(out, "/// {} felts.", proof.len());
     let _ = writeln!(
         out,
-        "pub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}",
+        "/// {} felts.\npub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}",
+        proof.len(),
         proof.join(", ")
     );
-    Ok(out)
 }

@@ -104,6 +104,16 @@ fn qm31_point(p: CirclePoint<QM31>) -> String {
     format!("({}, {})", qm31(p.x), qm31(p.y))
 }
 
+/// A FRI layer as the Cairo tuple `(fri_witness, hash_witness, commitment)`.
+fn fri_layer(l: &FriLayerProof<LiftedHasher>) -> String {
+    format!(
+        "({}, {}, {})",
+        list(l.fri_witness.clone(), qm31),
+        list(l.decommitment.hash_witness.clone(), felt),
+        felt(l.commitment)
+    )
+}
+
 fn list<T>(items: impl IntoIterator<Item = T>, render: impl Fn(T) -> String) -> String {
     let rendered: Vec<String> = items.into_iter().map(render).collect();
     format!("array![{}]", rendered.join(", "))
@@ -678,20 +688,12 @@ fn fri_proof_vectors(out: &mut String, samples: &mut Samples) {
             .decommit(evals.clone())
             .unwrap_or_else(|e| panic!("stwo rejects its FRI proof: {e}"));
 
-        let layer = |l: &FriLayerProof<LiftedHasher>| {
-            format!(
-                "({}, {}, {})",
-                list(l.fri_witness.clone(), qm31),
-                list(l.decommitment.hash_witness.clone(), felt),
-                felt(l.commitment)
-            )
-        };
         rows.push(format!(
             "(({log_last}, {log_blowup}, {n_queries}, {fold_step}), {log_degree}, {}, {}, {}, array![{}], {})",
             list(positions, |p| p.to_string()),
             list(evals, qm31),
-            layer(&proof.first_layer),
-            proof.inner_layers.iter().map(layer).collect::<Vec<_>>().join(", "),
+            fri_layer(&proof.first_layer),
+            proof.inner_layers.iter().map(fri_layer).collect::<Vec<_>>().join(", "),
             list(proof.last_layer_poly.to_vec(), qm31)
         ));
     }
@@ -835,14 +837,6 @@ fn pcs_proof_vectors(out: &mut String, samples: &mut Samples) {
         .verify_values(sampled_points, proof.clone(), &mut check)
         .unwrap_or_else(|e| panic!("stwo rejects its PCS proof: {e}"));
 
-    let layer = |l: &FriLayerProof<LiftedHasher>| {
-        format!(
-            "({}, {}, {})",
-            list(l.fri_witness.clone(), qm31),
-            list(l.decommitment.hash_witness.clone(), felt),
-            felt(l.commitment)
-        )
-    };
     let fri = &proof.fri_proof;
     let trees = tree_log_sizes
         .iter()
@@ -878,8 +872,8 @@ fn pcs_proof_vectors(out: &mut String, samples: &mut Samples) {
             qm31_point(oods),
             trees.join(", "),
             proof.proof_of_work,
-            layer(&fri.first_layer),
-            fri.inner_layers.iter().map(layer).collect::<Vec<_>>().join(", "),
+            fri_layer(&fri.first_layer),
+            fri.inner_layers.iter().map(fri_layer).collect::<Vec<_>>().join(", "),
             list(fri.last_layer_poly.to_vec(), qm31)
         ),
     );
