@@ -1,5 +1,6 @@
 //! The thread proof's calldata form (harness/thread-prover/src/serialize.rs):
-//! `[n_m31, packed_m31 * ceil(n_m31 / 8), hash_felt *]`, M31 values packed 8 per felt at bits
+//! `[n_owners, owner * n_owners, n_m31, packed_m31 * ceil(n_m31 / 8), hash_felt *]`: the
+//! input slots' owners (`split_slot_owners`), then the STARK proof (`parse_proof`), M31 values packed 8 per felt at bits
 //! 31 j; the M31 stream carries counts, parameters and field values, the felt stream carries
 //! hashes and the proof-of-work nonce, both in the order the proof meets them.
 
@@ -244,6 +245,23 @@ impl ReaderImpl of ReaderTrait {
 }
 
 /// Decodes a proof; Err(reason) on any malformed input (never panics on hostile calldata).
+/// Splits the proof calldata into the input slots' owners and the STARK proof felts.
+pub fn split_slot_owners(
+    felts: Span<felt252>,
+) -> Result<(Span<felt252>, Span<felt252>), felt252> {
+    if felts.len() == 0 {
+        return Result::Err('proof: truncated');
+    }
+    let n: u32 = match (*felts[0]).try_into() {
+        Option::Some(n) => n,
+        Option::None => { return Result::Err('proof: owner count'); },
+    };
+    if n > MAX_COUNT || felts.len() <= n {
+        return Result::Err('proof: truncated');
+    }
+    Result::Ok((felts.slice(1, n), felts.slice(1 + n, felts.len() - 1 - n)))
+}
+
 pub fn parse_proof(felts: Span<felt252>) -> Result<ThreadProof, felt252> {
     let mut felts = felts;
     let n_m31: u32 = match felts.pop_front() {

@@ -7,6 +7,8 @@
 //! among the distinct contracts of the input list; a slot not in the outputs keeps its value.
 
 use core::integer::u128_safe_divmod;
+use core::pedersen::pedersen;
+use starknet::storage_access::{storage_address_from_base, storage_base_address_from_felt252};
 use stark_verifier::fields::{M31Trait, P, QM31, QM31Trait};
 use stark_verifier::fields::qm31::mul_unreduced;
 use stark_verifier::circle::pow2_u32;
@@ -129,6 +131,41 @@ pub fn statement_slots(public_input: Span<felt252>) -> Result<Array<StatementSlo
         return Result::Err('statement: output not read');
     }
     Result::Ok(slots)
+}
+
+/// The storage key of `balances[owner]` in a thread token: what Cairo's `Map` derives,
+/// `pedersen(sn_keccak("balances"), owner) mod (2^251 - 256)`.
+pub fn balance_key(owner: felt252) -> felt252 {
+    let base = storage_base_address_from_felt252(pedersen(selector!("balances"), owner));
+    storage_address_from_base(base).into()
+}
+
+/// Every input slot is `balances[owners[i]]` of its contract (the prover's
+/// `PublicInput::check_slot_owners`); outputs are a subset of the inputs (`statement_slots`
+/// checks that), so they are bound too. A key that is no balance address — `total_supply`,
+/// `name`, a component's own variable — is refused before any STARK work. `owners` is a
+/// witness: a key determines its owner up to a Pedersen collision, so it needs no transcript.
+/// Expects a public input `statement_slots` accepted.
+pub fn check_slot_owners(public_input: Span<felt252>, owners: Span<felt252>) -> Result<(), felt252> {
+    let n_inputs: u32 = (*public_input[5]).try_into().unwrap();
+    if owners.len() != n_inputs {
+        return Result::Err('statement: owner count');
+    }
+    let mut i = 0;
+    let mut bound = true;
+    while i != n_inputs {
+        let key = *public_input[6 + 3 * i + 1];
+        if key != balance_key(*owners[i]) {
+            bound = false;
+            break;
+        }
+        i += 1;
+    };
+    if bound {
+        Result::Ok(())
+    } else {
+        Result::Err('statement: unbound slot')
+    }
 }
 
 /// A QM31 as its four M31 coordinates widened to felts (for sums reduced once per coordinate).

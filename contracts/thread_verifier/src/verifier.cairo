@@ -1,5 +1,5 @@
 //! The full stwo `verify` of a thread proof (the prover's `zkthread_prover::verify`):
-//! statement -> transcript replay (public input, AIR descriptor, preprocessed root constant,
+//! statement -> slot binding (every input is `balances[owner]`) -> transcript replay (public input, AIR descriptor, preprocessed root constant,
 //! trace commitments, LogUp draws, claimed sums) -> composition commitment -> OODS point ->
 //! composition check with the generated AIR evaluation -> PCS/FRI (stark_verifier::pcs).
 
@@ -19,8 +19,8 @@ use crate::generated_air::{
 };
 use crate::generated_params::{MAX_LOG_ROWS, MIN_LOG_ROWS, RANGE_LOG_SIZE, ThreadStarkParams};
 use crate::lookup::LookupElementsTrait;
-use crate::proof::{ThreadProof, parse_proof};
-use crate::statement::{boundary_sum, statement_slots};
+use crate::proof::{ThreadProof, parse_proof, split_slot_owners};
+use crate::statement::{boundary_sum, check_slot_owners, statement_slots};
 
 /// Trees of a thread proof: preprocessed, main, interaction, composition.
 const N_TREES: u32 = 4;
@@ -40,7 +40,9 @@ pub fn verify_thread_proof(
     public_input: Span<felt252>, proof: Span<felt252>, params: @ThreadStarkParams,
 ) -> Result<(), felt252> {
     let slots = statement_slots(public_input)?;
-    let proof: ThreadProof = parse_proof(proof)?;
+    let (owners, stark) = split_slot_owners(proof)?;
+    check_slot_owners(public_input, owners)?;
+    let proof: ThreadProof = parse_proof(stark)?;
     let params = *params;
 
     // The proof's parameters must be the verifier's (no weaker proof is accepted).

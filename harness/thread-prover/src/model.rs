@@ -68,6 +68,20 @@ pub struct SubBlock {
     pub outputs: Vec<SlotValue>,
 }
 
+impl SubBlock {
+    /// The owner of each input slot (the account whose `balances` entry it is), in input
+    /// order: what the verifier needs to check that every slot is one the program declares.
+    /// `None` if an input slot is touched by no transfer (a batcher never builds that).
+    pub fn slot_owners(&self) -> Option<Vec<Felt>> {
+        let mut owner = std::collections::BTreeMap::new();
+        for tx in &self.transfers {
+            owner.insert(tx.from_slot(), tx.from);
+            owner.insert(tx.to_slot(), tx.to);
+        }
+        self.inputs.iter().map(|e| owner.get(&e.slot).copied()).collect()
+    }
+}
+
 /// A balance as u128 if the felt holds one.
 pub fn felt_to_u128(value: &Felt) -> Option<u128> {
     let digits = value.to_le_digits();

@@ -51,6 +51,10 @@ pub const MAX_LOG_ROWS: u32 = 22;
 /// A thread proof: stwo's STARK proof plus what the verifier needs to rebuild the components.
 #[derive(Debug)]
 pub struct ThreadProof<MC: MerkleChannel> {
+    /// The account owning each input slot, in input order (see
+    /// [`PublicInput::check_slot_owners`]): the verifier refuses a list entry that is not
+    /// `balances[owner]` of its contract.
+    pub slot_owners: Vec<starknet_types_core::felt::Felt>,
     /// Log2 of the transfer component's rows.
     pub log_n_rows: u32,
     /// Claimed LogUp sum of the range-table component.
@@ -66,6 +70,8 @@ pub enum ProveError {
     Witness(#[from] WitnessError),
     #[error("the sub-block's lists differ from the public input's")]
     ListsDiffer,
+    #[error("an input slot of the sub-block is touched by none of its transfers")]
+    UnownedSlot,
     #[error("stwo prover: {0}")]
     Stwo(#[from] ProvingError),
 }
@@ -100,13 +106,17 @@ where
     let index: BTreeMap<_, _> =
         public_input.inputs.iter().enumerate().map(|(i, e)| (e.slot, i as u32)).collect();
     let rows = rows_for(sub_block, &slots, &index)?;
-    prove_rows::<MC>(public_input, &rows, params)
+    let owners = sub_block.slot_owners().ok_or(ProveError::UnownedSlot)?;
+    public_input.check_slot_owners(&owners)?;
+    prove_rows::<MC>(public_input, &owners, &rows, params)
 }
 
-/// Proves raw transfer rows. No semantic check is done here: this is the entry point used to
-/// show that the constraints (not the batcher) reject an invalid witness.
+/// Proves raw transfer rows with the given slot owners. No semantic check is done here (not
+/// even that the owners bind the slots): this is the entry point used to show that the
+/// constraints and the verifier (not the batcher) reject an invalid witness.
 pub fn prove_rows<MC: ThreadChannel>(
     public_input: &PublicInput,
+    slot_owners: &[starknet_types_core::felt::Felt],
     rows: &[TransferRow],
     params: &StarkParams,
 ) -> Result<ThreadProof<MC>, ProveError>
@@ -158,12 +168,18 @@ where
     let (transfer, table_component) =
         components(log_n_rows, state, range, transfer_sum, table_sum);
     let stark = stwo_prove::<SimdBackend, MC>(&[&transfer, &table_component], &mut channel, scheme)?;
-    Ok(ThreadProof { log_n_rows, range_check_claimed_sum: table_sum, stark })
+    Ok(ThreadProof {
+        slot_owners: slot_owners.to_vec(),
+        log_n_rows,
+        range_check_claimed_sum: table_sum,
+        stark,
+    })
 }
 
 impl<MC: MerkleChannel> Clone for ThreadProof<MC> {
     fn clone(&self) -> Self {
         ThreadProof {
+            slot_owners: self.slot_owners.clone(),
             log_n_rows: self.log_n_rows,
             range_check_claimed_sum: self.range_check_claimed_sum,
             stark: self.stark.clone(),
@@ -253,6 +269,7 @@ where
     SimdBackend: BackendForChannel<MC>,
 {
     let slots = public_input.statement_slots()?;
+    public_input.check_slot_owners(&proof.slot_owners)?;
     let config = params.pcs_config();
     if proof.stark.config != config {
         return Err(VerifyError::ParamsMismatch);

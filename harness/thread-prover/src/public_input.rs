@@ -57,6 +57,10 @@ pub enum StatementError {
     TooManySlots(usize),
     #[error("public input encoding is malformed: {0}")]
     Malformed(&'static str),
+    #[error("{given} slot owners given for {inputs} input slots")]
+    OwnerCount { given: usize, inputs: usize },
+    #[error("input entry {index} is not `balances[owner]` of its contract: the program declares no such slot")]
+    UnboundSlot { index: usize },
 }
 
 /// One slot as the AIR sees it: its index in the input list, its token index (rank of its
@@ -118,6 +122,27 @@ impl PublicInput {
             inputs,
             outputs,
         })
+    }
+
+    /// Checks that every input slot is a slot the token program declares: input `i` must be
+    /// `balances[owners[i]]` of its contract (`Slot::balance`). Outputs are a subset of the
+    /// inputs ([`Self::statement_slots`] checks that), so they are bound too. A key that is no
+    /// such address — `total_supply`, `name`, a component's own variable — is refused here,
+    /// before any STARK work: the AIR only ever sees slot indices.
+    ///
+    /// `owners` is a witness, not part of the public input: each key determines its owner
+    /// (finding two accounts with one balance key is a Pedersen collision), so nothing about
+    /// it needs to enter the transcript.
+    pub fn check_slot_owners(&self, owners: &[Felt]) -> Result<(), StatementError> {
+        if owners.len() != self.inputs.len() {
+            return Err(StatementError::OwnerCount { given: owners.len(), inputs: self.inputs.len() });
+        }
+        for (index, (entry, owner)) in self.inputs.iter().zip(owners).enumerate() {
+            if Slot::balance(entry.slot.contract, *owner) != entry.slot {
+                return Err(StatementError::UnboundSlot { index });
+            }
+        }
+        Ok(())
     }
 
     /// Checks the lists and maps them to the AIR's view: one [`StatementSlot`] per input entry.

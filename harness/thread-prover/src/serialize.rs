@@ -2,8 +2,10 @@
 //!
 //! Layout:
 //! ```text
-//! [n_m31, packed_m31 * ceil(n_m31 / 8), hash_felt *]
+//! [n_owners, owner * n_owners, n_m31, packed_m31 * ceil(n_m31 / 8), hash_felt *]
 //! ```
+//! The owners (one account per input slot, see `PublicInput::check_slot_owners`) come first
+//! so the verifier can refuse an undeclared slot before it decodes the STARK proof.
 //! All small values (counts, M31 and QM31 coordinates, parameters) go into one M31 stream,
 //! packed 8 per felt: `felt = sum_{j<8} m_j * 2^(31 j)` (248 bits < 252). Hashes and the
 //! proof-of-work nonce go into the felt stream, in the order they are met. The M31 stream
@@ -129,7 +131,11 @@ where
     p.fri_proof.inner_layers.iter().for_each(|l| w.layer(l));
     w.qms(&p.fri_proof.last_layer_poly);
 
-    let mut out = Vec::with_capacity(1 + w.m31.len().div_ceil(M31_PER_FELT) + w.felts.len());
+    let mut out = Vec::with_capacity(
+        2 + proof.slot_owners.len() + w.m31.len().div_ceil(M31_PER_FELT) + w.felts.len(),
+    );
+    out.push(Felt::from(proof.slot_owners.len() as u64));
+    out.extend(proof.slot_owners.iter().copied());
     out.push(Felt::from(w.m31.len() as u64));
     for chunk in w.m31.chunks(M31_PER_FELT) {
         let mut bytes = [0u8; 32];
@@ -210,6 +216,14 @@ pub fn proof_from_felts<MC: ThreadChannel>(felts: &[Felt]) -> Result<ThreadProof
 where
     SimdBackend: BackendForChannel<MC>,
 {
+    let n_owners: u64 = (*felts.first().ok_or(DecodeError::Truncated)?)
+        .try_into()
+        .map_err(|_| DecodeError::OutOfRange("owner count"))?;
+    if n_owners > u64::from(MAX_COUNT) || felts.len() as u64 <= n_owners {
+        return Err(DecodeError::Truncated);
+    }
+    let (slot_owners, felts) = felts[1..].split_at(n_owners as usize);
+    let slot_owners = slot_owners.to_vec();
     let n_m31: u64 = (*felts.first().ok_or(DecodeError::Truncated)?)
         .try_into()
         .map_err(|_| DecodeError::OutOfRange("m31 count"))?;
@@ -297,6 +311,7 @@ where
         return Err(DecodeError::Trailing);
     }
     Ok(ThreadProof {
+        slot_owners,
         log_n_rows,
         range_check_claimed_sum,
         stark: StarkProof(CommitmentSchemeProof {

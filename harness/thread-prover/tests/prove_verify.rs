@@ -144,7 +144,8 @@ fn invalid_witness_is_rejected() {
     pi.outputs = pi.inputs.clone();
     pi.outputs[from].value = Felt::from(before[from].wrapping_sub(amount));
     pi.outputs[to].value = Felt::from(before[to] + amount);
-    match prove_rows::<Blake>(&pi, &[row], &TEST) {
+    let owners = sb.slot_owners().expect("owners");
+    match prove_rows::<Blake>(&pi, &owners, &[row], &TEST) {
         Err(_) => {}
         Ok(proof) => assert!(verify::<Blake>(&pi, &proof, &TEST).is_err(), "overspend accepted"),
     }
@@ -155,10 +156,70 @@ fn invalid_witness_is_rejected() {
     pi2.outputs[to].value = Felt::from(before[to] + 5);
     let mint = TransferRow { token: 0, from_slot: from as u32, to_slot: to as u32, from_old: before[from], to_old: before[to], amount: 5 };
     // The row debits `from` by 5, but the public output claims `from` unchanged.
-    match prove_rows::<Blake>(&pi2, &[mint], &TEST) {
+    match prove_rows::<Blake>(&pi2, &owners, &[mint], &TEST) {
         Err(_) => {}
         Ok(proof) => assert!(verify::<Blake>(&pi2, &proof, &TEST).is_err(), "mint accepted"),
     }
+}
+
+/// A "balance" row aimed at another variable of the token (`total_supply`, `name`): the
+/// transfer rows are a valid STARK witness (the AIR sees slot indices only), but the verifier
+/// refuses a list entry that is not `balances[owner]` of its contract, whatever owner the
+/// prover names.
+#[test]
+fn slot_outside_the_storage_layout_is_refused() {
+    use starknet::core::utils::get_storage_var_address;
+    use zkthread_prover::public_input::StatementError;
+    use zkthread_prover::Slot;
+    let token = Felt::from(TOKEN_A);
+    let holder = Felt::from(1u8);
+    for variable in ["total_supply", "name"] {
+        let foreign = Slot { contract: token, key: get_storage_var_address(variable, &[]).unwrap() };
+        let balance = Slot::balance(token, holder);
+        let mut entries = [(balance, 1_000u128, 993u128), (foreign, 5, 12)];
+        entries.sort_by_key(|e| e.0);
+        let pi = PublicInput {
+            inputs: entries.iter().map(|e| SlotValue::new(e.0, e.1)).collect(),
+            outputs: entries.iter().map(|e| SlotValue::new(e.0, e.2)).collect(),
+            ..public_input_for(&sample_sub_block(), 0)
+        };
+        let index = |slot: Slot| entries.iter().position(|e| e.0 == slot).unwrap() as u32;
+        let row = TransferRow {
+            token: 0,
+            from_slot: index(balance),
+            to_slot: index(foreign),
+            from_old: 1_000,
+            to_old: 5,
+            amount: 7,
+        };
+        // Whatever account the prover names as the foreign slot's owner, it is not bound.
+        for claimed in [holder, Felt::from(2u8), foreign.key] {
+            let owners: Vec<Felt> =
+                entries.iter().map(|e| if e.0 == balance { holder } else { claimed }).collect();
+            let proof = prove_rows::<Blake>(&pi, &owners, &[row], &TEST).expect("a valid STARK");
+            let foreign_index = index(foreign) as usize;
+            match verify::<Blake>(&pi, &proof, &TEST) {
+                Err(VerifyError::Statement(StatementError::UnboundSlot { index })) => {
+                    assert_eq!(index, foreign_index, "{variable}")
+                }
+                other => panic!("{variable} row accepted or refused for another reason: {other:?}"),
+            }
+        }
+    }
+}
+
+/// The slot owners travel with the proof: a proof whose owners were swapped no longer binds.
+#[test]
+fn swapped_slot_owners_are_refused() {
+    let (pi, proof) = shared_poseidon_proof();
+    let mut bad = proof.clone();
+    bad.slot_owners.swap(0, 1);
+    assert!(matches!(
+        verify::<Poseidon>(pi, &bad, &TEST),
+        Err(VerifyError::Statement(zkthread_prover::StatementError::UnboundSlot { index: 0 }))
+    ));
+    bad.slot_owners.pop();
+    assert!(verify::<Poseidon>(pi, &bad, &TEST).is_err());
 }
 
 #[test]

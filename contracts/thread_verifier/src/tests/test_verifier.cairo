@@ -5,6 +5,26 @@ use crate::verifier::verify_thread_proof;
 use crate::statement::{StatementSlot, statement_slots};
 use super::proof_vector::{proof, public_input, test_params};
 
+/// Felts of the proof calldata before the STARK proof: the owner count and the owners.
+fn prefix_len() -> u32 {
+    let n: u32 = (*proof()[0]).try_into().unwrap();
+    1 + n
+}
+
+/// The STARK part of the proof calldata (what `parse_proof` reads).
+fn stark() -> Span<felt252> {
+    let p = proof();
+    p.slice(prefix_len(), p.len() - prefix_len())
+}
+
+/// The proof calldata with the real owners and `stark` as the STARK part.
+fn full(stark: Span<felt252>) -> Span<felt252> {
+    let mut out: Array<felt252> = array![];
+    out.append_span(proof().slice(0, prefix_len()));
+    out.append_span(stark);
+    out.span()
+}
+
 /// `felts` with entry `index` increased by `delta`.
 fn bumped(felts: Span<felt252>, index: u32, delta: felt252) -> Span<felt252> {
     let mut out: Array<felt252> = array![];
@@ -74,7 +94,7 @@ fn lane_delta(lane: u32) -> felt252 {
 /// rejections; a packed-M31 felt is moved in lane `k % 8` for the k-th mutation, so every lane is
 /// exercised.
 fn mutations_rejected(start: u32, end: u32, stride: u32) -> u32 {
-    let p = proof();
+    let p = stark();
     let n_m31: u32 = (*p[0]).try_into().unwrap();
     let n_packed = (n_m31 + 7) / 8;
     let mut rejected = 0;
@@ -85,7 +105,7 @@ fn mutations_rejected(start: u32, end: u32, stride: u32) -> u32 {
         } else {
             1
         };
-        let result = verify_thread_proof(public_input(), bumped(p, i, delta), @test_params());
+        let result = verify_thread_proof(public_input(), full(bumped(p, i, delta)), @test_params());
         assert(result.is_err(), 'tampered proof accepted');
         rejected += 1;
         i += stride;
@@ -94,7 +114,7 @@ fn mutations_rejected(start: u32, end: u32, stride: u32) -> u32 {
 }
 
 fn n_packed() -> u32 {
-    let n_m31: u32 = (*proof()[0]).try_into().unwrap();
+    let n_m31: u32 = (*stark()[0]).try_into().unwrap();
     (n_m31 + 7) / 8
 }
 
@@ -112,7 +132,7 @@ fn mutations_of_the_packed_m31_stream_are_rejected() {
 fn felt_stream_chunk(chunk: u32) {
     let stream_start = 1 + n_packed();
     // Stride 64, offset 2 * chunk: the 32 chunks together mutate every 2nd felt of the stream.
-    let n = mutations_rejected(stream_start + 2 * chunk, proof().len(), 64);
+    let n = mutations_rejected(stream_start + 2 * chunk, stark().len(), 64);
     println!("mutations rejected (felt stream, chunk {}): {}", chunk, n);
 }
 
@@ -281,7 +301,7 @@ fn felt_stream_mutations_chunk_31() {
 #[test]
 #[available_gas(1000000000000)]
 fn every_commitment_the_pow_nonce_and_fri_roots_are_bound() {
-    let p = proof();
+    let p = stark();
     let parsed = crate::proof::parse_proof(p).unwrap();
     let stream_start = 1 + n_packed();
     let mut positions: Array<u32> = array![];
@@ -306,7 +326,7 @@ fn every_commitment_the_pow_nonce_and_fri_roots_are_bound() {
     };
     assert(at == p.len() - 1, 'layout: last felt is a root');
     for i in positions.span() {
-        let result = verify_thread_proof(public_input(), bumped(p, *i, 1), @test_params());
+        let result = verify_thread_proof(public_input(), full(bumped(p, *i, 1)), @test_params());
         assert(result.is_err(), 'tampered root accepted');
     };
     println!("mutations rejected (roots + pow nonce): {}", positions.len());
@@ -315,10 +335,11 @@ fn every_commitment_the_pow_nonce_and_fri_roots_are_bound() {
 #[test]
 #[available_gas(10000000000)]
 fn malformed_proofs_are_rejected_without_panicking() {
-    let p = proof();
+    let p = stark();
     assert(verify_thread_proof(public_input(), array![].span(), @test_params()).is_err(), 'empty');
+    assert(verify_thread_proof(public_input(), full(array![].span()), @test_params()).is_err(), 'no stark');
     assert(
-        verify_thread_proof(public_input(), p.slice(0, p.len() - 1), @test_params()) == Result::Err(
+        verify_thread_proof(public_input(), full(p.slice(0, p.len() - 1)), @test_params()) == Result::Err(
             'proof: truncated',
         ),
         'truncated',
@@ -327,18 +348,55 @@ fn malformed_proofs_are_rejected_without_panicking() {
     longer.append_span(p);
     longer.append(0);
     assert(
-        verify_thread_proof(public_input(), longer.span(), @test_params()) == Result::Err(
+        verify_thread_proof(public_input(), full(longer.span()), @test_params()) == Result::Err(
             'proof: trailing data',
         ),
         'trailing',
     );
     // A packed felt above 248 bits.
     assert(
-        verify_thread_proof(public_input(), bumped(p, 1, lane_delta(8)), @test_params()) == Result::Err(
+        verify_thread_proof(public_input(), full(bumped(p, 1, lane_delta(8))), @test_params()) == Result::Err(
             'proof: bad m31 packing',
         ),
         'packing',
     );
+}
+
+/// Every input slot must be `balances[owner]` of its contract: a changed owner, a missing or
+/// an extra one is refused before the STARK proof is read.
+#[test]
+#[available_gas(100000000000)]
+fn slot_owners_bind_every_input_slot() {
+    let p = proof();
+    let n = prefix_len() - 1;
+    assert(n == (*public_input()[5]).try_into().unwrap(), 'one owner per input');
+    let mut i = 1;
+    while i != prefix_len() {
+        let result = verify_thread_proof(public_input(), bumped(p, i, 1), @test_params());
+        assert(result == Result::Err('statement: unbound slot'), 'changed owner accepted');
+        i += 1;
+    };
+    // One owner fewer (the count and the list shrink together): the count no longer matches.
+    let mut fewer: Array<felt252> = array![(n - 1).into()];
+    fewer.append_span(p.slice(1, n - 1));
+    fewer.append_span(stark());
+    let result = verify_thread_proof(public_input(), fewer.span(), @test_params());
+    assert(result == Result::Err('statement: owner count'), 'missing owner accepted');
+}
+
+/// A "balance" entry aimed at another variable of the token is not a declared slot, whoever
+/// is named as its owner.
+#[test]
+fn keys_outside_the_storage_layout_are_not_balance_keys() {
+    let owner: felt252 = 1;
+    assert(crate::statement::balance_key(owner) != selector!("total_supply"), 'total_supply');
+    assert(crate::statement::balance_key(owner) != selector!("name"), 'name');
+    // The key Cairo's own Map derives for `balances[owner]`.
+    let base = starknet::storage_access::storage_base_address_from_felt252(
+        core::pedersen::pedersen(selector!("balances"), owner),
+    );
+    let expected: felt252 = starknet::storage_access::storage_address_from_base(base).into();
+    assert(crate::statement::balance_key(owner) == expected, 'map key');
 }
 
 #[test]

@@ -1,0 +1,286 @@
+//! From Starknet felts to the M31 world: transfer domains, account ids, key-slot packing and
+//! the storage keys of the two slots the signed token program declares.
+
+use starknet_crypto::poseidon_hash_many;
+use starknet_types_core::felt::Felt;
+
+use crate::field::{M31, MODULUS};
+use crate::wots::{Hash4, KeyCommitment, HASH_LEN};
+
+/// Cairo short string `'zkthread.transfer'`.
+pub const TRANSFER_DOMAIN_TAG: &str = "zkthread.transfer";
+/// Cairo short string `'zkthread.account'`.
+pub const ACCOUNT_ID_TAG: &str = "zkthread.account";
+
+/// Bits per key-slot limb.
+pub const LIMB_BITS: u32 = 31;
+/// Bit offset of the nonce in a key slot (`4 * 31`).
+pub const NONCE_SHIFT: u32 = HASH_LEN as u32 * LIMB_BITS;
+
+/// A Cairo short string (<= 31 ASCII bytes) as the felt Cairo gives it: big-endian bytes.
+fn short_string(s: &str) -> Felt {
+    debug_assert!(s.is_ascii() && s.len() <= 31);
+    Felt::from_bytes_be_slice(s.as_bytes())
+}
+
+/// A felt as (bits 0..128, bits 128..256).
+fn split128(value: &Felt) -> (u128, u128) {
+    let d = value.to_le_digits();
+    (
+        u128::from(d[0]) | (u128::from(d[1]) << 64),
+        u128::from(d[2]) | (u128::from(d[3]) << 64),
+    )
+}
+
+const LIMB_MASK: u128 = (1 << LIMB_BITS) - 1;
+
+/// The four 31-bit words of `h` from the least significant (bits 0..124), each reduced
+/// mod `2^31 - 1` (the all-ones word becomes 0). Bits 124.. are dropped.
+pub fn limbs4(h: &Felt) -> Hash4 {
+    let (low, _) = split128(h);
+    std::array::from_fn(|k| M31::reduce(((low >> (LIMB_BITS as usize * k)) & LIMB_MASK) as u32))
+}
+
+/// `D = limbs4(poseidon(['zkthread.transfer', chain_id, registry, thread_id, token]))`.
+pub fn transfer_domain(chain_id: Felt, registry: Felt, thread_id: Felt, token: Felt) -> Hash4 {
+    limbs4(&poseidon_hash_many(&[
+        short_string(TRANSFER_DOMAIN_TAG),
+        chain_id,
+        registry,
+        thread_id,
+        token,
+    ]))
+}
+
+/// `A = limbs4(poseidon(['zkthread.account', address]))`.
+pub fn account_id(address: Felt) -> Hash4 {
+    limbs4(&poseidon_hash_many(&[
+        short_string(ACCOUNT_ID_TAG),
+        address,
+    ]))
+}
+
+/// A key-slot value that does not decode, or a nonce that cannot be stored.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeySlotError {
+    #[error("nonce {0} out of range (must be < 2^31 - 1)")]
+    NonceOutOfRange(u128),
+    #[error("key limb {limb} is 2^31 - 1 (not a canonical M31 element)")]
+    NonCanonicalLimb { limb: usize },
+}
+
+/// `K0 + K1 * 2^31 + K2 * 2^62 + K3 * 2^93 + nonce * 2^124` (< 2^155, a felt).
+pub fn pack_key_slot(key: &KeyCommitment, nonce: u32) -> Result<Felt, KeySlotError> {
+    if nonce >= MODULUS {
+        return Err(KeySlotError::NonceOutOfRange(nonce.into()));
+    }
+    let mut low: u128 = 0;
+    for (k, limb) in key.0.iter().enumerate() {
+        low |= u128::from(limb.to_u32()) << (LIMB_BITS as usize * k);
+    }
+    // The nonce straddles bit 128: its low 4 bits share the first u128 with K.
+    low |= u128::from(nonce) << NONCE_SHIFT;
+    let high = u128::from(nonce) >> (128 - NONCE_SHIFT);
+    Ok(Felt::from(low) + Felt::from(high) * Felt::TWO.pow(128u32))
+}
+
+/// Inverse of [`pack_key_slot`]; refuses limbs equal to `2^31 - 1` and nonces `>= 2^31 - 1`
+/// (including any value `>= 2^155`), so every accepted value has exactly one encoding.
+/// `0` decodes to `(KeyCommitment::NONE, 0)`: an account that never registered a key.
+pub fn unpack_key_slot(value: &Felt) -> Result<(KeyCommitment, u32), KeySlotError> {
+    let (low, high) = split128(value);
+    // nonce = value >> 124 = (low >> 124) | (high << 4); it fits a u128 iff high < 2^124,
+    // and a larger one is out of range anyway (reported saturated).
+    if high >> NONCE_SHIFT != 0 {
+        return Err(KeySlotError::NonceOutOfRange(u128::MAX));
+    }
+    let nonce_wide = (low >> NONCE_SHIFT) | (high << (128 - NONCE_SHIFT));
+    if nonce_wide >= u128::from(MODULUS) {
+        return Err(KeySlotError::NonceOutOfRange(nonce_wide));
+    }
+    let mut key = [M31::ZERO; HASH_LEN];
+    for (k, limb) in key.iter_mut().enumerate() {
+        let word = ((low >> (LIMB_BITS as usize * k)) & LIMB_MASK) as u32;
+        *limb = M31::from_u32(word).map_err(|_| KeySlotError::NonCanonicalLimb { limb: k })?;
+    }
+    // nonce_wide < 2^31 - 1 here.
+    Ok((KeyCommitment(key), nonce_wide as u32))
+}
+
+/// Storage key of `balances[account]` (`balances: Map<ContractAddress, u128>`).
+pub fn balance_slot_key(account: Felt) -> Felt {
+    storage_map_key("balances", account)
+}
+
+/// Storage key of `thread_keys[account]` (`thread_keys: Map<ContractAddress, felt252>`).
+pub fn thread_key_slot_key(account: Felt) -> Felt {
+    storage_map_key("thread_keys", account)
+}
+
+/// `pedersen(sn_keccak(var), account) mod (2^251 - 256)`, as Cairo's `Map` computes it.
+fn storage_map_key(var: &'static str, account: Felt) -> Felt {
+    match starknet_core::utils::get_storage_var_address(var, &[account]) {
+        Ok(key) => key,
+        // Only non-ASCII names fail, and `var` is one of our ASCII constants.
+        Err(_) => unreachable!("storage variable names are ASCII"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn m(values: [u32; 4]) -> KeyCommitment {
+        KeyCommitment::from_u32(values).unwrap()
+    }
+
+    #[test]
+    fn short_strings_match_starknet_rs() {
+        for s in [TRANSFER_DOMAIN_TAG, ACCOUNT_ID_TAG] {
+            assert_eq!(
+                short_string(s),
+                starknet_core::utils::cairo_short_string_to_felt(s).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn limbs4_words() {
+        // Word k = 2^31 - 1 reduces to 0, word 1 = 5, word 2 = 2^31 - 2, bits >= 124 dropped.
+        let p = u128::from(MODULUS);
+        let low = p | (5 << 31) | ((p - 1) << 62) | (7 << 93) | (0xF << 124);
+        let h = Felt::from(low) + Felt::from(3u8) * Felt::TWO.pow(200u32);
+        assert_eq!(
+            limbs4(&h),
+            M31::array_from_u32([0, 5, MODULUS - 1, 7]).unwrap()
+        );
+    }
+
+    #[test]
+    fn domain_and_account_hash_inputs() {
+        let (chain, reg, thread, token) = (
+            Felt::from(0x534e5f5345504f4c4941u128),
+            Felt::from(11u8),
+            Felt::from(3u8),
+            Felt::from(99u8),
+        );
+        let expect = limbs4(&poseidon_hash_many(&[
+            Felt::from_hex_unchecked("0x7a6b7468726561642e7472616e73666572"),
+            chain,
+            reg,
+            thread,
+            token,
+        ]));
+        assert_eq!(transfer_domain(chain, reg, thread, token), expect);
+        assert_ne!(
+            transfer_domain(chain, reg, thread, Felt::from(100u8)),
+            expect
+        );
+        let acct = limbs4(&poseidon_hash_many(&[
+            Felt::from_hex_unchecked("0x7a6b7468726561642e6163636f756e74"),
+            token,
+        ]));
+        assert_eq!(account_id(token), acct);
+    }
+
+    #[test]
+    fn key_slot_layout() {
+        let v = pack_key_slot(&m([1, 2, 3, 4]), 5).unwrap();
+        let two = Felt::TWO;
+        let expect = Felt::ONE
+            + Felt::from(2u8) * two.pow(31u32)
+            + Felt::from(3u8) * two.pow(62u32)
+            + Felt::from(4u8) * two.pow(93u32)
+            + Felt::from(5u8) * two.pow(124u32);
+        assert_eq!(v, expect);
+        assert_eq!(
+            unpack_key_slot(&Felt::ZERO).unwrap(),
+            (KeyCommitment::NONE, 0)
+        );
+        let max = pack_key_slot(&m([MODULUS - 1; 4]), MODULUS - 1 - 1).unwrap();
+        assert_eq!(
+            unpack_key_slot(&max).unwrap(),
+            (m([MODULUS - 1; 4]), MODULUS - 2)
+        );
+    }
+
+    #[test]
+    fn key_slot_refusals() {
+        assert_eq!(
+            pack_key_slot(&KeyCommitment::NONE, MODULUS),
+            Err(KeySlotError::NonceOutOfRange(MODULUS.into()))
+        );
+        let two = Felt::TWO;
+        // A limb of all ones.
+        for k in 0..4u32 {
+            let v = Felt::from(MODULUS) * two.pow(31 * k);
+            assert_eq!(
+                unpack_key_slot(&v),
+                Err(KeySlotError::NonCanonicalLimb { limb: k as usize })
+            );
+        }
+        // nonce = 2^31 - 1, nonce = 2^31, and bits far above the nonce.
+        assert!(matches!(
+            unpack_key_slot(&(Felt::from(MODULUS) * two.pow(124u32))),
+            Err(KeySlotError::NonceOutOfRange(_))
+        ));
+        assert!(matches!(
+            unpack_key_slot(&two.pow(155u32)),
+            Err(KeySlotError::NonceOutOfRange(_))
+        ));
+        assert!(matches!(
+            unpack_key_slot(&two.pow(250u32)),
+            Err(KeySlotError::NonceOutOfRange(_))
+        ));
+        assert!(matches!(
+            unpack_key_slot(&(Felt::ZERO - Felt::ONE)),
+            Err(KeySlotError::NonceOutOfRange(_))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn key_slot_roundtrip(k in proptest::array::uniform4(0..MODULUS), nonce in 0..MODULUS) {
+            let key = m(k);
+            let v = pack_key_slot(&key, nonce).unwrap();
+            prop_assert!(v < Felt::TWO.pow(155u32));
+            prop_assert_eq!(unpack_key_slot(&v).unwrap(), (key, nonce));
+        }
+    }
+
+    /// The storage keys agree with an independent computation: sn_keccak (keccak256 with the
+    /// top 6 bits cleared) by `sha3`, Pedersen by starknet-crypto, reduction mod 2^251 - 256.
+    #[test]
+    fn storage_keys_match_independent_computation() {
+        use sha3::{Digest, Keccak256};
+        fn independent(var: &str, account: Felt) -> Felt {
+            let mut h: [u8; 32] = Keccak256::digest(var.as_bytes()).into();
+            h[0] &= 0x03;
+            let base = Felt::from_bytes_be(&h);
+            let raw = starknet_crypto::pedersen_hash(&base, &account);
+            let bound = Felt::TWO.pow(251u32) - Felt::from(256u16);
+            // raw < 2^251 + 17 * 2^192 + 1 < 2 * bound: at most one subtraction.
+            if raw >= bound {
+                raw - bound
+            } else {
+                raw
+            }
+        }
+        for account in [
+            Felt::ZERO,
+            Felt::from(0x1234u16),
+            Felt::from_hex_unchecked(
+                "0x049d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7",
+            ),
+            Felt::ZERO - Felt::ONE,
+        ] {
+            assert_eq!(balance_slot_key(account), independent("balances", account));
+            assert_eq!(
+                thread_key_slot_key(account),
+                independent("thread_keys", account)
+            );
+            assert_ne!(balance_slot_key(account), thread_key_slot_key(account));
+        }
+    }
+}
