@@ -2,8 +2,9 @@
 //! verifier on top of `stark_verifier`. `generated_air` and `generated_params` are generated
 //! from the Rust AIR by `harness/air-codegen` (never edited by hand); `statement` recomputes the
 //! LogUp boundary from the public lists; `proof` decodes the calldata; `verifier` replays the
-//! transcript and runs stwo's `verify`; `contract` is the `ThreadVerifier` class the registry
-//! library-calls.
+//! transcript and runs stwo's `verify`; `contract` is the `ThreadVerifier` class: the registry
+//! deploys one instance and calls it (`call_contract`), so it never runs as the registry;
+//! slot binding (`statement::check_slot_owners`) refuses undeclared slots first.
 
 pub mod oods;
 pub mod lookup;
