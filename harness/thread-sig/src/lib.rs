@@ -82,6 +82,7 @@ pub use field::{NotCanonical, M31};
 pub use hash::{compress, permute, State};
 pub use keystore::{KeystoreError, SignedTransfer, TransferDraft, Wallet};
 pub use wots::{
-    commitment, sign, verification_trace, verify, verify_trace, KeyCommitment, KeySeed, OneTimeKey,
+    commitment, digest_in_range, sign, verification_trace, verify, verify_trace, KeyCommitment,
+    KeySeed, OneTimeKey, DIGEST_ELEMENT_BOUND,
     SignError, Signature, SignatureError, TransferMessage, VerificationTrace,
 };

@@ -270,6 +270,8 @@ pub enum SignatureError {
     NoKey,
     #[error("digest digits sum to {sum}, not the target {TARGET_SUM}")]
     TargetSum { sum: u32 },
+    #[error("a digest element is not below 2^31 - 2^16 (the AIR cannot split it uniquely)")]
+    DigestOutOfRange,
     #[error("the signature's chains and pp do not open the key commitment")]
     KeyMismatch,
 }
@@ -358,6 +360,17 @@ pub fn message_digest(
 /// The 64 digits: `d[e] mod 2^16` in base 4, little-endian: `x[8e + k] = (d[e] >> 2k) & 3`.
 pub fn digits(digest: &[M31; RATE]) -> [u8; V] {
     std::array::from_fn(|t| ((digest[t / 8].to_u32() >> (2 * (t % 8))) & 3) as u8)
+}
+
+/// Digest elements must be below `2^31 - 2^16`: the AIR splits each element as
+/// `hi * 2^16 + lo` with `hi <= 2^15 - 2`, which excludes the one pair `(2^15 - 1, 2^16 - 1)`
+/// that equals `P = 0` (a prover could otherwise read "all digits 3" out of a 0 element).
+/// A signer retries `rho` when an element is out of range (probability ~2^-12 per digest).
+pub const DIGEST_ELEMENT_BOUND: u32 = (1 << 31) - (1 << 16);
+
+/// Whether every digest element is below [`DIGEST_ELEMENT_BOUND`].
+pub fn digest_in_range(digest: &[M31; RATE]) -> bool {
+    digest.iter().all(|d| d.to_u32() < DIGEST_ELEMENT_BOUND)
 }
 
 pub fn digit_sum(x: &[u8; V]) -> u32 {
@@ -484,8 +497,9 @@ pub(crate) fn sign_counting(
         let rho = [out[0], out[1], out[2]];
         blocks[MESSAGE_BLOCKS - 1][1..4].copy_from_slice(&rho);
         let last = absorb(&prefix, &blocks[MESSAGE_BLOCKS - 1]);
-        let x = digits(&std::array::from_fn(|e| last[e]));
-        if digit_sum(&x) == TARGET_SUM {
+        let digest = std::array::from_fn(|e| last[e]);
+        let x = digits(&digest);
+        if digit_sum(&x) == TARGET_SUM && digest_in_range(&digest) {
             let sig = Signature {
                 rho,
                 pp: key.pp,
@@ -604,6 +618,9 @@ impl VerificationTrace {
                 sum: self.digit_sum,
             });
         }
+        if !digest_in_range(&self.digest) {
+            return Err(SignatureError::DigestOutOfRange);
+        }
         if self.recomputed_key != self.key {
             return Err(SignatureError::KeyMismatch);
         }
@@ -683,6 +700,9 @@ pub fn verify(
     let sum = digit_sum(&x);
     if sum != TARGET_SUM {
         return Err(SignatureError::TargetSum { sum });
+    }
+    if !digest_in_range(&digest) {
+        return Err(SignatureError::DigestOutOfRange);
     }
     let ends = std::array::from_fn(|i| {
         let mut value = sig.chains[i];

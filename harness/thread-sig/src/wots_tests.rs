@@ -434,3 +434,25 @@ fn pinned_scheme_vectors() {
 const PINNED_K0: [u32; 4] = [1502837685, 1727027930, 1087567118, 1844329868];
 const PINNED_RHO: [u32; 3] = [279565853, 183257559, 1753313319];
 const PINNED_PP: [u32; 4] = [1843855635, 1616815089, 1513992502, 922838015];
+
+/// The digest-element bound excludes exactly the values the AIR's `hi * 2^16 + lo` split
+/// cannot represent uniquely (`hi = 2^15 - 1`), and every signature's digest is inside it.
+#[test]
+fn digest_elements_stay_below_the_split_bound() {
+    let at = |v: u32| {
+        let mut d = [M31::ZERO; RATE];
+        d[5] = M31::from_u32(v).unwrap();
+        digest_in_range(&d)
+    };
+    assert!(at(0) && at(DIGEST_ELEMENT_BOUND - 1));
+    assert!(!at(DIGEST_ELEMENT_BOUND) && !at(MODULUS - 1));
+    assert_eq!(DIGEST_ELEMENT_BOUND >> 16, (1 << 15) - 1, "hi = 2^15 - 1 is excluded");
+    let seed = test_seed();
+    for index in 0..8 {
+        let msg = message(commitment(&seed, index + 1).unwrap());
+        let sig = sign(&seed, index, &msg).unwrap();
+        let trace = verification_trace(&commitment(&seed, index).unwrap(), &msg, &sig).unwrap();
+        assert!(digest_in_range(&trace.digest));
+        assert_eq!(trace.check(), Ok(()));
+    }
+}
