@@ -83,6 +83,8 @@ pub mod batcher;
 pub mod channel;
 pub mod model;
 pub mod params;
+pub mod poseidon2;
+pub mod signed;
 pub mod prover;
 pub mod public_input;
 pub mod serialize;

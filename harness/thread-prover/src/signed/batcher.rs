@@ -1,0 +1,247 @@
+//! The signed batcher: sequences signed transfers into a sub-block, checking each signature
+//! and its replay state (the sender's key slot) before it is batched.
+//!
+//! Policy: submission order; a transfer is checked against the state the accepted transfers
+//! before it left (balances and key slots), so a sender's transfers chain through their
+//! nonces. Rejected, each with its reason and without affecting later transfers: a token
+//! outside the contract set, zero amount, self transfer, a sender without a key, a nonce or
+//! key that is not the sender's current one (replay, reorder, stale), a bad signature,
+//! overspend, receiver overflow.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use starknet_types_core::felt::Felt;
+use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
+use zkthread_sig::wots::{verify_trace, KeyCommitment, Signature, SignatureError, TransferMessage};
+use zkthread_sig::{balance_slot_key, thread_key_slot_key};
+
+use super::statement::SignedPublicInput;
+use super::witness::SignedRow;
+use crate::model::{felt_to_u128, Slot, SlotValue};
+
+/// A transfer as its sender signed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedTransferTx {
+    pub token: Felt,
+    pub from: Felt,
+    pub to: Felt,
+    pub amount: u128,
+    /// The sender's key-slot nonce this transfer consumes.
+    pub nonce: u32,
+    /// The key the signature is under (the sender's current key at `nonce`).
+    pub key: KeyCommitment,
+    /// The key the sender's slot rotates to.
+    pub next_key: KeyCommitment,
+    pub signature: Signature,
+}
+
+impl SignedTransferTx {
+    /// The message the sender signed, in `statement`'s thread.
+    pub fn message(&self, statement: &SignedPublicInput) -> TransferMessage {
+        TransferMessage {
+            domain: statement.domain(self.token),
+            from: account_id(self.from),
+            to: account_id(self.to),
+            amount: self.amount,
+            nonce: self.nonce,
+            next_key: self.next_key,
+        }
+    }
+}
+
+/// Why the batcher refused a signed transfer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignedRejection {
+    #[error("transfer #{index}: token {token:#x} is not in the thread's contract set")]
+    ForeignToken { index: usize, token: Felt },
+    #[error("transfer #{index}: amount is zero")]
+    ZeroAmount { index: usize },
+    #[error("transfer #{index}: sender and receiver are the same account")]
+    SelfTransfer { index: usize },
+    #[error("transfer #{index}: sender {account:#x} has no thread key registered")]
+    NoKey { index: usize, account: Felt },
+    #[error("transfer #{index}: nonce {given} is not the sender's current nonce {current} (replayed, reordered or stale)")]
+    WrongNonce { index: usize, given: u32, current: u32 },
+    #[error("transfer #{index}: signed under a key that is not the sender's current key")]
+    WrongKey { index: usize },
+    #[error("transfer #{index}: bad signature: {reason}")]
+    BadSignature { index: usize, reason: SignatureError },
+    #[error("transfer #{index}: overspend: balance {balance}, transfer needs {amount}")]
+    Overspend { index: usize, balance: u128, amount: u128 },
+    #[error("transfer #{index}: receiver balance {balance} + {amount} overflows u128")]
+    ReceiverOverflow { index: usize, balance: u128, amount: u128 },
+}
+
+/// Errors of the batcher's caller (bad state handed in).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignedBatchError {
+    #[error("no current value given for slot (contract {:#x}, key {:#x})", .0.contract, .0.key)]
+    MissingSlotValue(Slot),
+    #[error("slot (contract {:#x}, key {:#x}) holds {value:#x}, not a valid value", .slot.contract, .slot.key)]
+    BadSlotValue { slot: Slot, value: Felt },
+    #[error("the sub-block has no accepted transfer")]
+    Empty,
+}
+
+/// A signed sub-block: its transfers, lists, slot owners and AIR rows.
+#[derive(Clone, Debug)]
+pub struct SignedSubBlock {
+    pub transfers: Vec<SignedTransferTx>,
+    pub inputs: Vec<SlotValue>,
+    pub outputs: Vec<SlotValue>,
+    /// Owner of each input slot, in input order.
+    pub owners: Vec<Felt>,
+    pub rows: Vec<SignedRow>,
+}
+
+/// The batch plus the transfers the batcher refused.
+#[derive(Clone, Debug)]
+pub struct SignedBatch {
+    pub sub_block: SignedSubBlock,
+    pub rejected: Vec<SignedRejection>,
+}
+
+/// State the batcher tracks: slot -> (owner, value before the sub-block, value now). Only
+/// accepted transfers record slots, so a refused transfer adds nothing to the lists.
+struct Ledger<'a> {
+    slots: BTreeMap<Slot, (Felt, Felt, Felt)>,
+    current: &'a dyn Fn(&Slot) -> Option<Felt>,
+}
+
+impl Ledger<'_> {
+    fn peek(&self, slot: Slot) -> Result<Felt, SignedBatchError> {
+        match self.slots.get(&slot) {
+            Some((_, _, now)) => Ok(*now),
+            None => (self.current)(&slot).ok_or(SignedBatchError::MissingSlotValue(slot)),
+        }
+    }
+
+    fn balance(&self, token: Felt, owner: Felt) -> Result<u128, SignedBatchError> {
+        let slot = Slot { contract: token, key: balance_slot_key(owner) };
+        let value = self.peek(slot)?;
+        felt_to_u128(&value).ok_or(SignedBatchError::BadSlotValue { slot, value })
+    }
+
+    fn key(&self, token: Felt, owner: Felt) -> Result<(KeyCommitment, u32), SignedBatchError> {
+        let slot = Slot { contract: token, key: thread_key_slot_key(owner) };
+        let value = self.peek(slot)?;
+        unpack_key_slot(&value).map_err(|_| SignedBatchError::BadSlotValue { slot, value })
+    }
+
+    fn write(&mut self, slot: Slot, owner: Felt, value: Felt) -> Result<(), SignedBatchError> {
+        let before = self.peek(slot)?;
+        self.slots.entry(slot).or_insert((owner, before, before)).2 = value;
+        Ok(())
+    }
+}
+
+/// Sequences signed transfers of one thread.
+pub struct SignedBatcher {
+    pub statement: SignedPublicInput,
+    contract_set: BTreeSet<Felt>,
+}
+
+impl SignedBatcher {
+    /// `statement` gives the thread's identity (chain, registry, thread); its lists are ignored.
+    pub fn new(statement: SignedPublicInput, contract_set: impl IntoIterator<Item = Felt>) -> Self {
+        SignedBatcher { statement, contract_set: contract_set.into_iter().collect() }
+    }
+
+    /// Builds the sub-block from `txs` in submission order; `current` gives a slot's current
+    /// on-chain value.
+    pub fn batch(
+        &self,
+        txs: &[SignedTransferTx],
+        current: impl Fn(&Slot) -> Option<Felt>,
+    ) -> Result<SignedBatch, SignedBatchError> {
+        let mut ledger = Ledger { slots: BTreeMap::new(), current: &current };
+        let (mut accepted, mut rows, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
+        for (index, tx) in txs.iter().enumerate() {
+            match self.check(index, tx, &mut ledger)? {
+                Ok(row) => {
+                    accepted.push(tx.clone());
+                    rows.push(row);
+                }
+                Err(reason) => {
+                    tracing::debug!(%reason, "signed batcher rejected a transfer");
+                    rejected.push(reason);
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return Err(SignedBatchError::Empty);
+        }
+        // Every slot a transfer touched is read and written (a read-only slot never occurs).
+        let touched: Vec<_> = ledger.slots.into_iter().collect();
+        let sub_block = SignedSubBlock {
+            transfers: accepted,
+            inputs: touched.iter().map(|(s, (_, before, _))| SlotValue { slot: *s, value: *before }).collect(),
+            outputs: touched.iter().map(|(s, (_, _, now))| SlotValue { slot: *s, value: *now }).collect(),
+            owners: touched.iter().map(|(_, (owner, _, _))| *owner).collect(),
+            rows,
+        };
+        Ok(SignedBatch { sub_block, rejected })
+    }
+
+    /// Checks one transfer against the ledger and applies it when valid.
+    fn check(
+        &self,
+        index: usize,
+        tx: &SignedTransferTx,
+        ledger: &mut Ledger<'_>,
+    ) -> Result<Result<SignedRow, SignedRejection>, SignedBatchError> {
+        if !self.contract_set.contains(&tx.token) {
+            return Ok(Err(SignedRejection::ForeignToken { index, token: tx.token }));
+        }
+        if tx.amount == 0 {
+            return Ok(Err(SignedRejection::ZeroAmount { index }));
+        }
+        if tx.from == tx.to {
+            return Ok(Err(SignedRejection::SelfTransfer { index }));
+        }
+        let (key, nonce) = ledger.key(tx.token, tx.from)?;
+        if key.is_none() {
+            return Ok(Err(SignedRejection::NoKey { index, account: tx.from }));
+        }
+        if tx.nonce != nonce {
+            return Ok(Err(SignedRejection::WrongNonce { index, given: tx.nonce, current: nonce }));
+        }
+        if tx.key != key {
+            return Ok(Err(SignedRejection::WrongKey { index }));
+        }
+        let trace = match verify_trace(&key, &tx.message(&self.statement), &tx.signature) {
+            Ok(trace) => trace,
+            Err(reason) => return Ok(Err(SignedRejection::BadSignature { index, reason })),
+        };
+        let from_old = ledger.balance(tx.token, tx.from)?;
+        let to_old = ledger.balance(tx.token, tx.to)?;
+        if from_old < tx.amount {
+            return Ok(Err(SignedRejection::Overspend { index, balance: from_old, amount: tx.amount }));
+        }
+        let Some(to_new) = to_old.checked_add(tx.amount) else {
+            return Ok(Err(SignedRejection::ReceiverOverflow { index, balance: to_old, amount: tx.amount }));
+        };
+        let next_slot = pack_key_slot(&tx.next_key, nonce + 1)
+            .map_err(|_| SignedBatchError::BadSlotValue {
+                slot: Slot { contract: tx.token, key: thread_key_slot_key(tx.from) },
+                value: Felt::from(nonce),
+            })?;
+        let slot = |key| Slot { contract: tx.token, key };
+        ledger.write(slot(thread_key_slot_key(tx.from)), tx.from, next_slot)?;
+        ledger.write(slot(balance_slot_key(tx.from)), tx.from, Felt::from(from_old - tx.amount))?;
+        ledger.write(slot(balance_slot_key(tx.to)), tx.to, Felt::from(to_new))?;
+        Ok(Ok(SignedRow {
+            domain: self.statement.domain(tx.token),
+            from: account_id(tx.from),
+            to: account_id(tx.to),
+            from_old,
+            to_old,
+            amount: tx.amount,
+            nonce,
+            key,
+            next_key: tx.next_key,
+            signature: tx.signature.clone(),
+            trace,
+        }))
+    }
+}

@@ -1,0 +1,63 @@
+//! Entries of `StateRelation` and `LinkRelation`, built the same way by every component and by
+//! the verifier's boundary.
+//!
+//! `LinkRelation` ties the pieces of one signature verification together; its first value is
+//! a tag, so entries of different kinds never meet:
+//! - `Chain(pp, i, j, c[4])`: chain `i` of the key with public parameter `pp` holds `c` at
+//!   position `j`;
+//! - `Block(pp, k, block[8])`: message block `k` of the transfer signed under `pp`;
+//! - `DigestCap(pp, k, cap[8])`: the digest sponge's capacity before block `k`;
+//! - `KeyCap(pp, b, cap[8], queue[8], phase, sigma)`: the key sponge before block `b`, with the
+//!   digits still to read (`queue`: digest elements, the first one partly consumed), the
+//!   position in the current element (`phase`) and the digit sum so far (`sigma`);
+//! - `KeyOk(pp, K[4])`: the key sponge over `pp` and the 32 chain-end pairs outputs `K`.
+
+use super::role::{k, Lane};
+
+pub const TAG_CHAIN: u32 = 1;
+pub const TAG_BLOCK: u32 = 2;
+pub const TAG_DIGEST_CAP: u32 = 3;
+pub const TAG_KEY_CAP: u32 = 4;
+pub const TAG_KEY_OK: u32 = 5;
+
+/// `StateRelation` kinds.
+pub const KIND_BALANCE: u32 = 0;
+pub const KIND_KEY: u32 = 1;
+
+fn with_tag<T: Lane>(tag: u32, parts: &[&[T]]) -> Vec<T> {
+    let mut out = vec![k::<T>(tag)];
+    for part in parts {
+        out.extend(part.iter().cloned());
+    }
+    out
+}
+
+pub fn chain<T: Lane>(pp: &[T], i: T, j: T, c: &[T]) -> Vec<T> {
+    with_tag(TAG_CHAIN, &[pp, &[i, j], c])
+}
+
+pub fn block<T: Lane>(pp: &[T], index: T, block: &[T]) -> Vec<T> {
+    with_tag(TAG_BLOCK, &[pp, &[index], block])
+}
+
+pub fn digest_cap<T: Lane>(pp: &[T], index: T, cap: &[T]) -> Vec<T> {
+    with_tag(TAG_DIGEST_CAP, &[pp, &[index], cap])
+}
+
+pub fn key_cap<T: Lane>(pp: &[T], b: T, cap: &[T], queue: &[T], phase: T, sigma: T) -> Vec<T> {
+    with_tag(TAG_KEY_CAP, &[pp, &[b], cap, queue, &[phase, sigma]])
+}
+
+pub fn key_ok<T: Lane>(pp: &[T], key: &[T]) -> Vec<T> {
+    with_tag(TAG_KEY_OK, &[pp, key])
+}
+
+/// `Balance(0, D, A, limbs)`.
+pub fn balance<T: Lane>(domain: &[T], account: &[T], limbs: &[T]) -> Vec<T> {
+    with_tag(KIND_BALANCE, &[domain, account, limbs])
+}
+
+/// `Key(1, D, A, nonce, K)`.
+pub fn key<T: Lane>(domain: &[T], account: &[T], nonce: T, key: &[T]) -> Vec<T> {
+    with_tag(KIND_KEY, &[domain, account, &[nonce], key])
+}

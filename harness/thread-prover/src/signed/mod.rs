@@ -1,0 +1,48 @@
+//! # The signed token program: every transfer signed by its sender's thread key
+//!
+//! A sub-block proof of this program shows that every transfer in it is signed by its
+//! sender's registered one-time thread key (TS-WOTS over Poseidon2-M31, `zkthread_sig`), that
+//! no signature is replayed, that balances move by the signed amounts without underflow,
+//! overflow or value created, and that the public lists are exactly the `balances` and
+//! `thread_keys` slots it read and wrote. The design, the relations and the soundness sketch
+//! are in `docs/signed-transfers.md` ("The signed token AIR").
+//!
+//! Components (one proof): [`roles::TransferRole`] (one transfer per row),
+//! [`roles::ChainStepRole`], [`roles::DigestRole`], [`roles::KeySpongeRole`] (the pieces of a
+//! signature verification), `crate::poseidon2` (every permutation they use) and the 16-bit
+//! range table. Each role is written once ([`role::Role`]) for the prover and every evaluator.
+//!
+//! ## Why a forged or replayed transfer cannot be proven
+//! - `Key(D, A, nonce, K)` tuples of one account form a single path from its input key slot:
+//!   each transfer row consumes `(nonce, K)` and produces `(nonce + 1, K_next)`, so a cycle of
+//!   key tuples (which could start from a key the prover invented) needs `p` rows. Every row
+//!   that debits `A` consumes one of `A`'s key tuples, so the debits are exactly `A`'s signed
+//!   messages, in key order, each used once; a settled signature's key is rotated away on chain.
+//! - A row's `KeyOk(pp, K)` needs a key sponge over `pp` and 32 chain-end pairs whose output is
+//!   `K` (else a second preimage of the user's commitment); the ends come from chain steps
+//!   (`j` in 0..2, tweaked by `pp, i, j`) that start at the digits of the digest of this row's
+//!   own fields (the `Block`s are the row's columns, the digest capacity starts from `K`), and
+//!   the digits sum to `T`: exactly a TS-WOTS verification of this row's message under `K`.
+//!   `pp` is unique per honest key, so signature instances never share link tuples.
+//! - Digits are read two per key-sponge row off a queue holding the digest: each element
+//!   loses two base-4 digits per row for four rows, then its rest (`hi`) is range-checked
+//!   `<= 2^15 - 2`, so `hi * 2^16 + lo` is the element's unique split. A digit outside 0..3
+//!   produces a chain start nothing can consume.
+//! - Balances: per account, `final - input = received - sent`, every produced value
+//!   range-checked in 16-bit limbs with boolean borrows/carries, as in the unsigned AIR.
+//!
+//! The Cairo verifier for this program is the next step (see the design doc); this module is
+//! the prover side and stwo's Rust verifier.
+
+pub mod batcher;
+pub mod link;
+pub mod prover;
+pub mod role;
+pub mod roles;
+pub mod statement;
+pub mod witness;
+
+pub use prover::{prove_signed, verify_signed, SignedProof, SignedProveError, SignedVerifyError};
+pub use statement::{BoundSlot, SignedPublicInput, SignedStatementError, SlotState};
+pub use witness::{SignedRow, SignedWitness};
+pub use batcher::{SignedBatch, SignedBatchError, SignedBatcher, SignedRejection, SignedSubBlock, SignedTransferTx};

@@ -1,0 +1,356 @@
+//! The four roles of a signed-transfer proof (columns, constraints, fractions). The
+//! `Poseidon2` component (`crate::poseidon2`) proves every permutation they look up, and the
+//! 16-bit range table (`crate::air::RangeTableEval`) every range check.
+
+use std::ops::Range;
+
+use zkthread_sig::wots::{TAG_CHAIN, TAG_MSG, TAG_PK, TARGET_SUM};
+
+use super::link;
+use super::role::{k, one_minus, Frac, Lane, Rel, Role};
+use crate::air::{LIMB_BITS, N_LIMBS};
+
+fn slice<T: Clone>(cols: &[T], r: Range<usize>) -> Vec<T> {
+    cols[r].to_vec()
+}
+
+fn boolean<T: Lane>(x: &T) -> T {
+    x.clone() * (x.clone() - k(1))
+}
+
+fn neg<T: Lane>(x: &T) -> T {
+    T::zero() - x.clone()
+}
+
+/// Lifts a tag constant to a lane value.
+fn tag<T: Lane>(t: zkthread_sig::M31) -> T {
+    k(t.to_u32())
+}
+
+/// One signed transfer per row (see `docs/signed-transfers.md`).
+#[derive(Clone)]
+pub struct TransferRole;
+
+pub mod transfer_cols {
+    use std::ops::Range;
+    pub const ENABLED: usize = 0;
+    pub const DOMAIN: Range<usize> = 1..5;
+    pub const FROM: Range<usize> = 5..9;
+    pub const TO: Range<usize> = 9..13;
+    pub const NONCE: usize = 13;
+    pub const KEY: Range<usize> = 14..18;
+    pub const NEXT_KEY: Range<usize> = 18..22;
+    pub const PP: Range<usize> = 22..26;
+    pub const RHO: Range<usize> = 26..29;
+    pub const FROM_OLD: Range<usize> = 29..37;
+    pub const TO_OLD: Range<usize> = 37..45;
+    pub const AMOUNT: Range<usize> = 45..53;
+    pub const FROM_NEW: Range<usize> = 53..61;
+    pub const TO_NEW: Range<usize> = 61..69;
+    pub const BORROW: Range<usize> = 69..76;
+    pub const CARRY: Range<usize> = 76..83;
+    pub const N: usize = 83;
+}
+
+impl Role for TransferRole {
+    const NAME: &'static str = "signed_transfer";
+    const N_COLUMNS: usize = transfer_cols::N;
+
+    fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
+        use transfer_cols::*;
+        let base: T = k(1 << LIMB_BITS);
+        let mut out = vec![boolean(&c[ENABLED])];
+        out.extend(BORROW.chain(CARRY).map(|i| boolean(&c[i])));
+        for l in 0..N_LIMBS {
+            // Sender: old - amount = new with borrows; receiver: old + amount = new with
+            // carries; nothing leaves the top limb (no underflow, no overflow).
+            let mut sub = c[FROM_OLD.start + l].clone() - c[AMOUNT.start + l].clone()
+                - c[FROM_NEW.start + l].clone();
+            let mut add = c[TO_OLD.start + l].clone() + c[AMOUNT.start + l].clone()
+                - c[TO_NEW.start + l].clone();
+            if l > 0 {
+                sub = sub - c[BORROW.start + l - 1].clone();
+                add = add + c[CARRY.start + l - 1].clone();
+            }
+            if l < N_LIMBS - 1 {
+                sub = sub + c[BORROW.start + l].clone() * base.clone();
+                add = add - c[CARRY.start + l].clone() * base.clone();
+            }
+            out.push(sub);
+            out.push(add);
+        }
+        out
+    }
+
+    fn fractions<T: Lane>(c: &[T]) -> Vec<Frac<T>> {
+        use transfer_cols::*;
+        let e = c[ENABLED].clone();
+        let (d, from, to) = (slice(c, DOMAIN), slice(c, FROM), slice(c, TO));
+        let (key, next, pp) = (slice(c, KEY), slice(c, NEXT_KEY), slice(c, PP));
+        let amount = slice(c, AMOUNT);
+        let nonce = c[NONCE].clone();
+        let mut f = vec![
+            Frac::new(Rel::State, neg(&e), link::balance(&d, &from, &slice(c, FROM_OLD))),
+            Frac::new(Rel::State, e.clone(), link::balance(&d, &from, &slice(c, FROM_NEW))),
+            Frac::new(Rel::State, neg(&e), link::balance(&d, &to, &slice(c, TO_OLD))),
+            Frac::new(Rel::State, e.clone(), link::balance(&d, &to, &slice(c, TO_NEW))),
+            Frac::new(Rel::State, neg(&e), link::key(&d, &from, nonce.clone(), &key)),
+            Frac::new(Rel::State, e.clone(), link::key(&d, &from, nonce.clone() + k(1), &next)),
+        ];
+        // The digest sponge starts from capacity [K, TAG_MSG, 0, 0, 0] and absorbs this row's
+        // own fields: the signature is over exactly what this row does.
+        let mut cap = key.clone();
+        cap.extend([tag(TAG_MSG), k(0), k(0), k(0)]);
+        f.push(Frac::new(Rel::Link, e.clone(), link::digest_cap(&pp, k(0), &cap)));
+        let z = || k::<T>(0);
+        let blocks: [Vec<T>; 4] = [
+            [d.clone(), from.clone()].concat(),
+            [to.clone(), amount[0..4].to_vec()].concat(),
+            [amount[4..8].to_vec(), vec![nonce], next[0..3].to_vec()].concat(),
+            [vec![next[3].clone()], slice(c, RHO), vec![z(), z(), z(), z()]].concat(),
+        ];
+        for (i, b) in blocks.iter().enumerate() {
+            f.push(Frac::new(Rel::Link, e.clone(), link::block(&pp, k(i as u32), b)));
+        }
+        f.push(Frac::new(Rel::Link, neg(&e), link::key_ok(&pp, &key)));
+        for i in AMOUNT.chain(FROM_NEW).chain(TO_NEW) {
+            f.push(Frac::new(Rel::Range, k(1), vec![c[i].clone()]));
+        }
+        f
+    }
+
+    fn batching() -> Vec<usize> {
+        // 36 fractions, linear denominators: pairs (degree 3).
+        (0..36).map(|i| i / 2).collect()
+    }
+}
+
+/// One chain step per row: `c' = P([c, pp, i, j, TAG_CHAIN, 0; 5])[0..4] + c`.
+#[derive(Clone)]
+pub struct ChainStepRole;
+
+pub mod chain_cols {
+    use std::ops::Range;
+    pub const ENABLED: usize = 0;
+    pub const PP: Range<usize> = 1..5;
+    pub const CHAIN: usize = 5;
+    pub const POSITION: usize = 6;
+    pub const INPUT: Range<usize> = 7..11;
+    pub const OUT: Range<usize> = 11..27;
+    pub const N: usize = 27;
+}
+
+impl Role for ChainStepRole {
+    const NAME: &'static str = "chain_step";
+    const N_COLUMNS: usize = chain_cols::N;
+
+    fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
+        use chain_cols::*;
+        let j = c[POSITION].clone();
+        // A step leaves positions 0, 1, 2 only: chains end at 3, and a start at a digit
+        // outside 0..3 can then never be consumed.
+        vec![boolean(&c[ENABLED]), j.clone() * (j.clone() - k(1)) * (j - k(2))]
+    }
+
+    fn fractions<T: Lane>(c: &[T]) -> Vec<Frac<T>> {
+        use chain_cols::*;
+        let e = c[ENABLED].clone();
+        let (pp, input, out) = (slice(c, PP), slice(c, INPUT), slice(c, OUT));
+        let (i, j) = (c[CHAIN].clone(), c[POSITION].clone());
+        let mut perm = [input.clone(), pp.clone(), vec![i.clone(), j.clone(), tag(TAG_CHAIN)]].concat();
+        perm.extend((0..5).map(|_| k::<T>(0)));
+        perm.extend(out.iter().cloned());
+        let next: Vec<T> = (0..4).map(|x| out[x].clone() + input[x].clone()).collect();
+        vec![
+            Frac::new(Rel::Poseidon2, neg(&e), perm),
+            Frac::new(Rel::Link, neg(&e), link::chain(&pp, i.clone(), j.clone(), &input)),
+            Frac::new(Rel::Link, e, link::chain(&pp, i, j + k(1), &next)),
+        ]
+    }
+
+    fn batching() -> Vec<usize> {
+        vec![0, 0, 1]
+    }
+}
+
+/// One block of the message digest per row (overwrite sponge, rate 8).
+#[derive(Clone)]
+pub struct DigestRole;
+
+pub mod digest_cols {
+    use std::ops::Range;
+    pub const ENABLED: usize = 0;
+    pub const PP: Range<usize> = 1..5;
+    pub const INDEX: usize = 5;
+    pub const FINAL: usize = 6;
+    pub const BLOCK: Range<usize> = 7..15;
+    pub const CAP: Range<usize> = 15..23;
+    pub const OUT: Range<usize> = 23..39;
+    pub const N: usize = 39;
+}
+
+/// Blocks of a message.
+pub const MESSAGE_BLOCKS: u32 = 4;
+
+impl Role for DigestRole {
+    const NAME: &'static str = "digest_sponge";
+    const N_COLUMNS: usize = digest_cols::N;
+
+    fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
+        use digest_cols::*;
+        let (e, f) = (c[ENABLED].clone(), c[FINAL].clone());
+        vec![
+            boolean(&e),
+            boolean(&f),
+            // The digest is read after exactly the four blocks the transfer row offers.
+            f.clone() * (c[INDEX].clone() - k(MESSAGE_BLOCKS - 1)),
+            f * one_minus(&e),
+        ]
+    }
+
+    fn fractions<T: Lane>(c: &[T]) -> Vec<Frac<T>> {
+        use digest_cols::*;
+        let (e, f) = (c[ENABLED].clone(), c[FINAL].clone());
+        let (pp, block, cap, out) = (slice(c, PP), slice(c, BLOCK), slice(c, CAP), slice(c, OUT));
+        let index = c[INDEX].clone();
+        let perm = [block.clone(), cap.clone(), out.clone()].concat();
+        let mut key_cap = pp.clone();
+        key_cap.extend([tag(TAG_PK), k(0), k(0), k(0)]);
+        vec![
+            Frac::new(Rel::Poseidon2, neg(&e), perm),
+            Frac::new(Rel::Link, neg(&e), link::digest_cap(&pp, index.clone(), &cap)),
+            Frac::new(Rel::Link, neg(&e), link::block(&pp, index.clone(), &block)),
+            Frac::new(
+                Rel::Link,
+                e - f.clone(),
+                link::digest_cap(&pp, index + k(1), &out[8..16]),
+            ),
+            // The digest becomes the key sponge's digit queue.
+            Frac::new(Rel::Link, f, link::key_cap(&pp, k(0), &key_cap, &out[0..8], k(0), k(0))),
+        ]
+    }
+
+    fn batching() -> Vec<usize> {
+        vec![0, 0, 1, 1, 2]
+    }
+}
+
+/// One block of the key-commitment sponge per row: absorbs the ends of chains `2b, 2b+1`,
+/// offers their starts at this row's two digits, reads the digits off the digest queue.
+#[derive(Clone)]
+pub struct KeySpongeRole;
+
+pub mod key_cols {
+    use std::ops::Range;
+    pub const ENABLED: usize = 0;
+    pub const PP: Range<usize> = 1..5;
+    pub const BLOCK: usize = 5;
+    pub const FINAL: usize = 6;
+    /// The position in the current digest element, `phase = PHASE_LO + 2 PHASE_HI`.
+    pub const PHASE_LO: usize = 7;
+    pub const PHASE_HI: usize = 8;
+    pub const SIGMA: usize = 9;
+    pub const CAP: Range<usize> = 10..18;
+    pub const QUEUE: Range<usize> = 18..26;
+    pub const DIGIT_A: usize = 26;
+    pub const DIGIT_B: usize = 27;
+    pub const REST: usize = 28;
+    pub const END_A: Range<usize> = 29..33;
+    pub const END_B: Range<usize> = 33..37;
+    pub const START_A: Range<usize> = 37..41;
+    pub const START_B: Range<usize> = 41..45;
+    pub const OUT: Range<usize> = 45..61;
+    /// `phase == 3`: this row ends a digest element (`LAST = PHASE_LO * PHASE_HI`).
+    pub const LAST: usize = 61;
+    pub const N: usize = 62;
+}
+
+/// The row ends a digest element (a column, so the next-KeyCap entry stays degree 2).
+fn last<T: Lane>(c: &[T]) -> T {
+    c[key_cols::LAST].clone()
+}
+
+/// Blocks of the key sponge (two chains each).
+pub const KEY_BLOCKS: u32 = 32;
+/// `hi <= 2^15 - 2` as a 16-bit range check of `hi + HI_SHIFT`.
+pub const HI_SHIFT: u32 = (1 << 16) - ((1 << 15) - 1);
+
+impl Role for KeySpongeRole {
+    const NAME: &'static str = "key_sponge";
+    const N_COLUMNS: usize = key_cols::N;
+
+    fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
+        use key_cols::*;
+        let (e, f) = (c[ENABLED].clone(), c[FINAL].clone());
+        let digits = c[DIGIT_A].clone() + c[DIGIT_B].clone() * k::<T>(4);
+        vec![
+            boolean(&e),
+            boolean(&f),
+            // Four rows per digest element: phase 0..3 in two bits, the last at phase 3.
+            boolean(&c[PHASE_LO]),
+            boolean(&c[PHASE_HI]),
+            c[LAST].clone() - c[PHASE_LO].clone() * c[PHASE_HI].clone(),
+            // The queue's head loses two base-4 digits per row.
+            c[REST].clone() * k::<T>(16) - (c[QUEUE.start].clone() - digits),
+            // The key is read after exactly 32 blocks (phase 3 of the last element), with the
+            // digits summing to T.
+            f.clone() * (c[BLOCK].clone() - k::<T>(KEY_BLOCKS - 1)),
+            f.clone()
+                * (c[SIGMA].clone() + c[DIGIT_A].clone() + c[DIGIT_B].clone() - k(TARGET_SUM)),
+            f.clone() * one_minus(&e),
+            f * one_minus(&last(c)),
+        ]
+    }
+
+    fn fractions<T: Lane>(c: &[T]) -> Vec<Frac<T>> {
+        use key_cols::*;
+        let (e, f, l) = (c[ENABLED].clone(), c[FINAL].clone(), last(c));
+        let phase = c[PHASE_LO].clone() + c[PHASE_HI].clone() * k::<T>(2);
+        let (pp, cap, queue, out) = (slice(c, PP), slice(c, CAP), slice(c, QUEUE), slice(c, OUT));
+        let (end_a, end_b) = (slice(c, END_A), slice(c, END_B));
+        let b = c[BLOCK].clone();
+        let (xa, xb, rest) = (c[DIGIT_A].clone(), c[DIGIT_B].clone(), c[REST].clone());
+        let chain_a = b.clone() * k::<T>(2);
+        let chain_b = chain_a.clone() + k(1);
+        let not_last = one_minus(&l);
+        // Not last: [rest, queue[1..8]]; last: [queue[1..8], 0] (the element is done).
+        let next_queue: Vec<T> = (0..8)
+            .map(|i| {
+                let stay = if i == 0 { rest.clone() } else { queue[i].clone() };
+                let shift = if i < 7 { queue[i + 1].clone() } else { k(0) };
+                l.clone() * shift + not_last.clone() * stay
+            })
+            .collect();
+        let next_phase = not_last * (phase.clone() + k(1));
+        let next_sigma = c[SIGMA].clone() + xa.clone() + xb.clone();
+        let perm = [end_a.clone(), end_b.clone(), cap.clone(), out.clone()].concat();
+        let three = || k::<T>(3);
+        vec![
+            Frac::new(Rel::Poseidon2, neg(&e), perm),
+            Frac::new(
+                Rel::Link,
+                neg(&e),
+                link::key_cap(&pp, b.clone(), &cap, &queue, phase, c[SIGMA].clone()),
+            ),
+            Frac::new(Rel::Link, e.clone(), link::chain(&pp, chain_a.clone(), xa, &slice(c, START_A))),
+            Frac::new(Rel::Link, e.clone(), link::chain(&pp, chain_b.clone(), xb, &slice(c, START_B))),
+            Frac::new(
+                Rel::Link,
+                e.clone() - f.clone(),
+                link::key_cap(&pp, b + k(1), &out[8..16], &next_queue, next_phase, next_sigma),
+            ),
+            Frac::new(Rel::Link, neg(&e), link::chain(&pp, chain_a, three(), &end_a)),
+            Frac::new(Rel::Link, neg(&e), link::chain(&pp, chain_b, three(), &end_b)),
+            // At an element's end the rest is its high part: hi < 2^16 and hi + HI_SHIFT <
+            // 2^16, i.e. hi <= 2^15 - 2, so `hi * 2^16 + lo` cannot wrap around p.
+            Frac::new(Rel::Range, l.clone(), vec![rest.clone()]),
+            Frac::new(Rel::Range, l, vec![rest + k(HI_SHIFT)]),
+            Frac::new(Rel::Link, f, link::key_ok(&pp, &out[0..4])),
+        ]
+    }
+
+    fn batching() -> Vec<usize> {
+        // Pairs of linear entries; the next-KeyCap entry (degree-2 values) alone.
+        vec![0, 0, 1, 1, 2, 3, 3, 4, 4, 5]
+    }
+}
