@@ -96,6 +96,8 @@ pub use model::{Slot, SlotValue, SubBlock, Transfer};
 pub use params::{air_descriptor_digest, StarkParams};
 pub use prover::{prove, verify, ProveError, ThreadProof, VerifyError};
 pub use public_input::{contract_set_commitment, PublicInput, StatementError};
-pub use serialize::{proof_from_felts, proof_to_felts, DecodeError};
+pub use serialize::{
+    proof_from_felts, proof_to_felts, signed_proof_from_felts, signed_proof_to_felts, DecodeError,
+};
 pub use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
 pub use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel;

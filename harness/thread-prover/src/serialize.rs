@@ -32,6 +32,7 @@ use stwo::prover::backend::BackendForChannel;
 
 use crate::channel::{HashOf, ThreadChannel};
 use crate::prover::ThreadProof;
+use crate::signed::SignedProof;
 
 /// M31 values packed per felt.
 pub const M31_PER_FELT: usize = 8;
@@ -93,69 +94,98 @@ where
     SimdBackend: BackendForChannel<MC>,
 {
     let mut w = Writer::<MC> { m31: Vec::new(), felts: Vec::new(), _mc: Default::default() };
-    let p = &proof.stark.0;
     w.u(proof.log_n_rows as usize);
     w.qm(proof.range_check_claimed_sum);
-    let c = p.config;
-    for v in [
-        c.pow_bits,
-        c.fri_config.log_blowup_factor,
-        c.fri_config.log_last_layer_degree_bound,
-        c.fri_config.n_queries as u32,
-        c.fri_config.fold_step,
-        c.lifting_log_size.map_or(0, |l| l + 1),
-    ] {
-        w.u(v as usize);
-    }
-    w.hashes(&p.commitments);
-    w.u(p.sampled_values.len());
-    for tree in p.sampled_values.iter() {
-        w.u(tree.len());
-        tree.iter().for_each(|col| w.qms(col));
-    }
-    w.u(p.decommitments.len());
-    for d in p.decommitments.iter() {
-        w.hashes(&d.hash_witness);
-    }
-    w.u(p.queried_values.len());
-    for tree in p.queried_values.iter() {
-        w.u(tree.len());
-        for col in tree.iter() {
-            w.u(col.len());
-            col.iter().for_each(|v| w.m(*v));
-        }
-    }
-    w.felts.push(Felt::from(p.proof_of_work));
-    w.layer(&p.fri_proof.first_layer);
-    w.u(p.fri_proof.inner_layers.len());
-    p.fri_proof.inner_layers.iter().for_each(|l| w.layer(l));
-    w.qms(&p.fri_proof.last_layer_poly);
+    w.stark(&proof.stark);
+    w.finish(&proof.slot_owners)
+}
 
-    let mut out = Vec::with_capacity(
-        2 + proof.slot_owners.len() + w.m31.len().div_ceil(M31_PER_FELT) + w.felts.len(),
-    );
-    out.push(Felt::from(proof.slot_owners.len() as u64));
-    out.extend(proof.slot_owners.iter().copied());
-    out.push(Felt::from(w.m31.len() as u64));
-    for chunk in w.m31.chunks(M31_PER_FELT) {
-        let mut bytes = [0u8; 32];
-        // Little-endian bit packing: value j occupies bits [31 j, 31 j + 31).
-        let mut acc = [0u64; 4];
-        for (j, v) in chunk.iter().enumerate() {
-            let bit = 31 * j;
-            let (word, off) = (bit / 64, bit % 64);
-            acc[word] |= (*v as u64) << off;
-            if off > 33 {
-                acc[word + 1] |= (*v as u64) >> (64 - off);
+/// Encodes a signed-transfer proof as felts: the same layout with the header
+/// `log_sizes(5), claimed_sums(5 x 4)` in the M31 stream.
+pub fn signed_proof_to_felts<MC: ThreadChannel>(proof: &SignedProof<MC>) -> Vec<Felt>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    let mut w = Writer::<MC> { m31: Vec::new(), felts: Vec::new(), _mc: Default::default() };
+    proof.log_sizes.iter().for_each(|l| w.u(*l as usize));
+    proof.claimed_sums.iter().for_each(|s| w.qm(*s));
+    w.stark(&proof.stark);
+    w.finish(&proof.slot_owners)
+}
+
+impl<MC: ThreadChannel> Writer<MC>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    /// stwo's proof: config, commitments, sampled values, decommitments, queried values, the
+    /// proof-of-work nonce and the FRI proof.
+    fn stark(&mut self, stark: &StarkProof<MC::H>) {
+        let w = self;
+        let p = &stark.0;
+        let c = p.config;
+        for v in [
+            c.pow_bits,
+            c.fri_config.log_blowup_factor,
+            c.fri_config.log_last_layer_degree_bound,
+            c.fri_config.n_queries as u32,
+            c.fri_config.fold_step,
+            c.lifting_log_size.map_or(0, |l| l + 1),
+        ] {
+            w.u(v as usize);
+        }
+        w.hashes(&p.commitments);
+        w.u(p.sampled_values.len());
+        for tree in p.sampled_values.iter() {
+            w.u(tree.len());
+            tree.iter().for_each(|col| w.qms(col));
+        }
+        w.u(p.decommitments.len());
+        for d in p.decommitments.iter() {
+            w.hashes(&d.hash_witness);
+        }
+        w.u(p.queried_values.len());
+        for tree in p.queried_values.iter() {
+            w.u(tree.len());
+            for col in tree.iter() {
+                w.u(col.len());
+                col.iter().for_each(|v| w.m(*v));
             }
         }
-        for (i, word) in acc.iter().enumerate() {
-            bytes[32 - 8 * (i + 1)..32 - 8 * i].copy_from_slice(&word.to_be_bytes());
-        }
-        out.push(Felt::from_bytes_be(&bytes));
+        w.felts.push(Felt::from(p.proof_of_work));
+        w.layer(&p.fri_proof.first_layer);
+        w.u(p.fri_proof.inner_layers.len());
+        p.fri_proof.inner_layers.iter().for_each(|l| w.layer(l));
+        w.qms(&p.fri_proof.last_layer_poly);
     }
-    out.extend(w.felts);
-    out
+
+    /// `[n_owners, owners, n_m31, packed m31s, felt stream]`.
+    fn finish(self, owners: &[Felt]) -> Vec<Felt> {
+        let w = self;
+        let mut out =
+            Vec::with_capacity(2 + owners.len() + w.m31.len().div_ceil(M31_PER_FELT) + w.felts.len());
+        out.push(Felt::from(owners.len() as u64));
+        out.extend(owners.iter().copied());
+        out.push(Felt::from(w.m31.len() as u64));
+        for chunk in w.m31.chunks(M31_PER_FELT) {
+            let mut bytes = [0u8; 32];
+            // Little-endian bit packing: value j occupies bits [31 j, 31 j + 31).
+            let mut acc = [0u64; 4];
+            for (j, v) in chunk.iter().enumerate() {
+                let bit = 31 * j;
+                let (word, off) = (bit / 64, bit % 64);
+                acc[word] |= (*v as u64) << off;
+                if off > 33 {
+                    acc[word + 1] |= (*v as u64) >> (64 - off);
+                }
+            }
+            for (i, word) in acc.iter().enumerate() {
+                bytes[32 - 8 * (i + 1)..32 - 8 * i].copy_from_slice(&word.to_be_bytes());
+            }
+            out.push(Felt::from_bytes_be(&bytes));
+        }
+        out.extend(w.felts);
+        out
+    }
 }
 
 struct Reader<'a, MC: ThreadChannel>
@@ -216,6 +246,35 @@ pub fn proof_from_felts<MC: ThreadChannel>(felts: &[Felt]) -> Result<ThreadProof
 where
     SimdBackend: BackendForChannel<MC>,
 {
+    let (slot_owners, m31, mut rest) = unpack(felts)?;
+    let mut r = Reader::<MC> { m31: m31.into_iter(), felts: &mut rest, _mc: Default::default() };
+    let log_n_rows = r.u()? as u32;
+    let range_check_claimed_sum = r.qm()?;
+    let stark = r.stark()?;
+    Ok(ThreadProof { slot_owners, log_n_rows, range_check_claimed_sum, stark })
+}
+
+/// Decodes felts produced by [`signed_proof_to_felts`].
+pub fn signed_proof_from_felts<MC: ThreadChannel>(felts: &[Felt]) -> Result<SignedProof<MC>, DecodeError>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    let (slot_owners, m31, mut rest) = unpack(felts)?;
+    let mut r = Reader::<MC> { m31: m31.into_iter(), felts: &mut rest, _mc: Default::default() };
+    let mut log_sizes = [0u32; crate::signed::prover::SIZED_COMPONENTS];
+    for l in log_sizes.iter_mut() {
+        *l = r.u()? as u32;
+    }
+    let mut claimed_sums = [SecureField::default(); crate::signed::prover::SIZED_COMPONENTS];
+    for s in claimed_sums.iter_mut() {
+        *s = r.qm()?;
+    }
+    let stark = r.stark()?;
+    Ok(SignedProof { slot_owners, log_sizes, claimed_sums, stark })
+}
+
+/// Splits the calldata into the owners, the unpacked M31 stream and the felt stream.
+fn unpack(felts: &[Felt]) -> Result<(Vec<Felt>, Vec<u32>, std::vec::IntoIter<Felt>), DecodeError> {
     let n_owners: u64 = (*felts.first().ok_or(DecodeError::Truncated)?)
         .try_into()
         .map_err(|_| DecodeError::OutOfRange("owner count"))?;
@@ -223,7 +282,6 @@ where
         return Err(DecodeError::Truncated);
     }
     let (slot_owners, felts) = felts[1..].split_at(n_owners as usize);
-    let slot_owners = slot_owners.to_vec();
     let n_m31: u64 = (*felts.first().ok_or(DecodeError::Truncated)?)
         .try_into()
         .map_err(|_| DecodeError::OutOfRange("m31 count"))?;
@@ -257,64 +315,66 @@ where
             }
         }
     }
-    let mut rest = felts[1 + n_packed..].iter().copied();
-    let mut r = Reader::<MC> { m31: m31.into_iter(), felts: &mut rest, _mc: Default::default() };
+    let rest = felts[1 + n_packed..].to_vec().into_iter();
+    Ok((slot_owners.to_vec(), m31, rest))
+}
 
-    let log_n_rows = r.u()? as u32;
-    let range_check_claimed_sum = r.qm()?;
-    let cfg: Vec<u32> = (0..6).map(|_| r.u().map(|v| v as u32)).collect::<Result<_, _>>()?;
-    if !(1..=16).contains(&cfg[1]) || cfg[2] > 10 || cfg[4] == 0 {
-        return Err(DecodeError::OutOfRange("config"));
-    }
-    let config = PcsConfig {
-        pow_bits: cfg[0],
-        fri_config: FriConfig::new(cfg[2], cfg[1], cfg[3] as usize, cfg[4]),
-        lifting_log_size: cfg[5].checked_sub(1),
-    };
-    let commitments = TreeVec::new(r.hashes()?);
-    let n_trees = r.u()?;
-    let mut sampled_values = Vec::with_capacity(n_trees);
-    for _ in 0..n_trees {
-        let n_cols = r.u()?;
-        sampled_values.push((0..n_cols).map(|_| r.qms()).collect::<Result<Vec<_>, _>>()?);
-    }
-    let n_trees = r.u()?;
-    let decommitments = (0..n_trees)
-        .map(|_| Ok(MerkleDecommitmentLifted { hash_witness: r.hashes()? }))
-        .collect::<Result<Vec<_>, DecodeError>>()?;
-    let n_trees = r.u()?;
-    let mut queried_values = Vec::with_capacity(n_trees);
-    for _ in 0..n_trees {
-        let n_cols = r.u()?;
-        let mut tree = Vec::with_capacity(n_cols);
-        for _ in 0..n_cols {
-            let n = r.u()?;
-            tree.push((0..n).map(|_| r.m()).collect::<Result<Vec<_>, _>>()?);
+impl<MC: ThreadChannel> Reader<'_, MC>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    /// Reads what [`Writer::stark`] wrote, then requires both streams to be consumed.
+    fn stark(&mut self) -> Result<StarkProof<MC::H>, DecodeError> {
+        let r = self;
+        let cfg: Vec<u32> = (0..6).map(|_| r.u().map(|v| v as u32)).collect::<Result<_, _>>()?;
+        if !(1..=16).contains(&cfg[1]) || cfg[2] > 10 || cfg[4] == 0 {
+            return Err(DecodeError::OutOfRange("config"));
         }
-        queried_values.push(tree);
-    }
-    let pow: u64 = r
-        .felts
-        .next()
-        .ok_or(DecodeError::Truncated)?
-        .try_into()
-        .map_err(|_| DecodeError::OutOfRange("proof of work nonce"))?;
-    let first_layer = r.layer()?;
-    let n_inner = r.u()?;
-    let inner_layers = (0..n_inner).map(|_| r.layer()).collect::<Result<Vec<_>, _>>()?;
-    let coeffs = r.qms()?;
-    if !coeffs.len().is_power_of_two() {
-        return Err(DecodeError::OutOfRange("last layer size"));
-    }
-    let last_layer_poly = LinePoly::new(coeffs);
-    if r.m31.next().is_some() || r.felts.next().is_some() {
-        return Err(DecodeError::Trailing);
-    }
-    Ok(ThreadProof {
-        slot_owners,
-        log_n_rows,
-        range_check_claimed_sum,
-        stark: StarkProof(CommitmentSchemeProof {
+        let config = PcsConfig {
+            pow_bits: cfg[0],
+            fri_config: FriConfig::new(cfg[2], cfg[1], cfg[3] as usize, cfg[4]),
+            lifting_log_size: cfg[5].checked_sub(1),
+        };
+        let commitments = TreeVec::new(r.hashes()?);
+        let n_trees = r.u()?;
+        let mut sampled_values = Vec::with_capacity(n_trees);
+        for _ in 0..n_trees {
+            let n_cols = r.u()?;
+            sampled_values.push((0..n_cols).map(|_| r.qms()).collect::<Result<Vec<_>, _>>()?);
+        }
+        let n_trees = r.u()?;
+        let decommitments = (0..n_trees)
+            .map(|_| Ok(MerkleDecommitmentLifted { hash_witness: r.hashes()? }))
+            .collect::<Result<Vec<_>, DecodeError>>()?;
+        let n_trees = r.u()?;
+        let mut queried_values = Vec::with_capacity(n_trees);
+        for _ in 0..n_trees {
+            let n_cols = r.u()?;
+            let mut tree = Vec::with_capacity(n_cols);
+            for _ in 0..n_cols {
+                let n = r.u()?;
+                tree.push((0..n).map(|_| r.m()).collect::<Result<Vec<_>, _>>()?);
+            }
+            queried_values.push(tree);
+        }
+        let pow: u64 = r
+            .felts
+            .next()
+            .ok_or(DecodeError::Truncated)?
+            .try_into()
+            .map_err(|_| DecodeError::OutOfRange("proof of work nonce"))?;
+        let first_layer = r.layer()?;
+        let n_inner = r.u()?;
+        let inner_layers = (0..n_inner).map(|_| r.layer()).collect::<Result<Vec<_>, _>>()?;
+        let coeffs = r.qms()?;
+        if !coeffs.len().is_power_of_two() {
+            return Err(DecodeError::OutOfRange("last layer size"));
+        }
+        let last_layer_poly = LinePoly::new(coeffs);
+        if r.m31.next().is_some() || r.felts.next().is_some() {
+            return Err(DecodeError::Trailing);
+        }
+        Ok(StarkProof(CommitmentSchemeProof {
             config,
             commitments,
             sampled_values: TreeVec::new(sampled_values),
@@ -322,6 +382,6 @@ where
             queried_values: TreeVec::new(queried_values),
             proof_of_work: pow,
             fri_proof: FriProof { first_layer, inner_layers, last_layer_poly },
-        }),
-    })
+        }))
+    }
 }

@@ -126,6 +126,12 @@ fn honest_signed_sub_block_proves_and_verifies() {
     assert_eq!(value(key_slot(ALICE)), pack_key_slot(&key(ALICE, 2), 3).unwrap());
     let proof = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
     verify_signed::<Blake>(&pi, &proof, &TEST).expect("verify");
+    // Calldata form: exact round trip; truncation refused.
+    let felts = zkthread_prover::signed_proof_to_felts(&proof);
+    let decoded = zkthread_prover::signed_proof_from_felts::<Blake>(&felts).expect("decode");
+    assert_eq!(zkthread_prover::signed_proof_to_felts(&decoded), felts);
+    verify_signed::<Blake>(&pi, &decoded, &TEST).expect("verify decoded");
+    assert!(zkthread_prover::signed_proof_from_felts::<Blake>(&felts[..felts.len() - 1]).is_err());
 
     // The proof is for exactly this statement.
     let mut other = pi.clone();
@@ -380,8 +386,8 @@ fn timing_signed_prove() {
     use std::time::Instant;
     use zkthread_prover::Poseidon252MerkleChannel;
     let params = StarkParams::DEFAULT;
-    eprintln!("| transfers | senders | sign (client) | batch | prove | verify | stwo size estimate |");
-    eprintln!("|---|---|---|---|---|---|---|");
+    eprintln!("| transfers | senders | sign (client) | batch | prove | verify | proof felts | calldata felts |");
+    eprintln!("|---|---|---|---|---|---|---|---|");
     for (n, senders) in [(16usize, 2usize), (64, 4), (256, 4)] {
         let t = Instant::now();
         let plan: Vec<(usize, usize, u128)> =
@@ -401,9 +407,12 @@ fn timing_signed_prove() {
         let t = Instant::now();
         verify_signed::<Poseidon252MerkleChannel>(&pi, &proof, &params).expect("verify");
         let verify = t.elapsed();
+        let felts = zkthread_prover::signed_proof_to_felts(&proof).len();
+        // settle(thread, sequence, inputs, outputs, proof): 2 + 2 lengths + 3 per entry + proof.
+        let calldata = 5 + 3 * (pi.inputs.len() + pi.outputs.len()) + felts;
         eprintln!(
-            "| {n} | {senders} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {} bytes |",
-            sign, batch_time, prove, verify, proof.stark.size_estimate()
+            "| {n} | {senders} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {felts} | {calldata} |",
+            sign, batch_time, prove, verify
         );
     }
 }
