@@ -15,6 +15,7 @@ mod datadir;
 mod demo;
 mod deploy;
 mod devnet;
+mod key;
 mod output;
 mod preflight;
 mod program;
@@ -51,6 +52,9 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Build, declare and deploy the registry and a thread-ready token.
     Deploy(deploy::DeployArgs),
+    /// Thread keys: create a key file, show it, register its key in a token (from your account).
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Create or inspect threads.
     #[command(subcommand)]
     Thread(thread::ThreadCommand),
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => block_on(demo::run(args, json)),
         Command::Devnet(args) => block_on(devnet::run(args, json)),
         Command::Deploy(args) => block_on(deploy::run(args, json)),
+        Command::Key(cmd) => block_on(key::run(cmd, &data_dir, json)),
         Command::Thread(cmd) => block_on(thread::run(cmd, json)),
         Command::Tx(cmd) => block_on(tx::run(cmd, &data_dir, json)),
         Command::Batch(args) => block_on(batch::run(args, &data_dir, json)),

@@ -245,3 +245,37 @@ fn plain_commands_work_against_a_running_devnet() {
     assert_eq!(status["registry"]["threads"].as_array().unwrap().len(), 1);
     drop(devnet);
 }
+
+/// `key new` writes an owner-only key file named after the account and the token, refuses to
+/// overwrite it, and `key show` reports the key `register` would send; without a file or a
+/// token+account the error is one line.
+#[test]
+fn key_files_are_created_once_and_shown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().unwrap();
+    let args = ["--data-dir", data, "--json", "key", "new", "--token", "0x70c3", "--account", "0xa11ce"];
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let created = json(&out);
+    let path = dir.path().join("keys").join("0xa11ce-0x70c3.json");
+    assert_eq!(created["file"], path.display().to_string());
+    assert_eq!(created["next_index"], 0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("key file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+    }
+    let again = run(&args);
+    assert_eq!(again.status.code(), Some(1), "a second `key new` must not replace the seed");
+    let shown = run(&["--data-dir", data, "--json", "key", "show", "--file", path.to_str().unwrap()]);
+    assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+    assert_eq!(json(&shown)["commitment"], created["commitment"]);
+    let commitment = created["commitment"].as_str().unwrap();
+    assert!(commitment.starts_with("0x") && commitment.len() <= 2 + 31, "{commitment}");
+
+    let out = run(&["--data-dir", data, "key", "show", "--token", "0x70c3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: no key file"), "{}", stderr(&out));
+}
