@@ -1,5 +1,9 @@
 //! A `settle` that breaks a registry rule is mined REVERTED with that rule's reason: the prover
 //! pays exactly the actual fee and no thread storage changes.
+//!
+//! The threads run the real `ThreadVerifier`, but no settlement here carries a proof: every one
+//! must be stopped by a rule checked before verification (had one got that far, it would revert
+//! `registry: invalid proof`, not with the rule's reason).
 
 use anyhow::Result;
 use zkthread_e2e::client::calldata::SlotValue;
@@ -8,11 +12,6 @@ use zkthread_e2e::client::token::balance_slot;
 use zkthread_e2e::client::{FeeMode, Felt, TxOutcome};
 use zkthread_e2e::settle::{self, Watched};
 use zkthread_e2e::{artifact, init_tracing, revert_bounds, ThreadWorld, SUPPLY, TOKEN};
-
-/// Program hash of these threads: no class is declared under it, so a settlement that got as
-/// far as proof verification would fail with a library-call error, not with the rule's reason.
-/// Every settlement here must be stopped by an earlier rule.
-const UNDECLARED_PROGRAM_HASH: Felt = Felt::from_hex_unchecked("0x5e771e");
 
 /// Sends `settlement` from the world's account with hand-set bounds and checks: reverted with
 /// `reason`, fee charged is exactly the actual fee, `watched` slots and the thread's sequence
@@ -81,7 +80,7 @@ fn balance_slots(world: &ThreadWorld, token: Felt, recipient: Felt) -> Result<Ve
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settle_with_stale_input_reverts_and_charges_the_prover() -> Result<()> {
     init_tracing();
-    let world = ThreadWorld::deploy(UNDECLARED_PROGRAM_HASH).await?;
+    let world = ThreadWorld::deploy_with_verifier().await?;
     let recipient = Felt::from(0xabcdu32);
     let sequence = world
         .registry
@@ -101,7 +100,7 @@ async fn settle_with_stale_input_reverts_and_charges_the_prover() -> Result<()> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settle_for_an_unknown_thread_reverts() -> Result<()> {
     init_tracing();
-    let world = ThreadWorld::deploy(UNDECLARED_PROGRAM_HASH).await?;
+    let world = ThreadWorld::deploy_with_verifier().await?;
     let recipient = Felt::from(0xabcdu32);
     let mut settlement = transfer_settlement(&world, 0, SUPPLY, recipient, 10)?;
     settlement.thread_id = world.thread_id + 1000;
@@ -113,7 +112,7 @@ async fn settle_for_an_unknown_thread_reverts() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settle_touching_a_contract_outside_the_thread_reverts() -> Result<()> {
     init_tracing();
-    let world = ThreadWorld::deploy(UNDECLARED_PROGRAM_HASH).await?;
+    let world = ThreadWorld::deploy_with_verifier().await?;
     // A second token, registered with the same registry but in no thread.
     let outsider = world.deploy_token("OUT", Felt::TWO).await?;
     let recipient = Felt::from(0xabcdu32);
@@ -149,7 +148,7 @@ async fn settle_touching_a_contract_outside_the_thread_reverts() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settle_rule_violations_each_revert_with_their_reason() -> Result<()> {
     init_tracing();
-    let world = ThreadWorld::deploy(UNDECLARED_PROGRAM_HASH).await?;
+    let world = ThreadWorld::deploy_with_verifier().await?;
     let client = world.client();
     let recipient = Felt::from(0xabcdu32);
     let watched = balance_slots(&world, world.token.address, recipient)?;

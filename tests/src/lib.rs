@@ -1,7 +1,8 @@
 //! Shared fixtures for the zkthreads end-to-end tests: an embedded devnet with a client for a
-//! funded account, the compiled contracts, and a deployed "thread world" (registry, token,
-//! registered OS version and program, one thread containing the token). [`settle`] has the
-//! helpers for real settlements (batch, prove, settle, check a revert changed nothing).
+//! funded account, the compiled contracts, the test-only classes of `tests/cairo`, and a deployed
+//! "thread world" (registry, token accepting the program, registered OS version and program,
+//! one thread containing the token). [`settle`] has the helpers for real settlements (batch,
+//! prove, settle, check a revert changed nothing).
 
 pub mod settle;
 
@@ -75,6 +76,39 @@ pub fn artifact(package: &str, contract: &str) -> Result<&'static ContractArtifa
         })
 }
 
+/// The test-only Cairo package (`tests/cairo`, its own Scarb.toml): classes that exist to attack
+/// the registry and must never be deployed outside tests.
+pub const TEST_DOUBLES_PACKAGE: &str = "zkthread_test_doubles";
+/// A verifier class whose `verify` tries the attack its "proof" names, then accepts.
+pub const HOSTILE_VERIFIER: (&str, &str) = (TEST_DOUBLES_PACKAGE, "HostileVerifierTestDouble");
+
+/// Compiles the test-only package `tests/cairo` into `tests/cairo/target/dev`, once per test
+/// process. Always through the front-end: the package depends on `contracts/thread`, which the
+/// build's staleness check (it watches the package's own tree) does not see.
+pub fn test_doubles() -> Result<&'static [ContractArtifact]> {
+    static DOUBLES: OnceLock<std::result::Result<Vec<ContractArtifact>, String>> = OnceLock::new();
+    DOUBLES
+        .get_or_init(|| {
+            let options = BuildOptions {
+                rebuild: Rebuild::Always,
+                packages: vec![TEST_DOUBLES_PACKAGE.to_owned()],
+            };
+            build_contracts_with(&repo_root().join("tests/cairo"), &options)
+                .map_err(|error| error.to_string())
+        })
+        .as_ref()
+        .map(Vec::as_slice)
+        .map_err(|error| anyhow!("building the test doubles failed: {error}"))
+}
+
+/// The artifact of a test-only contract (`which` = (package, contract)).
+pub fn test_double(which: (&str, &str)) -> Result<&'static ContractArtifact> {
+    test_doubles()?
+        .iter()
+        .find(|a| a.package == which.0 && a.contract == which.1)
+        .ok_or_else(|| anyhow!("no test double {}_{}", which.0, which.1))
+}
+
 /// An embedded devnet and a client signing as one of its predeployed accounts.
 pub struct Chain {
     pub devnet: Devnet,
@@ -138,17 +172,15 @@ pub const BALANCE_READER: (&str, &str) = ("token", "BalanceReader");
 pub const VERIFIER: (&str, &str) = ("thread_verifier", "ThreadVerifier");
 
 impl ThreadWorld {
-    /// Deploys the world with the thread bound to `program_hash` (the class hash of the
-    /// verifier program the registry library-calls; it is registered, not declared, here).
-    pub async fn deploy(program_hash: Felt) -> Result<Self> {
-        Self::deploy_declaring(program_hash, None, EmbeddedOptions::default()).await
+    /// Deploys the world with the thread running `program`: its class is declared first (the
+    /// token accepts it from deployment, and registering it deploys its verifier instance), then
+    /// the registry and the token, then the OS version and program are registered and the
+    /// thread is created.
+    pub async fn deploy_with_program(program: &ContractArtifact) -> Result<Self> {
+        Self::deploy_declaring(program, EmbeddedOptions::default()).await
     }
 
-    async fn deploy_declaring(
-        program_hash: Felt,
-        program: Option<&ContractArtifact>,
-        options: EmbeddedOptions,
-    ) -> Result<Self> {
+    async fn deploy_declaring(program: &ContractArtifact, options: EmbeddedOptions) -> Result<Self> {
         let registry_artifact = artifact(REGISTRY.0, REGISTRY.1)?;
         let token_artifact = artifact(TOKEN.0, TOKEN.1)?;
 
@@ -156,10 +188,7 @@ impl ThreadWorld {
         let client = &chain.client;
         let holder = client.address();
 
-        for artifact in [registry_artifact, token_artifact]
-            .into_iter()
-            .chain(program)
-        {
+        for artifact in [program, registry_artifact, token_artifact] {
             let declared = client
                 .declare(artifact)
                 .await
@@ -171,12 +200,15 @@ impl ThreadWorld {
                 artifact.id()
             );
         }
+        let program_hash = program.class_hash;
         let (registry, _) =
             Registry::deploy(client, registry_artifact.class_hash, holder, Felt::ONE)
                 .await
                 .context("deploy registry")?;
         let config = TokenConfig {
             registry: registry.address,
+            owner: holder,
+            programs: vec![program_hash],
             name: "Thread Token".into(),
             symbol: "THR".into(),
             initial_holder: holder,
@@ -215,13 +247,7 @@ impl ThreadWorld {
     /// The devnet keeps Starknet's class-size limits (81,920 CASM felts): the verifier class
     /// must fit them (`harness/air-codegen/tests/contract_size.rs` guards it).
     pub async fn deploy_with_verifier() -> Result<Self> {
-        let verifier = artifact(VERIFIER.0, VERIFIER.1)?;
-        Self::deploy_declaring(
-            verifier.class_hash,
-            Some(verifier),
-            EmbeddedOptions::default(),
-        )
-        .await
+        Self::deploy_with_program(artifact(VERIFIER.0, VERIFIER.1)?).await
     }
 
     pub fn client(&self) -> &ChainClient {
@@ -274,18 +300,33 @@ impl ThreadWorld {
             .collect()
     }
 
-    /// Deploys another `ThreadToken` on this world's registry (in no thread yet), all of its
-    /// supply held by the holder.
+    /// Deploys another `ThreadToken` on this world's registry (in no thread yet) accepting the
+    /// world's program, all of its supply held by the holder, who is also its thread owner.
     pub async fn deploy_token(&self, symbol: &str, salt: Felt) -> Result<Token> {
+        self.deploy_token_accepting(self.client(), symbol, salt, &[self.program_hash])
+            .await
+    }
+
+    /// Deploys a `ThreadToken` on this world's registry from `deployer` (its thread owner and
+    /// the holder of its supply), accepting exactly `programs`.
+    pub async fn deploy_token_accepting(
+        &self,
+        deployer: &ChainClient,
+        symbol: &str,
+        salt: Felt,
+        programs: &[Felt],
+    ) -> Result<Token> {
         let config = TokenConfig {
             registry: self.registry.address,
+            owner: deployer.address(),
+            programs: programs.to_vec(),
             name: format!("Token {symbol}"),
             symbol: symbol.into(),
-            initial_holder: self.holder,
+            initial_holder: deployer.address(),
             supply: SUPPLY,
         };
         let (token, _) = Token::deploy(
-            self.client(),
+            deployer,
             artifact(TOKEN.0, TOKEN.1)?.class_hash,
             &config,
             salt,

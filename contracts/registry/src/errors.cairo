@@ -17,6 +17,10 @@ pub const EMPTY_CONTRACT_SET: felt252 = 'registry: empty contract set';
 pub const ZERO_CONTRACT: felt252 = 'registry: zero contract';
 pub const CONTRACTS_UNSORTED: felt252 = 'registry: contracts unsorted';
 pub const ZERO_ADMIN: felt252 = 'registry: zero admin';
+pub const PROGRAM_NOT_ACCEPTED: felt252 = 'registry: program not accepted';
+
+// Thread upgrade.
+pub const UPGRADE_NOT_ACCEPTED: felt252 = 'registry: upgrade not accepted';
 
 // Settlement, in the order the checks run.
 pub const REENTRANT_SETTLE: felt252 = 'registry: reentrant settle';

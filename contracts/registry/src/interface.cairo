@@ -5,7 +5,8 @@ use starknet::{ClassHash, ContractAddress};
 pub struct ThreadInfo {
     /// The thread protocol version (public-input encoding, verifier core).
     pub os_version: felt252,
-    /// Class hash of the thread program's verifier (see `ThreadRegistry`).
+    /// Class hash of the thread program's verifier class; the registry calls the instance it
+    /// deployed of it (`IThreadRegistry::program_verifier`).
     pub program_hash: ClassHash,
     /// May upgrade the thread, change its prover allowlist and (de)activate it.
     pub admin: ContractAddress,
@@ -25,6 +26,9 @@ pub struct ThreadInfo {
 pub trait IThreadRegistry<TContractState> {
     // Owner: vetting of OS versions and programs.
     fn register_os_version(ref self: TContractState, os_version: felt252);
+    /// Vets the verifier class `program_hash` under `os_version` and deploys the one instance of
+    /// it that `settle` will call (salt `program_hash`, no constructor arguments). The class must
+    /// be declared; it never runs as the registry.
     fn register_program(ref self: TContractState, os_version: felt252, program_hash: ClassHash);
 
     // Anyone: thread creation.
@@ -44,7 +48,11 @@ pub trait IThreadRegistry<TContractState> {
     fn set_provers(ref self: TContractState, thread_id: u64, provers: Span<ContractAddress>);
     fn set_active(ref self: TContractState, thread_id: u64, active: bool);
 
-    // Provers: settlement of one sub-block.
+    // Provers: settlement of one sub-block. Checks, in order, each with its own revert reason:
+    // not re-entered; thread exists, is active, caller allowed; `sequence` is the next one;
+    // both lists strictly ascending and over the thread's contracts only; every input equals
+    // current storage; the program's verifier instance accepts `proof` for `public_input`.
+    // Then writes the outputs, bumps the sequence and emits `SubBlockSettled`.
     fn settle(
         ref self: TContractState,
         thread_id: u64,
@@ -58,6 +66,8 @@ pub trait IThreadRegistry<TContractState> {
     fn owner(self: @TContractState) -> ContractAddress;
     fn is_os_version_registered(self: @TContractState, os_version: felt252) -> bool;
     fn program_os_version(self: @TContractState, program_hash: ClassHash) -> Option<felt252>;
+    /// The verifier instance deployed for `program_hash` (zero if the program is not registered).
+    fn program_verifier(self: @TContractState, program_hash: ClassHash) -> ContractAddress;
     fn thread_count(self: @TContractState) -> u64;
     fn thread(self: @TContractState, thread_id: u64) -> ThreadInfo;
     fn thread_contracts(self: @TContractState, thread_id: u64) -> Span<ContractAddress>;

@@ -1,10 +1,13 @@
 /// The thread registry.
 ///
-/// Verifier programs are reached by `library_call` on the thread's `program_hash`, a class hash.
-/// A library call runs the callee's code in the *registry's* storage context, so an arbitrary
-/// class could rewrite every thread, sequence number and allowlist here. That is why programs
-/// are vetted: only the owner registers them, each under one OS version, and a thread can only
-/// name a registered program. Do not relax this without moving verification to `call_contract`.
+/// Verification runs without the registry's identity. `register_program` deploys one instance
+/// of the program's verifier class (`deploy_syscall(program_hash, salt: program_hash, [])`) and
+/// `settle` reaches it with an ordinary contract call. The verifier therefore runs as its own
+/// contract: its storage writes land in its own storage, and any call it makes arrives with the
+/// instance as caller, which no thread contract, thread admin or registry owner check accepts.
+/// All a registered program can do is accept or reject the proofs of the threads that use it
+/// (and each thread contract decides which programs it lets near its storage). A verifier that
+/// calls back into `settle` meets the reentrancy guard.
 #[starknet::contract]
 pub mod ThreadRegistry {
     use core::poseidon::poseidon_hash_span;
@@ -14,10 +17,12 @@ pub mod ThreadRegistry {
         Map, MutableVecTrait, StorageMapReadAccess, StorageMapWriteAccess, StoragePathEntry,
         StoragePointerReadAccess, StoragePointerWriteAccess, Vec, VecTrait,
     };
-    use starknet::{ClassHash, ContractAddress, get_caller_address};
+    use starknet::syscalls::deploy_syscall;
+    use starknet::{ClassHash, ContractAddress, SyscallResultTrait, get_caller_address};
     use thread::interface::{
-        IThreadMembership, IThreadReadyDispatcher, IThreadReadyDispatcherTrait,
-        IThreadVerifierDispatcherTrait, IThreadVerifierLibraryDispatcher,
+        IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadMembership,
+        IThreadReadyDispatcher, IThreadReadyDispatcherTrait, IThreadVerifierDispatcher,
+        IThreadVerifierDispatcherTrait,
     };
 
     /// One thread.
@@ -49,6 +54,8 @@ pub mod ThreadRegistry {
         /// The OS version each vetted program (verifier class hash) belongs to.
         program_registered: Map<ClassHash, bool>,
         program_os_version: Map<ClassHash, felt252>,
+        /// The instance of each program's verifier class the registry deployed and calls.
+        program_verifier: Map<ClassHash, ContractAddress>,
         /// Threads have ids 1..=thread_count.
         thread_count: u64,
         threads: Map<u64, ThreadRecord>,
@@ -78,12 +85,15 @@ pub mod ThreadRegistry {
         pub index: u32,
     }
 
+    /// `program_hash` was vetted under `os_version`; `verifier` is the instance of that class
+    /// the registry deployed for it, the contract `settle` calls.
     #[derive(Drop, PartialEq, Debug, starknet::Event)]
     pub struct ProgramRegistered {
         #[key]
         pub os_version: felt252,
         #[key]
         pub program_hash: ClassHash,
+        pub verifier: ContractAddress,
     }
 
     #[derive(Drop, PartialEq, Debug, starknet::Event)]
@@ -163,9 +173,17 @@ pub mod ThreadRegistry {
             self.assert_owner();
             assert(self.os_version_index.read(os_version) != 0, errors::UNKNOWN_OS_VERSION);
             assert(!self.program_registered.read(program_hash), errors::PROGRAM_REGISTERED);
+            // One instance per program, at an address anyone can recompute (deployer = this
+            // registry, salt = class hash, no constructor arguments). An undeclared class, or
+            // one whose constructor needs arguments, cannot be registered.
+            let (verifier, _) = deploy_syscall(
+                program_hash, program_hash.into(), array![].span(), false,
+            )
+                .unwrap_syscall();
             self.program_registered.write(program_hash, true);
             self.program_os_version.write(program_hash, os_version);
-            self.emit(ProgramRegistered { os_version, program_hash });
+            self.program_verifier.write(program_hash, verifier);
+            self.emit(ProgramRegistered { os_version, program_hash, verifier });
         }
 
         fn create_thread(
@@ -199,6 +217,8 @@ pub mod ThreadRegistry {
                 preimage.append(raw);
             };
             let contract_set_commitment = poseidon_hash_span(preimage.span());
+            // Every contract consents to the program (one that cannot answer cannot join).
+            assert(all_accept(contracts, program_hash), errors::PROGRAM_NOT_ACCEPTED);
 
             thread.os_version.write(os_version);
             thread.program_hash.write(program_hash);
@@ -232,6 +252,11 @@ pub mod ThreadRegistry {
             assert(
                 self.os_version_index.read(os_version) > current_index,
                 errors::OS_VERSION_NOT_NEWER,
+            );
+            // The thread's contracts consented to the old program, not to this one.
+            assert(
+                all_accept(self.thread_contracts(thread_id), program_hash),
+                errors::UPGRADE_NOT_ACCEPTED,
             );
             thread.os_version.write(os_version);
             thread.program_hash.write(program_hash);
@@ -280,10 +305,12 @@ pub mod ThreadRegistry {
             // 4. The precondition: every input is the current value of its slot.
             assert_inputs_current(thread_id, inputs);
 
-            // 5. The proof, for a public input built here from registry state and the lists.
+            // 5. The proof, for a public input built here from registry state and the lists,
+            // checked by the program's verifier instance: a call, not a library call, so the
+            // verifier never acts as the registry.
             let public_input = self.encode_public_input(thread_id, sequence, inputs, outputs);
-            let verifier = IThreadVerifierLibraryDispatcher {
-                class_hash: thread.program_hash.read(),
+            let verifier = IThreadVerifierDispatcher {
+                contract_address: self.program_verifier.read(thread.program_hash.read()),
             };
             assert(verifier.verify(public_input, proof), errors::INVALID_PROOF);
 
@@ -309,6 +336,10 @@ pub mod ThreadRegistry {
             } else {
                 Option::None
             }
+        }
+
+        fn program_verifier(self: @ContractState, program_hash: ClassHash) -> ContractAddress {
+            self.program_verifier.read(program_hash)
         }
 
         fn thread_count(self: @ContractState) -> u64 {
@@ -373,6 +404,10 @@ pub mod ThreadRegistry {
     impl ThreadMembershipImpl of IThreadMembership<ContractState> {
         fn thread_includes(self: @ContractState, thread_id: u64, contract: ContractAddress) -> bool {
             self.threads.entry(thread_id).members.entry(contract).read()
+        }
+
+        fn thread_program(self: @ContractState, thread_id: u64) -> ClassHash {
+            self.threads.entry(thread_id).program_hash.read()
         }
     }
 
@@ -485,6 +520,19 @@ pub mod ThreadRegistry {
                 chunk += 1;
             };
         }
+    }
+
+    /// Whether every contract of `contracts` accepts `program_hash` (`IThreadConsent`).
+    fn all_accept(contracts: Span<ContractAddress>, program_hash: ClassHash) -> bool {
+        let mut all = true;
+        for contract in contracts {
+            let consent = IThreadConsentDispatcher { contract_address: *contract };
+            if !consent.accepts_program(program_hash) {
+                all = false;
+                break;
+            }
+        };
+        all
     }
 
     fn is_non_zero(address: ContractAddress) -> bool {

@@ -4,23 +4,40 @@
 //! thread contract owning the slot, `key` its raw storage address (a felt below 2^251), `value`
 //! the raw felt stored there.
 
-use starknet::ContractAddress;
+use starknet::{ClassHash, ContractAddress};
 
 /// What the thread registry calls on a contract that embeds the thread component.
 #[starknet::interface]
 pub trait IThreadReady<TContractState> {
     /// Raw values of the storage slots `keys` of this contract, in the same order.
-    /// Only the registry may call it, and only for a thread this contract belongs to.
+    /// Only the registry may call it, only for a thread this contract belongs to, and only while
+    /// this contract accepts the thread's program.
     fn read_slots(self: @TContractState, thread_id: u64, keys: Span<felt252>) -> Span<felt252>;
-    /// Writes raw `(key, value)` pairs into this contract's storage.
-    /// Only the registry may call it, and only for a thread this contract belongs to.
+    /// Writes raw `(key, value)` pairs into this contract's storage, never the component's own
+    /// registry and owner slots. Same callers and conditions as `read_slots`.
     fn write_slots(ref self: TContractState, thread_id: u64, slots: Span<(felt252, felt252)>);
     /// The registry this contract trusts with its storage.
     fn thread_registry(self: @TContractState) -> ContractAddress;
 }
 
-/// The verifier of one thread program (an AIR). The registry reaches it with a library call on
-/// the program's class hash (the thread's `program_hash`).
+/// Which thread programs a thread-ready contract lets write its storage: the contract's consent.
+/// The registry asks `accepts_program` of every contract before it puts them in a thread (or
+/// moves a thread to another program), and the contract asks again on every settlement, so
+/// revoking a program stops the threads that use it.
+#[starknet::interface]
+pub trait IThreadConsent<TContractState> {
+    /// Whether sub-blocks proven by program `program_hash` may read and write this contract.
+    fn accepts_program(self: @TContractState, program_hash: ClassHash) -> bool;
+    /// Accepts or revokes `program_hash`. Only `thread_owner` may call it.
+    fn set_program_accepted(ref self: TContractState, program_hash: ClassHash, accepted: bool);
+    /// Who decides which programs this contract accepts.
+    fn thread_owner(self: @TContractState) -> ContractAddress;
+}
+
+/// The verifier of one thread program (an AIR). A thread's `program_hash` is the class hash of
+/// a contract implementing this; the registry deploys one instance of the class when the
+/// program is registered and calls that instance (an ordinary call: the verifier never runs as
+/// the registry).
 #[starknet::interface]
 pub trait IThreadVerifier<TContractState> {
     /// Whether `proof` proves a sub-block whose public input is exactly `public_input`.
@@ -32,4 +49,6 @@ pub trait IThreadVerifier<TContractState> {
 pub trait IThreadMembership<TContractState> {
     /// Whether `contract` is in the contract set of thread `thread_id`.
     fn thread_includes(self: @TContractState, thread_id: u64, contract: ContractAddress) -> bool;
+    /// The program (verifier class hash) thread `thread_id` runs now; zero for no thread.
+    fn thread_program(self: @TContractState, thread_id: u64) -> ClassHash;
 }

@@ -1,20 +1,34 @@
 //! The component a contract embeds to take part in zkThreads.
 
 /// Lets the thread registry read and write this contract's raw storage, for the slots of threads
-/// the contract belongs to.
+/// the contract belongs to, while the contract accepts the thread's program.
+///
+/// Two concerns, two embeddable impls: `ThreadReadyImpl` (`IThreadReady`, what the registry
+/// calls to settle) and `ThreadConsentImpl` (`IThreadConsent`, which programs the contract
+/// accepts; the registry refuses to put a contract without it in a thread). The host's
+/// constructor calls `initializer(registry, owner, programs)`.
 ///
 /// The host contract must embed the component storage with `#[substorage(v0)]`: slot keys are
-/// raw storage addresses of the host, and v0 keeps the component's own variable at its flat
-/// address `sn_keccak("ThreadReady_registry")`, which `write_slots` refuses to touch.
+/// raw storage addresses of the host, and v0 keeps the component's own variables at their flat
+/// addresses `sn_keccak("ThreadReady_registry")` and `sn_keccak("ThreadReady_owner")`, which
+/// `write_slots` refuses to touch. (Entries of `ThreadReady_programs` are hashed addresses a key
+/// cannot be recognised by; the verifier's binding of every slot to a declared variable keeps
+/// threads away from them.)
 #[starknet::component]
 pub mod ThreadReadyComponent {
-    use starknet::storage::{StoragePointerReadAccess, StoragePointerWriteAccess};
+    use starknet::storage::{
+        Map, StorageMapReadAccess, StorageMapWriteAccess, StoragePointerReadAccess,
+        StoragePointerWriteAccess,
+    };
     use starknet::storage_access::StorageAddress;
     use starknet::syscalls::{storage_read_syscall, storage_write_syscall};
-    use starknet::{ContractAddress, SyscallResultTrait, get_caller_address, get_contract_address};
+    use starknet::{
+        ClassHash, ContractAddress, SyscallResultTrait, get_caller_address, get_contract_address,
+    };
     use thread::errors;
     use thread::interface::{
-        IThreadMembershipDispatcher, IThreadMembershipDispatcherTrait, IThreadReady,
+        IThreadConsent, IThreadMembershipDispatcher, IThreadMembershipDispatcherTrait,
+        IThreadReady,
     };
 
     /// Contract storage lives in address domain 0 (the only one Starknet uses today).
@@ -22,13 +36,19 @@ pub mod ThreadReadyComponent {
 
     #[storage]
     pub struct Storage {
+        /// The registry trusted with this contract's storage.
         pub ThreadReady_registry: ContractAddress,
+        /// Who decides which programs this contract accepts.
+        pub ThreadReady_owner: ContractAddress,
+        /// Programs (verifier class hashes) whose threads may read and write this contract.
+        pub ThreadReady_programs: Map<ClassHash, bool>,
     }
 
     #[event]
     #[derive(Drop, PartialEq, Debug, starknet::Event)]
     pub enum Event {
         SlotsWritten: SlotsWritten,
+        ProgramAcceptanceChanged: ProgramAcceptanceChanged,
     }
 
     /// The registry wrote `count` slots of this contract while settling a sub-block of
@@ -38,6 +58,14 @@ pub mod ThreadReadyComponent {
         #[key]
         pub thread_id: u64,
         pub count: u32,
+    }
+
+    /// This contract now accepts (or no longer accepts) threads running `program_hash`.
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct ProgramAcceptanceChanged {
+        #[key]
+        pub program_hash: ClassHash,
+        pub accepted: bool,
     }
 
     #[embeddable_as(ThreadReadyImpl)]
@@ -62,12 +90,14 @@ pub mod ThreadReadyComponent {
             slots: Span<(felt252, felt252)>,
         ) {
             self.assert_registry_for_thread(thread_id);
-            // The registry address is the one slot a thread may never rewrite: a sub-block that
-            // changed it would hand this contract's storage to another registry.
-            let protected = selector!("ThreadReady_registry");
+            // The component's own slots are never a thread's to rewrite: a sub-block that
+            // changed the registry would hand this contract's storage to another registry, one
+            // that changed the owner would hand over the choice of programs.
+            let registry_slot = selector!("ThreadReady_registry");
+            let owner_slot = selector!("ThreadReady_owner");
             for slot in slots {
                 let (key, value) = *slot;
-                assert(key != protected, errors::PROTECTED_SLOT);
+                assert(key != registry_slot && key != owner_slot, errors::PROTECTED_SLOT);
                 storage_write_syscall(ADDRESS_DOMAIN, slot_address(key), value).unwrap_syscall();
             };
             self.emit(SlotsWritten { thread_id, count: slots.len() });
@@ -78,21 +108,54 @@ pub mod ThreadReadyComponent {
         }
     }
 
+    #[embeddable_as(ThreadConsentImpl)]
+    impl ThreadConsent<
+        TContractState, +HasComponent<TContractState>,
+    > of IThreadConsent<ComponentState<TContractState>> {
+        fn accepts_program(self: @ComponentState<TContractState>, program_hash: ClassHash) -> bool {
+            self.ThreadReady_programs.read(program_hash)
+        }
+
+        fn set_program_accepted(
+            ref self: ComponentState<TContractState>, program_hash: ClassHash, accepted: bool,
+        ) {
+            assert(get_caller_address() == self.ThreadReady_owner.read(), errors::CALLER_NOT_OWNER);
+            self.write_acceptance(program_hash, accepted);
+        }
+
+        fn thread_owner(self: @ComponentState<TContractState>) -> ContractAddress {
+            self.ThreadReady_owner.read()
+        }
+    }
+
     #[generate_trait]
     pub impl InternalImpl<
         TContractState, +HasComponent<TContractState>,
     > of InternalTrait<TContractState> {
-        /// Sets the registry this contract trusts. Call it once, from the host's constructor.
-        fn initializer(ref self: ComponentState<TContractState>, registry: ContractAddress) {
+        /// Sets the registry this contract trusts, the owner who chooses its programs, and the
+        /// programs it accepts from the start. Call it once, from the host's constructor.
+        fn initializer(
+            ref self: ComponentState<TContractState>,
+            registry: ContractAddress,
+            owner: ContractAddress,
+            programs: Span<ClassHash>,
+        ) {
             let raw: felt252 = registry.into();
             assert(raw != 0, errors::ZERO_REGISTRY);
+            let raw: felt252 = owner.into();
+            assert(raw != 0, errors::ZERO_OWNER);
             self.ThreadReady_registry.write(registry);
+            self.ThreadReady_owner.write(owner);
+            for program_hash in programs {
+                self.write_acceptance(*program_hash, true);
+            };
         }
 
-        /// Reverts unless the caller is the registry and the registry confirms that this
-        /// contract is in the contract set of `thread_id`. Asking the registry (rather than
-        /// trusting the caller alone) keeps the rule in one place: a thread can only touch the
-        /// contracts its creator listed.
+        /// Reverts unless the caller is the registry, the registry confirms that this contract
+        /// is in the contract set of `thread_id`, and this contract accepts the program the
+        /// thread runs now. Asking the registry (rather than trusting the caller alone) keeps
+        /// the rules in one place: a thread can only touch the contracts its creator listed,
+        /// and only under a program each of them accepted (and has not revoked since).
         fn assert_registry_for_thread(self: @ComponentState<TContractState>, thread_id: u64) {
             let registry = self.ThreadReady_registry.read();
             assert(get_caller_address() == registry, errors::CALLER_NOT_REGISTRY);
@@ -101,6 +164,17 @@ pub mod ThreadReadyComponent {
                 membership.thread_includes(thread_id, get_contract_address()),
                 errors::NOT_IN_THREAD,
             );
+            assert(
+                self.ThreadReady_programs.read(membership.thread_program(thread_id)),
+                errors::PROGRAM_NOT_ACCEPTED,
+            );
+        }
+
+        fn write_acceptance(
+            ref self: ComponentState<TContractState>, program_hash: ClassHash, accepted: bool,
+        ) {
+            self.ThreadReady_programs.write(program_hash, accepted);
+            self.emit(ProgramAcceptanceChanged { program_hash, accepted });
         }
     }
 

@@ -5,6 +5,14 @@
 //! `balances[account]`: `pedersen(sn_keccak("balances"), account) mod (2^251 - 256)`, what
 //! starknet-rs `get_storage_var_address("balances", [account])` computes.
 //!
+//! Each account's thread key (`docs/signed-transfers.md`, "Thread keys") is one slot too,
+//! `thread_keys[account]`, holding its key commitment and key nonce; only the account itself
+//! sets it directly (`set_thread_key`), a settled signed transfer rotates it through the thread.
+//!
+//! The token embeds the thread component with both of its interfaces: the deployer names the
+//! registry, the owner who chooses which thread programs may touch the token, and the programs
+//! it accepts from the start.
+//!
 //! `BalanceReader` is a plain contract that reads those balances through `balance_of`: what a
 //! thread settles is ordinary L2 state other contracts see in their next transaction.
 

@@ -2,6 +2,7 @@
 //! and settlement.
 
 use starknet::core::types::{Call, Event};
+use starknet::core::utils::get_contract_address;
 use starknet_crypto::poseidon_hash_many;
 
 use crate::calldata::{self, push_felt_span, push_slot_span, SlotValue};
@@ -132,6 +133,13 @@ pub fn public_input(
     push_slot_span(&mut out, &settlement.inputs);
     push_slot_span(&mut out, &settlement.outputs);
     out
+}
+
+/// Where `registry` deploys the verifier instance of `program_hash` when it registers the
+/// program (`deploy_syscall(program_hash, salt: program_hash, [], deploy_from_zero: false)`):
+/// anyone can check that `program_verifier` is that instance and not some other contract.
+pub fn verifier_address(registry: Felt, program_hash: Felt) -> Felt {
+    get_contract_address(program_hash, program_hash, &[], registry)
 }
 
 /// A deployed registry.
@@ -391,6 +399,15 @@ impl Registry {
         Ok((thread_id, fees + outcome.actual_fee))
     }
 
+    /// The verifier instance the registry deployed for `program_hash` and calls to check its
+    /// proofs (zero if the program is not registered); equals [`verifier_address`].
+    pub async fn program_verifier(&self, client: &ChainClient, program_hash: Felt) -> Result<Felt> {
+        let words = client
+            .call(self.address, "program_verifier", vec![program_hash])
+            .await?;
+        calldata::single(&words, "program_verifier")
+    }
+
     /// The sequence number the next `settle` of `thread_id` must carry.
     pub async fn next_sequence(&self, client: &ChainClient, thread_id: u64) -> Result<u64> {
         let words = client
@@ -515,6 +532,15 @@ mod tests {
             .map(Felt::from)
             .collect();
         assert_eq!(settlement.calldata(), expected);
+    }
+
+    #[test]
+    fn verifier_address_is_the_registry_deployment_of_the_class() {
+        let (registry, class) = (Felt::from(0x1234u16), Felt::from(0x5678u16));
+        let address = verifier_address(registry, class);
+        assert_eq!(address, get_contract_address(class, class, &[], registry));
+        assert_ne!(address, verifier_address(Felt::from(0x1235u16), class));
+        assert_ne!(address, verifier_address(registry, Felt::from(0x5679u16)));
     }
 
     #[test]

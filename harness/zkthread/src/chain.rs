@@ -135,13 +135,16 @@ pub struct Deployment {
 }
 
 /// Declares the registry and token classes (unless declared) and deploys a registry owned by
-/// the client's account and a token whose whole `supply` goes to `holder`.
+/// the client's account and a token whose whole `supply` goes to `holder`. The token accepts
+/// the thread programs `programs` (declare their verifier classes first), and the client's
+/// account is its thread owner (it may accept or revoke programs later).
 pub async fn deploy_registry_and_token(
     client: &ChainClient,
     artifacts: &[ContractArtifact],
     holder: Felt,
     supply: u128,
     salt: Felt,
+    programs: &[Felt],
 ) -> Result<Deployment> {
     let registry_artifact = find(artifacts, REGISTRY)?;
     let token_artifact = find(artifacts, TOKEN)?;
@@ -160,6 +163,8 @@ pub async fn deploy_registry_and_token(
     fees += deployed.outcome.actual_fee;
     let config = TokenConfig {
         registry: registry.address,
+        owner: client.address(),
+        programs: programs.to_vec(),
         name: "Thread Token".into(),
         symbol: "THR".into(),
         initial_holder: holder,

@@ -1,8 +1,9 @@
 //! `zkthread demo`: the whole loop on an embedded devnet (or, with `--rpc-url`, on any node).
 //!
-//! Start devnet (seed 0) and build the contracts; declare and deploy the registry and a
-//! thread-ready token; declare the Cairo verifier class `ThreadVerifier` and use its class hash
-//! as the program hash; register OS version 1 and the program; create a thread over the token;
+//! Start devnet (seed 0) and build the contracts; declare the Cairo verifier class
+//! `ThreadVerifier` and use its class hash as the program hash; declare and deploy the registry
+//! and a thread-ready token that accepts that program; register OS version 1 and the program
+//! (the registry deploys its verifier instance); create a thread over the token;
 //! generate transfers among the predeployed accounts; batch them against balances read
 //! on-chain; prove with Stwo and verify off-chain; run the pre-settlement checks. Then the two
 //! revert paths, on purpose: a settlement with one stale input and one whose proof has one felt
@@ -199,19 +200,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     );
     let holder = client.address();
 
-    let step = progress.step("declaring and deploying ThreadRegistry and ThreadToken");
-    let deployment = deploy_registry_and_token(&client, &artifacts, holder, SUPPLY, salt).await?;
-    let (registry, token) = (deployment.registry, deployment.token);
-    timings.insert(
-        "deploy",
-        step.done(format!(
-            "registry {}, token {}",
-            hex(registry.address),
-            hex(token.address)
-        ))
-        .as_secs_f64(),
-    );
-
+    // The token accepts the verifier's program from deployment: declare the class first.
     let step = progress.step("declaring the thread program (Cairo verifier ThreadVerifier)");
     let (program_hash, declare_fee) = declare_verifier(&client, &artifacts).await?;
     timings.insert(
@@ -220,6 +209,21 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
             "class {}, fee {}",
             hex(program_hash),
             strk(declare_fee)
+        ))
+        .as_secs_f64(),
+    );
+
+    let step = progress.step("declaring and deploying ThreadRegistry and ThreadToken");
+    let deployment =
+        deploy_registry_and_token(&client, &artifacts, holder, SUPPLY, salt, &[program_hash])
+            .await?;
+    let (registry, token) = (deployment.registry, deployment.token);
+    timings.insert(
+        "deploy",
+        step.done(format!(
+            "registry {}, token {}",
+            hex(registry.address),
+            hex(token.address)
         ))
         .as_secs_f64(),
     );

@@ -1,6 +1,7 @@
-//! `zkthread deploy`: build the contracts, declare and deploy the registry (owned by the
-//! signing account) and a thread-ready token, declare the thread program (the Cairo verifier
-//! class `ThreadVerifier`) and register OS version 1 and that program.
+//! `zkthread deploy`: build the contracts, declare the thread program (the Cairo verifier class
+//! `ThreadVerifier`), declare and deploy the registry (owned by the signing account) and a
+//! thread-ready token accepting that program (its thread owner is the signing account), and
+//! register OS version 1 and the program (the registry deploys its verifier instance).
 
 use std::path::PathBuf;
 
@@ -53,6 +54,8 @@ struct DeployOutput {
 struct Registered {
     os_version: u64,
     program_hash: String,
+    /// The verifier instance the registry deployed for the program (what `settle` calls).
+    verifier: String,
 }
 
 pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
@@ -66,15 +69,24 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
     step.done(format!("{} classes", artifacts.len()));
 
     let holder = args.holder.unwrap_or(client.address());
-    let step = progress.step("declaring and deploying ThreadRegistry and ThreadToken");
-    let deployment =
-        deploy_registry_and_token(&client, &artifacts, holder, args.supply, args.salt).await?;
-    step.done("");
-    let mut fees = deployment.fees;
+    let mut fees = 0;
+    // The token accepts the verifier's program from deployment, so the class is declared first.
     let step = progress.step("declaring the thread program (Cairo verifier ThreadVerifier)");
     let (program_hash, declare_fee) = declare_verifier(&client, &artifacts).await?;
     fees += declare_fee;
     step.done(format!("class {}", hex(program_hash)));
+    let step = progress.step("declaring and deploying ThreadRegistry and ThreadToken");
+    let deployment = deploy_registry_and_token(
+        &client,
+        &artifacts,
+        holder,
+        args.supply,
+        args.salt,
+        &[program_hash],
+    )
+    .await?;
+    step.done("");
+    fees += deployment.fees;
     let registered = if args.no_register {
         None
     } else {
@@ -91,10 +103,15 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
             .await
             .context("register_program")?
             .actual_fee;
-        step.done("");
+        let verifier = registry
+            .program_verifier(&client, program_hash)
+            .await
+            .context("program_verifier")?;
+        step.done(format!("verifier instance {}", hex(verifier)));
         Some(Registered {
             os_version: OS_VERSION,
             program_hash: hex(program_hash),
+            verifier: hex(verifier),
         })
     };
     let out = DeployOutput {
@@ -125,8 +142,8 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
     println!("holder    {}  ({} tokens)", out.holder, out.supply);
     if let Some(r) = &out.registered {
         println!(
-            "registered OS version {} and program {}",
-            r.os_version, r.program_hash
+            "registered OS version {} and program {} (verifier instance {})",
+            r.os_version, r.program_hash, r.verifier
         );
     }
     println!("fees      {}", strk(fees));

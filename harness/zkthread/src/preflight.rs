@@ -1,7 +1,7 @@
 //! Checks before sending `settle`, so that a prover never pays for a doomed settlement:
 //! the proof verifies off-chain, every input slot still holds its input value on-chain, the
 //! thread's next sequence is the one proven, and a verifier class is declared under the
-//! thread's program hash (else the registry's `library_call` cannot succeed).
+//! thread's program hash (the registry cannot have deployed a verifier instance otherwise).
 
 use anyhow::Result;
 use serde::Serialize;
@@ -74,7 +74,7 @@ pub async fn check(
         Some("the thread's next sequence on-chain is not the one proven".to_owned())
     } else if !verifier_declared {
         Some(format!(
-            "no verifier class is declared under program hash {}, so the registry's library call would fail",
+            "no verifier class is declared under program hash {}, so the registry has no verifier for it",
             hex(public_input.program_hash)
         ))
     } else if calldata_felts > MAX_CALLDATA_FELTS {

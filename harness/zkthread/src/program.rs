@@ -18,7 +18,8 @@ pub const OS_VERSION: u64 = 1;
 pub const PARAMS: StarkParams = StarkParams::DEFAULT;
 
 /// The thread program: the Cairo verifier of this AIR with [`PARAMS`] (`contracts/thread_verifier`).
-/// A thread's `program_hash` is this class's hash; the registry `library_call`s its `verify`.
+/// A thread's `program_hash` is this class's hash; registering the program makes the registry
+/// deploy an instance of the class, whose `verify` it calls on every settlement.
 pub const VERIFIER: (&str, &str) = ("thread_verifier", "ThreadVerifier");
 
 /// Declares the verifier class (unless declared) and returns its class hash — the program hash

@@ -8,6 +8,7 @@ use starknet::{ClassHash, ContractAddress, SyscallResultTrait, contract_address_
 use token::ThreadToken;
 use super::test_doubles::{
     AcceptAllVerifierTestDouble, EchoVerifierTestDouble, RejectAllVerifierTestDouble,
+    UpgradedVerifierTestDouble,
 };
 
 pub const OS_V1: felt252 = 'zkthreads-os-v1';
@@ -28,6 +29,11 @@ pub fn prover() -> ContractAddress {
 
 pub fn stranger() -> ContractAddress {
     contract_address_const::<'stranger'>()
+}
+
+/// Owner of the tokens' thread component: chooses which programs they accept.
+pub fn token_owner() -> ContractAddress {
+    contract_address_const::<'token owner'>()
 }
 
 pub fn alice() -> ContractAddress {
@@ -54,6 +60,11 @@ pub fn echo() -> ClassHash {
     class_hash(EchoVerifierTestDouble::TEST_CLASS_HASH)
 }
 
+/// Not registered by `deploy_registry`, accepted by no token of `deploy_token`.
+pub fn upgraded() -> ClassHash {
+    class_hash(UpgradedVerifierTestDouble::TEST_CLASS_HASH)
+}
+
 pub fn deploy(class_hash: felt252, salt: felt252, calldata: Array<felt252>) -> ContractAddress {
     let (address, _) = starknet::syscalls::deploy_syscall(
         class_hash.try_into().unwrap(), salt, calldata.span(), false,
@@ -77,13 +88,49 @@ pub fn deploy_registry() -> IThreadRegistryDispatcher {
     registry
 }
 
-/// A thread token trusting `registry`, the whole supply held by alice.
+/// A thread token trusting `registry` and accepting the OS_V1 programs of `deploy_registry`
+/// (accept-all, reject-all, echo), owned by `token_owner()`, the whole supply held by alice.
 pub fn deploy_token(registry: ContractAddress, salt: felt252) -> ContractAddress {
-    deploy(
-        ThreadToken::TEST_CLASS_HASH,
-        salt,
-        array![registry.into(), 'Thread Token', 'THR', alice().into(), SUPPLY.into()],
-    )
+    deploy_token_accepting(registry, salt, array![accept_all(), reject_all(), echo()].span())
+}
+
+/// A thread token trusting `registry` and accepting exactly `programs`.
+pub fn deploy_token_accepting(
+    registry: ContractAddress, salt: felt252, programs: Span<ClassHash>,
+) -> ContractAddress {
+    let mut calldata = array![registry.into(), token_owner().into(), programs.len().into()];
+    for program_hash in programs {
+        calldata.append((*program_hash).into());
+    };
+    calldata.append('Thread Token');
+    calldata.append('THR');
+    calldata.append(alice().into());
+    calldata.append(SUPPLY.into());
+    deploy(ThreadToken::TEST_CLASS_HASH, salt, calldata)
+}
+
+/// `n` thread tokens on `registry` (as `deploy_token`), in ascending address order.
+pub fn deploy_tokens(registry: ContractAddress, n: u32) -> Span<ContractAddress> {
+    let mut sorted: Array<ContractAddress> = array![];
+    for i in 0..n {
+        let salt: felt252 = 'token'.into() + i.into();
+        let token = deploy_token(registry, salt);
+        // Insert in order: small n, a plain insertion pass.
+        let mut next = array![];
+        let mut placed = false;
+        for existing in sorted.span() {
+            if !placed && lt(token, *existing) {
+                next.append(token);
+                placed = true;
+            }
+            next.append(*existing);
+        };
+        if !placed {
+            next.append(token);
+        }
+        sorted = next;
+    };
+    sorted.span()
 }
 
 /// Discards every event `address` emitted so far.

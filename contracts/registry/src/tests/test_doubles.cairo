@@ -18,6 +18,23 @@ pub mod AcceptAllVerifierTestDouble {
     }
 }
 
+/// Another verifier class that accepts every proof (its own class hash): the program a thread
+/// upgrades to, or one a test registers itself.
+#[starknet::contract]
+pub mod UpgradedVerifierTestDouble {
+    use thread::interface::IThreadVerifier;
+
+    #[storage]
+    struct Storage {}
+
+    #[abi(embed_v0)]
+    impl VerifierImpl of IThreadVerifier<ContractState> {
+        fn verify(self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>) -> bool {
+            true
+        }
+    }
+}
+
 /// A verifier that rejects every proof.
 #[starknet::contract]
 pub mod RejectAllVerifierTestDouble {
@@ -57,13 +74,13 @@ pub trait IReentrantThreadContractTestDouble<TContractState> {
 }
 
 /// A hostile member of a thread: when the registry reads its slots during `settle`, it settles
-/// another sub-block with the same sequence number from inside.
+/// another sub-block with the same sequence number from inside. Accepts every program.
 #[starknet::contract]
 pub mod ReentrantThreadContractTestDouble {
     use registry::interface::{IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait};
     use starknet::storage::{StoragePointerReadAccess, StoragePointerWriteAccess};
-    use starknet::ContractAddress;
-    use thread::interface::IThreadReady;
+    use starknet::{ClassHash, ContractAddress};
+    use thread::interface::{IThreadConsent, IThreadReady};
 
     #[storage]
     struct Storage {
@@ -99,13 +116,27 @@ pub mod ReentrantThreadContractTestDouble {
             self.registry.read()
         }
     }
+
+    #[abi(embed_v0)]
+    impl ThreadConsentImpl of IThreadConsent<ContractState> {
+        fn accepts_program(self: @ContractState, program_hash: ClassHash) -> bool {
+            true
+        }
+
+        fn set_program_accepted(ref self: ContractState, program_hash: ClassHash, accepted: bool) {}
+
+        fn thread_owner(self: @ContractState) -> ContractAddress {
+            self.registry.read()
+        }
+    }
 }
 
-/// A broken member of a thread: `read_slots` answers with no values at all.
+/// A broken member of a thread: `read_slots` answers with no values at all. Accepts every
+/// program.
 #[starknet::contract]
 pub mod ShortReplyThreadContractTestDouble {
-    use starknet::ContractAddress;
-    use thread::interface::IThreadReady;
+    use starknet::{ClassHash, ContractAddress};
+    use thread::interface::{IThreadConsent, IThreadReady};
 
     #[storage]
     struct Storage {}
@@ -119,6 +150,19 @@ pub mod ShortReplyThreadContractTestDouble {
         fn write_slots(ref self: ContractState, thread_id: u64, slots: Span<(felt252, felt252)>) {}
 
         fn thread_registry(self: @ContractState) -> ContractAddress {
+            0.try_into().unwrap()
+        }
+    }
+
+    #[abi(embed_v0)]
+    impl ThreadConsentImpl of IThreadConsent<ContractState> {
+        fn accepts_program(self: @ContractState, program_hash: ClassHash) -> bool {
+            true
+        }
+
+        fn set_program_accepted(ref self: ContractState, program_hash: ClassHash, accepted: bool) {}
+
+        fn thread_owner(self: @ContractState) -> ContractAddress {
             0.try_into().unwrap()
         }
     }

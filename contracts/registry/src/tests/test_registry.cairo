@@ -12,10 +12,15 @@ use registry::interface::{
 };
 use starknet::testing::{pop_log, set_contract_address};
 use starknet::ContractAddress;
-use thread::interface::{IThreadMembershipDispatcher, IThreadMembershipDispatcherTrait};
+use thread::interface::{
+    IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadMembershipDispatcher,
+    IThreadMembershipDispatcherTrait, IThreadVerifierDispatcher, IThreadVerifierDispatcherTrait,
+};
+use token::BalanceReader;
 use super::common::{
-    OS_V1, OS_V2, accept_all, admin, alice, assert_reverted_with, bob, class_hash, deploy_registry,
-    drain_events, echo, owner, prover, reject_all, stranger,
+    OS_V1, OS_V2, accept_all, admin, alice, assert_reverted_with, bob, class_hash, deploy,
+    deploy_registry, deploy_token, deploy_token_accepting, deploy_tokens, drain_events, echo,
+    owner, prover, reject_all, stranger, token_owner, upgraded,
 };
 
 fn c(raw: felt252) -> ContractAddress {
@@ -78,7 +83,7 @@ fn test_os_version_registers_once_with_event() {
 #[feature("safe_dispatcher")]
 fn test_stranger_cannot_register_program() {
     let registry = deploy_registry();
-    let program = class_hash('some verifier class');
+    let program = upgraded();
     set_contract_address(stranger());
     assert_reverted_with(
         safe(registry).register_program(OS_V1, program), 'registry: caller not owner',
@@ -92,17 +97,18 @@ fn test_program_needs_registered_os_version_and_registers_once() {
     let registry = deploy_registry();
     drain_events(registry.contract_address);
     set_contract_address(owner());
-    let program = class_hash('some verifier class');
+    let program = upgraded();
     assert_reverted_with(
         safe(registry).register_program('unknown-os', program), 'registry: unknown os version',
     );
     registry.register_program(OS_V2, program);
     assert_eq!(registry.program_os_version(program), Option::Some(OS_V2));
     assert_eq!(registry.program_os_version(accept_all()), Option::Some(OS_V1));
+    let verifier = registry.program_verifier(program);
     assert_eq!(
         pop_log::<ThreadRegistry::Event>(registry.contract_address).unwrap(),
         ThreadRegistry::Event::ProgramRegistered(
-            ProgramRegistered { os_version: OS_V2, program_hash: program },
+            ProgramRegistered { os_version: OS_V2, program_hash: program, verifier },
         ),
     );
     // A program belongs to one OS version: it cannot be moved or registered twice.
@@ -110,6 +116,47 @@ fn test_program_needs_registered_os_version_and_registers_once() {
         safe(registry).register_program(OS_V1, program), 'registry: program registered',
     );
     assert_eq!(registry.program_os_version(program), Option::Some(OS_V2));
+    assert_eq!(registry.program_verifier(program), verifier);
+}
+
+#[test]
+fn test_each_program_gets_its_own_verifier_instance() {
+    let registry = deploy_registry();
+    let instances = array![
+        registry.program_verifier(accept_all()),
+        registry.program_verifier(reject_all()),
+        registry.program_verifier(echo()),
+    ];
+    let zero: ContractAddress = 0.try_into().unwrap();
+    for i in 0..instances.len() {
+        let instance = *instances.at(i);
+        assert_ne!(instance, zero);
+        assert_ne!(instance, registry.contract_address);
+        for j in 0..i {
+            assert_ne!(instance, *instances.at(j));
+        };
+    };
+    // A deployed contract of the class, callable as a verifier on its own.
+    let verifier = IThreadVerifierDispatcher { contract_address: registry.program_verifier(echo()) };
+    assert!(verifier.verify(array![1, 2].span(), array![1, 2].span()));
+    assert!(!verifier.verify(array![1, 2].span(), array![1].span()));
+    // An unregistered program has none.
+    assert_eq!(registry.program_verifier(upgraded()), zero);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_undeclared_program_cannot_be_registered() {
+    // Registration deploys the class: a hash no class is declared under registers nothing.
+    let registry = deploy_registry();
+    let undeclared = class_hash('no such verifier class');
+    set_contract_address(owner());
+    match safe(registry).register_program(OS_V1, undeclared) {
+        Result::Ok(_) => panic!("an undeclared class was registered"),
+        Result::Err(_) => {},
+    }
+    assert_eq!(registry.program_os_version(undeclared), Option::None);
+    assert_eq!(registry.program_verifier(undeclared), 0.try_into().unwrap());
 }
 
 // ---- thread creation ----
@@ -117,14 +164,17 @@ fn test_program_needs_registered_os_version_and_registers_once() {
 #[test]
 fn test_create_thread_stores_thread_and_commitment() {
     let registry = deploy_registry();
+    let contracts = deploy_tokens(registry.contract_address, 3);
     drain_events(registry.contract_address);
-    let contracts = array![c(0x11), c(0x22), c(0x33)].span();
     let provers = array![prover()].span();
     let id = registry.create_thread(OS_V1, accept_all(), contracts, admin(), provers);
     assert_eq!(id, 1);
     assert_eq!(registry.thread_count(), 1);
 
-    let commitment = poseidon_hash_span(array![3, 0x11, 0x22, 0x33].span());
+    let commitment = poseidon_hash_span(
+        array![3, (*contracts.at(0)).into(), (*contracts.at(1)).into(), (*contracts.at(2)).into()]
+            .span(),
+    );
     let expected = ThreadInfo {
         os_version: OS_V1,
         program_hash: accept_all(),
@@ -153,36 +203,48 @@ fn test_create_thread_stores_thread_and_commitment() {
         ),
     );
 
-    let second = registry.create_thread(OS_V1, echo(), array![c(0x11)].span(), admin(), array![].span());
+    let first = *contracts.at(0);
+    let second = registry.create_thread(OS_V1, echo(), array![first].span(), admin(), array![].span());
     assert_eq!(second, 2);
     assert_eq!(
-        registry.thread(second).contract_set_commitment, poseidon_hash_span(array![1, 0x11].span()),
+        registry.thread(second).contract_set_commitment,
+        poseidon_hash_span(array![1, first.into()].span()),
     );
     assert!(!registry.thread(second).allowlist_enabled);
 }
 
 #[test]
 fn test_contract_set_commitment_known_value() {
-    // Pinned so the Rust side (harness) can check its own poseidon_hash_many against it.
     let registry = deploy_registry();
-    let id = registry.create_thread(OS_V1, accept_all(), array![c(1), c(2)].span(), admin(), array![].span());
+    let contracts = deploy_tokens(registry.contract_address, 2);
+    let (a, b) = (*contracts.at(0), *contracts.at(1));
+    let id = registry.create_thread(OS_V1, accept_all(), contracts, admin(), array![].span());
     let commitment = registry.thread(id).contract_set_commitment;
-    assert_eq!(commitment, poseidon_hash_span(array![2, 1, 2].span()));
-    // Known answer, shared with the Rust side: poseidon_hash_many([2, 1, 2]).
-    assert_eq!(commitment, 0x76f882b319ad0ea36ebc9514aec4041a7e032cef8f2350ab09ea535c57383c7);
-    assert_ne!(commitment, poseidon_hash_span(array![1, 2].span()));
+    assert_eq!(commitment, poseidon_hash_span(array![2, a.into(), b.into()].span()));
+    assert_ne!(commitment, poseidon_hash_span(array![a.into(), b.into()].span()));
+    // Known answer of the same hash, shared with the Rust side (harness): its
+    // poseidon_hash_many([2, 1, 2]) must equal Cairo's poseidon_hash_span.
+    assert_eq!(
+        poseidon_hash_span(array![2, 1, 2].span()),
+        0x76f882b319ad0ea36ebc9514aec4041a7e032cef8f2350ab09ea535c57383c7,
+    );
 }
 
 #[test]
 fn test_thread_includes_exactly_its_contracts() {
     let registry = deploy_registry();
-    let id = registry.create_thread(OS_V1, accept_all(), array![c(0x11), c(0x33)].span(), admin(), array![].span());
+    let tokens = deploy_tokens(registry.contract_address, 3);
+    let (a, b, outside) = (*tokens.at(0), *tokens.at(2), *tokens.at(1));
+    let id = registry.create_thread(OS_V1, accept_all(), array![a, b].span(), admin(), array![].span());
     let membership = IThreadMembershipDispatcher { contract_address: registry.contract_address };
-    assert!(membership.thread_includes(id, c(0x11)));
-    assert!(membership.thread_includes(id, c(0x33)));
-    assert!(!membership.thread_includes(id, c(0x22)));
-    assert!(!membership.thread_includes(id + 1, c(0x11)));
-    assert!(!membership.thread_includes(0, c(0x11)));
+    assert!(membership.thread_includes(id, a));
+    assert!(membership.thread_includes(id, b));
+    assert!(!membership.thread_includes(id, outside));
+    assert!(!membership.thread_includes(id + 1, a));
+    assert!(!membership.thread_includes(0, a));
+    // And the program the thread runs, which each contract checks it still accepts.
+    assert_eq!(membership.thread_program(id), accept_all());
+    assert_eq!(membership.thread_program(id + 1), 0.try_into().unwrap());
 }
 
 #[test]
@@ -228,6 +290,54 @@ fn test_create_thread_rejections() {
 
 #[test]
 #[feature("safe_dispatcher")]
+fn test_every_contract_must_accept_the_program() {
+    let registry = deploy_registry();
+    let willing = deploy_token_accepting(
+        registry.contract_address, 'willing', array![accept_all()].span(),
+    );
+    let unwilling = deploy_token_accepting(
+        registry.contract_address, 'unwilling', array![echo()].span(),
+    );
+    let (first, second) = super::common::ascending(willing, unwilling);
+    let both = array![first, second].span();
+    drain_events(registry.contract_address);
+    let none = array![].span();
+    // One contract of the set never accepted the program: no thread.
+    assert_reverted_with(
+        safe(registry).create_thread(OS_V1, accept_all(), both, admin(), none),
+        'registry: program not accepted',
+    );
+    assert_reverted_with(
+        safe(registry).create_thread(OS_V1, accept_all(), array![unwilling].span(), admin(), none),
+        'registry: program not accepted',
+    );
+    assert_eq!(registry.thread_count(), 0);
+    assert!(pop_log::<ThreadRegistry::Event>(registry.contract_address).is_none());
+
+    // Once its owner accepts it, the same thread can be created.
+    set_contract_address(token_owner());
+    IThreadConsentDispatcher { contract_address: unwilling }.set_program_accepted(accept_all(), true);
+    set_contract_address(stranger());
+    let id = registry.create_thread(OS_V1, accept_all(), both, admin(), none);
+    assert_eq!(id, 1);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_contract_without_consent_cannot_join_a_thread() {
+    // BalanceReader is an ordinary contract: it has no accepts_program to ask.
+    let registry = deploy_registry();
+    let reader = deploy(BalanceReader::TEST_CLASS_HASH, 'reader', array![]);
+    match safe(registry)
+        .create_thread(OS_V1, accept_all(), array![reader].span(), admin(), array![].span()) {
+        Result::Ok(_) => panic!("a contract without consent joined a thread"),
+        Result::Err(_) => {},
+    }
+    assert_eq!(registry.thread_count(), 0);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
 fn test_unknown_thread_views_revert() {
     let registry = deploy_registry();
     assert_reverted_with(safe(registry).thread(1), 'registry: unknown thread');
@@ -238,19 +348,25 @@ fn test_unknown_thread_views_revert() {
 
 // ---- thread admin ----
 
-fn thread_with_prover() -> (IThreadRegistryDispatcher, u64) {
+/// A thread over one token (accepting the OS_V1 programs only) with an allowlist of
+/// `prover()`. Returns the registry, the thread and the token.
+fn thread_with_prover() -> (IThreadRegistryDispatcher, u64, ContractAddress) {
     let registry = deploy_registry();
-    let id = registry.create_thread(OS_V1, accept_all(), array![c(0x11)].span(), admin(), array![prover()].span());
+    let token = deploy_token(registry.contract_address, 'token');
+    let id = registry
+        .create_thread(OS_V1, accept_all(), array![token].span(), admin(), array![prover()].span());
     drain_events(registry.contract_address);
-    (registry, id)
+    (registry, id, token)
 }
 
 #[test]
 #[feature("safe_dispatcher")]
 fn test_only_admin_upgrades() {
-    let (registry, id) = thread_with_prover();
+    let (registry, id, token) = thread_with_prover();
+    set_contract_address(token_owner());
+    IThreadConsentDispatcher { contract_address: token }.set_program_accepted(upgraded(), true);
     set_contract_address(owner());
-    let v2_program = class_hash('v2 verifier class');
+    let v2_program = upgraded();
     registry.register_program(OS_V2, v2_program);
     // Not even the registry owner may upgrade someone's thread.
     assert_reverted_with(
@@ -267,9 +383,11 @@ fn test_only_admin_upgrades() {
 #[test]
 #[feature("safe_dispatcher")]
 fn test_upgrade_needs_newer_os_version_and_its_program() {
-    let (registry, id) = thread_with_prover();
+    let (registry, id, token) = thread_with_prover();
+    set_contract_address(token_owner());
+    IThreadConsentDispatcher { contract_address: token }.set_program_accepted(upgraded(), true);
     set_contract_address(owner());
-    let v2_program = class_hash('v2 verifier class');
+    let v2_program = upgraded();
     registry.register_program(OS_V2, v2_program);
     drain_events(registry.contract_address);
     set_contract_address(admin());
@@ -302,8 +420,31 @@ fn test_upgrade_needs_newer_os_version_and_its_program() {
 
 #[test]
 #[feature("safe_dispatcher")]
+fn test_upgrade_to_a_program_a_contract_did_not_accept_is_rejected() {
+    let (registry, id, token) = thread_with_prover();
+    set_contract_address(owner());
+    registry.register_program(OS_V2, upgraded());
+    drain_events(registry.contract_address);
+    // The admin may move the thread to a newer OS version only if every contract agrees.
+    set_contract_address(admin());
+    assert_reverted_with(
+        safe(registry).upgrade_thread(id, OS_V2, upgraded()), 'registry: upgrade not accepted',
+    );
+    let info = registry.thread(id);
+    assert_eq!((info.os_version, info.program_hash), (OS_V1, accept_all()));
+    assert!(pop_log::<ThreadRegistry::Event>(registry.contract_address).is_none());
+
+    set_contract_address(token_owner());
+    IThreadConsentDispatcher { contract_address: token }.set_program_accepted(upgraded(), true);
+    set_contract_address(admin());
+    registry.upgrade_thread(id, OS_V2, upgraded());
+    assert_eq!(registry.thread(id).program_hash, upgraded());
+}
+
+#[test]
+#[feature("safe_dispatcher")]
 fn test_only_admin_sets_provers() {
-    let (registry, id) = thread_with_prover();
+    let (registry, id, _) = thread_with_prover();
     set_contract_address(stranger());
     assert_reverted_with(
         safe(registry).set_provers(id, array![stranger()].span()), 'registry: caller not admin',
@@ -314,7 +455,7 @@ fn test_only_admin_sets_provers() {
 
 #[test]
 fn test_set_provers_replaces_allowlist() {
-    let (registry, id) = thread_with_prover();
+    let (registry, id, _) = thread_with_prover();
     assert!(registry.is_prover_allowed(id, prover()));
     assert!(!registry.is_prover_allowed(id, stranger()));
 
@@ -339,7 +480,7 @@ fn test_set_provers_replaces_allowlist() {
 #[test]
 #[feature("safe_dispatcher")]
 fn test_only_admin_sets_active() {
-    let (registry, id) = thread_with_prover();
+    let (registry, id, _) = thread_with_prover();
     set_contract_address(stranger());
     assert_reverted_with(safe(registry).set_active(id, false), 'registry: caller not admin');
     assert!(registry.thread(id).active);

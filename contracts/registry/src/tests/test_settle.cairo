@@ -10,12 +10,13 @@ use registry::interface::{
 use starknet::testing::{pop_log, set_contract_address};
 use starknet::{ClassHash, ContractAddress};
 use thread::ThreadReadyComponent;
+use thread::interface::{IThreadConsentDispatcher, IThreadConsentDispatcherTrait};
 use token::ThreadToken;
 use token::interface::{IThreadTokenDispatcher, IThreadTokenDispatcherTrait};
 use super::common::{
     OS_V1, SUPPLY, accept_all, admin, alice, ascending, assert_reverted_with,
     balance_slots, bob, deploy, deploy_registry, deploy_token, drain_events, echo, prover,
-    reject_all, stranger,
+    reject_all, stranger, token_owner,
 };
 use super::test_doubles::{
     IReentrantThreadContractTestDoubleDispatcher, IReentrantThreadContractTestDoubleDispatcherTrait,
@@ -550,6 +551,48 @@ fn test_output_to_the_component_registry_slot_is_refused() {
         'thread: protected slot',
     );
     assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_output_to_the_component_owner_slot_is_refused() {
+    let f = open_thread();
+    let new_owner: felt252 = stranger().into();
+    let hijack = array![(f.token, selector!("ThreadReady_owner"), new_owner)].span();
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, array![].span(), hijack, no_proof()),
+        'thread: protected slot',
+    );
+    assert_eq!(IThreadConsentDispatcher { contract_address: f.token }.thread_owner(), token_owner());
+    assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_revoked_program_stops_settlement() {
+    // The token's owner revokes the thread's program: settlement stops, at the read of the
+    // inputs or at the write of the outputs, whichever touches the token first.
+    let f = open_thread();
+    set_contract_address(token_owner());
+    IThreadConsentDispatcher { contract_address: f.token }.set_program_accepted(accept_all(), false);
+    set_contract_address(prover());
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), no_proof()),
+        'thread: program not accepted',
+    );
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, array![].span(), transfer_outputs(f.token), no_proof()),
+        'thread: program not accepted',
+    );
+    assert_untouched(f);
+    assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
+
+    // Accepted again, the same sub-block settles.
+    set_contract_address(token_owner());
+    IThreadConsentDispatcher { contract_address: f.token }.set_program_accepted(accept_all(), true);
+    set_contract_address(prover());
+    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), no_proof());
+    assert_eq!(balance(f.token, bob()), 300);
 }
 
 #[test]

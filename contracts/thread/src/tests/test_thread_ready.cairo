@@ -1,9 +1,12 @@
-use starknet::testing::{pop_log, set_contract_address};
-use starknet::{ContractAddress, SyscallResultTrait, contract_address_const};
-use thread::ThreadReadyComponent::{Event as ThreadReadyEvent, SlotsWritten};
+use starknet::testing::{pop_log, pop_log_raw, set_contract_address};
+use starknet::{ClassHash, ContractAddress, SyscallResultTrait, contract_address_const};
+use thread::ThreadReadyComponent::{
+    Event as ThreadReadyEvent, ProgramAcceptanceChanged, SlotsWritten,
+};
 use thread::interface::{
-    IThreadReadyDispatcher, IThreadReadyDispatcherTrait, IThreadReadySafeDispatcher,
-    IThreadReadySafeDispatcherTrait,
+    IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadConsentSafeDispatcher,
+    IThreadConsentSafeDispatcherTrait, IThreadReadyDispatcher, IThreadReadyDispatcherTrait,
+    IThreadReadySafeDispatcher, IThreadReadySafeDispatcherTrait,
 };
 use super::test_doubles::{
     IMembershipTestDoubleDispatcher, IMembershipTestDoubleDispatcherTrait,
@@ -20,6 +23,19 @@ fn stranger() -> ContractAddress {
     contract_address_const::<'stranger'>()
 }
 
+fn owner() -> ContractAddress {
+    contract_address_const::<'owner'>()
+}
+
+/// The program thread `THREAD` runs; the host accepts it from deployment.
+fn program() -> ClassHash {
+    'thread program'.try_into().unwrap()
+}
+
+fn other_program() -> ClassHash {
+    'other program'.try_into().unwrap()
+}
+
 fn deploy(class_hash: felt252, salt: felt252, calldata: Array<felt252>) -> ContractAddress {
     let (address, _) = starknet::syscalls::deploy_syscall(
         class_hash.try_into().unwrap(), salt, calldata.span(), false,
@@ -28,16 +44,37 @@ fn deploy(class_hash: felt252, salt: felt252, calldata: Array<felt252>) -> Contr
     address
 }
 
-/// A registry stand-in and a host that trusts it; the host is in thread `THREAD` when `member`.
+/// Constructor calldata of the host: `(registry, owner, programs, value)`.
+fn host_calldata(registry: felt252, owner: felt252, programs: Span<ClassHash>) -> Array<felt252> {
+    let mut calldata = array![registry, owner, programs.len().into()];
+    for program_hash in programs {
+        calldata.append((*program_hash).into());
+    };
+    calldata.append(INITIAL_VALUE);
+    calldata
+}
+
+/// A registry stand-in (thread `THREAD` runs `program()`) and a host that trusts it, owned by
+/// `owner()` and accepting `program()`; the host is in thread `THREAD` when `member`. The
+/// host's construction events are drained.
 fn setup(member: bool) -> (ContractAddress, ContractAddress) {
     let registry = deploy(MembershipTestDouble::TEST_CLASS_HASH, 1, array![]);
     let host = deploy(
-        ThreadReadyHostTestDouble::TEST_CLASS_HASH, 2, array![registry.into(), INITIAL_VALUE],
+        ThreadReadyHostTestDouble::TEST_CLASS_HASH,
+        2,
+        host_calldata(registry.into(), owner().into(), array![program()].span()),
     );
+    let membership = IMembershipTestDoubleDispatcher { contract_address: registry };
+    membership.set_program(THREAD, program());
     if member {
-        IMembershipTestDoubleDispatcher { contract_address: registry }.set_includes(THREAD, host);
+        membership.set_includes(THREAD, host);
     }
+    while let Option::Some(_) = pop_log_raw(host) {};
     (registry, host)
+}
+
+fn consent(host: ContractAddress) -> IThreadConsentDispatcher {
+    IThreadConsentDispatcher { contract_address: host }
 }
 
 fn host_value(host: ContractAddress) -> felt252 {
@@ -66,12 +103,12 @@ fn test_registry_writes_raw_slots_and_emits_event() {
     IThreadReadyDispatcher { contract_address: host }
         .write_slots(THREAD, array![(selector!("value"), 99)].span());
     assert_eq!(host_value(host), 99);
-    let event = pop_log::<ThreadReadyHostTestDouble::Event>(host).unwrap();
-    match event {
-        ThreadReadyHostTestDouble::Event::ThreadReadyEvent(inner) => assert_eq!(
-            inner, ThreadReadyEvent::SlotsWritten(SlotsWritten { thread_id: THREAD, count: 1 }),
+    assert_eq!(
+        pop_log::<ThreadReadyHostTestDouble::Event>(host).unwrap(),
+        ThreadReadyHostTestDouble::Event::ThreadReadyEvent(
+            ThreadReadyEvent::SlotsWritten(SlotsWritten { thread_id: THREAD, count: 1 }),
         ),
-    }
+    );
 }
 
 #[test]
@@ -170,14 +207,179 @@ fn test_key_out_of_range_is_rejected() {
 
 #[test]
 fn test_zero_registry_is_rejected() {
+    let calldata = host_calldata(0, owner().into(), array![program()].span());
     let result = starknet::syscalls::deploy_syscall(
-        ThreadReadyHostTestDouble::TEST_CLASS_HASH.try_into().unwrap(),
-        3,
-        array![0, INITIAL_VALUE].span(),
-        false,
+        ThreadReadyHostTestDouble::TEST_CLASS_HASH.try_into().unwrap(), 3, calldata.span(), false,
     );
     match result {
         Result::Ok(_) => panic!("deployed with zero registry"),
         Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: zero registry'),
     }
+}
+
+#[test]
+fn test_zero_owner_is_rejected() {
+    let calldata = host_calldata('registry', 0, array![program()].span());
+    let result = starknet::syscalls::deploy_syscall(
+        ThreadReadyHostTestDouble::TEST_CLASS_HASH.try_into().unwrap(), 3, calldata.span(), false,
+    );
+    match result {
+        Result::Ok(_) => panic!("deployed with zero owner"),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: zero owner'),
+    }
+}
+
+// ---- consent: which programs may touch the host ----
+
+#[test]
+fn test_deployer_sets_owner_and_accepted_programs_with_events() {
+    let registry = deploy(MembershipTestDouble::TEST_CLASS_HASH, 1, array![]);
+    let programs = array![program(), other_program()].span();
+    let host = deploy(
+        ThreadReadyHostTestDouble::TEST_CLASS_HASH,
+        2,
+        host_calldata(registry.into(), owner().into(), programs),
+    );
+    assert_eq!(consent(host).thread_owner(), owner());
+    assert!(consent(host).accepts_program(program()));
+    assert!(consent(host).accepts_program(other_program()));
+    assert!(!consent(host).accepts_program('unlisted'.try_into().unwrap()));
+    for program_hash in programs {
+        assert_eq!(
+            pop_log::<ThreadReadyHostTestDouble::Event>(host).unwrap(),
+            ThreadReadyHostTestDouble::Event::ThreadReadyEvent(
+                ThreadReadyEvent::ProgramAcceptanceChanged(
+                    ProgramAcceptanceChanged { program_hash: *program_hash, accepted: true },
+                ),
+            ),
+        );
+    };
+    assert!(pop_log_raw(host).is_none());
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_host_accepting_no_program_refuses_every_thread() {
+    let registry = deploy(MembershipTestDouble::TEST_CLASS_HASH, 1, array![]);
+    let host = deploy(
+        ThreadReadyHostTestDouble::TEST_CLASS_HASH,
+        2,
+        host_calldata(registry.into(), owner().into(), array![].span()),
+    );
+    let membership = IMembershipTestDoubleDispatcher { contract_address: registry };
+    membership.set_program(THREAD, program());
+    membership.set_includes(THREAD, host);
+    assert!(!consent(host).accepts_program(program()));
+    set_contract_address(registry);
+    let result = IThreadReadySafeDispatcher { contract_address: host }
+        .write_slots(THREAD, array![(selector!("value"), 99)].span());
+    match result {
+        Result::Ok(_) => panic!("a host accepting nothing was written"),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: program not accepted'),
+    }
+    assert_eq!(host_value(host), INITIAL_VALUE);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_only_the_owner_changes_acceptance() {
+    let (registry, host) = setup(true);
+    let safe = IThreadConsentSafeDispatcher { contract_address: host };
+    // Neither a stranger nor the registry (nor a thread through it) may widen or narrow it.
+    for caller in array![stranger(), registry] {
+        set_contract_address(caller);
+        match safe.set_program_accepted(other_program(), true) {
+            Result::Ok(_) => panic!("a non-owner accepted a program"),
+            Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: caller not owner'),
+        }
+        match safe.set_program_accepted(program(), false) {
+            Result::Ok(_) => panic!("a non-owner revoked a program"),
+            Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: caller not owner'),
+        }
+    };
+    assert!(consent(host).accepts_program(program()));
+    assert!(!consent(host).accepts_program(other_program()));
+    assert!(pop_log_raw(host).is_none());
+
+    set_contract_address(owner());
+    consent(host).set_program_accepted(other_program(), true);
+    assert!(consent(host).accepts_program(other_program()));
+    assert_eq!(
+        pop_log::<ThreadReadyHostTestDouble::Event>(host).unwrap(),
+        ThreadReadyHostTestDouble::Event::ThreadReadyEvent(
+            ThreadReadyEvent::ProgramAcceptanceChanged(
+                ProgramAcceptanceChanged { program_hash: other_program(), accepted: true },
+            ),
+        ),
+    );
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_revoked_program_can_neither_read_nor_write() {
+    let (registry, host) = setup(true);
+    set_contract_address(owner());
+    consent(host).set_program_accepted(program(), false);
+    assert_eq!(
+        pop_log::<ThreadReadyHostTestDouble::Event>(host).unwrap(),
+        ThreadReadyHostTestDouble::Event::ThreadReadyEvent(
+            ThreadReadyEvent::ProgramAcceptanceChanged(
+                ProgramAcceptanceChanged { program_hash: program(), accepted: false },
+            ),
+        ),
+    );
+
+    set_contract_address(registry);
+    let safe = IThreadReadySafeDispatcher { contract_address: host };
+    match safe.write_slots(THREAD, array![(selector!("value"), 99)].span()) {
+        Result::Ok(_) => panic!("a revoked program's thread wrote"),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: program not accepted'),
+    }
+    match safe.read_slots(THREAD, array![selector!("value")].span()) {
+        Result::Ok(_) => panic!("a revoked program's thread read"),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: program not accepted'),
+    }
+    assert_eq!(host_value(host), INITIAL_VALUE);
+
+    // Accepted again: the thread works again.
+    set_contract_address(owner());
+    consent(host).set_program_accepted(program(), true);
+    set_contract_address(registry);
+    safe.write_slots(THREAD, array![(selector!("value"), 99)].span()).unwrap();
+    assert_eq!(host_value(host), 99);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_thread_moved_to_another_program_is_refused() {
+    // The registry says thread THREAD now runs a program the host never accepted.
+    let (registry, host) = setup(true);
+    IMembershipTestDoubleDispatcher { contract_address: registry }
+        .set_program(THREAD, other_program());
+    set_contract_address(registry);
+    let result = IThreadReadySafeDispatcher { contract_address: host }
+        .write_slots(THREAD, array![(selector!("value"), 99)].span());
+    match result {
+        Result::Ok(_) => panic!("wrote under an unaccepted program"),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: program not accepted'),
+    }
+    assert_eq!(host_value(host), INITIAL_VALUE);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_owner_slot_is_protected() {
+    let (registry, host) = setup(true);
+    set_contract_address(registry);
+    let result = IThreadReadySafeDispatcher { contract_address: host }
+        .write_slots(
+            THREAD,
+            array![(selector!("value"), 5), (selector!("ThreadReady_owner"), 'attacker')].span(),
+        );
+    match result {
+        Result::Ok(_) => panic!("owner slot rewritten"),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: protected slot'),
+    }
+    assert_eq!(consent(host).thread_owner(), owner());
+    assert_eq!(host_value(host), INITIAL_VALUE);
 }

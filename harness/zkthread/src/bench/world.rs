@@ -137,9 +137,10 @@ impl BenchWorld {
         let step = progress
             .step("deploying the registry, the token and the verifier class; opening a thread");
         let holder = client.address();
-        let deployment =
-            deploy_registry_and_token(&client, &artifacts, holder, SUPPLY, salt).await?;
         let (program_hash, _) = declare_verifier(&client, &artifacts).await?;
+        let deployment =
+            deploy_registry_and_token(&client, &artifacts, holder, SUPPLY, salt, &[program_hash])
+                .await?;
         let (registry, token) = (deployment.registry, deployment.token);
         let thread = NewThread {
             os_version: Felt::from(OS_VERSION),
