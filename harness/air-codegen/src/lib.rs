@@ -8,6 +8,8 @@
 
 pub mod cairo;
 pub mod proof_vector;
+pub mod signed;
+pub mod signed_vectors;
 pub mod symbolic;
 pub mod vectors;
 
@@ -46,6 +48,8 @@ pub enum CodegenError {
     Emit(#[from] cairo::EmitError),
     #[error(transparent)]
     ProofVector(#[from] proof_vector::ProofVectorError),
+    #[error("{0}")]
+    Layout(String),
 }
 
 fn workspace_path(relative: &str) -> PathBuf {

@@ -17,9 +17,27 @@ fn main() -> anyhow::Result<()> {
         println!("{path}");
         return Ok(());
     }
+    let signed = [
+        (
+            gen::signed::signed_air_path(),
+            gen::signed::render_signed_air()?,
+        ),
+        (
+            gen::signed::signed_poseidon2_path(),
+            gen::signed::render_signed_poseidon2()?,
+        ),
+        (
+            gen::signed::signed_vectors_path(),
+            gen::signed_vectors::render_signed_vectors(),
+        ),
+    ];
+    if args.as_slice() == ["--signed"] {
+        // Only the signed AIR's files (contracts/signed_air).
+        return write_files(signed);
+    }
     anyhow::ensure!(
         args.is_empty(),
-        "usage: zkthread-air-codegen [--measure N PATH]"
+        "usage: zkthread-air-codegen [--signed | --measure N PATH]"
     );
     let files = [
         (gen::air_path(), gen::render_air()?),
@@ -34,6 +52,11 @@ fn main() -> anyhow::Result<()> {
             gen::proof_vector::render_default_proof_vector()?,
         ),
     ];
+    write_files(files)?;
+    write_files(signed)
+}
+
+fn write_files<const N: usize>(files: [(std::path::PathBuf, String); N]) -> anyhow::Result<()> {
     for (path, text) in files {
         std::fs::write(&path, text)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;

@@ -112,7 +112,8 @@ fn log_rows(n: usize) -> u32 {
     crate::trace::log_rows_for(n)
 }
 
-type Components = (
+/// The six components of a signed proof, in proof order.
+pub type Components = (
     FrameworkComponent<RoleEval<TransferRole>>,
     FrameworkComponent<RoleEval<ChainStepRole>>,
     FrameworkComponent<RoleEval<DigestRole>>,
@@ -123,7 +124,8 @@ type Components = (
 
 
 /// The six components in proof order; `sums` = transfer, chain, digest, key, Poseidon2, table.
-fn components(log: &[u32; SIZED_COMPONENTS], r: &Relations, sums: [SecureField; 6]) -> Components {
+/// Public so the Cairo generator (`harness/air-codegen`) evaluates exactly these.
+pub fn components(log: &[u32; SIZED_COMPONENTS], r: &Relations, sums: [SecureField; 6]) -> Components {
     let mut a = TraceLocationAllocator::default();
     (
         FrameworkComponent::new(&mut a, RoleEval::new(log[0], r.clone()), sums[0]),
@@ -140,7 +142,7 @@ fn components(log: &[u32; SIZED_COMPONENTS], r: &Relations, sums: [SecureField; 
 }
 
 /// Column log sizes per tree (preprocessed, main, interaction), as the verifier commits them.
-fn column_log_sizes(log: &[u32; SIZED_COMPONENTS]) -> [Vec<u32>; 3] {
+pub fn column_log_sizes(log: &[u32; SIZED_COMPONENTS]) -> [Vec<u32>; 3] {
     let widths = [
         (TransferRole::N_COLUMNS, TransferRole::interaction_columns()),
         (ChainStepRole::N_COLUMNS, ChainStepRole::interaction_columns()),

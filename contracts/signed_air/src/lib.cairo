@@ -1,0 +1,18 @@
+//! The signed-transfer AIR's constraint evaluation at the OODS point (the program-specific core
+//! of the future signed-transfer verifier, `docs/signed-transfers.md`).
+//!
+//! `generated_air` and `generated_poseidon2` are generated from the Rust AIR by
+//! `harness/air-codegen` (never edited by hand): the four roles and the range table as
+//! constraint programs run by the thread verifier's interpreter (`thread_verifier::oods`), the
+//! Poseidon2 tables and column layout. `poseidon2` evaluates the Poseidon2 component's 285
+//! constraints with loops over its rounds. The tests check every component, and the whole
+//! composition, against stwo's evaluation at random points.
+
+pub mod layout;
+pub mod generated_poseidon2;
+pub mod poseidon2;
+pub mod generated_air;
+pub mod probe;
+
+#[cfg(test)]
+mod tests;

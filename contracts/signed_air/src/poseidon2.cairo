@@ -1,0 +1,317 @@
+//! The Poseidon2 component's constraints at the OODS point (`zkthread_prover::poseidon2::air`),
+//! evaluated round by round from the generated tables (`generated_poseidon2`: p3's round
+//! constants, `M4`, the internal diagonal, the column layout) instead of a flat program: the
+//! 285 constraints expanded over the columns carry ~780 derived coefficients, which would not
+//! fit a class.
+//!
+//! The constraints, in stwo's `add_constraint` order, for the mask values `main` (301 columns)
+//! and the cumulative sum's values `interaction`:
+//! - `state = E(input)`;
+//! - 4 initial full rounds, each: `sq[i] - x[i]^2` for `x = state + rc` (16), then
+//!   `next[i] - E(sq^2 x)[i]` (16); `state = next` (the round's state columns);
+//! - 14 partial rounds `k`: `sq_k - x_k^2`, `p_k - sq_k^2 x_k` for `x_k = state[0] + rc_k`;
+//!   then `state[0] = p_k` (the S-box output column) and `state = (J + diag(D)) state`.
+//!   The Rust AIR writes `x_k` as a fixed linear form in the columns (the composition of the
+//!   same layers); over the field both are the same polynomial, so the values are identical;
+//! - 4 final full rounds as above;
+//! - LogUp (`finalize_logup`, one fraction): `(cur - prev + claimed_sum / 2^log_size) *
+//!   (sum_i alpha^i v_i - z) - multiplicity` with `v = (input, output)`.
+//!
+//! Arithmetic is lazy where it is cheap to bound: products are kept as unreduced coordinates
+//! (`Wide`, non-negative integers below 2^128 in felt252) through the linear layers and the
+//! fold `acc * random_coeff + constraint`, and reduced once per coordinate. Every step is an
+//! exact field operation, so the values are stwo's bit for bit (the tests compare them).
+
+use stark_verifier::fields::qm31::mul_unreduced;
+use stark_verifier::fields::{CM31, M31Trait, QM31, QM31Trait};
+use thread_verifier::lookup::LookupElements;
+use thread_verifier::oods::column_size_inverse;
+use crate::generated_poseidon2::{
+    EXTERNAL_FINAL_RC, EXTERNAL_INITIAL_RC, FINAL_START, FULL_ROUND_COLUMNS, HALF_FULL_ROUNDS,
+    INITIAL_START, INPUT_START, INTERNAL_DIAG, INTERNAL_RC, MAT4, MULTIPLICITY_COLUMN, N_COLUMNS,
+    N_INTERACTION_VALUES, OUTPUT_START, PARTIAL_ROUNDS, PARTIAL_ROUND_COLUMNS, PARTIAL_START,
+    WIDTH,
+};
+
+/// `8 P^2`: above every coordinate of `mul_unreduced` on canonical inputs (at most 8 products
+/// below P^2 plus the added multiple of P^2), so `a + 8 P^2 - product` stays non-negative.
+const EIGHT_P_SQUARED: felt252 = 0x1fffffff800000008;
+/// `32 P^2`: above every coordinate of `from_partial_evals`.
+const THIRTY_TWO_P_SQUARED: felt252 = 0x7ffffffe000000020;
+/// `P * 2^71` (> 2^101): above every coordinate of `external_layer` on inputs below 8 P^2.
+const EXTERNAL_OFFSET: felt252 = 0x3fffffff800000000000000000;
+
+/// A QM31 value with unreduced coordinates: non-negative integers (below 2^128) as felt252.
+#[derive(Copy, Drop)]
+struct Wide {
+    a: felt252,
+    b: felt252,
+    c: felt252,
+    d: felt252,
+}
+
+#[inline]
+fn wide(x: QM31) -> Wide {
+    Wide {
+        a: x.a.a.inner.into(), b: x.a.b.inner.into(), c: x.b.a.inner.into(), d: x.b.b.inner.into(),
+    }
+}
+
+#[inline]
+fn wide_add(x: Wide, y: Wide) -> Wide {
+    Wide { a: x.a + y.a, b: x.b + y.b, c: x.c + y.c, d: x.d + y.d }
+}
+
+/// `x + offset - y` per coordinate (`offset` a multiple of P above `y`'s coordinates).
+#[inline]
+fn wide_sub(x: Wide, y: Wide, offset: felt252) -> Wide {
+    Wide {
+        a: x.a + offset - y.a, b: x.b + offset - y.b, c: x.c + offset - y.c, d: x.d + offset - y.d,
+    }
+}
+
+/// `x * k` for a constant `k < 2^31`.
+#[inline]
+fn wide_scale(x: Wide, k: u32) -> Wide {
+    let k: felt252 = k.into();
+    Wide { a: x.a * k, b: x.b * k, c: x.c * k, d: x.d * k }
+}
+
+/// The product of two canonical values, unreduced (every coordinate below 8 P^2).
+#[inline(never)]
+fn wide_mul(x: QM31, y: QM31) -> Wide {
+    let (a, b, c, d) = mul_unreduced(x, y);
+    Wide { a, b, c, d }
+}
+
+#[inline(never)]
+fn narrow(x: Wide) -> QM31 {
+    QM31 {
+        a: CM31 { a: M31Trait::reduce_felt(x.a), b: M31Trait::reduce_felt(x.b) },
+        b: CM31 { a: M31Trait::reduce_felt(x.c), b: M31Trait::reduce_felt(x.d) },
+    }
+}
+
+/// stwo's `PointEvaluationAccumulator::accumulate` without the common denominator:
+/// `acc * random_coeff + constraint` (`constraint` below 2^127).
+#[inline(never)]
+fn fold(acc: QM31, random_coeff: QM31, constraint: Wide) -> QM31 {
+    narrow(wide_add(wide_mul(acc, random_coeff), constraint))
+}
+
+/// `x + c` for a base-field constant `c` (only the first coordinate moves).
+#[inline]
+fn add_constant(x: QM31, c: u32) -> QM31 {
+    QM31 { a: CM31 { a: x.a.a + M31Trait::from_u32_unchecked(c), b: x.a.b }, b: x.b }
+}
+
+/// Poseidon2's external layer `E x`, `E = [[2 M4, M4, M4, M4], [M4, 2 M4, M4, M4], ...]`
+/// (the shape `zkthread_prover::poseidon2::constants` checks on p3's layer): block `b` of the
+/// output is `M4 (x_b + sum_b' x_b')`. Unreduced: inputs below 8 P^2 give outputs below
+/// 2^101 (160 products by `M4` entries below 2^31).
+fn external_layer(x: Span<Wide>) -> Span<Wide> {
+    let m = MAT4.span();
+    let mut sums: Array<Wide> = array![];
+    let mut k = 0;
+    while k != 4 {
+        sums.append(wide_add(wide_add(*x[k], *x[k + 4]), wide_add(*x[k + 8], *x[k + 12])));
+        k += 1;
+    };
+    let sums = sums.span();
+    let mut out: Array<Wide> = array![];
+    let mut b = 0;
+    while b != WIDTH {
+        let y0 = wide_add(*x[b], *sums[0]);
+        let y1 = wide_add(*x[b + 1], *sums[1]);
+        let y2 = wide_add(*x[b + 2], *sums[2]);
+        let y3 = wide_add(*x[b + 3], *sums[3]);
+        let mut r = 0;
+        while r != 16 {
+            out
+                .append(
+                    wide_add(
+                        wide_add(wide_scale(y0, *m[r]), wide_scale(y1, *m[r + 1])),
+                        wide_add(wide_scale(y2, *m[r + 2]), wide_scale(y3, *m[r + 3])),
+                    ),
+                );
+            r += 4;
+        };
+        b += 4;
+    };
+    out.span()
+}
+
+/// The internal layer `(J + diag(D)) s`, with `s = [first, rest...]` canonical; reduced.
+fn internal_layer(first: QM31, rest: Span<QM31>) -> Span<QM31> {
+    let d = INTERNAL_DIAG.span();
+    let mut wides: Array<Wide> = array![wide(first)];
+    let mut total = wide(first);
+    for x in rest {
+        let w = wide(*x);
+        total = wide_add(total, w);
+        wides.append(w);
+    };
+    let wides = wides.span();
+    let mut out: Array<QM31> = array![];
+    let mut i = 0;
+    while i != WIDTH {
+        out.append(narrow(wide_add(total, wide_scale(*wides[i], *d[i]))));
+        i += 1;
+    };
+    out.span()
+}
+
+/// One S-box `x^5` with its square column `sq`, `x = s + rc`: folds `sq - x^2` into `acc` and
+/// returns the accumulator and `sq^2 x` (unreduced).
+#[inline(never)]
+fn sbox(acc: QM31, random_coeff: QM31, s: QM31, rc: u32, sq: QM31) -> (QM31, Wide) {
+    let x = add_constant(s, rc);
+    let acc = fold(acc, random_coeff, wide_sub(wide(sq), wide_mul(x, x), EIGHT_P_SQUARED));
+    (acc, wide_mul(narrow(wide_mul(sq, sq)), x))
+}
+
+/// One full round from `state` with round constants `rc`; `columns` = the round's `sq[16]`
+/// then `next[16]`. Folds its 32 constraints into `acc`.
+fn full_round(
+    acc: QM31, random_coeff: QM31, state: Span<QM31>, rc: Span<u32>, columns: Span<QM31>,
+) -> QM31 {
+    let mut acc = acc;
+    let mut sboxed: Array<Wide> = array![];
+    let mut i = 0;
+    while i != WIDTH {
+        let (next_acc, y) = sbox(acc, random_coeff, *state[i], *rc[i], *columns[i]);
+        acc = next_acc;
+        sboxed.append(y);
+        i += 1;
+    };
+    let expected = external_layer(sboxed.span());
+    let mut i = 0;
+    while i != WIDTH {
+        let constraint = wide_sub(wide(*columns[WIDTH + i]), *expected[i], EXTERNAL_OFFSET);
+        acc = fold(acc, random_coeff, constraint);
+        i += 1;
+    };
+    acc
+}
+
+/// Four full rounds from `state` (round constants `rcs`, 16 per round) on the columns from
+/// `start`. Returns the accumulator and the last round's state columns.
+fn full_rounds(
+    acc: QM31, random_coeff: QM31, state: Span<QM31>, rcs: Span<u32>, main: Span<QM31>, start: u32,
+) -> (QM31, Span<QM31>) {
+    let mut acc = acc;
+    let mut state = state;
+    let mut r = 0;
+    while r != HALF_FULL_ROUNDS {
+        let columns = main.slice(start + r * FULL_ROUND_COLUMNS, FULL_ROUND_COLUMNS);
+        acc = full_round(acc, random_coeff, state, rcs.slice(r * WIDTH, WIDTH), columns);
+        state = columns.slice(WIDTH, WIDTH);
+        r += 1;
+    };
+    (acc, state)
+}
+
+/// `a + b i + c u + d iu` (stwo's `SecureField::from_partial_evals`), unreduced (below
+/// 25 P^2).
+fn from_partial_evals(a: QM31, b: QM31, c: QM31, d: QM31) -> Wide {
+    wide_add(
+        wide_add(wide(a), wide_mul(b, QM31Trait::from_u32_unchecked(0, 1, 0, 0))),
+        wide_add(
+            wide_mul(c, QM31Trait::from_u32_unchecked(0, 0, 1, 0)),
+            wide_mul(d, QM31Trait::from_u32_unchecked(0, 0, 0, 1)),
+        ),
+    )
+}
+
+/// `sum_i alpha^i values_i - z` (stwo's `LookupElements::combine`), one reduction.
+fn combine(relation: @LookupElements, values: Span<QM31>) -> QM31 {
+    let powers = *relation.alpha_powers;
+    assert(values.len() <= powers.len(), 'poseidon2: relation size');
+    let mut sum = Wide { a: 0, b: 0, c: 0, d: 0 };
+    let mut i = 0;
+    while i != values.len() {
+        sum = wide_add(sum, wide_mul(*powers[i], *values[i]));
+        i += 1;
+    };
+    narrow(wide_sub(sum, wide(*relation.z), EIGHT_P_SQUARED))
+}
+
+/// The LogUp constraint of one fraction `multiplicity / denominator` (stwo's
+/// `finalize_logup`): `(cur - prev + claimed_sum / 2^log_size) * denominator - multiplicity`,
+/// with `cur`, `prev` the cumulative sum at offsets 0 and -1 (`interaction`: its 4 columns at
+/// offsets -1 and 0, `[c0(-1), c0(0), c1(-1), ...]`). Unreduced.
+fn logup_constraint(
+    interaction: Span<QM31>,
+    denominator: QM31,
+    multiplicity: QM31,
+    claimed_sum: QM31,
+    log_size: u32,
+) -> Wide {
+    let prev = from_partial_evals(
+        *interaction[0], *interaction[2], *interaction[4], *interaction[6],
+    );
+    let cur = from_partial_evals(*interaction[1], *interaction[3], *interaction[5], *interaction[7]);
+    let shift = claimed_sum * column_size_inverse(log_size);
+    let diff = narrow(wide_add(wide_sub(cur, prev, THIRTY_TWO_P_SQUARED), wide(shift)));
+    wide_sub(wide_mul(diff, denominator), wide(multiplicity), EIGHT_P_SQUARED)
+}
+
+/// Folds the 285 constraints of one Poseidon2 component into `acc` (undivided:
+/// `acc = acc * random_coeff + constraint`). `main`: its 301 main-column values; `interaction`:
+/// its cumulative sum's 4 columns at offsets -1 and 0 (`[c0(-1), c0(0), c1(-1), ...]`).
+pub fn accumulate_poseidon2(
+    acc: QM31,
+    random_coeff: QM31,
+    main: Span<QM31>,
+    interaction: Span<QM31>,
+    relation: @LookupElements,
+    claimed_sum: QM31,
+    log_size: u32,
+) -> QM31 {
+    assert(main.len() == N_COLUMNS, 'poseidon2: main mask size');
+    assert(interaction.len() == N_INTERACTION_VALUES, 'poseidon2: interaction size');
+    let input = main.slice(INPUT_START, WIDTH);
+    let mut wide_input: Array<Wide> = array![];
+    for x in input {
+        wide_input.append(wide(*x));
+    };
+    let mut state: Array<QM31> = array![];
+    for x in external_layer(wide_input.span()) {
+        state.append(narrow(*x));
+    };
+    let (mut acc, mut state) = full_rounds(
+        acc, random_coeff, state.span(), EXTERNAL_INITIAL_RC.span(), main, INITIAL_START,
+    );
+
+    let rcs = INTERNAL_RC.span();
+    let mut k = 0;
+    while k != PARTIAL_ROUNDS {
+        let column = PARTIAL_START + k * PARTIAL_ROUND_COLUMNS;
+        let p = *main[column + 1];
+        let (next_acc, y) = sbox(acc, random_coeff, *state[0], *rcs[k], *main[column]);
+        acc = fold(next_acc, random_coeff, wide_sub(wide(p), y, EIGHT_P_SQUARED));
+        state = internal_layer(p, state.slice(1, WIDTH - 1));
+        k += 1;
+    };
+
+    let (acc, output) = full_rounds(
+        acc, random_coeff, state, EXTERNAL_FINAL_RC.span(), main, FINAL_START,
+    );
+    // The last round's state columns are the output columns.
+    assert(
+        OUTPUT_START == FINAL_START + (HALF_FULL_ROUNDS - 1) * FULL_ROUND_COLUMNS + WIDTH,
+        'poseidon2: layout',
+    );
+
+    // LogUp: one fraction `multiplicity / combine(input, output)`.
+    let mut values: Array<QM31> = array![];
+    values.append_span(input);
+    values.append_span(output);
+    let denominator = combine(relation, values.span());
+    let multiplicity = *main[MULTIPLICITY_COLUMN];
+    fold(
+        acc,
+        random_coeff,
+        logup_constraint(interaction, denominator, multiplicity, claimed_sum, log_size),
+    )
+}

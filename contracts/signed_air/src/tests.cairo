@@ -1,0 +1,2 @@
+mod signed_vectors;
+mod test_signed_air;

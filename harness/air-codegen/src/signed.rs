@@ -1,0 +1,636 @@
+//! The signed-transfer AIR's constraint evaluation at the OODS point, for the Cairo library
+//! `contracts/signed_air` (the program-specific half of the future signed verifier).
+//!
+//! Six components, in proof order (`zkthread_prover::signed::prover::components`): the four
+//! roles (`signed_transfer`, `chain_step`, `digest_sponge`, `key_sponge`), `poseidon2` and the
+//! 16-bit `range_table`. Generated here, never typed by hand:
+//! - the roles and the range table as constraint programs (the `cairo::op` format, from stwo's
+//!   `ExprEvaluator`, run by the thread verifier's `oods::accumulate_component`), stored as
+//!   constant `[u32; N]` arrays (one CASM felt per word, not an `array!` of appends);
+//! - for Poseidon2, not a program: its 285 constraints expanded into ~780 derived coefficients
+//!   would not fit a class. `signed_air::poseidon2` (hand-written) evaluates them with loops over
+//!   the rounds, reading the tables generated here from `zkthread_prover::poseidon2::constants`
+//!   (p3's round constants, `M4`, the internal diagonal) and the component's column layout
+//!   (checked regular here, so the Cairo loops address exactly the Rust AIR's columns);
+//! - the proof's mask shape and column log sizes, and the composition over all six components.
+//!
+//! Equality with stwo is shown by the Cairo tests at random points (`signed_vectors`), per
+//! component and for the whole composition.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use stwo::core::fields::qm31::SecureField;
+use stwo_constraint_framework::FrameworkComponent;
+use zkthread_prover::poseidon2::air as p2;
+use zkthread_prover::poseidon2::constants::{CONSTANTS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH};
+use zkthread_prover::signed::prover::{components, Components, SIZED_COMPONENTS};
+use zkthread_prover::signed::role::{Relations, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
+
+use crate::cairo::{self, component_program, snake};
+use crate::symbolic::SymbolicComponent;
+use crate::CodegenError;
+
+/// The generated evaluation (programs, shape, composition), relative to the workspace root.
+pub const SIGNED_AIR_RELATIVE_PATH: &str = "contracts/signed_air/src/generated_air.cairo";
+/// The generated Poseidon2 tables, relative to the workspace root.
+pub const SIGNED_POSEIDON2_RELATIVE_PATH: &str =
+    "contracts/signed_air/src/generated_poseidon2.cairo";
+/// The generated test vectors, relative to the workspace root.
+pub const SIGNED_VECTORS_RELATIVE_PATH: &str =
+    "contracts/signed_air/src/tests/signed_vectors.cairo";
+
+/// Preprocessed columns of a signed proof (the range table).
+pub const N_PREPROCESSED_COLUMNS: usize = 1;
+
+/// Component names, in proof order (Cairo identifiers derive from them).
+pub const COMPONENT_NAMES: [&str; 6] = [
+    "signed_transfer",
+    "chain_step",
+    "digest_sponge",
+    "key_sponge",
+    "poseidon2",
+    "range_table",
+];
+/// Index of the Poseidon2 component in [`COMPONENT_NAMES`].
+pub const POSEIDON2_INDEX: usize = 4;
+
+/// The relations in draw order (`Relations::draw`): evaluator name and size.
+pub fn relation_order() -> [(&'static str, usize); 4] {
+    [
+        ("StateRelation", STATE_RELATION_SIZE),
+        ("LinkRelation", LINK_RELATION_SIZE),
+        ("Poseidon2Relation", p2::RELATION_SIZE),
+        ("RangeCheckRelation", 1),
+    ]
+}
+
+pub fn signed_air_path() -> std::path::PathBuf {
+    crate::workspace_path(SIGNED_AIR_RELATIVE_PATH)
+}
+
+pub fn signed_poseidon2_path() -> std::path::PathBuf {
+    crate::workspace_path(SIGNED_POSEIDON2_RELATIVE_PATH)
+}
+
+pub fn signed_vectors_path() -> std::path::PathBuf {
+    crate::workspace_path(SIGNED_VECTORS_RELATIVE_PATH)
+}
+
+/// The signed proof's components, built by the prover's own constructor.
+pub fn signed_components(
+    log_sizes: &[u32; SIZED_COMPONENTS],
+    relations: &Relations,
+    sums: [SecureField; 6],
+) -> Components {
+    components(log_sizes, relations, sums)
+}
+
+fn symbolic<E: stwo_constraint_framework::FrameworkEval>(
+    name: &str,
+    c: &FrameworkComponent<E>,
+) -> Result<SymbolicComponent, CodegenError> {
+    Ok(SymbolicComponent::new(name, c)?)
+}
+
+/// Symbolic forms of the six components, in proof order.
+pub fn symbolic_signed_components() -> Result<Vec<SymbolicComponent>, CodegenError> {
+    let zero = SecureField::from_u32_unchecked(0, 0, 0, 0);
+    // The expressions do not depend on the sizes or the relations' values.
+    let c = signed_components(&[4; SIZED_COMPONENTS], &Relations::dummy(), [zero; 6]);
+    Ok(vec![
+        symbolic(COMPONENT_NAMES[0], &c.0)?,
+        symbolic(COMPONENT_NAMES[1], &c.1)?,
+        symbolic(COMPONENT_NAMES[2], &c.2)?,
+        symbolic(COMPONENT_NAMES[3], &c.3)?,
+        symbolic(COMPONENT_NAMES[4], &c.4)?,
+        symbolic(COMPONENT_NAMES[5], &c.5)?,
+    ])
+}
+
+/// Flat index (trees, columns, values in proof order) of each column's first sampled value.
+pub fn mask_starts(shape: &[Vec<usize>]) -> Vec<Vec<u32>> {
+    let mut next = 0u32;
+    shape
+        .iter()
+        .map(|tree| {
+            tree.iter()
+                .map(|n| {
+                    let start = next;
+                    next += *n as u32;
+                    start
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The mask shape as runs: per tree `[n_runs, (columns, values per column) * n_runs]`.
+pub fn shape_runs(shape: &[Vec<usize>]) -> Vec<u32> {
+    let mut out = Vec::new();
+    for tree in shape {
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        for n in tree {
+            match runs.last_mut() {
+                Some((count, values)) if *values == *n as u32 => *count += 1,
+                _ => runs.push((1, *n as u32)),
+            }
+        }
+        out.push(runs.len() as u32);
+        for (count, values) in runs {
+            out.extend([count, values]);
+        }
+    }
+    out
+}
+
+/// Where the Poseidon2 component's values are in the flattened mask, checked to be what
+/// `signed_air::poseidon2` reads: its main columns, one value each, contiguous; its
+/// interaction columns (one QM31 cumulative sum = 4 columns at offsets -1 and 0), contiguous.
+pub struct Poseidon2Mask {
+    pub main_start: u32,
+    pub interaction_start: u32,
+}
+
+fn poseidon2_mask(
+    c: &SymbolicComponent,
+    starts: &[Vec<u32>],
+) -> Result<Poseidon2Mask, CodegenError> {
+    let bad = |what: &str| CodegenError::Layout(format!("poseidon2 mask: {what}"));
+    if !c.preprocessed.is_empty() || !c.mask_offsets[0].is_empty() {
+        return Err(bad("reads a preprocessed column"));
+    }
+    if c.mask_offsets[1].len() != p2::N_COLUMNS || c.mask_offsets[1].iter().any(|o| o != &[0]) {
+        return Err(bad("main columns are not N_COLUMNS at offset 0"));
+    }
+    if c.mask_offsets[2].len() != p2::N_INTERACTION_COLUMNS
+        || c.mask_offsets[2].iter().any(|o| o != &[-1, 0])
+    {
+        return Err(bad(
+            "interaction is not one cumulative sum at offsets [-1, 0]",
+        ));
+    }
+    let main_start = starts[1][c.col_start[1]];
+    let interaction_start = starts[2][c.col_start[2]];
+    // Contiguity: the next column's values follow.
+    for k in 0..p2::N_COLUMNS {
+        if starts[1][c.col_start[1] + k] != main_start + k as u32 {
+            return Err(bad("main values not contiguous"));
+        }
+    }
+    for k in 0..p2::N_INTERACTION_COLUMNS {
+        if starts[2][c.col_start[2] + k] != interaction_start + 2 * k as u32 {
+            return Err(bad("interaction values not contiguous"));
+        }
+    }
+    if c.constraints.len() != p2::N_CONSTRAINTS {
+        return Err(bad("constraint count"));
+    }
+    Ok(Poseidon2Mask {
+        main_start,
+        interaction_start,
+    })
+}
+
+fn words(out: &mut String, code: &[u32]) {
+    for line in code.chunks(24) {
+        let w: Vec<String> = line.iter().map(|w| w.to_string()).collect();
+        let _ = writeln!(out, "    {},", w.join(", "));
+    }
+}
+
+const AIR_HEADER: &str =
+    "// @generated by `cargo run -p zkthread-air-codegen` from harness/thread-prover/src/signed
+// (the roles and the range table through stwo-constraint-framework's ExprEvaluator; Poseidon2
+// through `crate::poseidon2` and the tables in `generated_poseidon2`). Do not edit:
+// `cargo test -p zkthread-air-codegen` fails if this file differs from a fresh generation.
+//! The signed-transfer AIR's constraints at the OODS point: six components in proof order,
+//! folded as stwo's `PointEvaluationAccumulator` folds them.
+//!
+//! Every component of the proof divides its constraints by the same vanishing polynomial (the
+//! canonic coset of size `2^max_log_degree_bound`), so the `accumulate_*` functions fold the
+//! undivided constraints, `acc = acc * random_coeff + constraint`, and
+//! `eval_composition_at_point` multiplies the sum by `1 / vanishing` once: stwo's value, bit for
+//! bit (the field is exact), one product per constraint cheaper.
+";
+
+/// The generated Cairo evaluation of the signed AIR.
+pub fn render_signed_air() -> Result<String, CodegenError> {
+    let comps = symbolic_signed_components()?;
+    let order = relation_order();
+    let index: BTreeMap<String, u32> = order
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (name.to_string(), i as u32))
+        .collect();
+    for used in cairo::relations(&comps) {
+        let size = order
+            .iter()
+            .find(|(n, _)| *n == used.name)
+            .map(|(_, s)| *s)
+            .ok_or_else(|| CodegenError::Layout(format!("unknown relation {}", used.name)))?;
+        if used.size > size {
+            return Err(CodegenError::Layout(format!(
+                "relation {} uses {} values",
+                used.name, used.size
+            )));
+        }
+    }
+    let shape = cairo::mask_shape(&comps, N_PREPROCESSED_COLUMNS);
+    let starts = mask_starts(&shape);
+    let n_values: usize = shape.iter().flatten().sum();
+    let p2mask = poseidon2_mask(&comps[POSEIDON2_INDEX], &starts)?;
+
+    let mut out = String::from(AIR_HEADER);
+    out.push_str(
+        "
+use stark_verifier::circle::CirclePoint;
+use stark_verifier::fields::{QM31, QM31Trait};
+use thread_verifier::lookup::LookupElements;
+use thread_verifier::oods::{accumulate_component, canonic_coset_vanishing, flatten_mask};
+use crate::layout::{mask_shape_ok_with, repeat_log_size};
+
+",
+    );
+    for (name, size) in order {
+        let _ = writeln!(
+            out,
+            "/// Values combined by `{name}` (alpha powers drawn for it).\npub const {}_SIZE: u32 = {size};\n",
+            snake(name).to_uppercase()
+        );
+    }
+    out.push_str(
+        "/// Everything the constraints read besides the mask: the relations' elements (drawn in the
+/// order State, Link, Poseidon2, RangeCheck), each component's claimed LogUp sum and log size.
+#[derive(Drop, Copy)]
+pub struct SignedAirParams {
+",
+    );
+    for (name, _) in order {
+        let _ = writeln!(out, "    pub {}: LookupElements,", snake(name));
+    }
+    for c in &comps {
+        let _ = writeln!(out, "    pub {}_claimed_sum: QM31,", c.name);
+        let _ = writeln!(out, "    pub {}_log_size: u32,", c.name);
+    }
+    out.push_str("}\n\n");
+
+    let _ = writeln!(
+        out,
+        "/// Sampled values of a signed proof without the composition tree ({} trees).\npub const N_MASK_VALUES: u32 = {n_values};\n",
+        shape.len()
+    );
+    let _ = writeln!(
+        out,
+        "/// Flat mask index of the Poseidon2 component's first main column ({} columns, one value\n/// each) and of its cumulative sum's values (4 columns x offsets [-1, 0]).\npub const POSEIDON2_MAIN_START: u32 = {};\npub const POSEIDON2_INTERACTION_START: u32 = {};\n",
+        p2::N_COLUMNS, p2mask.main_start, p2mask.interaction_start
+    );
+    for c in &comps {
+        let _ = writeln!(
+            out,
+            "pub const {}_N_CONSTRAINTS: u32 = {};",
+            c.name.to_uppercase(),
+            c.constraints.len()
+        );
+    }
+    out.push('\n');
+
+    let runs = shape_runs(&shape);
+    let _ = writeln!(
+        out,
+        "/// Values sampled per column, as runs per tree (preprocessed, main, interaction):
+/// `[n_runs, (columns, values per column) * n_runs]`.
+pub const MASK_SHAPE_RUNS: [u32; {}] = [",
+        runs.len()
+    );
+    words(&mut out, &runs);
+    out.push_str("];\n\n");
+    out.push_str(
+        "/// True iff `mask` (the sampled values without the composition tree) has the shape the
+/// AIR samples.
+pub fn mask_shape_ok(mask: Span<Span<Span<QM31>>>) -> bool {
+    mask_shape_ok_with(mask, MASK_SHAPE_RUNS.span())
+}
+
+",
+    );
+
+    // Column log sizes per tree.
+    out.push_str(
+        "/// Log sizes (before blowup) of the committed columns per tree (preprocessed, main,
+/// interaction), in proof order: what the verifier commits each root with.
+pub fn column_log_sizes(params: @SignedAirParams) -> Span<Span<u32>> {
+    let mut preprocessed: Array<u32> = array![];
+",
+    );
+    let mut pre: BTreeMap<usize, &str> = BTreeMap::new();
+    for c in &comps {
+        for column in c.preprocessed.values() {
+            pre.insert(*column, &c.name);
+        }
+    }
+    for column in 0..N_PREPROCESSED_COLUMNS {
+        match pre.get(&column) {
+            Some(name) => {
+                let _ = writeln!(out, "    preprocessed.append(*params.{name}_log_size);");
+            }
+            None => out.push_str("    preprocessed.append(0);\n"),
+        }
+    }
+    for (tree, label) in [(1usize, "main"), (2, "interaction")] {
+        let _ = writeln!(out, "    let mut {label}: Array<u32> = array![];");
+        let mut parts: Vec<(usize, &str, usize)> = comps
+            .iter()
+            .map(|c| {
+                (
+                    c.col_start[tree],
+                    c.name.as_str(),
+                    c.mask_offsets[tree].len(),
+                )
+            })
+            .filter(|(_, _, n)| *n > 0)
+            .collect();
+        parts.sort();
+        for (_, name, count) in parts {
+            let _ = writeln!(
+                out,
+                "    repeat_log_size(ref {label}, *params.{name}_log_size, {count});"
+            );
+        }
+    }
+    out.push_str("    array![preprocessed.span(), main.span(), interaction.span()].span()\n}\n\n");
+
+    out.push_str(
+        "/// The composition polynomial at the OODS point from the sampled mask values: stwo's
+/// `Components::eval_composition_polynomial_at_point` for the signed AIR. `mask` must have
+/// `mask_shape()` (check with `mask_shape_ok`).
+pub fn eval_composition_at_point(
+    point: CirclePoint<QM31>, mask: Span<Span<Span<QM31>>>, random_coeff: QM31,
+    params: @SignedAirParams, max_log_degree_bound: u32,
+) -> QM31 {
+    let denom_inv = QM31Trait::inverse(canonic_coset_vanishing(max_log_degree_bound, point));
+    let values = flatten_mask(mask);
+    let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    denom_inv * accumulate_signed_air(zero, random_coeff, values, params)
+}
+
+/// Folds the undivided constraints of the six components, in proof order, into `acc`.
+/// `values`: the flattened mask (`flatten_mask`).
+pub fn accumulate_signed_air(
+    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+) -> QM31 {
+",
+    );
+    for c in &comps {
+        let _ = writeln!(
+            out,
+            "    let acc = accumulate_{}(acc, random_coeff, values, params);",
+            c.name
+        );
+    }
+    out.push_str("    acc\n}\n\n");
+
+    let names: Vec<String> = order
+        .iter()
+        .map(|(n, _)| format!("*params.{}", snake(n)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "/// The relations in the programs' order (the draw order).
+fn relations(params: @SignedAirParams) -> Span<LookupElements> {{
+    array![
+        {},
+    ]
+        .span()
+}}
+",
+        names.join(",\n        ")
+    );
+
+    for (i, c) in comps.iter().enumerate() {
+        if i == POSEIDON2_INDEX {
+            let _ = writeln!(
+                out,
+                "/// Folds the {n} undivided constraints of component `{name}` into `acc` (loops over the
+/// rounds, `crate::poseidon2`).
+pub fn accumulate_{name}(
+    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+) -> QM31 {{
+    crate::poseidon2::accumulate_poseidon2(
+        acc,
+        random_coeff,
+        values.slice(POSEIDON2_MAIN_START, {cols}),
+        values.slice(POSEIDON2_INTERACTION_START, {inter}),
+        params.poseidon2_relation,
+        *params.{name}_claimed_sum,
+        *params.{name}_log_size,
+    )
+}}
+",
+                n = c.constraints.len(),
+                name = c.name,
+                cols = p2::N_COLUMNS,
+                inter = 2 * p2::N_INTERACTION_COLUMNS,
+            );
+            continue;
+        }
+        let code = component_program(c, &index, &starts)?;
+        let upper = c.name.to_uppercase();
+        let _ = writeln!(
+            out,
+            "/// Folds the {n} undivided constraints of component `{name}` into `acc` (its program, run by
+/// `accumulate_component` with a unit denominator).
+pub fn accumulate_{name}(
+    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+) -> QM31 {{
+    let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    accumulate_component(
+        acc,
+        random_coeff,
+        one,
+        {upper}_PROGRAM.span(),
+        values,
+        relations(params),
+        *params.{name}_claimed_sum,
+        *params.{name}_log_size,
+    )
+}}
+
+/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format).
+const {upper}_PROGRAM: [u32; {len}] = [",
+            n = c.constraints.len(),
+            ni = c.intermediates.len(),
+            name = c.name,
+            len = code.len(),
+        );
+        words(&mut out, &code);
+        out.push_str("];\n\n");
+    }
+    Ok(out)
+}
+
+const POSEIDON2_HEADER: &str =
+    "// @generated by `cargo run -p zkthread-air-codegen` from harness/thread-prover/src/poseidon2
+// (p3's Poseidon2-M31-16 constants as `zkthread_prover::poseidon2::constants` reads them off
+// p3's layers, and the component's column layout). Do not edit: `cargo test -p
+// zkthread-air-codegen` fails if this file differs from a fresh generation.
+//! Tables of the Poseidon2 component for `crate::poseidon2`.
+";
+
+fn m31_table(out: &mut String, doc: &str, name: &str, values: &[u32]) {
+    let _ = writeln!(
+        out,
+        "/// {doc}\npub const {name}: [u32; {}] = [",
+        values.len()
+    );
+    words(out, values);
+    out.push_str("];\n\n");
+}
+
+/// The Poseidon2 component's column layout, checked to be the regular layout the Cairo loops
+/// assume (every round at a fixed stride).
+pub fn poseidon2_layout() -> Result<[(&'static str, &'static str, usize); 11], CodegenError> {
+    let bad = |what: &str| CodegenError::Layout(format!("poseidon2 layout: {what}"));
+    let initial = p2::initial_round_square_columns(0).start;
+    let partial = p2::partial_round_square_column(0);
+    let fin = p2::final_round_square_columns(0).start;
+    for r in 0..HALF_FULL_ROUNDS {
+        for (sq, state, first) in [
+            (
+                p2::initial_round_square_columns(r),
+                p2::initial_round_state_columns(r),
+                initial,
+            ),
+            (
+                p2::final_round_square_columns(r),
+                p2::final_round_state_columns(r),
+                fin,
+            ),
+        ] {
+            if sq.start != first + r * p2::FULL_ROUND_COLUMNS
+                || sq.len() != WIDTH
+                || state.start != sq.end
+                || state.len() != WIDTH
+            {
+                return Err(bad("full rounds are not [sq[16], state[16]] at stride 32"));
+            }
+        }
+    }
+    for k in 0..PARTIAL_ROUNDS {
+        if p2::partial_round_square_column(k) != partial + k * p2::PARTIAL_ROUND_COLUMNS
+            || p2::partial_round_sbox_column(k) != p2::partial_round_square_column(k) + 1
+        {
+            return Err(bad("partial rounds are not [sq, p] at stride 2"));
+        }
+    }
+    if p2::INPUT_COLUMNS.len() != WIDTH
+        || p2::OUTPUT_COLUMNS != p2::final_round_state_columns(HALF_FULL_ROUNDS - 1)
+        || p2::FULL_ROUND_COLUMNS != 2 * WIDTH
+    {
+        return Err(bad("input/output columns"));
+    }
+    Ok([
+        ("N_COLUMNS", "Main-trace columns.", p2::N_COLUMNS),
+        (
+            "N_CONSTRAINTS",
+            "Constraints (2 per S-box, 1 LogUp).",
+            p2::N_CONSTRAINTS,
+        ),
+        (
+            "MULTIPLICITY_COLUMN",
+            "Column of the multiplicity.",
+            p2::MULTIPLICITY_COLUMN,
+        ),
+        (
+            "INPUT_START",
+            "First column of the input state.",
+            p2::INPUT_COLUMNS.start,
+        ),
+        (
+            "INITIAL_START",
+            "First column of initial full round 0 (`sq[16]`, then `state[16]`).",
+            initial,
+        ),
+        (
+            "FULL_ROUND_COLUMNS",
+            "Columns per full round.",
+            p2::FULL_ROUND_COLUMNS,
+        ),
+        (
+            "PARTIAL_START",
+            "Column of partial round 0's `sq` (then `p`).",
+            partial,
+        ),
+        (
+            "PARTIAL_ROUND_COLUMNS",
+            "Columns per partial round.",
+            p2::PARTIAL_ROUND_COLUMNS,
+        ),
+        ("FINAL_START", "First column of final full round 0.", fin),
+        (
+            "OUTPUT_START",
+            "First column of the output state.",
+            p2::OUTPUT_COLUMNS.start,
+        ),
+        (
+            "N_INTERACTION_VALUES",
+            "Sampled interaction values (4 columns x offsets [-1, 0]).",
+            2 * p2::N_INTERACTION_COLUMNS,
+        ),
+    ])
+}
+
+/// The generated Poseidon2 tables and layout.
+pub fn render_signed_poseidon2() -> Result<String, CodegenError> {
+    let c = &*CONSTANTS;
+    let mut out = String::from(POSEIDON2_HEADER);
+    out.push('\n');
+    for (name, doc, value) in [
+        ("WIDTH", "State width.", WIDTH),
+        (
+            "HALF_FULL_ROUNDS",
+            "Full rounds before (and after) the partial rounds.",
+            HALF_FULL_ROUNDS,
+        ),
+        ("PARTIAL_ROUNDS", "Partial rounds.", PARTIAL_ROUNDS),
+    ]
+    .into_iter()
+    .chain(poseidon2_layout()?)
+    {
+        let _ = writeln!(out, "/// {doc}\npub const {name}: u32 = {value};\n");
+    }
+    let flat = |rounds: &[[stwo::core::fields::m31::BaseField; WIDTH]]| -> Vec<u32> {
+        rounds.iter().flatten().map(|x| x.0).collect()
+    };
+    m31_table(
+        &mut out,
+        "Round constants of the initial full rounds (round-major, 16 per round).",
+        "EXTERNAL_INITIAL_RC",
+        &flat(&c.external_initial),
+    );
+    m31_table(
+        &mut out,
+        "Round constants of the partial rounds (added to element 0).",
+        "INTERNAL_RC",
+        &c.internal.map(|x| x.0),
+    );
+    m31_table(
+        &mut out,
+        "Round constants of the final full rounds (round-major, 16 per round).",
+        "EXTERNAL_FINAL_RC",
+        &flat(&c.external_final),
+    );
+    m31_table(
+        &mut out,
+        "`M4`, row-major: the external layer is `[[2 M4, M4, M4, M4], [M4, 2 M4, M4, M4], ...]`.",
+        "MAT4",
+        &c.mat4.iter().flatten().map(|x| x.0).collect::<Vec<_>>(),
+    );
+    m31_table(
+        &mut out,
+        "`D`: the internal layer is `J + diag(D)`.",
+        "INTERNAL_DIAG",
+        &c.internal_diag.map(|x| x.0),
+    );
+    Ok(out)
+}
