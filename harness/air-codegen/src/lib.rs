@@ -10,6 +10,7 @@ pub mod cairo;
 pub mod proof_vector;
 pub mod signed;
 pub mod signed_vectors;
+pub mod signed_statement_vectors;
 pub mod symbolic;
 pub mod vectors;
 

@@ -30,6 +30,10 @@ fn main() -> anyhow::Result<()> {
             gen::signed::signed_vectors_path(),
             gen::signed_vectors::render_signed_vectors(),
         ),
+        (
+            gen::signed_statement_vectors::signed_statement_vectors_path(),
+            gen::signed_statement_vectors::render_signed_statement_vectors(),
+        ),
     ];
     if args.as_slice() == ["--signed"] {
         // Only the signed AIR's files (contracts/signed_air).

@@ -1,0 +1,10 @@
+//! The verifier of signed thread transfers (`docs/signed-transfers.md`), program-specific half
+//! on top of `stark_verifier`. So far: `statement`, the signed program's public input, the
+//! binding of every input slot to `balances[owner]` / `thread_keys[owner]` of its contract, and
+//! the `StateRelation` boundary sum the proof's rows must have — all bit for bit
+//! `zkthread_prover::signed::statement` (checked by vectors the Rust side generates).
+
+pub mod statement;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,481 @@
+//! The signed program's public input, its slot binding and the `StateRelation` boundary sum:
+//! `zkthread_prover::signed::statement` bit for bit (tests: generated Rust vectors).
+//!
+//! Encoding: `[os_version, program_hash, chain_id, registry, thread_id, sequence,
+//! contract_set_commitment, n_inputs, (contract, key, value)*, n_outputs, (contract, key,
+//! value)*]`. The registry passes `[os_version, program_hash, thread_id, sequence,
+//! contract_set_commitment, lists]`; the verifier inserts the chain id and its caller (the
+//! registry) with `with_context`, so a proof made for another chain or registry fails (both
+//! enter the transfer domain every signature covers).
+//!
+//! Lists strictly ascending by (contract, key) as integers; every input slot is
+//! `balances[owner]` (a u128) or `thread_keys[owner]` (a packed key commitment and nonce) of its
+//! contract, for the owner the proof carries; every output is an input slot. The AIR sees a slot
+//! as `Balance(0, D, A, limbs[8])` or `Key(1, D, A, nonce, K[4])` with
+//! `D = limbs4(poseidon(['zkthread.transfer', chain_id, registry, thread_id, contract]))` and
+//! `A = limbs4(poseidon(['zkthread.account', owner]))`.
+
+use core::integer::u128_safe_divmod;
+use core::pedersen::pedersen;
+use core::poseidon::poseidon_hash_span;
+use starknet::storage_access::{storage_address_from_base, storage_base_address_from_felt252};
+use stark_verifier::fields::{M31, M31Trait, P, QM31, QM31Trait};
+use stark_verifier::fields::qm31::mul_unreduced;
+use thread_verifier::lookup::LookupElements;
+
+/// Felts before the input list.
+pub const HEADER_LEN: u32 = 7;
+/// Values of a `StateRelation` entry (`zkthread_prover::signed::role::STATE_RELATION_SIZE`).
+pub const STATE_RELATION_SIZE: u32 = 17;
+/// `StateRelation` kinds (`zkthread_prover::signed::link`).
+pub const KIND_BALANCE: u32 = 0;
+pub const KIND_KEY: u32 = 1;
+
+const TWO_POW_31: NonZero<u128> = 0x80000000;
+const TWO_POW_16: NonZero<u128> = 0x10000;
+const TWO_POW_124: NonZero<u128> = 0x10000000000000000000000000000000;
+/// A key slot's value is below 2^155: its high 128 bits below 2^27.
+const KEY_SLOT_HIGH_BOUND: u128 = 0x8000000;
+
+/// Four M31 words (a transfer domain, an account id or a key commitment).
+pub type Hash4 = (u32, u32, u32, u32);
+
+/// A key slot decoded: the one-time key commitment and the nonce.
+#[derive(Drop, Copy, Debug, PartialEq)]
+pub struct KeySlot {
+    pub key: Hash4,
+    pub nonce: u32,
+}
+
+/// A slot's value as the AIR sees it.
+#[derive(Drop, Copy, Debug, PartialEq)]
+pub enum SlotState {
+    Balance: u128,
+    Key: KeySlot,
+}
+
+/// One input slot bound to its variable: its domain, owner id and values before / after.
+#[derive(Drop, Copy, Debug, PartialEq)]
+pub struct BoundSlot {
+    pub domain: Hash4,
+    pub account: Hash4,
+    pub before: SlotState,
+    pub after: SlotState,
+}
+
+/// `[os, program, thread, sequence, commitment, lists]` (what the registry passes) with
+/// `chain_id` and `registry` inserted after the program hash.
+pub fn with_context(
+    registry_public_input: Span<felt252>, chain_id: felt252, registry: felt252,
+) -> Span<felt252> {
+    let mut out: Array<felt252> = array![];
+    let mut i = 0;
+    let n = registry_public_input.len();
+    while i != n {
+        if i == 2 {
+            out.append(chain_id);
+            out.append(registry);
+        }
+        out.append(*registry_public_input[i]);
+        i += 1;
+    };
+    if n < 3 {
+        // Too short to parse anyway; keep the context in place for a uniform shape.
+        out.append(chain_id);
+        out.append(registry);
+    }
+    out.span()
+}
+
+/// The four 31-bit words of `h` from the least significant (bits 0..124), each reduced mod
+/// 2^31 - 1 (the all-ones word becomes 0).
+pub fn limbs4(h: felt252) -> Hash4 {
+    let wide: u256 = h.into();
+    let (rest, w0) = u128_safe_divmod(wide.low, TWO_POW_31);
+    let (rest, w1) = u128_safe_divmod(rest, TWO_POW_31);
+    let (rest, w2) = u128_safe_divmod(rest, TWO_POW_31);
+    let (_, w3) = u128_safe_divmod(rest, TWO_POW_31);
+    (reduce_word(w0), reduce_word(w1), reduce_word(w2), reduce_word(w3))
+}
+
+fn reduce_word(w: u128) -> u32 {
+    let w: u32 = w.try_into().unwrap();
+    if w == P {
+        0
+    } else {
+        w
+    }
+}
+
+/// `D = limbs4(poseidon(['zkthread.transfer', chain_id, registry, thread_id, contract]))`.
+pub fn transfer_domain(
+    chain_id: felt252, registry: felt252, thread_id: felt252, contract: felt252,
+) -> Hash4 {
+    limbs4(
+        poseidon_hash_span(
+            array!['zkthread.transfer', chain_id, registry, thread_id, contract].span(),
+        ),
+    )
+}
+
+/// `A = limbs4(poseidon(['zkthread.account', owner]))`.
+pub fn account_id(owner: felt252) -> Hash4 {
+    limbs4(poseidon_hash_span(array!['zkthread.account', owner].span()))
+}
+
+/// `K0 + K1 * 2^31 + K2 * 2^62 + K3 * 2^93 + nonce * 2^124` (`zkthread_sig::pack_key_slot`);
+/// the caller keeps every word and the nonce below 2^31 - 1.
+pub fn pack_key_slot(slot: KeySlot) -> felt252 {
+    let (k0, k1, k2, k3) = slot.key;
+    let base: felt252 = 0x80000000;
+    let k0: felt252 = k0.into();
+    let k1: felt252 = k1.into();
+    let k2: felt252 = k2.into();
+    let k3: felt252 = k3.into();
+    let nonce: felt252 = slot.nonce.into();
+    (((nonce * base + k3) * base + k2) * base + k1) * base + k0
+}
+
+/// Inverse of `pack_key_slot` (`zkthread_sig::unpack_key_slot`): None for a word equal to
+/// 2^31 - 1, a nonce >= 2^31 - 1, or anything at or above bit 155.
+pub fn unpack_key_slot(value: felt252) -> Option<KeySlot> {
+    let wide: u256 = value.into();
+    if wide.high >= KEY_SLOT_HIGH_BOUND {
+        return Option::None;
+    }
+    let (top, key_bits) = u128_safe_divmod(wide.low, TWO_POW_124);
+    // nonce = bits 124.. = top (4 bits) + high * 16 (< 2^31 + 16).
+    let nonce: u128 = top + wide.high * 16;
+    if nonce >= P.into() {
+        return Option::None;
+    }
+    let (rest, w0) = u128_safe_divmod(key_bits, TWO_POW_31);
+    let (rest, w1) = u128_safe_divmod(rest, TWO_POW_31);
+    let (w3, w2) = u128_safe_divmod(rest, TWO_POW_31);
+    let p: u128 = P.into();
+    if w0 == p || w1 == p || w2 == p || w3 == p {
+        return Option::None;
+    }
+    Option::Some(
+        KeySlot {
+            key: (
+                w0.try_into().unwrap(),
+                w1.try_into().unwrap(),
+                w2.try_into().unwrap(),
+                w3.try_into().unwrap(),
+            ),
+            nonce: nonce.try_into().unwrap(),
+        },
+    )
+}
+
+/// Storage key of `balances[owner]`: `pedersen(sn_keccak("balances"), owner) mod (2^251 - 256)`.
+pub fn balance_key(owner: felt252) -> felt252 {
+    storage_address_from_base(
+        storage_base_address_from_felt252(pedersen(selector!("balances"), owner)),
+    )
+        .into()
+}
+
+/// Storage key of `thread_keys[owner]`.
+pub fn thread_key_key(owner: felt252) -> felt252 {
+    storage_address_from_base(
+        storage_base_address_from_felt252(pedersen(selector!("thread_keys"), owner)),
+    )
+        .into()
+}
+
+#[derive(Drop, Copy)]
+struct Entry {
+    contract: felt252,
+    key: felt252,
+    value: felt252,
+}
+
+fn read_list(ref felts: Span<felt252>) -> Result<Array<Entry>, felt252> {
+    let n: u32 = match felts.pop_front() {
+        Option::Some(n) => match (*n).try_into() {
+            Option::Some(n) => n,
+            Option::None => { return Result::Err('statement: list length'); },
+        },
+        Option::None => { return Result::Err('statement: truncated'); },
+    };
+    if n > felts.len() || n * 3 > felts.len() {
+        return Result::Err('statement: truncated');
+    }
+    let mut out: Array<Entry> = array![];
+    let mut i = 0;
+    while i != n {
+        let contract = *felts.pop_front().unwrap();
+        let key = *felts.pop_front().unwrap();
+        let value = *felts.pop_front().unwrap();
+        out.append(Entry { contract, key, value });
+        i += 1;
+    };
+    Result::Ok(out)
+}
+
+/// `(a.contract, a.key) < (b.contract, b.key)` as integers.
+fn less(a: @Entry, b: @Entry) -> bool {
+    let ac: u256 = (*a.contract).into();
+    let bc: u256 = (*b.contract).into();
+    if ac != bc {
+        return ac < bc;
+    }
+    let ak: u256 = (*a.key).into();
+    let bk: u256 = (*b.key).into();
+    ak < bk
+}
+
+fn ascending(list: Span<Entry>) -> bool {
+    let mut ok = true;
+    let mut i = 1;
+    while i < list.len() {
+        if !less(list[i - 1], list[i]) {
+            ok = false;
+            break;
+        }
+        i += 1;
+    };
+    ok
+}
+
+fn parse(is_key: bool, value: felt252) -> Option<SlotState> {
+    if is_key {
+        match unpack_key_slot(value) {
+            Option::Some(slot) => Option::Some(SlotState::Key(slot)),
+            Option::None => Option::None,
+        }
+    } else {
+        match value.try_into() {
+            Option::Some(v) => Option::Some(SlotState::Balance(v)),
+            Option::None => Option::None,
+        }
+    }
+}
+
+/// Checks the lists and binds every input slot to `balances` / `thread_keys` of its owner
+/// (`SignedPublicInput::bound_slots`, same checks in the same order). `owners[i]` is input
+/// `i`'s owner, a witness: a key determines its owner up to a Pedersen collision.
+pub fn bound_slots(
+    public_input: Span<felt252>, owners: Span<felt252>,
+) -> Result<Array<BoundSlot>, felt252> {
+    if public_input.len() < HEADER_LEN {
+        return Result::Err('statement: truncated');
+    }
+    let chain_id = *public_input[2];
+    let registry = *public_input[3];
+    let thread_id = *public_input[4];
+    let mut felts = public_input.slice(HEADER_LEN, public_input.len() - HEADER_LEN);
+    let inputs = read_list(ref felts)?;
+    let outputs = read_list(ref felts)?;
+    if felts.len() != 0 {
+        return Result::Err('statement: trailing felts');
+    }
+    if inputs.len() == 0 {
+        return Result::Err('statement: no inputs');
+    }
+    if !ascending(inputs.span()) || !ascending(outputs.span()) {
+        return Result::Err('statement: unsorted list');
+    }
+    if owners.len() != inputs.len() {
+        return Result::Err('statement: owner count');
+    }
+    // Inputs: kind, domain, account and value of each.
+    let mut kinds: Array<bool> = array![];
+    let mut befores: Array<SlotState> = array![];
+    let mut domains: Array<Hash4> = array![];
+    let mut accounts: Array<Hash4> = array![];
+    let mut error: felt252 = 0;
+    let mut domain: Hash4 = (0, 0, 0, 0);
+    let mut i = 0;
+    while i != inputs.len() {
+        let entry = *inputs[i];
+        let owner = *owners[i];
+        let is_key = if entry.key == balance_key(owner) {
+            false
+        } else if entry.key == thread_key_key(owner) {
+            true
+        } else {
+            error = 'statement: unbound slot';
+            break;
+        };
+        let before = match parse(is_key, entry.value) {
+            Option::Some(state) => state,
+            Option::None => {
+                error = 'statement: bad value';
+                break;
+            },
+        };
+        // The list is sorted by contract: one domain per run of equal contracts.
+        if i == 0 || (*inputs[i - 1]).contract != entry.contract {
+            domain = transfer_domain(chain_id, registry, thread_id, entry.contract);
+        }
+        kinds.append(is_key);
+        befores.append(before);
+        domains.append(domain);
+        accounts.append(account_id(owner));
+        i += 1;
+    };
+    if error != 0 {
+        return Result::Err(error);
+    }
+    // Outputs: both lists ascend, so one walk finds each output's input (or its absence).
+    let mut written_at: Array<u32> = array![];
+    let mut written: Array<SlotState> = array![];
+    let mut j = 0;
+    for entry in outputs.span() {
+        while j != inputs.len() && less(inputs[j], entry) {
+            j += 1;
+        };
+        if j == inputs.len() || (*inputs[j]).contract != *entry.contract
+            || (*inputs[j]).key != *entry.key {
+            error = 'statement: output not read';
+            break;
+        }
+        match parse(*kinds[j], *entry.value) {
+            Option::Some(state) => {
+                written_at.append(j);
+                written.append(state);
+            },
+            Option::None => {
+                error = 'statement: bad value';
+                break;
+            },
+        };
+        j += 1;
+    };
+    if error != 0 {
+        return Result::Err(error);
+    }
+    let mut slots: Array<BoundSlot> = array![];
+    let mut w = 0;
+    let mut i = 0;
+    while i != inputs.len() {
+        let before = *befores[i];
+        let mut after = before;
+        if w != written_at.len() && *written_at[w] == i {
+            after = *written[w];
+            w += 1;
+        }
+        slots.append(BoundSlot { domain: *domains[i], account: *accounts[i], before, after });
+        i += 1;
+    };
+    Result::Ok(slots)
+}
+
+fn append_hash4(ref out: Array<M31>, h: Hash4) {
+    let (a, b, c, d) = h;
+    out.append(M31Trait::from_u32_unchecked(a));
+    out.append(M31Trait::from_u32_unchecked(b));
+    out.append(M31Trait::from_u32_unchecked(c));
+    out.append(M31Trait::from_u32_unchecked(d));
+}
+
+/// The `StateRelation` values of a slot in `state`: `[0, D, A, 8 limbs of 16 bits
+/// little-endian]` for a balance, `[1, D, A, nonce, K]` for a key slot.
+pub fn state_values(domain: Hash4, account: Hash4, state: SlotState) -> Array<M31> {
+    let mut out: Array<M31> = array![];
+    match state {
+        SlotState::Balance(value) => {
+            out.append(M31Trait::from_u32_unchecked(KIND_BALANCE));
+            append_hash4(ref out, domain);
+            append_hash4(ref out, account);
+            let mut rest = value;
+            let mut k = 0;
+            while k != 8 {
+                let (next, limb) = u128_safe_divmod(rest, TWO_POW_16);
+                out.append(M31Trait::from_u32_unchecked(limb.try_into().unwrap()));
+                rest = next;
+                k += 1;
+            };
+        },
+        SlotState::Key(slot) => {
+            out.append(M31Trait::from_u32_unchecked(KIND_KEY));
+            append_hash4(ref out, domain);
+            append_hash4(ref out, account);
+            out.append(M31Trait::from_u32_unchecked(slot.nonce));
+            append_hash4(ref out, slot.key);
+        },
+    }
+    out
+}
+
+/// A QM31 as its four M31 coordinates widened to felts.
+type Coordinates = (felt252, felt252, felt252, felt252);
+
+fn coordinates(x: QM31) -> Coordinates {
+    let [c0, c1, c2, c3] = x.to_m31_array();
+    (c0.inner.into(), c1.inner.into(), c2.inner.into(), c3.inner.into())
+}
+
+/// `sum_i alpha^i v_i - z` with `-z` as the non-negative `minus_z`, reduced once per
+/// coordinate: 17 products below 2^62 plus 2^31 stay below 2^67.
+fn combine(values: Span<M31>, weights: Span<Coordinates>, minus_z: Coordinates) -> QM31 {
+    let (mut s0, mut s1, mut s2, mut s3) = minus_z;
+    let mut i = 0;
+    while i != values.len() {
+        let v: felt252 = (*values[i]).inner.into();
+        let (w0, w1, w2, w3) = *weights[i];
+        s0 += w0 * v;
+        s1 += w1 * v;
+        s2 += w2 * v;
+        s3 += w3 * v;
+        i += 1;
+    };
+    QM31Trait::from_m31s(
+        M31Trait::reduce_felt(s0),
+        M31Trait::reduce_felt(s1),
+        M31Trait::reduce_felt(s2),
+        M31Trait::reduce_felt(s3),
+    )
+}
+
+/// `sum over changed slots of 1/d(after) - 1/d(before)`, `d(t) = sum_i alpha^i t_i - z` for the
+/// slot's `state_values` (the Rust `boundary_sum`). One inversion: the sum is kept as one
+/// fraction, each slot adding `(d_before - d_after) / (d_after d_before)`; the final
+/// denominator is zero exactly when one slot's is (QM31 is a field), then Err.
+pub fn boundary_sum(slots: Span<BoundSlot>, state: @LookupElements) -> Result<QM31, felt252> {
+    let powers = *state.alpha_powers;
+    assert(STATE_RELATION_SIZE <= powers.len(), 'lookup: too many values');
+    let mut weights: Array<Coordinates> = array![];
+    let mut k = 0;
+    while k != STATE_RELATION_SIZE {
+        weights.append(coordinates(*powers[k]));
+        k += 1;
+    };
+    let weights = weights.span();
+    let (z0, z1, z2, z3) = coordinates(*state.z);
+    let p: felt252 = P.into();
+    let minus_z = (p - z0, p - z1, p - z2, p - z3);
+    let mut numerator = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    let mut denominator = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    for slot in slots {
+        let s = *slot;
+        if s.before != s.after {
+            let d_after = combine(
+                state_values(s.domain, s.account, s.after).span(), weights, minus_z,
+            );
+            let d_before = combine(
+                state_values(s.domain, s.account, s.before).span(), weights, minus_z,
+            );
+            let product = d_after * d_before;
+            // numerator * product + denominator * (d_before - d_after), reduced once: each
+            // unreduced product coordinate is below 2^66, their sum below 2^67.
+            let (a0, a1, a2, a3) = mul_unreduced(numerator, product);
+            let (b0, b1, b2, b3) = mul_unreduced(denominator, d_before - d_after);
+            numerator =
+                QM31Trait::from_m31s(
+                    M31Trait::reduce_felt(a0 + b0),
+                    M31Trait::reduce_felt(a1 + b1),
+                    M31Trait::reduce_felt(a2 + b2),
+                    M31Trait::reduce_felt(a3 + b3),
+                );
+            denominator = denominator * product;
+        }
+    };
+    if denominator == QM31Trait::from_u32_unchecked(0, 0, 0, 0) {
+        return Result::Err('statement: zero denominator');
+    }
+    Result::Ok(numerator * denominator.inverse())
+}

@@ -1,0 +1,2 @@
+mod statement_vectors;
+mod test_statement;
