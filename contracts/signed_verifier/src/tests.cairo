@@ -1,2 +1,4 @@
 mod statement_vectors;
 mod test_statement;
+mod signed_proof_vector;
+mod test_verifier;

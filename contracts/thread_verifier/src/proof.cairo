@@ -244,7 +244,6 @@ impl ReaderImpl of ReaderTrait {
     }
 }
 
-/// Decodes a proof; Err(reason) on any malformed input (never panics on hostile calldata).
 /// Splits the proof calldata into the input slots' owners and the STARK proof felts.
 pub fn split_slot_owners(
     felts: Span<felt252>,
@@ -262,7 +261,58 @@ pub fn split_slot_owners(
     Result::Ok((felts.slice(1, n), felts.slice(1 + n, felts.len() - 1 - n)))
 }
 
+/// Decodes a thread proof (header `log_n_rows, range_check_claimed_sum`); Err(reason) on any
+/// malformed input (never panics on hostile calldata).
 pub fn parse_proof(felts: Span<felt252>) -> Result<ThreadProof, felt252> {
+    let (counts, sums, s) = parse_stark_proof(felts, 1, 1)?;
+    Result::Ok(
+        ThreadProof {
+            log_n_rows: *counts[0],
+            range_check_claimed_sum: *sums[0],
+            pow_bits: s.pow_bits,
+            log_blowup: s.log_blowup,
+            log_last_layer_degree_bound: s.log_last_layer_degree_bound,
+            n_queries: s.n_queries,
+            fold_step: s.fold_step,
+            lifting: s.lifting,
+            commitments: s.commitments,
+            sampled_values: s.sampled_values,
+            decommitments: s.decommitments,
+            queried_values: s.queried_values,
+            proof_of_work: s.proof_of_work,
+            fri_first_layer: s.fri_first_layer,
+            fri_inner_layers: s.fri_inner_layers,
+            fri_last_layer_poly: s.fri_last_layer_poly,
+        },
+    )
+}
+
+/// stwo's `CommitmentSchemeProof`, decoded: the part every program's proof shares.
+#[derive(Drop, Copy)]
+pub struct StarkPart {
+    pub pow_bits: u32,
+    pub log_blowup: u32,
+    pub log_last_layer_degree_bound: u32,
+    pub n_queries: u32,
+    pub fold_step: u32,
+    /// `lifting_log_size + 1`, 0 for None.
+    pub lifting: u32,
+    pub commitments: Span<felt252>,
+    pub sampled_values: Span<Span<Span<QM31>>>,
+    pub decommitments: Span<Span<felt252>>,
+    pub queried_values: Span<Span<Span<M31>>>,
+    pub proof_of_work: u64,
+    pub fri_first_layer: FriLayerProof,
+    pub fri_inner_layers: Span<FriLayerProof>,
+    pub fri_last_layer_poly: Span<QM31>,
+}
+
+/// Decodes the STARK proof felts (after the owners) of any program: the program's header —
+/// `n_counts` counts then `n_sums` QM31 values at the start of the M31 stream — and stwo's
+/// proof. Err(reason) on any malformed input (never panics on hostile calldata).
+pub fn parse_stark_proof(
+    felts: Span<felt252>, n_counts: u32, n_sums: u32,
+) -> Result<(Span<u32>, Span<QM31>, StarkPart), felt252> {
     let mut felts = felts;
     let n_m31: u32 = match felts.pop_front() {
         Option::Some(n) => match (*n).try_into() {
@@ -306,8 +356,14 @@ pub fn parse_proof(felts: Span<felt252>) -> Result<ThreadProof, felt252> {
         m31s: m31s.span(), felts: felts.slice(n_packed, felts.len() - n_packed), error: 0,
     };
 
-    let log_n_rows = r.count();
-    let range_check_claimed_sum = r.qm31();
+    let mut counts: Array<u32> = array![];
+    while counts.len() != n_counts {
+        counts.append(r.count());
+    };
+    let mut sums: Array<QM31> = array![];
+    while sums.len() != n_sums {
+        sums.append(r.qm31());
+    };
     let pow_bits = r.count();
     let log_blowup = r.count();
     let log_last_layer_degree_bound = r.count();
@@ -362,24 +418,21 @@ pub fn parse_proof(felts: Span<felt252>) -> Result<ThreadProof, felt252> {
     if r.m31s.len() != 0 || r.felts.len() != 0 {
         return Result::Err('proof: trailing data');
     }
-    Result::Ok(
-        ThreadProof {
-            log_n_rows,
-            range_check_claimed_sum,
-            pow_bits,
-            log_blowup,
-            log_last_layer_degree_bound,
-            n_queries,
-            fold_step,
-            lifting,
-            commitments,
-            sampled_values: sampled_values.span(),
-            decommitments: decommitments.span(),
-            queried_values: queried_values.span(),
-            proof_of_work,
-            fri_first_layer,
-            fri_inner_layers: inner.span(),
-            fri_last_layer_poly,
-        },
-    )
+    let stark = StarkPart {
+        pow_bits,
+        log_blowup,
+        log_last_layer_degree_bound,
+        n_queries,
+        fold_step,
+        lifting,
+        commitments,
+        sampled_values: sampled_values.span(),
+        decommitments: decommitments.span(),
+        queried_values: queried_values.span(),
+        proof_of_work,
+        fri_first_layer,
+        fri_inner_layers: inner.span(),
+        fri_last_layer_poly,
+    };
+    Result::Ok((counts.span(), sums.span(), stark))
 }

@@ -11,6 +11,7 @@ pub mod proof_vector;
 pub mod signed;
 pub mod signed_vectors;
 pub mod signed_statement_vectors;
+pub mod signed_proof_vector;
 pub mod symbolic;
 pub mod vectors;
 

@@ -34,6 +34,10 @@ fn main() -> anyhow::Result<()> {
             gen::signed_statement_vectors::signed_statement_vectors_path(),
             gen::signed_statement_vectors::render_signed_statement_vectors(),
         ),
+        (
+            gen::signed_proof_vector::signed_proof_vector_path(),
+            gen::signed_proof_vector::render_signed_proof_vector().map_err(anyhow::Error::msg)?,
+        ),
     ];
     if args.as_slice() == ["--signed"] {
         // Only the signed AIR's files (contracts/signed_air).

@@ -1,0 +1,249 @@
+//! The full stwo `verify` of a signed-transfer proof (the prover's
+//! `zkthread_prover::signed::verify_signed`): owners -> slot binding (`statement::bound_slots`)
+//! -> signed header + stark part (`proof`) -> parameter and shape checks -> transcript replay
+//! (public input, `[signed_air_digest, 5 log sizes]`, preprocessed root constant, main tree,
+//! draws State / Link / Poseidon2 / RangeCheck, interaction tree, 5 claimed sums) -> the
+//! transfer's claimed sum = boundary - others -> composition commitment -> OODS point ->
+//! composition check with `signed_air` -> PCS/FRI (`stark_verifier::pcs`).
+
+use core::poseidon::poseidon_hash_span;
+use signed_air::generated_air::{
+    LINK_RELATION_SIZE, POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE,
+    SignedAirParams, column_log_sizes, eval_composition_at_point, mask_shape_ok,
+};
+use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};
+use stark_verifier::circle::{CirclePoint, CirclePointIndexTrait, get_random_point, into_secure};
+use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fri::FriConfigTrait;
+use stark_verifier::pcs::{
+    CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, TreeProof, composition_oods_eval,
+};
+use thread_verifier::generated_params::RANGE_LOG_SIZE;
+use thread_verifier::lookup::LookupElementsTrait;
+use thread_verifier::proof::split_slot_owners;
+use crate::proof::{SignedProof, parse_signed_proof};
+use crate::statement::{bound_slots, boundary_sum};
+
+/// Trees of a signed proof: preprocessed, main, interaction, composition.
+const N_TREES: u32 = 4;
+/// Columns of the split composition polynomial (2 halves x 4 coordinates).
+const COMPOSITION_COLUMNS: u32 = 8;
+/// Component log sizes the verifier accepts (the prover's `4..=MAX_LOG_ROWS`).
+const MIN_LOG_SIZE: u32 = 4;
+const MAX_LOG_SIZE: u32 = 24;
+/// The signed AIR's constraints need the trace extended once (`LOG_EXPANSION`).
+const LOG_EXPANSION: u32 = 1;
+
+/// FRI / proof-of-work parameters and the constants derived from them (the signed program's
+/// counterpart of `ThreadStarkParams`).
+#[derive(Drop, Copy, Debug, PartialEq)]
+pub struct SignedStarkParams {
+    pub log_blowup: u32,
+    pub n_queries: u32,
+    pub pow_bits: u32,
+    pub log_last_layer_degree_bound: u32,
+    pub fold_step: u32,
+    /// `signed_air_digest(params, "poseidon252")`: mixed into every transcript.
+    pub signed_air_digest: felt252,
+    /// Merkle root of the preprocessed tree (the 16-bit range table).
+    pub preprocessed_root: felt252,
+}
+
+/// The prover's `mix_felt252s`: `digest <- poseidon_hash_many([digest, felts...])`.
+fn mix_felt252s(ref channel: Poseidon252Channel, felts: Span<felt252>) {
+    let mut data: Array<felt252> = array![channel.digest];
+    data.append_span(felts);
+    channel.update_digest(poseidon_hash_span(data.span()));
+}
+
+/// Ok(()) iff `proof` proves a signed sub-block with exactly `public_input` (chain id and
+/// registry in place) under `params`; Err(reason) otherwise.
+pub fn verify_signed_proof(
+    public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
+) -> Result<(), felt252> {
+    let (owners, stark) = split_slot_owners(proof)?;
+    let slots = bound_slots(public_input, owners)?;
+    let proof: SignedProof = parse_signed_proof(stark)?;
+    let params = *params;
+
+    if proof.pow_bits != params.pow_bits
+        || proof.log_blowup != params.log_blowup
+        || proof.log_last_layer_degree_bound != params.log_last_layer_degree_bound
+        || proof.n_queries != params.n_queries
+        || proof.fold_step != params.fold_step
+        || proof.lifting != 0
+        || params.log_blowup < LOG_EXPANSION {
+        return Result::Err('verifier: params mismatch');
+    }
+    let mut max_log = RANGE_LOG_SIZE;
+    let mut sizes_ok = true;
+    for l in proof.log_sizes {
+        if *l < MIN_LOG_SIZE || *l > MAX_LOG_SIZE {
+            sizes_ok = false;
+            break;
+        }
+        if *l > max_log {
+            max_log = *l;
+        }
+    };
+    if !sizes_ok {
+        return Result::Err('verifier: log size range');
+    }
+    if proof.commitments.len() != N_TREES
+        || proof.sampled_values.len() != N_TREES
+        || proof.decommitments.len() != N_TREES
+        || proof.queried_values.len() != N_TREES {
+        return Result::Err('verifier: tree count');
+    }
+    if *proof.commitments[0] != params.preprocessed_root {
+        return Result::Err('verifier: preprocessed root');
+    }
+    let mask = proof.sampled_values.slice(0, N_TREES - 1);
+    if !mask_shape_ok(mask) {
+        return Result::Err('verifier: mask shape');
+    }
+    let composition_samples = *proof.sampled_values[N_TREES - 1];
+    if composition_samples.len() != COMPOSITION_COLUMNS {
+        return Result::Err('verifier: composition shape');
+    }
+    let mut composition_evals: Array<QM31> = array![];
+    let mut shape_ok = true;
+    for column in composition_samples {
+        if (*column).len() != 1 {
+            shape_ok = false;
+            break;
+        }
+        composition_evals.append(*(*column)[0]);
+    };
+    if !shape_ok {
+        return Result::Err('verifier: composition shape');
+    }
+
+    // Transcript: public input, [signed_air_digest, log sizes], then the trace commitments.
+    let log = proof.log_sizes;
+    let mut channel = ChannelTrait::new();
+    mix_felt252s(ref channel, public_input);
+    let mut header: Array<felt252> = array![params.signed_air_digest];
+    for l in log {
+        header.append((*l).into());
+    };
+    mix_felt252s(ref channel, header.span());
+    let fri_config = FriConfigTrait::new(
+        params.log_last_layer_degree_bound, params.log_blowup, params.n_queries, params.fold_step,
+    );
+    let mut pcs = CommitmentSchemeVerifierTrait::new(
+        PcsConfig { pow_bits: params.pow_bits, fri_config, lifting_log_size: Option::None },
+    );
+    // Only the log sizes matter for the commitments: relations and sums are placeholders here.
+    let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    let placeholder = LookupElementsTrait::empty();
+    let sizes_params = SignedAirParams {
+        state_relation: placeholder,
+        link_relation: placeholder,
+        poseidon2_relation: placeholder,
+        range_check_relation: placeholder,
+        signed_transfer_claimed_sum: zero,
+        signed_transfer_log_size: *log[0],
+        chain_step_claimed_sum: zero,
+        chain_step_log_size: *log[1],
+        digest_sponge_claimed_sum: zero,
+        digest_sponge_log_size: *log[2],
+        key_sponge_claimed_sum: zero,
+        key_sponge_log_size: *log[3],
+        poseidon2_claimed_sum: zero,
+        poseidon2_log_size: *log[4],
+        range_table_claimed_sum: zero,
+        range_table_log_size: RANGE_LOG_SIZE,
+    };
+    let log_sizes = column_log_sizes(@sizes_params);
+    pcs.commit(*proof.commitments[0], *log_sizes[0], ref channel);
+    pcs.commit(*proof.commitments[1], *log_sizes[1], ref channel);
+    let state = LookupElementsTrait::draw(ref channel, STATE_RELATION_SIZE);
+    let link = LookupElementsTrait::draw(ref channel, LINK_RELATION_SIZE);
+    let poseidon2 = LookupElementsTrait::draw(ref channel, POSEIDON2_RELATION_SIZE);
+    let range_check = LookupElementsTrait::draw(ref channel, RANGE_CHECK_RELATION_SIZE);
+    pcs.commit(*proof.commitments[2], *log_sizes[2], ref channel);
+    let sums = proof.claimed_sums;
+    channel.mix_felts(sums);
+
+    // The transfer rows' LogUp sum is not sent: boundary (from the public lists) - others.
+    let boundary = boundary_sum(slots.span(), @state)?;
+    let others = *sums[0] + *sums[1] + *sums[2] + *sums[3] + *sums[4];
+    let air_params = SignedAirParams {
+        state_relation: state,
+        link_relation: link,
+        poseidon2_relation: poseidon2,
+        range_check_relation: range_check,
+        signed_transfer_claimed_sum: boundary - others,
+        signed_transfer_log_size: *log[0],
+        chain_step_claimed_sum: *sums[0],
+        chain_step_log_size: *log[1],
+        digest_sponge_claimed_sum: *sums[1],
+        digest_sponge_log_size: *log[2],
+        key_sponge_claimed_sum: *sums[2],
+        key_sponge_log_size: *log[3],
+        poseidon2_claimed_sum: *sums[3],
+        poseidon2_log_size: *log[4],
+        range_table_claimed_sum: *sums[4],
+        range_table_log_size: RANGE_LOG_SIZE,
+    };
+
+    // stwo `verify`: composition commitment, OODS point, DEEP-ALI check.
+    // composition_log_degree_bound - COMPOSITION_LOG_SPLIT = max(log + LOG_EXPANSION) - 1.
+    let random_coeff = channel.draw_secure_felt();
+    let max_log_degree_bound = max_log;
+    let mut composition_sizes: Array<u32> = array![];
+    while composition_sizes.len() != COMPOSITION_COLUMNS {
+        composition_sizes.append(max_log_degree_bound);
+    };
+    pcs.commit(*proof.commitments[3], composition_sizes.span(), ref channel);
+    let oods_point = get_random_point(ref channel);
+    let composition = composition_oods_eval(
+        oods_point, composition_evals.span(), max_log_degree_bound,
+    );
+    let expected = eval_composition_at_point(
+        oods_point, mask, random_coeff, @air_params, max_log_degree_bound,
+    );
+    if composition != expected {
+        return Result::Err('verifier: oods mismatch');
+    }
+
+    // Sample points: offset 0 -> the OODS point, offset -1 -> one step of the lifted trace
+    // domain back (the cumulative-sum columns), composition columns at the OODS point.
+    let step = into_secure(CirclePointIndexTrait::subgroup_gen(max_log_degree_bound).to_point());
+    let previous = oods_point - step;
+    let mut sampled_points: Array<Span<Span<CirclePoint<QM31>>>> = array![];
+    let mut trees: Array<TreeProof> = array![];
+    let mut t = 0;
+    while t != N_TREES {
+        let mut columns: Array<Span<CirclePoint<QM31>>> = array![];
+        for column in *proof.sampled_values[t] {
+            if (*column).len() == 2 {
+                columns.append(array![previous, oods_point].span());
+            } else {
+                columns.append(array![oods_point].span());
+            }
+        };
+        sampled_points.append(columns.span());
+        trees
+            .append(
+                TreeProof {
+                    sampled_values: *proof.sampled_values[t],
+                    hash_witness: *proof.decommitments[t],
+                    queried_values: *proof.queried_values[t],
+                },
+            );
+        t += 1;
+    };
+    let pcs_proof = PcsProof {
+        trees: trees.span(),
+        proof_of_work: proof.proof_of_work,
+        fri_first_layer: proof.fri_first_layer,
+        fri_inner_layers: proof.fri_inner_layers,
+        fri_last_layer_poly: proof.fri_last_layer_poly,
+    };
+    match pcs.verify_values(sampled_points.span(), pcs_proof, ref channel) {
+        Result::Ok(()) => Result::Ok(()),
+        Result::Err(_) => Result::Err('verifier: pcs'),
+    }
+}

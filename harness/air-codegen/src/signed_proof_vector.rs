@@ -1,0 +1,181 @@
+//! A real signed-transfer proof for the Cairo signed verifier's tests
+//! (`contracts/signed_verifier/src/tests/signed_proof_vector.cairo`): two signed transfers
+//! (`zkthread_sig` signatures, batched by `SignedBatcher`) proven over the Poseidon252 channel
+//! with light test parameters, its public input (chain id and registry in place) and the
+//! parameter constants (`signed_air_digest`, preprocessed root).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use starknet_types_core::felt::Felt;
+use zkthread_prover::model::Slot;
+use zkthread_prover::prover::preprocessed_root;
+use zkthread_prover::signed::prover::signed_air_digest;
+use zkthread_prover::signed::{
+    prove_signed, verify_signed, SignedBatcher, SignedPublicInput, SignedTransferTx,
+};
+use zkthread_prover::{
+    contract_set_commitment, signed_proof_to_felts, Poseidon252MerkleChannel, StarkParams,
+};
+use zkthread_sig::domain::pack_key_slot;
+use zkthread_sig::wots::{commitment, sign, KeyCommitment, KeySeed, Signature};
+use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
+
+type MC = Poseidon252MerkleChannel;
+
+/// The generated vector, relative to the workspace root.
+pub const SIGNED_PROOF_VECTOR_RELATIVE_PATH: &str =
+    "contracts/signed_verifier/src/tests/signed_proof_vector.cairo";
+
+pub fn signed_proof_vector_path() -> std::path::PathBuf {
+    crate::workspace_path(SIGNED_PROOF_VECTOR_RELATIVE_PATH)
+}
+
+/// Light parameters (tests only, far below 96 bits; the signed AIR works with blowup 2^1).
+pub const SIGNED_TEST_PARAMS: StarkParams = StarkParams {
+    log_blowup: 1,
+    n_queries: 3,
+    pow_bits: 2,
+    log_last_layer_degree_bound: 2,
+    fold_step: 2,
+};
+
+const TOKEN: u64 = 0x70c3;
+const ALICE: u64 = 0xa11ce;
+const BOB: u64 = 0xb0b;
+const CAROL: u64 = 0xca201;
+
+fn seed(account: u64) -> KeySeed {
+    KeySeed::from_elements(std::array::from_fn(|i| {
+        M31::reduce(account as u32 + 7 * i as u32 + 1)
+    }))
+}
+
+fn key(account: u64, index: u32) -> KeyCommitment {
+    commitment(&seed(account), index).expect("key")
+}
+
+fn statement() -> SignedPublicInput {
+    SignedPublicInput {
+        os_version: Felt::from(2u8),
+        program_hash: Felt::from(0x5167u64),
+        chain_id: Felt::from_bytes_be_slice(b"SN_SEPOLIA"),
+        registry: Felt::from(0x4e6u64),
+        thread_id: Felt::from(3u8),
+        sequence: Felt::from(0u8),
+        contract_set_commitment: contract_set_commitment(&[Felt::from(TOKEN)]),
+        inputs: vec![],
+        outputs: vec![],
+    }
+}
+
+fn signed(from: u64, to: u64, amount: u128, index: u32, nonce: u32) -> SignedTransferTx {
+    let mut tx = SignedTransferTx {
+        token: Felt::from(TOKEN),
+        from: Felt::from(from),
+        to: Felt::from(to),
+        amount,
+        nonce,
+        key: key(from, index),
+        next_key: key(from, index + 1),
+        signature: Signature {
+            rho: [M31::ZERO; 3],
+            pp: [M31::ZERO; 4],
+            chains: [[M31::ZERO; 4]; 64],
+        },
+    };
+    tx.signature = sign(&seed(from), index, &tx.message(&statement())).expect("sign");
+    tx
+}
+
+/// Two signed transfers (Alice -> Bob 100, Bob -> Carol 50): the public input and the proof's
+/// calldata felts, checked by the Rust verifier.
+pub fn signed_scenario_proof(
+    params: &StarkParams,
+) -> Result<(SignedPublicInput, Vec<Felt>), String> {
+    let mut state = BTreeMap::new();
+    for (account, balance, registered) in
+        [(ALICE, 1_000u64, true), (BOB, 500, true), (CAROL, 0, false)]
+    {
+        let token = Felt::from(TOKEN);
+        state.insert(
+            Slot {
+                contract: token,
+                key: balance_slot_key(Felt::from(account)),
+            },
+            Felt::from(balance),
+        );
+        let slot = if registered {
+            pack_key_slot(&key(account, 0), 1).expect("key slot")
+        } else {
+            Felt::ZERO
+        };
+        state.insert(
+            Slot {
+                contract: token,
+                key: thread_key_slot_key(Felt::from(account)),
+            },
+            slot,
+        );
+    }
+    let txs = vec![signed(ALICE, BOB, 100, 0, 1), signed(BOB, CAROL, 50, 0, 1)];
+    let batch = SignedBatcher::new(statement(), [Felt::from(TOKEN)])
+        .batch(&txs, |s| state.get(s).copied())
+        .map_err(|e| e.to_string())?;
+    if !batch.rejected.is_empty() {
+        return Err(format!("rejected: {:?}", batch.rejected));
+    }
+    let sb = batch.sub_block;
+    let pi = SignedPublicInput {
+        inputs: sb.inputs,
+        outputs: sb.outputs,
+        ..statement()
+    };
+    let proof = prove_signed::<MC>(&pi, &sb.owners, &sb.rows, params).map_err(|e| e.to_string())?;
+    verify_signed::<MC>(&pi, &proof, params).map_err(|e| e.to_string())?;
+    Ok((pi, signed_proof_to_felts(&proof)))
+}
+
+fn felt(f: &Felt) -> String {
+    format!("{f:#x}")
+}
+
+/// The generated Cairo vector module.
+pub fn render_signed_proof_vector() -> Result<String, String> {
+    let params = SIGNED_TEST_PARAMS;
+    let (pi, proof) = signed_scenario_proof(&params)?;
+    let root = preprocessed_root::<MC>(&params);
+    let mut out = String::from(
+        "// @generated by `cargo run -p zkthread-air-codegen`: a real proof by harness/thread-prover of 2
+// signed transfers (see harness/air-codegen/src/signed_proof_vector.rs). Do not edit.
+use crate::verifier::SignedStarkParams;
+
+",
+    );
+    let _ = writeln!(
+        out,
+        "/// The proof's parameters ({} conjectured bits: tests only).\npub fn test_params() -> SignedStarkParams {{\n    SignedStarkParams {{\n        log_blowup: {},\n        n_queries: {},\n        pow_bits: {},\n        log_last_layer_degree_bound: {},\n        fold_step: {},\n        signed_air_digest: {},\n        preprocessed_root: {},\n    }}\n}}\n",
+        params.security_bits(),
+        params.log_blowup,
+        params.n_queries,
+        params.pow_bits,
+        params.log_last_layer_degree_bound,
+        params.fold_step,
+        felt(&signed_air_digest(&params, "poseidon252")),
+        felt(&root[0]),
+    );
+    let pi: Vec<String> = pi.to_felts().iter().map(felt).collect();
+    let _ = writeln!(
+        out,
+        "/// The signed public input (chain id and registry in place).\npub fn public_input() -> Span<felt252> {{\n    array![{}].span()\n}}\n",
+        pi.join(", ")
+    );
+    let proof: Vec<String> = proof.iter().map(felt).collect();
+    let _ = writeln!(
+        out,
+        "/// {} felts.\npub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}",
+        proof.len(),
+        proof.join(", ")
+    );
+    Ok(out)
+}
