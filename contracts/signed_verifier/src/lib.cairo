@@ -9,6 +9,8 @@
 pub mod statement;
 pub mod proof;
 pub mod verifier;
+pub mod generated_params;
+pub mod contract;
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ pub mod signed;
 pub mod signed_vectors;
 pub mod signed_statement_vectors;
 pub mod signed_proof_vector;
+pub mod signed_params;
 pub mod symbolic;
 pub mod vectors;
 

@@ -38,6 +38,10 @@ fn main() -> anyhow::Result<()> {
             gen::signed_proof_vector::signed_proof_vector_path(),
             gen::signed_proof_vector::render_signed_proof_vector().map_err(anyhow::Error::msg)?,
         ),
+        (
+            gen::signed_params::signed_params_path(),
+            gen::signed_params::render_signed_params(),
+        ),
     ];
     if args.as_slice() == ["--signed"] {
         // Only the signed AIR's files (contracts/signed_air).

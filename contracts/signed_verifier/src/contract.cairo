@@ -1,0 +1,55 @@
+//! `SignedVerifier`: the class whose hash is a signed-transfer thread's `program_hash`. No
+//! storage, no calls out. The registry calls `verify(public_input, proof)` with its own public
+//! input `[os, program, thread, sequence, commitment, lists]`; the class inserts the chain id
+//! and its caller (the registry) with `statement::with_context` — a proof signed for another
+//! chain or registry does not verify here — and verifies with the shipped (DEFAULT, 96-bit)
+//! parameters (`generated_params::default_signed_params`).
+
+/// Why a proof is refused, for clients and tests (the registry only asks `verify`).
+#[starknet::interface]
+pub trait ISignedVerifierDiagnostics<TContractState> {
+    /// 0 if `verify` accepts (for the same caller), otherwise the first check that failed
+    /// (e.g. 'verifier: params mismatch', 'verifier: pcs').
+    fn rejection(self: @TContractState, public_input: Span<felt252>, proof: Span<felt252>) -> felt252;
+}
+
+/// The signed public input of `registry_public_input` in this call: chain id of the
+/// transaction, registry = the caller.
+pub fn signed_public_input(registry_public_input: Span<felt252>) -> Span<felt252> {
+    let chain_id = starknet::get_tx_info().unbox().chain_id;
+    let registry: felt252 = starknet::get_caller_address().into();
+    crate::statement::with_context(registry_public_input, chain_id, registry)
+}
+
+#[starknet::contract]
+pub mod SignedVerifier {
+    use thread::interface::IThreadVerifier;
+    use crate::generated_params::default_signed_params;
+    use crate::verifier::verify_signed_proof;
+    use super::signed_public_input;
+
+    #[storage]
+    struct Storage {}
+
+    #[abi(embed_v0)]
+    impl SignedVerifierImpl of IThreadVerifier<ContractState> {
+        fn verify(self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>) -> bool {
+            verify_signed_proof(signed_public_input(public_input), proof, @default_signed_params())
+                .is_ok()
+        }
+    }
+
+    #[abi(embed_v0)]
+    impl DiagnosticsImpl of super::ISignedVerifierDiagnostics<ContractState> {
+        fn rejection(
+            self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>,
+        ) -> felt252 {
+            match verify_signed_proof(
+                signed_public_input(public_input), proof, @default_signed_params(),
+            ) {
+                Result::Ok(()) => 0,
+                Result::Err(reason) => reason,
+            }
+        }
+    }
+}
