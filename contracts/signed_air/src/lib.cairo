@@ -4,11 +4,13 @@
 //! `generated_air` and `generated_poseidon2` are generated from the Rust AIR by
 //! `harness/air-codegen` (never edited by hand): the four roles and the range table as
 //! constraint programs run by the thread verifier's interpreter (`thread_verifier::oods`), the
-//! Poseidon2 tables and column layout. `poseidon2` evaluates the Poseidon2 component's 285
-//! constraints with loops over its rounds. The tests check every component, and the whole
+//! Poseidon2 tables and column layout (the programs packed 7 words per felt252, unpacked by
+//! `packed`). `poseidon2` evaluates the Poseidon2 component's 285 constraints with loops over
+//! its rounds. The tests check every component, and the whole
 //! composition, against stwo's evaluation at random points.
 
 pub mod layout;
+pub mod packed;
 pub mod generated_poseidon2;
 pub mod poseidon2;
 pub mod generated_air;

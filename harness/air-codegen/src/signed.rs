@@ -6,7 +6,9 @@
 //! 16-bit `range_table`. Generated here, never typed by hand:
 //! - the roles and the range table as constraint programs (the `cairo::op` format, from stwo's
 //!   `ExprEvaluator`, run by the thread verifier's `oods::accumulate_component`), stored as
-//!   constant `[u32; N]` arrays (one CASM felt per word, not an `array!` of appends);
+//!   constant `[felt252; N]` arrays packing [`WORDS_PER_FELT`] words per felt (word `j` at bits
+//!   `32 j`, [`pack_words`]) and unpacked at evaluation time by `signed_air::packed` (a constant
+//!   costs one CASM felt however wide, so this is ~7x less class size than one word per felt);
 //! - for Poseidon2, not a program: its 285 constraints expanded into ~780 derived coefficients
 //!   would not fit a class. `signed_air::poseidon2` (hand-written) evaluates them with loops over
 //!   the rounds, reading the tables generated here from `zkthread_prover::poseidon2::constants`
@@ -192,6 +194,39 @@ fn poseidon2_mask(
     })
 }
 
+/// Program words packed per felt252 (7 x 32 = 224 bits < 252).
+pub const WORDS_PER_FELT: usize = 7;
+
+/// `code` packed [`WORDS_PER_FELT`] words per felt (word `j` of a felt at bits `32 j`), each
+/// felt as a hex literal; the last felt holds the remaining words.
+pub fn pack_words(code: &[u32]) -> Vec<String> {
+    code.chunks(WORDS_PER_FELT)
+        .map(|chunk| {
+            let mut hex = String::new();
+            for w in chunk.iter().rev() {
+                if hex.is_empty() {
+                    if *w != 0 {
+                        hex = format!("{w:x}");
+                    }
+                } else {
+                    let _ = write!(hex, "{w:08x}");
+                }
+            }
+            if hex.is_empty() {
+                hex.push('0');
+            }
+            format!("0x{hex}")
+        })
+        .collect()
+}
+
+/// One felt per line (up to 58 hex digits: two would pass 100 columns).
+fn felts(out: &mut String, felts: &[String]) {
+    for felt in felts {
+        let _ = writeln!(out, "    {felt},");
+    }
+}
+
 fn words(out: &mut String, code: &[u32]) {
     for line in code.chunks(24) {
         let w: Vec<String> = line.iter().map(|w| w.to_string()).collect();
@@ -249,6 +284,7 @@ use stark_verifier::fields::{QM31, QM31Trait};
 use thread_verifier::lookup::LookupElements;
 use thread_verifier::oods::{accumulate_component, canonic_coset_vanishing, flatten_mask};
 use crate::layout::{mask_shape_ok_with, repeat_log_size};
+use crate::packed::unpack_words;
 
 ",
     );
@@ -435,6 +471,7 @@ pub fn accumulate_{name}(
             continue;
         }
         let code = component_program(c, &index, &starts)?;
+        let packed = pack_words(&code);
         let upper = c.name.to_uppercase();
         let _ = writeln!(
             out,
@@ -448,7 +485,7 @@ pub fn accumulate_{name}(
         acc,
         random_coeff,
         one,
-        {upper}_PROGRAM.span(),
+        unpack_words({upper}_PROGRAM.span(), {upper}_PROGRAM_WORDS),
         values,
         relations(params),
         *params.{name}_claimed_sum,
@@ -456,14 +493,18 @@ pub fn accumulate_{name}(
     )
 }}
 
-/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format).
-const {upper}_PROGRAM: [u32; {len}] = [",
+/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format),
+/// packed {per} words per felt (word `j` at bits `32 j`; `crate::packed::unpack_words`).
+const {upper}_PROGRAM_WORDS: u32 = {len};
+const {upper}_PROGRAM: [felt252; {nf}] = [",
             n = c.constraints.len(),
             ni = c.intermediates.len(),
             name = c.name,
             len = code.len(),
+            per = WORDS_PER_FELT,
+            nf = packed.len(),
         );
-        words(&mut out, &code);
+        felts(&mut out, &packed);
         out.push_str("];\n\n");
     }
     Ok(out)
@@ -633,4 +674,33 @@ pub fn render_signed_poseidon2() -> Result<String, CodegenError> {
         &c.internal_diag.map(|x| x.0),
     );
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_words_places_word_j_at_bits_32j() {
+        let code: Vec<u32> = (0..16u32)
+            .map(|i| i.wrapping_mul(0x9e37_79b9) ^ i)
+            .collect();
+        let packed = pack_words(&code);
+        assert_eq!(packed.len(), code.len().div_ceil(WORDS_PER_FELT));
+        for (chunk, felt) in code.chunks(WORDS_PER_FELT).zip(&packed) {
+            let hex = felt.strip_prefix("0x").unwrap();
+            assert!(hex.len() <= 8 * WORDS_PER_FELT);
+            let padded = format!("{hex:0>56}");
+            for (j, w) in chunk.iter().enumerate() {
+                let end = 56 - 8 * j;
+                let got = u32::from_str_radix(&padded[end - 8..end], 16).unwrap();
+                assert_eq!(got, *w, "word {j}");
+            }
+            // Nothing above the chunk's words.
+            let top = &padded[..56 - 8 * chunk.len()];
+            assert!(top.chars().all(|c| c == '0'));
+        }
+        assert_eq!(pack_words(&[0, 0]), vec!["0x0".to_string()]);
+        assert_eq!(pack_words(&[1, 2]), vec!["0x200000001".to_string()]);
+    }
 }
