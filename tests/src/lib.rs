@@ -56,7 +56,9 @@ pub fn contracts() -> Result<&'static [ContractArtifact]> {
         .get_or_init(|| {
             let options = BuildOptions {
                 rebuild: Rebuild::IfStale,
-                packages: [REGISTRY.0, TOKEN.0, VERIFIER.0].map(String::from).to_vec(),
+                packages: [REGISTRY.0, TOKEN.0, VERIFIER.0, SIGNED_VERIFIER.0]
+                    .map(String::from)
+                    .to_vec(),
             };
             build_contracts_with(&repo_root(), &options).map_err(|error| error.to_string())
         })
@@ -170,6 +172,9 @@ pub const TOKEN: (&str, &str) = ("token", "ThreadToken");
 pub const BALANCE_READER: (&str, &str) = ("token", "BalanceReader");
 /// The thread program: the Cairo verifier of token-transfer sub-block proofs (DEFAULT params).
 pub const VERIFIER: (&str, &str) = ("thread_verifier", "ThreadVerifier");
+/// The signed thread program: the Cairo verifier of signed-transfer sub-block proofs (DEFAULT
+/// params; chain id and caller enter its statement).
+pub const SIGNED_VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
 
 impl ThreadWorld {
     /// Deploys the world with the thread running `program`: its class is declared first (the

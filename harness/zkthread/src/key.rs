@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use zkthread_client::{call, FeeMode, Felt};
-use zkthread_sig::domain::unpack_key_slot;
+use zkthread_sig::domain::{pack_key_slot, unpack_key_slot};
 use zkthread_sig::{KeyCommitment, Wallet};
 
 use crate::chain::{felt_arg, ChainArgs};
@@ -76,12 +76,11 @@ fn key_path(args: &KeyFileArgs, data_dir: &Path) -> Result<PathBuf> {
     Ok(data_dir.join("keys").join(format!("{account:#x}-{token:#x}.json")))
 }
 
-/// `K` packed into the 124-bit felt `set_thread_key` takes (limb i at bits 31 i).
+/// `K` packed into the 124-bit felt `set_thread_key` takes (limb i at bits 31 i): the key
+/// slot's encoding with nonce 0.
 pub fn packed_commitment(key: &KeyCommitment) -> Felt {
-    key.to_u32()
-        .iter()
-        .rev()
-        .fold(Felt::ZERO, |acc, limb| acc * Felt::from(1u64 << 31) + Felt::from(*limb))
+    // Nonce 0 is always in range, so this cannot fail.
+    pack_key_slot(key, 0).unwrap_or_default()
 }
 
 fn report(wallet: &Wallet) -> Result<KeyReport> {
@@ -169,7 +168,6 @@ async fn register(args: RegisterArgs, data_dir: &Path, json: bool) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zkthread_sig::domain::pack_key_slot;
 
     #[test]
     fn packed_commitment_is_the_key_slot_without_nonce() {
