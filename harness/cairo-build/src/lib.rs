@@ -242,7 +242,15 @@ pub fn build_contracts_with(
     })?;
     let mut frontend = Frontend::locate();
     frontend.ensure_built(repo_root)?;
-    if options.rebuild == Rebuild::Always || is_stale(repo_root, &artifact_dir, &frontend.program)?
+    // Fresh artifacts of other packages (another process built a different list) do not make
+    // a requested package's missing artifacts fresh.
+    let missing = options
+        .packages
+        .iter()
+        .any(|package| !has_artifacts(&artifact_dir, package));
+    if options.rebuild == Rebuild::Always
+        || missing
+        || is_stale(repo_root, &artifact_dir, &frontend.program)?
     {
         if options.packages.is_empty() {
             frontend.build(repo_root, None)?;
@@ -257,6 +265,17 @@ pub fn build_contracts_with(
     // Unlocks on drop too; explicit so the lock's extent is visible.
     drop(lock);
     artifacts
+}
+
+/// Whether `artifact_dir` holds a contract class of `package` (`<package>_<Contract>`).
+fn has_artifacts(artifact_dir: &Path, package: &str) -> bool {
+    let prefix = format!("{package}_");
+    fs::read_dir(artifact_dir).is_ok_and(|entries| {
+        entries.flatten().any(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.starts_with(&prefix) && name.ends_with(SIERRA_SUFFIX)
+        })
+    })
 }
 
 /// Whether the Sierra artifacts may be older than their inputs.
