@@ -10,8 +10,6 @@ use stwo::core::air::{Component, Components};
 use stwo::core::channel::{Channel, Poseidon252Channel};
 use stwo::core::circle::CirclePoint;
 use stwo::core::fields::qm31::SecureField;
-use stwo::core::pcs::TreeVec;
-use stwo::core::verifier::COMPOSITION_LOG_SPLIT;
 use stwo_constraint_framework::logup::LookupElements;
 use zkthread_prover::air::RANGE_LOG_SIZE;
 use zkthread_prover::poseidon2::air::RELATION_SIZE as POSEIDON2_RELATION_SIZE;
@@ -20,11 +18,7 @@ use zkthread_prover::signed::role::{Relations, LINK_RELATION_SIZE, STATE_RELATIO
 use zkthread_stark_vectors::Samples;
 
 use crate::signed::{signed_components, COMPONENT_NAMES, N_PREPROCESSED_COLUMNS};
-
-fn q(v: SecureField) -> String {
-    let [a, b, c, d] = v.to_m31_array();
-    format!("q({}, {}, {}, {})", a.0, b.0, c.0, d.0)
-}
+use crate::vectors::{q, sample_composition};
 
 fn lookup<const N: usize>(e: &LookupElements<N>) -> String {
     let powers: Vec<String> = e.alpha_powers.iter().map(|p| q(*p)).collect();
@@ -58,22 +52,8 @@ fn render_case(out: &mut String, index: usize, log_sizes: [u32; SIZED_COMPONENTS
         components: list.clone(),
         n_preprocessed_columns: N_PREPROCESSED_COLUMNS,
     };
-    let max_log_degree_bound = components.composition_log_degree_bound() - COMPOSITION_LOG_SPLIT;
-    let points = components.mask_points(point, max_log_degree_bound, false);
-    let mut mask: TreeVec<Vec<Vec<SecureField>>> = TreeVec::new(Vec::new());
-    for tree in points.iter() {
-        mask.push(
-            tree.iter()
-                .map(|col| col.iter().map(|_| samples.qm31()).collect())
-                .collect(),
-        );
-    }
-    let expected = components.eval_composition_polynomial_at_point(
-        point,
-        &mask,
-        random_coeff,
-        max_log_degree_bound,
-    );
+    let (mask, max_log_degree_bound, expected) =
+        sample_composition(&components, point, random_coeff, &mut samples);
     let per_component: Vec<SecureField> = list
         .iter()
         .map(|component| {

@@ -18,7 +18,8 @@ use zkthread_stark_vectors::Samples;
 use crate::thread_components;
 use crate::N_PREPROCESSED_COLUMNS;
 
-fn q(v: SecureField) -> String {
+/// A QM31 as the Cairo vectors write it: `q(a, b, c, d)`.
+pub(crate) fn q(v: SecureField) -> String {
     let [a, b, c, d] = v.to_m31_array();
     format!("q({}, {}, {}, {})", a.0, b.0, c.0, d.0)
 }
@@ -31,6 +32,34 @@ fn lookup<const N: usize>(e: &LookupElements<N>) -> String {
         q(e.alpha),
         powers.join(", ")
     )
+}
+
+/// Random mask values for `components` at `point` (drawn from `samples`, tree by tree, column
+/// by column) and what stwo's `eval_composition_polynomial_at_point` gives for them: the mask,
+/// the lifted trace's `max_log_degree_bound` and the composition value.
+pub(crate) fn sample_composition(
+    components: &Components<'_>,
+    point: CirclePoint<SecureField>,
+    random_coeff: SecureField,
+    samples: &mut Samples,
+) -> (TreeVec<Vec<Vec<SecureField>>>, u32, SecureField) {
+    let max_log_degree_bound = components.composition_log_degree_bound() - COMPOSITION_LOG_SPLIT;
+    let points = components.mask_points(point, max_log_degree_bound, false);
+    let mut mask: TreeVec<Vec<Vec<SecureField>>> = TreeVec::new(Vec::new());
+    for tree in points.iter() {
+        mask.push(
+            tree.iter()
+                .map(|col| col.iter().map(|_| samples.qm31()).collect())
+                .collect(),
+        );
+    }
+    let value = components.eval_composition_polynomial_at_point(
+        point,
+        &mask,
+        random_coeff,
+        max_log_degree_bound,
+    );
+    (mask, max_log_degree_bound, value)
 }
 
 /// One case: the AIR with `2^log_n_rows` transfer rows, everything else random from `seed`.
@@ -54,22 +83,8 @@ fn render_case(out: &mut String, index: usize, log_n_rows: u32, seed: u64) {
         components: list,
         n_preprocessed_columns: N_PREPROCESSED_COLUMNS,
     };
-    let max_log_degree_bound = components.composition_log_degree_bound() - COMPOSITION_LOG_SPLIT;
-    let points = components.mask_points(point, max_log_degree_bound, false);
-    let mut mask: TreeVec<Vec<Vec<SecureField>>> = TreeVec::new(Vec::new());
-    for tree in points.iter() {
-        mask.push(
-            tree.iter()
-                .map(|col| col.iter().map(|_| samples.qm31()).collect())
-                .collect(),
-        );
-    }
-    let expected = components.eval_composition_polynomial_at_point(
-        point,
-        &mask,
-        random_coeff,
-        max_log_degree_bound,
-    );
+    let (mask, max_log_degree_bound, expected) =
+        sample_composition(&components, point, random_coeff, &mut samples);
 
     let _ = writeln!(
         out,
