@@ -148,8 +148,26 @@ pub fn scenario_proof(params: &StarkParams) -> Result<(PublicInput, Vec<Felt>), 
     Ok((public_input, proof_to_felts(&proof)))
 }
 
-fn felt(f: &Felt) -> String {
+/// A felt as a Cairo hex literal.
+pub(crate) fn felt(f: &Felt) -> String {
     format!("{f:#x}")
+}
+
+/// Appends `public_input()` (preceded by `doc` lines, if any) and `proof()` returning `felts`.
+pub(crate) fn push_statement_fns(out: &mut String, doc: &str, public_input: &[Felt], proof: &[Felt]) {
+    let pi: Vec<String> = public_input.iter().map(felt).collect();
+    let _ = writeln!(
+        out,
+        "{doc}pub fn public_input() -> Span<felt252> {{\n    array![{}].span()\n}}\n",
+        pi.join(", ")
+    );
+    let proof: Vec<String> = proof.iter().map(felt).collect();
+    let _ = writeln!(
+        out,
+        "/// {} felts.\npub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}",
+        proof.len(),
+        proof.join(", ")
+    );
 }
 
 /// `ThreadStarkParams { .. }` literal for `params`.
@@ -283,17 +301,5 @@ fn push_vector_fns(
         "/// {params_doc}\npub fn {params_fn}() -> ThreadStarkParams {{\n    {}\n}}\n",
         params_literal(params)
     );
-    let pi: Vec<String> = public_input.to_felts().iter().map(felt).collect();
-    let _ = writeln!(
-        out,
-        "pub fn public_input() -> Span<felt252> {{\n    array![{}].span()\n}}\n",
-        pi.join(", ")
-    );
-    let proof: Vec<String> = proof.iter().map(felt).collect();
-    let _ = writeln!(
-        out,
-        "/// {} felts.\npub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}",
-        proof.len(),
-        proof.join(", ")
-    );
+    push_statement_fns(out, "", &public_input.to_felts(), proof);
 }

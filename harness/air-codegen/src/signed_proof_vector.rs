@@ -21,6 +21,8 @@ use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::wots::{commitment, sign, KeyCommitment, KeySeed, Signature};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
 
+use crate::proof_vector::{felt, push_statement_fns};
+
 type MC = Poseidon252MerkleChannel;
 
 /// The generated vector, relative to the workspace root.
@@ -136,9 +138,6 @@ pub fn signed_scenario_proof(
     Ok((pi, signed_proof_to_felts(&proof)))
 }
 
-fn felt(f: &Felt) -> String {
-    format!("{f:#x}")
-}
 
 /// The generated Cairo vector module.
 pub fn render_signed_proof_vector() -> Result<String, String> {
@@ -164,18 +163,11 @@ use crate::verifier::SignedStarkParams;
         felt(&signed_air_digest(&params, "poseidon252")),
         felt(&root[0]),
     );
-    let pi: Vec<String> = pi.to_felts().iter().map(felt).collect();
-    let _ = writeln!(
-        out,
-        "/// The signed public input (chain id and registry in place).\npub fn public_input() -> Span<felt252> {{\n    array![{}].span()\n}}\n",
-        pi.join(", ")
-    );
-    let proof: Vec<String> = proof.iter().map(felt).collect();
-    let _ = writeln!(
-        out,
-        "/// {} felts.\npub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}",
-        proof.len(),
-        proof.join(", ")
+    push_statement_fns(
+        &mut out,
+        "/// The signed public input (chain id and registry in place).\n",
+        &pi.to_felts(),
+        &proof,
     );
     Ok(out)
 }
