@@ -19,9 +19,11 @@ use zkthread_e2e::{artifact, init_tracing, ThreadWorld, SIGNED_VERIFIER, SUPPLY}
 use zkthread_prover::signed::{
     prove_signed, verify_signed, SignedBatcher, SignedPublicInput, SignedTransferTx,
 };
-use zkthread_prover::{signed_proof_to_felts, Poseidon252MerkleChannel, Slot, StarkParams};
+use zkthread_prover::{
+    signed_proof_to_felts, Poseidon252MerkleChannel, Slot, StarkParams, Transfer,
+};
 use zkthread_sig::domain::{pack_key_slot, unpack_key_slot};
-use zkthread_sig::wots::{commitment, sign, KeyCommitment, KeySeed, Signature};
+use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::M31;
 
 /// Devnet's `invoke_tx_max_n_steps`.
@@ -42,32 +44,17 @@ fn packed_commitment(key: &KeyCommitment) -> Felt {
     pack_key_slot(key, 0).expect("nonce 0 is in range")
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `from` (whose key seed is `seed_id`) sends `amount` to `to`, signed with key `index` at `nonce`.
 fn signed(
     statement: &SignedPublicInput,
     token: Felt,
     (from, seed_id): (Felt, u64),
     to: Felt,
     amount: u128,
-    index: u32,
-    nonce: u32,
+    (index, nonce): (u32, u32),
 ) -> Result<SignedTransferTx> {
-    let mut tx = SignedTransferTx {
-        token,
-        from,
-        to,
-        amount,
-        nonce,
-        key: key(seed_id, index),
-        next_key: key(seed_id, index + 1),
-        signature: Signature {
-            rho: [M31::ZERO; 3],
-            pp: [M31::ZERO; 4],
-            chains: [[M31::ZERO; 4]; 64],
-        },
-    };
-    tx.signature = sign(&seed(seed_id), index, &tx.message(statement)).context("signing")?;
-    Ok(tx)
+    let transfer = Transfer { token, from, to, amount };
+    SignedTransferTx::sign(transfer, nonce, &seed(seed_id), index, statement).context("signing")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,17 +111,9 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
     };
     let (hn, on) = (nonces[&holder], nonces[&one]);
     let txs = vec![
-        signed(&statement, token, (holder, holder_seed), one, 300, 0, hn)?,
-        signed(
-            &statement,
-            token,
-            (holder, holder_seed),
-            two,
-            200,
-            1,
-            hn + 1,
-        )?,
-        signed(&statement, token, (one, one_seed), two, 120, 0, on)?,
+        signed(&statement, token, (holder, holder_seed), one, 300, (0, hn))?,
+        signed(&statement, token, (holder, holder_seed), two, 200, (1, hn + 1))?,
+        signed(&statement, token, (one, one_seed), two, 120, (0, on))?,
     ];
 
     // Batch against on-chain values.

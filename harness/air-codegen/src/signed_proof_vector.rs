@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use starknet_types_core::felt::Felt;
-use zkthread_prover::model::Slot;
+use zkthread_prover::model::{Slot, Transfer};
 use zkthread_prover::prover::preprocessed_root;
 use zkthread_prover::signed::prover::signed_air_digest;
 use zkthread_prover::signed::{
@@ -18,7 +18,7 @@ use zkthread_prover::{
     contract_set_commitment, signed_proof_to_felts, Poseidon252MerkleChannel, StarkParams,
 };
 use zkthread_sig::domain::pack_key_slot;
-use zkthread_sig::wots::{commitment, sign, KeyCommitment, KeySeed, Signature};
+use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
 
 use crate::proof_vector::{felt, push_statement_fns};
@@ -72,22 +72,13 @@ fn statement() -> SignedPublicInput {
 }
 
 fn signed(from: u64, to: u64, amount: u128, index: u32, nonce: u32) -> SignedTransferTx {
-    let mut tx = SignedTransferTx {
+    let transfer = Transfer {
         token: Felt::from(TOKEN),
         from: Felt::from(from),
         to: Felt::from(to),
         amount,
-        nonce,
-        key: key(from, index),
-        next_key: key(from, index + 1),
-        signature: Signature {
-            rho: [M31::ZERO; 3],
-            pp: [M31::ZERO; 4],
-            chains: [[M31::ZERO; 4]; 64],
-        },
     };
-    tx.signature = sign(&seed(from), index, &tx.message(&statement())).expect("sign");
-    tx
+    SignedTransferTx::sign(transfer, nonce, &seed(from), index, &statement()).expect("sign")
 }
 
 /// Two signed transfers (Alice -> Bob 100, Bob -> Carol 50): the public input and the proof's

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use starknet_types_core::felt::Felt;
-use zkthread_prover::model::{Slot, SlotValue};
+use zkthread_prover::model::{Slot, SlotValue, Transfer};
 use zkthread_prover::params::StarkParams;
 use zkthread_prover::signed::{
     prove_signed, verify_signed, SignedBatcher, SignedPublicInput, SignedRejection, SignedRow,
@@ -79,18 +79,13 @@ fn genesis() -> BTreeMap<Slot, Felt> {
 
 /// `from` signs a transfer with key `index` at `nonce`, rotating to key `index + 1`.
 fn signed(from: u64, to: u64, amount: u128, index: u32, nonce: u32) -> SignedTransferTx {
-    let mut tx = SignedTransferTx {
+    let transfer = Transfer {
         token: Felt::from(TOKEN),
         from: Felt::from(from),
         to: Felt::from(to),
         amount,
-        nonce,
-        key: key(from, index),
-        next_key: key(from, index + 1),
-        signature: Signature { rho: [M31::ZERO; 3], pp: [M31::ZERO; 4], chains: [[M31::ZERO; 4]; 64] },
     };
-    tx.signature = sign(&seed(from), index, &tx.message(&statement())).unwrap();
-    tx
+    SignedTransferTx::sign(transfer, nonce, &seed(from), index, &statement()).unwrap()
 }
 
 fn batcher() -> SignedBatcher {

@@ -12,12 +12,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use starknet_types_core::felt::Felt;
 use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
-use zkthread_sig::wots::{verify_trace, KeyCommitment, Signature, SignatureError, TransferMessage};
+use zkthread_sig::wots::{
+    commitment, sign, verify_trace, KeyCommitment, KeySeed, SignError, Signature, SignatureError,
+    TransferMessage, HASH_LEN, RHO_LEN, V,
+};
+use zkthread_sig::M31;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 
 use super::statement::SignedPublicInput;
 use super::witness::SignedRow;
-use crate::model::{felt_to_u128, Slot, SlotValue};
+use crate::model::{felt_to_u128, Slot, SlotValue, Transfer};
 
 /// A transfer as its sender signed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +40,36 @@ pub struct SignedTransferTx {
 }
 
 impl SignedTransferTx {
+    /// `transfer` signed by the holder of `seed` with its one-time key `index`, consuming the
+    /// sender's key-slot `nonce` and rotating the slot to key `index + 1`, for `statement`'s
+    /// thread (chain, registry, thread id). A wallet must never sign twice with one index
+    /// (`zkthread_sig::Wallet` enforces it; this is the primitive it and tests build on).
+    pub fn sign(
+        transfer: Transfer,
+        nonce: u32,
+        seed: &KeySeed,
+        index: u32,
+        statement: &SignedPublicInput,
+    ) -> Result<Self, SignError> {
+        let next_index = index.checked_add(1).ok_or(SignError::IndexOutOfRange(index))?;
+        let mut tx = SignedTransferTx {
+            token: transfer.token,
+            from: transfer.from,
+            to: transfer.to,
+            amount: transfer.amount,
+            nonce,
+            key: commitment(seed, index)?,
+            next_key: commitment(seed, next_index)?,
+            signature: Signature {
+                rho: [M31::ZERO; RHO_LEN],
+                pp: [M31::ZERO; HASH_LEN],
+                chains: [[M31::ZERO; HASH_LEN]; V],
+            },
+        };
+        tx.signature = sign(seed, index, &tx.message(statement))?;
+        Ok(tx)
+    }
+
     /// The message the sender signed, in `statement`'s thread.
     pub fn message(&self, statement: &SignedPublicInput) -> TransferMessage {
         TransferMessage {
