@@ -1,0 +1,44 @@
+//! Class-size measurement shared by the size tests of the signed packages.
+
+/// Starknet's bytecode limit per class (versioned constants, 0.13.2+).
+pub const MAX_CONTRACT_BYTECODE_FELTS: usize = 81_920;
+
+/// Builds `package` with the Cairo front-end into a temporary target directory (the
+/// repository's `target/dev` artifacts are left alone), compiles `<package>_<contract>` Sierra
+/// -> CASM by the harness's path (`zkthread-cairo-build`, the compiler devnet uses) and returns
+/// `(Sierra felts, CASM bytecode felts)`.
+pub fn class_size(package: &str, contract: &str) -> (usize, usize) {
+    // The runtime value: see `workspace_path` in the crate.
+    let repo = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../..");
+    let mut frontend = zkthread_cairo_build::Frontend::locate();
+    frontend.ensure_built(&repo).expect("the Cairo front-end");
+    let target = std::env::temp_dir().join(format!(
+        "zkthread-{package}-size-{}",
+        std::process::id()
+    ));
+    let output = std::process::Command::new(&frontend.program)
+        .arg("build")
+        .arg("--manifest")
+        .arg(repo.join("Scarb.toml"))
+        .arg("--package")
+        .arg(package)
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .expect("runs the front-end");
+    assert!(
+        output.status.success(),
+        "front-end failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sierra = target.join(format!("dev/{package}_{contract}.contract_class.json"));
+    let artifact = zkthread_cairo_build::compile_sierra_file(&sierra).expect("Sierra -> CASM");
+    let casm = std::fs::read_to_string(&artifact.paths.casm).expect("CASM written");
+    let casm: serde_json::Value = serde_json::from_str(&casm).expect("CASM JSON");
+    let bytecode = casm["bytecode"].as_array().expect("bytecode").len();
+    let _ = std::fs::remove_dir_all(&target);
+    (artifact.sierra.sierra_program.len(), bytecode)
+}
