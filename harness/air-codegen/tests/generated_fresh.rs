@@ -1,13 +1,9 @@
 //! The committed Cairo files must equal a fresh generation from the Rust AIR and stwo.
 
+mod common;
+
 fn assert_fresh(path: std::path::PathBuf, fresh: String) {
-    let committed = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    assert!(
-        committed == fresh,
-        "{} is stale: run `cargo run -p zkthread-air-codegen`",
-        path.display()
-    );
+    common::assert_fresh(path, fresh, "cargo run -p zkthread-air-codegen", None);
 }
 
 #[test]

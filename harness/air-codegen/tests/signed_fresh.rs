@@ -9,14 +9,10 @@ use zkthread_prover::signed::prover::column_log_sizes;
 use zkthread_prover::signed::role::Role;
 use zkthread_prover::signed::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole};
 
+mod common;
+
 fn assert_fresh(path: std::path::PathBuf, fresh: String) {
-    let committed = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    assert!(
-        committed == fresh,
-        "{} is stale: run `cargo run -p zkthread-air-codegen -- --signed`",
-        path.display()
-    );
+    common::assert_fresh(path, fresh, "cargo run -p zkthread-air-codegen -- --signed", None);
 }
 
 #[test]

@@ -3,20 +3,16 @@
 
 use zkthread_air_codegen::signed_params as v;
 
+mod common;
+
+/// `ZKTHREAD_WRITE_SIGNED_PARAMS=1` regenerates only this file (`cargo run -p zkthread-air-codegen -- --signed`
+/// rewrites every signed file).
 #[test]
 fn committed_signed_params_are_fresh() {
-    let path = v::signed_params_path();
-    let fresh = v::render_signed_params();
-    if std::env::var_os("ZKTHREAD_WRITE_SIGNED_PARAMS").is_some() {
-        // Regenerate only this file (`cargo run -p zkthread-air-codegen -- --signed` rewrites
-        // every signed file).
-        std::fs::write(&path, &fresh).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    assert!(
-        committed == fresh,
-        "{} is stale: run `cargo run -p zkthread-air-codegen -- --signed`",
-        path.display()
+    common::assert_fresh(
+        v::signed_params_path(),
+        v::render_signed_params(),
+        "cargo run -p zkthread-air-codegen -- --signed",
+        Some("ZKTHREAD_WRITE_SIGNED_PARAMS"),
     );
 }

@@ -3,20 +3,16 @@
 
 use zkthread_air_codegen::signed_proof_vector as v;
 
+mod common;
+
+/// `ZKTHREAD_WRITE_SIGNED_PROOF_VECTOR=1` regenerates only this file (`cargo run -p zkthread-air-codegen -- --signed`
+/// rewrites every signed file).
 #[test]
 fn committed_signed_proof_vector_is_a_fresh_proof() {
-    let path = v::signed_proof_vector_path();
-    let fresh = v::render_signed_proof_vector().expect("proves and verifies");
-    if std::env::var_os("ZKTHREAD_WRITE_SIGNED_PROOF_VECTOR").is_some() {
-        // Regenerate only this file (`cargo run -p zkthread-air-codegen -- --signed` rewrites
-        // every signed file).
-        std::fs::write(&path, &fresh).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    assert!(
-        committed == fresh,
-        "{} is stale: run `cargo run -p zkthread-air-codegen -- --signed`",
-        path.display()
+    common::assert_fresh(
+        v::signed_proof_vector_path(),
+        v::render_signed_proof_vector().expect("proves and verifies"),
+        "cargo run -p zkthread-air-codegen -- --signed",
+        Some("ZKTHREAD_WRITE_SIGNED_PROOF_VECTOR"),
     );
 }

@@ -1,4 +1,5 @@
 //! Class-size measurement shared by the size tests of the signed packages.
+#![allow(dead_code)] // each test binary uses part of it
 
 /// Starknet's bytecode limit per class (versioned constants, 0.13.2+).
 pub const MAX_CONTRACT_BYTECODE_FELTS: usize = 81_920;
@@ -41,4 +42,16 @@ pub fn class_size(package: &str, contract: &str) -> (usize, usize) {
     let bytecode = casm["bytecode"].as_array().expect("bytecode").len();
     let _ = std::fs::remove_dir_all(&target);
     (artifact.sierra.sierra_program.len(), bytecode)
+}
+
+/// Asserts the committed file at `path` equals `fresh` (else names `regenerate`, the command that
+/// rewrites it). When the environment variable `write_env` is set, writes `fresh` first: the
+/// way to regenerate one file alone.
+pub fn assert_fresh(path: std::path::PathBuf, fresh: String, regenerate: &str, write_env: Option<&str>) {
+    if write_env.is_some_and(|var| std::env::var_os(var).is_some()) {
+        std::fs::write(&path, &fresh).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+    let committed = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    assert!(committed == fresh, "{} is stale: run `{regenerate}`", path.display());
 }
