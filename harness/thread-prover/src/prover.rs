@@ -76,10 +76,12 @@ pub enum ProveError {
     Stwo(#[from] ProvingError),
 }
 
+/// Why a thread proof is refused; `S` is the program's statement error (the token program's
+/// [`StatementError`] by default, `SignedStatementError` for signed transfers).
 #[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
+pub enum VerifyError<S: std::error::Error + 'static = StatementError> {
     #[error(transparent)]
-    Statement(#[from] StatementError),
+    Statement(S),
     #[error("proof parameters differ from the verifier's")]
     ParamsMismatch,
     #[error("proof shape is invalid: {0}")]
@@ -88,6 +90,12 @@ pub enum VerifyError {
     PreprocessedRoot,
     #[error("stwo verifier: {0}")]
     Stwo(#[from] VerificationError),
+}
+
+impl From<StatementError> for VerifyError {
+    fn from(error: StatementError) -> Self {
+        VerifyError::Statement(error)
+    }
 }
 
 /// Proves `sub_block` for `public_input` (whose lists must be the sub-block's).

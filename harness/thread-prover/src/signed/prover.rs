@@ -22,7 +22,7 @@ use stwo::core::fields::qm31::SecureField;
 use stwo::core::pcs::CommitmentSchemeVerifier;
 use stwo::core::poly::circle::CanonicCoset;
 use stwo::core::proof::StarkProof;
-use stwo::core::verifier::{verify as stwo_verify, VerificationError};
+use stwo::core::verifier::verify as stwo_verify;
 use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::BackendForChannel;
 use stwo::prover::poly::circle::PolyOps;
@@ -38,7 +38,7 @@ use crate::channel::ThreadChannel;
 use crate::params::StarkParams;
 use crate::poseidon2;
 use crate::poseidon2::air::Poseidon2Eval;
-use crate::prover::preprocessed_root;
+use crate::prover::{preprocessed_root, VerifyError};
 use crate::trace::{range_interaction, range_multiplicity_column, range_table_column, TraceColumn};
 
 /// Version of the signed AIR (bump on any change of columns, constraints or fraction order).
@@ -72,18 +72,13 @@ pub enum SignedProveError {
     Stwo(#[from] ProvingError),
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SignedVerifyError {
-    #[error(transparent)]
-    Statement(#[from] SignedStatementError),
-    #[error("proof parameters differ from the verifier's")]
-    ParamsMismatch,
-    #[error("proof shape is invalid: {0}")]
-    Shape(&'static str),
-    #[error("preprocessed (range table) commitment is not the expected constant")]
-    PreprocessedRoot,
-    #[error("stwo verifier: {0}")]
-    Stwo(#[from] VerificationError),
+/// Why a signed proof is refused (the shared verifier errors over the signed statement).
+pub type SignedVerifyError = VerifyError<SignedStatementError>;
+
+impl From<SignedStatementError> for SignedVerifyError {
+    fn from(error: SignedStatementError) -> Self {
+        VerifyError::Statement(error)
+    }
 }
 
 /// `poseidon_hash_many` over a description of the signed AIR and the parameters.
