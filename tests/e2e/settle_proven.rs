@@ -19,8 +19,8 @@ use zkthread_e2e::client::calldata::SlotValue as ChainSlotValue;
 use zkthread_e2e::client::token::balance_slot;
 use zkthread_e2e::client::{FeeMode, Felt};
 use zkthread_e2e::settle::{
-    assert_settle_reverts, batch_on_chain, l2_gas_used, prove_settlement, settle_and_check,
-    settle_bounds, tail, transfer, Watched, SETTLE_L1_DATA_GAS,
+    assert_settle_reverts, batch_on_chain, bracket_steps, l2_gas_used, prove_settlement,
+    settle_and_check, settle_bounds, transfer, Watched, STEP_BOUND,
 };
 use zkthread_e2e::{init_tracing, revert_bounds, ThreadWorld};
 
@@ -214,7 +214,6 @@ async fn real_settlement_applies_its_diff_and_each_broken_rule_reverts() -> Resu
 /// the bound a larger proof or a costlier verifier would hit first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_settlement_fits_the_devnet_step_bound() -> Result<()> {
-    const STEP_BOUND: u64 = 10_000_000;
     init_tracing();
     let world = ThreadWorld::deploy_with_verifier().await?;
     let client = world.client();
@@ -231,38 +230,7 @@ async fn real_settlement_fits_the_devnet_step_bound() -> Result<()> {
 
     let settle_call = world.registry.settle_call(&honest)?;
 
-    // Whether executing `honest` needs more than `steps` Cairo steps.
-    let needs_more_than = |steps: u64| {
-        let settle_call = settle_call.clone();
-        async move {
-            let bounds = client
-                .bounds_at_current_prices(0, steps * 100, SETTLE_L1_DATA_GAS, 2)
-                .await?;
-            let reverted = client.simulate(vec![settle_call], bounds).await?;
-            let out_of_steps = reverted.as_deref().is_some_and(|reason| {
-                let reason = reason.to_lowercase();
-                reason.contains("steps") && !reason.contains("l2")
-            });
-            match &reverted {
-                None => eprintln!("bound {steps} steps: settles"),
-                Some(reason) => eprintln!("bound {steps} steps: reverted: {}", tail(reason, 160)),
-            }
-            Ok::<bool, anyhow::Error>(out_of_steps)
-        }
-    };
-    let (mut low, mut high) = (0u64, STEP_BOUND);
-    ensure!(
-        !needs_more_than(high).await?,
-        "the settlement needs more than the 10M-step bound"
-    );
-    while high - low > 200_000 {
-        let middle = (low + high) / 2;
-        if needs_more_than(middle).await? {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
+    let (low, high) = bracket_steps(client, &settle_call, 200_000).await?;
     eprintln!(
         "settle execution: {low}..{high} Cairo steps of the {STEP_BOUND}-step bound ({:.0}%)",
         high as f64 * 100.0 / STEP_BOUND as f64

@@ -12,8 +12,8 @@ use zkthread_e2e::client::registry::Settlement;
 use zkthread_e2e::client::token::{balance_slot, thread_key_slot};
 use zkthread_e2e::client::{FeeMode, Felt};
 use zkthread_e2e::settle::{
-    assert_settle_reverts, l2_gas_used, read_slots, settle_bounds, tail, to_chain_slots, Watched,
-    SETTLE_L1_DATA_GAS,
+    assert_settle_reverts, bracket_steps, l2_gas_used, needs_more_steps_than, read_slots,
+    settle_bounds, tail, to_chain_slots, Watched, STEP_BOUND,
 };
 use zkthread_e2e::{artifact, init_tracing, ThreadWorld, SIGNED_VERIFIER, SUPPLY};
 use zkthread_prover::signed::{
@@ -26,8 +26,6 @@ use zkthread_sig::domain::{pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::M31;
 
-/// Devnet's `invoke_tx_max_n_steps`.
-const STEP_BOUND: u64 = 10_000_000;
 
 fn seed(account: u64) -> KeySeed {
     KeySeed::from_elements(std::array::from_fn(|i| {
@@ -175,48 +173,21 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
         settlement.proof.len()
     );
 
-    // Cairo steps (Sierra 1.6 classes: the execute phase is capped at min(10M, l2_bound / 100)
-    // steps): bisect with simulations (nothing mined) of the same settle call.
+    // Cairo steps: one simulation shows it fits devnet's bound; the bisection costs a simulation
+    // (~25 s) per step, so it is opt-in with ZKTHREAD_MEASURE_STEPS=1 (measured 2026-11-30:
+    // 7.81M..7.97M of the 10M bound for 3 transfers, 5 slots).
     let settle_call = world.registry.settle_call(&settlement)?;
-    let needs_more_than = |steps: u64| {
-        let settle_call = settle_call.clone();
-        async move {
-            let bounds = client
-                .bounds_at_current_prices(0, steps * 100, SETTLE_L1_DATA_GAS, 2)
-                .await?;
-            let reverted = client.simulate(vec![settle_call], bounds).await?;
-            if let Some(reason) = &reverted {
-                eprintln!("bound {steps} steps: reverted: {}", tail(reason, 160));
-            }
-            Ok::<bool, anyhow::Error>(reverted.as_deref().is_some_and(|reason| {
-                let reason = reason.to_lowercase();
-                reason.contains("steps") && !reason.contains("l2")
-            }))
-        }
-    };
-    let (mut low, mut high) = (0u64, STEP_BOUND);
-    ensure!(
-        !needs_more_than(high).await?,
-        "the signed settlement needs more than 10M steps"
-    );
-    // The bisection costs a simulation (~25 s) per step: opt in with ZKTHREAD_MEASURE_STEPS=1
-    // (measured 2026-11-30: 7.81M..7.97M of the 10M bound for 3 transfers, 5 slots).
-    let measure = std::env::var_os("ZKTHREAD_MEASURE_STEPS").is_some();
-    while measure && high - low > 250_000 {
-        let middle = (low + high) / 2;
-        if needs_more_than(middle).await? {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
-    if measure {
+    if std::env::var_os("ZKTHREAD_MEASURE_STEPS").is_some() {
+        let (low, high) = bracket_steps(client, &settle_call, 250_000).await?;
         eprintln!(
             "signed settle execution: {low}..{high} Cairo steps of the {STEP_BOUND}-step bound ({:.0}%)",
             high as f64 * 100.0 / STEP_BOUND as f64
         );
     } else {
-        eprintln!("signed settle execution fits the {STEP_BOUND}-step bound");
+        ensure!(
+            !needs_more_steps_than(client, &settle_call, STEP_BOUND).await?,
+            "the signed settlement needs more than the {STEP_BOUND}-step bound"
+        );
     }
 
     let bounds = settle_bounds(client).await?;

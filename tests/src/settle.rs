@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, ensure, Context, Result};
-use starknet::core::types::TransactionReceipt;
+use starknet::core::types::{Call, TransactionReceipt};
 use starknet::providers::Provider;
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
 use zkthread_client::registry::{sub_block_settled, Registry, SettledStateDiff, Settlement};
@@ -24,6 +24,45 @@ pub const PARAMS: StarkParams = StarkParams::DEFAULT;
 /// devnet's 10M-step bound at 100 gas each, plus calldata and validation).
 pub const SETTLE_L2_GAS: u64 = 4_000_000_000;
 pub const SETTLE_L1_DATA_GAS: u64 = 10_000;
+
+/// Devnet 0.10.1's `invoke_tx_max_n_steps`: our Sierra 1.6 classes are metered in Cairo steps.
+pub const STEP_BOUND: u64 = 10_000_000;
+
+/// Whether executing `call` needs more than `steps` Cairo steps: a simulation (nothing mined)
+/// with an L2 bound of `steps * 100`, which caps the execute phase at `steps` steps.
+pub async fn needs_more_steps_than(client: &ChainClient, call: &Call, steps: u64) -> Result<bool> {
+    let bounds = client
+        .bounds_at_current_prices(0, steps * 100, SETTLE_L1_DATA_GAS, 2)
+        .await?;
+    let reverted = client.simulate(vec![call.clone()], bounds).await?;
+    match &reverted {
+        None => eprintln!("bound {steps} steps: runs"),
+        Some(reason) => eprintln!("bound {steps} steps: reverted: {}", tail(reason, 160)),
+    }
+    Ok(reverted.as_deref().is_some_and(|reason| {
+        let reason = reason.to_lowercase();
+        reason.contains("steps") && !reason.contains("l2")
+    }))
+}
+
+/// The Cairo steps `call` executes, bracketed to within `resolution` by bisection over
+/// simulations: `(low, high]`. Fails if it needs more than [`STEP_BOUND`].
+pub async fn bracket_steps(client: &ChainClient, call: &Call, resolution: u64) -> Result<(u64, u64)> {
+    let (mut low, mut high) = (0u64, STEP_BOUND);
+    ensure!(
+        !needs_more_steps_than(client, call, high).await?,
+        "the call needs more than the {STEP_BOUND}-step bound"
+    );
+    while high - low > resolution {
+        let middle = (low + high) / 2;
+        if needs_more_steps_than(client, call, middle).await? {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    Ok((low, high))
+}
 
 /// Bounds for a settlement that may run the whole verifier (honest, or with a bad proof): sent
 /// without estimation so a revert is mined and charged.

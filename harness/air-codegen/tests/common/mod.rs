@@ -1,4 +1,4 @@
-//! Class-size measurement shared by the size tests of the signed packages.
+//! Class-size measurement and freshness checks shared by the air-codegen test binaries.
 #![allow(dead_code)] // each test binary uses part of it
 
 /// Starknet's bytecode limit per class (versioned constants, 0.13.2+).
