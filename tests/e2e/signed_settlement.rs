@@ -17,10 +17,10 @@ use zkthread_e2e::settle::{
 };
 use zkthread_e2e::{artifact, init_tracing, ThreadWorld, SIGNED_VERIFIER, SUPPLY};
 use zkthread_prover::signed::{
-    prove_signed, verify_signed, SignedBatcher, SignedPublicInput, SignedTransferTx,
+    prove_signed, verify_signed, SignedBatcher, SIGNED_PARAMS, SignedPublicInput, SignedTransferTx,
 };
 use zkthread_prover::{
-    signed_proof_to_felts, Poseidon252MerkleChannel, Slot, StarkParams, Transfer,
+    signed_proof_to_felts, Poseidon252MerkleChannel, Slot, Transfer,
 };
 use zkthread_sig::domain::{pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
@@ -155,12 +155,12 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
     let began = Instant::now();
     let (p, owners, rows) = (pi.clone(), sb.owners.clone(), sb.rows.clone());
     let proof = tokio::task::spawn_blocking(move || {
-        prove_signed::<Poseidon252MerkleChannel>(&p, &owners, &rows, &StarkParams::DEFAULT)
+        prove_signed::<Poseidon252MerkleChannel>(&p, &owners, &rows, &SIGNED_PARAMS)
     })
     .await?
     .map_err(|e| anyhow::anyhow!("proving: {e:?}"))?;
     let prove_time = began.elapsed();
-    verify_signed::<Poseidon252MerkleChannel>(&pi, &proof, &StarkParams::DEFAULT)
+    verify_signed::<Poseidon252MerkleChannel>(&pi, &proof, &SIGNED_PARAMS)
         .map_err(|e| anyhow::anyhow!("off-chain verify: {e:?}"))?;
     settlement.proof = signed_proof_to_felts(&proof);
     let calldata =

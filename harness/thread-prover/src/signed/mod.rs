@@ -31,8 +31,8 @@
 //! - Balances: per account, `final - input = received - sent`, every produced value
 //!   range-checked in 16-bit limbs with boolean borrows/carries, as in the unsigned AIR.
 //!
-//! The Cairo verifier for this program is the next step (see the design doc); this module is
-//! the prover side and stwo's Rust verifier.
+//! The Cairo verifier of this program is `contracts/signed_verifier` (`SignedVerifier`), which
+//! accepts exactly [`SIGNED_PARAMS`]; this module is the prover side and stwo's Rust verifier.
 
 pub mod batcher;
 pub mod link;
@@ -41,6 +41,10 @@ pub mod role;
 pub mod roles;
 pub mod statement;
 pub mod witness;
+
+/// The proof parameters of the signed program: the only ones its Cairo verifier accepts
+/// (`contracts/signed_verifier/src/generated_params.cairo` is generated from this constant).
+pub const SIGNED_PARAMS: crate::params::StarkParams = crate::params::StarkParams::DEFAULT;
 
 pub use prover::{prove_signed, verify_signed, SignedProof, SignedProveError, SignedVerifyError};
 pub use statement::{BoundSlot, SignedPublicInput, SignedStatementError, SlotState};
