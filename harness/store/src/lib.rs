@@ -112,6 +112,22 @@ pub struct NewTransfer {
     /// Decimal string in JSON (u128 does not survive every JSON reader).
     #[serde(with = "u128_string")]
     pub amount: u128,
+    /// The sender's authorization (its thread-key signature), absent only in records written
+    /// before transfers were signed: the batcher refuses those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<TransferAuth>,
+}
+
+/// What a signed transfer carries besides its fields: the sender's key-slot nonce it
+/// consumes, the one-time key it is signed under, the key the slot rotates to, and the
+/// signature. The store keeps the canonical M31 words (`< 2^31 - 1`) and does not interpret
+/// them; `zkthread_prover::signed::SignedTransferTx` is the typed form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferAuth {
+    pub nonce: u32,
+    pub key: [u32; 4],
+    pub next_key: [u32; 4],
+    pub signature: Vec<u32>,
 }
 
 /// A submitted transfer; `id` is its global submission number (its place in the order).
@@ -202,6 +218,9 @@ pub struct SendAttempt {
 pub struct NewSubBlock {
     /// The thread's on-chain next sequence when batched.
     pub sequence: u64,
+    /// The chain the thread lives on (part of the domain every signature covers).
+    #[serde(default)]
+    pub chain_id: Felt,
     pub os_version: Felt,
     pub program_hash: Felt,
     pub contract_set_commitment: Felt,

@@ -16,6 +16,12 @@ fn transfer(from: u64, to: u64, amount: u128) -> NewTransfer {
         from: felt(from),
         to: felt(to),
         amount,
+        auth: Some(TransferAuth {
+            nonce: from as u32,
+            key: [1, 2, 3, 4],
+            next_key: [5, 6, 7, 8],
+            signature: vec![9; 263],
+        }),
     }
 }
 
@@ -30,6 +36,7 @@ fn slot(key: u64, value: u64) -> SlotEntry {
 fn sub_block(sequence: u64, transfers: Vec<Transfer>) -> NewSubBlock {
     NewSubBlock {
         sequence,
+        chain_id: felt(0x534e),
         os_version: felt(1),
         program_hash: felt(2),
         contract_set_commitment: felt(3),
@@ -220,7 +227,11 @@ fn a_stale_sub_block_hands_its_transfers_back_in_their_original_order_for_a_rebu
     drop(store);
 
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(ids(&store.pending(thread(1)).unwrap()), [a.id, b.id, c.id]);
+    let back = store.pending(thread(1)).unwrap();
+    assert_eq!(ids(&back), [a.id, b.id, c.id]);
+    // Handed back whole: the signatures travel with the transfers.
+    assert_eq!(back[0], a);
+    assert_eq!(back[1].transfer.auth, b.transfer.auth);
     assert!(store.in_flight(thread(1)).unwrap().is_none());
     // The rebuild of the same sequence is a new attempt; the stale record stays as history.
     let rebuilt = store
@@ -282,6 +293,11 @@ fn amounts_are_stored_as_decimal_strings() {
     assert!(json.contains(&format!("\"{}\"", u128::MAX)), "{json}");
     let back: NewTransfer = serde_json::from_str(&json).unwrap();
     assert_eq!(back.amount, u128::MAX);
+    assert_eq!(back, transfer(1, 2, u128::MAX));
+    // A record written before transfers were signed reads back with no authorization.
+    let unsigned = r#"{"token":"0x7","from":"0x1","to":"0x2","amount":"5"}"#;
+    let back: NewTransfer = serde_json::from_str(unsigned).unwrap();
+    assert_eq!(back.auth, None);
 }
 
 #[test]

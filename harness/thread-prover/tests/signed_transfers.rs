@@ -9,7 +9,7 @@ use starknet_types_core::felt::Felt;
 use zkthread_prover::model::{Slot, SlotValue, Transfer};
 use zkthread_prover::params::StarkParams;
 use zkthread_prover::signed::{
-    prove_signed, verify_signed, SignedBatcher, SignedPublicInput, SignedRejection, SignedRow,
+    prove_signed, verify_signed, SignedBatchError, SignedBatcher, SignedPublicInput, SignedRejection, SignedRow,
     SignedStatementError, SignedTransferTx, SignedVerifyError,
 };
 use zkthread_prover::{contract_set_commitment, Blake2sMerkleChannel};
@@ -173,6 +173,13 @@ fn the_batcher_refuses_each_forgery_with_its_reason() {
     assert!(matches!(batch.rejected[4], SignedRejection::WrongNonce { index: 5, given: 1, current: 2 }), "{reasons:?}");
     assert!(matches!(batch.rejected[5], SignedRejection::Overspend { index: 6, .. }), "{reasons:?}");
     assert!(matches!(batch.rejected[6], SignedRejection::SelfTransfer { index: 7 }), "{reasons:?}");
+    assert_eq!(batch.rejected.iter().map(SignedRejection::index).collect::<Vec<_>>(), [0, 1, 2, 3, 5, 6, 7]);
+    assert_eq!(batch.rejected[3].reason(), format!("sender {CAROL:#x} has no thread key registered"));
+
+    // Nothing accepted: the batcher still says why, for each transfer.
+    let refused = batcher().batch(&txs[..4], |s| state.get(s).copied()).expect_err("nothing accepted");
+    let SignedBatchError::Empty { rejected } = refused else { panic!("{refused:?}") };
+    assert_eq!(rejected.iter().map(SignedRejection::index).collect::<Vec<_>>(), [0, 1, 2, 3]);
 }
 
 /// Proves `rows` for lists edited by `edit` from the honest ones, and expects verification to

@@ -1,5 +1,6 @@
-//! `zkthread batch`: build the thread's next sub-block from its pending transfers, against
-//! the balances on-chain now (Batcher, non-strict: refused transfers are kept with their reason).
+//! `zkthread batch`: build the thread's next sub-block from its pending signed transfers,
+//! against the balances and thread-key slots on-chain now (`SignedBatcher`: every signature
+//! and nonce is checked before batching; refused transfers are kept with their reason).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -8,11 +9,14 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 use zkthread_client::registry::Registry;
-use zkthread_prover::{BatchError, Batcher, Slot, Transfer, TransferRejected};
+use zkthread_client::Felt;
+use zkthread_prover::signed::{SignedBatchError, SignedBatcher, SignedPublicInput, SignedTransferTx};
+use zkthread_prover::Slot;
+use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 use zkthread_store::{NewSubBlock, Rejected, SubBlockStatus, Transfer as StoredTransfer};
 
 use crate::chain::ChainArgs;
-use crate::datadir::{open_store, prover_transfer, to_entries, ThreadArgs};
+use crate::datadir::{open_store, signed_tx, to_entries, ThreadArgs};
 use crate::output::{hex, print_json, Progress};
 use crate::reconcile::{reconcile, Reconciled};
 
@@ -26,23 +30,33 @@ pub struct BatchArgs {
     /// pending for the next one.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     max_transfers: u32,
-    /// At most this many distinct balance slots per sub-block. Each slot costs 6 settle calldata
-    /// felts (input + output) on top of a ~3,700-4,300-felt proof, so the default keeps a
-    /// settlement within the 5,000-felt calldata goal; the transfers past the cap stay pending.
-    #[arg(long, default_value_t = DEFAULT_MAX_SLOTS, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+    /// At most this many distinct slots (balances and the senders' key slots) per sub-block.
+    /// Each slot costs 6 settle calldata felts (input + output) on top of the proof, so the
+    /// default keeps a settlement within the 5,000-felt calldata bound; the transfers past the
+    /// cap stay pending.
+    #[arg(long, default_value_t = DEFAULT_MAX_SLOTS, value_parser = clap::value_parser!(u32).range(3..=100_000))]
     max_slots: u32,
 }
 
 /// `(5,000 - 4,300 proof felts - 5 header felts) / 6` rounded down to a round number.
 const DEFAULT_MAX_SLOTS: u32 = 110;
 
+/// The slots a signed transfer touches: both balances and the sender's key slot.
+fn slots_of(t: &SignedTransferTx) -> [Slot; 3] {
+    let slot = |key| Slot { contract: t.token, key };
+    [
+        slot(balance_slot_key(t.from)),
+        slot(balance_slot_key(t.to)),
+        slot(thread_key_slot_key(t.from)),
+    ]
+}
+
 /// How many transfers from the front of `transfers` fit in `max_slots` distinct slots (at
 /// least one, so a sub-block always makes progress).
-fn prefix_within_slots(transfers: &[Transfer], max_slots: usize) -> usize {
+fn prefix_within_slots(transfers: &[SignedTransferTx], max_slots: usize) -> usize {
     let mut slots = BTreeSet::new();
     for (taken, t) in transfers.iter().enumerate() {
-        slots.insert(t.from_slot());
-        slots.insert(t.to_slot());
+        slots.extend(slots_of(t));
         if slots.len() > max_slots {
             return taken.max(1);
         }
@@ -106,7 +120,7 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
     pending.truncate(args.max_transfers as usize);
 
     let step = progress.step(format!(
-        "reading thread {thread_id} and the balances {} pending transfer(s) touch",
+        "reading thread {thread_id} and the slots {} pending transfer(s) touch",
         pending.len()
     ));
     let info = registry.thread(&client, thread_id).await.with_context(|| {
@@ -124,13 +138,25 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
     let contracts = registry.thread_contracts(&client, thread_id).await?;
     let sequence = registry.next_sequence(&client, thread_id).await?;
     let contract_set: BTreeSet<_> = contracts.iter().copied().collect();
-    let mut transfers: Vec<Transfer> = pending.iter().map(prover_transfer).collect();
-    let fit = prefix_within_slots(&transfers, args.max_slots as usize);
-    transfers.truncate(fit);
-    pending.truncate(fit);
+
+    // Records written before transfers were signed cannot be proven: refuse them by name.
+    let mut rejected = Vec::new();
+    let mut signed: Vec<(StoredTransfer, SignedTransferTx)> = Vec::new();
+    for stored in pending {
+        match signed_tx(&stored) {
+            Some(tx) => signed.push((stored, tx)),
+            None => rejected.push(Rejected {
+                transfer: stored,
+                reason: "not signed by the sender's thread key (no valid signature record)".into(),
+            }),
+        }
+    }
+    let txs: Vec<SignedTransferTx> = signed.iter().map(|(_, tx)| tx.clone()).collect();
+    let fit = prefix_within_slots(&txs, args.max_slots as usize);
+    let (txs, signed) = (&txs[..fit], &signed[..fit]);
     let mut current = BTreeMap::new();
-    for t in transfers.iter().filter(|t| contract_set.contains(&t.token)) {
-        for slot in [t.from_slot(), t.to_slot()] {
+    for t in txs.iter().filter(|t| contract_set.contains(&t.token)) {
+        for slot in slots_of(t) {
             if let std::collections::btree_map::Entry::Vacant(entry) = current.entry(slot) {
                 entry.insert(client.storage_at(slot.contract, slot.key).await?);
             }
@@ -138,34 +164,29 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
     }
     step.done(format!("sequence {sequence}, {} slot(s)", current.len()));
 
-    let batcher = Batcher::new(contracts.iter().copied());
-    let lookup = |slot: &Slot| current.get(slot).copied();
-    let (sub_block, refused) = match batcher.batch(&transfers, lookup) {
+    let statement = SignedPublicInput {
+        os_version: info.os_version,
+        program_hash: info.program_hash,
+        chain_id: client.chain_id(),
+        registry: registry.address,
+        thread_id: Felt::from(thread_id),
+        sequence: Felt::from(sequence),
+        contract_set_commitment: info.contract_set_commitment,
+        inputs: vec![],
+        outputs: vec![],
+    };
+    let batcher = SignedBatcher::new(statement, contracts.iter().copied());
+    let (sub_block, refused) = match batcher.batch(txs, |slot: &Slot| current.get(slot).copied()) {
         Ok(batch) => (Some(batch.sub_block), batch.rejected),
-        // Nothing was accepted, so no balance moved, but `Batcher::batch` returns no reasons
-        // then: name each transfer's reason against the unchanged balances.
-        Err(BatchError::Empty) => {
-            let refused = transfers
-                .iter()
-                .enumerate()
-                .map(|(index, t)| reason_alone(index, t, &contract_set, &current))
-                .collect::<Result<Vec<_>>>()?;
-            (None, refused)
-        }
+        Err(SignedBatchError::Empty { rejected }) => (None, rejected),
         Err(error) => return Err(error).context("batching the pending transfers"),
     };
-    let mut refused_ids = BTreeSet::new();
-    let rejected: Vec<Rejected> = refused
-        .iter()
-        .map(|reason| {
-            let index = rejected_index(reason);
-            refused_ids.insert(index);
-            Rejected {
-                transfer: pending[index].clone(),
-                reason: strip_index(&reason.to_string()),
-            }
-        })
-        .collect();
+    let refused_ids: BTreeSet<usize> = refused.iter().map(|r| r.index()).collect();
+    rejected.extend(refused.iter().map(|reason| Rejected {
+        transfer: signed[reason.index()].0.clone(),
+        reason: reason.reason(),
+    }));
+    rejected.sort_by_key(|r| r.transfer.id);
     let rejected_view: Vec<RejectedView> = rejected
         .iter()
         .map(|r| RejectedView {
@@ -184,16 +205,17 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
             rejected_view.len()
         );
     };
-    let accepted: Vec<StoredTransfer> = pending
+    let accepted: Vec<StoredTransfer> = signed
         .iter()
         .enumerate()
         .filter(|(index, _)| !refused_ids.contains(index))
-        .map(|(_, t)| t.clone())
+        .map(|(_, (t, _))| t.clone())
         .collect();
     let record = store.record_batch(
         key,
         NewSubBlock {
             sequence,
+            chain_id: client.chain_id(),
             os_version: info.os_version,
             program_hash: info.program_hash,
             contract_set_commitment: info.contract_set_commitment,
@@ -285,141 +307,43 @@ async fn abandon_if_stale(
     }))
 }
 
-/// Position of the refused transfer in the batch's input.
-fn rejected_index(reason: &TransferRejected) -> usize {
-    match reason {
-        TransferRejected::ZeroAmount { index }
-        | TransferRejected::SelfTransfer { index, .. }
-        | TransferRejected::ForeignToken { index, .. }
-        | TransferRejected::Overspend { index, .. }
-        | TransferRejected::ReceiverOverflow { index, .. } => *index,
-    }
-}
-
-/// Why the batcher refuses `t` against unchanged balances (its checks, in its order), for
-/// when it accepted nothing and so reported no reasons.
-fn reason_alone(
-    index: usize,
-    t: &Transfer,
-    contract_set: &BTreeSet<zkthread_client::Felt>,
-    current: &BTreeMap<Slot, zkthread_client::Felt>,
-) -> Result<TransferRejected> {
-    if !contract_set.contains(&t.token) {
-        return Ok(TransferRejected::ForeignToken {
-            index,
-            token: t.token,
-        });
-    }
-    if t.amount == 0 {
-        return Ok(TransferRejected::ZeroAmount { index });
-    }
-    if t.from == t.to {
-        return Ok(TransferRejected::SelfTransfer {
-            index,
-            account: t.from,
-        });
-    }
-    let balance = |slot: Slot| -> Result<u128> {
-        let value = current.get(&slot).context("a touched slot was not read")?;
-        zkthread_prover::model::felt_to_u128(value).with_context(|| {
-            format!(
-                "slot {} holds {}, not a balance",
-                hex(slot.key),
-                hex(*value)
-            )
-        })
-    };
-    let (from_balance, to_balance) = (balance(t.from_slot())?, balance(t.to_slot())?);
-    if from_balance < t.amount {
-        return Ok(TransferRejected::Overspend {
-            index,
-            token: t.token,
-            account: t.from,
-            balance: from_balance,
-            amount: t.amount,
-        });
-    }
-    if to_balance.checked_add(t.amount).is_none() {
-        return Ok(TransferRejected::ReceiverOverflow {
-            index,
-            account: t.to,
-            balance: to_balance,
-            amount: t.amount,
-        });
-    }
-    bail!("the batcher accepted nothing, yet transfer #{index} is valid alone")
-}
-
-/// The batcher's reason without its `transfer #i: ` prefix (`i` is a position in this batch,
-/// not the transfer's id, which we show instead).
-fn strip_index(reason: &str) -> String {
-    match reason.split_once(": ") {
-        Some((prefix, rest)) if prefix.starts_with("transfer #") => rest.to_owned(),
-        _ => reason.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkthread_sig::wots::{KeyCommitment, Signature, HASH_LEN, RHO_LEN, V};
+    use zkthread_sig::M31;
 
     #[test]
     fn a_sub_block_stops_before_the_slot_cap_but_always_takes_one_transfer() {
-        let token = zkthread_client::Felt::ONE;
-        let transfer = |from: u64, to: u64| Transfer {
+        let token = Felt::ONE;
+        let transfer = |from: u64, to: u64| SignedTransferTx {
             token,
-            from: zkthread_client::Felt::from(from),
-            to: zkthread_client::Felt::from(to),
+            from: Felt::from(from),
+            to: Felt::from(to),
             amount: 1,
+            nonce: 0,
+            key: KeyCommitment::NONE,
+            next_key: KeyCommitment::NONE,
+            signature: Signature {
+                rho: [M31::ZERO; RHO_LEN],
+                pp: [M31::ZERO; HASH_LEN],
+                chains: [[M31::ZERO; HASH_LEN]; V],
+            },
         };
-        // Slots: {1,2}, {1,2}, {1,2,3}, {1,2,3,4}.
+        // Slots (balances b, key slots k): {b1,b2,k1}, +{k2}, +{b3}, +{b4,k3}.
         let transfers = [
             transfer(1, 2),
             transfer(2, 1),
             transfer(1, 3),
             transfer(3, 4),
         ];
-        assert_eq!(prefix_within_slots(&transfers, 2), 2);
-        assert_eq!(prefix_within_slots(&transfers, 3), 3);
-        assert_eq!(prefix_within_slots(&transfers, 4), 4);
+        assert_eq!(slots_of(&transfers[0]).len(), 3);
+        assert_eq!(prefix_within_slots(&transfers, 3), 1);
+        assert_eq!(prefix_within_slots(&transfers, 4), 2);
+        assert_eq!(prefix_within_slots(&transfers, 5), 3);
+        assert_eq!(prefix_within_slots(&transfers, 6), 3);
+        assert_eq!(prefix_within_slots(&transfers, 7), 4);
         assert_eq!(prefix_within_slots(&transfers[2..], 1), 1);
         assert_eq!(prefix_within_slots(&[], 5), 0);
-    }
-
-    #[test]
-    fn reasons_lose_the_batch_position_and_keep_the_rest() {
-        let reason = TransferRejected::ZeroAmount { index: 4 };
-        assert_eq!(rejected_index(&reason), 4);
-        assert_eq!(strip_index(&reason.to_string()), "amount is zero");
-        let set = BTreeSet::from([zkthread_client::Felt::ONE]);
-        let t = Transfer {
-            token: zkthread_client::Felt::ONE,
-            from: zkthread_client::Felt::TWO,
-            to: zkthread_client::Felt::THREE,
-            amount: 5,
-        };
-        let current = BTreeMap::from([
-            (t.from_slot(), zkthread_client::Felt::from(4u8)),
-            (t.to_slot(), zkthread_client::Felt::ZERO),
-        ]);
-        let why = reason_alone(9, &t, &set, &current).unwrap();
-        assert!(
-            matches!(
-                why,
-                TransferRejected::Overspend {
-                    index: 9,
-                    balance: 4,
-                    amount: 5,
-                    ..
-                }
-            ),
-            "{why:?}"
-        );
-        let foreign = reason_alone(1, &t, &BTreeSet::new(), &current).unwrap();
-        assert!(matches!(
-            foreign,
-            TransferRejected::ForeignToken { index: 1, .. }
-        ));
-        assert_eq!(strip_index("other: thing"), "other: thing");
     }
 }

@@ -101,12 +101,12 @@ fn is_repo(dir: &Path) -> bool {
     dir.join("Scarb.toml").is_file() && dir.join("contracts").is_dir()
 }
 
-/// Compiles the registry, token and thread-verifier packages (the Cairo front-end only when a
+/// Compiles the registry, token and `verifier` packages (the Cairo front-end only when a
 /// source changed).
-pub fn build_contracts(repo: &Path) -> Result<Vec<ContractArtifact>> {
+pub fn build_contracts(repo: &Path, verifier: (&str, &str)) -> Result<Vec<ContractArtifact>> {
     let options = BuildOptions {
         rebuild: Rebuild::IfStale,
-        packages: [REGISTRY.0, TOKEN.0, crate::program::VERIFIER.0]
+        packages: [REGISTRY.0, TOKEN.0, verifier.0]
             .map(String::from)
             .to_vec(),
     };

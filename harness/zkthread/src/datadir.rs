@@ -4,13 +4,17 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{ensure, Context, Result};
 use clap::Args;
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
 use zkthread_client::registry::Settlement;
 use zkthread_client::Felt;
-use zkthread_prover::{PublicInput, Slot, SlotValue, SubBlock as ProverSubBlock, Transfer};
-use zkthread_store::{SlotEntry, Store, SubBlock, ThreadKey};
+use zkthread_prover::signed::{SignedBatcher, SignedPublicInput, SignedSubBlock, SignedTransferTx};
+use zkthread_prover::{Slot, SlotValue};
+use zkthread_sig::wots::{KeyCommitment, Signature};
+use zkthread_store::{NewTransfer, SlotEntry, Store, SubBlock, ThreadKey, TransferAuth};
 
 use crate::chain::felt_arg;
 
@@ -64,12 +68,15 @@ pub fn to_entries(values: &[SlotValue]) -> Vec<SlotEntry> {
         .collect()
 }
 
-/// The statement a stored sub-block is proven for (as the registry will rebuild it).
-pub fn public_input(sub_block: &SubBlock) -> PublicInput {
+/// The statement a stored sub-block is proven for (as the registry, with the chain id and its
+/// own address, will rebuild it).
+pub fn statement(sub_block: &SubBlock, registry: Felt) -> SignedPublicInput {
     let body = &sub_block.body;
-    PublicInput {
+    SignedPublicInput {
         os_version: body.os_version,
         program_hash: body.program_hash,
+        chain_id: body.chain_id,
+        registry,
         thread_id: Felt::from(sub_block.thread_id),
         sequence: Felt::from(body.sequence),
         contract_set_commitment: body.contract_set_commitment,
@@ -78,25 +85,66 @@ pub fn public_input(sub_block: &SubBlock) -> PublicInput {
     }
 }
 
-/// A stored transfer as the prover's batcher and AIR take it.
-pub fn prover_transfer(stored: &zkthread_store::Transfer) -> Transfer {
+/// A stored transfer with its signature, as the signed batcher takes it; `None` for a record
+/// written before transfers were signed, or whose words are not canonical M31 values.
+pub fn signed_tx(stored: &zkthread_store::Transfer) -> Option<SignedTransferTx> {
     let t = &stored.transfer;
-    Transfer {
+    let auth = t.auth.as_ref()?;
+    Some(SignedTransferTx {
         token: t.token,
         from: t.from,
         to: t.to,
         amount: t.amount,
+        nonce: auth.nonce,
+        key: KeyCommitment::from_u32(auth.key).ok()?,
+        next_key: KeyCommitment::from_u32(auth.next_key).ok()?,
+        signature: Signature::from_u32(&auth.signature).ok()?,
+    })
+}
+
+/// The store's form of a signed transfer.
+pub fn new_transfer(tx: &SignedTransferTx) -> NewTransfer {
+    NewTransfer {
+        token: tx.token,
+        from: tx.from,
+        to: tx.to,
+        amount: tx.amount,
+        auth: Some(TransferAuth {
+            nonce: tx.nonce,
+            key: tx.key.to_u32(),
+            next_key: tx.next_key.to_u32(),
+            signature: tx.signature.to_u32(),
+        }),
     }
 }
 
-/// The prover's witness: transfers in order and the slot lists.
-pub fn prover_sub_block(sub_block: &SubBlock) -> ProverSubBlock {
-    let body = &sub_block.body;
-    ProverSubBlock {
-        transfers: body.transfers.iter().map(prover_transfer).collect(),
-        inputs: to_prover_slots(&body.inputs),
-        outputs: to_prover_slots(&body.outputs),
-    }
+/// The prover's witness of a stored sub-block: its transfers batched again, against its own
+/// input list, must give exactly its lists (the rows carry the signature traces, which are
+/// recomputed rather than stored).
+pub fn rebuild(sub_block: &SubBlock, registry: Felt) -> Result<SignedSubBlock> {
+    let statement = statement(sub_block, registry);
+    let txs = sub_block
+        .body
+        .transfers
+        .iter()
+        .map(|t| signed_tx(t).with_context(|| format!("transfer {} has no valid signature record", t.id)))
+        .collect::<Result<Vec<_>>>()?;
+    let inputs: BTreeMap<Slot, Felt> =
+        statement.inputs.iter().map(|e| (e.slot, e.value)).collect();
+    let contracts: BTreeSet<Felt> = txs.iter().map(|t| t.token).collect();
+    let batch = SignedBatcher::new(statement.clone(), contracts)
+        .batch(&txs, |slot| inputs.get(slot).copied())
+        .context("the stored sub-block does not batch again (corrupt data directory?)")?;
+    ensure!(
+        batch.rejected.is_empty(),
+        "the stored sub-block does not batch again: {}",
+        batch.rejected.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    );
+    ensure!(
+        batch.sub_block.inputs == statement.inputs && batch.sub_block.outputs == statement.outputs,
+        "the stored sub-block's slot lists differ from its transfers batched again"
+    );
+    Ok(batch.sub_block)
 }
 
 /// The `settle` arguments of a proven sub-block.

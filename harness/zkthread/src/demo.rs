@@ -1,15 +1,18 @@
 //! `zkthread demo`: the whole loop on an embedded devnet (or, with `--rpc-url`, on any node).
 //!
-//! Start devnet (seed 0) and build the contracts; declare the Cairo verifier class
-//! `ThreadVerifier` and use its class hash as the program hash; declare and deploy the registry
-//! and a thread-ready token that accepts that program; register OS version 1 and the program
-//! (the registry deploys its verifier instance); create a thread over the token;
-//! generate transfers among the predeployed accounts; batch them against balances read
-//! on-chain; prove with Stwo and verify off-chain; run the pre-settlement checks. Then the two
-//! revert paths, on purpose: a settlement with one stale input and one whose proof has one felt
-//! changed — each reverts with the registry's reason, the prover pays the fee, no balance moves.
-//! Finally the honest settlement: the registry verifies the proof on-chain and writes the
-//! outputs.
+//! Start devnet (seed 0) and build the contracts; declare the signed program's Cairo verifier
+//! `SignedVerifier` and use its class hash as the program hash; declare and deploy the
+//! registry and a thread-ready token that accepts that program; register OS version 1 and the
+//! program (the registry deploys its verifier instance); create a thread over the token.
+//! Every trader registers a thread key with an ordinary invoke from its own account, then
+//! signs its transfers; the batch also carries planted attacks (a raised amount, a theft with
+//! the thief's own key, a replay, an overspend) that the batcher refuses, each with its reason.
+//! Batch against the balances and key slots on-chain; prove with Stwo and verify off-chain;
+//! run the pre-settlement checks. Then the two revert paths, on purpose: a settlement with one
+//! stale input and one whose proof has one felt changed — each reverts with the registry's
+//! reason, the prover pays the fee, no balance moves. Then the honest settlement: the registry
+//! verifies the proof on-chain and writes the balances and the rotated key slots. Finally a
+//! settled signature is submitted again and refused: its nonce is spent on-chain.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,27 +30,33 @@ use zkthread_client::registry::{
 use zkthread_client::token::Token;
 use zkthread_client::{ChainClient, FeeMode, Felt, ResourceBounds, TxOutcome};
 use zkthread_devnet::{Devnet, EmbeddedOptions};
-use zkthread_prover::{
-    contract_set_commitment, proof_to_felts, prove, verify, Batcher, PublicInput, Slot, SlotValue,
-    ThreadChannel,
+use zkthread_prover::signed::{
+    prove_signed, verify_signed, SignedBatchError, SignedBatcher, SignedPublicInput,
+    SignedTransferTx,
 };
+use zkthread_prover::{contract_set_commitment, signed_proof_to_felts, Slot, SlotValue, ThreadChannel};
+use zkthread_sig::domain::unpack_key_slot;
+use zkthread_sig::wots::{commitment, KeySeed};
+use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 
 use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainArgs};
+use crate::key::packed_commitment;
 use crate::output::{hex, print_json, seconds, short_revert_reason, strk, Progress};
 use crate::preflight::{self, Preflight};
-use crate::program::{declare_verifier, Channel, OS_VERSION, PARAMS};
-use crate::workload;
+use crate::program::{declare_verifier, Channel, OS_VERSION, PARAMS, VERIFIER};
+use crate::workload::{self, Attack, Trader, TraderKey};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// Number of transfers to submit to the batcher.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    /// Number of valid signed transfers to submit to the batcher (the planted attacks come on top).
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=4_096))]
     transfers: u32,
     /// Seed of the transfer generator.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Accounts that trade (the first holds the supply): the embedded devnet's predeployed
-    /// accounts, or on an external node the signer plus addresses derived from the seed.
+    /// accounts, each registering its own thread key; on an external node the signer (the only
+    /// account with a key, so the only sender) plus receiver addresses derived from the seed.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(2..=100))]
     accounts: u8,
     /// Run against this node instead of an embedded devnet (with the account flags below).
@@ -62,8 +71,8 @@ pub struct DemoArgs {
 const SUPPLY: u128 = 1_000_000_000_000;
 /// Hand-set bounds for every settle (estimation refuses a failing transaction, and a hand-set
 /// bound keeps the honest one to a single execution): prices twice the current ones, L2 gas
-/// above what a full on-chain verification uses (~1.8e9 for a DEFAULT-params proof on devnet
-/// 0.10.1, where our Sierra 1.6 classes are metered in Cairo steps, at most 10M per tx).
+/// above what a full on-chain verification uses on devnet 0.10.1 (our Sierra 1.6 classes are
+/// metered in Cairo steps, at most 10M per transaction).
 const SETTLE_L2_GAS: u64 = 4_000_000_000;
 const SETTLE_L1_DATA_GAS: u64 = 10_000;
 
@@ -77,6 +86,7 @@ pub struct DemoSummary {
     pub os_version: u64,
     pub program_hash: String,
     pub sequence: u64,
+    pub keys: KeySummary,
     pub transfers: TransferSummary,
     pub slots_in: usize,
     pub slots_out: usize,
@@ -84,7 +94,16 @@ pub struct DemoSummary {
     pub settlement: SettlementSummary,
     pub stale_settlement: RevertSummary,
     pub bad_proof_settlement: RevertSummary,
+    /// The first settled transfer submitted again after the settlement.
+    pub settled_replay_refused: String,
     pub timings_seconds: BTreeMap<&'static str, f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeySummary {
+    /// Accounts that registered a thread key, each from its own account.
+    pub registered: usize,
+    pub register_fee_fri: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,14 +111,23 @@ pub struct TransferSummary {
     pub submitted: usize,
     pub accepted: usize,
     pub rejected: usize,
-    /// Overspends the generator planted; the batcher must have rejected exactly these.
-    pub planted_invalid: usize,
+    /// Senders with at least one accepted transfer.
+    pub senders: usize,
+    /// The planted attacks and the batcher's reason for each; every one must be refused.
+    pub attacks: Vec<AttackSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttackSummary {
+    pub attack: Attack,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
 pub struct ProofSummary {
     pub channel: &'static str,
     pub security_bits: u32,
+    /// Rows of the largest component (log2).
     pub log_rows: u32,
     pub felts: usize,
     pub prove_seconds: f64,
@@ -142,6 +170,28 @@ pub struct RevertSummary {
     pub sequence_unchanged: bool,
 }
 
+/// The node, its accounts and the client of each account we can sign for.
+struct Node {
+    devnet: Option<Devnet>,
+    client: ChainClient,
+    /// Traders' addresses; `accounts[0]` is `client`'s.
+    accounts: Vec<Felt>,
+    /// Clients of `accounts[1..]` whose keys we hold (embedded devnet only).
+    others: Vec<ChainClient>,
+    salt: Felt,
+}
+
+impl Node {
+    /// The client that signs for `accounts[i]`, if we hold its key.
+    fn signer(&self, i: usize) -> Option<&ChainClient> {
+        if i == 0 {
+            Some(&self.client)
+        } else {
+            self.others.get(i - 1)
+        }
+    }
+}
+
 pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     let started = Instant::now();
     let progress = Progress::new(json);
@@ -155,44 +205,11 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     } else {
         "starting devnet (seed 0) and building the contracts".to_owned()
     });
-    let build = tokio::task::spawn_blocking(move || build_contracts(&repo));
-    let (devnet, client, accounts, salt) = if external {
-        let client = args.chain.connect().await?;
-        // Thread transfers need no signature from the accounts (the batcher is trusted for
-        // that), so on an external node the other traders are plain addresses from the seed.
-        let mut accounts = vec![client.address()];
-        accounts.extend((1..args.accounts).map(|i| derived_address(args.seed, i)));
-        // Fresh addresses on every run: the registry and token may exist from an earlier one.
-        let salt = Felt::from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default(),
-        );
-        (None, client, accounts, salt)
-    } else {
-        let options = EmbeddedOptions {
-            total_accounts: args.accounts,
-            ..EmbeddedOptions::default()
-        };
-        let devnet = Devnet::start_embedded_with(options)
-            .await
-            .context("starting the embedded devnet")?;
-        let owner = devnet.account(0).context("the devnet has no account #0")?;
-        let chain_id = devnet
-            .chain_id()
-            .context("the embedded devnet has no chain id")?;
-        let client = ChainClient::with_chain_id(
-            devnet.url().clone(),
-            owner.address,
-            owner.private_key,
-            chain_id,
-        );
-        let accounts: Vec<Felt> = devnet.accounts().iter().map(|a| a.address).collect();
-        (Some(devnet), client, accounts, Felt::ONE)
-    };
+    let build = tokio::task::spawn_blocking(move || build_contracts(&repo, VERIFIER));
+    let node = connect(&args).await?;
     let artifacts = build.await.context("the contract build task failed")??;
-    let node_url = client_url(&args.chain, devnet.as_ref());
+    let (client, accounts) = (&node.client, &node.accounts);
+    let node_url = client_url(&args.chain, node.devnet.as_ref());
     timings.insert(
         "devnet_and_build",
         step.done(format!("{node_url} ({} accounts)", accounts.len()))
@@ -201,8 +218,8 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     let holder = client.address();
 
     // The token accepts the verifier's program from deployment: declare the class first.
-    let step = progress.step("declaring the thread program (Cairo verifier ThreadVerifier)");
-    let (program_hash, declare_fee) = declare_verifier(&client, &artifacts).await?;
+    let step = progress.step("declaring the thread program (Cairo verifier SignedVerifier)");
+    let (program_hash, declare_fee) = declare_verifier(client, &artifacts, VERIFIER).await?;
     timings.insert(
         "declare_verifier",
         step.done(format!(
@@ -215,7 +232,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
 
     let step = progress.step("declaring and deploying ThreadRegistry and ThreadToken");
     let deployment =
-        deploy_registry_and_token(&client, &artifacts, holder, SUPPLY, salt, &[program_hash])
+        deploy_registry_and_token(client, &artifacts, holder, SUPPLY, node.salt, &[program_hash])
             .await?;
     let (registry, token) = (deployment.registry, deployment.token);
     timings.insert(
@@ -238,10 +255,10 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         provers: vec![],
     };
     let (thread_id, _) = registry
-        .open_thread(&client, &new_thread)
+        .open_thread(client, &new_thread)
         .await
         .context("opening the thread")?;
-    let info = registry.thread(&client, thread_id).await?;
+    let info = registry.thread(client, thread_id).await?;
     ensure!(
         info.contract_set_commitment == contract_set_commitment(&[token.address]),
         "the registry's contract-set commitment differs from the prover's"
@@ -255,99 +272,127 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         .as_secs_f64(),
     );
 
-    // Transfers among the predeployed accounts, batched against balances read on-chain.
+    let step = progress.step("thread keys: each trader registers its own, from its own account");
+    let (mut traders, keys) = register_keys(&node, token).await?;
+    timings.insert(
+        "register_keys",
+        step.done(format!(
+            "{} keys, fees {}",
+            keys.registered,
+            strk(keys.register_fee_fri.parse().unwrap_or_default())
+        ))
+        .as_secs_f64(),
+    );
+
+    let sequence = registry.next_sequence(client, thread_id).await?;
+    let statement = SignedPublicInput {
+        os_version,
+        program_hash,
+        chain_id: client.chain_id(),
+        registry: registry.address,
+        thread_id: Felt::from(thread_id),
+        sequence: Felt::from(sequence),
+        contract_set_commitment: info.contract_set_commitment,
+        inputs: vec![],
+        outputs: vec![],
+    };
     let step = progress.step(format!(
-        "batching {} transfers among {} accounts",
+        "signing {} transfers among {} accounts, plus 4 planted attacks",
         args.transfers,
         accounts.len()
     ));
-    let work = workload::generate(
+    let work = workload::generate_signed(
+        &statement,
         token.address,
-        &accounts,
+        &mut traders,
         SUPPLY,
         args.transfers as usize,
         args.seed,
-    );
-    let current = read_balances(&client, token, &accounts).await?;
-    let batch = Batcher::new([token.address])
-        .batch(&work.transfers, |slot| current.get(slot).copied())
+    )
+    .context("signing the transfers")?;
+    timings.insert("sign", step.done(format!("{} signed", work.txs.len())).as_secs_f64());
+
+    let step = progress.step("batching against the balances and key slots on-chain");
+    let current = read_slots(client, token, accounts).await?;
+    let batch = SignedBatcher::new(statement.clone(), [token.address])
+        .batch(&work.txs, |slot| current.get(slot).copied())
+        .map_err(|e| match e {
+            SignedBatchError::Empty { .. } => anyhow::anyhow!("the batcher accepted nothing"),
+            other => anyhow::Error::new(other),
+        })
         .context("batching the transfers")?;
-    for reason in batch.rejected.iter().take(3) {
-        tracing::info!(%reason, "rejected");
-    }
     let sub_block = batch.sub_block;
+    let refused: Vec<usize> = batch.rejected.iter().map(|r| r.index()).collect();
+    let planted: Vec<usize> = work.attacks.iter().map(|(i, _)| *i).collect();
+    ensure!(
+        refused == planted,
+        "the batcher refused transfers {refused:?}, the planted attacks are {planted:?}: {}",
+        batch.rejected.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    );
     let transfers = TransferSummary {
-        submitted: work.transfers.len(),
+        submitted: work.txs.len(),
         accepted: sub_block.transfers.len(),
         rejected: batch.rejected.len(),
-        planted_invalid: work.planted_overspends.len(),
+        senders: sub_block.transfers.iter().map(|t| t.from).collect::<std::collections::BTreeSet<_>>().len(),
+        attacks: work
+            .attacks
+            .iter()
+            .zip(&batch.rejected)
+            .map(|((_, attack), reason)| AttackSummary { attack: *attack, reason: reason.reason() })
+            .collect(),
     };
     timings.insert(
         "batch",
         step.done(format!(
-            "{} accepted, {} rejected (overspend), {} slots in, {} out",
+            "{} accepted from {} senders, {} refused (the planted attacks), {} slots",
             transfers.accepted,
+            transfers.senders,
             transfers.rejected,
             sub_block.inputs.len(),
-            sub_block.outputs.len()
         ))
         .as_secs_f64(),
     );
-    ensure!(
-        transfers.rejected == transfers.planted_invalid,
-        "the batcher rejected {} transfers but {} overspends were planted",
-        transfers.rejected,
-        transfers.planted_invalid
-    );
 
-    let sequence = registry.next_sequence(&client, thread_id).await?;
-    let public_input = PublicInput {
-        os_version,
-        program_hash,
-        thread_id: Felt::from(thread_id),
-        sequence: Felt::from(sequence),
-        contract_set_commitment: info.contract_set_commitment,
+    let public_input = SignedPublicInput {
         inputs: sub_block.inputs.clone(),
         outputs: sub_block.outputs.clone(),
+        ..statement.clone()
     };
-    let honest = settlement(
-        thread_id,
-        sequence,
-        &sub_block.inputs,
-        &sub_block.outputs,
-        Vec::new(),
-    );
-    // The registry builds the verifier's public input itself: it must be ours, felt for felt.
-    let on_chain_public_input = registry.public_input(&client, &honest).await?;
+    let honest = settlement(thread_id, sequence, &sub_block.inputs, &sub_block.outputs, Vec::new());
+    // The registry builds the verifier's public input itself (the verifier adds the chain id
+    // and its caller, the registry): it must be ours, felt for felt.
+    let mut on_chain_public_input = registry.public_input(client, &honest).await?;
+    on_chain_public_input.splice(2..2, [client.chain_id(), registry.address]);
     ensure!(
         on_chain_public_input == public_input.to_felts(),
         "the registry's public input differs from the prover's"
     );
 
     let step = progress.step(format!(
-        "proving {} transfers with Stwo ({}, {} bits)",
+        "proving {} signed transfers with Stwo ({}, {} bits)",
         sub_block.transfers.len(),
         Channel::NAME,
         PARAMS.security_bits()
     ));
     let (proof, prove_time) = {
-        let (pi, sb) = (public_input.clone(), sub_block.clone());
+        let (pi, owners, rows) = (public_input.clone(), sub_block.owners.clone(), sub_block.rows.clone());
         tokio::task::spawn_blocking(move || {
             let began = Instant::now();
-            prove::<Channel>(&pi, &sb, &PARAMS).map(|proof| (proof, began.elapsed()))
+            prove_signed::<Channel>(&pi, &owners, &rows, &PARAMS).map(|proof| (proof, began.elapsed()))
         })
         .await
         .context("the prover task failed")?
         .context("proving the sub-block")?
     };
-    step.done(format!("2^{} rows", proof.log_n_rows));
+    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
+    step.done(format!("largest component 2^{log_rows} rows"));
     timings.insert("prove", prove_time.as_secs_f64());
 
     let step = progress.step("verifying the proof off-chain");
     let began = Instant::now();
-    verify::<Channel>(&public_input, &proof, &PARAMS).context("the proof does not verify")?;
+    verify_signed::<Channel>(&public_input, &proof, &PARAMS).context("the proof does not verify")?;
     let verify_time = began.elapsed();
-    let proof_felts = proof_to_felts(&proof);
+    let proof_felts = signed_proof_to_felts(&proof);
     step.done(format!(
         "{:.0} ms, {} proof felts",
         verify_time.as_secs_f64() * 1e3,
@@ -362,16 +407,16 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     };
     let calldata_felts = honest.calldata().len();
     let step =
-        progress.step("pre-settlement checks (proof, input slots, sequence, verifier class)");
-    let preflight = preflight::check(
-        &client,
-        &registry,
+        progress.step("pre-settlement checks (proof, input slots, sequence, verifier class, calldata)");
+    let claim = preflight::Claim {
         thread_id,
-        &public_input,
-        &proof,
+        sequence,
+        program_hash,
+        inputs: &public_input.inputs,
+        proof_verifies: true,
         calldata_felts,
-    )
-    .await?;
+    };
+    let preflight = preflight::check(client, &registry, &claim).await?;
     if !preflight.ok() {
         bail!(
             "pre-settlement checks failed, settle not sent: {}",
@@ -384,10 +429,10 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         .bounds_at_current_prices(0, SETTLE_L2_GAS, SETTLE_L1_DATA_GAS, 2)
         .await?;
     let ctx = RevertContext {
-        client: &client,
+        client,
         registry: &registry,
         token,
-        accounts: &accounts,
+        accounts,
         thread_id,
         sequence,
         bounds,
@@ -424,10 +469,10 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         "settling sub-block {sequence} ({calldata_felts} calldata felts; on-chain verification)"
     ));
     let outcome = registry
-        .settle(&client, &honest, FeeMode::Manual(bounds))
+        .settle(client, &honest, FeeMode::Manual(bounds))
         .await
         .context("sending settle")?;
-    let l2_gas = l2_gas_used(&client, outcome.hash).await?;
+    let l2_gas = l2_gas_used(client, outcome.hash).await?;
     if let Some(reason) = outcome.revert_reason() {
         bail!(
             "the honest settlement reverted (tx {}, L2 gas {l2_gas}): {}",
@@ -444,7 +489,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         tx_hash: hex(outcome.hash),
         status: "SUCCEEDED",
         sequence,
-        next_sequence_after: registry.next_sequence(&client, thread_id).await?,
+        next_sequence_after: registry.next_sequence(client, thread_id).await?,
         slots_written: honest.outputs.len(),
         proof_felts: proof_felts.len(),
         calldata_felts,
@@ -468,7 +513,12 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         "the settlement succeeded but its outputs are not on-chain / in the event"
     );
 
-    if let Some(devnet) = devnet {
+    // A settled signature again, on the new state: its nonce is spent on-chain.
+    let step = progress.step("submitting a settled transfer again");
+    let settled_replay_refused = replay_refused(client, &statement, token, accounts, &sub_block.transfers[0]).await?;
+    step.done(settled_replay_refused.clone());
+
+    if let Some(devnet) = node.devnet {
         let step = progress.step("stopping devnet");
         tokio::task::spawn_blocking(move || devnet.stop())
             .await
@@ -486,13 +536,14 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         os_version: OS_VERSION,
         program_hash: hex(program_hash),
         sequence,
+        keys,
         slots_in: sub_block.inputs.len(),
         slots_out: sub_block.outputs.len(),
         transfers,
         proof: ProofSummary {
             channel: Channel::NAME,
             security_bits: PARAMS.security_bits(),
-            log_rows: proof.log_n_rows,
+            log_rows,
             felts: proof_felts.len(),
             prove_seconds: prove_time.as_secs_f64(),
             verify_ms: verify_time.as_secs_f64() * 1e3,
@@ -500,6 +551,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         settlement: settlement_summary,
         stale_settlement: stale_summary,
         bad_proof_settlement: bad_proof_summary,
+        settled_replay_refused,
         timings_seconds: timings,
     };
     if json {
@@ -507,6 +559,87 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     } else {
         print_human(&summary, started.elapsed());
         Ok(())
+    }
+}
+
+/// The embedded devnet (every predeployed account signs for itself) or the `--rpc-url` node
+/// (only its account signs; the other traders are receiver addresses derived from the seed).
+async fn connect(args: &DemoArgs) -> Result<Node> {
+    if args.chain.rpc_url.is_some() {
+        let client = args.chain.connect().await?;
+        let mut accounts = vec![client.address()];
+        accounts.extend((1..args.accounts).map(|i| derived_address(args.seed, i)));
+        // Fresh addresses on every run: the registry and token may exist from an earlier one.
+        let salt = Felt::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+        );
+        return Ok(Node { devnet: None, client, accounts, others: vec![], salt });
+    }
+    let options = EmbeddedOptions {
+        total_accounts: args.accounts,
+        ..EmbeddedOptions::default()
+    };
+    let devnet = Devnet::start_embedded_with(options)
+        .await
+        .context("starting the embedded devnet")?;
+    let chain_id = devnet
+        .chain_id()
+        .context("the embedded devnet has no chain id")?;
+    let mut clients = devnet
+        .accounts()
+        .iter()
+        .map(|a| ChainClient::with_chain_id(devnet.url().clone(), a.address, a.private_key, chain_id));
+    let client = clients.next().context("the devnet has no account #0")?;
+    let others = clients.collect();
+    let accounts = devnet.accounts().iter().map(|a| a.address).collect();
+    Ok(Node { devnet: Some(devnet), client, accounts, others, salt: Felt::ONE })
+}
+
+/// Every account we sign for draws a fresh key seed and registers its key 0 with
+/// `set_thread_key`, sent from that account; the key slot is read back for its nonce.
+async fn register_keys(node: &Node, token: Token) -> Result<(Vec<Trader>, KeySummary)> {
+    let mut traders = Vec::with_capacity(node.accounts.len());
+    let mut fees = 0u128;
+    for (i, address) in node.accounts.iter().enumerate() {
+        let Some(signer) = node.signer(i) else {
+            traders.push(Trader { address: *address, key: None });
+            continue;
+        };
+        let seed = KeySeed::generate().map_err(|e| anyhow::anyhow!("no OS randomness for a key seed: {e}"))?;
+        let key = commitment(&seed, 0)?;
+        let outcome = signer
+            .invoke(vec![token.set_thread_key_call(packed_commitment(&key))?], FeeMode::default())
+            .await?
+            .require_success("set_thread_key")?;
+        fees += outcome.actual_fee;
+        let slot = token.thread_key(signer, *address).await?;
+        let (stored, nonce) = unpack_key_slot(&slot).map_err(|e| anyhow::anyhow!("{e}"))?;
+        ensure!(stored == key, "the key slot of {} does not hold the registered key", hex(*address));
+        traders.push(Trader { address: *address, key: Some(TraderKey { seed, index: 0, nonce }) });
+    }
+    let registered = traders.iter().filter(|t| t.key.is_some()).count();
+    Ok((traders, KeySummary { registered, register_fee_fri: fees.to_string() }))
+}
+
+/// `tx` (settled) batched again on the state after the settlement: the batcher must refuse it
+/// (its nonce is spent on-chain); returns the reason.
+async fn replay_refused(
+    client: &ChainClient,
+    statement: &SignedPublicInput,
+    token: Token,
+    accounts: &[Felt],
+    tx: &SignedTransferTx,
+) -> Result<String> {
+    let current = read_slots(client, token, accounts).await?;
+    match SignedBatcher::new(statement.clone(), [token.address])
+        .batch(std::slice::from_ref(tx), |slot| current.get(slot).copied())
+    {
+        Err(SignedBatchError::Empty { rejected }) if rejected.len() == 1 => Ok(rejected[0].reason()),
+        Ok(_) => bail!("a settled transfer was accepted again"),
+        Err(error) => Err(error).context("batching the replay"),
     }
 }
 
@@ -661,16 +794,18 @@ fn settled_event_matches(outcome: &TxOutcome, registry: Felt, settlement: &Settl
     })
 }
 
-/// Current balance slot values of `accounts`, keyed by slot (what the batcher needs).
-async fn read_balances(
+/// Current balance and thread-key slots of `accounts`, keyed by slot (what the batcher needs).
+async fn read_slots(
     client: &ChainClient,
     token: Token,
     accounts: &[Felt],
 ) -> Result<BTreeMap<Slot, Felt>> {
     let mut out = BTreeMap::new();
     for account in accounts {
-        let slot = Slot::balance(token.address, *account);
-        out.insert(slot, client.storage_at(slot.contract, slot.key).await?);
+        for key in [balance_slot_key(*account), thread_key_slot_key(*account)] {
+            let slot = Slot { contract: token.address, key };
+            out.insert(slot, client.storage_at(slot.contract, slot.key).await?);
+        }
     }
     Ok(out)
 }
@@ -701,15 +836,23 @@ fn print_human(s: &DemoSummary, total: Duration) {
         s.thread_id, s.os_version, s.program_hash
     );
     println!(
-        "  transfers        {} submitted: {} accepted, {} rejected by the batcher (overspend; {} planted)",
-        t.submitted, t.accepted, t.rejected, t.planted_invalid
+        "  thread keys      {} accounts registered their own key (fees {})",
+        s.keys.registered,
+        strk(s.keys.register_fee_fri.parse().unwrap_or_default())
     );
+    println!(
+        "  transfers        {} signed and submitted: {} accepted from {} senders, {} refused by the batcher",
+        t.submitted, t.accepted, t.senders, t.rejected
+    );
+    for a in &t.attacks {
+        println!("                   refused {:<16} {}", format!("{:?}", a.attack), a.reason);
+    }
     println!(
         "  sub-block        sequence {}: {} slots in, {} slots out",
         s.sequence, s.slots_in, s.slots_out
     );
     println!(
-        "  proof            {} felts (2^{} rows, {}, {} bits): prove {:.1} s, verify {:.0} ms",
+        "  proof            {} felts (largest component 2^{} rows, {}, {} bits): prove {:.1} s, verify {:.0} ms",
         s.proof.felts,
         s.proof.log_rows,
         s.proof.channel,
@@ -742,6 +885,7 @@ fn print_human(s: &DemoSummary, total: Duration) {
     );
     print_revert("stale input", &s.stale_settlement);
     print_revert("bad proof", &s.bad_proof_settlement);
+    println!("  settled replay   refused: {}", s.settled_replay_refused);
     println!("  total            {}", seconds(total));
 }
 

@@ -12,7 +12,7 @@ use zkthread_client::Felt;
 
 use crate::chain::{build_contracts, deploy_registry_and_token, felt_arg, repo_root, ChainArgs};
 use crate::output::{hex, print_json, strk, Progress};
-use crate::program::{declare_verifier, OS_VERSION};
+use crate::program::{declare_verifier, OS_VERSION, VERIFIER};
 
 #[derive(Args, Debug)]
 pub struct DeployArgs {
@@ -63,7 +63,7 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
     let client = args.chain.connect().await?;
     let repo = repo_root(args.repo.as_deref())?;
     let step = progress.step("building the contracts");
-    let artifacts = tokio::task::spawn_blocking(move || build_contracts(&repo))
+    let artifacts = tokio::task::spawn_blocking(move || build_contracts(&repo, VERIFIER))
         .await
         .context("the contract build task failed")??;
     step.done(format!("{} classes", artifacts.len()));
@@ -72,7 +72,7 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
     let mut fees = 0;
     // The token accepts the verifier's program from deployment, so the class is declared first.
     let step = progress.step("declaring the thread program (Cairo verifier ThreadVerifier)");
-    let (program_hash, declare_fee) = declare_verifier(&client, &artifacts).await?;
+    let (program_hash, declare_fee) = declare_verifier(&client, &artifacts, VERIFIER).await?;
     fees += declare_fee;
     step.done(format!("class {}", hex(program_hash)));
     let step = progress.step("declaring and deploying ThreadRegistry and ThreadToken");

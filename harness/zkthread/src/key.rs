@@ -73,7 +73,12 @@ fn key_path(args: &KeyFileArgs, data_dir: &Path) -> Result<PathBuf> {
     let (Some(account), Some(token)) = (args.account, args.token) else {
         bail!("no key file: pass --file, or --token and --account (or ZKTHREAD_ACCOUNT_ADDRESS) to use <data-dir>/keys/<account>-<token>.json");
     };
-    Ok(data_dir.join("keys").join(format!("{account:#x}-{token:#x}.json")))
+    Ok(default_key_path(data_dir, account, token))
+}
+
+/// `<data-dir>/keys/<account>-<token>.json`: one key file per account and token.
+pub fn default_key_path(data_dir: &Path, account: Felt, token: Felt) -> PathBuf {
+    data_dir.join("keys").join(format!("{account:#x}-{token:#x}.json"))
 }
 
 /// `K` packed into the 124-bit felt `set_thread_key` takes (limb i at bits 31 i): the key

@@ -7,10 +7,9 @@ use anyhow::Result;
 use serde::Serialize;
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainClient, Felt};
-use zkthread_prover::{verify, PublicInput, ThreadProof};
+use zkthread_prover::SlotValue;
 
 use crate::output::hex;
-use crate::program::{Channel, PARAMS};
 
 /// Starknet's per-transaction calldata limit (felts).
 pub const MAX_CALLDATA_FELTS: usize = 5_000;
@@ -34,24 +33,23 @@ impl Preflight {
     }
 }
 
-/// Runs every check for settling `proof` of `public_input` on `registry`.
-pub async fn check(
-    client: &ChainClient,
-    registry: &Registry,
-    thread_id: u64,
-    public_input: &PublicInput,
-    proof: &ThreadProof<Channel>,
-    calldata_felts: usize,
-) -> Result<Preflight> {
-    let proof_verifies = match verify::<Channel>(public_input, proof, &PARAMS) {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(%error, "proof does not verify off-chain");
-            false
-        }
-    };
+/// What a settlement claims, for the checks: the thread, the sequence proven, the program,
+/// the input list, whether the proof verified off-chain (the caller verifies it: the check is
+/// the same for every program) and the settle calldata size.
+pub struct Claim<'a> {
+    pub thread_id: u64,
+    pub sequence: u64,
+    pub program_hash: Felt,
+    pub inputs: &'a [SlotValue],
+    pub proof_verifies: bool,
+    pub calldata_felts: usize,
+}
+
+/// Runs every check for settling `claim` on `registry`.
+pub async fn check(client: &ChainClient, registry: &Registry, claim: &Claim<'_>) -> Result<Preflight> {
+    let Claim { thread_id, sequence, program_hash, inputs, proof_verifies, calldata_felts } = *claim;
     let mut stale_inputs = 0;
-    for entry in &public_input.inputs {
+    for entry in inputs {
         let on_chain = client
             .storage_at(entry.slot.contract, entry.slot.key)
             .await?;
@@ -60,9 +58,8 @@ pub async fn check(
             stale_inputs += 1;
         }
     }
-    let sequence_matches =
-        Felt::from(registry.next_sequence(client, thread_id).await?) == public_input.sequence;
-    let verifier_declared = client.is_declared(public_input.program_hash).await?;
+    let sequence_matches = registry.next_sequence(client, thread_id).await? == sequence;
+    let verifier_declared = client.is_declared(program_hash).await?;
 
     let blocked_by = if !proof_verifies {
         Some("the proof does not verify off-chain".to_owned())
@@ -75,7 +72,7 @@ pub async fn check(
     } else if !verifier_declared {
         Some(format!(
             "no verifier class is declared under program hash {}, so the registry has no verifier for it",
-            hex(public_input.program_hash)
+            hex(program_hash)
         ))
     } else if calldata_felts > MAX_CALLDATA_FELTS {
         Some(format!(

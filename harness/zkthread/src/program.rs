@@ -1,5 +1,13 @@
-//! The thread program the CLI proves for: the token-transfer AIR of `zkthread-prover` with the
-//! Poseidon252 channel and OS version 1's default (secure) parameters.
+//! The thread program the CLI proves for: the signed token program
+//! (`zkthread_prover::signed`: every transfer signed by its sender's thread key, slots bound to
+//! `balances` / `thread_keys`) with the Poseidon252 channel and its only accepted parameters
+//! [`PARAMS`]. Its Cairo verifier class `SignedVerifier` is the program: a thread's
+//! `program_hash` is that class's hash, and registering the program makes the registry deploy
+//! an instance of it, whose `verify` it calls on every settlement.
+//!
+//! [`unsigned`] is the first token program, whose proofs show conservation but no
+//! authorization. No default path (`demo`, `deploy`, `thread create`, `batch`/`prove`/`settle`)
+//! uses it; only the `bench` commands measure it, on their own devnet threads.
 
 use anyhow::{ensure, Context, Result};
 use zkthread_cairo_build::ContractArtifact;
@@ -14,21 +22,30 @@ pub type Channel = Poseidon252MerkleChannel;
 /// OS version the CLI registers and proves for.
 pub const OS_VERSION: u64 = 1;
 
-/// Proof parameters of OS version 1.
-pub const PARAMS: StarkParams = StarkParams::DEFAULT;
+/// Proof parameters of the signed program (the only ones `SignedVerifier` accepts).
+pub const PARAMS: StarkParams = zkthread_prover::signed::SIGNED_PARAMS;
 
-/// The thread program: the Cairo verifier of this AIR with [`PARAMS`] (`contracts/thread_verifier`).
-/// A thread's `program_hash` is this class's hash; registering the program makes the registry
-/// deploy an instance of the class, whose `verify` it calls on every settlement.
-pub const VERIFIER: (&str, &str) = ("thread_verifier", "ThreadVerifier");
+/// The signed program's Cairo verifier (`contracts/signed_verifier`).
+pub const VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
 
-/// Declares the verifier class (unless declared) and returns its class hash — the program hash
-/// threads proven by this CLI are created with — and the declare fee (0 if it was declared).
+/// The unsigned token program, for benchmarks only (see the module docs).
+pub mod unsigned {
+    use zkthread_prover::StarkParams;
+
+    /// Its Cairo verifier (`contracts/thread_verifier`).
+    pub const VERIFIER: (&str, &str) = ("thread_verifier", "ThreadVerifier");
+    pub const PARAMS: StarkParams = StarkParams::DEFAULT;
+}
+
+/// Declares the verifier class `which` (unless declared) and returns its class hash — the
+/// program hash threads of that program are created with — and the declare fee (0 if it was
+/// declared).
 pub async fn declare_verifier(
     client: &ChainClient,
     artifacts: &[ContractArtifact],
+    which: (&str, &str),
 ) -> Result<(Felt, u128)> {
-    let verifier = find(artifacts, VERIFIER)?;
+    let verifier = find(artifacts, which)?;
     let declared = client
         .declare(verifier)
         .await
@@ -47,18 +64,28 @@ pub async fn declare_verifier(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkthread_prover::signed::prover::signed_air_digest;
     use zkthread_prover::{air_descriptor_digest, ThreadChannel};
 
     #[test]
     fn the_proven_parameters_are_secure_and_named_by_the_air_digest() {
         assert!(PARAMS.security_bits() >= 96);
+        assert!(unsigned::PARAMS.security_bits() >= 96);
         let other = StarkParams {
             n_queries: PARAMS.n_queries + 1,
             ..PARAMS
         };
         assert_ne!(
+            signed_air_digest(&other, Channel::NAME),
+            signed_air_digest(&PARAMS, Channel::NAME)
+        );
+        let other = StarkParams {
+            n_queries: unsigned::PARAMS.n_queries + 1,
+            ..unsigned::PARAMS
+        };
+        assert_ne!(
             air_descriptor_digest(&other, Channel::NAME),
-            air_descriptor_digest(&PARAMS, Channel::NAME)
+            air_descriptor_digest(&unsigned::PARAMS, Channel::NAME)
         );
     }
 }

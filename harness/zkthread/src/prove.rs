@@ -1,5 +1,6 @@
-//! `zkthread prove`: prove the thread's built sub-block with Stwo, verify it off-chain, store
-//! the proof felts (Built → Proven). Needs no node: everything is in the data directory.
+//! `zkthread prove`: prove the thread's built sub-block with Stwo (the signed program: every
+//! signature, nonce and balance move in the AIR), verify it off-chain, store the proof felts
+//! (Built → Proven). Needs no node: everything is in the data directory.
 
 use std::path::Path;
 use std::time::Instant;
@@ -7,10 +8,11 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
-use zkthread_prover::{proof_to_felts, prove, verify, ThreadChannel};
+use zkthread_prover::signed::{prove_signed, verify_signed};
+use zkthread_prover::{signed_proof_to_felts, ThreadChannel};
 use zkthread_store::SubBlockStatus;
 
-use crate::datadir::{open_store, prover_sub_block, public_input, ThreadArgs};
+use crate::datadir::{open_store, rebuild, statement, ThreadArgs};
 use crate::output::{print_json, Progress};
 use crate::program::{Channel, PARAMS};
 
@@ -65,10 +67,10 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let statement = public_input(&sub_block);
-    let witness = prover_sub_block(&sub_block);
+    let statement = statement(&sub_block, key.registry);
+    let witness = rebuild(&sub_block, key.registry)?;
     let step = progress.step(format!(
-        "proving sub-block {} ({} transfers, {} slots) with Stwo ({}, {} bits)",
+        "proving sub-block {} ({} signed transfers, {} slots) with Stwo ({}, {} bits)",
         sub_block.sequence(),
         witness.transfers.len(),
         witness.outputs.len(),
@@ -79,19 +81,21 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
         let statement = statement.clone();
         tokio::task::spawn_blocking(move || {
             let began = Instant::now();
-            prove::<Channel>(&statement, &witness, &PARAMS).map(|proof| (proof, began.elapsed()))
+            prove_signed::<Channel>(&statement, &witness.owners, &witness.rows, &PARAMS)
+                .map(|proof| (proof, began.elapsed()))
         })
         .await
         .context("the prover task failed")?
         .context("proving the sub-block")?
     };
-    step.done(format!("2^{} rows", proof.log_n_rows));
+    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
+    step.done(format!("largest component 2^{log_rows} rows"));
     let step = progress.step("verifying the proof off-chain");
     let began = Instant::now();
     // Never store a proof that does not verify: `settle` would pay for a doomed transaction.
-    verify::<Channel>(&statement, &proof, &PARAMS).context("the new proof does not verify")?;
+    verify_signed::<Channel>(&statement, &proof, &PARAMS).context("the new proof does not verify")?;
     let verify_time = began.elapsed();
-    let felts = proof_to_felts(&proof);
+    let felts = signed_proof_to_felts(&proof);
     step.done(format!(
         "{:.0} ms, {} proof felts",
         verify_time.as_secs_f64() * 1e3,
@@ -105,7 +109,7 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
         attempt: sub_block.attempt,
         transfers: sub_block.body.transfers.len(),
         proof_felts,
-        log_rows: Some(proof.log_n_rows),
+        log_rows: Some(log_rows),
         prove_seconds: Some(prove_time.as_secs_f64()),
         verify_ms: Some(verify_time.as_secs_f64() * 1e3),
         proved_now: true,
@@ -118,7 +122,7 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
         out.sequence,
         out.transfers,
         out.proof_felts,
-        proof.log_n_rows,
+        log_rows,
         prove_time.as_secs_f64()
     );
     Ok(())

@@ -15,14 +15,15 @@ use clap::Args;
 use serde::Serialize;
 use zkthread_client::registry::Registry;
 use zkthread_client::{ClientError, TxStatus};
-use zkthread_prover::proof_from_felts;
+use zkthread_prover::signed::verify_signed;
+use zkthread_prover::signed_proof_from_felts;
 use zkthread_store::SubBlockStatus;
 
 use crate::chain::ChainArgs;
-use crate::datadir::{open_store, public_input, settlement, ThreadArgs};
+use crate::datadir::{open_store, settlement, statement, ThreadArgs};
 use crate::output::{hex, print_json, strk, Progress};
 use crate::preflight::{self, Preflight};
-use crate::program::Channel;
+use crate::program::{Channel, PARAMS};
 use crate::reconcile::{reconcile, record_revert, Reconciled};
 
 /// Environment variable naming a test-only crash point of `settle`.
@@ -140,24 +141,31 @@ pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
         ),
     }
     let (sequence, attempt) = (sub_block.sequence(), sub_block.attempt);
-    let statement = public_input(&sub_block);
+    let statement = statement(&sub_block, key.registry);
     let settle = settlement(&sub_block);
-    let proof =
-        proof_from_felts::<Channel>(&settle.proof).context("the stored proof does not decode")?;
+    let proof = signed_proof_from_felts::<Channel>(&settle.proof)
+        .context("the stored proof does not decode")?;
     let calldata_felts = settle.calldata().len();
 
     let step = progress.step(
         "pre-settlement checks (proof off-chain, input slots, sequence, verifier class, calldata)",
     );
-    let preflight = preflight::check(
-        &client,
-        &registry,
+    let proof_verifies = match verify_signed::<Channel>(&statement, &proof, &PARAMS) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "the stored proof does not verify off-chain");
+            false
+        }
+    };
+    let claim = preflight::Claim {
         thread_id,
-        &statement,
-        &proof,
+        sequence,
+        program_hash: statement.program_hash,
+        inputs: &statement.inputs,
+        proof_verifies,
         calldata_felts,
-    )
-    .await?;
+    };
+    let preflight = preflight::check(&client, &registry, &claim).await?;
     match &preflight.blocked_by {
         None => {
             step.done("all passed");

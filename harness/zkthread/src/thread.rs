@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::chain::{build_contracts, felt_arg, repo_root, ChainArgs};
 use crate::output::{hex, print_json, strk};
-use crate::program::{declare_verifier, OS_VERSION};
+use crate::program::{declare_verifier, OS_VERSION, VERIFIER};
 
 #[derive(Subcommand, Debug)]
 pub enum ThreadCommand {
@@ -110,10 +110,10 @@ async fn create(args: CreateArgs, json: bool) -> Result<()> {
         Some(hash) => hash,
         None => {
             let repo = repo_root(args.repo.as_deref())?;
-            let artifacts = tokio::task::spawn_blocking(move || build_contracts(&repo))
+            let artifacts = tokio::task::spawn_blocking(move || build_contracts(&repo, VERIFIER))
                 .await
                 .context("the contract build task failed")??;
-            let (hash, fee) = declare_verifier(&client, &artifacts).await?;
+            let (hash, fee) = declare_verifier(&client, &artifacts, VERIFIER).await?;
             fees += fee;
             hash
         }

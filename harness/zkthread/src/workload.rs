@@ -1,14 +1,23 @@
-//! The demo's transfers: first the token holder distributes to every other account, then random
-//! transfers between accounts from a seeded RNG, with some deliberate overspends mixed in that
-//! the batcher must reject.
+//! The demo's signed transfers: first the token holder distributes to every other account,
+//! then random transfers between accounts from a seeded RNG, each signed by its sender's
+//! thread key in order (key index and nonce advance per sender). Then the attacks, planted on
+//! purpose, that the batcher must refuse, each with its own reason:
+//! - a relayed transfer whose amount the batcher raised (bad signature), placed right before
+//!   the honest original, which must still be accepted;
+//! - a transfer out of another account, signed by the thief's own key (wrong key; no key if
+//!   the victim never registered one);
+//! - an accepted transfer submitted again (replay: its nonce is spent);
+//! - a sender's last transfer spending more than it holds (overspend).
 //!
-//! The generator tracks balances itself so that its valid transfers are valid and its invalid
-//! ones are overspends by construction; the batcher's verdict is then checked against that.
+//! The generator tracks balances and key states itself, so its valid transfers are valid and
+//! its attacks fail by construction; the batcher's verdict is then checked against that.
 
 use std::collections::HashMap;
 
 use zkthread_client::Felt;
+use zkthread_prover::signed::{SignedPublicInput, SignedTransferTx};
 use zkthread_prover::Transfer;
+use zkthread_sig::wots::{SignError, KeySeed};
 
 /// SplitMix64: small, fast and reproducible across platforms and crate versions, which is all
 /// a demo workload needs (it is not used for anything secret).
@@ -34,135 +43,232 @@ impl SeededRng {
     }
 }
 
-/// The generated transfers and how many were made invalid on purpose.
-#[derive(Clone, Debug)]
-pub struct Workload {
-    pub transfers: Vec<Transfer>,
-    /// Indices (into `transfers`) of the deliberate overspends.
-    pub planted_overspends: Vec<usize>,
+/// A trader: its address and, if it registered a thread key, the key's seed and its key
+/// slot's state (the next one-time key index to sign with and the slot's nonce).
+pub struct Trader {
+    pub address: Felt,
+    pub key: Option<TraderKey>,
 }
 
-/// One in this many random transfers is a deliberate overspend.
-const OVERSPEND_EVERY: u64 = 16;
+pub struct TraderKey {
+    pub seed: KeySeed,
+    pub index: u32,
+    pub nonce: u32,
+}
 
-/// `count` transfers of `token` among `accounts`; `accounts[0]` holds `supply` at the start and
-/// every other account holds nothing.
-pub fn generate(token: Felt, accounts: &[Felt], supply: u128, count: usize, seed: u64) -> Workload {
+/// An attack the generator planted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attack {
+    /// Amount changed after signing.
+    TamperedAmount,
+    /// Out of another account, signed with the thief's key.
+    ForeignKey,
+    /// A transfer accepted earlier in the sub-block, submitted again.
+    Replay,
+    /// More than the sender holds.
+    Overspend,
+}
+
+/// The generated transfers and the attacks among them.
+pub struct SignedWorkload {
+    pub txs: Vec<SignedTransferTx>,
+    /// Position in `txs` of each planted attack.
+    pub attacks: Vec<(usize, Attack)>,
+}
+
+/// Key index far past any the demo reaches: the thief's forging key, never otherwise used.
+const THIEF_KEY_INDEX: u32 = 1 << 20;
+
+/// `count` valid signed transfers of `token` among `traders` (only those with a key send;
+/// `traders[0]` holds `supply`, the others nothing), followed by the attacks.
+pub fn generate_signed(
+    statement: &SignedPublicInput,
+    token: Felt,
+    traders: &mut [Trader],
+    supply: u128,
+    count: usize,
+    seed: u64,
+) -> Result<SignedWorkload, SignError> {
     let mut rng = SeededRng::new(seed);
-    let mut balances: HashMap<Felt, u128> = accounts.iter().map(|a| (*a, 0)).collect();
-    if let Some(holder) = accounts.first() {
-        balances.insert(*holder, supply);
-    }
-    let mut transfers = Vec::with_capacity(count);
-    let mut planted = Vec::new();
-    let n = accounts.len();
-    if n < 2 || supply == 0 {
-        return Workload {
-            transfers,
-            planted_overspends: planted,
-        };
+    let n = traders.len();
+    let mut balances: HashMap<usize, u128> = (0..n).map(|i| (i, 0)).collect();
+    balances.insert(0, supply);
+    let senders: Vec<usize> = (0..n).filter(|i| traders[*i].key.is_some()).collect();
+    let mut plan: Vec<(usize, usize, u128)> = Vec::with_capacity(count);
+    if n < 2 || supply == 0 || senders.is_empty() {
+        return Ok(SignedWorkload { txs: vec![], attacks: vec![] });
     }
     // Distribution: the holder gives each other account a share (a few per cent of the supply).
     let share = (supply / (4 * n as u128)).max(1);
-    for to in &accounts[1..] {
-        if transfers.len() == count {
+    for to in 1..n {
+        if plan.len() == count {
             break;
         }
-        transfers.push(Transfer {
-            token,
-            from: accounts[0],
-            to: *to,
-            amount: share,
-        });
-        *balances.entry(accounts[0]).or_default() -= share;
-        *balances.entry(*to).or_default() += share;
+        plan.push((0, to, share));
+        *balances.get_mut(&0).expect("holder") -= share;
+        *balances.get_mut(&to).expect("trader") += share;
     }
-    while transfers.len() < count {
-        let from = accounts[rng.below(n as u64) as usize];
-        let mut to = accounts[rng.below(n as u64) as usize];
-        if to == from {
-            to = accounts[(accounts.iter().position(|a| *a == from).unwrap_or(0) + 1) % n];
-        }
+    while plan.len() < count {
+        let from = senders[rng.below(senders.len() as u64) as usize];
+        let to = (from + 1 + rng.below(n as u64 - 1) as usize) % n;
         let balance = balances[&from];
-        if rng.below(OVERSPEND_EVERY) == 0 {
-            // More than the sender has at this point: the batcher must refuse it.
-            let amount = balance + 1 + u128::from(rng.below(1_000));
-            planted.push(transfers.len());
-            transfers.push(Transfer {
-                token,
-                from,
-                to,
-                amount,
-            });
-            continue;
-        }
         if balance == 0 {
             continue;
         }
         // Up to an eighth of the sender's balance, so accounts rarely run dry.
-        let cap = (balance / 8).max(1);
-        let amount = 1 + (u128::from(rng.next_u64()) % cap);
-        *balances.get_mut(&from).expect("sender is an account") -= amount;
-        *balances.get_mut(&to).expect("receiver is an account") += amount;
-        transfers.push(Transfer {
-            token,
-            from,
-            to,
-            amount,
-        });
+        let amount = 1 + (u128::from(rng.next_u64()) % (balance / 8).max(1));
+        *balances.get_mut(&from).expect("sender") -= amount;
+        *balances.get_mut(&to).expect("receiver") += amount;
+        plan.push((from, to, amount));
     }
-    Workload {
-        transfers,
-        planted_overspends: planted,
+
+    let mut txs = Vec::with_capacity(plan.len() + 4);
+    let mut attacks = Vec::new();
+    // The tampered copy goes right before the honest transfer it copies (the middle one).
+    let tamper_at = plan.len() / 2;
+    for (i, (from, to, amount)) in plan.into_iter().enumerate() {
+        let tx = sign_next(statement, token, traders, from, traders[to].address, amount)?;
+        if i == tamper_at {
+            let mut tampered = tx.clone();
+            tampered.amount += 1;
+            attacks.push((txs.len(), Attack::TamperedAmount));
+            txs.push(tampered);
+        }
+        txs.push(tx);
     }
+
+    // A thief (the last sender) moves a victim's balance to itself with its own key.
+    let thief = *senders.last().expect("a sender");
+    let victim = (0..n).find(|i| *i != thief && balances[i] > 0).unwrap_or((thief + 1) % n);
+    let victim_nonce = traders[victim].key.as_ref().map_or(0, |k| k.nonce);
+    let thief_key = traders[thief].key.as_ref().expect("the thief has a key");
+    let stolen = Transfer { token, from: traders[victim].address, to: traders[thief].address, amount: 1 };
+    attacks.push((txs.len(), Attack::ForeignKey));
+    txs.push(SignedTransferTx::sign(stolen, victim_nonce, &thief_key.seed, THIEF_KEY_INDEX, statement)?);
+
+    // A replay of the first accepted transfer.
+    attacks.push((txs.len(), Attack::Replay));
+    txs.push(txs.iter().find(|t| t.amount == share).unwrap_or(&txs[0]).clone());
+
+    // Overspend: a sender's last transfer, more than it holds.
+    let spender = senders[0];
+    let to = traders[(spender + 1) % n].address;
+    let too_much = balances[&spender] + 1;
+    attacks.push((txs.len(), Attack::Overspend));
+    txs.push(sign_next(statement, token, traders, spender, to, too_much)?);
+    Ok(SignedWorkload { txs, attacks })
+}
+
+/// `traders[from]` signs a transfer with its next one-time key at its slot's nonce, rotating
+/// to the following key; advances its key state.
+fn sign_next(
+    statement: &SignedPublicInput,
+    token: Felt,
+    traders: &mut [Trader],
+    from: usize,
+    to: Felt,
+    amount: u128,
+) -> Result<SignedTransferTx, SignError> {
+    let address = traders[from].address;
+    let key = traders[from].key.as_mut().ok_or(SignError::IndexOutOfRange(u32::MAX))?;
+    let transfer = Transfer { token, from: address, to, amount };
+    let tx = SignedTransferTx::sign(transfer, key.nonce, &key.seed, key.index, statement)?;
+    key.index += 1;
+    key.nonce += 1;
+    Ok(tx)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::collections::BTreeMap;
-    use zkthread_prover::Batcher;
 
-    fn accounts(n: u64) -> Vec<Felt> {
-        (1..=n).map(|i| Felt::from(0x1000 + i)).collect()
+    use super::*;
+    use zkthread_prover::signed::{SignedBatcher, SignedRejection};
+    use zkthread_prover::Slot;
+    use zkthread_sig::domain::pack_key_slot;
+    use zkthread_sig::wots::commitment;
+    use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
+
+    fn statement() -> SignedPublicInput {
+        SignedPublicInput {
+            os_version: Felt::ONE,
+            program_hash: Felt::TWO,
+            chain_id: Felt::THREE,
+            registry: Felt::from(4u8),
+            thread_id: Felt::from(5u8),
+            sequence: Felt::ZERO,
+            contract_set_commitment: Felt::from(6u8),
+            inputs: vec![],
+            outputs: vec![],
+        }
+    }
+
+    /// `n` traders, the first `keyed` with keys registered at nonce 1.
+    fn traders(n: u64, keyed: u64) -> Vec<Trader> {
+        (0..n)
+            .map(|i| Trader {
+                address: Felt::from(0x1000 + i),
+                key: (i < keyed).then(|| TraderKey {
+                    seed: KeySeed::from_elements(std::array::from_fn(|j| M31::reduce((i * 8 + j as u64 + 1) as u32))),
+                    index: 0,
+                    nonce: 1,
+                }),
+            })
+            .collect()
+    }
+
+    fn genesis(token: Felt, traders: &[Trader], supply: u128) -> BTreeMap<Slot, Felt> {
+        let mut state = BTreeMap::new();
+        for (i, t) in traders.iter().enumerate() {
+            let value = if i == 0 { supply } else { 0 };
+            state.insert(Slot { contract: token, key: balance_slot_key(t.address) }, Felt::from(value));
+            let key = t.key.as_ref().map_or(Felt::ZERO, |k| {
+                pack_key_slot(&commitment(&k.seed, k.index).unwrap(), k.nonce).unwrap()
+            });
+            state.insert(Slot { contract: token, key: thread_key_slot_key(t.address) }, key);
+        }
+        state
+    }
+
+    fn check(n: u64, keyed: u64, count: usize) {
+        let token = Felt::from(0xabcu32);
+        let mut ts = traders(n, keyed);
+        let state = genesis(token, &ts, 1_000_000_000);
+        let work = generate_signed(&statement(), token, &mut ts, 1_000_000_000, count, 7).unwrap();
+        assert_eq!(work.txs.len(), count + 4);
+        let batch = SignedBatcher::new(statement(), [token]).batch(&work.txs, |s| state.get(s).copied()).unwrap();
+        assert_eq!(batch.sub_block.transfers.len(), count);
+        let got: Vec<usize> = batch.rejected.iter().map(SignedRejection::index).collect();
+        let want: Vec<usize> = work.attacks.iter().map(|(i, _)| *i).collect();
+        assert_eq!(got, want, "{:?}", batch.rejected);
+        for (reason, (_, attack)) in batch.rejected.iter().zip(&work.attacks) {
+            let expected = match attack {
+                Attack::TamperedAmount => matches!(reason, SignedRejection::BadSignature { .. }),
+                Attack::ForeignKey if keyed == n => matches!(reason, SignedRejection::WrongKey { .. }),
+                Attack::ForeignKey => matches!(reason, SignedRejection::NoKey { .. }),
+                Attack::Replay => matches!(reason, SignedRejection::WrongNonce { .. }),
+                Attack::Overspend => matches!(reason, SignedRejection::Overspend { .. }),
+            };
+            assert!(expected, "{attack:?}: {reason}");
+        }
     }
 
     #[test]
-    fn batcher_rejects_exactly_the_planted_overspends() {
-        let token = Felt::from(0xabcu32);
-        let accts = accounts(10);
-        let supply = 1_000_000_000u128;
-        let work = generate(token, &accts, supply, 300, 7);
-        assert_eq!(work.transfers.len(), 300);
-        assert!(!work.planted_overspends.is_empty());
-        let mut current = BTreeMap::new();
-        for (i, a) in accts.iter().enumerate() {
-            let value = if i == 0 { supply } else { 0 };
-            current.insert(zkthread_prover::Slot::balance(token, *a), Felt::from(value));
-        }
-        let batch = Batcher::new([token])
-            .batch(&work.transfers, |slot| current.get(slot).copied())
-            .unwrap();
-        assert_eq!(batch.rejected.len(), work.planted_overspends.len());
-        for reason in &batch.rejected {
-            assert!(
-                matches!(reason, zkthread_prover::TransferRejected::Overspend { .. }),
-                "{reason}"
-            );
-        }
-        assert_eq!(
-            batch.sub_block.transfers.len(),
-            300 - work.planted_overspends.len()
-        );
+    fn the_batcher_accepts_every_valid_transfer_and_refuses_each_planted_attack() {
+        check(5, 5, 24);
+        // An external node: only the signer has a key; the others only receive.
+        check(4, 1, 12);
     }
 
     #[test]
     fn same_seed_same_workload() {
-        let accts = accounts(4);
-        let a = generate(Felt::ONE, &accts, 10_000, 50, 3);
-        let b = generate(Felt::ONE, &accts, 10_000, 50, 3);
-        let c = generate(Felt::ONE, &accts, 10_000, 50, 4);
-        assert_eq!(a.transfers, b.transfers);
-        assert_ne!(a.transfers, c.transfers);
+        let token = Felt::ONE;
+        let run = |seed| {
+            let mut ts = traders(4, 4);
+            generate_signed(&statement(), token, &mut ts, 10_000, 20, seed).unwrap().txs
+        };
+        assert_eq!(run(3), run(3));
+        assert_ne!(run(3), run(4));
     }
 }

@@ -1,6 +1,8 @@
-//! The batcher commands as users run them — `deploy`, `thread create`, `tx submit`, `batch`,
-//! `prove`, `settle`, `status` — against an embedded devnet started in this test process
-//! (seed 0, signing with predeployed account #0), with a temporary data directory.
+//! The batcher commands as users run them — `deploy`, `thread create`, `key new`,
+//! `key register`, `tx submit` (signed with the sender's key file), `batch`, `prove`, `settle`,
+//! `status` — against an embedded devnet started in this test process (seed 0; account #0
+//! deploys, batches and settles; each trader registers its key from its own account), with a
+//! temporary data directory.
 //!
 //! Settlement must happen exactly once across crashes: `ZKTHREAD_CRASH_AT` aborts `settle`
 //! right after it recorded the transaction hash (before broadcasting) or right after
@@ -87,6 +89,12 @@ impl World {
             deployed["verifier_class_hash"]
         );
         let token = deployed["token"].as_str().unwrap().to_owned();
+        // Every trader: a key file, and its key registered from its own account.
+        for i in 0..world.accounts.len() {
+            let account = format!("{:#x}", world.accounts[i]);
+            json(&world.cli(&["key", "new", "--token", &token, "--account", &account, "--json"]));
+            world.register_key(i);
+        }
         let created = json(&world.cli(&["thread", "create", "--contract", &token, "--json"]));
         world.thread_id = created["thread"]["thread_id"].as_u64().unwrap();
         assert_eq!(created["thread"]["verifier_declared"], true);
@@ -97,10 +105,24 @@ impl World {
         world
     }
 
+    /// `key register` sent from account `i` itself: registers its key file's next key.
+    fn register_key(&self, i: usize) -> Value {
+        let out = self
+            .command_as(i, &["key", "register", "--token", &format!("{:#x}", self.token.address), "--json"])
+            .output()
+            .expect("zkthread runs");
+        json(&out)
+    }
+
     /// The CLI against this devnet, account #0 and data directory (registry once deployed).
     fn command(&self, args: &[&str]) -> Command {
+        self.command_as(0, args)
+    }
+
+    /// The CLI as account `i` (its address and private key in the environment).
+    fn command_as(&self, i: usize, args: &[&str]) -> Command {
         let devnet = self.devnet.as_ref().expect("devnet runs");
-        let owner = devnet.account(0).expect("account #0");
+        let owner = devnet.account(i).expect("a predeployed account");
         let mut cmd = zkthread();
         cmd.args(args)
             .env("ZKTHREAD_RPC_URL", devnet.url().as_str())
@@ -129,9 +151,14 @@ impl World {
         self.thread_id.to_string()
     }
 
-    /// `tx submit` of `amount` from account `from` to account `to`; returns the transfer id.
+    /// `tx submit` of `amount` from account `from` to account `to`, signed with `from`'s key
+    /// file; returns the transfer id.
     fn submit(&self, from: usize, to: usize, amount: u128) -> u64 {
-        let out = json(&self.cli(&[
+        json(&self.try_submit(from, to, amount))["id"].as_u64().unwrap()
+    }
+
+    fn try_submit(&self, from: usize, to: usize, amount: u128) -> Output {
+        self.cli(&[
             "tx",
             "submit",
             "--thread",
@@ -145,8 +172,25 @@ impl World {
             "--amount",
             &amount.to_string(),
             "--json",
-        ]));
-        out["id"].as_u64().unwrap()
+        ])
+    }
+
+    /// A plain L2 `transfer` of the token from account #0 (not through the thread).
+    fn direct_transfer(&self, to: usize, amount: u128) {
+        self.runtime.block_on(async {
+            let transfer = zkthread_client::call(
+                self.token.address,
+                "transfer",
+                vec![self.accounts[to], Felt::from(amount)],
+            )
+            .unwrap();
+            self.client
+                .invoke(vec![transfer], FeeMode::default())
+                .await
+                .unwrap()
+                .require_success("direct transfer")
+                .unwrap();
+        })
     }
 
     fn step(&self, command: &str) -> Value {
@@ -200,14 +244,18 @@ impl Drop for World {
 
 /// (a) the whole loop; (b) a crash after recording the send but before broadcasting: the
 /// re-run sends it once; (c) a crash after broadcasting, before the receipt: the re-run finds
-/// the receipt and sends nothing. Balances on-chain follow a reference model throughout.
+/// the receipt and sends nothing. Balances on-chain follow a reference model throughout. On
+/// the way: a refused transfer spends its sender's one-time key, so that key file cannot sign
+/// again until the account registers its next key.
 #[test]
 fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     let world = World::deploy();
-    let mut expected = [SUPPLY, 0, 0, 0];
+    // Account 3 gets a balance directly on L2, for the rival batcher below.
+    world.direct_transfer(3, 7);
+    let mut expected = [SUPPLY - 7, 0, 0, 7];
     assert_eq!(world.balances(), expected);
 
-    // (a) deploy → thread create → tx submit ×5 → batch → prove → settle.
+    // (a) deploy → keys → thread create → tx submit ×5 → batch → prove → settle.
     let first = world.submit(0, 1, 100);
     world.submit(0, 2, 50);
     world.submit(1, 2, 30);
@@ -216,8 +264,9 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     let batched = world.step("batch");
     assert_eq!(batched["sequence"], 0);
     assert_eq!(batched["transfers"], 4);
-    assert_eq!(batched["inputs"], 4);
-    assert_eq!(batched["outputs"], 4);
+    // Balances of 0..3 and the key slots of the two senders whose transfers were accepted.
+    assert_eq!(batched["inputs"], 6);
+    assert_eq!(batched["outputs"], 6);
     assert_eq!(batched["still_pending"], 0);
     let rejected = batched["rejected"].as_array().unwrap();
     assert_eq!(rejected.len(), 1);
@@ -235,19 +284,21 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
         &world.cli(&["batch", "--thread", &world.thread(), "--json"]),
         "already has sub-block 0 in flight (built)",
     );
-    // A second batcher (its own data directory) builds sequence 0 of the same thread too.
+    // A second batcher (its own data directory) builds sequence 0 of the same thread too, with
+    // a transfer account 3 signs with its own key file.
     let rival = tempfile::tempdir().unwrap();
     let thread = world.thread();
     let token = format!("{:#x}", world.token.address);
     let (from, to) = (
-        format!("{:#x}", world.accounts[0]),
         format!("{:#x}", world.accounts[3]),
+        format!("{:#x}", world.accounts[0]),
     );
+    let key_file = world.data_dir.path().join("keys").join(format!("{from}-{token}.json"));
     json(&world.cli_in(
         rival.path(),
         &[
             "tx", "submit", "--thread", &thread, "--token", &token, "--from", &from, "--to", &to,
-            "--amount", "1", "--json",
+            "--amount", "1", "--key-file", key_file.to_str().unwrap(), "--json",
         ],
     ));
     let rival_batch = json(&world.cli_in(rival.path(), &["batch", "--thread", &thread, "--json"]));
@@ -260,19 +311,20 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     assert_eq!(settled["status"], "settled");
     assert_eq!(settled["sent"], true);
     assert_eq!(settled["preflight"]["blocked_by"], Value::Null);
-    assert_eq!(settled["slots_written"], 4);
-    expected = [SUPPLY - 150, 60, 80, 10];
+    assert_eq!(settled["slots_written"], 6);
+    expected = [SUPPLY - 7 - 150, 60, 80, 17];
     assert_eq!(world.balances(), expected);
     assert_eq!(world.next_sequence(), 1);
 
     // The rival's sequence 0 was taken: its sub-block is superseded and its transfer rebuilt
-    // at sequence 1 on the new balances, without anything sent.
+    // at sequence 1 on the new balances (its signature is still good: account 3's key slot did
+    // not move), without anything sent.
     let rebuilt = json(&world.cli_in(rival.path(), &["batch", "--thread", &thread, "--json"]));
     assert_eq!(rebuilt["reconciled"]["from"], "built");
     assert_eq!(rebuilt["reconciled"]["to"], "superseded");
     assert_eq!(rebuilt["sequence"], 1);
     assert_eq!(rebuilt["transfers"], 1);
-    assert_eq!(rebuilt["inputs"], 2);
+    assert_eq!(rebuilt["inputs"], 3);
 
     // (b) crash between recording the send and broadcasting it.
     world.submit(1, 0, 5);
@@ -294,8 +346,14 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     assert_eq!(world.balances(), expected);
     assert_eq!(world.next_sequence(), 2);
 
+    // Account 2's refused overspend spent its key 0, which the slot still holds: the key file
+    // must not sign with key 1 under it. Registering the file's next key unblocks it.
+    assert_one_line_error(&world.try_submit(2, 1, 4), "is not the sender's current thread key");
+    let registered = world.register_key(2);
+    assert_eq!(registered["next_index"], 1);
+
     // (c) crash between broadcasting and the receipt.
-    world.submit(3, 1, 4);
+    world.submit(2, 1, 4);
     assert_eq!(world.step("batch")["sequence"], 2);
     world.step("prove");
     let nonce = world.nonce();
@@ -306,7 +364,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     assert_eq!(settled["reconciled"]["from"], "sending");
     assert_eq!(settled["reconciled"]["to"], "settled");
     assert_eq!(world.nonce(), nonce + Felt::ONE, "exactly one settle sent");
-    expected[3] -= 4;
+    expected[2] -= 4;
     expected[1] += 4;
     assert_eq!(world.balances(), expected);
     assert_eq!(world.next_sequence(), 3);
@@ -337,24 +395,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
 #[test]
 fn a_stale_sub_block_is_refused_then_forced_reverted_and_rebuilt() {
     let world = World::deploy();
-    let direct_transfer = |amount: u8| {
-        // A plain L2 transfer from account #0: changes an input slot of the sub-block.
-        world.runtime.block_on(async {
-            let transfer = zkthread_client::call(
-                world.token.address,
-                "transfer",
-                vec![world.accounts[3], Felt::from(amount)],
-            )
-            .unwrap();
-            world
-                .client
-                .invoke(vec![transfer], FeeMode::default())
-                .await
-                .unwrap()
-                .require_success("direct transfer")
-                .unwrap();
-        })
-    };
+    let direct_transfer = |amount: u8| world.direct_transfer(3, u128::from(amount));
     world.submit(0, 1, 100);
     world.submit(1, 2, 40);
     world.step("batch");
@@ -460,9 +501,9 @@ fn tx_submit_rejects_bad_arguments_in_one_line() {
         !data_dir.path().join("zkthread.redb").exists(),
         "a refused transfer creates no database"
     );
-    let ok = submit("0x1", "0x2", "5");
-    assert!(ok.status.success(), "{}", stderr(&ok));
-    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("transfer 1 pending for thread 1"));
+    // Valid fields but no key file to sign with: one line naming `key new`, nothing stored.
+    assert_one_line_error(&submit("0x1", "0x2", "5"), "zkthread key new");
+    assert!(!data_dir.path().join("zkthread.redb").exists());
 
     // prove with nothing batched: one line, pointing at `batch`.
     let out = zkthread()

@@ -106,6 +106,32 @@ pub enum SignedRejection {
     ReceiverOverflow { index: usize, balance: u128, amount: u128 },
 }
 
+impl SignedRejection {
+    /// Position of the refused transfer in the batch's input.
+    pub fn index(&self) -> usize {
+        match self {
+            Self::ForeignToken { index, .. }
+            | Self::ZeroAmount { index }
+            | Self::SelfTransfer { index }
+            | Self::NoKey { index, .. }
+            | Self::WrongNonce { index, .. }
+            | Self::WrongKey { index }
+            | Self::BadSignature { index, .. }
+            | Self::Overspend { index, .. }
+            | Self::ReceiverOverflow { index, .. } => *index,
+        }
+    }
+
+    /// The reason without the `transfer #i: ` position (a batch position, not an id).
+    pub fn reason(&self) -> String {
+        let text = self.to_string();
+        match text.split_once(": ") {
+            Some((prefix, rest)) if prefix.starts_with("transfer #") => rest.to_owned(),
+            _ => text,
+        }
+    }
+}
+
 /// Errors of the batcher's caller (bad state handed in).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignedBatchError {
@@ -113,8 +139,9 @@ pub enum SignedBatchError {
     MissingSlotValue(Slot),
     #[error("slot (contract {:#x}, key {:#x}) holds {value:#x}, not a valid value", .slot.contract, .slot.key)]
     BadSlotValue { slot: Slot, value: Felt },
-    #[error("the sub-block has no accepted transfer")]
-    Empty,
+    /// Every transfer was refused; their reasons, in submission order.
+    #[error("the sub-block has no accepted transfer ({} refused)", .rejected.len())]
+    Empty { rejected: Vec<SignedRejection> },
 }
 
 /// A signed sub-block: its transfers, lists, slot owners and AIR rows.
@@ -203,7 +230,7 @@ impl SignedBatcher {
             }
         }
         if accepted.is_empty() {
-            return Err(SignedBatchError::Empty);
+            return Err(SignedBatchError::Empty { rejected });
         }
         // Every slot a transfer touched is read and written (a read-only slot never occurs).
         let touched: Vec<_> = ledger.slots.into_iter().collect();

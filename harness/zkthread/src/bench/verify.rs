@@ -14,7 +14,8 @@ use super::transfers::{generate, AccountSpread, FreshAddresses};
 use super::world::{load_average, BenchWorld, WorldOptions};
 use crate::chain::ChainArgs;
 use crate::output::{hex, print_json, seconds, Progress};
-use crate::program::{Channel, PARAMS};
+use crate::program::unsigned::PARAMS;
+use crate::program::Channel;
 use zkthread_prover::ThreadChannel;
 
 #[derive(Args, Debug)]

@@ -23,7 +23,8 @@ use super::report::{revert_summary, Steps, TxCost, CALLDATA_GOAL, STEP_BOUND};
 use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainArgs};
 use crate::output::{hex, Progress};
 use crate::preflight;
-use crate::program::{declare_verifier, Channel, OS_VERSION, PARAMS};
+use crate::program::unsigned::{self, PARAMS};
+use crate::program::{declare_verifier, Channel, OS_VERSION};
 
 /// Token supply, all minted to the signer (account #0), which funds the other senders.
 const SUPPLY: u128 = 1_000_000_000_000_000;
@@ -89,7 +90,7 @@ impl BenchWorld {
         } else {
             "starting devnet and building the contracts"
         });
-        let build = tokio::task::spawn_blocking(move || build_contracts(&repo));
+        let build = tokio::task::spawn_blocking(move || build_contracts(&repo, unsigned::VERIFIER));
         let (devnet, client, others, salt) = if external {
             let client = options.chain.connect().await?;
             let salt = Felt::from(
@@ -137,7 +138,7 @@ impl BenchWorld {
         let step = progress
             .step("deploying the registry, the token and the verifier class; opening a thread");
         let holder = client.address();
-        let (program_hash, _) = declare_verifier(&client, &artifacts).await?;
+        let (program_hash, _) = declare_verifier(&client, &artifacts, unsigned::VERIFIER).await?;
         let deployment =
             deploy_registry_and_token(&client, &artifacts, holder, SUPPLY, salt, &[program_hash])
                 .await?;
@@ -266,15 +267,15 @@ impl BenchWorld {
         let settlement =
             settlement_of(self.thread_id, sequence, &sub_block, proof_to_felts(&proof));
         let calldata_felts = settlement.calldata().len();
-        let checks = preflight::check(
-            client,
-            &self.registry,
-            self.thread_id,
-            &public_input,
-            &proof,
+        let claim = preflight::Claim {
+            thread_id: self.thread_id,
+            sequence,
+            program_hash: self.program_hash,
+            inputs: &public_input.inputs,
+            proof_verifies: true,
             calldata_felts,
-        )
-        .await?;
+        };
+        let checks = preflight::check(client, &self.registry, &claim).await?;
         let doomed = !checks.proof_verifies
             || checks.stale_inputs > 0
             || !checks.sequence_matches
