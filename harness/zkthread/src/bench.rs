@@ -1,11 +1,13 @@
 //! Benchmarks. `zkthread bench prove`: proving throughput, verification time, proof size and
-//! memory of the thread prover, one fresh child process per size (so peak RSS is per run).
+//! memory of the thread prover (the signed program by default; `--program unsigned` for the
+//! first token program), one fresh child process per size (so peak RSS is per run).
 //! `bench verify` and `bench settle` run on a node (embedded devnet by default): what on-chain
 //! verification costs per sub-block size, and what a transfer costs settled through a thread
 //! versus sent directly.
 
 mod report;
 mod settle;
+mod signed;
 mod transfers;
 mod verify;
 mod world;
@@ -25,7 +27,7 @@ use zkthread_prover::{
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
-    /// Prove token sub-blocks of 2^min-log..2^max-log transfers (or exactly --transfers).
+    /// Prove sub-blocks of 2^min-log..2^max-log transfers (or exactly --transfers), for each --senders count.
     Prove(ProveArgs),
     /// One measurement in this process (used by `prove` for each size).
     #[command(hide = true)]
@@ -53,60 +55,94 @@ impl ChannelKind {
     }
 }
 
+/// Which thread program `bench prove` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProgramKind {
+    /// Every transfer signed by its sender's thread key (what the CLI proves).
+    Signed,
+    /// The first token program: conservation only, no authorization (for comparison).
+    Unsigned,
+}
+
+impl ProgramKind {
+    fn name(self) -> &'static str {
+        match self {
+            ProgramKind::Signed => "signed",
+            ProgramKind::Unsigned => "unsigned",
+        }
+    }
+
+    /// The parameters the program's verifier accepts.
+    fn params(self) -> StarkParams {
+        match self {
+            ProgramKind::Signed => zkthread_prover::signed::SIGNED_PARAMS,
+            ProgramKind::Unsigned => StarkParams::DEFAULT,
+        }
+    }
+}
+
+/// Proof parameters; each one left out is the program's own.
 #[derive(Args, Clone)]
 pub struct ParamArgs {
     /// log2 of the FRI blowup factor.
-    #[arg(long, default_value_t = StarkParams::DEFAULT.log_blowup)]
-    log_blowup: u32,
+    #[arg(long)]
+    log_blowup: Option<u32>,
     /// Number of FRI queries.
-    #[arg(long, default_value_t = StarkParams::DEFAULT.n_queries)]
-    queries: u32,
-    /// Proof-of-work bits (keep <= 16 with Poseidon).
-    #[arg(long, default_value_t = StarkParams::DEFAULT.pow_bits)]
-    pow_bits: u32,
+    #[arg(long)]
+    queries: Option<u32>,
+    /// Proof-of-work bits (keep <= 20 with Poseidon).
+    #[arg(long)]
+    pow_bits: Option<u32>,
     /// log2 of the FRI last layer degree bound.
-    #[arg(long, default_value_t = StarkParams::DEFAULT.log_last_layer_degree_bound)]
-    last_layer: u32,
+    #[arg(long)]
+    last_layer: Option<u32>,
     /// FRI fold step.
-    #[arg(long, default_value_t = StarkParams::DEFAULT.fold_step)]
-    fold_step: u32,
+    #[arg(long)]
+    fold_step: Option<u32>,
 }
 
 impl ParamArgs {
-    fn params(&self) -> StarkParams {
+    fn params(&self, program: ProgramKind) -> StarkParams {
+        let p = program.params();
         StarkParams {
-            log_blowup: self.log_blowup,
-            n_queries: self.queries,
-            pow_bits: self.pow_bits,
-            log_last_layer_degree_bound: self.last_layer,
-            fold_step: self.fold_step,
+            log_blowup: self.log_blowup.unwrap_or(p.log_blowup),
+            n_queries: self.queries.unwrap_or(p.n_queries),
+            pow_bits: self.pow_bits.unwrap_or(p.pow_bits),
+            log_last_layer_degree_bound: self.last_layer.unwrap_or(p.log_last_layer_degree_bound),
+            fold_step: self.fold_step.unwrap_or(p.fold_step),
         }
     }
-    fn to_args(&self) -> Vec<String> {
+    /// The full parameter set as flags (for the child process).
+    fn to_args(params: &StarkParams) -> Vec<String> {
         vec![
             "--log-blowup".into(),
-            self.log_blowup.to_string(),
+            params.log_blowup.to_string(),
             "--queries".into(),
-            self.queries.to_string(),
+            params.n_queries.to_string(),
             "--pow-bits".into(),
-            self.pow_bits.to_string(),
+            params.pow_bits.to_string(),
             "--last-layer".into(),
-            self.last_layer.to_string(),
+            params.log_last_layer_degree_bound.to_string(),
             "--fold-step".into(),
-            self.fold_step.to_string(),
+            params.fold_step.to_string(),
         ]
     }
 }
 
 #[derive(Args)]
 pub struct ProveArgs {
+    #[arg(long, value_enum, default_value_t = ProgramKind::Signed)]
+    program: ProgramKind,
     /// Exact number of transfers (default: every power of two from --min-log to --max-log).
     #[arg(long)]
     transfers: Option<usize>,
     #[arg(long, default_value_t = 6)]
     min_log: u32,
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 12)]
     max_log: u32,
+    /// Distinct senders (signed program; comma-separated, each run where it is <= transfers).
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 64])]
+    senders: Vec<usize>,
     #[arg(long, value_enum, default_value_t = ChannelKind::Poseidon)]
     channel: ChannelKind,
     #[command(flatten)]
@@ -115,8 +151,12 @@ pub struct ProveArgs {
 
 #[derive(Args)]
 pub struct OneArgs {
+    #[arg(long, value_enum)]
+    program: ProgramKind,
     #[arg(long)]
     transfers: usize,
+    #[arg(long, default_value_t = 1)]
+    senders: usize,
     #[arg(long, value_enum)]
     channel: ChannelKind,
     #[command(flatten)]
@@ -129,12 +169,18 @@ pub fn run(cmd: BenchCommand, json: bool) -> Result<()> {
         BenchCommand::Settle(args) => block_on(settle::run(args, json)),
         BenchCommand::Prove(args) => prove_table(args),
         BenchCommand::ProveOne(args) => {
-            let row = match args.channel {
-                ChannelKind::Poseidon => {
-                    measure::<Poseidon252MerkleChannel>(args.transfers, &args.params.params())?
+            let params = args.params.params(args.program);
+            let (n, senders) = (args.transfers, args.senders);
+            let row = match (args.program, args.channel) {
+                (ProgramKind::Signed, ChannelKind::Poseidon) => signed::measure(n, senders, &params)?,
+                (ProgramKind::Signed, ChannelKind::Blake2s) => {
+                    bail!("the signed program is measured on the poseidon252 channel (the one its Cairo verifier reads)")
                 }
-                ChannelKind::Blake2s => {
-                    measure::<Blake2sMerkleChannel>(args.transfers, &args.params.params())?
+                (ProgramKind::Unsigned, ChannelKind::Poseidon) => {
+                    measure::<Poseidon252MerkleChannel>(n, &params)?
+                }
+                (ProgramKind::Unsigned, ChannelKind::Blake2s) => {
+                    measure::<Blake2sMerkleChannel>(n, &params)?
                 }
             };
             println!("{}", row.line());
@@ -154,31 +200,54 @@ fn block_on(future: impl std::future::Future<Output = Result<()>>) -> Result<()>
 
 struct Row {
     transfers: usize,
+    senders: usize,
+    /// Rows of the largest component.
     rows: usize,
+    /// Client-side signing of every transfer (0 for the unsigned program).
+    sign_s: f64,
     prove_s: f64,
     verify_ms: f64,
     felts: usize,
+    /// Input slots (= output slots) of the sub-block.
+    slots: usize,
     rss_mb: f64,
 }
 
 impl Row {
     fn line(&self) -> String {
         format!(
-            "RESULT {} {} {:.3} {:.2} {} {:.1}",
-            self.transfers, self.rows, self.prove_s, self.verify_ms, self.felts, self.rss_mb
+            "RESULT {} {} {} {:.3} {:.3} {:.2} {} {} {:.1}",
+            self.transfers,
+            self.senders,
+            self.rows,
+            self.sign_s,
+            self.prove_s,
+            self.verify_ms,
+            self.felts,
+            self.slots,
+            self.rss_mb
         )
     }
     fn parse(line: &str) -> Option<Row> {
         let f: Vec<&str> = line.strip_prefix("RESULT ")?.split_whitespace().collect();
         Some(Row {
             transfers: f.first()?.parse().ok()?,
-            rows: f.get(1)?.parse().ok()?,
-            prove_s: f.get(2)?.parse().ok()?,
-            verify_ms: f.get(3)?.parse().ok()?,
-            felts: f.get(4)?.parse().ok()?,
-            rss_mb: f.get(5)?.parse().ok()?,
+            senders: f.get(1)?.parse().ok()?,
+            rows: f.get(2)?.parse().ok()?,
+            sign_s: f.get(3)?.parse().ok()?,
+            prove_s: f.get(4)?.parse().ok()?,
+            verify_ms: f.get(5)?.parse().ok()?,
+            felts: f.get(6)?.parse().ok()?,
+            slots: f.get(7)?.parse().ok()?,
+            rss_mb: f.get(8)?.parse().ok()?,
         })
     }
+}
+
+/// One run of the table: a measured row or why the child failed.
+enum Outcome {
+    Measured(Row),
+    Failed { transfers: usize, senders: usize, why: String },
 }
 
 fn prove_table(args: ProveArgs) -> Result<()> {
@@ -186,9 +255,20 @@ fn prove_table(args: ProveArgs) -> Result<()> {
         Some(n) => vec![n],
         None => (args.min_log..=args.max_log).map(|l| 1usize << l).collect(),
     };
-    let params = args.params.params();
+    let runs: Vec<(usize, usize)> = match args.program {
+        ProgramKind::Signed => sizes
+            .iter()
+            .flat_map(|n| args.senders.iter().filter(|s| **s >= 1 && **s <= *n).map(|s| (*n, *s)))
+            .collect(),
+        ProgramKind::Unsigned => sizes.iter().map(|n| (*n, n / 2 + 2)).collect(),
+    };
+    if runs.is_empty() {
+        bail!("nothing to measure: every --senders count is above the transfer counts");
+    }
+    let params = args.params.params(args.program);
     println!(
-        "channel {}, log_blowup {}, queries {}, pow {} bits, last layer 2^{}, fold step {}: {} bits conjectured security",
+        "program {}, channel {}, log_blowup {}, queries {}, pow {} bits, last layer 2^{}, fold step {}: {} bits conjectured security",
+        args.program.name(),
         args.channel.name(),
         params.log_blowup,
         params.n_queries,
@@ -198,75 +278,77 @@ fn prove_table(args: ProveArgs) -> Result<()> {
         params.security_bits()
     );
     let exe = std::env::current_exe().context("locating the zkthread binary")?;
-    let bar = ProgressBar::new(sizes.len() as u64);
+    let bar = ProgressBar::new(runs.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut rows = Vec::new();
-    for n in sizes {
-        bar.set_message(format!("{n} transfers"));
-        let mut cmd = Command::new(&exe);
-        cmd.args([
-            "bench",
-            "prove-one",
-            "--transfers",
-            &n.to_string(),
-            "--channel",
-        ])
-        .arg(match args.channel {
-            ChannelKind::Poseidon => "poseidon",
-            ChannelKind::Blake2s => "blake2s",
-        })
-        .args(args.params.to_args());
-        let out = cmd
+    let mut outcomes = Vec::new();
+    for (n, senders) in runs {
+        bar.set_message(format!("{n} transfers, {senders} senders"));
+        let out = Command::new(&exe)
+            .args(["bench", "prove-one", "--program", args.program.name()])
+            .args(["--transfers", &n.to_string(), "--senders", &senders.to_string()])
+            .args(["--channel", match args.channel {
+                ChannelKind::Poseidon => "poseidon",
+                ChannelKind::Blake2s => "blake2s",
+            }])
+            .args(ParamArgs::to_args(&params))
             .output()
             .with_context(|| format!("running the bench child for {n} transfers"))?;
-        if !out.status.success() {
-            bar.abandon();
-            bail!(
-                "bench child for {n} transfers failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let row = stdout
-            .lines()
-            .find_map(Row::parse)
-            .with_context(|| format!("no result from the bench child: {stdout}"))?;
-        bar.println(format!(
-            "  {} transfers: prove {:.2} s",
-            row.transfers, row.prove_s
-        ));
-        rows.push(row);
+        let outcome = match stdout.lines().find_map(Row::parse) {
+            Some(row) if out.status.success() => {
+                bar.println(format!("  {n} transfers, {senders} senders: prove {:.2} s", row.prove_s));
+                Outcome::Measured(row)
+            }
+            _ => {
+                // A child killed by the kernel (no memory) has no exit code; say so, keep going.
+                use std::os::unix::process::ExitStatusExt;
+                let why = match out.status.signal() {
+                    Some(9) => "killed (SIGKILL: out of memory?)".to_owned(),
+                    Some(sig) => format!("killed by signal {sig}"),
+                    None => String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_owned(),
+                };
+                bar.println(format!("  {n} transfers, {senders} senders: {why}"));
+                Outcome::Failed { transfers: n, senders, why }
+            }
+        };
+        outcomes.push(outcome);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    println!(
-        "{:>9} {:>8} {:>12} {:>9} {:>10} {:>11} {:>12} {:>13}",
-        "transfers",
-        "rows",
-        "channel",
-        "prove s",
-        "verify ms",
-        "proof felts",
-        "peak RSS MB",
-        "transfers/min"
-    );
-    for r in &rows {
-        println!(
-            "{:>9} {:>8} {:>12} {:>9.2} {:>10.1} {:>11} {:>12.0} {:>13.0}",
-            r.transfers,
-            r.rows,
-            args.channel.name(),
-            r.prove_s,
-            r.verify_ms,
-            r.felts,
-            r.rss_mb,
-            r.transfers as f64 * 60.0 / r.prove_s
-        );
-    }
+    print_prove_table(&outcomes);
     Ok(())
+}
+
+fn print_prove_table(outcomes: &[Outcome]) {
+    println!(
+        "| transfers | senders | slots | largest rows | sign s (client) | prove s | verify ms | proof felts | settle calldata | peak RSS MB | transfers/min |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Measured(r) => println!(
+                "| {} | {} | {} | {} | {:.2} | {:.2} | {:.1} | {} | {} | {:.0} | {:.0} |",
+                r.transfers,
+                r.senders,
+                r.slots,
+                r.rows,
+                r.sign_s,
+                r.prove_s,
+                r.verify_ms,
+                r.felts,
+                // settle(thread, sequence, inputs, outputs, proof): 5 + 3 per entry + proof.
+                5 + 6 * r.slots + r.felts,
+                r.rss_mb,
+                r.transfers as f64 * 60.0 / r.prove_s
+            ),
+            Outcome::Failed { transfers, senders, why } => {
+                println!("| {transfers} | {senders} | | | | {why} | | | | | |")
+            }
+        }
+    }
 }
 
 /// A valid sub-block of `n` transfers over two tokens and `n/2 + 2` accounts each.
@@ -322,10 +404,13 @@ where
     let verify_ms = start.elapsed().as_secs_f64() * 1e3;
     Ok(Row {
         transfers: n,
+        senders: n / 2 + 2,
         rows: 1 << proof.log_n_rows,
+        sign_s: 0.0,
         prove_s,
         verify_ms,
         felts: felts.len(),
+        slots: public_input.inputs.len(),
         rss_mb: peak_rss_mb(),
     })
 }

@@ -31,10 +31,9 @@ use zkthread_client::token::Token;
 use zkthread_client::{ChainClient, FeeMode, Felt, ResourceBounds, TxOutcome};
 use zkthread_devnet::{Devnet, EmbeddedOptions};
 use zkthread_prover::signed::{
-    prove_signed, verify_signed, SignedBatchError, SignedBatcher, SignedPublicInput,
-    SignedTransferTx,
+    poseidon252, SignedBatchError, SignedBatcher, SignedPublicInput, SignedTransferTx,
 };
-use zkthread_prover::{contract_set_commitment, signed_proof_to_felts, Slot, SlotValue, ThreadChannel};
+use zkthread_prover::{contract_set_commitment, Slot, SlotValue, ThreadChannel};
 use zkthread_sig::domain::unpack_key_slot;
 use zkthread_sig::wots::{commitment, KeySeed};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
@@ -378,7 +377,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         let (pi, owners, rows) = (public_input.clone(), sub_block.owners.clone(), sub_block.rows.clone());
         tokio::task::spawn_blocking(move || {
             let began = Instant::now();
-            prove_signed::<Channel>(&pi, &owners, &rows, &PARAMS).map(|proof| (proof, began.elapsed()))
+            poseidon252::prove(&pi, &owners, &rows, &PARAMS).map(|proof| (proof, began.elapsed()))
         })
         .await
         .context("the prover task failed")?
@@ -390,9 +389,9 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
 
     let step = progress.step("verifying the proof off-chain");
     let began = Instant::now();
-    verify_signed::<Channel>(&public_input, &proof, &PARAMS).context("the proof does not verify")?;
+    poseidon252::verify(&public_input, &proof, &PARAMS).context("the proof does not verify")?;
     let verify_time = began.elapsed();
-    let proof_felts = signed_proof_to_felts(&proof);
+    let proof_felts = poseidon252::to_felts(&proof);
     step.done(format!(
         "{:.0} ms, {} proof felts",
         verify_time.as_secs_f64() * 1e3,

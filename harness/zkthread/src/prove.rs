@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
-use zkthread_prover::signed::{prove_signed, verify_signed};
-use zkthread_prover::{signed_proof_to_felts, ThreadChannel};
+use zkthread_prover::signed::poseidon252;
+use zkthread_prover::ThreadChannel;
 use zkthread_store::SubBlockStatus;
 
 use crate::datadir::{open_store, rebuild, statement, ThreadArgs};
@@ -81,7 +81,7 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
         let statement = statement.clone();
         tokio::task::spawn_blocking(move || {
             let began = Instant::now();
-            prove_signed::<Channel>(&statement, &witness.owners, &witness.rows, &PARAMS)
+            poseidon252::prove(&statement, &witness.owners, &witness.rows, &PARAMS)
                 .map(|proof| (proof, began.elapsed()))
         })
         .await
@@ -93,9 +93,9 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
     let step = progress.step("verifying the proof off-chain");
     let began = Instant::now();
     // Never store a proof that does not verify: `settle` would pay for a doomed transaction.
-    verify_signed::<Channel>(&statement, &proof, &PARAMS).context("the new proof does not verify")?;
+    poseidon252::verify(&statement, &proof, &PARAMS).context("the new proof does not verify")?;
     let verify_time = began.elapsed();
-    let felts = signed_proof_to_felts(&proof);
+    let felts = poseidon252::to_felts(&proof);
     step.done(format!(
         "{:.0} ms, {} proof felts",
         verify_time.as_secs_f64() * 1e3,

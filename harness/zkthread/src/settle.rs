@@ -15,15 +15,14 @@ use clap::Args;
 use serde::Serialize;
 use zkthread_client::registry::Registry;
 use zkthread_client::{ClientError, TxStatus};
-use zkthread_prover::signed::verify_signed;
-use zkthread_prover::signed_proof_from_felts;
+use zkthread_prover::signed::poseidon252;
 use zkthread_store::SubBlockStatus;
 
 use crate::chain::ChainArgs;
 use crate::datadir::{open_store, settlement, statement, ThreadArgs};
 use crate::output::{hex, print_json, strk, Progress};
 use crate::preflight::{self, Preflight};
-use crate::program::{Channel, PARAMS};
+use crate::program::PARAMS;
 use crate::reconcile::{reconcile, record_revert, Reconciled};
 
 /// Environment variable naming a test-only crash point of `settle`.
@@ -143,14 +142,14 @@ pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
     let (sequence, attempt) = (sub_block.sequence(), sub_block.attempt);
     let statement = statement(&sub_block, key.registry);
     let settle = settlement(&sub_block);
-    let proof = signed_proof_from_felts::<Channel>(&settle.proof)
+    let proof = poseidon252::from_felts(&settle.proof)
         .context("the stored proof does not decode")?;
     let calldata_felts = settle.calldata().len();
 
     let step = progress.step(
         "pre-settlement checks (proof off-chain, input slots, sequence, verifier class, calldata)",
     );
-    let proof_verifies = match verify_signed::<Channel>(&statement, &proof, &PARAMS) {
+    let proof_verifies = match poseidon252::verify(&statement, &proof, &PARAMS) {
         Ok(()) => true,
         Err(error) => {
             tracing::warn!(%error, "the stored proof does not verify off-chain");

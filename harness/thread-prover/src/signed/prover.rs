@@ -38,7 +38,7 @@ use crate::channel::ThreadChannel;
 use crate::params::StarkParams;
 use crate::poseidon2;
 use crate::poseidon2::air::Poseidon2Eval;
-use crate::prover::{preprocessed_root, VerifyError};
+use crate::prover::{preprocessed_root, remember_preprocessed_root, VerifyError};
 use crate::trace::{range_interaction, range_multiplicity_column, range_table_column, TraceColumn};
 
 /// Version of the signed AIR (bump on any change of columns, constraints or fraction order).
@@ -211,6 +211,8 @@ where
     let mut tree = scheme.tree_builder();
     tree.extend_evals(vec![table.clone()]);
     tree.commit(&mut channel);
+    // The verifier compares against this constant; computing it costs a blown-up commitment.
+    remember_preprocessed_root::<MC>(params, scheme.roots()[0]);
 
     // Padding transfer rows look up 24 zero limbs each.
     let mut multiplicity = witness.range_multiplicity.clone();
