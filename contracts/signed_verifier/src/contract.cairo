@@ -2,7 +2,7 @@
 //! storage, no calls out. The registry calls `verify(public_input, proof)` with its own public
 //! input `[os, program, thread, sequence, commitment, lists]`; the class inserts the chain id
 //! and its caller (the registry) with `statement::with_context` — a proof signed for another
-//! chain or registry does not verify here — and verifies with the shipped (DEFAULT, 96-bit)
+//! chain or registry does not verify here — and verifies with the shipped (`signed::SIGNED_PARAMS`, 96-bit)
 //! parameters (`generated_params::default_signed_params`).
 
 /// Why a proof is refused, for clients and tests (the registry only asks `verify`).

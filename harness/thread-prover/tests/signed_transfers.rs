@@ -379,24 +379,25 @@ mod random {
     }
 }
 
-/// Prove time and proof size of signed sub-blocks on the real channel (Poseidon252) with the
-/// shipped 96-bit parameters. `cargo test -p zkthread-prover --test signed_transfers --
-/// --ignored --nocapture` (dev profile: stwo, the prover, zkthread-sig and p3 are opt-level 3).
+/// Prove time and proof size of signed sub-blocks on the real channel (Poseidon252) at three
+/// 96-bit parameter sets: 2^2 x 40 + 16 (`StarkParams::DEFAULT`), 2^3 x 27 + 15 and the shipped
+/// `SIGNED_PARAMS` (2^4 x 20 + 16). `cargo test -p zkthread-prover --test signed_transfers --
+/// --ignored --nocapture timing` (dev profile: stwo, the prover, zkthread-sig and p3 are
+/// opt-level 3).
 #[test]
 #[ignore = "timing: run with --ignored --nocapture"]
 fn timing_signed_prove() {
     use std::time::Instant;
+    use zkthread_prover::signed::SIGNED_PARAMS;
     use zkthread_prover::Poseidon252MerkleChannel;
-    // 2 x 40 + 16 (shipped) and 3 x 27 + 15: the same 96 bits with fewer queries.
     let wider = StarkParams { log_blowup: 3, n_queries: 27, pow_bits: 15, ..StarkParams::DEFAULT };
     eprintln!("| params | transfers | senders | sign (client) | batch | prove | verify | proof felts | calldata felts |");
     eprintln!("|---|---|---|---|---|---|---|---|---|");
-    for (params, n, senders) in [
-        (StarkParams::DEFAULT, 16usize, 2usize),
-        (StarkParams::DEFAULT, 64, 4),
-        (StarkParams::DEFAULT, 256, 4),
-        (wider, 64, 4),
-    ] {
+    let mut runs = Vec::new();
+    for params in [StarkParams::DEFAULT, wider, SIGNED_PARAMS] {
+        runs.extend([(params, 3usize, 2usize), (params, 64, 4)]);
+    }
+    for (params, n, senders) in runs {
         assert!(params.security_bits() >= 96);
         let t = Instant::now();
         let plan: Vec<(usize, usize, u128)> =

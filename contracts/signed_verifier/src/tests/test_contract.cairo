@@ -1,8 +1,9 @@
-//! The `SignedVerifier` class as the registry reaches it. Its shipped parameters are DEFAULT
-//! (96 bits) and the committed signed proof vector uses light test parameters, so: the deployed
-//! class refuses that weaker proof ('verifier: params mismatch'); the context it inserts is the
-//! transaction's chain id and its caller, with which the registry-side public input becomes the
-//! vector's signed public input and the proof verifies under its own (test) parameters.
+//! The `SignedVerifier` class as the registry reaches it. Its shipped parameters are the
+//! prover's `signed::SIGNED_PARAMS` (2^4 x 20 + 16 = 96 bits) and the committed signed proof
+//! vector uses light test parameters, so: the deployed class refuses that weaker proof
+//! ('verifier: params mismatch'); the context it inserts is the transaction's chain id and its
+//! caller, with which the registry-side public input becomes the vector's signed public input
+//! and the proof verifies under its own (test) parameters.
 
 use starknet::syscalls::deploy_syscall;
 use starknet::SyscallResultTrait;
@@ -49,9 +50,10 @@ fn as_registry() {
 }
 
 #[test]
-fn shipped_params_are_default_not_the_vectors() {
+fn shipped_params_are_signed_params_not_the_vectors() {
     let shipped = default_signed_params();
-    assert(shipped.log_blowup == 2 && shipped.n_queries == 40 && shipped.pow_bits == 16, 'DEFAULT');
+    assert(shipped.log_blowup == 4 && shipped.n_queries == 20 && shipped.pow_bits == 16, 'SIGNED_PARAMS');
+    assert(shipped.log_blowup * shipped.n_queries + shipped.pow_bits >= 96, '96 bits');
     assert(shipped != test_params(), 'shipped == test params');
 }
 
