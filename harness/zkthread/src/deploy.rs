@@ -1,5 +1,5 @@
 //! `zkthread deploy`: build the contracts, declare the thread program (the Cairo verifier class
-//! `ThreadVerifier`), declare and deploy the registry (owned by the signing account) and a
+//! `SignedVerifier`), declare and deploy the registry (owned by the signing account) and a
 //! thread-ready token accepting that program (its thread owner is the signing account), and
 //! register OS version 1 and the program (the registry deploys its verifier instance).
 
@@ -71,7 +71,7 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
     let holder = args.holder.unwrap_or(client.address());
     let mut fees = 0;
     // The token accepts the verifier's program from deployment, so the class is declared first.
-    let step = progress.step("declaring the thread program (Cairo verifier ThreadVerifier)");
+    let step = progress.step("declaring the thread program (Cairo verifier SignedVerifier)");
     let (program_hash, declare_fee) = declare_verifier(&client, &artifacts, VERIFIER).await?;
     fees += declare_fee;
     step.done(format!("class {}", hex(program_hash)));

@@ -39,7 +39,7 @@ pub struct CreateArgs {
     /// OS version of the thread (must be registered).
     #[arg(long, default_value_t = OS_VERSION)]
     os_version: u64,
-    /// Program hash (default: the class hash of the Cairo verifier `ThreadVerifier`, declared
+    /// Program hash (default: the class hash of the Cairo verifier `SignedVerifier`, declared
     /// if the node does not have it).
     #[arg(long, value_parser = felt_arg)]
     program_hash: Option<Felt>,
