@@ -16,11 +16,16 @@ use super::report::{
 };
 use super::transfers::{generate, AccountSpread, FreshAddresses};
 use super::world::{load_average, BenchWorld, WorldOptions};
+use super::ProgramKind;
 use crate::chain::ChainArgs;
 use crate::output::{print_json, seconds, Progress};
 
 #[derive(Args, Debug)]
 pub struct SettleArgs {
+    /// The thread program. Default: the unsigned baseline, whose proofs stay small at 4,096
+    /// transfers; the signed program's sub-blocks of that size do not fit one settlement yet.
+    #[arg(long, value_enum, default_value_t = ProgramKind::Unsigned)]
+    program: ProgramKind,
     /// Transfers per sub-block.
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 64, 1024, 4096])]
     sizes: Vec<usize>,
@@ -65,6 +70,7 @@ pub async fn run(args: SettleArgs, json: bool) -> Result<()> {
     let progress = Progress::new(json);
     let world = BenchWorld::start(
         &WorldOptions {
+            program: args.program,
             signers: usize::from(args.few),
             chain: args.chain.clone(),
             repo: args.repo.clone(),

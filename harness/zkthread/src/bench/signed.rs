@@ -1,6 +1,8 @@
-//! Signed sub-blocks for `bench prove`: `senders` accounts with registered thread keys sign
-//! `n` transfers round-robin (each sender's transfers chain through its key rotations), and
-//! the signed batcher builds the sub-block the prover proves.
+//! The signed program in the benchmarks. `bench prove`: `senders` accounts with registered
+//! thread keys sign `n` transfers round-robin (each sender's transfers chain through its key
+//! rotations), and the signed batcher builds the sub-block the prover proves. `bench verify`
+//! on a node: the bench world's senders register keys from their own accounts and sign the
+//! generated transfers, which are batched, proven and settled for real.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -13,7 +15,17 @@ use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::wots::{commitment, KeySeed};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
 
+use zkthread_client::calldata::SlotValue as ChainSlotValue;
+use zkthread_client::registry::Settlement;
+use zkthread_client::token::Token;
+use zkthread_client::{ChainClient, FeeMode};
+use zkthread_sig::domain::unpack_key_slot;
+
+use super::world::{BenchWorld, Proven};
 use super::Row;
+use crate::key::packed_commitment;
+use crate::output::Progress;
+use crate::workload::TraderKey;
 
 const TOKEN: u64 = 0x70c3a1;
 
@@ -86,5 +98,137 @@ pub fn measure(n: usize, senders: usize, params: &StarkParams) -> Result<Row> {
         felts: poseidon252::to_felts(&proof).len(),
         slots: pi.inputs.len(),
         rss_mb: super::peak_rss_mb(),
+    })
+}
+
+/// Every sender of a bench world registers a fresh thread key, sent from its own account.
+pub async fn register_key(sender: &ChainClient, token: Token) -> Result<TraderKey> {
+    let seed = KeySeed::generate().map_err(|e| anyhow::anyhow!("no OS randomness for a key seed: {e}"))?;
+    let nonce = set_key(sender, token, &seed, 0).await?;
+    Ok(TraderKey { seed, index: 0, nonce })
+}
+
+/// `set_thread_key(commitment(seed, index))` from `sender`; returns the slot's new nonce.
+async fn set_key(sender: &ChainClient, token: Token, seed: &KeySeed, index: u32) -> Result<u32> {
+    let key = commitment(seed, index)?;
+    sender
+        .invoke(vec![token.set_thread_key_call(packed_commitment(&key))?], FeeMode::default())
+        .await?
+        .require_success("set_thread_key")?;
+    let (stored, nonce) = unpack_key_slot(&token.thread_key(sender, sender.address()).await?)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(stored == key, "the key slot of {:#x} does not hold the registered key", sender.address());
+    Ok(nonce)
+}
+
+/// After a settlement that did not apply: every sender whose slot did not follow its key file
+/// registers its next unused key (the spent ones are never signed with again).
+pub async fn resync_keys(world: &BenchWorld) -> Result<()> {
+    let stale: Vec<(Felt, KeySeed, u32)> = {
+        let keys = world.keys.lock().map_err(|_| anyhow::anyhow!("key state poisoned"))?;
+        keys.iter().map(|(a, k)| (*a, k.seed.clone(), k.index)).collect()
+    };
+    for (address, seed, index) in stale {
+        let slot = world.token.thread_key(&world.client, address).await?;
+        let (stored, _) = unpack_key_slot(&slot).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if stored == commitment(&seed, index)? {
+            continue;
+        }
+        let sender = world.signer(address).context("no client for a sender")?;
+        let nonce = set_key(sender, world.token, &seed, index).await?;
+        if let Ok(mut keys) = world.keys.lock() {
+            if let Some(k) = keys.get_mut(&address) {
+                k.nonce = nonce;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The signed program: each sender signs its transfers with its key (advancing its key
+/// state), the signed batcher builds the sub-block against the balances and key slots
+/// on-chain (every transfer must be accepted), then prove and verify off-chain.
+pub async fn prove_for_world(
+    world: &BenchWorld,
+    transfers: &[Transfer],
+    sequence: u64,
+    progress: &Progress,
+    label: &str,
+) -> Result<Proven> {
+    let client = &world.client;
+    let step = progress.step(format!("{label}: signing and batching {} transfers", transfers.len()));
+    let chain_id = client.chain_id();
+    let statement = SignedPublicInput {
+        os_version: Felt::from(crate::program::OS_VERSION),
+        program_hash: world.program_hash,
+        chain_id,
+        registry: world.registry.address,
+        thread_id: Felt::from(world.thread_id),
+        sequence: Felt::from(sequence),
+        contract_set_commitment: world.contract_set_commitment,
+        inputs: vec![],
+        outputs: vec![],
+    };
+    let txs = {
+        let mut keys = world.keys.lock().map_err(|_| anyhow::anyhow!("key state poisoned"))?;
+        let mut txs = Vec::with_capacity(transfers.len());
+        for t in transfers {
+            let key = keys.get_mut(&t.from).with_context(|| format!("sender {:#x} has no thread key", t.from))?;
+            txs.push(SignedTransferTx::sign(*t, key.nonce, &key.seed, key.index, &statement)?);
+            key.index += 1;
+            key.nonce += 1;
+        }
+        txs
+    };
+    let token = world.token.address;
+    let mut current = BTreeMap::new();
+    for t in &txs {
+        for key in [balance_slot_key(t.from), balance_slot_key(t.to), thread_key_slot_key(t.from)] {
+            let slot = Slot { contract: token, key };
+            if let std::collections::btree_map::Entry::Vacant(e) = current.entry(slot) {
+                e.insert(client.storage_at(token, key).await?);
+            }
+        }
+    }
+    let batch = SignedBatcher::new(statement.clone(), [token])
+        .batch(&txs, |s| current.get(s).copied())
+        .context("batching the signed transfers")?;
+    ensure!(batch.rejected.is_empty(), "the batcher refused {:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let pi = SignedPublicInput { inputs: sb.inputs.clone(), outputs: sb.outputs.clone(), ..statement };
+    step.done(format!("{} slots", pi.inputs.len()));
+
+    let step = progress.step(format!("{label}: proving {} signed transfers", transfers.len()));
+    let (proof, prove_seconds) = {
+        let (p, owners, rows) = (pi.clone(), sb.owners.clone(), sb.rows.clone());
+        tokio::task::spawn_blocking(move || {
+            let began = Instant::now();
+            poseidon252::prove(&p, &owners, &rows, &crate::program::PARAMS)
+                .map(|proof| (proof, began.elapsed().as_secs_f64()))
+        })
+        .await
+        .context("the prover task failed")?
+        .context("proving the sub-block")?
+    };
+    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
+    step.done(format!("largest component 2^{log_rows} rows"));
+    let began = Instant::now();
+    poseidon252::verify(&pi, &proof, &crate::program::PARAMS).context("the proof does not verify off-chain")?;
+    let verify_ms = began.elapsed().as_secs_f64() * 1e3;
+    let convert = |list: &[zkthread_prover::SlotValue]| {
+        list.iter().map(|e| ChainSlotValue::new(e.slot.contract, e.slot.key, e.value)).collect()
+    };
+    Ok(Proven {
+        settlement: Settlement {
+            thread_id: world.thread_id,
+            sequence,
+            inputs: convert(&pi.inputs),
+            outputs: convert(&pi.outputs),
+            proof: poseidon252::to_felts(&proof),
+        },
+        inputs: pi.inputs,
+        log_rows,
+        prove_seconds,
+        verify_ms,
     })
 }

@@ -14,18 +14,22 @@ use super::transfers::{generate, AccountSpread, FreshAddresses};
 use super::world::{load_average, BenchWorld, WorldOptions};
 use crate::chain::ChainArgs;
 use crate::output::{hex, print_json, seconds, Progress};
-use crate::program::unsigned::PARAMS;
-use crate::program::Channel;
+use super::ProgramKind;
+use crate::program::{unsigned, Channel, PARAMS};
 use zkthread_prover::ThreadChannel;
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
+    /// The thread program whose verifier settles the sub-blocks.
+    #[arg(long, value_enum, default_value_t = ProgramKind::Signed)]
+    program: ProgramKind,
     /// Smallest sub-block: 2^min-log transfers.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=20))]
     min_log: u32,
-    /// Largest sub-block: 2^max-log transfers.
-    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(0..=20))]
-    max_log: u32,
+    /// Largest sub-block: 2^max-log transfers (default: 8 for the signed program, 12 for the
+    /// unsigned one).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=20))]
+    max_log: Option<u32>,
     /// Extra sizes (log2) measured after the range, e.g. `--also 14,16`.
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(0..=20))]
     also: Vec<u32>,
@@ -54,6 +58,7 @@ enum Receivers {
 
 #[derive(Serialize)]
 struct VerifyReport {
+    program: &'static str,
     receivers: &'static str,
     node_url: String,
     channel: &'static str,
@@ -69,15 +74,17 @@ struct VerifyReport {
 }
 
 pub async fn run(args: VerifyArgs, json: bool) -> Result<()> {
-    ensure!(
-        args.min_log <= args.max_log,
-        "--min-log must not exceed --max-log"
-    );
+    let max_log = args.max_log.unwrap_or(match args.program {
+        ProgramKind::Signed => 8,
+        ProgramKind::Unsigned => 12,
+    });
+    ensure!(args.min_log <= max_log, "--min-log must not exceed --max-log");
     let started = Instant::now();
     let load_before = load_average();
     let progress = Progress::new(json);
     let world = BenchWorld::start(
         &WorldOptions {
+            program: args.program,
             signers: usize::from(args.accounts),
             chain: args.chain.clone(),
             repo: args.repo.clone(),
@@ -93,7 +100,7 @@ pub async fn run(args: VerifyArgs, json: bool) -> Result<()> {
         },
         Receivers::Many => AccountSpread::Many,
     };
-    let logs: Vec<u32> = (args.min_log..=args.max_log)
+    let logs: Vec<u32> = (args.min_log..=max_log)
         .chain(args.also.iter().copied())
         .collect();
     let mut rows = Vec::new();
@@ -133,7 +140,11 @@ pub async fn run(args: VerifyArgs, json: bool) -> Result<()> {
         receivers: spread.name(),
         node_url,
         channel: Channel::NAME,
-        security_bits: PARAMS.security_bits(),
+        program: args.program.name(),
+        security_bits: match args.program {
+            ProgramKind::Signed => PARAMS.security_bits(),
+            ProgramKind::Unsigned => unsigned::PARAMS.security_bits(),
+        },
         accounts: senders.len().max(usize::from(args.accounts)),
         step_bound: STEP_BOUND,
         calldata_goal: CALLDATA_GOAL,
@@ -148,8 +159,8 @@ pub async fn run(args: VerifyArgs, json: bool) -> Result<()> {
     }
     println!();
     println!(
-        "On-chain verification per sub-block ({}, {} bits, senders: {} accounts, receivers: {}, node {})",
-        report.channel, report.security_bits, report.accounts, report.receivers, report.node_url
+        "On-chain verification per sub-block ({} program, {}, {} bits, senders: {} accounts, receivers: {}, node {})",
+        report.program, report.channel, report.security_bits, report.accounts, report.receivers, report.node_url
     );
     println!(
         "Cairo steps: execute phase, bracketed by bisection over the L2 bound (bound {} steps)",

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -23,8 +24,10 @@ use super::report::{revert_summary, Steps, TxCost, CALLDATA_GOAL, STEP_BOUND};
 use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainArgs};
 use crate::output::{hex, Progress};
 use crate::preflight;
+use super::{signed, ProgramKind};
 use crate::program::unsigned::{self, PARAMS};
-use crate::program::{declare_verifier, Channel, OS_VERSION};
+use crate::program::{declare_verifier, Channel, OS_VERSION, VERIFIER};
+use crate::workload::TraderKey;
 
 /// Token supply, all minted to the signer (account #0), which funds the other senders.
 const SUPPLY: u128 = 1_000_000_000_000_000;
@@ -42,6 +45,8 @@ const DIRECT_L1_DATA_GAS: u64 = 10_000;
 const L2_GAS_PER_STEP: u64 = 100;
 
 pub struct WorldOptions {
+    /// The thread program (its verifier class is declared and registered).
+    pub program: ProgramKind,
     /// Accounts that can sign direct transfers (embedded devnet: predeployed accounts #0..).
     pub signers: usize,
     pub chain: ChainArgs,
@@ -61,6 +66,19 @@ pub struct BenchWorld {
     pub thread_id: u64,
     pub program_hash: Felt,
     pub contract_set_commitment: Felt,
+    pub program: ProgramKind,
+    /// Thread keys of the senders (signed program): seed, next index, slot nonce.
+    pub keys: Mutex<BTreeMap<Felt, TraderKey>>,
+}
+
+/// A sub-block proven and ready to settle, whichever the program.
+pub struct Proven {
+    pub settlement: Settlement,
+    pub inputs: Vec<SlotValue>,
+    /// Rows of the largest component (log2).
+    pub log_rows: u32,
+    pub prove_seconds: f64,
+    pub verify_ms: f64,
 }
 
 /// One sub-block settled (or attempted) through the thread.
@@ -90,7 +108,11 @@ impl BenchWorld {
         } else {
             "starting devnet and building the contracts"
         });
-        let build = tokio::task::spawn_blocking(move || build_contracts(&repo, unsigned::VERIFIER));
+        let verifier = match options.program {
+            ProgramKind::Signed => VERIFIER,
+            ProgramKind::Unsigned => unsigned::VERIFIER,
+        };
+        let build = tokio::task::spawn_blocking(move || build_contracts(&repo, verifier));
         let (devnet, client, others, salt) = if external {
             let client = options.chain.connect().await?;
             let salt = Felt::from(
@@ -138,7 +160,7 @@ impl BenchWorld {
         let step = progress
             .step("deploying the registry, the token and the verifier class; opening a thread");
         let holder = client.address();
-        let (program_hash, _) = declare_verifier(&client, &artifacts, unsigned::VERIFIER).await?;
+        let (program_hash, _) = declare_verifier(&client, &artifacts, verifier).await?;
         let deployment =
             deploy_registry_and_token(&client, &artifacts, holder, SUPPLY, salt, &[program_hash])
                 .await?;
@@ -163,12 +185,21 @@ impl BenchWorld {
                 .await
                 .context("funding a sender")?;
         }
+        let mut keys = BTreeMap::new();
+        if options.program == ProgramKind::Signed {
+            for sender in std::iter::once(&client).chain(&others) {
+                keys.insert(sender.address(), signed::register_key(sender, token).await?);
+            }
+        }
         step.done(format!(
-            "thread {thread_id} over token {}, {} funded senders",
+            "thread {thread_id} over token {}, {} funded senders, {} thread keys",
             hex(token.address),
-            others.len() + 1
+            others.len() + 1,
+            keys.len()
         ));
         Ok(BenchWorld {
+            program: options.program,
+            keys: Mutex::new(keys),
             devnet,
             node_url,
             client,
@@ -189,7 +220,7 @@ impl BenchWorld {
             .collect()
     }
 
-    fn signer(&self, address: Felt) -> Option<&ChainClient> {
+    pub fn signer(&self, address: Felt) -> Option<&ChainClient> {
         std::iter::once(&self.client)
             .chain(&self.others)
             .find(|c| c.address() == address)
@@ -217,61 +248,18 @@ impl BenchWorld {
         step_resolution: Option<u64>,
     ) -> Result<Settled> {
         let client = &self.client;
-        let step = progress.step(format!(
-            "{label}: batching {} transfers against on-chain balances",
-            transfers.len()
-        ));
-        let accounts: BTreeSet<Felt> = transfers.iter().flat_map(|t| [t.from, t.to]).collect();
-        let mut current = BTreeMap::new();
-        for account in accounts {
-            let slot = Slot::balance(self.token.address, account);
-            current.insert(slot, client.storage_at(slot.contract, slot.key).await?);
-        }
-        let sub_block = Batcher::new([self.token.address])
-            .batch_strict(transfers, |slot| current.get(slot).copied())
-            .context("batching the transfers")?;
         let sequence = self.registry.next_sequence(client, self.thread_id).await?;
-        let public_input = PublicInput {
-            os_version: Felt::from(OS_VERSION),
-            program_hash: self.program_hash,
-            thread_id: Felt::from(self.thread_id),
-            sequence: Felt::from(sequence),
-            contract_set_commitment: self.contract_set_commitment,
-            inputs: sub_block.inputs.clone(),
-            outputs: sub_block.outputs.clone(),
+        let proven = match self.program {
+            ProgramKind::Unsigned => self.prove_unsigned(transfers, sequence, progress, label).await?,
+            ProgramKind::Signed => signed::prove_for_world(self, transfers, sequence, progress, label).await?,
         };
-        step.done(format!(
-            "{} slots in, {} out",
-            sub_block.inputs.len(),
-            sub_block.outputs.len()
-        ));
-
-        let step = progress.step(format!("{label}: proving {} transfers", transfers.len()));
-        let (proof, prove_seconds) = {
-            let (pi, sb) = (public_input.clone(), sub_block.clone());
-            tokio::task::spawn_blocking(move || {
-                let began = Instant::now();
-                prove::<Channel>(&pi, &sb, &PARAMS)
-                    .map(|proof| (proof, began.elapsed().as_secs_f64()))
-            })
-            .await
-            .context("the prover task failed")?
-            .context("proving the sub-block")?
-        };
-        step.done(format!("2^{} rows", proof.log_n_rows));
-
-        let began = Instant::now();
-        verify::<Channel>(&public_input, &proof, &PARAMS)
-            .context("the proof does not verify off-chain")?;
-        let verify_ms = began.elapsed().as_secs_f64() * 1e3;
-        let settlement =
-            settlement_of(self.thread_id, sequence, &sub_block, proof_to_felts(&proof));
+        let Proven { settlement, inputs, log_rows, prove_seconds, verify_ms } = proven;
         let calldata_felts = settlement.calldata().len();
         let claim = preflight::Claim {
             thread_id: self.thread_id,
             sequence,
             program_hash: self.program_hash,
-            inputs: &public_input.inputs,
+            inputs: &inputs,
             proof_verifies: true,
             calldata_felts,
         };
@@ -324,10 +312,14 @@ impl BenchWorld {
             Some(reason) => format!("REVERTED: {}", revert_summary(reason)),
         };
         step.done(format!("{status}, L2 gas {}", cost.l2_gas));
+        if outcome.is_reverted() && self.program == ProgramKind::Signed {
+            // The keys that signed are spent but the slots did not rotate: register the next.
+            signed::resync_keys(self).await?;
+        }
         Ok(Settled {
-            slots_in: sub_block.inputs.len(),
-            slots_out: sub_block.outputs.len(),
-            log_rows: proof.log_n_rows,
+            slots_in: settlement.inputs.len(),
+            slots_out: settlement.outputs.len(),
+            log_rows,
             proof_felts: settlement.proof.len(),
             calldata_felts,
             prove_seconds,
@@ -336,6 +328,70 @@ impl BenchWorld {
             tx_hash: outcome.hash,
             status,
             cost,
+        })
+    }
+
+    /// The unsigned program: batch against on-chain balances, prove, verify off-chain.
+    async fn prove_unsigned(
+        &self,
+        transfers: &[Transfer],
+        sequence: u64,
+        progress: &Progress,
+        label: &str,
+    ) -> Result<Proven> {
+        let client = &self.client;
+        let step = progress.step(format!(
+            "{label}: batching {} transfers against on-chain balances",
+            transfers.len()
+        ));
+        let accounts: BTreeSet<Felt> = transfers.iter().flat_map(|t| [t.from, t.to]).collect();
+        let mut current = BTreeMap::new();
+        for account in accounts {
+            let slot = Slot::balance(self.token.address, account);
+            current.insert(slot, client.storage_at(slot.contract, slot.key).await?);
+        }
+        let sub_block = Batcher::new([self.token.address])
+            .batch_strict(transfers, |slot| current.get(slot).copied())
+            .context("batching the transfers")?;
+        let public_input = PublicInput {
+            os_version: Felt::from(OS_VERSION),
+            program_hash: self.program_hash,
+            thread_id: Felt::from(self.thread_id),
+            sequence: Felt::from(sequence),
+            contract_set_commitment: self.contract_set_commitment,
+            inputs: sub_block.inputs.clone(),
+            outputs: sub_block.outputs.clone(),
+        };
+        step.done(format!(
+            "{} slots in, {} out",
+            sub_block.inputs.len(),
+            sub_block.outputs.len()
+        ));
+
+        let step = progress.step(format!("{label}: proving {} transfers", transfers.len()));
+        let (proof, prove_seconds) = {
+            let (pi, sb) = (public_input.clone(), sub_block.clone());
+            tokio::task::spawn_blocking(move || {
+                let began = Instant::now();
+                prove::<Channel>(&pi, &sb, &PARAMS)
+                    .map(|proof| (proof, began.elapsed().as_secs_f64()))
+            })
+            .await
+            .context("the prover task failed")?
+            .context("proving the sub-block")?
+        };
+        step.done(format!("2^{} rows", proof.log_n_rows));
+
+        let began = Instant::now();
+        verify::<Channel>(&public_input, &proof, &PARAMS)
+            .context("the proof does not verify off-chain")?;
+        let verify_ms = began.elapsed().as_secs_f64() * 1e3;
+        Ok(Proven {
+            settlement: settlement_of(self.thread_id, sequence, &sub_block, proof_to_felts(&proof)),
+            inputs: public_input.inputs,
+            log_rows: proof.log_n_rows,
+            prove_seconds,
+            verify_ms,
         })
     }
 
