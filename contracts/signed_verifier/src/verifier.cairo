@@ -18,9 +18,9 @@ use stark_verifier::fri::FriConfigTrait;
 use stark_verifier::pcs::{
     CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, TreeProof, composition_oods_eval,
 };
-use thread_verifier::generated_params::RANGE_LOG_SIZE;
 use thread_verifier::lookup::LookupElementsTrait;
 use thread_verifier::proof::split_slot_owners;
+use crate::generated_params::{SIGNED_MAX_LOG_ROWS, SIGNED_RANGE_BITS};
 use crate::proof::{SignedProof, parse_signed_proof};
 use crate::statement::{bound_slots, boundary_sum};
 
@@ -30,7 +30,6 @@ const N_TREES: u32 = 4;
 const COMPOSITION_COLUMNS: u32 = 8;
 /// Component log sizes the verifier accepts (the prover's `4..=MAX_LOG_ROWS`).
 const MIN_LOG_SIZE: u32 = 4;
-const MAX_LOG_SIZE: u32 = 24;
 /// The signed AIR's constraints need the trace extended once (`LOG_EXPANSION`).
 const LOG_EXPANSION: u32 = 1;
 
@@ -45,8 +44,9 @@ pub struct SignedStarkParams {
     pub fold_step: u32,
     /// `signed_air_digest(params, "poseidon252")`: mixed into every transcript.
     pub signed_air_digest: felt252,
-    /// Merkle root of the preprocessed tree (the 16-bit range table).
-    pub preprocessed_root: felt252,
+    /// Merkle roots of the preprocessed tree (the 8-bit range table, which has the tallest
+    /// component's height) for the heights `2^SIGNED_RANGE_BITS..=2^SIGNED_MAX_LOG_ROWS`.
+    pub preprocessed_roots: Span<felt252>,
 }
 
 /// The prover's `mix_felt252s`: `digest <- poseidon_hash_many([digest, felts...])`.
@@ -75,10 +75,10 @@ pub fn verify_signed_proof(
         || params.log_blowup < LOG_EXPANSION {
         return Result::Err('verifier: params mismatch');
     }
-    let mut max_log = RANGE_LOG_SIZE;
+    let mut max_log = SIGNED_RANGE_BITS;
     let mut sizes_ok = true;
     for l in proof.log_sizes {
-        if *l < MIN_LOG_SIZE || *l > MAX_LOG_SIZE {
+        if *l < MIN_LOG_SIZE || *l > SIGNED_MAX_LOG_ROWS {
             sizes_ok = false;
             break;
         }
@@ -95,7 +95,10 @@ pub fn verify_signed_proof(
         || proof.queried_values.len() != N_TREES {
         return Result::Err('verifier: tree count');
     }
-    if *proof.commitments[0] != params.preprocessed_root {
+    // max_log is in SIGNED_RANGE_BITS..=SIGNED_MAX_LOG_ROWS here: one root per height.
+    let root_index = max_log - SIGNED_RANGE_BITS;
+    if root_index >= params.preprocessed_roots.len()
+        || *proof.commitments[0] != *params.preprocessed_roots[root_index] {
         return Result::Err('verifier: preprocessed root');
     }
     let mask = proof.sampled_values.slice(0, N_TREES - 1);
@@ -153,7 +156,7 @@ pub fn verify_signed_proof(
         poseidon2_claimed_sum: zero,
         poseidon2_log_size: *log[4],
         range_table_claimed_sum: zero,
-        range_table_log_size: RANGE_LOG_SIZE,
+        range_table_log_size: max_log,
     };
     let log_sizes = column_log_sizes(@sizes_params);
     pcs.commit(*proof.commitments[0], *log_sizes[0], ref channel);
@@ -185,7 +188,7 @@ pub fn verify_signed_proof(
         poseidon2_claimed_sum: *sums[3],
         poseidon2_log_size: *log[4],
         range_table_claimed_sum: *sums[4],
-        range_table_log_size: RANGE_LOG_SIZE,
+        range_table_log_size: max_log,
     };
 
     // stwo `verify`: composition commitment, OODS point, DEEP-ALI check.

@@ -3,7 +3,7 @@
 //!
 //! Six components, in proof order (`zkthread_prover::signed::prover::components`): the four
 //! roles (`signed_transfer`, `chain_step`, `digest_sponge`, `key_sponge`), `poseidon2` and the
-//! 16-bit `range_table`. Generated here, never typed by hand:
+//! 8-bit `range_table`. Generated here, never typed by hand:
 //! - the roles and the range table as constraint programs (the `cairo::op` format, from stwo's
 //!   `ExprEvaluator`, run by the thread verifier's `oods::accumulate_component`), stored as
 //!   constant `[felt252; N]` arrays packing [`WORDS_PER_FELT`] words per felt (word `j` at bits
@@ -42,7 +42,7 @@ pub const SIGNED_POSEIDON2_RELATIVE_PATH: &str =
 pub const SIGNED_VECTORS_RELATIVE_PATH: &str =
     "contracts/signed_air/src/tests/signed_vectors.cairo";
 
-/// Preprocessed columns of a signed proof (the range table).
+/// Preprocessed columns of a signed proof (the 8-bit range table).
 pub const N_PREPROCESSED_COLUMNS: usize = 1;
 
 /// Component names, in proof order (Cairo identifiers derive from them).

@@ -76,7 +76,7 @@ fn symbolic_components_are_the_provers() {
         log[2],
         log[3],
         log[4],
-        zkthread_prover::air::RANGE_LOG_SIZE,
+        zkthread_prover::signed::range::range_log_size(&log),
     ];
     for tree in 0..3 {
         assert_eq!(shape[tree].len(), sizes[tree].len(), "tree {tree} columns");

@@ -233,7 +233,7 @@ pub fn boundary_sum(slots: &[StatementSlot], state: &TokenStateRelation) -> Secu
 type RootCache = Mutex<HashMap<(TypeId, StarkParams), Vec<starknet_types_core::felt::Felt>>>;
 static PREPROCESSED_ROOTS: LazyLock<RootCache> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
-pub(crate) fn remember_preprocessed_root<MC: ThreadChannel>(params: &StarkParams, root: HashOf<MC>)
+fn remember_preprocessed_root<MC: ThreadChannel>(params: &StarkParams, root: HashOf<MC>)
 where
     SimdBackend: BackendForChannel<MC>,
 {

@@ -308,6 +308,255 @@ fn a_key_slot_not_rotated_does_not_verify() {
     });
 }
 
+/// Many queries over a small trace: the range table has the tallest component's height, so the
+/// preprocessed tree's query positions are the FRI positions themselves (a shorter table's
+/// projected positions come out unsorted, which stwo's lifted Merkle verifier refuses:
+/// `RootMismatch` on honest proofs, see `signed::range`).
+#[test]
+fn many_queries_over_a_small_trace_verify() {
+    let params = StarkParams { log_blowup: 1, n_queries: 60, pow_bits: 1, log_last_layer_degree_bound: 1, fold_step: 1 };
+    for amount in 1..=4u128 {
+        let state = genesis();
+        let txs = vec![signed(ALICE, BOB, amount, 0, 1), signed(BOB, CAROL, 50, 0, 1), signed(ALICE, CAROL, 200, 1, 2)];
+        let sb = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch").sub_block;
+        let pi = SignedPublicInput { inputs: sb.inputs, outputs: sb.outputs, ..statement() };
+        let proof = prove_signed::<Blake>(&pi, &sb.owners, &sb.rows, &params).expect("prove");
+        verify_signed::<Blake>(&pi, &proof, &params).expect("verify");
+    }
+}
+
+/// Alice holds 1,100 (instead of 1,000) and Bob 500: the state on which Alice's 1,100 to Bob
+/// and Bob's 200 back to her are a valid sub-block.
+fn rich_genesis() -> BTreeMap<Slot, Felt> {
+    let mut state = genesis();
+    state.insert(balance_slot(ALICE), Felt::from(1_100u64));
+    state
+}
+
+fn random_relations() -> zkthread_prover::signed::role::Relations {
+    use stwo::core::channel::Channel;
+    let mut channel = stwo::core::channel::Blake2sChannel::default();
+    channel.mix_u64(0x7261_6e67_6538);
+    zkthread_prover::signed::role::Relations::draw(&mut channel)
+}
+
+/// The `State` LogUp sum of the transfer rows equals the lists' boundary: the balances and
+/// key tuples of `w` are exactly the lists' (so a refusal is not about them).
+fn assert_state_balanced(pi: &SignedPublicInput, owners: &[Felt], w: &zkthread_prover::signed::SignedWitness) {
+    use zkthread_prover::signed::role::relation_sums;
+    use zkthread_prover::signed::roles::TransferRole;
+    use zkthread_prover::signed::statement::boundary_sum;
+    let r = random_relations();
+    let slots = pi.bound_slots(owners).expect("bound slots");
+    assert_eq!(relation_sums::<TransferRole>(&w.transfers, &r)[0], boundary_sum(&slots, &r.state));
+}
+
+/// Overdraft within a sub-block: Alice (1,000) sends 1,100 to Bob, leaving the limb
+/// `1,000 - 1,100 = p - 100` (no borrow: the limb equation holds mod p), then Bob's 200 brings
+/// her back to a canonical 100. Both transfers are really signed, every constraint and the
+/// `State` relation hold; only the 16-bit check of the written limb (two 8-bit look-ups, the
+/// high one `(p - 100 - lo) / 2^8` outside the table) refuses it.
+#[test]
+fn an_out_of_range_limb_does_not_verify() {
+    use zkthread_prover::signed::prove_signed_witness;
+    use zkthread_prover::signed::range::low_byte;
+    use zkthread_prover::signed::roles::transfer_cols::*;
+    use zkthread_prover::signed::SignedWitness;
+    let state = rich_genesis();
+    let txs = vec![signed(ALICE, BOB, 1_100, 0, 1), signed(BOB, ALICE, 200, 0, 1)];
+    let batch = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let honest_pi = SignedPublicInput { inputs: sb.inputs, outputs: sb.outputs, ..statement() };
+    let mut w = SignedWitness::new();
+    sb.rows.iter().for_each(|r| w.push(r));
+    // Control: on the rich state the same rows prove and verify.
+    let proof = prove_signed_witness::<Blake>(&honest_pi, &sb.owners, &w, &TEST).expect("control proves");
+    verify_signed::<Blake>(&honest_pi, &proof, &TEST).expect("the control verifies");
+    assert_eq!(w.range_lookups(2).outside, 0);
+
+    // Alice really holds 1,000 and ends with 100.
+    let mut pi = honest_pi.clone();
+    set(&mut pi.inputs, balance_slot(ALICE), Felt::from(1_000u64));
+    set(&mut pi.outputs, balance_slot(ALICE), Felt::from(100u64));
+    let minus_100 = (1u32 << 31) - 1 - 100;
+    let lo = |limbs: &[u32]| -> Vec<u32> { limbs.iter().map(|v| low_byte(*v)).collect() };
+    let (alice_old, alice_mid, alice_new) = ([1_000, 0, 0, 0, 0, 0, 0, 0], [minus_100, 0, 0, 0, 0, 0, 0, 0], [100, 0, 0, 0, 0, 0, 0, 0]);
+    let send = &mut w.transfers[0];
+    send[FROM_OLD].copy_from_slice(&alice_old);
+    send[FROM_NEW].copy_from_slice(&alice_mid);
+    send[BORROW].fill(0);
+    send[LIMB_LO.start + 8..LIMB_LO.start + 16].copy_from_slice(&lo(&alice_mid));
+    let back = &mut w.transfers[1];
+    back[TO_OLD].copy_from_slice(&alice_mid);
+    back[TO_NEW].copy_from_slice(&alice_new);
+    back[CARRY].fill(0);
+    back[LIMB_LO.start + 16..LIMB_LO.end].copy_from_slice(&lo(&alice_new));
+    assert_eq!(w.first_violation(), None, "the forged rows satisfy every constraint");
+    assert_state_balanced(&pi, &sb.owners, &w);
+    assert_eq!(w.range_lookups(2).outside, 1, "one look-up misses the 8-bit table");
+    let proof = prove_signed_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("the raw prover proves");
+    assert!(verify_signed::<Blake>(&pi, &proof, &TEST).is_err(), "overdraft verified");
+}
+
+/// A one-time key the test holds whole (every chain value from arbitrary starts), so it can
+/// sign any digits — also digits that are not the digest's.
+struct OpenKey {
+    pp: zkthread_sig::wots::Hash4,
+    chains: Vec<[zkthread_sig::wots::Hash4; 4]>,
+    key: KeyCommitment,
+}
+
+impl OpenKey {
+    fn new(tag: u32) -> Self {
+        use zkthread_sig::wots::{chain_step, key_commitment_sponge, V};
+        let pp = std::array::from_fn(|k| M31::reduce(tag * 17 + k as u32 + 1));
+        let chains: Vec<[zkthread_sig::wots::Hash4; 4]> = (0..V)
+            .map(|i| {
+                let mut c = [[M31::ZERO; 4]; 4];
+                c[0] = std::array::from_fn(|k| M31::reduce(tag * 1_000 + 8 * i as u32 + k as u32 + 3));
+                for j in 0..3 {
+                    c[j + 1] = chain_step(&pp, i as u8, j as u8, &c[j]);
+                }
+                c
+            })
+            .collect();
+        let ends = std::array::from_fn(|i| chains[i][3]);
+        let key = key_commitment_sponge(&pp, &ends).0;
+        OpenKey { pp, chains, key }
+    }
+
+    fn signature(&self, rho: [M31; 3], digits: &[u8; 64]) -> Signature {
+        Signature { rho, pp: self.pp, chains: std::array::from_fn(|i| self.chains[i][digits[i] as usize]) }
+    }
+
+    /// The honest signature: the first `rho` whose digest reaches the target sum.
+    fn sign(&self, msg: &zkthread_sig::wots::TransferMessage) -> Signature {
+        use zkthread_sig::wots::{digest_in_range, digit_sum, digits, message_digest, TARGET_SUM};
+        (0u32..)
+            .find_map(|counter| {
+                let rho = [M31::reduce(counter), M31::ZERO, M31::ZERO];
+                let (digest, _) = message_digest(&self.key, &msg.blocks(&rho).unwrap());
+                let x = digits(&digest);
+                (digit_sum(&x) == TARGET_SUM && digest_in_range(&digest)).then(|| self.signature(rho, &x))
+            })
+            .unwrap()
+    }
+
+    /// The verification trace of a signature at `digits` (walked from them, not from the
+    /// digest) over `honest`'s message.
+    fn trace_at(&self, honest: &zkthread_sig::wots::VerificationTrace, digits: [u8; 64]) -> zkthread_sig::wots::VerificationTrace {
+        use zkthread_sig::wots::{chain_step_input, ChainStep};
+        let mut chain_steps = Vec::new();
+        for (i, x) in digits.iter().enumerate() {
+            for j in *x..3 {
+                let input = self.chains[i][j as usize];
+                chain_steps.push(ChainStep {
+                    pp: self.pp,
+                    chain: i as u8,
+                    position: j,
+                    input,
+                    output: self.chains[i][j as usize + 1],
+                    permutation_output: zkthread_sig::permute(chain_step_input(&self.pp, i as u8, j, &input)),
+                });
+            }
+        }
+        zkthread_sig::wots::VerificationTrace { digits, chain_steps, ..honest.clone() }
+    }
+}
+
+/// Digits that are not the digest's: swapping two different digits of one digest element
+/// keeps the target sum and every chain (the test holds the whole key), and the key sponge's
+/// per-row equations `16 r' = r - x_a - 4 x_b` still have a solution in M31 — but the
+/// element's high part `hi` is then no integer below 2^15 - 1, and its range checks (two 8-bit
+/// look-ups each for `hi` and `hi + HI_SHIFT`) refuse the proof.
+#[test]
+fn digits_off_the_digest_split_do_not_verify() {
+    use zkthread_prover::signed::{prove_signed_witness, SignedWitness};
+    const EVE: u64 = 0xe7e;
+    let (open, next) = (OpenKey::new(1), OpenKey::new(2));
+    let mut state = genesis();
+    state.insert(balance_slot(EVE), Felt::from(300u64));
+    state.insert(key_slot(EVE), pack_key_slot(&open.key, 1).unwrap());
+    let mut tx = signed(ALICE, EVE, 1, 0, 1); // any signed shape, re-signed below
+    (tx.from, tx.to, tx.amount, tx.key, tx.next_key) = (Felt::from(EVE), Felt::from(BOB), 30, open.key, next.key);
+    tx.signature = open.sign(&tx.message(&statement()));
+    let batch = batcher().batch(&[tx.clone()], |s| state.get(s).copied()).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let pi = SignedPublicInput { inputs: sb.inputs, outputs: sb.outputs, ..statement() };
+    let proof = prove_signed::<Blake>(&pi, &sb.owners, &sb.rows, &TEST).expect("control proves");
+    verify_signed::<Blake>(&pi, &proof, &TEST).expect("the control verifies");
+
+    let honest = &sb.rows[0].trace;
+    let x = honest.digits;
+    // The first element with two different digits: swap them.
+    let (k, m) = (0..64)
+        .flat_map(|k| (k + 1..8 * (k / 8 + 1)).map(move |m| (k, m)))
+        .find(|(k, m)| x[*k] != x[*m])
+        .expect("an element with two different digits");
+    let mut forged = x;
+    forged.swap(k, m);
+    let mut row = sb.rows[0].clone();
+    row.trace = open.trace_at(honest, forged);
+    row.signature = open.signature(row.signature.rho, &forged);
+    let mut w = SignedWitness::new();
+    w.push(&row);
+    assert_eq!(w.first_violation(), None, "the forged rows satisfy every constraint");
+    assert_state_balanced(&pi, &sb.owners, &w);
+    {
+        use zkthread_prover::signed::role::relation_sums;
+        use zkthread_prover::signed::roles::*;
+        let r = random_relations();
+        let link = relation_sums::<TransferRole>(&w.transfers, &r)[1]
+            + relation_sums::<ChainStepRole>(&w.chain_steps, &r)[1]
+            + relation_sums::<DigestRole>(&w.digests, &r)[1]
+            + relation_sums::<KeySpongeRole>(&w.key_sponges, &r)[1];
+        assert_eq!(link, num_traits::Zero::zero(), "the Link relation balances");
+        // The element's last row carries the non-integer high part.
+        let last = &w.key_sponges[8 * (k / 8) / 2 + 3];
+        assert_eq!(last[key_cols::LAST], 1);
+        assert!(last[key_cols::REST] > (1 << 15) - 2, "hi {} is in range", last[key_cols::REST]);
+    }
+    assert!(w.range_lookups(4).outside >= 1, "a look-up misses the 8-bit table");
+    let proof = prove_signed_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("the raw prover proves");
+    assert!(verify_signed::<Blake>(&pi, &proof, &TEST).is_err(), "digits off the digest verified");
+}
+
+/// The range look-ups mean exactly the 16-bit checks they replace, on plain values: a
+/// written limb passes iff it is < 2^16, a digest element's high part iff it is <= 2^15 - 2.
+#[test]
+fn split_range_checks_keep_their_meaning() {
+    use zkthread_prover::signed::range::{low_byte, RangeLookups};
+    use zkthread_prover::signed::role::Role;
+    use zkthread_prover::signed::roles::*;
+    let p = (1u32 << 31) - 1;
+    let edges = [0, 1, 255, 256, (1 << 15) - 2, (1 << 15) - 1, 1 << 15, (1 << 16) - 1, 1 << 16, 1 << 20, p - 1];
+    let values: Vec<u32> = (0..(1 << 16) + 300).step_by(7).chain(edges).collect();
+    for v in values {
+        let mut t = vec![0u32; TransferRole::N_COLUMNS];
+        t[transfer_cols::FROM_NEW.start + 3] = v;
+        t[transfer_cols::LIMB_LO.start + 8 + 3] = low_byte(v);
+        let mut l = RangeLookups::default();
+        l.add::<TransferRole>(&[t], 1);
+        assert_eq!(l.outside == 0, v < 1 << 16, "limb {v}");
+
+        let mut s = vec![0u32; KeySpongeRole::N_COLUMNS];
+        s[key_cols::LAST] = 1;
+        s[key_cols::REST] = v;
+        s[key_cols::REST_LO] = low_byte(v);
+        s[key_cols::SHIFTED_LO] = low_byte((v + HI_SHIFT) % p);
+        let mut l = RangeLookups::default();
+        l.add::<KeySpongeRole>(&[s.clone()], 1);
+        assert_eq!(l.outside == 0, v <= (1 << 15) - 2, "hi {v}");
+        // Not an element's last row: nothing is looked up.
+        s[key_cols::LAST] = 0;
+        let mut l = RangeLookups::default();
+        l.add::<KeySpongeRole>(&[s], 1);
+        assert_eq!((l.outside, l.multiplicity.iter().all(|m| m.0 == 0)), (0, true));
+    }
+}
+
 /// Every role's constraints, LogUp included, hold on honest rows (a fast check, no proof).
 #[test]
 fn honest_rows_satisfy_every_role() {
@@ -422,8 +671,8 @@ fn timing_signed_prove() {
         // settle(thread, sequence, inputs, outputs, proof): 2 + 2 lengths + 3 per entry + proof.
         let calldata = 5 + 3 * (pi.inputs.len() + pi.outputs.len()) + felts;
         eprintln!(
-            "| {}x{}+{} | {n} | {senders} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {felts} | {calldata} |",
-            1u32 << params.log_blowup, params.n_queries, params.pow_bits, sign, batch_time, prove, verify
+            "| 2^{} x {} + {} | {n} | {senders} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {felts} | {calldata} |",
+            params.log_blowup, params.n_queries, params.pow_bits, sign, batch_time, prove, verify
         );
     }
 }

@@ -9,8 +9,8 @@
 //!
 //! Components (one proof): [`roles::TransferRole`] (one transfer per row),
 //! [`roles::ChainStepRole`], [`roles::DigestRole`], [`roles::KeySpongeRole`] (the pieces of a
-//! signature verification), `crate::poseidon2` (every permutation they use) and the 16-bit
-//! range table. Each role is written once ([`role::Role`]) for the prover and every evaluator.
+//! signature verification), `crate::poseidon2` (every permutation they use) and the 8-bit
+//! range table ([`range`]; a 16-bit check is two 8-bit look-ups). Each role is written once ([`role::Role`]) for the prover and every evaluator.
 //!
 //! ## Why a forged or replayed transfer cannot be proven
 //! - `Key(D, A, nonce, K)` tuples of one account form a single path from its input key slot:
@@ -37,6 +37,7 @@
 pub mod batcher;
 pub mod link;
 pub mod prover;
+pub mod range;
 pub mod role;
 pub mod roles;
 pub mod statement;
@@ -61,7 +62,7 @@ pub const SIGNED_PARAMS: crate::params::StarkParams = crate::params::StarkParams
 
 const _: () = assert!(SIGNED_PARAMS.security_bits() >= 96);
 
-pub use prover::{prove_signed, verify_signed, SignedProof, SignedProveError, SignedVerifyError};
+pub use prover::{prove_signed, prove_signed_witness, verify_signed, SignedProof, SignedProveError, SignedVerifyError};
 pub use statement::{BoundSlot, SignedPublicInput, SignedStatementError, SlotState};
 pub use witness::{SignedRow, SignedWitness};
 pub use batcher::{SignedBatch, SignedBatchError, SignedBatcher, SignedRejection, SignedSubBlock, SignedTransferTx};

@@ -3,8 +3,8 @@
 //! Transcript (a verifier replays exactly this):
 //! 1. `mix_felt252s(public_input.to_felts())`;
 //! 2. `mix_felt252s([signed_air_digest, log sizes of the five sized components])`;
-//! 3. commit the preprocessed tree (the range table), then the main tree (transfer, chain
-//!    step, digest, key sponge, Poseidon2 columns, then the range multiplicities);
+//! 3. commit the preprocessed tree (the 8-bit range table), then the main tree (transfer,
+//!    chain step, digest, key sponge, Poseidon2 columns, then the range multiplicities);
 //! 4. draw the relations (`State`, `Link`, `Poseidon2`, `RangeCheck`);
 //! 5. commit the interaction tree (same component order);
 //! 6. `mix_felts(claimed sums of chain step, digest, key sponge, Poseidon2, range table)`;
@@ -33,18 +33,21 @@ use super::role::{interaction_trace, main_trace, Relations, Role, RoleEval, LOG_
 use super::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole};
 use super::statement::{boundary_sum, SignedPublicInput, SignedStatementError};
 use super::witness::{SignedRow, SignedWitness};
-use crate::air::{RangeTableEval, RANGE_LOG_SIZE};
+use super::range::{
+    range8_interaction, range8_multiplicity_column, range8_table_column, range_log_size,
+    remember_signed_preprocessed_root, signed_preprocessed_root, Range8TableEval, SIGNED_MAX_LOG_ROWS,
+};
 use crate::channel::ThreadChannel;
 use crate::params::StarkParams;
 use crate::poseidon2;
 use crate::poseidon2::air::Poseidon2Eval;
-use crate::prover::{preprocessed_root, remember_preprocessed_root, VerifyError};
-use crate::trace::{range_interaction, range_multiplicity_column, range_table_column, TraceColumn};
+use crate::prover::VerifyError;
+use crate::trace::TraceColumn;
 
 /// Version of the signed AIR (bump on any change of columns, constraints or fraction order).
-pub const SIGNED_AIR_VERSION: u64 = 1;
-/// Largest component (rows = 2^MAX_LOG_ROWS).
-pub const MAX_LOG_ROWS: u32 = 24;
+pub const SIGNED_AIR_VERSION: u64 = 2;
+/// Largest component (rows = 2^MAX_LOG_ROWS): see [`super::range`] for why 16.
+pub const MAX_LOG_ROWS: u32 = SIGNED_MAX_LOG_ROWS;
 /// Components with a size chosen by the prover, in proof order.
 pub const SIZED_COMPONENTS: usize = 5;
 
@@ -114,7 +117,7 @@ pub type Components = (
     FrameworkComponent<RoleEval<DigestRole>>,
     FrameworkComponent<RoleEval<KeySpongeRole>>,
     FrameworkComponent<Poseidon2Eval>,
-    FrameworkComponent<RangeTableEval>,
+    FrameworkComponent<Range8TableEval>,
 );
 
 
@@ -132,7 +135,11 @@ pub fn components(log: &[u32; SIZED_COMPONENTS], r: &Relations, sums: [SecureFie
             Poseidon2Eval { log_n_rows: log[4], relation: r.poseidon2.clone() },
             sums[4],
         ),
-        FrameworkComponent::new(&mut a, RangeTableEval { range: r.range.clone() }, sums[5]),
+        FrameworkComponent::new(
+            &mut a,
+            Range8TableEval { log_size: range_log_size(log), range: r.range.clone() },
+            sums[5],
+        ),
     )
 }
 
@@ -151,9 +158,10 @@ pub fn column_log_sizes(log: &[u32; SIZED_COMPONENTS]) -> [Vec<u32>; 3] {
         main.extend(std::iter::repeat_n(*l, *m));
         interaction.extend(std::iter::repeat_n(*l, *i));
     }
-    main.push(RANGE_LOG_SIZE);
-    interaction.extend([RANGE_LOG_SIZE; 4]);
-    [vec![RANGE_LOG_SIZE], main, interaction]
+    let range = range_log_size(log);
+    main.push(range);
+    interaction.extend([range; 4]);
+    [vec![range], main, interaction]
 }
 
 fn mix_header<MC: ThreadChannel>(
@@ -183,12 +191,27 @@ pub fn prove_signed<MC: ThreadChannel>(
 where
     SimdBackend: BackendForChannel<MC>,
 {
+    let mut witness = SignedWitness::new();
+    rows.iter().for_each(|r| witness.push(r));
+    prove_signed_witness(public_input, slot_owners, &witness, params)
+}
+
+/// [`prove_signed`] from the components' rows themselves (rawer still: a test may edit any
+/// column). The range table's multiplicities are counted from the rows; a look-up of a value
+/// outside the table is left unbalanced, for the verifier to refuse.
+pub fn prove_signed_witness<MC: ThreadChannel>(
+    public_input: &SignedPublicInput,
+    slot_owners: &[Felt],
+    witness: &SignedWitness,
+    params: &StarkParams,
+) -> Result<SignedProof<MC>, SignedProveError>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
     public_input.bound_slots(slot_owners)?;
     if params.log_blowup < LOG_EXPANSION {
         return Err(SignedProveError::Blowup);
     }
-    let mut witness = SignedWitness::new();
-    rows.iter().for_each(|r| witness.push(r));
     let log = [
         log_rows(witness.transfers.len()),
         log_rows(witness.chain_steps.len()),
@@ -199,7 +222,7 @@ where
     if log.iter().any(|l| *l > MAX_LOG_ROWS) {
         return Err(SignedProveError::TooLarge);
     }
-    let max_log = log.iter().copied().max().unwrap_or(0).max(RANGE_LOG_SIZE);
+    let max_log = range_log_size(&log);
     let twiddles = SimdBackend::precompute_twiddles(
         CanonicCoset::new(max_log + LOG_EXPANSION + params.log_blowup).circle_domain().half_coset,
     );
@@ -207,17 +230,14 @@ where
     mix_header::<MC>(&mut channel, public_input, params, &log);
     let mut scheme = CommitmentSchemeProver::<SimdBackend, MC>::new(params.pcs_config(), &twiddles);
 
-    let table = range_table_column();
+    let table = range8_table_column(max_log);
     let mut tree = scheme.tree_builder();
     tree.extend_evals(vec![table.clone()]);
     tree.commit(&mut channel);
     // The verifier compares against this constant; computing it costs a blown-up commitment.
-    remember_preprocessed_root::<MC>(params, scheme.roots()[0]);
+    remember_signed_preprocessed_root::<MC>(params, max_log, &scheme.roots()[0]);
 
-    // Padding transfer rows look up 24 zero limbs each.
-    let mut multiplicity = witness.range_multiplicity.clone();
-    multiplicity[0] += 24 * ((1u32 << log[0]) - witness.transfers.len() as u32);
-    let multiplicity = range_multiplicity_column(&multiplicity);
+    let multiplicity = range8_multiplicity_column(max_log, &witness.range_lookups(log[0]).multiplicity);
     let traces = [
         main_trace::<TransferRole>(&witness.transfers, &[0; TransferRole::N_COLUMNS], log[0]),
         main_trace::<ChainStepRole>(&witness.chain_steps, &[0; ChainStepRole::N_COLUMNS], log[1]),
@@ -239,7 +259,7 @@ where
         interaction_trace::<DigestRole>(&traces[2], log[2], &relations),
         interaction_trace::<KeySpongeRole>(&traces[3], log[3], &relations),
         poseidon2::trace::interaction_trace(&traces[4], log[4], &relations.poseidon2),
-        range_interaction(&table, &multiplicity, &relations.range),
+        range8_interaction(&table, &multiplicity, &relations.range),
     ];
     let mut tree = scheme.tree_builder();
     for (cols, _) in &interactions {
@@ -278,7 +298,7 @@ where
     }
     let mut root = Vec::new();
     MC::hash_to_felts(&commitments[0], &mut root);
-    if root != preprocessed_root::<MC>(params) {
+    if root != signed_preprocessed_root::<MC>(params, range_log_size(&log)) {
         return Err(SignedVerifyError::PreprocessedRoot);
     }
     let mut channel = MC::C::default();

@@ -1,12 +1,15 @@
 //! The four roles of a signed-transfer proof (columns, constraints, fractions). The
 //! `Poseidon2` component (`crate::poseidon2`) proves every permutation they look up, and the
-//! 16-bit range table (`crate::air::RangeTableEval`) every range check.
+//! 8-bit range table ([`super::range::Range8TableEval`]) every range check: a 16-bit check of
+//! `v` is two 8-bit look-ups, of a low-byte column `lo` and of `(v - lo) / 2^8`
+//! ([`super::range::split16`]), which together mean exactly `v < 2^16`.
 
 use std::ops::Range;
 
 use zkthread_sig::wots::{TAG_CHAIN, TAG_MSG, TAG_PK, TARGET_SUM};
 
 use super::link;
+use super::range::split16;
 use super::role::{k, one_minus, Frac, Lane, Rel, Role};
 use crate::air::{LIMB_BITS, N_LIMBS};
 
@@ -49,7 +52,9 @@ pub mod transfer_cols {
     pub const TO_NEW: Range<usize> = 61..69;
     pub const BORROW: Range<usize> = 69..76;
     pub const CARRY: Range<usize> = 76..83;
-    pub const N: usize = 83;
+    /// Low bytes of the 24 range-checked limbs: `amount`, `from_new`, `to_new`, in order.
+    pub const LIMB_LO: Range<usize> = 83..107;
+    pub const N: usize = 107;
 }
 
 impl Role for TransferRole {
@@ -113,15 +118,16 @@ impl Role for TransferRole {
             f.push(Frac::new(Rel::Link, e.clone(), link::block(&pp, k(i as u32), b)));
         }
         f.push(Frac::new(Rel::Link, neg(&e), link::key_ok(&pp, &key)));
-        for i in AMOUNT.chain(FROM_NEW).chain(TO_NEW) {
-            f.push(Frac::new(Rel::Range, k(1), vec![c[i].clone()]));
+        // Every written limb is < 2^16: two 8-bit look-ups each (padding rows look up 0).
+        for (j, i) in AMOUNT.chain(FROM_NEW).chain(TO_NEW).enumerate() {
+            f.extend(split16(k(1), c[i].clone(), c[LIMB_LO.start + j].clone()));
         }
         f
     }
 
     fn batching() -> Vec<usize> {
-        // 36 fractions, linear denominators: pairs (degree 3).
-        (0..36).map(|i| i / 2).collect()
+        // 12 + 48 fractions, linear denominators: pairs (degree 3).
+        (0..60).map(|i| i / 2).collect()
     }
 }
 
@@ -262,7 +268,10 @@ pub mod key_cols {
     pub const OUT: Range<usize> = 45..61;
     /// `phase == 3`: this row ends a digest element (`LAST = PHASE_LO * PHASE_HI`).
     pub const LAST: usize = 61;
-    pub const N: usize = 62;
+    /// Low bytes of `REST` and of `REST + HI_SHIFT` (their 16-bit checks on a last row).
+    pub const REST_LO: usize = 62;
+    pub const SHIFTED_LO: usize = 63;
+    pub const N: usize = 64;
 }
 
 /// The row ends a digest element (a column, so the next-KeyCap entry stays degree 2).
@@ -272,7 +281,8 @@ fn last<T: Lane>(c: &[T]) -> T {
 
 /// Blocks of the key sponge (two chains each).
 pub const KEY_BLOCKS: u32 = 32;
-/// `hi <= 2^15 - 2` as a 16-bit range check of `hi + HI_SHIFT`.
+/// `hi <= 2^15 - 2` as 16-bit range checks of `hi` and `hi + HI_SHIFT` (each two 8-bit
+/// look-ups, [`split16`]).
 pub const HI_SHIFT: u32 = (1 << 16) - ((1 << 15) - 1);
 
 impl Role for KeySpongeRole {
@@ -325,7 +335,7 @@ impl Role for KeySpongeRole {
         let next_sigma = c[SIGMA].clone() + xa.clone() + xb.clone();
         let perm = [end_a.clone(), end_b.clone(), cap.clone(), out.clone()].concat();
         let three = || k::<T>(3);
-        vec![
+        let mut fracs = vec![
             Frac::new(Rel::Poseidon2, neg(&e), perm),
             Frac::new(
                 Rel::Link,
@@ -341,16 +351,20 @@ impl Role for KeySpongeRole {
             ),
             Frac::new(Rel::Link, neg(&e), link::chain(&pp, chain_a, three(), &end_a)),
             Frac::new(Rel::Link, neg(&e), link::chain(&pp, chain_b, three(), &end_b)),
-            // At an element's end the rest is its high part: hi < 2^16 and hi + HI_SHIFT <
-            // 2^16, i.e. hi <= 2^15 - 2, so `hi * 2^16 + lo` cannot wrap around p.
-            Frac::new(Rel::Range, l.clone(), vec![rest.clone()]),
-            Frac::new(Rel::Range, l, vec![rest + k(HI_SHIFT)]),
-            Frac::new(Rel::Link, f, link::key_ok(&pp, &out[0..4])),
-        ]
+        ];
+        // At an element's end the rest is its high part: hi < 2^16 and hi + HI_SHIFT < 2^16,
+        // i.e. hi <= 2^15 - 2, so `hi * 2^16 + lo` cannot wrap around p. Each 16-bit check is
+        // two 8-bit look-ups: `REST = 256 a + REST_LO` and `REST + HI_SHIFT = 256 b +
+        // SHIFTED_LO` with `a, b, REST_LO, SHIFTED_LO < 2^8`.
+        let shifted = rest.clone() + k(HI_SHIFT);
+        fracs.extend(split16(l.clone(), rest, c[REST_LO].clone()));
+        fracs.extend(split16(l, shifted, c[SHIFTED_LO].clone()));
+        fracs.push(Frac::new(Rel::Link, f, link::key_ok(&pp, &out[0..4])));
+        fracs
     }
 
     fn batching() -> Vec<usize> {
         // Pairs of linear entries; the next-KeyCap entry (degree-2 values) alone.
-        vec![0, 0, 1, 1, 2, 3, 3, 4, 4, 5]
+        vec![0, 0, 1, 1, 2, 3, 3, 4, 4, 5, 5, 6]
     }
 }

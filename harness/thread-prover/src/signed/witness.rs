@@ -4,10 +4,13 @@
 use zkthread_sig::wots::{Hash4, KeyCommitment, Signature, VerificationTrace, V};
 use zkthread_sig::M31;
 
+use stwo::core::fields::m31::BaseField;
+
+use super::range::{low_byte, RangeLookups};
 use super::roles::{chain_cols, digest_cols, key_cols, transfer_cols, HI_SHIFT, KEY_BLOCKS};
 use super::role::Role;
 use super::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole};
-use crate::air::{limbs, LIMB_BITS, N_LIMBS, RANGE_LOG_SIZE};
+use crate::air::{limbs, LIMB_BITS, N_LIMBS};
 use crate::poseidon2::trace::State as PermState;
 
 /// One signed transfer as the AIR sees it: identities as M31 limbs, the balances it reads, and
@@ -29,7 +32,9 @@ pub struct SignedRow {
     pub trace: VerificationTrace,
 }
 
-/// Rows of every component plus the permutations to prove and the range multiplicities.
+/// Rows of every component plus the permutations to prove. The range table's multiplicities
+/// are read off the rows when proving ([`SignedWitness::range_lookups`]), so a test may edit
+/// rows freely.
 #[derive(Clone, Debug, Default)]
 pub struct SignedWitness {
     pub transfers: Vec<Vec<u32>>,
@@ -37,8 +42,6 @@ pub struct SignedWitness {
     pub digests: Vec<Vec<u32>>,
     pub key_sponges: Vec<Vec<u32>>,
     pub permutations: Vec<(PermState, u32)>,
-    /// Range-check look-ups of the role rows (the padding rows' are added by the prover).
-    pub range_multiplicity: Vec<u32>,
 }
 
 fn u32s<const N: usize>(x: &[M31; N]) -> impl Iterator<Item = u32> + '_ {
@@ -51,11 +54,19 @@ fn state_u32(s: &[M31; 16]) -> PermState {
 
 impl SignedWitness {
     pub fn new() -> Self {
-        SignedWitness { range_multiplicity: vec![0; 1 << RANGE_LOG_SIZE], ..Default::default() }
+        SignedWitness::default()
     }
 
-    fn range(&mut self, v: u32) {
-        self.range_multiplicity[v as usize] += 1;
+    /// The 8-bit range look-ups of the role rows, padding rows included: transfer rows padded
+    /// to `2^log_transfer_rows` (each all-zero padding row looks up 0 48 times); padding
+    /// key-sponge rows look nothing up.
+    pub fn range_lookups(&self, log_transfer_rows: u32) -> RangeLookups {
+        let mut lookups = RangeLookups::default();
+        lookups.add::<TransferRole>(&self.transfers, 1);
+        let padding = (1usize << log_transfer_rows).saturating_sub(self.transfers.len());
+        lookups.add::<TransferRole>(&[vec![0; TransferRole::N_COLUMNS]], padding as u32);
+        lookups.add::<KeySpongeRole>(&self.key_sponges, 1);
+        lookups
     }
 
     /// Adds every row one signed transfer needs.
@@ -120,10 +131,8 @@ impl SignedWitness {
         }
         r.extend(borrow);
         r.extend(carry);
+        r.extend(x.iter().chain(&fnew).chain(&tnew).map(|v| low_byte(*v)));
         debug_assert_eq!(r.len(), transfer_cols::N);
-        for v in x.iter().chain(&fnew).chain(&tnew) {
-            self.range(*v);
-        }
         self.transfers.push(r);
     }
 
@@ -135,8 +144,12 @@ impl SignedWitness {
         for b in 0..KEY_BLOCKS as usize {
             let (phase, last) = (b % 4, b % 4 == 3);
             let (xa, xb) = (u32::from(t.digits[2 * b]), u32::from(t.digits[2 * b + 1]));
-            // Honest digits are the head's two low base-4 digits, so this division is exact.
-            let rest = queue[0].wrapping_sub(xa + 4 * xb) >> 4;
+            // `rest = (head - x_a - 4 x_b) / 16` in M31: for honest digits (the head's two low
+            // base-4 digits) the integer quotient; for any other digits the constraint's only
+            // solution, which the range checks of the element's last rest then refuse.
+            let rest = ((BaseField::from(queue[0]) - BaseField::from(xa + 4 * xb))
+                * BaseField::from(16).inverse())
+            .0;
             let before = &t.key_states[b];
             let after = &t.key_states[b + 1];
             let mut r = vec![1];
@@ -152,6 +165,8 @@ impl SignedWitness {
             r.extend(u32s(&row.signature.chains[2 * b + 1]));
             r.extend(u32s(after));
             r.push(u32::from(last));
+            let shifted = (BaseField::from(rest) + BaseField::from(HI_SHIFT)).0;
+            r.extend([low_byte(rest), low_byte(shifted)]);
             debug_assert_eq!(r.len(), key_cols::N);
             let mut input = [0u32; 16];
             input[..4].copy_from_slice(&t.chain_ends[2 * b].map(M31::to_u32));
@@ -160,9 +175,6 @@ impl SignedWitness {
             self.permutations.push((input, 1));
             self.key_sponges.push(r);
             if last {
-                // Out-of-range values are an invalid witness: leave them for the constraints.
-                self.range(rest.min((1 << 16) - 1));
-                self.range((rest + HI_SHIFT).min((1 << 16) - 1));
                 queue.remove(0);
                 queue.push(0);
             } else {
