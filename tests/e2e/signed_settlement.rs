@@ -26,6 +26,9 @@ use zkthread_sig::domain::{pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::M31;
 
+/// Limits of one settlement of the demo's signed sub-block (calldata felts, L2 gas).
+const MAX_SETTLE_CALLDATA: usize = 5_000;
+const MAX_SETTLE_L2_GAS: u64 = 756_000_000;
 
 fn seed(account: u64) -> KeySeed {
     KeySeed::from_elements(std::array::from_fn(|i| {
@@ -163,19 +166,22 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
     verify_signed::<Poseidon252MerkleChannel>(&pi, &proof, &SIGNED_PARAMS)
         .map_err(|e| anyhow::anyhow!("off-chain verify: {e:?}"))?;
     settlement.proof = signed_proof_to_felts(&proof);
-    let calldata =
-        settlement.proof.len() + 4 * (settlement.inputs.len() + settlement.outputs.len());
+    let calldata = settlement.calldata().len();
     eprintln!(
-        "signed sub-block: {} transfers, {} slots, proved in {:.1} s, {} proof felts (~{calldata} calldata felts)",
+        "signed sub-block: {} transfers, {} slots, proved in {:.1} s, {} proof felts ({calldata} settle calldata felts)",
         sb.transfers.len(),
         sb.inputs.len(),
         prove_time.as_secs_f64(),
         settlement.proof.len()
     );
+    ensure!(
+        calldata <= MAX_SETTLE_CALLDATA,
+        "settle calldata {calldata} > {MAX_SETTLE_CALLDATA} felts"
+    );
 
     // Cairo steps: one simulation shows it fits devnet's bound; the bisection costs a simulation
-    // (~25 s) per step, so it is opt-in with ZKTHREAD_MEASURE_STEPS=1 (measured 2026-11-30:
-    // 7.81M..7.97M of the 10M bound for 3 transfers, 5 slots).
+    // (~25 s) per step, so it is opt-in with ZKTHREAD_MEASURE_STEPS=1 (measured 2026-11-30 with
+    // SIGNED_PARAMS = 2^6 x 13 + 18: 4.53M..4.69M of the 10M bound for 3 transfers, 5 slots).
     let settle_call = world.registry.settle_call(&settlement)?;
     if std::env::var_os("ZKTHREAD_MEASURE_STEPS").is_some() {
         let (low, high) = bracket_steps(client, &settle_call, 250_000).await?;
@@ -207,6 +213,7 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
         "signed settle reverted: ...{}",
         tail(outcome.revert_reason().unwrap_or_default(), 600)
     );
+    ensure!(gas <= MAX_SETTLE_L2_GAS, "settle used {gas} L2 gas > {MAX_SETTLE_L2_GAS}");
 
     // Storage equals the batch's outputs; keys rotated; sequence 1.
     for output in &settlement.outputs {

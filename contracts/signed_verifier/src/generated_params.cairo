@@ -14,23 +14,23 @@ pub const SIGNED_MAX_LOG_ROWS: u32 = 16;
 /// signed::SIGNED_PARAMS: 96 conjectured bits (log_blowup * n_queries + pow_bits).
 pub fn default_signed_params() -> SignedStarkParams {
     SignedStarkParams {
-        log_blowup: 4,
-        n_queries: 20,
-        pow_bits: 16,
+        log_blowup: 6,
+        n_queries: 13,
+        pow_bits: 18,
         log_last_layer_degree_bound: 3,
         fold_step: 3,
-        signed_air_digest: 0x3ce93b7796114676a1a1219aee8ecd92ba2532f61d4a697e50da951718e1cf4,
+        signed_air_digest: 0x7af6a4e499e6f9b6d89bf36ace7997cee984563049cea3db3d9ddc3d4c18878,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
-            0x3cf7128d67c5bc941f773839cdbec478b800fd393c14801200f958d51ee9502,
-            0x4923cbd46e1a260b59e5415f19a07e8f91e316e64f7b527822140c029925624,
-            0x4d58e1f13a90949da4701e4a6134b3cf9c6638b8ec2fffa3d8e4e085447a2a3,
-            0xf782ce4f6352625be72c01f2fc485c81869b84f9213057a85dadc1170e0f3a,
-            0x57d0bd68f6cba9461b5c57556bc749e40c830639b8ffeebf59043b20d27cd2b,
-            0x6c20336cd3ec34c19434c9df87896d7ffdc58bcd27fd4e7dfab1349e4818111,
-            0x5fc5c758e032f4245f42aefc483f3c085603830275ea7a29ac2f4d2bafca3d5,
-            0x64ca57f64a255ca6f79338cfd2cc07f3485b1c91a27e67f17169abae360458b,
-            0x26e3b52d6fbf6f16bde22ca02fa8565eca83c9e6c751e0ccf0a1e8aa0031daa,
+            0x78d399245bc41f79a1667ba5733d1dc57ff939faa66df2cea3ece1ec1bf6d4c,
+            0x67788c2770ebcdd7672a7c3e03ce65d6fdcf6b2695123e352ff7d0922cadc34,
+            0x7a6462dcd866fe3fc3c95b4f7ddc92eb7e1ec724d085460b4b589127ee0d1e7,
+            0x525674e4bbf038c1f8558443004db1648b96b38c953d43cf5b5bf61c8284871,
+            0x75ced3f20a00d7482c630728a14ccf2e6e38b7cfa3a8cfc59aceaf8d7e5600e,
+            0x3496a73c9c86fdb760cc8fc55156b4ad4f726d4da535cc5d975a66ff981d0c4,
+            0x5a224dd621644380a0c17715e76828d4687b1a99a65bfc9f8884402d081fb,
+            0x5578993ba8fdf5a15378eec15bf2624956812c30a183d6e67b1ce18f7be3c4d,
+            0x701b229f189f54d6faef0706029a227465f15f915935692d1e1d7a896599dda,
         ]
             .span(),
     }

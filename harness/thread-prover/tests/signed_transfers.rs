@@ -628,9 +628,9 @@ mod random {
     }
 }
 
-/// Prove time and proof size of signed sub-blocks on the real channel (Poseidon252) at three
-/// 96-bit parameter sets: 2^2 x 40 + 16 (`StarkParams::DEFAULT`), 2^3 x 27 + 15 and the shipped
-/// `SIGNED_PARAMS` (2^4 x 20 + 16). `cargo test -p zkthread-prover --test signed_transfers --
+/// Prove time and proof size of signed sub-blocks on the real channel (Poseidon252) at 96-bit
+/// parameter sets: 2^2 x 40 + 16 (`StarkParams::DEFAULT`), 2^3 x 27 + 15, 2^4 x 20 + 16 and the
+/// shipped `SIGNED_PARAMS` (2^6 x 13 + 18). `cargo test -p zkthread-prover --test signed_transfers --
 /// --ignored --nocapture timing` (dev profile: stwo, the prover, zkthread-sig and p3 are
 /// opt-level 3).
 #[test]
@@ -640,10 +640,11 @@ fn timing_signed_prove() {
     use zkthread_prover::signed::SIGNED_PARAMS;
     use zkthread_prover::Poseidon252MerkleChannel;
     let wider = StarkParams { log_blowup: 3, n_queries: 27, pow_bits: 15, ..StarkParams::DEFAULT };
+    let wide = StarkParams { log_blowup: 4, n_queries: 20, pow_bits: 16, ..StarkParams::DEFAULT };
     eprintln!("| params | transfers | senders | sign (client) | batch | prove | verify | proof felts | calldata felts |");
     eprintln!("|---|---|---|---|---|---|---|---|---|");
     let mut runs = Vec::new();
-    for params in [StarkParams::DEFAULT, wider, SIGNED_PARAMS] {
+    for params in [StarkParams::DEFAULT, wider, wide, SIGNED_PARAMS] {
         runs.extend([(params, 3usize, 2usize), (params, 64, 4)]);
     }
     for (params, n, senders) in runs {

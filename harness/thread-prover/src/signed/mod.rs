@@ -46,16 +46,17 @@ pub mod witness;
 /// The proof parameters of the signed program: the only ones its Cairo verifier accepts
 /// (`contracts/signed_verifier/src/generated_params.cairo` is generated from this constant).
 ///
-/// Blowup 2^4 x 20 queries + 16 pow bits = 96 conjectured bits, the same security as
-/// `StarkParams::DEFAULT` (2^2 x 40 + 16) with half the queries: the verifier's cost (proof
-/// felts, Cairo steps) is roughly linear in the queries, the prover's in the blowup. With
-/// DEFAULT the demo's settlement (3 transfers, 5 slots) needed 6,887 proof felts and 1.34e9 L2
-/// gas, above the 5,000-felt calldata and 7.56e8 L2-gas limits; the measured numbers of these
-/// parameters are in `docs/signed-transfers.md` ("Cost").
+/// Blowup 2^6 x 13 queries + 18 pow bits = 96 conjectured bits. The on-chain verifier's cost
+/// is ~4.6e8 L2 gas fixed (the AIR's evaluation at the OODS point) plus ~2.1e7 per query, so
+/// the 7.56e8 L2-gas limit of one settlement allows at most 14 queries; 13 queries need
+/// `log_blowup * 13 + pow >= 96`, i.e. blowup 2^6 with 18 pow bits (pow kept <= 20: Poseidon
+/// grinding is slow). The demo's settlement (3 transfers, 5 slots) measured 2,565 proof felts,
+/// 7.32e8 L2 gas; 2^4 x 20 + 16 needed 8.77e8 and `StarkParams::DEFAULT` (2^2 x 40 + 16)
+/// 1.34e9. Measurements: `docs/signed-transfers.md` ("Cost").
 pub const SIGNED_PARAMS: crate::params::StarkParams = crate::params::StarkParams {
-    log_blowup: 4,
-    n_queries: 20,
-    pow_bits: 16,
+    log_blowup: 6,
+    n_queries: 13,
+    pow_bits: 18,
     log_last_layer_degree_bound: 3,
     fold_step: 3,
 };
