@@ -10,13 +10,14 @@ use clap::Args;
 use serde::Serialize;
 use zkthread_client::registry::Registry;
 use zkthread_client::Felt;
-use zkthread_prover::signed::{SignedBatchError, SignedBatcher, SignedPublicInput, SignedTransferTx};
+use zkthread_prover::signed::{SignedBatchError, SignedBatcher, SignedTransferTx};
 use zkthread_prover::Slot;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 use zkthread_store::{NewSubBlock, Rejected, SubBlockStatus, Transfer as StoredTransfer};
 
 use crate::chain::ChainArgs;
 use crate::datadir::{open_store, signed_tx, to_entries, ThreadArgs};
+use crate::program::thread_statement;
 use crate::output::{hex, print_json, Progress};
 use crate::reconcile::{reconcile, Reconciled};
 
@@ -49,6 +50,23 @@ fn slots_of(t: &SignedTransferTx) -> [Slot; 3] {
         slot(balance_slot_key(t.to)),
         slot(thread_key_slot_key(t.from)),
     ]
+}
+
+/// The current on-chain value of every slot `txs` touch (what the signed batcher checks them
+/// against), each read once.
+pub async fn read_touched_slots<'a>(
+    client: &zkthread_client::ChainClient,
+    txs: impl Iterator<Item = &'a SignedTransferTx>,
+) -> Result<BTreeMap<Slot, Felt>> {
+    let mut current = BTreeMap::new();
+    for t in txs {
+        for slot in slots_of(t) {
+            if let std::collections::btree_map::Entry::Vacant(entry) = current.entry(slot) {
+                entry.insert(client.storage_at(slot.contract, slot.key).await?);
+            }
+        }
+    }
+    Ok(current)
 }
 
 /// How many transfers from the front of `transfers` fit in `max_slots` distinct slots (at
@@ -136,7 +154,7 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
         );
     }
     let contracts = registry.thread_contracts(&client, thread_id).await?;
-    let sequence = registry.next_sequence(&client, thread_id).await?;
+    let sequence = info.sequence;
     let contract_set: BTreeSet<_> = contracts.iter().copied().collect();
 
     // Records written before transfers were signed cannot be proven: refuse them by name.
@@ -154,27 +172,10 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
     let txs: Vec<SignedTransferTx> = signed.iter().map(|(_, tx)| tx.clone()).collect();
     let fit = prefix_within_slots(&txs, args.max_slots as usize);
     let (txs, signed) = (&txs[..fit], &signed[..fit]);
-    let mut current = BTreeMap::new();
-    for t in txs.iter().filter(|t| contract_set.contains(&t.token)) {
-        for slot in slots_of(t) {
-            if let std::collections::btree_map::Entry::Vacant(entry) = current.entry(slot) {
-                entry.insert(client.storage_at(slot.contract, slot.key).await?);
-            }
-        }
-    }
+    let current = read_touched_slots(&client, txs.iter().filter(|t| contract_set.contains(&t.token))).await?;
     step.done(format!("sequence {sequence}, {} slot(s)", current.len()));
 
-    let statement = SignedPublicInput {
-        os_version: info.os_version,
-        program_hash: info.program_hash,
-        chain_id: client.chain_id(),
-        registry: registry.address,
-        thread_id: Felt::from(thread_id),
-        sequence: Felt::from(sequence),
-        contract_set_commitment: info.contract_set_commitment,
-        inputs: vec![],
-        outputs: vec![],
-    };
+    let statement = thread_statement(&info, client.chain_id(), registry.address, thread_id);
     let batcher = SignedBatcher::new(statement, contracts.iter().copied());
     let (sub_block, refused) = match batcher.batch(txs, |slot: &Slot| current.get(slot).copied()) {
         Ok(batch) => (Some(batch.sub_block), batch.rejected),

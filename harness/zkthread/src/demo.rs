@@ -34,15 +34,15 @@ use zkthread_prover::signed::{
     poseidon252, SignedBatchError, SignedBatcher, SignedPublicInput, SignedTransferTx,
 };
 use zkthread_prover::{contract_set_commitment, Slot, SlotValue, ThreadChannel};
-use zkthread_sig::domain::unpack_key_slot;
 use zkthread_sig::wots::{commitment, KeySeed};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 
 use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainArgs};
-use crate::key::packed_commitment;
+use crate::key::set_thread_key;
 use crate::output::{hex, print_json, seconds, short_revert_reason, strk, Progress};
 use crate::preflight::{self, Preflight};
-use crate::program::{declare_verifier, Channel, OS_VERSION, PARAMS, VERIFIER};
+use crate::program::{self, declare_verifier, Channel, ProvenSubBlock, OS_VERSION, PARAMS, VERIFIER};
+use crate::program::thread_statement;
 use crate::workload::{self, Attack, Trader, TraderKey};
 
 #[derive(Args, Debug)]
@@ -283,18 +283,9 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         .as_secs_f64(),
     );
 
-    let sequence = registry.next_sequence(client, thread_id).await?;
-    let statement = SignedPublicInput {
-        os_version,
-        program_hash,
-        chain_id: client.chain_id(),
-        registry: registry.address,
-        thread_id: Felt::from(thread_id),
-        sequence: Felt::from(sequence),
-        contract_set_commitment: info.contract_set_commitment,
-        inputs: vec![],
-        outputs: vec![],
-    };
+    // The thread was just opened: its record read above still names the next sequence.
+    let sequence = info.sequence;
+    let statement = thread_statement(&info, client.chain_id(), registry.address, thread_id);
     let step = progress.step(format!(
         "signing {} transfers among {} accounts, plus 4 planted attacks",
         args.transfers,
@@ -373,17 +364,8 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         Channel::NAME,
         PARAMS.security_bits()
     ));
-    let (proof, prove_time) = {
-        let (pi, owners, rows) = (public_input.clone(), sub_block.owners.clone(), sub_block.rows.clone());
-        tokio::task::spawn_blocking(move || {
-            let began = Instant::now();
-            poseidon252::prove(&pi, &owners, &rows, &PARAMS).map(|proof| (proof, began.elapsed()))
-        })
-        .await
-        .context("the prover task failed")?
-        .context("proving the sub-block")?
-    };
-    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
+    let ProvenSubBlock { proof, elapsed: prove_time, log_rows } =
+        program::prove(public_input.clone(), sub_block.owners.clone(), sub_block.rows.clone()).await?;
     step.done(format!("largest component 2^{log_rows} rows"));
     timings.insert("prove", prove_time.as_secs_f64());
 
@@ -608,15 +590,9 @@ async fn register_keys(node: &Node, token: Token) -> Result<(Vec<Trader>, KeySum
             continue;
         };
         let seed = KeySeed::generate().map_err(|e| anyhow::anyhow!("no OS randomness for a key seed: {e}"))?;
-        let key = commitment(&seed, 0)?;
-        let outcome = signer
-            .invoke(vec![token.set_thread_key_call(packed_commitment(&key))?], FeeMode::default())
-            .await?
-            .require_success("set_thread_key")?;
-        fees += outcome.actual_fee;
-        let slot = token.thread_key(signer, *address).await?;
-        let (stored, nonce) = unpack_key_slot(&slot).map_err(|e| anyhow::anyhow!("{e}"))?;
-        ensure!(stored == key, "the key slot of {} does not hold the registered key", hex(*address));
+        let registered = set_thread_key(signer, token.address, &commitment(&seed, 0)?).await?;
+        fees += registered.fee;
+        let nonce = registered.nonce;
         traders.push(Trader { address: *address, key: Some(TraderKey { seed, index: 0, nonce }) });
     }
     let registered = traders.iter().filter(|t| t.key.is_some()).count();

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use zkthread_client::{call, FeeMode, Felt};
+use zkthread_client::{call, ChainClient, FeeMode, Felt};
 use zkthread_sig::domain::{pack_key_slot, unpack_key_slot};
 use zkthread_sig::{KeyCommitment, Wallet};
 
@@ -149,25 +149,42 @@ async fn register(args: RegisterArgs, data_dir: &Path, json: bool) -> Result<()>
     let key = wallet.current_commitment()?;
     let progress = Progress::new(json);
     let step = progress.step("set_thread_key");
+    let registered = set_thread_key(&client, token, &key).await?;
+    step.done(hex(registered.tx_hash));
+    report.registered_in = Some(hex(token));
+    report.transaction = Some(hex(registered.tx_hash));
+    print(&report, json)
+}
+
+/// A key `set_thread_key` installed: the transaction, its fee and the slot's new nonce.
+pub struct Registered {
+    pub tx_hash: Felt,
+    pub fee: u128,
+    pub nonce: u32,
+}
+
+/// Sends `set_thread_key(key)` to `token` from `client`'s account (an ordinary invoke: the
+/// account contract decides how it is authorized) and reads the slot back: it must now hold
+/// `key`.
+pub async fn set_thread_key(client: &ChainClient, token: Felt, key: &KeyCommitment) -> Result<Registered> {
     let outcome = client
-        .invoke(vec![call(token, "set_thread_key", vec![packed_commitment(&key)])?], FeeMode::default())
+        .invoke(vec![call(token, "set_thread_key", vec![packed_commitment(key)])?], FeeMode::default())
         .await
         .context("sending set_thread_key")?
         .require_success("set_thread_key")?;
-    step.done(hex(outcome.hash));
-    // Read the slot back: it must now hold this key.
     let slot = client
         .call(token, "thread_key", vec![client.address()])
         .await
         .context("reading thread_key back")?;
-    let (stored, _nonce) = unpack_key_slot(slot.first().unwrap_or(&Felt::ZERO))
+    let (stored, nonce) = unpack_key_slot(slot.first().unwrap_or(&Felt::ZERO))
         .map_err(|e| anyhow::anyhow!("the token's key slot does not hold a key: {e}"))?;
-    if stored != key {
-        bail!("the token's key slot holds another key after set_thread_key");
+    if stored != *key {
+        bail!(
+            "the key slot of {} holds another key after set_thread_key",
+            hex(client.address())
+        );
     }
-    report.registered_in = Some(hex(token));
-    report.transaction = Some(hex(outcome.hash));
-    print(&report, json)
+    Ok(Registered { tx_hash: outcome.hash, fee: outcome.actual_fee, nonce })
 }
 
 #[cfg(test)]

@@ -9,9 +9,13 @@
 //! authorization. No default path (`demo`, `deploy`, `thread create`, `batch`/`prove`/`settle`)
 //! uses it; only the `bench` commands measure it, on their own devnet threads.
 
+use std::time::{Duration, Instant};
+
 use anyhow::{ensure, Context, Result};
 use zkthread_cairo_build::ContractArtifact;
+use zkthread_client::registry::ThreadInfo;
 use zkthread_client::{ChainClient, Felt};
+use zkthread_prover::signed::{poseidon252, SignedPublicInput, SignedRow};
 use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
 
 use crate::chain::find;
@@ -59,6 +63,51 @@ pub async fn declare_verifier(
         declared.class_hash,
         declared.outcome.map_or(0, |o| o.actual_fee),
     ))
+}
+
+/// The statement of a thread's next sub-block before its slot lists are known: the thread's
+/// record in the registry (OS version, program, contract set, next sequence) and where it
+/// lives (chain, registry, thread id), which every signature's domain covers.
+pub fn thread_statement(
+    info: &ThreadInfo,
+    chain_id: Felt,
+    registry: Felt,
+    thread_id: u64,
+) -> SignedPublicInput {
+    SignedPublicInput {
+        os_version: info.os_version,
+        program_hash: info.program_hash,
+        chain_id,
+        registry,
+        thread_id: Felt::from(thread_id),
+        sequence: Felt::from(info.sequence),
+        contract_set_commitment: info.contract_set_commitment,
+        inputs: vec![],
+        outputs: vec![],
+    }
+}
+
+/// A signed sub-block proven by [`prove`].
+pub struct ProvenSubBlock {
+    pub proof: poseidon252::Proof,
+    /// Time the prover took.
+    pub elapsed: Duration,
+    /// Rows of the largest component (log2).
+    pub log_rows: u32,
+}
+
+/// Proves a signed sub-block with [`PARAMS`] on a blocking thread (proving takes seconds to
+/// minutes and must not stall the async runtime).
+pub async fn prove(statement: SignedPublicInput, owners: Vec<Felt>, rows: Vec<SignedRow>) -> Result<ProvenSubBlock> {
+    let (proof, elapsed) = tokio::task::spawn_blocking(move || {
+        let began = Instant::now();
+        poseidon252::prove(&statement, &owners, &rows, &PARAMS).map(|proof| (proof, began.elapsed()))
+    })
+    .await
+    .context("the prover task failed")?
+    .context("proving the sub-block")?;
+    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
+    Ok(ProvenSubBlock { proof, elapsed, log_rows })
 }
 
 #[cfg(test)]

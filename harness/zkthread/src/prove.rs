@@ -14,7 +14,7 @@ use zkthread_store::SubBlockStatus;
 
 use crate::datadir::{open_store, rebuild, statement, ThreadArgs};
 use crate::output::{print_json, Progress};
-use crate::program::{Channel, PARAMS};
+use crate::program::{self, Channel, ProvenSubBlock, PARAMS};
 
 #[derive(Args, Debug)]
 pub struct ProveArgs {
@@ -77,18 +77,8 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
         Channel::NAME,
         PARAMS.security_bits()
     ));
-    let (proof, prove_time) = {
-        let statement = statement.clone();
-        tokio::task::spawn_blocking(move || {
-            let began = Instant::now();
-            poseidon252::prove(&statement, &witness.owners, &witness.rows, &PARAMS)
-                .map(|proof| (proof, began.elapsed()))
-        })
-        .await
-        .context("the prover task failed")?
-        .context("proving the sub-block")?
-    };
-    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
+    let ProvenSubBlock { proof, elapsed: prove_time, log_rows } =
+        program::prove(statement.clone(), witness.owners, witness.rows).await?;
     step.done(format!("largest component 2^{log_rows} rows"));
     let step = progress.step("verifying the proof off-chain");
     let began = Instant::now();

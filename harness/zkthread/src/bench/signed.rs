@@ -18,13 +18,14 @@ use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
 use zkthread_client::registry::Settlement;
 use zkthread_client::token::Token;
-use zkthread_client::{ChainClient, FeeMode};
+use zkthread_client::ChainClient;
 use zkthread_sig::domain::unpack_key_slot;
 
 use super::world::{BenchWorld, Proven};
 use super::Row;
-use crate::key::packed_commitment;
+use crate::key::set_thread_key;
 use crate::output::Progress;
+use crate::program::ProvenSubBlock;
 use crate::workload::TraderKey;
 
 const TOKEN: u64 = 0x70c3a1;
@@ -110,15 +111,7 @@ pub async fn register_key(sender: &ChainClient, token: Token) -> Result<TraderKe
 
 /// `set_thread_key(commitment(seed, index))` from `sender`; returns the slot's new nonce.
 async fn set_key(sender: &ChainClient, token: Token, seed: &KeySeed, index: u32) -> Result<u32> {
-    let key = commitment(seed, index)?;
-    sender
-        .invoke(vec![token.set_thread_key_call(packed_commitment(&key))?], FeeMode::default())
-        .await?
-        .require_success("set_thread_key")?;
-    let (stored, nonce) = unpack_key_slot(&token.thread_key(sender, sender.address()).await?)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    ensure!(stored == key, "the key slot of {:#x} does not hold the registered key", sender.address());
-    Ok(nonce)
+    Ok(set_thread_key(sender, token.address, &commitment(seed, index)?).await?.nonce)
 }
 
 /// After a settlement that did not apply: every sender whose slot did not follow its key file
@@ -181,15 +174,7 @@ pub async fn prove_for_world(
         txs
     };
     let token = world.token.address;
-    let mut current = BTreeMap::new();
-    for t in &txs {
-        for key in [balance_slot_key(t.from), balance_slot_key(t.to), thread_key_slot_key(t.from)] {
-            let slot = Slot { contract: token, key };
-            if let std::collections::btree_map::Entry::Vacant(e) = current.entry(slot) {
-                e.insert(client.storage_at(token, key).await?);
-            }
-        }
-    }
+    let current = crate::batch::read_touched_slots(client, txs.iter()).await?;
     let batch = SignedBatcher::new(statement.clone(), [token])
         .batch(&txs, |s| current.get(s).copied())
         .context("batching the signed transfers")?;
@@ -199,18 +184,9 @@ pub async fn prove_for_world(
     step.done(format!("{} slots", pi.inputs.len()));
 
     let step = progress.step(format!("{label}: proving {} signed transfers", transfers.len()));
-    let (proof, prove_seconds) = {
-        let (p, owners, rows) = (pi.clone(), sb.owners.clone(), sb.rows.clone());
-        tokio::task::spawn_blocking(move || {
-            let began = Instant::now();
-            poseidon252::prove(&p, &owners, &rows, &crate::program::PARAMS)
-                .map(|proof| (proof, began.elapsed().as_secs_f64()))
-        })
-        .await
-        .context("the prover task failed")?
-        .context("proving the sub-block")?
-    };
-    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
+    let ProvenSubBlock { proof, elapsed, log_rows } =
+        crate::program::prove(pi.clone(), sb.owners, sb.rows).await?;
+    let prove_seconds = elapsed.as_secs_f64();
     step.done(format!("largest component 2^{log_rows} rows"));
     let began = Instant::now();
     poseidon252::verify(&pi, &proof, &crate::program::PARAMS).context("the proof does not verify off-chain")?;
