@@ -4,6 +4,20 @@
 fn main() -> anyhow::Result<()> {
     use zkthread_air_codegen as gen;
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, path] = args.as_slice() {
+        // `--measure-signed PATH`: the signed proof vector's scenario proven under the shipped
+        // SIGNED_PARAMS (scripts/profile-verifier.sh profiles the Cairo verifier on it).
+        anyhow::ensure!(
+            flag == "--measure-signed",
+            "usage: zkthread-air-codegen [--measure-signed PATH]"
+        );
+        let params = zkthread_prover::signed::SIGNED_PARAMS;
+        let module = gen::signed_proof_vector::render_signed_proof_vector_with(&params)
+            .map_err(anyhow::Error::msg)?;
+        std::fs::write(path, module)?;
+        println!("{path}");
+        return Ok(());
+    }
     if let [flag, n, path] = args.as_slice() {
         // `--measure N PATH`: a DEFAULT-params proof of N transfers as a Cairo vector module.
         anyhow::ensure!(

@@ -132,7 +132,13 @@ pub fn signed_scenario_proof(
 
 /// The generated Cairo vector module.
 pub fn render_signed_proof_vector() -> Result<String, String> {
-    let params = SIGNED_TEST_PARAMS;
+    render_signed_proof_vector_with(&SIGNED_TEST_PARAMS)
+}
+
+/// The same module for a proof under `params`: with the shipped `SIGNED_PARAMS` it is what
+/// `scripts/profile-verifier.sh` swaps in to profile the Cairo verifier at production cost.
+pub fn render_signed_proof_vector_with(params: &StarkParams) -> Result<String, String> {
+    let params = *params;
     let (pi, proof) = signed_scenario_proof(&params)?;
     let roots = signed_preprocessed_roots::<MC>(&params);
     let roots: Vec<String> = roots.iter().map(|r| format!("            {},", felt(r))).collect();

@@ -5,6 +5,7 @@
 mod contracts;
 mod corelib;
 mod manifest;
+mod profile;
 mod tests;
 mod unit;
 
@@ -48,6 +49,15 @@ enum Command {
         /// Run only tests whose full path contains this text.
         #[arg(long, default_value = "")]
         filter: String,
+        /// Print each test's Cairo steps as a call tree of inclusive step counts (slower run).
+        #[arg(long)]
+        profile: bool,
+        /// Call-tree levels to print under each test with --profile.
+        #[arg(long, default_value_t = 4, requires = "profile")]
+        profile_depth: usize,
+        /// Hide call paths below this percentage of the test's steps with --profile.
+        #[arg(long, default_value_t = 0.5, requires = "profile")]
+        profile_min_percent: f64,
     },
 }
 
@@ -92,9 +102,14 @@ fn run(command: Command, corelib: &std::path::Path) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Test { manifest, package, filter } => {
+        Command::Test { manifest, package, filter, profile, profile_depth, profile_min_percent } => {
             let workspace = manifest::Workspace::load(&manifest)?;
-            let tally = tests::test_workspace(&workspace, corelib, package.as_deref(), &filter)?;
+            let profile = profile.then_some(profile::ProfileOptions {
+                depth: profile_depth,
+                min_percent: profile_min_percent,
+            });
+            let tally =
+                tests::test_workspace(&workspace, corelib, package.as_deref(), &filter, profile)?;
             let mut closing = format!("{} passed, {} failed", tally.passed, tally.failed);
             if tally.ignored > 0 {
                 closing.push_str(&format!(", {} ignored", tally.ignored));

@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result};
 use cairo_lang_compiler::diagnostics::DiagnosticsReporter;
 use cairo_lang_runner::casm_run::format_next_item;
-use cairo_lang_runner::{RunResultValue, SierraCasmRunner};
+use cairo_lang_runner::{ProfilingInfoCollectionConfig, RunResultValue, SierraCasmRunner};
 use cairo_lang_sierra_to_casm::metadata::MetadataComputationConfig;
 use cairo_lang_test_plugin::test_config::{PanicExpectation, TestExpectation};
 use cairo_lang_test_plugin::{TestConfig, TestsCompilationConfig, compile_test_prepared_db};
 use starknet_types_core::felt::Felt;
 
 use crate::manifest::Workspace;
+use crate::profile::{inclusive_weights, render, ProfileOptions};
 use crate::unit::{Unit, UnitKind};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,7 @@ pub fn test_workspace(
     corelib_src: &Path,
     only: Option<&str>,
     filter: &str,
+    profile: Option<ProfileOptions>,
 ) -> Result<Tally> {
     if let Some(only) = only {
         anyhow::ensure!(
@@ -92,7 +94,7 @@ pub fn test_workspace(
             continue;
         }
         // A package whose tests do not compile counts as one failure; the others still run.
-        match test_package(workspace, name, corelib_src, filter) {
+        match test_package(workspace, name, corelib_src, filter, profile) {
             Ok(tally) => total.add(tally),
             Err(err) => {
                 println!("error: {err:#}");
@@ -103,7 +105,13 @@ pub fn test_workspace(
     Ok(total)
 }
 
-fn test_package(workspace: &Workspace, name: &str, corelib_src: &Path, filter: &str) -> Result<Tally> {
+fn test_package(
+    workspace: &Workspace,
+    name: &str,
+    corelib_src: &Path,
+    filter: &str,
+    profile: Option<ProfileOptions>,
+) -> Result<Tally> {
     let started = std::time::Instant::now();
     let unit = Unit::new(workspace, name, UnitKind::Test, corelib_src)?;
     let config = TestsCompilationConfig {
@@ -130,8 +138,9 @@ fn test_package(workspace: &Workspace, name: &str, corelib_src: &Path, filter: &
     if tests.is_empty() {
         return Ok(Tally::default());
     }
+    let program = compiled.sierra_program.program;
     let runner = SierraCasmRunner::new(
-        compiled.sierra_program.program,
+        program.clone(),
         Some(MetadataComputationConfig {
             function_set_costs: compiled.metadata.function_set_costs,
             linear_gas_solver: true,
@@ -140,7 +149,12 @@ fn test_package(workspace: &Workspace, name: &str, corelib_src: &Path, filter: &
             compute_runtime_costs: false,
         }),
         compiled.metadata.contracts_info,
-        None,
+        // Deep enough that every phase of a verifier is its own path; deeper frames fold in.
+        profile.map(|_| {
+            let mut config = ProfilingInfoCollectionConfig::default();
+            config.set_max_stack_trace_depth(64);
+            config
+        }),
     )
     .with_context(|| format!("could not set up the runner for `{name}`"))?;
 
@@ -170,7 +184,14 @@ fn test_package(workspace: &Workspace, name: &str, corelib_src: &Path, filter: &
                                     .map_err(anyhow::Error::from)
                             },
                         ) {
-                            Ok(result) => judge(&test.expectation, &result.value),
+                            Ok(result) => {
+                                if let (Some(opts), Some(info)) = (profile, &result.profiling_info) {
+                                    let steps = result.used_resources.basic_resources.n_steps;
+                                    let weights = inclusive_weights(&program, info);
+                                    println!("{}", render(test_name, steps, &weights, opts));
+                                }
+                                judge(&test.expectation, &result.value)
+                            }
                             Err(err) => Outcome::Failed(format!("could not run: {err:#}")),
                         }
                     };

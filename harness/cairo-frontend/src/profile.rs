@@ -1,0 +1,117 @@
+//! `test --profile`: where a test's Cairo steps go, as a call tree of inclusive step counts.
+//!
+//! The runner's profiler records, for every call stack it saw, the steps of the innermost frame
+//! including its callees (frames deeper than the collection depth fold into their ancestor):
+//! the inclusive cost of a call path, which is what a per-phase profile of a verifier needs
+//! ("the OODS check costs X of the Y steps"). Cairo loops are recursive functions, so a loop of
+//! n iterations is n nested frames; [`inclusive_weights`] folds each run of a repeated frame
+//! into one, so a loop shows once, with everything it did.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use cairo_lang_runner::profiling::ProfilingInfo;
+use cairo_lang_sierra::program::Program;
+
+/// What `--profile` prints.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileOptions {
+    /// Call-tree levels below the test function to print.
+    pub depth: usize,
+    /// Hide call paths below this share of the test's steps (percent).
+    pub min_percent: f64,
+}
+
+/// Inclusive steps per call path (user-function names, outermost first; a run of recursive
+/// frames of one function, i.e. a loop, is one frame).
+pub fn inclusive_weights(program: &Program, info: &ProfilingInfo) -> BTreeMap<Vec<String>, usize> {
+    let name = |idx: usize| -> String {
+        program.funcs.get(idx).map_or_else(
+            || format!("#{idx}"),
+            |f| f.id.debug_name.as_ref().map_or_else(|| f.id.id.to_string(), |n| n.to_string()),
+        )
+    };
+    let mut inclusive: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+    for (stack, weight) in info.stack_trace_weights.iter() {
+        // An inner iteration's frame is inside its outer one's weight: skip it. A call made
+        // from any iteration is its own call: it adds to the folded path.
+        if stack.len() >= 2 && stack[stack.len() - 1] == stack[stack.len() - 2] {
+            continue;
+        }
+        let mut folded: Vec<usize> = Vec::with_capacity(stack.len());
+        for idx in stack.iter() {
+            if folded.last() != Some(idx) {
+                folded.push(*idx);
+            }
+        }
+        let names: Vec<String> = folded.into_iter().map(name).collect();
+        *inclusive.entry(names).or_insert(0) += *weight;
+    }
+    inclusive
+}
+
+/// The call tree under the test function, children sorted by cost, one line per path:
+/// `steps  percent  name` indented by depth.
+pub fn render(test_name: &str, steps: usize, weights: &BTreeMap<Vec<String>, usize>, opts: ProfileOptions) -> String {
+    let mut out = format!("profile of {test_name}: {steps} steps\n");
+    // The runner's outermost frame is the test function itself.
+    let roots: Vec<&Vec<String>> = weights.keys().filter(|path| path.len() == 1).collect();
+    for root in roots {
+        render_children(&mut out, root, steps, weights, opts, 0);
+    }
+    out
+}
+
+fn render_children(
+    out: &mut String,
+    parent: &[String],
+    total: usize,
+    weights: &BTreeMap<Vec<String>, usize>,
+    opts: ProfileOptions,
+    level: usize,
+) {
+    if level >= opts.depth {
+        return;
+    }
+    let mut children: Vec<(&Vec<String>, usize)> = weights
+        .iter()
+        .filter(|(path, _)| path.len() == parent.len() + 1 && path.starts_with(parent))
+        .map(|(path, w)| (path, *w))
+        .collect();
+    children.sort_by(|a, b| b.1.cmp(&a.1));
+    for (path, weight) in children {
+        let percent = weight as f64 * 100.0 / total.max(1) as f64;
+        if percent < opts.min_percent {
+            continue;
+        }
+        let name = path.last().map_or("", String::as_str);
+        let _ = writeln!(out, "{weight:>12} {percent:>6.2}%  {}{name}", "  ".repeat(level));
+        render_children(out, path, total, weights, opts, level + 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn children_are_inclusive_and_sorted_and_small_paths_hidden() {
+        let mut w = BTreeMap::new();
+        w.insert(path(&["t"]), 100);
+        w.insert(path(&["t", "a"]), 30);
+        w.insert(path(&["t", "b"]), 60);
+        w.insert(path(&["t", "b", "c"]), 50);
+        w.insert(path(&["t", "z"]), 1);
+        let text = render("t", 100, &w, ProfileOptions { depth: 3, min_percent: 2.0 });
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "profile of t: 100 steps");
+        assert!(lines[1].ends_with("  b") && lines[1].contains("60"), "{text}");
+        assert!(lines[2].ends_with("    c") && lines[2].contains("50"), "{text}");
+        assert!(lines[3].ends_with("  a"), "{text}");
+        assert_eq!(lines.len(), 4, "1% path hidden: {text}");
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Profiles the Cairo signed verifier at production cost: proves the signed proof vector's
+# scenario (2 signed transfers) under the shipped SIGNED_PARAMS, swaps that proof in for the
+# committed light-parameter vector, runs `real_signed_proof_verifies` under the Cairo test
+# runner's profiler (`zkthread-cairo test --profile`) and restores the committed vector.
+# Prints a call tree of inclusive Cairo steps (the verifier's phases and what they call).
+# Usage: bash scripts/profile-verifier.sh [--profile-depth N] [--profile-min-percent P]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+source "$here/env.sh"
+cd "$root"
+
+bash "$here/setup.sh" >/dev/null
+frontend="$(bash "$here/build-frontend.sh" | tail -n 1)"
+vector="contracts/signed_verifier/src/tests/signed_proof_vector.cairo"
+backup="$(mktemp)"
+cp "$vector" "$backup"
+trap 'cp "$backup" "$vector"; rm -f "$backup"' EXIT
+
+echo "== proving the scenario under SIGNED_PARAMS" >&2
+cargo run -q -p zkthread-air-codegen -- --measure-signed "$root/$vector" >/dev/null
+echo "== profiling the Cairo verifier" >&2
+"$frontend" test --manifest "$root/Scarb.toml" --package signed_verifier \
+    --filter real_signed_proof_verifies --profile "$@"
