@@ -41,7 +41,8 @@ pub fn complex_conjugate_line_coeffs(sample: @PointSample, alpha: QM31) -> (QM31
     (alpha * a, alpha * b, alpha * c)
 }
 
-/// One column's sample with its random coefficient.
+/// One sample with its random coefficient (the samples not at the main point, see
+/// [`sample_batches`]).
 #[derive(Copy, Drop, Debug)]
 struct ColumnSample {
     column: u32,
@@ -49,24 +50,177 @@ struct ColumnSample {
     random_coeff: QM31,
 }
 
-/// stwo's `build_samples_with_randomness_and_periodicity`, flattened: powers of `random_coeff`
-/// in order; a column sampled at exactly two points [previous, p] gets an extra first sample
-/// at p + g^(2^log_size), g the lifting domain's generator, with p's value.
-fn samples_with_randomness(
+/// Samples grouped by point. The quotient of a batch is linear in the queried values, so
+/// everything that does not depend on the query is folded in once: per query only
+/// `sum_j c_j v_j` remains, accumulated as felt252 integers (products of canonical M31
+/// coordinates, far below the felt252 prime). Batch order and the order of columns inside a
+/// batch do not matter: each query's answer is the field sum over all of them.
+#[derive(Drop, Debug)]
+struct SampleBatch {
+    point: CirclePoint<QM31>,
+    /// sum_j a_j and sum_j b_j of the batch's line coefficients (a_j y + b_j is column j's
+    /// line through the sample and its conjugate at domain y).
+    sum_a: QM31,
+    sum_b: QM31,
+    /// c = conj(y) - y of the point: every column's line coefficient c_j is alpha_j c.
+    c: QM31,
+    /// (column, alpha_j as four felt252 coordinates) per sample at this point.
+    columns: Array<(u32, (felt252, felt252, felt252, felt252))>,
+}
+
+/// A batch being built: its point, c = conj(y) - y of the point, the unreduced coordinate
+/// sums of alpha v_a and alpha v_b over its samples (v = v_a + v_b u), and its columns.
+#[derive(Drop)]
+struct BatchBuilder {
+    point: CirclePoint<QM31>,
+    c: QM31,
+    sum_alpha_va: (felt252, felt252, felt252, felt252),
+    sum_alpha_vb: (felt252, felt252, felt252, felt252),
+    columns: Array<(u32, (felt252, felt252, felt252, felt252))>,
+}
+
+/// alpha times the CM31 number (p + q i), unreduced: each coordinate is a signed sum of two
+/// products below P^2, made non-negative with P^2 (< 2^63).
+#[inline(always)]
+fn mul_cm31_unreduced(alpha: QM31, value: CM31) -> (felt252, felt252, felt252, felt252) {
+    let p: felt252 = value.a.inner.into();
+    let q: felt252 = value.b.inner.into();
+    let x0: felt252 = alpha.a.a.inner.into();
+    let x1: felt252 = alpha.a.b.inner.into();
+    let x2: felt252 = alpha.b.a.inner.into();
+    let x3: felt252 = alpha.b.b.inner.into();
+    (x0 * p - x1 * q + P_SQUARED, x0 * q + x1 * p, x2 * p - x3 * q + P_SQUARED, x2 * q + x3 * p)
+}
+
+/// A QM31 product kept out of line: the batch setup multiplies in many places, and inlining
+/// each would cost class size (a hard limit) for no measurable saving.
+#[inline(never)]
+fn mul_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
+    lhs * rhs
+}
+
+/// u, the QM31 generator over CM31 (u^2 = 2 + i).
+const U: QM31 = QM31 { a: CM31 { a: M31 { inner: 0 }, b: M31 { inner: 0 } }, b: CM31 { a: M31 { inner: 1 }, b: M31 { inner: 0 } } };
+
+#[generate_trait]
+impl BatchBuilderImpl of BatchBuilderTrait {
+    fn new(point: CirclePoint<QM31>) -> BatchBuilder {
+        // conj(y) - y = -2 y_b u: zero iff y is in CM31.
+        let y_b = point.y.b;
+        assert(y_b.a.inner != 0 || y_b.b.inner != 0, 'pcs: sample point y in CM31');
+        BatchBuilder {
+            point,
+            c: QM31 { a: CM31 { a: M31 { inner: 0 }, b: M31 { inner: 0 } }, b: -(y_b + y_b) },
+            sum_alpha_va: (0, 0, 0, 0),
+            sum_alpha_vb: (0, 0, 0, 0),
+            columns: array![],
+        }
+    }
+
+    /// One sample (value v, random coefficient alpha). stwo's `complex_conjugate_line_coeffs`
+    /// are a = conj(v) - v, c = conj(y) - y, b = v c - a y, all times alpha; with
+    /// v = v_a + v_b u, conj(v) - v = -2 v_b u, so the batch needs only sum alpha v_a and
+    /// sum alpha v_b (two QM31 x CM31 products), and c_j = alpha c is applied per query to
+    /// the batch's sum rather than per column.
+    fn add(ref self: BatchBuilder, column: u32, value: QM31, alpha: QM31) {
+        let (a0, a1, a2, a3) = mul_cm31_unreduced(alpha, value.a);
+        let (b0, b1, b2, b3) = mul_cm31_unreduced(alpha, value.b);
+        let (v0, v1, v2, v3) = self.sum_alpha_va;
+        let (w0, w1, w2, w3) = self.sum_alpha_vb;
+        self.sum_alpha_va = (v0 + a0, v1 + a1, v2 + a2, v3 + a3);
+        self.sum_alpha_vb = (w0 + b0, w1 + b1, w2 + b2, w3 + b3);
+        self
+            .columns
+            .append(
+                (
+                    column,
+                    (
+                        alpha.a.a.inner.into(),
+                        alpha.a.b.inner.into(),
+                        alpha.b.a.inner.into(),
+                        alpha.b.b.inner.into(),
+                    ),
+                ),
+            );
+    }
+
+    /// sum alpha v = A + B u and sum alpha a = sum alpha (conj(v) - v) = -2 B u, with
+    /// A = sum alpha v_a, B = sum alpha v_b; sum alpha b = c sum alpha v - y sum alpha a.
+    fn finish(self: BatchBuilder) -> SampleBatch {
+        let (v0, v1, v2, v3) = self.sum_alpha_va;
+        let (w0, w1, w2, w3) = self.sum_alpha_vb;
+        let b_u = mul_out_of_line(reduce_coordinates(w0, w1, w2, w3), U);
+        let sum_alpha_v = reduce_coordinates(v0, v1, v2, v3) + b_u;
+        let sum_a = -(b_u + b_u);
+        let sum_b = mul_out_of_line(self.c, sum_alpha_v) - mul_out_of_line(self.point.y, sum_a);
+        SampleBatch { point: self.point, sum_a, sum_b, c: self.c, columns: self.columns }
+    }
+}
+
+/// stwo's `build_samples_with_randomness_and_periodicity` + grouping by point: powers of
+/// `random_coeff` in sample order; a column sampled at exactly two points [previous, p] gets
+/// an extra first sample at p + g^(2^log_size), g the lifting domain's generator, with p's
+/// value.
+///
+/// Cost: almost every sample is a one-sample column at one point (the OODS point), so the
+/// main pass folds samples at the first sampled column's last point into that batch directly
+/// and only sets the other columns aside with the coefficient they start at; those few are
+/// expanded and grouped by point afterwards.
+fn sample_batches(
     column_log_sizes: Span<u32>,
     samples: Span<Span<PointSample>>,
     lifting_log_size: u32,
     random_coeff: QM31,
-) -> Array<ColumnSample> {
-    let mut out: Array<ColumnSample> = array![];
+) -> Array<SampleBatch> {
+    let mut batches: Array<SampleBatch> = array![];
+    let mut main_point: Option<CirclePoint<QM31>> = Option::None;
+    for column_samples in samples {
+        let column_samples = *column_samples;
+        if column_samples.len() != 0 {
+            main_point = Option::Some(*column_samples[column_samples.len() - 1].point);
+            break;
+        }
+    };
+    let main_point = match main_point {
+        Option::Some(point) => point,
+        Option::None => { return batches; },
+    };
+    let mut main = BatchBuilderTrait::new(main_point);
     let mut power: QM31 = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
-    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
-    // Columns of one log size share the shift; consecutive columns usually share both the
-    // log size and the sample point, so the last shifted point is reused.
-    let mut last_shift: Option<(u32, CirclePoint<QM31>, CirclePoint<QM31>)> = Option::None;
+    let mut set_aside: Array<(u32, QM31)> = array![];
     let mut column = 0;
-    while column != samples.len() {
+    for column_samples in samples {
+        let column_samples = *column_samples;
+        let n = column_samples.len();
+        if n == 1 && *column_samples[0].point == main_point {
+            main.add(column, *column_samples[0].value, power);
+            power = mul_out_of_line(power, random_coeff);
+        } else {
+            set_aside.append((column, power));
+            // A two-sample column takes one coefficient more (the periodicity sample).
+            let mut taken = if n == 2 {
+                3
+            } else {
+                n
+            };
+            while taken != 0 {
+                power = mul_out_of_line(power, random_coeff);
+                taken -= 1;
+            };
+        }
+        column += 1;
+    };
+
+    // The columns set aside, expanded into samples. Columns of one log size share the shift;
+    // consecutive columns usually share both the log size and the sample point, so the last
+    // shifted point is reused.
+    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
+    let mut last_shift: Option<(u32, CirclePoint<QM31>, CirclePoint<QM31>)> = Option::None;
+    let mut rest: Array<ColumnSample> = array![];
+    for entry in set_aside {
+        let (column, first_alpha) = entry;
         let column_samples = *samples[column];
+        let mut alpha = first_alpha;
         if column_samples.len() == 2 {
             let point_sample = *column_samples[1];
             let log_size = *column_log_sizes[column];
@@ -92,43 +246,26 @@ fn samples_with_randomness(
                     shifted
                 },
             };
-            out
+            rest
                 .append(
                     ColumnSample {
                         column,
                         sample: PointSample { point: shifted, value: point_sample.value },
-                        random_coeff: power,
+                        random_coeff: alpha,
                     },
                 );
-            power = power * random_coeff;
+            alpha = mul_out_of_line(alpha, random_coeff);
         }
         for sample in column_samples {
-            out.append(ColumnSample { column, sample: *sample, random_coeff: power });
-            power = power * random_coeff;
+            rest.append(ColumnSample { column, sample: *sample, random_coeff: alpha });
+            alpha = mul_out_of_line(alpha, random_coeff);
         };
-        column += 1;
     };
-    out
-}
 
-/// Samples grouped by point (first-appearance order, as stwo's IndexMap). The quotient of
-/// a batch is linear in the queried values, so everything that does not depend on the query
-/// is folded in once: per query only `sum_j c_j v_j` remains, accumulated as felt252
-/// integers (products of canonical M31 coordinates, far below the felt252 prime).
-#[derive(Drop, Debug)]
-struct SampleBatch {
-    point: CirclePoint<QM31>,
-    /// sum_j a_j and sum_j b_j of the batch's line coefficients (a_j y + b_j is column j's
-    /// line through the sample and its conjugate at domain y).
-    sum_a: QM31,
-    sum_b: QM31,
-    /// (column, c_j as four felt252 coordinates) per sample at this point.
-    columns: Array<(u32, (felt252, felt252, felt252, felt252))>,
-}
-
-fn sample_batches(samples: Span<ColumnSample>) -> Array<SampleBatch> {
-    let mut points: Array<CirclePoint<QM31>> = array![];
-    for entry in samples {
+    // Grouped by point, the main point first (its batch already holds the main pass).
+    let rest = rest.span();
+    let mut points: Array<CirclePoint<QM31>> = array![main_point];
+    for entry in rest {
         let point = *entry.sample.point;
         let mut seen = false;
         for known in points.span() {
@@ -141,56 +278,25 @@ fn sample_batches(samples: Span<ColumnSample>) -> Array<SampleBatch> {
             points.append(point);
         }
     };
-    let mut batches: Array<SampleBatch> = array![];
-    for point in points.span() {
-        // stwo's `complex_conjugate_line_coeffs` per sample (value v, random coefficient
-        // alpha): a = conj(v) - v, c = conj(y) - y, b = v c - a y, all times alpha. c is the
-        // point's, so sum alpha a = sum alpha conj(v) - sum alpha v and
-        // sum alpha b = c sum alpha v - y sum alpha a: two unreduced products per sample.
-        let y = *point.y;
-        assert(y != conjugate(y), 'pcs: sample point y in CM31');
-        let c = conjugate(y) - y;
-        let mut columns: Array<(u32, (felt252, felt252, felt252, felt252))> = array![];
-        let (mut v0, mut v1, mut v2, mut v3): (felt252, felt252, felt252, felt252) = (0, 0, 0, 0);
-        let (mut w0, mut w1, mut w2, mut w3): (felt252, felt252, felt252, felt252) = (0, 0, 0, 0);
-        for entry in samples {
-            if *entry.sample.point == *point {
-                let alpha = *entry.random_coeff;
-                let value = *entry.sample.value;
-                let (a0, a1, a2, a3) = mul_unreduced(alpha, value);
-                v0 += a0;
-                v1 += a1;
-                v2 += a2;
-                v3 += a3;
-                let (b0, b1, b2, b3) = mul_unreduced(alpha, conjugate(value));
-                w0 += b0;
-                w1 += b1;
-                w2 += b2;
-                w3 += b3;
-                let alpha_c = alpha * c;
-                columns
-                    .append(
-                        (
-                            *entry.column,
-                            (
-                                alpha_c.a.a.inner.into(),
-                                alpha_c.a.b.inner.into(),
-                                alpha_c.b.a.inner.into(),
-                                alpha_c.b.b.inner.into(),
-                            ),
-                        ),
-                    );
+    let mut pending_main = Option::Some(main);
+    for point in points {
+        let mut batch = match pending_main {
+            Option::Some(main) => main,
+            Option::None => BatchBuilderTrait::new(point),
+        };
+        pending_main = Option::None;
+        for entry in rest {
+            if *entry.sample.point == point {
+                batch.add(*entry.column, *entry.sample.value, *entry.random_coeff);
             }
         };
-        let sum_alpha_v = reduce_coordinates(v0, v1, v2, v3);
-        let sum_a = reduce_coordinates(w0, w1, w2, w3) - sum_alpha_v;
-        let sum_b = c * sum_alpha_v - y * sum_a;
-        batches.append(SampleBatch { point: *point, sum_a, sum_b, columns });
+        batches.append(batch.finish());
     };
     batches
 }
 
 /// The QM31 with the given non-negative felt252 coordinates (each below 2^128) reduced.
+#[inline(never)]
 fn reduce_coordinates(a: felt252, b: felt252, c: felt252, d: felt252) -> QM31 {
     QM31 {
         a: CM31 { a: M31Trait::reduce_felt(a), b: M31Trait::reduce_felt(b) },
@@ -246,7 +352,7 @@ pub fn batch_inverse_m31(values: Span<M31>) -> Array<M31> {
     out
 }
 
-/// c_j v_j for one sample (c_j's coordinates and the column's value at query q).
+/// alpha_j v_j for one sample (alpha_j's coordinates and the column's value at query q).
 #[inline(always)]
 fn column_term(
     entry: (u32, (felt252, felt252, felt252, felt252)), queried_values: Span<Span<M31>>, q: u32,
@@ -271,10 +377,7 @@ pub fn fri_answers(
     for column in queried_values {
         assert((*column).len() == query_positions.len(), 'pcs: values per query');
     };
-    let with_randomness = samples_with_randomness(
-        column_log_sizes, samples, lifting_log_size, random_coeff,
-    );
-    let batches = sample_batches(with_randomness.span());
+    let batches = sample_batches(column_log_sizes, samples, lifting_log_size, random_coeff);
     let lifting_domain = canonic_circle_domain(lifting_log_size);
 
     // Denominators of every (query, batch), inverted together: CM31 1/d = conj(d) / norm(d).
@@ -315,7 +418,7 @@ pub fn fri_answers(
         let mut r2: felt252 = 0;
         let mut r3: felt252 = 0;
         for batch in batches.span() {
-            // sum_j c_j v_j, coordinate-wise: at most (columns) * P^2.
+            // sum_j alpha_j v_j, coordinate-wise: at most (columns) * P^2 (< 2^72).
             let mut s0: felt252 = 0;
             let mut s1: felt252 = 0;
             let mut s2: felt252 = 0;
@@ -345,6 +448,12 @@ pub fn fri_answers(
                 s2 += t2;
                 s3 += t3;
             };
+            // sum_j c_j v_j = c sum_j alpha_j v_j.
+            let c_s = *batch.c * reduce_coordinates(s0, s1, s2, s3);
+            let (s0, s1, s2, s3): (felt252, felt252, felt252, felt252) = (
+                c_s.a.a.inner.into(), c_s.a.b.inner.into(), c_s.b.a.inner.into(),
+                c_s.b.b.inner.into(),
+            );
             // numerator = sum_j c_j v_j - (sum_j a_j) y - sum_j b_j, kept non-negative.
             let sum_a = *batch.sum_a;
             let sum_b = *batch.sum_b;
@@ -622,10 +731,11 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
 /// stwo's `SecureField::from_partial_evals`: e0 + e1 i + e2 u + e3 i u.
 pub fn from_partial_evals(evals: Span<QM31>) -> QM31 {
     assert(evals.len() == 4, 'pcs: four partial evals');
+    // Out-of-line products: this runs twice per proof, its bytecode counts against the class.
     *evals[0]
-        + *evals[1] * QM31Trait::from_u32_unchecked(0, 1, 0, 0)
-        + *evals[2] * QM31Trait::from_u32_unchecked(0, 0, 1, 0)
-        + *evals[3] * QM31Trait::from_u32_unchecked(0, 0, 0, 1)
+        + mul_out_of_line(*evals[1], QM31Trait::from_u32_unchecked(0, 1, 0, 0))
+        + mul_out_of_line(*evals[2], U)
+        + mul_out_of_line(*evals[3], QM31Trait::from_u32_unchecked(0, 0, 0, 1))
 }
 
 /// The composition polynomial's value at the OODS point from the last tree's 8 sampled

@@ -58,6 +58,9 @@ enum Command {
         /// Hide call paths below this percentage of the test's steps with --profile.
         #[arg(long, default_value_t = 0.5, requires = "profile")]
         profile_min_percent: f64,
+        /// With --profile, also list this many largest functions by CASM felts.
+        #[arg(long, default_value_t = 0, requires = "profile")]
+        profile_sizes: usize,
     },
 }
 
@@ -102,11 +105,12 @@ fn run(command: Command, corelib: &std::path::Path) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Test { manifest, package, filter, profile, profile_depth, profile_min_percent } => {
+        Command::Test { manifest, package, filter, profile, profile_depth, profile_min_percent, profile_sizes } => {
             let workspace = manifest::Workspace::load(&manifest)?;
             let profile = profile.then_some(profile::ProfileOptions {
                 depth: profile_depth,
                 min_percent: profile_min_percent,
+                top_functions: profile_sizes,
             });
             let tally =
                 tests::test_workspace(&workspace, corelib, package.as_deref(), &filter, profile)?;

@@ -20,6 +20,8 @@ pub struct ProfileOptions {
     pub depth: usize,
     /// Hide call paths below this share of the test's steps (percent).
     pub min_percent: f64,
+    /// How many of the largest functions (CASM felts) to list per package.
+    pub top_functions: usize,
 }
 
 /// Inclusive steps per call path (user-function names, outermost first; a run of recursive
@@ -106,7 +108,7 @@ mod tests {
         w.insert(path(&["t", "b"]), 60);
         w.insert(path(&["t", "b", "c"]), 50);
         w.insert(path(&["t", "z"]), 1);
-        let text = render("t", 100, &w, ProfileOptions { depth: 3, min_percent: 2.0 });
+        let text = render("t", 100, &w, ProfileOptions { depth: 3, min_percent: 2.0, top_functions: 0 });
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "profile of t: 100 steps");
         assert!(lines[1].ends_with("  b") && lines[1].contains("60"), "{text}");
@@ -114,4 +116,30 @@ mod tests {
         assert!(lines[3].ends_with("  a"), "{text}");
         assert_eq!(lines.len(), 4, "1% path hidden: {text}");
     }
+}
+
+/// Bytecode size (CASM felts) per user function of a compiled test program, largest first.
+/// Functions' Sierra statements are contiguous, so a function spans from its entry
+/// statement's offset to the next function's. The test program is compiled by this crate's
+/// 2.9 compiler, not the deployed class's, so sizes are relative: use them to see which
+/// function grew, and the class-size tests for the limit.
+pub fn casm_sizes(program: &Program, casm: &cairo_lang_sierra_to_casm::compiler::CairoProgram) -> Vec<(String, usize)> {
+    let info = &casm.debug_info.sierra_statement_info;
+    let offset = |statement: usize| info.get(statement).map_or_else(|| info.last().map_or(0, |s| s.end_offset), |s| s.start_offset);
+    let mut entries: Vec<(usize, String)> = program
+        .funcs
+        .iter()
+        .map(|f| (f.entry_point.0, f.id.debug_name.as_ref().map_or_else(|| f.id.id.to_string(), |n| n.to_string())))
+        .collect();
+    entries.sort();
+    let mut sizes: Vec<(String, usize)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (entry, name))| {
+            let end = entries.get(i + 1).map_or(info.len(), |next| next.0);
+            (name.clone(), offset(end).saturating_sub(offset(*entry)))
+        })
+        .collect();
+    sizes.sort_by(|a, b| b.1.cmp(&a.1));
+    sizes
 }

@@ -157,6 +157,15 @@ fn test_package(
         }),
     )
     .with_context(|| format!("could not set up the runner for `{name}`"))?;
+    if let Some(opts) = profile {
+        // Where the bytecode goes (functions whose name contains the package, largest first).
+        let sizes = crate::profile::casm_sizes(&program, runner.get_casm_program());
+        let total: usize = sizes.iter().map(|(_, n)| n).sum();
+        println!("CASM felts of the test program: {total}; largest functions:");
+        for (function, felts) in sizes.iter().take(opts.top_functions) {
+            println!("{felts:>8}  {function}");
+        }
+    }
 
     // Tests are independent: run them on every core, printing each result as it lands.
     let next = AtomicUsize::new(0);
