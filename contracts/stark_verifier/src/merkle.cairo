@@ -149,55 +149,68 @@ pub struct MerkleVerifierLifted {
     pub height: u32,
 }
 
-/// Whether `order` is 0, 1, 2, ...
-fn is_identity(order: Span<u32>) -> bool {
-    let mut i = 0;
-    let mut identity = true;
-    for column in order {
-        if *column != i {
-            identity = false;
-            break;
-        }
-        i += 1;
-    };
-    identity
-}
-
-/// Column indices ordered by log size, ties kept in commitment order (a stable sort).
-fn columns_by_log_size(column_log_sizes: Span<u32>, height: u32) -> Array<u32> {
-    // Common case (one component per tree): already non-decreasing, nothing to sort.
+/// `columns` in leaf order: by log size, ties kept in commitment order (a stable sort);
+/// None if a column is taller than the tree. Sorted once per tree so that every leaf reads
+/// its row straight from the result.
+fn columns_by_log_size(
+    column_log_sizes: Span<u32>, columns: Span<Span<M31>>, height: u32,
+) -> Option<Span<Span<M31>>> {
+    // Runs of equal log size `(log_size, first column, run length)`: a tree holds a few
+    // components, each a run, so sorting runs instead of columns costs almost nothing.
+    let mut runs: Array<(u32, u32, u32)> = array![];
     let mut sorted = true;
-    let mut previous = 0;
+    let mut run_log_size = 0;
+    let mut run_start = 0;
+    let mut column = 0;
+    let mut too_large = false;
     for log_size in column_log_sizes {
-        if *log_size < previous || *log_size > height {
-            sorted = false;
+        let log_size = *log_size;
+        if log_size > height {
+            too_large = true;
             break;
         }
-        previous = *log_size;
-    };
-    if sorted {
-        let mut identity: Array<u32> = array![];
-        let mut i = 0;
-        while i != column_log_sizes.len() {
-            identity.append(i);
-            i += 1;
-        };
-        return identity;
-    }
-    let mut order: Array<u32> = array![];
-    let mut log_size = 0;
-    while log_size <= height {
-        let mut column = 0;
-        let n_columns = column_log_sizes.len();
-        while column != n_columns {
-            if *column_log_sizes[column] == log_size {
-                order.append(column);
+        if log_size != run_log_size {
+            if log_size < run_log_size {
+                sorted = false;
             }
-            column += 1;
-        };
-        log_size += 1;
+            if column != run_start {
+                runs.append((run_log_size, run_start, column - run_start));
+            }
+            run_log_size = log_size;
+            run_start = column;
+        }
+        column += 1;
     };
-    order
+    if too_large {
+        return Option::None;
+    }
+    // Common case (one component per tree): already non-decreasing, nothing to sort.
+    if sorted {
+        return Option::Some(columns);
+    }
+    runs.append((run_log_size, run_start, column - run_start));
+    // Each distinct log size in increasing order, then its runs in commitment order.
+    let mut ordered: Array<Span<M31>> = array![];
+    let mut next: Option<u32> = Option::Some(0);
+    while let Option::Some(log_size) = next {
+        next = Option::None;
+        for run in runs.span() {
+            let (run_log_size, start, len) = *run;
+            if run_log_size == log_size {
+                ordered.append_span(columns.slice(start, len));
+            } else if run_log_size > log_size {
+                next = match next {
+                    Option::Some(smallest) => if run_log_size < smallest {
+                        Option::Some(run_log_size)
+                    } else {
+                        Option::Some(smallest)
+                    },
+                    Option::None => Option::Some(run_log_size),
+                };
+            }
+        };
+    };
+    Option::Some(ordered.span())
 }
 
 #[generate_trait]
@@ -239,11 +252,10 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
         }
         let n_queries = query_positions.len();
         let tree_width: u64 = crate::circle::pow2_u32(height).into();
-        let order = columns_by_log_size(column_log_sizes, height);
-        if order.len() != n_columns {
-            return Result::Err(MerkleVerificationError::ColumnTooLarge);
-        }
-        let in_order = is_identity(order.span());
+        let leaf_columns = match columns_by_log_size(column_log_sizes, queried_values, height) {
+            Option::Some(columns) => columns,
+            Option::None => { return Result::Err(MerkleVerificationError::ColumnTooLarge); },
+        };
         let mut lengths_ok = true;
         for column in queried_values {
             if (*column).len() != n_queries {
@@ -285,16 +297,7 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
                     break;
                 }
             } else {
-                let leaf = if in_order {
-                    row_leaf_hash(queried_values, q)
-                } else {
-                    let mut row: Array<M31> = array![];
-                    for column in order.span() {
-                        row.append(*(*queried_values[*column])[q]);
-                    };
-                    lifted_leaf_hash(row.span())
-                };
-                layer.append((position, leaf));
+                layer.append((position, row_leaf_hash(leaf_columns, q)));
             }
             previous = Option::Some(position);
             q += 1;

@@ -39,56 +39,84 @@ pub struct ThreadProof {
     pub fri_last_layer_poly: Span<QM31>,
 }
 
-/// Unpacks `count` M31 slots from a packed felt (value j at bits 31 j, nothing above bit 248,
-/// zero padding beyond `count`). Values are raw 31-bit words here; canonicity is checked when
-/// a value is read as a field element.
-fn unpack(packed: felt252, count: u32, ref out: Array<u32>) -> bool {
-    let value: u256 = packed.into();
-    // Straight-line: bits 0..124 of `low` are words 0..3; bits 124..128 + high bits 0..27
-    // word 4; high bits 27..120 words 5..7.
-    let (low, w0) = u128_safe_divmod(value.low, TWO_POW_31_NZ);
-    let (low, w1) = u128_safe_divmod(low, TWO_POW_31_NZ);
-    let (low, w2) = u128_safe_divmod(low, TWO_POW_31_NZ);
-    let (low, w3) = u128_safe_divmod(low, TWO_POW_31_NZ);
-    let (high, high_bits) = u128_safe_divmod(value.high, TWO_POW_27_NZ);
-    let w4 = low + high_bits * TWO_POW_4;
-    let (high, w5) = u128_safe_divmod(high, TWO_POW_31_NZ);
-    let (high, w6) = u128_safe_divmod(high, TWO_POW_31_NZ);
-    let (high, w7) = u128_safe_divmod(high, TWO_POW_31_NZ);
-    if high != 0 {
-        return false; // above 248 bits
-    }
-    if count == 8 {
-        out.append(w0.try_into().unwrap());
-        out.append(w1.try_into().unwrap());
-        out.append(w2.try_into().unwrap());
-        out.append(w3.try_into().unwrap());
-        out.append(w4.try_into().unwrap());
-        out.append(w5.try_into().unwrap());
-        out.append(w6.try_into().unwrap());
-        out.append(w7.try_into().unwrap());
-        return true;
-    }
-    let words = [w0, w1, w2, w3, w4, w5, w6, w7];
+/// The M31 stream, unpacked: the 8 raw 31-bit words of each packed felt (word j at bits 31 j),
+/// the last felt's padding included, and the index of the first word equal to P (the
+/// non-canonical value), if any. None if a felt has bits above 248 set. Values are checked
+/// here, 8 per felt, so that the reader can hand out views of the stream without a pass per
+/// value; a non-canonical one is still refused by the read that meets it (`Reader`), with the
+/// reason that read gives.
+fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<M31>, Option<u32>)> {
+    let mut out: Array<M31> = array![];
+    let mut first_bad: Option<u32> = Option::None;
+    let mut packed = packed;
     let mut ok = true;
-    let mut j = 0;
-    for word in words.span() {
-        if j < count {
-            out.append((*word).try_into().unwrap());
-        } else if *word != 0 {
+    while let Option::Some(word) = packed.pop_front() {
+        let value: u256 = (*word).into();
+        // Straight-line: bits 0..124 of `low` are words 0..3; bits 124..128 + high bits 0..27
+        // word 4; high bits 27..120 words 5..7.
+        let (low, w0) = u128_safe_divmod(value.low, TWO_POW_31_NZ);
+        let (low, w1) = u128_safe_divmod(low, TWO_POW_31_NZ);
+        let (low, w2) = u128_safe_divmod(low, TWO_POW_31_NZ);
+        let (low, w3) = u128_safe_divmod(low, TWO_POW_31_NZ);
+        let (high, high_bits) = u128_safe_divmod(value.high, TWO_POW_27_NZ);
+        let w4 = low + high_bits * TWO_POW_4;
+        let (high, w5) = u128_safe_divmod(high, TWO_POW_31_NZ);
+        let (high, w6) = u128_safe_divmod(high, TWO_POW_31_NZ);
+        let (high, w7) = u128_safe_divmod(high, TWO_POW_31_NZ);
+        if high != 0 {
             ok = false;
+            break;
+        }
+        let w0: u32 = w0.try_into().unwrap();
+        let w1: u32 = w1.try_into().unwrap();
+        let w2: u32 = w2.try_into().unwrap();
+        let w3: u32 = w3.try_into().unwrap();
+        let w4: u32 = w4.try_into().unwrap();
+        let w5: u32 = w5.try_into().unwrap();
+        let w6: u32 = w6.try_into().unwrap();
+        let w7: u32 = w7.try_into().unwrap();
+        if w0 == P || w1 == P || w2 == P || w3 == P || w4 == P || w5 == P || w6 == P || w7 == P {
+            if first_bad.is_none() {
+                let j = first_p([w0, w1, w2, w3, w4, w5, w6, w7].span());
+                first_bad = Option::Some(out.len() + j);
+            }
+        }
+        out.append(M31 { inner: w0 });
+        out.append(M31 { inner: w1 });
+        out.append(M31 { inner: w2 });
+        out.append(M31 { inner: w3 });
+        out.append(M31 { inner: w4 });
+        out.append(M31 { inner: w5 });
+        out.append(M31 { inner: w6 });
+        out.append(M31 { inner: w7 });
+    };
+    if !ok {
+        return Option::None;
+    }
+    Option::Some((out, first_bad))
+}
+
+/// Index of the first word equal to P (8 if none).
+fn first_p(words: Span<u32>) -> u32 {
+    let mut j = 0;
+    for word in words {
+        if *word == P {
             break;
         }
         j += 1;
     };
-    ok
+    j
 }
 
 #[derive(Drop)]
 struct Reader {
-    m31s: Span<u32>,
+    /// The rest of the M31 stream, raw words (< 2^31).
+    m31s: Span<M31>,
     felts: Span<felt252>,
     error: felt252,
+    /// Values from the stream's first non-canonical one to its end (0: all canonical). A read
+    /// of k field values from the front of `m31s` meets it iff k + bad_tail > m31s.len().
+    bad_tail: u32,
 }
 
 #[generate_trait]
@@ -97,11 +125,11 @@ impl ReaderImpl of ReaderTrait {
     fn count(ref self: Reader) -> u32 {
         match self.m31s.pop_front() {
             Option::Some(v) => {
-                if *v > MAX_COUNT {
+                if *v.inner > MAX_COUNT {
                     self.fail('proof: count out of range');
                     0
                 } else {
-                    *v
+                    *v.inner
                 }
             },
             Option::None => {
@@ -113,11 +141,11 @@ impl ReaderImpl of ReaderTrait {
     fn m31(ref self: Reader) -> M31 {
         match self.m31s.pop_front() {
             Option::Some(v) => {
-                if *v >= P {
+                if *v.inner >= P {
                     self.fail('proof: M31 not canonical');
                     M31 { inner: 0 }
                 } else {
-                    M31 { inner: *v }
+                    *v
                 }
             },
             Option::None => {
@@ -140,74 +168,48 @@ impl ReaderImpl of ReaderTrait {
             return out.span();
         }
         // Counts are at most MAX_COUNT: 4 n cannot overflow.
-        if self.m31s.len() < 4 * n {
+        let n_values = 4 * n;
+        let len = self.m31s.len();
+        if len < n_values {
             self.fail('proof: truncated');
             return out.span();
         }
-        let mut values = self.m31s.slice(0, 4 * n);
-        self.m31s = self.m31s.slice(4 * n, self.m31s.len() - 4 * n);
-        loop {
-            match values.multi_pop_front::<4>() {
-                Option::Some(block) => {
-                    let [a, b, c, d] = (*block).unbox();
-                    if a >= P || b >= P || c >= P || d >= P {
-                        self.fail('proof: M31 not canonical');
-                        break;
-                    }
-                    out.append(QM31Trait::from_u32_unchecked(a, b, c, d));
-                },
-                Option::None => { break; },
-            }
-        };
-        out.span()
-    }
-    fn m31s_list(ref self: Reader) -> Span<M31> {
-        let n = self.count();
-        let mut out: Array<M31> = array![];
-        if self.error != 0 {
-            return out.span();
-        }
-        if self.m31s.len() < n {
-            self.fail('proof: truncated');
-            return out.span();
-        }
-        let mut values = self.m31s.slice(0, n);
-        self.m31s = self.m31s.slice(n, self.m31s.len() - n);
-        // Four values per iteration, then the rest one by one.
-        let mut canonical = true;
-        loop {
-            match values.multi_pop_front::<4>() {
-                Option::Some(block) => {
-                    let [a, b, c, d] = (*block).unbox();
-                    if a >= P || b >= P || c >= P || d >= P {
-                        canonical = false;
-                        break;
-                    }
-                    out.append(M31 { inner: a });
-                    out.append(M31 { inner: b });
-                    out.append(M31 { inner: c });
-                    out.append(M31 { inner: d });
-                },
-                Option::None => { break; },
-            }
-        };
-        if !canonical {
+        if n_values + self.bad_tail > len {
             self.fail('proof: M31 not canonical');
             return out.span();
         }
-        loop {
-            match values.pop_front() {
-                Option::Some(v) => {
-                    if *v >= P {
-                        self.fail('proof: M31 not canonical');
-                        break;
-                    }
-                    out.append(M31 { inner: *v });
+        // The first n_values of the stream are there: pop them in place, 4 at a time.
+        let mut values = self.m31s;
+        while out.len() != n {
+            match values.multi_pop_front::<4>() {
+                Option::Some(block) => {
+                    let [a, b, c, d] = (*block).unbox();
+                    out.append(QM31Trait::from_m31s(a, b, c, d));
                 },
                 Option::None => { break; },
             }
         };
+        self.m31s = values;
         out.span()
+    }
+    /// A list of M31s: a view of the stream (its values are canonical), no copy.
+    fn m31s_list(ref self: Reader) -> Span<M31> {
+        let n = self.count();
+        if self.error != 0 {
+            return array![].span();
+        }
+        let len = self.m31s.len();
+        if len < n {
+            self.fail('proof: truncated');
+            return array![].span();
+        }
+        if n + self.bad_tail > len {
+            self.fail('proof: M31 not canonical');
+            return array![].span();
+        }
+        let out = self.m31s.slice(0, n);
+        self.m31s = self.m31s.slice(n, len - n);
+        out
     }
     fn hash(ref self: Reader) -> felt252 {
         match self.felts.pop_front() {
@@ -328,32 +330,31 @@ pub fn parse_stark_proof(
     if felts.len() < n_packed {
         return Result::Err('proof: truncated');
     }
-    let mut m31s: Array<u32> = array![];
-    let mut ok = true;
-    let mut packed = felts.slice(0, n_packed);
-    let mut remaining = n_m31;
-    loop {
-        match packed.pop_front() {
-            Option::Some(word) => {
-                let in_this = if remaining < 8 {
-                    remaining
-                } else {
-                    8
-                };
-                if !unpack(*word, in_this, ref m31s) {
-                    ok = false;
-                    break;
-                }
-                remaining -= in_this;
-            },
-            Option::None => { break; },
+    let (m31s, first_bad) = match unpack_m31s(felts.slice(0, n_packed)) {
+        Option::Some(unpacked) => unpacked,
+        Option::None => { return Result::Err('proof: bad m31 packing'); },
+    };
+    // The last felt's slots beyond n_m31 are padding: zero.
+    let mut padding_ok = true;
+    for value in m31s.span().slice(n_m31, m31s.len() - n_m31) {
+        if *value.inner != 0 {
+            padding_ok = false;
         }
     };
-    if !ok {
+    if !padding_ok {
         return Result::Err('proof: bad m31 packing');
     }
+    // A non-canonical value is refused by the read that meets it (`Reader`); one in the
+    // padding was refused above.
+    let bad_tail = match first_bad {
+        Option::Some(index) => n_m31 - index,
+        Option::None => 0,
+    };
     let mut r = Reader {
-        m31s: m31s.span(), felts: felts.slice(n_packed, felts.len() - n_packed), error: 0,
+        m31s: m31s.span().slice(0, n_m31),
+        felts: felts.slice(n_packed, felts.len() - n_packed),
+        error: 0,
+        bad_tail,
     };
 
     let mut counts: Array<u32> = array![];

@@ -362,6 +362,52 @@ fn malformed_proofs_are_rejected_without_panicking() {
     );
 }
 
+/// `stark` with M31 value `index` of the packed stream set to P (2^31 - 1, not canonical).
+fn with_p_at(stark: Span<felt252>, index: u32) -> Span<felt252> {
+    let felt_index = 1 + index / 8;
+    let lane = index % 8;
+    let word: u256 = (*stark[felt_index]).into();
+    let mut shifted = word;
+    let mut k = 0;
+    while k != lane {
+        shifted = shifted / 0x80000000;
+        k += 1;
+    };
+    let current: felt252 = (shifted % 0x80000000).try_into().unwrap();
+    bumped(stark, felt_index, (0x7fffffff - current) * lane_delta(lane))
+}
+
+/// `parse_proof`'s refusal reason with value `index` set to P ('parsed' if accepted).
+fn refusal(p: Span<felt252>, index: u32) -> felt252 {
+    match crate::proof::parse_proof(with_p_at(p, index)) {
+        Result::Ok(_) => 'parsed',
+        Result::Err(reason) => reason,
+    }
+}
+
+/// A value equal to P is refused by the read that meets it, with that read's reason: a count,
+/// a single M31 (the claimed sum), a queried column (a view of the stream) and a QM31 list
+/// (the FRI last layer, the stream's end).
+#[test]
+#[available_gas(100000000000)]
+fn non_canonical_values_are_refused_where_read() {
+    let p = stark();
+    let n_m31: u32 = (*p[0]).try_into().unwrap();
+    let parsed = crate::proof::parse_proof(p).unwrap();
+    // Value 0 is the log_n_rows count, value 1 the claimed sum's first coordinate.
+    assert(refusal(p, 0) == 'proof: count out of range', 'count');
+    assert(refusal(p, 1) == 'proof: M31 not canonical', 'claimed sum');
+    // Behind the last queried value: the FRI layers' witnesses and the last layer, each a
+    // count and 4 values per QM31, and the inner layer count.
+    let mut after_queried = 1 + 4 * parsed.fri_first_layer.fri_witness.len() + 1;
+    for layer in parsed.fri_inner_layers {
+        after_queried += 1 + 4 * (*layer.fri_witness).len();
+    };
+    after_queried += 1 + 4 * parsed.fri_last_layer_poly.len();
+    assert(refusal(p, n_m31 - 1 - after_queried) == 'proof: M31 not canonical', 'queried');
+    assert(refusal(p, n_m31 - 1) == 'proof: M31 not canonical', 'last layer');
+}
+
 /// Every input slot must be `balances[owner]` of its contract: a changed owner, a missing or
 /// an extra one is refused before the STARK proof is read.
 #[test]
