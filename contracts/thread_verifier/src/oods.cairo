@@ -200,22 +200,106 @@ fn eval_node(
     ref code: Span<u32>, values: Span<QM31>, slots: Span<Wide>, relations: Span<LookupElements>,
 ) -> (Wide, bool) {
     let opcode = next_word(ref code);
+    eval_op(opcode, ref code, values, slots, relations)
+}
+
+/// The commonest leaves (mask values, relation powers) read in place where operands of sums
+/// and products are fetched, instead of through a call; `None` for any other opcode (nothing
+/// consumed).
+#[inline(always)]
+fn common_leaf(
+    opcode: u32, ref code: Span<u32>, values: Span<QM31>, relations: Span<LookupElements>,
+) -> Option<Wide> {
+    if opcode == 1 {
+        Option::Some(wide(*values[next_word(ref code)]))
+    } else if opcode == 12 {
+        let relation = relations[next_word(ref code)];
+        Option::Some(wide(*(*relation.alpha_powers)[next_word(ref code)]))
+    } else {
+        Option::None
+    }
+}
+
+/// An operand of a sum. The commonest, `mul(alpha[r, i], value[j])` (LogUp's `combine`), is
+/// read as its 6 words at once and multiplied in place; the commonest leaves are read in place.
+fn sum_operand(
+    ref code: Span<u32>, values: Span<QM31>, slots: Span<Wide>, relations: Span<LookupElements>,
+) -> Wide {
+    let saved = code;
+    match code.multi_pop_front::<6>() {
+        Option::Some(words) => {
+            let [op, alpha_op, r, i, value_op, j] = (*words).unbox();
+            if op == 4 && alpha_op == 12 && value_op == 1 {
+                let alpha = *(*relations[r].alpha_powers)[i];
+                return mul_wide(wide(alpha), wide(*values[j]));
+            }
+        },
+        Option::None => {},
+    }
+    code = saved;
+    let opcode = next_word(ref code);
+    match common_leaf(opcode, ref code, values, relations) {
+        Option::Some(x) => x,
+        Option::None => {
+            let (x, _) = eval_op(opcode, ref code, values, slots, relations);
+            x
+        },
+    }
+}
+
+/// The expression of `opcode` whose operands follow in `code`.
+fn eval_op(
+    opcode: u32,
+    ref code: Span<u32>,
+    values: Span<QM31>,
+    slots: Span<Wide>,
+    relations: Span<LookupElements>,
+) -> (Wide, bool) {
     match opcode {
         0 => (Wide { a: next_word(ref code).into(), b: 0, c: 0, d: 0 }, true),
         1 => (wide(*values[next_word(ref code)]), true),
         2 => {
-            let (x, _) = eval_node(ref code, values, slots, relations);
-            let (y, _) = eval_node(ref code, values, slots, relations);
-            (Wide { a: x.a + y.a, b: x.b + y.b, c: x.c + y.c, d: x.d + y.d }, false)
+            // A chain `add(add(..add(x0, x1).., x(n-1)), xn)` is `add` n times then x0..xn in
+            // prefix order: summed in a loop instead of n nested calls (integer addition is
+            // associative, so the value is the same).
+            let mut n: u32 = 1;
+            let mut opcode = next_word(ref code);
+            while opcode == 2 {
+                n += 1;
+                opcode = next_word(ref code);
+            };
+            let (first, _) = eval_op(opcode, ref code, values, slots, relations);
+            let mut sum = first;
+            while n != 0 {
+                let x = sum_operand(ref code, values, slots, relations);
+                sum = Wide { a: sum.a + x.a, b: sum.b + x.b, c: sum.c + x.c, d: sum.d + x.d };
+                n -= 1;
+            };
+            (sum, false)
         },
         3 => {
             let (x, _) = eval_node(ref code, values, slots, relations);
-            let (y, _) = eval_node(ref code, values, slots, relations);
+            let opcode = next_word(ref code);
+            let y = match common_leaf(opcode, ref code, values, relations) {
+                Option::Some(y) => y,
+                Option::None => {
+                    let (y, _) = eval_op(opcode, ref code, values, slots, relations);
+                    y
+                },
+            };
             (Wide { a: x.a - y.a, b: x.b - y.b, c: x.c - y.c, d: x.d - y.d }, false)
         },
         4 => {
-            let x = small(eval_node(ref code, values, slots, relations));
-            let y = small(eval_node(ref code, values, slots, relations));
+            let opcode = next_word(ref code);
+            let x = match common_leaf(opcode, ref code, values, relations) {
+                Option::Some(x) => x,
+                Option::None => small(eval_op(opcode, ref code, values, slots, relations)),
+            };
+            let opcode = next_word(ref code);
+            let y = match common_leaf(opcode, ref code, values, relations) {
+                Option::Some(y) => y,
+                Option::None => small(eval_op(opcode, ref code, values, slots, relations)),
+            };
             (mul_wide(x, y), false)
         },
         5 => {
@@ -230,8 +314,7 @@ fn eval_node(
         },
         7 => {
             let (x, _) = eval_node(ref code, values, slots, relations);
-            let x = narrow(x);
-            (wide(QM31Trait::inverse(to_qm31(x))), true)
+            (wide(QM31Trait::inverse(to_qm31(narrow(x)))), true)
         },
         8 => {
             // stwo's `from_partial_evals`: `a + b i + c u + d iu`, with `u^2 = 2 + i`:
