@@ -33,11 +33,19 @@ pub fn canonic_coset_vanishing(log_size: u32, point: CirclePoint<QM31>) -> QM31 
 }
 
 /// The mask values in proof order (tree, column, value): what the programs' `SAMPLE i` reads.
+/// Most columns hold one value: appended directly, cheaper than an `append_span` call.
 pub fn flatten_mask(mask: Span<Span<Span<QM31>>>) -> Span<QM31> {
     let mut values: Array<QM31> = array![];
-    for tree in mask {
-        for column in *tree {
-            values.append_span(*column);
+    let mut trees = mask;
+    while let Option::Some(tree) = trees.pop_front() {
+        let mut columns = *tree;
+        while let Option::Some(column) = columns.pop_front() {
+            let column = *column;
+            if column.len() == 1 {
+                values.append(*column[0]);
+            } else {
+                values.append_span(column);
+            }
         };
     };
     values.span()
