@@ -211,25 +211,8 @@ fn eval_node(
     eval_op(opcode, ref code, values, slots, relations)
 }
 
-/// The commonest leaves (mask values, relation powers) read in place where operands of sums
-/// and products are fetched, instead of through a call; `None` for any other opcode (nothing
-/// consumed).
-#[inline(always)]
-fn common_leaf(
-    opcode: u32, ref code: Span<u32>, values: Span<QM31>, relations: Span<LookupElements>,
-) -> Option<Wide> {
-    if opcode == 1 {
-        Option::Some(wide(*values[next_word(ref code)]))
-    } else if opcode == 12 {
-        let relation = relations[next_word(ref code)];
-        Option::Some(wide(*(*relation.alpha_powers)[next_word(ref code)]))
-    } else {
-        Option::None
-    }
-}
-
 /// An operand of a sum. The commonest, `mul(alpha[r, i], value[j])` (LogUp's `combine`), is
-/// read as its 6 words at once and multiplied in place; the commonest leaves are read in place.
+/// read as its 6 words at once and multiplied in place.
 fn sum_operand(
     ref code: Span<u32>, values: Span<QM31>, slots: Span<Wide>, relations: Span<LookupElements>,
 ) -> Wide {
@@ -245,14 +228,8 @@ fn sum_operand(
         Option::None => {},
     }
     code = saved;
-    let opcode = next_word(ref code);
-    match common_leaf(opcode, ref code, values, relations) {
-        Option::Some(x) => x,
-        Option::None => {
-            let (x, _) = eval_op(opcode, ref code, values, slots, relations);
-            x
-        },
-    }
+    let (x, _) = eval_node(ref code, values, slots, relations);
+    x
 }
 
 /// The expression of `opcode` whose operands follow in `code`.
@@ -287,27 +264,12 @@ fn eval_op(
         },
         3 => {
             let (x, _) = eval_node(ref code, values, slots, relations);
-            let opcode = next_word(ref code);
-            let y = match common_leaf(opcode, ref code, values, relations) {
-                Option::Some(y) => y,
-                Option::None => {
-                    let (y, _) = eval_op(opcode, ref code, values, slots, relations);
-                    y
-                },
-            };
+            let (y, _) = eval_node(ref code, values, slots, relations);
             (Wide { a: x.a - y.a, b: x.b - y.b, c: x.c - y.c, d: x.d - y.d }, false)
         },
         4 => {
-            let opcode = next_word(ref code);
-            let x = match common_leaf(opcode, ref code, values, relations) {
-                Option::Some(x) => x,
-                Option::None => small(eval_op(opcode, ref code, values, slots, relations)),
-            };
-            let opcode = next_word(ref code);
-            let y = match common_leaf(opcode, ref code, values, relations) {
-                Option::Some(y) => y,
-                Option::None => small(eval_op(opcode, ref code, values, slots, relations)),
-            };
+            let x = small(eval_node(ref code, values, slots, relations));
+            let y = small(eval_node(ref code, values, slots, relations));
             (mul_wide(x, y), false)
         },
         5 => {
