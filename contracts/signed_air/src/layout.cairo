@@ -7,53 +7,87 @@
 use stark_verifier::fields::{QM31, QM31Trait};
 
 /// True iff `mask` has exactly the trees, columns and values per column `runs` describes.
+/// Walks the spans with `pop_front` (no indexing, no separate counters): most runs are long
+/// runs of one-value columns, so the per-column step count is what matters.
 pub fn mask_shape_ok_with(mask: Span<Span<Span<QM31>>>, runs: Span<u32>) -> bool {
-    let mut at = 0;
-    let mut t = 0;
+    let mut runs = runs;
+    let mut trees = mask;
     let mut ok = true;
-    while at != runs.len() {
-        if t == mask.len() {
+    while let Option::Some(n_runs) = runs.pop_front() {
+        let mut columns = match trees.pop_front() {
+            Option::Some(tree) => *tree,
+            Option::None => {
+                ok = false;
+                break;
+            },
+        };
+        let mut r = *n_runs;
+        while r != 0 {
+            let (count, values) = match runs.multi_pop_front::<2>() {
+                Option::Some(pair) => {
+                    let [count, values] = (*pair).unbox();
+                    (count, values)
+                },
+                Option::None => {
+                    ok = false;
+                    break;
+                },
+            };
+            if !run_ok(ref columns, count, values) {
+                ok = false;
+                break;
+            }
+            r -= 1;
+        };
+        if !ok || !columns.is_empty() {
             ok = false;
             break;
         }
-        let columns = *mask[t];
-        let n_runs = *runs[at];
-        at += 1;
-        let mut c = 0;
-        let mut r = 0;
-        while r != n_runs {
-            let count = *runs[at];
-            let values = *runs[at + 1];
-            at += 2;
-            let mut k = 0;
-            while k != count {
-                if c == columns.len() || (*columns[c]).len() != values {
+    };
+    ok && trees.is_empty()
+}
+
+/// Pops `count` columns of `values` values each off `columns`; false if any is missing or has
+/// another length.
+fn run_ok(ref columns: Span<Span<QM31>>, count: u32, values: u32) -> bool {
+    let mut k = count;
+    let mut ok = true;
+    while k != 0 {
+        match columns.pop_front() {
+            Option::Some(column) => {
+                if (*column).len() != values {
                     ok = false;
                     break;
                 }
-                c += 1;
-                k += 1;
-            };
-            if !ok {
+            },
+            Option::None => {
+                ok = false;
                 break;
-            }
-            r += 1;
-        };
-        if !ok || c != columns.len() {
-            ok = false;
-            break;
+            },
         }
-        t += 1;
+        k -= 1;
     };
-    ok && t == mask.len()
+    ok
 }
 
-/// Appends `log_size` `count` times.
+/// Appends `log_size` `count` times: 8 per iteration while 8 remain (the columns come in runs
+/// of up to 301, and a loop iteration costs several times an append).
 pub fn repeat_log_size(ref out: Array<u32>, log_size: u32, count: u32) {
-    let mut k = 0;
-    while k != count {
+    let mut k = count;
+    while k >= 8 {
         out.append(log_size);
-        k += 1;
+        out.append(log_size);
+        out.append(log_size);
+        out.append(log_size);
+        out.append(log_size);
+        out.append(log_size);
+        out.append(log_size);
+        out.append(log_size);
+        k -= 8;
+    };
+    while k != 0 {
+        out.append(log_size);
+        k -= 1;
     };
 }
 

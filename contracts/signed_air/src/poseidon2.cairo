@@ -38,8 +38,12 @@ use crate::generated_poseidon2::{
 const EIGHT_P_SQUARED: felt252 = 0x1fffffff800000008;
 /// `32 P^2`: above every coordinate of `from_partial_evals`.
 const THIRTY_TWO_P_SQUARED: felt252 = 0x7ffffffe000000020;
-/// `P * 2^71` (> 2^101): above every coordinate of `external_layer` on inputs below 8 P^2.
-const EXTERNAL_OFFSET: felt252 = 0x3fffffff800000000000000000;
+/// `8 P^3` and `40 P^3`: offsets of `wide_mul_by_canonical`.
+const EIGHT_P_CUBED: felt252 = 0xfffffffa0000000bfffffff8;
+const FORTY_P_CUBED: felt252 = 0x4ffffffe20000003bffffffd8;
+/// `P * 2^80` (> 2^110): above every `sbox` output (below 2^99) and every coordinate of
+/// `external_layer` on them (a sum of 5 inputs times `M4`'s row sums, 7: below 2^105).
+const EXTERNAL_OFFSET: felt252 = 0x7fffffff00000000000000000000;
 
 /// A QM31 value with unreduced coordinates: non-negative integers (below 2^128) as felt252.
 #[derive(Copy, Drop)]
@@ -107,8 +111,8 @@ fn add_constant(x: QM31, c: u32) -> QM31 {
 
 /// Poseidon2's external layer `E x`, `E = [[2 M4, M4, M4, M4], [M4, 2 M4, M4, M4], ...]`
 /// (the shape `zkthread_prover::poseidon2::constants` checks on p3's layer): block `b` of the
-/// output is `M4 (x_b + sum_b' x_b')`. Unreduced: inputs below 8 P^2 give outputs below
-/// 2^101 (160 products by `M4` entries below 2^31).
+/// output is `M4 (x_b + sum_b' x_b')`. Unreduced: each output is at most 35 times the largest
+/// input (5 inputs times `M4`'s row sums, 7), below 2^105 on `sbox` outputs (below 2^99).
 fn external_layer(x: Span<Wide>) -> Span<Wide> {
     let m = MAT4.span();
     let mut sums: Array<Wide> = array![];
@@ -161,13 +165,32 @@ fn internal_layer(first: QM31, rest: Span<QM31>) -> Span<QM31> {
     out.span()
 }
 
+/// `x y` for `x` unreduced (coordinates below 8 P^2, e.g. a `wide_mul`) and `y` canonical:
+/// `mul_unreduced`'s expansion with offsets (multiples of P) above its negative terms, so no
+/// reduction of `x` is needed. Every coordinate is below 64 P^3 < 2^99.
+#[inline(always)]
+fn wide_mul_by_canonical(x: Wide, y: QM31) -> Wide {
+    let y = wide(y);
+    let r = x.c * y.c - x.d * y.d;
+    let s = x.c * y.d + x.d * y.c;
+    Wide {
+        // Negative terms: x.b y.b, 2 x.d y.d, s: below 5 * 8 P^3.
+        a: x.a * y.a - x.b * y.b + r + r - s + FORTY_P_CUBED,
+        // Negative term: x.d y.d (in r), below 8 P^3.
+        b: x.a * y.b + x.b * y.a + r + s + s + EIGHT_P_CUBED,
+        // Negative terms: x.b y.d, x.d y.b, below 16 P^3.
+        c: x.a * y.c - x.b * y.d + x.c * y.a - x.d * y.b + EIGHT_P_CUBED + EIGHT_P_CUBED,
+        d: x.a * y.d + x.b * y.c + x.c * y.b + x.d * y.a,
+    }
+}
+
 /// One S-box `x^5` with its square column `sq`, `x = s + rc`: folds `sq - x^2` into `acc` and
-/// returns the accumulator and `sq^2 x` (unreduced).
+/// returns the accumulator and `sq^2 x` (unreduced, below 2^99: `sq^2` is not reduced first).
 #[inline(never)]
 fn sbox(acc: QM31, random_coeff: QM31, s: QM31, rc: u32, sq: QM31) -> (QM31, Wide) {
     let x = add_constant(s, rc);
     let acc = fold(acc, random_coeff, wide_sub(wide(sq), wide_mul(x, x), EIGHT_P_SQUARED));
-    (acc, wide_mul(narrow(wide_mul(sq, sq)), x))
+    (acc, wide_mul_by_canonical(wide_mul(sq, sq), x))
 }
 
 /// One full round from `state` with round constants `rc`; `columns` = the round's `sq[16]`
@@ -289,7 +312,7 @@ pub fn accumulate_poseidon2(
         let column = PARTIAL_START + k * PARTIAL_ROUND_COLUMNS;
         let p = *main[column + 1];
         let (next_acc, y) = sbox(acc, random_coeff, *state[0], *rcs[k], *main[column]);
-        acc = fold(next_acc, random_coeff, wide_sub(wide(p), y, EIGHT_P_SQUARED));
+        acc = fold(next_acc, random_coeff, wide_sub(wide(p), y, EXTERNAL_OFFSET));
         state = internal_layer(p, state.slice(1, WIDTH - 1));
         k += 1;
     };
