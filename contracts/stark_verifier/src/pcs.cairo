@@ -4,7 +4,7 @@
 //! Trees are flattened: column i of the flattened lists is the i-th column over all trees.
 
 use crate::circle::{
-    CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
+    CirclePoint, CirclePointTrait, CirclePointIndex, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
 };
 use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
@@ -157,6 +157,13 @@ impl BatchBuilderImpl of BatchBuilderTrait {
     }
 }
 
+/// p + g^(2^log_size), g the lifting domain's generator: doubling a point doubles its index.
+fn shifted_point(
+    point: CirclePoint<QM31>, lifting_generator: CirclePointIndex, log_size: u32,
+) -> CirclePoint<QM31> {
+    point + crate::circle::into_secure(lifting_generator.mul(pow2_u32(log_size)).to_point())
+}
+
 /// stwo's `build_samples_with_randomness_and_periodicity` + grouping by point: powers of
 /// `random_coeff` in sample order; a column sampled at exactly two points [previous, p] gets
 /// an extra first sample at p + g^(2^log_size), g the lifting domain's generator, with p's
@@ -211,11 +218,8 @@ fn sample_batches(
         column += 1;
     };
 
-    // The columns set aside, expanded into samples. Columns of one log size share the shift;
-    // consecutive columns usually share both the log size and the sample point, so the last
-    // shifted point is reused.
+    // The columns set aside, expanded into samples.
     let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
-    let mut last_shift: Option<(u32, CirclePoint<QM31>, CirclePoint<QM31>)> = Option::None;
     let mut rest: Array<ColumnSample> = array![];
     for entry in set_aside {
         let (column, first_alpha) = entry;
@@ -223,34 +227,16 @@ fn sample_batches(
         let mut alpha = first_alpha;
         if column_samples.len() == 2 {
             let point_sample = *column_samples[1];
-            let log_size = *column_log_sizes[column];
-            let cached = match last_shift {
-                Option::Some((
-                    cached_log_size, cached_point, shifted,
-                )) => {
-                    if cached_log_size == log_size && cached_point == point_sample.point {
-                        Option::Some(shifted)
-                    } else {
-                        Option::None
-                    }
-                },
-                Option::None => Option::None,
-            };
-            let shifted = match cached {
-                Option::Some(shifted) => shifted,
-                Option::None => {
-                    // g^(2^log_size) by index arithmetic (doubling a point doubles its index).
-                    let period = lifting_generator.mul(pow2_u32(log_size)).to_point();
-                    let shifted = point_sample.point + crate::circle::into_secure(period);
-                    last_shift = Option::Some((log_size, point_sample.point, shifted));
-                    shifted
-                },
-            };
             rest
                 .append(
                     ColumnSample {
                         column,
-                        sample: PointSample { point: shifted, value: point_sample.value },
+                        sample: PointSample {
+                            point: shifted_point(
+                                point_sample.point, lifting_generator, *column_log_sizes[column],
+                            ),
+                            value: point_sample.value,
+                        },
                         random_coeff: alpha,
                     },
                 );
