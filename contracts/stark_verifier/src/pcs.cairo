@@ -175,16 +175,17 @@ fn shifted_point(
 /// expanded and grouped by point afterwards.
 fn sample_batches(
     column_log_sizes: Span<u32>,
-    samples: Span<Span<PointSample>>,
+    column_points: Span<Span<CirclePoint<QM31>>>,
+    column_values: Span<Span<QM31>>,
     lifting_log_size: u32,
     random_coeff: QM31,
 ) -> Array<SampleBatch> {
     let mut batches: Array<SampleBatch> = array![];
     let mut main_point: Option<CirclePoint<QM31>> = Option::None;
-    for column_samples in samples {
-        let column_samples = *column_samples;
-        if column_samples.len() != 0 {
-            main_point = Option::Some(*column_samples[column_samples.len() - 1].point);
+    for points in column_points {
+        let points = *points;
+        if points.len() != 0 {
+            main_point = Option::Some(*points[points.len() - 1]);
             break;
         }
     };
@@ -196,11 +197,11 @@ fn sample_batches(
     let mut power: QM31 = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     let mut set_aside: Array<(u32, QM31)> = array![];
     let mut column = 0;
-    for column_samples in samples {
-        let column_samples = *column_samples;
-        let n = column_samples.len();
-        if n == 1 && *column_samples[0].point == main_point {
-            main.add(column, *column_samples[0].value, power);
+    for points in column_points {
+        let points = *points;
+        let n = points.len();
+        if n == 1 && *points[0] == main_point {
+            main.add(column, *(*column_values[column])[0], power);
             power = mul_out_of_line(power, random_coeff);
         } else {
             set_aside.append((column, power));
@@ -223,28 +224,37 @@ fn sample_batches(
     let mut rest: Array<ColumnSample> = array![];
     for entry in set_aside {
         let (column, first_alpha) = entry;
-        let column_samples = *samples[column];
+        let points = *column_points[column];
+        let values = *column_values[column];
         let mut alpha = first_alpha;
-        if column_samples.len() == 2 {
-            let point_sample = *column_samples[1];
+        if points.len() == 2 {
             rest
                 .append(
                     ColumnSample {
                         column,
                         sample: PointSample {
                             point: shifted_point(
-                                point_sample.point, lifting_generator, *column_log_sizes[column],
+                                *points[1], lifting_generator, *column_log_sizes[column],
                             ),
-                            value: point_sample.value,
+                            value: *values[1],
                         },
                         random_coeff: alpha,
                     },
                 );
             alpha = mul_out_of_line(alpha, random_coeff);
         }
-        for sample in column_samples {
-            rest.append(ColumnSample { column, sample: *sample, random_coeff: alpha });
+        let mut s = 0;
+        while s != points.len() {
+            rest
+                .append(
+                    ColumnSample {
+                        column,
+                        sample: PointSample { point: *points[s], value: *values[s] },
+                        random_coeff: alpha,
+                    },
+                );
             alpha = mul_out_of_line(alpha, random_coeff);
+            s += 1;
         };
     };
 
@@ -349,7 +359,8 @@ fn column_term(
     (c0 * v, c1 * v, c2 * v, c3 * v)
 }
 
-/// stwo's `fri_answers`: the first FRI layer's value at each query position.
+/// stwo's `fri_answers`: the first FRI layer's value at each query position, for columns
+/// given as (point, value) samples.
 pub fn fri_answers(
     column_log_sizes: Span<u32>,
     samples: Span<Span<PointSample>>,
@@ -358,12 +369,49 @@ pub fn fri_answers(
     queried_values: Span<Span<M31>>,
     lifting_log_size: u32,
 ) -> Array<QM31> {
-    assert(column_log_sizes.len() == samples.len(), 'pcs: samples per column');
-    assert(queried_values.len() == samples.len(), 'pcs: values per column');
+    let mut column_points: Array<Span<CirclePoint<QM31>>> = array![];
+    let mut column_values: Array<Span<QM31>> = array![];
+    for column in samples {
+        let mut points: Array<CirclePoint<QM31>> = array![];
+        let mut values: Array<QM31> = array![];
+        for sample in *column {
+            points.append(*sample.point);
+            values.append(*sample.value);
+        };
+        column_points.append(points.span());
+        column_values.append(values.span());
+    };
+    fri_answers_columns(
+        column_log_sizes,
+        column_points.span(),
+        column_values.span(),
+        random_coeff,
+        query_positions,
+        queried_values,
+        lifting_log_size,
+    )
+}
+
+/// `fri_answers` with each column's sample points and values in two lists of the same
+/// shape (what `verify_values` has at hand, without building (point, value) pairs).
+pub fn fri_answers_columns(
+    column_log_sizes: Span<u32>,
+    column_points: Span<Span<CirclePoint<QM31>>>,
+    column_values: Span<Span<QM31>>,
+    random_coeff: QM31,
+    query_positions: Span<u32>,
+    queried_values: Span<Span<M31>>,
+    lifting_log_size: u32,
+) -> Array<QM31> {
+    assert(column_log_sizes.len() == column_points.len(), 'pcs: samples per column');
+    assert(column_values.len() == column_points.len(), 'pcs: samples per column');
+    assert(queried_values.len() == column_points.len(), 'pcs: values per column');
     for column in queried_values {
         assert((*column).len() == query_positions.len(), 'pcs: values per query');
     };
-    let batches = sample_batches(column_log_sizes, samples, lifting_log_size, random_coeff);
+    let batches = sample_batches(
+        column_log_sizes, column_points, column_values, lifting_log_size, random_coeff,
+    );
     let lifting_domain = canonic_circle_domain(lifting_log_size);
 
     // Denominators of every (query, batch), inverted together: CM31 1/d = conj(d) / norm(d).
@@ -591,11 +639,13 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         if n_trees == 0 || proof.trees.len() != n_trees || sampled_points.len() != n_trees {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
-        // Flatten columns over trees: log sizes, samples, queried values.
+        // Flatten columns over trees: log sizes, sample points and values, queried values
+        // (spans of the proof's lists: nothing is copied per sample but the channel's input).
         let mut all_sampled: Array<QM31> = array![];
         let mut column_log_sizes: Array<u32> = array![];
-        let mut column_samples: Array<Span<PointSample>> = array![];
-        let mut column_values: Array<Span<M31>> = array![];
+        let mut column_points: Array<Span<CirclePoint<QM31>>> = array![];
+        let mut column_values: Array<Span<QM31>> = array![];
+        let mut column_queried: Array<Span<M31>> = array![];
         let mut shape_ok = true;
         let mut t = 0;
         while t != n_trees {
@@ -612,21 +662,16 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             let mut c = 0;
             while c != n_columns {
                 let values = *tree_proof.sampled_values[c];
-                let column_points = *points[c];
-                if values.len() != column_points.len() {
+                let column_sample_points = *points[c];
+                if values.len() != column_sample_points.len() {
                     shape_ok = false;
                     break;
                 }
-                let mut samples: Array<PointSample> = array![];
-                let mut s = 0;
-                while s != values.len() {
-                    all_sampled.append(*values[s]);
-                    samples.append(PointSample { point: *column_points[s], value: *values[s] });
-                    s += 1;
-                };
-                column_samples.append(samples.span());
+                all_sampled.append_span(values);
+                column_points.append(column_sample_points);
+                column_values.append(values);
                 column_log_sizes.append(*(*tree.column_log_sizes)[c]);
-                column_values.append(*tree_proof.queried_values[c]);
+                column_queried.append(*tree_proof.queried_values[c]);
                 c += 1;
             };
             if !shape_ok {
@@ -693,12 +738,13 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             return Result::Err(e);
         }
 
-        let answers = fri_answers(
+        let answers = fri_answers_columns(
             column_log_sizes.span(),
-            column_samples.span(),
+            column_points.span(),
+            column_values.span(),
             random_coeff,
             queries.span(),
-            column_values.span(),
+            column_queried.span(),
             lifting_log_size,
         );
         match fri_decommit(
