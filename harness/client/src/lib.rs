@@ -186,12 +186,26 @@ pub struct Deployed {
     pub outcome: TxOutcome,
 }
 
-/// A provider plus one account that signs everything this client sends.
-pub struct ChainClient {
+/// A node, read-only: views, storage, receipts and prices. What `status` and `thread show`
+/// need, so they run without an account or private key.
+pub struct ChainReader {
     provider: RpcProvider,
-    account: SigningAccount,
+    chain_id: Felt,
     receipt_timeout: Duration,
     poll_interval: Duration,
+}
+
+impl std::fmt::Debug for ChainReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainReader").field("chain_id", &self.chain_id).finish()
+    }
+}
+
+/// A node plus one account that signs everything this client sends; every read of
+/// [`ChainReader`] is available on it too (`Deref`).
+pub struct ChainClient {
+    reader: ChainReader,
+    account: SigningAccount,
 }
 
 impl std::fmt::Debug for ChainClient {
@@ -199,6 +213,164 @@ impl std::fmt::Debug for ChainClient {
         f.debug_struct("ChainClient")
             .field("account", &self.account.address())
             .finish()
+    }
+}
+
+impl std::ops::Deref for ChainClient {
+    type Target = ChainReader;
+    fn deref(&self) -> &ChainReader {
+        &self.reader
+    }
+}
+
+impl ChainReader {
+    /// Connects, asking the node for its chain id.
+    pub async fn connect(url: Url) -> Result<Self> {
+        let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
+        let chain_id = provider.chain_id().await?;
+        Ok(Self::from_parts(provider, chain_id))
+    }
+
+    fn from_parts(provider: RpcProvider, chain_id: Felt) -> Self {
+        Self {
+            provider,
+            chain_id,
+            receipt_timeout: Duration::from_secs(120),
+            poll_interval: Duration::from_millis(50),
+        }
+    }
+
+    /// How long [`ChainReader::wait_for_receipt`] polls.
+    pub fn set_receipt_timeout(&mut self, timeout: Duration) {
+        self.receipt_timeout = timeout;
+    }
+
+    pub fn chain_id(&self) -> Felt {
+        self.chain_id
+    }
+
+    pub fn provider(&self) -> &JsonRpcClient<HttpTransport> {
+        &self.provider
+    }
+
+
+    /// Whether the node knows `class_hash`.
+    pub async fn is_declared(&self, class_hash: Felt) -> Result<bool> {
+        match self
+            .provider
+            .get_class(BlockId::Tag(BlockTag::PreConfirmed), class_hash)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(ProviderError::StarknetError(StarknetError::ClassHashNotFound)) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+
+    /// Bounds with the given gas amounts at the current block's prices times `price_multiplier`
+    /// (prices may move between blocks; the account is charged actual prices, not the bound).
+    pub async fn bounds_at_current_prices(
+        &self,
+        l1_gas: u64,
+        l2_gas: u64,
+        l1_data_gas: u64,
+        price_multiplier: u128,
+    ) -> Result<ResourceBounds> {
+        let block = self
+            .provider
+            .get_block_with_tx_hashes(BlockId::Tag(BlockTag::Latest))
+            .await?;
+        let price = |felt: Felt, what: &str| -> Result<u128> {
+            u128::try_from(felt)
+                .map(|p| p.saturating_mul(price_multiplier))
+                .map_err(|_| ClientError::Decode {
+                    what: what.into(),
+                    detail: format!("{felt:#x}"),
+                })
+        };
+        Ok(ResourceBounds {
+            l1_gas,
+            l1_gas_price: price(block.l1_gas_price().price_in_fri, "l1 gas price")?,
+            l2_gas,
+            l2_gas_price: price(block.l2_gas_price().price_in_fri, "l2 gas price")?,
+            l1_data_gas,
+            l1_data_gas_price: price(block.l1_data_gas_price().price_in_fri, "l1 data gas price")?,
+        })
+    }
+
+
+    /// Polls until the node has a receipt for `hash`.
+    pub async fn wait_for_receipt(&self, hash: Felt) -> Result<TxOutcome> {
+        self.wait_for_receipt_since(hash, Instant::now()).await
+    }
+
+
+    pub(crate) async fn wait_for_receipt_since(&self, hash: Felt, started: Instant) -> Result<TxOutcome> {
+        loop {
+            match self.provider.get_transaction_receipt(hash).await {
+                Ok(receipt) => return outcome_from_receipt(receipt, started.elapsed()),
+                Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {}
+                Err(error) => return Err(error.into()),
+            }
+            if started.elapsed() > self.receipt_timeout {
+                return Err(ClientError::ReceiptTimeout {
+                    hash,
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+
+
+    /// Calls a view function by name against the latest state.
+    pub async fn call(
+        &self,
+        contract: Felt,
+        function: &str,
+        calldata: Vec<Felt>,
+    ) -> Result<Vec<Felt>> {
+        let call = FunctionCall {
+            contract_address: contract,
+            entry_point_selector: selector(function)?,
+            calldata,
+        };
+        Ok(self
+            .provider
+            .call(call, BlockId::Tag(BlockTag::PreConfirmed))
+            .await?)
+    }
+
+
+    /// Raw storage value of `contract` at `key` (latest state).
+    pub async fn storage_at(&self, contract: Felt, key: Felt) -> Result<Felt> {
+        Ok(self
+            .provider
+            .get_storage_at(contract, key, BlockId::Tag(BlockTag::PreConfirmed))
+            .await?)
+    }
+
+
+    /// STRK balance of `owner` in FRI (what v3 fees are paid in).
+    pub async fn fee_token_balance(&self, owner: Felt) -> Result<u128> {
+        let words = self
+            .call(STRK_FEE_TOKEN_ADDRESS, "balance_of", vec![owner])
+            .await?;
+        calldata::u256_to_u128(&words, "STRK balance_of")
+    }
+
+
+    /// What the node knows of `hash` right now: unknown, received but not executed, or mined
+    /// (with its outcome; a pending one is waited for up to the receipt timeout).
+    pub async fn lookup_transaction(&self, hash: Felt) -> Result<TxLookup> {
+        match self.provider.get_transaction_status(hash).await {
+            Ok(_) => Ok(TxLookup::Known(self.wait_for_receipt(hash).await?)),
+            Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {
+                Ok(TxLookup::NotFound)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 }
 
@@ -240,41 +412,23 @@ impl ChainClient {
         // the node runs with block generation on demand.
         account.set_block_id(BlockId::Tag(BlockTag::PreConfirmed));
         Self {
-            provider,
+            reader: ChainReader::from_parts(provider, chain_id),
             account,
-            receipt_timeout: Duration::from_secs(120),
-            poll_interval: Duration::from_millis(50),
         }
     }
 
-    /// How long [`ChainClient::wait_for_receipt`] polls.
+    /// How long [`ChainReader::wait_for_receipt`] polls.
     pub fn set_receipt_timeout(&mut self, timeout: Duration) {
-        self.receipt_timeout = timeout;
+        self.reader.set_receipt_timeout(timeout);
+    }
+
+    /// The read-only side (also reachable through `Deref`).
+    pub fn reader(&self) -> &ChainReader {
+        &self.reader
     }
 
     pub fn address(&self) -> Felt {
         self.account.address()
-    }
-
-    pub fn chain_id(&self) -> Felt {
-        self.account.chain_id()
-    }
-
-    pub fn provider(&self) -> &JsonRpcClient<HttpTransport> {
-        &self.provider
-    }
-
-    /// Whether the node knows `class_hash`.
-    pub async fn is_declared(&self, class_hash: Felt) -> Result<bool> {
-        match self
-            .provider
-            .get_class(BlockId::Tag(BlockTag::PreConfirmed), class_hash)
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(ProviderError::StarknetError(StarknetError::ClassHashNotFound)) => Ok(false),
-            Err(error) => Err(error.into()),
-        }
     }
 
     /// Declares the artifact's class unless the node has it already.
@@ -367,93 +521,6 @@ impl ChainClient {
             .await?;
         tracing::debug!(%action, hash = %format!("{:#x}", outcome.hash), status = ?outcome.status, fee = outcome.actual_fee, "invoked");
         Ok(outcome)
-    }
-
-    /// Bounds with the given gas amounts at the current block's prices times `price_multiplier`
-    /// (prices may move between blocks; the account is charged actual prices, not the bound).
-    pub async fn bounds_at_current_prices(
-        &self,
-        l1_gas: u64,
-        l2_gas: u64,
-        l1_data_gas: u64,
-        price_multiplier: u128,
-    ) -> Result<ResourceBounds> {
-        let block = self
-            .provider
-            .get_block_with_tx_hashes(BlockId::Tag(BlockTag::Latest))
-            .await?;
-        let price = |felt: Felt, what: &str| -> Result<u128> {
-            u128::try_from(felt)
-                .map(|p| p.saturating_mul(price_multiplier))
-                .map_err(|_| ClientError::Decode {
-                    what: what.into(),
-                    detail: format!("{felt:#x}"),
-                })
-        };
-        Ok(ResourceBounds {
-            l1_gas,
-            l1_gas_price: price(block.l1_gas_price().price_in_fri, "l1 gas price")?,
-            l2_gas,
-            l2_gas_price: price(block.l2_gas_price().price_in_fri, "l2 gas price")?,
-            l1_data_gas,
-            l1_data_gas_price: price(block.l1_data_gas_price().price_in_fri, "l1 data gas price")?,
-        })
-    }
-
-    /// Polls until the node has a receipt for `hash`.
-    pub async fn wait_for_receipt(&self, hash: Felt) -> Result<TxOutcome> {
-        self.wait_for_receipt_since(hash, Instant::now()).await
-    }
-
-    async fn wait_for_receipt_since(&self, hash: Felt, started: Instant) -> Result<TxOutcome> {
-        loop {
-            match self.provider.get_transaction_receipt(hash).await {
-                Ok(receipt) => return outcome_from_receipt(receipt, started.elapsed()),
-                Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {}
-                Err(error) => return Err(error.into()),
-            }
-            if started.elapsed() > self.receipt_timeout {
-                return Err(ClientError::ReceiptTimeout {
-                    hash,
-                    waited: started.elapsed(),
-                });
-            }
-            tokio::time::sleep(self.poll_interval).await;
-        }
-    }
-
-    /// Calls a view function by name against the latest state.
-    pub async fn call(
-        &self,
-        contract: Felt,
-        function: &str,
-        calldata: Vec<Felt>,
-    ) -> Result<Vec<Felt>> {
-        let call = FunctionCall {
-            contract_address: contract,
-            entry_point_selector: selector(function)?,
-            calldata,
-        };
-        Ok(self
-            .provider
-            .call(call, BlockId::Tag(BlockTag::PreConfirmed))
-            .await?)
-    }
-
-    /// Raw storage value of `contract` at `key` (latest state).
-    pub async fn storage_at(&self, contract: Felt, key: Felt) -> Result<Felt> {
-        Ok(self
-            .provider
-            .get_storage_at(contract, key, BlockId::Tag(BlockTag::PreConfirmed))
-            .await?)
-    }
-
-    /// STRK balance of `owner` in FRI (what v3 fees are paid in).
-    pub async fn fee_token_balance(&self, owner: Felt) -> Result<u128> {
-        let words = self
-            .call(STRK_FEE_TOKEN_ADDRESS, "balance_of", vec![owner])
-            .await?;
-        calldata::u256_to_u128(&words, "STRK balance_of")
     }
 
     /// The account's current nonce.
@@ -550,18 +617,6 @@ impl ChainClient {
             });
         }
         Ok(())
-    }
-
-    /// What the node knows of `hash` right now: unknown, received but not executed, or mined
-    /// (with its outcome; a pending one is waited for up to the receipt timeout).
-    pub async fn lookup_transaction(&self, hash: Felt) -> Result<TxLookup> {
-        match self.provider.get_transaction_status(hash).await {
-            Ok(_) => Ok(TxLookup::Known(self.wait_for_receipt(hash).await?)),
-            Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {
-                Ok(TxLookup::NotFound)
-            }
-            Err(error) => Err(error.into()),
-        }
     }
 }
 

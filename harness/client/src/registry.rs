@@ -6,7 +6,7 @@ use starknet::core::utils::get_contract_address;
 use starknet_crypto::poseidon_hash_many;
 
 use crate::calldata::{self, push_felt_span, push_slot_span, SlotValue};
-use crate::{call, selector, ChainClient, ClientError, Deployed, FeeMode, Felt, Result, TxOutcome};
+use crate::{ChainReader, call, selector, ChainClient, ClientError, Deployed, FeeMode, Felt, Result, TxOutcome};
 
 /// Event the registry emits when a thread is created (carries the new thread id).
 pub const THREAD_CREATED_EVENT: &str = "ThreadCreated";
@@ -248,7 +248,7 @@ impl Registry {
     }
 
     /// The registry's record of `thread_id`.
-    pub async fn thread(&self, client: &ChainClient, thread_id: u64) -> Result<ThreadInfo> {
+    pub async fn thread(&self, client: &ChainReader, thread_id: u64) -> Result<ThreadInfo> {
         ThreadInfo::decode(
             &client
                 .call(self.address, "thread", vec![Felt::from(thread_id)])
@@ -257,7 +257,7 @@ impl Registry {
     }
 
     /// Number of threads created so far (ids are 1..=count).
-    pub async fn thread_count(&self, client: &ChainClient) -> Result<u64> {
+    pub async fn thread_count(&self, client: &ChainReader) -> Result<u64> {
         calldata::single(
             &client.call(self.address, "thread_count", vec![]).await?,
             "thread_count",
@@ -267,7 +267,7 @@ impl Registry {
     /// The thread's contract set, ascending.
     pub async fn thread_contracts(
         &self,
-        client: &ChainClient,
+        client: &ChainReader,
         thread_id: u64,
     ) -> Result<Vec<Felt>> {
         let words = client
@@ -289,7 +289,7 @@ impl Registry {
     /// The public input the registry would hand the verifier (view; for cross-checks).
     pub async fn public_input(
         &self,
-        client: &ChainClient,
+        client: &ChainReader,
         settlement: &Settlement,
     ) -> Result<Vec<Felt>> {
         let mut data = vec![
@@ -338,7 +338,7 @@ impl Registry {
     /// Whether the owner registered `os_version`.
     pub async fn is_os_version_registered(
         &self,
-        client: &ChainClient,
+        client: &ChainReader,
         os_version: Felt,
     ) -> Result<bool> {
         let words = client
@@ -351,7 +351,7 @@ impl Registry {
     /// Some(value), tag 1 = None).
     pub async fn program_os_version(
         &self,
-        client: &ChainClient,
+        client: &ChainReader,
         program_hash: Felt,
     ) -> Result<Option<Felt>> {
         let words = client
@@ -401,7 +401,7 @@ impl Registry {
 
     /// The verifier instance the registry deployed for `program_hash` and calls to check its
     /// proofs (zero if the program is not registered); equals [`verifier_address`].
-    pub async fn program_verifier(&self, client: &ChainClient, program_hash: Felt) -> Result<Felt> {
+    pub async fn program_verifier(&self, client: &ChainReader, program_hash: Felt) -> Result<Felt> {
         let words = client
             .call(self.address, "program_verifier", vec![program_hash])
             .await?;
@@ -409,7 +409,7 @@ impl Registry {
     }
 
     /// The sequence number the next `settle` of `thread_id` must carry.
-    pub async fn next_sequence(&self, client: &ChainClient, thread_id: u64) -> Result<u64> {
+    pub async fn next_sequence(&self, client: &ChainReader, thread_id: u64) -> Result<u64> {
         let words = client
             .call(self.address, "next_sequence", vec![Felt::from(thread_id)])
             .await?;

@@ -5,7 +5,7 @@ use starknet::core::types::Call;
 use starknet::core::utils::get_storage_var_address;
 
 use crate::calldata::{self, push_felt_span, short_string};
-use crate::{ChainClient, ClientError, Deployed, FeeMode, Felt, Result, TxOutcome};
+use crate::{ChainReader, ChainClient, ClientError, Deployed, FeeMode, Felt, Result, TxOutcome};
 
 /// Name of the token's balance map; its slot keys are what provers and clients derive.
 pub const BALANCES_VAR: &str = "balances";
@@ -78,14 +78,14 @@ impl Token {
         ))
     }
 
-    pub async fn balance_of(&self, client: &ChainClient, account: Felt) -> Result<u128> {
+    pub async fn balance_of(&self, client: &ChainReader, account: Felt) -> Result<u128> {
         let words = client
             .call(self.address, "balance_of", vec![account])
             .await?;
         calldata::single(&words, "token balance_of")
     }
 
-    pub async fn total_supply(&self, client: &ChainClient) -> Result<u128> {
+    pub async fn total_supply(&self, client: &ChainReader) -> Result<u128> {
         let words = client.call(self.address, "total_supply", vec![]).await?;
         calldata::single(&words, "token total_supply")
     }
@@ -115,7 +115,7 @@ impl Token {
     }
 
     /// Raw value of `balances[account]` read from storage (what settle inputs must match).
-    pub async fn balance_slot_value(&self, client: &ChainClient, account: Felt) -> Result<Felt> {
+    pub async fn balance_slot_value(&self, client: &ChainReader, account: Felt) -> Result<Felt> {
         client
             .storage_at(self.address, balance_slot(account)?)
             .await
@@ -130,7 +130,7 @@ impl Token {
     }
 
     /// The raw key slot of `account`, `K + nonce * 2^124` (`zkthread_sig::unpack_key_slot`).
-    pub async fn thread_key(&self, client: &ChainClient, account: Felt) -> Result<Felt> {
+    pub async fn thread_key(&self, client: &ChainReader, account: Felt) -> Result<Felt> {
         let words = client
             .call(self.address, "thread_key", vec![account])
             .await?;
@@ -138,7 +138,7 @@ impl Token {
     }
 
     /// Whether the token lets threads running `program_hash` read and write it.
-    pub async fn accepts_program(&self, client: &ChainClient, program_hash: Felt) -> Result<bool> {
+    pub async fn accepts_program(&self, client: &ChainReader, program_hash: Felt) -> Result<bool> {
         let words = client
             .call(self.address, "accepts_program", vec![program_hash])
             .await?;
@@ -155,7 +155,7 @@ impl Token {
     }
 
     /// Who chooses the programs the token accepts.
-    pub async fn thread_owner(&self, client: &ChainClient) -> Result<Felt> {
+    pub async fn thread_owner(&self, client: &ChainReader) -> Result<Felt> {
         let words = client.call(self.address, "thread_owner", vec![]).await?;
         calldata::single(&words, "thread_owner")
     }

@@ -18,7 +18,7 @@ use zkthread_store::{NewSubBlock, Rejected, SubBlockStatus, Transfer as StoredTr
 use crate::chain::ChainArgs;
 use crate::datadir::{open_store, signed_tx, to_entries, ThreadArgs};
 use crate::program::thread_statement;
-use crate::output::{hex, print_json, Progress};
+use crate::output::{hex, nothing_to_do, print_json, Progress};
 use crate::reconcile::{reconcile, Reconciled};
 
 #[derive(Args, Debug)]
@@ -133,7 +133,16 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
     }
     let mut pending = store.pending(key)?;
     if pending.is_empty() {
-        bail!("no pending transfers for thread {thread_id}: submit some with `zkthread tx submit`");
+        if let Some(r) = &reconciled {
+            if !json {
+                println!("reconciled: {}", r.line());
+            }
+        }
+        return nothing_to_do(
+            thread_id,
+            "no pending transfers (submit some with `zkthread tx submit`)",
+            json,
+        );
     }
     pending.truncate(args.max_transfers as usize);
 

@@ -8,7 +8,7 @@ use clap::Args;
 use zkthread_cairo_build::{build_contracts_with, BuildOptions, ContractArtifact, Rebuild};
 use zkthread_client::registry::Registry;
 use zkthread_client::token::{Token, TokenConfig};
-use zkthread_client::{ChainClient, Felt, Url};
+use zkthread_client::{ChainClient, ChainReader, Felt, Url};
 
 /// Cairo packages and contracts the CLI deploys.
 pub const REGISTRY: (&str, &str) = ("registry", "ThreadRegistry");
@@ -29,14 +29,34 @@ pub struct ChainArgs {
 }
 
 impl ChainArgs {
-    /// Connects to the node (asks it for the chain id).
-    pub async fn connect(&self) -> Result<ChainClient> {
+    fn url(&self) -> Result<Url> {
         let url = self.rpc_url.as_deref().ok_or_else(|| {
             anyhow!(
                 "no node: pass --rpc-url or set ZKTHREAD_RPC_URL (`zkthread devnet` starts one)"
             )
         })?;
-        let url = Url::parse(url).with_context(|| format!("invalid --rpc-url {url:?}"))?;
+        Url::parse(url).with_context(|| format!("invalid --rpc-url {url:?}"))
+    }
+
+    /// Connects to the node to read only (no account or key needed).
+    pub async fn connect_read_only(&self) -> Result<ChainReader> {
+        let url = self.url()?;
+        ChainReader::connect(url.clone())
+            .await
+            .with_context(|| format!("cannot reach the node at {url}"))
+    }
+
+    /// The account address if one was given (reading needs no key).
+    pub fn account_address(&self) -> Result<Option<Felt>> {
+        self.account_address
+            .as_deref()
+            .map(|address| parse_felt("--account-address", address))
+            .transpose()
+    }
+
+    /// Connects to the node with the account that signs (asks the node for the chain id).
+    pub async fn connect(&self) -> Result<ChainClient> {
+        let url = self.url()?;
         let address = self.account_address.as_deref().ok_or_else(|| {
             anyhow!("no account: pass --account-address or set ZKTHREAD_ACCOUNT_ADDRESS")
         })?;

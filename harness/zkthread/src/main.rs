@@ -1,7 +1,8 @@
 //! `zkthread`: the command-line edge of zkthreads.
 //!
-//! Every subcommand lives in its own module. Errors surface here as one line
-//! (`error: ...`, exit 1); clap's own usage errors exit 2.
+//! Every subcommand lives in its own module. Errors surface here as one line (`error: ...` on
+//! stderr, exit 1), under `--json` also as `{"error": "..."}` on stdout; clap's usage errors
+//! exit 2 (under `--json` as `{"error": ...}` on stdout). "Nothing to do" is not an error.
 use std::process::ExitCode;
 
 use std::path::PathBuf;
@@ -76,7 +77,10 @@ enum Command {
 
 fn main() -> ExitCode {
     init_tracing();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
     let json = cli.json;
     let data_dir = cli.data_dir;
     let result = match cli.command {
@@ -95,8 +99,39 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", one_line(&error));
+            // The line always goes to stderr; under --json the error is also the stdout
+            // document, unless the command already printed a report carrying it.
+            let line = one_line(&error);
+            eprintln!("error: {line}");
+            if json && error.downcast_ref::<output::Reported>().is_none() {
+                println!("{}", serde_json::json!({ "error": line }));
+            }
             ExitCode::from(1)
+        }
+    }
+}
+
+/// clap's help and version go to stdout with exit 0; a usage error exits 2, as clap does, and
+/// under `--json` (seen in the raw arguments: parsing failed) is `{"error": ...}` on stdout.
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args_os().any(|arg| arg == "--json");
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        _ if wants_json => {
+            let text = error.render().to_string();
+            // The first line is clap's `error: ...`; the rest is usage help for humans.
+            let first = text.lines().next().unwrap_or_default();
+            let reason = first.strip_prefix("error: ").unwrap_or(first).trim();
+            println!("{}", serde_json::json!({ "error": reason }));
+            ExitCode::from(2)
+        }
+        _ => {
+            let _ = error.print();
+            ExitCode::from(2)
         }
     }
 }

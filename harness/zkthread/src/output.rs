@@ -110,6 +110,33 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An error whose command already printed its JSON report (with an `error` field) on stdout:
+/// under `--json` the edge adds no second document, only the stderr line.
+#[derive(Debug)]
+pub struct Reported(pub String);
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Reported {}
+
+/// "Nothing to do" is a normal outcome, not an error (exit 0): one line, or
+/// `{"thread_id", "status": "nothing to do", "reason"}` under `--json`.
+pub fn nothing_to_do(thread_id: u64, reason: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(&serde_json::json!({
+            "thread_id": thread_id,
+            "status": "nothing to do",
+            "reason": reason,
+        }));
+    }
+    println!("nothing to do for thread {thread_id}: {reason}");
+    Ok(())
+}
+
 /// The registry's short revert string (e.g. `registry: stale input`) out of a full revert trace.
 pub fn short_revert_reason(trace: &str) -> String {
     for prefix in ["registry: ", "thread: ", "token: "] {

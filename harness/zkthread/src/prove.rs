@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
 use zkthread_prover::signed::poseidon252;
@@ -13,7 +13,7 @@ use zkthread_prover::ThreadChannel;
 use zkthread_store::SubBlockStatus;
 
 use crate::datadir::{open_store, rebuild, statement, ThreadArgs};
-use crate::output::{print_json, Progress};
+use crate::output::{nothing_to_do, print_json, Progress};
 use crate::program::{self, Channel, ProvenSubBlock, PARAMS};
 
 #[derive(Args, Debug)]
@@ -42,7 +42,11 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
     let thread_id = key.thread_id;
     let store = open_store(data_dir)?;
     let Some(sub_block) = store.in_flight(key)? else {
-        bail!("no built sub-block for thread {thread_id}: run `zkthread batch --thread {thread_id}` first");
+        return nothing_to_do(
+            thread_id,
+            &format!("no built sub-block (run `zkthread batch --thread {thread_id}` first)"),
+            json,
+        );
     };
     if sub_block.status != SubBlockStatus::Built {
         let out = Proved {

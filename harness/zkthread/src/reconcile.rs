@@ -17,7 +17,7 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 use zkthread_client::registry::Registry;
-use zkthread_client::{ChainClient, Felt, TxLookup, TxOutcome, TxStatus};
+use zkthread_client::{ChainReader, Felt, TxLookup, TxOutcome, TxStatus};
 use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey};
 
 use crate::output::{hex, short_revert_reason};
@@ -51,7 +51,7 @@ impl Reconciled {
 }
 
 pub async fn reconcile(
-    client: &ChainClient,
+    client: &ChainReader,
     registry: &Registry,
     store: &Store,
     key: ThreadKey,

@@ -20,7 +20,7 @@ use zkthread_store::SubBlockStatus;
 
 use crate::chain::ChainArgs;
 use crate::datadir::{open_store, settlement, statement, ThreadArgs};
-use crate::output::{hex, print_json, strk, Progress};
+use crate::output::{hex, nothing_to_do, print_json, strk, Progress, Reported};
 use crate::preflight::{self, Preflight};
 use crate::program::PARAMS;
 use crate::reconcile::{reconcile, record_revert, Reconciled};
@@ -68,6 +68,8 @@ struct SettleOutput {
     reconciled: Option<Reconciled>,
     transfers: usize,
     slots_written: usize,
+    /// Why the command fails (exit 1) after this report: the settlement reverted.
+    error: Option<String>,
 }
 
 pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
@@ -116,16 +118,16 @@ pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
                 reconciled: reconciled.clone(),
                 transfers: record.body.transfers.len(),
                 slots_written: record.body.outputs.len(),
+                error: None,
             };
             return print(&out, json);
         }
-        if let Some(r) = &reconciled {
-            bail!(
-                "nothing to settle for thread {thread_id}: {}; run `zkthread batch` to rebuild",
-                r.line()
-            );
-        }
-        bail!("nothing to settle for thread {thread_id}: no proven sub-block (run `zkthread batch`, then `zkthread prove`)");
+        let reason = match &reconciled {
+            Some(r) => format!("nothing to settle: {}; run `zkthread batch` to rebuild", r.line()),
+            None => "nothing to settle: no proven sub-block (run `zkthread batch`, then `zkthread prove`)"
+                .to_string(),
+        };
+        return nothing_to_do(thread_id, &reason, json);
     };
     match &sub_block.status {
         SubBlockStatus::Proven => {}
@@ -221,6 +223,7 @@ pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
         reconciled,
         transfers: sub_block.body.transfers.len(),
         slots_written: 0,
+        error: None,
     };
     match &outcome.status {
         TxStatus::Succeeded => {
@@ -247,14 +250,16 @@ pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
                 "REVERTED '{reason}', fee {}",
                 strk(outcome.actual_fee)
             ));
-            print(&out, json)?;
-            bail!(
+            let error = format!(
                 "settle tx {} REVERTED: {reason} (fee {}); sub-block {sequence} is {}, its {} transfer(s) are pending again: run `zkthread batch` to rebuild",
                 hex(outcome.hash),
                 strk(outcome.actual_fee),
                 ended.status.name(),
                 ended.body.transfers.len()
-            )
+            );
+            out.error = Some(error.clone());
+            print(&out, json)?;
+            Err(Reported(error).into())
         }
     }
 }

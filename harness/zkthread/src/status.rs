@@ -31,8 +31,9 @@ pub struct StatusArgs {
 struct Status {
     chain_id: String,
     block_number: u64,
-    account: String,
-    strk_fri: String,
+    /// The account given (--account-address / ZKTHREAD_ACCOUNT_ADDRESS), if any.
+    account: Option<String>,
+    strk_fri: Option<String>,
     registry: Option<RegistryStatus>,
 }
 
@@ -94,13 +95,18 @@ fn sub_block_view(sb: &zkthread_store::SubBlock) -> SubBlockView {
 }
 
 pub async fn run(args: StatusArgs, data_dir: &Path, json: bool) -> Result<()> {
-    let client = args.chain.connect().await?;
+    // Reading needs no key: the account (optional) is only looked up for its STRK balance.
+    let account = args.chain.account_address()?;
+    let client = args.chain.connect_read_only().await?;
     let block_number = client
         .provider()
         .block_number()
         .await
         .context("reading the block number")?;
-    let strk_fri = client.fee_token_balance(client.address()).await?;
+    let strk_fri = match account {
+        Some(account) => Some(client.fee_token_balance(account).await?),
+        None => None,
+    };
     let registry = match args.registry {
         None => None,
         Some(address) => {
@@ -151,8 +157,8 @@ pub async fn run(args: StatusArgs, data_dir: &Path, json: bool) -> Result<()> {
     let status = Status {
         chain_id: hex(client.chain_id()),
         block_number,
-        account: hex(client.address()),
-        strk_fri: strk_fri.to_string(),
+        account: account.map(hex),
+        strk_fri: strk_fri.map(|fri| fri.to_string()),
         registry,
     };
     if json {
@@ -162,7 +168,10 @@ pub async fn run(args: StatusArgs, data_dir: &Path, json: bool) -> Result<()> {
         "node      chain {} at block {}",
         status.chain_id, status.block_number
     );
-    println!("account   {} ({})", status.account, strk(strk_fri));
+    match (&status.account, strk_fri) {
+        (Some(account), Some(fri)) => println!("account   {account} ({})", strk(fri)),
+        _ => println!("account   (none given: --account-address or ZKTHREAD_ACCOUNT_ADDRESS)"),
+    }
     match &status.registry {
         None => println!("registry  (none given: --registry or ZKTHREAD_REGISTRY)"),
         Some(r) => {

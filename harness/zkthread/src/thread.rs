@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use zkthread_client::registry::{NewThread, Registry, ThreadInfo};
-use zkthread_client::{ChainClient, Felt};
+use zkthread_client::{ChainReader, Felt};
 
 use std::path::PathBuf;
 
@@ -60,8 +60,8 @@ pub struct ShowArgs {
     chain: ChainArgs,
     #[command(flatten)]
     registry: RegistryArg,
-    /// Thread id.
-    #[arg(long = "id")]
+    /// Thread id (`--id` is the old spelling).
+    #[arg(long = "thread", alias = "id")]
     thread_id: u64,
 }
 
@@ -85,7 +85,8 @@ pub async fn run(cmd: ThreadCommand, json: bool) -> Result<()> {
     match cmd {
         ThreadCommand::Create(args) => create(args, json).await,
         ThreadCommand::Show(args) => {
-            let client = args.chain.connect().await?;
+            // Reading needs no account or key.
+            let client = args.chain.connect_read_only().await?;
             let registry = Registry {
                 address: args.registry.registry,
             };
@@ -142,7 +143,7 @@ async fn create(args: CreateArgs, json: bool) -> Result<()> {
 }
 
 /// Reads a thread (and whether its verifier class exists) from the registry.
-pub async fn view(client: &ChainClient, registry: &Registry, thread_id: u64) -> Result<ThreadView> {
+pub async fn view(client: &ChainReader, registry: &Registry, thread_id: u64) -> Result<ThreadView> {
     let count = registry.thread_count(client).await.with_context(|| {
         format!(
             "{} does not answer as a ThreadRegistry",

@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 mod common;
-use common::{json, stderr, zkthread};
+use common::{json, stderr, stdout_json, zkthread};
 use zkthread_client::registry::Registry;
 use zkthread_client::token::Token;
 use zkthread_client::{ChainClient, FeeMode, Felt};
@@ -280,9 +280,13 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     );
     assert!(first < overspend);
     // One sub-block in flight per thread.
-    assert_one_line_error(
-        &world.cli(&["batch", "--thread", &world.thread(), "--json"]),
-        "already has sub-block 0 in flight (built)",
+    let busy = world.cli(&["batch", "--thread", &world.thread(), "--json"]);
+    assert_one_line_error(&busy, "already has sub-block 0 in flight (built)");
+    // Under --json the error is also the stdout document.
+    assert!(
+        stdout_json(&busy)["error"].as_str().is_some_and(|e| e.contains("in flight (built)")),
+        "{}",
+        String::from_utf8_lossy(&busy.stdout)
     );
     // A second batcher (its own data directory) builds sequence 0 of the same thread too, with
     // a transfer account 3 signs with its own key file.
@@ -369,10 +373,14 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     assert_eq!(world.balances(), expected);
     assert_eq!(world.next_sequence(), 3);
 
-    // Nothing left: a further settle sends nothing and says why.
-    assert_one_line_error(
-        &world.cli(&["settle", "--thread", &world.thread(), "--json"]),
-        "nothing to settle",
+    // Nothing left: a further settle sends nothing, says why, and is not an error (exit 0).
+    let idle = world.cli(&["settle", "--thread", &world.thread(), "--json"]);
+    assert_eq!(idle.status.code(), Some(0), "{}", stderr(&idle));
+    let idle: Value = serde_json::from_slice(&idle.stdout).expect("a JSON report");
+    assert_eq!(idle["status"], "nothing to do");
+    assert!(
+        idle["reason"].as_str().is_some_and(|r| r.contains("nothing to settle")),
+        "{idle}"
     );
     assert_eq!(world.nonce(), nonce + Felt::ONE);
     let status = json(&world.cli(&["status", "--json"]));
@@ -505,11 +513,17 @@ fn tx_submit_rejects_bad_arguments_in_one_line() {
     assert_one_line_error(&submit("0x1", "0x2", "5"), "zkthread key new");
     assert!(!data_dir.path().join("zkthread.redb").exists());
 
-    // prove with nothing batched: one line, pointing at `batch`.
+    // prove with nothing batched: nothing to do (exit 0), pointing at `batch`.
     let out = zkthread()
         .args(["prove", "--registry", "0x123", "--thread", "1"])
         .env("ZKTHREAD_DATA_DIR", data_dir.path())
         .output()
         .unwrap();
-    assert_one_line_error(&out, "run `zkthread batch --thread 1` first");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("nothing to do for thread 1:")
+            && said.contains("run `zkthread batch --thread 1` first"),
+        "{said}"
+    );
 }

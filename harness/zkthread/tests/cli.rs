@@ -6,7 +6,7 @@ use std::process::{Child, Output, Stdio};
 use serde_json::Value;
 
 mod common;
-use common::{json, stderr, zkthread};
+use common::{json, stderr, stdout_json, zkthread};
 
 fn run(args: &[&str]) -> Output {
     zkthread()
@@ -30,6 +30,12 @@ fn usage_errors_exit_2() {
             stderr(&out)
         );
     }
+    // Under --json the usage error is the stdout document (scripts parse stdout).
+    let out = run(&["--json", "demo", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc = stdout_json(&out);
+    let reason = doc["error"].as_str().expect("an error string");
+    assert!(reason.contains("--no-such-flag"), "{reason}");
 }
 
 #[test]
@@ -40,6 +46,15 @@ fn runtime_errors_are_one_line_and_exit_1() {
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: no node: pass --rpc-url"), "{err}");
+    // Under --json the same line is also the stdout document.
+    let out = run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out).lines().count(), 1);
+    let doc = stdout_json(&out);
+    assert!(
+        doc["error"].as_str().is_some_and(|e| e.starts_with("no node: pass --rpc-url")),
+        "{doc}"
+    );
 
     // A malformed felt.
     let out = run(&[
@@ -260,6 +275,26 @@ fn plain_commands_work_against_a_running_devnet() {
     let status = json(&with_node(&["status", "--registry", &registry, "--json"]));
     assert_eq!(status["account"], account["address"]);
     assert_eq!(status["registry"]["owner"], account["address"]);
+    assert_eq!(status["registry"]["threads"].as_array().unwrap().len(), 1);
+
+    // Reading needs no account or key: `thread show` (flag `--thread`, like every command)
+    // and `status` with only the node.
+    let read_only = |args: &[&str]| {
+        zkthread()
+            .args(args)
+            .env("ZKTHREAD_RPC_URL", &url)
+            .env_remove("ZKTHREAD_ACCOUNT_ADDRESS")
+            .env_remove("ZKTHREAD_PRIVATE_KEY")
+            .output()
+            .expect("zkthread runs")
+    };
+    let shown = json(&read_only(&[
+        "thread", "show", "--registry", &registry, "--thread", "1", "--json",
+    ]));
+    assert_eq!(&shown, thread);
+    let status = json(&read_only(&["status", "--registry", &registry, "--json"]));
+    assert_eq!(status["account"], Value::Null);
+    assert_eq!(status["strk_fri"], Value::Null);
     assert_eq!(status["registry"]["threads"].as_array().unwrap().len(), 1);
     drop(devnet);
 }

@@ -28,6 +28,14 @@ pub fn stderr(out: &Output) -> String {
 }
 
 /// Stdout of a successful run, parsed as JSON.
+/// The stdout JSON document whatever the exit status (errors under `--json` are one too).
+#[allow(dead_code)]
+pub fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    })
+}
+
 pub fn json(out: &Output) -> Value {
     assert!(
         out.status.success(),
