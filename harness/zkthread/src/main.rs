@@ -24,6 +24,7 @@ mod prove;
 mod reconcile;
 mod settle;
 mod status;
+mod sub_block;
 mod thread;
 mod tx;
 mod workload;
@@ -70,6 +71,9 @@ enum Command {
     Settle(settle::SettleArgs),
     /// The node, the account, the registry's threads and the data directory's sub-blocks.
     Status(status::StatusArgs),
+    /// Export a stored sub-block: transfers, slots, proof and its settle calldata.
+    #[command(subcommand, name = "sub-block")]
+    SubBlock(sub_block::SubBlockCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Prove(args) => block_on(prove::run(args, &data_dir, json)),
         Command::Settle(args) => block_on(settle::run(args, &data_dir, json)),
         Command::Status(args) => block_on(status::run(args, &data_dir, json)),
+        Command::SubBlock(cmd) => sub_block::run(cmd, &data_dir, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

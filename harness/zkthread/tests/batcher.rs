@@ -320,6 +320,43 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     assert_eq!(world.balances(), expected);
     assert_eq!(world.next_sequence(), 1);
 
+    // `sub-block show` exports what settled, from the data directory alone: its settle call is
+    // exactly the one the mined transaction carried (the account's multicall
+    // [1, to, selector, calldata length, calldata...]), so anyone can check or send it.
+    let shown = json(&world.cli(&[
+        "sub-block", "show", "--thread", &world.thread(), "--sequence", "0", "--json",
+    ]));
+    assert_eq!(shown["status"], "settled");
+    assert_eq!(shown["transfers"].as_array().unwrap().len() as u64, settled["transfers"].as_u64().unwrap());
+    assert_eq!(shown["outputs"].as_array().unwrap().len(), 6);
+    assert_eq!(shown["settle_txs"].as_array().unwrap().last(), Some(&settled["tx_hash"]));
+    assert_eq!(shown["proof"].as_array().unwrap().len() as u64, proved["proof_felts"].as_u64().unwrap());
+    let call = &shown["settle_call"];
+    assert_eq!(felt(&call["to"]), world.registry.address);
+    let exported: Vec<Felt> = call["calldata"].as_array().unwrap().iter().map(felt).collect();
+    let mined = {
+        use starknet::core::types::{InvokeTransaction, Transaction};
+        use starknet::providers::Provider;
+        let tx = world
+            .runtime
+            .block_on(world.client.provider().get_transaction_by_hash(felt(&settled["tx_hash"])))
+            .expect("the settle transaction");
+        match tx {
+            Transaction::Invoke(InvokeTransaction::V3(invoke)) => invoke.calldata,
+            other => panic!("not an invoke v3: {other:?}"),
+        }
+    };
+    assert_eq!(mined[0], Felt::ONE, "one call");
+    assert_eq!(mined[1], world.registry.address);
+    assert_eq!(mined[2], starknet::core::utils::get_selector_from_name("settle").unwrap());
+    assert_eq!(mined[3], Felt::from(exported.len()));
+    assert_eq!(&mined[4..], &exported[..], "exported calldata = mined calldata");
+    // A sequence the data directory never built: one line, exit 1.
+    assert_one_line_error(
+        &world.cli(&["sub-block", "show", "--thread", &world.thread(), "--sequence", "9"]),
+        "has no sub-block 9",
+    );
+
     // The rival's sequence 0 was taken: its sub-block is superseded and its transfer rebuilt
     // at sequence 1 on the new balances (its signature is still good: account 3's key slot did
     // not move), without anything sent.

@@ -1,0 +1,188 @@
+//! `zkthread sub-block show`: one stored sub-block as data anyone can check or send
+//! themselves: its transfers, input and output slots, proof, and the registry's `settle` call
+//! (target, entry point and calldata), read from the data directory alone (no node, no key).
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use zkthread_client::Felt;
+use zkthread_store::{SlotEntry, SubBlock, SubBlockStatus};
+
+use crate::datadir::{open_store, settlement, ThreadArgs};
+use crate::output::{hex, print_json};
+
+#[derive(Subcommand, Debug)]
+pub enum SubBlockCommand {
+    /// Show a sub-block of the data directory: transfers, slots, proof, settle calldata.
+    Show(ShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    thread: ThreadArgs,
+    /// The sub-block's sequence (default: the newest one of the thread).
+    #[arg(long)]
+    sequence: Option<u64>,
+    /// Which build of that sequence (default: the newest; a stale sub-block is rebuilt as the
+    /// next attempt).
+    #[arg(long, requires = "sequence")]
+    attempt: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct SlotView {
+    contract: String,
+    key: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct TransferView {
+    id: u64,
+    token: String,
+    from: String,
+    to: String,
+    /// Decimal string (u128 does not survive every JSON reader).
+    amount: String,
+    /// The sender's key-slot nonce the transfer consumes (absent for unsigned records).
+    nonce: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct SettleCallView {
+    /// The registry.
+    to: String,
+    entry_point: &'static str,
+    calldata: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct SubBlockView {
+    thread_id: u64,
+    sequence: u64,
+    attempt: u32,
+    status: &'static str,
+    /// The settle transactions recorded for it (newest last).
+    settle_txs: Vec<String>,
+    chain_id: String,
+    os_version: String,
+    program_hash: String,
+    contract_set_commitment: String,
+    transfers: Vec<TransferView>,
+    inputs: Vec<SlotView>,
+    outputs: Vec<SlotView>,
+    /// Proof felts (absent until proven).
+    proof: Option<Vec<String>>,
+    /// The registry's `settle` call for this sub-block (absent until proven).
+    settle_call: Option<SettleCallView>,
+}
+
+fn slots(list: &[SlotEntry]) -> Vec<SlotView> {
+    list.iter()
+        .map(|e| SlotView {
+            contract: hex(e.contract),
+            key: hex(e.key),
+            value: hex(e.value),
+        })
+        .collect()
+}
+
+fn view(sub_block: &SubBlock, registry: Felt) -> SubBlockView {
+    let body = &sub_block.body;
+    let proven = sub_block.proof.is_some();
+    SubBlockView {
+        thread_id: sub_block.thread_id,
+        sequence: sub_block.sequence(),
+        attempt: sub_block.attempt,
+        status: sub_block.status.name(),
+        settle_txs: sub_block.sends.iter().map(|s| hex(s.tx_hash)).collect(),
+        chain_id: hex(body.chain_id),
+        os_version: hex(body.os_version),
+        program_hash: hex(body.program_hash),
+        contract_set_commitment: hex(body.contract_set_commitment),
+        transfers: body
+            .transfers
+            .iter()
+            .map(|t| TransferView {
+                id: t.id,
+                token: hex(t.transfer.token),
+                from: hex(t.transfer.from),
+                to: hex(t.transfer.to),
+                amount: t.transfer.amount.to_string(),
+                nonce: t.transfer.auth.as_ref().map(|a| a.nonce),
+            })
+            .collect(),
+        inputs: slots(&body.inputs),
+        outputs: slots(&body.outputs),
+        proof: sub_block
+            .proof
+            .as_ref()
+            .map(|p| p.iter().copied().map(hex).collect()),
+        settle_call: proven.then(|| SettleCallView {
+            to: hex(registry),
+            entry_point: "settle",
+            calldata: settlement(sub_block).calldata().into_iter().map(hex).collect(),
+        }),
+    }
+}
+
+pub fn run(cmd: SubBlockCommand, data_dir: &Path, json: bool) -> Result<()> {
+    let SubBlockCommand::Show(args) = cmd;
+    let key = args.thread.key();
+    let thread_id = key.thread_id;
+    // Reading must not create a database.
+    if !zkthread_store::Store::exists(data_dir) {
+        bail!("no data directory at {}: nothing was batched here", data_dir.display());
+    }
+    let store = open_store(data_dir)?;
+    let all = store.sub_blocks(key)?;
+    let chosen = all
+        .iter()
+        .filter(|s| args.sequence.is_none_or(|q| s.sequence() == q))
+        .filter(|s| args.attempt.is_none_or(|a| s.attempt == a))
+        .max_by_key(|s| (s.sequence(), s.attempt));
+    let Some(sub_block) = chosen else {
+        match (args.sequence, args.attempt) {
+            (None, _) => bail!("thread {thread_id} has no sub-block in {}", data_dir.display()),
+            (Some(q), None) => bail!("thread {thread_id} has no sub-block {q} in {}", data_dir.display()),
+            (Some(q), Some(a)) => bail!(
+                "thread {thread_id} has no attempt {a} of sub-block {q} in {}",
+                data_dir.display()
+            ),
+        }
+    };
+    let out = view(sub_block, key.registry);
+    if json {
+        return print_json(&out);
+    }
+    println!(
+        "sub-block {} of thread {thread_id} (attempt {}): {}",
+        out.sequence, out.attempt, out.status
+    );
+    println!(
+        "  {} transfer(s), {} input slot(s), {} output slot(s)",
+        out.transfers.len(),
+        out.inputs.len(),
+        out.outputs.len()
+    );
+    match (&out.proof, &out.settle_call) {
+        (Some(proof), Some(call)) => println!(
+            "  proof {} felts; settle calldata {} felts to {}",
+            proof.len(),
+            call.calldata.len(),
+            call.to
+        ),
+        _ => println!("  not proven yet (`zkthread prove --thread {thread_id}`)"),
+    }
+    if let Some(tx) = out.settle_txs.last() {
+        println!("  settle tx {tx}");
+    }
+    if matches!(sub_block.status, SubBlockStatus::Stale { .. } | SubBlockStatus::Reverted { .. }) {
+        println!("  its transfers went back to pending");
+    }
+    println!("  (--json prints every transfer, slot, proof felt and the calldata)");
+    Ok(())
+}
