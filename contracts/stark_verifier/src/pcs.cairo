@@ -64,8 +64,9 @@ struct SampleBatch {
     sum_b: QM31,
     /// c = conj(y) - y of the point: every column's line coefficient c_j is alpha_j c.
     c: QM31,
-    /// (column, alpha_j as four felt252 coordinates) per sample at this point.
-    columns: Array<(u32, (felt252, felt252, felt252, felt252))>,
+    /// (column's queried values, alpha_j as four felt252 coordinates) per sample at this
+    /// point: the values themselves, so a query reads one index per term.
+    columns: Array<(Span<M31>, (felt252, felt252, felt252, felt252))>,
 }
 
 /// A batch being built: its point, c = conj(y) - y of the point, the unreduced coordinate
@@ -76,7 +77,7 @@ struct BatchBuilder {
     c: QM31,
     sum_alpha_va: (felt252, felt252, felt252, felt252),
     sum_alpha_vb: (felt252, felt252, felt252, felt252),
-    columns: Array<(u32, (felt252, felt252, felt252, felt252))>,
+    columns: Array<(Span<M31>, (felt252, felt252, felt252, felt252))>,
 }
 
 /// alpha times the CM31 number (p + q i), unreduced: each coordinate is a signed sum of two
@@ -122,7 +123,7 @@ impl BatchBuilderImpl of BatchBuilderTrait {
     /// v = v_a + v_b u, conj(v) - v = -2 v_b u, so the batch needs only sum alpha v_a and
     /// sum alpha v_b (two QM31 x CM31 products), and c_j = alpha c is applied per query to
     /// the batch's sum rather than per column.
-    fn add(ref self: BatchBuilder, column: u32, value: QM31, alpha: QM31) {
+    fn add(ref self: BatchBuilder, column: Span<M31>, value: QM31, alpha: QM31) {
         let (a0, a1, a2, a3) = mul_cm31_unreduced(alpha, value.a);
         let (b0, b1, b2, b3) = mul_cm31_unreduced(alpha, value.b);
         let (v0, v1, v2, v3) = self.sum_alpha_va;
@@ -177,6 +178,7 @@ fn sample_batches(
     column_log_sizes: Span<u32>,
     column_points: Span<Span<CirclePoint<QM31>>>,
     column_values: Span<Span<QM31>>,
+    queried_values: Span<Span<M31>>,
     lifting_log_size: u32,
     random_coeff: QM31,
 ) -> Array<SampleBatch> {
@@ -201,7 +203,7 @@ fn sample_batches(
         let points = *points;
         let n = points.len();
         if n == 1 && *points[0] == main_point {
-            main.add(column, *(*column_values[column])[0], power);
+            main.add(*queried_values[column], *(*column_values[column])[0], power);
             power = mul_out_of_line(power, random_coeff);
         } else {
             set_aside.append((column, power));
@@ -283,7 +285,7 @@ fn sample_batches(
         pending_main = Option::None;
         for entry in rest {
             if *entry.sample.point == point {
-                batch.add(*entry.column, *entry.sample.value, *entry.random_coeff);
+                batch.add(*queried_values[*entry.column], *entry.sample.value, *entry.random_coeff);
             }
         };
         batches.append(batch.finish());
@@ -351,11 +353,11 @@ pub fn batch_inverse_m31(values: Span<M31>) -> Array<M31> {
 /// alpha_j v_j for one sample (alpha_j's coordinates and the column's value at query q).
 #[inline(always)]
 fn column_term(
-    entry: (u32, (felt252, felt252, felt252, felt252)), queried_values: Span<Span<M31>>, q: u32,
+    entry: (Span<M31>, (felt252, felt252, felt252, felt252)), q: u32,
 ) -> (felt252, felt252, felt252, felt252) {
     let (column, coeffs) = entry;
     let (c0, c1, c2, c3) = coeffs;
-    let v: felt252 = (*(*queried_values[column])[q]).inner.into();
+    let v: felt252 = (*column[q]).inner.into();
     (c0 * v, c1 * v, c2 * v, c3 * v)
 }
 
@@ -410,7 +412,8 @@ pub fn fri_answers_columns(
         assert((*column).len() == query_positions.len(), 'pcs: values per query');
     };
     let batches = sample_batches(
-        column_log_sizes, column_points, column_values, lifting_log_size, random_coeff,
+        column_log_sizes, column_points, column_values, queried_values, lifting_log_size,
+        random_coeff,
     );
     let lifting_domain = canonic_circle_domain(lifting_log_size);
 
@@ -463,10 +466,10 @@ pub fn fri_answers_columns(
                 match entries.multi_pop_front::<4>() {
                     Option::Some(block) => {
                         let [e0, e1, e2, e3] = (*block).unbox();
-                        let (t0, t1, t2, t3) = column_term(e0, queried_values, q);
-                        let (u0, u1, u2, u3) = column_term(e1, queried_values, q);
-                        let (x0, x1, x2, x3) = column_term(e2, queried_values, q);
-                        let (y0, y1, y2, y3) = column_term(e3, queried_values, q);
+                        let (t0, t1, t2, t3) = column_term(e0, q);
+                        let (u0, u1, u2, u3) = column_term(e1, q);
+                        let (x0, x1, x2, x3) = column_term(e2, q);
+                        let (y0, y1, y2, y3) = column_term(e3, q);
                         s0 += t0 + u0 + x0 + y0;
                         s1 += t1 + u1 + x1 + y1;
                         s2 += t2 + u2 + x2 + y2;
@@ -476,7 +479,7 @@ pub fn fri_answers_columns(
                 }
             };
             for entry in entries {
-                let (t0, t1, t2, t3) = column_term(*entry, queried_values, q);
+                let (t0, t1, t2, t3) = column_term(*entry, q);
                 s0 += t0;
                 s1 += t1;
                 s2 += t2;
