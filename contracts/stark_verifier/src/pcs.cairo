@@ -69,12 +69,11 @@ struct SampleBatch {
     columns: Array<(Span<M31>, (felt252, felt252, felt252, felt252))>,
 }
 
-/// A batch being built: its point, c = conj(y) - y of the point, the unreduced coordinate
-/// sums of alpha v_a and alpha v_b over its samples (v = v_a + v_b u), and its columns.
+/// A batch's samples folded so far: the unreduced coordinate sums of alpha v_a and alpha v_b
+/// (v = v_a + v_b u) and its columns. Small on purpose: the main pass carries it through
+/// every column (a Cairo loop passes its whole state at each iteration).
 #[derive(Drop)]
-struct BatchBuilder {
-    point: CirclePoint<QM31>,
-    c: QM31,
+struct BatchSums {
     sum_alpha_va: (felt252, felt252, felt252, felt252),
     sum_alpha_vb: (felt252, felt252, felt252, felt252),
     columns: Array<(Span<M31>, (felt252, felt252, felt252, felt252))>,
@@ -104,18 +103,9 @@ fn mul_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
 const U: QM31 = QM31 { a: CM31 { a: M31 { inner: 0 }, b: M31 { inner: 0 } }, b: CM31 { a: M31 { inner: 1 }, b: M31 { inner: 0 } } };
 
 #[generate_trait]
-impl BatchBuilderImpl of BatchBuilderTrait {
-    fn new(point: CirclePoint<QM31>) -> BatchBuilder {
-        // conj(y) - y = -2 y_b u: zero iff y is in CM31.
-        let y_b = point.y.b;
-        assert(y_b.a.inner != 0 || y_b.b.inner != 0, 'pcs: sample point y in CM31');
-        BatchBuilder {
-            point,
-            c: QM31 { a: CM31 { a: M31 { inner: 0 }, b: M31 { inner: 0 } }, b: -(y_b + y_b) },
-            sum_alpha_va: (0, 0, 0, 0),
-            sum_alpha_vb: (0, 0, 0, 0),
-            columns: array![],
-        }
+impl BatchSumsImpl of BatchSumsTrait {
+    fn new() -> BatchSums {
+        BatchSums { sum_alpha_va: (0, 0, 0, 0), sum_alpha_vb: (0, 0, 0, 0), columns: array![] }
     }
 
     /// One sample (value v, random coefficient alpha). stwo's `complex_conjugate_line_coeffs`
@@ -123,7 +113,7 @@ impl BatchBuilderImpl of BatchBuilderTrait {
     /// v = v_a + v_b u, conj(v) - v = -2 v_b u, so the batch needs only sum alpha v_a and
     /// sum alpha v_b (two QM31 x CM31 products), and c_j = alpha c is applied per query to
     /// the batch's sum rather than per column.
-    fn add(ref self: BatchBuilder, column: Span<M31>, value: QM31, alpha: QM31) {
+    fn add(ref self: BatchSums, column: Span<M31>, value: QM31, alpha: QM31) {
         let (a0, a1, a2, a3) = mul_cm31_unreduced(alpha, value.a);
         let (b0, b1, b2, b3) = mul_cm31_unreduced(alpha, value.b);
         let (v0, v1, v2, v3) = self.sum_alpha_va;
@@ -145,16 +135,20 @@ impl BatchBuilderImpl of BatchBuilderTrait {
             );
     }
 
+    /// The batch at `point`: c = conj(y) - y = -2 y_b u (zero iff y is in CM31, refused);
     /// sum alpha v = A + B u and sum alpha a = sum alpha (conj(v) - v) = -2 B u, with
     /// A = sum alpha v_a, B = sum alpha v_b; sum alpha b = c sum alpha v - y sum alpha a.
-    fn finish(self: BatchBuilder) -> SampleBatch {
+    fn finish(self: BatchSums, point: CirclePoint<QM31>) -> SampleBatch {
+        let y_b = point.y.b;
+        assert(y_b.a.inner != 0 || y_b.b.inner != 0, 'pcs: sample point y in CM31');
+        let c = QM31 { a: CM31 { a: M31 { inner: 0 }, b: M31 { inner: 0 } }, b: -(y_b + y_b) };
         let (v0, v1, v2, v3) = self.sum_alpha_va;
         let (w0, w1, w2, w3) = self.sum_alpha_vb;
         let b_u = mul_out_of_line(reduce_coordinates(w0, w1, w2, w3), U);
         let sum_alpha_v = reduce_coordinates(v0, v1, v2, v3) + b_u;
         let sum_a = -(b_u + b_u);
-        let sum_b = mul_out_of_line(self.c, sum_alpha_v) - mul_out_of_line(self.point.y, sum_a);
-        SampleBatch { point: self.point, sum_a, sum_b, c: self.c, columns: self.columns }
+        let sum_b = mul_out_of_line(c, sum_alpha_v) - mul_out_of_line(point.y, sum_a);
+        SampleBatch { point, sum_a, sum_b, c, columns: self.columns }
     }
 }
 
@@ -195,7 +189,7 @@ fn sample_batches(
         Option::Some(point) => point,
         Option::None => { return batches; },
     };
-    let mut main = BatchBuilderTrait::new(main_point);
+    let mut main = BatchSumsTrait::new();
     let mut power: QM31 = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     let mut set_aside: Array<(u32, QM31)> = array![];
     let mut column = 0;
@@ -280,7 +274,7 @@ fn sample_batches(
     for point in points {
         let mut batch = match pending_main {
             Option::Some(main) => main,
-            Option::None => BatchBuilderTrait::new(point),
+            Option::None => BatchSumsTrait::new(),
         };
         pending_main = Option::None;
         for entry in rest {
@@ -288,7 +282,7 @@ fn sample_batches(
                 batch.add(*queried_values[*entry.column], *entry.sample.value, *entry.random_coeff);
             }
         };
-        batches.append(batch.finish());
+        batches.append(batch.finish(point));
     };
     batches
 }
