@@ -8,7 +8,6 @@ use crate::circle::{
 };
 use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
-use crate::fields::qm31::mul_unreduced;
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
 use crate::circle::pow2_u32;
 use crate::channel::{Poseidon252Channel, ChannelTrait};
@@ -159,6 +158,36 @@ fn shifted_point(
     point + crate::circle::into_secure(lifting_generator.mul(pow2_u32(log_size)).to_point())
 }
 
+/// Appends a column that is not a single sample at the main point to `rest`, each sample with
+/// its coefficient, advancing `power` past them: a column sampled at exactly two points
+/// [previous, p] first takes the periodicity sample at `shifted_point(p)` with p's value.
+/// Out of line: the main pass calls it for a few columns only, and its loop state stays small.
+#[inline(never)]
+fn set_aside(
+    ref rest: Array<ColumnSample>,
+    ref power: QM31,
+    column: u32,
+    points: Span<CirclePoint<QM31>>,
+    values: Span<QM31>,
+    log_size: u32,
+    lifting_generator: CirclePointIndex,
+    random_coeff: QM31,
+) {
+    if points.len() == 2 {
+        let point = shifted_point(*points[1], lifting_generator, log_size);
+        let sample = PointSample { point, value: *values[1] };
+        rest.append(ColumnSample { column, sample, random_coeff: power });
+        power = mul_out_of_line(power, random_coeff);
+    }
+    let mut s = 0;
+    while s != points.len() {
+        let sample = PointSample { point: *points[s], value: *values[s] };
+        rest.append(ColumnSample { column, sample, random_coeff: power });
+        power = mul_out_of_line(power, random_coeff);
+        s += 1;
+    };
+}
+
 /// stwo's `build_samples_with_randomness_and_periodicity` + grouping by point: powers of
 /// `random_coeff` in sample order; a column sampled at exactly two points [previous, p] gets
 /// an extra first sample at p + g^(2^log_size), g the lifting domain's generator, with p's
@@ -166,8 +195,7 @@ fn shifted_point(
 ///
 /// Cost: almost every sample is a one-sample column at one point (the OODS point), so the
 /// main pass folds samples at the first sampled column's last point into that batch directly
-/// and only sets the other columns aside with the coefficient they start at; those few are
-/// expanded and grouped by point afterwards.
+/// and sets the other columns' samples aside; those few are grouped by point afterwards.
 fn sample_batches(
     column_log_sizes: Span<u32>,
     column_points: Span<Span<CirclePoint<QM31>>>,
@@ -191,67 +219,27 @@ fn sample_batches(
     };
     let mut main = BatchSumsTrait::new();
     let mut power: QM31 = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
-    let mut set_aside: Array<(u32, QM31)> = array![];
+    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
+    let mut rest: Array<ColumnSample> = array![];
     let mut column = 0;
     for points in column_points {
         let points = *points;
-        let n = points.len();
-        if n == 1 && *points[0] == main_point {
+        if points.len() == 1 && *points[0] == main_point {
             main.add(*queried_values[column], *(*column_values[column])[0], power);
             power = mul_out_of_line(power, random_coeff);
         } else {
-            set_aside.append((column, power));
-            // A two-sample column takes one coefficient more (the periodicity sample).
-            let mut taken = if n == 2 {
-                3
-            } else {
-                n
-            };
-            while taken != 0 {
-                power = mul_out_of_line(power, random_coeff);
-                taken -= 1;
-            };
+            set_aside(
+                ref rest,
+                ref power,
+                column,
+                points,
+                *column_values[column],
+                *column_log_sizes[column],
+                lifting_generator,
+                random_coeff,
+            );
         }
         column += 1;
-    };
-
-    // The columns set aside, expanded into samples.
-    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
-    let mut rest: Array<ColumnSample> = array![];
-    for entry in set_aside {
-        let (column, first_alpha) = entry;
-        let points = *column_points[column];
-        let values = *column_values[column];
-        let mut alpha = first_alpha;
-        if points.len() == 2 {
-            rest
-                .append(
-                    ColumnSample {
-                        column,
-                        sample: PointSample {
-                            point: shifted_point(
-                                *points[1], lifting_generator, *column_log_sizes[column],
-                            ),
-                            value: *values[1],
-                        },
-                        random_coeff: alpha,
-                    },
-                );
-            alpha = mul_out_of_line(alpha, random_coeff);
-        }
-        let mut s = 0;
-        while s != points.len() {
-            rest
-                .append(
-                    ColumnSample {
-                        column,
-                        sample: PointSample { point: *points[s], value: *values[s] },
-                        random_coeff: alpha,
-                    },
-                );
-            alpha = mul_out_of_line(alpha, random_coeff);
-            s += 1;
-        };
     };
 
     // Grouped by point, the main point first (its batch already holds the main pass).

@@ -6,7 +6,7 @@
 mod common;
 use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 
-/// The class fits: measured 79,952 CASM felts (42,139 Sierra), 1,968 under the limit (the DEEP
+/// The class fits: measured 79,776 CASM felts (42,007 Sierra), 2,144 under the limit (the DEEP
 /// batches' main pass carrying only the sums: -660 felts), after the
 /// verifier's step cuts of 2026-11-30 (Merkle runs -267, OODS interpreter -240, one-pass DEEP
 /// batches +~1,900 — cold QM31 products kept out of line, the shifted-point cache dropped:
