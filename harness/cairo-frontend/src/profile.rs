@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use cairo_lang_runner::profiling::ProfilingInfo;
-use cairo_lang_sierra::program::Program;
+use cairo_lang_sierra::program::{Function, Program};
 
 /// What `--profile` prints.
 #[derive(Debug, Clone, Copy)]
@@ -24,30 +24,41 @@ pub struct ProfileOptions {
     pub top_functions: usize,
 }
 
+/// A function's name in the program's debug info (its numeric id without it).
+fn function_name(function: &Function) -> String {
+    function
+        .id
+        .debug_name
+        .as_ref()
+        .map_or_else(|| function.id.id.to_string(), |name| name.to_string())
+}
+
+/// `stack` with each run of one repeated frame (a loop's iterations) folded into one frame, or
+/// `None` when the stack ends in an inner iteration: that frame's weight is already inside
+/// its outer iteration's. A call made from any iteration is its own call and keeps its path.
+fn fold_loops(stack: &[usize]) -> Option<Vec<usize>> {
+    if stack.len() >= 2 && stack[stack.len() - 1] == stack[stack.len() - 2] {
+        return None;
+    }
+    let mut folded: Vec<usize> = Vec::with_capacity(stack.len());
+    for idx in stack {
+        if folded.last() != Some(idx) {
+            folded.push(*idx);
+        }
+    }
+    Some(folded)
+}
+
 /// Inclusive steps per call path (user-function names, outermost first; a run of recursive
 /// frames of one function, i.e. a loop, is one frame).
 pub fn inclusive_weights(program: &Program, info: &ProfilingInfo) -> BTreeMap<Vec<String>, usize> {
-    let name = |idx: usize| -> String {
-        program.funcs.get(idx).map_or_else(
-            || format!("#{idx}"),
-            |f| f.id.debug_name.as_ref().map_or_else(|| f.id.id.to_string(), |n| n.to_string()),
-        )
-    };
+    let name = |idx: usize| program.funcs.get(idx).map_or_else(|| format!("#{idx}"), function_name);
     let mut inclusive: BTreeMap<Vec<String>, usize> = BTreeMap::new();
     for (stack, weight) in info.stack_trace_weights.iter() {
-        // An inner iteration's frame is inside its outer one's weight: skip it. A call made
-        // from any iteration is its own call: it adds to the folded path.
-        if stack.len() >= 2 && stack[stack.len() - 1] == stack[stack.len() - 2] {
-            continue;
+        if let Some(folded) = fold_loops(stack) {
+            let names: Vec<String> = folded.into_iter().map(name).collect();
+            *inclusive.entry(names).or_insert(0) += *weight;
         }
-        let mut folded: Vec<usize> = Vec::with_capacity(stack.len());
-        for idx in stack.iter() {
-            if folded.last() != Some(idx) {
-                folded.push(*idx);
-            }
-        }
-        let names: Vec<String> = folded.into_iter().map(name).collect();
-        *inclusive.entry(names).or_insert(0) += *weight;
     }
     inclusive
 }
@@ -92,12 +103,48 @@ fn render_children(
     }
 }
 
+/// Bytecode size (CASM felts) per user function of a compiled test program, largest first.
+/// Functions' Sierra statements are contiguous, so a function spans from its entry
+/// statement's offset to the next function's. The test program is compiled by this crate's
+/// 2.9 compiler, not the deployed class's, so sizes are relative: use them to see which
+/// function grew, and the class-size tests for the limit.
+pub fn casm_sizes(program: &Program, casm: &cairo_lang_sierra_to_casm::compiler::CairoProgram) -> Vec<(String, usize)> {
+    let info = &casm.debug_info.sierra_statement_info;
+    let offset = |statement: usize| info.get(statement).map_or_else(|| info.last().map_or(0, |s| s.end_offset), |s| s.start_offset);
+    let mut entries: Vec<(usize, String)> = program
+        .funcs
+        .iter()
+        .map(|f| (f.entry_point.0, function_name(f)))
+        .collect();
+    entries.sort();
+    let mut sizes: Vec<(String, usize)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (entry, name))| {
+            let end = entries.get(i + 1).map_or(info.len(), |next| next.0);
+            (name.clone(), offset(end).saturating_sub(offset(*entry)))
+        })
+        .collect();
+    sizes.sort_by(|a, b| b.1.cmp(&a.1));
+    sizes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn path(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_loop_is_one_frame_and_its_inner_iterations_are_not_counted_again() {
+        // f calls loop L (3 iterations); g is called from the second iteration.
+        assert_eq!(fold_loops(&[0, 1]), Some(vec![0, 1]));
+        assert_eq!(fold_loops(&[0, 1, 1]), None);
+        assert_eq!(fold_loops(&[0, 1, 1, 1]), None);
+        assert_eq!(fold_loops(&[0, 1, 1, 2]), Some(vec![0, 1, 2]));
+        assert_eq!(fold_loops(&[0]), Some(vec![0]));
     }
 
     #[test]
@@ -116,30 +163,4 @@ mod tests {
         assert!(lines[3].ends_with("  a"), "{text}");
         assert_eq!(lines.len(), 4, "1% path hidden: {text}");
     }
-}
-
-/// Bytecode size (CASM felts) per user function of a compiled test program, largest first.
-/// Functions' Sierra statements are contiguous, so a function spans from its entry
-/// statement's offset to the next function's. The test program is compiled by this crate's
-/// 2.9 compiler, not the deployed class's, so sizes are relative: use them to see which
-/// function grew, and the class-size tests for the limit.
-pub fn casm_sizes(program: &Program, casm: &cairo_lang_sierra_to_casm::compiler::CairoProgram) -> Vec<(String, usize)> {
-    let info = &casm.debug_info.sierra_statement_info;
-    let offset = |statement: usize| info.get(statement).map_or_else(|| info.last().map_or(0, |s| s.end_offset), |s| s.start_offset);
-    let mut entries: Vec<(usize, String)> = program
-        .funcs
-        .iter()
-        .map(|f| (f.entry_point.0, f.id.debug_name.as_ref().map_or_else(|| f.id.id.to_string(), |n| n.to_string())))
-        .collect();
-    entries.sort();
-    let mut sizes: Vec<(String, usize)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, (entry, name))| {
-            let end = entries.get(i + 1).map_or(info.len(), |next| next.0);
-            (name.clone(), offset(end).saturating_sub(offset(*entry)))
-        })
-        .collect();
-    sizes.sort_by(|a, b| b.1.cmp(&a.1));
-    sizes
 }

@@ -158,7 +158,7 @@ fn test_package(
     )
     .with_context(|| format!("could not set up the runner for `{name}`"))?;
     if let Some(opts) = profile.filter(|o| o.top_functions > 0) {
-        // Where the bytecode goes (functions whose name contains the package, largest first).
+        // Where the bytecode goes: every function of the test program, largest first.
         let sizes = crate::profile::casm_sizes(&program, runner.get_casm_program());
         let total: usize = sizes.iter().map(|(_, n)| n).sum();
         println!("CASM felts of the test program: {total}; largest functions:");
