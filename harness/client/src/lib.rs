@@ -253,7 +253,6 @@ impl ChainReader {
         &self.provider
     }
 
-
     /// Whether the node knows `class_hash`.
     pub async fn is_declared(&self, class_hash: Felt) -> Result<bool> {
         match self
@@ -266,7 +265,6 @@ impl ChainReader {
             Err(error) => Err(error.into()),
         }
     }
-
 
     /// Bounds with the given gas amounts at the current block's prices times `price_multiplier`
     /// (prices may move between blocks; the account is charged actual prices, not the bound).
@@ -299,12 +297,10 @@ impl ChainReader {
         })
     }
 
-
     /// Polls until the node has a receipt for `hash`.
     pub async fn wait_for_receipt(&self, hash: Felt) -> Result<TxOutcome> {
         self.wait_for_receipt_since(hash, Instant::now()).await
     }
-
 
     pub(crate) async fn wait_for_receipt_since(&self, hash: Felt, started: Instant) -> Result<TxOutcome> {
         loop {
@@ -322,7 +318,6 @@ impl ChainReader {
             tokio::time::sleep(self.poll_interval).await;
         }
     }
-
 
     /// Calls a view function by name against the latest state.
     pub async fn call(
@@ -342,7 +337,6 @@ impl ChainReader {
             .await?)
     }
 
-
     /// Raw storage value of `contract` at `key` (latest state).
     pub async fn storage_at(&self, contract: Felt, key: Felt) -> Result<Felt> {
         Ok(self
@@ -351,7 +345,6 @@ impl ChainReader {
             .await?)
     }
 
-
     /// STRK balance of `owner` in FRI (what v3 fees are paid in).
     pub async fn fee_token_balance(&self, owner: Felt) -> Result<u128> {
         let words = self
@@ -359,7 +352,6 @@ impl ChainReader {
             .await?;
         calldata::u256_to_u128(&words, "STRK balance_of")
     }
-
 
     /// What the node knows of `hash` right now: unknown, received but not executed, or mined
     /// (with its outcome; a pending one is waited for up to the receipt timeout).
@@ -377,14 +369,8 @@ impl ChainReader {
 impl ChainClient {
     /// Connects, asking the node for its chain id.
     pub async fn connect(url: Url, account_address: Felt, private_key: Felt) -> Result<Self> {
-        let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
-        let chain_id = provider.chain_id().await?;
-        Ok(Self::from_parts(
-            provider,
-            account_address,
-            private_key,
-            chain_id,
-        ))
+        let reader = ChainReader::connect(url).await?;
+        Ok(Self::with_reader(reader, account_address, private_key))
     }
 
     /// Connects with a known chain id (no request).
@@ -395,26 +381,25 @@ impl ChainClient {
         chain_id: Felt,
     ) -> Self {
         let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
-        Self::from_parts(provider, account_address, private_key, chain_id)
+        let reader = ChainReader::from_parts(provider, chain_id);
+        Self::with_reader(reader, account_address, private_key)
     }
 
-    fn from_parts(provider: RpcProvider, address: Felt, private_key: Felt, chain_id: Felt) -> Self {
+    /// The account `address` signing with `private_key` on `reader`'s node and chain.
+    fn with_reader(reader: ChainReader, address: Felt, private_key: Felt) -> Self {
         let signer = LocalWallet::from(SigningKey::from_secret_scalar(private_key));
         // OpenZeppelin and current Argent accounts use the Cairo 1 `__execute__` encoding.
         let mut account = SingleOwnerAccount::new(
-            provider.clone(),
+            reader.provider.clone(),
             signer,
             address,
-            chain_id,
+            reader.chain_id,
             ExecutionEncoding::New,
         );
         // Nonces and estimates against the newest state, including a pre-confirmed block when
         // the node runs with block generation on demand.
         account.set_block_id(BlockId::Tag(BlockTag::PreConfirmed));
-        Self {
-            reader: ChainReader::from_parts(provider, chain_id),
-            account,
-        }
+        Self { reader, account }
     }
 
     /// How long [`ChainReader::wait_for_receipt`] polls.
