@@ -175,12 +175,18 @@ pub fn run(cmd: SubBlockCommand, data_dir: &Path, json: bool) -> Result<()> {
             call.calldata.len(),
             call.to
         ),
-        _ => println!("  not proven yet (`zkthread prove --thread {thread_id}`)"),
+        _ if sub_block.status == SubBlockStatus::Built => {
+            println!("  not proven yet (`zkthread prove --thread {thread_id}`)")
+        }
+        _ => println!("  never proven"),
     }
     if let Some(tx) = out.settle_txs.last() {
         println!("  settle tx {tx}");
     }
-    if matches!(sub_block.status, SubBlockStatus::Stale { .. } | SubBlockStatus::Reverted { .. }) {
+    if matches!(
+        sub_block.status,
+        SubBlockStatus::Stale { .. } | SubBlockStatus::Reverted { .. } | SubBlockStatus::Superseded { .. }
+    ) {
         println!("  its transfers went back to pending");
     }
     println!("  (--json prints every transfer, slot, proof felt and the calldata)");
