@@ -40,7 +40,7 @@ use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainArgs};
 use crate::key::set_thread_key;
 use crate::output::{hex, print_json, seconds, short_revert_reason, strk, Progress};
-use crate::preflight::{self, Preflight};
+use zkthread_engine::preflight::{self, Preflight};
 use crate::program::{self, declare_verifier, Channel, ProvenSubBlock, OS_VERSION, PARAMS, VERIFIER};
 use crate::program::thread_statement;
 use crate::workload::{self, Attack, Trader, TraderKey};

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use zkthread_client::Felt;
+use std::sync::Mutex;
+
+use zkthread_engine::{Checkpoint, Observer};
 
 /// Shows the progress of one command's steps.
 pub struct Progress {
@@ -88,14 +90,62 @@ impl Drop for Step {
     }
 }
 
+/// The engine's progress as this command's steps on stderr; at a settle checkpoint named by
+/// `ZKTHREAD_CRASH_AT`, a test-only crash.
+pub struct Steps {
+    progress: Progress,
+    current: Mutex<Option<Step>>,
+}
+
+impl Steps {
+    pub fn new(json: bool) -> Self {
+        Steps {
+            progress: Progress::new(json),
+            current: Mutex::new(None),
+        }
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Step>> {
+        // A step is only display state: a poisoned lock still holds a usable one.
+        self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Observer for Steps {
+    fn step(&self, what: &str) {
+        *self.slot() = Some(self.progress.step(what));
+    }
+
+    fn done(&self, detail: &str) {
+        if let Some(step) = self.slot().take() {
+            step.done(detail);
+        }
+    }
+
+    fn reached(&self, checkpoint: Checkpoint) {
+        crash_point(checkpoint.name());
+    }
+}
+
+/// Environment variable naming a test-only crash point of `settle` (`before-send`: right
+/// after recording `Sending`; `after-send`: right after broadcasting).
+pub const CRASH_AT_ENV: &str = "ZKTHREAD_CRASH_AT";
+
+/// Test-only crash point: `ZKTHREAD_CRASH_AT=<point>` stops the process here with `abort()`
+/// (no unwinding, no destructors: what a power cut or `kill -9` would leave). It can only
+/// stop the process, never change what is sent.
+fn crash_point(point: &str) {
+    if std::env::var(CRASH_AT_ENV).is_ok_and(|at| at == point) {
+        eprintln!("{CRASH_AT_ENV}={point}: aborting (test-only crash point)");
+        std::process::abort();
+    }
+}
+
 pub fn seconds(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
 
-/// `0x...` form of a felt.
-pub fn hex(felt: Felt) -> String {
-    format!("{felt:#x}")
-}
+pub use zkthread_engine::{hex, short_revert_reason};
 
 /// An amount in FRI as STRK (18 decimals), for people.
 pub fn strk(fri: u128) -> String {
@@ -137,30 +187,9 @@ pub fn nothing_to_do(thread_id: u64, reason: &str, json: bool) -> anyhow::Result
     Ok(())
 }
 
-/// The registry's short revert string (e.g. `registry: stale input`) out of a full revert trace.
-pub fn short_revert_reason(trace: &str) -> String {
-    for prefix in ["registry: ", "thread: ", "token: "] {
-        if let Some(start) = trace.find(prefix) {
-            let rest = &trace[start..];
-            let end = rest
-                .find(|c: char| c == '\'' || c == '"' || c == '\n' || c == ')' || c == ',')
-                .unwrap_or(rest.len());
-            return rest[..end].trim().to_owned();
-        }
-    }
-    trace.lines().next().unwrap_or_default().to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn short_reason_is_cut_from_a_nested_trace() {
-        let trace = "Transaction execution has failed:\n0: Error in the called contract (0x1):\nExecution failed. Failure reason:\n(0x7265 ('registry: stale input'), 0x454e ('ENTRYPOINT_FAILED')).\n";
-        assert_eq!(short_revert_reason(trace), "registry: stale input");
-        assert_eq!(short_revert_reason("plain failure\nmore"), "plain failure");
-    }
 
     #[test]
     fn strk_shows_six_decimals() {

@@ -1,20 +1,16 @@
-//! `zkthread prove`: prove the thread's built sub-block with Stwo (the signed program: every
-//! signature, nonce and balance move in the AIR), verify it off-chain, store the proof felts
-//! (Built → Proven). Needs no node: everything is in the data directory.
+//! `zkthread prove`: prove the thread's built sub-block with Stwo (the engine's [`prove`]),
+//! verify it off-chain, store the proof felts (Built → Proven). Needs no node: everything is
+//! in the data directory.
 
 use std::path::Path;
-use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
-use zkthread_prover::signed::poseidon252;
-use zkthread_prover::ThreadChannel;
-use zkthread_store::SubBlockStatus;
+use zkthread_engine::{prove, ProveOutcome};
 
-use crate::datadir::{open_store, rebuild, statement, ThreadArgs};
-use crate::output::{nothing_to_do, print_json, Progress};
-use crate::program::{self, Channel, ProvenSubBlock, PARAMS};
+use crate::datadir::{open_store, ThreadArgs};
+use crate::output::{nothing_to_do, print_json, Steps};
 
 #[derive(Args, Debug)]
 pub struct ProveArgs {
@@ -37,75 +33,51 @@ struct Proved {
 }
 
 pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
-    let progress = Progress::new(json);
     let key = args.thread.key();
     let thread_id = key.thread_id;
     let store = open_store(data_dir)?;
-    let Some(sub_block) = store.in_flight(key)? else {
-        return nothing_to_do(
-            thread_id,
-            &format!("no built sub-block (run `zkthread batch --thread {thread_id}` first)"),
-            json,
-        );
-    };
-    if sub_block.status != SubBlockStatus::Built {
-        let out = Proved {
-            thread_id,
-            sequence: sub_block.sequence(),
-            attempt: sub_block.attempt,
-            transfers: sub_block.body.transfers.len(),
-            proof_felts: sub_block.proof.as_ref().map_or(0, Vec::len),
-            log_rows: None,
-            prove_seconds: None,
-            verify_ms: None,
-            proved_now: false,
-        };
-        if json {
-            return print_json(&out);
+    let proved = match prove(&store, key, &Steps::new(json)).await? {
+        ProveOutcome::NothingBuilt => {
+            return nothing_to_do(
+                thread_id,
+                &format!("no built sub-block (run `zkthread batch --thread {thread_id}` first)"),
+                json,
+            )
         }
-        println!(
-            "sub-block {} of thread {thread_id} is already {} ({} proof felts): run `zkthread settle`",
-            out.sequence,
-            sub_block.status.name(),
-            out.proof_felts
-        );
-        return Ok(());
-    }
-    let statement = statement(&sub_block, key.registry);
-    let witness = rebuild(&sub_block, key.registry)?;
-    let step = progress.step(format!(
-        "proving sub-block {} ({} signed transfers, {} slots) with Stwo ({}, {} bits)",
-        sub_block.sequence(),
-        witness.transfers.len(),
-        witness.outputs.len(),
-        Channel::NAME,
-        PARAMS.security_bits()
-    ));
-    let ProvenSubBlock { proof, elapsed: prove_time, log_rows } =
-        program::prove(statement.clone(), witness.owners, witness.rows).await?;
-    step.done(format!("largest component 2^{log_rows} rows"));
-    let step = progress.step("verifying the proof off-chain");
-    let began = Instant::now();
-    // Never store a proof that does not verify: `settle` would pay for a doomed transaction.
-    poseidon252::verify(&statement, &proof, &PARAMS).context("the new proof does not verify")?;
-    let verify_time = began.elapsed();
-    let felts = poseidon252::to_felts(&proof);
-    step.done(format!(
-        "{:.0} ms, {} proof felts",
-        verify_time.as_secs_f64() * 1e3,
-        felts.len()
-    ));
-    let proof_felts = felts.len();
-    store.record_proof(key, sub_block.sequence(), sub_block.attempt, felts)?;
+        ProveOutcome::AlreadyProven(sub_block) => {
+            let out = Proved {
+                thread_id,
+                sequence: sub_block.sequence(),
+                attempt: sub_block.attempt,
+                transfers: sub_block.body.transfers.len(),
+                proof_felts: sub_block.proof.as_ref().map_or(0, Vec::len),
+                log_rows: None,
+                prove_seconds: None,
+                verify_ms: None,
+                proved_now: false,
+            };
+            if json {
+                return print_json(&out);
+            }
+            println!(
+                "sub-block {} of thread {thread_id} is already {} ({} proof felts): run `zkthread settle`",
+                out.sequence,
+                sub_block.status.name(),
+                out.proof_felts
+            );
+            return Ok(());
+        }
+        ProveOutcome::Proved(proved) => proved,
+    };
     let out = Proved {
         thread_id,
-        sequence: sub_block.sequence(),
-        attempt: sub_block.attempt,
-        transfers: sub_block.body.transfers.len(),
-        proof_felts,
-        log_rows: Some(log_rows),
-        prove_seconds: Some(prove_time.as_secs_f64()),
-        verify_ms: Some(verify_time.as_secs_f64() * 1e3),
+        sequence: proved.sub_block.sequence(),
+        attempt: proved.sub_block.attempt,
+        transfers: proved.sub_block.body.transfers.len(),
+        proof_felts: proved.proof_felts,
+        log_rows: Some(proved.log_rows),
+        prove_seconds: Some(proved.prove_time.as_secs_f64()),
+        verify_ms: Some(proved.verify_time.as_secs_f64() * 1e3),
         proved_now: true,
     };
     if json {
@@ -116,8 +88,8 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
         out.sequence,
         out.transfers,
         out.proof_felts,
-        log_rows,
-        prove_time.as_secs_f64()
+        proved.log_rows,
+        proved.prove_time.as_secs_f64()
     );
     Ok(())
 }

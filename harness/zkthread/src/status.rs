@@ -15,7 +15,7 @@ use zkthread_store::{Store, SubBlockStatus, ThreadKey};
 use crate::chain::{felt_arg, ChainArgs};
 use crate::datadir::open_store;
 use crate::output::{hex, print_json, strk};
-use crate::reconcile::reconcile;
+use zkthread_engine::reconcile::reconcile;
 use crate::thread::{view, ThreadView};
 
 #[derive(Args, Debug)]

@@ -174,7 +174,7 @@ pub async fn prove_for_world(
         txs
     };
     let token = world.token.address;
-    let current = crate::batch::read_touched_slots(client, txs.iter()).await?;
+    let current = zkthread_engine::batch::read_touched_slots(client, txs.iter()).await?;
     let batch = SignedBatcher::new(statement.clone(), [token])
         .batch(&txs, |s| current.get(s).copied())
         .context("batching the signed transfers")?;

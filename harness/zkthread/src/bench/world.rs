@@ -23,7 +23,7 @@ use zkthread_prover::{
 use super::report::{revert_summary, Steps, TxCost, CALLDATA_GOAL, STEP_BOUND};
 use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainArgs};
 use crate::output::{hex, Progress};
-use crate::preflight;
+use zkthread_engine::preflight;
 use super::{signed, ProgramKind};
 use crate::program::unsigned::{self, PARAMS};
 use crate::program::{declare_verifier, Channel, OS_VERSION, VERIFIER};

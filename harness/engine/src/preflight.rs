@@ -3,13 +3,13 @@
 //! thread's next sequence is the one proven, and a verifier class is declared under the
 //! thread's program hash (the registry cannot have deployed a verifier instance otherwise).
 
-use anyhow::Result;
 use serde::Serialize;
 use zkthread_client::registry::Registry;
-use zkthread_client::{ChainClient, Felt};
+use zkthread_client::{ChainReader, Felt};
 use zkthread_prover::SlotValue;
 
-use crate::output::hex;
+use crate::error::{ChainContext, Result};
+use crate::hex;
 
 /// Starknet's per-transaction calldata limit (felts).
 pub const MAX_CALLDATA_FELTS: usize = 5_000;
@@ -46,20 +46,28 @@ pub struct Claim<'a> {
 }
 
 /// Runs every check for settling `claim` on `registry`.
-pub async fn check(client: &ChainClient, registry: &Registry, claim: &Claim<'_>) -> Result<Preflight> {
+pub async fn check(client: &ChainReader, registry: &Registry, claim: &Claim<'_>) -> Result<Preflight> {
     let Claim { thread_id, sequence, program_hash, inputs, proof_verifies, calldata_felts } = *claim;
     let mut stale_inputs = 0;
     for entry in inputs {
         let on_chain = client
             .storage_at(entry.slot.contract, entry.slot.key)
-            .await?;
+            .await
+            .chain("reading an input slot")?;
         if on_chain != entry.value {
             tracing::info!(contract = %hex(entry.slot.contract), key = %hex(entry.slot.key), "input slot changed on-chain");
             stale_inputs += 1;
         }
     }
-    let sequence_matches = registry.next_sequence(client, thread_id).await? == sequence;
-    let verifier_declared = client.is_declared(program_hash).await?;
+    let sequence_matches = registry
+        .next_sequence(client, thread_id)
+        .await
+        .chain("reading the thread's next sequence")?
+        == sequence;
+    let verifier_declared = client
+        .is_declared(program_hash)
+        .await
+        .chain("asking whether the verifier class is declared")?;
 
     let blocked_by = if !proof_verifies {
         Some("the proof does not verify off-chain".to_owned())

@@ -1,5 +1,5 @@
-//! Bringing the data directory in line with the chain after a crash or restart (run at the
-//! start of `batch`, `settle` and `status`).
+//! Bringing the batcher's store in line with the chain after a crash or restart (run at the
+//! start of every batch and settle, and by readers that show a thread's state).
 //!
 //! For the thread's in-flight sub-block:
 //! - `Sending`: every hash it was ever sent under is looked up. A succeeded receipt → Settled.
@@ -14,13 +14,13 @@
 //! Each change is one store transaction, so reconciling twice changes nothing the second time
 //! and nothing is applied twice or dropped.
 
-use anyhow::{Context, Result};
 use serde::Serialize;
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt, TxLookup, TxOutcome, TxStatus};
 use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey};
 
-use crate::output::{hex, short_revert_reason};
+use crate::error::{ChainContext, Result};
+use crate::{hex, short_revert_reason};
 
 /// One change reconciliation made.
 #[derive(Clone, Debug, Serialize)]
@@ -50,6 +50,7 @@ impl Reconciled {
     }
 }
 
+/// Resolves the thread's in-flight sub-block against the chain; returns the change made, if any.
 pub async fn reconcile(
     client: &ChainReader,
     registry: &Registry,
@@ -81,7 +82,7 @@ pub async fn reconcile(
             let lookup = client
                 .lookup_transaction(send.tx_hash)
                 .await
-                .with_context(|| format!("looking up settle tx {}", hex(send.tx_hash)))?;
+                .chain(format!("looking up settle tx {}", hex(send.tx_hash)))?;
             if let TxLookup::Known(outcome) = lookup {
                 if outcome.status == TxStatus::Succeeded {
                     let done = store.record_settled(
@@ -116,7 +117,7 @@ pub async fn reconcile(
     let next = registry
         .next_sequence(client, key.thread_id)
         .await
-        .context("reading the thread's next sequence")?;
+        .chain("reading the thread's next sequence")?;
     if next > sequence {
         let done = store.record_abandoned(
             key,

@@ -1,0 +1,321 @@
+//! Building a thread's next sub-block from its pending signed transfers, against the balances
+//! and thread-key slots on-chain now (`SignedBatcher`: every signature and nonce is checked
+//! before batching; refused transfers are kept with their reason).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use zkthread_client::registry::Registry;
+use zkthread_client::{ChainReader, Felt};
+use zkthread_prover::signed::{SignedBatchError, SignedBatcher, SignedTransferTx};
+use zkthread_prover::Slot;
+use zkthread_sig::{balance_slot_key, thread_key_slot_key};
+use zkthread_store::{
+    NewSubBlock, Rejected, Store, SubBlock, SubBlockStatus, ThreadKey, Transfer as StoredTransfer,
+};
+
+use crate::codec::{signed_tx, to_entries};
+use crate::error::{ChainContext, EngineError, Result};
+use crate::program::thread_statement;
+use crate::reconcile::{reconcile, Reconciled};
+use crate::{hex, Observer};
+
+/// `(5,000 - 4,300 proof felts - 5 header felts) / 6` rounded down to a round number: each slot
+/// costs 6 settle calldata felts (input + output) on top of the proof.
+pub const DEFAULT_MAX_SLOTS: usize = 110;
+pub const DEFAULT_MAX_TRANSFERS: usize = 256;
+
+/// How much one sub-block takes; what does not fit stays pending for the next one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Pending transfers looked at (oldest first).
+    pub max_transfers: usize,
+    /// Distinct slots (balances and the senders' key slots).
+    pub max_slots: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_transfers: DEFAULT_MAX_TRANSFERS,
+            max_slots: DEFAULT_MAX_SLOTS,
+        }
+    }
+}
+
+/// What [`batch`] did.
+#[derive(Debug)]
+pub enum BatchOutcome {
+    Built(Built),
+    /// No pending transfer (after reconciling, which may have handed some back).
+    NothingPending { reconciled: Option<Reconciled> },
+}
+
+/// A sub-block recorded as Built.
+#[derive(Debug)]
+pub struct Built {
+    pub sub_block: SubBlock,
+    /// Refused transfers (recorded with their reasons), in submission order.
+    pub rejected: Vec<Rejected>,
+    pub still_pending: usize,
+    pub reconciled: Option<Reconciled>,
+}
+
+/// The slots a signed transfer touches: both balances and the sender's key slot.
+pub fn slots_of(t: &SignedTransferTx) -> [Slot; 3] {
+    let slot = |key| Slot {
+        contract: t.token,
+        key,
+    };
+    [
+        slot(balance_slot_key(t.from)),
+        slot(balance_slot_key(t.to)),
+        slot(thread_key_slot_key(t.from)),
+    ]
+}
+
+/// The current on-chain value of every slot `txs` touch (what the signed batcher checks them
+/// against), each read once.
+pub async fn read_touched_slots<'a>(
+    client: &ChainReader,
+    txs: impl Iterator<Item = &'a SignedTransferTx>,
+) -> Result<BTreeMap<Slot, Felt>> {
+    let mut current = BTreeMap::new();
+    for t in txs {
+        for slot in slots_of(t) {
+            if let std::collections::btree_map::Entry::Vacant(entry) = current.entry(slot) {
+                let value = client
+                    .storage_at(slot.contract, slot.key)
+                    .await
+                    .chain("reading a slot a pending transfer touches")?;
+                entry.insert(value);
+            }
+        }
+    }
+    Ok(current)
+}
+
+/// How many transfers from the front of `transfers` fit in `max_slots` distinct slots (at
+/// least one, so a sub-block always makes progress).
+pub fn prefix_within_slots(transfers: &[SignedTransferTx], max_slots: usize) -> usize {
+    let mut slots = BTreeSet::new();
+    for (taken, t) in transfers.iter().enumerate() {
+        slots.extend(slots_of(t));
+        if slots.len() > max_slots {
+            return taken.max(1);
+        }
+    }
+    transfers.len()
+}
+
+/// Builds and records the thread's next sub-block. Reconciles first (a sub-block whose settle
+/// landed is never taken for stale), ends an in-flight sub-block whose inputs changed on-chain,
+/// and refuses to build while another one is in flight.
+pub async fn batch(
+    client: &ChainReader,
+    store: &Store,
+    key: ThreadKey,
+    limits: Limits,
+    observer: &dyn Observer,
+) -> Result<BatchOutcome> {
+    let thread_id = key.thread_id;
+    let registry = Registry {
+        address: key.registry,
+    };
+    let mut reconciled = reconcile(client, &registry, store, key).await?;
+    if let Some(stale) = abandon_if_stale(client, store, key).await? {
+        reconciled = Some(stale);
+    }
+    if let Some(r) = &reconciled {
+        tracing::info!(change = %r.line(), "reconciled");
+    }
+    if let Some(in_flight) = store.in_flight(key)? {
+        return Err(EngineError::InFlight {
+            thread_id,
+            sequence: in_flight.sequence(),
+            status: in_flight.status.name(),
+        });
+    }
+    let mut pending = store.pending(key)?;
+    if pending.is_empty() {
+        return Ok(BatchOutcome::NothingPending { reconciled });
+    }
+    pending.truncate(limits.max_transfers);
+
+    observer.step(&format!(
+        "reading thread {thread_id} and the slots {} pending transfer(s) touch",
+        pending.len()
+    ));
+    let info = registry
+        .thread(client, thread_id)
+        .await
+        .chain(format!("reading thread {thread_id} of registry {}", hex(registry.address)))?;
+    if !info.active {
+        return Err(EngineError::ThreadInactive {
+            thread_id,
+            registry: registry.address,
+        });
+    }
+    let contracts = registry
+        .thread_contracts(client, thread_id)
+        .await
+        .chain(format!("reading the contract set of thread {thread_id}"))?;
+    let contract_set: BTreeSet<_> = contracts.iter().copied().collect();
+
+    // Records written before transfers were signed cannot be proven: refuse them by name.
+    let mut rejected = Vec::new();
+    let mut signed: Vec<(StoredTransfer, SignedTransferTx)> = Vec::new();
+    for stored in pending {
+        match signed_tx(&stored) {
+            Some(tx) => signed.push((stored, tx)),
+            None => rejected.push(Rejected {
+                transfer: stored,
+                reason: "not signed by the sender's thread key (no valid signature record)".into(),
+            }),
+        }
+    }
+    let txs: Vec<SignedTransferTx> = signed.iter().map(|(_, tx)| tx.clone()).collect();
+    let fit = prefix_within_slots(&txs, limits.max_slots);
+    let (txs, signed) = (&txs[..fit], &signed[..fit]);
+    let current =
+        read_touched_slots(client, txs.iter().filter(|t| contract_set.contains(&t.token))).await?;
+    observer.done(&format!("sequence {}, {} slot(s)", info.sequence, current.len()));
+
+    let statement = thread_statement(&info, client.chain_id(), registry.address, thread_id);
+    let batcher = SignedBatcher::new(statement, contracts.iter().copied());
+    let (sub_block, refused) = match batcher.batch(txs, |slot: &Slot| current.get(slot).copied()) {
+        Ok(batch) => (Some(batch.sub_block), batch.rejected),
+        Err(SignedBatchError::Empty { rejected }) => (None, rejected),
+        Err(error) => return Err(EngineError::Batch(error)),
+    };
+    let refused_ids: BTreeSet<usize> = refused.iter().map(|r| r.index()).collect();
+    rejected.extend(refused.iter().map(|reason| Rejected {
+        transfer: signed[reason.index()].0.clone(),
+        reason: reason.reason(),
+    }));
+    rejected.sort_by_key(|r| r.transfer.id);
+
+    let Some(sub_block) = sub_block else {
+        store.record_rejected(key, rejected.clone())?;
+        return Err(EngineError::AllRejected { rejected });
+    };
+    let accepted: Vec<StoredTransfer> = signed
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| !refused_ids.contains(index))
+        .map(|(_, (t, _))| t.clone())
+        .collect();
+    let record = store.record_batch(
+        key,
+        NewSubBlock {
+            sequence: info.sequence,
+            chain_id: client.chain_id(),
+            os_version: info.os_version,
+            program_hash: info.program_hash,
+            contract_set_commitment: info.contract_set_commitment,
+            transfers: accepted,
+            inputs: to_entries(&sub_block.inputs),
+            outputs: to_entries(&sub_block.outputs),
+        },
+        rejected.clone(),
+    )?;
+    Ok(BatchOutcome::Built(Built {
+        sub_block: record,
+        rejected,
+        still_pending: store.pending(key)?.len(),
+        reconciled,
+    }))
+}
+
+/// A Built or Proven sub-block whose input slots changed on-chain can never settle: end it as
+/// Stale (nothing is sent, nothing paid) so its transfers are rebuilt on fresh state now.
+pub async fn abandon_if_stale(
+    client: &ChainReader,
+    store: &Store,
+    key: ThreadKey,
+) -> Result<Option<Reconciled>> {
+    let Some(sub_block) = store.in_flight(key)? else {
+        return Ok(None);
+    };
+    if !matches!(
+        sub_block.status,
+        SubBlockStatus::Built | SubBlockStatus::Proven
+    ) {
+        return Ok(None);
+    }
+    let mut changed = 0;
+    for input in &sub_block.body.inputs {
+        let value = client
+            .storage_at(input.contract, input.key)
+            .await
+            .chain("reading an input slot of the in-flight sub-block")?;
+        if value != input.value {
+            changed += 1;
+        }
+    }
+    if changed == 0 {
+        return Ok(None);
+    }
+    let from = sub_block.status.name();
+    let reason = format!("{changed} input slot(s) changed on-chain before it was settled");
+    let ended = store.record_abandoned(
+        key,
+        sub_block.sequence(),
+        sub_block.attempt,
+        SubBlockStatus::Stale {
+            tx_hash: None,
+            reason: reason.clone(),
+        },
+    )?;
+    Ok(Some(Reconciled {
+        sequence: ended.sequence(),
+        attempt: ended.attempt,
+        from,
+        to: ended.status.name(),
+        tx_hash: None,
+        detail: format!(
+            "{reason}; {} transfer(s) rebuilt on fresh state",
+            ended.body.transfers.len()
+        ),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkthread_sig::wots::{KeyCommitment, Signature, HASH_LEN, RHO_LEN, V};
+    use zkthread_sig::M31;
+
+    #[test]
+    fn a_sub_block_stops_before_the_slot_cap_but_always_takes_one_transfer() {
+        let token = Felt::ONE;
+        let transfer = |from: u64, to: u64| SignedTransferTx {
+            token,
+            from: Felt::from(from),
+            to: Felt::from(to),
+            amount: 1,
+            nonce: 0,
+            key: KeyCommitment::NONE,
+            next_key: KeyCommitment::NONE,
+            signature: Signature {
+                rho: [M31::ZERO; RHO_LEN],
+                pp: [M31::ZERO; HASH_LEN],
+                chains: [[M31::ZERO; HASH_LEN]; V],
+            },
+        };
+        // Slots (balances b, key slots k): {b1,b2,k1}, +{k2}, +{b3}, +{b4,k3}.
+        let transfers = [
+            transfer(1, 2),
+            transfer(2, 1),
+            transfer(1, 3),
+            transfer(3, 4),
+        ];
+        assert_eq!(slots_of(&transfers[0]).len(), 3);
+        assert_eq!(prefix_within_slots(&transfers, 3), 1);
+        assert_eq!(prefix_within_slots(&transfers, 4), 2);
+        assert_eq!(prefix_within_slots(&transfers, 5), 3);
+        assert_eq!(prefix_within_slots(&transfers, 6), 3);
+        assert_eq!(prefix_within_slots(&transfers, 7), 4);
+        assert_eq!(prefix_within_slots(&transfers[2..], 1), 1);
+        assert_eq!(prefix_within_slots(&[], 5), 0);
+    }
+}

@@ -1,0 +1,134 @@
+//! Conversions between the batcher's stored records (`zkthread_store`) and what the prover and
+//! the registry take: a stored sub-block's statement, its witness rebuilt from its transfers,
+//! its settle arguments.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use zkthread_client::calldata::SlotValue as ChainSlotValue;
+use zkthread_client::registry::Settlement;
+use zkthread_client::Felt;
+use zkthread_prover::signed::{SignedBatcher, SignedPublicInput, SignedSubBlock, SignedTransferTx};
+use zkthread_prover::{Slot, SlotValue};
+use zkthread_sig::wots::{KeyCommitment, Signature};
+use zkthread_store::{NewTransfer, SlotEntry, SubBlock, Transfer, TransferAuth};
+
+use crate::error::{EngineError, Result};
+
+pub fn to_prover_slots(entries: &[SlotEntry]) -> Vec<SlotValue> {
+    entries
+        .iter()
+        .map(|e| SlotValue {
+            slot: Slot {
+                contract: e.contract,
+                key: e.key,
+            },
+            value: e.value,
+        })
+        .collect()
+}
+
+pub fn to_entries(values: &[SlotValue]) -> Vec<SlotEntry> {
+    values
+        .iter()
+        .map(|v| SlotEntry {
+            contract: v.slot.contract,
+            key: v.slot.key,
+            value: v.value,
+        })
+        .collect()
+}
+
+/// The statement a stored sub-block is proven for (as the registry, with the chain id and its
+/// own address, will rebuild it).
+pub fn statement(sub_block: &SubBlock, registry: Felt) -> SignedPublicInput {
+    let body = &sub_block.body;
+    SignedPublicInput {
+        os_version: body.os_version,
+        program_hash: body.program_hash,
+        chain_id: body.chain_id,
+        registry,
+        thread_id: Felt::from(sub_block.thread_id),
+        sequence: Felt::from(body.sequence),
+        contract_set_commitment: body.contract_set_commitment,
+        inputs: to_prover_slots(&body.inputs),
+        outputs: to_prover_slots(&body.outputs),
+    }
+}
+
+/// A stored transfer with its signature, as the signed batcher takes it; `None` for a record
+/// written before transfers were signed, or whose words are not canonical M31 values.
+pub fn signed_tx(stored: &Transfer) -> Option<SignedTransferTx> {
+    let t = &stored.transfer;
+    let auth = t.auth.as_ref()?;
+    Some(SignedTransferTx {
+        token: t.token,
+        from: t.from,
+        to: t.to,
+        amount: t.amount,
+        nonce: auth.nonce,
+        key: KeyCommitment::from_u32(auth.key).ok()?,
+        next_key: KeyCommitment::from_u32(auth.next_key).ok()?,
+        signature: Signature::from_u32(&auth.signature).ok()?,
+    })
+}
+
+/// The store's form of a signed transfer.
+pub fn new_transfer(tx: &SignedTransferTx) -> NewTransfer {
+    NewTransfer {
+        token: tx.token,
+        from: tx.from,
+        to: tx.to,
+        amount: tx.amount,
+        auth: Some(TransferAuth {
+            nonce: tx.nonce,
+            key: tx.key.to_u32(),
+            next_key: tx.next_key.to_u32(),
+            signature: tx.signature.to_u32(),
+        }),
+    }
+}
+
+/// The prover's witness of a stored sub-block: its transfers batched again, against its own
+/// input list, must give exactly its lists (the rows carry the signature traces, which are
+/// recomputed rather than stored).
+pub fn rebuild(sub_block: &SubBlock, registry: Felt) -> Result<SignedSubBlock> {
+    let corrupt = |what: String| EngineError::Corrupt(format!("the stored sub-block {what}"));
+    let statement = statement(sub_block, registry);
+    let txs = sub_block
+        .body
+        .transfers
+        .iter()
+        .map(|t| {
+            signed_tx(t).ok_or_else(|| corrupt(format!("has transfer {} without a valid signature record", t.id)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let inputs: BTreeMap<Slot, Felt> = statement.inputs.iter().map(|e| (e.slot, e.value)).collect();
+    let contracts: BTreeSet<Felt> = txs.iter().map(|t| t.token).collect();
+    let batch = SignedBatcher::new(statement.clone(), contracts)
+        .batch(&txs, |slot| inputs.get(slot).copied())
+        .map_err(|error| corrupt(format!("does not batch again: {error}")))?;
+    if !batch.rejected.is_empty() {
+        let reasons: Vec<String> = batch.rejected.iter().map(ToString::to_string).collect();
+        return Err(corrupt(format!("does not batch again: {}", reasons.join("; "))));
+    }
+    if batch.sub_block.inputs != statement.inputs || batch.sub_block.outputs != statement.outputs {
+        return Err(corrupt("has slot lists that differ from its transfers batched again".into()));
+    }
+    Ok(batch.sub_block)
+}
+
+/// The `settle` arguments of a stored sub-block (its proof empty until it is proven).
+pub fn settlement(sub_block: &SubBlock) -> Settlement {
+    let convert = |list: &[SlotEntry]| {
+        list.iter()
+            .map(|e| ChainSlotValue::new(e.contract, e.key, e.value))
+            .collect()
+    };
+    Settlement {
+        thread_id: sub_block.thread_id,
+        sequence: sub_block.body.sequence,
+        inputs: convert(&sub_block.body.inputs),
+        outputs: convert(&sub_block.body.outputs),
+        proof: sub_block.proof.clone().unwrap_or_default(),
+    }
+}

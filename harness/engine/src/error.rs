@@ -1,0 +1,79 @@
+//! The engine's errors: what went wrong, in the thread's terms. Hints naming a CLI command are
+//! the CLI's business (the engine is driven by the CLI, the service and tests alike).
+
+use zkthread_client::ClientError;
+use zkthread_prover::serialize::DecodeError;
+use zkthread_prover::signed::{SignedBatchError, SignedProveError, SignedVerifyError};
+use zkthread_store::{Felt, Rejected, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A node request failed; `doing` says which.
+    #[error("{doing}: {source}")]
+    Chain {
+        doing: String,
+        #[source]
+        source: ClientError,
+    },
+    #[error("thread {thread_id} is not active in registry {registry:#x}")]
+    ThreadInactive { thread_id: u64, registry: Felt },
+    /// A new sub-block waits until the thread's in-flight one is proven and settled.
+    #[error("thread {thread_id} already has sub-block {sequence} in flight ({status})")]
+    InFlight {
+        thread_id: u64,
+        sequence: u64,
+        status: &'static str,
+    },
+    /// Every pending transfer that was looked at was refused (each is recorded with its reason).
+    #[error("no sub-block built: all {} pending transfer(s) were rejected", .rejected.len())]
+    AllRejected { rejected: Vec<Rejected> },
+    #[error("batching the pending transfers: {0}")]
+    Batch(#[source] SignedBatchError),
+    /// The data directory holds something that cannot be what the engine wrote.
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("proving the sub-block: {0}")]
+    Prove(#[source] SignedProveError),
+    #[error("the prover task failed: {0}")]
+    ProverTask(String),
+    /// A proof the engine made or stored does not verify off-chain.
+    #[error("{what} does not verify: {source}")]
+    Verify {
+        what: &'static str,
+        #[source]
+        source: SignedVerifyError,
+    },
+    #[error("the stored proof does not decode: {0}")]
+    Decode(#[source] DecodeError),
+    #[error("sub-block {sequence} of thread {thread_id} is not proven yet")]
+    NotProven { thread_id: u64, sequence: u64 },
+    /// A send is recorded but the node could not be asked about it: nothing may be sent now.
+    #[error("sub-block {sequence} of thread {thread_id} is {status} (the node could not be asked about its send); try again")]
+    SendUnresolved {
+        thread_id: u64,
+        sequence: u64,
+        status: &'static str,
+    },
+    /// A pre-settlement check failed and the settlement was not sent. `rebuild`: the state it
+    /// was proven on is gone (stale inputs or sequence), so batching again is the way out.
+    #[error("settle not sent: {why}")]
+    PreflightBlocked { why: String, rebuild: bool },
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// `.chain("reading …")` on a node result.
+pub(crate) trait ChainContext<T> {
+    fn chain(self, doing: impl Into<String>) -> Result<T>;
+}
+
+impl<T> ChainContext<T> for std::result::Result<T, ClientError> {
+    fn chain(self, doing: impl Into<String>) -> Result<T> {
+        self.map_err(|source| EngineError::Chain {
+            doing: doing.into(),
+            source,
+        })
+    }
+}

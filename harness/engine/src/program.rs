@@ -1,0 +1,99 @@
+//! The thread program the engine proves for: the signed token program
+//! (`zkthread_prover::signed`: every transfer signed by its sender's thread key, slots bound to
+//! `balances` / `thread_keys`) on the Poseidon252 channel with its only accepted parameters
+//! [`PARAMS`]. Its Cairo verifier class `SignedVerifier` is the program: a thread's
+//! `program_hash` is that class's hash.
+
+use std::time::{Duration, Instant};
+
+use zkthread_client::registry::ThreadInfo;
+use zkthread_client::Felt;
+use zkthread_prover::signed::{poseidon252, SignedPublicInput, SignedRow};
+use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
+
+use crate::error::{EngineError, Result};
+
+/// The Merkle channel of OS version 1 (Cairo has the Poseidon builtin).
+pub type Channel = Poseidon252MerkleChannel;
+
+/// OS version threads of this program are registered and proven for.
+pub const OS_VERSION: u64 = 1;
+
+/// Proof parameters of the signed program (the only ones `SignedVerifier` accepts).
+pub const PARAMS: StarkParams = zkthread_prover::signed::SIGNED_PARAMS;
+
+/// The signed program's Cairo verifier (`contracts/signed_verifier`): package and contract.
+pub const VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
+
+/// The statement of a thread's next sub-block before its slot lists are known: the thread's
+/// record in the registry (OS version, program, contract set, next sequence) and where it
+/// lives (chain, registry, thread id), which every signature's domain covers.
+pub fn thread_statement(
+    info: &ThreadInfo,
+    chain_id: Felt,
+    registry: Felt,
+    thread_id: u64,
+) -> SignedPublicInput {
+    SignedPublicInput {
+        os_version: info.os_version,
+        program_hash: info.program_hash,
+        chain_id,
+        registry,
+        thread_id: Felt::from(thread_id),
+        sequence: Felt::from(info.sequence),
+        contract_set_commitment: info.contract_set_commitment,
+        inputs: vec![],
+        outputs: vec![],
+    }
+}
+
+/// A signed sub-block proven by [`prove`].
+pub struct ProvenSubBlock {
+    pub proof: poseidon252::Proof,
+    /// Time the prover took.
+    pub elapsed: Duration,
+    /// Rows of the largest component (log2).
+    pub log_rows: u32,
+}
+
+/// Proves a signed sub-block with [`PARAMS`] on a blocking thread (proving takes seconds to
+/// minutes and must not stall the async runtime).
+pub async fn prove(
+    statement: SignedPublicInput,
+    owners: Vec<Felt>,
+    rows: Vec<SignedRow>,
+) -> Result<ProvenSubBlock> {
+    let (proof, elapsed) = tokio::task::spawn_blocking(move || {
+        let began = Instant::now();
+        poseidon252::prove(&statement, &owners, &rows, &PARAMS).map(|proof| (proof, began.elapsed()))
+    })
+    .await
+    .map_err(|error| EngineError::ProverTask(error.to_string()))?
+    .map_err(EngineError::Prove)?;
+    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
+    Ok(ProvenSubBlock {
+        proof,
+        elapsed,
+        log_rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkthread_prover::signed::prover::signed_air_digest;
+    use zkthread_prover::ThreadChannel;
+
+    #[test]
+    fn the_proven_parameters_are_secure_and_named_by_the_air_digest() {
+        assert!(PARAMS.security_bits() >= 96);
+        let other = StarkParams {
+            n_queries: PARAMS.n_queries + 1,
+            ..PARAMS
+        };
+        assert_ne!(
+            signed_air_digest(&other, Channel::NAME),
+            signed_air_digest(&PARAMS, Channel::NAME)
+        );
+    }
+}

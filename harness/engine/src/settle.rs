@@ -1,0 +1,276 @@
+//! Sending a thread's proven sub-block to the registry, exactly once.
+//!
+//! Order of events, each durable before the next: reconcile → pre-flight → compute the
+//! transaction hash and record `Sending{hash, nonce}` → broadcast → wait for the receipt →
+//! record Settled / Stale / Reverted. A crash anywhere is resolved by the next run's
+//! reconciliation, which looks the recorded hash up before anything is sent again.
+
+use zkthread_client::registry::Registry;
+use zkthread_client::{ChainClient, ClientError, Felt, TxStatus};
+use zkthread_prover::signed::poseidon252;
+use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey};
+
+use crate::codec::{settlement, statement};
+use crate::error::{ChainContext, EngineError, Result};
+use crate::observer::Checkpoint;
+use crate::preflight::{self, Preflight};
+use crate::program::PARAMS;
+use crate::reconcile::{reconcile, record_revert, Reconciled};
+use crate::{hex, Observer};
+
+/// Hand-set bounds for settle: estimation would execute the whole on-chain verification once
+/// more, and refuses a transaction that would revert (which `force` wants mined). Prices are
+/// twice the current ones.
+const SETTLE_L1_DATA_GAS: u64 = 10_000;
+const PRICE_MULTIPLIER: u128 = 2;
+
+/// Largest L2 gas a settle may use by default: above what a full verification uses on
+/// devnet 0.10.1 (~7.6e8 at the calldata bound).
+pub const DEFAULT_L2_GAS: u64 = 4_000_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettleOptions {
+    /// Send even if the pre-settlement checks fail (the transaction is mined as REVERTED and
+    /// the prover pays its fee).
+    pub force: bool,
+    pub l2_gas: u64,
+}
+
+impl Default for SettleOptions {
+    fn default() -> Self {
+        SettleOptions {
+            force: false,
+            l2_gas: DEFAULT_L2_GAS,
+        }
+    }
+}
+
+/// What [`settle`] did.
+#[derive(Debug)]
+pub enum SettleOutcome {
+    /// No proven sub-block (reconciliation may have ended one; see `reconciled`).
+    NothingToSettle { reconciled: Option<Reconciled> },
+    /// Reconciliation found an earlier send of it settled: nothing was sent now.
+    FoundSettled {
+        sub_block: SubBlock,
+        tx_hash: Felt,
+        block: u64,
+        reconciled: Reconciled,
+    },
+    Sent(Sent),
+}
+
+/// A settle transaction sent by this call and mined.
+#[derive(Debug)]
+pub struct Sent {
+    /// The sub-block as it ended: Settled, or Stale / Reverted with its transfers pending again.
+    pub sub_block: SubBlock,
+    pub tx_hash: Felt,
+    pub nonce: Felt,
+    pub block: u64,
+    pub fee_fri: u128,
+    /// The registry's short reason when it reverted.
+    pub revert_reason: Option<String>,
+    pub preflight: Preflight,
+    pub reconciled: Option<Reconciled>,
+    pub forced: bool,
+}
+
+impl Sent {
+    pub fn settled(&self) -> bool {
+        self.revert_reason.is_none()
+    }
+}
+
+/// Settles the thread's Proven sub-block with `client`'s account, after the pre-settlement
+/// checks (unless `options.force`).
+pub async fn settle(
+    client: &ChainClient,
+    store: &Store,
+    key: ThreadKey,
+    options: SettleOptions,
+    observer: &dyn Observer,
+) -> Result<SettleOutcome> {
+    let thread_id = key.thread_id;
+    let registry = Registry {
+        address: key.registry,
+    };
+    observer.step("reconciling the store with the chain");
+    let reconciled = reconcile(client, &registry, store, key).await?;
+    observer.done(&reconciled.as_ref().map(Reconciled::line).unwrap_or_else(|| "nothing to do".into()));
+
+    let Some(sub_block) = store.in_flight(key)? else {
+        return Ok(after_reconcile(store, key, reconciled)?);
+    };
+    match &sub_block.status {
+        SubBlockStatus::Proven => {}
+        SubBlockStatus::Built => {
+            return Err(EngineError::NotProven {
+                thread_id,
+                sequence: sub_block.sequence(),
+            })
+        }
+        other => {
+            return Err(EngineError::SendUnresolved {
+                thread_id,
+                sequence: sub_block.sequence(),
+                status: other.name(),
+            })
+        }
+    }
+    let preflight = check(client, &registry, &sub_block, key, observer).await?;
+    if let Some(why) = &preflight.blocked_by {
+        if !options.force {
+            return Err(EngineError::PreflightBlocked {
+                why: why.clone(),
+                rebuild: preflight.stale_inputs > 0 || !preflight.sequence_matches,
+            });
+        }
+    }
+    send(client, store, key, sub_block, options, preflight, reconciled, observer).await
+}
+
+/// No sub-block in flight: either reconciliation found the last send settled, or there is
+/// nothing to settle.
+fn after_reconcile(
+    store: &Store,
+    key: ThreadKey,
+    reconciled: Option<Reconciled>,
+) -> Result<SettleOutcome> {
+    let Some(done) = reconciled.clone().filter(|r| r.to == "settled") else {
+        return Ok(SettleOutcome::NothingToSettle { reconciled });
+    };
+    let record = store
+        .sub_blocks(key)?
+        .into_iter()
+        .find(|s| s.sequence() == done.sequence && s.attempt == done.attempt)
+        .ok_or_else(|| EngineError::Corrupt("the reconciled sub-block vanished".into()))?;
+    let SubBlockStatus::Settled { tx_hash, block } = record.status else {
+        return Err(EngineError::Corrupt(format!(
+            "sub-block {} was reconciled as settled but is {}",
+            done.sequence,
+            record.status.name()
+        )));
+    };
+    Ok(SettleOutcome::FoundSettled {
+        sub_block: record,
+        tx_hash,
+        block,
+        reconciled: done,
+    })
+}
+
+/// The pre-settlement checks of a proven sub-block.
+async fn check(
+    client: &ChainClient,
+    registry: &Registry,
+    sub_block: &SubBlock,
+    key: ThreadKey,
+    observer: &dyn Observer,
+) -> Result<Preflight> {
+    let statement = statement(sub_block, key.registry);
+    let settle = settlement(sub_block);
+    let proof = poseidon252::from_felts(&settle.proof).map_err(EngineError::Decode)?;
+    observer.step(
+        "pre-settlement checks (proof off-chain, input slots, sequence, verifier class, calldata)",
+    );
+    let proof_verifies = match poseidon252::verify(&statement, &proof, &PARAMS) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "the stored proof does not verify off-chain");
+            false
+        }
+    };
+    let claim = preflight::Claim {
+        thread_id: key.thread_id,
+        sequence: sub_block.sequence(),
+        program_hash: statement.program_hash,
+        inputs: &statement.inputs,
+        proof_verifies,
+        calldata_felts: settle.calldata().len(),
+    };
+    let preflight = preflight::check(client, registry, &claim).await?;
+    observer.done(preflight.blocked_by.as_deref().unwrap_or("all passed"));
+    Ok(preflight)
+}
+
+/// Records the send, broadcasts, waits for the receipt and records how it ended.
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    client: &ChainClient,
+    store: &Store,
+    key: ThreadKey,
+    sub_block: SubBlock,
+    options: SettleOptions,
+    preflight: Preflight,
+    reconciled: Option<Reconciled>,
+    observer: &dyn Observer,
+) -> Result<SettleOutcome> {
+    let (sequence, attempt) = (sub_block.sequence(), sub_block.attempt);
+    let registry = Registry {
+        address: key.registry,
+    };
+    let settle = settlement(&sub_block);
+    let bounds = client
+        .bounds_at_current_prices(0, options.l2_gas, SETTLE_L1_DATA_GAS, PRICE_MULTIPLIER)
+        .await
+        .chain("reading the current gas prices")?;
+    let call = registry.settle_call(&settle).chain("encoding the settle call")?;
+    let prepared = client
+        .prepare_invoke(vec![call], bounds)
+        .await
+        .chain("preparing the settle transaction")?;
+    store.record_sending(key, sequence, attempt, prepared.hash, prepared.nonce)?;
+    observer.reached(Checkpoint::SendRecorded);
+
+    observer.step(&format!(
+        "settling sub-block {sequence} (tx {}, {} calldata felts; on-chain verification)",
+        hex(prepared.hash),
+        preflight.calldata_felts
+    ));
+    if let Err(error) = client.broadcast(&prepared).await {
+        if matches!(error, ClientError::Rejected { .. }) {
+            // The node refused it outright: nothing is in flight, it may be sent again.
+            store.record_not_sent(key, sequence, attempt)?;
+        }
+        return Err(EngineError::Chain {
+            doing: "broadcasting settle".into(),
+            source: error,
+        });
+    }
+    observer.reached(Checkpoint::Broadcast);
+    let outcome = client
+        .wait_for_receipt(prepared.hash)
+        .await
+        .chain("waiting for the settle receipt (the next settle looks it up again)")?;
+    let (ended, revert_reason) = match &outcome.status {
+        TxStatus::Succeeded => {
+            let ended =
+                store.record_settled(key, sequence, attempt, outcome.hash, outcome.block_number)?;
+            observer.done(&format!("SUCCEEDED in block {}", outcome.block_number));
+            (ended, None)
+        }
+        TxStatus::Reverted { .. } => {
+            let ended = record_revert(store, key, &sub_block, &outcome)?;
+            let reason = match &ended.status {
+                SubBlockStatus::Stale { reason, .. } | SubBlockStatus::Reverted { reason, .. } => {
+                    reason.clone()
+                }
+                _ => String::new(),
+            };
+            observer.done(&format!("REVERTED '{reason}'"));
+            (ended, Some(reason))
+        }
+    };
+    Ok(SettleOutcome::Sent(Sent {
+        sub_block: ended,
+        tx_hash: outcome.hash,
+        nonce: prepared.nonce,
+        block: outcome.block_number,
+        fee_fri: outcome.actual_fee,
+        revert_reason,
+        preflight,
+        reconciled,
+        forced: options.force,
+    }))
+}
