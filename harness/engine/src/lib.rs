@@ -33,6 +33,7 @@ pub mod program;
 pub mod prove;
 pub mod reconcile;
 pub mod settle;
+pub mod submit;
 
 pub use batch::{batch, BatchOutcome, Built, Limits};
 pub use error::{EngineError, Result};
@@ -40,6 +41,7 @@ pub use observer::{Checkpoint, Logged, Observer};
 pub use prove::{prove, ProveOutcome, Proved};
 pub use reconcile::{reconcile, Reconciled};
 pub use settle::{settle, Sent, SettleOptions, SettleOutcome};
+pub use submit::{admit, sender_state, Refused, SenderState, SubmitError};
 
 use zkthread_client::Felt;
 

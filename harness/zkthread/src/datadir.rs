@@ -9,7 +9,7 @@ use clap::Args;
 use zkthread_client::Felt;
 use zkthread_store::{Store, ThreadKey};
 
-pub use zkthread_engine::codec::{new_transfer, settlement, signed_tx};
+pub use zkthread_engine::codec::{new_transfer, settlement};
 
 use crate::chain::felt_arg;
 

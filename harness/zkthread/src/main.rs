@@ -20,6 +20,7 @@ mod key;
 mod output;
 mod program;
 mod prove;
+mod serve;
 mod settle;
 mod status;
 mod sub_block;
@@ -67,6 +68,8 @@ enum Command {
     Prove(prove::ProveArgs),
     /// Settle the thread's proven sub-block on the registry (pre-flight checks first; exactly once across crashes).
     Settle(settle::SettleArgs),
+    /// Run the thread's batcher as a service: a JSON HTTP API for signed transfers, settled continuously.
+    Serve(serve::ServeArgs),
     /// The node, the account, the registry's threads and the data directory's sub-blocks.
     Status(status::StatusArgs),
     /// Export a stored sub-block: transfers, slots, proof and its settle calldata.
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Batch(args) => block_on(batch::run(args, &data_dir, json)),
         Command::Prove(args) => block_on(prove::run(args, &data_dir, json)),
         Command::Settle(args) => block_on(settle::run(args, &data_dir, json)),
+        Command::Serve(args) => block_on(serve::run(args, &data_dir, json)),
         Command::Status(args) => block_on(status::run(args, &data_dir, json)),
         Command::SubBlock(cmd) => sub_block::run(cmd, &data_dir, json),
     };

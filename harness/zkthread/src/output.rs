@@ -127,6 +127,24 @@ impl Observer for Steps {
     }
 }
 
+/// The engine's progress as log lines (a service has no terminal to draw on), with the same
+/// test-only crash points as [`Steps`].
+pub struct Logged;
+
+impl Observer for Logged {
+    fn step(&self, what: &str) {
+        zkthread_engine::Logged.step(what);
+    }
+
+    fn done(&self, detail: &str) {
+        zkthread_engine::Logged.done(detail);
+    }
+
+    fn reached(&self, checkpoint: Checkpoint) {
+        crash_point(checkpoint.name());
+    }
+}
+
 /// Environment variable naming a test-only crash point of `settle` (`before-send`: right
 /// after recording `Sending`; `after-send`: right after broadcasting).
 pub const CRASH_AT_ENV: &str = "ZKTHREAD_CRASH_AT";

@@ -1,12 +1,15 @@
 //! `zkthread tx submit`: sign a transfer with the sender's thread key and hand it to the
-//! thread's batcher (stored as pending in the data directory; nothing is sent on-chain until
-//! `batch`, `prove`, `settle`).
+//! thread's batcher: stored as pending in the data directory (nothing is sent on-chain until
+//! `batch`, `prove`, `settle`), or with `--server URL` posted to a `zkthread serve`.
 //!
 //! The signature covers every field of the transfer, the thread's domain (chain id, registry,
 //! thread, token), the sender's key-slot nonce it consumes and the key the slot rotates to. The
 //! nonce and the key it is signed under are the sender's key slot on-chain advanced by the
-//! sender's transfers already queued in this data directory, so several transfers can be
-//! submitted before one batch. The key file spends one one-time key per transfer.
+//! sender's transfers already queued in this data directory (or at the server), so several
+//! transfers can be submitted before one batch. The key file spends one one-time key per
+//! transfer. With `--server`, the chain id and the on-chain key slot still come from our own
+//! node: the server only tells which queued nonce comes next, and a server that lies can make
+//! a signature useless, never valid for anything but this transfer.
 
 use std::path::{Path, PathBuf};
 
@@ -14,14 +17,16 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use zkthread_client::token::thread_key_slot;
-use zkthread_client::Felt;
+use zkthread_client::{ChainReader, Felt};
+use zkthread_engine::sender_state;
 use zkthread_prover::signed::SignedTransferTx;
+use zkthread_service::wire::{Accepted, ErrorBody, SenderView, TransferRequest};
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{KeyCommitment, TransferDraft, Wallet};
-use zkthread_store::{Store, ThreadKey};
+use zkthread_store::Store;
 
 use crate::chain::{parse_felt, ChainArgs};
-use crate::datadir::{new_transfer, open_store, signed_tx, ThreadArgs};
+use crate::datadir::{new_transfer, open_store, ThreadArgs};
 use crate::key::default_key_path;
 use crate::output::{hex, print_json};
 
@@ -53,6 +58,10 @@ pub struct SubmitArgs {
     /// The sender's key file (default: `<data-dir>/keys/<from>-<token>.json`, from `zkthread key new`).
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// Post the signed transfer to this `zkthread serve` (e.g. http://127.0.0.1:7070) instead
+    /// of the local data directory.
+    #[arg(long)]
+    server: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -99,26 +108,31 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
     };
     let mut wallet = Wallet::open(&key_file)
         .with_context(|| format!("opening the sender's key file {} (create it with `zkthread key new`)", key_file.display()))?;
-    // The store first: a signature is only made once it has somewhere to go.
-    let store = open_store(data_dir)?;
-    let client = args.chain.connect().await?;
+    let client = args.chain.connect_read_only().await?;
     let thread = args.thread.key();
-
-    let slot = client
-        .storage_at(fields.token, thread_key_slot(fields.from)?)
-        .await
-        .context("reading the sender's thread key slot")?;
-    let (on_chain_key, on_chain_nonce) = unpack_key_slot(&slot)
-        .map_err(|e| anyhow::anyhow!("the sender's key slot in token {} holds no key: {e}", hex(fields.token)))?;
-    if on_chain_key.is_none() {
-        bail!(
-            "sender {} has no thread key in token {}: run `zkthread key register --token {}` from that account first",
-            hex(fields.from),
-            hex(fields.token),
-            hex(fields.token)
-        );
-    }
-    let (key, nonce) = queued_key_state(&store, thread, &fields, (on_chain_key, on_chain_nonce))?;
+    let on_chain = read_key_slot(&client, &fields).await?;
+    // The store (or the server) first: a signature is only made once it has somewhere to go.
+    let (destination, (key, nonce)) = match &args.server {
+        Some(url) => {
+            let server = Server::new(url)?;
+            let next = server.sender_state(&fields).await?;
+            if next.1 < on_chain.1 {
+                bail!(
+                    "the server says nonce {} comes next, but the sender's key slot on-chain is already at {}",
+                    next.1,
+                    on_chain.1
+                );
+            }
+            (Destination::Server(server), next)
+        }
+        None => {
+            let store = open_store(data_dir)?;
+            let state = sender_state(&client, &store, thread, fields.token, fields.from)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            (Destination::Store(store), (state.key, state.nonce))
+        }
+    };
     let file_key = wallet.current_commitment().context("reading the key file")?;
     if file_key != key {
         bail!(
@@ -147,9 +161,18 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
         next_key: signed.message.next_key,
         signature: signed.signature,
     };
-    let stored = store.submit(thread, new_transfer(&tx))?;
+    let (id, pending) = match destination {
+        Destination::Store(store) => {
+            let stored = store.submit(thread, new_transfer(&tx))?;
+            (stored.id, store.pending(thread)?.len())
+        }
+        Destination::Server(server) => {
+            let accepted = server.post(&tx).await?;
+            (accepted.id, accepted.pending)
+        }
+    };
     let out = Submitted {
-        id: stored.id,
+        id,
         thread_id: thread.thread_id,
         token: hex(tx.token),
         from: hex(tx.from),
@@ -157,7 +180,7 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
         amount: tx.amount.to_string(),
         nonce,
         key_index: signed.index,
-        pending: store.pending(thread)?.len(),
+        pending,
     };
     if json {
         return print_json(&out);
@@ -169,29 +192,84 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// The sender's (key, nonce) after its transfers already queued here (pending or in the
-/// thread's in-flight sub-block), which chain from the on-chain slot through their nonces.
-fn queued_key_state(
-    store: &Store,
-    thread: ThreadKey,
-    fields: &Fields,
-    on_chain: (KeyCommitment, u32),
-) -> Result<(KeyCommitment, u32)> {
-    let mut queued: Vec<SignedTransferTx> = store
-        .pending(thread)?
-        .iter()
-        .chain(store.in_flight(thread)?.iter().flat_map(|s| s.body.transfers.iter()))
-        .filter_map(signed_tx)
-        .filter(|t| t.token == fields.token && t.from == fields.from)
-        .collect();
-    queued.sort_by_key(|t| t.nonce);
-    let (mut key, mut nonce) = on_chain;
-    for t in queued {
-        if t.nonce == nonce && t.key == key {
-            (key, nonce) = (t.next_key, nonce + 1);
-        }
+/// Where the signed transfer goes.
+enum Destination {
+    Store(Store),
+    Server(Server),
+}
+
+/// The sender's (key, nonce) in its key slot on-chain; an error if it has no key.
+async fn read_key_slot(client: &ChainReader, fields: &Fields) -> Result<(KeyCommitment, u32)> {
+    let slot = client
+        .storage_at(fields.token, thread_key_slot(fields.from)?)
+        .await
+        .context("reading the sender's thread key slot")?;
+    let (key, nonce) = unpack_key_slot(&slot).map_err(|e| {
+        anyhow::anyhow!("the sender's key slot in token {} holds no key: {e}", hex(fields.token))
+    })?;
+    if key.is_none() {
+        bail!(
+            "sender {} has no thread key in token {}: run `zkthread key register --token {}` from that account first",
+            hex(fields.from),
+            hex(fields.token),
+            hex(fields.token)
+        );
     }
     Ok((key, nonce))
+}
+
+/// A `zkthread serve` API.
+struct Server {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    fn new(url: &str) -> Result<Self> {
+        let base = url.trim_end_matches('/').to_owned();
+        reqwest::Url::parse(&base).with_context(|| format!("--server: {url:?} is not a URL"))?;
+        Ok(Server {
+            base,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// The key and nonce the server expects the sender's next transfer under.
+    async fn sender_state(&self, fields: &Fields) -> Result<(KeyCommitment, u32)> {
+        let url = format!("{}/senders/{}/{}", self.base, hex(fields.token), hex(fields.from));
+        let view: SenderView = self.answer(self.http.get(&url)).await?;
+        let key = KeyCommitment::from_u32(view.key)
+            .map_err(|_| anyhow::anyhow!("the server's key for the sender is not canonical M31 words"))?;
+        Ok((key, view.nonce))
+    }
+
+    async fn post(&self, tx: &SignedTransferTx) -> Result<Accepted> {
+        let request = self
+            .http
+            .post(format!("{}/transfers", self.base))
+            .json(&TransferRequest::from_tx(tx));
+        self.answer(request).await
+    }
+
+    /// The JSON answer, or the server's `{"error"}` reason as the error.
+    async fn answer<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T> {
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the server {}", self.base))?;
+        let status = response.status();
+        if status.is_success() {
+            return response
+                .json()
+                .await
+                .with_context(|| format!("unexpected answer from the server {}", self.base));
+        }
+        let reason = match response.json::<ErrorBody>().await {
+            Ok(body) => body.error,
+            Err(_) => "no reason given".to_owned(),
+        };
+        bail!("the server refused it ({status}): {reason}")
+    }
 }
 
 fn parse_transfer(args: &SubmitArgs, from: Felt) -> Result<Fields> {

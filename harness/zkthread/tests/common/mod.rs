@@ -5,6 +5,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+pub mod world;
+
 /// The `zkthread` binary, without any of the environment variables it reads: each test chooses
 /// the node, account, registry and data directory itself.
 pub fn zkthread() -> Command {

@@ -1,0 +1,170 @@
+//! Admitting a signed transfer to a thread's pending list, from a client the batcher does not
+//! trust (a wallet posting to the service, or the CLI).
+//!
+//! A transfer is stored only if it could be batched now: its token is in the thread's contract
+//! set, the amount is above zero, sender and receiver differ, and the signature verifies under
+//! the sender's *next* key at the sender's *next* nonce — the key slot on-chain advanced by the
+//! sender's transfers already queued here. So a replayed or reordered nonce, a signature under
+//! another key or over other fields is refused with its reason before anything is written.
+//! The balance is not checked here: it moves until the sub-block is built, and the batcher
+//! checks it then (a refused transfer is kept with its reason).
+//!
+//! Callers that admit transfers concurrently must serialize [`admit`] per thread: two
+//! transfers checked against the same queued state could both pass with one nonce (the
+//! batcher would still refuse the second, but it should not be accepted).
+
+use zkthread_client::registry::Registry;
+use zkthread_client::{ChainReader, Felt};
+use zkthread_prover::signed::SignedTransferTx;
+use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
+use zkthread_sig::{thread_key_slot_key, KeyCommitment, SignatureError, TransferMessage};
+use zkthread_store::{Store, ThreadKey, Transfer};
+
+use crate::codec::{new_transfer, signed_tx};
+use crate::error::{ChainContext, EngineError};
+
+/// Why a transfer was not admitted.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("token {0:#x} is not in the thread's contract set")]
+    ForeignToken(Felt),
+    #[error("amount must be above zero")]
+    ZeroAmount,
+    #[error("sender and receiver are the same account")]
+    SelfTransfer,
+    #[error("sender {0:#x} has no thread key registered in this token")]
+    NoKey(Felt),
+    #[error("nonce {given} is not the sender's next nonce {expected} (replayed, reordered or stale)")]
+    WrongNonce { given: u32, expected: u32 },
+    #[error("signed under a key that is not the sender's next key")]
+    WrongKey,
+    #[error("bad signature: {0}")]
+    BadSignature(#[from] SignatureError),
+    #[error("the sender's key slot holds no valid key: {0}")]
+    BadKeySlot(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The client's transfer is not admissible (a 4xx for a service).
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// The batcher could not check or store it (a 5xx: the client may retry).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// What a sender's next transfer must be signed under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SenderState {
+    /// The key the next signature must be under.
+    pub key: KeyCommitment,
+    /// The key-slot nonce the next transfer consumes.
+    pub nonce: u32,
+    /// Transfers of this sender queued here (pending or in the in-flight sub-block).
+    pub queued: usize,
+}
+
+/// The sender's (key, nonce) on-chain, advanced through its transfers queued in `store`.
+pub async fn sender_state(
+    client: &ChainReader,
+    store: &Store,
+    thread: ThreadKey,
+    token: Felt,
+    from: Felt,
+) -> Result<SenderState, SubmitError> {
+    let slot = client
+        .storage_at(token, thread_key_slot_key(from))
+        .await
+        .chain("reading the sender's thread key slot")?;
+    let on_chain = unpack_key_slot(&slot).map_err(|e| Refused::BadKeySlot(e.to_string()))?;
+    Ok(advance_through_queue(store, thread, token, from, on_chain)?)
+}
+
+/// `on_chain` (key, nonce) advanced through the sender's queued transfers, which chain from
+/// the on-chain slot through their nonces (a queued transfer that does not chain is skipped:
+/// the batcher will refuse it).
+fn advance_through_queue(
+    store: &Store,
+    thread: ThreadKey,
+    token: Felt,
+    from: Felt,
+    on_chain: (KeyCommitment, u32),
+) -> Result<SenderState, EngineError> {
+    let pending = store.pending(thread)?;
+    let in_flight = store.in_flight(thread)?;
+    let mut queued: Vec<SignedTransferTx> = pending
+        .iter()
+        .chain(in_flight.iter().flat_map(|s| s.body.transfers.iter()))
+        .filter_map(signed_tx)
+        .filter(|t| t.token == token && t.from == from)
+        .collect();
+    queued.sort_by_key(|t| t.nonce);
+    let (mut key, mut nonce) = on_chain;
+    for t in &queued {
+        if t.nonce == nonce && t.key == key {
+            (key, nonce) = (t.next_key, nonce + 1);
+        }
+    }
+    Ok(SenderState {
+        key,
+        nonce,
+        queued: queued.len(),
+    })
+}
+
+/// Checks `tx` for the thread `thread` on chain `chain_id` and stores it as pending.
+pub async fn admit(
+    client: &ChainReader,
+    store: &Store,
+    thread: ThreadKey,
+    tx: &SignedTransferTx,
+) -> Result<Transfer, SubmitError> {
+    let registry = Registry {
+        address: thread.registry,
+    };
+    let contracts = registry
+        .thread_contracts(client, thread.thread_id)
+        .await
+        .chain(format!("reading the contract set of thread {}", thread.thread_id))?;
+    if !contracts.contains(&tx.token) {
+        return Err(Refused::ForeignToken(tx.token).into());
+    }
+    if tx.amount == 0 {
+        return Err(Refused::ZeroAmount.into());
+    }
+    if tx.from == tx.to {
+        return Err(Refused::SelfTransfer.into());
+    }
+    let state = sender_state(client, store, thread, tx.token, tx.from).await?;
+    if state.key.is_none() {
+        return Err(Refused::NoKey(tx.from).into());
+    }
+    if tx.nonce != state.nonce {
+        return Err(Refused::WrongNonce {
+            given: tx.nonce,
+            expected: state.nonce,
+        }
+        .into());
+    }
+    if tx.key != state.key {
+        return Err(Refused::WrongKey.into());
+    }
+    let message = TransferMessage {
+        domain: transfer_domain(
+            client.chain_id(),
+            thread.registry,
+            Felt::from(thread.thread_id),
+            tx.token,
+        ),
+        from: account_id(tx.from),
+        to: account_id(tx.to),
+        amount: tx.amount,
+        nonce: tx.nonce,
+        next_key: tx.next_key,
+    };
+    zkthread_sig::verify(&tx.key, &message, &tx.signature).map_err(Refused::BadSignature)?;
+    Ok(store
+        .submit(thread, new_transfer(tx))
+        .map_err(EngineError::Store)?)
+}

@@ -1,0 +1,235 @@
+//! The HTTP API: routes, their handlers, and how errors become 4xx/5xx JSON bodies.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /transfers` | 202 [`Accepted`] once durably stored; 4xx [`ErrorBody`] with the reason |
+//! | `GET /transfers/{id}` | [`TransferStatus`] |
+//! | `GET /senders/{token}/{address}` | [`SenderView`]: the key and nonce to sign the next transfer with |
+//! | `GET /thread` | [`ThreadView`]: pending count, recent sub-blocks, the pipeline's last error |
+//! | `GET /health` | `{"status": "ok"}` |
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use zkthread_engine::{admit, hex, sender_state, EngineError, SubmitError};
+use zkthread_store::{SubBlock, SubBlockStatus};
+
+use crate::wire::{
+    parse_felt, Accepted, ErrorBody, SenderView, SubBlockView, ThreadView, TransferRequest,
+    TransferStatus,
+};
+use crate::Shared;
+
+/// A signed transfer is ~3 KB of JSON; anything far larger is refused unread.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Sub-blocks listed by `GET /thread`.
+const RECENT_SUB_BLOCKS: usize = 20;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/transfers", post(submit))
+        .route("/transfers/{id}", get(transfer_status))
+        .route("/senders/{token}/{address}", get(sender))
+        .route("/thread", get(thread))
+        .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(shared)
+}
+
+/// An error answer: a status and a one-line reason.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+    }
+}
+
+impl ApiError {
+    fn bad_request(reason: impl ToString) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, reason.to_string())
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        tracing::warn!(%error, "request failed");
+        let status = match error {
+            EngineError::Chain { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, error.to_string())
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(error: SubmitError) -> Self {
+        match error {
+            SubmitError::Refused(refused) => {
+                ApiError(StatusCode::UNPROCESSABLE_ENTITY, refused.to_string())
+            }
+            SubmitError::Engine(error) => error.into(),
+        }
+    }
+}
+
+async fn submit(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<TransferRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let Json(request) = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
+    let tx = request.to_tx().map_err(ApiError::bad_request)?;
+    // One admission at a time: each checks the nonce against the queue the previous one left.
+    let _admitting = shared.admission.lock().await;
+    let stored = admit(&shared.client, &shared.store, shared.thread, &tx).await?;
+    let pending = shared.store.pending(shared.thread).map_err(EngineError::from)?.len();
+    tracing::info!(id = stored.id, pending, "transfer accepted");
+    shared.wake.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id: stored.id,
+            status: "pending".into(),
+            pending,
+        }),
+    ))
+}
+
+async fn transfer_status(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<TransferStatus>, ApiError> {
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("transfer id {id:?} is not a number")))?;
+    let store = &shared.store;
+    let thread = shared.thread;
+    let status = |status: &str| TransferStatus {
+        id,
+        status: status.into(),
+        sequence: None,
+        sub_block_status: None,
+        tx_hash: None,
+        block: None,
+        reason: None,
+    };
+    // A transfer is in exactly one place; a sub-block that ended without applying anything
+    // handed its transfers back to pending, so only live and settled ones count.
+    let sub_blocks = store.sub_blocks(thread).map_err(EngineError::from)?;
+    for sub_block in sub_blocks.iter().rev() {
+        if !sub_block.body.transfers.iter().any(|t| t.id == id) {
+            continue;
+        }
+        match &sub_block.status {
+            SubBlockStatus::Settled { tx_hash, block } => {
+                return Ok(Json(TransferStatus {
+                    sequence: Some(sub_block.sequence()),
+                    tx_hash: Some(hex(*tx_hash)),
+                    block: Some(*block),
+                    ..status("settled")
+                }))
+            }
+            live if live.in_flight() => {
+                return Ok(Json(TransferStatus {
+                    sequence: Some(sub_block.sequence()),
+                    sub_block_status: Some(live.name().into()),
+                    ..status("in_sub_block")
+                }))
+            }
+            _ => {}
+        }
+    }
+    if store.pending(thread).map_err(EngineError::from)?.iter().any(|t| t.id == id) {
+        return Ok(Json(status("pending")));
+    }
+    if let Some(rejected) = store
+        .rejected(thread)
+        .map_err(EngineError::from)?
+        .into_iter()
+        .find(|r| r.transfer.id == id)
+    {
+        return Ok(Json(TransferStatus {
+            reason: Some(rejected.reason),
+            ..status("rejected")
+        }));
+    }
+    Err(ApiError(
+        StatusCode::NOT_FOUND,
+        format!("no transfer {id} in thread {}", thread.thread_id),
+    ))
+}
+
+async fn sender(
+    State(shared): State<Arc<Shared>>,
+    Path((token, address)): Path<(String, String)>,
+) -> Result<Json<SenderView>, ApiError> {
+    let token_felt = parse_felt("token", &token).map_err(ApiError::bad_request)?;
+    let address_felt = parse_felt("address", &address).map_err(ApiError::bad_request)?;
+    let state = sender_state(&shared.client, &shared.store, shared.thread, token_felt, address_felt).await?;
+    Ok(Json(SenderView {
+        token: hex(token_felt),
+        address: hex(address_felt),
+        key: state.key.to_u32(),
+        nonce: state.nonce,
+        queued: state.queued,
+    }))
+}
+
+async fn thread(State(shared): State<Arc<Shared>>) -> Result<Json<ThreadView>, ApiError> {
+    let store = &shared.store;
+    let thread = shared.thread;
+    let sub_blocks = store.sub_blocks(thread).map_err(EngineError::from)?;
+    let settled = sub_blocks
+        .iter()
+        .filter(|s| matches!(s.status, SubBlockStatus::Settled { .. }))
+        .count();
+    Ok(Json(ThreadView {
+        thread_id: thread.thread_id,
+        registry: hex(thread.registry),
+        chain_id: hex(shared.client.chain_id()),
+        pending: store.pending(thread).map_err(EngineError::from)?.len(),
+        rejected: store.rejected(thread).map_err(EngineError::from)?.len(),
+        settled_sub_blocks: settled,
+        sub_blocks: sub_blocks.iter().rev().take(RECENT_SUB_BLOCKS).map(sub_block_view).collect(),
+        last_error: shared.last_error(),
+    }))
+}
+
+pub fn sub_block_view(sub_block: &SubBlock) -> SubBlockView {
+    let (tx_hash, block, reason) = match &sub_block.status {
+        SubBlockStatus::Settled { tx_hash, block } => (Some(hex(*tx_hash)), Some(*block), None),
+        SubBlockStatus::Sending { tx_hash, .. } => (Some(hex(*tx_hash)), None, None),
+        SubBlockStatus::Reverted { tx_hash, reason } => {
+            (Some(hex(*tx_hash)), None, Some(reason.clone()))
+        }
+        SubBlockStatus::Stale { tx_hash, reason } => (tx_hash.map(hex), None, Some(reason.clone())),
+        SubBlockStatus::Superseded { next_sequence } => (
+            None,
+            None,
+            Some(format!("another settlement took the sequence (next is {next_sequence})")),
+        ),
+        SubBlockStatus::Built | SubBlockStatus::Proven => (None, None, None),
+    };
+    SubBlockView {
+        sequence: sub_block.sequence(),
+        attempt: sub_block.attempt,
+        status: sub_block.status.name().into(),
+        transfers: sub_block.body.transfers.len(),
+        slots: sub_block.body.outputs.len(),
+        proof_felts: sub_block.proof.as_ref().map_or(0, Vec::len),
+        tx_hash,
+        block,
+        reason,
+    }
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}

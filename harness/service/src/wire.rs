@@ -1,0 +1,196 @@
+//! The service's message format: what a client posts and what it reads back. Felts are `0x`
+//! hex strings, amounts decimal strings (a u128 does not fit a JSON number), key commitments
+//! and signatures the M31 words a wallet produces (`KeyCommitment::to_u32`,
+//! `Signature::to_u32`).
+
+use serde::{Deserialize, Serialize};
+use zkthread_client::Felt;
+use zkthread_prover::signed::SignedTransferTx;
+use zkthread_sig::wots::{KeyCommitment, Signature, HASH_LEN};
+
+/// A signed transfer as posted to `POST /transfers`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    pub token: String,
+    pub from: String,
+    pub to: String,
+    /// Decimal, in the token's base unit, above zero and below 2^128.
+    pub amount: String,
+    /// The sender's key-slot nonce this transfer consumes.
+    pub nonce: u32,
+    /// The key the signature is under (4 M31 words).
+    pub key: [u32; HASH_LEN],
+    /// The key the sender's slot rotates to.
+    pub next_key: [u32; HASH_LEN],
+    /// The one-time signature's M31 words (`rho`, `pp`, then the chains).
+    pub signature: Vec<u32>,
+}
+
+/// Why a request body is not a transfer (a 400/422 with this text).
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("{field}: {value:?} is not a felt (0x hex or decimal below the field prime)")]
+    Felt { field: &'static str, value: String },
+    #[error("amount: {0:?} is not a whole number below 2^128")]
+    Amount(String),
+    #[error("{field}: not canonical M31 words")]
+    Words { field: &'static str },
+    #[error("signature: {0}")]
+    Signature(String),
+}
+
+pub fn parse_felt(field: &'static str, value: &str) -> Result<Felt, WireError> {
+    let text = value.trim();
+    let parsed = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        (!hex.is_empty() && hex.len() <= 64 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| Felt::from_hex(text).ok())
+            .flatten()
+    } else {
+        (!text.is_empty() && text.chars().all(|c| c.is_ascii_digit()))
+            .then(|| Felt::from_dec_str(text).ok())
+            .flatten()
+    };
+    // Felt::from_*_str reduce modulo p: refuse anything that did not round-trip.
+    match parsed {
+        Some(felt) if felt_text_round_trips(text, &felt) => Ok(felt),
+        _ => Err(WireError::Felt {
+            field,
+            value: value.to_owned(),
+        }),
+    }
+}
+
+fn felt_text_round_trips(text: &str, felt: &Felt) -> bool {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => {
+            let digits = hex.trim_start_matches('0').to_ascii_lowercase();
+            format!("{felt:x}") == if digits.is_empty() { "0".into() } else { digits }
+        }
+        None => felt.to_string() == text.trim_start_matches('0').to_string()
+            || (felt == &Felt::ZERO && text.chars().all(|c| c == '0')),
+    }
+}
+
+impl TransferRequest {
+    /// The request of a signed transfer (what a client sends).
+    pub fn from_tx(tx: &SignedTransferTx) -> Self {
+        TransferRequest {
+            token: format!("{:#x}", tx.token),
+            from: format!("{:#x}", tx.from),
+            to: format!("{:#x}", tx.to),
+            amount: tx.amount.to_string(),
+            nonce: tx.nonce,
+            key: tx.key.to_u32(),
+            next_key: tx.next_key.to_u32(),
+            signature: tx.signature.to_u32(),
+        }
+    }
+
+    /// The signed transfer it carries (well-formed; whether it is valid is the engine's check).
+    pub fn to_tx(&self) -> Result<SignedTransferTx, WireError> {
+        let amount_text = self.amount.trim();
+        let amount = (!amount_text.is_empty() && amount_text.chars().all(|c| c.is_ascii_digit()))
+            .then(|| amount_text.parse::<u128>().ok())
+            .flatten()
+            .ok_or_else(|| WireError::Amount(self.amount.clone()))?;
+        Ok(SignedTransferTx {
+            token: parse_felt("token", &self.token)?,
+            from: parse_felt("from", &self.from)?,
+            to: parse_felt("to", &self.to)?,
+            amount,
+            nonce: self.nonce,
+            key: KeyCommitment::from_u32(self.key).map_err(|_| WireError::Words { field: "key" })?,
+            next_key: KeyCommitment::from_u32(self.next_key)
+                .map_err(|_| WireError::Words { field: "next_key" })?,
+            signature: Signature::from_u32(&self.signature)
+                .map_err(|e| WireError::Signature(e.to_string()))?,
+        })
+    }
+}
+
+/// `POST /transfers` answer: the transfer is durably stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub id: u64,
+    pub status: String,
+    pub pending: usize,
+}
+
+/// Where a transfer is (`GET /transfers/{id}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferStatus {
+    pub id: u64,
+    /// pending, in_sub_block, settled, rejected.
+    pub status: String,
+    pub sequence: Option<u64>,
+    /// The sub-block's own status while in one (built, proven, sending).
+    pub sub_block_status: Option<String>,
+    pub tx_hash: Option<String>,
+    pub block: Option<u64>,
+    pub reason: Option<String>,
+}
+
+/// `GET /senders/{token}/{address}`: what the sender's next transfer must be signed under.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderView {
+    pub token: String,
+    pub address: String,
+    pub key: [u32; HASH_LEN],
+    pub nonce: u32,
+    pub queued: usize,
+}
+
+/// One sub-block in `GET /thread`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubBlockView {
+    pub sequence: u64,
+    pub attempt: u32,
+    pub status: String,
+    pub transfers: usize,
+    pub slots: usize,
+    pub proof_felts: usize,
+    pub tx_hash: Option<String>,
+    pub block: Option<u64>,
+    pub reason: Option<String>,
+}
+
+/// `GET /thread`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadView {
+    pub thread_id: u64,
+    pub registry: String,
+    pub chain_id: String,
+    pub pending: usize,
+    pub rejected: usize,
+    pub settled_sub_blocks: usize,
+    /// Newest first, at most 20.
+    pub sub_blocks: Vec<SubBlockView>,
+    /// The pipeline's last failure, if its last attempt failed (it retries).
+    pub last_error: Option<String>,
+}
+
+/// Every 4xx/5xx body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn felts_parse_only_when_canonical() {
+        assert_eq!(parse_felt("f", "0x1f").unwrap(), Felt::from(31u8));
+        assert_eq!(parse_felt("f", "31").unwrap(), Felt::from(31u8));
+        assert_eq!(parse_felt("f", "0x0").unwrap(), Felt::ZERO);
+        for bad in ["", "0x", "0xg", "-1", "1.5", "0x1 2", "x1"] {
+            assert!(parse_felt("f", bad).is_err(), "{bad:?}");
+        }
+        // The field prime and above do not reduce silently.
+        let p = "0x800000000000011000000000000000000000000000000000000000000000001";
+        assert!(parse_felt("f", p).is_err());
+        assert!(parse_felt("f", &format!("0x{}", "f".repeat(64))).is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! `zkthread serve`: run the thread's batcher as a service (`zkthread_service`): a JSON HTTP
+//! API for signed transfers, and a pipeline that batches, proves and settles them. Stops on
+//! Ctrl-C (or any kill: every step is durable, a restart resumes from the data directory).
+//! Progress is logged (`RUST_LOG=info`); `ZKTHREAD_CRASH_AT` stops it at a settle checkpoint
+//! as it stops `zkthread settle` (test-only).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use zkthread_client::registry::Registry;
+use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS};
+use zkthread_engine::settle::DEFAULT_L2_GAS;
+use zkthread_engine::{Limits, SettleOptions};
+use zkthread_service::{PipelineConfig, Service, Shared};
+
+use crate::chain::ChainArgs;
+use crate::datadir::{open_store, ThreadArgs};
+use crate::output::{hex, Logged};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    thread: ThreadArgs,
+    /// Address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    listen: SocketAddr,
+    /// Close a sub-block at this many pending transfers.
+    #[arg(long, default_value_t = DEFAULT_MAX_TRANSFERS as u32, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    max_transfers: u32,
+    /// At most this many distinct slots per sub-block (see `zkthread batch --help`).
+    #[arg(long, default_value_t = DEFAULT_MAX_SLOTS as u32, value_parser = clap::value_parser!(u32).range(3..=100_000))]
+    max_slots: u32,
+    /// Close a sub-block once its oldest pending transfer has waited this many seconds.
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
+    max_wait: f64,
+    /// Largest L2 gas a settle transaction may use.
+    #[arg(long, default_value_t = DEFAULT_L2_GAS)]
+    l2_gas: u64,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds in (0, 86400]")),
+    }
+}
+
+pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
+    let key = args.thread.key();
+    let store = open_store(data_dir)?;
+    let client = args.chain.connect().await?;
+    let registry = Registry {
+        address: key.registry,
+    };
+    // Refuse to serve a thread that cannot settle, before anyone posts to it.
+    let info = registry
+        .thread(&client, key.thread_id)
+        .await
+        .with_context(|| format!("reading thread {} of registry {}", key.thread_id, hex(key.registry)))?;
+    if !info.active {
+        bail!("thread {} is not active in registry {}", key.thread_id, hex(key.registry));
+    }
+    let pipeline = PipelineConfig {
+        limits: Limits {
+            max_transfers: args.max_transfers as usize,
+            max_slots: args.max_slots as usize,
+        },
+        max_wait: Duration::from_secs_f64(args.max_wait),
+        settle: SettleOptions {
+            force: false,
+            l2_gas: args.l2_gas,
+        },
+        ..PipelineConfig::default()
+    };
+    let service = Service::bind(Shared::new(client, store, key), args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let url = format!("http://{}", service.local_addr()?);
+    if json {
+        // One line, so a script can read it while the service runs.
+        println!(
+            "{}",
+            serde_json::json!({ "url": url, "thread_id": key.thread_id, "registry": hex(key.registry) })
+        );
+    } else {
+        println!("serving thread {} of registry {} on {url} (Ctrl-C stops)", key.thread_id, hex(key.registry));
+    }
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    service
+        .run(pipeline, Arc::new(Logged), async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
+}

@@ -1,0 +1,227 @@
+//! A devnet with a deployed registry, thread-ready token and thread, driven through the CLI as
+//! users run it (account #0 deploys, batches and settles; every account has a key file and its
+//! key registered from its own account), with a temporary data directory.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use zkthread_client::registry::Registry;
+use zkthread_client::token::Token;
+use zkthread_client::{ChainClient, FeeMode, Felt};
+use zkthread_devnet::{Devnet, EmbeddedOptions};
+
+use super::{json, stderr, zkthread};
+
+pub const SUPPLY: u128 = 1_000_000;
+
+pub fn felt(value: &Value) -> Felt {
+    Felt::from_hex(value.as_str().expect("a hex string")).expect("a felt")
+}
+
+/// A devnet, a deployed registry + token + thread, and a data directory.
+pub struct World {
+    pub runtime: tokio::runtime::Runtime,
+    pub devnet: Option<Devnet>,
+    pub client: ChainClient,
+    pub accounts: Vec<Felt>,
+    pub data_dir: tempfile::TempDir,
+    pub registry: Registry,
+    pub token: Token,
+    pub thread_id: u64,
+}
+
+impl World {
+    /// Starts devnet and runs `deploy` and `thread create` through the CLI.
+    pub fn deploy() -> Self {
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        let devnet = runtime
+            .block_on(Devnet::start_embedded_with(EmbeddedOptions {
+                total_accounts: 4,
+                ..EmbeddedOptions::default()
+            }))
+            .expect("devnet starts");
+        let owner = devnet.account(0).expect("account #0").clone();
+        let client = ChainClient::with_chain_id(
+            devnet.url().clone(),
+            owner.address,
+            owner.private_key,
+            devnet.chain_id().expect("embedded chain id"),
+        );
+        let accounts = devnet.accounts().iter().map(|a| a.address).collect();
+        let mut world = World {
+            runtime,
+            devnet: Some(devnet),
+            client,
+            accounts,
+            data_dir: tempfile::tempdir().expect("a temp dir"),
+            registry: Registry {
+                address: Felt::ZERO,
+            },
+            token: Token {
+                address: Felt::ZERO,
+            },
+            thread_id: 0,
+        };
+        let deployed = json(&world.cli(&["deploy", "--supply", &SUPPLY.to_string(), "--json"]));
+        world.registry.address = felt(&deployed["registry"]);
+        world.token.address = felt(&deployed["token"]);
+        // The registered program is the declared Cairo verifier's class hash.
+        assert_eq!(
+            deployed["registered"]["program_hash"],
+            deployed["verifier_class_hash"]
+        );
+        let token = deployed["token"].as_str().unwrap().to_owned();
+        // Every trader: a key file, and its key registered from its own account.
+        for i in 0..world.accounts.len() {
+            let account = format!("{:#x}", world.accounts[i]);
+            json(&world.cli(&["key", "new", "--token", &token, "--account", &account, "--json"]));
+            world.register_key(i);
+        }
+        let created = json(&world.cli(&["thread", "create", "--contract", &token, "--json"]));
+        world.thread_id = created["thread"]["thread_id"].as_u64().unwrap();
+        assert_eq!(created["thread"]["verifier_declared"], true);
+        assert_eq!(
+            created["thread"]["program_hash"],
+            deployed["verifier_class_hash"]
+        );
+        world
+    }
+
+    /// `key register` sent from account `i` itself: registers its key file's next key.
+    pub fn register_key(&self, i: usize) -> Value {
+        let out = self
+            .command_as(i, &["key", "register", "--token", &format!("{:#x}", self.token.address), "--json"])
+            .output()
+            .expect("zkthread runs");
+        json(&out)
+    }
+
+    /// The CLI against this devnet, account #0 and data directory (registry once deployed).
+    pub fn command(&self, args: &[&str]) -> Command {
+        self.command_as(0, args)
+    }
+
+    /// The CLI as account `i` (its address and private key in the environment).
+    pub fn command_as(&self, i: usize, args: &[&str]) -> Command {
+        let devnet = self.devnet.as_ref().expect("devnet runs");
+        let owner = devnet.account(i).expect("a predeployed account");
+        let mut cmd = zkthread();
+        cmd.args(args)
+            .env("ZKTHREAD_RPC_URL", devnet.url().as_str())
+            .env("ZKTHREAD_ACCOUNT_ADDRESS", format!("{:#x}", owner.address))
+            .env("ZKTHREAD_PRIVATE_KEY", format!("{:#x}", owner.private_key))
+            .env("ZKTHREAD_DATA_DIR", self.data_dir.path());
+        if self.registry.address != Felt::ZERO {
+            cmd.env("ZKTHREAD_REGISTRY", format!("{:#x}", self.registry.address));
+        }
+        cmd
+    }
+
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("zkthread runs")
+    }
+
+    /// Like [`World::cli`] with another data directory (a second batcher on the same thread).
+    pub fn cli_in(&self, data_dir: &std::path::Path, args: &[&str]) -> Output {
+        self.command(args)
+            .env("ZKTHREAD_DATA_DIR", data_dir)
+            .output()
+            .expect("zkthread runs")
+    }
+
+    pub fn thread(&self) -> String {
+        self.thread_id.to_string()
+    }
+
+    /// `tx submit` of `amount` from account `from` to account `to`, signed with `from`'s key
+    /// file; returns the transfer id.
+    pub fn submit(&self, from: usize, to: usize, amount: u128) -> u64 {
+        json(&self.try_submit(from, to, amount))["id"].as_u64().unwrap()
+    }
+
+    pub fn try_submit(&self, from: usize, to: usize, amount: u128) -> Output {
+        self.cli(&[
+            "tx",
+            "submit",
+            "--thread",
+            &self.thread(),
+            "--token",
+            &format!("{:#x}", self.token.address),
+            "--from",
+            &format!("{:#x}", self.accounts[from]),
+            "--to",
+            &format!("{:#x}", self.accounts[to]),
+            "--amount",
+            &amount.to_string(),
+            "--json",
+        ])
+    }
+
+    /// A plain L2 `transfer` of the token from account #0 (not through the thread).
+    pub fn direct_transfer(&self, to: usize, amount: u128) {
+        self.runtime.block_on(async {
+            let transfer = zkthread_client::call(
+                self.token.address,
+                "transfer",
+                vec![self.accounts[to], Felt::from(amount)],
+            )
+            .unwrap();
+            self.client
+                .invoke(vec![transfer], FeeMode::default())
+                .await
+                .unwrap()
+                .require_success("direct transfer")
+                .unwrap();
+        })
+    }
+
+    pub fn step(&self, command: &str) -> Value {
+        json(&self.cli(&[command, "--thread", &self.thread(), "--json"]))
+    }
+
+    /// `settle` with a test-only crash point: the process must die of `abort()`.
+    pub fn settle_crashing_at(&self, point: &str) {
+        let out = self
+            .command(&["settle", "--thread", &self.thread(), "--json"])
+            .env("ZKTHREAD_CRASH_AT", point)
+            .output()
+            .expect("zkthread runs");
+        assert_eq!(
+            out.status.signal(),
+            Some(6),
+            "settle should abort at {point}: {:?}\n{}",
+            out.status,
+            stderr(&out)
+        );
+    }
+
+    pub fn balances(&self) -> Vec<u128> {
+        self.runtime.block_on(async {
+            let mut out = Vec::new();
+            for account in &self.accounts {
+                out.push(self.token.balance_of(&self.client, *account).await.unwrap());
+            }
+            out
+        })
+    }
+
+    pub fn nonce(&self) -> Felt {
+        self.runtime.block_on(self.client.nonce()).unwrap()
+    }
+
+    pub fn next_sequence(&self) -> u64 {
+        self.runtime
+            .block_on(self.registry.next_sequence(&self.client, self.thread_id))
+            .unwrap()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(devnet) = self.devnet.take() {
+            devnet.stop();
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! `zkthread serve` as wallets meet it: a child process on an embedded devnet, fed over HTTP by
+//! `zkthread tx submit --server` and by a client signing in this process. Bad input is refused
+//! with a 4xx and its reason and changes nothing; accepted transfers settle and balances follow
+//! a reference model; the service is stopped right after broadcasting a settle (test-only
+//! crash point) and killed with SIGKILL while proving, and each restart finishes the job with
+//! every transfer applied exactly once.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json as body, Value};
+use zkthread_client::Felt;
+use zkthread_prover::signed::SignedTransferTx;
+use zkthread_service::wire::TransferRequest;
+use zkthread_sig::domain::{account_id, transfer_domain};
+use zkthread_sig::{TransferDraft, Wallet};
+
+mod common;
+use common::json;
+use common::world::{World, SUPPLY};
+
+/// How long a sub-block may take to be proven and settled in a test build.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A running `zkthread serve` child and its base URL.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    /// Starts `zkthread serve` on a free port, closing sub-blocks at `max_transfers`.
+    fn start(world: &World, max_transfers: u32, crash_at: Option<&str>) -> Self {
+        let mut command = world.command(&[
+            "serve",
+            "--thread",
+            &world.thread_id.to_string(),
+            "--listen",
+            "127.0.0.1:0",
+            "--max-transfers",
+            &max_transfers.to_string(),
+            "--max-wait",
+            "600",
+            "--json",
+        ]);
+        if let Some(point) = crash_at {
+            command.env("ZKTHREAD_CRASH_AT", point);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("zkthread serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("serve prints its address");
+        let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        Served {
+            child,
+            url: started["url"].as_str().expect("a url").to_owned(),
+        }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP client on the world's runtime.
+struct Http<'a> {
+    world: &'a World,
+    client: reqwest::Client,
+}
+
+impl Http<'_> {
+    fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        self.world.runtime.block_on(async {
+            let response = request.send().await.expect("the service answers");
+            let status = response.status().as_u16();
+            let text = response.text().await.expect("a body");
+            let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+            (status, value)
+        })
+    }
+
+    fn get(&self, url: String) -> (u16, Value) {
+        self.send(self.client.get(url))
+    }
+
+    fn post_json(&self, url: &str, value: &Value) -> (u16, Value) {
+        self.send(self.client.post(format!("{url}/transfers")).json(value))
+    }
+
+    fn post_raw(&self, url: &str, body: Vec<u8>) -> (u16, Value) {
+        self.send(
+            self.client
+                .post(format!("{url}/transfers"))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+    }
+
+    /// A 4xx whose `error` contains `needle`; the thread's pending count is unchanged.
+    fn refused(&self, url: &str, answer: (u16, Value), status: u16, needle: &str) {
+        let (got, value) = answer;
+        assert_eq!(got, status, "{value}");
+        let error = value["error"].as_str().unwrap_or_else(|| panic!("no error in {value}"));
+        assert!(error.contains(needle), "expected {needle:?} in {error:?}");
+        assert_eq!(self.get(format!("{url}/thread")).1["pending"], 0, "after {needle:?}");
+    }
+
+    /// Polls `GET /transfers/{id}` until `done` holds; returns that answer.
+    fn wait_for(&self, url: &str, id: u64, done: impl Fn(&Value) -> bool) -> Value {
+        let began = Instant::now();
+        loop {
+            let (status, value) = self.get(format!("{url}/transfers/{id}"));
+            assert_eq!(status, 200, "{value}");
+            if done(&value) {
+                return value;
+            }
+            assert_ne!(value["status"], "rejected", "transfer {id} was rejected: {value}");
+            assert!(began.elapsed() < SETTLE_TIMEOUT, "transfer {id} stuck: {value}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn wait_settled(&self, url: &str, id: u64) -> Value {
+        self.wait_for(url, id, |v| v["status"] == "settled")
+    }
+}
+
+/// `tx submit --server` from account `from`: returns the transfer id.
+fn submit_via_cli(world: &World, url: &str, from: usize, to: usize, amount: u128) -> u64 {
+    let out = world.cli(&[
+        "tx",
+        "submit",
+        "--server",
+        url,
+        "--thread",
+        &world.thread_id.to_string(),
+        "--token",
+        &format!("{:#x}", world.token.address),
+        "--from",
+        &format!("{:#x}", world.accounts[from]),
+        "--to",
+        &format!("{:#x}", world.accounts[to]),
+        "--amount",
+        &amount.to_string(),
+        "--json",
+    ]);
+    json(&out)["id"].as_u64().expect("an id")
+}
+
+/// A transfer from account `from` signed in this process with its key file, at the nonce the
+/// service says comes next.
+fn sign_here(world: &World, http: &Http, url: &str, from: usize, to: usize, amount: u128) -> SignedTransferTx {
+    let (token, sender) = (world.token.address, world.accounts[from]);
+    let (status, view) = http.get(format!("{url}/senders/{token:#x}/{sender:#x}"));
+    assert_eq!(status, 200, "{view}");
+    let nonce = view["nonce"].as_u64().expect("a nonce") as u32;
+    let key_file = world
+        .data_dir
+        .path()
+        .join("keys")
+        .join(format!("{sender:#x}-{token:#x}.json"));
+    let mut wallet = Wallet::open(&key_file).expect("the key file");
+    let signed = wallet
+        .sign_transfer(&TransferDraft {
+            domain: transfer_domain(
+                world.client.chain_id(),
+                world.registry.address,
+                Felt::from(world.thread_id),
+                token,
+            ),
+            from: account_id(sender),
+            to: account_id(world.accounts[to]),
+            amount,
+            nonce,
+        })
+        .expect("signs");
+    SignedTransferTx {
+        token,
+        from: sender,
+        to: world.accounts[to],
+        amount,
+        nonce,
+        key: signed.key,
+        next_key: signed.message.next_key,
+        signature: signed.signature,
+    }
+}
+
+fn request(tx: &SignedTransferTx) -> Value {
+    serde_json::to_value(TransferRequest::from_tx(tx)).expect("serializes")
+}
+
+#[test]
+fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
+    let world = World::deploy();
+    let http = Http {
+        world: &world,
+        client: reqwest::Client::new(),
+    };
+    let served = Served::start(&world, 3, None);
+    let url = served.url.clone();
+    assert_eq!(http.get(format!("{url}/health")), (200, body!({ "status": "ok" })));
+
+    // A valid transfer from account 0, signed here, to tamper with before it is sent.
+    let valid = sign_here(&world, &http, &url, 0, 1, 100);
+    let tampered = |edit: &dyn Fn(&mut Value)| {
+        let mut value = request(&valid);
+        edit(&mut value);
+        value
+    };
+    http.refused(&url, http.post_raw(&url, b"{\"token\": ".to_vec()), 400, "");
+    http.refused(&url, http.post_raw(&url, vec![b' '; 100_000]), 413, "length limit");
+    http.refused(&url, http.post_json(&url, &tampered(&|v| v["amount"] = "101".into())), 422, "bad signature");
+    http.refused(&url, http.post_json(&url, &tampered(&|v| v["amount"] = "0".into())), 422, "above zero");
+    http.refused(&url, http.post_json(&url, &tampered(&|v| v["amount"] = "340282366920938463463374607431768211456".into())), 400, "below 2^128");
+    http.refused(&url, http.post_json(&url, &tampered(&|v| v["token"] = "0x1234".into())), 422, "not in the thread's contract set");
+    http.refused(&url, http.post_json(&url, &tampered(&|v| v["key"] = v["next_key"].clone())), 422, "not the sender's next key");
+    let next_nonce = format!("not the sender's next nonce {}", valid.nonce);
+    http.refused(&url, http.post_json(&url, &tampered(&|v| v["nonce"] = 7.into())), 422, &next_nonce);
+    http.refused(&url, http.post_json(&url, &tampered(&|v| v["to"] = "0xnope".into())), 400, "to:");
+    http.refused(&url, http.post_json(&url, &tampered(&|v| v["extra"] = 1.into())), 422, "extra");
+    http.refused(&url, http.get(format!("{url}/transfers/999999")), 404, "no transfer 999999");
+    http.refused(&url, http.get(format!("{url}/transfers/abc")), 400, "not a number");
+
+    // Accepted: the valid one; its replay is refused by nonce; two more through the CLI.
+    let (status, accepted) = http.post_json(&url, &request(&valid));
+    assert_eq!(status, 202, "{accepted}");
+    let first = accepted["id"].as_u64().unwrap();
+    let (status, replay) = http.post_json(&url, &request(&valid));
+    assert_eq!(status, 422, "{replay}");
+    assert!(replay["error"].as_str().unwrap().contains("replayed"), "{replay}");
+    let second = submit_via_cli(&world, &url, 0, 2, 50);
+    let third = submit_via_cli(&world, &url, 0, 3, 7);
+    for id in [first, second, third] {
+        let settled = http.wait_settled(&url, id);
+        assert_eq!(settled["sequence"], 0, "{settled}");
+    }
+    let mut expected = [SUPPLY - 157, 100, 50, 7];
+    assert_eq!(world.balances(), expected);
+    let (_, thread) = http.get(format!("{url}/thread"));
+    assert_eq!(thread["pending"], 0, "{thread}");
+    assert_eq!(thread["settled_sub_blocks"], 1, "{thread}");
+    assert_eq!(thread["sub_blocks"][0]["transfers"], 3, "{thread}");
+    assert!(thread["sub_blocks"][0]["tx_hash"].is_string(), "{thread}");
+    served.kill();
+
+    // Stopped right after broadcasting a settle: the restart finds it settled, sends nothing.
+    let mut crashing = Served::start(&world, 1, Some("after-send"));
+    let fourth = submit_via_cli(&world, &crashing.url, 1, 2, 30);
+    let exited = crashing.child.wait().expect("serve exits");
+    assert_eq!(exited.signal(), Some(6), "serve should abort after sending: {exited:?}");
+    let served = Served::start(&world, 1, None);
+    let url = served.url.clone();
+    let settled = http.wait_settled(&url, fourth);
+    assert_eq!(settled["sequence"], 1, "{settled}");
+    expected = [SUPPLY - 157, 70, 80, 7];
+    assert_eq!(world.balances(), expected);
+
+    // Killed while proving: the restart proves again and settles once.
+    let fifth = submit_via_cli(&world, &url, 2, 3, 5);
+    http.wait_for(&url, fifth, |v| v["sub_block_status"] == "built");
+    served.kill();
+    let served = Served::start(&world, 1, None);
+    let settled = http.wait_settled(&served.url, fifth);
+    assert_eq!(settled["sequence"], 2, "{settled}");
+    expected = [SUPPLY - 157, 70, 75, 12];
+    assert_eq!(world.balances(), expected);
+    let (_, thread) = http.get(format!("{}/thread", served.url));
+    assert_eq!(thread["settled_sub_blocks"], 3, "{thread}");
+    assert_eq!(thread["pending"], 0, "{thread}");
+}
