@@ -8,6 +8,7 @@ source "$here/env.sh"
 cd "$root"
 
 bash "$here/setup.sh"
+bash "$here/setup-chromium.sh"
 frontend="$(bash "$here/build-frontend.sh" | tail -n 1)"
 
 echo "== Cairo tests (contracts/)"

@@ -91,6 +91,7 @@ pub async fn reconcile(
                         attempt,
                         outcome.hash,
                         outcome.block_number,
+                        outcome.actual_fee,
                     )?;
                     return Ok(Some(change(
                         &done,

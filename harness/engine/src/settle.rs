@@ -145,7 +145,7 @@ fn after_reconcile(
         .into_iter()
         .find(|s| s.sequence() == done.sequence && s.attempt == done.attempt)
         .ok_or_else(|| EngineError::Corrupt("the reconciled sub-block vanished".into()))?;
-    let SubBlockStatus::Settled { tx_hash, block } = record.status else {
+    let SubBlockStatus::Settled { tx_hash, block, .. } = record.status else {
         return Err(EngineError::Corrupt(format!(
             "sub-block {} was reconciled as settled but is {}",
             done.sequence,
@@ -246,7 +246,14 @@ async fn send(
     let (ended, revert_reason) = match &outcome.status {
         TxStatus::Succeeded => {
             let ended =
-                store.record_settled(key, sequence, attempt, outcome.hash, outcome.block_number)?;
+                store.record_settled(
+                key,
+                sequence,
+                attempt,
+                outcome.hash,
+                outcome.block_number,
+                outcome.actual_fee,
+            )?;
             observer.done(&format!("SUCCEEDED in block {}", outcome.block_number));
             (ended, None)
         }

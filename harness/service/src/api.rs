@@ -7,13 +7,14 @@
 //! | `GET /senders/{token}/{address}` | [`SenderView`]: the key and nonce to sign the next transfer with |
 //! | `GET /thread` | [`ThreadView`]: pending count, recent sub-blocks, the pipeline's last error |
 //! | `GET /health` | `{"status": "ok"}` |
+//! | `GET /` | a status page (HTML) drawing `GET /thread` every 2 s |
 
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use zkthread_engine::{admit, hex, sender_state, EngineError, SubmitError};
@@ -38,6 +39,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/senders/{token}/{address}", get(sender))
         .route("/thread", get(thread))
         .route("/health", get(health))
+        .route("/", get(page))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared)
 }
@@ -128,7 +130,7 @@ async fn transfer_status(
             continue;
         }
         match &sub_block.status {
-            SubBlockStatus::Settled { tx_hash, block } => {
+            SubBlockStatus::Settled { tx_hash, block, .. } => {
                 return Ok(Json(TransferStatus {
                     sequence: Some(sub_block.sequence()),
                     tx_hash: Some(hex(*tx_hash)),
@@ -203,8 +205,12 @@ async fn thread(State(shared): State<Arc<Shared>>) -> Result<Json<ThreadView>, A
 }
 
 pub fn sub_block_view(sub_block: &SubBlock) -> SubBlockView {
+    let fee_fri = match &sub_block.status {
+        SubBlockStatus::Settled { fee_fri, .. } => fee_fri.map(|fee| fee.to_string()),
+        _ => None,
+    };
     let (tx_hash, block, reason) = match &sub_block.status {
-        SubBlockStatus::Settled { tx_hash, block } => (Some(hex(*tx_hash)), Some(*block), None),
+        SubBlockStatus::Settled { tx_hash, block, .. } => (Some(hex(*tx_hash)), Some(*block), None),
         SubBlockStatus::Sending { tx_hash, .. } => (Some(hex(*tx_hash)), None, None),
         SubBlockStatus::Reverted { tx_hash, reason } => {
             (Some(hex(*tx_hash)), None, Some(reason.clone()))
@@ -226,8 +232,13 @@ pub fn sub_block_view(sub_block: &SubBlock) -> SubBlockView {
         proof_felts: sub_block.proof.as_ref().map_or(0, Vec::len),
         tx_hash,
         block,
+        fee_fri,
         reason,
     }
+}
+
+async fn page() -> Html<&'static str> {
+    Html(include_str!("page.html"))
 }
 
 async fn health() -> Json<serde_json::Value> {

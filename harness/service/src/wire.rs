@@ -152,6 +152,8 @@ pub struct SubBlockView {
     pub proof_felts: usize,
     pub tx_hash: Option<String>,
     pub block: Option<u64>,
+    /// What the settlement cost the prover, in FRI (decimal).
+    pub fee_fri: Option<String>,
     pub reason: Option<String>,
 }
 

@@ -164,8 +164,14 @@ pub enum SubBlockStatus {
     /// A `settle` transaction with this hash and nonce was (or was about to be) broadcast.
     /// Recorded *before* broadcasting so a restart can look it up.
     Sending { tx_hash: Felt, nonce: Felt },
-    /// The settle transaction succeeded: outputs applied on-chain.
-    Settled { tx_hash: Felt, block: u64 },
+    /// The settle transaction succeeded: outputs applied on-chain. `fee_fri`: what the prover
+    /// paid (absent in records written before it was kept).
+    Settled {
+        tx_hash: Felt,
+        block: u64,
+        #[serde(default, with = "opt_u128_string", skip_serializing_if = "Option::is_none")]
+        fee_fri: Option<u128>,
+    },
     /// The settle transaction reverted for a reason other than a stale input (nothing applied);
     /// transfers handed back to pending.
     Reverted { tx_hash: Felt, reason: String },
@@ -509,7 +515,7 @@ impl Store {
     }
 
     /// Sending (or Proven, for a send found late) → Settled: the receipt of `tx_hash`, one of
-    /// its recorded sends, succeeded.
+    /// its recorded sends, succeeded in `block`, charging `fee_fri`.
     pub fn record_settled(
         &self,
         thread: ThreadKey,
@@ -517,12 +523,17 @@ impl Store {
         attempt: u32,
         tx_hash: Felt,
         block: u64,
+        fee_fri: u128,
     ) -> Result<SubBlock> {
         self.update(thread, sequence, attempt, |sb| {
             expect(sb, "sending or proven", |s| {
                 matches!(s, SubBlockStatus::Sending { .. } | SubBlockStatus::Proven)
             })?;
-            sb.status = SubBlockStatus::Settled { tx_hash, block };
+            sb.status = SubBlockStatus::Settled {
+                tx_hash,
+                block,
+                fee_fri: Some(fee_fri),
+            };
             Ok(false)
         })
     }
@@ -637,6 +648,24 @@ mod u128_string {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u128, D::Error> {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+mod opt_u128_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<u128>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => super::u128_string::serialize(value, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u128>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            Some(text) => text.parse().map(Some).map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
     }
 }
 

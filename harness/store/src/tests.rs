@@ -150,7 +150,7 @@ fn settlement_walks_built_proven_sending_settled_and_refuses_skipped_steps() {
         "{early:?}"
     );
     assert!(store
-        .record_settled(thread(1), 0, 0, felt(0x99), 3)
+        .record_settled(thread(1), 0, 0, felt(0x99), 3, 5)
         .is_err());
 
     let proven = store
@@ -175,13 +175,14 @@ fn settlement_walks_built_proven_sending_settled_and_refuses_skipped_steps() {
     );
     assert_eq!(sending.proof, Some(vec![felt(1), felt(2)]));
     let settled = store
-        .record_settled(thread(1), 0, 0, felt(0x99), 12)
+        .record_settled(thread(1), 0, 0, felt(0x99), 12, 1_000_000_000_000_000_000_000)
         .unwrap();
     assert_eq!(
         settled.status,
         SubBlockStatus::Settled {
             tx_hash: felt(0x99),
-            block: 12
+            block: 12,
+            fee_fri: Some(1_000_000_000_000_000_000_000)
         }
     );
     assert!(store.in_flight(thread(1)).unwrap().is_none());
@@ -326,4 +327,26 @@ fn rejected_transfers_leave_pending_with_their_reason() {
         }],
     );
     assert!(matches!(again, Err(StoreError::NotPending(_))));
+}
+
+#[test]
+fn a_settled_record_written_before_fees_were_kept_still_reads() {
+    let old = r#"{"status":"settled","tx_hash":"0x99","block":3}"#;
+    let status: SubBlockStatus = serde_json::from_str(old).unwrap();
+    assert_eq!(
+        status,
+        SubBlockStatus::Settled {
+            tx_hash: felt(0x99),
+            block: 3,
+            fee_fri: None
+        }
+    );
+    let new = SubBlockStatus::Settled {
+        tx_hash: felt(0x99),
+        block: 3,
+        fee_fri: Some(u128::MAX),
+    };
+    let json = serde_json::to_string(&new).unwrap();
+    assert!(json.contains(&format!("\"fee_fri\":\"{}\"", u128::MAX)), "{json}");
+    assert_eq!(serde_json::from_str::<SubBlockStatus>(&json).unwrap(), new);
 }

@@ -72,7 +72,7 @@ fn sub_block_view(sb: &zkthread_store::SubBlock) -> SubBlockView {
         SubBlockStatus::Sending { tx_hash, nonce } => {
             (Some(*tx_hash), Some(format!("nonce {}", hex(*nonce))))
         }
-        SubBlockStatus::Settled { tx_hash, block } => {
+        SubBlockStatus::Settled { tx_hash, block, .. } => {
             (Some(*tx_hash), Some(format!("block {block}")))
         }
         SubBlockStatus::Reverted { tx_hash, reason } => (Some(*tx_hash), Some(reason.clone())),

@@ -3,7 +3,8 @@
 //! with a 4xx and its reason and changes nothing; accepted transfers settle and balances follow
 //! a reference model; the service is stopped right after broadcasting a settle (test-only
 //! crash point) and killed with SIGKILL while proving, and each restart finishes the job with
-//! every transfer applied exactly once.
+//! every transfer applied exactly once. The status page, rendered by headless Chromium, shows
+//! the settled sub-blocks.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
@@ -283,4 +284,39 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     let (_, thread) = http.get(format!("{}/thread", served.url));
     assert_eq!(thread["settled_sub_blocks"], 3, "{thread}");
     assert_eq!(thread["pending"], 0, "{thread}");
+
+    // A person watching the thread sees the same: the page, rendered by a browser.
+    let page = rendered_page(&served.url);
+    assert!(page.contains(&format!("zkThread {}", world.thread_id)), "{page}");
+    assert!(page.contains(r#"<dd id="settled">3</dd>"#), "{page}");
+    assert!(page.contains(r#"<dd id="pending">0</dd>"#), "{page}");
+    for sub_block in thread["sub_blocks"].as_array().unwrap() {
+        let tx = sub_block["tx_hash"].as_str().unwrap();
+        assert!(page.contains(tx), "{tx} not on the page: {page}");
+    }
+}
+
+/// The status page as headless Chromium (Debian's package; `scripts/setup-chromium.sh`)
+/// renders it, after its script has fetched `/thread`.
+fn rendered_page(url: &str) -> String {
+    let profile = tempfile::tempdir().expect("a temp dir");
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("{url}/"))
+        .output()
+        .expect("chromium runs (scripts/setup-chromium.sh installs it)");
+    assert!(out.status.success(), "chromium: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
