@@ -1,5 +1,6 @@
 /// `BalanceReader`: an ordinary L2 contract that reads a thread token's balance synchronously
-/// (`balance_of` by `call_contract`) and records what it saw. It shows that state a thread
+/// (the ERC20 `balance_of` by `call_contract`) and records what it saw, as the u128 a thread
+/// token's balance slot holds. It shows that state a thread
 /// settled is canonical L2 state: the next transaction of any contract sees it, with no bridge
 /// or proof of its own.
 #[starknet::contract]
@@ -9,7 +10,8 @@ pub mod BalanceReader {
         Map, StorageMapReadAccess, StorageMapWriteAccess, StoragePointerReadAccess,
         StoragePointerWriteAccess,
     };
-    use token::interface::{IBalanceReader, IThreadTokenDispatcher, IThreadTokenDispatcherTrait};
+    use token::errors;
+    use token::interface::{IBalanceReader, IERC20Dispatcher, IERC20DispatcherTrait};
 
     #[storage]
     struct Storage {
@@ -39,7 +41,9 @@ pub mod BalanceReader {
     #[abi(embed_v0)]
     impl BalanceReaderImpl of IBalanceReader<ContractState> {
         fn record(ref self: ContractState, token: ContractAddress, account: ContractAddress) -> u128 {
-            let balance = IThreadTokenDispatcher { contract_address: token }.balance_of(account);
+            let balance = IERC20Dispatcher { contract_address: token }.balance_of(account);
+            assert(balance.high == 0, errors::READ_ABOVE_U128);
+            let balance = balance.low;
             let index = self.record_count.read() + 1;
             self.record_count.write(index);
             self.seen.write((token, account), balance);

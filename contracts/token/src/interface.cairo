@@ -1,15 +1,73 @@
 use starknet::ContractAddress;
 
-/// The token's own entry points (the thread entry points are `thread::interface::IThreadReady`).
+/// The standard fungible-token entry points (SNIP-2, the shape of OpenZeppelin's `IERC20`).
+///
+/// Amounts are `u256` in the ABI, as every ERC20 client expects, but a thread token keeps each
+/// balance in one `u128` slot (what a thread program proves): an amount that does not fit a
+/// `u128` reverts with `ERC20: amount above u128` instead of being truncated, and so does a
+/// balance that would leave `u128` (`ERC20: balance above u128`). Allowances are full `u256`:
+/// an allowance of `u256` max is infinite and is not decreased by `transfer_from`.
+#[starknet::interface]
+pub trait IERC20<TContractState> {
+    fn total_supply(self: @TContractState) -> u256;
+    fn balance_of(self: @TContractState, account: ContractAddress) -> u256;
+    /// What `spender` may still move out of `owner`'s balance with `transfer_from`.
+    fn allowance(self: @TContractState, owner: ContractAddress, spender: ContractAddress) -> u256;
+    /// Moves `amount` from the caller to `recipient`; emits `Transfer`.
+    fn transfer(ref self: TContractState, recipient: ContractAddress, amount: u256) -> bool;
+    /// Moves `amount` from `sender` to `recipient` on the caller's allowance from `sender`.
+    /// A finite allowance decreases by `amount` and `Approval` reports what is left; an
+    /// infinite one stays and emits nothing. Then `Transfer`.
+    fn transfer_from(
+        ref self: TContractState, sender: ContractAddress, recipient: ContractAddress, amount: u256,
+    ) -> bool;
+    /// Sets the caller's allowance for `spender` to `amount` (any `u256`); emits `Approval`.
+    fn approve(ref self: TContractState, spender: ContractAddress, amount: u256) -> bool;
+}
+
+/// Token metadata (SNIP-2): ByteArray name and symbol, 18 decimals.
+#[starknet::interface]
+pub trait IERC20Metadata<TContractState> {
+    fn name(self: @TContractState) -> ByteArray;
+    fn symbol(self: @TContractState) -> ByteArray;
+    fn decimals(self: @TContractState) -> u8;
+}
+
+/// The camelCase names older wallets and contracts still call; each is its snake_case twin.
+#[starknet::interface]
+pub trait IERC20CamelOnly<TContractState> {
+    fn totalSupply(self: @TContractState) -> u256;
+    fn balanceOf(self: @TContractState, account: ContractAddress) -> u256;
+    fn transferFrom(
+        ref self: TContractState, sender: ContractAddress, recipient: ContractAddress, amount: u256,
+    ) -> bool;
+}
+
+/// Every ERC20 entry point of `ThreadToken` in one dispatcher (`IERC20`, `IERC20Metadata`,
+/// `IERC20CamelOnly`); the thread entry points are `IThreadKeys` and
+/// `thread::interface::{IThreadReady, IThreadConsent}`. For callers only: the token implements
+/// the three traits above.
 #[starknet::interface]
 pub trait IThreadToken<TContractState> {
-    fn name(self: @TContractState) -> felt252;
-    fn symbol(self: @TContractState) -> felt252;
+    // IERC20
+    fn total_supply(self: @TContractState) -> u256;
+    fn balance_of(self: @TContractState, account: ContractAddress) -> u256;
+    fn allowance(self: @TContractState, owner: ContractAddress, spender: ContractAddress) -> u256;
+    fn transfer(ref self: TContractState, recipient: ContractAddress, amount: u256) -> bool;
+    fn transfer_from(
+        ref self: TContractState, sender: ContractAddress, recipient: ContractAddress, amount: u256,
+    ) -> bool;
+    fn approve(ref self: TContractState, spender: ContractAddress, amount: u256) -> bool;
+    // IERC20Metadata
+    fn name(self: @TContractState) -> ByteArray;
+    fn symbol(self: @TContractState) -> ByteArray;
     fn decimals(self: @TContractState) -> u8;
-    fn total_supply(self: @TContractState) -> u128;
-    fn balance_of(self: @TContractState, account: ContractAddress) -> u128;
-    /// Moves `amount` from the caller to `recipient`.
-    fn transfer(ref self: TContractState, recipient: ContractAddress, amount: u128) -> bool;
+    // IERC20CamelOnly
+    fn totalSupply(self: @TContractState) -> u256;
+    fn balanceOf(self: @TContractState, account: ContractAddress) -> u256;
+    fn transferFrom(
+        ref self: TContractState, sender: ContractAddress, recipient: ContractAddress, amount: u256,
+    ) -> bool;
 }
 
 /// Thread keys: each account registers the key its thread transfers are signed with, by an

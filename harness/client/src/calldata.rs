@@ -2,9 +2,11 @@
 //!
 //! A `Span<T>` / `Array<T>` is its length followed by each element's serialization; a tuple is
 //! its members in order; `u256` is (low: u128, high: u128); `u64`/`u128`/`ContractAddress`/
-//! `ClassHash` are one felt each.
+//! `ClassHash` are one felt each; a `ByteArray` is the number of its full 31-byte words, those
+//! words, the pending word (the last 0..30 bytes) and the pending word's length in bytes.
 
-use starknet::core::types::Felt;
+use starknet::core::codec::{Decode, Encode};
+use starknet::core::types::{ByteArray, Felt, U256};
 use starknet::core::utils::cairo_short_string_to_felt;
 
 use crate::{ClientError, Result};
@@ -45,6 +47,58 @@ pub fn push_slot_span(out: &mut Vec<Felt>, slots: &[SlotValue]) {
 /// A Cairo short string (<= 31 ASCII bytes) as a felt, e.g. a token name.
 pub fn short_string(text: &str) -> Result<Felt> {
     cairo_short_string_to_felt(text).map_err(|_| ClientError::Name(text.to_owned()))
+}
+
+/// Appends `text` as a Cairo `ByteArray` (e.g. an ERC20 name), any length.
+pub fn push_byte_array(out: &mut Vec<Felt>, text: &str) {
+    ByteArray::from(text)
+        .encode(out)
+        .expect("writing a ByteArray into a Vec cannot fail");
+}
+
+/// Appends a `u256`: low word, then high word.
+pub fn push_u256(out: &mut Vec<Felt>, value: U256) {
+    out.extend([Felt::from(value.low()), Felt::from(value.high())]);
+}
+
+/// A `u128` amount as the `u256` (low, high) an ERC20 entry point takes.
+pub fn u128_as_u256(value: u128) -> [Felt; 2] {
+    [Felt::from(value), Felt::ZERO]
+}
+
+/// A `ByteArray` result (the whole of `words`) as UTF-8 text.
+pub fn byte_array_to_string(words: &[Felt], what: &str) -> Result<String> {
+    let error = |detail: String| ClientError::Decode {
+        what: what.to_owned(),
+        detail,
+    };
+    // Check the shape first: the decoder trusts the pending length.
+    let full_words = match words.first().map(|n| usize::try_from(*n)) {
+        Some(Ok(n)) if words.len() == n.saturating_add(3) => n,
+        _ => return Err(error(format!("not a ByteArray: {words:?}"))),
+    };
+    if !matches!(u8::try_from(words[full_words + 2]), Ok(len) if len < 31) {
+        return Err(error(format!(
+            "pending word length {:#x}",
+            words[full_words + 2]
+        )));
+    }
+    let bytes = ByteArray::decode(words).map_err(|e| error(e.to_string()))?;
+    String::try_from(bytes).map_err(|e| error(e.to_string()))
+}
+
+/// A `u256` result `(low, high)`.
+pub fn u256(words: &[Felt], what: &str) -> Result<U256> {
+    match words {
+        [_, _] => U256::decode(words).map_err(|e| ClientError::Decode {
+            what: what.to_owned(),
+            detail: e.to_string(),
+        }),
+        other => Err(ClientError::Decode {
+            what: what.to_owned(),
+            detail: format!("expected a u256 (2 felts), got {}", other.len()),
+        }),
+    }
 }
 
 /// Reads a single felt result as `T` (u64, u128, ...).
@@ -115,6 +169,47 @@ mod tests {
         assert!(u256_to_u128(&[Felt::from(5u8)], "b").is_err());
         assert!(single::<u64>(&[Felt::from(u128::MAX)], "n").is_err());
         assert_eq!(single::<u64>(&[Felt::from(9u8)], "n").unwrap(), 9);
+    }
+
+    #[test]
+    fn byte_arrays_are_full_words_pending_word_and_its_length() {
+        let encode = |text: &str| {
+            let mut out = Vec::new();
+            push_byte_array(&mut out, text);
+            out
+        };
+        assert_eq!(encode(""), vec![Felt::ZERO, Felt::ZERO, Felt::ZERO]);
+        assert_eq!(
+            encode("THR"),
+            vec![Felt::ZERO, short_string("THR").unwrap(), Felt::THREE]
+        );
+        // 31 bytes fill one word and leave an empty pending word; 33 leave two bytes pending.
+        let word = "abcdefghijklmnopqrstuvwxyz01234";
+        let full = short_string(word).unwrap();
+        assert_eq!(encode(word), vec![Felt::ONE, full, Felt::ZERO, Felt::ZERO]);
+        let long = format!("{word}56");
+        let encoded = encode(&long);
+        assert_eq!(
+            encoded,
+            vec![Felt::ONE, full, short_string("56").unwrap(), Felt::TWO]
+        );
+        assert_eq!(byte_array_to_string(&encoded, "name").unwrap(), long);
+        assert_eq!(byte_array_to_string(&encode(""), "name").unwrap(), "");
+        // Wrong shapes are errors, not panics.
+        assert!(byte_array_to_string(&[], "name").is_err());
+        assert!(byte_array_to_string(&[Felt::ONE, full, Felt::ZERO], "name").is_err());
+        assert!(byte_array_to_string(&[Felt::ZERO, Felt::ZERO, Felt::from(40u8)], "name").is_err());
+    }
+
+    #[test]
+    fn u256_words_are_low_then_high() {
+        let mut out = Vec::new();
+        push_u256(&mut out, U256::from_words(5, 7));
+        assert_eq!(out, vec![Felt::from(5u8), Felt::from(7u8)]);
+        assert_eq!(u128_as_u256(9), [Felt::from(9u8), Felt::ZERO]);
+        assert_eq!(u256(&out, "a").unwrap(), U256::from_words(5, 7));
+        assert!(u256(&[Felt::ONE], "a").is_err());
+        assert!(u256(&[Felt::from(u128::MAX) + Felt::ONE, Felt::ZERO], "a").is_err());
     }
 
     #[test]

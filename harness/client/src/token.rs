@@ -1,10 +1,15 @@
-//! The thread token (`contracts/token`, contract `ThreadToken`): deploy, balances, thread keys,
-//! slot keys, and the thread component's consent entry points (which programs it accepts).
+//! The thread token (`contracts/token`, contract `ThreadToken`, an ERC20): deploy, balances,
+//! transfers and allowances, thread keys, slot keys, and the thread component's consent entry
+//! points (which programs it accepts).
+//!
+//! The token's ABI is the standard ERC20 one (u256 amounts, ByteArray name and symbol); its
+//! balances are u128 slots, so amounts here are `u128` and go out as `(low, 0)`. Allowances are
+//! full `u256` (`U256::MAX` is an infinite allowance).
 
-use starknet::core::types::Call;
+use starknet::core::types::{Call, U256};
 use starknet::core::utils::get_storage_var_address;
 
-use crate::calldata::{self, push_felt_span, short_string};
+use crate::calldata::{self, push_byte_array, push_felt_span, push_u256, u128_as_u256};
 use crate::{ChainReader, ChainClient, ClientError, Deployed, FeeMode, Felt, Result, TxOutcome};
 
 /// Name of the token's balance map; its slot keys are what provers and clients derive.
@@ -13,10 +18,10 @@ pub const BALANCES_VAR: &str = "balances";
 /// Name of the token's thread-key map (`docs/signed-transfers.md`, "Thread keys").
 pub const THREAD_KEYS_VAR: &str = "thread_keys";
 
-/// Constructor arguments: `(registry, owner, programs: Span<ClassHash>, name, symbol,
-/// initial_holder, supply: u128)`. `owner` chooses which thread programs may touch the token;
-/// `programs` are the ones it accepts from the start (the verifier class hashes of the threads
-/// it may join).
+/// Constructor arguments: `(registry, owner, programs: Span<ClassHash>, name: ByteArray,
+/// symbol: ByteArray, initial_holder, supply: u256)`, the supply below 2^128 (here a `u128`).
+/// `owner` chooses which thread programs may touch the token; `programs` are the ones it
+/// accepts from the start (the verifier class hashes of the threads it may join).
 #[derive(Clone, Debug)]
 pub struct TokenConfig {
     pub registry: Felt,
@@ -32,12 +37,10 @@ impl TokenConfig {
     pub fn constructor_calldata(&self) -> Result<Vec<Felt>> {
         let mut data = vec![self.registry, self.owner];
         push_felt_span(&mut data, &self.programs);
-        data.extend([
-            short_string(&self.name)?,
-            short_string(&self.symbol)?,
-            self.initial_holder,
-            Felt::from(self.supply),
-        ]);
+        push_byte_array(&mut data, &self.name);
+        push_byte_array(&mut data, &self.symbol);
+        data.push(self.initial_holder);
+        push_u256(&mut data, U256::from(self.supply));
         Ok(data)
     }
 }
@@ -78,26 +81,68 @@ impl Token {
         ))
     }
 
+    /// ERC20 `balance_of` (a u256 that a thread token keeps below 2^128).
     pub async fn balance_of(&self, client: &ChainReader, account: Felt) -> Result<u128> {
         let words = client
             .call(self.address, "balance_of", vec![account])
             .await?;
-        calldata::single(&words, "token balance_of")
+        calldata::u256_to_u128(&words, "token balance_of")
     }
 
+    /// ERC20 `total_supply` (a u256 that a thread token keeps below 2^128).
     pub async fn total_supply(&self, client: &ChainReader) -> Result<u128> {
         let words = client.call(self.address, "total_supply", vec![]).await?;
-        calldata::single(&words, "token total_supply")
+        calldata::u256_to_u128(&words, "token total_supply")
     }
 
-    /// A direct L2 `transfer(recipient, amount)` from the signing account (not through a
-    /// thread): the call to put in an invoke.
+    /// ERC20 `name` (a ByteArray).
+    pub async fn name(&self, client: &ChainReader) -> Result<String> {
+        let words = client.call(self.address, "name", vec![]).await?;
+        calldata::byte_array_to_string(&words, "token name")
+    }
+
+    /// ERC20 `symbol` (a ByteArray).
+    pub async fn symbol(&self, client: &ChainReader) -> Result<String> {
+        let words = client.call(self.address, "symbol", vec![]).await?;
+        calldata::byte_array_to_string(&words, "token symbol")
+    }
+
+    /// ERC20 `allowance(owner, spender)`: what `spender` may still move out of `owner`'s
+    /// balance with `transfer_from` (`U256::MAX`: infinite).
+    pub async fn allowance(
+        &self,
+        client: &ChainReader,
+        owner: Felt,
+        spender: Felt,
+    ) -> Result<U256> {
+        let words = client
+            .call(self.address, "allowance", vec![owner, spender])
+            .await?;
+        calldata::u256(&words, "token allowance")
+    }
+
+    /// A direct L2 `transfer(recipient, amount: u256)` from the signing account (not through
+    /// a thread): the call to put in an invoke.
     pub fn transfer_call(&self, recipient: Felt, amount: u128) -> Result<Call> {
-        crate::call(
-            self.address,
-            "transfer",
-            vec![recipient, Felt::from(amount)],
-        )
+        let mut data = vec![recipient];
+        data.extend(u128_as_u256(amount));
+        crate::call(self.address, "transfer", data)
+    }
+
+    /// `approve(spender, amount: u256)`: sets the signing account's allowance for `spender`
+    /// (`U256::MAX` never decreases).
+    pub fn approve_call(&self, spender: Felt, amount: U256) -> Result<Call> {
+        let mut data = vec![spender];
+        push_u256(&mut data, amount);
+        crate::call(self.address, "approve", data)
+    }
+
+    /// `transfer_from(sender, recipient, amount: u256)`: moves `amount` out of `sender`'s
+    /// balance on the signing account's allowance from `sender`.
+    pub fn transfer_from_call(&self, sender: Felt, recipient: Felt, amount: u128) -> Result<Call> {
+        let mut data = vec![sender, recipient];
+        data.extend(u128_as_u256(amount));
+        crate::call(self.address, "transfer_from", data)
     }
 
     /// Sends a direct L2 `transfer` signed by `client`'s account and requires it to succeed.
@@ -164,6 +209,7 @@ impl Token {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calldata::short_string;
 
     #[test]
     fn balance_slots_differ_per_account_and_are_not_the_raw_address() {
@@ -210,16 +256,61 @@ mod tests {
             Felt::from(2u8),
             Felt::from(3u8),
             Felt::from(4u8),
+            // name: ByteArray (no full word, pending "T", length 1)
+            Felt::ZERO,
             t,
+            Felt::ONE,
+            // symbol: ByteArray
+            Felt::ZERO,
             s,
+            Felt::ONE,
             Felt::from(5u8),
+            // supply: u256 (low, high)
             Felt::from(6u8),
+            Felt::ZERO,
         ];
         assert_eq!(data, expected);
     }
 
     #[test]
-    fn transfer_call_is_the_token_entry_point_with_recipient_and_u128_amount() {
+    fn constructor_calldata_takes_names_longer_than_a_short_string() {
+        let name = "A thread token whose name is longer than 31 bytes";
+        let config = TokenConfig {
+            registry: Felt::ONE,
+            owner: Felt::TWO,
+            programs: vec![],
+            name: name.into(),
+            symbol: "THR".into(),
+            initial_holder: Felt::THREE,
+            supply: u128::MAX,
+        };
+        let data = config.constructor_calldata().unwrap();
+        // registry, owner, no programs, then the name: one full word + 18 pending bytes.
+        assert_eq!(data[..4], [Felt::ONE, Felt::TWO, Felt::ZERO, Felt::ONE]);
+        assert_eq!(data[4], short_string(&name[..31]).unwrap());
+        assert_eq!(
+            data[5..7],
+            [short_string(&name[31..]).unwrap(), Felt::from(18u8)]
+        );
+        assert_eq!(
+            calldata::byte_array_to_string(&data[3..7], "name").unwrap(),
+            name
+        );
+        assert_eq!(
+            data[7..],
+            [
+                Felt::ZERO,
+                short_string("THR").unwrap(),
+                Felt::THREE,
+                Felt::THREE,
+                Felt::from(u128::MAX),
+                Felt::ZERO
+            ]
+        );
+    }
+
+    #[test]
+    fn transfer_call_is_the_token_entry_point_with_recipient_and_u256_amount() {
         let token = Token {
             address: Felt::from(0x70u8),
         };
@@ -228,7 +319,29 @@ mod tests {
         assert_eq!(call.selector, crate::selector("transfer").unwrap());
         assert_eq!(
             call.calldata,
-            vec![Felt::from(0xb0bu16), Felt::from(1_234u16)]
+            vec![Felt::from(0xb0bu16), Felt::from(1_234u16), Felt::ZERO]
         );
+    }
+
+    #[test]
+    fn approve_and_transfer_from_calls_carry_u256_amounts() {
+        let token = Token {
+            address: Felt::from(0x70u8),
+        };
+        let (alice, bob) = (Felt::from(0xa1u8), Felt::from(0xb0bu16));
+        let approve = token.approve_call(bob, U256::from(500u16)).unwrap();
+        assert_eq!(approve.to, token.address);
+        assert_eq!(approve.selector, crate::selector("approve").unwrap());
+        assert_eq!(approve.calldata, vec![bob, Felt::from(500u16), Felt::ZERO]);
+        let infinite = token
+            .approve_call(bob, U256::from_words(u128::MAX, u128::MAX))
+            .unwrap();
+        assert_eq!(
+            infinite.calldata,
+            vec![bob, Felt::from(u128::MAX), Felt::from(u128::MAX)]
+        );
+        let from = token.transfer_from_call(alice, bob, 7).unwrap();
+        assert_eq!(from.selector, crate::selector("transfer_from").unwrap());
+        assert_eq!(from.calldata, vec![alice, bob, Felt::from(7u8), Felt::ZERO]);
     }
 }

@@ -102,10 +102,13 @@ pub fn deploy_token_accepting(
     for program_hash in programs {
         calldata.append((*program_hash).into());
     };
-    calldata.append('Thread Token');
-    calldata.append('THR');
+    let name: ByteArray = "Thread Token";
+    let symbol: ByteArray = "THR";
+    name.serialize(ref calldata);
+    symbol.serialize(ref calldata);
     calldata.append(alice().into());
-    calldata.append(SUPPLY.into());
+    let supply: u256 = SUPPLY.into();
+    supply.serialize(ref calldata);
     deploy(ThreadToken::TEST_CLASS_HASH, salt, calldata)
 }
 

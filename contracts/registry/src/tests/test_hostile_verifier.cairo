@@ -64,8 +64,9 @@ fn setup() -> World {
     World { registry, victim_token, victim_thread, bait_token, hostile_thread }
 }
 
+/// `account`'s balance on `token` (the ERC20 u256, which a thread token keeps below 2^128).
 fn balance(token: ContractAddress, account: ContractAddress) -> u128 {
-    IThreadTokenDispatcher { contract_address: token }.balance_of(account)
+    IThreadTokenDispatcher { contract_address: token }.balance_of(account).try_into().unwrap()
 }
 
 /// What no attack may change.

@@ -53,8 +53,9 @@ fn safe(fixture: Fixture) -> IThreadRegistrySafeDispatcher {
     IThreadRegistrySafeDispatcher { contract_address: fixture.registry.contract_address }
 }
 
+/// `account`'s balance on `token` (the ERC20 u256, which a thread token keeps below 2^128).
 fn balance(token: ContractAddress, account: ContractAddress) -> u128 {
-    IThreadTokenDispatcher { contract_address: token }.balance_of(account)
+    IThreadTokenDispatcher { contract_address: token }.balance_of(account).try_into().unwrap()
 }
 
 /// The state a rejected settlement must leave behind: nothing moved, sequence 0.

@@ -15,6 +15,8 @@ use token::interface::{
 };
 
 pub const SUPPLY: u128 = 1_000_000;
+/// `SUPPLY` as the ERC20 ABI reports it.
+pub const SUPPLY_U256: u256 = 1_000_000;
 pub const THREAD: u64 = 1;
 /// The program thread `THREAD` runs (a class hash; the token accepts it from deployment).
 pub const PROGRAM: felt252 = 'token thread program';
@@ -58,9 +60,29 @@ pub fn owner() -> ContractAddress {
     contract_address_const::<'token owner'>()
 }
 
-/// Constructor calldata: `(registry, owner, programs: [PROGRAM], name, symbol, holder, supply)`.
+pub fn name() -> ByteArray {
+    "Thread Token"
+}
+
+pub fn symbol() -> ByteArray {
+    "THR"
+}
+
+/// Constructor calldata: `(registry, owner, programs: [PROGRAM], name, symbol, holder,
+/// supply: u256)`, name and symbol as ByteArray.
 pub fn token_calldata(registry: ContractAddress, holder: felt252) -> Array<felt252> {
-    array![registry.into(), owner().into(), 1, PROGRAM, 'Thread Token', 'THR', holder, SUPPLY.into()]
+    token_calldata_with(registry, name(), symbol(), holder, SUPPLY.into())
+}
+
+pub fn token_calldata_with(
+    registry: ContractAddress, name: ByteArray, symbol: ByteArray, holder: felt252, supply: u256,
+) -> Array<felt252> {
+    let mut calldata = array![registry.into(), owner().into(), 1, PROGRAM];
+    name.serialize(ref calldata);
+    symbol.serialize(ref calldata);
+    calldata.append(holder);
+    supply.serialize(ref calldata);
+    calldata
 }
 
 pub fn deploy(class_hash: felt252, salt: felt252, calldata: Array<felt252>) -> ContractAddress {
@@ -95,11 +117,11 @@ pub fn balance_slot(account: ContractAddress) -> felt252 {
 fn test_constructor_mints_supply_to_initial_holder() {
     let (registry, token) = setup();
     let dispatcher = IThreadTokenDispatcher { contract_address: token };
-    assert_eq!(dispatcher.name(), 'Thread Token');
-    assert_eq!(dispatcher.symbol(), 'THR');
+    assert_eq!(dispatcher.name(), name());
+    assert_eq!(dispatcher.symbol(), symbol());
     assert_eq!(dispatcher.decimals(), 18);
-    assert_eq!(dispatcher.total_supply(), SUPPLY);
-    assert_eq!(dispatcher.balance_of(alice()), SUPPLY);
+    assert_eq!(dispatcher.total_supply(), SUPPLY_U256);
+    assert_eq!(dispatcher.balance_of(alice()), SUPPLY_U256);
     assert_eq!(dispatcher.balance_of(bob()), 0);
     assert_eq!(IThreadReadyDispatcher { contract_address: token }.thread_registry(), registry);
     let consent = IThreadConsentDispatcher { contract_address: token };
@@ -116,7 +138,7 @@ fn test_constructor_mints_supply_to_initial_holder() {
         ),
     );
     let event = pop_log::<ThreadToken::Event>(token).unwrap();
-    let expected = Transfer { from: 0.try_into().unwrap(), to: alice(), value: SUPPLY };
+    let expected = Transfer { from: 0.try_into().unwrap(), to: alice(), value: SUPPLY_U256 };
     assert_eq!(event, ThreadToken::Event::Transfer(expected));
 }
 
@@ -127,9 +149,9 @@ fn test_transfer_moves_balance_and_emits_event() {
     drain_events(token);
     set_contract_address(alice());
     assert!(dispatcher.transfer(bob(), 300));
-    assert_eq!(dispatcher.balance_of(alice()), SUPPLY - 300);
+    assert_eq!(dispatcher.balance_of(alice()), SUPPLY_U256 - 300);
     assert_eq!(dispatcher.balance_of(bob()), 300);
-    assert_eq!(dispatcher.total_supply(), SUPPLY);
+    assert_eq!(dispatcher.total_supply(), SUPPLY_U256);
     let event = pop_log::<ThreadToken::Event>(token).unwrap();
     assert_eq!(event, ThreadToken::Event::Transfer(Transfer { from: alice(), to: bob(), value: 300 }));
 }
@@ -140,7 +162,7 @@ fn test_transfer_to_self_keeps_balance() {
     let dispatcher = IThreadTokenDispatcher { contract_address: token };
     set_contract_address(alice());
     dispatcher.transfer(alice(), 10);
-    assert_eq!(dispatcher.balance_of(alice()), SUPPLY);
+    assert_eq!(dispatcher.balance_of(alice()), SUPPLY_U256);
 }
 
 #[test]
@@ -151,15 +173,15 @@ fn test_overspend_is_rejected_and_balances_unchanged() {
     set_contract_address(bob());
     match safe.transfer(alice(), 1) {
         Result::Ok(_) => panic!("bob spent what he does not have"),
-        Result::Err(reason) => assert_eq!(*reason.at(0), 'token: insufficient balance'),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'ERC20: insufficient balance'),
     }
     set_contract_address(alice());
-    match safe.transfer(bob(), SUPPLY + 1) {
+    match safe.transfer(bob(), SUPPLY_U256 + 1) {
         Result::Ok(_) => panic!("alice overspent"),
-        Result::Err(reason) => assert_eq!(*reason.at(0), 'token: insufficient balance'),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'ERC20: insufficient balance'),
     }
     let dispatcher = IThreadTokenDispatcher { contract_address: token };
-    assert_eq!(dispatcher.balance_of(alice()), SUPPLY);
+    assert_eq!(dispatcher.balance_of(alice()), SUPPLY_U256);
     assert_eq!(dispatcher.balance_of(bob()), 0);
 }
 
@@ -172,9 +194,9 @@ fn test_transfer_to_zero_is_rejected() {
     let safe = IThreadTokenSafeDispatcher { contract_address: token };
     match safe.transfer(zero, 1) {
         Result::Ok(_) => panic!("transferred to zero"),
-        Result::Err(reason) => assert_eq!(*reason.at(0), 'token: transfer to zero'),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'ERC20: transfer to 0'),
     }
-    assert_eq!(IThreadTokenDispatcher { contract_address: token }.balance_of(alice()), SUPPLY);
+    assert_eq!(IThreadTokenDispatcher { contract_address: token }.balance_of(alice()), SUPPLY_U256);
 }
 
 #[test]
@@ -207,7 +229,7 @@ fn test_zero_initial_holder_is_rejected() {
     );
     match result {
         Result::Ok(_) => panic!("minted to zero"),
-        Result::Err(reason) => assert_eq!(*reason.at(0), 'token: mint to zero'),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'ERC20: mint to 0'),
     }
 }
 
@@ -220,7 +242,7 @@ fn test_balance_slot_known_answer() {
     );
 }
 
-fn drain_events(address: ContractAddress) {
+pub fn drain_events(address: ContractAddress) {
     while let Option::Some(_) = pop_log_raw(address) {};
 }
 

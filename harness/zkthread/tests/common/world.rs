@@ -162,12 +162,7 @@ impl World {
     /// A plain L2 `transfer` of the token from account #0 (not through the thread).
     pub fn direct_transfer(&self, to: usize, amount: u128) {
         self.runtime.block_on(async {
-            let transfer = zkthread_client::call(
-                self.token.address,
-                "transfer",
-                vec![self.accounts[to], Felt::from(amount)],
-            )
-            .unwrap();
+            let transfer = self.token.transfer_call(self.accounts[to], amount).unwrap();
             self.client
                 .invoke(vec![transfer], FeeMode::default())
                 .await
