@@ -27,7 +27,6 @@ fn assert_one_line_error(out: &Output, needle: &str) -> String {
     err
 }
 
-
 /// (a) the whole loop; (b) a crash after recording the send but before broadcasting: the
 /// re-run sends it once; (c) a crash after broadcasting, before the receipt: the re-run finds
 /// the receipt and sends nothing. Balances on-chain follow a reference model throughout. On
