@@ -3,9 +3,10 @@
 //! first token program), one fresh child process per size (so peak RSS is per run).
 //! `bench verify` and `bench settle` run on a node (embedded devnet by default): what on-chain
 //! verification costs per sub-block size, and what a transfer costs settled through a thread
-//! versus sent directly.
+//! versus sent directly. `bench serve`: the batcher service's API rate and settlement latency.
 
 mod report;
+mod serve;
 mod settle;
 mod signed;
 mod transfers;
@@ -38,6 +39,9 @@ pub enum BenchCommand {
     /// Per-transfer L2 gas and fee, thread settlement vs direct transfers, few and many
     /// accounts; writes an SVG plot.
     Settle(settle::SettleArgs),
+    /// The batcher service under load: accepted transfers/s at its API and submit-to-settled
+    /// latency p50/p99, per sub-block size.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -167,6 +171,7 @@ pub fn run(cmd: BenchCommand, json: bool) -> Result<()> {
     match cmd {
         BenchCommand::Verify(args) => block_on(verify::run(args, json)),
         BenchCommand::Settle(args) => block_on(settle::run(args, json)),
+        BenchCommand::Serve(args) => block_on(serve::run(args, json)),
         BenchCommand::Prove(args) => prove_table(args),
         BenchCommand::ProveOne(args) => {
             let params = args.params.params(args.program);

@@ -3,10 +3,14 @@
 //! with a 4xx and its reason and changes nothing; accepted transfers settle and balances follow
 //! a reference model; the service is stopped right after broadcasting a settle (test-only
 //! crash point) and killed with SIGKILL while proving, and each restart finishes the job with
-//! every transfer applied exactly once. The status page, rendered by headless Chromium, shows
+//! every transfer applied exactly once; the node is cut off for a while (admission answers 503,
+//! the pipeline shows its error and retries) and the transfer settles once it is back. The status page, rendered by headless Chromium, shows
 //! the settled sub-blocks.
 
 use std::io::{BufRead, BufReader};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -34,6 +38,17 @@ struct Served {
 impl Served {
     /// Starts `zkthread serve` on a free port, closing sub-blocks at `max_transfers`.
     fn start(world: &World, max_transfers: u32, crash_at: Option<&str>) -> Self {
+        Self::start_with(world, max_transfers, 600, crash_at, None)
+    }
+
+    /// Also: close a sub-block after `max_wait` seconds; reach the node through `rpc_url`.
+    fn start_with(
+        world: &World,
+        max_transfers: u32,
+        max_wait: u32,
+        crash_at: Option<&str>,
+        rpc_url: Option<&str>,
+    ) -> Self {
         let mut command = world.command(&[
             "serve",
             "--thread",
@@ -43,11 +58,14 @@ impl Served {
             "--max-transfers",
             &max_transfers.to_string(),
             "--max-wait",
-            "600",
+            &max_wait.to_string(),
             "--json",
         ]);
         if let Some(point) = crash_at {
             command.env("ZKTHREAD_CRASH_AT", point);
+        }
+        if let Some(url) = rpc_url {
+            command.env("ZKTHREAD_RPC_URL", url);
         }
         let mut child = command
             .stdout(Stdio::piped())
@@ -285,14 +303,101 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert_eq!(thread["settled_sub_blocks"], 3, "{thread}");
     assert_eq!(thread["pending"], 0, "{thread}");
 
+    // The node unreachable for a while: admission answers 503 and stores nothing, the pipeline
+    // fails its step, shows the error and retries; once the node is back the transfer settles.
+    served.kill();
+    let proxy = NodeProxy::start(world.devnet.as_ref().unwrap().url().as_str());
+    let served = Served::start_with(&world, 100, 2, None, Some(&proxy.url));
+    let url = served.url.clone();
+    let sixth = submit_via_cli(&world, &url, 3, 1, 2);
+    proxy.set_up(false);
+    // Any transfer: the service cannot even read the thread's contract set to check it.
+    let (status, answer) = http.post_json(&url, &request(&valid));
+    assert_eq!(status, 503, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("contract set"), "{answer}");
+    let began = Instant::now();
+    let failing = loop {
+        let (_, thread) = http.get(format!("{url}/thread"));
+        if thread["last_error"].is_string() {
+            break thread;
+        }
+        assert!(began.elapsed() < Duration::from_secs(60), "the pipeline never failed: {thread}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(failing["pending"], 1, "{failing}");
+    std::thread::sleep(Duration::from_secs(2));
+    proxy.set_up(true);
+    let settled = http.wait_settled(&url, sixth);
+    assert_eq!(settled["sequence"], 3, "{settled}");
+    expected = [SUPPLY - 157, 72, 75, 10];
+    assert_eq!(world.balances(), expected);
+    let (_, thread) = http.get(format!("{url}/thread"));
+    assert_eq!(thread["last_error"], Value::Null, "{thread}");
+    assert_eq!(thread["settled_sub_blocks"], 4, "{thread}");
+
     // A person watching the thread sees the same: the page, rendered by a browser.
     let page = rendered_page(&served.url);
     assert!(page.contains(&format!("zkThread {}", world.thread_id)), "{page}");
-    assert!(page.contains(r#"<dd id="settled">3</dd>"#), "{page}");
+    assert!(page.contains(r#"<dd id="settled">4</dd>"#), "{page}");
     assert!(page.contains(r#"<dd id="pending">0</dd>"#), "{page}");
     for sub_block in thread["sub_blocks"].as_array().unwrap() {
         let tx = sub_block["tx_hash"].as_str().unwrap();
         assert!(page.contains(tx), "{tx} not on the page: {page}");
+    }
+}
+
+/// A TCP proxy to the node that the test can cut: while down it closes every connection it
+/// holds and refuses new ones (what a node going away looks like to the service).
+struct NodeProxy {
+    url: String,
+    up: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl NodeProxy {
+    fn start(node_url: &str) -> Self {
+        let node = reqwest::Url::parse(node_url).expect("the node's URL");
+        let target = format!("{}:{}", node.host_str().unwrap(), node.port_or_known_default().unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let mut url = node.clone();
+        url.set_port(Some(listener.local_addr().unwrap().port())).unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (up_flag, held) = (up.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !up_flag.load(Ordering::SeqCst) {
+                    continue; // dropped: connection closed
+                }
+                let Ok(server) = TcpStream::connect(&target) else { continue };
+                let mut list = held.lock().unwrap();
+                list.push(client.try_clone().unwrap());
+                list.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        NodeProxy {
+            url: url.to_string(),
+            up,
+            open,
+        }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+        if !up {
+            for stream in self.open.lock().unwrap().drain(..) {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+        }
     }
 }
 

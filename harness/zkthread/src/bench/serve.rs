@@ -1,0 +1,250 @@
+//! `zkthread bench serve`: the batcher service under load. For each sub-block size, a fresh
+//! in-process `zkthread serve` (its own data directory, `--max-transfers` = the size) on the
+//! bench world's thread; `clients` concurrent clients, one sender account each, post
+//! pre-signed transfers over loopback HTTP as fast as the API answers; then every transfer is
+//! followed until settled. Reported: accepted transfers per second at the API (admission =
+//! signature, nonce and key checks plus a durable write), and submit-to-settled latency
+//! p50/p99 (200 ms polling).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use clap::Args;
+use serde::Serialize;
+use zkthread_client::Felt;
+use zkthread_engine::{Limits, SettleOptions};
+use zkthread_prover::signed::{SignedPublicInput, SignedTransferTx};
+use zkthread_prover::Transfer;
+use zkthread_service::wire::{Accepted, TransferRequest, TransferStatus};
+use zkthread_service::{PipelineConfig, Service, Shared};
+use zkthread_store::{Store, ThreadKey};
+
+use super::world::{load_average, BenchWorld, WorldOptions};
+use super::ProgramKind;
+use crate::chain::ChainArgs;
+use crate::output::{print_json, Progress};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Sub-block sizes (the service's --max-transfers) to measure.
+    #[arg(long, value_delimiter = ',', default_values_t = [8usize, 32, 128])]
+    sizes: Vec<usize>,
+    /// Concurrent clients, each posting as its own sender account.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=99))]
+    clients: u8,
+    /// Sub-blocks per size: each size posts `size x sub_blocks` transfers.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    sub_blocks: u32,
+    /// The service's --max-wait (seconds): closes the last, partial sub-block.
+    #[arg(long, default_value_t = 2)]
+    max_wait: u64,
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Repository root (default: found from the working directory).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct ServeRow {
+    sub_block_size: usize,
+    transfers: usize,
+    clients: usize,
+    /// Transfers accepted per second at the API over the posting phase.
+    accepted_per_s: f64,
+    p50_s: f64,
+    p99_s: f64,
+    /// From the first post to the last settlement.
+    total_s: f64,
+    sub_blocks: usize,
+}
+
+#[derive(Serialize)]
+struct ServeReport {
+    node_url: String,
+    rows: Vec<ServeRow>,
+    load_before: String,
+    load_after: String,
+}
+
+pub async fn run(args: ServeArgs, json: bool) -> Result<()> {
+    ensure!(args.sizes.iter().all(|s| (1..=528).contains(s)), "--sizes must be in 1..=528 (one proof holds at most 528 signed transfers)");
+    ensure!(args.chain.rpc_url.is_none(), "bench serve runs on its own embedded devnet (its clients are devnet accounts)");
+    let progress = Progress::new(json);
+    let clients = args.clients as usize;
+    let load_before = load_average();
+    let world = BenchWorld::start(
+        &WorldOptions {
+            program: ProgramKind::Signed,
+            signers: clients,
+            chain: args.chain.clone(),
+            repo: args.repo.clone(),
+        },
+        &progress,
+    )
+    .await?;
+    let mut rows = Vec::new();
+    for &size in &args.sizes {
+        let step = progress.step(format!("serving sub-blocks of {size}: {clients} clients post {} transfers", size * args.sub_blocks as usize));
+        let row = measure(&world, size, clients, args.sub_blocks as usize, Duration::from_secs(args.max_wait)).await?;
+        step.done(format!("{:.0} accepted/s, p50 {:.1} s, p99 {:.1} s", row.accepted_per_s, row.p50_s, row.p99_s));
+        rows.push(row);
+    }
+    let report = ServeReport {
+        node_url: world.node_url.clone(),
+        rows,
+        load_before,
+        load_after: load_average(),
+    };
+    world.stop().await?;
+    if json {
+        return print_json(&report);
+    }
+    println!("| sub-block size | transfers | clients | accepted/s at the API | submit -> settled p50 | p99 | first post -> last settled | sub-blocks |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &report.rows {
+        println!(
+            "| {} | {} | {} | {:.0} | {:.1} s | {:.1} s | {:.1} s | {} |",
+            r.sub_block_size, r.transfers, r.clients, r.accepted_per_s, r.p50_s, r.p99_s, r.total_s, r.sub_blocks
+        );
+    }
+    println!("load average before / after: {} / {}", report.load_before, report.load_after);
+    Ok(())
+}
+
+/// One size: a fresh service, the posting phase, then following every transfer to settled.
+async fn measure(world: &BenchWorld, size: usize, clients: usize, sub_blocks: usize, max_wait: Duration) -> Result<ServeRow> {
+    let data_dir = tempfile_dir()?;
+    let thread = ThreadKey::new(world.registry.address, world.thread_id);
+    let store = Store::open(&data_dir).context("opening the service's data directory")?;
+    let shared = Shared::new(world.client.clone(), store, thread);
+    let service = Service::bind(shared, "127.0.0.1:0".parse()?).await?;
+    let url = format!("http://{}", service.local_addr()?);
+    let pipeline = PipelineConfig {
+        limits: Limits { max_transfers: size, ..Limits::default() },
+        max_wait,
+        settle: SettleOptions::default(),
+        poll: Duration::from_millis(200),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(service.run(pipeline, Arc::new(zkthread_engine::Logged), async {
+        let _ = stopped.await;
+    }));
+
+    let per_client = sign_all(world, size * sub_blocks, clients)?;
+    let http = reqwest::Client::new();
+    let began = Instant::now();
+    let mut posting = Vec::new();
+    for requests in per_client {
+        let (http, url) = (http.clone(), url.clone());
+        posting.push(tokio::spawn(async move {
+            let mut accepted = Vec::with_capacity(requests.len());
+            for request in requests {
+                let response = http.post(format!("{url}/transfers")).json(&request).send().await?;
+                if !response.status().is_success() {
+                    bail!("a transfer was refused: {}", response.text().await.unwrap_or_default());
+                }
+                let answer: Accepted = response.json().await?;
+                accepted.push((answer.id, Instant::now()));
+            }
+            Ok::<_, anyhow::Error>(accepted)
+        }));
+    }
+    let mut accepted = Vec::new();
+    for task in posting {
+        accepted.extend(task.await.context("a client task failed")??);
+    }
+    let posted = began.elapsed();
+    let latencies = follow(&http, &url, &accepted).await?;
+    let total = began.elapsed();
+    let thread_view: zkthread_service::wire::ThreadView =
+        http.get(format!("{url}/thread")).send().await?.json().await?;
+    let _ = stop.send(());
+    serving.await.context("the service task failed")??;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    Ok(ServeRow {
+        sub_block_size: size,
+        transfers: accepted.len(),
+        clients,
+        accepted_per_s: accepted.len() as f64 / posted.as_secs_f64(),
+        p50_s: percentile(&latencies, 0.50),
+        p99_s: percentile(&latencies, 0.99),
+        total_s: total.as_secs_f64(),
+        sub_blocks: thread_view.settled_sub_blocks,
+    })
+}
+
+/// `n` transfers signed ahead of time, split over `clients` senders (each sender's chain of
+/// nonces and one-time keys in order), sender i paying sender i + 1.
+fn sign_all(world: &BenchWorld, n: usize, clients: usize) -> Result<Vec<Vec<TransferRequest>>> {
+    let senders = world.senders();
+    ensure!(senders.len() >= clients, "the bench world has {} senders, not {clients}", senders.len());
+    let statement = SignedPublicInput {
+        os_version: Felt::from(crate::program::OS_VERSION),
+        program_hash: world.program_hash,
+        chain_id: world.client.chain_id(),
+        registry: world.registry.address,
+        thread_id: Felt::from(world.thread_id),
+        sequence: Felt::ZERO,
+        contract_set_commitment: world.contract_set_commitment,
+        inputs: vec![],
+        outputs: vec![],
+    };
+    let mut keys = world.keys.lock().map_err(|_| anyhow::anyhow!("key state poisoned"))?;
+    let mut per_client = vec![Vec::new(); clients];
+    for i in 0..n {
+        let c = i % clients;
+        let (from, to) = (senders[c], senders[(c + 1) % clients.max(2)]);
+        let key = keys.get_mut(&from).with_context(|| format!("sender {from:#x} has no thread key"))?;
+        let transfer = Transfer { token: world.token.address, from, to, amount: 1 };
+        let tx = SignedTransferTx::sign(transfer, key.nonce, &key.seed, key.index, &statement)?;
+        key.index += 1;
+        key.nonce += 1;
+        per_client[c].push(TransferRequest::from_tx(&tx));
+    }
+    Ok(per_client)
+}
+
+/// Polls every accepted transfer until settled; each one's seconds from acceptance to the
+/// first poll that saw it settled.
+async fn follow(http: &reqwest::Client, url: &str, accepted: &[(u64, Instant)]) -> Result<Vec<f64>> {
+    let deadline = Instant::now() + Duration::from_secs(3_600);
+    let mut open: Vec<(u64, Instant)> = accepted.to_vec();
+    let mut latencies = Vec::with_capacity(accepted.len());
+    while !open.is_empty() {
+        ensure!(Instant::now() < deadline, "{} transfers not settled after an hour", open.len());
+        let mut still = Vec::new();
+        for (id, at) in open {
+            let status: TransferStatus = http.get(format!("{url}/transfers/{id}")).send().await?.json().await?;
+            match status.status.as_str() {
+                "settled" => latencies.push(at.elapsed().as_secs_f64()),
+                "rejected" => bail!("transfer {id} was rejected: {}", status.reason.unwrap_or_default()),
+                _ => still.push((id, at)),
+            }
+        }
+        open = still;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(latencies)
+}
+
+fn percentile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n => sorted[((n as f64 * q).ceil() as usize).clamp(1, n) - 1],
+    }
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "zkthread-bench-serve-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
