@@ -188,6 +188,7 @@ pub struct Deployed {
 
 /// A node, read-only: views, storage, receipts and prices. What `status` and `thread show`
 /// need, so they run without an account or private key.
+#[derive(Clone)]
 pub struct ChainReader {
     provider: RpcProvider,
     chain_id: Felt,
@@ -202,7 +203,9 @@ impl std::fmt::Debug for ChainReader {
 }
 
 /// A node plus one account that signs everything this client sends; every read of
-/// [`ChainReader`] is available on it too (`Deref`).
+/// [`ChainReader`] is available on it too (`Deref`). A clone signs as the same account: two
+/// clones sending at once race for its nonce.
+#[derive(Clone)]
 pub struct ChainClient {
     reader: ChainReader,
     account: SigningAccount,
