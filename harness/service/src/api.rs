@@ -18,7 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use zkthread_engine::{admit, hex, sender_state, EngineError, SubmitError};
-use zkthread_store::{SubBlock, SubBlockStatus};
+use zkthread_store::{Place, SubBlock, SubBlockStatus};
 
 use crate::wire::{
     parse_felt, Accepted, ErrorBody, SenderView, SubBlockView, ThreadView, TransferRequest,
@@ -122,45 +122,33 @@ async fn transfer_status(
         block: None,
         reason: None,
     };
-    // A transfer is in exactly one place; a sub-block that ended without applying anything
-    // handed its transfers back to pending, so only live and settled ones count.
-    let sub_blocks = store.sub_blocks(thread).map_err(EngineError::from)?;
-    for sub_block in sub_blocks.iter().rev() {
-        if !sub_block.body.transfers.iter().any(|t| t.id == id) {
-            continue;
+    // One read transaction: a batch moving the transfer between lists cannot hide it.
+    let snapshot = store.snapshot(thread).map_err(EngineError::from)?;
+    match snapshot.place(id) {
+        Some(Place::Pending) => return Ok(Json(status("pending"))),
+        Some(Place::Rejected { reason }) => {
+            return Ok(Json(TransferStatus {
+                reason: Some(reason.to_owned()),
+                ..status("rejected")
+            }))
         }
-        match &sub_block.status {
-            SubBlockStatus::Settled { tx_hash, block, .. } => {
-                return Ok(Json(TransferStatus {
-                    sequence: Some(sub_block.sequence()),
+        Some(Place::SubBlock(sub_block)) => {
+            let sequence = Some(sub_block.sequence());
+            return Ok(Json(match &sub_block.status {
+                SubBlockStatus::Settled { tx_hash, block, .. } => TransferStatus {
+                    sequence,
                     tx_hash: Some(hex(*tx_hash)),
                     block: Some(*block),
                     ..status("settled")
-                }))
-            }
-            live if live.in_flight() => {
-                return Ok(Json(TransferStatus {
-                    sequence: Some(sub_block.sequence()),
+                },
+                live => TransferStatus {
+                    sequence,
                     sub_block_status: Some(live.name().into()),
                     ..status("in_sub_block")
-                }))
-            }
-            _ => {}
+                },
+            }));
         }
-    }
-    if store.pending(thread).map_err(EngineError::from)?.iter().any(|t| t.id == id) {
-        return Ok(Json(status("pending")));
-    }
-    if let Some(rejected) = store
-        .rejected(thread)
-        .map_err(EngineError::from)?
-        .into_iter()
-        .find(|r| r.transfer.id == id)
-    {
-        return Ok(Json(TransferStatus {
-            reason: Some(rejected.reason),
-            ..status("rejected")
-        }));
+        None => {}
     }
     Err(ApiError(
         StatusCode::NOT_FOUND,
@@ -185,9 +173,9 @@ async fn sender(
 }
 
 async fn thread(State(shared): State<Arc<Shared>>) -> Result<Json<ThreadView>, ApiError> {
-    let store = &shared.store;
     let thread = shared.thread;
-    let sub_blocks = store.sub_blocks(thread).map_err(EngineError::from)?;
+    let snapshot = shared.store.snapshot(thread).map_err(EngineError::from)?;
+    let sub_blocks = &snapshot.sub_blocks;
     let settled = sub_blocks
         .iter()
         .filter(|s| matches!(s.status, SubBlockStatus::Settled { .. }))
@@ -196,8 +184,8 @@ async fn thread(State(shared): State<Arc<Shared>>) -> Result<Json<ThreadView>, A
         thread_id: thread.thread_id,
         registry: hex(thread.registry),
         chain_id: hex(shared.client.chain_id()),
-        pending: store.pending(thread).map_err(EngineError::from)?.len(),
-        rejected: store.rejected(thread).map_err(EngineError::from)?.len(),
+        pending: snapshot.pending.len(),
+        rejected: snapshot.rejected.len(),
         settled_sub_blocks: settled,
         sub_blocks: sub_blocks.iter().rev().take(RECENT_SUB_BLOCKS).map(sub_block_view).collect(),
         last_error: shared.last_error(),

@@ -343,33 +343,25 @@ impl Store {
         thread: ThreadKey,
     ) -> Result<Vec<T>> {
         let txn = self.db.begin_read().map_err(db_error)?;
-        let table = txn.open_table(table).map_err(db_error)?;
-        let scope = thread.scope();
-        let mut out = Vec::new();
-        for entry in table
-            .range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX))
-            .map_err(db_error)?
-        {
-            let (_, value) = entry.map_err(db_error)?;
-            out.push(serde_json::from_str(value.value())?);
-        }
-        Ok(out)
+        read_records(&txn, table, thread)
     }
 
     /// Every sub-block of the thread, by (sequence, attempt).
     pub fn sub_blocks(&self, thread: ThreadKey) -> Result<Vec<SubBlock>> {
         let txn = self.db.begin_read().map_err(db_error)?;
-        let table = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
-        let scope = thread.scope();
-        let mut out = Vec::new();
-        for entry in table
-            .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
-            .map_err(db_error)?
-        {
-            let (_, value) = entry.map_err(db_error)?;
-            out.push(serde_json::from_str(value.value())?);
-        }
-        Ok(out)
+        read_sub_blocks(&txn, thread)
+    }
+
+    /// The thread's pending and rejected transfers and its sub-blocks as of one instant (one
+    /// read transaction): a transfer is in exactly one place in it, even while a batch or an
+    /// abandon moves transfers between the lists.
+    pub fn snapshot(&self, thread: ThreadKey) -> Result<Snapshot> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        Ok(Snapshot {
+            pending: read_records(&txn, PENDING, thread)?,
+            rejected: read_records(&txn, REJECTED, thread)?,
+            sub_blocks: read_sub_blocks(&txn, thread)?,
+        })
     }
 
     /// The thread's Built, Proven or Sending sub-block, if any (there is at most one).
@@ -636,6 +628,79 @@ fn expect(
             expected,
         })
     }
+}
+
+/// One thread's records read in one transaction ([`Store::snapshot`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub pending: Vec<Transfer>,
+    pub rejected: Vec<Rejected>,
+    /// By (sequence, attempt).
+    pub sub_blocks: Vec<SubBlock>,
+}
+
+/// Where a transfer is in a [`Snapshot`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place<'a> {
+    Pending,
+    Rejected { reason: &'a str },
+    /// In a live (Built, Proven, Sending) or Settled sub-block. Sub-blocks that ended without
+    /// applying anything handed their transfers back, so they do not count.
+    SubBlock(&'a SubBlock),
+}
+
+impl Snapshot {
+    /// Where transfer `id` is, if it belongs to this thread.
+    pub fn place(&self, id: u64) -> Option<Place<'_>> {
+        let holds = |s: &SubBlock| s.body.transfers.iter().any(|t| t.id == id);
+        if let Some(sub_block) = self
+            .sub_blocks
+            .iter()
+            .rev()
+            .find(|s| !s.status.handed_back() && holds(s))
+        {
+            return Some(Place::SubBlock(sub_block));
+        }
+        if self.pending.iter().any(|t| t.id == id) {
+            return Some(Place::Pending);
+        }
+        self.rejected
+            .iter()
+            .find(|r| r.transfer.id == id)
+            .map(|r| Place::Rejected { reason: &r.reason })
+    }
+}
+
+fn read_records<T: serde::de::DeserializeOwned>(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<(&str, u64), &str>,
+    thread: ThreadKey,
+) -> Result<Vec<T>> {
+    let table = txn.open_table(table).map_err(db_error)?;
+    let scope = thread.scope();
+    let mut out = Vec::new();
+    for entry in table
+        .range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX))
+        .map_err(db_error)?
+    {
+        let (_, value) = entry.map_err(db_error)?;
+        out.push(serde_json::from_str(value.value())?);
+    }
+    Ok(out)
+}
+
+fn read_sub_blocks(txn: &redb::ReadTransaction, thread: ThreadKey) -> Result<Vec<SubBlock>> {
+    let table = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+    let scope = thread.scope();
+    let mut out = Vec::new();
+    for entry in table
+        .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
+        .map_err(db_error)?
+    {
+        let (_, value) = entry.map_err(db_error)?;
+        out.push(serde_json::from_str(value.value())?);
+    }
+    Ok(out)
 }
 
 mod u128_string {

@@ -350,3 +350,26 @@ fn a_settled_record_written_before_fees_were_kept_still_reads() {
     assert!(json.contains(&format!("\"fee_fri\":\"{}\"", u128::MAX)), "{json}");
     assert_eq!(serde_json::from_str::<SubBlockStatus>(&json).unwrap(), new);
 }
+
+#[test]
+fn a_snapshot_places_each_transfer_once_as_it_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    let b = store.submit(thread(1), transfer(2, 3, 5)).unwrap();
+    assert_eq!(store.snapshot(thread(1)).unwrap().place(a.id), Some(Place::Pending));
+    store
+        .record_batch(thread(1), sub_block(0, vec![a.clone()]), vec![Rejected { transfer: b.clone(), reason: "no".into() }])
+        .unwrap();
+    let snapshot = store.snapshot(thread(1)).unwrap();
+    assert!(matches!(snapshot.place(a.id), Some(Place::SubBlock(s)) if s.sequence() == 0));
+    assert_eq!(snapshot.place(b.id), Some(Place::Rejected { reason: "no" }));
+    assert_eq!(snapshot.place(999), None);
+    // A stale sub-block hands its transfer back: pending again, not "in sub-block".
+    store
+        .record_abandoned(thread(1), 0, 0, SubBlockStatus::Stale { tx_hash: None, reason: "moved".into() })
+        .unwrap();
+    assert_eq!(store.snapshot(thread(1)).unwrap().place(a.id), Some(Place::Pending));
+    // Another thread's transfer is not this thread's.
+    assert_eq!(store.snapshot(thread(2)).unwrap().place(a.id), None);
+}
