@@ -1,7 +1,7 @@
 //! `zkthread serve` as wallets meet it: a child process on an embedded devnet, fed over HTTP by
-//! `zkthread tx submit --server` and by a client signing in this process. Bad input is refused
-//! with a 4xx and its reason and changes nothing; accepted transfers settle and balances follow
-//! a reference model; the service is stopped right after broadcasting a settle (test-only
+//! `zkthread tx submit --server` and by clients signing in this process (four at once). Bad
+//! input is refused with a 4xx and its reason and changes nothing; accepted transfers settle
+//! and balances follow a reference model; the service is stopped right after broadcasting a settle (test-only
 //! crash point) and killed with SIGKILL while proving, and each restart finishes the job with
 //! every transfer applied exactly once; the node is cut off for a while (admission answers 503,
 //! the pipeline shows its error and retries) and the transfer settles once it is back. The status page, rendered by headless Chromium, shows
@@ -278,6 +278,39 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert!(thread["sub_blocks"][0]["tx_hash"].is_string(), "{thread}");
     served.kill();
 
+    // Four clients at once, each posting three transfers signed in its own thread: every one
+    // is accepted (admissions are serialized per thread) and settles in one sub-block, once.
+    let served = Served::start(&world, 12, None);
+    let url = served.url.clone();
+    let amount = |i: usize| 1 + i as u128;
+    let ids: Vec<u64> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..4)
+            .map(|i| {
+                let (world, http, url) = (&world, &http, &url);
+                scope.spawn(move || {
+                    (0..3)
+                        .map(|_| {
+                            let tx = sign_here(world, http, url, i, (i + 1) % 4, amount(i));
+                            let (status, answer) = http.post_json(url, &request(&tx));
+                            assert_eq!(status, 202, "client {i}: {answer}");
+                            answer["id"].as_u64().unwrap()
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        clients.into_iter().flat_map(|c| c.join().expect("a client")).collect()
+    });
+    for i in 0..4 {
+        expected[i] -= 3 * amount(i);
+        expected[(i + 1) % 4] += 3 * amount(i);
+    }
+    for id in &ids {
+        assert_eq!(http.wait_settled(&url, *id)["sequence"], 1);
+    }
+    assert_eq!(world.balances(), expected);
+    served.kill();
+
     // Stopped right after broadcasting a settle: the restart finds it settled, sends nothing.
     let mut crashing = Served::start(&world, 1, Some("after-send"));
     let fourth = submit_via_cli(&world, &crashing.url, 1, 2, 30);
@@ -286,8 +319,9 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     let served = Served::start(&world, 1, None);
     let url = served.url.clone();
     let settled = http.wait_settled(&url, fourth);
-    assert_eq!(settled["sequence"], 1, "{settled}");
-    expected = [SUPPLY - 157, 70, 80, 7];
+    assert_eq!(settled["sequence"], 2, "{settled}");
+    expected[1] -= 30;
+    expected[2] += 30;
     assert_eq!(world.balances(), expected);
 
     // Killed while proving: the restart proves again and settles once.
@@ -296,11 +330,12 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     served.kill();
     let served = Served::start(&world, 1, None);
     let settled = http.wait_settled(&served.url, fifth);
-    assert_eq!(settled["sequence"], 2, "{settled}");
-    expected = [SUPPLY - 157, 70, 75, 12];
+    assert_eq!(settled["sequence"], 3, "{settled}");
+    expected[2] -= 5;
+    expected[3] += 5;
     assert_eq!(world.balances(), expected);
     let (_, thread) = http.get(format!("{}/thread", served.url));
-    assert_eq!(thread["settled_sub_blocks"], 3, "{thread}");
+    assert_eq!(thread["settled_sub_blocks"], 4, "{thread}");
     assert_eq!(thread["pending"], 0, "{thread}");
 
     // The node unreachable for a while: admission answers 503 and stores nothing, the pipeline
@@ -328,17 +363,18 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     std::thread::sleep(Duration::from_secs(2));
     proxy.set_up(true);
     let settled = http.wait_settled(&url, sixth);
-    assert_eq!(settled["sequence"], 3, "{settled}");
-    expected = [SUPPLY - 157, 72, 75, 10];
+    assert_eq!(settled["sequence"], 4, "{settled}");
+    expected[3] -= 2;
+    expected[1] += 2;
     assert_eq!(world.balances(), expected);
     let (_, thread) = http.get(format!("{url}/thread"));
     assert_eq!(thread["last_error"], Value::Null, "{thread}");
-    assert_eq!(thread["settled_sub_blocks"], 4, "{thread}");
+    assert_eq!(thread["settled_sub_blocks"], 5, "{thread}");
 
     // A person watching the thread sees the same: the page, rendered by a browser.
     let page = rendered_page(&served.url);
     assert!(page.contains(&format!("zkThread {}", world.thread_id)), "{page}");
-    assert!(page.contains(r#"<dd id="settled">4</dd>"#), "{page}");
+    assert!(page.contains(r#"<dd id="settled">5</dd>"#), "{page}");
     assert!(page.contains(r#"<dd id="pending">0</dd>"#), "{page}");
     for sub_block in thread["sub_blocks"].as_array().unwrap() {
         let tx = sub_block["tx_hash"].as_str().unwrap();
