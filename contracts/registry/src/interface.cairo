@@ -73,6 +73,9 @@ pub trait IThreadRegistry<TContractState> {
     fn thread_contracts(self: @TContractState, thread_id: u64) -> Span<ContractAddress>;
     fn next_sequence(self: @TContractState, thread_id: u64) -> u64;
     fn is_prover_allowed(self: @TContractState, thread_id: u64, prover: ContractAddress) -> bool;
+    /// The thread's prover allowlist as the last `create_thread` or `set_provers` set it, in
+    /// that order and without repeats; empty when anyone may settle.
+    fn thread_provers(self: @TContractState, thread_id: u64) -> Span<ContractAddress>;
     /// The exact felts the verifier receives for this sub-block (see `settle`).
     fn public_input(
         self: @TContractState,

@@ -42,6 +42,10 @@ pub mod ThreadRegistry {
         /// never need clearing.
         pub allowlist_generation: u32,
         pub provers: Map<(u32, ContractAddress), bool>,
+        /// The same allowlist as a list, for `thread_provers`: `prover_list[(generation, i)]`
+        /// for `i < prover_count`, the count of the current generation.
+        pub prover_list: Map<(u32, u32), ContractAddress>,
+        pub prover_count: u32,
     }
 
     #[storage]
@@ -116,7 +120,7 @@ pub mod ThreadRegistry {
         pub program_hash: ClassHash,
     }
 
-    /// The allowlist now is exactly `provers` (empty: anyone may settle).
+    /// The allowlist now is exactly `provers`, each once (empty: anyone may settle).
     #[derive(Drop, PartialEq, Debug, starknet::Event)]
     pub struct ProversChanged {
         #[key]
@@ -225,7 +229,7 @@ pub mod ThreadRegistry {
             thread.admin.write(admin);
             thread.active.write(true);
             thread.contract_set_commitment.write(contract_set_commitment);
-            self.write_allowlist(thread_id, provers);
+            let provers = self.write_allowlist(thread_id, provers);
 
             self
                 .emit(
@@ -265,7 +269,7 @@ pub mod ThreadRegistry {
 
         fn set_provers(ref self: ContractState, thread_id: u64, provers: Span<ContractAddress>) {
             self.assert_admin(thread_id);
-            self.write_allowlist(thread_id, provers);
+            let provers = self.write_allowlist(thread_id, provers);
             self.emit(ProversChanged { thread_id, provers });
         }
 
@@ -387,6 +391,17 @@ pub mod ThreadRegistry {
             thread.provers.entry((thread.allowlist_generation.read(), prover)).read()
         }
 
+        fn thread_provers(self: @ContractState, thread_id: u64) -> Span<ContractAddress> {
+            self.assert_thread_exists(thread_id);
+            let thread = self.threads.entry(thread_id);
+            let generation = thread.allowlist_generation.read();
+            let mut provers = array![];
+            for index in 0..thread.prover_count.read() {
+                provers.append(thread.prover_list.entry((generation, index)).read());
+            };
+            provers.span()
+        }
+
         fn public_input(
             self: @ContractState,
             thread_id: u64,
@@ -441,15 +456,26 @@ pub mod ThreadRegistry {
             );
         }
 
-        /// Replaces the allowlist of `thread_id` by `provers` (empty: open to anyone).
-        fn write_allowlist(ref self: ContractState, thread_id: u64, provers: Span<ContractAddress>) {
+        /// Replaces the allowlist of `thread_id` by `provers` (empty: open to anyone) and
+        /// returns it as stored: in the given order, repeats dropped.
+        fn write_allowlist(
+            ref self: ContractState, thread_id: u64, provers: Span<ContractAddress>,
+        ) -> Span<ContractAddress> {
             let thread = self.threads.entry(thread_id);
             let generation = thread.allowlist_generation.read() + 1;
             thread.allowlist_generation.write(generation);
-            thread.allowlist_enabled.write(provers.len() != 0);
+            let mut listed = array![];
             for prover in provers {
-                thread.provers.entry((generation, *prover)).write(true);
+                let allowed = thread.provers.entry((generation, *prover));
+                if !allowed.read() {
+                    allowed.write(true);
+                    thread.prover_list.entry((generation, listed.len())).write(*prover);
+                    listed.append(*prover);
+                }
             };
+            thread.prover_count.write(listed.len());
+            thread.allowlist_enabled.write(listed.len() != 0);
+            listed.span()
         }
 
         /// Every slot is strictly after the previous one by (contract, key), so no slot appears
