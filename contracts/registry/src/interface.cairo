@@ -22,6 +22,16 @@ pub struct ThreadInfo {
     pub allowlist_enabled: bool,
 }
 
+/// One entry of a settled sub-block's state diff (`SubBlockSettled`): storage slot `key` of
+/// `contract` now holds `value`. Serialized as the three felts `contract, key, value`, the
+/// layout of the `(contract, key, value)` tuples `settle` takes.
+#[derive(Copy, Drop, Serde, PartialEq, Debug)]
+pub struct SettledSlot {
+    pub contract: ContractAddress,
+    pub key: felt252,
+    pub value: felt252,
+}
+
 #[starknet::interface]
 pub trait IThreadRegistry<TContractState> {
     // Owner: vetting of OS versions and programs.
@@ -52,7 +62,8 @@ pub trait IThreadRegistry<TContractState> {
     // not re-entered; thread exists, is active, caller allowed; `sequence` is the next one;
     // both lists strictly ascending and over the thread's contracts only; every input equals
     // current storage; the program's verifier instance accepts `proof` for `public_input`.
-    // Then writes the outputs, bumps the sequence and emits `SubBlockSettled`.
+    // Then writes the outputs, bumps the sequence and emits the state diff as `SubBlockSettled`
+    // events followed by one `SubBlockSettledSummary`.
     fn settle(
         ref self: TContractState,
         thread_id: u64,
@@ -73,6 +84,9 @@ pub trait IThreadRegistry<TContractState> {
     fn thread_contracts(self: @TContractState, thread_id: u64) -> Span<ContractAddress>;
     fn next_sequence(self: @TContractState, thread_id: u64) -> u64;
     fn is_prover_allowed(self: @TContractState, thread_id: u64, prover: ContractAddress) -> bool;
+    /// The thread's prover allowlist as the last `create_thread` or `set_provers` set it, in
+    /// that order and without repeats; empty when anyone may settle.
+    fn thread_provers(self: @TContractState, thread_id: u64) -> Span<ContractAddress>;
     /// The exact felts the verifier receives for this sub-block (see `settle`).
     fn public_input(
         self: @TContractState,

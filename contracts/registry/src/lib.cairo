@@ -8,7 +8,9 @@
 //! exists, is active and accepts the caller as prover; the sequence number is the next one; the
 //! input and output slot lists are sorted and touch only the thread's contracts; every input
 //! equals current storage; the thread program's verifier accepts the proof for the public input.
-//! Only then are the outputs written, the sequence bumped and the state diff emitted.
+//! Only then are the outputs written, the sequence bumped and the state diff emitted: as
+//! `SubBlockSettled` events keyed by thread and sequence (at most 96 named `SettledSlot`
+//! entries each), then one `SubBlockSettledSummary` (prover, counts, public-input hash).
 
 pub mod errors;
 pub mod interface;

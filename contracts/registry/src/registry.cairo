@@ -12,7 +12,7 @@
 pub mod ThreadRegistry {
     use core::poseidon::poseidon_hash_span;
     use registry::errors;
-    use registry::interface::{IThreadRegistry, ThreadInfo};
+    use registry::interface::{IThreadRegistry, SettledSlot, ThreadInfo};
     use starknet::storage::{
         Map, MutableVecTrait, StorageMapReadAccess, StorageMapWriteAccess, StoragePathEntry,
         StoragePointerReadAccess, StoragePointerWriteAccess, Vec, VecTrait,
@@ -42,6 +42,10 @@ pub mod ThreadRegistry {
         /// never need clearing.
         pub allowlist_generation: u32,
         pub provers: Map<(u32, ContractAddress), bool>,
+        /// The same allowlist as a list, for `thread_provers`: `prover_list[(generation, i)]`
+        /// for `i < prover_count`, the count of the current generation.
+        pub prover_list: Map<(u32, u32), ContractAddress>,
+        pub prover_count: u32,
     }
 
     #[storage]
@@ -75,6 +79,7 @@ pub mod ThreadRegistry {
         ProversChanged: ProversChanged,
         ThreadActivityChanged: ThreadActivityChanged,
         SubBlockSettled: SubBlockSettled,
+        SubBlockSettledSummary: SubBlockSettledSummary,
     }
 
     #[derive(Drop, PartialEq, Debug, starknet::Event)]
@@ -116,7 +121,7 @@ pub mod ThreadRegistry {
         pub program_hash: ClassHash,
     }
 
-    /// The allowlist now is exactly `provers` (empty: anyone may settle).
+    /// The allowlist now is exactly `provers`, each once (empty: anyone may settle).
     #[derive(Drop, PartialEq, Debug, starknet::Event)]
     pub struct ProversChanged {
         #[key]
@@ -131,25 +136,50 @@ pub mod ThreadRegistry {
         pub active: bool,
     }
 
-    /// Outputs per `SubBlockSettled` event. Starknet caps one event's data at 300 felts; the
-    /// event's data is `sequence, chunk, n_chunks, outputs.len()` and 3 felts per output, so
-    /// 4 + 3 * 96 = 292 fits (97 would too, 96 is a round number with room to spare). The
-    /// per-transaction cap of 1000 events (blockifier versioned constants,
-    /// `tx_event_limits.max_n_emitted_events`) bounds a settlement at 96,000 outputs.
+    /// Outputs per `SubBlockSettled` event. Starknet caps one event's data at 300 felts and its
+    /// keys at 50 (blockifier versioned constants, `tx_event_limits`). The event's keys are
+    /// `selector, thread_id, sequence`, its data `chunk, n_chunks, outputs.len()` and 3 felts per
+    /// output, so 3 + 3 * 96 = 291 fits (99 would too; 96 leaves room and is the chunk size
+    /// clients know). A settlement emits `n_chunks + 1` registry events (the chunks and the
+    /// summary) and one `SlotsWritten` per written contract, within the 1000 events a
+    /// transaction may emit up to ~95,000 outputs: far past what a settlement's calldata and
+    /// Cairo steps allow (the batcher's default of 110 slots is 2 chunks; the 10M-step bound
+    /// is near 2,300 slots, 24 chunks).
     pub const SETTLED_OUTPUTS_PER_EVENT: u32 = 96;
 
-    /// Sub-block `sequence` of `thread_id` was settled. Its state diff `(contract, key, value)`,
-    /// in slot order, is split over `n_chunks >= 1` events emitted in order `chunk = 0, 1, ...`,
-    /// each with at most `SETTLED_OUTPUTS_PER_EVENT` outputs (an empty sub-block emits one event
-    /// with none): their concatenation is enough to rebuild thread state from events alone.
+    /// Sub-block `sequence` of `thread_id` was settled. Its state diff, in slot order, is split
+    /// over `n_chunks >= 1` events emitted in order `chunk = 0, 1, ...`, each with at most
+    /// `SETTLED_OUTPUTS_PER_EVENT` outputs (an empty sub-block emits one event with none): their
+    /// concatenation is enough to rebuild thread state from events alone. Both ids are keys, so
+    /// an indexer can filter by thread and by sequence. A token's `thread_slots(account)` maps
+    /// accounts to the slot keys.
     #[derive(Drop, PartialEq, Debug, starknet::Event)]
     pub struct SubBlockSettled {
         #[key]
         pub thread_id: u64,
+        #[key]
         pub sequence: u64,
         pub chunk: u32,
         pub n_chunks: u32,
-        pub outputs: Span<(ContractAddress, felt252, felt252)>,
+        pub outputs: Span<SettledSlot>,
+    }
+
+    /// Emitted once per settlement, after its `SubBlockSettled` chunks: `prover` (the caller of
+    /// `settle`) settled sub-block `sequence` of `thread_id`, `n_inputs` slots read and
+    /// `n_outputs` written (in `n_chunks` chunks). `public_input_hash` is
+    /// `poseidon_hash_span(public_input)`, the statement the verifier accepted (`public_input`
+    /// view), so a published sub-block's inputs and outputs can be checked from events alone.
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct SubBlockSettledSummary {
+        #[key]
+        pub thread_id: u64,
+        #[key]
+        pub sequence: u64,
+        pub prover: ContractAddress,
+        pub n_inputs: u32,
+        pub n_outputs: u32,
+        pub n_chunks: u32,
+        pub public_input_hash: felt252,
     }
 
     #[constructor]
@@ -225,7 +255,7 @@ pub mod ThreadRegistry {
             thread.admin.write(admin);
             thread.active.write(true);
             thread.contract_set_commitment.write(contract_set_commitment);
-            self.write_allowlist(thread_id, provers);
+            let provers = self.write_allowlist(thread_id, provers);
 
             self
                 .emit(
@@ -265,7 +295,7 @@ pub mod ThreadRegistry {
 
         fn set_provers(ref self: ContractState, thread_id: u64, provers: Span<ContractAddress>) {
             self.assert_admin(thread_id);
-            self.write_allowlist(thread_id, provers);
+            let provers = self.write_allowlist(thread_id, provers);
             self.emit(ProversChanged { thread_id, provers });
         }
 
@@ -290,10 +320,8 @@ pub mod ThreadRegistry {
             self.assert_thread_exists(thread_id);
             let thread = self.threads.entry(thread_id);
             assert(thread.active.read(), errors::THREAD_INACTIVE);
-            assert(
-                self.is_prover_allowed(thread_id, get_caller_address()),
-                errors::PROVER_NOT_ALLOWED,
-            );
+            let prover = get_caller_address();
+            assert(self.is_prover_allowed(thread_id, prover), errors::PROVER_NOT_ALLOWED);
 
             // 2. Replay and reorder protection.
             assert(sequence == thread.sequence.read(), errors::WRONG_SEQUENCE);
@@ -317,7 +345,19 @@ pub mod ThreadRegistry {
             // 6. Apply the state diff and publish it.
             write_outputs(thread_id, outputs);
             thread.sequence.write(sequence + 1);
-            self.emit_state_diff(thread_id, sequence, outputs);
+            let n_chunks = self.emit_state_diff(thread_id, sequence, outputs);
+            self
+                .emit(
+                    SubBlockSettledSummary {
+                        thread_id,
+                        sequence,
+                        prover,
+                        n_inputs: inputs.len(),
+                        n_outputs: outputs.len(),
+                        n_chunks,
+                        public_input_hash: poseidon_hash_span(public_input),
+                    },
+                );
 
             self.settling.write(false);
         }
@@ -387,6 +427,17 @@ pub mod ThreadRegistry {
             thread.provers.entry((thread.allowlist_generation.read(), prover)).read()
         }
 
+        fn thread_provers(self: @ContractState, thread_id: u64) -> Span<ContractAddress> {
+            self.assert_thread_exists(thread_id);
+            let thread = self.threads.entry(thread_id);
+            let generation = thread.allowlist_generation.read();
+            let mut provers = array![];
+            for index in 0..thread.prover_count.read() {
+                provers.append(thread.prover_list.entry((generation, index)).read());
+            };
+            provers.span()
+        }
+
         fn public_input(
             self: @ContractState,
             thread_id: u64,
@@ -441,15 +492,26 @@ pub mod ThreadRegistry {
             );
         }
 
-        /// Replaces the allowlist of `thread_id` by `provers` (empty: open to anyone).
-        fn write_allowlist(ref self: ContractState, thread_id: u64, provers: Span<ContractAddress>) {
+        /// Replaces the allowlist of `thread_id` by `provers` (empty: open to anyone) and
+        /// returns it as stored: in the given order, repeats dropped.
+        fn write_allowlist(
+            ref self: ContractState, thread_id: u64, provers: Span<ContractAddress>,
+        ) -> Span<ContractAddress> {
             let thread = self.threads.entry(thread_id);
             let generation = thread.allowlist_generation.read() + 1;
             thread.allowlist_generation.write(generation);
-            thread.allowlist_enabled.write(provers.len() != 0);
+            let mut listed = array![];
             for prover in provers {
-                thread.provers.entry((generation, *prover)).write(true);
+                let allowed = thread.provers.entry((generation, *prover));
+                if !allowed.read() {
+                    allowed.write(true);
+                    thread.prover_list.entry((generation, listed.len())).write(*prover);
+                    listed.append(*prover);
+                }
             };
+            thread.prover_count.write(listed.len());
+            thread.allowlist_enabled.write(listed.len() != 0);
+            listed.span()
         }
 
         /// Every slot is strictly after the previous one by (contract, key), so no slot appears
@@ -494,13 +556,13 @@ pub mod ThreadRegistry {
         }
 
         /// Publishes `outputs` as `SubBlockSettled` events of at most `SETTLED_OUTPUTS_PER_EVENT`
-        /// outputs each, in order; always at least one event.
+        /// outputs each, in order; always at least one event. Returns how many.
         fn emit_state_diff(
             ref self: ContractState,
             thread_id: u64,
             sequence: u64,
             outputs: Span<(ContractAddress, felt252, felt252)>,
-        ) {
+        ) -> u32 {
             let n_chunks = if outputs.len() == 0 {
                 1
             } else {
@@ -514,11 +576,12 @@ pub mod ThreadRegistry {
                 } else {
                     SETTLED_OUTPUTS_PER_EVENT
                 };
-                let outputs = rest.slice(0, size);
+                let outputs = settled_slots(rest.slice(0, size));
                 rest = rest.slice(size, rest.len() - size);
                 self.emit(SubBlockSettled { thread_id, sequence, chunk, n_chunks, outputs });
                 chunk += 1;
             };
+            n_chunks
         }
     }
 
@@ -545,6 +608,16 @@ pub mod ThreadRegistry {
         let (a_contract, a_key) = a;
         let (b_contract, b_key) = b;
         a_contract < b_contract || (a_contract == b_contract && a_key < b_key)
+    }
+
+    /// `slots` as the named entries of a `SubBlockSettled` event (the same felts).
+    fn settled_slots(slots: Span<(ContractAddress, felt252, felt252)>) -> Span<SettledSlot> {
+        let mut settled = array![];
+        for slot in slots {
+            let (contract, key, value) = *slot;
+            settled.append(SettledSlot { contract, key, value });
+        };
+        settled.span()
     }
 
     fn append_slots(ref felts: Array<felt252>, slots: Span<(ContractAddress, felt252, felt252)>) {

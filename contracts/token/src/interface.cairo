@@ -85,6 +85,25 @@ pub trait IThreadKeys<TContractState> {
     fn thread_key(self: @TContractState, account: ContractAddress) -> felt252;
 }
 
+/// The storage slots a thread reads and writes for one account of a thread token.
+#[derive(Copy, Drop, Serde, PartialEq, Debug)]
+pub struct ThreadSlots {
+    /// The key of `balances[account]`: the slot holding the account's balance (a `u128`).
+    pub balance: felt252,
+    /// The key of `thread_keys[account]`: the slot holding its thread key and key nonce.
+    pub thread_key: felt252,
+}
+
+/// Where each account's thread-visible state lives: what an indexer needs to map the
+/// `(contract, key, value)` entries of a settlement's state diff (the registry's
+/// `SubBlockSettled` events) back to accounts. A slot key is a storage address,
+/// `pedersen(sn_keccak(variable name), account) mod (2^251 - 256)`.
+#[starknet::interface]
+pub trait IThreadSlots<TContractState> {
+    /// The storage keys of `account`'s balance and thread-key slots.
+    fn thread_slots(self: @TContractState, account: ContractAddress) -> ThreadSlots;
+}
+
 /// `BalanceReader`: another contract reading thread-token balances through `balance_of`.
 #[starknet::interface]
 pub trait IBalanceReader<TContractState> {

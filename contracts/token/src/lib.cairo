@@ -12,6 +12,8 @@
 //! Each account's thread key (`docs/signed-transfers.md`, "Thread keys") is one slot too,
 //! `thread_keys[account]`, holding its key commitment and key nonce; only the account itself
 //! sets it directly (`set_thread_key`), a settled signed transfer rotates it through the thread.
+//! `thread_slots(account)` returns both slot keys, so an indexer can map the state diff of a
+//! settlement (`(contract, key, value)` entries) back to the accounts it knows.
 //!
 //! The token embeds the thread component with both of its interfaces: the deployer names the
 //! registry, the owner who chooses which thread programs may touch the token, and the programs

@@ -2,13 +2,16 @@
 pub mod ThreadToken {
     use core::num::traits::{Bounded, CheckedAdd};
     use starknet::storage::{
-        Map, StorageMapReadAccess, StorageMapWriteAccess, StoragePointerReadAccess,
-        StoragePointerWriteAccess,
+        Map, StorageAsPointer, StorageMapReadAccess, StorageMapWriteAccess, StoragePathEntry,
+        StoragePointerReadAccess, StoragePointerWriteAccess,
     };
+    use starknet::storage_access::storage_address_from_base;
     use starknet::{ClassHash, ContractAddress, get_caller_address};
     use thread::ThreadReadyComponent;
     use token::errors;
-    use token::interface::{IERC20, IERC20CamelOnly, IERC20Metadata, IThreadKeys};
+    use token::interface::{
+        IERC20, IERC20CamelOnly, IERC20Metadata, IThreadKeys, IThreadSlots, ThreadSlots,
+    };
 
     component!(path: ThreadReadyComponent, storage: thread_ready, event: ThreadReadyEvent);
 
@@ -255,6 +258,20 @@ pub mod ThreadToken {
 
         fn thread_key(self: @ContractState, account: ContractAddress) -> felt252 {
             self.thread_keys.read(account)
+        }
+    }
+
+    #[abi(embed_v0)]
+    impl ThreadSlotsImpl of IThreadSlots<ContractState> {
+        // Taken from the storage paths themselves, so the answer is whatever address the
+        // compiler gives `balances[account]` and `thread_keys[account]`.
+        fn thread_slots(self: @ContractState, account: ContractAddress) -> ThreadSlots {
+            let balance = self.balances.entry(account).as_ptr().__storage_pointer_address__;
+            let thread_key = self.thread_keys.entry(account).as_ptr().__storage_pointer_address__;
+            ThreadSlots {
+                balance: storage_address_from_base(balance).into(),
+                thread_key: storage_address_from_base(thread_key).into(),
+            }
         }
     }
 

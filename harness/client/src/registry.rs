@@ -12,8 +12,16 @@ use crate::{ChainReader, call, selector, ChainClient, ClientError, Deployed, Fee
 pub const THREAD_CREATED_EVENT: &str = "ThreadCreated";
 
 /// Event the registry emits when a sub-block settles: its state diff, in one or more chunks
-/// (Starknet caps one event's data at 300 felts).
+/// (Starknet caps one event's data at 300 felts). Keys `[selector, thread_id, sequence]`.
 pub const SUB_BLOCK_SETTLED_EVENT: &str = "SubBlockSettled";
+
+/// Event the registry emits once per settlement, after the `SubBlockSettled` chunks: who
+/// settled, how many slots, and the hash of the public input. Keys
+/// `[selector, thread_id, sequence]`.
+pub const SUB_BLOCK_SETTLED_SUMMARY_EVENT: &str = "SubBlockSettledSummary";
+
+/// Outputs per `SubBlockSettled` event (`SETTLED_OUTPUTS_PER_EVENT` in the registry).
+pub const SETTLED_OUTPUTS_PER_EVENT: usize = 96;
 
 /// A settled sub-block's state diff, reassembled from its `SubBlockSettled` events.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +30,21 @@ pub struct SettledStateDiff {
     pub sequence: u64,
     /// The outputs `(contract, key, value)`, in the order the registry applied them.
     pub outputs: Vec<SlotValue>,
+}
+
+/// A settlement's `SubBlockSettledSummary` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettledSummary {
+    pub thread_id: u64,
+    pub sequence: u64,
+    /// The caller of `settle`.
+    pub prover: Felt,
+    pub n_inputs: u32,
+    pub n_outputs: u32,
+    /// How many `SubBlockSettled` chunks carried the outputs.
+    pub n_chunks: u32,
+    /// `poseidon_hash_span(public_input)`: see [`public_input_hash`].
+    pub public_input_hash: Felt,
 }
 
 /// Arguments of `create_thread`.
@@ -133,6 +156,22 @@ pub fn public_input(
     push_slot_span(&mut out, &settlement.inputs);
     push_slot_span(&mut out, &settlement.outputs);
     out
+}
+
+/// What a settlement's `SubBlockSettledSummary` commits to: Poseidon (`poseidon_hash_span`)
+/// over [`public_input`], the exact statement the verifier accepted.
+pub fn public_input_hash(
+    os_version: Felt,
+    program_hash: Felt,
+    contracts: &[Felt],
+    settlement: &Settlement,
+) -> Felt {
+    poseidon_hash_many(&public_input(
+        os_version,
+        program_hash,
+        contracts,
+        settlement,
+    ))
 }
 
 /// Where `registry` deploys the verifier instance of `program_hash` when it registers the
@@ -277,13 +316,33 @@ impl Registry {
                 vec![Felt::from(thread_id)],
             )
             .await?;
-        match words.split_first() {
-            Some((len, rest)) if Felt::from(rest.len()) == *len => Ok(rest.to_vec()),
-            _ => Err(ClientError::Decode {
-                what: "thread_contracts".into(),
-                detail: format!("{words:?}"),
-            }),
-        }
+        felt_span(&words, "thread_contracts")
+    }
+
+    /// The thread's prover allowlist in the order it was set, each prover once; empty when
+    /// anyone may settle.
+    pub async fn thread_provers(&self, client: &ChainReader, thread_id: u64) -> Result<Vec<Felt>> {
+        let words = client
+            .call(self.address, "thread_provers", vec![Felt::from(thread_id)])
+            .await?;
+        felt_span(&words, "thread_provers")
+    }
+
+    /// Whether `prover` may settle sub-blocks of `thread_id` now.
+    pub async fn is_prover_allowed(
+        &self,
+        client: &ChainReader,
+        thread_id: u64,
+        prover: Felt,
+    ) -> Result<bool> {
+        let words = client
+            .call(
+                self.address,
+                "is_prover_allowed",
+                vec![Felt::from(thread_id), prover],
+            )
+            .await?;
+        Ok(calldata::single::<u8>(&words, "is_prover_allowed")? == 1)
     }
 
     /// The public input the registry would hand the verifier (view; for cross-checks).
@@ -417,6 +476,17 @@ impl Registry {
     }
 }
 
+/// A `Span<felt252>` (or of addresses) as a view returns it: its length, then the items.
+fn felt_span(words: &[Felt], what: &str) -> Result<Vec<Felt>> {
+    match words.split_first() {
+        Some((len, rest)) if Felt::from(rest.len()) == *len => Ok(rest.to_vec()),
+        _ => Err(ClientError::Decode {
+            what: what.into(),
+            detail: format!("{words:?}"),
+        }),
+    }
+}
+
 /// Thread id from the registry's `ThreadCreated` event: the first field after the selector
 /// (it is the event's first `#[key]` member, or its first data member).
 fn thread_created_id(registry: Felt, events: &[Event]) -> Result<u64> {
@@ -440,9 +510,9 @@ fn thread_created_id(registry: Felt, events: &[Event]) -> Result<u64> {
 }
 
 /// Reassembles the one state diff `registry` published among `events` (one transaction's).
-/// Each `SubBlockSettled` event has keys `[selector, thread_id]` and data
-/// `[sequence, chunk, n_chunks, n, (contract, key, value)*n]`; the chunks must be exactly
-/// `0..n_chunks`, in order, all of one sub-block.
+/// Each `SubBlockSettled` event has keys `[selector, thread_id, sequence]` and data
+/// `[chunk, n_chunks, n, (contract, key, value)*n]` (each output a `SettledSlot` struct); the
+/// chunks must be exactly `0..n_chunks`, in order, all of one sub-block.
 pub fn sub_block_settled(registry: Felt, events: &[Event]) -> Result<SettledStateDiff> {
     let wanted = selector(SUB_BLOCK_SETTLED_EVENT)?;
     let bad = |detail: String| ClientError::Decode {
@@ -458,10 +528,10 @@ pub fn sub_block_settled(registry: Felt, events: &[Event]) -> Result<SettledStat
     let mut announced_chunks = 0;
     let mut seen_chunks = 0;
     for event in chunks {
-        let [_, thread_id] = event.keys.as_slice() else {
+        let [_, thread_id, sequence] = event.keys.as_slice() else {
             return Err(bad(format!("keys {:?}", event.keys)));
         };
-        let [sequence, chunk, n_chunks, count, slots @ ..] = event.data.as_slice() else {
+        let [chunk, n_chunks, count, slots @ ..] = event.data.as_slice() else {
             return Err(bad(format!("data too short: {:?}", event.data)));
         };
         let (thread_id, sequence) = (
@@ -510,6 +580,44 @@ pub fn sub_block_settled(registry: Felt, events: &[Event]) -> Result<SettledStat
         )));
     }
     Ok(diff)
+}
+
+/// The `SubBlockSettledSummary` `registry` emitted among `events` (one transaction's): keys
+/// `[selector, thread_id, sequence]`, data `[prover, n_inputs, n_outputs, n_chunks,
+/// public_input_hash]`. Exactly one is expected.
+pub fn sub_block_settled_summary(registry: Felt, events: &[Event]) -> Result<SettledSummary> {
+    let wanted = selector(SUB_BLOCK_SETTLED_SUMMARY_EVENT)?;
+    let bad = |detail: String| ClientError::Decode {
+        what: SUB_BLOCK_SETTLED_SUMMARY_EVENT.into(),
+        detail,
+    };
+    let mut summaries = events
+        .iter()
+        .filter(|event| event.from_address == registry && event.keys.first() == Some(&wanted));
+    let event = summaries
+        .next()
+        .ok_or_else(|| bad("no event from the registry".into()))?;
+    if summaries.next().is_some() {
+        return Err(bad("more than one in the transaction".into()));
+    }
+    let [_, thread_id, sequence] = event.keys.as_slice() else {
+        return Err(bad(format!("keys {:?}", event.keys)));
+    };
+    let [prover, n_inputs, n_outputs, n_chunks, public_input_hash] = event.data.as_slice() else {
+        return Err(bad(format!("data {:?}", event.data)));
+    };
+    fn number<T: TryFrom<Felt>>(felt: &Felt, what: &str) -> Result<T> {
+        calldata::single(std::slice::from_ref(felt), what)
+    }
+    Ok(SettledSummary {
+        thread_id: number(thread_id, "thread id")?,
+        sequence: number(sequence, "sequence")?,
+        prover: *prover,
+        n_inputs: number(n_inputs, "n_inputs")?,
+        n_outputs: number(n_outputs, "n_outputs")?,
+        n_chunks: number(n_chunks, "n_chunks")?,
+        public_input_hash: *public_input_hash,
+    })
 }
 
 #[cfg(test)]
@@ -612,9 +720,10 @@ mod tests {
         assert!(thread_created_id(registry, &[event(Felt::from(5u8), 1)]).is_err());
     }
 
-    /// One `SubBlockSettled` chunk of thread 3, sequence 9, holding slots `first..first + n`.
+    /// One `SubBlockSettled` chunk of thread 3, sequence 9, holding slots `first..first + n`,
+    /// laid out as the registry emits it (contracts/registry test_settlement_events_raw_layout).
     fn settled_chunk(registry: Felt, chunk: u8, n_chunks: u8, first: u8, n: u8) -> Event {
-        let mut data = vec![9u8, chunk, n_chunks, n]
+        let mut data = vec![chunk, n_chunks, n]
             .into_iter()
             .map(Felt::from)
             .collect::<Vec<_>>();
@@ -623,8 +732,24 @@ mod tests {
         }
         Event {
             from_address: registry,
-            keys: vec![selector(SUB_BLOCK_SETTLED_EVENT).unwrap(), Felt::from(3u8)],
+            keys: vec![
+                selector(SUB_BLOCK_SETTLED_EVENT).unwrap(),
+                Felt::from(3u8),
+                Felt::from(9u8),
+            ],
             data,
+        }
+    }
+
+    fn summary_event(registry: Felt, data: &[u8]) -> Event {
+        Event {
+            from_address: registry,
+            keys: vec![
+                selector(SUB_BLOCK_SETTLED_SUMMARY_EVENT).unwrap(),
+                Felt::from(3u8),
+                Felt::from(9u8),
+            ],
+            data: data.iter().copied().map(Felt::from).collect(),
         }
     }
 
@@ -637,6 +762,8 @@ mod tests {
             elsewhere.clone(),
             settled_chunk(registry, 1, 3, 96, 96),
             settled_chunk(registry, 2, 3, 192, 10),
+            // The summary that follows the chunks is not a chunk.
+            summary_event(registry, &[0x70, 0, 202, 3, 0x11]),
         ];
         let diff = sub_block_settled(registry, &chunks).unwrap();
         assert_eq!((diff.thread_id, diff.sequence), (3, 9));
@@ -657,5 +784,88 @@ mod tests {
         short.data.pop();
         assert!(sub_block_settled(registry, &[short]).is_err());
         assert!(sub_block_settled(registry, &[elsewhere]).is_err());
+
+        // The old layout (sequence in the data, keys [selector, thread_id]) is refused.
+        let mut old = settled_chunk(registry, 0, 1, 0, 1);
+        old.keys.pop();
+        old.data.insert(0, Felt::from(9u8));
+        assert!(sub_block_settled(registry, &[old]).is_err());
+
+        // A chunk of another sequence among them is refused.
+        let mut other = chunks[2].clone();
+        other.keys[2] = Felt::from(10u8);
+        let mixed = [chunks[0].clone(), other, chunks[3].clone()];
+        assert!(sub_block_settled(registry, &mixed).is_err());
+    }
+
+    #[test]
+    fn full_chunk_fits_the_event_data_cap() {
+        // [chunk, n_chunks, n] and 3 felts per SettledSlot: at most 300 data felts.
+        let full = settled_chunk(Felt::ONE, 0, 1, 0, SETTLED_OUTPUTS_PER_EVENT as u8);
+        assert_eq!(full.data.len(), 3 + 3 * SETTLED_OUTPUTS_PER_EVENT);
+        assert!(full.data.len() <= 300);
+    }
+
+    #[test]
+    fn settlement_summary_is_decoded_from_the_registry_event_only() {
+        let registry = Felt::from(100u8);
+        let events = [
+            settled_chunk(registry, 0, 1, 0, 2),
+            summary_event(Felt::from(5u8), &[1, 1, 1, 1, 1]),
+            summary_event(registry, &[0x70, 4, 2, 1, 0x11]),
+        ];
+        assert_eq!(
+            sub_block_settled_summary(registry, &events).unwrap(),
+            SettledSummary {
+                thread_id: 3,
+                sequence: 9,
+                prover: Felt::from(0x70u8),
+                n_inputs: 4,
+                n_outputs: 2,
+                n_chunks: 1,
+                public_input_hash: Felt::from(0x11u8),
+            }
+        );
+        assert!(sub_block_settled_summary(registry, &events[..2]).is_err());
+        let twice = [events[2].clone(), events[2].clone()];
+        assert!(sub_block_settled_summary(registry, &twice).is_err());
+        let short = summary_event(registry, &[0x70, 4, 2, 1]);
+        assert!(sub_block_settled_summary(registry, &[short]).is_err());
+    }
+
+    #[test]
+    fn public_input_hash_is_poseidon_over_the_public_input() {
+        let settlement = Settlement {
+            thread_id: 3,
+            sequence: 9,
+            inputs: vec![SlotValue::new(Felt::ONE, Felt::TWO, Felt::THREE)],
+            outputs: vec![],
+            proof: vec![Felt::from(42u8)],
+        };
+        let (os, program, contracts) = (Felt::from(7u8), Felt::from(8u8), [Felt::ONE]);
+        assert_eq!(
+            public_input_hash(os, program, &contracts, &settlement),
+            poseidon_hash_many(&public_input(os, program, &contracts, &settlement))
+        );
+        // Cairo's poseidon_hash_span known answer (contracts/registry
+        // test_contract_set_commitment_known_value).
+        assert_eq!(
+            poseidon_hash_many(&[Felt::TWO, Felt::ONE, Felt::TWO]),
+            Felt::from_hex_unchecked(
+                "0x76f882b319ad0ea36ebc9514aec4041a7e032cef8f2350ab09ea535c57383c7"
+            )
+        );
+    }
+
+    #[test]
+    fn felt_spans_need_their_length_prefix() {
+        let words: Vec<Felt> = [2u8, 10, 20].into_iter().map(Felt::from).collect();
+        assert_eq!(
+            felt_span(&words, "x").unwrap(),
+            vec![Felt::from(10u8), Felt::from(20u8)]
+        );
+        assert_eq!(felt_span(&[Felt::ZERO], "x").unwrap(), Vec::<Felt>::new());
+        assert!(felt_span(&words[..2], "x").is_err());
+        assert!(felt_span(&[], "x").is_err());
     }
 }

@@ -57,6 +57,23 @@ pub fn thread_key_slot(account: Felt) -> Result<Felt> {
         .map_err(|_| ClientError::Name(THREAD_KEYS_VAR.into()))
 }
 
+/// The storage keys of one account's thread-visible slots (the token's `thread_slots` view).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadSlots {
+    /// Key of `balances[account]`.
+    pub balance: Felt,
+    /// Key of `thread_keys[account]`.
+    pub thread_key: Felt,
+}
+
+/// Both slot keys of `account`, computed here (what the token's `thread_slots` returns).
+pub fn thread_slots(account: Felt) -> Result<ThreadSlots> {
+    Ok(ThreadSlots {
+        balance: balance_slot(account)?,
+        thread_key: thread_key_slot(account)?,
+    })
+}
+
 /// A deployed thread token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Token {
@@ -182,6 +199,24 @@ impl Token {
         calldata::single(&words, "token thread_key")
     }
 
+    /// The token's `thread_slots(account)` view: the storage keys of `account`'s balance and
+    /// thread-key slots, as the contract itself derives them (equal to [`thread_slots`]).
+    pub async fn thread_slots(&self, client: &ChainReader, account: Felt) -> Result<ThreadSlots> {
+        let words = client
+            .call(self.address, "thread_slots", vec![account])
+            .await?;
+        match words.as_slice() {
+            [balance, thread_key] => Ok(ThreadSlots {
+                balance: *balance,
+                thread_key: *thread_key,
+            }),
+            _ => Err(ClientError::Decode {
+                what: "token thread_slots".into(),
+                detail: format!("expected 2 felts, got {words:?}"),
+            }),
+        }
+    }
+
     /// Whether the token lets threads running `program_hash` read and write it.
     pub async fn accepts_program(&self, client: &ChainReader, program_hash: Felt) -> Result<bool> {
         let words = client
@@ -233,6 +268,22 @@ mod tests {
         assert_ne!(
             thread_key_slot(Felt::ONE).unwrap(),
             balance_slot(Felt::ONE).unwrap()
+        );
+    }
+
+    #[test]
+    fn thread_slots_match_the_cairo_known_answers() {
+        // contracts/token test_thread_slots_known_answer.
+        assert_eq!(
+            thread_slots(Felt::from(0x1234u16)).unwrap(),
+            ThreadSlots {
+                balance: Felt::from_hex_unchecked(
+                    "0x730784555874dce9495f6892fa28aba9abd33ebaec60b2dd4f2dc7f76a05e75"
+                ),
+                thread_key: Felt::from_hex_unchecked(
+                    "0x3ef38c5a182484c838d96357de2a208343083199989bc432a5f5a446b5764eb"
+                ),
+            }
         );
     }
 

@@ -2,7 +2,7 @@
 
 use core::pedersen::pedersen;
 use registry::ThreadRegistry;
-use registry::interface::{IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait};
+use registry::interface::{IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait, SettledSlot};
 use starknet::testing::{pop_log_raw, set_contract_address};
 use starknet::{ClassHash, ContractAddress, SyscallResultTrait, contract_address_const};
 use token::ThreadToken;
@@ -183,6 +183,16 @@ pub fn balance_slots(
     } else {
         array![(token, bob_key, bob_value), (token, alice_key, alice_value)]
     }
+}
+
+/// `slots` as the named entries a `SubBlockSettled` event carries.
+pub fn settled(slots: Span<(ContractAddress, felt252, felt252)>) -> Span<SettledSlot> {
+    let mut settled = array![];
+    for slot in slots {
+        let (contract, key, value) = *slot;
+        settled.append(SettledSlot { contract, key, value });
+    };
+    settled.span()
 }
 
 /// Asserts that a safe-dispatcher call reverted and that `reason` is its first revert reason

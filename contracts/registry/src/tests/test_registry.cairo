@@ -187,6 +187,7 @@ fn test_create_thread_stores_thread_and_commitment() {
     };
     assert_eq!(registry.thread(id), expected);
     assert_eq!(registry.thread_contracts(id), contracts);
+    assert_eq!(registry.thread_provers(id), provers);
     assert_eq!(registry.next_sequence(id), 0);
     assert_eq!(
         pop_log::<ThreadRegistry::Event>(registry.contract_address).unwrap(),
@@ -211,6 +212,7 @@ fn test_create_thread_stores_thread_and_commitment() {
         poseidon_hash_span(array![1, first.into()].span()),
     );
     assert!(!registry.thread(second).allowlist_enabled);
+    assert_eq!(registry.thread_provers(second), array![].span());
 }
 
 #[test]
@@ -344,6 +346,8 @@ fn test_unknown_thread_views_revert() {
     assert_reverted_with(safe(registry).thread(0), 'registry: unknown thread');
     assert_reverted_with(safe(registry).next_sequence(1), 'registry: unknown thread');
     assert_reverted_with(safe(registry).thread_contracts(1), 'registry: unknown thread');
+    assert_reverted_with(safe(registry).thread_provers(1), 'registry: unknown thread');
+    assert_reverted_with(safe(registry).thread_provers(0), 'registry: unknown thread');
 }
 
 // ---- thread admin ----
@@ -451,6 +455,7 @@ fn test_only_admin_sets_provers() {
     );
     assert!(!registry.is_prover_allowed(id, stranger()));
     assert!(registry.is_prover_allowed(id, prover()));
+    assert_eq!(registry.thread_provers(id), array![prover()].span());
 }
 
 #[test]
@@ -475,6 +480,75 @@ fn test_set_provers_replaces_allowlist() {
     assert!(!registry.thread(id).allowlist_enabled);
     assert!(registry.is_prover_allowed(id, stranger()));
     assert!(registry.is_prover_allowed(id, prover()));
+}
+
+#[test]
+fn test_thread_provers_lists_the_allowlist_across_changes() {
+    let (registry, id, _) = thread_with_prover();
+    assert_eq!(registry.thread_provers(id), array![prover()].span());
+    set_contract_address(admin());
+
+    // Grows, in the order given.
+    registry.set_provers(id, array![bob(), prover(), alice()].span());
+    assert_eq!(registry.thread_provers(id), array![bob(), prover(), alice()].span());
+
+    // Shrinks: the entries past the new count, and the removed provers, are gone.
+    registry.set_provers(id, array![alice()].span());
+    assert_eq!(registry.thread_provers(id), array![alice()].span());
+    assert!(!registry.is_prover_allowed(id, bob()));
+    assert!(!registry.is_prover_allowed(id, prover()));
+
+    // Cleared: nobody listed, anyone may settle.
+    registry.set_provers(id, array![].span());
+    assert_eq!(registry.thread_provers(id), array![].span());
+    assert!(registry.is_prover_allowed(id, stranger()));
+
+    // Back to a list after an empty one, and the view agrees with is_prover_allowed.
+    registry.set_provers(id, array![stranger(), bob()].span());
+    let listed = registry.thread_provers(id);
+    assert_eq!(listed, array![stranger(), bob()].span());
+    for prover in listed {
+        assert!(registry.is_prover_allowed(id, *prover));
+    };
+    assert!(!registry.is_prover_allowed(id, alice()));
+    assert!(registry.thread(id).allowlist_enabled);
+}
+
+#[test]
+fn test_repeated_provers_are_listed_once() {
+    let registry = deploy_registry();
+    let token = deploy_token(registry.contract_address, 'token');
+    drain_events(registry.contract_address);
+    let contracts = array![token].span();
+    let given = array![alice(), bob(), alice()].span();
+    let id = registry.create_thread(OS_V1, accept_all(), contracts, admin(), given);
+    let stored = array![alice(), bob()].span();
+    assert_eq!(registry.thread_provers(id), stored);
+    // The event carries the allowlist as stored.
+    assert_eq!(
+        pop_log::<ThreadRegistry::Event>(registry.contract_address).unwrap(),
+        ThreadRegistry::Event::ThreadCreated(
+            ThreadCreated {
+                thread_id: id,
+                os_version: OS_V1,
+                program_hash: accept_all(),
+                admin: admin(),
+                contract_set_commitment: registry.thread(id).contract_set_commitment,
+                contracts,
+                provers: stored,
+            },
+        ),
+    );
+
+    set_contract_address(admin());
+    registry.set_provers(id, array![bob(), bob(), prover(), bob()].span());
+    let stored = array![bob(), prover()].span();
+    assert_eq!(registry.thread_provers(id), stored);
+    assert_eq!(
+        pop_log::<ThreadRegistry::Event>(registry.contract_address).unwrap(),
+        ThreadRegistry::Event::ProversChanged(ProversChanged { thread_id: id, provers: stored }),
+    );
+    assert!(!registry.is_prover_allowed(id, alice()));
 }
 
 #[test]

@@ -1,13 +1,14 @@
 //! Settlement: the six steps of `settle`, each failure with its own revert reason and no state
 //! change, and the happy path writing a thread token's balances.
 
+use core::poseidon::poseidon_hash_span;
 use registry::ThreadRegistry;
-use registry::ThreadRegistry::{SETTLED_OUTPUTS_PER_EVENT, SubBlockSettled};
+use registry::ThreadRegistry::{SETTLED_OUTPUTS_PER_EVENT, SubBlockSettled, SubBlockSettledSummary};
 use registry::interface::{
     IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait, IThreadRegistrySafeDispatcher,
     IThreadRegistrySafeDispatcherTrait,
 };
-use starknet::testing::{pop_log, set_contract_address};
+use starknet::testing::{pop_log, pop_log_raw, set_contract_address};
 use starknet::{ClassHash, ContractAddress};
 use thread::ThreadReadyComponent;
 use thread::interface::{IThreadConsentDispatcher, IThreadConsentDispatcherTrait};
@@ -16,7 +17,7 @@ use token::interface::{IThreadTokenDispatcher, IThreadTokenDispatcherTrait};
 use super::common::{
     OS_V1, SUPPLY, accept_all, admin, alice, ascending, assert_reverted_with,
     balance_slots, bob, deploy, deploy_registry, deploy_token, drain_events, echo, prover,
-    reject_all, stranger, token_owner,
+    reject_all, settled, stranger, token_owner,
 };
 use super::test_doubles::{
     IReentrantThreadContractTestDoubleDispatcher, IReentrantThreadContractTestDoubleDispatcherTrait,
@@ -80,24 +81,59 @@ fn no_proof() -> Span<felt252> {
     array![].span()
 }
 
+/// The `SubBlockSettledSummary` that must close sub-block `sequence` of the fixture's thread,
+/// settled by `prover()` in `n_chunks` chunks.
+fn summary(
+    f: Fixture,
+    sequence: u64,
+    inputs: Span<(ContractAddress, felt252, felt252)>,
+    outputs: Span<(ContractAddress, felt252, felt252)>,
+    n_chunks: u32,
+) -> ThreadRegistry::Event {
+    let public_input = f.registry.public_input(f.thread_id, sequence, inputs, outputs);
+    ThreadRegistry::Event::SubBlockSettledSummary(
+        SubBlockSettledSummary {
+            thread_id: f.thread_id,
+            sequence,
+            prover: prover(),
+            n_inputs: inputs.len(),
+            n_outputs: outputs.len(),
+            n_chunks,
+            public_input_hash: poseidon_hash_span(public_input),
+        },
+    )
+}
+
+fn next_event(f: Fixture) -> ThreadRegistry::Event {
+    pop_log::<ThreadRegistry::Event>(f.registry.contract_address).expect('no registry event')
+}
+
 // ---- happy path ----
 
 #[test]
 fn test_settle_writes_outputs_bumps_sequence_and_emits_state_diff() {
     let f = open_thread();
+    let inputs = transfer_inputs(f.token);
     let outputs = transfer_outputs(f.token);
-    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), outputs, no_proof());
+    f.registry.settle(f.thread_id, 0, inputs, outputs, no_proof());
 
     assert_eq!(balance(f.token, alice()), SUPPLY - 300);
     assert_eq!(balance(f.token, bob()), 300);
     assert_eq!(f.registry.next_sequence(f.thread_id), 1);
     assert_eq!(f.registry.thread(f.thread_id).sequence, 1);
     assert_eq!(
-        pop_log::<ThreadRegistry::Event>(f.registry.contract_address).unwrap(),
+        next_event(f),
         ThreadRegistry::Event::SubBlockSettled(
-            SubBlockSettled { thread_id: f.thread_id, sequence: 0, chunk: 0, n_chunks: 1, outputs },
+            SubBlockSettled {
+                thread_id: f.thread_id,
+                sequence: 0,
+                chunk: 0,
+                n_chunks: 1,
+                outputs: settled(outputs),
+            },
         ),
     );
+    assert_eq!(next_event(f), summary(f, 0, inputs, outputs, 1));
     assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
     // One write_slots call for the token's two slots.
     assert_eq!(
@@ -151,9 +187,9 @@ fn test_empty_sub_block_settles() {
     let f = open_thread();
     f.registry.settle(f.thread_id, 0, array![].span(), array![].span(), no_proof());
     assert_eq!(f.registry.next_sequence(f.thread_id), 1);
-    // Still announced, as one event with no outputs.
+    // Still announced, as one event with no outputs, and the summary.
     assert_eq!(
-        pop_log::<ThreadRegistry::Event>(f.registry.contract_address).unwrap(),
+        next_event(f),
         ThreadRegistry::Event::SubBlockSettled(
             SubBlockSettled {
                 thread_id: f.thread_id,
@@ -164,6 +200,7 @@ fn test_empty_sub_block_settles() {
             },
         ),
     );
+    assert_eq!(next_event(f), summary(f, 0, array![].span(), array![].span(), 1));
     assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
 }
 
@@ -194,20 +231,21 @@ fn assert_settles_in_chunks(count: u32, n_chunks: u32) {
         };
         assert!(size > 0, "chunk {} of {} would be empty", chunk, n_chunks);
         assert_eq!(
-            pop_log::<ThreadRegistry::Event>(f.registry.contract_address).unwrap(),
+            next_event(f),
             ThreadRegistry::Event::SubBlockSettled(
                 SubBlockSettled {
                     thread_id: f.thread_id,
                     sequence: 0,
                     chunk,
                     n_chunks,
-                    outputs: rest.slice(0, size),
+                    outputs: settled(rest.slice(0, size)),
                 },
             ),
         );
         rest = rest.slice(size, rest.len() - size);
     };
     assert_eq!(rest.len(), 0);
+    assert_eq!(next_event(f), summary(f, 0, array![].span(), outputs, n_chunks));
     assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
     assert_eq!(f.registry.next_sequence(f.thread_id), 1);
 
@@ -230,7 +268,7 @@ fn test_state_diff_of_whole_chunks_has_no_empty_tail() {
 }
 
 /// A full chunk fits the 300-felt cap Starknet puts on one event's data (the reason for the
-/// constant): the length prefix, three other data fields and 3 felts per output.
+/// constant): two data fields, the length prefix and 3 felts per output.
 #[test]
 fn test_full_chunk_event_fits_the_event_data_cap() {
     let event = SubBlockSettled {
@@ -238,14 +276,100 @@ fn test_full_chunk_event_fits_the_event_data_cap() {
         sequence: 0xffffffffffffffff,
         chunk: 0xffffffff,
         n_chunks: 0xffffffff,
-        outputs: many_outputs(alice(), SETTLED_OUTPUTS_PER_EVENT),
+        outputs: settled(many_outputs(alice(), SETTLED_OUTPUTS_PER_EVENT)),
     };
     let mut keys = array![];
     let mut data = array![];
     starknet::Event::append_keys_and_data(@event, ref keys, ref data);
-    assert_eq!(keys.len(), 1);
-    assert_eq!(data.len(), 4 + 3 * SETTLED_OUTPUTS_PER_EVENT);
+    // thread_id and sequence; the enum adds the selector in front.
+    assert_eq!(keys.len(), 2);
+    assert_eq!(data.len(), 3 + 3 * SETTLED_OUTPUTS_PER_EVENT);
     assert!(data.len() <= 300, "a full SubBlockSettled chunk has {} data felts", data.len());
+}
+
+/// What an indexer reading raw events sees: keys `[selector, thread_id, sequence]`, data
+/// `[chunk, n_chunks, n, (contract, key, value) * n]` per chunk, then the summary with keys
+/// `[selector, thread_id, sequence]` and data `[prover, n_inputs, n_outputs, n_chunks,
+/// public_input_hash]`.
+#[test]
+#[available_gas(10000000000)]
+fn test_settlement_events_raw_layout() {
+    let f = open_thread();
+    let inputs = transfer_inputs(f.token);
+    let outputs = transfer_outputs(f.token);
+    f.registry.settle(f.thread_id, 0, inputs, outputs, no_proof());
+    let registry = f.registry.contract_address;
+    let thread_id: felt252 = f.thread_id.into();
+
+    let (keys, data) = pop_log_raw(registry).unwrap();
+    assert_eq!(keys, array![selector!("SubBlockSettled"), thread_id, 0].span());
+    let mut expected = array![0, 1, 2];
+    for slot in outputs {
+        let (contract, key, value) = *slot;
+        expected.append(contract.into());
+        expected.append(key);
+        expected.append(value);
+    };
+    assert_eq!(data, expected.span());
+
+    let (keys, data) = pop_log_raw(registry).unwrap();
+    assert_eq!(keys, array![selector!("SubBlockSettledSummary"), thread_id, 0].span());
+    let hash = poseidon_hash_span(f.registry.public_input(f.thread_id, 0, inputs, outputs));
+    assert_eq!(data, array![prover().into(), 2, 2, 1, hash].span());
+    assert!(pop_log_raw(registry).is_none());
+
+    // Sequence 1, three chunks: the sequence key follows, and chunk 1 starts at output 96.
+    let many = many_outputs(f.token, 250);
+    f.registry.settle(f.thread_id, 1, array![].span(), many, no_proof());
+    for chunk in 0..3_u32 {
+        let (keys, data) = pop_log_raw(registry).unwrap();
+        assert_eq!(keys, array![selector!("SubBlockSettled"), thread_id, 1].span());
+        let size = if chunk == 2 {
+            250 - 2 * SETTLED_OUTPUTS_PER_EVENT
+        } else {
+            SETTLED_OUTPUTS_PER_EVENT
+        };
+        assert_eq!(data.len(), 3 + 3 * size);
+        assert_eq!(*data.at(0), chunk.into());
+        assert_eq!(*data.at(1), 3);
+        assert_eq!(*data.at(2), size.into());
+        let first: felt252 = (chunk * SETTLED_OUTPUTS_PER_EVENT).into();
+        assert_eq!(*data.at(3), f.token.into());
+        assert_eq!(*data.at(4), 1000 + first);
+        assert_eq!(*data.at(5), 7 * first + 1);
+    };
+    let (keys, data) = pop_log_raw(registry).unwrap();
+    assert_eq!(keys, array![selector!("SubBlockSettledSummary"), thread_id, 1].span());
+    assert_eq!(data.slice(0, 4), array![prover().into(), 0, 250, 3].span());
+    assert!(pop_log_raw(registry).is_none());
+}
+
+/// The summary names whoever called `settle`, and its hash is the statement the verifier got.
+#[test]
+fn test_summary_names_the_prover_and_hashes_the_public_input() {
+    let f = setup(echo(), array![prover(), alice()].span());
+    let inputs = transfer_inputs(f.token);
+    let outputs = transfer_outputs(f.token);
+    let public_input = f.registry.public_input(f.thread_id, 0, inputs, outputs);
+    set_contract_address(alice());
+    // The echo verifier accepts exactly the public input as proof.
+    f.registry.settle(f.thread_id, 0, inputs, outputs, public_input);
+    // The one SubBlockSettled chunk, then the summary.
+    pop_log_raw(f.registry.contract_address).unwrap();
+    assert_eq!(
+        next_event(f),
+        ThreadRegistry::Event::SubBlockSettledSummary(
+            SubBlockSettledSummary {
+                thread_id: f.thread_id,
+                sequence: 0,
+                prover: alice(),
+                n_inputs: 2,
+                n_outputs: 2,
+                n_chunks: 1,
+                public_input_hash: poseidon_hash_span(public_input),
+            },
+        ),
+    );
 }
 
 #[test]

@@ -10,8 +10,9 @@ use token::ThreadToken;
 use token::ThreadToken::{ThreadKeySet, Transfer};
 use token::interface::{
     IThreadKeysDispatcher, IThreadKeysDispatcherTrait, IThreadKeysSafeDispatcher,
-    IThreadKeysSafeDispatcherTrait, IThreadTokenDispatcher, IThreadTokenDispatcherTrait,
-    IThreadTokenSafeDispatcher, IThreadTokenSafeDispatcherTrait,
+    IThreadKeysSafeDispatcherTrait, IThreadSlotsDispatcher, IThreadSlotsDispatcherTrait,
+    IThreadTokenDispatcher, IThreadTokenDispatcherTrait, IThreadTokenSafeDispatcher,
+    IThreadTokenSafeDispatcherTrait, ThreadSlots,
 };
 
 pub const SUPPLY: u128 = 1_000_000;
@@ -400,4 +401,59 @@ fn test_thread_key_slot_known_answer() {
         thread_key_slot(0x1234.try_into().unwrap()),
         0x3ef38c5a182484c838d96357de2a208343083199989bc432a5f5a446b5764eb,
     );
+}
+
+// ---- thread slots ----
+
+fn slots(token: ContractAddress) -> IThreadSlotsDispatcher {
+    IThreadSlotsDispatcher { contract_address: token }
+}
+
+#[test]
+fn test_thread_slots_are_the_storage_var_addresses() {
+    let (_, token) = setup();
+    let carol: ContractAddress = contract_address_const::<'carol'>();
+    for account in array![alice(), bob(), carol, 0.try_into().unwrap()] {
+        assert_eq!(
+            slots(token).thread_slots(account),
+            ThreadSlots { balance: balance_slot(account), thread_key: thread_key_slot(account) },
+        );
+    };
+}
+
+#[test]
+fn test_thread_slots_known_answer() {
+    // The same values as test_balance_slot_known_answer and test_thread_key_slot_known_answer,
+    // what the Rust side's get_storage_var_address gives for account 0x1234.
+    let (_, token) = setup();
+    assert_eq!(
+        slots(token).thread_slots(0x1234.try_into().unwrap()),
+        ThreadSlots {
+            balance: 0x730784555874dce9495f6892fa28aba9abd33ebaec60b2dd4f2dc7f76a05e75,
+            thread_key: 0x3ef38c5a182484c838d96357de2a208343083199989bc432a5f5a446b5764eb,
+        },
+    );
+}
+
+#[test]
+fn test_thread_slots_hold_the_balance_and_the_thread_key() {
+    let (registry, token) = setup();
+    set_contract_address(alice());
+    keys(token).set_thread_key(pack(1, 2, 3, 4));
+    let alice_slots = slots(token).thread_slots(alice());
+    set_contract_address(registry);
+    let values = IThreadReadyDispatcher { contract_address: token }
+        .read_slots(THREAD, array![alice_slots.balance, alice_slots.thread_key].span());
+    assert_eq!(values, array![SUPPLY.into(), keys(token).thread_key(alice())].span());
+}
+
+#[test]
+fn test_thread_slots_abi_is_two_felts() {
+    // What a client calling the entry point without the ABI gets: [balance key, thread key key].
+    let (_, token) = setup();
+    let reply = starknet::syscalls::call_contract_syscall(
+        token, selector!("thread_slots"), array![alice().into()].span(),
+    )
+        .unwrap_syscall();
+    assert_eq!(reply, array![balance_slot(alice()), thread_key_slot(alice())].span());
 }
