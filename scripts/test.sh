@@ -9,6 +9,7 @@ cd "$root"
 
 bash "$here/setup.sh"
 bash "$here/setup-chromium.sh"
+bash "$here/setup-examples.sh"
 frontend="$(bash "$here/build-frontend.sh" | tail -n 1)"
 
 echo "== Cairo tests (contracts/)"

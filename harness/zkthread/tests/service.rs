@@ -5,7 +5,8 @@
 //! crash point) and killed with SIGKILL while proving, and each restart finishes the job with
 //! every transfer applied exactly once; the node is cut off for a while (admission answers 503,
 //! the pipeline shows its error and retries) and the transfer settles once it is back. The status page, rendered by headless Chromium, shows
-//! the settled sub-blocks.
+//! the settled sub-blocks; the example clients (starknet.js, starknet-py) follow the same
+//! settlements from the registry's events.
 
 use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -371,6 +372,26 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert_eq!(thread["last_error"], Value::Null, "{thread}");
     assert_eq!(thread["settled_sub_blocks"], 5, "{thread}");
 
+    // Clients in other languages follow the same settlements from events alone
+    // (examples/: starknet.js and starknet-py, pinned; scripts/setup-examples.sh installs them).
+    let followed = follow_with_examples(&world);
+    assert_eq!(followed["next_sequence"], 5, "{followed}");
+    let settlements = followed["settlements"].as_array().expect("settlements");
+    let on_page: Vec<&Value> = thread["sub_blocks"].as_array().unwrap().iter().rev().collect();
+    assert_eq!(settlements.len(), on_page.len(), "{followed}");
+    for (settlement, served) in settlements.iter().zip(&on_page) {
+        assert_eq!(settlement["sequence"], served["sequence"], "{settlement}");
+        assert_eq!(settlement["tx_hash"], served["tx_hash"], "{settlement}");
+        assert_eq!(settlement["n_outputs"], served["slots"], "{settlement}");
+    }
+    let now: Vec<String> = expected.iter().map(u128::to_string).collect();
+    let reported: Vec<String> = world
+        .accounts
+        .iter()
+        .map(|a| followed["balances_now"][format!("{a:#x}")].as_str().unwrap_or("?").to_owned())
+        .collect();
+    assert_eq!(reported, now, "{followed}");
+
     // A person watching the thread sees the same: the page, rendered by a browser.
     let page = rendered_page(&served.url);
     assert!(page.contains(&format!("zkThread {}", world.thread_id)), "{page}");
@@ -380,6 +401,36 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
         let tx = sub_block["tx_hash"].as_str().unwrap();
         assert!(page.contains(tx), "{tx} not on the page: {page}");
     }
+}
+
+/// Runs both example clients on the world's thread (every account's balance asked for) and
+/// returns their output, which must be the same JSON from both.
+fn follow_with_examples(world: &World) -> Value {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let accounts: Vec<String> = world.accounts.iter().map(|a| format!("{a:#x}")).collect();
+    let args = [
+        "--rpc-url".to_owned(),
+        world.devnet.as_ref().unwrap().url().to_string(),
+        "--registry".to_owned(),
+        format!("{:#x}", world.registry.address),
+        "--thread".to_owned(),
+        world.thread_id.to_string(),
+        "--accounts".to_owned(),
+        accounts.join(","),
+    ];
+    let run = |program: std::path::PathBuf, script: std::path::PathBuf| {
+        let out = std::process::Command::new(&program)
+            .arg(&script)
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("{} runs (scripts/setup-examples.sh installs it): {e}", program.display()));
+        assert!(out.status.success(), "{}: {}", script.display(), String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).expect("one JSON document")
+    };
+    let javascript = run("node".into(), examples.join("javascript/follow-thread.mjs"));
+    let python = run(examples.join("python/.venv/bin/python"), examples.join("python/follow_thread.py"));
+    assert_eq!(javascript, python, "the two clients disagree");
+    javascript
 }
 
 /// A TCP proxy to the node that the test can cut: while down it closes every connection it
