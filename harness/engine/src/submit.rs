@@ -113,20 +113,27 @@ fn advance_through_queue(
     })
 }
 
-/// Checks `tx` for the thread `thread` on chain `chain_id` and stores it as pending.
+/// The thread's contract set as the registry holds it now (what [`admit`] checks tokens
+/// against; a caller may keep it a while: the batcher checks the set again when it batches).
+pub async fn thread_contracts(client: &ChainReader, thread: ThreadKey) -> Result<Vec<Felt>, SubmitError> {
+    let registry = Registry {
+        address: thread.registry,
+    };
+    Ok(registry
+        .thread_contracts(client, thread.thread_id)
+        .await
+        .chain(format!("reading the contract set of thread {}", thread.thread_id))?)
+}
+
+/// Checks `tx` for the thread `thread` (whose contract set is `contracts`, see
+/// [`thread_contracts`]) and stores it as pending.
 pub async fn admit(
     client: &ChainReader,
     store: &Store,
     thread: ThreadKey,
+    contracts: &[Felt],
     tx: &SignedTransferTx,
 ) -> Result<Transfer, SubmitError> {
-    let registry = Registry {
-        address: thread.registry,
-    };
-    let contracts = registry
-        .thread_contracts(client, thread.thread_id)
-        .await
-        .chain(format!("reading the contract set of thread {}", thread.thread_id))?;
     if !contracts.contains(&tx.token) {
         return Err(Refused::ForeignToken(tx.token).into());
     }

@@ -90,8 +90,9 @@ async fn submit(
     let tx = request.to_tx().map_err(ApiError::bad_request)?;
     // One admission at a time: each checks the nonce against the queue the previous one left.
     let _admitting = shared.admission.lock().await;
-    let stored = admit(&shared.client, &shared.store, shared.thread, &tx).await?;
-    let pending = shared.store.pending(shared.thread).map_err(EngineError::from)?.len();
+    let contracts = shared.contracts().await?;
+    let stored = admit(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
+    let pending = shared.store.pending_count(shared.thread).map_err(EngineError::from)?;
     tracing::info!(id = stored.id, pending, "transfer accepted");
     shared.wake.notify_one();
     Ok((

@@ -17,14 +17,18 @@ pub mod wire;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use zkthread_client::ChainClient;
-use zkthread_engine::Observer;
+use zkthread_client::{ChainClient, Felt};
+use zkthread_engine::{thread_contracts, Observer, SubmitError};
 use zkthread_store::{Store, ThreadKey};
 
 pub use pipeline::PipelineConfig;
+
+/// How long admission trusts the contract set it read.
+pub const CONTRACT_SET_TTL: Duration = Duration::from_secs(30);
 
 /// What the handlers and the pipeline share.
 pub struct Shared {
@@ -37,6 +41,8 @@ pub struct Shared {
     /// Wakes an idle pipeline when a transfer arrives.
     pub wake: Notify,
     last_error: Mutex<Option<String>>,
+    /// The thread's contract set and when it was read (admission checks tokens against it).
+    contracts: tokio::sync::Mutex<Option<(Instant, Vec<Felt>)>>,
 }
 
 impl Shared {
@@ -48,7 +54,23 @@ impl Shared {
             admission: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             last_error: Mutex::new(None),
+            contracts: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The thread's contract set, read from the registry at most every [`CONTRACT_SET_TTL`]:
+    /// one node read less per admission. A set changed since is caught by the batcher, which
+    /// reads it again for every sub-block.
+    pub async fn contracts(&self) -> Result<Vec<Felt>, SubmitError> {
+        let mut cached = self.contracts.lock().await;
+        if let Some((read_at, contracts)) = cached.as_ref() {
+            if read_at.elapsed() < CONTRACT_SET_TTL {
+                return Ok(contracts.clone());
+            }
+        }
+        let contracts = thread_contracts(&self.client, self.thread).await?;
+        *cached = Some((Instant::now(), contracts.clone()));
+        Ok(contracts)
     }
 
     pub fn last_error(&self) -> Option<String> {

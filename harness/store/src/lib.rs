@@ -331,6 +331,22 @@ impl Store {
         self.thread_records(PENDING, thread)
     }
 
+    /// How many transfers of the thread are pending (counted, not decoded).
+    pub fn pending_count(&self, thread: ThreadKey) -> Result<usize> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let table = txn.open_table(PENDING).map_err(db_error)?;
+        let scope = thread.scope();
+        let mut count = 0;
+        for entry in table
+            .range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX))
+            .map_err(db_error)?
+        {
+            entry.map_err(db_error)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// Transfers the batcher refused for this thread, in submission order.
     pub fn rejected(&self, thread: ThreadKey) -> Result<Vec<Rejected>> {
         self.thread_records(REJECTED, thread)

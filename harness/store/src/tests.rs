@@ -373,3 +373,17 @@ fn a_snapshot_places_each_transfer_once_as_it_moves() {
     // Another thread's transfer is not this thread's.
     assert_eq!(store.snapshot(thread(2)).unwrap().place(a.id), None);
 }
+
+#[test]
+fn pending_count_counts_only_the_threads_pending_transfers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.pending_count(thread(1)).unwrap(), 0);
+    let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    store.submit(thread(1), transfer(2, 3, 5)).unwrap();
+    store.submit(thread(2), transfer(2, 3, 5)).unwrap();
+    assert_eq!(store.pending_count(thread(1)).unwrap(), 2);
+    store.record_batch(thread(1), sub_block(0, vec![a]), vec![]).unwrap();
+    assert_eq!(store.pending_count(thread(1)).unwrap(), 1);
+    assert_eq!(store.pending_count(thread(2)).unwrap(), 1);
+}
