@@ -41,7 +41,7 @@ pub use observer::{Checkpoint, Logged, Observer};
 pub use prove::{prove, ProveOutcome, Proved};
 pub use reconcile::{reconcile, Reconciled};
 pub use settle::{settle, Sent, SettleOptions, SettleOutcome};
-pub use submit::{admit, sender_state, thread_contracts, Refused, SenderState, SubmitError};
+pub use submit::{admit, queued_state, sender_state, thread_contracts, Refused, SenderState, SubmitError};
 
 use zkthread_client::Felt;
 

@@ -85,14 +85,7 @@ pub async fn reconcile(
                 .chain(format!("looking up settle tx {}", hex(send.tx_hash)))?;
             if let TxLookup::Known(outcome) = lookup {
                 if outcome.status == TxStatus::Succeeded {
-                    let done = store.record_settled(
-                        key,
-                        sequence,
-                        attempt,
-                        outcome.hash,
-                        outcome.block_number,
-                        outcome.actual_fee,
-                    )?;
+                    let done = record_success(store, key, &sub_block, &outcome)?;
                     return Ok(Some(change(
                         &done,
                         Some(outcome.hash),
@@ -105,13 +98,8 @@ pub async fn reconcile(
             }
         }
         if let Some(outcome) = latest_outcome {
-            let done = record_revert(store, key, &sub_block, &outcome)?;
-            let detail = match &done.status {
-                SubBlockStatus::Stale { reason, .. } | SubBlockStatus::Reverted { reason, .. } => {
-                    format!("tx found reverted: {reason}")
-                }
-                _ => String::new(),
-            };
+            let (done, reason) = record_revert(store, key, &sub_block, &outcome)?;
+            let detail = format!("tx found reverted: {reason}");
             return Ok(Some(change(&done, Some(outcome.hash), detail)));
         }
     }
@@ -148,14 +136,32 @@ pub async fn reconcile(
     Ok(None)
 }
 
-/// Records a reverted settle of `sub_block`: Stale for a stale input, Reverted otherwise; both
-/// hand the transfers back to pending (a reverted settlement applied nothing).
-pub fn record_revert(
+/// Records a succeeded settle of `sub_block`: Settled in the receipt's block, with its fee.
+pub fn record_success(
     store: &Store,
     key: ThreadKey,
     sub_block: &SubBlock,
     outcome: &TxOutcome,
 ) -> Result<SubBlock> {
+    Ok(store.record_settled(
+        key,
+        sub_block.sequence(),
+        sub_block.attempt,
+        outcome.hash,
+        outcome.block_number,
+        outcome.actual_fee,
+    )?)
+}
+
+/// Records a reverted settle of `sub_block`: Stale for a stale input, Reverted otherwise; both
+/// hand the transfers back to pending (a reverted settlement applied nothing). Returns the
+/// ended sub-block and the registry's short reason.
+pub fn record_revert(
+    store: &Store,
+    key: ThreadKey,
+    sub_block: &SubBlock,
+    outcome: &TxOutcome,
+) -> Result<(SubBlock, String)> {
     let reason = outcome
         .revert_reason()
         .map(short_revert_reason)
@@ -163,13 +169,14 @@ pub fn record_revert(
     let status = if reason.contains("stale input") {
         SubBlockStatus::Stale {
             tx_hash: Some(outcome.hash),
-            reason,
+            reason: reason.clone(),
         }
     } else {
         SubBlockStatus::Reverted {
             tx_hash: outcome.hash,
-            reason,
+            reason: reason.clone(),
         }
     };
-    Ok(store.record_abandoned(key, sub_block.sequence(), sub_block.attempt, status)?)
+    let ended = store.record_abandoned(key, sub_block.sequence(), sub_block.attempt, status)?;
+    Ok((ended, reason))
 }

@@ -15,7 +15,7 @@ use crate::error::{ChainContext, EngineError, Result};
 use crate::observer::Checkpoint;
 use crate::preflight::{self, Preflight};
 use crate::program::PARAMS;
-use crate::reconcile::{reconcile, record_revert, Reconciled};
+use crate::reconcile::{reconcile, record_revert, record_success, Reconciled};
 use crate::{hex, Observer};
 
 /// Hand-set bounds for settle: estimation would execute the whole on-chain verification once
@@ -245,26 +245,12 @@ async fn send(
         .chain("waiting for the settle receipt (the next settle looks it up again)")?;
     let (ended, revert_reason) = match &outcome.status {
         TxStatus::Succeeded => {
-            let ended =
-                store.record_settled(
-                key,
-                sequence,
-                attempt,
-                outcome.hash,
-                outcome.block_number,
-                outcome.actual_fee,
-            )?;
+            let ended = record_success(store, key, &sub_block, &outcome)?;
             observer.done(&format!("SUCCEEDED in block {}", outcome.block_number));
             (ended, None)
         }
         TxStatus::Reverted { .. } => {
-            let ended = record_revert(store, key, &sub_block, &outcome)?;
-            let reason = match &ended.status {
-                SubBlockStatus::Stale { reason, .. } | SubBlockStatus::Reverted { reason, .. } => {
-                    reason.clone()
-                }
-                _ => String::new(),
-            };
+            let (ended, reason) = record_revert(store, key, &sub_block, &outcome)?;
             observer.done(&format!("REVERTED '{reason}'"));
             (ended, Some(reason))
         }

@@ -78,13 +78,13 @@ pub async fn sender_state(
         .await
         .chain("reading the sender's thread key slot")?;
     let on_chain = unpack_key_slot(&slot).map_err(|e| Refused::BadKeySlot(e.to_string()))?;
-    Ok(advance_through_queue(store, thread, token, from, on_chain)?)
+    Ok(queued_state(store, thread, token, from, on_chain)?)
 }
 
 /// `on_chain` (key, nonce) advanced through the sender's queued transfers, which chain from
 /// the on-chain slot through their nonces (a queued transfer that does not chain is skipped:
 /// the batcher will refuse it).
-fn advance_through_queue(
+pub fn queued_state(
     store: &Store,
     thread: ThreadKey,
     token: Felt,

@@ -18,7 +18,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use zkthread_client::token::thread_key_slot;
 use zkthread_client::{ChainReader, Felt};
-use zkthread_engine::sender_state;
+use zkthread_engine::queued_state;
 use zkthread_prover::signed::SignedTransferTx;
 use zkthread_service::wire::{Accepted, ErrorBody, SenderView, TransferRequest};
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
@@ -127,9 +127,8 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
         }
         None => {
             let store = open_store(data_dir)?;
-            let state = sender_state(&client, &store, thread, fields.token, fields.from)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // The slot is read above already: only the queue is added here.
+            let state = queued_state(&store, thread, fields.token, fields.from, on_chain)?;
             (Destination::Store(store), (state.key, state.nonce))
         }
     };
