@@ -117,6 +117,32 @@ pub async fn batch(
     limits: Limits,
     observer: &dyn Observer,
 ) -> Result<BatchOutcome> {
+    build(client, store, key, limits, false, observer).await
+}
+
+/// Like [`batch`], but while the thread's in-flight sub-block is proven or being sent, builds
+/// the next one *ahead* on its outputs (next sequence; the slots it wrote read as its output
+/// values), so proving it overlaps that one's settlement. The sub-block built ahead is sent
+/// only once its parent is settled, and ends with it (handing its transfers back) if the
+/// parent ends without applying anything: it is then rebuilt on fresh state.
+pub async fn batch_ahead(
+    client: &ChainReader,
+    store: &Store,
+    key: ThreadKey,
+    limits: Limits,
+    observer: &dyn Observer,
+) -> Result<BatchOutcome> {
+    build(client, store, key, limits, true, observer).await
+}
+
+async fn build(
+    client: &ChainReader,
+    store: &Store,
+    key: ThreadKey,
+    limits: Limits,
+    ahead: bool,
+    observer: &dyn Observer,
+) -> Result<BatchOutcome> {
     let thread_id = key.thread_id;
     let registry = Registry {
         address: key.registry,
@@ -128,13 +154,24 @@ pub async fn batch(
     if let Some(r) = &reconciled {
         tracing::info!(change = %r.line(), "reconciled");
     }
-    if let Some(in_flight) = store.in_flight(key)? {
-        return Err(EngineError::InFlight {
-            thread_id,
-            sequence: in_flight.sequence(),
-            status: in_flight.status.name(),
-        });
-    }
+    let parent = match (ahead, store.all_in_flight(key)?.as_slice()) {
+        (_, []) => None,
+        (true, [parent])
+            if matches!(
+                parent.status,
+                SubBlockStatus::Proven | SubBlockStatus::Sending { .. }
+            ) =>
+        {
+            Some(parent.clone())
+        }
+        (_, [in_flight, ..]) => {
+            return Err(EngineError::InFlight {
+                thread_id,
+                sequence: in_flight.sequence(),
+                status: in_flight.status.name(),
+            })
+        }
+    };
     let mut pending = store.pending(key)?;
     if pending.is_empty() {
         return Ok(BatchOutcome::NothingPending { reconciled });
@@ -160,6 +197,19 @@ pub async fn batch(
         .await
         .chain(format!("reading the contract set of thread {thread_id}"))?;
     let contract_set: BTreeSet<_> = contracts.iter().copied().collect();
+    // Built ahead, the sub-block takes the sequence after its parent's, which must still be the
+    // thread's next one on-chain (reconciliation above ended the parent otherwise).
+    let sequence = match &parent {
+        Some(parent) if info.sequence != parent.sequence() => {
+            return Err(EngineError::ThreadMoved {
+                thread_id,
+                expected: parent.sequence(),
+                on_chain: info.sequence,
+            })
+        }
+        Some(parent) => parent.sequence() + 1,
+        None => info.sequence,
+    };
 
     // Records written before transfers were signed cannot be proven: refuse them by name.
     let mut rejected = Vec::new();
@@ -176,11 +226,27 @@ pub async fn batch(
     let txs: Vec<SignedTransferTx> = signed.iter().map(|(_, tx)| tx.clone()).collect();
     let fit = prefix_within_slots(&txs, limits.max_slots);
     let (txs, signed) = (&txs[..fit], &signed[..fit]);
-    let current =
+    let mut current =
         read_touched_slots(client, txs.iter().filter(|t| contract_set.contains(&t.token))).await?;
-    observer.done(&format!("sequence {}, {} slot(s)", info.sequence, current.len()));
+    if let Some(parent) = &parent {
+        for output in &parent.body.outputs {
+            let slot = Slot {
+                contract: output.contract,
+                key: output.key,
+            };
+            if let Some(value) = current.get_mut(&slot) {
+                *value = output.value;
+            }
+        }
+    }
+    observer.done(&format!(
+        "sequence {sequence}{}, {} slot(s)",
+        if parent.is_some() { " (built ahead)" } else { "" },
+        current.len()
+    ));
 
-    let statement = thread_statement(&info, client.chain_id(), registry.address, thread_id);
+    let mut statement = thread_statement(&info, client.chain_id(), registry.address, thread_id);
+    statement.sequence = Felt::from(sequence);
     let batcher = SignedBatcher::new(statement, contracts.iter().copied());
     let (sub_block, refused) = match batcher.batch(txs, |slot: &Slot| current.get(slot).copied()) {
         Ok(batch) => (Some(batch.sub_block), batch.rejected),
@@ -207,7 +273,7 @@ pub async fn batch(
     let record = store.record_batch(
         key,
         NewSubBlock {
-            sequence: info.sequence,
+            sequence,
             chain_id: client.chain_id(),
             os_version: info.os_version,
             program_hash: info.program_hash,
@@ -215,6 +281,7 @@ pub async fn batch(
             transfers: accepted,
             inputs: to_entries(&sub_block.inputs),
             outputs: to_entries(&sub_block.outputs),
+            parent_attempt: parent.as_ref().map(|p| p.attempt),
         },
         rejected.clone(),
     )?;

@@ -26,6 +26,13 @@ pub enum EngineError {
         sequence: u64,
         status: &'static str,
     },
+    /// The thread's next sequence on-chain is not the one a sub-block built ahead follows.
+    #[error("thread {thread_id} is at sequence {on_chain} on-chain, not {expected}: reconcile before building ahead")]
+    ThreadMoved {
+        thread_id: u64,
+        expected: u64,
+        on_chain: u64,
+    },
     /// Every pending transfer that was looked at was refused (each is recorded with its reason).
     #[error("no sub-block built: all {} pending transfer(s) were rejected", .rejected.len())]
     AllRejected { rejected: Vec<Rejected> },

@@ -35,7 +35,7 @@ pub mod reconcile;
 pub mod settle;
 pub mod submit;
 
-pub use batch::{batch, BatchOutcome, Built, Limits};
+pub use batch::{batch, batch_ahead, BatchOutcome, Built, Limits};
 pub use error::{EngineError, Result};
 pub use observer::{Checkpoint, Logged, Observer};
 pub use prove::{prove, ProveOutcome, Proved};

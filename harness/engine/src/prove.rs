@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use zkthread_prover::signed::poseidon252;
 use zkthread_prover::ThreadChannel;
-use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey};
+use zkthread_store::{Store, SubBlock, ThreadKey};
 
 use crate::codec::{rebuild, statement};
 use crate::error::{EngineError, Result};
@@ -18,7 +18,8 @@ use crate::Observer;
 pub enum ProveOutcome {
     /// The thread has no sub-block in flight.
     NothingBuilt,
-    /// The in-flight sub-block was proven before (it may be on its way to settle).
+    /// No sub-block is Built: the oldest in-flight one was proven before (it may be on its
+    /// way to settle).
     AlreadyProven(SubBlock),
     Proved(Proved),
 }
@@ -34,15 +35,16 @@ pub struct Proved {
     pub verify_time: Duration,
 }
 
-/// Proves the thread's Built sub-block. A proof that does not verify off-chain is never
+/// Proves the thread's Built sub-block (there is at most one; it may have been built ahead on
+/// a proven one: its statement names its own sequence and inputs). A proof that does not verify off-chain is never
 /// stored: settling it would pay for a doomed transaction.
 pub async fn prove(store: &Store, key: ThreadKey, observer: &dyn Observer) -> Result<ProveOutcome> {
-    let Some(sub_block) = store.in_flight(key)? else {
-        return Ok(ProveOutcome::NothingBuilt);
+    let Some(sub_block) = store.built(key)? else {
+        return Ok(match store.in_flight(key)? {
+            Some(proven) => ProveOutcome::AlreadyProven(proven),
+            None => ProveOutcome::NothingBuilt,
+        });
     };
-    if sub_block.status != SubBlockStatus::Built {
-        return Ok(ProveOutcome::AlreadyProven(sub_block));
-    }
     let statement = statement(&sub_block, key.registry);
     let witness = rebuild(&sub_block, key.registry)?;
     observer.step(&format!(

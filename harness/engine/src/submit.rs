@@ -92,7 +92,7 @@ pub fn queued_state(
     on_chain: (KeyCommitment, u32),
 ) -> Result<SenderState, EngineError> {
     let pending = store.pending(thread)?;
-    let in_flight = store.in_flight(thread)?;
+    let in_flight = store.all_in_flight(thread)?;
     let mut queued: Vec<SignedTransferTx> = pending
         .iter()
         .chain(in_flight.iter().flat_map(|s| s.body.transfers.iter()))

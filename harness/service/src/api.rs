@@ -216,6 +216,7 @@ pub fn sub_block_view(sub_block: &SubBlock) -> SubBlockView {
         sequence: sub_block.sequence(),
         attempt: sub_block.attempt,
         status: sub_block.status.name().into(),
+        built_ahead: sub_block.body.parent_attempt.is_some(),
         transfers: sub_block.body.transfers.len(),
         slots: sub_block.body.outputs.len(),
         proof_felts: sub_block.proof.as_ref().map_or(0, Vec::len),

@@ -3,15 +3,23 @@
 //! `batch`, `prove` and `settle`, driven by what the store says is next. Every step is durable
 //! before the next, so the pipeline can be stopped anywhere (a `kill -9` included) and a new
 //! one resumes from the store; a failed step (node unreachable, say) is retried with backoff.
+//!
+//! Proving runs as its own task, so it overlaps settling: once sub-block `n` is proven, the
+//! next one is built ahead on `n`'s outputs (`zkthread_engine::batch_ahead`) and proven while
+//! `n` settles. The store keeps the order safe: `n + 1` is sent only after `n` is settled,
+//! and if `n` ends without applying anything (stale, reverted), `n + 1` ends with it and both
+//! are rebuilt. Batching, settling and reconciling stay in this one loop, so they never race.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::task::JoinHandle;
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::{
-    batch, prove, settle, BatchOutcome, EngineError, Limits, Observer, SettleOptions, SettleOutcome,
+    batch, batch_ahead, prove, settle, BatchOutcome, EngineError, Limits, Observer, SettleOptions,
+    SettleOutcome,
 };
-use zkthread_store::SubBlockStatus;
+use zkthread_store::{StoreError, SubBlockStatus};
 
 use crate::Shared;
 
@@ -23,8 +31,11 @@ pub struct PipelineConfig {
     /// is not full.
     pub max_wait: Duration,
     pub settle: SettleOptions,
-    /// How often an idle pipeline looks at the store (a new transfer also wakes it).
+    /// How often an idle pipeline looks at the store (a new transfer or a finished proof also
+    /// wakes it).
     pub poll: Duration,
+    /// Build and prove the next sub-block while the previous one settles.
+    pub build_ahead: bool,
 }
 
 impl Default for PipelineConfig {
@@ -34,6 +45,7 @@ impl Default for PipelineConfig {
             max_wait: Duration::from_secs(10),
             settle: SettleOptions::default(),
             poll: Duration::from_secs(1),
+            build_ahead: true,
         }
     }
 }
@@ -45,121 +57,252 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 enum Step {
     /// Something changed: look again at once.
     Progressed,
-    /// Nothing to do for this long (or until a transfer arrives).
+    /// Nothing to do for this long (or until a transfer arrives or a proof is done).
     Idle(Duration),
 }
 
-/// Runs until the task is dropped; `observer` sees the engine's steps and settle checkpoints.
+/// Exponential backoff between failed attempts.
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Backoff { next: MIN_BACKOFF }
+    }
+
+    fn reset(&mut self) {
+        self.next = MIN_BACKOFF;
+    }
+
+    /// The wait before the next attempt; doubles the one after.
+    fn bump(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(MAX_BACKOFF);
+        wait
+    }
+}
+
+/// The running proof task; aborted when the pipeline stops (a proof that is not recorded is
+/// simply made again by the next pipeline).
+struct Proving(JoinHandle<Result<(), String>>);
+
+impl Drop for Proving {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The loop's state between steps.
+struct Pipeline {
+    shared: Arc<Shared>,
+    config: PipelineConfig,
+    observer: Arc<dyn Observer>,
+    /// When the oldest pending transfer was first seen.
+    pending_since: Option<Instant>,
+    proving: Option<Proving>,
+    /// No new proof task before this (after a failed one).
+    prove_not_before: Option<Instant>,
+    prove_backoff: Backoff,
+}
+
+/// Runs until the task is dropped; `observer` sees the engine's steps and settle checkpoints
+/// (from the loop and the proof task at once: steps may interleave).
 pub async fn run(shared: Arc<Shared>, config: PipelineConfig, observer: Arc<dyn Observer>) {
-    let mut pending_since: Option<Instant> = None;
-    let mut backoff = MIN_BACKOFF;
+    let mut pipeline = Pipeline {
+        shared,
+        config,
+        observer,
+        pending_since: None,
+        proving: None,
+        prove_not_before: None,
+        prove_backoff: Backoff::new(),
+    };
+    let mut backoff = Backoff::new();
     loop {
-        match step(&shared, &config, &mut pending_since, observer.as_ref()).await {
-            Ok(Step::Progressed) => {
-                shared.set_last_error(None);
-                backoff = MIN_BACKOFF;
-            }
-            Ok(Step::Idle(wait)) => {
-                shared.set_last_error(None);
-                backoff = MIN_BACKOFF;
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = shared.wake.notified() => {}
+        pipeline.collect_proof().await;
+        match pipeline.step().await {
+            Ok(step) => {
+                pipeline.shared.set_last_error(None);
+                backoff.reset();
+                if let Step::Idle(wait) = step {
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = pipeline.shared.wake.notified() => {}
+                    }
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, retry_in = ?backoff, "pipeline step failed");
-                shared.set_last_error(Some(error));
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                let wait = backoff.bump();
+                tracing::warn!(%error, retry_in = ?wait, "pipeline step failed");
+                pipeline.shared.set_last_error(Some(error));
+                tokio::time::sleep(wait).await;
             }
         }
     }
 }
 
-async fn step(
-    shared: &Shared,
-    config: &PipelineConfig,
-    pending_since: &mut Option<Instant>,
-    observer: &dyn Observer,
-) -> Result<Step, String> {
-    let (store, key) = (&shared.store, shared.thread);
-    let in_flight = store.in_flight(key).map_err(|e| e.to_string())?;
-    match in_flight.map(|s| s.status) {
-        Some(SubBlockStatus::Built) => {
-            prove(store, key, observer).await.map_err(|e| e.to_string())?;
-            Ok(Step::Progressed)
+impl Pipeline {
+    async fn step(&mut self) -> Result<Step, String> {
+        let (store, key) = (&self.shared.store, self.shared.thread);
+        let in_flight = store.all_in_flight(key).map_err(|e| e.to_string())?;
+        if in_flight.iter().any(|s| s.status == SubBlockStatus::Built) && self.proving.is_none() {
+            if let Some(wait) = self.prove_not_before.and_then(|t| t.checked_duration_since(Instant::now())) {
+                return Ok(Step::Idle(wait));
+            }
+            self.start_proving();
+            return Ok(Step::Progressed);
         }
-        Some(_) => settle_in_flight(shared, config, observer).await,
-        None => {
-            let pending = store.pending(key).map_err(|e| e.to_string())?.len();
-            if pending == 0 {
-                *pending_since = None;
-                return Ok(Step::Idle(config.poll));
-            }
-            let since = *pending_since.get_or_insert_with(Instant::now);
-            let waited = since.elapsed();
-            if pending < config.limits.max_transfers && waited < config.max_wait {
-                return Ok(Step::Idle((config.max_wait - waited).min(config.poll)));
-            }
-            match batch(&shared.client, store, key, config.limits, observer).await {
-                Ok(BatchOutcome::Built(built)) => {
-                    tracing::info!(
-                        sequence = built.sub_block.sequence(),
-                        transfers = built.sub_block.body.transfers.len(),
-                        rejected = built.rejected.len(),
-                        "sub-block built"
-                    );
-                    if built.still_pending == 0 {
-                        *pending_since = None;
-                    }
+        match in_flight.first().map(|s| &s.status) {
+            // Being proven: wait for the proof task (it wakes the loop when done).
+            Some(SubBlockStatus::Built) => Ok(Step::Idle(self.config.poll)),
+            Some(_) => {
+                // Proven or sending. Before settling it, build the next sub-block ahead so its
+                // proof runs while this one settles.
+                if self.config.build_ahead && in_flight.len() == 1 && self.ready_to_batch()? {
+                    return self.batch(true).await;
                 }
-                Ok(BatchOutcome::NothingPending { .. }) => *pending_since = None,
-                Err(EngineError::AllRejected { rejected }) => {
-                    tracing::info!(rejected = rejected.len(), "every pending transfer was refused");
-                }
-                Err(error) => return Err(error.to_string()),
+                self.settle_oldest().await
             }
-            Ok(Step::Progressed)
+            None if self.ready_to_batch()? => self.batch(false).await,
+            None => Ok(Step::Idle(self.idle_wait())),
         }
     }
-}
 
-/// Settles the Proven (or Sending) sub-block. One whose inputs changed on-chain is ended as
-/// stale, so its transfers are rebuilt on fresh state; a revert is reported as a failure so
-/// the pipeline backs off before paying for another try.
-async fn settle_in_flight(
-    shared: &Shared,
-    config: &PipelineConfig,
-    observer: &dyn Observer,
-) -> Result<Step, String> {
-    let (store, key) = (&shared.store, shared.thread);
-    match settle(&shared.client, store, key, config.settle, observer).await {
-        Ok(SettleOutcome::Sent(sent)) => match &sent.revert_reason {
-            None => {
+    /// Whether enough transfers wait (or the oldest has waited long enough) to close a
+    /// sub-block.
+    fn ready_to_batch(&mut self) -> Result<bool, String> {
+        let (store, key) = (&self.shared.store, self.shared.thread);
+        let pending = store.pending_count(key).map_err(|e| e.to_string())?;
+        if pending == 0 {
+            self.pending_since = None;
+            return Ok(false);
+        }
+        let waited = self.pending_since.get_or_insert_with(Instant::now).elapsed();
+        Ok(pending >= self.config.limits.max_transfers || waited >= self.config.max_wait)
+    }
+
+    fn idle_wait(&self) -> Duration {
+        match self.pending_since {
+            Some(since) => self.config.max_wait.saturating_sub(since.elapsed()).min(self.config.poll),
+            None => self.config.poll,
+        }
+    }
+
+    async fn batch(&mut self, ahead: bool) -> Result<Step, String> {
+        let shared = &self.shared;
+        let (store, key, limits) = (&shared.store, shared.thread, self.config.limits);
+        let observer = self.observer.as_ref();
+        let outcome = if ahead {
+            batch_ahead(&shared.client, store, key, limits, observer).await
+        } else {
+            batch(&shared.client, store, key, limits, observer).await
+        };
+        match outcome {
+            Ok(BatchOutcome::Built(built)) => {
                 tracing::info!(
-                    sequence = sent.sub_block.sequence(),
-                    tx = %zkthread_engine::hex(sent.tx_hash),
-                    fee_fri = sent.fee_fri,
-                    "sub-block settled"
+                    sequence = built.sub_block.sequence(),
+                    transfers = built.sub_block.body.transfers.len(),
+                    rejected = built.rejected.len(),
+                    ahead,
+                    "sub-block built"
                 );
+                if built.still_pending == 0 {
+                    self.pending_since = None;
+                }
+            }
+            Ok(BatchOutcome::NothingPending { .. }) => self.pending_since = None,
+            Err(EngineError::AllRejected { rejected }) => {
+                tracing::info!(rejected = rejected.len(), "every pending transfer was refused");
+            }
+            // Reconciliation ended or settled the parent meanwhile: look again.
+            Err(EngineError::InFlight { .. } | EngineError::ThreadMoved { .. }) if ahead => {}
+            Err(error) => return Err(error.to_string()),
+        }
+        Ok(Step::Progressed)
+    }
+
+    /// Proves the Built sub-block on a task of its own; it wakes the loop when done.
+    fn start_proving(&mut self) {
+        let (shared, observer) = (self.shared.clone(), self.observer.clone());
+        self.proving = Some(Proving(tokio::spawn(async move {
+            let proved = prove(&shared.store, shared.thread, observer.as_ref()).await;
+            shared.wake.notify_one();
+            match proved {
+                Ok(_) => Ok(()),
+                // The sub-block ended while it was proven (its parent went stale): nothing to
+                // record, the rebuilt one gets its own proof.
+                Err(EngineError::Store(StoreError::WrongStatus { sequence, actual, .. })) => {
+                    tracing::info!(sequence, status = %actual, "sub-block ended while it was proven");
+                    Ok(())
+                }
+                Err(error) => Err(error.to_string()),
+            }
+        })));
+    }
+
+    /// Takes the proof task's result once it is done (a failure delays the next attempt).
+    async fn collect_proof(&mut self) {
+        if !self.proving.as_ref().is_some_and(|p| p.0.is_finished()) {
+            return;
+        }
+        let Some(mut task) = self.proving.take() else {
+            return;
+        };
+        let result = (&mut task.0)
+            .await
+            .unwrap_or_else(|join| Err(format!("the proof task stopped: {join}")));
+        match result {
+            Ok(()) => {
+                self.prove_backoff.reset();
+                self.prove_not_before = None;
+            }
+            Err(error) => {
+                let wait = self.prove_backoff.bump();
+                tracing::warn!(%error, retry_in = ?wait, "proving failed");
+                self.shared.set_last_error(Some(error));
+                self.prove_not_before = Some(Instant::now() + wait);
+            }
+        }
+    }
+
+    /// Settles the oldest in-flight sub-block (proven, or sending after a restart). One whose
+    /// inputs changed on-chain is ended as stale — with the one built ahead on it — so its
+    /// transfers are rebuilt on fresh state; a revert is reported as a failure so the pipeline
+    /// backs off before paying for another try.
+    async fn settle_oldest(&mut self) -> Result<Step, String> {
+        let shared = &self.shared;
+        let (store, key) = (&shared.store, shared.thread);
+        let outcome = settle(&shared.client, store, key, self.config.settle, self.observer.as_ref()).await;
+        match outcome {
+            Ok(SettleOutcome::Sent(sent)) => match &sent.revert_reason {
+                None => {
+                    tracing::info!(
+                        sequence = sent.sub_block.sequence(),
+                        tx = %zkthread_engine::hex(sent.tx_hash),
+                        fee_fri = sent.fee_fri,
+                        "sub-block settled"
+                    );
+                    Ok(Step::Progressed)
+                }
+                Some(reason) => Err(format!(
+                    "settle of sub-block {} reverted: {reason}; its transfers are pending again",
+                    sent.sub_block.sequence()
+                )),
+            },
+            Ok(SettleOutcome::FoundSettled { .. } | SettleOutcome::NothingToSettle { .. }) => {
                 Ok(Step::Progressed)
             }
-            Some(reason) => Err(format!(
-                "settle of sub-block {} reverted: {reason}; its transfers are pending again",
-                sent.sub_block.sequence()
-            )),
-        },
-        Ok(SettleOutcome::FoundSettled { .. } | SettleOutcome::NothingToSettle { .. }) => {
-            Ok(Step::Progressed)
+            Err(EngineError::PreflightBlocked { rebuild: true, why }) => {
+                let ended = abandon_if_stale(&shared.client, store, key)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(%why, ended = ?ended.map(|r| r.line()), "not settled: rebuilding");
+                Ok(Step::Progressed)
+            }
+            // The oldest is built (its proof is on its way): nothing to send yet.
+            Err(EngineError::NotProven { .. }) => Ok(Step::Idle(self.config.poll)),
+            Err(error) => Err(error.to_string()),
         }
-        Err(EngineError::PreflightBlocked { rebuild: true, why }) => {
-            let ended = abandon_if_stale(&shared.client, store, key)
-                .await
-                .map_err(|e| e.to_string())?;
-            tracing::info!(%why, ended = ?ended.map(|r| r.line()), "not settled: rebuilding");
-            Ok(Step::Progressed)
-        }
-        Err(error) => Err(error.to_string()),
     }
 }

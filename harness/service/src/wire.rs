@@ -147,6 +147,8 @@ pub struct SubBlockView {
     pub sequence: u64,
     pub attempt: u32,
     pub status: String,
+    /// Built on the previous sub-block's outputs while that one was settling.
+    pub built_ahead: bool,
     pub transfers: usize,
     pub slots: usize,
     pub proof_felts: usize,

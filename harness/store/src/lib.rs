@@ -73,6 +73,20 @@ pub enum StoreError {
     NotPending(u64),
     #[error("the batch has no accepted transfer")]
     EmptyBatch,
+    #[error("sub-block {sequence} of thread {thread} can only be built ahead on sub-block {parent} (attempt {parent_attempt}) while that one is proven or sending and has no other built ahead")]
+    NotAhead {
+        thread: u64,
+        sequence: u64,
+        parent: u64,
+        parent_attempt: u32,
+    },
+    #[error("sub-block {sequence} of thread {thread} was built on sub-block {parent}, which is {status}: it can be sent only once that one is settled")]
+    ParentNotSettled {
+        thread: u64,
+        sequence: u64,
+        parent: u64,
+        status: String,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -234,6 +248,12 @@ pub struct NewSubBlock {
     pub transfers: Vec<Transfer>,
     pub inputs: Vec<SlotEntry>,
     pub outputs: Vec<SlotEntry>,
+    /// Set when the sub-block was built ahead: on the outputs of sub-block `sequence - 1`
+    /// (this attempt of it) while that one was still on its way to settle. It is sent only
+    /// once that one is settled, and it ends with it if that one ends without applying
+    /// anything (its inputs were that one's outputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_attempt: Option<u32>,
 }
 
 /// A stored sub-block.
@@ -380,18 +400,38 @@ impl Store {
         })
     }
 
-    /// The thread's Built, Proven or Sending sub-block, if any (there is at most one).
+    /// The thread's oldest Built, Proven or Sending sub-block: the next to settle. At most two
+    /// are in flight, and then the second was built ahead on the first
+    /// ([`NewSubBlock::parent_attempt`]).
     pub fn in_flight(&self, thread: ThreadKey) -> Result<Option<SubBlock>> {
+        Ok(self.all_in_flight(thread)?.into_iter().next())
+    }
+
+    /// Every in-flight sub-block of the thread, oldest first (none, one, or a sub-block and the
+    /// one built ahead on it).
+    pub fn all_in_flight(&self, thread: ThreadKey) -> Result<Vec<SubBlock>> {
         Ok(self
             .sub_blocks(thread)?
             .into_iter()
-            .find(|s| s.status.in_flight()))
+            .filter(|s| s.status.in_flight())
+            .collect())
+    }
+
+    /// The thread's Built sub-block (the one to prove next), if any: there is at most one, as
+    /// a sub-block is built ahead only on a proven one.
+    pub fn built(&self, thread: ThreadKey) -> Result<Option<SubBlock>> {
+        Ok(self
+            .sub_blocks(thread)?
+            .into_iter()
+            .find(|s| s.status == SubBlockStatus::Built))
     }
 
     /// Stores a batch in one transaction: the sub-block (Built), its transfers and the rejected
     /// ones leave pending, the rejected ones are kept with their reasons. Refuses while another
-    /// sub-block of the thread is in flight, and if a transfer is not pending (so a transfer can
-    /// never end up in two sub-blocks).
+    /// sub-block of the thread is in flight — unless the new one is built ahead on it
+    /// (`parent_attempt`: the only in-flight sub-block is that attempt of `sequence - 1`,
+    /// proven or sending) — and if a transfer is not pending (so a transfer can never end up
+    /// in two sub-blocks).
     pub fn record_batch(
         &self,
         thread: ThreadKey,
@@ -406,24 +446,22 @@ impl Store {
         let stored = {
             let mut blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
             let mut attempt = 0;
+            let mut in_flight = Vec::new();
             for entry in blocks
                 .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
                 .map_err(db_error)?
             {
                 let (key, value) = entry.map_err(db_error)?;
                 let existing: SubBlock = serde_json::from_str(value.value())?;
-                if existing.status.in_flight() {
-                    return Err(StoreError::InFlight {
-                        thread: thread.thread_id,
-                        sequence: existing.sequence(),
-                        status: existing.status.name().to_owned(),
-                    });
-                }
                 let (_, sequence, existing_attempt) = key.value();
                 if sequence == sub_block.sequence {
                     attempt = attempt.max(existing_attempt + 1);
                 }
+                if existing.status.in_flight() {
+                    in_flight.push(existing);
+                }
             }
+            check_in_flight(thread, &sub_block, &in_flight)?;
             let mut pending = txn.open_table(PENDING).map_err(db_error)?;
             for transfer in sub_block
                 .transfers
@@ -497,7 +535,7 @@ impl Store {
         attempt: u32,
         proof: Vec<Felt>,
     ) -> Result<SubBlock> {
-        self.update(thread, sequence, attempt, |sb| {
+        self.update(thread, sequence, attempt, |sb, _| {
             expect(sb, "built", |s| matches!(s, SubBlockStatus::Built))?;
             sb.proof = Some(proof);
             sb.status = SubBlockStatus::Proven;
@@ -514,8 +552,18 @@ impl Store {
         tx_hash: Felt,
         nonce: Felt,
     ) -> Result<SubBlock> {
-        self.update(thread, sequence, attempt, |sb| {
+        self.update(thread, sequence, attempt, |sb, parent| {
             expect(sb, "proven", |s| matches!(s, SubBlockStatus::Proven))?;
+            if let Some(parent) = parent {
+                if !matches!(parent.status, SubBlockStatus::Settled { .. }) {
+                    return Err(StoreError::ParentNotSettled {
+                        thread: thread.thread_id,
+                        sequence,
+                        parent: parent.sequence(),
+                        status: parent.status.name().to_owned(),
+                    });
+                }
+            }
             sb.sends.push(SendAttempt { tx_hash, nonce });
             sb.status = SubBlockStatus::Sending { tx_hash, nonce };
             Ok(false)
@@ -533,7 +581,7 @@ impl Store {
         block: u64,
         fee_fri: u128,
     ) -> Result<SubBlock> {
-        self.update(thread, sequence, attempt, |sb| {
+        self.update(thread, sequence, attempt, |sb, _| {
             expect(sb, "sending or proven", |s| {
                 matches!(s, SubBlockStatus::Sending { .. } | SubBlockStatus::Proven)
             })?;
@@ -554,7 +602,7 @@ impl Store {
         sequence: u64,
         attempt: u32,
     ) -> Result<SubBlock> {
-        self.update(thread, sequence, attempt, |sb| {
+        self.update(thread, sequence, attempt, |sb, _| {
             expect(sb, "sending", |s| {
                 matches!(s, SubBlockStatus::Sending { .. })
             })?;
@@ -564,7 +612,9 @@ impl Store {
     }
 
     /// Ends a Built, Proven or Sending sub-block that applied nothing (Reverted, Stale or
-    /// Superseded) and hands its transfers back to pending, in the same transaction.
+    /// Superseded) and hands its transfers back to pending, in the same transaction. A
+    /// sub-block built ahead on it ends with it (Stale: its inputs were this one's outputs),
+    /// its transfers handed back too, so both are rebuilt in their original order.
     pub fn record_abandoned(
         &self,
         thread: ThreadKey,
@@ -576,21 +626,22 @@ impl Store {
             status.handed_back(),
             "record_abandoned takes an ending status"
         );
-        self.update(thread, sequence, attempt, move |sb| {
+        self.update(thread, sequence, attempt, move |sb, _| {
             expect(sb, "built, proven or sending", |s| s.in_flight())?;
             sb.status = status;
             Ok(true)
         })
     }
 
-    /// Applies `change` to one sub-block in a write transaction; when it returns `true`, the
-    /// sub-block's transfers go back to pending in the same transaction.
+    /// Applies `change` to one sub-block (given the sub-block it was built ahead on, if any) in
+    /// a write transaction; when it returns `true`, the sub-block's transfers go back to
+    /// pending in the same transaction, and so does a sub-block built ahead on it, ended Stale.
     fn update(
         &self,
         thread: ThreadKey,
         sequence: u64,
         attempt: u32,
-        change: impl FnOnce(&mut SubBlock) -> Result<bool>,
+        change: impl FnOnce(&mut SubBlock, Option<&SubBlock>) -> Result<bool>,
     ) -> Result<SubBlock> {
         let scope = thread.scope();
         let key = (scope.as_str(), sequence, attempt);
@@ -609,12 +660,41 @@ impl Store {
                         })?;
                 serde_json::from_str(value.value())?
             };
-            let hand_back = change(&mut sub_block)?;
+            let parent = match sub_block.body.parent_attempt {
+                Some(parent_attempt) => {
+                    let parent_key = (scope.as_str(), sequence.wrapping_sub(1), parent_attempt);
+                    let value = blocks.get(parent_key).map_err(db_error)?.ok_or(
+                        StoreError::NoSuchSubBlock {
+                            thread: thread.thread_id,
+                            sequence: sequence.wrapping_sub(1),
+                            attempt: parent_attempt,
+                        },
+                    )?;
+                    Some(serde_json::from_str::<SubBlock>(value.value())?)
+                }
+                None => None,
+            };
+            let hand_back = change(&mut sub_block, parent.as_ref())?;
             let json = serde_json::to_string(&sub_block)?;
             blocks.insert(key, json.as_str()).map_err(db_error)?;
             if hand_back {
+                let mut ended = vec![sub_block.clone()];
+                if let Some(mut child) = built_ahead_on(&blocks, &scope, &sub_block)? {
+                    child.status = SubBlockStatus::Stale {
+                        tx_hash: None,
+                        reason: format!(
+                            "built on sub-block {sequence} (attempt {attempt}), which ended {}",
+                            sub_block.status.name()
+                        ),
+                    };
+                    let json = serde_json::to_string(&child)?;
+                    blocks
+                        .insert((scope.as_str(), child.sequence(), child.attempt), json.as_str())
+                        .map_err(db_error)?;
+                    ended.push(child);
+                }
                 let mut pending = txn.open_table(PENDING).map_err(db_error)?;
-                for transfer in &sub_block.body.transfers {
+                for transfer in ended.iter().flat_map(|s| &s.body.transfers) {
                     // Original submission numbers: back in their place in the order.
                     let json = serde_json::to_string(transfer)?;
                     pending
@@ -627,6 +707,57 @@ impl Store {
         txn.commit().map_err(db_error)?;
         Ok(updated)
     }
+}
+
+/// Whether `new` may be recorded beside the thread's `in_flight` sub-blocks: none in flight
+/// for an ordinary batch; exactly its parent, proven or sending, for one built ahead.
+fn check_in_flight(thread: ThreadKey, new: &NewSubBlock, in_flight: &[SubBlock]) -> Result<()> {
+    match (new.parent_attempt, in_flight) {
+        (None, []) => Ok(()),
+        (Some(parent_attempt), [parent])
+            if parent.sequence().checked_add(1) == Some(new.sequence)
+                && parent.attempt == parent_attempt
+                && matches!(
+                    parent.status,
+                    SubBlockStatus::Proven | SubBlockStatus::Sending { .. }
+                ) =>
+        {
+            Ok(())
+        }
+        (Some(parent_attempt), _) => Err(StoreError::NotAhead {
+            thread: thread.thread_id,
+            sequence: new.sequence,
+            parent: new.sequence.wrapping_sub(1),
+            parent_attempt,
+        }),
+        (None, [existing, ..]) => Err(StoreError::InFlight {
+            thread: thread.thread_id,
+            sequence: existing.sequence(),
+            status: existing.status.name().to_owned(),
+        }),
+    }
+}
+
+/// The in-flight sub-block built ahead on `parent`, if any.
+fn built_ahead_on(
+    blocks: &redb::Table<(&str, u64, u32), &str>,
+    scope: &str,
+    parent: &SubBlock,
+) -> Result<Option<SubBlock>> {
+    let Some(next) = parent.sequence().checked_add(1) else {
+        return Ok(None);
+    };
+    for entry in blocks
+        .range((scope, next, 0)..=(scope, next, u32::MAX))
+        .map_err(db_error)?
+    {
+        let (_, value) = entry.map_err(db_error)?;
+        let candidate: SubBlock = serde_json::from_str(value.value())?;
+        if candidate.status.in_flight() && candidate.body.parent_attempt == Some(parent.attempt) {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
 }
 
 fn expect(

@@ -43,6 +43,15 @@ fn sub_block(sequence: u64, transfers: Vec<Transfer>) -> NewSubBlock {
         transfers,
         inputs: vec![slot(1, 10), slot(2, 0)],
         outputs: vec![slot(1, 5), slot(2, 5)],
+        parent_attempt: None,
+    }
+}
+
+/// A sub-block built ahead on attempt `parent_attempt` of `sequence - 1`.
+fn ahead(sequence: u64, parent_attempt: u32, transfers: Vec<Transfer>) -> NewSubBlock {
+    NewSubBlock {
+        parent_attempt: Some(parent_attempt),
+        ..sub_block(sequence, transfers)
     }
 }
 
@@ -386,4 +395,104 @@ fn pending_count_counts_only_the_threads_pending_transfers() {
     store.record_batch(thread(1), sub_block(0, vec![a]), vec![]).unwrap();
     assert_eq!(store.pending_count(thread(1)).unwrap(), 1);
     assert_eq!(store.pending_count(thread(2)).unwrap(), 1);
+}
+
+#[test]
+fn a_sub_block_is_built_ahead_only_on_a_proven_one_and_sent_only_after_it_settles() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t = |amount| store.submit(thread(1), transfer(1, 2, amount)).unwrap();
+    let (a, b, c) = (t(1), t(2), t(3));
+    store.record_batch(thread(1), sub_block(4, vec![a]), vec![]).unwrap();
+    // Not on a Built one: its proof may never come.
+    let early = store.record_batch(thread(1), ahead(5, 0, vec![b.clone()]), vec![]);
+    assert!(matches!(early, Err(StoreError::NotAhead { .. })), "{early:?}");
+    store.record_proof(thread(1), 4, 0, vec![felt(1)]).unwrap();
+    // Not on another sequence or attempt than the in-flight one.
+    for wrong in [ahead(6, 0, vec![b.clone()]), ahead(5, 1, vec![b.clone()])] {
+        let result = store.record_batch(thread(1), wrong, vec![]);
+        assert!(matches!(result, Err(StoreError::NotAhead { .. })), "{result:?}");
+    }
+    let child = store.record_batch(thread(1), ahead(5, 0, vec![b]), vec![]).unwrap();
+    assert_eq!(store.all_in_flight(thread(1)).unwrap().len(), 2);
+    assert_eq!(store.in_flight(thread(1)).unwrap().unwrap().sequence(), 4);
+    assert_eq!(store.built(thread(1)).unwrap(), Some(child.clone()));
+    // Not a third, and not an ordinary batch beside them.
+    for third in [ahead(6, 0, vec![c.clone()]), sub_block(6, vec![c.clone()])] {
+        assert!(store.record_batch(thread(1), third, vec![]).is_err());
+    }
+    assert_eq!(ids(&store.pending(thread(1)).unwrap()), [c.id]);
+
+    store.record_proof(thread(1), 5, 0, vec![felt(2)]).unwrap();
+    // The child waits for its parent: not while it is proven, nor while it is being sent.
+    for _ in 0..2 {
+        let send = store.record_sending(thread(1), 5, 0, felt(0x55), felt(1));
+        assert!(matches!(send, Err(StoreError::ParentNotSettled { parent: 4, .. })), "{send:?}");
+        if store.in_flight(thread(1)).unwrap().unwrap().status == SubBlockStatus::Proven {
+            store.record_sending(thread(1), 4, 0, felt(0x44), felt(0)).unwrap();
+        }
+    }
+    store.record_settled(thread(1), 4, 0, felt(0x44), 9, 1).unwrap();
+    assert_eq!(store.in_flight(thread(1)).unwrap().unwrap().sequence(), 5);
+    store.record_sending(thread(1), 5, 0, felt(0x55), felt(1)).unwrap();
+    store.record_settled(thread(1), 5, 0, felt(0x55), 10, 1).unwrap();
+    assert!(store.all_in_flight(thread(1)).unwrap().is_empty());
+}
+
+#[test]
+fn a_sub_block_built_ahead_ends_with_its_parent_and_both_hand_their_transfers_back_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t = |amount| store.submit(thread(1), transfer(1, 2, amount)).unwrap();
+    let (a, b, c, d) = (t(1), t(2), t(3), t(4));
+    store.record_batch(thread(1), sub_block(0, vec![a.clone(), b.clone()]), vec![]).unwrap();
+    store.record_proof(thread(1), 0, 0, vec![felt(1)]).unwrap();
+    store.record_batch(thread(1), ahead(1, 0, vec![c.clone()]), vec![]).unwrap();
+    assert_eq!(ids(&store.pending(thread(1)).unwrap()), [d.id]);
+
+    let ended = store
+        .record_abandoned(
+            thread(1),
+            0,
+            0,
+            SubBlockStatus::Stale {
+                tx_hash: None,
+                reason: "an input changed".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(ended.status.name(), "stale");
+    let blocks = store.sub_blocks(thread(1)).unwrap();
+    let child = blocks.iter().find(|s| s.sequence() == 1).unwrap();
+    match &child.status {
+        SubBlockStatus::Stale { tx_hash: None, reason } => {
+            assert!(reason.contains("built on sub-block 0 (attempt 0), which ended stale"), "{reason}")
+        }
+        other => panic!("child not ended: {other:?}"),
+    }
+    assert!(store.all_in_flight(thread(1)).unwrap().is_empty());
+    // Every transfer back, in submission order, each exactly once.
+    assert_eq!(ids(&store.pending(thread(1)).unwrap()), [a.id, b.id, c.id, d.id]);
+    // Rebuilt: sequence 0 is attempt 1, and a child may be built ahead on that attempt only.
+    let rebuilt = store.record_batch(thread(1), sub_block(0, vec![a]), vec![]).unwrap();
+    assert_eq!(rebuilt.attempt, 1);
+    store.record_proof(thread(1), 0, 1, vec![felt(1)]).unwrap();
+    assert!(store.record_batch(thread(1), ahead(1, 0, vec![b.clone()]), vec![]).is_err());
+    let child = store.record_batch(thread(1), ahead(1, 1, vec![b]), vec![]).unwrap();
+    assert_eq!((child.sequence(), child.attempt), (1, 1));
+    // A child ending alone leaves its parent in flight.
+    store
+        .record_abandoned(
+            thread(1),
+            1,
+            1,
+            SubBlockStatus::Stale {
+                tx_hash: None,
+                reason: "its own input changed".into(),
+            },
+        )
+        .unwrap();
+    let in_flight = store.all_in_flight(thread(1)).unwrap();
+    assert_eq!(in_flight.len(), 1);
+    assert_eq!((in_flight[0].sequence(), in_flight[0].attempt), (0, 1));
 }

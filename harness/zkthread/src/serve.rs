@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// Largest L2 gas a settle transaction may use.
     #[arg(long, default_value_t = DEFAULT_L2_GAS)]
     l2_gas: u64,
+    /// Settle one sub-block before building the next (by default the next one is built on
+    /// the previous one's outputs and proven while that one settles).
+    #[arg(long)]
+    no_build_ahead: bool,
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {
@@ -76,6 +80,7 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
             force: false,
             l2_gas: args.l2_gas,
         },
+        build_ahead: !args.no_build_ahead,
         ..PipelineConfig::default()
     };
     let service = Service::bind(Shared::new(client, store, key), args.listen)

@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// The service's --max-wait (seconds): closes the last, partial sub-block.
     #[arg(long, default_value_t = 2)]
     max_wait: u64,
+    /// Build and prove the next sub-block while the previous one settles (`both`: measure
+    /// each size without, then with).
+    #[arg(long, value_enum, default_value_t = BuildAhead::On)]
+    build_ahead: BuildAhead,
     #[command(flatten)]
     chain: ChainArgs,
     /// Repository root (default: found from the working directory).
@@ -47,9 +51,27 @@ pub struct ServeArgs {
     repo: Option<PathBuf>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum BuildAhead {
+    On,
+    Off,
+    Both,
+}
+
+impl BuildAhead {
+    fn settings(self) -> &'static [bool] {
+        match self {
+            BuildAhead::On => &[true],
+            BuildAhead::Off => &[false],
+            BuildAhead::Both => &[false, true],
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct ServeRow {
     sub_block_size: usize,
+    build_ahead: bool,
     transfers: usize,
     clients: usize,
     /// Transfers accepted per second at the API over the posting phase.
@@ -87,10 +109,23 @@ pub async fn run(args: ServeArgs, json: bool) -> Result<()> {
     .await?;
     let mut rows = Vec::new();
     for &size in &args.sizes {
-        let step = progress.step(format!("serving sub-blocks of {size}: {clients} clients post {} transfers", size * args.sub_blocks as usize));
-        let row = measure(&world, size, clients, args.sub_blocks as usize, Duration::from_secs(args.max_wait)).await?;
-        step.done(format!("{:.0} accepted/s, p50 {:.1} s, p99 {:.1} s", row.accepted_per_s, row.p50_s, row.p99_s));
-        rows.push(row);
+        for &build_ahead in args.build_ahead.settings() {
+            let step = progress.step(format!(
+                "serving sub-blocks of {size}{}: {clients} clients post {} transfers",
+                if build_ahead { ", built ahead" } else { ", one at a time" },
+                size * args.sub_blocks as usize
+            ));
+            let run = Run {
+                size,
+                clients,
+                sub_blocks: args.sub_blocks as usize,
+                max_wait: Duration::from_secs(args.max_wait),
+                build_ahead,
+            };
+            let row = measure(&world, run).await?;
+            step.done(format!("{:.0} accepted/s, p50 {:.1} s, p99 {:.1} s", row.accepted_per_s, row.p50_s, row.p99_s));
+            rows.push(row);
+        }
     }
     let report = ServeReport {
         node_url: world.node_url.clone(),
@@ -102,20 +137,45 @@ pub async fn run(args: ServeArgs, json: bool) -> Result<()> {
     if json {
         return print_json(&report);
     }
-    println!("| sub-block size | transfers | clients | accepted/s at the API | submit -> settled p50 | p99 | first post -> last settled | sub-blocks |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| sub-block size | built ahead | transfers | clients | accepted/s at the API | submit -> settled p50 | p99 | first post -> last settled | sub-blocks |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &report.rows {
         println!(
-            "| {} | {} | {} | {:.0} | {:.1} s | {:.1} s | {:.1} s | {} |",
-            r.sub_block_size, r.transfers, r.clients, r.accepted_per_s, r.p50_s, r.p99_s, r.total_s, r.sub_blocks
+            "| {} | {} | {} | {} | {:.0} | {:.1} s | {:.1} s | {:.1} s | {} |",
+            r.sub_block_size,
+            if r.build_ahead { "yes" } else { "no" },
+            r.transfers,
+            r.clients,
+            r.accepted_per_s,
+            r.p50_s,
+            r.p99_s,
+            r.total_s,
+            r.sub_blocks
         );
     }
     println!("load average before / after: {} / {}", report.load_before, report.load_after);
     Ok(())
 }
 
+/// One measured configuration.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    size: usize,
+    clients: usize,
+    sub_blocks: usize,
+    max_wait: Duration,
+    build_ahead: bool,
+}
+
 /// One size: a fresh service, the posting phase, then following every transfer to settled.
-async fn measure(world: &BenchWorld, size: usize, clients: usize, sub_blocks: usize, max_wait: Duration) -> Result<ServeRow> {
+async fn measure(world: &BenchWorld, run: Run) -> Result<ServeRow> {
+    let Run {
+        size,
+        clients,
+        sub_blocks,
+        max_wait,
+        build_ahead,
+    } = run;
     let data_dir = tempfile_dir()?;
     let thread = ThreadKey::new(world.registry.address, world.thread_id);
     let store = Store::open(&data_dir).context("opening the service's data directory")?;
@@ -127,6 +187,7 @@ async fn measure(world: &BenchWorld, size: usize, clients: usize, sub_blocks: us
         max_wait,
         settle: SettleOptions::default(),
         poll: Duration::from_millis(200),
+        build_ahead,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(service.run(pipeline, Arc::new(zkthread_engine::Logged), async {
@@ -166,6 +227,7 @@ async fn measure(world: &BenchWorld, size: usize, clients: usize, sub_blocks: us
     let _ = std::fs::remove_dir_all(&data_dir);
     Ok(ServeRow {
         sub_block_size: size,
+        build_ahead,
         transfers: accepted.len(),
         clients,
         accepted_per_s: accepted.len() as f64 / posted.as_secs_f64(),

@@ -33,12 +33,17 @@ pub struct World {
 }
 
 impl World {
-    /// Starts devnet and runs `deploy` and `thread create` through the CLI.
+    /// Starts devnet with 4 accounts and runs `deploy` and `thread create` through the CLI.
     pub fn deploy() -> Self {
+        Self::deploy_with_accounts(4)
+    }
+
+    /// Like [`World::deploy`] with `accounts` predeployed accounts, each with its key registered.
+    pub fn deploy_with_accounts(accounts: u8) -> Self {
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
         let devnet = runtime
             .block_on(Devnet::start_embedded_with(EmbeddedOptions {
-                total_accounts: 4,
+                total_accounts: accounts,
                 ..EmbeddedOptions::default()
             }))
             .expect("devnet starts");
