@@ -30,9 +30,15 @@ const PENDING: TableDefinition<(&str, u64), &str> = TableDefinition::new("pendin
 const REJECTED: TableDefinition<(&str, u64), &str> = TableDefinition::new("rejected");
 /// (thread scope, sequence, attempt) → JSON [`SubBlock`].
 const SUB_BLOCKS: TableDefinition<(&str, u64, u32), &str> = TableDefinition::new("sub_blocks");
+/// (thread scope, sequence, attempt) of every Built, Proven or Sending sub-block: finding the
+/// in-flight ones reads these few records, not every sub-block (and proof) ever stored.
+const IN_FLIGHT: TableDefinition<(&str, u64, u32), ()> = TableDefinition::new("in_flight");
 /// Counter name → value (the global submission counter).
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 const NEXT_TRANSFER_ID: &str = "next_transfer_id";
+/// Set once `IN_FLIGHT` holds every in-flight sub-block (databases written before it existed
+/// are indexed when first opened).
+const IN_FLIGHT_INDEXED: &str = "in_flight_indexed";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -306,8 +312,19 @@ impl Store {
         {
             txn.open_table(PENDING).map_err(db_error)?;
             txn.open_table(REJECTED).map_err(db_error)?;
-            txn.open_table(SUB_BLOCKS).map_err(db_error)?;
-            txn.open_table(COUNTERS).map_err(db_error)?;
+            let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+            let mut index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
+            let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
+            if counters.get(IN_FLIGHT_INDEXED).map_err(db_error)?.is_none() {
+                for entry in blocks.iter().map_err(db_error)? {
+                    let (key, value) = entry.map_err(db_error)?;
+                    let sub_block: SubBlock = serde_json::from_str(value.value())?;
+                    if sub_block.status.in_flight() {
+                        index.insert(key.value(), ()).map_err(db_error)?;
+                    }
+                }
+                counters.insert(IN_FLIGHT_INDEXED, 1).map_err(db_error)?;
+            }
         }
         txn.commit().map_err(db_error)?;
         Ok(Self { db, path })
@@ -410,18 +427,35 @@ impl Store {
     /// Every in-flight sub-block of the thread, oldest first (none, one, or a sub-block and the
     /// one built ahead on it).
     pub fn all_in_flight(&self, thread: ThreadKey) -> Result<Vec<SubBlock>> {
-        Ok(self
-            .sub_blocks(thread)?
-            .into_iter()
-            .filter(|s| s.status.in_flight())
-            .collect())
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
+        let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+        let scope = thread.scope();
+        let mut out = Vec::new();
+        for entry in index
+            .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
+            .map_err(db_error)?
+        {
+            let (key, _) = entry.map_err(db_error)?;
+            let (_, sequence, attempt) = key.value();
+            let value = blocks
+                .get((scope.as_str(), sequence, attempt))
+                .map_err(db_error)?
+                .ok_or(StoreError::NoSuchSubBlock {
+                    thread: thread.thread_id,
+                    sequence,
+                    attempt,
+                })?;
+            out.push(serde_json::from_str(value.value())?);
+        }
+        Ok(out)
     }
 
     /// The thread's Built sub-block (the one to prove next), if any: there is at most one, as
     /// a sub-block is built ahead only on a proven one.
     pub fn built(&self, thread: ThreadKey) -> Result<Option<SubBlock>> {
         Ok(self
-            .sub_blocks(thread)?
+            .all_in_flight(thread)?
             .into_iter()
             .find(|s| s.status == SubBlockStatus::Built))
     }
@@ -445,23 +479,26 @@ impl Store {
         let txn = self.db.begin_write().map_err(db_error)?;
         let stored = {
             let mut blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
-            let mut attempt = 0;
+            let mut index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
             let mut in_flight = Vec::new();
-            for entry in blocks
+            for entry in index
                 .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
                 .map_err(db_error)?
             {
-                let (key, value) = entry.map_err(db_error)?;
-                let existing: SubBlock = serde_json::from_str(value.value())?;
-                let (_, sequence, existing_attempt) = key.value();
-                if sequence == sub_block.sequence {
-                    attempt = attempt.max(existing_attempt + 1);
-                }
-                if existing.status.in_flight() {
-                    in_flight.push(existing);
+                let (key, _) = entry.map_err(db_error)?;
+                if let Some(value) = blocks.get(key.value()).map_err(db_error)? {
+                    in_flight.push(serde_json::from_str::<SubBlock>(value.value())?);
                 }
             }
             check_in_flight(thread, &sub_block, &in_flight)?;
+            let attempt = match blocks
+                .range((scope.as_str(), sub_block.sequence, 0)..=(scope.as_str(), sub_block.sequence, u32::MAX))
+                .map_err(db_error)?
+                .next_back()
+            {
+                Some(last) => last.map_err(db_error)?.0.value().2 + 1,
+                None => 0,
+            };
             let mut pending = txn.open_table(PENDING).map_err(db_error)?;
             for transfer in sub_block
                 .transfers
@@ -494,6 +531,9 @@ impl Store {
             let json = serde_json::to_string(&stored)?;
             blocks
                 .insert((scope.as_str(), stored.sequence(), attempt), json.as_str())
+                .map_err(db_error)?;
+            index
+                .insert((scope.as_str(), stored.sequence(), attempt), ())
                 .map_err(db_error)?;
             stored
         };
@@ -677,6 +717,10 @@ impl Store {
             let hand_back = change(&mut sub_block, parent.as_ref())?;
             let json = serde_json::to_string(&sub_block)?;
             blocks.insert(key, json.as_str()).map_err(db_error)?;
+            let mut index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
+            if !sub_block.status.in_flight() {
+                index.remove(key).map_err(db_error)?;
+            }
             if hand_back {
                 let mut ended = vec![sub_block.clone()];
                 if let Some(mut child) = built_ahead_on(&blocks, &scope, &sub_block)? {
@@ -688,9 +732,9 @@ impl Store {
                         ),
                     };
                     let json = serde_json::to_string(&child)?;
-                    blocks
-                        .insert((scope.as_str(), child.sequence(), child.attempt), json.as_str())
-                        .map_err(db_error)?;
+                    let child_key = (scope.as_str(), child.sequence(), child.attempt);
+                    blocks.insert(child_key, json.as_str()).map_err(db_error)?;
+                    index.remove(child_key).map_err(db_error)?;
                     ended.push(child);
                 }
                 let mut pending = txn.open_table(PENDING).map_err(db_error)?;

@@ -496,3 +496,87 @@ fn a_sub_block_built_ahead_ends_with_its_parent_and_both_hand_their_transfers_ba
     assert_eq!(in_flight.len(), 1);
     assert_eq!((in_flight[0].sequence(), in_flight[0].attempt), (0, 1));
 }
+
+/// The in-flight index names exactly the sub-blocks a full scan finds in flight.
+fn assert_index_matches_a_scan(store: &Store, thread: ThreadKey) {
+    let scanned: Vec<SubBlock> = store
+        .sub_blocks(thread)
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.status.in_flight())
+        .collect();
+    assert_eq!(store.all_in_flight(thread).unwrap(), scanned);
+}
+
+#[test]
+fn the_in_flight_index_follows_every_transition_and_is_rebuilt_for_an_older_database() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let t = |amount| store.submit(thread(1), transfer(1, 2, amount)).unwrap();
+        let (a, b, c) = (t(1), t(2), t(3));
+        store.record_batch(thread(1), sub_block(0, vec![a]), vec![]).unwrap();
+        assert_index_matches_a_scan(&store, thread(1));
+        store.record_proof(thread(1), 0, 0, vec![felt(1)]).unwrap();
+        store.record_batch(thread(1), ahead(1, 0, vec![b]), vec![]).unwrap();
+        assert_index_matches_a_scan(&store, thread(1));
+        store.record_sending(thread(1), 0, 0, felt(0x44), felt(0)).unwrap();
+        store.record_not_sent(thread(1), 0, 0).unwrap();
+        assert_index_matches_a_scan(&store, thread(1));
+        // The parent ends: the child leaves the index with it.
+        store
+            .record_abandoned(thread(1), 0, 0, SubBlockStatus::Superseded { next_sequence: 1 })
+            .unwrap();
+        assert!(store.all_in_flight(thread(1)).unwrap().is_empty());
+        assert_index_matches_a_scan(&store, thread(1));
+        store.record_batch(thread(1), sub_block(1, vec![c]), vec![]).unwrap();
+        assert_index_matches_a_scan(&store, thread(1));
+        // As a database written before the index existed: no index entries, no flag.
+        let txn = store.db.begin_write().unwrap();
+        {
+            let mut index = txn.open_table(IN_FLIGHT).unwrap();
+            index.retain(|_, _| false).unwrap();
+            txn.open_table(COUNTERS).unwrap().remove(IN_FLIGHT_INDEXED).unwrap();
+        }
+        txn.commit().unwrap();
+        assert!(store.all_in_flight(thread(1)).unwrap().is_empty());
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let in_flight = store.all_in_flight(thread(1)).unwrap();
+    assert_eq!(in_flight.len(), 1);
+    assert_eq!((in_flight[0].sequence(), in_flight[0].attempt), (1, 1));
+    assert_index_matches_a_scan(&store, thread(1));
+}
+
+#[test]
+#[ignore = "measurement: cargo test -p zkthread-store --release -- --ignored --nocapture in_flight_cost"]
+fn in_flight_cost_with_a_long_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let proof: Vec<Felt> = (0..3_000u64).map(|i| Felt::from(i) * Felt::from(0x1234_5678_9abc_def1u64)).collect();
+    for sequence in 0..1_000 {
+        let t = store.submit(thread(1), transfer(1, 2, 1)).unwrap();
+        store.record_batch(thread(1), sub_block(sequence, vec![t]), vec![]).unwrap();
+        store.record_proof(thread(1), sequence, 0, proof.clone()).unwrap();
+        store.record_sending(thread(1), sequence, 0, felt(sequence), felt(sequence)).unwrap();
+        store.record_settled(thread(1), sequence, 0, felt(sequence), sequence, 1).unwrap();
+        if [9, 99, 999].contains(&sequence) {
+            let t = store.submit(thread(1), transfer(1, 2, 1)).unwrap();
+            store.record_batch(thread(1), sub_block(10_000 + sequence, vec![t]), vec![]).unwrap();
+            let began = std::time::Instant::now();
+            for _ in 0..10 {
+                assert_eq!(store.all_in_flight(thread(1)).unwrap().len(), 1);
+            }
+            let in_flight = began.elapsed() / 10;
+            let began = std::time::Instant::now();
+            let t2 = store.submit(thread(1), transfer(1, 2, 1)).unwrap();
+            let batch = store.record_batch(thread(1), sub_block(20_000 + sequence, vec![t2]), vec![]);
+            assert!(batch.is_err());
+            let refused_batch = began.elapsed();
+            println!("{} settled sub-blocks: all_in_flight {in_flight:?}, a refused record_batch {refused_batch:?}", sequence + 1);
+            store.record_abandoned(thread(1), 10_000 + sequence, 0, SubBlockStatus::Superseded { next_sequence: 0 }).unwrap();
+            let pending: Vec<Transfer> = store.pending(thread(1)).unwrap();
+            store.record_rejected(thread(1), pending.into_iter().map(|t| Rejected { transfer: t, reason: "x".into() }).collect()).unwrap();
+        }
+    }
+}
