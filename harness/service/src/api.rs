@@ -18,7 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use zkthread_engine::{admit, hex, sender_state, EngineError, SubmitError};
-use zkthread_store::{Place, SubBlock, SubBlockStatus};
+use zkthread_store::{SubBlock, SubBlockStatus, TransferPlace};
 
 use crate::wire::{
     parse_felt, Accepted, ErrorBody, SenderView, SubBlockView, ThreadView, TransferRequest,
@@ -124,16 +124,15 @@ async fn transfer_status(
         reason: None,
     };
     // One read transaction: a batch moving the transfer between lists cannot hide it.
-    let snapshot = store.snapshot(thread).map_err(EngineError::from)?;
-    match snapshot.place(id) {
-        Some(Place::Pending) => return Ok(Json(status("pending"))),
-        Some(Place::Rejected { reason }) => {
+    match store.place(thread, id).map_err(EngineError::from)? {
+        Some(TransferPlace::Pending) => return Ok(Json(status("pending"))),
+        Some(TransferPlace::Rejected { reason }) => {
             return Ok(Json(TransferStatus {
-                reason: Some(reason.to_owned()),
+                reason: Some(reason),
                 ..status("rejected")
             }))
         }
-        Some(Place::SubBlock(sub_block)) => {
+        Some(TransferPlace::SubBlock(sub_block)) => {
             let sequence = Some(sub_block.sequence());
             return Ok(Json(match &sub_block.status {
                 SubBlockStatus::Settled { tx_hash, block, .. } => TransferStatus {
@@ -175,20 +174,18 @@ async fn sender(
 
 async fn thread(State(shared): State<Arc<Shared>>) -> Result<Json<ThreadView>, ApiError> {
     let thread = shared.thread;
-    let snapshot = shared.store.snapshot(thread).map_err(EngineError::from)?;
-    let sub_blocks = &snapshot.sub_blocks;
-    let settled = sub_blocks
-        .iter()
-        .filter(|s| matches!(s.status, SubBlockStatus::Settled { .. }))
-        .count();
+    let overview = shared
+        .store
+        .overview(thread, RECENT_SUB_BLOCKS)
+        .map_err(EngineError::from)?;
     Ok(Json(ThreadView {
         thread_id: thread.thread_id,
         registry: hex(thread.registry),
         chain_id: hex(shared.client.chain_id()),
-        pending: snapshot.pending.len(),
-        rejected: snapshot.rejected.len(),
-        settled_sub_blocks: settled,
-        sub_blocks: sub_blocks.iter().rev().take(RECENT_SUB_BLOCKS).map(sub_block_view).collect(),
+        pending: overview.pending,
+        rejected: overview.rejected,
+        settled_sub_blocks: overview.settled_sub_blocks,
+        sub_blocks: overview.recent.iter().map(sub_block_view).collect(),
         last_error: shared.last_error(),
     }))
 }

@@ -33,12 +33,20 @@ const SUB_BLOCKS: TableDefinition<(&str, u64, u32), &str> = TableDefinition::new
 /// (thread scope, sequence, attempt) of every Built, Proven or Sending sub-block: finding the
 /// in-flight ones reads these few records, not every sub-block (and proof) ever stored.
 const IN_FLIGHT: TableDefinition<(&str, u64, u32), ()> = TableDefinition::new("in_flight");
-/// Counter name → value (the global submission counter).
+/// (thread scope, submission number) → (sequence, attempt) of the live or settled sub-block
+/// holding the transfer: a transfer's status is found without reading every sub-block.
+const TRANSFER_HOME: TableDefinition<(&str, u64), (u64, u32)> = TableDefinition::new("transfer_home");
+/// Counter name → value: the global submission counter, and per thread scope the number of
+/// settled sub-blocks (`settled/<scope>`).
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 const NEXT_TRANSFER_ID: &str = "next_transfer_id";
-/// Set once `IN_FLIGHT` holds every in-flight sub-block (databases written before it existed
-/// are indexed when first opened).
-const IN_FLIGHT_INDEXED: &str = "in_flight_indexed";
+/// Set once `IN_FLIGHT`, `TRANSFER_HOME` and the settled counters cover every sub-block
+/// (databases written before they existed are indexed when first opened).
+const INDEXED: &str = "indexes_v1";
+
+fn settled_counter(scope: &str) -> String {
+    format!("settled/{scope}")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -314,16 +322,32 @@ impl Store {
             txn.open_table(REJECTED).map_err(db_error)?;
             let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
             let mut index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
+            let mut homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
             let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
-            if counters.get(IN_FLIGHT_INDEXED).map_err(db_error)?.is_none() {
+            if counters.get(INDEXED).map_err(db_error)?.is_none() {
+                let mut settled = std::collections::BTreeMap::<String, u64>::new();
                 for entry in blocks.iter().map_err(db_error)? {
                     let (key, value) = entry.map_err(db_error)?;
+                    let (scope, sequence, attempt) = key.value();
                     let sub_block: SubBlock = serde_json::from_str(value.value())?;
                     if sub_block.status.in_flight() {
-                        index.insert(key.value(), ()).map_err(db_error)?;
+                        index.insert((scope, sequence, attempt), ()).map_err(db_error)?;
+                    }
+                    if !sub_block.status.handed_back() {
+                        for transfer in &sub_block.body.transfers {
+                            homes
+                                .insert((scope, transfer.id), (sequence, attempt))
+                                .map_err(db_error)?;
+                        }
+                    }
+                    if matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
+                        *settled.entry(settled_counter(scope)).or_default() += 1;
                     }
                 }
-                counters.insert(IN_FLIGHT_INDEXED, 1).map_err(db_error)?;
+                for (name, count) in settled {
+                    counters.insert(name.as_str(), count).map_err(db_error)?;
+                }
+                counters.insert(INDEXED, 1).map_err(db_error)?;
             }
         }
         txn.commit().map_err(db_error)?;
@@ -414,6 +438,79 @@ impl Store {
             pending: read_records(&txn, PENDING, thread)?,
             rejected: read_records(&txn, REJECTED, thread)?,
             sub_blocks: read_sub_blocks(&txn, thread)?,
+        })
+    }
+
+    /// Where transfer `id` of the thread is (pending, rejected with its reason, or the live or
+    /// settled sub-block holding it), read in one transaction from a few records.
+    pub fn place(&self, thread: ThreadKey, id: u64) -> Result<Option<TransferPlace>> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let scope = thread.scope();
+        let homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
+        if let Some(home) = homes.get((scope.as_str(), id)).map_err(db_error)? {
+            let (sequence, attempt) = home.value();
+            let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+            let value = blocks
+                .get((scope.as_str(), sequence, attempt))
+                .map_err(db_error)?
+                .ok_or(StoreError::NoSuchSubBlock {
+                    thread: thread.thread_id,
+                    sequence,
+                    attempt,
+                })?;
+            return Ok(Some(TransferPlace::SubBlock(Box::new(serde_json::from_str(value.value())?))));
+        }
+        let pending = txn.open_table(PENDING).map_err(db_error)?;
+        if pending.get((scope.as_str(), id)).map_err(db_error)?.is_some() {
+            return Ok(Some(TransferPlace::Pending));
+        }
+        let rejected = txn.open_table(REJECTED).map_err(db_error)?;
+        if let Some(value) = rejected.get((scope.as_str(), id)).map_err(db_error)? {
+            let record: Rejected = serde_json::from_str(value.value())?;
+            return Ok(Some(TransferPlace::Rejected { reason: record.reason }));
+        }
+        Ok(None)
+    }
+
+    /// The thread's counts and its `recent` newest sub-blocks (newest first), in one read
+    /// transaction, decoding only those sub-blocks.
+    pub fn overview(&self, thread: ThreadKey, recent: usize) -> Result<Overview> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let scope = thread.scope();
+        let count = |table: TableDefinition<(&str, u64), &str>| -> Result<usize> {
+            let table = txn.open_table(table).map_err(db_error)?;
+            let mut n = 0;
+            for entry in table
+                .range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX))
+                .map_err(db_error)?
+            {
+                entry.map_err(db_error)?;
+                n += 1;
+            }
+            Ok(n)
+        };
+        let (pending, rejected) = (count(PENDING)?, count(REJECTED)?);
+        let counters = txn.open_table(COUNTERS).map_err(db_error)?;
+        let settled = counters
+            .get(settled_counter(&scope).as_str())
+            .map_err(db_error)?
+            .map_or(0, |v| v.value());
+        let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+        let mut newest = Vec::new();
+        for entry in blocks
+            .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
+            .map_err(db_error)?
+            .rev()
+            .take(recent)
+        {
+            let (_, value) = entry.map_err(db_error)?;
+            newest.push(serde_json::from_str(value.value())?);
+        }
+        Ok(Overview {
+            pending,
+            rejected,
+            settled_sub_blocks: settled as usize,
+            recent: newest,
         })
     }
 
@@ -535,6 +632,12 @@ impl Store {
             index
                 .insert((scope.as_str(), stored.sequence(), attempt), ())
                 .map_err(db_error)?;
+            let mut homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
+            for transfer in &stored.body.transfers {
+                homes
+                    .insert((scope.as_str(), transfer.id), (stored.sequence(), attempt))
+                    .map_err(db_error)?;
+            }
             stored
         };
         txn.commit().map_err(db_error)?;
@@ -714,12 +817,19 @@ impl Store {
                 }
                 None => None,
             };
+            let was_settled = matches!(sub_block.status, SubBlockStatus::Settled { .. });
             let hand_back = change(&mut sub_block, parent.as_ref())?;
             let json = serde_json::to_string(&sub_block)?;
             blocks.insert(key, json.as_str()).map_err(db_error)?;
             let mut index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
             if !sub_block.status.in_flight() {
                 index.remove(key).map_err(db_error)?;
+            }
+            if !was_settled && matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
+                let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
+                let name = settled_counter(&scope);
+                let count = counters.get(name.as_str()).map_err(db_error)?.map_or(0, |v| v.value());
+                counters.insert(name.as_str(), count + 1).map_err(db_error)?;
             }
             if hand_back {
                 let mut ended = vec![sub_block.clone()];
@@ -738,12 +848,14 @@ impl Store {
                     ended.push(child);
                 }
                 let mut pending = txn.open_table(PENDING).map_err(db_error)?;
+                let mut homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
                 for transfer in ended.iter().flat_map(|s| &s.body.transfers) {
                     // Original submission numbers: back in their place in the order.
                     let json = serde_json::to_string(transfer)?;
                     pending
                         .insert((scope.as_str(), transfer.id), json.as_str())
                         .map_err(db_error)?;
+                    homes.remove((scope.as_str(), transfer.id)).map_err(db_error)?;
                 }
             }
             sub_block
@@ -819,6 +931,25 @@ fn expect(
             expected,
         })
     }
+}
+
+/// Where a transfer is ([`Store::place`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferPlace {
+    Pending,
+    Rejected { reason: String },
+    /// In a live (Built, Proven, Sending) or Settled sub-block.
+    SubBlock(Box<SubBlock>),
+}
+
+/// A thread at a glance ([`Store::overview`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overview {
+    pub pending: usize,
+    pub rejected: usize,
+    pub settled_sub_blocks: usize,
+    /// Newest first.
+    pub recent: Vec<SubBlock>,
 }
 
 /// One thread's records read in one transaction ([`Store::snapshot`]).

@@ -473,6 +473,7 @@ fn a_sub_block_built_ahead_ends_with_its_parent_and_both_hand_their_transfers_ba
     assert!(store.all_in_flight(thread(1)).unwrap().is_empty());
     // Every transfer back, in submission order, each exactly once.
     assert_eq!(ids(&store.pending(thread(1)).unwrap()), [a.id, b.id, c.id, d.id]);
+    assert_index_matches_a_scan(&store, thread(1));
     // Rebuilt: sequence 0 is attempt 1, and a child may be built ahead on that attempt only.
     let rebuilt = store.record_batch(thread(1), sub_block(0, vec![a]), vec![]).unwrap();
     assert_eq!(rebuilt.attempt, 1);
@@ -497,19 +498,49 @@ fn a_sub_block_built_ahead_ends_with_its_parent_and_both_hand_their_transfers_ba
     assert_eq!((in_flight[0].sequence(), in_flight[0].attempt), (0, 1));
 }
 
-/// The in-flight index names exactly the sub-blocks a full scan finds in flight.
+/// The indexes agree with a full scan: the in-flight sub-blocks, every transfer's place, the
+/// counts and the newest sub-blocks.
 fn assert_index_matches_a_scan(store: &Store, thread: ThreadKey) {
-    let scanned: Vec<SubBlock> = store
-        .sub_blocks(thread)
-        .unwrap()
-        .into_iter()
+    let snapshot = store.snapshot(thread).unwrap();
+    let scanned: Vec<SubBlock> = snapshot
+        .sub_blocks
+        .iter()
         .filter(|s| s.status.in_flight())
+        .cloned()
         .collect();
     assert_eq!(store.all_in_flight(thread).unwrap(), scanned);
+    let ids = snapshot
+        .pending
+        .iter()
+        .map(|t| t.id)
+        .chain(snapshot.rejected.iter().map(|r| r.transfer.id))
+        .chain(snapshot.sub_blocks.iter().flat_map(|s| s.body.transfers.iter().map(|t| t.id)));
+    for id in ids.chain([9_999]) {
+        let indexed = store.place(thread, id).unwrap();
+        let expected = snapshot.place(id).map(|place| match place {
+            Place::Pending => TransferPlace::Pending,
+            Place::Rejected { reason } => TransferPlace::Rejected {
+                reason: reason.to_owned(),
+            },
+            Place::SubBlock(sub_block) => TransferPlace::SubBlock(Box::new(sub_block.clone())),
+        });
+        assert_eq!(indexed, expected, "transfer {id}");
+    }
+    let overview = store.overview(thread, 2).unwrap();
+    assert_eq!(overview.pending, snapshot.pending.len());
+    assert_eq!(overview.rejected, snapshot.rejected.len());
+    let settled = snapshot
+        .sub_blocks
+        .iter()
+        .filter(|s| matches!(s.status, SubBlockStatus::Settled { .. }))
+        .count();
+    assert_eq!(overview.settled_sub_blocks, settled);
+    let newest: Vec<SubBlock> = snapshot.sub_blocks.iter().rev().take(2).cloned().collect();
+    assert_eq!(overview.recent, newest);
 }
 
 #[test]
-fn the_in_flight_index_follows_every_transition_and_is_rebuilt_for_an_older_database() {
+fn the_indexes_follow_every_transition_and_are_rebuilt_for_an_older_database() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
@@ -531,20 +562,30 @@ fn the_in_flight_index_follows_every_transition_and_is_rebuilt_for_an_older_data
         assert_index_matches_a_scan(&store, thread(1));
         store.record_batch(thread(1), sub_block(1, vec![c]), vec![]).unwrap();
         assert_index_matches_a_scan(&store, thread(1));
-        // As a database written before the index existed: no index entries, no flag.
+        store.record_proof(thread(1), 1, 1, vec![felt(2)]).unwrap();
+        store.record_sending(thread(1), 1, 1, felt(0x45), felt(1)).unwrap();
+        store.record_settled(thread(1), 1, 1, felt(0x45), 3, 7).unwrap();
+        let d = store.submit(thread(1), transfer(1, 2, 4)).unwrap();
+        store.record_rejected(thread(1), vec![Rejected { transfer: d, reason: "overspend".into() }]).unwrap();
+        store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+        store.record_batch(thread(1), sub_block(2, vec![store.pending(thread(1)).unwrap()[0].clone()]), vec![]).unwrap();
+        assert_index_matches_a_scan(&store, thread(1));
+        // As a database written before the indexes existed: no entries, no counters, no flag.
         let txn = store.db.begin_write().unwrap();
         {
-            let mut index = txn.open_table(IN_FLIGHT).unwrap();
-            index.retain(|_, _| false).unwrap();
-            txn.open_table(COUNTERS).unwrap().remove(IN_FLIGHT_INDEXED).unwrap();
+            txn.open_table(IN_FLIGHT).unwrap().retain(|_, _| false).unwrap();
+            txn.open_table(TRANSFER_HOME).unwrap().retain(|_, _| false).unwrap();
+            txn.open_table(COUNTERS).unwrap().retain(|name, _| name == NEXT_TRANSFER_ID).unwrap();
         }
         txn.commit().unwrap();
         assert!(store.all_in_flight(thread(1)).unwrap().is_empty());
+        assert_eq!(store.overview(thread(1), 1).unwrap().settled_sub_blocks, 0);
     }
     let store = Store::open(dir.path()).unwrap();
     let in_flight = store.all_in_flight(thread(1)).unwrap();
     assert_eq!(in_flight.len(), 1);
-    assert_eq!((in_flight[0].sequence(), in_flight[0].attempt), (1, 1));
+    assert_eq!(in_flight[0].sequence(), 2);
+    assert_eq!(store.overview(thread(1), 1).unwrap().settled_sub_blocks, 1);
     assert_index_matches_a_scan(&store, thread(1));
 }
 
@@ -573,7 +614,19 @@ fn in_flight_cost_with_a_long_history() {
             let batch = store.record_batch(thread(1), sub_block(20_000 + sequence, vec![t2]), vec![]);
             assert!(batch.is_err());
             let refused_batch = began.elapsed();
-            println!("{} settled sub-blocks: all_in_flight {in_flight:?}, a refused record_batch {refused_batch:?}", sequence + 1);
+            let began = std::time::Instant::now();
+            assert!(matches!(store.place(thread(1), 1).unwrap(), Some(TransferPlace::SubBlock(_))));
+            let place = began.elapsed();
+            let began = std::time::Instant::now();
+            assert_eq!(store.overview(thread(1), 20).unwrap().settled_sub_blocks, sequence as usize + 1);
+            let overview = began.elapsed();
+            let began = std::time::Instant::now();
+            store.snapshot(thread(1)).unwrap();
+            let snapshot = began.elapsed();
+            println!(
+                "{} settled sub-blocks: all_in_flight {in_flight:?}, a refused record_batch {refused_batch:?}, place {place:?}, overview(20) {overview:?}, snapshot {snapshot:?}",
+                sequence + 1
+            );
             store.record_abandoned(thread(1), 10_000 + sequence, 0, SubBlockStatus::Superseded { next_sequence: 0 }).unwrap();
             let pending: Vec<Transfer> = store.pending(thread(1)).unwrap();
             store.record_rejected(thread(1), pending.into_iter().map(|t| Rejected { transfer: t, reason: "x".into() }).collect()).unwrap();
