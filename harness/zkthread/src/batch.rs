@@ -36,8 +36,8 @@ pub struct BatchArgs {
 #[derive(Serialize)]
 struct Batched {
     thread_id: u64,
-    sequence: Option<u64>,
-    attempt: Option<u32>,
+    sequence: u64,
+    attempt: u32,
     transfers: usize,
     inputs: usize,
     outputs: usize,
@@ -94,8 +94,8 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
     let record = &built.sub_block;
     let out = Batched {
         thread_id,
-        sequence: Some(record.sequence()),
-        attempt: Some(record.attempt),
+        sequence: record.sequence(),
+        attempt: record.attempt,
         transfers: record.body.transfers.len(),
         inputs: record.body.inputs.len(),
         outputs: record.body.outputs.len(),

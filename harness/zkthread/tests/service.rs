@@ -25,6 +25,7 @@ use zkthread_sig::{TransferDraft, Wallet};
 
 mod common;
 use common::json;
+use common::shape::check;
 use common::world::{World, SUPPLY};
 
 /// How long a sub-block may take to be proven and settled in a test build.
@@ -78,6 +79,7 @@ impl Served {
             .read_line(&mut line)
             .expect("serve prints its address");
         let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        check("serve", &started);
         Served {
             child,
             url: started["url"].as_str().expect("a url").to_owned(),
@@ -179,7 +181,9 @@ fn submit_via_cli(world: &World, url: &str, from: usize, to: usize, amount: u128
         &amount.to_string(),
         "--json",
     ]);
-    json(&out)["id"].as_u64().expect("an id")
+    let submitted = json(&out);
+    check("tx submit", &submitted);
+    submitted["id"].as_u64().expect("an id")
 }
 
 /// A transfer from account `from` signed in this process with its key file, at the nonce the
