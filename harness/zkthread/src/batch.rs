@@ -81,14 +81,15 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
     let built = match outcome {
         BatchOutcome::Built(built) => built,
         BatchOutcome::NothingPending { reconciled } => {
-            if let (Some(r), false) = (&reconciled, json) {
-                println!("reconciled: {}", r.line());
+            let mut reason = "no pending transfers (submit some with `zkthread tx submit`)".to_owned();
+            match (&reconciled, json) {
+                (Some(r), false) => println!("reconciled: {}", r.line()),
+                // The nothing-to-do document has one shape for every command: what
+                // reconciliation changed goes into its reason, as `settle` does.
+                (Some(r), true) => reason.push_str(&format!("; reconciled: {}", r.line())),
+                (None, _) => {}
             }
-            return nothing_to_do(
-                thread_id,
-                "no pending transfers (submit some with `zkthread tx submit`)",
-                json,
-            );
+            return nothing_to_do(thread_id, &reason, json);
         }
     };
     let record = &built.sub_block;

@@ -152,7 +152,12 @@ pub async fn run(args: StatusArgs, data_dir: &Path, json: bool) -> Result<()> {
             }
             Some(RegistryStatus {
                 address: hex(address),
-                owner: owner.first().copied().map(hex).unwrap_or_default(),
+                // An empty answer is no registry's: an error, not an empty "felt".
+                owner: owner
+                    .first()
+                    .copied()
+                    .map(hex)
+                    .with_context(|| format!("{} answered owner() with nothing", hex(address)))?,
                 threads,
                 batcher,
             })
