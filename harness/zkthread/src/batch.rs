@@ -36,8 +36,8 @@ pub struct BatchArgs {
 #[derive(Serialize)]
 struct Batched {
     thread_id: u64,
-    sequence: Option<u64>,
-    attempt: Option<u32>,
+    sequence: u64,
+    attempt: u32,
     transfers: usize,
     inputs: usize,
     outputs: usize,
@@ -81,21 +81,22 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
     let built = match outcome {
         BatchOutcome::Built(built) => built,
         BatchOutcome::NothingPending { reconciled } => {
-            if let (Some(r), false) = (&reconciled, json) {
-                println!("reconciled: {}", r.line());
+            let mut reason = "no pending transfers (submit some with `zkthread tx submit`)".to_owned();
+            match (&reconciled, json) {
+                (Some(r), false) => println!("reconciled: {}", r.line()),
+                // The nothing-to-do document has one shape for every command: what
+                // reconciliation changed goes into its reason, as `settle` does.
+                (Some(r), true) => reason.push_str(&format!("; reconciled: {}", r.line())),
+                (None, _) => {}
             }
-            return nothing_to_do(
-                thread_id,
-                "no pending transfers (submit some with `zkthread tx submit`)",
-                json,
-            );
+            return nothing_to_do(thread_id, &reason, json);
         }
     };
     let record = &built.sub_block;
     let out = Batched {
         thread_id,
-        sequence: Some(record.sequence()),
-        attempt: Some(record.attempt),
+        sequence: record.sequence(),
+        attempt: record.attempt,
         transfers: record.body.transfers.len(),
         inputs: record.body.inputs.len(),
         outputs: record.body.outputs.len(),

@@ -82,7 +82,8 @@ pub struct DemoSummary {
     pub registry: String,
     pub token: String,
     pub thread_id: u64,
-    pub os_version: u64,
+    /// A felt on-chain, so hex like every felt.
+    pub os_version: String,
     pub program_hash: String,
     pub sequence: u64,
     pub keys: KeySummary,
@@ -130,7 +131,7 @@ pub struct ProofSummary {
     pub log_rows: u32,
     pub felts: usize,
     pub prove_seconds: f64,
-    pub verify_ms: f64,
+    pub verify_seconds: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -514,7 +515,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         registry: hex(registry.address),
         token: hex(token.address),
         thread_id,
-        os_version: OS_VERSION,
+        os_version: hex(os_version),
         program_hash: hex(program_hash),
         sequence,
         keys,
@@ -527,7 +528,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
             log_rows,
             felts: proof_felts.len(),
             prove_seconds: prove_time.as_secs_f64(),
-            verify_ms: verify_time.as_secs_f64() * 1e3,
+            verify_seconds: verify_time.as_secs_f64(),
         },
         settlement: settlement_summary,
         stale_settlement: stale_summary,
@@ -833,7 +834,7 @@ fn print_human(s: &DemoSummary, total: Duration) {
         s.proof.channel,
         s.proof.security_bits,
         s.proof.prove_seconds,
-        s.proof.verify_ms
+        s.proof.verify_seconds * 1e3
     );
     let se = &s.settlement;
     let settle_fee: u128 = se.fee_fri.parse().unwrap_or_default();

@@ -52,7 +52,8 @@ struct DeployOutput {
 
 #[derive(Serialize)]
 struct Registered {
-    os_version: u64,
+    /// A felt on-chain (the registry's `os_version: felt252`), so hex like every felt.
+    os_version: String,
     program_hash: String,
     /// The verifier instance the registry deployed for the program (what `settle` calls).
     verifier: String,
@@ -109,7 +110,7 @@ pub async fn run(args: DeployArgs, json: bool) -> Result<()> {
             .context("program_verifier")?;
         step.done(format!("verifier instance {}", hex(verifier)));
         Some(Registered {
-            os_version: OS_VERSION,
+            os_version: hex(os_version),
             program_hash: hex(program_hash),
             verifier: hex(verifier),
         })

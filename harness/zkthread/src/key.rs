@@ -34,21 +34,32 @@ pub enum KeyCommand {
 
 #[derive(Args)]
 pub struct KeyFileArgs {
-    /// The key file. Default: `<data-dir>/keys/<account>-<token>.json`.
-    #[arg(long)]
+    /// The key file. Default: `<data-dir>/keys/<account>-<token>.json`. Named as in
+    /// `tx submit`; `--file` is the old spelling.
+    #[arg(long = "key-file", alias = "file")]
     pub file: Option<PathBuf>,
     /// The token whose key slot this file serves (names the default file).
     #[arg(long, value_parser = felt_arg)]
     pub token: Option<Felt>,
-    /// The account whose key this is (names the default file; default: the signing account).
-    #[arg(long, env = "ZKTHREAD_ACCOUNT_ADDRESS", value_parser = felt_arg)]
+    /// The account whose key this is (names the default file). Named like every command's
+    /// account flag; `--account` is the old spelling.
+    #[arg(long = "account-address", alias = "account", env = "ZKTHREAD_ACCOUNT_ADDRESS", value_parser = felt_arg)]
     pub account: Option<Felt>,
 }
 
 #[derive(Args)]
 pub struct RegisterArgs {
-    #[command(flatten)]
-    pub file: KeyFileArgs,
+    /// The key file. Default: `<data-dir>/keys/<account>-<token>.json`, the account being the
+    /// signing one (`--account-address`). `--file` is the old spelling.
+    #[arg(long = "key-file", alias = "file")]
+    pub file: Option<PathBuf>,
+    /// The token whose key slot to set.
+    #[arg(long, value_parser = felt_arg)]
+    pub token: Felt,
+    /// Old flag naming the account of the default file: only the signing account registers
+    /// its own key, so it must be that account (kept so old invocations still run).
+    #[arg(long = "account", hide = true, value_parser = felt_arg)]
+    pub account: Option<Felt>,
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -59,9 +70,9 @@ struct KeyReport {
     next_index: u32,
     /// `K` of the next unused index, packed as `set_thread_key` takes it.
     commitment: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The token `register` set the key in (null for `new` and `show`: every field is always
+    /// present, null when it does not apply).
     registered_in: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     transaction: Option<String>,
 }
 
@@ -71,7 +82,7 @@ fn key_path(args: &KeyFileArgs, data_dir: &Path) -> Result<PathBuf> {
         return Ok(file.clone());
     }
     let (Some(account), Some(token)) = (args.account, args.token) else {
-        bail!("no key file: pass --file, or --token and --account (or ZKTHREAD_ACCOUNT_ADDRESS) to use <data-dir>/keys/<account>-<token>.json");
+        bail!("no key file: pass --key-file, or --token and --account-address (or ZKTHREAD_ACCOUNT_ADDRESS) to use <data-dir>/keys/<account>-<token>.json");
     };
     Ok(default_key_path(data_dir, account, token))
 }
@@ -135,15 +146,16 @@ pub async fn run(command: KeyCommand, data_dir: &Path, json: bool) -> Result<()>
 }
 
 async fn register(args: RegisterArgs, data_dir: &Path, json: bool) -> Result<()> {
-    let Some(token) = args.file.token else {
-        bail!("register needs --token (the token whose key slot to set)");
-    };
+    let token = args.token;
     let client = args.chain.connect().await?;
-    let mut file = args.file;
-    file.account.get_or_insert(client.address());
-    if file.account != Some(client.address()) {
-        bail!("--account {:#x} is not the signing account {:#x}: only an account registers its own key", file.account.unwrap_or_default(), client.address());
+    if let Some(account) = args.account.filter(|a| *a != client.address()) {
+        bail!("--account {account:#x} is not the signing account {:#x}: only an account registers its own key", client.address());
     }
+    let file = KeyFileArgs {
+        file: args.file,
+        token: Some(token),
+        account: Some(client.address()),
+    };
     let wallet = Wallet::open(key_path(&file, data_dir)?).context("opening the key file")?;
     let mut report = report(&wallet)?;
     let key = wallet.current_commitment()?;

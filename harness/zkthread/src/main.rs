@@ -22,6 +22,11 @@ mod program;
 mod prove;
 mod serve;
 mod settle;
+/// The documented JSON shapes (docs/cli-json.md) and their checker, shared with the integration
+/// tests: the unit tests hold the benchmark reports, which the suite cannot afford to run, to it.
+#[cfg(test)]
+#[path = "../tests/common/shape.rs"]
+mod shape;
 mod status;
 mod sub_block;
 mod thread;

@@ -172,6 +172,18 @@ pub fn strk(fri: u128) -> String {
     format!("{whole}.{:06} STRK", frac / 1_000_000_000_000)
 }
 
+/// Serializes an amount (u128) as a decimal string: JSON readers that hold numbers as doubles
+/// lose u128 precision, so every amount and fee in the CLI's JSON is a string.
+pub fn decimal<S: serde::Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&value.to_string())
+}
+
+/// Serializes a duration held in milliseconds as seconds: every duration in the CLI's JSON is
+/// a number of seconds.
+pub fn ms_as_seconds<S: serde::Serializer>(ms: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(ms / 1e3)
+}
+
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

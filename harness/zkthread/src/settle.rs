@@ -40,7 +40,9 @@ struct SettleOutput {
     /// settled, stale, reverted.
     status: &'static str,
     tx_hash: String,
-    nonce: Option<String>,
+    /// The signing account's nonce the transaction used: a counter, so a JSON number like
+    /// every nonce (key-slot nonces included).
+    nonce: Option<u64>,
     block: Option<u64>,
     fee_fri: Option<String>,
     revert_reason: Option<String>,
@@ -106,13 +108,16 @@ pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
         SettleOutcome::Sent(sent) => sent,
     };
     let sequence = sent.sub_block.sequence();
+    // The transaction is out: a nonce past u64 (no account gets there) is shown as null rather
+    // than failing a settlement that happened.
+    let nonce = u64::try_from(sent.nonce).ok();
     let mut out = SettleOutput {
         thread_id,
         sequence,
         attempt: sent.sub_block.attempt,
         status: sent.sub_block.status.name(),
         tx_hash: hex(sent.tx_hash),
-        nonce: Some(hex(sent.nonce)),
+        nonce,
         block: Some(sent.block),
         fee_fri: Some(sent.fee_fri.to_string()),
         revert_reason: sent.revert_reason.clone(),

@@ -16,6 +16,7 @@ use crate::chain::{felt_arg, ChainArgs};
 use crate::datadir::open_store;
 use crate::output::{hex, print_json, strk};
 use zkthread_engine::reconcile::reconcile;
+use zkthread_engine::Reconciled;
 use crate::thread::{view, ThreadView};
 
 #[derive(Args, Debug)]
@@ -52,7 +53,8 @@ struct BatcherStatus {
     pending: usize,
     rejected: usize,
     sub_blocks: Vec<SubBlockView>,
-    reconciled: Option<String>,
+    /// What reconciling with the chain changed, as `batch` and `settle` report it.
+    reconciled: Option<Reconciled>,
 }
 
 #[derive(Serialize)]
@@ -70,7 +72,9 @@ struct SubBlockView {
 fn sub_block_view(sb: &zkthread_store::SubBlock) -> SubBlockView {
     let (tx_hash, detail) = match &sb.status {
         SubBlockStatus::Sending { tx_hash, nonce } => {
-            (Some(*tx_hash), Some(format!("nonce {}", hex(*nonce))))
+            // A nonce reads as a number everywhere (hex only if it is somehow past u64).
+            let nonce = u64::try_from(*nonce).map_or_else(|_| hex(*nonce), |n| n.to_string());
+            (Some(*tx_hash), Some(format!("nonce {nonce}")))
         }
         SubBlockStatus::Settled { tx_hash, block, .. } => {
             (Some(*tx_hash), Some(format!("block {block}")))
@@ -141,14 +145,19 @@ pub async fn run(args: StatusArgs, data_dir: &Path, json: bool) -> Result<()> {
                             pending,
                             rejected,
                             sub_blocks,
-                            reconciled: reconciled.map(|r| r.line()),
+                            reconciled,
                         });
                     }
                 }
             }
             Some(RegistryStatus {
                 address: hex(address),
-                owner: owner.first().copied().map(hex).unwrap_or_default(),
+                // An empty answer is no registry's: an error, not an empty "felt".
+                owner: owner
+                    .first()
+                    .copied()
+                    .map(hex)
+                    .with_context(|| format!("{} answered owner() with nothing", hex(address)))?,
                 threads,
                 batcher,
             })
@@ -210,8 +219,8 @@ pub async fn run(args: StatusArgs, data_dir: &Path, json: bool) -> Result<()> {
                     b.rejected,
                     b.sub_blocks.len()
                 );
-                if let Some(line) = &b.reconciled {
-                    println!("    reconciled: {line}");
+                if let Some(r) = &b.reconciled {
+                    println!("    reconciled: {}", r.line());
                 }
                 for sb in &b.sub_blocks {
                     println!(

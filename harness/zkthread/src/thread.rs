@@ -36,9 +36,9 @@ pub struct CreateArgs {
     /// A contract of the thread (repeat for several).
     #[arg(long = "contract", required = true, value_parser = felt_arg)]
     contracts: Vec<Felt>,
-    /// OS version of the thread (must be registered).
-    #[arg(long, default_value_t = OS_VERSION)]
-    os_version: u64,
+    /// OS version of the thread (must be registered; a felt, as the registry stores it).
+    #[arg(long, value_parser = felt_arg, default_value_t = Felt::from(OS_VERSION))]
+    os_version: Felt,
     /// Program hash (default: the class hash of the Cairo verifier `SignedVerifier`, declared
     /// if the node does not have it).
     #[arg(long, value_parser = felt_arg)]
@@ -120,7 +120,7 @@ async fn create(args: CreateArgs, json: bool) -> Result<()> {
         }
     };
     let thread = NewThread {
-        os_version: Felt::from(args.os_version),
+        os_version: args.os_version,
         program_hash,
         contracts: args.contracts,
         admin: args.admin.unwrap_or(client.address()),

@@ -14,8 +14,9 @@ use serde_json::Value;
 use zkthread_client::Felt;
 
 mod common;
+use common::shape::{check, check_error};
 use common::world::{felt, World, SUPPLY};
-use common::{json, stderr, stdout_json, zkthread};
+use common::{json, stderr, zkthread};
 
 /// Exit 1 with exactly one `error: ...` line on stderr containing `needle`.
 fn assert_one_line_error(out: &Output, needle: &str) -> String {
@@ -68,11 +69,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     let busy = world.cli(&["batch", "--thread", &world.thread(), "--json"]);
     assert_one_line_error(&busy, "already has sub-block 0 in flight (built)");
     // Under --json the error is also the stdout document.
-    assert!(
-        stdout_json(&busy)["error"].as_str().is_some_and(|e| e.contains("in flight (built)")),
-        "{}",
-        String::from_utf8_lossy(&busy.stdout)
-    );
+    assert!(check_error("batch", &busy, 1).contains("in flight (built)"));
     // A second batcher (its own data directory) builds sequence 0 of the same thread too, with
     // a transfer account 3 signs with its own key file.
     let rival = tempfile::tempdir().unwrap();
@@ -83,14 +80,15 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
         format!("{:#x}", world.accounts[0]),
     );
     let key_file = world.data_dir.path().join("keys").join(format!("{from}-{token}.json"));
-    json(&world.cli_in(
+    check("tx submit", &json(&world.cli_in(
         rival.path(),
         &[
             "tx", "submit", "--thread", &thread, "--token", &token, "--from", &from, "--to", &to,
             "--amount", "1", "--key-file", key_file.to_str().unwrap(), "--json",
         ],
-    ));
+    )));
     let rival_batch = json(&world.cli_in(rival.path(), &["batch", "--thread", &thread, "--json"]));
+    check("batch", &rival_batch);
     assert_eq!(rival_batch["sequence"], 0);
 
     let proved = world.step("prove");
@@ -111,6 +109,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     let shown = json(&world.cli(&[
         "sub-block", "show", "--thread", &world.thread(), "--sequence", "0", "--json",
     ]));
+    check("sub-block show", &shown);
     assert_eq!(shown["status"], "settled");
     assert_eq!(shown["transfers"].as_array().unwrap().len() as u64, settled["transfers"].as_u64().unwrap());
     assert_eq!(shown["outputs"].as_array().unwrap().len(), 6);
@@ -141,11 +140,14 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
         &world.cli(&["sub-block", "show", "--thread", &world.thread(), "--sequence", "9"]),
         "has no sub-block 9",
     );
+    let missing = world.cli(&["sub-block", "show", "--thread", &world.thread(), "--sequence", "9", "--json"]);
+    assert!(check_error("sub-block show", &missing, 1).contains("has no sub-block 9"));
 
     // The rival's sequence 0 was taken: its sub-block is superseded and its transfer rebuilt
     // at sequence 1 on the new balances (its signature is still good: account 3's key slot did
     // not move), without anything sent.
     let rebuilt = json(&world.cli_in(rival.path(), &["batch", "--thread", &thread, "--json"]));
+    check("batch", &rebuilt);
     assert_eq!(rebuilt["reconciled"]["from"], "built");
     assert_eq!(rebuilt["reconciled"]["to"], "superseded");
     assert_eq!(rebuilt["sequence"], 1);
@@ -160,6 +162,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     world.settle_crashing_at("before-send");
     assert_eq!(world.nonce(), nonce, "nothing was broadcast");
     let status = json(&world.cli(&["status", "--json"]));
+    check("status", &status);
     let batcher = &status["registry"]["batcher"][0];
     // status reconciles: the recorded hash is unknown to the node, so it is proven again.
     assert_eq!(batcher["sub_blocks"][1]["status"], "proven", "{status}");
@@ -199,6 +202,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     let idle = world.cli(&["settle", "--thread", &world.thread(), "--json"]);
     assert_eq!(idle.status.code(), Some(0), "{}", stderr(&idle));
     let idle: Value = serde_json::from_slice(&idle.stdout).expect("a JSON report");
+    check("settle", &idle);
     assert_eq!(idle["status"], "nothing to do");
     assert!(
         idle["reason"].as_str().is_some_and(|r| r.contains("nothing to settle")),
@@ -206,6 +210,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     );
     assert_eq!(world.nonce(), nonce + Felt::ONE);
     let status = json(&world.cli(&["status", "--json"]));
+    check("status", &status);
     let batcher = &status["registry"]["batcher"][0];
     assert_eq!(batcher["pending"], 0);
     assert_eq!(batcher["rejected"], 1);
@@ -245,10 +250,9 @@ fn a_stale_sub_block_is_refused_then_forced_reverted_and_rebuilt() {
     direct_transfer(7);
     let nonce = world.nonce();
     let before = world.balances();
-    let refused = assert_one_line_error(
-        &world.cli(&["settle", "--thread", &world.thread(), "--json"]),
-        "settle not sent: 1 input slot(s) changed on-chain",
-    );
+    let refused = world.cli(&["settle", "--thread", &world.thread(), "--json"]);
+    check_error("settle", &refused, 1);
+    let refused = assert_one_line_error(&refused, "settle not sent: 1 input slot(s) changed on-chain");
     assert!(
         refused.contains("run `zkthread batch --thread 1` to rebuild"),
         "{refused}"
@@ -259,6 +263,10 @@ fn a_stale_sub_block_is_refused_then_forced_reverted_and_rebuilt() {
     let err = assert_one_line_error(&forced, "REVERTED: registry: stale input");
     assert!(err.contains("run `zkthread batch` to rebuild"), "{err}");
     let report: Value = serde_json::from_slice(&forced.stdout).expect("the settle report");
+    // The report carries the error itself: one document, the settle one.
+    check("settle", &report);
+    assert_eq!(report["error"].as_str().map(|e| format!("error: {e}")), Some(err.trim_end().to_owned()));
+    assert!(report["nonce"].is_u64(), "{report}");
     assert_eq!(report["status"], "stale");
     assert_eq!(report["revert_reason"], "registry: stale input");
     assert_eq!(report["forced"], true);
@@ -272,6 +280,7 @@ fn a_stale_sub_block_is_refused_then_forced_reverted_and_rebuilt() {
     assert_eq!(world.next_sequence(), 0);
 
     let status = json(&world.cli(&["status", "--json"]));
+    check("status", &status);
     let batcher = &status["registry"]["batcher"][0];
     assert_eq!(batcher["pending"], 2, "{status}");
     assert_eq!(batcher["sub_blocks"][0]["status"], "stale");
@@ -317,6 +326,12 @@ fn tx_submit_rejects_bad_arguments_in_one_line() {
             .expect("zkthread runs")
     };
     assert_one_line_error(&submit("0x1", "0x2", "0"), "--amount must be above zero");
+    let out = zkthread()
+        .args(["tx", "submit", "--registry", "0x123", "--thread", "1", "--token", "0x5", "--to", "0x2", "--amount", "5", "--json"])
+        .env("ZKTHREAD_DATA_DIR", data_dir.path())
+        .output()
+        .expect("zkthread runs");
+    assert!(check_error("tx submit", &out, 1).starts_with("no sender"));
     assert_one_line_error(&submit("0x1", "0x2", "-3"), "--amount");
     assert_one_line_error(
         &submit("0x1", "0x2", "340282366920938463463374607431768211456"),
@@ -348,4 +363,13 @@ fn tx_submit_rejects_bad_arguments_in_one_line() {
             && said.contains("run `zkthread batch --thread 1` first"),
         "{said}"
     );
+    // The same under --json: the documented nothing-to-do document, exit 0.
+    let out = zkthread()
+        .args(["prove", "--registry", "0x123", "--thread", "1", "--json"])
+        .env("ZKTHREAD_DATA_DIR", data_dir.path())
+        .output()
+        .unwrap();
+    let idle = json(&out);
+    check("prove", &idle);
+    assert_eq!(idle["status"], "nothing to do");
 }

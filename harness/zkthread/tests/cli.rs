@@ -6,7 +6,8 @@ use std::process::{Child, Output, Stdio};
 use serde_json::Value;
 
 mod common;
-use common::{json, stderr, stdout_json, zkthread};
+use common::shape::{check, check_error};
+use common::{json, stderr, zkthread};
 
 fn run(args: &[&str]) -> Output {
     zkthread()
@@ -31,11 +32,15 @@ fn usage_errors_exit_2() {
         );
     }
     // Under --json the usage error is the stdout document (scripts parse stdout).
-    let out = run(&["--json", "demo", "--no-such-flag"]);
-    assert_eq!(out.status.code(), Some(2));
-    let doc = stdout_json(&out);
-    let reason = doc["error"].as_str().expect("an error string");
+    let reason = check_error("demo", &run(&["--json", "demo", "--no-such-flag"]), 2);
     assert!(reason.contains("--no-such-flag"), "{reason}");
+    // A felt flag clap cannot parse is a usage error too.
+    let reason = check_error(
+        "thread show",
+        &run(&["thread", "show", "--registry", "0xzz", "--thread", "1", "--json"]),
+        2,
+    );
+    assert!(reason.contains("--registry"), "{reason}");
 }
 
 #[test]
@@ -47,14 +52,8 @@ fn runtime_errors_are_one_line_and_exit_1() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: no node: pass --rpc-url"), "{err}");
     // Under --json the same line is also the stdout document.
-    let out = run(&["status", "--json"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stderr(&out).lines().count(), 1);
-    let doc = stdout_json(&out);
-    assert!(
-        doc["error"].as_str().is_some_and(|e| e.starts_with("no node: pass --rpc-url")),
-        "{doc}"
-    );
+    let reason = check_error("status", &run(&["status", "--json"]), 1);
+    assert!(reason.starts_with("no node: pass --rpc-url"), "{reason}");
 
     // A malformed felt.
     let out = run(&[
@@ -90,6 +89,54 @@ fn runtime_errors_are_one_line_and_exit_1() {
     assert!(err.starts_with("error: cannot reach the node"), "{err}");
 }
 
+/// Every command's failure under `--json` is the documented `{"error"}` document with exit 1
+/// (the same line on stderr), from invocations that fail before reaching a node or proving.
+#[test]
+fn every_command_fails_with_the_documented_error_document() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    // A regular file where a data directory should be.
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let thread = ["--registry", "0x123", "--thread", "1"];
+    // In order: `sub-block show` runs before `batch` creates the data directory's database.
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("sub-block show", [&["sub-block", "show"][..], &thread].concat(), "no data directory"),
+        ("demo", vec!["demo", "--repo", "/nonexistent"], "is not a zkthreads repository"),
+        ("deploy", vec!["deploy"], "no node"),
+        ("key new", vec!["key", "new", "--token", "0x70c3"], "no key file"),
+        // `--file` is the old spelling of `--key-file`.
+        ("key show", vec!["key", "show", "--file", "/nonexistent/key.json"], "opening the key file"),
+        ("key register", vec!["key", "register", "--token", "0x70c3"], "no node"),
+        ("thread create", vec!["thread", "create", "--registry", "0x123", "--contract", "0x5"], "no node"),
+        ("thread show", vec!["thread", "show", "--registry", "0x123", "--thread", "1"], "no node"),
+        (
+            "tx submit",
+            [&["tx", "submit"][..], &thread, &["--token", "0x5", "--from", "0x1", "--to", "0x2", "--amount", "0"]].concat(),
+            "--amount must be above zero",
+        ),
+        ("batch", [&["batch"][..], &thread].concat(), "no node"),
+        ("prove", [&["prove", "--data-dir", not_a_dir.to_str().unwrap()][..], &thread].concat(), "opening the data directory"),
+        ("settle", [&["settle"][..], &thread].concat(), "no node"),
+        ("serve", [&["serve"][..], &thread].concat(), "no node"),
+        ("status", vec!["status"], "no node"),
+        ("bench verify", vec!["bench", "verify", "--min-log", "5", "--max-log", "3"], "--min-log"),
+        ("bench settle", vec!["bench", "settle", "--sizes", "0"], "--sizes"),
+        ("bench serve", vec!["bench", "serve", "--sizes", "0"], "--sizes"),
+    ];
+    for (command, args, needle) in cases {
+        let out = zkthread()
+            .args(&args)
+            .arg("--json")
+            .env("ZKTHREAD_DATA_DIR", data)
+            .output()
+            .expect("zkthread runs");
+        let reason = check_error(command, &out, 1);
+        assert!(reason.contains(needle), "{command}: {needle:?} not in {reason:?}");
+    }
+}
+
 /// The README's main job, small: both revert paths (stale input, one proof felt changed) revert
 /// with the registry's reason, the prover pays exactly the fee and no balance moves; then the
 /// real settlement is verified on-chain by the Cairo verifier and writes the outputs.
@@ -97,6 +144,7 @@ fn runtime_errors_are_one_line_and_exit_1() {
 fn demo_runs_end_to_end_and_reports_json() {
     let out = run(&["demo", "--transfers", "12", "--json"]);
     let summary = json(&out);
+    check("demo", &summary);
     let t = &summary["transfers"];
     // 12 valid signed transfers and 4 planted attacks, each refused with its own reason.
     assert_eq!(t["submitted"], 16);
@@ -210,6 +258,7 @@ fn plain_commands_work_against_a_running_devnet() {
         .read_line(&mut line)
         .expect("devnet prints its URL");
     let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    check("devnet", &info);
     let url = info["url"].as_str().unwrap().to_owned();
     let account = &info["accounts"][0];
     let with_node = |args: &[&str]| {
@@ -229,9 +278,16 @@ fn plain_commands_work_against_a_running_devnet() {
     };
 
     let deployed = json(&with_node(&["deploy", "--supply", "5000", "--json"]));
+    check("deploy", &deployed);
     let registry = deployed["registry"].as_str().unwrap().to_owned();
     let token = deployed["token"].as_str().unwrap().to_owned();
-    assert_eq!(deployed["registered"]["os_version"], 1);
+    assert_eq!(deployed["registered"]["os_version"], "0x1");
+    assert_eq!(deployed["supply"], "5000");
+
+    // A second devnet on the port this one holds: the documented error, exit 1.
+    let port = zkthread_client::Url::parse(&url).ok().and_then(|u| u.port()).expect("a port in the URL").to_string();
+    let taken = zkthread().args(["devnet", "--port", &port, "--json"]).output().expect("zkthread runs");
+    check_error("devnet", &taken, 1);
 
     let created = json(&with_node(&[
         "thread",
@@ -242,6 +298,7 @@ fn plain_commands_work_against_a_running_devnet() {
         &token,
         "--json",
     ]));
+    check("thread create", &created);
     let thread = &created["thread"];
     assert_eq!(thread["thread_id"], 1);
     assert_eq!(thread["sequence"], 0);
@@ -264,6 +321,7 @@ fn plain_commands_work_against_a_running_devnet() {
         "1",
         "--json",
     ]));
+    check("thread show", &shown);
     assert_eq!(&shown, thread);
 
     let missing = with_node(&["thread", "show", "--registry", &registry, "--id", "7"]);
@@ -271,8 +329,11 @@ fn plain_commands_work_against_a_running_devnet() {
     let err = stderr(&missing);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: no thread 7 in registry"), "{err}");
+    let missing = with_node(&["thread", "show", "--registry", &registry, "--thread", "7", "--json"]);
+    assert!(check_error("thread show", &missing, 1).starts_with("no thread 7 in registry"));
 
     let status = json(&with_node(&["status", "--registry", &registry, "--json"]));
+    check("status", &status);
     assert_eq!(status["account"], account["address"]);
     assert_eq!(status["registry"]["owner"], account["address"]);
     assert_eq!(status["registry"]["threads"].as_array().unwrap().len(), 1);
@@ -291,8 +352,10 @@ fn plain_commands_work_against_a_running_devnet() {
     let shown = json(&read_only(&[
         "thread", "show", "--registry", &registry, "--thread", "1", "--json",
     ]));
+    check("thread show", &shown);
     assert_eq!(&shown, thread);
     let status = json(&read_only(&["status", "--registry", &registry, "--json"]));
+    check("status", &status);
     assert_eq!(status["account"], Value::Null);
     assert_eq!(status["strk_fri"], Value::Null);
     assert_eq!(status["registry"]["threads"].as_array().unwrap().len(), 1);
@@ -306,10 +369,12 @@ fn plain_commands_work_against_a_running_devnet() {
 fn key_files_are_created_once_and_shown() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().to_str().unwrap();
-    let args = ["--data-dir", data, "--json", "key", "new", "--token", "0x70c3", "--account", "0xa11ce"];
+    let args = ["--data-dir", data, "--json", "key", "new", "--token", "0x70c3", "--account-address", "0xa11ce"];
     let out = run(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let created = json(&out);
+    check("key new", &created);
+    assert_eq!(created["registered_in"], Value::Null);
     let path = dir.path().join("keys").join("0xa11ce-0x70c3.json");
     assert_eq!(created["file"], path.display().to_string());
     assert_eq!(created["next_index"], 0);
@@ -320,10 +385,16 @@ fn key_files_are_created_once_and_shown() {
         assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
     }
     let again = run(&args);
-    assert_eq!(again.status.code(), Some(1), "a second `key new` must not replace the seed");
-    let shown = run(&["--data-dir", data, "--json", "key", "show", "--file", path.to_str().unwrap()]);
+    check_error("key new", &again, 1);
+    // `--account` is the old spelling of `--account-address`: the same file.
+    let again = run(&["--data-dir", data, "--json", "key", "new", "--token", "0x70c3", "--account", "0xa11ce"]);
+    let reason = check_error("key new", &again, 1);
+    assert!(reason.contains("0xa11ce-0x70c3.json: a key file already exists"), "{reason}");
+    let shown = run(&["--data-dir", data, "--json", "key", "show", "--key-file", path.to_str().unwrap()]);
     assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
-    assert_eq!(json(&shown)["commitment"], created["commitment"]);
+    let shown = json(&shown);
+    check("key show", &shown);
+    assert_eq!(shown["commitment"], created["commitment"]);
     let commitment = created["commitment"].as_str().unwrap();
     assert!(commitment.starts_with("0x") && commitment.len() <= 2 + 31, "{commitment}");
 

@@ -17,7 +17,8 @@ pub struct TxCost {
     pub l2_gas: u64,
     pub l1_gas: u64,
     pub l1_data_gas: u64,
-    /// Actual fee in FRI.
+    /// Actual fee in FRI (a decimal string in JSON).
+    #[serde(serialize_with = "crate::output::decimal")]
     pub fee_fri: u128,
 }
 
@@ -141,6 +142,8 @@ pub struct VerifyRow {
     /// `SUCCEEDED`, or `REVERTED: <short reason>`.
     pub status: String,
     pub prove_seconds: f64,
+    /// Shown in ms in the table; JSON durations are seconds.
+    #[serde(rename = "verify_seconds", serialize_with = "crate::output::ms_as_seconds")]
     pub verify_ms: f64,
     pub tx_hash: String,
 }
@@ -569,7 +572,7 @@ fn escape(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -609,7 +612,8 @@ mod tests {
         assert!(crossing(&[(1.0, 3.0), (2.0, 2.0)], 10.0).is_none());
     }
 
-    fn point(
+    /// A measured point (also the sample `bench settle`'s JSON test reports).
+    pub(in crate::bench) fn point(
         accounts: &'static str,
         transfers: usize,
         settle_gas: u64,

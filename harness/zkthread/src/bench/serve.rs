@@ -76,9 +76,13 @@ struct ServeRow {
     clients: usize,
     /// Transfers accepted per second at the API over the posting phase.
     accepted_per_s: f64,
+    /// Submit-to-settled latency (JSON names spell out seconds, as every duration's does).
+    #[serde(rename = "p50_seconds")]
     p50_s: f64,
+    #[serde(rename = "p99_seconds")]
     p99_s: f64,
     /// From the first post to the last settlement.
+    #[serde(rename = "total_seconds")]
     total_s: f64,
     sub_blocks: usize,
 }
@@ -309,4 +313,32 @@ fn tempfile_dir() -> Result<PathBuf> {
     ));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real run proves sub-blocks (too slow for the suite): the report is held to
+    /// docs/cli-json.md on a sample.
+    #[test]
+    fn the_json_report_is_the_documented_one() {
+        let report = ServeReport {
+            node_url: "http://127.0.0.1:5050/rpc".into(),
+            rows: vec![ServeRow {
+                sub_block_size: 8,
+                build_ahead: true,
+                transfers: 16,
+                clients: 8,
+                accepted_per_s: 159.2,
+                p50_s: 30.5,
+                p99_s: 41.0,
+                total_s: 60.0,
+                sub_blocks: 2,
+            }],
+            load_before: "0.10".into(),
+            load_after: "0.20".into(),
+        };
+        crate::shape::check("bench serve", &serde_json::to_value(&report).expect("serializes"));
+    }
 }

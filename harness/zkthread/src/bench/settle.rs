@@ -208,3 +208,25 @@ pub async fn run(args: SettleArgs, json: bool) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real run proves sub-blocks (too slow for the suite): the report is held to
+    /// docs/cli-json.md on a sample.
+    #[test]
+    fn the_json_report_is_the_documented_one() {
+        let report = SettleReport {
+            node_url: "http://127.0.0.1:5050/rpc".into(),
+            senders: 4,
+            direct_sample: 256,
+            points: vec![super::super::report::tests::point("few", 64, 1_800_000_000, 1_000_000.0)],
+            plot: "bench-settle.svg".into(),
+            load_before: "0.10".into(),
+            load_after: "0.20".into(),
+            seconds: 3.0,
+        };
+        crate::shape::check("bench settle", &serde_json::to_value(&report).expect("serializes"));
+    }
+}

@@ -178,3 +178,48 @@ pub async fn run(args: VerifyArgs, json: bool) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::report::{Steps, TxCost};
+
+    /// A real run proves sub-blocks (too slow for the suite): the report is held to
+    /// docs/cli-json.md on a sample.
+    #[test]
+    fn the_json_report_is_the_documented_one() {
+        let row = VerifyRow {
+            transfers: 64,
+            log_rows: 16,
+            slots_in: 4,
+            slots_out: 4,
+            proof_felts: 3_900,
+            calldata_felts: 3_950,
+            steps: Some(Steps { low: 7_800_000, high: None }),
+            cost: TxCost { l2_gas: 1, l1_gas: 0, l1_data_gas: 2, fee_fri: u128::MAX },
+            status: "SUCCEEDED".into(),
+            prove_seconds: 1.0,
+            verify_ms: 250.0,
+            tx_hash: hex(zkthread_client::Felt::from(0xabc_u64)),
+        };
+        let report = VerifyReport {
+            program: ProgramKind::Signed.name(),
+            receivers: "few",
+            node_url: "http://127.0.0.1:5050/rpc".into(),
+            channel: Channel::NAME,
+            security_bits: 96,
+            accounts: 4,
+            step_bound: STEP_BOUND,
+            calldata_goal: CALLDATA_GOAL,
+            rows: vec![row],
+            lines: vec!["a line".into()],
+            load_before: "0.10".into(),
+            load_after: "0.20".into(),
+            seconds: 3.0,
+        };
+        let doc = serde_json::to_value(&report).expect("serializes");
+        crate::shape::check("bench verify", &doc);
+        assert_eq!(doc["rows"][0]["verify_seconds"], 0.25);
+        assert_eq!(doc["rows"][0]["cost"]["fee_fri"], u128::MAX.to_string());
+    }
+}

@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 pub mod served;
+pub mod shape;
 pub mod world;
 
 /// The `zkthread` binary, without any of the environment variables it reads: each test chooses

@@ -14,6 +14,7 @@ use zkthread_sig::domain::{account_id, transfer_domain};
 use zkthread_sig::{TransferDraft, Wallet};
 
 use super::json;
+use super::shape::check;
 use super::world::World;
 
 /// How long a sub-block may take to be proven and settled in a test build.
@@ -67,6 +68,7 @@ impl Served {
             .read_line(&mut line)
             .expect("serve prints its address");
         let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        check("serve", &started);
         Served {
             child,
             url: started["url"].as_str().expect("a url").to_owned(),
@@ -168,7 +170,9 @@ pub fn submit_via_cli(world: &World, url: &str, from: usize, to: usize, amount: 
         &amount.to_string(),
         "--json",
     ]);
-    json(&out)["id"].as_u64().expect("an id")
+    let submitted = json(&out);
+    check("tx submit", &submitted);
+    submitted["id"].as_u64().expect("an id")
 }
 
 /// A transfer from account `from` signed in this process with its key file, at the nonce the

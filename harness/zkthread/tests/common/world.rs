@@ -12,6 +12,7 @@ use zkthread_client::token::Token;
 use zkthread_client::{ChainClient, FeeMode, Felt};
 use zkthread_devnet::{Devnet, EmbeddedOptions};
 
+use super::shape::check;
 use super::{json, stderr, zkthread};
 
 pub const SUPPLY: u128 = 1_000_000;
@@ -70,6 +71,7 @@ impl World {
             thread_id: 0,
         };
         let deployed = json(&world.cli(&["deploy", "--supply", &SUPPLY.to_string(), "--json"]));
+        check("deploy", &deployed);
         world.registry.address = felt(&deployed["registry"]);
         world.token.address = felt(&deployed["token"]);
         // The registered program is the declared Cairo verifier's class hash.
@@ -81,10 +83,12 @@ impl World {
         // Every trader: a key file, and its key registered from its own account.
         for i in 0..world.accounts.len() {
             let account = format!("{:#x}", world.accounts[i]);
-            json(&world.cli(&["key", "new", "--token", &token, "--account", &account, "--json"]));
+            let created = json(&world.cli(&["key", "new", "--token", &token, "--account-address", &account, "--json"]));
+            check("key new", &created);
             world.register_key(i);
         }
         let created = json(&world.cli(&["thread", "create", "--contract", &token, "--json"]));
+        check("thread create", &created);
         world.thread_id = created["thread"]["thread_id"].as_u64().unwrap();
         assert_eq!(created["thread"]["verifier_declared"], true);
         assert_eq!(
@@ -100,7 +104,9 @@ impl World {
             .command_as(i, &["key", "register", "--token", &format!("{:#x}", self.token.address), "--json"])
             .output()
             .expect("zkthread runs");
-        json(&out)
+        let registered = json(&out);
+        check("key register", &registered);
+        registered
     }
 
     /// The CLI against this devnet, account #0 and data directory (registry once deployed).
@@ -143,7 +149,9 @@ impl World {
     /// `tx submit` of `amount` from account `from` to account `to`, signed with `from`'s key
     /// file; returns the transfer id.
     pub fn submit(&self, from: usize, to: usize, amount: u128) -> u64 {
-        json(&self.try_submit(from, to, amount))["id"].as_u64().unwrap()
+        let submitted = json(&self.try_submit(from, to, amount));
+        check("tx submit", &submitted);
+        submitted["id"].as_u64().unwrap()
     }
 
     pub fn try_submit(&self, from: usize, to: usize, amount: u128) -> Output {
@@ -177,8 +185,11 @@ impl World {
         })
     }
 
+    /// `batch`, `prove` or `settle` of the thread: its document, checked against its shape.
     pub fn step(&self, command: &str) -> Value {
-        json(&self.cli(&[command, "--thread", &self.thread(), "--json"]))
+        let doc = json(&self.cli(&[command, "--thread", &self.thread(), "--json"]));
+        check(command, &doc);
+        doc
     }
 
     /// `settle` with a test-only crash point: the process must die of `abort()`.
