@@ -20,7 +20,7 @@ use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{thread_key_slot_key, KeyCommitment, SignatureError, TransferMessage};
 use zkthread_store::{Store, ThreadKey, Transfer};
 
-use crate::codec::{new_transfer, signed_tx};
+use crate::codec::new_transfer;
 use crate::error::{ChainContext, EngineError};
 
 /// Why a transfer was not admitted.
@@ -91,19 +91,15 @@ pub fn queued_state(
     from: Felt,
     on_chain: (KeyCommitment, u32),
 ) -> Result<SenderState, EngineError> {
-    let pending = store.pending(thread)?;
-    let in_flight = store.all_in_flight(thread)?;
-    let mut queued: Vec<SignedTransferTx> = pending
-        .iter()
-        .chain(in_flight.iter().flat_map(|s| s.body.transfers.iter()))
-        .filter_map(signed_tx)
-        .filter(|t| t.token == token && t.from == from)
-        .collect();
+    let mut queued = store.queued(thread, token, from)?;
     queued.sort_by_key(|t| t.nonce);
     let (mut key, mut nonce) = on_chain;
     for t in &queued {
-        if t.nonce == nonce && t.key == key {
-            (key, nonce) = (t.next_key, nonce + 1);
+        if t.nonce == nonce && t.key == key.to_u32() {
+            let Ok(next_key) = KeyCommitment::from_u32(t.next_key) else {
+                continue; // not canonical: the batcher will refuse it
+            };
+            (key, nonce) = (next_key, nonce + 1);
         }
     }
     Ok(SenderState {

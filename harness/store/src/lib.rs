@@ -36,16 +36,54 @@ const IN_FLIGHT: TableDefinition<(&str, u64, u32), ()> = TableDefinition::new("i
 /// (thread scope, submission number) → (sequence, attempt) of the live or settled sub-block
 /// holding the transfer: a transfer's status is found without reading every sub-block.
 const TRANSFER_HOME: TableDefinition<(&str, u64), (u64, u32)> = TableDefinition::new("transfer_home");
+/// (thread scope, `<token>/<sender>`, submission number) → JSON [`QueuedAuth`] of each signed
+/// transfer that is pending or in an in-flight sub-block: what a sender has queued, read
+/// without decoding the whole queue (admission asks it for every post).
+const SENDER_QUEUE: TableDefinition<(&str, &str, u64), &str> = TableDefinition::new("sender_queue");
 /// Counter name → value: the global submission counter, and per thread scope the number of
 /// settled sub-blocks (`settled/<scope>`).
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 const NEXT_TRANSFER_ID: &str = "next_transfer_id";
-/// Set once `IN_FLIGHT`, `TRANSFER_HOME` and the settled counters cover every sub-block
+/// Set once `IN_FLIGHT`, `TRANSFER_HOME`, `SENDER_QUEUE` and the settled counters cover every
+/// record
 /// (databases written before they existed are indexed when first opened).
-const INDEXED: &str = "indexes_v1";
+const INDEXED: &str = "indexes_v2";
 
 fn settled_counter(scope: &str) -> String {
     format!("settled/{scope}")
+}
+
+fn sender_key(token: Felt, from: Felt) -> String {
+    format!("{token:#x}/{from:#x}")
+}
+
+/// Adds (or with `queued == false` removes) `transfer` in its sender's queue.
+fn set_queued(
+    queue: &mut redb::Table<(&str, &str, u64), &str>,
+    scope: &str,
+    transfer: &Transfer,
+    queued: bool,
+) -> Result<()> {
+    let Some(auth) = &transfer.transfer.auth else {
+        return Ok(());
+    };
+    let sender = sender_key(transfer.transfer.token, transfer.transfer.from);
+    if queued {
+        let json = serde_json::to_string(&QueuedAuth {
+            id: transfer.id,
+            nonce: auth.nonce,
+            key: auth.key,
+            next_key: auth.next_key,
+        })?;
+        queue
+            .insert((scope, sender.as_str(), transfer.id), json.as_str())
+            .map_err(db_error)?;
+    } else {
+        queue
+            .remove((scope, sender.as_str(), transfer.id))
+            .map_err(db_error)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -323,8 +361,22 @@ impl Store {
             let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
             let mut index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
             let mut homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
+            let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
+            let pending = txn.open_table(PENDING).map_err(db_error)?;
             let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
             if counters.get(INDEXED).map_err(db_error)?.is_none() {
+                // Built from scratch (an older database, or one indexed by an earlier layout).
+                index.retain(|_, _| false).map_err(db_error)?;
+                homes.retain(|_, _| false).map_err(db_error)?;
+                queue.retain(|_, _| false).map_err(db_error)?;
+                counters
+                    .retain(|name, _| !name.starts_with("settled/"))
+                    .map_err(db_error)?;
+                for entry in pending.iter().map_err(db_error)? {
+                    let (key, value) = entry.map_err(db_error)?;
+                    let transfer: Transfer = serde_json::from_str(value.value())?;
+                    set_queued(&mut queue, key.value().0, &transfer, true)?;
+                }
                 let mut settled = std::collections::BTreeMap::<String, u64>::new();
                 for entry in blocks.iter().map_err(db_error)? {
                     let (key, value) = entry.map_err(db_error)?;
@@ -332,6 +384,9 @@ impl Store {
                     let sub_block: SubBlock = serde_json::from_str(value.value())?;
                     if sub_block.status.in_flight() {
                         index.insert((scope, sequence, attempt), ()).map_err(db_error)?;
+                        for transfer in &sub_block.body.transfers {
+                            set_queued(&mut queue, scope, transfer, true)?;
+                        }
                     }
                     if !sub_block.status.handed_back() {
                         for transfer in &sub_block.body.transfers {
@@ -378,9 +433,12 @@ impl Store {
             let stored = Transfer { id, transfer };
             let mut pending = txn.open_table(PENDING).map_err(db_error)?;
             let json = serde_json::to_string(&stored)?;
+            let scope = thread.scope();
             pending
-                .insert((thread.scope().as_str(), id), json.as_str())
+                .insert((scope.as_str(), id), json.as_str())
                 .map_err(db_error)?;
+            let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
+            set_queued(&mut queue, &scope, &stored, true)?;
             stored
         };
         txn.commit().map_err(db_error)?;
@@ -439,6 +497,23 @@ impl Store {
             rejected: read_records(&txn, REJECTED, thread)?,
             sub_blocks: read_sub_blocks(&txn, thread)?,
         })
+    }
+
+    /// What `from` has queued for `token` in the thread: its signed transfers that are pending
+    /// or in an in-flight sub-block, in submission order.
+    pub fn queued(&self, thread: ThreadKey, token: Felt, from: Felt) -> Result<Vec<QueuedAuth>> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
+        let (scope, sender) = (thread.scope(), sender_key(token, from));
+        let mut out = Vec::new();
+        for entry in queue
+            .range((scope.as_str(), sender.as_str(), 0)..=(scope.as_str(), sender.as_str(), u64::MAX))
+            .map_err(db_error)?
+        {
+            let (_, value) = entry.map_err(db_error)?;
+            out.push(serde_json::from_str(value.value())?);
+        }
+        Ok(out)
     }
 
     /// Where transfer `id` of the thread is (pending, rejected with its reason, or the live or
@@ -611,11 +686,13 @@ impl Store {
                 }
             }
             let mut rejected_table = txn.open_table(REJECTED).map_err(db_error)?;
+            let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
             for r in &rejected {
                 let json = serde_json::to_string(r)?;
                 rejected_table
                     .insert((scope.as_str(), r.transfer.id), json.as_str())
                     .map_err(db_error)?;
+                set_queued(&mut queue, &scope, &r.transfer, false)?;
             }
             let stored = SubBlock {
                 thread_id: thread.thread_id,
@@ -652,7 +729,9 @@ impl Store {
         {
             let mut pending = txn.open_table(PENDING).map_err(db_error)?;
             let mut table = txn.open_table(REJECTED).map_err(db_error)?;
+            let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
             for r in &rejected {
+                set_queued(&mut queue, &scope, &r.transfer, false)?;
                 if pending
                     .remove((scope.as_str(), r.transfer.id))
                     .map_err(db_error)?
@@ -826,6 +905,11 @@ impl Store {
                 index.remove(key).map_err(db_error)?;
             }
             if !was_settled && matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
+                // Applied on-chain: the sender's key slot now carries these transfers.
+                let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
+                for transfer in &sub_block.body.transfers {
+                    set_queued(&mut queue, &scope, transfer, false)?;
+                }
                 let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
                 let name = settled_counter(&scope);
                 let count = counters.get(name.as_str()).map_err(db_error)?.map_or(0, |v| v.value());
@@ -931,6 +1015,15 @@ fn expect(
             expected,
         })
     }
+}
+
+/// The authorization fields of a queued signed transfer ([`Store::queued`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedAuth {
+    pub id: u64,
+    pub nonce: u32,
+    pub key: [u32; 4],
+    pub next_key: [u32; 4],
 }
 
 /// Where a transfer is ([`Store::place`]).

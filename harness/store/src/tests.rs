@@ -1,6 +1,7 @@
 //! The sub-block state machine, across reopening the database.
 
 use super::*;
+use std::collections::BTreeSet;
 
 fn felt(n: u64) -> Felt {
     Felt::from(n)
@@ -537,6 +538,36 @@ fn assert_index_matches_a_scan(store: &Store, thread: ThreadKey) {
     assert_eq!(overview.settled_sub_blocks, settled);
     let newest: Vec<SubBlock> = snapshot.sub_blocks.iter().rev().take(2).cloned().collect();
     assert_eq!(overview.recent, newest);
+    // Each sender's queue: its pending and in-flight signed transfers, by id.
+    let mut queued: Vec<&Transfer> = snapshot
+        .pending
+        .iter()
+        .chain(scanned.iter().flat_map(|s| s.body.transfers.iter()))
+        .collect();
+    queued.sort_by_key(|t| t.id);
+    let senders: BTreeSet<(Felt, Felt)> = snapshot
+        .pending
+        .iter()
+        .chain(snapshot.rejected.iter().map(|r| &r.transfer))
+        .chain(snapshot.sub_blocks.iter().flat_map(|s| s.body.transfers.iter()))
+        .map(|t| (t.transfer.token, t.transfer.from))
+        .collect();
+    for (token, from) in senders {
+        let expected: Vec<QueuedAuth> = queued
+            .iter()
+            .filter(|t| (t.transfer.token, t.transfer.from) == (token, from))
+            .map(|t| {
+                let auth = t.transfer.auth.as_ref().unwrap();
+                QueuedAuth {
+                    id: t.id,
+                    nonce: auth.nonce,
+                    key: auth.key,
+                    next_key: auth.next_key,
+                }
+            })
+            .collect();
+        assert_eq!(store.queued(thread, token, from).unwrap(), expected, "sender {from:#x}");
+    }
 }
 
 #[test]
@@ -575,11 +606,13 @@ fn the_indexes_follow_every_transition_and_are_rebuilt_for_an_older_database() {
         {
             txn.open_table(IN_FLIGHT).unwrap().retain(|_, _| false).unwrap();
             txn.open_table(TRANSFER_HOME).unwrap().retain(|_, _| false).unwrap();
+            txn.open_table(SENDER_QUEUE).unwrap().retain(|_, _| false).unwrap();
             txn.open_table(COUNTERS).unwrap().retain(|name, _| name == NEXT_TRANSFER_ID).unwrap();
         }
         txn.commit().unwrap();
         assert!(store.all_in_flight(thread(1)).unwrap().is_empty());
         assert_eq!(store.overview(thread(1), 1).unwrap().settled_sub_blocks, 0);
+        assert!(store.queued(thread(1), felt(7), felt(1)).unwrap().is_empty());
     }
     let store = Store::open(dir.path()).unwrap();
     let in_flight = store.all_in_flight(thread(1)).unwrap();

@@ -204,8 +204,8 @@ fn eight_clients_for_a_minute(world: &World, expected: &mut [u128]) {
                     let mut k = 0;
                     // Posts on a fixed schedule (every POST_EVERY from the start), so a slow
                     // answer delays one post, not the rate.
-                    while POST_EVERY * k as u32 < LOAD {
-                        let tick = began + POST_EVERY * k as u32;
+                    while POST_EVERY * (k as u32) < LOAD {
+                        let tick = began + POST_EVERY * (k as u32);
                         std::thread::sleep(tick.saturating_duration_since(Instant::now()));
                         let to = (i + 1) % CLIENTS;
                         let tx = sign_here(world, http, url, i, to, amount(i, k));
