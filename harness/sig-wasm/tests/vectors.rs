@@ -144,8 +144,9 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
         sign_request(SEED_A, 0, 1, ALICE, BOB, "100", 0),
         // The next transfer of the same key file: signed under the key the first installs.
         sign_request(SEED_A, 1, 1, ALICE, BOB, "7", 1),
-        // Extremes: the largest amount, nonce, thread id and address.
-        sign_request(SEED_B, 41, u64::MAX, MAX_ADDRESS, ALICE, "340282366920938463463374607431768211455", 0x7fff_fffe),
+        // Extremes: the largest amount, nonce and address, and the largest thread id a
+        // JavaScript number holds exactly (the clients refuse larger ones).
+        sign_request(SEED_B, 41, (1 << 53) - 1, MAX_ADDRESS, ALICE, "340282366920938463463374607431768211455", 0x7fff_fffe),
         // Refused: nonce 2^31 - 1, the last index (no next key), an amount of 2^128, a felt
         // above the field prime.
         sign_request(SEED_A, 2, 1, ALICE, BOB, "1", 0x7fff_ffff),
