@@ -31,7 +31,7 @@ import { webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { getSystemErrorMap, parseArgs } from 'node:util';
 import { Account, RpcError, RpcProvider, config, num } from 'starknet';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -187,6 +187,19 @@ function parseAmount(text) {
   return BigInt(text);
 }
 
+/**
+ * An operating-system error as the C library words it ("no such file or directory"), so both
+ * clients print the same line; anything else as its message.
+ */
+function osReason(e) {
+  // fetch and starknet.js wrap the socket's error: look down the chain of causes.
+  for (let cause = e, depth = 0; cause && depth < 5; cause = cause.cause, depth++) {
+    const known = typeof cause.errno === 'number' ? getSystemErrorMap().get(cause.errno) : undefined;
+    if (known !== undefined) return known[1];
+  }
+  return oneLine(e);
+}
+
 /** @returns {string} 0x hex, lowercase, no leading zeros */
 const hex = (v) => num.toHex(v);
 
@@ -203,7 +216,7 @@ class Signer {
     try {
       bytes = fs.readFileSync(file);
     } catch (e) {
-      throw new Error(`cannot load the signer ${file}: ${e.message} (scripts/setup-examples.sh builds it)`);
+      throw new Error(`cannot load the signer ${file}: ${osReason(e)} (scripts/setup-examples.sh builds it)`);
     }
     this.exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports;
   }
@@ -261,7 +274,11 @@ const sibling = (file, suffix) => `${file}${suffix}`;
 /** Runs `body` holding the exclusive flock of `<file>.lock` (created 0600, as the keystore does). */
 async function withLock(file, body) {
   const lockPath = sibling(file, '.lock');
-  fs.closeSync(fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600));
+  try {
+    fs.closeSync(fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600));
+  } catch (e) {
+    throw new Error(`${lockPath}: ${osReason(e)}`);
+  }
   const holder = spawn('flock', ['--exclusive', lockPath, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -287,7 +304,7 @@ function readKeyFile(file) {
   try {
     fd = fs.openSync(file, 'r');
   } catch (e) {
-    throw new Error(`${file}: ${e.message}`);
+    throw new Error(`${file}: ${osReason(e)}`);
   }
   let text;
   try {
@@ -334,6 +351,14 @@ function readKeyFile(file) {
  * directory so the rename survives a crash. Callers hold the lock.
  */
 function writeKeyFile(file, seed, nextIndex, create) {
+  try {
+    writeKeyFileOrThrow(file, seed, nextIndex, create);
+  } catch (e) {
+    throw typeof e?.errno === 'number' ? new Error(`${file}: ${osReason(e)}`) : e;
+  }
+}
+
+function writeKeyFileOrThrow(file, seed, nextIndex, create) {
   const text = `${JSON.stringify({ version: KEY_FILE_VERSION, scheme: KEY_FILE_SCHEME, seed, next_index: nextIndex }, null, 2)}\n`;
   const tmp = sibling(file, '.tmp');
   // A stale temporary file is from a writer that crashed (we hold the lock): never the key file.
@@ -350,7 +375,7 @@ function writeKeyFile(file, seed, nextIndex, create) {
       fs.linkSync(tmp, file);
     } catch (e) {
       if (e.code === 'EEXIST') throw new Error(`${file}: a key file already exists (refusing to overwrite a seed)`);
-      throw new Error(`${file}: ${e.message}`);
+      throw new Error(`${file}: ${osReason(e)}`);
     } finally {
       fs.rmSync(tmp, { force: true });
     }
@@ -392,7 +417,11 @@ function keyReport(signer, file, { seed, nextIndex }) {
 
 async function keyNew(signer, args) {
   const seed = freshSeed();
-  fs.mkdirSync(path.dirname(path.resolve(args.keyFile)), { recursive: true });
+  try {
+    fs.mkdirSync(path.dirname(path.resolve(args.keyFile)), { recursive: true });
+  } catch (e) {
+    throw new Error(`${args.keyFile}: ${osReason(e)}`);
+  }
   await withLock(args.keyFile, () => writeKeyFile(args.keyFile, seed, 0, true));
   return keyReport(signer, args.keyFile, { seed, nextIndex: 0 });
 }
@@ -520,13 +549,15 @@ function selfCheck(signer, args) {
 // ---- Node and server ----
 
 async function connect(rpcUrl) {
-  const provider = new RpcProvider({ nodeUrl: rpcUrl });
+  // A plain request first: starknet.js reports an unreachable node as "fetch failed" only,
+  // without the socket's error.
   try {
-    await provider.getBlockNumber();
+    const probe = { jsonrpc: '2.0', id: 0, method: 'starknet_blockNumber' };
+    await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(probe) });
   } catch (e) {
-    throw new Error(`cannot reach the node at ${rpcUrl}: ${oneLine(e)}`);
+    throw new Error(`cannot reach the node at ${rpcUrl}: ${osReason(e)}`);
   }
-  return provider;
+  return new RpcProvider({ nodeUrl: rpcUrl });
 }
 
 /** The (key words, nonce) in `account`'s key slot of `token` (its `thread_key` view). */
@@ -540,7 +571,7 @@ async function serverAnswer(server, route, init) {
   try {
     response = await fetch(`${server}${route}`, init);
   } catch (e) {
-    throw new Error(`cannot reach the server ${server}: ${oneLine(e.cause ?? e)}`);
+    throw new Error(`cannot reach the server ${server}: ${osReason(e.cause ?? e)}`);
   }
   const text = await response.text();
   let body;
