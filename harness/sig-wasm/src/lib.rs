@@ -27,7 +27,9 @@
 use serde::{Deserialize, Serialize};
 use starknet_types_core::felt::Felt;
 use zkthread_sig::domain::{account_id, pack_key_slot, transfer_domain, unpack_key_slot};
-use zkthread_sig::wots::{commitment, sign, KeySeed, TransferMessage, MAX_KEY_INDEX, RHO_LEN, SEED_LEN};
+use zkthread_sig::wots::{
+    commitment, sign, KeySeed, TransferMessage, MAX_KEY_INDEX, RHO_LEN, SEED_LEN,
+};
 use zkthread_sig::{KeyCommitment, M31};
 
 /// `{"seed": [8 words], "index": n}`.
@@ -106,7 +108,11 @@ fn felt(field: &str, text: &str) -> Result<Felt, String> {
     }
     let value = Felt::from_hex(text).map_err(|_| bad())?;
     let canonical = digits.trim_start_matches('0').to_ascii_lowercase();
-    let expect = if canonical.is_empty() { "0".to_owned() } else { canonical };
+    let expect = if canonical.is_empty() {
+        "0".to_owned()
+    } else {
+        canonical
+    };
     if format!("{value:x}") != expect {
         return Err(bad());
     }
@@ -170,7 +176,9 @@ pub fn sign_transfer(request: &SignRequest) -> Result<SignAnswer, String> {
     let signature = sign(&seed, request.index, &message).map_err(|e| e.to_string())?;
     Ok(SignAnswer {
         index: request.index,
-        key: commitment(&seed, request.index).map_err(|e| e.to_string())?.to_u32(),
+        key: commitment(&seed, request.index)
+            .map_err(|e| e.to_string())?
+            .to_u32(),
         next_key: message.next_key.to_u32(),
         signature: signature.to_u32(),
     })
@@ -222,7 +230,9 @@ pub unsafe extern "C" fn dealloc(ptr: *mut u8, len: usize) {
     }
     // SAFETY: the caller passes back exactly a boxed slice this module leaked.
     let mut buffer = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) };
-    buffer.iter_mut().for_each(|b| unsafe { std::ptr::write_volatile(b, 0) });
+    buffer
+        .iter_mut()
+        .for_each(|b| unsafe { std::ptr::write_volatile(b, 0) });
 }
 
 /// The request bytes `(ptr, len)` (host-written, from `alloc`).

@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 use starknet_types_core::felt::Felt;
 use zkthread_sig::domain::{account_id, pack_key_slot, transfer_domain};
 use zkthread_sig::{TransferDraft, Wallet};
-use zkthread_sig_wasm::{alloc, dealloc, zkthread_key, zkthread_sign_transfer, zkthread_unpack_key_slot};
+use zkthread_sig_wasm::{
+    alloc, dealloc, zkthread_key, zkthread_sign_transfer, zkthread_unpack_key_slot,
+};
 
 const SEED_A: [u32; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 const SEED_B: [u32; 8] = [
@@ -48,7 +50,8 @@ fn call(f: unsafe extern "C" fn(*const u8, usize) -> *mut u8, request: &Value) -
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
         let answer = f(ptr, bytes.len());
         dealloc(ptr, bytes.len());
-        let len = u32::from_le_bytes(std::slice::from_raw_parts(answer, 4).try_into().unwrap()) as usize;
+        let len =
+            u32::from_le_bytes(std::slice::from_raw_parts(answer, 4).try_into().unwrap()) as usize;
         let text = std::slice::from_raw_parts(answer.add(4), len).to_vec();
         dealloc(answer, 4 + len);
         let value: Value = serde_json::from_slice(&text).unwrap();
@@ -67,7 +70,10 @@ fn assert_keys_sorted(value: &Value) {
     match value {
         Value::Object(map) => {
             let keys: Vec<&String> = map.keys().collect();
-            assert!(keys.windows(2).all(|w| w[0] < w[1]), "keys out of order: {keys:?}");
+            assert!(
+                keys.windows(2).all(|w| w[0] < w[1]),
+                "keys out of order: {keys:?}"
+            );
             map.values().for_each(assert_keys_sorted);
         }
         Value::Array(items) => items.iter().for_each(assert_keys_sorted),
@@ -75,7 +81,15 @@ fn assert_keys_sorted(value: &Value) {
     }
 }
 
-fn sign_request(seed: [u32; 8], index: u32, thread_id: u64, from: &str, to: &str, amount: &str, nonce: u32) -> Value {
+fn sign_request(
+    seed: [u32; 8],
+    index: u32,
+    thread_id: u64,
+    from: &str,
+    to: &str,
+    amount: &str,
+    nonce: u32,
+) -> Value {
     json!({
         "seed": seed, "index": index, "chain_id": CHAIN_ID, "registry": REGISTRY,
         "thread_id": thread_id, "token": TOKEN, "from": from, "to": to,
@@ -108,7 +122,12 @@ fn felt(text: &str) -> Felt {
 }
 
 fn words(value: &Value) -> Vec<u32> {
-    value.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect()
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect()
 }
 
 #[test]
@@ -132,11 +151,17 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
             let index = request["index"].as_u64().unwrap() as u32;
             let expect = wallet_at(&dir, seed, 0).commitment(index).unwrap();
             assert_eq!(words(&answer["key"]), expect.to_u32());
-            assert_eq!(felt(answer["packed"].as_str().unwrap()), pack_key_slot(&expect, 0).unwrap());
+            assert_eq!(
+                felt(answer["packed"].as_str().unwrap()),
+                pack_key_slot(&expect, 0).unwrap()
+            );
         }
         keys.push(json!({"request": request, "answer": answer}));
     }
-    assert!(keys[3]["answer"]["error"].as_str().unwrap().contains("seed"));
+    assert!(keys[3]["answer"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("seed"));
     assert!(keys[4]["answer"]["error"].is_string());
 
     // Transfers: the wallet at next index `index` signs the same draft.
@@ -146,13 +171,37 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
         sign_request(SEED_A, 1, 1, ALICE, BOB, "7", 1),
         // Extremes: the largest amount, nonce and address, and the largest thread id a
         // JavaScript number holds exactly (the clients refuse larger ones).
-        sign_request(SEED_B, 41, (1 << 53) - 1, MAX_ADDRESS, ALICE, "340282366920938463463374607431768211455", 0x7fff_fffe),
+        sign_request(
+            SEED_B,
+            41,
+            (1 << 53) - 1,
+            MAX_ADDRESS,
+            ALICE,
+            "340282366920938463463374607431768211455",
+            0x7fff_fffe,
+        ),
         // Refused: nonce 2^31 - 1, the last index (no next key), an amount of 2^128, a felt
         // above the field prime.
         sign_request(SEED_A, 2, 1, ALICE, BOB, "1", 0x7fff_ffff),
         sign_request(SEED_A, 0x7fff_fffe, 1, ALICE, BOB, "1", 0),
-        sign_request(SEED_A, 2, 1, ALICE, BOB, "340282366920938463463374607431768211456", 0),
-        sign_request(SEED_A, 2, 1, "0x800000000000011000000000000000000000000000000000000000000000001", BOB, "1", 0),
+        sign_request(
+            SEED_A,
+            2,
+            1,
+            ALICE,
+            BOB,
+            "340282366920938463463374607431768211456",
+            0,
+        ),
+        sign_request(
+            SEED_A,
+            2,
+            1,
+            "0x800000000000011000000000000000000000000000000000000000000000001",
+            BOB,
+            "1",
+            0,
+        ),
     ];
     let mut signatures = Vec::new();
     for request in sign_requests {
@@ -186,7 +235,10 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
         signatures.push(json!({"request": request, "answer": answer}));
     }
     // Consecutive transfers chain: the second is signed under the key the first installs.
-    assert_eq!(signatures[1]["answer"]["key"], signatures[0]["answer"]["next_key"]);
+    assert_eq!(
+        signatures[1]["answer"]["key"],
+        signatures[0]["answer"]["next_key"]
+    );
     assert_eq!(signatures[1]["answer"]["key"], keys[1]["answer"]["key"]);
     for refused in &signatures[3..] {
         assert!(refused["answer"]["error"].is_string(), "{refused}");
@@ -211,7 +263,10 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
         slots.push(json!({"request": request, "answer": answer}));
     }
     assert_eq!(slots[0]["answer"], json!({"key": [0, 0, 0, 0], "nonce": 0}));
-    assert_eq!(slots[1]["answer"], json!({"key": keys[0]["answer"]["key"], "nonce": 1}));
+    assert_eq!(
+        slots[1]["answer"],
+        json!({"key": keys[0]["answer"]["key"], "nonce": 1})
+    );
     assert_eq!(slots[2]["answer"]["nonce"], 0x7fff_fffe);
     assert!(slots[3]["answer"]["error"].is_string() && slots[4]["answer"]["error"].is_string());
 
@@ -229,18 +284,36 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &text).unwrap();
     }
-    let committed = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (write it with ZKTHREAD_BLESS_VECTORS=1)", path.display()));
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (write it with ZKTHREAD_BLESS_VECTORS=1)",
+            path.display()
+        )
+    });
     // As values (key order aside: see `assert_keys_sorted`); the answers' order is checked above.
     let committed: Value = serde_json::from_str(&committed).unwrap();
-    assert!(committed == document, "{} differs from what the signer answers now", path.display());
+    assert!(
+        committed == document,
+        "{} differs from what the signer answers now",
+        path.display()
+    );
 }
 
 #[test]
 fn malformed_requests_answer_an_error() {
-    for bad in [json!("nope"), json!({"seed": SEED_A}), json!({"seed": SEED_A, "index": 0, "extra": 1})] {
-        assert!(call(zkthread_key, &bad)["error"].as_str().unwrap().starts_with("bad request"));
+    for bad in [
+        json!("nope"),
+        json!({"seed": SEED_A}),
+        json!({"seed": SEED_A, "index": 0, "extra": 1}),
+    ] {
+        assert!(call(zkthread_key, &bad)["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("bad request"));
     }
     let answer = call(zkthread_sign_transfer, &json!({"seed": SEED_A, "index": 0}));
-    assert!(answer["error"].as_str().unwrap().contains("chain_id"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("chain_id"),
+        "{answer}"
+    );
 }
