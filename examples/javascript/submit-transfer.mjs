@@ -468,6 +468,10 @@ async function submit(signer, args) {
     );
   }
   const next = await serverGet(args.server, `/senders/${hex(args.token)}/${hex(args.from)}`);
+  // Checked before an index is spent (the wallet's rule): a nonce the signer would refuse.
+  if (!Number.isInteger(next.nonce) || next.nonce < 0 || next.nonce >= MODULUS) {
+    throw new Error(`the server's next nonce ${JSON.stringify(next.nonce)} is not an M31 element`);
+  }
   if (next.nonce < onChain.nonce) {
     throw new Error(`the server says nonce ${next.nonce} comes next, but the sender's key slot on-chain is already at ${onChain.nonce}`);
   }

@@ -475,6 +475,9 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
             f"not thread {args.thread} of {hex(args.registry)} on {hex(chain_id)}"
         )
     nxt = server_request(args.server, f"/senders/{hex(args.token)}/{hex(args.sender)}")
+    # Checked before an index is spent (the wallet's rule): a nonce the signer would refuse.
+    if not is_word(nxt["nonce"]) or nxt["nonce"] >= MODULUS:
+        raise Failure(f"the server's next nonce {json.dumps(nxt['nonce'])} is not an M31 element")
     if nxt["nonce"] < on_chain["nonce"]:
         raise Failure(
             f"the server says nonce {nxt['nonce']} comes next, but the sender's key slot on-chain is already at {on_chain['nonce']}"
