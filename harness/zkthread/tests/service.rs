@@ -63,10 +63,21 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert!(replay["error"].as_str().unwrap().contains("replayed"), "{replay}");
     let second = submit_via_cli(&world, &url, 0, 2, 50);
     let third = submit_via_cli(&world, &url, 0, 3, 7);
-    for id in [first, second, third] {
-        let settled = http.wait_settled(&url, id);
-        assert_eq!(settled["sequence"], 0, "{settled}");
-    }
+    // While that sub-block is proven and settled, the example wallets (examples/: starknet.js
+    // and starknet-py, signing with zkthread-sig built for WebAssembly) enrol two fresh
+    // accounts: each creates its key file and registers its key from its own account (their
+    // own key slots: nothing the sub-block reads).
+    let wallets = ExampleWallet::both(&world);
+    std::thread::scope(|scope| {
+        for wallet in &wallets {
+            let world = &world;
+            scope.spawn(move || wallet.enrol(world));
+        }
+        for id in [first, second, third] {
+            let settled = http.wait_settled(&url, id);
+            assert_eq!(settled["sequence"], 0, "{settled}");
+        }
+    });
     let mut expected = [SUPPLY - 157, 100, 50, 7];
     assert_eq!(world.balances(), expected);
     let (_, thread) = http.get(format!("{url}/thread"));
@@ -76,20 +87,11 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert!(thread["sub_blocks"][0]["tx_hash"].is_string(), "{thread}");
     served.kill();
 
-    // The example wallets (examples/: starknet.js and starknet-py, signing with zkthread-sig
-    // built for WebAssembly) on two fresh accounts: funded by account #0, each creates its key
-    // file and registers its key with its own client, while no service runs.
-    let wallets = ExampleWallet::both(&world);
+    // The example wallets' accounts get tokens from account #0 (while no service settles from it).
     for wallet in &wallets {
         world.direct_transfer_to(wallet.address, FUNDED);
     }
     expected[0] -= FUNDED * wallets.len() as u128;
-    std::thread::scope(|scope| {
-        for wallet in &wallets {
-            let world = &world;
-            scope.spawn(move || wallet.enrol(world));
-        }
-    });
 
     // Four clients at once, each posting three transfers signed in its own thread, and the two
     // example wallets posting one each (`--wait`: they return once it settled): every one is
