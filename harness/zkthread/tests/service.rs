@@ -17,6 +17,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 use serde_json::{json as body, Value};
+use zkthread_client::Felt;
+use zkthread_sig::Wallet;
 
 mod common;
 use common::served::{request, sign_here, submit_via_cli, Http, Served};
