@@ -89,7 +89,6 @@ function parseCommandLine(argv) {
       },
       strict: true,
       allowPositionals: true,
-      allowNegative: false,
     });
   } catch (e) {
     throw new UsageError(`${e.message}; ${USAGE}`);
