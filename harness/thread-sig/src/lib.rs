@@ -68,6 +68,7 @@
 pub mod domain;
 pub mod field;
 pub mod hash;
+#[cfg(feature = "keystore")]
 pub mod keystore;
 pub mod wots;
 
@@ -80,6 +81,7 @@ pub use domain::{
 };
 pub use field::{NotCanonical, M31};
 pub use hash::{compress, permute, State};
+#[cfg(feature = "keystore")]
 pub use keystore::{KeystoreError, SignedTransfer, TransferDraft, Wallet};
 pub use wots::{
     commitment, digest_in_range, sign, verification_trace, verify, verify_trace, KeyCommitment,

@@ -82,6 +82,7 @@ impl KeySeed {
     /// A fresh uniform seed from the operating system's CSPRNG: each element is a uniform
     /// 31-bit draw with the one non-canonical value (`2^31 - 1`) rejected, so the seed is
     /// uniform over `M31^8` (log2 = 247.99 bits).
+    #[cfg(feature = "keystore")]
     pub fn generate() -> Result<KeySeed, getrandom::Error> {
         let mut out = [M31::ZERO; SEED_LEN];
         let mut buf = [0u8; 4];

@@ -6,7 +6,9 @@
 //! every transfer applied exactly once; the node is cut off for a while (admission answers 503,
 //! the pipeline shows its error and retries) and the transfer settles once it is back. The status page, rendered by headless Chromium, shows
 //! the settled sub-blocks; the example clients (starknet.js, starknet-py) follow the same
-//! settlements from the registry's events.
+//! settlements from the registry's events. The example wallets in both languages (signing with
+//! zkthread-sig built for WebAssembly) enrol two fresh accounts, post a transfer each into the
+//! four-client sub-block and wait for it to settle; the Rust keystore reads their key files.
 
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +17,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 use serde_json::{json as body, Value};
+use zkthread_client::Felt;
+use zkthread_sig::Wallet;
 
 mod common;
 use common::served::{request, sign_here, submit_via_cli, Http, Served};
@@ -22,7 +26,7 @@ use common::world::{World, SUPPLY};
 
 #[test]
 fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
-    let world = World::deploy();
+    let world = World::deploy_with_spares(2);
     let http = Http {
         world: &world,
         client: reqwest::Client::new(),
@@ -61,10 +65,21 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert!(replay["error"].as_str().unwrap().contains("replayed"), "{replay}");
     let second = submit_via_cli(&world, &url, 0, 2, 50);
     let third = submit_via_cli(&world, &url, 0, 3, 7);
-    for id in [first, second, third] {
-        let settled = http.wait_settled(&url, id);
-        assert_eq!(settled["sequence"], 0, "{settled}");
-    }
+    // While that sub-block is proven and settled, the example wallets (examples/: starknet.js
+    // and starknet-py, signing with zkthread-sig built for WebAssembly) enrol two fresh
+    // accounts: each creates its key file and registers its key from its own account (their
+    // own key slots: nothing the sub-block reads).
+    let wallets = ExampleWallet::both(&world);
+    std::thread::scope(|scope| {
+        for wallet in &wallets {
+            let world = &world;
+            scope.spawn(move || wallet.enrol(world));
+        }
+        for id in [first, second, third] {
+            let settled = http.wait_settled(&url, id);
+            assert_eq!(settled["sequence"], 0, "{settled}");
+        }
+    });
     let mut expected = [SUPPLY - 157, 100, 50, 7];
     assert_eq!(world.balances(), expected);
     let (_, thread) = http.get(format!("{url}/thread"));
@@ -74,12 +89,26 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert!(thread["sub_blocks"][0]["tx_hash"].is_string(), "{thread}");
     served.kill();
 
-    // Four clients at once, each posting three transfers signed in its own thread: every one
-    // is accepted (admissions are serialized per thread) and settles in one sub-block, once.
-    let served = Served::start(&world, 12, None);
+    // The example wallets' accounts get tokens from account #0 (while no service settles from it).
+    for wallet in &wallets {
+        world.direct_transfer_to(wallet.address, FUNDED);
+    }
+    expected[0] -= FUNDED * wallets.len() as u128;
+
+    // Four clients at once, each posting three transfers signed in its own thread, and the two
+    // example wallets posting one each (`--wait`: they return once it settled): every one is
+    // accepted (admissions are serialized per thread) and settles in one sub-block, once.
+    let served = Served::start(&world, 12 + wallets.len() as u32, None);
     let url = served.url.clone();
     let amount = |i: usize| 1 + i as u128;
-    let ids: Vec<u64> = std::thread::scope(|scope| {
+    let (ids, by_wallets): (Vec<u64>, Vec<Value>) = std::thread::scope(|scope| {
+        let posted: Vec<_> = wallets
+            .iter()
+            .map(|wallet| {
+                let (world, url) = (&world, &url);
+                scope.spawn(move || wallet.submit(world, url))
+            })
+            .collect();
         let clients: Vec<_> = (0..4)
             .map(|i| {
                 let (world, http, url) = (&world, &http, &url);
@@ -95,16 +124,39 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
                 })
             })
             .collect();
-        clients.into_iter().flat_map(|c| c.join().expect("a client")).collect()
+        let ids = clients.into_iter().flat_map(|c| c.join().expect("a client")).collect();
+        (ids, posted.into_iter().map(|p| p.join().expect("an example wallet")).collect())
     });
     for i in 0..4 {
         expected[i] -= 3 * amount(i);
         expected[(i + 1) % 4] += 3 * amount(i);
     }
-    for id in &ids {
-        assert_eq!(http.wait_settled(&url, *id)["sequence"], 1);
+    let settled: Vec<Value> = ids.iter().map(|id| http.wait_settled(&url, *id)).collect();
+    for settled in &settled {
+        assert_eq!(settled["sequence"], 1, "{settled}");
+    }
+    for (wallet, report) in wallets.iter().zip(&by_wallets) {
+        assert_eq!(report["status"], "settled", "{}: {report}", wallet.language);
+        assert_eq!(report["sequence"], 1, "{}: {report}", wallet.language);
+        assert_eq!(report["tx_hash"], settled[0]["tx_hash"], "{}: {report}", wallet.language);
+        assert_eq!(report["key_index"], 0, "{}: {report}", wallet.language);
+        assert_eq!(http.get(format!("{url}/transfers/{}", report["id"])).1["status"], "settled");
+        expected[wallet.to] += wallet.amount;
     }
     assert_eq!(world.balances(), expected);
+    let addresses: Vec<Felt> = wallets.iter().map(|w| w.address).collect();
+    let left: Vec<u128> = wallets.iter().map(|w| FUNDED - w.amount).collect();
+    assert_eq!(world.balances_of(&addresses), left);
+    // Their key files are the Rust keystore's: it opens them at the next index, whose key is
+    // the one the settled transfer rotated the sender's slot to.
+    for wallet in &wallets {
+        let opened = Wallet::open(&wallet.key_file).unwrap_or_else(|e| panic!("{}: {e}", wallet.language));
+        assert_eq!(opened.next_index(), 1, "{}", wallet.language);
+        let token = world.token.address;
+        let (_, slot) = http.get(format!("{url}/senders/{token:#x}/{:#x}", wallet.address));
+        assert_eq!(slot["queued"], 0, "{slot}");
+        assert_eq!(slot["key"], body!(opened.current_commitment().unwrap().to_u32()), "{}", wallet.language);
+    }
     served.kill();
 
     // Stopped right after broadcasting a settle: the restart finds it settled, sends nothing.
@@ -199,10 +251,110 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     }
 }
 
+/// What each example wallet starts with (from account #0).
+const FUNDED: u128 = 1_000;
+
+/// An example wallet (examples/javascript/submit-transfer.mjs or
+/// examples/python/submit_transfer.py) on one of the world's spare accounts.
+struct ExampleWallet {
+    language: &'static str,
+    program: std::path::PathBuf,
+    script: std::path::PathBuf,
+    key_file: std::path::PathBuf,
+    address: Felt,
+    private_key: Felt,
+    /// Its transfer: to trader `to`, `amount`.
+    to: usize,
+    amount: u128,
+}
+
+impl ExampleWallet {
+    /// The JavaScript wallet on spare account 0 (paying trader 2), the Python one on spare
+    /// account 1 (paying trader 3).
+    fn both(world: &World) -> [ExampleWallet; 2] {
+        let examples = examples_dir();
+        let keys = world.data_dir.path().join("example-keys");
+        let wallet = |language, program, script: &str, spare: usize, to, amount| {
+            let (address, private_key) = world.spares[spare];
+            ExampleWallet {
+                language,
+                program,
+                script: examples.join(script),
+                key_file: keys.join(format!("{language}.json")),
+                address,
+                private_key,
+                to,
+                amount,
+            }
+        };
+        [
+            wallet("javascript", "node".into(), "javascript/submit-transfer.mjs", 0, 2, 40),
+            wallet("python", examples.join("python/.venv/bin/python"), "python/submit_transfer.py", 1, 3, 60),
+        ]
+    }
+
+    /// Runs the wallet; its one JSON document (it must succeed).
+    fn run(&self, args: &[String]) -> Value {
+        let out = std::process::Command::new(&self.program)
+            .arg(&self.script)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{} runs (scripts/setup-examples.sh installs it): {e}", self.program.display()));
+        assert!(
+            out.status.success(),
+            "{} {args:?}: {}{}",
+            self.language,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("one JSON document")
+    }
+
+    fn node(&self, world: &World) -> Vec<String> {
+        let url = world.devnet.as_ref().unwrap().url().to_string();
+        vec!["--rpc-url".into(), url, "--account-address".into(), format!("{:#x}", self.address)]
+    }
+
+    /// Checks its signer against the committed vectors, creates a key file, registers its key.
+    fn enrol(&self, world: &World) {
+        assert_eq!(self.run(&["--self-check".into()])["self_check"], "ok", "{}", self.language);
+        let key_file = self.key_file.display().to_string();
+        let created = self.run(&["key-new".into(), "--key-file".into(), key_file.clone()]);
+        assert_eq!(created["next_index"], 0, "{created}");
+        let mut register = vec!["key-register".into(), "--key-file".into(), key_file, "--token".into()];
+        register.push(format!("{:#x}", world.token.address));
+        register.extend(self.node(world));
+        register.extend(["--private-key".into(), format!("{:#x}", self.private_key)]);
+        let registered = self.run(&register);
+        assert_eq!(registered["commitment"], created["commitment"], "{registered}");
+        assert_eq!(registered["registered_in"], format!("{:#x}", world.token.address));
+        // The Rust keystore reads the file and derives the same key.
+        let opened = Wallet::open(&self.key_file).unwrap_or_else(|e| panic!("{}: {e}", self.language));
+        let packed = zkthread_sig::pack_key_slot(&opened.current_commitment().unwrap(), 0).unwrap();
+        assert_eq!(created["commitment"], format!("{packed:#x}"), "{}", self.language);
+    }
+
+    /// Signs and posts its transfer to the service, waiting until it settled.
+    fn submit(&self, world: &World, url: &str) -> Value {
+        let mut args: Vec<String> = vec!["submit".into(), "--key-file".into(), self.key_file.display().to_string()];
+        args.extend(["--server".into(), url.into(), "--registry".into(), format!("{:#x}", world.registry.address)]);
+        args.extend(["--thread".into(), world.thread_id.to_string()]);
+        args.extend(["--token".into(), format!("{:#x}", world.token.address)]);
+        args.extend(["--to".into(), format!("{:#x}", world.accounts[self.to])]);
+        args.extend(["--amount".into(), self.amount.to_string(), "--wait".into()]);
+        args.extend(self.node(world));
+        self.run(&args)
+    }
+}
+
+fn examples_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
 /// Runs both example clients on the world's thread (every account's balance asked for) and
 /// returns their output, which must be the same JSON from both.
 fn follow_with_examples(world: &World) -> Value {
-    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let examples = examples_dir();
     let accounts: Vec<String> = world.accounts.iter().map(|a| format!("{a:#x}")).collect();
     let args = [
         "--rpc-url".to_owned(),

@@ -31,6 +31,9 @@ pub struct World {
     pub registry: Registry,
     pub token: Token,
     pub thread_id: u64,
+    /// Predeployed accounts after the traders, with no key file and no tokens: for tests that
+    /// enrol a wallet themselves (`(address, private key)`).
+    pub spares: Vec<(Felt, Felt)>,
 }
 
 impl World {
@@ -41,10 +44,21 @@ impl World {
 
     /// Like [`World::deploy`] with `accounts` predeployed accounts, each with its key registered.
     pub fn deploy_with_accounts(accounts: u8) -> Self {
+        Self::deploy_with(accounts.into(), 0)
+    }
+
+    /// Like [`World::deploy`], with `spares` more predeployed accounts (`World::spares`).
+    pub fn deploy_with_spares(spares: usize) -> Self {
+        Self::deploy_with(4, spares)
+    }
+
+    /// `traders` accounts with a key file and a registered key (`World::accounts`), then
+    /// `spares` accounts with neither (`World::spares`).
+    fn deploy_with(traders: usize, spares: usize) -> Self {
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
         let devnet = runtime
             .block_on(Devnet::start_embedded_with(EmbeddedOptions {
-                total_accounts: accounts,
+                total_accounts: u8::try_from(traders + spares).expect("a few accounts"),
                 ..EmbeddedOptions::default()
             }))
             .expect("devnet starts");
@@ -55,7 +69,11 @@ impl World {
             owner.private_key,
             devnet.chain_id().expect("embedded chain id"),
         );
-        let accounts = devnet.accounts().iter().map(|a| a.address).collect();
+        let accounts = devnet.accounts()[..traders].iter().map(|a| a.address).collect();
+        let spares = devnet.accounts()[traders..]
+            .iter()
+            .map(|a| (a.address, a.private_key))
+            .collect();
         let mut world = World {
             runtime,
             devnet: Some(devnet),
@@ -69,6 +87,7 @@ impl World {
                 address: Felt::ZERO,
             },
             thread_id: 0,
+            spares,
         };
         let deployed = json(&world.cli(&["deploy", "--supply", &SUPPLY.to_string(), "--json"]));
         check("deploy", &deployed);
@@ -174,8 +193,13 @@ impl World {
 
     /// A plain L2 `transfer` of the token from account #0 (not through the thread).
     pub fn direct_transfer(&self, to: usize, amount: u128) {
+        self.direct_transfer_to(self.accounts[to], amount)
+    }
+
+    /// A plain L2 `transfer` of the token from account #0 to any address.
+    pub fn direct_transfer_to(&self, to: Felt, amount: u128) {
         self.runtime.block_on(async {
-            let transfer = self.token.transfer_call(self.accounts[to], amount).unwrap();
+            let transfer = self.token.transfer_call(to, amount).unwrap();
             self.client
                 .invoke(vec![transfer], FeeMode::default())
                 .await
@@ -209,9 +233,13 @@ impl World {
     }
 
     pub fn balances(&self) -> Vec<u128> {
+        self.balances_of(&self.accounts)
+    }
+
+    pub fn balances_of(&self, accounts: &[Felt]) -> Vec<u128> {
         self.runtime.block_on(async {
             let mut out = Vec::new();
-            for account in &self.accounts {
+            for account in accounts {
                 out.push(self.token.balance_of(&self.client, *account).await.unwrap());
             }
             out

@@ -1,0 +1,618 @@
+#!/usr/bin/env node
+// A zkThreads wallet in JavaScript (starknet.js): creates a thread key file, registers its key
+// in a token's key slot, and signs a transfer and submits it to a `zkthread serve`. The
+// one-time signatures are made by the same Rust code as the `zkthread` CLI's, compiled to
+// WebAssembly (harness/sig-wasm; scripts/setup-examples.sh builds examples/wasm/zkthread_sig.wasm)
+// and run by Node's built-in WebAssembly: nothing of the signature scheme is re-implemented here.
+//
+//   node submit-transfer.mjs key-new --key-file F
+//   node submit-transfer.mjs key-register --key-file F --token 0x..              (+ account options)
+//   node submit-transfer.mjs submit --key-file F --server URL --registry 0x.. --thread N
+//                                   --token 0x.. --to 0x.. --amount N [--wait]  (+ account options)
+//   node submit-transfer.mjs --self-check [--vectors PATH]
+//
+// Account options (or their environment variables, as for the zkthread CLI): --rpc-url
+// (ZKTHREAD_RPC_URL), --account-address (ZKTHREAD_ACCOUNT_ADDRESS), --private-key
+// (ZKTHREAD_PRIVATE_KEY; key-register only), --registry (ZKTHREAD_REGISTRY). --wasm PATH loads
+// another build of the signer.
+//
+// Key files have exactly the format of `zkthread key new` (interchangeable with the CLI): JSON
+// {version, scheme, seed: [8 M31 words], next_index}, mode 0600. A key index signs once: the
+// advanced next_index is written (temporary file, fsync, rename, fsync of the directory) under an
+// exclusive flock(2) of `<file>.lock` — the lock the Rust keystore takes, held here through
+// util-linux flock(1) since Node has no flock — before the signature is computed.
+//
+// Prints one JSON document on stdout; on an error {"error": "..."} on stdout, the same line on
+// stderr, exit 1 (2 for a usage error). Same options and output bytes as
+// examples/python/submit_transfer.py.
+
+import { spawn } from 'node:child_process';
+import { webcrypto } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getSystemErrorMap, parseArgs } from 'node:util';
+import { Account, RpcError, RpcProvider, config, num } from 'starknet';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const DEFAULT_WASM = path.join(HERE, '..', 'wasm', 'zkthread_sig.wasm');
+const DEFAULT_VECTORS = path.join(HERE, '..', 'vectors', 'sign.json');
+const USAGE =
+  'usage: submit-transfer.mjs key-new --key-file F | key-register --key-file F --token 0x.. | ' +
+  'submit --key-file F --server URL --registry 0x.. --thread N --token 0x.. --to 0x.. --amount N [--wait] | ' +
+  '--self-check [--vectors PATH]; account: --rpc-url URL --account-address 0x.. [--private-key 0x..]; [--wasm PATH]';
+
+/** The key file zkthread_sig::keystore writes. */
+const KEY_FILE_VERSION = 1;
+const KEY_FILE_SCHEME = 'zkthread-ts-wots-poseidon2-m31/v1';
+const KEY_FILE_FIELDS = ['version', 'scheme', 'seed', 'next_index'];
+/** M31 = 2^31 - 1: seed words, key words and indices are below it. */
+const MODULUS = 2 ** 31 - 1;
+/** Key indices are M31 elements; the last one has no next key to rotate to. */
+const MAX_KEY_INDEX = MODULUS - 1;
+const ADDRESS_BOUND = 2n ** 251n;
+const FELT_PRIME = 2n ** 251n + 17n * 2n ** 192n + 1n;
+const U128_BOUND = 2n ** 128n;
+/** Thread ids go to the signer as JSON numbers: keep them exact in a double. */
+const MAX_THREAD_ID = 2n ** 53n - 1n;
+/** --wait: how often and how long to ask the server about the transfer. */
+const POLL_MS = 500;
+/** How often to ask the node for a receipt (starknet.js waits 5 s by default). */
+const RECEIPT_POLL_MS = 250;
+const WAIT_LIMIT_MS = 600_000;
+
+class UsageError extends Error {}
+
+// ---- Command line ----
+
+function parseCommandLine(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        'key-file': { type: 'string' },
+        token: { type: 'string' },
+        to: { type: 'string' },
+        amount: { type: 'string' },
+        server: { type: 'string' },
+        registry: { type: 'string' },
+        thread: { type: 'string' },
+        wait: { type: 'boolean' },
+        'rpc-url': { type: 'string' },
+        'account-address': { type: 'string' },
+        'private-key': { type: 'string' },
+        wasm: { type: 'string' },
+        'self-check': { type: 'boolean' },
+        vectors: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    throw new UsageError(`${e.message}; ${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const env = (name, variable) => values[name] ?? process.env[variable];
+  const command = values['self-check'] ? 'self-check' : positionals[0];
+  if (positionals.length > (values['self-check'] ? 0 : 1)) throw new UsageError(`unexpected argument ${JSON.stringify(positionals.at(-1))}; ${USAGE}`);
+  const need = (name, value = values[name]) => {
+    if (value === undefined) throw new UsageError(`${command} needs --${name}; ${USAGE}`);
+    return value;
+  };
+  const args = { command, wasm: values.wasm ?? DEFAULT_WASM };
+  switch (command) {
+    case 'self-check':
+      return { ...args, vectors: values.vectors ?? DEFAULT_VECTORS };
+    case 'key-new':
+      return { ...args, keyFile: need('key-file') };
+    case 'key-register':
+      return {
+        ...args,
+        keyFile: need('key-file'),
+        token: parseAddress(need('token'), '--token'),
+        rpcUrl: parseUrl(need('rpc-url', env('rpc-url', 'ZKTHREAD_RPC_URL')), '--rpc-url'),
+        account: parseAddress(need('account-address', env('account-address', 'ZKTHREAD_ACCOUNT_ADDRESS')), '--account-address'),
+        privateKey: parseFelt(need('private-key', env('private-key', 'ZKTHREAD_PRIVATE_KEY')), '--private-key'),
+      };
+    case 'submit': {
+      const from = parseAddress(need('account-address', env('account-address', 'ZKTHREAD_ACCOUNT_ADDRESS')), '--account-address');
+      const to = parseAddress(need('to'), '--to');
+      if (from === to) throw new UsageError(`--to is the sender ${hex(from)}: a self-transfer changes nothing`);
+      const thread = parseUint(need('thread'), '--thread', MAX_THREAD_ID);
+      if (thread === 0n) throw new UsageError('--thread: thread ids start at 1');
+      return {
+        ...args,
+        keyFile: need('key-file'),
+        server: parseUrl(need('server'), '--server').replace(/\/+$/, ''),
+        registry: parseAddress(need('registry', env('registry', 'ZKTHREAD_REGISTRY')), '--registry'),
+        thread,
+        token: parseAddress(need('token'), '--token'),
+        from,
+        to,
+        amount: parseAmount(need('amount')),
+        rpcUrl: parseUrl(need('rpc-url', env('rpc-url', 'ZKTHREAD_RPC_URL')), '--rpc-url'),
+        wait: values.wait === true,
+      };
+    }
+    case undefined:
+      throw new UsageError(`no command; ${USAGE}`);
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}; ${USAGE}`);
+  }
+}
+
+function parseUrl(text, flag) {
+  if (!URL.canParse(text) || !['http:', 'https:'].includes(new URL(text).protocol)) {
+    throw new UsageError(`${flag}: not an http(s) URL: ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+function parseUint(text, flag, max) {
+  if (!/^[0-9]+$/.test(text)) throw new UsageError(`${flag}: not a non-negative integer: ${JSON.stringify(text)}`);
+  const value = BigInt(text);
+  if (value > max) throw new UsageError(`${flag}: ${text} is too large`);
+  return value;
+}
+
+/** A contract address: 0x hex below 2^251. */
+function parseAddress(text, flag) {
+  if (!/^0x[0-9a-fA-F]{1,64}$/.test(text)) throw new UsageError(`${flag}: not a 0x hex address: ${JSON.stringify(text)}`);
+  const value = BigInt(text);
+  if (value >= ADDRESS_BOUND) throw new UsageError(`${flag}: ${text} is not below 2^251`);
+  return value;
+}
+
+/** A felt: 0x hex below the field prime. */
+function parseFelt(text, flag) {
+  if (!/^0x[0-9a-fA-F]{1,64}$/.test(text) || BigInt(text) >= FELT_PRIME) {
+    throw new UsageError(`${flag}: not a 0x hex felt`); // the value may be a secret: not echoed
+  }
+  return BigInt(text);
+}
+
+/** A token amount: a whole number above zero and below 2^128 (the thread's balances). */
+function parseAmount(text) {
+  if (!/^[0-9]+$/.test(text) || BigInt(text) >= U128_BOUND) {
+    throw new UsageError(`--amount: ${JSON.stringify(text)} is not a whole number below 2^128`);
+  }
+  if (BigInt(text) === 0n) throw new UsageError('--amount must be above zero');
+  return BigInt(text);
+}
+
+/**
+ * An operating-system error as the C library words it ("no such file or directory"), so both
+ * clients print the same line; anything else as its message.
+ */
+function osReason(e) {
+  // fetch and starknet.js wrap the socket's error: look down the chain of causes.
+  for (let cause = e, depth = 0; cause && depth < 5; cause = cause.cause, depth++) {
+    const known = typeof cause.errno === 'number' ? getSystemErrorMap().get(cause.errno) : undefined;
+    if (known !== undefined) return known[1];
+  }
+  return oneLine(e);
+}
+
+/** @returns {string} 0x hex, lowercase, no leading zeros */
+const hex = (v) => num.toHex(v);
+
+// ---- The signer (WebAssembly) ----
+
+/**
+ * harness/sig-wasm's module: JSON requests in linear memory, answers framed as
+ * [length u32 LE][JSON]; every buffer is handed back with dealloc (which zeroes it: requests
+ * carry the seed).
+ */
+class Signer {
+  constructor(file) {
+    let bytes;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (e) {
+      throw new Error(`cannot load the signer ${file}: ${osReason(e)} (scripts/setup-examples.sh builds it)`);
+    }
+    this.exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports;
+  }
+
+  /** Sends `request` (a JSON text) to the exported function `name`; returns the answer's text. */
+  callText(name, request) {
+    const x = this.exports;
+    const input = new TextEncoder().encode(request);
+    const ptr = x.alloc(input.length) >>> 0;
+    new Uint8Array(x.memory.buffer, ptr, input.length).set(input);
+    const answer = x[name](ptr, input.length) >>> 0;
+    input.fill(0);
+    x.dealloc(ptr, input.length);
+    const len = new DataView(x.memory.buffer).getUint32(answer, true);
+    const text = new TextDecoder().decode(new Uint8Array(x.memory.buffer, answer + 4, len));
+    x.dealloc(answer, 4 + len);
+    return text;
+  }
+
+  /** Like callText with objects; the signer's {"error"} becomes an exception. */
+  call(name, request) {
+    const answer = JSON.parse(this.callText(name, JSON.stringify(request)));
+    if (typeof answer.error === 'string') throw new Error(answer.error);
+    return answer;
+  }
+
+  /** The key commitment of (seed, index): {index, key: [4 words], packed: "0x.."}. */
+  key(seed, index) {
+    return this.call('zkthread_key', { seed, index });
+  }
+
+  /** (key words, nonce) of a key-slot value. */
+  unpackSlot(slot) {
+    return this.call('zkthread_unpack_key_slot', { slot: hex(slot) });
+  }
+}
+
+// ---- The key file (zkthread_sig::keystore's format and rules) ----
+
+/** 8 uniform M31 words from the OS CSPRNG: 31-bit draws, the one non-canonical value redrawn. */
+function freshSeed() {
+  const seed = [];
+  const word = new Uint32Array(1);
+  while (seed.length < 8) {
+    webcrypto.getRandomValues(word);
+    const v = word[0] & 0x7fffffff;
+    if (v < MODULUS) seed.push(v);
+  }
+  word.fill(0);
+  return seed;
+}
+
+const sibling = (file, suffix) => `${file}${suffix}`;
+
+/** Runs `body` holding the exclusive flock of `<file>.lock` (created 0600, as the keystore does). */
+async function withLock(file, body) {
+  const lockPath = sibling(file, '.lock');
+  try {
+    fs.closeSync(fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600));
+  } catch (e) {
+    throw new Error(`${lockPath}: ${osReason(e)}`);
+  }
+  const holder = spawn('flock', ['--exclusive', lockPath, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const locked = await new Promise((resolve) => {
+    holder.on('error', (e) => resolve(e));
+    holder.on('exit', (code) => resolve(new Error(`flock exited with ${code}`)));
+    holder.stdout.once('data', () => resolve(null));
+  });
+  if (locked !== null) throw new Error(`cannot lock ${lockPath}: ${locked.message} (needs util-linux flock)`);
+  try {
+    return await body();
+  } finally {
+    // Closing its stdin ends `cat`, and the lock with it (also if this process dies).
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    holder.stdin.end();
+    await exited;
+  }
+}
+
+/** Reads and checks a key file: {seed, nextIndex}. Permissions are checked on the open handle. */
+function readKeyFile(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new Error(`${file}: ${osReason(e)}`);
+  }
+  let text;
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new Error(`${file}: not a regular file`);
+    if ((stat.mode & 0o077) !== 0) {
+      throw new Error(`${file}: mode ${(stat.mode & 0o7777).toString(8)} lets group or others access the seed (chmod 600 it)`);
+    }
+    text = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+  let kf;
+  try {
+    kf = JSON.parse(text);
+  } catch {
+    throw new Error(`${file}: not a thread key file`);
+  }
+  const isWord = (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32;
+  const keys = kf !== null && typeof kf === 'object' && !Array.isArray(kf) ? Object.keys(kf) : [];
+  if (
+    keys.length !== KEY_FILE_FIELDS.length ||
+    !KEY_FILE_FIELDS.every((k) => keys.includes(k)) ||
+    !isWord(kf.version) ||
+    typeof kf.scheme !== 'string' ||
+    !Array.isArray(kf.seed) ||
+    kf.seed.length !== 8 ||
+    !kf.seed.every(isWord) ||
+    !isWord(kf.next_index)
+  ) {
+    throw new Error(`${file}: not a thread key file`);
+  }
+  if (kf.version !== KEY_FILE_VERSION || kf.scheme !== KEY_FILE_SCHEME) {
+    throw new Error(`${file}: unsupported key file version ${kf.version} / scheme ${JSON.stringify(kf.scheme)}`);
+  }
+  if (!kf.seed.every((w) => w < MODULUS)) throw new Error(`${file}: invalid seed`);
+  if (kf.next_index > MAX_KEY_INDEX) throw new Error(`${file}: next_index ${kf.next_index} out of range (max ${MAX_KEY_INDEX})`);
+  return { seed: kf.seed, nextIndex: kf.next_index };
+}
+
+/**
+ * Writes the key file as the keystore does: `<file>.tmp` (created 0600, fsynced), then a hard
+ * link for a new file (fails instead of replacing a seed) or a rename, then an fsync of the
+ * directory so the rename survives a crash. Callers hold the lock.
+ */
+function writeKeyFile(file, seed, nextIndex, create) {
+  try {
+    writeKeyFileOrThrow(file, seed, nextIndex, create);
+  } catch (e) {
+    throw typeof e?.errno === 'number' ? new Error(`${file}: ${osReason(e)}`) : e;
+  }
+}
+
+function writeKeyFileOrThrow(file, seed, nextIndex, create) {
+  const text = `${JSON.stringify({ version: KEY_FILE_VERSION, scheme: KEY_FILE_SCHEME, seed, next_index: nextIndex }, null, 2)}\n`;
+  const tmp = sibling(file, '.tmp');
+  // A stale temporary file is from a writer that crashed (we hold the lock): never the key file.
+  fs.rmSync(tmp, { force: true });
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  try {
+    fs.writeFileSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (create) {
+    try {
+      fs.linkSync(tmp, file);
+    } catch (e) {
+      if (e.code === 'EEXIST') throw new Error(`${file}: a key file already exists (refusing to overwrite a seed)`);
+      throw new Error(`${file}: ${osReason(e)}`);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  } else {
+    fs.renameSync(tmp, file);
+  }
+  const dir = fs.openSync(path.dirname(path.resolve(file)), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
+}
+
+/**
+ * Spends one key index (the keystore's reserve_index): under the lock, re-reads the file, checks
+ * it is the seed we read and that its index did not go backwards, and persists index + 1.
+ * Returns the index, which no other signature will ever use.
+ */
+async function reserveIndex(file, opened) {
+  return withLock(file, () => {
+    const now = readKeyFile(file);
+    if (now.seed.some((w, k) => w !== opened.seed[k])) throw new Error(`${file}: the file now holds another seed than the one this wallet opened`);
+    if (now.nextIndex < opened.nextIndex) {
+      throw new Error(`${file}: next_index went backwards (${now.nextIndex} < ${opened.nextIndex}): restored or edited key file; refusing to sign`);
+    }
+    if (now.nextIndex >= MAX_KEY_INDEX) throw new Error('all key indices of this seed are used: generate a new seed');
+    writeKeyFile(file, now.seed, now.nextIndex + 1, false);
+    return now.nextIndex;
+  });
+}
+
+/** The `zkthread key` report of a key file: its next index and that index's packed key. */
+function keyReport(signer, file, { seed, nextIndex }) {
+  return { file, next_index: nextIndex, commitment: signer.key(seed, nextIndex).packed };
+}
+
+// ---- Commands ----
+
+async function keyNew(signer, args) {
+  const seed = freshSeed();
+  try {
+    fs.mkdirSync(path.dirname(path.resolve(args.keyFile)), { recursive: true });
+  } catch (e) {
+    throw new Error(`${args.keyFile}: ${osReason(e)}`);
+  }
+  await withLock(args.keyFile, () => writeKeyFile(args.keyFile, seed, 0, true));
+  return keyReport(signer, args.keyFile, { seed, nextIndex: 0 });
+}
+
+/**
+ * `set_thread_key(K)` from the account itself, K the key of the file's next unused index (a key
+ * that never signed); then the slot is read back and must hold K.
+ */
+async function keyRegister(signer, args) {
+  const opened = readKeyFile(args.keyFile);
+  const report = keyReport(signer, args.keyFile, opened);
+  const provider = await connect(args.rpcUrl);
+  const account = new Account({ provider, address: hex(args.account), signer: hex(args.privateKey) });
+  const sent = await account.execute([{ contractAddress: hex(args.token), entrypoint: 'set_thread_key', calldata: [report.commitment] }]);
+  const receipt = await provider.waitForTransaction(sent.transaction_hash, { retryInterval: RECEIPT_POLL_MS });
+  if (receipt.execution_status !== 'SUCCEEDED') {
+    throw new Error(`set_thread_key reverted: ${oneLine(receipt.revert_reason ?? receipt.execution_status)}`);
+  }
+  const slot = await readKeySlot(signer, provider, args.token, args.account);
+  if (slot.key.some((w, k) => w !== signer.key(opened.seed, opened.nextIndex).key[k])) {
+    throw new Error(`the key slot of ${hex(args.account)} holds another key after set_thread_key`);
+  }
+  return { ...report, registered_in: hex(args.token), transaction: hex(sent.transaction_hash) };
+}
+
+/**
+ * Signs a transfer with the key file's next index and posts it to the server. The chain id and
+ * the sender's key slot come from our own node; the server only says which queued nonce (and
+ * key) comes next, so a lying server can make a signature useless, never valid for anything
+ * but this transfer.
+ */
+async function submit(signer, args) {
+  const opened = readKeyFile(args.keyFile);
+  const provider = await connect(args.rpcUrl);
+  const chainId = BigInt(await provider.getChainId());
+  const onChain = await readKeySlot(signer, provider, args.token, args.from);
+  if (onChain.key.every((w) => w === 0)) {
+    throw new Error(`sender ${hex(args.from)} has no thread key in token ${hex(args.token)}: run key-register from that account first`);
+  }
+  const thread = await serverGet(args.server, '/thread');
+  if (BigInt(thread.registry) !== args.registry || BigInt(thread.thread_id) !== args.thread || BigInt(thread.chain_id) !== chainId) {
+    throw new Error(
+      `the server batches thread ${thread.thread_id} of registry ${thread.registry} on chain ${thread.chain_id}, not thread ${args.thread} of ${hex(args.registry)} on ${hex(chainId)}`,
+    );
+  }
+  const next = await serverGet(args.server, `/senders/${hex(args.token)}/${hex(args.from)}`);
+  // Checked before an index is spent (the wallet's rule): a nonce the signer would refuse.
+  if (!Number.isInteger(next.nonce) || next.nonce < 0 || next.nonce >= MODULUS) {
+    throw new Error(`the server's next nonce ${JSON.stringify(next.nonce)} is not an M31 element`);
+  }
+  if (next.nonce < onChain.nonce) {
+    throw new Error(`the server says nonce ${next.nonce} comes next, but the sender's key slot on-chain is already at ${onChain.nonce}`);
+  }
+  if (next.nonce === onChain.nonce && next.key.some((w, k) => w !== onChain.key[k])) {
+    throw new Error(`the server's key for nonce ${next.nonce} is not the key in the sender's slot on-chain`);
+  }
+  const fileKey = signer.key(opened.seed, opened.nextIndex).key;
+  if (fileKey.some((w, k) => w !== next.key[k])) {
+    throw new Error(
+      `the key file's next key (index ${opened.nextIndex}) is not the sender's current thread key at nonce ${next.nonce}: ` +
+        'a transfer signed with this file was lost or refused, or another file signs for this account; ' +
+        `register the file's next key with key-register --token ${hex(args.token)}`,
+    );
+  }
+  // The index is spent on disk before any signature exists.
+  const index = await reserveIndex(args.keyFile, opened);
+  if (index !== opened.nextIndex) {
+    throw new Error(`${args.keyFile}: another process signed with index ${opened.nextIndex} meanwhile; index ${index} is skipped unused`);
+  }
+  const signed = signer.call('zkthread_sign_transfer', {
+    seed: opened.seed,
+    index,
+    chain_id: hex(chainId),
+    registry: hex(args.registry),
+    thread_id: Number(args.thread),
+    token: hex(args.token),
+    from: hex(args.from),
+    to: hex(args.to),
+    amount: args.amount.toString(10),
+    nonce: next.nonce,
+  });
+  const accepted = await serverPost(args.server, '/transfers', {
+    token: hex(args.token),
+    from: hex(args.from),
+    to: hex(args.to),
+    amount: args.amount.toString(10),
+    nonce: next.nonce,
+    key: signed.key,
+    next_key: signed.next_key,
+    signature: signed.signature,
+  });
+  const report = {
+    id: accepted.id,
+    status: accepted.status,
+    thread_id: Number(args.thread),
+    token: hex(args.token),
+    from: hex(args.from),
+    to: hex(args.to),
+    amount: args.amount.toString(10),
+    nonce: next.nonce,
+    key_index: index,
+    pending: accepted.pending,
+  };
+  if (!args.wait) return report;
+  const began = Date.now();
+  for (;;) {
+    const status = await serverGet(args.server, `/transfers/${accepted.id}`);
+    if (status.status === 'rejected') throw new Error(`transfer ${accepted.id} was rejected: ${status.reason}`);
+    if (status.status === 'settled') return { ...report, status: 'settled', sequence: status.sequence, tx_hash: status.tx_hash, block: status.block };
+    if (Date.now() - began > WAIT_LIMIT_MS) throw new Error(`transfer ${accepted.id} not settled after ${WAIT_LIMIT_MS / 1000} s (status ${status.status})`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/** Sends every request of the vector file and compares the answers' bytes. */
+function selfCheck(signer, args) {
+  const vectors = JSON.parse(fs.readFileSync(args.vectors, 'utf8'));
+  let checked = 0;
+  for (const name of ['zkthread_key', 'zkthread_sign_transfer', 'zkthread_unpack_key_slot']) {
+    for (const [n, { request, answer }] of vectors[name].entries()) {
+      const got = signer.callText(name, JSON.stringify(request));
+      if (got !== JSON.stringify(answer)) throw new Error(`${name} vector ${n}: the signer answers ${got.slice(0, 120)}...`);
+      checked += 1;
+    }
+  }
+  return { self_check: 'ok', vectors: checked };
+}
+
+// ---- Node and server ----
+
+async function connect(rpcUrl) {
+  // A plain request first: starknet.js reports an unreachable node as "fetch failed" only,
+  // without the socket's error.
+  try {
+    const probe = { jsonrpc: '2.0', id: 0, method: 'starknet_blockNumber' };
+    await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(probe) });
+  } catch (e) {
+    throw new Error(`cannot reach the node at ${rpcUrl}: ${osReason(e)}`);
+  }
+  return new RpcProvider({ nodeUrl: rpcUrl });
+}
+
+/** The (key words, nonce) in `account`'s key slot of `token` (its `thread_key` view). */
+async function readKeySlot(signer, provider, token, account) {
+  const [slot] = await provider.callContract({ contractAddress: hex(token), entrypoint: 'thread_key', calldata: [hex(account)] }, 'latest');
+  return signer.unpackSlot(BigInt(slot));
+}
+
+async function serverAnswer(server, route, init) {
+  let response;
+  try {
+    response = await fetch(`${server}${route}`, init);
+  } catch (e) {
+    throw new Error(`cannot reach the server ${server}: ${osReason(e.cause ?? e)}`);
+  }
+  const text = await response.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`unexpected answer from the server ${server} (${response.status})`);
+  }
+  if (!response.ok) throw new Error(`the server refused it (${response.status}): ${body.error ?? 'no reason given'}`);
+  return body;
+}
+
+const serverGet = (server, route) => serverAnswer(server, route, { method: 'GET' });
+const serverPost = (server, route, body) =>
+  serverAnswer(server, route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+function oneLine(e) {
+  const message =
+    e instanceof RpcError ? `node error ${e.baseError.code}: ${e.baseError.message}` : e instanceof Error ? e.message : String(e);
+  return message.replace(/\s+/g, ' ').trim();
+}
+
+function fail(message, code) {
+  process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+  process.stderr.write(`submit-transfer: ${message}\n`);
+  process.exitCode = code;
+}
+
+// starknet.js warns on stderr when few recent blocks carry tips (a quiet devnet); stderr is for
+// this script's own one-line error.
+config.set('logLevel', 'ERROR');
+
+try {
+  const args = parseCommandLine(process.argv.slice(2));
+  const signer = new Signer(args.wasm);
+  const run = { 'self-check': selfCheck, 'key-new': keyNew, 'key-register': keyRegister, submit }[args.command];
+  const report = await run(signer, args);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+} catch (e) {
+  fail(oneLine(e), e instanceof UsageError ? 2 : 1);
+}

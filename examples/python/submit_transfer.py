@@ -1,0 +1,624 @@
+#!/usr/bin/env python3
+"""A zkThreads wallet in Python (starknet-py): thread key file, key registration, signed transfers.
+
+Creates a thread key file, registers its key in a token's key slot, and signs a transfer and
+submits it to a `zkthread serve`. The one-time signatures are made by the same Rust code as the
+`zkthread` CLI's, compiled to WebAssembly (harness/sig-wasm; scripts/setup-examples.sh builds
+examples/wasm/zkthread_sig.wasm) and run by wasmtime: nothing of the signature scheme is
+re-implemented here.
+
+    python submit_transfer.py key-new --key-file F
+    python submit_transfer.py key-register --key-file F --token 0x..              (+ account options)
+    python submit_transfer.py submit --key-file F --server URL --registry 0x.. --thread N
+                                     --token 0x.. --to 0x.. --amount N [--wait]  (+ account options)
+    python submit_transfer.py --self-check [--vectors PATH]
+
+Account options (or their environment variables, as for the zkthread CLI): --rpc-url
+(ZKTHREAD_RPC_URL), --account-address (ZKTHREAD_ACCOUNT_ADDRESS), --private-key
+(ZKTHREAD_PRIVATE_KEY; key-register only), --registry (ZKTHREAD_REGISTRY). --wasm PATH loads
+another build of the signer.
+
+Key files have exactly the format of `zkthread key new` (interchangeable with the CLI): JSON
+{version, scheme, seed: [8 M31 words], next_index}, mode 0600. A key index signs once: the
+advanced next_index is written (temporary file, fsync, rename, fsync of the directory) under an
+exclusive flock(2) of `<file>.lock` (the lock the Rust keystore takes) before the signature is
+computed.
+
+Prints one JSON document on stdout; on an error {"error": "..."} on stdout, the same line on
+stderr, exit 1 (2 for a usage error). Same options and output bytes as
+examples/javascript/submit-transfer.mjs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import json
+import os
+import re
+import secrets
+import stat
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
+from urllib.parse import urlparse
+
+import wasmtime
+
+# starknet-py (~1.5 s to import) is imported by the commands that talk to a node, so key-new
+# and --self-check start at once.
+if TYPE_CHECKING:
+    from starknet_py.net.full_node_client import FullNodeClient
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_WASM = os.path.join(HERE, "..", "wasm", "zkthread_sig.wasm")
+DEFAULT_VECTORS = os.path.join(HERE, "..", "vectors", "sign.json")
+USAGE = (
+    "usage: submit-transfer.mjs key-new --key-file F | key-register --key-file F --token 0x.. | "
+    "submit --key-file F --server URL --registry 0x.. --thread N --token 0x.. --to 0x.. --amount N [--wait] | "
+    "--self-check [--vectors PATH]; account: --rpc-url URL --account-address 0x.. [--private-key 0x..]; [--wasm PATH]"
+).replace("submit-transfer.mjs", "submit_transfer.py")
+
+# The key file zkthread_sig::keystore writes.
+KEY_FILE_VERSION = 1
+KEY_FILE_SCHEME = "zkthread-ts-wots-poseidon2-m31/v1"
+KEY_FILE_FIELDS = {"version", "scheme", "seed", "next_index"}
+MODULUS = 2**31 - 1  # M31: seed words, key words and indices are below it
+MAX_KEY_INDEX = MODULUS - 1  # the last index has no next key to rotate to
+ADDRESS_BOUND = 2**251
+FELT_PRIME = 2**251 + 17 * 2**192 + 1
+U128_BOUND = 2**128
+MAX_THREAD_ID = 2**53 - 1  # as the JavaScript client (thread ids go to the signer as JSON numbers)
+POLL_SECONDS = 0.5  # --wait: how often to ask the server about the transfer
+WAIT_LIMIT_SECONDS = 600
+RECEIPT_POLL_SECONDS = 0.25  # how often to ask the node for a receipt
+
+
+class UsageError(Exception):
+    """A bad command line: exit code 2."""
+
+
+class Failure(Exception):
+    """Anything else: exit code 1."""
+
+
+# ---- Command line ----
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}; {USAGE}")
+
+
+def parse_command_line(argv: List[str]) -> argparse.Namespace:
+    parser = _Parser(prog="submit_transfer.py", usage=USAGE[len("usage: "):], add_help=True)
+    parser.add_argument("command", nargs="?")
+    for name in ("key-file", "token", "to", "amount", "server", "registry", "thread", "rpc-url",
+                 "account-address", "private-key", "wasm", "vectors"):
+        parser.add_argument(f"--{name}")
+    parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--self-check", action="store_true")
+    values = parser.parse_args(argv)
+
+    def env(value: Optional[str], variable: str) -> Optional[str]:
+        return value if value is not None else os.environ.get(variable)
+
+    command = "self-check" if values.self_check else values.command
+    if values.self_check and values.command is not None:
+        raise UsageError(f"unexpected argument {json.dumps(values.command)}; {USAGE}")
+
+    def need(name: str, value: Optional[str]) -> str:
+        if value is None:
+            raise UsageError(f"{command} needs --{name}; {USAGE}")
+        return value
+
+    args = argparse.Namespace(command=command, wasm=values.wasm or DEFAULT_WASM)
+    if command == "self-check":
+        args.vectors = values.vectors or DEFAULT_VECTORS
+    elif command == "key-new":
+        args.key_file = need("key-file", values.key_file)
+    elif command == "key-register":
+        args.key_file = need("key-file", values.key_file)
+        args.token = parse_address(need("token", values.token), "--token")
+        args.rpc_url = parse_url(need("rpc-url", env(values.rpc_url, "ZKTHREAD_RPC_URL")), "--rpc-url")
+        args.account = parse_address(
+            need("account-address", env(values.account_address, "ZKTHREAD_ACCOUNT_ADDRESS")), "--account-address")
+        args.private_key = parse_felt(
+            need("private-key", env(values.private_key, "ZKTHREAD_PRIVATE_KEY")), "--private-key")
+    elif command == "submit":
+        args.sender = parse_address(
+            need("account-address", env(values.account_address, "ZKTHREAD_ACCOUNT_ADDRESS")), "--account-address")
+        args.to = parse_address(need("to", values.to), "--to")
+        if args.sender == args.to:
+            raise UsageError(f"--to is the sender {hex(args.sender)}: a self-transfer changes nothing")
+        args.thread = parse_uint(need("thread", values.thread), "--thread", MAX_THREAD_ID)
+        if args.thread == 0:
+            raise UsageError("--thread: thread ids start at 1")
+        args.key_file = need("key-file", values.key_file)
+        args.server = parse_url(need("server", values.server), "--server").rstrip("/")
+        args.registry = parse_address(need("registry", env(values.registry, "ZKTHREAD_REGISTRY")), "--registry")
+        args.token = parse_address(need("token", values.token), "--token")
+        args.amount = parse_amount(need("amount", values.amount))
+        args.rpc_url = parse_url(need("rpc-url", env(values.rpc_url, "ZKTHREAD_RPC_URL")), "--rpc-url")
+        args.wait = values.wait
+    elif command is None:
+        raise UsageError(f"no command; {USAGE}")
+    else:
+        raise UsageError(f"unknown command {json.dumps(command)}; {USAGE}")
+    return args
+
+
+def parse_url(text: str, flag: str) -> str:
+    url = urlparse(text)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise UsageError(f"{flag}: not an http(s) URL: {json.dumps(text)}")
+    return text
+
+
+def parse_uint(text: str, flag: str, maximum: int) -> int:
+    if not re.fullmatch(r"[0-9]+", text):
+        raise UsageError(f"{flag}: not a non-negative integer: {json.dumps(text)}")
+    value = int(text)
+    if value > maximum:
+        raise UsageError(f"{flag}: {text} is too large")
+    return value
+
+
+def parse_address(text: str, flag: str) -> int:
+    """A contract address: 0x hex below 2^251."""
+    if not re.fullmatch(r"0x[0-9a-fA-F]{1,64}", text):
+        raise UsageError(f"{flag}: not a 0x hex address: {json.dumps(text)}")
+    value = int(text, 16)
+    if value >= ADDRESS_BOUND:
+        raise UsageError(f"{flag}: {text} is not below 2^251")
+    return value
+
+
+def parse_felt(text: str, flag: str) -> int:
+    """A felt: 0x hex below the field prime (not echoed: it may be a secret)."""
+    if not re.fullmatch(r"0x[0-9a-fA-F]{1,64}", text) or int(text, 16) >= FELT_PRIME:
+        raise UsageError(f"{flag}: not a 0x hex felt")
+    return int(text, 16)
+
+
+def parse_amount(text: str) -> int:
+    """A token amount: a whole number above zero and below 2^128 (the thread's balances)."""
+    if not re.fullmatch(r"[0-9]+", text) or int(text) >= U128_BOUND:
+        raise UsageError(f"--amount: {json.dumps(text)} is not a whole number below 2^128")
+    if int(text) == 0:
+        raise UsageError("--amount must be above zero")
+    return int(text)
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def os_reason(error: BaseException) -> str:
+    """An operating-system error in the C library's wording, lower case ("no such file or
+    directory", as the JavaScript client prints it); anything else as its message. aiohttp and
+    urllib wrap the socket's error: look down the chain."""
+    cause: Optional[BaseException] = error
+    for _ in range(5):
+        if cause is None:
+            break
+        if isinstance(cause, OSError) and isinstance(cause.errno, int) and cause.errno > 0:
+            reason = os.strerror(cause.errno)
+            return reason[:1].lower() + reason[1:]
+        cause = (getattr(cause, "os_error", None) or getattr(cause, "reason", None)
+                 or cause.__cause__ or cause.__context__)
+        if not isinstance(cause, BaseException):
+            break
+    return one_line(error)
+
+
+def os_error(path: str, error: BaseException) -> Failure:
+    """`path: reason`, the reason as os_reason words it."""
+    return Failure(f"{path}: {os_reason(error)}")
+
+
+# ---- The signer (WebAssembly) ----
+
+
+class Signer:
+    """harness/sig-wasm's module: JSON requests in linear memory, answers framed as
+    [length u32 LE][JSON]; every buffer is handed back with dealloc (which zeroes it: requests
+    carry the seed)."""
+
+    def __init__(self, path: str):
+        # Compiled at every start (~0.1 s on 2 cores): wasmtime's on-disk cache would save that
+        # but write under ~/.cache, and this wallet writes nothing but its key file.
+        engine = wasmtime.Engine()
+        self.store = wasmtime.Store(engine)
+        try:
+            with open(path, "rb") as f:
+                module = wasmtime.Module(engine, f.read())
+        except OSError as error:
+            raise Failure(
+                f"cannot load the signer {path}: {os_reason(error)} (scripts/setup-examples.sh builds it)"
+            ) from error
+        except Exception as error:
+            raise Failure(f"cannot load the signer {path}: {one_line(error)}") from error
+        self.exports = wasmtime.Instance(self.store, module, []).exports(self.store)
+        self.memory = self.exports["memory"]
+
+    def call_text(self, name: str, request: str) -> str:
+        """Sends `request` (a JSON text) to the exported function `name`; returns the answer."""
+        data = bytearray(request.encode())
+        ptr = self.exports["alloc"](self.store, len(data)) & 0xFFFFFFFF
+        self.memory.write(self.store, bytes(data), ptr)
+        answer = self.exports[name](self.store, ptr, len(data)) & 0xFFFFFFFF
+        data[:] = bytes(len(data))
+        self.exports["dealloc"](self.store, ptr, len(data))
+        length = int.from_bytes(self.memory.read(self.store, answer, answer + 4), "little")
+        text = bytes(self.memory.read(self.store, answer + 4, answer + 4 + length)).decode()
+        self.exports["dealloc"](self.store, answer, 4 + length)
+        return text
+
+    def call(self, name: str, request: Dict[str, Any]) -> Dict[str, Any]:
+        """Like call_text with objects; the signer's {"error"} becomes an exception."""
+        answer = json.loads(self.call_text(name, json.dumps(request, separators=(",", ":"))))
+        if isinstance(answer.get("error"), str):
+            raise Failure(answer["error"])
+        return answer
+
+    def key(self, seed: List[int], index: int) -> Dict[str, Any]:
+        """The key commitment of (seed, index): {index, key: [4 words], packed: "0x.."}."""
+        return self.call("zkthread_key", {"seed": seed, "index": index})
+
+    def unpack_slot(self, slot: int) -> Dict[str, Any]:
+        """(key words, nonce) of a key-slot value."""
+        return self.call("zkthread_unpack_key_slot", {"slot": hex(slot)})
+
+
+# ---- The key file (zkthread_sig::keystore's format and rules) ----
+
+
+def fresh_seed() -> List[int]:
+    """8 uniform M31 words from the OS CSPRNG: 31-bit draws, the one non-canonical value redrawn."""
+    seed: List[int] = []
+    while len(seed) < 8:
+        value = secrets.randbits(31)
+        if value < MODULUS:
+            seed.append(value)
+    return seed
+
+
+@contextmanager
+def locked(path: str) -> Iterator[None]:
+    """Holds the exclusive flock of `<path>.lock` (created 0600, as the keystore does)."""
+    lock_path = path + ".lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise os_error(lock_path, error) from error
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def is_word(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32
+
+
+def read_key_file(path: str) -> Dict[str, Any]:
+    """Reads and checks a key file: {seed, next_index}. Permissions are checked on the open handle."""
+    try:
+        with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise Failure(f"{path}: not a regular file")
+            if info.st_mode & 0o077:
+                raise Failure(
+                    f"{path}: mode {format(info.st_mode & 0o7777, 'o')} lets group or others access the seed (chmod 600 it)"
+                )
+            text = f.read()
+    except OSError as error:
+        raise os_error(path, error) from error
+    try:
+        kf = json.loads(text)
+    except ValueError:
+        raise Failure(f"{path}: not a thread key file") from None
+    if (
+        not isinstance(kf, dict)
+        or set(kf) != KEY_FILE_FIELDS
+        or not is_word(kf["version"])
+        or not isinstance(kf["scheme"], str)
+        or not isinstance(kf["seed"], list)
+        or len(kf["seed"]) != 8
+        or not all(is_word(w) for w in kf["seed"])
+        or not is_word(kf["next_index"])
+    ):
+        raise Failure(f"{path}: not a thread key file")
+    if kf["version"] != KEY_FILE_VERSION or kf["scheme"] != KEY_FILE_SCHEME:
+        raise Failure(f"{path}: unsupported key file version {kf['version']} / scheme {json.dumps(kf['scheme'])}")
+    if not all(w < MODULUS for w in kf["seed"]):
+        raise Failure(f"{path}: invalid seed")
+    if kf["next_index"] > MAX_KEY_INDEX:
+        raise Failure(f"{path}: next_index {kf['next_index']} out of range (max {MAX_KEY_INDEX})")
+    return {"seed": kf["seed"], "next_index": kf["next_index"]}
+
+
+def write_key_file(path: str, seed: List[int], next_index: int, create: bool) -> None:
+    """Writes the key file as the keystore does: `<path>.tmp` (created 0600, fsynced), then a hard
+    link for a new file (fails instead of replacing a seed) or a rename, then an fsync of the
+    directory so the rename survives a crash. Callers hold the lock."""
+    body = {"version": KEY_FILE_VERSION, "scheme": KEY_FILE_SCHEME, "seed": seed, "next_index": next_index}
+    text = json.dumps(body, indent=2) + "\n"
+    tmp = path + ".tmp"
+    try:
+        # A stale temporary file is from a writer that crashed (we hold the lock): never the key file.
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, text.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if create:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise Failure(f"{path}: a key file already exists (refusing to overwrite a seed)") from None
+            finally:
+                os.remove(tmp)
+        else:
+            os.rename(tmp, path)
+        directory = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as error:
+        raise os_error(path, error) from error
+
+
+def reserve_index(path: str, opened: Dict[str, Any]) -> int:
+    """Spends one key index (the keystore's reserve_index): under the lock, re-reads the file,
+    checks it is the seed we read and that its index did not go backwards, and persists index + 1.
+    Returns the index, which no other signature will ever use."""
+    with locked(path):
+        now = read_key_file(path)
+        if now["seed"] != opened["seed"]:
+            raise Failure(f"{path}: the file now holds another seed than the one this wallet opened")
+        if now["next_index"] < opened["next_index"]:
+            raise Failure(
+                f"{path}: next_index went backwards ({now['next_index']} < {opened['next_index']}): "
+                "restored or edited key file; refusing to sign"
+            )
+        if now["next_index"] >= MAX_KEY_INDEX:
+            raise Failure("all key indices of this seed are used: generate a new seed")
+        write_key_file(path, now["seed"], now["next_index"] + 1, False)
+        return now["next_index"]
+
+
+def key_report(signer: Signer, path: str, opened: Dict[str, Any]) -> Dict[str, Any]:
+    """The `zkthread key` report of a key file: its next index and that index's packed key."""
+    return {
+        "file": path,
+        "next_index": opened["next_index"],
+        "commitment": signer.key(opened["seed"], opened["next_index"])["packed"],
+    }
+
+
+# ---- Commands ----
+
+
+async def key_new(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
+    seed = fresh_seed()
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(args.key_file)), exist_ok=True)
+    except OSError as error:
+        raise os_error(args.key_file, error) from error
+    with locked(args.key_file):
+        write_key_file(args.key_file, seed, 0, True)
+    return key_report(signer, args.key_file, {"seed": seed, "next_index": 0})
+
+
+async def key_register(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
+    """`set_thread_key(K)` from the account itself, K the key of the file's next unused index (a
+    key that never signed); then the slot is read back and must hold K."""
+    from starknet_py.hash.selector import get_selector_from_name
+    from starknet_py.net.account.account import Account
+    from starknet_py.net.client_models import Call
+    from starknet_py.net.signer.key_pair import KeyPair
+
+    opened = read_key_file(args.key_file)
+    report = key_report(signer, args.key_file, opened)
+    client = await connect(args.rpc_url)
+    chain_id = int(await client.get_chain_id(), 16)
+    account = Account(
+        address=args.account, client=client, key_pair=KeyPair.from_private_key(args.private_key), chain=chain_id
+    )
+    call = Call(to_addr=args.token, selector=get_selector_from_name("set_thread_key"),
+                calldata=[int(report["commitment"], 16)])
+    sent = await account.execute_v3(calls=[call], auto_estimate=True)
+    try:
+        await client.wait_for_tx(sent.transaction_hash, check_interval=RECEIPT_POLL_SECONDS)
+    except Exception as error:  # starknet-py raises on a reverted or rejected transaction
+        raise Failure(f"set_thread_key reverted: {one_line(error)}") from error
+    slot = await read_key_slot(signer, client, args.token, args.account)
+    if slot["key"] != signer.key(opened["seed"], opened["next_index"])["key"]:
+        raise Failure(f"the key slot of {hex(args.account)} holds another key after set_thread_key")
+    return {**report, "registered_in": hex(args.token), "transaction": hex(sent.transaction_hash)}
+
+
+async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
+    """Signs a transfer with the key file's next index and posts it to the server. The chain id
+    and the sender's key slot come from our own node; the server only says which queued nonce
+    (and key) comes next, so a lying server can make a signature useless, never valid for
+    anything but this transfer."""
+    opened = read_key_file(args.key_file)
+    client = await connect(args.rpc_url)
+    chain_id = int(await client.get_chain_id(), 16)
+    on_chain = await read_key_slot(signer, client, args.token, args.sender)
+    if all(w == 0 for w in on_chain["key"]):
+        raise Failure(
+            f"sender {hex(args.sender)} has no thread key in token {hex(args.token)}: run key-register from that account first"
+        )
+    thread = server_request(args.server, "/thread")
+    if int(thread["registry"], 16) != args.registry or thread["thread_id"] != args.thread or int(thread["chain_id"], 16) != chain_id:
+        raise Failure(
+            f"the server batches thread {thread['thread_id']} of registry {thread['registry']} on chain {thread['chain_id']}, "
+            f"not thread {args.thread} of {hex(args.registry)} on {hex(chain_id)}"
+        )
+    nxt = server_request(args.server, f"/senders/{hex(args.token)}/{hex(args.sender)}")
+    # Checked before an index is spent (the wallet's rule): a nonce the signer would refuse.
+    if not is_word(nxt["nonce"]) or nxt["nonce"] >= MODULUS:
+        raise Failure(f"the server's next nonce {json.dumps(nxt['nonce'])} is not an M31 element")
+    if nxt["nonce"] < on_chain["nonce"]:
+        raise Failure(
+            f"the server says nonce {nxt['nonce']} comes next, but the sender's key slot on-chain is already at {on_chain['nonce']}"
+        )
+    if nxt["nonce"] == on_chain["nonce"] and nxt["key"] != on_chain["key"]:
+        raise Failure(f"the server's key for nonce {nxt['nonce']} is not the key in the sender's slot on-chain")
+    if signer.key(opened["seed"], opened["next_index"])["key"] != nxt["key"]:
+        raise Failure(
+            f"the key file's next key (index {opened['next_index']}) is not the sender's current thread key at nonce {nxt['nonce']}: "
+            "a transfer signed with this file was lost or refused, or another file signs for this account; "
+            f"register the file's next key with key-register --token {hex(args.token)}"
+        )
+    # The index is spent on disk before any signature exists.
+    index = reserve_index(args.key_file, opened)
+    if index != opened["next_index"]:
+        raise Failure(
+            f"{args.key_file}: another process signed with index {opened['next_index']} meanwhile; index {index} is skipped unused"
+        )
+    signed = signer.call("zkthread_sign_transfer", {
+        "seed": opened["seed"],
+        "index": index,
+        "chain_id": hex(chain_id),
+        "registry": hex(args.registry),
+        "thread_id": args.thread,
+        "token": hex(args.token),
+        "from": hex(args.sender),
+        "to": hex(args.to),
+        "amount": str(args.amount),
+        "nonce": nxt["nonce"],
+    })
+    accepted = server_request(args.server, "/transfers", {
+        "token": hex(args.token),
+        "from": hex(args.sender),
+        "to": hex(args.to),
+        "amount": str(args.amount),
+        "nonce": nxt["nonce"],
+        "key": signed["key"],
+        "next_key": signed["next_key"],
+        "signature": signed["signature"],
+    })
+    report = {
+        "id": accepted["id"],
+        "status": accepted["status"],
+        "thread_id": args.thread,
+        "token": hex(args.token),
+        "from": hex(args.sender),
+        "to": hex(args.to),
+        "amount": str(args.amount),
+        "nonce": nxt["nonce"],
+        "key_index": index,
+        "pending": accepted["pending"],
+    }
+    if not args.wait:
+        return report
+    began = time.monotonic()
+    while True:
+        status = server_request(args.server, f"/transfers/{accepted['id']}")
+        if status["status"] == "rejected":
+            raise Failure(f"transfer {accepted['id']} was rejected: {status['reason']}")
+        if status["status"] == "settled":
+            return {**report, "status": "settled", "sequence": status["sequence"], "tx_hash": status["tx_hash"],
+                    "block": status["block"]}
+        if time.monotonic() - began > WAIT_LIMIT_SECONDS:
+            raise Failure(f"transfer {accepted['id']} not settled after {WAIT_LIMIT_SECONDS} s (status {status['status']})")
+        time.sleep(POLL_SECONDS)
+
+
+async def self_check(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
+    """Sends every request of the vector file and compares the answers' bytes."""
+    with open(args.vectors, encoding="utf-8") as f:
+        vectors = json.load(f)
+    checked = 0
+    for name in ("zkthread_key", "zkthread_sign_transfer", "zkthread_unpack_key_slot"):
+        for n, case in enumerate(vectors[name]):
+            got = signer.call_text(name, json.dumps(case["request"], separators=(",", ":")))
+            if got != json.dumps(case["answer"], separators=(",", ":")):
+                raise Failure(f"{name} vector {n}: the signer answers {got[:120]}...")
+            checked += 1
+    return {"self_check": "ok", "vectors": checked}
+
+
+# ---- Node and server ----
+
+
+async def connect(rpc_url: str) -> FullNodeClient:
+    from starknet_py.net.full_node_client import FullNodeClient
+
+    client = FullNodeClient(node_url=rpc_url)
+    try:
+        await client.get_block_number()
+    except Exception as error:
+        raise Failure(f"cannot reach the node at {rpc_url}: {os_reason(error)}") from error
+    return client
+
+
+async def read_key_slot(signer: Signer, client: FullNodeClient, token: int, account: int) -> Dict[str, Any]:
+    """The (key words, nonce) in `account`'s key slot of `token` (its `thread_key` view)."""
+    from starknet_py.hash.selector import get_selector_from_name
+    from starknet_py.net.client_models import Call
+
+    call = Call(to_addr=token, selector=get_selector_from_name("thread_key"), calldata=[account])
+    (slot,) = await client.call_contract(call, block_number="latest")
+    return signer.unpack_slot(slot)
+
+
+def server_request(server: str, route: str, body: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """GET (or POST `body`) to the server; its JSON answer, or its {"error"} as the failure."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{server}{route}", data=data, method="GET" if body is None else "POST")
+    if data is not None:
+        request.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, text = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read()
+    except (urllib.error.URLError, OSError) as error:
+        raise os_error(f"cannot reach the server {server}", error) from error
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        raise Failure(f"unexpected answer from the server {server} ({status})") from None
+    if not 200 <= status < 300:
+        raise Failure(f"the server refused it ({status}): {answer.get('error', 'no reason given')}")
+    return answer
+
+
+def fail(message: str, code: int) -> int:
+    print(json.dumps({"error": message}, separators=(",", ":"), ensure_ascii=False))
+    print(f"submit_transfer: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: List[str]) -> int:
+    try:
+        args = parse_command_line(argv)
+        signer = Signer(args.wasm)
+        run = {"self-check": self_check, "key-new": key_new, "key-register": key_register, "submit": submit}
+        report = asyncio.run(run[args.command](signer, args))
+    except UsageError as error:
+        return fail(one_line(error), 2)
+    except Exception as error:  # pylint: disable=broad-except
+        return fail(one_line(error), 1)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
