@@ -146,16 +146,20 @@ impl Pipeline {
     async fn step(&mut self) -> Result<Step, String> {
         let (store, key) = (&self.shared.store, self.shared.thread);
         let in_flight = store.all_in_flight(key).map_err(|e| e.to_string())?;
-        if in_flight.iter().any(|s| s.status == SubBlockStatus::Built) && self.proving.is_none() {
-            if let Some(wait) = self.prove_not_before.and_then(|t| t.checked_duration_since(Instant::now())) {
-                return Ok(Step::Idle(wait));
-            }
+        // After a failed proof, the next attempt waits; settling the parent does not.
+        let prove_wait = self
+            .prove_not_before
+            .and_then(|t| t.checked_duration_since(Instant::now()));
+        let built = in_flight.iter().any(|s| s.status == SubBlockStatus::Built);
+        if built && self.proving.is_none() && prove_wait.is_none() {
             self.start_proving();
             return Ok(Step::Progressed);
         }
         match in_flight.first().map(|s| &s.status) {
-            // Being proven: wait for the proof task (it wakes the loop when done).
-            Some(SubBlockStatus::Built) => Ok(Step::Idle(self.config.poll)),
+            // Being proven (or waiting to be proven again): the proof task wakes the loop.
+            Some(SubBlockStatus::Built) => Ok(Step::Idle(
+                prove_wait.map_or(self.config.poll, |wait| wait.min(self.config.poll)),
+            )),
             Some(_) => {
                 // Proven or sending. Before settling it, build the next sub-block ahead so its
                 // proof runs while this one settles.
