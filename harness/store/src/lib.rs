@@ -453,17 +453,7 @@ impl Store {
     /// How many transfers of the thread are pending (counted, not decoded).
     pub fn pending_count(&self, thread: ThreadKey) -> Result<usize> {
         let txn = self.db.begin_read().map_err(db_error)?;
-        let table = txn.open_table(PENDING).map_err(db_error)?;
-        let scope = thread.scope();
-        let mut count = 0;
-        for entry in table
-            .range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX))
-            .map_err(db_error)?
-        {
-            entry.map_err(db_error)?;
-            count += 1;
-        }
-        Ok(count)
+        count_records(&txn, PENDING, thread)
     }
 
     /// Transfers the batcher refused for this thread, in submission order.
@@ -525,15 +515,8 @@ impl Store {
         if let Some(home) = homes.get((scope.as_str(), id)).map_err(db_error)? {
             let (sequence, attempt) = home.value();
             let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
-            let value = blocks
-                .get((scope.as_str(), sequence, attempt))
-                .map_err(db_error)?
-                .ok_or(StoreError::NoSuchSubBlock {
-                    thread: thread.thread_id,
-                    sequence,
-                    attempt,
-                })?;
-            return Ok(Some(TransferPlace::SubBlock(Box::new(serde_json::from_str(value.value())?))));
+            let sub_block = get_sub_block(&blocks, thread, &scope, sequence, attempt)?;
+            return Ok(Some(TransferPlace::SubBlock(Box::new(sub_block))));
         }
         let pending = txn.open_table(PENDING).map_err(db_error)?;
         if pending.get((scope.as_str(), id)).map_err(db_error)?.is_some() {
@@ -552,19 +535,8 @@ impl Store {
     pub fn overview(&self, thread: ThreadKey, recent: usize) -> Result<Overview> {
         let txn = self.db.begin_read().map_err(db_error)?;
         let scope = thread.scope();
-        let count = |table: TableDefinition<(&str, u64), &str>| -> Result<usize> {
-            let table = txn.open_table(table).map_err(db_error)?;
-            let mut n = 0;
-            for entry in table
-                .range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX))
-                .map_err(db_error)?
-            {
-                entry.map_err(db_error)?;
-                n += 1;
-            }
-            Ok(n)
-        };
-        let (pending, rejected) = (count(PENDING)?, count(REJECTED)?);
+        let pending = count_records(&txn, PENDING, thread)?;
+        let rejected = count_records(&txn, REJECTED, thread)?;
         let counters = txn.open_table(COUNTERS).map_err(db_error)?;
         let settled = counters
             .get(settled_counter(&scope).as_str())
@@ -610,15 +582,7 @@ impl Store {
         {
             let (key, _) = entry.map_err(db_error)?;
             let (_, sequence, attempt) = key.value();
-            let value = blocks
-                .get((scope.as_str(), sequence, attempt))
-                .map_err(db_error)?
-                .ok_or(StoreError::NoSuchSubBlock {
-                    thread: thread.thread_id,
-                    sequence,
-                    attempt,
-                })?;
-            out.push(serde_json::from_str(value.value())?);
+            out.push(get_sub_block(&blocks, thread, &scope, sequence, attempt)?);
         }
         Ok(out)
     }
@@ -870,30 +834,15 @@ impl Store {
         let txn = self.db.begin_write().map_err(db_error)?;
         let updated = {
             let mut blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
-            let mut sub_block: SubBlock = {
-                let value =
-                    blocks
-                        .get(key)
-                        .map_err(db_error)?
-                        .ok_or(StoreError::NoSuchSubBlock {
-                            thread: thread.thread_id,
-                            sequence,
-                            attempt,
-                        })?;
-                serde_json::from_str(value.value())?
-            };
+            let mut sub_block = get_sub_block(&blocks, thread, &scope, sequence, attempt)?;
             let parent = match sub_block.body.parent_attempt {
-                Some(parent_attempt) => {
-                    let parent_key = (scope.as_str(), sequence.wrapping_sub(1), parent_attempt);
-                    let value = blocks.get(parent_key).map_err(db_error)?.ok_or(
-                        StoreError::NoSuchSubBlock {
-                            thread: thread.thread_id,
-                            sequence: sequence.wrapping_sub(1),
-                            attempt: parent_attempt,
-                        },
-                    )?;
-                    Some(serde_json::from_str::<SubBlock>(value.value())?)
-                }
+                Some(parent_attempt) => Some(get_sub_block(
+                    &blocks,
+                    thread,
+                    &scope,
+                    sequence.wrapping_sub(1),
+                    parent_attempt,
+                )?),
                 None => None,
             };
             let was_settled = matches!(sub_block.status, SubBlockStatus::Settled { .. });
@@ -1054,36 +1003,42 @@ pub struct Snapshot {
     pub sub_blocks: Vec<SubBlock>,
 }
 
-/// Where a transfer is in a [`Snapshot`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Place<'a> {
-    Pending,
-    Rejected { reason: &'a str },
-    /// In a live (Built, Proven, Sending) or Settled sub-block. Sub-blocks that ended without
-    /// applying anything handed their transfers back, so they do not count.
-    SubBlock(&'a SubBlock),
+/// How many records of `table` the thread has (counted, not decoded).
+fn count_records(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<(&str, u64), &str>,
+    thread: ThreadKey,
+) -> Result<usize> {
+    let table = txn.open_table(table).map_err(db_error)?;
+    let scope = thread.scope();
+    let mut count = 0;
+    for entry in table
+        .range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX))
+        .map_err(db_error)?
+    {
+        entry.map_err(db_error)?;
+        count += 1;
+    }
+    Ok(count)
 }
 
-impl Snapshot {
-    /// Where transfer `id` is, if it belongs to this thread.
-    pub fn place(&self, id: u64) -> Option<Place<'_>> {
-        let holds = |s: &SubBlock| s.body.transfers.iter().any(|t| t.id == id);
-        if let Some(sub_block) = self
-            .sub_blocks
-            .iter()
-            .rev()
-            .find(|s| !s.status.handed_back() && holds(s))
-        {
-            return Some(Place::SubBlock(sub_block));
-        }
-        if self.pending.iter().any(|t| t.id == id) {
-            return Some(Place::Pending);
-        }
-        self.rejected
-            .iter()
-            .find(|r| r.transfer.id == id)
-            .map(|r| Place::Rejected { reason: &r.reason })
-    }
+/// Sub-block (sequence, attempt) of the thread, read from `blocks` (a read or a write table).
+fn get_sub_block(
+    blocks: &impl ReadableTable<(&'static str, u64, u32), &'static str>,
+    thread: ThreadKey,
+    scope: &str,
+    sequence: u64,
+    attempt: u32,
+) -> Result<SubBlock> {
+    let value = blocks
+        .get((scope, sequence, attempt))
+        .map_err(db_error)?
+        .ok_or(StoreError::NoSuchSubBlock {
+            thread: thread.thread_id,
+            sequence,
+            attempt,
+        })?;
+    Ok(serde_json::from_str(value.value())?)
 }
 
 fn read_records<T: serde::de::DeserializeOwned>(

@@ -362,26 +362,25 @@ fn a_settled_record_written_before_fees_were_kept_still_reads() {
 }
 
 #[test]
-fn a_snapshot_places_each_transfer_once_as_it_moves() {
+fn a_transfer_is_placed_once_as_it_moves() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
     let b = store.submit(thread(1), transfer(2, 3, 5)).unwrap();
-    assert_eq!(store.snapshot(thread(1)).unwrap().place(a.id), Some(Place::Pending));
+    assert_eq!(store.place(thread(1), a.id).unwrap(), Some(TransferPlace::Pending));
     store
         .record_batch(thread(1), sub_block(0, vec![a.clone()]), vec![Rejected { transfer: b.clone(), reason: "no".into() }])
         .unwrap();
-    let snapshot = store.snapshot(thread(1)).unwrap();
-    assert!(matches!(snapshot.place(a.id), Some(Place::SubBlock(s)) if s.sequence() == 0));
-    assert_eq!(snapshot.place(b.id), Some(Place::Rejected { reason: "no" }));
-    assert_eq!(snapshot.place(999), None);
+    assert!(matches!(store.place(thread(1), a.id).unwrap(), Some(TransferPlace::SubBlock(s)) if s.sequence() == 0));
+    assert_eq!(store.place(thread(1), b.id).unwrap(), Some(TransferPlace::Rejected { reason: "no".into() }));
+    assert_eq!(store.place(thread(1), 999).unwrap(), None);
     // A stale sub-block hands its transfer back: pending again, not "in sub-block".
     store
         .record_abandoned(thread(1), 0, 0, SubBlockStatus::Stale { tx_hash: None, reason: "moved".into() })
         .unwrap();
-    assert_eq!(store.snapshot(thread(1)).unwrap().place(a.id), Some(Place::Pending));
+    assert_eq!(store.place(thread(1), a.id).unwrap(), Some(TransferPlace::Pending));
     // Another thread's transfer is not this thread's.
-    assert_eq!(store.snapshot(thread(2)).unwrap().place(a.id), None);
+    assert_eq!(store.place(thread(2), a.id).unwrap(), None);
 }
 
 #[test]
@@ -499,6 +498,30 @@ fn a_sub_block_built_ahead_ends_with_its_parent_and_both_hand_their_transfers_ba
     assert_eq!((in_flight[0].sequence(), in_flight[0].attempt), (0, 1));
 }
 
+/// Where transfer `id` is, found by scanning every record: the newest sub-block holding it that
+/// did not hand it back, else pending, else rejected.
+fn scan_place(snapshot: &Snapshot, id: u64) -> Option<TransferPlace> {
+    let holds = |s: &SubBlock| s.body.transfers.iter().any(|t| t.id == id);
+    if let Some(sub_block) = snapshot
+        .sub_blocks
+        .iter()
+        .rev()
+        .find(|s| !s.status.handed_back() && holds(s))
+    {
+        return Some(TransferPlace::SubBlock(Box::new(sub_block.clone())));
+    }
+    if snapshot.pending.iter().any(|t| t.id == id) {
+        return Some(TransferPlace::Pending);
+    }
+    snapshot
+        .rejected
+        .iter()
+        .find(|r| r.transfer.id == id)
+        .map(|r| TransferPlace::Rejected {
+            reason: r.reason.clone(),
+        })
+}
+
 /// The indexes agree with a full scan: the in-flight sub-blocks, every transfer's place, the
 /// counts and the newest sub-blocks.
 fn assert_index_matches_a_scan(store: &Store, thread: ThreadKey) {
@@ -517,15 +540,7 @@ fn assert_index_matches_a_scan(store: &Store, thread: ThreadKey) {
         .chain(snapshot.rejected.iter().map(|r| r.transfer.id))
         .chain(snapshot.sub_blocks.iter().flat_map(|s| s.body.transfers.iter().map(|t| t.id)));
     for id in ids.chain([9_999]) {
-        let indexed = store.place(thread, id).unwrap();
-        let expected = snapshot.place(id).map(|place| match place {
-            Place::Pending => TransferPlace::Pending,
-            Place::Rejected { reason } => TransferPlace::Rejected {
-                reason: reason.to_owned(),
-            },
-            Place::SubBlock(sub_block) => TransferPlace::SubBlock(Box::new(sub_block.clone())),
-        });
-        assert_eq!(indexed, expected, "transfer {id}");
+        assert_eq!(store.place(thread, id).unwrap(), scan_place(&snapshot, id), "transfer {id}");
     }
     let overview = store.overview(thread, 2).unwrap();
     assert_eq!(overview.pending, snapshot.pending.len());
