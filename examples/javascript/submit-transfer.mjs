@@ -490,24 +490,25 @@ async function submit(signer, args) {
   if (index !== opened.nextIndex) {
     throw new Error(`${args.keyFile}: another process signed with index ${opened.nextIndex} meanwhile; index ${index} is skipped unused`);
   }
+  // The transfer as signed, posted and reported (in this key order in all three).
+  const transfer = {
+    token: hex(args.token),
+    from: hex(args.from),
+    to: hex(args.to),
+    amount: args.amount.toString(10),
+    nonce: next.nonce,
+  };
+  const threadId = Number(args.thread);
   const signed = signer.call('zkthread_sign_transfer', {
     seed: opened.seed,
     index,
     chain_id: hex(chainId),
     registry: hex(args.registry),
-    thread_id: Number(args.thread),
-    token: hex(args.token),
-    from: hex(args.from),
-    to: hex(args.to),
-    amount: args.amount.toString(10),
-    nonce: next.nonce,
+    thread_id: threadId,
+    ...transfer,
   });
   const accepted = await serverPost(args.server, '/transfers', {
-    token: hex(args.token),
-    from: hex(args.from),
-    to: hex(args.to),
-    amount: args.amount.toString(10),
-    nonce: next.nonce,
+    ...transfer,
     key: signed.key,
     next_key: signed.next_key,
     signature: signed.signature,
@@ -515,12 +516,8 @@ async function submit(signer, args) {
   const report = {
     id: accepted.id,
     status: accepted.status,
-    thread_id: Number(args.thread),
-    token: hex(args.token),
-    from: hex(args.from),
-    to: hex(args.to),
-    amount: args.amount.toString(10),
-    nonce: next.nonce,
+    thread_id: threadId,
+    ...transfer,
     key_index: index,
     pending: accepted.pending,
   };

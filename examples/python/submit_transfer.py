@@ -491,24 +491,24 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
         raise Failure(
             f"{args.key_file}: another process signed with index {opened['next_index']} meanwhile; index {index} is skipped unused"
         )
+    # The transfer as signed, posted and reported (in this key order in all three).
+    transfer = {
+        "token": hex(args.token),
+        "from": hex(args.sender),
+        "to": hex(args.to),
+        "amount": str(args.amount),
+        "nonce": nxt["nonce"],
+    }
     signed = signer.call("zkthread_sign_transfer", {
         "seed": opened["seed"],
         "index": index,
         "chain_id": hex(chain_id),
         "registry": hex(args.registry),
         "thread_id": args.thread,
-        "token": hex(args.token),
-        "from": hex(args.sender),
-        "to": hex(args.to),
-        "amount": str(args.amount),
-        "nonce": nxt["nonce"],
+        **transfer,
     })
     accepted = server_request(args.server, "/transfers", {
-        "token": hex(args.token),
-        "from": hex(args.sender),
-        "to": hex(args.to),
-        "amount": str(args.amount),
-        "nonce": nxt["nonce"],
+        **transfer,
         "key": signed["key"],
         "next_key": signed["next_key"],
         "signature": signed["signature"],
@@ -517,11 +517,7 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
         "id": accepted["id"],
         "status": accepted["status"],
         "thread_id": args.thread,
-        "token": hex(args.token),
-        "from": hex(args.sender),
-        "to": hex(args.to),
-        "amount": str(args.amount),
-        "nonce": nxt["nonce"],
+        **transfer,
         "key_index": index,
         "pending": accepted["pending"],
     }

@@ -153,23 +153,9 @@ impl Http<'_> {
 
 /// `tx submit --server` from account `from`: returns the transfer id.
 pub fn submit_via_cli(world: &World, url: &str, from: usize, to: usize, amount: u128) -> u64 {
-    let out = world.cli(&[
-        "tx",
-        "submit",
-        "--server",
-        url,
-        "--thread",
-        &world.thread_id.to_string(),
-        "--token",
-        &format!("{:#x}", world.token.address),
-        "--from",
-        &format!("{:#x}", world.accounts[from]),
-        "--to",
-        &format!("{:#x}", world.accounts[to]),
-        "--amount",
-        &amount.to_string(),
-        "--json",
-    ]);
+    let mut args = world.submit_args(from, to, amount);
+    args.extend(["--server".to_owned(), url.to_owned()]);
+    let out = world.cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let submitted = json(&out);
     check("tx submit", &submitted);
     submitted["id"].as_u64().expect("an id")

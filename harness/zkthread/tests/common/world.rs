@@ -174,7 +174,14 @@ impl World {
     }
 
     pub fn try_submit(&self, from: usize, to: usize, amount: u128) -> Output {
-        self.cli(&[
+        let args = self.submit_args(from, to, amount);
+        self.cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// `tx submit ... --json` of `amount` from account `from` to account `to` on this thread
+    /// (add `--server URL` to post it to a service).
+    pub fn submit_args(&self, from: usize, to: usize, amount: u128) -> Vec<String> {
+        [
             "tx",
             "submit",
             "--thread",
@@ -188,7 +195,9 @@ impl World {
             "--amount",
             &amount.to_string(),
             "--json",
-        ])
+        ]
+        .map(str::to_owned)
+        .to_vec()
     }
 
     /// A plain L2 `transfer` of the token from account #0 (not through the thread).
