@@ -293,6 +293,8 @@ async function followThread(args) {
       n_inputs: counter(summary.n_inputs),
       n_outputs: counter(summary.n_outputs),
       n_chunks: counter(nChunks),
+      n_transactions: counter(summary.n_transactions),
+      transactions_commitment: hex(summary.transactions_commitment),
       public_input_hash: hex(summary.public_input_hash),
       outputs,
       balances,

@@ -348,6 +348,8 @@ async def follow_thread(args: argparse.Namespace) -> Dict[str, Any]:
                 "n_inputs": summary["n_inputs"],
                 "n_outputs": summary["n_outputs"],
                 "n_chunks": n_chunks,
+                "n_transactions": summary["n_transactions"],
+                "transactions_commitment": felt(summary["transactions_commitment"]),
                 "public_input_hash": felt(summary["public_input_hash"]),
                 "outputs": outputs,
                 "balances": balances,

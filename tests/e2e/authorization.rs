@@ -82,6 +82,8 @@ async fn balance_row_aimed_at_total_supply(world: &ThreadWorld) -> Result<()> {
         sequence: 0,
         inputs: chain(&public_input.inputs),
         outputs: chain(&public_input.outputs),
+        // The unsigned program proves no transaction list.
+        transactions: Default::default(),
         proof: proof_to_felts(&proof),
     };
     ensure!(world.registry.public_input(client, &settlement).await? == public_input.to_felts());

@@ -68,6 +68,7 @@ async fn a_registered_hostile_verifier_cannot_act_as_the_registry() -> Result<()
         sequence: 0,
         inputs: vec![],
         outputs: vec![],
+        transactions: Default::default(),
         proof,
     };
     let mode = |name: &str| short_string(name);

@@ -66,6 +66,7 @@ fn transfer_settlement(
         sequence,
         inputs,
         outputs,
+        transactions: Default::default(),
         proof: vec![],
     })
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
-use zkthread_e2e::client::registry::Settlement;
+use zkthread_e2e::client::registry::{Settlement, TransactionList};
 use zkthread_e2e::client::token::{balance_slot, thread_key_slot};
 use zkthread_e2e::client::{FeeMode, Felt};
 use zkthread_e2e::settle::{
@@ -107,6 +107,7 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
         thread_id: Felt::from(world.thread_id),
         sequence: Felt::from(sequence),
         contract_set_commitment: info.contract_set_commitment,
+        transactions: Default::default(),
         inputs: vec![],
         outputs: vec![],
     };
@@ -135,16 +136,13 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
         .context("batching")?;
     ensure!(batch.rejected.is_empty(), "rejected: {:?}", batch.rejected);
     let sb = batch.sub_block;
-    let pi = SignedPublicInput {
-        inputs: sb.inputs.clone(),
-        outputs: sb.outputs.clone(),
-        ..statement
-    };
+    let pi = sb.statement(&statement);
     let mut settlement = Settlement {
         thread_id: world.thread_id,
         sequence,
         inputs: to_chain_slots(&sb.inputs),
         outputs: to_chain_slots(&sb.outputs),
+        transactions: TransactionList { count: pi.transactions.count, commitment: pi.transactions.cap_felt() },
         proof: Vec::new(),
     };
     // The registry's public input with (chain id, caller) inserted is the prover's statement.

@@ -9,7 +9,7 @@ use anyhow::{anyhow, ensure, Context, Result};
 use starknet::core::types::{Call, TransactionReceipt};
 use starknet::providers::Provider;
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
-use zkthread_client::registry::{sub_block_settled, Registry, SettledStateDiff, Settlement};
+use zkthread_client::registry::{sub_block_settled, Registry, SettledStateDiff, Settlement, TransactionList};
 use zkthread_client::{ChainClient, FeeMode, Felt, ResourceBounds, TxOutcome};
 use zkthread_prover::{
     proof_to_felts, prove, verify, Batcher, Poseidon252MerkleChannel, PublicInput, Slot, SlotValue,
@@ -162,6 +162,8 @@ pub async fn prove_settlement(
         sequence,
         inputs: to_chain_slots(&sub_block.inputs),
         outputs: to_chain_slots(&sub_block.outputs),
+        // The unsigned baseline proves no transaction list.
+        transactions: TransactionList::default(),
         proof: Vec::new(),
     };
     ensure!(

@@ -22,6 +22,18 @@ pub struct ThreadInfo {
     pub allowlist_enabled: bool,
 }
 
+/// The sub-block's transaction list as its proof commits to it: `count` transactions whose
+/// digests, in sub-block order, hash to `commitment` (for the signed token program:
+/// `zkthread_sig::tx_list`, 8 M31 words packed 31 bits each). The registry passes both to the
+/// verifier and publishes them in `SubBlockSettledSummary`, so anyone holding the batcher's
+/// published transactions can recompute the commitment and compare. A program that proves no
+/// list takes `(0, 0)` and refuses anything else.
+#[derive(Copy, Drop, Serde, PartialEq, Debug)]
+pub struct TransactionList {
+    pub count: u32,
+    pub commitment: felt252,
+}
+
 /// One entry of a settled sub-block's state diff (`SubBlockSettled`): storage slot `key` of
 /// `contract` now holds `value`. Serialized as the three felts `contract, key, value`, the
 /// layout of the `(contract, key, value)` tuples `settle` takes.
@@ -61,15 +73,16 @@ pub trait IThreadRegistry<TContractState> {
     // Provers: settlement of one sub-block. Checks, in order, each with its own revert reason:
     // not re-entered; thread exists, is active, caller allowed; `sequence` is the next one;
     // both lists strictly ascending and over the thread's contracts only; every input equals
-    // current storage; the program's verifier instance accepts `proof` for `public_input`.
-    // Then writes the outputs, bumps the sequence and emits the state diff as `SubBlockSettled`
-    // events followed by one `SubBlockSettledSummary`.
+    // current storage; the program's verifier instance accepts `proof` for `public_input`
+    // (which carries `transactions`). Then writes the outputs, bumps the sequence and emits the
+    // state diff as `SubBlockSettled` events followed by one `SubBlockSettledSummary`.
     fn settle(
         ref self: TContractState,
         thread_id: u64,
         sequence: u64,
         inputs: Span<(ContractAddress, felt252, felt252)>,
         outputs: Span<(ContractAddress, felt252, felt252)>,
+        transactions: TransactionList,
         proof: Span<felt252>,
     );
 
@@ -94,5 +107,6 @@ pub trait IThreadRegistry<TContractState> {
         sequence: u64,
         inputs: Span<(ContractAddress, felt252, felt252)>,
         outputs: Span<(ContractAddress, felt252, felt252)>,
+        transactions: TransactionList,
     ) -> Span<felt252>;
 }

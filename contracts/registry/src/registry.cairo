@@ -12,7 +12,7 @@
 pub mod ThreadRegistry {
     use core::poseidon::poseidon_hash_span;
     use registry::errors;
-    use registry::interface::{IThreadRegistry, SettledSlot, ThreadInfo};
+    use registry::interface::{IThreadRegistry, SettledSlot, ThreadInfo, TransactionList};
     use starknet::storage::{
         Map, MutableVecTrait, StorageMapReadAccess, StorageMapWriteAccess, StoragePathEntry,
         StoragePointerReadAccess, StoragePointerWriteAccess, Vec, VecTrait,
@@ -166,7 +166,9 @@ pub mod ThreadRegistry {
 
     /// Emitted once per settlement, after its `SubBlockSettled` chunks: `prover` (the caller of
     /// `settle`) settled sub-block `sequence` of `thread_id`, `n_inputs` slots read and
-    /// `n_outputs` written (in `n_chunks` chunks). `public_input_hash` is
+    /// `n_outputs` written (in `n_chunks` chunks), carrying the `n_transactions` transactions
+    /// whose list the proof commits to as `transactions_commitment` (`TransactionList`: a
+    /// client recomputes it from the batcher's published transactions). `public_input_hash` is
     /// `poseidon_hash_span(public_input)`, the statement the verifier accepted (`public_input`
     /// view), so a published sub-block's inputs and outputs can be checked from events alone.
     #[derive(Drop, PartialEq, Debug, starknet::Event)]
@@ -179,6 +181,8 @@ pub mod ThreadRegistry {
         pub n_inputs: u32,
         pub n_outputs: u32,
         pub n_chunks: u32,
+        pub n_transactions: u32,
+        pub transactions_commitment: felt252,
         pub public_input_hash: felt252,
     }
 
@@ -311,6 +315,7 @@ pub mod ThreadRegistry {
             sequence: u64,
             inputs: Span<(ContractAddress, felt252, felt252)>,
             outputs: Span<(ContractAddress, felt252, felt252)>,
+            transactions: TransactionList,
             proof: Span<felt252>,
         ) {
             assert(!self.settling.read(), errors::REENTRANT_SETTLE);
@@ -336,7 +341,8 @@ pub mod ThreadRegistry {
             // 5. The proof, for a public input built here from registry state and the lists,
             // checked by the program's verifier instance: a call, not a library call, so the
             // verifier never acts as the registry.
-            let public_input = self.encode_public_input(thread_id, sequence, inputs, outputs);
+            let public_input = self
+                .encode_public_input(thread_id, sequence, inputs, outputs, transactions);
             let verifier = IThreadVerifierDispatcher {
                 contract_address: self.program_verifier.read(thread.program_hash.read()),
             };
@@ -355,6 +361,8 @@ pub mod ThreadRegistry {
                         n_inputs: inputs.len(),
                         n_outputs: outputs.len(),
                         n_chunks,
+                        n_transactions: transactions.count,
+                        transactions_commitment: transactions.commitment,
                         public_input_hash: poseidon_hash_span(public_input),
                     },
                 );
@@ -444,9 +452,10 @@ pub mod ThreadRegistry {
             sequence: u64,
             inputs: Span<(ContractAddress, felt252, felt252)>,
             outputs: Span<(ContractAddress, felt252, felt252)>,
+            transactions: TransactionList,
         ) -> Span<felt252> {
             self.assert_thread_exists(thread_id);
-            self.encode_public_input(thread_id, sequence, inputs, outputs)
+            self.encode_public_input(thread_id, sequence, inputs, outputs, transactions)
         }
     }
 
@@ -541,6 +550,7 @@ pub mod ThreadRegistry {
             sequence: u64,
             inputs: Span<(ContractAddress, felt252, felt252)>,
             outputs: Span<(ContractAddress, felt252, felt252)>,
+            transactions: TransactionList,
         ) -> Span<felt252> {
             let thread = self.threads.entry(thread_id);
             let mut public_input = array![
@@ -549,6 +559,8 @@ pub mod ThreadRegistry {
                 thread_id.into(),
                 sequence.into(),
                 thread.contract_set_commitment.read(),
+                transactions.count.into(),
+                transactions.commitment,
             ];
             append_slots(ref public_input, inputs);
             append_slots(ref public_input, outputs);

@@ -32,14 +32,14 @@ pub mod SignedAirProbe {
         LookupElements { z: q(words, at), alpha, alpha_powers: powers.span() }
     }
 
-    /// `header`: point x, y, random_coeff, then (z, alpha) of the four relations, then the six
-    /// claimed sums (QM31s as 4 words each); `log_sizes`: the six components' log sizes and
+    /// `header`: point x, y, random_coeff, then (z, alpha) of the four relations, then the seven
+    /// claimed sums (QM31s as 4 words each); `log_sizes`: the seven components' log sizes and
     /// `max_log_degree_bound`; `mask`: the sampled values' coordinates in proof order.
     #[external(v0)]
     fn composition(
         self: @ContractState, header: Span<u32>, log_sizes: Span<u32>, mask: Span<u32>,
     ) -> (u32, u32, u32, u32) {
-        assert(header.len() == 4 * (3 + 8 + 6) && log_sizes.len() == 7, 'probe: header');
+        assert(header.len() == 4 * (3 + 8 + 7) && log_sizes.len() == 8, 'probe: header');
         let mask = mask_from_words_with(mask, MASK_SHAPE_RUNS.span());
         assert(mask_shape_ok(mask), 'probe: mask shape');
         let params = SignedAirParams {
@@ -55,13 +55,15 @@ pub mod SignedAirProbe {
             digest_sponge_log_size: *log_sizes[2],
             key_sponge_claimed_sum: q(header, 56),
             key_sponge_log_size: *log_sizes[3],
-            poseidon2_claimed_sum: q(header, 60),
-            poseidon2_log_size: *log_sizes[4],
-            range_table_claimed_sum: q(header, 64),
-            range_table_log_size: *log_sizes[5],
+            tx_list_claimed_sum: q(header, 60),
+            tx_list_log_size: *log_sizes[4],
+            poseidon2_claimed_sum: q(header, 64),
+            poseidon2_log_size: *log_sizes[5],
+            range_table_claimed_sum: q(header, 68),
+            range_table_log_size: *log_sizes[6],
         };
         let point = CirclePoint { x: q(header, 0), y: q(header, 4) };
-        let value = eval_composition_at_point(point, mask, q(header, 8), @params, *log_sizes[6]);
+        let value = eval_composition_at_point(point, mask, q(header, 8), @params, *log_sizes[7]);
         let [a, b, c, d] = value.to_m31_array();
         (a.inner, b.inner, c.inner, d.inner)
     }

@@ -19,7 +19,7 @@ pub fn default_signed_params() -> SignedStarkParams {
         pow_bits: 18,
         log_last_layer_degree_bound: 3,
         fold_step: 3,
-        signed_air_digest: 0x7af6a4e499e6f9b6d89bf36ace7997cee984563049cea3db3d9ddc3d4c18878,
+        signed_air_digest: 0x5a339b2c12c1351da6484f5ea2653b6b004704a13bc8e613490edf578a3d1d3,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x78d399245bc41f79a1667ba5733d1dc57ff939faa66df2cea3ece1ec1bf6d4c,

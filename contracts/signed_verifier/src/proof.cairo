@@ -1,6 +1,6 @@
 //! The signed proof's calldata form (harness/thread-prover/src/serialize.rs,
 //! `signed_proof_to_felts`): `[n_owners, owner * n_owners, n_m31, packed_m31 * ceil(n_m31 / 8),
-//! hash_felt *]`, as the thread proof with the header `log_sizes (5), claimed_sums (5 x QM31)`
+//! hash_felt *]`, as the thread proof with the header `log_sizes (6), claimed_sums (6 x QM31)`
 //! at the start of the M31 stream. Owners are split by `thread_verifier::proof::split_slot_owners`
 //! and the stark part by the shared `thread_verifier::proof::parse_stark_proof`.
 
@@ -9,8 +9,8 @@ use stark_verifier::fri::FriLayerProof;
 use thread_verifier::proof::parse_stark_proof;
 
 /// Components with a size chosen by the prover (transfer, chain step, digest, key sponge,
-/// Poseidon2), the prover's `SIZED_COMPONENTS`.
-pub const SIZED_COMPONENTS: u32 = 5;
+/// tx list, Poseidon2), the prover's `SIZED_COMPONENTS`.
+pub const SIZED_COMPONENTS: u32 = 6;
 
 /// stwo's `CommitmentSchemeProof` + the signed proof's own fields, decoded.
 #[derive(Drop, Copy)]

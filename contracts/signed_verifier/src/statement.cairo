@@ -2,9 +2,10 @@
 //! `zkthread_prover::signed::statement` bit for bit (tests: generated Rust vectors).
 //!
 //! Encoding: `[os_version, program_hash, chain_id, registry, thread_id, sequence,
-//! contract_set_commitment, n_inputs, (contract, key, value)*, n_outputs, (contract, key,
-//! value)*]`. The registry passes `[os_version, program_hash, thread_id, sequence,
-//! contract_set_commitment, lists]`; the verifier inserts the chain id and its caller (the
+//! contract_set_commitment, n_transactions, transactions_commitment, n_inputs, (contract, key,
+//! value)*, n_outputs, (contract, key, value)*]`. The registry passes `[os_version,
+//! program_hash, thread_id, sequence, contract_set_commitment, n_transactions,
+//! transactions_commitment, lists]`; the verifier inserts the chain id and its caller (the
 //! registry) with `with_context`, so a proof made for another chain or registry fails (both
 //! enter the transfer domain every signature covers).
 //!
@@ -24,7 +25,14 @@ use stark_verifier::fields::qm31::mul_unreduced;
 use thread_verifier::lookup::LookupElements;
 
 /// Felts before the input list.
-pub const HEADER_LEN: u32 = 7;
+pub const HEADER_LEN: u32 = 9;
+/// Where the transaction list's count and packed capacity are in the public input.
+pub const TX_COUNT_INDEX: u32 = 7;
+pub const TX_CAP_INDEX: u32 = 8;
+/// `LinkRelation` tag of a transaction-list capacity (`zkthread_prover::signed::link`).
+pub const TAG_TX_CAP: u32 = 7;
+/// `zkthread_sig::tx_list::TAG_TX_LIST`: the first word of the empty list's capacity.
+pub const TAG_TX_LIST: u32 = 7;
 /// Values of a `StateRelation` entry (`zkthread_prover::signed::role::STATE_RELATION_SIZE`).
 pub const STATE_RELATION_SIZE: u32 = 17;
 /// `StateRelation` kinds (`zkthread_prover::signed::link`).
@@ -34,6 +42,8 @@ pub const KIND_KEY: u32 = 1;
 const TWO_POW_31: NonZero<u128> = 0x80000000;
 const TWO_POW_16: NonZero<u128> = 0x10000;
 const TWO_POW_124: NonZero<u128> = 0x10000000000000000000000000000000;
+/// A packed transaction-list capacity is below 2^248: its high 128 bits below 2^120.
+const TWO_POW_120: u128 = 0x1000000000000000000000000000000;
 /// A key slot's value is below 2^155: its high 128 bits below 2^27.
 const KEY_SLOT_HIGH_BOUND: u128 = 0x8000000;
 
@@ -263,6 +273,7 @@ pub fn bound_slots(
     if public_input.len() < HEADER_LEN {
         return Result::Err('statement: truncated');
     }
+    tx_list(public_input)?;
     let chain_id = *public_input[2];
     let registry = *public_input[3];
     let thread_id = *public_input[4];
@@ -431,25 +442,26 @@ fn combine(values: Span<M31>, weights: Span<Coordinates>, minus_z: Coordinates) 
     )
 }
 
-/// `sum over changed slots of 1/d(after) - 1/d(before)`, `d(t) = sum_i alpha^i t_i - z` for the
-/// slot's `state_values` (the Rust `boundary_sum`). One inversion: the sum is kept as one
-/// fraction, each slot adding `(d_before - d_after) / (d_after d_before)`; the final
-/// denominator is zero exactly when one slot's is (QM31 is a field), then Err.
-pub fn boundary_sum(slots: Span<BoundSlot>, state: @LookupElements) -> Result<QM31, felt252> {
-    let powers = *state.alpha_powers;
-    assert(STATE_RELATION_SIZE <= powers.len(), 'lookup: too many values');
+/// `alpha^0..n` of `elements` as coordinates, and `-z` as the non-negative `minus_z`.
+fn weights(elements: @LookupElements, n: u32) -> (Span<Coordinates>, Coordinates) {
+    let powers = *elements.alpha_powers;
+    assert(n <= powers.len(), 'lookup: too many values');
     let mut weights: Array<Coordinates> = array![];
     let mut k = 0;
-    while k != STATE_RELATION_SIZE {
+    while k != n {
         weights.append(coordinates(*powers[k]));
         k += 1;
     };
-    let weights = weights.span();
-    let (z0, z1, z2, z3) = coordinates(*state.z);
+    let (z0, z1, z2, z3) = coordinates(*elements.z);
     let p: felt252 = P.into();
-    let minus_z = (p - z0, p - z1, p - z2, p - z3);
-    let mut numerator = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-    let mut denominator = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    (weights.span(), (p - z0, p - z1, p - z2, p - z3))
+}
+
+/// `(d(after), d(before))` of every changed slot, `d(t) = sum_i alpha^i t_i - z` for the
+/// slot's `state_values`.
+fn state_pairs(slots: Span<BoundSlot>, state: @LookupElements) -> Array<(QM31, QM31)> {
+    let (weights, minus_z) = weights(state, STATE_RELATION_SIZE);
+    let mut pairs: Array<(QM31, QM31)> = array![];
     for slot in slots {
         let s = *slot;
         if s.before != s.after {
@@ -459,23 +471,129 @@ pub fn boundary_sum(slots: Span<BoundSlot>, state: @LookupElements) -> Result<QM
             let d_before = combine(
                 state_values(s.domain, s.account, s.before).span(), weights, minus_z,
             );
-            let product = d_after * d_before;
-            // numerator * product + denominator * (d_before - d_after), reduced once: each
-            // unreduced product coordinate is below 2^66, their sum below 2^67.
-            let (a0, a1, a2, a3) = mul_unreduced(numerator, product);
-            let (b0, b1, b2, b3) = mul_unreduced(denominator, d_before - d_after);
-            numerator =
-                QM31Trait::from_m31s(
-                    M31Trait::reduce_felt(a0 + b0),
-                    M31Trait::reduce_felt(a1 + b1),
-                    M31Trait::reduce_felt(a2 + b2),
-                    M31Trait::reduce_felt(a3 + b3),
-                );
-            denominator = denominator * product;
+            pairs.append((d_after, d_before));
         }
+    };
+    pairs
+}
+
+/// `(d(TxCap(n, cap)), d(TxCap(0, initial)))` in `link`. For the empty list (`n = 0`, `cap`
+/// initial) the two are equal and the pair adds exactly zero.
+fn tx_list_pair(count: u32, cap: Span<M31>, link: @LookupElements) -> (QM31, QM31) {
+    let mut initial: Array<M31> = array![M31Trait::from_u32_unchecked(TAG_TX_LIST)];
+    while initial.len() != 8 {
+        initial.append(M31Trait::from_u32_unchecked(0));
+    };
+    let (weights, minus_z) = weights(link, 10);
+    (
+        combine(tx_cap_entry(count, cap), weights, minus_z),
+        combine(tx_cap_entry(0, initial.span()), weights, minus_z),
+    )
+}
+
+/// `sum over pairs (a, b) of 1/a - 1/b`, kept as one fraction: one inversion. Each pair adds
+/// `(b - a) / (a b)`; the final denominator is zero exactly when one `a` or `b` is (QM31 is a
+/// field), then Err.
+fn sum_of_differences(pairs: Span<(QM31, QM31)>) -> Result<QM31, felt252> {
+    let mut numerator = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    let mut denominator = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    for pair in pairs {
+        let (a, b) = *pair;
+        let product = a * b;
+        // numerator * product + denominator * (b - a), reduced once: each unreduced product
+        // coordinate is below 2^66, their sum below 2^67.
+        let (a0, a1, a2, a3) = mul_unreduced(numerator, product);
+        let (b0, b1, b2, b3) = mul_unreduced(denominator, b - a);
+        numerator =
+            QM31Trait::from_m31s(
+                M31Trait::reduce_felt(a0 + b0),
+                M31Trait::reduce_felt(a1 + b1),
+                M31Trait::reduce_felt(a2 + b2),
+                M31Trait::reduce_felt(a3 + b3),
+            );
+        denominator = denominator * product;
     };
     if denominator == QM31Trait::from_u32_unchecked(0, 0, 0, 0) {
         return Result::Err('statement: zero denominator');
     }
     Result::Ok(numerator * denominator.inverse())
+}
+
+/// `sum over changed slots of 1/d(after) - 1/d(before)` (the Rust `boundary_sum`).
+pub fn boundary_sum(slots: Span<BoundSlot>, state: @LookupElements) -> Result<QM31, felt252> {
+    sum_of_differences(state_pairs(slots, state).span())
+}
+
+/// `1/d(TxCap(n, cap)) - 1/d(TxCap(0, initial))` in `link` (the Rust
+/// `tx_list_boundary_sum`): zero for the empty list, Err if a denominator is zero.
+pub fn tx_list_boundary_sum(
+    count: u32, cap: Span<M31>, link: @LookupElements,
+) -> Result<QM31, felt252> {
+    sum_of_differences(array![tx_list_pair(count, cap, link)].span())
+}
+
+/// The whole boundary the rows' LogUp sums must reach (the Rust `statement::boundary`):
+/// `boundary_sum` + `tx_list_boundary_sum`, with one inversion.
+pub fn statement_boundary_sum(
+    slots: Span<BoundSlot>,
+    state: @LookupElements,
+    tx_count: u32,
+    tx_cap: Span<M31>,
+    link: @LookupElements,
+) -> Result<QM31, felt252> {
+    let mut pairs = state_pairs(slots, state);
+    pairs.append(tx_list_pair(tx_count, tx_cap, link));
+    sum_of_differences(pairs.span())
+}
+
+/// The transaction list of the public input: `(n, cap[8])`, the capacity unpacked from
+/// `sum cap[i] * 2^(31 i)` (`zkthread_sig::TxListCommitment::from_felts`: below 2^248, every
+/// word below 2^31 - 1, so each list has one encoding).
+pub fn tx_list(public_input: Span<felt252>) -> Result<(u32, Span<M31>), felt252> {
+    if public_input.len() < HEADER_LEN {
+        return Result::Err('statement: truncated');
+    }
+    let count: u32 = match (*public_input[TX_COUNT_INDEX]).try_into() {
+        Option::Some(n) => n,
+        Option::None => { return Result::Err('statement: tx count'); },
+    };
+    // The AIR counts in M31: a count of n + p would name the same path as n.
+    if count >= P {
+        return Result::Err('statement: tx count');
+    }
+    let wide: u256 = (*public_input[TX_CAP_INDEX]).into();
+    // 8 words of 31 bits: 4 from the low 124 bits, 4 from bits 124..248.
+    if wide.high >= TWO_POW_120 {
+        return Result::Err('statement: tx commitment');
+    }
+    let (top, low) = u128_safe_divmod(wide.low, TWO_POW_124);
+    let high = top + wide.high * 16;
+    let mut words: Array<M31> = array![];
+    let mut error = false;
+    for part in array![low, high] {
+        let mut rest = part;
+        let mut k = 0;
+        while k != 4 {
+            let (next, w) = u128_safe_divmod(rest, TWO_POW_31);
+            if w == P.into() {
+                error = true;
+            }
+            words.append(M31Trait::from_u32_unchecked(w.try_into().unwrap()));
+            rest = next;
+            k += 1;
+        };
+    };
+    if error {
+        return Result::Err('statement: tx commitment');
+    }
+    Result::Ok((count, words.span()))
+}
+
+/// `TxCap(index, cap)`: `[TAG_TX_CAP, index, cap[8]]`.
+fn tx_cap_entry(index: u32, cap: Span<M31>) -> Span<M31> {
+    let mut values = array![
+        M31Trait::from_u32_unchecked(TAG_TX_CAP), M31Trait::from_u32_unchecked(index),
+    ];
+    values.append_span(cap);
+    values.span()
 }

@@ -1,9 +1,9 @@
 //! The full stwo `verify` of a signed-transfer proof (the prover's
 //! `zkthread_prover::signed::verify_signed`): owners -> slot binding (`statement::bound_slots`)
 //! -> signed header + stark part (`proof`) -> parameter and shape checks -> transcript replay
-//! (public input, `[signed_air_digest, 5 log sizes]`, preprocessed root constant, main tree,
-//! draws State / Link / Poseidon2 / RangeCheck, interaction tree, 5 claimed sums) -> the
-//! transfer's claimed sum = boundary - others -> composition commitment -> OODS point ->
+//! (public input, `[signed_air_digest, 6 log sizes]`, preprocessed root constant, main tree,
+//! draws State / Link / Poseidon2 / RangeCheck, interaction tree, 6 claimed sums) -> the
+//! transfer's claimed sum = boundary (state + transaction list) - others -> composition commitment -> OODS point ->
 //! composition check with `signed_air` -> PCS/FRI (`stark_verifier::pcs`).
 
 use core::poseidon::poseidon_hash_span;
@@ -22,7 +22,7 @@ use thread_verifier::lookup::LookupElementsTrait;
 use thread_verifier::proof::split_slot_owners;
 use crate::generated_params::{SIGNED_MAX_LOG_ROWS, SIGNED_RANGE_BITS};
 use crate::proof::{SignedProof, parse_signed_proof};
-use crate::statement::{bound_slots, boundary_sum};
+use crate::statement::{bound_slots, statement_boundary_sum, tx_list};
 
 /// Trees of a signed proof: preprocessed, main, interaction, composition.
 const N_TREES: u32 = 4;
@@ -153,8 +153,10 @@ pub fn verify_signed_proof(
         digest_sponge_log_size: *log[2],
         key_sponge_claimed_sum: zero,
         key_sponge_log_size: *log[3],
+        tx_list_claimed_sum: zero,
+        tx_list_log_size: *log[4],
         poseidon2_claimed_sum: zero,
-        poseidon2_log_size: *log[4],
+        poseidon2_log_size: *log[5],
         range_table_claimed_sum: zero,
         range_table_log_size: max_log,
     };
@@ -169,9 +171,11 @@ pub fn verify_signed_proof(
     let sums = proof.claimed_sums;
     channel.mix_felts(sums);
 
-    // The transfer rows' LogUp sum is not sent: boundary (from the public lists) - others.
-    let boundary = boundary_sum(slots.span(), @state)?;
-    let others = *sums[0] + *sums[1] + *sums[2] + *sums[3] + *sums[4];
+    // The transfer rows' LogUp sum is not sent: boundary (the public lists' state change and
+    // the transaction list's first and last capacities) - others.
+    let (tx_count, tx_cap) = tx_list(public_input)?;
+    let boundary = statement_boundary_sum(slots.span(), @state, tx_count, tx_cap, @link)?;
+    let others = *sums[0] + *sums[1] + *sums[2] + *sums[3] + *sums[4] + *sums[5];
     let air_params = SignedAirParams {
         state_relation: state,
         link_relation: link,
@@ -185,9 +189,11 @@ pub fn verify_signed_proof(
         digest_sponge_log_size: *log[2],
         key_sponge_claimed_sum: *sums[2],
         key_sponge_log_size: *log[3],
-        poseidon2_claimed_sum: *sums[3],
-        poseidon2_log_size: *log[4],
-        range_table_claimed_sum: *sums[4],
+        tx_list_claimed_sum: *sums[3],
+        tx_list_log_size: *log[4],
+        poseidon2_claimed_sum: *sums[4],
+        poseidon2_log_size: *log[5],
+        range_table_claimed_sum: *sums[5],
         range_table_log_size: max_log,
     };
 

@@ -1,7 +1,9 @@
 //! The public input (exactly what the registry passes) and the LogUp boundary sum it implies.
 //!
 //! Encoding: `[os_version, program_hash, thread_id, sequence, contract_set_commitment,
-//! n_inputs, (contract, key, value)*, n_outputs, (contract, key, value)*]`. Lists strictly
+//! n_transactions, transactions_commitment, n_inputs, (contract, key, value)*, n_outputs,
+//! (contract, key, value)*]`. This unsigned baseline proves no transaction list: only
+//! `(0, 0)` is accepted there. Lists strictly
 //! ascending by (contract, key) as integers; values are u128 balances; every output slot is an
 //! input slot. Slot `i` of the AIR is input entry `i`; its token is the rank of its contract
 //! among the distinct contracts of the input list; a slot not in the outputs keeps its value.
@@ -14,6 +16,9 @@ use stark_verifier::fields::qm31::mul_unreduced;
 use stark_verifier::circle::pow2_u32;
 use crate::generated_params::{LIMB_BITS, MAX_SLOTS, N_LIMBS};
 use crate::lookup::LookupElements;
+
+/// Felts before the input list.
+pub const HEADER_LEN: u32 = 7;
 
 /// One slot of the statement: its AIR index, token index, and value before / after.
 #[derive(Drop, Copy, Debug, PartialEq)]
@@ -72,11 +77,15 @@ fn ascending(list: Span<Entry>) -> bool {
 /// The statement's slots (the prover's `PublicInput::statement_slots`).
 pub fn statement_slots(public_input: Span<felt252>) -> Result<Array<StatementSlot>, felt252> {
     let mut felts = public_input;
-    if felts.len() < 5 {
+    if felts.len() < HEADER_LEN {
         return Result::Err('statement: truncated');
     }
-    let _header = felts.slice(0, 5);
-    felts = felts.slice(5, felts.len() - 5);
+    // The registry's transaction-list commitment: this program proves none, so only the
+    // empty marker (0, 0) is a statement it can prove.
+    if *felts[5] != 0 || *felts[6] != 0 {
+        return Result::Err('statement: tx list');
+    }
+    felts = felts.slice(HEADER_LEN, felts.len() - HEADER_LEN);
     let inputs = read_list(ref felts)?;
     let outputs = read_list(ref felts)?;
     if felts.len() != 0 {
@@ -147,14 +156,14 @@ pub fn balance_key(owner: felt252) -> felt252 {
 /// witness: a key determines its owner up to a Pedersen collision, so it needs no transcript.
 /// Expects a public input `statement_slots` accepted.
 pub fn check_slot_owners(public_input: Span<felt252>, owners: Span<felt252>) -> Result<(), felt252> {
-    let n_inputs: u32 = (*public_input[5]).try_into().unwrap();
+    let n_inputs: u32 = (*public_input[HEADER_LEN]).try_into().unwrap();
     if owners.len() != n_inputs {
         return Result::Err('statement: owner count');
     }
     let mut i = 0;
     let mut bound = true;
     while i != n_inputs {
-        let key = *public_input[6 + 3 * i + 1];
+        let key = *public_input[HEADER_LEN + 1 + 3 * i + 1];
         if key != balance_key(*owners[i]) {
             bound = false;
             break;

@@ -1,9 +1,9 @@
 //! The signed-transfer AIR's constraint evaluation at the OODS point, for the Cairo library
 //! `contracts/signed_air` (the program-specific half of the future signed verifier).
 //!
-//! Six components, in proof order (`zkthread_prover::signed::prover::components`): the four
-//! roles (`signed_transfer`, `chain_step`, `digest_sponge`, `key_sponge`), `poseidon2` and the
-//! 8-bit `range_table`. Generated here, never typed by hand:
+//! Seven components, in proof order (`zkthread_prover::signed::prover::components`): the five
+//! roles (`signed_transfer`, `chain_step`, `digest_sponge`, `key_sponge`, `tx_list`),
+//! `poseidon2` and the 8-bit `range_table`. Generated here, never typed by hand:
 //! - the roles and the range table as constraint programs (the `cairo::op` format, from stwo's
 //!   `ExprEvaluator`, run by the thread verifier's `oods::accumulate_component`), stored as
 //!   constant `[felt252; N]` arrays packing [`WORDS_PER_FELT`] words per felt (word `j` at bits
@@ -14,7 +14,7 @@
 //!   the rounds, reading the tables generated here from `zkthread_prover::poseidon2::constants`
 //!   (p3's round constants, `M4`, the internal diagonal) and the component's column layout
 //!   (checked regular here, so the Cairo loops address exactly the Rust AIR's columns);
-//! - the proof's mask shape and column log sizes, and the composition over all six components.
+//! - the proof's mask shape and column log sizes, and the composition over all seven components.
 //!
 //! Equality with stwo is shown by the Cairo tests at random points (`signed_vectors`), per
 //! component and for the whole composition.
@@ -26,7 +26,7 @@ use stwo::core::fields::qm31::SecureField;
 use stwo_constraint_framework::FrameworkComponent;
 use zkthread_prover::poseidon2::air as p2;
 use zkthread_prover::poseidon2::constants::{CONSTANTS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH};
-use zkthread_prover::signed::prover::{components, Components, SIZED_COMPONENTS};
+use zkthread_prover::signed::prover::{components, Components, N_COMPONENTS, SIZED_COMPONENTS};
 use zkthread_prover::signed::role::{Relations, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
 
 use crate::cairo::{self, component_program, snake};
@@ -46,16 +46,17 @@ pub const SIGNED_VECTORS_RELATIVE_PATH: &str =
 pub const N_PREPROCESSED_COLUMNS: usize = 1;
 
 /// Component names, in proof order (Cairo identifiers derive from them).
-pub const COMPONENT_NAMES: [&str; 6] = [
+pub const COMPONENT_NAMES: [&str; N_COMPONENTS] = [
     "signed_transfer",
     "chain_step",
     "digest_sponge",
     "key_sponge",
+    "tx_list",
     "poseidon2",
     "range_table",
 ];
 /// Index of the Poseidon2 component in [`COMPONENT_NAMES`].
-pub const POSEIDON2_INDEX: usize = 4;
+pub const POSEIDON2_INDEX: usize = 5;
 
 /// The relations in draw order (`Relations::draw`): evaluator name and size.
 pub fn relation_order() -> [(&'static str, usize); 4] {
@@ -83,7 +84,7 @@ pub fn signed_vectors_path() -> std::path::PathBuf {
 pub fn signed_components(
     log_sizes: &[u32; SIZED_COMPONENTS],
     relations: &Relations,
-    sums: [SecureField; 6],
+    sums: [SecureField; N_COMPONENTS],
 ) -> Components {
     components(log_sizes, relations, sums)
 }
@@ -95,11 +96,11 @@ fn symbolic<E: stwo_constraint_framework::FrameworkEval>(
     Ok(SymbolicComponent::new(name, c)?)
 }
 
-/// Symbolic forms of the six components, in proof order.
+/// Symbolic forms of the seven components, in proof order.
 pub fn symbolic_signed_components() -> Result<Vec<SymbolicComponent>, CodegenError> {
     let zero = SecureField::from_u32_unchecked(0, 0, 0, 0);
     // The expressions do not depend on the sizes or the relations' values.
-    let c = signed_components(&[4; SIZED_COMPONENTS], &Relations::dummy(), [zero; 6]);
+    let c = signed_components(&[4; SIZED_COMPONENTS], &Relations::dummy(), [zero; N_COMPONENTS]);
     Ok(vec![
         symbolic(COMPONENT_NAMES[0], &c.0)?,
         symbolic(COMPONENT_NAMES[1], &c.1)?,
@@ -107,6 +108,7 @@ pub fn symbolic_signed_components() -> Result<Vec<SymbolicComponent>, CodegenErr
         symbolic(COMPONENT_NAMES[3], &c.3)?,
         symbolic(COMPONENT_NAMES[4], &c.4)?,
         symbolic(COMPONENT_NAMES[5], &c.5)?,
+        symbolic(COMPONENT_NAMES[6], &c.6)?,
     ])
 }
 
@@ -239,7 +241,7 @@ const AIR_HEADER: &str =
 // (the roles and the range table through stwo-constraint-framework's ExprEvaluator; Poseidon2
 // through `crate::poseidon2` and the tables in `generated_poseidon2`). Do not edit:
 // `cargo test -p zkthread-air-codegen` fails if this file differs from a fresh generation.
-//! The signed-transfer AIR's constraints at the OODS point: six components in proof order,
+//! The signed-transfer AIR's constraints at the OODS point: seven components in proof order,
 //! folded as stwo's `PointEvaluationAccumulator` folds them.
 //!
 //! Every component of the proof divides its constraints by the same vanishing polynomial (the
@@ -410,7 +412,7 @@ pub fn eval_composition_at_point(
     denom_inv * accumulate_signed_air(zero, random_coeff, values, params)
 }
 
-/// Folds the undivided constraints of the six components, in proof order, into `acc`.
+/// Folds the undivided constraints of the seven components, in proof order, into `acc`.
 /// `values`: the flattened mask (`flatten_mask`).
 pub fn accumulate_signed_air(
     acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,

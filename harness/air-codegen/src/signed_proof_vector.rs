@@ -66,6 +66,7 @@ fn statement() -> SignedPublicInput {
         thread_id: Felt::from(3u8),
         sequence: Felt::from(0u8),
         contract_set_commitment: contract_set_commitment(&[Felt::from(TOKEN)]),
+        transactions: Default::default(),
         inputs: vec![],
         outputs: vec![],
     }
@@ -119,11 +120,7 @@ pub fn signed_scenario_proof(
         return Err(format!("rejected: {:?}", batch.rejected));
     }
     let sb = batch.sub_block;
-    let pi = SignedPublicInput {
-        inputs: sb.inputs,
-        outputs: sb.outputs,
-        ..statement()
-    };
+    let pi = sb.statement(&statement());
     let proof = prove_signed::<MC>(&pi, &sb.owners, &sb.rows, params).map_err(|e| e.to_string())?;
     verify_signed::<MC>(&pi, &proof, params).map_err(|e| e.to_string())?;
     Ok((pi, signed_proof_to_felts(&proof)))

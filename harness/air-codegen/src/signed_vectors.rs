@@ -13,7 +13,7 @@ use stwo::core::fields::qm31::SecureField;
 use stwo_constraint_framework::logup::LookupElements;
 use zkthread_prover::signed::range::range_log_size;
 use zkthread_prover::poseidon2::air::RELATION_SIZE as POSEIDON2_RELATION_SIZE;
-use zkthread_prover::signed::prover::SIZED_COMPONENTS;
+use zkthread_prover::signed::prover::{N_COMPONENTS, SIZED_COMPONENTS};
 use zkthread_prover::signed::role::{Relations, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
 use zkthread_stark_vectors::Samples;
 
@@ -42,12 +42,12 @@ fn render_case(out: &mut String, index: usize, log_sizes: [u32; SIZED_COMPONENTS
     let poseidon2 = LookupElements::<POSEIDON2_RELATION_SIZE>::draw(&mut twin);
     let range = LookupElements::<1>::draw(&mut twin);
     let relations = Relations::draw(&mut channel);
-    let sums: [SecureField; 6] = std::array::from_fn(|_| samples.qm31());
+    let sums: [SecureField; N_COMPONENTS] = std::array::from_fn(|_| samples.qm31());
     let random_coeff = channel.draw_secure_felt();
     let point = CirclePoint::<SecureField>::get_random_point(&mut channel);
 
     let c = signed_components(&log_sizes, &relations, sums);
-    let list: Vec<&dyn Component> = vec![&c.0, &c.1, &c.2, &c.3, &c.4, &c.5];
+    let list: Vec<&dyn Component> = vec![&c.0, &c.1, &c.2, &c.3, &c.4, &c.5, &c.6];
     let components = Components {
         components: list.clone(),
         n_preprocessed_columns: N_PREPROCESSED_COLUMNS,
@@ -131,8 +131,8 @@ fn render_case(out: &mut String, index: usize, log_sizes: [u32; SIZED_COMPONENTS
 /// (log sizes, seed) of the committed cases: every component below the range table's smallest
 /// height 2^8, and components of several sizes (the table has the tallest one's height).
 pub const CASES: [([u32; SIZED_COMPONENTS], u64); 2] = [
-    ([4, 6, 4, 5, 7], 0x7369_676e_6564_0001),
-    ([5, 8, 6, 7, 12], 0x7369_676e_6564_0002),
+    ([4, 6, 4, 5, 4, 7], 0x7369_676e_6564_0001),
+    ([5, 8, 6, 7, 4, 12], 0x7369_676e_6564_0002),
 ];
 
 /// The generated Cairo vector file.
@@ -162,7 +162,7 @@ pub struct SignedCase {
     pub random_coeff: QM31,
     pub params: SignedAirParams,
     pub max_log_degree_bound: u32,
-    /// stwo's composition value (all six components).
+    /// stwo's composition value (all seven components).
     pub expected: QM31,
     /// stwo's value of each component alone (a fresh accumulator), in proof order.
     pub expected_components: Span<QM31>,

@@ -7,7 +7,7 @@ use zkthread_air_codegen::signed::{self, COMPONENT_NAMES, POSEIDON2_INDEX};
 use zkthread_prover::poseidon2::air as p2;
 use zkthread_prover::signed::prover::column_log_sizes;
 use zkthread_prover::signed::role::Role;
-use zkthread_prover::signed::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole};
+use zkthread_prover::signed::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole, TxListRole};
 
 mod common;
 
@@ -56,6 +56,7 @@ fn symbolic_components_are_the_provers() {
         shape::<ChainStepRole>(),
         shape::<DigestRole>(),
         shape::<KeySpongeRole>(),
+        shape::<TxListRole>(),
     ];
     for (c, (columns, own, interaction)) in components.iter().zip(roles) {
         assert_eq!(c.mask_offsets[1].len(), columns, "{}", c.name);
@@ -68,7 +69,7 @@ fn symbolic_components_are_the_provers() {
     // The column log sizes the Cairo side commits with are the prover's.
     let shape =
         zkthread_air_codegen::cairo::mask_shape(&components, signed::N_PREPROCESSED_COLUMNS);
-    let log = [4, 6, 4, 5, 7];
+    let log = [4, 6, 4, 5, 4, 7];
     let sizes = column_log_sizes(&log);
     let logs = [
         log[0],
@@ -76,6 +77,7 @@ fn symbolic_components_are_the_provers() {
         log[2],
         log[3],
         log[4],
+        log[5],
         zkthread_prover::signed::range::range_log_size(&log),
     ];
     for tree in 0..3 {

@@ -43,8 +43,20 @@ pub struct SettledSummary {
     pub n_outputs: u32,
     /// How many `SubBlockSettled` chunks carried the outputs.
     pub n_chunks: u32,
+    /// The transaction list the proof committed to (see [`TransactionList`]).
+    pub transactions: TransactionList,
     /// `poseidon_hash_span(public_input)`: see [`public_input_hash`].
     pub public_input_hash: Felt,
+}
+
+/// `settle`'s `transactions` argument (`registry::interface::TransactionList`): the number of
+/// transactions in the sub-block and the program's commitment to their ordered list (the
+/// signed token program: `zkthread_sig::TxListCommitment`, `count` and the packed capacity).
+/// A program that proves no list takes `(0, 0)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TransactionList {
+    pub count: u32,
+    pub commitment: Felt,
 }
 
 /// Arguments of `create_thread`.
@@ -66,16 +78,18 @@ pub struct Settlement {
     pub sequence: u64,
     pub inputs: Vec<SlotValue>,
     pub outputs: Vec<SlotValue>,
+    pub transactions: TransactionList,
     pub proof: Vec<Felt>,
 }
 
 impl Settlement {
     /// `settle(thread_id: u64, sequence: u64, inputs: Span<(ContractAddress, felt252, felt252)>,
-    /// outputs: Span<...>, proof: Span<felt252>)`.
+    /// outputs: Span<...>, transactions: TransactionList, proof: Span<felt252>)`.
     pub fn calldata(&self) -> Vec<Felt> {
         let mut out = vec![Felt::from(self.thread_id), Felt::from(self.sequence)];
         push_slot_span(&mut out, &self.inputs);
         push_slot_span(&mut out, &self.outputs);
+        out.extend([Felt::from(self.transactions.count), self.transactions.commitment]);
         push_felt_span(&mut out, &self.proof);
         out
     }
@@ -138,8 +152,9 @@ pub fn contract_set_commitment(contracts: &[Felt]) -> Felt {
 }
 
 /// The public input the verifier receives for a settlement, exactly as the registry builds it:
-/// `[os_version, program_hash, thread_id, sequence, contract_set_commitment, n_inputs,
-/// (contract, key, value)*, n_outputs, (contract, key, value)*]`.
+/// `[os_version, program_hash, thread_id, sequence, contract_set_commitment, n_transactions,
+/// transactions_commitment, n_inputs, (contract, key, value)*, n_outputs, (contract, key,
+/// value)*]`.
 pub fn public_input(
     os_version: Felt,
     program_hash: Felt,
@@ -152,6 +167,8 @@ pub fn public_input(
         Felt::from(settlement.thread_id),
         Felt::from(settlement.sequence),
         contract_set_commitment(contracts),
+        Felt::from(settlement.transactions.count),
+        settlement.transactions.commitment,
     ];
     push_slot_span(&mut out, &settlement.inputs);
     push_slot_span(&mut out, &settlement.outputs);
@@ -357,6 +374,7 @@ impl Registry {
         ];
         push_slot_span(&mut data, &settlement.inputs);
         push_slot_span(&mut data, &settlement.outputs);
+        data.extend([Felt::from(settlement.transactions.count), settlement.transactions.commitment]);
         let words = client.call(self.address, "public_input", data).await?;
         match words.split_first() {
             Some((len, rest)) if Felt::from(rest.len()) == *len => Ok(rest.to_vec()),
@@ -584,7 +602,7 @@ pub fn sub_block_settled(registry: Felt, events: &[Event]) -> Result<SettledStat
 
 /// The `SubBlockSettledSummary` `registry` emitted among `events` (one transaction's): keys
 /// `[selector, thread_id, sequence]`, data `[prover, n_inputs, n_outputs, n_chunks,
-/// public_input_hash]`. Exactly one is expected.
+/// n_transactions, transactions_commitment, public_input_hash]`. Exactly one is expected.
 pub fn sub_block_settled_summary(registry: Felt, events: &[Event]) -> Result<SettledSummary> {
     let wanted = selector(SUB_BLOCK_SETTLED_SUMMARY_EVENT)?;
     let bad = |detail: String| ClientError::Decode {
@@ -603,7 +621,9 @@ pub fn sub_block_settled_summary(registry: Felt, events: &[Event]) -> Result<Set
     let [_, thread_id, sequence] = event.keys.as_slice() else {
         return Err(bad(format!("keys {:?}", event.keys)));
     };
-    let [prover, n_inputs, n_outputs, n_chunks, public_input_hash] = event.data.as_slice() else {
+    let [prover, n_inputs, n_outputs, n_chunks, n_transactions, transactions_commitment, public_input_hash] =
+        event.data.as_slice()
+    else {
         return Err(bad(format!("data {:?}", event.data)));
     };
     fn number<T: TryFrom<Felt>>(felt: &Felt, what: &str) -> Result<T> {
@@ -616,6 +636,10 @@ pub fn sub_block_settled_summary(registry: Felt, events: &[Event]) -> Result<Set
         n_inputs: number(n_inputs, "n_inputs")?,
         n_outputs: number(n_outputs, "n_outputs")?,
         n_chunks: number(n_chunks, "n_chunks")?,
+        transactions: TransactionList {
+            count: number(n_transactions, "n_transactions")?,
+            commitment: *transactions_commitment,
+        },
         public_input_hash: *public_input_hash,
     })
 }
@@ -633,9 +657,10 @@ mod tests {
             sequence: 9,
             inputs: vec![slot(1, 2, 3)],
             outputs: vec![slot(1, 2, 4), slot(5, 6, 7)],
+            transactions: TransactionList { count: 2, commitment: Felt::from(0x7cu8) },
             proof: vec![Felt::from(42u8)],
         };
-        let expected: Vec<Felt> = [3u8, 9, 1, 1, 2, 3, 2, 1, 2, 4, 5, 6, 7, 1, 42]
+        let expected: Vec<Felt> = [3u8, 9, 1, 1, 2, 3, 2, 1, 2, 4, 5, 6, 7, 2, 0x7c, 1, 42]
             .into_iter()
             .map(Felt::from)
             .collect();
@@ -811,8 +836,8 @@ mod tests {
         let registry = Felt::from(100u8);
         let events = [
             settled_chunk(registry, 0, 1, 0, 2),
-            summary_event(Felt::from(5u8), &[1, 1, 1, 1, 1]),
-            summary_event(registry, &[0x70, 4, 2, 1, 0x11]),
+            summary_event(Felt::from(5u8), &[1, 1, 1, 1, 1, 1, 1]),
+            summary_event(registry, &[0x70, 4, 2, 1, 3, 0x7c, 0x11]),
         ];
         assert_eq!(
             sub_block_settled_summary(registry, &events).unwrap(),
@@ -823,13 +848,14 @@ mod tests {
                 n_inputs: 4,
                 n_outputs: 2,
                 n_chunks: 1,
+                transactions: TransactionList { count: 3, commitment: Felt::from(0x7cu8) },
                 public_input_hash: Felt::from(0x11u8),
             }
         );
         assert!(sub_block_settled_summary(registry, &events[..2]).is_err());
         let twice = [events[2].clone(), events[2].clone()];
         assert!(sub_block_settled_summary(registry, &twice).is_err());
-        let short = summary_event(registry, &[0x70, 4, 2, 1]);
+        let short = summary_event(registry, &[0x70, 4, 2, 1, 3, 0x7c]);
         assert!(sub_block_settled_summary(registry, &[short]).is_err());
     }
 
@@ -840,6 +866,7 @@ mod tests {
             sequence: 9,
             inputs: vec![SlotValue::new(Felt::ONE, Felt::TWO, Felt::THREE)],
             outputs: vec![],
+            transactions: TransactionList::default(),
             proof: vec![Felt::from(42u8)],
         };
         let (os, program, contracts) = (Felt::from(7u8), Felt::from(8u8), [Felt::ONE]);

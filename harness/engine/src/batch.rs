@@ -13,7 +13,7 @@ use zkthread_store::{
     NewSubBlock, Rejected, Store, SubBlock, SubBlockStatus, ThreadKey, Transfer as StoredTransfer,
 };
 
-use crate::codec::{signed_tx, to_entries};
+use crate::codec::{signed_tx, to_entries, tx_list_record};
 use crate::error::{ChainContext, EngineError, Result};
 use crate::program::thread_statement;
 use crate::reconcile::{reconcile, Reconciled};
@@ -279,6 +279,7 @@ async fn build(
             program_hash: info.program_hash,
             contract_set_commitment: info.contract_set_commitment,
             transfers: accepted,
+            transactions: tx_list_record(&sub_block.transactions),
             inputs: to_entries(&sub_block.inputs),
             outputs: to_entries(&sub_block.outputs),
             parent_attempt: parent.as_ref().map(|p| p.attempt),

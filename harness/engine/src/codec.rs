@@ -5,12 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
-use zkthread_client::registry::Settlement;
+use zkthread_client::registry::{Settlement, TransactionList};
 use zkthread_client::Felt;
 use zkthread_prover::signed::{SignedBatcher, SignedPublicInput, SignedSubBlock, SignedTransferTx};
 use zkthread_prover::{Slot, SlotValue};
 use zkthread_sig::wots::{KeyCommitment, Signature};
-use zkthread_store::{NewTransfer, SlotEntry, SubBlock, Transfer, TransferAuth};
+use zkthread_sig::TxListCommitment;
+use zkthread_store::{NewTransfer, SlotEntry, SubBlock, Transfer, TransferAuth, TxListRecord};
 
 use crate::error::{EngineError, Result};
 
@@ -38,11 +39,21 @@ pub fn to_entries(values: &[SlotValue]) -> Vec<SlotEntry> {
         .collect()
 }
 
+/// The store's form of a transaction-list commitment.
+pub fn tx_list_record(list: &TxListCommitment) -> TxListRecord {
+    TxListRecord { count: list.count, commitment: list.cap_felt() }
+}
+
 /// The statement a stored sub-block is proven for (as the registry, with the chain id and its
 /// own address, will rebuild it).
-pub fn statement(sub_block: &SubBlock, registry: Felt) -> SignedPublicInput {
+pub fn statement(sub_block: &SubBlock, registry: Felt) -> Result<SignedPublicInput> {
     let body = &sub_block.body;
-    SignedPublicInput {
+    let transactions = TxListCommitment::from_felts(
+        Felt::from(body.transactions.count),
+        body.transactions.commitment,
+    )
+    .map_err(|error| EngineError::Corrupt(format!("the stored sub-block's transaction list: {error}")))?;
+    Ok(SignedPublicInput {
         os_version: body.os_version,
         program_hash: body.program_hash,
         chain_id: body.chain_id,
@@ -50,9 +61,10 @@ pub fn statement(sub_block: &SubBlock, registry: Felt) -> SignedPublicInput {
         thread_id: Felt::from(sub_block.thread_id),
         sequence: Felt::from(body.sequence),
         contract_set_commitment: body.contract_set_commitment,
+        transactions,
         inputs: to_prover_slots(&body.inputs),
         outputs: to_prover_slots(&body.outputs),
-    }
+    })
 }
 
 /// A stored transfer with its signature, as the signed batcher takes it; `None` for a record
@@ -93,7 +105,7 @@ pub fn new_transfer(tx: &SignedTransferTx) -> NewTransfer {
 /// recomputed rather than stored).
 pub fn rebuild(sub_block: &SubBlock, registry: Felt) -> Result<SignedSubBlock> {
     let corrupt = |what: String| EngineError::Corrupt(format!("the stored sub-block {what}"));
-    let statement = statement(sub_block, registry);
+    let statement = statement(sub_block, registry)?;
     let txs = sub_block
         .body
         .transfers
@@ -114,6 +126,9 @@ pub fn rebuild(sub_block: &SubBlock, registry: Felt) -> Result<SignedSubBlock> {
     if batch.sub_block.inputs != statement.inputs || batch.sub_block.outputs != statement.outputs {
         return Err(corrupt("has slot lists that differ from its transfers batched again".into()));
     }
+    if batch.sub_block.transactions != statement.transactions {
+        return Err(corrupt("has a transaction-list commitment that differs from its transfers'".into()));
+    }
     Ok(batch.sub_block)
 }
 
@@ -129,6 +144,33 @@ pub fn settlement(sub_block: &SubBlock) -> Settlement {
         sequence: sub_block.body.sequence,
         inputs: convert(&sub_block.body.inputs),
         outputs: convert(&sub_block.body.outputs),
+        transactions: TransactionList {
+            count: sub_block.body.transactions.count,
+            commitment: sub_block.body.transactions.commitment,
+        },
         proof: sub_block.proof.clone().unwrap_or_default(),
     }
+}
+
+/// The `settle` arguments of a signed sub-block's statement, in the client's encoding: its
+/// lists, its transaction list and `proof`.
+pub fn signed_settlement(thread_id: u64, statement: &SignedPublicInput, proof: Vec<Felt>) -> Result<Settlement> {
+    let convert = |list: &[SlotValue]| {
+        list.iter()
+            .map(|e| ChainSlotValue::new(e.slot.contract, e.slot.key, e.value))
+            .collect()
+    };
+    let sequence = u64::try_from(statement.sequence)
+        .map_err(|_| EngineError::Corrupt(format!("sequence {:#x} is not a u64", statement.sequence)))?;
+    Ok(Settlement {
+        thread_id,
+        sequence,
+        inputs: convert(&statement.inputs),
+        outputs: convert(&statement.outputs),
+        transactions: TransactionList {
+            count: statement.transactions.count,
+            commitment: statement.transactions.cap_felt(),
+        },
+        proof,
+    })
 }

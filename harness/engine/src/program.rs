@@ -42,6 +42,7 @@ pub fn thread_statement(
         thread_id: Felt::from(thread_id),
         sequence: Felt::from(info.sequence),
         contract_set_commitment: info.contract_set_commitment,
+        transactions: Default::default(),
         inputs: vec![],
         outputs: vec![],
     }

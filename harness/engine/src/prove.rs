@@ -45,7 +45,7 @@ pub async fn prove(store: &Store, key: ThreadKey, observer: &dyn Observer) -> Re
             None => ProveOutcome::NothingBuilt,
         });
     };
-    let statement = statement(&sub_block, key.registry);
+    let statement = statement(&sub_block, key.registry)?;
     let witness = rebuild(&sub_block, key.registry)?;
     observer.step(&format!(
         "proving sub-block {} ({} signed transfers, {} slots) with Stwo ({}, {} bits)",

@@ -168,7 +168,7 @@ async fn check(
     key: ThreadKey,
     observer: &dyn Observer,
 ) -> Result<Preflight> {
-    let statement = statement(sub_block, key.registry);
+    let statement = statement(sub_block, key.registry)?;
     let settle = settlement(sub_block);
     let proof = poseidon252::from_felts(&settle.proof).map_err(EngineError::Decode)?;
     observer.step(

@@ -150,6 +150,9 @@ pub struct SubBlockView {
     /// Built on the previous sub-block's outputs while that one was settling.
     pub built_ahead: bool,
     pub transfers: usize,
+    /// The proof's commitment to the ordered transfer list (`settle`'s `transactions`; the
+    /// registry publishes it in `SubBlockSettledSummary`).
+    pub transactions_commitment: String,
     pub slots: usize,
     pub proof_felts: usize,
     pub tx_hash: Option<String>,

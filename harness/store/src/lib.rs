@@ -285,6 +285,13 @@ pub struct SendAttempt {
     pub nonce: Felt,
 }
 
+/// A sub-block's transaction-list commitment as stored (and as `settle` takes it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxListRecord {
+    pub count: u32,
+    pub commitment: Felt,
+}
+
 /// What the batcher produced, before it is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewSubBlock {
@@ -298,6 +305,11 @@ pub struct NewSubBlock {
     pub contract_set_commitment: Felt,
     /// Accepted transfers, in the order they apply (ids from the pending list).
     pub transfers: Vec<Transfer>,
+    /// What the proof commits to about `transfers` and `settle` passes on: their count and
+    /// ordered-list commitment (`zkthread_sig::TxListCommitment::to_felts`). Records written
+    /// before the commitment existed read as `(0, 0)`, which no signed proof is for.
+    #[serde(default)]
+    pub transactions: TxListRecord,
     pub inputs: Vec<SlotEntry>,
     pub outputs: Vec<SlotEntry>,
     /// Set when the sub-block was built ahead: on the outputs of sub-block `sequence - 1`

@@ -41,6 +41,7 @@ fn sub_block(sequence: u64, transfers: Vec<Transfer>) -> NewSubBlock {
         os_version: felt(1),
         program_hash: felt(2),
         contract_set_commitment: felt(3),
+        transactions: TxListRecord { count: transfers.len() as u32, commitment: felt(0x7c) },
         transfers,
         inputs: vec![slot(1, 10), slot(2, 0)],
         outputs: vec![slot(1, 5), slot(2, 5)],

@@ -5,9 +5,14 @@
 //!
 //! ```text
 //! [os_version, program_hash, thread_id, sequence, contract_set_commitment,
+//!  n_transactions = 0, transactions_commitment = 0,
 //!  n_inputs,  (contract, key, value) * n_inputs,
 //!  n_outputs, (contract, key, value) * n_outputs]
 //! ```
+//!
+//! The registry passes every program a transaction-list commitment (the signed program proves
+//! one, `zkthread_sig::tx_list`). This unsigned baseline proves none, so its statement is only
+//! ever the one with `(0, 0)` there: anything else is refused, never ignored.
 //!
 //! `contract_set_commitment = poseidon_hash_many([n, c_1, ..., c_n])` over the thread's
 //! contract set sorted ascending (Cairo: `poseidon_hash_span`).
@@ -79,13 +84,15 @@ pub const MAX_SLOTS: usize = 1 << 24;
 impl PublicInput {
     /// The canonical felt encoding (see module docs).
     pub fn to_felts(&self) -> Vec<Felt> {
-        let mut out = Vec::with_capacity(7 + 3 * (self.inputs.len() + self.outputs.len()));
+        let mut out = Vec::with_capacity(9 + 3 * (self.inputs.len() + self.outputs.len()));
         out.extend([
             self.os_version,
             self.program_hash,
             self.thread_id,
             self.sequence,
             self.contract_set_commitment,
+            Felt::ZERO,
+            Felt::ZERO,
         ]);
         for list in [&self.inputs, &self.outputs] {
             out.push(Felt::from(list.len() as u64));
@@ -101,6 +108,9 @@ impl PublicInput {
         let mut it = felts.iter().copied();
         let mut next = || it.next().ok_or(StatementError::Malformed("truncated"));
         let header = [next()?, next()?, next()?, next()?, next()?];
+        if [next()?, next()?] != [Felt::ZERO, Felt::ZERO] {
+            return Err(StatementError::Malformed("the unsigned program commits no transaction list"));
+        }
         let mut lists = [Vec::new(), Vec::new()];
         for list in lists.iter_mut() {
             let n: u64 = next()?.try_into().map_err(|_| StatementError::Malformed("list length"))?;

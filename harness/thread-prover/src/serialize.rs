@@ -101,7 +101,7 @@ where
 }
 
 /// Encodes a signed-transfer proof as felts: the same layout with the header
-/// `log_sizes(5), claimed_sums(5 x 4)` in the M31 stream.
+/// `log_sizes(6), claimed_sums(6 x 4)` in the M31 stream.
 pub fn signed_proof_to_felts<MC: ThreadChannel>(proof: &SignedProof<MC>) -> Vec<Felt>
 where
     SimdBackend: BackendForChannel<MC>,

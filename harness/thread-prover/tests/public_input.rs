@@ -13,13 +13,19 @@ fn encoding_is_the_documented_layout_and_round_trips() {
     let felts = pi.to_felts();
     assert_eq!(felts[0], pi.os_version);
     assert_eq!(felts[3], Felt::from(9u8));
-    assert_eq!(felts[5], Felt::from(pi.inputs.len() as u64));
-    let out_at = 6 + 3 * pi.inputs.len();
+    // The unsigned program's empty transaction list, then the lists.
+    assert_eq!(&felts[5..7], &[Felt::ZERO, Felt::ZERO]);
+    assert_eq!(felts[7], Felt::from(pi.inputs.len() as u64));
+    let out_at = 8 + 3 * pi.inputs.len();
     assert_eq!(felts[out_at], Felt::from(pi.outputs.len() as u64));
     assert_eq!(felts[out_at + 1], pi.outputs[0].slot.contract);
     assert_eq!(felts.len(), out_at + 1 + 3 * pi.outputs.len());
     assert_eq!(PublicInput::from_felts(&felts).unwrap(), pi);
     assert!(PublicInput::from_felts(&felts[..felts.len() - 1]).is_err());
+    // A transaction list is never ignored: the unsigned program proves none.
+    let mut named = felts.clone();
+    named[5] = Felt::ONE;
+    assert!(PublicInput::from_felts(&named).is_err());
 }
 
 #[test]

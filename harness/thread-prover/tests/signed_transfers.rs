@@ -9,13 +9,15 @@ use starknet_types_core::felt::Felt;
 use zkthread_prover::model::{Slot, SlotValue, Transfer};
 use zkthread_prover::params::StarkParams;
 use zkthread_prover::signed::{
-    prove_signed, verify_signed, SignedBatchError, SignedBatcher, SignedPublicInput, SignedRejection, SignedRow,
+    prove_signed, prove_signed_witness, verify_signed, SignedBatchError, SignedBatcher, SignedPublicInput,
+    SignedRejection, SignedRow, SignedWitness,
     SignedStatementError, SignedTransferTx, SignedVerifyError,
 };
 use zkthread_prover::{contract_set_commitment, Blake2sMerkleChannel};
 use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::wots::{commitment, sign, KeyCommitment, KeySeed, Signature};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
+use zkthread_sig::TxListCommitment;
 
 type Blake = Blake2sMerkleChannel;
 
@@ -51,6 +53,7 @@ fn statement() -> SignedPublicInput {
         thread_id: Felt::from(3u8),
         sequence: Felt::from(0u8),
         contract_set_commitment: contract_set_commitment(&[Felt::from(TOKEN)]),
+        transactions: Default::default(),
         inputs: vec![],
         outputs: vec![],
     }
@@ -102,7 +105,7 @@ fn honest() -> (SignedPublicInput, Vec<Felt>, Vec<SignedRow>) {
     let batch = batcher().batch(&honest_txs(), |s| state.get(s).copied()).expect("batch");
     assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
     let sb = batch.sub_block;
-    let pi = SignedPublicInput { inputs: sb.inputs, outputs: sb.outputs, ..statement() };
+    let pi = sb.statement(&statement());
     (pi, sb.owners, sb.rows)
 }
 
@@ -141,6 +144,58 @@ fn honest_signed_sub_block_proves_and_verifies() {
         verify_signed::<Blake>(&pi, &bad, &TEST),
         Err(SignedVerifyError::Statement(SignedStatementError::UnboundSlot { .. }))
     ));
+}
+
+#[test]
+fn the_proof_binds_the_ordered_transaction_list() {
+    let state = genesis();
+    let txs = honest_txs();
+    let sb = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch").sub_block;
+    let pi = sb.statement(&statement());
+    // A client recomputes the commitment from the published signed transfers alone.
+    let d: Vec<_> = txs.iter().map(|t| t.digest(&statement()).expect("digest")).collect();
+    assert_eq!(pi.transactions, TxListCommitment::of(&d));
+    assert_eq!(pi.transactions.count, 3);
+    let proof = prove_signed::<Blake>(&pi, &sb.owners, &sb.rows, &TEST).expect("prove");
+    verify_signed::<Blake>(&pi, &proof, &TEST).expect("verify");
+
+    // The same proof under any other list does not verify.
+    let fake = signed(MALLORY, ALICE, 1, 0, 1).digest(&statement()).expect("digest");
+    let lists = [
+        ("reordered", vec![d[1], d[0], d[2]]),
+        ("one dropped", vec![d[0], d[1]]),
+        ("one added", vec![d[0], d[1], d[2], fake]),
+        ("one replaced", vec![d[0], fake, d[2]]),
+        ("empty", vec![]),
+    ];
+    for (what, list) in &lists {
+        let other = SignedPublicInput { transactions: TxListCommitment::of(list), ..pi.clone() };
+        assert!(verify_signed::<Blake>(&other, &proof, &TEST).is_err(), "{what}: verified");
+    }
+
+    // A prover that proves the honest transfers but commits to another list (hand-built
+    // tx-list rows, the statement carrying exactly the list they absorb): each `Tx(i, d)` it
+    // consumes must be produced by the digest sponge of the transfer at position `i`.
+    for (what, list) in &lists[..4] {
+        let mut w = SignedWitness::new();
+        sb.rows.iter().for_each(|r| w.push_signed_transfer(r));
+        list.iter().for_each(|digest| w.push_tx_list(digest));
+        assert_eq!(w.first_violation(), None, "{what}: rows satisfy their own constraints");
+        let forged = SignedPublicInput { transactions: w.transactions, ..pi.clone() };
+        match prove_signed_witness::<Blake>(&forged, &sb.owners, &w, &TEST) {
+            Err(e) => eprintln!("{what}: the prover refused ({e})"),
+            Ok(proof) => {
+                assert!(verify_signed::<Blake>(&forged, &proof, &TEST).is_err(), "{what}: forged list verified")
+            }
+        }
+    }
+    // Control: the same raw path with the honest list verifies.
+    let mut w = SignedWitness::new();
+    sb.rows.iter().for_each(|r| w.push_signed_transfer(r));
+    d.iter().for_each(|digest| w.push_tx_list(digest));
+    assert_eq!(w.transactions, pi.transactions);
+    let proof = prove_signed_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("control proves");
+    verify_signed::<Blake>(&pi, &proof, &TEST).expect("the control verifies");
 }
 
 #[test]
@@ -194,12 +249,16 @@ fn assert_forgery_fails(
 ) {
     let (mut pi, mut owners, _) = honest();
     edit(&mut pi);
+    // The forged rows' own transaction list: the attack must fail for what it forges, not for
+    // a commitment left over from the honest sub-block.
+    pi.transactions = TxListCommitment::of(rows.iter().map(|r| &r.trace.digest));
     if let Some(control) = control {
         let state = genesis();
         let sb = batcher().batch(&control, |s| state.get(s).copied()).expect("control").sub_block;
         assert_eq!((&sb.inputs, &sb.outputs), (&pi.inputs, &pi.outputs), "{what}: control lists");
-        let proof = prove_signed::<Blake>(&pi, &sb.owners, &sb.rows, &TEST).expect("control proves");
-        verify_signed::<Blake>(&pi, &proof, &TEST).expect("the control verifies");
+        let control_pi = SignedPublicInput { transactions: sb.transactions, ..pi.clone() };
+        let proof = prove_signed::<Blake>(&control_pi, &sb.owners, &sb.rows, &TEST).expect("control proves");
+        verify_signed::<Blake>(&control_pi, &proof, &TEST).expect("the control verifies");
         owners = sb.owners;
     }
     match prove_signed::<Blake>(&pi, &owners, &rows, &TEST) {
@@ -266,6 +325,7 @@ fn theft_with_the_thiefs_own_key_does_not_verify() {
             SlotValue { slot: key_slot(ALICE), value: pack_key_slot(&key(MALLORY, 1), 2).unwrap() },
             SlotValue { slot: balance_slot(MALLORY), value: Felt::from(910u64) },
         ],
+        transactions: TxListCommitment::of([&row.trace.digest]),
         ..statement()
     };
     let mut sorted = pi.clone();
@@ -319,7 +379,7 @@ fn many_queries_over_a_small_trace_verify() {
         let state = genesis();
         let txs = vec![signed(ALICE, BOB, amount, 0, 1), signed(BOB, CAROL, 50, 0, 1), signed(ALICE, CAROL, 200, 1, 2)];
         let sb = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch").sub_block;
-        let pi = SignedPublicInput { inputs: sb.inputs, outputs: sb.outputs, ..statement() };
+        let pi = sb.statement(&statement());
         let proof = prove_signed::<Blake>(&pi, &sb.owners, &sb.rows, &params).expect("prove");
         verify_signed::<Blake>(&pi, &proof, &params).expect("verify");
     }
@@ -367,7 +427,7 @@ fn an_out_of_range_limb_does_not_verify() {
     let batch = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch");
     assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
     let sb = batch.sub_block;
-    let honest_pi = SignedPublicInput { inputs: sb.inputs, outputs: sb.outputs, ..statement() };
+    let honest_pi = sb.statement(&statement());
     let mut w = SignedWitness::new();
     sb.rows.iter().for_each(|r| w.push(r));
     // Control: on the rich state the same rows prove and verify.
@@ -484,7 +544,7 @@ fn digits_off_the_digest_split_do_not_verify() {
     let batch = batcher().batch(&[tx.clone()], |s| state.get(s).copied()).expect("batch");
     assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
     let sb = batch.sub_block;
-    let pi = SignedPublicInput { inputs: sb.inputs, outputs: sb.outputs, ..statement() };
+    let pi = sb.statement(&statement());
     let proof = prove_signed::<Blake>(&pi, &sb.owners, &sb.rows, &TEST).expect("control proves");
     verify_signed::<Blake>(&pi, &proof, &TEST).expect("the control verifies");
 
@@ -511,8 +571,10 @@ fn digits_off_the_digest_split_do_not_verify() {
         let link = relation_sums::<TransferRole>(&w.transfers, &r)[1]
             + relation_sums::<ChainStepRole>(&w.chain_steps, &r)[1]
             + relation_sums::<DigestRole>(&w.digests, &r)[1]
-            + relation_sums::<KeySpongeRole>(&w.key_sponges, &r)[1];
-        assert_eq!(link, num_traits::Zero::zero(), "the Link relation balances");
+            + relation_sums::<KeySpongeRole>(&w.key_sponges, &r)[1]
+            + relation_sums::<TxListRole>(&w.tx_list, &r)[1];
+        let boundary = zkthread_prover::signed::statement::tx_list_boundary_sum(&w.transactions, &r.link);
+        assert_eq!(link, boundary, "the Link relation balances");
         // The element's last row carries the non-integer high part.
         let last = &w.key_sponges[8 * (k / 8) / 2 + 3];
         assert_eq!(last[key_cols::LAST], 1);
@@ -571,9 +633,12 @@ fn honest_rows_satisfy_every_role() {
     assert_role_constraints::<ChainStepRole>(&w.chain_steps, &r);
     assert_role_constraints::<DigestRole>(&w.digests, &r);
     assert_role_constraints::<KeySpongeRole>(&w.key_sponges, &r);
-    // 88 chain steps, 4 digest blocks and 32 key-sponge blocks per signature.
+    assert_role_constraints::<TxListRole>(&w.tx_list, &r);
+    // 88 chain steps, 4 digest blocks and 32 key-sponge blocks per signature; one tx-list row
+    // per transfer.
     assert_eq!((w.chain_steps.len(), w.digests.len(), w.key_sponges.len()), (3 * 88, 3 * 4, 3 * 32));
-    assert_eq!(w.permutations.len(), 3 * 124);
+    assert_eq!(w.tx_list.len(), 3);
+    assert_eq!(w.permutations.len(), 3 * (124 + 1));
 }
 
 mod random {
@@ -618,7 +683,7 @@ mod random {
                 return Ok(()); // nothing valid to prove
             };
             let sb = batch.sub_block;
-            let pi = SignedPublicInput { inputs: sb.inputs, outputs: sb.outputs, ..statement() };
+            let pi = sb.statement(&statement());
             let proof = prove_signed::<Blake>(&pi, &sb.owners, &sb.rows, &TEST).expect("prove");
             prop_assert!(verify_signed::<Blake>(&pi, &proof, &TEST).is_ok());
             let mut t = pi.clone();
@@ -660,7 +725,7 @@ fn timing_signed_prove() {
         let batch_time = t.elapsed();
         assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
         let sb = batch.sub_block;
-        let pi = SignedPublicInput { inputs: sb.inputs, outputs: sb.outputs, ..statement() };
+        let pi = sb.statement(&statement());
         let t = Instant::now();
         let proof = prove_signed::<Poseidon252MerkleChannel>(&pi, &sb.owners, &sb.rows, &params).expect("prove");
         let params = &params;

@@ -8,10 +8,12 @@
 //! - [`field::M31`]: canonical `u32`-backed field element at every API edge (`to_u32` /
 //!   `from_u32`), so an AIR over stwo's M31 reads the same values bit for bit.
 //! - [`hash`]: `permute` = `default_mersenne31_poseidon2_16()` (p3 `=0.8.0`), `compress(x) =
-//!   P(x) + x`. No constant in this crate is ours except the domain-separation tags 1..6.
+//!   P(x) + x`. No constant in this crate is ours except the domain-separation tags 1..7.
 //! - [`wots`]: key derivation, commitment, [`wots::sign`], [`wots::verify`], and
 //!   [`wots::verify_trace`] returning every intermediate value (digest and its sponge states,
 //!   digits, each chain step with its full permutation output, key-sponge states) for the AIR.
+//! - [`tx_list`]: the commitment to a sub-block's ordered transfer list (a sponge over the
+//!   transfers' message digests) that the proof binds and the registry publishes.
 //! - [`domain`]: transfer domain `D`, account ids, key-slot packing, storage keys.
 //! - [`keystore::Wallet`]: the key file; the only intended way to sign.
 //!
@@ -70,6 +72,7 @@ pub mod field;
 pub mod hash;
 #[cfg(feature = "keystore")]
 pub mod keystore;
+pub mod tx_list;
 pub mod wots;
 
 #[cfg(test)]
@@ -81,6 +84,7 @@ pub use domain::{
 };
 pub use field::{NotCanonical, M31};
 pub use hash::{compress, permute, State};
+pub use tx_list::{transfer_digest, TxDigest, TxListCommitment, TxListError};
 #[cfg(feature = "keystore")]
 pub use keystore::{KeystoreError, SignedTransfer, TransferDraft, Wallet};
 pub use wots::{

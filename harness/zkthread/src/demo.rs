@@ -23,7 +23,6 @@ use clap::Args;
 use serde::Serialize;
 use starknet::core::types::TransactionReceipt;
 use starknet::providers::Provider;
-use zkthread_client::calldata::SlotValue as ChainSlotValue;
 use zkthread_client::registry::{
     sub_block_settled, NewThread, Registry, SettledStateDiff, Settlement,
 };
@@ -33,7 +32,7 @@ use zkthread_devnet::{Devnet, EmbeddedOptions};
 use zkthread_prover::signed::{
     poseidon252, SignedBatchError, SignedBatcher, SignedPublicInput, SignedTransferTx,
 };
-use zkthread_prover::{contract_set_commitment, Slot, SlotValue, ThreadChannel};
+use zkthread_prover::{contract_set_commitment, Slot, ThreadChannel};
 use zkthread_sig::wots::{commitment, KeySeed};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 
@@ -344,12 +343,8 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         .as_secs_f64(),
     );
 
-    let public_input = SignedPublicInput {
-        inputs: sub_block.inputs.clone(),
-        outputs: sub_block.outputs.clone(),
-        ..statement.clone()
-    };
-    let honest = settlement(thread_id, sequence, &sub_block.inputs, &sub_block.outputs, Vec::new());
+    let public_input = sub_block.statement(&statement);
+    let honest = zkthread_engine::codec::signed_settlement(thread_id, &public_input, Vec::new())?;
     // The registry builds the verifier's public input itself (the verifier adds the chain id
     // and its caller, the registry): it must be ours, felt for felt.
     let mut on_chain_public_input = registry.public_input(client, &honest).await?;
@@ -632,27 +627,6 @@ fn client_url(chain: &ChainArgs, devnet: Option<&Devnet>) -> String {
     match devnet {
         Some(devnet) => devnet.url().to_string(),
         None => chain.rpc_url.clone().unwrap_or_default(),
-    }
-}
-
-fn settlement(
-    thread_id: u64,
-    sequence: u64,
-    inputs: &[SlotValue],
-    outputs: &[SlotValue],
-    proof: Vec<Felt>,
-) -> Settlement {
-    let convert = |list: &[SlotValue]| {
-        list.iter()
-            .map(|e| ChainSlotValue::new(e.slot.contract, e.slot.key, e.value))
-            .collect()
-    };
-    Settlement {
-        thread_id,
-        sequence,
-        inputs: convert(inputs),
-        outputs: convert(outputs),
-        proof,
     }
 }
 

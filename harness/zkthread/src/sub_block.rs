@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use zkthread_client::Felt;
+use zkthread_sig::wots::RHO_LEN;
 use zkthread_store::{SlotEntry, SubBlock, SubBlockStatus};
 
 use crate::datadir::{open_store, settlement, ThreadArgs};
@@ -49,6 +50,20 @@ struct TransferView {
     amount: String,
     /// The sender's key-slot nonce the transfer consumes (absent for unsigned records).
     nonce: Option<u32>,
+    /// The key the transfer is signed under and the key it rotates to (4 M31 words each), and
+    /// the signature's `rho` (3 words): with the fields above and the thread's identity, what
+    /// a client needs to recompute the transfer's message digest (`zkthread_sig::tx_list`).
+    key: Option<[u32; 4]>,
+    next_key: Option<[u32; 4]>,
+    rho: Option<Vec<u32>>,
+}
+
+#[derive(Serialize)]
+struct TransactionsView {
+    count: u32,
+    /// The proof's commitment to the ordered transfer list, as `settle` passes it and
+    /// `SubBlockSettledSummary.transactions_commitment` publishes it.
+    commitment: String,
 }
 
 #[derive(Serialize)]
@@ -72,6 +87,7 @@ struct SubBlockView {
     program_hash: String,
     contract_set_commitment: String,
     transfers: Vec<TransferView>,
+    transactions: TransactionsView,
     inputs: Vec<SlotView>,
     outputs: Vec<SlotView>,
     /// Proof felts (absent until proven).
@@ -113,8 +129,15 @@ fn view(sub_block: &SubBlock, registry: Felt) -> SubBlockView {
                 to: hex(t.transfer.to),
                 amount: t.transfer.amount.to_string(),
                 nonce: t.transfer.auth.as_ref().map(|a| a.nonce),
+                key: t.transfer.auth.as_ref().map(|a| a.key),
+                next_key: t.transfer.auth.as_ref().map(|a| a.next_key),
+                rho: t.transfer.auth.as_ref().map(|a| a.signature.iter().take(RHO_LEN).copied().collect()),
             })
             .collect(),
+        transactions: TransactionsView {
+            count: body.transactions.count,
+            commitment: hex(body.transactions.commitment),
+        },
         inputs: slots(&body.inputs),
         outputs: slots(&body.outputs),
         proof: sub_block

@@ -199,6 +199,7 @@ mod tests {
             thread_id: Felt::from(5u8),
             sequence: Felt::ZERO,
             contract_set_commitment: Felt::from(6u8),
+            transactions: Default::default(),
             inputs: vec![],
             outputs: vec![],
         }

@@ -135,6 +135,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     assert_eq!(mined[2], starknet::core::utils::get_selector_from_name("settle").unwrap());
     assert_eq!(mined[3], Felt::from(exported.len()));
     assert_eq!(&mined[4..], &exported[..], "exported calldata = mined calldata");
+    assert_published_transactions_match_the_chain(&world, &shown, felt(&settled["tx_hash"]));
     // A sequence the data directory never built: one line, exit 1.
     assert_one_line_error(
         &world.cli(&["sub-block", "show", "--thread", &world.thread(), "--sequence", "9"]),
@@ -372,4 +373,53 @@ fn tx_submit_rejects_bad_arguments_in_one_line() {
     let idle = json(&out);
     check("prove", &idle);
     assert_eq!(idle["status"], "nothing to do");
+}
+
+/// What a client holding the batcher's published sub-block does: recompute the transaction
+/// list's commitment from the published transfers alone (`zkthread_sig`, no store, no prover)
+/// and compare it with the `SubBlockSettledSummary` the registry emitted in the settle
+/// transaction; then check that a list with one transfer dropped or two swapped would not
+/// have matched.
+fn assert_published_transactions_match_the_chain(world: &World, shown: &Value, settle_tx: Felt) {
+    use zkthread_client::registry::sub_block_settled_summary;
+    use zkthread_sig::wots::{KeyCommitment, TransferMessage};
+    use zkthread_sig::{account_id, transfer_digest, transfer_domain, Signature, TxListCommitment, M31};
+    let words = |v: &Value| -> Vec<u32> { v.as_array().unwrap().iter().map(|w| w.as_u64().unwrap() as u32).collect() };
+    let key = |v: &Value| KeyCommitment::from_u32(words(v).try_into().unwrap()).unwrap();
+    let digests: Vec<_> = shown["transfers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let message = TransferMessage {
+                domain: transfer_domain(
+                    felt(&shown["chain_id"]),
+                    world.registry.address,
+                    Felt::from(world.thread_id),
+                    felt(&t["token"]),
+                ),
+                from: account_id(felt(&t["from"])),
+                to: account_id(felt(&t["to"])),
+                amount: t["amount"].as_str().unwrap().parse().unwrap(),
+                nonce: t["nonce"].as_u64().unwrap() as u32,
+                next_key: key(&t["next_key"]),
+            };
+            let rho: [u32; 3] = words(&t["rho"]).try_into().unwrap();
+            let signature = Signature { rho: M31::array_from_u32(rho).unwrap(), pp: [M31::ZERO; 4], chains: [[M31::ZERO; 4]; 64] };
+            transfer_digest(&key(&t["key"]), &message, &signature).unwrap()
+        })
+        .collect();
+    let recomputed = TxListCommitment::of(&digests);
+    assert_eq!(recomputed.count as u64, shown["transactions"]["count"].as_u64().unwrap());
+    assert_eq!(recomputed.cap_felt(), felt(&shown["transactions"]["commitment"]));
+    let outcome = world.runtime.block_on(world.client.wait_for_receipt(settle_tx)).expect("the settle receipt");
+    let summary = sub_block_settled_summary(world.registry.address, &outcome.events).expect("the summary event");
+    assert_eq!(summary.transactions.count, recomputed.count);
+    assert_eq!(summary.transactions.commitment, recomputed.cap_felt(), "published list = settled list");
+    // A batcher that published the list with one transfer left out, or reordered, is caught.
+    assert!(digests.len() >= 2, "the loop settles several transfers");
+    assert_ne!(TxListCommitment::of(&digests[1..]).cap_felt(), summary.transactions.commitment);
+    let mut swapped = digests.clone();
+    swapped.swap(0, 1);
+    assert_ne!(TxListCommitment::of(&swapped).cap_felt(), summary.transactions.commitment);
 }

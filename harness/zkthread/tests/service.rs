@@ -231,6 +231,9 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
         assert_eq!(settlement["sequence"], served["sequence"], "{settlement}");
         assert_eq!(settlement["tx_hash"], served["tx_hash"], "{settlement}");
         assert_eq!(settlement["n_outputs"], served["slots"], "{settlement}");
+        // The transaction list the chain published is the one the batcher serves.
+        assert_eq!(settlement["n_transactions"], served["transfers"], "{settlement}");
+        assert_eq!(settlement["transactions_commitment"], served["transactions_commitment"], "{settlement}");
     }
     let now: Vec<String> = expected.iter().map(u128::to_string).collect();
     let reported: Vec<String> = world

@@ -56,6 +56,8 @@ pub trait IAttackedRegistry<TContractState> {
         sequence: u64,
         inputs: Span<(ContractAddress, felt252, felt252)>,
         outputs: Span<(ContractAddress, felt252, felt252)>,
+        // `registry::interface::TransactionList { count, commitment }`: the same two felts.
+        transactions: (u32, felt252),
         proof: Span<felt252>,
     );
 }
@@ -96,6 +98,7 @@ pub mod HostileVerifierTestDouble {
                         (*proof.at(2)).try_into().unwrap(),
                         none,
                         none,
+                        (0, 0),
                         array![].span(),
                     );
             } else if mode == MODE_SET_PROVERS {

@@ -2,7 +2,9 @@
 
 use core::pedersen::pedersen;
 use registry::ThreadRegistry;
-use registry::interface::{IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait, SettledSlot};
+use registry::interface::{
+    IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait, SettledSlot, TransactionList,
+};
 use starknet::testing::{pop_log_raw, set_contract_address};
 use starknet::{ClassHash, ContractAddress, SyscallResultTrait, contract_address_const};
 use token::ThreadToken;
@@ -54,6 +56,12 @@ pub fn accept_all() -> ClassHash {
 
 pub fn reject_all() -> ClassHash {
     class_hash(RejectAllVerifierTestDouble::TEST_CLASS_HASH)
+}
+
+/// The transaction list the settlement tests send: a nonzero one, so a test sees it travel
+/// into the public input and the summary event (the doubles do not check it).
+pub fn txs() -> TransactionList {
+    TransactionList { count: 3, commitment: 0x7c0ffee }
 }
 
 pub fn echo() -> ClassHash {

@@ -78,6 +78,7 @@ pub trait IReentrantThreadContractTestDouble<TContractState> {
 #[starknet::contract]
 pub mod ReentrantThreadContractTestDouble {
     use registry::interface::{IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait};
+    use registry::tests::common::txs;
     use starknet::storage::{StoragePointerReadAccess, StoragePointerWriteAccess};
     use starknet::{ClassHash, ContractAddress};
     use thread::interface::{IThreadConsent, IThreadReady};
@@ -106,7 +107,7 @@ pub mod ReentrantThreadContractTestDouble {
             // An empty sub-block 0 of its own, settled while the outer sub-block 0 is mid-check.
             let registry = IThreadRegistryDispatcher { contract_address: self.registry.read() };
             let none = array![].span();
-            registry.settle(self.thread_id.read(), 0, none, none, array![].span());
+            registry.settle(self.thread_id.read(), 0, none, none, txs(), array![].span());
             array![0].span()
         }
 

@@ -22,7 +22,7 @@ use zkthread_test_doubles::hostile_verifier::{
 use super::common::{
     OS_V1, SUPPLY, accept_all, admin, alice, assert_reverted_with, balance_slot, class_hash,
     deploy_registry, deploy_token, deploy_token_accepting, drain_events, owner, prover, stranger,
-    upgraded,
+    txs, upgraded,
 };
 
 fn hostile() -> ClassHash {
@@ -102,7 +102,7 @@ fn snapshot(w: World) -> Snapshot {
 fn attack(w: World, proof: Array<felt252>) -> Result<(), Array<felt252>> {
     let none = array![].span();
     IThreadRegistrySafeDispatcher { contract_address: w.registry.contract_address }
-        .settle(w.hostile_thread, 0, none, none, proof.span())
+        .settle(w.hostile_thread, 0, none, none, txs(), proof.span())
 }
 
 /// The attack reverts with `reason` and changes nothing.

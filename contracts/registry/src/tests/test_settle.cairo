@@ -6,7 +6,7 @@ use registry::ThreadRegistry;
 use registry::ThreadRegistry::{SETTLED_OUTPUTS_PER_EVENT, SubBlockSettled, SubBlockSettledSummary};
 use registry::interface::{
     IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait, IThreadRegistrySafeDispatcher,
-    IThreadRegistrySafeDispatcherTrait,
+    IThreadRegistrySafeDispatcherTrait, TransactionList,
 };
 use starknet::testing::{pop_log, pop_log_raw, set_contract_address};
 use starknet::{ClassHash, ContractAddress};
@@ -17,7 +17,7 @@ use token::interface::{IThreadTokenDispatcher, IThreadTokenDispatcherTrait};
 use super::common::{
     OS_V1, SUPPLY, accept_all, admin, alice, ascending, assert_reverted_with,
     balance_slots, bob, deploy, deploy_registry, deploy_token, drain_events, echo, prover,
-    reject_all, settled, stranger, token_owner,
+    reject_all, settled, stranger, token_owner, txs,
 };
 use super::test_doubles::{
     IReentrantThreadContractTestDoubleDispatcher, IReentrantThreadContractTestDoubleDispatcherTrait,
@@ -90,7 +90,7 @@ fn summary(
     outputs: Span<(ContractAddress, felt252, felt252)>,
     n_chunks: u32,
 ) -> ThreadRegistry::Event {
-    let public_input = f.registry.public_input(f.thread_id, sequence, inputs, outputs);
+    let public_input = f.registry.public_input(f.thread_id, sequence, inputs, outputs, txs());
     ThreadRegistry::Event::SubBlockSettledSummary(
         SubBlockSettledSummary {
             thread_id: f.thread_id,
@@ -99,6 +99,8 @@ fn summary(
             n_inputs: inputs.len(),
             n_outputs: outputs.len(),
             n_chunks,
+            n_transactions: txs().count,
+            transactions_commitment: txs().commitment,
             public_input_hash: poseidon_hash_span(public_input),
         },
     )
@@ -115,7 +117,7 @@ fn test_settle_writes_outputs_bumps_sequence_and_emits_state_diff() {
     let f = open_thread();
     let inputs = transfer_inputs(f.token);
     let outputs = transfer_outputs(f.token);
-    f.registry.settle(f.thread_id, 0, inputs, outputs, no_proof());
+    f.registry.settle(f.thread_id, 0, inputs, outputs, txs(), no_proof());
 
     assert_eq!(balance(f.token, alice()), SUPPLY - 300);
     assert_eq!(balance(f.token, bob()), 300);
@@ -150,7 +152,7 @@ fn test_settle_writes_outputs_bumps_sequence_and_emits_state_diff() {
     // The next sub-block builds on the settled state.
     let inputs = balance_slots(f.token, (SUPPLY - 300).into(), 300).span();
     let outputs = balance_slots(f.token, (SUPPLY - 350).into(), 350).span();
-    f.registry.settle(f.thread_id, 1, inputs, outputs, no_proof());
+    f.registry.settle(f.thread_id, 1, inputs, outputs, txs(), no_proof());
     assert_eq!(balance(f.token, bob()), 350);
     assert_eq!(f.registry.next_sequence(f.thread_id), 2);
 }
@@ -173,7 +175,7 @@ fn test_settle_groups_slots_per_contract() {
     };
     // Read-only slots of `first`, written slots of `second` only.
     let outputs = balance_slots(second, 1, (SUPPLY - 1).into());
-    registry.settle(id, 0, inputs.span(), outputs.span(), no_proof());
+    registry.settle(id, 0, inputs.span(), outputs.span(), txs(), no_proof());
 
     assert_eq!(balance(first, alice()), SUPPLY);
     assert_eq!(balance(second, alice()), 1);
@@ -185,7 +187,7 @@ fn test_settle_groups_slots_per_contract() {
 #[test]
 fn test_empty_sub_block_settles() {
     let f = open_thread();
-    f.registry.settle(f.thread_id, 0, array![].span(), array![].span(), no_proof());
+    f.registry.settle(f.thread_id, 0, array![].span(), array![].span(), txs(), no_proof());
     assert_eq!(f.registry.next_sequence(f.thread_id), 1);
     // Still announced, as one event with no outputs, and the summary.
     assert_eq!(
@@ -220,7 +222,7 @@ fn many_outputs(token: ContractAddress, count: u32) -> Span<(ContractAddress, fe
 fn assert_settles_in_chunks(count: u32, n_chunks: u32) {
     let f = open_thread();
     let outputs = many_outputs(f.token, count);
-    f.registry.settle(f.thread_id, 0, array![].span(), outputs, no_proof());
+    f.registry.settle(f.thread_id, 0, array![].span(), outputs, txs(), no_proof());
 
     let mut rest = outputs;
     for chunk in 0..n_chunks {
@@ -249,7 +251,7 @@ fn assert_settles_in_chunks(count: u32, n_chunks: u32) {
     assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
     assert_eq!(f.registry.next_sequence(f.thread_id), 1);
 
-    f.registry.settle(f.thread_id, 1, outputs, array![].span(), no_proof());
+    f.registry.settle(f.thread_id, 1, outputs, array![].span(), txs(), no_proof());
     assert_eq!(f.registry.next_sequence(f.thread_id), 2);
 }
 
@@ -290,14 +292,14 @@ fn test_full_chunk_event_fits_the_event_data_cap() {
 /// What an indexer reading raw events sees: keys `[selector, thread_id, sequence]`, data
 /// `[chunk, n_chunks, n, (contract, key, value) * n]` per chunk, then the summary with keys
 /// `[selector, thread_id, sequence]` and data `[prover, n_inputs, n_outputs, n_chunks,
-/// public_input_hash]`.
+/// n_transactions, transactions_commitment, public_input_hash]`.
 #[test]
 #[available_gas(10000000000)]
 fn test_settlement_events_raw_layout() {
     let f = open_thread();
     let inputs = transfer_inputs(f.token);
     let outputs = transfer_outputs(f.token);
-    f.registry.settle(f.thread_id, 0, inputs, outputs, no_proof());
+    f.registry.settle(f.thread_id, 0, inputs, outputs, txs(), no_proof());
     let registry = f.registry.contract_address;
     let thread_id: felt252 = f.thread_id.into();
 
@@ -314,13 +316,13 @@ fn test_settlement_events_raw_layout() {
 
     let (keys, data) = pop_log_raw(registry).unwrap();
     assert_eq!(keys, array![selector!("SubBlockSettledSummary"), thread_id, 0].span());
-    let hash = poseidon_hash_span(f.registry.public_input(f.thread_id, 0, inputs, outputs));
-    assert_eq!(data, array![prover().into(), 2, 2, 1, hash].span());
+    let hash = poseidon_hash_span(f.registry.public_input(f.thread_id, 0, inputs, outputs, txs()));
+    assert_eq!(data, array![prover().into(), 2, 2, 1, 3, 0x7c0ffee, hash].span());
     assert!(pop_log_raw(registry).is_none());
 
     // Sequence 1, three chunks: the sequence key follows, and chunk 1 starts at output 96.
     let many = many_outputs(f.token, 250);
-    f.registry.settle(f.thread_id, 1, array![].span(), many, no_proof());
+    f.registry.settle(f.thread_id, 1, array![].span(), many, txs(), no_proof());
     for chunk in 0..3_u32 {
         let (keys, data) = pop_log_raw(registry).unwrap();
         assert_eq!(keys, array![selector!("SubBlockSettled"), thread_id, 1].span());
@@ -350,10 +352,10 @@ fn test_summary_names_the_prover_and_hashes_the_public_input() {
     let f = setup(echo(), array![prover(), alice()].span());
     let inputs = transfer_inputs(f.token);
     let outputs = transfer_outputs(f.token);
-    let public_input = f.registry.public_input(f.thread_id, 0, inputs, outputs);
+    let public_input = f.registry.public_input(f.thread_id, 0, inputs, outputs, txs());
     set_contract_address(alice());
     // The echo verifier accepts exactly the public input as proof.
-    f.registry.settle(f.thread_id, 0, inputs, outputs, public_input);
+    f.registry.settle(f.thread_id, 0, inputs, outputs, txs(), public_input);
     // The one SubBlockSettled chunk, then the summary.
     pop_log_raw(f.registry.contract_address).unwrap();
     assert_eq!(
@@ -366,6 +368,8 @@ fn test_summary_names_the_prover_and_hashes_the_public_input() {
                 n_inputs: 2,
                 n_outputs: 2,
                 n_chunks: 1,
+                n_transactions: 3,
+                transactions_commitment: 0x7c0ffee,
                 public_input_hash: poseidon_hash_span(public_input),
             },
         ),
@@ -386,10 +390,10 @@ fn test_unknown_thread_is_rejected() {
     let inputs = transfer_inputs(f.token);
     let outputs = transfer_outputs(f.token);
     assert_reverted_with(
-        safe(f).settle(0, 0, inputs, outputs, no_proof()), 'registry: unknown thread',
+        safe(f).settle(0, 0, inputs, outputs, txs(), no_proof()), 'registry: unknown thread',
     );
     assert_reverted_with(
-        safe(f).settle(f.thread_id + 1, 0, inputs, outputs, no_proof()),
+        safe(f).settle(f.thread_id + 1, 0, inputs, outputs, txs(), no_proof()),
         'registry: unknown thread',
     );
     assert_untouched(f);
@@ -404,7 +408,7 @@ fn test_inactive_thread_is_rejected() {
     set_contract_address(prover());
     // Also a wrong sequence: activity is checked first.
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 5, transfer_inputs(f.token), transfer_outputs(f.token), no_proof()),
+        safe(f).settle(f.thread_id, 5, transfer_inputs(f.token), transfer_outputs(f.token), txs(), no_proof()),
         'registry: thread inactive',
     );
     assert_untouched(f);
@@ -412,7 +416,7 @@ fn test_inactive_thread_is_rejected() {
     set_contract_address(admin());
     f.registry.set_active(f.thread_id, true);
     set_contract_address(prover());
-    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), no_proof());
+    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), txs(), no_proof());
     assert_eq!(balance(f.token, bob()), 300);
 }
 
@@ -423,13 +427,13 @@ fn test_prover_outside_allowlist_is_rejected() {
     set_contract_address(stranger());
     // Also a wrong sequence: the prover is checked first.
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 5, transfer_inputs(f.token), transfer_outputs(f.token), no_proof()),
+        safe(f).settle(f.thread_id, 5, transfer_inputs(f.token), transfer_outputs(f.token), txs(), no_proof()),
         'registry: prover not allowed',
     );
     assert_untouched(f);
 
     set_contract_address(prover());
-    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), no_proof());
+    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), txs(), no_proof());
     assert_eq!(balance(f.token, bob()), 300);
 }
 
@@ -442,7 +446,7 @@ fn test_wrong_sequence_is_rejected() {
     // Also unsorted: the sequence is checked first.
     let reversed = array![*transfer_inputs(f.token).at(1), *transfer_inputs(f.token).at(0)];
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 1, reversed.span(), transfer_outputs(f.token), no_proof()),
+        safe(f).settle(f.thread_id, 1, reversed.span(), transfer_outputs(f.token), txs(), no_proof()),
         'registry: wrong sequence',
     );
     assert_untouched(f);
@@ -454,17 +458,17 @@ fn test_replayed_sub_block_is_rejected() {
     let f = open_thread();
     let inputs = transfer_inputs(f.token);
     let outputs = transfer_outputs(f.token);
-    f.registry.settle(f.thread_id, 0, inputs, outputs, no_proof());
+    f.registry.settle(f.thread_id, 0, inputs, outputs, txs(), no_proof());
     drain_events(f.registry.contract_address);
 
     // The same sub-block again, and a sub-block 0 rebuilt on the new state.
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, inputs, outputs, no_proof()), 'registry: wrong sequence',
+        safe(f).settle(f.thread_id, 0, inputs, outputs, txs(), no_proof()), 'registry: wrong sequence',
     );
     let rebuilt_inputs = outputs;
     let rebuilt_outputs = balance_slots(f.token, 0, SUPPLY.into()).span();
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, rebuilt_inputs, rebuilt_outputs, no_proof()),
+        safe(f).settle(f.thread_id, 0, rebuilt_inputs, rebuilt_outputs, txs(), no_proof()),
         'registry: wrong sequence',
     );
     assert_eq!(balance(f.token, alice()), SUPPLY - 300);
@@ -489,17 +493,17 @@ fn test_unsorted_or_duplicate_slots_are_rejected() {
     let stale_reversed = array![(token, key, 7), *inputs.at(0)].span();
     let safe = safe(f);
     assert_reverted_with(
-        safe.settle(f.thread_id, 0, reversed_inputs, outputs, no_proof()), 'registry: unsorted slots',
+        safe.settle(f.thread_id, 0, reversed_inputs, outputs, txs(), no_proof()), 'registry: unsorted slots',
     );
     assert_reverted_with(
-        safe.settle(f.thread_id, 0, inputs, reversed_outputs, no_proof()), 'registry: unsorted slots',
+        safe.settle(f.thread_id, 0, inputs, reversed_outputs, txs(), no_proof()), 'registry: unsorted slots',
     );
     assert_reverted_with(
-        safe.settle(f.thread_id, 0, inputs, duplicated_outputs, no_proof()),
+        safe.settle(f.thread_id, 0, inputs, duplicated_outputs, txs(), no_proof()),
         'registry: unsorted slots',
     );
     assert_reverted_with(
-        safe.settle(f.thread_id, 0, stale_reversed, outputs, no_proof()), 'registry: unsorted slots',
+        safe.settle(f.thread_id, 0, stale_reversed, outputs, txs(), no_proof()), 'registry: unsorted slots',
     );
     assert_untouched(f);
 }
@@ -512,13 +516,13 @@ fn test_contract_outside_the_thread_is_rejected() {
     // Writing another contract's balances (it trusts the same registry, but is not in the set).
     let outsider_outputs = balance_slots(f.outsider, 0, SUPPLY.into()).span();
     assert_reverted_with(
-        safe.settle(f.thread_id, 0, array![].span(), outsider_outputs, no_proof()),
+        safe.settle(f.thread_id, 0, array![].span(), outsider_outputs, txs(), no_proof()),
         'registry: contract not in set',
     );
     // Reading it, with a stale value too: the set is checked first.
     let outsider_inputs = balance_slots(f.outsider, 5, 5).span();
     assert_reverted_with(
-        safe.settle(f.thread_id, 0, outsider_inputs, array![].span(), no_proof()),
+        safe.settle(f.thread_id, 0, outsider_inputs, array![].span(), txs(), no_proof()),
         'registry: contract not in set',
     );
     assert_untouched(f);
@@ -534,7 +538,7 @@ fn test_member_trusting_another_registry_refuses() {
         .create_thread(OS_V1, accept_all(), array![token].span(), admin(), array![].span());
     let safe = IThreadRegistrySafeDispatcher { contract_address: registry.contract_address };
     assert_reverted_with(
-        safe.settle(id, 0, array![].span(), balance_slots(token, 0, SUPPLY.into()).span(), no_proof()),
+        safe.settle(id, 0, array![].span(), balance_slots(token, 0, SUPPLY.into()).span(), txs(), no_proof()),
         'thread: caller not registry',
     );
     assert_eq!(balance(token, alice()), SUPPLY);
@@ -549,7 +553,7 @@ fn test_stale_input_is_rejected() {
     let f = open_thread();
     let stale = balance_slots(f.token, (SUPPLY + 1).into(), 0).span();
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, stale, transfer_outputs(f.token), no_proof()),
+        safe(f).settle(f.thread_id, 0, stale, transfer_outputs(f.token), txs(), no_proof()),
         'registry: stale input',
     );
     assert_untouched(f);
@@ -561,7 +565,7 @@ fn test_stale_input_is_checked_before_the_proof() {
     let f = setup(reject_all(), array![].span());
     let stale = balance_slots(f.token, SUPPLY.into(), 1).span();
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, stale, transfer_outputs(f.token), no_proof()),
+        safe(f).settle(f.thread_id, 0, stale, transfer_outputs(f.token), txs(), no_proof()),
         'registry: stale input',
     );
     assert_untouched(f);
@@ -576,7 +580,7 @@ fn test_sub_block_on_outdated_state_is_rejected() {
     IThreadTokenDispatcher { contract_address: f.token }.transfer(stranger(), 1);
     set_contract_address(prover());
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), no_proof()),
+        safe(f).settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), txs(), no_proof()),
         'registry: stale input',
     );
     assert_eq!(balance(f.token, alice()), SUPPLY - 1);
@@ -591,7 +595,7 @@ fn test_sub_block_on_outdated_state_is_rejected() {
 fn test_rejected_proof_is_rejected() {
     let f = setup(reject_all(), array![].span());
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), array![1, 2, 3].span()),
+        safe(f).settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), txs(), array![1, 2, 3].span()),
         'registry: invalid proof',
     );
     assert_untouched(f);
@@ -609,6 +613,8 @@ fn test_public_input_encoding() {
         f.thread_id.into(),
         4,
         info.contract_set_commitment,
+        3,
+        0x7c0ffee,
         2,
     ];
     for slot in inputs {
@@ -624,15 +630,16 @@ fn test_public_input_encoding() {
         expected.append(key);
         expected.append(value);
     };
-    let public_input = f.registry.public_input(f.thread_id, 4, inputs, outputs);
+    let public_input = f.registry.public_input(f.thread_id, 4, inputs, outputs, txs());
     assert_eq!(public_input, expected.span());
-    assert_eq!(public_input.len(), 6 + 6 + 1 + 6);
+    assert_eq!(public_input.len(), 8 + 6 + 1 + 6);
     // The first input slot starts right after the header and n_inputs.
-    assert_eq!(*public_input.at(6), f.token.into());
+    assert_eq!(*public_input.at(8), f.token.into());
     assert_eq!(
-        f.registry.public_input(f.thread_id, 0, array![].span(), array![].span()),
+        f.registry.public_input(f.thread_id, 0, array![].span(), array![].span(), txs()),
         array![
-            OS_V1, accept_all().into(), f.thread_id.into(), 0, info.contract_set_commitment, 0, 0,
+            OS_V1, accept_all().into(), f.thread_id.into(), 0, info.contract_set_commitment, 3,
+            0x7c0ffee, 0, 0,
         ]
             .span(),
     );
@@ -644,22 +651,32 @@ fn test_verifier_receives_exactly_the_public_input() {
     let f = setup(echo(), array![].span());
     let inputs = transfer_inputs(f.token);
     let outputs = transfer_outputs(f.token);
-    let public_input = f.registry.public_input(f.thread_id, 0, inputs, outputs);
+    let public_input = f.registry.public_input(f.thread_id, 0, inputs, outputs, txs());
 
     // A proof for other outputs (bob gets 301) does not settle these outputs.
     let other_outputs = balance_slots(f.token, (SUPPLY - 301).into(), 301).span();
-    let other_proof = f.registry.public_input(f.thread_id, 0, inputs, other_outputs);
+    let other_proof = f.registry.public_input(f.thread_id, 0, inputs, other_outputs, txs());
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, inputs, outputs, other_proof), 'registry: invalid proof',
+        safe(f).settle(f.thread_id, 0, inputs, outputs, txs(), other_proof), 'registry: invalid proof',
     );
+    // Nor does a proof for another transaction list (one transaction fewer, or another
+    // commitment): the list travels in the statement the verifier checks.
+    let fewer = TransactionList { count: txs().count - 1, commitment: txs().commitment };
+    let other_list = TransactionList { count: txs().count, commitment: txs().commitment + 1 };
+    for list in array![fewer, other_list] {
+        let proof = f.registry.public_input(f.thread_id, 0, inputs, outputs, list);
+        assert_reverted_with(
+            safe(f).settle(f.thread_id, 0, inputs, outputs, txs(), proof), 'registry: invalid proof',
+        );
+    };
     // Nor does a proof for another sequence number.
-    let later_proof = f.registry.public_input(f.thread_id, 1, inputs, outputs);
+    let later_proof = f.registry.public_input(f.thread_id, 1, inputs, outputs, txs());
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, inputs, outputs, later_proof), 'registry: invalid proof',
+        safe(f).settle(f.thread_id, 0, inputs, outputs, txs(), later_proof), 'registry: invalid proof',
     );
     assert_untouched(f);
 
-    f.registry.settle(f.thread_id, 0, inputs, outputs, public_input);
+    f.registry.settle(f.thread_id, 0, inputs, outputs, txs(), public_input);
     assert_eq!(balance(f.token, bob()), 300);
 }
 
@@ -672,7 +689,7 @@ fn test_output_to_the_component_registry_slot_is_refused() {
     let new_registry: felt252 = stranger().into();
     let hijack = array![(f.token, selector!("ThreadReady_registry"), new_registry)].span();
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, array![].span(), hijack, no_proof()),
+        safe(f).settle(f.thread_id, 0, array![].span(), hijack, txs(), no_proof()),
         'thread: protected slot',
     );
     assert_untouched(f);
@@ -685,7 +702,7 @@ fn test_output_to_the_component_owner_slot_is_refused() {
     let new_owner: felt252 = stranger().into();
     let hijack = array![(f.token, selector!("ThreadReady_owner"), new_owner)].span();
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, array![].span(), hijack, no_proof()),
+        safe(f).settle(f.thread_id, 0, array![].span(), hijack, txs(), no_proof()),
         'thread: protected slot',
     );
     assert_eq!(IThreadConsentDispatcher { contract_address: f.token }.thread_owner(), token_owner());
@@ -702,11 +719,11 @@ fn test_revoked_program_stops_settlement() {
     IThreadConsentDispatcher { contract_address: f.token }.set_program_accepted(accept_all(), false);
     set_contract_address(prover());
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), no_proof()),
+        safe(f).settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), txs(), no_proof()),
         'thread: program not accepted',
     );
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, array![].span(), transfer_outputs(f.token), no_proof()),
+        safe(f).settle(f.thread_id, 0, array![].span(), transfer_outputs(f.token), txs(), no_proof()),
         'thread: program not accepted',
     );
     assert_untouched(f);
@@ -716,7 +733,7 @@ fn test_revoked_program_stops_settlement() {
     set_contract_address(token_owner());
     IThreadConsentDispatcher { contract_address: f.token }.set_program_accepted(accept_all(), true);
     set_contract_address(prover());
-    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), no_proof());
+    f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), txs(), no_proof());
     assert_eq!(balance(f.token, bob()), 300);
 }
 
@@ -727,7 +744,7 @@ fn test_output_key_out_of_range_is_refused() {
     let key = 0x800000000000000000000000000000000000000000000000000000000000000;
     let outputs = array![(f.token, key, 1)].span();
     assert_reverted_with(
-        safe(f).settle(f.thread_id, 0, array![].span(), outputs, no_proof()),
+        safe(f).settle(f.thread_id, 0, array![].span(), outputs, txs(), no_proof()),
         'thread: key out of range',
     );
     assert_untouched(f);
@@ -747,7 +764,7 @@ fn test_reentrant_settle_is_rejected() {
     IReentrantThreadContractTestDoubleDispatcher { contract_address: hostile }.arm(id);
     let safe = IThreadRegistrySafeDispatcher { contract_address: registry.contract_address };
     assert_reverted_with(
-        safe.settle(id, 0, array![(hostile, 1, 0)].span(), array![].span(), no_proof()),
+        safe.settle(id, 0, array![(hostile, 1, 0)].span(), array![].span(), txs(), no_proof()),
         'registry: reentrant settle',
     );
     assert_eq!(registry.next_sequence(id), 0);
@@ -762,7 +779,7 @@ fn test_short_slot_reply_is_rejected() {
         .create_thread(OS_V1, accept_all(), array![broken].span(), admin(), array![].span());
     let safe = IThreadRegistrySafeDispatcher { contract_address: registry.contract_address };
     assert_reverted_with(
-        safe.settle(id, 0, array![(broken, 1, 0)].span(), array![].span(), no_proof()),
+        safe.settle(id, 0, array![(broken, 1, 0)].span(), array![].span(), txs(), no_proof()),
         'registry: bad slot reply',
     );
     assert_eq!(registry.next_sequence(id), 0);
@@ -781,7 +798,7 @@ fn test_settle_gas() {
     let outputs = transfer_outputs(f.token);
     core::gas::withdraw_gas().unwrap();
     let before = core::testing::get_available_gas();
-    f.registry.settle(f.thread_id, 0, inputs, outputs, no_proof());
+    f.registry.settle(f.thread_id, 0, inputs, outputs, txs(), no_proof());
     core::gas::withdraw_gas().unwrap();
     let spent = before - core::testing::get_available_gas();
     println!("gas: settle (2 inputs, 2 outputs, 1 contract) = {}", spent);

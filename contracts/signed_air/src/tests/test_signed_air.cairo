@@ -6,7 +6,8 @@ use thread_verifier::oods::{canonic_coset_vanishing, flatten_mask};
 use crate::generated_air::{
     N_MASK_VALUES, POSEIDON2_INTERACTION_START, POSEIDON2_MAIN_START, SignedAirParams,
     accumulate_chain_step, accumulate_digest_sponge, accumulate_key_sponge, accumulate_poseidon2,
-    accumulate_range_table, accumulate_signed_transfer, eval_composition_at_point, mask_shape_ok,
+    accumulate_range_table, accumulate_signed_transfer, accumulate_tx_list,
+    eval_composition_at_point, mask_shape_ok,
 };
 use super::signed_vectors::{SignedCase, case_0, case_1};
 
@@ -14,8 +15,9 @@ const SIGNED_TRANSFER: u32 = 0;
 const CHAIN_STEP: u32 = 1;
 const DIGEST_SPONGE: u32 = 2;
 const KEY_SPONGE: u32 = 3;
-const POSEIDON2: u32 = 4;
-const RANGE_TABLE: u32 = 5;
+const TX_LIST: u32 = 4;
+const POSEIDON2: u32 = 5;
+const RANGE_TABLE: u32 = 6;
 
 fn zero() -> QM31 {
     QM31Trait::from_u32_unchecked(0, 0, 0, 0)
@@ -33,6 +35,8 @@ fn accumulate(
         accumulate_digest_sponge(acc, random_coeff, values, params)
     } else if index == KEY_SPONGE {
         accumulate_key_sponge(acc, random_coeff, values, params)
+    } else if index == TX_LIST {
+        accumulate_tx_list(acc, random_coeff, values, params)
     } else if index == POSEIDON2 {
         accumulate_poseidon2(acc, random_coeff, values, params)
     } else {
@@ -88,6 +92,11 @@ fn digest_sponge_matches_stwo() {
 #[test]
 fn key_sponge_matches_stwo() {
     check_component(KEY_SPONGE, "key_sponge");
+}
+
+#[test]
+fn tx_list_matches_stwo() {
+    check_component(TX_LIST, "tx_list");
 }
 
 #[test]

@@ -3,12 +3,13 @@
 use stark_verifier::fields::{M31, QM31, QM31Trait};
 use thread_verifier::lookup::LookupElementsTrait;
 use crate::statement::{
-    BoundSlot, KeySlot, bound_slots, boundary_sum, limbs4, pack_key_slot, state_values,
-    unpack_key_slot, with_context,
+    BoundSlot, KeySlot, TX_CAP_INDEX, TX_COUNT_INDEX, bound_slots, boundary_sum, limbs4,
+    pack_key_slot, state_values, tx_list, tx_list_boundary_sum, unpack_key_slot, with_context,
 };
 use super::statement_vectors::{
-    CHAIN_ID, REGISTRY, TOTAL_SUPPLY_KEY, expected_boundary_sum, owners, public_input,
-    refusals, registry_public_input, slots, state_relation,
+    CHAIN_ID, REGISTRY, TOTAL_SUPPLY_KEY, expected_boundary_sum, expected_tx_list_boundary_sum,
+    link_relation, owners, public_input, refusals, registry_public_input, slots, state_relation,
+    tx_cap, tx_count,
 };
 use super::statement_vectors::state_values as expected_state_values;
 
@@ -204,4 +205,62 @@ fn gas_fixed_statement() {
         before - middle, middle - after,
     );
     assert_eq!(sum, expected_boundary_sum());
+}
+
+/// `public_input` with felt `index` replaced by `value`.
+fn with_felt(index: u32, value: felt252) -> Span<felt252> {
+    let pi = public_input();
+    let mut out: Array<felt252> = array![];
+    let mut i = 0;
+    while i != pi.len() {
+        out.append(if i == index {
+            value
+        } else {
+            *pi[i]
+        });
+        i += 1;
+    };
+    out.span()
+}
+
+#[test]
+fn tx_list_matches_rust() {
+    let (count, cap) = tx_list(public_input()).unwrap();
+    assert_eq!(count, tx_count());
+    let mut got: Array<u32> = array![];
+    for w in cap {
+        got.append((*w).inner);
+    };
+    assert_eq!(got.span(), tx_cap());
+    let sum = tx_list_boundary_sum(count, cap, @link_relation());
+    assert_eq!(sum, Result::Ok(expected_tx_list_boundary_sum()));
+    // Another count or capacity is another boundary.
+    assert!(tx_list_boundary_sum(count + 1, cap, @link_relation()) != sum);
+    let mut rotated: Array<M31> = array![];
+    rotated.append_span(cap.slice(1, 7));
+    rotated.append(*cap[0]);
+    assert!(tx_list_boundary_sum(count, rotated.span(), @link_relation()) != sum);
+}
+
+fn tx_list_refusal(index: u32, value: felt252) -> felt252 {
+    match tx_list(with_felt(index, value)) {
+        Result::Ok(_) => 'accepted',
+        Result::Err(e) => e,
+    }
+}
+
+#[test]
+fn tx_list_encoding_refused() {
+    let word: felt252 = 0x80000000; // 2^31
+    let p: felt252 = 0x7fffffff;
+    // A word equal to p (0 twice encoded), in the low and the high half; a felt at bit 248.
+    assert_eq!(tx_list_refusal(TX_CAP_INDEX, p), 'statement: tx commitment');
+    assert_eq!(tx_list_refusal(TX_CAP_INDEX, p * word * word * word * word * word), 'statement: tx commitment');
+    let two_pow_248: felt252 = 0x100000000000000000000000000000000000000000000000000000000000000;
+    assert_eq!(tx_list_refusal(TX_CAP_INDEX, two_pow_248), 'statement: tx commitment');
+    assert_eq!(tx_list_refusal(TX_COUNT_INDEX, p), 'statement: tx count');
+    assert_eq!(tx_list_refusal(TX_COUNT_INDEX, 0x100000000), 'statement: tx count');
+    assert_eq!(tx_list_refusal(TX_COUNT_INDEX, p - 1), 'accepted');
+    // bound_slots refuses the same statement for it.
+    assert_eq!(refused(with_felt(TX_COUNT_INDEX, p), owners()), 'statement: tx count');
 }

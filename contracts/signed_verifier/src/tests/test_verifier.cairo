@@ -50,12 +50,12 @@ fn changed_proof_felt_refused() {
 #[test]
 #[available_gas(100000000000)]
 fn changed_signed_header_refused() {
-    // The first packed M31 felt holds the 5 log sizes, then the chain step's claimed sum:
-    // + 2^155 adds 1 to that sum's first coordinate (still canonical: it is mixed and summed).
+    // The first packed M31 felt holds the 6 log sizes, then the chain step's claimed sum:
+    // + 2^186 adds 1 to that sum's first coordinate (still canonical: it is mixed and summed).
     let p = proof();
     let n_owners: u32 = (*p[0]).try_into().unwrap();
     let first_packed = 2 + n_owners;
-    let shift: felt252 = 0x800000000000000000000000000000000000000; // 2^155
+    let shift: felt252 = 0x40000000000000000000000000000000000000000000000; // 2^186
     let result = verify_signed_proof(public_input(), bumped(p, first_packed, shift), @test_params());
     assert_eq!(result, Result::Err('verifier: oods mismatch'));
 }

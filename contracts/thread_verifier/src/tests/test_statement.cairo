@@ -127,7 +127,8 @@ fn gas_boundary_sum_per_written_slot() {
 
 /// A public input of `n` input slots on `n` distinct contracts, every one written.
 fn public_input_of(n: u32) -> Array<felt252> {
-    let mut out: Array<felt252> = array![1, 2, 3, 4, 5, n.into()];
+    // Header, the empty transaction-list marker (0, 0), then the lists.
+    let mut out: Array<felt252> = array![1, 2, 3, 4, 5, 0, 0, n.into()];
     let mut i: u32 = 0;
     while i != n {
         out.append(0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7 + i.into());
@@ -161,4 +162,27 @@ fn gas_statement_slots_per_written_slot() {
     println!("gas: statement_slots per extra written slot = {}", ((middle - after) - (before - middle)) / 64);
     assert(one.len() == 1 && many.len() == 65, 'slot counts');
     assert(*many[64].token == 64 && *many[64].after == 2064, 'last slot');
+}
+
+/// The unsigned program proves no transaction list: a statement that names one is refused
+/// (not ignored), whatever the proof.
+#[test]
+fn a_transaction_list_is_refused_by_the_unsigned_program() {
+    let good = public_input_of(1);
+    assert!(crate::statement::statement_slots(good.span()).is_ok());
+    for at in array![5_u32, 6] {
+        let mut named: Array<felt252> = array![];
+        let mut i = 0;
+        while i != good.len() {
+            named.append(if i == at {
+                1
+            } else {
+                *good[i]
+            });
+            i += 1;
+        };
+        assert_eq!(
+            crate::statement::statement_slots(named.span()), Result::Err('statement: tx list'),
+        );
+    };
 }

@@ -2,7 +2,7 @@
 
 use crate::generated_params::default_params;
 use crate::verifier::verify_thread_proof;
-use crate::statement::{StatementSlot, statement_slots};
+use crate::statement::{HEADER_LEN, StatementSlot, statement_slots};
 use super::proof_vector::{proof, public_input, test_params};
 
 /// Felts of the proof calldata before the STARK proof: the owner count and the owners.
@@ -415,7 +415,7 @@ fn non_canonical_values_are_refused_where_read() {
 fn slot_owners_bind_every_input_slot() {
     let p = proof();
     let n = prefix_len() - 1;
-    assert(n == (*public_input()[5]).try_into().unwrap(), 'one owner per input');
+    assert(n == (*public_input()[HEADER_LEN]).try_into().unwrap(), 'one owner per input');
     let mut i = 1;
     while i != prefix_len() {
         let result = verify_thread_proof(public_input(), bumped(p, i, 1), @test_params());

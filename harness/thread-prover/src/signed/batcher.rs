@@ -16,6 +16,8 @@ use zkthread_sig::wots::{
     commitment, sign, verify_trace, KeyCommitment, KeySeed, SignError, Signature, SignatureError,
     TransferMessage, HASH_LEN, RHO_LEN, V,
 };
+use zkthread_sig::tx_list::{transfer_digest, TxDigest, TxListCommitment};
+use zkthread_sig::wots::MessageError;
 use zkthread_sig::M31;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 
@@ -68,6 +70,14 @@ impl SignedTransferTx {
         };
         tx.signature = sign(seed, index, &tx.message(statement))?;
         Ok(tx)
+    }
+
+    /// This transfer's entry in a transaction list (`zkthread_sig::tx_list`): its message
+    /// digest in `statement`'s thread under the key it names. A client recomputes a
+    /// sub-block's commitment from the batcher's published transfers with
+    /// `TxListCommitment::of` over these.
+    pub fn digest(&self, statement: &SignedPublicInput) -> Result<TxDigest, MessageError> {
+        transfer_digest(&self.key, &self.message(statement), &self.signature)
     }
 
     /// The message the sender signed, in `statement`'s thread.
@@ -153,6 +163,21 @@ pub struct SignedSubBlock {
     /// Owner of each input slot, in input order.
     pub owners: Vec<Felt>,
     pub rows: Vec<SignedRow>,
+    /// The transaction list of `transfers`, in order (what the proof commits to).
+    pub transactions: TxListCommitment,
+}
+
+impl SignedSubBlock {
+    /// The public input of this sub-block in `thread`'s thread (its identity fields; the
+    /// lists and the transaction list are this sub-block's).
+    pub fn statement(&self, thread: &SignedPublicInput) -> SignedPublicInput {
+        SignedPublicInput {
+            transactions: self.transactions,
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+            ..thread.clone()
+        }
+    }
 }
 
 /// The batch plus the transfers the batcher refused.
@@ -239,6 +264,7 @@ impl SignedBatcher {
             inputs: touched.iter().map(|(s, (_, before, _))| SlotValue { slot: *s, value: *before }).collect(),
             outputs: touched.iter().map(|(s, (_, _, now))| SlotValue { slot: *s, value: *now }).collect(),
             owners: touched.iter().map(|(_, (owner, _, _))| *owner).collect(),
+            transactions: TxListCommitment::of(rows.iter().map(|r| &r.trace.digest)),
             rows,
         };
         Ok(SignedBatch { sub_block, rejected })

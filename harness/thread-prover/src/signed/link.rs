@@ -6,11 +6,16 @@
 //! - `Chain(pp, i, j, c[4])`: chain `i` of the key with public parameter `pp` holds `c` at
 //!   position `j`;
 //! - `Block(pp, k, block[8])`: message block `k` of the transfer signed under `pp`;
-//! - `DigestCap(pp, k, cap[8])`: the digest sponge's capacity before block `k`;
+//! - `DigestCap(pp, tx, k, cap[8])`: the digest sponge's capacity before block `k`, for the
+//!   transfer at position `tx` of the sub-block;
 //! - `KeyCap(pp, b, cap[8], queue[8], phase, sigma)`: the key sponge before block `b`, with the
 //!   digits still to read (`queue`: digest elements, the first one partly consumed), the
 //!   position in the current element (`phase`) and the digit sum so far (`sigma`);
-//! - `KeyOk(pp, K[4])`: the key sponge over `pp` and the 32 chain-end pairs outputs `K`.
+//! - `KeyOk(pp, K[4])`: the key sponge over `pp` and the 32 chain-end pairs outputs `K`;
+//! - `Tx(tx, d[8])`: the transfer at position `tx` has message digest `d`;
+//! - `TxCap(i, cap[8])`: the transaction-list sponge's capacity after `i` digests
+//!   (`zkthread_sig::tx_list`; the verifier's boundary offers `TxCap(0, initial)` and takes
+//!   `TxCap(n, committed)`).
 
 use super::role::{k, Lane};
 
@@ -19,6 +24,8 @@ pub const TAG_BLOCK: u32 = 2;
 pub const TAG_DIGEST_CAP: u32 = 3;
 pub const TAG_KEY_CAP: u32 = 4;
 pub const TAG_KEY_OK: u32 = 5;
+pub const TAG_TX: u32 = 6;
+pub const TAG_TX_CAP: u32 = 7;
 
 /// `StateRelation` kinds.
 pub const KIND_BALANCE: u32 = 0;
@@ -40,8 +47,8 @@ pub fn block<T: Lane>(pp: &[T], index: T, block: &[T]) -> Vec<T> {
     with_tag(TAG_BLOCK, &[pp, &[index], block])
 }
 
-pub fn digest_cap<T: Lane>(pp: &[T], index: T, cap: &[T]) -> Vec<T> {
-    with_tag(TAG_DIGEST_CAP, &[pp, &[index], cap])
+pub fn digest_cap<T: Lane>(pp: &[T], tx: T, index: T, cap: &[T]) -> Vec<T> {
+    with_tag(TAG_DIGEST_CAP, &[pp, &[tx, index], cap])
 }
 
 pub fn key_cap<T: Lane>(pp: &[T], b: T, cap: &[T], queue: &[T], phase: T, sigma: T) -> Vec<T> {
@@ -50,6 +57,14 @@ pub fn key_cap<T: Lane>(pp: &[T], b: T, cap: &[T], queue: &[T], phase: T, sigma:
 
 pub fn key_ok<T: Lane>(pp: &[T], key: &[T]) -> Vec<T> {
     with_tag(TAG_KEY_OK, &[pp, key])
+}
+
+pub fn tx<T: Lane>(tx: T, digest: &[T]) -> Vec<T> {
+    with_tag(TAG_TX, &[&[tx], digest])
+}
+
+pub fn tx_cap<T: Lane>(index: T, cap: &[T]) -> Vec<T> {
+    with_tag(TAG_TX_CAP, &[&[index], cap])
 }
 
 /// `Balance(0, D, A, limbs)`.

@@ -2,16 +2,19 @@
 //!
 //! Transcript (a verifier replays exactly this):
 //! 1. `mix_felt252s(public_input.to_felts())`;
-//! 2. `mix_felt252s([signed_air_digest, log sizes of the five sized components])`;
+//! 2. `mix_felt252s([signed_air_digest, log sizes of the six sized components])`;
 //! 3. commit the preprocessed tree (the 8-bit range table), then the main tree (transfer,
-//!    chain step, digest, key sponge, Poseidon2 columns, then the range multiplicities);
+//!    chain step, digest, key sponge, tx list, Poseidon2 columns, then the range
+//!    multiplicities);
 //! 4. draw the relations (`State`, `Link`, `Poseidon2`, `RangeCheck`);
 //! 5. commit the interaction tree (same component order);
-//! 6. `mix_felts(claimed sums of chain step, digest, key sponge, Poseidon2, range table)`;
+//! 6. `mix_felts(claimed sums of chain step, digest, key sponge, tx list, Poseidon2, range
+//!    table)`;
 //! 7. stwo's `prove`/`verify`.
 //!
 //! The transfer component's claimed sum is not sent: it is `boundary - sum(others)`, where the
-//! boundary comes from the public lists (every other relation is internal and sums to zero).
+//! boundary comes from the public lists and the transaction-list commitment (`State` and
+//! `Link`; every other relation is internal and sums to zero).
 
 use num_traits::Zero;
 use starknet_crypto::poseidon_hash_many;
@@ -30,8 +33,8 @@ use stwo::prover::{prove as stwo_prove, CommitmentSchemeProver, ProvingError};
 use stwo_constraint_framework::{FrameworkComponent, TraceLocationAllocator};
 
 use super::role::{interaction_trace, main_trace, Relations, Role, RoleEval, LOG_EXPANSION};
-use super::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole};
-use super::statement::{boundary_sum, SignedPublicInput, SignedStatementError};
+use super::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole, TxListRole};
+use super::statement::{boundary, SignedPublicInput, SignedStatementError};
 use super::witness::{SignedRow, SignedWitness};
 use super::range::{
     range8_interaction, range8_multiplicity_column, range8_table_column, range_log_size,
@@ -45,20 +48,20 @@ use crate::prover::VerifyError;
 use crate::trace::TraceColumn;
 
 /// Version of the signed AIR (bump on any change of columns, constraints or fraction order).
-pub const SIGNED_AIR_VERSION: u64 = 2;
+pub const SIGNED_AIR_VERSION: u64 = 3;
 /// Largest component (rows = 2^MAX_LOG_ROWS): see [`super::range`] for why 16.
 pub const MAX_LOG_ROWS: u32 = SIGNED_MAX_LOG_ROWS;
 /// Components with a size chosen by the prover, in proof order.
-pub const SIZED_COMPONENTS: usize = 5;
+pub const SIZED_COMPONENTS: usize = 6;
 
 /// A signed-transfer proof.
 #[derive(Debug)]
 pub struct SignedProof<MC: MerkleChannel> {
     /// Owner of each input slot (binds the slot to `balances`/`thread_keys`).
     pub slot_owners: Vec<Felt>,
-    /// Log sizes of transfer, chain step, digest, key sponge, Poseidon2.
+    /// Log sizes of transfer, chain step, digest, key sponge, tx list, Poseidon2.
     pub log_sizes: [u32; SIZED_COMPONENTS],
-    /// Claimed LogUp sums of chain step, digest, key sponge, Poseidon2, range table.
+    /// Claimed LogUp sums of chain step, digest, key sponge, tx list, Poseidon2, range table.
     pub claimed_sums: [SecureField; SIZED_COMPONENTS],
     pub stark: StarkProof<MC::H>,
 }
@@ -93,6 +96,7 @@ pub fn signed_air_digest(params: &StarkParams, channel: &str) -> Felt {
         ChainStepRole::N_COLUMNS,
         DigestRole::N_COLUMNS,
         KeySpongeRole::N_COLUMNS,
+        TxListRole::N_COLUMNS,
         poseidon2::air::N_COLUMNS,
     ] {
         data.push(Felt::from(n as u64));
@@ -110,35 +114,40 @@ fn log_rows(n: usize) -> u32 {
     crate::trace::log_rows_for(n)
 }
 
-/// The six components of a signed proof, in proof order.
+/// The seven components of a signed proof, in proof order.
 pub type Components = (
     FrameworkComponent<RoleEval<TransferRole>>,
     FrameworkComponent<RoleEval<ChainStepRole>>,
     FrameworkComponent<RoleEval<DigestRole>>,
     FrameworkComponent<RoleEval<KeySpongeRole>>,
+    FrameworkComponent<RoleEval<TxListRole>>,
     FrameworkComponent<Poseidon2Eval>,
     FrameworkComponent<Range8TableEval>,
 );
 
+/// Every component's claimed sum, in proof order.
+pub const N_COMPONENTS: usize = SIZED_COMPONENTS + 1;
 
-/// The six components in proof order; `sums` = transfer, chain, digest, key, Poseidon2, table.
-/// Public so the Cairo generator (`harness/air-codegen`) evaluates exactly these.
-pub fn components(log: &[u32; SIZED_COMPONENTS], r: &Relations, sums: [SecureField; 6]) -> Components {
+/// The seven components in proof order; `sums` = transfer, chain, digest, key, tx list,
+/// Poseidon2, table. Public so the Cairo generator (`harness/air-codegen`) evaluates exactly
+/// these.
+pub fn components(log: &[u32; SIZED_COMPONENTS], r: &Relations, sums: [SecureField; N_COMPONENTS]) -> Components {
     let mut a = TraceLocationAllocator::default();
     (
         FrameworkComponent::new(&mut a, RoleEval::new(log[0], r.clone()), sums[0]),
         FrameworkComponent::new(&mut a, RoleEval::new(log[1], r.clone()), sums[1]),
         FrameworkComponent::new(&mut a, RoleEval::new(log[2], r.clone()), sums[2]),
         FrameworkComponent::new(&mut a, RoleEval::new(log[3], r.clone()), sums[3]),
+        FrameworkComponent::new(&mut a, RoleEval::new(log[4], r.clone()), sums[4]),
         FrameworkComponent::new(
             &mut a,
-            Poseidon2Eval { log_n_rows: log[4], relation: r.poseidon2.clone() },
-            sums[4],
+            Poseidon2Eval { log_n_rows: log[5], relation: r.poseidon2.clone() },
+            sums[5],
         ),
         FrameworkComponent::new(
             &mut a,
             Range8TableEval { log_size: range_log_size(log), range: r.range.clone() },
-            sums[5],
+            sums[6],
         ),
     )
 }
@@ -150,6 +159,7 @@ pub fn column_log_sizes(log: &[u32; SIZED_COMPONENTS]) -> [Vec<u32>; 3] {
         (ChainStepRole::N_COLUMNS, ChainStepRole::interaction_columns()),
         (DigestRole::N_COLUMNS, DigestRole::interaction_columns()),
         (KeySpongeRole::N_COLUMNS, KeySpongeRole::interaction_columns()),
+        (TxListRole::N_COLUMNS, TxListRole::interaction_columns()),
         (poseidon2::air::N_COLUMNS, poseidon2::air::N_INTERACTION_COLUMNS),
     ];
     let mut main = Vec::new();
@@ -217,6 +227,7 @@ where
         log_rows(witness.chain_steps.len()),
         log_rows(witness.digests.len()),
         log_rows(witness.key_sponges.len()),
+        log_rows(witness.tx_list.len()),
         poseidon2::trace::log_rows_for(witness.permutations.len()),
     ];
     if log.iter().any(|l| *l > MAX_LOG_ROWS) {
@@ -243,7 +254,8 @@ where
         main_trace::<ChainStepRole>(&witness.chain_steps, &[0; ChainStepRole::N_COLUMNS], log[1]),
         main_trace::<DigestRole>(&witness.digests, &[0; DigestRole::N_COLUMNS], log[2]),
         main_trace::<KeySpongeRole>(&witness.key_sponges, &[0; KeySpongeRole::N_COLUMNS], log[3]),
-        poseidon2::trace::main_trace(&poseidon2::trace::rows_for(&witness.permutations), log[4]),
+        main_trace::<TxListRole>(&witness.tx_list, &[0; TxListRole::N_COLUMNS], log[4]),
+        poseidon2::trace::main_trace(&poseidon2::trace::rows_for(&witness.permutations), log[5]),
     ];
     let mut tree = scheme.tree_builder();
     for t in &traces {
@@ -253,12 +265,13 @@ where
     tree.commit(&mut channel);
 
     let relations = Relations::draw(&mut channel);
-    let interactions: [(Vec<TraceColumn>, SecureField); 6] = [
+    let interactions: [(Vec<TraceColumn>, SecureField); N_COMPONENTS] = [
         interaction_trace::<TransferRole>(&traces[0], log[0], &relations),
         interaction_trace::<ChainStepRole>(&traces[1], log[1], &relations),
         interaction_trace::<DigestRole>(&traces[2], log[2], &relations),
         interaction_trace::<KeySpongeRole>(&traces[3], log[3], &relations),
-        poseidon2::trace::interaction_trace(&traces[4], log[4], &relations.poseidon2),
+        interaction_trace::<TxListRole>(&traces[4], log[4], &relations),
+        poseidon2::trace::interaction_trace(&traces[5], log[5], &relations.poseidon2),
         range8_interaction(&table, &multiplicity, &relations.range),
     ];
     let mut tree = scheme.tree_builder();
@@ -266,12 +279,13 @@ where
         tree.extend_evals(cols.clone());
     }
     tree.commit(&mut channel);
-    let sums: [SecureField; 6] = std::array::from_fn(|i| interactions[i].1);
+    let sums: [SecureField; N_COMPONENTS] = std::array::from_fn(|i| interactions[i].1);
     let claimed_sums: [SecureField; SIZED_COMPONENTS] = std::array::from_fn(|i| sums[i + 1]);
     channel.mix_felts(&claimed_sums);
 
     let c = components(&log, &relations, sums);
-    let stark = stwo_prove::<SimdBackend, MC>(&[&c.0, &c.1, &c.2, &c.3, &c.4, &c.5], &mut channel, scheme)?;
+    let stark =
+        stwo_prove::<SimdBackend, MC>(&[&c.0, &c.1, &c.2, &c.3, &c.4, &c.5, &c.6], &mut channel, scheme)?;
     Ok(SignedProof { slot_owners: slot_owners.to_vec(), log_sizes: log, claimed_sums, stark })
 }
 
@@ -312,15 +326,15 @@ where
     channel.mix_felts(&proof.claimed_sums);
 
     let others: SecureField = proof.claimed_sums.iter().copied().sum();
-    let transfer_sum = boundary_sum(&slots, &relations.state) - others;
-    let mut sums = [SecureField::zero(); 6];
+    let transfer_sum = boundary(&slots, &public_input.transactions, &relations) - others;
+    let mut sums = [SecureField::zero(); N_COMPONENTS];
     sums[0] = transfer_sum;
     sums[1..].copy_from_slice(&proof.claimed_sums);
     let c = components(&log, &relations, sums);
     debug_assert_eq!(c.0.trace_log_degree_bounds()[1].len(), TransferRole::N_COLUMNS);
     let stark = proof.stark.clone();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        stwo_verify::<MC>(&[&c.0, &c.1, &c.2, &c.3, &c.4, &c.5], &mut channel, &mut scheme, stark)
+        stwo_verify::<MC>(&[&c.0, &c.1, &c.2, &c.3, &c.4, &c.5, &c.6], &mut channel, &mut scheme, stark)
     }))
     .map_err(|_| SignedVerifyError::Shape("stwo verifier rejected a malformed proof (panic)"))??;
     Ok(())

@@ -1,4 +1,4 @@
-//! The four roles of a signed-transfer proof (columns, constraints, fractions). The
+//! The five roles of a signed-transfer proof (columns, constraints, fractions). The
 //! `Poseidon2` component (`crate::poseidon2`) proves every permutation they look up, and the
 //! 8-bit range table ([`super::range::Range8TableEval`]) every range check: a 16-bit check of
 //! `v` is two 8-bit look-ups, of a low-byte column `lo` and of `(v - lo) / 2^8`
@@ -54,7 +54,9 @@ pub mod transfer_cols {
     pub const CARRY: Range<usize> = 76..83;
     /// Low bytes of the 24 range-checked limbs: `amount`, `from_new`, `to_new`, in order.
     pub const LIMB_LO: Range<usize> = 83..107;
-    pub const N: usize = 107;
+    /// The transfer's position in the sub-block (its digest's place in the transaction list).
+    pub const TX: usize = 107;
+    pub const N: usize = 108;
 }
 
 impl Role for TransferRole {
@@ -106,7 +108,7 @@ impl Role for TransferRole {
         // own fields: the signature is over exactly what this row does.
         let mut cap = key.clone();
         cap.extend([tag(TAG_MSG), k(0), k(0), k(0)]);
-        f.push(Frac::new(Rel::Link, e.clone(), link::digest_cap(&pp, k(0), &cap)));
+        f.push(Frac::new(Rel::Link, e.clone(), link::digest_cap(&pp, c[TX].clone(), k(0), &cap)));
         let z = || k::<T>(0);
         let blocks: [Vec<T>; 4] = [
             [d.clone(), from.clone()].concat(),
@@ -192,7 +194,9 @@ pub mod digest_cols {
     pub const BLOCK: Range<usize> = 7..15;
     pub const CAP: Range<usize> = 15..23;
     pub const OUT: Range<usize> = 23..39;
-    pub const N: usize = 39;
+    /// Position in the sub-block of the transfer whose message this sponge digests.
+    pub const TX: usize = 39;
+    pub const N: usize = 40;
 }
 
 /// Blocks of a message.
@@ -218,26 +222,28 @@ impl Role for DigestRole {
         use digest_cols::*;
         let (e, f) = (c[ENABLED].clone(), c[FINAL].clone());
         let (pp, block, cap, out) = (slice(c, PP), slice(c, BLOCK), slice(c, CAP), slice(c, OUT));
-        let index = c[INDEX].clone();
+        let (index, tx) = (c[INDEX].clone(), c[TX].clone());
         let perm = [block.clone(), cap.clone(), out.clone()].concat();
         let mut key_cap = pp.clone();
         key_cap.extend([tag(TAG_PK), k(0), k(0), k(0)]);
         vec![
             Frac::new(Rel::Poseidon2, neg(&e), perm),
-            Frac::new(Rel::Link, neg(&e), link::digest_cap(&pp, index.clone(), &cap)),
+            Frac::new(Rel::Link, neg(&e), link::digest_cap(&pp, tx.clone(), index.clone(), &cap)),
             Frac::new(Rel::Link, neg(&e), link::block(&pp, index.clone(), &block)),
             Frac::new(
                 Rel::Link,
                 e - f.clone(),
-                link::digest_cap(&pp, index + k(1), &out[8..16]),
+                link::digest_cap(&pp, tx.clone(), index + k(1), &out[8..16]),
             ),
-            // The digest becomes the key sponge's digit queue.
-            Frac::new(Rel::Link, f, link::key_cap(&pp, k(0), &key_cap, &out[0..8], k(0), k(0))),
+            // The digest becomes the key sponge's digit queue, and the transaction list's
+            // entry for the transfer that started this sponge.
+            Frac::new(Rel::Link, f.clone(), link::key_cap(&pp, k(0), &key_cap, &out[0..8], k(0), k(0))),
+            Frac::new(Rel::Link, f, link::tx(tx, &out[0..8])),
         ]
     }
 
     fn batching() -> Vec<usize> {
-        vec![0, 0, 1, 1, 2]
+        vec![0, 0, 1, 1, 2, 2]
     }
 }
 
@@ -366,5 +372,50 @@ impl Role for KeySpongeRole {
     fn batching() -> Vec<usize> {
         // Pairs of linear entries; the next-KeyCap entry (degree-2 values) alone.
         vec![0, 0, 1, 1, 2, 3, 3, 4, 4, 5, 5, 6]
+    }
+}
+
+/// One transfer digest absorbed into the transaction-list sponge per row
+/// (`zkthread_sig::tx_list`): consumes `TxCap(i, cap)` and `Tx(i, d)`, produces
+/// `TxCap(i + 1, P(d ++ cap)[8..16])`. The boundary offers `TxCap(0, initial)` and takes
+/// `TxCap(n, committed)`, so the enabled rows are one path `0 -> n` (the index rises by one
+/// per row) and every `Tx(i, d)` the digest sponges produce, `i` in `0..n`, is absorbed once,
+/// in order.
+#[derive(Clone)]
+pub struct TxListRole;
+
+pub mod tx_list_cols {
+    use std::ops::Range;
+    pub const ENABLED: usize = 0;
+    pub const INDEX: usize = 1;
+    pub const DIGEST: Range<usize> = 2..10;
+    pub const CAP: Range<usize> = 10..18;
+    pub const OUT: Range<usize> = 18..34;
+    pub const N: usize = 34;
+}
+
+impl Role for TxListRole {
+    const NAME: &'static str = "tx_list";
+    const N_COLUMNS: usize = tx_list_cols::N;
+
+    fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
+        vec![boolean(&c[tx_list_cols::ENABLED])]
+    }
+
+    fn fractions<T: Lane>(c: &[T]) -> Vec<Frac<T>> {
+        use tx_list_cols::*;
+        let e = c[ENABLED].clone();
+        let (digest, cap, out) = (slice(c, DIGEST), slice(c, CAP), slice(c, OUT));
+        let i = c[INDEX].clone();
+        vec![
+            Frac::new(Rel::Poseidon2, neg(&e), [digest.clone(), cap.clone(), out.clone()].concat()),
+            Frac::new(Rel::Link, neg(&e), link::tx(i.clone(), &digest)),
+            Frac::new(Rel::Link, neg(&e), link::tx_cap(i.clone(), &cap)),
+            Frac::new(Rel::Link, e, link::tx_cap(i + k(1), &out[8..16])),
+        ]
+    }
+
+    fn batching() -> Vec<usize> {
+        vec![0, 0, 1, 1]
     }
 }

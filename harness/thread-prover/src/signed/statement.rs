@@ -4,9 +4,14 @@
 //!
 //! ```text
 //! [os_version, program_hash, chain_id, registry, thread_id, sequence, contract_set_commitment,
+//!  n_transactions, transactions_commitment,
 //!  n_inputs,  (contract, key, value) * n_inputs,
 //!  n_outputs, (contract, key, value) * n_outputs]
 //! ```
+//!
+//! `(n_transactions, transactions_commitment)` is the sub-block's transaction list
+//! (`zkthread_sig::tx_list`): the proof shows its transfers are exactly the `n` signed messages
+//! whose digests, in sub-block order, hash to the commitment (the `Link` boundary below).
 //!
 //! `chain_id` and `registry` enter the transfer domain every signature covers, so a signature
 //! settles on one chain, through one registry, in one thread, for one token.
@@ -26,11 +31,12 @@ use stwo::core::fields::qm31::SecureField;
 use stwo::core::fields::FieldExpOps;
 use stwo_constraint_framework::Relation;
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
+use zkthread_sig::tx_list::{initial_cap, TxListCommitment};
 use zkthread_sig::wots::{Hash4, KeyCommitment};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 
 use super::link;
-use super::role::StateRelation;
+use super::role::{LinkRelation, Relations, StateRelation};
 use crate::air::limbs;
 use crate::model::{felt_to_u128, SlotValue};
 
@@ -44,6 +50,8 @@ pub struct SignedPublicInput {
     pub thread_id: Felt,
     pub sequence: Felt,
     pub contract_set_commitment: Felt,
+    /// The committed transaction list (count and sponge capacity).
+    pub transactions: TxListCommitment,
     pub inputs: Vec<SlotValue>,
     pub outputs: Vec<SlotValue>,
 }
@@ -60,6 +68,8 @@ pub enum SignedStatementError {
     OwnerCount { given: usize, inputs: usize },
     #[error("input entry {index} is neither balances[owner] nor thread_keys[owner] of its contract")]
     UnboundSlot { index: usize },
+    #[error("transaction count {0} is not below 2^31 - 1")]
+    TxCount(u32),
     #[error("{list} entry {index} holds {value:#x}, not a valid value for its slot")]
     BadValue { list: &'static str, index: usize, value: Felt },
 }
@@ -91,6 +101,7 @@ impl SignedPublicInput {
             self.sequence,
             self.contract_set_commitment,
         ];
+        out.extend(self.transactions.to_felts());
         for list in [&self.inputs, &self.outputs] {
             out.push(Felt::from(list.len() as u64));
             for e in list {
@@ -107,6 +118,10 @@ impl SignedPublicInput {
 
     /// Checks the lists and binds every input slot to `balances`/`thread_keys` of its owner.
     pub fn bound_slots(&self, owners: &[Felt]) -> Result<Vec<BoundSlot>, SignedStatementError> {
+        // The AIR counts in M31: a count of n + p would name the same path as n.
+        if self.transactions.count >= zkthread_sig::field::MODULUS {
+            return Err(SignedStatementError::TxCount(self.transactions.count));
+        }
         if self.inputs.is_empty() {
             return Err(SignedStatementError::NoInputs);
         }
@@ -191,4 +206,22 @@ pub fn boundary_sum(slots: &[BoundSlot], state: &StateRelation) -> SecureField {
             acc + term(s, &s.after) - term(s, &s.before)
         }
     })
+}
+
+/// `1/d(TxCap(n, committed)) - 1/d(TxCap(0, initial))`: the `LinkRelation` sum the rows must
+/// have (every other `Link` entry is produced and consumed inside the proof). Zero for the
+/// empty list (the two entries are the same).
+pub fn tx_list_boundary_sum(transactions: &TxListCommitment, link: &LinkRelation) -> SecureField {
+    let term = |index: u32, cap: &[zkthread_sig::M31; 8]| -> SecureField {
+        let cap: Vec<BaseField> = cap.iter().map(|v| BaseField::from(v.to_u32())).collect();
+        let d: SecureField = link.combine(&link::tx_cap(BaseField::from(index), &cap));
+        d.inverse()
+    };
+    term(transactions.count, &transactions.cap) - term(0, &initial_cap())
+}
+
+/// The sum of every component's claimed LogUp sum that the public statement fixes: the state
+/// boundary plus the transaction-list boundary.
+pub fn boundary(slots: &[BoundSlot], transactions: &TxListCommitment, relations: &Relations) -> SecureField {
+    boundary_sum(slots, &relations.state) + tx_list_boundary_sum(transactions, &relations.link)
 }

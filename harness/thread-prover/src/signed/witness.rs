@@ -7,9 +7,12 @@ use zkthread_sig::M31;
 use stwo::core::fields::m31::BaseField;
 
 use super::range::{low_byte, RangeLookups};
-use super::roles::{chain_cols, digest_cols, key_cols, transfer_cols, HI_SHIFT, KEY_BLOCKS};
+use zkthread_sig::tx_list::{absorb_input, TxDigest, TxListCommitment};
+use zkthread_sig::permute;
+
+use super::roles::{chain_cols, digest_cols, key_cols, transfer_cols, tx_list_cols, HI_SHIFT, KEY_BLOCKS};
 use super::role::Role;
-use super::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole};
+use super::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole, TxListRole};
 use crate::air::{limbs, LIMB_BITS, N_LIMBS};
 use crate::poseidon2::trace::State as PermState;
 
@@ -41,7 +44,10 @@ pub struct SignedWitness {
     pub chain_steps: Vec<Vec<u32>>,
     pub digests: Vec<Vec<u32>>,
     pub key_sponges: Vec<Vec<u32>>,
+    pub tx_list: Vec<Vec<u32>>,
     pub permutations: Vec<(PermState, u32)>,
+    /// The transaction list so far (its capacity is the next tx-list row's input).
+    pub transactions: TxListCommitment,
 }
 
 fn u32s<const N: usize>(x: &[M31; N]) -> impl Iterator<Item = u32> + '_ {
@@ -69,9 +75,17 @@ impl SignedWitness {
         lookups
     }
 
-    /// Adds every row one signed transfer needs.
+    /// Adds every row one signed transfer needs, its digest last in the transaction list.
     pub fn push(&mut self, row: &SignedRow) {
-        self.push_transfer(row);
+        self.push_signed_transfer(row);
+        self.push_tx_list(&row.trace.digest);
+    }
+
+    /// The transfer row and its signature's verification rows, at position
+    /// `transfers.len()`; no transaction-list entry (raw: a test pairs them as it likes).
+    pub fn push_signed_transfer(&mut self, row: &SignedRow) {
+        let tx = self.transfers.len() as u32;
+        self.push_transfer(row, tx);
         let t = &row.trace;
         let pp = row.signature.pp;
         for step in &t.chain_steps {
@@ -93,6 +107,7 @@ impl SignedWitness {
             r.extend(u32s(block));
             r.extend(before[8..16].iter().map(|v| v.to_u32()));
             r.extend(u32s(after));
+            r.push(tx);
             debug_assert_eq!(r.len(), digest_cols::N);
             let mut input = [0u32; 16];
             input[..8].copy_from_slice(&block.map(M31::to_u32));
@@ -103,7 +118,23 @@ impl SignedWitness {
         self.push_key_sponge(row);
     }
 
-    fn push_transfer(&mut self, row: &SignedRow) {
+    /// Absorbs `digest` as entry `tx_list.len()` of the transaction list (raw: nothing checks
+    /// that a transfer at that position has this digest; the `Tx` look-up does).
+    pub fn push_tx_list(&mut self, digest: &TxDigest) {
+        let tx = self.tx_list.len() as u32;
+        let input = absorb_input(digest, &self.transactions.cap);
+        let output = permute(input);
+        let mut r = vec![1, tx];
+        r.extend(u32s(digest));
+        r.extend(u32s(&self.transactions.cap));
+        r.extend(u32s(&output));
+        debug_assert_eq!(r.len(), tx_list_cols::N);
+        self.permutations.push((state_u32(&input), 1));
+        self.tx_list.push(r);
+        self.transactions.absorb(digest);
+    }
+
+    fn push_transfer(&mut self, row: &SignedRow, tx: u32) {
         let (a, t, x) = (limbs(row.from_old), limbs(row.to_old), limbs(row.amount));
         let fnew = limbs(row.from_old.wrapping_sub(row.amount));
         let tnew = limbs(row.to_old.wrapping_add(row.amount));
@@ -132,6 +163,7 @@ impl SignedWitness {
         r.extend(borrow);
         r.extend(carry);
         r.extend(x.iter().chain(&fnew).chain(&tnew).map(|v| low_byte(*v)));
+        r.push(tx);
         debug_assert_eq!(r.len(), transfer_cols::N);
         self.transfers.push(r);
     }
@@ -193,5 +225,6 @@ impl SignedWitness {
             .or_else(|| named(ChainStepRole::NAME, first_violation::<ChainStepRole>(&self.chain_steps)))
             .or_else(|| named(DigestRole::NAME, first_violation::<DigestRole>(&self.digests)))
             .or_else(|| named(KeySpongeRole::NAME, first_violation::<KeySpongeRole>(&self.key_sponges)))
+            .or_else(|| named(TxListRole::NAME, first_violation::<TxListRole>(&self.tx_list)))
     }
 }

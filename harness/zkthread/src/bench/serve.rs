@@ -255,6 +255,7 @@ fn sign_all(world: &BenchWorld, n: usize, clients: usize) -> Result<Vec<Vec<Tran
         thread_id: Felt::from(world.thread_id),
         sequence: Felt::ZERO,
         contract_set_commitment: world.contract_set_commitment,
+        transactions: Default::default(),
         inputs: vec![],
         outputs: vec![],
     };

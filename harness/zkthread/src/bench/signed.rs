@@ -15,8 +15,6 @@ use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::wots::{commitment, KeySeed};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
 
-use zkthread_client::calldata::SlotValue as ChainSlotValue;
-use zkthread_client::registry::Settlement;
 use zkthread_client::token::Token;
 use zkthread_client::ChainClient;
 use zkthread_sig::domain::unpack_key_slot;
@@ -39,6 +37,7 @@ fn statement() -> SignedPublicInput {
         thread_id: Felt::ONE,
         sequence: Felt::ZERO,
         contract_set_commitment: contract_set_commitment(&[Felt::from(TOKEN)]),
+        transactions: Default::default(),
         inputs: vec![],
         outputs: vec![],
     }
@@ -82,7 +81,7 @@ pub fn measure(n: usize, senders: usize, params: &StarkParams) -> Result<Row> {
         .context("batching the signed transfers")?;
     ensure!(batch.rejected.is_empty(), "the batcher refused {:?}", batch.rejected);
     let sb = batch.sub_block;
-    let pi = SignedPublicInput { inputs: sb.inputs, outputs: sb.outputs, ..statement() };
+    let pi = sb.statement(&statement());
     let start = Instant::now();
     let proof = poseidon252::prove(&pi, &sb.owners, &sb.rows, params)?;
     let prove_s = start.elapsed().as_secs_f64();
@@ -159,6 +158,7 @@ pub async fn prove_for_world(
         thread_id: Felt::from(world.thread_id),
         sequence: Felt::from(sequence),
         contract_set_commitment: world.contract_set_commitment,
+        transactions: Default::default(),
         inputs: vec![],
         outputs: vec![],
     };
@@ -180,7 +180,7 @@ pub async fn prove_for_world(
         .context("batching the signed transfers")?;
     ensure!(batch.rejected.is_empty(), "the batcher refused {:?}", batch.rejected);
     let sb = batch.sub_block;
-    let pi = SignedPublicInput { inputs: sb.inputs.clone(), outputs: sb.outputs.clone(), ..statement };
+    let pi = sb.statement(&statement);
     step.done(format!("{} slots", pi.inputs.len()));
 
     let step = progress.step(format!("{label}: proving {} signed transfers", transfers.len()));
@@ -191,17 +191,8 @@ pub async fn prove_for_world(
     let began = Instant::now();
     poseidon252::verify(&pi, &proof, &crate::program::PARAMS).context("the proof does not verify off-chain")?;
     let verify_ms = began.elapsed().as_secs_f64() * 1e3;
-    let convert = |list: &[zkthread_prover::SlotValue]| {
-        list.iter().map(|e| ChainSlotValue::new(e.slot.contract, e.slot.key, e.value)).collect()
-    };
     Ok(Proven {
-        settlement: Settlement {
-            thread_id: world.thread_id,
-            sequence,
-            inputs: convert(&pi.inputs),
-            outputs: convert(&pi.outputs),
-            proof: poseidon252::to_felts(&proof),
-        },
+        settlement: zkthread_engine::codec::signed_settlement(world.thread_id, &pi, poseidon252::to_felts(&proof))?,
         inputs: pi.inputs,
         log_rows,
         prove_seconds,

@@ -511,6 +511,8 @@ pub fn settlement_of(
         sequence,
         inputs: convert(&sub_block.inputs),
         outputs: convert(&sub_block.outputs),
+        // The unsigned baseline proves no transaction list.
+        transactions: Default::default(),
         proof,
     }
 }
