@@ -215,6 +215,9 @@ pub fn verify_signed_proof(
     // domain back (the cumulative-sum columns), composition columns at the OODS point.
     let step = into_secure(CirclePointIndexTrait::subgroup_gen(max_log_degree_bound).to_point());
     let previous = oods_point - step;
+    // One list of points per shape, shared by every column of that shape.
+    let pair = array![previous, oods_point].span();
+    let single = array![oods_point].span();
     let mut sampled_points: Array<Span<Span<CirclePoint<QM31>>>> = array![];
     let mut trees: Array<TreeProof> = array![];
     let mut t = 0;
@@ -222,9 +225,9 @@ pub fn verify_signed_proof(
         let mut columns: Array<Span<CirclePoint<QM31>>> = array![];
         for column in *proof.sampled_values[t] {
             if (*column).len() == 2 {
-                columns.append(array![previous, oods_point].span());
+                columns.append(pair);
             } else {
-                columns.append(array![oods_point].span());
+                columns.append(single);
             }
         };
         sampled_points.append(columns.span());

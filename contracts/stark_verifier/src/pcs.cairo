@@ -8,6 +8,7 @@ use crate::circle::{
 };
 use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
+use core::integer::u128_safe_divmod;
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
 use crate::circle::pow2_u32;
 use crate::channel::{Poseidon252Channel, ChannelTrait};
@@ -41,13 +42,23 @@ pub fn complex_conjugate_line_coeffs(sample: @PointSample, alpha: QM31) -> (QM31
 }
 
 /// One sample with its random coefficient (the samples not at the main point, see
-/// [`sample_batches`]).
+/// [`sample_batches`]) and its column's queried values.
 #[derive(Copy, Drop, Debug)]
 struct ColumnSample {
-    column: u32,
+    queried: Span<M31>,
     sample: PointSample,
     random_coeff: QM31,
 }
+
+/// A batch's column: its queried values and alpha_j's coordinates packed two per felt252,
+/// (alpha_0 + alpha_1 2^128, alpha_2 + alpha_3 2^128): a query's term is two products, and
+/// each half's low sum stays below 2^128 (a product is below P^2 < 2^62, for any column
+/// count below 2^66), so the halves are split apart once per batch.
+type PackedColumn = (Span<M31>, felt252, felt252);
+
+/// 2^128, the offset of the high coordinate in a packed coefficient.
+const TWO_POW_128: felt252 = 0x100000000000000000000000000000000;
+const P_U128_NZ: NonZero<u128> = 0x7fffffff;
 
 /// Samples grouped by point. The quotient of a batch is linear in the queried values, so
 /// everything that does not depend on the query is folded in once: per query only
@@ -63,31 +74,29 @@ struct SampleBatch {
     sum_b: QM31,
     /// c = conj(y) - y of the point: every column's line coefficient c_j is alpha_j c.
     c: QM31,
-    /// (column's queried values, alpha_j as four felt252 coordinates) per sample at this
-    /// point: the values themselves, so a query reads one index per term.
-    columns: Array<(Span<M31>, (felt252, felt252, felt252, felt252))>,
+    /// Per sample at this point, its column (`PackedColumn`).
+    columns: Array<PackedColumn>,
 }
 
 /// A batch's samples folded so far: the unreduced coordinate sums of alpha v_a and alpha v_b
-/// (v = v_a + v_b u) and its columns. Small on purpose: the main pass carries it through
-/// every column (a Cairo loop passes its whole state at each iteration).
+/// (v = v_a + v_b u) and its columns.
 #[derive(Drop)]
 struct BatchSums {
     sum_alpha_va: (felt252, felt252, felt252, felt252),
     sum_alpha_vb: (felt252, felt252, felt252, felt252),
-    columns: Array<(Span<M31>, (felt252, felt252, felt252, felt252))>,
+    columns: Array<PackedColumn>,
 }
 
 /// alpha times the CM31 number (p + q i), unreduced: each coordinate is a signed sum of two
-/// products below P^2, made non-negative with P^2 (< 2^63).
+/// products below P^2, made non-negative with P^2 (< 2^63). alpha as four felt252
+/// coordinates.
 #[inline(always)]
-fn mul_cm31_unreduced(alpha: QM31, value: CM31) -> (felt252, felt252, felt252, felt252) {
+fn mul_cm31_unreduced(
+    alpha: (felt252, felt252, felt252, felt252), value: CM31,
+) -> (felt252, felt252, felt252, felt252) {
     let p: felt252 = value.a.inner.into();
     let q: felt252 = value.b.inner.into();
-    let x0: felt252 = alpha.a.a.inner.into();
-    let x1: felt252 = alpha.a.b.inner.into();
-    let x2: felt252 = alpha.b.a.inner.into();
-    let x3: felt252 = alpha.b.b.inner.into();
+    let (x0, x1, x2, x3) = alpha;
     (x0 * p - x1 * q + P_SQUARED, x0 * q + x1 * p, x2 * p - x3 * q + P_SQUARED, x2 * q + x3 * p)
 }
 
@@ -96,6 +105,46 @@ fn mul_cm31_unreduced(alpha: QM31, value: CM31) -> (felt252, felt252, felt252, f
 #[inline(never)]
 fn mul_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
     lhs * rhs
+}
+
+/// `value mod P` as a felt252, for a non-negative felt252 below 2^128 (no u32 conversion:
+/// the coefficients' coordinates are only ever used as felt252 factors).
+#[inline(always)]
+fn reduce_to_felt(value: felt252) -> felt252 {
+    let as_u128: u128 = value.try_into().unwrap();
+    let (_, rem) = u128_safe_divmod(as_u128, P_U128_NZ);
+    rem.into()
+}
+
+/// lhs * rhs over QM31 on canonical felt252 coordinates (`qm31::mul_unreduced`'s formula),
+/// reduced.
+fn mul_coords(
+    lhs: (felt252, felt252, felt252, felt252), rhs: (felt252, felt252, felt252, felt252),
+) -> (felt252, felt252, felt252, felt252) {
+    let (x0, x1, x2, x3) = lhs;
+    let (y0, y1, y2, y3) = rhs;
+    let r = x2 * y2 - x3 * y3;
+    let s = x2 * y3 + x3 * y2;
+    (
+        reduce_to_felt(x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED),
+        reduce_to_felt(x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED),
+        reduce_to_felt(x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED),
+        reduce_to_felt(x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0),
+    )
+}
+
+#[inline(always)]
+fn qm31_coords(value: QM31) -> (felt252, felt252, felt252, felt252) {
+    (value.a.a.inner.into(), value.a.b.inner.into(), value.b.a.inner.into(), value.b.b.inner.into())
+}
+
+/// The QM31 with the given canonical coordinates.
+fn coords_qm31(coords: (felt252, felt252, felt252, felt252)) -> QM31 {
+    let (a, b, c, d) = coords;
+    QM31 {
+        a: CM31 { a: M31 { inner: a.try_into().unwrap() }, b: M31 { inner: b.try_into().unwrap() } },
+        b: CM31 { a: M31 { inner: c.try_into().unwrap() }, b: M31 { inner: d.try_into().unwrap() } },
+    }
 }
 
 /// u, the QM31 generator over CM31 (u^2 = 2 + i).
@@ -113,25 +162,15 @@ impl BatchSumsImpl of BatchSumsTrait {
     /// sum alpha v_b (two QM31 x CM31 products), and c_j = alpha c is applied per query to
     /// the batch's sum rather than per column.
     fn add(ref self: BatchSums, column: Span<M31>, value: QM31, alpha: QM31) {
+        let alpha = qm31_coords(alpha);
         let (a0, a1, a2, a3) = mul_cm31_unreduced(alpha, value.a);
         let (b0, b1, b2, b3) = mul_cm31_unreduced(alpha, value.b);
         let (v0, v1, v2, v3) = self.sum_alpha_va;
         let (w0, w1, w2, w3) = self.sum_alpha_vb;
         self.sum_alpha_va = (v0 + a0, v1 + a1, v2 + a2, v3 + a3);
         self.sum_alpha_vb = (w0 + b0, w1 + b1, w2 + b2, w3 + b3);
-        self
-            .columns
-            .append(
-                (
-                    column,
-                    (
-                        alpha.a.a.inner.into(),
-                        alpha.a.b.inner.into(),
-                        alpha.b.a.inner.into(),
-                        alpha.b.b.inner.into(),
-                    ),
-                ),
-            );
+        let (x0, x1, x2, x3) = alpha;
+        self.columns.append((column, x0 + x1 * TWO_POW_128, x2 + x3 * TWO_POW_128));
     }
 
     /// The batch at `point`: c = conj(y) - y = -2 y_b u (zero iff y is in CM31, refused);
@@ -165,51 +204,87 @@ fn shifted_point(
 #[inline(never)]
 fn set_aside(
     ref rest: Array<ColumnSample>,
-    ref power: QM31,
-    column: u32,
+    ref power: (felt252, felt252, felt252, felt252),
+    queried: Span<M31>,
     points: Span<CirclePoint<QM31>>,
     values: Span<QM31>,
     log_size: u32,
     lifting_generator: CirclePointIndex,
-    random_coeff: QM31,
+    random_coeff: (felt252, felt252, felt252, felt252),
 ) {
     if points.len() == 2 {
         let point = shifted_point(*points[1], lifting_generator, log_size);
         let sample = PointSample { point, value: *values[1] };
-        rest.append(ColumnSample { column, sample, random_coeff: power });
-        power = mul_out_of_line(power, random_coeff);
+        rest.append(ColumnSample { queried, sample, random_coeff: coords_qm31(power) });
+        power = mul_coords(power, random_coeff);
     }
     let mut s = 0;
     while s != points.len() {
         let sample = PointSample { point: *points[s], value: *values[s] };
-        rest.append(ColumnSample { column, sample, random_coeff: power });
-        power = mul_out_of_line(power, random_coeff);
+        rest.append(ColumnSample { queried, sample, random_coeff: coords_qm31(power) });
+        power = mul_coords(power, random_coeff);
         s += 1;
     };
 }
 
-/// stwo's `build_samples_with_randomness_and_periodicity` + grouping by point: powers of
-/// `random_coeff` in sample order; a column sampled at exactly two points [previous, p] gets
-/// an extra first sample at p + g^(2^log_size), g the lifting domain's generator, with p's
-/// value.
+/// Columns as a verifier holds them (one group per tree): per column, its log size, sample
+/// points, sampled values and queried values (all four of the same length).
+#[derive(Copy, Drop)]
+pub struct ColumnGroup {
+    pub log_sizes: Span<u32>,
+    pub points: Span<Span<CirclePoint<QM31>>>,
+    pub values: Span<Span<QM31>>,
+    pub queried: Span<Span<M31>>,
+}
+
+/// P as a felt252.
+const P_FELT: felt252 = 0x7fffffff;
+const TWO_POW_31: felt252 = 0x80000000;
+
+/// A circle point over QM31 as one felt252: its 8 canonical coordinates in base 2^31 (248
+/// bits), so two points are equal iff their keys are.
+#[inline(always)]
+fn point_key(point: CirclePoint<QM31>) -> felt252 {
+    let mut key: felt252 = point.x.a.a.inner.into();
+    key = key * TWO_POW_31 + point.x.a.b.inner.into();
+    key = key * TWO_POW_31 + point.x.b.a.inner.into();
+    key = key * TWO_POW_31 + point.x.b.b.inner.into();
+    key = key * TWO_POW_31 + point.y.a.a.inner.into();
+    key = key * TWO_POW_31 + point.y.a.b.inner.into();
+    key = key * TWO_POW_31 + point.y.b.a.inner.into();
+    key * TWO_POW_31 + point.y.b.b.inner.into()
+}
+
+/// The two halves (below 2^128 each) of a packed sum low + high 2^128, as felt252s.
+#[inline(always)]
+fn split_packed(value: felt252) -> (felt252, felt252) {
+    let value: u256 = value.into();
+    (value.low.into(), value.high.into())
+}
+
+/// stwo's `build_samples_with_randomness_and_periodicity` + grouping by point, over the
+/// groups' columns in order: powers of `random_coeff` in sample order; a column sampled at
+/// exactly two points [previous, p] gets an extra first sample at p + g^(2^log_size), g the
+/// lifting domain's generator, with p's value.
 ///
 /// Cost: almost every sample is a one-sample column at one point (the OODS point), so the
 /// main pass folds samples at the first sampled column's last point into that batch directly
-/// and sets the other columns' samples aside; those few are grouped by point afterwards.
+/// (coefficients as felt252 coordinates, never converted to u32) and sets the other columns'
+/// samples aside; those few are grouped by point afterwards.
 fn sample_batches(
-    column_log_sizes: Span<u32>,
-    column_points: Span<Span<CirclePoint<QM31>>>,
-    column_values: Span<Span<QM31>>,
-    queried_values: Span<Span<M31>>,
-    lifting_log_size: u32,
-    random_coeff: QM31,
+    groups: Span<ColumnGroup>, lifting_log_size: u32, random_coeff: QM31,
 ) -> Array<SampleBatch> {
     let mut batches: Array<SampleBatch> = array![];
     let mut main_point: Option<CirclePoint<QM31>> = Option::None;
-    for points in column_points {
-        let points = *points;
-        if points.len() != 0 {
-            main_point = Option::Some(*points[points.len() - 1]);
+    for group in groups {
+        for points in *group.points {
+            let points = *points;
+            if points.len() != 0 {
+                main_point = Option::Some(*points[points.len() - 1]);
+                break;
+            }
+        };
+        if main_point.is_some() {
             break;
         }
     };
@@ -217,29 +292,71 @@ fn sample_batches(
         Option::Some(point) => point,
         Option::None => { return batches; },
     };
-    let mut main = BatchSumsTrait::new();
-    let mut power: QM31 = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    let main_key = point_key(main_point);
+    let coeff = qm31_coords(random_coeff);
+    let mut power: (felt252, felt252, felt252, felt252) = (1, 0, 0, 0);
+    // sum alpha v_a and sum alpha v_b, two coordinates per felt252 (see `fold_packed`).
+    let mut sum_va_lo: felt252 = 0;
+    let mut sum_va_hi: felt252 = 0;
+    let mut sum_vb_lo: felt252 = 0;
+    let mut sum_vb_hi: felt252 = 0;
+    let mut main_columns: Array<PackedColumn> = array![];
     let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
     let mut rest: Array<ColumnSample> = array![];
-    let mut column = 0;
-    for points in column_points {
-        let points = *points;
-        if points.len() == 1 && *points[0] == main_point {
-            main.add(*queried_values[column], *(*column_values[column])[0], power);
-            power = mul_out_of_line(power, random_coeff);
-        } else {
-            set_aside(
-                ref rest,
-                ref power,
-                column,
-                points,
-                *column_values[column],
-                *column_log_sizes[column],
-                lifting_generator,
-                random_coeff,
-            );
-        }
-        column += 1;
+    for group in groups {
+        let group = *group;
+        let mut points = group.points;
+        let mut values = group.values;
+        let mut queried = group.queried;
+        while let Option::Some(column_points) = points.pop_front() {
+            let column_points = *column_points;
+            let column_values = *values.pop_front().unwrap();
+            let column_queried = *queried.pop_front().unwrap();
+            if column_points.len() == 1 && point_key(*column_points[0]) == main_key {
+                let value = *column_values[0];
+                // alpha = (x0 + x1 i) + (x2 + x3 i) u times the CM31 number p + q i is
+                // (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u + (x2 q + x3 p) i u; with
+                // lo = x0 + x1 2^128 and lo' = (P - x1) + x0 2^128, lo p + lo' q holds the
+                // first two coordinates (plus P q, a multiple of P) in its two halves.
+                let (x0, x1, x2, x3) = power;
+                let lo = x0 + x1 * TWO_POW_128;
+                let hi = x2 + x3 * TWO_POW_128;
+                let lo_conj = P_FELT - x1 + x0 * TWO_POW_128;
+                let hi_conj = P_FELT - x3 + x2 * TWO_POW_128;
+                let p: felt252 = value.a.a.inner.into();
+                let q: felt252 = value.a.b.inner.into();
+                sum_va_lo += lo * p + lo_conj * q;
+                sum_va_hi += hi * p + hi_conj * q;
+                let p: felt252 = value.b.a.inner.into();
+                let q: felt252 = value.b.b.inner.into();
+                sum_vb_lo += lo * p + lo_conj * q;
+                sum_vb_hi += hi * p + hi_conj * q;
+                main_columns.append((column_queried, lo, hi));
+                power = mul_coords(power, coeff);
+            } else {
+                // The column's index in its group: its log size is needed here only.
+                let index = group.points.len() - points.len() - 1;
+                set_aside(
+                    ref rest,
+                    ref power,
+                    column_queried,
+                    column_points,
+                    column_values,
+                    *group.log_sizes[index],
+                    lifting_generator,
+                    coeff,
+                );
+            }
+        };
+    };
+    let (va0, va1) = split_packed(sum_va_lo);
+    let (va2, va3) = split_packed(sum_va_hi);
+    let (vb0, vb1) = split_packed(sum_vb_lo);
+    let (vb2, vb3) = split_packed(sum_vb_hi);
+    let main = BatchSums {
+        sum_alpha_va: (va0, va1, va2, va3),
+        sum_alpha_vb: (vb0, vb1, vb2, vb3),
+        columns: main_columns,
     };
 
     // Grouped by point, the main point first (its batch already holds the main pass).
@@ -267,7 +384,7 @@ fn sample_batches(
         pending_main = Option::None;
         for entry in rest {
             if *entry.sample.point == point {
-                batch.add(*queried_values[*entry.column], *entry.sample.value, *entry.random_coeff);
+                batch.add(*entry.queried, *entry.sample.value, *entry.random_coeff);
             }
         };
         batches.append(batch.finish(point));
@@ -332,15 +449,13 @@ pub fn batch_inverse_m31(values: Span<M31>) -> Array<M31> {
     out
 }
 
-/// alpha_j v_j for one sample (alpha_j's coordinates and the column's value at query q).
+/// alpha_j v_j for one sample, as its two packed halves (`PackedColumn`) times the column's
+/// value at query q.
 #[inline(always)]
-fn column_term(
-    entry: (Span<M31>, (felt252, felt252, felt252, felt252)), q: u32,
-) -> (felt252, felt252, felt252, felt252) {
-    let (column, coeffs) = entry;
-    let (c0, c1, c2, c3) = coeffs;
+fn column_term(entry: PackedColumn, q: u32) -> (felt252, felt252) {
+    let (column, lo, hi) = entry;
     let v: felt252 = (*column[q]).inner.into();
-    (c0 * v, c1 * v, c2 * v, c3 * v)
+    (lo * v, hi * v)
 }
 
 /// stwo's `fri_answers`: the first FRI layer's value at each query position, for columns
@@ -377,7 +492,7 @@ pub fn fri_answers(
 }
 
 /// `fri_answers` with each column's sample points and values in two lists of the same
-/// shape (what `verify_values` has at hand, without building (point, value) pairs).
+/// shape (what a verifier has at hand, without building (point, value) pairs).
 pub fn fri_answers_columns(
     column_log_sizes: Span<u32>,
     column_points: Span<Span<CirclePoint<QM31>>>,
@@ -393,12 +508,26 @@ pub fn fri_answers_columns(
     for column in queried_values {
         assert((*column).len() == query_positions.len(), 'pcs: values per query');
     };
-    let batches = sample_batches(
-        column_log_sizes, column_points, column_values, queried_values, lifting_log_size,
-        random_coeff,
-    );
-    let lifting_domain = canonic_circle_domain(lifting_log_size);
+    let group = ColumnGroup {
+        log_sizes: column_log_sizes,
+        points: column_points,
+        values: column_values,
+        queried: queried_values,
+    };
+    fri_answers_groups(array![group].span(), random_coeff, query_positions, lifting_log_size)
+}
 
+/// `fri_answers_columns` over groups of columns (a verifier's trees, in order, taken as one
+/// flat list of columns). Each group's four lists have one entry per column and every queried
+/// column one value per query position (the caller's shape checks).
+pub fn fri_answers_groups(
+    groups: Span<ColumnGroup>,
+    random_coeff: QM31,
+    query_positions: Span<u32>,
+    lifting_log_size: u32,
+) -> Array<QM31> {
+    let batches = sample_batches(groups, lifting_log_size, random_coeff);
+    let lifting_domain = canonic_circle_domain(lifting_log_size);
     // Denominators of every (query, batch), inverted together: CM31 1/d = conj(d) / norm(d).
     let mut domain_points: Array<CirclePoint<M31>> = array![];
     let mut denominators: Array<CM31> = array![];
@@ -437,38 +566,38 @@ pub fn fri_answers_columns(
         let mut r2: felt252 = 0;
         let mut r3: felt252 = 0;
         for batch in batches.span() {
-            // sum_j alpha_j v_j, coordinate-wise: at most (columns) * P^2 (< 2^72).
-            let mut s0: felt252 = 0;
-            let mut s1: felt252 = 0;
-            let mut s2: felt252 = 0;
-            let mut s3: felt252 = 0;
+            // sum_j alpha_j v_j, two coordinates per felt252 (`PackedColumn`).
+            let mut s_lo: felt252 = 0;
+            let mut s_hi: felt252 = 0;
             // Four samples per iteration (the loop overhead is most of a sample's cost).
             let mut entries = batch.columns.span();
             loop {
                 match entries.multi_pop_front::<4>() {
                     Option::Some(block) => {
                         let [e0, e1, e2, e3] = (*block).unbox();
-                        let (t0, t1, t2, t3) = column_term(e0, q);
-                        let (u0, u1, u2, u3) = column_term(e1, q);
-                        let (x0, x1, x2, x3) = column_term(e2, q);
-                        let (y0, y1, y2, y3) = column_term(e3, q);
-                        s0 += t0 + u0 + x0 + y0;
-                        s1 += t1 + u1 + x1 + y1;
-                        s2 += t2 + u2 + x2 + y2;
-                        s3 += t3 + u3 + x3 + y3;
+                        let (t0, t1) = column_term(e0, q);
+                        let (u0, u1) = column_term(e1, q);
+                        let (x0, x1) = column_term(e2, q);
+                        let (y0, y1) = column_term(e3, q);
+                        s_lo += t0 + u0 + x0 + y0;
+                        s_hi += t1 + u1 + x1 + y1;
                     },
                     Option::None => { break; },
                 }
             };
             for entry in entries {
-                let (t0, t1, t2, t3) = column_term(*entry, q);
-                s0 += t0;
-                s1 += t1;
-                s2 += t2;
-                s3 += t3;
+                let (t0, t1) = column_term(*entry, q);
+                s_lo += t0;
+                s_hi += t1;
             };
             // sum_j c_j v_j = c sum_j alpha_j v_j.
-            let c_s = *batch.c * reduce_coordinates(s0, s1, s2, s3);
+            let lo: u256 = s_lo.into();
+            let hi: u256 = s_hi.into();
+            let sum = QM31 {
+                a: CM31 { a: M31Trait::reduce_u128(lo.low), b: M31Trait::reduce_u128(lo.high) },
+                b: CM31 { a: M31Trait::reduce_u128(hi.low), b: M31Trait::reduce_u128(hi.high) },
+            };
+            let c_s = *batch.c * sum;
             let (s0, s1, s2, s3): (felt252, felt252, felt252, felt252) = (
                 c_s.a.a.inner.into(), c_s.a.b.inner.into(), c_s.b.a.inner.into(),
                 c_s.b.b.inner.into(),
@@ -624,13 +753,10 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         if n_trees == 0 || proof.trees.len() != n_trees || sampled_points.len() != n_trees {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
-        // Flatten columns over trees: log sizes, sample points and values, queried values
-        // (spans of the proof's lists: nothing is copied per sample but the channel's input).
+        // Columns per tree (`ColumnGroup`, spans of the proof's lists) and every sampled value
+        // in order for the channel: nothing is copied per sample but the channel's input.
         let mut all_sampled: Array<QM31> = array![];
-        let mut column_log_sizes: Array<u32> = array![];
-        let mut column_points: Array<Span<CirclePoint<QM31>>> = array![];
-        let mut column_values: Array<Span<QM31>> = array![];
-        let mut column_queried: Array<Span<M31>> = array![];
+        let mut groups: Array<ColumnGroup> = array![];
         let mut shape_ok = true;
         let mut t = 0;
         while t != n_trees {
@@ -644,24 +770,28 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                 shape_ok = false;
                 break;
             }
-            let mut c = 0;
-            while c != n_columns {
-                let values = *tree_proof.sampled_values[c];
-                let column_sample_points = *points[c];
-                if values.len() != column_sample_points.len() {
+            let mut values = tree_proof.sampled_values;
+            let mut column_points = points;
+            while let Option::Some(column_values) = values.pop_front() {
+                let column_values = *column_values;
+                if column_values.len() != (*column_points.pop_front().unwrap()).len() {
                     shape_ok = false;
                     break;
                 }
-                all_sampled.append_span(values);
-                column_points.append(column_sample_points);
-                column_values.append(values);
-                column_log_sizes.append(*(*tree.column_log_sizes)[c]);
-                column_queried.append(*tree_proof.queried_values[c]);
-                c += 1;
+                all_sampled.append_span(column_values);
             };
             if !shape_ok {
                 break;
             }
+            groups
+                .append(
+                    ColumnGroup {
+                        log_sizes: *tree.column_log_sizes,
+                        points,
+                        values: tree_proof.sampled_values,
+                        queried: tree_proof.queried_values,
+                    },
+                );
             t += 1;
         };
         if !shape_ok {
@@ -723,14 +853,19 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             return Result::Err(e);
         }
 
-        let answers = fri_answers_columns(
-            column_log_sizes.span(),
-            column_points.span(),
-            column_values.span(),
-            random_coeff,
-            queries.span(),
-            column_queried.span(),
-            lifting_log_size,
+        // Every column holds one value per query: the Merkle check above saw to it, except
+        // in a tree of height 0 (which it accepts without looking).
+        let mut t = 0;
+        while t != n_trees {
+            if *trees[t].height == 0 {
+                for column in *proof.trees[t].queried_values {
+                    assert((*column).len() == queries.len(), 'pcs: values per query');
+                };
+            }
+            t += 1;
+        };
+        let answers = fri_answers_groups(
+            groups.span(), random_coeff, queries.span(), lifting_log_size,
         );
         match fri_decommit(
             @commitment,
