@@ -8,7 +8,6 @@ use crate::circle::{
 };
 use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
-use core::integer::u128_safe_divmod;
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
 use crate::circle::pow2_u32;
 use crate::channel::{Poseidon252Channel, ChannelTrait};
@@ -58,7 +57,6 @@ type PackedColumn = (Span<M31>, felt252, felt252);
 
 /// 2^128, the offset of the high coordinate in a packed coefficient.
 const TWO_POW_128: felt252 = 0x100000000000000000000000000000000;
-const P_U128_NZ: NonZero<u128> = 0x7fffffff;
 
 /// Samples grouped by point. The quotient of a batch is linear in the queried values, so
 /// everything that does not depend on the query is folded in once: per query only
@@ -107,44 +105,21 @@ fn mul_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
     lhs * rhs
 }
 
-/// `value mod P` as a felt252, for a non-negative felt252 below 2^128 (no u32 conversion:
-/// the coefficients' coordinates are only ever used as felt252 factors).
-#[inline(always)]
-fn reduce_to_felt(value: felt252) -> felt252 {
-    let as_u128: u128 = value.try_into().unwrap();
-    let (_, rem) = u128_safe_divmod(as_u128, P_U128_NZ);
-    rem.into()
-}
-
-/// lhs * rhs over QM31 on canonical felt252 coordinates (`qm31::mul_unreduced`'s formula),
-/// reduced.
-fn mul_coords(
-    lhs: (felt252, felt252, felt252, felt252), rhs: (felt252, felt252, felt252, felt252),
-) -> (felt252, felt252, felt252, felt252) {
-    let (x0, x1, x2, x3) = lhs;
-    let (y0, y1, y2, y3) = rhs;
-    let r = x2 * y2 - x3 * y3;
-    let s = x2 * y3 + x3 * y2;
-    (
-        reduce_to_felt(x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED),
-        reduce_to_felt(x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED),
-        reduce_to_felt(x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED),
-        reduce_to_felt(x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0),
-    )
-}
-
 #[inline(always)]
 fn qm31_coords(value: QM31) -> (felt252, felt252, felt252, felt252) {
     (value.a.a.inner.into(), value.a.b.inner.into(), value.b.a.inner.into(), value.b.b.inner.into())
 }
 
-/// The QM31 with the given canonical coordinates.
-fn coords_qm31(coords: (felt252, felt252, felt252, felt252)) -> QM31 {
-    let (a, b, c, d) = coords;
-    QM31 {
-        a: CM31 { a: M31 { inner: a.try_into().unwrap() }, b: M31 { inner: b.try_into().unwrap() } },
-        b: CM31 { a: M31 { inner: c.try_into().unwrap() }, b: M31 { inner: d.try_into().unwrap() } },
-    }
+/// QM31 sums kept out of line, for the same reason (each inlined sum is four branching M31
+/// sums).
+#[inline(never)]
+fn add_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
+    lhs + rhs
+}
+
+#[inline(never)]
+fn sub_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
+    lhs - rhs
 }
 
 /// u, the QM31 generator over CM31 (u^2 = 2 + i).
@@ -183,9 +158,11 @@ impl BatchSumsImpl of BatchSumsTrait {
         let (v0, v1, v2, v3) = self.sum_alpha_va;
         let (w0, w1, w2, w3) = self.sum_alpha_vb;
         let b_u = mul_out_of_line(reduce_coordinates(w0, w1, w2, w3), U);
-        let sum_alpha_v = reduce_coordinates(v0, v1, v2, v3) + b_u;
-        let sum_a = -(b_u + b_u);
-        let sum_b = mul_out_of_line(c, sum_alpha_v) - mul_out_of_line(point.y, sum_a);
+        let sum_alpha_v = add_out_of_line(reduce_coordinates(v0, v1, v2, v3), b_u);
+        let sum_a = -add_out_of_line(b_u, b_u);
+        let sum_b = sub_out_of_line(
+            mul_out_of_line(c, sum_alpha_v), mul_out_of_line(point.y, sum_a),
+        );
         SampleBatch { point, sum_a, sum_b, c, columns: self.columns }
     }
 }
@@ -204,25 +181,25 @@ fn shifted_point(
 #[inline(never)]
 fn set_aside(
     ref rest: Array<ColumnSample>,
-    ref power: (felt252, felt252, felt252, felt252),
+    ref power: QM31,
     queried: Span<M31>,
     points: Span<CirclePoint<QM31>>,
     values: Span<QM31>,
     log_size: u32,
     lifting_generator: CirclePointIndex,
-    random_coeff: (felt252, felt252, felt252, felt252),
+    random_coeff: QM31,
 ) {
     if points.len() == 2 {
         let point = shifted_point(*points[1], lifting_generator, log_size);
         let sample = PointSample { point, value: *values[1] };
-        rest.append(ColumnSample { queried, sample, random_coeff: coords_qm31(power) });
-        power = mul_coords(power, random_coeff);
+        rest.append(ColumnSample { queried, sample, random_coeff: power });
+        power = mul_out_of_line(power, random_coeff);
     }
     let mut s = 0;
     while s != points.len() {
         let sample = PointSample { point: *points[s], value: *values[s] };
-        rest.append(ColumnSample { queried, sample, random_coeff: coords_qm31(power) });
-        power = mul_coords(power, random_coeff);
+        rest.append(ColumnSample { queried, sample, random_coeff: power });
+        power = mul_out_of_line(power, random_coeff);
         s += 1;
     };
 }
@@ -272,7 +249,7 @@ fn split_packed(value: felt252) -> (felt252, felt252) {
 /// (coefficients as felt252 coordinates, never converted to u32) and sets the other columns'
 /// samples aside; those few are grouped by point afterwards.
 fn sample_batches(
-    groups: Span<ColumnGroup>, lifting_log_size: u32, random_coeff: QM31,
+    groups: Span<ColumnGroup>, lifting_log_size: u32, random_coeff: QM31, n_queries: u32,
 ) -> Array<SampleBatch> {
     let mut batches: Array<SampleBatch> = array![];
     let mut main_point: Option<CirclePoint<QM31>> = Option::None;
@@ -293,8 +270,7 @@ fn sample_batches(
         Option::None => { return batches; },
     };
     let main_key = point_key(main_point);
-    let coeff = qm31_coords(random_coeff);
-    let mut power: (felt252, felt252, felt252, felt252) = (1, 0, 0, 0);
+    let mut power: QM31 = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     // sum alpha v_a and sum alpha v_b, two coordinates per felt252 (see `fold_packed`).
     let mut sum_va_lo: felt252 = 0;
     let mut sum_va_hi: felt252 = 0;
@@ -312,13 +288,14 @@ fn sample_batches(
             let column_points = *column_points;
             let column_values = *values.pop_front().unwrap();
             let column_queried = *queried.pop_front().unwrap();
+            assert(column_queried.len() == n_queries, 'pcs: values per query');
             if column_points.len() == 1 && point_key(*column_points[0]) == main_key {
                 let value = *column_values[0];
                 // alpha = (x0 + x1 i) + (x2 + x3 i) u times the CM31 number p + q i is
                 // (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u + (x2 q + x3 p) i u; with
                 // lo = x0 + x1 2^128 and lo' = (P - x1) + x0 2^128, lo p + lo' q holds the
                 // first two coordinates (plus P q, a multiple of P) in its two halves.
-                let (x0, x1, x2, x3) = power;
+                let (x0, x1, x2, x3) = qm31_coords(power);
                 let lo = x0 + x1 * TWO_POW_128;
                 let hi = x2 + x3 * TWO_POW_128;
                 let lo_conj = P_FELT - x1 + x0 * TWO_POW_128;
@@ -332,7 +309,7 @@ fn sample_batches(
                 sum_vb_lo += lo * p + lo_conj * q;
                 sum_vb_hi += hi * p + hi_conj * q;
                 main_columns.append((column_queried, lo, hi));
-                power = mul_coords(power, coeff);
+                power = mul_out_of_line(power, random_coeff);
             } else {
                 // The column's index in its group: its log size is needed here only.
                 let index = group.points.len() - points.len() - 1;
@@ -344,7 +321,7 @@ fn sample_batches(
                     column_values,
                     *group.log_sizes[index],
                     lifting_generator,
-                    coeff,
+                    random_coeff,
                 );
             }
         };
@@ -458,6 +435,18 @@ fn column_term(entry: PackedColumn, q: u32) -> (felt252, felt252) {
     (lo * v, hi * v)
 }
 
+/// The QM31 sum held packed (`PackedColumn`) in two felt252s, reduced. Out of line: it runs
+/// once per batch and query, its bytecode counts against the class.
+#[inline(never)]
+fn unpack_sum(lo: felt252, hi: felt252) -> QM31 {
+    let lo: u256 = lo.into();
+    let hi: u256 = hi.into();
+    QM31 {
+        a: CM31 { a: M31Trait::reduce_u128(lo.low), b: M31Trait::reduce_u128(lo.high) },
+        b: CM31 { a: M31Trait::reduce_u128(hi.low), b: M31Trait::reduce_u128(hi.high) },
+    }
+}
+
 /// stwo's `fri_answers`: the first FRI layer's value at each query position, for columns
 /// given as (point, value) samples.
 pub fn fri_answers(
@@ -505,9 +494,6 @@ pub fn fri_answers_columns(
     assert(column_log_sizes.len() == column_points.len(), 'pcs: samples per column');
     assert(column_values.len() == column_points.len(), 'pcs: samples per column');
     assert(queried_values.len() == column_points.len(), 'pcs: values per column');
-    for column in queried_values {
-        assert((*column).len() == query_positions.len(), 'pcs: values per query');
-    };
     let group = ColumnGroup {
         log_sizes: column_log_sizes,
         points: column_points,
@@ -526,7 +512,7 @@ pub fn fri_answers_groups(
     query_positions: Span<u32>,
     lifting_log_size: u32,
 ) -> Array<QM31> {
-    let batches = sample_batches(groups, lifting_log_size, random_coeff);
+    let batches = sample_batches(groups, lifting_log_size, random_coeff, query_positions.len());
     let lifting_domain = canonic_circle_domain(lifting_log_size);
     // Denominators of every (query, batch), inverted together: CM31 1/d = conj(d) / norm(d).
     let mut domain_points: Array<CirclePoint<M31>> = array![];
@@ -591,13 +577,7 @@ pub fn fri_answers_groups(
                 s_hi += t1;
             };
             // sum_j c_j v_j = c sum_j alpha_j v_j.
-            let lo: u256 = s_lo.into();
-            let hi: u256 = s_hi.into();
-            let sum = QM31 {
-                a: CM31 { a: M31Trait::reduce_u128(lo.low), b: M31Trait::reduce_u128(lo.high) },
-                b: CM31 { a: M31Trait::reduce_u128(hi.low), b: M31Trait::reduce_u128(hi.high) },
-            };
-            let c_s = *batch.c * sum;
+            let c_s = *batch.c * unpack_sum(s_lo, s_hi);
             let (s0, s1, s2, s3): (felt252, felt252, felt252, felt252) = (
                 c_s.a.a.inner.into(), c_s.a.b.inner.into(), c_s.b.a.inner.into(),
                 c_s.b.b.inner.into(),
@@ -853,17 +833,6 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             return Result::Err(e);
         }
 
-        // Every column holds one value per query: the Merkle check above saw to it, except
-        // in a tree of height 0 (which it accepts without looking).
-        let mut t = 0;
-        while t != n_trees {
-            if *trees[t].height == 0 {
-                for column in *proof.trees[t].queried_values {
-                    assert((*column).len() == queries.len(), 'pcs: values per query');
-                };
-            }
-            t += 1;
-        };
         let answers = fri_answers_groups(
             groups.span(), random_coeff, queries.span(), lifting_log_size,
         );
@@ -884,10 +853,11 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
 pub fn from_partial_evals(evals: Span<QM31>) -> QM31 {
     assert(evals.len() == 4, 'pcs: four partial evals');
     // Out-of-line products: this runs twice per proof, its bytecode counts against the class.
-    *evals[0]
-        + mul_out_of_line(*evals[1], QM31Trait::from_u32_unchecked(0, 1, 0, 0))
-        + mul_out_of_line(*evals[2], U)
-        + mul_out_of_line(*evals[3], QM31Trait::from_u32_unchecked(0, 0, 0, 1))
+    let sum = add_out_of_line(
+        *evals[0], mul_out_of_line(*evals[1], QM31Trait::from_u32_unchecked(0, 1, 0, 0)),
+    );
+    let sum = add_out_of_line(sum, mul_out_of_line(*evals[2], U));
+    add_out_of_line(sum, mul_out_of_line(*evals[3], QM31Trait::from_u32_unchecked(0, 0, 0, 1)))
 }
 
 /// The composition polynomial's value at the OODS point from the last tree's 8 sampled
@@ -901,5 +871,5 @@ pub fn composition_oods_eval(
     assert(max_log_degree_bound >= 1, 'pcs: composition bound');
     let left = from_partial_evals(coordinate_evals.slice(0, 4));
     let right = from_partial_evals(coordinate_evals.slice(4, 4));
-    left + oods_point.repeated_double(max_log_degree_bound - 1).x * right
+    add_out_of_line(left, mul_out_of_line(oods_point.repeated_double(max_log_degree_bound - 1).x, right))
 }
