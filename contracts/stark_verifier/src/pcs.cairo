@@ -435,6 +435,120 @@ fn column_term(entry: PackedColumn, q: u32) -> (felt252, felt252) {
     (lo * v, hi * v)
 }
 
+/// sum_j alpha_j v_j (packed, `PackedColumn`) over `columns` at query q.
+#[inline(never)]
+fn sums_one(columns: Span<PackedColumn>, q: u32) -> (felt252, felt252) {
+    let mut s_lo: felt252 = 0;
+    let mut s_hi: felt252 = 0;
+    for entry in columns {
+        let (t0, t1) = column_term(*entry, q);
+        s_lo += t0;
+        s_hi += t1;
+    };
+    (s_lo, s_hi)
+}
+
+/// `sums_one` at the four queries q0..q0 + 4, each column's four values read as one slice.
+#[inline(never)]
+fn sums_four(
+    columns: Span<PackedColumn>, q0: u32,
+) -> (felt252, felt252, felt252, felt252, felt252, felt252, felt252, felt252) {
+    let mut a_lo: felt252 = 0;
+    let mut a_hi: felt252 = 0;
+    let mut b_lo: felt252 = 0;
+    let mut b_hi: felt252 = 0;
+    let mut c_lo: felt252 = 0;
+    let mut c_hi: felt252 = 0;
+    let mut d_lo: felt252 = 0;
+    let mut d_hi: felt252 = 0;
+    let mut entries = columns;
+    // Two columns per iteration (the loop overhead is a good part of a column's cost).
+    while let Option::Some(pair) = entries.multi_pop_front::<2>() {
+        let [(column, lo, hi), (column2, lo2, hi2)] = (*pair).unbox();
+        let mut values = column.slice(q0, 4);
+        let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+        let v0: felt252 = v0.inner.into();
+        let v1: felt252 = v1.inner.into();
+        let v2: felt252 = v2.inner.into();
+        let v3: felt252 = v3.inner.into();
+        let mut values = column2.slice(q0, 4);
+        let [w0, w1, w2, w3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+        let w0: felt252 = w0.inner.into();
+        let w1: felt252 = w1.inner.into();
+        let w2: felt252 = w2.inner.into();
+        let w3: felt252 = w3.inner.into();
+        a_lo += lo * v0 + lo2 * w0;
+        a_hi += hi * v0 + hi2 * w0;
+        b_lo += lo * v1 + lo2 * w1;
+        b_hi += hi * v1 + hi2 * w1;
+        c_lo += lo * v2 + lo2 * w2;
+        c_hi += hi * v2 + hi2 * w2;
+        d_lo += lo * v3 + lo2 * w3;
+        d_hi += hi * v3 + hi2 * w3;
+    };
+    while let Option::Some(entry) = entries.pop_front() {
+        let (column, lo, hi) = *entry;
+        let mut values = column.slice(q0, 4);
+        let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+        let v0: felt252 = v0.inner.into();
+        let v1: felt252 = v1.inner.into();
+        let v2: felt252 = v2.inner.into();
+        let v3: felt252 = v3.inner.into();
+        a_lo += lo * v0;
+        a_hi += hi * v0;
+        b_lo += lo * v1;
+        b_hi += hi * v1;
+        c_lo += lo * v2;
+        c_hi += hi * v2;
+        d_lo += lo * v3;
+        d_hi += hi * v3;
+    };
+    (a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, d_lo, d_hi)
+}
+
+/// A batch's term of a query's answer, unreduced (each coordinate below 2^64): the quotient
+/// (sum_j c_j v_j - (sum_j a_j) y - sum_j b_j) / denominator, from the packed
+/// sum_j alpha_j v_j, P - y and the denominator with its norm's inverse. Out of line: it runs
+/// once per batch and query.
+#[inline(never)]
+fn batch_answer(
+    batch: @SampleBatch,
+    s_lo: felt252,
+    s_hi: felt252,
+    p_minus_y: felt252,
+    d: CM31,
+    norm_inverse: M31,
+) -> (felt252, felt252, felt252, felt252) {
+    // sum_j c_j v_j = c sum_j alpha_j v_j.
+    let c_s = mul_out_of_line(*batch.c, unpack_sum(s_lo, s_hi));
+    let (s0, s1, s2, s3): (felt252, felt252, felt252, felt252) = (
+        c_s.a.a.inner.into(), c_s.a.b.inner.into(), c_s.b.a.inner.into(),
+        c_s.b.b.inner.into(),
+    );
+    // numerator = sum_j c_j v_j - (sum_j a_j) y - sum_j b_j, kept non-negative.
+    let sum_a = *batch.sum_a;
+    let sum_b = *batch.sum_b;
+    let n0 = M31Trait::reduce_felt(
+        s0 + sum_a.a.a.inner.into() * p_minus_y + (P - sum_b.a.a.inner).into(),
+    );
+    let n1 = M31Trait::reduce_felt(
+        s1 + sum_a.a.b.inner.into() * p_minus_y + (P - sum_b.a.b.inner).into(),
+    );
+    let n2 = M31Trait::reduce_felt(
+        s2 + sum_a.b.a.inner.into() * p_minus_y + (P - sum_b.b.a.inner).into(),
+    );
+    let n3 = M31Trait::reduce_felt(
+        s3 + sum_a.b.b.inner.into() * p_minus_y + (P - sum_b.b.b.inner).into(),
+    );
+    // times 1 / denominator = conj(d) / norm(d) = (d.a, -d.b) * norm_inverse.
+    let i0: felt252 = (d.a * norm_inverse).inner.into();
+    let i1: felt252 = (-(d.b * norm_inverse)).inner.into();
+    let (n0, n1, n2, n3): (felt252, felt252, felt252, felt252) = (
+        n0.inner.into(), n1.inner.into(), n2.inner.into(), n3.inner.into(),
+    );
+    (n0 * i0 - n1 * i1 + P_SQUARED, n0 * i1 + n1 * i0, n2 * i0 - n3 * i1 + P_SQUARED, n2 * i1 + n3 * i0)
+}
+
 /// The QM31 sum held packed (`PackedColumn`) in two felt252s, reduced. Out of line: it runs
 /// once per batch and query, its bytecode counts against the class.
 #[inline(never)]
@@ -542,9 +656,43 @@ pub fn fri_answers_groups(
     let mut denominators = denominators.span();
     let mut norm_inverses = norm_inverses.span();
 
+    // sum_j alpha_j v_j per (query, batch), packed (`PackedColumn`): four queries at a time
+    // (one slice of each column for four values), the last n mod 4 one at a time. Laid out
+    // per block of queries, then per batch, then per query of the block.
+    let n_batches = batches.len();
+    let n_queries = query_positions.len();
+    let n_four = n_queries - n_queries % 4;
+    let mut sums: Array<(felt252, felt252)> = array![];
+    let mut q0 = 0;
+    while q0 != n_queries {
+        if q0 < n_four {
+            for batch in batches.span() {
+                let (a0, a1, b0, b1, c0, c1, d0, d1) = sums_four(batch.columns.span(), q0);
+                sums.append((a0, a1));
+                sums.append((b0, b1));
+                sums.append((c0, c1));
+                sums.append((d0, d1));
+            };
+            q0 += 4;
+        } else {
+            for batch in batches.span() {
+                sums.append(sums_one(batch.columns.span(), q0));
+            };
+            q0 += 1;
+        }
+    };
+    let sums = sums.span();
+
     let mut answers: Array<QM31> = array![];
     let mut q = 0;
-    while q != query_positions.len() {
+    while q != n_queries {
+        // Where query q's sums start and how far apart its batches' are.
+        let (mut index, stride) = if q < n_four {
+            let (block, j) = core::integer::u32_safe_divmod(q, 4);
+            (block * 4 * n_batches + j, 4)
+        } else {
+            (n_four * n_batches + (q - n_four) * n_batches, 1)
+        };
         let domain_point = *domain_points[q];
         let p_minus_y: felt252 = (P - domain_point.y.inner).into();
         let mut r0: felt252 = 0;
@@ -552,71 +700,17 @@ pub fn fri_answers_groups(
         let mut r2: felt252 = 0;
         let mut r3: felt252 = 0;
         for batch in batches.span() {
-            // sum_j alpha_j v_j, two coordinates per felt252 (`PackedColumn`).
-            let mut s_lo: felt252 = 0;
-            let mut s_hi: felt252 = 0;
-            // Four samples per iteration (the loop overhead is most of a sample's cost).
-            let mut entries = batch.columns.span();
-            loop {
-                match entries.multi_pop_front::<4>() {
-                    Option::Some(block) => {
-                        let [e0, e1, e2, e3] = (*block).unbox();
-                        let (t0, t1) = column_term(e0, q);
-                        let (u0, u1) = column_term(e1, q);
-                        let (x0, x1) = column_term(e2, q);
-                        let (y0, y1) = column_term(e3, q);
-                        s_lo += t0 + u0 + x0 + y0;
-                        s_hi += t1 + u1 + x1 + y1;
-                    },
-                    Option::None => { break; },
-                }
-            };
-            for entry in entries {
-                let (t0, t1) = column_term(*entry, q);
-                s_lo += t0;
-                s_hi += t1;
-            };
-            // sum_j c_j v_j = c sum_j alpha_j v_j.
-            let c_s = *batch.c * unpack_sum(s_lo, s_hi);
-            let (s0, s1, s2, s3): (felt252, felt252, felt252, felt252) = (
-                c_s.a.a.inner.into(), c_s.a.b.inner.into(), c_s.b.a.inner.into(),
-                c_s.b.b.inner.into(),
-            );
-            // numerator = sum_j c_j v_j - (sum_j a_j) y - sum_j b_j, kept non-negative.
-            let sum_a = *batch.sum_a;
-            let sum_b = *batch.sum_b;
-            let n0 = M31Trait::reduce_felt(
-                s0 + sum_a.a.a.inner.into() * p_minus_y + (P - sum_b.a.a.inner).into(),
-            );
-            let n1 = M31Trait::reduce_felt(
-                s1 + sum_a.a.b.inner.into() * p_minus_y + (P - sum_b.a.b.inner).into(),
-            );
-            let n2 = M31Trait::reduce_felt(
-                s2 + sum_a.b.a.inner.into() * p_minus_y + (P - sum_b.b.a.inner).into(),
-            );
-            let n3 = M31Trait::reduce_felt(
-                s3 + sum_a.b.b.inner.into() * p_minus_y + (P - sum_b.b.b.inner).into(),
-            );
-            // times 1 / denominator = conj(d) / norm(d) = (d.a, -d.b) * norm_inverse.
+            let (s_lo, s_hi) = *sums[index];
+            index += stride;
             let d = *denominators.pop_front().unwrap();
             let norm_inverse = *norm_inverses.pop_front().unwrap();
-            let i0: felt252 = (d.a * norm_inverse).inner.into();
-            let i1: felt252 = (-(d.b * norm_inverse)).inner.into();
-            let (n0, n1, n2, n3): (felt252, felt252, felt252, felt252) = (
-                n0.inner.into(), n1.inner.into(), n2.inner.into(), n3.inner.into(),
-            );
-            r0 += n0 * i0 - n1 * i1 + P_SQUARED;
-            r1 += n0 * i1 + n1 * i0;
-            r2 += n2 * i0 - n3 * i1 + P_SQUARED;
-            r3 += n2 * i1 + n3 * i0;
+            let (t0, t1, t2, t3) = batch_answer(batch, s_lo, s_hi, p_minus_y, d, norm_inverse);
+            r0 += t0;
+            r1 += t1;
+            r2 += t2;
+            r3 += t3;
         };
-        answers
-            .append(
-                QM31 {
-                    a: CM31 { a: M31Trait::reduce_felt(r0), b: M31Trait::reduce_felt(r1) },
-                    b: CM31 { a: M31Trait::reduce_felt(r2), b: M31Trait::reduce_felt(r3) },
-                },
-            );
+        answers.append(reduce_coordinates(r0, r1, r2, r3));
         q += 1;
     };
     answers
