@@ -212,23 +212,91 @@ impl ReaderImpl of ReaderTrait {
         self.m31s = values;
         out.span()
     }
-    /// A list of M31s: a view of the stream (its values are canonical), no copy.
-    fn m31s_list(ref self: Reader) -> Span<M31> {
-        let n = self.count();
-        if self.error != 0 {
-            return array![].span();
+    /// `n_cols` lists of QM31s (`qm31s` each) in one pass over the stream: a tree's sampled
+    /// values. The reads, checks and error reasons of `qm31s`, without a call and a Reader
+    /// round trip per column; a one-value list (almost every column) without an inner loop.
+    fn qm31_columns(ref self: Reader, n_cols: u32) -> Array<Span<QM31>> {
+        let mut out: Array<Span<QM31>> = array![];
+        let mut m31s = self.m31s;
+        let bad_tail = self.bad_tail;
+        let mut error = 0;
+        while out.len() != n_cols {
+            let n = match m31s.pop_front() {
+                Option::Some(v) => *v.inner,
+                Option::None => {
+                    error = 'proof: truncated';
+                    break;
+                },
+            };
+            if n > MAX_COUNT {
+                error = 'proof: count out of range';
+                break;
+            }
+            // Counts are at most MAX_COUNT: 4 n cannot overflow.
+            let n_values = 4 * n;
+            let len = m31s.len();
+            if len < n_values {
+                error = 'proof: truncated';
+                break;
+            }
+            if n_values + bad_tail > len {
+                error = 'proof: M31 not canonical';
+                break;
+            }
+            // The first n_values of the stream are there: pop them in place, 4 at a time.
+            if n == 1 {
+                let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
+                out.append(array![QM31Trait::from_m31s(a, b, c, d)].span());
+            } else {
+                let mut values: Array<QM31> = array![];
+                while values.len() != n {
+                    let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
+                    values.append(QM31Trait::from_m31s(a, b, c, d));
+                };
+                out.append(values.span());
+            }
+        };
+        self.m31s = m31s;
+        if error != 0 {
+            self.fail(error);
         }
-        let len = self.m31s.len();
-        if len < n {
-            self.fail('proof: truncated');
-            return array![].span();
+        out
+    }
+    /// `n_cols` lists of M31s in one pass, each a count then that many values: views of the
+    /// stream (its values are canonical), no copy; a tree's queried values.
+    fn m31_columns(ref self: Reader, n_cols: u32) -> Array<Span<M31>> {
+        let mut out: Array<Span<M31>> = array![];
+        let mut m31s = self.m31s;
+        let bad_tail = self.bad_tail;
+        let mut error = 0;
+        while out.len() != n_cols {
+            let n = match m31s.pop_front() {
+                Option::Some(v) => *v.inner,
+                Option::None => {
+                    error = 'proof: truncated';
+                    break;
+                },
+            };
+            if n > MAX_COUNT {
+                error = 'proof: count out of range';
+                break;
+            }
+            let len = m31s.len();
+            if len < n {
+                error = 'proof: truncated';
+                break;
+            }
+            if n + bad_tail > len {
+                error = 'proof: M31 not canonical';
+                break;
+            }
+            out.append(m31s.slice(0, n));
+            m31s = m31s.slice(n, len - n);
+        };
+        self.m31s = m31s;
+        if error != 0 {
+            self.fail(error);
         }
-        if n + self.bad_tail > len {
-            self.fail('proof: M31 not canonical');
-            return array![].span();
-        }
-        let out = self.m31s.slice(0, n);
-        self.m31s = self.m31s.slice(n, len - n);
         out
     }
     fn hash(ref self: Reader) -> felt252 {
@@ -397,11 +465,10 @@ pub fn parse_stark_proof(
     let mut sampled_values: Array<Span<Span<QM31>>> = array![];
     while sampled_values.len() != n_trees && r.error == 0 {
         let n_cols = r.count();
-        let mut tree: Array<Span<QM31>> = array![];
-        while tree.len() != n_cols && r.error == 0 {
-            tree.append(r.qm31s());
-        };
-        sampled_values.append(tree.span());
+        if r.error != 0 {
+            break;
+        }
+        sampled_values.append(r.qm31_columns(n_cols).span());
     };
     let n_trees = r.count();
     let mut decommitments: Array<Span<felt252>> = array![];
@@ -412,11 +479,10 @@ pub fn parse_stark_proof(
     let mut queried_values: Array<Span<Span<M31>>> = array![];
     while queried_values.len() != n_trees && r.error == 0 {
         let n_cols = r.count();
-        let mut tree: Array<Span<M31>> = array![];
-        while tree.len() != n_cols && r.error == 0 {
-            tree.append(r.m31s_list());
-        };
-        queried_values.append(tree.span());
+        if r.error != 0 {
+            break;
+        }
+        queried_values.append(r.m31_columns(n_cols).span());
     };
     let pow_felt = r.hash();
     let proof_of_work: u64 = match pow_felt.try_into() {
