@@ -848,11 +848,17 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             let mut column_points = points;
             while let Option::Some(column_values) = values.pop_front() {
                 let column_values = *column_values;
-                if column_values.len() != (*column_points.pop_front().unwrap()).len() {
+                let n_values = column_values.len();
+                if n_values != (*column_points.pop_front().unwrap()).len() {
                     shape_ok = false;
                     break;
                 }
-                all_sampled.append_span(column_values);
+                // Most columns hold one value: appended directly, cheaper than append_span.
+                if n_values == 1 {
+                    all_sampled.append(*column_values[0]);
+                } else {
+                    all_sampled.append_span(column_values);
+                }
             };
             if !shape_ok {
                 break;
