@@ -223,7 +223,32 @@ pub fn verify_signed_proof(
     let mut t = 0;
     while t != N_TREES {
         let mut columns: Array<Span<CirclePoint<QM31>>> = array![];
-        for column in *proof.sampled_values[t] {
+        let mut values = *proof.sampled_values[t];
+        // Four columns per iteration while four remain.
+        while let Option::Some(block) = values.multi_pop_front::<4>() {
+            let [c0, c1, c2, c3] = (*block).unbox();
+            columns.append(if c0.len() == 2 {
+                pair
+            } else {
+                single
+            });
+            columns.append(if c1.len() == 2 {
+                pair
+            } else {
+                single
+            });
+            columns.append(if c2.len() == 2 {
+                pair
+            } else {
+                single
+            });
+            columns.append(if c3.len() == 2 {
+                pair
+            } else {
+                single
+            });
+        };
+        for column in values {
             if (*column).len() == 2 {
                 columns.append(pair);
             } else {

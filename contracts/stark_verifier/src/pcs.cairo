@@ -800,17 +800,30 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
     ) {
         channel.mix_root(root);
         let blowup = self.config.fri_config.log_blowup_factor;
+        // `MerkleVerifierLiftedTrait::new` on the extended sizes, its largest size found in
+        // the same pass.
         let mut extended: Array<u32> = array![];
+        let mut max_log_size = 0;
         for log_size in log_sizes {
-            extended.append(*log_size + blowup);
+            let log_size = *log_size;
+            if log_size > max_log_size {
+                max_log_size = log_size;
+            }
+            extended.append(log_size + blowup);
         };
+        let max_log_size = if extended.len() == 0 {
+            0
+        } else {
+            max_log_size + blowup
+        };
+        let height = match self.config.lifting_log_size {
+            Option::Some(height) => height,
+            Option::None => max_log_size,
+        };
+        assert(max_log_size <= height, 'merkle: lifting size too small');
         self
             .trees
-            .append(
-                MerkleVerifierLiftedTrait::new(
-                    root, extended.span(), self.config.lifting_log_size,
-                ),
-            );
+            .append(MerkleVerifierLifted { root, column_log_sizes: extended.span(), height });
     }
 
     /// stwo's `verify_values`: sampled values -> random coefficient -> FRI commit -> proof of

@@ -39,6 +39,21 @@ pub fn flatten_mask(mask: Span<Span<Span<QM31>>>) -> Span<QM31> {
     let mut trees = mask;
     while let Option::Some(tree) = trees.pop_front() {
         let mut columns = *tree;
+        // Four one-value columns per iteration (the common case).
+        while let Option::Some(block) = columns.multi_pop_front::<4>() {
+            let [c0, c1, c2, c3] = (*block).unbox();
+            if c0.len() == 1 && c1.len() == 1 && c2.len() == 1 && c3.len() == 1 {
+                values.append(*c0[0]);
+                values.append(*c1[0]);
+                values.append(*c2[0]);
+                values.append(*c3[0]);
+            } else {
+                values.append_span(c0);
+                values.append_span(c1);
+                values.append_span(c2);
+                values.append_span(c3);
+            }
+        };
         while let Option::Some(column) = columns.pop_front() {
             let column = *column;
             if column.len() == 1 {
