@@ -4,7 +4,7 @@
 //! Trees are flattened: column i of the flattened lists is the i-th column over all trees.
 
 use crate::circle::{
-    CirclePoint, CirclePointTrait, CirclePointIndex, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
+    CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
 };
 use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
@@ -167,12 +167,11 @@ impl BatchSumsImpl of BatchSumsTrait {
     }
 }
 
-/// p + g^(2^log_size), g the lifting domain's generator: doubling a point doubles its index.
-fn shifted_point(
-    point: CirclePoint<QM31>, lifting_generator: CirclePointIndex, log_size: u32,
-) -> CirclePoint<QM31> {
-    point + crate::circle::into_secure(lifting_generator.mul(pow2_u32(log_size)).to_point())
-}
+/// A periodicity sample waiting for its point p + g^(2^log_size) (g the lifting domain's
+/// generator): (column's queried values, p, value, log_size, random coefficient). The shifts
+/// are added after the main pass, one computed per distinct log size in a row (the columns
+/// sampled twice are a tree's cumulative-sum columns, all of one size).
+type PendingShift = (Span<M31>, CirclePoint<QM31>, QM31, u32, QM31);
 
 /// Appends a column that is not a single sample at the main point to `rest`, each sample with
 /// its coefficient, advancing `power` past them: a column sampled at exactly two points
@@ -181,18 +180,16 @@ fn shifted_point(
 #[inline(never)]
 fn set_aside(
     ref rest: Array<ColumnSample>,
+    ref shifts: Array<PendingShift>,
     ref power: QM31,
     queried: Span<M31>,
     points: Span<CirclePoint<QM31>>,
     values: Span<QM31>,
     log_size: u32,
-    lifting_generator: CirclePointIndex,
     random_coeff: QM31,
 ) {
     if points.len() == 2 {
-        let point = shifted_point(*points[1], lifting_generator, log_size);
-        let sample = PointSample { point, value: *values[1] };
-        rest.append(ColumnSample { queried, sample, random_coeff: power });
+        shifts.append((queried, *points[1], *values[1], log_size, power));
         power = mul_out_of_line(power, random_coeff);
     }
     let mut s = 0;
@@ -277,8 +274,8 @@ fn sample_batches(
     let mut sum_vb_lo: felt252 = 0;
     let mut sum_vb_hi: felt252 = 0;
     let mut main_columns: Array<PackedColumn> = array![];
-    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
     let mut rest: Array<ColumnSample> = array![];
+    let mut shifts: Array<PendingShift> = array![];
     for group in groups {
         let group = *group;
         let mut points = group.points;
@@ -315,16 +312,33 @@ fn sample_batches(
                 let index = group.points.len() - points.len() - 1;
                 set_aside(
                     ref rest,
+                    ref shifts,
                     ref power,
                     column_queried,
                     column_points,
                     column_values,
                     *group.log_sizes[index],
-                    lifting_generator,
                     random_coeff,
                 );
             }
         };
+    };
+    // The periodicity samples' points: p + g^(2^log_size).
+    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
+    // The last (log size, p) and its shifted point: the columns sampled twice share both.
+    let mut last: Option<(u32, felt252)> = Option::None;
+    let mut shifted = main_point;
+    for pending in shifts.span() {
+        let (queried, point, value, log_size, random_coeff) = *pending;
+        let key = (log_size, point_key(point));
+        if last != Option::Some(key) {
+            shifted = point
+                + crate::circle::into_secure(
+                    lifting_generator.mul(pow2_u32(log_size)).to_point(),
+                );
+            last = Option::Some(key);
+        }
+        rest.append(ColumnSample { queried, sample: PointSample { point: shifted, value }, random_coeff });
     };
     let (va0, va1) = split_packed(sum_va_lo);
     let (va2, va3) = split_packed(sum_va_hi);
@@ -336,33 +350,46 @@ fn sample_batches(
         columns: main_columns,
     };
 
-    // Grouped by point, the main point first (its batch already holds the main pass).
+    // Grouped by point, the main point first (its batch already holds the main pass); points
+    // compared by key (`point_key`), each entry's computed once.
     let rest = rest.span();
-    let mut points: Array<CirclePoint<QM31>> = array![main_point];
+    let mut keys: Array<felt252> = array![];
     for entry in rest {
-        let point = *entry.sample.point;
+        keys.append(point_key(*entry.sample.point));
+    };
+    let keys = keys.span();
+    let mut points: Array<(CirclePoint<QM31>, felt252)> = array![(main_point, main_key)];
+    let mut e = 0;
+    for key in keys {
+        let key = *key;
         let mut seen = false;
         for known in points.span() {
-            if *known == point {
+            let (_, known_key) = *known;
+            if known_key == key {
                 seen = true;
                 break;
             }
         };
         if !seen {
-            points.append(point);
+            points.append((*rest[e].sample.point, key));
         }
+        e += 1;
     };
     let mut pending_main = Option::Some(main);
-    for point in points {
+    for entry in points {
+        let (point, key) = entry;
         let mut batch = match pending_main {
             Option::Some(main) => main,
             Option::None => BatchSumsTrait::new(),
         };
         pending_main = Option::None;
-        for entry in rest {
-            if *entry.sample.point == point {
+        let mut e = 0;
+        for entry_key in keys {
+            if *entry_key == key {
+                let entry = rest[e];
                 batch.add(*entry.queried, *entry.sample.value, *entry.random_coeff);
             }
+            e += 1;
         };
         batches.append(batch.finish(point));
     };
