@@ -475,6 +475,66 @@ fn sums_one(columns: Span<PackedColumn>, q: u32) -> (felt252, felt252) {
     (s_lo, s_hi)
 }
 
+/// `sums_one` at the eight queries q0..q0 + 8, each column's eight values read as one slice,
+/// appended to `out` in query order.
+#[inline(never)]
+fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(felt252, felt252)>) {
+    let mut s0_lo: felt252 = 0;
+    let mut s0_hi: felt252 = 0;
+    let mut s1_lo: felt252 = 0;
+    let mut s1_hi: felt252 = 0;
+    let mut s2_lo: felt252 = 0;
+    let mut s2_hi: felt252 = 0;
+    let mut s3_lo: felt252 = 0;
+    let mut s3_hi: felt252 = 0;
+    let mut s4_lo: felt252 = 0;
+    let mut s4_hi: felt252 = 0;
+    let mut s5_lo: felt252 = 0;
+    let mut s5_hi: felt252 = 0;
+    let mut s6_lo: felt252 = 0;
+    let mut s6_hi: felt252 = 0;
+    let mut s7_lo: felt252 = 0;
+    let mut s7_hi: felt252 = 0;
+    let mut entries = columns;
+    while let Option::Some(entry) = entries.pop_front() {
+        let (column, lo, hi) = *entry;
+        let mut values = column.slice(q0, 8);
+        let [v0, v1, v2, v3, v4, v5, v6, v7] = (*values.multi_pop_front::<8>().unwrap()).unbox();
+        let v: felt252 = v0.inner.into();
+        s0_lo += lo * v;
+        s0_hi += hi * v;
+        let v: felt252 = v1.inner.into();
+        s1_lo += lo * v;
+        s1_hi += hi * v;
+        let v: felt252 = v2.inner.into();
+        s2_lo += lo * v;
+        s2_hi += hi * v;
+        let v: felt252 = v3.inner.into();
+        s3_lo += lo * v;
+        s3_hi += hi * v;
+        let v: felt252 = v4.inner.into();
+        s4_lo += lo * v;
+        s4_hi += hi * v;
+        let v: felt252 = v5.inner.into();
+        s5_lo += lo * v;
+        s5_hi += hi * v;
+        let v: felt252 = v6.inner.into();
+        s6_lo += lo * v;
+        s6_hi += hi * v;
+        let v: felt252 = v7.inner.into();
+        s7_lo += lo * v;
+        s7_hi += hi * v;
+    };
+    out.append((s0_lo, s0_hi));
+    out.append((s1_lo, s1_hi));
+    out.append((s2_lo, s2_hi));
+    out.append((s3_lo, s3_hi));
+    out.append((s4_lo, s4_hi));
+    out.append((s5_lo, s5_hi));
+    out.append((s6_lo, s6_hi));
+    out.append((s7_lo, s7_hi));
+}
+
 /// `sums_one` at the four queries q0..q0 + 4, each column's four values read as one slice.
 #[inline(never)]
 fn sums_four(
@@ -489,30 +549,6 @@ fn sums_four(
     let mut d_lo: felt252 = 0;
     let mut d_hi: felt252 = 0;
     let mut entries = columns;
-    // Two columns per iteration (the loop overhead is a good part of a column's cost).
-    while let Option::Some(pair) = entries.multi_pop_front::<2>() {
-        let [(column, lo, hi), (column2, lo2, hi2)] = (*pair).unbox();
-        let mut values = column.slice(q0, 4);
-        let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
-        let v0: felt252 = v0.inner.into();
-        let v1: felt252 = v1.inner.into();
-        let v2: felt252 = v2.inner.into();
-        let v3: felt252 = v3.inner.into();
-        let mut values = column2.slice(q0, 4);
-        let [w0, w1, w2, w3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
-        let w0: felt252 = w0.inner.into();
-        let w1: felt252 = w1.inner.into();
-        let w2: felt252 = w2.inner.into();
-        let w3: felt252 = w3.inner.into();
-        a_lo += lo * v0 + lo2 * w0;
-        a_hi += hi * v0 + hi2 * w0;
-        b_lo += lo * v1 + lo2 * w1;
-        b_hi += hi * v1 + hi2 * w1;
-        c_lo += lo * v2 + lo2 * w2;
-        c_hi += hi * v2 + hi2 * w2;
-        d_lo += lo * v3 + lo2 * w3;
-        d_hi += hi * v3 + hi2 * w3;
-    };
     while let Option::Some(entry) = entries.pop_front() {
         let (column, lo, hi) = *entry;
         let mut values = column.slice(q0, 4);
@@ -683,43 +719,59 @@ pub fn fri_answers_groups(
     let mut denominators = denominators.span();
     let mut norm_inverses = norm_inverses.span();
 
-    // sum_j alpha_j v_j per (query, batch), packed (`PackedColumn`): four queries at a time
-    // (one slice of each column for four values), the last n mod 4 one at a time. Laid out
-    // per block of queries, then per batch, then per query of the block.
-    let n_batches = batches.len();
+    // sum_j alpha_j v_j per (query, batch), packed (`PackedColumn`): eight queries at a time
+    // (one slice of each column for eight values), the last block of eight overlapping the
+    // one before when fewer remain (its first queries' sums are not used); four at a time
+    // for fewer than eight queries, one at a time for fewer than four. Laid out per block,
+    // then per batch, then per query of the block; `starts` holds each query's first index
+    // and the distance between its batches' sums.
     let n_queries = query_positions.len();
-    let n_four = n_queries - n_queries % 4;
     let mut sums: Array<(felt252, felt252)> = array![];
-    let mut q0 = 0;
-    while q0 != n_queries {
-        if q0 < n_four {
-            for batch in batches.span() {
-                let (a0, a1, b0, b1, c0, c1, d0, d1) = sums_four(batch.columns.span(), q0);
+    let mut starts: Array<(u32, u32)> = array![];
+    while starts.len() != n_queries {
+        let left = n_queries - starts.len();
+        let size = if n_queries >= 8 {
+            8
+        } else if n_queries >= 4 {
+            4
+        } else {
+            1
+        };
+        // The block's first query: the next one, or size back from the end.
+        let q0 = if left >= size {
+            starts.len()
+        } else {
+            n_queries - size
+        };
+        let base = sums.len();
+        for batch in batches.span() {
+            let columns = batch.columns.span();
+            if size == 8 {
+                sums_eight(columns, q0, ref sums);
+            } else if size == 4 {
+                let (a0, a1, b0, b1, c0, c1, d0, d1) = sums_four(columns, q0);
                 sums.append((a0, a1));
                 sums.append((b0, b1));
                 sums.append((c0, c1));
                 sums.append((d0, d1));
-            };
-            q0 += 4;
-        } else {
-            for batch in batches.span() {
-                sums.append(sums_one(batch.columns.span(), q0));
-            };
-            q0 += 1;
-        }
+            } else {
+                sums.append(sums_one(columns, q0));
+            }
+        };
+        let mut j = starts.len() - q0;
+        while j != size {
+            starts.append((base + j, size));
+            j += 1;
+        };
     };
     let sums = sums.span();
+    let starts = starts.span();
 
     let mut answers: Array<QM31> = array![];
     let mut q = 0;
     while q != n_queries {
         // Where query q's sums start and how far apart its batches' are.
-        let (mut index, stride) = if q < n_four {
-            let (block, j) = core::integer::u32_safe_divmod(q, 4);
-            (block * 4 * n_batches + j, 4)
-        } else {
-            (n_four * n_batches + (q - n_four) * n_batches, 1)
-        };
+        let (mut index, stride) = *starts[q];
         let domain_point = *domain_points[q];
         let p_minus_y: felt252 = (P - domain_point.y.inner).into();
         let mut r0: felt252 = 0;
