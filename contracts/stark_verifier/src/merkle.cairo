@@ -282,8 +282,26 @@ fn columns_by_log_size(
     let n_columns = column_log_sizes.len();
     let mut log_sizes = column_log_sizes;
     let mut values = columns;
-    while let Option::Some(log_size) = log_sizes.pop_front() {
-        let log_size = *log_size;
+    loop {
+        // Four columns of the current run at once (a run is up to hundreds of columns).
+        let saved = log_sizes;
+        if let Option::Some(block) = log_sizes.multi_pop_front::<4>() {
+            let [l0, l1, l2, l3] = (*block).unbox();
+            if l0 == run_log_size && l1 == run_log_size && l2 == run_log_size
+                && l3 == run_log_size {
+                let [c0, c1, c2, c3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+                if c0.len() != n_values || c1.len() != n_values || c2.len() != n_values
+                    || c3.len() != n_values {
+                    lengths_ok = false;
+                }
+                continue;
+            }
+            log_sizes = saved;
+        }
+        let log_size = match log_sizes.pop_front() {
+            Option::Some(log_size) => *log_size,
+            Option::None => { break; },
+        };
         if (*values.pop_front().unwrap()).len() != n_values {
             lengths_ok = false;
         }

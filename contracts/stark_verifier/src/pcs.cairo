@@ -938,6 +938,30 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             }
             let mut values = tree_proof.sampled_values;
             let mut column_points = points;
+            // Four columns per iteration while four remain (both lists are n_columns long).
+            while let Option::Some(block) = values.multi_pop_front::<4>() {
+                let [v0, v1, v2, v3] = (*block).unbox();
+                let [p0, p1, p2, p3] = (*column_points.multi_pop_front::<4>().unwrap()).unbox();
+                if v0.len() != p0.len() || v1.len() != p1.len() || v2.len() != p2.len()
+                    || v3.len() != p3.len() {
+                    shape_ok = false;
+                    break;
+                }
+                if v0.len() == 1 && v1.len() == 1 && v2.len() == 1 && v3.len() == 1 {
+                    all_sampled.append(*v0[0]);
+                    all_sampled.append(*v1[0]);
+                    all_sampled.append(*v2[0]);
+                    all_sampled.append(*v3[0]);
+                } else {
+                    all_sampled.append_span(v0);
+                    all_sampled.append_span(v1);
+                    all_sampled.append_span(v2);
+                    all_sampled.append_span(v3);
+                }
+            };
+            if !shape_ok {
+                break;
+            }
             while let Option::Some(column_values) = values.pop_front() {
                 let column_values = *column_values;
                 let n_values = column_values.len();
