@@ -221,6 +221,24 @@ impl ReaderImpl of ReaderTrait {
         let bad_tail = self.bad_tail;
         let mut error = 0;
         while out.len() != n_cols {
+            // Four one-value columns at once (most of a tree): 4 x (count 1, 4 values), all
+            // before the first non-canonical value, pass every check of the path below.
+            if n_cols - out.len() >= 4 && m31s.len() >= 20 + bad_tail {
+                let saved = m31s;
+                let [
+                    n0, a0, b0, c0, d0, n1, a1, b1, c1, d1, n2, a2, b2, c2, d2, n3, a3, b3, c3, d3,
+                ] =
+                    (*m31s.multi_pop_front::<20>().unwrap())
+                    .unbox();
+                if n0.inner == 1 && n1.inner == 1 && n2.inner == 1 && n3.inner == 1 {
+                    out.append(array![QM31Trait::from_m31s(a0, b0, c0, d0)].span());
+                    out.append(array![QM31Trait::from_m31s(a1, b1, c1, d1)].span());
+                    out.append(array![QM31Trait::from_m31s(a2, b2, c2, d2)].span());
+                    out.append(array![QM31Trait::from_m31s(a3, b3, c3, d3)].span());
+                    continue;
+                }
+                m31s = saved;
+            }
             let n = match m31s.pop_front() {
                 Option::Some(v) => *v.inner,
                 Option::None => {
