@@ -883,7 +883,28 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         // the same pass.
         let mut extended: Array<u32> = array![];
         let mut max_log_size = 0;
-        for log_size in log_sizes {
+        let mut rest = log_sizes;
+        // Four sizes per iteration while four remain.
+        while let Option::Some(block) = rest.multi_pop_front::<4>() {
+            let [s0, s1, s2, s3] = (*block).unbox();
+            if s0 > max_log_size {
+                max_log_size = s0;
+            }
+            if s1 > max_log_size {
+                max_log_size = s1;
+            }
+            if s2 > max_log_size {
+                max_log_size = s2;
+            }
+            if s3 > max_log_size {
+                max_log_size = s3;
+            }
+            extended.append(s0 + blowup);
+            extended.append(s1 + blowup);
+            extended.append(s2 + blowup);
+            extended.append(s3 + blowup);
+        };
+        for log_size in rest {
             let log_size = *log_size;
             if log_size > max_log_size {
                 max_log_size = log_size;
