@@ -148,6 +148,17 @@ pub fn into_secure(p: CirclePoint<M31>) -> CirclePoint<QM31> {
     CirclePoint { x: QM31Trait::from_m31(p.x), y: QM31Trait::from_m31(p.y) }
 }
 
+/// `point + into_secure(shift)`: a QM31 point plus an M31 point, with QM31 x M31 products (a
+/// quarter of a QM31 product each). Out of line: a verifier adds a few such points per proof,
+/// and each inlined sum would cost class size.
+#[inline(never)]
+pub fn add_m31_point(point: CirclePoint<QM31>, shift: CirclePoint<M31>) -> CirclePoint<QM31> {
+    CirclePoint {
+        x: point.x.mul_m31(shift.x) - point.y.mul_m31(shift.y),
+        y: point.x.mul_m31(shift.y) + point.y.mul_m31(shift.x),
+    }
+}
+
 /// A random point on the QM31 circle from one channel draw t: ((1 - t^2), 2t) / (1 + t^2)
 /// (stwo's `CirclePoint::<SecureField>::get_random_point`, used for the OODS point).
 pub fn get_random_point(ref channel: Poseidon252Channel) -> CirclePoint<QM31> {

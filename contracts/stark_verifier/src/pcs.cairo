@@ -332,10 +332,9 @@ fn sample_batches(
         let (queried, point, value, log_size, random_coeff) = *pending;
         let key = (log_size, point_key(point));
         if last != Option::Some(key) {
-            shifted = point
-                + crate::circle::into_secure(
-                    lifting_generator.mul(pow2_u32(log_size)).to_point(),
-                );
+            shifted = crate::circle::add_m31_point(
+                point, lifting_generator.mul(pow2_u32(log_size)).to_point(),
+            );
             last = Option::Some(key);
         }
         rest.append(ColumnSample { queried, sample: PointSample { point: shifted, value }, random_coeff });

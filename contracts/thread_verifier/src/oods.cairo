@@ -2,7 +2,7 @@
 //! `LogupAtRow` and `coset_vanishing` do), called by the generated `generated_air`.
 
 use stark_verifier::circle::{
-    CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, into_secure, pow2_u32,
+    CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, add_m31_point, pow2_u32,
 };
 use stark_verifier::fields::{M31Trait, QM31, QM31Trait};
 use crate::lookup::LookupElements;
@@ -20,9 +20,9 @@ pub fn canonic_coset_vanishing(log_size: u32, point: CirclePoint<QM31>) -> QM31 
     let coset = CosetTrait::odds(log_size);
     // Shift the coset onto `step/2 + <step>`, whose (log_size - 1)-fold doubles are +-G_4,
     // where x vanishes.
-    let shifted = point
-        - into_secure(coset.initial)
-        + into_secure(coset.step_size.half().to_point());
+    let shifted = add_m31_point(
+        add_m31_point(point, -coset.initial), coset.step_size.half().to_point(),
+    );
     let mut x = shifted.x;
     let mut i = 1;
     while i != log_size {
