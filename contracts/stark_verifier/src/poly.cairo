@@ -2,7 +2,7 @@
 //! bit-reversal of indices used by every committed evaluation.
 
 use crate::circle::{CirclePoint, CirclePointIndex, Coset, CosetTrait};
-use crate::fields::{M31, QM31, QM31Trait};
+use crate::fields::{M31, QM31};
 
 /// stwo's `bit_reverse_index`: the low `log_size` bits of `i`, reversed. Four bits per step
 /// (a nibble-reversal table), then the remaining bits one by one; the result is built as a
@@ -210,5 +210,5 @@ fn fold_values_m31(values: Span<QM31>, factors: Span<M31>) -> QM31 {
     let factor = *rest_factors.pop_front().unwrap();
     let lhs = fold_values_m31(values.slice(0, half), rest_factors);
     let rhs = fold_values_m31(values.slice(half, half), rest_factors);
-    lhs + rhs.mul_m31(factor)
+    crate::fields::qm31::mul_m31_add(lhs, rhs, factor)
 }
