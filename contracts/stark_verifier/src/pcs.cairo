@@ -105,6 +105,41 @@ fn mul_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
     lhs * rhs
 }
 
+const P_U128_NZ: NonZero<u128> = 0x7fffffff;
+
+/// `value mod P` as a felt252, for a non-negative felt252 below 2^128.
+#[inline(always)]
+fn reduce_to_felt(value: felt252) -> felt252 {
+    let as_u128: u128 = value.try_into().unwrap();
+    let (_, rem) = core::integer::u128_safe_divmod(as_u128, P_U128_NZ);
+    rem.into()
+}
+
+/// lhs * rhs over QM31 on canonical felt252 coordinates (`qm31::mul_unreduced`'s formula),
+/// reduced to canonical felt252 coordinates.
+#[inline(never)]
+fn mul_coords(
+    lhs: (felt252, felt252, felt252, felt252), rhs: (felt252, felt252, felt252, felt252),
+) -> (felt252, felt252, felt252, felt252) {
+    let (x0, x1, x2, x3) = lhs;
+    let (y0, y1, y2, y3) = rhs;
+    let r = x2 * y2 - x3 * y3;
+    let s = x2 * y3 + x3 * y2;
+    (
+        reduce_to_felt(x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED),
+        reduce_to_felt(x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED),
+        reduce_to_felt(x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED),
+        reduce_to_felt(x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0),
+    )
+}
+
+/// Canonical felt252 coordinates as a QM31.
+#[inline(always)]
+fn reduce_coords(coords: (felt252, felt252, felt252, felt252)) -> QM31 {
+    let (a, b, c, d) = coords;
+    crate::fields::qm31::reduce_coords(a, b, c, d)
+}
+
 #[inline(always)]
 fn qm31_coords(value: QM31) -> (felt252, felt252, felt252, felt252) {
     (value.a.a.inner.into(), value.a.b.inner.into(), value.b.a.inner.into(), value.b.b.inner.into())
@@ -267,7 +302,10 @@ fn sample_batches(
         Option::None => { return batches; },
     };
     let main_key = point_key(main_point);
-    let mut power: QM31 = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    // The next power of random_coeff as canonical felt252 coordinates (it is only ever a
+    // felt252 factor here: no u32 conversions per column).
+    let mut power: (felt252, felt252, felt252, felt252) = (1, 0, 0, 0);
+    let coeff = qm31_coords(random_coeff);
     // sum alpha v_a and sum alpha v_b, two coordinates per felt252 (see `fold_packed`).
     let mut sum_va_lo: felt252 = 0;
     let mut sum_va_hi: felt252 = 0;
@@ -292,7 +330,7 @@ fn sample_batches(
                 // (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u + (x2 q + x3 p) i u; with
                 // lo = x0 + x1 2^128 and lo' = (P - x1) + x0 2^128, lo p + lo' q holds the
                 // first two coordinates (plus P q, a multiple of P) in its two halves.
-                let (x0, x1, x2, x3) = qm31_coords(power);
+                let (x0, x1, x2, x3) = power;
                 let lo = x0 + x1 * TWO_POW_128;
                 let hi = x2 + x3 * TWO_POW_128;
                 let lo_conj = P_FELT - x1 + x0 * TWO_POW_128;
@@ -306,20 +344,22 @@ fn sample_batches(
                 sum_vb_lo += lo * p + lo_conj * q;
                 sum_vb_hi += hi * p + hi_conj * q;
                 main_columns.append((column_queried, lo, hi));
-                power = mul_out_of_line(power, random_coeff);
+                power = mul_coords(power, coeff);
             } else {
                 // The column's index in its group: its log size is needed here only.
                 let index = group.points.len() - points.len() - 1;
+                let mut qm31_power = reduce_coords(power);
                 set_aside(
                     ref rest,
                     ref shifts,
-                    ref power,
+                    ref qm31_power,
                     column_queried,
                     column_points,
                     column_values,
                     *group.log_sizes[index],
                     random_coeff,
                 );
+                power = qm31_coords(qm31_power);
             }
         };
     };
