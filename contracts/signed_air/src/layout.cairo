@@ -52,6 +52,28 @@ pub fn mask_shape_ok_with(mask: Span<Span<Span<QM31>>>, runs: Span<u32>) -> bool
 fn run_ok(ref columns: Span<Span<QM31>>, count: u32, values: u32) -> bool {
     let mut k = count;
     let mut ok = true;
+    // Four columns per iteration while four remain (runs are up to hundreds of columns long
+    // and a loop iteration costs several times a length check).
+    while k >= 4 {
+        match columns.multi_pop_front::<4>() {
+            Option::Some(block) => {
+                let [c0, c1, c2, c3] = (*block).unbox();
+                if c0.len() != values || c1.len() != values || c2.len() != values
+                    || c3.len() != values {
+                    ok = false;
+                    break;
+                }
+            },
+            Option::None => {
+                ok = false;
+                break;
+            },
+        }
+        k -= 4;
+    };
+    if !ok {
+        return false;
+    }
     while k != 0 {
         match columns.pop_front() {
             Option::Some(column) => {

@@ -12,7 +12,7 @@ use signed_air::generated_air::{
     SignedAirParams, column_log_sizes, eval_composition_at_point, mask_shape_ok,
 };
 use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};
-use stark_verifier::circle::{CirclePoint, CirclePointIndexTrait, get_random_point, into_secure};
+use stark_verifier::circle::{CirclePoint, CirclePointIndexTrait, add_m31_point, get_random_point};
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fri::FriConfigTrait;
 use stark_verifier::pcs::{
@@ -54,6 +54,28 @@ fn mix_felt252s(ref channel: Poseidon252Channel, felts: Span<felt252>) {
     let mut data: Array<felt252> = array![channel.digest];
     data.append_span(felts);
     channel.update_digest(poseidon_hash_span(data.span()));
+}
+
+/// The sum of `values`. Out of line (as `difference` and `previous_point`): these run once per
+/// proof, and their inlined field operations would cost class size (a hard limit).
+#[inline(never)]
+fn sum_of(values: Span<QM31>) -> QM31 {
+    let mut sum = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    for value in values {
+        sum = sum + *value;
+    };
+    sum
+}
+
+#[inline(never)]
+fn difference(lhs: QM31, rhs: QM31) -> QM31 {
+    lhs - rhs
+}
+
+/// One step of the lifted trace domain (of size 2^log_size) back from `point`.
+#[inline(never)]
+fn previous_point(point: CirclePoint<QM31>, log_size: u32) -> CirclePoint<QM31> {
+    add_m31_point(point, -CirclePointIndexTrait::subgroup_gen(log_size).to_point())
 }
 
 /// Ok(()) iff `proof` proves a signed sub-block with exactly `public_input` (chain id and
@@ -175,13 +197,13 @@ pub fn verify_signed_proof(
     // the transaction list's first and last capacities) - others.
     let (tx_count, tx_cap) = tx_list(public_input)?;
     let boundary = statement_boundary_sum(slots.span(), @state, tx_count, tx_cap, @link)?;
-    let others = *sums[0] + *sums[1] + *sums[2] + *sums[3] + *sums[4] + *sums[5];
+    let others = sum_of(sums);
     let air_params = SignedAirParams {
         state_relation: state,
         link_relation: link,
         poseidon2_relation: poseidon2,
         range_check_relation: range_check,
-        signed_transfer_claimed_sum: boundary - others,
+        signed_transfer_claimed_sum: difference(boundary, others),
         signed_transfer_log_size: *log[0],
         chain_step_claimed_sum: *sums[0],
         chain_step_log_size: *log[1],
@@ -219,18 +241,45 @@ pub fn verify_signed_proof(
 
     // Sample points: offset 0 -> the OODS point, offset -1 -> one step of the lifted trace
     // domain back (the cumulative-sum columns), composition columns at the OODS point.
-    let step = into_secure(CirclePointIndexTrait::subgroup_gen(max_log_degree_bound).to_point());
-    let previous = oods_point - step;
+    let previous = previous_point(oods_point, max_log_degree_bound);
+    // One list of points per shape, shared by every column of that shape.
+    let pair = array![previous, oods_point].span();
+    let single = array![oods_point].span();
     let mut sampled_points: Array<Span<Span<CirclePoint<QM31>>>> = array![];
     let mut trees: Array<TreeProof> = array![];
     let mut t = 0;
     while t != N_TREES {
         let mut columns: Array<Span<CirclePoint<QM31>>> = array![];
-        for column in *proof.sampled_values[t] {
-            if (*column).len() == 2 {
-                columns.append(array![previous, oods_point].span());
+        let mut values = *proof.sampled_values[t];
+        // Four columns per iteration while four remain.
+        while let Option::Some(block) = values.multi_pop_front::<4>() {
+            let [c0, c1, c2, c3] = (*block).unbox();
+            columns.append(if c0.len() == 2 {
+                pair
             } else {
-                columns.append(array![oods_point].span());
+                single
+            });
+            columns.append(if c1.len() == 2 {
+                pair
+            } else {
+                single
+            });
+            columns.append(if c2.len() == 2 {
+                pair
+            } else {
+                single
+            });
+            columns.append(if c3.len() == 2 {
+                pair
+            } else {
+                single
+            });
+        };
+        for column in values {
+            if (*column).len() == 2 {
+                columns.append(pair);
+            } else {
+                columns.append(single);
             }
         };
         sampled_points.append(columns.span());

@@ -6,6 +6,7 @@ use core::integer::{u64_safe_divmod, u128_safe_divmod};
 use core::num::traits::WideMul;
 use crate::fields::{M31, M31Trait, QM31, QM31Trait};
 use crate::fields::cm31::P_SQUARED;
+use crate::fields::qm31::reduce_coords;
 use crate::channel::{Poseidon252Channel, ChannelTrait};
 
 pub const M31_CIRCLE_LOG_ORDER: u32 = 31;
@@ -146,6 +147,32 @@ pub fn secure_field_circle_gen() -> CirclePoint<QM31> {
 #[inline]
 pub fn into_secure(p: CirclePoint<M31>) -> CirclePoint<QM31> {
     CirclePoint { x: QM31Trait::from_m31(p.x), y: QM31Trait::from_m31(p.y) }
+}
+
+/// `point + into_secure(shift)`: a QM31 point plus an M31 point, with QM31 x M31 products (a
+/// quarter of a QM31 product each). Out of line: a verifier adds a few such points per proof,
+/// and each inlined sum would cost class size.
+#[inline(never)]
+pub fn add_m31_point(point: CirclePoint<QM31>, shift: CirclePoint<M31>) -> CirclePoint<QM31> {
+    // x = x1 sx - y1 sy, y = x1 sy + y1 sx per coordinate, as integers (below 2 P^2).
+    let sx: felt252 = shift.x.inner.into();
+    let sy: felt252 = shift.y.inner.into();
+    let (x0, x1, x2, x3) = felt_coords(point.x);
+    let (y0, y1, y2, y3) = felt_coords(point.y);
+    CirclePoint {
+        x: reduce_coords(
+            x0 * sx - y0 * sy + P_SQUARED,
+            x1 * sx - y1 * sy + P_SQUARED,
+            x2 * sx - y2 * sy + P_SQUARED,
+            x3 * sx - y3 * sy + P_SQUARED,
+        ),
+        y: reduce_coords(x0 * sy + y0 * sx, x1 * sy + y1 * sx, x2 * sy + y2 * sx, x3 * sy + y3 * sx),
+    }
+}
+
+#[inline(always)]
+fn felt_coords(value: QM31) -> (felt252, felt252, felt252, felt252) {
+    (value.a.a.inner.into(), value.a.b.inner.into(), value.b.a.inner.into(), value.b.b.inner.into())
 }
 
 /// A random point on the QM31 circle from one channel draw t: ((1 - t^2), 2t) / (1 + t^2)

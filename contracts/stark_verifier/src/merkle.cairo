@@ -120,6 +120,114 @@ fn row_leaf_hash(columns: Span<Span<M31>>, q: u32) -> felt252 {
     poseidon_hash_span(words.span())
 }
 
+/// Column values at queries q0..q0 + 4, as felt252s (one slice of the column).
+#[inline(always)]
+fn four_values(column: Span<M31>, q0: u32) -> (felt252, felt252, felt252, felt252) {
+    let mut values = column.slice(q0, 4);
+    let [a, b, c, d] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+    (a.inner.into(), b.inner.into(), c.inner.into(), d.inner.into())
+}
+
+/// `row_leaf_hash` of rows q0..q0 + 4 of `columns`: each column's four values read as one
+/// slice, the four rows packed side by side.
+fn row_leaf_hashes_four(
+    columns: Span<Span<M31>>, q0: u32,
+) -> (felt252, felt252, felt252, felt252) {
+    let mut words_a: Array<felt252> = array![];
+    let mut words_b: Array<felt252> = array![];
+    let mut words_c: Array<felt252> = array![];
+    let mut words_d: Array<felt252> = array![];
+    let mut rest = columns;
+    loop {
+        match rest.multi_pop_front::<8>() {
+            Option::Some(block) => {
+                let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
+                let (mut a, mut b, mut c, mut d) = four_values(c0, q0);
+                let (a1, b1, c1_, d1) = four_values(c1, q0);
+                a = a * TWO_POW_31 + a1;
+                b = b * TWO_POW_31 + b1;
+                c = c * TWO_POW_31 + c1_;
+                d = d * TWO_POW_31 + d1;
+                let (a1, b1, c1_, d1) = four_values(c2, q0);
+                a = a * TWO_POW_31 + a1;
+                b = b * TWO_POW_31 + b1;
+                c = c * TWO_POW_31 + c1_;
+                d = d * TWO_POW_31 + d1;
+                let (a1, b1, c1_, d1) = four_values(c3, q0);
+                a = a * TWO_POW_31 + a1;
+                b = b * TWO_POW_31 + b1;
+                c = c * TWO_POW_31 + c1_;
+                d = d * TWO_POW_31 + d1;
+                let (a1, b1, c1_, d1) = four_values(c4, q0);
+                a = a * TWO_POW_31 + a1;
+                b = b * TWO_POW_31 + b1;
+                c = c * TWO_POW_31 + c1_;
+                d = d * TWO_POW_31 + d1;
+                let (a1, b1, c1_, d1) = four_values(c5, q0);
+                a = a * TWO_POW_31 + a1;
+                b = b * TWO_POW_31 + b1;
+                c = c * TWO_POW_31 + c1_;
+                d = d * TWO_POW_31 + d1;
+                let (a1, b1, c1_, d1) = four_values(c6, q0);
+                a = a * TWO_POW_31 + a1;
+                b = b * TWO_POW_31 + b1;
+                c = c * TWO_POW_31 + c1_;
+                d = d * TWO_POW_31 + d1;
+                let (a1, b1, c1_, d1) = four_values(c7, q0);
+                words_a.append(a * TWO_POW_31 + a1);
+                words_b.append(b * TWO_POW_31 + b1);
+                words_c.append(c * TWO_POW_31 + c1_);
+                words_d.append(d * TWO_POW_31 + d1);
+            },
+            Option::None => { break; },
+        }
+    };
+    let len = rest.len();
+    if len != 0 {
+        // A short last block carries its length in bits 248..251.
+        let mut a: felt252 = 0;
+        let mut b: felt252 = 0;
+        let mut c: felt252 = 0;
+        let mut d: felt252 = 0;
+        for column in rest {
+            let (a1, b1, c1_, d1) = four_values(*column, q0);
+            a = a * TWO_POW_31 + a1;
+            b = b * TWO_POW_31 + b1;
+            c = c * TWO_POW_31 + c1_;
+            d = d * TWO_POW_31 + d1;
+        };
+        let tag = len.into() * TWO_POW_248;
+        words_a.append(a + tag);
+        words_b.append(b + tag);
+        words_c.append(c + tag);
+        words_d.append(d + tag);
+    }
+    (
+        poseidon_hash_span(words_a.span()),
+        poseidon_hash_span(words_b.span()),
+        poseidon_hash_span(words_c.span()),
+        poseidon_hash_span(words_d.span()),
+    )
+}
+
+/// `row_leaf_hash` of every row 0..n_queries of `columns` (each column holds n_queries
+/// values): four rows at a time, the last n_queries mod 4 one at a time.
+fn row_leaf_hashes(columns: Span<Span<M31>>, n_queries: u32) -> Array<felt252> {
+    let mut hashes: Array<felt252> = array![];
+    let n_four = n_queries - n_queries % 4;
+    while hashes.len() != n_four {
+        let (a, b, c, d) = row_leaf_hashes_four(columns, hashes.len());
+        hashes.append(a);
+        hashes.append(b);
+        hashes.append(c);
+        hashes.append(d);
+    };
+    while hashes.len() != n_queries {
+        hashes.append(row_leaf_hash(columns, hashes.len()));
+    };
+    hashes
+}
+
 /// Inner node of the lifted tree.
 #[inline]
 pub fn hash_children(left: felt252, right: felt252) -> felt252 {
@@ -149,44 +257,80 @@ pub struct MerkleVerifierLifted {
     pub height: u32,
 }
 
-/// `columns` in leaf order: by log size, ties kept in commitment order (a stable sort);
-/// None if a column is taller than the tree. Sorted once per tree so that every leaf reads
-/// its row straight from the result.
+/// Why a tree's columns cannot be read as leaves.
+#[derive(Drop)]
+enum LeafColumnsError {
+    TooLarge,
+    Count,
+}
+
+/// `columns` in leaf order: by log size, ties kept in commitment order (a stable sort).
+/// Err(TooLarge) if a column is taller than the tree, else Err(Count) if a column does not
+/// hold `n_values` values. Sorted once per tree so that every leaf reads its row straight
+/// from the result; the one pass over the columns also checks their lengths.
 fn columns_by_log_size(
-    column_log_sizes: Span<u32>, columns: Span<Span<M31>>, height: u32,
-) -> Option<Span<Span<M31>>> {
+    column_log_sizes: Span<u32>, columns: Span<Span<M31>>, height: u32, n_values: u32,
+) -> Result<Span<Span<M31>>, LeafColumnsError> {
     // Runs of equal log size `(log_size, first column, run length)`: a tree holds a few
     // components, each a run, so sorting runs instead of columns costs almost nothing.
     let mut runs: Array<(u32, u32, u32)> = array![];
     let mut sorted = true;
     let mut run_log_size = 0;
     let mut run_start = 0;
-    let mut column = 0;
     let mut too_large = false;
-    for log_size in column_log_sizes {
-        let log_size = *log_size;
-        if log_size > height {
-            too_large = true;
-            break;
+    let mut lengths_ok = true;
+    let n_columns = column_log_sizes.len();
+    let mut log_sizes = column_log_sizes;
+    let mut values = columns;
+    loop {
+        // Four columns of the current run at once (a run is up to hundreds of columns).
+        let saved = log_sizes;
+        if let Option::Some(block) = log_sizes.multi_pop_front::<4>() {
+            let [l0, l1, l2, l3] = (*block).unbox();
+            if l0 == run_log_size && l1 == run_log_size && l2 == run_log_size
+                && l3 == run_log_size {
+                let [c0, c1, c2, c3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+                if c0.len() != n_values || c1.len() != n_values || c2.len() != n_values
+                    || c3.len() != n_values {
+                    lengths_ok = false;
+                }
+                continue;
+            }
+            log_sizes = saved;
         }
+        let log_size = match log_sizes.pop_front() {
+            Option::Some(log_size) => *log_size,
+            Option::None => { break; },
+        };
+        if (*values.pop_front().unwrap()).len() != n_values {
+            lengths_ok = false;
+        }
+        // A run's columns share its log size: only a new run is compared with the height.
         if log_size != run_log_size {
+            if log_size > height {
+                too_large = true;
+            }
             if log_size < run_log_size {
                 sorted = false;
             }
+            let column = n_columns - log_sizes.len() - 1;
             if column != run_start {
                 runs.append((run_log_size, run_start, column - run_start));
             }
             run_log_size = log_size;
             run_start = column;
         }
-        column += 1;
     };
     if too_large {
-        return Option::None;
+        return Result::Err(LeafColumnsError::TooLarge);
     }
+    if !lengths_ok {
+        return Result::Err(LeafColumnsError::Count);
+    }
+    let column = n_columns;
     // Common case (one component per tree): already non-decreasing, nothing to sort.
     if sorted {
-        return Option::Some(columns);
+        return Result::Ok(columns);
     }
     runs.append((run_log_size, run_start, column - run_start));
     // Each distinct log size in increasing order, then its runs in commitment order.
@@ -210,7 +354,7 @@ fn columns_by_log_size(
             }
         };
     };
-    Option::Some(ordered.span())
+    Result::Ok(ordered.span())
 }
 
 #[generate_trait]
@@ -252,21 +396,22 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
         }
         let n_queries = query_positions.len();
         let tree_width: u64 = crate::circle::pow2_u32(height).into();
-        let leaf_columns = match columns_by_log_size(column_log_sizes, queried_values, height) {
-            Option::Some(columns) => columns,
-            Option::None => { return Result::Err(MerkleVerificationError::ColumnTooLarge); },
+        let leaf_columns =
+            match columns_by_log_size(column_log_sizes, queried_values, height, n_queries) {
+            Result::Ok(columns) => columns,
+            Result::Err(e) => {
+                return Result::Err(
+                    match e {
+                        LeafColumnsError::TooLarge => MerkleVerificationError::ColumnTooLarge,
+                        LeafColumnsError::Count => MerkleVerificationError::ValuesCountMismatch,
+                    },
+                );
+            },
         };
-        let mut lengths_ok = true;
-        for column in queried_values {
-            if (*column).len() != n_queries {
-                lengths_ok = false;
-            }
-        };
-        if !lengths_ok {
-            return Result::Err(MerkleVerificationError::ValuesCountMismatch);
-        }
 
-        // Leaves: one per distinct position, hashing the row in log-size order.
+        // Leaves: one per distinct position, hashing the row in log-size order (every row's
+        // hash computed up front, four rows at a time; a repeated position's is not used).
+        let leaf_hashes = row_leaf_hashes(leaf_columns, n_queries).span();
         let mut layer: Array<(u32, felt252)> = array![];
         let mut q = 0;
         let mut previous: Option<u32> = Option::None;
@@ -297,7 +442,7 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
                     break;
                 }
             } else {
-                layer.append((position, row_leaf_hash(leaf_columns, q)));
+                layer.append((position, *leaf_hashes[q]));
             }
             previous = Option::Some(position);
             q += 1;

@@ -4,7 +4,7 @@
 //! Trees are flattened: column i of the flattened lists is the i-th column over all trees.
 
 use crate::circle::{
-    CirclePoint, CirclePointTrait, CirclePointIndex, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
+    CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
 };
 use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
@@ -41,13 +41,22 @@ pub fn complex_conjugate_line_coeffs(sample: @PointSample, alpha: QM31) -> (QM31
 }
 
 /// One sample with its random coefficient (the samples not at the main point, see
-/// [`sample_batches`]).
+/// [`sample_batches`]) and its column's queried values.
 #[derive(Copy, Drop, Debug)]
 struct ColumnSample {
-    column: u32,
+    queried: Span<M31>,
     sample: PointSample,
     random_coeff: QM31,
 }
+
+/// A batch's column: its queried values and alpha_j's coordinates packed two per felt252,
+/// (alpha_0 + alpha_1 2^128, alpha_2 + alpha_3 2^128): a query's term is two products, and
+/// each half's low sum stays below 2^128 (a product is below P^2 < 2^62, for any column
+/// count below 2^66), so the halves are split apart once per batch.
+type PackedColumn = (Span<M31>, felt252, felt252);
+
+/// 2^128, the offset of the high coordinate in a packed coefficient.
+const TWO_POW_128: felt252 = 0x100000000000000000000000000000000;
 
 /// Samples grouped by point. The quotient of a batch is linear in the queried values, so
 /// everything that does not depend on the query is folded in once: per query only
@@ -63,31 +72,29 @@ struct SampleBatch {
     sum_b: QM31,
     /// c = conj(y) - y of the point: every column's line coefficient c_j is alpha_j c.
     c: QM31,
-    /// (column's queried values, alpha_j as four felt252 coordinates) per sample at this
-    /// point: the values themselves, so a query reads one index per term.
-    columns: Array<(Span<M31>, (felt252, felt252, felt252, felt252))>,
+    /// Per sample at this point, its column (`PackedColumn`).
+    columns: Array<PackedColumn>,
 }
 
 /// A batch's samples folded so far: the unreduced coordinate sums of alpha v_a and alpha v_b
-/// (v = v_a + v_b u) and its columns. Small on purpose: the main pass carries it through
-/// every column (a Cairo loop passes its whole state at each iteration).
+/// (v = v_a + v_b u) and its columns.
 #[derive(Drop)]
 struct BatchSums {
     sum_alpha_va: (felt252, felt252, felt252, felt252),
     sum_alpha_vb: (felt252, felt252, felt252, felt252),
-    columns: Array<(Span<M31>, (felt252, felt252, felt252, felt252))>,
+    columns: Array<PackedColumn>,
 }
 
 /// alpha times the CM31 number (p + q i), unreduced: each coordinate is a signed sum of two
-/// products below P^2, made non-negative with P^2 (< 2^63).
+/// products below P^2, made non-negative with P^2 (< 2^63). alpha as four felt252
+/// coordinates.
 #[inline(always)]
-fn mul_cm31_unreduced(alpha: QM31, value: CM31) -> (felt252, felt252, felt252, felt252) {
+fn mul_cm31_unreduced(
+    alpha: (felt252, felt252, felt252, felt252), value: CM31,
+) -> (felt252, felt252, felt252, felt252) {
     let p: felt252 = value.a.inner.into();
     let q: felt252 = value.b.inner.into();
-    let x0: felt252 = alpha.a.a.inner.into();
-    let x1: felt252 = alpha.a.b.inner.into();
-    let x2: felt252 = alpha.b.a.inner.into();
-    let x3: felt252 = alpha.b.b.inner.into();
+    let (x0, x1, x2, x3) = alpha;
     (x0 * p - x1 * q + P_SQUARED, x0 * q + x1 * p, x2 * p - x3 * q + P_SQUARED, x2 * q + x3 * p)
 }
 
@@ -96,6 +103,58 @@ fn mul_cm31_unreduced(alpha: QM31, value: CM31) -> (felt252, felt252, felt252, f
 #[inline(never)]
 fn mul_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
     lhs * rhs
+}
+
+const P_U128_NZ: NonZero<u128> = 0x7fffffff;
+
+/// `value mod P` as a felt252, for a non-negative felt252 below 2^128.
+#[inline(always)]
+fn reduce_to_felt(value: felt252) -> felt252 {
+    let as_u128: u128 = value.try_into().unwrap();
+    let (_, rem) = core::integer::u128_safe_divmod(as_u128, P_U128_NZ);
+    rem.into()
+}
+
+/// lhs * rhs over QM31 on canonical felt252 coordinates (`qm31::mul_unreduced`'s formula),
+/// reduced to canonical felt252 coordinates.
+#[inline(never)]
+fn mul_coords(
+    lhs: (felt252, felt252, felt252, felt252), rhs: (felt252, felt252, felt252, felt252),
+) -> (felt252, felt252, felt252, felt252) {
+    let (x0, x1, x2, x3) = lhs;
+    let (y0, y1, y2, y3) = rhs;
+    let r = x2 * y2 - x3 * y3;
+    let s = x2 * y3 + x3 * y2;
+    (
+        reduce_to_felt(x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED),
+        reduce_to_felt(x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED),
+        reduce_to_felt(x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED),
+        reduce_to_felt(x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0),
+    )
+}
+
+/// Canonical felt252 coordinates as a QM31.
+#[inline(always)]
+fn reduce_coords(coords: (felt252, felt252, felt252, felt252)) -> QM31 {
+    let (a, b, c, d) = coords;
+    crate::fields::qm31::reduce_coords(a, b, c, d)
+}
+
+#[inline(always)]
+fn qm31_coords(value: QM31) -> (felt252, felt252, felt252, felt252) {
+    (value.a.a.inner.into(), value.a.b.inner.into(), value.b.a.inner.into(), value.b.b.inner.into())
+}
+
+/// QM31 sums kept out of line, for the same reason (each inlined sum is four branching M31
+/// sums).
+#[inline(never)]
+fn add_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
+    lhs + rhs
+}
+
+#[inline(never)]
+fn sub_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
+    lhs - rhs
 }
 
 /// u, the QM31 generator over CM31 (u^2 = 2 + i).
@@ -113,25 +172,15 @@ impl BatchSumsImpl of BatchSumsTrait {
     /// sum alpha v_b (two QM31 x CM31 products), and c_j = alpha c is applied per query to
     /// the batch's sum rather than per column.
     fn add(ref self: BatchSums, column: Span<M31>, value: QM31, alpha: QM31) {
+        let alpha = qm31_coords(alpha);
         let (a0, a1, a2, a3) = mul_cm31_unreduced(alpha, value.a);
         let (b0, b1, b2, b3) = mul_cm31_unreduced(alpha, value.b);
         let (v0, v1, v2, v3) = self.sum_alpha_va;
         let (w0, w1, w2, w3) = self.sum_alpha_vb;
         self.sum_alpha_va = (v0 + a0, v1 + a1, v2 + a2, v3 + a3);
         self.sum_alpha_vb = (w0 + b0, w1 + b1, w2 + b2, w3 + b3);
-        self
-            .columns
-            .append(
-                (
-                    column,
-                    (
-                        alpha.a.a.inner.into(),
-                        alpha.a.b.inner.into(),
-                        alpha.b.a.inner.into(),
-                        alpha.b.b.inner.into(),
-                    ),
-                ),
-            );
+        let (x0, x1, x2, x3) = alpha;
+        self.columns.append((column, x0 + x1 * TWO_POW_128, x2 + x3 * TWO_POW_128));
     }
 
     /// The batch at `point`: c = conj(y) - y = -2 y_b u (zero iff y is in CM31, refused);
@@ -144,19 +193,20 @@ impl BatchSumsImpl of BatchSumsTrait {
         let (v0, v1, v2, v3) = self.sum_alpha_va;
         let (w0, w1, w2, w3) = self.sum_alpha_vb;
         let b_u = mul_out_of_line(reduce_coordinates(w0, w1, w2, w3), U);
-        let sum_alpha_v = reduce_coordinates(v0, v1, v2, v3) + b_u;
-        let sum_a = -(b_u + b_u);
-        let sum_b = mul_out_of_line(c, sum_alpha_v) - mul_out_of_line(point.y, sum_a);
+        let sum_alpha_v = add_out_of_line(reduce_coordinates(v0, v1, v2, v3), b_u);
+        let sum_a = -add_out_of_line(b_u, b_u);
+        let sum_b = sub_out_of_line(
+            mul_out_of_line(c, sum_alpha_v), mul_out_of_line(point.y, sum_a),
+        );
         SampleBatch { point, sum_a, sum_b, c, columns: self.columns }
     }
 }
 
-/// p + g^(2^log_size), g the lifting domain's generator: doubling a point doubles its index.
-fn shifted_point(
-    point: CirclePoint<QM31>, lifting_generator: CirclePointIndex, log_size: u32,
-) -> CirclePoint<QM31> {
-    point + crate::circle::into_secure(lifting_generator.mul(pow2_u32(log_size)).to_point())
-}
+/// A periodicity sample waiting for its point p + g^(2^log_size) (g the lifting domain's
+/// generator): (column's queried values, p, value, log_size, random coefficient). The shifts
+/// are added after the main pass, one computed per distinct log size in a row (the columns
+/// sampled twice are a tree's cumulative-sum columns, all of one size).
+type PendingShift = (Span<M31>, CirclePoint<QM31>, QM31, u32, QM31);
 
 /// Appends a column that is not a single sample at the main point to `rest`, each sample with
 /// its coefficient, advancing `power` past them: a column sampled at exactly two points
@@ -165,51 +215,85 @@ fn shifted_point(
 #[inline(never)]
 fn set_aside(
     ref rest: Array<ColumnSample>,
+    ref shifts: Array<PendingShift>,
     ref power: QM31,
-    column: u32,
+    queried: Span<M31>,
     points: Span<CirclePoint<QM31>>,
     values: Span<QM31>,
     log_size: u32,
-    lifting_generator: CirclePointIndex,
     random_coeff: QM31,
 ) {
     if points.len() == 2 {
-        let point = shifted_point(*points[1], lifting_generator, log_size);
-        let sample = PointSample { point, value: *values[1] };
-        rest.append(ColumnSample { column, sample, random_coeff: power });
+        shifts.append((queried, *points[1], *values[1], log_size, power));
         power = mul_out_of_line(power, random_coeff);
     }
     let mut s = 0;
     while s != points.len() {
         let sample = PointSample { point: *points[s], value: *values[s] };
-        rest.append(ColumnSample { column, sample, random_coeff: power });
+        rest.append(ColumnSample { queried, sample, random_coeff: power });
         power = mul_out_of_line(power, random_coeff);
         s += 1;
     };
 }
 
-/// stwo's `build_samples_with_randomness_and_periodicity` + grouping by point: powers of
-/// `random_coeff` in sample order; a column sampled at exactly two points [previous, p] gets
-/// an extra first sample at p + g^(2^log_size), g the lifting domain's generator, with p's
-/// value.
+/// Columns as a verifier holds them (one group per tree): per column, its log size, sample
+/// points, sampled values and queried values (all four of the same length).
+#[derive(Copy, Drop)]
+pub struct ColumnGroup {
+    pub log_sizes: Span<u32>,
+    pub points: Span<Span<CirclePoint<QM31>>>,
+    pub values: Span<Span<QM31>>,
+    pub queried: Span<Span<M31>>,
+}
+
+/// P as a felt252.
+const P_FELT: felt252 = 0x7fffffff;
+const TWO_POW_31: felt252 = 0x80000000;
+
+/// A circle point over QM31 as one felt252: its 8 canonical coordinates in base 2^31 (248
+/// bits), so two points are equal iff their keys are.
+#[inline(always)]
+fn point_key(point: CirclePoint<QM31>) -> felt252 {
+    let mut key: felt252 = point.x.a.a.inner.into();
+    key = key * TWO_POW_31 + point.x.a.b.inner.into();
+    key = key * TWO_POW_31 + point.x.b.a.inner.into();
+    key = key * TWO_POW_31 + point.x.b.b.inner.into();
+    key = key * TWO_POW_31 + point.y.a.a.inner.into();
+    key = key * TWO_POW_31 + point.y.a.b.inner.into();
+    key = key * TWO_POW_31 + point.y.b.a.inner.into();
+    key * TWO_POW_31 + point.y.b.b.inner.into()
+}
+
+/// The two halves (below 2^128 each) of a packed sum low + high 2^128, as felt252s.
+#[inline(always)]
+fn split_packed(value: felt252) -> (felt252, felt252) {
+    let value: u256 = value.into();
+    (value.low.into(), value.high.into())
+}
+
+/// stwo's `build_samples_with_randomness_and_periodicity` + grouping by point, over the
+/// groups' columns in order: powers of `random_coeff` in sample order; a column sampled at
+/// exactly two points [previous, p] gets an extra first sample at p + g^(2^log_size), g the
+/// lifting domain's generator, with p's value.
 ///
 /// Cost: almost every sample is a one-sample column at one point (the OODS point), so the
 /// main pass folds samples at the first sampled column's last point into that batch directly
-/// and sets the other columns' samples aside; those few are grouped by point afterwards.
+/// (coefficients as felt252 coordinates, never converted to u32) and sets the other columns'
+/// samples aside; those few are grouped by point afterwards.
 fn sample_batches(
-    column_log_sizes: Span<u32>,
-    column_points: Span<Span<CirclePoint<QM31>>>,
-    column_values: Span<Span<QM31>>,
-    queried_values: Span<Span<M31>>,
-    lifting_log_size: u32,
-    random_coeff: QM31,
+    groups: Span<ColumnGroup>, lifting_log_size: u32, random_coeff: QM31, n_queries: u32,
 ) -> Array<SampleBatch> {
     let mut batches: Array<SampleBatch> = array![];
     let mut main_point: Option<CirclePoint<QM31>> = Option::None;
-    for points in column_points {
-        let points = *points;
-        if points.len() != 0 {
-            main_point = Option::Some(*points[points.len() - 1]);
+    for group in groups {
+        for points in *group.points {
+            let points = *points;
+            if points.len() != 0 {
+                main_point = Option::Some(*points[points.len() - 1]);
+                break;
+            }
+        };
+        if main_point.is_some() {
             break;
         }
     };
@@ -217,58 +301,134 @@ fn sample_batches(
         Option::Some(point) => point,
         Option::None => { return batches; },
     };
-    let mut main = BatchSumsTrait::new();
-    let mut power: QM31 = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
-    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
+    let main_key = point_key(main_point);
+    // The next power of random_coeff as canonical felt252 coordinates (it is only ever a
+    // felt252 factor here: no u32 conversions per column).
+    let mut power: (felt252, felt252, felt252, felt252) = (1, 0, 0, 0);
+    let coeff = qm31_coords(random_coeff);
+    // sum alpha v_a and sum alpha v_b, two coordinates per felt252 (see `fold_packed`).
+    let mut sum_va_lo: felt252 = 0;
+    let mut sum_va_hi: felt252 = 0;
+    let mut sum_vb_lo: felt252 = 0;
+    let mut sum_vb_hi: felt252 = 0;
+    let mut main_columns: Array<PackedColumn> = array![];
     let mut rest: Array<ColumnSample> = array![];
-    let mut column = 0;
-    for points in column_points {
-        let points = *points;
-        if points.len() == 1 && *points[0] == main_point {
-            main.add(*queried_values[column], *(*column_values[column])[0], power);
-            power = mul_out_of_line(power, random_coeff);
-        } else {
-            set_aside(
-                ref rest,
-                ref power,
-                column,
-                points,
-                *column_values[column],
-                *column_log_sizes[column],
-                lifting_generator,
-                random_coeff,
+    let mut shifts: Array<PendingShift> = array![];
+    for group in groups {
+        let group = *group;
+        let mut points = group.points;
+        let mut values = group.values;
+        let mut queried = group.queried;
+        while let Option::Some(column_points) = points.pop_front() {
+            let column_points = *column_points;
+            let column_values = *values.pop_front().unwrap();
+            let column_queried = *queried.pop_front().unwrap();
+            assert(column_queried.len() == n_queries, 'pcs: values per query');
+            if column_points.len() == 1 && point_key(*column_points[0]) == main_key {
+                let value = *column_values[0];
+                // alpha = (x0 + x1 i) + (x2 + x3 i) u times the CM31 number p + q i is
+                // (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u + (x2 q + x3 p) i u; with
+                // lo = x0 + x1 2^128 and lo' = (P - x1) + x0 2^128, lo p + lo' q holds the
+                // first two coordinates (plus P q, a multiple of P) in its two halves.
+                let (x0, x1, x2, x3) = power;
+                let lo = x0 + x1 * TWO_POW_128;
+                let hi = x2 + x3 * TWO_POW_128;
+                let lo_conj = P_FELT - x1 + x0 * TWO_POW_128;
+                let hi_conj = P_FELT - x3 + x2 * TWO_POW_128;
+                let p: felt252 = value.a.a.inner.into();
+                let q: felt252 = value.a.b.inner.into();
+                sum_va_lo += lo * p + lo_conj * q;
+                sum_va_hi += hi * p + hi_conj * q;
+                let p: felt252 = value.b.a.inner.into();
+                let q: felt252 = value.b.b.inner.into();
+                sum_vb_lo += lo * p + lo_conj * q;
+                sum_vb_hi += hi * p + hi_conj * q;
+                main_columns.append((column_queried, lo, hi));
+                power = mul_coords(power, coeff);
+            } else {
+                // The column's index in its group: its log size is needed here only.
+                let index = group.points.len() - points.len() - 1;
+                let mut qm31_power = reduce_coords(power);
+                set_aside(
+                    ref rest,
+                    ref shifts,
+                    ref qm31_power,
+                    column_queried,
+                    column_points,
+                    column_values,
+                    *group.log_sizes[index],
+                    random_coeff,
+                );
+                power = qm31_coords(qm31_power);
+            }
+        };
+    };
+    // The periodicity samples' points: p + g^(2^log_size).
+    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
+    // The last (log size, p) and its shifted point: the columns sampled twice share both.
+    let mut last: Option<(u32, felt252)> = Option::None;
+    let mut shifted = main_point;
+    for pending in shifts.span() {
+        let (queried, point, value, log_size, random_coeff) = *pending;
+        let key = (log_size, point_key(point));
+        if last != Option::Some(key) {
+            shifted = crate::circle::add_m31_point(
+                point, lifting_generator.mul(pow2_u32(log_size)).to_point(),
             );
+            last = Option::Some(key);
         }
-        column += 1;
+        rest.append(ColumnSample { queried, sample: PointSample { point: shifted, value }, random_coeff });
+    };
+    let (va0, va1) = split_packed(sum_va_lo);
+    let (va2, va3) = split_packed(sum_va_hi);
+    let (vb0, vb1) = split_packed(sum_vb_lo);
+    let (vb2, vb3) = split_packed(sum_vb_hi);
+    let main = BatchSums {
+        sum_alpha_va: (va0, va1, va2, va3),
+        sum_alpha_vb: (vb0, vb1, vb2, vb3),
+        columns: main_columns,
     };
 
-    // Grouped by point, the main point first (its batch already holds the main pass).
+    // Grouped by point, the main point first (its batch already holds the main pass); points
+    // compared by key (`point_key`), each entry's computed once.
     let rest = rest.span();
-    let mut points: Array<CirclePoint<QM31>> = array![main_point];
+    let mut keys: Array<felt252> = array![];
     for entry in rest {
-        let point = *entry.sample.point;
+        keys.append(point_key(*entry.sample.point));
+    };
+    let keys = keys.span();
+    let mut points: Array<(CirclePoint<QM31>, felt252)> = array![(main_point, main_key)];
+    let mut e = 0;
+    for key in keys {
+        let key = *key;
         let mut seen = false;
         for known in points.span() {
-            if *known == point {
+            let (_, known_key) = *known;
+            if known_key == key {
                 seen = true;
                 break;
             }
         };
         if !seen {
-            points.append(point);
+            points.append((*rest[e].sample.point, key));
         }
+        e += 1;
     };
     let mut pending_main = Option::Some(main);
-    for point in points {
+    for entry in points {
+        let (point, key) = entry;
         let mut batch = match pending_main {
             Option::Some(main) => main,
             Option::None => BatchSumsTrait::new(),
         };
         pending_main = Option::None;
-        for entry in rest {
-            if *entry.sample.point == point {
-                batch.add(*queried_values[*entry.column], *entry.sample.value, *entry.random_coeff);
+        let mut e = 0;
+        for entry_key in keys {
+            if *entry_key == key {
+                let entry = rest[e];
+                batch.add(*entry.queried, *entry.sample.value, *entry.random_coeff);
             }
+            e += 1;
         };
         batches.append(batch.finish(point));
     };
@@ -332,15 +492,175 @@ pub fn batch_inverse_m31(values: Span<M31>) -> Array<M31> {
     out
 }
 
-/// alpha_j v_j for one sample (alpha_j's coordinates and the column's value at query q).
+/// alpha_j v_j for one sample, as its two packed halves (`PackedColumn`) times the column's
+/// value at query q.
 #[inline(always)]
-fn column_term(
-    entry: (Span<M31>, (felt252, felt252, felt252, felt252)), q: u32,
-) -> (felt252, felt252, felt252, felt252) {
-    let (column, coeffs) = entry;
-    let (c0, c1, c2, c3) = coeffs;
+fn column_term(entry: PackedColumn, q: u32) -> (felt252, felt252) {
+    let (column, lo, hi) = entry;
     let v: felt252 = (*column[q]).inner.into();
-    (c0 * v, c1 * v, c2 * v, c3 * v)
+    (lo * v, hi * v)
+}
+
+/// sum_j alpha_j v_j (packed, `PackedColumn`) over `columns` at query q.
+#[inline(never)]
+fn sums_one(columns: Span<PackedColumn>, q: u32) -> (felt252, felt252) {
+    let mut s_lo: felt252 = 0;
+    let mut s_hi: felt252 = 0;
+    for entry in columns {
+        let (t0, t1) = column_term(*entry, q);
+        s_lo += t0;
+        s_hi += t1;
+    };
+    (s_lo, s_hi)
+}
+
+/// `sums_one` at the eight queries q0..q0 + 8, each column's eight values read as one slice,
+/// appended to `out` in query order.
+#[inline(never)]
+fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(felt252, felt252)>) {
+    let mut s0_lo: felt252 = 0;
+    let mut s0_hi: felt252 = 0;
+    let mut s1_lo: felt252 = 0;
+    let mut s1_hi: felt252 = 0;
+    let mut s2_lo: felt252 = 0;
+    let mut s2_hi: felt252 = 0;
+    let mut s3_lo: felt252 = 0;
+    let mut s3_hi: felt252 = 0;
+    let mut s4_lo: felt252 = 0;
+    let mut s4_hi: felt252 = 0;
+    let mut s5_lo: felt252 = 0;
+    let mut s5_hi: felt252 = 0;
+    let mut s6_lo: felt252 = 0;
+    let mut s6_hi: felt252 = 0;
+    let mut s7_lo: felt252 = 0;
+    let mut s7_hi: felt252 = 0;
+    let mut entries = columns;
+    while let Option::Some(entry) = entries.pop_front() {
+        let (column, lo, hi) = *entry;
+        let mut values = column.slice(q0, 8);
+        let [v0, v1, v2, v3, v4, v5, v6, v7] = (*values.multi_pop_front::<8>().unwrap()).unbox();
+        let v: felt252 = v0.inner.into();
+        s0_lo += lo * v;
+        s0_hi += hi * v;
+        let v: felt252 = v1.inner.into();
+        s1_lo += lo * v;
+        s1_hi += hi * v;
+        let v: felt252 = v2.inner.into();
+        s2_lo += lo * v;
+        s2_hi += hi * v;
+        let v: felt252 = v3.inner.into();
+        s3_lo += lo * v;
+        s3_hi += hi * v;
+        let v: felt252 = v4.inner.into();
+        s4_lo += lo * v;
+        s4_hi += hi * v;
+        let v: felt252 = v5.inner.into();
+        s5_lo += lo * v;
+        s5_hi += hi * v;
+        let v: felt252 = v6.inner.into();
+        s6_lo += lo * v;
+        s6_hi += hi * v;
+        let v: felt252 = v7.inner.into();
+        s7_lo += lo * v;
+        s7_hi += hi * v;
+    };
+    out.append((s0_lo, s0_hi));
+    out.append((s1_lo, s1_hi));
+    out.append((s2_lo, s2_hi));
+    out.append((s3_lo, s3_hi));
+    out.append((s4_lo, s4_hi));
+    out.append((s5_lo, s5_hi));
+    out.append((s6_lo, s6_hi));
+    out.append((s7_lo, s7_hi));
+}
+
+/// `sums_one` at the four queries q0..q0 + 4, each column's four values read as one slice.
+#[inline(never)]
+fn sums_four(
+    columns: Span<PackedColumn>, q0: u32,
+) -> (felt252, felt252, felt252, felt252, felt252, felt252, felt252, felt252) {
+    let mut a_lo: felt252 = 0;
+    let mut a_hi: felt252 = 0;
+    let mut b_lo: felt252 = 0;
+    let mut b_hi: felt252 = 0;
+    let mut c_lo: felt252 = 0;
+    let mut c_hi: felt252 = 0;
+    let mut d_lo: felt252 = 0;
+    let mut d_hi: felt252 = 0;
+    let mut entries = columns;
+    while let Option::Some(entry) = entries.pop_front() {
+        let (column, lo, hi) = *entry;
+        let mut values = column.slice(q0, 4);
+        let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+        let v0: felt252 = v0.inner.into();
+        let v1: felt252 = v1.inner.into();
+        let v2: felt252 = v2.inner.into();
+        let v3: felt252 = v3.inner.into();
+        a_lo += lo * v0;
+        a_hi += hi * v0;
+        b_lo += lo * v1;
+        b_hi += hi * v1;
+        c_lo += lo * v2;
+        c_hi += hi * v2;
+        d_lo += lo * v3;
+        d_hi += hi * v3;
+    };
+    (a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, d_lo, d_hi)
+}
+
+/// A batch's term of a query's answer, unreduced (each coordinate below 2^64): the quotient
+/// (sum_j c_j v_j - (sum_j a_j) y - sum_j b_j) / denominator, from the packed
+/// sum_j alpha_j v_j, P - y and the denominator with its norm's inverse. Out of line: it runs
+/// once per batch and query.
+#[inline(never)]
+fn batch_answer(
+    batch: @SampleBatch,
+    s_lo: felt252,
+    s_hi: felt252,
+    p_minus_y: felt252,
+    d: CM31,
+    norm_inverse: M31,
+) -> (felt252, felt252, felt252, felt252) {
+    // sum_j c_j v_j = c sum_j alpha_j v_j.
+    let c_s = mul_out_of_line(*batch.c, unpack_sum(s_lo, s_hi));
+    let (s0, s1, s2, s3): (felt252, felt252, felt252, felt252) = (
+        c_s.a.a.inner.into(), c_s.a.b.inner.into(), c_s.b.a.inner.into(),
+        c_s.b.b.inner.into(),
+    );
+    // numerator = sum_j c_j v_j - (sum_j a_j) y - sum_j b_j, kept non-negative.
+    let sum_a = *batch.sum_a;
+    let sum_b = *batch.sum_b;
+    let n0 = M31Trait::reduce_felt(
+        s0 + sum_a.a.a.inner.into() * p_minus_y + (P - sum_b.a.a.inner).into(),
+    );
+    let n1 = M31Trait::reduce_felt(
+        s1 + sum_a.a.b.inner.into() * p_minus_y + (P - sum_b.a.b.inner).into(),
+    );
+    let n2 = M31Trait::reduce_felt(
+        s2 + sum_a.b.a.inner.into() * p_minus_y + (P - sum_b.b.a.inner).into(),
+    );
+    let n3 = M31Trait::reduce_felt(
+        s3 + sum_a.b.b.inner.into() * p_minus_y + (P - sum_b.b.b.inner).into(),
+    );
+    // times 1 / denominator = conj(d) / norm(d) = (d.a, -d.b) * norm_inverse.
+    let i0: felt252 = (d.a * norm_inverse).inner.into();
+    let i1: felt252 = (-(d.b * norm_inverse)).inner.into();
+    let (n0, n1, n2, n3): (felt252, felt252, felt252, felt252) = (
+        n0.inner.into(), n1.inner.into(), n2.inner.into(), n3.inner.into(),
+    );
+    (n0 * i0 - n1 * i1 + P_SQUARED, n0 * i1 + n1 * i0, n2 * i0 - n3 * i1 + P_SQUARED, n2 * i1 + n3 * i0)
+}
+
+/// The QM31 sum held packed (`PackedColumn`) in two felt252s, reduced. Out of line: it runs
+/// once per batch and query, its bytecode counts against the class.
+#[inline(never)]
+fn unpack_sum(lo: felt252, hi: felt252) -> QM31 {
+    let lo: u256 = lo.into();
+    let hi: u256 = hi.into();
+    QM31 {
+        a: CM31 { a: M31Trait::reduce_u128(lo.low), b: M31Trait::reduce_u128(lo.high) },
+        b: CM31 { a: M31Trait::reduce_u128(hi.low), b: M31Trait::reduce_u128(hi.high) },
+    }
 }
 
 /// stwo's `fri_answers`: the first FRI layer's value at each query position, for columns
@@ -377,7 +697,7 @@ pub fn fri_answers(
 }
 
 /// `fri_answers` with each column's sample points and values in two lists of the same
-/// shape (what `verify_values` has at hand, without building (point, value) pairs).
+/// shape (what a verifier has at hand, without building (point, value) pairs).
 pub fn fri_answers_columns(
     column_log_sizes: Span<u32>,
     column_points: Span<Span<CirclePoint<QM31>>>,
@@ -390,15 +710,26 @@ pub fn fri_answers_columns(
     assert(column_log_sizes.len() == column_points.len(), 'pcs: samples per column');
     assert(column_values.len() == column_points.len(), 'pcs: samples per column');
     assert(queried_values.len() == column_points.len(), 'pcs: values per column');
-    for column in queried_values {
-        assert((*column).len() == query_positions.len(), 'pcs: values per query');
+    let group = ColumnGroup {
+        log_sizes: column_log_sizes,
+        points: column_points,
+        values: column_values,
+        queried: queried_values,
     };
-    let batches = sample_batches(
-        column_log_sizes, column_points, column_values, queried_values, lifting_log_size,
-        random_coeff,
-    );
-    let lifting_domain = canonic_circle_domain(lifting_log_size);
+    fri_answers_groups(array![group].span(), random_coeff, query_positions, lifting_log_size)
+}
 
+/// `fri_answers_columns` over groups of columns (a verifier's trees, in order, taken as one
+/// flat list of columns). Each group's four lists have one entry per column and every queried
+/// column one value per query position (the caller's shape checks).
+pub fn fri_answers_groups(
+    groups: Span<ColumnGroup>,
+    random_coeff: QM31,
+    query_positions: Span<u32>,
+    lifting_log_size: u32,
+) -> Array<QM31> {
+    let batches = sample_batches(groups, lifting_log_size, random_coeff, query_positions.len());
+    let lifting_domain = canonic_circle_domain(lifting_log_size);
     // Denominators of every (query, batch), inverted together: CM31 1/d = conj(d) / norm(d).
     let mut domain_points: Array<CirclePoint<M31>> = array![];
     let mut denominators: Array<CM31> = array![];
@@ -427,9 +758,59 @@ pub fn fri_answers_columns(
     let mut denominators = denominators.span();
     let mut norm_inverses = norm_inverses.span();
 
+    // sum_j alpha_j v_j per (query, batch), packed (`PackedColumn`): eight queries at a time
+    // (one slice of each column for eight values), the last block of eight overlapping the
+    // one before when fewer remain (its first queries' sums are not used); four at a time
+    // for fewer than eight queries, one at a time for fewer than four. Laid out per block,
+    // then per batch, then per query of the block; `starts` holds each query's first index
+    // and the distance between its batches' sums.
+    let n_queries = query_positions.len();
+    let mut sums: Array<(felt252, felt252)> = array![];
+    let mut starts: Array<(u32, u32)> = array![];
+    while starts.len() != n_queries {
+        let left = n_queries - starts.len();
+        let size = if n_queries >= 8 {
+            8
+        } else if n_queries >= 4 {
+            4
+        } else {
+            1
+        };
+        // The block's first query: the next one, or size back from the end.
+        let q0 = if left >= size {
+            starts.len()
+        } else {
+            n_queries - size
+        };
+        let base = sums.len();
+        for batch in batches.span() {
+            let columns = batch.columns.span();
+            if size == 8 {
+                sums_eight(columns, q0, ref sums);
+            } else if size == 4 {
+                let (a0, a1, b0, b1, c0, c1, d0, d1) = sums_four(columns, q0);
+                sums.append((a0, a1));
+                sums.append((b0, b1));
+                sums.append((c0, c1));
+                sums.append((d0, d1));
+            } else {
+                sums.append(sums_one(columns, q0));
+            }
+        };
+        let mut j = starts.len() - q0;
+        while j != size {
+            starts.append((base + j, size));
+            j += 1;
+        };
+    };
+    let sums = sums.span();
+    let starts = starts.span();
+
     let mut answers: Array<QM31> = array![];
     let mut q = 0;
-    while q != query_positions.len() {
+    while q != n_queries {
+        // Where query q's sums start and how far apart its batches' are.
+        let (mut index, stride) = *starts[q];
         let domain_point = *domain_points[q];
         let p_minus_y: felt252 = (P - domain_point.y.inner).into();
         let mut r0: felt252 = 0;
@@ -437,77 +818,17 @@ pub fn fri_answers_columns(
         let mut r2: felt252 = 0;
         let mut r3: felt252 = 0;
         for batch in batches.span() {
-            // sum_j alpha_j v_j, coordinate-wise: at most (columns) * P^2 (< 2^72).
-            let mut s0: felt252 = 0;
-            let mut s1: felt252 = 0;
-            let mut s2: felt252 = 0;
-            let mut s3: felt252 = 0;
-            // Four samples per iteration (the loop overhead is most of a sample's cost).
-            let mut entries = batch.columns.span();
-            loop {
-                match entries.multi_pop_front::<4>() {
-                    Option::Some(block) => {
-                        let [e0, e1, e2, e3] = (*block).unbox();
-                        let (t0, t1, t2, t3) = column_term(e0, q);
-                        let (u0, u1, u2, u3) = column_term(e1, q);
-                        let (x0, x1, x2, x3) = column_term(e2, q);
-                        let (y0, y1, y2, y3) = column_term(e3, q);
-                        s0 += t0 + u0 + x0 + y0;
-                        s1 += t1 + u1 + x1 + y1;
-                        s2 += t2 + u2 + x2 + y2;
-                        s3 += t3 + u3 + x3 + y3;
-                    },
-                    Option::None => { break; },
-                }
-            };
-            for entry in entries {
-                let (t0, t1, t2, t3) = column_term(*entry, q);
-                s0 += t0;
-                s1 += t1;
-                s2 += t2;
-                s3 += t3;
-            };
-            // sum_j c_j v_j = c sum_j alpha_j v_j.
-            let c_s = *batch.c * reduce_coordinates(s0, s1, s2, s3);
-            let (s0, s1, s2, s3): (felt252, felt252, felt252, felt252) = (
-                c_s.a.a.inner.into(), c_s.a.b.inner.into(), c_s.b.a.inner.into(),
-                c_s.b.b.inner.into(),
-            );
-            // numerator = sum_j c_j v_j - (sum_j a_j) y - sum_j b_j, kept non-negative.
-            let sum_a = *batch.sum_a;
-            let sum_b = *batch.sum_b;
-            let n0 = M31Trait::reduce_felt(
-                s0 + sum_a.a.a.inner.into() * p_minus_y + (P - sum_b.a.a.inner).into(),
-            );
-            let n1 = M31Trait::reduce_felt(
-                s1 + sum_a.a.b.inner.into() * p_minus_y + (P - sum_b.a.b.inner).into(),
-            );
-            let n2 = M31Trait::reduce_felt(
-                s2 + sum_a.b.a.inner.into() * p_minus_y + (P - sum_b.b.a.inner).into(),
-            );
-            let n3 = M31Trait::reduce_felt(
-                s3 + sum_a.b.b.inner.into() * p_minus_y + (P - sum_b.b.b.inner).into(),
-            );
-            // times 1 / denominator = conj(d) / norm(d) = (d.a, -d.b) * norm_inverse.
+            let (s_lo, s_hi) = *sums[index];
+            index += stride;
             let d = *denominators.pop_front().unwrap();
             let norm_inverse = *norm_inverses.pop_front().unwrap();
-            let i0: felt252 = (d.a * norm_inverse).inner.into();
-            let i1: felt252 = (-(d.b * norm_inverse)).inner.into();
-            let (n0, n1, n2, n3): (felt252, felt252, felt252, felt252) = (
-                n0.inner.into(), n1.inner.into(), n2.inner.into(), n3.inner.into(),
-            );
-            r0 += n0 * i0 - n1 * i1 + P_SQUARED;
-            r1 += n0 * i1 + n1 * i0;
-            r2 += n2 * i0 - n3 * i1 + P_SQUARED;
-            r3 += n2 * i1 + n3 * i0;
+            let (t0, t1, t2, t3) = batch_answer(batch, s_lo, s_hi, p_minus_y, d, norm_inverse);
+            r0 += t0;
+            r1 += t1;
+            r2 += t2;
+            r3 += t3;
         };
-        answers
-            .append(
-                QM31 {
-                    a: CM31 { a: M31Trait::reduce_felt(r0), b: M31Trait::reduce_felt(r1) },
-                    b: CM31 { a: M31Trait::reduce_felt(r2), b: M31Trait::reduce_felt(r3) },
-                },
-            );
+        answers.append(reduce_coordinates(r0, r1, r2, r3));
         q += 1;
     };
     answers
@@ -597,17 +918,51 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
     ) {
         channel.mix_root(root);
         let blowup = self.config.fri_config.log_blowup_factor;
+        // `MerkleVerifierLiftedTrait::new` on the extended sizes, its largest size found in
+        // the same pass.
         let mut extended: Array<u32> = array![];
-        for log_size in log_sizes {
-            extended.append(*log_size + blowup);
+        let mut max_log_size = 0;
+        let mut rest = log_sizes;
+        // Four sizes per iteration while four remain.
+        while let Option::Some(block) = rest.multi_pop_front::<4>() {
+            let [s0, s1, s2, s3] = (*block).unbox();
+            if s0 > max_log_size {
+                max_log_size = s0;
+            }
+            if s1 > max_log_size {
+                max_log_size = s1;
+            }
+            if s2 > max_log_size {
+                max_log_size = s2;
+            }
+            if s3 > max_log_size {
+                max_log_size = s3;
+            }
+            extended.append(s0 + blowup);
+            extended.append(s1 + blowup);
+            extended.append(s2 + blowup);
+            extended.append(s3 + blowup);
         };
+        for log_size in rest {
+            let log_size = *log_size;
+            if log_size > max_log_size {
+                max_log_size = log_size;
+            }
+            extended.append(log_size + blowup);
+        };
+        let max_log_size = if extended.len() == 0 {
+            0
+        } else {
+            max_log_size + blowup
+        };
+        let height = match self.config.lifting_log_size {
+            Option::Some(height) => height,
+            Option::None => max_log_size,
+        };
+        assert(max_log_size <= height, 'merkle: lifting size too small');
         self
             .trees
-            .append(
-                MerkleVerifierLiftedTrait::new(
-                    root, extended.span(), self.config.lifting_log_size,
-                ),
-            );
+            .append(MerkleVerifierLifted { root, column_log_sizes: extended.span(), height });
     }
 
     /// stwo's `verify_values`: sampled values -> random coefficient -> FRI commit -> proof of
@@ -624,13 +979,10 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         if n_trees == 0 || proof.trees.len() != n_trees || sampled_points.len() != n_trees {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
-        // Flatten columns over trees: log sizes, sample points and values, queried values
-        // (spans of the proof's lists: nothing is copied per sample but the channel's input).
+        // Columns per tree (`ColumnGroup`, spans of the proof's lists) and every sampled value
+        // in order for the channel: nothing is copied per sample but the channel's input.
         let mut all_sampled: Array<QM31> = array![];
-        let mut column_log_sizes: Array<u32> = array![];
-        let mut column_points: Array<Span<CirclePoint<QM31>>> = array![];
-        let mut column_values: Array<Span<QM31>> = array![];
-        let mut column_queried: Array<Span<M31>> = array![];
+        let mut groups: Array<ColumnGroup> = array![];
         let mut shape_ok = true;
         let mut t = 0;
         while t != n_trees {
@@ -644,24 +996,58 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                 shape_ok = false;
                 break;
             }
-            let mut c = 0;
-            while c != n_columns {
-                let values = *tree_proof.sampled_values[c];
-                let column_sample_points = *points[c];
-                if values.len() != column_sample_points.len() {
+            let mut values = tree_proof.sampled_values;
+            let mut column_points = points;
+            // Four columns per iteration while four remain (both lists are n_columns long).
+            while let Option::Some(block) = values.multi_pop_front::<4>() {
+                let [v0, v1, v2, v3] = (*block).unbox();
+                let [p0, p1, p2, p3] = (*column_points.multi_pop_front::<4>().unwrap()).unbox();
+                if v0.len() != p0.len() || v1.len() != p1.len() || v2.len() != p2.len()
+                    || v3.len() != p3.len() {
                     shape_ok = false;
                     break;
                 }
-                all_sampled.append_span(values);
-                column_points.append(column_sample_points);
-                column_values.append(values);
-                column_log_sizes.append(*(*tree.column_log_sizes)[c]);
-                column_queried.append(*tree_proof.queried_values[c]);
-                c += 1;
+                if v0.len() == 1 && v1.len() == 1 && v2.len() == 1 && v3.len() == 1 {
+                    all_sampled.append(*v0[0]);
+                    all_sampled.append(*v1[0]);
+                    all_sampled.append(*v2[0]);
+                    all_sampled.append(*v3[0]);
+                } else {
+                    all_sampled.append_span(v0);
+                    all_sampled.append_span(v1);
+                    all_sampled.append_span(v2);
+                    all_sampled.append_span(v3);
+                }
             };
             if !shape_ok {
                 break;
             }
+            while let Option::Some(column_values) = values.pop_front() {
+                let column_values = *column_values;
+                let n_values = column_values.len();
+                if n_values != (*column_points.pop_front().unwrap()).len() {
+                    shape_ok = false;
+                    break;
+                }
+                // Most columns hold one value: appended directly, cheaper than append_span.
+                if n_values == 1 {
+                    all_sampled.append(*column_values[0]);
+                } else {
+                    all_sampled.append_span(column_values);
+                }
+            };
+            if !shape_ok {
+                break;
+            }
+            groups
+                .append(
+                    ColumnGroup {
+                        log_sizes: *tree.column_log_sizes,
+                        points,
+                        values: tree_proof.sampled_values,
+                        queried: tree_proof.queried_values,
+                    },
+                );
             t += 1;
         };
         if !shape_ok {
@@ -723,14 +1109,8 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             return Result::Err(e);
         }
 
-        let answers = fri_answers_columns(
-            column_log_sizes.span(),
-            column_points.span(),
-            column_values.span(),
-            random_coeff,
-            queries.span(),
-            column_queried.span(),
-            lifting_log_size,
+        let answers = fri_answers_groups(
+            groups.span(), random_coeff, queries.span(), lifting_log_size,
         );
         match fri_decommit(
             @commitment,
@@ -749,10 +1129,11 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
 pub fn from_partial_evals(evals: Span<QM31>) -> QM31 {
     assert(evals.len() == 4, 'pcs: four partial evals');
     // Out-of-line products: this runs twice per proof, its bytecode counts against the class.
-    *evals[0]
-        + mul_out_of_line(*evals[1], QM31Trait::from_u32_unchecked(0, 1, 0, 0))
-        + mul_out_of_line(*evals[2], U)
-        + mul_out_of_line(*evals[3], QM31Trait::from_u32_unchecked(0, 0, 0, 1))
+    let sum = add_out_of_line(
+        *evals[0], mul_out_of_line(*evals[1], QM31Trait::from_u32_unchecked(0, 1, 0, 0)),
+    );
+    let sum = add_out_of_line(sum, mul_out_of_line(*evals[2], U));
+    add_out_of_line(sum, mul_out_of_line(*evals[3], QM31Trait::from_u32_unchecked(0, 0, 0, 1)))
 }
 
 /// The composition polynomial's value at the OODS point from the last tree's 8 sampled
@@ -766,5 +1147,5 @@ pub fn composition_oods_eval(
     assert(max_log_degree_bound >= 1, 'pcs: composition bound');
     let left = from_partial_evals(coordinate_evals.slice(0, 4));
     let right = from_partial_evals(coordinate_evals.slice(4, 4));
-    left + oods_point.repeated_double(max_log_degree_bound - 1).x * right
+    add_out_of_line(left, mul_out_of_line(oods_point.repeated_double(max_log_degree_bound - 1).x, right))
 }

@@ -182,3 +182,33 @@ pub fn line_poly_eval_at_point(coeffs: Span<QM31>, x: QM31) -> QM31 {
     };
     fold_values(coeffs, factors.span())
 }
+
+/// `line_poly_eval_at_point` at a point of M31 (FRI's last layer domain): the same value, the
+/// factors x, pi(x), ... computed in M31 and each fold multiplying by an M31 (a quarter of a
+/// QM31 product).
+pub fn line_poly_eval_at_m31(coeffs: Span<QM31>, x: M31) -> QM31 {
+    let mut factors: Array<M31> = array![];
+    let mut size = coeffs.len();
+    let mut current = x;
+    while size > 1 {
+        factors.append(current);
+        let square = current * current;
+        current = square + square - M31 { inner: 1 };
+        size = size / 2;
+    };
+    fold_values_m31(coeffs, factors.span())
+}
+
+/// `fold_values` with M31 factors.
+fn fold_values_m31(values: Span<QM31>, factors: Span<M31>) -> QM31 {
+    let n = values.len();
+    if n == 1 {
+        return *values[0];
+    }
+    let half = n / 2;
+    let mut rest_factors = factors;
+    let factor = *rest_factors.pop_front().unwrap();
+    let lhs = fold_values_m31(values.slice(0, half), rest_factors);
+    let rhs = fold_values_m31(values.slice(half, half), rest_factors);
+    crate::fields::qm31::mul_m31_add(lhs, rhs, factor)
+}

@@ -2,7 +2,7 @@
 //! `LogupAtRow` and `coset_vanishing` do), called by the generated `generated_air`.
 
 use stark_verifier::circle::{
-    CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, into_secure, pow2_u32,
+    CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, add_m31_point, pow2_u32,
 };
 use stark_verifier::fields::{M31Trait, QM31, QM31Trait};
 use crate::lookup::LookupElements;
@@ -20,9 +20,9 @@ pub fn canonic_coset_vanishing(log_size: u32, point: CirclePoint<QM31>) -> QM31 
     let coset = CosetTrait::odds(log_size);
     // Shift the coset onto `step/2 + <step>`, whose (log_size - 1)-fold doubles are +-G_4,
     // where x vanishes.
-    let shifted = point
-        - into_secure(coset.initial)
-        + into_secure(coset.step_size.half().to_point());
+    let shifted = add_m31_point(
+        add_m31_point(point, -coset.initial), coset.step_size.half().to_point(),
+    );
     let mut x = shifted.x;
     let mut i = 1;
     while i != log_size {
@@ -39,6 +39,21 @@ pub fn flatten_mask(mask: Span<Span<Span<QM31>>>) -> Span<QM31> {
     let mut trees = mask;
     while let Option::Some(tree) = trees.pop_front() {
         let mut columns = *tree;
+        // Four one-value columns per iteration (the common case).
+        while let Option::Some(block) = columns.multi_pop_front::<4>() {
+            let [c0, c1, c2, c3] = (*block).unbox();
+            if c0.len() == 1 && c1.len() == 1 && c2.len() == 1 && c3.len() == 1 {
+                values.append(*c0[0]);
+                values.append(*c1[0]);
+                values.append(*c2[0]);
+                values.append(*c3[0]);
+            } else {
+                values.append_span(c0);
+                values.append_span(c1);
+                values.append_span(c2);
+                values.append_span(c3);
+            }
+        };
         while let Option::Some(column) = columns.pop_front() {
             let column = *column;
             if column.len() == 1 {

@@ -4,15 +4,11 @@
 //! 31 j; the M31 stream carries counts, parameters and field values, the felt stream carries
 //! hashes and the proof-of-work nonce, both in the order the proof meets them.
 
-use core::integer::u128_safe_divmod;
 use stark_verifier::fields::{M31, QM31, QM31Trait, P};
 use stark_verifier::fri::FriLayerProof;
 
 /// Upper bound on any count (the prover's `MAX_COUNT`).
 const MAX_COUNT: u32 = 0x1000000;
-const TWO_POW_31_NZ: NonZero<u128> = 0x80000000;
-const TWO_POW_27_NZ: NonZero<u128> = 0x8000000;
-const TWO_POW_4: u128 = 0x10;
 
 /// stwo's `CommitmentSchemeProof` + the thread proof's own fields, decoded.
 #[derive(Drop, Copy)]
@@ -39,12 +35,36 @@ pub struct ThreadProof {
     pub fri_last_layer_poly: Span<QM31>,
 }
 
+/// Masks of the packed words inside the two u128 halves of a packed felt: words 0..3 and the
+/// low 4 bits of word 4 in `low`, the rest of word 4 and words 5..7 in `high`.
+const W0: u128 = 0x7fffffff;
+const W1: u128 = 0x3fffffff80000000;
+const W2: u128 = 0x1fffffffc000000000000000;
+const W3: u128 = 0xfffffffe00000000000000000000000;
+const W4_LOW: u128 = 0xf0000000000000000000000000000000;
+const W4_HIGH: u128 = 0x7ffffff;
+const W5: u128 = 0x3fffffff8000000;
+const W6: u128 = 0x1fffffffc00000000000000;
+const W7: u128 = 0xfffffffe0000000000000000000000;
+/// Bits 248..256 of the felt (bits 120..128 of `high`): must be clear.
+const ABOVE_248: u128 = 0xff000000000000000000000000000000;
+/// 2^-k in felt252: a masked word times it is the word shifted down (an exact division).
+const INV_2_31: felt252 = 0x7fffffff0000010ffffffde0000000000000000000000000000000000000001;
+const INV_2_62: felt252 = 0x800000000000010dfffffffffffffbc00000000000000000000000000000001;
+const INV_2_93: felt252 = 0x800000000000010ffffffffbfffffffffffff78000000000000000000000001;
+const INV_2_124: felt252 = 0x800000000000010ffffffffffffffff7ffffffffffffef00000000000000001;
+const INV_2_27: felt252 = 0x7ffffff00000010fffffde00000000000000000000000000000000000000001;
+const INV_2_58: felt252 = 0x80000000000000efffffffffffffbc000000000000000000000000000000001;
+const INV_2_89: felt252 = 0x800000000000010fffffffbfffffffffffff780000000000000000000000001;
+const TWO_POW_4_FELT: felt252 = 0x10;
+
 /// The M31 stream, unpacked: the 8 raw 31-bit words of each packed felt (word j at bits 31 j),
 /// the last felt's padding included, and the index of the first word equal to P (the
 /// non-canonical value), if any. None if a felt has bits above 248 set. Values are checked
 /// here, 8 per felt, so that the reader can hand out views of the stream without a pass per
 /// value; a non-canonical one is still refused by the read that meets it (`Reader`), with the
-/// reason that read gives.
+/// reason that read gives. Words are cut out with bitwise masks and shifted down by an exact
+/// felt252 division (a u128 division per word costs twice as many steps).
 fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<M31>, Option<u32>)> {
     let mut out: Array<M31> = array![];
     let mut first_bad: Option<u32> = Option::None;
@@ -52,21 +72,21 @@ fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<M31>, Option<u32>)> {
     let mut ok = true;
     while let Option::Some(word) = packed.pop_front() {
         let value: u256 = (*word).into();
-        // Straight-line: bits 0..124 of `low` are words 0..3; bits 124..128 + high bits 0..27
-        // word 4; high bits 27..120 words 5..7.
-        let (low, w0) = u128_safe_divmod(value.low, TWO_POW_31_NZ);
-        let (low, w1) = u128_safe_divmod(low, TWO_POW_31_NZ);
-        let (low, w2) = u128_safe_divmod(low, TWO_POW_31_NZ);
-        let (low, w3) = u128_safe_divmod(low, TWO_POW_31_NZ);
-        let (high, high_bits) = u128_safe_divmod(value.high, TWO_POW_27_NZ);
-        let w4 = low + high_bits * TWO_POW_4;
-        let (high, w5) = u128_safe_divmod(high, TWO_POW_31_NZ);
-        let (high, w6) = u128_safe_divmod(high, TWO_POW_31_NZ);
-        let (high, w7) = u128_safe_divmod(high, TWO_POW_31_NZ);
-        if high != 0 {
+        let low = value.low;
+        let high = value.high;
+        if high & ABOVE_248 != 0 {
             ok = false;
             break;
         }
+        let w0: felt252 = (low & W0).into();
+        let w1: felt252 = (low & W1).into() * INV_2_31;
+        let w2: felt252 = (low & W2).into() * INV_2_62;
+        let w3: felt252 = (low & W3).into() * INV_2_93;
+        let w4: felt252 = (low & W4_LOW).into() * INV_2_124 + (high & W4_HIGH).into() * TWO_POW_4_FELT;
+        let w5: felt252 = (high & W5).into() * INV_2_27;
+        let w6: felt252 = (high & W6).into() * INV_2_58;
+        let w7: felt252 = (high & W7).into() * INV_2_89;
+        // Each is below 2^31 by its mask: the conversions cannot fail.
         let w0: u32 = w0.try_into().unwrap();
         let w1: u32 = w1.try_into().unwrap();
         let w2: u32 = w2.try_into().unwrap();
@@ -192,23 +212,109 @@ impl ReaderImpl of ReaderTrait {
         self.m31s = values;
         out.span()
     }
-    /// A list of M31s: a view of the stream (its values are canonical), no copy.
-    fn m31s_list(ref self: Reader) -> Span<M31> {
-        let n = self.count();
-        if self.error != 0 {
-            return array![].span();
+    /// `n_cols` lists of QM31s (`qm31s` each) in one pass over the stream: a tree's sampled
+    /// values. The reads, checks and error reasons of `qm31s`, without a call and a Reader
+    /// round trip per column; a one-value list (almost every column) without an inner loop.
+    fn qm31_columns(ref self: Reader, n_cols: u32) -> Array<Span<QM31>> {
+        let mut out: Array<Span<QM31>> = array![];
+        let mut m31s = self.m31s;
+        let bad_tail = self.bad_tail;
+        let mut error = 0;
+        while out.len() != n_cols {
+            // Four one-value columns at once (most of a tree): 4 x (count 1, 4 values), all
+            // before the first non-canonical value, pass every check of the path below.
+            if n_cols - out.len() >= 4 && m31s.len() >= 20 + bad_tail {
+                let saved = m31s;
+                let [
+                    n0, a0, b0, c0, d0, n1, a1, b1, c1, d1, n2, a2, b2, c2, d2, n3, a3, b3, c3, d3,
+                ] =
+                    (*m31s.multi_pop_front::<20>().unwrap())
+                    .unbox();
+                if n0.inner == 1 && n1.inner == 1 && n2.inner == 1 && n3.inner == 1 {
+                    out.append(array![QM31Trait::from_m31s(a0, b0, c0, d0)].span());
+                    out.append(array![QM31Trait::from_m31s(a1, b1, c1, d1)].span());
+                    out.append(array![QM31Trait::from_m31s(a2, b2, c2, d2)].span());
+                    out.append(array![QM31Trait::from_m31s(a3, b3, c3, d3)].span());
+                    continue;
+                }
+                m31s = saved;
+            }
+            let n = match m31s.pop_front() {
+                Option::Some(v) => *v.inner,
+                Option::None => {
+                    error = 'proof: truncated';
+                    break;
+                },
+            };
+            if n > MAX_COUNT {
+                error = 'proof: count out of range';
+                break;
+            }
+            // Counts are at most MAX_COUNT: 4 n cannot overflow.
+            let n_values = 4 * n;
+            let len = m31s.len();
+            if len < n_values {
+                error = 'proof: truncated';
+                break;
+            }
+            if n_values + bad_tail > len {
+                error = 'proof: M31 not canonical';
+                break;
+            }
+            // The first n_values of the stream are there: pop them in place, 4 at a time.
+            if n == 1 {
+                let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
+                out.append(array![QM31Trait::from_m31s(a, b, c, d)].span());
+            } else {
+                let mut values: Array<QM31> = array![];
+                while values.len() != n {
+                    let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
+                    values.append(QM31Trait::from_m31s(a, b, c, d));
+                };
+                out.append(values.span());
+            }
+        };
+        self.m31s = m31s;
+        if error != 0 {
+            self.fail(error);
         }
-        let len = self.m31s.len();
-        if len < n {
-            self.fail('proof: truncated');
-            return array![].span();
+        out
+    }
+    /// `n_cols` lists of M31s in one pass, each a count then that many values: views of the
+    /// stream (its values are canonical), no copy; a tree's queried values.
+    fn m31_columns(ref self: Reader, n_cols: u32) -> Array<Span<M31>> {
+        let mut out: Array<Span<M31>> = array![];
+        let mut m31s = self.m31s;
+        let bad_tail = self.bad_tail;
+        let mut error = 0;
+        while out.len() != n_cols {
+            let n = match m31s.pop_front() {
+                Option::Some(v) => *v.inner,
+                Option::None => {
+                    error = 'proof: truncated';
+                    break;
+                },
+            };
+            if n > MAX_COUNT {
+                error = 'proof: count out of range';
+                break;
+            }
+            let len = m31s.len();
+            if len < n {
+                error = 'proof: truncated';
+                break;
+            }
+            if n + bad_tail > len {
+                error = 'proof: M31 not canonical';
+                break;
+            }
+            out.append(m31s.slice(0, n));
+            m31s = m31s.slice(n, len - n);
+        };
+        self.m31s = m31s;
+        if error != 0 {
+            self.fail(error);
         }
-        if n + self.bad_tail > len {
-            self.fail('proof: M31 not canonical');
-            return array![].span();
-        }
-        let out = self.m31s.slice(0, n);
-        self.m31s = self.m31s.slice(n, len - n);
         out
     }
     fn hash(ref self: Reader) -> felt252 {
@@ -377,11 +483,10 @@ pub fn parse_stark_proof(
     let mut sampled_values: Array<Span<Span<QM31>>> = array![];
     while sampled_values.len() != n_trees && r.error == 0 {
         let n_cols = r.count();
-        let mut tree: Array<Span<QM31>> = array![];
-        while tree.len() != n_cols && r.error == 0 {
-            tree.append(r.qm31s());
-        };
-        sampled_values.append(tree.span());
+        if r.error != 0 {
+            break;
+        }
+        sampled_values.append(r.qm31_columns(n_cols).span());
     };
     let n_trees = r.count();
     let mut decommitments: Array<Span<felt252>> = array![];
@@ -392,11 +497,10 @@ pub fn parse_stark_proof(
     let mut queried_values: Array<Span<Span<M31>>> = array![];
     while queried_values.len() != n_trees && r.error == 0 {
         let n_cols = r.count();
-        let mut tree: Array<Span<M31>> = array![];
-        while tree.len() != n_cols && r.error == 0 {
-            tree.append(r.m31s_list());
-        };
-        queried_values.append(tree.span());
+        if r.error != 0 {
+            break;
+        }
+        queried_values.append(r.m31_columns(n_cols).span());
     };
     let pow_felt = r.hash();
     let proof_of_work: u64 = match pow_felt.try_into() {

@@ -1,6 +1,7 @@
 //! The base field M31 = Z / (2^31 - 1).
 
 use core::integer::{u64_safe_divmod, u128_safe_divmod};
+use core::num::traits::{OverflowingSub, WrappingAdd, WrappingSub};
 use core::num::traits::WideMul;
 
 /// The Mersenne prime 2^31 - 1.
@@ -103,15 +104,19 @@ pub impl M31Impl of M31Trait {
     }
 }
 
+// The field operations use the non-panicking u32 operations (overflowing / wrapping): the same
+// values, without a panic path per operation (each inlined sum, difference and negation is smaller and takes fewer
+// steps).
 impl M31Add of Add<M31> {
     #[inline]
     fn add(lhs: M31, rhs: M31) -> M31 {
         // Both below 2^31: the u32 sum cannot overflow.
-        let sum = lhs.inner + rhs.inner;
-        if sum >= P {
-            M31 { inner: sum - P }
-        } else {
+        let sum = lhs.inner.wrapping_add(rhs.inner);
+        let (reduced, below_p) = sum.overflowing_sub(P);
+        if below_p {
             M31 { inner: sum }
+        } else {
+            M31 { inner: reduced }
         }
     }
 }
@@ -119,10 +124,12 @@ impl M31Add of Add<M31> {
 impl M31Sub of Sub<M31> {
     #[inline]
     fn sub(lhs: M31, rhs: M31) -> M31 {
-        if lhs.inner >= rhs.inner {
-            M31 { inner: lhs.inner - rhs.inner }
+        let (difference, borrowed) = lhs.inner.overflowing_sub(rhs.inner);
+        if borrowed {
+            // lhs - rhs + 2^32: adding P wraps to lhs - rhs + P.
+            M31 { inner: difference.wrapping_add(P) }
         } else {
-            M31 { inner: lhs.inner + (P - rhs.inner) }
+            M31 { inner: difference }
         }
     }
 }
@@ -133,7 +140,7 @@ impl M31Neg of Neg<M31> {
         if a.inner == 0 {
             a
         } else {
-            M31 { inner: P - a.inner }
+            M31 { inner: P.wrapping_sub(a.inner) }
         }
     }
 }

@@ -59,15 +59,14 @@ pub impl QM31Impl of QM31Trait {
         self * self
     }
 
-    /// `(a - b u) / (a^2 - (2 + i) b^2)`; panics on zero as stwo does.
+    /// `(a - b u) / (a^2 - (2 + i) b^2)`; panics on zero as stwo does. The denominator is
+    /// `(a + b u)(a - b u)`, a CM31 value: two QM31 products (calls) and one CM31 inverse,
+    /// the smallest code for a rare operation.
     fn inverse(self: QM31) -> QM31 {
         assert(!is_zero_qm31(self), 'QM31: zero has no inverse');
-        let b2 = self.b * self.b;
-        // (2 + i) * b2 = 2 b2 + i b2, and i * (x + y i) = -y + x i.
-        let ib2 = CM31 { a: -b2.b, b: b2.a };
-        let denom = self.a * self.a - (b2 + b2 + ib2);
-        let denom_inverse = denom.inverse();
-        QM31 { a: self.a * denom_inverse, b: -self.b * denom_inverse }
+        let conj = QM31 { a: self.a, b: -self.b };
+        let denom_inverse = (self * conj).a.inverse();
+        conj * QM31 { a: denom_inverse, b: CM31 { a: M31 { inner: 0 }, b: M31 { inner: 0 } } }
     }
 }
 
@@ -123,6 +122,29 @@ pub fn mul_unreduced(lhs: QM31, rhs: QM31) -> (felt252, felt252, felt252, felt25
         x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED,
         x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED,
         x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0,
+    )
+}
+
+/// The QM31 with the given non-negative felt252 coordinates (each below 2^128) reduced. Out
+/// of line: the one copy of four reductions for the code that builds coordinates as felt252
+/// integers.
+#[inline(never)]
+pub fn reduce_coords(a: felt252, b: felt252, c: felt252, d: felt252) -> QM31 {
+    QM31 {
+        a: CM31 { a: M31Trait::reduce_felt(a), b: M31Trait::reduce_felt(b) },
+        b: CM31 { a: M31Trait::reduce_felt(c), b: M31Trait::reduce_felt(d) },
+    }
+}
+
+/// `lhs + rhs * k` for an M31 `k`, on felt252 coordinates reduced once.
+#[inline(never)]
+pub fn mul_m31_add(lhs: QM31, rhs: QM31, k: M31) -> QM31 {
+    let k: felt252 = k.inner.into();
+    reduce_coords(
+        lhs.a.a.inner.into() + rhs.a.a.inner.into() * k,
+        lhs.a.b.inner.into() + rhs.a.b.inner.into() * k,
+        lhs.b.a.inner.into() + rhs.b.a.inner.into() * k,
+        lhs.b.b.inner.into() + rhs.b.b.inner.into() * k,
     )
 }
 
