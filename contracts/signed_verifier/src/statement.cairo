@@ -383,15 +383,28 @@ fn append_hash4(ref out: Array<M31>, h: Hash4) {
     out.append(M31Trait::from_u32_unchecked(d));
 }
 
-/// The `StateRelation` values of a slot in `state`: `[0, D, A, 8 limbs of 16 bits
-/// little-endian]` for a balance, `[1, D, A, nonce, K]` for a key slot.
-pub fn state_values(domain: Hash4, account: Hash4, state: SlotState) -> Array<M31> {
+/// Values of a `StateRelation` entry before the slot's value: `[kind, D, A]`, the same
+/// before and after a write (a slot keeps its variable, domain and owner).
+pub const STATE_HEAD_LEN: u32 = 9;
+
+/// `[kind, D, A]` of a slot holding `state`.
+fn state_head(domain: Hash4, account: Hash4, state: SlotState) -> Array<M31> {
+    let kind = match state {
+        SlotState::Balance(_) => KIND_BALANCE,
+        SlotState::Key(_) => KIND_KEY,
+    };
+    let mut out: Array<M31> = array![M31Trait::from_u32_unchecked(kind)];
+    append_hash4(ref out, domain);
+    append_hash4(ref out, account);
+    out
+}
+
+/// The value part of a `StateRelation` entry: 8 limbs of 16 bits little-endian for a balance,
+/// `[nonce, K]` for a key slot.
+fn state_tail(state: SlotState) -> Array<M31> {
     let mut out: Array<M31> = array![];
     match state {
         SlotState::Balance(value) => {
-            out.append(M31Trait::from_u32_unchecked(KIND_BALANCE));
-            append_hash4(ref out, domain);
-            append_hash4(ref out, account);
             let mut rest = value;
             let mut k = 0;
             while k != 8 {
@@ -402,13 +415,18 @@ pub fn state_values(domain: Hash4, account: Hash4, state: SlotState) -> Array<M3
             };
         },
         SlotState::Key(slot) => {
-            out.append(M31Trait::from_u32_unchecked(KIND_KEY));
-            append_hash4(ref out, domain);
-            append_hash4(ref out, account);
             out.append(M31Trait::from_u32_unchecked(slot.nonce));
             append_hash4(ref out, slot.key);
         },
     }
+    out
+}
+
+/// The `StateRelation` values of a slot in `state`: `[0, D, A, 8 limbs of 16 bits
+/// little-endian]` for a balance, `[1, D, A, nonce, K]` for a key slot.
+pub fn state_values(domain: Hash4, account: Hash4, state: SlotState) -> Array<M31> {
+    let mut out = state_head(domain, account, state);
+    out.append_span(state_tail(state).span());
     out
 }
 
@@ -420,26 +438,35 @@ fn coordinates(x: QM31) -> Coordinates {
     (c0.inner.into(), c1.inner.into(), c2.inner.into(), c3.inner.into())
 }
 
-/// `sum_i alpha^i v_i - z` with `-z` as the non-negative `minus_z`, reduced once per
-/// coordinate: 17 products below 2^62 plus 2^31 stay below 2^67.
-fn combine(values: Span<M31>, weights: Span<Coordinates>, minus_z: Coordinates) -> QM31 {
-    let (mut s0, mut s1, mut s2, mut s3) = minus_z;
-    let mut i = 0;
-    while i != values.len() {
-        let v: felt252 = (*values[i]).inner.into();
-        let (w0, w1, w2, w3) = *weights[i];
+/// `start + sum_i weights[i] v_i`, coordinates unreduced: each product is below 2^62, so a
+/// start below 2^32 plus up to 2^5 products stays below 2^68, far from the field's size.
+fn dot(mut values: Span<M31>, mut weights: Span<Coordinates>, start: Coordinates) -> Coordinates {
+    let (mut s0, mut s1, mut s2, mut s3) = start;
+    while let Option::Some(value) = values.pop_front() {
+        let v: felt252 = (*value).inner.into();
+        let (w0, w1, w2, w3) = *weights.pop_front().unwrap();
         s0 += w0 * v;
         s1 += w1 * v;
         s2 += w2 * v;
         s3 += w3 * v;
-        i += 1;
     };
+    (s0, s1, s2, s3)
+}
+
+fn reduce(s: Coordinates) -> QM31 {
+    let (s0, s1, s2, s3) = s;
     QM31Trait::from_m31s(
         M31Trait::reduce_felt(s0),
         M31Trait::reduce_felt(s1),
         M31Trait::reduce_felt(s2),
         M31Trait::reduce_felt(s3),
     )
+}
+
+/// `sum_i alpha^i v_i - z` with `-z` as the non-negative `minus_z`, reduced once per
+/// coordinate.
+fn combine(values: Span<M31>, weights: Span<Coordinates>, minus_z: Coordinates) -> QM31 {
+    reduce(dot(values, weights, minus_z))
 }
 
 /// `alpha^0..n` of `elements` as coordinates, and `-z` as the non-negative `minus_z`.
@@ -458,19 +485,18 @@ fn weights(elements: @LookupElements, n: u32) -> (Span<Coordinates>, Coordinates
 }
 
 /// `(d(after), d(before))` of every changed slot, `d(t) = sum_i alpha^i t_i - z` for the
-/// slot's `state_values`.
+/// slot's `state_values`. The `[kind, D, A]` head is the same before and after: its sum is
+/// taken once per slot and both value tails are added to it.
 fn state_pairs(slots: Span<BoundSlot>, state: @LookupElements) -> Array<(QM31, QM31)> {
     let (weights, minus_z) = weights(state, STATE_RELATION_SIZE);
+    let tail_weights = weights.slice(STATE_HEAD_LEN, STATE_RELATION_SIZE - STATE_HEAD_LEN);
     let mut pairs: Array<(QM31, QM31)> = array![];
     for slot in slots {
         let s = *slot;
         if s.before != s.after {
-            let d_after = combine(
-                state_values(s.domain, s.account, s.after).span(), weights, minus_z,
-            );
-            let d_before = combine(
-                state_values(s.domain, s.account, s.before).span(), weights, minus_z,
-            );
+            let head = dot(state_head(s.domain, s.account, s.before).span(), weights, minus_z);
+            let d_after = reduce(dot(state_tail(s.after).span(), tail_weights, head));
+            let d_before = reduce(dot(state_tail(s.before).span(), tail_weights, head));
             pairs.append((d_after, d_before));
         }
     };
