@@ -9,8 +9,9 @@
 //!
 //! Components (one proof): [`roles::TransferRole`] (one transfer per row),
 //! [`roles::ChainStepRole`], [`roles::DigestRole`], [`roles::KeySpongeRole`] (the pieces of a
-//! signature verification), `crate::poseidon2` (every permutation they use) and the 8-bit
-//! range table ([`range`]; a 16-bit check is two 8-bit look-ups). Each role is written once ([`role::Role`]) for the prover and every evaluator.
+//! signature verification), [`roles::TxListRole`] (the transaction list), `crate::poseidon2`
+//! (every permutation they use) and the 8-bit range table ([`range`]; a 16-bit check is two
+//! 8-bit look-ups). Each role is written once ([`role::Role`]) for the prover and every evaluator.
 //!
 //! ## Why a forged or replayed transfer cannot be proven
 //! - `Key(D, A, nonce, K)` tuples of one account form a single path from its input key slot:
@@ -30,6 +31,19 @@
 //!   produces a chain start nothing can consume.
 //! - Balances: per account, `final - input = received - sent`, every produced value
 //!   range-checked in 16-bit limbs with boolean borrows/carries, as in the unsigned AIR.
+//!
+//! ## Why the committed transaction list is the proven one
+//! The public input carries `(n, cap_n)` (`zkthread_sig::tx_list`). The boundary offers
+//! `TxCap(0, initial)` and takes `TxCap(n, cap_n)`; a [`roles::TxListRole`] row moves
+//! `TxCap(i, c)` to `TxCap(i + 1, P(d ++ c)[8..16])`, so its rows are one path `0 -> n` (the
+//! index only rises; `n < p` is checked) absorbing one `Tx(i, d)` per step. `Tx(i, d)` is
+//! produced only by the final row of a digest sponge, with the `tx` its `DigestCap` entries
+//! carry from the transfer row that started it: so the enabled transfer rows sit at positions
+//! `0..n`, each once, and the list is their message digests in that order — the digests their
+//! signature checks read, i.e. for honest senders exactly the messages they signed. A client
+//! recomputes it from the published transfers; publishing another list than the one proven
+//! needs a collision of the 248-bit capacity. What a client must never do: treat a list it
+//! has not recomputed from the transfers' own fields (key, next key, rho) as checked.
 //!
 //! The Cairo verifier of this program is `contracts/signed_verifier` (`SignedVerifier`), which
 //! accepts exactly [`SIGNED_PARAMS`]; this module is the prover side and stwo's Rust verifier.
