@@ -346,6 +346,18 @@ fn state(s: &SlotState) -> String {
     }
 }
 
+/// A Cairo function `name() -> LookupElements` returning `elements`, documented by `doc`.
+fn lookup_elements_fn<const N: usize>(out: &mut String, doc: &str, name: &str, elements: &LookupElements<N>) {
+    let powers: Vec<String> = elements.alpha_powers.iter().map(|p| q(*p)).collect();
+    let _ = writeln!(
+        out,
+        "/// {doc}\npub fn {name}() -> LookupElements {{\n    LookupElements {{\n        z: {},\n        alpha: {},\n        alpha_powers: array![\n            {},\n        ]\n            .span(),\n    }}\n}}\n",
+        q(elements.z),
+        q(elements.alpha),
+        powers.join(",\n            ")
+    );
+}
+
 /// The generated Cairo vector file.
 pub fn render_signed_statement_vectors() -> String {
     let f = fixture();
@@ -445,26 +457,18 @@ pub fn render_signed_statement_vectors() -> String {
         );
     }
     out.push_str("    ]\n}\n\n");
-    let powers: Vec<String> = elements.alpha_powers.iter().map(|p| q(*p)).collect();
-    let _ = writeln!(
-        out,
-        "/// `StateRelation` elements drawn from a channel seeded {RELATION_SEED:#x}.\npub fn state_relation() -> LookupElements {{\n    LookupElements {{\n        z: {},\n        alpha: {},\n        alpha_powers: array![\n            {},\n        ]\n            .span(),\n    }}\n}}\n",
-        q(elements.z),
-        q(elements.alpha),
-        powers.join(",\n            ")
-    );
+    let doc = format!("`StateRelation` elements drawn from a channel seeded {RELATION_SEED:#x}.");
+    lookup_elements_fn(&mut out, &doc, "state_relation", &elements);
     let _ = writeln!(
         out,
         "/// `boundary_sum(slots, state_relation)`.\npub fn expected_boundary_sum() -> QM31 {{\n    {}\n}}\n",
         q(sum)
     );
-    let powers: Vec<String> = link_elements.alpha_powers.iter().map(|p| q(*p)).collect();
-    let _ = writeln!(
-        out,
-        "/// `LinkRelation` elements drawn right after `state_relation` from the same channel.\npub fn link_relation() -> LookupElements {{\n    LookupElements {{\n        z: {},\n        alpha: {},\n        alpha_powers: array![\n            {},\n        ]\n            .span(),\n    }}\n}}\n",
-        q(link_elements.z),
-        q(link_elements.alpha),
-        powers.join(",\n            ")
+    lookup_elements_fn(
+        &mut out,
+        "`LinkRelation` elements drawn right after `state_relation` from the same channel.",
+        "link_relation",
+        &link_elements,
     );
     let cap: Vec<String> = statement.transactions.cap.iter().map(|w| w.to_u32().to_string()).collect();
     let _ = writeln!(
