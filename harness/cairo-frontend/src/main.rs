@@ -61,6 +61,10 @@ enum Command {
         /// With --profile, also list this many largest functions by CASM felts.
         #[arg(long, default_value_t = 0, requires = "profile")]
         profile_sizes: usize,
+        /// With --profile, also list this many heaviest (function, libfunc) pairs by steps;
+        /// `rc` marks libfuncs that consume range checks.
+        #[arg(long, default_value_t = 0, requires = "profile")]
+        profile_libfuncs: usize,
     },
 }
 
@@ -105,12 +109,15 @@ fn run(command: Command, corelib: &std::path::Path) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Test { manifest, package, filter, profile, profile_depth, profile_min_percent, profile_sizes } => {
+        Command::Test {
+            manifest, package, filter, profile, profile_depth, profile_min_percent, profile_sizes, profile_libfuncs,
+        } => {
             let workspace = manifest::Workspace::load(&manifest)?;
             let profile = profile.then_some(profile::ProfileOptions {
                 depth: profile_depth,
                 min_percent: profile_min_percent,
                 top_functions: profile_sizes,
+                top_libfuncs: profile_libfuncs,
             });
             let tally =
                 tests::test_workspace(&workspace, corelib, package.as_deref(), &filter, profile)?;

@@ -22,6 +22,8 @@ pub struct ProfileOptions {
     pub min_percent: f64,
     /// How many of the largest functions (CASM felts) to list per package.
     pub top_functions: usize,
+    /// How many of the heaviest (function, libfunc) pairs to list per test.
+    pub top_libfuncs: usize,
 }
 
 /// A function's name in the program's debug info (its numeric id without it).
@@ -61,6 +63,84 @@ pub fn inclusive_weights(program: &Program, info: &ProfilingInfo) -> BTreeMap<Ve
         }
     }
     inclusive
+}
+
+/// Steps per (user function, generic libfunc), heaviest first: which operations a function's
+/// steps are spent in. Range checks are not attributed by the runner, so this is how to find
+/// them: the libfuncs that consume range checks (u32/u64/u128 arithmetic and comparisons,
+/// conversions from felt252, `array_get`, `withdraw_gas` once per loop iteration) are marked `rc`.
+pub fn libfunc_weights(program: &Program, info: &ProfilingInfo) -> Vec<(String, String, usize)> {
+    let mut entries: Vec<(usize, usize)> =
+        program.funcs.iter().enumerate().map(|(i, f)| (f.entry_point.0, i)).collect();
+    entries.sort();
+    let generic: std::collections::HashMap<u64, String> = program
+        .libfunc_declarations
+        .iter()
+        .map(|d| (d.id.id, d.long_id.generic_id.0.to_string()))
+        .collect();
+    let mut weights: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (statement, weight) in info.sierra_statement_weights.iter_sorted() {
+        let owner = match entries.binary_search(&(statement.0, usize::MAX)) {
+            Ok(i) | Err(i) => i.checked_sub(1).map(|i| entries[i].1),
+        };
+        let function = owner
+            .and_then(|i| program.funcs.get(i))
+            .map_or_else(|| "?".to_string(), function_name);
+        let libfunc = match program.statements.get(statement.0) {
+            Some(cairo_lang_sierra::program::Statement::Invocation(inv)) => {
+                generic.get(&inv.libfunc_id.id).cloned().unwrap_or_else(|| "?".to_string())
+            }
+            Some(cairo_lang_sierra::program::Statement::Return(_)) => "return".to_string(),
+            None => "?".to_string(),
+        };
+        *weights.entry((function, libfunc)).or_insert(0) += *weight;
+    }
+    let mut out: Vec<(String, String, usize)> =
+        weights.into_iter().map(|((f, l), w)| (f, l, w)).collect();
+    out.sort_by(|a, b| b.2.cmp(&a.2));
+    out
+}
+
+/// Whether a generic libfunc consumes range checks.
+pub fn uses_range_checks(libfunc: &str) -> bool {
+    const RC: [&str; 9] = ["u8_", "u16_", "u32_", "u64_", "u128", "u256", "bounded_int", "downcast", "withdraw_gas"];
+    RC.iter().any(|p| libfunc.starts_with(p))
+        || matches!(libfunc, "array_get" | "array_slice" | "span_from_tuple" | "felt252_dict_squash")
+}
+
+/// The builtins a run used and the L2 gas Starknet would charge for them, as one line.
+///
+/// Classes metered in Cairo steps (Sierra < 1.7, ours) pay `40,000 L1->L2 x max(...)` over the
+/// weighted resources, not their sum (blockifier `get_extended_vm_resources_cost`; weights of
+/// the 0.14 versioned constants in L1 gas: step 0.0025, range check 0.04, bitwise 0.16,
+/// Poseidon and Pedersen 0.08). So the heaviest resource sets the price: cutting steps only
+/// pays while steps are that resource.
+pub fn render_resources(steps: usize, holes: usize, builtins: &[(&'static str, usize)]) -> String {
+    const L2_PER_L1: f64 = 40_000.0;
+    let weight = |name: &str| match name {
+        "range_check" | "range_check96" | "add_mod" | "mul_mod" => 0.04,
+        "bitwise" => 0.16,
+        "poseidon" | "pedersen" => 0.08,
+        "ec_op" => 2.56,
+        "ecdsa" | "keccak" => 5.12,
+        _ => 0.0,
+    };
+    let mut heaviest = ("steps+holes", (steps + holes) as f64 * 0.0025 * L2_PER_L1);
+    let mut out = format!("resources: steps {steps}, memory holes {holes}");
+    let mut sorted = builtins.to_vec();
+    sorted.sort();
+    for (name, count) in sorted {
+        if count == 0 {
+            continue;
+        }
+        let gas = count as f64 * weight(name) * L2_PER_L1;
+        let _ = write!(out, ", {name} {count}");
+        if gas > heaviest.1 {
+            heaviest = (name, gas);
+        }
+    }
+    let _ = write!(out, "; L2 gas ~{:.3e} set by {}", heaviest.1, heaviest.0);
+    out
 }
 
 /// The call tree under the test function, children sorted by cost, one line per path:
@@ -148,6 +228,17 @@ mod tests {
     }
 
     #[test]
+    fn the_heaviest_weighted_resource_sets_the_gas() {
+        // 1M steps = 1e8 L2 gas; 100k range checks = 1.6e8: the range checks set the price.
+        let line = render_resources(1_000_000, 0, &[("range_check", 100_000), ("bitwise", 1)]);
+        assert!(line.ends_with("L2 gas ~1.600e8 set by range_check"), "{line}");
+        let line = render_resources(1_000_000, 0, &[("range_check", 10_000)]);
+        assert!(line.ends_with("L2 gas ~1.000e8 set by steps+holes"), "{line}");
+        assert!(uses_range_checks("u128_safe_divmod") && uses_range_checks("withdraw_gas"));
+        assert!(!uses_range_checks("felt252_add"));
+    }
+
+    #[test]
     fn children_are_inclusive_and_sorted_and_small_paths_hidden() {
         let mut w = BTreeMap::new();
         w.insert(path(&["t"]), 100);
@@ -155,7 +246,7 @@ mod tests {
         w.insert(path(&["t", "b"]), 60);
         w.insert(path(&["t", "b", "c"]), 50);
         w.insert(path(&["t", "z"]), 1);
-        let text = render("t", 100, &w, ProfileOptions { depth: 3, min_percent: 2.0, top_functions: 0 });
+        let text = render("t", 100, &w, ProfileOptions { depth: 3, min_percent: 2.0, top_functions: 0, top_libfuncs: 0 });
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "profile of t: 100 steps");
         assert!(lines[1].ends_with("  b") && lines[1].contains("60"), "{text}");

@@ -15,7 +15,9 @@ use cairo_lang_test_plugin::{TestConfig, TestsCompilationConfig, compile_test_pr
 use starknet_types_core::felt::Felt;
 
 use crate::manifest::Workspace;
-use crate::profile::{inclusive_weights, render, ProfileOptions};
+use crate::profile::{
+    inclusive_weights, libfunc_weights, render, render_resources, uses_range_checks, ProfileOptions,
+};
 use crate::unit::{Unit, UnitKind};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +199,22 @@ fn test_package(
                                 if let (Some(opts), Some(info)) = (profile, &result.profiling_info) {
                                     let steps = result.used_resources.basic_resources.n_steps;
                                     let weights = inclusive_weights(&program, info);
-                                    println!("{}", render(test_name, steps, &weights, opts));
+                                    let basic = &result.used_resources.basic_resources;
+                                    let builtins: Vec<(&'static str, usize)> = basic
+                                        .builtin_instance_counter
+                                        .iter()
+                                        .map(|(name, count)| (name.to_str(), *count))
+                                        .collect();
+                                    let mut text = render(test_name, steps, &weights, opts);
+                                    text.push_str(&render_resources(steps, basic.n_memory_holes, &builtins));
+                                    if opts.top_libfuncs > 0 {
+                                        text.push_str("\nheaviest (function, libfunc) pairs by steps (rc: consumes range checks):");
+                                        for (function, libfunc, w) in libfunc_weights(&program, info).iter().take(opts.top_libfuncs) {
+                                            let rc = if uses_range_checks(libfunc) { "rc" } else { "  " };
+                                            text.push_str(&format!("\n{w:>10} {rc} {libfunc:<28} {function}"));
+                                        }
+                                    }
+                                    println!("{text}");
                                 }
                                 judge(&test.expectation, &result.value)
                             }
