@@ -8,6 +8,7 @@
 pub mod m31;
 pub mod cm31;
 pub mod qm31;
+pub mod bounded;
 
 pub use m31::{M31, M31Trait, P};
 pub use cm31::{CM31, CM31Trait};

@@ -105,14 +105,12 @@ fn mul_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
     lhs * rhs
 }
 
-const P_U128_NZ: NonZero<u128> = 0x7fffffff;
 
 /// `value mod P` as a felt252, for a non-negative felt252 below 2^128.
 #[inline(always)]
 fn reduce_to_felt(value: felt252) -> felt252 {
     let as_u128: u128 = value.try_into().unwrap();
-    let (_, rem) = core::integer::u128_safe_divmod(as_u128, P_U128_NZ);
-    rem.into()
+    crate::fields::bounded::u128_mod_p_felt(as_u128)
 }
 
 /// lhs * rhs over QM31 on canonical felt252 coordinates (`qm31::mul_unreduced`'s formula),

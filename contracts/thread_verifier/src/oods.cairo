@@ -91,7 +91,6 @@ struct Wide {
 /// `P * 2^96` (just below 2^127): added before reducing a coordinate so every value of the
 /// bound above becomes a non-negative u128 with the same residue mod P.
 const NARROW_OFFSET: felt252 = 0x7fffffff000000000000000000000000;
-const P_U128_NZ: NonZero<u128> = 0x7fffffff;
 
 #[inline(always)]
 fn wide(x: QM31) -> Wide {
@@ -103,8 +102,7 @@ fn wide(x: QM31) -> Wide {
 #[inline(always)]
 fn reduce_coordinate(x: felt252) -> felt252 {
     let v: u128 = (x + NARROW_OFFSET).try_into().expect('air: value out of range');
-    let (_, r) = DivRem::div_rem(v, P_U128_NZ);
-    r.into()
+    stark_verifier::fields::bounded::u128_mod_p_felt(v)
 }
 
 /// The canonical representative (coordinates in [0, P)).

@@ -1,13 +1,11 @@
 //! The base field M31 = Z / (2^31 - 1).
 
-use core::integer::{u64_safe_divmod, u128_safe_divmod};
+use core::integer::u128_safe_divmod;
 use core::num::traits::{OverflowingSub, WrappingAdd, WrappingSub};
 use core::num::traits::WideMul;
 
 /// The Mersenne prime 2^31 - 1.
 pub const P: u32 = 0x7fffffff;
-const P_U64_NZ: NonZero<u64> = 0x7fffffff;
-const P_U128_NZ: NonZero<u128> = 0x7fffffff;
 const P_U256_NZ: NonZero<u256> = 0x7fffffff;
 
 /// An element of M31, always canonical (`inner < P`).
@@ -43,15 +41,13 @@ pub impl M31Impl of M31Trait {
     /// `value mod P` (stwo's `M31::reduce`).
     #[inline]
     fn reduce_u64(value: u64) -> M31 {
-        let (_, rem) = u64_safe_divmod(value, P_U64_NZ);
-        M31 { inner: rem.try_into().unwrap() }
+        M31 { inner: super::bounded::u64_mod_p(value) }
     }
 
     /// `value mod P`.
     #[inline]
     fn reduce_u128(value: u128) -> M31 {
-        let (_, rem) = u128_safe_divmod(value, P_U128_NZ);
-        M31 { inner: rem.try_into().unwrap() }
+        M31 { inner: super::bounded::u128_mod_p(value) }
     }
 
     /// `value mod P` for a felt252 holding a non-negative integer below 2^128 (the extension
