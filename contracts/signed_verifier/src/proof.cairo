@@ -4,7 +4,7 @@
 //! at the start of the M31 stream. Owners are split by `thread_verifier::proof::split_slot_owners`
 //! and the stark part by the shared `thread_verifier::proof::parse_stark_proof`.
 
-use stark_verifier::fields::{M31, QM31};
+use stark_verifier::fields::QM31;
 use stark_verifier::fri::FriLayerProof;
 use thread_verifier::proof::parse_stark_proof;
 
@@ -32,7 +32,7 @@ pub struct SignedProof {
     /// Per tree, the Merkle hash witness.
     pub decommitments: Span<Span<felt252>>,
     /// Per tree, per column, the values at the query positions.
-    pub queried_values: Span<Span<Span<M31>>>,
+    pub queried_values: Span<Span<Span<felt252>>>,
     pub proof_of_work: u64,
     pub fri_first_layer: FriLayerProof,
     pub fri_inner_layers: Span<FriLayerProof>,

@@ -88,21 +88,21 @@ pub fn lifted_leaf_hash(row: Span<M31>) -> felt252 {
 
 /// `lifted_leaf_hash` of row q of `columns` (in their order), packed straight from the
 /// columns eight at a time without building the row.
-fn row_leaf_hash(columns: Span<Span<M31>>, q: u32) -> felt252 {
+fn row_leaf_hash(columns: Span<Span<felt252>>, q: u32) -> felt252 {
     let mut words: Array<felt252> = array![];
     let mut rest = columns;
     loop {
         match rest.multi_pop_front::<8>() {
             Option::Some(block) => {
                 let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
-                let mut word: felt252 = (*c0[q]).inner.into();
-                word = word * TWO_POW_31 + (*c1[q]).inner.into();
-                word = word * TWO_POW_31 + (*c2[q]).inner.into();
-                word = word * TWO_POW_31 + (*c3[q]).inner.into();
-                word = word * TWO_POW_31 + (*c4[q]).inner.into();
-                word = word * TWO_POW_31 + (*c5[q]).inner.into();
-                word = word * TWO_POW_31 + (*c6[q]).inner.into();
-                word = word * TWO_POW_31 + (*c7[q]).inner.into();
+                let mut word: felt252 = *c0[q];
+                word = word * TWO_POW_31 + *c1[q];
+                word = word * TWO_POW_31 + *c2[q];
+                word = word * TWO_POW_31 + *c3[q];
+                word = word * TWO_POW_31 + *c4[q];
+                word = word * TWO_POW_31 + *c5[q];
+                word = word * TWO_POW_31 + *c6[q];
+                word = word * TWO_POW_31 + *c7[q];
                 words.append(word);
             },
             Option::None => { break; },
@@ -113,7 +113,7 @@ fn row_leaf_hash(columns: Span<Span<M31>>, q: u32) -> felt252 {
         // A short last block carries its length in bits 248..251.
         let mut word: felt252 = 0;
         for column in rest {
-            word = word * TWO_POW_31 + (*(*column)[q]).inner.into();
+            word = word * TWO_POW_31 + *(*column)[q];
         };
         words.append(word + len.into() * TWO_POW_248);
     }
@@ -122,16 +122,16 @@ fn row_leaf_hash(columns: Span<Span<M31>>, q: u32) -> felt252 {
 
 /// Column values at queries q0..q0 + 4, as felt252s (one slice of the column).
 #[inline(always)]
-fn four_values(column: Span<M31>, q0: u32) -> (felt252, felt252, felt252, felt252) {
+fn four_values(column: Span<felt252>, q0: u32) -> (felt252, felt252, felt252, felt252) {
     let mut values = column.slice(q0, 4);
     let [a, b, c, d] = (*values.multi_pop_front::<4>().unwrap()).unbox();
-    (a.inner.into(), b.inner.into(), c.inner.into(), d.inner.into())
+    (a, b, c, d)
 }
 
 /// `row_leaf_hash` of rows q0..q0 + 4 of `columns`: each column's four values read as one
 /// slice, the four rows packed side by side.
 fn row_leaf_hashes_four(
-    columns: Span<Span<M31>>, q0: u32,
+    columns: Span<Span<felt252>>, q0: u32,
 ) -> (felt252, felt252, felt252, felt252) {
     let mut words_a: Array<felt252> = array![];
     let mut words_b: Array<felt252> = array![];
@@ -212,7 +212,7 @@ fn row_leaf_hashes_four(
 
 /// `row_leaf_hash` of every row 0..n_queries of `columns` (each column holds n_queries
 /// values): four rows at a time, the last n_queries mod 4 one at a time.
-fn row_leaf_hashes(columns: Span<Span<M31>>, n_queries: u32) -> Array<felt252> {
+fn row_leaf_hashes(columns: Span<Span<felt252>>, n_queries: u32) -> Array<felt252> {
     let mut hashes: Array<felt252> = array![];
     let n_four = n_queries - n_queries % 4;
     while hashes.len() != n_four {
@@ -269,8 +269,8 @@ enum LeafColumnsError {
 /// hold `n_values` values. Sorted once per tree so that every leaf reads its row straight
 /// from the result; the one pass over the columns also checks their lengths.
 fn columns_by_log_size(
-    column_log_sizes: Span<u32>, columns: Span<Span<M31>>, height: u32, n_values: u32,
-) -> Result<Span<Span<M31>>, LeafColumnsError> {
+    column_log_sizes: Span<u32>, columns: Span<Span<felt252>>, height: u32, n_values: u32,
+) -> Result<Span<Span<felt252>>, LeafColumnsError> {
     // Runs of equal log size `(log_size, first column, run length)`: a tree holds a few
     // components, each a run, so sorting runs instead of columns costs almost nothing.
     let mut runs: Array<(u32, u32, u32)> = array![];
@@ -334,7 +334,7 @@ fn columns_by_log_size(
     }
     runs.append((run_log_size, run_start, column - run_start));
     // Each distinct log size in increasing order, then its runs in commitment order.
-    let mut ordered: Array<Span<M31>> = array![];
+    let mut ordered: Array<Span<felt252>> = array![];
     let mut next: Option<u32> = Option::Some(0);
     while let Option::Some(log_size) = next {
         next = Option::None;
@@ -378,11 +378,13 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
     }
 
     /// Checks `queried_values` (per column, one value per entry of `query_positions`, which
-    /// are ascending and may repeat) against the root with the given hash witness.
+    /// are ascending and may repeat) against the root with the given hash witness. Values are
+    /// M31 integers held as felt252 (below P: the proof reader hands out no other), so that
+    /// the proof's values are hashed and summed without a u32 conversion each.
     fn verify(
         self: @MerkleVerifierLifted,
         query_positions: Span<u32>,
-        queried_values: Span<Span<M31>>,
+        queried_values: Span<Span<felt252>>,
         hash_witness: Span<felt252>,
     ) -> Result<(), MerkleVerificationError> {
         let height = *self.height;

@@ -44,7 +44,7 @@ pub fn complex_conjugate_line_coeffs(sample: @PointSample, alpha: QM31) -> (QM31
 /// [`sample_batches`]) and its column's queried values.
 #[derive(Copy, Drop, Debug)]
 struct ColumnSample {
-    queried: Span<M31>,
+    queried: Span<felt252>,
     sample: PointSample,
     random_coeff: QM31,
 }
@@ -53,7 +53,7 @@ struct ColumnSample {
 /// (alpha_0 + alpha_1 2^128, alpha_2 + alpha_3 2^128): a query's term is two products, and
 /// each half's low sum stays below 2^128 (a product is below P^2 < 2^62, for any column
 /// count below 2^66), so the halves are split apart once per batch.
-type PackedColumn = (Span<M31>, felt252, felt252);
+type PackedColumn = (Span<felt252>, felt252, felt252);
 
 /// 2^128, the offset of the high coordinate in a packed coefficient.
 const TWO_POW_128: felt252 = 0x100000000000000000000000000000000;
@@ -169,7 +169,7 @@ impl BatchSumsImpl of BatchSumsTrait {
     /// v = v_a + v_b u, conj(v) - v = -2 v_b u, so the batch needs only sum alpha v_a and
     /// sum alpha v_b (two QM31 x CM31 products), and c_j = alpha c is applied per query to
     /// the batch's sum rather than per column.
-    fn add(ref self: BatchSums, column: Span<M31>, value: QM31, alpha: QM31) {
+    fn add(ref self: BatchSums, column: Span<felt252>, value: QM31, alpha: QM31) {
         let alpha = qm31_coords(alpha);
         let (a0, a1, a2, a3) = mul_cm31_unreduced(alpha, value.a);
         let (b0, b1, b2, b3) = mul_cm31_unreduced(alpha, value.b);
@@ -204,7 +204,7 @@ impl BatchSumsImpl of BatchSumsTrait {
 /// generator): (column's queried values, p, value, log_size, random coefficient). The shifts
 /// are added after the main pass, one computed per distinct log size in a row (the columns
 /// sampled twice are a tree's cumulative-sum columns, all of one size).
-type PendingShift = (Span<M31>, CirclePoint<QM31>, QM31, u32, QM31);
+type PendingShift = (Span<felt252>, CirclePoint<QM31>, QM31, u32, QM31);
 
 /// Appends a column that is not a single sample at the main point to `rest`, each sample with
 /// its coefficient, advancing `power` past them: a column sampled at exactly two points
@@ -215,7 +215,7 @@ fn set_aside(
     ref rest: Array<ColumnSample>,
     ref shifts: Array<PendingShift>,
     ref power: QM31,
-    queried: Span<M31>,
+    queried: Span<felt252>,
     points: Span<CirclePoint<QM31>>,
     values: Span<QM31>,
     log_size: u32,
@@ -241,7 +241,7 @@ pub struct ColumnGroup {
     pub log_sizes: Span<u32>,
     pub points: Span<Span<CirclePoint<QM31>>>,
     pub values: Span<Span<QM31>>,
-    pub queried: Span<Span<M31>>,
+    pub queried: Span<Span<felt252>>,
 }
 
 /// P as a felt252.
@@ -495,7 +495,7 @@ pub fn batch_inverse_m31(values: Span<M31>) -> Array<M31> {
 #[inline(always)]
 fn column_term(entry: PackedColumn, q: u32) -> (felt252, felt252) {
     let (column, lo, hi) = entry;
-    let v: felt252 = (*column[q]).inner.into();
+    let v: felt252 = *column[q];
     (lo * v, hi * v)
 }
 
@@ -537,28 +537,28 @@ fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(felt252, fel
         let (column, lo, hi) = *entry;
         let mut values = column.slice(q0, 8);
         let [v0, v1, v2, v3, v4, v5, v6, v7] = (*values.multi_pop_front::<8>().unwrap()).unbox();
-        let v: felt252 = v0.inner.into();
+        let v: felt252 = v0;
         s0_lo += lo * v;
         s0_hi += hi * v;
-        let v: felt252 = v1.inner.into();
+        let v: felt252 = v1;
         s1_lo += lo * v;
         s1_hi += hi * v;
-        let v: felt252 = v2.inner.into();
+        let v: felt252 = v2;
         s2_lo += lo * v;
         s2_hi += hi * v;
-        let v: felt252 = v3.inner.into();
+        let v: felt252 = v3;
         s3_lo += lo * v;
         s3_hi += hi * v;
-        let v: felt252 = v4.inner.into();
+        let v: felt252 = v4;
         s4_lo += lo * v;
         s4_hi += hi * v;
-        let v: felt252 = v5.inner.into();
+        let v: felt252 = v5;
         s5_lo += lo * v;
         s5_hi += hi * v;
-        let v: felt252 = v6.inner.into();
+        let v: felt252 = v6;
         s6_lo += lo * v;
         s6_hi += hi * v;
-        let v: felt252 = v7.inner.into();
+        let v: felt252 = v7;
         s7_lo += lo * v;
         s7_hi += hi * v;
     };
@@ -590,10 +590,10 @@ fn sums_four(
         let (column, lo, hi) = *entry;
         let mut values = column.slice(q0, 4);
         let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
-        let v0: felt252 = v0.inner.into();
-        let v1: felt252 = v1.inner.into();
-        let v2: felt252 = v2.inner.into();
-        let v3: felt252 = v3.inner.into();
+        let v0: felt252 = v0;
+        let v1: felt252 = v1;
+        let v2: felt252 = v2;
+        let v3: felt252 = v3;
         a_lo += lo * v0;
         a_hi += hi * v0;
         b_lo += lo * v1;
@@ -668,7 +668,7 @@ pub fn fri_answers(
     samples: Span<Span<PointSample>>,
     random_coeff: QM31,
     query_positions: Span<u32>,
-    queried_values: Span<Span<M31>>,
+    queried_values: Span<Span<felt252>>,
     lifting_log_size: u32,
 ) -> Array<QM31> {
     let mut column_points: Array<Span<CirclePoint<QM31>>> = array![];
@@ -702,7 +702,7 @@ pub fn fri_answers_columns(
     column_values: Span<Span<QM31>>,
     random_coeff: QM31,
     query_positions: Span<u32>,
-    queried_values: Span<Span<M31>>,
+    queried_values: Span<Span<felt252>>,
     lifting_log_size: u32,
 ) -> Array<QM31> {
     assert(column_log_sizes.len() == column_points.len(), 'pcs: samples per column');
@@ -848,7 +848,7 @@ pub struct TreeProof {
     pub sampled_values: Span<Span<QM31>>,
     pub hash_witness: Span<felt252>,
     /// Per column, the values at the tree's query positions.
-    pub queried_values: Span<Span<M31>>,
+    pub queried_values: Span<Span<felt252>>,
 }
 
 /// stwo's `CommitmentSchemeProof` (roots travel through `commit`).

@@ -4,8 +4,11 @@
 //! 31 j; the M31 stream carries counts, parameters and field values, the felt stream carries
 //! hashes and the proof-of-work nonce, both in the order the proof meets them.
 
-use stark_verifier::fields::{M31, QM31, QM31Trait, P};
+use stark_verifier::fields::{M31, QM31, QM31Trait};
 use stark_verifier::fri::FriLayerProof;
+
+/// P as a stream word: the one 31-bit value that is not a canonical M31.
+const P_FELT: felt252 = 0x7fffffff;
 
 /// Upper bound on any count (the prover's `MAX_COUNT`).
 const MAX_COUNT: u32 = 0x1000000;
@@ -28,7 +31,7 @@ pub struct ThreadProof {
     /// Per tree, the Merkle hash witness.
     pub decommitments: Span<Span<felt252>>,
     /// Per tree, per column, the values at the query positions.
-    pub queried_values: Span<Span<Span<M31>>>,
+    pub queried_values: Span<Span<Span<felt252>>>,
     pub proof_of_work: u64,
     pub fri_first_layer: FriLayerProof,
     pub fri_inner_layers: Span<FriLayerProof>,
@@ -59,14 +62,16 @@ const INV_2_89: felt252 = 0x800000000000010fffffffbfffffffffffff7800000000000000
 const TWO_POW_4_FELT: felt252 = 0x10;
 
 /// The M31 stream, unpacked: the 8 raw 31-bit words of each packed felt (word j at bits 31 j),
-/// the last felt's padding included, and the index of the first word equal to P (the
-/// non-canonical value), if any. None if a felt has bits above 248 set. Values are checked
-/// here, 8 per felt, so that the reader can hand out views of the stream without a pass per
-/// value; a non-canonical one is still refused by the read that meets it (`Reader`), with the
-/// reason that read gives. Words are cut out with bitwise masks and shifted down by an exact
-/// felt252 division (a u128 division per word costs twice as many steps).
-fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<M31>, Option<u32>)> {
-    let mut out: Array<M31> = array![];
+/// the last felt's padding included, as felt252 integers, and the index of the first word
+/// equal to P (the non-canonical value), if any. None if a felt has bits above 248 set. Values
+/// are checked here, 8 per felt, so that the reader can hand out views of the stream without a
+/// pass per value; a non-canonical one is still refused by the read that meets it (`Reader`),
+/// with the reason that read gives. Words are cut out with bitwise masks and shifted down by an
+/// exact felt252 division (a u128 division per word costs twice as many steps). They stay
+/// felt252: a u32 costs 2 range checks per value (a range check weighs 16 steps in Starknet's
+/// price), and the queried values, most of the stream, are only hashed and summed as integers.
+fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<felt252>, Option<u32>)> {
+    let mut out: Array<felt252> = array![];
     let mut first_bad: Option<u32> = Option::None;
     let mut packed = packed;
     let mut ok = true;
@@ -78,6 +83,7 @@ fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<M31>, Option<u32>)> {
             ok = false;
             break;
         }
+        // Each is below 2^31 by its mask.
         let w0: felt252 = (low & W0).into();
         let w1: felt252 = (low & W1).into() * INV_2_31;
         let w2: felt252 = (low & W2).into() * INV_2_62;
@@ -86,29 +92,21 @@ fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<M31>, Option<u32>)> {
         let w5: felt252 = (high & W5).into() * INV_2_27;
         let w6: felt252 = (high & W6).into() * INV_2_58;
         let w7: felt252 = (high & W7).into() * INV_2_89;
-        // Each is below 2^31 by its mask: the conversions cannot fail.
-        let w0: u32 = w0.try_into().unwrap();
-        let w1: u32 = w1.try_into().unwrap();
-        let w2: u32 = w2.try_into().unwrap();
-        let w3: u32 = w3.try_into().unwrap();
-        let w4: u32 = w4.try_into().unwrap();
-        let w5: u32 = w5.try_into().unwrap();
-        let w6: u32 = w6.try_into().unwrap();
-        let w7: u32 = w7.try_into().unwrap();
-        if w0 == P || w1 == P || w2 == P || w3 == P || w4 == P || w5 == P || w6 == P || w7 == P {
+        if w0 == P_FELT || w1 == P_FELT || w2 == P_FELT || w3 == P_FELT || w4 == P_FELT
+            || w5 == P_FELT || w6 == P_FELT || w7 == P_FELT {
             if first_bad.is_none() {
                 let j = first_p([w0, w1, w2, w3, w4, w5, w6, w7].span());
                 first_bad = Option::Some(out.len() + j);
             }
         }
-        out.append(M31 { inner: w0 });
-        out.append(M31 { inner: w1 });
-        out.append(M31 { inner: w2 });
-        out.append(M31 { inner: w3 });
-        out.append(M31 { inner: w4 });
-        out.append(M31 { inner: w5 });
-        out.append(M31 { inner: w6 });
-        out.append(M31 { inner: w7 });
+        out.append(w0);
+        out.append(w1);
+        out.append(w2);
+        out.append(w3);
+        out.append(w4);
+        out.append(w5);
+        out.append(w6);
+        out.append(w7);
     };
     if !ok {
         return Option::None;
@@ -117,10 +115,10 @@ fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<M31>, Option<u32>)> {
 }
 
 /// Index of the first word equal to P (8 if none).
-fn first_p(words: Span<u32>) -> u32 {
+fn first_p(words: Span<felt252>) -> u32 {
     let mut j = 0;
     for word in words {
-        if *word == P {
+        if *word == P_FELT {
             break;
         }
         j += 1;
@@ -128,10 +126,28 @@ fn first_p(words: Span<u32>) -> u32 {
     j
 }
 
+/// A stream word (below 2^31 by its mask) as a u32.
+#[inline(always)]
+fn word_u32(word: felt252) -> u32 {
+    word.try_into().unwrap()
+}
+
+/// A stream word the reader has checked canonical, as an M31.
+#[inline(always)]
+fn word_m31(word: felt252) -> M31 {
+    M31 { inner: word_u32(word) }
+}
+
+/// Four checked stream words as a QM31.
+#[inline(always)]
+fn qm31_of(a: felt252, b: felt252, c: felt252, d: felt252) -> QM31 {
+    QM31Trait::from_m31s(word_m31(a), word_m31(b), word_m31(c), word_m31(d))
+}
+
 #[derive(Drop)]
 struct Reader {
     /// The rest of the M31 stream, raw words (< 2^31).
-    m31s: Span<M31>,
+    m31s: Span<felt252>,
     felts: Span<felt252>,
     error: felt252,
     /// Values from the stream's first non-canonical one to its end (0: all canonical). A read
@@ -145,11 +161,12 @@ impl ReaderImpl of ReaderTrait {
     fn count(ref self: Reader) -> u32 {
         match self.m31s.pop_front() {
             Option::Some(v) => {
-                if *v.inner > MAX_COUNT {
+                let v = word_u32(*v);
+                if v > MAX_COUNT {
                     self.fail('proof: count out of range');
                     0
                 } else {
-                    *v.inner
+                    v
                 }
             },
             Option::None => {
@@ -161,11 +178,11 @@ impl ReaderImpl of ReaderTrait {
     fn m31(ref self: Reader) -> M31 {
         match self.m31s.pop_front() {
             Option::Some(v) => {
-                if *v.inner >= P {
+                if *v == P_FELT {
                     self.fail('proof: M31 not canonical');
                     M31 { inner: 0 }
                 } else {
-                    *v
+                    word_m31(*v)
                 }
             },
             Option::None => {
@@ -204,7 +221,7 @@ impl ReaderImpl of ReaderTrait {
             match values.multi_pop_front::<4>() {
                 Option::Some(block) => {
                     let [a, b, c, d] = (*block).unbox();
-                    out.append(QM31Trait::from_m31s(a, b, c, d));
+                    out.append(qm31_of(a, b, c, d));
                 },
                 Option::None => { break; },
             }
@@ -230,17 +247,17 @@ impl ReaderImpl of ReaderTrait {
                 ] =
                     (*m31s.multi_pop_front::<20>().unwrap())
                     .unbox();
-                if n0.inner == 1 && n1.inner == 1 && n2.inner == 1 && n3.inner == 1 {
-                    out.append(array![QM31Trait::from_m31s(a0, b0, c0, d0)].span());
-                    out.append(array![QM31Trait::from_m31s(a1, b1, c1, d1)].span());
-                    out.append(array![QM31Trait::from_m31s(a2, b2, c2, d2)].span());
-                    out.append(array![QM31Trait::from_m31s(a3, b3, c3, d3)].span());
+                if n0 == 1 && n1 == 1 && n2 == 1 && n3 == 1 {
+                    out.append(array![qm31_of(a0, b0, c0, d0)].span());
+                    out.append(array![qm31_of(a1, b1, c1, d1)].span());
+                    out.append(array![qm31_of(a2, b2, c2, d2)].span());
+                    out.append(array![qm31_of(a3, b3, c3, d3)].span());
                     continue;
                 }
                 m31s = saved;
             }
             let n = match m31s.pop_front() {
-                Option::Some(v) => *v.inner,
+                Option::Some(v) => word_u32(*v),
                 Option::None => {
                     error = 'proof: truncated';
                     break;
@@ -264,12 +281,12 @@ impl ReaderImpl of ReaderTrait {
             // The first n_values of the stream are there: pop them in place, 4 at a time.
             if n == 1 {
                 let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
-                out.append(array![QM31Trait::from_m31s(a, b, c, d)].span());
+                out.append(array![qm31_of(a, b, c, d)].span());
             } else {
                 let mut values: Array<QM31> = array![];
                 while values.len() != n {
                     let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
-                    values.append(QM31Trait::from_m31s(a, b, c, d));
+                    values.append(qm31_of(a, b, c, d));
                 };
                 out.append(values.span());
             }
@@ -282,14 +299,14 @@ impl ReaderImpl of ReaderTrait {
     }
     /// `n_cols` lists of M31s in one pass, each a count then that many values: views of the
     /// stream (its values are canonical), no copy; a tree's queried values.
-    fn m31_columns(ref self: Reader, n_cols: u32) -> Array<Span<M31>> {
-        let mut out: Array<Span<M31>> = array![];
+    fn m31_columns(ref self: Reader, n_cols: u32) -> Array<Span<felt252>> {
+        let mut out: Array<Span<felt252>> = array![];
         let mut m31s = self.m31s;
         let bad_tail = self.bad_tail;
         let mut error = 0;
         while out.len() != n_cols {
             let n = match m31s.pop_front() {
-                Option::Some(v) => *v.inner,
+                Option::Some(v) => word_u32(*v),
                 Option::None => {
                     error = 'proof: truncated';
                     break;
@@ -408,7 +425,7 @@ pub struct StarkPart {
     pub commitments: Span<felt252>,
     pub sampled_values: Span<Span<Span<QM31>>>,
     pub decommitments: Span<Span<felt252>>,
-    pub queried_values: Span<Span<Span<M31>>>,
+    pub queried_values: Span<Span<Span<felt252>>>,
     pub proof_of_work: u64,
     pub fri_first_layer: FriLayerProof,
     pub fri_inner_layers: Span<FriLayerProof>,
@@ -443,7 +460,7 @@ pub fn parse_stark_proof(
     // The last felt's slots beyond n_m31 are padding: zero.
     let mut padding_ok = true;
     for value in m31s.span().slice(n_m31, m31s.len() - n_m31) {
-        if *value.inner != 0 {
+        if *value != 0 {
             padding_ok = false;
         }
     };
@@ -494,7 +511,7 @@ pub fn parse_stark_proof(
         decommitments.append(r.hashes());
     };
     let n_trees = r.count();
-    let mut queried_values: Array<Span<Span<M31>>> = array![];
+    let mut queried_values: Array<Span<Span<felt252>>> = array![];
     while queried_values.len() != n_trees && r.error == 0 {
         let n_cols = r.count();
         if r.error != 0 {

@@ -169,10 +169,10 @@ fn gas_merkle_path_depth_20() {
     };
     let log_sizes = array![20, 20, 20, 20];
     let verifier = MerkleVerifierLiftedTrait::new(node, log_sizes.span(), Option::None);
-    let c0 = array![m(11)];
-    let c1 = array![m(22)];
-    let c2 = array![m(33)];
-    let c3 = array![m(44)];
+    let c0: Array<felt252> = array![11];
+    let c1: Array<felt252> = array![22];
+    let c2: Array<felt252> = array![33];
+    let c3: Array<felt252> = array![44];
     let values = array![c0.span(), c1.span(), c2.span(), c3.span()];
     let queries = array![position];
 

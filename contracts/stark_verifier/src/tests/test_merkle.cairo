@@ -44,10 +44,15 @@ fn decommitment() -> (MerkleVerifierLifted, Span<u32>, Array<Array<M31>>, Array<
     (verifier, queries.span(), columns, witness)
 }
 
-fn spans(columns: @Array<Array<M31>>) -> Array<Span<M31>> {
+/// The columns as the verifier takes them: M31 integers held as felt252.
+fn spans(columns: @Array<Array<M31>>) -> Array<Span<felt252>> {
     let mut out = array![];
     for column in columns.span() {
-        out.append(column.span());
+        let mut felts: Array<felt252> = array![];
+        for value in column.span() {
+            felts.append((*value.inner).into());
+        };
+        out.append(felts.span());
     };
     out
 }

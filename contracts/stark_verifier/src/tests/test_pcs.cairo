@@ -27,20 +27,13 @@ fn fri_answers_match_stwo() {
         };
         sample_columns.append(col.span());
     };
-    let mut value_columns: Array<Span<M31>> = array![];
-    for column in values.span() {
-        let mut col: Array<M31> = array![];
-        for v in column.span() {
-            col.append(m(*v));
-        };
-        value_columns.append(col.span());
-    };
+    let value_columns = m31_columns(@values);
     let answers = fri_answers(
         log_sizes.span(),
         sample_columns.span(),
         q(random_coeff),
         queries.span(),
-        value_columns.span(),
+        value_columns,
         lifting,
     );
     let mut i = 0;
@@ -51,15 +44,15 @@ fn fri_answers_match_stwo() {
     };
 
     // A changed queried value changes that query's answer only.
-    let mut changed: Array<Span<M31>> = array![];
+    let mut changed: Array<Span<felt252>> = array![];
     let mut c = 0;
-    for column in value_columns.span() {
+    for column in value_columns {
         if c == 1 {
-            let mut col: Array<M31> = array![];
+            let mut col: Array<felt252> = array![];
             let mut j = 0;
             for v in (*column) {
                 col.append(if j == 2 {
-                    *v + m(1)
+                    (m(1) + M31 { inner: (*v).try_into().unwrap() }).inner.into()
                 } else {
                     *v
                 });
@@ -90,12 +83,14 @@ fn qm31_columns(columns: @Array<Array<(u32, u32, u32, u32)>>) -> Span<Span<QM31>
     out.span()
 }
 
-fn m31_columns(columns: @Array<Array<u32>>) -> Span<Span<M31>> {
-    let mut out: Array<Span<M31>> = array![];
+/// Queried values as the verifier takes them: M31 integers held as felt252 (canonical: `m`
+/// reduces).
+fn m31_columns(columns: @Array<Array<u32>>) -> Span<Span<felt252>> {
+    let mut out: Array<Span<felt252>> = array![];
     for column in columns.span() {
-        let mut col: Array<M31> = array![];
+        let mut col: Array<felt252> = array![];
         for v in column.span() {
-            col.append(m(*v));
+            col.append(m(*v).inner.into());
         };
         out.append(col.span());
     };
@@ -144,9 +139,10 @@ fn run_pcs(mutate: u32) -> Result<(), PcsVerificationError> {
         }
         if t == 1 && mutate == 2 {
             let first_column = *queried_values[0];
-            let mut col: Array<M31> = array![*first_column[0] + m(1)];
+            let bumped = m(1) + M31 { inner: (*first_column[0]).try_into().unwrap() };
+            let mut col: Array<felt252> = array![bumped.inner.into()];
             col.append_span(first_column.slice(1, first_column.len() - 1));
-            let mut changed: Array<Span<M31>> = array![col.span()];
+            let mut changed: Array<Span<felt252>> = array![col.span()];
             changed.append_span(queried_values.slice(1, queried_values.len() - 1));
             queried_values = changed.span();
         }
