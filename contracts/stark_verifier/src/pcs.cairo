@@ -51,8 +51,9 @@ struct ColumnSample {
 
 /// A batch's column: its queried values and alpha_j's coordinates packed two per felt252,
 /// (alpha_0 + alpha_1 2^128, alpha_2 + alpha_3 2^128): a query's term is two products, and
-/// each half's low sum stays below 2^128 (a product is below P^2 < 2^62, for any column
-/// count below 2^66), so the halves are split apart once per batch.
+/// each half's low sum stays below 2^128 (a coordinate is below 2^66, canonical or one
+/// unreduced product, so a term is below 2^97, for any column count below 2^31), so the
+/// halves are split apart once per batch.
 type PackedColumn = (Span<felt252>, felt252, felt252);
 
 /// 2^128, the offset of the high coordinate in a packed coefficient.
@@ -113,8 +114,13 @@ fn reduce_to_felt(value: felt252) -> felt252 {
     crate::fields::bounded::u128_mod_p_felt(as_u128)
 }
 
-/// lhs * rhs over QM31 on canonical felt252 coordinates (`qm31::mul_unreduced`'s formula),
-/// reduced to canonical felt252 coordinates.
+/// A multiple of P above 2^100: added to a signed sum of at most 5 products below 2^97 (an
+/// unreduced coordinate below 2^66 times a canonical one), it makes the sum non-negative.
+const WIDE_OFFSET: felt252 = 0x1fffffffc00000000000000000;
+
+/// lhs * rhs over QM31 (`qm31::mul_unreduced`'s formula), lhs's coordinates non-negative and
+/// below 2^66 (canonical, or one unreduced product: `mul_coords_unreduced`), rhs canonical:
+/// canonical felt252 coordinates (each sum is below 2^103 before its reduction).
 #[inline(never)]
 fn mul_coords(
     lhs: (felt252, felt252, felt252, felt252), rhs: (felt252, felt252, felt252, felt252),
@@ -124,10 +130,28 @@ fn mul_coords(
     let r = x2 * y2 - x3 * y3;
     let s = x2 * y3 + x3 * y2;
     (
-        reduce_to_felt(x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED),
-        reduce_to_felt(x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED),
-        reduce_to_felt(x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED),
+        reduce_to_felt(x0 * y0 - x1 * y1 + 2 * r - s + WIDE_OFFSET),
+        reduce_to_felt(x0 * y1 + x1 * y0 + r + 2 * s + WIDE_OFFSET),
+        reduce_to_felt(x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + WIDE_OFFSET),
         reduce_to_felt(x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0),
+    )
+}
+
+/// lhs * rhs over QM31 on canonical felt252 coordinates, not reduced: non-negative
+/// coordinates below 2^66 congruent to the product's (`qm31::mul_unreduced`).
+#[inline(never)]
+fn mul_coords_unreduced(
+    lhs: (felt252, felt252, felt252, felt252), rhs: (felt252, felt252, felt252, felt252),
+) -> (felt252, felt252, felt252, felt252) {
+    let (x0, x1, x2, x3) = lhs;
+    let (y0, y1, y2, y3) = rhs;
+    let r = x2 * y2 - x3 * y3;
+    let s = x2 * y3 + x3 * y2;
+    (
+        x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED,
+        x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED,
+        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED,
+        x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0,
     )
 }
 
@@ -245,7 +269,9 @@ pub struct ColumnGroup {
 }
 
 /// P as a felt252.
-const P_FELT: felt252 = 0x7fffffff;
+/// A multiple of P above 2^66: `CONJ_OFFSET - x` is non-negative for a coefficient
+/// coordinate x below 2^66 and congruent to -x.
+const CONJ_OFFSET: felt252 = 0x7fffffff000000000;
 const TWO_POW_31: felt252 = 0x80000000;
 
 /// A circle point over QM31 as one felt252: its 8 canonical coordinates in base 2^31 (248
@@ -303,6 +329,8 @@ fn sample_batches(
     // The next power of random_coeff as canonical felt252 coordinates (it is only ever a
     // felt252 factor here: no u32 conversions per column).
     let mut power: (felt252, felt252, felt252, felt252) = (1, 0, 0, 0);
+    // Whether `power`'s coordinates are canonical (else below 2^66, see the main pass).
+    let mut canonical = true;
     let coeff = qm31_coords(random_coeff);
     // sum alpha v_a and sum alpha v_b, two coordinates per felt252 (see `fold_packed`).
     let mut sum_va_lo: felt252 = 0;
@@ -326,13 +354,14 @@ fn sample_batches(
                 let value = *column_values[0];
                 // alpha = (x0 + x1 i) + (x2 + x3 i) u times the CM31 number p + q i is
                 // (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u + (x2 q + x3 p) i u; with
-                // lo = x0 + x1 2^128 and lo' = (P - x1) + x0 2^128, lo p + lo' q holds the
-                // first two coordinates (plus P q, a multiple of P) in its two halves.
+                // lo = x0 + x1 2^128 and lo' = (C - x1) + x0 2^128 (C = CONJ_OFFSET, a
+                // multiple of P above any x1), lo p + lo' q holds the first two coordinates
+                // (plus C q, a multiple of P) in its two halves.
                 let (x0, x1, x2, x3) = power;
                 let lo = x0 + x1 * TWO_POW_128;
                 let hi = x2 + x3 * TWO_POW_128;
-                let lo_conj = P_FELT - x1 + x0 * TWO_POW_128;
-                let hi_conj = P_FELT - x3 + x2 * TWO_POW_128;
+                let lo_conj = CONJ_OFFSET - x1 + x0 * TWO_POW_128;
+                let hi_conj = CONJ_OFFSET - x3 + x2 * TWO_POW_128;
                 let p: felt252 = value.a.a.inner.into();
                 let q: felt252 = value.a.b.inner.into();
                 sum_va_lo += lo * p + lo_conj * q;
@@ -342,7 +371,15 @@ fn sample_batches(
                 sum_vb_lo += lo * p + lo_conj * q;
                 sum_vb_hi += hi * p + hi_conj * q;
                 main_columns.append((column_queried, lo, hi));
-                power = mul_coords(power, coeff);
+                // Every other power is left unreduced (coordinates below 2^66): a column's
+                // coefficient only needs to be congruent to alpha^j and small enough for the
+                // packed sums, and four reductions cost 16 range checks.
+                power = if canonical {
+                    mul_coords_unreduced(power, coeff)
+                } else {
+                    mul_coords(power, coeff)
+                };
+                canonical = !canonical;
             } else {
                 // The column's index in its group: its log size is needed here only.
                 let index = group.points.len() - points.len() - 1;
@@ -358,6 +395,7 @@ fn sample_batches(
                     random_coeff,
                 );
                 power = qm31_coords(qm31_power);
+                canonical = true;
             }
         };
     };

@@ -298,20 +298,43 @@ impl ReaderImpl of ReaderTrait {
         out
     }
     /// `n_cols` lists of M31s in one pass, each a count then that many values: views of the
-    /// stream (its values are canonical), no copy; a tree's queried values.
+    /// stream (its values are canonical), no copy; a tree's queried values. Every column of a
+    /// tree usually holds the same count (one value per query), so once a column has passed
+    /// the checks, the following columns with the same count word are taken without them:
+    /// how many such columns fit before the stream's end and its first non-canonical value is
+    /// worked out once per run. The checks, their order and their reasons are those of the
+    /// general path, which any other count takes.
     fn m31_columns(ref self: Reader, n_cols: u32) -> Array<Span<felt252>> {
         let mut out: Array<Span<felt252>> = array![];
         let mut m31s = self.m31s;
         let bad_tail = self.bad_tail;
         let mut error = 0;
+        // The run: its count word (P: no run, no count word equals it), its count, and how
+        // many more columns of it fit.
+        let mut run_word: felt252 = P_FELT;
+        let mut run_n: u32 = 0;
+        let mut run_left: u32 = 0;
         while out.len() != n_cols {
-            let n = match m31s.pop_front() {
-                Option::Some(v) => word_u32(*v),
+            if run_left != 0 {
+                let saved = m31s;
+                if let Option::Some(word) = m31s.pop_front() {
+                    if *word == run_word {
+                        out.append(m31s.slice(0, run_n));
+                        m31s = m31s.slice(run_n, m31s.len() - run_n);
+                        run_left -= 1;
+                        continue;
+                    }
+                }
+                m31s = saved;
+            }
+            let word = match m31s.pop_front() {
+                Option::Some(v) => *v,
                 Option::None => {
                     error = 'proof: truncated';
                     break;
                 },
             };
+            let n = word_u32(word);
             if n > MAX_COUNT {
                 error = 'proof: count out of range';
                 break;
@@ -327,6 +350,15 @@ impl ReaderImpl of ReaderTrait {
             }
             out.append(m31s.slice(0, n));
             m31s = m31s.slice(n, len - n);
+            // The next columns of this count: each needs n + 1 words, all before the tail.
+            let rest = len - n;
+            run_word = word;
+            run_n = n;
+            run_left = if rest > bad_tail {
+                (rest - bad_tail) / (n + 1)
+            } else {
+                0
+            };
         };
         self.m31s = m31s;
         if error != 0 {

@@ -397,15 +397,45 @@ fn non_canonical_values_are_refused_where_read() {
     // Value 0 is the log_n_rows count, value 1 the claimed sum's first coordinate.
     assert(refusal(p, 0) == 'proof: count out of range', 'count');
     assert(refusal(p, 1) == 'proof: M31 not canonical', 'claimed sum');
-    // Behind the last queried value: the FRI layers' witnesses and the last layer, each a
-    // count and 4 values per QM31, and the inner layer count.
-    let mut after_queried = 1 + 4 * parsed.fri_first_layer.fri_witness.len() + 1;
+    // Behind the last queried value: each FRI layer's witness (a count and 4 values per
+    // QM31) and the count of its hash witness (the hashes are in the felt stream), the inner
+    // layer count, and the last layer (a count and 4 values per QM31).
+    let mut after_queried = 1 + 4 * parsed.fri_first_layer.fri_witness.len() + 1 + 1;
     for layer in parsed.fri_inner_layers {
-        after_queried += 1 + 4 * (*layer.fri_witness).len();
+        after_queried += 1 + 4 * (*layer.fri_witness).len() + 1;
     };
     after_queried += 1 + 4 * parsed.fri_last_layer_poly.len();
     assert(refusal(p, n_m31 - 1 - after_queried) == 'proof: M31 not canonical', 'queried');
     assert(refusal(p, n_m31 - 1) == 'proof: M31 not canonical', 'last layer');
+    // Inside the widest tree's queried columns, where the reader takes the columns after the
+    // first without re-checking each (`m31_columns`): its first value, a value and the count
+    // word of its middle column and the value before it are each still refused.
+    let mut queried_words = 0;
+    let mut widest = 0;
+    let mut widest_start = 0;
+    let mut t = 0;
+    for tree in parsed.queried_values {
+        if (*tree).len() > (*parsed.queried_values[widest]).len() {
+            widest = t;
+            widest_start = queried_words;
+        }
+        queried_words += 1;
+        for column in *tree {
+            queried_words += 1 + (*column).len();
+        };
+        t += 1;
+    };
+    let tree = *parsed.queried_values[widest];
+    let n = (*tree[0]).len();
+    let middle = tree.len() / 2;
+    assert(middle >= 2, 'a tree of several columns');
+    // The tree's column count, then column c's count word at 1 + c (n + 1).
+    let tree_start = n_m31 - after_queried - queried_words + widest_start;
+    let middle_count = tree_start + 1 + middle * (n + 1);
+    assert(refusal(p, tree_start + 2) == 'proof: M31 not canonical', 'first queried');
+    assert(refusal(p, middle_count + 1) == 'proof: M31 not canonical', 'middle queried');
+    assert(refusal(p, middle_count) == 'proof: count out of range', 'middle count');
+    assert(refusal(p, middle_count - 1) == 'proof: M31 not canonical', 'before middle');
 }
 
 /// Every input slot must be `balances[owner]` of its contract: a changed owner, a missing or
