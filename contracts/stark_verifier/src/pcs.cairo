@@ -295,6 +295,13 @@ fn split_packed(value: felt252) -> (felt252, felt252) {
     (value.low.into(), value.high.into())
 }
 
+/// The one value of a one-value column: popped, not indexed (an index costs a range check).
+#[inline(always)]
+fn only(column: Span<QM31>) -> QM31 {
+    let mut column = column;
+    *column.pop_front().unwrap()
+}
+
 /// stwo's `build_samples_with_randomness_and_periodicity` + grouping by point, over the
 /// groups' columns in order: powers of `random_coeff` in sample order; a column sampled at
 /// exactly two points [previous, p] gets an extra first sample at p + g^(2^log_size), g the
@@ -350,8 +357,13 @@ fn sample_batches(
             let column_values = *values.pop_front().unwrap();
             let column_queried = *queried.pop_front().unwrap();
             assert(column_queried.len() == n_queries, 'pcs: values per query');
-            if column_points.len() == 1 && point_key(*column_points[0]) == main_key {
-                let value = *column_values[0];
+            // Popped, not indexed: an index costs a range check, a pop none.
+            let mut first_point = column_points;
+            let at_main = column_points.len() == 1
+                && point_key(*first_point.pop_front().unwrap()) == main_key;
+            if at_main {
+                let mut first_value = column_values;
+                let value = *first_value.pop_front().unwrap();
                 // alpha = (x0 + x1 i) + (x2 + x3 i) u times the CM31 number p + q i is
                 // (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u + (x2 q + x3 p) i u; with
                 // lo = x0 + x1 2^128 and lo' = (C - x1) + x0 2^128 (C = CONJ_OFFSET, a
@@ -1044,10 +1056,10 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                     break;
                 }
                 if v0.len() == 1 && v1.len() == 1 && v2.len() == 1 && v3.len() == 1 {
-                    all_sampled.append(*v0[0]);
-                    all_sampled.append(*v1[0]);
-                    all_sampled.append(*v2[0]);
-                    all_sampled.append(*v3[0]);
+                    all_sampled.append(only(v0));
+                    all_sampled.append(only(v1));
+                    all_sampled.append(only(v2));
+                    all_sampled.append(only(v3));
                 } else {
                     all_sampled.append_span(v0);
                     all_sampled.append_span(v1);
@@ -1067,7 +1079,7 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                 }
                 // Most columns hold one value: appended directly, cheaper than append_span.
                 if n_values == 1 {
-                    all_sampled.append(*column_values[0]);
+                    all_sampled.append(only(column_values));
                 } else {
                     all_sampled.append_span(column_values);
                 }

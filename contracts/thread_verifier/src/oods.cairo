@@ -32,6 +32,13 @@ pub fn canonic_coset_vanishing(log_size: u32, point: CirclePoint<QM31>) -> QM31 
     x
 }
 
+/// The one value of a one-value column: popped, not indexed (an index costs a range check).
+#[inline(always)]
+fn only(column: Span<QM31>) -> QM31 {
+    let mut column = column;
+    *column.pop_front().unwrap()
+}
+
 /// The mask values in proof order (tree, column, value): what the programs' `SAMPLE i` reads.
 /// Most columns hold one value: appended directly, cheaper than an `append_span` call.
 pub fn flatten_mask(mask: Span<Span<Span<QM31>>>) -> Span<QM31> {
@@ -43,10 +50,10 @@ pub fn flatten_mask(mask: Span<Span<Span<QM31>>>) -> Span<QM31> {
         while let Option::Some(block) = columns.multi_pop_front::<4>() {
             let [c0, c1, c2, c3] = (*block).unbox();
             if c0.len() == 1 && c1.len() == 1 && c2.len() == 1 && c3.len() == 1 {
-                values.append(*c0[0]);
-                values.append(*c1[0]);
-                values.append(*c2[0]);
-                values.append(*c3[0]);
+                values.append(only(c0));
+                values.append(only(c1));
+                values.append(only(c2));
+                values.append(only(c3));
             } else {
                 values.append_span(c0);
                 values.append_span(c1);
@@ -57,7 +64,7 @@ pub fn flatten_mask(mask: Span<Span<Span<QM31>>>) -> Span<QM31> {
         while let Option::Some(column) = columns.pop_front() {
             let column = *column;
             if column.len() == 1 {
-                values.append(*column[0]);
+                values.append(only(column));
             } else {
                 values.append_span(column);
             }
