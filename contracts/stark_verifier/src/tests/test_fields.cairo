@@ -99,3 +99,43 @@ fn qm31_zero_has_no_inverse() {
 fn reduce_felt_rejects_values_above_2_pow_128() {
     let _: M31 = M31Trait::reduce_felt(0x100000000000000000000000000000000);
 }
+
+/// The bounded-integer reductions and word splits (`fields::bounded`) at their edges, against
+/// the corelib's u128/u64 divisions.
+#[test]
+fn bounded_reductions_match_division() {
+    let max_u128: u128 = 0xffffffffffffffffffffffffffffffff;
+    let samples: Array<u128> = array![
+        0, 1, 0x7ffffffe, 0x7fffffff, 0x80000000, 0xfffffffe, 0x3fffffff00000001,
+        0x3fffffff00000000, 0xffffffffffffffff, 0x123456789abcdef0123456789abcdef, max_u128 - 1,
+        max_u128,
+    ];
+    for x in samples.span() {
+        let x = *x;
+        let (_, r) = DivRem::div_rem(x, 0x7fffffff_u128.try_into().unwrap());
+        let r32: u32 = r.try_into().unwrap();
+        assert(crate::fields::bounded::u128_mod_p(x) == r32, 'u128 mod P');
+        assert(crate::fields::bounded::u128_mod_p_felt(x) == r.into(), 'u128 mod P felt');
+        let (w0, w1, w2, w3) = crate::fields::bounded::u128_words(x);
+        let rebuilt: u256 = w0.into()
+            + w1.into() * 0x100000000
+            + w2.into() * 0x10000000000000000
+            + w3.into() * 0x1000000000000000000000000;
+        assert(rebuilt == x.into(), 'u128 words');
+        let below_96 = x / 0x100000000;
+        match crate::fields::bounded::u96_words(below_96) {
+            Option::Some((a, b, c)) => {
+                let rebuilt: u256 = a.into() + b.into() * 0x100000000 + c.into() * 0x10000000000000000;
+                assert(rebuilt == below_96.into(), 'u96 words');
+            },
+            Option::None => { assert(false, 'u96 words refused'); },
+        }
+        if x > 0xffffffffffffffffffffffff {
+            assert(crate::fields::bounded::u96_words(x).is_none(), 'above 2^96 refused');
+        }
+        let low: u64 = (x % 0x10000000000000000).try_into().unwrap();
+        let (_, r) = DivRem::div_rem(low, 0x7fffffff_u64.try_into().unwrap());
+        let r32: u32 = r.try_into().unwrap();
+        assert(crate::fields::bounded::u64_mod_p(low) == r32, 'u64 mod P');
+    };
+}
