@@ -5,10 +5,12 @@
 //! roles (`signed_transfer`, `chain_step`, `digest_sponge`, `key_sponge`, `tx_list`),
 //! `poseidon2` and the 8-bit `range_table`. Generated here, never typed by hand:
 //! - the roles and the range table as constraint programs (the `cairo::op` format, from stwo's
-//!   `ExprEvaluator`, run by the thread verifier's `oods::accumulate_component`), stored as
-//!   constant `[felt252; N]` arrays packing [`WORDS_PER_FELT`] words per felt (word `j` at bits
-//!   `32 j`, [`pack_words`]) and unpacked at evaluation time by `signed_air::packed` (a constant
-//!   costs one CASM felt however wide, so this is ~7x less class size than one word per felt);
+//!   `ExprEvaluator`, run by the thread verifier's `oods::accumulate_component`): the large
+//!   ones as constant `[felt252; N]` arrays packing [`WORDS_PER_FELT`] words per felt (word `j`
+//!   at bits `32 j`, [`pack_words`]) unpacked at evaluation time by `signed_air::packed` (a
+//!   constant costs one CASM felt however wide, so this is ~7x less class size than one word
+//!   per felt), the small ones (up to [`MAX_UNPACKED_PROGRAM_WORDS`]) as `[u32; N]`, which
+//!   costs class size but no unpacking (~3 range checks a word at every verification);
 //! - for Poseidon2, not a program: its 285 constraints expanded into ~780 derived coefficients
 //!   would not fit a class. `signed_air::poseidon2` (hand-written) evaluates them with loops over
 //!   the rounds, reading the tables generated here from `zkthread_prover::poseidon2::constants`
@@ -220,6 +222,78 @@ pub fn pack_words(code: &[u32]) -> Vec<String> {
             format!("0x{hex}")
         })
         .collect()
+}
+
+/// Programs of at most this many words are stored one word per `u32` constant instead of
+/// packed. Unpacking costs ~3 range checks per word at every verification (a range check weighs
+/// 16 steps in Starknet's price) and a stored word costs one CASM felt of the class: the small
+/// programs (`chain_step`, `digest_sponge`, `tx_list`, `range_table`: ~1,950 words, ~6,000
+/// range checks per proof) fit the class limit unpacked, the two large ones do not.
+pub const MAX_UNPACKED_PROGRAM_WORDS: usize = 1_000;
+
+/// Component `c`'s `accumulate_*` function and its program constant: plain `u32` words up to
+/// [`MAX_UNPACKED_PROGRAM_WORDS`], else packed ([`pack_words`]).
+fn render_program(out: &mut String, c: &SymbolicComponent, code: &[u32]) {
+    let upper = c.name.to_uppercase();
+    let unpacked = code.len() <= MAX_UNPACKED_PROGRAM_WORDS;
+    let program = if unpacked {
+        format!("{upper}_PROGRAM.span()")
+    } else {
+        format!("unpack_words({upper}_PROGRAM.span(), {upper}_PROGRAM_WORDS)")
+    };
+    let _ = writeln!(
+        out,
+        "/// Folds the {n} undivided constraints of component `{name}` into `acc` (its program, run by
+/// `accumulate_component` with a unit denominator).
+pub fn accumulate_{name}(
+    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+) -> QM31 {{
+    let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    accumulate_component(
+        acc,
+        random_coeff,
+        one,
+        {program},
+        values,
+        relations(params),
+        *params.{name}_claimed_sum,
+        *params.{name}_log_size,
+    )
+}}
+",
+        n = c.constraints.len(),
+        name = c.name,
+    );
+    if unpacked {
+        let _ = writeln!(
+            out,
+            "/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format),
+/// one word per constant (`MAX_UNPACKED_PROGRAM_WORDS` in the generator).
+const {upper}_PROGRAM: [u32; {len}] = [",
+            n = c.constraints.len(),
+            ni = c.intermediates.len(),
+            name = c.name,
+            len = code.len(),
+        );
+        words(out, code);
+    } else {
+        let packed = pack_words(code);
+        let _ = writeln!(
+            out,
+            "/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format),
+/// packed {per} words per felt (word `j` at bits `32 j`; `crate::packed::unpack_words`).
+const {upper}_PROGRAM_WORDS: u32 = {len};
+const {upper}_PROGRAM: [felt252; {nf}] = [",
+            n = c.constraints.len(),
+            ni = c.intermediates.len(),
+            name = c.name,
+            len = code.len(),
+            per = WORDS_PER_FELT,
+            nf = packed.len(),
+        );
+        felts(out, &packed);
+    }
+    out.push_str("];\n\n");
 }
 
 /// One felt per line (up to 58 hex digits: two would pass 100 columns).
@@ -473,41 +547,7 @@ pub fn accumulate_{name}(
             continue;
         }
         let code = component_program(c, &index, &starts)?;
-        let packed = pack_words(&code);
-        let upper = c.name.to_uppercase();
-        let _ = writeln!(
-            out,
-            "/// Folds the {n} undivided constraints of component `{name}` into `acc` (its program, run by
-/// `accumulate_component` with a unit denominator).
-pub fn accumulate_{name}(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
-) -> QM31 {{
-    let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
-    accumulate_component(
-        acc,
-        random_coeff,
-        one,
-        unpack_words({upper}_PROGRAM.span(), {upper}_PROGRAM_WORDS),
-        values,
-        relations(params),
-        *params.{name}_claimed_sum,
-        *params.{name}_log_size,
-    )
-}}
-
-/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format),
-/// packed {per} words per felt (word `j` at bits `32 j`; `crate::packed::unpack_words`).
-const {upper}_PROGRAM_WORDS: u32 = {len};
-const {upper}_PROGRAM: [felt252; {nf}] = [",
-            n = c.constraints.len(),
-            ni = c.intermediates.len(),
-            name = c.name,
-            len = code.len(),
-            per = WORDS_PER_FELT,
-            nf = packed.len(),
-        );
-        felts(&mut out, &packed);
-        out.push_str("];\n\n");
+        render_program(&mut out, c, &code);
     }
     Ok(out)
 }
