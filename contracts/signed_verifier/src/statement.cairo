@@ -153,9 +153,11 @@ pub fn unpack_key_slot(value: felt252) -> Option<KeySlot> {
         return Option::None;
     }
     let (top, key_bits) = u128_safe_divmod(wide.low, TWO_POW_124);
-    // nonce = bits 124.. = top (4 bits) + high * 16 (< 2^31 + 16).
-    let nonce: u128 = top + wide.high * 16;
-    if nonce >= P.into() {
+    // nonce = bits 124.. = top (4 bits) + high * 16 (< 2^31 + 16), as a felt: no u128
+    // multiplication (its overflow check costs range checks).
+    let nonce: felt252 = top.into() + wide.high.into() * 16;
+    let nonce: u32 = nonce.try_into().unwrap();
+    if nonce >= P {
         return Option::None;
     }
     let (rest, w0) = u128_safe_divmod(key_bits, TWO_POW_31);
@@ -173,7 +175,7 @@ pub fn unpack_key_slot(value: felt252) -> Option<KeySlot> {
                 w2.try_into().unwrap(),
                 w3.try_into().unwrap(),
             ),
-            nonce: nonce.try_into().unwrap(),
+            nonce,
         },
     )
 }
@@ -194,14 +196,8 @@ pub fn thread_key_key(owner: felt252) -> felt252 {
         .into()
 }
 
-#[derive(Drop, Copy)]
-struct Entry {
-    contract: felt252,
-    key: felt252,
-    value: felt252,
-}
-
-fn read_list(ref felts: Span<felt252>) -> Result<Array<Entry>, felt252> {
+/// A list's `n` and its `3 n` felts `(contract, key, value)*`, taken off the front of `felts`.
+fn read_list(ref felts: Span<felt252>) -> Result<(u32, Span<felt252>), felt252> {
     let n: u32 = match felts.pop_front() {
         Option::Some(n) => match (*n).try_into() {
             Option::Some(n) => n,
@@ -212,39 +208,42 @@ fn read_list(ref felts: Span<felt252>) -> Result<Array<Entry>, felt252> {
     if n > felts.len() || n * 3 > felts.len() {
         return Result::Err('statement: truncated');
     }
-    let mut out: Array<Entry> = array![];
-    let mut i = 0;
-    while i != n {
-        let contract = *felts.pop_front().unwrap();
-        let key = *felts.pop_front().unwrap();
-        let value = *felts.pop_front().unwrap();
-        out.append(Entry { contract, key, value });
-        i += 1;
+    let size = n * 3;
+    let list = felts.slice(0, size);
+    felts = felts.slice(size, felts.len() - size);
+    Result::Ok((n, list))
+}
+
+/// Whether the `(contract, key, value)*` list is strictly ascending by (contract, key) as
+/// integers. Contracts compare as felts first (equal within a run, free); each key becomes a
+/// u256 once and is the next comparison's left side.
+fn ascending(mut list: Span<felt252>) -> bool {
+    let (mut previous_contract, mut previous_key) = match list.pop_front() {
+        Option::Some(contract) => {
+            let key: u256 = (*list.pop_front().unwrap()).into();
+            let _ = list.pop_front();
+            (*contract, key)
+        },
+        Option::None => { return true; },
     };
-    Result::Ok(out)
-}
-
-/// `(a.contract, a.key) < (b.contract, b.key)` as integers.
-fn less(a: @Entry, b: @Entry) -> bool {
-    let ac: u256 = (*a.contract).into();
-    let bc: u256 = (*b.contract).into();
-    if ac != bc {
-        return ac < bc;
-    }
-    let ak: u256 = (*a.key).into();
-    let bk: u256 = (*b.key).into();
-    ak < bk
-}
-
-fn ascending(list: Span<Entry>) -> bool {
     let mut ok = true;
-    let mut i = 1;
-    while i < list.len() {
-        if !less(list[i - 1], list[i]) {
+    while let Option::Some(contract) = list.pop_front() {
+        let contract = *contract;
+        let key: u256 = (*list.pop_front().unwrap()).into();
+        let _ = list.pop_front();
+        let in_order = if contract == previous_contract {
+            previous_key < key
+        } else {
+            let before: u256 = previous_contract.into();
+            let after: u256 = contract.into();
+            before < after
+        };
+        if !in_order {
             ok = false;
             break;
         }
-        i += 1;
+        previous_contract = contract;
+        previous_key = key;
     };
     ok
 }
@@ -277,40 +276,46 @@ pub fn bound_slots(
     let registry = *public_input[3];
     let thread_id = *public_input[4];
     let mut felts = public_input.slice(HEADER_LEN, public_input.len() - HEADER_LEN);
-    let inputs = read_list(ref felts)?;
-    let outputs = read_list(ref felts)?;
+    let (n_inputs, mut inputs) = read_list(ref felts)?;
+    let (_, outputs) = read_list(ref felts)?;
     if felts.len() != 0 {
         return Result::Err('statement: trailing felts');
     }
-    if inputs.len() == 0 {
+    if n_inputs == 0 {
         return Result::Err('statement: no inputs');
     }
-    if !ascending(inputs.span()) || !ascending(outputs.span()) {
+    if !ascending(inputs) || !ascending(outputs) {
         return Result::Err('statement: unsorted list');
     }
-    if owners.len() != inputs.len() {
+    if owners.len() != n_inputs {
         return Result::Err('statement: owner count');
     }
-    // Inputs: kind, domain, account and value of each.
-    let mut kinds: Array<bool> = array![];
-    let mut befores: Array<SlotState> = array![];
-    let mut domains: Array<Hash4> = array![];
-    let mut accounts: Array<Hash4> = array![];
+    // One walk over the inputs binds each and takes its output along: both lists ascend, so
+    // an input's output, if any, is the first output not yet taken. An input's error is
+    // returned at once; an output's error only after every input bound (the Rust order), and
+    // it stops the outputs from being taken, so an untaken output is one no input reads.
+    let mut owners = owners;
+    let mut rest = outputs;
+    let mut slots: Array<BoundSlot> = array![];
     let mut error: felt252 = 0;
+    let mut output_error: felt252 = 0;
     let mut domain: Hash4 = (0, 0, 0, 0);
-    let mut i = 0;
-    while i != inputs.len() {
-        let entry = *inputs[i];
-        let owner = *owners[i];
-        let is_key = if entry.key == balance_key(owner) {
+    let mut run_contract: felt252 = 0;
+    let mut first = true;
+    while let Option::Some(contract) = inputs.pop_front() {
+        let contract = *contract;
+        let key = *inputs.pop_front().unwrap();
+        let value = *inputs.pop_front().unwrap();
+        let owner = *owners.pop_front().unwrap();
+        let is_key = if key == balance_key(owner) {
             false
-        } else if entry.key == thread_key_key(owner) {
+        } else if key == thread_key_key(owner) {
             true
         } else {
             error = 'statement: unbound slot';
             break;
         };
-        let before = match parse(is_key, entry.value) {
+        let before = match parse(is_key, value) {
             Option::Some(state) => state,
             Option::None => {
                 error = 'statement: bad value';
@@ -318,59 +323,39 @@ pub fn bound_slots(
             },
         };
         // The list is sorted by contract: one domain per run of equal contracts.
-        if i == 0 || (*inputs[i - 1]).contract != entry.contract {
-            domain = transfer_domain(chain_id, registry, thread_id, entry.contract);
+        if first || contract != run_contract {
+            domain = transfer_domain(chain_id, registry, thread_id, contract);
+            run_contract = contract;
+            first = false;
         }
-        kinds.append(is_key);
-        befores.append(before);
-        domains.append(domain);
-        accounts.append(account_id(owner));
-        i += 1;
-    };
-    if error != 0 {
-        return Result::Err(error);
-    }
-    // Outputs: both lists ascend, so one walk finds each output's input (or its absence).
-    let mut written_at: Array<u32> = array![];
-    let mut written: Array<SlotState> = array![];
-    let mut j = 0;
-    for entry in outputs.span() {
-        while j != inputs.len() && less(inputs[j], entry) {
-            j += 1;
-        };
-        if j == inputs.len() || (*inputs[j]).contract != *entry.contract
-            || (*inputs[j]).key != *entry.key {
-            error = 'statement: output not read';
-            break;
-        }
-        match parse(*kinds[j], *entry.value) {
-            Option::Some(state) => {
-                written_at.append(j);
-                written.append(state);
-            },
-            Option::None => {
-                error = 'statement: bad value';
-                break;
-            },
-        };
-        j += 1;
-    };
-    if error != 0 {
-        return Result::Err(error);
-    }
-    let mut slots: Array<BoundSlot> = array![];
-    let mut w = 0;
-    let mut i = 0;
-    while i != inputs.len() {
-        let before = *befores[i];
         let mut after = before;
-        if w != written_at.len() && *written_at[w] == i {
-            after = *written[w];
-            w += 1;
+        if output_error == 0 {
+            let mut next = rest;
+            if let Option::Some(output_contract) = next.pop_front() {
+                let output_key = *next.pop_front().unwrap();
+                let output_value = *next.pop_front().unwrap();
+                if *output_contract == contract && output_key == key {
+                    match parse(is_key, output_value) {
+                        Option::Some(state) => {
+                            after = state;
+                            rest = next;
+                        },
+                        Option::None => { output_error = 'statement: bad value'; },
+                    }
+                }
+            }
         }
-        slots.append(BoundSlot { domain: *domains[i], account: *accounts[i], before, after });
-        i += 1;
+        slots.append(BoundSlot { domain, account: account_id(owner), before, after });
     };
+    if error != 0 {
+        return Result::Err(error);
+    }
+    if output_error != 0 {
+        return Result::Err(output_error);
+    }
+    if rest.len() != 0 {
+        return Result::Err('statement: output not read');
+    }
     Result::Ok(slots)
 }
 
