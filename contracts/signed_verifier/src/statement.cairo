@@ -77,23 +77,36 @@ pub struct BoundSlot {
 pub fn with_context(
     registry_public_input: Span<felt252>, chain_id: felt252, registry: felt252,
 ) -> Span<felt252> {
+    let mut rest = registry_public_input;
     let mut out: Array<felt252> = array![];
-    let mut i = 0;
-    let n = registry_public_input.len();
-    while i != n {
-        if i == 2 {
-            out.append(chain_id);
-            out.append(registry);
-        }
-        out.append(*registry_public_input[i]);
-        i += 1;
-    };
-    if n < 3 {
-        // Too short to parse anyway; keep the context in place for a uniform shape.
-        out.append(chain_id);
-        out.append(registry);
+    // A public input too short to parse still gets the context after what it has.
+    if let Option::Some(os_version) = rest.pop_front() {
+        out.append(*os_version);
     }
+    if let Option::Some(program_hash) = rest.pop_front() {
+        out.append(*program_hash);
+    }
+    out.append(chain_id);
+    out.append(registry);
+    append_felts(ref out, rest);
     out.span()
+}
+
+/// Appends `felts` to `out`, 8 per loop iteration: a loop iteration costs a range check (and
+/// an indexed read another), one `multi_pop_front` one more for all 8.
+fn append_felts(ref out: Array<felt252>, mut felts: Span<felt252>) {
+    while let Option::Some(block) = felts.multi_pop_front::<8>() {
+        let [f0, f1, f2, f3, f4, f5, f6, f7] = (*block).unbox();
+        out.append(f0);
+        out.append(f1);
+        out.append(f2);
+        out.append(f3);
+        out.append(f4);
+        out.append(f5);
+        out.append(f6);
+        out.append(f7);
+    };
+    out.append_span(felts);
 }
 
 /// The four 31-bit words of `h` from the least significant (bits 0..124), each reduced mod

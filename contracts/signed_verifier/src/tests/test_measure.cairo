@@ -1,5 +1,6 @@
-//! Per-slot cost of the signed statement: `measure_statement_*` binds and sums a statement of
-//! 2n written slots (n owners, a balance and a key slot each), `measure_statement_setup_*`
+//! Per-slot cost of the signed statement: `measure_statement_*` adds the context to the
+//! registry's public input, binds and sums a statement of 2n written slots (n owners, a balance
+//! and a key slot each), `measure_statement_setup_*`
 //! builds the same statement and reference without the measured calls. Run with `--profile
 //! --filter measure_statement` and take per slot = ((run_2n - setup_2n) - (run_n - setup_n))
 //! / 2n.
@@ -8,7 +9,7 @@ use stark_verifier::fields::{M31, QM31, QM31Trait};
 use thread_verifier::lookup::LookupElementsTrait;
 use crate::statement::{
     BoundSlot, HEADER_LEN, KeySlot, SlotState, account_id, balance_key, bound_slots,
-    boundary_sum, pack_key_slot, state_values, thread_key_key, transfer_domain,
+    boundary_sum, pack_key_slot, state_values, thread_key_key, transfer_domain, with_context,
 };
 use super::statement_vectors::{public_input, state_relation};
 
@@ -107,6 +108,9 @@ fn run(n_owners: u32, measure: bool) {
         pi.append(*s.key);
         pi.append(encode(*s.after));
     };
+    // What the registry passes: without the chain id and registry.
+    let mut registry_pi: Array<felt252> = array![*header[0], *header[1]];
+    registry_pi.append_span(pi.span().slice(4, pi.len() - 4));
     // The definition: one combine and one inverse per denominator.
     let state = state_relation();
     let mut reference = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
@@ -117,12 +121,15 @@ fn run(n_owners: u32, measure: bool) {
             - state.combine(qm31s(state_values(s.domain, s.account, s.before))).inverse();
     };
     if measure {
-        let bound = bound_slots(pi.span(), owners.span()).unwrap();
+        let signed = with_context(registry_pi.span(), chain_id, registry);
+        assert!(signed == pi.span(), "with_context");
+        let bound = bound_slots(signed, owners.span()).unwrap();
         assert!(bound == expected, "bound slots");
         let sum = boundary_sum(bound.span(), @state).unwrap();
         assert_eq!(sum, reference);
     } else {
         // The same comparisons, against the expected values themselves.
+        assert!(pi.span() == pi.span(), "with_context");
         let copy = expected.clone();
         assert!(copy == expected, "bound slots");
         assert_eq!(reference, reference);
