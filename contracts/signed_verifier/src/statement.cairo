@@ -297,11 +297,14 @@ pub fn bound_slots(
     if n_inputs == 0 {
         return Result::Err('statement: no inputs');
     }
-    if !ascending(inputs) || !ascending(outputs) {
+    // The outputs' order is only checked where a refusal is due: once the walk below has
+    // taken every output, they are a subsequence of the ascending inputs, hence ascending.
+    // (`refusal` keeps an unsorted list the first reason, as in the Rust order.)
+    if !ascending(inputs) {
         return Result::Err('statement: unsorted list');
     }
     if owners.len() != n_inputs {
-        return Result::Err('statement: owner count');
+        return Result::Err(refusal(outputs, 'statement: owner count'));
     }
     // One walk over the inputs binds each and takes its output along: both lists ascend, so
     // an input's output, if any, is the first output not yet taken. An input's error is
@@ -361,15 +364,24 @@ pub fn bound_slots(
         slots.append(BoundSlot { domain, account: account_id(owner), before, after });
     };
     if error != 0 {
-        return Result::Err(error);
+        return Result::Err(refusal(outputs, error));
     }
     if output_error != 0 {
-        return Result::Err(output_error);
+        return Result::Err(refusal(outputs, output_error));
     }
     if rest.len() != 0 {
-        return Result::Err('statement: output not read');
+        return Result::Err(refusal(outputs, 'statement: output not read'));
     }
     Result::Ok(slots)
+}
+
+/// `reason`, unless the outputs are out of order: that refusal comes first.
+fn refusal(outputs: Span<felt252>, reason: felt252) -> felt252 {
+    if ascending(outputs) {
+        reason
+    } else {
+        'statement: unsorted list'
+    }
 }
 
 fn append_hash4(ref out: Array<M31>, h: Hash4) {
