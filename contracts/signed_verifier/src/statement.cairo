@@ -297,14 +297,14 @@ pub fn bound_slots(
     if n_inputs == 0 {
         return Result::Err('statement: no inputs');
     }
-    // The outputs' order is only checked where a refusal is due: once the walk below has
-    // taken every output, they are a subsequence of the ascending inputs, hence ascending.
-    // (`refusal` keeps an unsorted list the first reason, as in the Rust order.)
-    if !ascending(inputs) {
-        return Result::Err('statement: unsorted list');
-    }
+    // The lists' order is checked by the walk below, not in passes of their own: the inputs'
+    // pair by pair as they are bound, the outputs' by being taken in input order (a fully
+    // taken output list is a subsequence of the ascending inputs). Where a refusal is due
+    // before that is known, `refusal` checks both: an unsorted list is refused first, as in
+    // the Rust order.
+    let all_inputs = inputs;
     if owners.len() != n_inputs {
-        return Result::Err(refusal(outputs, 'statement: owner count'));
+        return Result::Err(refusal(all_inputs, outputs, 'statement: owner count'));
     }
     // One walk over the inputs binds each and takes its output along: both lists ascend, so
     // an input's output, if any, is the first output not yet taken. An input's error is
@@ -317,12 +317,29 @@ pub fn bound_slots(
     let mut output_error: felt252 = 0;
     let mut domain: Hash4 = (0, 0, 0, 0);
     let mut run_contract: felt252 = 0;
+    let mut previous_key: u256 = 0;
     let mut first = true;
     while let Option::Some(contract) = inputs.pop_front() {
         let contract = *contract;
         let key = *inputs.pop_front().unwrap();
         let value = *inputs.pop_front().unwrap();
         let owner = *owners.pop_front().unwrap();
+        // Strictly after the previous input (`ascending`, one pair at a time).
+        let key_wide: u256 = key.into();
+        if !first {
+            let in_order = if contract == run_contract {
+                previous_key < key_wide
+            } else {
+                let before: u256 = run_contract.into();
+                let after: u256 = contract.into();
+                before < after
+            };
+            if !in_order {
+                error = 'statement: unsorted list';
+                break;
+            }
+        }
+        previous_key = key_wide;
         let is_key = if key == balance_key(owner) {
             false
         } else if key == thread_key_key(owner) {
@@ -364,20 +381,20 @@ pub fn bound_slots(
         slots.append(BoundSlot { domain, account: account_id(owner), before, after });
     };
     if error != 0 {
-        return Result::Err(refusal(outputs, error));
+        return Result::Err(refusal(all_inputs, outputs, error));
     }
     if output_error != 0 {
-        return Result::Err(refusal(outputs, output_error));
+        return Result::Err(refusal(all_inputs, outputs, output_error));
     }
     if rest.len() != 0 {
-        return Result::Err(refusal(outputs, 'statement: output not read'));
+        return Result::Err(refusal(all_inputs, outputs, 'statement: output not read'));
     }
     Result::Ok(slots)
 }
 
-/// `reason`, unless the outputs are out of order: that refusal comes first.
-fn refusal(outputs: Span<felt252>, reason: felt252) -> felt252 {
-    if ascending(outputs) {
+/// `reason`, unless a list is out of order: that refusal comes first.
+fn refusal(inputs: Span<felt252>, outputs: Span<felt252>, reason: felt252) -> felt252 {
+    if ascending(inputs) && ascending(outputs) {
         reason
     } else {
         'statement: unsorted list'

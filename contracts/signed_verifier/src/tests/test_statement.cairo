@@ -265,10 +265,10 @@ fn tx_list_encoding_refused() {
     assert_eq!(refused(with_felt(TX_COUNT_INDEX, p), owners()), 'statement: tx count');
 }
 
-/// Unsorted outputs are refused as such even when another refusal is also due (the outputs'
-/// order is checked late, only where a refusal is due).
+/// Unsorted lists are refused as such even when another refusal is also due (their order is
+/// checked by the binding walk, and again where a refusal is due).
 #[test]
-fn unsorted_outputs_refused_first() {
+fn unsorted_lists_refused_first() {
     let pi = public_input();
     // Outputs start after the header, n_inputs, 8 inputs and n_outputs; swap the first two.
     let first = HEADER_LEN + 1 + 3 * 8 + 1;
@@ -286,4 +286,14 @@ fn unsorted_outputs_refused_first() {
     wrong.append_span(o.slice(1, o.len() - 1));
     assert_eq!(refused(swapped.span(), wrong.span()), 'statement: unsorted list');
     assert_eq!(refused(pi, wrong.span()), 'statement: unbound slot');
+    // Unsorted inputs: input 0 (unbound after the swap) is refused as unsorted too, as are
+    // the lists with one owner missing.
+    let inputs = HEADER_LEN + 1;
+    let mut swapped: Array<felt252> = array![];
+    swapped.append_span(pi.slice(0, inputs));
+    swapped.append_span(pi.slice(inputs + 3, 3));
+    swapped.append_span(pi.slice(inputs, 3));
+    swapped.append_span(pi.slice(inputs + 6, pi.len() - inputs - 6));
+    assert_eq!(refused(swapped.span(), o), 'statement: unsorted list');
+    assert_eq!(refused(swapped.span(), o.slice(0, o.len() - 1)), 'statement: unsorted list');
 }
