@@ -10,14 +10,15 @@
 /// calls back into `settle` meets the reentrancy guard.
 #[starknet::contract]
 pub mod ThreadRegistry {
-    use core::poseidon::poseidon_hash_span;
+    use core::hash::HashStateTrait;
+    use core::poseidon::{HashState, hades_permutation, poseidon_hash_span};
     use registry::errors;
     use registry::interface::{IThreadRegistry, SettledSlot, ThreadInfo, TransactionList};
     use starknet::storage::{
         Map, MutableVecTrait, StorageMapReadAccess, StorageMapWriteAccess, StoragePathEntry,
         StoragePointerReadAccess, StoragePointerWriteAccess, Vec, VecTrait,
     };
-    use starknet::syscalls::deploy_syscall;
+    use starknet::syscalls::{deploy_syscall, emit_event_syscall};
     use starknet::{ClassHash, ContractAddress, SyscallResultTrait, get_caller_address};
     use thread::interface::{
         IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadMembership,
@@ -332,11 +333,13 @@ pub mod ThreadRegistry {
             assert(sequence == thread.sequence.read(), errors::WRONG_SEQUENCE);
 
             // 3. Isolation: sorted lists (one entry per slot) over the thread's contracts only.
-            self.assert_slots_in_thread(thread_id, inputs);
-            self.assert_slots_in_thread(thread_id, outputs);
+            // The same walks group each list by contract for steps 4 and 6 (the lists are
+            // calldata, so nothing they gather can change before it is used).
+            let reads = self.input_runs(thread_id, inputs);
+            let (writes, chunks) = self.output_runs(thread_id, sequence, outputs);
 
             // 4. The precondition: every input is the current value of its slot.
-            assert_inputs_current(thread_id, inputs);
+            assert_inputs_current(thread_id, reads);
 
             // 5. The proof, for a public input built here from registry state and the lists,
             // checked by the program's verifier instance: a call, not a library call, so the
@@ -349,9 +352,9 @@ pub mod ThreadRegistry {
             assert(verifier.verify(public_input, proof), errors::INVALID_PROOF);
 
             // 6. Apply the state diff and publish it.
-            write_outputs(thread_id, outputs);
+            write_outputs(thread_id, writes);
             thread.sequence.write(sequence + 1);
-            let n_chunks = self.emit_state_diff(thread_id, sequence, outputs);
+            let n_chunks = emit_state_diff(chunks);
             self
                 .emit(
                     SubBlockSettledSummary {
@@ -363,7 +366,7 @@ pub mod ThreadRegistry {
                         n_chunks,
                         n_transactions: transactions.count,
                         transactions_commitment: transactions.commitment,
-                        public_input_hash: poseidon_hash_span(public_input),
+                        public_input_hash: hash_felts(public_input),
                     },
                 );
 
@@ -523,23 +526,99 @@ pub mod ThreadRegistry {
             listed.span()
         }
 
-        /// Every slot is strictly after the previous one by (contract, key), so no slot appears
-        /// twice, and every contract is in the thread's set.
-        fn assert_slots_in_thread(
+        /// Asserts that every input is strictly after the previous one by (contract, key), so
+        /// no slot appears twice, and that every contract is in the thread's set; returns the
+        /// inputs grouped by contract: `(contract, keys, values)` per run.
+        fn input_runs(
             self: @ContractState, thread_id: u64, slots: Span<(ContractAddress, felt252, felt252)>,
-        ) {
+        ) -> Array<(ContractAddress, Span<felt252>, Span<felt252>)> {
             let members = self.threads.entry(thread_id).members;
-            let mut previous: Option<(u256, u256)> = Option::None;
-            for slot in slots {
-                let (contract, key, _value) = *slot;
-                let contract_raw: felt252 = contract.into();
-                let current: (u256, u256) = (contract_raw.into(), key.into());
-                if let Option::Some(before) = previous {
-                    assert(slot_before(before, current), errors::UNSORTED_SLOTS);
-                }
+            let mut runs = array![];
+            let mut rest = slots;
+            let mut last_contract: Option<felt252> = Option::None;
+            // One iteration per run of one contract; its first slot is checked here (membership
+            // read once per run), the rest of the run by the inner loop.
+            while let Option::Some(slot) = rest.pop_front() {
+                let (contract, key, value) = *slot;
+                assert_run_after(last_contract, contract);
                 assert(members.entry(contract).read(), errors::CONTRACT_NOT_IN_SET);
-                previous = Option::Some(current);
+                let mut keys = array![key];
+                let mut values = array![value];
+                let mut last_key: u256 = key.into();
+                loop {
+                    let mut next = rest;
+                    match next.pop_front() {
+                        Option::Some(slot) => {
+                            let (next_contract, key, value) = *slot;
+                            if next_contract != contract {
+                                break;
+                            }
+                            let key_wide: u256 = key.into();
+                            assert(last_key < key_wide, errors::UNSORTED_SLOTS);
+                            last_key = key_wide;
+                            keys.append(key);
+                            values.append(value);
+                            rest = next;
+                        },
+                        Option::None => { break; },
+                    }
+                };
+                runs.append((contract, keys.span(), values.span()));
+                last_contract = Option::Some(contract.into());
             };
+            runs
+        }
+
+        /// The same checks over the outputs; returns them grouped by contract, `(contract,
+        /// (key, value)*)` per run, and the data of the `SubBlockSettled` events that publish
+        /// them (`emit_state_diff`).
+        fn output_runs(
+            self: @ContractState,
+            thread_id: u64,
+            sequence: u64,
+            slots: Span<(ContractAddress, felt252, felt252)>,
+        ) -> (Array<(ContractAddress, Span<(felt252, felt252)>)>, StateDiff) {
+            let members = self.threads.entry(thread_id).members;
+            let mut runs = array![];
+            let mut diff = StateDiffBuilder {
+                chunks: array![],
+                data: array![],
+                chunk: 0,
+                left: slots.len(),
+                room: 0,
+                n_chunks: n_chunks(slots.len()),
+            };
+            let mut rest = slots;
+            let mut last_contract: Option<felt252> = Option::None;
+            while let Option::Some(slot) = rest.pop_front() {
+                let (contract, key, value) = *slot;
+                assert_run_after(last_contract, contract);
+                assert(members.entry(contract).read(), errors::CONTRACT_NOT_IN_SET);
+                let mut run = array![(key, value)];
+                diff.append(contract, key, value);
+                let mut last_key: u256 = key.into();
+                loop {
+                    let mut next = rest;
+                    match next.pop_front() {
+                        Option::Some(slot) => {
+                            let (next_contract, key, value) = *slot;
+                            if next_contract != contract {
+                                break;
+                            }
+                            let key_wide: u256 = key.into();
+                            assert(last_key < key_wide, errors::UNSORTED_SLOTS);
+                            last_key = key_wide;
+                            run.append((key, value));
+                            diff.append(contract, key, value);
+                            rest = next;
+                        },
+                        Option::None => { break; },
+                    }
+                };
+                runs.append((contract, run.span()));
+                last_contract = Option::Some(contract.into());
+            };
+            (runs, diff.finish(thread_id, sequence))
         }
 
         /// `[os_version, program_hash, thread_id, sequence, contract_set_commitment,
@@ -566,35 +645,6 @@ pub mod ThreadRegistry {
             append_slots(ref public_input, outputs);
             public_input.span()
         }
-
-        /// Publishes `outputs` as `SubBlockSettled` events of at most `SETTLED_OUTPUTS_PER_EVENT`
-        /// outputs each, in order; always at least one event. Returns how many.
-        fn emit_state_diff(
-            ref self: ContractState,
-            thread_id: u64,
-            sequence: u64,
-            outputs: Span<(ContractAddress, felt252, felt252)>,
-        ) -> u32 {
-            let n_chunks = if outputs.len() == 0 {
-                1
-            } else {
-                (outputs.len() + SETTLED_OUTPUTS_PER_EVENT - 1) / SETTLED_OUTPUTS_PER_EVENT
-            };
-            let mut rest = outputs;
-            let mut chunk: u32 = 0;
-            while chunk < n_chunks {
-                let size = if rest.len() < SETTLED_OUTPUTS_PER_EVENT {
-                    rest.len()
-                } else {
-                    SETTLED_OUTPUTS_PER_EVENT
-                };
-                let outputs = settled_slots(rest.slice(0, size));
-                rest = rest.slice(size, rest.len() - size);
-                self.emit(SubBlockSettled { thread_id, sequence, chunk, n_chunks, outputs });
-                chunk += 1;
-            };
-            n_chunks
-        }
     }
 
     /// Whether every contract of `contracts` accepts `program_hash` (`IThreadConsent`).
@@ -615,90 +665,166 @@ pub mod ThreadRegistry {
         raw != 0
     }
 
-    /// Lexicographic `a < b` on (contract, key).
-    fn slot_before(a: (u256, u256), b: (u256, u256)) -> bool {
-        let (a_contract, a_key) = a;
-        let (b_contract, b_key) = b;
-        a_contract < b_contract || (a_contract == b_contract && a_key < b_key)
+/// A run's contract comes strictly after the previous run's (as integers). Within a run the
+    /// contract is compared as a felt (free); only here, once per run, as u256.
+    #[inline(never)]
+    fn assert_run_after(last_contract: Option<felt252>, contract: ContractAddress) {
+        if let Option::Some(last) = last_contract {
+            let last: u256 = last.into();
+            let current: felt252 = contract.into();
+            let current: u256 = current.into();
+            assert(last < current, errors::UNSORTED_SLOTS);
+        }
     }
 
-    /// `slots` as the named entries of a `SubBlockSettled` event (the same felts).
-    fn settled_slots(slots: Span<(ContractAddress, felt252, felt252)>) -> Span<SettledSlot> {
-        let mut settled = array![];
-        for slot in slots {
-            let (contract, key, value) = *slot;
-            settled.append(SettledSlot { contract, key, value });
+    /// `SubBlockSettled` chunks for `n` outputs: at least one.
+    fn n_chunks(n: u32) -> u32 {
+        if n == 0 {
+            1
+        } else {
+            (n + SETTLED_OUTPUTS_PER_EVENT - 1) / SETTLED_OUTPUTS_PER_EVENT
+        }
+    }
+
+    /// The state diff's event data as the outputs are walked: finished chunks, the current
+    /// one, its index, the outputs not yet in a chunk, and how many more the current one takes
+    /// (a felt: counted down without range checks).
+    #[derive(Drop)]
+    struct StateDiffBuilder {
+        chunks: Array<Span<felt252>>,
+        data: Array<felt252>,
+        chunk: u32,
+        left: u32,
+        room: felt252,
+        n_chunks: u32,
+    }
+
+    #[generate_trait]
+    impl StateDiffBuilderImpl of StateDiffBuilderTrait {
+        #[inline(always)]
+        fn append(ref self: StateDiffBuilder, contract: ContractAddress, key: felt252, value: felt252) {
+            if self.room == 0 {
+                self.next_chunk();
+            }
+            self.data.append(contract.into());
+            self.data.append(key);
+            self.data.append(value);
+            self.room -= 1;
+        }
+
+        /// Closes the current chunk (if any) and opens the next: `[chunk, n_chunks, size]`.
+        #[inline(never)]
+        fn next_chunk(ref self: StateDiffBuilder) {
+            if self.data.len() != 0 {
+                self.chunks.append(self.data.span());
+                self.chunk += 1;
+            }
+            let size = if self.left < SETTLED_OUTPUTS_PER_EVENT {
+                self.left
+            } else {
+                SETTLED_OUTPUTS_PER_EVENT
+            };
+            self.left -= size;
+            self.room = size.into();
+            self.data = array![self.chunk.into(), self.n_chunks.into(), self.room];
+        }
+
+        fn finish(self: StateDiffBuilder, thread_id: u64, sequence: u64) -> StateDiff {
+            let StateDiffBuilder { mut chunks, mut data, chunk: _, left: _, room: _, n_chunks } = self;
+            if data.len() == 0 {
+                // No outputs: one empty chunk.
+                data = array![0, 1, 0];
+            }
+            chunks.append(data.span());
+            let keys = array![selector!("SubBlockSettled"), thread_id.into(), sequence.into()];
+            StateDiff { keys: keys.span(), chunks: chunks.span(), n_chunks }
+        }
+    }
+
+    /// The `SubBlockSettled` events of a settlement: the keys they share and each one's data,
+    /// `[chunk, n_chunks, n, (contract, key, value)*]` (the layout `SubBlockSettled` derives).
+    #[derive(Copy, Drop)]
+    struct StateDiff {
+        keys: Span<felt252>,
+        chunks: Span<Span<felt252>>,
+        n_chunks: u32,
+    }
+
+    /// Emits the state diff's events in chunk order; returns how many. Their data was built
+    /// while the outputs were checked, so they are not walked again.
+    fn emit_state_diff(diff: StateDiff) -> u32 {
+        let StateDiff { keys, chunks, n_chunks } = diff;
+        for data in chunks {
+            emit_event_syscall(keys, *data).unwrap_syscall();
         };
-        settled.span()
+        n_chunks
     }
 
     fn append_slots(ref felts: Array<felt252>, slots: Span<(ContractAddress, felt252, felt252)>) {
         felts.append(slots.len().into());
+        // 4 slots per loop iteration: an iteration costs a range check, the block pop one more.
+        let mut slots = slots;
+        while let Option::Some(block) = slots.multi_pop_front::<4>() {
+            let [s0, s1, s2, s3] = (*block).unbox();
+            append_slot(ref felts, s0);
+            append_slot(ref felts, s1);
+            append_slot(ref felts, s2);
+            append_slot(ref felts, s3);
+        };
         for slot in slots {
-            let (contract, key, value) = *slot;
-            felts.append(contract.into());
-            felts.append(key);
-            felts.append(value);
+            append_slot(ref felts, *slot);
         };
     }
 
-    /// The end (exclusive) of the run of slots starting at `start` that share its contract.
-    /// Lists are sorted by contract, so each contract's slots form one run.
-    fn contract_run_end(slots: Span<(ContractAddress, felt252, felt252)>, start: u32) -> u32 {
-        let (contract, _, _) = *slots.at(start);
-        let mut end = start + 1;
-        while end != slots.len() {
-            let (next, _, _) = *slots.at(end);
-            if next != contract {
-                break;
-            }
-            end += 1;
+    #[inline(always)]
+    fn append_slot(ref felts: Array<felt252>, slot: (ContractAddress, felt252, felt252)) {
+        let (contract, key, value) = slot;
+        felts.append(contract.into());
+        felts.append(key);
+        felts.append(value);
+    }
+
+    /// `poseidon_hash_span(felts)` with 8 felts per loop iteration where it takes 2 (an
+    /// iteration costs a range check, the block pop one more).
+    fn hash_felts(mut felts: Span<felt252>) -> felt252 {
+        let (mut s0, mut s1, mut s2) = (0, 0, 0);
+        while let Option::Some(block) = felts.multi_pop_front::<8>() {
+            let [f0, f1, f2, f3, f4, f5, f6, f7] = (*block).unbox();
+            let (t0, t1, t2) = hades_permutation(s0 + f0, s1 + f1, s2);
+            let (t0, t1, t2) = hades_permutation(t0 + f2, t1 + f3, t2);
+            let (t0, t1, t2) = hades_permutation(t0 + f4, t1 + f5, t2);
+            let (t0, t1, t2) = hades_permutation(t0 + f6, t1 + f7, t2);
+            s0 = t0;
+            s1 = t1;
+            s2 = t2;
         };
-        end
+        let mut state = HashState { s0, s1, s2, odd: false };
+        for felt in felts {
+            state = state.update(*felt);
+        };
+        state.finalize()
     }
 
     /// Reads the inputs' slots with one `read_slots` call per contract and compares.
-    fn assert_inputs_current(thread_id: u64, inputs: Span<(ContractAddress, felt252, felt252)>) {
-        let mut start = 0;
-        while start != inputs.len() {
-            let end = contract_run_end(inputs, start);
-            let (contract, _, _) = *inputs.at(start);
-            let mut keys = array![];
-            let mut i = start;
-            while i != end {
-                let (_, key, _) = *inputs.at(i);
-                keys.append(key);
-                i += 1;
+    fn assert_inputs_current(
+        thread_id: u64, runs: Array<(ContractAddress, Span<felt252>, Span<felt252>)>,
+    ) {
+        for run in runs {
+            let (contract, keys, mut expected) = run;
+            let mut current = IThreadReadyDispatcher { contract_address: contract }
+                .read_slots(thread_id, keys);
+            assert(current.len() == expected.len(), errors::BAD_SLOT_REPLY);
+            while let Option::Some(value) = current.pop_front() {
+                assert(*value == *expected.pop_front().unwrap(), errors::STALE_INPUT);
             };
-            let current = IThreadReadyDispatcher { contract_address: contract }
-                .read_slots(thread_id, keys.span());
-            assert(current.len() == end - start, errors::BAD_SLOT_REPLY);
-            let mut i = start;
-            while i != end {
-                let (_, _, expected) = *inputs.at(i);
-                assert(*current.at(i - start) == expected, errors::STALE_INPUT);
-                i += 1;
-            };
-            start = end;
         };
     }
 
     /// Writes the outputs with one `write_slots` call per contract.
-    fn write_outputs(thread_id: u64, outputs: Span<(ContractAddress, felt252, felt252)>) {
-        let mut start = 0;
-        while start != outputs.len() {
-            let end = contract_run_end(outputs, start);
-            let (contract, _, _) = *outputs.at(start);
-            let mut slots = array![];
-            let mut i = start;
-            while i != end {
-                let (_, key, value) = *outputs.at(i);
-                slots.append((key, value));
-                i += 1;
-            };
-            IThreadReadyDispatcher { contract_address: contract }
-                .write_slots(thread_id, slots.span());
-            start = end;
+    fn write_outputs(thread_id: u64, runs: Array<(ContractAddress, Span<(felt252, felt252)>)>) {
+        for run in runs {
+            let (contract, slots) = run;
+            IThreadReadyDispatcher { contract_address: contract }.write_slots(thread_id, slots);
         };
     }
 }

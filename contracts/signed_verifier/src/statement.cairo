@@ -21,7 +21,6 @@ use core::pedersen::pedersen;
 use core::poseidon::poseidon_hash_span;
 use starknet::storage_access::{storage_address_from_base, storage_base_address_from_felt252};
 use stark_verifier::fields::{M31, M31Trait, P, QM31, QM31Trait};
-use stark_verifier::fields::qm31::mul_unreduced;
 use thread_verifier::lookup::LookupElements;
 
 /// Felts before the input list.
@@ -78,23 +77,36 @@ pub struct BoundSlot {
 pub fn with_context(
     registry_public_input: Span<felt252>, chain_id: felt252, registry: felt252,
 ) -> Span<felt252> {
+    let mut rest = registry_public_input;
     let mut out: Array<felt252> = array![];
-    let mut i = 0;
-    let n = registry_public_input.len();
-    while i != n {
-        if i == 2 {
-            out.append(chain_id);
-            out.append(registry);
-        }
-        out.append(*registry_public_input[i]);
-        i += 1;
-    };
-    if n < 3 {
-        // Too short to parse anyway; keep the context in place for a uniform shape.
-        out.append(chain_id);
-        out.append(registry);
+    // A public input too short to parse still gets the context after what it has.
+    if let Option::Some(os_version) = rest.pop_front() {
+        out.append(*os_version);
     }
+    if let Option::Some(program_hash) = rest.pop_front() {
+        out.append(*program_hash);
+    }
+    out.append(chain_id);
+    out.append(registry);
+    append_felts(ref out, rest);
     out.span()
+}
+
+/// Appends `felts` to `out`, 8 per loop iteration: a loop iteration costs a range check (and
+/// an indexed read another), one `multi_pop_front` one more for all 8.
+fn append_felts(ref out: Array<felt252>, mut felts: Span<felt252>) {
+    while let Option::Some(block) = felts.multi_pop_front::<8>() {
+        let [f0, f1, f2, f3, f4, f5, f6, f7] = (*block).unbox();
+        out.append(f0);
+        out.append(f1);
+        out.append(f2);
+        out.append(f3);
+        out.append(f4);
+        out.append(f5);
+        out.append(f6);
+        out.append(f7);
+    };
+    out.append_span(felts);
 }
 
 /// The four 31-bit words of `h` from the least significant (bits 0..124), each reduced mod
@@ -154,9 +166,11 @@ pub fn unpack_key_slot(value: felt252) -> Option<KeySlot> {
         return Option::None;
     }
     let (top, key_bits) = u128_safe_divmod(wide.low, TWO_POW_124);
-    // nonce = bits 124.. = top (4 bits) + high * 16 (< 2^31 + 16).
-    let nonce: u128 = top + wide.high * 16;
-    if nonce >= P.into() {
+    // nonce = bits 124.. = top (4 bits) + high * 16 (< 2^31 + 16), as a felt: no u128
+    // multiplication (its overflow check costs range checks).
+    let nonce: felt252 = top.into() + wide.high.into() * 16;
+    let nonce: u32 = nonce.try_into().unwrap();
+    if nonce >= P {
         return Option::None;
     }
     let (rest, w0) = u128_safe_divmod(key_bits, TWO_POW_31);
@@ -174,7 +188,7 @@ pub fn unpack_key_slot(value: felt252) -> Option<KeySlot> {
                 w2.try_into().unwrap(),
                 w3.try_into().unwrap(),
             ),
-            nonce: nonce.try_into().unwrap(),
+            nonce,
         },
     )
 }
@@ -195,14 +209,8 @@ pub fn thread_key_key(owner: felt252) -> felt252 {
         .into()
 }
 
-#[derive(Drop, Copy)]
-struct Entry {
-    contract: felt252,
-    key: felt252,
-    value: felt252,
-}
-
-fn read_list(ref felts: Span<felt252>) -> Result<Array<Entry>, felt252> {
+/// A list's `n` and its `3 n` felts `(contract, key, value)*`, taken off the front of `felts`.
+fn read_list(ref felts: Span<felt252>) -> Result<(u32, Span<felt252>), felt252> {
     let n: u32 = match felts.pop_front() {
         Option::Some(n) => match (*n).try_into() {
             Option::Some(n) => n,
@@ -213,39 +221,42 @@ fn read_list(ref felts: Span<felt252>) -> Result<Array<Entry>, felt252> {
     if n > felts.len() || n * 3 > felts.len() {
         return Result::Err('statement: truncated');
     }
-    let mut out: Array<Entry> = array![];
-    let mut i = 0;
-    while i != n {
-        let contract = *felts.pop_front().unwrap();
-        let key = *felts.pop_front().unwrap();
-        let value = *felts.pop_front().unwrap();
-        out.append(Entry { contract, key, value });
-        i += 1;
+    let size = n * 3;
+    let list = felts.slice(0, size);
+    felts = felts.slice(size, felts.len() - size);
+    Result::Ok((n, list))
+}
+
+/// Whether the `(contract, key, value)*` list is strictly ascending by (contract, key) as
+/// integers. Contracts compare as felts first (equal within a run, free); each key becomes a
+/// u256 once and is the next comparison's left side.
+fn ascending(mut list: Span<felt252>) -> bool {
+    let (mut previous_contract, mut previous_key) = match list.pop_front() {
+        Option::Some(contract) => {
+            let key: u256 = (*list.pop_front().unwrap()).into();
+            let _ = list.pop_front();
+            (*contract, key)
+        },
+        Option::None => { return true; },
     };
-    Result::Ok(out)
-}
-
-/// `(a.contract, a.key) < (b.contract, b.key)` as integers.
-fn less(a: @Entry, b: @Entry) -> bool {
-    let ac: u256 = (*a.contract).into();
-    let bc: u256 = (*b.contract).into();
-    if ac != bc {
-        return ac < bc;
-    }
-    let ak: u256 = (*a.key).into();
-    let bk: u256 = (*b.key).into();
-    ak < bk
-}
-
-fn ascending(list: Span<Entry>) -> bool {
     let mut ok = true;
-    let mut i = 1;
-    while i < list.len() {
-        if !less(list[i - 1], list[i]) {
+    while let Option::Some(contract) = list.pop_front() {
+        let contract = *contract;
+        let key: u256 = (*list.pop_front().unwrap()).into();
+        let _ = list.pop_front();
+        let in_order = if contract == previous_contract {
+            previous_key < key
+        } else {
+            let before: u256 = previous_contract.into();
+            let after: u256 = contract.into();
+            before < after
+        };
+        if !in_order {
             ok = false;
             break;
         }
-        i += 1;
+        previous_contract = contract;
+        previous_key = key;
     };
     ok
 }
@@ -278,40 +289,66 @@ pub fn bound_slots(
     let registry = *public_input[3];
     let thread_id = *public_input[4];
     let mut felts = public_input.slice(HEADER_LEN, public_input.len() - HEADER_LEN);
-    let inputs = read_list(ref felts)?;
-    let outputs = read_list(ref felts)?;
+    let (n_inputs, mut inputs) = read_list(ref felts)?;
+    let (_, outputs) = read_list(ref felts)?;
     if felts.len() != 0 {
         return Result::Err('statement: trailing felts');
     }
-    if inputs.len() == 0 {
+    if n_inputs == 0 {
         return Result::Err('statement: no inputs');
     }
-    if !ascending(inputs.span()) || !ascending(outputs.span()) {
-        return Result::Err('statement: unsorted list');
+    // The lists' order is checked by the walk below, not in passes of their own: the inputs'
+    // pair by pair as they are bound, the outputs' by being taken in input order (a fully
+    // taken output list is a subsequence of the ascending inputs). Where a refusal is due
+    // before that is known, `refusal` checks both: an unsorted list is refused first, as in
+    // the Rust order.
+    let all_inputs = inputs;
+    if owners.len() != n_inputs {
+        return Result::Err(refusal(all_inputs, outputs, 'statement: owner count'));
     }
-    if owners.len() != inputs.len() {
-        return Result::Err('statement: owner count');
-    }
-    // Inputs: kind, domain, account and value of each.
-    let mut kinds: Array<bool> = array![];
-    let mut befores: Array<SlotState> = array![];
-    let mut domains: Array<Hash4> = array![];
-    let mut accounts: Array<Hash4> = array![];
+    // One walk over the inputs binds each and takes its output along: both lists ascend, so
+    // an input's output, if any, is the first output not yet taken. An input's error is
+    // returned at once; an output's error only after every input bound (the Rust order), and
+    // it stops the outputs from being taken, so an untaken output is one no input reads.
+    let mut owners = owners;
+    let mut rest = outputs;
+    let mut slots: Array<BoundSlot> = array![];
     let mut error: felt252 = 0;
+    let mut output_error: felt252 = 0;
     let mut domain: Hash4 = (0, 0, 0, 0);
-    let mut i = 0;
-    while i != inputs.len() {
-        let entry = *inputs[i];
-        let owner = *owners[i];
-        let is_key = if entry.key == balance_key(owner) {
+    let mut run_contract: felt252 = 0;
+    let mut previous_key: u256 = 0;
+    let mut first = true;
+    while let Option::Some(contract) = inputs.pop_front() {
+        let contract = *contract;
+        let key = *inputs.pop_front().unwrap();
+        let value = *inputs.pop_front().unwrap();
+        let owner = *owners.pop_front().unwrap();
+        // Strictly after the previous input (`ascending`, one pair at a time).
+        let key_wide: u256 = key.into();
+        if !first {
+            let in_order = if contract == run_contract {
+                previous_key < key_wide
+            } else {
+                let before: u256 = run_contract.into();
+                let after: u256 = contract.into();
+                before < after
+            };
+            if !in_order {
+                error = 'statement: unsorted list';
+                break;
+            }
+        }
+        previous_key = key_wide;
+        let is_key = if key == balance_key(owner) {
             false
-        } else if entry.key == thread_key_key(owner) {
+        } else if key == thread_key_key(owner) {
             true
         } else {
             error = 'statement: unbound slot';
             break;
         };
-        let before = match parse(is_key, entry.value) {
+        let before = match parse(is_key, value) {
             Option::Some(state) => state,
             Option::None => {
                 error = 'statement: bad value';
@@ -319,60 +356,49 @@ pub fn bound_slots(
             },
         };
         // The list is sorted by contract: one domain per run of equal contracts.
-        if i == 0 || (*inputs[i - 1]).contract != entry.contract {
-            domain = transfer_domain(chain_id, registry, thread_id, entry.contract);
+        if first || contract != run_contract {
+            domain = transfer_domain(chain_id, registry, thread_id, contract);
+            run_contract = contract;
+            first = false;
         }
-        kinds.append(is_key);
-        befores.append(before);
-        domains.append(domain);
-        accounts.append(account_id(owner));
-        i += 1;
-    };
-    if error != 0 {
-        return Result::Err(error);
-    }
-    // Outputs: both lists ascend, so one walk finds each output's input (or its absence).
-    let mut written_at: Array<u32> = array![];
-    let mut written: Array<SlotState> = array![];
-    let mut j = 0;
-    for entry in outputs.span() {
-        while j != inputs.len() && less(inputs[j], entry) {
-            j += 1;
-        };
-        if j == inputs.len() || (*inputs[j]).contract != *entry.contract
-            || (*inputs[j]).key != *entry.key {
-            error = 'statement: output not read';
-            break;
-        }
-        match parse(*kinds[j], *entry.value) {
-            Option::Some(state) => {
-                written_at.append(j);
-                written.append(state);
-            },
-            Option::None => {
-                error = 'statement: bad value';
-                break;
-            },
-        };
-        j += 1;
-    };
-    if error != 0 {
-        return Result::Err(error);
-    }
-    let mut slots: Array<BoundSlot> = array![];
-    let mut w = 0;
-    let mut i = 0;
-    while i != inputs.len() {
-        let before = *befores[i];
         let mut after = before;
-        if w != written_at.len() && *written_at[w] == i {
-            after = *written[w];
-            w += 1;
+        if output_error == 0 {
+            let mut next = rest;
+            if let Option::Some(output_contract) = next.pop_front() {
+                let output_key = *next.pop_front().unwrap();
+                let output_value = *next.pop_front().unwrap();
+                if *output_contract == contract && output_key == key {
+                    match parse(is_key, output_value) {
+                        Option::Some(state) => {
+                            after = state;
+                            rest = next;
+                        },
+                        Option::None => { output_error = 'statement: bad value'; },
+                    }
+                }
+            }
         }
-        slots.append(BoundSlot { domain: *domains[i], account: *accounts[i], before, after });
-        i += 1;
+        slots.append(BoundSlot { domain, account: account_id(owner), before, after });
     };
+    if error != 0 {
+        return Result::Err(refusal(all_inputs, outputs, error));
+    }
+    if output_error != 0 {
+        return Result::Err(refusal(all_inputs, outputs, output_error));
+    }
+    if rest.len() != 0 {
+        return Result::Err(refusal(all_inputs, outputs, 'statement: output not read'));
+    }
     Result::Ok(slots)
+}
+
+/// `reason`, unless a list is out of order: that refusal comes first.
+fn refusal(inputs: Span<felt252>, outputs: Span<felt252>, reason: felt252) -> felt252 {
+    if ascending(inputs) && ascending(outputs) {
+        reason
+    } else {
+        'statement: unsorted list'
+    }
 }
 
 fn append_hash4(ref out: Array<M31>, h: Hash4) {
@@ -484,19 +510,171 @@ fn weights(elements: @LookupElements, n: u32) -> (Span<Coordinates>, Coordinates
     (weights.span(), (p - z0, p - z1, p - z2, p - z3))
 }
 
+/// Inverses in the Starknet field of the shifts `split` uses: `low * inverse` undoes the
+/// shift exactly, the shifted low part being a multiple of it.
+const TWO_POW_64: felt252 = 0x10000000000000000;
+const INV_TWO_POW_64: felt252 = 0x800000000000010f7ffffffffffffef00000000000000000000000000000001;
+const TWO_POW_96: felt252 = 0x1000000000000000000000000;
+const INV_TWO_POW_96: felt252 = 0x800000000000010fffffffff7ffffffffffffef000000000000000000000001;
+const TWO_POW_97: felt252 = 0x2000000000000000000000000;
+const INV_TWO_POW_97: felt252 = 0x800000000000010fffffffffbfffffffffffff7800000000000000000000001;
+const TWO_POW_112: felt252 = 0x10000000000000000000000000000;
+const INV_TWO_POW_112: felt252 =
+    0x800000000000010fffffffffffff7ffffffffffffef00000000000000000001;
+const P_U128: NonZero<u128> = 0x7fffffff;
+/// Multiples of P bounding one product in `mul_coords` (which adds up to 5 of them to keep
+/// every coordinate non-negative): `P * 2^44 >= 2^74` for two factors below 2^37,
+/// `P^2 * 2^47` for a factor below P times one below `P * 2^47` (or below 2^38).
+const BOUND_FOLDED: felt252 = 0x7fffffff00000000000;
+const BOUND_ACCUMULATED: felt252 = 0x1fffffff80000000800000000000;
+/// `P * 64`: above every folded coordinate, so `b - a + P * 64` stays positive.
+const P_TIMES_64: felt252 = 0x1fffffffc0;
+
+/// `(y >> k, y mod 2^k)` for `y < 2^(2k)`, `shift = 2^(128 - k)`: one felt -> u256 split,
+/// 1 range check when the high part is zero and 3 otherwise, where a u128 divmod costs 4 and
+/// a downcast one more.
+#[inline(always)]
+fn split(y: felt252, shift: felt252, inv_shift: felt252) -> (felt252, felt252) {
+    let wide: u256 = (y * shift).into();
+    (wide.high.into(), wide.low.into() * inv_shift)
+}
+
+/// `split` at `k`, free for zero (a balance is mostly high zero limbs).
+#[inline(always)]
+fn split_nonzero(y: felt252, shift: felt252, inv_shift: felt252) -> (felt252, felt252) {
+    if y == 0 {
+        (0, 0)
+    } else {
+        split(y, shift, inv_shift)
+    }
+}
+
+/// A felt congruent to `x` mod P and below `2^36 + 2^31`, for an integer `0 <= x < 2^67`:
+/// bits from 31 folded onto the low 31 (2^31 = 1 mod P). 3 range checks, where a full
+/// reduction costs 5.
+#[inline(always)]
+fn fold31(x: felt252) -> felt252 {
+    let (high, low) = split(x, TWO_POW_97, INV_TWO_POW_97);
+    high + low
+}
+
+fn fold(x: Coordinates) -> Coordinates {
+    let (x0, x1, x2, x3) = x;
+    (fold31(x0), fold31(x1), fold31(x2), fold31(x3))
+}
+
+/// `x mod P` for an integer `0 <= x < 2^128`, kept a felt (no u32 downcast).
+#[inline(always)]
+fn reduce_m31(x: felt252) -> felt252 {
+    let x: u128 = x.try_into().unwrap();
+    let (_, r) = u128_safe_divmod(x, P_U128);
+    r.into()
+}
+
+fn reduce_all(x: Coordinates) -> Coordinates {
+    let (x0, x1, x2, x3) = x;
+    (reduce_m31(x0), reduce_m31(x1), reduce_m31(x2), reduce_m31(x3))
+}
+
+/// The QM31 product of `x` and `y` on integer coordinates, unreduced: the `mul_unreduced`
+/// expansion with `bound` (a multiple of P above every coordinate product) added where
+/// products are subtracted, so each coordinate is a non-negative integer below `8 * bound`.
+#[inline(always)]
+fn mul_coords(x: Coordinates, y: Coordinates, bound: felt252) -> Coordinates {
+    let (x0, x1, x2, x3) = x;
+    let (y0, y1, y2, y3) = y;
+    let r = x2 * y2 - x3 * y3;
+    let s = x2 * y3 + x3 * y2;
+    (
+        x0 * y0 - x1 * y1 + 2 * r - s + 5 * bound,
+        x0 * y1 + x1 * y0 + r + 2 * s + bound,
+        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * bound,
+        x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0,
+    )
+}
+
+#[inline(always)]
+fn add_coords(x: Coordinates, y: Coordinates) -> Coordinates {
+    let (x0, x1, x2, x3) = x;
+    let (y0, y1, y2, y3) = y;
+    (x0 + y0, x1 + y1, x2 + y2, x3 + y3)
+}
+
+/// `acc + w * v` on coordinates.
+#[inline(always)]
+fn mul_add(acc: Coordinates, ref weights: Span<Coordinates>, v: felt252) -> Coordinates {
+    let (s0, s1, s2, s3) = acc;
+    let (w0, w1, w2, w3) = *weights.pop_front().unwrap();
+    (s0 + w0 * v, s1 + w1 * v, s2 + w2 * v, s3 + w3 * v)
+}
+
+#[inline(always)]
+fn mul_add_hash4(acc: Coordinates, ref weights: Span<Coordinates>, h: Hash4) -> Coordinates {
+    let (a, b, c, d) = h;
+    let acc = mul_add(acc, ref weights, a.into());
+    let acc = mul_add(acc, ref weights, b.into());
+    let acc = mul_add(acc, ref weights, c.into());
+    mul_add(acc, ref weights, d.into())
+}
+
+/// `minus_z + sum_i alpha^i v_i` over the `[kind, D, A]` head, unreduced (below 2^66).
+fn head_sum(
+    mut weights: Span<Coordinates>, minus_z: Coordinates, kind: felt252, domain: Hash4, account: Hash4,
+) -> Coordinates {
+    let acc = mul_add(minus_z, ref weights, kind);
+    let acc = mul_add_hash4(acc, ref weights, domain);
+    mul_add_hash4(acc, ref weights, account)
+}
+
+/// `head + sum_i alpha^(9 + i) tail_i` for the slot's value (`state_tail`), folded: each
+/// coordinate below 2^67 before the fold (17 products below 2^62 and `-z`).
+fn state_denominator(
+    mut tail_weights: Span<Coordinates>, head: Coordinates, state: SlotState,
+) -> Coordinates {
+    let sum = match state {
+        SlotState::Balance(value) => {
+            // 16-bit limbs, little-endian: halves, quarters, then limbs.
+            let (h64, l64) = split(value.into(), TWO_POW_64, INV_TWO_POW_64);
+            let (q3, q2) = split_nonzero(h64, TWO_POW_96, INV_TWO_POW_96);
+            let (q1, q0) = split_nonzero(l64, TWO_POW_96, INV_TWO_POW_96);
+            let (l1, l0) = split_nonzero(q0, TWO_POW_112, INV_TWO_POW_112);
+            let (l3, l2) = split_nonzero(q1, TWO_POW_112, INV_TWO_POW_112);
+            let (l5, l4) = split_nonzero(q2, TWO_POW_112, INV_TWO_POW_112);
+            let (l7, l6) = split_nonzero(q3, TWO_POW_112, INV_TWO_POW_112);
+            let acc = mul_add(head, ref tail_weights, l0);
+            let acc = mul_add(acc, ref tail_weights, l1);
+            let acc = mul_add(acc, ref tail_weights, l2);
+            let acc = mul_add(acc, ref tail_weights, l3);
+            let acc = mul_add(acc, ref tail_weights, l4);
+            let acc = mul_add(acc, ref tail_weights, l5);
+            let acc = mul_add(acc, ref tail_weights, l6);
+            mul_add(acc, ref tail_weights, l7)
+        },
+        SlotState::Key(slot) => {
+            let acc = mul_add(head, ref tail_weights, slot.nonce.into());
+            mul_add_hash4(acc, ref tail_weights, slot.key)
+        },
+    };
+    fold(sum)
+}
+
 /// `(d(after), d(before))` of every changed slot, `d(t) = sum_i alpha^i t_i - z` for the
-/// slot's `state_values`. The `[kind, D, A]` head is the same before and after: its sum is
-/// taken once per slot and both value tails are added to it.
-fn state_pairs(slots: Span<BoundSlot>, state: @LookupElements) -> Array<(QM31, QM31)> {
+/// slot's `state_values`, as folded coordinates (congruent mod P, below 2^37). The
+/// `[kind, D, A]` head is the same before and after: its sum is taken once per slot.
+fn state_pairs(slots: Span<BoundSlot>, state: @LookupElements) -> Array<(Coordinates, Coordinates)> {
     let (weights, minus_z) = weights(state, STATE_RELATION_SIZE);
     let tail_weights = weights.slice(STATE_HEAD_LEN, STATE_RELATION_SIZE - STATE_HEAD_LEN);
-    let mut pairs: Array<(QM31, QM31)> = array![];
+    let mut pairs: Array<(Coordinates, Coordinates)> = array![];
     for slot in slots {
         let s = *slot;
         if s.before != s.after {
-            let head = dot(state_head(s.domain, s.account, s.before).span(), weights, minus_z);
-            let d_after = reduce(dot(state_tail(s.after).span(), tail_weights, head));
-            let d_before = reduce(dot(state_tail(s.before).span(), tail_weights, head));
+            let kind = match s.before {
+                SlotState::Balance(_) => KIND_BALANCE,
+                SlotState::Key(_) => KIND_KEY,
+            };
+            let head = head_sum(weights, minus_z, kind.into(), s.domain, s.account);
+            let d_after = state_denominator(tail_weights, head, s.after);
+            let d_before = state_denominator(tail_weights, head, s.before);
             pairs.append((d_after, d_before));
         }
     };
@@ -505,44 +683,55 @@ fn state_pairs(slots: Span<BoundSlot>, state: @LookupElements) -> Array<(QM31, Q
 
 /// `(d(TxCap(n, cap)), d(TxCap(0, initial)))` in `link`. For the empty list (`n = 0`, `cap`
 /// initial) the two are equal and the pair adds exactly zero.
-fn tx_list_pair(count: u32, cap: Span<M31>, link: @LookupElements) -> (QM31, QM31) {
+fn tx_list_pair(count: u32, cap: Span<M31>, link: @LookupElements) -> (Coordinates, Coordinates) {
     let mut initial: Array<M31> = array![M31Trait::from_u32_unchecked(TAG_TX_LIST)];
     while initial.len() != 8 {
         initial.append(M31Trait::from_u32_unchecked(0));
     };
     let (weights, minus_z) = weights(link, 10);
     (
-        combine(tx_cap_entry(count, cap), weights, minus_z),
-        combine(tx_cap_entry(0, initial.span()), weights, minus_z),
+        coordinates(combine(tx_cap_entry(count, cap), weights, minus_z)),
+        coordinates(combine(tx_cap_entry(0, initial.span()), weights, minus_z)),
     )
 }
 
 /// `sum over pairs (a, b) of 1/a - 1/b`, kept as one fraction: one inversion. Each pair adds
 /// `(b - a) / (a b)`; the final denominator is zero exactly when one `a` or `b` is (QM31 is a
-/// field), then Err.
-fn sum_of_differences(pairs: Span<(QM31, QM31)>) -> Result<QM31, felt252> {
-    let mut numerator = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-    let mut denominator = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+/// field), then Err. `a` and `b` are folded (below 2^37): `a b` stays unreduced (below
+/// `P * 2^47`), the numerator and denominator are reduced once per pair (below 2^113 before).
+fn sum_of_differences(pairs: Span<(Coordinates, Coordinates)>) -> Result<QM31, felt252> {
+    let mut numerator: Coordinates = (0, 0, 0, 0);
+    let mut denominator: Coordinates = (1, 0, 0, 0);
     for pair in pairs {
         let (a, b) = *pair;
-        let product = a * b;
-        // numerator * product + denominator * (b - a), reduced once: each unreduced product
-        // coordinate is below 2^66, their sum below 2^67.
-        let (a0, a1, a2, a3) = mul_unreduced(numerator, product);
-        let (b0, b1, b2, b3) = mul_unreduced(denominator, b - a);
+        let product = mul_coords(a, b, BOUND_FOLDED);
+        let (a0, a1, a2, a3) = a;
+        let (b0, b1, b2, b3) = b;
+        let difference = (
+            b0 - a0 + P_TIMES_64, b1 - a1 + P_TIMES_64, b2 - a2 + P_TIMES_64, b3 - a3 + P_TIMES_64,
+        );
         numerator =
-            QM31Trait::from_m31s(
-                M31Trait::reduce_felt(a0 + b0),
-                M31Trait::reduce_felt(a1 + b1),
-                M31Trait::reduce_felt(a2 + b2),
-                M31Trait::reduce_felt(a3 + b3),
+            reduce_all(
+                add_coords(
+                    mul_coords(numerator, product, BOUND_ACCUMULATED),
+                    mul_coords(denominator, difference, BOUND_ACCUMULATED),
+                ),
             );
-        denominator = denominator * product;
+        denominator = reduce_all(mul_coords(denominator, product, BOUND_ACCUMULATED));
     };
+    let denominator = to_qm31(denominator);
     if denominator == QM31Trait::from_u32_unchecked(0, 0, 0, 0) {
         return Result::Err('statement: zero denominator');
     }
-    Result::Ok(numerator * denominator.inverse())
+    Result::Ok(to_qm31(numerator) * denominator.inverse())
+}
+
+/// Reduced coordinates (each below P) as a QM31.
+fn to_qm31(x: Coordinates) -> QM31 {
+    let (x0, x1, x2, x3) = x;
+    QM31Trait::from_u32_unchecked(
+        x0.try_into().unwrap(), x1.try_into().unwrap(), x2.try_into().unwrap(), x3.try_into().unwrap(),
+    )
 }
 
 /// `sum over changed slots of 1/d(after) - 1/d(before)` (the Rust `boundary_sum`).

@@ -3,7 +3,7 @@
 use stark_verifier::fields::{M31, QM31, QM31Trait};
 use thread_verifier::lookup::LookupElementsTrait;
 use crate::statement::{
-    BoundSlot, KeySlot, TX_CAP_INDEX, TX_COUNT_INDEX, bound_slots, boundary_sum, limbs4,
+    BoundSlot, HEADER_LEN, KeySlot, TX_CAP_INDEX, TX_COUNT_INDEX, bound_slots, boundary_sum, limbs4,
     pack_key_slot, state_values, tx_list, tx_list_boundary_sum, unpack_key_slot, with_context,
 };
 use super::statement_vectors::{
@@ -263,4 +263,37 @@ fn tx_list_encoding_refused() {
     assert_eq!(tx_list_refusal(TX_COUNT_INDEX, p - 1), 'accepted');
     // bound_slots refuses the same statement for it.
     assert_eq!(refused(with_felt(TX_COUNT_INDEX, p), owners()), 'statement: tx count');
+}
+
+/// Unsorted lists are refused as such even when another refusal is also due (their order is
+/// checked by the binding walk, and again where a refusal is due).
+#[test]
+fn unsorted_lists_refused_first() {
+    let pi = public_input();
+    // Outputs start after the header, n_inputs, 8 inputs and n_outputs; swap the first two.
+    let first = HEADER_LEN + 1 + 3 * 8 + 1;
+    let mut swapped: Array<felt252> = array![];
+    swapped.append_span(pi.slice(0, first));
+    swapped.append_span(pi.slice(first + 3, 3));
+    swapped.append_span(pi.slice(first, 3));
+    swapped.append_span(pi.slice(first + 6, pi.len() - first - 6));
+    assert_eq!(swapped.len(), pi.len());
+    assert_eq!(refused(swapped.span(), owners()), 'statement: unsorted list');
+    let o = owners();
+    assert_eq!(refused(swapped.span(), o.slice(0, o.len() - 1)), 'statement: unsorted list');
+    // A wrong owner (unbound slot) as well.
+    let mut wrong: Array<felt252> = array![0x5eed];
+    wrong.append_span(o.slice(1, o.len() - 1));
+    assert_eq!(refused(swapped.span(), wrong.span()), 'statement: unsorted list');
+    assert_eq!(refused(pi, wrong.span()), 'statement: unbound slot');
+    // Unsorted inputs: input 0 (unbound after the swap) is refused as unsorted too, as are
+    // the lists with one owner missing.
+    let inputs = HEADER_LEN + 1;
+    let mut swapped: Array<felt252> = array![];
+    swapped.append_span(pi.slice(0, inputs));
+    swapped.append_span(pi.slice(inputs + 3, 3));
+    swapped.append_span(pi.slice(inputs, 3));
+    swapped.append_span(pi.slice(inputs + 6, pi.len() - inputs - 6));
+    assert_eq!(refused(swapped.span(), o), 'statement: unsorted list');
+    assert_eq!(refused(swapped.span(), o.slice(0, o.len() - 1)), 'statement: unsorted list');
 }
