@@ -665,7 +665,7 @@ pub mod ThreadRegistry {
         raw != 0
     }
 
-/// A run's contract comes strictly after the previous run's (as integers). Within a run the
+    /// A run's contract comes strictly after the previous run's (as integers). Within a run the
     /// contract is compared as a felt (free); only here, once per run, as u256.
     #[inline(never)]
     fn assert_run_after(last_contract: Option<felt252>, contract: ContractAddress) {
