@@ -38,7 +38,12 @@ const BOB: &str = "0x78662e7352d062084b0010068b99288486c2d8b914f6e2a55ce945f8792
 const MAX_ADDRESS: &str = "0x7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
 
 fn vector_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/vectors/sign.json")
+    // The run-time CARGO_MANIFEST_DIR first: a target directory shared by two checkouts can
+    // carry the other checkout's compile-time value over (cargo relocates without rebuilding).
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../../examples/vectors/sign.json")
 }
 
 /// Calls an exported function exactly as a WebAssembly host does: request into a buffer from

@@ -351,7 +351,11 @@ impl ExampleWallet {
 }
 
 fn examples_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+    // Run-time value first (see `sig-wasm`'s vector test: a shared target directory).
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../../examples")
 }
 
 /// Runs both example clients on the world's thread (every account's balance asked for) and
