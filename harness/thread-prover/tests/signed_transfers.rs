@@ -742,3 +742,58 @@ fn timing_signed_prove() {
         );
     }
 }
+
+/// Where a signed proof's time goes: proves `ZKTHREAD_PROFILE_TRANSFERS` (default 24) transfers
+/// from 4 senders at `SIGNED_PARAMS` on the Poseidon252 channel with a subscriber that prints
+/// every span's busy time when it closes (stwo's "Extension", "Merkle", "Composition",
+/// "Grind", ... nest inside this crate's "signed: ..." phases). `RUST_LOG` selects the spans
+/// (default `info`; `trace` adds stwo's FFT and Merkle-commit spans).
+/// `cargo test -p zkthread-prover --test signed_transfers -- --ignored --nocapture profile`
+#[test]
+#[ignore = "profile: run with --ignored --nocapture"]
+fn profile_signed_prove() {
+    use std::time::Instant;
+    use tracing_subscriber::fmt::format::FmtSpan;
+    use zkthread_prover::signed::SIGNED_PARAMS;
+    use zkthread_prover::Poseidon252MerkleChannel;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let n: usize = std::env::var("ZKTHREAD_PROFILE_TRANSFERS").ok().and_then(|v| v.parse().ok()).unwrap_or(24);
+    let senders = 4.min(n);
+    let plan: Vec<(usize, usize, u128)> =
+        (0..n).map(|i| ([0, 1, 3, 1][i % senders], [1, 0, 0, 3][i % senders], 1)).collect();
+    let txs = random::sign_all_pub(&plan);
+    let state = genesis();
+    let batch = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let pi = sb.statement(&statement());
+    // `ZKTHREAD_PROFILE_CHANNEL=stwo`: stwo's own Poseidon252 channel (the same proofs,
+    // stwo's tree builder), for before/after comparisons.
+    let stwo = std::env::var("ZKTHREAD_PROFILE_CHANNEL").is_ok_and(|c| c == "stwo");
+    let t = Instant::now();
+    let (log_sizes, felts) = if stwo {
+        use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
+        let proof = prove_signed::<Stwo>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+        (proof.log_sizes, zkthread_prover::signed_proof_to_felts(&proof))
+    } else {
+        let proof =
+            prove_signed::<Poseidon252MerkleChannel>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+        (proof.log_sizes, zkthread_prover::signed_proof_to_felts(&proof))
+    };
+    let prove = t.elapsed();
+    let proof = zkthread_prover::signed_proof_from_felts::<Poseidon252MerkleChannel>(&felts).expect("decode");
+    let t = Instant::now();
+    verify_signed::<Poseidon252MerkleChannel>(&pi, &proof, &SIGNED_PARAMS).expect("verify");
+    eprintln!(
+        "PROFILE channel={} transfers={n} log_sizes={log_sizes:?} prove={prove:.2?} verify={:.2?}",
+        if stwo { "stwo" } else { "zkthread" },
+        t.elapsed()
+    );
+}
+
