@@ -797,3 +797,22 @@ fn profile_signed_prove() {
     );
 }
 
+/// The crate's Poseidon252 channel (its own, faster Merkle tree builder) makes exactly the
+/// proofs of stwo's `Poseidon252MerkleChannel`: same felts at the production parameters, on a
+/// sub-block whose components have different heights (so trees are lifted). The Cairo
+/// verifier reads these felts.
+#[test]
+fn poseidon252_channel_proofs_are_stwos() {
+    use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
+    use zkthread_prover::signed::SIGNED_PARAMS;
+    use zkthread_prover::{signed_proof_to_felts, Poseidon252MerkleChannel as Ours};
+    let state = genesis();
+    let batch = batcher().batch(&honest_txs(), |s| state.get(s).copied()).expect("batch");
+    let sb = batch.sub_block;
+    let pi = sb.statement(&statement());
+    let ours = prove_signed::<Ours>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+    let theirs = prove_signed::<Stwo>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+    assert!(ours.log_sizes.iter().min() < ours.log_sizes.iter().max());
+    assert_eq!(signed_proof_to_felts(&ours), signed_proof_to_felts(&theirs));
+    verify_signed::<Ours>(&pi, &ours, &SIGNED_PARAMS).expect("verify");
+}
