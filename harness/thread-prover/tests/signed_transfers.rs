@@ -776,6 +776,19 @@ fn profile_signed_prove() {
     // `ZKTHREAD_PROFILE_CHANNEL=stwo`: stwo's own Poseidon252 channel (the same proofs,
     // stwo's tree builder), for before/after comparisons.
     let stwo = std::env::var("ZKTHREAD_PROFILE_CHANNEL").is_ok_and(|c| c == "stwo");
+    // `ZKTHREAD_PROFILE_REPEAT=2`: prove again in the same process (warm caches: the
+    // preprocessed tree), timed on its own line.
+    let repeat: usize = std::env::var("ZKTHREAD_PROFILE_REPEAT").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    for _ in 1..repeat {
+        let t = Instant::now();
+        if stwo {
+            use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
+            prove_signed::<Stwo>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+        } else {
+            prove_signed::<Poseidon252MerkleChannel>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+        }
+        eprintln!("PROFILE (first of repeated proofs) prove={:.2?}", t.elapsed());
+    }
     let t = Instant::now();
     let (log_sizes, felts) = if stwo {
         use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
@@ -815,4 +828,28 @@ fn poseidon252_channel_proofs_are_stwos() {
     assert!(ours.log_sizes.iter().min() < ours.log_sizes.iter().max());
     assert_eq!(signed_proof_to_felts(&ours), signed_proof_to_felts(&theirs));
     verify_signed::<Ours>(&pi, &ours, &SIGNED_PARAMS).expect("verify");
+}
+
+/// The prover's cached preprocessed tree (one per process and height) gives the proof a fresh
+/// commitment gives: a proof of another height in between replaces the cached tree, and the
+/// proofs before and after it are the same felts.
+#[test]
+fn cached_preprocessed_tree_gives_the_same_proofs() {
+    use zkthread_prover::signed_proof_to_felts;
+    let (pi, owners, rows) = honest();
+    let first = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
+    let again = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
+    assert_eq!(signed_proof_to_felts(&first), signed_proof_to_felts(&again));
+    // Taller components (more transfers): another table height.
+    let state = genesis();
+    let many: Vec<SignedTransferTx> = (0..6).map(|i| signed(ALICE, BOB, 1, i, i + 1)).collect();
+    let batch = batcher().batch(&many, |s| state.get(s).copied()).expect("batch");
+    let sb = batch.sub_block;
+    let other_pi = sb.statement(&statement());
+    let other = prove_signed::<Blake>(&other_pi, &sb.owners, &sb.rows, &TEST).expect("prove");
+    assert_ne!(other.log_sizes.iter().max(), first.log_sizes.iter().max());
+    verify_signed::<Blake>(&other_pi, &other, &TEST).expect("verify");
+    let last = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
+    assert_eq!(signed_proof_to_felts(&first), signed_proof_to_felts(&last));
+    verify_signed::<Blake>(&pi, &last, &TEST).expect("verify");
 }

@@ -25,6 +25,7 @@ use stwo::core::fields::qm31::SecureField;
 use stwo::core::pcs::CommitmentSchemeVerifier;
 use stwo::core::poly::circle::CanonicCoset;
 use stwo::core::proof::StarkProof;
+use stwo::core::utils::MaybeOwned;
 use stwo::core::verifier::verify as stwo_verify;
 use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::BackendForChannel;
@@ -38,7 +39,8 @@ use super::statement::{boundary, SignedPublicInput, SignedStatementError};
 use super::witness::{SignedRow, SignedWitness};
 use super::range::{
     range8_interaction, range8_multiplicity_column, range8_table_column, range_log_size,
-    remember_signed_preprocessed_root, signed_preprocessed_root, Range8TableEval, SIGNED_MAX_LOG_ROWS,
+    remember_signed_preprocessed_root, signed_preprocessed_root, signed_preprocessed_tree, Range8TableEval,
+    SIGNED_MAX_LOG_ROWS,
 };
 use crate::channel::ThreadChannel;
 use crate::params::StarkParams;
@@ -244,9 +246,9 @@ where
     // Spans per phase (stwo's own spans nest inside them): `profile_signed_prove` prints them.
     let span = tracing::info_span!("signed: preprocessed tree").entered();
     let table = range8_table_column(max_log);
-    let mut tree = scheme.tree_builder();
-    tree.extend_evals(vec![table.clone()]);
-    tree.commit(&mut channel);
+    // The same tree for every proof of this height: built once per process.
+    let preprocessed = signed_preprocessed_tree::<MC>(params, max_log, &twiddles);
+    scheme.commit_tree(MaybeOwned::Borrowed(&*preprocessed), &mut channel);
     // The verifier compares against this constant; computing it costs a blown-up commitment.
     remember_signed_preprocessed_root::<MC>(params, max_log, &scheme.roots()[0]);
     span.exit();
