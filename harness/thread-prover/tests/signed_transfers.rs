@@ -780,16 +780,16 @@ fn profile_signed_prove() {
     // preprocessed tree), timed on its own line.
     let repeat: usize = std::env::var("ZKTHREAD_PROFILE_REPEAT").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     for _ in 1..repeat {
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_seconds());
         if stwo {
             use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
             prove_signed::<Stwo>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
         } else {
             prove_signed::<Poseidon252MerkleChannel>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
         }
-        eprintln!("PROFILE (first of repeated proofs) prove={:.2?}", t.elapsed());
+        eprintln!("PROFILE (first of repeated proofs) prove={:.2?} cpu={:.1}s", t.elapsed(), cpu_seconds() - cpu);
     }
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_seconds());
     let (log_sizes, felts) = if stwo {
         use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
         let proof = prove_signed::<Stwo>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
@@ -799,15 +799,24 @@ fn profile_signed_prove() {
             prove_signed::<Poseidon252MerkleChannel>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
         (proof.log_sizes, zkthread_prover::signed_proof_to_felts(&proof))
     };
-    let prove = t.elapsed();
+    let (prove, prove_cpu) = (t.elapsed(), cpu_seconds() - cpu);
     let proof = zkthread_prover::signed_proof_from_felts::<Poseidon252MerkleChannel>(&felts).expect("decode");
     let t = Instant::now();
     verify_signed::<Poseidon252MerkleChannel>(&pi, &proof, &SIGNED_PARAMS).expect("verify");
     eprintln!(
-        "PROFILE channel={} transfers={n} log_sizes={log_sizes:?} prove={prove:.2?} verify={:.2?}",
+        "PROFILE channel={} transfers={n} log_sizes={log_sizes:?} prove={prove:.2?} cpu={prove_cpu:.1}s verify={:.2?}",
         if stwo { "stwo" } else { "zkthread" },
         t.elapsed()
     );
+}
+
+/// This process's user + system CPU time (Linux `/proc/self/stat`, 100 ticks a second): on a
+/// shared box it moves less than wall time with the other load.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |k: usize| fields.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// The crate's Poseidon252 channel (its own, faster Merkle tree builder) makes exactly the
