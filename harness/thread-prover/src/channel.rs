@@ -3,13 +3,15 @@
 
 use starknet_crypto::poseidon_hash_many;
 use starknet_types_core::felt::Felt;
-use stwo::core::channel::{Channel, MerkleChannel};
+use stwo::core::channel::{Channel, MerkleChannel, Poseidon252Channel};
 use stwo::core::vcs::blake2_hash::Blake2sHash;
 use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
 use stwo::core::vcs_lifted::merkle_hasher::MerkleHasherLifted;
 use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel;
 use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::BackendForChannel;
+
+use crate::poseidon252_merkle::Poseidon252MerkleChannel as FastPoseidon252MerkleChannel;
 
 pub type HashOf<MC> = <<MC as MerkleChannel>::H as MerkleHasherLifted>::Hash;
 
@@ -39,16 +41,39 @@ fn from_stwo(f: &StwoFelt252) -> Felt {
     Felt::from_bytes_be(&f.to_bytes_be())
 }
 
+/// `digest <- poseidon_hash_many([digest, felts...])` (Cairo: `poseidon_hash_span`), the same
+/// shape stwo uses for `mix_u32s`.
+fn poseidon_mix_felt252s(channel: &mut Poseidon252Channel, felts: &[Felt]) {
+    let mut data = Vec::with_capacity(felts.len() + 1);
+    data.push(from_stwo(&channel.digest()));
+    data.extend_from_slice(felts);
+    channel.update_digest(to_stwo(&poseidon_hash_many(&data)));
+}
+
+/// stwo's Poseidon252 channel: kept so that tests can check this crate's faster
+/// [`crate::Poseidon252MerkleChannel`] against it proof for proof.
 impl ThreadChannel for Poseidon252MerkleChannel {
     const NAME: &'static str = "poseidon252";
 
-    /// `digest <- poseidon_hash_many([digest, felts...])` (Cairo: `poseidon_hash_span`), the
-    /// same shape stwo uses for `mix_u32s`.
     fn mix_felt252s(channel: &mut Self::C, felts: &[Felt]) {
-        let mut data = Vec::with_capacity(felts.len() + 1);
-        data.push(from_stwo(&channel.digest()));
-        data.extend_from_slice(felts);
-        channel.update_digest(to_stwo(&poseidon_hash_many(&data)));
+        poseidon_mix_felt252s(channel, felts)
+    }
+
+    fn hash_to_felts(hash: &HashOf<Self>, out: &mut Vec<Felt>) {
+        out.push(from_stwo(hash));
+    }
+
+    fn hash_from_felts(it: &mut dyn Iterator<Item = Felt>) -> Option<HashOf<Self>> {
+        it.next().map(|f| to_stwo(&f))
+    }
+}
+
+/// The channel of thread proofs (same transcript and proofs as stwo's).
+impl ThreadChannel for FastPoseidon252MerkleChannel {
+    const NAME: &'static str = "poseidon252";
+
+    fn mix_felt252s(channel: &mut Self::C, felts: &[Felt]) {
+        poseidon_mix_felt252s(channel, felts)
     }
 
     fn hash_to_felts(hash: &HashOf<Self>, out: &mut Vec<Felt>) {

@@ -83,6 +83,7 @@ pub mod batcher;
 pub mod channel;
 pub mod model;
 pub mod params;
+pub mod poseidon252_merkle;
 pub mod poseidon2;
 pub mod signed;
 pub mod prover;
@@ -100,4 +101,6 @@ pub use serialize::{
     proof_from_felts, proof_to_felts, signed_proof_from_felts, signed_proof_to_felts, DecodeError,
 };
 pub use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
-pub use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel;
+// This crate's Poseidon252 channel: the proofs of stwo's `Poseidon252MerkleChannel`, built
+// faster (see `poseidon252_merkle`).
+pub use poseidon252_merkle::Poseidon252MerkleChannel;

@@ -742,3 +742,123 @@ fn timing_signed_prove() {
         );
     }
 }
+
+/// Where a signed proof's time goes: proves `ZKTHREAD_PROFILE_TRANSFERS` (default 24) transfers
+/// from 4 senders at `SIGNED_PARAMS` on the Poseidon252 channel with a subscriber that prints
+/// every span's busy time when it closes (stwo's "Extension", "Merkle", "Composition",
+/// "Grind", ... nest inside this crate's "signed: ..." phases). `RUST_LOG` selects the spans
+/// (default `info`; `trace` adds stwo's FFT and Merkle-commit spans).
+/// `cargo test -p zkthread-prover --test signed_transfers -- --ignored --nocapture profile`
+#[test]
+#[ignore = "profile: run with --ignored --nocapture"]
+fn profile_signed_prove() {
+    use std::time::Instant;
+    use tracing_subscriber::fmt::format::FmtSpan;
+    use zkthread_prover::signed::SIGNED_PARAMS;
+    use zkthread_prover::Poseidon252MerkleChannel;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let n: usize = std::env::var("ZKTHREAD_PROFILE_TRANSFERS").ok().and_then(|v| v.parse().ok()).unwrap_or(24);
+    let senders = 4.min(n);
+    let plan: Vec<(usize, usize, u128)> =
+        (0..n).map(|i| ([0, 1, 3, 1][i % senders], [1, 0, 0, 3][i % senders], 1)).collect();
+    let txs = random::sign_all_pub(&plan);
+    let state = genesis();
+    let batch = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let pi = sb.statement(&statement());
+    // `ZKTHREAD_PROFILE_CHANNEL=stwo`: stwo's own Poseidon252 channel (the same proofs,
+    // stwo's tree builder), for before/after comparisons.
+    let stwo = std::env::var("ZKTHREAD_PROFILE_CHANNEL").is_ok_and(|c| c == "stwo");
+    // `ZKTHREAD_PROFILE_REPEAT=2`: prove again in the same process (warm caches: the
+    // preprocessed tree), timed on its own line.
+    let repeat: usize = std::env::var("ZKTHREAD_PROFILE_REPEAT").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    for _ in 1..repeat {
+        let (t, cpu) = (Instant::now(), cpu_seconds());
+        if stwo {
+            use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
+            prove_signed::<Stwo>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+        } else {
+            prove_signed::<Poseidon252MerkleChannel>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+        }
+        eprintln!("PROFILE (first of repeated proofs) prove={:.2?} cpu={:.1}s", t.elapsed(), cpu_seconds() - cpu);
+    }
+    let (t, cpu) = (Instant::now(), cpu_seconds());
+    let (log_sizes, felts) = if stwo {
+        use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
+        let proof = prove_signed::<Stwo>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+        (proof.log_sizes, zkthread_prover::signed_proof_to_felts(&proof))
+    } else {
+        let proof =
+            prove_signed::<Poseidon252MerkleChannel>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+        (proof.log_sizes, zkthread_prover::signed_proof_to_felts(&proof))
+    };
+    let (prove, prove_cpu) = (t.elapsed(), cpu_seconds() - cpu);
+    let proof = zkthread_prover::signed_proof_from_felts::<Poseidon252MerkleChannel>(&felts).expect("decode");
+    let t = Instant::now();
+    verify_signed::<Poseidon252MerkleChannel>(&pi, &proof, &SIGNED_PARAMS).expect("verify");
+    eprintln!(
+        "PROFILE channel={} transfers={n} log_sizes={log_sizes:?} prove={prove:.2?} cpu={prove_cpu:.1}s verify={:.2?}",
+        if stwo { "stwo" } else { "zkthread" },
+        t.elapsed()
+    );
+}
+
+/// This process's user + system CPU time (Linux `/proc/self/stat`, 100 ticks a second): on a
+/// shared box it moves less than wall time with the other load.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |k: usize| fields.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The crate's Poseidon252 channel (its own, faster Merkle tree builder) makes exactly the
+/// proofs of stwo's `Poseidon252MerkleChannel`: same felts at the production parameters, on a
+/// sub-block whose components have different heights (so trees are lifted). The Cairo
+/// verifier reads these felts.
+#[test]
+fn poseidon252_channel_proofs_are_stwos() {
+    use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
+    use zkthread_prover::signed::SIGNED_PARAMS;
+    use zkthread_prover::{signed_proof_to_felts, Poseidon252MerkleChannel as Ours};
+    let state = genesis();
+    let batch = batcher().batch(&honest_txs(), |s| state.get(s).copied()).expect("batch");
+    let sb = batch.sub_block;
+    let pi = sb.statement(&statement());
+    let ours = prove_signed::<Ours>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+    let theirs = prove_signed::<Stwo>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
+    assert!(ours.log_sizes.iter().min() < ours.log_sizes.iter().max());
+    assert_eq!(signed_proof_to_felts(&ours), signed_proof_to_felts(&theirs));
+    verify_signed::<Ours>(&pi, &ours, &SIGNED_PARAMS).expect("verify");
+}
+
+/// The prover's cached preprocessed tree (one per process and height) gives the proof a fresh
+/// commitment gives: a proof of another height in between replaces the cached tree, and the
+/// proofs before and after it are the same felts.
+#[test]
+fn cached_preprocessed_tree_gives_the_same_proofs() {
+    use zkthread_prover::signed_proof_to_felts;
+    let (pi, owners, rows) = honest();
+    let first = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
+    let again = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
+    assert_eq!(signed_proof_to_felts(&first), signed_proof_to_felts(&again));
+    // Taller components (more transfers): another table height.
+    let state = genesis();
+    let many: Vec<SignedTransferTx> = (0..6).map(|i| signed(ALICE, BOB, 1, i, i + 1)).collect();
+    let batch = batcher().batch(&many, |s| state.get(s).copied()).expect("batch");
+    let sb = batch.sub_block;
+    let other_pi = sb.statement(&statement());
+    let other = prove_signed::<Blake>(&other_pi, &sb.owners, &sb.rows, &TEST).expect("prove");
+    assert_ne!(other.log_sizes.iter().max(), first.log_sizes.iter().max());
+    verify_signed::<Blake>(&other_pi, &other, &TEST).expect("verify");
+    let last = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
+    assert_eq!(signed_proof_to_felts(&first), signed_proof_to_felts(&last));
+    verify_signed::<Blake>(&pi, &last, &TEST).expect("verify");
+}

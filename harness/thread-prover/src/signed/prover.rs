@@ -25,6 +25,7 @@ use stwo::core::fields::qm31::SecureField;
 use stwo::core::pcs::CommitmentSchemeVerifier;
 use stwo::core::poly::circle::CanonicCoset;
 use stwo::core::proof::StarkProof;
+use stwo::core::utils::MaybeOwned;
 use stwo::core::verifier::verify as stwo_verify;
 use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::BackendForChannel;
@@ -38,7 +39,8 @@ use super::statement::{boundary, SignedPublicInput, SignedStatementError};
 use super::witness::{SignedRow, SignedWitness};
 use super::range::{
     range8_interaction, range8_multiplicity_column, range8_table_column, range_log_size,
-    remember_signed_preprocessed_root, signed_preprocessed_root, Range8TableEval, SIGNED_MAX_LOG_ROWS,
+    remember_signed_preprocessed_root, signed_preprocessed_root, signed_preprocessed_tree, Range8TableEval,
+    SIGNED_MAX_LOG_ROWS,
 };
 use crate::channel::ThreadChannel;
 use crate::params::StarkParams;
@@ -241,12 +243,17 @@ where
     mix_header::<MC>(&mut channel, public_input, params, &log);
     let mut scheme = CommitmentSchemeProver::<SimdBackend, MC>::new(params.pcs_config(), &twiddles);
 
+    // Spans per phase (stwo's own spans nest inside them): `profile_signed_prove` prints them.
+    let span = tracing::info_span!("signed: preprocessed tree").entered();
     let table = range8_table_column(max_log);
-    let mut tree = scheme.tree_builder();
-    tree.extend_evals(vec![table.clone()]);
-    tree.commit(&mut channel);
+    // The same tree for every proof of this height: built once per process.
+    let preprocessed = signed_preprocessed_tree::<MC>(params, max_log, &twiddles);
+    scheme.commit_tree(MaybeOwned::Borrowed(&*preprocessed), &mut channel);
     // The verifier compares against this constant; computing it costs a blown-up commitment.
     remember_signed_preprocessed_root::<MC>(params, max_log, &scheme.roots()[0]);
+    span.exit();
+
+    let span = tracing::info_span!("signed: main trace").entered();
 
     let multiplicity = range8_multiplicity_column(max_log, &witness.range_lookups(log[0]).multiplicity);
     let traces = [
@@ -257,14 +264,18 @@ where
         main_trace::<TxListRole>(&witness.tx_list, &[0; TxListRole::N_COLUMNS], log[4]),
         poseidon2::trace::main_trace(&poseidon2::trace::rows_for(&witness.permutations), log[5]),
     ];
+    span.exit();
+    let span = tracing::info_span!("signed: main tree").entered();
     let mut tree = scheme.tree_builder();
     for t in &traces {
         tree.extend_evals(t.clone());
     }
     tree.extend_evals(vec![multiplicity.clone()]);
     tree.commit(&mut channel);
+    span.exit();
 
     let relations = Relations::draw(&mut channel);
+    let span = tracing::info_span!("signed: interaction trace").entered();
     let interactions: [(Vec<TraceColumn>, SecureField); N_COMPONENTS] = [
         interaction_trace::<TransferRole>(&traces[0], log[0], &relations),
         interaction_trace::<ChainStepRole>(&traces[1], log[1], &relations),
@@ -274,16 +285,20 @@ where
         poseidon2::trace::interaction_trace(&traces[5], log[5], &relations.poseidon2),
         range8_interaction(&table, &multiplicity, &relations.range),
     ];
+    span.exit();
+    let span = tracing::info_span!("signed: interaction tree").entered();
     let mut tree = scheme.tree_builder();
     for (cols, _) in &interactions {
         tree.extend_evals(cols.clone());
     }
     tree.commit(&mut channel);
+    span.exit();
     let sums: [SecureField; N_COMPONENTS] = std::array::from_fn(|i| interactions[i].1);
     let claimed_sums: [SecureField; SIZED_COMPONENTS] = std::array::from_fn(|i| sums[i + 1]);
     channel.mix_felts(&claimed_sums);
 
     let c = components(&log, &relations, sums);
+    let _span = tracing::info_span!("signed: stwo prove").entered();
     let stark =
         stwo_prove::<SimdBackend, MC>(&[&c.0, &c.1, &c.2, &c.3, &c.4, &c.5, &c.6], &mut channel, scheme)?;
     Ok(SignedProof { slot_owners: slot_owners.to_vec(), log_sizes: log, claimed_sums, stark })

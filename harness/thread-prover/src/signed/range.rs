@@ -22,9 +22,9 @@
 //! depends on the height, so the verifiers hold one root per height
 //! (`SIGNED_MIN_RANGE_LOG_SIZE..=SIGNED_MAX_LOG_ROWS`).
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use num_traits::Zero;
 use starknet_types_core::felt::Felt;
@@ -37,6 +37,9 @@ use stwo::prover::backend::simd::qm31::PackedSecureField;
 use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::BackendForChannel;
 use stwo::prover::poly::circle::{CircleEvaluation, PolyOps};
+use stwo::core::utils::MaybeOwned;
+use stwo::prover::pcs::CommitmentTreeProver;
+use stwo::prover::poly::twiddles::TwiddleTree;
 use stwo::prover::CommitmentSchemeProver;
 use stwo_constraint_framework::preprocessed_columns::PreProcessedColumnId;
 use stwo_constraint_framework::{
@@ -231,4 +234,48 @@ where
     (SIGNED_RANGE_BITS..=SIGNED_MAX_LOG_ROWS)
         .map(|l| signed_preprocessed_root::<MC>(params, l)[0])
         .collect()
+}
+
+/// The last preprocessed tree a prover committed, with its key (channel, parameters, height).
+/// One slot: a prover process (the service, a benchmark, the tests) mostly proves sub-blocks of
+/// one height, and the tree is large (two hashes per leaf: 16 MB at 2^18 leaves, 256 MB at the
+/// largest height 2^22), so older heights are not kept.
+type TreeSlot = Mutex<Option<((TypeId, StarkParams, u32), Arc<dyn Any + Send + Sync>)>>;
+static PREPROCESSED_TREE: LazyLock<TreeSlot> = LazyLock::new(|| Mutex::new(None));
+
+/// The signed program's preprocessed tree (the range table at `2^log_size` rows, extended by
+/// the blowup and committed) for the prover, built once per process and height: it does not
+/// depend on the witness, and committing it costs a Poseidon252 hash per blown-up row (~5% of
+/// a signed proof). `twiddles` must cover the tree's domain (the prover's do).
+pub fn signed_preprocessed_tree<MC: ThreadChannel>(
+    params: &StarkParams,
+    log_size: u32,
+    twiddles: &TwiddleTree<SimdBackend>,
+) -> Arc<CommitmentTreeProver<SimdBackend, MC>>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    let key = (TypeId::of::<MC>(), *params, log_size);
+    let cached = PREPROCESSED_TREE.lock().ok().and_then(|slot| match slot.as_ref() {
+        Some((k, tree)) if *k == key => Some(Arc::clone(tree)),
+        _ => None,
+    });
+    if let Some(tree) = cached.and_then(|t| t.downcast::<CommitmentTreeProver<SimdBackend, MC>>().ok()) {
+        return tree;
+    }
+    // Committed in a scratch scheme (its channel is discarded: the proof's channel mixes the
+    // root when the prover adds the tree with `commit_tree`).
+    let mut scheme = CommitmentSchemeProver::<SimdBackend, MC>::new(params.pcs_config(), twiddles);
+    let mut builder = scheme.tree_builder();
+    builder.extend_evals(vec![range8_table_column(log_size)]);
+    builder.commit(&mut MC::C::default());
+    let tree = match scheme.trees.0.pop() {
+        Some(MaybeOwned::Owned(tree)) => Arc::new(tree),
+        // `commit` always pushes the tree it built, owned.
+        _ => unreachable!("the scheme holds the tree it just committed"),
+    };
+    if let Ok(mut slot) = PREPROCESSED_TREE.lock() {
+        *slot = Some((key, Arc::clone(&tree) as Arc<dyn Any + Send + Sync>));
+    }
+    tree
 }
