@@ -32,12 +32,12 @@ where
 
 type StwoFelt252 = HashOf<Poseidon252MerkleChannel>;
 
-fn to_stwo(f: &Felt) -> StwoFelt252 {
+pub(crate) fn to_stwo(f: &Felt) -> StwoFelt252 {
     // Both are canonical 252-bit field elements of the same prime: bytes convert exactly.
     StwoFelt252::from_bytes_be(&f.to_bytes_be()).expect("a Felt is below the Stark prime")
 }
 
-fn from_stwo(f: &StwoFelt252) -> Felt {
+pub(crate) fn from_stwo(f: &StwoFelt252) -> Felt {
     Felt::from_bytes_be(&f.to_bytes_be())
 }
 
@@ -50,40 +50,33 @@ fn poseidon_mix_felt252s(channel: &mut Poseidon252Channel, felts: &[Felt]) {
     channel.update_digest(to_stwo(&poseidon_hash_many(&data)));
 }
 
-/// stwo's Poseidon252 channel: kept so that tests can check this crate's faster
-/// [`crate::Poseidon252MerkleChannel`] against it proof for proof.
-impl ThreadChannel for Poseidon252MerkleChannel {
-    const NAME: &'static str = "poseidon252";
+/// [`ThreadChannel`] for a Poseidon252 Merkle channel: stwo's, and this crate's faster one (the
+/// same transcript, hash type and proofs).
+macro_rules! poseidon252_thread_channel {
+    ($channel:ty) => {
+        impl ThreadChannel for $channel {
+            const NAME: &'static str = "poseidon252";
 
-    fn mix_felt252s(channel: &mut Self::C, felts: &[Felt]) {
-        poseidon_mix_felt252s(channel, felts)
-    }
+            fn mix_felt252s(channel: &mut Self::C, felts: &[Felt]) {
+                poseidon_mix_felt252s(channel, felts)
+            }
 
-    fn hash_to_felts(hash: &HashOf<Self>, out: &mut Vec<Felt>) {
-        out.push(from_stwo(hash));
-    }
+            fn hash_to_felts(hash: &HashOf<Self>, out: &mut Vec<Felt>) {
+                out.push(from_stwo(hash));
+            }
 
-    fn hash_from_felts(it: &mut dyn Iterator<Item = Felt>) -> Option<HashOf<Self>> {
-        it.next().map(|f| to_stwo(&f))
-    }
+            fn hash_from_felts(it: &mut dyn Iterator<Item = Felt>) -> Option<HashOf<Self>> {
+                it.next().map(|f| to_stwo(&f))
+            }
+        }
+    };
 }
 
-/// The channel of thread proofs (same transcript and proofs as stwo's).
-impl ThreadChannel for FastPoseidon252MerkleChannel {
-    const NAME: &'static str = "poseidon252";
-
-    fn mix_felt252s(channel: &mut Self::C, felts: &[Felt]) {
-        poseidon_mix_felt252s(channel, felts)
-    }
-
-    fn hash_to_felts(hash: &HashOf<Self>, out: &mut Vec<Felt>) {
-        out.push(from_stwo(hash));
-    }
-
-    fn hash_from_felts(it: &mut dyn Iterator<Item = Felt>) -> Option<HashOf<Self>> {
-        it.next().map(|f| to_stwo(&f))
-    }
-}
+// stwo's: kept so that tests can check this crate's faster [`crate::Poseidon252MerkleChannel`]
+// against it proof for proof.
+poseidon252_thread_channel!(Poseidon252MerkleChannel);
+// The channel of thread proofs.
+poseidon252_thread_channel!(FastPoseidon252MerkleChannel);
 
 impl ThreadChannel for Blake2sMerkleChannel {
     const NAME: &'static str = "blake2s";

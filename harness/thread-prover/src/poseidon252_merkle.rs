@@ -30,6 +30,8 @@ use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::{BackendForChannel, Col, Column};
 use stwo::prover::vcs_lifted::ops::MerkleOpsLifted;
 
+use crate::channel::{from_stwo, to_stwo};
+
 /// stwo's felt252 (`starknet-ff`): the hash type of the trees and of the proof.
 pub type Hash = <stwo_merkle::Poseidon252MerkleHasher as MerkleHasherLifted>::Hash;
 
@@ -76,15 +78,6 @@ impl MerkleHasherLifted for Poseidon252MerkleHasher {
 }
 
 impl BackendForChannel<Poseidon252MerkleChannel> for SimdBackend {}
-
-fn to_felt(h: &Hash) -> Felt {
-    Felt::from_bytes_be(&h.to_bytes_be())
-}
-
-fn from_felt(f: &Felt) -> Hash {
-    // Both types hold canonical elements of the same prime field: the bytes convert exactly.
-    Hash::from_bytes_be(&f.to_bytes_be()).expect("a Felt is below the Stark prime")
-}
 
 /// `2^248`: a partial block carries its length (1..7 values) in bits 248..251.
 fn two_pow_248() -> Felt {
@@ -208,7 +201,7 @@ impl MerkleOpsLifted<Poseidon252MerkleHasher> for SimdBackend {
                     *v = c.at(lift(i, max_log_size - log(c)));
                 }
                 let state = states[lift(i, max_log_size - states_log)];
-                *leaf = from_felt(&finalize(state, &values[..n], &pow248));
+                *leaf = to_stwo(&finalize(state, &values[..n], &pow248));
             }
         });
         if lifting_log_size > max_log_size {
@@ -223,10 +216,10 @@ impl MerkleOpsLifted<Poseidon252MerkleHasher> for SimdBackend {
             .par_chunks(2)
             .with_min_len(LEAVES_PER_TASK)
             .map(|pair| {
-                let mut state = [to_felt(&pair[0]), to_felt(&pair[1]), Felt::TWO];
+                let mut state = [from_stwo(&pair[0]), from_stwo(&pair[1]), Felt::TWO];
                 // `poseidon_hash(x, y)`: the permutation of (x, y, 2), first element.
                 poseidon_permute_comp(&mut state);
-                from_felt(&state[0])
+                to_stwo(&state[0])
             })
             .collect()
     }
@@ -370,7 +363,7 @@ mod bench {
             theirs = stwo_merkle::poseidon_finalize(&[], [theirs[0] - Hash::ONE, theirs[1], theirs[2]]);
         }
         let b = t.elapsed();
-        assert_eq!(to_felt(&theirs[0]), ours[0]);
+        assert_eq!(from_stwo(&theirs[0]), ours[0]);
         let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / f64::from(n);
         eprintln!("one permutation: starknet-crypto 0.8 {:.2} us, stwo (0.6) {:.2} us", us(a), us(b));
     }
