@@ -33,25 +33,27 @@ use stwo::prover::poly::circle::PolyOps;
 use stwo::prover::{prove as stwo_prove, CommitmentSchemeProver, ProvingError};
 use stwo_constraint_framework::{FrameworkComponent, TraceLocationAllocator};
 
-use super::role::{interaction_trace, main_trace, Relations, Role, RoleEval, LOG_EXPANSION};
-use super::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole, TxListRole};
-use super::statement::{boundary, SignedPublicInput, SignedStatementError};
-use super::witness::{SignedRow, SignedWitness};
-use super::range::{
+use zkthread_prover::channel::ThreadChannel;
+use zkthread_prover::params::StarkParams;
+use zkthread_prover::poseidon2;
+use zkthread_prover::poseidon2::air::Poseidon2Eval;
+use zkthread_prover::prover::VerifyError;
+use zkthread_prover::range::{
     range8_interaction, range8_multiplicity_column, range8_table_column, range_log_size,
     remember_signed_preprocessed_root, signed_preprocessed_root, signed_preprocessed_tree, Range8TableEval,
     SIGNED_MAX_LOG_ROWS,
 };
-use crate::channel::ThreadChannel;
-use crate::params::StarkParams;
-use crate::poseidon2;
-use crate::poseidon2::air::Poseidon2Eval;
-use crate::prover::VerifyError;
-use crate::trace::TraceColumn;
+use zkthread_prover::role::{interaction_trace, main_trace, Relations, Role, RoleEval, LOG_EXPANSION};
+use zkthread_prover::serialize::{program_proof_from_felts, program_proof_to_felts, DecodeError};
+use zkthread_prover::trace::TraceColumn;
+
+use crate::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole, TxListRole};
+use crate::statement::{boundary, SignedPublicInput, SignedStatementError};
+use crate::witness::{SignedRow, SignedWitness};
 
 /// Version of the signed AIR (bump on any change of columns, constraints or fraction order).
 pub const SIGNED_AIR_VERSION: u64 = 3;
-/// Largest component (rows = 2^MAX_LOG_ROWS): see [`super::range`] for why 16.
+/// Largest component (rows = 2^MAX_LOG_ROWS): see [`crate::range`] for why 16.
 pub const MAX_LOG_ROWS: u32 = SIGNED_MAX_LOG_ROWS;
 /// Components with a size chosen by the prover, in proof order.
 pub const SIZED_COMPONENTS: usize = 6;
@@ -113,7 +115,7 @@ pub fn signed_air_digest(params: &StarkParams, channel: &str) -> Felt {
 }
 
 fn log_rows(n: usize) -> u32 {
-    crate::trace::log_rows_for(n)
+    zkthread_prover::trace::log_rows_for(n)
 }
 
 /// The seven components of a signed proof, in proof order.
@@ -226,11 +228,11 @@ where
     }
     let log = [
         log_rows(witness.transfers.len()),
-        log_rows(witness.chain_steps.len()),
-        log_rows(witness.digests.len()),
-        log_rows(witness.key_sponges.len()),
-        log_rows(witness.tx_list.len()),
-        poseidon2::trace::log_rows_for(witness.permutations.len()),
+        log_rows(witness.auth.chain_steps.len()),
+        log_rows(witness.auth.digests.len()),
+        log_rows(witness.auth.key_sponges.len()),
+        log_rows(witness.auth.tx_list.len()),
+        poseidon2::trace::log_rows_for(witness.auth.permutations.len()),
     ];
     if log.iter().any(|l| *l > MAX_LOG_ROWS) {
         return Err(SignedProveError::TooLarge);
@@ -258,11 +260,11 @@ where
     let multiplicity = range8_multiplicity_column(max_log, &witness.range_lookups(log[0]).multiplicity);
     let traces = [
         main_trace::<TransferRole>(&witness.transfers, &[0; TransferRole::N_COLUMNS], log[0]),
-        main_trace::<ChainStepRole>(&witness.chain_steps, &[0; ChainStepRole::N_COLUMNS], log[1]),
-        main_trace::<DigestRole>(&witness.digests, &[0; DigestRole::N_COLUMNS], log[2]),
-        main_trace::<KeySpongeRole>(&witness.key_sponges, &[0; KeySpongeRole::N_COLUMNS], log[3]),
-        main_trace::<TxListRole>(&witness.tx_list, &[0; TxListRole::N_COLUMNS], log[4]),
-        poseidon2::trace::main_trace(&poseidon2::trace::rows_for(&witness.permutations), log[5]),
+        main_trace::<ChainStepRole>(&witness.auth.chain_steps, &[0; ChainStepRole::N_COLUMNS], log[1]),
+        main_trace::<DigestRole>(&witness.auth.digests, &[0; DigestRole::N_COLUMNS], log[2]),
+        main_trace::<KeySpongeRole>(&witness.auth.key_sponges, &[0; KeySpongeRole::N_COLUMNS], log[3]),
+        main_trace::<TxListRole>(&witness.auth.tx_list, &[0; TxListRole::N_COLUMNS], log[4]),
+        poseidon2::trace::main_trace(&poseidon2::trace::rows_for(&witness.auth.permutations), log[5]),
     ];
     span.exit();
     let span = tracing::info_span!("signed: main tree").entered();
@@ -364,4 +366,23 @@ impl<MC: MerkleChannel> Clone for SignedProof<MC> {
             stark: self.stark.clone(),
         }
     }
+}
+
+/// Encodes a signed-transfer proof as felts: the framework's layout with the header
+/// `log_sizes(6), claimed_sums(6 x 4)` in the M31 stream.
+pub fn signed_proof_to_felts<MC: ThreadChannel>(proof: &SignedProof<MC>) -> Vec<Felt>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    program_proof_to_felts::<MC>(&proof.log_sizes, &proof.claimed_sums, &proof.stark, &proof.slot_owners)
+}
+
+/// Decodes felts produced by [`signed_proof_to_felts`].
+pub fn signed_proof_from_felts<MC: ThreadChannel>(felts: &[Felt]) -> Result<SignedProof<MC>, DecodeError>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    let (slot_owners, log_sizes, claimed_sums, stark) =
+        program_proof_from_felts::<MC, SIZED_COMPONENTS>(felts)?;
+    Ok(SignedProof { slot_owners, log_sizes, claimed_sums, stark })
 }
