@@ -4,7 +4,8 @@
 //! [`poseidon252_merkle`]), proof felts ([`serialize`]), components written once ([`role`]:
 //! the `Role` trait and the relations `State`, `Link`, `Poseidon2`, `RangeCheck`), the
 //! Poseidon2 component ([`poseidon2`]), the 8-bit range table ([`range`]) and authorization
-//! ([`auth`]: thread keys, signatures, replay state, the committed transaction list). A program
+//! ([`auth`]: thread keys, signatures, replay state, the committed transaction list) and the
+//! generic prove/verify driver ([`program`]: the `ThreadProgram` trait, one transcript). A program
 //! lives in its own crate under `harness/programs/` (the signed token program:
 //! `zkthread-token`); `docs/thread-programs.md` draws the boundary.
 //!
@@ -101,6 +102,7 @@ pub mod model;
 pub mod params;
 pub mod poseidon252_merkle;
 pub mod poseidon2;
+pub mod program;
 pub mod prover;
 pub mod public_input;
 pub mod range;
