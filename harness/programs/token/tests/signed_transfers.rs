@@ -863,3 +863,40 @@ fn cached_preprocessed_tree_gives_the_same_proofs() {
     assert_eq!(signed_proof_to_felts(&first), signed_proof_to_felts(&last));
     verify_signed::<Blake>(&pi, &last, &TEST).expect("verify");
 }
+
+/// The framework's driver, called directly: a wrong number of row sets is refused before any
+/// work, a proof with a component missing is refused by shape, and the first role's sum is
+/// really derived from the boundary the program gives (a wrong boundary fails stwo's check).
+#[test]
+fn the_driver_checks_row_sets_component_count_and_boundary() {
+    use num_traits::Zero;
+    use stwo::core::fields::qm31::SecureField;
+    use zkthread_prover::program::{self, ProofRows, ProveError};
+    use zkthread_prover::prover::VerifyError;
+    use zkthread_token::prover::SignedTokenProgram;
+    use zkthread_token::statement::boundary;
+
+    let (pi, owners, rows) = honest();
+    let mut w = SignedWitness::new();
+    rows.iter().for_each(|r| w.push(r));
+    let none = ProofRows { program: vec![], auth: &w.auth };
+    let refused = program::prove::<SignedTokenProgram, Blake>(&pi.to_felts(), &none, &TEST);
+    assert!(matches!(refused, Err(ProveError::RowSets { given: 0, roles: 1 })));
+
+    let proof = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
+    let slots = pi.bound_slots(&owners).expect("bound");
+    let verify = |log: &[u32], sums: &[SecureField], right_boundary: bool| {
+        program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
+            &pi.to_felts(),
+            log,
+            sums,
+            &proof.stark,
+            &TEST,
+            |r| if right_boundary { boundary(&slots, &pi.transactions, r) } else { SecureField::zero() },
+        )
+    };
+    verify(&proof.log_sizes, &proof.claimed_sums, true).expect("the driver verifies the token's proof");
+    assert!(matches!(verify(&proof.log_sizes[..5], &proof.claimed_sums[..5], true), Err(VerifyError::Shape(_))));
+    let wrong = verify(&proof.log_sizes, &proof.claimed_sums, false);
+    assert!(matches!(wrong, Err(VerifyError::Stwo(_))), "a wrong boundary: {wrong:?}");
+}
