@@ -16,12 +16,11 @@ use zkthread_e2e::settle::{
     settle_bounds, tail, to_chain_slots, Watched, STEP_BOUND,
 };
 use zkthread_e2e::{artifact, init_tracing, ThreadWorld, SIGNED_VERIFIER, SUPPLY};
-use zkthread_prover::signed::{
-    prove_signed, verify_signed, SignedBatcher, SIGNED_PARAMS, SignedPublicInput, SignedTransferTx,
+use zkthread_token::{
+    prove_signed, signed_proof_to_felts, verify_signed, SignedBatcher, SIGNED_PARAMS, SignedPublicInput,
+    SignedTransferTx,
 };
-use zkthread_prover::{
-    signed_proof_to_felts, Poseidon252MerkleChannel, Slot, Transfer,
-};
+use zkthread_prover::{Poseidon252MerkleChannel, Slot, Transfer};
 use zkthread_sig::domain::{pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::M31;

@@ -11,7 +11,7 @@ fn main() -> anyhow::Result<()> {
             flag == "--measure-signed",
             "usage: zkthread-air-codegen [--measure-signed PATH]"
         );
-        let params = zkthread_prover::signed::SIGNED_PARAMS;
+        let params = zkthread_token::SIGNED_PARAMS;
         let module = gen::signed_proof_vector::render_signed_proof_vector_with(&params)
             .map_err(anyhow::Error::msg)?;
         std::fs::write(path, module)?;

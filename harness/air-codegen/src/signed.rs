@@ -1,7 +1,7 @@
 //! The signed-transfer AIR's constraint evaluation at the OODS point, for the Cairo library
 //! `contracts/signed_air` (the program-specific half of the future signed verifier).
 //!
-//! Seven components, in proof order (`zkthread_prover::signed::prover::components`): the five
+//! Seven components, in proof order (`zkthread_token::prover::components`): the five
 //! roles (`signed_transfer`, `chain_step`, `digest_sponge`, `key_sponge`, `tx_list`),
 //! `poseidon2` and the 8-bit `range_table`. Generated here, never typed by hand:
 //! - the roles and the range table as constraint programs (the `cairo::op` format, from stwo's
@@ -28,8 +28,8 @@ use stwo::core::fields::qm31::SecureField;
 use stwo_constraint_framework::FrameworkComponent;
 use zkthread_prover::poseidon2::air as p2;
 use zkthread_prover::poseidon2::constants::{CONSTANTS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH};
-use zkthread_prover::signed::prover::{components, Components, N_COMPONENTS, SIZED_COMPONENTS};
-use zkthread_prover::signed::role::{Relations, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
+use zkthread_token::prover::{components, Components, N_COMPONENTS, SIZED_COMPONENTS};
+use zkthread_token::role::{Relations, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
 
 use crate::cairo::{self, component_program, snake};
 use crate::symbolic::SymbolicComponent;

@@ -9,14 +9,12 @@ use std::fmt::Write;
 
 use starknet_types_core::felt::Felt;
 use zkthread_prover::model::{Slot, Transfer};
-use zkthread_prover::signed::range::signed_preprocessed_roots;
-use zkthread_prover::signed::prover::signed_air_digest;
-use zkthread_prover::signed::{
-    prove_signed, verify_signed, SignedBatcher, SignedPublicInput, SignedTransferTx,
+use zkthread_token::range::signed_preprocessed_roots;
+use zkthread_token::prover::signed_air_digest;
+use zkthread_token::{
+    prove_signed, signed_proof_to_felts, verify_signed, SignedBatcher, SignedPublicInput, SignedTransferTx,
 };
-use zkthread_prover::{
-    contract_set_commitment, signed_proof_to_felts, Poseidon252MerkleChannel, StarkParams,
-};
+use zkthread_prover::{contract_set_commitment, Poseidon252MerkleChannel, StarkParams};
 use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};

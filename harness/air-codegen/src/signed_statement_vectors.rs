@@ -1,6 +1,6 @@
 //! Cairo test vectors for `contracts/signed_verifier/src/statement.cairo`: a fixed signed
 //! statement (two tokens, four accounts, balance and key slots, some written, some not) with
-//! what `zkthread_prover::signed::statement` computes for it — the bound slots (domains,
+//! what `zkthread_token::statement` computes for it — the bound slots (domains,
 //! account ids, values before / after), each slot's `StateRelation` values and the boundary
 //! sum for relation elements drawn from a fixed channel — plus statements it refuses, each
 //! with the refusal's Cairo reason.
@@ -16,10 +16,10 @@ use starknet_types_core::hash::{Pedersen, StarkHash};
 use stwo::core::channel::{Channel, Poseidon252Channel};
 use stwo::core::fields::qm31::SecureField;
 use stwo_constraint_framework::logup::LookupElements;
-use zkthread_prover::signed::role::{LinkRelation, StateRelation, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
-use zkthread_prover::signed::statement::{boundary_sum, state_values, tx_list_boundary_sum};
+use zkthread_token::role::{LinkRelation, StateRelation, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
+use zkthread_token::statement::{boundary_sum, state_values, tx_list_boundary_sum};
 use zkthread_sig::{TxDigest, TxListCommitment, M31};
-use zkthread_prover::signed::{SignedPublicInput, SignedStatementError, SlotState};
+use zkthread_token::{SignedPublicInput, SignedStatementError, SlotState};
 use zkthread_prover::{Slot, SlotValue};
 
 /// The generated vectors, relative to the workspace root.

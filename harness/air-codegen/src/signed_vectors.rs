@@ -11,10 +11,10 @@ use stwo::core::channel::{Channel, Poseidon252Channel};
 use stwo::core::circle::CirclePoint;
 use stwo::core::fields::qm31::SecureField;
 use stwo_constraint_framework::logup::LookupElements;
-use zkthread_prover::signed::range::range_log_size;
+use zkthread_token::range::range_log_size;
 use zkthread_prover::poseidon2::air::RELATION_SIZE as POSEIDON2_RELATION_SIZE;
-use zkthread_prover::signed::prover::{N_COMPONENTS, SIZED_COMPONENTS};
-use zkthread_prover::signed::role::{Relations, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
+use zkthread_token::prover::{N_COMPONENTS, SIZED_COMPONENTS};
+use zkthread_token::role::{Relations, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
 use zkthread_stark_vectors::Samples;
 
 use crate::signed::{signed_components, COMPONENT_NAMES, N_PREPROCESSED_COLUMNS};

@@ -5,9 +5,9 @@
 use stwo::core::fields::m31::BaseField;
 use zkthread_air_codegen::signed::{self, COMPONENT_NAMES, POSEIDON2_INDEX};
 use zkthread_prover::poseidon2::air as p2;
-use zkthread_prover::signed::prover::column_log_sizes;
-use zkthread_prover::signed::role::Role;
-use zkthread_prover::signed::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole, TxListRole};
+use zkthread_token::prover::column_log_sizes;
+use zkthread_token::role::Role;
+use zkthread_token::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole, TxListRole};
 
 mod common;
 
@@ -78,7 +78,7 @@ fn symbolic_components_are_the_provers() {
         log[3],
         log[4],
         log[5],
-        zkthread_prover::signed::range::range_log_size(&log),
+        zkthread_token::range::range_log_size(&log),
     ];
     for tree in 0..3 {
         assert_eq!(shape[tree].len(), sizes[tree].len(), "tree {tree} columns");

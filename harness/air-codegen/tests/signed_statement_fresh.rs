@@ -1,5 +1,5 @@
 //! The committed signed-statement vectors (`contracts/signed_verifier`) must equal a fresh
-//! generation from `zkthread_prover::signed::statement`.
+//! generation from `zkthread_token::statement`.
 
 use zkthread_air_codegen::signed_statement_vectors as v;
 

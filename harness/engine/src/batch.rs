@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt};
-use zkthread_prover::signed::{SignedBatchError, SignedBatcher, SignedTransferTx};
+use zkthread_token::{SignedBatchError, SignedBatcher, SignedTransferTx};
 use zkthread_prover::Slot;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 use zkthread_store::{

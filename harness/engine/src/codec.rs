@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
 use zkthread_client::registry::{Settlement, TransactionList};
 use zkthread_client::Felt;
-use zkthread_prover::signed::{SignedBatcher, SignedPublicInput, SignedSubBlock, SignedTransferTx};
+use zkthread_token::{SignedBatcher, SignedPublicInput, SignedSubBlock, SignedTransferTx};
 use zkthread_prover::{Slot, SlotValue};
 use zkthread_sig::wots::{KeyCommitment, Signature};
 use zkthread_sig::TxListCommitment;

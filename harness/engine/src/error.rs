@@ -3,7 +3,7 @@
 
 use zkthread_client::ClientError;
 use zkthread_prover::serialize::DecodeError;
-use zkthread_prover::signed::{SignedBatchError, SignedProveError, SignedVerifyError};
+use zkthread_token::{SignedBatchError, SignedProveError, SignedVerifyError};
 use zkthread_store::{Felt, Rejected, StoreError};
 
 #[derive(Debug, thiserror::Error)]

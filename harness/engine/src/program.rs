@@ -1,5 +1,5 @@
 //! The thread program the engine proves for: the signed token program
-//! (`zkthread_prover::signed`: every transfer signed by its sender's thread key, slots bound to
+//! (`zkthread_token`: every transfer signed by its sender's thread key, slots bound to
 //! `balances` / `thread_keys`) on the Poseidon252 channel with its only accepted parameters
 //! [`PARAMS`]. Its Cairo verifier class `SignedVerifier` is the program: a thread's
 //! `program_hash` is that class's hash.
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use zkthread_client::registry::ThreadInfo;
 use zkthread_client::Felt;
-use zkthread_prover::signed::{poseidon252, SignedPublicInput, SignedRow};
+use zkthread_token::{poseidon252, SignedPublicInput, SignedRow};
 use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
 
 use crate::error::{EngineError, Result};
@@ -20,7 +20,7 @@ pub type Channel = Poseidon252MerkleChannel;
 pub const OS_VERSION: u64 = 1;
 
 /// Proof parameters of the signed program (the only ones `SignedVerifier` accepts).
-pub const PARAMS: StarkParams = zkthread_prover::signed::SIGNED_PARAMS;
+pub const PARAMS: StarkParams = zkthread_token::SIGNED_PARAMS;
 
 /// The signed program's Cairo verifier (`contracts/signed_verifier`): package and contract.
 pub const VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
@@ -82,7 +82,7 @@ pub async fn prove(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zkthread_prover::signed::prover::signed_air_digest;
+    use zkthread_token::prover::signed_air_digest;
     use zkthread_prover::ThreadChannel;
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use zkthread_prover::signed::poseidon252;
+use zkthread_token::poseidon252;
 use zkthread_prover::ThreadChannel;
 use zkthread_store::{Store, SubBlock, ThreadKey};
 

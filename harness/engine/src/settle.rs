@@ -7,7 +7,7 @@
 
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainClient, ClientError, Felt, TxStatus};
-use zkthread_prover::signed::poseidon252;
+use zkthread_token::poseidon252;
 use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey};
 
 use crate::codec::{settlement, statement};

@@ -15,7 +15,7 @@
 
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt};
-use zkthread_prover::signed::SignedTransferTx;
+use zkthread_token::SignedTransferTx;
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{thread_key_slot_key, KeyCommitment, SignatureError, TransferMessage};
 use zkthread_store::{Store, ThreadKey, Transfer};

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use zkthread_client::Felt;
-use zkthread_prover::signed::SignedTransferTx;
+use zkthread_token::SignedTransferTx;
 use zkthread_sig::wots::{KeyCommitment, Signature, HASH_LEN};
 
 /// A signed transfer as posted to `POST /transfers`.

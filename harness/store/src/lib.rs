@@ -187,7 +187,7 @@ pub struct NewTransfer {
 /// What a signed transfer carries besides its fields: the sender's key-slot nonce it
 /// consumes, the one-time key it is signed under, the key the slot rotates to, and the
 /// signature. The store keeps the canonical M31 words (`< 2^31 - 1`) and does not interpret
-/// them; `zkthread_prover::signed::SignedTransferTx` is the typed form.
+/// them; `zkthread_token::SignedTransferTx` is the typed form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferAuth {
     pub nonce: u32,

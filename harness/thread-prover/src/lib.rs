@@ -1,4 +1,20 @@
-//! # zkthread-prover: token sub-blocks proven with Stwo
+//! # zkthread-prover: the thread-program framework (and the unsigned token baseline)
+//!
+//! What every thread program shares: the channel and PCS parameters ([`channel`], [`params`],
+//! [`poseidon252_merkle`]), proof felts ([`serialize`]), components written once ([`role`]:
+//! the `Role` trait and the relations `State`, `Link`, `Poseidon2`, `RangeCheck`), the
+//! Poseidon2 component ([`poseidon2`]), the 8-bit range table ([`range`]) and authorization
+//! ([`auth`]: thread keys, signatures, replay state, the committed transaction list) and the
+//! generic prove/verify driver ([`program`]: the `ThreadProgram` trait, one transcript). A program
+//! lives in its own crate under `harness/programs/` (the signed token program:
+//! `zkthread-token`); `docs/thread-programs.md` draws the boundary.
+//!
+//! ## Baseline: the unsigned token AIR
+//! The modules below ([`air`], [`trace`], [`model`], [`batcher`], [`prover`],
+//! [`public_input`]) are the first, unsigned token program, kept as a benchmark baseline
+//! (`zkthread bench prove`); no settlement path uses it. `model::{Slot, SlotValue}`,
+//! `air::{limbs, RangeCheckRelation}`, `trace::TraceColumn` and `prover::VerifyError` are
+//! shared helpers it happens to define.
 //!
 //! A token thread's state is the `balances: Map<ContractAddress, u128>` of its thread-ready
 //! token contracts. The [`batcher`] turns `transfer(token, from, to, amount)` transactions into
@@ -79,15 +95,18 @@
 //! OODS soundness errors are bounded by the QM31 field size (~2^124) and not counted.
 
 pub mod air;
+pub mod auth;
 pub mod batcher;
 pub mod channel;
 pub mod model;
 pub mod params;
 pub mod poseidon252_merkle;
 pub mod poseidon2;
-pub mod signed;
+pub mod program;
 pub mod prover;
 pub mod public_input;
+pub mod range;
+pub mod role;
 pub mod serialize;
 pub mod trace;
 
@@ -98,7 +117,7 @@ pub use params::{air_descriptor_digest, StarkParams};
 pub use prover::{prove, verify, ProveError, ThreadProof, VerifyError};
 pub use public_input::{contract_set_commitment, PublicInput, StatementError};
 pub use serialize::{
-    proof_from_felts, proof_to_felts, signed_proof_from_felts, signed_proof_to_felts, DecodeError,
+    program_proof_from_felts, program_proof_to_felts, proof_from_felts, proof_to_felts, DecodeError,
 };
 pub use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
 // This crate's Poseidon252 channel: the proofs of stwo's `Poseidon252MerkleChannel`, built

@@ -32,7 +32,6 @@ use stwo::prover::backend::BackendForChannel;
 
 use crate::channel::{HashOf, ThreadChannel};
 use crate::prover::ThreadProof;
-use crate::signed::SignedProof;
 
 /// M31 values packed per felt.
 pub const M31_PER_FELT: usize = 8;
@@ -100,17 +99,23 @@ where
     w.finish(&proof.slot_owners)
 }
 
-/// Encodes a signed-transfer proof as felts: the same layout with the header
-/// `log_sizes(6), claimed_sums(6 x 4)` in the M31 stream.
-pub fn signed_proof_to_felts<MC: ThreadChannel>(proof: &SignedProof<MC>) -> Vec<Felt>
+/// Encodes a program's proof as felts: the same layout with the header
+/// `log_sizes, claimed_sums (4 each)` in the M31 stream (a program fixes both counts; the
+/// signed token program's are 6 and 6).
+pub fn program_proof_to_felts<MC: ThreadChannel>(
+    log_sizes: &[u32],
+    claimed_sums: &[SecureField],
+    stark: &StarkProof<MC::H>,
+    slot_owners: &[Felt],
+) -> Vec<Felt>
 where
     SimdBackend: BackendForChannel<MC>,
 {
     let mut w = Writer::<MC> { m31: Vec::new(), felts: Vec::new(), _mc: Default::default() };
-    proof.log_sizes.iter().for_each(|l| w.u(*l as usize));
-    proof.claimed_sums.iter().for_each(|s| w.qm(*s));
-    w.stark(&proof.stark);
-    w.finish(&proof.slot_owners)
+    log_sizes.iter().for_each(|l| w.u(*l as usize));
+    claimed_sums.iter().for_each(|s| w.qm(*s));
+    w.stark(stark);
+    w.finish(slot_owners)
 }
 
 impl<MC: ThreadChannel> Writer<MC>
@@ -254,23 +259,26 @@ where
     Ok(ThreadProof { slot_owners, log_n_rows, range_check_claimed_sum, stark })
 }
 
-/// Decodes felts produced by [`signed_proof_to_felts`].
-pub fn signed_proof_from_felts<MC: ThreadChannel>(felts: &[Felt]) -> Result<SignedProof<MC>, DecodeError>
+/// Decodes felts produced by [`program_proof_to_felts`] with `N` log sizes and `N` claimed
+/// sums.
+pub fn program_proof_from_felts<MC: ThreadChannel, const N: usize>(
+    felts: &[Felt],
+) -> Result<(Vec<Felt>, [u32; N], [SecureField; N], StarkProof<MC::H>), DecodeError>
 where
     SimdBackend: BackendForChannel<MC>,
 {
     let (slot_owners, m31, mut rest) = unpack(felts)?;
     let mut r = Reader::<MC> { m31: m31.into_iter(), felts: &mut rest, _mc: Default::default() };
-    let mut log_sizes = [0u32; crate::signed::prover::SIZED_COMPONENTS];
+    let mut log_sizes = [0u32; N];
     for l in log_sizes.iter_mut() {
         *l = r.u()? as u32;
     }
-    let mut claimed_sums = [SecureField::default(); crate::signed::prover::SIZED_COMPONENTS];
+    let mut claimed_sums = [SecureField::default(); N];
     for s in claimed_sums.iter_mut() {
         *s = r.qm()?;
     }
     let stark = r.stark()?;
-    Ok(SignedProof { slot_owners, log_sizes, claimed_sums, stark })
+    Ok((slot_owners, log_sizes, claimed_sums, stark))
 }
 
 /// Splits the calldata into the owners, the unpacked M31 stream and the felt stream.

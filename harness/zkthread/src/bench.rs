@@ -79,7 +79,7 @@ impl ProgramKind {
     /// The parameters the program's verifier accepts.
     fn params(self) -> StarkParams {
         match self {
-            ProgramKind::Signed => zkthread_prover::signed::SIGNED_PARAMS,
+            ProgramKind::Signed => zkthread_token::SIGNED_PARAMS,
             ProgramKind::Unsigned => StarkParams::DEFAULT,
         }
     }

@@ -29,7 +29,7 @@ use zkthread_client::registry::{
 use zkthread_client::token::Token;
 use zkthread_client::{ChainClient, FeeMode, Felt, ResourceBounds, TxOutcome};
 use zkthread_devnet::{Devnet, EmbeddedOptions};
-use zkthread_prover::signed::{
+use zkthread_token::{
     poseidon252, SignedBatchError, SignedBatcher, SignedPublicInput, SignedTransferTx,
 };
 use zkthread_prover::{contract_set_commitment, Slot, ThreadChannel};

@@ -19,7 +19,7 @@ use serde::Serialize;
 use zkthread_client::token::thread_key_slot;
 use zkthread_client::{ChainReader, Felt};
 use zkthread_engine::queued_state;
-use zkthread_prover::signed::SignedTransferTx;
+use zkthread_token::SignedTransferTx;
 use zkthread_service::wire::{Accepted, ErrorBody, SenderView, TransferRequest};
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{KeyCommitment, TransferDraft, Wallet};

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use zkthread_client::Felt;
-use zkthread_prover::signed::{SignedPublicInput, SignedTransferTx};
+use zkthread_token::{SignedPublicInput, SignedTransferTx};
 use zkthread_prover::Transfer;
 use zkthread_sig::wots::{SignError, KeySeed};
 
@@ -184,7 +184,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use zkthread_prover::signed::{SignedBatcher, SignedRejection};
+    use zkthread_token::{SignedBatcher, SignedRejection};
     use zkthread_prover::Slot;
     use zkthread_sig::domain::pack_key_slot;
     use zkthread_sig::wots::commitment;

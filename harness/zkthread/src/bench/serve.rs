@@ -15,7 +15,7 @@ use clap::Args;
 use serde::Serialize;
 use zkthread_client::Felt;
 use zkthread_engine::{Limits, SettleOptions};
-use zkthread_prover::signed::{SignedPublicInput, SignedTransferTx};
+use zkthread_token::{SignedPublicInput, SignedTransferTx};
 use zkthread_prover::Transfer;
 use zkthread_service::wire::{Accepted, TransferRequest, TransferStatus};
 use zkthread_service::{PipelineConfig, Service, Shared};

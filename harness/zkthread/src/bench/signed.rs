@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use starknet_types_core::felt::Felt;
-use zkthread_prover::signed::{poseidon252, SignedBatcher, SignedPublicInput, SignedTransferTx};
+use zkthread_token::{poseidon252, SignedBatcher, SignedPublicInput, SignedTransferTx};
 use zkthread_prover::{contract_set_commitment, Slot, StarkParams, Transfer};
 use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::wots::{commitment, KeySeed};

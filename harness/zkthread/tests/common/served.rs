@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use zkthread_client::Felt;
-use zkthread_prover::signed::SignedTransferTx;
+use zkthread_token::SignedTransferTx;
 use zkthread_service::wire::TransferRequest;
 use zkthread_sig::domain::{account_id, transfer_domain};
 use zkthread_sig::{TransferDraft, Wallet};

@@ -1,136 +1,60 @@
-//! The five roles of a signed-transfer proof (columns, constraints, fractions). The
+//! The four authorization roles every signed thread program shares (columns, constraints,
+//! fractions): chain step, digest sponge, key sponge, transaction list. A program's signed
+//! transaction role joins them through [`signed_message`] and [`key_step`]. The
 //! `Poseidon2` component (`crate::poseidon2`) proves every permutation they look up, and the
-//! 8-bit range table ([`super::range::Range8TableEval`]) every range check: a 16-bit check of
+//! 8-bit range table ([`crate::range::Range8TableEval`]) every range check: a 16-bit check of
 //! `v` is two 8-bit look-ups, of a low-byte column `lo` and of `(v - lo) / 2^8`
-//! ([`super::range::split16`]), which together mean exactly `v < 2^16`.
-
-use std::ops::Range;
+//! ([`crate::range::split16`]), which together mean exactly `v < 2^16`.
 
 use zkthread_sig::wots::{TAG_CHAIN, TAG_MSG, TAG_PK, TARGET_SUM};
 
 use super::link;
-use super::range::split16;
-use super::role::{k, one_minus, Frac, Lane, Rel, Role};
-use crate::air::{LIMB_BITS, N_LIMBS};
-
-fn slice<T: Clone>(cols: &[T], r: Range<usize>) -> Vec<T> {
-    cols[r].to_vec()
-}
-
-fn boolean<T: Lane>(x: &T) -> T {
-    x.clone() * (x.clone() - k(1))
-}
-
-fn neg<T: Lane>(x: &T) -> T {
-    T::zero() - x.clone()
-}
+use crate::range::split16;
+use crate::role::{boolean, k, neg, one_minus, slice, Frac, Lane, Rel, Role};
 
 /// Lifts a tag constant to a lane value.
 fn tag<T: Lane>(t: zkthread_sig::M31) -> T {
     k(t.to_u32())
 }
 
-/// One signed transfer per row (see `docs/signed-transfers.md`).
-#[derive(Clone)]
-pub struct TransferRole;
-
-pub mod transfer_cols {
-    use std::ops::Range;
-    pub const ENABLED: usize = 0;
-    pub const DOMAIN: Range<usize> = 1..5;
-    pub const FROM: Range<usize> = 5..9;
-    pub const TO: Range<usize> = 9..13;
-    pub const NONCE: usize = 13;
-    pub const KEY: Range<usize> = 14..18;
-    pub const NEXT_KEY: Range<usize> = 18..22;
-    pub const PP: Range<usize> = 22..26;
-    pub const RHO: Range<usize> = 26..29;
-    pub const FROM_OLD: Range<usize> = 29..37;
-    pub const TO_OLD: Range<usize> = 37..45;
-    pub const AMOUNT: Range<usize> = 45..53;
-    pub const FROM_NEW: Range<usize> = 53..61;
-    pub const TO_NEW: Range<usize> = 61..69;
-    pub const BORROW: Range<usize> = 69..76;
-    pub const CARRY: Range<usize> = 76..83;
-    /// Low bytes of the 24 range-checked limbs: `amount`, `from_new`, `to_new`, in order.
-    pub const LIMB_LO: Range<usize> = 83..107;
-    /// The transfer's position in the sub-block (its digest's place in the transaction list).
-    pub const TX: usize = 107;
-    pub const N: usize = 108;
+/// The `State` fractions of a signed row's replay state, multiplicity `e`: it consumes the
+/// signer's key tuple `Key(D, A, nonce, K)` and produces `Key(D, A, nonce + 1, K_next)`, so an
+/// account's signed rows form one path from its input key slot, each key used once.
+pub fn key_step<T: Lane>(
+    e: &T,
+    domain: &[T],
+    account: &[T],
+    nonce: T,
+    key: &[T],
+    next_key: &[T],
+) -> [Frac<T>; 2] {
+    [
+        Frac::new(Rel::State, neg(e), link::key(domain, account, nonce.clone(), key)),
+        Frac::new(Rel::State, e.clone(), link::key(domain, account, nonce + k(1), next_key)),
+    ]
 }
 
-impl Role for TransferRole {
-    const NAME: &'static str = "signed_transfer";
-    const N_COLUMNS: usize = transfer_cols::N;
-
-    fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
-        use transfer_cols::*;
-        let base: T = k(1 << LIMB_BITS);
-        let mut out = vec![boolean(&c[ENABLED])];
-        out.extend(BORROW.chain(CARRY).map(|i| boolean(&c[i])));
-        for l in 0..N_LIMBS {
-            // Sender: old - amount = new with borrows; receiver: old + amount = new with
-            // carries; nothing leaves the top limb (no underflow, no overflow).
-            let mut sub = c[FROM_OLD.start + l].clone() - c[AMOUNT.start + l].clone()
-                - c[FROM_NEW.start + l].clone();
-            let mut add = c[TO_OLD.start + l].clone() + c[AMOUNT.start + l].clone()
-                - c[TO_NEW.start + l].clone();
-            if l > 0 {
-                sub = sub - c[BORROW.start + l - 1].clone();
-                add = add + c[CARRY.start + l - 1].clone();
-            }
-            if l < N_LIMBS - 1 {
-                sub = sub + c[BORROW.start + l].clone() * base.clone();
-                add = add - c[CARRY.start + l].clone() * base.clone();
-            }
-            out.push(sub);
-            out.push(add);
-        }
-        out
+/// The `Link` fractions that make a row *signed*, multiplicity `e`: the row starts the digest
+/// sponge of its message (capacity `[K, TAG_MSG, 0, 0, 0]`, for sub-block position `tx`),
+/// offers the message's [`MESSAGE_BLOCKS`] blocks (its own columns: the signature is over
+/// exactly what the row does) and consumes `KeyOk(pp, K)`, which only a key sponge whose
+/// chains start at this digest's digits and end at `K` produces. The digest sponge's final
+/// row puts the digest at position `tx` of the transaction list.
+pub fn signed_message<T: Lane>(
+    e: &T,
+    tx: T,
+    pp: &[T],
+    key: &[T],
+    blocks: &[Vec<T>; MESSAGE_BLOCKS as usize],
+) -> Vec<Frac<T>> {
+    let mut cap = key.to_vec();
+    cap.extend([tag(TAG_MSG), k(0), k(0), k(0)]);
+    let mut f = vec![Frac::new(Rel::Link, e.clone(), link::digest_cap(pp, tx, k(0), &cap))];
+    for (i, b) in blocks.iter().enumerate() {
+        f.push(Frac::new(Rel::Link, e.clone(), link::block(pp, k(i as u32), b)));
     }
-
-    fn fractions<T: Lane>(c: &[T]) -> Vec<Frac<T>> {
-        use transfer_cols::*;
-        let e = c[ENABLED].clone();
-        let (d, from, to) = (slice(c, DOMAIN), slice(c, FROM), slice(c, TO));
-        let (key, next, pp) = (slice(c, KEY), slice(c, NEXT_KEY), slice(c, PP));
-        let amount = slice(c, AMOUNT);
-        let nonce = c[NONCE].clone();
-        let mut f = vec![
-            Frac::new(Rel::State, neg(&e), link::balance(&d, &from, &slice(c, FROM_OLD))),
-            Frac::new(Rel::State, e.clone(), link::balance(&d, &from, &slice(c, FROM_NEW))),
-            Frac::new(Rel::State, neg(&e), link::balance(&d, &to, &slice(c, TO_OLD))),
-            Frac::new(Rel::State, e.clone(), link::balance(&d, &to, &slice(c, TO_NEW))),
-            Frac::new(Rel::State, neg(&e), link::key(&d, &from, nonce.clone(), &key)),
-            Frac::new(Rel::State, e.clone(), link::key(&d, &from, nonce.clone() + k(1), &next)),
-        ];
-        // The digest sponge starts from capacity [K, TAG_MSG, 0, 0, 0] and absorbs this row's
-        // own fields: the signature is over exactly what this row does.
-        let mut cap = key.clone();
-        cap.extend([tag(TAG_MSG), k(0), k(0), k(0)]);
-        f.push(Frac::new(Rel::Link, e.clone(), link::digest_cap(&pp, c[TX].clone(), k(0), &cap)));
-        let z = || k::<T>(0);
-        let blocks: [Vec<T>; 4] = [
-            [d.clone(), from.clone()].concat(),
-            [to.clone(), amount[0..4].to_vec()].concat(),
-            [amount[4..8].to_vec(), vec![nonce], next[0..3].to_vec()].concat(),
-            [vec![next[3].clone()], slice(c, RHO), vec![z(), z(), z(), z()]].concat(),
-        ];
-        for (i, b) in blocks.iter().enumerate() {
-            f.push(Frac::new(Rel::Link, e.clone(), link::block(&pp, k(i as u32), b)));
-        }
-        f.push(Frac::new(Rel::Link, neg(&e), link::key_ok(&pp, &key)));
-        // Every written limb is < 2^16: two 8-bit look-ups each (padding rows look up 0).
-        for (j, i) in AMOUNT.chain(FROM_NEW).chain(TO_NEW).enumerate() {
-            f.extend(split16(k(1), c[i].clone(), c[LIMB_LO.start + j].clone()));
-        }
-        f
-    }
-
-    fn batching() -> Vec<usize> {
-        // 12 + 48 fractions, linear denominators: pairs (degree 3).
-        (0..60).map(|i| i / 2).collect()
-    }
+    f.push(Frac::new(Rel::Link, neg(e), link::key_ok(pp, key)));
+    f
 }
 
 /// One chain step per row: `c' = P([c, pp, i, j, TAG_CHAIN, 0; 5])[0..4] + c`.

@@ -1,11 +1,12 @@
-//! Entries of `StateRelation` and `LinkRelation`, built the same way by every component and by
-//! the verifier's boundary.
+//! Entries of `LinkRelation` and the framework's `StateRelation` kind (`Key`), built the same
+//! way by every component and by the verifier's boundary. A program adds its own
+//! `StateRelation` kinds (the token program's `Balance` is kind 0) with [`with_tag`].
 //!
 //! `LinkRelation` ties the pieces of one signature verification together; its first value is
 //! a tag, so entries of different kinds never meet:
 //! - `Chain(pp, i, j, c[4])`: chain `i` of the key with public parameter `pp` holds `c` at
 //!   position `j`;
-//! - `Block(pp, k, block[8])`: message block `k` of the transfer signed under `pp`;
+//! - `Block(pp, k, block[8])`: message block `k` of the transaction signed under `pp`;
 //! - `DigestCap(pp, tx, k, cap[8])`: the digest sponge's capacity before block `k`, for the
 //!   transfer at position `tx` of the sub-block;
 //! - `KeyCap(pp, b, cap[8], queue[8], phase, sigma)`: the key sponge before block `b`, with the
@@ -17,7 +18,7 @@
 //!   (`zkthread_sig::tx_list`; the verifier's boundary offers `TxCap(0, initial)` and takes
 //!   `TxCap(n, committed)`).
 
-use super::role::{k, Lane};
+use crate::role::{k, Lane};
 
 pub const TAG_CHAIN: u32 = 1;
 pub const TAG_BLOCK: u32 = 2;
@@ -27,11 +28,12 @@ pub const TAG_KEY_OK: u32 = 5;
 pub const TAG_TX: u32 = 6;
 pub const TAG_TX_CAP: u32 = 7;
 
-/// `StateRelation` kinds.
-pub const KIND_BALANCE: u32 = 0;
+/// The `StateRelation` kind of a thread-key slot (replay state). Kind 0 and kinds from 2 up
+/// are the program's.
 pub const KIND_KEY: u32 = 1;
 
-fn with_tag<T: Lane>(tag: u32, parts: &[&[T]]) -> Vec<T> {
+/// `[tag, parts...]`: an entry of kind (or tag) `tag`.
+pub fn with_tag<T: Lane>(tag: u32, parts: &[&[T]]) -> Vec<T> {
     let mut out = vec![k::<T>(tag)];
     for part in parts {
         out.extend(part.iter().cloned());
@@ -65,11 +67,6 @@ pub fn tx<T: Lane>(tx: T, digest: &[T]) -> Vec<T> {
 
 pub fn tx_cap<T: Lane>(index: T, cap: &[T]) -> Vec<T> {
     with_tag(TAG_TX_CAP, &[&[index], cap])
-}
-
-/// `Balance(0, D, A, limbs)`.
-pub fn balance<T: Lane>(domain: &[T], account: &[T], limbs: &[T]) -> Vec<T> {
-    with_tag(KIND_BALANCE, &[domain, account, limbs])
 }
 
 /// `Key(1, D, A, nonce, K)`.

@@ -30,15 +30,17 @@ use stwo::core::fields::m31::BaseField;
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::fields::FieldExpOps;
 use stwo_constraint_framework::Relation;
+use zkthread_prover::air::limbs;
+use zkthread_prover::auth::link;
+pub use zkthread_prover::auth::tx_list_boundary_sum;
+use zkthread_prover::model::{felt_to_u128, SlotValue};
+use zkthread_prover::role::{Relations, StateRelation};
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
-use zkthread_sig::tx_list::{initial_cap, TxListCommitment};
+use zkthread_sig::tx_list::TxListCommitment;
 use zkthread_sig::wots::{Hash4, KeyCommitment};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 
-use super::link;
-use super::role::{LinkRelation, Relations, StateRelation};
-use crate::air::limbs;
-use crate::model::{felt_to_u128, SlotValue};
+use crate::transfer::balance;
 
 /// Everything the verifier may trust about a signed sub-block.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,7 +187,7 @@ pub fn state_values(domain: &Hash4, account: &Hash4, state: &SlotState) -> Vec<B
     match state {
         SlotState::Balance(value) => {
             let l: Vec<BaseField> = limbs(*value).iter().map(|v| BaseField::from(*v)).collect();
-            link::balance(&m(domain), &m(account), &l)
+            balance(&m(domain), &m(account), &l)
         }
         SlotState::Key { key, nonce } => {
             link::key(&m(domain), &m(account), BaseField::from(*nonce), &m(&key.0))
@@ -206,18 +208,6 @@ pub fn boundary_sum(slots: &[BoundSlot], state: &StateRelation) -> SecureField {
             acc + term(s, &s.after) - term(s, &s.before)
         }
     })
-}
-
-/// `1/d(TxCap(n, committed)) - 1/d(TxCap(0, initial))`: the `LinkRelation` sum the rows must
-/// have (every other `Link` entry is produced and consumed inside the proof). Zero for the
-/// empty list (the two entries are the same).
-pub fn tx_list_boundary_sum(transactions: &TxListCommitment, link: &LinkRelation) -> SecureField {
-    let term = |index: u32, cap: &[zkthread_sig::M31; 8]| -> SecureField {
-        let cap: Vec<BaseField> = cap.iter().map(|v| BaseField::from(v.to_u32())).collect();
-        let d: SecureField = link.combine(&link::tx_cap(BaseField::from(index), &cap));
-        d.inverse()
-    };
-    term(transactions.count, &transactions.cap) - term(0, &initial_cap())
 }
 
 /// The sum of every component's claimed LogUp sum that the public statement fixes: the state

@@ -21,9 +21,9 @@ use zkthread_sig::wots::MessageError;
 use zkthread_sig::M31;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 
-use super::statement::SignedPublicInput;
-use super::witness::SignedRow;
-use crate::model::{felt_to_u128, Slot, SlotValue, Transfer};
+use crate::statement::SignedPublicInput;
+use crate::witness::SignedRow;
+use zkthread_prover::model::{felt_to_u128, Slot, SlotValue, Transfer};
 
 /// A transfer as its sender signed it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -46,7 +46,7 @@ use stwo_constraint_framework::{
     EvalAtRow, FrameworkEval, LogupTraceGenerator, Relation, RelationEntry,
 };
 
-use super::role::{Frac, Lane, Rel, Role};
+use crate::role::{Frac, Lane, Rel, Role};
 use crate::air::RangeCheckRelation;
 use crate::channel::ThreadChannel;
 use crate::params::StarkParams;

@@ -58,12 +58,27 @@ pub fn one_minus<T: Lane>(x: &T) -> T {
     k::<T>(1) - x.clone()
 }
 
+/// `x (x - 1)`: vanishes exactly on booleans.
+pub fn boolean<T: Lane>(x: &T) -> T {
+    x.clone() * (x.clone() - k(1))
+}
+
+/// `-x` (fractions a row consumes have multiplicity `-enabled`).
+pub fn neg<T: Lane>(x: &T) -> T {
+    T::zero() - x.clone()
+}
+
+/// The columns `r` of a row.
+pub fn slice<T: Clone>(cols: &[T], r: std::ops::Range<usize>) -> Vec<T> {
+    cols[r].to_vec()
+}
+
 /// Values of one `StateRelation` entry: `Balance(0, D[4], A[4], limbs[8])` or
 /// `Key(1, D[4], A[4], nonce, K[4])`.
 pub const STATE_RELATION_SIZE: usize = 17;
 relation!(StateRelation, STATE_RELATION_SIZE);
 
-/// Values of one `LinkRelation` entry: a tag and up to 23 values (see [`super::link`]).
+/// Values of one `LinkRelation` entry: a tag and up to 23 values (see [`crate::auth::link`]).
 pub const LINK_RELATION_SIZE: usize = 24;
 relation!(LinkRelation, LINK_RELATION_SIZE);
 

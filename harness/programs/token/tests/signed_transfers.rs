@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use starknet_types_core::felt::Felt;
 use zkthread_prover::model::{Slot, SlotValue, Transfer};
 use zkthread_prover::params::StarkParams;
-use zkthread_prover::signed::{
+use zkthread_token::{
     prove_signed, prove_signed_witness, verify_signed, SignedBatchError, SignedBatcher, SignedPublicInput,
     SignedRejection, SignedRow, SignedWitness,
     SignedStatementError, SignedTransferTx, SignedVerifyError,
@@ -125,11 +125,11 @@ fn honest_signed_sub_block_proves_and_verifies() {
     let proof = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
     verify_signed::<Blake>(&pi, &proof, &TEST).expect("verify");
     // Calldata form: exact round trip; truncation refused.
-    let felts = zkthread_prover::signed_proof_to_felts(&proof);
-    let decoded = zkthread_prover::signed_proof_from_felts::<Blake>(&felts).expect("decode");
-    assert_eq!(zkthread_prover::signed_proof_to_felts(&decoded), felts);
+    let felts = zkthread_token::signed_proof_to_felts(&proof);
+    let decoded = zkthread_token::signed_proof_from_felts::<Blake>(&felts).expect("decode");
+    assert_eq!(zkthread_token::signed_proof_to_felts(&decoded), felts);
     verify_signed::<Blake>(&pi, &decoded, &TEST).expect("verify decoded");
-    assert!(zkthread_prover::signed_proof_from_felts::<Blake>(&felts[..felts.len() - 1]).is_err());
+    assert!(zkthread_token::signed_proof_from_felts::<Blake>(&felts[..felts.len() - 1]).is_err());
 
     // The proof is for exactly this statement.
     let mut other = pi.clone();
@@ -179,9 +179,9 @@ fn the_proof_binds_the_ordered_transaction_list() {
     for (what, list) in &lists[..4] {
         let mut w = SignedWitness::new();
         sb.rows.iter().for_each(|r| w.push_signed_transfer(r));
-        list.iter().for_each(|digest| w.push_tx_list(digest));
+        list.iter().for_each(|digest| w.auth.push_tx_list(digest));
         assert_eq!(w.first_violation(), None, "{what}: rows satisfy their own constraints");
-        let forged = SignedPublicInput { transactions: w.transactions, ..pi.clone() };
+        let forged = SignedPublicInput { transactions: w.auth.transactions, ..pi.clone() };
         match prove_signed_witness::<Blake>(&forged, &sb.owners, &w, &TEST) {
             Err(e) => eprintln!("{what}: the prover refused ({e})"),
             Ok(proof) => {
@@ -192,8 +192,8 @@ fn the_proof_binds_the_ordered_transaction_list() {
     // Control: the same raw path with the honest list verifies.
     let mut w = SignedWitness::new();
     sb.rows.iter().for_each(|r| w.push_signed_transfer(r));
-    d.iter().for_each(|digest| w.push_tx_list(digest));
-    assert_eq!(w.transactions, pi.transactions);
+    d.iter().for_each(|digest| w.auth.push_tx_list(digest));
+    assert_eq!(w.auth.transactions, pi.transactions);
     let proof = prove_signed_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("control proves");
     verify_signed::<Blake>(&pi, &proof, &TEST).expect("the control verifies");
 }
@@ -393,19 +393,19 @@ fn rich_genesis() -> BTreeMap<Slot, Felt> {
     state
 }
 
-fn random_relations() -> zkthread_prover::signed::role::Relations {
+fn random_relations() -> zkthread_token::role::Relations {
     use stwo::core::channel::Channel;
     let mut channel = stwo::core::channel::Blake2sChannel::default();
     channel.mix_u64(0x7261_6e67_6538);
-    zkthread_prover::signed::role::Relations::draw(&mut channel)
+    zkthread_token::role::Relations::draw(&mut channel)
 }
 
 /// The `State` LogUp sum of the transfer rows equals the lists' boundary: the balances and
 /// key tuples of `w` are exactly the lists' (so a refusal is not about them).
-fn assert_state_balanced(pi: &SignedPublicInput, owners: &[Felt], w: &zkthread_prover::signed::SignedWitness) {
-    use zkthread_prover::signed::role::relation_sums;
-    use zkthread_prover::signed::roles::TransferRole;
-    use zkthread_prover::signed::statement::boundary_sum;
+fn assert_state_balanced(pi: &SignedPublicInput, owners: &[Felt], w: &zkthread_token::SignedWitness) {
+    use zkthread_token::role::relation_sums;
+    use zkthread_token::roles::TransferRole;
+    use zkthread_token::statement::boundary_sum;
     let r = random_relations();
     let slots = pi.bound_slots(owners).expect("bound slots");
     assert_eq!(relation_sums::<TransferRole>(&w.transfers, &r)[0], boundary_sum(&slots, &r.state));
@@ -418,10 +418,10 @@ fn assert_state_balanced(pi: &SignedPublicInput, owners: &[Felt], w: &zkthread_p
 /// high one `(p - 100 - lo) / 2^8` outside the table) refuses it.
 #[test]
 fn an_out_of_range_limb_does_not_verify() {
-    use zkthread_prover::signed::prove_signed_witness;
-    use zkthread_prover::signed::range::low_byte;
-    use zkthread_prover::signed::roles::transfer_cols::*;
-    use zkthread_prover::signed::SignedWitness;
+    use zkthread_token::prove_signed_witness;
+    use zkthread_token::range::low_byte;
+    use zkthread_token::roles::transfer_cols::*;
+    use zkthread_token::SignedWitness;
     let state = rich_genesis();
     let txs = vec![signed(ALICE, BOB, 1_100, 0, 1), signed(BOB, ALICE, 200, 0, 1)];
     let batch = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch");
@@ -532,7 +532,7 @@ impl OpenKey {
 /// look-ups each for `hi` and `hi + HI_SHIFT`) refuse the proof.
 #[test]
 fn digits_off_the_digest_split_do_not_verify() {
-    use zkthread_prover::signed::{prove_signed_witness, SignedWitness};
+    use zkthread_token::{prove_signed_witness, SignedWitness};
     const EVE: u64 = 0xe7e;
     let (open, next) = (OpenKey::new(1), OpenKey::new(2));
     let mut state = genesis();
@@ -565,18 +565,18 @@ fn digits_off_the_digest_split_do_not_verify() {
     assert_eq!(w.first_violation(), None, "the forged rows satisfy every constraint");
     assert_state_balanced(&pi, &sb.owners, &w);
     {
-        use zkthread_prover::signed::role::relation_sums;
-        use zkthread_prover::signed::roles::*;
+        use zkthread_token::role::relation_sums;
+        use zkthread_token::roles::*;
         let r = random_relations();
         let link = relation_sums::<TransferRole>(&w.transfers, &r)[1]
-            + relation_sums::<ChainStepRole>(&w.chain_steps, &r)[1]
-            + relation_sums::<DigestRole>(&w.digests, &r)[1]
-            + relation_sums::<KeySpongeRole>(&w.key_sponges, &r)[1]
-            + relation_sums::<TxListRole>(&w.tx_list, &r)[1];
-        let boundary = zkthread_prover::signed::statement::tx_list_boundary_sum(&w.transactions, &r.link);
+            + relation_sums::<ChainStepRole>(&w.auth.chain_steps, &r)[1]
+            + relation_sums::<DigestRole>(&w.auth.digests, &r)[1]
+            + relation_sums::<KeySpongeRole>(&w.auth.key_sponges, &r)[1]
+            + relation_sums::<TxListRole>(&w.auth.tx_list, &r)[1];
+        let boundary = zkthread_token::statement::tx_list_boundary_sum(&w.auth.transactions, &r.link);
         assert_eq!(link, boundary, "the Link relation balances");
         // The element's last row carries the non-integer high part.
-        let last = &w.key_sponges[8 * (k / 8) / 2 + 3];
+        let last = &w.auth.key_sponges[8 * (k / 8) / 2 + 3];
         assert_eq!(last[key_cols::LAST], 1);
         assert!(last[key_cols::REST] > (1 << 15) - 2, "hi {} is in range", last[key_cols::REST]);
     }
@@ -589,9 +589,9 @@ fn digits_off_the_digest_split_do_not_verify() {
 /// written limb passes iff it is < 2^16, a digest element's high part iff it is <= 2^15 - 2.
 #[test]
 fn split_range_checks_keep_their_meaning() {
-    use zkthread_prover::signed::range::{low_byte, RangeLookups};
-    use zkthread_prover::signed::role::Role;
-    use zkthread_prover::signed::roles::*;
+    use zkthread_token::range::{low_byte, RangeLookups};
+    use zkthread_token::role::Role;
+    use zkthread_token::roles::*;
     let p = (1u32 << 31) - 1;
     let edges = [0, 1, 255, 256, (1 << 15) - 2, (1 << 15) - 1, 1 << 15, (1 << 16) - 1, 1 << 16, 1 << 20, p - 1];
     let values: Vec<u32> = (0..(1 << 16) + 300).step_by(7).chain(edges).collect();
@@ -622,23 +622,23 @@ fn split_range_checks_keep_their_meaning() {
 /// Every role's constraints, LogUp included, hold on honest rows (a fast check, no proof).
 #[test]
 fn honest_rows_satisfy_every_role() {
-    use zkthread_prover::signed::role::{assert_role_constraints, Relations};
-    use zkthread_prover::signed::roles::*;
+    use zkthread_token::role::{assert_role_constraints, Relations};
+    use zkthread_token::roles::*;
     let (_, _, rows) = honest();
-    let mut w = zkthread_prover::signed::SignedWitness::new();
+    let mut w = zkthread_token::SignedWitness::new();
     rows.iter().for_each(|r| w.push(r));
     assert_eq!(w.first_violation(), None);
     let r = Relations::dummy();
     assert_role_constraints::<TransferRole>(&w.transfers, &r);
-    assert_role_constraints::<ChainStepRole>(&w.chain_steps, &r);
-    assert_role_constraints::<DigestRole>(&w.digests, &r);
-    assert_role_constraints::<KeySpongeRole>(&w.key_sponges, &r);
-    assert_role_constraints::<TxListRole>(&w.tx_list, &r);
+    assert_role_constraints::<ChainStepRole>(&w.auth.chain_steps, &r);
+    assert_role_constraints::<DigestRole>(&w.auth.digests, &r);
+    assert_role_constraints::<KeySpongeRole>(&w.auth.key_sponges, &r);
+    assert_role_constraints::<TxListRole>(&w.auth.tx_list, &r);
     // 88 chain steps, 4 digest blocks and 32 key-sponge blocks per signature; one tx-list row
     // per transfer.
-    assert_eq!((w.chain_steps.len(), w.digests.len(), w.key_sponges.len()), (3 * 88, 3 * 4, 3 * 32));
-    assert_eq!(w.tx_list.len(), 3);
-    assert_eq!(w.permutations.len(), 3 * (124 + 1));
+    assert_eq!((w.auth.chain_steps.len(), w.auth.digests.len(), w.auth.key_sponges.len()), (3 * 88, 3 * 4, 3 * 32));
+    assert_eq!(w.auth.tx_list.len(), 3);
+    assert_eq!(w.auth.permutations.len(), 3 * (124 + 1));
 }
 
 mod random {
@@ -695,14 +695,14 @@ mod random {
 
 /// Prove time and proof size of signed sub-blocks on the real channel (Poseidon252) at 96-bit
 /// parameter sets: 2^2 x 40 + 16 (`StarkParams::DEFAULT`), 2^3 x 27 + 15, 2^4 x 20 + 16 and the
-/// shipped `SIGNED_PARAMS` (2^6 x 13 + 18). `cargo test -p zkthread-prover --test signed_transfers --
+/// shipped `SIGNED_PARAMS` (2^6 x 13 + 18). `cargo test -p zkthread-token --test signed_transfers --
 /// --ignored --nocapture timing` (dev profile: stwo, the prover, zkthread-sig and p3 are
 /// opt-level 3).
 #[test]
 #[ignore = "timing: run with --ignored --nocapture"]
 fn timing_signed_prove() {
     use std::time::Instant;
-    use zkthread_prover::signed::SIGNED_PARAMS;
+    use zkthread_token::SIGNED_PARAMS;
     use zkthread_prover::Poseidon252MerkleChannel;
     let wider = StarkParams { log_blowup: 3, n_queries: 27, pow_bits: 15, ..StarkParams::DEFAULT };
     let wide = StarkParams { log_blowup: 4, n_queries: 20, pow_bits: 16, ..StarkParams::DEFAULT };
@@ -733,7 +733,7 @@ fn timing_signed_prove() {
         let t = Instant::now();
         verify_signed::<Poseidon252MerkleChannel>(&pi, &proof, params).expect("verify");
         let verify = t.elapsed();
-        let felts = zkthread_prover::signed_proof_to_felts(&proof).len();
+        let felts = zkthread_token::signed_proof_to_felts(&proof).len();
         // settle(thread, sequence, inputs, outputs, proof): 2 + 2 lengths + 3 per entry + proof.
         let calldata = 5 + 3 * (pi.inputs.len() + pi.outputs.len()) + felts;
         eprintln!(
@@ -748,13 +748,13 @@ fn timing_signed_prove() {
 /// every span's busy time when it closes (stwo's "Extension", "Merkle", "Composition",
 /// "Grind", ... nest inside this crate's "signed: ..." phases). `RUST_LOG` selects the spans
 /// (default `info`; `trace` adds stwo's FFT and Merkle-commit spans).
-/// `cargo test -p zkthread-prover --test signed_transfers -- --ignored --nocapture profile`
+/// `cargo test -p zkthread-token --test signed_transfers -- --ignored --nocapture profile`
 #[test]
 #[ignore = "profile: run with --ignored --nocapture"]
 fn profile_signed_prove() {
     use std::time::Instant;
     use tracing_subscriber::fmt::format::FmtSpan;
-    use zkthread_prover::signed::SIGNED_PARAMS;
+    use zkthread_token::SIGNED_PARAMS;
     use zkthread_prover::Poseidon252MerkleChannel;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -793,14 +793,14 @@ fn profile_signed_prove() {
     let (log_sizes, felts) = if stwo {
         use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
         let proof = prove_signed::<Stwo>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
-        (proof.log_sizes, zkthread_prover::signed_proof_to_felts(&proof))
+        (proof.log_sizes, zkthread_token::signed_proof_to_felts(&proof))
     } else {
         let proof =
             prove_signed::<Poseidon252MerkleChannel>(&pi, &sb.owners, &sb.rows, &SIGNED_PARAMS).expect("prove");
-        (proof.log_sizes, zkthread_prover::signed_proof_to_felts(&proof))
+        (proof.log_sizes, zkthread_token::signed_proof_to_felts(&proof))
     };
     let (prove, prove_cpu) = (t.elapsed(), cpu_seconds() - cpu);
-    let proof = zkthread_prover::signed_proof_from_felts::<Poseidon252MerkleChannel>(&felts).expect("decode");
+    let proof = zkthread_token::signed_proof_from_felts::<Poseidon252MerkleChannel>(&felts).expect("decode");
     let t = Instant::now();
     verify_signed::<Poseidon252MerkleChannel>(&pi, &proof, &SIGNED_PARAMS).expect("verify");
     eprintln!(
@@ -826,8 +826,9 @@ fn cpu_seconds() -> f64 {
 #[test]
 fn poseidon252_channel_proofs_are_stwos() {
     use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel as Stwo;
-    use zkthread_prover::signed::SIGNED_PARAMS;
-    use zkthread_prover::{signed_proof_to_felts, Poseidon252MerkleChannel as Ours};
+    use zkthread_token::SIGNED_PARAMS;
+    use zkthread_prover::Poseidon252MerkleChannel as Ours;
+    use zkthread_token::signed_proof_to_felts;
     let state = genesis();
     let batch = batcher().batch(&honest_txs(), |s| state.get(s).copied()).expect("batch");
     let sb = batch.sub_block;
@@ -844,7 +845,7 @@ fn poseidon252_channel_proofs_are_stwos() {
 /// proofs before and after it are the same felts.
 #[test]
 fn cached_preprocessed_tree_gives_the_same_proofs() {
-    use zkthread_prover::signed_proof_to_felts;
+    use zkthread_token::signed_proof_to_felts;
     let (pi, owners, rows) = honest();
     let first = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
     let again = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
@@ -861,4 +862,41 @@ fn cached_preprocessed_tree_gives_the_same_proofs() {
     let last = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
     assert_eq!(signed_proof_to_felts(&first), signed_proof_to_felts(&last));
     verify_signed::<Blake>(&pi, &last, &TEST).expect("verify");
+}
+
+/// The framework's driver, called directly: a wrong number of row sets is refused before any
+/// work, a proof with a component missing is refused by shape, and the first role's sum is
+/// really derived from the boundary the program gives (a wrong boundary fails stwo's check).
+#[test]
+fn the_driver_checks_row_sets_component_count_and_boundary() {
+    use num_traits::Zero;
+    use stwo::core::fields::qm31::SecureField;
+    use zkthread_prover::program::{self, ProofRows, ProveError};
+    use zkthread_prover::prover::VerifyError;
+    use zkthread_token::prover::SignedTokenProgram;
+    use zkthread_token::statement::boundary;
+
+    let (pi, owners, rows) = honest();
+    let mut w = SignedWitness::new();
+    rows.iter().for_each(|r| w.push(r));
+    let none = ProofRows { program: vec![], auth: &w.auth };
+    let refused = program::prove::<SignedTokenProgram, Blake>(&pi.to_felts(), &none, &TEST);
+    assert!(matches!(refused, Err(ProveError::RowSets { given: 0, roles: 1 })));
+
+    let proof = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
+    let slots = pi.bound_slots(&owners).expect("bound");
+    let verify = |log: &[u32], sums: &[SecureField], right_boundary: bool| {
+        program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
+            &pi.to_felts(),
+            log,
+            sums,
+            &proof.stark,
+            &TEST,
+            |r| if right_boundary { boundary(&slots, &pi.transactions, r) } else { SecureField::zero() },
+        )
+    };
+    verify(&proof.log_sizes, &proof.claimed_sums, true).expect("the driver verifies the token's proof");
+    assert!(matches!(verify(&proof.log_sizes[..5], &proof.claimed_sums[..5], true), Err(VerifyError::Shape(_))));
+    let wrong = verify(&proof.log_sizes, &proof.claimed_sums, false);
+    assert!(matches!(wrong, Err(VerifyError::Stwo(_))), "a wrong boundary: {wrong:?}");
 }

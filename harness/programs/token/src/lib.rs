@@ -1,4 +1,13 @@
-//! # The signed token program: every transfer signed by its sender's thread key
+//! # zkthread-token: the signed token program (every transfer signed by its sender's thread key)
+//!
+//! One instance of the thread-program framework (`zkthread_prover`, see
+//! `docs/thread-programs.md`). What this crate owns: the transfer role ([`transfer`]), the
+//! storage layout its statement binds slots to (`balances[owner]`, `thread_keys[owner]`:
+//! [`statement`]), the witness ([`witness`]), the batcher rules ([`batcher`]), the descriptor
+//! digest, the sized components and the prove/verify instantiation ([`prover`]), the proof
+//! felts of its proof type, and [`SIGNED_PARAMS`]. The authorization roles, the role
+//! machinery and the range table are the framework's; [`roles`], [`role`] and [`range`]
+//! re-export them so the proof's components are named in one place.
 //!
 //! A sub-block proof of this program shows that every transfer in it is signed by its
 //! sender's registered one-time thread key (TS-WOTS over Poseidon2-M31, `zkthread_sig`), that
@@ -9,9 +18,10 @@
 //!
 //! Components (one proof): [`roles::TransferRole`] (one transfer per row),
 //! [`roles::ChainStepRole`], [`roles::DigestRole`], [`roles::KeySpongeRole`] (the pieces of a
-//! signature verification), [`roles::TxListRole`] (the transaction list), `crate::poseidon2`
-//! (every permutation they use) and the 8-bit range table ([`range`]; a 16-bit check is two
-//! 8-bit look-ups). Each role is written once ([`role::Role`]) for the prover and every evaluator.
+//! signature verification), [`roles::TxListRole`] (the transaction list),
+//! `zkthread_prover::poseidon2` (every permutation they use) and the 8-bit range table
+//! ([`range`]; a 16-bit check is two 8-bit look-ups). Each role is written once
+//! ([`role::Role`]) for the prover and every evaluator.
 //!
 //! ## Why a forged or replayed transfer cannot be proven
 //! - `Key(D, A, nonce, K)` tuples of one account form a single path from its input key slot:
@@ -49,13 +59,21 @@
 //! accepts exactly [`SIGNED_PARAMS`]; this module is the prover side and stwo's Rust verifier.
 
 pub mod batcher;
-pub mod link;
 pub mod prover;
-pub mod range;
-pub mod role;
-pub mod roles;
 pub mod statement;
+pub mod transfer;
 pub mod witness;
+
+pub use zkthread_prover::{range, role};
+// `crate::params` names the framework's parameters ([`SIGNED_PARAMS`] is one).
+use zkthread_prover::params;
+
+/// Every role of a signed-transfer proof: this program's [`TransferRole`](roles::TransferRole)
+/// and the framework's authorization roles.
+pub mod roles {
+    pub use crate::transfer::{transfer_cols, TransferRole};
+    pub use zkthread_prover::auth::roles::*;
+}
 
 /// The proof parameters of the signed program: the only ones its Cairo verifier accepts
 /// (`contracts/signed_verifier/src/generated_params.cairo` is generated from this constant).
@@ -77,7 +95,10 @@ pub const SIGNED_PARAMS: crate::params::StarkParams = crate::params::StarkParams
 
 const _: () = assert!(SIGNED_PARAMS.security_bits() >= 96);
 
-pub use prover::{prove_signed, prove_signed_witness, verify_signed, SignedProof, SignedProveError, SignedVerifyError};
+pub use prover::{
+    prove_signed, prove_signed_witness, signed_proof_from_felts, signed_proof_to_felts, verify_signed,
+    SignedProof, SignedProveError, SignedVerifyError,
+};
 pub use statement::{BoundSlot, SignedPublicInput, SignedStatementError, SlotState};
 pub use witness::{SignedRow, SignedWitness};
 pub use batcher::{SignedBatch, SignedBatchError, SignedBatcher, SignedRejection, SignedSubBlock, SignedTransferTx};
@@ -91,9 +112,9 @@ pub mod poseidon252 {
     use starknet_types_core::felt::Felt;
 
     use super::{SignedProof, SignedProveError, SignedPublicInput, SignedRow, SignedVerifyError};
-    use crate::params::StarkParams;
-    use crate::serialize::DecodeError;
-    use crate::Poseidon252MerkleChannel as MC;
+    use zkthread_prover::params::StarkParams;
+    use zkthread_prover::serialize::DecodeError;
+    use zkthread_prover::Poseidon252MerkleChannel as MC;
 
     pub type Proof = SignedProof<MC>;
 
@@ -115,10 +136,10 @@ pub mod poseidon252 {
     }
 
     pub fn to_felts(proof: &Proof) -> Vec<Felt> {
-        crate::serialize::signed_proof_to_felts(proof)
+        crate::signed_proof_to_felts(proof)
     }
 
     pub fn from_felts(felts: &[Felt]) -> Result<Proof, DecodeError> {
-        crate::serialize::signed_proof_from_felts::<MC>(felts)
+        crate::signed_proof_from_felts::<MC>(felts)
     }
 }
