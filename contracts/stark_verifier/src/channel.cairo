@@ -5,6 +5,7 @@
 use core::poseidon::{hades_permutation, poseidon_hash_span};
 use core::integer::u128_safe_divmod;
 use crate::fields::{M31, QM31, P};
+use crate::fields::qm31::{Coordinates, coordinates};
 
 /// Domain separator of the proof-of-work hash.
 pub const POW_PREFIX: felt252 = 0x12345678;
@@ -87,13 +88,28 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
                 Option::Some(first) => *first,
                 Option::None => { break; },
             };
-            let mut word = pack_qm31(1, first);
+            let mut word = pack_coordinates(1, coordinates(first));
             match rest.pop_front() {
-                Option::Some(second) => { word = pack_qm31(word, *second); },
+                Option::Some(second) => { word = pack_coordinates(word, coordinates(*second)); },
                 Option::None => {},
             }
             words.append(word);
         };
+        self.update_digest(poseidon_hash_span(words.span()));
+    }
+
+    /// `mix_felts` of QM31s given by canonical coordinates (the same words, the same digest):
+    /// the proof's sampled values, which stay felt252 coordinates.
+    fn mix_coordinates(ref self: Poseidon252Channel, values: Span<Coordinates>) {
+        let mut words: Array<felt252> = array![self.digest];
+        let mut rest = values;
+        while let Option::Some(pair) = rest.multi_pop_front::<2>() {
+            let [first, second] = (*pair).unbox();
+            words.append(pack_coordinates(pack_coordinates(1, first), second));
+        };
+        if let Option::Some(last) = rest.pop_front() {
+            words.append(pack_coordinates(1, *last));
+        }
         self.update_digest(poseidon_hash_span(words.span()));
     }
 
@@ -262,11 +278,12 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
     }
 }
 
-/// `acc * 2^124 + (a, b, c, d)` in base 2^31, big-endian.
+/// `acc * 2^124 + (a, b, c, d)` in base 2^31, big-endian (canonical coordinates).
 #[inline]
-fn pack_qm31(acc: felt252, value: QM31) -> felt252 {
-    let mut word = acc * TWO_POW_31 + value.a.a.inner.into();
-    word = word * TWO_POW_31 + value.a.b.inner.into();
-    word = word * TWO_POW_31 + value.b.a.inner.into();
-    word * TWO_POW_31 + value.b.b.inner.into()
+fn pack_coordinates(acc: felt252, value: Coordinates) -> felt252 {
+    let (a, b, c, d) = value;
+    let mut word = acc * TWO_POW_31 + a;
+    word = word * TWO_POW_31 + b;
+    word = word * TWO_POW_31 + c;
+    word * TWO_POW_31 + d
 }

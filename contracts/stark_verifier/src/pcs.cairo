@@ -8,6 +8,7 @@ use crate::circle::{
 };
 use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
+use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
 use crate::circle::pow2_u32;
 use crate::channel::{Poseidon252Channel, ChannelTrait};
@@ -228,7 +229,7 @@ impl BatchSumsImpl of BatchSumsTrait {
 /// generator): (column's queried values, p, value, log_size, random coefficient). The shifts
 /// are added after the main pass, one computed per distinct log size in a row (the columns
 /// sampled twice are a tree's cumulative-sum columns, all of one size).
-type PendingShift = (Span<felt252>, CirclePoint<QM31>, QM31, u32, QM31);
+type PendingShift = (Span<felt252>, CirclePoint<QM31>, Coordinates, u32, QM31);
 
 /// Appends a column that is not a single sample at the main point to `rest`, each sample with
 /// its coefficient, advancing `power` past them: a column sampled at exactly two points
@@ -241,7 +242,7 @@ fn set_aside(
     ref power: QM31,
     queried: Span<felt252>,
     points: Span<CirclePoint<QM31>>,
-    values: Span<QM31>,
+    values: Span<Coordinates>,
     log_size: u32,
     random_coeff: QM31,
 ) {
@@ -251,7 +252,7 @@ fn set_aside(
     }
     let mut s = 0;
     while s != points.len() {
-        let sample = PointSample { point: *points[s], value: *values[s] };
+        let sample = PointSample { point: *points[s], value: from_coordinates(*values[s]) };
         rest.append(ColumnSample { queried, sample, random_coeff: power });
         power = mul_out_of_line(power, random_coeff);
         s += 1;
@@ -264,7 +265,8 @@ fn set_aside(
 pub struct ColumnGroup {
     pub log_sizes: Span<u32>,
     pub points: Span<Span<CirclePoint<QM31>>>,
-    pub values: Span<Span<QM31>>,
+    /// Canonical coordinates (the proof reader's form).
+    pub values: Span<Span<Coordinates>>,
     pub queried: Span<Span<felt252>>,
 }
 
@@ -297,7 +299,7 @@ fn split_packed(value: felt252) -> (felt252, felt252) {
 
 /// The one value of a one-value column: popped, not indexed (an index costs a range check).
 #[inline(always)]
-fn only(column: Span<QM31>) -> QM31 {
+pub fn only(column: Span<Coordinates>) -> Coordinates {
     let mut column = column;
     *column.pop_front().unwrap()
 }
@@ -363,7 +365,7 @@ fn sample_batches(
                 && point_key(*first_point.pop_front().unwrap()) == main_key;
             if at_main {
                 let mut first_value = column_values;
-                let value = *first_value.pop_front().unwrap();
+                let (p_a, q_a, p_b, q_b) = *first_value.pop_front().unwrap();
                 // alpha = (x0 + x1 i) + (x2 + x3 i) u times the CM31 number p + q i is
                 // (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u + (x2 q + x3 p) i u; with
                 // lo = x0 + x1 2^128 and lo' = (C - x1) + x0 2^128 (C = CONJ_OFFSET, a
@@ -374,14 +376,10 @@ fn sample_batches(
                 let hi = x2 + x3 * TWO_POW_128;
                 let lo_conj = CONJ_OFFSET - x1 + x0 * TWO_POW_128;
                 let hi_conj = CONJ_OFFSET - x3 + x2 * TWO_POW_128;
-                let p: felt252 = value.a.a.inner.into();
-                let q: felt252 = value.a.b.inner.into();
-                sum_va_lo += lo * p + lo_conj * q;
-                sum_va_hi += hi * p + hi_conj * q;
-                let p: felt252 = value.b.a.inner.into();
-                let q: felt252 = value.b.b.inner.into();
-                sum_vb_lo += lo * p + lo_conj * q;
-                sum_vb_hi += hi * p + hi_conj * q;
+                sum_va_lo += lo * p_a + lo_conj * q_a;
+                sum_va_hi += hi * p_a + hi_conj * q_a;
+                sum_vb_lo += lo * p_b + lo_conj * q_b;
+                sum_vb_hi += hi * p_b + hi_conj * q_b;
                 main_columns.append((column_queried, lo, hi));
                 // Every other power is left unreduced (coordinates below 2^66): a column's
                 // coefficient only needs to be congruent to alpha^j and small enough for the
@@ -425,6 +423,7 @@ fn sample_batches(
             );
             last = Option::Some(key);
         }
+        let value = from_coordinates(value);
         rest.append(ColumnSample { queried, sample: PointSample { point: shifted, value }, random_coeff });
     };
     let (va0, va1) = split_packed(sum_va_lo);
@@ -722,13 +721,13 @@ pub fn fri_answers(
     lifting_log_size: u32,
 ) -> Array<QM31> {
     let mut column_points: Array<Span<CirclePoint<QM31>>> = array![];
-    let mut column_values: Array<Span<QM31>> = array![];
+    let mut column_values: Array<Span<Coordinates>> = array![];
     for column in samples {
         let mut points: Array<CirclePoint<QM31>> = array![];
-        let mut values: Array<QM31> = array![];
+        let mut values: Array<Coordinates> = array![];
         for sample in *column {
             points.append(*sample.point);
-            values.append(*sample.value);
+            values.append(coordinates(*sample.value));
         };
         column_points.append(points.span());
         column_values.append(values.span());
@@ -745,11 +744,12 @@ pub fn fri_answers(
 }
 
 /// `fri_answers` with each column's sample points and values in two lists of the same
-/// shape (what a verifier has at hand, without building (point, value) pairs).
+/// shape (what a verifier has at hand, without building (point, value) pairs); values as
+/// canonical coordinates.
 pub fn fri_answers_columns(
     column_log_sizes: Span<u32>,
     column_points: Span<Span<CirclePoint<QM31>>>,
-    column_values: Span<Span<QM31>>,
+    column_values: Span<Span<Coordinates>>,
     random_coeff: QM31,
     query_positions: Span<u32>,
     queried_values: Span<Span<felt252>>,
@@ -894,8 +894,8 @@ pub struct PcsConfig {
 /// One tree's part of the proof.
 #[derive(Copy, Drop, Debug)]
 pub struct TreeProof {
-    /// Per column, the values at its sample points (OODS).
-    pub sampled_values: Span<Span<QM31>>,
+    /// Per column, the values at its sample points (OODS), canonical coordinates.
+    pub sampled_values: Span<Span<Coordinates>>,
     pub hash_witness: Span<felt252>,
     /// Per column, the values at the tree's query positions.
     pub queried_values: Span<Span<felt252>>,
@@ -1029,7 +1029,7 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         }
         // Columns per tree (`ColumnGroup`, spans of the proof's lists) and every sampled value
         // in order for the channel: nothing is copied per sample but the channel's input.
-        let mut all_sampled: Array<QM31> = array![];
+        let mut all_sampled: Array<Coordinates> = array![];
         let mut groups: Array<ColumnGroup> = array![];
         let mut shape_ok = true;
         let mut t = 0;
@@ -1102,7 +1102,7 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
 
-        channel.mix_felts(all_sampled.span());
+        channel.mix_coordinates(all_sampled.span());
         let random_coeff = channel.draw_secure_felt();
         let config = *self.config;
         let lifting_log_size = *trees[n_trees - 1].height;

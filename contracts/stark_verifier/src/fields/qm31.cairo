@@ -101,28 +101,56 @@ impl QM31Mul of Mul<QM31> {
     }
 }
 
-/// The product's four coordinates before reduction: (a + b u)(c + d u) = (a c + (2 + i) b d)
-/// + (a d + b c) u expanded over the M31 coordinates. Each is a signed sum of at most 8
-/// products below P^2; adding the stated multiple of P^2 makes it non-negative (< 2^66).
-#[inline]
-pub fn mul_unreduced(lhs: QM31, rhs: QM31) -> (felt252, felt252, felt252, felt252) {
-    let x0: felt252 = lhs.a.a.inner.into();
-    let x1: felt252 = lhs.a.b.inner.into();
-    let x2: felt252 = lhs.b.a.inner.into();
-    let x3: felt252 = lhs.b.b.inner.into();
-    let y0: felt252 = rhs.a.a.inner.into();
-    let y1: felt252 = rhs.a.b.inner.into();
-    let y2: felt252 = rhs.b.a.inner.into();
-    let y3: felt252 = rhs.b.b.inner.into();
+/// A QM31 as its four M31 coordinates in felt252 integers, in `to_m31_array` order
+/// ([a.a, a.b, b.a, b.b]). Canonical (each below P) where a type says so — sampled values keep
+/// this form from the proof reader to the DEEP quotients, since they are only mixed, multiplied
+/// and summed as integers there and a `u32` costs a range check per coordinate — otherwise
+/// any integers congruent to the coordinates (unreduced products and sums).
+pub type Coordinates = (felt252, felt252, felt252, felt252);
+
+/// `value`'s coordinates (no check, no step: a `u32` is a felt252).
+#[inline(always)]
+pub fn coordinates(value: QM31) -> Coordinates {
+    (value.a.a.inner.into(), value.a.b.inner.into(), value.b.a.inner.into(), value.b.b.inner.into())
+}
+
+/// The QM31 of canonical coordinates (each below P, e.g. a proof value the reader has
+/// checked); panics on a coordinate of 2^32 or more (a range check per coordinate).
+#[inline(never)]
+pub fn from_coordinates(x: Coordinates) -> QM31 {
+    let (a, b, c, d) = x;
+    QM31Trait::from_u32_unchecked(
+        a.try_into().unwrap(), b.try_into().unwrap(), c.try_into().unwrap(), d.try_into().unwrap(),
+    )
+}
+
+/// The QM31 product on integer coordinates, unreduced: (a + b u)(c + d u) = (a c + (2 + i) b d)
+/// + (a d + b c) u expanded over the M31 coordinates, with `bound` added where products are
+/// subtracted (5, 1, 2 and 0 times per coordinate). For non-negative inputs and `bound` a
+/// multiple of P above every coordinate product, each coordinate is a non-negative integer
+/// congruent to the product's, below 8 times the largest product plus `8 * bound`; `bound` 0
+/// gives the exact signed expansion. The one copy of the formula (canonical inputs take
+/// `P_SQUARED`).
+#[inline(always)]
+pub fn mul_coords(x: Coordinates, y: Coordinates, bound: felt252) -> Coordinates {
+    let (x0, x1, x2, x3) = x;
+    let (y0, y1, y2, y3) = y;
     // b d = r + s i.
     let r = x2 * y2 - x3 * y3;
     let s = x2 * y3 + x3 * y2;
     (
-        x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED,
-        x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED,
-        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED,
+        x0 * y0 - x1 * y1 + 2 * r - s + 5 * bound,
+        x0 * y1 + x1 * y0 + r + 2 * s + bound,
+        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * bound,
         x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0,
     )
+}
+
+/// The product's four coordinates before reduction (`mul_coords` with `P_SQUARED`): each is a
+/// signed sum of at most 8 products below P^2 made non-negative (< 2^66).
+#[inline]
+pub fn mul_unreduced(lhs: QM31, rhs: QM31) -> (felt252, felt252, felt252, felt252) {
+    mul_coords(coordinates(lhs), coordinates(rhs), P_SQUARED)
 }
 
 /// The QM31 with the given non-negative felt252 coordinates (each below 2^128) reduced. Out
