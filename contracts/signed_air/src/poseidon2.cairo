@@ -22,7 +22,7 @@
 //! fold `acc * random_coeff + constraint`, and reduced once per coordinate. Every step is an
 //! exact field operation, so the values are stwo's bit for bit (the tests compare them).
 
-use stark_verifier::fields::qm31::{Coordinates, coordinates, mul_coords};
+use stark_verifier::fields::qm31::{Coordinates, P_SQUARED_OFFSETS, coordinates, mul_coords};
 use stark_verifier::fields::{CM31, M31Trait, QM31};
 use thread_verifier::lookup::LookupElements;
 use thread_verifier::oods::column_size_inverse;
@@ -33,8 +33,6 @@ use crate::generated_poseidon2::{
     WIDTH,
 };
 
-/// `P^2`: the offset of `wide_mul` (`mul_coords`'s bound for inputs below 2P).
-const P_SQUARED: felt252 = 0x3fffffff00000001;
 /// `8 P^2`: above every coordinate of `wide_mul` on canonical inputs (at most 8 products
 /// below P^2 plus the added multiple of P^2), so `a + 8 P^2 - product` stays non-negative.
 const EIGHT_P_SQUARED: felt252 = 0x1fffffff800000008;
@@ -87,10 +85,11 @@ fn wide_scale(x: Wide, k: u32) -> Wide {
 
 /// The product of two canonical values, unreduced (every coordinate below 8 P^2). Inputs
 /// whose first coordinate only is below 2P (an S-box input) give coordinates below 11 P^2:
-/// the first coordinates never enter a subtracted product, so `P^2` still covers those.
+/// the first coordinates never enter a subtracted product, so `P_SQUARED_OFFSETS` still
+/// cover those.
 #[inline(never)]
 fn wide_mul(x: Coordinates, y: Coordinates) -> Wide {
-    let (a, b, c, d) = mul_coords(x, y, P_SQUARED);
+    let (a, b, c, d) = mul_coords(x, y, P_SQUARED_OFFSETS);
     Wide { a, b, c, d }
 }
 

@@ -108,52 +108,27 @@ fn mul_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
 }
 
 
-/// `value mod P` as a felt252, for a non-negative felt252 below 2^128.
-#[inline(always)]
-fn reduce_to_felt(value: felt252) -> felt252 {
-    let as_u128: u128 = value.try_into().unwrap();
-    crate::fields::bounded::u128_mod_p_felt(as_u128)
-}
+use crate::fields::bounded::felt_mod_p as reduce_to_felt;
 
-/// A multiple of P above 2^100: added to a signed sum of at most 5 products below 2^97 (an
-/// unreduced coordinate below 2^66 times a canonical one), it makes the sum non-negative.
+/// A multiple of P above 2^100: above every product of an unreduced coordinate below 2^66 and
+/// a canonical one (below 2^97), it makes `qm31::mul_coords`'s sums non-negative.
 const WIDE_OFFSET: felt252 = 0x1fffffffc00000000000000000;
 
-/// lhs * rhs over QM31 (`qm31::mul_unreduced`'s formula), lhs's coordinates non-negative and
-/// below 2^66 (canonical, or one unreduced product: `mul_coords_unreduced`), rhs canonical:
-/// canonical felt252 coordinates (each sum is below 2^103 before its reduction).
+/// lhs * rhs over QM31 (`qm31::mul_coords` offset by `WIDE_OFFSET`, above the at most 5
+/// subtracted products), lhs's coordinates non-negative and below 2^66 (canonical, or one
+/// unreduced product: `mul_coords_unreduced`), rhs canonical: canonical felt252 coordinates
+/// (each sum is below 2^103 before its reduction).
 #[inline(never)]
-fn mul_coords(
-    lhs: (felt252, felt252, felt252, felt252), rhs: (felt252, felt252, felt252, felt252),
-) -> (felt252, felt252, felt252, felt252) {
-    let (x0, x1, x2, x3) = lhs;
-    let (y0, y1, y2, y3) = rhs;
-    let r = x2 * y2 - x3 * y3;
-    let s = x2 * y3 + x3 * y2;
-    (
-        reduce_to_felt(x0 * y0 - x1 * y1 + 2 * r - s + WIDE_OFFSET),
-        reduce_to_felt(x0 * y1 + x1 * y0 + r + 2 * s + WIDE_OFFSET),
-        reduce_to_felt(x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + WIDE_OFFSET),
-        reduce_to_felt(x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0),
-    )
+fn mul_coords(lhs: Coordinates, rhs: Coordinates) -> Coordinates {
+    let (a, b, c, d) = crate::fields::qm31::mul_coords(lhs, rhs, (WIDE_OFFSET, WIDE_OFFSET, WIDE_OFFSET));
+    (reduce_to_felt(a), reduce_to_felt(b), reduce_to_felt(c), reduce_to_felt(d))
 }
 
 /// lhs * rhs over QM31 on canonical felt252 coordinates, not reduced: non-negative
 /// coordinates below 2^66 congruent to the product's (`qm31::mul_unreduced`).
 #[inline(never)]
-fn mul_coords_unreduced(
-    lhs: (felt252, felt252, felt252, felt252), rhs: (felt252, felt252, felt252, felt252),
-) -> (felt252, felt252, felt252, felt252) {
-    let (x0, x1, x2, x3) = lhs;
-    let (y0, y1, y2, y3) = rhs;
-    let r = x2 * y2 - x3 * y3;
-    let s = x2 * y3 + x3 * y2;
-    (
-        x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED,
-        x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED,
-        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED,
-        x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0,
-    )
+fn mul_coords_unreduced(lhs: Coordinates, rhs: Coordinates) -> Coordinates {
+    crate::fields::qm31::mul_coords(lhs, rhs, crate::fields::qm31::P_SQUARED_OFFSETS)
 }
 
 /// Canonical felt252 coordinates as a QM31.

@@ -1,7 +1,7 @@
 //! The secure field QM31 = CM31[u] / (u^2 - (2 + i)), stwo's `SecureField`.
 
 use super::m31::{M31, M31Trait};
-use super::cm31::{CM31, CM31Trait, P_SQUARED};
+use super::cm31::{CM31, CM31Trait};
 
 /// `a + b u`; as an M31 array (stwo's `to_m31_array`): [a.a, a.b, b.a, b.b].
 #[derive(Copy, Drop, Debug, PartialEq, Serde)]
@@ -125,32 +125,48 @@ pub fn from_coordinates(x: Coordinates) -> QM31 {
 }
 
 /// The QM31 product on integer coordinates, unreduced: (a + b u)(c + d u) = (a c + (2 + i) b d)
-/// + (a d + b c) u expanded over the M31 coordinates, with `bound` added where products are
-/// subtracted (5, 1, 2 and 0 times per coordinate). For non-negative inputs and `bound` a
-/// multiple of P above every coordinate product, each coordinate is a non-negative integer
-/// congruent to the product's, below 8 times the largest product plus `8 * bound`; `bound` 0
-/// gives the exact signed expansion. The one copy of the formula (canonical inputs take
-/// `P_SQUARED`).
+/// + (a d + b c) u expanded over the M31 coordinates, with `offsets` added to the first three
+/// coordinates, where products are subtracted. The one copy of the formula: with offsets
+/// multiples of P above the subtracted products (5, 1 and 2 of them; `offsets_of`), each
+/// coordinate of non-negative inputs is a non-negative integer congruent to the product's;
+/// with zeros, the exact signed expansion. Offsets are a parameter, not a multiple of one
+/// bound computed here: a caller's constants cost no step.
 #[inline(always)]
-pub fn mul_coords(x: Coordinates, y: Coordinates, bound: felt252) -> Coordinates {
+pub fn mul_coords(
+    x: Coordinates, y: Coordinates, offsets: (felt252, felt252, felt252),
+) -> Coordinates {
     let (x0, x1, x2, x3) = x;
     let (y0, y1, y2, y3) = y;
+    let (o0, o1, o2) = offsets;
     // b d = r + s i.
     let r = x2 * y2 - x3 * y3;
     let s = x2 * y3 + x3 * y2;
     (
-        x0 * y0 - x1 * y1 + 2 * r - s + 5 * bound,
-        x0 * y1 + x1 * y0 + r + 2 * s + bound,
-        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * bound,
+        x0 * y0 - x1 * y1 + r + r - s + o0,
+        x0 * y1 + x1 * y0 + r + s + s + o1,
+        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + o2,
         x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0,
     )
 }
 
-/// The product's four coordinates before reduction (`mul_coords` with `P_SQUARED`): each is a
-/// signed sum of at most 8 products below P^2 made non-negative (< 2^66).
+/// `mul_coords`' offsets for `bound`, a multiple of P above every coordinate product: the
+/// coordinates of non-negative inputs are then non-negative and below 8 times the largest
+/// product plus `8 * bound`.
+#[inline(always)]
+pub fn offsets_of(bound: felt252) -> (felt252, felt252, felt252) {
+    (5 * bound, bound, 2 * bound)
+}
+
+/// `offsets_of(P^2)`, for canonical inputs.
+pub const P_SQUARED_OFFSETS: (felt252, felt252, felt252) = (
+    0x13ffffffb00000005, 0x3fffffff00000001, 0x7ffffffe00000002,
+);
+
+/// The product's four coordinates before reduction (`mul_coords` with `P_SQUARED_OFFSETS`):
+/// each is a signed sum of at most 8 products below P^2 made non-negative (< 2^66).
 #[inline]
 pub fn mul_unreduced(lhs: QM31, rhs: QM31) -> (felt252, felt252, felt252, felt252) {
-    mul_coords(coordinates(lhs), coordinates(rhs), P_SQUARED)
+    mul_coords(coordinates(lhs), coordinates(rhs), P_SQUARED_OFFSETS)
 }
 
 /// The QM31 with the given non-negative felt252 coordinates (each below 2^128) reduced. Out
