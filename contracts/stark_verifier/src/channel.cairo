@@ -101,14 +101,17 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
     /// `mix_felts` of QM31s given by canonical coordinates (the same words, the same digest):
     /// the proof's sampled values, which stay felt252 coordinates.
     fn mix_coordinates(ref self: Poseidon252Channel, values: Span<Coordinates>) {
-        let mut words: Array<felt252> = array![self.digest];
-        let mut rest = values;
-        while let Option::Some(pair) = rest.multi_pop_front::<2>() {
-            let [first, second] = (*pair).unbox();
-            words.append(pack_coordinates(pack_coordinates(1, first), second));
-        };
-        if let Option::Some(last) = rest.pop_front() {
-            words.append(pack_coordinates(1, *last));
+        let mut words = CoordinateWordsTrait::new(@self);
+        words.push_all(values);
+        self.mix_coordinate_words(words);
+    }
+
+    /// Mixes the values pushed into `words` (`mix_coordinates` of them), which must have been
+    /// started on this channel's current digest.
+    fn mix_coordinate_words(ref self: Poseidon252Channel, words: CoordinateWords) {
+        let CoordinateWords { mut words, pending } = words;
+        if let Option::Some(last) = pending {
+            words.append(pack_coordinates(1, last));
         }
         self.update_digest(poseidon_hash_span(words.span()));
     }
@@ -275,6 +278,61 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
         };
         let (_, rem) = u128_safe_divmod(hash.low, divisor.try_into().unwrap());
         rem == 0
+    }
+}
+
+/// The hash input of `mix_coordinates` built as values arrive: a caller walking its columns
+/// packs them in that pass instead of collecting them in an array first.
+#[derive(Drop)]
+pub struct CoordinateWords {
+    /// The digest, then one word per two values.
+    words: Array<felt252>,
+    /// A value waiting for its pair.
+    pending: Option<Coordinates>,
+}
+
+#[generate_trait]
+pub impl CoordinateWordsImpl of CoordinateWordsTrait {
+    fn new(channel: @Poseidon252Channel) -> CoordinateWords {
+        CoordinateWords { words: array![*channel.digest], pending: Option::None }
+    }
+
+    #[inline(always)]
+    fn push(ref self: CoordinateWords, value: Coordinates) {
+        match self.pending {
+            Option::Some(first) => {
+                self.words.append(pack_coordinates(pack_coordinates(1, first), value));
+                self.pending = Option::None;
+            },
+            Option::None => { self.pending = Option::Some(value); },
+        }
+    }
+
+    /// `values` in order (`push` each). Out of line: its callers are the rare columns of
+    /// several values, and the class size is a hard limit.
+    #[inline(never)]
+    fn push_all(ref self: CoordinateWords, values: Span<Coordinates>) {
+        for value in values {
+            self.push(*value);
+        };
+    }
+
+    /// Four values in order (`push` four times).
+    #[inline(always)]
+    fn push_four(
+        ref self: CoordinateWords, v0: Coordinates, v1: Coordinates, v2: Coordinates, v3: Coordinates,
+    ) {
+        match self.pending {
+            Option::Some(first) => {
+                self.words.append(pack_coordinates(pack_coordinates(1, first), v0));
+                self.words.append(pack_coordinates(pack_coordinates(1, v1), v2));
+                self.pending = Option::Some(v3);
+            },
+            Option::None => {
+                self.words.append(pack_coordinates(pack_coordinates(1, v0), v1));
+                self.words.append(pack_coordinates(pack_coordinates(1, v2), v3));
+            },
+        }
     }
 }
 

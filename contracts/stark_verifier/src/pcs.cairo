@@ -11,7 +11,7 @@ use crate::fields::cm31::P_SQUARED;
 use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
 use crate::circle::pow2_u32;
-use crate::channel::{Poseidon252Channel, ChannelTrait};
+use crate::channel::{Poseidon252Channel, ChannelTrait, CoordinateWordsTrait};
 use crate::merkle::{MerkleVerifierLifted, MerkleVerifierLiftedTrait, MerkleVerificationError};
 use crate::fri::{
     FriConfig, FriLayerProof, FriVerificationError, fri_commit, fri_decommit, sample_query_positions,
@@ -1003,8 +1003,9 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
         // Columns per tree (`ColumnGroup`, spans of the proof's lists) and every sampled value
-        // in order for the channel: nothing is copied per sample but the channel's input.
-        let mut all_sampled: Array<Coordinates> = array![];
+        // in order for the channel, packed into its hash input in this pass (nothing else is
+        // copied per sample). Nothing is mixed before they are.
+        let mut sampled_words = CoordinateWordsTrait::new(@channel);
         let mut groups: Array<ColumnGroup> = array![];
         let mut shape_ok = true;
         let mut t = 0;
@@ -1031,15 +1032,12 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                     break;
                 }
                 if v0.len() == 1 && v1.len() == 1 && v2.len() == 1 && v3.len() == 1 {
-                    all_sampled.append(only(v0));
-                    all_sampled.append(only(v1));
-                    all_sampled.append(only(v2));
-                    all_sampled.append(only(v3));
+                    sampled_words.push_four(only(v0), only(v1), only(v2), only(v3));
                 } else {
-                    all_sampled.append_span(v0);
-                    all_sampled.append_span(v1);
-                    all_sampled.append_span(v2);
-                    all_sampled.append_span(v3);
+                    sampled_words.push_all(v0);
+                    sampled_words.push_all(v1);
+                    sampled_words.push_all(v2);
+                    sampled_words.push_all(v3);
                 }
             };
             if !shape_ok {
@@ -1052,12 +1050,7 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                     shape_ok = false;
                     break;
                 }
-                // Most columns hold one value: appended directly, cheaper than append_span.
-                if n_values == 1 {
-                    all_sampled.append(only(column_values));
-                } else {
-                    all_sampled.append_span(column_values);
-                }
+                sampled_words.push_all(column_values);
             };
             if !shape_ok {
                 break;
@@ -1077,7 +1070,7 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
 
-        channel.mix_coordinates(all_sampled.span());
+        channel.mix_coordinate_words(sampled_words);
         let random_coeff = channel.draw_secure_felt();
         let config = *self.config;
         let lifting_log_size = *trees[n_trees - 1].height;
