@@ -13,6 +13,7 @@
 
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::lookup::LookupElements;
 use thread_verifier::oods::{accumulate_component, canonic_coset_vanishing, flatten_mask};
 use crate::layout::{mask_shape_ok_with, repeat_log_size};
@@ -79,7 +80,7 @@ pub const MASK_SHAPE_RUNS: [u32; 27] = [
 
 /// True iff `mask` (the sampled values without the composition tree) has the shape the
 /// AIR samples.
-pub fn mask_shape_ok(mask: Span<Span<Span<QM31>>>) -> bool {
+pub fn mask_shape_ok(mask: Span<Span<Span<Coordinates>>>) -> bool {
     mask_shape_ok_with(mask, MASK_SHAPE_RUNS.span())
 }
 
@@ -111,7 +112,7 @@ pub fn column_log_sizes(params: @SignedAirParams) -> Span<Span<u32>> {
 /// `Components::eval_composition_polynomial_at_point` for the signed AIR. `mask` must have
 /// `mask_shape()` (check with `mask_shape_ok`).
 pub fn eval_composition_at_point(
-    point: CirclePoint<QM31>, mask: Span<Span<Span<QM31>>>, random_coeff: QM31,
+    point: CirclePoint<QM31>, mask: Span<Span<Span<Coordinates>>>, random_coeff: QM31,
     params: @SignedAirParams, max_log_degree_bound: u32,
 ) -> QM31 {
     let denom_inv = QM31Trait::inverse(canonic_coset_vanishing(max_log_degree_bound, point));
@@ -123,7 +124,7 @@ pub fn eval_composition_at_point(
 /// Folds the undivided constraints of the seven components, in proof order, into `acc`.
 /// `values`: the flattened mask (`flatten_mask`).
 pub fn accumulate_signed_air(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {
     let acc = accumulate_signed_transfer(acc, random_coeff, values, params);
     let acc = accumulate_chain_step(acc, random_coeff, values, params);
@@ -149,7 +150,7 @@ fn relations(params: @SignedAirParams) -> Span<LookupElements> {
 /// Folds the 61 undivided constraints of component `signed_transfer` into `acc` (its program, run by
 /// `accumulate_component` with a unit denominator).
 pub fn accumulate_signed_transfer(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {
     let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     accumulate_component(
@@ -613,7 +614,7 @@ const SIGNED_TRANSFER_PROGRAM: [felt252; 440] = [
 /// Folds the 4 undivided constraints of component `chain_step` into `acc` (its program, run by
 /// `accumulate_component` with a unit denominator).
 pub fn accumulate_chain_step(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {
     let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     accumulate_component(
@@ -655,7 +656,7 @@ const CHAIN_STEP_PROGRAM: [u32; 447] = [
 /// Folds the 7 undivided constraints of component `digest_sponge` into `acc` (its program, run by
 /// `accumulate_component` with a unit denominator).
 pub fn accumulate_digest_sponge(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {
     let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     accumulate_component(
@@ -717,7 +718,7 @@ const DIGEST_SPONGE_PROGRAM: [u32; 916] = [
 /// Folds the 17 undivided constraints of component `key_sponge` into `acc` (its program, run by
 /// `accumulate_component` with a unit denominator).
 pub fn accumulate_key_sponge(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {
     let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     accumulate_component(
@@ -952,7 +953,7 @@ const KEY_SPONGE_PROGRAM: [felt252; 211] = [
 /// Folds the 3 undivided constraints of component `tx_list` into `acc` (its program, run by
 /// `accumulate_component` with a unit denominator).
 pub fn accumulate_tx_list(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {
     let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     accumulate_component(
@@ -998,7 +999,7 @@ const TX_LIST_PROGRAM: [u32; 545] = [
 /// Folds the 285 undivided constraints of component `poseidon2` into `acc` (loops over the
 /// rounds, `crate::poseidon2`).
 pub fn accumulate_poseidon2(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {
     crate::poseidon2::accumulate_poseidon2(
         acc,
@@ -1014,7 +1015,7 @@ pub fn accumulate_poseidon2(
 /// Folds the 1 undivided constraints of component `range_table` into `acc` (its program, run by
 /// `accumulate_component` with a unit denominator).
 pub fn accumulate_range_table(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {
     let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     accumulate_component(

@@ -5,11 +5,12 @@
 //! n_runs]`.
 
 use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::qm31::Coordinates;
 
 /// True iff `mask` has exactly the trees, columns and values per column `runs` describes.
 /// Walks the spans with `pop_front` (no indexing, no separate counters): most runs are long
 /// runs of one-value columns, so the per-column step count is what matters.
-pub fn mask_shape_ok_with(mask: Span<Span<Span<QM31>>>, runs: Span<u32>) -> bool {
+pub fn mask_shape_ok_with(mask: Span<Span<Span<Coordinates>>>, runs: Span<u32>) -> bool {
     let mut runs = runs;
     let mut trees = mask;
     let mut ok = true;
@@ -49,7 +50,7 @@ pub fn mask_shape_ok_with(mask: Span<Span<Span<QM31>>>, runs: Span<u32>) -> bool
 
 /// Pops `count` columns of `values` values each off `columns`; false if any is missing or has
 /// another length.
-fn run_ok(ref columns: Span<Span<QM31>>, count: u32, values: u32) -> bool {
+fn run_ok(ref columns: Span<Span<Coordinates>>, count: u32, values: u32) -> bool {
     let mut k = count;
     let mut ok = true;
     // Four columns per iteration while four remain (runs are up to hundreds of columns long

@@ -22,8 +22,8 @@
 //! fold `acc * random_coeff + constraint`, and reduced once per coordinate. Every step is an
 //! exact field operation, so the values are stwo's bit for bit (the tests compare them).
 
-use stark_verifier::fields::qm31::mul_unreduced;
-use stark_verifier::fields::{CM31, M31Trait, QM31, QM31Trait};
+use stark_verifier::fields::qm31::{Coordinates, P_SQUARED_OFFSETS, coordinates, mul_coords};
+use stark_verifier::fields::{CM31, M31Trait, QM31};
 use thread_verifier::lookup::LookupElements;
 use thread_verifier::oods::column_size_inverse;
 use crate::generated_poseidon2::{
@@ -33,9 +33,12 @@ use crate::generated_poseidon2::{
     WIDTH,
 };
 
-/// `8 P^2`: above every coordinate of `mul_unreduced` on canonical inputs (at most 8 products
+/// `8 P^2`: above every coordinate of `wide_mul` on canonical inputs (at most 8 products
 /// below P^2 plus the added multiple of P^2), so `a + 8 P^2 - product` stays non-negative.
 const EIGHT_P_SQUARED: felt252 = 0x1fffffff800000008;
+/// `16 P^2`: above every coordinate of `wide_mul(x, x)` for an S-box input `x` (its first
+/// coordinate below 2P: 11 P^2 at most, see `sbox`).
+const SIXTEEN_P_SQUARED: felt252 = 0x3fffffff000000010;
 /// `32 P^2`: above every coordinate of `from_partial_evals`.
 const THIRTY_TWO_P_SQUARED: felt252 = 0x7ffffffe000000020;
 /// `8 P^3` and `40 P^3`: offsets of `wide_mul_by_canonical`.
@@ -55,10 +58,9 @@ struct Wide {
 }
 
 #[inline]
-fn wide(x: QM31) -> Wide {
-    Wide {
-        a: x.a.a.inner.into(), b: x.a.b.inner.into(), c: x.b.a.inner.into(), d: x.b.b.inner.into(),
-    }
+fn wide(x: Coordinates) -> Wide {
+    let (a, b, c, d) = x;
+    Wide { a, b, c, d }
 }
 
 #[inline]
@@ -81,10 +83,13 @@ fn wide_scale(x: Wide, k: u32) -> Wide {
     Wide { a: x.a * k, b: x.b * k, c: x.c * k, d: x.d * k }
 }
 
-/// The product of two canonical values, unreduced (every coordinate below 8 P^2).
+/// The product of two canonical values, unreduced (every coordinate below 8 P^2). Inputs
+/// whose first coordinate only is below 2P (an S-box input) give coordinates below 11 P^2:
+/// the first coordinates never enter a subtracted product, so `P_SQUARED_OFFSETS` still
+/// cover those.
 #[inline(never)]
-fn wide_mul(x: QM31, y: QM31) -> Wide {
-    let (a, b, c, d) = mul_unreduced(x, y);
+fn wide_mul(x: Coordinates, y: Coordinates) -> Wide {
+    let (a, b, c, d) = mul_coords(x, y, P_SQUARED_OFFSETS);
     Wide { a, b, c, d }
 }
 
@@ -100,13 +105,16 @@ fn narrow(x: Wide) -> QM31 {
 /// `acc * random_coeff + constraint` (`constraint` below 2^127).
 #[inline(never)]
 fn fold(acc: QM31, random_coeff: QM31, constraint: Wide) -> QM31 {
-    narrow(wide_add(wide_mul(acc, random_coeff), constraint))
+    narrow(wide_add(wide_mul(coordinates(acc), coordinates(random_coeff)), constraint))
 }
 
-/// `x + c` for a base-field constant `c` (only the first coordinate moves).
+/// `x + c` for a base-field constant `c < P` and canonical `x`: only the first coordinate
+/// moves, and it is left unreduced (below 2P; `wide_mul` and `wide_mul_by_canonical` allow
+/// it).
 #[inline]
-fn add_constant(x: QM31, c: u32) -> QM31 {
-    QM31 { a: CM31 { a: x.a.a + M31Trait::from_u32_unchecked(c), b: x.a.b }, b: x.b }
+fn add_constant(x: Coordinates, c: u32) -> Coordinates {
+    let (a, b, c_, d) = x;
+    (a + c.into(), b, c_, d)
 }
 
 /// Poseidon2's external layer `E x`, `E = [[2 M4, M4, M4, M4], [M4, 2 M4, M4, M4], ...]`
@@ -146,7 +154,7 @@ fn external_layer(x: Span<Wide>) -> Span<Wide> {
 }
 
 /// The internal layer `(J + diag(D)) s`, with `s = [first, rest...]` canonical; reduced.
-fn internal_layer(first: QM31, rest: Span<QM31>) -> Span<QM31> {
+fn internal_layer(first: Coordinates, rest: Span<Coordinates>) -> Span<Coordinates> {
     let d = INTERNAL_DIAG.span();
     let mut wides: Array<Wide> = array![wide(first)];
     let mut total = wide(first);
@@ -156,20 +164,21 @@ fn internal_layer(first: QM31, rest: Span<QM31>) -> Span<QM31> {
         wides.append(w);
     };
     let wides = wides.span();
-    let mut out: Array<QM31> = array![];
+    let mut out: Array<Coordinates> = array![];
     let mut i = 0;
     while i != WIDTH {
-        out.append(narrow(wide_add(total, wide_scale(*wides[i], *d[i]))));
+        out.append(coordinates(narrow(wide_add(total, wide_scale(*wides[i], *d[i])))));
         i += 1;
     };
     out.span()
 }
 
-/// `x y` for `x` unreduced (coordinates below 8 P^2, e.g. a `wide_mul`) and `y` canonical:
-/// `mul_unreduced`'s expansion with offsets (multiples of P) above its negative terms, so no
-/// reduction of `x` is needed. Every coordinate is below 64 P^3 < 2^99.
+/// `x y` for `x` unreduced (coordinates below 8 P^2, e.g. a `wide_mul`) and `y` canonical
+/// but for its first coordinate (below 2P: an S-box input): `mul_coords`'s expansion with
+/// offsets (multiples of P) above its negative terms, which never involve `y`'s first
+/// coordinate, so no reduction of `x` is needed. Every coordinate is below 72 P^3 < 2^100.
 #[inline(always)]
-fn wide_mul_by_canonical(x: Wide, y: QM31) -> Wide {
+fn wide_mul_by_canonical(x: Wide, y: Coordinates) -> Wide {
     let y = wide(y);
     let r = x.c * y.c - x.d * y.d;
     let s = x.c * y.d + x.d * y.c;
@@ -185,18 +194,24 @@ fn wide_mul_by_canonical(x: Wide, y: QM31) -> Wide {
 }
 
 /// One S-box `x^5` with its square column `sq`, `x = s + rc`: folds `sq - x^2` into `acc` and
-/// returns the accumulator and `sq^2 x` (unreduced, below 2^99: `sq^2` is not reduced first).
+/// returns the accumulator and `sq^2 x` (unreduced, below 2^100: `sq^2` is not reduced
+/// first). `x`'s first coordinate is below 2P (`add_constant`), so `x^2`'s coordinates are
+/// below 11 P^2 (`wide_mul`).
 #[inline(never)]
-fn sbox(acc: QM31, random_coeff: QM31, s: QM31, rc: u32, sq: QM31) -> (QM31, Wide) {
+fn sbox(acc: QM31, random_coeff: QM31, s: Coordinates, rc: u32, sq: Coordinates) -> (QM31, Wide) {
     let x = add_constant(s, rc);
-    let acc = fold(acc, random_coeff, wide_sub(wide(sq), wide_mul(x, x), EIGHT_P_SQUARED));
+    let acc = fold(acc, random_coeff, wide_sub(wide(sq), wide_mul(x, x), SIXTEEN_P_SQUARED));
     (acc, wide_mul_by_canonical(wide_mul(sq, sq), x))
 }
 
 /// One full round from `state` with round constants `rc`; `columns` = the round's `sq[16]`
 /// then `next[16]`. Folds its 32 constraints into `acc`.
 fn full_round(
-    acc: QM31, random_coeff: QM31, state: Span<QM31>, rc: Span<u32>, columns: Span<QM31>,
+    acc: QM31,
+    random_coeff: QM31,
+    state: Span<Coordinates>,
+    rc: Span<u32>,
+    columns: Span<Coordinates>,
 ) -> QM31 {
     let mut acc = acc;
     let mut sboxed: Array<Wide> = array![];
@@ -220,8 +235,13 @@ fn full_round(
 /// Four full rounds from `state` (round constants `rcs`, 16 per round) on the columns from
 /// `start`. Returns the accumulator and the last round's state columns.
 fn full_rounds(
-    acc: QM31, random_coeff: QM31, state: Span<QM31>, rcs: Span<u32>, main: Span<QM31>, start: u32,
-) -> (QM31, Span<QM31>) {
+    acc: QM31,
+    random_coeff: QM31,
+    state: Span<Coordinates>,
+    rcs: Span<u32>,
+    main: Span<Coordinates>,
+    start: u32,
+) -> (QM31, Span<Coordinates>) {
     let mut acc = acc;
     let mut state = state;
     let mut r = 0;
@@ -236,27 +256,24 @@ fn full_rounds(
 
 /// `a + b i + c u + d iu` (stwo's `SecureField::from_partial_evals`), unreduced (below
 /// 25 P^2).
-fn from_partial_evals(a: QM31, b: QM31, c: QM31, d: QM31) -> Wide {
+fn from_partial_evals(a: Coordinates, b: Coordinates, c: Coordinates, d: Coordinates) -> Wide {
     wide_add(
-        wide_add(wide(a), wide_mul(b, QM31Trait::from_u32_unchecked(0, 1, 0, 0))),
-        wide_add(
-            wide_mul(c, QM31Trait::from_u32_unchecked(0, 0, 1, 0)),
-            wide_mul(d, QM31Trait::from_u32_unchecked(0, 0, 0, 1)),
-        ),
+        wide_add(wide(a), wide_mul(b, (0, 1, 0, 0))),
+        wide_add(wide_mul(c, (0, 0, 1, 0)), wide_mul(d, (0, 0, 0, 1))),
     )
 }
 
 /// `sum_i alpha^i values_i - z` (stwo's `LookupElements::combine`), one reduction.
-fn combine(relation: @LookupElements, values: Span<QM31>) -> QM31 {
+fn combine(relation: @LookupElements, values: Span<Coordinates>) -> QM31 {
     let powers = *relation.alpha_powers;
     assert(values.len() <= powers.len(), 'poseidon2: relation size');
     let mut sum = Wide { a: 0, b: 0, c: 0, d: 0 };
     let mut i = 0;
     while i != values.len() {
-        sum = wide_add(sum, wide_mul(*powers[i], *values[i]));
+        sum = wide_add(sum, wide_mul(coordinates(*powers[i]), *values[i]));
         i += 1;
     };
-    narrow(wide_sub(sum, wide(*relation.z), EIGHT_P_SQUARED))
+    narrow(wide_sub(sum, wide(coordinates(*relation.z)), EIGHT_P_SQUARED))
 }
 
 /// The LogUp constraint of one fraction `multiplicity / denominator` (stwo's
@@ -264,9 +281,9 @@ fn combine(relation: @LookupElements, values: Span<QM31>) -> QM31 {
 /// with `cur`, `prev` the cumulative sum at offsets 0 and -1 (`interaction`: its 4 columns at
 /// offsets -1 and 0, `[c0(-1), c0(0), c1(-1), ...]`). Unreduced.
 fn logup_constraint(
-    interaction: Span<QM31>,
+    interaction: Span<Coordinates>,
     denominator: QM31,
-    multiplicity: QM31,
+    multiplicity: Coordinates,
     claimed_sum: QM31,
     log_size: u32,
 ) -> Wide {
@@ -275,8 +292,12 @@ fn logup_constraint(
     );
     let cur = from_partial_evals(*interaction[1], *interaction[3], *interaction[5], *interaction[7]);
     let shift = claimed_sum * column_size_inverse(log_size);
-    let diff = narrow(wide_add(wide_sub(cur, prev, THIRTY_TWO_P_SQUARED), wide(shift)));
-    wide_sub(wide_mul(diff, denominator), wide(multiplicity), EIGHT_P_SQUARED)
+    let diff = narrow(
+        wide_add(wide_sub(cur, prev, THIRTY_TWO_P_SQUARED), wide(coordinates(shift))),
+    );
+    wide_sub(
+        wide_mul(coordinates(diff), coordinates(denominator)), wide(multiplicity), EIGHT_P_SQUARED,
+    )
 }
 
 /// Folds the 285 constraints of one Poseidon2 component into `acc` (undivided:
@@ -285,8 +306,8 @@ fn logup_constraint(
 pub fn accumulate_poseidon2(
     acc: QM31,
     random_coeff: QM31,
-    main: Span<QM31>,
-    interaction: Span<QM31>,
+    main: Span<Coordinates>,
+    interaction: Span<Coordinates>,
     relation: @LookupElements,
     claimed_sum: QM31,
     log_size: u32,
@@ -298,9 +319,9 @@ pub fn accumulate_poseidon2(
     for x in input {
         wide_input.append(wide(*x));
     };
-    let mut state: Array<QM31> = array![];
+    let mut state: Array<Coordinates> = array![];
     for x in external_layer(wide_input.span()) {
-        state.append(narrow(*x));
+        state.append(coordinates(narrow(*x)));
     };
     let (mut acc, mut state) = full_rounds(
         acc, random_coeff, state.span(), EXTERNAL_INITIAL_RC.span(), main, INITIAL_START,
@@ -327,7 +348,7 @@ pub fn accumulate_poseidon2(
     );
 
     // LogUp: one fraction `multiplicity / combine(input, output)`.
-    let mut values: Array<QM31> = array![];
+    let mut values: Array<Coordinates> = array![];
     values.append_span(input);
     values.append_span(output);
     let denominator = combine(relation, values.span());

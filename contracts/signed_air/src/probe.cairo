@@ -40,7 +40,9 @@ pub mod SignedAirProbe {
         self: @ContractState, header: Span<u32>, log_sizes: Span<u32>, mask: Span<u32>,
     ) -> (u32, u32, u32, u32) {
         assert(header.len() == 4 * (3 + 8 + 7) && log_sizes.len() == 8, 'probe: header');
-        let mask = mask_from_words_with(mask, MASK_SHAPE_RUNS.span());
+        let mask = thread_verifier::oods::mask_coordinates(
+            mask_from_words_with(mask, MASK_SHAPE_RUNS.span()),
+        );
         assert(mask_shape_ok(mask), 'probe: mask shape');
         let params = SignedAirParams {
             state_relation: relation(header, 12, STATE_RELATION_SIZE),

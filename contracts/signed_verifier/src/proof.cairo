@@ -5,6 +5,7 @@
 //! and the stark part by the shared `thread_verifier::proof::parse_stark_proof`.
 
 use stark_verifier::fields::QM31;
+use stark_verifier::fields::qm31::Coordinates;
 use stark_verifier::fri::FriLayerProof;
 use thread_verifier::proof::parse_stark_proof;
 
@@ -27,8 +28,9 @@ pub struct SignedProof {
     /// `lifting_log_size + 1`, 0 for None.
     pub lifting: u32,
     pub commitments: Span<felt252>,
-    /// Per tree, per column, the values at the column's sample points.
-    pub sampled_values: Span<Span<Span<QM31>>>,
+    /// Per tree, per column, the values at the column's sample points (canonical
+    /// coordinates).
+    pub sampled_values: Span<Span<Span<Coordinates>>>,
     /// Per tree, the Merkle hash witness.
     pub decommitments: Span<Span<felt252>>,
     /// Per tree, per column, the values at the query positions.

@@ -14,6 +14,7 @@ use signed_air::generated_air::{
 use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};
 use stark_verifier::circle::{CirclePoint, CirclePointIndexTrait, add_m31_point, get_random_point};
 use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::qm31::from_coordinates;
 use stark_verifier::fri::FriConfigTrait;
 use stark_verifier::pcs::{
     CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, TreeProof, composition_oods_eval,
@@ -138,7 +139,7 @@ pub fn verify_signed_proof(
             shape_ok = false;
             break;
         }
-        composition_evals.append(*(*column)[0]);
+        composition_evals.append(from_coordinates(*(*column)[0]));
     };
     if !shape_ok {
         return Result::Err('verifier: composition shape');

@@ -5,6 +5,7 @@
 use core::poseidon::{hades_permutation, poseidon_hash_span};
 use core::integer::u128_safe_divmod;
 use crate::fields::{M31, QM31, P};
+use crate::fields::qm31::{Coordinates, coordinates};
 
 /// Domain separator of the proof-of-work hash.
 pub const POW_PREFIX: felt252 = 0x12345678;
@@ -87,13 +88,31 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
                 Option::Some(first) => *first,
                 Option::None => { break; },
             };
-            let mut word = pack_qm31(1, first);
+            let mut word = pack_coordinates(1, coordinates(first));
             match rest.pop_front() {
-                Option::Some(second) => { word = pack_qm31(word, *second); },
+                Option::Some(second) => { word = pack_coordinates(word, coordinates(*second)); },
                 Option::None => {},
             }
             words.append(word);
         };
+        self.update_digest(poseidon_hash_span(words.span()));
+    }
+
+    /// `mix_felts` of QM31s given by canonical coordinates (the same words, the same digest):
+    /// the proof's sampled values, which stay felt252 coordinates.
+    fn mix_coordinates(ref self: Poseidon252Channel, values: Span<Coordinates>) {
+        let mut words = CoordinateWordsTrait::new(@self);
+        words.push_all(values);
+        self.mix_coordinate_words(words);
+    }
+
+    /// Mixes the values pushed into `words` (`mix_coordinates` of them), which must have been
+    /// started on this channel's current digest.
+    fn mix_coordinate_words(ref self: Poseidon252Channel, words: CoordinateWords) {
+        let CoordinateWords { mut words, pending } = words;
+        if let Option::Some(last) = pending {
+            words.append(pack_coordinates(1, last));
+        }
         self.update_digest(poseidon_hash_span(words.span()));
     }
 
@@ -262,11 +281,67 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
     }
 }
 
-/// `acc * 2^124 + (a, b, c, d)` in base 2^31, big-endian.
+/// The hash input of `mix_coordinates` built as values arrive: a caller walking its columns
+/// packs them in that pass instead of collecting them in an array first.
+#[derive(Drop)]
+pub struct CoordinateWords {
+    /// The digest, then one word per two values.
+    words: Array<felt252>,
+    /// A value waiting for its pair.
+    pending: Option<Coordinates>,
+}
+
+#[generate_trait]
+pub impl CoordinateWordsImpl of CoordinateWordsTrait {
+    fn new(channel: @Poseidon252Channel) -> CoordinateWords {
+        CoordinateWords { words: array![*channel.digest], pending: Option::None }
+    }
+
+    #[inline(always)]
+    fn push(ref self: CoordinateWords, value: Coordinates) {
+        match self.pending {
+            Option::Some(first) => {
+                self.words.append(pack_coordinates(pack_coordinates(1, first), value));
+                self.pending = Option::None;
+            },
+            Option::None => { self.pending = Option::Some(value); },
+        }
+    }
+
+    /// `values` in order (`push` each). Out of line: its callers are the rare columns of
+    /// several values, and the class size is a hard limit.
+    #[inline(never)]
+    fn push_all(ref self: CoordinateWords, values: Span<Coordinates>) {
+        for value in values {
+            self.push(*value);
+        };
+    }
+
+    /// Four values in order (`push` four times).
+    #[inline(always)]
+    fn push_four(
+        ref self: CoordinateWords, v0: Coordinates, v1: Coordinates, v2: Coordinates, v3: Coordinates,
+    ) {
+        match self.pending {
+            Option::Some(first) => {
+                self.words.append(pack_coordinates(pack_coordinates(1, first), v0));
+                self.words.append(pack_coordinates(pack_coordinates(1, v1), v2));
+                self.pending = Option::Some(v3);
+            },
+            Option::None => {
+                self.words.append(pack_coordinates(pack_coordinates(1, v0), v1));
+                self.words.append(pack_coordinates(pack_coordinates(1, v2), v3));
+            },
+        }
+    }
+}
+
+/// `acc * 2^124 + (a, b, c, d)` in base 2^31, big-endian (canonical coordinates).
 #[inline]
-fn pack_qm31(acc: felt252, value: QM31) -> felt252 {
-    let mut word = acc * TWO_POW_31 + value.a.a.inner.into();
-    word = word * TWO_POW_31 + value.a.b.inner.into();
-    word = word * TWO_POW_31 + value.b.a.inner.into();
-    word * TWO_POW_31 + value.b.b.inner.into()
+fn pack_coordinates(acc: felt252, value: Coordinates) -> felt252 {
+    let (a, b, c, d) = value;
+    let mut word = acc * TWO_POW_31 + a;
+    word = word * TWO_POW_31 + b;
+    word = word * TWO_POW_31 + c;
+    word * TWO_POW_31 + d
 }

@@ -8,9 +8,10 @@ use crate::circle::{
 };
 use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
+use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
 use crate::circle::pow2_u32;
-use crate::channel::{Poseidon252Channel, ChannelTrait};
+use crate::channel::{Poseidon252Channel, ChannelTrait, CoordinateWordsTrait};
 use crate::merkle::{MerkleVerifierLifted, MerkleVerifierLiftedTrait, MerkleVerificationError};
 use crate::fri::{
     FriConfig, FriLayerProof, FriVerificationError, fri_commit, fri_decommit, sample_query_positions,
@@ -107,52 +108,27 @@ fn mul_out_of_line(lhs: QM31, rhs: QM31) -> QM31 {
 }
 
 
-/// `value mod P` as a felt252, for a non-negative felt252 below 2^128.
-#[inline(always)]
-fn reduce_to_felt(value: felt252) -> felt252 {
-    let as_u128: u128 = value.try_into().unwrap();
-    crate::fields::bounded::u128_mod_p_felt(as_u128)
-}
+use crate::fields::bounded::felt_mod_p as reduce_to_felt;
 
-/// A multiple of P above 2^100: added to a signed sum of at most 5 products below 2^97 (an
-/// unreduced coordinate below 2^66 times a canonical one), it makes the sum non-negative.
+/// A multiple of P above 2^100: above every product of an unreduced coordinate below 2^66 and
+/// a canonical one (below 2^97), it makes `qm31::mul_coords`'s sums non-negative.
 const WIDE_OFFSET: felt252 = 0x1fffffffc00000000000000000;
 
-/// lhs * rhs over QM31 (`qm31::mul_unreduced`'s formula), lhs's coordinates non-negative and
-/// below 2^66 (canonical, or one unreduced product: `mul_coords_unreduced`), rhs canonical:
-/// canonical felt252 coordinates (each sum is below 2^103 before its reduction).
+/// lhs * rhs over QM31 (`qm31::mul_coords` offset by `WIDE_OFFSET`, above the at most 5
+/// subtracted products), lhs's coordinates non-negative and below 2^66 (canonical, or one
+/// unreduced product: `mul_coords_unreduced`), rhs canonical: canonical felt252 coordinates
+/// (each sum is below 2^103 before its reduction).
 #[inline(never)]
-fn mul_coords(
-    lhs: (felt252, felt252, felt252, felt252), rhs: (felt252, felt252, felt252, felt252),
-) -> (felt252, felt252, felt252, felt252) {
-    let (x0, x1, x2, x3) = lhs;
-    let (y0, y1, y2, y3) = rhs;
-    let r = x2 * y2 - x3 * y3;
-    let s = x2 * y3 + x3 * y2;
-    (
-        reduce_to_felt(x0 * y0 - x1 * y1 + 2 * r - s + WIDE_OFFSET),
-        reduce_to_felt(x0 * y1 + x1 * y0 + r + 2 * s + WIDE_OFFSET),
-        reduce_to_felt(x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + WIDE_OFFSET),
-        reduce_to_felt(x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0),
-    )
+fn mul_coords(lhs: Coordinates, rhs: Coordinates) -> Coordinates {
+    let (a, b, c, d) = crate::fields::qm31::mul_coords(lhs, rhs, (WIDE_OFFSET, WIDE_OFFSET, WIDE_OFFSET));
+    (reduce_to_felt(a), reduce_to_felt(b), reduce_to_felt(c), reduce_to_felt(d))
 }
 
 /// lhs * rhs over QM31 on canonical felt252 coordinates, not reduced: non-negative
 /// coordinates below 2^66 congruent to the product's (`qm31::mul_unreduced`).
 #[inline(never)]
-fn mul_coords_unreduced(
-    lhs: (felt252, felt252, felt252, felt252), rhs: (felt252, felt252, felt252, felt252),
-) -> (felt252, felt252, felt252, felt252) {
-    let (x0, x1, x2, x3) = lhs;
-    let (y0, y1, y2, y3) = rhs;
-    let r = x2 * y2 - x3 * y3;
-    let s = x2 * y3 + x3 * y2;
-    (
-        x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED,
-        x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED,
-        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED,
-        x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0,
-    )
+fn mul_coords_unreduced(lhs: Coordinates, rhs: Coordinates) -> Coordinates {
+    crate::fields::qm31::mul_coords(lhs, rhs, crate::fields::qm31::P_SQUARED_OFFSETS)
 }
 
 /// Canonical felt252 coordinates as a QM31.
@@ -228,7 +204,7 @@ impl BatchSumsImpl of BatchSumsTrait {
 /// generator): (column's queried values, p, value, log_size, random coefficient). The shifts
 /// are added after the main pass, one computed per distinct log size in a row (the columns
 /// sampled twice are a tree's cumulative-sum columns, all of one size).
-type PendingShift = (Span<felt252>, CirclePoint<QM31>, QM31, u32, QM31);
+type PendingShift = (Span<felt252>, CirclePoint<QM31>, Coordinates, u32, QM31);
 
 /// Appends a column that is not a single sample at the main point to `rest`, each sample with
 /// its coefficient, advancing `power` past them: a column sampled at exactly two points
@@ -241,7 +217,7 @@ fn set_aside(
     ref power: QM31,
     queried: Span<felt252>,
     points: Span<CirclePoint<QM31>>,
-    values: Span<QM31>,
+    values: Span<Coordinates>,
     log_size: u32,
     random_coeff: QM31,
 ) {
@@ -251,7 +227,7 @@ fn set_aside(
     }
     let mut s = 0;
     while s != points.len() {
-        let sample = PointSample { point: *points[s], value: *values[s] };
+        let sample = PointSample { point: *points[s], value: from_coordinates(*values[s]) };
         rest.append(ColumnSample { queried, sample, random_coeff: power });
         power = mul_out_of_line(power, random_coeff);
         s += 1;
@@ -264,7 +240,8 @@ fn set_aside(
 pub struct ColumnGroup {
     pub log_sizes: Span<u32>,
     pub points: Span<Span<CirclePoint<QM31>>>,
-    pub values: Span<Span<QM31>>,
+    /// Canonical coordinates (the proof reader's form).
+    pub values: Span<Span<Coordinates>>,
     pub queried: Span<Span<felt252>>,
 }
 
@@ -297,7 +274,7 @@ fn split_packed(value: felt252) -> (felt252, felt252) {
 
 /// The one value of a one-value column: popped, not indexed (an index costs a range check).
 #[inline(always)]
-fn only(column: Span<QM31>) -> QM31 {
+pub fn only(column: Span<Coordinates>) -> Coordinates {
     let mut column = column;
     *column.pop_front().unwrap()
 }
@@ -363,7 +340,7 @@ fn sample_batches(
                 && point_key(*first_point.pop_front().unwrap()) == main_key;
             if at_main {
                 let mut first_value = column_values;
-                let value = *first_value.pop_front().unwrap();
+                let (p_a, q_a, p_b, q_b) = *first_value.pop_front().unwrap();
                 // alpha = (x0 + x1 i) + (x2 + x3 i) u times the CM31 number p + q i is
                 // (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u + (x2 q + x3 p) i u; with
                 // lo = x0 + x1 2^128 and lo' = (C - x1) + x0 2^128 (C = CONJ_OFFSET, a
@@ -374,14 +351,10 @@ fn sample_batches(
                 let hi = x2 + x3 * TWO_POW_128;
                 let lo_conj = CONJ_OFFSET - x1 + x0 * TWO_POW_128;
                 let hi_conj = CONJ_OFFSET - x3 + x2 * TWO_POW_128;
-                let p: felt252 = value.a.a.inner.into();
-                let q: felt252 = value.a.b.inner.into();
-                sum_va_lo += lo * p + lo_conj * q;
-                sum_va_hi += hi * p + hi_conj * q;
-                let p: felt252 = value.b.a.inner.into();
-                let q: felt252 = value.b.b.inner.into();
-                sum_vb_lo += lo * p + lo_conj * q;
-                sum_vb_hi += hi * p + hi_conj * q;
+                sum_va_lo += lo * p_a + lo_conj * q_a;
+                sum_va_hi += hi * p_a + hi_conj * q_a;
+                sum_vb_lo += lo * p_b + lo_conj * q_b;
+                sum_vb_hi += hi * p_b + hi_conj * q_b;
                 main_columns.append((column_queried, lo, hi));
                 // Every other power is left unreduced (coordinates below 2^66): a column's
                 // coefficient only needs to be congruent to alpha^j and small enough for the
@@ -425,6 +398,7 @@ fn sample_batches(
             );
             last = Option::Some(key);
         }
+        let value = from_coordinates(value);
         rest.append(ColumnSample { queried, sample: PointSample { point: shifted, value }, random_coeff });
     };
     let (va0, va1) = split_packed(sum_va_lo);
@@ -722,13 +696,13 @@ pub fn fri_answers(
     lifting_log_size: u32,
 ) -> Array<QM31> {
     let mut column_points: Array<Span<CirclePoint<QM31>>> = array![];
-    let mut column_values: Array<Span<QM31>> = array![];
+    let mut column_values: Array<Span<Coordinates>> = array![];
     for column in samples {
         let mut points: Array<CirclePoint<QM31>> = array![];
-        let mut values: Array<QM31> = array![];
+        let mut values: Array<Coordinates> = array![];
         for sample in *column {
             points.append(*sample.point);
-            values.append(*sample.value);
+            values.append(coordinates(*sample.value));
         };
         column_points.append(points.span());
         column_values.append(values.span());
@@ -745,11 +719,12 @@ pub fn fri_answers(
 }
 
 /// `fri_answers` with each column's sample points and values in two lists of the same
-/// shape (what a verifier has at hand, without building (point, value) pairs).
+/// shape (what a verifier has at hand, without building (point, value) pairs); values as
+/// canonical coordinates.
 pub fn fri_answers_columns(
     column_log_sizes: Span<u32>,
     column_points: Span<Span<CirclePoint<QM31>>>,
-    column_values: Span<Span<QM31>>,
+    column_values: Span<Span<Coordinates>>,
     random_coeff: QM31,
     query_positions: Span<u32>,
     queried_values: Span<Span<felt252>>,
@@ -894,8 +869,8 @@ pub struct PcsConfig {
 /// One tree's part of the proof.
 #[derive(Copy, Drop, Debug)]
 pub struct TreeProof {
-    /// Per column, the values at its sample points (OODS).
-    pub sampled_values: Span<Span<QM31>>,
+    /// Per column, the values at its sample points (OODS), canonical coordinates.
+    pub sampled_values: Span<Span<Coordinates>>,
     pub hash_witness: Span<felt252>,
     /// Per column, the values at the tree's query positions.
     pub queried_values: Span<Span<felt252>>,
@@ -1028,8 +1003,9 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
         // Columns per tree (`ColumnGroup`, spans of the proof's lists) and every sampled value
-        // in order for the channel: nothing is copied per sample but the channel's input.
-        let mut all_sampled: Array<QM31> = array![];
+        // in order for the channel, packed into its hash input in this pass (nothing else is
+        // copied per sample). Nothing is mixed before they are.
+        let mut sampled_words = CoordinateWordsTrait::new(@channel);
         let mut groups: Array<ColumnGroup> = array![];
         let mut shape_ok = true;
         let mut t = 0;
@@ -1056,15 +1032,12 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                     break;
                 }
                 if v0.len() == 1 && v1.len() == 1 && v2.len() == 1 && v3.len() == 1 {
-                    all_sampled.append(only(v0));
-                    all_sampled.append(only(v1));
-                    all_sampled.append(only(v2));
-                    all_sampled.append(only(v3));
+                    sampled_words.push_four(only(v0), only(v1), only(v2), only(v3));
                 } else {
-                    all_sampled.append_span(v0);
-                    all_sampled.append_span(v1);
-                    all_sampled.append_span(v2);
-                    all_sampled.append_span(v3);
+                    sampled_words.push_all(v0);
+                    sampled_words.push_all(v1);
+                    sampled_words.push_all(v2);
+                    sampled_words.push_all(v3);
                 }
             };
             if !shape_ok {
@@ -1077,12 +1050,7 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                     shape_ok = false;
                     break;
                 }
-                // Most columns hold one value: appended directly, cheaper than append_span.
-                if n_values == 1 {
-                    all_sampled.append(only(column_values));
-                } else {
-                    all_sampled.append_span(column_values);
-                }
+                sampled_words.push_all(column_values);
             };
             if !shape_ok {
                 break;
@@ -1102,7 +1070,7 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
 
-        channel.mix_felts(all_sampled.span());
+        channel.mix_coordinate_words(sampled_words);
         let random_coeff = channel.draw_secure_felt();
         let config = *self.config;
         let lifting_log_size = *trees[n_trees - 1].height;

@@ -5,6 +5,7 @@
 
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::qm31::Coordinates;
 use crate::lookup::LookupElements;
 use crate::oods::{accumulate_component, canonic_coset_vanishing, flatten_mask};
 
@@ -68,7 +69,7 @@ pub fn column_log_sizes(params: @ThreadAirParams) -> Span<Span<u32>> {
 
 /// True iff `mask` (the proof's sampled values without the composition tree) has the
 /// shape the AIR samples.
-pub fn mask_shape_ok(mask: Span<Span<Span<QM31>>>) -> bool {
+pub fn mask_shape_ok(mask: Span<Span<Span<Coordinates>>>) -> bool {
     let shape = mask_shape();
     if mask.len() != shape.len() {
         return false;
@@ -104,7 +105,7 @@ pub fn mask_shape_ok(mask: Span<Span<Span<QM31>>>) -> bool {
 /// `2^max_log_degree_bound` (the lifted trace domain) and accumulated with `random_coeff`.
 /// `mask` must have `mask_shape()` (check with `mask_shape_ok`).
 pub fn eval_composition_at_point(
-    point: CirclePoint<QM31>, mask: Span<Span<Span<QM31>>>, random_coeff: QM31,
+    point: CirclePoint<QM31>, mask: Span<Span<Span<Coordinates>>>, random_coeff: QM31,
     params: @ThreadAirParams, max_log_degree_bound: u32,
 ) -> QM31 {
     let denom_inv = QM31Trait::inverse(canonic_coset_vanishing(max_log_degree_bound, point));

@@ -5,6 +5,8 @@ use stark_verifier::circle::{
     CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, add_m31_point, pow2_u32,
 };
 use stark_verifier::fields::{M31Trait, QM31, QM31Trait};
+use stark_verifier::fields::qm31::Coordinates;
+use stark_verifier::pcs::only;
 use crate::lookup::LookupElements;
 
 /// `1 / 2^log_size` (LogUp spreads the claimed sum evenly over the component's rows).
@@ -32,17 +34,11 @@ pub fn canonic_coset_vanishing(log_size: u32, point: CirclePoint<QM31>) -> QM31 
     x
 }
 
-/// The one value of a one-value column: popped, not indexed (an index costs a range check).
-#[inline(always)]
-fn only(column: Span<QM31>) -> QM31 {
-    let mut column = column;
-    *column.pop_front().unwrap()
-}
-
 /// The mask values in proof order (tree, column, value): what the programs' `SAMPLE i` reads.
-/// Most columns hold one value: appended directly, cheaper than an `append_span` call.
-pub fn flatten_mask(mask: Span<Span<Span<QM31>>>) -> Span<QM31> {
-    let mut values: Array<QM31> = array![];
+/// Most columns hold one value: appended directly, cheaper than an `append_span` call. Values
+/// are canonical coordinates (the proof reader's form).
+pub fn flatten_mask(mask: Span<Span<Span<Coordinates>>>) -> Span<Coordinates> {
+    let mut values: Array<Coordinates> = array![];
     let mut trees = mask;
     while let Option::Some(tree) = trees.pop_front() {
         let mut columns = *tree;
@@ -99,6 +95,13 @@ struct Wide {
 /// bound above becomes a non-negative u128 with the same residue mod P.
 const NARROW_OFFSET: felt252 = 0x7fffffff000000000000000000000000;
 
+/// Canonical coordinates (a mask value) as a small `Wide`.
+#[inline(always)]
+fn wide_of(x: Coordinates) -> Wide {
+    let (a, b, c, d) = x;
+    Wide { a, b, c, d }
+}
+
 #[inline(always)]
 fn wide(x: QM31) -> Wide {
     Wide {
@@ -108,8 +111,7 @@ fn wide(x: QM31) -> Wide {
 
 #[inline(always)]
 fn reduce_coordinate(x: felt252) -> felt252 {
-    let v: u128 = (x + NARROW_OFFSET).try_into().expect('air: value out of range');
-    stark_verifier::fields::bounded::u128_mod_p_felt(v)
+    stark_verifier::fields::bounded::felt_mod_p(x + NARROW_OFFSET)
 }
 
 /// The canonical representative (coordinates in [0, P)).
@@ -132,8 +134,9 @@ fn to_qm31(x: Wide) -> QM31 {
 }
 
 /// The product as integers: `(a + b u)(c + d u) = a c + (2 + i) b d + (a d + b c) u` over
-/// `CM31 = M31[i]`, the expansion of `stark_verifier::fields::qm31::mul_unreduced` without
-/// its non-negativity offsets (the coordinates may be negative here).
+/// `CM31 = M31[i]`, `stark_verifier::fields::qm31::mul_coords` without its offsets (the
+/// coordinates may be negative here). Its own copy: the shared one with zero offsets costs
+/// 3 additions more per product (~2.9k steps per signed proof).
 #[inline(always)]
 fn mul_wide(x: Wide, y: Wide) -> Wide {
     let r = x.c * y.c - x.d * y.d;
@@ -166,7 +169,7 @@ pub fn accumulate_component(
     random_coeff: QM31,
     denom_inv: QM31,
     program: Span<u32>,
-    values: Span<QM31>,
+    values: Span<Coordinates>,
     relations: Span<LookupElements>,
     claimed_sum: QM31,
     log_size: u32,
@@ -225,7 +228,7 @@ fn next_word(ref code: Span<u32>) -> u32 {
 /// Evaluates the expression at the head of `code` (prefix order) and consumes it: its value
 /// (exact integers, see `Wide`) and whether it is small.
 fn eval_node(
-    ref code: Span<u32>, values: Span<QM31>, slots: Span<Wide>, relations: Span<LookupElements>,
+    ref code: Span<u32>, values: Span<Coordinates>, slots: Span<Wide>, relations: Span<LookupElements>,
 ) -> (Wide, bool) {
     let opcode = next_word(ref code);
     eval_op(opcode, ref code, values, slots, relations)
@@ -234,7 +237,7 @@ fn eval_node(
 /// An operand of a sum. The commonest, `mul(alpha[r, i], value[j])` (LogUp's `combine`), is
 /// read as its 6 words at once and multiplied in place.
 fn sum_operand(
-    ref code: Span<u32>, values: Span<QM31>, slots: Span<Wide>, relations: Span<LookupElements>,
+    ref code: Span<u32>, values: Span<Coordinates>, slots: Span<Wide>, relations: Span<LookupElements>,
 ) -> Wide {
     let saved = code;
     match code.multi_pop_front::<6>() {
@@ -242,7 +245,7 @@ fn sum_operand(
             let [op, alpha_op, r, i, value_op, j] = (*words).unbox();
             if op == 4 && alpha_op == 12 && value_op == 1 {
                 let alpha = *(*relations[r].alpha_powers)[i];
-                return mul_wide(wide(alpha), wide(*values[j]));
+                return mul_wide(wide(alpha), wide_of(*values[j]));
             }
         },
         Option::None => {},
@@ -256,13 +259,13 @@ fn sum_operand(
 fn eval_op(
     opcode: u32,
     ref code: Span<u32>,
-    values: Span<QM31>,
+    values: Span<Coordinates>,
     slots: Span<Wide>,
     relations: Span<LookupElements>,
 ) -> (Wide, bool) {
     match opcode {
         0 => (Wide { a: next_word(ref code).into(), b: 0, c: 0, d: 0 }, true),
-        1 => (wide(*values[next_word(ref code)]), true),
+        1 => (wide_of(*values[next_word(ref code)]), true),
         2 => {
             // A chain `add(add(..add(x0, x1).., x(n-1)), xn)` is `add` n times then x0..xn in
             // prefix order: summed in a loop instead of n nested calls (integer addition is
@@ -341,4 +344,22 @@ fn eval_op(
         14 => (*slots[1], true),
         _ => core::panic_with_felt252('air: unknown opcode'),
     }
+}
+
+/// A mask of QM31 values as the verifier takes it (canonical coordinates): for tests and
+/// tools that hold a mask as field elements.
+pub fn mask_coordinates(mask: Span<Span<Span<QM31>>>) -> Span<Span<Span<Coordinates>>> {
+    let mut trees: Array<Span<Span<Coordinates>>> = array![];
+    for tree in mask {
+        let mut columns: Array<Span<Coordinates>> = array![];
+        for column in *tree {
+            let mut values: Array<Coordinates> = array![];
+            for value in *column {
+                values.append(stark_verifier::fields::qm31::coordinates(*value));
+            };
+            columns.append(values.span());
+        };
+        trees.append(columns.span());
+    };
+    trees.span()
 }

@@ -5,6 +5,7 @@
 //! hashes and the proof-of-work nonce, both in the order the proof meets them.
 
 use stark_verifier::fields::{M31, QM31, QM31Trait};
+use stark_verifier::fields::qm31::Coordinates;
 use stark_verifier::fri::FriLayerProof;
 
 /// P as a stream word: the one 31-bit value that is not a canonical M31.
@@ -26,8 +27,9 @@ pub struct ThreadProof {
     /// `lifting_log_size + 1`, 0 for None.
     pub lifting: u32,
     pub commitments: Span<felt252>,
-    /// Per tree, per column, the values at the column's sample points.
-    pub sampled_values: Span<Span<Span<QM31>>>,
+    /// Per tree, per column, the values at the column's sample points (canonical
+    /// coordinates, see `qm31_columns`).
+    pub sampled_values: Span<Span<Span<Coordinates>>>,
     /// Per tree, the Merkle hash witness.
     pub decommitments: Span<Span<felt252>>,
     /// Per tree, per column, the values at the query positions.
@@ -250,8 +252,11 @@ impl ReaderImpl of ReaderTrait {
     /// `n_cols` lists of QM31s (`qm31s` each) in one pass over the stream: a tree's sampled
     /// values. The reads, checks and error reasons of `qm31s`, without a call and a Reader
     /// round trip per column; a one-value list (almost every column) without an inner loop.
-    fn qm31_columns(ref self: Reader, n_cols: u32) -> Array<Span<QM31>> {
-        let mut out: Array<Span<QM31>> = array![];
+    /// The values stay the stream's words, canonical coordinates (checked against `bad_tail`
+    /// as `qm31s` checks them): the channel, the constraint programs and the DEEP quotients
+    /// use them as felt252 integers, and a `u32` per coordinate would cost a range check.
+    fn qm31_columns(ref self: Reader, n_cols: u32) -> Array<Span<Coordinates>> {
+        let mut out: Array<Span<Coordinates>> = array![];
         let mut m31s = self.m31s;
         let bad_tail = self.bad_tail;
         let mut error = 0;
@@ -266,10 +271,10 @@ impl ReaderImpl of ReaderTrait {
                     (*m31s.multi_pop_front::<20>().unwrap())
                     .unbox();
                 if n0 == 1 && n1 == 1 && n2 == 1 && n3 == 1 {
-                    out.append(array![qm31_of(a0, b0, c0, d0)].span());
-                    out.append(array![qm31_of(a1, b1, c1, d1)].span());
-                    out.append(array![qm31_of(a2, b2, c2, d2)].span());
-                    out.append(array![qm31_of(a3, b3, c3, d3)].span());
+                    out.append(array![(a0, b0, c0, d0)].span());
+                    out.append(array![(a1, b1, c1, d1)].span());
+                    out.append(array![(a2, b2, c2, d2)].span());
+                    out.append(array![(a3, b3, c3, d3)].span());
                     continue;
                 }
                 m31s = saved;
@@ -299,12 +304,12 @@ impl ReaderImpl of ReaderTrait {
             // The first n_values of the stream are there: pop them in place, 4 at a time.
             if n == 1 {
                 let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
-                out.append(array![qm31_of(a, b, c, d)].span());
+                out.append(array![(a, b, c, d)].span());
             } else {
-                let mut values: Array<QM31> = array![];
+                let mut values: Array<Coordinates> = array![];
                 while values.len() != n {
                     let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
-                    values.append(qm31_of(a, b, c, d));
+                    values.append((a, b, c, d));
                 };
                 out.append(values.span());
             }
@@ -473,7 +478,7 @@ pub struct StarkPart {
     /// `lifting_log_size + 1`, 0 for None.
     pub lifting: u32,
     pub commitments: Span<felt252>,
-    pub sampled_values: Span<Span<Span<QM31>>>,
+    pub sampled_values: Span<Span<Span<Coordinates>>>,
     pub decommitments: Span<Span<felt252>>,
     pub queried_values: Span<Span<Span<felt252>>>,
     pub proof_of_work: u64,
@@ -547,7 +552,7 @@ pub fn parse_stark_proof(
     let commitments = r.hashes();
 
     let n_trees = r.count();
-    let mut sampled_values: Array<Span<Span<QM31>>> = array![];
+    let mut sampled_values: Array<Span<Span<Coordinates>>> = array![];
     while sampled_values.len() != n_trees && r.error == 0 {
         let n_cols = r.count();
         if r.error != 0 {

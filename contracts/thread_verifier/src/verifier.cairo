@@ -8,6 +8,7 @@ use stark_verifier::circle::{
     CirclePoint, CirclePointIndexTrait, get_random_point, into_secure,
 };
 use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::qm31::from_coordinates;
 use stark_verifier::fri::FriConfigTrait;
 use stark_verifier::pcs::{
     CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, TreeProof, composition_oods_eval,
@@ -82,7 +83,7 @@ pub fn verify_thread_proof(
             shape_ok = false;
             break;
         }
-        composition_evals.append(*(*column)[0]);
+        composition_evals.append(from_coordinates(*(*column)[0]));
     };
     if !shape_ok {
         return Result::Err('verifier: composition shape');

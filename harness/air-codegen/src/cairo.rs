@@ -394,7 +394,7 @@ pub fn render(
     let mut out = String::new();
     out.push_str(header);
     out.push_str(
-        "\nuse stark_verifier::circle::CirclePoint;\nuse stark_verifier::fields::{QM31, QM31Trait};\nuse crate::lookup::LookupElements;\nuse crate::oods::{accumulate_component, canonic_coset_vanishing, flatten_mask};\n\n",
+        "\nuse stark_verifier::circle::CirclePoint;\nuse stark_verifier::fields::{QM31, QM31Trait};\nuse stark_verifier::fields::qm31::Coordinates;\nuse crate::lookup::LookupElements;\nuse crate::oods::{accumulate_component, canonic_coset_vanishing, flatten_mask};\n\n",
     );
 
     let relations = relations(components);
@@ -468,10 +468,10 @@ pub fn render(
     out.push_str("    array![preprocessed.span(), main.span(), interaction.span()].span()\n}\n\n");
 
     out.push_str(
-        "/// True iff `mask` (the proof's sampled values without the composition tree) has the\n/// shape the AIR samples.\npub fn mask_shape_ok(mask: Span<Span<Span<QM31>>>) -> bool {\n    let shape = mask_shape();\n    if mask.len() != shape.len() {\n        return false;\n    }\n    let mut ok = true;\n    let mut t = 0;\n    while t != shape.len() {\n        let columns = *mask[t];\n        let expected = *shape[t];\n        if columns.len() != expected.len() {\n            ok = false;\n            break;\n        }\n        let mut c = 0;\n        while c != expected.len() {\n            if (*columns[c]).len() != *expected[c] {\n                ok = false;\n                break;\n            }\n            c += 1;\n        };\n        if !ok {\n            break;\n        }\n        t += 1;\n    };\n    ok\n}\n\n",
+        "/// True iff `mask` (the proof's sampled values without the composition tree) has the\n/// shape the AIR samples.\npub fn mask_shape_ok(mask: Span<Span<Span<Coordinates>>>) -> bool {\n    let shape = mask_shape();\n    if mask.len() != shape.len() {\n        return false;\n    }\n    let mut ok = true;\n    let mut t = 0;\n    while t != shape.len() {\n        let columns = *mask[t];\n        let expected = *shape[t];\n        if columns.len() != expected.len() {\n            ok = false;\n            break;\n        }\n        let mut c = 0;\n        while c != expected.len() {\n            if (*columns[c]).len() != *expected[c] {\n                ok = false;\n                break;\n            }\n            c += 1;\n        };\n        if !ok {\n            break;\n        }\n        t += 1;\n    };\n    ok\n}\n\n",
     );
 
-    out.push_str("/// The composition polynomial at the OODS point from the sampled mask values: stwo's\n/// `Components::eval_composition_polynomial_at_point` for the thread AIR. Every constraint\n/// is divided by the vanishing polynomial of the canonic coset of size\n/// `2^max_log_degree_bound` (the lifted trace domain) and accumulated with `random_coeff`.\n/// `mask` must have `mask_shape()` (check with `mask_shape_ok`).\npub fn eval_composition_at_point(\n    point: CirclePoint<QM31>, mask: Span<Span<Span<QM31>>>, random_coeff: QM31,\n    params: @ThreadAirParams, max_log_degree_bound: u32,\n) -> QM31 {\n    let denom_inv = QM31Trait::inverse(canonic_coset_vanishing(max_log_degree_bound, point));\n    let values = flatten_mask(mask);\n");
+    out.push_str("/// The composition polynomial at the OODS point from the sampled mask values: stwo's\n/// `Components::eval_composition_polynomial_at_point` for the thread AIR. Every constraint\n/// is divided by the vanishing polynomial of the canonic coset of size\n/// `2^max_log_degree_bound` (the lifted trace domain) and accumulated with `random_coeff`.\n/// `mask` must have `mask_shape()` (check with `mask_shape_ok`).\npub fn eval_composition_at_point(\n    point: CirclePoint<QM31>, mask: Span<Span<Span<Coordinates>>>, random_coeff: QM31,\n    params: @ThreadAirParams, max_log_degree_bound: u32,\n) -> QM31 {\n    let denom_inv = QM31Trait::inverse(canonic_coset_vanishing(max_log_degree_bound, point));\n    let values = flatten_mask(mask);\n");
     let names: Vec<String> = relations
         .iter()
         .map(|r| format!("*params.{}", snake(&r.name)))

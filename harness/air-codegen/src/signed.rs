@@ -246,7 +246,7 @@ fn render_program(out: &mut String, c: &SymbolicComponent, code: &[u32]) {
         "/// Folds the {n} undivided constraints of component `{name}` into `acc` (its program, run by
 /// `accumulate_component` with a unit denominator).
 pub fn accumulate_{name}(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {{
     let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     accumulate_component(
@@ -357,6 +357,7 @@ pub fn render_signed_air() -> Result<String, CodegenError> {
         "
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::lookup::LookupElements;
 use thread_verifier::oods::{accumulate_component, canonic_coset_vanishing, flatten_mask};
 use crate::layout::{mask_shape_ok_with, repeat_log_size};
@@ -420,7 +421,7 @@ pub const MASK_SHAPE_RUNS: [u32; {}] = [",
     out.push_str(
         "/// True iff `mask` (the sampled values without the composition tree) has the shape the
 /// AIR samples.
-pub fn mask_shape_ok(mask: Span<Span<Span<QM31>>>) -> bool {
+pub fn mask_shape_ok(mask: Span<Span<Span<Coordinates>>>) -> bool {
     mask_shape_ok_with(mask, MASK_SHAPE_RUNS.span())
 }
 
@@ -477,7 +478,7 @@ pub fn column_log_sizes(params: @SignedAirParams) -> Span<Span<u32>> {
 /// `Components::eval_composition_polynomial_at_point` for the signed AIR. `mask` must have
 /// `mask_shape()` (check with `mask_shape_ok`).
 pub fn eval_composition_at_point(
-    point: CirclePoint<QM31>, mask: Span<Span<Span<QM31>>>, random_coeff: QM31,
+    point: CirclePoint<QM31>, mask: Span<Span<Span<Coordinates>>>, random_coeff: QM31,
     params: @SignedAirParams, max_log_degree_bound: u32,
 ) -> QM31 {
     let denom_inv = QM31Trait::inverse(canonic_coset_vanishing(max_log_degree_bound, point));
@@ -489,7 +490,7 @@ pub fn eval_composition_at_point(
 /// Folds the undivided constraints of the seven components, in proof order, into `acc`.
 /// `values`: the flattened mask (`flatten_mask`).
 pub fn accumulate_signed_air(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {
 ",
     );
@@ -526,7 +527,7 @@ fn relations(params: @SignedAirParams) -> Span<LookupElements> {{
                 "/// Folds the {n} undivided constraints of component `{name}` into `acc` (loops over the
 /// rounds, `crate::poseidon2`).
 pub fn accumulate_{name}(
-    acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {{
     crate::poseidon2::accumulate_poseidon2(
         acc,

@@ -2,7 +2,8 @@
 //! alone, and the whole composition.
 
 use stark_verifier::fields::{QM31, QM31Trait};
-use thread_verifier::oods::{canonic_coset_vanishing, flatten_mask};
+use stark_verifier::fields::qm31::{Coordinates, coordinates, from_coordinates};
+use thread_verifier::oods::{canonic_coset_vanishing, flatten_mask, mask_coordinates};
 use crate::generated_air::{
     N_MASK_VALUES, POSEIDON2_INTERACTION_START, POSEIDON2_MAIN_START, SignedAirParams,
     accumulate_chain_step, accumulate_digest_sponge, accumulate_key_sponge, accumulate_poseidon2,
@@ -25,7 +26,7 @@ fn zero() -> QM31 {
 
 /// Component `index`'s undivided fold of its constraints into `acc`.
 fn accumulate(
-    index: u32, acc: QM31, random_coeff: QM31, values: Span<QM31>, params: @SignedAirParams,
+    index: u32, acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
 ) -> QM31 {
     if index == SIGNED_TRANSFER {
         accumulate_signed_transfer(acc, random_coeff, values, params)
@@ -46,7 +47,7 @@ fn accumulate(
 
 /// stwo's value of component `index` alone (a fresh accumulator): the undivided fold over
 /// the common vanishing polynomial.
-fn component_value(case: @SignedCase, index: u32, values: Span<QM31>) -> QM31 {
+fn component_value(case: @SignedCase, index: u32, values: Span<Coordinates>) -> QM31 {
     let denom_inv = QM31Trait::inverse(
         canonic_coset_vanishing(*case.max_log_degree_bound, *case.point),
     );
@@ -56,7 +57,7 @@ fn component_value(case: @SignedCase, index: u32, values: Span<QM31>) -> QM31 {
 /// Component `index` equals stwo on both cases; prints its gas on case 0.
 fn check_component(index: u32, label: ByteArray) {
     let case = case_0();
-    let values = flatten_mask(case.mask);
+    let values = flatten_mask(mask_coordinates(case.mask));
     assert(values.len() == N_MASK_VALUES, 'mask size');
     let before = core::testing::get_available_gas();
     let raw = accumulate(index, zero(), case.random_coeff, values, @case.params);
@@ -67,7 +68,7 @@ fn check_component(index: u32, label: ByteArray) {
     );
     assert(denom_inv * raw == *case.expected_components[index], 'case 0: component != stwo');
     let case = case_1();
-    let values = flatten_mask(case.mask);
+    let values = flatten_mask(mask_coordinates(case.mask));
     assert(
         component_value(@case, index, values) == *case.expected_components[index],
         'case 1: component != stwo',
@@ -111,14 +112,14 @@ fn range_table_matches_stwo() {
 
 fn eval(case: @SignedCase) -> QM31 {
     eval_composition_at_point(
-        *case.point, *case.mask, *case.random_coeff, case.params, *case.max_log_degree_bound,
+        *case.point, mask_coordinates(*case.mask), *case.random_coeff, case.params, *case.max_log_degree_bound,
     )
 }
 
 #[test]
 fn composition_matches_stwo() {
     let case = case_0();
-    assert(mask_shape_ok(case.mask), 'shape 0');
+    assert(mask_shape_ok(mask_coordinates(case.mask)), 'shape 0');
     let before = core::testing::get_available_gas();
     let value = eval(@case);
     let after = core::testing::get_available_gas();
@@ -126,18 +127,18 @@ fn composition_matches_stwo() {
     assert(value == case.expected, 'case 0: composition != stwo');
     // A Poseidon2 component above the range table: the lifted domain is Poseidon2's.
     let case = case_1();
-    assert(mask_shape_ok(case.mask), 'shape 1');
+    assert(mask_shape_ok(mask_coordinates(case.mask)), 'shape 1');
     assert(eval(@case) == case.expected, 'case 1: composition != stwo');
 }
 
 /// `values` with entry `at` increased by one.
-fn bumped(values: Span<QM31>, at: u32) -> Span<QM31> {
+fn bumped(values: Span<Coordinates>, at: u32) -> Span<Coordinates> {
     let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
-    let mut out: Array<QM31> = array![];
+    let mut out: Array<Coordinates> = array![];
     let mut i = 0;
     while i != values.len() {
         if i == at {
-            out.append(*values[i] + one);
+            out.append(coordinates(from_coordinates(*values[i]) + one));
         } else {
             out.append(*values[i]);
         }
@@ -152,7 +153,7 @@ fn every_poseidon2_column_kind_moves_its_value() {
     // partial round's square and S-box output, the last output column, and the cumulative
     // sum at both offsets.
     let case = case_0();
-    let values = flatten_mask(case.mask);
+    let values = flatten_mask(mask_coordinates(case.mask));
     let expected = *case.expected_components[POSEIDON2];
     let main = array![0_u32, 1, 16, 17, 40, 144, 145, 146, 172, 173, 250, 300];
     for column in main {
@@ -171,15 +172,15 @@ fn every_poseidon2_column_kind_moves_its_value() {
 fn wrong_shape_is_refused() {
     let case = case_0();
     let two_trees: Array<Span<Span<QM31>>> = array![*case.mask[0], *case.mask[1]];
-    assert(!mask_shape_ok(two_trees.span()), 'missing tree accepted');
+    assert(!mask_shape_ok(mask_coordinates(two_trees.span())), 'missing tree accepted');
     let main = *case.mask[1];
     let short_main: Array<Span<Span<QM31>>> = array![
         *case.mask[0], main.slice(0, main.len() - 1), *case.mask[2],
     ];
-    assert(!mask_shape_ok(short_main.span()), 'short tree accepted');
+    assert(!mask_shape_ok(mask_coordinates(short_main.span())), 'short tree accepted');
     let mut columns: Array<Span<QM31>> = array![];
     columns.append_span(main.slice(0, main.len() - 1));
     columns.append(array![*(*main[0])[0], *(*main[0])[0]].span());
     let doubled: Array<Span<Span<QM31>>> = array![*case.mask[0], columns.span(), *case.mask[2]];
-    assert(!mask_shape_ok(doubled.span()), 'two values accepted');
+    assert(!mask_shape_ok(mask_coordinates(doubled.span())), 'two values accepted');
 }

@@ -76,6 +76,14 @@ pub fn u128_mod_p_felt(value: u128) -> felt252 {
     upcast(rem)
 }
 
+/// `value mod P` as a felt252 for a felt252 holding a non-negative integer below 2^128 (what
+/// sums of field products on felt252 coordinates produce); panics on anything larger (4 range
+/// checks).
+#[inline(always)]
+pub fn felt_mod_p(value: felt252) -> felt252 {
+    u128_mod_p_felt(value.try_into().expect('M31: reduce above 2^128'))
+}
+
 /// `value mod P` (3 range checks).
 #[inline(always)]
 pub fn u64_mod_p(value: u64) -> u32 {

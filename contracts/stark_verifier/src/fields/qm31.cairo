@@ -1,7 +1,7 @@
 //! The secure field QM31 = CM31[u] / (u^2 - (2 + i)), stwo's `SecureField`.
 
 use super::m31::{M31, M31Trait};
-use super::cm31::{CM31, CM31Trait, P_SQUARED};
+use super::cm31::{CM31, CM31Trait};
 
 /// `a + b u`; as an M31 array (stwo's `to_m31_array`): [a.a, a.b, b.a, b.b].
 #[derive(Copy, Drop, Debug, PartialEq, Serde)]
@@ -101,28 +101,72 @@ impl QM31Mul of Mul<QM31> {
     }
 }
 
-/// The product's four coordinates before reduction: (a + b u)(c + d u) = (a c + (2 + i) b d)
-/// + (a d + b c) u expanded over the M31 coordinates. Each is a signed sum of at most 8
-/// products below P^2; adding the stated multiple of P^2 makes it non-negative (< 2^66).
-#[inline]
-pub fn mul_unreduced(lhs: QM31, rhs: QM31) -> (felt252, felt252, felt252, felt252) {
-    let x0: felt252 = lhs.a.a.inner.into();
-    let x1: felt252 = lhs.a.b.inner.into();
-    let x2: felt252 = lhs.b.a.inner.into();
-    let x3: felt252 = lhs.b.b.inner.into();
-    let y0: felt252 = rhs.a.a.inner.into();
-    let y1: felt252 = rhs.a.b.inner.into();
-    let y2: felt252 = rhs.b.a.inner.into();
-    let y3: felt252 = rhs.b.b.inner.into();
+/// A QM31 as its four M31 coordinates in felt252 integers, in `to_m31_array` order
+/// ([a.a, a.b, b.a, b.b]). Canonical (each below P) where a type says so — sampled values keep
+/// this form from the proof reader to the DEEP quotients, since they are only mixed, multiplied
+/// and summed as integers there and a `u32` costs a range check per coordinate — otherwise
+/// any integers congruent to the coordinates (unreduced products and sums).
+pub type Coordinates = (felt252, felt252, felt252, felt252);
+
+/// `value`'s coordinates (no check, no step: a `u32` is a felt252).
+#[inline(always)]
+pub fn coordinates(value: QM31) -> Coordinates {
+    (value.a.a.inner.into(), value.a.b.inner.into(), value.b.a.inner.into(), value.b.b.inner.into())
+}
+
+/// The QM31 of canonical coordinates (each below P, e.g. a proof value the reader has
+/// checked); panics on a coordinate of 2^32 or more (a range check per coordinate).
+#[inline(never)]
+pub fn from_coordinates(x: Coordinates) -> QM31 {
+    let (a, b, c, d) = x;
+    QM31Trait::from_u32_unchecked(
+        a.try_into().unwrap(), b.try_into().unwrap(), c.try_into().unwrap(), d.try_into().unwrap(),
+    )
+}
+
+/// The QM31 product on integer coordinates, unreduced: (a + b u)(c + d u) = (a c + (2 + i) b d)
+/// + (a d + b c) u expanded over the M31 coordinates, with `offsets` added to the first three
+/// coordinates, where products are subtracted. The one copy of the formula: with offsets
+/// multiples of P above the subtracted products (5, 1 and 2 of them; `offsets_of`), each
+/// coordinate of non-negative inputs is a non-negative integer congruent to the product's;
+/// with zeros, the exact signed expansion. Offsets are a parameter, not a multiple of one
+/// bound computed here: a caller's constants cost no step.
+#[inline(always)]
+pub fn mul_coords(
+    x: Coordinates, y: Coordinates, offsets: (felt252, felt252, felt252),
+) -> Coordinates {
+    let (x0, x1, x2, x3) = x;
+    let (y0, y1, y2, y3) = y;
+    let (o0, o1, o2) = offsets;
     // b d = r + s i.
     let r = x2 * y2 - x3 * y3;
     let s = x2 * y3 + x3 * y2;
     (
-        x0 * y0 - x1 * y1 + 2 * r - s + 5 * P_SQUARED,
-        x0 * y1 + x1 * y0 + r + 2 * s + P_SQUARED,
-        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + 2 * P_SQUARED,
+        x0 * y0 - x1 * y1 + r + r - s + o0,
+        x0 * y1 + x1 * y0 + r + s + s + o1,
+        x0 * y2 - x1 * y3 + x2 * y0 - x3 * y1 + o2,
         x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0,
     )
+}
+
+/// `mul_coords`' offsets for `bound`, a multiple of P above every coordinate product: the
+/// coordinates of non-negative inputs are then non-negative and below 8 times the largest
+/// product plus `8 * bound`.
+#[inline(always)]
+pub fn offsets_of(bound: felt252) -> (felt252, felt252, felt252) {
+    (5 * bound, bound, 2 * bound)
+}
+
+/// `offsets_of(P^2)`, for canonical inputs.
+pub const P_SQUARED_OFFSETS: (felt252, felt252, felt252) = (
+    0x13ffffffb00000005, 0x3fffffff00000001, 0x7ffffffe00000002,
+);
+
+/// The product's four coordinates before reduction (`mul_coords` with `P_SQUARED_OFFSETS`):
+/// each is a signed sum of at most 8 products below P^2 made non-negative (< 2^66).
+#[inline]
+pub fn mul_unreduced(lhs: QM31, rhs: QM31) -> (felt252, felt252, felt252, felt252) {
+    mul_coords(coordinates(lhs), coordinates(rhs), P_SQUARED_OFFSETS)
 }
 
 /// The QM31 with the given non-negative felt252 coordinates (each below 2^128) reduced. Out

@@ -1,4 +1,5 @@
-use crate::channel::{Poseidon252Channel, ChannelTrait};
+use crate::channel::{Poseidon252Channel, ChannelTrait, CoordinateWordsTrait};
+use crate::fields::qm31::{Coordinates, coordinates};
 use crate::fields::QM31;
 use super::vectors;
 use super::q;
@@ -125,4 +126,48 @@ fn draw_base_felts_chunks_whole_felt() {
     let full: u256 = value.into();
     let mask: u256 = 0x100000000000000000000000000000000000000000000000000000000000000 - 1;
     assert(rebuilt == full & mask, 'chunks rebuild the draw');
+}
+
+/// Sampled values are mixed from their felt252 coordinates (`mix_coordinates`, and the words
+/// `CoordinateWords` packs while the PCS walks its columns, one value or four at a time): the
+/// same digest as `mix_felts` of the QM31s, for odd and even counts and any push pattern.
+#[test]
+fn coordinates_mix_as_qm31s() {
+    let values = qm31s(
+        array![
+            (1, 2, 3, 4), (0x7ffffffe, 0, 5, 0x7ffffffe), (9, 8, 7, 6), (0, 0, 0, 1),
+            (11, 12, 13, 14), (0x40000000, 1, 0x12345678, 2),
+        ],
+    )
+        .span();
+    let mut coords: Array<Coordinates> = array![];
+    for value in values {
+        coords.append(coordinates(*value));
+    };
+    let coords = coords.span();
+    let mut n = 0;
+    while n != values.len() + 1 {
+        let mut expected = ChannelTrait::new();
+        expected.mix_u64(n.into());
+        let mut channel = expected;
+        expected.mix_felts(values.slice(0, n));
+        channel.mix_coordinates(coords.slice(0, n));
+        assert(channel.digest == expected.digest, 'mix_coordinates');
+        // One value, then four at once, then the rest one by one.
+        let mut channel = ChannelTrait::new();
+        channel.mix_u64(n.into());
+        let mut words = CoordinateWordsTrait::new(@channel);
+        let mut rest = coords.slice(0, n);
+        if let Option::Some(first) = rest.pop_front() {
+            words.push(*first);
+        }
+        if rest.len() >= 4 {
+            words.push_four(*rest[0], *rest[1], *rest[2], *rest[3]);
+            rest = rest.slice(4, rest.len() - 4);
+        }
+        words.push_all(rest);
+        channel.mix_coordinate_words(words);
+        assert(channel.digest == expected.digest, 'coordinate words');
+        n += 1;
+    };
 }

@@ -1,5 +1,6 @@
 use crate::circle::CirclePoint;
 use crate::fields::{M31, M31Trait, QM31};
+use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::pcs::{
     fri_answers, PointSample, PcsConfig, TreeProof, PcsProof, PcsVerificationError,
     CommitmentSchemeVerifierTrait,
@@ -71,12 +72,13 @@ fn fri_answers_match_stwo() {
     assert(*other[0] == *answers[0], 'other answers kept');
 }
 
-fn qm31_columns(columns: @Array<Array<(u32, u32, u32, u32)>>) -> Span<Span<QM31>> {
-    let mut out: Array<Span<QM31>> = array![];
+/// Sampled values as the verifier takes them: canonical coordinates.
+fn qm31_columns(columns: @Array<Array<(u32, u32, u32, u32)>>) -> Span<Span<Coordinates>> {
+    let mut out: Array<Span<Coordinates>> = array![];
     for column in columns.span() {
-        let mut col: Array<QM31> = array![];
+        let mut col: Array<Coordinates> = array![];
         for v in column.span() {
-            col.append(q(*v));
+            col.append(coordinates(q(*v)));
         };
         out.append(col.span());
     };
@@ -131,8 +133,9 @@ fn run_pcs(mutate: u32) -> Result<(), PcsVerificationError> {
         let mut hash_witness = witness.span();
         if t == 1 && mutate == 1 {
             let first_column = *sampled_values[0];
-            let mut changed: Array<Span<QM31>> = array![
-                array![*first_column[0] + q((1, 0, 0, 0))].span(),
+            let bumped = from_coordinates(*first_column[0]) + q((1, 0, 0, 0));
+            let mut changed: Array<Span<Coordinates>> = array![
+                array![coordinates(bumped)].span(),
             ];
             changed.append_span(sampled_values.slice(1, sampled_values.len() - 1));
             sampled_values = changed.span();

@@ -362,19 +362,22 @@ fn malformed_proofs_are_rejected_without_panicking() {
     );
 }
 
-/// `stark` with M31 value `index` of the packed stream set to P (2^31 - 1, not canonical).
-fn with_p_at(stark: Span<felt252>, index: u32) -> Span<felt252> {
-    let felt_index = 1 + index / 8;
-    let lane = index % 8;
-    let word: u256 = (*stark[felt_index]).into();
+/// M31 value `index` of `stark`'s packed stream.
+fn word_at(stark: Span<felt252>, index: u32) -> felt252 {
+    let word: u256 = (*stark[1 + index / 8]).into();
     let mut shifted = word;
     let mut k = 0;
-    while k != lane {
+    while k != index % 8 {
         shifted = shifted / 0x80000000;
         k += 1;
     };
-    let current: felt252 = (shifted % 0x80000000).try_into().unwrap();
-    bumped(stark, felt_index, (0x7fffffff - current) * lane_delta(lane))
+    (shifted % 0x80000000).try_into().unwrap()
+}
+
+/// `stark` with M31 value `index` of the packed stream set to P (2^31 - 1, not canonical).
+fn with_p_at(stark: Span<felt252>, index: u32) -> Span<felt252> {
+    let current = word_at(stark, index);
+    bumped(stark, 1 + index / 8, (0x7fffffff - current) * lane_delta(index % 8))
 }
 
 /// `parse_proof`'s refusal reason with value `index` set to P ('parsed' if accepted).
@@ -436,6 +439,51 @@ fn non_canonical_values_are_refused_where_read() {
     assert(refusal(p, middle_count + 1) == 'proof: M31 not canonical', 'middle queried');
     assert(refusal(p, middle_count) == 'proof: count out of range', 'middle count');
     assert(refusal(p, middle_count - 1) == 'proof: M31 not canonical', 'before middle');
+}
+
+/// Sampled values stay the stream's words (felt252 coordinates, never `u32`s, so no range
+/// check catches a bad one): a coordinate equal to P is still refused as not canonical, in
+/// the first and a middle column of each tree, a column of two values (a cumulative sum's,
+/// the reader's general path) and the last value of the composition tree.
+#[test]
+#[available_gas(100000000000)]
+fn non_canonical_sampled_values_are_refused() {
+    let p = stark();
+    let parsed = crate::proof::parse_proof(p).unwrap();
+    // log_n_rows, the claimed sum (4), 6 parameters, the commitment count, the tree count.
+    let mut at = 1 + 4 + 6 + 1 + 1;
+    let mut targets: Array<u32> = array![];
+    let mut two_values: Option<u32> = Option::None;
+    for tree in parsed.sampled_values {
+        // The column count, then per column a value count and 4 words per value.
+        at += 1;
+        let mut c = 0;
+        for column in *tree {
+            let n = (*column).len();
+            if c == 0 || c == (*tree).len() / 2 {
+                // The column's first value: its first coordinate, or its last.
+                let (first, _, _, last) = *(*column)[0];
+                assert(word_at(p, at + 1) == first, 'first coordinate');
+                assert(word_at(p, at + 4) == last, 'last coordinate');
+                targets.append(if c == 0 {
+                    at + 1
+                } else {
+                    at + 4
+                });
+            }
+            if n == 2 && two_values.is_none() {
+                two_values = Option::Some(at + 1 + 4 + 2);
+            }
+            at += 1 + 4 * n;
+            c += 1;
+        };
+    };
+    targets.append(two_values.expect('a two-value column'));
+    targets.append(at - 1);
+    assert(targets.len() >= parsed.sampled_values.len() + 2, 'positions');
+    for index in targets {
+        assert(refusal(p, index) == 'proof: M31 not canonical', 'sampled value accepted');
+    };
 }
 
 /// Every input slot must be `balances[owner]` of its contract: a changed owner, a missing or
