@@ -18,7 +18,7 @@
 
 use core::integer::u128_safe_divmod;
 use core::pedersen::pedersen;
-use core::poseidon::poseidon_hash_span;
+use core::poseidon::{hades_permutation, poseidon_hash_span};
 use starknet::storage_access::{storage_address_from_base, storage_base_address_from_felt252};
 use stark_verifier::fields::bounded::{BoundedInt, DivRemHelper, u128_mod_p_felt};
 use stark_verifier::fields::{M31, M31Trait, P, QM31, QM31Trait};
@@ -212,9 +212,12 @@ pub fn transfer_domain(
     )
 }
 
-/// `A = limbs4(poseidon(['zkthread.account', owner]))`.
+/// `A = limbs4(poseidon(['zkthread.account', owner]))`: `poseidon_hash_span` of two felts
+/// (one permutation, then the padding's), without building the array.
 pub fn account_id(owner: felt252) -> Hash4 {
-    limbs4(poseidon_hash_span(array!['zkthread.account', owner].span()))
+    let (s0, s1, s2) = hades_permutation('zkthread.account', owner, 0);
+    let (hash, _, _) = hades_permutation(s0 + 1, s1, s2);
+    limbs4(hash)
 }
 
 /// `K0 + K1 * 2^31 + K2 * 2^62 + K3 * 2^93 + nonce * 2^124` (`zkthread_sig::pack_key_slot`);
@@ -251,6 +254,25 @@ pub fn unpack_key_slot(value: felt252) -> Option<KeySlot> {
     Option::Some(
         KeySlot { key: (upcast(w0), upcast(w1), upcast(w2), upcast(w3)), nonce: upcast(nonce) },
     )
+}
+
+/// Starknet's storage address bound `2^251 - 256` and `p - (2^251 - 256)`, as u256.
+const ADDRESS_BOUND: u256 = 0x7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00;
+const ABOVE_BOUND_SIZE: u256 = 0x11000000000000000000000000000000000000000000000101;
+
+/// Whether `key` (`key_wide` as u256) is `storage_base_address_from_felt252(hash)`, i.e.
+/// `hash mod (2^251 - 256)`, without the libfunc's 3 range checks: either `key` is `hash` and
+/// below the bound, or (a hash at or above the bound, about 2^-55 of them) `key` is
+/// `hash - (2^251 - 256)` and below `p - (2^251 - 256)`, so that `hash = key + 2^251 - 256` as
+/// integers.
+pub fn is_storage_address_of(key: felt252, key_wide: u256, hash: felt252) -> bool {
+    if key == hash {
+        key_wide < ADDRESS_BOUND
+    } else if key == hash - 0x7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00 {
+        key_wide < ABOVE_BOUND_SIZE
+    } else {
+        false
+    }
 }
 
 /// Storage key of `balances[owner]`: `pedersen(sn_keccak("balances"), owner) mod (2^251 - 256)`.
@@ -400,9 +422,11 @@ pub fn bound_slots(
             }
         }
         previous_key = key_wide;
-        let is_key = if key == balance_key(owner) {
+        let is_key = if is_storage_address_of(key, key_wide, pedersen(selector!("balances"), owner)) {
             false
-        } else if key == thread_key_key(owner) {
+        } else if is_storage_address_of(
+            key, key_wide, pedersen(selector!("thread_keys"), owner),
+        ) {
             true
         } else {
             error = 'statement: unbound slot';
