@@ -18,12 +18,10 @@ pub mod ThreadRegistry {
         Map, MutableVecTrait, StorageMapReadAccess, StorageMapWriteAccess, StoragePathEntry,
         StoragePointerReadAccess, StoragePointerWriteAccess, Vec, VecTrait,
     };
-    use starknet::syscalls::{deploy_syscall, emit_event_syscall};
+    use starknet::syscalls::{call_contract_syscall, deploy_syscall, emit_event_syscall};
     use starknet::{ClassHash, ContractAddress, SyscallResultTrait, get_caller_address};
     use thread::interface::{
         IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadMembership,
-        IThreadReadyDispatcher, IThreadReadyDispatcherTrait, IThreadVerifierDispatcher,
-        IThreadVerifierDispatcherTrait,
     };
 
     /// One thread.
@@ -344,12 +342,17 @@ pub mod ThreadRegistry {
             // 5. The proof, for a public input built here from registry state and the lists,
             // checked by the program's verifier instance: a call, not a library call, so the
             // verifier never acts as the registry.
-            let public_input = self
-                .encode_public_input(thread_id, sequence, inputs, outputs, transactions);
-            let verifier = IThreadVerifierDispatcher {
-                contract_address: self.program_verifier.read(thread.program_hash.read()),
-            };
-            assert(verifier.verify(public_input, proof), errors::INVALID_PROOF);
+            // `verify`'s calldata is built here as `[n, public_input, m, proof]` (what the
+            // dispatcher would serialize felt by felt, at ~17 steps a felt).
+            let mut calldata = array![
+                (PUBLIC_INPUT_HEADER_LEN + 3 * (inputs.len() + outputs.len())).into(),
+            ];
+            self.append_public_input(ref calldata, thread_id, sequence, inputs, outputs, transactions);
+            let public_input = calldata.span().slice(1, calldata.len() - 1);
+            calldata.append(proof.len().into());
+            append_felts(ref calldata, proof);
+            let verifier = self.program_verifier.read(thread.program_hash.read());
+            assert(verifies(verifier, calldata.span()), errors::INVALID_PROOF);
 
             // 6. Apply the state diff and publish it.
             write_outputs(thread_id, writes);
@@ -570,14 +573,14 @@ pub mod ThreadRegistry {
         }
 
         /// The same checks over the outputs; returns them grouped by contract, `(contract,
-        /// (key, value)*)` per run, and the data of the `SubBlockSettled` events that publish
+        /// [key, value]*)` per run (flat), and the data of the `SubBlockSettled` events that publish
         /// them (`emit_state_diff`).
         fn output_runs(
             self: @ContractState,
             thread_id: u64,
             sequence: u64,
             slots: Span<(ContractAddress, felt252, felt252)>,
-        ) -> (Array<(ContractAddress, Span<(felt252, felt252)>)>, StateDiff) {
+        ) -> (Array<(ContractAddress, Span<felt252>)>, StateDiff) {
             let members = self.threads.entry(thread_id).members;
             let mut runs = array![];
             let mut diff = StateDiffBuilder {
@@ -594,7 +597,7 @@ pub mod ThreadRegistry {
                 let (contract, key, value) = *slot;
                 assert_run_after(last_contract, contract);
                 assert(members.entry(contract).read(), errors::CONTRACT_NOT_IN_SET);
-                let mut run = array![(key, value)];
+                let mut run = array![key, value];
                 diff.append(contract, key, value);
                 let mut last_key: u256 = key.into();
                 loop {
@@ -608,7 +611,8 @@ pub mod ThreadRegistry {
                             let key_wide: u256 = key.into();
                             assert(last_key < key_wide, errors::UNSORTED_SLOTS);
                             last_key = key_wide;
-                            run.append((key, value));
+                            run.append(key);
+                            run.append(value);
                             diff.append(contract, key, value);
                             rest = next;
                         },
@@ -631,20 +635,66 @@ pub mod ThreadRegistry {
             outputs: Span<(ContractAddress, felt252, felt252)>,
             transactions: TransactionList,
         ) -> Span<felt252> {
-            let thread = self.threads.entry(thread_id);
-            let mut public_input = array![
-                thread.os_version.read(),
-                thread.program_hash.read().into(),
-                thread_id.into(),
-                sequence.into(),
-                thread.contract_set_commitment.read(),
-                transactions.count.into(),
-                transactions.commitment,
-            ];
-            append_slots(ref public_input, inputs);
-            append_slots(ref public_input, outputs);
+            let mut public_input = array![];
+            self
+                .append_public_input(
+                    ref public_input, thread_id, sequence, inputs, outputs, transactions,
+                );
             public_input.span()
         }
+
+        /// Appends the public input (`encode_public_input`) to `felts`:
+        /// `PUBLIC_INPUT_HEADER_LEN + 3 (n_inputs + n_outputs)` felts.
+        fn append_public_input(
+            self: @ContractState,
+            ref felts: Array<felt252>,
+            thread_id: u64,
+            sequence: u64,
+            inputs: Span<(ContractAddress, felt252, felt252)>,
+            outputs: Span<(ContractAddress, felt252, felt252)>,
+            transactions: TransactionList,
+        ) {
+            let thread = self.threads.entry(thread_id);
+            felts.append(thread.os_version.read());
+            felts.append(thread.program_hash.read().into());
+            felts.append(thread_id.into());
+            felts.append(sequence.into());
+            felts.append(thread.contract_set_commitment.read());
+            felts.append(transactions.count.into());
+            felts.append(transactions.commitment);
+            append_slots(ref felts, inputs);
+            append_slots(ref felts, outputs);
+        }
+    }
+
+    /// Felts of the public input besides the lists' entries: 7 before the lists, one count each.
+    const PUBLIC_INPUT_HEADER_LEN: u32 = 9;
+
+    /// `IThreadVerifier::verify` of `verifier` on calldata `[n, public_input, m, proof]`: the
+    /// dispatcher's call without its serialization (same syscall, a failed call reverts the
+    /// settlement with the callee's reason, a reply that is not a bool fails as the
+    /// dispatcher's does).
+    fn verifies(verifier: ContractAddress, calldata: Span<felt252>) -> bool {
+        let mut reply = call_contract_syscall(verifier, selector!("verify"), calldata)
+            .unwrap_syscall();
+        Serde::<bool>::deserialize(ref reply).expect('Returned data too short')
+    }
+
+    /// Appends `felts` to `out`, 8 per loop iteration (an iteration costs a range check, the
+    /// block pop one more).
+    fn append_felts(ref out: Array<felt252>, mut felts: Span<felt252>) {
+        while let Option::Some(block) = felts.multi_pop_front::<8>() {
+            let [f0, f1, f2, f3, f4, f5, f6, f7] = (*block).unbox();
+            out.append(f0);
+            out.append(f1);
+            out.append(f2);
+            out.append(f3);
+            out.append(f4);
+            out.append(f5);
+            out.append(f6);
+            out.append(f7);
+        };
+        out.append_span(felts);
     }
 
     /// Whether every contract of `contracts` accepts `program_hash` (`IThreadConsent`).
@@ -811,8 +861,7 @@ pub mod ThreadRegistry {
     ) {
         for run in runs {
             let (contract, keys, mut expected) = run;
-            let mut current = IThreadReadyDispatcher { contract_address: contract }
-                .read_slots(thread_id, keys);
+            let mut current = read_slots(contract, thread_id, keys);
             assert(current.len() == expected.len(), errors::BAD_SLOT_REPLY);
             while let Option::Some(value) = current.pop_front() {
                 assert(*value == *expected.pop_front().unwrap(), errors::STALE_INPUT);
@@ -821,10 +870,31 @@ pub mod ThreadRegistry {
     }
 
     /// Writes the outputs with one `write_slots` call per contract.
-    fn write_outputs(thread_id: u64, runs: Array<(ContractAddress, Span<(felt252, felt252)>)>) {
+    fn write_outputs(thread_id: u64, runs: Array<(ContractAddress, Span<felt252>)>) {
         for run in runs {
-            let (contract, slots) = run;
-            IThreadReadyDispatcher { contract_address: contract }.write_slots(thread_id, slots);
+            let (contract, pairs) = run;
+            write_slots(contract, thread_id, pairs);
         };
+    }
+
+    /// `IThreadReady::read_slots(thread_id, keys)` of `contract`: the dispatcher's call with
+    /// the calldata `[thread_id, n, keys]` copied 8 felts per loop iteration instead of
+    /// serialized felt by felt (a failed call reverts with the callee's reason, a short reply
+    /// fails as the dispatcher's does).
+    fn read_slots(contract: ContractAddress, thread_id: u64, keys: Span<felt252>) -> Span<felt252> {
+        let mut calldata = array![thread_id.into(), keys.len().into()];
+        append_felts(ref calldata, keys);
+        let mut reply = call_contract_syscall(contract, selector!("read_slots"), calldata.span())
+            .unwrap_syscall();
+        Serde::<Span<felt252>>::deserialize(ref reply).expect('Returned data too short')
+    }
+
+    /// `IThreadReady::write_slots(thread_id, slots)` of `contract`, `pairs` the slots flat
+    /// (`[key, value]*`, what a `Span<(felt252, felt252)>` serializes to after its length).
+    fn write_slots(contract: ContractAddress, thread_id: u64, pairs: Span<felt252>) {
+        let mut calldata = array![thread_id.into(), (pairs.len() / 2).into()];
+        append_felts(ref calldata, pairs);
+        call_contract_syscall(contract, selector!("write_slots"), calldata.span())
+            .unwrap_syscall();
     }
 }

@@ -18,8 +18,9 @@
 
 use core::integer::u128_safe_divmod;
 use core::pedersen::pedersen;
-use core::poseidon::poseidon_hash_span;
+use core::poseidon::{hades_permutation, poseidon_hash_span};
 use starknet::storage_access::{storage_address_from_base, storage_base_address_from_felt252};
+use stark_verifier::fields::bounded::{BoundedInt, DivRemHelper, u128_mod_p_felt};
 use stark_verifier::fields::{M31, M31Trait, P, QM31, QM31Trait};
 use thread_verifier::lookup::LookupElements;
 
@@ -43,8 +44,6 @@ const TWO_POW_16: NonZero<u128> = 0x10000;
 const TWO_POW_124: NonZero<u128> = 0x10000000000000000000000000000000;
 /// A packed transaction-list capacity is below 2^248: its high 128 bits below 2^120.
 const TWO_POW_120: u128 = 0x1000000000000000000000000000000;
-/// A key slot's value is below 2^155: its high 128 bits below 2^27.
-const KEY_SLOT_HIGH_BOUND: u128 = 0x8000000;
 
 /// Four M31 words (a transfer domain, an account id or a key commitment).
 pub type Hash4 = (u32, u32, u32, u32);
@@ -109,24 +108,97 @@ fn append_felts(ref out: Array<felt252>, mut felts: Span<felt252>) {
     out.append_span(felts);
 }
 
+/// Word splits by constant powers of two on the corelib's bounded-integer libfuncs (audited;
+/// declared crate-private in our 2.9 corelib, so declared here with the same signatures, as
+/// `stark_verifier::fields::bounded` does): a division by a constant costs 3 range checks and
+/// types its remainder, where `u128_safe_divmod` costs 4 and the remainder's u32 downcast one
+/// more. The types are the ranges the libfunc derives (a helper naming others fails to compile).
+extern fn bounded_int_div_rem<Lhs, Rhs, impl H: DivRemHelper<Lhs, Rhs>>(
+    lhs: Lhs, rhs: NonZero<Rhs>,
+) -> (H::DivT, H::RemT) implicits(core::RangeCheck) nopanic;
+extern fn upcast<FromType, ToType>(x: FromType) -> ToType nopanic;
+/// felt252 -> a range below 2^128: 2 range checks in range (more on the failure path).
+extern fn downcast<FromType, ToType>(
+    x: FromType,
+) -> Option<ToType> implicits(core::RangeCheck) nopanic;
+
+type U128 = BoundedInt<0, 0xffffffffffffffffffffffffffffffff>;
+type U124 = BoundedInt<0, 0xfffffffffffffffffffffffffffffff>;
+type U97 = BoundedInt<0, 0x1ffffffffffffffffffffffff>;
+type U93 = BoundedInt<0, 0x1fffffffffffffffffffffff>;
+type U66 = BoundedInt<0, 0x3ffffffffffffffff>;
+type U62 = BoundedInt<0, 0x3fffffffffffffff>;
+type U35 = BoundedInt<0, 0x7ffffffff>;
+type U31 = BoundedInt<0, 0x7fffffff>;
+type U4 = BoundedInt<0, 0xf>;
+type BelowP = BoundedInt<0, 0x7ffffffe>;
+type Const2Pow31 = BoundedInt<0x80000000, 0x80000000>;
+type Const2Pow124 = BoundedInt<0x10000000000000000000000000000000, 0x10000000000000000000000000000000>;
+
+impl U128By2Pow31 of DivRemHelper<U128, Const2Pow31> {
+    type DivT = U97;
+    type RemT = U31;
+}
+impl U97By2Pow31 of DivRemHelper<U97, Const2Pow31> {
+    type DivT = U66;
+    type RemT = U31;
+}
+impl U66By2Pow31 of DivRemHelper<U66, Const2Pow31> {
+    type DivT = U35;
+    type RemT = U31;
+}
+impl U35By2Pow31 of DivRemHelper<U35, Const2Pow31> {
+    type DivT = U4;
+    type RemT = U31;
+}
+impl U128By2Pow124 of DivRemHelper<U128, Const2Pow124> {
+    type DivT = U4;
+    type RemT = U124;
+}
+impl U124By2Pow31 of DivRemHelper<U124, Const2Pow31> {
+    type DivT = U93;
+    type RemT = U31;
+}
+impl U93By2Pow31 of DivRemHelper<U93, Const2Pow31> {
+    type DivT = U62;
+    type RemT = U31;
+}
+impl U62By2Pow31 of DivRemHelper<U62, Const2Pow31> {
+    type DivT = U31;
+    type RemT = U31;
+}
+
+const TWO_POW_31_NZ: NonZero<Const2Pow31> = 0x80000000;
+const TWO_POW_124_NZ: NonZero<Const2Pow124> = 0x10000000000000000000000000000000;
+const P_FELT: felt252 = 0x7fffffff;
+
 /// The four 31-bit words of `h` from the least significant (bits 0..124), each reduced mod
-/// 2^31 - 1 (the all-ones word becomes 0).
+/// 2^31 - 1 (the all-ones word becomes 0). 3 + 4 * 3 range checks.
 pub fn limbs4(h: felt252) -> Hash4 {
     let wide: u256 = h.into();
-    let (rest, w0) = u128_safe_divmod(wide.low, TWO_POW_31);
-    let (rest, w1) = u128_safe_divmod(rest, TWO_POW_31);
-    let (rest, w2) = u128_safe_divmod(rest, TWO_POW_31);
-    let (_, w3) = u128_safe_divmod(rest, TWO_POW_31);
+    let (rest, w0) = bounded_int_div_rem(upcast::<u128, U128>(wide.low), TWO_POW_31_NZ);
+    let (rest, w1) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
+    let (rest, w2) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
+    let (_, w3) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
     (reduce_word(w0), reduce_word(w1), reduce_word(w2), reduce_word(w3))
 }
 
-fn reduce_word(w: u128) -> u32 {
-    let w: u32 = w.try_into().unwrap();
-    if w == P {
+/// A 31-bit word mod P: compared as a felt (no range check).
+#[inline(always)]
+fn reduce_word(w: U31) -> u32 {
+    let as_felt: felt252 = upcast(w);
+    if as_felt == P_FELT {
         0
     } else {
-        w
+        upcast(w)
     }
+}
+
+/// Whether a 31-bit word is canonical (below P), compared as a felt.
+#[inline(always)]
+fn canonical(w: U31) -> bool {
+    let as_felt: felt252 = upcast(w);
+    as_felt != P_FELT
 }
 
 /// `D = limbs4(poseidon(['zkthread.transfer', chain_id, registry, thread_id, contract]))`.
@@ -140,9 +212,12 @@ pub fn transfer_domain(
     )
 }
 
-/// `A = limbs4(poseidon(['zkthread.account', owner]))`.
+/// `A = limbs4(poseidon(['zkthread.account', owner]))`: `poseidon_hash_span` of two felts
+/// (one permutation, then the padding's), without building the array.
 pub fn account_id(owner: felt252) -> Hash4 {
-    limbs4(poseidon_hash_span(array!['zkthread.account', owner].span()))
+    let (s0, s1, s2) = hades_permutation('zkthread.account', owner, 0);
+    let (hash, _, _) = hades_permutation(s0 + 1, s1, s2);
+    limbs4(hash)
 }
 
 /// `K0 + K1 * 2^31 + K2 * 2^62 + K3 * 2^93 + nonce * 2^124` (`zkthread_sig::pack_key_slot`);
@@ -162,35 +237,42 @@ pub fn pack_key_slot(slot: KeySlot) -> felt252 {
 /// 2^31 - 1, a nonce >= 2^31 - 1, or anything at or above bit 155.
 pub fn unpack_key_slot(value: felt252) -> Option<KeySlot> {
     let wide: u256 = value.into();
-    if wide.high >= KEY_SLOT_HIGH_BOUND {
-        return Option::None;
-    }
-    let (top, key_bits) = u128_safe_divmod(wide.low, TWO_POW_124);
-    // nonce = bits 124.. = top (4 bits) + high * 16 (< 2^31 + 16), as a felt: no u128
-    // multiplication (its overflow check costs range checks).
-    let nonce: felt252 = top.into() + wide.high.into() * 16;
-    let nonce: u32 = nonce.try_into().unwrap();
-    if nonce >= P {
-        return Option::None;
-    }
-    let (rest, w0) = u128_safe_divmod(key_bits, TWO_POW_31);
-    let (rest, w1) = u128_safe_divmod(rest, TWO_POW_31);
-    let (w3, w2) = u128_safe_divmod(rest, TWO_POW_31);
-    let p: u128 = P.into();
-    if w0 == p || w1 == p || w2 == p || w3 == p {
+    let (top, key_bits) = bounded_int_div_rem(upcast::<u128, U128>(wide.low), TWO_POW_124_NZ);
+    // nonce = bits 124.. = top (4 bits) + high * 16, below 2^132 as an integer (no
+    // wrap-around): below P exactly when the value is below 2^155 with a nonce below P.
+    let top: felt252 = upcast(top);
+    let nonce: BelowP = match downcast(top + wide.high.into() * 16) {
+        Option::Some(nonce) => nonce,
+        Option::None => { return Option::None; },
+    };
+    let (rest, w0) = bounded_int_div_rem(key_bits, TWO_POW_31_NZ);
+    let (rest, w1) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
+    let (w3, w2) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
+    if !(canonical(w0) && canonical(w1) && canonical(w2) && canonical(w3)) {
         return Option::None;
     }
     Option::Some(
-        KeySlot {
-            key: (
-                w0.try_into().unwrap(),
-                w1.try_into().unwrap(),
-                w2.try_into().unwrap(),
-                w3.try_into().unwrap(),
-            ),
-            nonce,
-        },
+        KeySlot { key: (upcast(w0), upcast(w1), upcast(w2), upcast(w3)), nonce: upcast(nonce) },
     )
+}
+
+/// Starknet's storage address bound `2^251 - 256` and `p - (2^251 - 256)`, as u256.
+const ADDRESS_BOUND: u256 = 0x7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00;
+const ABOVE_BOUND_SIZE: u256 = 0x11000000000000000000000000000000000000000000000101;
+
+/// Whether `key` (`key_wide` as u256) is `storage_base_address_from_felt252(hash)`, i.e.
+/// `hash mod (2^251 - 256)`, without the libfunc's 3 range checks: either `key` is `hash` and
+/// below the bound, or (a hash at or above the bound, about 2^-55 of them) `key` is
+/// `hash - (2^251 - 256)` and below `p - (2^251 - 256)`, so that `hash = key + 2^251 - 256` as
+/// integers.
+pub fn is_storage_address_of(key: felt252, key_wide: u256, hash: felt252) -> bool {
+    if key == hash {
+        key_wide < ADDRESS_BOUND
+    } else if key == hash - 0x7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00 {
+        key_wide < ABOVE_BOUND_SIZE
+    } else {
+        false
+    }
 }
 
 /// Storage key of `balances[owner]`: `pedersen(sn_keccak("balances"), owner) mod (2^251 - 256)`.
@@ -340,9 +422,11 @@ pub fn bound_slots(
             }
         }
         previous_key = key_wide;
-        let is_key = if key == balance_key(owner) {
+        let is_key = if is_storage_address_of(key, key_wide, pedersen(selector!("balances"), owner)) {
             false
-        } else if key == thread_key_key(owner) {
+        } else if is_storage_address_of(
+            key, key_wide, pedersen(selector!("thread_keys"), owner),
+        ) {
             true
         } else {
             error = 'statement: unbound slot';
@@ -516,19 +600,21 @@ const TWO_POW_64: felt252 = 0x10000000000000000;
 const INV_TWO_POW_64: felt252 = 0x800000000000010f7ffffffffffffef00000000000000000000000000000001;
 const TWO_POW_96: felt252 = 0x1000000000000000000000000;
 const INV_TWO_POW_96: felt252 = 0x800000000000010fffffffff7ffffffffffffef000000000000000000000001;
-const TWO_POW_97: felt252 = 0x2000000000000000000000000;
-const INV_TWO_POW_97: felt252 = 0x800000000000010fffffffffbfffffffffffff7800000000000000000000001;
 const TWO_POW_112: felt252 = 0x10000000000000000000000000000;
 const INV_TWO_POW_112: felt252 =
     0x800000000000010fffffffffffff7ffffffffffffef00000000000000000001;
-const P_U128: NonZero<u128> = 0x7fffffff;
-/// Multiples of P bounding one product in `mul_coords` (which adds up to 5 of them to keep
-/// every coordinate non-negative): `P * 2^44 >= 2^74` for two factors below 2^37,
-/// `P^2 * 2^47` for a factor below P times one below `P * 2^47` (or below 2^38).
-const BOUND_FOLDED: felt252 = 0x7fffffff00000000000;
-const BOUND_ACCUMULATED: felt252 = 0x1fffffff80000000800000000000;
-/// `P * 64`: above every folded coordinate, so `b - a + P * 64` stays positive.
-const P_TIMES_64: felt252 = 0x1fffffffc0;
+/// Multiples of P bounding one coordinate product in `mul_coords` (which adds up to 5 of them
+/// to keep every coordinate non-negative, so a result is below 8 times its bound):
+/// `BOUND_SLOTS = P * 2^103 > 2^134` for two denominators (below 2^67),
+/// `BOUND_SMALL = P * 2^34 > 2^64` for two factors below 2^32,
+/// `BOUND_MIXED = P * 2^70 > 2^100` for factors below 2^32 and 2^68,
+/// `BOUND_WIDE = P * 2^107 > 2^137` for factors below 2^105 and 2^32, or both below 2^68.
+const BOUND_SLOTS: felt252 = 0x3fffffff80000000000000000000000000;
+const BOUND_SMALL: felt252 = 0x1fffffffc00000000;
+const BOUND_MIXED: felt252 = 0x1fffffffc00000000000000000;
+const BOUND_WIDE: felt252 = 0x3fffffff800000000000000000000000000;
+/// `P * 2^36`: above every denominator coordinate, so `b - a + P * 2^36` stays positive.
+const P_TIMES_2_POW_36: felt252 = 0x7fffffff000000000;
 
 /// `(y >> k, y mod 2^k)` for `y < 2^(2k)`, `shift = 2^(128 - k)`: one felt -> u256 split,
 /// 1 range check when the high part is zero and 3 otherwise, where a u128 divmod costs 4 and
@@ -549,31 +635,18 @@ fn split_nonzero(y: felt252, shift: felt252, inv_shift: felt252) -> (felt252, fe
     }
 }
 
-/// A felt congruent to `x` mod P and below `2^36 + 2^31`, for an integer `0 <= x < 2^67`:
-/// bits from 31 folded onto the low 31 (2^31 = 1 mod P). 3 range checks, where a full
-/// reduction costs 5.
+/// A felt congruent to `x` mod P, for an integer `0 <= x < 2^251`: `low mod P + 16 high`
+/// (`2^128 = 2^4 mod P`), below `P + 2^(k - 124)` for `x < 2^k`. 4 range checks for `x` below
+/// 2^128, 6 above.
 #[inline(always)]
-fn fold31(x: felt252) -> felt252 {
-    let (high, low) = split(x, TWO_POW_97, INV_TWO_POW_97);
-    high + low
-}
-
-fn fold(x: Coordinates) -> Coordinates {
-    let (x0, x1, x2, x3) = x;
-    (fold31(x0), fold31(x1), fold31(x2), fold31(x3))
-}
-
-/// `x mod P` for an integer `0 <= x < 2^128`, kept a felt (no u32 downcast).
-#[inline(always)]
-fn reduce_m31(x: felt252) -> felt252 {
-    let x: u128 = x.try_into().unwrap();
-    let (_, r) = u128_safe_divmod(x, P_U128);
-    r.into()
+fn reduce_wide(x: felt252) -> felt252 {
+    let wide: u256 = x.into();
+    u128_mod_p_felt(wide.low) + wide.high.into() * 16
 }
 
 fn reduce_all(x: Coordinates) -> Coordinates {
     let (x0, x1, x2, x3) = x;
-    (reduce_m31(x0), reduce_m31(x1), reduce_m31(x2), reduce_m31(x3))
+    (reduce_wide(x0), reduce_wide(x1), reduce_wide(x2), reduce_wide(x3))
 }
 
 /// The QM31 product of `x` and `y` on integer coordinates, unreduced: the `mul_unreduced`
@@ -626,8 +699,9 @@ fn head_sum(
     mul_add_hash4(acc, ref weights, account)
 }
 
-/// `head + sum_i alpha^(9 + i) tail_i` for the slot's value (`state_tail`), folded: each
-/// coordinate below 2^67 before the fold (17 products below 2^62 and `-z`).
+/// `head + sum_i alpha^(9 + i) tail_i` for the slot's value (`state_tail`), unreduced: each
+/// coordinate below `P + 17 P^2 < 2^67` (17 products of a weight and a value below P, and
+/// `-z`).
 fn state_denominator(
     mut tail_weights: Span<Coordinates>, head: Coordinates, state: SlotState,
 ) -> Coordinates {
@@ -655,11 +729,11 @@ fn state_denominator(
             mul_add_hash4(acc, ref tail_weights, slot.key)
         },
     };
-    fold(sum)
+    sum
 }
 
 /// `(d(after), d(before))` of every changed slot, `d(t) = sum_i alpha^i t_i - z` for the
-/// slot's `state_values`, as folded coordinates (congruent mod P, below 2^37). The
+/// slot's `state_values`, as unreduced coordinates (congruent mod P, below 2^67). The
 /// `[kind, D, A]` head is the same before and after: its sum is taken once per slot.
 fn state_pairs(slots: Span<BoundSlot>, state: @LookupElements) -> Array<(Coordinates, Coordinates)> {
     let (weights, minus_z) = weights(state, STATE_RELATION_SIZE);
@@ -695,35 +769,80 @@ fn tx_list_pair(count: u32, cap: Span<M31>, link: @LookupElements) -> (Coordinat
     )
 }
 
-/// `sum over pairs (a, b) of 1/a - 1/b`, kept as one fraction: one inversion. Each pair adds
-/// `(b - a) / (a b)`; the final denominator is zero exactly when one `a` or `b` is (QM31 is a
-/// field), then Err. `a` and `b` are folded (below 2^37): `a b` stays unreduced (below
-/// `P * 2^47`), the numerator and denominator are reduced once per pair (below 2^113 before).
+/// `sum over pairs (a, b) of 1/a - 1/b`, kept as one fraction `N / D`: one inversion. Each
+/// pair adds `(b - a) / (a b)`; the final denominator is zero exactly when one `a` or `b` is
+/// (QM31 is a field), then Err. `a b` is reduced to coordinates below 2^32; `N` and `D` are
+/// reduced after every second pair (the bounds are at `add_pair`).
 fn sum_of_differences(pairs: Span<(Coordinates, Coordinates)>) -> Result<QM31, felt252> {
     let mut numerator: Coordinates = (0, 0, 0, 0);
     let mut denominator: Coordinates = (1, 0, 0, 0);
-    for pair in pairs {
-        let (a, b) = *pair;
-        let product = mul_coords(a, b, BOUND_FOLDED);
-        let (a0, a1, a2, a3) = a;
-        let (b0, b1, b2, b3) = b;
-        let difference = (
-            b0 - a0 + P_TIMES_64, b1 - a1 + P_TIMES_64, b2 - a2 + P_TIMES_64, b3 - a3 + P_TIMES_64,
+    let mut pairs = pairs;
+    while let Option::Some(first) = pairs.pop_front() {
+        // N, D below 2^32 here: after this pair N < 2^105, D < 2^68.
+        let (n, d) = add_pair(
+            numerator, denominator, *first, BOUND_SMALL, BOUND_MIXED, BOUND_SMALL,
         );
-        numerator =
-            reduce_all(
-                add_coords(
-                    mul_coords(numerator, product, BOUND_ACCUMULATED),
-                    mul_coords(denominator, difference, BOUND_ACCUMULATED),
-                ),
+        numerator = n;
+        denominator = d;
+        if let Option::Some(second) = pairs.pop_front() {
+            // N < 2^142, D < 2^104 after it: reduced to below 2^32.
+            let (n, d) = add_pair(
+                numerator, denominator, *second, BOUND_WIDE, BOUND_WIDE, BOUND_MIXED,
             );
-        denominator = reduce_all(mul_coords(denominator, product, BOUND_ACCUMULATED));
+            numerator = reduce_all(n);
+            denominator = reduce_all(d);
+        }
     };
-    let denominator = to_qm31(denominator);
+    let denominator = to_qm31(reduce_fully(denominator));
     if denominator == QM31Trait::from_u32_unchecked(0, 0, 0, 0) {
         return Result::Err('statement: zero denominator');
     }
-    Result::Ok(to_qm31(numerator) * denominator.inverse())
+    Result::Ok(to_qm31(reduce_fully(numerator)) * denominator.inverse())
+}
+
+/// `N / D + (b - a) / (a b)` as `(N a b + D (b - a), D a b)`, unreduced. `a`, `b` below 2^67
+/// (`state_denominator`, or reduced); `a b` reduced to below `P + 2^13 < 2^32` (from below
+/// 2^137), `b - a + P 2^36` below 2^68. The bounds are above a coordinate product of `N` and
+/// `a b`, of `D` and `b - a`, of `D` and `a b`: for `N, D < 2^32` (`SMALL`, `MIXED`, `SMALL`)
+/// the result is below `(2^68 + 2^104, 2^68)`; for `N < 2^105, D < 2^68` (`WIDE`, `WIDE`,
+/// `MIXED`) below `(2^142, 2^104)`.
+#[inline(always)]
+fn add_pair(
+    numerator: Coordinates,
+    denominator: Coordinates,
+    pair: (Coordinates, Coordinates),
+    n_product_bound: felt252,
+    d_difference_bound: felt252,
+    d_product_bound: felt252,
+) -> (Coordinates, Coordinates) {
+    let (a, b) = pair;
+    let product = reduce_all(mul_coords(a, b, BOUND_SLOTS));
+    let (a0, a1, a2, a3) = a;
+    let (b0, b1, b2, b3) = b;
+    let difference = (
+        b0 - a0 + P_TIMES_2_POW_36,
+        b1 - a1 + P_TIMES_2_POW_36,
+        b2 - a2 + P_TIMES_2_POW_36,
+        b3 - a3 + P_TIMES_2_POW_36,
+    );
+    (
+        add_coords(
+            mul_coords(numerator, product, n_product_bound),
+            mul_coords(denominator, difference, d_difference_bound),
+        ),
+        mul_coords(denominator, product, d_product_bound),
+    )
+}
+
+/// Reduced coordinates (each below P) of coordinates below 2^142.
+fn reduce_fully(x: Coordinates) -> Coordinates {
+    let (x0, x1, x2, x3) = reduce_all(x);
+    (
+        u128_mod_p_felt(x0.try_into().unwrap()),
+        u128_mod_p_felt(x1.try_into().unwrap()),
+        u128_mod_p_felt(x2.try_into().unwrap()),
+        u128_mod_p_felt(x3.try_into().unwrap()),
+    )
 }
 
 /// Reduced coordinates (each below P) as a QM31.

@@ -29,6 +29,12 @@ fn value(i: u32) -> felt252 {
 /// it holds what the settlement wrote (zero without one). Both variants do the same work
 /// except the settle call.
 fn run(n: u32, settle: bool) {
+    run_with_proof(n, settle, 0);
+}
+
+/// `run` with a proof of `proof_len` felts (the accept-all verifier ignores it): its calldata
+/// cost, `measure_proof_2600` against `measure_settle_16`.
+fn run_with_proof(n: u32, settle: bool, proof_len: u32) {
     let registry = deploy_registry();
     let token = deploy_token(registry.contract_address, 'token');
     let thread_id = registry
@@ -43,9 +49,13 @@ fn run(n: u32, settle: bool) {
         outputs.append((token, key(i), value(i)));
         keys.append(key(i));
     };
+    let mut proof: Array<felt252> = array![];
+    for i in 0..proof_len {
+        proof.append(i.into());
+    };
     set_contract_address(prover());
     if settle {
-        registry.settle(thread_id, 0, inputs.span(), outputs.span(), txs(), array![].span());
+        registry.settle(thread_id, 0, inputs.span(), outputs.span(), txs(), proof.span());
     }
     set_contract_address(registry.contract_address);
     let values = IThreadReadyDispatcher { contract_address: token }
@@ -88,4 +98,16 @@ fn measure_settle_32() {
 #[available_gas(10000000000)]
 fn measure_setup_32() {
     run(32, false);
+}
+
+#[test]
+#[available_gas(10000000000)]
+fn measure_proof_2600() {
+    run_with_proof(16, true, 2600);
+}
+
+#[test]
+#[available_gas(10000000000)]
+fn measure_proof_setup_2600() {
+    run_with_proof(16, false, 2600);
 }

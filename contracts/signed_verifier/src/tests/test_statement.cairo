@@ -3,9 +3,12 @@
 use stark_verifier::fields::{M31, QM31, QM31Trait};
 use thread_verifier::lookup::LookupElementsTrait;
 use crate::statement::{
-    BoundSlot, HEADER_LEN, KeySlot, TX_CAP_INDEX, TX_COUNT_INDEX, bound_slots, boundary_sum, limbs4,
-    pack_key_slot, state_values, tx_list, tx_list_boundary_sum, unpack_key_slot, with_context,
+    BoundSlot, HEADER_LEN, KeySlot, TX_CAP_INDEX, TX_COUNT_INDEX, account_id, bound_slots,
+    boundary_sum, is_storage_address_of, limbs4, pack_key_slot, state_values, tx_list,
+    tx_list_boundary_sum, unpack_key_slot, with_context,
 };
+use core::poseidon::poseidon_hash_span;
+use starknet::storage_access::{storage_address_from_base, storage_base_address_from_felt252};
 use super::statement_vectors::{
     CHAIN_ID, REGISTRY, TOTAL_SUPPLY_KEY, expected_boundary_sum, expected_tx_list_boundary_sum,
     link_relation, owners, public_input, refusals, registry_public_input, slots, state_relation,
@@ -296,4 +299,48 @@ fn unsorted_lists_refused_first() {
     swapped.append_span(pi.slice(inputs + 6, pi.len() - inputs - 6));
     assert_eq!(refused(swapped.span(), o), 'statement: unsorted list');
     assert_eq!(refused(swapped.span(), o.slice(0, o.len() - 1)), 'statement: unsorted list');
+}
+
+/// `storage_base_address_from_felt252(hash)` as a felt.
+fn address_of(hash: felt252) -> felt252 {
+    storage_address_from_base(storage_base_address_from_felt252(hash)).into()
+}
+
+fn matches(key: felt252, hash: felt252) -> bool {
+    is_storage_address_of(key, key.into(), hash)
+}
+
+/// The binding's storage-address check agrees with the libfunc on both sides of the bound
+/// `2^251 - 256` and refuses every other key: the hash itself when it is at or above the bound
+/// (not an address), its reduction when it is below (a second name for the same slot).
+#[test]
+fn storage_address_check_is_the_libfunc() {
+    let bound: felt252 = 0x7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00;
+    let below = array![0, 1, selector!("balances"), bound - 1];
+    let at_or_above = array![bound, bound + 1, bound + 0x1234, -1];
+    for hash in below.span() {
+        let hash = *hash;
+        assert_eq!(address_of(hash), hash);
+        assert!(matches(hash, hash));
+        assert!(!matches(hash + 1, hash));
+        assert!(!matches(hash - bound, hash));
+    };
+    for hash in at_or_above.span() {
+        let hash = *hash;
+        let address = address_of(hash);
+        assert_eq!(address, hash - bound);
+        assert!(matches(address, hash));
+        assert!(!matches(hash, hash));
+        assert!(!matches(address + 1, hash));
+    };
+}
+
+/// `account_id` hashes with two permutations where `poseidon_hash_span` loops: the same id.
+#[test]
+fn account_id_is_the_span_hash() {
+    for owner in array![0, 1, 0xa11ce, -1] {
+        assert_eq!(
+            account_id(owner), limbs4(poseidon_hash_span(array!['zkthread.account', owner].span())),
+        );
+    };
 }
