@@ -14,23 +14,23 @@ pub const SIGNED_MAX_LOG_ROWS: u32 = 16;
 /// signed::SIGNED_PARAMS: 96 conjectured bits (log_blowup * n_queries + pow_bits).
 pub fn default_signed_params() -> SignedStarkParams {
     SignedStarkParams {
-        log_blowup: 6,
-        n_queries: 13,
-        pow_bits: 18,
+        log_blowup: 5,
+        n_queries: 16,
+        pow_bits: 16,
         log_last_layer_degree_bound: 3,
         fold_step: 3,
-        signed_air_digest: 0x5a339b2c12c1351da6484f5ea2653b6b004704a13bc8e613490edf578a3d1d3,
+        signed_air_digest: 0x4c3a793c1b7e83b6fa9b7b6b7673ac31667de9f43d66ebc1bce01e8adecab1,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
-            0x78d399245bc41f79a1667ba5733d1dc57ff939faa66df2cea3ece1ec1bf6d4c,
-            0x67788c2770ebcdd7672a7c3e03ce65d6fdcf6b2695123e352ff7d0922cadc34,
-            0x7a6462dcd866fe3fc3c95b4f7ddc92eb7e1ec724d085460b4b589127ee0d1e7,
-            0x525674e4bbf038c1f8558443004db1648b96b38c953d43cf5b5bf61c8284871,
-            0x75ced3f20a00d7482c630728a14ccf2e6e38b7cfa3a8cfc59aceaf8d7e5600e,
-            0x3496a73c9c86fdb760cc8fc55156b4ad4f726d4da535cc5d975a66ff981d0c4,
-            0x5a224dd621644380a0c17715e76828d4687b1a99a65bfc9f8884402d081fb,
-            0x5578993ba8fdf5a15378eec15bf2624956812c30a183d6e67b1ce18f7be3c4d,
-            0x701b229f189f54d6faef0706029a227465f15f915935692d1e1d7a896599dda,
+            0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,
+            0x160641e51568f08261ac23cd64dacad43153a08acbdc60dff317851d5b90453,
+            0x1fc56d88c1ae0f3ecc8b9bc9b7cd6876278098712654747fcf5420e122417f7,
+            0x35db753406112c5ae42fa2e5de954ec64719c6020aa77b53866fdc7495cb635,
+            0x5f8c12f578387f1106dd0766f61246a05e2f832fd1ebaa576593b4894da14ee,
+            0x6856feb829135a33eb3f3b65cb87401e315ebbf977759665afcc5030e8b77e3,
+            0x7038ee74cf75c8ec141656a33a3d5ea38009800d5c9bebc8fc7092573326ffd,
+            0x23011af95d674fd723c7ef480e3c3cf643fa873cef8de01ada9181e043935f4,
+            0x7827f17d3204f8194f5c87a950d647c9f6530549b802e1a4e23f675a0de0491,
         ]
             .span(),
     }

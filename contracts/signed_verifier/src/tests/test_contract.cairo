@@ -1,5 +1,5 @@
 //! The `SignedVerifier` class as the registry reaches it. Its shipped parameters are the
-//! prover's `signed::SIGNED_PARAMS` (2^6 x 13 + 18 = 96 bits) and the committed signed proof
+//! prover's `signed::SIGNED_PARAMS` (2^5 x 16 + 16 = 96 bits) and the committed signed proof
 //! vector uses light test parameters, so: the deployed class refuses that weaker proof
 //! ('verifier: params mismatch'); the context it inserts is the transaction's chain id and its
 //! caller, with which the registry-side public input becomes the vector's signed public input
@@ -52,7 +52,7 @@ fn as_registry() {
 #[test]
 fn shipped_params_are_signed_params_not_the_vectors() {
     let shipped = default_signed_params();
-    assert(shipped.log_blowup == 6 && shipped.n_queries == 13 && shipped.pow_bits == 18, 'SIGNED_PARAMS');
+    assert(shipped.log_blowup == 5 && shipped.n_queries == 16 && shipped.pow_bits == 16, 'SIGNED_PARAMS');
     assert(shipped.log_blowup * shipped.n_queries + shipped.pow_bits >= 96, '96 bits');
     assert(shipped != test_params(), 'shipped == test params');
 }

@@ -78,17 +78,20 @@ pub mod roles {
 /// The proof parameters of the signed program: the only ones its Cairo verifier accepts
 /// (`contracts/signed_verifier/src/generated_params.cairo` is generated from this constant).
 ///
-/// Blowup 2^6 x 13 queries + 18 pow bits = 96 conjectured bits. The on-chain verifier's cost
-/// is ~4.6e8 L2 gas fixed (the AIR's evaluation at the OODS point) plus ~2.1e7 per query, so
-/// the 7.56e8 L2-gas limit of one settlement allows at most 14 queries; 13 queries need
-/// `log_blowup * 13 + pow >= 96`, i.e. blowup 2^6 with 18 pow bits (pow kept <= 20: Poseidon
-/// grinding is slow). The demo's settlement (3 transfers, 5 slots) measured 2,565 proof felts,
-/// 7.32e8 L2 gas; 2^4 x 20 + 16 needed 8.77e8 and `StarkParams::DEFAULT` (2^2 x 40 + 16)
-/// 1.34e9. Measurements: `docs/signed-transfers.md` ("Cost").
+/// Blowup 2^5 x 16 queries + 16 pow bits = 96 conjectured bits, chosen on the costs of
+/// 2026-12-01 (issue 11; measurements in `docs/signed-transfers.md`, "Cost"). Proving is
+/// mostly Poseidon252 Merkle hashing of the blown-up trees, so each halving of the blowup
+/// halves the prover's CPU (24 transfers, release: 60.3 s at 2^6 x 13 + 18, 30.1 s here);
+/// a query costs the on-chain verifier ~5e6 L2 gas (range-check bound) on ~1.45e8 fixed
+/// (2-transfer vector: 2.096e8 at 2^6 x 13 + 18, 2.221e8 here). 2^4 x 20 would halve the CPU
+/// again (2.446e8), but its 256-transfer proof (4,582 felts) leaves room for only ~68 slots
+/// in the 5,000-felt settle calldata (`zkthread_engine::batch::DEFAULT_MAX_SLOTS` assumes a
+/// proof of <= 4,300 felts; 3,853 here); 2^3 x 27's (5,552) does not fit at all. Pow kept
+/// <= 20 bits (Poseidon grinding is slow).
 pub const SIGNED_PARAMS: crate::params::StarkParams = crate::params::StarkParams {
-    log_blowup: 6,
-    n_queries: 13,
-    pow_bits: 18,
+    log_blowup: 5,
+    n_queries: 16,
+    pow_bits: 16,
     log_last_layer_degree_bound: 3,
     fold_step: 3,
 };
