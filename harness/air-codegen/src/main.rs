@@ -63,7 +63,7 @@ fn main() -> anyhow::Result<()> {
     }
     anyhow::ensure!(
         args.is_empty(),
-        "usage: zkthread-air-codegen [--signed | --measure N PATH]"
+        "usage: zkthread-air-codegen [--signed | --measure N PATH | --measure-signed PATH]"
     );
     let files = [
         (gen::air_path(), gen::render_air()?),

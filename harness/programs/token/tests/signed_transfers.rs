@@ -695,7 +695,7 @@ mod random {
 
 /// Prove time and proof size of signed sub-blocks on the real channel (Poseidon252) at 96-bit
 /// parameter sets: 2^2 x 40 + 16 (`StarkParams::DEFAULT`), 2^3 x 27 + 15, 2^4 x 20 + 16 and the
-/// shipped `SIGNED_PARAMS` (2^6 x 13 + 18). `cargo test -p zkthread-token --test signed_transfers --
+/// shipped `SIGNED_PARAMS` (2^5 x 16 + 16 since issue 11). `cargo test -p zkthread-token --test signed_transfers --
 /// --ignored --nocapture timing` (dev profile: stwo, the prover, zkthread-sig and p3 are
 /// opt-level 3).
 #[test]
