@@ -245,7 +245,6 @@ pub struct ColumnGroup {
     pub queried: Span<Span<felt252>>,
 }
 
-/// P as a felt252.
 /// A multiple of P above 2^66: `CONJ_OFFSET - x` is non-negative for a coefficient
 /// coordinate x below 2^66 and congruent to -x.
 const CONJ_OFFSET: felt252 = 0x7fffffff000000000;
@@ -279,6 +278,117 @@ pub fn only(column: Span<Coordinates>) -> Coordinates {
     *column.pop_front().unwrap()
 }
 
+/// The main batch's fold so far (`sample_batches`): the next power of random_coeff as
+/// canonical felt252 coordinates (it is only ever a felt252 factor here: no u32 conversions
+/// per column), sum alpha v_a and sum alpha v_b two coordinates per felt252 (see
+/// `fold_column`) and the batch's columns.
+#[derive(Drop)]
+struct MainFold {
+    power: Coordinates,
+    va_lo: felt252,
+    va_hi: felt252,
+    vb_lo: felt252,
+    vb_hi: felt252,
+    columns: Array<PackedColumn>,
+}
+
+/// Whether each of four columns' sample points is exactly the main point (key `main_key`).
+/// Popped, not indexed: an index costs a range check, a pop none. Out of line: one branch for
+/// the four in its caller's loop.
+#[inline(never)]
+fn at_main_four(
+    p0: Span<CirclePoint<QM31>>,
+    p1: Span<CirclePoint<QM31>>,
+    p2: Span<CirclePoint<QM31>>,
+    p3: Span<CirclePoint<QM31>>,
+    main_key: felt252,
+) -> bool {
+    at_main(p0, main_key) && at_main(p1, main_key) && at_main(p2, main_key)
+        && at_main(p3, main_key)
+}
+
+/// Whether a column's sample points are exactly the main point (key `main_key`).
+#[inline(always)]
+fn at_main(points: Span<CirclePoint<QM31>>, main_key: felt252) -> bool {
+    if points.len() != 1 {
+        return false;
+    }
+    let mut points = points;
+    point_key(*points.pop_front().unwrap()) == main_key
+}
+
+/// Folds one main-point sample, value `(p_a, q_a, p_b, q_b)` (v = v_a + v_b u, v_a = p_a + q_a i,
+/// v_b = p_b + q_b i) with coefficient `power` (coordinates non-negative, below 2^66: canonical
+/// or one unreduced product), into the sums, and records its column. alpha = (x0 + x1 i) +
+/// (x2 + x3 i) u times the CM31 number p + q i is (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u
+/// + (x2 q + x3 p) i u; with lo = x0 + x1 2^128 and lo' = (C - x1) + x0 2^128 (C = CONJ_OFFSET, a
+/// multiple of P above any x1), lo p + lo' q holds the first two coordinates (plus C q, a
+/// multiple of P) in its two halves.
+#[inline(always)]
+fn fold_column(ref fold: MainFold, power: Coordinates, value: Coordinates, queried: Span<felt252>) {
+    let (p_a, q_a, p_b, q_b) = value;
+    let (x0, x1, x2, x3) = power;
+    let lo = x0 + x1 * TWO_POW_128;
+    let hi = x2 + x3 * TWO_POW_128;
+    let lo_conj = CONJ_OFFSET - x1 + x0 * TWO_POW_128;
+    let hi_conj = CONJ_OFFSET - x3 + x2 * TWO_POW_128;
+    fold.va_lo += lo * p_a + lo_conj * q_a;
+    fold.va_hi += hi * p_a + hi_conj * q_a;
+    fold.vb_lo += lo * p_b + lo_conj * q_b;
+    fold.vb_hi += hi * p_b + hi_conj * q_b;
+    fold.columns.append((queried, lo, hi));
+}
+
+/// alpha, alpha^2, alpha^3, alpha^4 of the DEEP random coefficient alpha, canonical.
+type AlphaPowers = (Coordinates, Coordinates, Coordinates, Coordinates);
+
+/// Folds the columns in front that are one sample at the main point into `fold`, four per
+/// iteration while the next four are; stops at the first block that is not, left in front
+/// (the caller sets its first column aside: a main-point column set aside joins the main
+/// batch when the set-aside samples are grouped by point). With beta = `fold.power`
+/// (canonical), the four coefficients are beta and beta alpha^k for k = 1..3, each one
+/// product of canonical factors left unreduced (below 2^66: a coefficient only needs to be
+/// congruent to its power and small enough for the packed sums), and the next beta is
+/// beta alpha^4 reduced: one reduction (16 range checks) per four columns. Its own function
+/// with little loop state: the main pass's per-column cost is mostly the state a loop
+/// iteration carries.
+#[inline(never)]
+fn fold_main_run(
+    ref points: Span<Span<CirclePoint<QM31>>>,
+    ref values: Span<Span<Coordinates>>,
+    ref queried: Span<Span<felt252>>,
+    ref fold: MainFold,
+    main_key: felt252,
+    alphas: Box<AlphaPowers>,
+    n_queries: u32,
+) {
+    loop {
+        let saved = points;
+        if let Option::Some(block) = points.multi_pop_front::<4>() {
+            let [p0, p1, p2, p3] = (*block).unbox();
+            if at_main_four(p0, p1, p2, p3, main_key) {
+                let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+                let [q0, q1, q2, q3] = (*queried.multi_pop_front::<4>().unwrap()).unbox();
+                assert(
+                    q0.len() == n_queries && q1.len() == n_queries && q2.len() == n_queries
+                        && q3.len() == n_queries,
+                    'pcs: values per query',
+                );
+                let (a1, a2, a3, a4) = alphas.unbox();
+                let beta = fold.power;
+                fold_column(ref fold, beta, only(v0), q0);
+                fold_column(ref fold, mul_coords_unreduced(beta, a1), only(v1), q1);
+                fold_column(ref fold, mul_coords_unreduced(beta, a2), only(v2), q2);
+                fold_column(ref fold, mul_coords_unreduced(beta, a3), only(v3), q3);
+                fold.power = mul_coords(beta, a4);
+                continue;
+            }
+        }
+        points = saved;
+        break;
+    };
+}
+
 /// stwo's `build_samples_with_randomness_and_periodicity` + grouping by point, over the
 /// groups' columns in order: powers of `random_coeff` in sample order; a column sampled at
 /// exactly two points [previous, p] gets an extra first sample at p + g^(2^log_size), g the
@@ -310,18 +420,13 @@ fn sample_batches(
         Option::None => { return batches; },
     };
     let main_key = point_key(main_point);
-    // The next power of random_coeff as canonical felt252 coordinates (it is only ever a
-    // felt252 factor here: no u32 conversions per column).
-    let mut power: (felt252, felt252, felt252, felt252) = (1, 0, 0, 0);
-    // Whether `power`'s coordinates are canonical (else below 2^66, see the main pass).
-    let mut canonical = true;
-    let coeff = qm31_coords(random_coeff);
-    // sum alpha v_a and sum alpha v_b, two coordinates per felt252 (see `fold_packed`).
-    let mut sum_va_lo: felt252 = 0;
-    let mut sum_va_hi: felt252 = 0;
-    let mut sum_vb_lo: felt252 = 0;
-    let mut sum_vb_hi: felt252 = 0;
-    let mut main_columns: Array<PackedColumn> = array![];
+    let a1 = qm31_coords(random_coeff);
+    let a2 = mul_coords(a1, a1);
+    let a3 = mul_coords(a2, a1);
+    let alphas = BoxTrait::new((a1, a2, a3, mul_coords(a2, a2)));
+    let mut fold = MainFold {
+        power: (1, 0, 0, 0), va_lo: 0, va_hi: 0, vb_lo: 0, vb_hi: 0, columns: array![],
+    };
     let mut rest: Array<ColumnSample> = array![];
     let mut shifts: Array<PendingShift> = array![];
     for group in groups {
@@ -329,59 +434,32 @@ fn sample_batches(
         let mut points = group.points;
         let mut values = group.values;
         let mut queried = group.queried;
-        while let Option::Some(column_points) = points.pop_front() {
-            let column_points = *column_points;
+        loop {
+            // The run of columns at the main point in front, then the column after it.
+            fold_main_run(
+                ref points, ref values, ref queried, ref fold, main_key, alphas, n_queries,
+            );
+            let column_points = match points.pop_front() {
+                Option::Some(column_points) => *column_points,
+                Option::None => { break; },
+            };
             let column_values = *values.pop_front().unwrap();
             let column_queried = *queried.pop_front().unwrap();
             assert(column_queried.len() == n_queries, 'pcs: values per query');
-            // Popped, not indexed: an index costs a range check, a pop none.
-            let mut first_point = column_points;
-            let at_main = column_points.len() == 1
-                && point_key(*first_point.pop_front().unwrap()) == main_key;
-            if at_main {
-                let mut first_value = column_values;
-                let (p_a, q_a, p_b, q_b) = *first_value.pop_front().unwrap();
-                // alpha = (x0 + x1 i) + (x2 + x3 i) u times the CM31 number p + q i is
-                // (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u + (x2 q + x3 p) i u; with
-                // lo = x0 + x1 2^128 and lo' = (C - x1) + x0 2^128 (C = CONJ_OFFSET, a
-                // multiple of P above any x1), lo p + lo' q holds the first two coordinates
-                // (plus C q, a multiple of P) in its two halves.
-                let (x0, x1, x2, x3) = power;
-                let lo = x0 + x1 * TWO_POW_128;
-                let hi = x2 + x3 * TWO_POW_128;
-                let lo_conj = CONJ_OFFSET - x1 + x0 * TWO_POW_128;
-                let hi_conj = CONJ_OFFSET - x3 + x2 * TWO_POW_128;
-                sum_va_lo += lo * p_a + lo_conj * q_a;
-                sum_va_hi += hi * p_a + hi_conj * q_a;
-                sum_vb_lo += lo * p_b + lo_conj * q_b;
-                sum_vb_hi += hi * p_b + hi_conj * q_b;
-                main_columns.append((column_queried, lo, hi));
-                // Every other power is left unreduced (coordinates below 2^66): a column's
-                // coefficient only needs to be congruent to alpha^j and small enough for the
-                // packed sums, and four reductions cost 16 range checks.
-                power = if canonical {
-                    mul_coords_unreduced(power, coeff)
-                } else {
-                    mul_coords(power, coeff)
-                };
-                canonical = !canonical;
-            } else {
-                // The column's index in its group: its log size is needed here only.
-                let index = group.points.len() - points.len() - 1;
-                let mut qm31_power = reduce_coords(power);
-                set_aside(
-                    ref rest,
-                    ref shifts,
-                    ref qm31_power,
-                    column_queried,
-                    column_points,
-                    column_values,
-                    *group.log_sizes[index],
-                    random_coeff,
-                );
-                power = qm31_coords(qm31_power);
-                canonical = true;
-            }
+            // The column's index in its group: its log size is needed here only.
+            let index = group.points.len() - points.len() - 1;
+            let mut qm31_power = reduce_coords(fold.power);
+            set_aside(
+                ref rest,
+                ref shifts,
+                ref qm31_power,
+                column_queried,
+                column_points,
+                column_values,
+                *group.log_sizes[index],
+                random_coeff,
+            );
+            fold.power = qm31_coords(qm31_power);
         };
     };
     // The periodicity samples' points: p + g^(2^log_size).
@@ -401,14 +479,13 @@ fn sample_batches(
         let value = from_coordinates(value);
         rest.append(ColumnSample { queried, sample: PointSample { point: shifted, value }, random_coeff });
     };
-    let (va0, va1) = split_packed(sum_va_lo);
-    let (va2, va3) = split_packed(sum_va_hi);
-    let (vb0, vb1) = split_packed(sum_vb_lo);
-    let (vb2, vb3) = split_packed(sum_vb_hi);
+    let MainFold { power: _, va_lo, va_hi, vb_lo, vb_hi, columns } = fold;
+    let (va0, va1) = split_packed(va_lo);
+    let (va2, va3) = split_packed(va_hi);
+    let (vb0, vb1) = split_packed(vb_lo);
+    let (vb2, vb3) = split_packed(vb_hi);
     let main = BatchSums {
-        sum_alpha_va: (va0, va1, va2, va3),
-        sum_alpha_vb: (vb0, vb1, vb2, vb3),
-        columns: main_columns,
+        sum_alpha_va: (va0, va1, va2, va3), sum_alpha_vb: (vb0, vb1, vb2, vb3), columns,
     };
 
     // Grouped by point, the main point first (its batch already holds the main pass); points

@@ -178,6 +178,7 @@ struct Reader {
 #[generate_trait]
 impl ReaderImpl of ReaderTrait {
     /// A count (<= MAX_COUNT); records an error and returns 0 when missing or too big.
+    #[inline(never)]
     fn count(ref self: Reader) -> u32 {
         match self.m31s.pop_front() {
             Option::Some(v) => {
@@ -195,6 +196,7 @@ impl ReaderImpl of ReaderTrait {
             },
         }
     }
+    #[inline(never)]
     fn m31(ref self: Reader) -> M31 {
         match self.m31s.pop_front() {
             Option::Some(v) => {
@@ -389,6 +391,7 @@ impl ReaderImpl of ReaderTrait {
         }
         out
     }
+    #[inline(never)]
     fn hash(ref self: Reader) -> felt252 {
         match self.felts.pop_front() {
             Option::Some(h) => *h,
@@ -398,6 +401,7 @@ impl ReaderImpl of ReaderTrait {
             },
         }
     }
+    #[inline(never)]
     fn hashes(ref self: Reader) -> Span<felt252> {
         let n = self.count();
         if self.error != 0 {
@@ -411,12 +415,14 @@ impl ReaderImpl of ReaderTrait {
         self.felts = self.felts.slice(n, self.felts.len() - n);
         out
     }
+    #[inline(never)]
     fn layer(ref self: Reader) -> FriLayerProof {
         let fri_witness = self.qm31s();
         let hash_witness = self.hashes();
         let root = self.hash();
         FriLayerProof { fri_witness, hash_witness, root }
     }
+    #[inline(never)]
     fn fail(ref self: Reader, reason: felt252) {
         if self.error == 0 {
             self.error = reason;
