@@ -6,7 +6,7 @@
 use crate::circle::{
     CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
 };
-use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
+use crate::fields::{M31, M31Trait, CM31, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
 use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
@@ -67,16 +67,39 @@ const TWO_POW_128: felt252 = 0x100000000000000000000000000000000;
 /// batch do not matter: each query's answer is the field sum over all of them.
 #[derive(Drop, Debug)]
 struct SampleBatch {
-    point: CirclePoint<QM31>,
-    /// sum_j a_j and sum_j b_j of the batch's line coefficients (a_j y + b_j is column j's
-    /// line through the sample and its conjugate at domain y).
-    sum_a: QM31,
-    sum_b: QM31,
-    /// c = conj(y) - y of the point: every column's line coefficient c_j is alpha_j c.
-    c: QM31,
+    /// The point's part of the denominator (`denominator`): d = den - x piy + y pix over CM31
+    /// for the domain point (x, y), with den = prx piy - pry pix (p = (prx + pix u,
+    /// pry + piy u)) plus `DEN_OFFSET` in each coordinate; piy and pix as felt252 pairs.
+    den: (felt252, felt252),
+    piy: (felt252, felt252),
+    pix: (felt252, felt252),
+    /// c S for a QM31 S = (s0 + s1 i) + (s2 + s3 i) u, c = conj(y) - y = c_b u of the point
+    /// (c_b in CM31): c S = c_b s_b (2 + i) + (c_b s_a) u, i.e. the coordinates
+    /// (s2 m1 + s3 m2, s2 m3 + s3 m1, s0 c0 + s1 (P - c1), s0 c1 + s1 c0) for
+    /// (m1, m2, m3, c0, c1, P - c1), m1 = 2 c0 - c1, m2 = -2 c1 - c0, m3 = c0 + 2 c1 (mod P):
+    /// non-negative terms, one product each.
+    cs: (felt252, felt252, felt252, felt252, felt252, felt252),
+    /// sum_j a_j of the batch's line coefficients (a_j y + b_j is column j's line through the
+    /// sample and its conjugate at domain y) and -sum_j b_j, canonical coordinates.
+    sum_a: Coordinates,
+    neg_sum_b: Coordinates,
     /// Per sample at this point, its column (`PackedColumn`).
     columns: Array<PackedColumn>,
 }
+
+/// A non-negative felt252 integer below 2^128 reduced mod P. Out of line: the batch setup
+/// reduces in many places, once per batch.
+#[inline(never)]
+fn canonical(value: felt252) -> felt252 {
+    reduce_to_felt(value)
+}
+
+/// A multiple of P above (P - 1)^2 (P 2^31): `DEN_OFFSET - x k` is non-negative for canonical
+/// x and k.
+const DEN_OFFSET: felt252 = 0x3fffffff80000000;
+/// A multiple of P above 2^94 (P 2^64): `TERM_OFFSET - e` is non-negative for any product
+/// below 2^94, and any product of an integer below 2^64 and a canonical coordinate.
+const TERM_OFFSET: felt252 = 0x7fffffff0000000000000000;
 
 /// A batch's samples folded so far: the unreduced coordinate sums of alpha v_a and alpha v_b
 /// (v = v_a + v_b u) and its columns.
@@ -196,7 +219,32 @@ impl BatchSumsImpl of BatchSumsTrait {
         let sum_b = sub_out_of_line(
             mul_out_of_line(c, sum_alpha_v), mul_out_of_line(point.y, sum_a),
         );
-        SampleBatch { point, sum_a, sum_b, c, columns: self.columns }
+        // y_b = piy0 + piy1 i, so c_b = -2 y_b; products on felt252 integers, each coordinate
+        // reduced once (`canonical`).
+        let (piy0, piy1): (felt252, felt252) = (y_b.a.inner.into(), y_b.b.inner.into());
+        let (pix0, pix1): (felt252, felt252) = (point.x.b.a.inner.into(), point.x.b.b.inner.into());
+        let (prx0, prx1): (felt252, felt252) = (point.x.a.a.inner.into(), point.x.a.b.inner.into());
+        let (pry0, pry1): (felt252, felt252) = (point.y.a.a.inner.into(), point.y.a.b.inner.into());
+        let (sum_b0, sum_b1, sum_b2, sum_b3) = qm31_coords(sum_b);
+        let p: felt252 = P.into();
+        SampleBatch {
+            den: (
+                canonical(prx0 * piy0 - prx1 * piy1 - pry0 * pix0 + pry1 * pix1 + 2 * P_SQUARED)
+                    + DEN_OFFSET,
+                canonical(prx0 * piy1 + prx1 * piy0 - pry0 * pix1 - pry1 * pix0 + 2 * P_SQUARED)
+                    + DEN_OFFSET,
+            ),
+            piy: (piy0, piy1),
+            pix: (pix0, pix1),
+            cs: (
+                canonical(4 * (p - piy0) + 2 * piy1), canonical(4 * piy1 + 2 * piy0),
+                canonical(2 * (p - piy0) + 4 * (p - piy1)), canonical(2 * (p - piy0)),
+                canonical(2 * (p - piy1)), canonical(2 * piy1),
+            ),
+            sum_a: qm31_coords(sum_a),
+            neg_sum_b: (p - sum_b0, p - sum_b1, p - sum_b2, p - sum_b3),
+            columns: self.columns,
+        }
     }
 }
 
@@ -543,16 +591,15 @@ fn reduce_coordinates(a: felt252, b: felt252, c: felt252, d: felt252) -> QM31 {
     }
 }
 
-/// (prx - x) piy - (pry - y) pix over CM31, for the sample point p = (pr + pi u) and the
-/// domain point (x, y) (stwo's `denominator_inverses`, before inversion).
-fn denominator(sample_point: @CirclePoint<QM31>, domain_point: CirclePoint<M31>) -> CM31 {
-    let prx = *sample_point.x.a;
-    let pry = *sample_point.y.a;
-    let pix = *sample_point.x.b;
-    let piy = *sample_point.y.b;
-    let dx = CM31 { a: prx.a - domain_point.x, b: prx.b };
-    let dy = CM31 { a: pry.a - domain_point.y, b: pry.b };
-    dx * piy - dy * pix
+/// (prx - x) piy - (pry - y) pix over CM31, for the sample point p = (prx + pix u,
+/// pry + piy u) and the domain point (x, y) (stwo's `denominator_inverses`, before
+/// inversion), as non-negative felt252 coordinates below 2^63 + 2^31 (`SampleBatch::den`).
+#[inline(always)]
+fn denominator(batch: @SampleBatch, x: felt252, y: felt252) -> (felt252, felt252) {
+    let (den0, den1) = *batch.den;
+    let (piy0, piy1) = *batch.piy;
+    let (pix0, pix1) = *batch.pix;
+    (den0 - x * piy0 + y * pix0, den1 - x * piy1 + y * pix1)
 }
 
 /// Inverses of non-zero M31s with one field inversion (Montgomery's trick); panics on a zero
@@ -707,59 +754,48 @@ fn sums_four(
     (a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, d_lo, d_hi)
 }
 
-/// A batch's term of a query's answer, unreduced (each coordinate below 2^64): the quotient
+/// A batch's term of a query's answer, unreduced (each coordinate below 2^97): the quotient
 /// (sum_j c_j v_j - (sum_j a_j) y - sum_j b_j) / denominator, from the packed
-/// sum_j alpha_j v_j, P - y and the denominator with its norm's inverse. Out of line: it runs
-/// once per batch and query.
+/// sum_j alpha_j v_j (sum_j c_j v_j = c sum_j alpha_j v_j), P - y and the denominator d
+/// (`denominator`) with its norm's inverse: 1 / d = conj(d) / norm(d). The numerator's
+/// coordinates are sums of non-negative terms below 2^64, the inverse's reduced: two
+/// reductions besides the sum's four. Out of line: it runs once per batch and query.
 #[inline(never)]
 fn batch_answer(
     batch: @SampleBatch,
     s_lo: felt252,
     s_hi: felt252,
     p_minus_y: felt252,
-    d: CM31,
+    d: (felt252, felt252),
     norm_inverse: M31,
 ) -> (felt252, felt252, felt252, felt252) {
-    // sum_j c_j v_j = c sum_j alpha_j v_j.
-    let c_s = mul_out_of_line(*batch.c, unpack_sum(s_lo, s_hi));
-    let (s0, s1, s2, s3): (felt252, felt252, felt252, felt252) = (
-        c_s.a.a.inner.into(), c_s.a.b.inner.into(), c_s.b.a.inner.into(),
-        c_s.b.b.inner.into(),
-    );
-    // numerator = sum_j c_j v_j - (sum_j a_j) y - sum_j b_j, kept non-negative.
-    let sum_a = *batch.sum_a;
-    let sum_b = *batch.sum_b;
-    let n0 = M31Trait::reduce_felt(
-        s0 + sum_a.a.a.inner.into() * p_minus_y + (P - sum_b.a.a.inner).into(),
-    );
-    let n1 = M31Trait::reduce_felt(
-        s1 + sum_a.a.b.inner.into() * p_minus_y + (P - sum_b.a.b.inner).into(),
-    );
-    let n2 = M31Trait::reduce_felt(
-        s2 + sum_a.b.a.inner.into() * p_minus_y + (P - sum_b.b.a.inner).into(),
-    );
-    let n3 = M31Trait::reduce_felt(
-        s3 + sum_a.b.b.inner.into() * p_minus_y + (P - sum_b.b.b.inner).into(),
-    );
-    // times 1 / denominator = conj(d) / norm(d) = (d.a, -d.b) * norm_inverse.
-    let i0: felt252 = (d.a * norm_inverse).inner.into();
-    let i1: felt252 = (-(d.b * norm_inverse)).inner.into();
-    let (n0, n1, n2, n3): (felt252, felt252, felt252, felt252) = (
-        n0.inner.into(), n1.inner.into(), n2.inner.into(), n3.inner.into(),
-    );
-    (n0 * i0 - n1 * i1 + P_SQUARED, n0 * i1 + n1 * i0, n2 * i0 - n3 * i1 + P_SQUARED, n2 * i1 + n3 * i0)
+    let (s0, s1, s2, s3) = unpack_sum(s_lo, s_hi);
+    let (m1, m2, m3, c0, c1, neg_c1) = *batch.cs;
+    let (a0, a1, a2, a3) = *batch.sum_a;
+    let (b0, b1, b2, b3) = *batch.neg_sum_b;
+    let n0 = s2 * m1 + s3 * m2 + a0 * p_minus_y + b0;
+    let n1 = s2 * m3 + s3 * m1 + a1 * p_minus_y + b1;
+    let n2 = s0 * c0 + s1 * neg_c1 + a2 * p_minus_y + b2;
+    let n3 = s0 * c1 + s1 * c0 + a3 * p_minus_y + b3;
+    let (d0, d1) = d;
+    let norm_inverse: felt252 = norm_inverse.inner.into();
+    let e0 = reduce_to_felt(d0 * norm_inverse);
+    let e1 = reduce_to_felt(TERM_OFFSET - d1 * norm_inverse);
+    (
+        n0 * e0 - n1 * e1 + TERM_OFFSET, n0 * e1 + n1 * e0, n2 * e0 - n3 * e1 + TERM_OFFSET,
+        n2 * e1 + n3 * e0,
+    )
 }
 
-/// The QM31 sum held packed (`PackedColumn`) in two felt252s, reduced. Out of line: it runs
-/// once per batch and query, its bytecode counts against the class.
-#[inline(never)]
-fn unpack_sum(lo: felt252, hi: felt252) -> QM31 {
+/// The QM31 sum held packed (`PackedColumn`) in two felt252s, as canonical coordinates.
+#[inline(always)]
+fn unpack_sum(lo: felt252, hi: felt252) -> Coordinates {
     let lo: u256 = lo.into();
     let hi: u256 = hi.into();
-    QM31 {
-        a: CM31 { a: M31Trait::reduce_u128(lo.low), b: M31Trait::reduce_u128(lo.high) },
-        b: CM31 { a: M31Trait::reduce_u128(hi.low), b: M31Trait::reduce_u128(hi.high) },
-    }
+    (
+        M31Trait::reduce_u128(lo.low).inner.into(), M31Trait::reduce_u128(lo.high).inner.into(),
+        M31Trait::reduce_u128(hi.low).inner.into(), M31Trait::reduce_u128(hi.high).inner.into(),
+    )
 }
 
 /// stwo's `fri_answers`: the first FRI layer's value at each query position, for columns
@@ -832,7 +868,7 @@ pub fn fri_answers_groups(
     let lifting_domain = canonic_circle_domain(lifting_log_size);
     // Denominators of every (query, batch), inverted together: CM31 1/d = conj(d) / norm(d).
     let mut domain_points: Array<CirclePoint<M31>> = array![];
-    let mut denominators: Array<CM31> = array![];
+    let mut denominators: Array<(felt252, felt252)> = array![];
     let mut norms: Array<M31> = array![];
     // Domain point i of the circle domain: half_coset.at(i), or its conjugate past the first
     // half; converted by windows with one table for all queries.
@@ -848,10 +884,13 @@ pub fn fri_answers_groups(
             CirclePoint { x: p.x, y: -p.y }
         };
         domain_points.append(domain_point);
+        let x: felt252 = domain_point.x.inner.into();
+        let y: felt252 = domain_point.y.inner.into();
         for batch in batches.span() {
-            let d = denominator(batch.point, domain_point);
-            denominators.append(d);
-            norms.append(d.norm());
+            let (d0, d1) = denominator(batch, x, y);
+            denominators.append((d0, d1));
+            // Below 2^128: each coordinate is below 2^63 + 2^31.
+            norms.append(M31Trait::reduce_felt(d0 * d0 + d1 * d1));
         };
     };
     let norm_inverses = batch_inverse_m31(norms.span());
