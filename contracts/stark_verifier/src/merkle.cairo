@@ -481,9 +481,13 @@ pub fn walk_to_root(
             let (parent, is_right) = core::integer::u32_safe_divmod(index, 2);
             let node_hash = if is_right == 0 {
                 // A left child: its sibling is the next known node or the next witness hash.
-                let next_is_sibling = match nodes.get(0) {
+                // Peeked by a pop from a copy and compared as felt252 (no range check).
+                let mut peek = nodes;
+                let next_is_sibling = match peek.pop_front() {
                     Option::Some(next_node) => {
-                        let (next_index, _) = *next_node.unbox();
+                        let (next_index, _) = *next_node;
+                        let next_index: felt252 = next_index.into();
+                        let index: felt252 = index.into();
                         next_index == index + 1
                     },
                     Option::None => false,
