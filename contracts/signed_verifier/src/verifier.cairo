@@ -8,8 +8,9 @@
 
 use core::poseidon::poseidon_hash_span;
 use signed_air::generated_air::{
-    LINK_RELATION_SIZE, POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE,
-    SignedAirParams, column_log_sizes, eval_composition_at_point, mask_shape_ok,
+    LINK_RELATION_SIZE, MASK_SHAPE_RUNS, POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE,
+    STATE_RELATION_SIZE, SignedAirParams, column_log_sizes, eval_composition_at_point,
+    mask_shape_ok,
 };
 use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};
 use stark_verifier::circle::{CirclePoint, CirclePointIndexTrait, add_m31_point, get_random_point};
@@ -77,6 +78,59 @@ fn difference(lhs: QM31, rhs: QM31) -> QM31 {
 #[inline(never)]
 fn previous_point(point: CirclePoint<QM31>, log_size: u32) -> CirclePoint<QM31> {
     add_m31_point(point, -CirclePointIndexTrait::subgroup_gen(log_size).to_point())
+}
+
+/// Per tree, per column, the points its values were sampled at, from the mask's runs
+/// (`MASK_SHAPE_RUNS`, the shape `mask_shape_ok` has checked the proof's sampled values
+/// against, so a column has `values` values): a column of two values at `pair`, any other at
+/// `single`, as are the composition tree's columns. Written run by run, without a pass over
+/// the proof's columns.
+#[inline(never)]
+fn sampled_points_of(
+    pair: Span<CirclePoint<QM31>>, single: Span<CirclePoint<QM31>>,
+) -> Span<Span<Span<CirclePoint<QM31>>>> {
+    let mut runs = MASK_SHAPE_RUNS.span();
+    let mut trees: Array<Span<Span<CirclePoint<QM31>>>> = array![];
+    while let Option::Some(n_runs) = runs.pop_front() {
+        let mut columns: Array<Span<CirclePoint<QM31>>> = array![];
+        let mut r = *n_runs;
+        while r != 0 {
+            let [count, values] = (*runs.multi_pop_front::<2>().unwrap()).unbox();
+            repeat_points(ref columns, if values == 2 {
+                pair
+            } else {
+                single
+            }, count);
+            r -= 1;
+        };
+        trees.append(columns.span());
+    };
+    let mut composition: Array<Span<CirclePoint<QM31>>> = array![];
+    repeat_points(ref composition, single, COMPOSITION_COLUMNS);
+    trees.append(composition.span());
+    trees.span()
+}
+
+/// Appends `points` `count` times, 8 per iteration while 8 remain (runs are up to 575 columns).
+fn repeat_points(
+    ref out: Array<Span<CirclePoint<QM31>>>, points: Span<CirclePoint<QM31>>, count: u32,
+) {
+    let mut k = count;
+    while k >= 8 {
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        k -= 8;
+    };
+    while k != 0 {
+        out.append(points);
+        k -= 1;
+    };
 }
 
 /// Ok(()) iff `proof` proves a signed sub-block with exactly `public_input` (chain id and
@@ -246,44 +300,10 @@ pub fn verify_signed_proof(
     // One list of points per shape, shared by every column of that shape.
     let pair = array![previous, oods_point].span();
     let single = array![oods_point].span();
-    let mut sampled_points: Array<Span<Span<CirclePoint<QM31>>>> = array![];
+    let sampled_points = sampled_points_of(pair, single);
     let mut trees: Array<TreeProof> = array![];
     let mut t = 0;
     while t != N_TREES {
-        let mut columns: Array<Span<CirclePoint<QM31>>> = array![];
-        let mut values = *proof.sampled_values[t];
-        // Four columns per iteration while four remain.
-        while let Option::Some(block) = values.multi_pop_front::<4>() {
-            let [c0, c1, c2, c3] = (*block).unbox();
-            columns.append(if c0.len() == 2 {
-                pair
-            } else {
-                single
-            });
-            columns.append(if c1.len() == 2 {
-                pair
-            } else {
-                single
-            });
-            columns.append(if c2.len() == 2 {
-                pair
-            } else {
-                single
-            });
-            columns.append(if c3.len() == 2 {
-                pair
-            } else {
-                single
-            });
-        };
-        for column in values {
-            if (*column).len() == 2 {
-                columns.append(pair);
-            } else {
-                columns.append(single);
-            }
-        };
-        sampled_points.append(columns.span());
         trees
             .append(
                 TreeProof {
@@ -301,7 +321,7 @@ pub fn verify_signed_proof(
         fri_inner_layers: proof.fri_inner_layers,
         fri_last_layer_poly: proof.fri_last_layer_poly,
     };
-    match pcs.verify_values(sampled_points.span(), pcs_proof, ref channel) {
+    match pcs.verify_values(sampled_points, pcs_proof, ref channel) {
         Result::Ok(()) => Result::Ok(()),
         Result::Err(_) => Result::Err('verifier: pcs'),
     }

@@ -120,19 +120,20 @@ fn row_leaf_hash(columns: Span<Span<felt252>>, q: u32) -> felt252 {
     poseidon_hash_span(words.span())
 }
 
-/// Column values at queries q0..q0 + 4, as felt252s (one slice of the column).
+/// The first four values of `column`, the rest of it appended to `rest` (popped, not sliced:
+/// a slice costs a range check).
 #[inline(always)]
-fn four_values(column: Span<felt252>, q0: u32) -> (felt252, felt252, felt252, felt252) {
-    let mut values = column.slice(q0, 4);
+fn four_values(column: Span<felt252>, ref rest: Array<Span<felt252>>) -> (felt252, felt252, felt252, felt252) {
+    let mut values = column;
     let [a, b, c, d] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+    rest.append(values);
     (a, b, c, d)
 }
 
-/// `row_leaf_hash` of rows q0..q0 + 4 of `columns`: each column's four values read as one
-/// slice, the four rows packed side by side.
-fn row_leaf_hashes_four(
-    columns: Span<Span<felt252>>, q0: u32,
-) -> (felt252, felt252, felt252, felt252) {
+/// `row_leaf_hash` of the first four rows of `columns`: each column's four values popped at
+/// once, the four rows packed side by side; `columns` becomes the columns without them.
+fn row_leaf_hashes_four(ref columns: Span<Span<felt252>>) -> (felt252, felt252, felt252, felt252) {
+    let mut advanced: Array<Span<felt252>> = array![];
     let mut words_a: Array<felt252> = array![];
     let mut words_b: Array<felt252> = array![];
     let mut words_c: Array<felt252> = array![];
@@ -142,38 +143,38 @@ fn row_leaf_hashes_four(
         match rest.multi_pop_front::<8>() {
             Option::Some(block) => {
                 let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
-                let (mut a, mut b, mut c, mut d) = four_values(c0, q0);
-                let (a1, b1, c1_, d1) = four_values(c1, q0);
+                let (mut a, mut b, mut c, mut d) = four_values(c0, ref advanced);
+                let (a1, b1, c1_, d1) = four_values(c1, ref advanced);
                 a = a * TWO_POW_31 + a1;
                 b = b * TWO_POW_31 + b1;
                 c = c * TWO_POW_31 + c1_;
                 d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c2, q0);
+                let (a1, b1, c1_, d1) = four_values(c2, ref advanced);
                 a = a * TWO_POW_31 + a1;
                 b = b * TWO_POW_31 + b1;
                 c = c * TWO_POW_31 + c1_;
                 d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c3, q0);
+                let (a1, b1, c1_, d1) = four_values(c3, ref advanced);
                 a = a * TWO_POW_31 + a1;
                 b = b * TWO_POW_31 + b1;
                 c = c * TWO_POW_31 + c1_;
                 d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c4, q0);
+                let (a1, b1, c1_, d1) = four_values(c4, ref advanced);
                 a = a * TWO_POW_31 + a1;
                 b = b * TWO_POW_31 + b1;
                 c = c * TWO_POW_31 + c1_;
                 d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c5, q0);
+                let (a1, b1, c1_, d1) = four_values(c5, ref advanced);
                 a = a * TWO_POW_31 + a1;
                 b = b * TWO_POW_31 + b1;
                 c = c * TWO_POW_31 + c1_;
                 d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c6, q0);
+                let (a1, b1, c1_, d1) = four_values(c6, ref advanced);
                 a = a * TWO_POW_31 + a1;
                 b = b * TWO_POW_31 + b1;
                 c = c * TWO_POW_31 + c1_;
                 d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c7, q0);
+                let (a1, b1, c1_, d1) = four_values(c7, ref advanced);
                 words_a.append(a * TWO_POW_31 + a1);
                 words_b.append(b * TWO_POW_31 + b1);
                 words_c.append(c * TWO_POW_31 + c1_);
@@ -190,7 +191,7 @@ fn row_leaf_hashes_four(
         let mut c: felt252 = 0;
         let mut d: felt252 = 0;
         for column in rest {
-            let (a1, b1, c1_, d1) = four_values(*column, q0);
+            let (a1, b1, c1_, d1) = four_values(*column, ref advanced);
             a = a * TWO_POW_31 + a1;
             b = b * TWO_POW_31 + b1;
             c = c * TWO_POW_31 + c1_;
@@ -202,6 +203,7 @@ fn row_leaf_hashes_four(
         words_c.append(c + tag);
         words_d.append(d + tag);
     }
+    columns = advanced.span();
     (
         poseidon_hash_span(words_a.span()),
         poseidon_hash_span(words_b.span()),
@@ -215,8 +217,9 @@ fn row_leaf_hashes_four(
 fn row_leaf_hashes(columns: Span<Span<felt252>>, n_queries: u32) -> Array<felt252> {
     let mut hashes: Array<felt252> = array![];
     let n_four = n_queries - n_queries % 4;
+    let mut rest = columns;
     while hashes.len() != n_four {
-        let (a, b, c, d) = row_leaf_hashes_four(columns, hashes.len());
+        let (a, b, c, d) = row_leaf_hashes_four(ref rest);
         hashes.append(a);
         hashes.append(b);
         hashes.append(c);
@@ -481,9 +484,13 @@ pub fn walk_to_root(
             let (parent, is_right) = core::integer::u32_safe_divmod(index, 2);
             let node_hash = if is_right == 0 {
                 // A left child: its sibling is the next known node or the next witness hash.
-                let next_is_sibling = match nodes.get(0) {
+                // Peeked by a pop from a copy and compared as felt252 (no range check).
+                let mut peek = nodes;
+                let next_is_sibling = match peek.pop_front() {
                     Option::Some(next_node) => {
-                        let (next_index, _) = *next_node.unbox();
+                        let (next_index, _) = *next_node;
+                        let next_index: felt252 = next_index.into();
+                        let index: felt252 = index.into();
                         next_index == index + 1
                     },
                     Option::None => false,

@@ -6,7 +6,7 @@
 use crate::circle::{
     CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
 };
-use crate::fields::{M31, M31Trait, CM31, CM31Trait, QM31, QM31Trait, P};
+use crate::fields::{M31, M31Trait, CM31, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
 use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
@@ -67,16 +67,39 @@ const TWO_POW_128: felt252 = 0x100000000000000000000000000000000;
 /// batch do not matter: each query's answer is the field sum over all of them.
 #[derive(Drop, Debug)]
 struct SampleBatch {
-    point: CirclePoint<QM31>,
-    /// sum_j a_j and sum_j b_j of the batch's line coefficients (a_j y + b_j is column j's
-    /// line through the sample and its conjugate at domain y).
-    sum_a: QM31,
-    sum_b: QM31,
-    /// c = conj(y) - y of the point: every column's line coefficient c_j is alpha_j c.
-    c: QM31,
+    /// The point's part of the denominator (`denominator`): d = den - x piy + y pix over CM31
+    /// for the domain point (x, y), with den = prx piy - pry pix (p = (prx + pix u,
+    /// pry + piy u)) plus `DEN_OFFSET` in each coordinate; piy and pix as felt252 pairs.
+    den: (felt252, felt252),
+    piy: (felt252, felt252),
+    pix: (felt252, felt252),
+    /// c S for a QM31 S = (s0 + s1 i) + (s2 + s3 i) u, c = conj(y) - y = c_b u of the point
+    /// (c_b in CM31): c S = c_b s_b (2 + i) + (c_b s_a) u, i.e. the coordinates
+    /// (s2 m1 + s3 m2, s2 m3 + s3 m1, s0 c0 + s1 (P - c1), s0 c1 + s1 c0) for
+    /// (m1, m2, m3, c0, c1, P - c1), m1 = 2 c0 - c1, m2 = -2 c1 - c0, m3 = c0 + 2 c1 (mod P):
+    /// non-negative terms, one product each.
+    cs: (felt252, felt252, felt252, felt252, felt252, felt252),
+    /// sum_j a_j of the batch's line coefficients (a_j y + b_j is column j's line through the
+    /// sample and its conjugate at domain y) and -sum_j b_j, canonical coordinates.
+    sum_a: Coordinates,
+    neg_sum_b: Coordinates,
     /// Per sample at this point, its column (`PackedColumn`).
     columns: Array<PackedColumn>,
 }
+
+/// A non-negative felt252 integer below 2^128 reduced mod P. Out of line: the batch setup
+/// reduces in many places, once per batch.
+#[inline(never)]
+fn canonical(value: felt252) -> felt252 {
+    reduce_to_felt(value)
+}
+
+/// A multiple of P above (P - 1)^2 (P 2^31): `DEN_OFFSET - x k` is non-negative for canonical
+/// x and k.
+const DEN_OFFSET: felt252 = 0x3fffffff80000000;
+/// A multiple of P above 2^94 (P 2^64): `TERM_OFFSET - e` is non-negative for any product
+/// below 2^94, and any product of an integer below 2^64 and a canonical coordinate.
+const TERM_OFFSET: felt252 = 0x7fffffff0000000000000000;
 
 /// A batch's samples folded so far: the unreduced coordinate sums of alpha v_a and alpha v_b
 /// (v = v_a + v_b u) and its columns.
@@ -196,7 +219,32 @@ impl BatchSumsImpl of BatchSumsTrait {
         let sum_b = sub_out_of_line(
             mul_out_of_line(c, sum_alpha_v), mul_out_of_line(point.y, sum_a),
         );
-        SampleBatch { point, sum_a, sum_b, c, columns: self.columns }
+        // y_b = piy0 + piy1 i, so c_b = -2 y_b; products on felt252 integers, each coordinate
+        // reduced once (`canonical`).
+        let (piy0, piy1): (felt252, felt252) = (y_b.a.inner.into(), y_b.b.inner.into());
+        let (pix0, pix1): (felt252, felt252) = (point.x.b.a.inner.into(), point.x.b.b.inner.into());
+        let (prx0, prx1): (felt252, felt252) = (point.x.a.a.inner.into(), point.x.a.b.inner.into());
+        let (pry0, pry1): (felt252, felt252) = (point.y.a.a.inner.into(), point.y.a.b.inner.into());
+        let (sum_b0, sum_b1, sum_b2, sum_b3) = qm31_coords(sum_b);
+        let p: felt252 = P.into();
+        SampleBatch {
+            den: (
+                canonical(prx0 * piy0 - prx1 * piy1 - pry0 * pix0 + pry1 * pix1 + 2 * P_SQUARED)
+                    + DEN_OFFSET,
+                canonical(prx0 * piy1 + prx1 * piy0 - pry0 * pix1 - pry1 * pix0 + 2 * P_SQUARED)
+                    + DEN_OFFSET,
+            ),
+            piy: (piy0, piy1),
+            pix: (pix0, pix1),
+            cs: (
+                canonical(4 * (p - piy0) + 2 * piy1), canonical(4 * piy1 + 2 * piy0),
+                canonical(2 * (p - piy0) + 4 * (p - piy1)), canonical(2 * (p - piy0)),
+                canonical(2 * (p - piy1)), canonical(2 * piy1),
+            ),
+            sum_a: qm31_coords(sum_a),
+            neg_sum_b: (p - sum_b0, p - sum_b1, p - sum_b2, p - sum_b3),
+            columns: self.columns,
+        }
     }
 }
 
@@ -245,7 +293,6 @@ pub struct ColumnGroup {
     pub queried: Span<Span<felt252>>,
 }
 
-/// P as a felt252.
 /// A multiple of P above 2^66: `CONJ_OFFSET - x` is non-negative for a coefficient
 /// coordinate x below 2^66 and congruent to -x.
 const CONJ_OFFSET: felt252 = 0x7fffffff000000000;
@@ -279,6 +326,117 @@ pub fn only(column: Span<Coordinates>) -> Coordinates {
     *column.pop_front().unwrap()
 }
 
+/// The main batch's fold so far (`sample_batches`): the next power of random_coeff as
+/// canonical felt252 coordinates (it is only ever a felt252 factor here: no u32 conversions
+/// per column), sum alpha v_a and sum alpha v_b two coordinates per felt252 (see
+/// `fold_column`) and the batch's columns.
+#[derive(Drop)]
+struct MainFold {
+    power: Coordinates,
+    va_lo: felt252,
+    va_hi: felt252,
+    vb_lo: felt252,
+    vb_hi: felt252,
+    columns: Array<PackedColumn>,
+}
+
+/// Whether each of four columns' sample points is exactly the main point (key `main_key`).
+/// Popped, not indexed: an index costs a range check, a pop none. Out of line: one branch for
+/// the four in its caller's loop.
+#[inline(never)]
+fn at_main_four(
+    p0: Span<CirclePoint<QM31>>,
+    p1: Span<CirclePoint<QM31>>,
+    p2: Span<CirclePoint<QM31>>,
+    p3: Span<CirclePoint<QM31>>,
+    main_key: felt252,
+) -> bool {
+    at_main(p0, main_key) && at_main(p1, main_key) && at_main(p2, main_key)
+        && at_main(p3, main_key)
+}
+
+/// Whether a column's sample points are exactly the main point (key `main_key`).
+#[inline(always)]
+fn at_main(points: Span<CirclePoint<QM31>>, main_key: felt252) -> bool {
+    if points.len() != 1 {
+        return false;
+    }
+    let mut points = points;
+    point_key(*points.pop_front().unwrap()) == main_key
+}
+
+/// Folds one main-point sample, value `(p_a, q_a, p_b, q_b)` (v = v_a + v_b u, v_a = p_a + q_a i,
+/// v_b = p_b + q_b i) with coefficient `power` (coordinates non-negative, below 2^66: canonical
+/// or one unreduced product), into the sums, and records its column. alpha = (x0 + x1 i) +
+/// (x2 + x3 i) u times the CM31 number p + q i is (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u
+/// + (x2 q + x3 p) i u; with lo = x0 + x1 2^128 and lo' = (C - x1) + x0 2^128 (C = CONJ_OFFSET, a
+/// multiple of P above any x1), lo p + lo' q holds the first two coordinates (plus C q, a
+/// multiple of P) in its two halves.
+#[inline(always)]
+fn fold_column(ref fold: MainFold, power: Coordinates, value: Coordinates, queried: Span<felt252>) {
+    let (p_a, q_a, p_b, q_b) = value;
+    let (x0, x1, x2, x3) = power;
+    let lo = x0 + x1 * TWO_POW_128;
+    let hi = x2 + x3 * TWO_POW_128;
+    let lo_conj = CONJ_OFFSET - x1 + x0 * TWO_POW_128;
+    let hi_conj = CONJ_OFFSET - x3 + x2 * TWO_POW_128;
+    fold.va_lo += lo * p_a + lo_conj * q_a;
+    fold.va_hi += hi * p_a + hi_conj * q_a;
+    fold.vb_lo += lo * p_b + lo_conj * q_b;
+    fold.vb_hi += hi * p_b + hi_conj * q_b;
+    fold.columns.append((queried, lo, hi));
+}
+
+/// alpha, alpha^2, alpha^3, alpha^4 of the DEEP random coefficient alpha, canonical.
+type AlphaPowers = (Coordinates, Coordinates, Coordinates, Coordinates);
+
+/// Folds the columns in front that are one sample at the main point into `fold`, four per
+/// iteration while the next four are; stops at the first block that is not, left in front
+/// (the caller sets its first column aside: a main-point column set aside joins the main
+/// batch when the set-aside samples are grouped by point). With beta = `fold.power`
+/// (canonical), the four coefficients are beta and beta alpha^k for k = 1..3, each one
+/// product of canonical factors left unreduced (below 2^66: a coefficient only needs to be
+/// congruent to its power and small enough for the packed sums), and the next beta is
+/// beta alpha^4 reduced: one reduction (16 range checks) per four columns. Its own function
+/// with little loop state: the main pass's per-column cost is mostly the state a loop
+/// iteration carries.
+#[inline(never)]
+fn fold_main_run(
+    ref points: Span<Span<CirclePoint<QM31>>>,
+    ref values: Span<Span<Coordinates>>,
+    ref queried: Span<Span<felt252>>,
+    ref fold: MainFold,
+    main_key: felt252,
+    alphas: Box<AlphaPowers>,
+    n_queries: u32,
+) {
+    loop {
+        let saved = points;
+        if let Option::Some(block) = points.multi_pop_front::<4>() {
+            let [p0, p1, p2, p3] = (*block).unbox();
+            if at_main_four(p0, p1, p2, p3, main_key) {
+                let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+                let [q0, q1, q2, q3] = (*queried.multi_pop_front::<4>().unwrap()).unbox();
+                assert(
+                    q0.len() == n_queries && q1.len() == n_queries && q2.len() == n_queries
+                        && q3.len() == n_queries,
+                    'pcs: values per query',
+                );
+                let (a1, a2, a3, a4) = alphas.unbox();
+                let beta = fold.power;
+                fold_column(ref fold, beta, only(v0), q0);
+                fold_column(ref fold, mul_coords_unreduced(beta, a1), only(v1), q1);
+                fold_column(ref fold, mul_coords_unreduced(beta, a2), only(v2), q2);
+                fold_column(ref fold, mul_coords_unreduced(beta, a3), only(v3), q3);
+                fold.power = mul_coords(beta, a4);
+                continue;
+            }
+        }
+        points = saved;
+        break;
+    };
+}
+
 /// stwo's `build_samples_with_randomness_and_periodicity` + grouping by point, over the
 /// groups' columns in order: powers of `random_coeff` in sample order; a column sampled at
 /// exactly two points [previous, p] gets an extra first sample at p + g^(2^log_size), g the
@@ -310,18 +468,13 @@ fn sample_batches(
         Option::None => { return batches; },
     };
     let main_key = point_key(main_point);
-    // The next power of random_coeff as canonical felt252 coordinates (it is only ever a
-    // felt252 factor here: no u32 conversions per column).
-    let mut power: (felt252, felt252, felt252, felt252) = (1, 0, 0, 0);
-    // Whether `power`'s coordinates are canonical (else below 2^66, see the main pass).
-    let mut canonical = true;
-    let coeff = qm31_coords(random_coeff);
-    // sum alpha v_a and sum alpha v_b, two coordinates per felt252 (see `fold_packed`).
-    let mut sum_va_lo: felt252 = 0;
-    let mut sum_va_hi: felt252 = 0;
-    let mut sum_vb_lo: felt252 = 0;
-    let mut sum_vb_hi: felt252 = 0;
-    let mut main_columns: Array<PackedColumn> = array![];
+    let a1 = qm31_coords(random_coeff);
+    let a2 = mul_coords(a1, a1);
+    let a3 = mul_coords(a2, a1);
+    let alphas = BoxTrait::new((a1, a2, a3, mul_coords(a2, a2)));
+    let mut fold = MainFold {
+        power: (1, 0, 0, 0), va_lo: 0, va_hi: 0, vb_lo: 0, vb_hi: 0, columns: array![],
+    };
     let mut rest: Array<ColumnSample> = array![];
     let mut shifts: Array<PendingShift> = array![];
     for group in groups {
@@ -329,59 +482,32 @@ fn sample_batches(
         let mut points = group.points;
         let mut values = group.values;
         let mut queried = group.queried;
-        while let Option::Some(column_points) = points.pop_front() {
-            let column_points = *column_points;
+        loop {
+            // The run of columns at the main point in front, then the column after it.
+            fold_main_run(
+                ref points, ref values, ref queried, ref fold, main_key, alphas, n_queries,
+            );
+            let column_points = match points.pop_front() {
+                Option::Some(column_points) => *column_points,
+                Option::None => { break; },
+            };
             let column_values = *values.pop_front().unwrap();
             let column_queried = *queried.pop_front().unwrap();
             assert(column_queried.len() == n_queries, 'pcs: values per query');
-            // Popped, not indexed: an index costs a range check, a pop none.
-            let mut first_point = column_points;
-            let at_main = column_points.len() == 1
-                && point_key(*first_point.pop_front().unwrap()) == main_key;
-            if at_main {
-                let mut first_value = column_values;
-                let (p_a, q_a, p_b, q_b) = *first_value.pop_front().unwrap();
-                // alpha = (x0 + x1 i) + (x2 + x3 i) u times the CM31 number p + q i is
-                // (x0 p - x1 q) + (x0 q + x1 p) i + (x2 p - x3 q) u + (x2 q + x3 p) i u; with
-                // lo = x0 + x1 2^128 and lo' = (C - x1) + x0 2^128 (C = CONJ_OFFSET, a
-                // multiple of P above any x1), lo p + lo' q holds the first two coordinates
-                // (plus C q, a multiple of P) in its two halves.
-                let (x0, x1, x2, x3) = power;
-                let lo = x0 + x1 * TWO_POW_128;
-                let hi = x2 + x3 * TWO_POW_128;
-                let lo_conj = CONJ_OFFSET - x1 + x0 * TWO_POW_128;
-                let hi_conj = CONJ_OFFSET - x3 + x2 * TWO_POW_128;
-                sum_va_lo += lo * p_a + lo_conj * q_a;
-                sum_va_hi += hi * p_a + hi_conj * q_a;
-                sum_vb_lo += lo * p_b + lo_conj * q_b;
-                sum_vb_hi += hi * p_b + hi_conj * q_b;
-                main_columns.append((column_queried, lo, hi));
-                // Every other power is left unreduced (coordinates below 2^66): a column's
-                // coefficient only needs to be congruent to alpha^j and small enough for the
-                // packed sums, and four reductions cost 16 range checks.
-                power = if canonical {
-                    mul_coords_unreduced(power, coeff)
-                } else {
-                    mul_coords(power, coeff)
-                };
-                canonical = !canonical;
-            } else {
-                // The column's index in its group: its log size is needed here only.
-                let index = group.points.len() - points.len() - 1;
-                let mut qm31_power = reduce_coords(power);
-                set_aside(
-                    ref rest,
-                    ref shifts,
-                    ref qm31_power,
-                    column_queried,
-                    column_points,
-                    column_values,
-                    *group.log_sizes[index],
-                    random_coeff,
-                );
-                power = qm31_coords(qm31_power);
-                canonical = true;
-            }
+            // The column's index in its group: its log size is needed here only.
+            let index = group.points.len() - points.len() - 1;
+            let mut qm31_power = reduce_coords(fold.power);
+            set_aside(
+                ref rest,
+                ref shifts,
+                ref qm31_power,
+                column_queried,
+                column_points,
+                column_values,
+                *group.log_sizes[index],
+                random_coeff,
+            );
+            fold.power = qm31_coords(qm31_power);
         };
     };
     // The periodicity samples' points: p + g^(2^log_size).
@@ -401,14 +527,13 @@ fn sample_batches(
         let value = from_coordinates(value);
         rest.append(ColumnSample { queried, sample: PointSample { point: shifted, value }, random_coeff });
     };
-    let (va0, va1) = split_packed(sum_va_lo);
-    let (va2, va3) = split_packed(sum_va_hi);
-    let (vb0, vb1) = split_packed(sum_vb_lo);
-    let (vb2, vb3) = split_packed(sum_vb_hi);
+    let MainFold { power: _, va_lo, va_hi, vb_lo, vb_hi, columns } = fold;
+    let (va0, va1) = split_packed(va_lo);
+    let (va2, va3) = split_packed(va_hi);
+    let (vb0, vb1) = split_packed(vb_lo);
+    let (vb2, vb3) = split_packed(vb_hi);
     let main = BatchSums {
-        sum_alpha_va: (va0, va1, va2, va3),
-        sum_alpha_vb: (vb0, vb1, vb2, vb3),
-        columns: main_columns,
+        sum_alpha_va: (va0, va1, va2, va3), sum_alpha_vb: (vb0, vb1, vb2, vb3), columns,
     };
 
     // Grouped by point, the main point first (its batch already holds the main pass); points
@@ -466,16 +591,15 @@ fn reduce_coordinates(a: felt252, b: felt252, c: felt252, d: felt252) -> QM31 {
     }
 }
 
-/// (prx - x) piy - (pry - y) pix over CM31, for the sample point p = (pr + pi u) and the
-/// domain point (x, y) (stwo's `denominator_inverses`, before inversion).
-fn denominator(sample_point: @CirclePoint<QM31>, domain_point: CirclePoint<M31>) -> CM31 {
-    let prx = *sample_point.x.a;
-    let pry = *sample_point.y.a;
-    let pix = *sample_point.x.b;
-    let piy = *sample_point.y.b;
-    let dx = CM31 { a: prx.a - domain_point.x, b: prx.b };
-    let dy = CM31 { a: pry.a - domain_point.y, b: pry.b };
-    dx * piy - dy * pix
+/// (prx - x) piy - (pry - y) pix over CM31, for the sample point p = (prx + pix u,
+/// pry + piy u) and the domain point (x, y) (stwo's `denominator_inverses`, before
+/// inversion), as non-negative felt252 coordinates below 2^63 + 2^31 (`SampleBatch::den`).
+#[inline(always)]
+fn denominator(batch: @SampleBatch, x: felt252, y: felt252) -> (felt252, felt252) {
+    let (den0, den1) = *batch.den;
+    let (piy0, piy1) = *batch.piy;
+    let (pix0, pix1) = *batch.pix;
+    (den0 - x * piy0 + y * pix0, den1 - x * piy1 + y * pix1)
 }
 
 /// Inverses of non-zero M31s with one field inversion (Montgomery's trick); panics on a zero
@@ -630,59 +754,48 @@ fn sums_four(
     (a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, d_lo, d_hi)
 }
 
-/// A batch's term of a query's answer, unreduced (each coordinate below 2^64): the quotient
+/// A batch's term of a query's answer, unreduced (each coordinate below 2^97): the quotient
 /// (sum_j c_j v_j - (sum_j a_j) y - sum_j b_j) / denominator, from the packed
-/// sum_j alpha_j v_j, P - y and the denominator with its norm's inverse. Out of line: it runs
-/// once per batch and query.
+/// sum_j alpha_j v_j (sum_j c_j v_j = c sum_j alpha_j v_j), P - y and the denominator d
+/// (`denominator`) with its norm's inverse: 1 / d = conj(d) / norm(d). The numerator's
+/// coordinates are sums of non-negative terms below 2^64, the inverse's reduced: two
+/// reductions besides the sum's four. Out of line: it runs once per batch and query.
 #[inline(never)]
 fn batch_answer(
     batch: @SampleBatch,
     s_lo: felt252,
     s_hi: felt252,
     p_minus_y: felt252,
-    d: CM31,
+    d: (felt252, felt252),
     norm_inverse: M31,
 ) -> (felt252, felt252, felt252, felt252) {
-    // sum_j c_j v_j = c sum_j alpha_j v_j.
-    let c_s = mul_out_of_line(*batch.c, unpack_sum(s_lo, s_hi));
-    let (s0, s1, s2, s3): (felt252, felt252, felt252, felt252) = (
-        c_s.a.a.inner.into(), c_s.a.b.inner.into(), c_s.b.a.inner.into(),
-        c_s.b.b.inner.into(),
-    );
-    // numerator = sum_j c_j v_j - (sum_j a_j) y - sum_j b_j, kept non-negative.
-    let sum_a = *batch.sum_a;
-    let sum_b = *batch.sum_b;
-    let n0 = M31Trait::reduce_felt(
-        s0 + sum_a.a.a.inner.into() * p_minus_y + (P - sum_b.a.a.inner).into(),
-    );
-    let n1 = M31Trait::reduce_felt(
-        s1 + sum_a.a.b.inner.into() * p_minus_y + (P - sum_b.a.b.inner).into(),
-    );
-    let n2 = M31Trait::reduce_felt(
-        s2 + sum_a.b.a.inner.into() * p_minus_y + (P - sum_b.b.a.inner).into(),
-    );
-    let n3 = M31Trait::reduce_felt(
-        s3 + sum_a.b.b.inner.into() * p_minus_y + (P - sum_b.b.b.inner).into(),
-    );
-    // times 1 / denominator = conj(d) / norm(d) = (d.a, -d.b) * norm_inverse.
-    let i0: felt252 = (d.a * norm_inverse).inner.into();
-    let i1: felt252 = (-(d.b * norm_inverse)).inner.into();
-    let (n0, n1, n2, n3): (felt252, felt252, felt252, felt252) = (
-        n0.inner.into(), n1.inner.into(), n2.inner.into(), n3.inner.into(),
-    );
-    (n0 * i0 - n1 * i1 + P_SQUARED, n0 * i1 + n1 * i0, n2 * i0 - n3 * i1 + P_SQUARED, n2 * i1 + n3 * i0)
+    let (s0, s1, s2, s3) = unpack_sum(s_lo, s_hi);
+    let (m1, m2, m3, c0, c1, neg_c1) = *batch.cs;
+    let (a0, a1, a2, a3) = *batch.sum_a;
+    let (b0, b1, b2, b3) = *batch.neg_sum_b;
+    let n0 = s2 * m1 + s3 * m2 + a0 * p_minus_y + b0;
+    let n1 = s2 * m3 + s3 * m1 + a1 * p_minus_y + b1;
+    let n2 = s0 * c0 + s1 * neg_c1 + a2 * p_minus_y + b2;
+    let n3 = s0 * c1 + s1 * c0 + a3 * p_minus_y + b3;
+    let (d0, d1) = d;
+    let norm_inverse: felt252 = norm_inverse.inner.into();
+    let e0 = reduce_to_felt(d0 * norm_inverse);
+    let e1 = reduce_to_felt(TERM_OFFSET - d1 * norm_inverse);
+    (
+        n0 * e0 - n1 * e1 + TERM_OFFSET, n0 * e1 + n1 * e0, n2 * e0 - n3 * e1 + TERM_OFFSET,
+        n2 * e1 + n3 * e0,
+    )
 }
 
-/// The QM31 sum held packed (`PackedColumn`) in two felt252s, reduced. Out of line: it runs
-/// once per batch and query, its bytecode counts against the class.
-#[inline(never)]
-fn unpack_sum(lo: felt252, hi: felt252) -> QM31 {
+/// The QM31 sum held packed (`PackedColumn`) in two felt252s, as canonical coordinates.
+#[inline(always)]
+fn unpack_sum(lo: felt252, hi: felt252) -> Coordinates {
     let lo: u256 = lo.into();
     let hi: u256 = hi.into();
-    QM31 {
-        a: CM31 { a: M31Trait::reduce_u128(lo.low), b: M31Trait::reduce_u128(lo.high) },
-        b: CM31 { a: M31Trait::reduce_u128(hi.low), b: M31Trait::reduce_u128(hi.high) },
-    }
+    (
+        M31Trait::reduce_u128(lo.low).inner.into(), M31Trait::reduce_u128(lo.high).inner.into(),
+        M31Trait::reduce_u128(hi.low).inner.into(), M31Trait::reduce_u128(hi.high).inner.into(),
+    )
 }
 
 /// stwo's `fri_answers`: the first FRI layer's value at each query position, for columns
@@ -755,7 +868,7 @@ pub fn fri_answers_groups(
     let lifting_domain = canonic_circle_domain(lifting_log_size);
     // Denominators of every (query, batch), inverted together: CM31 1/d = conj(d) / norm(d).
     let mut domain_points: Array<CirclePoint<M31>> = array![];
-    let mut denominators: Array<CM31> = array![];
+    let mut denominators: Array<(felt252, felt252)> = array![];
     let mut norms: Array<M31> = array![];
     // Domain point i of the circle domain: half_coset.at(i), or its conjugate past the first
     // half; converted by windows with one table for all queries.
@@ -771,10 +884,13 @@ pub fn fri_answers_groups(
             CirclePoint { x: p.x, y: -p.y }
         };
         domain_points.append(domain_point);
+        let x: felt252 = domain_point.x.inner.into();
+        let y: felt252 = domain_point.y.inner.into();
         for batch in batches.span() {
-            let d = denominator(batch.point, domain_point);
-            denominators.append(d);
-            norms.append(d.norm());
+            let (d0, d1) = denominator(batch, x, y);
+            denominators.append((d0, d1));
+            // Below 2^128: each coordinate is below 2^63 + 2^31.
+            norms.append(M31Trait::reduce_felt(d0 * d0 + d1 * d1));
         };
     };
     let norm_inverses = batch_inverse_m31(norms.span());

@@ -178,6 +178,7 @@ struct Reader {
 #[generate_trait]
 impl ReaderImpl of ReaderTrait {
     /// A count (<= MAX_COUNT); records an error and returns 0 when missing or too big.
+    #[inline(never)]
     fn count(ref self: Reader) -> u32 {
         match self.m31s.pop_front() {
             Option::Some(v) => {
@@ -195,6 +196,7 @@ impl ReaderImpl of ReaderTrait {
             },
         }
     }
+    #[inline(never)]
     fn m31(ref self: Reader) -> M31 {
         match self.m31s.pop_front() {
             Option::Some(v) => {
@@ -325,30 +327,43 @@ impl ReaderImpl of ReaderTrait {
     /// tree usually holds the same count (one value per query), so once a column has passed
     /// the checks, the following columns with the same count word are taken without them:
     /// how many such columns fit before the stream's end and its first non-canonical value is
-    /// worked out once per run. The checks, their order and their reasons are those of the
-    /// general path, which any other count takes.
+    /// worked out once per run (at most the columns still to read), and they are taken four
+    /// per iteration. The checks, their order and their reasons are those of the general path,
+    /// which any other count and a run's last columns (fewer than four) take.
     fn m31_columns(ref self: Reader, n_cols: u32) -> Array<Span<felt252>> {
         let mut out: Array<Span<felt252>> = array![];
         let mut m31s = self.m31s;
         let bad_tail = self.bad_tail;
         let mut error = 0;
         // The run: its count word (P: no run, no count word equals it), its count, and how
-        // many more columns of it fit.
+        // many more blocks of four of its columns fit.
         let mut run_word: felt252 = P_FELT;
-        let mut run_n: u32 = 0;
         let mut run_left: u32 = 0;
+        // A run column's words (its count word and values) and the offsets of the next
+        // three after the first.
+        let mut s1: u32 = 0;
+        let mut s2: u32 = 0;
+        let mut s3: u32 = 0;
         while out.len() != n_cols {
+            // Four run columns at once: each one slice, its count word popped off the front.
             if run_left != 0 {
-                let saved = m31s;
-                if let Option::Some(word) = m31s.pop_front() {
-                    if *word == run_word {
-                        out.append(m31s.slice(0, run_n));
-                        m31s = m31s.slice(run_n, m31s.len() - run_n);
-                        run_left -= 1;
-                        continue;
-                    }
+                let mut c0 = m31s.slice(0, s1);
+                let mut c1 = m31s.slice(s1, s1);
+                let mut c2 = m31s.slice(s2, s1);
+                let mut c3 = m31s.slice(s3, s1);
+                if *c0.pop_front().unwrap() == run_word && *c1.pop_front().unwrap() == run_word
+                    && *c2.pop_front().unwrap() == run_word
+                    && *c3.pop_front().unwrap() == run_word {
+                    out.append(c0);
+                    out.append(c1);
+                    out.append(c2);
+                    out.append(c3);
+                    let taken = s3 + s1;
+                    m31s = m31s.slice(taken, m31s.len() - taken);
+                    run_left -= 1;
+                    continue;
                 }
-                m31s = saved;
+                run_left = 0;
             }
             let word = match m31s.pop_front() {
                 Option::Some(v) => *v,
@@ -376,12 +391,22 @@ impl ReaderImpl of ReaderTrait {
             // The next columns of this count: each needs n + 1 words, all before the tail.
             let rest = len - n;
             run_word = word;
-            run_n = n;
             run_left = if rest > bad_tail {
                 (rest - bad_tail) / (n + 1)
             } else {
                 0
             };
+            // Never more than the columns still to read (the four-column path takes its
+            // block whole).
+            let cols_left = n_cols - out.len();
+            if run_left > cols_left {
+                run_left = cols_left;
+            }
+            run_left /= 4;
+            // n <= MAX_COUNT: no overflow.
+            s1 = n + 1;
+            s2 = s1 + s1;
+            s3 = s2 + s1;
         };
         self.m31s = m31s;
         if error != 0 {
@@ -389,6 +414,7 @@ impl ReaderImpl of ReaderTrait {
         }
         out
     }
+    #[inline(never)]
     fn hash(ref self: Reader) -> felt252 {
         match self.felts.pop_front() {
             Option::Some(h) => *h,
@@ -398,6 +424,7 @@ impl ReaderImpl of ReaderTrait {
             },
         }
     }
+    #[inline(never)]
     fn hashes(ref self: Reader) -> Span<felt252> {
         let n = self.count();
         if self.error != 0 {
@@ -411,12 +438,14 @@ impl ReaderImpl of ReaderTrait {
         self.felts = self.felts.slice(n, self.felts.len() - n);
         out
     }
+    #[inline(never)]
     fn layer(ref self: Reader) -> FriLayerProof {
         let fri_witness = self.qm31s();
         let hash_witness = self.hashes();
         let root = self.hash();
         FriLayerProof { fri_witness, hash_witness, root }
     }
+    #[inline(never)]
     fn fail(ref self: Reader, reason: felt252) {
         if self.error == 0 {
             self.error = reason;

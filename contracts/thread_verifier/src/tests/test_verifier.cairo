@@ -441,6 +441,55 @@ fn non_canonical_values_are_refused_where_read() {
     assert(refusal(p, middle_count - 1) == 'proof: M31 not canonical', 'before middle');
 }
 
+/// Inside the widest tree's queried columns, where the reader takes a run's columns four at a
+/// time (`m31_columns`): a column whose count word is another valid count (one less) ends the
+/// run there, is read on the general path, and the stream no longer lines up: refused, never
+/// parsed or panicking, whichever of a block's four columns it is.
+#[test]
+#[available_gas(100000000000)]
+fn a_changed_count_inside_a_run_is_refused() {
+    let p = stark();
+    let n_m31: u32 = (*p[0]).try_into().unwrap();
+    let parsed = crate::proof::parse_proof(p).unwrap();
+    let mut after_queried = 1 + 4 * parsed.fri_first_layer.fri_witness.len() + 1 + 1;
+    for layer in parsed.fri_inner_layers {
+        after_queried += 1 + 4 * (*layer.fri_witness).len() + 1;
+    };
+    after_queried += 1 + 4 * parsed.fri_last_layer_poly.len();
+    let mut queried_words = 0;
+    let mut widest = 0;
+    let mut widest_start = 0;
+    let mut t = 0;
+    for tree in parsed.queried_values {
+        if (*tree).len() > (*parsed.queried_values[widest]).len() {
+            widest = t;
+            widest_start = queried_words;
+        }
+        queried_words += 1;
+        for column in *tree {
+            queried_words += 1 + (*column).len();
+        };
+        t += 1;
+    };
+    let tree = *parsed.queried_values[widest];
+    let n = (*tree[0]).len();
+    assert(tree.len() >= 9 && n >= 1, 'a tree of several columns');
+    let tree_start = n_m31 - after_queried - queried_words + widest_start;
+    // Columns 1..=4 form the run's first block, 5..=8 its second: each position in a block.
+    let mut c = 1;
+    while c != 9 {
+        let count = tree_start + 1 + c * (n + 1);
+        assert(word_at(p, count) == n.into(), 'a count word');
+        let changed = bumped(p, 1 + count / 8, -lane_delta(count % 8));
+        let accepted = match crate::proof::parse_proof(changed) {
+            Result::Ok(_) => true,
+            Result::Err(_) => false,
+        };
+        assert(!accepted, 'changed count parsed');
+        c += 1;
+    };
+}
+
 /// Sampled values stay the stream's words (felt252 coordinates, never `u32`s, so no range
 /// check catches a bad one): a coordinate equal to P is still refused as not canonical, in
 /// the first and a middle column of each tree, a column of two values (a cumulative sum's,
