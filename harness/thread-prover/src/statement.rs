@@ -19,9 +19,10 @@
 //! ([`SignedPublicInput::domain`]), so a signature settles on one chain, through one registry,
 //! in one thread, for one contract.
 //!
-//! Every input slot is bound to the program's storage layout by its owner (a witness the proof
-//! carries): [`SignedPublicInput::bind`] refuses a key that is no variable of that owner and a
-//! value the variable cannot hold. Outputs must be input slots. The AIR sees a slot as the
+//! Every input slot is bound to the program's storage layout by a witness the proof carries
+//! (its owner, and for some layouts more: [`StorageLayout::WITNESS_LEN`]):
+//! [`SignedPublicInput::bind`] refuses a key that is no variable of that witness and a value
+//! the variable cannot hold. Outputs must be input slots. The AIR sees a slot as the
 //! `StateRelation` tuple [`StorageLayout::state_values`] gives, under its domain and
 //! `A = account_id(owner)`.
 
@@ -65,8 +66,8 @@ pub enum SignedStatementError {
     OutputNotRead { index: usize },
     #[error("the input list is empty")]
     NoInputs,
-    #[error("{given} slot owners given for {inputs} input slots")]
-    OwnerCount { given: usize, inputs: usize },
+    #[error("{given} slot-binding felts given for {inputs} input slots ({per_slot} each)")]
+    OwnerCount { given: usize, inputs: usize, per_slot: usize },
     #[error("input entry {index} is not {variables} of its contract")]
     UnboundSlot { index: usize, variables: &'static str },
     #[error("transaction count {0} is not below 2^31 - 1")]
@@ -92,8 +93,13 @@ pub trait StorageLayout {
     /// What an input slot may be, for the refusal reason (e.g. "balances[owner] or
     /// thread_keys[owner]").
     const VARIABLES: &'static str;
-    /// The variable of `owner` whose storage key in `contract` is `key`, if any.
-    fn variable(&self, contract: Felt, key: Felt, owner: Felt) -> Option<Self::Variable>;
+    /// Felts of one slot's binding witness, the proof's `slot_owners` entries per input: the
+    /// owner, and what else the storage key derives from (an order book's `orders[(owner, id)]`
+    /// needs the id; a storage key cannot be inverted).
+    const WITNESS_LEN: usize = 1;
+    /// The variable whose storage key in `contract` is `key`, given the slot's witness
+    /// (`WITNESS_LEN` felts), with its owner; `None` if there is none.
+    fn variable(&self, contract: Felt, key: Felt, witness: &[Felt]) -> Option<(Self::Variable, Felt)>;
     /// `value` as the AIR sees `variable`; `None` if the variable cannot hold it.
     fn parse(&self, variable: Self::Variable, value: &Felt) -> Option<Self::State>;
     /// The `StateRelation` values of a slot in `state`.
@@ -136,8 +142,8 @@ impl SignedPublicInput {
     }
 
     /// The list rules every program shares: a transaction count below `p`, a non-empty input
-    /// list, both lists strictly ascending, one owner per input.
-    pub fn check_lists(&self, owners: &[Felt]) -> Result<(), SignedStatementError> {
+    /// list, both lists strictly ascending, `per_slot` witness felts per input.
+    pub fn check_lists(&self, witness: &[Felt], per_slot: usize) -> Result<(), SignedStatementError> {
         // The AIR counts in M31: a count of n + p would name the same path as n.
         if self.transactions.count >= zkthread_sig::field::MODULUS {
             return Err(SignedStatementError::TxCount(self.transactions.count));
@@ -150,34 +156,38 @@ impl SignedPublicInput {
                 return Err(SignedStatementError::NotSorted { list, index: i + 1 });
             }
         }
-        if owners.len() != self.inputs.len() {
+        if witness.len() != self.inputs.len() * per_slot {
             return Err(SignedStatementError::OwnerCount {
-                given: owners.len(),
+                given: witness.len(),
                 inputs: self.inputs.len(),
+                per_slot,
             });
         }
         Ok(())
     }
 
-    /// Checks the lists and binds every input slot to a variable of its owner in `layout`;
-    /// each output must write an input slot with a value its variable can hold.
+    /// Checks the lists and binds every input slot to a variable of its owner in `layout`
+    /// (`witness`: `L::WITNESS_LEN` felts per input, the owner first); each output must write
+    /// an input slot with a value its variable can hold.
     pub fn bind<L: StorageLayout>(
         &self,
         layout: &L,
-        owners: &[Felt],
+        witness: &[Felt],
     ) -> Result<Vec<BoundSlot<L::State>>, SignedStatementError> {
-        self.check_lists(owners)?;
+        // A zero-width witness would bind every slot to nothing the proof names.
+        const { assert!(L::WITNESS_LEN > 0) };
+        self.check_lists(witness, L::WITNESS_LEN)?;
         let mut slots = Vec::with_capacity(self.inputs.len());
         let mut position = BTreeMap::new();
-        for (index, (entry, owner)) in self.inputs.iter().zip(owners).enumerate() {
-            let variable = layout
-                .variable(entry.slot.contract, entry.slot.key, *owner)
+        for (index, (entry, w)) in self.inputs.iter().zip(witness.chunks(L::WITNESS_LEN)).enumerate() {
+            let (variable, owner) = layout
+                .variable(entry.slot.contract, entry.slot.key, w)
                 .ok_or(SignedStatementError::UnboundSlot { index, variables: L::VARIABLES })?;
             let before = parse(layout, variable, &entry.value, "input", index)?;
             position.insert(entry.slot, (index, variable));
             slots.push(BoundSlot {
                 domain: self.domain(entry.slot.contract),
-                account: account_id(*owner),
+                account: account_id(owner),
                 before,
                 after: before,
             });
@@ -230,4 +240,119 @@ pub fn boundary<L: StorageLayout>(
     relations: &Relations,
 ) -> SecureField {
     boundary_sum(layout, slots, &relations.state) + tx_list_boundary_sum(transactions, &relations.link)
+}
+
+#[cfg(test)]
+mod tests {
+    use starknet_crypto::poseidon_hash_many;
+
+    use super::*;
+    use crate::model::Slot;
+
+    /// A layout whose slots are keyed by `(owner, id)` (test double, the shape of an order
+    /// book's `orders[(owner, id)]`): key `poseidon(owner, id)`, any value below 2^64.
+    struct PairKeyedTestLayout;
+
+    impl StorageLayout for PairKeyedTestLayout {
+        type Variable = u64;
+        type State = u64;
+        const VARIABLES: &'static str = "entries[(owner, id)]";
+        const WITNESS_LEN: usize = 2;
+
+        fn variable(&self, _contract: Felt, key: Felt, witness: &[Felt]) -> Option<(u64, Felt)> {
+            let [owner, id] = witness else { return None };
+            let id = u64::try_from(id.to_biguint()).ok()?;
+            (key == poseidon_hash_many(&[*owner, Felt::from(id)])).then_some((id, *owner))
+        }
+
+        fn parse(&self, _id: u64, value: &Felt) -> Option<u64> {
+            u64::try_from(value.to_biguint()).ok()
+        }
+
+        fn state_values(&self, domain: &Hash4, account: &Hash4, state: &u64) -> Vec<BaseField> {
+            let m = |h: &Hash4| h.iter().map(|v| BaseField::from(v.to_u32())).collect::<Vec<_>>();
+            let mut v = vec![BaseField::from(9)];
+            v.extend(m(domain));
+            v.extend(m(account));
+            v.extend([BaseField::from((*state & 0xFFFF) as u32), BaseField::from((*state >> 16) as u32 & 0xFFFF)]);
+            v
+        }
+    }
+
+    fn entry(owner: u64, id: u64, value: u64) -> SlotValue {
+        let key = poseidon_hash_many(&[Felt::from(owner), Felt::from(id)]);
+        SlotValue { slot: Slot { contract: Felt::from(7u64), key }, value: Felt::from(value) }
+    }
+
+    fn statement(inputs: Vec<SlotValue>, outputs: Vec<SlotValue>) -> SignedPublicInput {
+        SignedPublicInput {
+            os_version: Felt::ONE,
+            program_hash: Felt::TWO,
+            chain_id: Felt::THREE,
+            registry: Felt::from(4u64),
+            thread_id: Felt::from(5u64),
+            sequence: Felt::ZERO,
+            contract_set_commitment: Felt::from(6u64),
+            transactions: TxListCommitment::EMPTY,
+            inputs,
+            outputs,
+        }
+    }
+
+    /// Two entries sorted by key, with their `[owner, id]` witnesses in the same order.
+    fn sorted_pair() -> (Vec<SlotValue>, Vec<Felt>) {
+        let mut entries = vec![(entry(1, 10, 100), [1u64, 10]), (entry(2, 20, 200), [2, 20])];
+        entries.sort_by_key(|(e, _)| e.slot);
+        let witness = entries.iter().flat_map(|(_, w)| w.map(Felt::from)).collect();
+        (entries.into_iter().map(|(e, _)| e).collect(), witness)
+    }
+
+    #[test]
+    fn a_wide_witness_binds_each_slot_to_its_owner() {
+        let (inputs, witness) = sorted_pair();
+        let mut out = inputs[1];
+        out.value = Felt::from(5u64);
+        let s = statement(inputs.clone(), vec![out]);
+        let slots = s.bind(&PairKeyedTestLayout, &witness).unwrap();
+        assert_eq!(slots.len(), 2);
+        assert_eq!(slots[1].account, account_id(witness[2]));
+        assert_eq!(slots[1].domain, s.domain(Felt::from(7u64)));
+        assert_eq!((slots[0].before, slots[0].after), (slots[0].before, slots[0].before));
+        assert_eq!(slots[1].after, 5);
+        // Only the changed slot enters the boundary.
+        let r = Relations::dummy();
+        let changed = &slots[1..];
+        assert_eq!(
+            boundary_sum(&PairKeyedTestLayout, &slots, &r.state),
+            boundary_sum(&PairKeyedTestLayout, changed, &r.state)
+        );
+        assert_ne!(boundary_sum(&PairKeyedTestLayout, changed, &r.state), SecureField::zero());
+    }
+
+    #[test]
+    fn each_list_rule_refuses_with_its_reason() {
+        let (inputs, witness) = sorted_pair();
+        let s = statement(inputs.clone(), vec![]);
+        let refuse = |s: &SignedPublicInput, w: &[Felt]| s.bind(&PairKeyedTestLayout, w).unwrap_err();
+        assert_eq!(
+            refuse(&s, &witness[..3]),
+            SignedStatementError::OwnerCount { given: 3, inputs: 2, per_slot: 2 }
+        );
+        // The witness of the other slot (swapped ids): no variable of it has this key.
+        let mut swapped = witness.clone();
+        swapped.swap(1, 3);
+        assert_eq!(
+            refuse(&s, &swapped),
+            SignedStatementError::UnboundSlot { index: 0, variables: "entries[(owner, id)]" }
+        );
+        let unsorted = statement(vec![inputs[1], inputs[0]], vec![]);
+        assert_eq!(refuse(&unsorted, &witness), SignedStatementError::NotSorted { list: "input", index: 1 });
+        let unread = statement(inputs.clone(), vec![entry(3, 30, 1)]);
+        assert_eq!(refuse(&unread, &witness), SignedStatementError::OutputNotRead { index: 0 });
+        let mut too_big = inputs[0];
+        too_big.value = Felt::from(u128::MAX);
+        let bad = statement(inputs.clone(), vec![too_big]);
+        assert!(matches!(refuse(&bad, &witness), SignedStatementError::BadValue { list: "output", index: 0, .. }));
+        assert_eq!(refuse(&statement(vec![], vec![]), &[]), SignedStatementError::NoInputs);
+    }
 }

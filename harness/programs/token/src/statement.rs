@@ -53,11 +53,12 @@ impl StorageLayout for TokenLayout {
     type State = SlotState;
     const VARIABLES: &'static str = "balances[owner] or thread_keys[owner]";
 
-    fn variable(&self, _contract: Felt, key: Felt, owner: Felt) -> Option<TokenVariable> {
+    fn variable(&self, _contract: Felt, key: Felt, witness: &[Felt]) -> Option<(TokenVariable, Felt)> {
+        let owner = *witness.first()?;
         if key == balance_slot_key(owner) {
-            Some(TokenVariable::Balance)
+            Some((TokenVariable::Balance, owner))
         } else if key == thread_key_slot_key(owner) {
-            Some(TokenVariable::ThreadKey)
+            Some((TokenVariable::ThreadKey, owner))
         } else {
             None
         }
