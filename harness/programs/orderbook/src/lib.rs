@@ -2,10 +2,11 @@
 //!
 //! The second instance of the thread-program framework (`zkthread_prover`, see
 //! `docs/thread-programs.md`). This slice is the AIR in Rust with real stwo proofs: the fill
-//! role ([`fill::FillRole`]), the program's state entries ([`state`]), the witness
-//! ([`witness`]) and [`prover::OrderBookProgram`] for the framework's driver. Not yet here:
-//! the statement encoding and storage binding (waiting for the framework's `statement`
-//! module), signed place / cancel rows, the batcher's matching engine, the Cairo verifier and
+//! role ([`fill::FillRole`]), the signed place and cancel roles ([`signed`]), the program's
+//! state entries ([`state`]), the witness ([`witness`]) and [`prover::OrderBookProgram`] for
+//! the framework's driver (roles in proof order: fill, place, cancel; the fill's claimed sum
+//! is the derived one). Not yet here: the statement encoding and storage binding (waiting for
+//! the framework's `statement` module), the batcher's matching engine, the Cairo verifier and
 //! the `OrderBook` contract.
 //!
 //! ## Model
@@ -86,6 +87,23 @@
 //!   row moves one tuple to another with `remaining` strictly smaller; a cycle would need
 //!   `remaining` to grow), so the output order is the input minus the sum of its fills.
 //!
+//! ## Place and cancel ([`signed`]: signed by the owner)
+//! - [`signed::PlaceRole`] (40 columns): consumes the empty slot `Order(D_book, A, id, 0, 0, 0)`
+//!   and produces `Order(D_book, A, id, side, price, qty)`; constraints `enabled (side - 1)
+//!   (side - 2) = 0`, `enabled (sum(qty) inv - 1) = 0`; 16-bit checks of the four `qty` limbs and
+//!   of `price - 1`, `price - 1 + HI_SHIFT` (so `1 <= price <= 2^15 - 1`). The new tuple meets
+//!   the invariants; the empty slot is consumed, so an id is placed once: a cancelled or filled
+//!   order keeps its side and price and is never the empty tuple again.
+//! - [`signed::CancelRole`] (33 columns): consumes `Order(D_book, A, id, side, price, r)` with
+//!   `side` buy or sell and produces it with `remaining = 0`.
+//! - Both: `key_step` on `Key(D_book, A, nonce, K)` (the owner's `thread_keys[owner]` of the book
+//!   contract) and `signed_message` with the row's own fields as the four message blocks
+//!   ([`signed`] gives the layout). The last message element is a type tag (1 place, 2 cancel)
+//!   where a transfer message has a constant 0: a signature on one kind never verifies as
+//!   another. The owner signs the order's `(id, side, price, qty)`, or only `id` for a cancel
+//!   (whatever remains is dropped). An owner must never sign two messages with one one-time
+//!   key index, across contracts too (a wallet's rule, as for transfers).
+//!
 //! ## Why a fill moves the book's own tokens
 //! A row's `D_base`, `D_quote` are columns. Without the `Market` tuple a prover could fill a
 //! victim's sell order of book `B` (paid in `B`'s quote token) by moving a worthless token
@@ -109,10 +127,12 @@
 
 pub mod fill;
 pub mod prover;
+pub mod signed;
 pub mod state;
 pub mod witness;
 
 pub use fill::{fill_cols, FillRole};
+pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};
 pub use prover::{boundary, prove, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};
 pub use state::{Change, Entry, OrderBookStatementError, OrderState};
 pub use witness::{Fill, FillEffect, OrderBookWitness};

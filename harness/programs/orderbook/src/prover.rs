@@ -21,6 +21,7 @@ use zkthread_prover::role::Relations;
 use zkthread_sig::tx_list::TxListCommitment;
 
 use crate::fill::FillRole;
+use crate::signed::{CancelRole, PlaceRole};
 use crate::state::{boundary_sum, check_changes, Change, OrderBookStatementError};
 use crate::witness::OrderBookWitness;
 
@@ -36,7 +37,11 @@ impl ThreadProgram for OrderBookProgram {
     const AIR_VERSION: u64 = ORDERBOOK_AIR_VERSION;
 
     fn roles() -> Vec<Box<dyn ProgramRole>> {
-        vec![RoleComponent::<FillRole>::boxed()]
+        vec![
+            RoleComponent::<FillRole>::boxed(),
+            RoleComponent::<PlaceRole>::boxed(),
+            RoleComponent::<CancelRole>::boxed(),
+        ]
     }
 }
 
@@ -60,7 +65,10 @@ pub fn prove<MC: ThreadChannel>(
 where
     SimdBackend: BackendForChannel<MC>,
 {
-    let rows = ProofRows { program: vec![&witness.fills], auth: &witness.auth };
+    let rows = ProofRows {
+        program: vec![&witness.fills, &witness.places, &witness.cancels],
+        auth: &witness.auth,
+    };
     program::prove::<OrderBookProgram, MC>(public_input, &rows, params)
 }
 

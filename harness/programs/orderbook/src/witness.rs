@@ -12,6 +12,7 @@ use zkthread_prover::role::Role;
 use zkthread_sig::wots::Hash4;
 
 use crate::fill::{checked16, fill_cols, FillRole, AMOUNT_LIMBS};
+use crate::signed::{CancelRole, PlaceRole, SignedOrderRow};
 use crate::state::{qty_limbs, Entry, OrderState, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
 
 const P: i64 = (1 << 31) - 1;
@@ -234,6 +235,9 @@ const _: () = assert!(N_LIMBS == 8);
 #[derive(Clone, Debug, Default)]
 pub struct OrderBookWitness {
     pub fills: Vec<Vec<u32>>,
+    pub places: Vec<Vec<u32>>,
+    pub cancels: Vec<Vec<u32>>,
+    /// Signatures' verification rows, the transaction list, every permutation.
     pub auth: AuthWitness,
 }
 
@@ -246,18 +250,40 @@ impl OrderBookWitness {
         self.fills.push(fill.row());
     }
 
+    /// Signed rows so far (the next one's position in the sub-block).
+    pub fn signed_rows(&self) -> usize {
+        self.places.len() + self.cancels.len()
+    }
+
+    /// A signed place or cancel at the next sub-block position, its signature's verification
+    /// rows, and its digest as the next transaction-list entry.
+    pub fn push_signed(&mut self, row: &SignedOrderRow) {
+        let tx = self.signed_rows() as u32;
+        let r = row.row(tx);
+        if row.message.place.is_some() {
+            self.places.push(r);
+        } else {
+            self.cancels.push(r);
+        }
+        self.auth.push_signature(tx, &row.signature, &row.trace);
+        self.auth.push_tx_list(&row.trace.digest);
+    }
+
     /// Every role row's constraints on plain values (no LogUp): the first that fails.
     pub fn first_violation(&self) -> Option<(&'static str, usize, usize)> {
         use zkthread_prover::role::first_violation;
-        first_violation::<FillRole>(&self.fills)
-            .map(|(r, c)| (FillRole::NAME, r, c))
+        let named = |name, v: Option<(usize, usize)>| v.map(|(r, c)| (name, r, c));
+        named(FillRole::NAME, first_violation::<FillRole>(&self.fills))
+            .or_else(|| named(PlaceRole::NAME, first_violation::<PlaceRole>(&self.places)))
+            .or_else(|| named(CancelRole::NAME, first_violation::<CancelRole>(&self.cancels)))
             .or_else(|| self.auth.first_violation())
     }
 
-    /// The 8-bit look-ups of the rows (padding fill rows look nothing up).
+    /// The 8-bit look-ups of the rows (padding rows look nothing up; cancels look up nothing).
     pub fn range_lookups(&self) -> RangeLookups {
         let mut lookups = RangeLookups::default();
         lookups.add::<FillRole>(&self.fills, 1);
+        lookups.add::<PlaceRole>(&self.places, 1);
         self.auth.add_range_lookups(&mut lookups);
         lookups
     }

@@ -569,7 +569,7 @@ fn honest_rows_satisfy_every_constraint() {
 fn random_relations() -> Relations {
     use stwo::core::channel::Channel;
     let mut channel = stwo::core::channel::Blake2sChannel::default();
-    channel.mix_u64(0x6f72_6465_72);
+    channel.mix_u64(0x6f_7264_6572);
     Relations::draw(&mut channel)
 }
 
