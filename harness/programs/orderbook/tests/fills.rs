@@ -630,3 +630,32 @@ fn the_driver_derives_the_fill_sum_from_the_boundary() {
     );
     assert!(other.is_err());
 }
+
+/// Prove time and proof size of fill-only sub-blocks on the settlement channel (Poseidon252)
+/// at the token program's shipped parameters (`SIGNED_PARAMS`, 2^5 x 16 + 16):
+/// `cargo nextest run -p zkthread-orderbook --test fills --run-ignored only --no-capture timing`.
+#[test]
+#[ignore = "timing: run with --run-ignored only --no-capture"]
+fn timing_fills() {
+    use zkthread_prover::Poseidon252MerkleChannel as P252;
+    use zkthread_token::SIGNED_PARAMS;
+    for n in [4usize, 64, 256] {
+        // Alice's ask of 1,000,000 at 50, taken n times by Bob (bid at 55), one unit each.
+        let mut l = genesis();
+        l.put(Entry::Order { book: domain(BOOK), account: account(ALICE), id: 1, state: OrderState::sell(50, 1_000_000) });
+        l.put(Entry::Order { book: domain(BOOK), account: account(BOB), id: 1, state: OrderState::buy(55, 1_000_000) });
+        l.put(Entry::Balance { token: domain(QUOTE), account: account(BOB), value: 1 << 40 });
+        let matches: Vec<Match> = (0..n).map(|i| m((ALICE, 1), (BOB, 1), 50 + (i % 6) as u32, 1)).collect();
+        let (w, changes, _) = sub_block(&l, &matches);
+        let t = Instant::now();
+        let proof = prove::<P252>(&public_input(0), &w, &SIGNED_PARAMS).expect("prove");
+        let prove_time = t.elapsed();
+        let t = Instant::now();
+        verify::<P252>(&public_input(0), &changes, &TxListCommitment::default(), &proof, &SIGNED_PARAMS).expect("verify");
+        eprintln!(
+            "| {n} fills | log sizes {:?} | prove {prove_time:.2?} | verify {:.2?} |",
+            proof.log_sizes,
+            t.elapsed()
+        );
+    }
+}
