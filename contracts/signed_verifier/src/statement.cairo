@@ -1,5 +1,5 @@
 //! The signed program's public input, its slot binding and the `StateRelation` boundary sum:
-//! `zkthread_prover::signed::statement` bit for bit (tests: generated Rust vectors).
+//! `zkthread_prover::statement` and `zkthread_token::statement` bit for bit (tests: generated Rust vectors).
 //!
 //! Encoding: `[os_version, program_hash, chain_id, registry, thread_id, sequence,
 //! contract_set_commitment, n_transactions, transactions_commitment, n_inputs, (contract, key,
@@ -29,13 +29,13 @@ pub const HEADER_LEN: u32 = 9;
 /// Where the transaction list's count and packed capacity are in the public input.
 pub const TX_COUNT_INDEX: u32 = 7;
 pub const TX_CAP_INDEX: u32 = 8;
-/// `LinkRelation` tag of a transaction-list capacity (`zkthread_prover::signed::link`).
+/// `LinkRelation` tag of a transaction-list capacity (`zkthread_prover::auth::link`).
 pub const TAG_TX_CAP: u32 = 7;
 /// `zkthread_sig::tx_list::TAG_TX_LIST`: the first word of the empty list's capacity.
 pub const TAG_TX_LIST: u32 = 7;
-/// Values of a `StateRelation` entry (`zkthread_prover::signed::role::STATE_RELATION_SIZE`).
+/// Values of a `StateRelation` entry (`zkthread_prover::role::STATE_RELATION_SIZE`).
 pub const STATE_RELATION_SIZE: u32 = 17;
-/// `StateRelation` kinds (`zkthread_prover::signed::link`).
+/// `StateRelation` kinds (`zkthread_prover::auth::link`, `zkthread_token::transfer`).
 pub const KIND_BALANCE: u32 = 0;
 pub const KIND_KEY: u32 = 1;
 

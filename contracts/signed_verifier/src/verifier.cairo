@@ -1,5 +1,5 @@
 //! The full stwo `verify` of a signed-transfer proof (the prover's
-//! `zkthread_prover::signed::verify_signed`): owners -> slot binding (`statement::bound_slots`)
+//! `zkthread_token::verify_signed`): owners -> slot binding (`statement::bound_slots`)
 //! -> signed header + stark part (`proof`) -> parameter and shape checks -> transcript replay
 //! (public input, `[signed_air_digest, 6 log sizes]`, preprocessed root constant, main tree,
 //! draws State / Link / Poseidon2 / RangeCheck, interaction tree, 6 claimed sums) -> the

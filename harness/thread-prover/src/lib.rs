@@ -108,6 +108,7 @@ pub mod public_input;
 pub mod range;
 pub mod role;
 pub mod serialize;
+pub mod statement;
 pub mod trace;
 
 pub use batcher::{Batch, BatchError, Batcher, StrictBatchError, TransferRejected};

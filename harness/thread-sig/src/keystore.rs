@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
 use crate::wots::{
-    commitment, sign, Hash4, KeyCommitment, KeySeed, MessageError, SignError, Signature,
-    TransferMessage, MAX_KEY_INDEX, RHO_LEN, SEED_LEN,
+    commitment, message_blocks, sign, Hash4, KeyCommitment, KeySeed, Message, MessageError,
+    SignError, Signature, TransferMessage, MAX_KEY_INDEX, RHO_LEN, SEED_LEN,
 };
 
 pub const KEY_FILE_VERSION: u32 = 1;
@@ -94,14 +94,17 @@ pub struct TransferDraft {
 
 /// A signature with what a batcher needs to check it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignedTransfer {
+pub struct SignedMessage<M> {
     /// The key index used (spent).
     pub index: u32,
-    /// The key commitment the signature verifies against (must be in the sender's key slot).
+    /// The key commitment the signature verifies against (must be in the signer's key slot).
     pub key: KeyCommitment,
-    pub message: TransferMessage,
+    pub message: M,
     pub signature: Signature,
 }
+
+/// A signed thread transfer.
+pub type SignedTransfer = SignedMessage<TransferMessage>;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -395,13 +398,28 @@ impl Wallet {
         self.sign_reserved(index, *message)
     }
 
-    fn sign_reserved(
+    /// Signs a program's message with the next unused index `n`, rotating to the key of
+    /// index `n + 1` (the message's next key is set to `commitment(n + 1)`), as
+    /// [`Wallet::sign_transfer`] does for a transfer.
+    pub fn sign_next<M: Message + Clone>(
+        &mut self,
+        message: &M,
+    ) -> Result<SignedMessage<M>, KeystoreError> {
+        // Validate before spending an index.
+        message_blocks(message, &[crate::field::M31::ZERO; RHO_LEN])?;
+        let index = self.reserve_index()?;
+        let mut message = message.clone();
+        message.set_next_key(commitment(&self.seed, index + 1)?);
+        self.sign_reserved(index, message)
+    }
+
+    fn sign_reserved<M: Message>(
         &self,
         index: u32,
-        message: TransferMessage,
-    ) -> Result<SignedTransfer, KeystoreError> {
+        message: M,
+    ) -> Result<SignedMessage<M>, KeystoreError> {
         let signature = sign(&self.seed, index, &message)?;
-        Ok(SignedTransfer {
+        Ok(SignedMessage {
             index,
             key: commitment(&self.seed, index)?,
             message,
@@ -479,6 +497,26 @@ mod tests {
         #[cfg(unix)]
         assert_eq!(mode(&path), 0o600);
         assert!(!sibling(&path, ".tmp").exists());
+    }
+
+    #[test]
+    fn sign_next_rotates_a_program_message_to_the_next_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("thread.key");
+        let mut w = Wallet::create(&path).unwrap();
+        let s0 = w.sign_transfer(&draft(5, 0)).unwrap();
+        // Any `Message` (a transfer here, built by hand with a stale next key) gets the next
+        // index's successor installed, so it chains after the transfer above.
+        let message = TransferMessage { nonce: 1, next_key: KeyCommitment::NONE, ..s0.message };
+        let s1 = w.sign_next(&message).unwrap();
+        assert_eq!((s1.index, s1.key), (1, s0.message.next_key));
+        assert_eq!(s1.message.next_key, w.commitment(2).unwrap());
+        verify(&s1.key, &s1.message, &s1.signature).unwrap();
+        assert_eq!(Wallet::open(&path).unwrap().next_index(), 2);
+        // An unencodable message spends no index.
+        let bad = TransferMessage { nonce: crate::field::MODULUS, ..message };
+        assert!(matches!(w.sign_next(&bad), Err(KeystoreError::Message(_))));
+        assert_eq!(Wallet::open(&path).unwrap().next_index(), 2);
     }
 
     #[test]

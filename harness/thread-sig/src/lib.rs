@@ -9,7 +9,9 @@
 //!   `from_u32`), so an AIR over stwo's M31 reads the same values bit for bit.
 //! - [`hash`]: `permute` = `default_mersenne31_poseidon2_16()` (p3 `=0.8.0`), `compress(x) =
 //!   P(x) + x`. No constant in this crate is ours except the domain-separation tags 1..7.
-//! - [`wots`]: key derivation, commitment, [`wots::sign`], [`wots::verify`], and
+//! - [`wots`]: key derivation, commitment, the [`wots::Message`] layout every program's signed
+//!   messages share (the framework's domain, signer, nonce and next key around a program's
+//!   16-element payload; [`wots::TransferMessage`] is the token's), [`wots::sign`], [`wots::verify`], and
 //!   [`wots::verify_trace`] returning every intermediate value (digest and its sponge states,
 //!   digits, each chain step with its full permutation output, key-sponge states) for the AIR.
 //! - [`tx_list`]: the commitment to a sub-block's ordered transfer list (a sponge over the
@@ -86,9 +88,9 @@ pub use field::{NotCanonical, M31};
 pub use hash::{compress, permute, State};
 pub use tx_list::{transfer_digest, TxDigest, TxListCommitment, TxListError};
 #[cfg(feature = "keystore")]
-pub use keystore::{KeystoreError, SignedTransfer, TransferDraft, Wallet};
+pub use keystore::{KeystoreError, SignedMessage, SignedTransfer, TransferDraft, Wallet};
 pub use wots::{
-    commitment, digest_in_range, sign, verification_trace, verify, verify_trace, KeyCommitment,
-    KeySeed, OneTimeKey, DIGEST_ELEMENT_BOUND,
-    SignError, Signature, SignatureError, TransferMessage, VerificationTrace,
+    commitment, digest_in_range, message_blocks, sign, verification_trace, verify, verify_trace,
+    KeyCommitment, KeySeed, Message, MessageBlocks, MessageError, OneTimeKey, DIGEST_ELEMENT_BOUND,
+    PAYLOAD_LEN, SignError, Signature, SignatureError, TransferMessage, VerificationTrace,
 };

@@ -142,6 +142,58 @@ impl KeyCommitment {
     }
 }
 
+/// The four rate-8 blocks a message digest absorbs.
+pub type MessageBlocks = [[M31; RATE]; MESSAGE_BLOCKS];
+
+/// Elements of a message that are its program's own (the rest is the framework's layout).
+pub const PAYLOAD_LEN: usize = 16;
+
+/// A message a thread key signs: the framework's fields (domain, signer, nonce, next key) and
+/// the program's [`PAYLOAD_LEN`] payload elements, laid out by [`message_blocks`] — the layout
+/// the AIR's `signed_message` reads, so every program signs the same way.
+///
+/// A program with several message types (an order and its cancel, say) must tag them with a
+/// payload element no other type has at that place: the signature covers elements, not types,
+/// so untagged types with equal elements are one message. Programs need no tag against each
+/// other: the domain names the contract and the thread.
+pub trait Message {
+    /// The domain `D` (chain, registry, thread, contract): [`crate::domain::transfer_domain`].
+    fn domain(&self) -> Hash4;
+    /// Account id of the signer (whose key slot the message moves): [`crate::domain::account_id`].
+    fn signer(&self) -> Hash4;
+    /// The signer's key-slot nonce the message consumes (must be `< 2^31 - 1`).
+    fn nonce(&self) -> u32;
+    /// The key commitment the message rotates the signer's key slot to.
+    fn next_key(&self) -> KeyCommitment;
+    /// Sets the next key (a wallet installs the commitment of its next index).
+    fn set_next_key(&mut self, key: KeyCommitment);
+    /// The program's payload elements.
+    fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError>;
+}
+
+/// The blocks of `msg` with `rho`:
+/// `[D, A] [p[0..8]] [p[8..12], nonce, K_next[0..3]] [K_next[3], rho, p[12..16]]`.
+pub fn message_blocks<M: Message + ?Sized>(
+    msg: &M,
+    rho: &[M31; RHO_LEN],
+) -> Result<MessageBlocks, MessageError> {
+    let nonce = msg.nonce();
+    let nonce = M31::from_u32(nonce).map_err(|_| MessageError::NonceOutOfRange(nonce))?;
+    let p = msg.payload()?;
+    let k = msg.next_key().0;
+    let (d, a) = (msg.domain(), msg.signer());
+    Ok([
+        [d[0], d[1], d[2], d[3], a[0], a[1], a[2], a[3]],
+        [p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]],
+        [p[8], p[9], p[10], p[11], nonce, k[0], k[1], k[2]],
+        [k[3], rho[0], rho[1], rho[2], p[12], p[13], p[14], p[15]],
+    ])
+}
+
+/// Where `rho` sits in [`message_blocks`]: block 3, elements 1..4.
+const RHO_BLOCK: usize = MESSAGE_BLOCKS - 1;
+const RHO_AT: usize = 1;
+
 /// The signed fields of a thread transfer (everything but `rho`, which the signer draws).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TransferMessage {
@@ -163,6 +215,9 @@ pub struct TransferMessage {
 pub enum MessageError {
     #[error("nonce {0} is not an M31 element (must be < 2^31 - 1)")]
     NonceOutOfRange(u32),
+    /// A program's payload field out of its range.
+    #[error("message field {field}: {reason}")]
+    Field { field: &'static str, reason: &'static str },
 }
 
 impl TransferMessage {
@@ -171,25 +226,42 @@ impl TransferMessage {
         std::array::from_fn(|k| M31::reduce(((amount >> (16 * k)) & 0xFFFF) as u32))
     }
 
-    /// The four rate-8 blocks the digest absorbs:
+    /// The four rate-8 blocks the digest absorbs ([`message_blocks`]):
     /// `[D, from] [to, amount[0..4]] [amount[4..8], nonce, K_next[0..3]] [K_next[3], rho, 0; 4]`.
-    pub fn blocks(
-        &self,
-        rho: &[M31; RHO_LEN],
-    ) -> Result<[[M31; RATE]; MESSAGE_BLOCKS], MessageError> {
-        let nonce =
-            M31::from_u32(self.nonce).map_err(|_| MessageError::NonceOutOfRange(self.nonce))?;
+    pub fn blocks(&self, rho: &[M31; RHO_LEN]) -> Result<MessageBlocks, MessageError> {
+        message_blocks(self, rho)
+    }
+}
+
+/// A transfer's payload is `[to, amount limbs, 0; 4]`.
+impl Message for TransferMessage {
+    fn domain(&self) -> Hash4 {
+        self.domain
+    }
+
+    fn signer(&self) -> Hash4 {
+        self.from
+    }
+
+    fn nonce(&self) -> u32 {
+        self.nonce
+    }
+
+    fn next_key(&self) -> KeyCommitment {
+        self.next_key
+    }
+
+    fn set_next_key(&mut self, key: KeyCommitment) {
+        self.next_key = key;
+    }
+
+    fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError> {
         let a = Self::amount_limbs(self.amount);
-        let k = self.next_key.0;
-        let d = self.domain;
-        let (f, t) = (self.from, self.to);
-        let z = M31::ZERO;
-        Ok([
-            [d[0], d[1], d[2], d[3], f[0], f[1], f[2], f[3]],
-            [t[0], t[1], t[2], t[3], a[0], a[1], a[2], a[3]],
-            [a[4], a[5], a[6], a[7], nonce, k[0], k[1], k[2]],
-            [k[3], rho[0], rho[1], rho[2], z, z, z, z],
-        ])
+        let t = self.to;
+        let mut p = [M31::ZERO; PAYLOAD_LEN];
+        p[..4].copy_from_slice(&t);
+        p[4..12].copy_from_slice(&a);
+        Ok(p)
     }
 }
 
@@ -459,25 +531,25 @@ pub fn commitment(seed: &KeySeed, index: u32) -> Result<KeyCommitment, SignError
 /// message twice with one index yields the same signature (it reveals nothing new), and no RNG
 /// failure can bias `rho`. Signing two *different* messages with one index breaks the scheme:
 /// use [`crate::keystore::Wallet`], which never hands out an index twice.
-pub fn sign(seed: &KeySeed, index: u32, msg: &TransferMessage) -> Result<Signature, SignError> {
+pub fn sign<M: Message + ?Sized>(seed: &KeySeed, index: u32, msg: &M) -> Result<Signature, SignError> {
     sign_counting(seed, index, msg).map(|(sig, _)| sig)
 }
 
 /// [`sign`], also returning how many `rho` draws it took (>= 1).
-pub(crate) fn sign_counting(
+pub(crate) fn sign_counting<M: Message + ?Sized>(
     seed: &KeySeed,
     index: u32,
-    msg: &TransferMessage,
+    msg: &M,
 ) -> Result<(Signature, u32), SignError> {
     let key = OneTimeKey::derive(seed, index)?;
     let chains = key.chains();
     let ends: [Hash4; V] = std::array::from_fn(|i| chains[i][W - 1]);
     let (k, _) = key_commitment_sponge(&key.pp, &ends);
-    let mut blocks = msg.blocks(&[M31::ZERO; RHO_LEN])?;
+    let mut blocks = message_blocks(msg, &[M31::ZERO; RHO_LEN])?;
 
-    // Blocks 0..3 do not contain rho: absorb them once.
+    // The blocks before rho's do not contain it: absorb them once.
     let mut prefix = digest_initial(&k);
-    for block in &blocks[..MESSAGE_BLOCKS - 1] {
+    for block in &blocks[..RHO_BLOCK] {
         prefix = absorb(&prefix, block);
     }
 
@@ -496,8 +568,8 @@ pub(crate) fn sign_counting(
         counter_block[0] = M31::reduce(counter);
         let out = absorb(&prf, &counter_block);
         let rho = [out[0], out[1], out[2]];
-        blocks[MESSAGE_BLOCKS - 1][1..4].copy_from_slice(&rho);
-        let last = absorb(&prefix, &blocks[MESSAGE_BLOCKS - 1]);
+        blocks[RHO_BLOCK][RHO_AT..RHO_AT + RHO_LEN].copy_from_slice(&rho);
+        let last = absorb(&prefix, &blocks[RHO_BLOCK]);
         let digest = std::array::from_fn(|e| last[e]);
         let x = digits(&digest);
         if digit_sum(&x) == TARGET_SUM && digest_in_range(&digest) {
@@ -632,12 +704,12 @@ impl VerificationTrace {
 /// Computes every intermediate value of verifying `sig` on `msg` against `key`, whatever the
 /// verdict (chains are walked from the digits even when their sum is off). Fails only when
 /// the message has no encoding.
-pub fn verification_trace(
+pub fn verification_trace<M: Message + ?Sized>(
     key: &KeyCommitment,
-    msg: &TransferMessage,
+    msg: &M,
     sig: &Signature,
 ) -> Result<VerificationTrace, SignatureError> {
-    let message_blocks = msg.blocks(&sig.rho)?;
+    let message_blocks = message_blocks(msg, &sig.rho)?;
     let (digest, digest_states) = message_digest(key, &message_blocks);
     let x = digits(&digest);
     let mut chain_steps = Vec::with_capacity(VERIFY_CHAIN_STEPS);
@@ -675,9 +747,9 @@ pub fn verification_trace(
 }
 
 /// Verifies and, on success, returns the trace an AIR witness is built from.
-pub fn verify_trace(
+pub fn verify_trace<M: Message + ?Sized>(
     key: &KeyCommitment,
-    msg: &TransferMessage,
+    msg: &M,
     sig: &Signature,
 ) -> Result<VerificationTrace, SignatureError> {
     let trace = verification_trace(key, msg, sig)?;
@@ -686,16 +758,16 @@ pub fn verify_trace(
 }
 
 /// Accepts iff `sig` is a signature on `msg` under the one-time key committed to by `key`.
-pub fn verify(
+pub fn verify<M: Message + ?Sized>(
     key: &KeyCommitment,
-    msg: &TransferMessage,
+    msg: &M,
     sig: &Signature,
 ) -> Result<(), SignatureError> {
     // Cheap refusals first: no key, then the digest's digit sum (4 permutations).
     if key.is_none() {
         return Err(SignatureError::NoKey);
     }
-    let blocks = msg.blocks(&sig.rho)?;
+    let blocks = message_blocks(msg, &sig.rho)?;
     let (digest, _) = message_digest(key, &blocks);
     let x = digits(&digest);
     let sum = digit_sum(&x);

@@ -456,3 +456,98 @@ fn digest_elements_stay_below_the_split_bound() {
         assert_eq!(trace.check(), Ok(()));
     }
 }
+
+/// A program message that is not a transfer (test double): a type tag and 15 payload values,
+/// the shape an order book's place/cancel messages take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TaggedTestMessage {
+    domain: Hash4,
+    signer: Hash4,
+    nonce: u32,
+    next_key: KeyCommitment,
+    tag: u32,
+    values: [u32; PAYLOAD_LEN - 1],
+}
+
+impl Message for TaggedTestMessage {
+    fn domain(&self) -> Hash4 {
+        self.domain
+    }
+    fn signer(&self) -> Hash4 {
+        self.signer
+    }
+    fn nonce(&self) -> u32 {
+        self.nonce
+    }
+    fn next_key(&self) -> KeyCommitment {
+        self.next_key
+    }
+    fn set_next_key(&mut self, key: KeyCommitment) {
+        self.next_key = key;
+    }
+    fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError> {
+        let mut p = [M31::ZERO; PAYLOAD_LEN];
+        p[0] = M31::reduce(self.tag);
+        for (slot, v) in p[1..].iter_mut().zip(self.values) {
+            *slot = M31::from_u32(v)
+                .map_err(|_| MessageError::Field { field: "value", reason: "not below 2^31 - 1" })?;
+        }
+        Ok(p)
+    }
+}
+
+fn tagged(tag: u32, next_key: KeyCommitment) -> TaggedTestMessage {
+    TaggedTestMessage {
+        domain: h4([11, 12, 13, 14]),
+        signer: h4([21, 22, 23, 24]),
+        nonce: 3,
+        next_key,
+        tag,
+        values: std::array::from_fn(|i| 100 + i as u32),
+    }
+}
+
+#[test]
+fn program_payload_layout() {
+    let rho = [M31::reduce(91), M31::reduce(92), M31::reduce(93)];
+    let msg = tagged(7, KeyCommitment(h4([81, 82, 83, 84])));
+    let b = message_blocks(&msg, &rho).unwrap().map(M31::array_to_u32);
+    assert_eq!(
+        b,
+        [
+            [11, 12, 13, 14, 21, 22, 23, 24],
+            [7, 100, 101, 102, 103, 104, 105, 106],
+            [107, 108, 109, 110, 3, 81, 82, 83],
+            [84, 91, 92, 93, 111, 112, 113, 114],
+        ]
+    );
+    // A transfer is the same layout with payload [to, amount, 0; 4].
+    let t = message(KeyCommitment(h4([81, 82, 83, 84])));
+    assert_eq!(t.blocks(&rho).unwrap(), message_blocks(&t, &rho).unwrap());
+}
+
+#[test]
+fn program_messages_sign_and_every_payload_element_is_signed() {
+    let seed = test_seed();
+    let k = commitment(&seed, 0).unwrap();
+    let msg = tagged(1, commitment(&seed, 1).unwrap());
+    let sig = sign(&seed, 0, &msg).unwrap();
+    verify(&k, &msg, &sig).unwrap();
+    let trace = verify_trace(&k, &msg, &sig).unwrap();
+    assert_eq!(trace.message_blocks, message_blocks(&msg, &sig.rho).unwrap());
+    // Another type tag with the same values: another message.
+    let err = verify(&k, &tagged(2, msg.next_key), &sig).unwrap_err();
+    assert!(matches!(err, SignatureError::TargetSum { .. } | SignatureError::KeyMismatch), "{err:?}");
+    for i in 0..PAYLOAD_LEN - 1 {
+        let mut m = msg;
+        m.values[i] += 1;
+        let err = verify(&k, &m, &sig).expect_err("a payload element changed");
+        assert!(matches!(err, SignatureError::TargetSum { .. } | SignatureError::KeyMismatch), "{i}: {err:?}");
+    }
+    let mut bad = msg;
+    bad.values[3] = MODULUS;
+    assert_eq!(
+        sign(&seed, 0, &bad).unwrap_err(),
+        SignError::Message(MessageError::Field { field: "value", reason: "not below 2^31 - 1" })
+    );
+}

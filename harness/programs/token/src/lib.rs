@@ -102,7 +102,7 @@ pub use prover::{
     prove_signed, prove_signed_witness, signed_proof_from_felts, signed_proof_to_felts, verify_signed,
     SignedProof, SignedProveError, SignedVerifyError,
 };
-pub use statement::{BoundSlot, SignedPublicInput, SignedStatementError, SlotState};
+pub use statement::{bound_slots, BoundSlot, SignedPublicInput, SignedStatementError, SlotState, TokenLayout};
 pub use witness::{SignedRow, SignedWitness};
 pub use batcher::{SignedBatch, SignedBatchError, SignedBatcher, SignedRejection, SignedSubBlock, SignedTransferTx};
 

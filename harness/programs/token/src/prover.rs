@@ -24,7 +24,7 @@ use zkthread_prover::role::{Relations, RoleEval};
 use zkthread_prover::serialize::{program_proof_from_felts, program_proof_to_felts, DecodeError};
 
 use crate::roles::{ChainStepRole, DigestRole, KeySpongeRole, TransferRole, TxListRole};
-use crate::statement::{boundary, SignedPublicInput, SignedStatementError};
+use crate::statement::{bound_slots, boundary, SignedPublicInput, SignedStatementError};
 use crate::witness::{SignedRow, SignedWitness};
 
 /// Version of the signed AIR (bump on any change of columns, constraints or fraction order).
@@ -58,12 +58,6 @@ pub enum SignedProveError {
 
 /// Why a signed proof is refused (the shared verifier errors over the signed statement).
 pub type SignedVerifyError = VerifyError<SignedStatementError>;
-
-impl From<SignedStatementError> for SignedVerifyError {
-    fn from(error: SignedStatementError) -> Self {
-        VerifyError::Statement(error)
-    }
-}
 
 /// The signed token program for the framework's driver: its one role, [`TransferRole`].
 pub struct SignedTokenProgram;
@@ -156,7 +150,7 @@ pub fn prove_signed_witness<MC: ThreadChannel>(
 where
     SimdBackend: BackendForChannel<MC>,
 {
-    public_input.bound_slots(slot_owners)?;
+    bound_slots(public_input, slot_owners)?;
     let rows = ProofRows { program: vec![&witness.transfers], auth: &witness.auth };
     let parts = program::prove::<SignedTokenProgram, MC>(&public_input.to_felts(), &rows, params)?;
     let n = parts.log_sizes.len();
@@ -174,7 +168,7 @@ pub fn verify_signed<MC: ThreadChannel>(
 where
     SimdBackend: BackendForChannel<MC>,
 {
-    let slots = public_input.bound_slots(&proof.slot_owners)?;
+    let slots = bound_slots(public_input, &proof.slot_owners)?;
     program::verify::<SignedTokenProgram, MC, SignedStatementError>(
         &public_input.to_felts(),
         &proof.log_sizes,

@@ -1,12 +1,12 @@
 //! The token program's transaction role: one signed transfer per row (see
 //! `docs/signed-transfers.md`), and the program's `StateRelation` kind `Balance`. The row is
-//! authorized by the framework (`zkthread_prover::auth`): [`key_step`] moves the sender's
-//! thread key, [`signed_message`] ties the row's fields to a signature verified by the
+//! authorized by the framework (`zkthread_prover::auth`): [`signed_transaction`] moves the
+//! sender's thread key and ties the row's fields to a signature verified by the
 //! authorization components.
 
 use zkthread_prover::air::{LIMB_BITS, N_LIMBS};
 use zkthread_prover::auth::link::with_tag;
-use zkthread_prover::auth::roles::{key_step, signed_message, MESSAGE_BLOCKS};
+use zkthread_prover::auth::roles::{signed_transaction, SignedFields};
 use zkthread_prover::range::split16;
 use zkthread_prover::role::{boolean, k, neg, slice, Frac, Lane, Rel, Role};
 
@@ -91,16 +91,24 @@ impl Role for TransferRole {
             Frac::new(Rel::State, e.clone(), balance(&d, &to, &slice(c, TO_NEW))),
         ];
         // The sender's replay state, then the signature over this row's own fields: the
-        // message blocks are the row's columns, so the signature is over exactly what it does.
-        f.extend(key_step(&e, &d, &from, nonce.clone(), &key, &next));
-        let z = || k::<T>(0);
-        let blocks: [Vec<T>; MESSAGE_BLOCKS as usize] = [
-            [d.clone(), from.clone()].concat(),
-            [to.clone(), amount[0..4].to_vec()].concat(),
-            [amount[4..8].to_vec(), vec![nonce], next[0..3].to_vec()].concat(),
-            [vec![next[3].clone()], slice(c, RHO), vec![z(), z(), z(), z()]].concat(),
-        ];
-        f.extend(signed_message(&e, c[TX].clone(), &pp, &key, &blocks));
+        // message is the row's columns (payload `[to, amount, 0; 4]`, as
+        // `zkthread_sig::TransferMessage` signs it), so the signature is over exactly what it does.
+        let mut payload = [to, amount].concat();
+        payload.extend((0..4).map(|_| k::<T>(0)));
+        f.extend(signed_transaction(
+            &e,
+            &SignedFields {
+                tx: c[TX].clone(),
+                pp,
+                key,
+                next_key: next,
+                nonce,
+                domain: d,
+                signer: from,
+                rho: slice(c, RHO),
+                payload,
+            },
+        ));
         // Every written limb is < 2^16: two 8-bit look-ups each (padding rows look up 0).
         for (j, i) in AMOUNT.chain(FROM_NEW).chain(TO_NEW).enumerate() {
             f.extend(split16(k(1), c[i].clone(), c[LIMB_LO.start + j].clone()));

@@ -407,7 +407,7 @@ fn assert_state_balanced(pi: &SignedPublicInput, owners: &[Felt], w: &zkthread_t
     use zkthread_token::roles::TransferRole;
     use zkthread_token::statement::boundary_sum;
     let r = random_relations();
-    let slots = pi.bound_slots(owners).expect("bound slots");
+    let slots = zkthread_token::bound_slots(pi, owners).expect("bound slots");
     assert_eq!(relation_sums::<TransferRole>(&w.transfers, &r)[0], boundary_sum(&slots, &r.state));
 }
 
@@ -884,7 +884,7 @@ fn the_driver_checks_row_sets_component_count_and_boundary() {
     assert!(matches!(refused, Err(ProveError::RowSets { given: 0, roles: 1 })));
 
     let proof = prove_signed::<Blake>(&pi, &owners, &rows, &TEST).expect("prove");
-    let slots = pi.bound_slots(&owners).expect("bound");
+    let slots = zkthread_token::bound_slots(&pi, &owners).expect("bound");
     let verify = |log: &[u32], sums: &[SecureField], right_boundary: bool| {
         program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
             &pi.to_felts(),

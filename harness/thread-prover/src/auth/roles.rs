@@ -1,6 +1,7 @@
 //! The four authorization roles every signed thread program shares (columns, constraints,
 //! fractions): chain step, digest sponge, key sponge, transaction list. A program's signed
-//! transaction role joins them through [`signed_message`] and [`key_step`]. The
+//! transaction role joins them through [`signed_transaction`] ([`key_step`] and
+//! [`signed_message`] over the framework's message layout, [`message_blocks`]). The
 //! `Poseidon2` component (`crate::poseidon2`) proves every permutation they look up, and the
 //! 8-bit range table ([`crate::range::Range8TableEval`]) every range check: a 16-bit check of
 //! `v` is two 8-bit look-ups, of a low-byte column `lo` and of `(v - lo) / 2^8`
@@ -54,6 +55,47 @@ pub fn signed_message<T: Lane>(
         f.push(Frac::new(Rel::Link, e.clone(), link::block(pp, k(i as u32), b)));
     }
     f.push(Frac::new(Rel::Link, neg(e), link::key_ok(pp, key)));
+    f
+}
+
+/// What a signed row exposes to the framework, as expressions over its columns. The message
+/// it signs is [`message_blocks`] of these: the layout of `zkthread_sig::message_blocks`, so a
+/// program's client signs with `zkthread_sig::sign` on its own `zkthread_sig::Message`.
+pub struct SignedFields<T> {
+    /// The row's position in the sub-block (its digest's place in the transaction list).
+    pub tx: T,
+    /// The signature's public parameter.
+    pub pp: Vec<T>,
+    /// The key the row consumes and the one it installs.
+    pub key: Vec<T>,
+    pub next_key: Vec<T>,
+    pub nonce: T,
+    /// The domain of the signer's key slot and the signer's account id.
+    pub domain: Vec<T>,
+    pub signer: Vec<T>,
+    pub rho: Vec<T>,
+    /// The program's `PAYLOAD_LEN` (16) elements.
+    pub payload: Vec<T>,
+}
+
+/// The four message blocks of a signed row:
+/// `[D, A] [p[0..8]] [p[8..12], nonce, K_next[0..3]] [K_next[3], rho, p[12..16]]`.
+pub fn message_blocks<T: Clone>(s: &SignedFields<T>) -> [Vec<T>; MESSAGE_BLOCKS as usize] {
+    let (p, n) = (&s.payload, &s.next_key);
+    assert_eq!(p.len(), zkthread_sig::wots::PAYLOAD_LEN, "a payload has 16 elements");
+    [
+        [&s.domain[..], &s.signer[..]].concat(),
+        p[0..8].to_vec(),
+        [&p[8..12], &[s.nonce.clone()], &n[0..3]].concat(),
+        [&n[3..4], &s.rho[..], &p[12..16]].concat(),
+    ]
+}
+
+/// Every authorization fraction of a signed row, multiplicity `e`: its replay state
+/// ([`key_step`]) and its signature over [`message_blocks`] ([`signed_message`]).
+pub fn signed_transaction<T: Lane>(e: &T, s: &SignedFields<T>) -> Vec<Frac<T>> {
+    let mut f = Vec::from(key_step(e, &s.domain, &s.signer, s.nonce.clone(), &s.key, &s.next_key));
+    f.extend(signed_message(e, s.tx.clone(), &s.pp, &s.key, &message_blocks(s)));
     f
 }
 
@@ -341,5 +383,42 @@ impl Role for TxListRole {
 
     fn batching() -> Vec<usize> {
         vec![0, 0, 1, 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zkthread_sig::wots::{message_blocks as signed_blocks, KeyCommitment, TransferMessage};
+    use zkthread_sig::M31;
+
+    use super::*;
+
+    /// The AIR's message layout is the client's, element for element.
+    #[test]
+    fn message_blocks_are_the_clients() {
+        let h = |b: u32| -> [M31; 4] { std::array::from_fn(|i| M31::reduce(b + i as u32)) };
+        let msg = TransferMessage {
+            domain: h(10),
+            from: h(20),
+            to: h(30),
+            amount: 0x0008_0007_0006_0005_0004_0003_0002_0001,
+            nonce: 77,
+            next_key: KeyCommitment(h(80)),
+        };
+        let rho = [M31::reduce(91), M31::reduce(92), M31::reduce(93)];
+        let v = |x: &[M31]| -> Vec<u32> { x.iter().map(|m| m.to_u32()).collect() };
+        let fields = SignedFields {
+            tx: 0u32,
+            pp: vec![0; 4],
+            key: vec![0; 4],
+            next_key: v(&msg.next_key.0),
+            nonce: msg.nonce,
+            domain: v(&msg.domain),
+            signer: v(&msg.from),
+            rho: v(&rho),
+            payload: v(&zkthread_sig::Message::payload(&msg).unwrap()),
+        };
+        let expected = signed_blocks(&msg, &rho).unwrap().map(|b| v(&b));
+        assert_eq!(message_blocks(&fields).to_vec(), expected.to_vec());
     }
 }
