@@ -117,6 +117,15 @@
 //! look-up per fill and a 124-bit output shared by attacker-chosen inputs: a birthday bound
 //! of `2^62` for a book deployed at a ground address; the counter costs one written slot.)
 //!
+//! ## Tests
+//! `tests/fills.rs` and `tests/signed_orders.rs` prove with stwo (Blake2s channel, test
+//! parameters) through [`prover::prove`], the raw entry point: honest sub-blocks verify;
+//! forged rows (built or edited as a modified prover would) are refused, each beside an honest
+//! counterpart that verifies through the same path, against the statement's boundary and
+//! against the rows' own `State` sum (so that a refusal is the constraints' or the range
+//! checks', not a mismatch with the lists). `timing_fills` (ignored) measures the settlement
+//! channel at the token's `SIGNED_PARAMS`.
+//!
 //! ## Limits (this slice)
 //! - Prices `1..2^15` ticks and quantities below `2^64` base units, in the tokens' own
 //!   units: a real book needs lot and tick sizes (a per-book scale in the `Market` tuple and

@@ -1,8 +1,10 @@
 //! The owner-signed roles: placing an order and cancelling one. Each row is authorized by the
-//! framework (`zkthread_prover::auth`): [`key_step`] moves the owner's thread key in the book's
-//! domain (`Key(D_book, A, nonce, K) -> (nonce + 1, K_next)`: `thread_keys[owner]` of the
-//! book contract), [`signed_message`] ties the row's own fields, as the four message blocks,
-//! to a TS-WOTS signature under `K` verified by the authorization components.
+//! framework (`zkthread_prover::auth::roles::signed_transaction` over the row's
+//! [`SignedFields`]): `key_step` moves the owner's thread key in the book's domain
+//! (`Key(D_book, A, nonce, K) -> (nonce + 1, K_next)`: `thread_keys[owner]` of the book
+//! contract), `signed_message` ties the row's own fields, as the four message blocks, to a
+//! TS-WOTS signature under `K` verified by the authorization components. The client signs
+//! the same blocks: [`OrderMessage`] is a `zkthread_sig::Message`.
 //!
 //! Message blocks: the framework's layout `[D, A] [p[0..8]] [p[8..12], nonce, K_next[0..3]]
 //! [K_next[3], rho, p[12..16]]` with the program's 16-element payload `p`:
@@ -16,13 +18,14 @@
 //! 0: no place, cancel or transfer message is ever another kind's (the domain already
 //! separates contracts; the tag separates the two kinds of one contract).
 
-use zkthread_prover::auth::roles::{key_step, signed_message, HI_SHIFT, MESSAGE_BLOCKS};
+use zkthread_prover::auth::roles::{message_blocks, signed_transaction, SignedFields, HI_SHIFT, MESSAGE_BLOCKS};
 use zkthread_prover::range::split16;
 use zkthread_prover::role::{boolean, k, neg, slice, Frac, Lane, Rel, Role};
+use stwo::core::fields::m31::BaseField;
 use zkthread_sig::wots::{Hash4, KeyCommitment, RATE, RHO_LEN};
-use zkthread_sig::M31;
+use zkthread_sig::{Message, MessageError, M31};
 
-use crate::state::{order, qty_limbs, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
+use crate::state::{order, qty_limbs, MAX_PRICE, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
 
 /// The last message element of a place (a transfer's is 0).
 pub const TAG_PLACE: u32 = 1;
@@ -62,7 +65,7 @@ pub mod place_cols {
 }
 
 /// Elements of a message that are the program's own (the framework lays out the rest).
-pub const PAYLOAD_LEN: usize = 16;
+pub use zkthread_sig::PAYLOAD_LEN;
 
 /// The program's payload of a signed row: `[id, side, price, qty[4], 0; 8, TAG_PLACE]` for a
 /// place, `[id, 0; 14, TAG_CANCEL]` for a cancel.
@@ -78,28 +81,27 @@ pub fn payload<T: Lane>(c: &[T], place: bool) -> Vec<T> {
     p
 }
 
-/// The four message blocks of a signed row, the framework's layout:
-/// `[D, A] [p[0..8]] [p[8..12], nonce, K_next[0..3]] [K_next[3], rho, p[12..16]]`.
-pub fn blocks<T: Lane>(c: &[T], place: bool) -> [Vec<T>; MESSAGE_BLOCKS as usize] {
+/// What a signed row exposes to the framework (`SignedFields`): the owner's key slot in the
+/// book's domain, the signature's columns and the program's payload.
+pub fn signed_fields<T: Lane>(c: &[T], place: bool) -> SignedFields<T> {
     use signed_cols::*;
-    let (p, n) = (payload(c, place), slice(c, NEXT_KEY));
-    [
-        [slice(c, BOOK), slice(c, OWNER)].concat(),
-        p[0..8].to_vec(),
-        [&p[8..12], &[c[NONCE].clone()], &n[0..3]].concat(),
-        [&n[3..4], &slice(c, RHO)[..], &p[12..16]].concat(),
-    ]
+    SignedFields {
+        tx: c[TX].clone(),
+        pp: slice(c, PP),
+        key: slice(c, KEY),
+        next_key: slice(c, NEXT_KEY),
+        nonce: c[NONCE].clone(),
+        domain: slice(c, BOOK),
+        signer: slice(c, OWNER),
+        rho: slice(c, RHO),
+        payload: payload(c, place),
+    }
 }
 
-/// The framework's fractions of a signed row: the owner's key step, then the signature.
+/// The framework's fractions of a signed row: the owner's key step, then the signature over
+/// the framework's message layout.
 fn authorization<T: Lane>(c: &[T], place: bool) -> Vec<Frac<T>> {
-    use signed_cols::*;
-    let e = c[ENABLED].clone();
-    let (book, owner) = (slice(c, BOOK), slice(c, OWNER));
-    let (key, next, pp) = (slice(c, KEY), slice(c, NEXT_KEY), slice(c, PP));
-    let mut f = Vec::from(key_step(&e, &book, &owner, c[NONCE].clone(), &key, &next));
-    f.extend(signed_message(&e, c[TX].clone(), &pp, &key, &blocks(c, place)));
-    f
+    signed_transaction(&c[signed_cols::ENABLED], &signed_fields(c, place))
 }
 
 /// `enabled (side - 1)(side - 2)`: an enabled row's side is buy or sell.
@@ -191,14 +193,24 @@ pub struct OrderMessage {
 }
 
 impl OrderMessage {
-    /// The four blocks the digest absorbs (the layout in the module docs; the same values the
-    /// rows' columns give [`PlaceRole`] and [`CancelRole`]).
+    /// The payload as the AIR reads it off the row (values reduced mod p, nothing checked):
+    /// what [`zkthread_sig::Message::payload`] returns once the fields pass the checks.
+    pub fn payload_unchecked(&self) -> [M31; PAYLOAD_LEN] {
+        let mut row = vec![0u32; signed_cols::N];
+        self.fill_columns(&mut row, &[M31::ZERO; RHO_LEN]);
+        let cols: Vec<BaseField> = row.iter().map(|v| BaseField::reduce(u64::from(*v))).collect();
+        let p = payload(&cols, self.place.is_some());
+        std::array::from_fn(|i| M31::reduce(p[i].0))
+    }
+
+    /// The four blocks the AIR reads off a row of this message (`message_blocks` of its
+    /// [`signed_fields`]): for tests that they are the blocks the client signs.
     pub fn blocks(&self, rho: &[M31; RHO_LEN]) -> [[M31; RATE]; MESSAGE_BLOCKS as usize] {
         let mut row = vec![0u32; signed_cols::N];
         self.fill_columns(&mut row, rho);
-        let cols: Vec<stwo::core::fields::m31::BaseField> =
-            row.iter().map(|v| stwo::core::fields::m31::BaseField::reduce(u64::from(*v))).collect();
-        blocks(&cols, self.place.is_some()).map(|b| std::array::from_fn(|i| M31::reduce(b[i].0)))
+        let cols: Vec<BaseField> = row.iter().map(|v| BaseField::reduce(u64::from(*v))).collect();
+        let fields = signed_fields(&cols, self.place.is_some());
+        message_blocks(&fields).map(|b| std::array::from_fn(|i| M31::reduce(b[i].0)))
     }
 
     /// The shared columns of this message's row (without key, pp, tx and `enabled`).
@@ -216,6 +228,50 @@ impl OrderMessage {
         r[NONCE] = self.nonce;
         r[NEXT_KEY].copy_from_slice(&u(&self.next_key.0));
         r[RHO].copy_from_slice(&rho.map(|v| v.to_u32()));
+    }
+}
+
+/// The order book's messages in the framework's layout. The payload refuses what the AIR
+/// would (a client never signs an order that cannot be placed): a side other than buy or
+/// sell, a price outside `1..2^15`, a zero quantity, an id that is not an M31 element.
+impl Message for OrderMessage {
+    fn domain(&self) -> Hash4 {
+        self.book
+    }
+
+    fn signer(&self) -> Hash4 {
+        self.owner
+    }
+
+    fn nonce(&self) -> u32 {
+        self.nonce
+    }
+
+    fn next_key(&self) -> KeyCommitment {
+        self.next_key
+    }
+
+    fn set_next_key(&mut self, key: KeyCommitment) {
+        self.next_key = key;
+    }
+
+    fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError> {
+        let bad = |field, reason| Err(MessageError::Field { field, reason });
+        if self.id >= zkthread_sig::field::MODULUS {
+            return bad("id", "not below 2^31 - 1");
+        }
+        if let Some((side, price, quantity)) = self.place {
+            if side != SIDE_BUY && side != SIDE_SELL {
+                return bad("side", "neither buy (1) nor sell (2)");
+            }
+            if !(1..=MAX_PRICE).contains(&price) {
+                return bad("price", "outside 1..2^15");
+            }
+            if quantity == 0 {
+                return bad("quantity", "zero");
+            }
+        }
+        Ok(self.payload_unchecked())
     }
 }
 
@@ -248,8 +304,7 @@ impl SignedOrderRow {
         r[TX] = tx;
         if place {
             let sum: u32 = r[QTY].iter().sum();
-            let inv = stwo::core::fields::m31::BaseField::from(sum.max(1)).inverse().0;
-            r[place_cols::QTY_INV] = if sum == 0 { 0 } else { inv };
+            r[place_cols::QTY_INV] = if sum == 0 { 0 } else { BaseField::from(sum).inverse().0 };
             let p1 = (i64::from(r[PRICE]) - 1).rem_euclid((1 << 31) - 1) as u32;
             let shifted = ((u64::from(p1) + u64::from(HI_SHIFT)) % ((1 << 31) - 1)) as u32;
             let checked = r[QTY].iter().copied().chain([p1, shifted]).collect::<Vec<_>>();

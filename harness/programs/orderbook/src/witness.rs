@@ -5,7 +5,7 @@
 //! only the range checks refuse it — the strongest form of the attack for the tests.
 
 use stwo::core::fields::m31::BaseField;
-use zkthread_prover::air::{limbs, LIMB_BITS, N_LIMBS};
+use zkthread_prover::air::{limbs, LIMB_BITS};
 use zkthread_prover::auth::witness::{u32s, AuthWitness};
 use zkthread_prover::range::{low_byte, RangeLookups};
 use zkthread_prover::role::Role;
@@ -227,8 +227,6 @@ fn add(r: &mut [u32], old: &[u32], amount: &[u32], o: Range, n: Range, c: Range)
 }
 
 type Range = std::ops::Range<usize>;
-
-const _: () = assert!(N_LIMBS == 8);
 
 /// Rows of every component of an order-book proof: the program's roles (fills; signed
 /// place/cancel rows when they exist) and the framework's authorization rows.
