@@ -133,6 +133,12 @@
 //! - A self-trade (same owner on both sides) is not refused by the AIR: it conserves value
 //!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.
 //! - The statement binding is the caller's ([`prover::verify`] takes the state changes).
+//!   The framework's `zkthread_prover::statement::StorageLayout` (one slot at a time, one
+//!   owner felt per slot) does not fit this program yet: an `orders[(owner, id)]` key can only
+//!   be checked with the id as well (a per-slot witness richer than one felt; binding an
+//!   order slot to another owner would let that owner cancel or fill it), and a `Market`
+//!   tuple's token domains come from other slots of the book (its configured base and quote
+//!   tokens, read-only inputs), so its binding needs the whole list, not one slot.
 
 pub mod fill;
 pub mod prover;
