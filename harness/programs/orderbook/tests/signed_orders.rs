@@ -390,3 +390,23 @@ fn a_signed_place_out_of_range_does_not_verify() {
         verify::<Blake>(&public_input(), &changes, &w.auth.transactions, &proof, &TEST).expect("and its statement");
     }
 }
+
+/// Prove time of the honest sub-block (2 signed places, 1 fill, 1 signed cancel) on the
+/// settlement channel at the token's `SIGNED_PARAMS`:
+/// `cargo nextest run -p zkthread-orderbook --test signed_orders --run-ignored only --no-capture timing`.
+#[test]
+#[ignore = "timing: run with --run-ignored only --no-capture"]
+fn timing_signed_orders() {
+    use std::time::Instant;
+    use zkthread_prover::Poseidon252MerkleChannel as P252;
+    use zkthread_token::SIGNED_PARAMS;
+    let (w, changes) = honest();
+    for run in ["first (builds the preprocessed tree)", "second"] {
+        let t = Instant::now();
+        let proof = prove::<P252>(&public_input(), &w, &SIGNED_PARAMS).expect("prove");
+        let prove_time = t.elapsed();
+        let t = Instant::now();
+        verify::<P252>(&public_input(), &changes, &w.auth.transactions, &proof, &SIGNED_PARAMS).expect("verify");
+        eprintln!("{run}: log sizes {:?}, prove {prove_time:.2?}, verify {:.2?}", proof.log_sizes, t.elapsed());
+    }
+}
