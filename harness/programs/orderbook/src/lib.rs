@@ -83,9 +83,12 @@
 //!   the buyer, the same `a` columns leave the buyer and reach the seller, and both orders
 //!   shrink by that `q`. Owners, ids, sides, prices and domains are the same columns in the
 //!   consumed and produced tuples: nothing else changes.
-//! - `Order` tuples of one slot form one path from the boundary's input to its output (each
-//!   row moves one tuple to another with `remaining` strictly smaller; a cycle would need
-//!   `remaining` to grow), so the output order is the input minus the sum of its fills.
+//! - `Order` tuples of one slot form one path from the boundary's input to its output: a
+//!   fill moves a tuple to one with `remaining` strictly smaller, a cancel to `remaining = 0`
+//!   (a cancel of an order already at 0 consumes and produces the same tuple: no effect but
+//!   the owner's nonce), a place from the empty tuple, which no row produces. `remaining`
+//!   never grows, so no cycle can invent an order: the output is the input (or the placed
+//!   quantity) minus the sum of its fills, or 0 once cancelled.
 //!
 //! ## Place and cancel ([`signed`]: signed by the owner)
 //! - [`signed::PlaceRole`] (40 columns): consumes the empty slot `Order(D_book, A, id, 0, 0, 0)`
