@@ -1,0 +1,156 @@
+//! # zkthread-orderbook: the limit-order-book thread program (AIR, first slice)
+//!
+//! The second instance of the thread-program framework (`zkthread_prover`, see
+//! `docs/thread-programs.md`). This slice is the AIR in Rust with real stwo proofs: the fill
+//! role ([`fill::FillRole`]), the signed place and cancel roles ([`signed`]), the program's
+//! state entries ([`state`]), the witness ([`witness`]) and [`prover::OrderBookProgram`] for
+//! the framework's driver (roles in proof order: fill, place, cancel; the fill's claimed sum
+//! is the derived one). Not yet here: the statement encoding and storage binding (waiting for
+//! the framework's `statement` module), the batcher's matching engine, the Cairo verifier and
+//! the `OrderBook` contract.
+//!
+//! ## Model
+//! - A book is a contract `B` trading a *base* token for a *quote* token, both thread-ready
+//!   token contracts of the token program. Its domain is the token program's
+//!   `D_book = transfer_domain(chain, registry, thread, B)`; the tokens' domains are
+//!   `D_base`, `D_quote` (the same function), so a fill reads and writes exactly the
+//!   `Balance(D_token, A, limbs)` tuples a transfer does for the same `balances[owner]`
+//!   slots. There is no escrow: a fill moves the owners' balances directly, and fails (cannot
+//!   be proven) if the seller lacks the base or the buyer the quote.
+//! - An order is the slot `orders[(owner, id)]` of `B`, the tuple
+//!   `Order(2, D_book, A, id, side, price, remaining[4])` (16 of the 17 values): `side` is
+//!   1 (buy) or 2 (sell), `price` integer ticks (quote units per base unit) in `1..2^15`,
+//!   `remaining` a u64 in four 16-bit limbs. The empty slot (an id never used) is
+//!   `side = price = remaining = 0`; a cancelled or filled order keeps its side and price
+//!   with `remaining = 0`, so it can never be placed again nor filled.
+//! - The book's fill counter is a slot of `B` holding `n`, the tuple
+//!   `Market(3, D_book, D_base, D_quote, n)` (14 values). Every fill moves it `n -> n + 1`.
+//!   Its job is to bind the book to its two tokens (below); the count is a by-product (a
+//!   trade sequence number).
+//!
+//! ## The fill row ([`fill::fill_cols`], 214 columns, 132 fractions in 66 pairs)
+//! Columns: `enabled`; `D_book, D_base, D_quote, n`; the sell order `(A_s, id_s, p_sell)` and
+//! the buy order `(A_b, id_b, p_buy)`; the execution price `x` and quantity `q` (4 limbs) with
+//! `inv = 1 / sum(q limbs)`; the quote amount `a = x q` (5 limbs) and the product's carries
+//! `c_0..c_3`; both orders' remaining quantities before/after with borrows; the four
+//! balances (seller base, buyer base, buyer quote, seller quote) before/after (8 limbs) with
+//! borrows/carries; one low-byte column per 16-bit check.
+//!
+//! Fractions (`State`, multiplicity `-enabled` consumed, `+enabled` produced):
+//! `Market(D_book, D_base, D_quote, n) -> (.., n + 1)`;
+//! `Order(D_book, A_s, id_s, SELL, p_sell, r_s) -> (.., r_s - q)`;
+//! `Order(D_book, A_b, id_b, BUY, p_buy, r_b) -> (.., r_b - q)`;
+//! `Balance(D_base, A_s, s) -> s - q`, `Balance(D_base, A_b, b) -> b + q`,
+//! `Balance(D_quote, A_b, b') -> b' - a`, `Balance(D_quote, A_s, s') -> s' + a`.
+//! The sides are constants of the fractions, not columns: a row consumes one sell and one
+//! buy order or nothing balances.
+//!
+//! Constraints (degree <= 3): `enabled`, every borrow and carry boolean;
+//! `enabled (sum(q) inv - 1) = 0`; the product `x q_l + c_{l-1} = a_l + 2^16 c_l` (`l < 4`,
+//! `c_{-1} = 0`) and `a_4 = c_3`; the six limb-wise subtractions/additions with no borrow or
+//! carry out of the top limb. 16-bit checks (each two 8-bit look-ups of the framework's
+//! table, `zkthread_prover::range::split16`, multiplicity `enabled`): `q` (4), `a` (5),
+//! `c_l` and `c_l + HI_SHIFT` (8: `c_l <= 2^15 - 2`), both new remainings (8), the four new
+//! balances (32), `x - p_sell` and `p_buy - x` (2).
+//!
+//! ## Soundness: what a fill row cannot do
+//! Invariants of every tuple in the `State` relation, by induction over producers: prices
+//! are `< 2^15`, quantity and balance limbs `< 2^16`, the counter `< p - 1`. The boundary's
+//! tuples satisfy them ([`state::check_changes`], part of the statement check) and every
+//! produced tuple either copies a consumed field or is range-checked.
+//!
+//! Every equation below has both sides in `[0, p)` as integers, so equality mod `p` is
+//! equality over the integers (`p = 2^31 - 1`):
+//! - limits: `x = p_sell + d_1`, `p_buy = x + d_2` with `d_1, d_2 < 2^16` (checked) and
+//!   `p_sell, p_buy < 2^15` (invariant): `p_sell + d_1 < 2^15 + 2^16` so `x` is that integer,
+//!   `x + d_2 < 2^18` so `p_buy = x + d_2`. Hence `p_sell <= x <= p_buy < 2^15`: **a fill
+//!   never executes beyond either limit**, and `x < 2^15` needs no check of its own.
+//! - product, limb `l`: the left side `x q_l + c_{l-1} <= (2^15 - 1)(2^16 - 1) + 2^15 - 2 =
+//!   2^31 - 2^16 - 1`; the right side `a_l + 2^16 c_l <= 2^16 - 1 + 2^16 (2^15 - 2) =
+//!   2^31 - 2^16 - 1`; both `< p`. (With `c_l < 2^15` allowed the right side could reach `p`
+//!   itself, which is `0` mod `p`: hence the `HI_SHIFT` bound `c_l <= 2^15 - 2`, which the
+//!   honest carries meet: by induction `c_l <= floor((2^31 - 2^16 - 1) / 2^16) = 2^15 - 2`.)
+//!   Summing the limbs with weights `2^{16 l}`: `a = x q` over the integers, `a < 2^79`.
+//!   **The quote moved is exactly `x q`.**
+//! - subtraction `old_l - amt_l - b_{l-1} + 2^16 b_l = new_l`: both `old_l + 2^16 b_l` and
+//!   `new_l + amt_l + b_{l-1}` are `< 2^18`; summed, `old - amt = new` with `new >= 0` (no
+//!   borrow out of the top limb). Addition likewise (`< 2^18` both sides), `new < 2^128`.
+//!   So **no over-fill** (`q <= r_s`, `q <= r_b`), no overdraft and no overflow.
+//! - `q != 0`: `sum(q limbs) < 2^18` is nonzero as an integer iff `q` is; a row with `q = 0`
+//!   has no inverse. So **a fill of a cancelled or filled order (remaining 0) is refused**
+//!   (`0 - q` borrows out of the top limb), and an enabled row always makes progress.
+//! - **value conserved by construction**: the same `q` columns leave the seller and reach
+//!   the buyer, the same `a` columns leave the buyer and reach the seller, and both orders
+//!   shrink by that `q`. Owners, ids, sides, prices and domains are the same columns in the
+//!   consumed and produced tuples: nothing else changes.
+//! - `Order` tuples of one slot form one path from the boundary's input to its output: a
+//!   fill moves a tuple to one with `remaining` strictly smaller, a cancel to `remaining = 0`
+//!   (a cancel of an order already at 0 consumes and produces the same tuple: no effect but
+//!   the owner's nonce), a place from the empty tuple, which no row produces. `remaining`
+//!   never grows, so no cycle can invent an order: the output is the input (or the placed
+//!   quantity) minus the sum of its fills, or 0 once cancelled.
+//!
+//! ## Place and cancel ([`signed`]: signed by the owner)
+//! - [`signed::PlaceRole`] (40 columns): consumes the empty slot `Order(D_book, A, id, 0, 0, 0)`
+//!   and produces `Order(D_book, A, id, side, price, qty)`; constraints `enabled (side - 1)
+//!   (side - 2) = 0`, `enabled (sum(qty) inv - 1) = 0`; 16-bit checks of the four `qty` limbs and
+//!   of `price - 1`, `price - 1 + HI_SHIFT` (so `1 <= price <= 2^15 - 1`). The new tuple meets
+//!   the invariants; the empty slot is consumed, so an id is placed once: a cancelled or filled
+//!   order keeps its side and price and is never the empty tuple again.
+//! - [`signed::CancelRole`] (33 columns): consumes `Order(D_book, A, id, side, price, r)` with
+//!   `side` buy or sell and produces it with `remaining = 0`.
+//! - Both: `key_step` on `Key(D_book, A, nonce, K)` (the owner's `thread_keys[owner]` of the book
+//!   contract) and `signed_message` with the row's own fields as the four message blocks
+//!   ([`signed`] gives the layout). The last message element is a type tag (1 place, 2 cancel)
+//!   where a transfer message has a constant 0: a signature on one kind never verifies as
+//!   another. The owner signs the order's `(id, side, price, qty)`, or only `id` for a cancel
+//!   (whatever remains is dropped). An owner must never sign two messages with one one-time
+//!   key index, across contracts too (a wallet's rule, as for transfers).
+//!
+//! ## Why a fill moves the book's own tokens
+//! A row's `D_base`, `D_quote` are columns. Without the `Market` tuple a prover could fill a
+//! victim's sell order of book `B` (paid in `B`'s quote token) by moving a worthless token
+//! of its own choosing instead: the `Order` tuples only carry `D_book`. The `Market` tuple
+//! carries all three domains, and its only source is the boundary, which the verifier
+//! computes from the book's own storage (its configured base and quote tokens, trusted
+//! input slots): each row consumes `Market(D_book, D_base, D_quote, n)` and produces `n + 1`,
+//! so the rows of one book form one path from the input counter (a cycle needs `p` rows)
+//! and every fill of `B` uses `B`'s true tokens. The statement check refuses a `Market`
+//! slot whose tokens change. (A hash of the three domains in the row would need a Poseidon2
+//! look-up per fill and a 124-bit output shared by attacker-chosen inputs: a birthday bound
+//! of `2^62` for a book deployed at a ground address; the counter costs one written slot.)
+//!
+//! ## Tests
+//! `tests/fills.rs` and `tests/signed_orders.rs` prove with stwo (Blake2s channel, test
+//! parameters) through [`prover::prove`], the raw entry point: honest sub-blocks verify;
+//! forged rows (built or edited as a modified prover would) are refused, each beside an honest
+//! counterpart that verifies through the same path, against the statement's boundary and
+//! against the rows' own `State` sum (so that a refusal is the constraints' or the range
+//! checks', not a mismatch with the lists). `timing_fills` (ignored) measures the settlement
+//! channel at the token's `SIGNED_PARAMS`.
+//!
+//! ## Limits (this slice)
+//! - Prices `1..2^15` ticks and quantities below `2^64` base units, in the tokens' own
+//!   units: a real book needs lot and tick sizes (a per-book scale in the `Market` tuple and
+//!   one more product per token), not here.
+//! - A self-trade (same owner on both sides) is not refused by the AIR: it conserves value
+//!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.
+//! - The statement binding is the caller's ([`prover::verify`] takes the state changes).
+//!   The framework's `zkthread_prover::statement::StorageLayout` (one slot at a time, one
+//!   owner felt per slot) does not fit this program yet: an `orders[(owner, id)]` key can only
+//!   be checked with the id as well (a per-slot witness richer than one felt; binding an
+//!   order slot to another owner would let that owner cancel or fill it), and a `Market`
+//!   tuple's token domains come from other slots of the book (its configured base and quote
+//!   tokens, read-only inputs), so its binding needs the whole list, not one slot.
+
+pub mod fill;
+pub mod prover;
+pub mod signed;
+pub mod state;
+pub mod witness;
+
+pub use fill::{fill_cols, FillRole};
+pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};
+pub use prover::{boundary, prove, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};
+pub use state::{Change, Entry, OrderBookStatementError, OrderState};
+pub use witness::{Fill, FillEffect, OrderBookWitness};

@@ -1,0 +1,661 @@
+//! The order book's fill role with real stwo proofs: honest fills prove and verify (also
+//! across two sub-blocks, the second reading the first's outputs); every forged fill a
+//! modified prover can build row by row is refused, each next to an honest counterpart that
+//! verifies through the same path.
+//!
+//! Two boundaries are used. The *statement's* boundary comes from the slots' tuples before and
+//! after ([`Change`]s, what the registry's lists say). The *row's own* boundary is the `State`
+//! sum of the rows themselves: with it the state argument balances whatever the rows do, so a
+//! refusal can only come from the constraints or the range checks — the AIR's own guards,
+//! shown even against a statement crafted to match the forgery (e.g. an order whose remaining
+//! quantity went negative, which no storage value can express).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use starknet_types_core::felt::Felt;
+use stwo::core::fields::m31::BaseField;
+use stwo::core::fields::qm31::SecureField;
+use stwo::core::verifier::VerificationError;
+use zkthread_orderbook::fill::{checked16, fill_cols};
+use zkthread_orderbook::state::{boundary_sum, check_changes, OrderBookStatementError, MAX_PRICE};
+use zkthread_orderbook::witness::set_low_bytes;
+use zkthread_orderbook::{
+    prove, verify, Change, Entry, Fill, FillRole, OrderBookProgram, OrderBookVerifyError, OrderBookWitness,
+    OrderState,
+};
+use zkthread_prover::params::StarkParams;
+use stwo::prover::ProvingError;
+use zkthread_prover::program::{self, ProveError, ProvenParts};
+use zkthread_prover::prover::VerifyError;
+use zkthread_prover::role::{assert_role_constraints, first_violation, relation_sums, Relations, Role};
+use zkthread_prover::Blake2sMerkleChannel as Blake;
+use zkthread_sig::domain::{account_id, transfer_domain};
+use zkthread_sig::wots::Hash4;
+use zkthread_sig::TxListCommitment;
+
+/// Few queries, blowup 2: tests only, far below 96 bits (the token tests' parameters).
+const TEST: StarkParams =
+    StarkParams { log_blowup: 1, n_queries: 3, pow_bits: 1, log_last_layer_degree_bound: 1, fold_step: 1 };
+
+const BOOK: u64 = 0xb00c;
+const BASE: u64 = 0xba5e;
+const QUOTE: u64 = 0x9007e;
+const JUNK: u64 = 0x1dead;
+const ALICE: u64 = 0xa11ce;
+const BOB: u64 = 0xb0b;
+const CAROL: u64 = 0xca201;
+const DAVE: u64 = 0xda7e;
+
+fn domain(contract: u64) -> Hash4 {
+    let chain = Felt::from_bytes_be_slice(b"SN_SEPOLIA");
+    transfer_domain(chain, Felt::from(0x4e6u64), Felt::from(3u8), Felt::from(contract))
+}
+
+fn account(a: u64) -> Hash4 {
+    account_id(Felt::from(a))
+}
+
+/// The statement's felts (the encoding is the framework's `statement` module, not in this
+/// slice): any fixed list binds the transcript the same way.
+fn public_input(sequence: u64) -> Vec<Felt> {
+    vec![Felt::from(2u8), Felt::from(0x0b00u64), Felt::from(0x4e6u64), Felt::from(3u8), Felt::from(sequence)]
+}
+
+type SlotKey = (u32, Vec<u32>, Vec<u32>, u32);
+
+/// A slot's identity: kind, domain, owner, order id (the tuple's values without the state).
+fn slot_key(e: &Entry) -> SlotKey {
+    let v: Vec<u32> = e.values().iter().map(|x| x.0).collect();
+    let id = if v[0] == 2 { v[9] } else { 0 };
+    (v[0], v[1..5].to_vec(), v[5..9].to_vec(), id)
+}
+
+#[derive(Clone, Debug, Default)]
+struct Ledger(BTreeMap<SlotKey, Entry>);
+
+impl Ledger {
+    fn put(&mut self, e: Entry) {
+        self.0.insert(slot_key(&e), e);
+    }
+
+    fn order(&self, owner: u64, id: u32) -> OrderState {
+        let probe = Entry::Order { book: domain(BOOK), account: account(owner), id, state: OrderState::EMPTY };
+        match self.0.get(&slot_key(&probe)) {
+            Some(Entry::Order { state, .. }) => *state,
+            _ => OrderState::EMPTY,
+        }
+    }
+
+    fn balance(&self, token: u64, owner: u64) -> u128 {
+        let probe = Entry::Balance { token: domain(token), account: account(owner), value: 0 };
+        match self.0.get(&slot_key(&probe)) {
+            Some(Entry::Balance { value, .. }) => *value,
+            _ => 0,
+        }
+    }
+
+    fn fills(&self) -> u32 {
+        let probe = Entry::Market { book: domain(BOOK), base: domain(BASE), quote: domain(QUOTE), fills: 0 };
+        match self.0.get(&slot_key(&probe)) {
+            Some(Entry::Market { fills, .. }) => *fills,
+            _ => 0,
+        }
+    }
+}
+
+/// Alice sells 100 at 50 (id 1) and has a cancelled ask (id 3); Bob bids 60 at 55 (id 1);
+/// Carol bids 40 at 54 (id 7); Dave asks 30 at 53 (id 2). Balances: Alice 1,000 base, Bob
+/// 10,000 quote, Carol 5 base and 3,000 quote, Dave 500 base and 5,000 quote.
+fn genesis() -> Ledger {
+    let mut l = Ledger::default();
+    l.put(Entry::Market { book: domain(BOOK), base: domain(BASE), quote: domain(QUOTE), fills: 0 });
+    let orders = [
+        (ALICE, 1, OrderState::sell(50, 100)),
+        (ALICE, 3, OrderState::sell(40, 0)),
+        (BOB, 1, OrderState::buy(55, 60)),
+        (CAROL, 7, OrderState::buy(54, 40)),
+        (DAVE, 2, OrderState::sell(53, 30)),
+    ];
+    for (owner, id, state) in orders {
+        l.put(Entry::Order { book: domain(BOOK), account: account(owner), id, state });
+    }
+    let balances = [(ALICE, 1_000, 0), (BOB, 0, 10_000), (CAROL, 5, 3_000), (DAVE, 500, 5_000)];
+    for (owner, base, quote) in balances {
+        l.put(Entry::Balance { token: domain(BASE), account: account(owner), value: base });
+        l.put(Entry::Balance { token: domain(QUOTE), account: account(owner), value: quote });
+    }
+    l
+}
+
+/// A match the batcher would make: `seller`'s order `sell_id` against `buyer`'s `buy_id`.
+#[derive(Clone, Copy)]
+struct Match {
+    seller: (u64, u32),
+    buyer: (u64, u32),
+    price: u32,
+    quantity: u64,
+}
+
+fn m(seller: (u64, u32), buyer: (u64, u32), price: u32, quantity: u64) -> Match {
+    Match { seller, buyer, price, quantity }
+}
+
+/// The fill `mt` makes on `l` (whatever the orders' sides: a forged fill reads them as given).
+fn fill_on(l: &Ledger, mt: &Match) -> Fill {
+    let (sell, buy) = (l.order(mt.seller.0, mt.seller.1), l.order(mt.buyer.0, mt.buyer.1));
+    Fill {
+        book: domain(BOOK),
+        base: domain(BASE),
+        quote: domain(QUOTE),
+        fills: l.fills(),
+        seller: account(mt.seller.0),
+        sell_id: mt.seller.1,
+        sell_price: sell.price,
+        sell_remaining: sell.remaining,
+        buyer: account(mt.buyer.0),
+        buy_id: mt.buyer.1,
+        buy_price: buy.price,
+        buy_remaining: buy.remaining,
+        price: mt.price,
+        quantity: mt.quantity,
+        seller_base: l.balance(BASE, mt.seller.0),
+        seller_quote: l.balance(QUOTE, mt.seller.0),
+        buyer_base: l.balance(BASE, mt.buyer.0),
+        buyer_quote: l.balance(QUOTE, mt.buyer.0),
+    }
+}
+
+/// A sub-block of honest fills on `l`: its rows, the slots' changes and the state after it.
+fn sub_block(l: &Ledger, matches: &[Match]) -> (OrderBookWitness, Vec<Change>, Ledger) {
+    let mut after = l.clone();
+    let mut w = OrderBookWitness::new();
+    let mut touched = Vec::new();
+    for mt in matches {
+        let fill = fill_on(&after, mt);
+        w.push_fill(&fill);
+        for e in fill.after().entries() {
+            touched.push(slot_key(&e));
+            after.put(e);
+        }
+    }
+    touched.sort();
+    touched.dedup();
+    let changes = touched.iter().map(|k| Change::new(l.0[k], after.0[k])).collect();
+    (w, changes, after)
+}
+
+fn changes_of(before: &[Entry], after: &[Entry]) -> Vec<Change> {
+    before.iter().zip(after).map(|(b, a)| Change::new(*b, *a)).collect()
+}
+
+fn prove_rows(w: &OrderBookWitness) -> ProvenParts<Blake> {
+    prove::<Blake>(&public_input(0), w, &TEST).expect("the raw prover proves")
+}
+
+/// Verifies against the statement's boundary (the slots' changes).
+fn verify_statement(changes: &[Change], proof: &ProvenParts<Blake>) -> Result<(), OrderBookVerifyError> {
+    verify::<Blake>(&public_input(0), changes, &TxListCommitment::default(), proof, &TEST)
+}
+
+/// Verifies against the rows' own `State` sum: the state argument balances by definition.
+fn verify_own_state(w: &OrderBookWitness, proof: &ProvenParts<Blake>) -> Result<(), OrderBookVerifyError> {
+    program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
+        &public_input(0),
+        &proof.log_sizes,
+        &proof.claimed_sums,
+        &proof.stark,
+        &TEST,
+        |r| relation_sums::<FillRole>(&w.fills, r)[0],
+    )
+}
+
+/// How the forged rows `w` are refused, against `changes` (the statement's boundary) or, with
+/// `None`, against their own state. Rows that satisfy every constraint must prove (the raw
+/// prover checks nothing) and fail verification; rows violating a constraint may already be
+/// refused by stwo's prover, whose last step is the verifier's own check on the proof it just
+/// built (`ConstraintsNotSatisfied` is the verifier's `OodsNotMatching` on that proof; a
+/// modified prover that skipped it would send a proof failing the same equation).
+fn assert_rows_refused(what: &str, w: &OrderBookWitness, changes: Option<&[Change]>) {
+    match prove::<Blake>(&public_input(0), w, &TEST) {
+        Ok(proof) => match changes {
+            Some(changes) => assert_refused(what, verify_statement(changes, &proof)),
+            None => assert_refused(what, verify_own_state(w, &proof)),
+        },
+        Err(ProveError::Stwo(ProvingError::ConstraintsNotSatisfied)) => {
+            let violation = w.first_violation();
+            assert!(violation.is_some(), "{what}: the prover refused rows that satisfy every constraint");
+            eprintln!("{what}: stwo's prover refused (constraint {violation:?})");
+        }
+        Err(e) => panic!("{what}: unexpected prover error {e}"),
+    }
+}
+
+fn assert_refused(what: &str, result: Result<(), OrderBookVerifyError>) {
+    match result {
+        Err(VerifyError::Stwo(VerificationError::OodsNotMatching)) => {}
+        other => panic!("{what}: expected the stwo verifier to refuse (OODS), got {other:?}"),
+    }
+}
+
+/// An honest fill and its forged variant (rows built or edited as a modified prover would):
+/// the honest one verifies against its statement and against its own state, through the same
+/// path; the forged one is refused even against its own state.
+fn assert_forged_row_refused(what: &str, honest: &OrderBookWitness, changes: &[Change], forged: &OrderBookWitness) {
+    let proof = prove_rows(honest);
+    verify_statement(changes, &proof).unwrap_or_else(|e| panic!("{what}: the honest counterpart: {e}"));
+    verify_own_state(honest, &proof).unwrap_or_else(|e| panic!("{what}: the honest counterpart (own state): {e}"));
+    assert_rows_refused(what, forged, None);
+}
+
+fn one(fill: &Fill) -> OrderBookWitness {
+    let mut w = OrderBookWitness::new();
+    w.push_fill(fill);
+    w
+}
+
+#[test]
+fn honest_fills_prove_and_verify_across_two_sub_blocks() {
+    let l0 = genesis();
+    // Sub-block 1: Bob's bid (60 at 55) takes 60 of Alice's ask (100 at 50) at 52.
+    let (w1, c1, l1) = sub_block(&l0, &[m((ALICE, 1), (BOB, 1), 52, 60)]);
+    assert_eq!(l1.order(ALICE, 1), OrderState::sell(50, 40), "a partial fill");
+    assert_eq!(l1.order(BOB, 1), OrderState::buy(55, 0));
+    assert_eq!((l1.balance(BASE, ALICE), l1.balance(QUOTE, ALICE)), (940, 3_120));
+    assert_eq!((l1.balance(BASE, BOB), l1.balance(QUOTE, BOB)), (60, 10_000 - 3_120));
+    assert_eq!(l1.fills(), 1);
+    assert_eq!(c1.len(), 7);
+    let t = Instant::now();
+    let p1 = prove_rows(&w1);
+    let prove_time = t.elapsed();
+    let t = Instant::now();
+    verify_statement(&c1, &p1).expect("sub-block 1 verifies");
+    eprintln!("1 fill: log sizes {:?}, prove {prove_time:.2?}, verify {:.2?}", p1.log_sizes, t.elapsed());
+
+    // Sub-block 2 reads sub-block 1's outputs: Carol's bid (40 at 54) takes the rest at 51.
+    let (w2, c2, l2) = sub_block(&l1, &[m((ALICE, 1), (CAROL, 7), 51, 40)]);
+    let alice = c2.iter().find(|c| matches!(c.before, Entry::Order { id: 1, .. })).expect("Alice's order");
+    assert!(c1.iter().any(|c| c.after == alice.before), "sub-block 2 reads what sub-block 1 wrote");
+    assert_eq!(l2.order(ALICE, 1), OrderState::sell(50, 0), "filled");
+    assert_eq!(l2.order(CAROL, 7), OrderState::buy(54, 0));
+    assert_eq!((l2.balance(BASE, CAROL), l2.balance(QUOTE, CAROL)), (45, 3_000 - 2_040));
+    assert_eq!(l2.fills(), 2);
+    let p2 = prove_rows(&w2);
+    verify_statement(&c2, &p2).expect("sub-block 2 verifies");
+
+    // Each proof is for its own statement only.
+    assert_refused("proof 1 under statement 2", verify_statement(&c2, &p1));
+    let mut tampered = c1.clone();
+    for c in tampered.iter_mut() {
+        if let Entry::Balance { value, .. } = &mut c.after {
+            if *value == 3_120 {
+                *value = 3_121; // Alice claims one more quote unit
+            }
+        }
+    }
+    assert_ne!(tampered, c1);
+    assert_refused("a changed output", verify_statement(&tampered, &p1));
+}
+
+#[test]
+fn several_fills_of_one_order_in_one_sub_block() {
+    // Alice's ask is taken three times in one sub-block (her order tuple chains through the
+    // rows), at three prices within both limits; Dave's ask once by Carol.
+    let matches = [
+        m((ALICE, 1), (BOB, 1), 52, 30),
+        m((ALICE, 1), (BOB, 1), 55, 30),
+        m((ALICE, 1), (CAROL, 7), 50, 25),
+        m((DAVE, 2), (CAROL, 7), 53, 15),
+    ];
+    let (w, changes, after) = sub_block(&genesis(), &matches);
+    assert_eq!(after.order(ALICE, 1), OrderState::sell(50, 15));
+    assert_eq!(after.order(CAROL, 7), OrderState::buy(54, 0));
+    assert_eq!(after.balance(QUOTE, ALICE), 30 * 52 + 30 * 55 + 25 * 50);
+    assert_eq!(after.fills(), 4);
+    // Value is conserved per token.
+    let total = |l: &Ledger, token| [ALICE, BOB, CAROL, DAVE].iter().map(|a| l.balance(token, *a)).sum::<u128>();
+    assert_eq!((total(&after, BASE), total(&after, QUOTE)), (total(&genesis(), BASE), total(&genesis(), QUOTE)));
+    let t = Instant::now();
+    let proof = prove_rows(&w);
+    eprintln!("4 fills: log sizes {:?}, prove {:.2?}", proof.log_sizes, t.elapsed());
+    verify_statement(&changes, &proof).expect("verifies");
+}
+
+#[test]
+fn a_fill_beyond_a_limit_price_does_not_verify() {
+    let l = genesis();
+    // Alice asks at least 50, Bob bids at most 55: 50 and 55 are the edges, 49 and 56 beyond.
+    for (honest_price, forged_price) in [(50, 49), (55, 56)] {
+        let honest = fill_on(&l, &m((ALICE, 1), (BOB, 1), honest_price, 10));
+        let forged = fill_on(&l, &m((ALICE, 1), (BOB, 1), forged_price, 10));
+        let w = one(&forged);
+        // Every equation holds and every written value is a valid storage value: only the
+        // 16-bit check of `x - p_sell` (or `p_buy - x`) misses the table.
+        assert_eq!(w.first_violation(), None);
+        assert_eq!(w.range_lookups().outside, 1, "price {forged_price}");
+        let changes = changes_of(&forged.before().entries(), &forged.after().entries());
+        check_changes(&changes).expect("the statement itself is well formed");
+        let what = format!("price {forged_price}");
+        assert_forged_row_refused(&what, &one(&honest), &changes_of(&honest.before().entries(), &honest.after().entries()), &w);
+        assert_rows_refused(&what, &w, Some(&changes));
+    }
+}
+
+#[test]
+fn an_over_fill_does_not_verify() {
+    let l = genesis();
+    let honest = fill_on(&l, &m((ALICE, 1), (BOB, 1), 52, 60)); // all of Bob's 60
+    let honest_changes = changes_of(&honest.before().entries(), &honest.after().entries());
+    // 61: Bob's remaining becomes 60 - 61 = -1, a top limb p - 1 that no 16-bit check passes.
+    let forged = fill_on(&l, &m((ALICE, 1), (BOB, 1), 52, 61));
+    let w = one(&forged);
+    assert_eq!(w.first_violation(), None);
+    assert!(w.range_lookups().outside >= 1);
+    assert_forged_row_refused("q = 61 > 60", &one(&honest), &honest_changes, &w);
+
+    // Or the prover writes Bob's order as done (remaining 0) while moving 61: the statement is
+    // well formed, the subtraction `60 - 61 = 0` has no boolean borrows.
+    let mut w = one(&forged);
+    w.fills[0][fill_cols::BUY_REM_NEW].fill(0);
+    set_low_bytes(&mut w.fills[0]);
+    assert!(matches!(w.first_violation(), Some(("orderbook_fill", 0, _))));
+    let mut after = forged.after().entries();
+    after[2] = Entry::Order { book: domain(BOOK), account: account(BOB), id: 1, state: OrderState::buy(55, 0) };
+    let changes = changes_of(&forged.before().entries(), &after);
+    check_changes(&changes).expect("well formed");
+    assert_rows_refused("q = 61, remaining written as 0", &w, Some(&changes));
+}
+
+/// The product's carries solved in the field for a forged amount: `x q_l + c_{l-1} = a_l +
+/// 2^16 c_l` mod p with every `a_l < 2^16` (searching `a_3` until `a_4 = c_3 < 2^16`).
+fn forged_product(x: u32, q: u64, a_low: [u32; 3]) -> ([u32; 5], [u32; 4]) {
+    let p = (1u64 << 31) - 1;
+    let inv = BaseField::from(1u32 << 16).inverse().0 as u64;
+    let ql = zkthread_orderbook::state::qty_limbs(q);
+    let step = |c_prev: u64, l: usize, a: u32| -> u64 {
+        ((u64::from(x) * u64::from(ql[l]) + c_prev + p - u64::from(a)) % p) * inv % p
+    };
+    let mut c = [0u64; 4];
+    for l in 0..3 {
+        c[l] = step(if l == 0 { 0 } else { c[l - 1] }, l, a_low[l]);
+    }
+    let a3 = (0..1u32 << 16).find(|a3| step(c[2], 3, *a3) < 1 << 16).expect("some a_3 gives a 16-bit a_4");
+    c[3] = step(c[2], 3, a3);
+    ([a_low[0], a_low[1], a_low[2], a3, c[3] as u32], c.map(|v| v as u32))
+}
+
+fn amount_of(limbs: &[u32; 5]) -> u128 {
+    limbs.iter().rev().fold(0u128, |acc, l| (acc << 16) + u128::from(*l))
+}
+
+#[test]
+fn a_fill_that_creates_value_does_not_verify() {
+    let l = genesis();
+    let fill = fill_on(&l, &m((ALICE, 1), (BOB, 1), 52, 60)); // 3,120 quote for 60 base
+    let honest_changes = changes_of(&fill.before().entries(), &fill.after().entries());
+    let before = fill.before().entries();
+
+    // Quote moved != x q: Bob pays (and Alice receives) 3,000 instead of 3,120, the product's
+    // equations violated; the statement is the well-formed one of a 3,000 payment.
+    let (mut a, c) = ([0u32; 5], [0u32; 4]);
+    a[0] = 3_000;
+    let w = OrderBookWitness { fills: vec![fill.row_with_product(a, c)], ..Default::default() };
+    assert!(w.first_violation().is_some());
+    let changes = changes_of(&before, &fill.after_paying(3_000).entries());
+    check_changes(&changes).expect("well formed");
+    assert_rows_refused("quote 3,000 for 60 at 52", &w, Some(&changes));
+    assert_forged_row_refused("quote 3,000 (own state)", &one(&fill), &honest_changes, &w);
+
+    // The same with the product's carries solved in the field so that every equation holds
+    // mod p and the amount's limbs are 16-bit: only the carries' checks (`c_l <= 2^15 - 2`)
+    // refuse it. Bob holds enough quote to pay the forged amount.
+    let rich = Fill { buyer_quote: 1 << 100, ..fill };
+    let (a, c) = forged_product(52, 60, [3_000, 0, 0]);
+    let forged_amount = amount_of(&a);
+    assert_ne!(forged_amount, 3_120);
+    let w = OrderBookWitness { fills: vec![rich.row_with_product(a, c)], ..Default::default() };
+    assert_eq!(first_violation::<FillRole>(&w.fills), None, "every equation holds mod p");
+    let cols: Vec<BaseField> = w.fills[0].iter().map(|v| BaseField::from(*v)).collect();
+    let out_of_range: Vec<usize> =
+        checked16(&cols).iter().enumerate().filter(|(_, v)| v.0 >= 1 << 16).map(|(i, _)| i).collect();
+    // Checks 9..17 are the four carries and the four shifted carries.
+    assert!(!out_of_range.is_empty() && out_of_range.iter().all(|i| (9..17).contains(i)), "{out_of_range:?}");
+    let changes = changes_of(&rich.before().entries(), &rich.after_paying(forged_amount).entries());
+    check_changes(&changes).expect("well formed");
+    assert_rows_refused("carry-solved amount", &w, Some(&changes));
+    let honest = changes_of(&rich.before().entries(), &rich.after().entries());
+    verify_statement(&honest, &prove_rows(&one(&rich))).expect("its honest counterpart verifies");
+
+    // Quote created: Alice receives 3,121 while Bob pays 3,120.
+    let mut w = one(&fill);
+    w.fills[0][fill_cols::SELLER_QUOTE_NEW.start] += 1;
+    set_low_bytes(&mut w.fills[0]);
+    assert!(w.first_violation().is_some());
+    let mut after = fill.after().entries();
+    after[6] = Entry::Balance { token: domain(QUOTE), account: account(ALICE), value: 3_121 };
+    assert_rows_refused("3,121 quote received for 3,120 paid", &w, Some(&changes_of(&before, &after)));
+    assert_forged_row_refused("3,121 quote (own state)", &one(&fill), &honest_changes, &w);
+
+    // Base moved != q: Bob receives 61 base while Alice gives 60.
+    let mut w = one(&fill);
+    w.fills[0][fill_cols::BUYER_BASE_NEW.start] += 1;
+    set_low_bytes(&mut w.fills[0]);
+    assert!(w.first_violation().is_some());
+    let mut after = fill.after().entries();
+    after[4] = Entry::Balance { token: domain(BASE), account: account(BOB), value: 61 };
+    let changes = changes_of(&before, &after);
+    assert_rows_refused("61 base received for 60 sent", &w, Some(&changes));
+    assert_forged_row_refused("61 base (own state)", &one(&fill), &honest_changes, &w);
+}
+
+#[test]
+fn a_fill_between_two_orders_of_one_side_does_not_verify() {
+    // Alice's ask (50) against Dave's ask (53), Dave's order read as a bid: the row produces a
+    // buy-side tuple for it, which the statement's sell-side slot never matches.
+    let l = genesis();
+    let forged = fill_on(&l, &m((ALICE, 1), (DAVE, 2), 52, 10));
+    let w = one(&forged);
+    assert_eq!(w.first_violation(), None);
+    assert_eq!(w.range_lookups().outside, 0, "every check passes: only the side differs");
+    let before = forged.before().entries();
+    let mut after = forged.after().entries();
+    let dave = |remaining| Entry::Order {
+        book: domain(BOOK),
+        account: account(DAVE),
+        id: 2,
+        state: OrderState::sell(53, remaining),
+    };
+    let (mut statement_before, statement_after) = (before, {
+        after[2] = dave(20);
+        after
+    });
+    statement_before[2] = dave(30);
+    let changes = changes_of(&statement_before, &statement_after);
+    check_changes(&changes).expect("well formed");
+    assert_rows_refused("ask against ask", &w, Some(&changes));
+
+    // Control: had Dave's order been a bid at 53, the same row verifies.
+    let mut bid = genesis();
+    bid.put(dave(0));
+    bid.put(Entry::Order { book: domain(BOOK), account: account(DAVE), id: 2, state: OrderState::buy(53, 30) });
+    let (cw, cchanges, _) = sub_block(&bid, &[m((ALICE, 1), (DAVE, 2), 52, 10)]);
+    assert_eq!(cw.fills, w.fills, "the same row");
+    verify_statement(&cchanges, &prove_rows(&cw)).expect("the control verifies");
+}
+
+#[test]
+fn a_fill_of_a_cancelled_order_does_not_verify() {
+    // Alice's ask id 3 was cancelled (remaining 0).
+    let l = genesis();
+    let forged = fill_on(&l, &m((ALICE, 3), (BOB, 1), 50, 10));
+    let w = one(&forged);
+    assert_eq!(w.first_violation(), None);
+    assert!(w.range_lookups().outside >= 1, "0 - 10 wraps the top limb");
+    // Control: the same ask with 10 remaining.
+    let mut live = genesis();
+    live.put(Entry::Order { book: domain(BOOK), account: account(ALICE), id: 3, state: OrderState::sell(40, 10) });
+    let (cw, cchanges, _) = sub_block(&live, &[m((ALICE, 3), (BOB, 1), 50, 10)]);
+    assert_forged_row_refused("fill of a cancelled order", &cw, &cchanges, &w);
+
+    // A zero-quantity "fill" of it (which would only bump the counter) has no inverse of q.
+    let zero = fill_on(&l, &m((ALICE, 3), (BOB, 1), 50, 0));
+    let w = one(&zero);
+    let (row, constraint) = w.first_violation().map(|(_, r, c)| (r, c)).expect("q = 0 violates a constraint");
+    assert_eq!(row, 0);
+    // The constraint after `enabled` and the 34 borrows/carries: `enabled (sum(q) inv - 1)`.
+    assert_eq!(constraint, 1 + 34);
+    assert_rows_refused("q = 0", &w, Some(&changes_of(&zero.before().entries(), &zero.after().entries())));
+    assert_forged_row_refused("q = 0 (own state)", &cw, &cchanges, &w);
+}
+
+#[test]
+fn a_fill_moving_another_token_does_not_verify() {
+    // The prover pays Alice in a token of its own (JUNK) instead of the book's quote token:
+    // every order and balance tuple is consistent, but the row's market tuple names JUNK and
+    // the statement's market (from the book's storage) names QUOTE.
+    let mut l = genesis();
+    l.put(Entry::Balance { token: domain(JUNK), account: account(BOB), value: 1_000_000 });
+    let honest = fill_on(&l, &m((ALICE, 1), (BOB, 1), 52, 10));
+    let mut forged = honest;
+    forged.quote = domain(JUNK);
+    forged.buyer_quote = 1_000_000;
+    forged.seller_quote = 0;
+    let w = one(&forged);
+    assert_eq!((w.first_violation(), w.range_lookups().outside), (None, 0));
+    let mut before = forged.before().entries();
+    let mut after = forged.after().entries();
+    let market = |fills| Entry::Market { book: domain(BOOK), base: domain(BASE), quote: domain(QUOTE), fills };
+    (before[0], after[0]) = (market(0), market(1));
+    let changes = changes_of(&before, &after);
+    check_changes(&changes).expect("well formed");
+    let proof = prove_rows(&w);
+    assert_refused("paid in JUNK", verify_statement(&changes, &proof));
+    verify_own_state(&w, &proof).expect("the row itself is a valid fill of a JUNK market");
+    // A statement whose market changes its tokens is refused before any proof is read.
+    let junk = Entry::Market { book: domain(BOOK), base: domain(BASE), quote: domain(JUNK), fills: 1 };
+    let moved = vec![Change::new(market(0), junk)];
+    assert!(matches!(
+        verify_statement(&moved, &proof),
+        Err(VerifyError::Statement(OrderBookStatementError::MarketChanged { index: 0 }))
+    ));
+}
+
+/// Every constraint of honest rows evaluates to zero, and their LogUp (the `State` sum) is
+/// exactly the statement's boundary: failures elsewhere are attributable.
+#[test]
+fn honest_rows_satisfy_every_constraint() {
+    let matches = [m((ALICE, 1), (BOB, 1), 52, 30), m((ALICE, 1), (BOB, 1), 55, 30), m((DAVE, 2), (CAROL, 7), 53, 15)];
+    let (w, changes, _) = sub_block(&genesis(), &matches);
+    for row in &w.fills {
+        let cols: Vec<BaseField> = row.iter().map(|v| BaseField::from(*v)).collect();
+        let constraints = FillRole::constraints(&cols);
+        assert!(constraints.iter().all(|c| *c == BaseField::from(0u32)), "{constraints:?}");
+    }
+    assert_eq!(w.first_violation(), None);
+    assert_eq!(w.range_lookups().outside, 0);
+    assert_role_constraints::<FillRole>(&w.fills, &Relations::dummy());
+    let r = random_relations();
+    assert_eq!(relation_sums::<FillRole>(&w.fills, &r)[0], boundary_sum(&changes, &r.state));
+    // Shape: 214 columns, 14 state and 118 range fractions in 66 pairs; padding rows (all
+    // zero) satisfy every constraint and look nothing up.
+    assert_eq!((FillRole::N_COLUMNS, FillRole::fractions(&vec![BaseField::from(0u32); 214]).len()), (214, 132));
+    let padding = vec![vec![0u32; FillRole::N_COLUMNS]];
+    assert_eq!(first_violation::<FillRole>(&padding), None);
+    let mut lookups = zkthread_prover::range::RangeLookups::default();
+    lookups.add::<FillRole>(&padding, 1);
+    assert!(lookups.multiplicity.iter().all(|m| m.0 == 0));
+}
+
+fn random_relations() -> Relations {
+    use stwo::core::channel::Channel;
+    let mut channel = stwo::core::channel::Blake2sChannel::default();
+    channel.mix_u64(0x6f_7264_6572);
+    Relations::draw(&mut channel)
+}
+
+#[test]
+fn the_statement_refuses_tuples_the_air_assumes_away() {
+    let order = |state| Entry::Order { book: domain(BOOK), account: account(ALICE), id: 1, state };
+    let same = |e| vec![Change::new(e, e)];
+    assert!(check_changes(&same(order(OrderState::sell(MAX_PRICE, 5)))).is_ok());
+    assert_eq!(
+        check_changes(&same(order(OrderState::sell(MAX_PRICE + 1, 5)))),
+        Err(OrderBookStatementError::Price { index: 0, price: MAX_PRICE + 1 })
+    );
+    assert_eq!(
+        check_changes(&same(order(OrderState { side: 3, price: 1, remaining: 1 }))),
+        Err(OrderBookStatementError::Side { index: 0, side: 3 })
+    );
+    assert_eq!(
+        check_changes(&same(order(OrderState { side: 0, price: 0, remaining: 1 }))),
+        Err(OrderBookStatementError::DirtyEmpty { index: 0 })
+    );
+    let other = Entry::Order { book: domain(BOOK), account: account(BOB), id: 1, state: OrderState::EMPTY };
+    assert_eq!(
+        check_changes(&[Change::new(order(OrderState::EMPTY), other)]),
+        Err(OrderBookStatementError::SlotMismatch { index: 0 })
+    );
+}
+
+/// The driver, called directly: the fill role's claimed sum is derived from the boundary the
+/// program gives (a wrong boundary fails stwo's check); a proof missing a component is
+/// refused by shape.
+#[test]
+fn the_driver_derives_the_fill_sum_from_the_boundary() {
+    use num_traits::Zero;
+    let (w, changes, _) = sub_block(&genesis(), &[m((ALICE, 1), (BOB, 1), 52, 60)]);
+    let proof = prove_rows(&w);
+    let verify = |log: &[u32], sums: &[SecureField], right: bool| {
+        program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
+            &public_input(0),
+            log,
+            sums,
+            &proof.stark,
+            &TEST,
+            |r| if right { zkthread_orderbook::boundary(&changes, &TxListCommitment::default(), r) } else { SecureField::zero() },
+        )
+    };
+    verify(&proof.log_sizes, &proof.claimed_sums, true).expect("verifies");
+    assert_refused("a zero boundary", verify(&proof.log_sizes, &proof.claimed_sums, false));
+    let n = proof.log_sizes.len();
+    assert!(matches!(verify(&proof.log_sizes[..n - 1], &proof.claimed_sums[..n - 1], true), Err(VerifyError::Shape(_))));
+    // Another statement's felts: another transcript.
+    let other = program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
+        &public_input(1),
+        &proof.log_sizes,
+        &proof.claimed_sums,
+        &proof.stark,
+        &TEST,
+        |r| zkthread_orderbook::boundary(&changes, &TxListCommitment::default(), r),
+    );
+    assert!(other.is_err());
+}
+
+/// Prove time and proof size of fill-only sub-blocks on the settlement channel (Poseidon252)
+/// at the token program's shipped parameters (`SIGNED_PARAMS`, 2^5 x 16 + 16):
+/// `cargo nextest run -p zkthread-orderbook --test fills --run-ignored only --no-capture timing`.
+#[test]
+#[ignore = "timing: run with --run-ignored only --no-capture"]
+fn timing_fills() {
+    use zkthread_prover::Poseidon252MerkleChannel as P252;
+    use zkthread_token::SIGNED_PARAMS;
+    for n in [4usize, 64, 256] {
+        // Alice's ask of 1,000,000 at 50, taken n times by Bob (bid at 55), one unit each.
+        let mut l = genesis();
+        l.put(Entry::Order { book: domain(BOOK), account: account(ALICE), id: 1, state: OrderState::sell(50, 1_000_000) });
+        l.put(Entry::Order { book: domain(BOOK), account: account(BOB), id: 1, state: OrderState::buy(55, 1_000_000) });
+        l.put(Entry::Balance { token: domain(QUOTE), account: account(BOB), value: 1 << 40 });
+        let matches: Vec<Match> = (0..n).map(|i| m((ALICE, 1), (BOB, 1), 50 + (i % 6) as u32, 1)).collect();
+        let (w, changes, _) = sub_block(&l, &matches);
+        let t = Instant::now();
+        let proof = prove::<P252>(&public_input(0), &w, &SIGNED_PARAMS).expect("prove");
+        let prove_time = t.elapsed();
+        let t = Instant::now();
+        verify::<P252>(&public_input(0), &changes, &TxListCommitment::default(), &proof, &SIGNED_PARAMS).expect("verify");
+        eprintln!(
+            "| {n} fills | log sizes {:?} | prove {prove_time:.2?} | verify {:.2?} |",
+            proof.log_sizes,
+            t.elapsed()
+        );
+    }
+}

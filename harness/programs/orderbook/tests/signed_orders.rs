@@ -1,0 +1,412 @@
+//! Signed place and cancel rows with real signatures (`zkthread_sig::sign` on the order
+//! book's own `Message`) and real stwo proofs: an honest sub-block of places, a fill and a
+//! cancel proves and verifies; a cancel signed with another account's key, a place signature
+//! presented as a cancel, an id placed twice and a signed place with an out-of-range price or
+//! side are refused, each beside an honest counterpart that verifies through the same path.
+
+use starknet_types_core::felt::Felt;
+use stwo::core::fields::m31::BaseField;
+use stwo::core::verifier::VerificationError;
+use stwo::prover::ProvingError;
+use zkthread_orderbook::signed::{PlaceRole, CancelRole, PAYLOAD_LEN};
+use zkthread_orderbook::state::{boundary_sum, OrderBookStatementError, MAX_PRICE, SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::{
+    prove, verify, Change, Entry, Fill, FillRole, OrderBookProgram, OrderBookVerifyError, OrderBookWitness,
+    OrderMessage, OrderState, SignedOrderRow,
+};
+use zkthread_prover::auth::tx_list_boundary_sum;
+use zkthread_prover::params::StarkParams;
+use zkthread_prover::program::{self, ProveError};
+use zkthread_prover::prover::VerifyError;
+use zkthread_prover::role::{assert_role_constraints, relation_sums, Relations, Role};
+use zkthread_prover::Blake2sMerkleChannel as Blake;
+use zkthread_sig::domain::{account_id, transfer_domain};
+use zkthread_sig::wots::{commitment, Hash4, KeyCommitment, KeySeed};
+use zkthread_sig::{sign, verification_trace, verify_trace, Message, MessageError, M31};
+
+const TEST: StarkParams =
+    StarkParams { log_blowup: 1, n_queries: 3, pow_bits: 1, log_last_layer_degree_bound: 1, fold_step: 1 };
+
+const BOOK: u64 = 0xb00c;
+const BASE: u64 = 0xba5e;
+const QUOTE: u64 = 0x9007e;
+const ALICE: u64 = 0xa11ce;
+const BOB: u64 = 0xb0b;
+
+fn domain(contract: u64) -> Hash4 {
+    let chain = Felt::from_bytes_be_slice(b"SN_SEPOLIA");
+    transfer_domain(chain, Felt::from(0x4e6u64), Felt::from(3u8), Felt::from(contract))
+}
+
+fn account(a: u64) -> Hash4 {
+    account_id(Felt::from(a))
+}
+
+fn seed(a: u64) -> KeySeed {
+    KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(a as u32 + 7 * i as u32 + 1)))
+}
+
+fn key(a: u64, index: u32) -> KeyCommitment {
+    commitment(&seed(a), index).unwrap()
+}
+
+fn public_input() -> Vec<Felt> {
+    vec![Felt::from(2u8), Felt::from(0x0b00u64), Felt::from(0x4e6u64), Felt::from(3u8), Felt::ZERO]
+}
+
+/// `owner`'s key slot in the book: key `index` at `nonce`.
+fn key_slot(owner: u64, nonce: u32, index: u32) -> Entry {
+    Entry::Key { domain: domain(BOOK), account: account(owner), nonce, key: key(owner, index) }
+}
+
+fn order(owner: u64, id: u32, state: OrderState) -> Entry {
+    Entry::Order { book: domain(BOOK), account: account(owner), id, state }
+}
+
+/// `owner` (key `index`, nonce `index + 1`) places `(side, price, qty)` as order `id`.
+fn place(owner: u64, index: u32, id: u32, side: u32, price: u32, qty: u64) -> OrderMessage {
+    OrderMessage {
+        book: domain(BOOK),
+        owner: account(owner),
+        id,
+        place: Some((side, price, qty)),
+        nonce: index + 1,
+        next_key: key(owner, index + 1),
+    }
+}
+
+/// `owner` (key `index`, nonce `index + 1`) cancels order `id`.
+fn cancel(owner: u64, index: u32, id: u32) -> OrderMessage {
+    OrderMessage { place: None, ..place(owner, index, id, 0, 0, 0) }
+}
+
+/// `msg` signed by `signer`'s key `index`; `found` is the order a cancel drops.
+fn signed(signer: u64, index: u32, msg: &OrderMessage, found: (u32, u32, u64)) -> SignedOrderRow {
+    let signature = sign(&seed(signer), index, msg).expect("sign");
+    let key = key(signer, index);
+    let trace = verify_trace(&key, msg, &signature).expect("a valid signature");
+    SignedOrderRow { message: *msg, key, cancelled: found, signature, trace }
+}
+
+/// Alice sells 100 at 50 (id 5), Bob buys 30 at 52 (id 9), a fill of 30 at 51, Alice cancels
+/// the 70 left: the rows, in sub-block order, and the statement's changes.
+fn honest() -> (OrderBookWitness, Vec<Change>) {
+    let mut w = OrderBookWitness::new();
+    w.push_signed(&signed(ALICE, 0, &place(ALICE, 0, 5, SIDE_SELL, 50, 100), (0, 0, 0)));
+    w.push_signed(&signed(BOB, 0, &place(BOB, 0, 9, SIDE_BUY, 52, 30), (0, 0, 0)));
+    w.push_fill(&fill(100));
+    w.push_signed(&signed(ALICE, 1, &cancel(ALICE, 1, 5), (SIDE_SELL, 50, 70)));
+    let bal = |token, owner, value| Entry::Balance { token: domain(token), account: account(owner), value };
+    let market = |fills| Entry::Market { book: domain(BOOK), base: domain(BASE), quote: domain(QUOTE), fills };
+    let changes = vec![
+        Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 3, 2)),
+        Change::new(key_slot(BOB, 1, 0), key_slot(BOB, 2, 1)),
+        Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, OrderState::sell(50, 0))),
+        Change::new(order(BOB, 9, OrderState::EMPTY), order(BOB, 9, OrderState::buy(52, 0))),
+        Change::new(market(0), market(1)),
+        Change::new(bal(BASE, ALICE, 1_000), bal(BASE, ALICE, 970)),
+        Change::new(bal(QUOTE, ALICE, 0), bal(QUOTE, ALICE, 30 * 51)),
+        Change::new(bal(BASE, BOB, 0), bal(BASE, BOB, 30)),
+        Change::new(bal(QUOTE, BOB, 10_000), bal(QUOTE, BOB, 10_000 - 30 * 51)),
+    ];
+    (w, changes)
+}
+
+/// Bob's 30 at 52 against Alice's ask (`sell_remaining` left) at 51.
+fn fill(sell_remaining: u64) -> Fill {
+    Fill {
+        book: domain(BOOK),
+        base: domain(BASE),
+        quote: domain(QUOTE),
+        fills: 0,
+        seller: account(ALICE),
+        sell_id: 5,
+        sell_price: 50,
+        sell_remaining,
+        buyer: account(BOB),
+        buy_id: 9,
+        buy_price: 52,
+        buy_remaining: 30,
+        price: 51,
+        quantity: 30,
+        seller_base: 1_000,
+        seller_quote: 0,
+        buyer_base: 0,
+        buyer_quote: 10_000,
+    }
+}
+
+fn verify_statement(w: &OrderBookWitness, changes: &[Change]) -> Result<(), OrderBookVerifyError> {
+    let proof = prove::<Blake>(&public_input(), w, &TEST).expect("the raw prover proves");
+    verify::<Blake>(&public_input(), changes, &w.auth.transactions, &proof, &TEST)
+}
+
+/// The rows' own `State` sum plus their transaction list's `Link` boundary.
+fn own_boundary(w: &OrderBookWitness, r: &Relations) -> stwo::core::fields::qm31::SecureField {
+    relation_sums::<FillRole>(&w.fills, r)[0]
+        + relation_sums::<PlaceRole>(&w.places, r)[0]
+        + relation_sums::<CancelRole>(&w.cancels, r)[0]
+        + tx_list_boundary_sum(&w.auth.transactions, &r.link)
+}
+
+/// The forged rows `w` are refused against `changes` (the statement) or, with `None`, against
+/// their own state: by the verifier, or — for rows violating a constraint — already by stwo's
+/// prover, whose last step is the verifier's own OODS check on the proof it built.
+fn assert_rows_refused(what: &str, w: &OrderBookWitness, changes: Option<&[Change]>) {
+    let proof = match prove::<Blake>(&public_input(), w, &TEST) {
+        Ok(proof) => proof,
+        Err(ProveError::Stwo(ProvingError::ConstraintsNotSatisfied)) => {
+            let violation = w.first_violation();
+            assert!(violation.is_some(), "{what}: the prover refused rows that satisfy every constraint");
+            eprintln!("{what}: stwo's prover refused (constraint {violation:?})");
+            return;
+        }
+        Err(e) => panic!("{what}: unexpected prover error {e}"),
+    };
+    let result = match changes {
+        Some(changes) => verify::<Blake>(&public_input(), changes, &w.auth.transactions, &proof, &TEST),
+        None => program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
+            &public_input(),
+            &proof.log_sizes,
+            &proof.claimed_sums,
+            &proof.stark,
+            &TEST,
+            |r| own_boundary(w, r),
+        ),
+    };
+    match result {
+        Err(VerifyError::Stwo(VerificationError::OodsNotMatching)) => {}
+        other => panic!("{what}: expected the stwo verifier to refuse (OODS), got {other:?}"),
+    }
+}
+
+#[test]
+fn signed_places_a_fill_and_a_cancel_prove_and_verify() {
+    let (w, changes) = honest();
+    assert_eq!((w.places.len(), w.fills.len(), w.cancels.len()), (2, 1, 1));
+    assert_eq!(w.auth.transactions.count, 3, "places and cancels are transactions; fills are not");
+    assert_eq!(w.first_violation(), None);
+    verify_statement(&w, &changes).expect("verifies");
+
+    // The proof binds the ordered transaction list: the same rows under another list fail.
+    let proof = prove::<Blake>(&public_input(), &w, &TEST).expect("prove");
+    let mut other = w.auth.transactions;
+    other.count = 2;
+    assert!(verify::<Blake>(&public_input(), &changes, &other, &proof, &TEST).is_err());
+    // And the key slots must rotate: keeping Alice's old key is refused.
+    let mut stale = changes.clone();
+    stale[0].after = key_slot(ALICE, 1, 0);
+    assert!(verify::<Blake>(&public_input(), &stale, &w.auth.transactions, &proof, &TEST).is_err());
+}
+
+#[test]
+fn the_air_signs_the_clients_message_blocks() {
+    // The blocks the AIR reads off a row are the blocks the client signed, for both kinds,
+    // and a place and a cancel of one order never share them.
+    let rho = [M31::reduce(91), M31::reduce(92), M31::reduce(93)];
+    for msg in [place(ALICE, 0, 5, SIDE_SELL, 50, 100), cancel(ALICE, 0, 5)] {
+        let client = zkthread_sig::message_blocks(&msg, &rho).expect("encodable");
+        assert_eq!(msg.blocks(&rho), client);
+    }
+    let (p, c) = (place(ALICE, 0, 5, SIDE_SELL, 50, 100), cancel(ALICE, 0, 5));
+    assert_ne!(p.payload().unwrap()[PAYLOAD_LEN - 1], c.payload().unwrap()[PAYLOAD_LEN - 1]);
+    // A client never signs an order the AIR would refuse.
+    for bad in [
+        place(ALICE, 0, 5, SIDE_SELL, 0, 100),
+        place(ALICE, 0, 5, SIDE_SELL, MAX_PRICE + 1, 100),
+        place(ALICE, 0, 5, 3, 50, 100),
+        place(ALICE, 0, 5, SIDE_BUY, 50, 0),
+    ] {
+        assert!(matches!(bad.payload(), Err(MessageError::Field { .. })), "{bad:?}");
+    }
+}
+
+#[test]
+fn honest_signed_rows_satisfy_every_constraint() {
+    let (w, changes) = honest();
+    for (name, rows, n) in [("place", &w.places, PlaceRole::N_COLUMNS), ("cancel", &w.cancels, CancelRole::N_COLUMNS)] {
+        for row in rows {
+            assert_eq!(row.len(), n, "{name}");
+        }
+    }
+    let zero = BaseField::from(0u32);
+    for row in &w.places {
+        let cols: Vec<BaseField> = row.iter().map(|v| BaseField::from(*v)).collect();
+        assert!(PlaceRole::constraints(&cols).iter().all(|c| *c == zero));
+    }
+    for row in &w.cancels {
+        let cols: Vec<BaseField> = row.iter().map(|v| BaseField::from(*v)).collect();
+        assert!(CancelRole::constraints(&cols).iter().all(|c| *c == zero));
+    }
+    assert_eq!(w.first_violation(), None);
+    assert_eq!(w.range_lookups().outside, 0);
+    let r = Relations::dummy();
+    assert_role_constraints::<PlaceRole>(&w.places, &r);
+    assert_role_constraints::<CancelRole>(&w.cancels, &r);
+    // The rows' State sum is the statement's boundary (the Link sum is the framework's).
+    let r = random_relations();
+    let state = relation_sums::<FillRole>(&w.fills, &r)[0]
+        + relation_sums::<PlaceRole>(&w.places, &r)[0]
+        + relation_sums::<CancelRole>(&w.cancels, &r)[0];
+    assert_eq!(state, boundary_sum(&changes, &r.state));
+}
+
+fn random_relations() -> Relations {
+    use stwo::core::channel::Channel;
+    let mut channel = stwo::core::channel::Blake2sChannel::default();
+    channel.mix_u64(0x5167_0de5);
+    Relations::draw(&mut channel)
+}
+
+/// Alice's cancel of her order 5 (100 at 50 left), as one sub-block: the rows and the
+/// statement of what an honest cancel under `row`'s next key changes.
+fn cancel_sub_block(row: &SignedOrderRow) -> (OrderBookWitness, Vec<Change>) {
+    let mut w = OrderBookWitness::new();
+    w.push_signed(row);
+    let rotated = Entry::Key { domain: domain(BOOK), account: account(ALICE), nonce: 2, key: row.message.next_key };
+    let changes = vec![
+        Change::new(key_slot(ALICE, 1, 0), rotated),
+        Change::new(order(ALICE, 5, OrderState::sell(50, 100)), order(ALICE, 5, OrderState::sell(50, 0))),
+    ];
+    (w, changes)
+}
+
+#[test]
+fn a_cancel_signed_with_another_accounts_key_does_not_verify() {
+    // Control: Alice cancels her own order.
+    let honest = signed(ALICE, 0, &cancel(ALICE, 0, 5), (SIDE_SELL, 50, 100));
+    let (w, changes) = cancel_sub_block(&honest);
+    verify_statement(&w, &changes).expect("the control verifies");
+    // Bob signs "cancel Alice's order 5" with his own key (a valid signature under it): the
+    // row consumes Alice's key tuple with Bob's key, which her slot does not hold.
+    let msg = OrderMessage { next_key: key(BOB, 1), ..cancel(ALICE, 0, 5) };
+    let forged = signed(BOB, 0, &msg, (SIDE_SELL, 50, 100));
+    let (w, changes) = cancel_sub_block(&forged);
+    assert_eq!(w.first_violation(), None, "the rows are a valid verification of Bob's signature");
+    assert_rows_refused("Bob cancels Alice's order", &w, Some(&changes));
+}
+
+#[test]
+fn a_place_signature_does_not_authorize_a_cancel() {
+    // Alice signed a place of order 5; the prover presents the signature on a cancel of it.
+    let sig = sign(&seed(ALICE), 0, &place(ALICE, 0, 5, SIDE_SELL, 50, 100)).expect("sign");
+    let msg = cancel(ALICE, 0, 5);
+    assert!(zkthread_sig::verify(&key(ALICE, 0), &msg, &sig).is_err(), "the tag changes the digest");
+    let trace = verification_trace(&key(ALICE, 0), &msg, &sig).expect("a trace, whatever the verdict");
+    let forged = SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (SIDE_SELL, 50, 100), signature: sig, trace };
+    let (w, changes) = cancel_sub_block(&forged);
+    assert_rows_refused("a place's signature on a cancel", &w, Some(&changes));
+    assert_rows_refused("a place's signature on a cancel (own state)", &w, None);
+    // Control: Alice's own cancel signature, same path.
+    let (w, changes) = cancel_sub_block(&signed(ALICE, 0, &msg, (SIDE_SELL, 50, 100)));
+    verify_statement(&w, &changes).expect("the control verifies");
+}
+
+#[test]
+fn placing_an_id_twice_does_not_verify() {
+    // Alice's order 3 was placed and cancelled before (an ask at 40, nothing left); she signs
+    // a new place of id 3: the row consumes the empty slot, which the statement's is not.
+    let row = signed(ALICE, 0, &place(ALICE, 0, 3, SIDE_SELL, 50, 100), (0, 0, 0));
+    let mut w = OrderBookWitness::new();
+    w.push_signed(&row);
+    let keys = Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 2, 1));
+    let placed = order(ALICE, 3, OrderState::sell(50, 100));
+    let reused = vec![keys, Change::new(order(ALICE, 3, OrderState::sell(40, 0)), placed)];
+    assert_rows_refused("id 3 placed again", &w, Some(&reused));
+    // Control: id 3 never used.
+    let fresh = vec![keys, Change::new(order(ALICE, 3, OrderState::EMPTY), placed)];
+    verify_statement(&w, &fresh).expect("the control verifies");
+}
+
+/// An order message encoded without the client's checks: what a malicious owner signs.
+struct Unchecked(OrderMessage);
+
+impl Message for Unchecked {
+    fn domain(&self) -> Hash4 {
+        self.0.book
+    }
+    fn signer(&self) -> Hash4 {
+        self.0.owner
+    }
+    fn nonce(&self) -> u32 {
+        self.0.nonce
+    }
+    fn next_key(&self) -> KeyCommitment {
+        self.0.next_key
+    }
+    fn set_next_key(&mut self, key: KeyCommitment) {
+        self.0.next_key = key;
+    }
+    fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError> {
+        let cols = self.0.payload_unchecked();
+        Ok(cols)
+    }
+}
+
+#[test]
+fn a_signed_place_out_of_range_does_not_verify() {
+    // The owner signs (her wallet would refuse; the AIR must too): price 0, price 2^15, a price
+    // that is -1 mod p, side 3, quantity 0. Each against the rows' own state, so only the
+    // place row's own checks can refuse it.
+    let p = (1u32 << 31) - 1;
+    let cases = [
+        ("price 0", SIDE_SELL, 0, 100),
+        ("price 2^15", SIDE_SELL, MAX_PRICE + 1, 100),
+        ("price -1", SIDE_BUY, p - 1, 100),
+        ("side 3", 3, 50, 100),
+        ("quantity 0", SIDE_SELL, 50, 0),
+    ];
+    for (what, side, price, qty) in cases {
+        let msg = place(ALICE, 0, 5, side, price, qty);
+        let sig = sign(&seed(ALICE), 0, &Unchecked(msg)).expect("sign");
+        let trace = verify_trace(&key(ALICE, 0), &Unchecked(msg), &sig).expect("a valid signature");
+        let row = SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, 0, 0), signature: sig, trace };
+        let mut w = OrderBookWitness::new();
+        w.push_signed(&row);
+        assert_rows_refused(what, &w, None);
+    }
+    // Control: the edges that are valid (price 1 and 2^15 - 1, quantity 1), same path.
+    for (side, price) in [(SIDE_SELL, 1), (SIDE_BUY, MAX_PRICE)] {
+        let msg = place(ALICE, 0, 5, side, price, 1);
+        let sig = sign(&seed(ALICE), 0, &Unchecked(msg)).expect("sign");
+        let trace = verify_trace(&key(ALICE, 0), &Unchecked(msg), &sig).expect("a valid signature");
+        let mut w = OrderBookWitness::new();
+        w.push_signed(&SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, 0, 0), signature: sig, trace });
+        let proof = prove::<Blake>(&public_input(), &w, &TEST).expect("prove");
+        program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
+            &public_input(),
+            &proof.log_sizes,
+            &proof.claimed_sums,
+            &proof.stark,
+            &TEST,
+            |r| own_boundary(&w, r),
+        )
+        .expect("the control verifies");
+        let state = OrderState { side, price, remaining: 1 };
+        let changes = vec![
+            Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 2, 1)),
+            Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, state)),
+        ];
+        verify::<Blake>(&public_input(), &changes, &w.auth.transactions, &proof, &TEST).expect("and its statement");
+    }
+}
+
+/// Prove time of the honest sub-block (2 signed places, 1 fill, 1 signed cancel) on the
+/// settlement channel at the token's `SIGNED_PARAMS`:
+/// `cargo nextest run -p zkthread-orderbook --test signed_orders --run-ignored only --no-capture timing`.
+#[test]
+#[ignore = "timing: run with --run-ignored only --no-capture"]
+fn timing_signed_orders() {
+    use std::time::Instant;
+    use zkthread_prover::Poseidon252MerkleChannel as P252;
+    use zkthread_token::SIGNED_PARAMS;
+    let (w, changes) = honest();
+    for run in ["first (builds the preprocessed tree)", "second"] {
+        let t = Instant::now();
+        let proof = prove::<P252>(&public_input(), &w, &SIGNED_PARAMS).expect("prove");
+        let prove_time = t.elapsed();
+        let t = Instant::now();
+        verify::<P252>(&public_input(), &changes, &w.auth.transactions, &proof, &SIGNED_PARAMS).expect("verify");
+        eprintln!("{run}: log sizes {:?}, prove {prove_time:.2?}, verify {:.2?}", proof.log_sizes, t.elapsed());
+    }
+}
