@@ -5,9 +5,9 @@
 //! role ([`fill::FillRole`]), the signed place and cancel roles ([`signed`]), the program's
 //! state entries ([`state`]), the witness ([`witness`]) and [`prover::OrderBookProgram`] for
 //! the framework's driver (roles in proof order: fill, place, cancel; the fill's claimed sum
-//! is the derived one). Not yet here: the statement encoding and storage binding (waiting for
-//! the framework's `statement` module), the batcher's matching engine, the Cairo verifier and
-//! the `OrderBook` contract.
+//! is the derived one). Not yet here: the storage binding through the framework's
+//! `zkthread_prover::statement` (below, "Limits"), the batcher's matching engine, the Cairo
+//! verifier and the `OrderBook` contract.
 //!
 //! ## Model
 //! - A book is a contract `B` trading a *base* token for a *quote* token, both thread-ready
@@ -135,13 +135,14 @@
 //!   one more product per token), not here.
 //! - A self-trade (same owner on both sides) is not refused by the AIR: it conserves value
 //!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.
-//! - The statement binding is the caller's ([`prover::verify`] takes the state changes).
-//!   The framework's `zkthread_prover::statement::StorageLayout` (one slot at a time, one
-//!   owner felt per slot) does not fit this program yet: an `orders[(owner, id)]` key can only
-//!   be checked with the id as well (a per-slot witness richer than one felt; binding an
-//!   order slot to another owner would let that owner cancel or fill it), and a `Market`
-//!   tuple's token domains come from other slots of the book (its configured base and quote
-//!   tokens, read-only inputs), so its binding needs the whole list, not one slot.
+//! - The statement binding is the caller's ([`prover::verify`] takes the state changes): a
+//!   library step, not a settlement path (no Cairo verifier or registry program exists for
+//!   this program yet). The framework's `zkthread_prover::statement::StorageLayout` binds one
+//!   slot at a time with `WITNESS_LEN` witness felts, so `orders[(owner, id)]` fits with
+//!   `[owner, id]` (binding an order slot to another owner would let that owner cancel or
+//!   fill it); a `Market` tuple's token domains come from other slots of the book (its
+//!   configured base and quote tokens, read-only inputs), so its binding needs a whole-list
+//!   hook the framework does not have yet.
 
 pub mod fill;
 pub mod prover;
