@@ -86,7 +86,7 @@ pub fn message_blocks<T: Clone>(s: &SignedFields<T>) -> [Vec<T>; MESSAGE_BLOCKS 
     [
         [&s.domain[..], &s.signer[..]].concat(),
         p[0..8].to_vec(),
-        [&p[8..12], &[s.nonce.clone()], &n[0..3]].concat(),
+        [&p[8..12], std::slice::from_ref(&s.nonce), &n[0..3]].concat(),
         [&n[3..4], &s.rho[..], &p[12..16]].concat(),
     ]
 }
