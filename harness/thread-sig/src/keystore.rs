@@ -369,22 +369,15 @@ impl Wallet {
         &mut self,
         draft: &TransferDraft,
     ) -> Result<SignedTransfer, KeystoreError> {
-        let placeholder = TransferMessage {
+        // `sign_next` installs the next key (and validates before spending an index).
+        self.sign_next(&TransferMessage {
             domain: draft.domain,
             from: draft.from,
             to: draft.to,
             amount: draft.amount,
             nonce: draft.nonce,
             next_key: KeyCommitment::NONE,
-        };
-        // Validate before spending an index.
-        placeholder.blocks(&[crate::field::M31::ZERO; RHO_LEN])?;
-        let index = self.reserve_index()?;
-        let message = TransferMessage {
-            next_key: commitment(&self.seed, index + 1)?,
-            ..placeholder
-        };
-        self.sign_reserved(index, message)
+        })
     }
 
     /// Signs an arbitrary message (e.g. rotating to a key of another seed) with the next

@@ -10,6 +10,9 @@
 //! shown even against a statement crafted to match the forgery (e.g. an order whose remaining
 //! quantity went negative, which no storage value can express).
 
+mod common;
+use common::{account, domain, ALICE, BASE, BOB, BOOK, QUOTE, TEST};
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -24,37 +27,16 @@ use zkthread_orderbook::{
     prove, verify, Change, Entry, Fill, FillRole, OrderBookProgram, OrderBookVerifyError, OrderBookWitness,
     OrderState,
 };
-use zkthread_prover::params::StarkParams;
 use stwo::prover::ProvingError;
 use zkthread_prover::program::{self, ProveError, ProvenParts};
 use zkthread_prover::prover::VerifyError;
 use zkthread_prover::role::{assert_role_constraints, first_violation, relation_sums, Relations, Role};
 use zkthread_prover::Blake2sMerkleChannel as Blake;
-use zkthread_sig::domain::{account_id, transfer_domain};
-use zkthread_sig::wots::Hash4;
 use zkthread_sig::TxListCommitment;
 
-/// Few queries, blowup 2: tests only, far below 96 bits (the token tests' parameters).
-const TEST: StarkParams =
-    StarkParams { log_blowup: 1, n_queries: 3, pow_bits: 1, log_last_layer_degree_bound: 1, fold_step: 1 };
-
-const BOOK: u64 = 0xb00c;
-const BASE: u64 = 0xba5e;
-const QUOTE: u64 = 0x9007e;
 const JUNK: u64 = 0x1dead;
-const ALICE: u64 = 0xa11ce;
-const BOB: u64 = 0xb0b;
 const CAROL: u64 = 0xca201;
 const DAVE: u64 = 0xda7e;
-
-fn domain(contract: u64) -> Hash4 {
-    let chain = Felt::from_bytes_be_slice(b"SN_SEPOLIA");
-    transfer_domain(chain, Felt::from(0x4e6u64), Felt::from(3u8), Felt::from(contract))
-}
-
-fn account(a: u64) -> Hash4 {
-    account_id(Felt::from(a))
-}
 
 /// The statement's felts (the encoding is the framework's `statement` module, not in this
 /// slice): any fixed list binds the transcript the same way.

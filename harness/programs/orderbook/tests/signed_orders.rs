@@ -4,6 +4,9 @@
 //! presented as a cancel, an id placed twice and a signed place with an out-of-range price or
 //! side are refused, each beside an honest counterpart that verifies through the same path.
 
+mod common;
+use common::{account, domain, ALICE, BASE, BOB, BOOK, QUOTE, TEST};
+
 use starknet_types_core::felt::Felt;
 use stwo::core::fields::m31::BaseField;
 use stwo::core::verifier::VerificationError;
@@ -15,32 +18,13 @@ use zkthread_orderbook::{
     OrderMessage, OrderState, SignedOrderRow,
 };
 use zkthread_prover::auth::tx_list_boundary_sum;
-use zkthread_prover::params::StarkParams;
 use zkthread_prover::program::{self, ProveError};
 use zkthread_prover::prover::VerifyError;
 use zkthread_prover::role::{assert_role_constraints, relation_sums, Relations, Role};
 use zkthread_prover::Blake2sMerkleChannel as Blake;
-use zkthread_sig::domain::{account_id, transfer_domain};
 use zkthread_sig::wots::{commitment, Hash4, KeyCommitment, KeySeed};
 use zkthread_sig::{sign, verification_trace, verify_trace, Message, MessageError, M31};
 
-const TEST: StarkParams =
-    StarkParams { log_blowup: 1, n_queries: 3, pow_bits: 1, log_last_layer_degree_bound: 1, fold_step: 1 };
-
-const BOOK: u64 = 0xb00c;
-const BASE: u64 = 0xba5e;
-const QUOTE: u64 = 0x9007e;
-const ALICE: u64 = 0xa11ce;
-const BOB: u64 = 0xb0b;
-
-fn domain(contract: u64) -> Hash4 {
-    let chain = Felt::from_bytes_be_slice(b"SN_SEPOLIA");
-    transfer_domain(chain, Felt::from(0x4e6u64), Felt::from(3u8), Felt::from(contract))
-}
-
-fn account(a: u64) -> Hash4 {
-    account_id(Felt::from(a))
-}
 
 fn seed(a: u64) -> KeySeed {
     KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(a as u32 + 7 * i as u32 + 1)))
