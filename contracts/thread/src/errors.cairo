@@ -8,3 +8,9 @@ pub const PROTECTED_SLOT: felt252 = 'thread: protected slot';
 pub const ZERO_REGISTRY: felt252 = 'thread: zero registry';
 pub const ZERO_OWNER: felt252 = 'thread: zero owner';
 pub const CALLER_NOT_OWNER: felt252 = 'thread: caller not owner';
+
+// Thread keys (`ThreadKeysComponent`).
+/// A key commitment that is zero, not below 2^124, or has a limb equal to 2^31 - 1.
+pub const BAD_THREAD_KEY: felt252 = 'thread: bad thread key';
+/// The account's key nonce reached 2^31 - 2, the last M31 element the AIR counts to.
+pub const THREAD_KEY_NONCE_SPENT: felt252 = 'thread: key nonce spent';

@@ -17,10 +17,6 @@ pub const SUPPLY_ABOVE_U128: felt252 = 'ERC20: supply above u128';
 /// A recipient balance that would leave u128 (only reachable after a thread wrote balances).
 pub const BALANCE_ABOVE_U128: felt252 = 'ERC20: balance above u128';
 
-// Thread keys.
-pub const BAD_THREAD_KEY: felt252 = 'token: bad thread key';
-pub const THREAD_KEY_NONCE_SPENT: felt252 = 'token: thread key nonce spent';
-
 // BalanceReader.
 /// `balance_of` answered more than a u128 (no thread token does).
 pub const READ_ABOVE_U128: felt252 = 'reader: balance above u128';

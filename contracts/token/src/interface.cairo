@@ -70,20 +70,12 @@ pub trait IThreadToken<TContractState> {
     ) -> bool;
 }
 
-/// Thread keys: each account registers the key its thread transfers are signed with, by an
-/// ordinary invoke (its account contract decides how that is authorized). See
-/// `docs/signed-transfers.md`, "Thread keys".
-#[starknet::interface]
-pub trait IThreadKeys<TContractState> {
-    /// Sets the caller's key commitment `K` (four 31-bit limbs, each below 2^31 - 1, packed
-    /// `K0 + K1 * 2^31 + K2 * 2^62 + K3 * 2^93`; nonzero) and bumps the caller's key nonce by
-    /// one: the caller's slot becomes `K + (nonce + 1) * 2^124`. Only the caller's own slot.
-    /// Nonces are M31 elements in the thread AIR: a slot whose nonce reached 2^31 - 2 cannot
-    /// rotate any more.
-    fn set_thread_key(ref self: TContractState, key_commitment: felt252);
-    /// The raw key slot of `account`: `K + nonce * 2^124` (0 if it never set a key).
-    fn thread_key(self: @TContractState, account: ContractAddress) -> felt252;
-}
+/// Thread keys (`set_thread_key`, `thread_key`): the thread component's `IThreadKeys`
+/// (`thread::interface`), which the token embeds.
+pub use thread::interface::{
+    IThreadKeys, IThreadKeysDispatcher, IThreadKeysDispatcherTrait, IThreadKeysSafeDispatcher,
+    IThreadKeysSafeDispatcherTrait,
+};
 
 /// The storage slots a thread reads and writes for one account of a thread token.
 #[derive(Copy, Drop, Serde, PartialEq, Debug)]

@@ -7,31 +7,26 @@ pub mod ThreadToken {
     };
     use starknet::storage_access::storage_address_from_base;
     use starknet::{ClassHash, ContractAddress, get_caller_address};
-    use thread::ThreadReadyComponent;
+    use thread::{ThreadKeysComponent, ThreadReadyComponent};
     use token::errors;
-    use token::interface::{
-        IERC20, IERC20CamelOnly, IERC20Metadata, IThreadKeys, IThreadSlots, ThreadSlots,
-    };
+    use token::interface::{IERC20, IERC20CamelOnly, IERC20Metadata, IThreadSlots, ThreadSlots};
 
     component!(path: ThreadReadyComponent, storage: thread_ready, event: ThreadReadyEvent);
+    component!(path: ThreadKeysComponent, storage: thread_keys, event: ThreadKeysEvent);
 
     #[abi(embed_v0)]
     impl ThreadReadyImpl = ThreadReadyComponent::ThreadReadyImpl<ContractState>;
     #[abi(embed_v0)]
     impl ThreadConsentImpl = ThreadReadyComponent::ThreadConsentImpl<ContractState>;
     impl ThreadReadyInternalImpl = ThreadReadyComponent::InternalImpl<ContractState>;
+    #[abi(embed_v0)]
+    impl ThreadKeysImpl = ThreadKeysComponent::ThreadKeysImpl<ContractState>;
 
     const DECIMALS: u8 = 18;
-    /// 2^31: one limb of a key commitment is 31 bits.
-    const LIMB: u128 = 0x80000000;
-    /// 2^31 - 1, the M31 modulus: no limb may equal it, and key nonces stay below it.
-    const LIMB_MODULUS: u128 = 0x7fffffff;
-    /// 2^124: the key nonce starts at this bit of a key slot.
-    const NONCE_UNIT: u256 = 0x10000000000000000000000000000000;
-
-    // `balances` and `thread_keys` stay top-level variables named exactly so, with those value
-    // types: their slot keys are what provers and clients derive from the names (see the crate
-    // docs), and a balance slot holds the balance itself, one felt below 2^128. The ERC20 ABI
+    // `balances` stays a top-level variable named exactly so, and the thread keys' component
+    // storage `thread_keys` stays flat (`substorage(v0)`): their slot keys are what provers and
+    // clients derive from the names (see the crate docs), and a balance slot holds the balance
+    // itself, one felt below 2^128. The ERC20 ABI
     // speaks u256; every amount is narrowed to u128 (or refused) before it reaches a slot.
     #[storage]
     struct Storage {
@@ -42,8 +37,8 @@ pub mod ThreadToken {
         /// `(owner, spender)` -> what `spender` may still move out of `owner`'s balance; `u256`
         /// max is infinite. Never part of a thread: allowances are plain L2 state.
         allowances: Map<(ContractAddress, ContractAddress), u256>,
-        /// Per account: its thread key commitment `K` (bits 0..124) and key nonce (bits 124..).
-        thread_keys: Map<ContractAddress, felt252>,
+        #[substorage(v0)]
+        thread_keys: ThreadKeysComponent::Storage,
         #[substorage(v0)]
         thread_ready: ThreadReadyComponent::Storage,
     }
@@ -53,7 +48,8 @@ pub mod ThreadToken {
     pub enum Event {
         Transfer: Transfer,
         Approval: Approval,
-        ThreadKeySet: ThreadKeySet,
+        #[flat]
+        ThreadKeysEvent: ThreadKeysComponent::Event,
         #[flat]
         ThreadReadyEvent: ThreadReadyComponent::Event,
     }
@@ -79,15 +75,6 @@ pub mod ThreadToken {
         #[key]
         pub spender: ContractAddress,
         pub value: u256,
-    }
-
-    /// `account` registered `key_commitment`; its key slot's nonce is now `nonce`.
-    #[derive(Drop, PartialEq, Debug, starknet::Event)]
-    pub struct ThreadKeySet {
-        #[key]
-        pub account: ContractAddress,
-        pub key_commitment: felt252,
-        pub nonce: u128,
     }
 
     /// `registry`: the thread registry trusted with the storage; `owner`: who chooses the
@@ -243,55 +230,22 @@ pub mod ThreadToken {
     }
 
     #[abi(embed_v0)]
-    impl ThreadKeysImpl of IThreadKeys<ContractState> {
-        fn set_thread_key(ref self: ContractState, key_commitment: felt252) {
-            assert(is_key_commitment(key_commitment), errors::BAD_THREAD_KEY);
-            let account = get_caller_address();
-            let slot: u256 = self.thread_keys.read(account).into();
-            // The nonce is an M31 element in the thread AIR: 2^31 - 2 is the last one.
-            let nonce: u128 = (slot / NONCE_UNIT).try_into().unwrap() + 1;
-            assert(nonce < LIMB_MODULUS, errors::THREAD_KEY_NONCE_SPENT);
-            let packed = key_commitment.into() + nonce.into() * NONCE_UNIT;
-            self.thread_keys.write(account, packed.try_into().unwrap());
-            self.emit(ThreadKeySet { account, key_commitment, nonce });
-        }
-
-        fn thread_key(self: @ContractState, account: ContractAddress) -> felt252 {
-            self.thread_keys.read(account)
-        }
-    }
-
-    #[abi(embed_v0)]
     impl ThreadSlotsImpl of IThreadSlots<ContractState> {
         // Taken from the storage paths themselves, so the answer is whatever address the
         // compiler gives `balances[account]` and `thread_keys[account]`.
         fn thread_slots(self: @ContractState, account: ContractAddress) -> ThreadSlots {
             let balance = self.balances.entry(account).as_ptr().__storage_pointer_address__;
-            let thread_key = self.thread_keys.entry(account).as_ptr().__storage_pointer_address__;
+            let thread_key = self
+                .thread_keys
+                .thread_keys
+                .entry(account)
+                .as_ptr()
+                .__storage_pointer_address__;
             ThreadSlots {
                 balance: storage_address_from_base(balance).into(),
                 thread_key: storage_address_from_base(thread_key).into(),
             }
         }
-    }
-
-    /// Whether `value` is a packed key commitment: nonzero, below 2^124, and each of its four
-    /// 31-bit limbs below 2^31 - 1 (a canonical M31 element).
-    fn is_key_commitment(value: felt252) -> bool {
-        let value: u256 = value.into();
-        if value == 0 || value >= NONCE_UNIT {
-            return false;
-        }
-        let mut rest = value.low;
-        let mut limbs = 0_u8;
-        while limbs != 4 {
-            if rest % LIMB == LIMB_MODULUS {
-                break;
-            }
-            rest /= LIMB;
-            limbs += 1;
-        };
-        limbs == 4
     }
 
     /// `amount` as the u128 a balance slot holds; reverts with `error` if it does not fit.

@@ -2,12 +2,14 @@ use core::pedersen::pedersen;
 use starknet::testing::{pop_log, pop_log_raw, set_contract_address};
 use starknet::{ClassHash, ContractAddress, SyscallResultTrait, contract_address_const};
 use thread::ThreadReadyComponent;
+use thread::thread_keys::ThreadKeysComponent;
+use thread::thread_keys::ThreadKeysComponent::ThreadKeySet;
 use thread::interface::{
     IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadReadyDispatcher,
     IThreadReadyDispatcherTrait,
 };
 use token::ThreadToken;
-use token::ThreadToken::{ThreadKeySet, Transfer};
+use token::ThreadToken::Transfer;
 use token::interface::{
     IThreadKeysDispatcher, IThreadKeysDispatcherTrait, IThreadKeysSafeDispatcher,
     IThreadKeysSafeDispatcherTrait, IThreadSlotsDispatcher, IThreadSlotsDispatcherTrait,
@@ -272,7 +274,9 @@ fn keys(token: ContractAddress) -> IThreadKeysDispatcher {
 }
 
 fn key_set_event(account: ContractAddress, key_commitment: felt252, nonce: u128) -> ThreadToken::Event {
-    ThreadToken::Event::ThreadKeySet(ThreadKeySet { account, key_commitment, nonce })
+    ThreadToken::Event::ThreadKeysEvent(
+        ThreadKeysComponent::Event::ThreadKeySet(ThreadKeySet { account, key_commitment, nonce }),
+    )
 }
 
 #[test]
@@ -340,7 +344,7 @@ fn test_bad_thread_keys_are_refused() {
     for key in bad {
         match safe.set_thread_key(key) {
             Result::Ok(_) => panic!("bad thread key {} accepted", key),
-            Result::Err(reason) => assert_eq!(*reason.at(0), 'token: bad thread key'),
+            Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: bad thread key'),
         }
     };
     assert_eq!(keys(token).thread_key(alice()), good + NONCE_UNIT);
@@ -388,7 +392,7 @@ fn test_thread_key_nonce_stops_below_the_m31_modulus() {
     let safe = IThreadKeysSafeDispatcher { contract_address: token };
     match safe.set_thread_key(pack(9, 9, 9, 9)) {
         Result::Ok(_) => panic!("the nonce passed 2^31 - 2"),
-        Result::Err(reason) => assert_eq!(*reason.at(0), 'token: thread key nonce spent'),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: key nonce spent'),
     }
     assert_eq!(keys(token).thread_key(alice()), last);
     assert!(pop_log_raw(token).is_none());
