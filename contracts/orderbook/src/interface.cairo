@@ -1,0 +1,37 @@
+//! The order book's own interface (its thread interfaces are the `thread` package's).
+
+use starknet::ContractAddress;
+
+/// `buy`: the owner pays quote for base.
+pub const SIDE_BUY: u8 = 1;
+/// `sell`: the owner sells base for quote.
+pub const SIDE_SELL: u8 = 2;
+
+/// One order slot, decoded. An unused id is all zero.
+#[derive(Copy, Drop, Serde, PartialEq, Debug)]
+pub struct Order {
+    /// 0 (unused id), [`SIDE_BUY`] or [`SIDE_SELL`].
+    pub side: u8,
+    /// Limit price in ticks: quote units per base unit, `1..2^15` for a placed order.
+    pub price: u16,
+    /// Base units still to trade; 0 once filled or cancelled.
+    pub remaining: u64,
+}
+
+#[starknet::interface]
+pub trait IOrderBook<TContractState> {
+    /// The token sold by asks and bought by bids.
+    fn base_token(self: @TContractState) -> ContractAddress;
+    /// The token asks are paid in.
+    fn quote_token(self: @TContractState) -> ContractAddress;
+    /// Fills settled so far.
+    fn fill_count(self: @TContractState) -> u64;
+    /// `owner`'s order `id`.
+    fn order(self: @TContractState, owner: ContractAddress, id: u64) -> Order;
+    /// The storage key of `orders[(owner, id)]`: what an indexer needs to map a settlement's
+    /// `(contract, key, value)` entries back to orders.
+    fn order_slot(self: @TContractState, owner: ContractAddress, id: u64) -> felt252;
+    /// Cancels the caller's order `id` (its remaining becomes 0), on L2, whatever any batcher
+    /// does. Reverts for an id the caller never placed.
+    fn cancel(ref self: TContractState, id: u64);
+}
