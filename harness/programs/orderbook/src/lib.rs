@@ -148,10 +148,14 @@ pub mod fill;
 pub mod prover;
 pub mod signed;
 pub mod state;
+pub mod statement;
 pub mod witness;
 
 pub use fill::{fill_cols, FillRole};
 pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};
-pub use prover::{boundary, prove, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};
-pub use state::{Change, Entry, OrderBookStatementError, OrderState};
+pub use prover::{prove, prove_statement, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};
+pub use state::{Change, Entry, OrderState};
+pub use statement::{
+    bound_slots, boundary, statement_of, BookRefusal, BuildError, Directory, OrderBookStatementError, OrderLayout,
+};
 pub use witness::{Fill, FillEffect, OrderBookWitness};

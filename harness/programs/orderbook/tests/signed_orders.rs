@@ -5,17 +5,17 @@
 //! side are refused, each beside an honest counterpart that verifies through the same path.
 
 mod common;
-use common::{account, domain, ALICE, BASE, BOB, BOOK, QUOTE, TEST};
+use common::{account, bind, domain, header, ALICE, BASE, BOB, BOOK, QUOTE, TEST};
 
 use starknet_types_core::felt::Felt;
 use stwo::core::fields::m31::BaseField;
 use stwo::core::verifier::VerificationError;
 use stwo::prover::ProvingError;
 use zkthread_orderbook::signed::{PlaceRole, CancelRole, PAYLOAD_LEN};
-use zkthread_orderbook::state::{boundary_sum, OrderBookStatementError, MAX_PRICE, SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::state::{boundary_sum, MAX_PRICE, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{
-    prove, verify, Change, Entry, Fill, FillRole, OrderBookProgram, OrderBookVerifyError, OrderBookWitness,
-    OrderMessage, OrderState, SignedOrderRow,
+    prove, verify, Change, Entry, Fill, FillRole, OrderBookProgram, OrderBookStatementError, OrderBookVerifyError,
+    OrderBookWitness, OrderMessage, OrderState, SignedOrderRow,
 };
 use zkthread_prover::auth::tx_list_boundary_sum;
 use zkthread_prover::program::{self, ProveError};
@@ -34,8 +34,9 @@ fn key(a: u64, index: u32) -> KeyCommitment {
     commitment(&seed(a), index).unwrap()
 }
 
-fn public_input() -> Vec<Felt> {
-    vec![Felt::from(2u8), Felt::from(0x0b00u64), Felt::from(0x4e6u64), Felt::from(3u8), Felt::ZERO]
+/// The felts rows are proven under when only their own state is checked.
+fn own_felts(w: &OrderBookWitness) -> Vec<Felt> {
+    header(w.auth.transactions).to_felts()
 }
 
 /// `owner`'s key slot in the book: key `index` at `nonce`.
@@ -120,9 +121,11 @@ fn fill(sell_remaining: u64) -> Fill {
     }
 }
 
+/// Proves `w` under the statement of `changes` (with `w`'s transaction list) and verifies.
 fn verify_statement(w: &OrderBookWitness, changes: &[Change]) -> Result<(), OrderBookVerifyError> {
-    let proof = prove::<Blake>(&public_input(), w, &TEST).expect("the raw prover proves");
-    verify::<Blake>(&public_input(), changes, &w.auth.transactions, &proof, &TEST)
+    let (statement, witness) = bind(changes, w.auth.transactions);
+    let proof = prove::<Blake>(&statement.to_felts(), w, &TEST).expect("the raw prover proves");
+    verify::<Blake>(&statement, &witness, &proof, &TEST)
 }
 
 /// The rows' own `State` sum plus their transaction list's `Link` boundary.
@@ -137,7 +140,9 @@ fn own_boundary(w: &OrderBookWitness, r: &Relations) -> stwo::core::fields::qm31
 /// their own state: by the verifier, or — for rows violating a constraint — already by stwo's
 /// prover, whose last step is the verifier's own OODS check on the proof it built.
 fn assert_rows_refused(what: &str, w: &OrderBookWitness, changes: Option<&[Change]>) {
-    let proof = match prove::<Blake>(&public_input(), w, &TEST) {
+    let bound = changes.map(|c| bind(c, w.auth.transactions));
+    let felts = bound.as_ref().map_or_else(|| own_felts(w), |(s, _)| s.to_felts());
+    let proof = match prove::<Blake>(&felts, w, &TEST) {
         Ok(proof) => proof,
         Err(ProveError::Stwo(ProvingError::ConstraintsNotSatisfied)) => {
             let violation = w.first_violation();
@@ -147,10 +152,10 @@ fn assert_rows_refused(what: &str, w: &OrderBookWitness, changes: Option<&[Chang
         }
         Err(e) => panic!("{what}: unexpected prover error {e}"),
     };
-    let result = match changes {
-        Some(changes) => verify::<Blake>(&public_input(), changes, &w.auth.transactions, &proof, &TEST),
+    let result = match &bound {
+        Some((statement, witness)) => verify::<Blake>(statement, witness, &proof, &TEST),
         None => program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
-            &public_input(),
+            &felts,
             &proof.log_sizes,
             &proof.claimed_sums,
             &proof.stark,
@@ -173,14 +178,17 @@ fn signed_places_a_fill_and_a_cancel_prove_and_verify() {
     verify_statement(&w, &changes).expect("verifies");
 
     // The proof binds the ordered transaction list: the same rows under another list fail.
-    let proof = prove::<Blake>(&public_input(), &w, &TEST).expect("prove");
-    let mut other = w.auth.transactions;
-    other.count = 2;
-    assert!(verify::<Blake>(&public_input(), &changes, &other, &proof, &TEST).is_err());
+    let (statement, witness) = bind(&changes, w.auth.transactions);
+    let proof = prove::<Blake>(&statement.to_felts(), &w, &TEST).expect("prove");
+    verify::<Blake>(&statement, &witness, &proof, &TEST).expect("verifies");
+    let mut other = statement.clone();
+    other.transactions.count = 2;
+    assert!(verify::<Blake>(&other, &witness, &proof, &TEST).is_err());
     // And the key slots must rotate: keeping Alice's old key is refused.
     let mut stale = changes.clone();
     stale[0].after = key_slot(ALICE, 1, 0);
-    assert!(verify::<Blake>(&public_input(), &stale, &w.auth.transactions, &proof, &TEST).is_err());
+    let (stale, witness) = bind(&stale, w.auth.transactions);
+    assert!(verify::<Blake>(&stale, &witness, &proof, &TEST).is_err());
 }
 
 #[test]
@@ -356,9 +364,15 @@ fn a_signed_place_out_of_range_does_not_verify() {
         let trace = verify_trace(&key(ALICE, 0), &Unchecked(msg), &sig).expect("a valid signature");
         let mut w = OrderBookWitness::new();
         w.push_signed(&SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, 0, 0), signature: sig, trace });
-        let proof = prove::<Blake>(&public_input(), &w, &TEST).expect("prove");
+        let state = OrderState { side, price, remaining: 1 };
+        let changes = vec![
+            Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 2, 1)),
+            Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, state)),
+        ];
+        let (statement, witness) = bind(&changes, w.auth.transactions);
+        let proof = prove::<Blake>(&statement.to_felts(), &w, &TEST).expect("prove");
         program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
-            &public_input(),
+            &statement.to_felts(),
             &proof.log_sizes,
             &proof.claimed_sums,
             &proof.stark,
@@ -366,12 +380,7 @@ fn a_signed_place_out_of_range_does_not_verify() {
             |r| own_boundary(&w, r),
         )
         .expect("the control verifies");
-        let state = OrderState { side, price, remaining: 1 };
-        let changes = vec![
-            Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 2, 1)),
-            Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, state)),
-        ];
-        verify::<Blake>(&public_input(), &changes, &w.auth.transactions, &proof, &TEST).expect("and its statement");
+        verify::<Blake>(&statement, &witness, &proof, &TEST).expect("and its statement");
     }
 }
 
@@ -385,12 +394,13 @@ fn timing_signed_orders() {
     use zkthread_prover::Poseidon252MerkleChannel as P252;
     use zkthread_token::SIGNED_PARAMS;
     let (w, changes) = honest();
+    let (statement, witness) = bind(&changes, w.auth.transactions);
     for run in ["first (builds the preprocessed tree)", "second"] {
         let t = Instant::now();
-        let proof = prove::<P252>(&public_input(), &w, &SIGNED_PARAMS).expect("prove");
+        let proof = prove::<P252>(&statement.to_felts(), &w, &SIGNED_PARAMS).expect("prove");
         let prove_time = t.elapsed();
         let t = Instant::now();
-        verify::<P252>(&public_input(), &changes, &w.auth.transactions, &proof, &SIGNED_PARAMS).expect("verify");
+        verify::<P252>(&statement, &witness, &proof, &SIGNED_PARAMS).expect("verify");
         eprintln!("{run}: log sizes {:?}, prove {prove_time:.2?}, verify {:.2?}", proof.log_sizes, t.elapsed());
     }
 }
