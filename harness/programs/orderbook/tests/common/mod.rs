@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod orders;
+
 use starknet_types_core::felt::Felt;
 use zkthread_orderbook::{statement_of, Change, Directory};
 use zkthread_prover::params::StarkParams;
