@@ -577,6 +577,20 @@ mod tests {
     }
 
     #[test]
+    fn unresolved_counters_and_config_slots_never_balance() {
+        // Fail closed: a counter without its market, or a configuration slot, has a tuple of
+        // a kind no role consumes or produces.
+        let (d, a) = (zkthread_sig::domain::account_id(Felt::ONE), zkthread_sig::domain::account_id(Felt::TWO));
+        for state in [BookSlot::FillCount { fills: 3, market: None }, BookSlot::Config(Felt::from(9u8))] {
+            assert_eq!(entry(&d, &a, &state), None);
+            assert_eq!(OrderLayout.state_values(&d, &a, &state)[0], BaseField::from(KIND_NEVER));
+        }
+        let market = Some(MarketTokens { base: a, quote: d });
+        let resolved = entry(&d, &a, &BookSlot::FillCount { fills: 3, market }).expect("a Market tuple");
+        assert_eq!(resolved, Entry::Market { book: d, base: a, quote: d, fills: 3 });
+    }
+
+    #[test]
     fn each_witness_felt_is_checked() {
         let (owner, contract) = (Felt::from(0xa11ceu64), Felt::from(0xb00cu64));
         let l = OrderLayout;
