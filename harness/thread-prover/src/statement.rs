@@ -25,6 +25,12 @@
 //! the variable cannot hold. Outputs must be input slots. The AIR sees a slot as the
 //! `StateRelation` tuple [`StorageLayout::state_values`] gives, under its domain and
 //! `A = account_id(owner)`.
+//!
+//! A layout whose slots depend on each other (a slot's tuple carries values stored in other
+//! slots of the statement, as an order book's fill counter carries its tokens' domains)
+//! implements [`ListRules`] too and is bound by [`SignedPublicInput::bind_list`], which runs
+//! [`ListRules::resolve`] over the whole bound list (the per-slot `bind` refuses such a
+//! layout at compile time).
 
 use std::collections::BTreeMap;
 
@@ -104,6 +110,38 @@ pub trait StorageLayout {
     fn parse(&self, variable: Self::Variable, value: &Felt) -> Option<Self::State>;
     /// The `StateRelation` values of a slot in `state`.
     fn state_values(&self, domain: &Hash4, account: &Hash4, state: &Self::State) -> Vec<BaseField>;
+    /// Whether the layout has whole-list rules ([`ListRules`]). Such a layout is bound only by
+    /// [`SignedPublicInput::bind_list`]: [`SignedPublicInput::bind`] refuses it at compile
+    /// time, so its rules cannot be skipped by calling the per-slot binding.
+    const LIST_RULES: bool = false;
+}
+
+/// The whole-list part of a binding, for layouts where a slot's meaning depends on other
+/// slots of the same statement (an order book's fill counter takes its market's token
+/// domains from the book's configuration slots). [`SignedPublicInput::bind_list`] calls
+/// [`ListRules::resolve`] once every input slot is bound and every output parsed; set
+/// `LIST_RULES = true` in the layout's [`StorageLayout`] impl.
+pub trait ListRules: StorageLayout {
+    /// Why the program refuses a statement whose slots are each bound.
+    type Refusal: std::error::Error + Clone + PartialEq + Eq;
+    /// Sees the statement, every bound slot and its variable (input order: `slots[i]` and
+    /// `variables[i]` are `statement.inputs[i]`'s) and may complete the slots' states from
+    /// other slots, or refuse.
+    fn resolve(
+        &self,
+        statement: &SignedPublicInput,
+        slots: &mut [BoundSlot<Self::State>],
+        variables: &[Self::Variable],
+    ) -> Result<(), Self::Refusal>;
+}
+
+/// Why [`SignedPublicInput::bind_list`] refuses: a framework rule or the program's.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ListBindError<R: std::error::Error> {
+    #[error(transparent)]
+    Statement(#[from] SignedStatementError),
+    #[error(transparent)]
+    Layout(R),
 }
 
 /// One input slot bound to its variable: its domain, owner id and values before / after.
@@ -174,10 +212,34 @@ impl SignedPublicInput {
         layout: &L,
         witness: &[Felt],
     ) -> Result<Vec<BoundSlot<L::State>>, SignedStatementError> {
+        // A layout with whole-list rules must go through `bind_list`.
+        const { assert!(!L::LIST_RULES) };
+        Ok(self.bind_slots(layout, witness)?.0)
+    }
+
+    /// [`Self::bind`], then the layout's whole-list rules ([`ListRules::resolve`]).
+    pub fn bind_list<L: ListRules>(
+        &self,
+        layout: &L,
+        witness: &[Felt],
+    ) -> Result<Vec<BoundSlot<L::State>>, ListBindError<L::Refusal>> {
+        let (mut slots, variables) = self.bind_slots(layout, witness)?;
+        layout.resolve(self, &mut slots, &variables).map_err(ListBindError::Layout)?;
+        Ok(slots)
+    }
+
+    /// Every input slot bound, outputs parsed: the slots and their variables, input order.
+    #[allow(clippy::type_complexity)]
+    fn bind_slots<L: StorageLayout>(
+        &self,
+        layout: &L,
+        witness: &[Felt],
+    ) -> Result<(Vec<BoundSlot<L::State>>, Vec<L::Variable>), SignedStatementError> {
         // A zero-width witness would bind every slot to nothing the proof names.
         const { assert!(L::WITNESS_LEN > 0) };
         self.check_lists(witness, L::WITNESS_LEN)?;
         let mut slots = Vec::with_capacity(self.inputs.len());
+        let mut variables = Vec::with_capacity(self.inputs.len());
         let mut position = BTreeMap::new();
         for (index, (entry, w)) in self.inputs.iter().zip(witness.chunks(L::WITNESS_LEN)).enumerate() {
             let (variable, owner) = layout
@@ -185,6 +247,7 @@ impl SignedPublicInput {
                 .ok_or(SignedStatementError::UnboundSlot { index, variables: L::VARIABLES })?;
             let before = parse(layout, variable, &entry.value, "input", index)?;
             position.insert(entry.slot, (index, variable));
+            variables.push(variable);
             slots.push(BoundSlot {
                 domain: self.domain(entry.slot.contract),
                 account: account_id(owner),
@@ -197,7 +260,7 @@ impl SignedPublicInput {
                 *position.get(&entry.slot).ok_or(SignedStatementError::OutputNotRead { index })?;
             slots[at].after = parse(layout, variable, &entry.value, "output", index)?;
         }
-        Ok(slots)
+        Ok((slots, variables))
     }
 }
 
@@ -327,6 +390,126 @@ mod tests {
             boundary_sum(&PairKeyedTestLayout, changed, &r.state)
         );
         assert_ne!(boundary_sum(&PairKeyedTestLayout, changed, &r.state), SecureField::zero());
+    }
+
+    /// A layout with a whole-list rule (test double, the shape of an order book's counter):
+    /// `values[owner]` (key `poseidon(owner)`) holds a u64 whose tuple also carries the scale
+    /// stored in its contract's `config` slot (key 1, owner 0), a read-only input.
+    struct ScaledByConfigTestLayout;
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Scaled {
+        Config(u64),
+        Value { value: u64, scale: Option<u64> },
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+    enum ScaledRefusal {
+        #[error("input {index}: no config slot of its contract")]
+        NoConfig { index: usize },
+        #[error("output {index} writes a config slot")]
+        ConfigWritten { index: usize },
+    }
+
+    impl StorageLayout for ScaledByConfigTestLayout {
+        type Variable = bool; // true: config
+        type State = Scaled;
+        const VARIABLES: &'static str = "values[owner] or config";
+        const LIST_RULES: bool = true;
+
+        fn variable(&self, _contract: Felt, key: Felt, witness: &[Felt]) -> Option<(bool, Felt)> {
+            let owner = *witness.first()?;
+            if key == Felt::ONE && owner == Felt::ZERO {
+                Some((true, owner))
+            } else {
+                (key == poseidon_hash_many(&[owner])).then_some((false, owner))
+            }
+        }
+
+        fn parse(&self, config: bool, value: &Felt) -> Option<Scaled> {
+            let v = u64::try_from(value.to_biguint()).ok()?;
+            Some(if config { Scaled::Config(v) } else { Scaled::Value { value: v, scale: None } })
+        }
+
+        fn state_values(&self, _domain: &Hash4, _account: &Hash4, state: &Scaled) -> Vec<BaseField> {
+            match state {
+                Scaled::Value { value, scale: Some(s) } => {
+                    vec![BaseField::from(10), BaseField::from(*value as u32), BaseField::from(*s as u32)]
+                }
+                _ => vec![BaseField::from(11)],
+            }
+        }
+    }
+
+    impl ListRules for ScaledByConfigTestLayout {
+        type Refusal = ScaledRefusal;
+
+        fn resolve(
+            &self,
+            statement: &SignedPublicInput,
+            slots: &mut [BoundSlot<Scaled>],
+            variables: &[bool],
+        ) -> Result<(), ScaledRefusal> {
+            let config = |contract: Felt| {
+                statement.inputs.iter().zip(slots.iter()).find_map(|(e, s)| match s.before {
+                    Scaled::Config(v) if e.slot.contract == contract => Some(v),
+                    _ => None,
+                })
+            };
+            if let Some(index) = statement.outputs.iter().position(|o| o.slot.key == Felt::ONE) {
+                return Err(ScaledRefusal::ConfigWritten { index });
+            }
+            let scales: Vec<Option<u64>> = statement.inputs.iter().map(|e| config(e.slot.contract)).collect();
+            for (index, (slot, is_config)) in slots.iter_mut().zip(variables).enumerate() {
+                if *is_config {
+                    continue;
+                }
+                let scale = Some(scales[index].ok_or(ScaledRefusal::NoConfig { index })?);
+                for state in [&mut slot.before, &mut slot.after] {
+                    if let Scaled::Value { scale: s, .. } = state {
+                        *s = scale;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_list_hook_resolves_from_other_slots_and_refuses_with_the_programs_reason() {
+        let contract = Felt::from(7u64);
+        let value = |owner: u64, v: u64| SlotValue {
+            slot: Slot { contract, key: poseidon_hash_many(&[Felt::from(owner)]) },
+            value: Felt::from(v),
+        };
+        let config = SlotValue { slot: Slot { contract, key: Felt::ONE }, value: Felt::from(1_000u64) };
+        let mut inputs = vec![(config, Felt::ZERO), (value(2, 20), Felt::TWO)];
+        inputs.sort_by_key(|(e, _)| e.slot);
+        let witness: Vec<Felt> = inputs.iter().map(|(_, w)| *w).collect();
+        let inputs: Vec<SlotValue> = inputs.into_iter().map(|(e, _)| e).collect();
+        let layout = ScaledByConfigTestLayout;
+        let s = statement(inputs.clone(), vec![value(2, 25)]);
+        let slots = s.bind_list(&layout, &witness).expect("binds");
+        let at = inputs.iter().position(|e| e.slot.key != Felt::ONE).unwrap();
+        assert_eq!(slots[at].before, Scaled::Value { value: 20, scale: Some(1_000) });
+        assert_eq!(slots[at].after, Scaled::Value { value: 25, scale: Some(1_000) });
+        // The config slot is the evidence: without it the value slot is refused.
+        let alone = statement(vec![value(2, 20)], vec![]);
+        assert_eq!(
+            alone.bind_list(&layout, &[Felt::TWO]),
+            Err(ListBindError::Layout(ScaledRefusal::NoConfig { index: 0 }))
+        );
+        // An output writing the config slot.
+        let mut written = config;
+        written.value = Felt::from(9u64);
+        let s = statement(inputs.clone(), vec![written]);
+        assert_eq!(s.bind_list(&layout, &witness), Err(ListBindError::Layout(ScaledRefusal::ConfigWritten { index: 0 })));
+        // The framework's rules come first, with their own reasons.
+        let s = statement(inputs, vec![]);
+        assert_eq!(
+            s.bind_list(&layout, &witness[..1]),
+            Err(ListBindError::Statement(SignedStatementError::OwnerCount { given: 1, inputs: 2, per_slot: 1 }))
+        );
     }
 
     #[test]

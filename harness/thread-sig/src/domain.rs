@@ -109,17 +109,27 @@ pub fn unpack_key_slot(value: &Felt) -> Result<(KeyCommitment, u32), KeySlotErro
 
 /// Storage key of `balances[account]` (`balances: Map<ContractAddress, u128>`).
 pub fn balance_slot_key(account: Felt) -> Felt {
-    storage_map_key("balances", account)
+    storage_var_key("balances", &[account])
 }
 
 /// Storage key of `thread_keys[account]` (`thread_keys: Map<ContractAddress, felt252>`).
 pub fn thread_key_slot_key(account: Felt) -> Felt {
-    storage_map_key("thread_keys", account)
+    storage_var_key("thread_keys", &[account])
 }
 
-/// `pedersen(sn_keccak(var), account) mod (2^251 - 256)`, as Cairo's `Map` computes it.
-fn storage_map_key(var: &'static str, account: Felt) -> Felt {
-    match starknet_core::utils::get_storage_var_address(var, &[account]) {
+/// The storage key of Cairo storage variable `var` at `keys` (the key's serialization, one
+/// felt per `felt252`/`ContractAddress`/integer):
+/// `pedersen(..pedersen(pedersen(sn_keccak(var), k_0), k_1).., k_n) mod (2^251 - 256)`.
+/// With no keys it is `sn_keccak(var)` (a plain variable; `< 2^250`, no reduction). This is
+/// Cairo's rule: a `Map`'s `StoragePath` starts a Pedersen `HashState` at the variable's
+/// `selector!(name)` (`sn_keccak`), `entry(key)` feeds the key through `Hash::update_state`
+/// (a tuple key element by element, `TupleNextHash`), the Pedersen state's `finalize` is the
+/// state itself, and `storage_base_address_from_felt252` wraps it into `[0, 2^251 - 256)`;
+/// starknet-rs' `get_storage_var_address` computes the same fold. So `orders[(owner, id)]` of
+/// `orders: Map<(ContractAddress, u64), felt252>` is `storage_var_key("orders", &[owner, id])`.
+/// `var` must be ASCII (our names are constants).
+pub fn storage_var_key(var: &'static str, keys: &[Felt]) -> Felt {
+    match starknet_core::utils::get_storage_var_address(var, keys) {
         Ok(key) => key,
         // Only non-ASCII names fail, and `var` is one of our ASCII constants.
         Err(_) => unreachable!("storage variable names are ASCII"),
@@ -254,10 +264,21 @@ mod tests {
     #[test]
     fn storage_keys_match_independent_computation() {
         use sha3::{Digest, Keccak256};
-        fn independent(var: &str, account: Felt) -> Felt {
+        fn sn_keccak(var: &str) -> Felt {
             let mut h: [u8; 32] = Keccak256::digest(var.as_bytes()).into();
             h[0] &= 0x03;
-            let base = Felt::from_bytes_be(&h);
+            Felt::from_bytes_be(&h)
+        }
+        // A plain variable: sn_keccak(name). A tuple key: Pedersen chained over its elements.
+        assert_eq!(storage_var_key("base_token", &[]), sn_keccak("base_token"));
+        let (owner, id) = (Felt::from(0xa11ceu64), Felt::from(7u64));
+        let chained = starknet_crypto::pedersen_hash(&starknet_crypto::pedersen_hash(&sn_keccak("orders"), &owner), &id);
+        let bound = Felt::TWO.pow(251u32) - Felt::from(256u16);
+        let expect = if chained >= bound { chained - bound } else { chained };
+        assert_eq!(storage_var_key("orders", &[owner, id]), expect);
+        assert_ne!(storage_var_key("orders", &[owner, id]), storage_var_key("orders", &[id, owner]));
+        fn independent(var: &str, account: Felt) -> Felt {
+            let base = sn_keccak(var);
             let raw = starknet_crypto::pedersen_hash(&base, &account);
             let bound = Felt::TWO.pow(251u32) - Felt::from(256u16);
             // raw < 2^251 + 17 * 2^192 + 1 < 2 * bound: at most one subtraction.

@@ -81,7 +81,7 @@ pub mod wots;
 mod wots_tests;
 
 pub use domain::{
-    account_id, balance_slot_key, limbs4, pack_key_slot, thread_key_slot_key, transfer_domain,
+    account_id, balance_slot_key, limbs4, pack_key_slot, storage_var_key, thread_key_slot_key, transfer_domain,
     unpack_key_slot, KeySlotError,
 };
 pub use field::{NotCanonical, M31};

@@ -1,13 +1,16 @@
-//! # zkthread-orderbook: the limit-order-book thread program (AIR, first slice)
+//! # zkthread-orderbook: the limit-order-book thread program (AIR and statement binding)
 //!
 //! The second instance of the thread-program framework (`zkthread_prover`, see
 //! `docs/thread-programs.md`). This slice is the AIR in Rust with real stwo proofs: the fill
 //! role ([`fill::FillRole`]), the signed place and cancel roles ([`signed`]), the program's
 //! state entries ([`state`]), the witness ([`witness`]) and [`prover::OrderBookProgram`] for
 //! the framework's driver (roles in proof order: fill, place, cancel; the fill's claimed sum
-//! is the derived one). Not yet here: the storage binding through the framework's
-//! `zkthread_prover::statement` (below, "Limits"), the batcher's matching engine, the Cairo
-//! verifier and the `OrderBook` contract.
+//! is the derived one), and the statement's storage binding ([`statement`]: the book's
+//! `zkthread_prover::statement::StorageLayout` and whole-list rules, `ListRules`), through
+//! which [`prover::verify`] checks a proof against the framework's `SignedPublicInput`, the
+//! `(contract, key, value)` lists a registry checks against storage. Not yet here: the
+//! batcher's matching engine, the Cairo verifier and the `OrderBook` contract (which must
+//! store exactly what [`statement`] documents).
 //!
 //! ## Model
 //! - A book is a contract `B` trading a *base* token for a *quote* token, both thread-ready
@@ -17,14 +20,20 @@
 //!   `Balance(D_token, A, limbs)` tuples a transfer does for the same `balances[owner]`
 //!   slots. There is no escrow: a fill moves the owners' balances directly, and fails (cannot
 //!   be proven) if the seller lacks the base or the buyer the quote.
+//! - Storage (keys, packings and which variable may live in which contract: [`statement`]):
+//!   the tokens' `balances[owner]`; the book's `thread_keys[owner]`, `orders[(owner, id)]`,
+//!   `fill_count` and its read-only configuration `base_token`, `quote_token`. A contract is
+//!   a book in a statement iff both configuration slots are inputs.
 //! - An order is the slot `orders[(owner, id)]` of `B`, the tuple
 //!   `Order(2, D_book, A, id, side, price, remaining[4])` (16 of the 17 values): `side` is
 //!   1 (buy) or 2 (sell), `price` integer ticks (quote units per base unit) in `1..2^15`,
 //!   `remaining` a u64 in four 16-bit limbs. The empty slot (an id never used) is
 //!   `side = price = remaining = 0`; a cancelled or filled order keeps its side and price
 //!   with `remaining = 0`, so it can never be placed again nor filled.
-//! - The book's fill counter is a slot of `B` holding `n`, the tuple
-//!   `Market(3, D_book, D_base, D_quote, n)` (14 values). Every fill moves it `n -> n + 1`.
+//! - The book's fill counter is the slot `fill_count` of `B` holding `n`, the tuple
+//!   `Market(3, D_book, D_base, D_quote, n)` (14 values), whose `D_base`, `D_quote` are the
+//!   domains of the addresses in `B`'s `base_token` and `quote_token` slots (never the
+//!   counter's own value). Every fill moves it `n -> n + 1`.
 //!   Its job is to bind the book to its two tokens (below); the count is a by-product (a
 //!   trade sequence number).
 //!
@@ -56,7 +65,8 @@
 //! ## Soundness: what a fill row cannot do
 //! Invariants of every tuple in the `State` relation, by induction over producers: prices
 //! are `< 2^15`, quantity and balance limbs `< 2^16`, the counter `< p - 1`. The boundary's
-//! tuples satisfy them ([`state::check_changes`], part of the statement check) and every
+//! tuples satisfy them (the layout's parsing, [`statement::unpack_order`] and the counter's
+//! bound, part of binding the statement) and every
 //! produced tuple either copies a consumed field or is range-checked.
 //!
 //! Every equation below has both sides in `[0, p)` as integers, so equality mod `p` is
@@ -115,19 +125,26 @@
 //! computes from the book's own storage (its configured base and quote tokens, trusted
 //! input slots): each row consumes `Market(D_book, D_base, D_quote, n)` and produces `n + 1`,
 //! so the rows of one book form one path from the input counter (a cycle needs `p` rows)
-//! and every fill of `B` uses `B`'s true tokens. The statement check refuses a `Market`
-//! slot whose tokens change. (A hash of the three domains in the row would need a Poseidon2
+//! and every fill of `B` uses `B`'s true tokens. The counter's value is only `n`: the
+//! statement cannot name another market for `B`, and an output writing `B`'s configuration
+//! is refused ([`statement::BookRefusal::ConfigWritten`]). (A hash of the three domains in the row would need a Poseidon2
 //! look-up per fill and a 124-bit output shared by attacker-chosen inputs: a birthday bound
 //! of `2^62` for a book deployed at a ground address; the counter costs one written slot.)
 //!
 //! ## Tests
 //! `tests/fills.rs` and `tests/signed_orders.rs` prove with stwo (Blake2s channel, test
-//! parameters) through [`prover::prove`], the raw entry point: honest sub-blocks verify;
+//! parameters) through [`prover::prove`], the raw entry point, under the statement
+//! [`statement::statement_of`] builds from the sub-block's changes, and verify through
+//! [`prover::verify`] (the statement and its binding witness): honest sub-blocks verify;
 //! forged rows (built or edited as a modified prover would) are refused, each beside an honest
 //! counterpart that verifies through the same path, against the statement's boundary and
 //! against the rows' own `State` sum (so that a refusal is the constraints' or the range
 //! checks', not a mismatch with the lists). `timing_fills` (ignored) measures the settlement
-//! channel at the token's `SIGNED_PARAMS`.
+//! channel at the token's `SIGNED_PARAMS`. `tests/binding.rs` proves one honest signed
+//! sub-block and refuses every binding rule with its own reason (an order slot bound to
+//! another owner or id, a book without its configuration, an order, counter or key slot in a
+//! token, a balance in a book, a configuration output, non-canonical values), and a quote
+//! token swapped in the configuration does not verify.
 //!
 //! ## Limits (this slice)
 //! - Prices `1..2^15` ticks and quantities below `2^64` base units, in the tokens' own
@@ -135,23 +152,31 @@
 //!   one more product per token), not here.
 //! - A self-trade (same owner on both sides) is not refused by the AIR: it conserves value
 //!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.
-//! - The statement binding is the caller's ([`prover::verify`] takes the state changes): a
-//!   library step, not a settlement path (no Cairo verifier or registry program exists for
-//!   this program yet). The framework's `zkthread_prover::statement::StorageLayout` binds one
-//!   slot at a time with `WITNESS_LEN` witness felts, so `orders[(owner, id)]` fits with
-//!   `[owner, id]` (binding an order slot to another owner would let that owner cancel or
-//!   fill it); a `Market` tuple's token domains come from other slots of the book (its
-//!   configured base and quote tokens, read-only inputs), so its binding needs a whole-list
-//!   hook the framework does not have yet.
+//! - The statement binding exists in Rust ([`prover::verify`] takes a `SignedPublicInput` and
+//!   the `[owner, id]` witness), not yet on chain: no Cairo verifier, registry program or
+//!   `OrderBook` contract exists for this program, and the proof's felts codec does not
+//!   carry the binding witness yet (it travels beside [`zkthread_prover::program::ProvenParts`]).
+//! - A book is recognised by its configuration slots in the statement, so the
+//!   configuration's variable names are reserved: a thread-ready contract storing nonzero
+//!   `base_token` and `quote_token` is a book to this program ([`statement`], the attacker
+//!   argument). A book whose configuration names another book as a token is the deployer's
+//!   error, not refused.
+//! - `fill_count` below `2^31 - 2`: a book stops settling fills through threads after that
+//!   many (its direct L2 path is unaffected); order ids below `2^31 - 1`.
+//! - [`statement::statement_of`] builds statements for one book per sub-block.
 
 pub mod fill;
 pub mod prover;
 pub mod signed;
 pub mod state;
+pub mod statement;
 pub mod witness;
 
 pub use fill::{fill_cols, FillRole};
 pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};
-pub use prover::{boundary, prove, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};
-pub use state::{Change, Entry, OrderBookStatementError, OrderState};
+pub use prover::{prove, prove_statement, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};
+pub use state::{Change, Entry, OrderState};
+pub use statement::{
+    bound_slots, boundary, statement_of, BookRefusal, BuildError, Directory, OrderBookStatementError, OrderLayout,
+};
 pub use witness::{Fill, FillEffect, OrderBookWitness};

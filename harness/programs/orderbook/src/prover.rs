@@ -1,28 +1,24 @@
 //! The order book as the framework's driver sees it ([`OrderBookProgram`]), and prove/verify
 //! around `zkthread_prover::program::{prove, verify}` (whose docs give the transcript).
 //!
-//! The statement *encoding* and the binding of slots to storage (`orders[(owner, id)]`, the
-//! book's counter, `balances[owner]` of its tokens, `thread_keys[owner]`) are not in this
-//! slice: the framework's `statement` module is being written. [`verify`] takes the public
-//! input felts and the state [`Change`]s the statement implies, checks the tuples'
-//! invariants ([`check_changes`]) and derives the first role's claimed sum from their
-//! boundary — the part of the statement the AIR's soundness depends on.
+//! [`verify`] takes the framework's `SignedPublicInput` (the `(contract, key, value)` lists a
+//! registry checks against storage) and the proof's binding witness (`[owner, id]` per input
+//! slot), binds every slot through the book's layout (`crate::statement::OrderLayout`, with
+//! its whole-list rules) and derives the first role's claimed sum from the bound slots'
+//! boundary and the transaction list: nothing about the state comes from the caller.
+//! `crate::statement::statement_of` builds both from an honest sub-block's changes.
 
 use starknet_types_core::felt::Felt;
-use stwo::core::fields::qm31::SecureField;
 use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::BackendForChannel;
-use zkthread_prover::auth::tx_list_boundary_sum;
 use zkthread_prover::channel::ThreadChannel;
 use zkthread_prover::params::StarkParams;
 use zkthread_prover::program::{self, ProgramRole, ProofRows, ProvenParts, RoleComponent, ThreadProgram};
 use zkthread_prover::prover::VerifyError;
-use zkthread_prover::role::Relations;
-use zkthread_sig::tx_list::TxListCommitment;
 
 use crate::fill::FillRole;
 use crate::signed::{CancelRole, PlaceRole};
-use crate::state::{boundary_sum, check_changes, Change, OrderBookStatementError};
+use crate::statement::{bound_slots, boundary, OrderBookStatementError, SignedPublicInput};
 use crate::witness::OrderBookWitness;
 
 /// Version of the order-book AIR (bump on any change of columns, constraints or fraction order).
@@ -48,12 +44,6 @@ impl ThreadProgram for OrderBookProgram {
 /// Why an order-book proof is refused.
 pub type OrderBookVerifyError = VerifyError<OrderBookStatementError>;
 
-/// The sum of every claimed sum the statement fixes: the state boundary of `changes` plus the
-/// transaction list's.
-pub fn boundary(changes: &[Change], transactions: &TxListCommitment, relations: &Relations) -> SecureField {
-    boundary_sum(changes, &relations.state) + tx_list_boundary_sum(transactions, &relations.link)
-}
-
 /// Proves the rows of `witness` for the statement whose felts are `public_input`. Raw entry
 /// point: nothing about the rows is checked — the constraints and the verifier refuse a bad
 /// witness.
@@ -72,24 +62,39 @@ where
     program::prove::<OrderBookProgram, MC>(public_input, &rows, params)
 }
 
-/// Verifies `proof` for `public_input`, the slots' `changes` and the transaction list.
+/// Proves the rows of `witness` for `statement` (its felts enter the transcript). Raw, like
+/// [`prove`]: the binding witness is not needed to prove, only to verify.
+pub fn prove_statement<MC: ThreadChannel>(
+    statement: &SignedPublicInput,
+    witness: &OrderBookWitness,
+    params: &StarkParams,
+) -> Result<ProvenParts<MC>, program::ProveError>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    prove::<MC>(&statement.to_felts(), witness, params)
+}
+
+/// Verifies `proof` for `statement`, whose input slots `slot_witness` binds (`[owner, id]`
+/// per input, `id = 0` for slots without one): the lists, every slot's variable and value,
+/// the book's whole-list rules, then stwo against the boundary of the bound slots and the
+/// statement's transaction list.
 pub fn verify<MC: ThreadChannel>(
-    public_input: &[Felt],
-    changes: &[Change],
-    transactions: &TxListCommitment,
+    statement: &SignedPublicInput,
+    slot_witness: &[Felt],
     proof: &ProvenParts<MC>,
     params: &StarkParams,
 ) -> Result<(), OrderBookVerifyError>
 where
     SimdBackend: BackendForChannel<MC>,
 {
-    check_changes(changes).map_err(VerifyError::Statement)?;
+    let slots = bound_slots(statement, slot_witness).map_err(VerifyError::Statement)?;
     program::verify::<OrderBookProgram, MC, OrderBookStatementError>(
-        public_input,
+        &statement.to_felts(),
         &proof.log_sizes,
         &proof.claimed_sums,
         &proof.stark,
         params,
-        |relations| boundary(changes, transactions, relations),
+        |relations| boundary(&slots, &statement.transactions, relations),
     )
 }

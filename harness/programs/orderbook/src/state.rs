@@ -11,9 +11,12 @@
 //!   domains tie the book to its two tokens (see the crate docs, "Why a fill moves the book's
 //!   own tokens").
 //!
-//! [`check_changes`] is the part of the statement the AIR relies on: every tuple the boundary
-//! offers satisfies the invariants the roles assume of their inputs (prices below 2^15, sides
-//! in `{empty, buy, sell}`, the empty slot all zero, a counter below `p - 1`).
+//! The statement's binding (`crate::statement`) is where the tuples' invariants are enforced:
+//! every slot value parses to a tuple the roles may assume of their inputs (prices below
+//! 2^15, sides in `{empty, buy, sell}`, the empty slot all zero, a counter below `p - 1`), and
+//! a `Market` tuple's token domains come from the book's configuration slots. [`Entry`] and
+//! [`Change`] are the AIR's view of a slot, what a batcher computes;
+//! `crate::statement::statement_of` turns them into the statement.
 
 use num_traits::Zero;
 use stwo::core::fields::m31::BaseField;
@@ -121,16 +124,6 @@ impl Entry {
             }
         }
     }
-
-    /// The slot this tuple describes: the same slot before and after (kind, domain, owner, id).
-    fn slot(&self) -> (u32, Hash4, Hash4, u32) {
-        match *self {
-            Entry::Balance { token, account, .. } => (KIND_BALANCE, token, account, 0),
-            Entry::Key { domain, account, .. } => (link::KIND_KEY, domain, account, 0),
-            Entry::Order { book, account, id, .. } => (KIND_ORDER, book, account, id),
-            Entry::Market { book, base, .. } => (KIND_MARKET, book, base, 0),
-        }
-    }
 }
 
 /// A slot of the statement: its tuple before and after the sub-block (equal if only read).
@@ -143,66 +136,6 @@ pub struct Change {
 impl Change {
     pub fn new(before: Entry, after: Entry) -> Self {
         Change { before, after }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum OrderBookStatementError {
-    #[error("slot {index}: before and after describe different slots")]
-    SlotMismatch { index: usize },
-    #[error("slot {index}: an order price {price} is above {MAX_PRICE}")]
-    Price { index: usize, price: u32 },
-    #[error("slot {index}: order side {side} is not empty, buy or sell")]
-    Side { index: usize, side: u32 },
-    #[error("slot {index}: an empty order slot holds a price or a quantity")]
-    DirtyEmpty { index: usize },
-    #[error("slot {index}: an id or a counter is not below 2^31 - 1")]
-    NotCanonical { index: usize },
-    #[error("slot {index}: the market's token domains changed")]
-    MarketChanged { index: usize },
-}
-
-/// Checks that every tuple the boundary offers or takes satisfies the invariants the roles
-/// assume of their inputs (the crate docs' soundness argument starts from them).
-pub fn check_changes(changes: &[Change]) -> Result<(), OrderBookStatementError> {
-    for (index, c) in changes.iter().enumerate() {
-        if c.before.slot() != c.after.slot() {
-            return Err(OrderBookStatementError::SlotMismatch { index });
-        }
-        if let (Entry::Market { quote: q0, .. }, Entry::Market { quote: q1, .. }) = (c.before, c.after) {
-            if q0 != q1 {
-                return Err(OrderBookStatementError::MarketChanged { index });
-            }
-        }
-        for e in [c.before, c.after] {
-            check_entry(index, &e)?;
-        }
-    }
-    Ok(())
-}
-
-fn check_entry(index: usize, e: &Entry) -> Result<(), OrderBookStatementError> {
-    const P: u32 = zkthread_sig::field::MODULUS;
-    match *e {
-        Entry::Order { id, state, .. } => {
-            if id >= P {
-                return Err(OrderBookStatementError::NotCanonical { index });
-            }
-            if state.price > MAX_PRICE {
-                return Err(OrderBookStatementError::Price { index, price: state.price });
-            }
-            match state.side {
-                SIDE_EMPTY if state.price != 0 || state.remaining != 0 => {
-                    Err(OrderBookStatementError::DirtyEmpty { index })
-                }
-                SIDE_EMPTY | SIDE_BUY | SIDE_SELL => Ok(()),
-                side => Err(OrderBookStatementError::Side { index, side }),
-            }
-        }
-        // The counter moves by one per fill: `p - 1` would wrap to 0.
-        Entry::Market { fills, .. } if fills >= P - 1 => Err(OrderBookStatementError::NotCanonical { index }),
-        Entry::Key { nonce, .. } if nonce >= P - 1 => Err(OrderBookStatementError::NotCanonical { index }),
-        _ => Ok(()),
     }
 }
 

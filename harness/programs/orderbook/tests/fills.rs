@@ -3,15 +3,17 @@
 //! modified prover can build row by row is refused, each next to an honest counterpart that
 //! verifies through the same path.
 //!
-//! Two boundaries are used. The *statement's* boundary comes from the slots' tuples before and
-//! after ([`Change`]s, what the registry's lists say). The *row's own* boundary is the `State`
+//! Two boundaries are used. The *statement's* boundary comes from the framework's statement
+//! (the registry's `(contract, key, value)` lists, built from the slots' tuples before and
+//! after, [`Change`]s, by `statement_of`) bound through the book's layout by `verify`. The
+//! *row's own* boundary is the `State`
 //! sum of the rows themselves: with it the state argument balances whatever the rows do, so a
 //! refusal can only come from the constraints or the range checks — the AIR's own guards,
 //! shown even against a statement crafted to match the forgery (e.g. an order whose remaining
 //! quantity went negative, which no storage value can express).
 
 mod common;
-use common::{account, domain, ALICE, BASE, BOB, BOOK, QUOTE, TEST};
+use common::{account, bind, domain, header, ALICE, BASE, BOB, BOOK, CAROL, DAVE, JUNK, QUOTE, TEST};
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -21,11 +23,12 @@ use stwo::core::fields::m31::BaseField;
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::verifier::VerificationError;
 use zkthread_orderbook::fill::{checked16, fill_cols};
-use zkthread_orderbook::state::{boundary_sum, check_changes, OrderBookStatementError, MAX_PRICE};
+use zkthread_orderbook::state::{boundary_sum, MAX_PRICE};
+use zkthread_orderbook::statement::{pack_order, SignedPublicInput, PRICE_SHIFT, SIDE_SHIFT};
 use zkthread_orderbook::witness::set_low_bytes;
 use zkthread_orderbook::{
-    prove, verify, Change, Entry, Fill, FillRole, OrderBookProgram, OrderBookVerifyError, OrderBookWitness,
-    OrderState,
+    bound_slots, prove, statement_of, verify, BuildError, Change, Entry, Fill, FillRole, OrderBookProgram,
+    OrderBookStatementError, OrderBookVerifyError, OrderBookWitness, OrderLayout, OrderState,
 };
 use stwo::prover::ProvingError;
 use zkthread_prover::program::{self, ProveError, ProvenParts};
@@ -34,14 +37,20 @@ use zkthread_prover::role::{assert_role_constraints, first_violation, relation_s
 use zkthread_prover::Blake2sMerkleChannel as Blake;
 use zkthread_sig::TxListCommitment;
 
-const JUNK: u64 = 0x1dead;
-const CAROL: u64 = 0xca201;
-const DAVE: u64 = 0xda7e;
+/// A statement and its binding witness (fills are unsigned: an empty transaction list).
+struct Bound {
+    statement: SignedPublicInput,
+    witness: Vec<Felt>,
+}
 
-/// The statement's felts (the encoding is the framework's `statement` module, not in this
-/// slice): any fixed list binds the transcript the same way.
-fn public_input(sequence: u64) -> Vec<Felt> {
-    vec![Felt::from(2u8), Felt::from(0x0b00u64), Felt::from(0x4e6u64), Felt::from(3u8), Felt::from(sequence)]
+fn bound(changes: &[Change]) -> Bound {
+    let (statement, witness) = bind(changes, TxListCommitment::default());
+    Bound { statement, witness }
+}
+
+/// The felts rows are proven under when only their own state is checked.
+fn own_felts() -> Vec<Felt> {
+    header(TxListCommitment::default()).to_felts()
 }
 
 type SlotKey = (u32, Vec<u32>, Vec<u32>, u32);
@@ -171,19 +180,22 @@ fn changes_of(before: &[Entry], after: &[Entry]) -> Vec<Change> {
     before.iter().zip(after).map(|(b, a)| Change::new(*b, *a)).collect()
 }
 
-fn prove_rows(w: &OrderBookWitness) -> ProvenParts<Blake> {
-    prove::<Blake>(&public_input(0), w, &TEST).expect("the raw prover proves")
+/// Proves the rows under the statement of `changes` (its felts enter the transcript).
+fn prove_rows(w: &OrderBookWitness, changes: &[Change]) -> ProvenParts<Blake> {
+    prove::<Blake>(&bound(changes).statement.to_felts(), w, &TEST).expect("the raw prover proves")
 }
 
-/// Verifies against the statement's boundary (the slots' changes).
+/// Verifies against the statement of `changes`, bound through the book's layout.
 fn verify_statement(changes: &[Change], proof: &ProvenParts<Blake>) -> Result<(), OrderBookVerifyError> {
-    verify::<Blake>(&public_input(0), changes, &TxListCommitment::default(), proof, &TEST)
+    let b = bound(changes);
+    verify::<Blake>(&b.statement, &b.witness, proof, &TEST)
 }
 
-/// Verifies against the rows' own `State` sum: the state argument balances by definition.
-fn verify_own_state(w: &OrderBookWitness, proof: &ProvenParts<Blake>) -> Result<(), OrderBookVerifyError> {
+/// Verifies against the rows' own `State` sum (the state argument balances by definition),
+/// the proof made under `felts`.
+fn verify_own_state(w: &OrderBookWitness, felts: &[Felt], proof: &ProvenParts<Blake>) -> Result<(), OrderBookVerifyError> {
     program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
-        &public_input(0),
+        felts,
         &proof.log_sizes,
         &proof.claimed_sums,
         &proof.stark,
@@ -199,10 +211,11 @@ fn verify_own_state(w: &OrderBookWitness, proof: &ProvenParts<Blake>) -> Result<
 /// built (`ConstraintsNotSatisfied` is the verifier's `OodsNotMatching` on that proof; a
 /// modified prover that skipped it would send a proof failing the same equation).
 fn assert_rows_refused(what: &str, w: &OrderBookWitness, changes: Option<&[Change]>) {
-    match prove::<Blake>(&public_input(0), w, &TEST) {
+    let felts = changes.map_or_else(own_felts, |c| bound(c).statement.to_felts());
+    match prove::<Blake>(&felts, w, &TEST) {
         Ok(proof) => match changes {
             Some(changes) => assert_refused(what, verify_statement(changes, &proof)),
-            None => assert_refused(what, verify_own_state(w, &proof)),
+            None => assert_refused(what, verify_own_state(w, &felts, &proof)),
         },
         Err(ProveError::Stwo(ProvingError::ConstraintsNotSatisfied)) => {
             let violation = w.first_violation();
@@ -224,10 +237,16 @@ fn assert_refused(what: &str, result: Result<(), OrderBookVerifyError>) {
 /// the honest one verifies against its statement and against its own state, through the same
 /// path; the forged one is refused even against its own state.
 fn assert_forged_row_refused(what: &str, honest: &OrderBookWitness, changes: &[Change], forged: &OrderBookWitness) {
-    let proof = prove_rows(honest);
+    let proof = prove_rows(honest, changes);
     verify_statement(changes, &proof).unwrap_or_else(|e| panic!("{what}: the honest counterpart: {e}"));
-    verify_own_state(honest, &proof).unwrap_or_else(|e| panic!("{what}: the honest counterpart (own state): {e}"));
+    verify_own_state(honest, &bound(changes).statement.to_felts(), &proof).unwrap_or_else(|e| panic!("{what}: the honest counterpart (own state): {e}"));
     assert_rows_refused(what, forged, None);
+}
+
+/// The statement of `changes` binds: every value canonical, every slot in its place.
+fn assert_well_formed(changes: &[Change]) {
+    let b = bound(changes);
+    bound_slots(&b.statement, &b.witness).expect("the statement itself is well formed");
 }
 
 fn one(fill: &Fill) -> OrderBookWitness {
@@ -248,7 +267,7 @@ fn honest_fills_prove_and_verify_across_two_sub_blocks() {
     assert_eq!(l1.fills(), 1);
     assert_eq!(c1.len(), 7);
     let t = Instant::now();
-    let p1 = prove_rows(&w1);
+    let p1 = prove_rows(&w1, &c1);
     let prove_time = t.elapsed();
     let t = Instant::now();
     verify_statement(&c1, &p1).expect("sub-block 1 verifies");
@@ -262,7 +281,7 @@ fn honest_fills_prove_and_verify_across_two_sub_blocks() {
     assert_eq!(l2.order(CAROL, 7), OrderState::buy(54, 0));
     assert_eq!((l2.balance(BASE, CAROL), l2.balance(QUOTE, CAROL)), (45, 3_000 - 2_040));
     assert_eq!(l2.fills(), 2);
-    let p2 = prove_rows(&w2);
+    let p2 = prove_rows(&w2, &c2);
     verify_statement(&c2, &p2).expect("sub-block 2 verifies");
 
     // Each proof is for its own statement only.
@@ -298,7 +317,7 @@ fn several_fills_of_one_order_in_one_sub_block() {
     let total = |l: &Ledger, token| [ALICE, BOB, CAROL, DAVE].iter().map(|a| l.balance(token, *a)).sum::<u128>();
     assert_eq!((total(&after, BASE), total(&after, QUOTE)), (total(&genesis(), BASE), total(&genesis(), QUOTE)));
     let t = Instant::now();
-    let proof = prove_rows(&w);
+    let proof = prove_rows(&w, &changes);
     eprintln!("4 fills: log sizes {:?}, prove {:.2?}", proof.log_sizes, t.elapsed());
     verify_statement(&changes, &proof).expect("verifies");
 }
@@ -316,7 +335,7 @@ fn a_fill_beyond_a_limit_price_does_not_verify() {
         assert_eq!(w.first_violation(), None);
         assert_eq!(w.range_lookups().outside, 1, "price {forged_price}");
         let changes = changes_of(&forged.before().entries(), &forged.after().entries());
-        check_changes(&changes).expect("the statement itself is well formed");
+        assert_well_formed(&changes);
         let what = format!("price {forged_price}");
         assert_forged_row_refused(&what, &one(&honest), &changes_of(&honest.before().entries(), &honest.after().entries()), &w);
         assert_rows_refused(&what, &w, Some(&changes));
@@ -344,7 +363,7 @@ fn an_over_fill_does_not_verify() {
     let mut after = forged.after().entries();
     after[2] = Entry::Order { book: domain(BOOK), account: account(BOB), id: 1, state: OrderState::buy(55, 0) };
     let changes = changes_of(&forged.before().entries(), &after);
-    check_changes(&changes).expect("well formed");
+    assert_well_formed(&changes);
     assert_rows_refused("q = 61, remaining written as 0", &w, Some(&changes));
 }
 
@@ -384,7 +403,7 @@ fn a_fill_that_creates_value_does_not_verify() {
     let w = OrderBookWitness { fills: vec![fill.row_with_product(a, c)], ..Default::default() };
     assert!(w.first_violation().is_some());
     let changes = changes_of(&before, &fill.after_paying(3_000).entries());
-    check_changes(&changes).expect("well formed");
+    assert_well_formed(&changes);
     assert_rows_refused("quote 3,000 for 60 at 52", &w, Some(&changes));
     assert_forged_row_refused("quote 3,000 (own state)", &one(&fill), &honest_changes, &w);
 
@@ -403,10 +422,10 @@ fn a_fill_that_creates_value_does_not_verify() {
     // Checks 9..17 are the four carries and the four shifted carries.
     assert!(!out_of_range.is_empty() && out_of_range.iter().all(|i| (9..17).contains(i)), "{out_of_range:?}");
     let changes = changes_of(&rich.before().entries(), &rich.after_paying(forged_amount).entries());
-    check_changes(&changes).expect("well formed");
+    assert_well_formed(&changes);
     assert_rows_refused("carry-solved amount", &w, Some(&changes));
     let honest = changes_of(&rich.before().entries(), &rich.after().entries());
-    verify_statement(&honest, &prove_rows(&one(&rich))).expect("its honest counterpart verifies");
+    verify_statement(&honest, &prove_rows(&one(&rich), &honest)).expect("its honest counterpart verifies");
 
     // Quote created: Alice receives 3,121 while Bob pays 3,120.
     let mut w = one(&fill);
@@ -453,7 +472,7 @@ fn a_fill_between_two_orders_of_one_side_does_not_verify() {
     });
     statement_before[2] = dave(30);
     let changes = changes_of(&statement_before, &statement_after);
-    check_changes(&changes).expect("well formed");
+    assert_well_formed(&changes);
     assert_rows_refused("ask against ask", &w, Some(&changes));
 
     // Control: had Dave's order been a bid at 53, the same row verifies.
@@ -462,7 +481,7 @@ fn a_fill_between_two_orders_of_one_side_does_not_verify() {
     bid.put(Entry::Order { book: domain(BOOK), account: account(DAVE), id: 2, state: OrderState::buy(53, 30) });
     let (cw, cchanges, _) = sub_block(&bid, &[m((ALICE, 1), (DAVE, 2), 52, 10)]);
     assert_eq!(cw.fills, w.fills, "the same row");
-    verify_statement(&cchanges, &prove_rows(&cw)).expect("the control verifies");
+    verify_statement(&cchanges, &prove_rows(&cw, &cchanges)).expect("the control verifies");
 }
 
 #[test]
@@ -509,17 +528,16 @@ fn a_fill_moving_another_token_does_not_verify() {
     let market = |fills| Entry::Market { book: domain(BOOK), base: domain(BASE), quote: domain(QUOTE), fills };
     (before[0], after[0]) = (market(0), market(1));
     let changes = changes_of(&before, &after);
-    check_changes(&changes).expect("well formed");
-    let proof = prove_rows(&w);
+    assert_well_formed(&changes);
+    let proof = prove_rows(&w, &changes);
     assert_refused("paid in JUNK", verify_statement(&changes, &proof));
-    verify_own_state(&w, &proof).expect("the row itself is a valid fill of a JUNK market");
-    // A statement whose market changes its tokens is refused before any proof is read.
+    verify_own_state(&w, &bound(&changes).statement.to_felts(), &proof).expect("the row itself is a valid fill of a JUNK market");
+    // A statement cannot name a market whose tokens are not the book's configured ones: the
+    // counter slot holds only `n`, its tokens come from `base_token` / `quote_token`.
     let junk = Entry::Market { book: domain(BOOK), base: domain(BASE), quote: domain(JUNK), fills: 1 };
     let moved = vec![Change::new(market(0), junk)];
-    assert!(matches!(
-        verify_statement(&moved, &proof),
-        Err(VerifyError::Statement(OrderBookStatementError::MarketChanged { index: 0 }))
-    ));
+    let refused = statement_of(&header(TxListCommitment::default()), &common::directory(), &moved);
+    assert_eq!(refused, Err(BuildError::OtherMarket { index: 0 }));
 }
 
 /// Every constraint of honest rows evaluates to zero, and their LogUp (the `State` sum) is
@@ -557,26 +575,39 @@ fn random_relations() -> Relations {
 
 #[test]
 fn the_statement_refuses_tuples_the_air_assumes_away() {
+    // The invariants the roles assume of the boundary's tuples are the layout's parsing: an
+    // order slot's packed value is refused unless canonical (side empty/buy/sell, price at
+    // most MAX_PRICE, the empty slot exactly 0), with the framework's `BadValue` reason.
     let order = |state| Entry::Order { book: domain(BOOK), account: account(ALICE), id: 1, state };
     let same = |e| vec![Change::new(e, e)];
-    assert!(check_changes(&same(order(OrderState::sell(MAX_PRICE, 5)))).is_ok());
-    assert_eq!(
-        check_changes(&same(order(OrderState::sell(MAX_PRICE + 1, 5)))),
-        Err(OrderBookStatementError::Price { index: 0, price: MAX_PRICE + 1 })
-    );
-    assert_eq!(
-        check_changes(&same(order(OrderState { side: 3, price: 1, remaining: 1 }))),
-        Err(OrderBookStatementError::Side { index: 0, side: 3 })
-    );
-    assert_eq!(
-        check_changes(&same(order(OrderState { side: 0, price: 0, remaining: 1 }))),
-        Err(OrderBookStatementError::DirtyEmpty { index: 0 })
-    );
+    let edge = bound(&same(order(OrderState::sell(MAX_PRICE, 5))));
+    bound_slots(&edge.statement, &edge.witness).expect("MAX_PRICE is a price");
+    let at = edge.statement.inputs.iter().position(|e| e.value == pack_order(&OrderState::sell(MAX_PRICE, 5)).unwrap());
+    let at = at.expect("the order slot");
+    let packed = |side: u32, price: u32, remaining: u64| {
+        Felt::from(remaining) + Felt::from(price) * Felt::TWO.pow(PRICE_SHIFT) + Felt::from(side) * Felt::TWO.pow(SIDE_SHIFT)
+    };
+    for (what, value) in [
+        ("price MAX_PRICE + 1", packed(2, MAX_PRICE + 1, 5)),
+        ("side 3", packed(3, 1, 1)),
+        ("an empty slot holding a quantity", packed(0, 0, 1)),
+    ] {
+        let mut s = edge.statement.clone();
+        s.inputs[at].value = value;
+        assert_eq!(
+            bound_slots(&s, &edge.witness),
+            Err(OrderBookStatementError::Statement(zkthread_orderbook::statement::SignedStatementError::BadValue {
+                list: "input",
+                index: at,
+                value
+            })),
+            "{what}"
+        );
+    }
+    // A change whose before and after are different slots is no statement at all.
     let other = Entry::Order { book: domain(BOOK), account: account(BOB), id: 1, state: OrderState::EMPTY };
-    assert_eq!(
-        check_changes(&[Change::new(order(OrderState::EMPTY), other)]),
-        Err(OrderBookStatementError::SlotMismatch { index: 0 })
-    );
+    let refused = statement_of(&header(TxListCommitment::default()), &common::directory(), &[Change::new(order(OrderState::EMPTY), other)]);
+    assert_eq!(refused, Err(BuildError::SlotMismatch { index: 0 }));
 }
 
 /// The driver, called directly: the fill role's claimed sum is derived from the boundary the
@@ -586,31 +617,37 @@ fn the_statement_refuses_tuples_the_air_assumes_away() {
 fn the_driver_derives_the_fill_sum_from_the_boundary() {
     use num_traits::Zero;
     let (w, changes, _) = sub_block(&genesis(), &[m((ALICE, 1), (BOB, 1), 52, 60)]);
-    let proof = prove_rows(&w);
-    let verify = |log: &[u32], sums: &[SecureField], right: bool| {
+    let proof = prove_rows(&w, &changes);
+    let b = bound(&changes);
+    let slots = bound_slots(&b.statement, &b.witness).expect("binds");
+    let felts = b.statement.to_felts();
+    let verify = |felts: &[Felt], log: &[u32], sums: &[SecureField], right: bool| {
         program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
-            &public_input(0),
+            felts,
             log,
             sums,
             &proof.stark,
             &TEST,
-            |r| if right { zkthread_orderbook::boundary(&changes, &TxListCommitment::default(), r) } else { SecureField::zero() },
+            |r| if right { zkthread_orderbook::boundary(&slots, &TxListCommitment::default(), r) } else { SecureField::zero() },
         )
     };
-    verify(&proof.log_sizes, &proof.claimed_sums, true).expect("verifies");
-    assert_refused("a zero boundary", verify(&proof.log_sizes, &proof.claimed_sums, false));
+    verify(&felts, &proof.log_sizes, &proof.claimed_sums, true).expect("verifies");
+    assert_refused("a zero boundary", verify(&felts, &proof.log_sizes, &proof.claimed_sums, false));
     let n = proof.log_sizes.len();
-    assert!(matches!(verify(&proof.log_sizes[..n - 1], &proof.claimed_sums[..n - 1], true), Err(VerifyError::Shape(_))));
-    // Another statement's felts: another transcript.
-    let other = program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
-        &public_input(1),
-        &proof.log_sizes,
-        &proof.claimed_sums,
-        &proof.stark,
-        &TEST,
-        |r| zkthread_orderbook::boundary(&changes, &TxListCommitment::default(), r),
+    assert!(matches!(
+        verify(&felts, &proof.log_sizes[..n - 1], &proof.claimed_sums[..n - 1], true),
+        Err(VerifyError::Shape(_))
+    ));
+    // Another statement's felts (the next sequence number): another transcript.
+    let mut next = b.statement.clone();
+    next.sequence = Felt::ONE;
+    assert!(verify(&next.to_felts(), &proof.log_sizes, &proof.claimed_sums, true).is_err());
+    // The bound slots' boundary is the changes' own (the statement says what they say).
+    let r = random_relations();
+    assert_eq!(
+        zkthread_prover::statement::boundary_sum(&OrderLayout, &slots, &r.state),
+        boundary_sum(&changes, &r.state)
     );
-    assert!(other.is_err());
 }
 
 /// Prove time and proof size of fill-only sub-blocks on the settlement channel (Poseidon252)
@@ -629,11 +666,12 @@ fn timing_fills() {
         l.put(Entry::Balance { token: domain(QUOTE), account: account(BOB), value: 1 << 40 });
         let matches: Vec<Match> = (0..n).map(|i| m((ALICE, 1), (BOB, 1), 50 + (i % 6) as u32, 1)).collect();
         let (w, changes, _) = sub_block(&l, &matches);
+        let b = bound(&changes);
         let t = Instant::now();
-        let proof = prove::<P252>(&public_input(0), &w, &SIGNED_PARAMS).expect("prove");
+        let proof = prove::<P252>(&b.statement.to_felts(), &w, &SIGNED_PARAMS).expect("prove");
         let prove_time = t.elapsed();
         let t = Instant::now();
-        verify::<P252>(&public_input(0), &changes, &TxListCommitment::default(), &proof, &SIGNED_PARAMS).expect("verify");
+        verify::<P252>(&b.statement, &b.witness, &proof, &SIGNED_PARAMS).expect("verify");
         eprintln!(
             "| {n} fills | log sizes {:?} | prove {prove_time:.2?} | verify {:.2?} |",
             proof.log_sizes,

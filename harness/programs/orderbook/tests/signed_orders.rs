@@ -5,124 +5,38 @@
 //! side are refused, each beside an honest counterpart that verifies through the same path.
 
 mod common;
-use common::{account, domain, ALICE, BASE, BOB, BOOK, QUOTE, TEST};
+use common::orders::{cancel, honest, key, key_slot, order, place, seed, signed};
+use common::{account, bind, domain, header, ALICE, BOB, BOOK, TEST};
 
 use starknet_types_core::felt::Felt;
 use stwo::core::fields::m31::BaseField;
 use stwo::core::verifier::VerificationError;
 use stwo::prover::ProvingError;
 use zkthread_orderbook::signed::{PlaceRole, CancelRole, PAYLOAD_LEN};
-use zkthread_orderbook::state::{boundary_sum, OrderBookStatementError, MAX_PRICE, SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::state::{boundary_sum, MAX_PRICE, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{
-    prove, verify, Change, Entry, Fill, FillRole, OrderBookProgram, OrderBookVerifyError, OrderBookWitness,
-    OrderMessage, OrderState, SignedOrderRow,
+    prove, verify, Change, Entry, FillRole, OrderBookProgram, OrderBookStatementError, OrderBookVerifyError,
+    OrderBookWitness, OrderMessage, OrderState, SignedOrderRow,
 };
 use zkthread_prover::auth::tx_list_boundary_sum;
 use zkthread_prover::program::{self, ProveError};
 use zkthread_prover::prover::VerifyError;
 use zkthread_prover::role::{assert_role_constraints, relation_sums, Relations, Role};
 use zkthread_prover::Blake2sMerkleChannel as Blake;
-use zkthread_sig::wots::{commitment, Hash4, KeyCommitment, KeySeed};
+use zkthread_sig::wots::{Hash4, KeyCommitment};
 use zkthread_sig::{sign, verification_trace, verify_trace, Message, MessageError, M31};
 
 
-fn seed(a: u64) -> KeySeed {
-    KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(a as u32 + 7 * i as u32 + 1)))
+/// The felts rows are proven under when only their own state is checked.
+fn own_felts(w: &OrderBookWitness) -> Vec<Felt> {
+    header(w.auth.transactions).to_felts()
 }
 
-fn key(a: u64, index: u32) -> KeyCommitment {
-    commitment(&seed(a), index).unwrap()
-}
-
-fn public_input() -> Vec<Felt> {
-    vec![Felt::from(2u8), Felt::from(0x0b00u64), Felt::from(0x4e6u64), Felt::from(3u8), Felt::ZERO]
-}
-
-/// `owner`'s key slot in the book: key `index` at `nonce`.
-fn key_slot(owner: u64, nonce: u32, index: u32) -> Entry {
-    Entry::Key { domain: domain(BOOK), account: account(owner), nonce, key: key(owner, index) }
-}
-
-fn order(owner: u64, id: u32, state: OrderState) -> Entry {
-    Entry::Order { book: domain(BOOK), account: account(owner), id, state }
-}
-
-/// `owner` (key `index`, nonce `index + 1`) places `(side, price, qty)` as order `id`.
-fn place(owner: u64, index: u32, id: u32, side: u32, price: u32, qty: u64) -> OrderMessage {
-    OrderMessage {
-        book: domain(BOOK),
-        owner: account(owner),
-        id,
-        place: Some((side, price, qty)),
-        nonce: index + 1,
-        next_key: key(owner, index + 1),
-    }
-}
-
-/// `owner` (key `index`, nonce `index + 1`) cancels order `id`.
-fn cancel(owner: u64, index: u32, id: u32) -> OrderMessage {
-    OrderMessage { place: None, ..place(owner, index, id, 0, 0, 0) }
-}
-
-/// `msg` signed by `signer`'s key `index`; `found` is the order a cancel drops.
-fn signed(signer: u64, index: u32, msg: &OrderMessage, found: (u32, u32, u64)) -> SignedOrderRow {
-    let signature = sign(&seed(signer), index, msg).expect("sign");
-    let key = key(signer, index);
-    let trace = verify_trace(&key, msg, &signature).expect("a valid signature");
-    SignedOrderRow { message: *msg, key, cancelled: found, signature, trace }
-}
-
-/// Alice sells 100 at 50 (id 5), Bob buys 30 at 52 (id 9), a fill of 30 at 51, Alice cancels
-/// the 70 left: the rows, in sub-block order, and the statement's changes.
-fn honest() -> (OrderBookWitness, Vec<Change>) {
-    let mut w = OrderBookWitness::new();
-    w.push_signed(&signed(ALICE, 0, &place(ALICE, 0, 5, SIDE_SELL, 50, 100), (0, 0, 0)));
-    w.push_signed(&signed(BOB, 0, &place(BOB, 0, 9, SIDE_BUY, 52, 30), (0, 0, 0)));
-    w.push_fill(&fill(100));
-    w.push_signed(&signed(ALICE, 1, &cancel(ALICE, 1, 5), (SIDE_SELL, 50, 70)));
-    let bal = |token, owner, value| Entry::Balance { token: domain(token), account: account(owner), value };
-    let market = |fills| Entry::Market { book: domain(BOOK), base: domain(BASE), quote: domain(QUOTE), fills };
-    let changes = vec![
-        Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 3, 2)),
-        Change::new(key_slot(BOB, 1, 0), key_slot(BOB, 2, 1)),
-        Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, OrderState::sell(50, 0))),
-        Change::new(order(BOB, 9, OrderState::EMPTY), order(BOB, 9, OrderState::buy(52, 0))),
-        Change::new(market(0), market(1)),
-        Change::new(bal(BASE, ALICE, 1_000), bal(BASE, ALICE, 970)),
-        Change::new(bal(QUOTE, ALICE, 0), bal(QUOTE, ALICE, 30 * 51)),
-        Change::new(bal(BASE, BOB, 0), bal(BASE, BOB, 30)),
-        Change::new(bal(QUOTE, BOB, 10_000), bal(QUOTE, BOB, 10_000 - 30 * 51)),
-    ];
-    (w, changes)
-}
-
-/// Bob's 30 at 52 against Alice's ask (`sell_remaining` left) at 51.
-fn fill(sell_remaining: u64) -> Fill {
-    Fill {
-        book: domain(BOOK),
-        base: domain(BASE),
-        quote: domain(QUOTE),
-        fills: 0,
-        seller: account(ALICE),
-        sell_id: 5,
-        sell_price: 50,
-        sell_remaining,
-        buyer: account(BOB),
-        buy_id: 9,
-        buy_price: 52,
-        buy_remaining: 30,
-        price: 51,
-        quantity: 30,
-        seller_base: 1_000,
-        seller_quote: 0,
-        buyer_base: 0,
-        buyer_quote: 10_000,
-    }
-}
-
+/// Proves `w` under the statement of `changes` (with `w`'s transaction list) and verifies.
 fn verify_statement(w: &OrderBookWitness, changes: &[Change]) -> Result<(), OrderBookVerifyError> {
-    let proof = prove::<Blake>(&public_input(), w, &TEST).expect("the raw prover proves");
-    verify::<Blake>(&public_input(), changes, &w.auth.transactions, &proof, &TEST)
+    let (statement, witness) = bind(changes, w.auth.transactions);
+    let proof = prove::<Blake>(&statement.to_felts(), w, &TEST).expect("the raw prover proves");
+    verify::<Blake>(&statement, &witness, &proof, &TEST)
 }
 
 /// The rows' own `State` sum plus their transaction list's `Link` boundary.
@@ -137,7 +51,9 @@ fn own_boundary(w: &OrderBookWitness, r: &Relations) -> stwo::core::fields::qm31
 /// their own state: by the verifier, or — for rows violating a constraint — already by stwo's
 /// prover, whose last step is the verifier's own OODS check on the proof it built.
 fn assert_rows_refused(what: &str, w: &OrderBookWitness, changes: Option<&[Change]>) {
-    let proof = match prove::<Blake>(&public_input(), w, &TEST) {
+    let bound = changes.map(|c| bind(c, w.auth.transactions));
+    let felts = bound.as_ref().map_or_else(|| own_felts(w), |(s, _)| s.to_felts());
+    let proof = match prove::<Blake>(&felts, w, &TEST) {
         Ok(proof) => proof,
         Err(ProveError::Stwo(ProvingError::ConstraintsNotSatisfied)) => {
             let violation = w.first_violation();
@@ -147,10 +63,10 @@ fn assert_rows_refused(what: &str, w: &OrderBookWitness, changes: Option<&[Chang
         }
         Err(e) => panic!("{what}: unexpected prover error {e}"),
     };
-    let result = match changes {
-        Some(changes) => verify::<Blake>(&public_input(), changes, &w.auth.transactions, &proof, &TEST),
+    let result = match &bound {
+        Some((statement, witness)) => verify::<Blake>(statement, witness, &proof, &TEST),
         None => program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
-            &public_input(),
+            &felts,
             &proof.log_sizes,
             &proof.claimed_sums,
             &proof.stark,
@@ -173,14 +89,17 @@ fn signed_places_a_fill_and_a_cancel_prove_and_verify() {
     verify_statement(&w, &changes).expect("verifies");
 
     // The proof binds the ordered transaction list: the same rows under another list fail.
-    let proof = prove::<Blake>(&public_input(), &w, &TEST).expect("prove");
-    let mut other = w.auth.transactions;
-    other.count = 2;
-    assert!(verify::<Blake>(&public_input(), &changes, &other, &proof, &TEST).is_err());
+    let (statement, witness) = bind(&changes, w.auth.transactions);
+    let proof = prove::<Blake>(&statement.to_felts(), &w, &TEST).expect("prove");
+    verify::<Blake>(&statement, &witness, &proof, &TEST).expect("verifies");
+    let mut other = statement.clone();
+    other.transactions.count = 2;
+    assert!(verify::<Blake>(&other, &witness, &proof, &TEST).is_err());
     // And the key slots must rotate: keeping Alice's old key is refused.
     let mut stale = changes.clone();
     stale[0].after = key_slot(ALICE, 1, 0);
-    assert!(verify::<Blake>(&public_input(), &stale, &w.auth.transactions, &proof, &TEST).is_err());
+    let (stale, witness) = bind(&stale, w.auth.transactions);
+    assert!(verify::<Blake>(&stale, &witness, &proof, &TEST).is_err());
 }
 
 #[test]
@@ -356,9 +275,15 @@ fn a_signed_place_out_of_range_does_not_verify() {
         let trace = verify_trace(&key(ALICE, 0), &Unchecked(msg), &sig).expect("a valid signature");
         let mut w = OrderBookWitness::new();
         w.push_signed(&SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, 0, 0), signature: sig, trace });
-        let proof = prove::<Blake>(&public_input(), &w, &TEST).expect("prove");
+        let state = OrderState { side, price, remaining: 1 };
+        let changes = vec![
+            Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 2, 1)),
+            Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, state)),
+        ];
+        let (statement, witness) = bind(&changes, w.auth.transactions);
+        let proof = prove::<Blake>(&statement.to_felts(), &w, &TEST).expect("prove");
         program::verify::<OrderBookProgram, Blake, OrderBookStatementError>(
-            &public_input(),
+            &statement.to_felts(),
             &proof.log_sizes,
             &proof.claimed_sums,
             &proof.stark,
@@ -366,12 +291,7 @@ fn a_signed_place_out_of_range_does_not_verify() {
             |r| own_boundary(&w, r),
         )
         .expect("the control verifies");
-        let state = OrderState { side, price, remaining: 1 };
-        let changes = vec![
-            Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 2, 1)),
-            Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, state)),
-        ];
-        verify::<Blake>(&public_input(), &changes, &w.auth.transactions, &proof, &TEST).expect("and its statement");
+        verify::<Blake>(&statement, &witness, &proof, &TEST).expect("and its statement");
     }
 }
 
@@ -385,12 +305,13 @@ fn timing_signed_orders() {
     use zkthread_prover::Poseidon252MerkleChannel as P252;
     use zkthread_token::SIGNED_PARAMS;
     let (w, changes) = honest();
+    let (statement, witness) = bind(&changes, w.auth.transactions);
     for run in ["first (builds the preprocessed tree)", "second"] {
         let t = Instant::now();
-        let proof = prove::<P252>(&public_input(), &w, &SIGNED_PARAMS).expect("prove");
+        let proof = prove::<P252>(&statement.to_felts(), &w, &SIGNED_PARAMS).expect("prove");
         let prove_time = t.elapsed();
         let t = Instant::now();
-        verify::<P252>(&public_input(), &changes, &w.auth.transactions, &proof, &SIGNED_PARAMS).expect("verify");
+        verify::<P252>(&statement, &witness, &proof, &SIGNED_PARAMS).expect("verify");
         eprintln!("{run}: log sizes {:?}, prove {prove_time:.2?}, verify {:.2?}", proof.log_sizes, t.elapsed());
     }
 }
