@@ -144,12 +144,14 @@
 //!   configured base and quote tokens, read-only inputs), so its binding needs a whole-list
 //!   hook the framework does not have yet.
 
+pub mod batcher;
 pub mod fill;
 pub mod prover;
 pub mod signed;
 pub mod state;
 pub mod witness;
 
+pub use batcher::{build, match_order, rematch, Account, Batch, BatchError, BookState, Refused, Rejection, SignedOrder, SubBlock, Trade};
 pub use fill::{fill_cols, FillRole};
 pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};
 pub use prover::{boundary, prove, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};
