@@ -381,7 +381,7 @@ impl Builder {
         let msg = m.message;
         let found = admitted.found;
         let cancelled = (found.side, found.price, found.remaining);
-        let row = SignedOrderRow { message: msg, key: m.key, cancelled, signature: m.signature.clone(), trace: admitted.trace };
+        let row = SignedOrderRow { message: msg, key: m.key, cancelled, signature: m.signature, trace: admitted.trace };
         self.witness.push_signed(&row);
         self.messages.push(m.clone());
         let account = self.now.account_mut(&msg.owner);
