@@ -301,7 +301,9 @@ pub fn build(state: &BookState, queue: &[SignedOrder]) -> Result<Batch, BatchErr
 
 /// Rebuilds `stale` (a sub-block that can no longer settle: e.g. a direct L2 transfer moved a
 /// balance it reads) from the same accepted messages, in the same order, against `fresh`
-/// (the book's current state, with the arrival stamps the batcher keeps). Matching reruns
+/// (the book's current state with the arrival stamps the batcher keeps: typically the state
+/// `stale` started from, its moved slots refreshed with [`BookState::set_account`] and
+/// [`BookState::insert_order`], which keep an order's stamp). Matching reruns
 /// with the fresh balances, so no fill of the new sub-block exceeds what they can pay; a
 /// message the fresh state refuses (e.g. its signer rotated its key directly) is returned
 /// refused.
