@@ -151,7 +151,9 @@ pub mod signed;
 pub mod state;
 pub mod witness;
 
-pub use batcher::{build, match_order, rematch, Account, Batch, BatchError, BookState, Refused, Rejection, SignedOrder, SubBlock, Trade};
+pub use batcher::{
+    build, match_order, rematch, Account, Batch, BatchError, BookState, Refused, Rejection, SignedOrder, SubBlock, Trade,
+};
 pub use fill::{fill_cols, FillRole};
 pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};
 pub use prover::{boundary, prove, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};
