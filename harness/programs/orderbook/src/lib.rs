@@ -165,6 +165,7 @@
 //!   many (its direct L2 path is unaffected); order ids below `2^31 - 1`.
 //! - [`statement::statement_of`] builds statements for one book per sub-block.
 
+pub mod batcher;
 pub mod fill;
 pub mod prover;
 pub mod signed;
@@ -172,6 +173,9 @@ pub mod state;
 pub mod statement;
 pub mod witness;
 
+pub use batcher::{
+    build, match_order, rematch, Account, Batch, BatchError, BookState, Refused, Rejection, SignedOrder, SubBlock, Trade,
+};
 pub use fill::{fill_cols, FillRole};
 pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};
 pub use prover::{prove, prove_statement, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};

@@ -1,0 +1,814 @@
+//! The order book's batcher: turns a queue of signed places and cancels into one sub-block by
+//! price-time-priority matching, checking every message first.
+//!
+//! The batcher is not trusted (DESIGN.md, "Trust model"): the AIR refuses whatever it could do
+//! wrong. Its own duty is the converse: an honest batcher never produces a sub-block that fails
+//! to prove, or that harms a user. So every rule below is checked here, before a row exists,
+//! and [`build`] ends by checking its rows against every constraint and its statement against
+//! [`check_changes`] (a bug is an error, not a proof that fails later).
+//!
+//! ## Admission (each message, in arrival order, against the state the accepted ones left)
+//! A message is refused with a [`Rejection`] (and the rest of the queue still goes in) if: it
+//! is for another book's domain; its fields are out of the AIR's range (side neither buy nor
+//! sell, price outside `1..2^15`, quantity 0, id not an M31 element); its signer has no key;
+//! its nonce is not the signer's current one (replayed, reordered or stale); it names a key
+//! that is not the signer's current one; its signature does not verify under that key; the
+//! signer's nonce cannot move again (`nonce + 1` must stay below `p - 1`); a place reuses an id
+//! (the slot is not empty); a cancel names no order of its signer (the slot is empty). Since
+//! the owner field of a message is its signer, a cancel of another owner's order is either
+//! under that owner's name (refused: not that owner's key or signature) or under the signer's
+//! own name (refused: no such order of the signer).
+//!
+//! A refused message is returned unchanged with its reason; nothing of it enters the
+//! sub-block. Its one-time key index is spent on the client's side, so the signer's later
+//! messages (chained to the key it would have installed) are refused too, as `WrongNonce`:
+//! the client re-signs them from its current key slot.
+//!
+//! A cancel of an order already filled or cancelled is accepted: the AIR allows it (it only
+//! moves the owner's nonce), and refusing a valid signature would break the owner's chain of
+//! later messages.
+//!
+//! ## Matching (a place, right after it enters the book)
+//! - **Priority**: the resting orders of the other side that cross the taker's limit (asks at
+//!   or below a bid, bids at or above an ask), best price first (lowest ask, highest bid), then
+//!   earliest arrival ([`BookState::insert_order`] stamps arrivals; the state after a
+//!   sub-block keeps them, so priority carries across sub-blocks).
+//! - **Price**: the maker's (resting order's) price.
+//! - **Quantity**: the largest both sides can pay at that moment: `min` of both remainings, the
+//!   seller's base balance, the buyer's quote balance divided by the price, and what the
+//!   receivers can hold without overflowing u128. Balances move with every fill, so later fills
+//!   of the sub-block see earlier ones.
+//! - **Self-trade prevention**: a resting order of the taker's own owner is skipped (left
+//!   untouched; the AIR would accept a self-trade, but it moves nothing and one row cannot
+//!   read one balance slot twice). The taker may trade through it with other owners, and its
+//!   remainder may rest crossing its own order: those two never trade with each other.
+//! - **Unfunded maker**: if the maker's side cannot pay one unit (a seller without base, a
+//!   buyer without the quote for one unit at its own price), its order is skipped and stays
+//!   resting unchanged: it may be funded again later, and only its owner may cancel it.
+//! - **Unfunded taker**: if the taker cannot pay one unit at the maker's price, its matching
+//!   stops; its remainder rests (placing needs no funds: there is no escrow) and can fill
+//!   later as a maker once funded.
+//! - The market's fill counter must stay below `p - 1`: at [`MAX_FILLS`] matching stops.
+//!
+//! ## Output
+//! [`SubBlock`]: the rows ([`OrderBookWitness`]: signed rows in arrival order with their
+//! signatures' rows and the transaction list, and the fills in execution order), the
+//! [`Change`] of every slot touched (sorted; a slot whose value came back to its start is
+//! listed with `before == after`), the transaction-list commitment, the trades for display,
+//! the accepted messages (what [`rematch`] replays), and the book's state after it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use zkthread_sig::wots::{Hash4, KeyCommitment, VerificationTrace};
+use zkthread_sig::{verify_trace, Message, MessageError, SignatureError, SignedMessage, TxListCommitment};
+
+use crate::signed::{OrderMessage, SignedOrderRow};
+use crate::state::{check_changes, Change, Entry, OrderBookStatementError, OrderState, SIDE_BUY, SIDE_SELL};
+use crate::witness::{Fill, OrderBookWitness};
+
+/// A signed place or cancel as a client hands it to the batcher.
+pub type SignedOrder = SignedMessage<OrderMessage>;
+
+/// An order slot's identity: `(owner, id)`.
+pub type OrderKey = (Hash4, u32);
+
+const P: u32 = zkthread_sig::field::MODULUS;
+
+/// The largest fill counter a fill may start from: the counter after it must stay below
+/// `p - 1` (the statement refuses a counter that would wrap).
+pub const MAX_FILLS: u32 = P - 3;
+
+/// An account as the batcher sees it: its balances of the book's two tokens and its key slot
+/// in the book's domain (`thread_keys[owner]` of the book contract).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Account {
+    pub base: u128,
+    pub quote: u128,
+    pub nonce: u32,
+    pub key: KeyCommitment,
+}
+
+/// An order slot with its arrival stamp (time priority; not stored on chain).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BookOrder {
+    pub state: OrderState,
+    pub arrival: u64,
+}
+
+/// The book's state: its domains and fill counter, every known order slot, every known
+/// account. An order slot that is not here is empty and an account that is not here holds
+/// nothing and has no key: the caller must list every slot in use (a wrong value only makes
+/// the sub-block stale: the registry's precondition refuses it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookState {
+    pub book: Hash4,
+    pub base: Hash4,
+    pub quote: Hash4,
+    pub fills: u32,
+    orders: BTreeMap<OrderKey, BookOrder>,
+    accounts: BTreeMap<Hash4, Account>,
+    next_arrival: u64,
+}
+
+impl BookState {
+    /// An empty book over `base`/`quote` whose counter is `fills`.
+    pub fn new(book: Hash4, base: Hash4, quote: Hash4, fills: u32) -> Self {
+        BookState { book, base, quote, fills, orders: BTreeMap::new(), accounts: BTreeMap::new(), next_arrival: 0 }
+    }
+
+    /// Sets `owner`'s balances and key slot.
+    pub fn set_account(&mut self, owner: Hash4, account: Account) {
+        self.accounts.insert(owner, account);
+    }
+
+    /// `owner`'s balances and key slot (nothing and no key if unknown).
+    pub fn account(&self, owner: &Hash4) -> Account {
+        self.accounts.get(owner).copied().unwrap_or_default()
+    }
+
+    /// Records order slot `(owner, id)`; if it is new, it arrives after every order known so
+    /// far (insert resting orders oldest first).
+    pub fn insert_order(&mut self, owner: Hash4, id: u32, state: OrderState) {
+        let arrival = match self.orders.get(&(owner, id)) {
+            Some(known) => known.arrival,
+            None => {
+                self.next_arrival += 1;
+                self.next_arrival - 1
+            }
+        };
+        self.orders.insert((owner, id), BookOrder { state, arrival });
+    }
+
+    /// Order slot `(owner, id)` (the empty slot if unknown).
+    pub fn order(&self, owner: &Hash4, id: u32) -> OrderState {
+        self.orders.get(&(*owner, id)).map_or(OrderState::EMPTY, |o| o.state)
+    }
+
+    /// Every known order slot with its arrival stamp.
+    pub fn orders(&self) -> impl Iterator<Item = (&OrderKey, &BookOrder)> {
+        self.orders.iter()
+    }
+
+    /// The resting orders a `side` order at `limit` would trade with, in priority order: best
+    /// price for the taker first (lowest ask, highest bid), then earliest arrival.
+    pub fn crossing(&self, side: u32, limit: u32) -> Vec<OrderKey> {
+        let other = if side == SIDE_BUY { SIDE_SELL } else { SIDE_BUY };
+        let crosses = |p: u32| if side == SIDE_BUY { p <= limit } else { p >= limit };
+        let mut resting: Vec<(&OrderKey, &BookOrder)> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.state.side == other && o.state.remaining > 0 && crosses(o.state.price))
+            .collect();
+        resting.sort_by_key(|(_, o)| {
+            let price = if side == SIDE_BUY { o.state.price } else { u32::MAX - o.state.price };
+            (price, o.arrival)
+        });
+        resting.into_iter().map(|(k, _)| *k).collect()
+    }
+
+    /// The tuple of `slot` in this state.
+    fn entry(&self, slot: &Slot) -> Entry {
+        let balance = |token, owner: &Hash4, value| Entry::Balance { token, account: *owner, value };
+        match slot {
+            Slot::Market => Entry::Market { book: self.book, base: self.base, quote: self.quote, fills: self.fills },
+            Slot::Key(owner) => {
+                let a = self.account(owner);
+                Entry::Key { domain: self.book, account: *owner, nonce: a.nonce, key: a.key }
+            }
+            Slot::Order(owner, id) => {
+                Entry::Order { book: self.book, account: *owner, id: *id, state: self.order(owner, *id) }
+            }
+            Slot::Base(owner) => balance(self.base, owner, self.account(owner).base),
+            Slot::Quote(owner) => balance(self.quote, owner, self.account(owner).quote),
+        }
+    }
+
+    fn account_mut(&mut self, owner: &Hash4) -> &mut Account {
+        self.accounts.entry(*owner).or_default()
+    }
+
+    fn set_remaining(&mut self, key: &OrderKey, remaining: u64) {
+        if let Some(o) = self.orders.get_mut(key) {
+            o.state.remaining = remaining;
+        }
+    }
+}
+
+/// A slot a sub-block may touch (ordered: the statement lists slots sorted by this).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    Market,
+    Key(Hash4),
+    Order(Hash4, u32),
+    Base(Hash4),
+    Quote(Hash4),
+}
+
+/// Why a message was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("signed for another book (domain)")]
+    WrongDomain,
+    #[error("order fields out of range: {0}")]
+    OutOfRange(MessageError),
+    #[error("the signer has no thread key in this book")]
+    NoKey,
+    #[error("nonce {given} is not the signer's current nonce {current} (replayed, reordered or stale)")]
+    WrongNonce { given: u32, current: u32 },
+    #[error("signed under a key that is not the signer's current key")]
+    WrongKey,
+    #[error("bad signature: {0}")]
+    BadSignature(SignatureError),
+    #[error("the signer's nonce {nonce} cannot move again")]
+    NonceExhausted { nonce: u32 },
+    #[error("order id {id} was used before")]
+    IdReused { id: u32 },
+    #[error("the signer has no order {id} to cancel")]
+    NoSuchOrder { id: u32 },
+}
+
+/// A refused message, unchanged, with its position in the queue and the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub index: usize,
+    pub message: SignedOrder,
+    pub reason: Rejection,
+}
+
+/// Why no sub-block was built (the caller's input, or a bug caught before proving).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    /// Every message was refused; they are returned with their reasons.
+    #[error("no message was accepted ({} refused)", .refused.len())]
+    Empty { refused: Vec<Refused> },
+    /// The given state holds a tuple the statement refuses (e.g. a price above the AIR's).
+    #[error("the book state is not a valid statement: {0}")]
+    State(#[from] OrderBookStatementError),
+    /// The built rows violate a constraint: a batcher bug, refused before any proof.
+    #[error("internal: row {row} of {role} violates constraint {constraint}")]
+    Unprovable { role: &'static str, row: usize, constraint: usize },
+    /// The built rows look up a value outside the range table: a batcher bug.
+    #[error("internal: {0} range look-ups out of the table")]
+    OutOfTable(usize),
+}
+
+/// One fill for display: the maker's (resting) order, the taker's, the price and quantity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trade {
+    pub maker: OrderKey,
+    pub taker: OrderKey,
+    /// The taker's side (buy or sell).
+    pub taker_side: u32,
+    pub price: u32,
+    pub quantity: u64,
+}
+
+/// One sub-block: what the prover proves, the statement it proves, and the state after it.
+#[derive(Clone, Debug)]
+pub struct SubBlock {
+    pub witness: OrderBookWitness,
+    /// Every slot touched, sorted, its tuple before and after.
+    pub changes: Vec<Change>,
+    /// The accepted messages' list (equal to `witness.auth.transactions`).
+    pub transactions: TxListCommitment,
+    pub trades: Vec<Trade>,
+    /// The fills as the rows have them (values before each fill).
+    pub fills: Vec<Fill>,
+    /// The accepted messages in sub-block order (what [`rematch`] replays).
+    pub messages: Vec<SignedOrder>,
+    /// The book after this sub-block: the next [`build`] starts from it.
+    pub after: BookState,
+}
+
+/// A sub-block and the messages refused while building it.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    pub sub_block: SubBlock,
+    pub refused: Vec<Refused>,
+}
+
+/// Builds one sub-block from `queue` (arrival order) on `state`.
+pub fn build(state: &BookState, queue: &[SignedOrder]) -> Result<Batch, BatchError> {
+    let mut b = Builder::new(state);
+    for (index, message) in queue.iter().enumerate() {
+        match admit(&b.now, message) {
+            Ok(admitted) => b.apply(message, admitted),
+            Err(reason) => b.refused.push(Refused { index, message: message.clone(), reason }),
+        }
+    }
+    b.finish(state)
+}
+
+/// Rebuilds `stale` (a sub-block that can no longer settle: e.g. a direct L2 transfer moved a
+/// balance it reads) from the same accepted messages, in the same order, against `fresh`
+/// (the book's current state with the arrival stamps the batcher keeps: typically the state
+/// `stale` started from, its moved slots refreshed with [`BookState::set_account`] and
+/// [`BookState::insert_order`], which keep an order's stamp). Matching reruns
+/// with the fresh balances, so no fill of the new sub-block exceeds what they can pay; a
+/// message the fresh state refuses (e.g. its signer rotated its key directly) is returned
+/// refused.
+pub fn rematch(stale: &SubBlock, fresh: &BookState) -> Result<Batch, BatchError> {
+    build(fresh, &stale.messages)
+}
+
+/// What the checks found for an admitted message.
+struct Admitted {
+    trace: VerificationTrace,
+    /// The order a cancel finds (the empty slot for a place).
+    found: OrderState,
+}
+
+/// Checks `m` against `now` (see the module docs, "Admission").
+fn admit(now: &BookState, m: &SignedOrder) -> Result<Admitted, Rejection> {
+    let msg = &m.message;
+    if msg.book != now.book {
+        return Err(Rejection::WrongDomain);
+    }
+    msg.payload().map_err(Rejection::OutOfRange)?;
+    let trace = check_signature(&now.account(&msg.owner), m)?;
+    let found = now.order(&msg.owner, msg.id);
+    match msg.place {
+        Some(_) if found != OrderState::EMPTY => Err(Rejection::IdReused { id: msg.id }),
+        None if found.side != SIDE_BUY && found.side != SIDE_SELL => Err(Rejection::NoSuchOrder { id: msg.id }),
+        _ => Ok(Admitted { trace, found }),
+    }
+}
+
+/// The replay state and the signature: the key slot's nonce and key, then the signature under
+/// that key (its verification trace is the rows' witness).
+fn check_signature(account: &Account, m: &SignedOrder) -> Result<VerificationTrace, Rejection> {
+    if account.key.is_none() {
+        return Err(Rejection::NoKey);
+    }
+    let given = m.message.nonce;
+    if given != account.nonce {
+        return Err(Rejection::WrongNonce { given, current: account.nonce });
+    }
+    if m.key != account.key {
+        return Err(Rejection::WrongKey);
+    }
+    // The key slot's next nonce must stay below p - 1 (the statement refuses more).
+    if given >= P - 2 {
+        return Err(Rejection::NonceExhausted { nonce: given });
+    }
+    verify_trace(&account.key, &m.message, &m.signature).map_err(Rejection::BadSignature)
+}
+
+/// The sub-block under construction: the working state and what has been emitted.
+struct Builder {
+    now: BookState,
+    witness: OrderBookWitness,
+    touched: BTreeSet<Slot>,
+    trades: Vec<Trade>,
+    fills: Vec<Fill>,
+    messages: Vec<SignedOrder>,
+    refused: Vec<Refused>,
+}
+
+impl Builder {
+    fn new(state: &BookState) -> Self {
+        Builder {
+            now: state.clone(),
+            witness: OrderBookWitness::new(),
+            touched: BTreeSet::new(),
+            trades: Vec::new(),
+            fills: Vec::new(),
+            messages: Vec::new(),
+            refused: Vec::new(),
+        }
+    }
+
+    /// An admitted message: its signed row, its key step, then its effect on the book.
+    fn apply(&mut self, m: &SignedOrder, admitted: Admitted) {
+        let msg = m.message;
+        let found = admitted.found;
+        let cancelled = (found.side, found.price, found.remaining);
+        let row = SignedOrderRow { message: msg, key: m.key, cancelled, signature: m.signature, trace: admitted.trace };
+        self.witness.push_signed(&row);
+        self.messages.push(m.clone());
+        let account = self.now.account_mut(&msg.owner);
+        (account.nonce, account.key) = (account.nonce + 1, msg.next_key);
+        self.touched.extend([Slot::Key(msg.owner), Slot::Order(msg.owner, msg.id)]);
+        match msg.place {
+            Some((side, price, quantity)) => {
+                self.now.insert_order(msg.owner, msg.id, OrderState { side, price, remaining: quantity });
+                self.match_taker((msg.owner, msg.id));
+            }
+            None => self.now.set_remaining(&(msg.owner, msg.id), 0),
+        }
+    }
+
+    /// Matches the order `taker` against the book (module docs, "Matching").
+    fn match_taker(&mut self, taker: OrderKey) {
+        for fill in match_order(&mut self.now, taker) {
+            self.witness.push_fill(&fill);
+            let maker = if fill.seller == taker.0 && fill.sell_id == taker.1 {
+                (fill.buyer, fill.buy_id)
+            } else {
+                (fill.seller, fill.sell_id)
+            };
+            let taker_side = self.now.order(&taker.0, taker.1).side;
+            self.trades.push(Trade { maker, taker, taker_side, price: fill.price, quantity: fill.quantity });
+            self.touched.extend([
+                Slot::Market,
+                Slot::Order(fill.seller, fill.sell_id),
+                Slot::Order(fill.buyer, fill.buy_id),
+            ]);
+            for owner in [fill.seller, fill.buyer] {
+                self.touched.extend([Slot::Base(owner), Slot::Quote(owner)]);
+            }
+            self.fills.push(fill);
+        }
+    }
+
+    /// The statement and the self-checks: an honest batcher never hands out rows that fail.
+    fn finish(self, before: &BookState) -> Result<Batch, BatchError> {
+        if self.messages.is_empty() {
+            return Err(BatchError::Empty { refused: self.refused });
+        }
+        let changes: Vec<Change> =
+            self.touched.iter().map(|s| Change::new(before.entry(s), self.now.entry(s))).collect();
+        check_changes(&changes)?;
+        if let Some((role, row, constraint)) = self.witness.first_violation() {
+            return Err(BatchError::Unprovable { role, row, constraint });
+        }
+        let outside = self.witness.range_lookups().outside;
+        if outside != 0 {
+            return Err(BatchError::OutOfTable(outside));
+        }
+        let sub_block = SubBlock {
+            transactions: self.witness.auth.transactions,
+            witness: self.witness,
+            changes,
+            trades: self.trades,
+            fills: self.fills,
+            messages: self.messages,
+            after: self.now,
+        };
+        Ok(Batch { sub_block, refused: self.refused })
+    }
+}
+
+/// Whose side stops a match: the maker's is skipped, the taker's ends its matching.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Short {
+    Maker,
+    Taker,
+}
+
+/// Matches the resting order `taker` (just placed) against `book` in priority order and
+/// applies every fill to `book`: the fills, in execution order, with the values before each.
+/// Pure matching: no signature or row is involved.
+pub fn match_order(book: &mut BookState, taker: OrderKey) -> Vec<Fill> {
+    let t = book.order(&taker.0, taker.1);
+    let mut fills = Vec::new();
+    if (t.side != SIDE_BUY && t.side != SIDE_SELL) || t.remaining == 0 {
+        return fills; // not a live order: nothing to match
+    }
+    for maker in book.crossing(t.side, t.price) {
+        if maker.0 == taker.0 {
+            continue; // self-trade prevention: the owner's own resting order is skipped
+        }
+        if book.fills > MAX_FILLS {
+            break;
+        }
+        match fill_quantity(book, taker, maker) {
+            Ok(quantity) => fills.push(apply_fill(book, taker, maker, quantity)),
+            Err(Short::Maker) => continue,
+            Err(Short::Taker) => break,
+        }
+        if book.order(&taker.0, taker.1).remaining == 0 {
+            break;
+        }
+    }
+    fills
+}
+
+/// The seller's and the buyer's order of a match, whichever is the taker.
+fn sides(book: &BookState, taker: OrderKey, maker: OrderKey) -> (OrderKey, OrderKey) {
+    if book.order(&taker.0, taker.1).side == SIDE_SELL {
+        (taker, maker)
+    } else {
+        (maker, taker)
+    }
+}
+
+/// How many units `seller` can deliver and `buyer` pay for at `price`, receivers included
+/// (neither received balance may overflow u128).
+fn capacities(book: &BookState, seller: &Hash4, buyer: &Hash4, price: u32) -> (u128, u128) {
+    let (s, b) = (book.account(seller), book.account(buyer));
+    let x = u128::from(price).max(1);
+    let seller_cap = s.base.min((u128::MAX - s.quote) / x);
+    let buyer_cap = (b.quote / x).min(u128::MAX - b.base);
+    (seller_cap, buyer_cap)
+}
+
+/// The quantity of the next fill of `taker` against `maker` at the maker's price: the largest
+/// both orders and both owners' balances allow, or which side cannot pay one unit.
+fn fill_quantity(book: &BookState, taker: OrderKey, maker: OrderKey) -> Result<u64, Short> {
+    let (sell, buy) = sides(book, taker, maker);
+    let m = book.order(&maker.0, maker.1);
+    let (seller_cap, buyer_cap) = capacities(book, &sell.0, &buy.0, m.price);
+    let (taker_cap, maker_cap) = if sell == taker { (seller_cap, buyer_cap) } else { (buyer_cap, seller_cap) };
+    if taker_cap == 0 {
+        return Err(Short::Taker);
+    }
+    if maker_cap == 0 {
+        return Err(Short::Maker);
+    }
+    let remaining = book.order(&taker.0, taker.1).remaining.min(m.remaining);
+    // `remaining` is a u64, so the minimum fits.
+    Ok(u128::from(remaining).min(taker_cap).min(maker_cap) as u64)
+}
+
+/// Applies a fill of `quantity` at the maker's price: both remainings, the four balances and
+/// the counter move; returns the fill with the values before it.
+fn apply_fill(book: &mut BookState, taker: OrderKey, maker: OrderKey, quantity: u64) -> Fill {
+    let (sell, buy) = sides(book, taker, maker);
+    let fill = describe_fill(book, sell, buy, book.order(&maker.0, maker.1).price, quantity);
+    let (q, a) = (u128::from(quantity), fill.amount());
+    book.set_remaining(&sell, fill.sell_remaining - quantity);
+    book.set_remaining(&buy, fill.buy_remaining - quantity);
+    let seller = book.account_mut(&sell.0);
+    (seller.base, seller.quote) = (seller.base - q, seller.quote + a);
+    let buyer = book.account_mut(&buy.0);
+    (buyer.base, buyer.quote) = (buyer.base + q, buyer.quote - a);
+    book.fills += 1;
+    fill
+}
+
+/// The fill row's values: the market, both orders and the four balances before the fill.
+fn describe_fill(book: &BookState, sell: OrderKey, buy: OrderKey, price: u32, quantity: u64) -> Fill {
+    let (s, b) = (book.order(&sell.0, sell.1), book.order(&buy.0, buy.1));
+    let (sa, ba) = (book.account(&sell.0), book.account(&buy.0));
+    Fill {
+        book: book.book,
+        base: book.base,
+        quote: book.quote,
+        fills: book.fills,
+        seller: sell.0,
+        sell_id: sell.1,
+        sell_price: s.price,
+        sell_remaining: s.remaining,
+        buyer: buy.0,
+        buy_id: buy.1,
+        buy_price: b.price,
+        buy_remaining: b.remaining,
+        price,
+        quantity,
+        seller_base: sa.base,
+        seller_quote: sa.quote,
+        buyer_base: ba.base,
+        buyer_quote: ba.quote,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Pure matching on a hand-built book: no signature, no proof.
+    use super::*;
+    use zkthread_sig::M31;
+
+    fn h(v: u32) -> Hash4 {
+        [M31::reduce(v); 4]
+    }
+
+    const ALICE: u32 = 10;
+    const BOB: u32 = 11;
+    const CAROL: u32 = 12;
+    const DAVE: u32 = 13;
+
+    fn funded(base: u128, quote: u128) -> Account {
+        Account { base, quote, nonce: 1, key: KeyCommitment(h(99)) }
+    }
+
+    /// Alice and Carol hold base, Bob and Dave quote (plenty).
+    fn book() -> BookState {
+        let mut b = BookState::new(h(1), h(2), h(3), 0);
+        for (who, base, quote) in [(ALICE, 1_000, 0), (BOB, 0, 1_000_000), (CAROL, 1_000, 0), (DAVE, 0, 1_000_000)] {
+            b.set_account(h(who), funded(base, quote));
+        }
+        b
+    }
+
+    fn place(b: &mut BookState, who: u32, id: u32, state: OrderState) -> Vec<Fill> {
+        b.insert_order(h(who), id, state);
+        match_order(b, (h(who), id))
+    }
+
+    fn summary(fills: &[Fill]) -> Vec<(u32, u32, u64)> {
+        fills.iter().map(|f| (f.sell_id, f.price, f.quantity)).collect()
+    }
+
+    #[test]
+    fn best_price_first_at_the_makers_price() {
+        let mut b = book();
+        assert!(place(&mut b, ALICE, 1, OrderState::sell(52, 10)).is_empty());
+        assert!(place(&mut b, CAROL, 2, OrderState::sell(50, 10)).is_empty(), "a later, better ask");
+        let fills = place(&mut b, BOB, 3, OrderState::buy(55, 15));
+        assert_eq!(summary(&fills), vec![(2, 50, 10), (1, 52, 5)]);
+        assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(52, 5));
+        assert_eq!(b.account(&h(BOB)).quote, 1_000_000 - 500 - 260);
+        assert_eq!(b.fills, 2);
+    }
+
+    #[test]
+    fn earliest_first_at_equal_price() {
+        let mut b = book();
+        place(&mut b, CAROL, 1, OrderState::sell(50, 10));
+        place(&mut b, ALICE, 2, OrderState::sell(50, 10));
+        let fills = place(&mut b, BOB, 3, OrderState::buy(50, 12));
+        assert_eq!(summary(&fills), vec![(1, 50, 10), (2, 50, 2)]);
+        // Bids: highest first for an incoming ask.
+        place(&mut b, BOB, 4, OrderState::buy(48, 5));
+        place(&mut b, DAVE, 5, OrderState::buy(49, 5));
+        let fills = place(&mut b, CAROL, 6, OrderState::sell(40, 7));
+        let buys: Vec<(u32, u32, u64)> = fills.iter().map(|f| (f.buy_id, f.price, f.quantity)).collect();
+        assert_eq!(buys, vec![(5, 49, 5), (4, 48, 2)]);
+    }
+
+    #[test]
+    fn no_fill_beyond_the_takers_limit() {
+        let mut b = book();
+        place(&mut b, ALICE, 1, OrderState::sell(52, 10));
+        assert!(place(&mut b, BOB, 2, OrderState::buy(51, 10)).is_empty());
+        assert_eq!(b.order(&h(BOB), 2), OrderState::buy(51, 10), "rests");
+    }
+
+    #[test]
+    fn self_trade_is_skipped_and_both_rest() {
+        let mut b = book();
+        b.set_account(h(ALICE), funded(1_000, 1_000_000));
+        place(&mut b, ALICE, 1, OrderState::sell(50, 10));
+        place(&mut b, CAROL, 2, OrderState::sell(51, 10));
+        let fills = place(&mut b, ALICE, 3, OrderState::buy(55, 15));
+        assert_eq!(summary(&fills), vec![(2, 51, 10)], "Alice's own ask is skipped, Carol's fills");
+        assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(50, 10), "untouched");
+        assert_eq!(b.order(&h(ALICE), 3), OrderState::buy(55, 5), "rests crossing her own ask");
+    }
+
+    #[test]
+    fn an_unfunded_maker_is_skipped_and_stays() {
+        let mut b = book();
+        place(&mut b, ALICE, 1, OrderState::sell(50, 10));
+        place(&mut b, CAROL, 2, OrderState::sell(51, 10));
+        b.set_account(h(ALICE), funded(4, 0)); // Alice's base drops to 4
+        let fills = place(&mut b, BOB, 3, OrderState::buy(55, 12));
+        assert_eq!(summary(&fills), vec![(1, 50, 4), (2, 51, 8)], "as much as Alice can deliver");
+        assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(50, 6), "the rest stays resting");
+        assert_eq!(b.account(&h(ALICE)).base, 0);
+        // Now unfunded: skipped entirely by the next taker.
+        let fills = place(&mut b, DAVE, 4, OrderState::buy(55, 3));
+        assert_eq!(summary(&fills), vec![(2, 51, 2)]);
+        assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(50, 6));
+        assert_eq!(b.order(&h(DAVE), 4), OrderState::buy(55, 1), "Carol's ask had 2 left");
+    }
+
+    #[test]
+    fn an_unfunded_taker_stops_and_rests() {
+        let mut b = book();
+        place(&mut b, ALICE, 1, OrderState::sell(50, 10));
+        place(&mut b, CAROL, 2, OrderState::sell(60, 10));
+        b.set_account(h(BOB), funded(0, 549)); // 10 at 50 = 500, then 49 < 60
+        let fills = place(&mut b, BOB, 3, OrderState::buy(60, 20));
+        assert_eq!(summary(&fills), vec![(1, 50, 10)]);
+        assert_eq!(b.order(&h(BOB), 3), OrderState::buy(60, 10), "the rest rests");
+        assert_eq!(b.order(&h(CAROL), 2), OrderState::sell(60, 10), "never touched");
+        assert_eq!(b.account(&h(BOB)).quote, 49);
+        // A seller taker without base matches nothing.
+        b.set_account(h(CAROL), funded(0, 0));
+        assert!(place(&mut b, CAROL, 4, OrderState::sell(1, 5)).is_empty());
+        // As a maker, Bob's bid (60) cannot pay one unit with 49 quote: Carol's ask at 7 skips
+        // it and rests below it.
+        b.set_account(h(CAROL), funded(100, 0));
+        assert!(place(&mut b, CAROL, 5, OrderState::sell(7, 100)).is_empty());
+        assert_eq!(b.order(&h(CAROL), 5), OrderState::sell(7, 100));
+    }
+
+    #[test]
+    fn the_counter_stops_matching_before_it_wraps() {
+        let mut b = book();
+        b.fills = MAX_FILLS;
+        place(&mut b, ALICE, 1, OrderState::sell(50, 10));
+        assert_eq!(place(&mut b, BOB, 2, OrderState::buy(50, 10)).len(), 1, "the last fill");
+        assert_eq!(b.fills, MAX_FILLS + 1);
+        place(&mut b, CAROL, 3, OrderState::sell(50, 10));
+        assert!(place(&mut b, DAVE, 4, OrderState::buy(50, 10)).is_empty(), "no further fill");
+    }
+
+    #[test]
+    fn a_taker_that_is_not_a_live_order_matches_nothing() {
+        let mut b = book();
+        place(&mut b, ALICE, 1, OrderState::sell(50, 10));
+        assert!(place(&mut b, BOB, 2, OrderState::EMPTY).is_empty());
+        assert!(place(&mut b, BOB, 3, OrderState::buy(55, 0)).is_empty());
+        assert!(place(&mut b, BOB, 4, OrderState { side: 3, price: 55, remaining: 5 }).is_empty());
+        assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(50, 10));
+    }
+
+    /// A small deterministic generator (xorshift64) for the randomized test.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Random books (four owners, both sides, thin balances so funding binds): after every
+    /// place, the fills follow the priority order fixed before matching, execute at the maker's
+    /// price within both limits, never self-trade, conserve both tokens, and leave no
+    /// other-owner crossing order that both sides could still pay for.
+    #[test]
+    fn random_books_match_by_the_rules() {
+        let mut rng = Rng(0x5_eed0_b00c);
+        let owners = [ALICE, BOB, CAROL, DAVE];
+        let (mut n_fills, mut n_left) = (0, 0);
+        for _ in 0..200 {
+            let mut b = BookState::new(h(1), h(2), h(3), 0);
+            for w in owners {
+                b.set_account(h(w), funded(u128::from(rng.below(60) as u32), u128::from(rng.below(3_000) as u32)));
+            }
+            let total = |b: &BookState| owners.iter().fold((0u128, 0u128), |(x, y), w| {
+                let a = b.account(&h(*w));
+                (x + a.base, y + a.quote)
+            });
+            let start = total(&b);
+            for id in 0..12u32 {
+                let who = owners[rng.below(4) as usize];
+                let side = if rng.below(2) == 0 { SIDE_BUY } else { SIDE_SELL };
+                let state = OrderState { side, price: 45 + rng.below(10) as u32, remaining: 1 + rng.below(30) };
+                b.insert_order(h(who), id, state);
+                let taker = (h(who), id);
+                let priority = b.crossing(side, state.price);
+                let fills = place_checked(&mut b, taker);
+                n_fills += fills.len();
+                let makers: Vec<usize> = fills
+                    .iter()
+                    .map(|f| {
+                        let maker = if side == SIDE_BUY { (f.seller, f.sell_id) } else { (f.buyer, f.buy_id) };
+                        priority.iter().position(|k| *k == maker).expect("a maker from the crossing list")
+                    })
+                    .collect();
+                assert!(makers.windows(2).all(|w| w[0] <= w[1]), "priority order: {makers:?}");
+                for f in &fills {
+                    let maker_price = if side == SIDE_BUY { f.sell_price } else { f.buy_price };
+                    assert_eq!(f.price, maker_price);
+                    assert!(f.sell_price <= f.price && f.price <= f.buy_price && f.seller != f.buyer);
+                    assert!(f.quantity > 0 && f.quantity <= f.sell_remaining.min(f.buy_remaining));
+                    assert!(f.seller_base >= u128::from(f.quantity) && f.buyer_quote >= f.amount());
+                }
+                assert_eq!(total(&b), start);
+                if b.order(&h(who), id).remaining > 0 {
+                    for maker in b.crossing(side, state.price) {
+                        if maker.0 != taker.0 {
+                            assert!(fill_quantity(&b, taker, maker).is_err(), "a payable match was left");
+                            n_left += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // The generator exercises both: many fills, and crossing orders left unpaid.
+        eprintln!("{n_fills} fills, {n_left} crossing orders left for lack of funds");
+        assert!(n_fills > 500 && n_left > 50, "{n_fills} fills, {n_left} left");
+    }
+
+    fn place_checked(b: &mut BookState, taker: OrderKey) -> Vec<Fill> {
+        let fills = match_order(b, taker);
+        // Consecutive fills chain: each reads the counter the previous one wrote.
+        assert!(fills.windows(2).all(|w| w[1].fills == w[0].fills + 1));
+        fills
+    }
+
+    #[test]
+    fn value_is_conserved_and_every_quantity_is_in_range() {
+        let mut b = book();
+        let total = |b: &BookState| {
+            [ALICE, BOB, CAROL, DAVE].iter().fold((0u128, 0u128), |(x, y), w| {
+                let a = b.account(&h(*w));
+                (x + a.base, y + a.quote)
+            })
+        };
+        let start = total(&b);
+        let mut all = Vec::new();
+        for (i, (who, state)) in [
+            (ALICE, OrderState::sell(50, 300)),
+            (CAROL, OrderState::sell(49, 200)),
+            (BOB, OrderState::buy(51, 450)),
+            (DAVE, OrderState::buy(49, 100)),
+            (ALICE, OrderState::sell(40, 1_000)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            all.extend(place(&mut b, who, i as u32, state));
+        }
+        assert_eq!(total(&b), start);
+        assert!(all.iter().all(|f| f.quantity > 0 && f.sell_price <= f.price && f.price <= f.buy_price));
+        assert!(all.iter().all(|f| f.quantity <= f.sell_remaining && f.quantity <= f.buy_remaining));
+    }
+}
