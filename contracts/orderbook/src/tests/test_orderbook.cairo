@@ -18,6 +18,8 @@ const PROGRAM: felt252 = 'orderbook program';
 /// 2^64 and 2^80: where an order slot's price and side start.
 const PRICE_UNIT: felt252 = 0x10000000000000000;
 const SIDE_UNIT: felt252 = 0x100000000000000000000;
+/// `orders[('alice', 7)]` as the program's Rust layout computes it.
+const ORDER_KEY_ALICE_7: felt252 = 0x557b69fd55c255fc9cc578bffa2da81af46ce873efc98be25bf8cecc0fd86e7;
 
 /// Stands in for the thread registry: every contract is in thread `THREAD`, which runs
 /// `PROGRAM`. Test code only.
@@ -116,7 +118,9 @@ fn the_configuration_is_at_the_keys_the_program_reads() {
     assert_eq!(book(address).base_token(), base());
     assert_eq!(book(address).quote_token(), quote());
     assert_eq!(book(address).fill_count(), 0);
-    // Plain variables sit at sn_keccak(name): what the program's layout binds.
+    // Plain variables sit at sn_keccak(name): what the program's layout binds (its Rust test
+    // `storage_keys_are_the_contracts` has the same `fill_count` key).
+    assert_eq!(selector!("fill_count"), 0xc822d167b820c62c17d1c5e89dfab5acf2cbb760774e847f446857167623b9);
     assert_eq!(read(registry, address, selector!("base_token")), base().into());
     assert_eq!(read(registry, address, selector!("quote_token")), quote().into());
     settle(registry, address, array![(selector!("fill_count"), 7)]);
@@ -142,6 +146,9 @@ fn order_slots_are_the_programs_keys_and_decode() {
     let (registry, address) = setup();
     let key = order_key(alice(), 7);
     assert_eq!(book(address).order_slot(alice(), 7), key);
+    // The program's Rust layout derives the same key (`zkthread_orderbook::statement::
+    // order_slot_key`, test `storage_keys_are_the_contracts`).
+    assert_eq!(key, ORDER_KEY_ALICE_7);
     assert_ne!(book(address).order_slot(alice(), 8), key);
     assert_ne!(book(address).order_slot(bob(), 7), key);
     assert_eq!(book(address).order(alice(), 7), Order { side: 0, price: 0, remaining: 0 });

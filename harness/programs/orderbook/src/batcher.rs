@@ -4,8 +4,9 @@
 //! The batcher is not trusted (DESIGN.md, "Trust model"): the AIR refuses whatever it could do
 //! wrong. Its own duty is the converse: an honest batcher never produces a sub-block that fails
 //! to prove, or that harms a user. So every rule below is checked here, before a row exists,
-//! and [`build`] ends by checking its rows against every constraint and its statement against
-//! [`check_changes`] (a bug is an error, not a proof that fails later).
+//! and [`build`] ends by checking its rows against every constraint and every slot value it
+//! would put in a statement against the storage layout ([`storage_value`]): a bug is an error,
+//! not a proof that fails later.
 //!
 //! ## Admission (each message, in arrival order, against the state the accepted ones left)
 //! A message is refused with a [`Rejection`] (and the rest of the queue still goes in) if: it
@@ -63,7 +64,10 @@ use zkthread_sig::wots::{Hash4, KeyCommitment, VerificationTrace};
 use zkthread_sig::{verify_trace, Message, MessageError, SignatureError, SignedMessage, TxListCommitment};
 
 use crate::signed::{OrderMessage, SignedOrderRow};
-use crate::state::{check_changes, Change, Entry, OrderBookStatementError, OrderState, SIDE_BUY, SIDE_SELL};
+use starknet_types_core::felt::Felt;
+
+use crate::state::{Change, Entry, OrderState, SIDE_BUY, SIDE_SELL};
+use crate::statement::{statement_of, storage_value, BuildError, Directory, SignedPublicInput};
 use crate::witness::{Fill, OrderBookWitness};
 
 /// A signed place or cancel as a client hands it to the batcher.
@@ -241,9 +245,10 @@ pub enum BatchError {
     /// Every message was refused; they are returned with their reasons.
     #[error("no message was accepted ({} refused)", .refused.len())]
     Empty { refused: Vec<Refused> },
-    /// The given state holds a tuple the statement refuses (e.g. a price above the AIR's).
-    #[error("the book state is not a valid statement: {0}")]
-    State(#[from] OrderBookStatementError),
+    /// A touched slot would hold a value its storage variable cannot (e.g. a price above the
+    /// AIR's in the given state): no statement could carry it.
+    #[error("change {index}: a value no slot of the book's layout can hold")]
+    Unstorable { index: usize },
     /// The built rows violate a constraint: a batcher bug, refused before any proof.
     #[error("internal: row {row} of {role} violates constraint {constraint}")]
     Unprovable { role: &'static str, row: usize, constraint: usize },
@@ -278,6 +283,21 @@ pub struct SubBlock {
     pub messages: Vec<SignedOrder>,
     /// The book after this sub-block: the next [`build`] starts from it.
     pub after: BookState,
+}
+
+impl SubBlock {
+    /// The statement this sub-block proves in the thread `header` names (its fields but the
+    /// lists and the transaction list, which are this sub-block's), with the slot-binding
+    /// witness: what the prover proves under and the registry settles. `directory` names the
+    /// addresses behind the book's domains and owner ids.
+    pub fn statement(
+        &self,
+        header: &SignedPublicInput,
+        directory: &Directory,
+    ) -> Result<(SignedPublicInput, Vec<Felt>), BuildError> {
+        let header = SignedPublicInput { transactions: self.transactions, ..header.clone() };
+        statement_of(&header, directory, &self.changes)
+    }
 }
 
 /// A sub-block and the messages refused while building it.
@@ -428,7 +448,10 @@ impl Builder {
         }
         let changes: Vec<Change> =
             self.touched.iter().map(|s| Change::new(before.entry(s), self.now.entry(s))).collect();
-        check_changes(&changes)?;
+        let storable = |c: &Change| storage_value(&c.before).is_some() && storage_value(&c.after).is_some();
+        if let Some(index) = changes.iter().position(|c| !storable(c)) {
+            return Err(BatchError::Unstorable { index });
+        }
         if let Some((role, row, constraint)) = self.witness.first_violation() {
             return Err(BatchError::Unprovable { role, row, constraint });
         }

@@ -8,9 +8,11 @@
 //! is the derived one), and the statement's storage binding ([`statement`]: the book's
 //! `zkthread_prover::statement::StorageLayout` and whole-list rules, `ListRules`), through
 //! which [`prover::verify`] checks a proof against the framework's `SignedPublicInput`, the
-//! `(contract, key, value)` lists a registry checks against storage. Not yet here: the
-//! batcher's matching engine, the Cairo verifier and the `OrderBook` contract (which must
-//! store exactly what [`statement`] documents).
+//! `(contract, key, value)` lists a registry checks against storage; and the batcher
+//! ([`batcher`]: admission checks, price-time-priority matching at the maker's price, the
+//! sub-block's rows, changes and statement, rematch against fresh state). The `OrderBook`
+//! contract (`contracts/orderbook`) stores exactly what [`statement`] documents (both sides
+//! test the same keys). Not yet here: the order book's Cairo verifier.
 //!
 //! ## Model
 //! - A book is a contract `B` trading a *base* token for a *quote* token, both thread-ready
@@ -153,9 +155,9 @@
 //! - A self-trade (same owner on both sides) is not refused by the AIR: it conserves value
 //!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.
 //! - The statement binding exists in Rust ([`prover::verify`] takes a `SignedPublicInput` and
-//!   the `[owner, id]` witness), not yet on chain: no Cairo verifier, registry program or
-//!   `OrderBook` contract exists for this program, and the proof's felts codec does not
-//!   carry the binding witness yet (it travels beside [`zkthread_prover::program::ProvenParts`]).
+//!   the `[owner, id]` witness), not yet on chain: the `OrderBook` contract exists, but no
+//!   Cairo verifier or registered program does, and the proof's felts codec does not carry
+//!   the binding witness yet (it travels beside [`zkthread_prover::program::ProvenParts`]).
 //! - A book is recognised by its configuration slots in the statement, so the
 //!   configuration's variable names are reserved: a thread-ready contract storing nonzero
 //!   `base_token` and `quote_token` is a book to this program ([`statement`], the attacker
@@ -181,6 +183,7 @@ pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};
 pub use prover::{prove, prove_statement, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};
 pub use state::{Change, Entry, OrderState};
 pub use statement::{
-    bound_slots, boundary, statement_of, BookRefusal, BuildError, Directory, OrderBookStatementError, OrderLayout,
+    bound_slots, boundary, statement_of, storage_value, BookRefusal, BuildError, Directory, OrderBookStatementError,
+    OrderLayout, SignedPublicInput,
 };
 pub use witness::{Fill, FillEffect, OrderBookWitness};

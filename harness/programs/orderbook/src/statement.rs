@@ -469,6 +469,19 @@ pub fn statement_of(
     Ok((statement, witness))
 }
 
+/// `entry`'s storage value if the layout accepts it for its variable: what any statement
+/// carrying the entry needs. A batcher checks its own changes with it before proving.
+pub fn storage_value(entry: &Entry) -> Option<Felt> {
+    let value = encode(entry, 0).ok()?;
+    let variable = match *entry {
+        Entry::Balance { .. } => BookVariable::Token(TokenVariable::Balance),
+        Entry::Key { .. } => BookVariable::Token(TokenVariable::ThreadKey),
+        Entry::Order { id, .. } => BookVariable::Order { id },
+        Entry::Market { .. } => BookVariable::FillCount,
+    };
+    OrderLayout.parse(variable, &value).map(|_| value)
+}
+
 /// A tuple's storage value.
 fn encode(e: &Entry, index: usize) -> Result<Felt, BuildError> {
     let value = match *e {
@@ -574,6 +587,18 @@ mod tests {
         for (i, a) in keys.iter().enumerate() {
             assert!(keys[i + 1..].iter().all(|b| a != b));
         }
+    }
+
+    /// The `OrderBook` contract's keys (`contracts/orderbook`: its test
+    /// `order_slots_are_the_programs_keys_and_decode` asserts the same `orders[('alice', 7)]`
+    /// from the compiled contract's storage path; its plain variables are `selector!(name)`).
+    #[test]
+    fn storage_keys_are_the_contracts() {
+        let alice = Felt::from_bytes_be_slice(b"alice");
+        let expected = Felt::from_hex_unchecked("0x557b69fd55c255fc9cc578bffa2da81af46ce873efc98be25bf8cecc0fd86e7");
+        assert_eq!(order_slot_key(alice, 7), expected);
+        let fill_count = Felt::from_hex_unchecked("0xc822d167b820c62c17d1c5e89dfab5acf2cbb760774e847f446857167623b9");
+        assert_eq!(fill_count_key(), fill_count);
     }
 
     #[test]

@@ -2,24 +2,22 @@
 //! priority, a partial fill carried across two sub-blocks, cancels, self-trade prevention,
 //! unfunded makers, every refusal with its own reason, and rematch against fresh balances.
 //! The sub-blocks that matter are proven with stwo (Blake2s channel, test parameters) through
-//! `prover::prove` and verified with `prover::verify` against the batcher's own statement
-//! (changes and transaction list).
+//! `prover::prove_statement` and verified with `prover::verify` against the statement the
+//! batcher's sub-block binds (`SubBlock::statement`: its changes, the book's configuration and
+//! its transaction list, every slot bound by its `[owner, id]` witness).
 
 mod common;
-use common::{account, domain, ALICE, BASE, BOB, BOOK, QUOTE, TEST};
+use common::{account, directory, domain, header, ALICE, BASE, BOB, BOOK, CAROL, DAVE, EVE, QUOTE, TEST};
 
 use starknet_types_core::felt::Felt;
 use zkthread_orderbook::batcher::{build, rematch, Account, BatchError, BookState, Rejection, SignedOrder, SubBlock};
-use zkthread_orderbook::state::{OrderBookStatementError, MAX_PRICE, SIDE_BUY, SIDE_SELL};
-use zkthread_orderbook::{prove, verify, Change, Entry, OrderMessage, OrderState};
+use zkthread_orderbook::state::{MAX_PRICE, SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::{prove_statement, verify, Change, Entry, OrderMessage, OrderState, SignedPublicInput};
 use zkthread_prover::program::ProvenParts;
 use zkthread_prover::Blake2sMerkleChannel as Blake;
 use zkthread_sig::wots::{commitment, Hash4, KeyCommitment, KeySeed};
 use zkthread_sig::{sign, Message, MessageError, SignedMessage, Wallet, M31, PAYLOAD_LEN};
 
-const CAROL: u64 = 0xca201;
-const DAVE: u64 = 0xda7e;
-const EVE: u64 = 0xe7e;
 
 fn seed(a: u64) -> KeySeed {
     KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(a as u32 + 7 * i as u32 + 1)))
@@ -29,8 +27,9 @@ fn key(a: u64, index: u32) -> KeyCommitment {
     commitment(&seed(a), index).expect("a valid index")
 }
 
-fn public_input() -> Vec<Felt> {
-    vec![Felt::from(2u8), Felt::from(0x0b00u64), Felt::from(0x4e6u64), Felt::from(3u8), Felt::ZERO]
+/// The statement `sub` proves and its binding witness.
+fn statement(sub: &SubBlock) -> (SignedPublicInput, Vec<Felt>) {
+    sub.statement(&header(Default::default()), &directory()).expect("the sub-block is expressible")
 }
 
 /// The message `who` signs at `nonce` (its key `nonce - 1`: every account registered key 0 at
@@ -106,8 +105,9 @@ fn built(state: &BookState, queue: &[SignedOrder]) -> SubBlock {
 
 /// Proves the sub-block's rows and verifies them against its own statement.
 fn prove_and_verify(sub: &SubBlock) -> ProvenParts<Blake> {
-    let proof = prove::<Blake>(&public_input(), &sub.witness, &TEST).expect("the prover proves");
-    verify::<Blake>(&public_input(), &sub.changes, &sub.transactions, &proof, &TEST).expect("the sub-block verifies");
+    let (statement, witness) = statement(sub);
+    let proof = prove_statement::<Blake>(&statement, &sub.witness, &TEST).expect("the prover proves");
+    verify::<Blake>(&statement, &witness, &proof, &TEST).expect("the sub-block verifies");
     proof
 }
 
@@ -183,7 +183,8 @@ fn a_partial_fill_carries_across_two_sub_blocks_and_both_verify() {
     assert_eq!(sub2.after.fills, 2);
     prove_and_verify(&sub2);
     // Each proof is its own statement's.
-    let other = verify::<Blake>(&public_input(), &sub2.changes, &sub2.transactions, &p1, &TEST);
+    let (s2, w2) = statement(&sub2);
+    let other = verify::<Blake>(&s2, &w2, &p1, &TEST);
     assert!(other.is_err(), "proof 1 under statement 2");
 }
 
@@ -377,7 +378,8 @@ fn rematch_after_a_balance_drop_moves_less_and_verifies() {
     let proof = prove_and_verify(&sub);
     // Same messages, same transaction list; the proof is of the fresh statement only.
     assert_eq!(sub.transactions, stale.transactions);
-    assert!(verify::<Blake>(&public_input(), &stale.changes, &stale.transactions, &proof, &TEST).is_err());
+    let (stale_statement, stale_witness) = statement(&stale);
+    assert!(verify::<Blake>(&stale_statement, &stale_witness, &proof, &TEST).is_err());
 }
 
 #[test]
@@ -406,7 +408,7 @@ fn wallet_signed_messages_chain_through_one_sub_block() {
 #[test]
 fn a_state_the_statement_refuses_is_an_error_not_a_sub_block() {
     // A resting order above the AIR's price range (no storage value of a real book): cancelling
-    // it would need a statement `check_changes` refuses, so the batcher stops before proving.
+    // it would need a statement the layout refuses, so the batcher stops before proving.
     let mut s = everyone();
     s.insert_order(account(ALICE), 1, OrderState::sell(MAX_PRICE + 1, 10));
     let mut alice = Client::new(ALICE);
@@ -414,7 +416,7 @@ fn a_state_the_statement_refuses_is_an_error_not_a_sub_block() {
     assert!(
         matches!(
             result,
-            Err(BatchError::State(OrderBookStatementError::Price { price, .. })) if price == MAX_PRICE + 1
+            Err(BatchError::Unstorable { .. })
         ),
         "{result:?}"
     );

@@ -26,6 +26,7 @@ pub const ALICE: u64 = 0xa11ce;
 pub const BOB: u64 = 0xb0b;
 pub const CAROL: u64 = 0xca201;
 pub const DAVE: u64 = 0xda7e;
+pub const EVE: u64 = 0xe7e;
 
 /// The tests' thread (chain, registry, thread id) and a statement header with no slots.
 pub fn header(transactions: TxListCommitment) -> SignedPublicInput {
@@ -52,14 +53,14 @@ pub fn account(a: u64) -> Hash4 {
     account_id(Felt::from(a))
 }
 
-/// The book, its tokens, JUNK and the four owners.
+/// The book, its tokens, JUNK and the five owners.
 pub fn directory() -> Directory {
     Directory {
         book: Felt::from(BOOK),
         base: Felt::from(BASE),
         quote: Felt::from(QUOTE),
         other_tokens: vec![Felt::from(JUNK)],
-        owners: [ALICE, BOB, CAROL, DAVE].map(Felt::from).to_vec(),
+        owners: [ALICE, BOB, CAROL, DAVE, EVE].map(Felt::from).to_vec(),
     }
 }
 
