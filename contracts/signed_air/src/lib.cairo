@@ -14,7 +14,7 @@ pub mod packed;
 pub mod generated_poseidon2;
 pub mod poseidon2;
 pub mod generated_air;
-pub mod probe;
+pub mod air_class;
 
 #[cfg(test)]
 mod tests;

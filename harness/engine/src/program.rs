@@ -25,6 +25,21 @@ pub const PARAMS: StarkParams = zkthread_token::SIGNED_PARAMS;
 /// The signed program's Cairo verifier (`contracts/signed_verifier`): package and contract.
 pub const VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
 
+/// The classes [`VERIFIER`] library-calls: the signed AIR's composition at the OODS point
+/// (`contracts/signed_air`'s `SignedAir`; a verifier core and a program's constraints do not fit
+/// in one class). Their hashes are constants of the verifier's code, so declare them first.
+pub const VERIFIER_LIBRARIES: &[(&str, &str)] = &[("signed_air", "SignedAir")];
+
+/// The classes the verifier class `verifier` library-calls ([`VERIFIER_LIBRARIES`] for
+/// [`VERIFIER`]; none for a verifier that calls nothing).
+pub fn libraries_of(verifier: (&str, &str)) -> &'static [(&'static str, &'static str)] {
+    if verifier == VERIFIER {
+        VERIFIER_LIBRARIES
+    } else {
+        &[]
+    }
+}
+
 /// The statement of a thread's next sub-block before its slot lists are known: the thread's
 /// record in the registry (OS version, program, contract set, next sequence) and where it
 /// lives (chain, registry, thread id), which every signature's domain covers.

@@ -121,14 +121,19 @@ fn is_repo(dir: &Path) -> bool {
     dir.join("Scarb.toml").is_file() && dir.join("contracts").is_dir()
 }
 
-/// Compiles the registry, token and `verifier` packages (the Cairo front-end only when a
-/// source changed).
+/// Compiles the registry, token and `verifier` packages, and the packages of the classes the
+/// verifier library-calls (the Cairo front-end only when a source changed).
 pub fn build_contracts(repo: &Path, verifier: (&str, &str)) -> Result<Vec<ContractArtifact>> {
+    let mut packages: Vec<String> = [REGISTRY.0, TOKEN.0].map(String::from).to_vec();
+    packages.extend(
+        zkthread_engine::program::libraries_of(verifier)
+            .iter()
+            .map(|(package, _)| package.to_string()),
+    );
+    packages.push(verifier.0.to_string());
     let options = BuildOptions {
         rebuild: Rebuild::IfStale,
-        packages: [REGISTRY.0, TOKEN.0, verifier.0]
-            .map(String::from)
-            .to_vec(),
+        packages,
     };
     build_contracts_with(repo, &options).context("building the Cairo contracts")
 }
