@@ -38,7 +38,7 @@ pub async fn declare_verifier(
 ) -> Result<(Felt, u128)> {
     let mut fees = 0;
     for library in libraries_of(which) {
-        let (_, fee) = declare_class(client, artifacts, *library).await?;
+        let (_, fee) = declare_class(client, artifacts, library.class).await?;
         fees += fee;
     }
     let (class_hash, fee) = declare_class(client, artifacts, which).await?;
