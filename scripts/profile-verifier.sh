@@ -4,6 +4,10 @@
 # committed light-parameter vector, runs `real_signed_proof_verifies` under the Cairo test
 # runner's profiler (`zkthread-cairo test --profile`) and restores the committed vector.
 # Prints a call tree of inclusive Cairo steps (the verifier's phases and what they call).
+# The composition at the OODS point runs in the library-called class `SignedAir`: its steps and
+# builtins are in the resources line (the runner adds a called class's resources) but not in
+# the tree, which ends at `air_composition`; Starknet's fixed cost of the call (879 steps, 18
+# range checks in 0.14) is in neither.
 # Usage: bash scripts/profile-verifier.sh [--profile-depth N] [--profile-min-percent P]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -56,7 +56,7 @@ pub fn contracts() -> Result<&'static [ContractArtifact]> {
         .get_or_init(|| {
             let options = BuildOptions {
                 rebuild: Rebuild::IfStale,
-                packages: [REGISTRY.0, TOKEN.0, VERIFIER.0, SIGNED_VERIFIER.0]
+                packages: [REGISTRY.0, TOKEN.0, VERIFIER.0, SIGNED_AIR.0, SIGNED_VERIFIER.0]
                     .map(String::from)
                     .to_vec(),
             };
@@ -175,10 +175,24 @@ pub const VERIFIER: (&str, &str) = ("thread_verifier", "ThreadVerifier");
 /// The signed thread program: the Cairo verifier of signed-transfer sub-block proofs (DEFAULT
 /// params; chain id and caller enter its statement).
 pub const SIGNED_VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
+/// The signed AIR's class, which `SignedVerifier` library-calls for the composition at the OODS
+/// point (its hash is a constant of the verifier's code): declared before the verifier.
+pub const SIGNED_AIR: (&str, &str) = ("signed_air", "SignedAir");
+
+/// The classes `program` library-calls, to declare before it (none for a class that calls
+/// nothing).
+pub fn libraries_of(program: &ContractArtifact) -> Result<Vec<&'static ContractArtifact>> {
+    if (program.package.as_str(), program.contract.as_str()) == SIGNED_VERIFIER {
+        Ok(vec![artifact(SIGNED_AIR.0, SIGNED_AIR.1)?])
+    } else {
+        Ok(vec![])
+    }
+}
 
 impl ThreadWorld {
-    /// Deploys the world with the thread running `program`: its class is declared first (the
-    /// token accepts it from deployment, and registering it deploys its verifier instance), then
+    /// Deploys the world with the thread running `program`: its class is declared first, after
+    /// the classes it library-calls ([`libraries_of`]; the token accepts it from deployment,
+    /// and registering it deploys its verifier instance), then
     /// the registry and the token, then the OS version and program are registered and the
     /// thread is created.
     pub async fn deploy_with_program(program: &ContractArtifact) -> Result<Self> {
@@ -193,7 +207,9 @@ impl ThreadWorld {
         let client = &chain.client;
         let holder = client.address();
 
-        for artifact in [program, registry_artifact, token_artifact] {
+        let mut classes = libraries_of(program)?;
+        classes.extend([program, registry_artifact, token_artifact]);
+        for artifact in classes {
             let declared = client
                 .declare(artifact)
                 .await

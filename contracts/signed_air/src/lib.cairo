@@ -1,5 +1,7 @@
-//! The signed-transfer AIR's constraint evaluation at the OODS point (the program-specific core
-//! of the future signed-transfer verifier, `docs/signed-transfers.md`).
+//! The signed-transfer AIR's constraint evaluation at the OODS point (the program-specific half
+//! of the signed-transfer verifier, `docs/signed-transfers.md`), deployed as its own class
+//! `air_class::SignedAir`, which `SignedVerifier` library-calls (`docs/thread-programs.md`,
+//! "The Cairo verifier: one core, a class per program").
 //!
 //! `generated_air` and `generated_poseidon2` are generated from the Rust AIR by
 //! `harness/air-codegen` (never edited by hand): the four roles and the range table as
@@ -14,7 +16,7 @@ pub mod packed;
 pub mod generated_poseidon2;
 pub mod poseidon2;
 pub mod generated_air;
-pub mod probe;
+pub mod air_class;
 
 #[cfg(test)]
 mod tests;

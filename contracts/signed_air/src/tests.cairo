@@ -1,3 +1,4 @@
 mod signed_vectors;
 mod test_signed_air;
 mod test_packed;
+mod test_air_class;

@@ -1,5 +1,7 @@
 //! `SignedVerifier`: the class whose hash is a signed-transfer thread's `program_hash`. No
-//! storage, no calls out. The registry calls `verify(public_input, proof)` with its own public
+//! storage; its one call out is a library call of the signed AIR's class `SignedAir`
+//! (`generated_air_class::SIGNED_AIR_CLASS_HASH`, a constant of this class's code, so this
+//! class's hash commits to the AIR class; never a hash from calldata or storage). The registry calls `verify(public_input, proof)` with its own public
 //! input `[os, program, thread, sequence, commitment, lists]`; the class inserts the chain id
 //! and its caller (the registry) with `statement::with_context` — a proof signed for another
 //! chain or registry does not verify here — and verifies with the shipped (`signed::SIGNED_PARAMS`, 96-bit)
@@ -21,12 +23,18 @@ pub fn signed_public_input(registry_public_input: Span<felt252>) -> Span<felt252
     crate::statement::with_context(registry_public_input, chain_id, registry)
 }
 
+/// The signed AIR's class this verifier library-calls: the generated constant (the harness
+/// compiles `SignedAir` and writes its Sierra class hash, `generated_air_class.cairo`).
+pub fn air_class() -> starknet::ClassHash {
+    crate::generated_air_class::SIGNED_AIR_CLASS_HASH.try_into().unwrap()
+}
+
 #[starknet::contract]
 pub mod SignedVerifier {
     use thread::interface::IThreadVerifier;
     use crate::generated_params::default_signed_params;
     use crate::verifier::verify_signed_proof;
-    use super::signed_public_input;
+    use super::{air_class, signed_public_input};
 
     #[storage]
     struct Storage {}
@@ -34,7 +42,9 @@ pub mod SignedVerifier {
     #[abi(embed_v0)]
     impl SignedVerifierImpl of IThreadVerifier<ContractState> {
         fn verify(self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>) -> bool {
-            verify_signed_proof(signed_public_input(public_input), proof, @default_signed_params())
+            verify_signed_proof(
+                signed_public_input(public_input), proof, @default_signed_params(), air_class(),
+            )
                 .is_ok()
         }
     }
@@ -45,7 +55,7 @@ pub mod SignedVerifier {
             self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>,
         ) -> felt252 {
             match verify_signed_proof(
-                signed_public_input(public_input), proof, @default_signed_params(),
+                signed_public_input(public_input), proof, @default_signed_params(), air_class(),
             ) {
                 Result::Ok(()) => 0,
                 Result::Err(reason) => reason,

@@ -10,6 +10,7 @@ pub mod statement;
 pub mod proof;
 pub mod verifier;
 pub mod generated_params;
+pub mod generated_air_class;
 pub mod contract;
 
 #[cfg(test)]

@@ -4,18 +4,22 @@
 //! (public input, `[signed_air_digest, 6 log sizes]`, preprocessed root constant, main tree,
 //! draws State / Link / Poseidon2 / RangeCheck, interaction tree, 6 claimed sums) -> the
 //! transfer's claimed sum = boundary (state + transaction list) - others -> composition commitment -> OODS point ->
-//! composition check with `signed_air` -> PCS/FRI (`stark_verifier::pcs`).
+//! composition check: the composition at the OODS point is the AIR class's answer
+//! (`signed_air::air_class::SignedAir`, library-called: a verifier core and the program's
+//! constraints do not fit in one class) -> PCS/FRI (`stark_verifier::pcs`).
 
 use core::poseidon::poseidon_hash_span;
+use signed_air::air_class::{EVAL_SELECTOR, decode_air_answer, encode_air_call};
 use signed_air::generated_air::{
     LINK_RELATION_SIZE, MASK_SHAPE_RUNS, POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE,
-    STATE_RELATION_SIZE, SignedAirParams, column_log_sizes, eval_composition_at_point,
-    mask_shape_ok,
+    STATE_RELATION_SIZE, SignedAirParams, column_log_sizes, mask_shape_ok,
 };
+use starknet::ClassHash;
+use starknet::syscalls::library_call_syscall;
 use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};
 use stark_verifier::circle::{CirclePoint, CirclePointIndexTrait, add_m31_point, get_random_point};
 use stark_verifier::fields::{QM31, QM31Trait};
-use stark_verifier::fields::qm31::from_coordinates;
+use stark_verifier::fields::qm31::{Coordinates, from_coordinates};
 use stark_verifier::fri::FriConfigTrait;
 use stark_verifier::pcs::{
     CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, TreeProof, composition_oods_eval,
@@ -133,10 +137,32 @@ fn repeat_points(
     };
 }
 
+/// The signed AIR's composition at the OODS point, from the AIR class `air_class`
+/// (`SignedAir::eval_composition_at_point`, library-called); Err if the call fails or its
+/// answer is not a QM31.
+#[inline(never)]
+fn air_composition(
+    air_class: ClassHash, point: CirclePoint<QM31>, mask: Span<Span<Span<Coordinates>>>,
+    random_coeff: QM31, params: @SignedAirParams, max_log_degree_bound: u32,
+) -> Result<QM31, felt252> {
+    let calldata = encode_air_call(point, mask, random_coeff, params, max_log_degree_bound);
+    match library_call_syscall(air_class, EVAL_SELECTOR, calldata.span()) {
+        Result::Ok(answer) => match decode_air_answer(answer) {
+            Option::Some(value) => Result::Ok(value),
+            Option::None => Result::Err('verifier: air answer'),
+        },
+        Result::Err(_) => Result::Err('verifier: air call'),
+    }
+}
+
 /// Ok(()) iff `proof` proves a signed sub-block with exactly `public_input` (chain id and
-/// registry in place) under `params`; Err(reason) otherwise.
+/// registry in place) under `params`, with the signed AIR's constraints evaluated by the class
+/// `air_class` (`SignedAir`); Err(reason) otherwise. The shipped class passes its compile-time
+/// constant (`generated_air_class`), never a hash from calldata or storage; Cairo tests pass
+/// the test runner's `SignedAir::TEST_CLASS_HASH`.
 pub fn verify_signed_proof(
     public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
+    air_class: ClassHash,
 ) -> Result<(), felt252> {
     let (owners, stark) = split_slot_owners(proof)?;
     let slots = bound_slots(public_input, owners)?;
@@ -287,9 +313,9 @@ pub fn verify_signed_proof(
     let composition = composition_oods_eval(
         oods_point, composition_evals.span(), max_log_degree_bound,
     );
-    let expected = eval_composition_at_point(
-        oods_point, mask, random_coeff, @air_params, max_log_degree_bound,
-    );
+    let expected = air_composition(
+        air_class, oods_point, mask, random_coeff, @air_params, max_log_degree_bound,
+    )?;
     if composition != expected {
         return Result::Err('verifier: oods mismatch');
     }

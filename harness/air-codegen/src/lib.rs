@@ -13,6 +13,7 @@ pub mod signed_vectors;
 pub mod signed_statement_vectors;
 pub mod signed_proof_vector;
 pub mod signed_params;
+pub mod signed_air_class;
 pub mod symbolic;
 pub mod vectors;
 

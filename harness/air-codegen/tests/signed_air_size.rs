@@ -1,26 +1,28 @@
-//! The signed AIR's evaluation in a class: `contracts/signed_air`'s `SignedAirProbe` (one entry
-//! point that evaluates the whole composition from calldata), compiled Sierra -> CASM by the
-//! harness's path (`zkthread-cairo-build`, the compiler devnet uses). Built into a temporary
-//! target directory, so the repository's `target/dev` artifacts are left alone.
+//! The signed AIR's class `SignedAir` (`contracts/signed_air/src/air_class.cairo`: the
+//! composition at the OODS point, which `SignedVerifier` library-calls), compiled Sierra -> CASM
+//! by the harness's path (`zkthread-cairo-build`, the compiler devnet uses). Built into a
+//! temporary target directory, so the repository's `target/dev` artifacts are left alone.
 
 mod common;
 use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 
-/// What the probe may take (measured 22,078 with the programs packed, 25,451 before): the
-/// interpreter, Poseidon2 evaluator, programs and shape check a verifier adds, plus the probe's
-/// calldata decoding and circle/field code a verifier has anyway. The rest of a signed
-/// verifier (`stark_verifier` ~49k, proof parsing, statement, transcript) must fit next to it.
+/// What the AIR class may take: measured 19,080 CASM felts (9,534 Sierra; 2026-12-01). The
+/// never-deployed `SignedAirProbe` it replaced measured 21,230 for the same evaluation: it
+/// rebuilt the nested mask and checked its shape, where the class reads the flat values the
+/// verifier sends (the verifier checks the shape). The class holds the interpreter, the Poseidon2 evaluator, the packed programs and the field and circle code
+/// they use. A class of its own, so the order book's (a larger program) has the whole
+/// 81,920-felt limit.
 const SIGNED_AIR_BUDGET_FELTS: usize = 27_000;
 
 #[test]
-fn signed_air_probe_casm_size() {
-    let (sierra_felts, bytecode) = class_size("signed_air", "SignedAirProbe");
+fn signed_air_class_casm_size() {
+    let (sierra_felts, bytecode) = class_size("signed_air", "SignedAir");
     println!(
-        "SignedAirProbe: {} Sierra felts, {bytecode} CASM felts (class limit {MAX_CONTRACT_BYTECODE_FELTS})",
+        "SignedAir: {} Sierra felts, {bytecode} CASM felts (class limit {MAX_CONTRACT_BYTECODE_FELTS})",
         sierra_felts
     );
     assert!(
         bytecode <= SIGNED_AIR_BUDGET_FELTS,
-        "the signed AIR evaluation is {bytecode} CASM felts, over its {SIGNED_AIR_BUDGET_FELTS} budget"
+        "the signed AIR class is {bytecode} CASM felts, over its {SIGNED_AIR_BUDGET_FELTS} budget"
     );
 }

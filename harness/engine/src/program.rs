@@ -25,6 +25,42 @@ pub const PARAMS: StarkParams = zkthread_token::SIGNED_PARAMS;
 /// The signed program's Cairo verifier (`contracts/signed_verifier`): package and contract.
 pub const VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
 
+/// A class a verifier library-calls, and where the verifier's source names its class hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LibraryClass {
+    /// Scarb package and contract.
+    pub class: (&'static str, &'static str),
+    /// The verifier's generated Cairo file holding the class hash as `felt252 = 0x...;`,
+    /// relative to the repository root.
+    pub named_in: &'static str,
+}
+
+/// The classes [`VERIFIER`] library-calls: the signed AIR's composition at the OODS point
+/// (`contracts/signed_air`'s `SignedAir`; a verifier core and a program's constraints do not fit
+/// in one class). Their hashes are constants of the verifier's code (kept fresh by
+/// `cargo test -p zkthread-air-codegen --test signed_air_class_fresh`), so declare them first.
+pub const VERIFIER_LIBRARIES: &[LibraryClass] = &[LibraryClass {
+    class: ("signed_air", "SignedAir"),
+    named_in: "contracts/signed_verifier/src/generated_air_class.cairo",
+}];
+
+/// The classes the verifier class `verifier` library-calls ([`VERIFIER_LIBRARIES`] for
+/// [`VERIFIER`]; none for a verifier that calls nothing).
+pub fn libraries_of(verifier: (&str, &str)) -> &'static [LibraryClass] {
+    if verifier == VERIFIER {
+        VERIFIER_LIBRARIES
+    } else {
+        &[]
+    }
+}
+
+/// The class hash a generated constant file names (`... felt252 = 0x...;`), if it names one.
+pub fn named_class_hash(source: &str) -> Option<Felt> {
+    let (_, rest) = source.split_once("felt252 = ")?;
+    let (hex, _) = rest.split_once(';')?;
+    Felt::from_hex(hex.trim()).ok()
+}
+
 /// The statement of a thread's next sub-block before its slot lists are known: the thread's
 /// record in the registry (OS version, program, contract set, next sequence) and where it
 /// lives (chain, registry, thread id), which every signature's domain covers.
@@ -96,5 +132,15 @@ mod tests {
             signed_air_digest(&other, Channel::NAME),
             signed_air_digest(&PARAMS, Channel::NAME)
         );
+    }
+
+    #[test]
+    fn the_named_class_hash_is_read_from_the_generated_constant() {
+        let source = "/// doc\npub const SIGNED_AIR_CLASS_HASH: felt252 = 0x35bb;\n";
+        assert_eq!(named_class_hash(source), Some(Felt::from(0x35bb_u64)));
+        assert_eq!(named_class_hash("pub const X: felt252 = nope;"), None);
+        assert_eq!(named_class_hash("no constant"), None);
+        assert_eq!(libraries_of(VERIFIER), VERIFIER_LIBRARIES);
+        assert!(libraries_of(("thread_verifier", "ThreadVerifier")).is_empty());
     }
 }

@@ -121,16 +121,48 @@ fn is_repo(dir: &Path) -> bool {
     dir.join("Scarb.toml").is_file() && dir.join("contracts").is_dir()
 }
 
-/// Compiles the registry, token and `verifier` packages (the Cairo front-end only when a
-/// source changed).
+/// Compiles the registry, token and `verifier` packages, and the packages of the classes the
+/// verifier library-calls (the Cairo front-end only when a source changed); fails if the
+/// verifier's source names another class hash than a library class built here (a stale
+/// generated constant: the verifier would call a class nobody declares).
 pub fn build_contracts(repo: &Path, verifier: (&str, &str)) -> Result<Vec<ContractArtifact>> {
+    let libraries = zkthread_engine::program::libraries_of(verifier);
+    let mut packages: Vec<String> = [REGISTRY.0, TOKEN.0].map(String::from).to_vec();
+    packages.extend(libraries.iter().map(|library| library.class.0.to_string()));
+    packages.push(verifier.0.to_string());
     let options = BuildOptions {
         rebuild: Rebuild::IfStale,
-        packages: [REGISTRY.0, TOKEN.0, verifier.0]
-            .map(String::from)
-            .to_vec(),
+        packages,
     };
-    build_contracts_with(repo, &options).context("building the Cairo contracts")
+    let artifacts = build_contracts_with(repo, &options).context("building the Cairo contracts")?;
+    for library in libraries {
+        check_named_hash(repo, &artifacts, library)?;
+    }
+    Ok(artifacts)
+}
+
+/// The class hash `library.named_in` names is the built class's.
+fn check_named_hash(
+    repo: &Path,
+    artifacts: &[ContractArtifact],
+    library: &zkthread_engine::program::LibraryClass,
+) -> Result<()> {
+    let built = find(artifacts, library.class)?;
+    let path = repo.join(library.named_in);
+    let source = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let named = zkthread_engine::program::named_class_hash(&source)
+        .ok_or_else(|| anyhow!("{} names no class hash", path.display()))?;
+    if named != built.class_hash {
+        bail!(
+            "{} names class {named:#x} but {} builds as {:#x}: regenerate it with \
+             `ZKTHREAD_WRITE_SIGNED_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test signed_air_class_fresh`",
+            library.named_in,
+            built.id(),
+            built.class_hash
+        );
+    }
+    Ok(())
 }
 
 pub fn find<'a>(

@@ -13,7 +13,7 @@ use zkthread_cairo_build::ContractArtifact;
 use zkthread_client::{ChainClient, Felt};
 
 pub use zkthread_engine::program::{
-    prove, thread_statement, Channel, ProvenSubBlock, OS_VERSION, PARAMS, VERIFIER,
+    libraries_of, prove, thread_statement, Channel, ProvenSubBlock, OS_VERSION, PARAMS, VERIFIER,
 };
 
 use crate::chain::find;
@@ -27,23 +27,39 @@ pub mod unsigned {
     pub const PARAMS: StarkParams = StarkParams::DEFAULT;
 }
 
-/// Declares the verifier class `which` (unless declared) and returns its class hash — the
-/// program hash threads of that program are created with — and the declare fee (0 if it was
-/// declared).
+/// Declares the verifier class `which` (unless declared), after the classes it library-calls
+/// (`libraries_of`: their hashes are constants of its code), and returns its class hash — the
+/// program hash threads of that program are created with — and the declare fees (0 for what
+/// was declared).
 pub async fn declare_verifier(
     client: &ChainClient,
     artifacts: &[ContractArtifact],
     which: (&str, &str),
 ) -> Result<(Felt, u128)> {
-    let verifier = find(artifacts, which)?;
+    let mut fees = 0;
+    for library in libraries_of(which) {
+        let (_, fee) = declare_class(client, artifacts, library.class).await?;
+        fees += fee;
+    }
+    let (class_hash, fee) = declare_class(client, artifacts, which).await?;
+    Ok((class_hash, fees + fee))
+}
+
+/// Declares the class `which` (unless declared); its class hash and the declare fee.
+async fn declare_class(
+    client: &ChainClient,
+    artifacts: &[ContractArtifact],
+    which: (&str, &str),
+) -> Result<(Felt, u128)> {
+    let class = find(artifacts, which)?;
     let declared = client
-        .declare(verifier)
+        .declare(class)
         .await
-        .with_context(|| format!("declaring {}", verifier.id()))?;
+        .with_context(|| format!("declaring {}", class.id()))?;
     ensure!(
-        declared.class_hash == verifier.class_hash,
+        declared.class_hash == class.class_hash,
         "the node's class hash for {} differs from ours",
-        verifier.id()
+        class.id()
     );
     Ok((
         declared.class_hash,

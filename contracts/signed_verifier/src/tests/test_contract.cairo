@@ -14,6 +14,7 @@ use crate::contract::{
 };
 use crate::generated_params::default_signed_params;
 use crate::verifier::verify_signed_proof;
+use super::air;
 use super::signed_proof_vector::{proof, public_input, test_params};
 
 /// Chain id and registry of the vector's statement (`signed_proof_vector.rs`).
@@ -74,7 +75,7 @@ fn context_is_the_chain_id_and_the_caller() {
 fn registry_side_input_with_context_verifies_under_the_vectors_params() {
     as_registry();
     let result = verify_signed_proof(
-        signed_public_input(registry_public_input()), proof(), @test_params(),
+        signed_public_input(registry_public_input()), proof(), @test_params(), air(),
     );
     assert_eq!(result, Result::Ok(()));
 }

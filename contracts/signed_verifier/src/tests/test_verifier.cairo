@@ -2,6 +2,7 @@
 //! `harness/air-codegen/src/signed_proof_vector.rs`): it verifies; a changed public-input entry
 //! and a changed proof felt are refused. One full verification per test (memory).
 use crate::verifier::verify_signed_proof;
+use super::air;
 use super::signed_proof_vector::{proof, public_input, test_params};
 
 /// `felts` with `felts[index] += delta`.
@@ -23,7 +24,7 @@ fn bumped(felts: Span<felt252>, index: u32, delta: felt252) -> Span<felt252> {
 #[available_gas(100000000000)]
 fn real_signed_proof_verifies() {
     let before = core::testing::get_available_gas();
-    let result = verify_signed_proof(public_input(), proof(), @test_params());
+    let result = verify_signed_proof(public_input(), proof(), @test_params(), air());
     let after = core::testing::get_available_gas();
     println!("signed verification gas: {}", before - after);
     assert_eq!(result, Result::Ok(()));
@@ -34,7 +35,7 @@ fn real_signed_proof_verifies() {
 fn changed_public_input_entry_refused() {
     // The last entry: the last output's value.
     let pi = public_input();
-    let result = verify_signed_proof(bumped(pi, pi.len() - 1, 1), proof(), @test_params());
+    let result = verify_signed_proof(bumped(pi, pi.len() - 1, 1), proof(), @test_params(), air());
     assert_eq!(result, Result::Err('verifier: oods mismatch'));
 }
 
@@ -43,7 +44,7 @@ fn changed_public_input_entry_refused() {
 fn changed_proof_felt_refused() {
     // The last felt of the felt stream (a FRI layer root).
     let p = proof();
-    let result = verify_signed_proof(public_input(), bumped(p, p.len() - 1, 1), @test_params());
+    let result = verify_signed_proof(public_input(), bumped(p, p.len() - 1, 1), @test_params(), air());
     assert_eq!(result, Result::Err('verifier: pcs'));
 }
 
@@ -56,6 +57,21 @@ fn changed_signed_header_refused() {
     let n_owners: u32 = (*p[0]).try_into().unwrap();
     let first_packed = 2 + n_owners;
     let shift: felt252 = 0x40000000000000000000000000000000000000000000000; // 2^186
-    let result = verify_signed_proof(public_input(), bumped(p, first_packed, shift), @test_params());
+    let result = verify_signed_proof(public_input(), bumped(p, first_packed, shift), @test_params(), air());
     assert_eq!(result, Result::Err('verifier: oods mismatch'));
+}
+
+#[test]
+#[available_gas(100000000000)]
+fn a_class_that_is_not_the_air_is_refused() {
+    // A hash the runner never declared, and a declared class without the entry point: the
+    // library call fails, so the proof does not verify.
+    let undeclared: starknet::ClassHash = 0x123.try_into().unwrap();
+    let result = verify_signed_proof(public_input(), proof(), @test_params(), undeclared);
+    assert_eq!(result, Result::Err('verifier: air call'));
+    let other: starknet::ClassHash = crate::contract::SignedVerifier::TEST_CLASS_HASH
+        .try_into()
+        .unwrap();
+    let result = verify_signed_proof(public_input(), proof(), @test_params(), other);
+    assert_eq!(result, Result::Err('verifier: air call'));
 }

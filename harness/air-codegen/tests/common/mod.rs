@@ -9,6 +9,13 @@ pub const MAX_CONTRACT_BYTECODE_FELTS: usize = 81_920;
 /// -> CASM by the harness's path (`zkthread-cairo-build`, the compiler devnet uses) and returns
 /// `(Sierra felts, CASM bytecode felts)`.
 pub fn class_size(package: &str, contract: &str) -> (usize, usize) {
+    let (artifact, bytecode) = class_artifact(package, contract);
+    (artifact.sierra.sierra_program.len(), bytecode)
+}
+
+/// [`class_size`]'s build: the class as devnet would declare it (class hashes included) and
+/// its CASM bytecode length.
+pub fn class_artifact(package: &str, contract: &str) -> (zkthread_cairo_build::ContractArtifact, usize) {
     // The runtime value: see `workspace_path` in the crate.
     let repo = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(std::path::PathBuf::from)
@@ -17,7 +24,7 @@ pub fn class_size(package: &str, contract: &str) -> (usize, usize) {
     let mut frontend = zkthread_cairo_build::Frontend::locate();
     frontend.ensure_built(&repo).expect("the Cairo front-end");
     let target = std::env::temp_dir().join(format!(
-        "zkthread-{package}-size-{}",
+        "zkthread-{package}-{contract}-{}",
         std::process::id()
     ));
     let output = std::process::Command::new(&frontend.program)
@@ -41,7 +48,7 @@ pub fn class_size(package: &str, contract: &str) -> (usize, usize) {
     let casm: serde_json::Value = serde_json::from_str(&casm).expect("CASM JSON");
     let bytecode = casm["bytecode"].as_array().expect("bytecode").len();
     let _ = std::fs::remove_dir_all(&target);
-    (artifact.sierra.sierra_program.len(), bytecode)
+    (artifact, bytecode)
 }
 
 /// Asserts the committed file at `path` equals `fresh` (else names `regenerate`, the command that

@@ -1,0 +1,96 @@
+//! The `SignedAir` class as `SignedVerifier` reaches it: a library call with
+//! `encode_air_call`'s input answers stwo's composition value (the generated vectors); an input
+//! of another length fails the call; an answer that is not a QM31 is refused.
+
+use starknet::ClassHash;
+use starknet::syscalls::library_call_syscall;
+use stark_verifier::fields::QM31Trait;
+use thread_verifier::oods::mask_coordinates;
+use crate::air_class::{
+    EVAL_SELECTOR, HEADER_FELTS, INPUT_FELTS, SignedAir, decode_air_answer, encode_air_call,
+    eval_air_call,
+};
+use crate::generated_air::N_MASK_VALUES;
+use super::signed_vectors::{SignedCase, case_0, case_1};
+
+/// Test-only: the test runner's hash of `SignedAir` (not its Sierra class hash).
+fn air() -> ClassHash {
+    SignedAir::TEST_CLASS_HASH.try_into().unwrap()
+}
+
+fn calldata(case: @SignedCase) -> Array<felt252> {
+    encode_air_call(
+        *case.point,
+        mask_coordinates(*case.mask),
+        *case.random_coeff,
+        case.params,
+        *case.max_log_degree_bound,
+    )
+}
+
+#[test]
+fn input_has_the_documented_length() {
+    let data = calldata(@case_0());
+    assert(data.len() == 1 + INPUT_FELTS, 'calldata length');
+    assert(*data[0] == INPUT_FELTS.into(), 'length prefix');
+    assert(INPUT_FELTS == HEADER_FELTS + 4 * N_MASK_VALUES, 'input felts');
+}
+
+#[test]
+fn library_call_answers_stwo_composition() {
+    let case = case_0();
+    let data = calldata(@case);
+    let answer = library_call_syscall(air(), EVAL_SELECTOR, data.span()).unwrap();
+    assert(decode_air_answer(answer) == Option::Some(case.expected), 'case 0 != stwo');
+    // The direct evaluation of the same input agrees.
+    assert(eval_air_call(data.span().slice(1, INPUT_FELTS)) == case.expected, 'direct 0');
+    let case = case_1();
+    let answer = library_call_syscall(air(), EVAL_SELECTOR, calldata(@case).span()).unwrap();
+    assert(decode_air_answer(answer) == Option::Some(case.expected), 'case 1 != stwo');
+}
+
+#[test]
+fn a_changed_input_changes_the_answer() {
+    // The last mask coordinate (the range table's cumulative sum) and a claimed sum.
+    let case = case_0();
+    let data = calldata(@case);
+    let last = data.len() - 1;
+    let mut changed: Array<felt252> = array![];
+    let mut i = 0;
+    while i != data.len() {
+        let delta = if i == last || i == 1 + 44 {
+            1
+        } else {
+            0
+        };
+        changed.append(*data[i] + delta);
+        i += 1;
+    };
+    let answer = library_call_syscall(air(), EVAL_SELECTOR, changed.span()).unwrap();
+    assert(decode_air_answer(answer) != Option::Some(case.expected), 'change not read');
+}
+
+#[test]
+fn input_of_another_length_fails_the_call() {
+    let data = calldata(@case_0());
+    // One mask felt short (and the length prefix saying so).
+    let mut short: Array<felt252> = array![(INPUT_FELTS - 1).into()];
+    short.append_span(data.span().slice(1, INPUT_FELTS - 1));
+    match library_call_syscall(air(), EVAL_SELECTOR, short.span()) {
+        Result::Ok(_) => panic!("a short input was evaluated"),
+        Result::Err(reason) => assert(*reason[0] == 'air: input length', 'reason'),
+    }
+}
+
+#[test]
+fn an_answer_that_is_not_a_qm31_is_refused() {
+    assert(decode_air_answer(array![1, 2, 3].span()).is_none(), 'three felts');
+    assert(decode_air_answer(array![1, 2, 3, 4, 5].span()).is_none(), 'five felts');
+    assert(decode_air_answer(array![1, 2, 3, 0x100000000].span()).is_none(), '2^32 coordinate');
+    assert(
+        decode_air_answer(array![1, 2, 3, 4].span()) == Option::Some(
+            QM31Trait::from_u32_unchecked(1, 2, 3, 4),
+        ),
+        'a QM31',
+    );
+}
