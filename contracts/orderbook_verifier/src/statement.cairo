@@ -34,10 +34,10 @@ use thread_verifier::lookup::LookupElements;
 use thread_statement::header::{HEADER_LEN, ascending, read_list, tx_list};
 use thread_statement::ids::{Hash4, account_id, transfer_domain, unpack_key_slot};
 use thread_statement::relation::{
-    Coordinates, STATE_RELATION_SIZE, append_hash4, dot, sum_of_differences, tx_list_pair,
-    weights,
+    Coordinates, KIND_KEY, STATE_RELATION_SIZE, append_hash4, head_sum, mul_add, mul_add_hash4,
+    mul_add_limbs16, sum_of_differences, tx_list_pair, weights,
 };
-use signed_verifier::statement::{SlotState, balance_key, thread_key_key};
+use signed_verifier::statement::{KIND_BALANCE, SlotState, balance_key, thread_key_key};
 use signed_verifier::statement::state_values as token_state_values;
 
 /// `StateRelation` kind of an `orders[(owner, id)]` slot (`zkthread_orderbook::state`).
@@ -341,6 +341,9 @@ pub fn bound_slots(
     let mut accounts: Array<Hash4> = array![];
     let mut w = witness;
     let mut error: felt252 = 0;
+    // The inputs ascend by contract: one domain per run of equal contracts.
+    let mut run_contract = *inputs.contracts[0];
+    let mut domain = transfer_domain(chain_id, registry, thread_id, run_contract);
     let mut i = 0;
     while i != n {
         let owner = *w.pop_front().unwrap();
@@ -349,9 +352,14 @@ pub fn bound_slots(
             Result::Ok((
                 variable, before,
             )) => {
+                let contract = *inputs.contracts[i];
+                if contract != run_contract {
+                    run_contract = contract;
+                    domain = transfer_domain(chain_id, registry, thread_id, contract);
+                }
                 variables.append(variable);
                 befores.append(before);
-                domains.append(transfer_domain(chain_id, registry, thread_id, *inputs.contracts[i]));
+                domains.append(domain);
                 accounts.append(account_id(owner));
             },
             Result::Err(e) => {
@@ -651,18 +659,97 @@ fn never(domain: Hash4) -> Array<M31> {
     out
 }
 
-/// `(d(after), d(before))` of every changed slot, `d(t) = sum_i alpha^i t_i - z` on
-/// unreduced coordinates (`dot`: at most 17 products below 2^62 and `-z`, below 2^67, the
-/// bound `sum_of_differences` takes).
+/// Values of a tuple's head, the same before and after a write: `[kind, D, A]`, or
+/// `[3, D_book, D_base, D_quote]` for a counter (a slot keeps its variable, domain, owner and
+/// market).
+const HEAD_LEN: u32 = 9;
+
+/// `minus_z + sum_i alpha^i v_i` over the head of a slot holding `state` (`state_values`'
+/// first values), and the weights of what follows, unreduced.
+fn head(
+    weights: Span<Coordinates>,
+    minus_z: Coordinates,
+    domain: Hash4,
+    account: Hash4,
+    state: BookSlot,
+) -> (Coordinates, Span<Coordinates>) {
+    let mut rest = weights.slice(HEAD_LEN, STATE_RELATION_SIZE - HEAD_LEN);
+    let acc = match state {
+        BookSlot::Token(token) => {
+            let kind = match token {
+                SlotState::Balance(_) => KIND_BALANCE,
+                SlotState::Key(_) => KIND_KEY,
+            };
+            head_sum(weights, minus_z, kind.into(), domain, account)
+        },
+        BookSlot::Order(_) => head_sum(weights, minus_z, KIND_ORDER.into(), domain, account),
+        BookSlot::FillCount((
+            _, market,
+        )) => match market {
+            Option::Some(m) => {
+                let acc = head_sum(weights, minus_z, KIND_MARKET.into(), domain, m.base);
+                mul_add_hash4(acc, ref rest, m.quote)
+            },
+            Option::None => never_sum(weights, minus_z, domain),
+        },
+        BookSlot::Config(_) => never_sum(weights, minus_z, domain),
+    };
+    (acc, rest)
+}
+
+/// `d([KIND_NEVER, D])`.
+fn never_sum(mut weights: Span<Coordinates>, minus_z: Coordinates, domain: Hash4) -> Coordinates {
+    let acc = mul_add(minus_z, ref weights, KIND_NEVER.into());
+    mul_add_hash4(acc, ref weights, domain)
+}
+
+/// `head + sum_i w_i tail_i` over the values of `state` after its head (`state_values`).
+fn tail_sum(head: Coordinates, mut weights: Span<Coordinates>, state: BookSlot) -> Coordinates {
+    match state {
+        BookSlot::Token(token) => match token {
+            SlotState::Balance(value) => mul_add_limbs16(head, ref weights, value),
+            SlotState::Key(slot) => {
+                let acc = mul_add(head, ref weights, slot.nonce.into());
+                mul_add_hash4(acc, ref weights, slot.key)
+            },
+        },
+        BookSlot::Order((
+            id, order,
+        )) => {
+            let acc = mul_add(head, ref weights, id.into());
+            let acc = mul_add(acc, ref weights, order.side.into());
+            let mut acc = mul_add(acc, ref weights, order.price.into());
+            let mut rest = order.remaining;
+            let mut k = 0;
+            while k != 4 {
+                acc = mul_add(acc, ref weights, (rest % 0x10000).into());
+                rest = rest / 0x10000;
+                k += 1;
+            };
+            acc
+        },
+        BookSlot::FillCount((
+            fills, market,
+        )) => if market.is_some() {
+            mul_add(head, ref weights, fills.into())
+        } else {
+            head
+        },
+        BookSlot::Config(_) => head,
+    }
+}
+
+/// `(d(after), d(before))` of every changed slot, `d(t) = sum_i alpha^i t_i - z` for the
+/// slot's `state_values`, as unreduced coordinates (at most 17 products below 2^62 and `-z`:
+/// below 2^67, the bound `sum_of_differences` takes). The head is summed once per slot.
 fn state_pairs(slots: Span<BoundSlot>, state: @LookupElements) -> Array<(Coordinates, Coordinates)> {
     let (weights, minus_z) = weights(state, STATE_RELATION_SIZE);
     let mut pairs: Array<(Coordinates, Coordinates)> = array![];
     for slot in slots {
         let s = *slot;
         if s.before != s.after {
-            let after = state_values(s.domain, s.account, s.after);
-            let before = state_values(s.domain, s.account, s.before);
-            pairs.append((dot(after.span(), weights, minus_z), dot(before.span(), weights, minus_z)));
+            let (acc, rest) = head(weights, minus_z, s.domain, s.account, s.before);
+            pairs.append((tail_sum(acc, rest, s.after), tail_sum(acc, rest, s.before)));
         }
     };
     pairs
