@@ -20,3 +20,6 @@
 pub mod header;
 pub mod ids;
 pub mod relation;
+
+#[cfg(test)]
+mod tests;
