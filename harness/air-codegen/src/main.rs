@@ -49,6 +49,10 @@ fn main() -> anyhow::Result<()> {
             gen::signed_statement_vectors::render_signed_statement_vectors(),
         ),
         (
+            gen::orderbook_statement_vectors::orderbook_statement_vectors_path(),
+            gen::orderbook_statement_vectors::render_orderbook_statement_vectors(),
+        ),
+        (
             gen::signed_proof_vector::signed_proof_vector_path(),
             gen::signed_proof_vector::render_signed_proof_vector().map_err(anyhow::Error::msg)?,
         ),

@@ -1,0 +1,3 @@
+mod statement_vectors;
+mod test_statement;
+mod test_measure;
