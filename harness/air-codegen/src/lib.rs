@@ -7,7 +7,9 @@
 //! fails if the committed files differ from a fresh generation.
 
 pub mod cairo;
+pub mod orderbook;
 pub mod orderbook_statement_vectors;
+pub mod orderbook_vectors;
 pub mod proof_vector;
 pub mod signed;
 pub mod signed_vectors;

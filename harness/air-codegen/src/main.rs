@@ -61,13 +61,21 @@ fn main() -> anyhow::Result<()> {
             gen::signed_params::render_signed_params(),
         ),
     ];
+    let orderbook = [
+        (gen::orderbook::orderbook_air_path(), gen::orderbook::render_orderbook_air()?),
+        (gen::orderbook::orderbook_vectors_path(), gen::orderbook_vectors::render_orderbook_vectors()),
+    ];
+    if args.as_slice() == ["--orderbook"] {
+        // Only the order book's AIR files (contracts/orderbook_air).
+        return write_files(orderbook);
+    }
     if args.as_slice() == ["--signed"] {
         // Only the signed AIR's files (contracts/signed_air).
         return write_files(signed);
     }
     anyhow::ensure!(
         args.is_empty(),
-        "usage: zkthread-air-codegen [--signed | --measure N PATH | --measure-signed PATH]"
+        "usage: zkthread-air-codegen [--signed | --orderbook | --measure N PATH | --measure-signed PATH]"
     );
     let files = [
         (gen::air_path(), gen::render_air()?),
@@ -83,7 +91,8 @@ fn main() -> anyhow::Result<()> {
         ),
     ];
     write_files(files)?;
-    write_files(signed)
+    write_files(signed)?;
+    write_files(orderbook)
 }
 
 fn write_files<const N: usize>(files: [(std::path::PathBuf, String); N]) -> anyhow::Result<()> {

@@ -25,10 +25,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use stwo::core::fields::qm31::SecureField;
-use stwo_constraint_framework::FrameworkComponent;
 use zkthread_prover::poseidon2::air as p2;
 use zkthread_prover::poseidon2::constants::{CONSTANTS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH};
-use zkthread_token::prover::{components, Components, N_COMPONENTS, SIZED_COMPONENTS};
+use zkthread_prover::program::{self, ThreadProgram};
+use zkthread_token::prover::{components, Components, SignedTokenProgram, N_COMPONENTS, SIZED_COMPONENTS};
 use zkthread_token::role::{Relations, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
 
 use crate::cairo::{self, component_program, snake};
@@ -91,27 +91,23 @@ pub fn signed_components(
     components(log_sizes, relations, sums)
 }
 
-fn symbolic<E: stwo_constraint_framework::FrameworkEval>(
-    name: &str,
-    c: &FrameworkComponent<E>,
-) -> Result<SymbolicComponent, CodegenError> {
-    Ok(SymbolicComponent::new(name, c)?)
+/// Symbolic forms of every component of a proof of `P`, in the driver's proof order (its
+/// roles, the authorization roles, `poseidon2`, `range_table`), from the program's own
+/// description (`zkthread_prover::program::symbolic_components`).
+pub fn symbolic_program_components<P: ThreadProgram>() -> Result<Vec<SymbolicComponent>, CodegenError> {
+    // The expressions do not depend on the sizes or the relations' values.
+    let parts = program::symbolic_components::<P>(&Relations::dummy());
+    Ok(parts.iter().map(SymbolicComponent::from_parts).collect::<Result<_, _>>()?)
 }
 
-/// Symbolic forms of the seven components, in proof order.
+/// Symbolic forms of the seven components, in proof order (checked to be [`COMPONENT_NAMES`]).
 pub fn symbolic_signed_components() -> Result<Vec<SymbolicComponent>, CodegenError> {
-    let zero = SecureField::from_u32_unchecked(0, 0, 0, 0);
-    // The expressions do not depend on the sizes or the relations' values.
-    let c = signed_components(&[4; SIZED_COMPONENTS], &Relations::dummy(), [zero; N_COMPONENTS]);
-    Ok(vec![
-        symbolic(COMPONENT_NAMES[0], &c.0)?,
-        symbolic(COMPONENT_NAMES[1], &c.1)?,
-        symbolic(COMPONENT_NAMES[2], &c.2)?,
-        symbolic(COMPONENT_NAMES[3], &c.3)?,
-        symbolic(COMPONENT_NAMES[4], &c.4)?,
-        symbolic(COMPONENT_NAMES[5], &c.5)?,
-        symbolic(COMPONENT_NAMES[6], &c.6)?,
-    ])
+    let comps = symbolic_program_components::<SignedTokenProgram>()?;
+    let names: Vec<&str> = comps.iter().map(|c| c.name.as_str()).collect();
+    if names != COMPONENT_NAMES {
+        return Err(CodegenError::Layout(format!("signed components {names:?}")));
+    }
+    Ok(comps)
 }
 
 /// Flat index (trees, columns, values in proof order) of each column's first sampled value.
@@ -233,7 +229,7 @@ pub const MAX_UNPACKED_PROGRAM_WORDS: usize = 1_000;
 
 /// Component `c`'s `accumulate_*` function and its program constant: plain `u32` words up to
 /// [`MAX_UNPACKED_PROGRAM_WORDS`], else packed ([`pack_words`]).
-fn render_program(out: &mut String, c: &SymbolicComponent, code: &[u32]) {
+fn render_program(out: &mut String, spec: &AirSpec, c: &SymbolicComponent, code: &[u32]) {
     let upper = c.name.to_uppercase();
     let unpacked = code.len() <= MAX_UNPACKED_PROGRAM_WORDS;
     let program = if unpacked {
@@ -246,7 +242,7 @@ fn render_program(out: &mut String, c: &SymbolicComponent, code: &[u32]) {
         "/// Folds the {n} undivided constraints of component `{name}` into `acc` (its program, run by
 /// `accumulate_component` with a unit denominator).
 pub fn accumulate_{name}(
-    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @{params},
 ) -> QM31 {{
     let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     accumulate_component(
@@ -263,6 +259,7 @@ pub fn accumulate_{name}(
 ",
         n = c.constraints.len(),
         name = c.name,
+        params = spec.params,
     );
     if unpacked {
         let _ = writeln!(
@@ -281,7 +278,7 @@ const {upper}_PROGRAM: [u32; {len}] = [",
         let _ = writeln!(
             out,
             "/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format),
-/// packed {per} words per felt (word `j` at bits `32 j`; `crate::packed::unpack_words`).
+/// packed {per} words per felt (word `j` at bits `32 j`; `{lib}::packed::unpack_words`).
 const {upper}_PROGRAM_WORDS: u32 = {len};
 const {upper}_PROGRAM: [felt252; {nf}] = [",
             n = c.constraints.len(),
@@ -290,6 +287,7 @@ const {upper}_PROGRAM: [felt252; {nf}] = [",
             len = code.len(),
             per = WORDS_PER_FELT,
             nf = packed.len(),
+            lib = spec.shared,
         );
         felts(out, &packed);
     }
@@ -325,9 +323,53 @@ const AIR_HEADER: &str =
 //! bit (the field is exact), one product per constraint cheaper.
 ";
 
+/// What differs between two programs' generated evaluations besides their components.
+pub struct AirSpec<'a> {
+    /// The components in proof order (`zkthread_prover::program::symbolic_components`).
+    pub components: Vec<SymbolicComponent>,
+    /// The file's header comment.
+    pub header: &'a str,
+    /// Cairo path of the shared modules `layout`, `packed` and `poseidon2` (`crate` inside
+    /// `signed_air`, the package name elsewhere).
+    pub shared: &'a str,
+    /// The parameter struct's name (`SignedAirParams`).
+    pub params: &'a str,
+    /// The AIR's snake-case name: the fold over every component is `accumulate_<air>`.
+    pub air: &'a str,
+    /// The proof's name in doc comments (`signed proof`).
+    pub proof: &'a str,
+    /// The AIR's name in doc comments (`the signed AIR`).
+    pub label: &'a str,
+}
+
+/// `n` in words (the doc comments' component counts).
+fn count_word(n: usize) -> String {
+    let words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+    words.get(n).map(|w| w.to_string()).unwrap_or_else(|| n.to_string())
+}
+
+/// The token's [`AirSpec`] (`contracts/signed_air`).
+pub fn signed_air_spec() -> Result<AirSpec<'static>, CodegenError> {
+    Ok(AirSpec {
+        components: symbolic_signed_components()?,
+        header: AIR_HEADER,
+        shared: "crate",
+        params: "SignedAirParams",
+        air: "signed_air",
+        proof: "signed proof",
+        label: "the signed AIR",
+    })
+}
+
 /// The generated Cairo evaluation of the signed AIR.
 pub fn render_signed_air() -> Result<String, CodegenError> {
-    let comps = symbolic_signed_components()?;
+    render_air_with(&signed_air_spec()?)
+}
+
+/// The generated Cairo evaluation of `spec`'s AIR: constraint programs, mask shape, column log
+/// sizes and the composition, with Poseidon2 evaluated by the shared `poseidon2` module.
+pub fn render_air_with(spec: &AirSpec) -> Result<String, CodegenError> {
+    let comps = &spec.components;
     let order = relation_order();
     let index: BTreeMap<String, u32> = order
         .iter()
@@ -350,18 +392,24 @@ pub fn render_signed_air() -> Result<String, CodegenError> {
     let shape = cairo::mask_shape(&comps, N_PREPROCESSED_COLUMNS);
     let starts = mask_starts(&shape);
     let n_values: usize = shape.iter().flatten().sum();
-    let p2mask = poseidon2_mask(&comps[POSEIDON2_INDEX], &starts)?;
+    let poseidon2_index = comps
+        .iter()
+        .position(|c| c.name == "poseidon2")
+        .ok_or_else(|| CodegenError::Layout("no poseidon2 component".into()))?;
+    let p2mask = poseidon2_mask(&comps[poseidon2_index], &starts)?;
+    let (params, lib, air, n_comps) = (spec.params, spec.shared, spec.air, count_word(comps.len()));
 
-    let mut out = String::from(AIR_HEADER);
-    out.push_str(
+    let mut out = String::from(spec.header);
+    let _ = write!(
+        out,
         "
 use stark_verifier::circle::CirclePoint;
-use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::{{QM31, QM31Trait}};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::lookup::LookupElements;
-use thread_verifier::oods::{accumulate_component, canonic_coset_vanishing, flatten_mask};
-use crate::layout::{mask_shape_ok_with, repeat_log_size};
-use crate::packed::unpack_words;
+use thread_verifier::oods::{{accumulate_component, canonic_coset_vanishing, flatten_mask}};
+use {lib}::layout::{{mask_shape_ok_with, repeat_log_size}};
+use {lib}::packed::unpack_words;
 
 ",
     );
@@ -372,17 +420,18 @@ use crate::packed::unpack_words;
             snake(name).to_uppercase()
         );
     }
-    out.push_str(
+    let _ = write!(
+        out,
         "/// Everything the constraints read besides the mask: the relations' elements (drawn in the
 /// order State, Link, Poseidon2, RangeCheck), each component's claimed LogUp sum and log size.
 #[derive(Drop, Copy)]
-pub struct SignedAirParams {
+pub struct {params} {{
 ",
     );
     for (name, _) in order {
         let _ = writeln!(out, "    pub {}: LookupElements,", snake(name));
     }
-    for c in &comps {
+    for c in comps {
         let _ = writeln!(out, "    pub {}_claimed_sum: QM31,", c.name);
         let _ = writeln!(out, "    pub {}_log_size: u32,", c.name);
     }
@@ -390,7 +439,8 @@ pub struct SignedAirParams {
 
     let _ = writeln!(
         out,
-        "/// Sampled values of a signed proof without the composition tree ({} trees).\npub const N_MASK_VALUES: u32 = {n_values};\n",
+        "/// Sampled values of a {} without the composition tree ({} trees).\npub const N_MASK_VALUES: u32 = {n_values};\n",
+        spec.proof,
         shape.len()
     );
     let _ = writeln!(
@@ -398,7 +448,7 @@ pub struct SignedAirParams {
         "/// Flat mask index of the Poseidon2 component's first main column ({} columns, one value\n/// each) and of its cumulative sum's values (4 columns x offsets [-1, 0]).\npub const POSEIDON2_MAIN_START: u32 = {};\npub const POSEIDON2_INTERACTION_START: u32 = {};\n",
         p2::N_COLUMNS, p2mask.main_start, p2mask.interaction_start
     );
-    for c in &comps {
+    for c in comps {
         let _ = writeln!(
             out,
             "pub const {}_N_CONSTRAINTS: u32 = {};",
@@ -429,15 +479,16 @@ pub fn mask_shape_ok(mask: Span<Span<Span<Coordinates>>>) -> bool {
     );
 
     // Column log sizes per tree.
-    out.push_str(
+    let _ = write!(
+        out,
         "/// Log sizes (before blowup) of the committed columns per tree (preprocessed, main,
 /// interaction), in proof order: what the verifier commits each root with.
-pub fn column_log_sizes(params: @SignedAirParams) -> Span<Span<u32>> {
+pub fn column_log_sizes(params: @{params}) -> Span<Span<u32>> {{
     let mut preprocessed: Array<u32> = array![];
 ",
     );
     let mut pre: BTreeMap<usize, &str> = BTreeMap::new();
-    for c in &comps {
+    for c in comps {
         for column in c.preprocessed.values() {
             pre.insert(*column, &c.name);
         }
@@ -473,28 +524,30 @@ pub fn column_log_sizes(params: @SignedAirParams) -> Span<Span<u32>> {
     }
     out.push_str("    array![preprocessed.span(), main.span(), interaction.span()].span()\n}\n\n");
 
-    out.push_str(
+    let _ = write!(
+        out,
         "/// The composition polynomial at the OODS point from the sampled mask values: stwo's
-/// `Components::eval_composition_polynomial_at_point` for the signed AIR. `mask` must have
+/// `Components::eval_composition_polynomial_at_point` for {label}. `mask` must have
 /// `mask_shape()` (check with `mask_shape_ok`).
 pub fn eval_composition_at_point(
     point: CirclePoint<QM31>, mask: Span<Span<Span<Coordinates>>>, random_coeff: QM31,
-    params: @SignedAirParams, max_log_degree_bound: u32,
-) -> QM31 {
+    params: @{params}, max_log_degree_bound: u32,
+) -> QM31 {{
     let denom_inv = QM31Trait::inverse(canonic_coset_vanishing(max_log_degree_bound, point));
     let values = flatten_mask(mask);
     let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-    denom_inv * accumulate_signed_air(zero, random_coeff, values, params)
-}
+    denom_inv * accumulate_{air}(zero, random_coeff, values, params)
+}}
 
-/// Folds the undivided constraints of the seven components, in proof order, into `acc`.
+/// Folds the undivided constraints of the {n_comps} components, in proof order, into `acc`.
 /// `values`: the flattened mask (`flatten_mask`).
-pub fn accumulate_signed_air(
-    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
-) -> QM31 {
+pub fn accumulate_{air}(
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @{params},
+) -> QM31 {{
 ",
+        label = spec.label,
     );
-    for c in &comps {
+    for c in comps {
         let _ = writeln!(
             out,
             "    let acc = accumulate_{}(acc, random_coeff, values, params);",
@@ -510,7 +563,7 @@ pub fn accumulate_signed_air(
     let _ = writeln!(
         out,
         "/// The relations in the programs' order (the draw order).
-fn relations(params: @SignedAirParams) -> Span<LookupElements> {{
+fn relations(params: @{params}) -> Span<LookupElements> {{
     array![
         {},
     ]
@@ -521,15 +574,15 @@ fn relations(params: @SignedAirParams) -> Span<LookupElements> {{
     );
 
     for (i, c) in comps.iter().enumerate() {
-        if i == POSEIDON2_INDEX {
+        if i == poseidon2_index {
             let _ = writeln!(
                 out,
                 "/// Folds the {n} undivided constraints of component `{name}` into `acc` (loops over the
-/// rounds, `crate::poseidon2`).
+/// rounds, `{lib}::poseidon2`).
 pub fn accumulate_{name}(
-    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @SignedAirParams,
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @{params},
 ) -> QM31 {{
-    crate::poseidon2::accumulate_poseidon2(
+    {lib}::poseidon2::accumulate_poseidon2(
         acc,
         random_coeff,
         values.slice(POSEIDON2_MAIN_START, {cols}),
@@ -548,7 +601,7 @@ pub fn accumulate_{name}(
             continue;
         }
         let code = component_program(c, &index, &starts)?;
-        render_program(&mut out, c, &code);
+        render_program(&mut out, spec, c, &code);
     }
     Ok(out)
 }

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use stwo_constraint_framework::expr::{BaseExpr, ExprEvaluator, ExtExpr};
+use stwo::core::pcs::TreeSubspan;
 use stwo_constraint_framework::{FrameworkComponent, FrameworkEval, InfoEvaluator};
+use zkthread_prover::program::SymbolicParts;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SymbolicError {
@@ -63,9 +65,34 @@ impl SymbolicComponent {
         name: &str,
         component: &FrameworkComponent<E>,
     ) -> Result<Self, SymbolicError> {
-        let symbolic = component.evaluate(ExprEvaluator::new());
-        let info = component.evaluate(InfoEvaluator::empty());
-        let locations = component.trace_locations();
+        Self::build(
+            name,
+            &component.evaluate(ExprEvaluator::new()),
+            &component.evaluate(InfoEvaluator::empty()),
+            component.trace_locations(),
+            component.preprocessed_column_indices(),
+        )
+    }
+
+    /// A component of a program's proof as the driver lists it
+    /// (`zkthread_prover::program::symbolic_components`).
+    pub fn from_parts(parts: &SymbolicParts) -> Result<Self, SymbolicError> {
+        Self::build(
+            parts.name,
+            &parts.expr,
+            &parts.info,
+            &parts.trace_locations,
+            &parts.preprocessed_column_indices,
+        )
+    }
+
+    fn build(
+        name: &str,
+        symbolic: &ExprEvaluator,
+        info: &InfoEvaluator,
+        locations: &[TreeSubspan],
+        preprocessed_indices: &[usize],
+    ) -> Result<Self, SymbolicError> {
 
         // Intermediates are named `intermediate<N>` with N counting up in definition order.
         let mut intermediates: Vec<(usize, String, Intermediate)> = symbolic
@@ -158,11 +185,11 @@ impl SymbolicComponent {
         for (id, index) in info
             .preprocessed_columns
             .iter()
-            .zip(component.preprocessed_column_indices())
+            .zip(preprocessed_indices)
         {
             preprocessed.insert(id.id.clone(), *index);
         }
-        if info.preprocessed_columns.len() != component.preprocessed_column_indices().len() {
+        if info.preprocessed_columns.len() != preprocessed_indices.len() {
             return Err(SymbolicError::Preprocessed(name.into(), "count".into()));
         }
 

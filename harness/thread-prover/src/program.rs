@@ -33,7 +33,9 @@ use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::BackendForChannel;
 use stwo::prover::poly::circle::PolyOps;
 use stwo::prover::{prove as stwo_prove, CommitmentSchemeProver, ComponentProver, ProvingError};
-use stwo_constraint_framework::{FrameworkComponent, TraceLocationAllocator};
+use stwo::core::pcs::TreeSubspan;
+use stwo_constraint_framework::expr::ExprEvaluator;
+use stwo_constraint_framework::{FrameworkComponent, FrameworkEval, InfoEvaluator, TraceLocationAllocator};
 
 use crate::auth::roles::{ChainStepRole, DigestRole, KeySpongeRole, TxListRole};
 use crate::auth::witness::AuthWitness;
@@ -76,6 +78,31 @@ pub trait ProgramRole: Send + Sync {
         relations: &Relations,
         claimed_sum: SecureField,
     ) -> Box<dyn ComponentProver<SimdBackend>>;
+    /// The role's component as code generation reads it ([`SymbolicParts`]).
+    fn symbolic(&self, allocator: &mut TraceLocationAllocator, relations: &Relations) -> SymbolicParts;
+}
+
+/// One component's constraints as stwo's symbolic expressions, its mask and its place in the
+/// trace: what `harness/air-codegen` turns into a Cairo evaluation. Built by the same
+/// constructor as the prover's component, so the generated code reads the prover's columns.
+pub struct SymbolicParts {
+    pub name: &'static str,
+    pub expr: ExprEvaluator,
+    pub info: InfoEvaluator,
+    pub trace_locations: Vec<TreeSubspan>,
+    pub preprocessed_column_indices: Vec<usize>,
+}
+
+impl SymbolicParts {
+    pub fn of<E: FrameworkEval>(name: &'static str, component: &FrameworkComponent<E>) -> Self {
+        SymbolicParts {
+            name,
+            expr: component.evaluate(ExprEvaluator::new()),
+            info: component.evaluate(InfoEvaluator::empty()),
+            trace_locations: component.trace_locations().to_vec(),
+            preprocessed_column_indices: component.preprocessed_column_indices().to_vec(),
+        }
+    }
 }
 
 /// Role `R` as a [`ProgramRole`].
@@ -128,6 +155,13 @@ impl<R: Role> ProgramRole for RoleComponent<R> {
     ) -> Box<dyn ComponentProver<SimdBackend>> {
         Box::new(FrameworkComponent::new(allocator, RoleEval::<R>::new(log_n_rows, relations.clone()), claimed_sum))
     }
+
+    fn symbolic(&self, allocator: &mut TraceLocationAllocator, relations: &Relations) -> SymbolicParts {
+        // The expressions do not depend on the row count or the claimed sum (parameters).
+        let zero = SecureField::from_u32_unchecked(0, 0, 0, 0);
+        let component = FrameworkComponent::new(allocator, RoleEval::<R>::new(4, relations.clone()), zero);
+        SymbolicParts::of(R::NAME, &component)
+    }
 }
 
 /// What the driver needs to know about one program.
@@ -141,7 +175,7 @@ pub trait ThreadProgram {
 }
 
 /// Every role of a proof of `P`: the program's, then the authorization roles.
-fn all_roles<P: ThreadProgram>() -> Vec<Box<dyn ProgramRole>> {
+pub fn all_roles<P: ThreadProgram>() -> Vec<Box<dyn ProgramRole>> {
     let mut roles = P::roles();
     roles.extend([
         RoleComponent::<ChainStepRole>::boxed(),
@@ -208,6 +242,19 @@ pub fn components<P: ThreadProgram>(
     out.push(Box::new(FrameworkComponent::new(&mut a, poseidon2, sums[n])));
     let table = Range8TableEval { log_size: range_log_size(log), range: relations.range.clone() };
     out.push(Box::new(FrameworkComponent::new(&mut a, table, sums[n + 1])));
+    out
+}
+
+/// Every component of a proof of `P` as [`SymbolicParts`], in [`components`]' proof order
+/// (roles, `poseidon2`, `range_table`); `relations` only name the parameters.
+pub fn symbolic_components<P: ThreadProgram>(relations: &Relations) -> Vec<SymbolicParts> {
+    let mut a = TraceLocationAllocator::default();
+    let mut out: Vec<SymbolicParts> = all_roles::<P>().iter().map(|r| r.symbolic(&mut a, relations)).collect();
+    let zero = SecureField::from_u32_unchecked(0, 0, 0, 0);
+    let poseidon2 = Poseidon2Eval { log_n_rows: 4, relation: relations.poseidon2.clone() };
+    out.push(SymbolicParts::of("poseidon2", &FrameworkComponent::new(&mut a, poseidon2, zero)));
+    let table = Range8TableEval { log_size: range_log_size(&[4]), range: relations.range.clone() };
+    out.push(SymbolicParts::of("range_table", &FrameworkComponent::new(&mut a, table, zero)));
     out
 }
 

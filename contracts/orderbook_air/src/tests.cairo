@@ -1,0 +1,2 @@
+mod orderbook_vectors;
+mod test_orderbook_air;

@@ -1,0 +1,215 @@
+//! The order book's AIR evaluation against stwo's own values (generated vectors): every
+//! component alone, and the whole composition; a changed mask value or parameter moves it.
+
+use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::qm31::{Coordinates, coordinates, from_coordinates};
+use thread_verifier::oods::{canonic_coset_vanishing, flatten_mask, mask_coordinates};
+use crate::generated_air::{
+    N_MASK_VALUES, OrderBookAirParams, accumulate_chain_step, accumulate_digest_sponge,
+    accumulate_key_sponge, accumulate_orderbook_cancel, accumulate_orderbook_fill,
+    accumulate_orderbook_place, accumulate_poseidon2, accumulate_range_table, accumulate_tx_list,
+    column_log_sizes, eval_composition_at_point, mask_shape_ok,
+};
+use super::orderbook_vectors::{OrderBookCase, case_0, case_1};
+
+const FILL: u32 = 0;
+const PLACE: u32 = 1;
+const CANCEL: u32 = 2;
+const CHAIN_STEP: u32 = 3;
+const DIGEST_SPONGE: u32 = 4;
+const KEY_SPONGE: u32 = 5;
+const TX_LIST: u32 = 6;
+const POSEIDON2: u32 = 7;
+const RANGE_TABLE: u32 = 8;
+
+fn zero() -> QM31 {
+    QM31Trait::from_u32_unchecked(0, 0, 0, 0)
+}
+
+/// Component `index`'s undivided fold of its constraints into `acc`.
+fn accumulate(
+    index: u32, acc: QM31, random_coeff: QM31, values: Span<Coordinates>,
+    params: @OrderBookAirParams,
+) -> QM31 {
+    if index == FILL {
+        accumulate_orderbook_fill(acc, random_coeff, values, params)
+    } else if index == PLACE {
+        accumulate_orderbook_place(acc, random_coeff, values, params)
+    } else if index == CANCEL {
+        accumulate_orderbook_cancel(acc, random_coeff, values, params)
+    } else if index == CHAIN_STEP {
+        accumulate_chain_step(acc, random_coeff, values, params)
+    } else if index == DIGEST_SPONGE {
+        accumulate_digest_sponge(acc, random_coeff, values, params)
+    } else if index == KEY_SPONGE {
+        accumulate_key_sponge(acc, random_coeff, values, params)
+    } else if index == TX_LIST {
+        accumulate_tx_list(acc, random_coeff, values, params)
+    } else if index == POSEIDON2 {
+        accumulate_poseidon2(acc, random_coeff, values, params)
+    } else {
+        accumulate_range_table(acc, random_coeff, values, params)
+    }
+}
+
+/// stwo's value of component `index` alone (a fresh accumulator): the undivided fold over
+/// the common vanishing polynomial.
+fn component_value(case: @OrderBookCase, index: u32, values: Span<Coordinates>) -> QM31 {
+    let denom_inv = QM31Trait::inverse(
+        canonic_coset_vanishing(*case.max_log_degree_bound, *case.point),
+    );
+    denom_inv * accumulate(index, zero(), *case.random_coeff, values, case.params)
+}
+
+/// Component `index` equals stwo on both cases; prints its gas on case 0.
+fn check_component(index: u32, label: ByteArray) {
+    let case = case_0();
+    let values = flatten_mask(mask_coordinates(case.mask));
+    assert(values.len() == N_MASK_VALUES, 'mask size');
+    let before = core::testing::get_available_gas();
+    let value = component_value(@case, index, values);
+    let after = core::testing::get_available_gas();
+    println!("gas: accumulate_{} {}", label, before - after);
+    assert(value == *case.expected_components[index], 'case 0: component != stwo');
+    let case = case_1();
+    let values = flatten_mask(mask_coordinates(case.mask));
+    assert(
+        component_value(@case, index, values) == *case.expected_components[index],
+        'case 1: component != stwo',
+    );
+}
+
+#[test]
+fn orderbook_fill_matches_stwo() {
+    check_component(FILL, "orderbook_fill");
+}
+
+#[test]
+fn orderbook_place_matches_stwo() {
+    check_component(PLACE, "orderbook_place");
+}
+
+#[test]
+fn orderbook_cancel_matches_stwo() {
+    check_component(CANCEL, "orderbook_cancel");
+}
+
+#[test]
+fn chain_step_matches_stwo() {
+    check_component(CHAIN_STEP, "chain_step");
+}
+
+#[test]
+fn digest_sponge_matches_stwo() {
+    check_component(DIGEST_SPONGE, "digest_sponge");
+}
+
+#[test]
+fn key_sponge_matches_stwo() {
+    check_component(KEY_SPONGE, "key_sponge");
+}
+
+#[test]
+fn tx_list_matches_stwo() {
+    check_component(TX_LIST, "tx_list");
+}
+
+#[test]
+fn poseidon2_matches_stwo() {
+    check_component(POSEIDON2, "poseidon2");
+}
+
+#[test]
+fn range_table_matches_stwo() {
+    check_component(RANGE_TABLE, "range_table");
+}
+
+fn eval(case: @OrderBookCase) -> QM31 {
+    eval_composition_at_point(
+        *case.point, mask_coordinates(*case.mask), *case.random_coeff, case.params,
+        *case.max_log_degree_bound,
+    )
+}
+
+#[test]
+fn composition_matches_stwo() {
+    let case = case_0();
+    assert(mask_shape_ok(mask_coordinates(case.mask)), 'shape 0');
+    let before = core::testing::get_available_gas();
+    let value = eval(@case);
+    let after = core::testing::get_available_gas();
+    println!("gas: eval_composition_at_point (order book AIR) {}", before - after);
+    assert(value == case.expected, 'case 0: composition != stwo');
+    // A Poseidon2 component above the range table: the lifted domain is Poseidon2's.
+    let case = case_1();
+    assert(mask_shape_ok(mask_coordinates(case.mask)), 'shape 1');
+    assert(eval(@case) == case.expected, 'case 1: composition != stwo');
+}
+
+/// `values` with entry `at` increased by one.
+fn bumped(values: Span<Coordinates>, at: u32) -> Span<Coordinates> {
+    let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    let mut out: Array<Coordinates> = array![];
+    let mut i = 0;
+    while i != values.len() {
+        if i == at {
+            out.append(coordinates(from_coordinates(*values[i]) + one));
+        } else {
+            out.append(*values[i]);
+        }
+        i += 1;
+    };
+    out.span()
+}
+
+#[test]
+fn a_changed_value_or_sum_moves_the_composition() {
+    let case = case_0();
+    let values = flatten_mask(mask_coordinates(case.mask));
+    let denom_inv = QM31Trait::inverse(
+        canonic_coset_vanishing(case.max_log_degree_bound, case.point),
+    );
+    let fold = |values: Span<Coordinates>, params: @OrderBookAirParams| -> QM31 {
+        denom_inv * crate::generated_air::accumulate_orderbook_air(
+            zero(), case.random_coeff, values, params,
+        )
+    };
+    assert(fold(values, @case.params) == case.expected, 'fold != stwo');
+    // The first main column (the fill role's) and the last value (the range table's
+    // cumulative sum); the place role's claimed sum.
+    assert(fold(bumped(values, 1), @case.params) != case.expected, 'fill column unread');
+    assert(fold(bumped(values, N_MASK_VALUES - 1), @case.params) != case.expected, 'table sum unread');
+    let mut params = case.params;
+    params.orderbook_place_claimed_sum = params.orderbook_place_claimed_sum
+        + QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    assert(fold(values, @params) != case.expected, 'place sum unread');
+}
+
+#[test]
+fn wrong_shape_is_refused() {
+    let case = case_0();
+    let two_trees: Array<Span<Span<QM31>>> = array![*case.mask[0], *case.mask[1]];
+    assert(!mask_shape_ok(mask_coordinates(two_trees.span())), 'missing tree accepted');
+    let main = *case.mask[1];
+    let short_main: Array<Span<Span<QM31>>> = array![
+        *case.mask[0], main.slice(0, main.len() - 1), *case.mask[2],
+    ];
+    assert(!mask_shape_ok(mask_coordinates(short_main.span())), 'short tree accepted');
+}
+
+#[test]
+fn column_log_sizes_follow_the_components() {
+    let case = case_0();
+    let sizes = column_log_sizes(@case.params);
+    let mask = case.mask;
+    let mut tree = 0;
+    while tree != 3 {
+        assert((*sizes[tree]).len() == (*mask[tree]).len(), 'one log size per column');
+        tree += 1;
+    };
+    // The first main column is the fill role's, the last the range multiplicities'.
+    let main = *sizes[1];
+    assert(*main[0] == case.params.orderbook_fill_log_size, 'first main column');
+    assert(*main[main.len() - 1] == case.params.range_table_log_size, 'last main column');
+    assert(*(*sizes[0])[0] == case.params.range_table_log_size, 'preprocessed column');
+}
