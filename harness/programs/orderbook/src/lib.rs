@@ -148,6 +148,13 @@
 //! token, a balance in a book, a configuration output, non-canonical values), and a quote
 //! token swapped in the configuration does not verify.
 //!
+//! `tests/codec.rs` proves one small sub-block on the settlement channel ([`poseidon252`],
+//! TEST parameters): its felts round-trip and verify; an edited witness felt (an order id, an
+//! owner), swapped or missing witnesses, a truncated or padded stream and an edited STARK
+//! felt are each refused with a typed error. `tests/rounds.rs` (`timing_rounds`, ignored)
+//! measures whole rounds: clients sign, the batcher matches, [`poseidon252`] proves at
+//! `SIGNED_PARAMS` (its docs hold the table).
+//!
 //! ## Limits (this slice)
 //! - Prices `1..2^15` ticks and quantities below `2^64` base units, in the tokens' own
 //!   units: a real book needs lot and tick sizes (a per-book scale in the `Market` tuple and
@@ -156,8 +163,8 @@
 //!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.
 //! - The statement binding exists in Rust ([`prover::verify`] takes a `SignedPublicInput` and
 //!   the `[owner, id]` witness), not yet on chain: the `OrderBook` contract exists, but no
-//!   Cairo verifier or registered program does, and the proof's felts codec does not carry
-//!   the binding witness yet (it travels beside [`zkthread_prover::program::ProvenParts`]).
+//!   Cairo verifier or registered program does. The proof's felts ([`poseidon252`]) carry the
+//!   binding witness first, in the order such a verifier would read them.
 //! - A book is recognised by its configuration slots in the statement, so the
 //!   configuration's variable names are reserved: a thread-ready contract storing nonzero
 //!   `base_token` and `quote_token` is a book to this program ([`statement`], the attacker
@@ -169,6 +176,7 @@
 
 pub mod batcher;
 pub mod fill;
+pub mod poseidon252;
 pub mod prover;
 pub mod signed;
 pub mod state;
