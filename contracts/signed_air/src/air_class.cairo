@@ -33,7 +33,7 @@ const LOG_SIZES_AT: u32 = 4 * (3 + 8 + 7);
 /// The entry point `SignedAir::eval_composition_at_point`.
 pub const EVAL_SELECTOR: felt252 = selector!("eval_composition_at_point");
 
-fn append_qm31(ref out: Array<felt252>, value: QM31) {
+pub fn append_qm31(ref out: Array<felt252>, value: QM31) {
     let (a, b, c, d) = coordinates(value);
     out.append(a);
     out.append(b);
@@ -41,7 +41,7 @@ fn append_qm31(ref out: Array<felt252>, value: QM31) {
     out.append(d);
 }
 
-fn append_relation(ref out: Array<felt252>, relation: @LookupElements) {
+pub fn append_relation(ref out: Array<felt252>, relation: @LookupElements) {
     append_qm31(ref out, *relation.z);
     append_qm31(ref out, *relation.alpha);
 }
@@ -98,7 +98,7 @@ fn append_column(ref out: Array<felt252>, column: Span<Coordinates>) {
 
 /// Appends the mask values' coordinates in proof order: eight one-value columns per iteration
 /// where they come (most columns; a loop iteration costs more than its appends).
-fn append_mask(ref out: Array<felt252>, mask: Span<Span<Span<Coordinates>>>) {
+pub fn append_mask(ref out: Array<felt252>, mask: Span<Span<Span<Coordinates>>>) {
     let mut trees = mask;
     while let Option::Some(tree) = trees.pop_front() {
         let mut columns = *tree;
@@ -132,12 +132,12 @@ fn append_mask(ref out: Array<felt252>, mask: Span<Span<Span<Coordinates>>>) {
 }
 
 /// The QM31 at `at` (four coordinates below 2^32: panics otherwise).
-fn qm31_at(felts: Span<felt252>, at: u32) -> QM31 {
+pub fn qm31_at(felts: Span<felt252>, at: u32) -> QM31 {
     from_coordinates((*felts[at], *felts[at + 1], *felts[at + 2], *felts[at + 3]))
 }
 
 /// `(z, alpha)` at `at` with the `n` powers of alpha the relation combines with.
-fn relation_at(felts: Span<felt252>, at: u32, n: u32) -> LookupElements {
+pub fn relation_at(felts: Span<felt252>, at: u32, n: u32) -> LookupElements {
     let alpha = qm31_at(felts, at + 4);
     let mut powers: Array<QM31> = array![];
     let mut current = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
@@ -148,7 +148,7 @@ fn relation_at(felts: Span<felt252>, at: u32, n: u32) -> LookupElements {
     LookupElements { z: qm31_at(felts, at), alpha, alpha_powers: powers.span() }
 }
 
-fn u32_at(felts: Span<felt252>, at: u32) -> u32 {
+pub fn u32_at(felts: Span<felt252>, at: u32) -> u32 {
     (*felts[at]).try_into().expect('air: log size')
 }
 

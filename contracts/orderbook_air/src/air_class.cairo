@@ -1,0 +1,152 @@
+//! `OrderBookAir`: the order book's AIR composition at the OODS point as a class of its own,
+//! for the order book's verifier to library-call (`docs/thread-programs.md`, "The Cairo
+//! verifier: one core, a class per program"), with `SignedAir`'s entry point and call format:
+//! one `Span<felt252>` ([`encode_air_call`]), a header of `HEADER_FELTS` (OODS point, random
+//! coefficient, the four relations' `(z, alpha)`, the nine claimed sums, the nine log sizes and
+//! `max_log_degree_bound`), then the mask's values in proof order, four coordinates each. The
+//! encoding helpers are `signed_air::air_class`'s. The class stores nothing and calls nothing:
+//! its answer only matters to the verifier that sent its own, already checked, inputs (the
+//! mask's shape and canonical coordinates are the verifier's proof reader's checks).
+
+use stark_verifier::circle::CirclePoint;
+use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::qm31::Coordinates;
+use thread_verifier::oods::canonic_coset_vanishing;
+use signed_air::air_class::{append_mask, append_qm31, append_relation, qm31_at, relation_at, u32_at};
+use crate::generated_air::{
+    LINK_RELATION_SIZE, N_MASK_VALUES, OrderBookAirParams, POSEIDON2_RELATION_SIZE,
+    RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE, accumulate_orderbook_air,
+};
+
+/// Components of an order-book proof (claimed sums and log sizes in the header).
+pub const N_COMPONENTS: u32 = 9;
+/// Where the claimed sums start in the header: after the point, the random coefficient and
+/// the four `(z, alpha)`.
+const SUMS_AT: u32 = 4 * (3 + 8);
+/// Where the log sizes start in the header.
+const LOG_SIZES_AT: u32 = SUMS_AT + 4 * N_COMPONENTS;
+/// Felts of the call's header: point (x, y), random coefficient, four `(z, alpha)`, nine
+/// claimed sums (QM31s as 4 coordinates each), nine log sizes and `max_log_degree_bound`.
+pub const HEADER_FELTS: u32 = LOG_SIZES_AT + N_COMPONENTS + 1;
+/// Felts of the call's input: the header, then four coordinates per mask value.
+pub const INPUT_FELTS: u32 = HEADER_FELTS + 4 * N_MASK_VALUES;
+
+/// The calldata of `eval_composition_at_point` (a `Span<felt252>`: its length, then the
+/// input) for the composition at `point` of `mask` (the sampled values without the
+/// composition tree, of the shape `mask_shape_ok` accepts: the caller checks it).
+pub fn encode_air_call(
+    point: CirclePoint<QM31>, mask: Span<Span<Span<Coordinates>>>, random_coeff: QM31,
+    params: @OrderBookAirParams, max_log_degree_bound: u32,
+) -> Array<felt252> {
+    let mut out: Array<felt252> = array![INPUT_FELTS.into()];
+    append_qm31(ref out, point.x);
+    append_qm31(ref out, point.y);
+    append_qm31(ref out, random_coeff);
+    append_relation(ref out, params.state_relation);
+    append_relation(ref out, params.link_relation);
+    append_relation(ref out, params.poseidon2_relation);
+    append_relation(ref out, params.range_check_relation);
+    append_qm31(ref out, *params.orderbook_fill_claimed_sum);
+    append_qm31(ref out, *params.orderbook_place_claimed_sum);
+    append_qm31(ref out, *params.orderbook_cancel_claimed_sum);
+    append_qm31(ref out, *params.chain_step_claimed_sum);
+    append_qm31(ref out, *params.digest_sponge_claimed_sum);
+    append_qm31(ref out, *params.key_sponge_claimed_sum);
+    append_qm31(ref out, *params.tx_list_claimed_sum);
+    append_qm31(ref out, *params.poseidon2_claimed_sum);
+    append_qm31(ref out, *params.range_table_claimed_sum);
+    out.append((*params.orderbook_fill_log_size).into());
+    out.append((*params.orderbook_place_log_size).into());
+    out.append((*params.orderbook_cancel_log_size).into());
+    out.append((*params.chain_step_log_size).into());
+    out.append((*params.digest_sponge_log_size).into());
+    out.append((*params.key_sponge_log_size).into());
+    out.append((*params.tx_list_log_size).into());
+    out.append((*params.poseidon2_log_size).into());
+    out.append((*params.range_table_log_size).into());
+    out.append(max_log_degree_bound.into());
+    append_mask(ref out, mask);
+    out
+}
+
+/// The parameters in the header (`encode_air_call`'s order).
+fn params_at(header: Span<felt252>) -> OrderBookAirParams {
+    let sums = SUMS_AT;
+    let logs = LOG_SIZES_AT;
+    OrderBookAirParams {
+        state_relation: relation_at(header, 12, STATE_RELATION_SIZE),
+        link_relation: relation_at(header, 20, LINK_RELATION_SIZE),
+        poseidon2_relation: relation_at(header, 28, POSEIDON2_RELATION_SIZE),
+        range_check_relation: relation_at(header, 36, RANGE_CHECK_RELATION_SIZE),
+        orderbook_fill_claimed_sum: qm31_at(header, sums),
+        orderbook_fill_log_size: u32_at(header, logs),
+        orderbook_place_claimed_sum: qm31_at(header, sums + 4),
+        orderbook_place_log_size: u32_at(header, logs + 1),
+        orderbook_cancel_claimed_sum: qm31_at(header, sums + 8),
+        orderbook_cancel_log_size: u32_at(header, logs + 2),
+        chain_step_claimed_sum: qm31_at(header, sums + 12),
+        chain_step_log_size: u32_at(header, logs + 3),
+        digest_sponge_claimed_sum: qm31_at(header, sums + 16),
+        digest_sponge_log_size: u32_at(header, logs + 4),
+        key_sponge_claimed_sum: qm31_at(header, sums + 20),
+        key_sponge_log_size: u32_at(header, logs + 5),
+        tx_list_claimed_sum: qm31_at(header, sums + 24),
+        tx_list_log_size: u32_at(header, logs + 6),
+        poseidon2_claimed_sum: qm31_at(header, sums + 28),
+        poseidon2_log_size: u32_at(header, logs + 7),
+        range_table_claimed_sum: qm31_at(header, sums + 32),
+        range_table_log_size: u32_at(header, logs + 8),
+    }
+}
+
+/// The composition at the OODS point from [`encode_air_call`]'s input (without its length):
+/// `generated_air::eval_composition_at_point` on the decoded values. Panics on an input of
+/// another length.
+pub fn eval_air_call(input: Span<felt252>) -> QM31 {
+    assert(input.len() == INPUT_FELTS, 'air: input length');
+    let header = input.slice(0, HEADER_FELTS);
+    let mut mask = input.slice(HEADER_FELTS, 4 * N_MASK_VALUES);
+    let mut values: Array<Coordinates> = array![];
+    // Four values per iteration while four remain.
+    while let Option::Some(block) = mask.multi_pop_front::<16>() {
+        let [a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3] = (*block).unbox();
+        values.append((a0, b0, c0, d0));
+        values.append((a1, b1, c1, d1));
+        values.append((a2, b2, c2, d2));
+        values.append((a3, b3, c3, d3));
+    };
+    while let Option::Some(value) = mask.multi_pop_front::<4>() {
+        let [a, b, c, d] = (*value).unbox();
+        values.append((a, b, c, d));
+    };
+    let params = params_at(header);
+    let point = CirclePoint { x: qm31_at(header, 0), y: qm31_at(header, 4) };
+    let denom_inv = QM31Trait::inverse(
+        canonic_coset_vanishing(u32_at(header, LOG_SIZES_AT + N_COMPONENTS), point),
+    );
+    let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    denom_inv * accumulate_orderbook_air(zero, qm31_at(header, 8), values.span(), @params)
+}
+
+#[starknet::interface]
+pub trait IOrderBookAir<TContractState> {
+    /// The order book's AIR composition polynomial at the OODS point (stwo's
+    /// `eval_composition_polynomial_at_point`) from [`encode_air_call`]'s input.
+    fn eval_composition_at_point(self: @TContractState, input: Span<felt252>) -> QM31;
+}
+
+#[starknet::contract]
+pub mod OrderBookAir {
+    use stark_verifier::fields::QM31;
+    use super::eval_air_call;
+
+    #[storage]
+    struct Storage {}
+
+    #[abi(embed_v0)]
+    impl OrderBookAirImpl of super::IOrderBookAir<ContractState> {
+        fn eval_composition_at_point(self: @ContractState, input: Span<felt252>) -> QM31 {
+            eval_air_call(input)
+        }
+    }
+}

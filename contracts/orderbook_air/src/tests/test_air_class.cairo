@@ -1,0 +1,90 @@
+//! The `OrderBookAir` class as a verifier reaches it: a library call with `encode_air_call`'s
+//! input answers stwo's composition value (the generated vectors); every claimed sum and the
+//! last mask value are read; an input of another length fails the call.
+
+use starknet::ClassHash;
+use starknet::syscalls::library_call_syscall;
+use thread_verifier::oods::mask_coordinates;
+use signed_air::air_class::{EVAL_SELECTOR, decode_air_answer};
+use crate::air_class::{
+    HEADER_FELTS, INPUT_FELTS, N_COMPONENTS, OrderBookAir, encode_air_call, eval_air_call,
+};
+use crate::generated_air::N_MASK_VALUES;
+use super::orderbook_vectors::{OrderBookCase, case_0, case_1};
+
+/// Test-only: the test runner's hash of `OrderBookAir` (not its Sierra class hash).
+fn air() -> ClassHash {
+    OrderBookAir::TEST_CLASS_HASH.try_into().unwrap()
+}
+
+fn calldata(case: @OrderBookCase) -> Array<felt252> {
+    encode_air_call(
+        *case.point,
+        mask_coordinates(*case.mask),
+        *case.random_coeff,
+        case.params,
+        *case.max_log_degree_bound,
+    )
+}
+
+#[test]
+fn input_has_the_documented_length() {
+    let data = calldata(@case_0());
+    assert(data.len() == 1 + INPUT_FELTS, 'calldata length');
+    assert(*data[0] == INPUT_FELTS.into(), 'length prefix');
+    assert(HEADER_FELTS == 4 * (3 + 8 + N_COMPONENTS) + N_COMPONENTS + 1, 'header felts');
+    assert(INPUT_FELTS == HEADER_FELTS + 4 * N_MASK_VALUES, 'input felts');
+}
+
+#[test]
+fn library_call_answers_stwo_composition() {
+    let case = case_0();
+    let data = calldata(@case);
+    let answer = library_call_syscall(air(), EVAL_SELECTOR, data.span()).unwrap();
+    assert(decode_air_answer(answer) == Option::Some(case.expected), 'case 0 != stwo');
+    let case = case_1();
+    let answer = library_call_syscall(air(), EVAL_SELECTOR, calldata(@case).span()).unwrap();
+    assert(decode_air_answer(answer) == Option::Some(case.expected), 'case 1 != stwo');
+}
+
+/// `input` with felt `at` increased by one.
+fn bumped(input: Span<felt252>, at: u32) -> Span<felt252> {
+    let mut out: Array<felt252> = array![];
+    let mut i = 0;
+    while i != input.len() {
+        out.append(if i == at {
+            *input[i] + 1
+        } else {
+            *input[i]
+        });
+        i += 1;
+    };
+    out.span()
+}
+
+#[test]
+fn every_claimed_sum_and_the_last_value_are_read() {
+    let case = case_0();
+    let data = calldata(@case);
+    let input = data.span().slice(1, INPUT_FELTS);
+    assert(eval_air_call(input) == case.expected, 'direct != stwo');
+    let mut k = 0;
+    while k != N_COMPONENTS {
+        // The first coordinate of claimed sum `k` (after point, coefficient, four relations).
+        assert(eval_air_call(bumped(input, 44 + 4 * k)) != case.expected, 'claimed sum unread');
+        k += 1;
+    };
+    assert(eval_air_call(bumped(input, INPUT_FELTS - 1)) != case.expected, 'last value unread');
+}
+
+#[test]
+fn input_of_another_length_fails_the_call() {
+    let data = calldata(@case_0());
+    // One mask felt short (and the length prefix saying so).
+    let mut short: Array<felt252> = array![(INPUT_FELTS - 1).into()];
+    short.append_span(data.span().slice(1, INPUT_FELTS - 1));
+    match library_call_syscall(air(), EVAL_SELECTOR, short.span()) {
+        Result::Ok(_) => panic!("a short input was evaluated"),
+        Result::Err(reason) => assert(*reason[0] == 'air: input length', 'reason'),
+    }
+}

@@ -1,0 +1,28 @@
+//! The order book's AIR class `OrderBookAir` (`contracts/orderbook_air/src/air_class.cairo`:
+//! the composition at the OODS point, for the order book's verifier to library-call),
+//! compiled Sierra -> CASM by the harness's path (`zkthread-cairo-build`, the compiler devnet
+//! uses). Built into a temporary target directory, so the repository's `target/dev` artifacts
+//! are left alone.
+
+mod common;
+use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
+
+/// What the AIR class may take: measured 24,365 CASM felts (11,798 Sierra; 2026-12-01), where
+/// `docs/thread-programs.md` estimated ~19,900 from the programs' sizes
+/// (`orderbook_air_estimate.rs`: two more accumulate wrappers and the larger header decoding
+/// were not counted). The class holds the interpreter, the
+/// Poseidon2 evaluator (`signed_air`'s), the programs (fill and place packed) and the field and
+/// circle code they use. Well under the 81,920-felt limit: room for a larger program.
+const ORDERBOOK_AIR_BUDGET_FELTS: usize = 27_000;
+
+#[test]
+fn orderbook_air_class_casm_size() {
+    let (sierra_felts, bytecode) = class_size("orderbook_air", "OrderBookAir");
+    println!(
+        "OrderBookAir: {sierra_felts} Sierra felts, {bytecode} CASM felts (class limit {MAX_CONTRACT_BYTECODE_FELTS})"
+    );
+    assert!(
+        bytecode <= ORDERBOOK_AIR_BUDGET_FELTS,
+        "the order book's AIR class is {bytecode} CASM felts, over its {ORDERBOOK_AIR_BUDGET_FELTS} budget"
+    );
+}
