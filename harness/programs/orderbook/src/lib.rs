@@ -12,7 +12,10 @@
 //! ([`batcher`]: admission checks, price-time-priority matching at the maker's price, the
 //! sub-block's rows, changes and statement, rematch against fresh state). The `OrderBook`
 //! contract (`contracts/orderbook`) stores exactly what [`statement`] documents (both sides
-//! test the same keys). Not yet here: the order book's Cairo verifier.
+//! test the same keys), and the proof codec ([`poseidon252`]: the framework's felt layout with the
+//! `[owner, id]` witness). In Cairo, the statement (`contracts/orderbook_verifier`) and the
+//! generated AIR class (`contracts/orderbook_air`, `OrderBookAir`) exist and are checked
+//! against this crate; not yet here: the verifier class that joins them.
 //!
 //! ## Model
 //! - A book is a contract `B` trading a *base* token for a *quote* token, both thread-ready
@@ -162,9 +165,13 @@
 //! - A self-trade (same owner on both sides) is not refused by the AIR: it conserves value
 //!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.
 //! - The statement binding exists in Rust ([`prover::verify`] takes a `SignedPublicInput` and
-//!   the `[owner, id]` witness), not yet on chain: the `OrderBook` contract exists, but no
-//!   Cairo verifier or registered program does. The proof's felts ([`poseidon252`]) carry the
-//!   binding witness first, in the order such a verifier would read them.
+//!   the `[owner, id]` witness), not yet on chain: the `OrderBook` contract, the Cairo
+//!   statement and the AIR class exist, but no verifier class or registered program does.
+//!   The proof's felts ([`poseidon252`]) carry the binding witness first, in the order such a
+//!   verifier would read them.
+//! - One sub-block holds at most ~524 signed messages (125 Poseidon2 rows each, the driver's
+//!   2^16 rows); the batcher does not cut at that size yet (the prover refuses more with
+//!   `ProveError::TooLarge` before any work).
 //! - A book is recognised by its configuration slots in the statement, so the
 //!   configuration's variable names are reserved: a thread-ready contract storing nonzero
 //!   `base_token` and `quote_token` is a book to this program ([`statement`], the attacker
