@@ -51,6 +51,15 @@
 //!   later as a maker once funded.
 //! - The market's fill counter must stay below `p - 1`: at [`MAX_FILLS`] matching stops.
 //!
+//! ## Size
+//! A proof's largest component has at most [`MAX_COMPONENT_ROWS`] rows; every signed message
+//! costs its signature's Poseidon2 permutations plus one for the transaction list (125 with
+//! today's parameters: at most 524 messages). The message that would not fit, and every one
+//! after it, is returned untouched as [`Batch::deferred`], in arrival order, for the next
+//! sub-block (which starts from [`SubBlock::after`]). Fill rows are not capped: 2^16 fills
+//! would need every place of a full sub-block to cross ~125 resting orders; the prover
+//! refuses such a sub-block before any work (`ProveError::TooLarge`).
+//!
 //! ## Output
 //! [`SubBlock`]: the rows ([`OrderBookWitness`]: signed rows in arrival order with their
 //! signatures' rows and the transaction list, and the fills in execution order), the
@@ -69,6 +78,12 @@ use starknet_types_core::felt::Felt;
 use crate::state::{Change, Entry, OrderState, SIDE_BUY, SIDE_SELL};
 use crate::statement::{statement_of, storage_value, BuildError, Directory, SignedPublicInput};
 use crate::witness::{Fill, OrderBookWitness};
+use zkthread_prover::auth::witness::AuthWitness;
+use zkthread_prover::range::SIGNED_MAX_LOG_ROWS;
+
+/// Rows of a proof's largest component (the driver's `2^SIGNED_MAX_LOG_ROWS`): what the
+/// Poseidon2 permutations of a sub-block's signatures and transaction list must fit.
+pub const MAX_COMPONENT_ROWS: usize = 1 << SIGNED_MAX_LOG_ROWS;
 
 /// A signed place or cancel as a client hands it to the batcher.
 pub type SignedOrder = SignedMessage<OrderMessage>;
@@ -305,18 +320,28 @@ impl SubBlock {
 pub struct Batch {
     pub sub_block: SubBlock,
     pub refused: Vec<Refused>,
+    /// The messages that did not fit this sub-block (module docs, "Size"), untouched and in
+    /// arrival order: the next [`build`], on `sub_block.after`, takes them first.
+    pub deferred: Vec<SignedOrder>,
 }
 
 /// Builds one sub-block from `queue` (arrival order) on `state`.
 pub fn build(state: &BookState, queue: &[SignedOrder]) -> Result<Batch, BatchError> {
     let mut b = Builder::new(state);
+    let mut deferred = Vec::new();
     for (index, message) in queue.iter().enumerate() {
         match admit(&b.now, message) {
+            Ok(admitted) if !b.fits(message, &admitted) => {
+                deferred = queue[index..].to_vec();
+                break;
+            }
             Ok(admitted) => b.apply(message, admitted),
             Err(reason) => b.refused.push(Refused { index, message: message.clone(), reason }),
         }
     }
-    b.finish(state)
+    let mut batch = b.finish(state)?;
+    batch.deferred = deferred;
+    Ok(batch)
 }
 
 /// Rebuilds `stale` (a sub-block that can no longer settle: e.g. a direct L2 transfer moved a
@@ -399,6 +424,15 @@ impl Builder {
     }
 
     /// An admitted message: its signed row, its key step, then its effect on the book.
+    /// Whether `m`'s Poseidon2 permutations (its signature's, counted on a scratch witness,
+    /// and its transaction-list entry's) still fit the largest component.
+    fn fits(&self, m: &SignedOrder, admitted: &Admitted) -> bool {
+        let mut scratch = AuthWitness::default();
+        scratch.push_signature(0, &m.signature, &admitted.trace);
+        let cost = scratch.permutations.len() + 1;
+        self.witness.auth.permutations.len() + cost <= MAX_COMPONENT_ROWS
+    }
+
     fn apply(&mut self, m: &SignedOrder, admitted: Admitted) {
         let msg = m.message;
         let found = admitted.found;
@@ -468,7 +502,7 @@ impl Builder {
             messages: self.messages,
             after: self.now,
         };
-        Ok(Batch { sub_block, refused: self.refused })
+        Ok(Batch { sub_block, refused: self.refused, deferred: Vec::new() })
     }
 }
 

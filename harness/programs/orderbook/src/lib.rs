@@ -170,8 +170,8 @@
 //!   The proof's felts ([`poseidon252`]) carry the binding witness first, in the order such a
 //!   verifier would read them.
 //! - One sub-block holds at most ~524 signed messages (125 Poseidon2 rows each, the driver's
-//!   2^16 rows); the batcher does not cut at that size yet (the prover refuses more with
-//!   `ProveError::TooLarge` before any work).
+//!   2^16 rows): the batcher cuts there and defers the rest ([`batcher`], "Size"). Fill rows
+//!   are not capped by the batcher (the prover refuses more than 2^16 before any work).
 //! - A book is recognised by its configuration slots in the statement, so the
 //!   configuration's variable names are reserved: a thread-ready contract storing nonzero
 //!   `base_token` and `quote_token` is a book to this program ([`statement`], the attacker
@@ -192,6 +192,7 @@ pub mod witness;
 
 pub use batcher::{
     build, match_order, rematch, Account, Batch, BatchError, BookState, Refused, Rejection, SignedOrder, SubBlock, Trade,
+    MAX_COMPONENT_ROWS,
 };
 pub use fill::{fill_cols, FillRole};
 pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};

@@ -51,10 +51,12 @@
 //!   role's 214 main and 264 interaction columns, plus place and cancel, opened at every
 //!   query: not broken down here).
 //! - Every signed message costs 125 Poseidon2 permutations, and a component holds at most
-//!   2^16 rows (`SIGNED_MAX_LOG_ROWS`): at most 524 messages per sub-block. The batcher has no
-//!   size limit: it builds a 1,040-message sub-block (2^17 Poseidon2 rows) and the prover
-//!   refuses it before any work (`program::ProveError::TooLarge`); split into consecutive
-//!   sub-blocks (each from the previous one's state), two fit. Peak RSS is per round (reset
+//!   2^16 rows (`SIGNED_MAX_LOG_ROWS`): at most 524 messages per sub-block. In the measured run
+//!   the batcher had no size limit yet: it built a 1,040-message sub-block (2^17 Poseidon2
+//!   rows), the prover refused it before any work (`program::ProveError::TooLarge`), and the
+//!   round was split into two equal consecutive sub-blocks. The batcher now cuts at
+//!   `batcher::MAX_COMPONENT_ROWS` and defers the rest (`Batch::deferred`); `tests/rounds.rs`
+//!   chains its sub-blocks. Peak RSS is per round (reset
 //!   through `clear_refs`), so the 1,024 row is one 2^16 sub-block's.
 //! - Proof felts include the witness (`2 x inputs`): 230, 878 and 2,286 of them; the STARK
 //!   part is ~4,600, ~4,900 and ~5,100 felts.

@@ -10,7 +10,9 @@ mod common;
 use common::{account, directory, domain, header, ALICE, BASE, BOB, BOOK, CAROL, DAVE, EVE, QUOTE, TEST};
 
 use starknet_types_core::felt::Felt;
-use zkthread_orderbook::batcher::{build, rematch, Account, BatchError, BookState, Rejection, SignedOrder, SubBlock};
+use zkthread_orderbook::batcher::{
+    build, rematch, Account, BatchError, BookState, Rejection, SignedOrder, SubBlock, MAX_COMPONENT_ROWS,
+};
 use zkthread_orderbook::state::{MAX_PRICE, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{prove_statement, verify, Change, Entry, OrderMessage, OrderState, SignedPublicInput};
 use zkthread_prover::program::ProvenParts;
@@ -469,4 +471,37 @@ fn random_sub_blocks(mut seed: u64) -> usize {
         state = sub.after;
     }
     n_fills
+}
+
+/// A queue larger than one proof holds: the sub-block takes what fits the largest component
+/// (every signed message's Poseidon2 permutations), the rest comes back deferred, untouched
+/// and in order, and the next sub-block on the first one's state takes it all.
+#[test]
+fn a_queue_larger_than_a_proof_is_cut_and_the_rest_deferred() {
+    // 60 accounts x 10 asks at distinct prices: no fills, 600 signed messages.
+    let owners: Vec<u64> = (0..60).map(|i| 0x5e11_0000 + i).collect();
+    let accounts: Vec<(u64, u128, u128)> = owners.iter().map(|o| (*o, 1_000_000, 0)).collect();
+    let mut s = book(&accounts);
+    let mut queue = Vec::new();
+    for (i, owner) in owners.iter().enumerate() {
+        let mut client = Client::new(*owner);
+        for id in 1..=10 {
+            queue.push(client.sell(id, 100 + i as u32, 5));
+        }
+    }
+    let batch = build(&s, &queue).expect("a sub-block");
+    assert!(batch.refused.is_empty());
+    let sub = &batch.sub_block;
+    let taken = sub.messages.len();
+    assert!(taken < queue.len() && taken > 500, "{taken} messages taken");
+    assert!(sub.witness.auth.permutations.len() <= MAX_COMPONENT_ROWS);
+    assert_eq!(batch.deferred, queue[taken..].to_vec(), "the rest, untouched, in order");
+    assert_eq!(sub.transactions.count as usize, taken);
+    // One more message would not have fit: each costs the same permutations here.
+    let per_message = sub.witness.auth.permutations.len() / taken;
+    assert!(sub.witness.auth.permutations.len() + per_message > MAX_COMPONENT_ROWS);
+    s = sub.after.clone();
+    let next = build(&s, &batch.deferred).expect("the deferred messages");
+    assert!(next.refused.is_empty() && next.deferred.is_empty());
+    assert_eq!(next.sub_block.messages.len(), queue.len() - taken);
 }

@@ -18,11 +18,11 @@ use std::time::Instant;
 
 use starknet_types_core::felt::Felt;
 use zkthread_orderbook::batcher::{build, Account, BookState, SignedOrder, SubBlock};
-use zkthread_orderbook::poseidon252::{self, ProveError};
+use zkthread_orderbook::poseidon252;
 use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{Directory, OrderBookWitness, OrderMessage};
 use zkthread_prover::range::SIGNED_MAX_LOG_ROWS;
-use zkthread_prover::{poseidon2, program, trace};
+use zkthread_prover::{poseidon2, trace};
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::{sign, SignedMessage};
 use zkthread_token::SIGNED_PARAMS;
@@ -99,15 +99,18 @@ fn largest_log_rows(w: &OrderBookWitness) -> u32 {
     roles.chain([poseidon2::trace::log_rows_for(a.permutations.len())]).max().unwrap_or(0)
 }
 
-/// `queue` in `k` consecutive sub-blocks (each starts from the previous one's state), and the
-/// batching time.
-fn split(state: &BookState, queue: &[SignedOrder], k: usize) -> (Vec<SubBlock>, f64) {
+/// `queue` in as many consecutive sub-blocks as the batcher cuts it into (each takes what
+/// fits one proof, `Batch::deferred` goes to the next, which starts from the previous one's
+/// state), and the batching time.
+fn sub_blocks(state: &BookState, queue: &[SignedOrder]) -> (Vec<SubBlock>, f64) {
     let began = Instant::now();
-    let mut subs: Vec<SubBlock> = Vec::with_capacity(k);
-    for chunk in queue.chunks(queue.len().div_ceil(k)) {
+    let mut subs: Vec<SubBlock> = Vec::new();
+    let mut rest = queue.to_vec();
+    while !rest.is_empty() {
         let from = subs.last().map_or(state, |s| &s.after);
-        let batch = build(from, chunk).expect("a sub-block");
+        let batch = build(from, &rest).expect("a sub-block");
         assert!(batch.refused.is_empty(), "the batcher refused {:?}", batch.refused);
+        rest = batch.deferred;
         subs.push(batch.sub_block);
     }
     (subs, began.elapsed().as_secs_f64())
@@ -189,17 +192,10 @@ fn timing_rounds() {
     for n in sizes {
         let reset = reset_peak_rss();
         let (state, queue, owners, sign_s) = round(n);
-        // One sub-block first: does the batcher take it, and does the prover?
-        let (one, batch_one_s) = split(&state, &queue, 1);
-        let rows = largest_log_rows(&one[0].witness);
-        let k = if rows <= SIGNED_MAX_LOG_ROWS {
-            1
-        } else {
-            report_too_large(&one[0], &owners, rows, batch_one_s);
-            let fits = |k: &usize| split(&state, &queue, *k).0.iter().all(|s| largest_log_rows(&s.witness) <= SIGNED_MAX_LOG_ROWS);
-            (2..).find(fits).expect("a split")
-        };
-        let (subs, batch_s) = if k == 1 { (one, batch_one_s) } else { split(&state, &queue, k) };
+        // The batcher cuts the round at what one proof holds (`batcher::MAX_COMPONENT_ROWS`).
+        let (subs, batch_s) = sub_blocks(&state, &queue);
+        assert!(subs.iter().all(|s| largest_log_rows(&s.witness) <= SIGNED_MAX_LOG_ROWS));
+        let k = subs.len();
         let measured: Vec<Measured> = subs
             .iter()
             .enumerate()
@@ -237,19 +233,3 @@ fn timing_rounds() {
     }
 }
 
-/// What the prover says about a sub-block above `SIGNED_MAX_LOG_ROWS` (before any work).
-fn report_too_large(sub: &SubBlock, owners: &[Felt], rows: u32, batch_s: f64) {
-    let directory = directory(owners);
-    let (statement, witness) = sub.statement(&header(Default::default()), &directory).expect("expressible");
-    let began = Instant::now();
-    let refused = poseidon252::prove(&statement, &witness, &sub.witness, &SIGNED_PARAMS).err();
-    assert!(matches!(refused, Some(ProveError::Program(program::ProveError::TooLarge))), "{refused:?}");
-    eprintln!(
-        "one sub-block of {} messages: batched in {batch_s:.2} s (the batcher has no size limit), 2^{rows} rows \
-         ({} Poseidon2 permutations); the prover refuses it in {:.2} s: {}",
-        sub.messages.len(),
-        sub.witness.auth.permutations.len(),
-        began.elapsed().as_secs_f64(),
-        program::ProveError::TooLarge,
-    );
-}
