@@ -7,6 +7,7 @@
 //! its transaction list, every slot bound by its `[owner, id]` witness).
 
 mod common;
+use common::orders::UncheckedOrderTestDouble;
 use common::{account, directory, domain, header, ALICE, BASE, BOB, BOOK, CAROL, DAVE, EVE, QUOTE, TEST};
 
 use starknet_types_core::felt::Felt;
@@ -18,7 +19,7 @@ use zkthread_orderbook::{prove_statement, verify, Change, Entry, OrderMessage, O
 use zkthread_prover::program::ProvenParts;
 use zkthread_prover::Blake2sMerkleChannel as Blake;
 use zkthread_sig::wots::{commitment, Hash4, KeyCommitment, KeySeed};
-use zkthread_sig::{sign, Message, MessageError, SignedMessage, Wallet, M31, PAYLOAD_LEN};
+use zkthread_sig::{sign, MessageError, SignedMessage, Wallet, M31};
 
 
 fn seed(a: u64) -> KeySeed {
@@ -323,32 +324,10 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
 /// `msg` signed by `who`'s key 0 without the client's range checks (what a malicious or
 /// buggy client signs).
 fn unchecked(who: u64, msg: OrderMessage) -> SignedOrder {
-    let signature = sign(&seed(who), 0, &Unchecked(msg)).expect("sign");
+    let signature = sign(&seed(who), 0, &UncheckedOrderTestDouble(msg)).expect("sign");
     SignedMessage { index: 0, key: key(who, 0), message: msg, signature }
 }
 
-struct Unchecked(OrderMessage);
-
-impl Message for Unchecked {
-    fn domain(&self) -> Hash4 {
-        self.0.book
-    }
-    fn signer(&self) -> Hash4 {
-        self.0.owner
-    }
-    fn nonce(&self) -> u32 {
-        self.0.nonce
-    }
-    fn next_key(&self) -> KeyCommitment {
-        self.0.next_key
-    }
-    fn set_next_key(&mut self, key: KeyCommitment) {
-        self.0.next_key = key;
-    }
-    fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError> {
-        Ok(self.0.payload_unchecked())
-    }
-}
 
 #[test]
 fn rematch_after_a_balance_drop_moves_less_and_verifies() {

@@ -5,7 +5,7 @@
 //! side are refused, each beside an honest counterpart that verifies through the same path.
 
 mod common;
-use common::orders::{cancel, honest, key, key_slot, order, place, seed, signed};
+use common::orders::{cancel, honest, key, key_slot, order, place, seed, signed, UncheckedOrderTestDouble};
 use common::{account, bind, domain, header, ALICE, BOB, BOOK, TEST};
 
 use starknet_types_core::felt::Felt;
@@ -23,7 +23,6 @@ use zkthread_prover::program::{self, ProveError};
 use zkthread_prover::prover::VerifyError;
 use zkthread_prover::role::{assert_role_constraints, relation_sums, Relations, Role};
 use zkthread_prover::Blake2sMerkleChannel as Blake;
-use zkthread_sig::wots::{Hash4, KeyCommitment};
 use zkthread_sig::{sign, verification_trace, verify_trace, Message, MessageError, M31};
 
 
@@ -221,30 +220,6 @@ fn placing_an_id_twice_does_not_verify() {
     verify_statement(&w, &fresh).expect("the control verifies");
 }
 
-/// An order message encoded without the client's checks: what a malicious owner signs.
-struct Unchecked(OrderMessage);
-
-impl Message for Unchecked {
-    fn domain(&self) -> Hash4 {
-        self.0.book
-    }
-    fn signer(&self) -> Hash4 {
-        self.0.owner
-    }
-    fn nonce(&self) -> u32 {
-        self.0.nonce
-    }
-    fn next_key(&self) -> KeyCommitment {
-        self.0.next_key
-    }
-    fn set_next_key(&mut self, key: KeyCommitment) {
-        self.0.next_key = key;
-    }
-    fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError> {
-        let cols = self.0.payload_unchecked();
-        Ok(cols)
-    }
-}
 
 #[test]
 fn a_signed_place_out_of_range_does_not_verify() {
@@ -261,8 +236,8 @@ fn a_signed_place_out_of_range_does_not_verify() {
     ];
     for (what, side, price, qty) in cases {
         let msg = place(ALICE, 0, 5, side, price, qty);
-        let sig = sign(&seed(ALICE), 0, &Unchecked(msg)).expect("sign");
-        let trace = verify_trace(&key(ALICE, 0), &Unchecked(msg), &sig).expect("a valid signature");
+        let sig = sign(&seed(ALICE), 0, &UncheckedOrderTestDouble(msg)).expect("sign");
+        let trace = verify_trace(&key(ALICE, 0), &UncheckedOrderTestDouble(msg), &sig).expect("a valid signature");
         let row = SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, 0, 0), signature: sig, trace };
         let mut w = OrderBookWitness::new();
         w.push_signed(&row);
@@ -271,8 +246,8 @@ fn a_signed_place_out_of_range_does_not_verify() {
     // Control: the edges that are valid (price 1 and 2^15 - 1, quantity 1), same path.
     for (side, price) in [(SIDE_SELL, 1), (SIDE_BUY, MAX_PRICE)] {
         let msg = place(ALICE, 0, 5, side, price, 1);
-        let sig = sign(&seed(ALICE), 0, &Unchecked(msg)).expect("sign");
-        let trace = verify_trace(&key(ALICE, 0), &Unchecked(msg), &sig).expect("a valid signature");
+        let sig = sign(&seed(ALICE), 0, &UncheckedOrderTestDouble(msg)).expect("sign");
+        let trace = verify_trace(&key(ALICE, 0), &UncheckedOrderTestDouble(msg), &sig).expect("a valid signature");
         let mut w = OrderBookWitness::new();
         w.push_signed(&SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, 0, 0), signature: sig, trace });
         let state = OrderState { side, price, remaining: 1 };

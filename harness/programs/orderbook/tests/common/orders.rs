@@ -6,7 +6,8 @@ use zkthread_orderbook::{Change, Entry, Fill, OrderBookWitness, OrderMessage, Or
 use zkthread_sig::sign;
 use zkthread_sig::verify_trace;
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
-use zkthread_sig::M31;
+use zkthread_sig::wots::Hash4;
+use zkthread_sig::{Message, MessageError, M31, PAYLOAD_LEN};
 
 use super::{account, domain, ALICE, BASE, BOB, BOOK, QUOTE};
 
@@ -100,3 +101,27 @@ pub fn fill(sell_remaining: u64) -> Fill {
     }
 }
 
+/// An order message encoded without the client's range checks: what a malicious or buggy
+/// owner signs (test double: the real `OrderMessage::payload` refuses such fields).
+pub struct UncheckedOrderTestDouble(pub OrderMessage);
+
+impl Message for UncheckedOrderTestDouble {
+    fn domain(&self) -> Hash4 {
+        self.0.book
+    }
+    fn signer(&self) -> Hash4 {
+        self.0.owner
+    }
+    fn nonce(&self) -> u32 {
+        self.0.nonce
+    }
+    fn next_key(&self) -> KeyCommitment {
+        self.0.next_key
+    }
+    fn set_next_key(&mut self, key: KeyCommitment) {
+        self.0.next_key = key;
+    }
+    fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError> {
+        Ok(self.0.payload_unchecked())
+    }
+}
