@@ -7,7 +7,7 @@
 //! its transaction list, every slot bound by its `[owner, id]` witness).
 
 mod common;
-use common::orders::UncheckedOrderTestDouble;
+use common::orders::{key, seed, UncheckedOrderTestDouble};
 use common::{account, directory, domain, header, ALICE, BASE, BOB, BOOK, CAROL, DAVE, EVE, QUOTE, TEST};
 
 use starknet_types_core::felt::Felt;
@@ -18,17 +18,10 @@ use zkthread_orderbook::state::{MAX_PRICE, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{prove_statement, verify, Change, Entry, OrderMessage, OrderState, SignedPublicInput};
 use zkthread_prover::program::ProvenParts;
 use zkthread_prover::Blake2sMerkleChannel as Blake;
-use zkthread_sig::wots::{commitment, Hash4, KeyCommitment, KeySeed};
-use zkthread_sig::{sign, MessageError, SignedMessage, Wallet, M31};
+use zkthread_sig::wots::{Hash4, KeyCommitment};
+use zkthread_sig::{sign, MessageError, SignedMessage, Wallet};
 
 
-fn seed(a: u64) -> KeySeed {
-    KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(a as u32 + 7 * i as u32 + 1)))
-}
-
-fn key(a: u64, index: u32) -> KeyCommitment {
-    commitment(&seed(a), index).expect("a valid index")
-}
 
 /// The statement `sub` proves and its binding witness.
 fn statement(sub: &SubBlock) -> (SignedPublicInput, Vec<Felt>) {
