@@ -8,6 +8,7 @@
 
 pub mod cairo;
 pub mod orderbook;
+pub mod orderbook_proof_vector;
 pub mod orderbook_statement_vectors;
 pub mod orderbook_vectors;
 pub mod proof_vector;

@@ -64,9 +64,15 @@ fn main() -> anyhow::Result<()> {
     let orderbook = [
         (gen::orderbook::orderbook_air_path(), gen::orderbook::render_orderbook_air()?),
         (gen::orderbook::orderbook_vectors_path(), gen::orderbook_vectors::render_orderbook_vectors()),
+        (gen::signed_params::orderbook_params_path(), gen::signed_params::render_orderbook_params()),
+        (
+            gen::orderbook_proof_vector::orderbook_proof_vector_path(),
+            gen::orderbook_proof_vector::render_orderbook_proof_vector().map_err(anyhow::Error::msg)?,
+        ),
     ];
     if args.as_slice() == ["--orderbook"] {
-        // Only the order book's AIR files (contracts/orderbook_air).
+        // Only the order book's files (contracts/orderbook_air, the verifier's parameters and
+        // proof vector in contracts/orderbook_verifier).
         return write_files(orderbook);
     }
     if args.as_slice() == ["--signed"] {

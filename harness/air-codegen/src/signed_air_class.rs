@@ -1,41 +1,93 @@
-//! The class hash of the signed AIR's class (`contracts/signed_air`'s `SignedAir`) as a
-//! constant of the signed verifier (`contracts/signed_verifier/src/generated_air_class.cairo`):
-//! `SignedVerifier` library-calls that class, and naming it in its own code makes the
-//! verifier's class hash (a thread's `program_hash`) commit to the AIR class.
+//! The class hash of a program's AIR class as a constant of that program's verifier: the
+//! token's `SignedAir` (`contracts/signed_air`) in
+//! `contracts/signed_verifier/src/generated_air_class.cairo`, the order book's `OrderBookAir`
+//! (`contracts/orderbook_air`) in `contracts/orderbook_verifier/src/generated_air_class.cairo`.
+//! A verifier library-calls its AIR class, and naming it in its own code makes the verifier's
+//! class hash (a thread's `program_hash`) commit to the AIR class.
 //!
-//! A two-stage build: compile `SignedAir`, compute its Sierra class hash
-//! (`zkthread-cairo-build`), write it here, then compile `SignedVerifier`. The test
-//! `tests/signed_air_class_fresh.rs` does the first stage and fails if the committed constant is
-//! stale (`ZKTHREAD_WRITE_SIGNED_AIR_CLASS=1` rewrites it), so regenerate after any change to
-//! `contracts/signed_air` or its dependencies (`stark_verifier`, `thread_verifier`) — also after
-//! `cargo run -p zkthread-air-codegen -- --signed`, which rewrites the AIR's programs.
+//! A two-stage build: compile the AIR class, compute its Sierra class hash
+//! (`zkthread-cairo-build`), write it here, then compile the verifier. The tests
+//! `tests/signed_air_class_fresh.rs` and `tests/orderbook_verifier_fresh.rs` do the first stage
+//! and fail if a committed constant is stale (`ZKTHREAD_WRITE_SIGNED_AIR_CLASS=1` /
+//! `ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS=1` rewrite it), so regenerate after any change to the
+//! AIR's package or its dependencies (`signed_air`, `stark_verifier`, `thread_verifier`) — also
+//! after `cargo run -p zkthread-air-codegen`, which rewrites the AIRs' programs.
 
 use starknet_types_core::felt::Felt;
 
-/// The generated constant, relative to the workspace root.
-pub const SIGNED_AIR_CLASS_RELATIVE_PATH: &str =
-    "contracts/signed_verifier/src/generated_air_class.cairo";
-
-/// The AIR class: Scarb package and contract.
-pub const SIGNED_AIR_CLASS: (&str, &str) = ("signed_air", "SignedAir");
-
-pub fn signed_air_class_path() -> std::path::PathBuf {
-    crate::workspace_path(SIGNED_AIR_CLASS_RELATIVE_PATH)
+/// One program's AIR class and where its verifier names it.
+#[derive(Clone, Copy, Debug)]
+pub struct AirClassConstant {
+    /// The generated constant, relative to the workspace root.
+    pub relative_path: &'static str,
+    /// The AIR class: Scarb package and contract.
+    pub package: &'static str,
+    pub contract: &'static str,
+    /// The verifier class that library-calls it.
+    pub verifier: &'static str,
+    /// The AIR in words (`the {air}'s composition`).
+    pub air: &'static str,
+    /// The Cairo constant's name.
+    pub constant: &'static str,
+    /// The command that rewrites the constant.
+    pub regenerate: &'static str,
 }
 
-/// The generated Cairo module naming `class_hash` (`SignedAir`'s Sierra class hash).
+/// The token program's AIR class.
+pub const SIGNED_AIR: AirClassConstant = AirClassConstant {
+    relative_path: "contracts/signed_verifier/src/generated_air_class.cairo",
+    package: "signed_air",
+    contract: "SignedAir",
+    verifier: "SignedVerifier",
+    air: "signed AIR",
+    constant: "SIGNED_AIR_CLASS_HASH",
+    regenerate: "ZKTHREAD_WRITE_SIGNED_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test\n// signed_air_class_fresh",
+};
+
+/// The order book's AIR class.
+pub const ORDERBOOK_AIR: AirClassConstant = AirClassConstant {
+    relative_path: "contracts/orderbook_verifier/src/generated_air_class.cairo",
+    package: "orderbook_air",
+    contract: "OrderBookAir",
+    verifier: "OrderBookVerifier",
+    air: "order book's AIR",
+    constant: "ORDERBOOK_AIR_CLASS_HASH",
+    regenerate: "ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test\n// orderbook_verifier_fresh",
+};
+
+/// The token's constant, relative to the workspace root.
+pub const SIGNED_AIR_CLASS_RELATIVE_PATH: &str = SIGNED_AIR.relative_path;
+
+/// The token's AIR class: Scarb package and contract.
+pub const SIGNED_AIR_CLASS: (&str, &str) = (SIGNED_AIR.package, SIGNED_AIR.contract);
+
+pub fn signed_air_class_path() -> std::path::PathBuf {
+    crate::workspace_path(SIGNED_AIR.relative_path)
+}
+
+/// Where `air`'s constant is written.
+pub fn air_class_path(air: &AirClassConstant) -> std::path::PathBuf {
+    crate::workspace_path(air.relative_path)
+}
+
+/// The token's generated module naming `class_hash` (`SignedAir`'s Sierra class hash).
 pub fn render_signed_air_class(class_hash: Felt) -> String {
+    render_air_class(&SIGNED_AIR, class_hash)
+}
+
+/// The generated Cairo module naming `class_hash` as `air`'s constant.
+pub fn render_air_class(air: &AirClassConstant, class_hash: Felt) -> String {
+    let AirClassConstant { package, contract, verifier, air, constant, regenerate, .. } = air;
     format!(
-        "// @generated by `ZKTHREAD_WRITE_SIGNED_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test
-// signed_air_class_fresh` from contracts/signed_air (the Sierra class hash of `SignedAir`, as
+        "// @generated by `{regenerate}` from contracts/{package} (the Sierra class hash of `{contract}`, as
 // harness/cairo-build computes it). Do not edit: that test fails if this constant is stale.
-//! The class `SignedVerifier` library-calls for the signed AIR's composition at the OODS point
-//! (`signed_air::air_class::SignedAir`): a constant of the verifier's code, so the verifier's
+//! The class `{verifier}` library-calls for the {air}'s composition at the OODS point
+//! (`{package}::air_class::{contract}`): a constant of the verifier's code, so the verifier's
 //! class hash commits to it. Declare that class before using this verifier.
 
-/// Sierra class hash of `signed_air::air_class::SignedAir`.
-pub const SIGNED_AIR_CLASS_HASH: felt252 = {class_hash:#x};
-"
+/// Sierra class hash of `{package}::air_class::{contract}`.
+pub const {constant}: felt252 = {class_hash:#x};
+",
     )
 }
 
@@ -47,5 +99,7 @@ mod tests {
     fn the_constant_is_the_hash_in_hex() {
         let text = render_signed_air_class(Felt::from(0x1234_u64));
         assert!(text.contains("pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x1234;\n"));
+        let text = render_air_class(&ORDERBOOK_AIR, Felt::from(0x99_u64));
+        assert!(text.contains("pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x99;\n"));
     }
 }

@@ -26,3 +26,27 @@ fn orderbook_air_class_casm_size() {
         "the order book's AIR class is {bytecode} CASM felts, over its {ORDERBOOK_AIR_BUDGET_FELTS} budget"
     );
 }
+
+/// The order book's verifier class `OrderBookVerifier` (`contracts/orderbook_verifier`: the
+/// framework's verifier core, the book's statement and the AIR class's call): must fit
+/// Starknet's class limit. Measured 75,979 CASM felts (35,048 Sierra; 2026-12-01), 5,941
+/// under the limit: the core is ~2/3 of it (`SignedVerifier` is 69,086 with the token's
+/// smaller statement), the book's statement (`bound_slots` with the whole-list rules, five
+/// tuple kinds) the rest. The ceiling is that plus a little room.
+const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 76_500;
+
+#[test]
+fn orderbook_verifier_class_casm_size() {
+    let (sierra_felts, bytecode) = class_size("orderbook_verifier", "OrderBookVerifier");
+    println!(
+        "OrderBookVerifier: {sierra_felts} Sierra felts, {bytecode} CASM felts (class limit {MAX_CONTRACT_BYTECODE_FELTS})"
+    );
+    assert!(
+        bytecode <= MAX_CONTRACT_BYTECODE_FELTS,
+        "OrderBookVerifier is {bytecode} CASM felts, over Starknet's {MAX_CONTRACT_BYTECODE_FELTS} class limit"
+    );
+    assert!(
+        bytecode <= ORDERBOOK_VERIFIER_CEILING_FELTS,
+        "OrderBookVerifier grew to {bytecode} CASM felts, past its recorded {ORDERBOOK_VERIFIER_CEILING_FELTS} ceiling"
+    );
+}

@@ -6,7 +6,9 @@
 mod common;
 use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 
-/// The class fits: measured 66,881 CASM felts (32,875 Sierra), 15,039 under the limit, since
+/// The class fits: measured 69,086 CASM felts (32,393 Sierra), 12,834 under the limit, since
+/// the transcript moved to the framework's generic verifier core (`program_verifier`, shared
+/// with `OrderBookVerifier`; +2,205 felts, +687 steps per proof). Before: 66,881 (32,875 Sierra), since
 /// the signed AIR's composition moved to its own class `SignedAir` (library-called; 19,080
 /// felts, `signed_air_size.rs`; the calldata encoder's eight-columns-per-iteration loop is
 /// +642 felts for -52k steps per proof) — the verifier core and one program's constraints did not fit
@@ -31,7 +33,7 @@ use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 /// range-table programs were packed 7 words per felt252 (`signed_air::packed`). This test
 /// asserts the fit, and fails if the class grows past this ceiling (the programs' packing is
 /// now the AIR class's trade-off, not this one's).
-const SIGNED_VERIFIER_CEILING_FELTS: usize = 67_500;
+const SIGNED_VERIFIER_CEILING_FELTS: usize = 69_500;
 
 #[test]
 fn signed_verifier_casm_size() {

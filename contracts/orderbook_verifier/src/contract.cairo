@@ -1,0 +1,65 @@
+//! `OrderBookVerifier`: the class whose hash is an order-book thread's `program_hash`. No
+//! storage; its one call out is a library call of the order book's AIR class `OrderBookAir`
+//! (`generated_air_class::ORDERBOOK_AIR_CLASS_HASH`, a constant of this class's code, so this
+//! class's hash commits to the AIR class; never a hash from calldata or storage). The registry
+//! calls `verify(public_input, proof)` with its own public input; the class inserts the chain
+//! id and its caller (the registry) — a proof made for another chain or registry does not
+//! verify here — and verifies with the shipped 96-bit parameters
+//! (`generated_params::default_orderbook_params`).
+
+/// Why a proof is refused, for clients and tests (the registry only asks `verify`).
+#[starknet::interface]
+pub trait IOrderBookVerifierDiagnostics<TContractState> {
+    /// 0 if `verify` accepts (for the same caller), otherwise the first check that failed
+    /// (e.g. 'book: not a book', 'verifier: pcs').
+    fn rejection(self: @TContractState, public_input: Span<felt252>, proof: Span<felt252>) -> felt252;
+}
+
+/// The public input of `registry_public_input` in this call: chain id of the transaction,
+/// registry = the caller.
+pub fn orderbook_public_input(registry_public_input: Span<felt252>) -> Span<felt252> {
+    let chain_id = starknet::get_tx_info().unbox().chain_id;
+    let registry: felt252 = starknet::get_caller_address().into();
+    thread_statement::header::with_context(registry_public_input, chain_id, registry)
+}
+
+/// The AIR class this verifier library-calls: the generated constant (the harness compiles
+/// `OrderBookAir` and writes its Sierra class hash, `generated_air_class.cairo`).
+pub fn air_class() -> starknet::ClassHash {
+    crate::generated_air_class::ORDERBOOK_AIR_CLASS_HASH.try_into().unwrap()
+}
+
+#[starknet::contract]
+pub mod OrderBookVerifier {
+    use thread::interface::IThreadVerifier;
+    use crate::generated_params::default_orderbook_params;
+    use crate::verifier::verify_orderbook_proof;
+    use super::{air_class, orderbook_public_input};
+
+    #[storage]
+    struct Storage {}
+
+    #[abi(embed_v0)]
+    impl OrderBookVerifierImpl of IThreadVerifier<ContractState> {
+        fn verify(self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>) -> bool {
+            verify_orderbook_proof(
+                orderbook_public_input(public_input), proof, @default_orderbook_params(), air_class(),
+            )
+                .is_ok()
+        }
+    }
+
+    #[abi(embed_v0)]
+    impl DiagnosticsImpl of super::IOrderBookVerifierDiagnostics<ContractState> {
+        fn rejection(
+            self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>,
+        ) -> felt252 {
+            match verify_orderbook_proof(
+                orderbook_public_input(public_input), proof, @default_orderbook_params(), air_class(),
+            ) {
+                Result::Ok(()) => 0,
+                Result::Err(reason) => reason,
+            }
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! stwo's `verify` of a signed thread program's proof (the Rust driver's
+//! `zkthread_prover::program::verify::<P, _, _>`), generic over the program
+//! ([`ThreadProgramVerifier`]): slot witness -> the program's statement binding -> stark part
+//! -> parameter and shape checks -> transcript replay (public input, `[air_digest, log
+//! sizes]`, preprocessed root constant, main tree, draws State / Link / Poseidon2 /
+//! RangeCheck, interaction tree, claimed sums) -> the first component's claimed sum =
+//! boundary (the program's, from the statement) - others -> composition commitment -> OODS
+//! point -> composition check: the composition at the OODS point is the program's AIR
+//! class's answer (library-called: a verifier core and a program's constraints do not fit in
+//! one class) -> PCS/FRI (`stark_verifier::pcs`).
+
+use core::poseidon::poseidon_hash_span;
+use signed_air::air_class::{EVAL_SELECTOR, decode_air_answer};
+use starknet::ClassHash;
+use starknet::syscalls::library_call_syscall;
+use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};
+use stark_verifier::circle::{CirclePoint, CirclePointIndexTrait, add_m31_point, get_random_point};
+use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::qm31::{Coordinates, from_coordinates};
+use stark_verifier::fri::{FriConfigTrait, FriLayerProof};
+use stark_verifier::pcs::{
+    CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, TreeProof, composition_oods_eval,
+};
+use thread_verifier::lookup::{LookupElements, LookupElementsTrait};
+use thread_verifier::proof::{parse_stark_proof, split_slot_owners};
+
+/// Trees of a signed proof: preprocessed, main, interaction, composition.
+const N_TREES: u32 = 4;
+/// Columns of the split composition polynomial (2 halves x 4 coordinates).
+const COMPOSITION_COLUMNS: u32 = 8;
+/// Component log sizes the verifier accepts (the prover's `4..=MAX_LOG_ROWS`).
+const MIN_LOG_SIZE: u32 = 4;
+/// The framework's constraints need the trace extended once (`LOG_EXPANSION`).
+const LOG_EXPANSION: u32 = 1;
+
+/// FRI / proof-of-work parameters and the constants derived from them for one program.
+#[derive(Drop, Copy, Debug, PartialEq)]
+pub struct SignedStarkParams {
+    pub log_blowup: u32,
+    pub n_queries: u32,
+    pub pow_bits: u32,
+    pub log_last_layer_degree_bound: u32,
+    pub fold_step: u32,
+    /// The program's `air_digest(params, "poseidon252")`: mixed into every transcript, so a
+    /// proof of one program (or under other parameters) never verifies as another's.
+    pub signed_air_digest: felt252,
+    /// Merkle roots of the preprocessed tree (the framework's 8-bit range table, which has the
+    /// tallest component's height) for the heights `2^range_bits..=2^max_log_rows`.
+    pub preprocessed_roots: Span<felt252>,
+}
+
+/// The framework's four relations, drawn in this order after the main tree.
+#[derive(Drop, Copy)]
+pub struct Relations {
+    pub state: LookupElements,
+    pub link: LookupElements,
+    pub poseidon2: LookupElements,
+    pub range_check: LookupElements,
+}
+
+/// One thread program as the verifier core sees it (`P` names the program, `S` is its bound
+/// statement). Implemented by each program's verifier package from its generated AIR and its
+/// statement; every function is a pure function of its arguments.
+pub trait ThreadProgramVerifier<P, S> {
+    /// Components with a size chosen by the prover, in proof order (the first one's claimed
+    /// sum is derived from the statement; the range table, sized to the tallest, follows).
+    fn sized_components() -> u32;
+    /// `(range_bits, max_log_rows)`: the range table's smallest and the largest log size.
+    fn log_size_bounds() -> (u32, u32);
+    /// Sizes of the four relations (state, link, Poseidon2, range check).
+    fn relation_sizes() -> (u32, u32, u32, u32);
+    /// Checks the statement and binds every input slot with `witness` (the proof's first
+    /// felts); Err(reason) if any rule refuses.
+    fn bind(public_input: Span<felt252>, witness: Span<felt252>) -> Result<S, felt252>;
+    /// The LogUp sum the rows must reach: the state change of the bound slots and the
+    /// transaction list's ends.
+    fn boundary(
+        slots: @S, public_input: Span<felt252>, relations: @Relations,
+    ) -> Result<QM31, felt252>;
+    /// Whether the sampled values (without the composition tree) have the AIR's mask shape.
+    fn mask_shape_ok(mask: Span<Span<Span<Coordinates>>>) -> bool;
+    /// The mask's shape as runs per tree: `[n_runs, (count, values)*]*`.
+    fn mask_shape_runs() -> Span<u32>;
+    /// Per tree (preprocessed, main, interaction), the columns' log sizes for component log
+    /// sizes `log_sizes` (the sized components', then the range table's).
+    fn column_log_sizes(log_sizes: Span<u32>) -> Span<Span<u32>>;
+    /// The AIR class's calldata for the composition at `point` (`sums` and `log_sizes` in
+    /// component order, the range table last).
+    fn encode_air_call(
+        point: CirclePoint<QM31>,
+        mask: Span<Span<Span<Coordinates>>>,
+        random_coeff: QM31,
+        relations: @Relations,
+        sums: Span<QM31>,
+        log_sizes: Span<u32>,
+        max_log_degree_bound: u32,
+    ) -> Array<felt252>;
+}
+
+/// The prover's `mix_felt252s`: `digest <- poseidon_hash_many([digest, felts...])`.
+fn mix_felt252s(ref channel: Poseidon252Channel, felts: Span<felt252>) {
+    let mut data: Array<felt252> = array![channel.digest];
+    data.append_span(felts);
+    channel.update_digest(poseidon_hash_span(data.span()));
+}
+
+/// The sum of `values`. Out of line (as `difference` and `previous_point`): these run once per
+/// proof, and their inlined field operations would cost class size (a hard limit).
+#[inline(never)]
+fn sum_of(values: Span<QM31>) -> QM31 {
+    let mut sum = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    for value in values {
+        sum = sum + *value;
+    };
+    sum
+}
+
+#[inline(never)]
+fn difference(lhs: QM31, rhs: QM31) -> QM31 {
+    lhs - rhs
+}
+
+/// One step of the lifted trace domain (of size 2^log_size) back from `point`.
+#[inline(never)]
+fn previous_point(point: CirclePoint<QM31>, log_size: u32) -> CirclePoint<QM31> {
+    add_m31_point(point, -CirclePointIndexTrait::subgroup_gen(log_size).to_point())
+}
+
+/// Per tree, per column, the points its values were sampled at, from the mask's `runs` (the
+/// shape the proof's sampled values were checked against, so a column has `values` values):
+/// a column of two values at `pair`, any other at `single`, as are the composition tree's
+/// columns. Written run by run, without a pass over the proof's columns.
+#[inline(never)]
+fn sampled_points_of(
+    runs: Span<u32>, pair: Span<CirclePoint<QM31>>, single: Span<CirclePoint<QM31>>,
+) -> Span<Span<Span<CirclePoint<QM31>>>> {
+    let mut runs = runs;
+    let mut trees: Array<Span<Span<CirclePoint<QM31>>>> = array![];
+    while let Option::Some(n_runs) = runs.pop_front() {
+        let mut columns: Array<Span<CirclePoint<QM31>>> = array![];
+        let mut r = *n_runs;
+        while r != 0 {
+            let [count, values] = (*runs.multi_pop_front::<2>().unwrap()).unbox();
+            repeat_points(ref columns, if values == 2 {
+                pair
+            } else {
+                single
+            }, count);
+            r -= 1;
+        };
+        trees.append(columns.span());
+    };
+    let mut composition: Array<Span<CirclePoint<QM31>>> = array![];
+    repeat_points(ref composition, single, COMPOSITION_COLUMNS);
+    trees.append(composition.span());
+    trees.span()
+}
+
+/// Appends `points` `count` times, 8 per iteration while 8 remain (runs are hundreds of
+/// columns).
+fn repeat_points(
+    ref out: Array<Span<CirclePoint<QM31>>>, points: Span<CirclePoint<QM31>>, count: u32,
+) {
+    let mut k = count;
+    while k >= 8 {
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        out.append(points);
+        k -= 8;
+    };
+    while k != 0 {
+        out.append(points);
+        k -= 1;
+    };
+}
+
+/// The composition at the OODS point from the AIR class `air_class` (its
+/// `eval_composition_at_point`, library-called with `calldata`); Err if the call fails or its
+/// answer is not a QM31.
+#[inline(never)]
+fn air_composition(air_class: ClassHash, calldata: Array<felt252>) -> Result<QM31, felt252> {
+    match library_call_syscall(air_class, EVAL_SELECTOR, calldata.span()) {
+        Result::Ok(answer) => match decode_air_answer(answer) {
+            Option::Some(value) => Result::Ok(value),
+            Option::None => Result::Err('verifier: air answer'),
+        },
+        Result::Err(_) => Result::Err('verifier: air call'),
+    }
+}
+
+/// A proof's decoded STARK part: the sized components' log sizes, the claimed sums sent
+/// (every component's but the first's) and stwo's commitment-scheme proof.
+#[derive(Drop, Copy)]
+struct ProgramProof {
+    log_sizes: Span<u32>,
+    claimed_sums: Span<QM31>,
+    pow_bits: u32,
+    log_blowup: u32,
+    log_last_layer_degree_bound: u32,
+    n_queries: u32,
+    fold_step: u32,
+    /// `lifting_log_size + 1`, 0 for None.
+    lifting: u32,
+    commitments: Span<felt252>,
+    sampled_values: Span<Span<Span<Coordinates>>>,
+    decommitments: Span<Span<felt252>>,
+    queried_values: Span<Span<Span<felt252>>>,
+    proof_of_work: u64,
+    fri_first_layer: FriLayerProof,
+    fri_inner_layers: Span<FriLayerProof>,
+    fri_last_layer_poly: Span<QM31>,
+}
+
+fn parse_program_proof(felts: Span<felt252>, sized: u32) -> Result<ProgramProof, felt252> {
+    let (log_sizes, claimed_sums, s) = parse_stark_proof(felts, sized, sized)?;
+    Result::Ok(
+        ProgramProof {
+            log_sizes,
+            claimed_sums,
+            pow_bits: s.pow_bits,
+            log_blowup: s.log_blowup,
+            log_last_layer_degree_bound: s.log_last_layer_degree_bound,
+            n_queries: s.n_queries,
+            fold_step: s.fold_step,
+            lifting: s.lifting,
+            commitments: s.commitments,
+            sampled_values: s.sampled_values,
+            decommitments: s.decommitments,
+            queried_values: s.queried_values,
+            proof_of_work: s.proof_of_work,
+            fri_first_layer: s.fri_first_layer,
+            fri_inner_layers: s.fri_inner_layers,
+            fri_last_layer_poly: s.fri_last_layer_poly,
+        },
+    )
+}
+
+/// The proof's parameters are `params`; Err otherwise.
+fn check_params(proof: @ProgramProof, params: @SignedStarkParams) -> Result<(), felt252> {
+    if *proof.pow_bits != *params.pow_bits
+        || *proof.log_blowup != *params.log_blowup
+        || *proof.log_last_layer_degree_bound != *params.log_last_layer_degree_bound
+        || *proof.n_queries != *params.n_queries
+        || *proof.fold_step != *params.fold_step
+        || *proof.lifting != 0
+        || *params.log_blowup < LOG_EXPANSION {
+        return Result::Err('verifier: params mismatch');
+    }
+    Result::Ok(())
+}
+
+/// The range table's log size (the tallest component's, at least `range_bits`); Err if a
+/// component's size is outside `MIN_LOG_SIZE..=max_log_rows`.
+fn table_log_size(log_sizes: Span<u32>, range_bits: u32, max_log_rows: u32) -> Result<u32, felt252> {
+    let mut max_log = range_bits;
+    let mut sizes_ok = true;
+    for l in log_sizes {
+        if *l < MIN_LOG_SIZE || *l > max_log_rows {
+            sizes_ok = false;
+            break;
+        }
+        if *l > max_log {
+            max_log = *l;
+        }
+    };
+    if !sizes_ok {
+        return Result::Err('verifier: log size range');
+    }
+    Result::Ok(max_log)
+}
+
+/// The composition tree's values at the OODS point (one per column); Err on another shape.
+fn composition_values(samples: Span<Span<Coordinates>>) -> Result<Span<QM31>, felt252> {
+    if samples.len() != COMPOSITION_COLUMNS {
+        return Result::Err('verifier: composition shape');
+    }
+    let mut values: Array<QM31> = array![];
+    let mut shape_ok = true;
+    for column in samples {
+        if (*column).len() != 1 {
+            shape_ok = false;
+            break;
+        }
+        values.append(from_coordinates(*(*column)[0]));
+    };
+    if !shape_ok {
+        return Result::Err('verifier: composition shape');
+    }
+    Result::Ok(values.span())
+}
+
+/// `values` and then `last`.
+fn with_last<T, +Drop<T>, +Copy<T>>(values: Span<T>, last: T) -> Span<T> {
+    let mut out: Array<T> = array![];
+    out.append_span(values);
+    out.append(last);
+    out.span()
+}
+
+/// Ok(()) iff `proof` proves a sub-block of the program `Program` with exactly
+/// `public_input` (chain id and registry in place) under `params`, with the constraints
+/// evaluated by the AIR class `air_class`; Err(reason) otherwise. A shipped verifier class
+/// passes its compile-time constant (its `generated_air_class`), never a hash from calldata or
+/// storage.
+pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Drop<S>>(
+    public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
+    air_class: ClassHash,
+) -> Result<(), felt252> {
+    let (witness, stark) = split_slot_owners(proof)?;
+    let slots = Program::bind(public_input, witness)?;
+    let sized = Program::sized_components();
+    let proof = parse_program_proof(stark, sized)?;
+    check_params(@proof, params)?;
+    let params = *params;
+    let (range_bits, max_log_rows) = Program::log_size_bounds();
+    let max_log = table_log_size(proof.log_sizes, range_bits, max_log_rows)?;
+    if proof.commitments.len() != N_TREES
+        || proof.sampled_values.len() != N_TREES
+        || proof.decommitments.len() != N_TREES
+        || proof.queried_values.len() != N_TREES {
+        return Result::Err('verifier: tree count');
+    }
+    // max_log is in range_bits..=max_log_rows here: one root per height.
+    let root_index = max_log - range_bits;
+    if root_index >= params.preprocessed_roots.len()
+        || *proof.commitments[0] != *params.preprocessed_roots[root_index] {
+        return Result::Err('verifier: preprocessed root');
+    }
+    let mask = proof.sampled_values.slice(0, N_TREES - 1);
+    if !Program::mask_shape_ok(mask) {
+        return Result::Err('verifier: mask shape');
+    }
+    let composition_evals = composition_values(*proof.sampled_values[N_TREES - 1])?;
+
+    // Transcript: public input, [air_digest, log sizes], then the trace commitments.
+    let mut channel = ChannelTrait::new();
+    mix_felt252s(ref channel, public_input);
+    let mut header: Array<felt252> = array![params.signed_air_digest];
+    for l in proof.log_sizes {
+        header.append((*l).into());
+    };
+    mix_felt252s(ref channel, header.span());
+    let fri_config = FriConfigTrait::new(
+        params.log_last_layer_degree_bound, params.log_blowup, params.n_queries, params.fold_step,
+    );
+    let mut pcs = CommitmentSchemeVerifierTrait::new(
+        PcsConfig { pow_bits: params.pow_bits, fri_config, lifting_log_size: Option::None },
+    );
+    let log_sizes = with_last(proof.log_sizes, max_log);
+    let column_sizes = Program::column_log_sizes(log_sizes);
+    pcs.commit(*proof.commitments[0], *column_sizes[0], ref channel);
+    pcs.commit(*proof.commitments[1], *column_sizes[1], ref channel);
+    let (state_size, link_size, poseidon2_size, range_check_size) = Program::relation_sizes();
+    let state = LookupElementsTrait::draw(ref channel, state_size);
+    let link = LookupElementsTrait::draw(ref channel, link_size);
+    let poseidon2 = LookupElementsTrait::draw(ref channel, poseidon2_size);
+    let range_check = LookupElementsTrait::draw(ref channel, range_check_size);
+    let relations = Relations { state, link, poseidon2, range_check };
+    pcs.commit(*proof.commitments[2], *column_sizes[2], ref channel);
+    let sent = proof.claimed_sums;
+    channel.mix_felts(sent);
+
+    // The first component's LogUp sum is not sent: boundary (the statement's state change and
+    // the transaction list's ends) - others.
+    let boundary = Program::boundary(@slots, public_input, @relations)?;
+    let mut sums: Array<QM31> = array![difference(boundary, sum_of(sent))];
+    sums.append_span(sent);
+
+    // stwo `verify`: composition commitment, OODS point, DEEP-ALI check.
+    // composition_log_degree_bound - COMPOSITION_LOG_SPLIT = max(log + LOG_EXPANSION) - 1.
+    let random_coeff = channel.draw_secure_felt();
+    let max_log_degree_bound = max_log;
+    let mut composition_sizes: Array<u32> = array![];
+    while composition_sizes.len() != COMPOSITION_COLUMNS {
+        composition_sizes.append(max_log_degree_bound);
+    };
+    pcs.commit(*proof.commitments[3], composition_sizes.span(), ref channel);
+    let oods_point = get_random_point(ref channel);
+    let composition = composition_oods_eval(oods_point, composition_evals, max_log_degree_bound);
+    let call = Program::encode_air_call(
+        oods_point, mask, random_coeff, @relations, sums.span(), log_sizes, max_log_degree_bound,
+    );
+    if composition != air_composition(air_class, call)? {
+        return Result::Err('verifier: oods mismatch');
+    }
+
+    // Sample points: offset 0 -> the OODS point, offset -1 -> one step of the lifted trace
+    // domain back (the cumulative-sum columns), composition columns at the OODS point.
+    let previous = previous_point(oods_point, max_log_degree_bound);
+    // One list of points per shape, shared by every column of that shape.
+    let pair = array![previous, oods_point].span();
+    let single = array![oods_point].span();
+    let sampled_points = sampled_points_of(Program::mask_shape_runs(), pair, single);
+    let mut trees: Array<TreeProof> = array![];
+    let mut t = 0;
+    while t != N_TREES {
+        trees
+            .append(
+                TreeProof {
+                    sampled_values: *proof.sampled_values[t],
+                    hash_witness: *proof.decommitments[t],
+                    queried_values: *proof.queried_values[t],
+                },
+            );
+        t += 1;
+    };
+    let pcs_proof = PcsProof {
+        trees: trees.span(),
+        proof_of_work: proof.proof_of_work,
+        fri_first_layer: proof.fri_first_layer,
+        fri_inner_layers: proof.fri_inner_layers,
+        fri_last_layer_poly: proof.fri_last_layer_poly,
+    };
+    match pcs.verify_values(sampled_points, pcs_proof, ref channel) {
+        Result::Ok(()) => Result::Ok(()),
+        Result::Err(_) => Result::Err('verifier: pcs'),
+    }
+}
