@@ -56,9 +56,18 @@ pub fn contracts() -> Result<&'static [ContractArtifact]> {
         .get_or_init(|| {
             let options = BuildOptions {
                 rebuild: Rebuild::IfStale,
-                packages: [REGISTRY.0, TOKEN.0, VERIFIER.0, SIGNED_AIR.0, SIGNED_VERIFIER.0]
-                    .map(String::from)
-                    .to_vec(),
+                packages: [
+                    REGISTRY.0,
+                    TOKEN.0,
+                    VERIFIER.0,
+                    SIGNED_AIR.0,
+                    SIGNED_VERIFIER.0,
+                    ORDERBOOK_AIR.0,
+                    ORDERBOOK_VERIFIER.0,
+                    ORDERBOOK.0,
+                ]
+                .map(String::from)
+                .to_vec(),
             };
             build_contracts_with(&repo_root(), &options).map_err(|error| error.to_string())
         })
@@ -179,11 +188,21 @@ pub const SIGNED_VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
 /// point (its hash is a constant of the verifier's code): declared before the verifier.
 pub const SIGNED_AIR: (&str, &str) = ("signed_air", "SignedAir");
 
+/// The order-book thread program: the Cairo verifier of order-book sub-block proofs.
+pub const ORDERBOOK_VERIFIER: (&str, &str) = ("orderbook_verifier", "OrderBookVerifier");
+/// The order book's AIR class, which `OrderBookVerifier` library-calls (declared before it).
+pub const ORDERBOOK_AIR: (&str, &str) = ("orderbook_air", "OrderBookAir");
+/// The order book contract (`contracts/orderbook`).
+pub const ORDERBOOK: (&str, &str) = ("orderbook", "OrderBook");
+
 /// The classes `program` library-calls, to declare before it (none for a class that calls
 /// nothing).
 pub fn libraries_of(program: &ContractArtifact) -> Result<Vec<&'static ContractArtifact>> {
-    if (program.package.as_str(), program.contract.as_str()) == SIGNED_VERIFIER {
+    let id = (program.package.as_str(), program.contract.as_str());
+    if id == SIGNED_VERIFIER {
         Ok(vec![artifact(SIGNED_AIR.0, SIGNED_AIR.1)?])
+    } else if id == ORDERBOOK_VERIFIER {
+        Ok(vec![artifact(ORDERBOOK_AIR.0, ORDERBOOK_AIR.1)?])
     } else {
         Ok(vec![])
     }

@@ -7,6 +7,7 @@
 //! mined and shows its revert reason and the fee the prover paid.
 
 pub mod calldata;
+pub mod orderbook;
 pub mod registry;
 pub mod token;
 
