@@ -14,8 +14,10 @@
 //! contract (`contracts/orderbook`) stores exactly what [`statement`] documents (both sides
 //! test the same keys), and the proof codec ([`poseidon252`]: the framework's felt layout with the
 //! `[owner, id]` witness). In Cairo, the statement (`contracts/orderbook_verifier`) and the
-//! generated AIR class (`contracts/orderbook_air`, `OrderBookAir`) exist and are checked
-//! against this crate; not yet here: the verifier class that joins them.
+//! generated AIR class (`contracts/orderbook_air`, `OrderBookAir`) are checked against this
+//! crate, and the verifier class `OrderBookVerifier` (`contracts/orderbook_verifier`: the
+//! framework's verifier core `program_verifier` over both) verifies this crate's proofs on
+//! chain (`tests/e2e/orderbook_settlement.rs` settles rounds on a devnet).
 //!
 //! ## Model
 //! - A book is a contract `B` trading a *base* token for a *quote* token, both thread-ready
@@ -164,11 +166,10 @@
 //!   one more product per token), not here.
 //! - A self-trade (same owner on both sides) is not refused by the AIR: it conserves value
 //!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.
-//! - The statement binding exists in Rust ([`prover::verify`] takes a `SignedPublicInput` and
-//!   the `[owner, id]` witness), not yet on chain: the `OrderBook` contract, the Cairo
-//!   statement and the AIR class exist, but no verifier class or registered program does.
-//!   The proof's felts ([`poseidon252`]) carry the binding witness first, in the order such a
-//!   verifier would read them.
+//! - On chain, `OrderBookVerifier` reads the proof's felts ([`poseidon252`]: the binding
+//!   witness first) and a registry settles them; the CLI (`zkthread order`, `zkthread book`)
+//!   and a demo round do not exist yet, and a round above ~60 orders exceeds the 5,000-felt
+//!   calldata goal (issue 11's compact settle ABI).
 //! - One sub-block holds at most ~524 signed messages (125 Poseidon2 rows each, the driver's
 //!   2^16 rows): the batcher cuts there and defers the rest ([`batcher`], "Size"). Fill rows
 //!   are not capped by the batcher (the prover refuses more than 2^16 before any work).
