@@ -4,6 +4,7 @@
 //! one thread containing the token). [`settle`] has the helpers for real settlements (batch,
 //! prove, settle, check a revert changed nothing).
 
+pub mod orderbook;
 pub mod settle;
 
 use std::path::{Path, PathBuf};
