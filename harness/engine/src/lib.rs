@@ -28,6 +28,7 @@ pub mod batch;
 pub mod codec;
 pub mod error;
 pub mod observer;
+pub mod orderbook;
 pub mod preflight;
 pub mod program;
 pub mod prove;

@@ -44,11 +44,23 @@ pub const VERIFIER_LIBRARIES: &[LibraryClass] = &[LibraryClass {
     named_in: "contracts/signed_verifier/src/generated_air_class.cairo",
 }];
 
+/// The classes the order book's verifier (`crate::orderbook::ORDERBOOK_VERIFIER`)
+/// library-calls: its AIR class `OrderBookAir` (`contracts/orderbook_air`), named by the
+/// constant `ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test
+/// orderbook_verifier_fresh` keeps fresh.
+pub const ORDERBOOK_VERIFIER_LIBRARIES: &[LibraryClass] = &[LibraryClass {
+    class: ("orderbook_air", "OrderBookAir"),
+    named_in: "contracts/orderbook_verifier/src/generated_air_class.cairo",
+}];
+
 /// The classes the verifier class `verifier` library-calls ([`VERIFIER_LIBRARIES`] for
-/// [`VERIFIER`]; none for a verifier that calls nothing).
+/// [`VERIFIER`], [`ORDERBOOK_VERIFIER_LIBRARIES`] for the order book's; none for a verifier
+/// that calls nothing).
 pub fn libraries_of(verifier: (&str, &str)) -> &'static [LibraryClass] {
     if verifier == VERIFIER {
         VERIFIER_LIBRARIES
+    } else if verifier == crate::orderbook::ORDERBOOK_VERIFIER {
+        ORDERBOOK_VERIFIER_LIBRARIES
     } else {
         &[]
     }
@@ -141,6 +153,7 @@ mod tests {
         assert_eq!(named_class_hash("pub const X: felt252 = nope;"), None);
         assert_eq!(named_class_hash("no constant"), None);
         assert_eq!(libraries_of(VERIFIER), VERIFIER_LIBRARIES);
+        assert_eq!(libraries_of(crate::orderbook::ORDERBOOK_VERIFIER), ORDERBOOK_VERIFIER_LIBRARIES);
         assert!(libraries_of(("thread_verifier", "ThreadVerifier")).is_empty());
     }
 }

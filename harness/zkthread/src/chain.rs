@@ -156,7 +156,8 @@ fn check_named_hash(
     if named != built.class_hash {
         bail!(
             "{} names class {named:#x} but {} builds as {:#x}: regenerate it with \
-             `ZKTHREAD_WRITE_SIGNED_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test signed_air_class_fresh`",
+             the freshness test of that file in harness/air-codegen (e.g. \
+             `ZKTHREAD_WRITE_SIGNED_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test signed_air_class_fresh`)",
             library.named_in,
             built.id(),
             built.class_hash

@@ -1,0 +1,290 @@
+//! The order-book program on a chain: a market (two thread-ready tokens and an `OrderBook`
+//! in a thread of `OrderBookVerifier`), its signers, the batcher's view of an account read
+//! from chain, and a sub-block proven into the settlement the registry checks.
+//!
+//! The batcher itself (admission, price-time priority, rematch) is
+//! `zkthread_orderbook::batcher`; this module only connects it to a node. Nothing read here is
+//! trusted: a value read from chain that is stale by the time the settlement lands makes the
+//! registry refuse it (`registry: stale input`) and the batcher rematches.
+
+use std::time::{Duration, Instant};
+
+use zkthread_client::orderbook::{OrderBook, OrderBookConfig};
+use zkthread_client::calldata::SlotValue;
+use zkthread_client::registry::{NewThread, Registry, Settlement, TransactionList};
+use zkthread_client::token::{Token, TokenConfig};
+use zkthread_client::{ChainClient, ChainReader, ClientError, FeeMode, Felt};
+use zkthread_orderbook::batcher::{Account, BookState, SignedOrder, SubBlock};
+use zkthread_orderbook::{poseidon252, Directory, OrderMessage, SignedPublicInput};
+use zkthread_prover::SlotValue as ProverSlot;
+use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
+use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
+use zkthread_sig::{sign, SignedMessage};
+
+use crate::program::PARAMS;
+
+/// The order-book program's Cairo verifier (`contracts/orderbook_verifier`): package and
+/// contract. Its class hash is an order-book thread's `program_hash`.
+pub const ORDERBOOK_VERIFIER: (&str, &str) = ("orderbook_verifier", "OrderBookVerifier");
+/// The order book contract (`contracts/orderbook`).
+pub const ORDERBOOK: (&str, &str) = ("orderbook", "OrderBook");
+
+/// Why a market operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MarketError {
+    #[error("{doing}: {source}")]
+    Chain {
+        doing: &'static str,
+        #[source]
+        source: ClientError,
+    },
+    #[error("signing: {0}")]
+    Sign(String),
+    #[error("the key slot of {account:#x} in the book is not a key: {detail}")]
+    KeySlot { account: Felt, detail: String },
+    #[error("the sub-block's statement: {0}")]
+    Statement(String),
+    #[error("the registry's public input differs from the prover's statement")]
+    PublicInputMismatch,
+    #[error("proving: {0}")]
+    Prove(String),
+    #[error("the proof does not verify off-chain: {0}")]
+    Verify(String),
+    #[error("the prover task failed: {0}")]
+    ProverTask(String),
+}
+
+type Result<T> = std::result::Result<T, MarketError>;
+
+fn chain(doing: &'static str) -> impl FnOnce(ClientError) -> MarketError {
+    move |source| MarketError::Chain { doing, source }
+}
+
+/// A signer of orders: its address, key seed, the next one-time key index and the key slot's
+/// nonce in the book (what a wallet keeps).
+pub struct OrderSigner {
+    pub address: Felt,
+    seed: KeySeed,
+    pub index: u32,
+    pub nonce: u32,
+}
+
+impl OrderSigner {
+    /// A signer at key 0; its nonce is the book's after [`Market::register_key`].
+    pub fn new(address: Felt, seed: KeySeed) -> OrderSigner {
+        OrderSigner { address, seed, index: 0, nonce: 0 }
+    }
+
+    /// The commitment of one-time key `index`.
+    pub fn key(&self, index: u32) -> Result<KeyCommitment> {
+        commitment(&self.seed, index).map_err(|e| MarketError::Sign(format!("key {index}: {e:?}")))
+    }
+
+    /// Signs `(id, place)` for `book` (its domain) with the current key, rotating to the next:
+    /// `place = Some((side, price, quantity))` places order `id`, `None` cancels it.
+    pub fn sign(&mut self, book: &BookState, id: u32, place: Option<(u32, u32, u64)>) -> Result<SignedOrder> {
+        let message = OrderMessage {
+            book: book.book,
+            owner: account_id(self.address),
+            id,
+            place,
+            nonce: self.nonce,
+            next_key: self.key(self.index + 1)?,
+        };
+        let signature = sign(&self.seed, self.index, &message).map_err(|e| MarketError::Sign(format!("{e:?}")))?;
+        let signed = SignedMessage { index: self.index, key: self.key(self.index)?, message, signature };
+        self.index += 1;
+        self.nonce += 1;
+        Ok(signed)
+    }
+}
+
+/// A proven sub-block ready to settle.
+pub struct ProvenRound {
+    pub settlement: Settlement,
+    pub prove_time: Duration,
+}
+
+/// One order book in its thread: the registry, the book, its tokens and the thread.
+#[derive(Clone, Copy, Debug)]
+pub struct Market {
+    pub registry: Registry,
+    pub book: OrderBook,
+    pub base: Token,
+    pub quote: Token,
+    pub thread_id: u64,
+    pub os_version: Felt,
+    pub program_hash: Felt,
+    pub chain_id: Felt,
+}
+
+/// What [`Market::deploy`] needs declared: the token and book classes, the verifier class
+/// (the program) and the OS version to open the thread under.
+#[derive(Clone, Copy, Debug)]
+pub struct MarketClasses {
+    pub token: Felt,
+    pub book: Felt,
+    pub program_hash: Felt,
+    pub os_version: Felt,
+}
+
+impl Market {
+    /// Deploys a base and a quote token (all of each `supply` to the client's account) and an
+    /// order book over them, each accepting the program, and opens the book's thread over the
+    /// three (registering the OS version and the program if the registry lacks them: the
+    /// client must then be its owner).
+    pub async fn deploy(client: &ChainClient, registry: Registry, classes: MarketClasses, supply: u128) -> Result<Market> {
+        let me = client.address();
+        let mut tokens = Vec::new();
+        for (symbol, salt) in [("BASE", 0xba5e_u64), ("QUOTE", 0x9007e)] {
+            let config = TokenConfig {
+                registry: registry.address,
+                owner: me,
+                programs: vec![classes.program_hash],
+                name: format!("Book {symbol}"),
+                symbol: symbol.into(),
+                initial_holder: me,
+                supply,
+            };
+            let (token, _) =
+                Token::deploy(client, classes.token, &config, Felt::from(salt)).await.map_err(chain("deploying a token"))?;
+            tokens.push(token);
+        }
+        let (base, quote) = (tokens[0], tokens[1]);
+        let config = OrderBookConfig {
+            registry: registry.address,
+            owner: me,
+            programs: vec![classes.program_hash],
+            base_token: base.address,
+            quote_token: quote.address,
+        };
+        let (book, _) = OrderBook::deploy(client, classes.book, &config, Felt::from(0xb00c_u64))
+            .await
+            .map_err(chain("deploying the order book"))?;
+        let mut contracts = vec![book.address, base.address, quote.address];
+        contracts.sort();
+        let thread =
+            NewThread { os_version: classes.os_version, program_hash: classes.program_hash, contracts, admin: me, provers: vec![] };
+        let (thread_id, _) = registry.open_thread(client, &thread).await.map_err(chain("opening the book's thread"))?;
+        Ok(Market {
+            registry,
+            book,
+            base,
+            quote,
+            thread_id,
+            os_version: classes.os_version,
+            program_hash: classes.program_hash,
+            chain_id: client.chain_id(),
+        })
+    }
+
+    /// `client`'s account registers `signer`'s key 0 in the book (an ordinary invoke); the
+    /// signer takes the slot's nonce.
+    pub async fn register_key(&self, client: &ChainClient, signer: &mut OrderSigner) -> Result<()> {
+        let packed = pack_key_slot(&signer.key(0)?, 0).map_err(|e| MarketError::Sign(format!("{e:?}")))?;
+        let call = self.book.set_thread_key_call(packed).map_err(chain("encoding set_thread_key"))?;
+        client
+            .invoke(vec![call], FeeMode::default())
+            .await
+            .and_then(|o| o.require_success("set_thread_key"))
+            .map_err(chain("registering a thread key"))?;
+        signer.nonce = self.account(client.reader(), signer.address).await?.nonce;
+        Ok(())
+    }
+
+    /// The statement header of the book's thread at `sequence` (lists and transactions are
+    /// the sub-block's).
+    pub async fn header(&self, reader: &ChainReader, sequence: u64) -> Result<SignedPublicInput> {
+        let info = self.registry.thread(reader, self.thread_id).await.map_err(chain("reading the thread"))?;
+        Ok(SignedPublicInput {
+            os_version: self.os_version,
+            program_hash: self.program_hash,
+            chain_id: self.chain_id,
+            registry: self.registry.address,
+            thread_id: Felt::from(self.thread_id),
+            sequence: Felt::from(sequence),
+            contract_set_commitment: info.contract_set_commitment,
+            transactions: Default::default(),
+            inputs: vec![],
+            outputs: vec![],
+        })
+    }
+
+    /// `owner`'s account as the batcher sees it: both balances and its key slot in the book.
+    pub async fn account(&self, reader: &ChainReader, owner: Felt) -> Result<Account> {
+        let slot = self.book.thread_key(reader, owner).await.map_err(chain("reading a key slot"))?;
+        let (key, nonce) =
+            unpack_key_slot(&slot).map_err(|e| MarketError::KeySlot { account: owner, detail: format!("{e:?}") })?;
+        Ok(Account {
+            base: self.base.balance_of(reader, owner).await.map_err(chain("reading a base balance"))?,
+            quote: self.quote.balance_of(reader, owner).await.map_err(chain("reading a quote balance"))?,
+            nonce,
+            key,
+        })
+    }
+
+    /// The batcher's state of an empty book (fill counter from chain) with `owners`' accounts.
+    pub async fn book_state(&self, reader: &ChainReader, owners: &[Felt]) -> Result<BookState> {
+        let header = self.header(reader, 0).await?;
+        let fills = self.book.fill_count(reader).await.map_err(chain("reading fill_count"))?;
+        let fills = u32::try_from(fills).map_err(|_| MarketError::Statement(format!("fill count {fills}")))?;
+        let mut state = BookState::new(
+            header.domain(self.book.address),
+            header.domain(self.base.address),
+            header.domain(self.quote.address),
+            fills,
+        );
+        for owner in owners {
+            state.set_account(account_id(*owner), self.account(reader, *owner).await?);
+        }
+        Ok(state)
+    }
+
+    /// The book, its tokens and `owners` (the addresses behind the sub-block's owner ids).
+    pub fn directory(&self, owners: &[Felt]) -> Directory {
+        Directory {
+            book: self.book.address,
+            base: self.base.address,
+            quote: self.quote.address,
+            other_tokens: vec![],
+            owners: owners.to_vec(),
+        }
+    }
+
+    /// Proves `sub` as the thread's next sub-block (at `PARAMS`, verified off-chain) and
+    /// returns its settlement, whose public input the registry was asked for and agrees with.
+    pub async fn prove(&self, reader: &ChainReader, sub: &SubBlock, owners: &[Felt]) -> Result<ProvenRound> {
+        let sequence = self.registry.next_sequence(reader, self.thread_id).await.map_err(chain("reading the sequence"))?;
+        let (statement, witness) = sub
+            .statement(&self.header(reader, sequence).await?, &self.directory(owners))
+            .map_err(|e| MarketError::Statement(e.to_string()))?;
+        let mut settlement = Settlement {
+            thread_id: self.thread_id,
+            sequence,
+            inputs: chain_slots(&statement.inputs),
+            outputs: chain_slots(&statement.outputs),
+            transactions: TransactionList { count: statement.transactions.count, commitment: statement.transactions.cap_felt() },
+            proof: Vec::new(),
+        };
+        let mut onchain = self.registry.public_input(reader, &settlement).await.map_err(chain("asking the registry"))?;
+        onchain.splice(2..2, [statement.chain_id, statement.registry]);
+        if onchain != statement.to_felts() {
+            return Err(MarketError::PublicInputMismatch);
+        }
+        let began = Instant::now();
+        let (s, w, rows) = (statement.clone(), witness, sub.witness.clone());
+        let proof = tokio::task::spawn_blocking(move || poseidon252::prove(&s, &w, &rows, &PARAMS))
+            .await
+            .map_err(|e| MarketError::ProverTask(e.to_string()))?
+            .map_err(|e| MarketError::Prove(e.to_string()))?;
+        let prove_time = began.elapsed();
+        poseidon252::verify(&statement, &proof, &PARAMS).map_err(|e| MarketError::Verify(e.to_string()))?;
+        settlement.proof = poseidon252::to_felts(&proof);
+        Ok(ProvenRound { settlement, prove_time })
+    }
+}
+
+/// The prover's slot list as the registry's calldata type.
+fn chain_slots(list: &[ProverSlot]) -> Vec<SlotValue> {
+    list.iter().map(|s| SlotValue::new(s.slot.contract, s.slot.key, s.value)).collect()
+}
