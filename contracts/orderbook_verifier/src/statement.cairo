@@ -32,7 +32,7 @@ use starknet::storage_access::{storage_address_from_base, storage_base_address_f
 use stark_verifier::fields::{M31, M31Trait, P, QM31};
 use thread_verifier::lookup::LookupElements;
 use thread_statement::header::{HEADER_LEN, ascending, read_list, tx_list};
-use thread_statement::ids::{Hash4, account_id, transfer_domain, unpack_key_slot};
+use thread_statement::ids::{Hash4, account_id, transfer_domain, unpack_statement_key_slot};
 use thread_statement::relation::{
     Coordinates, KIND_KEY, STATE_RELATION_SIZE, append_hash4, head_sum, mul_add, mul_add_hash4,
     mul_add_limbs16, sum_of_differences, tx_list_pair, weights,
@@ -219,14 +219,9 @@ pub fn parse(variable: BookVariable, value: felt252) -> Option<BookSlot> {
             Option::Some(v) => Option::Some(BookSlot::Token(SlotState::Balance(v))),
             Option::None => Option::None,
         },
-        // The token's key slot, plus a nonce below `p - 1` (a key step from `p - 1` would wrap
-        // the AIR's nonce to 0).
-        BookVariable::ThreadKey => match unpack_key_slot(value) {
-            Option::Some(slot) => if slot.nonce < P - 1 {
-                Option::Some(BookSlot::Token(SlotState::Key(slot)))
-            } else {
-                Option::None
-            },
+        // The token's key slot (a nonce below `KEY_NONCE_BOUND = p - 1`).
+        BookVariable::ThreadKey => match unpack_statement_key_slot(value) {
+            Option::Some(slot) => Option::Some(BookSlot::Token(SlotState::Key(slot))),
             Option::None => Option::None,
         },
         BookVariable::Order(id) => match unpack_order(value) {

@@ -4,9 +4,10 @@
 //! ids, key slots and relation sums, re-exported here).
 //!
 //! Lists strictly ascending by (contract, key) as integers; every input slot is
-//! `balances[owner]` (a u128) or `thread_keys[owner]` (a packed key commitment and nonce) of its
-//! contract, for the owner the proof carries; every output is an input slot. The AIR sees a slot
-//! as `Balance(0, D, A, limbs[8])` or `Key(1, D, A, nonce, K[4])` with
+//! `balances[owner]` (a u128) or `thread_keys[owner]` (a packed key commitment and a nonce below
+//! 2^31 - 2, `unpack_statement_key_slot`) of its contract, for the owner the proof carries;
+//! every output is an input slot, its value parsed the same way. The AIR sees a slot as
+//! `Balance(0, D, A, limbs[8])` or `Key(1, D, A, nonce, K[4])` with
 //! `D = limbs4(poseidon(['zkthread.transfer', chain_id, registry, thread_id, contract]))` and
 //! `A = limbs4(poseidon(['zkthread.account', owner]))`.
 
@@ -22,8 +23,8 @@ use thread_statement::relation::{
 };
 pub use thread_statement::header::{HEADER_LEN, TX_CAP_INDEX, TX_COUNT_INDEX, tx_list, with_context};
 pub use thread_statement::ids::{
-    Hash4, KeySlot, account_id, is_storage_address_of, limbs4, pack_key_slot, transfer_domain,
-    unpack_key_slot,
+    Hash4, KEY_NONCE_BOUND, KeySlot, account_id, is_storage_address_of, limbs4, pack_key_slot,
+    transfer_domain, unpack_key_slot, unpack_statement_key_slot,
 };
 pub use thread_statement::relation::{
     KIND_KEY, STATE_RELATION_SIZE, TAG_TX_CAP, TAG_TX_LIST, tx_list_boundary_sum,
@@ -66,9 +67,11 @@ pub fn thread_key_key(owner: felt252) -> felt252 {
         .into()
 }
 
+/// `value` as the AIR sees the slot (`TokenLayout::parse`), for inputs and outputs alike; a key
+/// slot's nonce below `KEY_NONCE_BOUND` (a key step from 2^31 - 2 wraps the AIR's nonce to 0).
 fn parse(is_key: bool, value: felt252) -> Option<SlotState> {
     if is_key {
-        match unpack_key_slot(value) {
+        match unpack_statement_key_slot(value) {
             Option::Some(slot) => Option::Some(SlotState::Key(slot)),
             Option::None => Option::None,
         }

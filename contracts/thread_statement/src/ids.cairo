@@ -167,6 +167,29 @@ pub fn unpack_key_slot(value: felt252) -> Option<KeySlot> {
     )
 }
 
+/// Exclusive bound on the nonce of a key slot in a statement: 2^31 - 2, `p - 1`
+/// (`zkthread_sig::KEY_NONCE_BOUND`, whose docs give the argument). The AIR moves a key nonce
+/// by one in M31, so a step from `p - 1` wraps to 0; refusing `p - 1` in inputs and outputs
+/// alike keeps every step an integer step and every accepted output an acceptable input (the
+/// last nonce a transaction consumes is 2^31 - 4; a slot at 2^31 - 3 can appear only unchanged).
+pub const KEY_NONCE_BOUND: u32 = 0x7ffffffe;
+
+/// `unpack_key_slot`, and a nonce below `KEY_NONCE_BOUND`: the key slot a statement accepts,
+/// input or output (`zkthread_sig::unpack_statement_key_slot`). `unpack_key_slot` itself still
+/// decodes nonce 2^31 - 2 (a slot `set_thread_key` may store).
+pub fn unpack_statement_key_slot(value: felt252) -> Option<KeySlot> {
+    match unpack_key_slot(value) {
+        // The nonce is below 2^31 - 1 here, so below the bound iff not equal to it: an
+        // equality, no range check.
+        Option::Some(slot) => if slot.nonce == KEY_NONCE_BOUND {
+            Option::None
+        } else {
+            Option::Some(slot)
+        },
+        Option::None => Option::None,
+    }
+}
+
 /// Starknet's storage address bound `2^251 - 256` and `p - (2^251 - 256)`, as u256.
 const ADDRESS_BOUND: u256 = 0x7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00;
 const ABOVE_BOUND_SIZE: u256 = 0x11000000000000000000000000000000000000000000000101;

@@ -8,7 +8,9 @@
 //!   their order (`read_list`, `ascending`, `unsorted_first`).
 //! - `ids`: the transfer domain `D` and account id `A` every tuple carries (`transfer_domain`,
 //!   `account_id`, `limbs4`), the thread-key slot every signed program keeps
-//!   (`pack_key_slot` / `unpack_key_slot`), and `is_storage_address_of`.
+//!   (`pack_key_slot` / `unpack_key_slot`; a statement parses it with
+//!   `unpack_statement_key_slot`, a nonce below `KEY_NONCE_BOUND = 2^31 - 2`), and
+//!   `is_storage_address_of`.
 //! - `relation`: relation sums on felt coordinates: tuple denominators without a reduction per
 //!   product (`weights`, `head_sum`, `mul_add*`, `dot`), `sum_of_differences` (one QM31
 //!   inversion for a whole boundary) and the transaction list's `LinkRelation` pair.

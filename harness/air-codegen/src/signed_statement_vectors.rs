@@ -286,6 +286,25 @@ fn refusals(f: &Fixture) -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     s.outputs[at].value = key_value([1, 2, 3, 4], M31_P);
     out.push(("output nonce 2^31-1", s, owners.clone()));
 
+    // The key nonce bound 2^31 - 2 (`zkthread_sig::KEY_NONCE_BOUND`). The fixture's Bob steps
+    // 2^31 - 4 -> 2^31 - 3, the last accepted step. Refused: an input at 2^31 - 2 (the AIR
+    // steps it to 0), the wrap itself (2^31 - 2 -> 0, what a proof with that input matches),
+    // and the step 2^31 - 3 -> 2^31 - 2 (its output refused).
+    let (s, o) = alice_key(key_value([1, 2, 3, 4], M31_P - 1));
+    out.push(("nonce 2^31-2", s, o));
+    let bob_key_step = |before: u64, after: u64| {
+        let mut inputs = f.inputs.clone();
+        let mut outputs = f.outputs.clone();
+        let bob_b = thread_key(felt(TOKEN_B), felt(BOB));
+        inputs.iter_mut().find(|(v, _)| v.slot == bob_b).unwrap().0.value = key_value([9, 8, 7, 6], before);
+        outputs.iter_mut().find(|v| v.slot == bob_b).unwrap().value = key_value([5, 5, 5, 5], after);
+        sorted(&f.statement, inputs, outputs)
+    };
+    let (s, o) = bob_key_step(M31_P - 1, 0);
+    out.push(("nonce wraps 2^31-2 -> 0", s, o));
+    let (s, o) = bob_key_step(M31_P - 2, M31_P - 1);
+    out.push(("output nonce 2^31-2", s, o));
+
     let mut s = good.clone();
     let at = s
         .inputs
@@ -372,6 +391,8 @@ pub fn render_signed_statement_vectors() -> String {
     assert!(slots
         .iter()
         .any(|s| matches!(s.before, SlotState::Key { .. }) && s.before != s.after));
+    // The last step the key nonce bound allows: 2^31 - 4 -> 2^31 - 3.
+    assert!(slots.iter().any(|s| matches!(s.after, SlotState::Key { nonce, .. } if u64::from(nonce) == M31_P - 2)));
     let felts_all = statement.to_felts();
     // What the registry passes: without chain_id and registry.
     let mut registry_input = felts_all.clone();

@@ -67,6 +67,8 @@ pub enum KeySlotError {
     NonceOutOfRange(u128),
     #[error("key limb {limb} is 2^31 - 1 (not a canonical M31 element)")]
     NonCanonicalLimb { limb: usize },
+    #[error("nonce {0} is refused in a statement (must be < 2^31 - 2: the AIR's step from it wraps to 0)")]
+    NonceWraps(u32),
 }
 
 /// `K0 + K1 * 2^31 + K2 * 2^62 + K3 * 2^93 + nonce * 2^124` (< 2^155, a felt).
@@ -105,6 +107,35 @@ pub fn unpack_key_slot(value: &Felt) -> Result<(KeyCommitment, u32), KeySlotErro
     }
     // nonce_wide < 2^31 - 1 here.
     Ok((KeyCommitment(key), nonce_wide as u32))
+}
+
+/// Exclusive bound on the nonce of a key slot in a thread statement: `2^31 - 2` (`p - 1`,
+/// `p = 2^31 - 1` the M31 modulus). Cairo twin: `thread_statement::ids::KEY_NONCE_BOUND`.
+///
+/// Why: the signed AIR moves a key nonce by one *in M31*, so a slot at `p - 1` steps to
+/// `p ≡ 0` and the only output matching the proof is a slot with nonce 0: the nonce wraps and
+/// every signature of the slot's past becomes replayable. Every program's statement parses a
+/// key slot with [`unpack_statement_key_slot`], inputs and outputs alike, so:
+/// - no accepted input wraps: its nonce `n <= p - 2`, so `n + 1 <= p - 1 < p` is an integer
+///   step (the AIR's `n + 1` is the integer `n + 1`);
+/// - every accepted output (nonce `<= p - 2`) is itself an accepted input of the next
+///   statement, so the rule holds along the whole chain of sub-blocks;
+/// - the last nonce a signed transaction consumes is `2^31 - 4` (its output `2^31 - 3` is
+///   accepted); a step from `2^31 - 3` would write `2^31 - 2`, refused as an output, so a slot
+///   at `2^31 - 3` is exhausted: it can appear only unchanged. The batchers refuse such a
+///   transaction up front (`NonceExhausted`).
+pub const KEY_NONCE_BOUND: u32 = MODULUS - 1;
+
+/// [`unpack_key_slot`], and a nonce below [`KEY_NONCE_BOUND`]: the key slot a thread statement
+/// accepts (input or output). [`unpack_key_slot`] itself still decodes nonce `2^31 - 2`: the L2
+/// component's `set_thread_key` may store it (a rotation from `2^31 - 3`), and a client reading
+/// the stored slot must decode it to report it exhausted.
+pub fn unpack_statement_key_slot(value: &Felt) -> Result<(KeyCommitment, u32), KeySlotError> {
+    let (key, nonce) = unpack_key_slot(value)?;
+    if nonce >= KEY_NONCE_BOUND {
+        return Err(KeySlotError::NonceWraps(nonce));
+    }
+    Ok((key, nonce))
 }
 
 /// Storage key of `balances[account]` (`balances: Map<ContractAddress, u128>`).
@@ -247,6 +278,29 @@ mod tests {
             unpack_key_slot(&(Felt::ZERO - Felt::ONE)),
             Err(KeySlotError::NonceOutOfRange(_))
         ));
+    }
+
+    #[test]
+    fn statement_key_slots_stop_below_the_wrap() {
+        let key = m([1, 2, 3, 4]);
+        let at = |nonce| unpack_statement_key_slot(&pack_key_slot(&key, nonce).unwrap());
+        // The last nonce a step may start from, its output, and the exhausted slot's step.
+        assert_eq!(at(MODULUS - 3), Ok((key, MODULUS - 3)));
+        assert_eq!(at(MODULUS - 2), Ok((key, MODULUS - 2)));
+        // 2^31 - 2 steps to 0 in M31: refused, though `unpack_key_slot` decodes it.
+        assert_eq!(at(MODULUS - 1), Err(KeySlotError::NonceWraps(MODULUS - 1)));
+        assert!(unpack_key_slot(&pack_key_slot(&key, MODULUS - 1).unwrap()).is_ok());
+        assert_eq!(KEY_NONCE_BOUND, (1 << 31) - 2);
+        // What `unpack_key_slot` refuses stays refused, with its own reason.
+        assert!(matches!(
+            unpack_statement_key_slot(&(Felt::from(MODULUS) * Felt::TWO.pow(124u32))),
+            Err(KeySlotError::NonceOutOfRange(_))
+        ));
+        assert_eq!(
+            unpack_statement_key_slot(&Felt::from(MODULUS)),
+            Err(KeySlotError::NonCanonicalLimb { limb: 0 })
+        );
+        assert_eq!(unpack_statement_key_slot(&Felt::ZERO), Ok((KeyCommitment::NONE, 0)));
     }
 
     proptest! {

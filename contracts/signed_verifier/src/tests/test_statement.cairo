@@ -3,9 +3,9 @@
 use stark_verifier::fields::{M31, QM31, QM31Trait};
 use thread_verifier::lookup::LookupElementsTrait;
 use crate::statement::{
-    BoundSlot, HEADER_LEN, KeySlot, TX_CAP_INDEX, TX_COUNT_INDEX, account_id, bound_slots,
-    boundary_sum, is_storage_address_of, limbs4, pack_key_slot, state_values, tx_list,
-    tx_list_boundary_sum, unpack_key_slot, with_context,
+    BoundSlot, HEADER_LEN, KEY_NONCE_BOUND, KeySlot, TX_CAP_INDEX, TX_COUNT_INDEX, account_id,
+    bound_slots, boundary_sum, is_storage_address_of, limbs4, pack_key_slot, state_values, tx_list,
+    tx_list_boundary_sum, unpack_key_slot, unpack_statement_key_slot, with_context,
 };
 use core::poseidon::poseidon_hash_span;
 use starknet::storage_access::{storage_address_from_base, storage_base_address_from_felt252};
@@ -163,6 +163,31 @@ fn key_slot_packing() {
     assert_eq!(unpack_key_slot(pf * two_124), Option::None);
     assert_eq!(unpack_key_slot((pf - 1) * two_124).unwrap().nonce, p - 1);
     assert_eq!(unpack_key_slot(two_124 * 0x80000000), Option::None);
+}
+
+/// A statement's parse of the key slot `(1, 2, 3, 4)` at `nonce`.
+fn at(nonce: u32) -> Option<KeySlot> {
+    unpack_statement_key_slot(pack_key_slot(KeySlot { key: (1, 2, 3, 4), nonce }))
+}
+
+#[test]
+fn statement_key_slots_stop_below_the_wrap() {
+    let p: u32 = 0x7fffffff;
+    assert_eq!(KEY_NONCE_BOUND, p - 1);
+    // The last nonce a step starts from (2^31 - 4) and the exhausted slot (2^31 - 3) parse.
+    assert_eq!(at(p - 3), Option::Some(KeySlot { key: (1, 2, 3, 4), nonce: p - 3 }));
+    assert_eq!(at(p - 2), Option::Some(KeySlot { key: (1, 2, 3, 4), nonce: p - 2 }));
+    // 2^31 - 2 steps to 0 in M31: refused, though `unpack_key_slot` decodes it.
+    assert_eq!(at(p - 1), Option::None);
+    assert!(unpack_key_slot(pack_key_slot(KeySlot { key: (1, 2, 3, 4), nonce: p - 1 })).is_some());
+    // What `unpack_key_slot` refuses stays refused.
+    let two_124: felt252 = 0x10000000000000000000000000000000;
+    let pf: felt252 = p.into();
+    assert_eq!(unpack_statement_key_slot(pf * two_124), Option::None);
+    assert_eq!(unpack_statement_key_slot(pf), Option::None);
+    assert_eq!(
+        unpack_statement_key_slot(0), Option::Some(KeySlot { key: (0, 0, 0, 0), nonce: 0 }),
+    );
 }
 
 #[test]

@@ -392,8 +392,9 @@ fn check_signature(account: &Account, m: &SignedOrder) -> Result<VerificationTra
     if m.key != account.key {
         return Err(Rejection::WrongKey);
     }
-    // The key slot's next nonce must stay below p - 1 (the statement refuses more).
-    if given >= P - 2 {
+    // The key slot's next nonce must stay below `KEY_NONCE_BOUND = p - 1` (the statement
+    // refuses more, `zkthread_sig::KEY_NONCE_BOUND`).
+    if given + 1 >= zkthread_sig::KEY_NONCE_BOUND {
         return Err(Rejection::NonceExhausted { nonce: given });
     }
     verify_trace(&account.key, &m.message, &m.signature).map_err(Rejection::BadSignature)

@@ -9,7 +9,7 @@
 //! | variable (Cairo) | storage key | value | witness `[w0, w1]` | AIR tuple |
 //! | --- | --- | --- | --- | --- |
 //! | token `balances: Map<ContractAddress, u128>` | `balances[owner]` (the token program's) | a u128 | `[owner, 0]` | `Balance(D_token, A, limbs)` |
-//! | book `thread_keys: Map<ContractAddress, felt252>` | `thread_keys[owner]` (the token program's) | packed key and nonce (`zkthread_sig::pack_key_slot`), nonce `< 2^31 - 2` | `[owner, 0]` | `Key(D_book, A, nonce, K)` |
+//! | book `thread_keys: Map<ContractAddress, felt252>` | `thread_keys[owner]` (the token program's) | packed key and nonce (`zkthread_sig::pack_key_slot`), nonce `< 2^31 - 2` (`zkthread_sig::unpack_statement_key_slot`) | `[owner, 0]` | `Key(D_book, A, nonce, K)` |
 //! | book `orders: Map<(ContractAddress, u64), felt252>` | `orders[(owner, id)]` | packed order ([`pack_order`]) | `[owner, id]` | `Order(D_book, A, id, side, price, remaining)` |
 //! | book `fill_count: u64` | `sn_keccak('fill_count')` | `n < 2^31 - 2` | `[0, 0]` | `Market(D_book, D_base, D_quote, n)` |
 //! | book `base_token: ContractAddress` | `sn_keccak('base_token')` | the base token's address, `0 < a < 2^251` | `[0, 0]` | none (read-only) |
@@ -259,12 +259,8 @@ impl StorageLayout for OrderLayout {
 
     fn parse(&self, variable: BookVariable, value: &Felt) -> Option<BookSlot> {
         match variable {
-            // The token's parsing, plus: a nonce below `p - 1` (a key step from `p - 1`
-            // would wrap the AIR's nonce to 0).
-            BookVariable::Token(v) => match TokenLayout.parse(v, value)? {
-                SlotState::Key { nonce, .. } if nonce >= MODULUS - 1 => None,
-                state => Some(BookSlot::Token(state)),
-            },
+            // The token's parsing (a key nonce below `p - 1`: `zkthread_sig::KEY_NONCE_BOUND`).
+            BookVariable::Token(v) => TokenLayout.parse(v, value).map(BookSlot::Token),
             BookVariable::Order { id } => unpack_order(value).map(|state| BookSlot::Order { id, state }),
             // The counter moves by one per fill: `p - 1` would wrap to 0.
             BookVariable::FillCount => u32::try_from(value.to_biguint())

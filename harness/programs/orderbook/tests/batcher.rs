@@ -314,6 +314,31 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
     }
 }
 
+/// The key nonce bound (`zkthread_sig::KEY_NONCE_BOUND = 2^31 - 2`), the token's rule: 2^31 - 4
+/// is the last nonce a message consumes (its place is accepted and the sub-block, whose key
+/// slot moves to 2^31 - 3, verifies); at 2^31 - 3 (the slot would move to 2^31 - 2) and 2^31 - 2
+/// (the AIR's step wraps to 0) the message is refused, `NonceExhausted`.
+#[test]
+fn a_message_whose_key_nonce_cannot_move_is_refused() {
+    let p = zkthread_sig::field::MODULUS;
+    for nonce in [p - 3, p - 2, p - 1] {
+        let mut s = everyone();
+        s.set_account(account(ALICE), Account { base: 1_000, quote: 0, nonce, key: key(ALICE, 0) });
+        let place = signed_with(ALICE, 0, message(ALICE, nonce, 1, Some((SIDE_SELL, 50, 10))));
+        if nonce == p - 3 {
+            let sub = built(&s, &[place]);
+            let keys = change_of(&sub, &key_slot(ALICE)).expect("Alice's key");
+            assert!(matches!(keys.after, Entry::Key { nonce: n, .. } if n == p - 2), "{keys:?}");
+            prove_and_verify(&sub);
+            continue;
+        }
+        match build(&s, &[place]) {
+            Err(BatchError::Empty { refused }) => assert_eq!(refused[0].reason, Rejection::NonceExhausted { nonce }),
+            other => panic!("nonce {nonce}: expected NonceExhausted, got {other:?}"),
+        }
+    }
+}
+
 /// `msg` signed by `who`'s key 0 without the client's range checks (what a malicious or
 /// buggy client signs).
 fn unchecked(who: u64, msg: OrderMessage) -> SignedOrder {

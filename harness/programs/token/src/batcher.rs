@@ -5,13 +5,14 @@
 //! before it left (balances and key slots), so a sender's transfers chain through their
 //! nonces. Rejected, each with its reason and without affecting later transfers: a token
 //! outside the contract set, zero amount, self transfer, a sender without a key, a nonce or
-//! key that is not the sender's current one (replay, reorder, stale), a bad signature,
-//! overspend, receiver overflow.
+//! key that is not the sender's current one (replay, reorder, stale), a nonce that cannot move
+//! again (its next slot would be refused by the statement), a bad signature, overspend,
+//! receiver overflow.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use starknet_types_core::felt::Felt;
-use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
+use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot, KEY_NONCE_BOUND};
 use zkthread_sig::wots::{
     commitment, sign, verify_trace, KeyCommitment, KeySeed, SignError, Signature, SignatureError,
     TransferMessage, HASH_LEN, RHO_LEN, V,
@@ -108,6 +109,8 @@ pub enum SignedRejection {
     WrongNonce { index: usize, given: u32, current: u32 },
     #[error("transfer #{index}: signed under a key that is not the sender's current key")]
     WrongKey { index: usize },
+    #[error("transfer #{index}: the sender's nonce {nonce} cannot move again (a key slot's nonce stays below 2^31 - 2)")]
+    NonceExhausted { index: usize, nonce: u32 },
     #[error("transfer #{index}: bad signature: {reason}")]
     BadSignature { index: usize, reason: SignatureError },
     #[error("transfer #{index}: overspend: balance {balance}, transfer needs {amount}")]
@@ -126,6 +129,7 @@ impl SignedRejection {
             | Self::NoKey { index, .. }
             | Self::WrongNonce { index, .. }
             | Self::WrongKey { index }
+            | Self::NonceExhausted { index, .. }
             | Self::BadSignature { index, .. }
             | Self::Overspend { index, .. }
             | Self::ReceiverOverflow { index, .. } => *index,
@@ -211,6 +215,8 @@ impl Ledger<'_> {
     fn key(&self, token: Felt, owner: Felt) -> Result<(KeyCommitment, u32), SignedBatchError> {
         let slot = Slot { contract: token, key: thread_key_slot_key(owner) };
         let value = self.peek(slot)?;
+        // Decoded up to nonce 2^31 - 2: a stored slot no statement accepts is the sender's
+        // rejection (`NonceExhausted`), not a bad state failing the whole batch.
         unpack_key_slot(&value).map_err(|_| SignedBatchError::BadSlotValue { slot, value })
     }
 
@@ -295,6 +301,11 @@ impl SignedBatcher {
         }
         if tx.key != key {
             return Ok(Err(SignedRejection::WrongKey { index }));
+        }
+        // The slot's next nonce must stay below `KEY_NONCE_BOUND` (the statement refuses more,
+        // `zkthread_sig::KEY_NONCE_BOUND`): the last nonce a transfer consumes is 2^31 - 4.
+        if nonce + 1 >= KEY_NONCE_BOUND {
+            return Ok(Err(SignedRejection::NonceExhausted { index, nonce }));
         }
         let trace = match verify_trace(&key, &tx.message(&self.statement), &tx.signature) {
             Ok(trace) => trace,

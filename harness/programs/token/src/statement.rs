@@ -4,8 +4,10 @@
 //!
 //! Every input slot is bound to the storage layout by its owner (a witness the proof carries):
 //! its key must be `balances[owner]` (value: a u128) or `thread_keys[owner]` (value: a packed
-//! key commitment and nonce, `zkthread_sig::unpack_key_slot`) of its contract. The AIR sees a
-//! slot as `Balance(D, A, limbs)` or `Key(D, A, nonce, K)` with
+//! key commitment and nonce below `2^31 - 2`, `zkthread_sig::unpack_statement_key_slot`, whose
+//! docs give why: a key step from `2^31 - 2` wraps the AIR's nonce to 0) of its contract; an
+//! output's value is parsed the same way. The AIR sees a slot as `Balance(D, A, limbs)` or
+//! `Key(D, A, nonce, K)` with
 //! `D = transfer_domain(chain_id, registry, thread_id, contract)` and `A = account_id(owner)`.
 
 use starknet_types_core::felt::Felt;
@@ -18,7 +20,7 @@ use zkthread_prover::model::felt_to_u128;
 use zkthread_prover::role::{Relations, StateRelation};
 use zkthread_prover::statement::{self as framework, StorageLayout};
 pub use zkthread_prover::statement::{SignedPublicInput, SignedStatementError};
-use zkthread_sig::domain::unpack_key_slot;
+use zkthread_sig::domain::unpack_statement_key_slot;
 use zkthread_sig::tx_list::TxListCommitment;
 use zkthread_sig::wots::{Hash4, KeyCommitment};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
@@ -66,8 +68,9 @@ impl StorageLayout for TokenLayout {
 
     fn parse(&self, variable: TokenVariable, value: &Felt) -> Option<SlotState> {
         match variable {
+            // A nonce below `2^31 - 2`: the AIR's step from `2^31 - 2` would wrap to 0.
             TokenVariable::ThreadKey => {
-                let (key, nonce) = unpack_key_slot(value).ok()?;
+                let (key, nonce) = unpack_statement_key_slot(value).ok()?;
                 Some(SlotState::Key { key, nonce })
             }
             TokenVariable::Balance => felt_to_u128(value).map(SlotState::Balance),

@@ -9,14 +9,15 @@ use starknet_types_core::felt::Felt;
 use zkthread_prover::model::{Slot, SlotValue, Transfer};
 use zkthread_prover::params::StarkParams;
 use zkthread_token::{
-    prove_signed, prove_signed_witness, verify_signed, SignedBatchError, SignedBatcher, SignedPublicInput,
-    SignedRejection, SignedRow, SignedWitness,
-    SignedStatementError, SignedTransferTx, SignedVerifyError,
+    prove_signed, prove_signed_witness, verify_signed, BoundSlot, SignedBatchError, SignedBatcher, SignedProof,
+    SignedProveError, SignedPublicInput, SignedRejection, SignedRow, SignedWitness, SignedStatementError,
+    SignedTransferTx, SignedVerifyError, SlotState,
 };
 use zkthread_prover::{contract_set_commitment, Blake2sMerkleChannel};
 use zkthread_sig::domain::pack_key_slot;
-use zkthread_sig::wots::{commitment, sign, KeyCommitment, KeySeed, Signature};
-use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
+use zkthread_sig::field::MODULUS;
+use zkthread_sig::wots::{commitment, sign, verify_trace, KeyCommitment, KeySeed, Signature};
+use zkthread_sig::{account_id, balance_slot_key, thread_key_slot_key, M31};
 use zkthread_sig::TxListCommitment;
 
 type Blake = Blake2sMerkleChannel;
@@ -366,6 +367,140 @@ fn a_key_slot_not_rotated_does_not_verify() {
         let genesis = genesis();
         set(&mut pi.outputs, key_slot(ALICE), genesis[&key_slot(ALICE)]);
     });
+}
+
+/// `genesis()` with Alice's key slot (key 0) at `nonce`.
+fn genesis_at_nonce(nonce: u32) -> BTreeMap<Slot, Felt> {
+    let mut state = genesis();
+    state.insert(key_slot(ALICE), pack_key_slot(&key(ALICE, 0), nonce).unwrap());
+    state
+}
+
+/// The key nonce bound (`zkthread_sig::KEY_NONCE_BOUND = 2^31 - 2`): 2^31 - 4 is the last
+/// nonce a transfer consumes (its slot moves to 2^31 - 3, which the statement accepts, and the
+/// sub-block proves and verifies); from 2^31 - 3 (the step writes 2^31 - 2) and from 2^31 - 2
+/// (the AIR's step wraps to 0) the batcher refuses the transfer with its reason, and the rest of
+/// the batch goes on.
+#[test]
+fn the_batcher_refuses_a_transfer_whose_key_nonce_cannot_move() {
+    let last = MODULUS - 3;
+    let state = genesis_at_nonce(last);
+    let batch = batcher().batch(&[signed(ALICE, BOB, 100, 0, last)], |s| state.get(s).copied()).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let written = sb.outputs.iter().find(|e| e.slot == key_slot(ALICE)).expect("Alice's key slot").value;
+    assert_eq!(written, pack_key_slot(&key(ALICE, 1), MODULUS - 2).unwrap());
+    let pi = sb.statement(&statement());
+    let proof = prove_signed::<Blake>(&pi, &sb.owners, &sb.rows, &TEST).expect("the last step proves");
+    verify_signed::<Blake>(&pi, &proof, &TEST).expect("the last step verifies");
+
+    for nonce in [MODULUS - 2, MODULUS - 1] {
+        let state = genesis_at_nonce(nonce);
+        let txs = [signed(ALICE, BOB, 100, 0, nonce), signed(BOB, CAROL, 50, 0, 1)];
+        let batch = batcher().batch(&txs, |s| state.get(s).copied()).expect("Bob's transfer is accepted");
+        assert_eq!(batch.rejected, [SignedRejection::NonceExhausted { index: 0, nonce }]);
+        assert_eq!(
+            batch.rejected[0].reason(),
+            format!("the sender's nonce {nonce} cannot move again (a key slot's nonce stays below 2^31 - 2)")
+        );
+        assert_eq!(batch.sub_block.transfers, [txs[1].clone()]);
+        assert!(batch.sub_block.inputs.iter().all(|e| e.slot != key_slot(ALICE)), "Alice's slot untouched");
+    }
+}
+
+/// A modified prover steps Alice's key slot past the bound with a really signed transfer:
+/// 2^31 - 2 -> 0 (the wrap: her old nonces would verify again) and 2^31 - 3 -> 2^31 - 2. The
+/// AIR accepts both (its nonce step is `+1` in M31): verified against the boundary of slots
+/// read by `unpack_key_slot` alone, the rule before the bound, the proof passes. The statement
+/// is the guard: the honest prover refuses to prove, and `verify_signed` refuses the proof,
+/// each with `BadValue` on the slot past the bound (the input, resp. the output).
+#[test]
+fn a_key_nonce_stepping_past_the_bound_does_not_verify() {
+    use zkthread_prover::program::{self, ProofRows};
+    use zkthread_token::prover::SignedTokenProgram;
+    use zkthread_token::statement::boundary;
+    for (before, after, list) in [(MODULUS - 1, 0, "input"), (MODULUS - 2, MODULUS - 1, "output")] {
+        let tx = signed(ALICE, BOB, 100, 0, before);
+        let row = SignedRow {
+            domain: statement().domain(Felt::from(TOKEN)),
+            from: account_id(Felt::from(ALICE)),
+            to: account_id(Felt::from(BOB)),
+            from_old: 1_000,
+            to_old: 500,
+            amount: 100,
+            nonce: before,
+            key: key(ALICE, 0),
+            next_key: key(ALICE, 1),
+            trace: verify_trace(&tx.key, &tx.message(&statement()), &tx.signature).unwrap(),
+            signature: tx.signature.clone(),
+        };
+        let entry = |slot, value| SlotValue { slot, value };
+        let mut pi = SignedPublicInput {
+            inputs: vec![
+                entry(balance_slot(ALICE), Felt::from(1_000u64)),
+                entry(key_slot(ALICE), pack_key_slot(&key(ALICE, 0), before).unwrap()),
+                entry(balance_slot(BOB), Felt::from(500u64)),
+            ],
+            outputs: vec![
+                entry(balance_slot(ALICE), Felt::from(900u64)),
+                entry(key_slot(ALICE), pack_key_slot(&key(ALICE, 1), after).unwrap()),
+                entry(balance_slot(BOB), Felt::from(600u64)),
+            ],
+            transactions: TxListCommitment::of([&row.trace.digest]),
+            ..statement()
+        };
+        pi.inputs.sort();
+        pi.outputs.sort();
+        let owner = |slot: Slot| if slot == balance_slot(BOB) { Felt::from(BOB) } else { Felt::from(ALICE) };
+        let owners: Vec<Felt> = pi.inputs.iter().map(|e| owner(e.slot)).collect();
+        let refused = |e: &SignedStatementError| matches!(e, SignedStatementError::BadValue { list: l, .. } if *l == list);
+
+        match prove_signed::<Blake>(&pi, &owners, &[row.clone()], &TEST) {
+            Err(SignedProveError::Statement(e)) => assert!(refused(&e), "{list}: {e}"),
+            other => panic!("{list}: the prover did not refuse the statement: {:?}", other.err()),
+        }
+
+        // The modified prover: the framework's driver, no statement check.
+        let mut witness = SignedWitness::new();
+        witness.push(&row);
+        let rows = ProofRows { program: vec![&witness.transfers], auth: &witness.auth };
+        let parts = program::prove::<SignedTokenProgram, Blake>(&pi.to_felts(), &rows, &TEST).expect("raw driver");
+        let read = |value: &Felt, slot: Slot| match zkthread_sig::unpack_key_slot(value) {
+            Ok((key, nonce)) if slot == key_slot(ALICE) => SlotState::Key { key, nonce },
+            _ => SlotState::Balance(zkthread_prover::model::felt_to_u128(value).unwrap()),
+        };
+        let old_rule: Vec<BoundSlot> = pi
+            .inputs
+            .iter()
+            .zip(&pi.outputs)
+            .map(|(i, o)| BoundSlot {
+                domain: statement().domain(Felt::from(TOKEN)),
+                account: account_id(owner(i.slot)),
+                before: read(&i.value, i.slot),
+                after: read(&o.value, o.slot),
+            })
+            .collect();
+        program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
+            &pi.to_felts(),
+            &parts.log_sizes,
+            &parts.claimed_sums,
+            &parts.stark,
+            &TEST,
+            |r| boundary(&old_rule, &pi.transactions, r),
+        )
+        .unwrap_or_else(|e| panic!("{list}: the AIR refused the step itself: {e}"));
+
+        let proof = SignedProof::<Blake> {
+            slot_owners: owners,
+            log_sizes: parts.log_sizes.try_into().unwrap(),
+            claimed_sums: parts.claimed_sums.try_into().unwrap(),
+            stark: parts.stark,
+        };
+        match verify_signed::<Blake>(&pi, &proof, &TEST) {
+            Err(SignedVerifyError::Statement(e)) => assert!(refused(&e), "{list}: {e}"),
+            other => panic!("{list}: the statement did not refuse the slot: {other:?}"),
+        }
+    }
 }
 
 /// Many queries over a small trace: the range table has the tallest component's height, so the
