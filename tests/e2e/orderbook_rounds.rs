@@ -12,22 +12,23 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use zkthread_e2e::client::{FeeMode, Felt};
-use zkthread_e2e::orderbook::{deploy_market, register_key, Market, Wallet};
+use zkthread_e2e::orderbook::{deploy_market_with_supply, prove_round, signer};
+use zkthread_engine::orderbook::{Market, OrderSigner};
 use zkthread_e2e::settle::{l2_gas_used, tail, SETTLE_L2_GAS};
-use zkthread_e2e::init_tracing;
+use zkthread_e2e::{init_tracing, ThreadWorld};
 use zkthread_orderbook::batcher::{build, BookState, SignedOrder};
 use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
-use zkthread_sig::domain::account_id;
 
 /// Traders: the devnet's first eight accounts (#0, the holder, funds the others).
 const TRADERS: usize = 8;
 /// L1 data gas bound of a round's settlement (its state diff).
 const L1_DATA_GAS: u64 = 400_000;
-/// Base and quote units each trader gets.
-const FUNDING: u128 = 1 << 40;
+/// Each book token's supply (held by #0) and the base and quote units each trader gets.
+const SUPPLY: u128 = 1 << 60;
+const FUNDING: u128 = 1 << 50;
 
 /// A round of `n` places, trader `j % TRADERS` placing order `next_id` at a crossing price.
-fn round(state: &BookState, wallets: &mut [Wallet], n: usize, ids: &mut [u32], rng: &mut u64) -> Result<Vec<SignedOrder>> {
+fn round(state: &BookState, wallets: &mut [OrderSigner], n: usize, ids: &mut [u32], rng: &mut u64) -> Result<Vec<SignedOrder>> {
     let mut next = || {
         *rng ^= *rng << 13;
         *rng ^= *rng >> 7;
@@ -46,8 +47,7 @@ fn round(state: &BookState, wallets: &mut [Wallet], n: usize, ids: &mut [u32], r
 }
 
 /// Funds the traders and registers their keys in the book.
-async fn traders(market: &Market) -> Result<Vec<Wallet>> {
-    let world = &market.world;
+async fn traders(world: &ThreadWorld, market: &Market) -> Result<Vec<OrderSigner>> {
     let client = world.client();
     let mut wallets = Vec::new();
     for (i, address) in world.accounts(TRADERS).into_iter().enumerate() {
@@ -55,8 +55,8 @@ async fn traders(market: &Market) -> Result<Vec<Wallet>> {
             market.base.transfer(client, address, FUNDING, FeeMode::default()).await?;
             market.quote.transfer(client, address, FUNDING, FeeMode::default()).await?;
         }
-        let mut wallet = Wallet::new(address, 0x1_0000 + i as u32);
-        register_key(market, &world.chain.client(i)?, &mut wallet).await?;
+        let mut wallet = signer(address, 0x1_0000 + i as u32);
+        market.register_key(&world.chain.client(i)?, &mut wallet).await?;
         wallets.push(wallet);
     }
     Ok(wallets)
@@ -71,20 +71,11 @@ async fn order_book_round_settlement_costs() -> Result<()> {
         .split(',')
         .map(|s| s.trim().parse().context("ZKTHREAD_ROUNDS: comma-separated order counts"))
         .collect::<Result<_>>()?;
-    let market = deploy_market().await?;
-    let client = market.world.client();
-    let mut wallets = traders(&market).await?;
+    let (world, market) = deploy_market_with_supply(SUPPLY).await?;
+    let client = world.client();
+    let mut wallets = traders(&world, &market).await?;
     let owners: Vec<Felt> = wallets.iter().map(|w| w.address).collect();
-    let header = market.header(0).await?;
-    let mut state = BookState::new(
-        header.domain(market.book.address),
-        header.domain(market.base.address),
-        header.domain(market.quote.address),
-        0,
-    );
-    for wallet in &wallets {
-        state.set_account(account_id(wallet.address), market.account(wallet).await?);
-    }
+    let mut state = market.book_state(client.reader(), &owners).await?;
     let mut ids = [0u32; TRADERS];
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     let mut rows = Vec::new();
@@ -94,13 +85,12 @@ async fn order_book_round_settlement_costs() -> Result<()> {
         anyhow::ensure!(batch.refused.is_empty() && batch.deferred.is_empty(), "round {n}: refused or deferred");
         let sub = batch.sub_block;
         let began = Instant::now();
-        let settlement = market.prove(&sub, &owners).await?;
+        let settlement = prove_round(&market, client.reader(), &sub, &owners).await?;
         let prove_s = began.elapsed().as_secs_f64();
         let calldata = settlement.calldata().len();
         // A round writes hundreds of slots: more L1 data gas than one transfer's settlement.
         let bounds = client.bounds_at_current_prices(0, SETTLE_L2_GAS, L1_DATA_GAS, 2).await?;
-        let outcome = market
-            .world
+        let outcome = world
             .registry
             .settle(client, &settlement, FeeMode::Manual(bounds))
             .await;

@@ -18,10 +18,10 @@
 use anyhow::{ensure, Context, Result};
 use zkthread_e2e::client::orderbook::BookOrder;
 use zkthread_e2e::client::{FeeMode, Felt};
-use zkthread_e2e::orderbook::{deploy_market, register_key, Wallet};
+use zkthread_e2e::orderbook::{deploy_market, prove_round, signer};
 use zkthread_e2e::settle::{assert_settle_reverts, l2_gas_used, settle_and_check, settle_bounds, Watched};
 use zkthread_e2e::{init_tracing, SUPPLY};
-use zkthread_orderbook::batcher::{build, rematch, BookState};
+use zkthread_orderbook::batcher::{build, rematch};
 use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
 use zkthread_sig::domain::account_id;
 
@@ -31,13 +31,14 @@ const BOB_QUOTE: u128 = 10_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()> {
     init_tracing();
-    let market = deploy_market().await?;
-    let world = &market.world;
+    let (world, market) = deploy_market().await?;
+    let world = &world;
     let client = world.client();
+    let reader = client.reader();
     let accounts = world.accounts(3);
     let (carol, bob_client) = (accounts[2], world.chain.client(1)?);
-    let mut alice = Wallet::new(world.holder, 0xa11ce);
-    let mut bob = Wallet::new(accounts[1], 0xb0b);
+    let mut alice = signer(world.holder, 0xa11ce);
+    let mut bob = signer(accounts[1], 0xb0b);
     let owners = [alice.address, bob.address];
 
     // Both programs on one registry, each with its own verifier instance.
@@ -52,20 +53,11 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     ensure!(world.registry.thread(client, market.thread_id).await?.program_hash == market.program_hash);
 
     market.quote.transfer(client, bob.address, BOB_QUOTE, FeeMode::default()).await?;
-    register_key(&market, client, &mut alice).await?;
-    register_key(&market, &bob_client, &mut bob).await?;
+    market.register_key(client, &mut alice).await?;
+    market.register_key(&bob_client, &mut bob).await?;
 
     // Round 1: a fill of 30 at Alice's 50; her ask rests with 70.
-    let header = market.header(0).await?;
-    let mut state = BookState::new(
-        header.domain(market.book.address),
-        header.domain(market.base.address),
-        header.domain(market.quote.address),
-        0,
-    );
-    for wallet in [&alice, &bob] {
-        state.set_account(account_id(wallet.address), market.account(wallet).await?);
-    }
+    let state = market.book_state(reader, &owners).await?;
     let queue = vec![
         alice.sign(&state, 5, Some((SIDE_SELL, 50, 100)))?,
         bob.sign(&state, 9, Some((SIDE_BUY, 52, 30)))?,
@@ -74,7 +66,7 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     ensure!(batch.refused.is_empty(), "refused: {:?}", batch.refused);
     let round1 = batch.sub_block;
     ensure!(round1.trades.len() == 1 && round1.trades[0].price == 50 && round1.trades[0].quantity == 30);
-    let settlement = market.prove(&round1, &owners).await?;
+    let settlement = prove_round(&market, reader, &round1, &owners).await?;
     let outcome = settle_and_check(&world.registry, client, &settlement).await?;
     eprintln!("order-book settle: L2 gas {}", l2_gas_used(client, &outcome).await?);
     let resting = BookOrder { side: SIDE_SELL as u8, price: 50, remaining: 70 };
@@ -89,7 +81,7 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     let queue = vec![bob.sign(&round1.after, 10, Some((SIDE_BUY, 51, 50)))?];
     let stale = build(&round1.after, &queue).context("round 2")?.sub_block;
     ensure!(stale.trades.len() == 1 && stale.trades[0].quantity == 50);
-    let stale_settlement = market.prove(&stale, &owners).await?;
+    let stale_settlement = prove_round(&market, reader, &stale, &owners).await?;
     // Alice moves all but 20 of her base away on L2: the proven round reads a stale balance.
     market.base.transfer(client, carol, SUPPLY - 30 - 20, FeeMode::default()).await?;
     assert_settle_reverts(
@@ -106,13 +98,13 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     // The batcher rematches the same signed messages on fresh state: the fill is capped at
     // Alice's 20, and that round settles.
     let mut fresh = round1.after.clone();
-    fresh.set_account(account_id(alice.address), market.account(&alice).await?);
+    fresh.set_account(account_id(alice.address), market.account(reader, alice.address).await?);
     let rematched = rematch(&stale, &fresh).context("rematch")?;
     ensure!(rematched.refused.is_empty(), "refused: {:?}", rematched.refused);
     let round2 = rematched.sub_block;
     let filled: u64 = round2.trades.iter().map(|t| t.quantity).sum();
     ensure!(filled <= 20, "the rematched round fills {filled}, more than Alice holds");
-    let settlement = market.prove(&round2, &owners).await?;
+    let settlement = prove_round(&market, reader, &round2, &owners).await?;
     settle_and_check(&world.registry, client, &settlement).await?;
     ensure!(market.book.order(client, alice.address, 5).await?.remaining == 70 - filled);
     ensure!(market.base.balance_of(client, alice.address).await? == 20 - u128::from(filled));

@@ -126,8 +126,18 @@ fn is_repo(dir: &Path) -> bool {
 /// verifier's source names another class hash than a library class built here (a stale
 /// generated constant: the verifier would call a class nobody declares).
 pub fn build_contracts(repo: &Path, verifier: (&str, &str)) -> Result<Vec<ContractArtifact>> {
+    build_contracts_with_packages(repo, verifier, &[])
+}
+
+/// [`build_contracts`] plus the packages `extra` (e.g. the order book's contract).
+pub fn build_contracts_with_packages(
+    repo: &Path,
+    verifier: (&str, &str),
+    extra: &[&str],
+) -> Result<Vec<ContractArtifact>> {
     let libraries = zkthread_engine::program::libraries_of(verifier);
     let mut packages: Vec<String> = [REGISTRY.0, TOKEN.0].map(String::from).to_vec();
+    packages.extend(extra.iter().map(|p| p.to_string()));
     packages.extend(libraries.iter().map(|library| library.class.0.to_string()));
     packages.push(verifier.0.to_string());
     let options = BuildOptions {

@@ -56,13 +56,24 @@ pub struct DemoArgs {
     /// accounts, each registering its own thread key; on an external node the signer (the only
     /// account with a key, so the only sender) plus receiver addresses derived from the seed.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(2..=100))]
-    accounts: u8,
+    pub(crate) accounts: u8,
     /// Run against this node instead of an embedded devnet (with the account flags below).
     #[command(flatten)]
-    chain: ChainArgs,
+    pub(crate) chain: ChainArgs,
     /// Repository root (default: found from the working directory).
     #[arg(long)]
-    repo: Option<PathBuf>,
+    pub(crate) repo: Option<PathBuf>,
+    /// The thread program: `token` (signed transfers) or `orderbook` (a trading round of the
+    /// limit-order book, embedded devnet only).
+    #[arg(long, value_enum, default_value_t = DemoProgram::Token)]
+    pub(crate) program: DemoProgram,
+}
+
+/// The programs `zkthread demo` can run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DemoProgram {
+    Token,
+    Orderbook,
 }
 
 /// Initial token supply, all held by account #0.
@@ -170,19 +181,19 @@ pub struct RevertSummary {
 }
 
 /// The node, its accounts and the client of each account we can sign for.
-struct Node {
-    devnet: Option<Devnet>,
-    client: ChainClient,
+pub(crate) struct Node {
+    pub(crate) devnet: Option<Devnet>,
+    pub(crate) client: ChainClient,
     /// Traders' addresses; `accounts[0]` is `client`'s.
-    accounts: Vec<Felt>,
+    pub(crate) accounts: Vec<Felt>,
     /// Clients of `accounts[1..]` whose keys we hold (embedded devnet only).
     others: Vec<ChainClient>,
-    salt: Felt,
+    pub(crate) salt: Felt,
 }
 
 impl Node {
     /// The client that signs for `accounts[i]`, if we hold its key.
-    fn signer(&self, i: usize) -> Option<&ChainClient> {
+    pub(crate) fn signer(&self, i: usize) -> Option<&ChainClient> {
         if i == 0 {
             Some(&self.client)
         } else {
@@ -541,7 +552,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
 
 /// The embedded devnet (every predeployed account signs for itself) or the `--rpc-url` node
 /// (only its account signs; the other traders are receiver addresses derived from the seed).
-async fn connect(args: &DemoArgs) -> Result<Node> {
+pub(crate) async fn connect(args: &DemoArgs) -> Result<Node> {
     if args.chain.rpc_url.is_some() {
         let client = args.chain.connect().await?;
         let mut accounts = vec![client.address()];
@@ -719,7 +730,7 @@ impl RevertSummary {
 }
 
 /// L2 gas a transaction used, from its receipt.
-async fn l2_gas_used(client: &ChainClient, hash: Felt) -> Result<u64> {
+pub(crate) async fn l2_gas_used(client: &ChainClient, hash: Felt) -> Result<u64> {
     let receipt = client
         .provider()
         .get_transaction_receipt(hash)

@@ -14,6 +14,7 @@ mod bench;
 mod chain;
 mod datadir;
 mod demo;
+mod demo_orderbook;
 mod deploy;
 mod devnet;
 mod key;
@@ -95,6 +96,9 @@ fn main() -> ExitCode {
     let data_dir = cli.data_dir;
     let result = match cli.command {
         Command::Bench(cmd) => bench::run(cmd, json),
+        Command::Demo(args) if args.program == demo::DemoProgram::Orderbook => {
+            block_on(demo_orderbook::run(args, json))
+        }
         Command::Demo(args) => block_on(demo::run(args, json)),
         Command::Devnet(args) => block_on(devnet::run(args, json)),
         Command::Deploy(args) => block_on(deploy::run(args, json)),

@@ -46,7 +46,7 @@ pub async fn declare_verifier(
 }
 
 /// Declares the class `which` (unless declared); its class hash and the declare fee.
-async fn declare_class(
+pub(crate) async fn declare_class(
     client: &ChainClient,
     artifacts: &[ContractArtifact],
     which: (&str, &str),

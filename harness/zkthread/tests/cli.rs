@@ -21,6 +21,7 @@ fn usage_errors_exit_2() {
     for args in [
         &["demo", "--transfers", "0"][..],
         &["demo", "--no-such-flag"],
+        &["demo", "--program", "dex"],
         &["frobnicate"],
     ] {
         let out = run(args);
@@ -104,6 +105,7 @@ fn every_command_fails_with_the_documented_error_document() {
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
         ("sub-block show", [&["sub-block", "show"][..], &thread].concat(), "no data directory"),
         ("demo", vec!["demo", "--repo", "/nonexistent"], "is not a zkthreads repository"),
+        ("demo orderbook", vec!["demo", "--program", "orderbook", "--accounts", "3"], "--accounts 4"),
         ("deploy", vec!["deploy"], "no node"),
         ("key new", vec!["key", "new", "--token", "0x70c3"], "no key file"),
         // `--file` is the old spelling of `--key-file`.
@@ -229,6 +231,50 @@ fn demo_runs_end_to_end_and_reports_json() {
         summary["bad_proof_settlement"]["l2_gas"].as_u64().unwrap()
             > summary["stale_settlement"]["l2_gas"].as_u64().unwrap()
     );
+}
+
+/// The order-book demo: a trading round with three planted attacks refused, two fills at the
+/// makers' prices, a round made stale by an L2 transfer that reverts with nothing changed, its
+/// rematch settled, and the book read back from chain.
+#[test]
+fn orderbook_demo_runs_a_trading_round_and_reports_json() {
+    let out = run(&["demo", "--program", "orderbook", "--json"]);
+    let summary = json(&out);
+    check("demo --program orderbook", &summary);
+    let rounds = summary["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2);
+    let refused: Vec<&str> = rounds[0]["refused"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert!(refused[0].starts_with("#0 from alice: bad signature"), "{refused:?}");
+    assert!(refused[1].contains("from bob: nonce"), "{refused:?}");
+    assert!(refused[2].contains("from dave: the signer has no order 7"), "{refused:?}");
+    assert_eq!(rounds[0]["fills"], serde_json::json!(["carol <- bob: 40 @ 49", "alice <- bob: 80 @ 50"]));
+    assert_eq!(rounds[1]["fills"], serde_json::json!(["alice <- bob: 5 @ 50"]));
+    for round in rounds {
+        assert!(round["l2_gas"].as_u64().unwrap() > 100_000_000);
+        assert!(round["calldata_felts"].as_u64().unwrap() <= 5_000);
+    }
+    assert_eq!(summary["stale_settlement"]["revert_reason"], "registry: stale input");
+    assert_eq!(summary["stale_settlement"]["book_unchanged"], true);
+    assert_eq!(summary["fill_count"], 3);
+    let book: Vec<(String, u64, String, u64, u64)> = summary["book_after"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["owner"].as_str().unwrap().to_owned(),
+                o["id"].as_u64().unwrap(),
+                o["side"].as_str().unwrap().to_owned(),
+                o["price"].as_u64().unwrap(),
+                o["remaining"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [("alice", 1, "sell", 50, 15), ("bob", 1, "buy", 52, 0), ("carol", 1, "sell", 49, 0), ("dave", 1, "buy", 48, 0), ("bob", 2, "buy", 50, 15)];
+    let expected: Vec<(String, u64, String, u64, u64)> =
+        expected.iter().map(|(o, i, s, p, r)| (o.to_string(), *i, s.to_string(), *p, *r)).collect();
+    assert_eq!(book, expected);
 }
 
 /// Kills the devnet child when the test ends, also on panic.

@@ -393,7 +393,7 @@ text
         let mut documented = shapes().commands();
         documented.sort_unstable();
         let mut expected = vec![
-            "batch", "bench serve", "bench settle", "bench verify", "demo", "deploy", "devnet",
+            "batch", "bench serve", "bench settle", "bench verify", "demo", "demo --program orderbook", "deploy", "devnet",
             "key new", "key register", "key show", "prove", "serve", "settle", "status",
             "sub-block show", "thread create", "thread show", "tx submit",
         ];
