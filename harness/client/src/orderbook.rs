@@ -73,6 +73,18 @@ impl OrderBook {
         calldata::single(&words, "book thread_key")
     }
 
+    /// The book's base token (the one asks sell).
+    pub async fn base_token(&self, client: &ChainReader) -> Result<Felt> {
+        let words = client.call(self.address, "base_token", vec![]).await?;
+        calldata::single(&words, "book base_token")
+    }
+
+    /// The book's quote token (the one asks are paid in).
+    pub async fn quote_token(&self, client: &ChainReader) -> Result<Felt> {
+        let words = client.call(self.address, "quote_token", vec![]).await?;
+        calldata::single(&words, "book quote_token")
+    }
+
     /// Fills settled so far.
     pub async fn fill_count(&self, client: &ChainReader) -> Result<u64> {
         let words = client.call(self.address, "fill_count", vec![]).await?;

@@ -52,6 +52,10 @@ pub enum MarketError {
     Verify(String),
     #[error("the prover task failed: {0}")]
     ProverTask(String),
+    #[error("thread {thread_id} lists no order book (no contract with a base_token)")]
+    NotABook { thread_id: u64 },
+    #[error("the settlement reverted: {0}")]
+    Reverted(String),
 }
 
 type Result<T> = std::result::Result<T, MarketError>;
@@ -287,4 +291,179 @@ impl Market {
 /// The prover's slot list as the registry's calldata type.
 fn chain_slots(list: &[ProverSlot]) -> Vec<SlotValue> {
     list.iter().map(|s| SlotValue::new(s.slot.contract, s.slot.key, s.value)).collect()
+}
+
+/// A signed order message as a client keeps it until it settles: the owner's address (its
+/// account id and the book's domain are derived again when it is loaded), the message's
+/// fields, the signing key and the signature as canonical M31 words.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredOrder {
+    pub owner: Felt,
+    pub id: u32,
+    /// `(side, price, quantity)` of a place; `None` for a cancel.
+    pub place: Option<(u32, u32, u64)>,
+    pub nonce: u32,
+    pub index: u32,
+    pub key: [u32; 4],
+    pub next_key: [u32; 4],
+    pub signature: Vec<u32>,
+}
+
+impl StoredOrder {
+    /// The stored form of `signed`, sent by `owner`.
+    pub fn new(owner: Felt, signed: &SignedOrder) -> StoredOrder {
+        let m = &signed.message;
+        StoredOrder {
+            owner,
+            id: m.id,
+            place: m.place,
+            nonce: m.nonce,
+            index: signed.index,
+            key: signed.key.to_u32(),
+            next_key: m.next_key.to_u32(),
+            signature: signed.signature.to_u32(),
+        }
+    }
+
+    /// The signed message for the book whose domain is `book` (`None` if a stored word is not
+    /// a canonical M31: the record was not written by [`StoredOrder::new`]).
+    pub fn signed(&self, book: zkthread_sig::wots::Hash4) -> Option<SignedOrder> {
+        Some(SignedMessage {
+            index: self.index,
+            key: KeyCommitment::from_u32(self.key).ok()?,
+            message: OrderMessage {
+                book,
+                owner: account_id(self.owner),
+                id: self.id,
+                place: self.place,
+                nonce: self.nonce,
+                next_key: KeyCommitment::from_u32(self.next_key).ok()?,
+            },
+            signature: zkthread_sig::wots::Signature::from_u32(&self.signature).ok()?,
+        })
+    }
+}
+
+/// A client's view of one book's thread: the signed messages not settled yet (arrival order)
+/// and every order `(owner, id)` it has seen placed (storage cannot list a map's keys).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderQueue {
+    pub pending: Vec<StoredOrder>,
+    pub known: Vec<(Felt, u32)>,
+}
+
+impl OrderQueue {
+    /// The queue at `path` (empty if there is none yet).
+    pub fn load(path: &std::path::Path) -> std::io::Result<OrderQueue> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(OrderQueue::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes the queue to `path` atomically (a temporary file renamed over it).
+    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
+        std::fs::rename(tmp, path)
+    }
+
+    /// `owner`'s next nonce: the key slot's `on_chain` one plus its pending messages.
+    pub fn next_nonce(&self, owner: Felt, on_chain: u32) -> u32 {
+        on_chain + self.pending.iter().filter(|o| o.owner == owner).count() as u32
+    }
+
+    /// Every owner with a pending message or a known order.
+    pub fn owners(&self) -> Vec<Felt> {
+        let mut owners: Vec<Felt> = self.pending.iter().map(|o| o.owner).chain(self.known.iter().map(|k| k.0)).collect();
+        owners.sort();
+        owners.dedup();
+        owners
+    }
+}
+
+/// One round of a queue: settled (its trades and the refused messages with reasons) or not
+/// sent because nothing was accepted.
+pub struct SettledRound {
+    pub trades: Vec<zkthread_orderbook::batcher::Trade>,
+    pub refused: Vec<(StoredOrder, String)>,
+    pub round: ProvenRound,
+    pub outcome: zkthread_client::TxOutcome,
+}
+
+impl Market {
+    /// The market of an order-book thread, read from the registry: the thread's program, OS
+    /// version and contracts, the book among them (the contract with a `base_token`), its
+    /// tokens.
+    pub async fn open(reader: &ChainReader, registry: Registry, thread_id: u64) -> Result<Market> {
+        let info = registry.thread(reader, thread_id).await.map_err(chain("reading the thread"))?;
+        let contracts = registry.thread_contracts(reader, thread_id).await.map_err(chain("reading the contract set"))?;
+        let mut found = None;
+        for contract in contracts {
+            let book = OrderBook { address: contract };
+            if let Ok(base) = book.base_token(reader).await {
+                let quote = book.quote_token(reader).await.map_err(chain("reading the quote token"))?;
+                found = Some((book, Token { address: base }, Token { address: quote }));
+                break;
+            }
+        }
+        let (book, base, quote) = found.ok_or(MarketError::NotABook { thread_id })?;
+        Ok(Market {
+            registry,
+            book,
+            base,
+            quote,
+            thread_id,
+            os_version: info.os_version,
+            program_hash: info.program_hash,
+            chain_id: reader.chain_id(),
+        })
+    }
+
+    /// The batcher's state from chain: `queue`'s owners' accounts and its known orders.
+    pub async fn queue_state(&self, reader: &ChainReader, queue: &OrderQueue) -> Result<BookState> {
+        let mut state = self.book_state(reader, &queue.owners()).await?;
+        for (owner, id) in &queue.known {
+            let o = self.book.order(reader, *owner, u64::from(*id)).await.map_err(chain("reading an order"))?;
+            let order = zkthread_orderbook::OrderState { side: u32::from(o.side), price: u32::from(o.price), remaining: o.remaining };
+            state.insert_order(account_id(*owner), *id, order);
+        }
+        Ok(state)
+    }
+
+    /// Batches `queue` against chain, proves the sub-block and settles it from `client`'s
+    /// account. On success the accepted and the refused messages leave the queue (the caller
+    /// saves it) and the placed orders become known; `Ok(None)` if no message was accepted
+    /// (all refused: they leave the queue with their reasons in the error).
+    pub async fn settle_queue(&self, client: &ChainClient, queue: &mut OrderQueue, bounds: zkthread_client::ResourceBounds) -> Result<SettledRound> {
+        let state = self.queue_state(client.reader(), queue).await?;
+        let mut signed = Vec::new();
+        for stored in &queue.pending {
+            signed.push(stored.signed(state.book).ok_or(MarketError::Statement("a stored order is not canonical".into()))?);
+        }
+        let batch = zkthread_orderbook::batcher::build(&state, &signed).map_err(|e| MarketError::Statement(e.to_string()))?;
+        let refused = batch.refused.iter().map(|r| (queue.pending[r.index].clone(), r.reason.to_string())).collect();
+        let sub = batch.sub_block;
+        let owners = queue.owners();
+        let round = self.prove(client.reader(), &sub, &owners).await?;
+        let outcome = self
+            .registry
+            .settle(client, &round.settlement, FeeMode::Manual(bounds))
+            .await
+            .map_err(chain("sending the settlement"))?;
+        if outcome.is_reverted() {
+            return Err(MarketError::Reverted(outcome.revert_reason().unwrap_or_default().to_owned()));
+        }
+        let taken = queue.pending.len() - batch.deferred.len();
+        for stored in queue.pending.drain(..taken) {
+            if stored.place.is_some() && !queue.known.contains(&(stored.owner, stored.id)) {
+                queue.known.push((stored.owner, stored.id));
+            }
+        }
+        Ok(SettledRound { trades: sub.trades, refused, round, outcome })
+    }
 }

@@ -18,6 +18,7 @@ mod demo_orderbook;
 mod deploy;
 mod devnet;
 mod key;
+mod order;
 mod output;
 mod program;
 mod prove;
@@ -84,6 +85,12 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Order-book orders: sign a place or a cancel with your key file and queue it.
+    #[command(subcommand)]
+    Order(order::OrderCommand),
+    /// Order books: deploy one, show it (orders, fills, queue), settle its queued round.
+    #[command(subcommand)]
+    Book(order::BookCommand),
 }
 
 fn main() -> ExitCode {
@@ -111,6 +118,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => block_on(serve::run(args, &data_dir, json)),
         Command::Status(args) => block_on(status::run(args, &data_dir, json)),
         Command::SubBlock(cmd) => sub_block::run(cmd, &data_dir, json),
+        Command::Order(cmd) => block_on(order::run_order(cmd, &data_dir, json)),
+        Command::Book(cmd) => block_on(order::run_book(cmd, &data_dir, json)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -22,6 +22,8 @@ fn usage_errors_exit_2() {
         &["demo", "--transfers", "0"][..],
         &["demo", "--no-such-flag"],
         &["demo", "--program", "dex"],
+        &["order", "place", "--registry", "0x1", "--thread", "1", "--id", "1", "--side", "buy", "--price", "0", "--quantity", "1"],
+        &["order", "place", "--registry", "0x1", "--thread", "1", "--id", "1", "--side", "hold", "--price", "5", "--quantity", "1"],
         &["frobnicate"],
     ] {
         let out = run(args);
@@ -123,6 +125,15 @@ fn every_command_fails_with_the_documented_error_document() {
         ("settle", [&["settle"][..], &thread].concat(), "no node"),
         ("serve", [&["serve"][..], &thread].concat(), "no node"),
         ("status", vec!["status"], "no node"),
+        ("book deploy", vec!["book", "deploy"], "no node"),
+        ("book show", [&["book", "show"][..], &thread].concat(), "no node"),
+        ("book settle", [&["book", "settle"][..], &thread].concat(), "no node"),
+        (
+            "order place",
+            [&["order", "place"][..], &thread, &["--id", "1", "--side", "buy", "--price", "5", "--quantity", "1"]].concat(),
+            "no node",
+        ),
+        ("order cancel", [&["order", "cancel"][..], &thread, &["--id", "1"]].concat(), "no node"),
         ("bench verify", vec!["bench", "verify", "--min-log", "5", "--max-log", "3"], "--min-log"),
         ("bench settle", vec!["bench", "settle", "--sizes", "0"], "--sizes"),
         ("bench serve", vec!["bench", "serve", "--sizes", "0"], "--sizes"),
@@ -448,4 +459,82 @@ fn key_files_are_created_once_and_shown() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).starts_with("error: no key file"), "{}", stderr(&out));
+}
+
+/// The order book by hand against a running devnet: `book deploy` (funding Bob with both
+/// tokens); both accounts create key files for the book and register them (`key new|register
+/// --token <book>`); `order place` queues Alice's ask and Bob's crossing bid, `order cancel` a
+/// cancel of an order Bob never placed; `book settle` proves and settles the round (one fill at
+/// Alice's price, the cancel refused with its reason and dropped); `book show` reads the orders
+/// back from chain with nothing pending; a second `book settle` has nothing to do.
+#[test]
+fn order_and_book_commands_trade_against_a_running_devnet() {
+    let mut child = zkthread()
+        .args(["devnet", "--port", "0", "--accounts", "2", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("devnet starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let _devnet = DevnetProcess(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("devnet prints its URL");
+    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let url = info["url"].as_str().unwrap().to_owned();
+    let data = tempfile::tempdir().unwrap();
+    let as_account = |i: usize, args: &[&str]| {
+        let account = &info["accounts"][i];
+        zkthread()
+            .args(args)
+            .arg("--json")
+            .env("ZKTHREAD_RPC_URL", &url)
+            .env("ZKTHREAD_ACCOUNT_ADDRESS", account["address"].as_str().unwrap())
+            .env("ZKTHREAD_PRIVATE_KEY", account["private_key"].as_str().unwrap())
+            .env("ZKTHREAD_DATA_DIR", data.path())
+            .output()
+            .expect("zkthread runs")
+    };
+    let (alice, bob) = (info["accounts"][0]["address"].as_str().unwrap(), info["accounts"][1]["address"].as_str().unwrap());
+    let deployed = json(&as_account(0, &["book", "deploy", "--fund", bob]));
+    check("book deploy", &deployed);
+    let (registry, book) = (deployed["registry"].as_str().unwrap(), deployed["book"].as_str().unwrap());
+    let thread = deployed["thread_id"].as_u64().unwrap().to_string();
+    for i in 0..2 {
+        check("key new", &json(&as_account(i, &["key", "new", "--token", book])));
+        check("key register", &json(&as_account(i, &["key", "register", "--token", book])));
+    }
+    let thread_args = ["--registry", registry, "--thread", &thread];
+    let place = |i: usize, side: &str, price: &str, qty: &str, id: &str| {
+        let args = [&["order", "place"][..], &thread_args, &["--side", side, "--price", price, "--quantity", qty, "--id", id]].concat();
+        let doc = json(&as_account(i, &args));
+        check("order place", &doc);
+        doc
+    };
+    place(0, "sell", "50", "100", "5");
+    assert_eq!(place(1, "buy", "52", "30", "9")["pending"], 2);
+    let cancel = json(&as_account(1, &[&["order", "cancel"][..], &thread_args, &["--id", "7"]].concat()));
+    check("order cancel", &cancel);
+    assert_eq!(cancel["pending"], 3);
+
+    let settled = json(&as_account(0, &[&["book", "settle"][..], &thread_args].concat()));
+    check("book settle", &settled);
+    assert_eq!(settled["fills"], serde_json::json!(["order 5 <- order 9: 30 @ 50"]));
+    assert_eq!(settled["pending"], 0);
+    let refused = settled["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].as_str().unwrap().contains("no order 7 to cancel"), "{refused:?}");
+
+    let shown = json(&as_account(0, &[&["book", "show"][..], &thread_args].concat()));
+    check("book show", &shown);
+    assert_eq!(shown["fill_count"], 1);
+    assert_eq!(shown["pending"].as_array().unwrap().len(), 0);
+    let orders: Vec<(String, u64, String, u64)> = shown["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["owner"].as_str().unwrap().to_owned(), o["id"].as_u64().unwrap(), o["side"].as_str().unwrap().to_owned(), o["remaining"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(orders, vec![(alice.to_owned(), 5, "sell".to_owned(), 70), (bob.to_owned(), 9, "buy".to_owned(), 0)]);
+    let reason = check_error("book settle", &as_account(0, &[&["book", "settle"][..], &thread_args].concat()), 1);
+    assert!(reason.contains("no queued order messages"), "{reason}");
 }

@@ -393,8 +393,8 @@ text
         let mut documented = shapes().commands();
         documented.sort_unstable();
         let mut expected = vec![
-            "batch", "bench serve", "bench settle", "bench verify", "demo", "demo --program orderbook", "deploy", "devnet",
-            "key new", "key register", "key show", "prove", "serve", "settle", "status",
+            "batch", "bench serve", "bench settle", "bench verify", "book deploy", "book settle", "book show", "demo", "demo --program orderbook", "deploy", "devnet",
+            "key new", "key register", "key show", "order cancel", "order place", "prove", "serve", "settle", "status",
             "sub-block show", "thread create", "thread show", "tx submit",
         ];
         expected.sort_unstable();
