@@ -17,7 +17,7 @@ cd "$root"
 
 bash "$here/setup.sh" >/dev/null
 frontend="$(bash "$here/build-frontend.sh" | tail -n 1)"
-vector="contracts/signed_verifier/src/tests/signed_proof_vector.cairo"
+vector="contracts/programs/token/signed_verifier/src/tests/signed_proof_vector.cairo"
 backup="$(mktemp)"
 cp "$vector" "$backup"
 trap 'cp "$backup" "$vector"; rm -f "$backup"' EXIT

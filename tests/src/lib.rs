@@ -193,7 +193,7 @@ pub const SIGNED_AIR: (&str, &str) = ("signed_air", "SignedAir");
 pub const ORDERBOOK_VERIFIER: (&str, &str) = ("orderbook_verifier", "OrderBookVerifier");
 /// The order book's AIR class, which `OrderBookVerifier` library-calls (declared before it).
 pub const ORDERBOOK_AIR: (&str, &str) = ("orderbook_air", "OrderBookAir");
-/// The order book contract (`contracts/orderbook`).
+/// The order book contract (`contracts/programs/orderbook/orderbook`).
 pub const ORDERBOOK: (&str, &str) = ("orderbook", "OrderBook");
 
 /// The classes `program` library-calls, to declare before it (none for a class that calls
@@ -395,7 +395,7 @@ impl ThreadWorld {
     }
 }
 
-/// A deployed `BalanceReader` (`contracts/token/src/balance_reader.cairo`).
+/// A deployed `BalanceReader` (`contracts/programs/token/token/src/balance_reader.cairo`).
 #[derive(Clone, Copy, Debug)]
 pub struct BalanceReader {
     pub address: Felt,

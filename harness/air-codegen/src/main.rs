@@ -71,12 +71,12 @@ fn main() -> anyhow::Result<()> {
         ),
     ];
     if args.as_slice() == ["--orderbook"] {
-        // Only the order book's files (contracts/orderbook_air, the verifier's parameters and
-        // proof vector in contracts/orderbook_verifier).
+        // Only the order book's files (contracts/programs/orderbook/orderbook_air, the verifier's parameters and
+        // proof vector in contracts/programs/orderbook/orderbook_verifier).
         return write_files(orderbook);
     }
     if args.as_slice() == ["--signed"] {
-        // Only the signed AIR's files (contracts/signed_air).
+        // Only the signed AIR's files (contracts/programs/token/signed_air).
         return write_files(signed);
     }
     anyhow::ensure!(

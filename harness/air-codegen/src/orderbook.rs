@@ -1,4 +1,4 @@
-//! The order book's AIR at the OODS point, for the Cairo package `contracts/orderbook_air`:
+//! The order book's AIR at the OODS point, for the Cairo package `contracts/programs/orderbook/orderbook_air`:
 //! the same generator as the token's (`crate::signed::render_air_with`) over the components of
 //! `zkthread_orderbook::OrderBookProgram` as the framework's driver lists them (its roles
 //! `orderbook_fill`, `orderbook_place`, `orderbook_cancel`, the four authorization roles,
@@ -12,10 +12,10 @@ use crate::symbolic::SymbolicComponent;
 use crate::CodegenError;
 
 /// The generated evaluation (programs, shape, composition), relative to the workspace root.
-pub const ORDERBOOK_AIR_RELATIVE_PATH: &str = "contracts/orderbook_air/src/generated_air.cairo";
+pub const ORDERBOOK_AIR_RELATIVE_PATH: &str = "contracts/programs/orderbook/orderbook_air/src/generated_air.cairo";
 /// The generated test vectors, relative to the workspace root.
 pub const ORDERBOOK_VECTORS_RELATIVE_PATH: &str =
-    "contracts/orderbook_air/src/tests/orderbook_vectors.cairo";
+    "contracts/programs/orderbook/orderbook_air/src/tests/orderbook_vectors.cairo";
 
 pub fn orderbook_air_path() -> std::path::PathBuf {
     crate::workspace_path(ORDERBOOK_AIR_RELATIVE_PATH)

@@ -1,5 +1,5 @@
 //! A real order-book proof for the Cairo order-book verifier's tests
-//! (`contracts/orderbook_verifier/src/tests/orderbook_proof_vector.cairo`): a round the
+//! (`contracts/programs/orderbook/orderbook_verifier/src/tests/orderbook_proof_vector.cairo`): a round the
 //! batcher builds from real signatures — Alice asks 100 at 50 (order 5), Bob bids 30 at 52
 //! (order 9) and is filled at Alice's price, Alice cancels the 70 left — proven over the
 //! Poseidon252 channel with the token vector's light test parameters, its public input
@@ -23,7 +23,7 @@ use crate::signed_proof_vector::{push_test_params, SIGNED_TEST_PARAMS};
 
 /// The generated vector, relative to the workspace root.
 pub const ORDERBOOK_PROOF_VECTOR_RELATIVE_PATH: &str =
-    "contracts/orderbook_verifier/src/tests/orderbook_proof_vector.cairo";
+    "contracts/programs/orderbook/orderbook_verifier/src/tests/orderbook_proof_vector.cairo";
 
 pub fn orderbook_proof_vector_path() -> std::path::PathBuf {
     crate::workspace_path(ORDERBOOK_PROOF_VECTOR_RELATIVE_PATH)

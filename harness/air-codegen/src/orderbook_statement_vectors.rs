@@ -1,4 +1,4 @@
-//! Cairo test vectors for `contracts/orderbook_verifier/src/statement.cairo`: order-book
+//! Cairo test vectors for `contracts/programs/orderbook/orderbook_verifier/src/statement.cairo`: order-book
 //! statements built by `zkthread_orderbook::statement::statement_of` (and edits of them) with
 //! what the Rust binding computes for each — the bound slots, each slot's `StateRelation`
 //! values, the state boundary and the whole boundary (plus the transaction list's) at
@@ -28,7 +28,7 @@ use zkthread_token::SlotState;
 
 /// The generated vectors, relative to the workspace root.
 pub const ORDERBOOK_STATEMENT_VECTORS_RELATIVE_PATH: &str =
-    "contracts/orderbook_verifier/src/tests/statement_vectors.cairo";
+    "contracts/programs/orderbook/orderbook_verifier/src/tests/statement_vectors.cairo";
 
 pub fn orderbook_statement_vectors_path() -> std::path::PathBuf {
     crate::workspace_path(ORDERBOOK_STATEMENT_VECTORS_RELATIVE_PATH)

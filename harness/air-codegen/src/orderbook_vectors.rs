@@ -1,4 +1,4 @@
-//! Cairo test vectors for `contracts/orderbook_air`: random mask values at a random circle
+//! Cairo test vectors for `contracts/programs/orderbook/orderbook_air`: random mask values at a random circle
 //! point, relations drawn from a channel, random claimed sums, and what stwo computes for them
 //! over the components the framework's driver builds for `OrderBookProgram`
 //! (`zkthread_prover::program::components`): each component's

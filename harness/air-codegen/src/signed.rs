@@ -1,5 +1,5 @@
 //! The signed-transfer AIR's constraint evaluation at the OODS point, for the Cairo library
-//! `contracts/signed_air` (the program-specific half of the future signed verifier).
+//! `contracts/programs/token/signed_air` (the program-specific half of the future signed verifier).
 //!
 //! Seven components, in proof order (`zkthread_token::prover::components`): the five
 //! roles (`signed_transfer`, `chain_step`, `digest_sponge`, `key_sponge`, `tx_list`),
@@ -36,13 +36,13 @@ use crate::symbolic::SymbolicComponent;
 use crate::CodegenError;
 
 /// The generated evaluation (programs, shape, composition), relative to the workspace root.
-pub const SIGNED_AIR_RELATIVE_PATH: &str = "contracts/signed_air/src/generated_air.cairo";
+pub const SIGNED_AIR_RELATIVE_PATH: &str = "contracts/programs/token/signed_air/src/generated_air.cairo";
 /// The generated Poseidon2 tables, relative to the workspace root.
 pub const SIGNED_POSEIDON2_RELATIVE_PATH: &str =
-    "contracts/signed_air/src/generated_poseidon2.cairo";
+    "contracts/programs/token/signed_air/src/generated_poseidon2.cairo";
 /// The generated test vectors, relative to the workspace root.
 pub const SIGNED_VECTORS_RELATIVE_PATH: &str =
-    "contracts/signed_air/src/tests/signed_vectors.cairo";
+    "contracts/programs/token/signed_air/src/tests/signed_vectors.cairo";
 
 /// Preprocessed columns of a signed proof (the 8-bit range table).
 pub const N_PREPROCESSED_COLUMNS: usize = 1;
@@ -348,7 +348,7 @@ fn count_word(n: usize) -> String {
     words.get(n).map(|w| w.to_string()).unwrap_or_else(|| n.to_string())
 }
 
-/// The token's [`AirSpec`] (`contracts/signed_air`).
+/// The token's [`AirSpec`] (`contracts/programs/token/signed_air`).
 pub fn signed_air_spec() -> Result<AirSpec<'static>, CodegenError> {
     Ok(AirSpec {
         components: symbolic_signed_components()?,

@@ -1,7 +1,7 @@
 //! The class hash of a program's AIR class as a constant of that program's verifier: the
-//! token's `SignedAir` (`contracts/signed_air`) in
-//! `contracts/signed_verifier/src/generated_air_class.cairo`, the order book's `OrderBookAir`
-//! (`contracts/orderbook_air`) in `contracts/orderbook_verifier/src/generated_air_class.cairo`.
+//! token's `SignedAir` (`contracts/programs/token/signed_air`) in
+//! `contracts/programs/token/signed_verifier/src/generated_air_class.cairo`, the order book's `OrderBookAir`
+//! (`contracts/programs/orderbook/orderbook_air`) in `contracts/programs/orderbook/orderbook_verifier/src/generated_air_class.cairo`.
 //! A verifier library-calls its AIR class, and naming it in its own code makes the verifier's
 //! class hash (a thread's `program_hash`) commit to the AIR class.
 //!
@@ -35,7 +35,7 @@ pub struct AirClassConstant {
 
 /// The token program's AIR class.
 pub const SIGNED_AIR: AirClassConstant = AirClassConstant {
-    relative_path: "contracts/signed_verifier/src/generated_air_class.cairo",
+    relative_path: "contracts/programs/token/signed_verifier/src/generated_air_class.cairo",
     package: "signed_air",
     contract: "SignedAir",
     verifier: "SignedVerifier",
@@ -46,7 +46,7 @@ pub const SIGNED_AIR: AirClassConstant = AirClassConstant {
 
 /// The order book's AIR class.
 pub const ORDERBOOK_AIR: AirClassConstant = AirClassConstant {
-    relative_path: "contracts/orderbook_verifier/src/generated_air_class.cairo",
+    relative_path: "contracts/programs/orderbook/orderbook_verifier/src/generated_air_class.cairo",
     package: "orderbook_air",
     contract: "OrderBookAir",
     verifier: "OrderBookVerifier",

@@ -2,8 +2,8 @@
 //! the program's AIR transcript digest (`air_digest::<P>(SIGNED_PARAMS, "poseidon252")`), the
 //! preprocessed roots (the framework's 8-bit range table's Merkle root at that blowup, one per
 //! table height) and the table's height bounds. One module per program: the token's
-//! (`contracts/signed_verifier`, `SignedVerifier`) and the order book's
-//! (`contracts/orderbook_verifier`, `OrderBookVerifier`).
+//! (`contracts/programs/token/signed_verifier`, `SignedVerifier`) and the order book's
+//! (`contracts/programs/orderbook/orderbook_verifier`, `OrderBookVerifier`).
 
 use std::fmt::Write;
 
@@ -16,10 +16,10 @@ use zkthread_prover::Poseidon252MerkleChannel;
 
 /// The generated constants, relative to the workspace root.
 pub const SIGNED_PARAMS_RELATIVE_PATH: &str =
-    "contracts/signed_verifier/src/generated_params.cairo";
+    "contracts/programs/token/signed_verifier/src/generated_params.cairo";
 /// The order book verifier's constants, relative to the workspace root.
 pub const ORDERBOOK_PARAMS_RELATIVE_PATH: &str =
-    "contracts/orderbook_verifier/src/generated_params.cairo";
+    "contracts/programs/orderbook/orderbook_verifier/src/generated_params.cairo";
 
 pub fn signed_params_path() -> std::path::PathBuf {
     crate::workspace_path(SIGNED_PARAMS_RELATIVE_PATH)

@@ -1,5 +1,5 @@
 //! A real signed-transfer proof for the Cairo signed verifier's tests
-//! (`contracts/signed_verifier/src/tests/signed_proof_vector.cairo`): two signed transfers
+//! (`contracts/programs/token/signed_verifier/src/tests/signed_proof_vector.cairo`): two signed transfers
 //! (`zkthread_sig` signatures, batched by `SignedBatcher`) proven over the Poseidon252 channel
 //! with light test parameters, its public input (chain id and registry in place) and the
 //! parameter constants (`signed_air_digest`, preprocessed root).
@@ -25,7 +25,7 @@ type MC = Poseidon252MerkleChannel;
 
 /// The generated vector, relative to the workspace root.
 pub const SIGNED_PROOF_VECTOR_RELATIVE_PATH: &str =
-    "contracts/signed_verifier/src/tests/signed_proof_vector.cairo";
+    "contracts/programs/token/signed_verifier/src/tests/signed_proof_vector.cairo";
 
 pub fn signed_proof_vector_path() -> std::path::PathBuf {
     crate::workspace_path(SIGNED_PROOF_VECTOR_RELATIVE_PATH)

@@ -1,4 +1,4 @@
-//! Cairo test vectors for `contracts/signed_verifier/src/statement.cairo`: a fixed signed
+//! Cairo test vectors for `contracts/programs/token/signed_verifier/src/statement.cairo`: a fixed signed
 //! statement (two tokens, four accounts, balance and key slots, some written, some not) with
 //! what `zkthread_token::statement` computes for it — the bound slots (domains,
 //! account ids, values before / after), each slot's `StateRelation` values and the boundary
@@ -24,7 +24,7 @@ use zkthread_prover::{Slot, SlotValue};
 
 /// The generated vectors, relative to the workspace root.
 pub const SIGNED_STATEMENT_VECTORS_RELATIVE_PATH: &str =
-    "contracts/signed_verifier/src/tests/statement_vectors.cairo";
+    "contracts/programs/token/signed_verifier/src/tests/statement_vectors.cairo";
 
 pub fn signed_statement_vectors_path() -> std::path::PathBuf {
     crate::workspace_path(SIGNED_STATEMENT_VECTORS_RELATIVE_PATH)

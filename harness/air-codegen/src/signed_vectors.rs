@@ -1,4 +1,4 @@
-//! Cairo test vectors for `contracts/signed_air`: random mask values at a random circle point,
+//! Cairo test vectors for `contracts/programs/token/signed_air`: random mask values at a random circle point,
 //! relations drawn from a channel, random claimed sums, and what stwo computes for them — each
 //! component's `evaluate_constraint_quotients_at_point` into a fresh accumulator, and the whole
 //! `Components::eval_composition_polynomial_at_point`.

@@ -1,4 +1,4 @@
-//! The order book's AIR class `OrderBookAir` (`contracts/orderbook_air/src/air_class.cairo`:
+//! The order book's AIR class `OrderBookAir` (`contracts/programs/orderbook/orderbook_air/src/air_class.cairo`:
 //! the composition at the OODS point, for the order book's verifier to library-call),
 //! compiled Sierra -> CASM by the harness's path (`zkthread-cairo-build`, the compiler devnet
 //! uses). Built into a temporary target directory, so the repository's `target/dev` artifacts
@@ -27,7 +27,7 @@ fn orderbook_air_class_casm_size() {
     );
 }
 
-/// The order book's verifier class `OrderBookVerifier` (`contracts/orderbook_verifier`: the
+/// The order book's verifier class `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`: the
 /// framework's verifier core, the book's statement and the AIR class's call): must fit
 /// Starknet's class limit. Measured 75,979 CASM felts (35,048 Sierra; 2026-12-01), 5,941
 /// under the limit: the core is ~2/3 of it (`SignedVerifier` is 69,086 with the token's

@@ -1,4 +1,4 @@
-//! The committed order-book AIR Cairo files (`contracts/orderbook_air`) must equal a fresh
+//! The committed order-book AIR Cairo files (`contracts/programs/orderbook/orderbook_air`) must equal a fresh
 //! generation from the Rust AIR and stwo; the generator's view of the proof must be the
 //! framework driver's for `OrderBookProgram`.
 

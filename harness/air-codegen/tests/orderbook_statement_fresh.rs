@@ -1,4 +1,4 @@
-//! The committed order-book statement vectors (`contracts/orderbook_verifier`) must equal a
+//! The committed order-book statement vectors (`contracts/programs/orderbook/orderbook_verifier`) must equal a
 //! fresh generation from `zkthread_orderbook::statement`.
 
 use zkthread_air_codegen::orderbook_statement_vectors as v;

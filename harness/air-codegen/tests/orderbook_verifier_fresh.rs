@@ -1,4 +1,4 @@
-//! The order-book verifier's generated files (`contracts/orderbook_verifier`) must equal a
+//! The order-book verifier's generated files (`contracts/programs/orderbook/orderbook_verifier`) must equal a
 //! fresh generation: its parameter constants, its real proof vector (proving is
 //! deterministic: Fiat-Shamir only) and the class hash of the AIR class it library-calls
 //! (`OrderBookAir`, compiled by the harness's path: the hash devnet declares it under).
@@ -28,7 +28,7 @@ fn committed_orderbook_proof_vector_is_a_fresh_proof() {
 }
 
 /// `ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS=1` rewrites the constant (the build's second stage:
-/// after any change to `contracts/orderbook_air` or what it depends on).
+/// after any change to `contracts/programs/orderbook/orderbook_air` or what it depends on).
 #[test]
 fn committed_orderbook_air_class_hash_is_fresh() {
     let (artifact, _) = common::class_artifact(ORDERBOOK_AIR.package, ORDERBOOK_AIR.contract);

@@ -1,6 +1,6 @@
 //! The signed verifier's constant `SIGNED_AIR_CLASS_HASH`
-//! (`contracts/signed_verifier/src/generated_air_class.cairo`) must be the Sierra class hash of
-//! the committed `SignedAir` class (`contracts/signed_air`), compiled by the harness's path (the
+//! (`contracts/programs/token/signed_verifier/src/generated_air_class.cairo`) must be the Sierra class hash of
+//! the committed `SignedAir` class (`contracts/programs/token/signed_air`), compiled by the harness's path (the
 //! hash devnet declares it under). A stale constant would make the verifier library-call a class
 //! nobody declares (or an old AIR).
 

@@ -1,4 +1,4 @@
-//! The signed AIR's class `SignedAir` (`contracts/signed_air/src/air_class.cairo`: the
+//! The signed AIR's class `SignedAir` (`contracts/programs/token/signed_air/src/air_class.cairo`: the
 //! composition at the OODS point, which `SignedVerifier` library-calls), compiled Sierra -> CASM
 //! by the harness's path (`zkthread-cairo-build`, the compiler devnet uses). Built into a
 //! temporary target directory, so the repository's `target/dev` artifacts are left alone.

@@ -1,4 +1,4 @@
-//! The committed signed-AIR Cairo files (`contracts/signed_air`) must equal a fresh generation
+//! The committed signed-AIR Cairo files (`contracts/programs/token/signed_air`) must equal a fresh generation
 //! from the Rust AIR, p3's constants and stwo; the generator's view of the proof must be the
 //! prover's.
 

@@ -1,4 +1,4 @@
-//! The committed signed DEFAULT parameter constants (`contracts/signed_verifier`) must equal a
+//! The committed signed DEFAULT parameter constants (`contracts/programs/token/signed_verifier`) must equal a
 //! fresh generation.
 
 use zkthread_air_codegen::signed_params as v;

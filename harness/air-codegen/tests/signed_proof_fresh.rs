@@ -1,4 +1,4 @@
-//! The committed signed proof vector (`contracts/signed_verifier`) must equal a fresh proof
+//! The committed signed proof vector (`contracts/programs/token/signed_verifier`) must equal a fresh proof
 //! (proving is deterministic: Fiat-Shamir only).
 
 use zkthread_air_codegen::signed_proof_vector as v;

@@ -1,4 +1,4 @@
-//! The committed signed-statement vectors (`contracts/signed_verifier`) must equal a fresh
+//! The committed signed-statement vectors (`contracts/programs/token/signed_verifier`) must equal a fresh
 //! generation from `zkthread_token::statement`.
 
 use zkthread_air_codegen::signed_statement_vectors as v;

@@ -1,4 +1,4 @@
-//! The `SignedVerifier` class (`contracts/signed_verifier/src/contract.cairo`) compiled Sierra
+//! The `SignedVerifier` class (`contracts/programs/token/signed_verifier/src/contract.cairo`) compiled Sierra
 //! -> CASM by the harness's path (`zkthread-cairo-build`, the compiler devnet uses), the way
 //! `contract_size.rs` measures `ThreadVerifier`. Built into a temporary target directory, so the
 //! repository's `target/dev` artifacts are left alone.

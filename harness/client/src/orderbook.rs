@@ -1,4 +1,4 @@
-//! The order book (`contracts/orderbook`, contract `OrderBook`): deploy, its configuration,
+//! The order book (`contracts/programs/orderbook/orderbook`, contract `OrderBook`): deploy, its configuration,
 //! orders and fill counter, the owner's L2 cancel, and thread keys (an order book's signers
 //! register their keys in the book, as a token's do in the token).
 

@@ -1,4 +1,4 @@
-//! The thread token (`contracts/token`, contract `ThreadToken`, an ERC20): deploy, balances,
+//! The thread token (`contracts/programs/token/token`, contract `ThreadToken`, an ERC20): deploy, balances,
 //! transfers and allowances, thread keys, slot keys, and the thread component's consent entry
 //! points (which programs it accepts).
 //!
@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn thread_key_slot_matches_the_cairo_known_answer() {
-        // contracts/token test_thread_key_slot_known_answer.
+        // contracts/programs/token/token test_thread_key_slot_known_answer.
         assert_eq!(
             thread_key_slot(Felt::from(0x1234u16)).unwrap(),
             Felt::from_hex_unchecked(
@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn thread_slots_match_the_cairo_known_answers() {
-        // contracts/token test_thread_slots_known_answer.
+        // contracts/programs/token/token test_thread_slots_known_answer.
         assert_eq!(
             thread_slots(Felt::from(0x1234u16)).unwrap(),
             ThreadSlots {

@@ -23,10 +23,10 @@ use zkthread_sig::{sign, SignedMessage};
 
 use crate::program::PARAMS;
 
-/// The order-book program's Cairo verifier (`contracts/orderbook_verifier`): package and
+/// The order-book program's Cairo verifier (`contracts/programs/orderbook/orderbook_verifier`): package and
 /// contract. Its class hash is an order-book thread's `program_hash`.
 pub const ORDERBOOK_VERIFIER: (&str, &str) = ("orderbook_verifier", "OrderBookVerifier");
-/// The order book contract (`contracts/orderbook`).
+/// The order book contract (`contracts/programs/orderbook/orderbook`).
 pub const ORDERBOOK: (&str, &str) = ("orderbook", "OrderBook");
 
 /// Why a market operation failed.

@@ -22,7 +22,7 @@ pub const OS_VERSION: u64 = 1;
 /// Proof parameters of the signed program (the only ones `SignedVerifier` accepts).
 pub const PARAMS: StarkParams = zkthread_token::SIGNED_PARAMS;
 
-/// The signed program's Cairo verifier (`contracts/signed_verifier`): package and contract.
+/// The signed program's Cairo verifier (`contracts/programs/token/signed_verifier`): package and contract.
 pub const VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
 
 /// A class a verifier library-calls, and where the verifier's source names its class hash.
@@ -36,21 +36,21 @@ pub struct LibraryClass {
 }
 
 /// The classes [`VERIFIER`] library-calls: the signed AIR's composition at the OODS point
-/// (`contracts/signed_air`'s `SignedAir`; a verifier core and a program's constraints do not fit
+/// (`contracts/programs/token/signed_air`'s `SignedAir`; a verifier core and a program's constraints do not fit
 /// in one class). Their hashes are constants of the verifier's code (kept fresh by
 /// `cargo test -p zkthread-air-codegen --test signed_air_class_fresh`), so declare them first.
 pub const VERIFIER_LIBRARIES: &[LibraryClass] = &[LibraryClass {
     class: ("signed_air", "SignedAir"),
-    named_in: "contracts/signed_verifier/src/generated_air_class.cairo",
+    named_in: "contracts/programs/token/signed_verifier/src/generated_air_class.cairo",
 }];
 
 /// The classes the order book's verifier (`crate::orderbook::ORDERBOOK_VERIFIER`)
-/// library-calls: its AIR class `OrderBookAir` (`contracts/orderbook_air`), named by the
+/// library-calls: its AIR class `OrderBookAir` (`contracts/programs/orderbook/orderbook_air`), named by the
 /// constant `ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test
 /// orderbook_verifier_fresh` keeps fresh.
 pub const ORDERBOOK_VERIFIER_LIBRARIES: &[LibraryClass] = &[LibraryClass {
     class: ("orderbook_air", "OrderBookAir"),
-    named_in: "contracts/orderbook_verifier/src/generated_air_class.cairo",
+    named_in: "contracts/programs/orderbook/orderbook_verifier/src/generated_air_class.cairo",
 }];
 
 /// The classes the verifier class `verifier` library-calls ([`VERIFIER_LIBRARIES`] for

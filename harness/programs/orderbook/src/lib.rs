@@ -11,11 +11,11 @@
 //! `(contract, key, value)` lists a registry checks against storage; and the batcher
 //! ([`batcher`]: admission checks, price-time-priority matching at the maker's price, the
 //! sub-block's rows, changes and statement, rematch against fresh state). The `OrderBook`
-//! contract (`contracts/orderbook`) stores exactly what [`statement`] documents (both sides
+//! contract (`contracts/programs/orderbook/orderbook`) stores exactly what [`statement`] documents (both sides
 //! test the same keys), and the proof codec ([`poseidon252`]: the framework's felt layout with the
-//! `[owner, id]` witness). In Cairo, the statement (`contracts/orderbook_verifier`) and the
-//! generated AIR class (`contracts/orderbook_air`, `OrderBookAir`) are checked against this
-//! crate, and the verifier class `OrderBookVerifier` (`contracts/orderbook_verifier`: the
+//! `[owner, id]` witness). In Cairo, the statement (`contracts/programs/orderbook/orderbook_verifier`) and the
+//! generated AIR class (`contracts/programs/orderbook/orderbook_air`, `OrderBookAir`) are checked against this
+//! crate, and the verifier class `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`: the
 //! framework's verifier core `program_verifier` over both) verifies this crate's proofs on
 //! chain (`tests/e2e/orderbook_settlement.rs` settles rounds on a devnet).
 //!

@@ -585,7 +585,7 @@ mod tests {
         }
     }
 
-    /// The `OrderBook` contract's keys (`contracts/orderbook`: its test
+    /// The `OrderBook` contract's keys (`contracts/programs/orderbook/orderbook`: its test
     /// `order_slots_are_the_programs_keys_and_decode` asserts the same `orders[('alice', 7)]`
     /// from the compiled contract's storage path; its plain variables are `selector!(name)`).
     #[test]

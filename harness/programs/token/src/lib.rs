@@ -55,7 +55,7 @@
 //! needs a collision of the 248-bit capacity. What a client must never do: treat a list it
 //! has not recomputed from the transfers' own fields (key, next key, rho) as checked.
 //!
-//! The Cairo verifier of this program is `contracts/signed_verifier` (`SignedVerifier`), which
+//! The Cairo verifier of this program is `contracts/programs/token/signed_verifier` (`SignedVerifier`), which
 //! accepts exactly [`SIGNED_PARAMS`]; this module is the prover side and stwo's Rust verifier.
 
 pub mod batcher;
@@ -76,7 +76,7 @@ pub mod roles {
 }
 
 /// The proof parameters of the signed program: the only ones its Cairo verifier accepts
-/// (`contracts/signed_verifier/src/generated_params.cairo` is generated from this constant).
+/// (`contracts/programs/token/signed_verifier/src/generated_params.cairo` is generated from this constant).
 ///
 /// Blowup 2^5 x 16 queries + 16 pow bits = 96 conjectured bits, chosen on the costs of
 /// 2026-12-01 (issue 11; measurements in `docs/signed-transfers.md`, "Cost"). Proving is
