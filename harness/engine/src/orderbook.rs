@@ -56,6 +56,9 @@ pub enum MarketError {
     NotABook { thread_id: u64 },
     #[error("the settlement reverted: {0}")]
     Reverted(String),
+    /// Every queued message was refused; they left the queue (save it) with these reasons.
+    #[error("no message was accepted: {}", .0.join("; "))]
+    AllRefused(Vec<String>),
 }
 
 type Result<T> = std::result::Result<T, MarketError>;
@@ -437,15 +440,29 @@ impl Market {
 
     /// Batches `queue` against chain, proves the sub-block and settles it from `client`'s
     /// account. On success the accepted and the refused messages leave the queue (the caller
-    /// saves it) and the placed orders become known; `Ok(None)` if no message was accepted
-    /// (all refused: they leave the queue with their reasons in the error).
+    /// saves it) and the placed orders become known. If no message was accepted, they all
+    /// leave the queue and the error lists their reasons ([`MarketError::AllRefused`]).
     pub async fn settle_queue(&self, client: &ChainClient, queue: &mut OrderQueue, bounds: zkthread_client::ResourceBounds) -> Result<SettledRound> {
         let state = self.queue_state(client.reader(), queue).await?;
         let mut signed = Vec::new();
         for stored in &queue.pending {
             signed.push(stored.signed(state.book).ok_or(MarketError::Statement("a stored order is not canonical".into()))?);
         }
-        let batch = zkthread_orderbook::batcher::build(&state, &signed).map_err(|e| MarketError::Statement(e.to_string()))?;
+        let batch = match zkthread_orderbook::batcher::build(&state, &signed) {
+            Ok(batch) => batch,
+            // Nothing accepted (e.g. a crash after an earlier settle spent their nonces): the
+            // refused messages leave the queue with their reasons, so the caller is not stuck.
+            Err(zkthread_orderbook::batcher::BatchError::Empty { refused }) => {
+                let reasons = refused.iter().map(|r| format!("order {}: {}", queue.pending[r.index].id, r.reason)).collect();
+                let mut gone: Vec<usize> = refused.iter().map(|r| r.index).collect();
+                gone.sort_unstable();
+                for index in gone.into_iter().rev() {
+                    queue.pending.remove(index);
+                }
+                return Err(MarketError::AllRefused(reasons));
+            }
+            Err(other) => return Err(MarketError::Statement(other.to_string())),
+        };
         let refused = batch.refused.iter().map(|r| (queue.pending[r.index].clone(), r.reason.to_string())).collect();
         let sub = batch.sub_block;
         let owners = queue.owners();

@@ -342,11 +342,13 @@ async fn settle(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
     let sequence = market.registry.next_sequence(&client, market.thread_id).await?;
     let step = progress.step(format!("batching {} messages, proving with Stwo, settling", queue.pending.len()));
     let bounds = client.bounds_at_current_prices(0, 4_000_000_000, 200_000, 2).await?;
-    let round = market.settle_queue(&client, &mut queue, bounds).await.map_err(|e| match e {
+    let settled = market.settle_queue(&client, &mut queue, bounds).await;
+    // Refused messages left the queue even when nothing settled: keep that.
+    queue.save(&path).with_context(|| format!("writing {}", path.display()))?;
+    let round = settled.map_err(|e| match e {
         zkthread_engine::orderbook::MarketError::Reverted(reason) => anyhow::anyhow!("the settlement reverted: {}", short_revert_reason(&reason)),
         other => other.into(),
     })?;
-    queue.save(&path).with_context(|| format!("writing {}", path.display()))?;
     step.done(format!("{} fills", round.trades.len()));
     let s = &round.round.settlement;
     let report = SettleReport {

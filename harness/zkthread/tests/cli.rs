@@ -537,4 +537,12 @@ fn order_and_book_commands_trade_against_a_running_devnet() {
     assert_eq!(orders, vec![(alice.to_owned(), 5, "sell".to_owned(), 70), (bob.to_owned(), 9, "buy".to_owned(), 0)]);
     let reason = check_error("book settle", &as_account(0, &[&["book", "settle"][..], &thread_args].concat()), 1);
     assert!(reason.contains("no queued order messages"), "{reason}");
+
+    // A queue whose every message is refused (an id Alice placed already) is not stuck: the
+    // settle fails with the reason and the message leaves the queue.
+    place(0, "sell", "60", "10", "5");
+    let reason = check_error("book settle", &as_account(0, &[&["book", "settle"][..], &thread_args].concat()), 1);
+    assert!(reason.contains("no message was accepted") && reason.contains("order id 5 was used before"), "{reason}");
+    let shown = json(&as_account(0, &[&["book", "show"][..], &thread_args].concat()));
+    assert_eq!(shown["pending"].as_array().unwrap().len(), 0);
 }
