@@ -10,7 +10,7 @@
 //! one class) -> PCS/FRI (`stark_verifier::pcs`).
 
 use core::poseidon::poseidon_hash_span;
-use signed_air::air_class::{EVAL_SELECTOR, decode_air_answer};
+use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};
 use starknet::ClassHash;
 use starknet::syscalls::library_call_syscall;
 use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};

@@ -145,7 +145,7 @@ pub fn render_orderbook_vectors() -> String {
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use thread_verifier::lookup::LookupElements;
-use signed_air::layout::mask_from_words_with;
+use program_air::layout::mask_from_words_with;
 use crate::generated_air::{MASK_SHAPE_RUNS, OrderBookAirParams};
 
 fn q(a: u32, b: u32, c: u32, d: u32) -> QM31 {

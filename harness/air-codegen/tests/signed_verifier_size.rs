@@ -30,7 +30,7 @@ use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 /// (Merkle runs -267, OODS interpreter -240, one-pass DEEP batches +~1,900 — cold QM31 products
 /// kept out of line, the shifted-point cache dropped: +28k steps for -573 felts). Before:
 /// 79,522 (8-bit range table, one preprocessed root per height), 82,665 before the role and
-/// range-table programs were packed 7 words per felt252 (`signed_air::packed`). This test
+/// range-table programs were packed 7 words per felt252 (`program_air::packed`). This test
 /// asserts the fit, and fails if the class grows past this ceiling (the programs' packing is
 /// now the AIR class's trade-off, not this one's).
 const SIGNED_VERIFIER_CEILING_FELTS: usize = 69_500;

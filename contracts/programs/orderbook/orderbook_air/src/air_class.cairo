@@ -12,7 +12,7 @@ use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::oods::canonic_coset_vanishing;
-use signed_air::air_class::{append_mask, append_qm31, append_relation, qm31_at, relation_at, u32_at};
+use program_air::air_call::{append_mask, append_qm31, append_relation, qm31_at, relation_at, u32_at};
 use crate::generated_air::{
     LINK_RELATION_SIZE, N_MASK_VALUES, OrderBookAirParams, POSEIDON2_RELATION_SIZE,
     RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE, accumulate_orderbook_air,

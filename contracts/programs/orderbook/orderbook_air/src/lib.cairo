@@ -6,7 +6,7 @@
 //! hand) over the components the framework's driver builds for `OrderBookProgram`: the fill,
 //! place and cancel roles, the four authorization roles and the range table as constraint
 //! programs run by the thread verifier's interpreter (`thread_verifier::oods`), Poseidon2 by
-//! `signed_air::poseidon2`'s loops. The tests check every component, and the whole
+//! `program_air::poseidon2`'s loops. The tests check every component, and the whole
 //! composition, against stwo's evaluation at random points. `air_class::OrderBookAir` deploys
 //! the composition as its own class (`SignedAir`'s entry point and call format).
 

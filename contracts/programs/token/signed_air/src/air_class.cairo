@@ -14,10 +14,9 @@
 
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
-use stark_verifier::fields::qm31::{Coordinates, coordinates, from_coordinates};
-use stark_verifier::pcs::only;
-use thread_verifier::lookup::LookupElements;
+use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::oods::canonic_coset_vanishing;
+use program_air::air_call::{append_mask, append_qm31, append_relation, qm31_at, relation_at, u32_at};
 use crate::generated_air::{
     LINK_RELATION_SIZE, N_MASK_VALUES, POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE,
     STATE_RELATION_SIZE, SignedAirParams, accumulate_signed_air,
@@ -30,22 +29,6 @@ pub const HEADER_FELTS: u32 = 4 * (3 + 8 + 7) + 8;
 pub const INPUT_FELTS: u32 = HEADER_FELTS + 4 * N_MASK_VALUES;
 /// Where the log sizes start in the header.
 const LOG_SIZES_AT: u32 = 4 * (3 + 8 + 7);
-/// The entry point `SignedAir::eval_composition_at_point`.
-pub const EVAL_SELECTOR: felt252 = selector!("eval_composition_at_point");
-
-pub fn append_qm31(ref out: Array<felt252>, value: QM31) {
-    let (a, b, c, d) = coordinates(value);
-    out.append(a);
-    out.append(b);
-    out.append(c);
-    out.append(d);
-}
-
-pub fn append_relation(ref out: Array<felt252>, relation: @LookupElements) {
-    append_qm31(ref out, *relation.z);
-    append_qm31(ref out, *relation.alpha);
-}
-
 /// The calldata of `eval_composition_at_point` (a `Span<felt252>`: its length, then the
 /// input) for the composition at `point` of `mask` (the sampled values without the
 /// composition tree, of the shape `mask_shape_ok` accepts: the caller checks it).
@@ -78,78 +61,6 @@ pub fn encode_air_call(
     out.append(max_log_degree_bound.into());
     append_mask(ref out, mask);
     out
-}
-
-#[inline(always)]
-fn append_coordinates(ref out: Array<felt252>, value: Coordinates) {
-    let (a, b, c, d) = value;
-    out.append(a);
-    out.append(b);
-    out.append(c);
-    out.append(d);
-}
-
-fn append_column(ref out: Array<felt252>, column: Span<Coordinates>) {
-    let mut values = column;
-    while let Option::Some(value) = values.pop_front() {
-        append_coordinates(ref out, *value);
-    };
-}
-
-/// Appends the mask values' coordinates in proof order: eight one-value columns per iteration
-/// where they come (most columns; a loop iteration costs more than its appends).
-pub fn append_mask(ref out: Array<felt252>, mask: Span<Span<Span<Coordinates>>>) {
-    let mut trees = mask;
-    while let Option::Some(tree) = trees.pop_front() {
-        let mut columns = *tree;
-        while let Option::Some(block) = columns.multi_pop_front::<8>() {
-            let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
-            if c0.len() == 1 && c1.len() == 1 && c2.len() == 1 && c3.len() == 1 && c4.len() == 1
-                && c5.len() == 1 && c6.len() == 1 && c7.len() == 1 {
-                append_coordinates(ref out, only(c0));
-                append_coordinates(ref out, only(c1));
-                append_coordinates(ref out, only(c2));
-                append_coordinates(ref out, only(c3));
-                append_coordinates(ref out, only(c4));
-                append_coordinates(ref out, only(c5));
-                append_coordinates(ref out, only(c6));
-                append_coordinates(ref out, only(c7));
-            } else {
-                append_column(ref out, c0);
-                append_column(ref out, c1);
-                append_column(ref out, c2);
-                append_column(ref out, c3);
-                append_column(ref out, c4);
-                append_column(ref out, c5);
-                append_column(ref out, c6);
-                append_column(ref out, c7);
-            }
-        };
-        while let Option::Some(column) = columns.pop_front() {
-            append_column(ref out, *column);
-        };
-    };
-}
-
-/// The QM31 at `at` (four coordinates below 2^32: panics otherwise).
-pub fn qm31_at(felts: Span<felt252>, at: u32) -> QM31 {
-    from_coordinates((*felts[at], *felts[at + 1], *felts[at + 2], *felts[at + 3]))
-}
-
-/// `(z, alpha)` at `at` with the `n` powers of alpha the relation combines with.
-pub fn relation_at(felts: Span<felt252>, at: u32, n: u32) -> LookupElements {
-    let alpha = qm31_at(felts, at + 4);
-    let mut powers: Array<QM31> = array![];
-    let mut current = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
-    while powers.len() != n {
-        powers.append(current);
-        current = current * alpha;
-    };
-    LookupElements { z: qm31_at(felts, at), alpha, alpha_powers: powers.span() }
-}
-
-pub fn u32_at(felts: Span<felt252>, at: u32) -> u32 {
-    (*felts[at]).try_into().expect('air: log size')
 }
 
 /// The composition at the OODS point from [`encode_air_call`]'s input (without its length):
@@ -200,24 +111,6 @@ pub fn eval_air_call(input: Span<felt252>) -> QM31 {
     );
     let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
     denom_inv * accumulate_signed_air(zero, qm31_at(header, 8), values.span(), @params)
-}
-
-/// The answer of `eval_composition_at_point` (a QM31's four coordinates), or `None` if it is
-/// not one.
-pub fn decode_air_answer(answer: Span<felt252>) -> Option<QM31> {
-    if answer.len() != 4 {
-        return Option::None;
-    }
-    let a: Option<u32> = (*answer[0]).try_into();
-    let b: Option<u32> = (*answer[1]).try_into();
-    let c: Option<u32> = (*answer[2]).try_into();
-    let d: Option<u32> = (*answer[3]).try_into();
-    match (a, b, c, d) {
-        (
-            Option::Some(a), Option::Some(b), Option::Some(c), Option::Some(d),
-        ) => Option::Some(QM31Trait::from_u32_unchecked(a, b, c, d)),
-        _ => Option::None,
-    }
 }
 
 #[starknet::interface]

@@ -3,18 +3,13 @@
 //! `air_class::SignedAir`, which `SignedVerifier` library-calls (`docs/thread-programs.md`,
 //! "The Cairo verifier: one core, a class per program").
 //!
-//! `generated_air` and `generated_poseidon2` are generated from the Rust AIR by
-//! `harness/air-codegen` (never edited by hand): the four roles and the range table as
-//! constraint programs run by the thread verifier's interpreter (`thread_verifier::oods`), the
-//! Poseidon2 tables and column layout (the programs packed 7 words per felt252, unpacked by
-//! `packed`). `poseidon2` evaluates the Poseidon2 component's 285 constraints with loops over
-//! its rounds. The tests check every component, and the whole
-//! composition, against stwo's evaluation at random points.
+//! `generated_air` is generated from the Rust AIR by `harness/air-codegen` (never edited by
+//! hand): the four roles and the range table as constraint programs run by the thread
+//! verifier's interpreter (`thread_verifier::oods`; the programs packed 7 words per felt252,
+//! unpacked by the framework's `program_air::packed`), Poseidon2 by the framework's
+//! `program_air::poseidon2`. The tests check every component, and the whole composition,
+//! against stwo's evaluation at random points.
 
-pub mod layout;
-pub mod packed;
-pub mod generated_poseidon2;
-pub mod poseidon2;
 pub mod generated_air;
 pub mod air_class;
 

@@ -5,7 +5,7 @@
 use starknet::ClassHash;
 use starknet::syscalls::library_call_syscall;
 use thread_verifier::oods::mask_coordinates;
-use signed_air::air_class::{EVAL_SELECTOR, decode_air_answer};
+use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};
 use crate::air_class::{
     HEADER_FELTS, INPUT_FELTS, N_COMPONENTS, OrderBookAir, encode_air_call, eval_air_call,
 };

@@ -5,7 +5,7 @@ use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use thread_verifier::lookup::LookupElements;
 use crate::generated_air::{MASK_SHAPE_RUNS, SignedAirParams};
-use crate::layout::mask_from_words_with;
+use program_air::layout::mask_from_words_with;
 
 fn q(a: u32, b: u32, c: u32, d: u32) -> QM31 {
     QM31Trait::from_u32_unchecked(a, b, c, d)

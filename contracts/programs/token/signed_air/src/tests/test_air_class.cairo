@@ -6,10 +6,8 @@ use starknet::ClassHash;
 use starknet::syscalls::library_call_syscall;
 use stark_verifier::fields::QM31Trait;
 use thread_verifier::oods::mask_coordinates;
-use crate::air_class::{
-    EVAL_SELECTOR, HEADER_FELTS, INPUT_FELTS, SignedAir, decode_air_answer, encode_air_call,
-    eval_air_call,
-};
+use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};
+use crate::air_class::{HEADER_FELTS, INPUT_FELTS, SignedAir, encode_air_call, eval_air_call};
 use crate::generated_air::N_MASK_VALUES;
 use super::signed_vectors::{SignedCase, case_0, case_1};
 

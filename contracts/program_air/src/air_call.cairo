@@ -1,0 +1,116 @@
+//! The call format every program's AIR class shares (`SignedAir`, `OrderBookAir`): one entry
+//! point `eval_composition_at_point(input: Span<felt252>) -> QM31`, whose input a program's
+//! `encode_air_call` writes from these pieces (QM31s and relation elements as canonical
+//! coordinates, the mask's values in proof order) and its class reads back with `qm31_at`,
+//! `relation_at` and `u32_at`; the verifier core decodes the answer with `decode_air_answer`.
+
+use stark_verifier::fields::{QM31, QM31Trait};
+use stark_verifier::fields::qm31::{Coordinates, coordinates, from_coordinates};
+use stark_verifier::pcs::only;
+use thread_verifier::lookup::LookupElements;
+
+/// The entry point of every AIR class, `eval_composition_at_point`.
+pub const EVAL_SELECTOR: felt252 = selector!("eval_composition_at_point");
+
+pub fn append_qm31(ref out: Array<felt252>, value: QM31) {
+    let (a, b, c, d) = coordinates(value);
+    out.append(a);
+    out.append(b);
+    out.append(c);
+    out.append(d);
+}
+
+pub fn append_relation(ref out: Array<felt252>, relation: @LookupElements) {
+    append_qm31(ref out, *relation.z);
+    append_qm31(ref out, *relation.alpha);
+}
+
+#[inline(always)]
+fn append_coordinates(ref out: Array<felt252>, value: Coordinates) {
+    let (a, b, c, d) = value;
+    out.append(a);
+    out.append(b);
+    out.append(c);
+    out.append(d);
+}
+
+fn append_column(ref out: Array<felt252>, column: Span<Coordinates>) {
+    let mut values = column;
+    while let Option::Some(value) = values.pop_front() {
+        append_coordinates(ref out, *value);
+    };
+}
+
+/// Appends the mask values' coordinates in proof order: eight one-value columns per iteration
+/// where they come (most columns; a loop iteration costs more than its appends).
+pub fn append_mask(ref out: Array<felt252>, mask: Span<Span<Span<Coordinates>>>) {
+    let mut trees = mask;
+    while let Option::Some(tree) = trees.pop_front() {
+        let mut columns = *tree;
+        while let Option::Some(block) = columns.multi_pop_front::<8>() {
+            let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
+            if c0.len() == 1 && c1.len() == 1 && c2.len() == 1 && c3.len() == 1 && c4.len() == 1
+                && c5.len() == 1 && c6.len() == 1 && c7.len() == 1 {
+                append_coordinates(ref out, only(c0));
+                append_coordinates(ref out, only(c1));
+                append_coordinates(ref out, only(c2));
+                append_coordinates(ref out, only(c3));
+                append_coordinates(ref out, only(c4));
+                append_coordinates(ref out, only(c5));
+                append_coordinates(ref out, only(c6));
+                append_coordinates(ref out, only(c7));
+            } else {
+                append_column(ref out, c0);
+                append_column(ref out, c1);
+                append_column(ref out, c2);
+                append_column(ref out, c3);
+                append_column(ref out, c4);
+                append_column(ref out, c5);
+                append_column(ref out, c6);
+                append_column(ref out, c7);
+            }
+        };
+        while let Option::Some(column) = columns.pop_front() {
+            append_column(ref out, *column);
+        };
+    };
+}
+
+/// The QM31 at `at` (four coordinates below 2^32: panics otherwise).
+pub fn qm31_at(felts: Span<felt252>, at: u32) -> QM31 {
+    from_coordinates((*felts[at], *felts[at + 1], *felts[at + 2], *felts[at + 3]))
+}
+
+/// `(z, alpha)` at `at` with the `n` powers of alpha the relation combines with.
+pub fn relation_at(felts: Span<felt252>, at: u32, n: u32) -> LookupElements {
+    let alpha = qm31_at(felts, at + 4);
+    let mut powers: Array<QM31> = array![];
+    let mut current = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    while powers.len() != n {
+        powers.append(current);
+        current = current * alpha;
+    };
+    LookupElements { z: qm31_at(felts, at), alpha, alpha_powers: powers.span() }
+}
+
+pub fn u32_at(felts: Span<felt252>, at: u32) -> u32 {
+    (*felts[at]).try_into().expect('air: log size')
+}
+
+/// The answer of `eval_composition_at_point` (a QM31's four coordinates), or `None` if it is
+/// not one.
+pub fn decode_air_answer(answer: Span<felt252>) -> Option<QM31> {
+    if answer.len() != 4 {
+        return Option::None;
+    }
+    let a: Option<u32> = (*answer[0]).try_into();
+    let b: Option<u32> = (*answer[1]).try_into();
+    let c: Option<u32> = (*answer[2]).try_into();
+    let d: Option<u32> = (*answer[3]).try_into();
+    match (a, b, c, d) {
+        (
+            Option::Some(a), Option::Some(b), Option::Some(c), Option::Some(d),
+        ) => Option::Some(QM31Trait::from_u32_unchecked(a, b, c, d)),
+        _ => Option::None,
+    }
+}
