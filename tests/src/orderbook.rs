@@ -41,7 +41,7 @@ pub async fn deploy_market_with_supply(supply: u128) -> Result<(ThreadWorld, Mar
         program_hash: verifier.class_hash,
         os_version: world.os_version,
     };
-    let market = Market::deploy(client, world.registry, classes, supply).await?;
+    let market = Market::deploy(client, world.registry, classes, supply, Felt::from(0xb00c_u64)).await?;
     Ok((world, market))
 }
 

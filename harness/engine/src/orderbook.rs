@@ -139,11 +139,18 @@ impl Market {
     /// Deploys a base and a quote token (all of each `supply` to the client's account) and an
     /// order book over them, each accepting the program, and opens the book's thread over the
     /// three (registering the OS version and the program if the registry lacks them: the
-    /// client must then be its owner).
-    pub async fn deploy(client: &ChainClient, registry: Registry, classes: MarketClasses, supply: u128) -> Result<Market> {
+    /// client must then be its owner). The addresses derive from `salt` (another salt,
+    /// another market on the same registry).
+    pub async fn deploy(
+        client: &ChainClient,
+        registry: Registry,
+        classes: MarketClasses,
+        supply: u128,
+        salt: Felt,
+    ) -> Result<Market> {
         let me = client.address();
         let mut tokens = Vec::new();
-        for (symbol, salt) in [("BASE", 0xba5e_u64), ("QUOTE", 0x9007e)] {
+        for (symbol, offset) in [("BASE", 0u8), ("QUOTE", 1)] {
             let config = TokenConfig {
                 registry: registry.address,
                 owner: me,
@@ -154,7 +161,7 @@ impl Market {
                 supply,
             };
             let (token, _) =
-                Token::deploy(client, classes.token, &config, Felt::from(salt)).await.map_err(chain("deploying a token"))?;
+                Token::deploy(client, classes.token, &config, salt + Felt::from(offset)).await.map_err(chain("deploying a token"))?;
             tokens.push(token);
         }
         let (base, quote) = (tokens[0], tokens[1]);
@@ -165,7 +172,7 @@ impl Market {
             base_token: base.address,
             quote_token: quote.address,
         };
-        let (book, _) = OrderBook::deploy(client, classes.book, &config, Felt::from(0xb00c_u64))
+        let (book, _) = OrderBook::deploy(client, classes.book, &config, salt + Felt::TWO)
             .await
             .map_err(chain("deploying the order book"))?;
         let mut contracts = vec![book.address, base.address, quote.address];

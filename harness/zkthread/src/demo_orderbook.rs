@@ -141,7 +141,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
 
     let step = progress.step("deploying the base and quote tokens and the book, opening the book's thread");
     let classes = MarketClasses { token: classes[2], book: classes[0], program_hash, os_version: Felt::from(OS_VERSION) };
-    let market = Market::deploy(client, registry, classes, SUPPLY).await?;
+    let market = Market::deploy(client, registry, classes, SUPPLY, node.salt).await?;
     step.done(format!("book {}, thread {}", hex(market.book.address), market.thread_id));
 
     let step = progress.step("funding the traders and registering their thread keys in the book");

@@ -110,6 +110,10 @@ pub struct BookDeployArgs {
     /// What each `--fund` account gets of each token.
     #[arg(long, default_value_t = 10_000)]
     fund_amount: u128,
+    /// Deployment salt (same salt, classes and account: same addresses; change it to deploy
+    /// another book on the same node).
+    #[arg(long, value_parser = crate::chain::felt_arg, default_value = "0x1")]
+    salt: Felt,
     /// Repository root (default: found from the working directory).
     #[arg(long)]
     repo: Option<PathBuf>,
@@ -253,11 +257,11 @@ async fn deploy(args: BookDeployArgs, json: bool) -> Result<()> {
     let book = declare_class(&client, &artifacts, ORDERBOOK).await?.0;
     let token = declare_class(&client, &artifacts, TOKEN).await?.0;
     declare_class(&client, &artifacts, REGISTRY).await?;
-    let (registry, _) = Registry::deploy(&client, find(&artifacts, REGISTRY)?.class_hash, client.address(), Felt::ONE)
+    let (registry, _) = Registry::deploy(&client, find(&artifacts, REGISTRY)?.class_hash, client.address(), args.salt)
         .await
         .context("deploying the registry")?;
     let classes = MarketClasses { token, book, program_hash, os_version: Felt::from(OS_VERSION) };
-    let market = Market::deploy(&client, registry, classes, args.supply).await?;
+    let market = Market::deploy(&client, registry, classes, args.supply, args.salt).await?;
     for account in &args.fund {
         for token in [market.base, market.quote] {
             token.transfer(&client, *account, args.fund_amount, FeeMode::default()).await.context("funding a trader")?;

@@ -537,6 +537,12 @@ fn order_and_book_commands_trade_against_a_running_devnet() {
     assert_eq!(orders, vec![(alice.to_owned(), 5, "sell".to_owned(), 70), (bob.to_owned(), 9, "buy".to_owned(), 0)]);
     let reason = check_error("book settle", &as_account(0, &[&["book", "settle"][..], &thread_args].concat()), 1);
     assert!(reason.contains("no queued order messages"), "{reason}");
+    // A second book on the same node needs another salt; the same salt is refused.
+    let again = as_account(0, &["book", "deploy"]);
+    assert_eq!(again.status.code(), Some(1));
+    let other = json(&as_account(0, &["book", "deploy", "--salt", "0x2"]));
+    check("book deploy", &other);
+    assert_ne!(other["book"], deployed["book"]);
 
     // A queue whose every message is refused (an id Alice placed already) is not stuck: the
     // settle fails with the reason and the message leaves the queue.
