@@ -15,11 +15,11 @@ use zkthread_prover::program::air_digest;
 use zkthread_prover::statement::SignedPublicInput;
 use zkthread_prover::StarkParams;
 use zkthread_sig::domain::account_id;
-use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
-use zkthread_sig::{sign, SignedMessage, TxListCommitment, M31};
+use zkthread_sig::wots::{commitment, KeyCommitment};
+use zkthread_sig::{sign, SignedMessage, TxListCommitment};
 
 use crate::proof_vector::push_statement_fns;
-use crate::signed_proof_vector::{push_test_params, SIGNED_TEST_PARAMS};
+use crate::signed_proof_vector::{push_test_params, seed, SIGNED_TEST_PARAMS};
 
 /// The generated vector, relative to the workspace root.
 pub const ORDERBOOK_PROOF_VECTOR_RELATIVE_PATH: &str =
@@ -34,10 +34,6 @@ const BASE: u64 = 0xba5e;
 const QUOTE: u64 = 0x9007e;
 const ALICE: u64 = 0xa11ce;
 const BOB: u64 = 0xb0b;
-
-fn seed(account: u64) -> KeySeed {
-    KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(account as u32 + 7 * i as u32 + 1)))
-}
 
 fn key(account: u64, index: u32) -> Result<KeyCommitment, String> {
     commitment(&seed(account), index).map_err(|e| e.to_string())

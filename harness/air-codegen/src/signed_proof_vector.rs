@@ -45,7 +45,8 @@ const ALICE: u64 = 0xa11ce;
 const BOB: u64 = 0xb0b;
 const CAROL: u64 = 0xca201;
 
-fn seed(account: u64) -> KeySeed {
+/// The test key seed of `account` (the order book's proof vector signs with the same).
+pub(crate) fn seed(account: u64) -> KeySeed {
     KeySeed::from_elements(std::array::from_fn(|i| {
         M31::reduce(account as u32 + 7 * i as u32 + 1)
     }))

@@ -10,13 +10,11 @@
 use std::time::{Duration, Instant};
 
 use zkthread_client::orderbook::{OrderBook, OrderBookConfig};
-use zkthread_client::calldata::SlotValue;
-use zkthread_client::registry::{NewThread, Registry, Settlement, TransactionList};
+use zkthread_client::registry::{NewThread, Registry, Settlement};
 use zkthread_client::token::{Token, TokenConfig};
 use zkthread_client::{ChainClient, ChainReader, ClientError, FeeMode, Felt};
 use zkthread_orderbook::batcher::{Account, BookState, SignedOrder, SubBlock};
 use zkthread_orderbook::{poseidon252, Directory, OrderMessage, SignedPublicInput};
-use zkthread_prover::SlotValue as ProverSlot;
 use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::{sign, SignedMessage};
@@ -272,14 +270,8 @@ impl Market {
         let (statement, witness) = sub
             .statement(&self.header(reader, sequence).await?, &self.directory(owners))
             .map_err(|e| MarketError::Statement(e.to_string()))?;
-        let mut settlement = Settlement {
-            thread_id: self.thread_id,
-            sequence,
-            inputs: chain_slots(&statement.inputs),
-            outputs: chain_slots(&statement.outputs),
-            transactions: TransactionList { count: statement.transactions.count, commitment: statement.transactions.cap_felt() },
-            proof: Vec::new(),
-        };
+        let mut settlement = crate::codec::signed_settlement(self.thread_id, &statement, Vec::new())
+            .map_err(|e| MarketError::Statement(e.to_string()))?;
         let mut onchain = self.registry.public_input(reader, &settlement).await.map_err(chain("asking the registry"))?;
         onchain.splice(2..2, [statement.chain_id, statement.registry]);
         if onchain != statement.to_felts() {
@@ -296,11 +288,6 @@ impl Market {
         settlement.proof = poseidon252::to_felts(&proof);
         Ok(ProvenRound { settlement, prove_time })
     }
-}
-
-/// The prover's slot list as the registry's calldata type.
-fn chain_slots(list: &[ProverSlot]) -> Vec<SlotValue> {
-    list.iter().map(|s| SlotValue::new(s.slot.contract, s.slot.key, s.value)).collect()
 }
 
 /// A signed order message as a client keeps it until it settles: the owner's address (its

@@ -298,10 +298,9 @@ impl Drop for DevnetProcess {
     }
 }
 
-/// `devnet` in the background, then `deploy`, `thread create`, `thread show` and `status`
-/// against it through `--rpc-url` and the account environment variables.
-#[test]
-fn plain_commands_work_against_a_running_devnet() {
+/// `zkthread devnet` in the background (2 accounts, a free port): the process, killed when
+/// dropped, and its JSON document (URL and accounts).
+fn running_devnet() -> (DevnetProcess, Value) {
     let mut child = zkthread()
         .args(["devnet", "--port", "0", "--accounts", "2", "--json"])
         .stdout(Stdio::piped())
@@ -315,6 +314,14 @@ fn plain_commands_work_against_a_running_devnet() {
         .read_line(&mut line)
         .expect("devnet prints its URL");
     let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (devnet, info)
+}
+
+/// `devnet` in the background, then `deploy`, `thread create`, `thread show` and `status`
+/// against it through `--rpc-url` and the account environment variables.
+#[test]
+fn plain_commands_work_against_a_running_devnet() {
+    let (devnet, info) = running_devnet();
     check("devnet", &info);
     let url = info["url"].as_str().unwrap().to_owned();
     let account = &info["accounts"][0];
@@ -469,17 +476,7 @@ fn key_files_are_created_once_and_shown() {
 /// back from chain with nothing pending; a second `book settle` has nothing to do.
 #[test]
 fn order_and_book_commands_trade_against_a_running_devnet() {
-    let mut child = zkthread()
-        .args(["devnet", "--port", "0", "--accounts", "2", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("devnet starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let _devnet = DevnetProcess(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("devnet prints its URL");
-    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let (_devnet, info) = running_devnet();
     let url = info["url"].as_str().unwrap().to_owned();
     let data = tempfile::tempdir().unwrap();
     let as_account = |i: usize, args: &[&str]| {
