@@ -218,7 +218,7 @@ async fn build(
         match signed_tx(&stored) {
             Some(tx) => signed.push((stored, tx)),
             None => rejected.push(Rejected {
-                transfer: stored,
+                message: stored,
                 reason: "not signed by the sender's thread key (no valid signature record)".into(),
             }),
         }
@@ -255,10 +255,10 @@ async fn build(
     };
     let refused_ids: BTreeSet<usize> = refused.iter().map(|r| r.index()).collect();
     rejected.extend(refused.iter().map(|reason| Rejected {
-        transfer: signed[reason.index()].0.clone(),
+        message: signed[reason.index()].0.clone(),
         reason: reason.reason(),
     }));
-    rejected.sort_by_key(|r| r.transfer.id);
+    rejected.sort_by_key(|r| r.message.id);
 
     let Some(sub_block) = sub_block else {
         store.record_rejected(key, rejected.clone())?;
@@ -278,7 +278,7 @@ async fn build(
             os_version: info.os_version,
             program_hash: info.program_hash,
             contract_set_commitment: info.contract_set_commitment,
-            transfers: accepted,
+            messages: accepted,
             transactions: tx_list_record(&sub_block.transactions),
             inputs: to_entries(&sub_block.inputs),
             outputs: to_entries(&sub_block.outputs),
@@ -342,7 +342,7 @@ pub async fn abandon_if_stale(
         tx_hash: None,
         detail: format!(
             "{reason}; {} transfer(s) rebuilt on fresh state",
-            ended.body.transfers.len()
+            ended.body.messages.len()
         ),
     }))
 }

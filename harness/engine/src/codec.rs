@@ -70,7 +70,7 @@ pub fn statement(sub_block: &SubBlock, registry: Felt) -> Result<SignedPublicInp
 /// A stored transfer with its signature, as the signed batcher takes it; `None` for a record
 /// written before transfers were signed, or whose words are not canonical M31 values.
 pub fn signed_tx(stored: &Transfer) -> Option<SignedTransferTx> {
-    let t = &stored.transfer;
+    let t = &stored.body;
     let auth = t.auth.as_ref()?;
     Some(SignedTransferTx {
         token: t.token,
@@ -108,7 +108,7 @@ pub fn rebuild(sub_block: &SubBlock, registry: Felt) -> Result<SignedSubBlock> {
     let statement = statement(sub_block, registry)?;
     let txs = sub_block
         .body
-        .transfers
+        .messages
         .iter()
         .map(|t| {
             signed_tx(t).ok_or_else(|| corrupt(format!("has transfer {} without a valid signature record", t.id)))

@@ -121,7 +121,7 @@ pub async fn reconcile(
             None,
             format!(
                 "another settlement took sequence {sequence} (next is {next}); {} transfer(s) pending again",
-                done.body.transfers.len()
+                done.body.messages.len()
             ),
         )));
     }

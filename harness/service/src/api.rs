@@ -214,7 +214,7 @@ pub fn sub_block_view(sub_block: &SubBlock) -> SubBlockView {
         attempt: sub_block.attempt,
         status: sub_block.status.name().into(),
         built_ahead: sub_block.body.parent_attempt.is_some(),
-        transfers: sub_block.body.transfers.len(),
+        transfers: sub_block.body.messages.len(),
         transactions_commitment: format!("{:#x}", sub_block.body.transactions.commitment),
         slots: sub_block.body.outputs.len(),
         proof_felts: sub_block.proof.as_ref().map_or(0, Vec::len),

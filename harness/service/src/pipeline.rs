@@ -206,7 +206,7 @@ impl Pipeline {
             Ok(BatchOutcome::Built(built)) => {
                 tracing::info!(
                     sequence = built.sub_block.sequence(),
-                    transfers = built.sub_block.body.transfers.len(),
+                    transfers = built.sub_block.body.messages.len(),
                     rejected = built.rejected.len(),
                     ahead,
                     "sub-block built"

@@ -15,7 +15,9 @@
 //! rebuilds them on fresh state in the order they were sent. A transfer is therefore always in
 //! exactly one place: pending, rejected, or one live or settled sub-block.
 
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -53,34 +55,64 @@ fn settled_counter(scope: &str) -> String {
     format!("settled/{scope}")
 }
 
-fn sender_key(token: Felt, from: Felt) -> String {
+/// The sender lane of a token transfer: its key slot lives in `token`, under `from`.
+pub fn sender_key(token: Felt, from: Felt) -> String {
     format!("{token:#x}/{from:#x}")
 }
 
-/// Adds (or with `queued == false` removes) `transfer` in its sender's queue.
-fn set_queued(
+/// What the store needs to know about a thread program's message: it is kept as JSON, and a
+/// signed one names the sender lane (whose key slot its nonce consumes) and its authorization,
+/// which admission reads back for every new message ([`Store::queued_in_lane`]). The token's
+/// transfers ([`NewTransfer`]) are one implementation; a program's own message type is
+/// another (the order book's signed orders). A thread's records all have its program's type:
+/// reading them as another type fails as a corrupt record, never as another message.
+pub trait MessageBody: Clone + std::fmt::Debug + PartialEq + Serialize + serde::de::DeserializeOwned {
+    /// The sender lane and the authorization of a signed message; `None` for an unsigned one
+    /// (nothing queued for admission to read).
+    fn lane(&self) -> Option<(String, LaneAuth)>;
+}
+
+/// A signed message's authorization as a lane records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaneAuth {
+    pub nonce: u32,
+    pub key: [u32; 4],
+    pub next_key: [u32; 4],
+}
+
+impl MessageBody for NewTransfer {
+    fn lane(&self) -> Option<(String, LaneAuth)> {
+        let auth = self.auth.as_ref()?;
+        Some((
+            sender_key(self.token, self.from),
+            LaneAuth { nonce: auth.nonce, key: auth.key, next_key: auth.next_key },
+        ))
+    }
+}
+
+/// Adds (or with `queued == false` removes) `message` in its sender's lane.
+fn set_queued<M: MessageBody>(
     queue: &mut redb::Table<(&str, &str, u64), &str>,
     scope: &str,
-    transfer: &Transfer,
+    message: &Message<M>,
     queued: bool,
 ) -> Result<()> {
-    let Some(auth) = &transfer.transfer.auth else {
+    let Some((lane, auth)) = message.body.lane() else {
         return Ok(());
     };
-    let sender = sender_key(transfer.transfer.token, transfer.transfer.from);
     if queued {
         let json = serde_json::to_string(&QueuedAuth {
-            id: transfer.id,
+            id: message.id,
             nonce: auth.nonce,
             key: auth.key,
             next_key: auth.next_key,
         })?;
         queue
-            .insert((scope, sender.as_str(), transfer.id), json.as_str())
+            .insert((scope, lane.as_str(), message.id), json.as_str())
             .map_err(db_error)?;
     } else {
         queue
-            .remove((scope, sender.as_str(), transfer.id))
+            .remove((scope, lane.as_str(), message.id))
             .map_err(db_error)?;
     }
     Ok(())
@@ -196,18 +228,26 @@ pub struct TransferAuth {
     pub signature: Vec<u32>,
 }
 
-/// A submitted transfer; `id` is its global submission number (its place in the order).
+/// A submitted message of a thread's program; `id` is its global submission number (its place
+/// in the order). Its JSON is the body's fields beside `id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Transfer {
+#[serde(bound = "M: MessageBody")]
+pub struct Message<M = NewTransfer> {
     pub id: u64,
     #[serde(flatten)]
-    pub transfer: NewTransfer,
+    pub body: M,
 }
 
-/// A transfer the batcher refused, with its reason.
+/// A submitted token transfer.
+pub type Transfer = Message<NewTransfer>;
+
+/// A message the batcher refused, with its reason (`transfer` in JSON, as records written
+/// when the store held transfers only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rejected {
-    pub transfer: Transfer,
+#[serde(bound = "M: MessageBody")]
+pub struct Rejected<M = NewTransfer> {
+    #[serde(rename = "transfer")]
+    pub message: Message<M>,
     pub reason: String,
 }
 
@@ -294,7 +334,8 @@ pub struct TxListRecord {
 
 /// What the batcher produced, before it is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewSubBlock {
+#[serde(bound = "M: MessageBody")]
+pub struct NewSubBlock<M = NewTransfer> {
     /// The thread's on-chain next sequence when batched.
     pub sequence: u64,
     /// The chain the thread lives on (part of the domain every signature covers).
@@ -303,8 +344,10 @@ pub struct NewSubBlock {
     pub os_version: Felt,
     pub program_hash: Felt,
     pub contract_set_commitment: Felt,
-    /// Accepted transfers, in the order they apply (ids from the pending list).
-    pub transfers: Vec<Transfer>,
+    /// Accepted messages, in the order they apply (ids from the pending list; `transfers` in
+    /// JSON).
+    #[serde(rename = "transfers")]
+    pub messages: Vec<Message<M>>,
     /// What the proof commits to about `transfers` and `settle` passes on: their count and
     /// ordered-list commitment (`zkthread_sig::TxListCommitment::to_felts`). Records written
     /// before the commitment existed read as `(0, 0)`, which no signed proof is for.
@@ -322,12 +365,13 @@ pub struct NewSubBlock {
 
 /// A stored sub-block.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubBlock {
+#[serde(bound = "M: MessageBody")]
+pub struct SubBlock<M = NewTransfer> {
     pub thread_id: u64,
     /// Rebuilds of the same sequence (after a stale one) count up from 0.
     pub attempt: u32,
     #[serde(flatten)]
-    pub body: NewSubBlock,
+    pub body: NewSubBlock<M>,
     pub proof: Option<Vec<Felt>>,
     /// Every settle transaction ever recorded for it (a restart checks all of them, so one
     /// mined late is still found).
@@ -335,19 +379,28 @@ pub struct SubBlock {
     pub status: SubBlockStatus,
 }
 
-impl SubBlock {
+impl<M> SubBlock<M> {
     pub fn sequence(&self) -> u64 {
         self.body.sequence
     }
 }
 
-/// The database. One process at a time may open it (redb locks the file).
-pub struct Store {
-    db: Database,
+/// The database, seen as the store of one thread program's messages (`M`; the token's
+/// transfers by default). One process at a time may open the file (redb locks it); the
+/// handles of other programs share the open database ([`Store::program`]).
+pub struct Store<M = NewTransfer> {
+    db: Arc<Database>,
     path: PathBuf,
+    program: PhantomData<fn() -> M>,
 }
 
-impl std::fmt::Debug for Store {
+impl<M> Clone for Store<M> {
+    fn clone(&self) -> Self {
+        Store { db: self.db.clone(), path: self.path.clone(), program: PhantomData }
+    }
+}
+
+impl<M> std::fmt::Debug for Store<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish()
     }
@@ -386,6 +439,7 @@ impl Store {
                     .map_err(db_error)?;
                 for entry in pending.iter().map_err(db_error)? {
                     let (key, value) = entry.map_err(db_error)?;
+                    // Databases written before the indexes held token transfers only.
                     let transfer: Transfer = serde_json::from_str(value.value())?;
                     set_queued(&mut queue, key.value().0, &transfer, true)?;
                 }
@@ -396,12 +450,12 @@ impl Store {
                     let sub_block: SubBlock = serde_json::from_str(value.value())?;
                     if sub_block.status.in_flight() {
                         index.insert((scope, sequence, attempt), ()).map_err(db_error)?;
-                        for transfer in &sub_block.body.transfers {
+                        for transfer in &sub_block.body.messages {
                             set_queued(&mut queue, scope, transfer, true)?;
                         }
                     }
                     if !sub_block.status.handed_back() {
-                        for transfer in &sub_block.body.transfers {
+                        for transfer in &sub_block.body.messages {
                             homes
                                 .insert((scope, transfer.id), (sequence, attempt))
                                 .map_err(db_error)?;
@@ -418,20 +472,29 @@ impl Store {
             }
         }
         txn.commit().map_err(db_error)?;
-        Ok(Self { db, path })
+        Ok(Self { db: Arc::new(db), path, program: PhantomData })
     }
 
     /// Whether `data_dir` holds a database (without creating one).
     pub fn exists(data_dir: &Path) -> bool {
         data_dir.join(DB_FILE).is_file()
     }
+}
+
+impl<M: MessageBody> Store<M> {
+    /// The same database as the store of another program's messages (`N`): threads of
+    /// different programs live side by side, each read with its own message type.
+    pub fn program<N: MessageBody>(&self) -> Store<N> {
+        Store { db: self.db.clone(), path: self.path.clone(), program: PhantomData }
+    }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Adds a transfer at the end of the thread's pending list; returns it with its id.
-    pub fn submit(&self, thread: ThreadKey, transfer: NewTransfer) -> Result<Transfer> {
+    /// Adds a message (a token transfer, or another program's message) at the end of the
+    /// thread's pending list; returns it with its id.
+    pub fn submit(&self, thread: ThreadKey, body: M) -> Result<Message<M>> {
         let txn = self.db.begin_write().map_err(db_error)?;
         let stored = {
             let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
@@ -442,7 +505,7 @@ impl Store {
             counters
                 .insert(NEXT_TRANSFER_ID, id + 1)
                 .map_err(db_error)?;
-            let stored = Transfer { id, transfer };
+            let stored = Message { id, body };
             let mut pending = txn.open_table(PENDING).map_err(db_error)?;
             let json = serde_json::to_string(&stored)?;
             let scope = thread.scope();
@@ -457,8 +520,8 @@ impl Store {
         Ok(stored)
     }
 
-    /// The thread's pending transfers in submission order.
-    pub fn pending(&self, thread: ThreadKey) -> Result<Vec<Transfer>> {
+    /// The thread's pending messages in submission order.
+    pub fn pending(&self, thread: ThreadKey) -> Result<Vec<Message<M>>> {
         self.thread_records(PENDING, thread)
     }
 
@@ -469,7 +532,7 @@ impl Store {
     }
 
     /// Transfers the batcher refused for this thread, in submission order.
-    pub fn rejected(&self, thread: ThreadKey) -> Result<Vec<Rejected>> {
+    pub fn rejected(&self, thread: ThreadKey) -> Result<Vec<Rejected<M>>> {
         self.thread_records(REJECTED, thread)
     }
 
@@ -484,7 +547,7 @@ impl Store {
     }
 
     /// Every sub-block of the thread, by (sequence, attempt).
-    pub fn sub_blocks(&self, thread: ThreadKey) -> Result<Vec<SubBlock>> {
+    pub fn sub_blocks(&self, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {
         let txn = self.db.begin_read().map_err(db_error)?;
         read_sub_blocks(&txn, thread)
     }
@@ -492,7 +555,7 @@ impl Store {
     /// The thread's pending and rejected transfers and its sub-blocks as of one instant (one
     /// read transaction): a transfer is in exactly one place in it, even while a batch or an
     /// abandon moves transfers between the lists.
-    pub fn snapshot(&self, thread: ThreadKey) -> Result<Snapshot> {
+    pub fn snapshot(&self, thread: ThreadKey) -> Result<Snapshot<M>> {
         let txn = self.db.begin_read().map_err(db_error)?;
         Ok(Snapshot {
             pending: read_records(&txn, PENDING, thread)?,
@@ -504,12 +567,18 @@ impl Store {
     /// What `from` has queued for `token` in the thread: its signed transfers that are pending
     /// or in an in-flight sub-block, in submission order.
     pub fn queued(&self, thread: ThreadKey, token: Felt, from: Felt) -> Result<Vec<QueuedAuth>> {
+        self.queued_in_lane(thread, &sender_key(token, from))
+    }
+
+    /// What is queued in a sender lane ([`MessageBody::lane`]) of the thread: its signed
+    /// messages that are pending or in an in-flight sub-block, in submission order.
+    pub fn queued_in_lane(&self, thread: ThreadKey, sender: &str) -> Result<Vec<QueuedAuth>> {
         let txn = self.db.begin_read().map_err(db_error)?;
         let queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
-        let (scope, sender) = (thread.scope(), sender_key(token, from));
+        let scope = thread.scope();
         let mut out = Vec::new();
         for entry in queue
-            .range((scope.as_str(), sender.as_str(), 0)..=(scope.as_str(), sender.as_str(), u64::MAX))
+            .range((scope.as_str(), sender, 0)..=(scope.as_str(), sender, u64::MAX))
             .map_err(db_error)?
         {
             let (_, value) = entry.map_err(db_error)?;
@@ -520,7 +589,7 @@ impl Store {
 
     /// Where transfer `id` of the thread is (pending, rejected with its reason, or the live or
     /// settled sub-block holding it), read in one transaction from a few records.
-    pub fn place(&self, thread: ThreadKey, id: u64) -> Result<Option<TransferPlace>> {
+    pub fn place(&self, thread: ThreadKey, id: u64) -> Result<Option<TransferPlace<M>>> {
         let txn = self.db.begin_read().map_err(db_error)?;
         let scope = thread.scope();
         let homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
@@ -536,7 +605,7 @@ impl Store {
         }
         let rejected = txn.open_table(REJECTED).map_err(db_error)?;
         if let Some(value) = rejected.get((scope.as_str(), id)).map_err(db_error)? {
-            let record: Rejected = serde_json::from_str(value.value())?;
+            let record: Rejected<M> = serde_json::from_str(value.value())?;
             return Ok(Some(TransferPlace::Rejected { reason: record.reason }));
         }
         Ok(None)
@@ -544,7 +613,7 @@ impl Store {
 
     /// The thread's counts and its `recent` newest sub-blocks (newest first), in one read
     /// transaction, decoding only those sub-blocks.
-    pub fn overview(&self, thread: ThreadKey, recent: usize) -> Result<Overview> {
+    pub fn overview(&self, thread: ThreadKey, recent: usize) -> Result<Overview<M>> {
         let txn = self.db.begin_read().map_err(db_error)?;
         let scope = thread.scope();
         let pending = count_records(&txn, PENDING, thread)?;
@@ -576,13 +645,13 @@ impl Store {
     /// The thread's oldest Built, Proven or Sending sub-block: the next to settle. At most two
     /// are in flight, and then the second was built ahead on the first
     /// ([`NewSubBlock::parent_attempt`]).
-    pub fn in_flight(&self, thread: ThreadKey) -> Result<Option<SubBlock>> {
+    pub fn in_flight(&self, thread: ThreadKey) -> Result<Option<SubBlock<M>>> {
         Ok(self.all_in_flight(thread)?.into_iter().next())
     }
 
     /// Every in-flight sub-block of the thread, oldest first (none, one, or a sub-block and the
     /// one built ahead on it).
-    pub fn all_in_flight(&self, thread: ThreadKey) -> Result<Vec<SubBlock>> {
+    pub fn all_in_flight(&self, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {
         let txn = self.db.begin_read().map_err(db_error)?;
         let index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
         let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
@@ -601,7 +670,7 @@ impl Store {
 
     /// The thread's Built sub-block (the one to prove next), if any: there is at most one, as
     /// a sub-block is built ahead only on a proven one.
-    pub fn built(&self, thread: ThreadKey) -> Result<Option<SubBlock>> {
+    pub fn built(&self, thread: ThreadKey) -> Result<Option<SubBlock<M>>> {
         Ok(self
             .all_in_flight(thread)?
             .into_iter()
@@ -617,10 +686,10 @@ impl Store {
     pub fn record_batch(
         &self,
         thread: ThreadKey,
-        sub_block: NewSubBlock,
-        rejected: Vec<Rejected>,
-    ) -> Result<SubBlock> {
-        if sub_block.transfers.is_empty() {
+        sub_block: NewSubBlock<M>,
+        rejected: Vec<Rejected<M>>,
+    ) -> Result<SubBlock<M>> {
+        if sub_block.messages.is_empty() {
             return Err(StoreError::EmptyBatch);
         }
         let scope = thread.scope();
@@ -635,7 +704,7 @@ impl Store {
             {
                 let (key, _) = entry.map_err(db_error)?;
                 if let Some(value) = blocks.get(key.value()).map_err(db_error)? {
-                    in_flight.push(serde_json::from_str::<SubBlock>(value.value())?);
+                    in_flight.push(serde_json::from_str::<SubBlock<M>>(value.value())?);
                 }
             }
             check_in_flight(thread, &sub_block, &in_flight)?;
@@ -649,9 +718,9 @@ impl Store {
             };
             let mut pending = txn.open_table(PENDING).map_err(db_error)?;
             for transfer in sub_block
-                .transfers
+                .messages
                 .iter()
-                .chain(rejected.iter().map(|r| &r.transfer))
+                .chain(rejected.iter().map(|r| &r.message))
             {
                 if pending
                     .remove((scope.as_str(), transfer.id))
@@ -666,9 +735,9 @@ impl Store {
             for r in &rejected {
                 let json = serde_json::to_string(r)?;
                 rejected_table
-                    .insert((scope.as_str(), r.transfer.id), json.as_str())
+                    .insert((scope.as_str(), r.message.id), json.as_str())
                     .map_err(db_error)?;
-                set_queued(&mut queue, &scope, &r.transfer, false)?;
+                set_queued(&mut queue, &scope, &r.message, false)?;
             }
             let stored = SubBlock {
                 thread_id: thread.thread_id,
@@ -686,7 +755,7 @@ impl Store {
                 .insert((scope.as_str(), stored.sequence(), attempt), ())
                 .map_err(db_error)?;
             let mut homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
-            for transfer in &stored.body.transfers {
+            for transfer in &stored.body.messages {
                 homes
                     .insert((scope.as_str(), transfer.id), (stored.sequence(), attempt))
                     .map_err(db_error)?;
@@ -699,7 +768,7 @@ impl Store {
 
     /// Moves transfers the batcher refused out of pending (with their reasons) when no
     /// sub-block could be built from the rest.
-    pub fn record_rejected(&self, thread: ThreadKey, rejected: Vec<Rejected>) -> Result<()> {
+    pub fn record_rejected(&self, thread: ThreadKey, rejected: Vec<Rejected<M>>) -> Result<()> {
         let scope = thread.scope();
         let txn = self.db.begin_write().map_err(db_error)?;
         {
@@ -707,17 +776,17 @@ impl Store {
             let mut table = txn.open_table(REJECTED).map_err(db_error)?;
             let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
             for r in &rejected {
-                set_queued(&mut queue, &scope, &r.transfer, false)?;
+                set_queued(&mut queue, &scope, &r.message, false)?;
                 if pending
-                    .remove((scope.as_str(), r.transfer.id))
+                    .remove((scope.as_str(), r.message.id))
                     .map_err(db_error)?
                     .is_none()
                 {
-                    return Err(StoreError::NotPending(r.transfer.id));
+                    return Err(StoreError::NotPending(r.message.id));
                 }
                 let json = serde_json::to_string(r)?;
                 table
-                    .insert((scope.as_str(), r.transfer.id), json.as_str())
+                    .insert((scope.as_str(), r.message.id), json.as_str())
                     .map_err(db_error)?;
             }
         }
@@ -732,7 +801,7 @@ impl Store {
         sequence: u64,
         attempt: u32,
         proof: Vec<Felt>,
-    ) -> Result<SubBlock> {
+    ) -> Result<SubBlock<M>> {
         self.update(thread, sequence, attempt, |sb, _| {
             expect(sb, "built", |s| matches!(s, SubBlockStatus::Built))?;
             sb.proof = Some(proof);
@@ -749,7 +818,7 @@ impl Store {
         attempt: u32,
         tx_hash: Felt,
         nonce: Felt,
-    ) -> Result<SubBlock> {
+    ) -> Result<SubBlock<M>> {
         self.update(thread, sequence, attempt, |sb, parent| {
             expect(sb, "proven", |s| matches!(s, SubBlockStatus::Proven))?;
             if let Some(parent) = parent {
@@ -778,7 +847,7 @@ impl Store {
         tx_hash: Felt,
         block: u64,
         fee_fri: u128,
-    ) -> Result<SubBlock> {
+    ) -> Result<SubBlock<M>> {
         self.update(thread, sequence, attempt, |sb, _| {
             expect(sb, "sending or proven", |s| {
                 matches!(s, SubBlockStatus::Sending { .. } | SubBlockStatus::Proven)
@@ -799,7 +868,7 @@ impl Store {
         thread: ThreadKey,
         sequence: u64,
         attempt: u32,
-    ) -> Result<SubBlock> {
+    ) -> Result<SubBlock<M>> {
         self.update(thread, sequence, attempt, |sb, _| {
             expect(sb, "sending", |s| {
                 matches!(s, SubBlockStatus::Sending { .. })
@@ -819,7 +888,7 @@ impl Store {
         sequence: u64,
         attempt: u32,
         status: SubBlockStatus,
-    ) -> Result<SubBlock> {
+    ) -> Result<SubBlock<M>> {
         assert!(
             status.handed_back(),
             "record_abandoned takes an ending status"
@@ -839,8 +908,8 @@ impl Store {
         thread: ThreadKey,
         sequence: u64,
         attempt: u32,
-        change: impl FnOnce(&mut SubBlock, Option<&SubBlock>) -> Result<bool>,
-    ) -> Result<SubBlock> {
+        change: impl FnOnce(&mut SubBlock<M>, Option<&SubBlock<M>>) -> Result<bool>,
+    ) -> Result<SubBlock<M>> {
         let scope = thread.scope();
         let key = (scope.as_str(), sequence, attempt);
         let txn = self.db.begin_write().map_err(db_error)?;
@@ -868,7 +937,7 @@ impl Store {
             if !was_settled && matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
                 // Applied on-chain: the sender's key slot now carries these transfers.
                 let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
-                for transfer in &sub_block.body.transfers {
+                for transfer in &sub_block.body.messages {
                     set_queued(&mut queue, &scope, transfer, false)?;
                 }
                 let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
@@ -894,7 +963,7 @@ impl Store {
                 }
                 let mut pending = txn.open_table(PENDING).map_err(db_error)?;
                 let mut homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
-                for transfer in ended.iter().flat_map(|s| &s.body.transfers) {
+                for transfer in ended.iter().flat_map(|s| &s.body.messages) {
                     // Original submission numbers: back in their place in the order.
                     let json = serde_json::to_string(transfer)?;
                     pending
@@ -912,7 +981,7 @@ impl Store {
 
 /// Whether `new` may be recorded beside the thread's `in_flight` sub-blocks: none in flight
 /// for an ordinary batch; exactly its parent, proven or sending, for one built ahead.
-fn check_in_flight(thread: ThreadKey, new: &NewSubBlock, in_flight: &[SubBlock]) -> Result<()> {
+fn check_in_flight<M>(thread: ThreadKey, new: &NewSubBlock<M>, in_flight: &[SubBlock<M>]) -> Result<()> {
     match (new.parent_attempt, in_flight) {
         (None, []) => Ok(()),
         (Some(parent_attempt), [parent])
@@ -940,11 +1009,11 @@ fn check_in_flight(thread: ThreadKey, new: &NewSubBlock, in_flight: &[SubBlock])
 }
 
 /// The in-flight sub-block built ahead on `parent`, if any.
-fn built_ahead_on(
+fn built_ahead_on<M: MessageBody>(
     blocks: &redb::Table<(&str, u64, u32), &str>,
     scope: &str,
-    parent: &SubBlock,
-) -> Result<Option<SubBlock>> {
+    parent: &SubBlock<M>,
+) -> Result<Option<SubBlock<M>>> {
     let Some(next) = parent.sequence().checked_add(1) else {
         return Ok(None);
     };
@@ -953,7 +1022,7 @@ fn built_ahead_on(
         .map_err(db_error)?
     {
         let (_, value) = entry.map_err(db_error)?;
-        let candidate: SubBlock = serde_json::from_str(value.value())?;
+        let candidate: SubBlock<M> = serde_json::from_str(value.value())?;
         if candidate.status.in_flight() && candidate.body.parent_attempt == Some(parent.attempt) {
             return Ok(Some(candidate));
         }
@@ -961,8 +1030,8 @@ fn built_ahead_on(
     Ok(None)
 }
 
-fn expect(
-    sub_block: &SubBlock,
+fn expect<M>(
+    sub_block: &SubBlock<M>,
     expected: &'static str,
     ok: impl Fn(&SubBlockStatus) -> bool,
 ) -> Result<()> {
@@ -989,30 +1058,30 @@ pub struct QueuedAuth {
 
 /// Where a transfer is ([`Store::place`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TransferPlace {
+pub enum TransferPlace<M = NewTransfer> {
     Pending,
     Rejected { reason: String },
     /// In a live (Built, Proven, Sending) or Settled sub-block.
-    SubBlock(Box<SubBlock>),
+    SubBlock(Box<SubBlock<M>>),
 }
 
 /// A thread at a glance ([`Store::overview`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Overview {
+pub struct Overview<M = NewTransfer> {
     pub pending: usize,
     pub rejected: usize,
     pub settled_sub_blocks: usize,
     /// Newest first.
-    pub recent: Vec<SubBlock>,
+    pub recent: Vec<SubBlock<M>>,
 }
 
 /// One thread's records read in one transaction ([`Store::snapshot`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Snapshot {
-    pub pending: Vec<Transfer>,
-    pub rejected: Vec<Rejected>,
+pub struct Snapshot<M = NewTransfer> {
+    pub pending: Vec<Message<M>>,
+    pub rejected: Vec<Rejected<M>>,
     /// By (sequence, attempt).
-    pub sub_blocks: Vec<SubBlock>,
+    pub sub_blocks: Vec<SubBlock<M>>,
 }
 
 /// How many records of `table` the thread has (counted, not decoded).
@@ -1035,13 +1104,13 @@ fn count_records(
 }
 
 /// Sub-block (sequence, attempt) of the thread, read from `blocks` (a read or a write table).
-fn get_sub_block(
+fn get_sub_block<M: MessageBody>(
     blocks: &impl ReadableTable<(&'static str, u64, u32), &'static str>,
     thread: ThreadKey,
     scope: &str,
     sequence: u64,
     attempt: u32,
-) -> Result<SubBlock> {
+) -> Result<SubBlock<M>> {
     let value = blocks
         .get((scope, sequence, attempt))
         .map_err(db_error)?
@@ -1071,7 +1140,7 @@ fn read_records<T: serde::de::DeserializeOwned>(
     Ok(out)
 }
 
-fn read_sub_blocks(txn: &redb::ReadTransaction, thread: ThreadKey) -> Result<Vec<SubBlock>> {
+fn read_sub_blocks<M: MessageBody>(txn: &redb::ReadTransaction, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {
     let table = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
     let scope = thread.scope();
     let mut out = Vec::new();

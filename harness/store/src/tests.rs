@@ -42,7 +42,7 @@ fn sub_block(sequence: u64, transfers: Vec<Transfer>) -> NewSubBlock {
         program_hash: felt(2),
         contract_set_commitment: felt(3),
         transactions: TxListRecord { count: transfers.len() as u32, commitment: felt(0x7c) },
-        transfers,
+        messages: transfers,
         inputs: vec![slot(1, 10), slot(2, 0)],
         outputs: vec![slot(1, 5), slot(2, 5)],
         parent_attempt: None,
@@ -78,7 +78,7 @@ fn pending_transfers_keep_submission_order_and_survive_reopening() {
     assert_eq!(
         pending
             .iter()
-            .map(|t| t.transfer.amount)
+            .map(|t| t.body.amount)
             .collect::<Vec<_>>(),
         [1, 2, 3]
     );
@@ -97,7 +97,7 @@ fn a_batch_moves_transfers_out_of_pending_and_blocks_a_second_batch() {
     let b = store.submit(thread(1), transfer(1, 2, 500)).unwrap();
     let c = store.submit(thread(1), transfer(2, 1, 1)).unwrap();
     let rejected = vec![Rejected {
-        transfer: b.clone(),
+        message: b.clone(),
         reason: "overspend".into(),
     }];
     let built = store
@@ -106,7 +106,7 @@ fn a_batch_moves_transfers_out_of_pending_and_blocks_a_second_batch() {
     assert_eq!(built.status, SubBlockStatus::Built);
     assert_eq!((built.sequence(), built.attempt), (0, 0));
     assert_eq!(ids(&store.pending(thread(1)).unwrap()), [c.id]);
-    assert_eq!(store.rejected(thread(1)).unwrap()[0].transfer, b);
+    assert_eq!(store.rejected(thread(1)).unwrap()[0].message, b);
     assert_eq!(store.in_flight(thread(1)).unwrap(), Some(built));
 
     let second = store.record_batch(thread(1), sub_block(0, vec![c.clone()]), vec![]);
@@ -126,7 +126,7 @@ fn a_transfer_not_pending_cannot_enter_a_sub_block_and_the_batch_is_all_or_nothi
     let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
     let ghost = Transfer {
         id: 99,
-        transfer: transfer(1, 2, 5),
+        body: transfer(1, 2, 5),
     };
     let result = store.record_batch(thread(1), sub_block(0, vec![a.clone(), ghost]), vec![]);
     assert!(
@@ -243,7 +243,7 @@ fn a_stale_sub_block_hands_its_transfers_back_in_their_original_order_for_a_rebu
     assert_eq!(ids(&back), [a.id, b.id, c.id]);
     // Handed back whole: the signatures travel with the transfers.
     assert_eq!(back[0], a);
-    assert_eq!(back[1].transfer.auth, b.transfer.auth);
+    assert_eq!(back[1].body.auth, b.body.auth);
     assert!(store.in_flight(thread(1)).unwrap().is_none());
     // The rebuild of the same sequence is a new attempt; the stale record stays as history.
     let rebuilt = store
@@ -322,7 +322,7 @@ fn rejected_transfers_leave_pending_with_their_reason() {
         .record_rejected(
             thread(1),
             vec![Rejected {
-                transfer: a.clone(),
+                message: a.clone(),
                 reason: "overspend".into(),
             }],
         )
@@ -333,7 +333,7 @@ fn rejected_transfers_leave_pending_with_their_reason() {
     let again = store.record_rejected(
         thread(1),
         vec![Rejected {
-            transfer: a,
+            message: a,
             reason: "x".into(),
         }],
     );
@@ -370,7 +370,7 @@ fn a_transfer_is_placed_once_as_it_moves() {
     let b = store.submit(thread(1), transfer(2, 3, 5)).unwrap();
     assert_eq!(store.place(thread(1), a.id).unwrap(), Some(TransferPlace::Pending));
     store
-        .record_batch(thread(1), sub_block(0, vec![a.clone()]), vec![Rejected { transfer: b.clone(), reason: "no".into() }])
+        .record_batch(thread(1), sub_block(0, vec![a.clone()]), vec![Rejected { message: b.clone(), reason: "no".into() }])
         .unwrap();
     assert!(matches!(store.place(thread(1), a.id).unwrap(), Some(TransferPlace::SubBlock(s)) if s.sequence() == 0));
     assert_eq!(store.place(thread(1), b.id).unwrap(), Some(TransferPlace::Rejected { reason: "no".into() }));
@@ -502,7 +502,7 @@ fn a_sub_block_built_ahead_ends_with_its_parent_and_both_hand_their_transfers_ba
 /// Where transfer `id` is, found by scanning every record: the newest sub-block holding it that
 /// did not hand it back, else pending, else rejected.
 fn scan_place(snapshot: &Snapshot, id: u64) -> Option<TransferPlace> {
-    let holds = |s: &SubBlock| s.body.transfers.iter().any(|t| t.id == id);
+    let holds = |s: &SubBlock| s.body.messages.iter().any(|t| t.id == id);
     if let Some(sub_block) = snapshot
         .sub_blocks
         .iter()
@@ -517,7 +517,7 @@ fn scan_place(snapshot: &Snapshot, id: u64) -> Option<TransferPlace> {
     snapshot
         .rejected
         .iter()
-        .find(|r| r.transfer.id == id)
+        .find(|r| r.message.id == id)
         .map(|r| TransferPlace::Rejected {
             reason: r.reason.clone(),
         })
@@ -538,8 +538,8 @@ fn assert_index_matches_a_scan(store: &Store, thread: ThreadKey) {
         .pending
         .iter()
         .map(|t| t.id)
-        .chain(snapshot.rejected.iter().map(|r| r.transfer.id))
-        .chain(snapshot.sub_blocks.iter().flat_map(|s| s.body.transfers.iter().map(|t| t.id)));
+        .chain(snapshot.rejected.iter().map(|r| r.message.id))
+        .chain(snapshot.sub_blocks.iter().flat_map(|s| s.body.messages.iter().map(|t| t.id)));
     for id in ids.chain([9_999]) {
         assert_eq!(store.place(thread, id).unwrap(), scan_place(&snapshot, id), "transfer {id}");
     }
@@ -558,22 +558,22 @@ fn assert_index_matches_a_scan(store: &Store, thread: ThreadKey) {
     let mut queued: Vec<&Transfer> = snapshot
         .pending
         .iter()
-        .chain(scanned.iter().flat_map(|s| s.body.transfers.iter()))
+        .chain(scanned.iter().flat_map(|s| s.body.messages.iter()))
         .collect();
     queued.sort_by_key(|t| t.id);
     let senders: BTreeSet<(Felt, Felt)> = snapshot
         .pending
         .iter()
-        .chain(snapshot.rejected.iter().map(|r| &r.transfer))
-        .chain(snapshot.sub_blocks.iter().flat_map(|s| s.body.transfers.iter()))
-        .map(|t| (t.transfer.token, t.transfer.from))
+        .chain(snapshot.rejected.iter().map(|r| &r.message))
+        .chain(snapshot.sub_blocks.iter().flat_map(|s| s.body.messages.iter()))
+        .map(|t| (t.body.token, t.body.from))
         .collect();
     for (token, from) in senders {
         let expected: Vec<QueuedAuth> = queued
             .iter()
-            .filter(|t| (t.transfer.token, t.transfer.from) == (token, from))
+            .filter(|t| (t.body.token, t.body.from) == (token, from))
             .map(|t| {
-                let auth = t.transfer.auth.as_ref().unwrap();
+                let auth = t.body.auth.as_ref().unwrap();
                 QueuedAuth {
                     id: t.id,
                     nonce: auth.nonce,
@@ -613,7 +613,7 @@ fn the_indexes_follow_every_transition_and_are_rebuilt_for_an_older_database() {
         store.record_sending(thread(1), 1, 1, felt(0x45), felt(1)).unwrap();
         store.record_settled(thread(1), 1, 1, felt(0x45), 3, 7).unwrap();
         let d = store.submit(thread(1), transfer(1, 2, 4)).unwrap();
-        store.record_rejected(thread(1), vec![Rejected { transfer: d, reason: "overspend".into() }]).unwrap();
+        store.record_rejected(thread(1), vec![Rejected { message: d, reason: "overspend".into() }]).unwrap();
         store.submit(thread(1), transfer(1, 2, 5)).unwrap();
         store.record_batch(thread(1), sub_block(2, vec![store.pending(thread(1)).unwrap()[0].clone()]), vec![]).unwrap();
         assert_index_matches_a_scan(&store, thread(1));
@@ -678,7 +678,7 @@ fn in_flight_cost_with_a_long_history() {
             );
             store.record_abandoned(thread(1), 10_000 + sequence, 0, SubBlockStatus::Superseded { next_sequence: 0 }).unwrap();
             let pending: Vec<Transfer> = store.pending(thread(1)).unwrap();
-            store.record_rejected(thread(1), pending.into_iter().map(|t| Rejected { transfer: t, reason: "x".into() }).collect()).unwrap();
+            store.record_rejected(thread(1), pending.into_iter().map(|t| Rejected { message: t, reason: "x".into() }).collect()).unwrap();
         }
     }
 }

@@ -69,7 +69,7 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
         }
         Err(EngineError::AllRejected { rejected }) => {
             for r in &rejected {
-                eprintln!("rejected transfer {}: {}", r.transfer.id, r.reason);
+                eprintln!("rejected transfer {}: {}", r.message.id, r.reason);
             }
             bail!(
                 "no sub-block built: all {} pending transfer(s) were rejected (reasons above)",
@@ -97,14 +97,14 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
         thread_id,
         sequence: record.sequence(),
         attempt: record.attempt,
-        transfers: record.body.transfers.len(),
+        transfers: record.body.messages.len(),
         inputs: record.body.inputs.len(),
         outputs: record.body.outputs.len(),
         rejected: built
             .rejected
             .iter()
             .map(|r| RejectedView {
-                id: r.transfer.id,
+                id: r.message.id,
                 reason: r.reason.clone(),
             })
             .collect(),

@@ -99,7 +99,7 @@ pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
                 forced: args.force,
                 preflight: None,
                 reconciled: Some(reconciled),
-                transfers: sub_block.body.transfers.len(),
+                transfers: sub_block.body.messages.len(),
                 slots_written: sub_block.body.outputs.len(),
                 error: None,
             };
@@ -125,7 +125,7 @@ pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
         forced: sent.forced,
         preflight: Some(sent.preflight.clone()),
         reconciled: sent.reconciled.clone(),
-        transfers: sent.sub_block.body.transfers.len(),
+        transfers: sent.sub_block.body.messages.len(),
         slots_written: if sent.settled() {
             sent.sub_block.body.outputs.len()
         } else {

@@ -90,7 +90,7 @@ fn sub_block_view(sb: &zkthread_store::SubBlock) -> SubBlockView {
         sequence: sb.sequence(),
         attempt: sb.attempt,
         status: sb.status.name(),
-        transfers: sb.body.transfers.len(),
+        transfers: sb.body.messages.len(),
         inputs: sb.body.inputs.len(),
         outputs: sb.body.outputs.len(),
         tx_hash: tx_hash.map(hex),

@@ -120,18 +120,18 @@ fn view(sub_block: &SubBlock, registry: Felt) -> SubBlockView {
         program_hash: hex(body.program_hash),
         contract_set_commitment: hex(body.contract_set_commitment),
         transfers: body
-            .transfers
+            .messages
             .iter()
             .map(|t| TransferView {
                 id: t.id,
-                token: hex(t.transfer.token),
-                from: hex(t.transfer.from),
-                to: hex(t.transfer.to),
-                amount: t.transfer.amount.to_string(),
-                nonce: t.transfer.auth.as_ref().map(|a| a.nonce),
-                key: t.transfer.auth.as_ref().map(|a| a.key),
-                next_key: t.transfer.auth.as_ref().map(|a| a.next_key),
-                rho: t.transfer.auth.as_ref().map(|a| a.signature.iter().take(RHO_LEN).copied().collect()),
+                token: hex(t.body.token),
+                from: hex(t.body.from),
+                to: hex(t.body.to),
+                amount: t.body.amount.to_string(),
+                nonce: t.body.auth.as_ref().map(|a| a.nonce),
+                key: t.body.auth.as_ref().map(|a| a.key),
+                next_key: t.body.auth.as_ref().map(|a| a.next_key),
+                rho: t.body.auth.as_ref().map(|a| a.signature.iter().take(RHO_LEN).copied().collect()),
             })
             .collect(),
         transactions: TransactionsView {

@@ -181,7 +181,7 @@ fn run<F: std::future::Future>(world: &World, future: F) -> F::Output {
 }
 
 fn ids(sub_block: &SubBlock) -> Vec<u64> {
-    sub_block.body.transfers.iter().map(|t| t.id).collect()
+    sub_block.body.messages.iter().map(|t| t.id).collect()
 }
 
 fn eight_clients_for_a_minute(world: &World, expected: &mut [u128]) {
