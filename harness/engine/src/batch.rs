@@ -10,7 +10,7 @@ use zkthread_token::{SignedBatchError, SignedBatcher, SignedTransferTx};
 use zkthread_prover::Slot;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 use zkthread_store::{
-    NewSubBlock, Rejected, Store, SubBlock, SubBlockStatus, ThreadKey, Transfer as StoredTransfer,
+    MessageBody, NewSubBlock, Rejected, Store, SubBlock, SubBlockStatus, ThreadKey, Transfer as StoredTransfer,
 };
 
 use crate::codec::{signed_tx, to_entries, tx_list_record};
@@ -42,20 +42,20 @@ impl Default for Limits {
     }
 }
 
-/// What [`batch`] did.
+/// What [`batch`] (or a program's own batch over the engine) did.
 #[derive(Debug)]
-pub enum BatchOutcome {
-    Built(Built),
+pub enum BatchOutcome<M = zkthread_store::NewTransfer> {
+    Built(Built<M>),
     /// No pending transfer (after reconciling, which may have handed some back).
     NothingPending { reconciled: Option<Reconciled> },
 }
 
 /// A sub-block recorded as Built.
 #[derive(Debug)]
-pub struct Built {
-    pub sub_block: SubBlock,
-    /// Refused transfers (recorded with their reasons), in submission order.
-    pub rejected: Vec<Rejected>,
+pub struct Built<M = zkthread_store::NewTransfer> {
+    pub sub_block: SubBlock<M>,
+    /// Refused messages (recorded with their reasons), in submission order.
+    pub rejected: Vec<Rejected<M>>,
     pub still_pending: usize,
     pub reconciled: Option<Reconciled>,
 }
@@ -296,9 +296,9 @@ async fn build(
 
 /// A Built or Proven sub-block whose input slots changed on-chain can never settle: end it as
 /// Stale (nothing is sent, nothing paid) so its transfers are rebuilt on fresh state now.
-pub async fn abandon_if_stale(
+pub async fn abandon_if_stale<M: MessageBody>(
     client: &ChainReader,
-    store: &Store,
+    store: &Store<M>,
     key: ThreadKey,
 ) -> Result<Option<Reconciled>> {
     let Some(sub_block) = store.in_flight(key)? else {
@@ -341,7 +341,7 @@ pub async fn abandon_if_stale(
         to: ended.status.name(),
         tx_hash: None,
         detail: format!(
-            "{reason}; {} transfer(s) rebuilt on fresh state",
+            "{reason}; {} message(s) rebuilt on fresh state",
             ended.body.messages.len()
         ),
     }))

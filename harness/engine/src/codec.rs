@@ -11,7 +11,7 @@ use zkthread_token::{SignedBatcher, SignedPublicInput, SignedSubBlock, SignedTra
 use zkthread_prover::{Slot, SlotValue};
 use zkthread_sig::wots::{KeyCommitment, Signature};
 use zkthread_sig::TxListCommitment;
-use zkthread_store::{NewTransfer, SlotEntry, SubBlock, Transfer, TransferAuth, TxListRecord};
+use zkthread_store::{MessageBody, NewTransfer, SlotEntry, SubBlock, Transfer, TransferAuth, TxListRecord};
 
 use crate::error::{EngineError, Result};
 
@@ -46,7 +46,7 @@ pub fn tx_list_record(list: &TxListCommitment) -> TxListRecord {
 
 /// The statement a stored sub-block is proven for (as the registry, with the chain id and its
 /// own address, will rebuild it).
-pub fn statement(sub_block: &SubBlock, registry: Felt) -> Result<SignedPublicInput> {
+pub fn statement<M: MessageBody>(sub_block: &SubBlock<M>, registry: Felt) -> Result<SignedPublicInput> {
     let body = &sub_block.body;
     let transactions = TxListCommitment::from_felts(
         Felt::from(body.transactions.count),
@@ -133,7 +133,7 @@ pub fn rebuild(sub_block: &SubBlock, registry: Felt) -> Result<SignedSubBlock> {
 }
 
 /// The `settle` arguments of a stored sub-block (its proof empty until it is proven).
-pub fn settlement(sub_block: &SubBlock) -> Settlement {
+pub fn settlement<M: MessageBody>(sub_block: &SubBlock<M>) -> Settlement {
     let convert = |list: &[SlotEntry]| {
         list.iter()
             .map(|e| ChainSlotValue::new(e.contract, e.key, e.value))

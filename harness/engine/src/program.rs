@@ -10,6 +10,7 @@ use zkthread_client::registry::ThreadInfo;
 use zkthread_client::Felt;
 use zkthread_token::{poseidon252, SignedPublicInput, SignedRow};
 use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
+use zkthread_store::{MessageBody, NewTransfer};
 
 use crate::error::{EngineError, Result};
 
@@ -71,6 +72,30 @@ pub fn named_class_hash(source: &str) -> Option<Felt> {
     let (_, rest) = source.split_once("felt252 = ")?;
     let (hex, _) = rest.split_once(';')?;
     Felt::from_hex(hex.trim()).ok()
+}
+
+/// A thread program as the engine's settle and reconcile drive it, named by its message type
+/// (the store's record of one of its transactions): what settle checks off-chain before it
+/// pays for a settlement. The token's [`NewTransfer`] is one; the order book's
+/// `orderbook::StoredOrder` another.
+pub trait ProgramMessage: MessageBody + Send + Sync + 'static {
+    /// Decodes a stored proof (the program's proof felts) and verifies it off-chain against the
+    /// sub-block's statement at the program's parameters: `Ok(false)` when it does not verify,
+    /// an error when the stored felts are not a proof at all.
+    fn verify_proof(statement: &SignedPublicInput, proof: &[Felt]) -> Result<bool>;
+}
+
+impl ProgramMessage for NewTransfer {
+    fn verify_proof(statement: &SignedPublicInput, proof: &[Felt]) -> Result<bool> {
+        let proof = poseidon252::from_felts(proof).map_err(EngineError::Decode)?;
+        Ok(match poseidon252::verify(statement, &proof, &PARAMS) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "the stored proof does not verify off-chain");
+                false
+            }
+        })
+    }
 }
 
 /// The statement of a thread's next sub-block before its slot lists are known: the thread's

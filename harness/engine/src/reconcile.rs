@@ -17,7 +17,7 @@
 use serde::Serialize;
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt, TxLookup, TxOutcome, TxStatus};
-use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey};
+use zkthread_store::{MessageBody, Store, SubBlock, SubBlockStatus, ThreadKey};
 
 use crate::error::{ChainContext, Result};
 use crate::{hex, short_revert_reason};
@@ -51,10 +51,10 @@ impl Reconciled {
 }
 
 /// Resolves the thread's in-flight sub-block against the chain; returns the change made, if any.
-pub async fn reconcile(
+pub async fn reconcile<M: MessageBody>(
     client: &ChainReader,
     registry: &Registry,
-    store: &Store,
+    store: &Store<M>,
     key: ThreadKey,
 ) -> Result<Option<Reconciled>> {
     let Some(sub_block) = store.in_flight(key)? else {
@@ -62,7 +62,7 @@ pub async fn reconcile(
     };
     let (sequence, attempt) = (sub_block.sequence(), sub_block.attempt);
     let from = sub_block.status.name();
-    let change = |to: &SubBlock, tx_hash: Option<Felt>, detail: String| Reconciled {
+    let change = |to: &SubBlock<M>, tx_hash: Option<Felt>, detail: String| Reconciled {
         sequence,
         attempt,
         from,
@@ -120,7 +120,7 @@ pub async fn reconcile(
             &done,
             None,
             format!(
-                "another settlement took sequence {sequence} (next is {next}); {} transfer(s) pending again",
+                "another settlement took sequence {sequence} (next is {next}); {} message(s) pending again",
                 done.body.messages.len()
             ),
         )));
@@ -137,12 +137,12 @@ pub async fn reconcile(
 }
 
 /// Records a succeeded settle of `sub_block`: Settled in the receipt's block, with its fee.
-pub fn record_success(
-    store: &Store,
+pub fn record_success<M: MessageBody>(
+    store: &Store<M>,
     key: ThreadKey,
-    sub_block: &SubBlock,
+    sub_block: &SubBlock<M>,
     outcome: &TxOutcome,
-) -> Result<SubBlock> {
+) -> Result<SubBlock<M>> {
     Ok(store.record_settled(
         key,
         sub_block.sequence(),
@@ -156,12 +156,12 @@ pub fn record_success(
 /// Records a reverted settle of `sub_block`: Stale for a stale input, Reverted otherwise; both
 /// hand the transfers back to pending (a reverted settlement applied nothing). Returns the
 /// ended sub-block and the registry's short reason.
-pub fn record_revert(
-    store: &Store,
+pub fn record_revert<M: MessageBody>(
+    store: &Store<M>,
     key: ThreadKey,
-    sub_block: &SubBlock,
+    sub_block: &SubBlock<M>,
     outcome: &TxOutcome,
-) -> Result<(SubBlock, String)> {
+) -> Result<(SubBlock<M>, String)> {
     let reason = outcome
         .revert_reason()
         .map(short_revert_reason)

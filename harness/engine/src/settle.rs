@@ -7,14 +7,13 @@
 
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainClient, ClientError, Felt, TxStatus};
-use zkthread_token::poseidon252;
 use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey};
 
 use crate::codec::{settlement, statement};
 use crate::error::{ChainContext, EngineError, Result};
 use crate::observer::Checkpoint;
 use crate::preflight::{self, Preflight};
-use crate::program::PARAMS;
+use crate::program::ProgramMessage;
 use crate::reconcile::{reconcile, record_revert, record_success, Reconciled};
 use crate::{hex, Observer};
 
@@ -47,24 +46,24 @@ impl Default for SettleOptions {
 
 /// What [`settle`] did.
 #[derive(Debug)]
-pub enum SettleOutcome {
+pub enum SettleOutcome<M = zkthread_store::NewTransfer> {
     /// No proven sub-block (reconciliation may have ended one; see `reconciled`).
     NothingToSettle { reconciled: Option<Reconciled> },
     /// Reconciliation found an earlier send of it settled: nothing was sent now.
     FoundSettled {
-        sub_block: SubBlock,
+        sub_block: SubBlock<M>,
         tx_hash: Felt,
         block: u64,
         reconciled: Reconciled,
     },
-    Sent(Sent),
+    Sent(Sent<M>),
 }
 
 /// A settle transaction sent by this call and mined.
 #[derive(Debug)]
-pub struct Sent {
-    /// The sub-block as it ended: Settled, or Stale / Reverted with its transfers pending again.
-    pub sub_block: SubBlock,
+pub struct Sent<M = zkthread_store::NewTransfer> {
+    /// The sub-block as it ended: Settled, or Stale / Reverted with its messages pending again.
+    pub sub_block: SubBlock<M>,
     pub tx_hash: Felt,
     pub nonce: Felt,
     pub block: u64,
@@ -76,21 +75,21 @@ pub struct Sent {
     pub forced: bool,
 }
 
-impl Sent {
+impl<M> Sent<M> {
     pub fn settled(&self) -> bool {
         self.revert_reason.is_none()
     }
 }
 
 /// Settles the thread's Proven sub-block with `client`'s account, after the pre-settlement
-/// checks (unless `options.force`).
-pub async fn settle(
+/// checks (unless `options.force`). Any thread program: the store's message type names it.
+pub async fn settle<M: ProgramMessage>(
     client: &ChainClient,
-    store: &Store,
+    store: &Store<M>,
     key: ThreadKey,
     options: SettleOptions,
     observer: &dyn Observer,
-) -> Result<SettleOutcome> {
+) -> Result<SettleOutcome<M>> {
     let thread_id = key.thread_id;
     let registry = Registry {
         address: key.registry,
@@ -132,11 +131,11 @@ pub async fn settle(
 
 /// No sub-block in flight: either reconciliation found the last send settled, or there is
 /// nothing to settle.
-fn after_reconcile(
-    store: &Store,
+fn after_reconcile<M: ProgramMessage>(
+    store: &Store<M>,
     key: ThreadKey,
     reconciled: Option<Reconciled>,
-) -> Result<SettleOutcome> {
+) -> Result<SettleOutcome<M>> {
     let Some(done) = reconciled.clone().filter(|r| r.to == "settled") else {
         return Ok(SettleOutcome::NothingToSettle { reconciled });
     };
@@ -161,26 +160,19 @@ fn after_reconcile(
 }
 
 /// The pre-settlement checks of a proven sub-block.
-async fn check(
+async fn check<M: ProgramMessage>(
     client: &ChainClient,
     registry: &Registry,
-    sub_block: &SubBlock,
+    sub_block: &SubBlock<M>,
     key: ThreadKey,
     observer: &dyn Observer,
 ) -> Result<Preflight> {
     let statement = statement(sub_block, key.registry)?;
     let settle = settlement(sub_block);
-    let proof = poseidon252::from_felts(&settle.proof).map_err(EngineError::Decode)?;
     observer.step(
         "pre-settlement checks (proof off-chain, input slots, sequence, verifier class, calldata)",
     );
-    let proof_verifies = match poseidon252::verify(&statement, &proof, &PARAMS) {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(%error, "the stored proof does not verify off-chain");
-            false
-        }
-    };
+    let proof_verifies = M::verify_proof(&statement, &settle.proof)?;
     let claim = preflight::Claim {
         thread_id: key.thread_id,
         sequence: sub_block.sequence(),
@@ -196,16 +188,16 @@ async fn check(
 
 /// Records the send, broadcasts, waits for the receipt and records how it ended.
 #[allow(clippy::too_many_arguments)]
-async fn send(
+async fn send<M: ProgramMessage>(
     client: &ChainClient,
-    store: &Store,
+    store: &Store<M>,
     key: ThreadKey,
-    sub_block: SubBlock,
+    sub_block: SubBlock<M>,
     options: SettleOptions,
     preflight: Preflight,
     reconciled: Option<Reconciled>,
     observer: &dyn Observer,
-) -> Result<SettleOutcome> {
+) -> Result<SettleOutcome<M>> {
     let (sequence, attempt) = (sub_block.sequence(), sub_block.attempt);
     let registry = Registry {
         address: key.registry,
