@@ -19,8 +19,13 @@ use crate::{hex, Observer};
 
 /// Hand-set bounds for settle: estimation would execute the whole on-chain verification once
 /// more, and refuses a transaction that would revert (which `force` wants mined). Prices are
-/// twice the current ones.
+/// twice the current ones. L1 data gas pays for the state diff: measured 576 + 32 per written
+/// slot on devnet 0.10.1, bounded at twice that and at least 10,000.
 const SETTLE_L1_DATA_GAS: u64 = 10_000;
+
+fn l1_data_gas_bound(written_slots: usize) -> u64 {
+    SETTLE_L1_DATA_GAS.max(2 * (576 + 32 * written_slots as u64))
+}
 const PRICE_MULTIPLIER: u128 = 2;
 
 /// Largest L2 gas a settle may use by default: above what a full verification uses on
@@ -204,7 +209,7 @@ async fn send<M: ProgramMessage>(
     };
     let settle = settlement(&sub_block);
     let bounds = client
-        .bounds_at_current_prices(0, options.l2_gas, SETTLE_L1_DATA_GAS, PRICE_MULTIPLIER)
+        .bounds_at_current_prices(0, options.l2_gas, l1_data_gas_bound(sub_block.body.outputs.len()), PRICE_MULTIPLIER)
         .await
         .chain("reading the current gas prices")?;
     let call = registry.settle_call(&settle).chain("encoding the settle call")?;

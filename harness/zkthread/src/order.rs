@@ -3,12 +3,15 @@
 //!
 //! A trader signs an order with its key file for the book (`<data-dir>/keys/<account>-<book>.json`,
 //! created and registered in the book with `zkthread key new|register --token <book>`); the
-//! signed message waits in `<data-dir>/books/<registry>-<thread>.json` with every order the
-//! client has seen placed (storage cannot list a map's keys). `book settle` batches the queue
-//! against chain (price-time priority at the makers' prices; refused messages leave the queue
-//! with their reasons), proves the sub-block with Stwo, verifies it off-chain and settles it;
-//! `book show` prints the book's tokens, its fill count, the known orders as the book's
-//! `order` view has them, and the queue.
+//! signed message waits in the batcher's store (`<data-dir>/zkthread.redb`, the same store as
+//! the token threads' transfers). `book settle` runs the engine's pipeline on the book's
+//! thread: batch against chain (price-time priority at the makers' prices; refused messages
+//! are kept with their reasons), prove with Stwo, verify off-chain, and settle exactly once
+//! (a run stopped anywhere is taken up where it stopped by the next one, which looks a
+//! recorded send up before sending again). `book show` prints the book's tokens, its fill
+//! count, the orders placed by settled sub-blocks as the book's `order` view has them, and
+//! what is pending. A queue file written by an earlier version
+//! (`<data-dir>/books/<registry>-<thread>.json`) is imported into the store once.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +20,13 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, FeeMode, Felt};
-use zkthread_engine::orderbook::{Market, MarketClasses, OrderQueue, StoredOrder, ORDERBOOK, ORDERBOOK_VERIFIER};
+use zkthread_engine::orderbook::pipeline::import_queue;
+use zkthread_engine::orderbook::{
+    action, known_orders, next_nonce, refusal_line, settle_round, Market, MarketClasses, MarketError, StoredOrder, ORDERBOOK,
+    ORDERBOOK_VERIFIER,
+};
+use zkthread_engine::{SettleOptions, SettleOutcome};
+use zkthread_store::{Store, ThreadKey};
 use zkthread_engine::program::OS_VERSION;
 use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::OrderMessage;
@@ -25,9 +34,9 @@ use zkthread_sig::domain::account_id;
 use zkthread_sig::{KeyCommitment, Wallet};
 
 use crate::chain::{build_contracts_with_packages, find, repo_root, ChainArgs, REGISTRY, TOKEN};
-use crate::datadir::ThreadArgs;
+use crate::datadir::{open_store, ThreadArgs};
 use crate::key::default_key_path;
-use crate::output::{hex, print_json, short_revert_reason, Progress};
+use crate::output::{hex, print_json, short_revert_reason, Progress, Steps};
 use crate::program::{declare_class, declare_verifier};
 
 #[derive(Subcommand)]
@@ -171,18 +180,31 @@ struct SettleReport {
     thread_id: u64,
     sequence: u64,
     tx_hash: String,
+    /// `settled` (the only way this report is printed: a revert is an error).
+    status: &'static str,
+    /// Sent by this run; false when a send recorded by an earlier run (stopped before its
+    /// receipt) was found settled: nothing was sent again.
+    sent: bool,
     fills: Vec<String>,
     refused: Vec<String>,
-    prove_seconds: f64,
+    /// Proving time of this run (null when an earlier run proved it).
+    prove_seconds: Option<f64>,
     proof_felts: usize,
     calldata_felts: usize,
-    fee_fri: String,
+    fee_fri: Option<String>,
     pending: usize,
 }
 
-/// `<data-dir>/books/<registry>-<thread>.json`.
-fn queue_path(data_dir: &Path, thread: &ThreadArgs) -> PathBuf {
-    data_dir.join("books").join(format!("{:#x}-{}.json", thread.registry, thread.thread_id))
+/// The batcher's store as the order book's, with a queue file of an earlier version imported.
+fn book_store(data_dir: &Path, thread: &ThreadArgs) -> Result<(Store<StoredOrder>, ThreadKey)> {
+    let key = thread.key();
+    let store = open_store(data_dir)?.program::<StoredOrder>();
+    let legacy = data_dir.join("books").join(format!("{:#x}-{}.json", thread.registry, thread.thread_id));
+    let imported = import_queue(&store, key, &legacy).with_context(|| format!("importing {}", legacy.display()))?;
+    if imported > 0 {
+        tracing::info!(imported, file = %legacy.display(), "imported queued order messages into the store");
+    }
+    Ok((store, key))
 }
 
 pub async fn run_order(command: OrderCommand, data_dir: &Path, json: bool) -> Result<()> {
@@ -201,10 +223,10 @@ pub async fn run_order(command: OrderCommand, data_dir: &Path, json: bool) -> Re
     let owner = client.address();
     let key_path = signer.key_file.clone().unwrap_or_else(|| default_key_path(data_dir, owner, market.book.address));
     let mut wallet = Wallet::open(&key_path).with_context(|| format!("opening the key file {}", key_path.display()))?;
-    let path = queue_path(data_dir, &signer.thread);
-    let mut queue = OrderQueue::load(&path).with_context(|| format!("reading {}", path.display()))?;
+    let (store, key) = book_store(data_dir, &signer.thread)?;
     let on_chain = market.account(client.reader(), owner).await?;
-    if on_chain.key != wallet.current_commitment()? && queue.pending.iter().all(|o| o.owner != owner) {
+    let nonce = next_nonce(&store, key, owner, on_chain.nonce)?;
+    if on_chain.key != wallet.current_commitment()? && nonce == on_chain.nonce {
         bail!("the key file's next key is not your key in the book: register it with `zkthread key register --token {}`", hex(market.book.address));
     }
     let book = market.header(client.reader(), 0).await?.domain(market.book.address);
@@ -213,19 +235,18 @@ pub async fn run_order(command: OrderCommand, data_dir: &Path, json: bool) -> Re
         owner: account_id(owner),
         id: signer.id,
         place,
-        nonce: queue.next_nonce(owner, on_chain.nonce),
+        nonce,
         next_key: KeyCommitment::NONE,
     };
     let signed = wallet.sign_next(&message).context("signing the order")?;
-    queue.pending.push(StoredOrder::new(owner, &signed));
-    queue.save(&path).with_context(|| format!("writing {}", path.display()))?;
+    store.submit(key, StoredOrder::new(owner, &signed))?;
     let report = QueuedReport {
-        queue: path.display().to_string(),
+        queue: store.path().display().to_string(),
         owner: hex(owner),
         id: signer.id,
         action: if place.is_some() { "place" } else { "cancel" },
         nonce: message.nonce,
-        pending: queue.pending.len(),
+        pending: store.pending_count(key)?,
     };
     if json {
         return print_json(&report);
@@ -286,18 +307,17 @@ async fn deploy(args: BookDeployArgs, json: bool) -> Result<()> {
 async fn show(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
     let reader = args.chain.connect_read_only().await?;
     let market = Market::open(&reader, Registry { address: args.thread.registry }, args.thread.thread_id).await?;
-    let path = queue_path(data_dir, &args.thread);
-    let queue = OrderQueue::load(&path).with_context(|| format!("reading {}", path.display()))?;
+    let (store, key) = book_store(data_dir, &args.thread)?;
     let report = ShowReport {
         book: hex(market.book.address),
         base_token: hex(market.base.address),
         quote_token: hex(market.quote.address),
         fill_count: market.book.fill_count(&reader).await?,
-        orders: order_lines(&market, &reader, &queue).await?,
-        pending: queue
-            .pending
+        orders: order_lines(&market, &reader, &known_orders(&store, key)?).await?,
+        pending: store
+            .pending(key)?
             .iter()
-            .map(|o| PendingLine { owner: hex(o.owner), id: o.id, action: action(o), nonce: o.nonce })
+            .map(|m| PendingLine { owner: hex(m.body.owner), id: m.body.id, action: action(&m.body), nonce: m.body.nonce })
             .collect(),
     };
     if json {
@@ -313,16 +333,9 @@ async fn show(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn action(o: &StoredOrder) -> String {
-    match o.place {
-        Some((side, price, quantity)) => format!("{} {quantity} @ {price}", if side == SIDE_BUY { "buy" } else { "sell" }),
-        None => "cancel".into(),
-    }
-}
-
-async fn order_lines(market: &Market, reader: &ChainReader, queue: &OrderQueue) -> Result<Vec<OrderLine>> {
+async fn order_lines(market: &Market, reader: &ChainReader, known: &[(Felt, u32)]) -> Result<Vec<OrderLine>> {
     let mut lines = Vec::new();
-    for (owner, id) in &queue.known {
+    for (owner, id) in known {
         let o = market.book.order(reader, *owner, u64::from(*id)).await?;
         let side = match o.side {
             1 => "buy",
@@ -335,48 +348,74 @@ async fn order_lines(market: &Market, reader: &ChainReader, queue: &OrderQueue) 
 }
 
 async fn settle(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
-    let progress = Progress::new(json);
     let client = args.chain.connect().await?;
     let market = Market::open(client.reader(), Registry { address: args.thread.registry }, args.thread.thread_id).await?;
-    let path = queue_path(data_dir, &args.thread);
-    let mut queue = OrderQueue::load(&path).with_context(|| format!("reading {}", path.display()))?;
-    if queue.pending.is_empty() {
-        bail!("no queued order messages for thread {} (queue {})", args.thread.thread_id, path.display());
-    }
-    let sequence = market.registry.next_sequence(&client, market.thread_id).await?;
-    let step = progress.step(format!("batching {} messages, proving with Stwo, settling", queue.pending.len()));
-    let bounds = client.bounds_at_current_prices(0, 4_000_000_000, 200_000, 2).await?;
-    let settled = market.settle_queue(&client, &mut queue, bounds).await;
-    // Refused messages left the queue even when nothing settled: keep that.
-    queue.save(&path).with_context(|| format!("writing {}", path.display()))?;
-    let round = settled.map_err(|e| match e {
-        zkthread_engine::orderbook::MarketError::Reverted(reason) => anyhow::anyhow!("the settlement reverted: {}", short_revert_reason(&reason)),
-        other => other.into(),
-    })?;
-    step.done(format!("{} fills", round.trades.len()));
-    let s = &round.round.settlement;
+    let (store, key) = book_store(data_dir, &args.thread)?;
+    let round = settle_round(&client, &store, &market, SettleOptions::default(), &Steps::new(json))
+        .await
+        .map_err(|e| match e {
+            // The engine's own error (store, chain, pre-flight) reads without the wrapper.
+            MarketError::Engine(error) => anyhow::Error::new(error),
+            other => anyhow::Error::new(other),
+        })?;
+    let thread_id = market.thread_id;
+    let Some(outcome) = round.settled else {
+        match round.ended {
+            Some(ended) => bail!("nothing settled: {}; run `zkthread book settle` again to match on fresh state", ended.line()),
+            None => bail!("no pending order messages for thread {thread_id}"),
+        }
+    };
+    let (sub_block, tx_hash, fee_fri, sent) = match outcome {
+        SettleOutcome::NothingToSettle { reconciled } => match reconciled {
+            Some(r) => bail!("nothing settled: {}; run `zkthread book settle` again", r.line()),
+            None => bail!("no proven sub-block to settle for thread {thread_id}"),
+        },
+        SettleOutcome::FoundSettled { sub_block, tx_hash, .. } => (sub_block, tx_hash, None, false),
+        SettleOutcome::Sent(sent) => {
+            if let Some(reason) = &sent.revert_reason {
+                bail!(
+                    "the settlement reverted: {} (fee {} fri); its {} message(s) are pending again",
+                    short_revert_reason(reason),
+                    sent.fee_fri,
+                    sent.sub_block.body.messages.len()
+                );
+            }
+            (sent.sub_block, sent.tx_hash, Some(sent.fee_fri.to_string()), true)
+        }
+    };
+    let settlement = zkthread_engine::codec::settlement(&sub_block);
     let report = SettleReport {
-        thread_id: market.thread_id,
-        sequence,
-        tx_hash: hex(round.outcome.hash),
-        fills: round.trades.iter().map(|t| format!("order {} <- order {}: {} @ {}", t.maker.1, t.taker.1, t.quantity, t.price)).collect(),
-        refused: round.refused.iter().map(|(o, reason)| format!("{} order {} from {}: {reason}", action(o), o.id, hex(o.owner))).collect(),
-        prove_seconds: round.round.prove_time.as_secs_f64(),
-        proof_felts: s.proof.len(),
-        calldata_felts: s.calldata().len(),
-        fee_fri: round.outcome.actual_fee.to_string(),
-        pending: queue.pending.len(),
+        thread_id,
+        sequence: sub_block.sequence(),
+        tx_hash: hex(tx_hash),
+        status: sub_block.status.name(),
+        sent,
+        fills: round
+            .proved
+            .as_ref()
+            .map(|p| p.trades.iter().map(|t| format!("order {} <- order {}: {} @ {}", t.maker.1, t.taker.1, t.quantity, t.price)).collect())
+            .unwrap_or_default(),
+        refused: round.built.as_ref().map(|b| b.rejected.iter().map(refusal_line).collect()).unwrap_or_default(),
+        prove_seconds: round.proved.as_ref().map(|p| p.prove_time.as_secs_f64()),
+        proof_felts: settlement.proof.len(),
+        calldata_felts: settlement.calldata().len(),
+        fee_fri,
+        pending: store.pending_count(key)?,
     };
     if json {
         return print_json(&report);
     }
-    println!("settled sequence {} of thread {}: {}", report.sequence, report.thread_id, report.tx_hash);
+    let how = if sent { "settled" } else { "found settled by an earlier run (nothing sent now)" };
+    println!("{how}: sequence {} of thread {}: {}", report.sequence, report.thread_id, report.tx_hash);
     for f in &report.fills {
         println!("  fill {f}");
     }
     for r in &report.refused {
         println!("  refused {r}");
     }
-    println!("  proved in {:.1} s, {} proof felts, {} calldata felts; {} still pending", report.prove_seconds, report.proof_felts, report.calldata_felts, report.pending);
+    if let Some(seconds) = report.prove_seconds {
+        println!("  proved in {seconds:.1} s");
+    }
+    println!("  {} proof felts, {} calldata felts; {} still pending", report.proof_felts, report.calldata_felts, report.pending);
     Ok(())
 }

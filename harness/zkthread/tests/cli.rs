@@ -479,18 +479,19 @@ fn order_and_book_commands_trade_against_a_running_devnet() {
     let (_devnet, info) = running_devnet();
     let url = info["url"].as_str().unwrap().to_owned();
     let data = tempfile::tempdir().unwrap();
-    let as_account = |i: usize, args: &[&str]| {
+    let command = |i: usize, args: &[&str]| {
         let account = &info["accounts"][i];
-        zkthread()
+        let mut command = zkthread();
+        command
             .args(args)
             .arg("--json")
             .env("ZKTHREAD_RPC_URL", &url)
             .env("ZKTHREAD_ACCOUNT_ADDRESS", account["address"].as_str().unwrap())
             .env("ZKTHREAD_PRIVATE_KEY", account["private_key"].as_str().unwrap())
-            .env("ZKTHREAD_DATA_DIR", data.path())
-            .output()
-            .expect("zkthread runs")
+            .env("ZKTHREAD_DATA_DIR", data.path());
+        command
     };
+    let as_account = |i: usize, args: &[&str]| command(i, args).output().expect("zkthread runs");
     let (alice, bob) = (info["accounts"][0]["address"].as_str().unwrap(), info["accounts"][1]["address"].as_str().unwrap());
     let deployed = json(&as_account(0, &["book", "deploy", "--fund", bob]));
     check("book deploy", &deployed);
@@ -533,7 +534,7 @@ fn order_and_book_commands_trade_against_a_running_devnet() {
         .collect();
     assert_eq!(orders, vec![(alice.to_owned(), 5, "sell".to_owned(), 70), (bob.to_owned(), 9, "buy".to_owned(), 0)]);
     let reason = check_error("book settle", &as_account(0, &[&["book", "settle"][..], &thread_args].concat()), 1);
-    assert!(reason.contains("no queued order messages"), "{reason}");
+    assert!(reason.contains("no pending order messages"), "{reason}");
     // A second book on the same node needs another salt; the same salt is refused.
     let again = as_account(0, &["book", "deploy"]);
     assert_eq!(again.status.code(), Some(1));
@@ -548,4 +549,29 @@ fn order_and_book_commands_trade_against_a_running_devnet() {
     assert!(reason.contains("no message was accepted") && reason.contains("order id 5 was used before"), "{reason}");
     let shown = json(&as_account(0, &[&["book", "show"][..], &thread_args].concat()));
     assert_eq!(shown["pending"].as_array().unwrap().len(), 0);
+
+    // Exactly once: a settle stopped right after broadcasting (before its receipt) is found
+    // settled by the next run, which sends nothing again. (Alice's refused message used a
+    // one-time key the book never saw rotate, as did Bob's refused cancel: both register their
+    // next keys first.)
+    for i in 0..2 {
+        check("key register", &json(&as_account(i, &["key", "register", "--token", book])));
+    }
+    place(0, "sell", "55", "10", "11");
+    place(1, "buy", "55", "4", "12");
+    let settle_args = [&["book", "settle"][..], &thread_args].concat();
+    let crashed = command(0, &settle_args).env("ZKTHREAD_CRASH_AT", "after-send").output().expect("zkthread runs");
+    assert!(
+        !crashed.status.success() && String::from_utf8_lossy(&crashed.stderr).contains("after-send: aborting"),
+        "the crash point stops the process after broadcasting: {}",
+        String::from_utf8_lossy(&crashed.stderr)
+    );
+    let resumed = json(&as_account(0, &settle_args));
+    check("book settle", &resumed);
+    assert_eq!((resumed["sent"].as_bool(), resumed["status"].as_str()), (Some(false), Some("settled")), "{resumed}");
+    assert_eq!(resumed["pending"], 0);
+    let shown = json(&as_account(0, &[&["book", "show"][..], &thread_args].concat()));
+    assert_eq!(shown["fill_count"], 2, "one fill in each of the two settled rounds");
+    let reason = check_error("book settle", &as_account(0, &settle_args), 1);
+    assert!(reason.contains("no pending order messages"), "{reason}");
 }

@@ -21,6 +21,9 @@ use zkthread_sig::{sign, SignedMessage};
 
 use crate::program::PARAMS;
 
+pub mod pipeline;
+pub use pipeline::{action, known_orders, next_nonce, refusal_line, settle_round, BookProveOutcome, ProvedRound, Round};
+
 /// The order-book program's Cairo verifier (`contracts/programs/orderbook/orderbook_verifier`): package and
 /// contract. Its class hash is an order-book thread's `program_hash`.
 pub const ORDERBOOK_VERIFIER: (&str, &str) = ("orderbook_verifier", "OrderBookVerifier");
@@ -54,9 +57,13 @@ pub enum MarketError {
     NotABook { thread_id: u64 },
     #[error("the settlement reverted: {0}")]
     Reverted(String),
-    /// Every queued message was refused; they left the queue (save it) with these reasons.
+    /// Every pending message was refused; they left pending with these reasons (kept in the
+    /// store's rejected list).
     #[error("no message was accepted: {}", .0.join("; "))]
     AllRefused(Vec<String>),
+    /// The engine's pipeline (store, reconcile, settle).
+    #[error(transparent)]
+    Engine(#[from] crate::EngineError),
 }
 
 type Result<T> = std::result::Result<T, MarketError>;
@@ -296,6 +303,9 @@ impl Market {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredOrder {
     pub owner: Felt,
+    /// The order's id (`order_id` in JSON: a stored message's `id` is its submission number;
+    /// the queue files of earlier versions named it `id`).
+    #[serde(rename = "order_id", alias = "id")]
     pub id: u32,
     /// `(side, price, quantity)` of a place; `None` for a cancel.
     pub place: Option<(u32, u32, u64)>,
@@ -341,55 +351,14 @@ impl StoredOrder {
     }
 }
 
-/// A client's view of one book's thread: the signed messages not settled yet (arrival order)
-/// and every order `(owner, id)` it has seen placed (storage cannot list a map's keys).
+/// The signed messages a client kept in a JSON file (`<data-dir>/books/<registry>-<thread>.json`)
+/// before they lived in the batcher's store: read once to import them
+/// ([`pipeline::import_queue`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrderQueue {
     pub pending: Vec<StoredOrder>,
+    #[serde(default)]
     pub known: Vec<(Felt, u32)>,
-}
-
-impl OrderQueue {
-    /// The queue at `path` (empty if there is none yet).
-    pub fn load(path: &std::path::Path) -> std::io::Result<OrderQueue> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(OrderQueue::default()),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Writes the queue to `path` atomically (a temporary file renamed over it).
-    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
-        std::fs::rename(tmp, path)
-    }
-
-    /// `owner`'s next nonce: the key slot's `on_chain` one plus its pending messages.
-    pub fn next_nonce(&self, owner: Felt, on_chain: u32) -> u32 {
-        on_chain + self.pending.iter().filter(|o| o.owner == owner).count() as u32
-    }
-
-    /// Every owner with a pending message or a known order.
-    pub fn owners(&self) -> Vec<Felt> {
-        let mut owners: Vec<Felt> = self.pending.iter().map(|o| o.owner).chain(self.known.iter().map(|k| k.0)).collect();
-        owners.sort();
-        owners.dedup();
-        owners
-    }
-}
-
-/// One round of a queue: settled (its trades and the refused messages with reasons) or not
-/// sent because nothing was accepted.
-pub struct SettledRound {
-    pub trades: Vec<zkthread_orderbook::batcher::Trade>,
-    pub refused: Vec<(StoredOrder, String)>,
-    pub round: ProvenRound,
-    pub outcome: zkthread_client::TxOutcome,
 }
 
 impl Market {
@@ -419,62 +388,5 @@ impl Market {
             program_hash: info.program_hash,
             chain_id: reader.chain_id(),
         })
-    }
-
-    /// The batcher's state from chain: `queue`'s owners' accounts and its known orders.
-    pub async fn queue_state(&self, reader: &ChainReader, queue: &OrderQueue) -> Result<BookState> {
-        let mut state = self.book_state(reader, &queue.owners()).await?;
-        for (owner, id) in &queue.known {
-            let o = self.book.order(reader, *owner, u64::from(*id)).await.map_err(chain("reading an order"))?;
-            let order = zkthread_orderbook::OrderState { side: u32::from(o.side), price: u32::from(o.price), remaining: o.remaining };
-            state.insert_order(account_id(*owner), *id, order);
-        }
-        Ok(state)
-    }
-
-    /// Batches `queue` against chain, proves the sub-block and settles it from `client`'s
-    /// account. On success the accepted and the refused messages leave the queue (the caller
-    /// saves it) and the placed orders become known. If no message was accepted, they all
-    /// leave the queue and the error lists their reasons ([`MarketError::AllRefused`]).
-    pub async fn settle_queue(&self, client: &ChainClient, queue: &mut OrderQueue, bounds: zkthread_client::ResourceBounds) -> Result<SettledRound> {
-        let state = self.queue_state(client.reader(), queue).await?;
-        let mut signed = Vec::new();
-        for stored in &queue.pending {
-            signed.push(stored.signed(state.book).ok_or(MarketError::Statement("a stored order is not canonical".into()))?);
-        }
-        let batch = match zkthread_orderbook::batcher::build(&state, &signed) {
-            Ok(batch) => batch,
-            // Nothing accepted (e.g. a crash after an earlier settle spent their nonces): the
-            // refused messages leave the queue with their reasons, so the caller is not stuck.
-            Err(zkthread_orderbook::batcher::BatchError::Empty { refused }) => {
-                let reasons = refused.iter().map(|r| format!("order {}: {}", queue.pending[r.index].id, r.reason)).collect();
-                let mut gone: Vec<usize> = refused.iter().map(|r| r.index).collect();
-                gone.sort_unstable();
-                for index in gone.into_iter().rev() {
-                    queue.pending.remove(index);
-                }
-                return Err(MarketError::AllRefused(reasons));
-            }
-            Err(other) => return Err(MarketError::Statement(other.to_string())),
-        };
-        let refused = batch.refused.iter().map(|r| (queue.pending[r.index].clone(), r.reason.to_string())).collect();
-        let sub = batch.sub_block;
-        let owners = queue.owners();
-        let round = self.prove(client.reader(), &sub, &owners).await?;
-        let outcome = self
-            .registry
-            .settle(client, &round.settlement, FeeMode::Manual(bounds))
-            .await
-            .map_err(chain("sending the settlement"))?;
-        if outcome.is_reverted() {
-            return Err(MarketError::Reverted(outcome.revert_reason().unwrap_or_default().to_owned()));
-        }
-        let taken = queue.pending.len() - batch.deferred.len();
-        for stored in queue.pending.drain(..taken) {
-            if stored.place.is_some() && !queue.known.contains(&(stored.owner, stored.id)) {
-                queue.known.push((stored.owner, stored.id));
-            }
-        }
-        Ok(SettledRound { trades: sub.trades, refused, round, outcome })
     }
 }

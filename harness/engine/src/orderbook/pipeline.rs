@@ -1,0 +1,474 @@
+//! The order book on the engine's pipeline: signed order messages wait in the batcher's store
+//! (`Store<StoredOrder>`, beside the token threads' transfers), [`batch`] builds the book's
+//! next sub-block against chain and records it Built (refused messages kept with their
+//! reasons), [`prove`] proves it with Stwo and records it Proven, and the engine's generic
+//! [`settle`](crate::settle()) sends it exactly once (`Sending{hash, nonce}` recorded before the
+//! broadcast; [`reconcile`](crate::reconcile()) resolves a crash by looking the hash up).
+//! A sub-block that ends without applying anything (stale, reverted, superseded) hands its
+//! messages back to pending in their original order, to be matched again on fresh state.
+//!
+//! The proof's rows (signature traces, fills) are not stored: [`prove`] matches the
+//! sub-block's own messages again against the book on chain and proves only if that gives
+//! exactly the stored lists; if the book moved in between, the sub-block could never settle
+//! and ends Stale instead.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use zkthread_client::{ChainClient, ChainReader, Felt};
+use zkthread_orderbook::batcher::{self, BatchError, BookState, SignedOrder, SubBlock as BookSubBlock, Trade};
+use zkthread_orderbook::{poseidon252, SignedPublicInput};
+use zkthread_prover::ThreadChannel;
+use zkthread_sig::domain::account_id;
+use zkthread_store::{LaneAuth, Message, MessageBody, NewSubBlock, Rejected, Store, SubBlock, SubBlockStatus, ThreadKey};
+
+use super::{Market, MarketError, StoredOrder};
+use crate::batch::{abandon_if_stale, BatchOutcome, Built};
+use crate::codec::{statement as stored_statement, to_entries, tx_list_record};
+use crate::error::EngineError;
+use crate::program::{Channel, ProgramMessage, PARAMS};
+use crate::reconcile::{reconcile, Reconciled};
+use crate::settle::{settle, SettleOptions, SettleOutcome};
+use crate::Observer;
+
+type Result<T> = std::result::Result<T, MarketError>;
+
+impl MessageBody for StoredOrder {
+    /// An owner's messages consume its key slot in the book (one book per thread).
+    fn lane(&self) -> Option<(String, LaneAuth)> {
+        Some((
+            format!("{:#x}", self.owner),
+            LaneAuth { nonce: self.nonce, key: self.key, next_key: self.next_key },
+        ))
+    }
+}
+
+impl ProgramMessage for StoredOrder {
+    fn verify_proof(statement: &SignedPublicInput, proof: &[Felt]) -> crate::Result<bool> {
+        let proof = poseidon252::from_felts(proof)
+            .map_err(|e| EngineError::Corrupt(format!("the stored order-book proof does not decode: {e}")))?;
+        Ok(match poseidon252::verify(statement, &proof, &PARAMS) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "the stored order-book proof does not verify off-chain");
+                false
+            }
+        })
+    }
+}
+
+impl Market {
+    /// The book's thread in the batcher's store.
+    pub fn thread_key(&self) -> ThreadKey {
+        ThreadKey::new(self.registry.address, self.thread_id)
+    }
+}
+
+/// Every order `(owner, id)` a settled sub-block of the thread placed: the orders the client
+/// knows of (storage cannot list a map's keys), in placement order.
+pub fn known_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(Felt, u32)>> {
+    let mut known = Vec::new();
+    for sub_block in store.sub_blocks(key).map_err(EngineError::from)? {
+        if !matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
+            continue;
+        }
+        for message in &sub_block.body.messages {
+            let order = (message.body.owner, message.body.id);
+            if message.body.place.is_some() && !known.contains(&order) {
+                known.push(order);
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// `owner`'s next nonce in the book: its key slot's on chain plus its messages queued in the
+/// store (pending or in a sub-block on its way to settle).
+pub fn next_nonce(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt, on_chain: u32) -> Result<u32> {
+    let queued = store.queued_in_lane(key, &format!("{owner:#x}")).map_err(EngineError::from)?;
+    Ok(on_chain + queued.len() as u32)
+}
+
+/// The owners a batch reads: of `messages` and of the known orders, sorted.
+fn owners_of(messages: &[Message<StoredOrder>], known: &[(Felt, u32)]) -> Vec<Felt> {
+    let set: BTreeSet<Felt> = messages.iter().map(|m| m.body.owner).chain(known.iter().map(|k| k.0)).collect();
+    set.into_iter().collect()
+}
+
+/// What [`Market::match_on_chain`] matched: the batcher's result and the owners it read.
+struct Matched {
+    batch: batcher::Batch,
+    owners: Vec<Felt>,
+}
+
+impl Market {
+    /// The batcher's state from chain: `owners`' accounts and the `known` orders.
+    pub async fn state_of(&self, reader: &ChainReader, owners: &[Felt], known: &[(Felt, u32)]) -> Result<BookState> {
+        let mut state = self.book_state(reader, owners).await?;
+        for (owner, id) in known {
+            let o = self
+                .book
+                .order(reader, *owner, u64::from(*id))
+                .await
+                .map_err(|source| MarketError::Chain { doing: "reading an order", source })?;
+            let order = zkthread_orderbook::OrderState {
+                side: u32::from(o.side),
+                price: u32::from(o.price),
+                remaining: o.remaining,
+            };
+            state.insert_order(account_id(*owner), *id, order);
+        }
+        Ok(state)
+    }
+
+    /// Matches `messages` (arrival order) against the book on chain and the known orders.
+    async fn match_on_chain(
+        &self,
+        reader: &ChainReader,
+        messages: &[Message<StoredOrder>],
+        known: &[(Felt, u32)],
+    ) -> Result<(std::result::Result<Matched, Vec<batcher::Refused>>, Vec<Option<SignedOrder>>)> {
+        let owners = owners_of(messages, known);
+        let state = self.state_of(reader, &owners, known).await?;
+        let signed: Vec<Option<SignedOrder>> = messages.iter().map(|m| m.body.signed(state.book)).collect();
+        let valid: Vec<SignedOrder> = signed.iter().flatten().cloned().collect();
+        let outcome = match batcher::build(&state, &valid) {
+            Ok(batch) => Ok(Matched { batch, owners }),
+            Err(BatchError::Empty { refused }) => Err(refused),
+            Err(other) => return Err(MarketError::Statement(other.to_string())),
+        };
+        Ok((outcome, signed))
+    }
+
+    /// The statement and slot-binding witness of `sub` as the thread's sub-block `sequence`.
+    async fn statement_at(
+        &self,
+        reader: &ChainReader,
+        sub: &BookSubBlock,
+        sequence: u64,
+        owners: &[Felt],
+    ) -> Result<(SignedPublicInput, Vec<Felt>)> {
+        sub.statement(&self.header(reader, sequence).await?, &self.directory(owners))
+            .map_err(|e| MarketError::Statement(e.to_string()))
+    }
+}
+
+/// Builds the book's next sub-block from the pending messages (arrival order) against chain
+/// and records it Built; refused messages leave pending with their reasons, messages that did
+/// not fit stay pending. Reconciles first, ends an in-flight sub-block whose inputs changed
+/// on chain, and refuses while another sub-block is in flight.
+pub async fn batch(
+    reader: &ChainReader,
+    store: &Store<StoredOrder>,
+    market: &Market,
+    observer: &dyn Observer,
+) -> Result<BatchOutcome<StoredOrder>> {
+    let key = market.thread_key();
+    let mut reconciled = reconcile(reader, &market.registry, store, key).await?;
+    if let Some(stale) = abandon_if_stale(reader, store, key).await? {
+        reconciled = Some(stale);
+    }
+    if let Some(in_flight) = store.in_flight(key).map_err(EngineError::from)? {
+        return Err(EngineError::InFlight {
+            thread_id: key.thread_id,
+            sequence: in_flight.sequence(),
+            status: in_flight.status.name(),
+        }
+        .into());
+    }
+    let pending = store.pending(key).map_err(EngineError::from)?;
+    if pending.is_empty() {
+        return Ok(BatchOutcome::NothingPending { reconciled });
+    }
+    observer.step(&format!("matching {} pending order message(s) against the book on chain", pending.len()));
+    let known = known_orders(store, key)?;
+    let (matched, signed) = market.match_on_chain(reader, &pending, &known).await?;
+    // Indices into `pending` of the messages the batcher saw (canonical records only).
+    let seen: Vec<usize> = (0..pending.len()).filter(|&i| signed[i].is_some()).collect();
+    let mut rejected: Vec<Rejected<StoredOrder>> = (0..pending.len())
+        .filter(|&i| signed[i].is_none())
+        .map(|i| Rejected { message: pending[i].clone(), reason: "not a canonical signed order record".into() })
+        .collect();
+    let refused = match &matched {
+        Ok(m) => m.batch.refused.clone(),
+        Err(refused) => refused.clone(),
+    };
+    rejected.extend(refused.iter().map(|r| Rejected { message: pending[seen[r.index]].clone(), reason: r.reason.to_string() }));
+    rejected.sort_by_key(|r| r.message.id);
+    let Ok(Matched { batch, owners }) = matched else {
+        store.record_rejected(key, rejected.clone()).map_err(EngineError::from)?;
+        return Err(MarketError::AllRefused(rejected.iter().map(refusal_line).collect()));
+    };
+    let refused_at: BTreeSet<usize> = refused.iter().map(|r| seen[r.index]).collect();
+    let looked_at = seen.len() - batch.deferred.len();
+    let accepted: Vec<Message<StoredOrder>> = seen[..looked_at]
+        .iter()
+        .filter(|i| !refused_at.contains(i))
+        .map(|&i| pending[i].clone())
+        .collect();
+    if accepted.len() != batch.sub_block.messages.len() {
+        return Err(MarketError::Statement(format!(
+            "the batcher accepted {} messages, the queue gives {}",
+            batch.sub_block.messages.len(),
+            accepted.len()
+        )));
+    }
+    let sequence = market
+        .registry
+        .next_sequence(reader, market.thread_id)
+        .await
+        .map_err(|source| MarketError::Chain { doing: "reading the sequence", source })?;
+    let (statement, _) = market.statement_at(reader, &batch.sub_block, sequence, &owners).await?;
+    let info = market
+        .registry
+        .thread(reader, market.thread_id)
+        .await
+        .map_err(|source| MarketError::Chain { doing: "reading the thread", source })?;
+    let record = store
+        .record_batch(
+            key,
+            NewSubBlock {
+                sequence,
+                chain_id: statement.chain_id,
+                os_version: statement.os_version,
+                program_hash: statement.program_hash,
+                contract_set_commitment: info.contract_set_commitment,
+                messages: accepted,
+                transactions: tx_list_record(&statement.transactions),
+                inputs: to_entries(&statement.inputs),
+                outputs: to_entries(&statement.outputs),
+                parent_attempt: None,
+            },
+            rejected.clone(),
+        )
+        .map_err(EngineError::from)?;
+    observer.done(&format!(
+        "sub-block {sequence}: {} message(s), {} fill(s), {} refused",
+        record.body.messages.len(),
+        batch.sub_block.trades.len(),
+        rejected.len()
+    ));
+    let still_pending = store.pending_count(key).map_err(EngineError::from)?;
+    Ok(BatchOutcome::Built(Built { sub_block: record, rejected, still_pending, reconciled }))
+}
+
+/// A refused message as one line: what it was, whose, and why.
+pub fn refusal_line(r: &Rejected<StoredOrder>) -> String {
+    format!("{} order {} from {:#x}: {}", action(&r.message.body), r.message.body.id, r.message.body.owner, r.reason)
+}
+
+/// `buy 30 @ 52`, `sell ...` or `cancel`.
+pub fn action(o: &StoredOrder) -> String {
+    match o.place {
+        Some((side, price, quantity)) => {
+            let side = if side == zkthread_orderbook::state::SIDE_BUY { "buy" } else { "sell" };
+            format!("{side} {quantity} @ {price}")
+        }
+        None => "cancel".into(),
+    }
+}
+
+/// What [`prove`] did.
+pub enum BookProveOutcome {
+    /// No sub-block is Built.
+    NothingBuilt,
+    /// The book moved on chain since the sub-block was batched: it ended Stale, its messages
+    /// are pending again.
+    Stale(Reconciled),
+    Proved(ProvedRound),
+}
+
+/// A book sub-block proven now and recorded as Proven.
+pub struct ProvedRound {
+    pub sub_block: SubBlock<StoredOrder>,
+    pub trades: Vec<Trade>,
+    pub proof_felts: usize,
+    pub prove_time: Duration,
+}
+
+/// Proves the thread's Built sub-block: its messages matched again against chain must give
+/// exactly its stored lists (else it ends Stale); the proof is verified off-chain before it is
+/// stored.
+pub async fn prove(
+    reader: &ChainReader,
+    store: &Store<StoredOrder>,
+    market: &Market,
+    observer: &dyn Observer,
+) -> Result<BookProveOutcome> {
+    let key = market.thread_key();
+    let Some(sub_block) = store.built(key).map_err(EngineError::from)? else {
+        return Ok(BookProveOutcome::NothingBuilt);
+    };
+    let known = known_orders(store, key)?;
+    let (matched, _) = market.match_on_chain(reader, &sub_block.body.messages, &known).await?;
+    let stored = stored_statement(&sub_block, key.registry)?;
+    let replayed = match matched {
+        Ok(Matched { batch, owners }) if batch.refused.is_empty() && batch.deferred.is_empty() => {
+            let (statement, witness) = market.statement_at(reader, &batch.sub_block, sub_block.sequence(), &owners).await?;
+            (statement == stored).then_some((batch.sub_block, witness))
+        }
+        _ => None,
+    };
+    let Some((sub, witness)) = replayed else {
+        let ended = store
+            .record_abandoned(
+                key,
+                sub_block.sequence(),
+                sub_block.attempt,
+                SubBlockStatus::Stale { tx_hash: None, reason: "the book moved on chain since it was batched".into() },
+            )
+            .map_err(EngineError::from)?;
+        return Ok(BookProveOutcome::Stale(Reconciled {
+            sequence: ended.sequence(),
+            attempt: ended.attempt,
+            from: "built",
+            to: ended.status.name(),
+            tx_hash: None,
+            detail: format!("the book moved on chain; {} message(s) pending again", ended.body.messages.len()),
+        }));
+    };
+    observer.step(&format!(
+        "proving sub-block {} ({} messages, {} fills) with Stwo ({}, {} bits)",
+        sub_block.sequence(),
+        sub.messages.len(),
+        sub.trades.len(),
+        Channel::NAME,
+        PARAMS.security_bits()
+    ));
+    let began = Instant::now();
+    let (statement, rows) = (stored.clone(), sub.witness.clone());
+    let proof = tokio::task::spawn_blocking(move || poseidon252::prove(&statement, &witness, &rows, &PARAMS))
+        .await
+        .map_err(|e| MarketError::ProverTask(e.to_string()))?
+        .map_err(|e| MarketError::Prove(e.to_string()))?;
+    let prove_time = began.elapsed();
+    poseidon252::verify(&stored, &proof, &PARAMS).map_err(|e| MarketError::Verify(e.to_string()))?;
+    let felts = poseidon252::to_felts(&proof);
+    let proof_felts = felts.len();
+    observer.done(&format!("{:.1} s, {proof_felts} proof felts", prove_time.as_secs_f64()));
+    let sub_block = store
+        .record_proof(key, sub_block.sequence(), sub_block.attempt, felts)
+        .map_err(EngineError::from)?;
+    Ok(BookProveOutcome::Proved(ProvedRound { sub_block, trades: sub.trades, proof_felts, prove_time }))
+}
+
+/// One `book settle`: what was built, proven and sent (each step skipped when the store says
+/// it was done before: a crashed run is resumed, never repeated).
+pub struct Round {
+    pub built: Option<Built<StoredOrder>>,
+    pub proved: Option<ProvedRound>,
+    /// Reconciliation or proving found the book moved: the sub-block ended, nothing was sent.
+    pub ended: Option<Reconciled>,
+    pub settled: Option<SettleOutcome<StoredOrder>>,
+}
+
+/// Batches (unless a sub-block is in flight), proves (if one is Built) and settles the book's
+/// next sub-block with `client`'s account, exactly once.
+pub async fn settle_round(
+    client: &ChainClient,
+    store: &Store<StoredOrder>,
+    market: &Market,
+    options: SettleOptions,
+    observer: &dyn Observer,
+) -> Result<Round> {
+    let key = market.thread_key();
+    let reader = client.reader();
+    let mut round = Round { built: None, proved: None, ended: None, settled: None };
+    // A sub-block in flight (a run that stopped after batching, proving or sending) is taken
+    // up where it stopped: settle reconciles a recorded send before anything is sent again.
+    if store.in_flight(key).map_err(EngineError::from)?.is_none() {
+        match batch(reader, store, market, observer).await? {
+            BatchOutcome::Built(built) => round.built = Some(built),
+            BatchOutcome::NothingPending { reconciled } => {
+                round.ended = reconciled;
+                return Ok(round);
+            }
+        }
+    }
+    match prove(reader, store, market, observer).await? {
+        BookProveOutcome::Stale(ended) => {
+            round.ended = Some(ended);
+            return Ok(round);
+        }
+        BookProveOutcome::Proved(proved) => round.proved = Some(proved),
+        BookProveOutcome::NothingBuilt => {}
+    }
+    round.settled = Some(settle(client, store, key, options, observer).await?);
+    Ok(round)
+}
+
+/// Imports the messages of a client's JSON queue written before messages lived in the store
+/// (`super::OrderQueue`): each pending message not already stored is submitted in its order,
+/// then the file is renamed `<name>.imported` so it is read once. Returns how many were
+/// submitted (0 when there is no file).
+pub fn import_queue(store: &Store<StoredOrder>, key: ThreadKey, path: &std::path::Path) -> std::io::Result<usize> {
+    let queue: super::OrderQueue = match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let stored = store.snapshot(key).map_err(std::io::Error::other)?;
+    let mut have: Vec<StoredOrder> = stored.pending.into_iter().map(|m| m.body).collect();
+    have.extend(stored.rejected.into_iter().map(|r| r.message.body));
+    have.extend(stored.sub_blocks.into_iter().flat_map(|s| s.body.messages).map(|m| m.body));
+    let mut submitted = 0;
+    for order in queue.pending {
+        if !have.contains(&order) {
+            store.submit(key, order).map_err(std::io::Error::other)?;
+            submitted += 1;
+        }
+    }
+    let mut imported = path.as_os_str().to_owned();
+    imported.push(".imported");
+    std::fs::rename(path, imported)?;
+    Ok(submitted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(owner: u64, id: u32, nonce: u32) -> StoredOrder {
+        StoredOrder {
+            owner: Felt::from(owner),
+            id,
+            place: Some((1, 50, 10)),
+            nonce,
+            index: nonce,
+            key: [1, 2, 3, 4],
+            next_key: [5, 6, 7, 8],
+            signature: vec![9; 4],
+        }
+    }
+
+    #[test]
+    fn order_messages_live_in_the_store_beside_transfers_and_import_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        let key = ThreadKey::new(Felt::from(0x99u64), 2);
+        let stored = store.submit(key, order(7, 3, 0)).unwrap();
+        // The message's submission number and the order's id are both kept.
+        assert_eq!(store.pending(key).unwrap(), vec![stored.clone()]);
+        assert_eq!(store.pending(key).unwrap()[0].body.id, 3);
+        assert_eq!(next_nonce(&store, key, Felt::from(7u64), 0).unwrap(), 1);
+        assert_eq!(next_nonce(&store, key, Felt::from(8u64), 4).unwrap(), 4);
+        // A token thread of the same store is read as transfers, untouched.
+        assert!(store.program::<zkthread_store::NewTransfer>().pending(ThreadKey::new(Felt::ONE, 1)).unwrap().is_empty());
+
+        // A queue file of the earlier version (`id` for the order id) is imported once; a
+        // message already stored is not submitted twice.
+        let legacy = dir.path().join("queue.json");
+        let mut old = serde_json::to_value(super::super::OrderQueue { pending: vec![order(7, 3, 0), order(8, 4, 0)], known: vec![] }).unwrap();
+        for m in old["pending"].as_array_mut().unwrap() {
+            let id = m.as_object_mut().unwrap().remove("order_id").unwrap();
+            m["id"] = id;
+        }
+        std::fs::write(&legacy, serde_json::to_vec(&old).unwrap()).unwrap();
+        assert_eq!(import_queue(&store, key, &legacy).unwrap(), 1);
+        assert!(!legacy.exists());
+        assert_eq!(import_queue(&store, key, &legacy).unwrap(), 0);
+        let pending = store.pending(key).unwrap();
+        assert_eq!(pending.iter().map(|m| (m.body.owner, m.body.id)).collect::<Vec<_>>(), vec![(Felt::from(7u64), 3), (Felt::from(8u64), 4)]);
+        assert_eq!(next_nonce(&store, key, Felt::from(8u64), 0).unwrap(), 1);
+    }
+}
