@@ -22,7 +22,9 @@ use zkthread_sig::{sign, SignedMessage};
 use crate::program::PARAMS;
 
 pub mod pipeline;
-pub use pipeline::{action, known_orders, next_nonce, refusal_line, settle_round, BookProveOutcome, ProvedRound, Round};
+pub use pipeline::{
+    action, admit_order, known_orders, next_nonce, precheck, refusal_line, settle_round, BookProveOutcome, ProvedRound, Round,
+};
 
 /// The order-book program's Cairo verifier (`contracts/programs/orderbook/orderbook_verifier`): package and
 /// contract. Its class hash is an order-book thread's `program_hash`.

@@ -20,6 +20,7 @@ use zkthread_orderbook::batcher::{self, BatchError, BookState, SignedOrder, SubB
 use zkthread_orderbook::{poseidon252, SignedPublicInput};
 use zkthread_prover::ThreadChannel;
 use zkthread_sig::domain::account_id;
+use zkthread_sig::wots::Message as _;
 use zkthread_store::{LaneAuth, Message, MessageBody, NewSubBlock, Rejected, Store, SubBlock, SubBlockStatus, ThreadKey};
 
 use super::{Market, MarketError, StoredOrder};
@@ -395,6 +396,112 @@ pub async fn settle_round(
     }
     round.settled = Some(settle(client, store, key, options, observer).await?);
     Ok(round)
+}
+
+/// `owner`'s messages the store holds that have not settled: in an in-flight sub-block (their
+/// nonces are spent once it settles) and pending, in order.
+fn queued_of(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt) -> Result<Vec<Message<StoredOrder>>> {
+    let mut queued: Vec<Message<StoredOrder>> = Vec::new();
+    for sub_block in store.all_in_flight(key).map_err(EngineError::from)? {
+        queued.extend(sub_block.body.messages);
+    }
+    queued.extend(store.pending(key).map_err(EngineError::from)?);
+    queued.retain(|m| m.body.owner == owner);
+    Ok(queued)
+}
+
+/// The book as `owner`'s queued messages leave it: chain, the known orders, then the
+/// owner's in-flight and pending messages as the batcher would apply them (other owners'
+/// messages are not replayed: a fill of theirs can still change an order before it settles).
+async fn state_after_queued(
+    reader: &ChainReader,
+    store: &Store<StoredOrder>,
+    market: &Market,
+    owner: Felt,
+) -> Result<(BookState, Vec<SignedOrder>)> {
+    let key = market.thread_key();
+    let known = known_orders(store, key)?;
+    let queued = queued_of(store, key, owner)?;
+    let state = market.state_of(reader, &[owner], &known).await?;
+    let signed: Vec<SignedOrder> = queued.iter().filter_map(|m| m.body.signed(state.book)).collect();
+    let after = match batcher::build(&state, &signed) {
+        Ok(batch) => batch.sub_block.after,
+        Err(BatchError::Empty { .. }) => state,
+        Err(other) => return Err(MarketError::Statement(other.to_string())),
+    };
+    Ok((after, signed))
+}
+
+/// Why the batcher would refuse `owner`'s next message (`place`: `Some((side, price,
+/// quantity))`, `None` to cancel order `id`) before it is signed, as far as it can tell
+/// without the signature: the fields' ranges, a key in the book, the nonce bound, an id placed
+/// before, a cancel of an order that is not there. A client checks this first because a
+/// refused message burns the one-time key it was signed with (the book's key slot never
+/// rotates to the next one). `nonce` is the one the message will carry.
+pub async fn precheck(
+    reader: &ChainReader,
+    store: &Store<StoredOrder>,
+    market: &Market,
+    owner: Felt,
+    id: u32,
+    place: Option<(u32, u32, u64)>,
+    nonce: u32,
+) -> Result<Option<batcher::Rejection>> {
+    let (after, _) = state_after_queued(reader, store, market, owner).await?;
+    let message = zkthread_orderbook::OrderMessage {
+        book: after.book,
+        owner: account_id(owner),
+        id,
+        place,
+        nonce,
+        next_key: zkthread_sig::wots::KeyCommitment::NONE,
+    };
+    if let Err(e) = message.payload() {
+        return Ok(Some(batcher::Rejection::OutOfRange(e)));
+    }
+    let account = after.account(&message.owner);
+    if account.key.is_none() {
+        return Ok(Some(batcher::Rejection::NoKey));
+    }
+    if nonce + 1 >= zkthread_sig::KEY_NONCE_BOUND {
+        return Ok(Some(batcher::Rejection::NonceExhausted { nonce }));
+    }
+    let found = after.order(&message.owner, id);
+    Ok(match place {
+        Some(_) if found != zkthread_orderbook::OrderState::EMPTY => Some(batcher::Rejection::IdReused { id }),
+        None if found.side != zkthread_orderbook::state::SIDE_BUY && found.side != zkthread_orderbook::state::SIDE_SELL => {
+            Some(batcher::Rejection::NoSuchOrder { id })
+        }
+        _ => None,
+    })
+}
+
+/// Admission of a signed message before it is stored (a service's): the batcher's own checks
+/// (domain, ranges, key, nonce, signature, id reuse, no such order) on the book after the
+/// owner's in-flight and pending messages. `Some(reason)` refuses it; the batcher checks
+/// every message again when it matches.
+pub async fn admit_order(
+    reader: &ChainReader,
+    store: &Store<StoredOrder>,
+    market: &Market,
+    order: &StoredOrder,
+) -> Result<Option<String>> {
+    let key = market.thread_key();
+    let known = known_orders(store, key)?;
+    let state = market.state_of(reader, &[order.owner], &known).await?;
+    let Some(signed) = order.signed(state.book) else {
+        return Ok(Some("a key or signature word is not a canonical M31 value".into()));
+    };
+    let mut queue: Vec<SignedOrder> =
+        queued_of(store, key, order.owner)?.iter().filter_map(|m| m.body.signed(state.book)).collect();
+    let index = queue.len();
+    queue.push(signed);
+    let refused = match batcher::build(&state, &queue) {
+        Ok(batch) => batch.refused,
+        Err(BatchError::Empty { refused }) => refused,
+        Err(other) => return Err(MarketError::Statement(other.to_string())),
+    };
+    Ok(refused.into_iter().find(|r| r.index == index).map(|r| r.reason.to_string()))
 }
 
 /// Imports the messages of a client's JSON queue written before messages lived in the store
