@@ -55,7 +55,7 @@ struct ColumnSample {
 /// each half's low sum stays below 2^128 (a coordinate is below 2^66, canonical or one
 /// unreduced product, so a term is below 2^97, for any column count below 2^31), so the
 /// halves are split apart once per batch.
-type PackedColumn = (Span<felt252>, felt252, felt252);
+pub(crate) type PackedColumn = (Span<felt252>, felt252, felt252);
 
 /// 2^128, the offset of the high coordinate in a packed coefficient.
 const TWO_POW_128: felt252 = 0x100000000000000000000000000000000;
@@ -649,7 +649,7 @@ fn column_term(entry: PackedColumn, q: u32) -> (felt252, felt252) {
 
 /// sum_j alpha_j v_j (packed, `PackedColumn`) over `columns` at query q.
 #[inline(never)]
-fn sums_one(columns: Span<PackedColumn>, q: u32) -> (felt252, felt252) {
+pub(crate) fn sums_one(columns: Span<PackedColumn>, q: u32) -> (felt252, felt252) {
     let mut s_lo: felt252 = 0;
     let mut s_hi: felt252 = 0;
     for entry in columns {
@@ -661,9 +661,10 @@ fn sums_one(columns: Span<PackedColumn>, q: u32) -> (felt252, felt252) {
 }
 
 /// `sums_one` at the eight queries q0..q0 + 8, each column's eight values read as one slice,
-/// appended to `out` in query order.
+/// appended to `out` in query order. Two columns per iteration (the last one alone for an odd
+/// count): an iteration's own cost is mostly its sixteen sums carried to the next.
 #[inline(never)]
-fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(felt252, felt252)>) {
+pub(crate) fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(felt252, felt252)>) {
     let mut s0_lo: felt252 = 0;
     let mut s0_hi: felt252 = 0;
     let mut s1_lo: felt252 = 0;
@@ -681,35 +682,52 @@ fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(felt252, fel
     let mut s7_lo: felt252 = 0;
     let mut s7_hi: felt252 = 0;
     let mut entries = columns;
-    while let Option::Some(entry) = entries.pop_front() {
+    while let Option::Some(pair) = entries.multi_pop_front::<2>() {
+        let [(column_a, lo_a, hi_a), (column_b, lo_b, hi_b)] = (*pair).unbox();
+        let mut values_a = column_a.slice(q0, 8);
+        let [a0, a1, a2, a3, a4, a5, a6, a7] = (*values_a.multi_pop_front::<8>().unwrap())
+            .unbox();
+        let mut values_b = column_b.slice(q0, 8);
+        let [b0, b1, b2, b3, b4, b5, b6, b7] = (*values_b.multi_pop_front::<8>().unwrap())
+            .unbox();
+        s0_lo += lo_a * a0 + lo_b * b0;
+        s0_hi += hi_a * a0 + hi_b * b0;
+        s1_lo += lo_a * a1 + lo_b * b1;
+        s1_hi += hi_a * a1 + hi_b * b1;
+        s2_lo += lo_a * a2 + lo_b * b2;
+        s2_hi += hi_a * a2 + hi_b * b2;
+        s3_lo += lo_a * a3 + lo_b * b3;
+        s3_hi += hi_a * a3 + hi_b * b3;
+        s4_lo += lo_a * a4 + lo_b * b4;
+        s4_hi += hi_a * a4 + hi_b * b4;
+        s5_lo += lo_a * a5 + lo_b * b5;
+        s5_hi += hi_a * a5 + hi_b * b5;
+        s6_lo += lo_a * a6 + lo_b * b6;
+        s6_hi += hi_a * a6 + hi_b * b6;
+        s7_lo += lo_a * a7 + lo_b * b7;
+        s7_hi += hi_a * a7 + hi_b * b7;
+    };
+    if let Option::Some(entry) = entries.pop_front() {
         let (column, lo, hi) = *entry;
         let mut values = column.slice(q0, 8);
         let [v0, v1, v2, v3, v4, v5, v6, v7] = (*values.multi_pop_front::<8>().unwrap()).unbox();
-        let v: felt252 = v0;
-        s0_lo += lo * v;
-        s0_hi += hi * v;
-        let v: felt252 = v1;
-        s1_lo += lo * v;
-        s1_hi += hi * v;
-        let v: felt252 = v2;
-        s2_lo += lo * v;
-        s2_hi += hi * v;
-        let v: felt252 = v3;
-        s3_lo += lo * v;
-        s3_hi += hi * v;
-        let v: felt252 = v4;
-        s4_lo += lo * v;
-        s4_hi += hi * v;
-        let v: felt252 = v5;
-        s5_lo += lo * v;
-        s5_hi += hi * v;
-        let v: felt252 = v6;
-        s6_lo += lo * v;
-        s6_hi += hi * v;
-        let v: felt252 = v7;
-        s7_lo += lo * v;
-        s7_hi += hi * v;
-    };
+        s0_lo += lo * v0;
+        s0_hi += hi * v0;
+        s1_lo += lo * v1;
+        s1_hi += hi * v1;
+        s2_lo += lo * v2;
+        s2_hi += hi * v2;
+        s3_lo += lo * v3;
+        s3_hi += hi * v3;
+        s4_lo += lo * v4;
+        s4_hi += hi * v4;
+        s5_lo += lo * v5;
+        s5_hi += hi * v5;
+        s6_lo += lo * v6;
+        s6_hi += hi * v6;
+        s7_lo += lo * v7;
+        s7_hi += hi * v7;
+    }
     out.append((s0_lo, s0_hi));
     out.append((s1_lo, s1_hi));
     out.append((s2_lo, s2_hi));

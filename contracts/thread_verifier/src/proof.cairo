@@ -72,23 +72,29 @@ const TWO_POW_4_FELT: felt252 = 0x10;
 /// exact felt252 division (a u128 division per word costs twice as many steps). They stay
 /// felt252: a u32 costs 2 range checks per value (a range check weighs 16 steps in Starknet's
 /// price), and the queried values, most of the stream, are only hashed and summed as integers.
-fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<felt252>, Option<u32>)> {
+pub(crate) fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<felt252>, Option<u32>)> {
     let mut out: Array<felt252> = array![];
     let mut first_bad: Option<u32> = Option::None;
     let mut packed = packed;
     let mut ok = true;
-    // Two felts per iteration: a loop iteration costs a range check and ~10 steps of its own.
-    while let Option::Some(pair) = packed.multi_pop_front::<2>() {
-        let [a, b] = (*pair).unbox();
-        if !unpack_felt(a, ref out, ref first_bad) || !unpack_felt(b, ref out, ref first_bad) {
+    // Four felts per iteration: a loop iteration costs a range check and ~10 steps of its own
+    // (two per iteration: +10.5k steps on a SIGNED_PARAMS proof, for 642 fewer CASM felts).
+    while let Option::Some(quad) = packed.multi_pop_front::<4>() {
+        let [a, b, c, d] = (*quad).unbox();
+        if !unpack_felt(a, ref out, ref first_bad) || !unpack_felt(b, ref out, ref first_bad)
+            || !unpack_felt(c, ref out, ref first_bad) || !unpack_felt(d, ref out, ref first_bad) {
             ok = false;
             break;
         }
     };
+    // The last (up to three) felts, one at a time.
     if ok {
-        if let Option::Some(last) = packed.pop_front() {
-            ok = unpack_felt(*last, ref out, ref first_bad);
-        }
+        while let Option::Some(last) = packed.pop_front() {
+            if !unpack_felt(*last, ref out, ref first_bad) {
+                ok = false;
+                break;
+            }
+        };
     }
     if !ok {
         return Option::None;

@@ -5,15 +5,23 @@ fn main() -> anyhow::Result<()> {
     use zkthread_air_codegen as gen;
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, path] = args.as_slice() {
-        // `--measure-signed PATH`: the signed proof vector's scenario proven under the shipped
-        // SIGNED_PARAMS (scripts/profile-verifier.sh profiles the Cairo verifier on it).
-        anyhow::ensure!(
-            flag == "--measure-signed",
-            "usage: zkthread-air-codegen [--measure-signed PATH]"
-        );
+        // `--measure-signed PATH` / `--measure-orderbook PATH`: the signed (order-book) proof
+        // vector's scenario proven under the shipped SIGNED_PARAMS, to swap in for the committed
+        // light-parameter vector and profile the Cairo verifier at production cost
+        // (scripts/profile-verifier.sh does it for the signed one).
         let params = zkthread_token::SIGNED_PARAMS;
-        let module = gen::signed_proof_vector::render_signed_proof_vector_with(&params)
-            .map_err(anyhow::Error::msg)?;
+        let module = match flag.as_str() {
+            "--measure-signed" => {
+                gen::signed_proof_vector::render_signed_proof_vector_with(&params)
+            }
+            "--measure-orderbook" => {
+                gen::orderbook_proof_vector::render_orderbook_proof_vector_with(&params)
+            }
+            _ => anyhow::bail!(
+                "usage: zkthread-air-codegen [--measure-signed | --measure-orderbook PATH]"
+            ),
+        }
+        .map_err(anyhow::Error::msg)?;
         std::fs::write(path, module)?;
         println!("{path}");
         return Ok(());
@@ -81,7 +89,7 @@ fn main() -> anyhow::Result<()> {
     }
     anyhow::ensure!(
         args.is_empty(),
-        "usage: zkthread-air-codegen [--signed | --orderbook | --measure N PATH | --measure-signed PATH]"
+        "usage: zkthread-air-codegen [--signed | --orderbook | --measure N PATH | --measure-signed PATH | --measure-orderbook PATH]"
     );
     let files = [
         (gen::air_path(), gen::render_air()?),

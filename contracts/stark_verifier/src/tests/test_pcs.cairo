@@ -72,6 +72,93 @@ fn fri_answers_match_stwo() {
     assert(*other[0] == *answers[0], 'other answers kept');
 }
 
+/// The DEEP sums of eight queries, two columns per iteration and an odd count's last column
+/// alone (`sums_eight`), equal the one-query sums (`sums_one`) at each of the eight, for every
+/// column count 0..=5 and a block that starts inside the columns.
+#[test]
+#[available_gas(10000000000)]
+fn sums_eight_matches_sums_one_for_every_column_count() {
+    let mut columns: Array<crate::pcs::PackedColumn> = array![];
+    let mut n: u32 = 0;
+    while n != 6 {
+        let mut q0: u32 = 0;
+        while q0 != 4 {
+            let mut out: Array<(felt252, felt252)> = array![];
+            crate::pcs::sums_eight(columns.span(), q0, ref out);
+            assert(out.len() == 8, 'eight sums');
+            let mut k: u32 = 0;
+            while k != 8 {
+                assert(*out[k] == crate::pcs::sums_one(columns.span(), q0 + k), 'sum of a query');
+                k += 1;
+            };
+            q0 += 2;
+        };
+        // One more column: ten values, packed coefficients far from each other's.
+        let mut values: Array<felt252> = array![];
+        let mut i: u32 = 0;
+        while i != 10 {
+            values.append(((n * 7919 + i * 104729 + 3) % 0x7fffffff).into());
+            i += 1;
+        };
+        let lo: felt252 = (n + 1).into() * 0x1000000000000000000000001234567;
+        let hi: felt252 = (n + 5).into() * 0x7654321000000000000000000000089;
+        columns.append((values.span(), lo, hi));
+        n += 1;
+    };
+}
+
+/// `fri_answers` at nine queries (one block of eight and one overlapping it: `sums_eight`
+/// over batches of 5 columns (the main point's, odd), 2 and 2) equals `fri_answers` at each
+/// query alone (`sums_one`), on stwo's sample columns with queried values made up per query.
+#[test]
+#[available_gas(10000000000)]
+fn fri_answers_at_nine_queries_match_each_query_alone() {
+    let (lifting, log_sizes, samples, random_coeff, _, _, _) = vectors::pcs_answers_sample();
+    let mut sample_columns: Array<Span<PointSample>> = array![];
+    for column in samples.span() {
+        let mut col: Array<PointSample> = array![];
+        for entry in column.span() {
+            let (p, v) = *entry;
+            col.append(PointSample { point: point(p), value: q(v) });
+        };
+        sample_columns.append(col.span());
+    };
+    let queries: Array<u32> = array![1, 5, 9, 17, 22, 30, 41, 50, 62];
+    let mut values: Array<Span<felt252>> = array![];
+    let mut c: u32 = 0;
+    while c != log_sizes.len() {
+        let mut col: Array<felt252> = array![];
+        let mut j: u32 = 0;
+        while j != queries.len() {
+            col.append(((c * 1000003 + j * 7777777 + 11) % 0x7fffffff).into());
+            j += 1;
+        };
+        values.append(col.span());
+        c += 1;
+    };
+    let answers = fri_answers(
+        log_sizes.span(), sample_columns.span(), q(random_coeff), queries.span(), values.span(), lifting,
+    );
+    assert(answers.len() == 9, 'answer count');
+    let mut j: u32 = 0;
+    while j != queries.len() {
+        let mut one: Array<Span<felt252>> = array![];
+        for column in values.span() {
+            one.append((*column).slice(j, 1));
+        };
+        let alone = fri_answers(
+            log_sizes.span(),
+            sample_columns.span(),
+            q(random_coeff),
+            array![*queries[j]].span(),
+            one.span(),
+            lifting,
+        );
+        assert(*alone[0] == *answers[j], 'answer of a query');
+        j += 1;
+    };
+}
+
 /// Sampled values as the verifier takes them: canonical coordinates.
 fn qm31_columns(columns: @Array<Array<(u32, u32, u32, u32)>>) -> Span<Span<Coordinates>> {
     let mut out: Array<Span<Coordinates>> = array![];

@@ -362,6 +362,85 @@ fn malformed_proofs_are_rejected_without_panicking() {
     );
 }
 
+/// `n` packed felts of distinct canonical words (word k of the stream at bits 31 (k % 8) of
+/// felt k / 8), the stream's last word the largest canonical value, and the words.
+fn packed_stream(n: u32) -> (Array<felt252>, Array<felt252>) {
+    let mut packed: Array<felt252> = array![];
+    let mut words: Array<felt252> = array![];
+    let mut f: u32 = 0;
+    while f != n {
+        let mut felt: felt252 = 0;
+        let mut j: u32 = 0;
+        while j != 8 {
+            let k = 8 * f + j;
+            let word: felt252 = if k == 8 * n - 1 {
+                0x7ffffffe
+            } else {
+                ((k * 1000003 + 12345) % 0x7fffffff).into()
+            };
+            words.append(word);
+            felt += word * lane_delta(j);
+            j += 1;
+        };
+        packed.append(felt);
+        f += 1;
+    };
+    (packed, words)
+}
+
+/// `felts` with entry `index` increased by `delta`, as an array.
+fn bumped_array(felts: Span<felt252>, index: u32, delta: felt252) -> Array<felt252> {
+    let mut out: Array<felt252> = array![];
+    out.append_span(bumped(felts, index, delta));
+    out
+}
+
+/// The unpacking of the M31 stream takes four felts per loop iteration and the rest one at a
+/// time: for every length 0..=9 (each remainder mod 4, so each tail), every word comes back in
+/// order; a P (non-canonical) word in the last felt, or in the first felt of the tail, is
+/// reported at its index (the first one when there are two); bits above 248 in the last felt
+/// or in a felt of the unrolled part are refused.
+#[test]
+#[available_gas(10000000000)]
+fn unpacking_handles_every_tail_length() {
+    let mut n: u32 = 0;
+    while n != 10 {
+        let (packed, words) = packed_stream(n);
+        let packed = packed.span();
+        let (out, first_bad) = crate::proof::unpack_m31s(packed).unwrap();
+        assert(out == words, 'words lost or reordered');
+        assert(first_bad.is_none(), 'no P in the stream');
+        if n != 0 {
+            let last = n - 1;
+            // P at lane j (1..=7, varying with n) of the last felt: the word there is raised
+            // to P.
+            let j = 1 + n % 7;
+            let index = 8 * last + j;
+            let to_p = (0x7fffffff - *words[index]) * lane_delta(j);
+            let with_p = bumped_array(packed, last, to_p);
+            let (_, first_bad) = crate::proof::unpack_m31s(with_p.span()).unwrap();
+            assert(first_bad == Option::Some(index), 'P in the last felt');
+            // A second P at lane 0 of the tail's first felt (or the last felt's lane 0) is
+            // the first one.
+            let tail_start = n - n % 4;
+            let first = if tail_start == n {
+                last
+            } else {
+                tail_start
+            };
+            let to_p0 = (0x7fffffff - *words[8 * first]);
+            let with_two = bumped_array(with_p.span(), first, to_p0);
+            let (_, first_bad) = crate::proof::unpack_m31s(with_two.span()).unwrap();
+            assert(first_bad == Option::Some(8 * first), 'first P');
+            // Bits above 248 in the last felt, then in the first felt.
+            let high = lane_delta(8);
+            assert(crate::proof::unpack_m31s(bumped(packed, last, high)).is_none(), 'last high');
+            assert(crate::proof::unpack_m31s(bumped(packed, 0, high)).is_none(), 'first high');
+        }
+        n += 1;
+    };
+}
+
 /// M31 value `index` of `stark`'s packed stream.
 fn word_at(stark: Span<felt252>, index: u32) -> felt252 {
     let word: u256 = (*stark[1 + index / 8]).into();
