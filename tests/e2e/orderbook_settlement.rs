@@ -13,7 +13,15 @@
 //!    same signed messages on fresh state (the fill shrinks to what Alice still holds), and
 //!    that proof settles.
 //!
-//! Three proofs at `SIGNED_PARAMS`, three on-chain verifications.
+//! 3. The engine's pipeline on the batcher's store (`orderbook::pipeline`, what `book settle`
+//!    and a service run): Alice's signed cancel of the resting ask and Bob's replayed bid are
+//!    submitted; `settle_round` batches (the replay refused, kept with its reason), proves and
+//!    settles exactly once (`Sending` recorded first); the ask is gone on chain.
+//! 4. A Built sub-block whose book moved before it was proven (Alice rotated her key on L2)
+//!    ends Stale in `prove`, its message pending again; matched again it is refused (its
+//!    nonce is spent), and a round with nothing accepted fails with the reasons, nothing sent.
+//!
+//! Four proofs at `SIGNED_PARAMS`, four on-chain verifications.
 
 use anyhow::{ensure, Context, Result};
 use zkthread_e2e::client::orderbook::BookOrder;
@@ -23,7 +31,11 @@ use zkthread_e2e::settle::{assert_settle_reverts, l2_gas_used, settle_and_check,
 use zkthread_e2e::{init_tracing, SUPPLY};
 use zkthread_orderbook::batcher::{build, rematch};
 use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
-use zkthread_sig::domain::account_id;
+use zkthread_engine::orderbook::pipeline::{self, BookProveOutcome};
+use zkthread_engine::orderbook::{known_orders, settle_round, MarketError, StoredOrder};
+use zkthread_engine::{BatchOutcome, Logged, SettleOptions, SettleOutcome};
+use zkthread_sig::domain::{account_id, pack_key_slot};
+use zkthread_store::{Store, SubBlockStatus};
 
 /// Quote units Bob starts with (Alice, the holder, keeps the rest of both supplies).
 const BOB_QUOTE: u128 = 10_000;
@@ -112,5 +124,46 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     ensure!(world.registry.next_sequence(client, market.thread_id).await? == 2);
     // The token thread of the other program is untouched by the book's settlements.
     ensure!(world.registry.next_sequence(client, world.thread_id).await? == 0);
+
+    // 3. The engine's pipeline: a valid cancel and a replayed bid through the store.
+    let data = tempfile::tempdir()?;
+    let store = Store::open(data.path())?.program::<StoredOrder>();
+    let key = market.thread_key();
+    let now = market.book_state(reader, &owners).await?;
+    let cancel = alice.sign(&now, 5, None)?;
+    bob.nonce -= 1; // a bid at a nonce Bob's key slot has spent: a replay
+    let replay = bob.sign(&now, 11, Some((SIDE_BUY, 50, 1)))?;
+    store.submit(key, StoredOrder::new(alice.address, &cancel))?;
+    let replay_id = store.submit(key, StoredOrder::new(bob.address, &replay))?.id;
+    let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;
+    let built = round.built.context("round 3 was not batched")?;
+    ensure!(built.rejected.len() == 1 && built.rejected[0].message.id == replay_id, "rejected: {:?}", built.rejected);
+    ensure!(built.rejected[0].reason.contains("nonce"), "reason: {}", built.rejected[0].reason);
+    let Some(SettleOutcome::Sent(sent)) = round.settled else { anyhow::bail!("round 3 was not sent") };
+    ensure!(sent.settled() && matches!(sent.sub_block.status, SubBlockStatus::Settled { .. }), "round 3: {:?}", sent.revert_reason);
+    ensure!(sent.sub_block.sends.len() == 1, "sent once, recorded before the broadcast");
+    ensure!(market.book.order(client, alice.address, 5).await?.remaining == 0, "the cancelled ask still rests");
+    ensure!(world.registry.next_sequence(client, market.thread_id).await? == 3);
+    ensure!(store.pending(key)?.is_empty() && store.rejected(key)?.len() == 1);
+    ensure!(known_orders(&store, key)?.is_empty(), "a cancel places nothing");
+
+    // 4. The book moves between batch and prove: the sub-block ends Stale, nothing is sent.
+    let now = market.book_state(reader, &owners).await?;
+    let ask = alice.sign(&now, 6, Some((SIDE_SELL, 60, 10)))?;
+    store.submit(key, StoredOrder::new(alice.address, &ask))?;
+    ensure!(matches!(pipeline::batch(reader, &store, &market, &Logged).await?, BatchOutcome::Built(_)));
+    let rotate = market.book.set_thread_key_call(pack_key_slot(&alice.key(alice.index)?, 0).map_err(|e| anyhow::anyhow!("{e:?}"))?)?;
+    client.invoke(vec![rotate], FeeMode::default()).await?.require_success("set_thread_key")?;
+    let BookProveOutcome::Stale(ended) = pipeline::prove(reader, &store, &market, &Logged).await? else {
+        anyhow::bail!("a sub-block whose book moved was proven")
+    };
+    ensure!(ended.to == "stale" && store.pending(key)?.len() == 1, "{}", ended.line());
+    match settle_round(client, &store, &market, SettleOptions::default(), &Logged).await {
+        Err(MarketError::AllRefused(reasons)) => ensure!(reasons.len() == 1 && reasons[0].contains("nonce"), "{reasons:?}"),
+        Err(other) => return Err(other.into()),
+        Ok(_) => anyhow::bail!("a round whose only message is refused went ahead"),
+    }
+    ensure!(store.pending(key)?.is_empty() && store.rejected(key)?.len() == 2);
+    ensure!(world.registry.next_sequence(client, market.thread_id).await? == 3, "nothing was settled");
     Ok(())
 }

@@ -22,7 +22,7 @@ use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, FeeMode, Felt};
 use zkthread_engine::orderbook::pipeline::import_queue;
 use zkthread_engine::orderbook::{
-    action, known_orders, next_nonce, refusal_line, settle_round, Market, MarketClasses, MarketError, StoredOrder, ORDERBOOK,
+    action, known_orders, next_nonce, precheck, refusal_line, settle_round, Market, MarketClasses, MarketError, StoredOrder, ORDERBOOK,
     ORDERBOOK_VERIFIER,
 };
 use zkthread_engine::{SettleOptions, SettleOutcome};
@@ -228,6 +228,10 @@ pub async fn run_order(command: OrderCommand, data_dir: &Path, json: bool) -> Re
     let nonce = next_nonce(&store, key, owner, on_chain.nonce)?;
     if on_chain.key != wallet.current_commitment()? && nonce == on_chain.nonce {
         bail!("the key file's next key is not your key in the book: register it with `zkthread key register --token {}`", hex(market.book.address));
+    }
+    // A message the batcher refuses burns the one-time key it is signed with: check first.
+    if let Some(refusal) = precheck(client.reader(), &store, &market, owner, signer.id, place, nonce).await? {
+        bail!("the batcher would refuse this message ({refusal}); nothing was signed");
     }
     let book = market.header(client.reader(), 0).await?.domain(market.book.address);
     let message = OrderMessage {
