@@ -90,6 +90,18 @@ pub fn next_nonce(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt, on_ch
     Ok(on_chain + queued.len() as u32)
 }
 
+/// `known` and the orders `messages` name, each once.
+fn with_named(known: &[(Felt, u32)], messages: &[Message<StoredOrder>]) -> Vec<(Felt, u32)> {
+    let mut orders = known.to_vec();
+    for m in messages {
+        let order = (m.body.owner, m.body.id);
+        if !orders.contains(&order) {
+            orders.push(order);
+        }
+    }
+    orders
+}
+
 /// The owners a batch reads: of `messages` and of the known orders, sorted.
 fn owners_of(messages: &[Message<StoredOrder>], known: &[(Felt, u32)]) -> Vec<Felt> {
     let set: BTreeSet<Felt> = messages.iter().map(|m| m.body.owner).chain(known.iter().map(|k| k.0)).collect();
@@ -122,7 +134,9 @@ impl Market {
         Ok(state)
     }
 
-    /// Matches `messages` (arrival order) against the book on chain and the known orders.
+    /// Matches `messages` (arrival order) against the book on chain: the known orders and
+    /// every order a message names (a cancel of an order placed through another batcher, an
+    /// id used before) read from storage.
     async fn match_on_chain(
         &self,
         reader: &ChainReader,
@@ -130,7 +144,7 @@ impl Market {
         known: &[(Felt, u32)],
     ) -> Result<(std::result::Result<Matched, Vec<batcher::Refused>>, Vec<Option<SignedOrder>>)> {
         let owners = owners_of(messages, known);
-        let state = self.state_of(reader, &owners, known).await?;
+        let state = self.state_of(reader, &owners, &with_named(known, messages)).await?;
         let signed: Vec<Option<SignedOrder>> = messages.iter().map(|m| m.body.signed(state.book)).collect();
         let valid: Vec<SignedOrder> = signed.iter().flatten().cloned().collect();
         let outcome = match batcher::build(&state, &valid) {
@@ -418,11 +432,15 @@ async fn state_after_queued(
     store: &Store<StoredOrder>,
     market: &Market,
     owner: Felt,
+    id: u32,
 ) -> Result<(BookState, Vec<SignedOrder>)> {
     let key = market.thread_key();
-    let known = known_orders(store, key)?;
     let queued = queued_of(store, key, owner)?;
-    let state = market.state_of(reader, &[owner], &known).await?;
+    let mut orders = with_named(&known_orders(store, key)?, &queued);
+    if !orders.contains(&(owner, id)) {
+        orders.push((owner, id));
+    }
+    let state = market.state_of(reader, &[owner], &orders).await?;
     let signed: Vec<SignedOrder> = queued.iter().filter_map(|m| m.body.signed(state.book)).collect();
     let after = match batcher::build(&state, &signed) {
         Ok(batch) => batch.sub_block.after,
@@ -447,7 +465,7 @@ pub async fn precheck(
     place: Option<(u32, u32, u64)>,
     nonce: u32,
 ) -> Result<Option<batcher::Rejection>> {
-    let (after, _) = state_after_queued(reader, store, market, owner).await?;
+    let (after, _) = state_after_queued(reader, store, market, owner, id).await?;
     let message = zkthread_orderbook::OrderMessage {
         book: after.book,
         owner: account_id(owner),
@@ -487,13 +505,16 @@ pub async fn admit_order(
     order: &StoredOrder,
 ) -> Result<Option<String>> {
     let key = market.thread_key();
-    let known = known_orders(store, key)?;
-    let state = market.state_of(reader, &[order.owner], &known).await?;
+    let queued = queued_of(store, key, order.owner)?;
+    let mut orders = with_named(&known_orders(store, key)?, &queued);
+    if !orders.contains(&(order.owner, order.id)) {
+        orders.push((order.owner, order.id));
+    }
+    let state = market.state_of(reader, &[order.owner], &orders).await?;
     let Some(signed) = order.signed(state.book) else {
         return Ok(Some("a key or signature word is not a canonical M31 value".into()));
     };
-    let mut queue: Vec<SignedOrder> =
-        queued_of(store, key, order.owner)?.iter().filter_map(|m| m.body.signed(state.book)).collect();
+    let mut queue: Vec<SignedOrder> = queued.iter().filter_map(|m| m.body.signed(state.book)).collect();
     let index = queue.len();
     queue.push(signed);
     let refused = match batcher::build(&state, &queue) {
