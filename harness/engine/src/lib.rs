@@ -3,6 +3,12 @@
 //! registry, sent exactly once ([`settle`]), with [`reconcile`] bringing the store back in line
 //! with the chain after any crash.
 //!
+//! Any thread program: the store keeps a program's messages (`zkthread_store::MessageBody`)
+//! and [`settle`], [`reconcile`] and [`batch::abandon_if_stale`] are generic over the message
+//! type ([`program::ProgramMessage`] names the program and verifies its stored proof). The
+//! token's [`batch`] and [`prove`] are its own; the order book's are
+//! [`orderbook::pipeline`].
+//!
 //! The CLI (`zkthread batch|prove|settle`), the service and a user's own tests drive the same
 //! functions. Each takes the batcher's [`Store`](zkthread_store::Store) and the
 //! [`ThreadKey`](zkthread_store::ThreadKey) it works on, a node client where it needs one
