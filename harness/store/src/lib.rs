@@ -45,6 +45,9 @@ const SENDER_QUEUE: TableDefinition<(&str, &str, u64), &str> = TableDefinition::
 /// Counter name → value: the global submission counter, and per thread scope the number of
 /// settled sub-blocks (`settled/<scope>`).
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// Thread scope → the program whose messages it holds ([`MessageBody::PROGRAM`]); threads
+/// written before it existed are token threads and are tagged on their next write.
+const THREAD_PROGRAM: TableDefinition<&str, &str> = TableDefinition::new("thread_program");
 const NEXT_TRANSFER_ID: &str = "next_transfer_id";
 /// Set once `IN_FLIGHT`, `TRANSFER_HOME`, `SENDER_QUEUE` and the settled counters cover every
 /// record
@@ -70,6 +73,10 @@ pub trait MessageBody: Clone + std::fmt::Debug + PartialEq + Serialize + serde::
     /// The sender lane and the authorization of a signed message; `None` for an unsigned one
     /// (nothing queued for admission to read).
     fn lane(&self) -> Option<(String, LaneAuth)>;
+
+    /// The program's name, recorded for each thread with its first message: a thread's
+    /// records are never read or written as another program's ([`StoreError::OtherProgram`]).
+    const PROGRAM: &'static str;
 }
 
 /// A signed message's authorization as a lane records it.
@@ -81,6 +88,8 @@ pub struct LaneAuth {
 }
 
 impl MessageBody for NewTransfer {
+    const PROGRAM: &'static str = "token";
+
     fn lane(&self) -> Option<(String, LaneAuth)> {
         let auth = self.auth.as_ref()?;
         Some((
@@ -155,6 +164,12 @@ pub enum StoreError {
     },
     #[error("transfer {0} is not pending for this thread")]
     NotPending(u64),
+    #[error("thread {thread} holds {holds} messages, not {asked} messages: use the {holds} program's commands")]
+    OtherProgram {
+        thread: u64,
+        holds: String,
+        asked: &'static str,
+    },
     #[error("the batch has no accepted transfer")]
     EmptyBatch,
     #[error("sub-block {sequence} of thread {thread} can only be built ahead on sub-block {parent} (attempt {parent_attempt}) while that one is proven or sending and has no other built ahead")]
@@ -423,6 +438,7 @@ impl Store {
         {
             txn.open_table(PENDING).map_err(db_error)?;
             txn.open_table(REJECTED).map_err(db_error)?;
+            txn.open_table(THREAD_PROGRAM).map_err(db_error)?;
             let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
             let mut index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
             let mut homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
@@ -482,6 +498,41 @@ impl Store {
 }
 
 impl<M: MessageBody> Store<M> {
+    /// A read transaction on a thread of this program (refused for another program's thread).
+    fn begin_read(&self, thread: ThreadKey) -> Result<redb::ReadTransaction> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let tags = txn.open_table(THREAD_PROGRAM).map_err(db_error)?;
+        self.check_program(tags.get(thread.scope().as_str()).map_err(db_error)?.map(|v| v.value().to_owned()), thread)?;
+        Ok(txn)
+    }
+
+    /// A write transaction on a thread of this program, which it tags with the program if it
+    /// is not yet (refused for another program's thread).
+    fn begin_write(&self, thread: ThreadKey) -> Result<redb::WriteTransaction> {
+        let txn = self.db.begin_write().map_err(db_error)?;
+        {
+            let mut tags = txn.open_table(THREAD_PROGRAM).map_err(db_error)?;
+            let scope = thread.scope();
+            let holds = tags.get(scope.as_str()).map_err(db_error)?.map(|v| v.value().to_owned());
+            if holds.is_none() {
+                tags.insert(scope.as_str(), M::PROGRAM).map_err(db_error)?;
+            }
+            self.check_program(holds, thread)?;
+        }
+        Ok(txn)
+    }
+
+    fn check_program(&self, holds: Option<String>, thread: ThreadKey) -> Result<()> {
+        match holds {
+            Some(holds) if holds != M::PROGRAM => Err(StoreError::OtherProgram {
+                thread: thread.thread_id,
+                holds,
+                asked: M::PROGRAM,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The same database as the store of another program's messages (`N`): threads of
     /// different programs live side by side, each read with its own message type.
     pub fn program<N: MessageBody>(&self) -> Store<N> {
@@ -495,7 +546,7 @@ impl<M: MessageBody> Store<M> {
     /// Adds a message (a token transfer, or another program's message) at the end of the
     /// thread's pending list; returns it with its id.
     pub fn submit(&self, thread: ThreadKey, body: M) -> Result<Message<M>> {
-        let txn = self.db.begin_write().map_err(db_error)?;
+        let txn = self.begin_write(thread)?;
         let stored = {
             let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
             let id = counters
@@ -527,7 +578,7 @@ impl<M: MessageBody> Store<M> {
 
     /// How many transfers of the thread are pending (counted, not decoded).
     pub fn pending_count(&self, thread: ThreadKey) -> Result<usize> {
-        let txn = self.db.begin_read().map_err(db_error)?;
+        let txn = self.begin_read(thread)?;
         count_records(&txn, PENDING, thread)
     }
 
@@ -542,13 +593,13 @@ impl<M: MessageBody> Store<M> {
         table: TableDefinition<(&str, u64), &str>,
         thread: ThreadKey,
     ) -> Result<Vec<T>> {
-        let txn = self.db.begin_read().map_err(db_error)?;
+        let txn = self.begin_read(thread)?;
         read_records(&txn, table, thread)
     }
 
     /// Every sub-block of the thread, by (sequence, attempt).
     pub fn sub_blocks(&self, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {
-        let txn = self.db.begin_read().map_err(db_error)?;
+        let txn = self.begin_read(thread)?;
         read_sub_blocks(&txn, thread)
     }
 
@@ -556,7 +607,7 @@ impl<M: MessageBody> Store<M> {
     /// read transaction): a transfer is in exactly one place in it, even while a batch or an
     /// abandon moves transfers between the lists.
     pub fn snapshot(&self, thread: ThreadKey) -> Result<Snapshot<M>> {
-        let txn = self.db.begin_read().map_err(db_error)?;
+        let txn = self.begin_read(thread)?;
         Ok(Snapshot {
             pending: read_records(&txn, PENDING, thread)?,
             rejected: read_records(&txn, REJECTED, thread)?,
@@ -590,7 +641,7 @@ impl<M: MessageBody> Store<M> {
     /// Where transfer `id` of the thread is (pending, rejected with its reason, or the live or
     /// settled sub-block holding it), read in one transaction from a few records.
     pub fn place(&self, thread: ThreadKey, id: u64) -> Result<Option<TransferPlace<M>>> {
-        let txn = self.db.begin_read().map_err(db_error)?;
+        let txn = self.begin_read(thread)?;
         let scope = thread.scope();
         let homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
         if let Some(home) = homes.get((scope.as_str(), id)).map_err(db_error)? {
@@ -614,7 +665,7 @@ impl<M: MessageBody> Store<M> {
     /// The thread's counts and its `recent` newest sub-blocks (newest first), in one read
     /// transaction, decoding only those sub-blocks.
     pub fn overview(&self, thread: ThreadKey, recent: usize) -> Result<Overview<M>> {
-        let txn = self.db.begin_read().map_err(db_error)?;
+        let txn = self.begin_read(thread)?;
         let scope = thread.scope();
         let pending = count_records(&txn, PENDING, thread)?;
         let rejected = count_records(&txn, REJECTED, thread)?;
@@ -652,7 +703,7 @@ impl<M: MessageBody> Store<M> {
     /// Every in-flight sub-block of the thread, oldest first (none, one, or a sub-block and the
     /// one built ahead on it).
     pub fn all_in_flight(&self, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {
-        let txn = self.db.begin_read().map_err(db_error)?;
+        let txn = self.begin_read(thread)?;
         let index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
         let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
         let scope = thread.scope();
@@ -693,7 +744,7 @@ impl<M: MessageBody> Store<M> {
             return Err(StoreError::EmptyBatch);
         }
         let scope = thread.scope();
-        let txn = self.db.begin_write().map_err(db_error)?;
+        let txn = self.begin_write(thread)?;
         let stored = {
             let mut blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
             let mut index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
@@ -770,7 +821,7 @@ impl<M: MessageBody> Store<M> {
     /// sub-block could be built from the rest.
     pub fn record_rejected(&self, thread: ThreadKey, rejected: Vec<Rejected<M>>) -> Result<()> {
         let scope = thread.scope();
-        let txn = self.db.begin_write().map_err(db_error)?;
+        let txn = self.begin_write(thread)?;
         {
             let mut pending = txn.open_table(PENDING).map_err(db_error)?;
             let mut table = txn.open_table(REJECTED).map_err(db_error)?;
@@ -912,7 +963,7 @@ impl<M: MessageBody> Store<M> {
     ) -> Result<SubBlock<M>> {
         let scope = thread.scope();
         let key = (scope.as_str(), sequence, attempt);
-        let txn = self.db.begin_write().map_err(db_error)?;
+        let txn = self.begin_write(thread)?;
         let updated = {
             let mut blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
             let mut sub_block = get_sub_block(&blocks, thread, &scope, sequence, attempt)?;

@@ -682,3 +682,40 @@ fn in_flight_cost_with_a_long_history() {
         }
     }
 }
+
+/// A second program's message, for the store's program separation (test double).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct OtherProgramTestMessage {
+    note: String,
+}
+
+impl MessageBody for OtherProgramTestMessage {
+    const PROGRAM: &'static str = "other-test";
+    fn lane(&self) -> Option<(String, LaneAuth)> {
+        None
+    }
+}
+
+#[test]
+fn a_thread_holds_one_programs_messages_and_refuses_another_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let other = store.program::<OtherProgramTestMessage>();
+    store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    let note = other.submit(thread(2), OtherProgramTestMessage { note: "hi".into() }).unwrap();
+    assert_eq!(other.pending(thread(2)).unwrap(), vec![note]);
+    assert_eq!(store.pending(thread(1)).unwrap().len(), 1);
+    // Each thread refuses the other program's type, for reads and writes alike.
+    for refused in [
+        other.pending(thread(1)).err(),
+        other.submit(thread(1), OtherProgramTestMessage { note: "no".into() }).err(),
+        store.pending(thread(2)).err(),
+        store.sub_blocks(thread(2)).err(),
+    ] {
+        assert!(matches!(refused, Some(StoreError::OtherProgram { .. })), "{refused:?}");
+    }
+    let message = store.pending(thread(2)).unwrap_err().to_string();
+    assert_eq!(message, "thread 2 holds other-test messages, not token messages: use the other-test program's commands");
+    // Nothing was written by the refused submit.
+    assert_eq!(store.pending(thread(1)).unwrap().len(), 1);
+}

@@ -35,6 +35,8 @@ use crate::Observer;
 type Result<T> = std::result::Result<T, MarketError>;
 
 impl MessageBody for StoredOrder {
+    const PROGRAM: &'static str = "orderbook";
+
     /// An owner's messages consume its key slot in the book (one book per thread).
     fn lane(&self) -> Option<(String, LaneAuth)> {
         Some((
