@@ -240,3 +240,45 @@ async fn page() -> Html<&'static str> {
 pub(crate) async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkthread_client::Felt;
+    use zkthread_engine::orderbook::StoredOrder;
+    use zkthread_store::Rejected;
+
+    fn order(owner: u64, nonce: u32) -> StoredOrder {
+        StoredOrder {
+            owner: Felt::from(owner),
+            id: 3,
+            place: Some((1, 50, 10)),
+            nonce,
+            index: nonce,
+            key: [1, 2, 3, 4],
+            next_key: [5, 6, 7, 8],
+            signature: vec![9; 4],
+        }
+    }
+
+    /// `GET /orders/{id}` and `GET /transfers/{id}` answer from one reader of any program's
+    /// store: an order message is found pending, then rejected with its reason; an id the
+    /// thread never had (or another thread's) is not found.
+    #[test]
+    fn a_stored_order_message_reads_as_pending_then_rejected_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        let key = ThreadKey::new(Felt::from(0x99u64), 2);
+        let stored = store.submit(key, order(7, 0)).unwrap();
+        let status = message_status(&store, key, stored.id).unwrap().unwrap();
+        assert_eq!((status.id, status.status.as_str(), status.reason), (stored.id, "pending", None));
+        assert!(message_status(&store, key, stored.id + 1).unwrap().is_none());
+        assert!(message_status(&store, ThreadKey::new(Felt::from(0x99u64), 3), stored.id).unwrap().is_none());
+
+        let reason = "order id 3 was used before".to_owned();
+        store.record_rejected(key, vec![Rejected { message: stored.clone(), reason: reason.clone() }]).unwrap();
+        let status = message_status(&store, key, stored.id).unwrap().unwrap();
+        assert_eq!((status.status.as_str(), status.reason), ("rejected", Some(reason)));
+        assert_eq!(status.sequence, None);
+    }
+}

@@ -2,8 +2,10 @@
 //! with `zkthread order place` in their own data directory (not the service's) and post the
 //! signed message to `POST /orders`. A replayed message and one changed after signing are
 //! refused with 422 and their reasons and never stored; a malformed body is a 400; the ask and
-//! the crossing bid settle in one sub-block (`GET /orders/{id}`), and `GET /book` shows the
-//! fill and the maker's remaining amount read from chain.
+//! the crossing bid settle in one sub-block with a real proof: the service is stopped right
+//! after broadcasting the settle (test-only crash point) and the restarted one finds it settled
+//! without sending again (`GET /orders/{id}`); `GET /book` shows the fill and the maker's
+//! remaining amount read from chain.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +22,20 @@ use common::{json, zkthread};
 
 /// A child process killed when dropped (the devnet, the service).
 struct Running(Child);
+
+impl Running {
+    /// Waits for the process to stop by itself; its exit status.
+    fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let began = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(began.elapsed() < within, "still running after {within:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -142,18 +158,24 @@ fn the_book_service_admits_signed_orders_refuses_replays_and_tampering_and_settl
         serde_json::to_value(&message).unwrap()
     };
 
-    // The service, settling with account 0, closes a sub-block at two messages.
-    let (_service, started) = start(command(
-        0,
-        service_data.path(),
-        &[&["serve"][..], &thread_args, &["--listen", "127.0.0.1:0", "--max-transfers", "2", "--max-wait", "600"]].concat(),
-    ));
-    check("serve", &started);
-    assert_eq!(started["program"], "book", "{started}");
-    let http = Http {
+    // The service, settling with account 0, closes a sub-block at two messages; this first
+    // one stops right after broadcasting its settle.
+    let serve = |crash_at: Option<&str>| {
+        let args = [&["serve"][..], &thread_args, &["--listen", "127.0.0.1:0", "--max-transfers", "2", "--max-wait", "600"]].concat();
+        let mut command = command(0, service_data.path(), &args);
+        if let Some(point) = crash_at {
+            command.env("ZKTHREAD_CRASH_AT", point);
+        }
+        let (service, started) = start(command);
+        check("serve", &started);
+        assert_eq!(started["program"], "book", "{started}");
+        (service, started["url"].as_str().unwrap().to_owned())
+    };
+    let (mut crashing, url) = serve(Some("after-send"));
+    let mut http = Http {
         runtime: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
         client: reqwest::Client::new(),
-        url: started["url"].as_str().unwrap().to_owned(),
+        url,
     };
     assert_eq!(http.get("/health"), (200, body!({ "status": "ok" })));
     let (status, signer) = http.get(&format!("/signers/{alice}"));
@@ -181,6 +203,10 @@ fn the_book_service_admits_signed_orders_refuses_replays_and_tampering_and_settl
     let bid_id = accepted["id"].as_u64().unwrap();
     // Nothing refused took a submission number: the next accepted message is the next id.
     assert_eq!(bid_id, ask_id + 1);
+    let stopped = crashing.wait_exit(Duration::from_secs(600));
+    assert!(!stopped.success(), "the crash point stops the service: {stopped:?}");
+    let (_service, url) = serve(None);
+    http.url = url;
     let settled = [http.wait_settled(ask_id), http.wait_settled(bid_id)];
     for s in &settled {
         assert_eq!(s["sequence"], 0, "{s}");
@@ -190,7 +216,10 @@ fn the_book_service_admits_signed_orders_refuses_replays_and_tampering_and_settl
     assert_eq!(shown["fill_count"], 1, "{shown}");
     assert_eq!(shown["pending"], 0, "{shown}");
     assert_eq!(shown["settled_sub_blocks"], 1, "{shown}");
-    assert_eq!(shown["sub_blocks"][0]["transfers"], 2, "{shown}");
+    let sub_blocks = shown["sub_blocks"].as_array().unwrap();
+    assert_eq!(sub_blocks.len(), 1, "one sub-block, one attempt: nothing sent again {shown}");
+    assert_eq!((sub_blocks[0]["transfers"].as_u64(), sub_blocks[0]["attempt"].as_u64()), (Some(2), Some(0)), "{shown}");
+    assert_eq!(sub_blocks[0]["tx_hash"], settled[0]["tx_hash"], "{shown}");
     assert_eq!(shown["last_error"], Value::Null, "{shown}");
     let orders: Vec<(String, u64, String, u64)> = shown["orders"]
         .as_array()
