@@ -18,7 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use zkthread_engine::{admit, hex, sender_state, EngineError, SubmitError};
-use zkthread_store::{SubBlock, SubBlockStatus, TransferPlace};
+use zkthread_store::{MessageBody, Store, StoreError, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
 
 use crate::wire::{
     parse_felt, Accepted, ErrorBody, SenderView, SubBlockView, ThreadView, TransferRequest,
@@ -46,7 +46,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 /// An error answer: a status and a one-line reason.
 #[derive(Debug)]
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -55,7 +55,7 @@ impl IntoResponse for ApiError {
 }
 
 impl ApiError {
-    fn bad_request(reason: impl ToString) -> Self {
+    pub(crate) fn bad_request(reason: impl ToString) -> Self {
         ApiError(StatusCode::BAD_REQUEST, reason.to_string())
     }
 }
@@ -112,8 +112,22 @@ async fn transfer_status(
     let id: u64 = id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("transfer id {id:?} is not a number")))?;
-    let store = &shared.store;
-    let thread = shared.thread;
+    match message_status(&shared.store, shared.thread, id).map_err(EngineError::from)? {
+        Some(status) => Ok(Json(status)),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no transfer {id} in thread {}", shared.thread.thread_id),
+        )),
+    }
+}
+
+/// Where stored message `id` of the thread is (any program's: a transfer, an order message),
+/// `None` if the thread has no such message.
+pub fn message_status<M: MessageBody>(
+    store: &Store<M>,
+    thread: ThreadKey,
+    id: u64,
+) -> Result<Option<TransferStatus>, StoreError> {
     let status = |status: &str| TransferStatus {
         id,
         status: status.into(),
@@ -123,18 +137,16 @@ async fn transfer_status(
         block: None,
         reason: None,
     };
-    // One read transaction: a batch moving the transfer between lists cannot hide it.
-    match store.place(thread, id).map_err(EngineError::from)? {
-        Some(TransferPlace::Pending) => return Ok(Json(status("pending"))),
-        Some(TransferPlace::Rejected { reason }) => {
-            return Ok(Json(TransferStatus {
-                reason: Some(reason),
-                ..status("rejected")
-            }))
-        }
+    // One read transaction: a batch moving the message between lists cannot hide it.
+    Ok(match store.place(thread, id)? {
+        Some(TransferPlace::Pending) => Some(status("pending")),
+        Some(TransferPlace::Rejected { reason }) => Some(TransferStatus {
+            reason: Some(reason),
+            ..status("rejected")
+        }),
         Some(TransferPlace::SubBlock(sub_block)) => {
             let sequence = Some(sub_block.sequence());
-            return Ok(Json(match &sub_block.status {
+            Some(match &sub_block.status {
                 SubBlockStatus::Settled { tx_hash, block, .. } => TransferStatus {
                     sequence,
                     tx_hash: Some(hex(*tx_hash)),
@@ -146,14 +158,10 @@ async fn transfer_status(
                     sub_block_status: Some(live.name().into()),
                     ..status("in_sub_block")
                 },
-            }));
+            })
         }
-        None => {}
-    }
-    Err(ApiError(
-        StatusCode::NOT_FOUND,
-        format!("no transfer {id} in thread {}", thread.thread_id),
-    ))
+        None => None,
+    })
 }
 
 async fn sender(
@@ -190,7 +198,7 @@ async fn thread(State(shared): State<Arc<Shared>>) -> Result<Json<ThreadView>, A
     }))
 }
 
-pub fn sub_block_view(sub_block: &SubBlock) -> SubBlockView {
+pub fn sub_block_view<M: MessageBody>(sub_block: &SubBlock<M>) -> SubBlockView {
     let fee_fri = match &sub_block.status {
         SubBlockStatus::Settled { fee_fri, .. } => fee_fri.map(|fee| fee.to_string()),
         _ => None,
@@ -229,6 +237,48 @@ async fn page() -> Html<&'static str> {
     Html(include_str!("page.html"))
 }
 
-async fn health() -> Json<serde_json::Value> {
+pub(crate) async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkthread_client::Felt;
+    use zkthread_engine::orderbook::StoredOrder;
+    use zkthread_store::Rejected;
+
+    fn order(owner: u64, nonce: u32) -> StoredOrder {
+        StoredOrder {
+            owner: Felt::from(owner),
+            id: 3,
+            place: Some((1, 50, 10)),
+            nonce,
+            index: nonce,
+            key: [1, 2, 3, 4],
+            next_key: [5, 6, 7, 8],
+            signature: vec![9; 4],
+        }
+    }
+
+    /// `GET /orders/{id}` and `GET /transfers/{id}` answer from one reader of any program's
+    /// store: an order message is found pending, then rejected with its reason; an id the
+    /// thread never had (or another thread's) is not found.
+    #[test]
+    fn a_stored_order_message_reads_as_pending_then_rejected_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        let key = ThreadKey::new(Felt::from(0x99u64), 2);
+        let stored = store.submit(key, order(7, 0)).unwrap();
+        let status = message_status(&store, key, stored.id).unwrap().unwrap();
+        assert_eq!((status.id, status.status.as_str(), status.reason), (stored.id, "pending", None));
+        assert!(message_status(&store, key, stored.id + 1).unwrap().is_none());
+        assert!(message_status(&store, ThreadKey::new(Felt::from(0x99u64), 3), stored.id).unwrap().is_none());
+
+        let reason = "order id 3 was used before".to_owned();
+        store.record_rejected(key, vec![Rejected { message: stored.clone(), reason: reason.clone() }]).unwrap();
+        let status = message_status(&store, key, stored.id).unwrap().unwrap();
+        assert_eq!((status.status.as_str(), status.reason), ("rejected", Some(reason)));
+        assert_eq!(status.sequence, None);
+    }
 }

@@ -1,7 +1,9 @@
 //! `zkthread serve`: a thread's batcher as a service. Wallets and apps post signed transfers
 //! to a JSON HTTP API ([`api`]); each is checked (signature, nonce, key, contract set) and
 //! durably stored before the answer; the [`pipeline`] batches, proves and settles them with
-//! the same engine the CLI uses (`zkthread_engine`).
+//! the same engine the CLI uses (`zkthread_engine`). An order-book thread is served by
+//! [`book`] instead: signed order messages in, the same store, the same batch -> prove ->
+//! settle engine (`zkthread_engine::orderbook::pipeline`).
 //!
 //! The service trusts no client: a transfer is only stored once its signature verifies under
 //! the sender's next key at its next nonce, and everything the engine checks before settling
@@ -11,6 +13,7 @@
 //! token, receiver, amount and nonce).
 
 pub mod api;
+pub mod book;
 pub mod pipeline;
 pub mod wire;
 
@@ -40,7 +43,7 @@ pub struct Shared {
     pub admission: tokio::sync::Mutex<()>,
     /// Wakes an idle pipeline when a transfer arrives.
     pub wake: Notify,
-    last_error: Mutex<Option<String>>,
+    last_error: LastError,
     /// The thread's contract set and when it was read (admission checks tokens against it).
     contracts: tokio::sync::Mutex<Option<(Instant, Vec<Felt>)>>,
 }
@@ -53,7 +56,7 @@ impl Shared {
             thread,
             admission: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
-            last_error: Mutex::new(None),
+            last_error: LastError::default(),
             contracts: tokio::sync::Mutex::new(None),
         }
     }
@@ -74,23 +77,37 @@ impl Shared {
     }
 
     pub fn last_error(&self) -> Option<String> {
-        self.last_error
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.last_error.get()
     }
 
     fn set_last_error(&self, error: Option<String>) {
-        *self
-            .last_error
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = error;
+        self.last_error.set(error);
     }
+}
+
+/// The pipeline's last failure (cleared by its next success), shown by the status routes.
+#[derive(Debug, Default)]
+pub struct LastError(Mutex<Option<String>>);
+
+impl LastError {
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    pub fn set(&self, error: Option<String>) {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = error;
+    }
+}
+
+/// Which program's API and pipeline a [`Service`] runs.
+enum App {
+    Token(Arc<Shared>),
+    Book(Arc<book::BookShared>),
 }
 
 /// A bound, not yet running service.
 pub struct Service {
-    shared: Arc<Shared>,
+    app: App,
     listener: TcpListener,
 }
 
@@ -98,7 +115,15 @@ impl Service {
     /// Binds `listen` (port 0 picks a free one: see [`Service::local_addr`]).
     pub async fn bind(shared: Shared, listen: SocketAddr) -> std::io::Result<Self> {
         Ok(Service {
-            shared: Arc::new(shared),
+            app: App::Token(Arc::new(shared)),
+            listener: TcpListener::bind(listen).await?,
+        })
+    }
+
+    /// Binds `listen` for an order-book thread: the [`book`] API and pipeline.
+    pub async fn bind_book(shared: book::BookShared, listen: SocketAddr) -> std::io::Result<Self> {
+        Ok(Service {
+            app: App::Book(Arc::new(shared)),
             listener: TcpListener::bind(listen).await?,
         })
     }
@@ -116,8 +141,17 @@ impl Service {
         observer: Arc<dyn Observer>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let worker = tokio::spawn(pipeline::run(self.shared.clone(), pipeline, observer));
-        let served = axum::serve(self.listener, api::router(self.shared))
+        let (worker, router) = match self.app {
+            App::Token(shared) => (
+                tokio::spawn(pipeline::run(shared.clone(), pipeline, observer)),
+                api::router(shared),
+            ),
+            App::Book(shared) => (
+                tokio::spawn(book::run_pipeline(shared.clone(), pipeline, observer)),
+                book::router(shared),
+            ),
+        };
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         worker.abort();

@@ -50,11 +50,11 @@ impl Default for PipelineConfig {
     }
 }
 
-const MIN_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(crate) const MIN_BACKOFF: Duration = Duration::from_millis(500);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What one step did.
-enum Step {
+pub(crate) enum Step {
     /// Something changed: look again at once.
     Progressed,
     /// Nothing to do for this long (or until a transfer arrives or a proof is done).
@@ -62,21 +62,21 @@ enum Step {
 }
 
 /// Exponential backoff between failed attempts.
-struct Backoff {
+pub(crate) struct Backoff {
     next: Duration,
 }
 
 impl Backoff {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Backoff { next: MIN_BACKOFF }
     }
 
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next = MIN_BACKOFF;
     }
 
     /// The wait before the next attempt; doubles the one after.
-    fn bump(&mut self) -> Duration {
+    pub(crate) fn bump(&mut self) -> Duration {
         let wait = self.next;
         self.next = (self.next * 2).min(MAX_BACKOFF);
         wait

@@ -177,6 +177,66 @@ pub struct ThreadView {
     pub last_error: Option<String>,
 }
 
+/// `GET /signers/{address}` of an order-book thread: what the owner's next order message is
+/// signed under (its key slot in the book after its queued messages).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignerView {
+    pub address: String,
+    /// The key the next message is signed under: the last queued message's `next_key`, else
+    /// the key slot's on chain (all zero: no key registered).
+    pub key: [u32; HASH_LEN],
+    /// The next message's nonce: the slot's on chain plus the queued messages.
+    pub nonce: u32,
+    /// The owner's messages pending or in a sub-block on its way to settle.
+    pub queued: usize,
+}
+
+/// An order as the book's `order` view has it (`GET /book`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub owner: String,
+    pub order_id: u32,
+    /// buy, sell, or empty (filled or cancelled).
+    pub side: String,
+    pub price: u16,
+    pub remaining: u64,
+}
+
+/// A pending order message (`GET /book`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingOrder {
+    /// The submission id (`GET /orders/{id}`).
+    pub id: u64,
+    pub owner: String,
+    pub order_id: u32,
+    /// `buy 30 @ 52`, `sell ...` or `cancel`.
+    pub action: String,
+    pub nonce: u32,
+}
+
+/// `GET /book`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookView {
+    pub thread_id: u64,
+    pub registry: String,
+    pub chain_id: String,
+    pub book: String,
+    pub base_token: String,
+    pub quote_token: String,
+    /// The book's fill counter on chain.
+    pub fill_count: u64,
+    /// The orders settled sub-blocks placed, in placement order, read from chain.
+    pub orders: Vec<OrderLine>,
+    pub pending: usize,
+    pub pending_messages: Vec<PendingOrder>,
+    pub rejected: usize,
+    pub settled_sub_blocks: usize,
+    /// Newest first, at most 20 (`transfers` counts the sub-block's order messages).
+    pub sub_blocks: Vec<SubBlockView>,
+    /// The pipeline's last failure, if its last attempt failed (it retries).
+    pub last_error: Option<String>,
+}
+
 /// Every 4xx/5xx body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -1,5 +1,7 @@
 //! `zkthread serve`: run the thread's batcher as a service (`zkthread_service`): a JSON HTTP
-//! API for signed transfers, and a pipeline that batches, proves and settles them. Stops on
+//! API for signed transfers, and a pipeline that batches, proves and settles them. A thread
+//! whose contract set holds an order book (a contract with a `base_token`) is served with the
+//! book's API instead (`zkthread_service::book`: signed order messages, the same engine). Stops on
 //! Ctrl-C (or any kill: every step is durable, a restart resumes from the data directory).
 //! Progress is logged (`RUST_LOG=info`); `ZKTHREAD_CRASH_AT` stops it at a settle checkpoint
 //! as it stops `zkthread settle` (test-only).
@@ -15,6 +17,8 @@ use zkthread_client::registry::Registry;
 use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS};
 use zkthread_engine::settle::DEFAULT_L2_GAS;
 use zkthread_engine::{Limits, SettleOptions};
+use zkthread_engine::orderbook::{Market, MarketError, StoredOrder};
+use zkthread_service::book::BookShared;
 use zkthread_service::{PipelineConfig, Service, Shared};
 
 use crate::chain::ChainArgs;
@@ -30,13 +34,14 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, default_value = "127.0.0.1:7070")]
     listen: SocketAddr,
-    /// Close a sub-block at this many pending transfers.
+    /// Close a sub-block at this many pending transfers (order messages, on a book's thread).
     #[arg(long, default_value_t = DEFAULT_MAX_TRANSFERS as u32, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     max_transfers: u32,
     /// At most this many distinct slots per sub-block (see `zkthread batch --help`).
     #[arg(long, default_value_t = DEFAULT_MAX_SLOTS as u32, value_parser = clap::value_parser!(u32).range(3..=100_000))]
     max_slots: u32,
-    /// Close a sub-block once its oldest pending transfer has waited this many seconds.
+    /// Close a sub-block once its oldest pending transfer (order message) has waited this many
+    /// seconds.
     #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
     max_wait: f64,
     /// Largest L2 gas a settle transaction may use.
@@ -83,18 +88,25 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
         build_ahead: !args.no_build_ahead,
         ..PipelineConfig::default()
     };
-    let service = Service::bind(Shared::new(client, store, key), args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // The program is the thread's: a book among its contracts makes it an order-book thread.
+    let (service, program) = match Market::open(client.reader(), registry, key.thread_id).await {
+        Ok(market) => {
+            let shared = BookShared::new(client, store.program::<StoredOrder>(), market);
+            (Service::bind_book(shared, args.listen).await, "book")
+        }
+        Err(MarketError::NotABook { .. }) => (Service::bind(Shared::new(client, store, key), args.listen).await, "token"),
+        Err(error) => return Err(error).context("reading the thread's contracts"),
+    };
+    let service = service.with_context(|| format!("cannot listen on {}", args.listen))?;
     let url = format!("http://{}", service.local_addr()?);
     if json {
         // One line, so a script can read it while the service runs.
         println!(
             "{}",
-            serde_json::json!({ "url": url, "thread_id": key.thread_id, "registry": hex(key.registry) })
+            serde_json::json!({ "url": url, "thread_id": key.thread_id, "registry": hex(key.registry), "program": program })
         );
     } else {
-        println!("serving thread {} of registry {} on {url} (Ctrl-C stops)", key.thread_id, hex(key.registry));
+        println!("serving {program} thread {} of registry {} on {url} (Ctrl-C stops)", key.thread_id, hex(key.registry));
     }
     use std::io::Write;
     std::io::stdout().flush()?;

@@ -1,0 +1,295 @@
+//! The service of an order-book thread: traders post signed order messages (`StoredOrder`
+//! JSON, what `zkthread order place|cancel` stores), admission runs the batcher's own checks
+//! on the book after the owner's queued messages (`admit_order`: domain, ranges, key, nonce,
+//! signature, id reuse, a cancel of an order that is not there) and stores only what it
+//! accepts; the pipeline runs the engine's `settle_round` (batch against chain, prove with
+//! Stwo, settle exactly once) whenever messages wait or a sub-block is in flight.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /orders` | 202 [`Accepted`] once durably stored; 400 malformed JSON, 413 too large, 422 refused with the batcher's reason |
+//! | `GET /orders/{id}` | [`TransferStatus`]: pending, rejected (reason), in_sub_block (its status), settled (sequence, tx hash, block) |
+//! | `GET /book` | [`BookView`]: fill count, the known orders from chain, pending messages, recent sub-blocks, the pipeline's last error |
+//! | `GET /signers/{address}` | [`SignerView`]: the key and nonce the owner's next message is signed under |
+//! | `GET /health` | `{"status": "ok"}` |
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tokio::sync::Notify;
+use zkthread_client::ChainClient;
+use zkthread_engine::batch::abandon_if_stale;
+use zkthread_engine::orderbook::{
+    action, admit_order, known_orders, next_nonce, settle_round, Market, MarketError, Round, StoredOrder,
+};
+use zkthread_engine::{hex, EngineError, Observer, SettleOutcome};
+use zkthread_store::{Store, ThreadKey};
+
+use crate::api::{health, message_status, sub_block_view, ApiError, MAX_BODY_BYTES};
+use crate::pipeline::{Backoff, Step};
+use crate::wire::{parse_felt, Accepted, BookView, OrderLine, PendingOrder, SignerView, TransferStatus};
+use crate::{LastError, PipelineConfig};
+
+/// Sub-blocks listed by `GET /book`.
+const RECENT_SUB_BLOCKS: usize = 20;
+
+/// What the book's handlers and its pipeline share.
+pub struct BookShared {
+    /// The prover's account (it pays for settlements) and the node reads.
+    pub client: ChainClient,
+    pub store: Store<StoredOrder>,
+    pub market: Market,
+    /// Serializes admissions: each checks the nonce against the queue the previous one left.
+    pub admission: tokio::sync::Mutex<()>,
+    /// Wakes an idle pipeline when a message arrives.
+    pub wake: Notify,
+    last_error: LastError,
+}
+
+impl BookShared {
+    pub fn new(client: ChainClient, store: Store<StoredOrder>, market: Market) -> Self {
+        BookShared {
+            client,
+            store,
+            market,
+            admission: tokio::sync::Mutex::new(()),
+            wake: Notify::new(),
+            last_error: LastError::default(),
+        }
+    }
+
+    pub fn thread(&self) -> ThreadKey {
+        self.market.thread_key()
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.get()
+    }
+}
+
+pub fn router(shared: Arc<BookShared>) -> Router {
+    Router::new()
+        .route("/orders", post(submit))
+        .route("/orders/{id}", get(order_status))
+        .route("/book", get(book))
+        .route("/signers/{address}", get(signer))
+        .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(shared)
+}
+
+impl From<MarketError> for ApiError {
+    fn from(error: MarketError) -> Self {
+        match error {
+            MarketError::Engine(error) => error.into(),
+            MarketError::Chain { .. } => {
+                tracing::warn!(%error, "request failed");
+                ApiError(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+            }
+            other => {
+                tracing::warn!(error = %other, "request failed");
+                ApiError(StatusCode::INTERNAL_SERVER_ERROR, other.to_string())
+            }
+        }
+    }
+}
+
+fn store_error(error: zkthread_store::StoreError) -> ApiError {
+    EngineError::from(error).into()
+}
+
+async fn submit(
+    State(shared): State<Arc<BookShared>>,
+    body: Result<Json<StoredOrder>, JsonRejection>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let Json(order) = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
+    let _admitting = shared.admission.lock().await;
+    let reader = shared.client.reader();
+    if let Some(reason) = admit_order(reader, &shared.store, &shared.market, &order).await? {
+        tracing::info!(owner = %hex(order.owner), order_id = order.id, %reason, "order message refused");
+        return Err(ApiError(StatusCode::UNPROCESSABLE_ENTITY, reason));
+    }
+    let key = shared.thread();
+    let stored = shared.store.submit(key, order).map_err(store_error)?;
+    let pending = shared.store.pending_count(key).map_err(store_error)?;
+    tracing::info!(id = stored.id, pending, "order message accepted");
+    shared.wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(Accepted { id: stored.id, status: "pending".into(), pending })))
+}
+
+async fn order_status(
+    State(shared): State<Arc<BookShared>>,
+    Path(id): Path<String>,
+) -> Result<Json<TransferStatus>, ApiError> {
+    let id: u64 = id.parse().map_err(|_| ApiError::bad_request(format!("message id {id:?} is not a number")))?;
+    let key = shared.thread();
+    match message_status(&shared.store, key, id).map_err(store_error)? {
+        Some(status) => Ok(Json(status)),
+        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no order message {id} in thread {}", key.thread_id))),
+    }
+}
+
+async fn signer(
+    State(shared): State<Arc<BookShared>>,
+    Path(address): Path<String>,
+) -> Result<Json<SignerView>, ApiError> {
+    let owner = parse_felt("address", &address).map_err(ApiError::bad_request)?;
+    let key = shared.thread();
+    let account = shared.market.account(shared.client.reader(), owner).await?;
+    let queued = shared.store.queued_in_lane(key, &format!("{owner:#x}")).map_err(store_error)?;
+    let nonce = next_nonce(&shared.store, key, owner, account.nonce)?;
+    Ok(Json(SignerView {
+        address: hex(owner),
+        key: queued.last().map_or(account.key.to_u32(), |last| last.next_key),
+        nonce,
+        queued: queued.len(),
+    }))
+}
+
+async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, ApiError> {
+    let (market, key) = (&shared.market, shared.thread());
+    let reader = shared.client.reader();
+    let chain = |source| MarketError::Chain { doing: "reading the book", source };
+    let mut orders = Vec::new();
+    for (owner, id) in known_orders(&shared.store, key)? {
+        let o = market.book.order(reader, owner, u64::from(id)).await.map_err(chain)?;
+        let side = match o.side {
+            1 => "buy",
+            2 => "sell",
+            _ => "empty",
+        };
+        orders.push(OrderLine { owner: hex(owner), order_id: id, side: side.into(), price: o.price, remaining: o.remaining });
+    }
+    let fill_count = market.book.fill_count(reader).await.map_err(chain)?;
+    let overview = shared.store.overview(key, RECENT_SUB_BLOCKS).map_err(store_error)?;
+    let pending_messages = shared
+        .store
+        .pending(key)
+        .map_err(store_error)?
+        .iter()
+        .map(|m| PendingOrder {
+            id: m.id,
+            owner: hex(m.body.owner),
+            order_id: m.body.id,
+            action: action(&m.body),
+            nonce: m.body.nonce,
+        })
+        .collect();
+    Ok(Json(BookView {
+        thread_id: key.thread_id,
+        registry: hex(key.registry),
+        chain_id: hex(shared.client.chain_id()),
+        book: hex(market.book.address),
+        base_token: hex(market.base.address),
+        quote_token: hex(market.quote.address),
+        fill_count,
+        orders,
+        pending: overview.pending,
+        pending_messages,
+        rejected: overview.rejected,
+        settled_sub_blocks: overview.settled_sub_blocks,
+        sub_blocks: overview.recent.iter().map(sub_block_view).collect(),
+        last_error: shared.last_error(),
+    }))
+}
+
+/// The book's pipeline: whenever enough messages wait (`limits.max_transfers`, or the oldest
+/// has waited `max_wait`) or a sub-block is in flight (a restart after batching, proving or
+/// sending), one `settle_round` — batch, prove, settle exactly once; every step is durable
+/// before the next, so stopping it anywhere is safe. A failure is kept as the last error and
+/// retried with backoff. Runs until the task is dropped.
+pub async fn run_pipeline(shared: Arc<BookShared>, config: PipelineConfig, observer: Arc<dyn Observer>) {
+    let mut backoff = Backoff::new();
+    let mut pending_since: Option<Instant> = None;
+    loop {
+        match step(&shared, &config, observer.as_ref(), &mut pending_since).await {
+            Ok(step) => {
+                shared.last_error.set(None);
+                backoff.reset();
+                if let Step::Idle(wait) = step {
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shared.wake.notified() => {}
+                    }
+                }
+            }
+            Err(error) => {
+                let wait = backoff.bump();
+                tracing::warn!(%error, retry_in = ?wait, "book pipeline step failed");
+                shared.last_error.set(Some(error));
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+async fn step(
+    shared: &BookShared,
+    config: &PipelineConfig,
+    observer: &dyn Observer,
+    pending_since: &mut Option<Instant>,
+) -> Result<Step, String> {
+    let (store, key) = (&shared.store, shared.thread());
+    let in_flight = store.in_flight(key).map_err(|e| e.to_string())?.is_some();
+    if !in_flight {
+        let pending = store.pending_count(key).map_err(|e| e.to_string())?;
+        if pending == 0 {
+            *pending_since = None;
+            return Ok(Step::Idle(config.poll));
+        }
+        let waited = pending_since.get_or_insert_with(Instant::now).elapsed();
+        if pending < config.limits.max_transfers && waited < config.max_wait {
+            return Ok(Step::Idle(config.max_wait.saturating_sub(waited).min(config.poll)));
+        }
+    }
+    let round = settle_round(&shared.client, store, &shared.market, config.settle, observer).await;
+    if store.pending_count(key).map_err(|e| e.to_string())? == 0 {
+        *pending_since = None;
+    }
+    match round {
+        Ok(round) => round_done(round),
+        Err(MarketError::AllRefused(lines)) => {
+            tracing::info!(refused = ?lines, "every pending order message was refused");
+            Ok(Step::Progressed)
+        }
+        // The proven sub-block's inputs changed on chain: end it, its messages are rebuilt.
+        Err(MarketError::Engine(EngineError::PreflightBlocked { rebuild: true, why })) => {
+            let ended = abandon_if_stale(shared.client.reader(), store, key).await.map_err(|e| e.to_string())?;
+            tracing::info!(%why, ended = ?ended.map(|r| r.line()), "not settled: rebuilding");
+            Ok(Step::Progressed)
+        }
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Logs a round; a reverted settlement is a failure (the pipeline backs off before paying
+/// for another try).
+fn round_done(round: Round) -> Result<Step, String> {
+    if let Some(ended) = &round.ended {
+        tracing::info!(ended = %ended.line(), "book sub-block ended; its messages are pending again");
+    }
+    match round.settled {
+        Some(SettleOutcome::Sent(sent)) => match &sent.revert_reason {
+            None => {
+                tracing::info!(
+                    sequence = sent.sub_block.sequence(),
+                    tx = %hex(sent.tx_hash),
+                    fee_fri = sent.fee_fri,
+                    fills = round.proved.as_ref().map_or(0, |p| p.trades.len()),
+                    "book sub-block settled"
+                );
+                Ok(Step::Progressed)
+            }
+            Some(reason) => Err(format!(
+                "settle of book sub-block {} reverted: {reason}; its messages are pending again",
+                sent.sub_block.sequence()
+            )),
+        },
+        _ => Ok(Step::Progressed),
+    }
+}
