@@ -48,6 +48,9 @@ const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// Thread scope → the program whose messages it holds ([`MessageBody::PROGRAM`]); threads
 /// written before it existed are token threads and are tagged on their next write.
 const THREAD_PROGRAM: TableDefinition<&str, &str> = TableDefinition::new("thread_program");
+/// (thread scope, name) → a program's own JSON about a thread that no message carries (the
+/// order book's orders known from a client's earlier queue file).
+const THREAD_NOTES: TableDefinition<(&str, &str), &str> = TableDefinition::new("thread_notes");
 const NEXT_TRANSFER_ID: &str = "next_transfer_id";
 /// Set once `IN_FLIGHT`, `TRANSFER_HOME`, `SENDER_QUEUE` and the settled counters cover every
 /// record
@@ -439,6 +442,7 @@ impl Store {
             txn.open_table(PENDING).map_err(db_error)?;
             txn.open_table(REJECTED).map_err(db_error)?;
             txn.open_table(THREAD_PROGRAM).map_err(db_error)?;
+            txn.open_table(THREAD_NOTES).map_err(db_error)?;
             let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
             let mut index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
             let mut homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
@@ -537,6 +541,25 @@ impl<M: MessageBody> Store<M> {
     /// different programs live side by side, each read with its own message type.
     pub fn program<N: MessageBody>(&self) -> Store<N> {
         Store { db: self.db.clone(), path: self.path.clone(), program: PhantomData }
+    }
+
+    /// The program's note `name` about the thread ([`Store::set_note`]), if any.
+    pub fn note(&self, thread: ThreadKey, name: &str) -> Result<Option<String>> {
+        let txn = self.begin_read(thread)?;
+        let notes = txn.open_table(THREAD_NOTES).map_err(db_error)?;
+        let scope = thread.scope();
+        Ok(notes.get((scope.as_str(), name)).map_err(db_error)?.map(|v| v.value().to_owned()))
+    }
+
+    /// Keeps `json` as the program's note `name` about the thread (replacing an earlier one).
+    pub fn set_note(&self, thread: ThreadKey, name: &str, json: &str) -> Result<()> {
+        let txn = self.begin_write(thread)?;
+        {
+            let mut notes = txn.open_table(THREAD_NOTES).map_err(db_error)?;
+            notes.insert((thread.scope().as_str(), name), json).map_err(db_error)?;
+        }
+        txn.commit().map_err(db_error)?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {

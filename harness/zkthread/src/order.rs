@@ -20,7 +20,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, FeeMode, Felt};
-use zkthread_engine::orderbook::pipeline::import_queue;
+use zkthread_engine::orderbook::pipeline::{import_queue, legacy_queue_path};
 use zkthread_engine::orderbook::{
     action, known_orders, next_nonce, precheck, refusal_line, settle_round, Market, MarketClasses, MarketError, StoredOrder, ORDERBOOK,
     ORDERBOOK_VERIFIER,
@@ -199,7 +199,7 @@ struct SettleReport {
 fn book_store(data_dir: &Path, thread: &ThreadArgs) -> Result<(Store<StoredOrder>, ThreadKey)> {
     let key = thread.key();
     let store = open_store(data_dir)?.program::<StoredOrder>();
-    let legacy = data_dir.join("books").join(format!("{:#x}-{}.json", thread.registry, thread.thread_id));
+    let legacy = legacy_queue_path(data_dir, key);
     let imported = import_queue(&store, key, &legacy).with_context(|| format!("importing {}", legacy.display()))?;
     if imported > 0 {
         tracing::info!(imported, file = %legacy.display(), "imported queued order messages into the store");

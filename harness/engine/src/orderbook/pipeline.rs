@@ -67,10 +67,18 @@ impl Market {
     }
 }
 
-/// Every order `(owner, id)` a settled sub-block of the thread placed: the orders the client
-/// knows of (storage cannot list a map's keys), in placement order.
+/// The store's note holding the orders an imported queue file knew of.
+const IMPORTED_KNOWN: &str = "imported_known_orders";
+
+/// Every order `(owner, id)` the client knows of (storage cannot list a map's keys): those an
+/// imported queue file of an earlier version knew, then those settled sub-blocks of the thread
+/// placed, in placement order.
 pub fn known_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(Felt, u32)>> {
-    let mut known = Vec::new();
+    let mut known: Vec<(Felt, u32)> = match store.note(key, IMPORTED_KNOWN).map_err(EngineError::from)? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| EngineError::Corrupt(format!("the imported known orders: {e}")))?,
+        None => Vec::new(),
+    };
     for sub_block in store.sub_blocks(key).map_err(EngineError::from)? {
         if !matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
             continue;
@@ -417,11 +425,13 @@ pub async fn settle_round(
 /// `owner`'s messages the store holds that have not settled: in an in-flight sub-block (their
 /// nonces are spent once it settles) and pending, in order.
 fn queued_of(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt) -> Result<Vec<Message<StoredOrder>>> {
+    // One read: a batch recorded meanwhile moves messages from pending into a sub-block.
+    let snapshot = store.snapshot(key).map_err(EngineError::from)?;
     let mut queued: Vec<Message<StoredOrder>> = Vec::new();
-    for sub_block in store.all_in_flight(key).map_err(EngineError::from)? {
+    for sub_block in snapshot.sub_blocks.into_iter().filter(|s| s.status.in_flight()) {
         queued.extend(sub_block.body.messages);
     }
-    queued.extend(store.pending(key).map_err(EngineError::from)?);
+    queued.extend(snapshot.pending);
     queued.retain(|m| m.body.owner == owner);
     Ok(queued)
 }
@@ -445,6 +455,12 @@ async fn state_after_queued(
     let state = market.state_of(reader, &[owner], &orders).await?;
     let signed: Vec<SignedOrder> = queued.iter().filter_map(|m| m.body.signed(state.book)).collect();
     let after = match batcher::build(&state, &signed) {
+        Ok(batch) if !batch.deferred.is_empty() => {
+            return Err(MarketError::Statement(format!(
+                "{} of the owner's queued messages do not fit the next sub-block: settle first",
+                batch.deferred.len()
+            )))
+        }
         Ok(batch) => batch.sub_block.after,
         Err(BatchError::Empty { .. }) => state,
         Err(other) => return Err(MarketError::Statement(other.to_string())),
@@ -520,11 +536,24 @@ pub async fn admit_order(
     let index = queue.len();
     queue.push(signed);
     let refused = match batcher::build(&state, &queue) {
+        // Deferred messages are not checked by this build: refuse rather than store unchecked.
+        Ok(batch) if !batch.deferred.is_empty() => {
+            return Ok(Some(format!(
+                "the owner has more queued messages than one sub-block holds ({} waiting): post again after the next settlement",
+                queue.len() - 1
+            )))
+        }
         Ok(batch) => batch.refused,
         Err(BatchError::Empty { refused }) => refused,
         Err(other) => return Err(MarketError::Statement(other.to_string())),
     };
     Ok(refused.into_iter().find(|r| r.index == index).map(|r| r.reason.to_string()))
+}
+
+/// Where a client of an earlier version kept the thread's queue:
+/// `<data-dir>/books/<registry>-<thread>.json` (read once by [`import_queue`]).
+pub fn legacy_queue_path(data_dir: &std::path::Path, key: ThreadKey) -> std::path::PathBuf {
+    data_dir.join("books").join(format!("{:#x}-{}.json", key.registry, key.thread_id))
 }
 
 /// Imports the messages of a client's JSON queue written before messages lived in the store
@@ -541,6 +570,19 @@ pub fn import_queue(store: &Store<StoredOrder>, key: ThreadKey, path: &std::path
     let mut have: Vec<StoredOrder> = stored.pending.into_iter().map(|m| m.body).collect();
     have.extend(stored.rejected.into_iter().map(|r| r.message.body));
     have.extend(stored.sub_blocks.into_iter().flat_map(|s| s.body.messages).map(|m| m.body));
+    if !queue.known.is_empty() {
+        let mut known: Vec<(Felt, u32)> = match store.note(key, IMPORTED_KNOWN).map_err(std::io::Error::other)? {
+            Some(json) => serde_json::from_str(&json).map_err(std::io::Error::other)?,
+            None => Vec::new(),
+        };
+        for order in queue.known {
+            if !known.contains(&order) {
+                known.push(order);
+            }
+        }
+        let json = serde_json::to_string(&known).map_err(std::io::Error::other)?;
+        store.set_note(key, IMPORTED_KNOWN, &json).map_err(std::io::Error::other)?;
+    }
     let mut submitted = 0;
     for order in queue.pending {
         if !have.contains(&order) {
@@ -588,7 +630,11 @@ mod tests {
         // A queue file of the earlier version (`id` for the order id) is imported once; a
         // message already stored is not submitted twice.
         let legacy = dir.path().join("queue.json");
-        let mut old = serde_json::to_value(super::super::OrderQueue { pending: vec![order(7, 3, 0), order(8, 4, 0)], known: vec![] }).unwrap();
+        let mut old = serde_json::to_value(super::super::OrderQueue {
+            pending: vec![order(7, 3, 0), order(8, 4, 0)],
+            known: vec![(Felt::from(9u64), 1)],
+        })
+        .unwrap();
         for m in old["pending"].as_array_mut().unwrap() {
             let id = m.as_object_mut().unwrap().remove("order_id").unwrap();
             m["id"] = id;
@@ -600,5 +646,7 @@ mod tests {
         let pending = store.pending(key).unwrap();
         assert_eq!(pending.iter().map(|m| (m.body.owner, m.body.id)).collect::<Vec<_>>(), vec![(Felt::from(7u64), 3), (Felt::from(8u64), 4)]);
         assert_eq!(next_nonce(&store, key, Felt::from(8u64), 0).unwrap(), 1);
+        // The orders the file knew stay known (the book's resting orders it matched against).
+        assert_eq!(known_orders(&store, key).unwrap(), vec![(Felt::from(9u64), 1)]);
     }
 }
