@@ -41,7 +41,7 @@ fn round(state: &BookState, wallets: &mut [OrderSigner], n: usize, ids: &mut [u3
         let (side, base) = if a % 2 == 0 { (SIDE_SELL, 100) } else { (SIDE_BUY, 95) };
         let price = base + (next() % 10) as u32;
         ids[a] += 1;
-        queue.push(wallets[a].sign(state, ids[a], Some((side, price, 1 + next() % 50)))?);
+        queue.push(wallets[a].sign(state, ids[a], Some((side, price.into(), 1 + next() % 50)))?);
     }
     Ok(queue)
 }

@@ -5,8 +5,9 @@
 //! builds each sub-block against on-chain values, the prover proves it with the production
 //! parameters and the registry settles it after the order book's Cairo verifier checked it.
 //!
-//! 1. Alice asks 100 at 50, Bob bids 30 at 52: one fill at the maker's price; Alice's order
-//!    rests on chain with 70 (the book's `order` view), balances moved, `fill_count` 1.
+//! 1. Alice asks 100 at 101/2 (a ratio limit: 50.5), Bob bids 30 at 52: one fill at the
+//!    maker's price (1,515 quote); Alice's order rests on chain with 70 (the book's `order`
+//!    view), balances moved, `fill_count` 1.
 //! 2. Bob bids 50 at 51 against the resting 70 (a partial fill carried across sub-blocks).
 //!    Before it settles, Alice moves most of her base token away on L2: the proven sub-block
 //!    is stale and reverts `registry: stale input`, nothing changed. The batcher rematches the
@@ -30,7 +31,7 @@ use zkthread_e2e::orderbook::{deploy_market, prove_round, signer};
 use zkthread_e2e::settle::{assert_settle_reverts, l2_gas_used, settle_and_check, settle_bounds, Watched};
 use zkthread_e2e::{init_tracing, SUPPLY};
 use zkthread_orderbook::batcher::{build, rematch};
-use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::state::{Price, SIDE_BUY, SIDE_SELL};
 use zkthread_engine::orderbook::pipeline::{self, BookProveOutcome};
 use zkthread_engine::orderbook::{known_orders, settle_round, MarketError, StoredOrder};
 use zkthread_engine::{BatchOutcome, Logged, SettleOptions, SettleOutcome};
@@ -68,29 +69,31 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     market.register_key(client, &mut alice).await?;
     market.register_key(&bob_client, &mut bob).await?;
 
-    // Round 1: a fill of 30 at Alice's 50; her ask rests with 70.
+    // Round 1: a fill of 30 at Alice's 101/2 (1,515 quote); her ask rests with 70.
     let state = market.book_state(reader, &owners).await?;
+    let ask_price = Price::new(101, 2);
     let queue = vec![
-        alice.sign(&state, 5, Some((SIDE_SELL, 50, 100)))?,
-        bob.sign(&state, 9, Some((SIDE_BUY, 52, 30)))?,
+        alice.sign(&state, 5, Some((SIDE_SELL, ask_price, 100)))?,
+        bob.sign(&state, 9, Some((SIDE_BUY, Price::whole(52), 30)))?,
     ];
     let batch = build(&state, &queue).context("round 1")?;
     ensure!(batch.refused.is_empty(), "refused: {:?}", batch.refused);
     let round1 = batch.sub_block;
-    ensure!(round1.trades.len() == 1 && round1.trades[0].price == 50 && round1.trades[0].quantity == 30);
+    let trade = round1.trades.first().context("round 1 has no trade")?;
+    ensure!(round1.trades.len() == 1 && trade.price == ask_price && trade.quantity == 30 && trade.amount == 1_515);
     let settlement = prove_round(&market, reader, &round1, &owners).await?;
     let outcome = settle_and_check(&world.registry, client, &settlement).await?;
     eprintln!("order-book settle: L2 gas {}", l2_gas_used(client, &outcome).await?);
-    let resting = BookOrder { side: SIDE_SELL as u8, price: 50, remaining: 70 };
+    let resting = BookOrder { side: SIDE_SELL as u8, price_num: 101, price_den: 2, remaining: 70 };
     ensure!(market.book.order(client, alice.address, 5).await? == resting, "Alice's ask does not rest with 70");
     ensure!(market.book.order(client, bob.address, 9).await?.remaining == 0, "Bob's bid is not filled");
     ensure!(market.book.fill_count(client).await? == 1);
     ensure!(market.base.balance_of(client, bob.address).await? == 30);
-    ensure!(market.quote.balance_of(client, bob.address).await? == BOB_QUOTE - 30 * 50);
+    ensure!(market.quote.balance_of(client, bob.address).await? == BOB_QUOTE - 1_515);
     ensure!(market.base.balance_of(client, alice.address).await? == SUPPLY - 30);
 
     // Round 2 on round 1's state: Bob bids 50 at 51 against the resting 70.
-    let queue = vec![bob.sign(&round1.after, 10, Some((SIDE_BUY, 51, 50)))?];
+    let queue = vec![bob.sign(&round1.after, 10, Some((SIDE_BUY, Price::whole(51), 50)))?];
     let stale = build(&round1.after, &queue).context("round 2")?.sub_block;
     ensure!(stale.trades.len() == 1 && stale.trades[0].quantity == 50);
     let stale_settlement = prove_round(&market, reader, &stale, &owners).await?;
@@ -132,7 +135,7 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     let now = market.book_state(reader, &owners).await?;
     let cancel = alice.sign(&now, 5, None)?;
     bob.nonce -= 1; // a bid at a nonce Bob's key slot has spent: a replay
-    let replay = bob.sign(&now, 11, Some((SIDE_BUY, 50, 1)))?;
+    let replay = bob.sign(&now, 11, Some((SIDE_BUY, Price::whole(50), 1)))?;
     store.submit(key, StoredOrder::new(alice.address, &cancel))?;
     let replay_id = store.submit(key, StoredOrder::new(bob.address, &replay))?.id;
     let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;
@@ -149,7 +152,7 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
 
     // 4. The book moves between batch and prove: the sub-block ends Stale, nothing is sent.
     let now = market.book_state(reader, &owners).await?;
-    let ask = alice.sign(&now, 6, Some((SIDE_SELL, 60, 10)))?;
+    let ask = alice.sign(&now, 6, Some((SIDE_SELL, Price::whole(60), 10)))?;
     store.submit(key, StoredOrder::new(alice.address, &ask))?;
     ensure!(matches!(pipeline::batch(reader, &store, &market, &Logged).await?, BatchOutcome::Built(_)));
     let rotate = market.book.set_thread_key_call(pack_key_slot(&alice.key(alice.index)?, 0).map_err(|e| anyhow::anyhow!("{e:?}"))?)?;

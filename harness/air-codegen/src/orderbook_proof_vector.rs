@@ -10,7 +10,7 @@ use starknet_types_core::felt::Felt;
 use zkthread_orderbook::batcher::{build, Account, BookState, SignedOrder};
 use zkthread_orderbook::prover::OrderBookProgram;
 use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
-use zkthread_orderbook::{poseidon252, Directory, OrderMessage};
+use zkthread_orderbook::{poseidon252, Directory, OrderMessage, Price};
 use zkthread_prover::program::air_digest;
 use zkthread_prover::statement::SignedPublicInput;
 use zkthread_prover::StarkParams;
@@ -55,7 +55,7 @@ fn header() -> SignedPublicInput {
 }
 
 /// `who`'s message number `nonce` (key `nonce - 1`, rotating to key `nonce`) on order `id`.
-fn signed(who: u64, nonce: u32, id: u32, place: Option<(u32, u32, u64)>) -> Result<SignedOrder, String> {
+fn signed(who: u64, nonce: u32, id: u32, place: Option<(u32, Price, u64)>) -> Result<SignedOrder, String> {
     let index = nonce - 1;
     let message = OrderMessage {
         book: header().domain(Felt::from(BOOK)),
@@ -79,8 +79,9 @@ pub fn orderbook_scenario_proof(params: &StarkParams) -> Result<(SignedPublicInp
         book.set_account(account_id(Felt::from(who)), funded);
     }
     let queue = vec![
-        signed(ALICE, 1, 5, Some((SIDE_SELL, 50, 100)))?,
-        signed(BOB, 1, 9, Some((SIDE_BUY, 52, 30)))?,
+        // A ratio limit on chain: 30 at Alice's 101/2 is 1,515 quote (exact).
+        signed(ALICE, 1, 5, Some((SIDE_SELL, Price::new(101, 2), 100)))?,
+        signed(BOB, 1, 9, Some((SIDE_BUY, Price::whole(52), 30)))?,
         signed(ALICE, 2, 5, None)?,
     ];
     let batch = build(&book, &queue).map_err(|e| e.to_string())?;

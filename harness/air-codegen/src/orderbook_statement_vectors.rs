@@ -11,7 +11,7 @@ use starknet_types_core::felt::Felt;
 use stwo::core::channel::{Channel, Poseidon252Channel};
 use stwo::core::fields::qm31::SecureField;
 use stwo_constraint_framework::logup::LookupElements;
-use zkthread_orderbook::state::{Change, Entry, OrderState, MAX_PRICE};
+use zkthread_orderbook::state::{Change, Entry, OrderState, Price, MAX_PRICE_PART};
 use zkthread_orderbook::statement::{
     base_token_key, bound_slots, fill_count_key, order_slot_key, quote_token_key, statement_of, BookRefusal, BookSlot,
     BoundSlot, Directory, OrderBookStatementError, OrderLayout,
@@ -121,18 +121,19 @@ fn change(before: Entry, after: Entry) -> Change {
 /// and two read-only slots (dave's JUNK balance, his order of the largest id).
 fn fill_and_place() -> Vec<Change> {
     let big: u128 = 100_000_000_000_000_000_000;
-    let dave_order = order(DAVE, MODULUS - 1, OrderState::sell(MAX_PRICE, 1));
+    let top = Price::new(MAX_PRICE_PART, MAX_PRICE_PART);
+    let dave_order = order(DAVE, MODULUS - 1, OrderState::sell(Price::new(1, MAX_PRICE_PART), 1));
     let carol_key = |nonce, words| Entry::Key { domain: d(BOOK), account: a(CAROL), nonce, key: key(words) };
     vec![
         change(market(4), market(5)),
         change(order(ALICE, 7, OrderState::sell(100, 50)), order(ALICE, 7, OrderState::sell(100, 20))),
-        change(order(BOB, 3, OrderState::buy(120, 30)), order(BOB, 3, OrderState::buy(120, 0))),
+        change(order(BOB, 3, OrderState::buy(Price::new(241, 2), 30)), order(BOB, 3, OrderState::buy(Price::new(241, 2), 0))),
         change(balance(BASE, ALICE, 1000), balance(BASE, ALICE, 970)),
         change(balance(BASE, BOB, 5), balance(BASE, BOB, 35)),
         change(balance(QUOTE, BOB, big), balance(QUOTE, BOB, big - 3000)),
         change(balance(QUOTE, ALICE, 0), balance(QUOTE, ALICE, 3000)),
         change(carol_key(4, [MODULUS - 1, 12345, 0, 987_654_321]), carol_key(5, [1, 2, 3, 4])),
-        change(order(CAROL, 0, OrderState::EMPTY), order(CAROL, 0, OrderState::buy(MAX_PRICE, u64::MAX))),
+        change(order(CAROL, 0, OrderState::EMPTY), order(CAROL, 0, OrderState::buy(top, u64::MAX))),
         change(balance(JUNK, DAVE, 77), balance(JUNK, DAVE, 77)),
         change(dave_order, dave_order),
     ]
@@ -222,8 +223,10 @@ impl Edit {
     }
 }
 
-fn order_value(side: u128, price: u128, remaining: u128) -> Felt {
-    Felt::from(remaining) + Felt::from(price) * Felt::TWO.pow(64u32) + Felt::from(side) * Felt::TWO.pow(80u32)
+/// `remaining + num * 2^64 + den * 2^80 + side * 2^96`.
+fn order_value(side: u128, num: u128, den: u128, remaining: u128) -> Felt {
+    let two = |k: u32| Felt::TWO.pow(k);
+    Felt::from(remaining) + Felt::from(num) * two(64) + Felt::from(den) * two(80) + Felt::from(side) * two(96)
 }
 
 fn balance_key(owner: &str) -> Felt {
@@ -253,7 +256,7 @@ fn honest() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
         .add_input(BOOK2, quote_token_key(), felt(JUNK), [Felt::ZERO; 2])
         .add_input(BOOK2, fill_count_key(), Felt::from(0u8), [Felt::ZERO; 2])
         .add_input(BOOK2, order_key(EVE, 1), Felt::ZERO, [felt(EVE), Felt::ONE])
-        .add_output(BOOK2, order_key(EVE, 1), order_value(2, 7, 1000))
+        .add_output(BOOK2, order_key(EVE, 1), order_value(2, 7, 1, 1000))
         .add_output(JUNK, junk_balance, Felt::from(77u8))
         .sorted();
     out.push(("two books", s, w));
@@ -311,12 +314,16 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
 
     // Per slot: a value its variable cannot hold (inputs, then outputs).
     let alice_order = |v| e(good.clone().set_input(BOOK, order_key(ALICE, 7), v));
-    push("order side 3", alice_order(order_value(3, 100, 50)));
-    push("order price 0", alice_order(order_value(2, 0, 50)));
-    push("order price above max", alice_order(order_value(2, u128::from(MAX_PRICE) + 1, 50)));
-    push("empty order with quantity", alice_order(order_value(0, 0, 5)));
-    push("empty order with price", alice_order(order_value(0, 5, 0)));
-    push("order bit 82", alice_order(order_value(1, 100, 50) + Felt::TWO.pow(82u32)));
+    let over = u128::from(MAX_PRICE_PART) + 1;
+    push("order side 3", alice_order(order_value(3, 100, 1, 50)));
+    push("order price 0", alice_order(order_value(2, 0, 1, 50)));
+    push("order price den 0", alice_order(order_value(2, 100, 0, 50)));
+    push("order price num above max", alice_order(order_value(2, over, 1, 50)));
+    push("order price den above max", alice_order(order_value(2, 1, over, 50)));
+    push("empty order with quantity", alice_order(order_value(0, 0, 0, 5)));
+    push("empty order with price", alice_order(order_value(0, 5, 1, 0)));
+    push("empty order with den", alice_order(order_value(0, 0, 1, 0)));
+    push("order bit 98", alice_order(order_value(1, 100, 1, 50) + Felt::TWO.pow(98u32)));
     push("order value -1", alice_order(zero - Felt::ONE));
     push("counter p - 1", e(good.clone().set_input(BOOK, fill_count_key(), Felt::from(MODULUS - 1))));
     push("counter 2^32", e(good.clone().set_input(BOOK, fill_count_key(), Felt::from(1u64 << 32))));
@@ -326,7 +333,7 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     push("config zero", e(good.clone().set_input(BOOK, base_token_key(), zero)));
     push("config 2^251", e(good.clone().set_input(BOOK, quote_token_key(), Felt::TWO.pow(251u32))));
     push("balance 2^128", e(good.clone().set_input(BASE, balance_key(BOB), Felt::TWO.pow(128u32))));
-    push("output order side 3", e(good.clone().set_output(BOOK, order_key(BOB, 3), order_value(3, 120, 0))));
+    push("output order side 3", e(good.clone().set_output(BOOK, order_key(BOB, 3), order_value(3, 241, 2, 0))));
     push("output counter p - 1", e(good.clone().set_output(BOOK, fill_count_key(), Felt::from(MODULUS - 1))));
     push("output config zero", e(good.clone().add_output(BOOK, base_token_key(), zero)));
     push("output not read", e(good.clone().add_output(BASE, balance_key(EVE), Felt::ONE)));
@@ -390,8 +397,8 @@ fn book_slot(s: &BookSlot) -> String {
             format!("BookSlot::Token(SlotState::Key(KeySlot {{ key: {}, nonce: {nonce} }}))", hash4(&key.0))
         }
         BookSlot::Order { id, state } => format!(
-            "BookSlot::Order(({id}, OrderState {{ side: {}, price: {}, remaining: {} }}))",
-            state.side, state.price, state.remaining
+            "BookSlot::Order(({id}, OrderState {{ side: {}, num: {}, den: {}, remaining: {} }}))",
+            state.side, state.price.num, state.price.den, state.remaining
         ),
         BookSlot::FillCount { fills, market } => match market {
             Some(m) => format!(
@@ -575,7 +582,7 @@ mod tests {
             if unbound {
                 assert_eq!(got, "statement: unbound slot", "{name}");
             }
-            let bad = ["side", "price", "empty order", "bit 82", "value -1", "p - 1", "2^", "word"];
+            let bad = ["side", "price", "empty order", "bit 98", "value -1", "p - 1", "2^", "word"];
             if !unbound && bad.iter().any(|p| name.contains(p)) {
                 assert_eq!(got, "statement: bad value", "{name}");
             }

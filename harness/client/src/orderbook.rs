@@ -33,8 +33,9 @@ impl OrderBookConfig {
 pub struct BookOrder {
     /// 0 (unused id), 1 (buy) or 2 (sell).
     pub side: u8,
-    /// Limit price in ticks (quote units per base unit).
-    pub price: u16,
+    /// The limit price `price_num / price_den` quote units per base unit (0/0 for an unused id).
+    pub price_num: u16,
+    pub price_den: u16,
     /// Base units still to trade.
     pub remaining: u64,
 }
@@ -95,17 +96,18 @@ impl OrderBook {
     pub async fn order(&self, client: &ChainReader, owner: Felt, id: u64) -> Result<BookOrder> {
         let words = client.call(self.address, "order", vec![owner, Felt::from(id)]).await?;
         match words.as_slice() {
-            [side, price, remaining] => {
+            [side, num, den, remaining] => {
                 let decode = |what: &str| ClientError::Decode { what: format!("book order {what}"), detail: format!("{words:?}") };
                 Ok(BookOrder {
                     side: u8::try_from(*side).map_err(|_| decode("side"))?,
-                    price: u16::try_from(*price).map_err(|_| decode("price"))?,
+                    price_num: u16::try_from(*num).map_err(|_| decode("price_num"))?,
+                    price_den: u16::try_from(*den).map_err(|_| decode("price_den"))?,
                     remaining: u64::try_from(*remaining).map_err(|_| decode("remaining"))?,
                 })
             }
             other => Err(ClientError::Decode {
                 what: "book order".into(),
-                detail: format!("expected 3 felts, got {}", other.len()),
+                detail: format!("expected 4 felts, got {}", other.len()),
             }),
         }
     }

@@ -252,7 +252,7 @@ mod tests {
         StoredOrder {
             owner: Felt::from(owner),
             id: 3,
-            place: Some((1, 50, 10)),
+            place: Some((1, 50.into(), 10)),
             nonce,
             index: nonce,
             key: [1, 2, 3, 4],

@@ -25,6 +25,7 @@ use tokio::sync::Notify;
 use zkthread_client::ChainClient;
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::orderbook::{
+    price_of, side_name,
     action, admit_order, known_orders, next_nonce, settle_round, Market, MarketError, Round, StoredOrder,
 };
 use zkthread_engine::{hex, EngineError, Observer, SettleOutcome};
@@ -158,12 +159,8 @@ async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, A
     let mut orders = Vec::new();
     for (owner, id) in known_orders(&shared.store, key)? {
         let o = market.book.order(reader, owner, u64::from(id)).await.map_err(chain)?;
-        let side = match o.side {
-            1 => "buy",
-            2 => "sell",
-            _ => "empty",
-        };
-        orders.push(OrderLine { owner: hex(owner), order_id: id, side: side.into(), price: o.price, remaining: o.remaining });
+        let (side, price) = (side_name(o.side).into(), price_of(&o));
+        orders.push(OrderLine { owner: hex(owner), order_id: id, side, price, remaining: o.remaining });
     }
     let fill_count = market.book.fill_count(reader).await.map_err(chain)?;
     let overview = shared.store.overview(key, RECENT_SUB_BLOCKS).map_err(store_error)?;

@@ -198,7 +198,8 @@ pub struct OrderLine {
     pub order_id: u32,
     /// buy, sell, or empty (filled or cancelled).
     pub side: String,
-    pub price: u16,
+    /// The limit price: a number if whole, else `"num/den"`.
+    pub price: zkthread_engine::orderbook::Price,
     pub remaining: u64,
 }
 

@@ -18,10 +18,9 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
 use serde::Serialize;
-use zkthread_client::orderbook::BookOrder;
 use zkthread_client::registry::{Registry, Settlement};
 use zkthread_client::{ChainClient, FeeMode, Felt, TxOutcome};
-use zkthread_engine::orderbook::{Market, MarketClasses, OrderSigner, ORDERBOOK, ORDERBOOK_VERIFIER};
+use zkthread_engine::orderbook::{price_of, side_name, Market, MarketClasses, OrderSigner, Price, ORDERBOOK, ORDERBOOK_VERIFIER};
 use zkthread_engine::program::OS_VERSION;
 use zkthread_orderbook::batcher::{build, rematch, Refused, SubBlock};
 use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
@@ -89,7 +88,7 @@ pub struct OrderLine {
     pub owner: String,
     pub id: u64,
     pub side: &'static str,
-    pub price: u16,
+    pub price: Price,
     pub remaining: u64,
 }
 
@@ -195,8 +194,9 @@ async fn traders<'a>(node: &'a Node, market: &Market) -> Result<Traders<'a>> {
     Ok(Traders { clients, signers, placed: Vec::new() })
 }
 
-/// Round 1: Alice asks 100 @ 50, Carol 40 @ 49, Bob bids 120 @ 52 (fills Carol's, then 80 of
-/// Alice's), Dave bids 30 @ 48 (rests) and cancels it; planted: Alice's ask with its price
+/// Round 1: Alice asks 100 @ 50, Carol 40 @ 97/2 (a ratio: 48.5), Bob bids 120 @ 52 (fills
+/// Carol's for 1,940, then 80 of Alice's), Dave bids 30 @ 48 (rests) and cancels it; planted:
+/// Alice's ask with its price
 /// changed after signing, Bob's bid again (replay), Dave cancelling an order he never placed.
 async fn round_one(
     progress: &Progress,
@@ -206,17 +206,17 @@ async fn round_one(
 ) -> Result<(SubBlock, RoundSummary)> {
     let state = market.book_state(client, &t.owners()).await?;
     let [a, b, c, d] = [0, 1, 2, 3];
-    let ask = t.signers[a].sign(&state, 1, Some((SIDE_SELL, 50, 100)))?;
-    let bid = t.signers[b].sign(&state, 1, Some((SIDE_BUY, 52, 120)))?;
+    let ask = t.signers[a].sign(&state, 1, Some((SIDE_SELL, Price::whole(50), 100)))?;
+    let bid = t.signers[b].sign(&state, 1, Some((SIDE_BUY, Price::whole(52), 120)))?;
     let mut changed = ask.clone();
-    changed.message.place = Some((SIDE_SELL, 5, 100));
+    changed.message.place = Some((SIDE_SELL, Price::whole(5), 100));
     let queue = vec![
         changed,
         ask,
-        t.signers[c].sign(&state, 1, Some((SIDE_SELL, 49, 40)))?,
+        t.signers[c].sign(&state, 1, Some((SIDE_SELL, Price::new(97, 2), 40)))?,
         bid.clone(),
         bid,
-        t.signers[d].sign(&state, 1, Some((SIDE_BUY, 48, 30)))?,
+        t.signers[d].sign(&state, 1, Some((SIDE_BUY, Price::whole(48), 30)))?,
         t.signers[d].sign(&state, 1, None)?,
         t.signers[d].sign(&state, 7, None)?,
     ];
@@ -238,7 +238,7 @@ async fn round_two(
     client: &ChainClient,
     round1: &SubBlock,
 ) -> Result<(StaleSummary, RoundSummary)> {
-    let queue = vec![t.signers[1].sign(&round1.after, 2, Some((SIDE_BUY, 50, 20)))?];
+    let queue = vec![t.signers[1].sign(&round1.after, 2, Some((SIDE_BUY, Price::whole(50), 20)))?];
     t.placed.push((1, 2));
     let stale_round = build(&round1.after, &queue).context("round 2")?.sub_block;
     let step = progress.step("round 2: proving Bob's bid 20 @ 50 against Alice's resting ask");
@@ -324,13 +324,9 @@ fn describe_refused(t: &Traders<'_>, refused: &[Refused]) -> Vec<String> {
 async fn book_lines(market: &Market, client: &ChainClient, t: &Traders<'_>) -> Result<Vec<OrderLine>> {
     let mut lines = Vec::new();
     for (who, id) in &t.placed {
-        let BookOrder { side, price, remaining } = market.book.order(client, t.signers[*who].address, u64::from(*id)).await?;
-        let side = match side {
-            1 => "buy",
-            2 => "sell",
-            _ => "empty",
-        };
-        lines.push(OrderLine { owner: NAMES[*who].into(), id: u64::from(*id), side, price, remaining });
+        let order = market.book.order(client, t.signers[*who].address, u64::from(*id)).await?;
+        let (side, price) = (side_name(order.side), price_of(&order));
+        lines.push(OrderLine { owner: NAMES[*who].into(), id: u64::from(*id), side, price, remaining: order.remaining });
     }
     Ok(lines)
 }

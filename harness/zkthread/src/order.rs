@@ -22,7 +22,7 @@ use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, FeeMode, Felt};
 use zkthread_engine::orderbook::pipeline::{import_queue, legacy_queue_path};
 use zkthread_engine::orderbook::{
-    action, known_orders, next_nonce, precheck, refusal_line, settle_round, Market, MarketClasses, MarketError, StoredOrder, ORDERBOOK,
+    action, known_orders, price_of, side_name, Price, next_nonce, precheck, refusal_line, settle_round, Market, MarketClasses, MarketError, StoredOrder, ORDERBOOK,
     ORDERBOOK_VERIFIER,
 };
 use zkthread_engine::{SettleOptions, SettleOutcome};
@@ -83,9 +83,10 @@ pub struct PlaceArgs {
     signer: Signer,
     #[arg(long, value_enum)]
     side: Side,
-    /// Limit price in ticks (quote units per base unit), 1..32767.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=0x7fff))]
-    price: u32,
+    /// Limit price in quote units per base unit: a whole number (`52`) or a ratio
+    /// (`105/2`), numerator and denominator each in 1..16383.
+    #[arg(long)]
+    price: Price,
     /// Base units to trade (above zero).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     quantity: u64,
@@ -153,7 +154,7 @@ struct OrderLine {
     owner: String,
     id: u32,
     side: &'static str,
-    price: u16,
+    price: Price,
     remaining: u64,
 }
 
@@ -341,12 +342,8 @@ async fn order_lines(market: &Market, reader: &ChainReader, known: &[(Felt, u32)
     let mut lines = Vec::new();
     for (owner, id) in known {
         let o = market.book.order(reader, *owner, u64::from(*id)).await?;
-        let side = match o.side {
-            1 => "buy",
-            2 => "sell",
-            _ => "empty",
-        };
-        lines.push(OrderLine { owner: hex(*owner), id: *id, side, price: o.price, remaining: o.remaining });
+        let (side, price) = (side_name(o.side), price_of(&o));
+        lines.push(OrderLine { owner: hex(*owner), id: *id, side, price, remaining: o.remaining });
     }
     Ok(lines)
 }

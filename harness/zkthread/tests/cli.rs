@@ -24,6 +24,9 @@ fn usage_errors_exit_2() {
         &["demo", "--program", "dex"],
         &["order", "place", "--registry", "0x1", "--thread", "1", "--id", "1", "--side", "buy", "--price", "0", "--quantity", "1"],
         &["order", "place", "--registry", "0x1", "--thread", "1", "--id", "1", "--side", "hold", "--price", "5", "--quantity", "1"],
+        &["order", "place", "--registry", "0x1", "--thread", "1", "--id", "1", "--side", "buy", "--price", "3/0", "--quantity", "1"],
+        &["order", "place", "--registry", "0x1", "--thread", "1", "--id", "1", "--side", "buy", "--price", "16384/3", "--quantity", "1"],
+        &["order", "place", "--registry", "0x1", "--thread", "1", "--id", "1", "--side", "buy", "--price", "1.5", "--quantity", "1"],
         &["frobnicate"],
     ] {
         let out = run(args);
@@ -259,7 +262,7 @@ fn orderbook_demo_runs_a_trading_round_and_reports_json() {
     assert!(refused[0].starts_with("#0 from alice: bad signature"), "{refused:?}");
     assert!(refused[1].contains("from bob: nonce"), "{refused:?}");
     assert!(refused[2].contains("from dave: the signer has no order 7"), "{refused:?}");
-    assert_eq!(rounds[0]["fills"], serde_json::json!(["carol <- bob: 40 @ 49", "alice <- bob: 80 @ 50"]));
+    assert_eq!(rounds[0]["fills"], serde_json::json!(["carol <- bob: 40 @ 97/2", "alice <- bob: 80 @ 50"]));
     assert_eq!(rounds[1]["fills"], serde_json::json!(["alice <- bob: 5 @ 50"]));
     for round in rounds {
         assert!(round["l2_gas"].as_u64().unwrap() > 100_000_000);
@@ -268,7 +271,7 @@ fn orderbook_demo_runs_a_trading_round_and_reports_json() {
     assert_eq!(summary["stale_settlement"]["revert_reason"], "registry: stale input");
     assert_eq!(summary["stale_settlement"]["book_unchanged"], true);
     assert_eq!(summary["fill_count"], 3);
-    let book: Vec<(String, u64, String, u64, u64)> = summary["book_after"]
+    let book: Vec<(String, u64, String, serde_json::Value, u64)> = summary["book_after"]
         .as_array()
         .unwrap()
         .iter()
@@ -277,14 +280,22 @@ fn orderbook_demo_runs_a_trading_round_and_reports_json() {
                 o["owner"].as_str().unwrap().to_owned(),
                 o["id"].as_u64().unwrap(),
                 o["side"].as_str().unwrap().to_owned(),
-                o["price"].as_u64().unwrap(),
+                o["price"].clone(),
                 o["remaining"].as_u64().unwrap(),
             )
         })
         .collect();
-    let expected = [("alice", 1, "sell", 50, 15), ("bob", 1, "buy", 52, 0), ("carol", 1, "sell", 49, 0), ("dave", 1, "buy", 48, 0), ("bob", 2, "buy", 50, 15)];
-    let expected: Vec<(String, u64, String, u64, u64)> =
-        expected.iter().map(|(o, i, s, p, r)| (o.to_string(), *i, s.to_string(), *p, *r)).collect();
+    // A whole price is a JSON number, a ratio the string `num/den`.
+    let (whole, ratio) = (|p: u64| serde_json::json!(p), |p: &str| serde_json::json!(p));
+    let expected = [
+        ("alice", 1, "sell", whole(50), 15),
+        ("bob", 1, "buy", whole(52), 0),
+        ("carol", 1, "sell", ratio("97/2"), 0),
+        ("dave", 1, "buy", whole(48), 0),
+        ("bob", 2, "buy", whole(50), 15),
+    ];
+    let expected: Vec<(String, u64, String, serde_json::Value, u64)> =
+        expected.iter().map(|(o, i, s, p, r)| (o.to_string(), *i, s.to_string(), p.clone(), *r)).collect();
     assert_eq!(book, expected);
 }
 
@@ -508,7 +519,7 @@ fn order_and_book_commands_trade_against_a_running_devnet() {
         check("order place", &doc);
         doc
     };
-    place(0, "sell", "50", "100", "5");
+    place(0, "sell", "101/2", "100", "5");
     assert_eq!(place(1, "buy", "52", "30", "9")["pending"], 2);
     // A cancel of an order never placed is refused before it is signed (no one-time key
     // burnt), with the batcher's reason; nothing is queued.
@@ -517,7 +528,7 @@ fn order_and_book_commands_trade_against_a_running_devnet() {
 
     let settled = json(&as_account(0, &[&["book", "settle"][..], &thread_args].concat()));
     check("book settle", &settled);
-    assert_eq!(settled["fills"], serde_json::json!(["order 5 <- order 9: 30 @ 50"]));
+    assert_eq!(settled["fills"], serde_json::json!(["order 5 <- order 9: 30 @ 101/2"]));
     assert_eq!((settled["pending"].as_u64(), settled["sent"].as_bool()), (Some(0), Some(true)));
     assert_eq!(settled["refused"], serde_json::json!([]));
 

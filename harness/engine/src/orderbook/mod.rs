@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use zkthread_client::orderbook::{OrderBook, OrderBookConfig};
+use zkthread_client::orderbook::{BookOrder, OrderBook, OrderBookConfig};
 use zkthread_client::registry::{NewThread, Registry, Settlement};
 use zkthread_client::token::{Token, TokenConfig};
 use zkthread_client::{ChainClient, ChainReader, ClientError, FeeMode, Felt};
@@ -22,9 +22,24 @@ use zkthread_sig::{sign, SignedMessage};
 use crate::program::PARAMS;
 
 pub mod pipeline;
+pub use zkthread_orderbook::Price;
 pub use pipeline::{
     action, admit_order, known_orders, next_nonce, precheck, refusal_line, settle_round, BookProveOutcome, ProvedRound, Round,
 };
+
+/// The limit price of an order as the book's `order` view decodes it (`0/0` for an unused id).
+pub fn price_of(order: &BookOrder) -> Price {
+    Price::new(u32::from(order.price_num), u32::from(order.price_den))
+}
+
+/// `buy`, `sell`, or `empty` (an unused id) for an order's side.
+pub fn side_name(side: u8) -> &'static str {
+    match u32::from(side) {
+        zkthread_orderbook::state::SIDE_BUY => "buy",
+        zkthread_orderbook::state::SIDE_SELL => "sell",
+        _ => "empty",
+    }
+}
 
 /// The order-book program's Cairo verifier (`contracts/programs/orderbook/orderbook_verifier`): package and
 /// contract. Its class hash is an order-book thread's `program_hash`.
@@ -96,7 +111,7 @@ impl OrderSigner {
 
     /// Signs `(id, place)` for `book` (its domain) with the current key, rotating to the next:
     /// `place = Some((side, price, quantity))` places order `id`, `None` cancels it.
-    pub fn sign(&mut self, book: &BookState, id: u32, place: Option<(u32, u32, u64)>) -> Result<SignedOrder> {
+    pub fn sign(&mut self, book: &BookState, id: u32, place: Option<(u32, Price, u64)>) -> Result<SignedOrder> {
         let message = OrderMessage {
             book: book.book,
             owner: account_id(self.address),
@@ -309,8 +324,9 @@ pub struct StoredOrder {
     /// the queue files of earlier versions named it `id`).
     #[serde(rename = "order_id", alias = "id")]
     pub id: u32,
-    /// `(side, price, quantity)` of a place; `None` for a cancel.
-    pub place: Option<(u32, u32, u64)>,
+    /// `(side, price, quantity)` of a place; `None` for a cancel. A whole price is a JSON
+    /// number (as before ratios), any other the string `"num/den"`.
+    pub place: Option<(u32, Price, u64)>,
     pub nonce: u32,
     pub index: u32,
     pub key: [u32; 4],

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use zkthread_client::{ChainClient, ChainReader, Felt};
 use zkthread_orderbook::batcher::{self, BatchError, BookState, SignedOrder, SubBlock as BookSubBlock, Trade};
-use zkthread_orderbook::{poseidon252, SignedPublicInput};
+use zkthread_orderbook::{poseidon252, Price, SignedPublicInput};
 use zkthread_prover::ThreadChannel;
 use zkthread_sig::domain::account_id;
 use zkthread_sig::wots::Message as _;
@@ -136,7 +136,7 @@ impl Market {
                 .map_err(|source| MarketError::Chain { doing: "reading an order", source })?;
             let order = zkthread_orderbook::OrderState {
                 side: u32::from(o.side),
-                price: u32::from(o.price),
+                price: super::price_of(&o),
                 remaining: o.remaining,
             };
             state.insert_order(account_id(*owner), *id, order);
@@ -480,7 +480,7 @@ pub async fn precheck(
     market: &Market,
     owner: Felt,
     id: u32,
-    place: Option<(u32, u32, u64)>,
+    place: Option<(u32, Price, u64)>,
     nonce: u32,
 ) -> Result<Option<batcher::Rejection>> {
     let (after, _) = state_after_queued(reader, store, market, owner, id).await?;
@@ -604,13 +604,27 @@ mod tests {
         StoredOrder {
             owner: Felt::from(owner),
             id,
-            place: Some((1, 50, 10)),
+            place: Some((1, Price::whole(50), 10)),
             nonce,
             index: nonce,
             key: [1, 2, 3, 4],
             next_key: [5, 6, 7, 8],
             signature: vec![9; 4],
         }
+    }
+
+    #[test]
+    fn a_stored_price_is_a_number_when_whole_and_num_den_otherwise() {
+        let whole = serde_json::to_value(order(7, 3, 0)).unwrap();
+        assert_eq!(whole["place"], serde_json::json!([1, 50, 10]), "the earlier integer form, unchanged");
+        let ratio = StoredOrder { place: Some((2, Price::new(101, 2), 10)), ..order(7, 3, 0) };
+        let json = serde_json::to_value(&ratio).unwrap();
+        assert_eq!(json["place"], serde_json::json!([2, "101/2", 10]));
+        assert_eq!(serde_json::from_value::<StoredOrder>(json).unwrap(), ratio);
+        let mut bad = serde_json::to_value(&ratio).unwrap();
+        bad["place"][1] = serde_json::json!("101:2");
+        let err = serde_json::from_value::<StoredOrder>(bad).unwrap_err().to_string();
+        assert!(err.contains("101:2"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! ## Admission (each message, in arrival order, against the state the accepted ones left)
 //! A message is refused with a [`Rejection`] (and the rest of the queue still goes in) if: it
 //! is for another book's domain; its fields are out of the AIR's range (side neither buy nor
-//! sell, price outside `1..2^15`, quantity 0, id not an M31 element); its signer has no key;
+//! sell, a price part outside `1..2^14`, quantity 0, id not an M31 element); its signer has no key;
 //! its nonce is not the signer's current one (replayed, reordered or stale); it names a key
 //! that is not the signer's current one; its signature does not verify under that key; the
 //! signer's nonce cannot move again (`nonce + 1` must stay below `p - 1`); a place reuses an id
@@ -34,11 +34,22 @@
 //!   or below a bid, bids at or above an ask), best price first (lowest ask, highest bid), then
 //!   earliest arrival ([`BookState::insert_order`] stamps arrivals; the state after a
 //!   sub-block keeps them, so priority carries across sub-blocks).
-//! - **Price**: the maker's (resting order's) price.
+//! - **Price**: the maker's (resting order's) price `n / d`, rounded in the maker's favour: a
+//!   fill of `q` base units moves `ceil(q n / d)` quote units when the maker sells and
+//!   `floor(q n / d)` when it buys, so the maker never trades beyond its own limit. Prices are
+//!   ratios compared exactly (`Price::cmp_ratio`); time priority breaks ties between equal
+//!   ratios however they are written.
 //! - **Quantity**: the largest both sides can pay at that moment: `min` of both remainings, the
-//!   seller's base balance, the buyer's quote balance divided by the price, and what the
-//!   receivers can hold without overflowing u128. Balances move with every fill, so later fills
-//!   of the sub-block see earlier ones.
+//!   seller's base balance, what the buyer's quote balance pays for at that rounding, and what
+//!   the receivers can hold without overflowing u128. Balances move with every fill, so later
+//!   fills of the sub-block see earlier ones.
+//! - **Rounding against the taker's limit**: when the rounded amount would cross the taker's
+//!   own limit (a gap between the two prices smaller than one quote unit over the fill), the
+//!   quantity drops to a whole number of the maker's lots (`d / gcd(n, d)` base units, whose
+//!   quote is exact, so the taker's limit holds); if not one lot fits, that maker is skipped
+//!   for this taker (the two cannot trade within both limits at this size). Since a smaller
+//!   remainder may round better, matching passes over the crossing makers again until a pass
+//!   fills nothing: it ends only when no crossing maker can trade with the taker.
 //! - **Self-trade prevention**: a resting order of the taker's own owner is skipped (left
 //!   untouched; the AIR would accept a self-trade, but it moves nothing and one row cannot
 //!   read one balance slot twice). The taker may trade through it with other owners, and its
@@ -75,7 +86,7 @@ use zkthread_sig::{verify_trace, Message, MessageError, SignatureError, SignedMe
 use crate::signed::{OrderMessage, SignedOrderRow};
 use starknet_types_core::felt::Felt;
 
-use crate::state::{Change, Entry, OrderState, SIDE_BUY, SIDE_SELL};
+use crate::state::{Change, Entry, OrderState, Price, SIDE_BUY, SIDE_SELL};
 use crate::statement::{statement_of, storage_value, BuildError, Directory, SignedPublicInput};
 use crate::witness::{Fill, OrderBookWitness};
 use zkthread_prover::auth::witness::AuthWitness;
@@ -170,18 +181,18 @@ impl BookState {
 
     /// The resting orders a `side` order at `limit` would trade with, in priority order: best
     /// price for the taker first (lowest ask, highest bid), then earliest arrival.
-    pub fn crossing(&self, side: u32, limit: u32) -> Vec<OrderKey> {
+    pub fn crossing(&self, side: u32, limit: Price) -> Vec<OrderKey> {
+        use std::cmp::Ordering;
         let other = if side == SIDE_BUY { SIDE_SELL } else { SIDE_BUY };
-        let crosses = |p: u32| if side == SIDE_BUY { p <= limit } else { p >= limit };
+        // The maker's price against the taker's limit, from the taker's side: `Greater` is worse.
+        let worse = |p: &Price, q: &Price| if side == SIDE_BUY { p.cmp_ratio(q) } else { q.cmp_ratio(p) };
         let mut resting: Vec<(&OrderKey, &BookOrder)> = self
             .orders
             .iter()
-            .filter(|(_, o)| o.state.side == other && o.state.remaining > 0 && crosses(o.state.price))
+            .filter(|(_, o)| o.state.side == other && o.state.remaining > 0)
+            .filter(|(_, o)| worse(&o.state.price, &limit) != Ordering::Greater)
             .collect();
-        resting.sort_by_key(|(_, o)| {
-            let price = if side == SIDE_BUY { o.state.price } else { u32::MAX - o.state.price };
-            (price, o.arrival)
-        });
+        resting.sort_by(|(_, x), (_, y)| worse(&x.state.price, &y.state.price).then(x.arrival.cmp(&y.arrival)));
         resting.into_iter().map(|(k, _)| *k).collect()
     }
 
@@ -279,8 +290,11 @@ pub struct Trade {
     pub taker: OrderKey,
     /// The taker's side (buy or sell).
     pub taker_side: u32,
-    pub price: u32,
+    /// The maker's limit price, at which the trade executed (rounded in its favour).
+    pub price: Price,
     pub quantity: u64,
+    /// The quote units the buyer paid.
+    pub amount: u128,
 }
 
 /// One sub-block: what the prover proves, the statement it proves, and the state after it.
@@ -463,7 +477,8 @@ impl Builder {
                 (fill.seller, fill.sell_id)
             };
             let taker_side = self.now.order(&taker.0, taker.1).side;
-            self.trades.push(Trade { maker, taker, taker_side, price: fill.price, quantity: fill.quantity });
+            let price = self.now.order(&maker.0, maker.1).price;
+            self.trades.push(Trade { maker, taker, taker_side, price, quantity: fill.quantity, amount: fill.amount });
             self.touched.extend([
                 Slot::Market,
                 Slot::Order(fill.seller, fill.sell_id),
@@ -507,11 +522,13 @@ impl Builder {
     }
 }
 
-/// Whose side stops a match: the maker's is skipped, the taker's ends its matching.
+/// Why a match cannot happen: the maker's side cannot pay (it is skipped), the taker's cannot
+/// (its matching ends), or no size of it fits both limits once rounded (the maker is skipped).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Short {
     Maker,
     Taker,
+    Rounding,
 }
 
 /// Matches the resting order `taker` (just placed) against `book` in priority order and
@@ -523,23 +540,28 @@ pub fn match_order(book: &mut BookState, taker: OrderKey) -> Vec<Fill> {
     if (t.side != SIDE_BUY && t.side != SIDE_SELL) || t.remaining == 0 {
         return fills; // not a live order: nothing to match
     }
-    for maker in book.crossing(t.side, t.price) {
-        if maker.0 == taker.0 {
-            continue; // self-trade prevention: the owner's own resting order is skipped
+    loop {
+        let before = fills.len();
+        for maker in book.crossing(t.side, t.price) {
+            if maker.0 == taker.0 {
+                continue; // self-trade prevention: the owner's own resting order is skipped
+            }
+            if book.fills > MAX_FILLS {
+                return fills;
+            }
+            match fill_terms(book, taker, maker) {
+                Ok((quantity, amount)) => fills.push(apply_fill(book, taker, maker, quantity, amount)),
+                Err(Short::Maker | Short::Rounding) => continue,
+                Err(Short::Taker) => return fills,
+            }
+            if book.order(&taker.0, taker.1).remaining == 0 {
+                return fills;
+            }
         }
-        if book.fills > MAX_FILLS {
-            break;
-        }
-        match fill_quantity(book, taker, maker) {
-            Ok(quantity) => fills.push(apply_fill(book, taker, maker, quantity)),
-            Err(Short::Maker) => continue,
-            Err(Short::Taker) => break,
-        }
-        if book.order(&taker.0, taker.1).remaining == 0 {
-            break;
+        if fills.len() == before {
+            return fills; // a pass that filled nothing: no crossing maker can trade
         }
     }
-    fills
 }
 
 /// The seller's and the buyer's order of a match, whichever is the taker.
@@ -551,40 +573,79 @@ fn sides(book: &BookState, taker: OrderKey, maker: OrderKey) -> (OrderKey, Order
     }
 }
 
-/// How many units `seller` can deliver and `buyer` pay for at `price`, receivers included
-/// (neither received balance may overflow u128).
-fn capacities(book: &BookState, seller: &Hash4, buyer: &Hash4, price: u32) -> (u128, u128) {
-    let (s, b) = (book.account(seller), book.account(buyer));
-    let x = u128::from(price).max(1);
-    let seller_cap = s.base.min((u128::MAX - s.quote) / x);
-    let buyer_cap = (b.quote / x).min(u128::MAX - b.base);
-    (seller_cap, buyer_cap)
+/// The quote a fill of `quantity` moves at the maker's `price`, rounded in the maker's favour
+/// (up when the maker sells, down when it buys).
+fn quote_at(price: &Price, quantity: u64, maker_sells: bool) -> u128 {
+    let quote = if maker_sells { price.quote_ceil(quantity) } else { price.quote_floor(quantity) };
+    quote.unwrap_or(u128::MAX) // a live order's den is never 0
 }
 
-/// The quantity of the next fill of `taker` against `maker` at the maker's price: the largest
-/// both orders and both owners' balances allow, or which side cannot pay one unit.
-fn fill_quantity(book: &BookState, taker: OrderKey, maker: OrderKey) -> Result<u64, Short> {
+/// The most base units whose quote at `price` (rounded as [`quote_at`]) stays within `budget`.
+fn units_for(price: &Price, budget: u128, maker_sells: bool) -> u128 {
+    // Above 2^100 the budget never binds (a fill's quote is below 2^78): no overflow below.
+    let (budget, num, den) = (budget.min(1 << 100), u128::from(price.num.max(1)), u128::from(price.den));
+    if maker_sells {
+        budget * den / num // ceil(q n / d) <= B  iff  q n <= B d
+    } else {
+        ((budget + 1) * den - 1) / num // floor(q n / d) <= B  iff  q n < (B + 1) d
+    }
+}
+
+/// Whether paying `amount` for `quantity` keeps within the taker's limit `price`.
+fn within_limit(price: &Price, taker_sells: bool, quantity: u64, amount: u128) -> bool {
+    let (paid, owed) = (amount * u128::from(price.den), u128::from(quantity) * u128::from(price.num));
+    if taker_sells {
+        paid >= owed
+    } else {
+        paid <= owed
+    }
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The quantity and quote amount of the next fill of `taker` against `maker` at the maker's
+/// price: the largest both orders and both owners' balances allow (module docs, "Matching"),
+/// or which side cannot pay one unit.
+fn fill_terms(book: &BookState, taker: OrderKey, maker: OrderKey) -> Result<(u64, u128), Short> {
     let (sell, buy) = sides(book, taker, maker);
-    let m = book.order(&maker.0, maker.1);
-    let (seller_cap, buyer_cap) = capacities(book, &sell.0, &buy.0, m.price);
-    let (taker_cap, maker_cap) = if sell == taker { (seller_cap, buyer_cap) } else { (buyer_cap, seller_cap) };
+    let (m, t) = (book.order(&maker.0, maker.1), book.order(&taker.0, taker.1));
+    let maker_sells = sell == maker;
+    let (s, b) = (book.account(&sell.0), book.account(&buy.0));
+    // The buyer pays and the seller receives the same quote: both bound it.
+    let quote_budget = b.quote.min(u128::MAX - s.quote);
+    let seller_cap = s.base;
+    let buyer_cap = units_for(&m.price, quote_budget, maker_sells).min(u128::MAX - b.base);
+    let (taker_cap, maker_cap) = if maker_sells { (buyer_cap, seller_cap) } else { (seller_cap, buyer_cap) };
     if taker_cap == 0 {
         return Err(Short::Taker);
     }
     if maker_cap == 0 {
         return Err(Short::Maker);
     }
-    let remaining = book.order(&taker.0, taker.1).remaining.min(m.remaining);
     // `remaining` is a u64, so the minimum fits.
-    Ok(u128::from(remaining).min(taker_cap).min(maker_cap) as u64)
+    let mut quantity = u128::from(t.remaining.min(m.remaining)).min(taker_cap).min(maker_cap) as u64;
+    if !within_limit(&t.price, !maker_sells, quantity, quote_at(&m.price, quantity, maker_sells)) {
+        let lot = u64::from(m.price.den / gcd(m.price.num, m.price.den).max(1));
+        quantity -= quantity % lot;
+    }
+    if quantity == 0 {
+        return Err(Short::Rounding);
+    }
+    Ok((quantity, quote_at(&m.price, quantity, maker_sells)))
 }
 
-/// Applies a fill of `quantity` at the maker's price: both remainings, the four balances and
-/// the counter move; returns the fill with the values before it.
-fn apply_fill(book: &mut BookState, taker: OrderKey, maker: OrderKey, quantity: u64) -> Fill {
+/// Applies a fill of `quantity` for `amount` quote units: both remainings, the four balances
+/// and the counter move; returns the fill with the values before it.
+fn apply_fill(book: &mut BookState, taker: OrderKey, maker: OrderKey, quantity: u64, amount: u128) -> Fill {
     let (sell, buy) = sides(book, taker, maker);
-    let fill = describe_fill(book, sell, buy, book.order(&maker.0, maker.1).price, quantity);
-    let (q, a) = (u128::from(quantity), fill.amount());
+    let fill = describe_fill(book, sell, buy, quantity, amount);
+    let (q, a) = (u128::from(quantity), amount);
     book.set_remaining(&sell, fill.sell_remaining - quantity);
     book.set_remaining(&buy, fill.buy_remaining - quantity);
     let seller = book.account_mut(&sell.0);
@@ -596,7 +657,7 @@ fn apply_fill(book: &mut BookState, taker: OrderKey, maker: OrderKey, quantity: 
 }
 
 /// The fill row's values: the market, both orders and the four balances before the fill.
-fn describe_fill(book: &BookState, sell: OrderKey, buy: OrderKey, price: u32, quantity: u64) -> Fill {
+fn describe_fill(book: &BookState, sell: OrderKey, buy: OrderKey, quantity: u64, amount: u128) -> Fill {
     let (s, b) = (book.order(&sell.0, sell.1), book.order(&buy.0, buy.1));
     let (sa, ba) = (book.account(&sell.0), book.account(&buy.0));
     Fill {
@@ -612,8 +673,8 @@ fn describe_fill(book: &BookState, sell: OrderKey, buy: OrderKey, price: u32, qu
         buy_id: buy.1,
         buy_price: b.price,
         buy_remaining: b.remaining,
-        price,
         quantity,
+        amount,
         seller_base: sa.base,
         seller_quote: sa.quote,
         buyer_base: ba.base,
@@ -654,8 +715,9 @@ mod tests {
         match_order(b, (h(who), id))
     }
 
-    fn summary(fills: &[Fill]) -> Vec<(u32, u32, u64)> {
-        fills.iter().map(|f| (f.sell_id, f.price, f.quantity)).collect()
+    /// `(sell id, quote paid, quantity)` of each fill.
+    fn summary(fills: &[Fill]) -> Vec<(u32, u128, u64)> {
+        fills.iter().map(|f| (f.sell_id, f.amount, f.quantity)).collect()
     }
 
     #[test]
@@ -664,7 +726,7 @@ mod tests {
         assert!(place(&mut b, ALICE, 1, OrderState::sell(52, 10)).is_empty());
         assert!(place(&mut b, CAROL, 2, OrderState::sell(50, 10)).is_empty(), "a later, better ask");
         let fills = place(&mut b, BOB, 3, OrderState::buy(55, 15));
-        assert_eq!(summary(&fills), vec![(2, 50, 10), (1, 52, 5)]);
+        assert_eq!(summary(&fills), vec![(2, 500, 10), (1, 260, 5)]);
         assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(52, 5));
         assert_eq!(b.account(&h(BOB)).quote, 1_000_000 - 500 - 260);
         assert_eq!(b.fills, 2);
@@ -676,13 +738,13 @@ mod tests {
         place(&mut b, CAROL, 1, OrderState::sell(50, 10));
         place(&mut b, ALICE, 2, OrderState::sell(50, 10));
         let fills = place(&mut b, BOB, 3, OrderState::buy(50, 12));
-        assert_eq!(summary(&fills), vec![(1, 50, 10), (2, 50, 2)]);
+        assert_eq!(summary(&fills), vec![(1, 500, 10), (2, 100, 2)]);
         // Bids: highest first for an incoming ask.
         place(&mut b, BOB, 4, OrderState::buy(48, 5));
         place(&mut b, DAVE, 5, OrderState::buy(49, 5));
         let fills = place(&mut b, CAROL, 6, OrderState::sell(40, 7));
-        let buys: Vec<(u32, u32, u64)> = fills.iter().map(|f| (f.buy_id, f.price, f.quantity)).collect();
-        assert_eq!(buys, vec![(5, 49, 5), (4, 48, 2)]);
+        let buys: Vec<(u32, u128, u64)> = fills.iter().map(|f| (f.buy_id, f.amount, f.quantity)).collect();
+        assert_eq!(buys, vec![(5, 245, 5), (4, 96, 2)]);
     }
 
     #[test]
@@ -700,7 +762,7 @@ mod tests {
         place(&mut b, ALICE, 1, OrderState::sell(50, 10));
         place(&mut b, CAROL, 2, OrderState::sell(51, 10));
         let fills = place(&mut b, ALICE, 3, OrderState::buy(55, 15));
-        assert_eq!(summary(&fills), vec![(2, 51, 10)], "Alice's own ask is skipped, Carol's fills");
+        assert_eq!(summary(&fills), vec![(2, 510, 10)], "Alice's own ask is skipped, Carol's fills");
         assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(50, 10), "untouched");
         assert_eq!(b.order(&h(ALICE), 3), OrderState::buy(55, 5), "rests crossing her own ask");
     }
@@ -712,12 +774,12 @@ mod tests {
         place(&mut b, CAROL, 2, OrderState::sell(51, 10));
         b.set_account(h(ALICE), funded(4, 0)); // Alice's base drops to 4
         let fills = place(&mut b, BOB, 3, OrderState::buy(55, 12));
-        assert_eq!(summary(&fills), vec![(1, 50, 4), (2, 51, 8)], "as much as Alice can deliver");
+        assert_eq!(summary(&fills), vec![(1, 200, 4), (2, 408, 8)], "as much as Alice can deliver");
         assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(50, 6), "the rest stays resting");
         assert_eq!(b.account(&h(ALICE)).base, 0);
         // Now unfunded: skipped entirely by the next taker.
         let fills = place(&mut b, DAVE, 4, OrderState::buy(55, 3));
-        assert_eq!(summary(&fills), vec![(2, 51, 2)]);
+        assert_eq!(summary(&fills), vec![(2, 102, 2)]);
         assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(50, 6));
         assert_eq!(b.order(&h(DAVE), 4), OrderState::buy(55, 1), "Carol's ask had 2 left");
     }
@@ -729,7 +791,7 @@ mod tests {
         place(&mut b, CAROL, 2, OrderState::sell(60, 10));
         b.set_account(h(BOB), funded(0, 549)); // 10 at 50 = 500, then 49 < 60
         let fills = place(&mut b, BOB, 3, OrderState::buy(60, 20));
-        assert_eq!(summary(&fills), vec![(1, 50, 10)]);
+        assert_eq!(summary(&fills), vec![(1, 500, 10)]);
         assert_eq!(b.order(&h(BOB), 3), OrderState::buy(60, 10), "the rest rests");
         assert_eq!(b.order(&h(CAROL), 2), OrderState::sell(60, 10), "never touched");
         assert_eq!(b.account(&h(BOB)).quote, 49);
@@ -760,8 +822,48 @@ mod tests {
         place(&mut b, ALICE, 1, OrderState::sell(50, 10));
         assert!(place(&mut b, BOB, 2, OrderState::EMPTY).is_empty());
         assert!(place(&mut b, BOB, 3, OrderState::buy(55, 0)).is_empty());
-        assert!(place(&mut b, BOB, 4, OrderState { side: 3, price: 55, remaining: 5 }).is_empty());
+        assert!(place(&mut b, BOB, 4, OrderState { side: 3, price: 55.into(), remaining: 5 }).is_empty());
         assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(50, 10));
+    }
+
+    #[test]
+    fn ratio_prices_rank_exactly_and_round_in_the_makers_favour() {
+        let mut b = book();
+        // 3/2 = 1.5 and 7/5 = 1.4: the lower ask first although placed later; 1/1 and 2/2 are
+        // one limit, ranked by time.
+        place(&mut b, ALICE, 1, OrderState::sell(Price::new(3, 2), 10));
+        place(&mut b, CAROL, 2, OrderState::sell(Price::new(7, 5), 10));
+        assert_eq!(b.crossing(SIDE_BUY, Price::new(3, 2)), vec![(h(CAROL), 2), (h(ALICE), 1)]);
+        assert_eq!(b.crossing(SIDE_BUY, Price::new(29, 20)), vec![(h(CAROL), 2)], "1.45 crosses 1.4 only");
+        // Bob buys 13 at up to 8/5 (1.6): 10 at 7/5 for 14 quote, then 3 at 3/2 = 4.5 quote,
+        // which the maker's rounding makes 5 (1.67 a unit, above Bob's 1.6): the fill drops to
+        // whole lots of 2 units (3 quote). The last unit cannot trade within both limits
+        // (1.5..1.6 quote) and rests.
+        let fills = place(&mut b, BOB, 3, OrderState::buy(Price::new(8, 5), 13));
+        assert_eq!(summary(&fills), vec![(2, 14, 10), (1, 3, 2)]);
+        assert_eq!(b.order(&h(BOB), 3), OrderState::buy(Price::new(8, 5), 1), "one unit rests");
+        assert_eq!(b.order(&h(ALICE), 1), OrderState::sell(Price::new(3, 2), 8));
+        // A buyer at 17/10 (1.7) takes 3 at 3/2: 4.5 rounded up to 5 (1.67 <= 1.7).
+        let fills = place(&mut b, DAVE, 4, OrderState::buy(Price::new(17, 10), 3));
+        assert_eq!(summary(&fills), vec![(1, 5, 3)]);
+        // A maker bid rounds down: Dave bids 5 at 4/3, Carol sells 5 at 1: floor(20/3) = 6.
+        let mut b = book();
+        place(&mut b, DAVE, 5, OrderState::buy(Price::new(4, 3), 5));
+        let fills = place(&mut b, CAROL, 6, OrderState::sell(1, 5));
+        assert_eq!(fills.iter().map(|f| (f.buy_id, f.amount, f.quantity)).collect::<Vec<_>>(), vec![(5, 6, 5)]);
+    }
+
+    #[test]
+    fn equal_ratios_trade_only_in_exact_lots() {
+        let mut b = book();
+        place(&mut b, ALICE, 1, OrderState::sell(Price::new(101, 2), 3));
+        // 3 at 50.5 = 151.5: the maker's rounding (152) would break the taker's equal limit, so
+        // 2 units for exactly 101; the last unit cannot trade at 50.5 and rests on both sides.
+        let fills = place(&mut b, BOB, 2, OrderState::buy(Price::new(202, 4), 3));
+        assert_eq!(summary(&fills), vec![(1, 101, 2)]);
+        assert_eq!(b.order(&h(BOB), 2).remaining, 1);
+        assert_eq!(b.order(&h(ALICE), 1).remaining, 1);
+        assert!(place(&mut b, DAVE, 3, OrderState::buy(Price::new(101, 2), 1)).is_empty(), "one unit never trades");
     }
 
     /// A small deterministic generator (xorshift64) for the randomized test.
@@ -798,7 +900,10 @@ mod tests {
             for id in 0..12u32 {
                 let who = owners[rng.below(4) as usize];
                 let side = if rng.below(2) == 0 { SIDE_BUY } else { SIDE_SELL };
-                let state = OrderState { side, price: 45 + rng.below(10) as u32, remaining: 1 + rng.below(30) };
+                // Ratios around 45..55 with small denominators: rounding and lots bind often.
+                let den = [1, 2, 3, 7][rng.below(4) as usize];
+                let price = Price::new(45 * den + rng.below(u64::from(10 * den)) as u32, den);
+                let state = OrderState { side, price, remaining: 1 + rng.below(30) };
                 b.insert_order(h(who), id, state);
                 let taker = (h(who), id);
                 let priority = b.crossing(side, state.price);
@@ -813,17 +918,20 @@ mod tests {
                     .collect();
                 assert!(makers.windows(2).all(|w| w[0] <= w[1]), "priority order: {makers:?}");
                 for f in &fills {
-                    let maker_price = if side == SIDE_BUY { f.sell_price } else { f.buy_price };
-                    assert_eq!(f.price, maker_price);
-                    assert!(f.sell_price <= f.price && f.price <= f.buy_price && f.seller != f.buyer);
+                    let maker_sells = side == SIDE_BUY;
+                    let maker_price = if maker_sells { f.sell_price } else { f.buy_price };
+                    assert_eq!(f.amount, quote_at(&maker_price, f.quantity, maker_sells), "the maker's price, its rounding");
+                    assert!(within_limit(&f.sell_price, true, f.quantity, f.amount), "the seller's limit");
+                    assert!(within_limit(&f.buy_price, false, f.quantity, f.amount), "the buyer's limit");
+                    assert!(f.seller != f.buyer);
                     assert!(f.quantity > 0 && f.quantity <= f.sell_remaining.min(f.buy_remaining));
-                    assert!(f.seller_base >= u128::from(f.quantity) && f.buyer_quote >= f.amount());
+                    assert!(f.seller_base >= u128::from(f.quantity) && f.buyer_quote >= f.amount);
                 }
                 assert_eq!(total(&b), start);
                 if b.order(&h(who), id).remaining > 0 {
                     for maker in b.crossing(side, state.price) {
                         if maker.0 != taker.0 {
-                            assert!(fill_quantity(&b, taker, maker).is_err(), "a payable match was left");
+                            assert!(fill_terms(&b, taker, maker).is_err(), "a payable match was left");
                             n_left += 1;
                         }
                     }
@@ -866,7 +974,9 @@ mod tests {
             all.extend(place(&mut b, who, i as u32, state));
         }
         assert_eq!(total(&b), start);
-        assert!(all.iter().all(|f| f.quantity > 0 && f.sell_price <= f.price && f.price <= f.buy_price));
+        assert!(all.iter().all(|f| f.quantity > 0
+            && within_limit(&f.sell_price, true, f.quantity, f.amount)
+            && within_limit(&f.buy_price, false, f.quantity, f.amount)));
         assert!(all.iter().all(|f| f.quantity <= f.sell_remaining && f.quantity <= f.buy_remaining));
     }
 }

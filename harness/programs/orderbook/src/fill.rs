@@ -3,7 +3,6 @@
 //! constraints and why they are sound are in the crate docs ("The fill row").
 
 use zkthread_prover::air::{LIMB_BITS, N_LIMBS};
-use zkthread_prover::auth::roles::HI_SHIFT;
 use zkthread_prover::range::split16;
 use zkthread_prover::role::{boolean, k, neg, slice, Frac, Lane, Rel, Role};
 
@@ -13,15 +12,25 @@ use crate::state::{balance, market, order, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
 #[derive(Clone)]
 pub struct FillRole;
 
-/// Limbs of the quote amount `x * q` (`x < 2^15`, `q < 2^64`: below `2^79`).
+/// Limbs of the quote amount `a` (a fill's `a <= q * num / den < 2^64 * 2^14`: five limbs).
 pub const AMOUNT_LIMBS: usize = QTY_LIMBS + 1;
+/// Limbs of a limit's gap (`a * ds - q * ns` or `q * nb - a * db`) below its top carry.
+pub const GAP_LIMBS: usize = AMOUNT_LIMBS;
+
+/// A gap chain's middle carries lie in `-2^14..2^14`: checked as `c + CARRY_OFFSET` in
+/// `0..2^15` (16-bit checks of it and of it plus [`SHIFT_15`]).
+pub const CARRY_OFFSET: u32 = 1 << 14;
+/// `v + 2^15 < 2^16` iff `v < 2^15`.
+pub const SHIFT_15: u32 = 1 << 15;
+/// `v + 2^16 - 2^14 < 2^16` iff `v < 2^14`: the bound of a gap's top carry.
+pub const SHIFT_14: u32 = (1 << 16) - (1 << 14);
 
 const fn span(start: usize, len: usize) -> std::ops::Range<usize> {
     start..start + len
 }
 
 pub mod fill_cols {
-    use super::{span, AMOUNT_LIMBS};
+    use super::{span, AMOUNT_LIMBS, GAP_LIMBS};
     use crate::state::QTY_LIMBS;
     use std::ops::Range;
     use zkthread_prover::air::N_LIMBS;
@@ -32,24 +41,28 @@ pub mod fill_cols {
     pub const BASE: Range<usize> = span(BOOK.end, 4);
     pub const QUOTE: Range<usize> = span(BASE.end, 4);
     pub const FILLS: usize = QUOTE.end;
-    /// The sell order: owner id, order id, limit price.
+    /// The sell order: owner id, order id, limit price `[num, den]`.
     pub const SELLER: Range<usize> = span(FILLS + 1, 4);
     pub const SELL_ID: usize = SELLER.end;
-    pub const SELL_PRICE: usize = SELL_ID + 1;
-    /// The buy order: owner id, order id, limit price.
-    pub const BUYER: Range<usize> = span(SELL_PRICE + 1, 4);
+    pub const SELL_PRICE: Range<usize> = span(SELL_ID + 1, 2);
+    /// The buy order: owner id, order id, limit price `[num, den]`.
+    pub const BUYER: Range<usize> = span(SELL_PRICE.end, 4);
     pub const BUY_ID: usize = BUYER.end;
-    pub const BUY_PRICE: usize = BUY_ID + 1;
-    /// Execution price `x` and quantity `q` (16-bit limbs).
-    pub const PRICE: usize = BUY_PRICE + 1;
-    pub const QTY: Range<usize> = span(PRICE + 1, QTY_LIMBS);
-    /// The inverse of `sum(q limbs)`: `q != 0`.
+    pub const BUY_PRICE: Range<usize> = span(BUY_ID + 1, 2);
+    /// The quantity `q` (16-bit limbs) and the inverse of `sum(q limbs)`: `q != 0`.
+    pub const QTY: Range<usize> = span(BUY_PRICE.end, QTY_LIMBS);
     pub const QTY_INV: usize = QTY.end;
-    /// The quote amount `x * q` and the product's carries.
+    /// The quote amount `a` the buyer pays and the seller receives.
     pub const AMOUNT: Range<usize> = span(QTY_INV + 1, AMOUNT_LIMBS);
-    pub const MUL_CARRY: Range<usize> = span(AMOUNT.end, QTY_LIMBS);
+    /// The seller's limit: `a * ds - q * ns` in limbs, and the chain's carries (the last is
+    /// the gap's top part).
+    pub const SELL_GAP: Range<usize> = span(AMOUNT.end, GAP_LIMBS);
+    pub const SELL_GAP_CARRY: Range<usize> = span(SELL_GAP.end, GAP_LIMBS);
+    /// The buyer's limit: `q * nb - a * db` in limbs, and the chain's carries.
+    pub const BUY_GAP: Range<usize> = span(SELL_GAP_CARRY.end, GAP_LIMBS);
+    pub const BUY_GAP_CARRY: Range<usize> = span(BUY_GAP.end, GAP_LIMBS);
     /// Remaining quantities before / after and the subtraction's borrows.
-    pub const SELL_REM_OLD: Range<usize> = span(MUL_CARRY.end, QTY_LIMBS);
+    pub const SELL_REM_OLD: Range<usize> = span(BUY_GAP_CARRY.end, QTY_LIMBS);
     pub const SELL_REM_NEW: Range<usize> = span(SELL_REM_OLD.end, QTY_LIMBS);
     pub const SELL_REM_BORROW: Range<usize> = span(SELL_REM_NEW.end, QTY_LIMBS - 1);
     pub const BUY_REM_OLD: Range<usize> = span(SELL_REM_BORROW.end, QTY_LIMBS);
@@ -74,18 +87,31 @@ pub mod fill_cols {
     pub const N: usize = LIMB_LO.end;
 }
 
-/// 16-bit checks per row: `q` (4), `x * q` (5), the product's carries and the carries plus
-/// [`HI_SHIFT`] (4 + 4), both new remainings (8), the four new balances (32), `x - p_sell` and
-/// `p_buy - x` (2).
-pub const N_CHECKED16: usize = QTY_LIMBS + AMOUNT_LIMBS + 2 * QTY_LIMBS + 2 * QTY_LIMBS + 4 * N_LIMBS + 2;
+/// 16-bit checks per row: `q` (4), `a` (5), both gaps' limbs (10), both gaps' middle carries
+/// twice each (16), both top carries twice each (4), both new remainings (8), the four new
+/// balances (32).
+pub const N_CHECKED16: usize = QTY_LIMBS + AMOUNT_LIMBS + 2 * GAP_LIMBS + 4 * (GAP_LIMBS - 1) + 4 + 2 * QTY_LIMBS + 4 * N_LIMBS;
+
+/// The 16-bit checks of one gap chain's carries: the middle ones in `-2^14..2^14`, the top
+/// one in `0..2^14` (the gap is not negative).
+fn gap_carry_checks<T: Lane>(c: &[T], carry: std::ops::Range<usize>, v: &mut Vec<T>) {
+    let top = carry.end - 1;
+    for i in carry.start..top {
+        let shifted = c[i].clone() + k(CARRY_OFFSET);
+        v.push(shifted.clone());
+        v.push(shifted + k(SHIFT_15));
+    }
+    v.push(c[top].clone());
+    v.push(c[top].clone() + k(SHIFT_14));
+}
 
 /// Every value the row range-checks to `0..2^16`, in the order of the `LIMB_LO` columns (the
 /// witness reads the low bytes off this same list).
 pub fn checked16<T: Lane>(c: &[T]) -> Vec<T> {
     use fill_cols::*;
-    let mut v: Vec<T> = QTY.chain(AMOUNT).chain(MUL_CARRY).map(|i| c[i].clone()).collect();
-    // carry + (2^16 - (2^15 - 1)) < 2^16: every carry is <= 2^15 - 2.
-    v.extend(MUL_CARRY.map(|i| c[i].clone() + k(HI_SHIFT)));
+    let mut v: Vec<T> = QTY.chain(AMOUNT).chain(SELL_GAP).chain(BUY_GAP).map(|i| c[i].clone()).collect();
+    gap_carry_checks(c, SELL_GAP_CARRY, &mut v);
+    gap_carry_checks(c, BUY_GAP_CARRY, &mut v);
     let written = SELL_REM_NEW
         .chain(BUY_REM_NEW)
         .chain(SELLER_BASE_NEW)
@@ -93,9 +119,6 @@ pub fn checked16<T: Lane>(c: &[T]) -> Vec<T> {
         .chain(BUYER_QUOTE_NEW)
         .chain(SELLER_QUOTE_NEW);
     v.extend(written.map(|i| c[i].clone()));
-    // p_sell <= x <= p_buy.
-    v.push(c[PRICE].clone() - c[SELL_PRICE].clone());
-    v.push(c[BUY_PRICE].clone() - c[PRICE].clone());
     v
 }
 
@@ -140,22 +163,37 @@ fn add_limbs<T: Lane>(old: &[T], amount: &[T], new: &[T], carry: &[T]) -> Vec<T>
         .collect()
 }
 
-/// `x * q = amount`: `x q_l + c_{l-1} = a_l + 2^16 c_l` for `l < 4`, and `a_4 = c_3`.
-fn product<T: Lane>(c: &[T]) -> Vec<T> {
-    use fill_cols::*;
+/// A limit as a gap chain: `plus * ps - minus * pm = gap >= 0` over the integers, limb by
+/// limb: `plus_l ps - minus_l pm + c_{l-1} = g_l + 2^16 c_l` (`c_{-1} = 0`, missing limbs
+/// zero), the last carry being the gap's part above its [`GAP_LIMBS`] limbs.
+fn gap_chain<T: Lane>(plus: (&[T], &T), minus: (&[T], &T), gap: &[T], carry: &[T]) -> Vec<T> {
     let base: T = k(1 << LIMB_BITS);
-    let x = c[PRICE].clone();
-    let (q, a, carry) = (slice(c, QTY), slice(c, AMOUNT), slice(c, MUL_CARRY));
-    let mut out: Vec<T> = (0..QTY_LIMBS)
+    (0..GAP_LIMBS)
         .map(|l| {
-            let mut e = x.clone() * q[l].clone() - a[l].clone() - carry[l].clone() * base.clone();
+            let mut e = T::zero() - gap[l].clone() - carry[l].clone() * base.clone();
+            if let Some(x) = plus.0.get(l) {
+                e = e + x.clone() * plus.1.clone();
+            }
+            if let Some(x) = minus.0.get(l) {
+                e = e - x.clone() * minus.1.clone();
+            }
             if l > 0 {
                 e = e + carry[l - 1].clone();
             }
             e
         })
-        .collect();
-    out.push(a[QTY_LIMBS].clone() - carry[QTY_LIMBS - 1].clone());
+        .collect()
+}
+
+/// Both limits: the seller's `a * ds - q * ns >= 0` (it receives at least its price) and the
+/// buyer's `q * nb - a * db >= 0` (it pays at most its price).
+fn limits<T: Lane>(c: &[T]) -> Vec<T> {
+    use fill_cols::*;
+    let (q, a) = (slice(c, QTY), slice(c, AMOUNT));
+    let (ns, ds) = (&c[SELL_PRICE.start], &c[SELL_PRICE.start + 1]);
+    let (nb, db) = (&c[BUY_PRICE.start], &c[BUY_PRICE.start + 1]);
+    let mut out = gap_chain((&a, ds), (&q, ns), &slice(c, SELL_GAP), &slice(c, SELL_GAP_CARRY));
+    out.extend(gap_chain((&q, nb), (&a, db), &slice(c, BUY_GAP), &slice(c, BUY_GAP_CARRY)));
     out
 }
 
@@ -177,7 +215,7 @@ impl Role for FillRole {
         // q != 0 on an enabled row: its limbs' sum (< 2^18, no wrap) has an inverse.
         let sum = QTY.map(|i| c[i].clone()).fold(T::zero(), |a, b| a + b);
         out.push(e * (sum * c[QTY_INV].clone() - k(1)));
-        out.extend(product(c));
+        out.extend(limits(c));
         let (q, amount) = (slice(c, QTY), slice(c, AMOUNT));
         let s = |r| slice(c, r);
         out.extend(sub_limbs(&s(SELL_REM_OLD), &q, &s(SELL_REM_NEW), &s(SELL_REM_BORROW)));
@@ -196,10 +234,9 @@ impl Role for FillRole {
         let (book, base, quote) = (s(BOOK), s(BASE), s(QUOTE));
         let (seller, buyer) = (s(SELLER), s(BUYER));
         let fills = c[FILLS].clone();
-        let sell = |rem: &[T]| {
-            order(&book, &seller, c[SELL_ID].clone(), k(SIDE_SELL), c[SELL_PRICE].clone(), rem)
-        };
-        let buy = |rem: &[T]| order(&book, &buyer, c[BUY_ID].clone(), k(SIDE_BUY), c[BUY_PRICE].clone(), rem);
+        let price = |r: std::ops::Range<usize>| [c[r.start].clone(), c[r.start + 1].clone()];
+        let sell = |rem: &[T]| order(&book, &seller, c[SELL_ID].clone(), k(SIDE_SELL), price(SELL_PRICE), rem);
+        let buy = |rem: &[T]| order(&book, &buyer, c[BUY_ID].clone(), k(SIDE_BUY), price(BUY_PRICE), rem);
         // (consumed, produced) pairs: the market counter, both orders, the four balances.
         let moves = [
             (market(&book, &base, &quote, fills.clone()), market(&book, &base, &quote, fills + k(1))),
@@ -215,8 +252,8 @@ impl Role for FillRole {
             f.push(Frac::new(Rel::State, neg(&e), consumed));
             f.push(Frac::new(Rel::State, e.clone(), produced));
         }
-        // 16-bit checks on enabled rows (padding rows look nothing up: their shifted carries
-        // would not be in range).
+        // 16-bit checks on enabled rows (padding rows look nothing up: their shifted values
+        // are not all in range).
         for (j, v) in checked16(c).into_iter().enumerate() {
             f.extend(split16(e.clone(), v, c[LIMB_LO.start + j].clone()));
         }

@@ -198,7 +198,7 @@ pub use batcher::{
 pub use fill::{fill_cols, FillRole};
 pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};
 pub use prover::{prove, prove_statement, verify, OrderBookProgram, OrderBookVerifyError, ORDERBOOK_AIR_VERSION};
-pub use state::{Change, Entry, OrderState};
+pub use state::{Change, Entry, OrderState, Price, PriceError};
 pub use statement::{
     bound_slots, boundary, statement_of, storage_value, BookRefusal, BuildError, Directory, OrderBookStatementError,
     OrderLayout, SignedPublicInput,

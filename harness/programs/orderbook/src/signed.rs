@@ -10,7 +10,7 @@
 //! [K_next[3], rho, p[12..16]]` with the program's 16-element payload `p`:
 //!
 //! ```text
-//! place : p = [id, side, price, qty[4], 0; 8, TAG_PLACE]
+//! place : p = [id, side, num, den, qty[4], 0; 7, TAG_PLACE]
 //! cancel: p = [id, 0; 14, TAG_CANCEL]
 //! ```
 //!
@@ -18,14 +18,14 @@
 //! 0: no place, cancel or transfer message is ever another kind's (the domain already
 //! separates contracts; the tag separates the two kinds of one contract).
 
-use zkthread_prover::auth::roles::{message_blocks, signed_transaction, SignedFields, HI_SHIFT, MESSAGE_BLOCKS};
+use zkthread_prover::auth::roles::{message_blocks, signed_transaction, SignedFields, MESSAGE_BLOCKS};
 use zkthread_prover::range::split16;
 use zkthread_prover::role::{boolean, k, neg, slice, Frac, Lane, Rel, Role};
 use stwo::core::fields::m31::BaseField;
 use zkthread_sig::wots::{Hash4, KeyCommitment, RATE, RHO_LEN};
 use zkthread_sig::{Message, MessageError, M31};
 
-use crate::state::{order, qty_limbs, MAX_PRICE, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
+use crate::state::{order, qty_limbs, Price, MAX_PRICE_PART, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
 
 /// The last message element of a place (a transfer's is 0).
 pub const TAG_PLACE: u32 = 1;
@@ -40,17 +40,18 @@ pub mod signed_cols {
     pub const OWNER: Range<usize> = 5..9;
     pub const ID: usize = 9;
     pub const SIDE: usize = 10;
-    pub const PRICE: usize = 11;
+    /// The limit price `[num, den]`.
+    pub const PRICE: Range<usize> = 11..13;
     /// Place: the order's quantity. Cancel: the remaining quantity it drops.
-    pub const QTY: Range<usize> = 12..16;
-    pub const NONCE: usize = 16;
-    pub const KEY: Range<usize> = 17..21;
-    pub const NEXT_KEY: Range<usize> = 21..25;
-    pub const PP: Range<usize> = 25..29;
-    pub const RHO: Range<usize> = 29..32;
+    pub const QTY: Range<usize> = 13..17;
+    pub const NONCE: usize = 17;
+    pub const KEY: Range<usize> = 18..22;
+    pub const NEXT_KEY: Range<usize> = 22..26;
+    pub const PP: Range<usize> = 26..30;
+    pub const RHO: Range<usize> = 30..33;
     /// The row's position in the sub-block (its digest's place in the transaction list).
-    pub const TX: usize = 32;
-    pub const N: usize = 33;
+    pub const TX: usize = 33;
+    pub const N: usize = 34;
 }
 
 /// Place-only columns after the shared ones.
@@ -59,21 +60,27 @@ pub mod place_cols {
     pub use super::signed_cols::*;
     /// The inverse of `sum(qty limbs)`: `qty != 0`.
     pub const QTY_INV: usize = super::signed_cols::N;
-    /// Low bytes of the 16-bit checks: `qty` (4), `price - 1`, `price - 1 + HI_SHIFT`.
-    pub const LIMB_LO: Range<usize> = QTY_INV + 1..QTY_INV + 7;
+    /// Low bytes of the 16-bit checks: `qty` (4), then `v` and `v + PART_SHIFT` for
+    /// `v = num - 1` and `v = den - 1`.
+    pub const LIMB_LO: Range<usize> = QTY_INV + 1..QTY_INV + 9;
     pub const N: usize = LIMB_LO.end;
 }
 
 /// Elements of a message that are the program's own (the framework lays out the rest).
 pub use zkthread_sig::PAYLOAD_LEN;
 
-/// The program's payload of a signed row: `[id, side, price, qty[4], 0; 8, TAG_PLACE]` for a
-/// place, `[id, 0; 14, TAG_CANCEL]` for a cancel.
+/// `v + PART_SHIFT < 2^16` iff `v <= MAX_PRICE_PART - 1`: with `v = part - 1` checked too,
+/// a price part is in `1..=MAX_PRICE_PART`.
+pub const PART_SHIFT: u32 = (1 << 16) - MAX_PRICE_PART;
+
+/// The program's payload of a signed row: `[id, side, num, den, qty[4], 0; 7, TAG_PLACE]`
+/// for a place, `[id, 0; 14, TAG_CANCEL]` for a cancel.
 pub fn payload<T: Lane>(c: &[T], place: bool) -> Vec<T> {
     use signed_cols::*;
     let mut p = vec![c[ID].clone()];
     if place {
-        p.extend([c[SIDE].clone(), c[PRICE].clone()]);
+        p.push(c[SIDE].clone());
+        p.extend(slice(c, PRICE));
         p.extend(slice(c, QTY));
     }
     p.resize(PAYLOAD_LEN - 1, k(0));
@@ -110,9 +117,14 @@ fn live_side<T: Lane>(c: &[T]) -> T {
     c[signed_cols::ENABLED].clone() * (side.clone() - k(SIDE_BUY)) * (side - k(SIDE_SELL))
 }
 
-/// One signed place per row: consumes the empty slot `Order(D, A, id, 0, 0, 0)` and produces
-/// `Order(D, A, id, side, price, qty)` with `side` buy or sell, `1 <= price < 2^15` and
-/// `0 < qty < 2^64`.
+/// The row's price columns as the tuple's `[num, den]`.
+fn price<T: Lane>(c: &[T]) -> [T; 2] {
+    [c[signed_cols::PRICE.start].clone(), c[signed_cols::PRICE.start + 1].clone()]
+}
+
+/// One signed place per row: consumes the empty slot `Order(D, A, id, 0, 0/0, 0)` and
+/// produces `Order(D, A, id, side, num/den, qty)` with `side` buy or sell, `num` and `den` in
+/// `1..2^14` and `0 < qty < 2^64`.
 #[derive(Clone)]
 pub struct PlaceRole;
 
@@ -131,26 +143,29 @@ impl Role for PlaceRole {
         use place_cols::*;
         let e = c[ENABLED].clone();
         let (book, owner, id) = (slice(c, BOOK), slice(c, OWNER), c[ID].clone());
-        let empty = order(&book, &owner, id.clone(), k(0), k(0), &[k(0), k(0), k(0), k(0)]);
-        let placed = order(&book, &owner, id, c[SIDE].clone(), c[PRICE].clone(), &slice(c, QTY));
+        let empty = order(&book, &owner, id.clone(), k(0), [k(0), k(0)], &[k(0), k(0), k(0), k(0)]);
+        let placed = order(&book, &owner, id, c[SIDE].clone(), price(c), &slice(c, QTY));
         let mut f = vec![Frac::new(Rel::State, neg(&e), empty), Frac::new(Rel::State, e.clone(), placed)];
         f.extend(authorization(c, true));
-        // qty limbs < 2^16; price - 1 in 0..=2^15 - 2, i.e. price in 1..2^15.
-        let p1 = c[PRICE].clone() - k(1);
-        let checked = QTY.map(|i| c[i].clone()).chain([p1.clone(), p1 + k(HI_SHIFT)]);
-        for (j, v) in checked.enumerate() {
+        // qty limbs < 2^16; num - 1 and den - 1 in 0..MAX_PRICE_PART, i.e. both in 1..2^14.
+        let mut checked: Vec<T> = QTY.map(|i| c[i].clone()).collect();
+        for part in price(c) {
+            let v = part - k(1);
+            checked.extend([v.clone(), v + k(PART_SHIFT)]);
+        }
+        for (j, v) in checked.into_iter().enumerate() {
             f.extend(split16(e.clone(), v, c[LIMB_LO.start + j].clone()));
         }
         f
     }
 
     fn batching() -> Vec<usize> {
-        // 2 state + 2 key + 6 link + 12 range fractions, linear denominators: pairs.
-        (0..22).map(|i| i / 2).collect()
+        // 2 state + 2 key + 6 link + 16 range fractions, linear denominators: pairs.
+        (0..26).map(|i| i / 2).collect()
     }
 }
 
-/// One signed cancel per row: consumes `Order(D, A, id, side, price, rem)` (a live or filled
+/// One signed cancel per row: consumes `Order(D, A, id, side, num/den, rem)` (a live or filled
 /// order: side buy or sell) and produces it with `remaining = 0`.
 #[derive(Clone)]
 pub struct CancelRole;
@@ -167,9 +182,9 @@ impl Role for CancelRole {
         use signed_cols::*;
         let e = c[ENABLED].clone();
         let (book, owner, id) = (slice(c, BOOK), slice(c, OWNER), c[ID].clone());
-        let (side, price) = (c[SIDE].clone(), c[PRICE].clone());
-        let live = order(&book, &owner, id.clone(), side.clone(), price.clone(), &slice(c, QTY));
-        let cancelled = order(&book, &owner, id, side, price, &[k(0), k(0), k(0), k(0)]);
+        let side = c[SIDE].clone();
+        let live = order(&book, &owner, id.clone(), side.clone(), price(c), &slice(c, QTY));
+        let cancelled = order(&book, &owner, id, side, price(c), &[k(0), k(0), k(0), k(0)]);
         let mut f = vec![Frac::new(Rel::State, neg(&e), live), Frac::new(Rel::State, e.clone(), cancelled)];
         f.extend(authorization(c, false));
         f
@@ -187,7 +202,7 @@ pub struct OrderMessage {
     pub owner: Hash4,
     pub id: u32,
     /// `Some((side, price, quantity))`: a place; `None`: a cancel.
-    pub place: Option<(u32, u32, u64)>,
+    pub place: Option<(u32, Price, u64)>,
     pub nonce: u32,
     pub next_key: KeyCommitment,
 }
@@ -222,7 +237,7 @@ impl OrderMessage {
         r[ID] = self.id;
         if let Some((side, price, qty)) = self.place {
             r[SIDE] = side;
-            r[PRICE] = price;
+            r[PRICE].copy_from_slice(&[price.num, price.den]);
             r[QTY].copy_from_slice(&qty_limbs(qty));
         }
         r[NONCE] = self.nonce;
@@ -233,7 +248,7 @@ impl OrderMessage {
 
 /// The order book's messages in the framework's layout. The payload refuses what the AIR
 /// would (a client never signs an order that cannot be placed): a side other than buy or
-/// sell, a price outside `1..2^15`, a zero quantity, an id that is not an M31 element.
+/// sell, a price part outside `1..2^14`, a zero quantity, an id that is not an M31 element.
 impl Message for OrderMessage {
     fn domain(&self) -> Hash4 {
         self.book
@@ -264,8 +279,8 @@ impl Message for OrderMessage {
             if side != SIDE_BUY && side != SIDE_SELL {
                 return bad("side", "neither buy (1) nor sell (2)");
             }
-            if !(1..=MAX_PRICE).contains(&price) {
-                return bad("price", "outside 1..2^15");
+            if !price.is_valid() {
+                return bad("price", "numerator or denominator outside 1..2^14");
             }
             if quantity == 0 {
                 return bad("quantity", "zero");
@@ -281,7 +296,7 @@ impl Message for OrderMessage {
 pub struct SignedOrderRow {
     pub message: OrderMessage,
     pub key: KeyCommitment,
-    pub cancelled: (u32, u32, u64),
+    pub cancelled: (u32, Price, u64),
     pub signature: zkthread_sig::wots::Signature,
     pub trace: zkthread_sig::wots::VerificationTrace,
 }
@@ -296,7 +311,8 @@ impl SignedOrderRow {
         self.message.fill_columns(&mut r, &self.signature.rho);
         if !place {
             let (side, price, remaining) = self.cancelled;
-            (r[SIDE], r[PRICE]) = (side, price);
+            r[SIDE] = side;
+            r[PRICE].copy_from_slice(&[price.num, price.den]);
             r[QTY].copy_from_slice(&qty_limbs(remaining));
         }
         r[KEY].copy_from_slice(&self.key.0.map(|v| v.to_u32()));
@@ -305,9 +321,11 @@ impl SignedOrderRow {
         if place {
             let sum: u32 = r[QTY].iter().sum();
             r[place_cols::QTY_INV] = if sum == 0 { 0 } else { BaseField::from(sum).inverse().0 };
-            let p1 = (i64::from(r[PRICE]) - 1).rem_euclid((1 << 31) - 1) as u32;
-            let shifted = ((u64::from(p1) + u64::from(HI_SHIFT)) % ((1 << 31) - 1)) as u32;
-            let checked = r[QTY].iter().copied().chain([p1, shifted]).collect::<Vec<_>>();
+            let mut checked = r[QTY].to_vec();
+            for part in &r[PRICE] {
+                let v = (i64::from(*part) - 1).rem_euclid((1 << 31) - 1) as u32;
+                checked.extend([v, ((u64::from(v) + u64::from(PART_SHIFT)) % ((1 << 31) - 1)) as u32]);
+            }
             for (j, v) in checked.into_iter().enumerate() {
                 r[place_cols::LIMB_LO.start + j] = zkthread_prover::range::low_byte(v);
             }

@@ -5,15 +5,16 @@
 //!   (`zkthread_token::transfer::balance`), so a fill reads and writes exactly the tuples a
 //!   transfer does for the same `balances[owner]` slot;
 //! - 1 `Key(D, A, nonce, K[4])`: the framework's replay state (signed place / cancel);
-//! - 2 `Order(D_book, A, id, side, price, remaining[4])` (16 values): slot `orders[(owner, id)]`
-//!   of the book contract; the empty slot is `side = price = remaining = 0`;
+//! - 2 `Order(D_book, A, id, side, num, den, remaining[4])` (17 values): slot
+//!   `orders[(owner, id)]` of the book contract, its limit price the ratio `num / den`; the
+//!   empty slot is `side = num = den = remaining = 0`;
 //! - 3 `Market(D_book, D_base, D_quote, fills)` (14 values): the book's fill counter, whose
 //!   domains tie the book to its two tokens (see the crate docs, "Why a fill moves the book's
 //!   own tokens").
 //!
 //! The statement's binding (`crate::statement`) is where the tuples' invariants are enforced:
-//! every slot value parses to a tuple the roles may assume of their inputs (prices below
-//! 2^15, sides in `{empty, buy, sell}`, the empty slot all zero, a counter below `p - 1`), and
+//! every slot value parses to a tuple the roles may assume of their inputs (a price's
+//! numerator and denominator in `1..2^14`, sides in `{empty, buy, sell}`, the empty slot all zero, a counter below `p - 1`), and
 //! a `Market` tuple's token domains come from the book's configuration slots. [`Entry`] and
 //! [`Change`] are the AIR's view of a slot, what a batcher computes;
 //! `crate::statement::statement_of` turns them into the statement.
@@ -42,17 +43,140 @@ pub const SIDE_BUY: u32 = 1;
 /// `side` of an ask: the owner sells base for quote.
 pub const SIDE_SELL: u32 = 2;
 
-/// Bits of a price (integer ticks: quote units per base unit). Every price is below
-/// `2^PRICE_BITS`, so a price times a 16-bit limb plus a carry stays below `p` (crate docs).
-pub const PRICE_BITS: u32 = 15;
-/// The largest price.
-pub const MAX_PRICE: u32 = (1 << PRICE_BITS) - 1;
+/// Bits of a price's numerator and of its denominator. Both are below `2^PRICE_BITS`, so a
+/// 16-bit limb times either, plus a carry, stays well inside `p` (crate docs, "The fill row").
+pub const PRICE_BITS: u32 = 14;
+/// The largest numerator or denominator of a price.
+pub const MAX_PRICE_PART: u32 = (1 << PRICE_BITS) - 1;
+
+/// A limit price: `num / den` quote units per base unit, both in `1..=MAX_PRICE_PART` for a
+/// live order (`0 / 0` only in the empty slot). Two prices compare as ratios ([`Price::cmp_ratio`]),
+/// so `1/2` and `2/4` are the same limit; the derived `Eq` is the representation's (what a
+/// slot stores and an owner signed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Price {
+    pub num: u32,
+    pub den: u32,
+}
+
+impl Price {
+    /// The empty slot's price.
+    pub const ZERO: Price = Price { num: 0, den: 0 };
+
+    pub const fn new(num: u32, den: u32) -> Price {
+        Price { num, den }
+    }
+
+    /// A whole number of quote units per base unit.
+    pub const fn whole(num: u32) -> Price {
+        Price { num, den: 1 }
+    }
+
+    /// Both parts in `1..=MAX_PRICE_PART`: a price an order may carry.
+    pub fn is_valid(&self) -> bool {
+        (1..=MAX_PRICE_PART).contains(&self.num) && (1..=MAX_PRICE_PART).contains(&self.den)
+    }
+
+    /// The ratios compared (`num * other.den` against `other.num * den`: exact, no rounding).
+    pub fn cmp_ratio(&self, other: &Price) -> std::cmp::Ordering {
+        (u64::from(self.num) * u64::from(other.den)).cmp(&(u64::from(other.num) * u64::from(self.den)))
+    }
+
+    /// The quote for `quantity` base units at this price, rounded down (`None` for `den = 0`).
+    pub fn quote_floor(&self, quantity: u64) -> Option<u128> {
+        (self.den != 0).then(|| u128::from(quantity) * u128::from(self.num) / u128::from(self.den))
+    }
+
+    /// The quote for `quantity` base units at this price, rounded up (`None` for `den = 0`).
+    pub fn quote_ceil(&self, quantity: u64) -> Option<u128> {
+        let den = u128::from(self.den);
+        (den != 0).then(|| (u128::from(quantity) * u128::from(self.num)).div_ceil(den))
+    }
+}
+
+impl From<u32> for Price {
+    fn from(num: u32) -> Price {
+        Price::whole(num)
+    }
+}
+
+impl std::fmt::Display for Price {
+    /// `num` for a whole price, `num/den` otherwise (padded to the formatter's width).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.den == 1 {
+            f.pad(&self.num.to_string())
+        } else {
+            f.pad(&format!("{}/{}", self.num, self.den))
+        }
+    }
+}
+
+/// Why a price did not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    #[error("a price is `num` or `num/den` with whole numbers, not {0:?}")]
+    Syntax(String),
+    #[error("a price's numerator and denominator must be in 1..={MAX_PRICE_PART}, not {0}")]
+    OutOfRange(Price),
+}
+
+impl std::str::FromStr for Price {
+    type Err = PriceError;
+
+    /// `"52"` or `"105/2"`; both parts in `1..=MAX_PRICE_PART`.
+    fn from_str(s: &str) -> Result<Price, PriceError> {
+        let syntax = || PriceError::Syntax(s.to_string());
+        let part = |t: &str| t.trim().parse::<u32>().map_err(|_| syntax());
+        let price = match s.split_once('/') {
+            Some((n, d)) => Price::new(part(n)?, part(d)?),
+            None => Price::whole(part(s)?),
+        };
+        if price.is_valid() {
+            Ok(price)
+        } else {
+            Err(PriceError::OutOfRange(price))
+        }
+    }
+}
+
+impl serde::Serialize for Price {
+    /// A whole price as a number (the earlier, integer-tick form), any other as `"num/den"`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.den == 1 {
+            s.serialize_u32(self.num)
+        } else {
+            s.serialize_str(&format!("{}/{}", self.num, self.den))
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Price {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Price, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Whole(u32),
+            Ratio(String),
+        }
+        match Form::deserialize(d)? {
+            Form::Whole(num) => Ok(Price::whole(num)),
+            // Parsed without the range check: a stored message is judged by the batcher.
+            Form::Ratio(text) => {
+                let bad = || serde::de::Error::custom(format!("price {text:?} is not `num/den`"));
+                let (n, den) = text.split_once('/').ok_or_else(bad)?;
+                Ok(Price::new(n.trim().parse().map_err(|_| bad())?, den.trim().parse().map_err(|_| bad())?))
+            }
+        }
+    }
+}
+
 /// 16-bit limbs of an order's quantity (quantities are u64).
 pub const QTY_LIMBS: usize = 4;
 
-/// `Order(2, D_book, A, id, side, price, remaining)`.
-pub fn order<T: Lane>(book: &[T], account: &[T], id: T, side: T, price: T, remaining: &[T]) -> Vec<T> {
-    with_tag(KIND_ORDER, &[book, account, &[id, side, price], remaining])
+/// `Order(2, D_book, A, id, side, num, den, remaining)`: `price = [num, den]`.
+pub fn order<T: Lane>(book: &[T], account: &[T], id: T, side: T, price: [T; 2], remaining: &[T]) -> Vec<T> {
+    let [num, den] = price;
+    with_tag(KIND_ORDER, &[book, account, &[id, side, num, den], remaining])
 }
 
 /// `Market(3, D_book, D_base, D_quote, fills)`.
@@ -69,20 +193,20 @@ pub fn qty_limbs(value: u64) -> [u32; QTY_LIMBS] {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct OrderState {
     pub side: u32,
-    pub price: u32,
+    pub price: Price,
     pub remaining: u64,
 }
 
 impl OrderState {
     /// The empty slot (the id was never used).
-    pub const EMPTY: OrderState = OrderState { side: SIDE_EMPTY, price: 0, remaining: 0 };
+    pub const EMPTY: OrderState = OrderState { side: SIDE_EMPTY, price: Price::ZERO, remaining: 0 };
 
-    pub fn sell(price: u32, remaining: u64) -> Self {
-        OrderState { side: SIDE_SELL, price, remaining }
+    pub fn sell(price: impl Into<Price>, remaining: u64) -> Self {
+        OrderState { side: SIDE_SELL, price: price.into(), remaining }
     }
 
-    pub fn buy(price: u32, remaining: u64) -> Self {
-        OrderState { side: SIDE_BUY, price, remaining }
+    pub fn buy(price: impl Into<Price>, remaining: u64) -> Self {
+        OrderState { side: SIDE_BUY, price: price.into(), remaining }
     }
 }
 
@@ -116,7 +240,7 @@ impl Entry {
                 &m(account),
                 BaseField::from(*id),
                 BaseField::from(state.side),
-                BaseField::from(state.price),
+                [BaseField::from(state.price.num), BaseField::from(state.price.den)],
                 &f(&qty_limbs(state.remaining)),
             ),
             Entry::Market { book, base, quote, fills } => {

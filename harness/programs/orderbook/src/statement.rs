@@ -10,7 +10,7 @@
 //! | --- | --- | --- | --- | --- |
 //! | token `balances: Map<ContractAddress, u128>` | `balances[owner]` (the token program's) | a u128 | `[owner, 0]` | `Balance(D_token, A, limbs)` |
 //! | book `thread_keys: Map<ContractAddress, felt252>` | `thread_keys[owner]` (the token program's) | packed key and nonce (`zkthread_sig::pack_key_slot`), nonce `< 2^31 - 2` (`zkthread_sig::unpack_statement_key_slot`) | `[owner, 0]` | `Key(D_book, A, nonce, K)` |
-//! | book `orders: Map<(ContractAddress, u64), felt252>` | `orders[(owner, id)]` | packed order ([`pack_order`]) | `[owner, id]` | `Order(D_book, A, id, side, price, remaining)` |
+//! | book `orders: Map<(ContractAddress, u64), felt252>` | `orders[(owner, id)]` | packed order ([`pack_order`]) | `[owner, id]` | `Order(D_book, A, id, side, num, den, remaining)` |
 //! | book `fill_count: u64` | `sn_keccak('fill_count')` | `n < 2^31 - 2` | `[0, 0]` | `Market(D_book, D_base, D_quote, n)` |
 //! | book `base_token: ContractAddress` | `sn_keccak('base_token')` | the base token's address, `0 < a < 2^251` | `[0, 0]` | none (read-only) |
 //! | book `quote_token: ContractAddress` | `sn_keccak('quote_token')` | the quote token's address, `0 < a < 2^251` | `[0, 0]` | none (read-only) |
@@ -23,10 +23,11 @@
 //! (`zkthread_token::statement::TokenLayout`), not copied.
 //!
 //! An order slot's value is one felt ([`pack_order`]):
-//! `remaining + price * 2^64 + side * 2^80` with `remaining < 2^64`, `price < 2^16`,
-//! `side < 4` and nothing above bit 82. [`unpack_order`] accepts exactly the values the AIR's
-//! invariants allow: `side` 0 (empty), 1 (buy) or 2 (sell); the empty slot is the value 0
-//! (no price, no quantity); a buy or sell has `1 <= price <= MAX_PRICE = 2^15 - 1`. A
+//! `remaining + num * 2^64 + den * 2^80 + side * 2^96` with `remaining < 2^64`, `num` and
+//! `den < 2^16`, `side < 4` and nothing above bit 98: the limit price is `num / den` quote
+//! units per base unit. [`unpack_order`] accepts exactly the values the AIR's invariants
+//! allow: `side` 0 (empty), 1 (buy) or 2 (sell); the empty slot is the value 0 (no price, no
+//! quantity); a buy or sell has `num` and `den` in `1..=MAX_PRICE_PART = 2^14 - 1`. A
 //! cancelled or filled order keeps its side and price with `remaining = 0`.
 //!
 //! Every witness felt is checked: `w1` is the order id for an order slot (`< 2^31 - 1`, an
@@ -86,7 +87,7 @@ use zkthread_sig::tx_list::TxListCommitment;
 use zkthread_sig::wots::Hash4;
 use zkthread_token::statement::{SlotState, TokenLayout, TokenVariable};
 
-use crate::state::{Change, Entry, OrderState, MAX_PRICE, SIDE_BUY, SIDE_EMPTY, SIDE_SELL};
+use crate::state::{Change, Entry, OrderState, Price, SIDE_BUY, SIDE_EMPTY, SIDE_SELL};
 
 /// `orders: Map<(ContractAddress, u64), felt252>` of the book.
 pub const ORDERS_VAR: &str = "orders";
@@ -97,12 +98,14 @@ pub const BASE_TOKEN_VAR: &str = "base_token";
 /// `quote_token: ContractAddress` of the book.
 pub const QUOTE_TOKEN_VAR: &str = "quote_token";
 
-/// Bit offset of an order's price in its slot value.
+/// Bit offset of an order's price numerator in its slot value.
 pub const PRICE_SHIFT: u32 = 64;
+/// Bit offset of an order's price denominator in its slot value.
+pub const DEN_SHIFT: u32 = 80;
 /// Bit offset of an order's side in its slot value.
-pub const SIDE_SHIFT: u32 = 80;
-/// Bits of a packed order value: nothing at or above bit 82.
-pub const ORDER_VALUE_BITS: u32 = 82;
+pub const SIDE_SHIFT: u32 = 96;
+/// Bits of a packed order value: nothing at or above bit 98.
+pub const ORDER_VALUE_BITS: u32 = 98;
 
 /// A `StateRelation` kind no role consumes or produces: the values of a slot that must never
 /// change (the configuration) or that was not resolved. Such a tuple never balances.
@@ -128,30 +131,35 @@ pub fn quote_token_key() -> Felt {
     storage_var_key(QUOTE_TOKEN_VAR, &[])
 }
 
-/// `remaining + price * 2^64 + side * 2^80`; `None` for a state [`unpack_order`] refuses.
+/// `remaining + num * 2^64 + den * 2^80 + side * 2^96`; `None` for a state [`unpack_order`]
+/// refuses.
 pub fn pack_order(state: &OrderState) -> Option<Felt> {
+    let Price { num, den } = state.price;
     let value = u128::from(state.remaining)
-        | (u128::from(state.price) << PRICE_SHIFT)
+        | (u128::from(num) << PRICE_SHIFT)
+        | (u128::from(den) << DEN_SHIFT)
         | (u128::from(state.side) << SIDE_SHIFT);
     let felt = Felt::from(value);
-    (state.price < 1 << 16 && state.side < 4 && unpack_order(&felt) == Some(*state)).then_some(felt)
+    let fits = num < 1 << 16 && den < 1 << 16 && state.side < 4;
+    (fits && unpack_order(&felt) == Some(*state)).then_some(felt)
 }
 
-/// The order a slot value holds, if it is canonical: below `2^82`, side empty/buy/sell, the
-/// empty slot exactly 0, a live side with a price in `1..=MAX_PRICE`.
+/// The order a slot value holds, if it is canonical: below `2^98`, side empty/buy/sell, the
+/// empty slot exactly 0, a live side with both price parts in `1..=MAX_PRICE_PART`.
 pub fn unpack_order(value: &Felt) -> Option<OrderState> {
     let v = felt_to_u128(value)?;
     if v >> ORDER_VALUE_BITS != 0 {
         return None;
     }
+    let part = |shift: u32| ((v >> shift) & 0xffff) as u32;
     let state = OrderState {
         side: (v >> SIDE_SHIFT) as u32,
-        price: ((v >> PRICE_SHIFT) & 0xffff) as u32,
+        price: Price::new(part(PRICE_SHIFT), part(DEN_SHIFT)),
         remaining: v as u64,
     };
     let ok = match state.side {
         SIDE_EMPTY => v == 0,
-        SIDE_BUY | SIDE_SELL => (1..=MAX_PRICE).contains(&state.price),
+        SIDE_BUY | SIDE_SELL => state.price.is_valid(),
         _ => false,
     };
     ok.then_some(state)
@@ -545,33 +553,46 @@ impl Locator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::MAX_PRICE_PART;
 
     #[test]
     fn order_packing_round_trips_and_refuses_non_canonical_values() {
         for state in [
             OrderState::EMPTY,
             OrderState::sell(1, 0),
-            OrderState::buy(MAX_PRICE, u64::MAX),
+            OrderState::buy(Price::new(MAX_PRICE_PART, MAX_PRICE_PART), u64::MAX),
+            OrderState::sell(Price::new(1, MAX_PRICE_PART), 7),
             OrderState::sell(50, 100),
+            OrderState::buy(Price::new(101, 2), 3),
         ] {
             let v = pack_order(&state).expect("canonical");
             assert_eq!(unpack_order(&v), Some(state));
         }
         let two = |k: u32| Felt::TWO.pow(k);
         let refused = [
-            ("side 3", Felt::from(3u8) * two(SIDE_SHIFT) + Felt::from(50u8) * two(PRICE_SHIFT)),
-            ("price above MAX_PRICE", Felt::from(2u8) * two(SIDE_SHIFT) + Felt::from(MAX_PRICE + 1) * two(PRICE_SHIFT)),
-            ("live order at price 0", Felt::from(2u8) * two(SIDE_SHIFT) + Felt::from(5u8)),
+            ("side 3", Felt::from(3u8) * two(SIDE_SHIFT) + Felt::from(50u8) * two(PRICE_SHIFT) + two(DEN_SHIFT)),
+            (
+                "numerator above MAX_PRICE_PART",
+                Felt::from(2u8) * two(SIDE_SHIFT) + Felt::from(MAX_PRICE_PART + 1) * two(PRICE_SHIFT) + two(DEN_SHIFT),
+            ),
+            (
+                "denominator above MAX_PRICE_PART",
+                Felt::from(2u8) * two(SIDE_SHIFT) + two(PRICE_SHIFT) + Felt::from(MAX_PRICE_PART + 1) * two(DEN_SHIFT),
+            ),
+            ("live order at price 0/1", Felt::from(2u8) * two(SIDE_SHIFT) + two(DEN_SHIFT) + Felt::from(5u8)),
+            ("live order at price 5/0", Felt::from(1u8) * two(SIDE_SHIFT) + Felt::from(5u8) * two(PRICE_SHIFT)),
             ("empty slot with a quantity", Felt::from(5u8)),
             ("empty slot with a price", Felt::from(50u8) * two(PRICE_SHIFT)),
-            ("a bit above 82", two(SIDE_SHIFT) + two(ORDER_VALUE_BITS)),
+            ("empty slot with a denominator", two(DEN_SHIFT)),
+            ("a bit above 98", two(SIDE_SHIFT) + two(PRICE_SHIFT) + two(DEN_SHIFT) + two(ORDER_VALUE_BITS)),
             ("a felt near p", Felt::ZERO - Felt::ONE),
         ];
         for (what, v) in refused {
             assert_eq!(unpack_order(&v), None, "{what}");
         }
-        assert_eq!(pack_order(&OrderState { side: 0, price: 0, remaining: 1 }), None);
-        assert_eq!(pack_order(&OrderState { side: 1, price: 1 << 16, remaining: 1 }), None);
+        assert_eq!(pack_order(&OrderState { side: 0, price: Price::ZERO, remaining: 1 }), None);
+        assert_eq!(pack_order(&OrderState { side: 1, price: Price::new(1 << 16, 1), remaining: 1 }), None);
+        assert_eq!(pack_order(&OrderState { side: 1, price: Price::new(1, 1 << 16), remaining: 1 }), None);
     }
 
     #[test]

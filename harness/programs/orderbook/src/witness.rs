@@ -11,9 +11,9 @@ use zkthread_prover::range::{low_byte, RangeLookups};
 use zkthread_prover::role::Role;
 use zkthread_sig::wots::Hash4;
 
-use crate::fill::{checked16, fill_cols, FillRole, AMOUNT_LIMBS};
+use crate::fill::{checked16, fill_cols, FillRole, AMOUNT_LIMBS, GAP_LIMBS};
 use crate::signed::{CancelRole, PlaceRole, SignedOrderRow};
-use crate::state::{qty_limbs, Entry, OrderState, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
+use crate::state::{qty_limbs, Entry, OrderState, Price, SIDE_BUY, SIDE_SELL};
 
 const P: i64 = (1 << 31) - 1;
 
@@ -22,8 +22,9 @@ fn reduce(v: i64) -> u32 {
 }
 
 /// One match: the sell order `(seller, sell_id)` and the buy order `(buyer, buy_id)` of book
-/// `book` (market `base`/`quote`, counter `fills`) trade `quantity` base units at `price`
-/// quote units each. The `*_remaining` and balances are the values before the fill.
+/// `book` (market `base`/`quote`, counter `fills`) trade `quantity` base units for `amount`
+/// quote units (an honest batcher's `amount` is at the maker's price, rounded in the maker's
+/// favour, within both limits). The `*_remaining` and balances are the values before the fill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fill {
     pub book: Hash4,
@@ -32,14 +33,14 @@ pub struct Fill {
     pub fills: u32,
     pub seller: Hash4,
     pub sell_id: u32,
-    pub sell_price: u32,
+    pub sell_price: Price,
     pub sell_remaining: u64,
     pub buyer: Hash4,
     pub buy_id: u32,
-    pub buy_price: u32,
+    pub buy_price: Price,
     pub buy_remaining: u64,
-    pub price: u32,
     pub quantity: u64,
+    pub amount: u128,
     pub seller_base: u128,
     pub seller_quote: u128,
     pub buyer_base: u128,
@@ -65,11 +66,6 @@ impl FillEffect {
 }
 
 impl Fill {
-    /// The quote amount `price * quantity`.
-    pub fn amount(&self) -> u128 {
-        u128::from(self.price) * u128::from(self.quantity)
-    }
-
     /// The tuples this fill reads.
     pub fn before(&self) -> FillEffect {
         self.effect(self.fills, self.sell_remaining, self.buy_remaining, [
@@ -82,7 +78,7 @@ impl Fill {
 
     /// The tuples an honest fill writes (wrapping arithmetic: meaningful for honest fills).
     pub fn after(&self) -> FillEffect {
-        self.after_paying(self.amount())
+        self.after_paying(self.amount)
     }
 
     /// The tuples written if the buyer pays (and the seller receives) `a` quote units.
@@ -124,16 +120,9 @@ impl Fill {
         }
     }
 
-    /// The fill row (see [`fill_cols`]).
+    /// The fill row (see [`fill_cols`]), whatever the fill says: a limit it breaks shows as a
+    /// negative gap (its top carry `p - k`), which only the range checks refuse.
     pub fn row(&self) -> Vec<u32> {
-        let q = qty_limbs(self.quantity);
-        let (amount, carry) = multiply(self.price, &q);
-        self.row_with_product(amount, carry)
-    }
-
-    /// The fill row with the quote amount `amount` (limbs) and product carries `carry` given
-    /// instead of computed: the balances move by `amount` (raw: for tests of forged products).
-    pub fn row_with_product(&self, amount: [u32; AMOUNT_LIMBS], carry: [u32; QTY_LIMBS]) -> Vec<u32> {
         use fill_cols::*;
         let mut r = vec![0u32; N];
         r[ENABLED] = 1;
@@ -143,17 +132,19 @@ impl Fill {
         r[FILLS] = self.fills;
         put(&mut r, SELLER, u32s(&self.seller));
         r[SELL_ID] = self.sell_id;
-        r[SELL_PRICE] = self.sell_price;
+        put(&mut r, SELL_PRICE, [self.sell_price.num, self.sell_price.den]);
         put(&mut r, BUYER, u32s(&self.buyer));
         r[BUY_ID] = self.buy_id;
-        r[BUY_PRICE] = self.buy_price;
-        r[PRICE] = self.price;
+        put(&mut r, BUY_PRICE, [self.buy_price.num, self.buy_price.den]);
         let q = qty_limbs(self.quantity);
         put(&mut r, QTY, q);
         let sum: u32 = q.iter().sum();
         r[QTY_INV] = if sum == 0 { 0 } else { BaseField::from(sum).inverse().0 };
+        let amount: [u32; AMOUNT_LIMBS] = std::array::from_fn(|l| ((self.amount >> (LIMB_BITS as usize * l)) & 0xffff) as u32);
         put(&mut r, AMOUNT, amount);
-        put(&mut r, MUL_CARRY, carry);
+        let (sell, buy) = (self.sell_price, self.buy_price);
+        gap(&mut r, (&amount, sell.den), (&q, sell.num), SELL_GAP, SELL_GAP_CARRY);
+        gap(&mut r, (&q, buy.num), (&amount, buy.den), BUY_GAP, BUY_GAP_CARRY);
         let q = &q[..];
         let amount = &amount[..];
         sub(&mut r, &qty_limbs(self.sell_remaining), q, SELL_REM_OLD, SELL_REM_NEW, SELL_REM_BORROW);
@@ -180,18 +171,18 @@ pub fn set_low_bytes(r: &mut [u32]) {
     put(r, fill_cols::LIMB_LO, lo);
 }
 
-/// `x * q` in 16-bit limbs with the product's carries.
-fn multiply(x: u32, q: &[u32; QTY_LIMBS]) -> ([u32; AMOUNT_LIMBS], [u32; QTY_LIMBS]) {
-    let (mut amount, mut carry) = ([0u32; AMOUNT_LIMBS], [0u32; QTY_LIMBS]);
-    let mut c = 0u64;
-    for l in 0..QTY_LIMBS {
-        let t = u64::from(x) * u64::from(q[l]) + c;
-        amount[l] = (t & 0xffff) as u32;
-        c = t >> LIMB_BITS;
-        carry[l] = c as u32;
+/// A gap chain `plus * ps - minus * pm` ([`crate::fill`]) into columns `g` and `c`: each limb
+/// the remainder mod `2^16`, each carry the floor quotient (negative carries as `p - k`); a
+/// negative gap leaves a negative top carry.
+fn gap(r: &mut [u32], plus: (&[u32], u32), minus: (&[u32], u32), g: Range, c: Range) {
+    let mut carry = 0i64;
+    for l in 0..GAP_LIMBS {
+        let limb = |v: &[u32]| i64::from(*v.get(l).unwrap_or(&0));
+        let t = limb(plus.0) * i64::from(plus.1) - limb(minus.0) * i64::from(minus.1) + carry;
+        r[g.start + l] = t.rem_euclid(1 << LIMB_BITS) as u32;
+        carry = t.div_euclid(1 << LIMB_BITS);
+        r[c.start + l] = reduce(carry);
     }
-    amount[QTY_LIMBS] = c as u32;
-    (amount, carry)
 }
 
 /// `old - amount` into columns `new` with borrows; the top limb takes whatever is left, mod p.

@@ -14,7 +14,7 @@ use starknet_types_core::felt::Felt;
 use zkthread_orderbook::batcher::{
     build, rematch, Account, BatchError, BookState, Rejection, SignedOrder, SubBlock, MAX_COMPONENT_ROWS,
 };
-use zkthread_orderbook::state::{MAX_PRICE, SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::state::{Price, MAX_PRICE_PART, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{prove_statement, verify, Change, Entry, OrderMessage, OrderState, SignedPublicInput};
 use zkthread_prover::program::ProvenParts;
 use zkthread_prover::Blake2sMerkleChannel as Blake;
@@ -29,8 +29,13 @@ fn statement(sub: &SubBlock) -> (SignedPublicInput, Vec<Felt>) {
 }
 
 /// The message `who` signs at `nonce` (its key `nonce - 1`: every account registered key 0 at
-/// nonce 1), rotating to its next key.
+/// nonce 1), rotating to its next key; a place at a whole price.
 fn message(who: u64, nonce: u32, id: u32, place: Option<(u32, u32, u64)>) -> OrderMessage {
+    message_at(who, nonce, id, place.map(|(side, price, qty)| (side, Price::whole(price), qty)))
+}
+
+/// [`message`] at any price.
+fn message_at(who: u64, nonce: u32, id: u32, place: Option<(u32, Price, u64)>) -> OrderMessage {
     OrderMessage { book: domain(BOOK), owner: account(who), id, place, nonce, next_key: key(who, nonce) }
 }
 
@@ -51,18 +56,18 @@ impl Client {
         Client { who, nonce: 1 }
     }
 
-    fn next(&mut self, id: u32, place: Option<(u32, u32, u64)>) -> SignedOrder {
-        let s = signed_with(self.who, self.nonce - 1, message(self.who, self.nonce, id, place));
+    fn next(&mut self, id: u32, place: Option<(u32, Price, u64)>) -> SignedOrder {
+        let s = signed_with(self.who, self.nonce - 1, message_at(self.who, self.nonce, id, place));
         self.nonce += 1;
         s
     }
 
     fn sell(&mut self, id: u32, price: u32, qty: u64) -> SignedOrder {
-        self.next(id, Some((SIDE_SELL, price, qty)))
+        self.next(id, Some((SIDE_SELL, Price::whole(price), qty)))
     }
 
     fn buy(&mut self, id: u32, price: u32, qty: u64) -> SignedOrder {
-        self.next(id, Some((SIDE_BUY, price, qty)))
+        self.next(id, Some((SIDE_BUY, Price::whole(price), qty)))
     }
 
     fn cancel(&mut self, id: u32) -> SignedOrder {
@@ -88,9 +93,13 @@ fn everyone() -> BookState {
     book(&[(ALICE, 1_000, 0), (BOB, 0, 100_000), (CAROL, 1_000, 100_000), (DAVE, 1_000, 100_000)])
 }
 
-/// Trades as `(maker owner, maker id, price, quantity)`.
+/// Trades as `(maker owner, maker id, price, quantity)` (whole prices in these tests).
 fn trades(sub: &SubBlock) -> Vec<(Hash4, u32, u32, u64)> {
-    sub.trades.iter().map(|t| (t.maker.0, t.maker.1, t.price, t.quantity)).collect()
+    let whole = |p: Price| {
+        assert_eq!(p.den, 1, "a whole price");
+        p.num
+    };
+    sub.trades.iter().map(|t| (t.maker.0, t.maker.1, whole(t.price), t.quantity)).collect()
 }
 
 fn built(state: &BookState, queue: &[SignedOrder]) -> SubBlock {
@@ -245,7 +254,7 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
     let a1 = alice.sell(1, 50, 10); // accepted
     let b1 = bob.buy(1, 55, 4); // accepted: 4 at 50
     let mut tampered = signed_with(CAROL, 0, message(CAROL, 1, 3, Some((SIDE_SELL, 50, 10))));
-    tampered.message.place = Some((SIDE_SELL, 50, 11)); // the signature is on 10
+    tampered.message.place = Some((SIDE_SELL, Price::whole(50), 11)); // the signature is on 10
     let mut foreign = message(DAVE, 1, 1, Some((SIDE_SELL, 50, 10)));
     foreign.book = domain(0xdead);
     // Alice's key 0 again at her current nonce 2 (her slot holds key 1 by then).
@@ -262,7 +271,8 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
         (signed_with(BOB, 1, message(BOB, 2, 9, None)), "no such order"),
         (signed_with(EVE, 0, message(EVE, 1, 1, Some((SIDE_BUY, 50, 1)))), "no key"),
         (unchecked(DAVE, message(DAVE, 1, 2, Some((SIDE_SELL, 0, 10)))), "price 0"),
-        (unchecked(DAVE, message(DAVE, 1, 2, Some((SIDE_SELL, MAX_PRICE + 1, 10)))), "price 2^15"),
+        (unchecked(DAVE, message(DAVE, 1, 2, Some((SIDE_SELL, MAX_PRICE_PART + 1, 10)))), "price 2^14"),
+        (unchecked(DAVE, message_at(DAVE, 1, 2, Some((SIDE_SELL, Price::new(50, 0), 10)))), "price 50/0"),
         (unchecked(DAVE, message(DAVE, 1, 2, Some((SIDE_SELL, 50, 0)))), "quantity 0"),
         (unchecked(DAVE, message(DAVE, 1, 2, Some((3, 50, 10)))), "side 3"),
     ];
@@ -309,7 +319,7 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
     // A queue with nothing valid: every message back with its reason, no sub-block.
     // (On the state after the sub-block, the replayed place is still a replay.)
     match build(&sub.after, &queue[2..queue.len() - 1]) {
-        Err(BatchError::Empty { refused: r }) => assert_eq!(r.len(), 12),
+        Err(BatchError::Empty { refused: r }) => assert_eq!(r.len(), 13),
         other => panic!("expected Empty, got {other:?}"),
     }
 }
@@ -409,7 +419,7 @@ fn a_state_the_statement_refuses_is_an_error_not_a_sub_block() {
     // A resting order above the AIR's price range (no storage value of a real book): cancelling
     // it would need a statement the layout refuses, so the batcher stops before proving.
     let mut s = everyone();
-    s.insert_order(account(ALICE), 1, OrderState::sell(MAX_PRICE + 1, 10));
+    s.insert_order(account(ALICE), 1, OrderState::sell(MAX_PRICE_PART + 1, 10));
     let mut alice = Client::new(ALICE);
     let result = build(&s, &[alice.cancel(1)]);
     assert!(
@@ -456,7 +466,10 @@ fn random_sub_blocks(mut seed: u64) -> usize {
                 queue.push(clients[c].cancel(id));
                 continue;
             }
-            let (price, qty) = (45 + below(10) as u32, 1 + below(25));
+            // Ratios around 45..55 with small denominators: the makers' rounding and whole
+            // lots are proven too.
+            let den = [1, 2, 3][below(3) as usize] as u32;
+            let (price, qty) = (Price::new(45 * den + below(u64::from(10 * den)) as u32, den), 1 + below(25));
             let side = if below(2) == 0 { SIDE_BUY } else { SIDE_SELL };
             queue.push(clients[c].next(next_id, Some((side, price, qty))));
             placed[c].push(next_id);

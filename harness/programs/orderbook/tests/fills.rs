@@ -23,8 +23,8 @@ use stwo::core::fields::m31::BaseField;
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::verifier::VerificationError;
 use zkthread_orderbook::fill::{checked16, fill_cols};
-use zkthread_orderbook::state::{boundary_sum, MAX_PRICE};
-use zkthread_orderbook::statement::{pack_order, SignedPublicInput, PRICE_SHIFT, SIDE_SHIFT};
+use zkthread_orderbook::state::{boundary_sum, Price, MAX_PRICE_PART};
+use zkthread_orderbook::statement::{pack_order, SignedPublicInput, DEN_SHIFT, PRICE_SHIFT, SIDE_SHIFT};
 use zkthread_orderbook::witness::set_low_bytes;
 use zkthread_orderbook::{
     bound_slots, prove, statement_of, verify, BuildError, Change, Entry, Fill, FillRole, OrderBookProgram,
@@ -105,7 +105,7 @@ fn genesis() -> Ledger {
         (ALICE, 1, OrderState::sell(50, 100)),
         (ALICE, 3, OrderState::sell(40, 0)),
         (BOB, 1, OrderState::buy(55, 60)),
-        (CAROL, 7, OrderState::buy(54, 40)),
+        (CAROL, 7, OrderState::buy(CAROL_PRICE, 40)),
         (DAVE, 2, OrderState::sell(53, 30)),
     ];
     for (owner, id, state) in orders {
@@ -119,17 +119,27 @@ fn genesis() -> Ledger {
     l
 }
 
-/// A match the batcher would make: `seller`'s order `sell_id` against `buyer`'s `buy_id`.
+/// Carol's limit: 109/2 = 54.5 quote units per base unit.
+const CAROL_PRICE: Price = Price::new(109, 2);
+
+/// A match the batcher would make: `seller`'s order `sell_id` against `buyer`'s `buy_id`,
+/// `quantity` base units for `price` quote units each (`amount`, if set, instead).
 #[derive(Clone, Copy)]
 struct Match {
     seller: (u64, u32),
     buyer: (u64, u32),
     price: u32,
     quantity: u64,
+    amount: Option<u128>,
 }
 
 fn m(seller: (u64, u32), buyer: (u64, u32), price: u32, quantity: u64) -> Match {
-    Match { seller, buyer, price, quantity }
+    Match { seller, buyer, price, quantity, amount: None }
+}
+
+/// A match paying `amount` quote in all for `quantity` (a price that is not a whole number).
+fn paying(seller: (u64, u32), buyer: (u64, u32), amount: u128, quantity: u64) -> Match {
+    Match { seller, buyer, price: 0, quantity, amount: Some(amount) }
 }
 
 /// The fill `mt` makes on `l` (whatever the orders' sides: a forged fill reads them as given).
@@ -148,8 +158,8 @@ fn fill_on(l: &Ledger, mt: &Match) -> Fill {
         buy_id: mt.buyer.1,
         buy_price: buy.price,
         buy_remaining: buy.remaining,
-        price: mt.price,
         quantity: mt.quantity,
+        amount: mt.amount.unwrap_or(u128::from(mt.price) * u128::from(mt.quantity)),
         seller_base: l.balance(BASE, mt.seller.0),
         seller_quote: l.balance(QUOTE, mt.seller.0),
         buyer_base: l.balance(BASE, mt.buyer.0),
@@ -278,7 +288,7 @@ fn honest_fills_prove_and_verify_across_two_sub_blocks() {
     let alice = c2.iter().find(|c| matches!(c.before, Entry::Order { id: 1, .. })).expect("Alice's order");
     assert!(c1.iter().any(|c| c.after == alice.before), "sub-block 2 reads what sub-block 1 wrote");
     assert_eq!(l2.order(ALICE, 1), OrderState::sell(50, 0), "filled");
-    assert_eq!(l2.order(CAROL, 7), OrderState::buy(54, 0));
+    assert_eq!(l2.order(CAROL, 7), OrderState::buy(CAROL_PRICE, 0));
     assert_eq!((l2.balance(BASE, CAROL), l2.balance(QUOTE, CAROL)), (45, 3_000 - 2_040));
     assert_eq!(l2.fills(), 2);
     let p2 = prove_rows(&w2, &c2);
@@ -310,7 +320,7 @@ fn several_fills_of_one_order_in_one_sub_block() {
     ];
     let (w, changes, after) = sub_block(&genesis(), &matches);
     assert_eq!(after.order(ALICE, 1), OrderState::sell(50, 15));
-    assert_eq!(after.order(CAROL, 7), OrderState::buy(54, 0));
+    assert_eq!(after.order(CAROL, 7), OrderState::buy(CAROL_PRICE, 0));
     assert_eq!(after.balance(QUOTE, ALICE), 30 * 52 + 30 * 55 + 25 * 50);
     assert_eq!(after.fills(), 4);
     // Value is conserved per token.
@@ -325,20 +335,41 @@ fn several_fills_of_one_order_in_one_sub_block() {
 #[test]
 fn a_fill_beyond_a_limit_price_does_not_verify() {
     let l = genesis();
-    // Alice asks at least 50, Bob bids at most 55: 50 and 55 are the edges, 49 and 56 beyond.
-    for (honest_price, forged_price) in [(50, 49), (55, 56)] {
-        let honest = fill_on(&l, &m((ALICE, 1), (BOB, 1), honest_price, 10));
-        let forged = fill_on(&l, &m((ALICE, 1), (BOB, 1), forged_price, 10));
+    // Alice asks at least 50, Bob bids at most 55, Carol at most 109/2: for 10 units 500 and
+    // 550 (and 545 for Carol) are the edges, one quote unit less or more is beyond.
+    let cases = [
+        ("Alice's 50 (499 for 10)", (BOB, 1), 500, 499),
+        ("Bob's 55 (551 for 10)", (BOB, 1), 550, 551),
+        ("Carol's 109/2 (546 for 10)", (CAROL, 7), 545, 546),
+    ];
+    for (what, buyer, honest_amount, forged_amount) in cases {
+        let honest = fill_on(&l, &paying((ALICE, 1), buyer, honest_amount, 10));
+        let forged = fill_on(&l, &paying((ALICE, 1), buyer, forged_amount, 10));
         let w = one(&forged);
         // Every equation holds and every written value is a valid storage value: only the
-        // 16-bit check of `x - p_sell` (or `p_buy - x`) misses the table.
+        // 16-bit check of the broken limit's top carry (its gap is -1 or -2) misses the table.
         assert_eq!(w.first_violation(), None);
-        assert_eq!(w.range_lookups().outside, 1, "price {forged_price}");
+        assert_eq!(w.range_lookups().outside, 1, "{what}");
         let changes = changes_of(&forged.before().entries(), &forged.after().entries());
         assert_well_formed(&changes);
-        let what = format!("price {forged_price}");
-        assert_forged_row_refused(&what, &one(&honest), &changes_of(&honest.before().entries(), &honest.after().entries()), &w);
-        assert_rows_refused(&what, &w, Some(&changes));
+        assert_forged_row_refused(what, &one(&honest), &changes_of(&honest.before().entries(), &honest.after().entries()), &w);
+        assert_rows_refused(what, &w, Some(&changes));
+    }
+}
+
+/// One gap chain's limbs chosen as `gap` and its carries solved in the field (`c_l = (x_l +
+/// c_{l-1} - g_l) / 2^16` mod p, `x_l` the chain's own limb products): every equation holds
+/// mod p whatever the amount; only the carries' range checks can refuse it.
+fn solve_gap_in_field(row: &mut [u32], plus: (&[u32], u32), minus: (&[u32], u32), gap: std::ops::Range<usize>, carry: std::ops::Range<usize>, g: [u32; 5]) {
+    let p = (1i64 << 31) - 1;
+    let inv = i64::from(BaseField::from(1u32 << 16).inverse().0);
+    let mut c = 0i64;
+    for l in 0..5 {
+        let limb = |v: &[u32]| i64::from(*v.get(l).unwrap_or(&0));
+        let x = (limb(plus.0) * i64::from(plus.1) - limb(minus.0) * i64::from(minus.1)).rem_euclid(p);
+        c = ((x + c - i64::from(g[l])).rem_euclid(p) * inv).rem_euclid(p);
+        row[gap.start + l] = g[l];
+        row[carry.start + l] = c as u32;
     }
 }
 
@@ -367,28 +398,6 @@ fn an_over_fill_does_not_verify() {
     assert_rows_refused("q = 61, remaining written as 0", &w, Some(&changes));
 }
 
-/// The product's carries solved in the field for a forged amount: `x q_l + c_{l-1} = a_l +
-/// 2^16 c_l` mod p with every `a_l < 2^16` (searching `a_3` until `a_4 = c_3 < 2^16`).
-fn forged_product(x: u32, q: u64, a_low: [u32; 3]) -> ([u32; 5], [u32; 4]) {
-    let p = (1u64 << 31) - 1;
-    let inv = BaseField::from(1u32 << 16).inverse().0 as u64;
-    let ql = zkthread_orderbook::state::qty_limbs(q);
-    let step = |c_prev: u64, l: usize, a: u32| -> u64 {
-        ((u64::from(x) * u64::from(ql[l]) + c_prev + p - u64::from(a)) % p) * inv % p
-    };
-    let mut c = [0u64; 4];
-    for l in 0..3 {
-        c[l] = step(if l == 0 { 0 } else { c[l - 1] }, l, a_low[l]);
-    }
-    let a3 = (0..1u32 << 16).find(|a3| step(c[2], 3, *a3) < 1 << 16).expect("some a_3 gives a 16-bit a_4");
-    c[3] = step(c[2], 3, a3);
-    ([a_low[0], a_low[1], a_low[2], a3, c[3] as u32], c.map(|v| v as u32))
-}
-
-fn amount_of(limbs: &[u32; 5]) -> u128 {
-    limbs.iter().rev().fold(0u128, |acc, l| (acc << 16) + u128::from(*l))
-}
-
 #[test]
 fn a_fill_that_creates_value_does_not_verify() {
     let l = genesis();
@@ -396,36 +405,25 @@ fn a_fill_that_creates_value_does_not_verify() {
     let honest_changes = changes_of(&fill.before().entries(), &fill.after().entries());
     let before = fill.before().entries();
 
-    // Quote moved != x q: Bob pays (and Alice receives) 3,000 instead of 3,120, the product's
-    // equations violated; the statement is the well-formed one of a 3,000 payment.
-    let (mut a, c) = ([0u32; 5], [0u32; 4]);
-    a[0] = 3_000;
-    let w = OrderBookWitness { fills: vec![fill.row_with_product(a, c)], ..Default::default() };
-    assert!(w.first_violation().is_some());
-    let changes = changes_of(&before, &fill.after_paying(3_000).entries());
-    assert_well_formed(&changes);
-    assert_rows_refused("quote 3,000 for 60 at 52", &w, Some(&changes));
-    assert_forged_row_refused("quote 3,000 (own state)", &one(&fill), &honest_changes, &w);
-
-    // The same with the product's carries solved in the field so that every equation holds
-    // mod p and the amount's limbs are 16-bit: only the carries' checks (`c_l <= 2^15 - 2`)
-    // refuse it. Bob holds enough quote to pay the forged amount.
-    let rich = Fill { buyer_quote: 1 << 100, ..fill };
-    let (a, c) = forged_product(52, 60, [3_000, 0, 0]);
-    let forged_amount = amount_of(&a);
-    assert_ne!(forged_amount, 3_120);
-    let w = OrderBookWitness { fills: vec![rich.row_with_product(a, c)], ..Default::default() };
+    // Bob pays (and Alice receives) 2,990 for 60 base: below Alice's limit (3,000), with the
+    // seller's gap limbs claimed zero and the chain's carries solved in the field, so every
+    // equation holds mod p: only the carries' range checks refuse it (checks 19..29 are the
+    // seller chain's: four middle carries twice, the top carry twice).
+    let cheap = Fill { amount: 2_990, ..fill };
+    let mut w = one(&cheap);
+    let q = zkthread_orderbook::state::qty_limbs(60);
+    let a = [2_990u32, 0, 0, 0, 0];
+    solve_gap_in_field(&mut w.fills[0], (&a, 1), (&q, 50), fill_cols::SELL_GAP, fill_cols::SELL_GAP_CARRY, [0; 5]);
+    set_low_bytes(&mut w.fills[0]);
     assert_eq!(first_violation::<FillRole>(&w.fills), None, "every equation holds mod p");
     let cols: Vec<BaseField> = w.fills[0].iter().map(|v| BaseField::from(*v)).collect();
     let out_of_range: Vec<usize> =
         checked16(&cols).iter().enumerate().filter(|(_, v)| v.0 >= 1 << 16).map(|(i, _)| i).collect();
-    // Checks 9..17 are the four carries and the four shifted carries.
-    assert!(!out_of_range.is_empty() && out_of_range.iter().all(|i| (9..17).contains(i)), "{out_of_range:?}");
-    let changes = changes_of(&rich.before().entries(), &rich.after_paying(forged_amount).entries());
+    assert!(!out_of_range.is_empty() && out_of_range.iter().all(|i| (19..29).contains(i)), "{out_of_range:?}");
+    let changes = changes_of(&before, &cheap.after().entries());
     assert_well_formed(&changes);
-    assert_rows_refused("carry-solved amount", &w, Some(&changes));
-    let honest = changes_of(&rich.before().entries(), &rich.after().entries());
-    verify_statement(&honest, &prove_rows(&one(&rich), &honest)).expect("its honest counterpart verifies");
+    assert_rows_refused("2,990 quote for 60 at >= 50, carries solved", &w, Some(&changes));
+    assert_forged_row_refused("2,990 quote (own state)", &one(&fill), &honest_changes, &w);
 
     // Quote created: Alice receives 3,121 while Bob pays 3,120.
     let mut w = one(&fill);
@@ -556,9 +554,9 @@ fn honest_rows_satisfy_every_constraint() {
     assert_role_constraints::<FillRole>(&w.fills, &Relations::dummy());
     let r = random_relations();
     assert_eq!(relation_sums::<FillRole>(&w.fills, &r)[0], boundary_sum(&changes, &r.state));
-    // Shape: 214 columns, 14 state and 118 range fractions in 66 pairs; padding rows (all
+    // Shape: 251 columns, 14 state and 158 range fractions in 86 pairs; padding rows (all
     // zero) satisfy every constraint and look nothing up.
-    assert_eq!((FillRole::N_COLUMNS, FillRole::fractions(&vec![BaseField::from(0u32); 214]).len()), (214, 132));
+    assert_eq!((FillRole::N_COLUMNS, FillRole::fractions(&vec![BaseField::from(0u32); 251]).len()), (251, 172));
     let padding = vec![vec![0u32; FillRole::N_COLUMNS]];
     assert_eq!(first_violation::<FillRole>(&padding), None);
     let mut lookups = zkthread_prover::range::RangeLookups::default();
@@ -576,21 +574,26 @@ fn random_relations() -> Relations {
 #[test]
 fn the_statement_refuses_tuples_the_air_assumes_away() {
     // The invariants the roles assume of the boundary's tuples are the layout's parsing: an
-    // order slot's packed value is refused unless canonical (side empty/buy/sell, price at
-    // most MAX_PRICE, the empty slot exactly 0), with the framework's `BadValue` reason.
+    // order slot's packed value is refused unless canonical (side empty/buy/sell, both price
+    // parts in 1..=MAX_PRICE_PART, the empty slot exactly 0), with the framework's `BadValue`
+    // reason.
     let order = |state| Entry::Order { book: domain(BOOK), account: account(ALICE), id: 1, state };
     let same = |e| vec![Change::new(e, e)];
-    let edge = bound(&same(order(OrderState::sell(MAX_PRICE, 5))));
-    bound_slots(&edge.statement, &edge.witness).expect("MAX_PRICE is a price");
-    let at = edge.statement.inputs.iter().position(|e| e.value == pack_order(&OrderState::sell(MAX_PRICE, 5)).unwrap());
+    let top = Price::new(MAX_PRICE_PART, MAX_PRICE_PART);
+    let edge = bound(&same(order(OrderState::sell(top, 5))));
+    bound_slots(&edge.statement, &edge.witness).expect("MAX_PRICE_PART / MAX_PRICE_PART is a price");
+    let at = edge.statement.inputs.iter().position(|e| e.value == pack_order(&OrderState::sell(top, 5)).unwrap());
     let at = at.expect("the order slot");
-    let packed = |side: u32, price: u32, remaining: u64| {
-        Felt::from(remaining) + Felt::from(price) * Felt::TWO.pow(PRICE_SHIFT) + Felt::from(side) * Felt::TWO.pow(SIDE_SHIFT)
+    let packed = |side: u32, num: u32, den: u32, remaining: u64| {
+        let two = |k| Felt::TWO.pow(k);
+        Felt::from(remaining) + Felt::from(num) * two(PRICE_SHIFT) + Felt::from(den) * two(DEN_SHIFT) + Felt::from(side) * two(SIDE_SHIFT)
     };
     for (what, value) in [
-        ("price MAX_PRICE + 1", packed(2, MAX_PRICE + 1, 5)),
-        ("side 3", packed(3, 1, 1)),
-        ("an empty slot holding a quantity", packed(0, 0, 1)),
+        ("numerator MAX_PRICE_PART + 1", packed(2, MAX_PRICE_PART + 1, 1, 5)),
+        ("denominator MAX_PRICE_PART + 1", packed(2, 1, MAX_PRICE_PART + 1, 5)),
+        ("denominator 0", packed(1, 7, 0, 5)),
+        ("side 3", packed(3, 1, 1, 1)),
+        ("an empty slot holding a quantity", packed(0, 0, 0, 1)),
     ] {
         let mut s = edge.statement.clone();
         s.inputs[at].value = value;

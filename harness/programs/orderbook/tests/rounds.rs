@@ -19,7 +19,7 @@ use std::time::Instant;
 use starknet_types_core::felt::Felt;
 use zkthread_orderbook::batcher::{build, Account, BookState, SignedOrder, SubBlock};
 use zkthread_orderbook::poseidon252;
-use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::state::{Price, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{Directory, OrderBookWitness, OrderMessage};
 use zkthread_prover::range::SIGNED_MAX_LOG_ROWS;
 use zkthread_prover::{poseidon2, trace};
@@ -46,6 +46,7 @@ impl Client {
 
     /// Signs `(id, place)` with the current key, rotating to the next.
     fn sign(&mut self, id: u32, place: Option<(u32, u32, u64)>) -> SignedOrder {
+        let place = place.map(|(side, price, qty)| (side, Price::whole(price), qty));
         let next_key = commitment(&self.seed, self.nonce).expect("a key index");
         let message = OrderMessage { book: domain(BOOK), owner: account(self.who), id, place, nonce: self.nonce, next_key };
         let index = self.nonce - 1;

@@ -13,7 +13,7 @@ use stwo::core::fields::m31::BaseField;
 use stwo::core::verifier::VerificationError;
 use stwo::prover::ProvingError;
 use zkthread_orderbook::signed::{PlaceRole, CancelRole, PAYLOAD_LEN};
-use zkthread_orderbook::state::{boundary_sum, MAX_PRICE, SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::state::{boundary_sum, Price, MAX_PRICE_PART, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{
     prove, verify, Change, Entry, FillRole, OrderBookProgram, OrderBookStatementError, OrderBookVerifyError,
     OrderBookWitness, OrderMessage, OrderState, SignedOrderRow,
@@ -115,7 +115,9 @@ fn the_air_signs_the_clients_message_blocks() {
     // A client never signs an order the AIR would refuse.
     for bad in [
         place(ALICE, 0, 5, SIDE_SELL, 0, 100),
-        place(ALICE, 0, 5, SIDE_SELL, MAX_PRICE + 1, 100),
+        place(ALICE, 0, 5, SIDE_SELL, MAX_PRICE_PART + 1, 100),
+        place(ALICE, 0, 5, SIDE_SELL, Price::new(50, 0), 100),
+        place(ALICE, 0, 5, SIDE_SELL, Price::new(1, MAX_PRICE_PART + 1), 100),
         place(ALICE, 0, 5, 3, 50, 100),
         place(ALICE, 0, 5, SIDE_BUY, 50, 0),
     ] {
@@ -195,7 +197,7 @@ fn a_place_signature_does_not_authorize_a_cancel() {
     let msg = cancel(ALICE, 0, 5);
     assert!(zkthread_sig::verify(&key(ALICE, 0), &msg, &sig).is_err(), "the tag changes the digest");
     let trace = verification_trace(&key(ALICE, 0), &msg, &sig).expect("a trace, whatever the verdict");
-    let forged = SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (SIDE_SELL, 50, 100), signature: sig, trace };
+    let forged = SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (SIDE_SELL, Price::whole(50), 100), signature: sig, trace };
     let (w, changes) = cancel_sub_block(&forged);
     assert_rows_refused("a place's signature on a cancel", &w, Some(&changes));
     assert_rows_refused("a place's signature on a cancel (own state)", &w, None);
@@ -223,33 +225,42 @@ fn placing_an_id_twice_does_not_verify() {
 
 #[test]
 fn a_signed_place_out_of_range_does_not_verify() {
-    // The owner signs (her wallet would refuse; the AIR must too): price 0, price 2^15, a price
-    // that is -1 mod p, side 3, quantity 0. Each against the rows' own state, so only the
-    // place row's own checks can refuse it.
+    // The owner signs (her wallet would refuse; the AIR must too): a numerator or a
+    // denominator of 0, 2^14 or -1 mod p, side 3, quantity 0. Each against the rows' own
+    // state, so only the place row's own checks can refuse it.
     let p = (1u32 << 31) - 1;
+    let over = MAX_PRICE_PART + 1;
     let cases = [
-        ("price 0", SIDE_SELL, 0, 100),
-        ("price 2^15", SIDE_SELL, MAX_PRICE + 1, 100),
-        ("price -1", SIDE_BUY, p - 1, 100),
-        ("side 3", 3, 50, 100),
-        ("quantity 0", SIDE_SELL, 50, 0),
+        ("price 0/1", SIDE_SELL, Price::new(0, 1), 100),
+        ("price 2^14/1", SIDE_SELL, Price::new(over, 1), 100),
+        ("price -1/1", SIDE_BUY, Price::new(p - 1, 1), 100),
+        ("price 5/0", SIDE_BUY, Price::new(5, 0), 100),
+        ("price 5/2^14", SIDE_SELL, Price::new(5, over), 100),
+        ("price 5/-1", SIDE_SELL, Price::new(5, p - 1), 100),
+        ("side 3", 3, Price::whole(50), 100),
+        ("quantity 0", SIDE_SELL, Price::whole(50), 0),
     ];
     for (what, side, price, qty) in cases {
         let msg = place(ALICE, 0, 5, side, price, qty);
         let sig = sign(&seed(ALICE), 0, &UncheckedOrderTestDouble(msg)).expect("sign");
         let trace = verify_trace(&key(ALICE, 0), &UncheckedOrderTestDouble(msg), &sig).expect("a valid signature");
-        let row = SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, 0, 0), signature: sig, trace };
+        let row = SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, Price::ZERO, 0), signature: sig, trace };
         let mut w = OrderBookWitness::new();
         w.push_signed(&row);
         assert_rows_refused(what, &w, None);
     }
-    // Control: the edges that are valid (price 1 and 2^15 - 1, quantity 1), same path.
-    for (side, price) in [(SIDE_SELL, 1), (SIDE_BUY, MAX_PRICE)] {
+    // Control: the edges that are valid (parts 1 and 2^14 - 1, quantity 1), same path.
+    let edges = [
+        (SIDE_SELL, Price::new(1, 1)),
+        (SIDE_BUY, Price::new(MAX_PRICE_PART, MAX_PRICE_PART)),
+        (SIDE_SELL, Price::new(1, MAX_PRICE_PART)),
+    ];
+    for (side, price) in edges {
         let msg = place(ALICE, 0, 5, side, price, 1);
         let sig = sign(&seed(ALICE), 0, &UncheckedOrderTestDouble(msg)).expect("sign");
         let trace = verify_trace(&key(ALICE, 0), &UncheckedOrderTestDouble(msg), &sig).expect("a valid signature");
         let mut w = OrderBookWitness::new();
-        w.push_signed(&SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, 0, 0), signature: sig, trace });
+        w.push_signed(&SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, Price::ZERO, 0), signature: sig, trace });
         let state = OrderState { side, price, remaining: 1 };
         let changes = vec![
             Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 2, 1)),

@@ -12,8 +12,10 @@ pub const SIDE_SELL: u8 = 2;
 pub struct Order {
     /// 0 (unused id), [`SIDE_BUY`] or [`SIDE_SELL`].
     pub side: u8,
-    /// Limit price in ticks: quote units per base unit, `1..2^15` for a placed order.
-    pub price: u16,
+    /// The limit price `price_num / price_den` quote units per base unit; both parts in
+    /// `1..2^14` for a placed order.
+    pub price_num: u16,
+    pub price_den: u16,
     /// Base units still to trade; 0 once filled or cancelled.
     pub remaining: u64,
 }

@@ -21,10 +21,12 @@ pub mod OrderBook {
     #[abi(embed_v0)]
     impl ThreadKeysImpl = ThreadKeysComponent::ThreadKeysImpl<ContractState>;
 
-    /// 2^64: an order's price starts at this bit of its slot.
+    /// 2^64: an order's price numerator starts at this bit of its slot.
     const PRICE_UNIT: u128 = 0x10000000000000000;
-    /// 2^80: an order's side starts at this bit of its slot.
-    const SIDE_UNIT: u128 = 0x100000000000000000000;
+    /// 2^80: an order's price denominator starts at this bit of its slot.
+    const DEN_UNIT: u128 = 0x100000000000000000000;
+    /// 2^96: an order's side starts at this bit of its slot.
+    const SIDE_UNIT: u128 = 0x1000000000000000000000000;
 
     // Names and types fix the slot keys the program's statement derives (crate docs); the
     // components' storage stays flat (`substorage(v0)`) for the same reason.
@@ -112,17 +114,25 @@ pub mod OrderBook {
             let owner = get_caller_address();
             let order = unpack(self.orders.read((owner, id)));
             assert(order.side != 0, errors::NO_SUCH_ORDER);
-            self.orders.write((owner, id), pack(Order { side: order.side, price: order.price, remaining: 0 }));
+            self.orders.write((owner, id), pack(
+                    Order {
+                        side: order.side,
+                        price_num: order.price_num,
+                        price_den: order.price_den,
+                        remaining: 0,
+                    },
+                ));
             self.emit(OrderCancelled { owner, id, remaining: order.remaining });
         }
     }
 
-    /// `remaining + price * 2^64 + side * 2^80`.
+    /// `remaining + price_num * 2^64 + price_den * 2^80 + side * 2^96`.
     fn pack(order: Order) -> felt252 {
         let side: u128 = order.side.into();
-        let price: u128 = order.price.into();
+        let num: u128 = order.price_num.into();
+        let den: u128 = order.price_den.into();
         let remaining: u128 = order.remaining.into();
-        (remaining + price * PRICE_UNIT + side * SIDE_UNIT).into()
+        (remaining + num * PRICE_UNIT + den * DEN_UNIT + side * SIDE_UNIT).into()
     }
 
     /// The order a slot holds. Only the program writes order slots, and its statement refuses
@@ -133,11 +143,13 @@ pub mod OrderBook {
         let side = value.low / SIDE_UNIT;
         assert(side <= 2, errors::BAD_ORDER_SLOT);
         let rest = value.low % SIDE_UNIT;
-        // Below 2^16: `rest` is below 2^80.
-        let price = rest / PRICE_UNIT;
+        // Each below 2^16: `rest` is below 2^96.
+        let den = rest / DEN_UNIT;
+        let rest = rest % DEN_UNIT;
         Order {
             side: side.try_into().unwrap(),
-            price: price.try_into().unwrap(),
+            price_num: (rest / PRICE_UNIT).try_into().unwrap(),
+            price_den: den.try_into().unwrap(),
             remaining: (rest % PRICE_UNIT).try_into().unwrap(),
         }
     }

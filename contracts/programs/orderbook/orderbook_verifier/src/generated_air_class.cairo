@@ -6,4 +6,4 @@
 //! class hash commits to it. Declare that class before using this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir`.
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x399582df44b355b2daa469013606423990d4f69f538626acdcfb9a560008869;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x2227927f1bfb1fbc08edc3bd829e5428af4e9dbdbc90949825c178c18353506;

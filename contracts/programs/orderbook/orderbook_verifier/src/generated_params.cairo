@@ -19,7 +19,7 @@ pub fn default_orderbook_params() -> SignedStarkParams {
         pow_bits: 16,
         log_last_layer_degree_bound: 3,
         fold_step: 3,
-        signed_air_digest: 0x1667943c1c95ab45856d0a7b5fd1342e64f2eb55e64313639367e043a951869,
+        signed_air_digest: 0x41411d47b882fb27f0c48ddce0026d16983cb66ce6ae4baa8d26d948c58ecd8,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,

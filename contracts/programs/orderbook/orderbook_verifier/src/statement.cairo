@@ -10,7 +10,7 @@
 //! - `thread_keys[owner]` of a book (`[owner, 0]`, a packed key and nonce with the nonce below
 //!   `p - 1`: `Key(1, D_book, A, nonce, K[4])`);
 //! - `orders[(owner, id)]` of a book (`[owner, id]`, `id < p`, a packed order:
-//!   `Order(2, D_book, A, id, side, price, remaining[4])`);
+//!   `Order(2, D_book, A, id, side, num, den, remaining[4])`, the limit price `num / den`);
 //! - `fill_count` of a book (`[0, 0]`, a count below `p - 1`:
 //!   `Market(3, D_book, D_base, D_quote, n)`, the token domains from the book's configuration);
 //! - `base_token` / `quote_token` of a book (`[0, 0]`, an address `0 < a < 2^251`, read-only,
@@ -53,15 +53,16 @@ pub const KIND_NEVER: u32 = 16;
 pub const SIDE_EMPTY: u32 = 0;
 pub const SIDE_BUY: u32 = 1;
 pub const SIDE_SELL: u32 = 2;
-/// The largest price, `2^15 - 1`.
-pub const MAX_PRICE: u32 = 0x7fff;
+/// The largest numerator or denominator of a price, `2^14 - 1`.
+pub const MAX_PRICE_PART: u32 = 0x3fff;
 /// Witness felts per input slot: `[owner, id]`.
 pub const WITNESS_LEN: u32 = 2;
 
-/// An order value is `remaining + price * 2^64 + side * 2^80`, below `2^82`.
+/// An order value is `remaining + num * 2^64 + den * 2^80 + side * 2^96`, below `2^98`.
 const TWO_POW_64: u128 = 0x10000000000000000;
 const TWO_POW_80: u128 = 0x100000000000000000000;
-const TWO_POW_82: u128 = 0x400000000000000000000;
+const TWO_POW_96: u128 = 0x1000000000000000000000000;
+const TWO_POW_98: u128 = 0x4000000000000000000000000;
 /// Configuration addresses are below `2^251`.
 const TWO_POW_251: u256 = 0x800000000000000000000000000000000000000000000000000000000000000;
 
@@ -69,7 +70,9 @@ const TWO_POW_251: u256 = 0x8000000000000000000000000000000000000000000000000000
 #[derive(Drop, Copy, Debug, PartialEq)]
 pub struct OrderState {
     pub side: u32,
-    pub price: u32,
+    /// The limit price `num / den` (quote units per base unit).
+    pub num: u32,
+    pub den: u32,
     pub remaining: u64,
 }
 
@@ -137,37 +140,40 @@ pub fn quote_token_key() -> felt252 {
     selector!("quote_token")
 }
 
-/// `remaining + price * 2^64 + side * 2^80` (the caller keeps `price < 2^16`, `side < 4`).
+/// `remaining + num * 2^64 + den * 2^80 + side * 2^96` (the caller keeps `num, den < 2^16`,
+/// `side < 4`).
 pub fn pack_order(state: OrderState) -> felt252 {
     let remaining: felt252 = state.remaining.into();
-    let price: felt252 = state.price.into();
+    let num: felt252 = state.num.into();
+    let den: felt252 = state.den.into();
     let side: felt252 = state.side.into();
-    remaining + price * TWO_POW_64.into() + side * TWO_POW_80.into()
+    remaining + num * TWO_POW_64.into() + den * TWO_POW_80.into() + side * TWO_POW_96.into()
 }
 
 /// The order a slot value holds, if it is canonical (`zkthread_orderbook::unpack_order`):
-/// below `2^82`, side empty / buy / sell, the empty slot exactly 0, a live side with a price
-/// in `1..=MAX_PRICE`.
+/// below `2^98`, side empty / buy / sell, the empty slot exactly 0, a live side with both
+/// price parts in `1..=MAX_PRICE_PART`.
 pub fn unpack_order(value: felt252) -> Option<OrderState> {
     let v: u128 = match value.try_into() {
         Option::Some(v) => v,
         Option::None => { return Option::None; },
     };
-    if v >= TWO_POW_82 {
+    if v >= TWO_POW_98 {
         return Option::None;
     }
-    let side: u32 = (v / TWO_POW_80).try_into().unwrap();
-    let price: u32 = ((v / TWO_POW_64) % 0x10000).try_into().unwrap();
+    let side: u32 = (v / TWO_POW_96).try_into().unwrap();
+    let num: u32 = ((v / TWO_POW_64) % 0x10000).try_into().unwrap();
+    let den: u32 = ((v / TWO_POW_80) % 0x10000).try_into().unwrap();
     let remaining: u64 = (v % TWO_POW_64).try_into().unwrap();
     let ok = if side == SIDE_EMPTY {
         v == 0
     } else if side == SIDE_BUY || side == SIDE_SELL {
-        price >= 1 && price <= MAX_PRICE
+        num >= 1 && num <= MAX_PRICE_PART && den >= 1 && den <= MAX_PRICE_PART
     } else {
         false
     };
     if ok {
-        Option::Some(OrderState { side, price, remaining })
+        Option::Some(OrderState { side, num, den, remaining })
     } else {
         Option::None
     }
@@ -610,7 +616,7 @@ fn append_qty_limbs(ref out: Array<M31>, value: u64) {
 }
 
 /// The `StateRelation` values of a slot in `state` (`Entry::values`): the token's `Balance`
-/// and `Key`; `[2, D_book, A, id, side, price, remaining limbs[4]]` for an order;
+/// and `Key`; `[2, D_book, A, id, side, num, den, remaining limbs[4]]` for an order;
 /// `[3, D_book, D_base, D_quote, fills]` for a resolved counter; `[KIND_NEVER, D]` for a
 /// configuration slot or an unresolved counter.
 pub fn state_values(domain: Hash4, account: Hash4, state: BookSlot) -> Array<M31> {
@@ -624,7 +630,8 @@ pub fn state_values(domain: Hash4, account: Hash4, state: BookSlot) -> Array<M31
             append_hash4(ref out, account);
             out.append(M31Trait::from_u32_unchecked(id));
             out.append(M31Trait::from_u32_unchecked(order.side));
-            out.append(M31Trait::from_u32_unchecked(order.price));
+            out.append(M31Trait::from_u32_unchecked(order.num));
+            out.append(M31Trait::from_u32_unchecked(order.den));
             append_qty_limbs(ref out, order.remaining);
             out
         },
@@ -713,7 +720,8 @@ fn tail_sum(head: Coordinates, mut weights: Span<Coordinates>, state: BookSlot) 
         )) => {
             let acc = mul_add(head, ref weights, id.into());
             let acc = mul_add(acc, ref weights, order.side.into());
-            let mut acc = mul_add(acc, ref weights, order.price.into());
+            let acc = mul_add(acc, ref weights, order.num.into());
+            let mut acc = mul_add(acc, ref weights, order.den.into());
             let mut rest = order.remaining;
             let mut k = 0;
             while k != 4 {

@@ -1,7 +1,7 @@
 //! The signed fixtures: key seeds, signed place and cancel rows, and an honest sub-block of
 //! two places, a fill and a cancel with its changes.
 
-use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::state::{Price, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{Change, Entry, Fill, OrderBookWitness, OrderMessage, OrderState, SignedOrderRow};
 use zkthread_sig::sign;
 use zkthread_sig::verify_trace;
@@ -29,12 +29,12 @@ pub fn order(owner: u64, id: u32, state: OrderState) -> Entry {
 }
 
 /// `owner` (key `index`, nonce `index + 1`) places `(side, price, qty)` as order `id`.
-pub fn place(owner: u64, index: u32, id: u32, side: u32, price: u32, qty: u64) -> OrderMessage {
+pub fn place(owner: u64, index: u32, id: u32, side: u32, price: impl Into<Price>, qty: u64) -> OrderMessage {
     OrderMessage {
         book: domain(BOOK),
         owner: account(owner),
         id,
-        place: Some((side, price, qty)),
+        place: Some((side, price.into(), qty)),
         nonce: index + 1,
         next_key: key(owner, index + 1),
     }
@@ -46,19 +46,21 @@ pub fn cancel(owner: u64, index: u32, id: u32) -> OrderMessage {
 }
 
 /// `msg` signed by `signer`'s key `index`; `found` is the order a cancel drops.
-pub fn signed(signer: u64, index: u32, msg: &OrderMessage, found: (u32, u32, u64)) -> SignedOrderRow {
+pub fn signed(signer: u64, index: u32, msg: &OrderMessage, found: (u32, impl Into<Price>, u64)) -> SignedOrderRow {
+    let found = (found.0, found.1.into(), found.2);
     let signature = sign(&seed(signer), index, msg).expect("sign");
     let key = key(signer, index);
     let trace = verify_trace(&key, msg, &signature).expect("a valid signature");
     SignedOrderRow { message: *msg, key, cancelled: found, signature, trace }
 }
 
-/// Alice sells 100 at 50 (id 5), Bob buys 30 at 52 (id 9), a fill of 30 at 51, Alice cancels
-/// the 70 left: the rows, in sub-block order, and the statement's changes.
+/// Alice sells 100 at 50 (id 5), Bob buys 30 at 105/2 (id 9), a fill of 30 for 1,530 quote (51
+/// a unit, within both limits), Alice cancels the 70 left: the rows, in sub-block order, and
+/// the statement's changes.
 pub fn honest() -> (OrderBookWitness, Vec<Change>) {
     let mut w = OrderBookWitness::new();
     w.push_signed(&signed(ALICE, 0, &place(ALICE, 0, 5, SIDE_SELL, 50, 100), (0, 0, 0)));
-    w.push_signed(&signed(BOB, 0, &place(BOB, 0, 9, SIDE_BUY, 52, 30), (0, 0, 0)));
+    w.push_signed(&signed(BOB, 0, &place(BOB, 0, 9, SIDE_BUY, BOB_PRICE, 30), (0, 0, 0)));
     w.push_fill(&fill(100));
     w.push_signed(&signed(ALICE, 1, &cancel(ALICE, 1, 5), (SIDE_SELL, 50, 70)));
     let bal = |token, owner, value| Entry::Balance { token: domain(token), account: account(owner), value };
@@ -67,7 +69,7 @@ pub fn honest() -> (OrderBookWitness, Vec<Change>) {
         Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 3, 2)),
         Change::new(key_slot(BOB, 1, 0), key_slot(BOB, 2, 1)),
         Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, OrderState::sell(50, 0))),
-        Change::new(order(BOB, 9, OrderState::EMPTY), order(BOB, 9, OrderState::buy(52, 0))),
+        Change::new(order(BOB, 9, OrderState::EMPTY), order(BOB, 9, OrderState::buy(BOB_PRICE, 0))),
         Change::new(market(0), market(1)),
         Change::new(bal(BASE, ALICE, 1_000), bal(BASE, ALICE, 970)),
         Change::new(bal(QUOTE, ALICE, 0), bal(QUOTE, ALICE, 30 * 51)),
@@ -77,7 +79,10 @@ pub fn honest() -> (OrderBookWitness, Vec<Change>) {
     (w, changes)
 }
 
-/// Bob's 30 at 52 against Alice's ask (`sell_remaining` left) at 51.
+/// Bob's limit in [`honest`]: 52.5 quote units per base unit.
+pub const BOB_PRICE: Price = Price::new(105, 2);
+
+/// Bob's 30 at 105/2 against Alice's ask at 50 (`sell_remaining` left), for 51 a unit.
 pub fn fill(sell_remaining: u64) -> Fill {
     Fill {
         book: domain(BOOK),
@@ -86,14 +91,14 @@ pub fn fill(sell_remaining: u64) -> Fill {
         fills: 0,
         seller: account(ALICE),
         sell_id: 5,
-        sell_price: 50,
+        sell_price: Price::whole(50),
         sell_remaining,
         buyer: account(BOB),
         buy_id: 9,
-        buy_price: 52,
+        buy_price: BOB_PRICE,
         buy_remaining: 30,
-        price: 51,
         quantity: 30,
+        amount: 30 * 51,
         seller_base: 1_000,
         seller_quote: 0,
         buyer_base: 0,

@@ -15,9 +15,10 @@ use thread::interface::{
 const THREAD: u64 = 1;
 /// The program thread `THREAD` runs (a class hash; the book accepts it from deployment).
 const PROGRAM: felt252 = 'orderbook program';
-/// 2^64 and 2^80: where an order slot's price and side start.
+/// 2^64, 2^80 and 2^96: where an order slot's price numerator, denominator and side start.
 const PRICE_UNIT: felt252 = 0x10000000000000000;
-const SIDE_UNIT: felt252 = 0x100000000000000000000;
+const DEN_UNIT: felt252 = 0x100000000000000000000;
+const SIDE_UNIT: felt252 = 0x1000000000000000000000000;
 /// `orders[('alice', 7)]` as the program's Rust layout computes it.
 const ORDER_KEY_ALICE_7: felt252 = 0x557b69fd55c255fc9cc578bffa2da81af46ce873efc98be25bf8cecc0fd86e7;
 
@@ -151,18 +152,21 @@ fn order_slots_are_the_programs_keys_and_decode() {
     assert_eq!(key, ORDER_KEY_ALICE_7);
     assert_ne!(book(address).order_slot(alice(), 8), key);
     assert_ne!(book(address).order_slot(bob(), 7), key);
-    assert_eq!(book(address).order(alice(), 7), Order { side: 0, price: 0, remaining: 0 });
-    // A sell of 1,000 at 250 ticks and a bid of 2^64 - 1 at the largest price, as a settlement
+    assert_eq!(
+        book(address).order(alice(), 7), Order { side: 0, price_num: 0, price_den: 0, remaining: 0 },
+    );
+    // A sell of 1,000 at 501/2 and a bid of 2^64 - 1 at the largest parts, as a settlement
     // writes them.
-    let sell = 1000 + 250 * PRICE_UNIT + 2 * SIDE_UNIT;
-    let bid = 0xffffffffffffffff + 0x7fff * PRICE_UNIT + 1 * SIDE_UNIT;
+    let sell = 1000 + 501 * PRICE_UNIT + 2 * DEN_UNIT + 2 * SIDE_UNIT;
+    let bid = 0xffffffffffffffff + 0x3fff * PRICE_UNIT + 0x3fff * DEN_UNIT + 1 * SIDE_UNIT;
     settle(registry, address, array![(key, sell), (order_key(bob(), 1), bid)]);
     assert_eq!(
-        book(address).order(alice(), 7), Order { side: SIDE_SELL, price: 250, remaining: 1000 },
+        book(address).order(alice(), 7),
+        Order { side: SIDE_SELL, price_num: 501, price_den: 2, remaining: 1000 },
     );
     assert_eq!(
         book(address).order(bob(), 1),
-        Order { side: SIDE_BUY, price: 0x7fff, remaining: 0xffffffffffffffff },
+        Order { side: SIDE_BUY, price_num: 0x3fff, price_den: 0x3fff, remaining: 0xffffffffffffffff },
     );
 }
 
@@ -184,13 +188,18 @@ fn a_slot_no_program_could_write_is_refused_by_the_view() {
 #[feature("safe_dispatcher")]
 fn an_owner_cancels_its_own_order_on_l2() {
     let (registry, address) = setup();
-    let sell = 1000 + 250 * PRICE_UNIT + 2 * SIDE_UNIT;
+    let sell = 1000 + 250 * PRICE_UNIT + 1 * DEN_UNIT + 2 * SIDE_UNIT;
     settle(registry, address, array![(order_key(alice(), 7), sell), (order_key(bob(), 7), sell)]);
     while pop_log::<OrderBook::Event>(address).is_some() {};
     set_contract_address(alice());
     book(address).cancel(7);
-    assert_eq!(book(address).order(alice(), 7), Order { side: SIDE_SELL, price: 250, remaining: 0 });
-    assert_eq!(read(registry, address, order_key(alice(), 7)), 250 * PRICE_UNIT + 2 * SIDE_UNIT);
+    assert_eq!(
+        book(address).order(alice(), 7),
+        Order { side: SIDE_SELL, price_num: 250, price_den: 1, remaining: 0 },
+    );
+    assert_eq!(
+        read(registry, address, order_key(alice(), 7)), 250 * PRICE_UNIT + DEN_UNIT + 2 * SIDE_UNIT,
+    );
     assert_eq!(
         pop_log::<OrderBook::Event>(address).unwrap(),
         OrderBook::Event::OrderCancelled(OrderCancelled { owner: alice(), id: 7, remaining: 1000 }),

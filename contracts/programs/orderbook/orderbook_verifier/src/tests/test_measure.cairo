@@ -121,8 +121,8 @@ fn run(n_owners: u32, measure: bool) {
             .append(
                 slot(
                     BOOK, order_key(owner, id.into()), owner, id.into(), book,
-                    BookSlot::Order((id, OrderState { side: 0, price: 0, remaining: 0 })),
-                    BookSlot::Order((id, OrderState { side: 2, price: 50 + i, remaining: 1000 })),
+                    BookSlot::Order((id, OrderState { side: 0, num: 0, den: 0, remaining: 0 })),
+                    BookSlot::Order((id, OrderState { side: 2, num: 50 + i, den: 1, remaining: 1000 })),
                 ),
             );
     };

@@ -4,7 +4,7 @@ use stark_verifier::fields::{M31, QM31, QM31Trait};
 use thread_verifier::lookup::LookupElementsTrait;
 use thread_statement::header::{HEADER_LEN, tx_list};
 use crate::statement::{
-    BoundSlot, MAX_PRICE, OrderState, bound_slots, boundary_sum, fill_count_key, order_key,
+    BoundSlot, MAX_PRICE_PART, OrderState, bound_slots, boundary_sum, fill_count_key, order_key,
     pack_order, state_values, statement_boundary_sum, unpack_order,
 };
 use super::statement_vectors::{
@@ -139,20 +139,25 @@ fn storage_keys_are_the_layouts_and_the_contracts() {
 #[test]
 fn order_packing() {
     for state in array![
-        OrderState { side: 0, price: 0, remaining: 0 },
-        OrderState { side: 2, price: 1, remaining: 0 },
-        OrderState { side: 1, price: MAX_PRICE, remaining: 0xffffffffffffffff },
-        OrderState { side: 2, price: 50, remaining: 100 },
+        OrderState { side: 0, num: 0, den: 0, remaining: 0 },
+        OrderState { side: 2, num: 1, den: 1, remaining: 0 },
+        OrderState { side: 1, num: MAX_PRICE_PART, den: MAX_PRICE_PART, remaining: 0xffffffffffffffff },
+        OrderState { side: 2, num: 1, den: MAX_PRICE_PART, remaining: 7 },
+        OrderState { side: 2, num: 50, den: 1, remaining: 100 },
+        OrderState { side: 1, num: 101, den: 2, remaining: 3 },
     ] {
         assert_eq!(unpack_order(pack_order(state)), Option::Some(state));
     };
     let refused = array![
-        pack_order(OrderState { side: 3, price: 50, remaining: 1 }),
-        pack_order(OrderState { side: 2, price: MAX_PRICE + 1, remaining: 1 }),
-        pack_order(OrderState { side: 1, price: 0, remaining: 1 }),
-        pack_order(OrderState { side: 0, price: 0, remaining: 1 }),
-        pack_order(OrderState { side: 0, price: 1, remaining: 0 }),
-        pack_order(OrderState { side: 1, price: 1, remaining: 1 }) + 0x400000000000000000000,
+        pack_order(OrderState { side: 3, num: 50, den: 1, remaining: 1 }),
+        pack_order(OrderState { side: 2, num: MAX_PRICE_PART + 1, den: 1, remaining: 1 }),
+        pack_order(OrderState { side: 2, num: 1, den: MAX_PRICE_PART + 1, remaining: 1 }),
+        pack_order(OrderState { side: 1, num: 0, den: 1, remaining: 1 }),
+        pack_order(OrderState { side: 1, num: 5, den: 0, remaining: 1 }),
+        pack_order(OrderState { side: 0, num: 0, den: 0, remaining: 1 }),
+        pack_order(OrderState { side: 0, num: 1, den: 0, remaining: 0 }),
+        pack_order(OrderState { side: 0, num: 0, den: 1, remaining: 0 }),
+        pack_order(OrderState { side: 1, num: 1, den: 1, remaining: 1 }) + 0x4000000000000000000000000,
         -1,
     ];
     for v in refused {
