@@ -7,7 +7,8 @@
 mod common;
 use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 
-/// What the AIR class may take: measured 24,365 CASM felts (11,798 Sierra; 2026-12-01), where
+/// What the AIR class may take: measured 24,592 CASM felts (12,263 Sierra; 2026-12-01, fill
+/// row with ratio limits; 24,365 with integer ticks), where
 /// `docs/thread-programs.md` estimated ~19,900 from the programs' sizes
 /// (`orderbook_air_estimate.rs`: two more accumulate wrappers and the larger header decoding
 /// were not counted). The class holds the interpreter, the
@@ -29,7 +30,8 @@ fn orderbook_air_class_casm_size() {
 
 /// The order book's verifier class `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`: the
 /// framework's verifier core, the book's statement and the AIR class's call): must fit
-/// Starknet's class limit. Measured 76,898 CASM felts (35,596 Sierra), 5,022 under the limit,
+/// Starknet's class limit. Measured 77,060 CASM felts (35,662 Sierra; 76,898 before the
+/// statement carried ratio prices), 4,860 under the limit,
 /// since the DEEP quotients' eight-query sums take two columns per iteration (+300; -23,176
 /// steps on a SIGNED_PARAMS book proof) and the proof reader unpacks the M31 stream four felts
 /// per iteration (+642; -15,596 steps; 75,956 before both): the core is ~2/3 of it

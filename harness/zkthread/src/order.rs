@@ -200,12 +200,19 @@ struct SettleReport {
 fn book_store(data_dir: &Path, thread: &ThreadArgs) -> Result<(Store<StoredOrder>, ThreadKey)> {
     let key = thread.key();
     let store = open_store(data_dir)?.program::<StoredOrder>();
+    import_legacy_queue(&store, data_dir, key)?;
+    Ok((store, key))
+}
+
+/// Messages an earlier version queued in a file (`<data-dir>/books/...json`) join the store,
+/// once (the file is renamed `.imported`): for `order`, `book` and `serve` alike.
+pub fn import_legacy_queue(store: &Store<StoredOrder>, data_dir: &Path, key: ThreadKey) -> Result<()> {
     let legacy = legacy_queue_path(data_dir, key);
-    let imported = import_queue(&store, key, &legacy).with_context(|| format!("importing {}", legacy.display()))?;
+    let imported = import_queue(store, key, &legacy).with_context(|| format!("importing {}", legacy.display()))?;
     if imported > 0 {
         tracing::info!(imported, file = %legacy.display(), "imported queued order messages into the store");
     }
-    Ok((store, key))
+    Ok(())
 }
 
 pub async fn run_order(command: OrderCommand, data_dir: &Path, json: bool) -> Result<()> {

@@ -17,7 +17,6 @@ use zkthread_client::registry::Registry;
 use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS};
 use zkthread_engine::settle::DEFAULT_L2_GAS;
 use zkthread_engine::{Limits, SettleOptions};
-use zkthread_engine::orderbook::pipeline::{import_queue, legacy_queue_path};
 use zkthread_engine::orderbook::{Market, MarketError, StoredOrder};
 use zkthread_service::book::BookShared;
 use zkthread_service::{PipelineConfig, Service, Shared};
@@ -93,9 +92,7 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
     let (service, program) = match Market::open(client.reader(), registry, key.thread_id).await {
         Ok(market) => {
             let book_store = store.program::<StoredOrder>();
-            // Messages a CLI of an earlier version queued in a file join the store first.
-            let legacy = legacy_queue_path(data_dir, key);
-            import_queue(&book_store, key, &legacy).with_context(|| format!("importing {}", legacy.display()))?;
+            crate::order::import_legacy_queue(&book_store, data_dir, key)?;
             let shared = BookShared::new(client, book_store, market);
             (Service::bind_book(shared, args.listen).await, "book")
         }

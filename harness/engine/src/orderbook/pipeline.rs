@@ -70,15 +70,18 @@ impl Market {
 /// The store's note holding the orders an imported queue file knew of.
 const IMPORTED_KNOWN: &str = "imported_known_orders";
 
+/// The orders the [`IMPORTED_KNOWN`] note lists (none without the note).
+fn imported_known(note: Option<String>) -> serde_json::Result<Vec<(Felt, u32)>> {
+    note.map_or(Ok(Vec::new()), |json| serde_json::from_str(&json))
+}
+
 /// Every order `(owner, id)` the client knows of (storage cannot list a map's keys): those an
 /// imported queue file of an earlier version knew, then those settled sub-blocks of the thread
 /// placed, in placement order.
 pub fn known_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(Felt, u32)>> {
-    let mut known: Vec<(Felt, u32)> = match store.note(key, IMPORTED_KNOWN).map_err(EngineError::from)? {
-        Some(json) => serde_json::from_str(&json)
-            .map_err(|e| EngineError::Corrupt(format!("the imported known orders: {e}")))?,
-        None => Vec::new(),
-    };
+    let note = store.note(key, IMPORTED_KNOWN).map_err(EngineError::from)?;
+    let mut known =
+        imported_known(note).map_err(|e| EngineError::Corrupt(format!("the imported known orders: {e}")))?;
     for sub_block in store.sub_blocks(key).map_err(EngineError::from)? {
         if !matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
             continue;
@@ -571,10 +574,8 @@ pub fn import_queue(store: &Store<StoredOrder>, key: ThreadKey, path: &std::path
     have.extend(stored.rejected.into_iter().map(|r| r.message.body));
     have.extend(stored.sub_blocks.into_iter().flat_map(|s| s.body.messages).map(|m| m.body));
     if !queue.known.is_empty() {
-        let mut known: Vec<(Felt, u32)> = match store.note(key, IMPORTED_KNOWN).map_err(std::io::Error::other)? {
-            Some(json) => serde_json::from_str(&json).map_err(std::io::Error::other)?,
-            None => Vec::new(),
-        };
+        let note = store.note(key, IMPORTED_KNOWN).map_err(std::io::Error::other)?;
+        let mut known = imported_known(note).map_err(std::io::Error::other)?;
         for order in queue.known {
             if !known.contains(&order) {
                 known.push(order);

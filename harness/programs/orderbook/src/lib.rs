@@ -32,11 +32,12 @@
 //!   `fill_count` and its read-only configuration `base_token`, `quote_token`. A contract is
 //!   a book in a statement iff both configuration slots are inputs.
 //! - An order is the slot `orders[(owner, id)]` of `B`, the tuple
-//!   `Order(2, D_book, A, id, side, price, remaining[4])` (16 of the 17 values): `side` is
-//!   1 (buy) or 2 (sell), `price` integer ticks (quote units per base unit) in `1..2^15`,
-//!   `remaining` a u64 in four 16-bit limbs. The empty slot (an id never used) is
-//!   `side = price = remaining = 0`; a cancelled or filled order keeps its side and price
-//!   with `remaining = 0`, so it can never be placed again nor filled.
+//!   `Order(2, D_book, A, id, side, num, den, remaining[4])` (all 17 values): `side` is
+//!   1 (buy) or 2 (sell), the limit price is the ratio `num / den` quote units per base unit
+//!   with `num` and `den` in `1..2^14` ([`state::Price`]), `remaining` a u64 in four 16-bit
+//!   limbs. The empty slot (an id never used) is `side = num = den = remaining = 0`; a
+//!   cancelled or filled order keeps its side and price with `remaining = 0`, so it can never
+//!   be placed again nor filled.
 //! - The book's fill counter is the slot `fill_count` of `B` holding `n`, the tuple
 //!   `Market(3, D_book, D_base, D_quote, n)` (14 values), whose `D_base`, `D_quote` are the
 //!   domains of the addresses in `B`'s `base_token` and `quote_token` slots (never the
@@ -44,51 +45,59 @@
 //!   Its job is to bind the book to its two tokens (below); the count is a by-product (a
 //!   trade sequence number).
 //!
-//! ## The fill row ([`fill::fill_cols`], 214 columns, 132 fractions in 66 pairs)
-//! Columns: `enabled`; `D_book, D_base, D_quote, n`; the sell order `(A_s, id_s, p_sell)` and
-//! the buy order `(A_b, id_b, p_buy)`; the execution price `x` and quantity `q` (4 limbs) with
-//! `inv = 1 / sum(q limbs)`; the quote amount `a = x q` (5 limbs) and the product's carries
-//! `c_0..c_3`; both orders' remaining quantities before/after with borrows; the four
-//! balances (seller base, buyer base, buyer quote, seller quote) before/after (8 limbs) with
-//! borrows/carries; one low-byte column per 16-bit check.
+//! ## The fill row ([`fill::fill_cols`], 251 columns, 172 fractions in 86 pairs)
+//! Columns: `enabled`; `D_book, D_base, D_quote, n`; the sell order `(A_s, id_s, ns/ds)` and
+//! the buy order `(A_b, id_b, nb/db)`; the quantity `q` (4 limbs) with `inv = 1 / sum(q
+//! limbs)`; the quote amount `a` (5 limbs) the buyer pays and the seller receives; the two
+//! limits' gap chains (5 limbs and 5 carries each); both orders' remaining quantities
+//! before/after with borrows; the four balances (seller base, buyer base, buyer quote, seller
+//! quote) before/after (8 limbs) with borrows/carries; one low-byte column per 16-bit check.
+//! The amount is the batcher's choice (at the maker's price, rounded in the maker's favour:
+//! [`batcher`]); the AIR asks only that it respects both limits.
 //!
 //! Fractions (`State`, multiplicity `-enabled` consumed, `+enabled` produced):
 //! `Market(D_book, D_base, D_quote, n) -> (.., n + 1)`;
-//! `Order(D_book, A_s, id_s, SELL, p_sell, r_s) -> (.., r_s - q)`;
-//! `Order(D_book, A_b, id_b, BUY, p_buy, r_b) -> (.., r_b - q)`;
+//! `Order(D_book, A_s, id_s, SELL, ns, ds, r_s) -> (.., r_s - q)`;
+//! `Order(D_book, A_b, id_b, BUY, nb, db, r_b) -> (.., r_b - q)`;
 //! `Balance(D_base, A_s, s) -> s - q`, `Balance(D_base, A_b, b) -> b + q`,
 //! `Balance(D_quote, A_b, b') -> b' - a`, `Balance(D_quote, A_s, s') -> s' + a`.
 //! The sides are constants of the fractions, not columns: a row consumes one sell and one
 //! buy order or nothing balances.
 //!
-//! Constraints (degree <= 3): `enabled`, every borrow and carry boolean;
-//! `enabled (sum(q) inv - 1) = 0`; the product `x q_l + c_{l-1} = a_l + 2^16 c_l` (`l < 4`,
-//! `c_{-1} = 0`) and `a_4 = c_3`; the six limb-wise subtractions/additions with no borrow or
-//! carry out of the top limb. 16-bit checks (each two 8-bit look-ups of the framework's
-//! table, `zkthread_prover::range::split16`, multiplicity `enabled`): `q` (4), `a` (5),
-//! `c_l` and `c_l + HI_SHIFT` (8: `c_l <= 2^15 - 2`), both new remainings (8), the four new
-//! balances (32), `x - p_sell` and `p_buy - x` (2).
+//! Constraints (degree <= 3): `enabled`, every borrow and carry of the subtractions/additions
+//! boolean; `enabled (sum(q) inv - 1) = 0`; the seller's limit as the gap chain
+//! `a_l ds - q_l ns + c_{l-1} = g_l + 2^16 c_l` and the buyer's as
+//! `q_l nb - a_l db + c'_{l-1} = g'_l + 2^16 c'_l` (`l < 5`, `q_4 = 0`, `c_{-1} = 0`); the six
+//! limb-wise subtractions/additions with no borrow or carry out of the top limb. 16-bit
+//! checks (each two 8-bit look-ups of the framework's table, `zkthread_prover::range::split16`,
+//! multiplicity `enabled`): `q` (4), `a` (5), both gaps' limbs (10), each middle carry as
+//! `c + 2^14` and `c + 2^14 + 2^15` (16: `-2^14 <= c < 2^14`), each top carry as `c_4` and
+//! `c_4 + 2^16 - 2^14` (4: `0 <= c_4 < 2^14`), both new remainings (8), the four new balances
+//! (32).
 //!
 //! ## Soundness: what a fill row cannot do
-//! Invariants of every tuple in the `State` relation, by induction over producers: prices
-//! are `< 2^15`, quantity and balance limbs `< 2^16`, the counter `< p - 1`. The boundary's
+//! Invariants of every tuple in the `State` relation, by induction over producers: price parts
+//! are in `1..2^14`, quantity and balance limbs `< 2^16`, the counter `< p - 1`. The boundary's
 //! tuples satisfy them (the layout's parsing, [`statement::unpack_order`] and the counter's
 //! bound, part of binding the statement) and every
 //! produced tuple either copies a consumed field or is range-checked.
 //!
-//! Every equation below has both sides in `[0, p)` as integers, so equality mod `p` is
-//! equality over the integers (`p = 2^31 - 1`):
-//! - limits: `x = p_sell + d_1`, `p_buy = x + d_2` with `d_1, d_2 < 2^16` (checked) and
-//!   `p_sell, p_buy < 2^15` (invariant): `p_sell + d_1 < 2^15 + 2^16` so `x` is that integer,
-//!   `x + d_2 < 2^18` so `p_buy = x + d_2`. Hence `p_sell <= x <= p_buy < 2^15`: **a fill
-//!   never executes beyond either limit**, and `x < 2^15` needs no check of its own.
-//! - product, limb `l`: the left side `x q_l + c_{l-1} <= (2^15 - 1)(2^16 - 1) + 2^15 - 2 =
-//!   2^31 - 2^16 - 1`; the right side `a_l + 2^16 c_l <= 2^16 - 1 + 2^16 (2^15 - 2) =
-//!   2^31 - 2^16 - 1`; both `< p`. (With `c_l < 2^15` allowed the right side could reach `p`
-//!   itself, which is `0` mod `p`: hence the `HI_SHIFT` bound `c_l <= 2^15 - 2`, which the
-//!   honest carries meet: by induction `c_l <= floor((2^31 - 2^16 - 1) / 2^16) = 2^15 - 2`.)
-//!   Summing the limbs with weights `2^{16 l}`: `a = x q` over the integers, `a < 2^79`.
-//!   **The quote moved is exactly `x q`.**
+//! Every equation below holds over the integers once it holds mod `p` (`p = 2^31 - 1`),
+//! because its two sides differ by less than `p` in absolute value:
+//! - limits, limb `l` of a gap chain `x_l P - y_l Q + c_{l-1} - g_l - 2^16 c_l = 0` with
+//!   `x_l, y_l, g_l < 2^16`, `1 <= P, Q < 2^14` and `-2^14 <= c < 2^14` (the top carry
+//!   `0 <= c_4 < 2^14`): the positive part `x_l P + c_{l-1}` is in `[-2^14, 2^30 - 2^16]`, the
+//!   negative part `y_l Q + g_l + 2^16 c_l` in `[-2^30, 2^31 - 2^16 - 2^14]`, so the
+//!   expression is at most `2^31 - 2^16 < p` in absolute value: 0 is its only multiple of `p`. Summing the limbs with weights `2^{16 l}` telescopes the carries:
+//!   `a ds - q ns = sum g_l 2^{16 l} + c_4 2^80 >= 0` and likewise `q nb - a db >= 0`, i.e.
+//!   `a / q >= ns / ds` and `a / q <= nb / db`: **the seller receives at least, and the buyer
+//!   pays at most, its own limit price per unit, exactly (no rounding)**. An honest chain's
+//!   carries meet the bounds: by induction `|c_l| <= (2^30 - 2^16 + 2^14) / 2^16 < 2^14`, and
+//!   `c_4 = floor(gap / 2^80)` with `gap < 2^80 * 2^14`. A middle carry of `2^14` or more is
+//!   refused (its shifted value is at least `2^15 + 2^15`), so is a negative top carry (`p - k`
+//!   is no 16-bit value): a limit crossed by any amount, even one quote unit, leaves a negative
+//!   gap, whose top carry is negative however the limbs are chosen (the telescoped sum is the
+//!   integer identity above). With `ns, q >= 1` the seller's limit also gives `a >= 1`.
 //! - subtraction `old_l - amt_l - b_{l-1} + 2^16 b_l = new_l`: both `old_l + 2^16 b_l` and
 //!   `new_l + amt_l + b_{l-1}` are `< 2^18`; summed, `old - amt = new` with `new >= 0` (no
 //!   borrow out of the top limb). Addition likewise (`< 2^18` both sides), `new < 2^128`.
@@ -108,19 +117,20 @@
 //!   quantity) minus the sum of its fills, or 0 once cancelled.
 //!
 //! ## Place and cancel ([`signed`]: signed by the owner)
-//! - [`signed::PlaceRole`] (40 columns): consumes the empty slot `Order(D_book, A, id, 0, 0, 0)`
-//!   and produces `Order(D_book, A, id, side, price, qty)`; constraints `enabled (side - 1)
-//!   (side - 2) = 0`, `enabled (sum(qty) inv - 1) = 0`; 16-bit checks of the four `qty` limbs and
-//!   of `price - 1`, `price - 1 + HI_SHIFT` (so `1 <= price <= 2^15 - 1`). The new tuple meets
-//!   the invariants; the empty slot is consumed, so an id is placed once: a cancelled or filled
-//!   order keeps its side and price and is never the empty tuple again.
-//! - [`signed::CancelRole`] (33 columns): consumes `Order(D_book, A, id, side, price, r)` with
-//!   `side` buy or sell and produces it with `remaining = 0`.
+//! - [`signed::PlaceRole`] (43 columns): consumes the empty slot
+//!   `Order(D_book, A, id, 0, 0, 0, 0)` and produces `Order(D_book, A, id, side, num, den,
+//!   qty)`; constraints `enabled (side - 1) (side - 2) = 0`, `enabled (sum(qty) inv - 1) = 0`;
+//!   16-bit checks of the four `qty` limbs and of `v`, `v + 2^16 - (2^14 - 1)` for `v = num - 1`
+//!   and `v = den - 1` (so both are in `1..2^14`). The new tuple meets the invariants; the
+//!   empty slot is consumed, so an id is placed once: a cancelled or filled order keeps its
+//!   side and price and is never the empty tuple again.
+//! - [`signed::CancelRole`] (34 columns): consumes `Order(D_book, A, id, side, num, den, r)`
+//!   with `side` buy or sell and produces it with `remaining = 0`.
 //! - Both: `key_step` on `Key(D_book, A, nonce, K)` (the owner's `thread_keys[owner]` of the book
 //!   contract) and `signed_message` with the row's own fields as the four message blocks
 //!   ([`signed`] gives the layout). The last message element is a type tag (1 place, 2 cancel)
 //!   where a transfer message has a constant 0: a signature on one kind never verifies as
-//!   another. The owner signs the order's `(id, side, price, qty)`, or only `id` for a cancel
+//!   another. The owner signs the order's `(id, side, num, den, qty)`, or only `id` for a cancel
 //!   (whatever remains is dropped). An owner must never sign two messages with one one-time
 //!   key index, across contracts too (a wallet's rule, as for transfers).
 //!
@@ -161,9 +171,15 @@
 //! `SIGNED_PARAMS` (its docs hold the table).
 //!
 //! ## Limits (this slice)
-//! - Prices `1..2^15` ticks and quantities below `2^64` base units, in the tokens' own
-//!   units: a real book needs lot and tick sizes (a per-book scale in the `Market` tuple and
-//!   one more product per token), not here.
+//! - Limit prices are ratios `num / den` with both parts in `1..2^14` (so from `1/16383` to
+//!   `16383` quote units per base unit, in the tokens' own units) and quantities below `2^64`
+//!   base units. A fill's amount is a whole number of quote units: at the maker's price it is
+//!   rounded in the maker's favour, and two orders whose limits leave less than one quote
+//!   unit between them over a fill trade only whole lots (`d / gcd(n, d)` base units) or not
+//!   at all ([`batcher`], "Matching"). A per-book lot or tick size is not here.
+//! - The ratio costs the verifier: the fill row went from 214 columns (integer ticks, one
+//!   product) to 251 (two gap chains) and 66 to 86 fraction pairs; the production proof of
+//!   the codec's scenario verifies in ~2.95M Cairo steps instead of ~2.69M (README).
 //! - A self-trade (same owner on both sides) is not refused by the AIR: it conserves value
 //!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.
 //! - On chain, `OrderBookVerifier` reads the proof's felts ([`poseidon252`]: the binding
