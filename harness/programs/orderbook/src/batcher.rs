@@ -593,7 +593,9 @@ fn units_for(price: &Price, budget: u128, maker_sells: bool) -> u128 {
 
 /// Whether paying `amount` for `quantity` keeps within the taker's limit `price`.
 fn within_limit(price: &Price, taker_sells: bool, quantity: u64, amount: u128) -> bool {
-    let (paid, owed) = (amount * u128::from(price.den), u128::from(quantity) * u128::from(price.num));
+    // Saturating: a state holding an order outside the AIR's range must not panic here (its
+    // sub-block is refused as unstorable later).
+    let (paid, owed) = (amount.saturating_mul(u128::from(price.den)), u128::from(quantity) * u128::from(price.num));
     if taker_sells {
         paid >= owed
     } else {
@@ -631,7 +633,7 @@ fn fill_terms(book: &BookState, taker: OrderKey, maker: OrderKey) -> Result<(u64
     // `remaining` is a u64, so the minimum fits.
     let mut quantity = u128::from(t.remaining.min(m.remaining)).min(taker_cap).min(maker_cap) as u64;
     if !within_limit(&t.price, !maker_sells, quantity, quote_at(&m.price, quantity, maker_sells)) {
-        let lot = u64::from(m.price.den / gcd(m.price.num, m.price.den).max(1));
+        let lot = u64::from(m.price.den / gcd(m.price.num, m.price.den).max(1)).max(1);
         quantity -= quantity % lot;
     }
     if quantity == 0 {
