@@ -189,7 +189,8 @@ impl BookState {
         let mut resting: Vec<(&OrderKey, &BookOrder)> = self
             .orders
             .iter()
-            .filter(|(_, o)| o.state.side == other && o.state.remaining > 0)
+            // A price outside the AIR's range (no valid book stores one) never trades.
+            .filter(|(_, o)| o.state.side == other && o.state.remaining > 0 && o.state.price.is_valid())
             .filter(|(_, o)| worse(&o.state.price, &limit) != Ordering::Greater)
             .collect();
         resting.sort_by(|(_, x), (_, y)| worse(&x.state.price, &y.state.price).then(x.arrival.cmp(&y.arrival)));
@@ -537,7 +538,7 @@ enum Short {
 pub fn match_order(book: &mut BookState, taker: OrderKey) -> Vec<Fill> {
     let t = book.order(&taker.0, taker.1);
     let mut fills = Vec::new();
-    if (t.side != SIDE_BUY && t.side != SIDE_SELL) || t.remaining == 0 {
+    if (t.side != SIDE_BUY && t.side != SIDE_SELL) || t.remaining == 0 || !t.price.is_valid() {
         return fills; // not a live order: nothing to match
     }
     loop {
@@ -619,10 +620,11 @@ fn fill_terms(book: &BookState, taker: OrderKey, maker: OrderKey) -> Result<(u64
     let (m, t) = (book.order(&maker.0, maker.1), book.order(&taker.0, taker.1));
     let maker_sells = sell == maker;
     let (s, b) = (book.account(&sell.0), book.account(&buy.0));
-    // The buyer pays and the seller receives the same quote: both bound it.
-    let quote_budget = b.quote.min(u128::MAX - s.quote);
-    let seller_cap = s.base;
-    let buyer_cap = units_for(&m.price, quote_budget, maker_sells).min(u128::MAX - b.base);
+    // Each side's cap is its own: what the seller can deliver and still receive the quote,
+    // what the buyer can pay and still receive the base (a maker near u128::MAX stops only
+    // itself, never the taker's matching).
+    let seller_cap = s.base.min(units_for(&m.price, u128::MAX - s.quote, maker_sells));
+    let buyer_cap = units_for(&m.price, b.quote, maker_sells).min(u128::MAX - b.base);
     let (taker_cap, maker_cap) = if maker_sells { (buyer_cap, seller_cap) } else { (seller_cap, buyer_cap) };
     if taker_cap == 0 {
         return Err(Short::Taker);
@@ -853,6 +855,23 @@ mod tests {
         place(&mut b, DAVE, 5, OrderState::buy(Price::new(4, 3), 5));
         let fills = place(&mut b, CAROL, 6, OrderState::sell(1, 5));
         assert_eq!(fills.iter().map(|f| (f.buy_id, f.amount, f.quantity)).collect::<Vec<_>>(), vec![(5, 6, 5)]);
+    }
+
+    #[test]
+    fn a_maker_that_cannot_receive_is_skipped_not_the_taker() {
+        let mut b = book();
+        // Carol's ask is the best, but her quote balance cannot take any more: she is skipped
+        // and Bob's bid trades with Alice's worse ask.
+        b.set_account(h(CAROL), funded(1_000, u128::MAX));
+        place(&mut b, CAROL, 1, OrderState::sell(49, 10));
+        place(&mut b, ALICE, 2, OrderState::sell(50, 10));
+        let fills = place(&mut b, BOB, 3, OrderState::buy(55, 5));
+        assert_eq!(summary(&fills), vec![(2, 250, 5)]);
+        assert_eq!(b.order(&h(CAROL), 1).remaining, 10);
+        // Orders outside the AIR's price range (no valid book holds one) never trade.
+        place(&mut b, ALICE, 4, OrderState::sell(Price::new(40, 0), 10));
+        assert!(!b.crossing(SIDE_BUY, Price::whole(55)).contains(&(h(ALICE), 4)));
+        assert!(place(&mut b, DAVE, 5, OrderState::buy(Price::new(0, 0), 5)).is_empty());
     }
 
     #[test]

@@ -128,7 +128,7 @@
 //!   with `side` buy or sell and produces it with `remaining = 0`.
 //! - Both: `key_step` on `Key(D_book, A, nonce, K)` (the owner's `thread_keys[owner]` of the book
 //!   contract) and `signed_message` with the row's own fields as the four message blocks
-//!   ([`signed`] gives the layout). The last message element is a type tag (1 place, 2 cancel)
+//!   ([`signed`] gives the layout). The last message element is a type tag (3 place, 2 cancel)
 //!   where a transfer message has a constant 0: a signature on one kind never verifies as
 //!   another. The owner signs the order's `(id, side, num, den, qty)`, or only `id` for a cancel
 //!   (whatever remains is dropped). An owner must never sign two messages with one one-time
@@ -183,9 +183,13 @@
 //! - A self-trade (same owner on both sides) is not refused by the AIR: it conserves value
 //!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.
 //! - On chain, `OrderBookVerifier` reads the proof's felts ([`poseidon252`]: the binding
-//!   witness first) and a registry settles them; the CLI (`zkthread order`, `zkthread book`)
-//!   and a demo round do not exist yet, and a round above ~60 orders exceeds the 5,000-felt
-//!   calldata goal (issue 11's compact settle ABI).
+//!   witness first) and a registry settles them (the CLI's `zkthread order|book`, the demo and
+//!   `zkthread serve` drive it through `zkthread_engine::orderbook`); a round above ~60 orders
+//!   exceeds the 5,000-felt calldata goal (issue 11's compact settle ABI).
+//! - Upgrading a book's thread from AIR version 1 (integer ticks) in place: version-1 order
+//!   slots (`side` at bit 80) are refused by this layout (cancel them on L2 first), and a
+//!   version-1 place signature never verifies as a version-2 place (its tag is 1, a
+//!   version-2 place's 3: [`signed::TAG_PLACE`]).
 //! - One sub-block holds at most ~524 signed messages (125 Poseidon2 rows each, the driver's
 //!   2^16 rows): the batcher cuts there and defers the rest ([`batcher`], "Size"). Fill rows
 //!   are not capped by the batcher (the prover refuses more than 2^16 before any work).

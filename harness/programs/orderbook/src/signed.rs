@@ -27,8 +27,12 @@ use zkthread_sig::{Message, MessageError, M31};
 
 use crate::state::{order, qty_limbs, Price, MAX_PRICE_PART, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
 
-/// The last message element of a place (a transfer's is 0).
-pub const TAG_PLACE: u32 = 1;
+/// The last message element of a place (a transfer's is 0). 3 since prices are ratios (AIR
+/// version 2): version 1's place (`[id, side, price, qty[4], 0; 8, 1]`) had tag 1, and its
+/// fields read one element further on are a valid version-2 place (`den` = the quantity's
+/// low limb): a version-1 signature still unsettled when a thread upgrades must never verify
+/// as a version-2 place.
+pub const TAG_PLACE: u32 = 3;
 /// The last message element of a cancel.
 pub const TAG_CANCEL: u32 = 2;
 

@@ -162,9 +162,12 @@ impl<'de> serde::Deserialize<'de> for Price {
             Form::Whole(num) => Ok(Price::whole(num)),
             // Parsed without the range check: a stored message is judged by the batcher.
             Form::Ratio(text) => {
-                let bad = || serde::de::Error::custom(format!("price {text:?} is not `num/den`"));
-                let (n, den) = text.split_once('/').ok_or_else(bad)?;
-                Ok(Price::new(n.trim().parse().map_err(|_| bad())?, den.trim().parse().map_err(|_| bad())?))
+                let bad = || serde::de::Error::custom(format!("price {text:?} is not `num` or `num/den`"));
+                let part = |t: &str| t.trim().parse::<u32>().map_err(|_| bad());
+                match text.split_once('/') {
+                    Some((n, d)) => Ok(Price::new(part(n)?, part(d)?)),
+                    None => Ok(Price::whole(part(&text)?)),
+                }
             }
         }
     }

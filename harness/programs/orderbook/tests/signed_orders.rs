@@ -206,6 +206,71 @@ fn a_place_signature_does_not_authorize_a_cancel() {
     verify_statement(&w, &changes).expect("the control verifies");
 }
 
+/// A place as AIR version 1 laid it out: `[id, side, price, qty[4], 0; 8, 1]` (integer ticks,
+/// tag 1). Test double: what an owner's earlier client signed.
+struct VersionOnePlaceTestDouble {
+    message: OrderMessage,
+    price: u32,
+    quantity: u64,
+}
+
+impl Message for VersionOnePlaceTestDouble {
+    fn domain(&self) -> zkthread_sig::wots::Hash4 {
+        self.message.book
+    }
+    fn signer(&self) -> zkthread_sig::wots::Hash4 {
+        self.message.owner
+    }
+    fn nonce(&self) -> u32 {
+        self.message.nonce
+    }
+    fn next_key(&self) -> zkthread_sig::wots::KeyCommitment {
+        self.message.next_key
+    }
+    fn set_next_key(&mut self, key: zkthread_sig::wots::KeyCommitment) {
+        self.message.next_key = key;
+    }
+    fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError> {
+        let mut p = [M31::ZERO; PAYLOAD_LEN];
+        p[0] = M31::reduce(self.message.id);
+        p[1] = M31::reduce(SIDE_SELL);
+        p[2] = M31::reduce(self.price);
+        for (i, limb) in zkthread_orderbook::state::qty_limbs(self.quantity).into_iter().enumerate() {
+            p[3 + i] = M31::reduce(limb);
+        }
+        p[PAYLOAD_LEN - 1] = M31::reduce(1);
+        Ok(p)
+    }
+}
+
+#[test]
+fn a_version_one_place_signature_is_no_ratio_place() {
+    // Alice signed, under version 1, a sell of 65,536,002 at 50 (still unsettled when her
+    // thread moved to version 2). Read one element further on, the same blocks would be a
+    // version-2 sell of 1,000 at 50/2: every field in range. Only the tag tells them apart.
+    let quantity = 1_000 * 65_536 + 2;
+    let msg = place(ALICE, 0, 5, SIDE_SELL, Price::new(50, 2), 1_000);
+    let old = VersionOnePlaceTestDouble { message: msg, price: 50, quantity };
+    let (p_old, p_new) = (old.payload().unwrap(), msg.payload().unwrap());
+    assert_eq!(p_old[..PAYLOAD_LEN - 1], p_new[..PAYLOAD_LEN - 1], "the same fields");
+    let sig = sign(&seed(ALICE), 0, &old).expect("sign");
+    assert!(zkthread_sig::verify(&key(ALICE, 0), &msg, &sig).is_err(), "the tag changes the digest");
+    let trace = verification_trace(&key(ALICE, 0), &msg, &sig).expect("a trace, whatever the verdict");
+    let forged = SignedOrderRow { message: msg, key: key(ALICE, 0), cancelled: (0, Price::ZERO, 0), signature: sig, trace };
+    let mut w = OrderBookWitness::new();
+    w.push_signed(&forged);
+    let changes = vec![
+        Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 2, 1)),
+        Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, OrderState::sell(Price::new(50, 2), 1_000))),
+    ];
+    assert_rows_refused("a version-1 place read as a ratio place", &w, Some(&changes));
+    assert_rows_refused("a version-1 place read as a ratio place (own state)", &w, None);
+    // Control: Alice's version-2 signature of the same place, same path.
+    let mut w = OrderBookWitness::new();
+    w.push_signed(&signed(ALICE, 0, &msg, (0, 0, 0)));
+    verify_statement(&w, &changes).expect("the control verifies");
+}
+
 #[test]
 fn placing_an_id_twice_does_not_verify() {
     // Alice's order 3 was placed and cancelled before (an ask at 40, nothing left); she signs

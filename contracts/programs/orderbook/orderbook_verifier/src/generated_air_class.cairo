@@ -6,4 +6,4 @@
 //! class hash commits to it. Declare that class before using this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir`.
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x2227927f1bfb1fbc08edc3bd829e5428af4e9dbdbc90949825c178c18353506;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x5db62910e475ad317d852cf2d3102cb158b19cf014aaae7d0ce9376f9d2691a;
