@@ -186,3 +186,32 @@ fn a_transaction_list_is_refused_by_the_unsigned_program() {
         );
     };
 }
+
+/// `limbs16` is the little-endian 16-bit split the AIR's tuples carry: checked against the
+/// plain divide-and-remainder split (the one it replaced) on edge and mixed values, and every
+/// limb is below 2^16 and they recombine to the value.
+#[test]
+fn limbs16_is_the_16_bit_split() {
+    assert(LIMB_BITS == 16 && N_LIMBS == 8, 'layout changed');
+    let values: Array<u128> = array![
+        0, 1, 0xffff, 0x10000, 0xffffffffffffffffffffffffffffffff,
+        0x8000000000000000000000000000000, 0x0123456789abcdeffedcba9876543210,
+        0xffff0000ffff0000ffff0000ffff0000,
+    ];
+    for value in values {
+        let limbs = crate::statement::limbs16(value).span();
+        let mut rest = value;
+        let mut recombined: u256 = 0;
+        let mut scale: u256 = 1;
+        for limb in limbs {
+            let expected: felt252 = (rest % 0x10000).into();
+            assert_eq!(*limb, expected);
+            let as_u256: u256 = (*limb).into();
+            assert(as_u256 < 0x10000, 'limb too wide');
+            recombined += as_u256 * scale;
+            scale *= 0x10000;
+            rest /= 0x10000;
+        };
+        assert_eq!(recombined, value.into());
+    };
+}
