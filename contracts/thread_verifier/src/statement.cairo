@@ -28,14 +28,9 @@ pub struct StatementSlot {
     pub after: u128,
 }
 
-#[derive(Drop, Copy)]
-struct Entry {
-    contract: u256,
-    key: u256,
-    value: felt252,
-}
-
-fn read_list(ref felts: Span<felt252>) -> Result<Array<Entry>, felt252> {
+/// The list at the front of `felts`, `[n, (contract, key, value) * n]`: its `3 n` felts (no
+/// felt converted here; `ascending` widens what it compares, `statement_slots` the values).
+fn read_list(ref felts: Span<felt252>) -> Result<Span<felt252>, felt252> {
     let n: u32 = match felts.pop_front() {
         Option::Some(n) => match (*n).try_into() {
             Option::Some(n) => n,
@@ -46,31 +41,57 @@ fn read_list(ref felts: Span<felt252>) -> Result<Array<Entry>, felt252> {
     if n > MAX_SLOTS || n * 3 > felts.len() {
         return Result::Err('statement: truncated');
     }
-    let mut out: Array<Entry> = array![];
-    let mut i = 0;
-    while i != n {
-        let contract: u256 = (*felts.pop_front().unwrap()).into();
-        let key: u256 = (*felts.pop_front().unwrap()).into();
-        let value = *felts.pop_front().unwrap();
-        out.append(Entry { contract, key, value });
-        i += 1;
-    };
-    Result::Ok(out)
+    let list = felts.slice(0, n * 3);
+    felts = felts.slice(n * 3, felts.len() - n * 3);
+    Result::Ok(list)
 }
 
-fn ascending(list: Span<Entry>) -> bool {
+/// Whether a list's triples are strictly ascending by (contract, key) as integers. Within a run
+/// of one contract (felt equality: no range check) only the keys are compared as integers, each
+/// widened once; contracts are widened where a run changes.
+fn ascending(list: Span<felt252>) -> bool {
+    let mut list = list;
+    let (mut contract, mut last_key) = match list.multi_pop_front::<3>() {
+        Option::Some(first) => {
+            let [contract, key, _] = (*first).unbox();
+            let key: u256 = key.into();
+            (contract, key)
+        },
+        Option::None => { return true; },
+    };
     let mut ok = true;
-    let mut i = 1;
-    while i < list.len() {
-        let a = *list[i - 1];
-        let b = *list[i];
-        if !(a.contract < b.contract || (a.contract == b.contract && a.key < b.key)) {
-            ok = false;
-            break;
+    while let Option::Some(entry) = list.multi_pop_front::<3>() {
+        let [next_contract, key, _] = (*entry).unbox();
+        let key: u256 = key.into();
+        if next_contract == contract {
+            if !(last_key < key) {
+                ok = false;
+                break;
+            }
+        } else {
+            let a: u256 = contract.into();
+            let b: u256 = next_contract.into();
+            if !(a < b) {
+                ok = false;
+                break;
+            }
+            contract = next_contract;
         }
-        i += 1;
+        last_key = key;
     };
     ok
+}
+
+/// The next `(contract, key, value)` of a list, if any.
+#[inline(always)]
+fn pop_entry(ref list: Span<felt252>) -> Option<(felt252, felt252, felt252)> {
+    match list.multi_pop_front::<3>() {
+        Option::Some(entry) => {
+            let [contract, key, value] = (*entry).unbox();
+            Option::Some((contract, key, value))
+        },
+        Option::None => Option::None,
+    }
 }
 
 /// The statement's slots (the prover's `PublicInput::statement_slots`).
@@ -93,20 +114,23 @@ pub fn statement_slots(public_input: Span<felt252>) -> Result<Array<StatementSlo
     if inputs.len() == 0 {
         return Result::Err('statement: no inputs');
     }
-    if !ascending(inputs.span()) || !ascending(outputs.span()) {
+    if !ascending(inputs) || !ascending(outputs) {
         return Result::Err('statement: unsorted list');
     }
     let mut slots: Array<StatementSlot> = array![];
     let mut error: felt252 = 0;
     let mut token: u32 = 0;
-    let mut o = 0;
-    let mut i = 0;
-    while i != inputs.len() {
-        let entry = *inputs[i];
-        if i > 0 && (*inputs[i - 1]).contract != entry.contract {
+    let mut index: u32 = 0;
+    let mut last_contract = *inputs[0];
+    let mut rest = inputs;
+    let mut outs = outputs;
+    let mut next_output = pop_entry(ref outs);
+    while let Option::Some((contract, key, value)) = pop_entry(ref rest) {
+        if contract != last_contract {
             token += 1;
+            last_contract = contract;
         }
-        let before: u128 = match entry.value.try_into() {
+        let before: u128 = match value.try_into() {
             Option::Some(v) => v,
             Option::None => {
                 error = 'statement: input not a balance';
@@ -115,26 +139,25 @@ pub fn statement_slots(public_input: Span<felt252>) -> Result<Array<StatementSlo
         };
         let mut after = before;
         // Both lists ascend: the next output, if it is this slot, is written here.
-        if o < outputs.len() {
-            let out = *outputs[o];
-            if out.contract == entry.contract && out.key == entry.key {
-                after = match out.value.try_into() {
+        if let Option::Some((out_contract, out_key, out_value)) = next_output {
+            if out_contract == contract && out_key == key {
+                after = match out_value.try_into() {
                     Option::Some(v) => v,
                     Option::None => {
                         error = 'statement: output not a balance';
                         break;
                     },
                 };
-                o += 1;
+                next_output = pop_entry(ref outs);
             }
         }
-        slots.append(StatementSlot { index: i, token, before, after });
-        i += 1;
+        slots.append(StatementSlot { index, token, before, after });
+        index += 1;
     };
     if error != 0 {
         return Result::Err(error);
     }
-    if o != outputs.len() {
+    if next_output.is_some() {
         // An output that did not match the input at its place is not an input slot.
         return Result::Err('statement: output not read');
     }
