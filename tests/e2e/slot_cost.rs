@@ -4,11 +4,12 @@
 //! `cargo nextest run -p zkthread-e2e --test slot_cost --run-ignored only --no-capture`
 //! (sizes: `ZKTHREAD_SLOT_COST_SIZES=1,64`, receivers per sub-block).
 //!
-//! For each size `n` the holder pays `n` receivers one token each, twice: round `fresh` writes
-//! `n` empty balance slots (zero -> non-zero: Starknet 0.14's storage allocation charge), round
-//! `funded` writes the same slots again. Every sub-block is the unsigned token program at
-//! DEFAULT params: one transfer per receiver, far below the 2^16 rows the range-check table
-//! fixes, so every proof has the same trace size and only the slot count changes.
+//! For each size `n` the holder pays `n` receivers, twice: round `fresh` writes `n` empty
+//! balance slots (zero -> non-zero: Starknet 0.14's storage allocation charge), round `funded`
+//! writes the same slots again. Every sub-block is the unsigned token program at DEFAULT params
+//! with the same number of transfers (the largest size, round-robin over the `n` receivers),
+//! so every proof has the same trace and only the slot count changes (proof size still wiggles
+//! by some tens of felts: queries sharing Merkle paths).
 //!
 //! The receipt gives the settlement's L2 gas; its parts are recomputed from the transaction,
 //! its trace and the 0.14.4 versioned constants devnet 0.10.1 charges by (blockifier
@@ -30,11 +31,14 @@ use starknet::core::types::{
 use starknet::core::utils::get_selector_from_name;
 use starknet::providers::Provider;
 use zkthread_e2e::client::{ChainClient, Felt, TxOutcome};
-use zkthread_e2e::settle::{batch_on_chain, prove_settlement, settle_and_check, transfer};
+use zkthread_e2e::client::FeeMode;
+use zkthread_e2e::settle::{batch_on_chain, prove_settlement, tail, transfer, SETTLE_L2_GAS};
 use zkthread_e2e::{init_tracing, ThreadWorld};
 
 /// L2 gas per calldata, signature or event-data felt (`archival_data_gas_costs`).
 const GAS_PER_FELT: u64 = 5_120;
+/// L1 data gas bound of a settlement here: 576 + 96 per fresh slot fits up to ~200 slots.
+const SETTLE_L1_DATA_GAS: u64 = 20_000;
 /// L2 gas per storage key allocated (zero -> non-zero) by the transaction (`allocation_cost`).
 const GAS_PER_ALLOCATION: u64 = 402_000;
 
@@ -90,20 +94,41 @@ async fn per_slot_settle_cost_split_by_cause() -> Result<()> {
     let world = ThreadWorld::deploy_with_verifier().await?;
     let client = world.client();
     let token = world.token.address;
+    let transfers_per_sub_block = *sizes.last().context("no sizes")?;
     let mut rows: Vec<(usize, &str, Split)> = Vec::new();
     for (round, &n) in sizes.iter().enumerate() {
         let receivers: Vec<Felt> = (0..n)
             .map(|i| Felt::from(0x5107_0000_u64 + (round as u64) * 0x1_0000 + i as u64))
             .collect();
         for kind in ["fresh", "funded"] {
-            let transfers: Vec<_> = receivers
-                .iter()
-                .map(|&to| transfer(token, world.holder, to, 1))
+            // The same number of transfers at every size (the largest), spread over the `n`
+            // receivers: one trace size, only the slot count differs.
+            let transfers: Vec<_> = (0..transfers_per_sub_block)
+                .map(|j| transfer(token, world.holder, receivers[j % n], 1))
                 .collect();
             let sub_block = batch_on_chain(client, &[token], &transfers).await?;
             let proven = prove_settlement(client, &world.thread(), sub_block).await?;
             let settlement = &proven.settlement;
-            let outcome = settle_and_check(&world.registry, client, settlement).await?;
+            // A fresh slot costs 96 L1 data gas (its diff and its allocation): more than the
+            // e2e tests' settle bound allows at 128 receivers.
+            let bounds = client
+                .bounds_at_current_prices(0, SETTLE_L2_GAS, SETTLE_L1_DATA_GAS, 2)
+                .await?;
+            let outcome = world
+                .registry
+                .settle(client, settlement, FeeMode::Manual(bounds))
+                .await?;
+            ensure!(
+                !outcome.is_reverted(),
+                "settle reverted: ...{}",
+                tail(outcome.revert_reason().unwrap_or_default(), 400)
+            );
+            for output in &settlement.outputs {
+                ensure!(
+                    client.storage_at(output.contract, output.key).await? == output.value,
+                    "output not written"
+                );
+            }
             // Keys this settlement takes from zero to non-zero (its outputs are its inputs).
             let allocations = settlement
                 .outputs
@@ -269,6 +294,38 @@ fn print_table(rows: &[(usize, &str, Split)]) {
             .collect();
         println!("| {kind} | {added} | {} |", cells.join(" | "));
     }
+    if let Some((per_slot, per_felt)) = verifier_fit(rows) {
+        println!(
+            "\nverifier, fitted over every settlement: {} L2 gas per written slot, {} per proof \
+             felt (plus {GAS_PER_FELT} of calldata per proof felt)",
+            group(per_slot.round() as i64),
+            group(per_felt.round() as i64)
+        );
+    }
+}
+
+/// The verifier's L2 gas per written slot and per proof felt: least squares of
+/// `verifier = a + b slots + c proof_felts` over every settlement (proof size wiggles by up to
+/// ~250 felts between proofs of one trace, ~60k L2 gas each: more than the slots' difference
+/// at a few dozen slots). `None` when the rows do not determine the fit.
+fn verifier_fit(rows: &[(usize, &str, Split)]) -> Option<(f64, f64)> {
+    let points: Vec<[f64; 3]> = rows
+        .iter()
+        .map(|(_, _, s)| [s.slots_out as f64, s.proof_felts as f64, s.verifier as f64])
+        .collect();
+    let n = points.len() as f64;
+    let mean = |k: usize| points.iter().map(|p| p[k]).sum::<f64>() / n;
+    let (mx, my, mz) = (mean(0), mean(1), mean(2));
+    let cov = |a: usize, ma: f64, b: usize, mb: f64| {
+        points.iter().map(|p| (p[a] - ma) * (p[b] - mb)).sum::<f64>()
+    };
+    let (sxx, syy, sxy) = (cov(0, mx, 0, mx), cov(1, my, 1, my), cov(0, mx, 1, my));
+    let (sxz, syz) = (cov(0, mx, 2, mz), cov(1, my, 2, mz));
+    let det = sxx * syy - sxy * sxy;
+    if det.abs() < 1e-9 {
+        return None;
+    }
+    Some(((sxz * syy - syz * sxy) / det, (syz * sxx - sxz * sxy) / det))
 }
 
 /// `1234567` -> `1,234,567`.
