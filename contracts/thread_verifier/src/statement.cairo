@@ -8,12 +8,11 @@
 //! input slot. Slot `i` of the AIR is input entry `i`; its token is the rank of its contract
 //! among the distinct contracts of the input list; a slot not in the outputs keeps its value.
 
-use core::integer::u128_safe_divmod;
 use core::pedersen::pedersen;
 use starknet::storage_access::{storage_address_from_base, storage_base_address_from_felt252};
 use stark_verifier::fields::{M31Trait, P, QM31, QM31Trait};
 use stark_verifier::fields::qm31::mul_unreduced;
-use stark_verifier::circle::pow2_u32;
+use stark_verifier::fields::bounded::{BoundedInt, DivRemHelper};
 use crate::generated_params::{LIMB_BITS, MAX_SLOTS, N_LIMBS};
 use crate::lookup::LookupElements;
 
@@ -29,14 +28,9 @@ pub struct StatementSlot {
     pub after: u128,
 }
 
-#[derive(Drop, Copy)]
-struct Entry {
-    contract: u256,
-    key: u256,
-    value: felt252,
-}
-
-fn read_list(ref felts: Span<felt252>) -> Result<Array<Entry>, felt252> {
+/// The list at the front of `felts`, `[n, (contract, key, value) * n]`: its `3 n` felts (no
+/// felt converted here; `ascending` widens what it compares, `statement_slots` the values).
+fn read_list(ref felts: Span<felt252>) -> Result<Span<felt252>, felt252> {
     let n: u32 = match felts.pop_front() {
         Option::Some(n) => match (*n).try_into() {
             Option::Some(n) => n,
@@ -47,31 +41,57 @@ fn read_list(ref felts: Span<felt252>) -> Result<Array<Entry>, felt252> {
     if n > MAX_SLOTS || n * 3 > felts.len() {
         return Result::Err('statement: truncated');
     }
-    let mut out: Array<Entry> = array![];
-    let mut i = 0;
-    while i != n {
-        let contract: u256 = (*felts.pop_front().unwrap()).into();
-        let key: u256 = (*felts.pop_front().unwrap()).into();
-        let value = *felts.pop_front().unwrap();
-        out.append(Entry { contract, key, value });
-        i += 1;
-    };
-    Result::Ok(out)
+    let list = felts.slice(0, n * 3);
+    felts = felts.slice(n * 3, felts.len() - n * 3);
+    Result::Ok(list)
 }
 
-fn ascending(list: Span<Entry>) -> bool {
+/// Whether a list's triples are strictly ascending by (contract, key) as integers. Within a run
+/// of one contract (felt equality: no range check) only the keys are compared as integers, each
+/// widened once; contracts are widened where a run changes.
+fn ascending(list: Span<felt252>) -> bool {
+    let mut list = list;
+    let (mut contract, mut last_key) = match list.multi_pop_front::<3>() {
+        Option::Some(first) => {
+            let [contract, key, _] = (*first).unbox();
+            let key: u256 = key.into();
+            (contract, key)
+        },
+        Option::None => { return true; },
+    };
     let mut ok = true;
-    let mut i = 1;
-    while i < list.len() {
-        let a = *list[i - 1];
-        let b = *list[i];
-        if !(a.contract < b.contract || (a.contract == b.contract && a.key < b.key)) {
-            ok = false;
-            break;
+    while let Option::Some(entry) = list.multi_pop_front::<3>() {
+        let [next_contract, key, _] = (*entry).unbox();
+        let key: u256 = key.into();
+        if next_contract == contract {
+            if !(last_key < key) {
+                ok = false;
+                break;
+            }
+        } else {
+            let a: u256 = contract.into();
+            let b: u256 = next_contract.into();
+            if !(a < b) {
+                ok = false;
+                break;
+            }
+            contract = next_contract;
         }
-        i += 1;
+        last_key = key;
     };
     ok
+}
+
+/// The next `(contract, key, value)` of a list, if any.
+#[inline(always)]
+fn pop_entry(ref list: Span<felt252>) -> Option<(felt252, felt252, felt252)> {
+    match list.multi_pop_front::<3>() {
+        Option::Some(entry) => {
+            let [contract, key, value] = (*entry).unbox();
+            Option::Some((contract, key, value))
+        },
+        Option::None => Option::None,
+    }
 }
 
 /// The statement's slots (the prover's `PublicInput::statement_slots`).
@@ -94,20 +114,23 @@ pub fn statement_slots(public_input: Span<felt252>) -> Result<Array<StatementSlo
     if inputs.len() == 0 {
         return Result::Err('statement: no inputs');
     }
-    if !ascending(inputs.span()) || !ascending(outputs.span()) {
+    if !ascending(inputs) || !ascending(outputs) {
         return Result::Err('statement: unsorted list');
     }
     let mut slots: Array<StatementSlot> = array![];
     let mut error: felt252 = 0;
     let mut token: u32 = 0;
-    let mut o = 0;
-    let mut i = 0;
-    while i != inputs.len() {
-        let entry = *inputs[i];
-        if i > 0 && (*inputs[i - 1]).contract != entry.contract {
+    let mut index: u32 = 0;
+    let mut last_contract = *inputs[0];
+    let mut rest = inputs;
+    let mut outs = outputs;
+    let mut next_output = pop_entry(ref outs);
+    while let Option::Some((contract, key, value)) = pop_entry(ref rest) {
+        if contract != last_contract {
             token += 1;
+            last_contract = contract;
         }
-        let before: u128 = match entry.value.try_into() {
+        let before: u128 = match value.try_into() {
             Option::Some(v) => v,
             Option::None => {
                 error = 'statement: input not a balance';
@@ -116,26 +139,25 @@ pub fn statement_slots(public_input: Span<felt252>) -> Result<Array<StatementSlo
         };
         let mut after = before;
         // Both lists ascend: the next output, if it is this slot, is written here.
-        if o < outputs.len() {
-            let out = *outputs[o];
-            if out.contract == entry.contract && out.key == entry.key {
-                after = match out.value.try_into() {
+        if let Option::Some((out_contract, out_key, out_value)) = next_output {
+            if out_contract == contract && out_key == key {
+                after = match out_value.try_into() {
                     Option::Some(v) => v,
                     Option::None => {
                         error = 'statement: output not a balance';
                         break;
                     },
                 };
-                o += 1;
+                next_output = pop_entry(ref outs);
             }
         }
-        slots.append(StatementSlot { index: i, token, before, after });
-        i += 1;
+        slots.append(StatementSlot { index, token, before, after });
+        index += 1;
     };
     if error != 0 {
         return Result::Err(error);
     }
-    if o != outputs.len() {
+    if next_output.is_some() {
         // An output that did not match the input at its place is not an input slot.
         return Result::Err('statement: output not read');
     }
@@ -186,35 +208,104 @@ fn coordinates(x: QM31) -> Coordinates {
 }
 
 /// The weights `alpha^2 .. alpha^(1 + N_LIMBS)` of a state tuple's limbs, read out once for all
-/// slots.
-fn limb_weights(powers: Span<QM31>) -> Span<Coordinates> {
-    let mut out: Array<Coordinates> = array![];
-    let mut k = 2;
-    while k != 2 + N_LIMBS {
-        out.append(coordinates(*powers[k]));
-        k += 1;
-    };
-    out.span()
+/// slots (`with_limbs` takes exactly eight: `boundary_sum` asserts the layout).
+fn limb_weights(powers: Span<QM31>) -> [Coordinates; 8] {
+    [
+        coordinates(*powers[2]), coordinates(*powers[3]), coordinates(*powers[4]),
+        coordinates(*powers[5]), coordinates(*powers[6]), coordinates(*powers[7]),
+        coordinates(*powers[8]), coordinates(*powers[9]),
+    ]
+}
+
+// The limb split on the corelib's bounded-integer libfuncs (audited; declared crate-private in
+// our 2.9 corelib, so declared here with the same signatures, as `stark_verifier::fields::bounded`
+// does): a division by the constant 2^16 costs 3 range checks and types its remainder below
+// 2^16, where `u128_safe_divmod` by a runtime divisor costs 4, and a loop iteration one more.
+// The types are the ranges the libfunc derives (a helper naming others fails to compile).
+extern fn bounded_int_div_rem<Lhs, Rhs, impl H: DivRemHelper<Lhs, Rhs>>(
+    lhs: Lhs, rhs: NonZero<Rhs>,
+) -> (H::DivT, H::RemT) implicits(core::RangeCheck) nopanic;
+extern fn upcast<FromType, ToType>(x: FromType) -> ToType nopanic;
+
+type U128 = BoundedInt<0, 0xffffffffffffffffffffffffffffffff>;
+type U112 = BoundedInt<0, 0xffffffffffffffffffffffffffff>;
+type U96 = BoundedInt<0, 0xffffffffffffffffffffffff>;
+type U80 = BoundedInt<0, 0xffffffffffffffffffff>;
+type U64 = BoundedInt<0, 0xffffffffffffffff>;
+type U48 = BoundedInt<0, 0xffffffffffff>;
+type U32 = BoundedInt<0, 0xffffffff>;
+type U16 = BoundedInt<0, 0xffff>;
+type Const2Pow16 = BoundedInt<0x10000, 0x10000>;
+
+impl U128By2Pow16 of DivRemHelper<U128, Const2Pow16> {
+    type DivT = U112;
+    type RemT = U16;
+}
+impl U112By2Pow16 of DivRemHelper<U112, Const2Pow16> {
+    type DivT = U96;
+    type RemT = U16;
+}
+impl U96By2Pow16 of DivRemHelper<U96, Const2Pow16> {
+    type DivT = U80;
+    type RemT = U16;
+}
+impl U80By2Pow16 of DivRemHelper<U80, Const2Pow16> {
+    type DivT = U64;
+    type RemT = U16;
+}
+impl U64By2Pow16 of DivRemHelper<U64, Const2Pow16> {
+    type DivT = U48;
+    type RemT = U16;
+}
+impl U48By2Pow16 of DivRemHelper<U48, Const2Pow16> {
+    type DivT = U32;
+    type RemT = U16;
+}
+impl U32By2Pow16 of DivRemHelper<U32, Const2Pow16> {
+    type DivT = U16;
+    type RemT = U16;
+}
+
+const TWO_POW_16_NZ: NonZero<Const2Pow16> = 0x10000;
+
+/// The eight 16-bit limbs of `value`, least significant first: 7 divisions by 2^16, 21 range
+/// checks, no loop.
+pub fn limbs16(value: u128) -> [felt252; 8] {
+    let (rest, l0) = bounded_int_div_rem(upcast::<u128, U128>(value), TWO_POW_16_NZ);
+    let (rest, l1) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
+    let (rest, l2) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
+    let (rest, l3) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
+    let (rest, l4) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
+    let (rest, l5) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
+    let (l7, l6) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
+    [
+        upcast(l0), upcast(l1), upcast(l2), upcast(l3), upcast(l4), upcast(l5), upcast(l6),
+        upcast(l7),
+    ]
+}
+
+/// `(s0 + w0 limb, .., s3 + w3 limb)`.
+#[inline(always)]
+fn add_term(s: Coordinates, w: Coordinates, limb: felt252) -> Coordinates {
+    let (s0, s1, s2, s3) = s;
+    let (w0, w1, w2, w3) = w;
+    (s0 + w0 * limb, s1 + w1 * limb, s2 + w2 * limb, s3 + w3 * limb)
 }
 
 /// `shared + sum_k alpha^(2 + k) limb_k(value)`, reduced once per coordinate. `shared` holds
 /// non-negative felts below 2^65; a limb is below 2^LIMB_BITS = 2^16 and a weight coordinate
 /// below 2^31, so each coordinate stays below 2^66 (M31Trait::reduce_felt takes < 2^128).
-fn with_limbs(
-    shared: Coordinates, weights: Span<Coordinates>, limb_base: NonZero<u128>, value: u128,
-) -> QM31 {
-    let (mut s0, mut s1, mut s2, mut s3) = shared;
-    let mut rest = value;
-    for weight in weights {
-        let (next, limb) = u128_safe_divmod(rest, limb_base);
-        let limb: felt252 = limb.into();
-        let (w0, w1, w2, w3) = *weight;
-        s0 += w0 * limb;
-        s1 += w1 * limb;
-        s2 += w2 * limb;
-        s3 += w3 * limb;
-        rest = next;
-    };
+fn with_limbs(shared: Coordinates, weights: [Coordinates; 8], value: u128) -> QM31 {
+    let [l0, l1, l2, l3, l4, l5, l6, l7] = limbs16(value);
+    let [w0, w1, w2, w3, w4, w5, w6, w7] = weights;
+    let s = add_term(shared, w0, l0);
+    let s = add_term(s, w1, l1);
+    let s = add_term(s, w2, l2);
+    let s = add_term(s, w3, l3);
+    let s = add_term(s, w4, l4);
+    let s = add_term(s, w5, l5);
+    let s = add_term(s, w6, l6);
+    let (s0, s1, s2, s3) = add_term(s, w7, l7);
     QM31Trait::from_m31s(
         M31Trait::reduce_felt(s0),
         M31Trait::reduce_felt(s1),
@@ -237,6 +328,8 @@ fn with_limbs(
 pub fn boundary_sum(slots: Span<StatementSlot>, state: @LookupElements) -> Result<QM31, felt252> {
     let powers = *state.alpha_powers;
     assert(2 + N_LIMBS <= powers.len(), 'lookup: too many values');
+    // `limbs16` and `limb_weights` are written for this layout.
+    assert(LIMB_BITS == 16 && N_LIMBS == 8, 'statement: limb layout');
     let weights = limb_weights(powers);
     let (sw0, sw1, sw2, sw3) = coordinates(*powers[0]);
     let (tw0, tw1, tw2, tw3) = coordinates(*powers[1]);
@@ -244,8 +337,6 @@ pub fn boundary_sum(slots: Span<StatementSlot>, state: @LookupElements) -> Resul
     let (z0, z1, z2, z3) = coordinates(*state.z);
     let p: felt252 = P.into();
     let (mz0, mz1, mz2, mz3) = (p - z0, p - z1, p - z2, p - z3);
-    let limb_base: u128 = pow2_u32(LIMB_BITS).into();
-    let limb_base: NonZero<u128> = limb_base.try_into().unwrap();
     let mut numerator = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
     let mut denominator = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
     for slot in slots {
@@ -261,8 +352,8 @@ pub fn boundary_sum(slots: Span<StatementSlot>, state: @LookupElements) -> Resul
                 sw2 * index + tw2 * token + mz2,
                 sw3 * index + tw3 * token + mz3,
             );
-            let d_after = with_limbs(shared, weights, limb_base, s.after);
-            let d_before = with_limbs(shared, weights, limb_base, s.before);
+            let d_after = with_limbs(shared, weights, s.after);
+            let d_before = with_limbs(shared, weights, s.before);
             let product = d_after * d_before;
             // numerator * product + denominator * (d_before - d_after), reduced once: each
             // unreduced product coordinate is below 2^66, their sum below 2^67.

@@ -186,3 +186,92 @@ fn a_transaction_list_is_refused_by_the_unsigned_program() {
         );
     };
 }
+
+/// `limbs16` is the little-endian 16-bit split the AIR's tuples carry: checked against the
+/// plain divide-and-remainder split (the one it replaced) on edge and mixed values, and every
+/// limb is below 2^16 and they recombine to the value.
+#[test]
+fn limbs16_is_the_16_bit_split() {
+    assert(LIMB_BITS == 16 && N_LIMBS == 8, 'layout changed');
+    let values: Array<u128> = array![
+        0, 1, 0xffff, 0x10000, 0xffffffffffffffffffffffffffffffff,
+        0x8000000000000000000000000000000, 0x0123456789abcdeffedcba9876543210,
+        0xffff0000ffff0000ffff0000ffff0000,
+    ];
+    for value in values {
+        let limbs = crate::statement::limbs16(value).span();
+        let mut rest = value;
+        let mut recombined: u256 = 0;
+        let mut scale: u256 = 1;
+        for limb in limbs {
+            let expected: felt252 = (rest % 0x10000).into();
+            assert_eq!(*limb, expected);
+            let as_u256: u256 = (*limb).into();
+            assert(as_u256 < 0x10000, 'limb too wide');
+            recombined += as_u256 * scale;
+            scale *= 0x10000;
+            rest /= 0x10000;
+        };
+        assert_eq!(recombined, value.into());
+    };
+}
+
+/// `[header, 0, 0, n_in, inputs, n_out, outputs]` from flat `(contract, key, value)` lists.
+fn statement_of(inputs: Array<felt252>, outputs: Array<felt252>) -> Array<felt252> {
+    let mut out: Array<felt252> = array![1, 2, 3, 4, 5, 0, 0, (inputs.len() / 3).into()];
+    out.append_span(inputs.span());
+    out.append((outputs.len() / 3).into());
+    out.append_span(outputs.span());
+    out
+}
+
+/// The list checks `statement_slots` makes with its run-wise comparisons (felt equality inside
+/// a contract's run, integers where it changes): every unsorted or repeated entry, in either
+/// list, in a key or across contracts, is refused with its reason, and so is an output that is
+/// no input (another contract's slot with the same key included) or a value above u128.
+#[test]
+fn statement_lists_are_checked_entry_by_entry() {
+    let (a, b) = (0x100_felt252, 0x200_felt252);
+    let (k1, k2) = (0x3a5c00000000000000000000000000000000000000001_felt252, 0x3a5c00000000000000000000000000000000000000002_felt252);
+    // Honest: two contracts, a's two slots and b's one; a's second and b's slot written.
+    let ok = statement_of(array![a, k1, 5, a, k2, 6, b, k1, 7], array![a, k2, 9, b, k1, 1]);
+    let slots = crate::statement::statement_slots(ok.span()).unwrap();
+    assert_eq!(slots.len(), 3);
+    assert_eq!(*slots[0], StatementSlot { index: 0, token: 0, before: 5, after: 5 });
+    assert_eq!(*slots[1], StatementSlot { index: 1, token: 0, before: 6, after: 9 });
+    assert_eq!(*slots[2], StatementSlot { index: 2, token: 1, before: 7, after: 1 });
+
+    let unsorted = 'statement: unsorted list';
+    let cases: Array<(Array<felt252>, Array<felt252>, felt252)> = array![
+        // Keys descending inside a run, a repeated key, contracts descending, a repeated slot
+        // across the run boundary.
+        (array![a, k2, 5, a, k1, 6], array![], unsorted),
+        (array![a, k1, 5, a, k1, 6], array![], unsorted),
+        (array![b, k1, 5, a, k2, 6], array![], unsorted),
+        (array![a, k1, 5, b, k1, 6, b, k1, 7], array![], unsorted),
+        // The same in the outputs.
+        (array![a, k1, 5, a, k2, 6], array![a, k2, 1, a, k1, 1], unsorted),
+        (array![a, k1, 5, a, k2, 6], array![a, k1, 1, a, k1, 2], unsorted),
+        (array![a, k1, 5, b, k1, 6], array![b, k1, 1, a, k1, 1], unsorted),
+        // An output no input reads: another key, another contract's slot with the same key.
+        (array![a, k1, 5], array![a, k2, 1], 'statement: output not read'),
+        (array![a, k1, 5], array![b, k1, 1], 'statement: output not read'),
+        (array![a, k1, 5, b, k2, 6], array![a, k2, 1], 'statement: output not read'),
+        // Values above u128.
+        (
+            array![a, k1, 0x100000000000000000000000000000000],
+            array![],
+            'statement: input not a balance',
+        ),
+        (
+            array![a, k1, 5],
+            array![a, k1, 0x100000000000000000000000000000000],
+            'statement: output not a balance',
+        ),
+    ];
+    for case in cases {
+        let (inputs, outputs, reason) = case;
+        let statement = statement_of(inputs, outputs);
+        assert_eq!(crate::statement::statement_slots(statement.span()), Result::Err(reason));
+    };
+}

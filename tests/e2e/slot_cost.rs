@@ -1,0 +1,346 @@
+//! What one distinct written slot costs a settlement on devnet 0.10.1, split by cause (issue 11).
+//!
+//! A benchmark, not a check: `#[ignore]`d, it prints a table. Run it with
+//! `cargo nextest run -p zkthread-e2e --test slot_cost --run-ignored only --no-capture`
+//! (sizes: `ZKTHREAD_SLOT_COST_SIZES=1,64`, receivers per sub-block).
+//!
+//! For each size `n` the holder pays `n` receivers, twice: round `fresh` writes `n` empty
+//! balance slots (zero -> non-zero: Starknet 0.14's storage allocation charge), round `funded`
+//! writes the same slots again. Every sub-block is the unsigned token program at DEFAULT params
+//! with the same number of transfers (the largest size, round-robin over the `n` receivers),
+//! so every proof has the same trace and only the slot count changes (proof size still wiggles
+//! by some tens of felts: queries sharing Merkle paths).
+//!
+//! The receipt gives the settlement's L2 gas; its parts are recomputed from the transaction,
+//! its trace and the 0.14.4 versioned constants devnet 0.10.1 charges by (blockifier
+//! `archival_data_gas_costs`, `allocation_cost`, `vm_resource_fee_cost`):
+//! - calldata + signature: 5,120 L2 gas per felt;
+//! - events: 5,120 per data felt, 2 x 5,120 per key;
+//! - allocations: 402,000 per storage key going from zero to non-zero;
+//! - execution: per call, `40,000 x max(0.0025 (steps + holes), 0.04 range checks, ...)`
+//!   rounded up to whole L1 gas (40,000 L2 gas), syscalls included as their fixed OS cost
+//!   (`storage_read` 240 steps, `storage_write` 599, `call_contract` 901 + 18 range checks,
+//!   `emit_event` 47); the trace reports each call's figure including its inner calls.
+//! What is left (`rest`) is the account's validation and fee transfer, the per-transaction OS
+//! overhead (4,779 steps + 5.5 per calldata felt) and the rounding of the max per call.
+
+use anyhow::{bail, ensure, Context, Result};
+use starknet::core::types::{
+    ExecuteInvocation, FunctionInvocation, Transaction, TransactionReceipt, TransactionTrace,
+};
+use starknet::core::utils::get_selector_from_name;
+use starknet::providers::Provider;
+use zkthread_e2e::client::{ChainClient, Felt, TxOutcome};
+use zkthread_e2e::client::FeeMode;
+use zkthread_e2e::settle::{batch_on_chain, prove_settlement, tail, transfer, SETTLE_L2_GAS};
+use zkthread_e2e::{init_tracing, ThreadWorld};
+
+/// L2 gas per calldata, signature or event-data felt (`archival_data_gas_costs`).
+const GAS_PER_FELT: u64 = 5_120;
+/// L1 data gas bound of a settlement here: 576 + 96 per fresh slot fits up to ~200 slots.
+const SETTLE_L1_DATA_GAS: u64 = 20_000;
+/// L2 gas per storage key allocated (zero -> non-zero) by the transaction (`allocation_cost`).
+const GAS_PER_ALLOCATION: u64 = 402_000;
+
+/// One settlement's L2 gas, split by cause.
+#[derive(Clone, Debug, Default)]
+struct Split {
+    slots_in: usize,
+    slots_out: usize,
+    proof_felts: usize,
+    calldata_felts: u64,
+    allocations: u64,
+    total: u64,
+    l1_data_gas: u64,
+    calldata: u64,
+    events: u64,
+    event_felts: u64,
+    allocation: u64,
+    registry: u64,
+    verifier: u64,
+    read_slots: u64,
+    write_slots: u64,
+    rest: u64,
+}
+
+impl Split {
+    fn columns(&self) -> [u64; 13] {
+        [
+            self.total,
+            self.calldata,
+            self.events,
+            self.allocation,
+            self.registry,
+            self.verifier,
+            self.read_slots,
+            self.write_slots,
+            self.rest,
+            self.calldata_felts,
+            self.event_felts,
+            self.allocations,
+            self.l1_data_gas,
+        ]
+    }
+}
+
+const HEADER: &str = "| L2 gas | calldata | events | allocations | registry settle (own) | \
+verifier | token read_slots | token write_slots | rest | calldata felts | event felts | allocated keys | L1 data gas |";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: prints the per-slot settle cost table"]
+async fn per_slot_settle_cost_split_by_cause() -> Result<()> {
+    init_tracing();
+    let sizes = sizes()?;
+    let world = ThreadWorld::deploy_with_verifier().await?;
+    let client = world.client();
+    let token = world.token.address;
+    let transfers_per_sub_block = *sizes.last().context("no sizes")?;
+    let mut rows: Vec<(usize, &str, Split)> = Vec::new();
+    for (round, &n) in sizes.iter().enumerate() {
+        let receivers: Vec<Felt> = (0..n)
+            .map(|i| Felt::from(0x5107_0000_u64 + (round as u64) * 0x1_0000 + i as u64))
+            .collect();
+        for kind in ["fresh", "funded"] {
+            // The same number of transfers at every size (the largest), spread over the `n`
+            // receivers: one trace size, only the slot count differs.
+            let transfers: Vec<_> = (0..transfers_per_sub_block)
+                .map(|j| transfer(token, world.holder, receivers[j % n], 1))
+                .collect();
+            let sub_block = batch_on_chain(client, &[token], &transfers).await?;
+            let proven = prove_settlement(client, &world.thread(), sub_block).await?;
+            let settlement = &proven.settlement;
+            // A fresh slot costs 96 L1 data gas (its diff and its allocation): more than the
+            // e2e tests' settle bound allows at 128 receivers.
+            let bounds = client
+                .bounds_at_current_prices(0, SETTLE_L2_GAS, SETTLE_L1_DATA_GAS, 2)
+                .await?;
+            let outcome = world
+                .registry
+                .settle(client, settlement, FeeMode::Manual(bounds))
+                .await?;
+            ensure!(
+                !outcome.is_reverted(),
+                "settle reverted: ...{}",
+                tail(outcome.revert_reason().unwrap_or_default(), 400)
+            );
+            for output in &settlement.outputs {
+                ensure!(
+                    client.storage_at(output.contract, output.key).await? == output.value,
+                    "output not written"
+                );
+            }
+            // Keys this settlement takes from zero to non-zero (its outputs are its inputs).
+            let allocations = settlement
+                .outputs
+                .iter()
+                .filter(|o| {
+                    o.value != Felt::ZERO
+                        && settlement
+                            .inputs
+                            .iter()
+                            .any(|i| (i.contract, i.key) == (o.contract, o.key) && i.value == Felt::ZERO)
+                })
+                .count() as u64;
+            ensure!(
+                allocations == if kind == "fresh" { n as u64 } else { 0 },
+                "{allocations} allocations in round {kind} of {n} receivers"
+            );
+            let mut split =
+                split_of(client, &outcome, world.registry.address, token, allocations).await?;
+            split.slots_in = settlement.inputs.len();
+            split.slots_out = settlement.outputs.len();
+            split.proof_felts = settlement.proof.len();
+            rows.push((n, kind, split));
+        }
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+/// `ZKTHREAD_SLOT_COST_SIZES` (default `1,64`): at least two sizes, ascending.
+fn sizes() -> Result<Vec<usize>> {
+    let raw = std::env::var("ZKTHREAD_SLOT_COST_SIZES").unwrap_or_else(|_| "1,64".into());
+    let sizes = raw
+        .split(',')
+        .map(|s| s.trim().parse::<usize>().context("ZKTHREAD_SLOT_COST_SIZES"))
+        .collect::<Result<Vec<_>>>()?;
+    ensure!(
+        sizes.len() >= 2 && sizes.windows(2).all(|w| w[0] < w[1]) && sizes[0] > 0,
+        "ZKTHREAD_SLOT_COST_SIZES must be two or more ascending positive sizes"
+    );
+    Ok(sizes)
+}
+
+/// The settlement's receipt, transaction and trace, split into [`Split`]'s causes.
+async fn split_of(
+    client: &ChainClient,
+    outcome: &TxOutcome,
+    registry: Felt,
+    token: Felt,
+    allocations: u64,
+) -> Result<Split> {
+    let provider = client.provider();
+    let receipt = provider.get_transaction_receipt(outcome.hash).await?;
+    let TransactionReceipt::Invoke(receipt) = receipt.receipt else {
+        bail!("not an invoke receipt");
+    };
+    let (calldata_felts, signature_felts) = match provider.get_transaction_by_hash(outcome.hash).await? {
+        Transaction::Invoke(starknet::core::types::InvokeTransaction::V3(tx)) => {
+            (tx.calldata.len() as u64, tx.signature.len() as u64)
+        }
+        other => bail!("not an invoke v3: {other:?}"),
+    };
+    let TransactionTrace::Invoke(trace) = provider.trace_transaction(outcome.hash).await? else {
+        bail!("not an invoke trace");
+    };
+    let ExecuteInvocation::Success(execute) = &trace.execute_invocation else {
+        bail!("the settlement reverted");
+    };
+    let settle = find_call(execute, registry, "settle").context("no settle call in the trace")?;
+    let verify_selector = get_selector_from_name("verify")?;
+    let verify = settle
+        .calls
+        .iter()
+        .find(|c| c.entry_point_selector == verify_selector)
+        .context("no verify call")?;
+    let token_calls = |name: &str| -> Result<u64> {
+        let selector = get_selector_from_name(name)?;
+        Ok(settle
+            .calls
+            .iter()
+            .filter(|c| c.contract_address == token && c.entry_point_selector == selector)
+            .map(|c| c.execution_resources.l2_gas)
+            .sum())
+    };
+    let (mut keys, mut data) = (0u64, 0u64);
+    walk_events(execute, &mut keys, &mut data);
+    let read_slots = token_calls("read_slots")?;
+    let write_slots = token_calls("write_slots")?;
+    let verifier = verify.execution_resources.l2_gas;
+    let settle_gas = settle.execution_resources.l2_gas;
+    let mut split = Split {
+        calldata_felts,
+        allocations,
+        total: receipt.execution_resources.l2_gas,
+        l1_data_gas: receipt.execution_resources.l1_data_gas,
+        calldata: GAS_PER_FELT * (calldata_felts + signature_felts),
+        events: GAS_PER_FELT * (2 * keys + data),
+        event_felts: keys + data,
+        allocation: GAS_PER_ALLOCATION * allocations,
+        // Any other inner call (none today) stays in the registry's share.
+        registry: settle_gas.saturating_sub(verifier + read_slots + write_slots),
+        verifier,
+        read_slots,
+        write_slots,
+        ..Split::default()
+    };
+    let explained = split.calldata + split.events + split.allocation + settle_gas;
+    split.rest = split.total.saturating_sub(explained);
+    Ok(split)
+}
+
+/// The first call to `entry_point` of `contract` in `call`'s tree (depth first).
+fn find_call<'a>(
+    call: &'a FunctionInvocation,
+    contract: Felt,
+    entry_point: &str,
+) -> Option<&'a FunctionInvocation> {
+    let selector = get_selector_from_name(entry_point).ok()?;
+    if call.contract_address == contract && call.entry_point_selector == selector {
+        return Some(call);
+    }
+    call.calls.iter().find_map(|c| find_call(c, contract, entry_point))
+}
+
+/// Event keys and data felts emitted anywhere in `call`'s tree.
+fn walk_events(call: &FunctionInvocation, keys: &mut u64, data: &mut u64) {
+    for event in &call.events {
+        *keys += event.keys.len() as u64;
+        *data += event.data.len() as u64;
+    }
+    for inner in &call.calls {
+        walk_events(inner, keys, data);
+    }
+}
+
+fn print_table(rows: &[(usize, &str, Split)]) {
+    println!("\nper settlement (L2 gas unless named):\n");
+    println!("| receivers | round | slots in/out | proof felts | {}", &HEADER[2..]);
+    println!("|---:|---|---:|---:|{}", "---:|".repeat(13));
+    for (n, kind, s) in rows {
+        let cells: Vec<String> = s.columns().iter().map(|v| group(*v as i64)).collect();
+        println!(
+            "| {n} | {kind} | {}/{} | {} | {} |",
+            s.slots_in,
+            s.slots_out,
+            s.proof_felts,
+            cells.join(" | ")
+        );
+    }
+    println!("\nper written slot (largest size minus smallest, same round):\n");
+    println!("| round | slots added | {}", &HEADER[2..]);
+    println!("|---|---:|{}", "---:|".repeat(13));
+    for kind in ["fresh", "funded"] {
+        let of_kind: Vec<&Split> = rows.iter().filter(|r| r.1 == kind).map(|r| &r.2).collect();
+        let (Some(small), Some(large)) = (of_kind.first(), of_kind.last()) else {
+            continue;
+        };
+        let added = (large.slots_out - small.slots_out) as i64;
+        let cells: Vec<String> = large
+            .columns()
+            .iter()
+            .zip(small.columns())
+            .map(|(l, s)| group((*l as i64 - s as i64) / added.max(1)))
+            .collect();
+        println!("| {kind} | {added} | {} |", cells.join(" | "));
+    }
+    if let Some((per_slot, per_felt)) = verifier_fit(rows) {
+        println!(
+            "\nverifier, fitted over every settlement: {} L2 gas per written slot, {} per proof \
+             felt (plus {GAS_PER_FELT} of calldata per proof felt)",
+            group(per_slot.round() as i64),
+            group(per_felt.round() as i64)
+        );
+    }
+}
+
+/// The verifier's L2 gas per written slot and per proof felt: least squares of
+/// `verifier = a + b slots + c proof_felts` over every settlement (proof size wiggles by up to
+/// ~250 felts between proofs of one trace, ~60k L2 gas each: more than the slots' difference
+/// at a few dozen slots). `None` when the rows do not determine the fit.
+fn verifier_fit(rows: &[(usize, &str, Split)]) -> Option<(f64, f64)> {
+    let points: Vec<[f64; 3]> = rows
+        .iter()
+        .map(|(_, _, s)| [s.slots_out as f64, s.proof_felts as f64, s.verifier as f64])
+        .collect();
+    let n = points.len() as f64;
+    let mean = |k: usize| points.iter().map(|p| p[k]).sum::<f64>() / n;
+    let (mx, my, mz) = (mean(0), mean(1), mean(2));
+    let cov = |a: usize, ma: f64, b: usize, mb: f64| {
+        points.iter().map(|p| (p[a] - ma) * (p[b] - mb)).sum::<f64>()
+    };
+    let (sxx, syy, sxy) = (cov(0, mx, 0, mx), cov(1, my, 1, my), cov(0, mx, 1, my));
+    let (sxz, syz) = (cov(0, mx, 2, mz), cov(1, my, 2, mz));
+    let det = sxx * syy - sxy * sxy;
+    if det.abs() < 1e-9 {
+        return None;
+    }
+    Some(((sxz * syy - syz * sxy) / det, (syz * sxx - sxz * sxy) / det))
+}
+
+/// `1234567` -> `1,234,567`.
+fn group(v: i64) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
