@@ -2,13 +2,17 @@
 //!
 //! A benchmark, not a check: `#[ignore]`d, it prints a table. Run it with
 //! `cargo nextest run -p zkthread-e2e --test slot_cost --run-ignored only --no-capture`
-//! (sizes: `ZKTHREAD_SLOT_COST_SIZES=1,64`, receivers per sub-block).
+//! (sizes: `ZKTHREAD_SLOT_COST_SIZES=1,64`, receivers per sub-block; add the test name
+//! `signed_per_slot_settle_cost_split_by_cause` for the signed program only, sizes
+//! `ZKTHREAD_SLOT_COST_SIGNED_SIZES=1,32`).
 //!
+//! Two programs: the unsigned token program at DEFAULT params (`ThreadVerifier`) and the signed
+//! one, the production program (`SignedVerifier` at `SIGNED_PARAMS`, every transfer signed by
+//! the holder's thread key, whose key slot each sub-block also writes).
 //! For each size `n` the holder pays `n` receivers, twice: round `fresh` writes `n` empty
 //! balance slots (zero -> non-zero: Starknet 0.14's storage allocation charge), round `funded`
-//! writes the same slots again. Every sub-block is the unsigned token program at DEFAULT params
-//! with the same number of transfers (the largest size, round-robin over the `n` receivers),
-//! so every proof has the same trace and only the slot count changes (proof size still wiggles
+//! writes the same slots again. Every sub-block of a program has the same number of transfers
+//! (the largest size, round-robin over the `n` receivers), so its proofs have one trace and only the slot count changes (proof size still wiggles
 //! by some tens of felts: queries sharing Merkle paths).
 //!
 //! The receipt gives the settlement's L2 gas; its parts are recomputed from the transaction,
@@ -24,16 +28,28 @@
 //! What is left (`rest`) is the account's validation and fee transfer, the per-transaction OS
 //! overhead (4,779 steps + 5.5 per calldata felt) and the rounding of the max per call.
 
-use anyhow::{bail, ensure, Context, Result};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use starknet::core::types::{
     ExecuteInvocation, FunctionInvocation, Transaction, TransactionReceipt, TransactionTrace,
 };
 use starknet::core::utils::get_selector_from_name;
 use starknet::providers::Provider;
-use zkthread_e2e::client::{ChainClient, Felt, TxOutcome};
+use zkthread_e2e::client::registry::{Settlement, TransactionList};
+use zkthread_e2e::client::token::{balance_slot, thread_key_slot};
 use zkthread_e2e::client::FeeMode;
-use zkthread_e2e::settle::{batch_on_chain, prove_settlement, tail, transfer, SETTLE_L2_GAS};
-use zkthread_e2e::{init_tracing, ThreadWorld};
+use zkthread_e2e::client::{ChainClient, Felt, TxOutcome};
+use zkthread_e2e::settle::{
+    batch_on_chain, bracket_steps, prove_settlement, read_slots, tail, to_chain_slots, transfer,
+    SETTLE_L2_GAS,
+};
+use zkthread_e2e::{artifact, init_tracing, ThreadWorld, SIGNED_VERIFIER};
+use zkthread_prover::Slot;
+use zkthread_sig::domain::{pack_key_slot, unpack_key_slot};
+use zkthread_sig::wots::{commitment, KeySeed};
+use zkthread_sig::M31;
+use zkthread_token::{poseidon252, SignedBatcher, SignedPublicInput, SignedTransferTx, SIGNED_PARAMS};
 
 /// L2 gas per calldata, signature or event-data felt (`archival_data_gas_costs`).
 const GAS_PER_FELT: u64 = 5_120;
@@ -61,6 +77,10 @@ struct Split {
     read_slots: u64,
     write_slots: u64,
     rest: u64,
+    /// L2 gas of the account's `__execute__` call (the settlement's whole execution).
+    execute: u64,
+    /// Cairo steps of the execute phase, bracketed `(low, high]` by simulations (opt-in).
+    steps: Option<(u64, u64)>,
 }
 
 impl Split {
@@ -90,7 +110,7 @@ verifier | token read_slots | token write_slots | rest | calldata felts | event 
 #[ignore = "benchmark: prints the per-slot settle cost table"]
 async fn per_slot_settle_cost_split_by_cause() -> Result<()> {
     init_tracing();
-    let sizes = sizes()?;
+    let sizes = sizes_from("ZKTHREAD_SLOT_COST_SIZES", "1,64")?;
     let world = ThreadWorld::deploy_with_verifier().await?;
     let client = world.client();
     let token = world.token.address;
@@ -109,47 +129,8 @@ async fn per_slot_settle_cost_split_by_cause() -> Result<()> {
             let sub_block = batch_on_chain(client, &[token], &transfers).await?;
             let proven = prove_settlement(client, &world.thread(), sub_block).await?;
             let settlement = &proven.settlement;
-            // A fresh slot costs 96 L1 data gas (its diff and its allocation): more than the
-            // e2e tests' settle bound allows at 128 receivers.
-            let bounds = client
-                .bounds_at_current_prices(0, SETTLE_L2_GAS, SETTLE_L1_DATA_GAS, 2)
-                .await?;
-            let outcome = world
-                .registry
-                .settle(client, settlement, FeeMode::Manual(bounds))
-                .await?;
-            ensure!(
-                !outcome.is_reverted(),
-                "settle reverted: ...{}",
-                tail(outcome.revert_reason().unwrap_or_default(), 400)
-            );
-            for output in &settlement.outputs {
-                ensure!(
-                    client.storage_at(output.contract, output.key).await? == output.value,
-                    "output not written"
-                );
-            }
-            // Keys this settlement takes from zero to non-zero (its outputs are its inputs).
-            let allocations = settlement
-                .outputs
-                .iter()
-                .filter(|o| {
-                    o.value != Felt::ZERO
-                        && settlement
-                            .inputs
-                            .iter()
-                            .any(|i| (i.contract, i.key) == (o.contract, o.key) && i.value == Felt::ZERO)
-                })
-                .count() as u64;
-            ensure!(
-                allocations == if kind == "fresh" { n as u64 } else { 0 },
-                "{allocations} allocations in round {kind} of {n} receivers"
-            );
-            let mut split =
-                split_of(client, &outcome, world.registry.address, token, allocations).await?;
-            split.slots_in = settlement.inputs.len();
-            split.slots_out = settlement.outputs.len();
-            split.proof_felts = settlement.proof.len();
+            let allocations = if kind == "fresh" { n as u64 } else { 0 };
+            let split = settle_and_split(&world, settlement, allocations).await?;
             rows.push((n, kind, split));
         }
     }
@@ -157,16 +138,260 @@ async fn per_slot_settle_cost_split_by_cause() -> Result<()> {
     Ok(())
 }
 
-/// `ZKTHREAD_SLOT_COST_SIZES` (default `1,64`): at least two sizes, ascending.
-fn sizes() -> Result<Vec<usize>> {
-    let raw = std::env::var("ZKTHREAD_SLOT_COST_SIZES").unwrap_or_else(|_| "1,64".into());
+/// The signed program (`SignedVerifier`, `SIGNED_PARAMS`): the holder, the only sender, signs
+/// every transfer with its thread key (one WOTS key per transfer, rotated in its key slot), so
+/// each sub-block writes the holder's balance and key slots plus `n` receivers' balances.
+/// Sizes: `ZKTHREAD_SLOT_COST_SIGNED_SIZES` (default `1,32`); every sub-block has as many
+/// signed transfers as the largest size (~125 Poseidon2 rows each: one trace height).
+/// `ZKTHREAD_SLOT_COST_STEPS=1` also brackets each settlement's Cairo steps by simulations
+/// (~6 of them, ~25 s each, per settlement) to tell which resource prices it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: prints the per-slot settle cost table of the signed program"]
+async fn signed_per_slot_settle_cost_split_by_cause() -> Result<()> {
+    init_tracing();
+    let sizes = sizes_from("ZKTHREAD_SLOT_COST_SIGNED_SIZES", "1,32")?;
+    let world =
+        ThreadWorld::deploy_with_program(artifact(SIGNED_VERIFIER.0, SIGNED_VERIFIER.1)?).await?;
+    let mut signer = Signer::register(&world, 0x5107_c057).await?;
+    let transfers_per_sub_block = *sizes.last().context("no sizes")?;
+    let measure_steps = std::env::var_os("ZKTHREAD_SLOT_COST_STEPS").is_some();
+    let mut rows: Vec<(usize, &str, Split)> = Vec::new();
+    for (round, &n) in sizes.iter().enumerate() {
+        let receivers: Vec<Felt> = (0..n)
+            .map(|i| Felt::from(0x5197_0000_u64 + (round as u64) * 0x1_0000 + i as u64))
+            .collect();
+        for kind in ["fresh", "funded"] {
+            let statement = thread_statement(&world).await?;
+            let recipients: Vec<Felt> =
+                (0..transfers_per_sub_block).map(|j| receivers[j % n]).collect();
+            let txs = signer.sign_to(&world, &statement, &recipients)?;
+            let settlement = prove_signed_settlement(&world, &statement, &txs).await?;
+            let steps = if measure_steps {
+                let call = world.registry.settle_call(&settlement)?;
+                Some(bracket_steps(world.client(), &call, 100_000).await?)
+            } else {
+                None
+            };
+            let allocations = if kind == "fresh" { n as u64 } else { 0 };
+            let mut split = settle_and_split(&world, &settlement, allocations).await?;
+            split.steps = steps;
+            rows.push((n, kind, split));
+        }
+    }
+    ensure!(
+        world.token.thread_key(world.client(), world.holder).await? == signer.key_slot()?,
+        "the holder's key slot did not rotate once per signed transfer"
+    );
+    print_table(&rows);
+    Ok(())
+}
+
+/// The holder signing with its thread key: the next one-time key index and key-slot nonce.
+struct Signer {
+    seed: KeySeed,
+    index: u32,
+    nonce: u32,
+}
+
+impl Signer {
+    /// Registers the holder's thread key (index 0 of the seed `seed_id` names) in the token.
+    async fn register(world: &ThreadWorld, seed_id: u32) -> Result<Self> {
+        let seed = KeySeed::from_elements(std::array::from_fn(|i| {
+            M31::reduce(seed_id.wrapping_add(7 * i as u32 + 1))
+        }));
+        let key = commitment(&seed, 0).context("key commitment")?;
+        let packed = pack_key_slot(&key, 0).context("packing the key")?;
+        world
+            .client()
+            .invoke(vec![world.token.set_thread_key_call(packed)?], FeeMode::default())
+            .await?
+            .require_success("set_thread_key")?;
+        let slot = world.token.thread_key(world.client(), world.holder).await?;
+        let (stored, nonce) = unpack_key_slot(&slot).map_err(|e| anyhow!("{e:?}"))?;
+        ensure!(stored == key, "the stored thread key differs");
+        Ok(Self { seed, index: 0, nonce })
+    }
+
+    /// One signed transfer of 1 from the holder to each of `recipients`, in order.
+    fn sign_to(
+        &mut self,
+        world: &ThreadWorld,
+        statement: &SignedPublicInput,
+        recipients: &[Felt],
+    ) -> Result<Vec<SignedTransferTx>> {
+        let mut txs = Vec::with_capacity(recipients.len());
+        for &to in recipients {
+            let transfer = transfer(world.token.address, world.holder, to, 1);
+            txs.push(
+                SignedTransferTx::sign(transfer, self.nonce, &self.seed, self.index, statement)
+                    .context("signing")?,
+            );
+            self.index += 1;
+            self.nonce += 1;
+        }
+        Ok(txs)
+    }
+
+    /// The key slot the token must hold after every signed transfer so far settled.
+    fn key_slot(&self) -> Result<Felt> {
+        let key = commitment(&self.seed, self.index).context("key commitment")?;
+        Ok(pack_key_slot(&key, self.nonce)?)
+    }
+}
+
+/// The world thread's signed statement at its next sequence, lists empty.
+async fn thread_statement(world: &ThreadWorld) -> Result<SignedPublicInput> {
+    let client = world.client();
+    let sequence = world.registry.next_sequence(client, world.thread_id).await?;
+    let info = world.registry.thread(client, world.thread_id).await?;
+    Ok(SignedPublicInput {
+        os_version: world.os_version,
+        program_hash: world.program_hash,
+        chain_id: world.chain.devnet.chain_id().context("chain id")?,
+        registry: world.registry.address,
+        thread_id: Felt::from(world.thread_id),
+        sequence: Felt::from(sequence),
+        contract_set_commitment: info.contract_set_commitment,
+        transactions: Default::default(),
+        inputs: vec![],
+        outputs: vec![],
+    })
+}
+
+/// Batches `txs` (all must be accepted) against on-chain values, proves the sub-block at
+/// `SIGNED_PARAMS`, checks the proof off-chain and the registry's encoding of its statement.
+async fn prove_signed_settlement(
+    world: &ThreadWorld,
+    statement: &SignedPublicInput,
+    txs: &[SignedTransferTx],
+) -> Result<Settlement> {
+    let client = world.client();
+    let token = world.token.address;
+    let mut slots = vec![Slot { contract: token, key: thread_key_slot(world.holder)? }];
+    for tx in txs {
+        for account in [tx.from, tx.to] {
+            slots.push(Slot { contract: token, key: balance_slot(account)? });
+        }
+    }
+    let current = read_slots(client, slots).await?;
+    let batch = SignedBatcher::new(statement.clone(), [token])
+        .batch(txs, |s| current.get(s).copied())
+        .context("batching")?;
+    ensure!(batch.rejected.is_empty(), "rejected: {:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let pi = sb.statement(statement);
+    let mut settlement = Settlement {
+        thread_id: world.thread_id,
+        sequence: felt_to_u64(statement.sequence)?,
+        inputs: to_chain_slots(&sb.inputs),
+        outputs: to_chain_slots(&sb.outputs),
+        transactions: TransactionList {
+            count: pi.transactions.count,
+            commitment: pi.transactions.cap_felt(),
+        },
+        proof: Vec::new(),
+    };
+    // The registry's public input with (chain id, caller) inserted is the prover's statement.
+    let mut onchain = world.registry.public_input(client, &settlement).await?;
+    onchain.splice(2..2, [statement.chain_id, world.registry.address]);
+    ensure!(onchain == pi.to_felts(), "registry public input differs from the prover's");
+    let began = Instant::now();
+    let (p, owners, rows) = (pi.clone(), sb.owners.clone(), sb.rows.clone());
+    let proof = tokio::task::spawn_blocking(move || {
+        poseidon252::prove(&p, &owners, &rows, &SIGNED_PARAMS)
+    })
+    .await?
+    .map_err(|e| anyhow!("proving: {e:?}"))?;
+    let prove_time = began.elapsed();
+    poseidon252::verify(&pi, &proof, &SIGNED_PARAMS)
+        .map_err(|e| anyhow!("off-chain verify: {e:?}"))?;
+    settlement.proof = poseidon252::to_felts(&proof);
+    eprintln!(
+        "proved signed sequence {}: {} transfers, {} slots, log sizes {:?}, in {:.1} s, {} proof felts",
+        settlement.sequence,
+        sb.transfers.len(),
+        sb.outputs.len(),
+        proof.log_sizes,
+        prove_time.as_secs_f64(),
+        settlement.proof.len()
+    );
+    Ok(settlement)
+}
+
+fn felt_to_u64(value: Felt) -> Result<u64> {
+    u64::try_from(value).map_err(|_| anyhow!("{value:#x} is not a u64"))
+}
+
+/// Settles `settlement` (bounds for up to ~200 fresh slots), checks that every output landed
+/// and that exactly `expected_allocations` keys went from zero to non-zero, and splits the
+/// settlement's L2 gas by cause.
+async fn settle_and_split(
+    world: &ThreadWorld,
+    settlement: &Settlement,
+    expected_allocations: u64,
+) -> Result<Split> {
+    let client = world.client();
+    // A fresh slot costs 96 L1 data gas (its diff and its allocation): more than the e2e
+    // tests' settle bound allows at 128 receivers.
+    let bounds = client
+        .bounds_at_current_prices(0, SETTLE_L2_GAS, SETTLE_L1_DATA_GAS, 2)
+        .await?;
+    let outcome = world
+        .registry
+        .settle(client, settlement, FeeMode::Manual(bounds))
+        .await?;
+    ensure!(
+        !outcome.is_reverted(),
+        "settle reverted: ...{}",
+        tail(outcome.revert_reason().unwrap_or_default(), 400)
+    );
+    for output in &settlement.outputs {
+        ensure!(
+            client.storage_at(output.contract, output.key).await? == output.value,
+            "output not written"
+        );
+    }
+    // Keys this settlement takes from zero to non-zero (its outputs are its inputs).
+    let allocations = settlement
+        .outputs
+        .iter()
+        .filter(|o| {
+            o.value != Felt::ZERO
+                && settlement
+                    .inputs
+                    .iter()
+                    .any(|i| (i.contract, i.key) == (o.contract, o.key) && i.value == Felt::ZERO)
+        })
+        .count() as u64;
+    ensure!(
+        allocations == expected_allocations,
+        "{allocations} allocations, expected {expected_allocations}"
+    );
+    let mut split = split_of(
+        client,
+        &outcome,
+        world.registry.address,
+        world.token.address,
+        allocations,
+    )
+    .await?;
+    split.slots_in = settlement.inputs.len();
+    split.slots_out = settlement.outputs.len();
+    split.proof_felts = settlement.proof.len();
+    Ok(split)
+}
+
+/// Receivers per sub-block from the variable `name` (else `default`): at least two sizes,
+/// ascending.
+fn sizes_from(name: &str, default: &str) -> Result<Vec<usize>> {
+    let raw = std::env::var(name).unwrap_or_else(|_| default.into());
     let sizes = raw
         .split(',')
-        .map(|s| s.trim().parse::<usize>().context("ZKTHREAD_SLOT_COST_SIZES"))
+        .map(|s| s.trim().parse::<usize>().context(name.to_owned()))
         .collect::<Result<Vec<_>>>()?;
     ensure!(
         sizes.len() >= 2 && sizes.windows(2).all(|w| w[0] < w[1]) && sizes[0] > 0,
-        "ZKTHREAD_SLOT_COST_SIZES must be two or more ascending positive sizes"
+        "{name} must be two or more ascending positive sizes"
     );
     Ok(sizes)
 }
@@ -232,6 +457,7 @@ async fn split_of(
         verifier,
         read_slots,
         write_slots,
+        execute: execute.execution_resources.l2_gas,
         ..Split::default()
     };
     let explained = split.calldata + split.events + split.allocation + settle_gas;
@@ -294,12 +520,41 @@ fn print_table(rows: &[(usize, &str, Split)]) {
             .collect();
         println!("| {kind} | {added} | {} |", cells.join(" | "));
     }
+    print_pricing(rows);
     if let Some((per_slot, per_felt)) = verifier_fit(rows) {
         println!(
             "\nverifier, fitted over every settlement: {} L2 gas per written slot, {} per proof \
              felt (plus {GAS_PER_FELT} of calldata per proof felt)",
             group(per_slot.round() as i64),
             group(per_felt.round() as i64)
+        );
+    }
+}
+
+/// Which resource prices each settlement: its execution's L2 gas / 100 is the step-equivalents
+/// devnet charged (`max(steps + holes, 16 range checks, ...)`, per call); when they clearly exceed the
+/// Cairo steps (bracketed by simulation), a builtin, not steps, sets the price.
+fn print_pricing(rows: &[(usize, &str, Split)]) {
+    println!("\nwhat prices the execution (step-equivalents = L2 gas / 100):\n");
+    println!(
+        "| receivers | round | execute step-equivalents | settle | verifier | Cairo steps (bracket) | steps / step-equivalents |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+    for (n, kind, s) in rows {
+        let verifier = s.verifier / 100;
+        let settle = (s.registry + s.verifier + s.read_slots + s.write_slots) / 100;
+        let (bracket, ratio) = match s.steps {
+            Some((low, high)) => (
+                format!("{}..{}", group(low as i64), group(high as i64)),
+                format!("{:.2}..{:.2}", low as f64 * 100.0 / s.execute as f64, high as f64 * 100.0 / s.execute as f64),
+            ),
+            None => ("-".into(), "-".into()),
+        };
+        println!(
+            "| {n} | {kind} | {} | {} | {} | {bracket} | {ratio} |",
+            group((s.execute / 100) as i64),
+            group(settle as i64),
+            group(verifier as i64)
         );
     }
 }
