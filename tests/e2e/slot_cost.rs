@@ -151,8 +151,9 @@ async fn per_slot_settle_cost_split_by_cause() -> Result<()> {
 /// each sub-block writes the holder's balance and key slots plus `n` receivers' balances.
 /// Sizes: `ZKTHREAD_SLOT_COST_SIGNED_SIZES` (default `1,32`); every sub-block has as many
 /// signed transfers as the largest size (~125 Poseidon2 rows each: one trace height).
-/// `ZKTHREAD_SLOT_COST_STEPS=1` also brackets the Cairo steps of the first and the last
-/// settlement by simulations (~9 each, ~15 s each) to tell which resource prices them.
+/// `ZKTHREAD_SLOT_COST_STEPS=<resolution>` (e.g. `50000`) also brackets the Cairo steps of the
+/// first and the last settlement by simulations (log2(10M / resolution) each, a few seconds
+/// each) to tell which resource prices them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: prints the per-slot settle cost table of the signed program"]
 async fn signed_per_slot_settle_cost_split_by_cause() -> Result<()> {
@@ -162,7 +163,7 @@ async fn signed_per_slot_settle_cost_split_by_cause() -> Result<()> {
         ThreadWorld::deploy_with_program(artifact(SIGNED_VERIFIER.0, SIGNED_VERIFIER.1)?).await?;
     let mut signer = Signer::register(&world, 0x5107_c057).await?;
     let transfers_per_sub_block = *sizes.last().context("no sizes")?;
-    let measure_steps = std::env::var_os("ZKTHREAD_SLOT_COST_STEPS").is_some();
+    let steps_resolution = steps_resolution()?;
     let mut rows: Vec<(usize, &str, Split)> = Vec::new();
     for (round, &n) in sizes.iter().enumerate() {
         let receivers: Vec<Felt> = (0..n)
@@ -177,9 +178,9 @@ async fn signed_per_slot_settle_cost_split_by_cause() -> Result<()> {
             // The first and the last settlement only: ~9 simulations each.
             let ends = (round, kind) == (0, "fresh")
                 || (round + 1, kind) == (sizes.len(), "funded");
-            let steps = if measure_steps && ends {
+            let steps = if let (Some(resolution), true) = (steps_resolution, ends) {
                 let call = world.registry.settle_call(&settlement)?;
-                Some(bracket_steps(world.client(), &call, 50_000).await?)
+                Some(bracket_steps(world.client(), &call, resolution).await?)
             } else {
                 None
             };
@@ -533,13 +534,35 @@ fn print_table(rows: &[(usize, &str, Split)]) {
         println!("| {kind} | {added} | {} |", cells.join(" | "));
     }
     print_pricing(rows);
-    if let Some((per_slot, per_felt)) = verifier_fit(rows) {
-        println!(
-            "\nverifier, fitted over every settlement: {} L2 gas per written slot, {} per proof \
-             felt (plus {GAS_PER_FELT} of calldata per proof felt)",
-            group(per_slot.round() as i64),
-            group(per_felt.round() as i64)
-        );
+    println!("\nfitted over every settlement (least squares over slots and proof felts):\n");
+    println!("| share | per written slot | per proof felt |");
+    println!("|---|---:|---:|");
+    let shares: [(&str, fn(&Split) -> i64); 4] = [
+        ("total less allocations", |s| (s.total - s.allocation) as i64),
+        ("verifier", |s| s.verifier as i64),
+        ("registry + token component", |s| s.registry + (s.read_slots + s.write_slots) as i64),
+        ("rest", |s| s.rest as i64),
+    ];
+    for (name, share) in shares {
+        if let Some((per_slot, per_felt)) = fit(rows, share) {
+            println!(
+                "| {name} | {} | {} |",
+                group(per_slot.round() as i64),
+                group(per_felt.round() as i64)
+            );
+        }
+    }
+}
+
+/// `ZKTHREAD_SLOT_COST_STEPS`: the resolution of the Cairo-steps bracket, if any.
+fn steps_resolution() -> Result<Option<u64>> {
+    match std::env::var("ZKTHREAD_SLOT_COST_STEPS") {
+        Err(_) => Ok(None),
+        Ok(raw) => {
+            let resolution: u64 = raw.trim().parse().context("ZKTHREAD_SLOT_COST_STEPS")?;
+            ensure!(resolution >= 1_000, "ZKTHREAD_SLOT_COST_STEPS: a resolution of at least 1000 steps");
+            Ok(Some(resolution))
+        }
     }
 }
 
@@ -571,14 +594,14 @@ fn print_pricing(rows: &[(usize, &str, Split)]) {
     }
 }
 
-/// The verifier's L2 gas per written slot and per proof felt: least squares of
-/// `verifier = a + b slots + c proof_felts` over every settlement (proof size wiggles by up to
+/// A share's L2 gas per written slot and per proof felt: least squares of
+/// `share = a + b slots + c proof_felts` over every settlement (proof size wiggles by up to
 /// ~250 felts between proofs of one trace, ~60k L2 gas each: more than the slots' difference
 /// at a few dozen slots). `None` when the rows do not determine the fit.
-fn verifier_fit(rows: &[(usize, &str, Split)]) -> Option<(f64, f64)> {
+fn fit(rows: &[(usize, &str, Split)], share: fn(&Split) -> i64) -> Option<(f64, f64)> {
     let points: Vec<[f64; 3]> = rows
         .iter()
-        .map(|(_, _, s)| [s.slots_out as f64, s.proof_felts as f64, s.verifier as f64])
+        .map(|(_, _, s)| [s.slots_out as f64, s.proof_felts as f64, share(s) as f64])
         .collect();
     let n = points.len() as f64;
     let mean = |k: usize| points.iter().map(|p| p[k]).sum::<f64>() / n;
