@@ -91,25 +91,9 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
         nonces.insert(account, nonce);
     }
 
-    let sequence = world
-        .registry
-        .next_sequence(client, world.thread_id)
-        .await?;
-    ensure!(sequence == 0);
-    let info = world.registry.thread(client, world.thread_id).await?;
-    let chain_id = world.chain.devnet.chain_id().context("chain id")?;
-    let statement = SignedPublicInput {
-        os_version: world.os_version,
-        program_hash: world.program_hash,
-        chain_id,
-        registry: world.registry.address,
-        thread_id: Felt::from(world.thread_id),
-        sequence: Felt::from(sequence),
-        contract_set_commitment: info.contract_set_commitment,
-        transactions: Default::default(),
-        inputs: vec![],
-        outputs: vec![],
-    };
+    let statement = world.next_statement().await?;
+    ensure!(statement.sequence == Felt::ZERO);
+    let (sequence, chain_id) = (0u64, statement.chain_id);
     let (hn, on) = (nonces[&holder], nonces[&one]);
     let txs = vec![
         signed(&statement, token, (holder, holder_seed), one, 300, (0, hn))?,

@@ -45,8 +45,8 @@ use zkthread_e2e::client::token::{balance_slot, thread_key_slot};
 use zkthread_e2e::client::FeeMode;
 use zkthread_e2e::client::{ChainClient, Felt, TxOutcome};
 use zkthread_e2e::settle::{
-    batch_on_chain, bracket_steps, prove_settlement, read_slots, tail, to_chain_slots, transfer,
-    SETTLE_L2_GAS,
+    batch_on_chain, bracket_steps, prove_settlement, read_slots, settle_and_check_with, to_chain_slots,
+    transfer, SETTLE_L2_GAS,
 };
 use zkthread_e2e::{artifact, init_tracing, ThreadWorld, SIGNED_VERIFIER};
 use zkthread_prover::Slot;
@@ -176,7 +176,7 @@ async fn signed_per_slot_settle_cost_split_by_cause() -> Result<()> {
             .map(|i| Felt::from(0x5197_0000_u64 + (round as u64) * 0x1_0000 + i as u64))
             .collect();
         for kind in ["fresh", "funded"] {
-            let statement = thread_statement(&world).await?;
+            let statement = world.next_statement().await?;
             let recipients: Vec<Felt> =
                 (0..transfers_per_sub_block).map(|j| receivers[j % n]).collect();
             let txs = signer.sign_to(&world, &statement, &recipients)?;
@@ -257,25 +257,6 @@ impl Signer {
     }
 }
 
-/// The world thread's signed statement at its next sequence, lists empty.
-async fn thread_statement(world: &ThreadWorld) -> Result<SignedPublicInput> {
-    let client = world.client();
-    let sequence = world.registry.next_sequence(client, world.thread_id).await?;
-    let info = world.registry.thread(client, world.thread_id).await?;
-    Ok(SignedPublicInput {
-        os_version: world.os_version,
-        program_hash: world.program_hash,
-        chain_id: world.chain.devnet.chain_id().context("chain id")?,
-        registry: world.registry.address,
-        thread_id: Felt::from(world.thread_id),
-        sequence: Felt::from(sequence),
-        contract_set_commitment: info.contract_set_commitment,
-        transactions: Default::default(),
-        inputs: vec![],
-        outputs: vec![],
-    })
-}
-
 /// Batches `txs` (all must be accepted) against on-chain values, proves the sub-block at
 /// `SIGNED_PARAMS`, checks the proof off-chain and the registry's encoding of its statement.
 async fn prove_signed_settlement(
@@ -354,21 +335,7 @@ async fn settle_and_split(
     let bounds = client
         .bounds_at_current_prices(0, SETTLE_L2_GAS, SETTLE_L1_DATA_GAS, 2)
         .await?;
-    let outcome = world
-        .registry
-        .settle(client, settlement, FeeMode::Manual(bounds))
-        .await?;
-    ensure!(
-        !outcome.is_reverted(),
-        "settle reverted: ...{}",
-        tail(outcome.revert_reason().unwrap_or_default(), 400)
-    );
-    for output in &settlement.outputs {
-        ensure!(
-            client.storage_at(output.contract, output.key).await? == output.value,
-            "output not written"
-        );
-    }
+    let outcome = settle_and_check_with(&world.registry, client, settlement, bounds).await?;
     // Keys this settlement takes from zero to non-zero (its outputs are its inputs).
     let allocations = settlement
         .outputs

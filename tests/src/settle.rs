@@ -310,7 +310,16 @@ pub async fn settle_and_check(
     sender: &ChainClient,
     settlement: &Settlement,
 ) -> Result<TxOutcome> {
-    let bounds = settle_bounds(sender).await?;
+    settle_and_check_with(registry, sender, settlement, settle_bounds(sender).await?).await
+}
+
+/// [`settle_and_check`] under the caller's `bounds` (e.g. many fresh slots: more L1 data gas).
+pub async fn settle_and_check_with(
+    registry: &Registry,
+    sender: &ChainClient,
+    settlement: &Settlement,
+    bounds: ResourceBounds,
+) -> Result<TxOutcome> {
     let outcome = registry
         .settle(sender, settlement, FeeMode::Manual(bounds))
         .await?;

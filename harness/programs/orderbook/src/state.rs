@@ -125,17 +125,21 @@ impl std::str::FromStr for Price {
 
     /// `"52"` or `"105/2"`; both parts in `1..=MAX_PRICE_PART`.
     fn from_str(s: &str) -> Result<Price, PriceError> {
-        let syntax = || PriceError::Syntax(s.to_string());
-        let part = |t: &str| t.trim().parse::<u32>().map_err(|_| syntax());
-        let price = match s.split_once('/') {
-            Some((n, d)) => Price::new(part(n)?, part(d)?),
-            None => Price::whole(part(s)?),
-        };
+        let price = parse_parts(s).ok_or_else(|| PriceError::Syntax(s.to_string()))?;
         if price.is_valid() {
             Ok(price)
         } else {
             Err(PriceError::OutOfRange(price))
         }
+    }
+}
+
+/// `num` or `num/den` as whole numbers, without the range check.
+fn parse_parts(s: &str) -> Option<Price> {
+    let part = |t: &str| t.trim().parse::<u32>().ok();
+    match s.split_once('/') {
+        Some((n, d)) => Some(Price::new(part(n)?, part(d)?)),
+        None => Some(Price::whole(part(s)?)),
     }
 }
 
@@ -161,14 +165,8 @@ impl<'de> serde::Deserialize<'de> for Price {
         match Form::deserialize(d)? {
             Form::Whole(num) => Ok(Price::whole(num)),
             // Parsed without the range check: a stored message is judged by the batcher.
-            Form::Ratio(text) => {
-                let bad = || serde::de::Error::custom(format!("price {text:?} is not `num` or `num/den`"));
-                let part = |t: &str| t.trim().parse::<u32>().map_err(|_| bad());
-                match text.split_once('/') {
-                    Some((n, d)) => Ok(Price::new(part(n)?, part(d)?)),
-                    None => Ok(Price::whole(part(&text)?)),
-                }
-            }
+            Form::Ratio(text) => parse_parts(&text)
+                .ok_or_else(|| serde::de::Error::custom(format!("price {text:?} is not `num` or `num/den`"))),
         }
     }
 }

@@ -140,7 +140,8 @@ impl Fill {
         put(&mut r, QTY, q);
         let sum: u32 = q.iter().sum();
         r[QTY_INV] = if sum == 0 { 0 } else { BaseField::from(sum).inverse().0 };
-        let amount: [u32; AMOUNT_LIMBS] = std::array::from_fn(|l| ((self.amount >> (LIMB_BITS as usize * l)) & 0xffff) as u32);
+        let all = limbs(self.amount);
+        let amount: [u32; AMOUNT_LIMBS] = std::array::from_fn(|l| all[l]);
         put(&mut r, AMOUNT, amount);
         let (sell, buy) = (self.sell_price, self.buy_price);
         gap(&mut r, (&amount, sell.den), (&q, sell.num), SELL_GAP, SELL_GAP_CARRY);
