@@ -8,6 +8,7 @@
 
 pub mod oods;
 pub mod lookup;
+pub mod fraction;
 pub mod generated_air;
 pub mod generated_params;
 pub mod statement;

@@ -10,9 +10,8 @@
 
 use core::pedersen::pedersen;
 use starknet::storage_access::{storage_address_from_base, storage_base_address_from_felt252};
-use stark_verifier::fields::{M31Trait, P, QM31, QM31Trait};
-use stark_verifier::fields::qm31::mul_unreduced;
-use stark_verifier::fields::bounded::{BoundedInt, DivRemHelper};
+use stark_verifier::fields::QM31;
+use crate::fraction::{Coordinates, mul_add_limbs16, sum_of_differences, weights};
 use crate::generated_params::{LIMB_BITS, MAX_SLOTS, N_LIMBS};
 use crate::lookup::LookupElements;
 
@@ -199,151 +198,32 @@ pub fn check_slot_owners(public_input: Span<felt252>, owners: Span<felt252>) -> 
     }
 }
 
-/// A QM31 as its four M31 coordinates widened to felts (for sums reduced once per coordinate).
-type Coordinates = (felt252, felt252, felt252, felt252);
-
-fn coordinates(x: QM31) -> Coordinates {
-    let [c0, c1, c2, c3] = x.to_m31_array();
-    (c0.inner.into(), c1.inner.into(), c2.inner.into(), c3.inner.into())
-}
-
-/// The weights `alpha^2 .. alpha^(1 + N_LIMBS)` of a state tuple's limbs, read out once for all
-/// slots (`with_limbs` takes exactly eight: `boundary_sum` asserts the layout).
-fn limb_weights(powers: Span<QM31>) -> [Coordinates; 8] {
-    [
-        coordinates(*powers[2]), coordinates(*powers[3]), coordinates(*powers[4]),
-        coordinates(*powers[5]), coordinates(*powers[6]), coordinates(*powers[7]),
-        coordinates(*powers[8]), coordinates(*powers[9]),
-    ]
-}
-
-// The limb split on the corelib's bounded-integer libfuncs (audited; declared crate-private in
-// our 2.9 corelib, so declared here with the same signatures, as `stark_verifier::fields::bounded`
-// does): a division by the constant 2^16 costs 3 range checks and types its remainder below
-// 2^16, where `u128_safe_divmod` by a runtime divisor costs 4, and a loop iteration one more.
-// The types are the ranges the libfunc derives (a helper naming others fails to compile).
-extern fn bounded_int_div_rem<Lhs, Rhs, impl H: DivRemHelper<Lhs, Rhs>>(
-    lhs: Lhs, rhs: NonZero<Rhs>,
-) -> (H::DivT, H::RemT) implicits(core::RangeCheck) nopanic;
-extern fn upcast<FromType, ToType>(x: FromType) -> ToType nopanic;
-
-type U128 = BoundedInt<0, 0xffffffffffffffffffffffffffffffff>;
-type U112 = BoundedInt<0, 0xffffffffffffffffffffffffffff>;
-type U96 = BoundedInt<0, 0xffffffffffffffffffffffff>;
-type U80 = BoundedInt<0, 0xffffffffffffffffffff>;
-type U64 = BoundedInt<0, 0xffffffffffffffff>;
-type U48 = BoundedInt<0, 0xffffffffffff>;
-type U32 = BoundedInt<0, 0xffffffff>;
-type U16 = BoundedInt<0, 0xffff>;
-type Const2Pow16 = BoundedInt<0x10000, 0x10000>;
-
-impl U128By2Pow16 of DivRemHelper<U128, Const2Pow16> {
-    type DivT = U112;
-    type RemT = U16;
-}
-impl U112By2Pow16 of DivRemHelper<U112, Const2Pow16> {
-    type DivT = U96;
-    type RemT = U16;
-}
-impl U96By2Pow16 of DivRemHelper<U96, Const2Pow16> {
-    type DivT = U80;
-    type RemT = U16;
-}
-impl U80By2Pow16 of DivRemHelper<U80, Const2Pow16> {
-    type DivT = U64;
-    type RemT = U16;
-}
-impl U64By2Pow16 of DivRemHelper<U64, Const2Pow16> {
-    type DivT = U48;
-    type RemT = U16;
-}
-impl U48By2Pow16 of DivRemHelper<U48, Const2Pow16> {
-    type DivT = U32;
-    type RemT = U16;
-}
-impl U32By2Pow16 of DivRemHelper<U32, Const2Pow16> {
-    type DivT = U16;
-    type RemT = U16;
-}
-
-const TWO_POW_16_NZ: NonZero<Const2Pow16> = 0x10000;
-
-/// The eight 16-bit limbs of `value`, least significant first: 7 divisions by 2^16, 21 range
-/// checks, no loop.
-pub fn limbs16(value: u128) -> [felt252; 8] {
-    let (rest, l0) = bounded_int_div_rem(upcast::<u128, U128>(value), TWO_POW_16_NZ);
-    let (rest, l1) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
-    let (rest, l2) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
-    let (rest, l3) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
-    let (rest, l4) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
-    let (rest, l5) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
-    let (l7, l6) = bounded_int_div_rem(rest, TWO_POW_16_NZ);
-    [
-        upcast(l0), upcast(l1), upcast(l2), upcast(l3), upcast(l4), upcast(l5), upcast(l6),
-        upcast(l7),
-    ]
-}
-
-/// `(s0 + w0 limb, .., s3 + w3 limb)`.
-#[inline(always)]
-fn add_term(s: Coordinates, w: Coordinates, limb: felt252) -> Coordinates {
-    let (s0, s1, s2, s3) = s;
-    let (w0, w1, w2, w3) = w;
-    (s0 + w0 * limb, s1 + w1 * limb, s2 + w2 * limb, s3 + w3 * limb)
-}
-
-/// `shared + sum_k alpha^(2 + k) limb_k(value)`, reduced once per coordinate. `shared` holds
-/// non-negative felts below 2^65; a limb is below 2^LIMB_BITS = 2^16 and a weight coordinate
-/// below 2^31, so each coordinate stays below 2^66 (M31Trait::reduce_felt takes < 2^128).
-fn with_limbs(shared: Coordinates, weights: [Coordinates; 8], value: u128) -> QM31 {
-    let [l0, l1, l2, l3, l4, l5, l6, l7] = limbs16(value);
-    let [w0, w1, w2, w3, w4, w5, w6, w7] = weights;
-    let s = add_term(shared, w0, l0);
-    let s = add_term(s, w1, l1);
-    let s = add_term(s, w2, l2);
-    let s = add_term(s, w3, l3);
-    let s = add_term(s, w4, l4);
-    let s = add_term(s, w5, l5);
-    let s = add_term(s, w6, l6);
-    let (s0, s1, s2, s3) = add_term(s, w7, l7);
-    QM31Trait::from_m31s(
-        M31Trait::reduce_felt(s0),
-        M31Trait::reduce_felt(s1),
-        M31Trait::reduce_felt(s2),
-        M31Trait::reduce_felt(s3),
-    )
-}
-
 /// `sum over written slots of 1/d(slot, token, after) - 1/d(slot, token, before)`, the LogUp sum
 /// the transfer rows must have for these lists, where `d(t) = state.combine(t)` for the tuple
 /// `t = [slot, token, limb_0 .. limb_7]` (LIMB_BITS-bit limbs, little-endian). Err if a
 /// denominator is zero (probability ~2^-124 over the relation's draw; the prover cannot have
 /// produced such a proof honestly).
 ///
-/// One inversion in all: the sum is kept as one fraction `numerator / denominator`, each slot
-/// adding `1/a - 1/b = (b - a) / (a b)`. The final denominator is the product of every written
-/// slot's two denominators, so it is zero exactly when one of them is (QM31 is a field).
-/// Denominators are assembled coordinate-wise as felts (M31 slot / token / limb times a QM31
-/// weight) and reduced once, instead of `combine`'s full QM31 product per tuple entry.
+/// Denominators are assembled coordinate-wise as unreduced felts (M31 slot / token / 16-bit limb
+/// times a QM31 weight, the limbs split by `mul_add_limbs16`, free for a zero half) and summed
+/// by `fraction::sum_of_differences`: one fraction `N / D` reduced every second slot, one
+/// inversion in all. The final denominator is the product of every written slot's two
+/// denominators, so it is zero exactly when one of them is (QM31 is a field).
 pub fn boundary_sum(slots: Span<StatementSlot>, state: @LookupElements) -> Result<QM31, felt252> {
-    let powers = *state.alpha_powers;
-    assert(2 + N_LIMBS <= powers.len(), 'lookup: too many values');
-    // `limbs16` and `limb_weights` are written for this layout.
+    // `mul_add_limbs16` is written for this layout.
     assert(LIMB_BITS == 16 && N_LIMBS == 8, 'statement: limb layout');
-    let weights = limb_weights(powers);
-    let (sw0, sw1, sw2, sw3) = coordinates(*powers[0]);
-    let (tw0, tw1, tw2, tw3) = coordinates(*powers[1]);
-    // -z as non-negative coordinates: P - z_c (in (0, P]).
-    let (z0, z1, z2, z3) = coordinates(*state.z);
-    let p: felt252 = P.into();
-    let (mz0, mz1, mz2, mz3) = (p - z0, p - z1, p - z2, p - z3);
-    let mut numerator = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-    let mut denominator = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    let (weights, minus_z) = weights(state, 2 + N_LIMBS);
+    let (sw0, sw1, sw2, sw3) = *weights[0];
+    let (tw0, tw1, tw2, tw3) = *weights[1];
+    let (mz0, mz1, mz2, mz3) = minus_z;
+    let limb_weights = weights.slice(2, N_LIMBS);
+    let mut pairs: Array<(Coordinates, Coordinates)> = array![];
     for slot in slots {
         let s = *slot;
         if s.before != s.after {
             // The slot and token terms (and -z), shared by both tuples: each coordinate below
-            // 2 * 2^31 * 2^32 + 2^31 < 2^65.
+            // 2 * 2^31 * 2^32 + 2^31 < 2^65; the limbs add below 8 * 2^31 * 2^16 = 2^50, so a
+            // denominator stays below 2^66 (`sum_of_differences` takes < 2^67).
             let index: felt252 = s.index.into();
             let token: felt252 = s.token.into();
             let shared = (
@@ -352,25 +232,16 @@ pub fn boundary_sum(slots: Span<StatementSlot>, state: @LookupElements) -> Resul
                 sw2 * index + tw2 * token + mz2,
                 sw3 * index + tw3 * token + mz3,
             );
-            let d_after = with_limbs(shared, weights, s.after);
-            let d_before = with_limbs(shared, weights, s.before);
-            let product = d_after * d_before;
-            // numerator * product + denominator * (d_before - d_after), reduced once: each
-            // unreduced product coordinate is below 2^66, their sum below 2^67.
-            let (a0, a1, a2, a3) = mul_unreduced(numerator, product);
-            let (b0, b1, b2, b3) = mul_unreduced(denominator, d_before - d_after);
-            numerator =
-                QM31Trait::from_m31s(
-                    M31Trait::reduce_felt(a0 + b0),
-                    M31Trait::reduce_felt(a1 + b1),
-                    M31Trait::reduce_felt(a2 + b2),
-                    M31Trait::reduce_felt(a3 + b3),
+            let mut after_weights = limb_weights;
+            let mut before_weights = limb_weights;
+            pairs
+                .append(
+                    (
+                        mul_add_limbs16(shared, ref after_weights, s.after),
+                        mul_add_limbs16(shared, ref before_weights, s.before),
+                    ),
                 );
-            denominator = denominator * product;
         }
     };
-    if denominator == QM31Trait::from_u32_unchecked(0, 0, 0, 0) {
-        return Result::Err('statement: zero denominator');
-    }
-    Result::Ok(numerator * denominator.inverse())
+    sum_of_differences(pairs.span())
 }

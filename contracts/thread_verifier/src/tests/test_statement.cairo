@@ -5,6 +5,7 @@ use stark_verifier::channel::ChannelTrait;
 use stark_verifier::circle::pow2_u32;
 use stark_verifier::fields::{M31Trait, QM31, QM31Trait};
 use crate::generated_params::{LIMB_BITS, N_LIMBS};
+use crate::fraction::{Coordinates, mul_add_limbs16};
 use crate::lookup::{LookupElements, LookupElementsTrait};
 use crate::statement::{StatementSlot, boundary_sum};
 
@@ -187,32 +188,32 @@ fn a_transaction_list_is_refused_by_the_unsigned_program() {
     };
 }
 
-/// `limbs16` is the little-endian 16-bit split the AIR's tuples carry: checked against the
-/// plain divide-and-remainder split (the one it replaced) on edge and mixed values, and every
-/// limb is below 2^16 and they recombine to the value.
+/// `mul_add_limbs16` adds the little-endian 16-bit limbs the AIR's tuples carry: with weight
+/// `k` the unit and the others zero it adds exactly limb `k` (the plain divide-and-remainder
+/// split), on edge and mixed values, zero halves included.
 #[test]
-fn limbs16_is_the_16_bit_split() {
+fn mul_add_limbs16_is_the_16_bit_split() {
     assert(LIMB_BITS == 16 && N_LIMBS == 8, 'layout changed');
     let values: Array<u128> = array![
         0, 1, 0xffff, 0x10000, 0xffffffffffffffffffffffffffffffff,
         0x8000000000000000000000000000000, 0x0123456789abcdeffedcba9876543210,
-        0xffff0000ffff0000ffff0000ffff0000,
+        0xffff0000ffff0000ffff0000ffff0000, 0xffff0000000000000000, 0x10000000000000000,
     ];
     for value in values {
-        let limbs = crate::statement::limbs16(value).span();
         let mut rest = value;
-        let mut recombined: u256 = 0;
-        let mut scale: u256 = 1;
-        for limb in limbs {
+        for k in 0..8_u32 {
+            let mut weights: Array<Coordinates> = array![];
+            for j in 0..8_u32 {
+                weights.append(if j == k { (1, 0, 0, 0) } else { (0, 0, 0, 0) });
+            };
+            let mut weights = weights.span();
+            let (limb, c1, c2, c3) = mul_add_limbs16((7, 0, 0, 0), ref weights, value);
             let expected: felt252 = (rest % 0x10000).into();
-            assert_eq!(*limb, expected);
-            let as_u256: u256 = (*limb).into();
-            assert(as_u256 < 0x10000, 'limb too wide');
-            recombined += as_u256 * scale;
-            scale *= 0x10000;
+            assert_eq!(limb, expected + 7);
+            assert_eq!((c1, c2, c3), (0, 0, 0));
+            assert_eq!(weights.len(), 0);
             rest /= 0x10000;
         };
-        assert_eq!(recombined, value.into());
     };
 }
 
