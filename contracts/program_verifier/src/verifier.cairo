@@ -9,7 +9,7 @@
 //! class's answer (library-called: a verifier core and a program's constraints do not fit in
 //! one class) -> PCS/FRI (`stark_verifier::pcs`).
 
-use core::poseidon::poseidon_hash_span;
+use stark_verifier::channel::poseidon_hash_felts;
 use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};
 use starknet::ClassHash;
 use starknet::syscalls::library_call_syscall;
@@ -101,7 +101,7 @@ pub trait ThreadProgramVerifier<P, S> {
 fn mix_felt252s(ref channel: Poseidon252Channel, felts: Span<felt252>) {
     let mut data: Array<felt252> = array![channel.digest];
     data.append_span(felts);
-    channel.update_digest(poseidon_hash_span(data.span()));
+    channel.update_digest(poseidon_hash_felts(data.span()));
 }
 
 /// The sum of `values`. Out of line (as `difference` and `previous_point`): these run once per

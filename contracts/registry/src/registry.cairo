@@ -10,8 +10,7 @@
 /// calls back into `settle` meets the reentrancy guard.
 #[starknet::contract]
 pub mod ThreadRegistry {
-    use core::hash::HashStateTrait;
-    use core::poseidon::{HashState, hades_permutation, poseidon_hash_span};
+    use core::poseidon::poseidon_hash_span;
     use registry::errors;
     use registry::interface::{IThreadRegistry, SettledSlot, ThreadInfo, TransactionList};
     use starknet::storage::{
@@ -19,6 +18,7 @@ pub mod ThreadRegistry {
         StoragePointerReadAccess, StoragePointerWriteAccess, Vec, VecTrait,
     };
     use starknet::syscalls::{call_contract_syscall, deploy_syscall, emit_event_syscall};
+    use stark_verifier::channel::poseidon_hash_felts;
     use starknet::{ClassHash, ContractAddress, SyscallResultTrait, get_caller_address};
     use thread::interface::{
         IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadMembership,
@@ -369,7 +369,7 @@ pub mod ThreadRegistry {
                         n_chunks,
                         n_transactions: transactions.count,
                         transactions_commitment: transactions.commitment,
-                        public_input_hash: hash_felts(public_input),
+                        public_input_hash: poseidon_hash_felts(public_input),
                     },
                 );
 
@@ -832,27 +832,6 @@ pub mod ThreadRegistry {
         felts.append(contract.into());
         felts.append(key);
         felts.append(value);
-    }
-
-    /// `poseidon_hash_span(felts)` with 8 felts per loop iteration where it takes 2 (an
-    /// iteration costs a range check, the block pop one more).
-    fn hash_felts(mut felts: Span<felt252>) -> felt252 {
-        let (mut s0, mut s1, mut s2) = (0, 0, 0);
-        while let Option::Some(block) = felts.multi_pop_front::<8>() {
-            let [f0, f1, f2, f3, f4, f5, f6, f7] = (*block).unbox();
-            let (t0, t1, t2) = hades_permutation(s0 + f0, s1 + f1, s2);
-            let (t0, t1, t2) = hades_permutation(t0 + f2, t1 + f3, t2);
-            let (t0, t1, t2) = hades_permutation(t0 + f4, t1 + f5, t2);
-            let (t0, t1, t2) = hades_permutation(t0 + f6, t1 + f7, t2);
-            s0 = t0;
-            s1 = t1;
-            s2 = t2;
-        };
-        let mut state = HashState { s0, s1, s2, odd: false };
-        for felt in felts {
-            state = state.update(*felt);
-        };
-        state.finalize()
     }
 
     /// Reads the inputs' slots with one `read_slots` call per contract and compares.

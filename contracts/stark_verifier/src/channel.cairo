@@ -2,7 +2,7 @@
 //! mix replaces the digest and resets the draw counter; draw i after a mix is
 //! hades(digest, i, 3)[0].
 
-use core::poseidon::{hades_permutation, poseidon_hash_span};
+use core::poseidon::hades_permutation;
 use core::integer::u128_safe_divmod;
 use crate::fields::{M31, QM31, P};
 use crate::fields::qm31::{Coordinates, coordinates};
@@ -23,6 +23,46 @@ const TWO_POW_27_U128_NZ: NonZero<u128> = 0x8000000;
 pub fn poseidon_hash_pair(x: felt252, y: felt252) -> felt252 {
     let (r, _, _) = hades_permutation(x, y, 2);
     r
+}
+
+/// `core::poseidon::poseidon_hash_span(felts)`, the same sponge and value, absorbing 8 felts per
+/// loop iteration where the corelib takes 2: a loop iteration costs a range check (its gas
+/// withdrawal) and a few steps of bookkeeping, and the verifier hashes thousands of felts
+/// (Merkle leaves, the public input, the channel's mixes).
+pub fn poseidon_hash_felts(mut felts: Span<felt252>) -> felt252 {
+    let (mut s0, mut s1, mut s2) = (0, 0, 0);
+    while let Option::Some(block) = felts.multi_pop_front::<8>() {
+        let [f0, f1, f2, f3, f4, f5, f6, f7] = (*block).unbox();
+        let (t0, t1, t2) = hades_permutation(s0 + f0, s1 + f1, s2);
+        let (t0, t1, t2) = hades_permutation(t0 + f2, t1 + f3, t2);
+        let (t0, t1, t2) = hades_permutation(t0 + f4, t1 + f5, t2);
+        let (t0, t1, t2) = hades_permutation(t0 + f6, t1 + f7, t2);
+        s0 = t0;
+        s1 = t1;
+        s2 = t2;
+    };
+    // The tail (up to 7 felts) without a loop: 4, 2, then the odd one with the padding.
+    if let Option::Some(block) = felts.multi_pop_front::<4>() {
+        let [f0, f1, f2, f3] = (*block).unbox();
+        let (t0, t1, t2) = hades_permutation(s0 + f0, s1 + f1, s2);
+        let (t0, t1, t2) = hades_permutation(t0 + f2, t1 + f3, t2);
+        s0 = t0;
+        s1 = t1;
+        s2 = t2;
+    }
+    if let Option::Some(block) = felts.multi_pop_front::<2>() {
+        let [f0, f1] = (*block).unbox();
+        let (t0, t1, t2) = hades_permutation(s0 + f0, s1 + f1, s2);
+        s0 = t0;
+        s1 = t1;
+        s2 = t2;
+    }
+    // The corelib's `HashState::finalize`: a 1 after the last felt.
+    let (hash, _, _) = match felts.pop_front() {
+        Option::Some(last) => hades_permutation(s0 + *last, s1 + 1, s2),
+        Option::None => hades_permutation(s0 + 1, s1, s2),
+    };
+    hash
 }
 
 #[derive(Copy, Drop, Debug, PartialEq, Serde, Default)]
@@ -95,7 +135,7 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
             }
             words.append(word);
         };
-        self.update_digest(poseidon_hash_span(words.span()));
+        self.update_digest(poseidon_hash_felts(words.span()));
     }
 
     /// `mix_felts` of QM31s given by canonical coordinates (the same words, the same digest):
@@ -113,7 +153,7 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
         if let Option::Some(last) = pending {
             words.append(pack_coordinates(1, last));
         }
-        self.update_digest(poseidon_hash_span(words.span()));
+        self.update_digest(poseidon_hash_felts(words.span()));
     }
 
     /// Mixes u32s in big-endian groups of 7 per felt252; a short last group is zero-padded and
@@ -142,7 +182,7 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
             }
             words.append(word);
         };
-        self.update_digest(poseidon_hash_span(words.span()));
+        self.update_digest(poseidon_hash_felts(words.span()));
     }
 
     /// One random felt252: hades(digest, n_draws, 3)[0] (3 separates draws from mixes).
@@ -259,7 +299,7 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
     /// True iff hash(hash_many(POW_PREFIX, digest, n_bits), nonce) has at least `n_bits`
     /// trailing zero bits in its low 128 bits (stwo's `verify_pow_nonce`).
     fn verify_pow_nonce(self: @Poseidon252Channel, n_bits: u32, nonce: u64) -> bool {
-        let prefixed = poseidon_hash_span(
+        let prefixed = core::poseidon::poseidon_hash_span(
             array![POW_PREFIX, *self.digest, n_bits.into()].span(),
         );
         let hash: u256 = poseidon_hash_pair(prefixed, nonce.into()).into();

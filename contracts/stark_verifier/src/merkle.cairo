@@ -6,9 +6,8 @@
 //!   Every column is lifted to the tree height, a leaf hashes one full row (columns sorted by
 //!   log size, stable), inner nodes are poseidon(left, right).
 
-use core::poseidon::poseidon_hash_span;
 use crate::fields::M31;
-use crate::channel::poseidon_hash_pair;
+use crate::channel::{poseidon_hash_felts, poseidon_hash_pair};
 
 /// M31s packed per felt252.
 pub const ELEMENTS_IN_BLOCK: u32 = 8;
@@ -75,15 +74,15 @@ pub fn hash_node(children: Option<(felt252, felt252)>, column_values: Span<M31>)
         Option::None => {},
     }
     append_packed_blocks(ref words, column_values);
-    poseidon_hash_span(words.span())
+    poseidon_hash_felts(words.span())
 }
 
 /// Leaf hash of the lifted tree: the sponge over the packed row, i.e.
-/// poseidon_hash_span(pack(row[0..8]), pack(row[8..16]), ...).
+/// poseidon_hash_felts(pack(row[0..8]), pack(row[8..16]), ...).
 pub fn lifted_leaf_hash(row: Span<M31>) -> felt252 {
     let mut words: Array<felt252> = array![];
     append_packed_blocks(ref words, row);
-    poseidon_hash_span(words.span())
+    poseidon_hash_felts(words.span())
 }
 
 /// `lifted_leaf_hash` of row q of `columns` (in their order), packed straight from the
@@ -117,7 +116,7 @@ fn row_leaf_hash(columns: Span<Span<felt252>>, q: u32) -> felt252 {
         };
         words.append(word + len.into() * TWO_POW_248);
     }
-    poseidon_hash_span(words.span())
+    poseidon_hash_felts(words.span())
 }
 
 /// The first four values of `column`, the rest of it appended to `rest` (popped, not sliced:
@@ -205,10 +204,10 @@ fn row_leaf_hashes_four(ref columns: Span<Span<felt252>>) -> (felt252, felt252, 
     }
     columns = advanced.span();
     (
-        poseidon_hash_span(words_a.span()),
-        poseidon_hash_span(words_b.span()),
-        poseidon_hash_span(words_c.span()),
-        poseidon_hash_span(words_d.span()),
+        poseidon_hash_felts(words_a.span()),
+        poseidon_hash_felts(words_b.span()),
+        poseidon_hash_felts(words_c.span()),
+        poseidon_hash_felts(words_d.span()),
     )
 }
 

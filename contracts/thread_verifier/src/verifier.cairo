@@ -13,7 +13,7 @@ use stark_verifier::fri::FriConfigTrait;
 use stark_verifier::pcs::{
     CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, TreeProof, composition_oods_eval,
 };
-use core::poseidon::poseidon_hash_span;
+use stark_verifier::channel::poseidon_hash_felts;
 use crate::generated_air::{
     RANGE_CHECK_RELATION_SIZE, TOKEN_STATE_RELATION_SIZE, ThreadAirParams, column_log_sizes,
     eval_composition_at_point, mask_shape_ok,
@@ -32,7 +32,7 @@ const COMPOSITION_COLUMNS: u32 = 8;
 fn mix_felt252s(ref channel: Poseidon252Channel, felts: Span<felt252>) {
     let mut data: Array<felt252> = array![channel.digest];
     data.append_span(felts);
-    channel.update_digest(poseidon_hash_span(data.span()));
+    channel.update_digest(poseidon_hash_felts(data.span()));
 }
 
 /// Ok(()) iff `proof` proves a sub-block with exactly `public_input` under `params`;

@@ -171,3 +171,17 @@ fn coordinates_mix_as_qm31s() {
         n += 1;
     };
 }
+
+/// `poseidon_hash_felts` is the corelib's `poseidon_hash_span` for every length around its
+/// 8-felt blocks (empty, odd and even tails, one and two blocks and more).
+#[test]
+fn poseidon_hash_felts_is_poseidon_hash_span() {
+    let mut felts: Array<felt252> = array![];
+    let mut n: u32 = 0;
+    while n != 27 {
+        let expected = core::poseidon::poseidon_hash_span(felts.span());
+        assert_eq!(crate::channel::poseidon_hash_felts(felts.span()), expected);
+        felts.append(0x800000000000011000000000000000000000000000000000000000000000000 - n.into() * 7919);
+        n += 1;
+    };
+}

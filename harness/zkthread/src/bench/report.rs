@@ -63,6 +63,28 @@ pub fn revert_summary(trace: &str) -> String {
     last.chars().take(160).collect()
 }
 
+/// The node's refusal of a transaction too big for one block (devnet's bouncer: "Transaction
+/// size exceeds the maximum block capacity"), in a few words with the measures over their cap;
+/// None for any other error, which the caller propagates.
+pub fn capacity_refusal(error: &str) -> Option<String> {
+    if !error.contains("exceeds the maximum block capacity") {
+        return None;
+    }
+    let field = |text: &str, name: &str| -> Option<u128> {
+        let rest = &text[text.find(&format!("{name}: "))? + name.len() + 2..];
+        rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    };
+    let (capacity, size) = error.split_once("transaction size")?;
+    let over: Vec<String> = ["state_diff_size", "sierra_gas", "n_events", "l1_gas"]
+        .into_iter()
+        .filter_map(|name| {
+            let (cap, used) = (field(capacity, name)?, field(size, name)?);
+            (used > cap).then(|| format!("{name} {used} > {cap}"))
+        })
+        .collect();
+    Some(format!("REFUSED: exceeds the block capacity ({})", over.join(", ")))
+}
+
 /// `7_812_345` -> `7.81M`.
 pub fn millions(value: u64) -> String {
     format!("{:.2}M", value as f64 / 1e6)
@@ -139,7 +161,8 @@ pub struct VerifyRow {
     pub calldata_felts: usize,
     pub steps: Option<Steps>,
     pub cost: TxCost,
-    /// `SUCCEEDED`, or `REVERTED: <short reason>`.
+    /// `SUCCEEDED`, `REVERTED: <short reason>`, or `REFUSED: <why>` when the node would not
+    /// take the transaction at all (no receipt: zero cost, no hash).
     pub status: String,
     pub prove_seconds: f64,
     /// Shown in ms in the table; JSON durations are seconds.
@@ -582,6 +605,16 @@ pub(super) mod tests {
         assert!(Spread::of(std::iter::empty()).is_none());
         assert_eq!(per_transfer(1_800_000_000.0, 4096), 439_453.125);
         assert!(per_transfer(1.0, 0).is_nan());
+    }
+
+    #[test]
+    fn capacity_refusal_names_what_is_over_the_cap() {
+        let refused = "JSON-RPC: JSON-RPC error: code=-1, message=\"Message(\"Transaction size exceeds the maximum block capacity. Max block capacity: BouncerWeights { l1_gas: 4950000, message_segment_length: 18446744073709551615, n_events: 5000, n_txs: 18446744073709551615, state_diff_size: 4000, sierra_gas: 2000000000, proving_gas: 18446744073709551615, receipt_l2_gas: 18446744073709551615 }, transaction size: BouncerWeights { l1_gas: 0, message_segment_length: 0, n_events: 45, n_txs: 1, state_diff_size: 8214, sierra_gas: 2913778653, proving_gas: 3869788356661859067, receipt_l2_gas: 3340185280 }.\")\"";
+        assert_eq!(
+            capacity_refusal(refused).as_deref(),
+            Some("REFUSED: exceeds the block capacity (state_diff_size 8214 > 4000, sierra_gas 2913778653 > 2000000000)")
+        );
+        assert_eq!(capacity_refusal("connection refused"), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use zkthread_prover::{
     proof_to_felts, prove, verify, Batcher, PublicInput, Slot, SlotValue, SubBlock, Transfer,
 };
 
-use super::report::{revert_summary, Steps, TxCost, CALLDATA_GOAL, STEP_BOUND};
+use super::report::{capacity_refusal, revert_summary, Steps, TxCost, CALLDATA_GOAL, STEP_BOUND};
 use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainArgs};
 use crate::output::{hex, Progress};
 use zkthread_engine::preflight;
@@ -93,7 +93,7 @@ pub struct Settled {
     pub verify_ms: f64,
     pub steps: Option<Steps>,
     pub tx_hash: Felt,
-    /// `SUCCEEDED` or `REVERTED: <reason>`.
+    /// `SUCCEEDED`, `REVERTED: <reason>` or `REFUSED: <why>` (the node would not take it).
     pub status: String,
     pub cost: TxCost,
 }
@@ -301,11 +301,37 @@ impl BenchWorld {
         let bounds = client
             .bounds_at_current_prices(0, SETTLE_L2_GAS, l1_data_gas, 2)
             .await?;
-        let outcome = self
+        let outcome = match self
             .registry
             .settle(client, &settlement, FeeMode::Manual(bounds))
             .await
-            .context("sending settle")?;
+        {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                // A settlement past one block's capacity is a measured outcome (where the line
+                // lies), not a failed benchmark: the point is recorded and the run goes on.
+                let Some(status) = capacity_refusal(&format!("{error:#}")) else {
+                    return Err(error).context("sending settle");
+                };
+                step.done(status.clone());
+                if self.program == ProgramKind::Signed {
+                    signed::resync_keys(self).await?;
+                }
+                return Ok(Settled {
+                    slots_in: settlement.inputs.len(),
+                    slots_out: settlement.outputs.len(),
+                    log_rows,
+                    proof_felts: settlement.proof.len(),
+                    calldata_felts,
+                    prove_seconds,
+                    verify_ms,
+                    steps,
+                    tx_hash: Felt::ZERO,
+                    status,
+                    cost: TxCost::default(),
+                });
+            }
+        };
         let cost = tx_cost(client, &outcome).await?;
         let status = match outcome.revert_reason() {
             None => "SUCCEEDED".to_owned(),
