@@ -113,7 +113,11 @@ pub fn statement_slots(public_input: Span<felt252>) -> Result<Array<StatementSlo
     if inputs.len() == 0 {
         return Result::Err('statement: no inputs');
     }
-    if !ascending(inputs) || !ascending(outputs) {
+    // The outputs' order is checked by the walk below, not by a pass of its own: each output
+    // is taken where it meets its input, so a fully taken output list is a subsequence of the
+    // strictly ascending inputs. Where the walk refuses, an unsorted output list is named
+    // first (the Rust order).
+    if !ascending(inputs) {
         return Result::Err('statement: unsorted list');
     }
     let mut slots: Array<StatementSlot> = array![];
@@ -153,12 +157,15 @@ pub fn statement_slots(public_input: Span<felt252>) -> Result<Array<StatementSlo
         slots.append(StatementSlot { index, token, before, after });
         index += 1;
     };
-    if error != 0 {
-        return Result::Err(error);
-    }
-    if next_output.is_some() {
+    if error == 0 && next_output.is_some() {
         // An output that did not match the input at its place is not an input slot.
-        return Result::Err('statement: output not read');
+        error = 'statement: output not read';
+    }
+    if error != 0 {
+        if !ascending(outputs) {
+            return Result::Err('statement: unsorted list');
+        }
+        return Result::Err(error);
     }
     Result::Ok(slots)
 }
@@ -181,15 +188,16 @@ pub fn check_slot_owners(public_input: Span<felt252>, owners: Span<felt252>) -> 
     if owners.len() != n_inputs {
         return Result::Err('statement: owner count');
     }
-    let mut i = 0;
+    // Popped from spans, not indexed: an index costs a range check.
+    let mut inputs = public_input.slice(HEADER_LEN + 1, 3 * n_inputs);
+    let mut owners = owners;
     let mut bound = true;
-    while i != n_inputs {
-        let key = *public_input[HEADER_LEN + 1 + 3 * i + 1];
-        if key != balance_key(*owners[i]) {
+    while let Option::Some(entry) = inputs.multi_pop_front::<3>() {
+        let [_, key, _] = (*entry).unbox();
+        if key != balance_key(*owners.pop_front().unwrap()) {
             bound = false;
             break;
         }
-        i += 1;
     };
     if bound {
         Result::Ok(())
