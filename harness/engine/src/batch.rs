@@ -19,9 +19,13 @@ use crate::program::thread_statement;
 use crate::reconcile::{reconcile, Reconciled};
 use crate::{hex, Observer};
 
-/// `(5,000 - 4,300 proof felts - 5 header felts) / 6` rounded down to a round number: each slot
-/// costs 6 settle calldata felts (input + output) on top of the proof.
-pub const DEFAULT_MAX_SLOTS: usize = 110;
+/// Distinct slots per sub-block by default: what fits the 5,000-felt settle calldata goal under
+/// `SIGNED_PARAMS`. A slot costs 7 felts (input and output, 3 each, and its owner in the proof's
+/// witness) on top of the STARK proof, ~3,720 felts at the default 256 transfers (2^15 rows;
+/// `docs/signed-transfers.md`, "Cost": 3,853 with 129 owners) plus up to ~240 of wiggle
+/// (queries sharing Merkle paths), and 7 fixed felts: `(5,000 - 3,960 - 7) / 7 = 147`, rounded
+/// down. (110 until issue 11's verifier cuts, when it assumed a 4,300-felt proof.)
+pub const DEFAULT_MAX_SLOTS: usize = 140;
 pub const DEFAULT_MAX_TRANSFERS: usize = 256;
 
 /// How much one sub-block takes; what does not fit stays pending for the next one.

@@ -85,8 +85,8 @@ pub mod roles {
 /// a query costs the on-chain verifier ~5e6 L2 gas (range-check bound) on ~1.45e8 fixed
 /// (2-transfer vector: 2.096e8 at 2^6 x 13 + 18, 2.221e8 here). 2^4 x 20 would halve the CPU
 /// again (2.446e8), but its 256-transfer proof (4,582 felts) leaves room for only ~68 slots
-/// in the 5,000-felt settle calldata (`zkthread_engine::batch::DEFAULT_MAX_SLOTS` assumes a
-/// proof of <= 4,300 felts; 3,853 here); 2^3 x 27's (5,552) does not fit at all. Pow kept
+/// in the 5,000-felt settle calldata (`zkthread_engine::batch::DEFAULT_MAX_SLOTS`, 140, is sized
+/// on this set's ~3,720 STARK felts); 2^3 x 27's (5,552) does not fit at all. Pow kept
 /// <= 20 bits (Poseidon grinding is slow).
 pub const SIGNED_PARAMS: crate::params::StarkParams = crate::params::StarkParams {
     log_blowup: 5,
