@@ -213,21 +213,14 @@ impl ThreadWorld {
     /// The thread's signed statement at its next on-chain sequence, its lists and transaction
     /// list empty: what a signed sub-block of it is batched and proven under.
     pub async fn next_statement(&self) -> Result<zkthread_token::SignedPublicInput> {
-        let client = self.client();
-        let sequence = self.registry.next_sequence(client, self.thread_id).await?;
-        let info = self.registry.thread(client, self.thread_id).await?;
-        Ok(zkthread_token::SignedPublicInput {
-            os_version: self.os_version,
-            program_hash: self.program_hash,
-            chain_id: self.chain.devnet.chain_id().context("chain id")?,
-            registry: self.registry.address,
-            thread_id: Felt::from(self.thread_id),
-            sequence: Felt::from(sequence),
-            contract_set_commitment: info.contract_set_commitment,
-            transactions: Default::default(),
-            inputs: vec![],
-            outputs: vec![],
-        })
+        // The thread's record holds its next sequence, OS version and program hash.
+        let info = self.registry.thread(self.client(), self.thread_id).await?;
+        Ok(zkthread_engine::program::thread_statement(
+            &info,
+            self.chain.devnet.chain_id().context("chain id")?,
+            self.registry.address,
+            self.thread_id,
+        ))
     }
 
     /// Deploys the world with the thread running `program`: its class is declared first, after

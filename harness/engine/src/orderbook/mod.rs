@@ -232,17 +232,10 @@ impl Market {
     /// the sub-block's).
     pub async fn header(&self, reader: &ChainReader, sequence: u64) -> Result<SignedPublicInput> {
         let info = self.registry.thread(reader, self.thread_id).await.map_err(chain("reading the thread"))?;
+        // `sequence` may run ahead of the chain's (a sub-block built on one still settling).
         Ok(SignedPublicInput {
-            os_version: self.os_version,
-            program_hash: self.program_hash,
-            chain_id: self.chain_id,
-            registry: self.registry.address,
-            thread_id: Felt::from(self.thread_id),
             sequence: Felt::from(sequence),
-            contract_set_commitment: info.contract_set_commitment,
-            transactions: Default::default(),
-            inputs: vec![],
-            outputs: vec![],
+            ..crate::program::thread_statement(&info, self.chain_id, self.registry.address, self.thread_id)
         })
     }
 

@@ -301,12 +301,21 @@ impl BenchWorld {
         let bounds = client
             .bounds_at_current_prices(0, SETTLE_L2_GAS, l1_data_gas, 2)
             .await?;
-        let outcome = match self
+        // `applied`: whether the settlement changed the chain (mined and not reverted).
+        let (tx_hash, status, cost, applied) = match self
             .registry
             .settle(client, &settlement, FeeMode::Manual(bounds))
             .await
         {
-            Ok(outcome) => outcome,
+            Ok(outcome) => {
+                let cost = tx_cost(client, &outcome).await?;
+                let status = match outcome.revert_reason() {
+                    None => "SUCCEEDED".to_owned(),
+                    Some(reason) => format!("REVERTED: {}", revert_summary(reason)),
+                };
+                step.done(format!("{status}, L2 gas {}", cost.l2_gas));
+                (outcome.hash, status, cost, !outcome.is_reverted())
+            }
             Err(error) => {
                 // A settlement past one block's capacity is a measured outcome (where the line
                 // lies), not a failed benchmark: the point is recorded and the run goes on.
@@ -314,31 +323,10 @@ impl BenchWorld {
                     return Err(error).context("sending settle");
                 };
                 step.done(status.clone());
-                if self.program == ProgramKind::Signed {
-                    signed::resync_keys(self).await?;
-                }
-                return Ok(Settled {
-                    slots_in: settlement.inputs.len(),
-                    slots_out: settlement.outputs.len(),
-                    log_rows,
-                    proof_felts: settlement.proof.len(),
-                    calldata_felts,
-                    prove_seconds,
-                    verify_ms,
-                    steps,
-                    tx_hash: Felt::ZERO,
-                    status,
-                    cost: TxCost::default(),
-                });
+                (Felt::ZERO, status, TxCost::default(), false)
             }
         };
-        let cost = tx_cost(client, &outcome).await?;
-        let status = match outcome.revert_reason() {
-            None => "SUCCEEDED".to_owned(),
-            Some(reason) => format!("REVERTED: {}", revert_summary(reason)),
-        };
-        step.done(format!("{status}, L2 gas {}", cost.l2_gas));
-        if outcome.is_reverted() && self.program == ProgramKind::Signed {
+        if !applied && self.program == ProgramKind::Signed {
             // The keys that signed are spent but the slots did not rotate: register the next.
             signed::resync_keys(self).await?;
         }
@@ -351,7 +339,7 @@ impl BenchWorld {
             prove_seconds,
             verify_ms,
             steps,
-            tx_hash: outcome.hash,
+            tx_hash,
             status,
             cost,
         })
