@@ -125,9 +125,7 @@ async fn per_slot_settle_cost_split_by_cause() -> Result<()> {
     let transfers_per_sub_block = *sizes.last().context("no sizes")?;
     let mut rows: Vec<(usize, &str, Split)> = Vec::new();
     for (round, &n) in sizes.iter().enumerate() {
-        let receivers: Vec<Felt> = (0..n)
-            .map(|i| Felt::from(0x5107_0000_u64 + (round as u64) * 0x1_0000 + i as u64))
-            .collect();
+        let receivers = receivers(0x5107_0000_u64, round, n);
         for kind in ["fresh", "funded"] {
             // The same number of transfers at every size (the largest), spread over the `n`
             // receivers: one trace size, only the slot count differs.
@@ -172,9 +170,7 @@ async fn signed_per_slot_settle_cost_split_by_cause() -> Result<()> {
     let steps_resolution = steps_resolution()?;
     let mut rows: Vec<(usize, &str, Split)> = Vec::new();
     for (round, &n) in sizes.iter().enumerate() {
-        let receivers: Vec<Felt> = (0..n)
-            .map(|i| Felt::from(0x5197_0000_u64 + (round as u64) * 0x1_0000 + i as u64))
-            .collect();
+        let receivers = receivers(0x5197_0000_u64, round, n);
         for kind in ["fresh", "funded"] {
             let statement = world.next_statement().await?;
             let recipients: Vec<Felt> =
@@ -368,6 +364,12 @@ async fn settle_and_split(
 
 /// Receivers per sub-block from the variable `name` (else `default`): at least two sizes,
 /// ascending.
+/// Round `round`'s `n` receivers: fresh accounts of their own (`base` keeps the two programs'
+/// apart), so round `fresh` writes empty slots.
+fn receivers(base: u64, round: usize, n: usize) -> Vec<Felt> {
+    (0..n).map(|i| Felt::from(base + (round as u64) * 0x1_0000 + i as u64)).collect()
+}
+
 fn sizes_from(name: &str, default: &str) -> Result<Vec<usize>> {
     let raw = std::env::var(name).unwrap_or_else(|_| default.into());
     let sizes = raw
