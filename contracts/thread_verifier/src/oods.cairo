@@ -83,12 +83,15 @@ pub fn flatten_mask(mask: Span<Span<Span<Coordinates>>>) -> Span<Coordinates> {
 /// and negations add absolute values. By induction a node's value is below 2^67 times the
 /// words of its expression, below 2^67 * 2^32 = 2^99 for any `Span<u32>` program: far from
 /// felt252's wrap (2^251) and inside what `narrow` accepts (+-2^126).
+///
+/// Public for the AIRs compiled to straight-line code (`harness/air-codegen`, `straight`), which
+/// do this arithmetic with these functions and narrow where the interpreter narrows.
 #[derive(Copy, Drop)]
-struct Wide {
-    a: felt252,
-    b: felt252,
-    c: felt252,
-    d: felt252,
+pub struct Wide {
+    pub a: felt252,
+    pub b: felt252,
+    pub c: felt252,
+    pub d: felt252,
 }
 
 /// `P * 2^96` (just below 2^127): added before reducing a coordinate so every value of the
@@ -97,13 +100,13 @@ const NARROW_OFFSET: felt252 = 0x7fffffff000000000000000000000000;
 
 /// Canonical coordinates (a mask value) as a small `Wide`.
 #[inline(always)]
-fn wide_of(x: Coordinates) -> Wide {
+pub fn wide_of(x: Coordinates) -> Wide {
     let (a, b, c, d) = x;
     Wide { a, b, c, d }
 }
 
 #[inline(always)]
-fn wide(x: QM31) -> Wide {
+pub fn wide(x: QM31) -> Wide {
     Wide {
         a: x.a.a.inner.into(), b: x.a.b.inner.into(), c: x.b.a.inner.into(), d: x.b.b.inner.into(),
     }
@@ -116,7 +119,7 @@ fn reduce_coordinate(x: felt252) -> felt252 {
 
 /// The canonical representative (coordinates in [0, P)).
 #[inline(never)]
-fn narrow(x: Wide) -> Wide {
+pub fn narrow(x: Wide) -> Wide {
     Wide {
         a: reduce_coordinate(x.a),
         b: reduce_coordinate(x.b),
@@ -126,7 +129,7 @@ fn narrow(x: Wide) -> Wide {
 }
 
 /// A canonical `Wide` as a QM31.
-fn to_qm31(x: Wide) -> QM31 {
+pub fn to_qm31(x: Wide) -> QM31 {
     QM31Trait::from_u32_unchecked(
         x.a.try_into().unwrap(), x.b.try_into().unwrap(), x.c.try_into().unwrap(),
         x.d.try_into().unwrap(),
@@ -138,7 +141,7 @@ fn to_qm31(x: Wide) -> QM31 {
 /// coordinates may be negative here). Its own copy: the shared one with zero offsets costs
 /// 3 additions more per product (~2.9k steps per signed proof).
 #[inline(always)]
-fn mul_wide(x: Wide, y: Wide) -> Wide {
+pub fn mul_wide(x: Wide, y: Wide) -> Wide {
     let r = x.c * y.c - x.d * y.d;
     let s = x.c * y.d + x.d * y.c;
     Wide {
@@ -157,6 +160,77 @@ fn small(node: (Wide, bool)) -> Wide {
         x
     } else {
         narrow(x)
+    }
+}
+
+/// Mask value `j` as a small `Wide`, a call: one bounds check's panic path in the class
+/// instead of one per read in the straight-line AIRs.
+#[inline(never)]
+pub fn sample(values: Span<Coordinates>, j: u32) -> Wide {
+    wide_of(*values[j])
+}
+
+/// Relation `r`'s `alpha^i` as a small `Wide` (a call, as `sample`).
+#[inline(never)]
+pub fn alpha(relations: Span<LookupElements>, r: u32, i: u32) -> Wide {
+    wide(*(*relations[r].alpha_powers)[i])
+}
+
+/// Relation `r`'s `z` as a small `Wide` (a call, as `sample`).
+#[inline(never)]
+pub fn relation_z(relations: Span<LookupElements>, r: u32) -> Wide {
+    wide(*relations[r].z)
+}
+
+/// `mul_wide` as a call: what the AIRs compiled to straight-line code multiply with (inlined at
+/// ~700 products it would not fit their class).
+#[inline(never)]
+pub fn mul_small(x: Wide, y: Wide) -> Wide {
+    mul_wide(x, y)
+}
+
+/// `sum_k alphas[k] * values[k]` as integers, `values` at least as long as `alphas`: LogUp's
+/// `combine` over a run of consecutive relation elements times consecutive mask values, for the
+/// AIRs compiled to straight-line code (the interpreter's `sum_operand` product, one per term).
+/// Every factor is canonical, so each product is below 2^67 in absolute value and a run of the
+/// relations' at most 32 terms below 2^72: a node of the `Wide` bound.
+pub fn alpha_dot(alphas: Span<QM31>, values: Span<Coordinates>) -> Wide {
+    let mut alphas = alphas;
+    let mut values = values;
+    let mut sum = Wide { a: 0, b: 0, c: 0, d: 0 };
+    while let Option::Some(alpha) = alphas.pop_front() {
+        let p = mul_wide(wide(*alpha), wide_of(*values.pop_front().unwrap()));
+        sum = Wide { a: sum.a + p.a, b: sum.b + p.b, c: sum.c + p.c, d: sum.d + p.d };
+    };
+    sum
+}
+
+/// stwo's accumulator step with a unit denominator: `acc * random_coeff + constraint`,
+/// narrowed (`acc` and `random_coeff` small; `constraint` any node value). A call: the
+/// straight-line AIRs fold ~100 constraints.
+#[inline(never)]
+pub fn fold_wide(acc: Wide, random_coeff: Wide, constraint: Wide) -> Wide {
+    let product = mul_wide(acc, random_coeff);
+    narrow(
+        Wide {
+            a: product.a + constraint.a,
+            b: product.b + constraint.b,
+            c: product.c + constraint.c,
+            d: product.d + constraint.d,
+        },
+    )
+}
+
+/// stwo's `from_partial_evals` of four small values: `a + b i + c u + d iu`, with `u^2 = 2 + i`:
+/// `i b = (-b1, b0, -b3, b2)`, `u c = (2 c2 - c3, c2 + 2 c3, c0, c1)`,
+/// `iu d = (-d2 - 2 d3, 2 d2 - d3, -d1, d0)`. A call, for the straight-line AIRs' class size.
+#[inline(never)]
+pub fn from_partial_evals(a: Wide, b: Wide, c: Wide, d: Wide) -> Wide {
+    Wide {
+        a: a.a - b.b + c.c + c.c - c.d - d.c - d.d - d.d,
+        b: a.b + b.a + c.c + c.d + c.d + d.c + d.c - d.d,
+        c: a.c - b.d + c.a - d.b,
+        d: a.d + b.c + c.b + d.a,
     }
 }
 
@@ -204,16 +278,7 @@ pub fn accumulate_component(
         } else {
             mul_wide(denom_inv, small(node))
         };
-        let product = mul_wide(acc, random_coeff);
-        acc =
-            narrow(
-                Wide {
-                    a: product.a + term.a,
-                    b: product.b + term.b,
-                    c: product.c + term.c,
-                    d: product.d + term.d,
-                },
-            );
+        acc = fold_wide(acc, random_coeff, term);
         i += 1;
     };
     assert(code.len() == 0, 'air: program length');
@@ -310,22 +375,11 @@ fn eval_op(
             (wide(QM31Trait::inverse(to_qm31(narrow(x)))), true)
         },
         8 => {
-            // stwo's `from_partial_evals`: `a + b i + c u + d iu`, with `u^2 = 2 + i`:
-            // `i b = (-b1, b0, -b3, b2)`, `u c = (2 c2 - c3, c2 + 2 c3, c0, c1)`,
-            // `iu d = (-d2 - 2 d3, 2 d2 - d3, -d1, d0)`.
             let a = small(eval_node(ref code, values, slots, relations));
             let b = small(eval_node(ref code, values, slots, relations));
             let c = small(eval_node(ref code, values, slots, relations));
             let d = small(eval_node(ref code, values, slots, relations));
-            (
-                Wide {
-                    a: a.a - b.b + c.c + c.c - c.d - d.c - d.d - d.d,
-                    b: a.b + b.a + c.c + c.d + c.d + d.c + d.c - d.d,
-                    c: a.c - b.d + c.a - d.b,
-                    d: a.d + b.c + c.b + d.a,
-                },
-                false,
-            )
+            (from_partial_evals(a, b, c, d), false)
         },
         9 => {
             let a = next_word(ref code);

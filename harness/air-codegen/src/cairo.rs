@@ -1,8 +1,9 @@
 //! Cairo emission of symbolic components: the constraint evaluation at the OODS point.
 //!
 //! The constraints are emitted as data, one prefix-order program of `u32` words per component,
-//! run by the hand-written interpreter `oods::accumulate_component`: code per constraint made
-//! the AIR a third of the contract's bytecode (Starknet caps a class at 81,920 felts).
+//! run by the hand-written interpreter `oods::accumulate_component` (the unsigned verifier, the
+//! order book: code per constraint would not fit their class, Starknet caps one at 81,920
+//! felts) or compiled to straight-line Cairo by [`crate::straight`] (the signed AIR's class).
 //!
 //! Every value is a QM31 (at the OODS point the mask values are extension-field values, as in
 //! stwo's `PointEvaluator`). The accumulation is exactly stwo's

@@ -18,6 +18,7 @@ pub mod signed_statement_vectors;
 pub mod signed_proof_vector;
 pub mod signed_params;
 pub mod signed_air_class;
+pub mod straight;
 pub mod symbolic;
 pub mod vectors;
 
@@ -54,6 +55,8 @@ pub enum CodegenError {
     Symbolic(#[from] symbolic::SymbolicError),
     #[error(transparent)]
     Emit(#[from] cairo::EmitError),
+    #[error(transparent)]
+    Compile(#[from] straight::CompileError),
     #[error(transparent)]
     ProofVector(#[from] proof_vector::ProofVectorError),
     #[error("{0}")]

@@ -5,12 +5,10 @@
 //! roles (`signed_transfer`, `chain_step`, `digest_sponge`, `key_sponge`, `tx_list`),
 //! `poseidon2` and the 8-bit `range_table`. Generated here, never typed by hand:
 //! - the roles and the range table as constraint programs (the `cairo::op` format, from stwo's
-//!   `ExprEvaluator`, run by the thread verifier's `oods::accumulate_component`): the large
-//!   ones as constant `[felt252; N]` arrays packing [`WORDS_PER_FELT`] words per felt (word `j`
-//!   at bits `32 j`, [`pack_words`]) unpacked at evaluation time by `program_air::packed` (a
-//!   constant costs one CASM felt however wide, so this is ~7x less class size than one word
-//!   per felt), the small ones (up to [`MAX_UNPACKED_PROGRAM_WORDS`]) as `[u32; N]`, which
-//!   costs class size but no unpacking (~3 range checks a word at every verification);
+//!   `ExprEvaluator`), compiled to straight-line Cairo ([`crate::straight`]) where the class has room (all
+//!   of the token's), else kept as constant `[u32; N]` words for the thread verifier's interpreter
+//!   `oods::accumulate_component` ([`AirSpec::interpreted`]: the order book's fill; ~0.8
+//!   CASM felt a word, nothing to unpack at verification);
 //! - for Poseidon2, not a program: its 285 constraints expanded into ~780 derived coefficients
 //!   would not fit a class. `program_air::poseidon2` (hand-written) evaluates them with loops over
 //!   the rounds, reading the tables generated here from `zkthread_prover::poseidon2::constants`
@@ -194,49 +192,12 @@ fn poseidon2_mask(
     })
 }
 
-/// Program words packed per felt252 (7 x 32 = 224 bits < 252).
-pub const WORDS_PER_FELT: usize = 7;
-
-/// `code` packed [`WORDS_PER_FELT`] words per felt (word `j` of a felt at bits `32 j`), each
-/// felt as a hex literal; the last felt holds the remaining words.
-pub fn pack_words(code: &[u32]) -> Vec<String> {
-    code.chunks(WORDS_PER_FELT)
-        .map(|chunk| {
-            let mut hex = String::new();
-            for w in chunk.iter().rev() {
-                if hex.is_empty() {
-                    if *w != 0 {
-                        hex = format!("{w:x}");
-                    }
-                } else {
-                    let _ = write!(hex, "{w:08x}");
-                }
-            }
-            if hex.is_empty() {
-                hex.push('0');
-            }
-            format!("0x{hex}")
-        })
-        .collect()
-}
-
-/// Programs of at most this many words are stored one word per `u32` constant instead of
-/// packed. Unpacking costs ~3 range checks per word at every verification (a range check weighs
-/// 16 steps in Starknet's price) and a stored word costs one CASM felt of the class: the small
-/// programs (`chain_step`, `digest_sponge`, `tx_list`, `range_table`: ~1,950 words, ~6,000
-/// range checks per proof) fit the class limit unpacked, the two large ones do not.
-pub const MAX_UNPACKED_PROGRAM_WORDS: usize = 1_000;
-
-/// Component `c`'s `accumulate_*` function and its program constant: plain `u32` words up to
-/// [`MAX_UNPACKED_PROGRAM_WORDS`], else packed ([`pack_words`]).
+/// Component `c`'s `accumulate_*` function and its program constant, one word per `u32`
+/// constant: a constant array costs class size (~0.8 CASM felt a word) but nothing at
+/// verification, where words packed 7 per felt252 cost ~3 range checks and ~14 steps a word to
+/// unpack at every proof (the AIR classes have the room: `signed_air_size`, `orderbook_air_size`).
 fn render_program(out: &mut String, spec: &AirSpec, c: &SymbolicComponent, code: &[u32]) {
     let upper = c.name.to_uppercase();
-    let unpacked = code.len() <= MAX_UNPACKED_PROGRAM_WORDS;
-    let program = if unpacked {
-        format!("{upper}_PROGRAM.span()")
-    } else {
-        format!("unpack_words({upper}_PROGRAM.span(), {upper}_PROGRAM_WORDS)")
-    };
     let _ = writeln!(
         out,
         "/// Folds the {n} undivided constraints of component `{name}` into `acc` (its program, run by
@@ -249,7 +210,7 @@ pub fn accumulate_{name}(
         acc,
         random_coeff,
         one,
-        {program},
+        {upper}_PROGRAM.span(),
         values,
         relations(params),
         *params.{name}_claimed_sum,
@@ -261,44 +222,49 @@ pub fn accumulate_{name}(
         name = c.name,
         params = spec.params,
     );
-    if unpacked {
-        let _ = writeln!(
-            out,
-            "/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format),
-/// one word per constant (`MAX_UNPACKED_PROGRAM_WORDS` in the generator).
+    let _ = writeln!(
+        out,
+        "/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format).
 const {upper}_PROGRAM: [u32; {len}] = [",
-            n = c.constraints.len(),
-            ni = c.intermediates.len(),
-            name = c.name,
-            len = code.len(),
-        );
-        words(out, code);
-    } else {
-        let packed = pack_words(code);
-        let _ = writeln!(
-            out,
-            "/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format),
-/// packed {per} words per felt (word `j` at bits `32 j`; `{lib}::packed::unpack_words`).
-const {upper}_PROGRAM_WORDS: u32 = {len};
-const {upper}_PROGRAM: [felt252; {nf}] = [",
-            n = c.constraints.len(),
-            ni = c.intermediates.len(),
-            name = c.name,
-            len = code.len(),
-            per = WORDS_PER_FELT,
-            nf = packed.len(),
-            lib = spec.shared,
-        );
-        felts(out, &packed);
-    }
+        n = c.constraints.len(),
+        ni = c.intermediates.len(),
+        name = c.name,
+        len = code.len(),
+    );
+    words(out, code);
     out.push_str("];\n\n");
 }
 
-/// One felt per line (up to 58 hex digits: two would pass 100 columns).
-fn felts(out: &mut String, felts: &[String]) {
-    for felt in felts {
-        let _ = writeln!(out, "    {felt},");
-    }
+/// Component `c`'s `accumulate_*` function over its program compiled to straight-line Cairo
+/// ([`crate::straight`]).
+fn render_compiled(
+    out: &mut String,
+    spec: &AirSpec,
+    c: &SymbolicComponent,
+    code: &[u32],
+) -> Result<(), CodegenError> {
+    let _ = writeln!(
+        out,
+        "/// Folds the {n} undivided constraints of component `{name}` into `acc`.
+pub fn accumulate_{name}(
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @{params},
+) -> QM31 {{
+    accumulate_{name}_program(
+        acc,
+        random_coeff,
+        values,
+        relations(params),
+        *params.{name}_claimed_sum,
+        *params.{name}_log_size,
+    )
+}}
+",
+        n = c.constraints.len(),
+        name = c.name,
+        params = spec.params,
+    );
+    out.push_str(&crate::straight::compile_program(&c.name, code)?);
+    Ok(())
 }
 
 fn words(out: &mut String, code: &[u32]) {
@@ -329,7 +295,7 @@ pub struct AirSpec<'a> {
     pub components: Vec<SymbolicComponent>,
     /// The file's header comment.
     pub header: &'a str,
-    /// Cairo path of the shared modules `layout`, `packed` and `poseidon2` (the framework
+    /// Cairo path of the shared modules `layout` and `poseidon2` (the framework
     /// package `program_air`).
     pub shared: &'a str,
     /// The parameter struct's name (`SignedAirParams`).
@@ -340,6 +306,10 @@ pub struct AirSpec<'a> {
     pub proof: &'a str,
     /// The AIR's name in doc comments (`the signed AIR`).
     pub label: &'a str,
+    /// Components whose programs stay data for the interpreter; the others are compiled to
+    /// straight-line Cairo (`crate::straight`: no decoding at verification, ~2-3x fewer steps,
+    /// ~7 CASM felts a program word where a stored word takes ~0.8).
+    pub interpreted: &'a [&'a str],
 }
 
 /// `n` in words (the doc comments' component counts).
@@ -358,6 +328,7 @@ pub fn signed_air_spec() -> Result<AirSpec<'static>, CodegenError> {
         air: "signed_air",
         proof: "signed proof",
         label: "the signed AIR",
+        interpreted: &[],
     })
 }
 
@@ -407,11 +378,22 @@ use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{{QM31, QM31Trait}};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::lookup::LookupElements;
-use thread_verifier::oods::{{accumulate_component, canonic_coset_vanishing, flatten_mask}};
+{oods}
 use {lib}::layout::{{mask_shape_ok_with, repeat_log_size}};
-use {lib}::packed::unpack_words;
 
 ",
+        oods = if spec.interpreted.is_empty() {
+            "use thread_verifier::oods::{
+    Wide, alpha, alpha_dot, canonic_coset_vanishing, column_size_inverse, flatten_mask, fold_wide,
+    from_partial_evals, mul_small, narrow, relation_z, sample, to_qm31, wide,
+};"
+        } else {
+            "use thread_verifier::oods::{
+    Wide, accumulate_component, alpha, alpha_dot, canonic_coset_vanishing, column_size_inverse,
+    flatten_mask, fold_wide, from_partial_evals, mul_small, narrow, relation_z, sample, to_qm31,
+    wide,
+};"
+        },
     );
     for (name, size) in order {
         let _ = writeln!(
@@ -601,7 +583,11 @@ pub fn accumulate_{name}(
             continue;
         }
         let code = component_program(c, &index, &starts)?;
-        render_program(&mut out, spec, c, &code);
+        if spec.interpreted.contains(&c.name.as_str()) {
+            render_program(&mut out, spec, c, &code);
+        } else {
+            render_compiled(&mut out, spec, c, &code)?;
+        }
     }
     Ok(out)
 }
@@ -770,33 +756,4 @@ pub fn render_signed_poseidon2() -> Result<String, CodegenError> {
         &c.internal_diag.map(|x| x.0),
     );
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pack_words_places_word_j_at_bits_32j() {
-        let code: Vec<u32> = (0..16u32)
-            .map(|i| i.wrapping_mul(0x9e37_79b9) ^ i)
-            .collect();
-        let packed = pack_words(&code);
-        assert_eq!(packed.len(), code.len().div_ceil(WORDS_PER_FELT));
-        for (chunk, felt) in code.chunks(WORDS_PER_FELT).zip(&packed) {
-            let hex = felt.strip_prefix("0x").unwrap();
-            assert!(hex.len() <= 8 * WORDS_PER_FELT);
-            let padded = format!("{hex:0>56}");
-            for (j, w) in chunk.iter().enumerate() {
-                let end = 56 - 8 * j;
-                let got = u32::from_str_radix(&padded[end - 8..end], 16).unwrap();
-                assert_eq!(got, *w, "word {j}");
-            }
-            // Nothing above the chunk's words.
-            let top = &padded[..56 - 8 * chunk.len()];
-            assert!(top.chars().all(|c| c == '0'));
-        }
-        assert_eq!(pack_words(&[0, 0]), vec!["0x0".to_string()]);
-        assert_eq!(pack_words(&[1, 2]), vec!["0x200000001".to_string()]);
-    }
 }

@@ -1,8 +1,8 @@
 //! Measurement, not a generator: the constraint programs the order book's Cairo AIR class
 //! would carry (fill, place, cancel and the framework's authorization roles), encoded by the
 //! same emitter as the token's `generated_air.cairo` (`cairo::component_program`), next to the
-//! token's. Prints words and the felts the class would store (packed 7 words per felt above
-//! `MAX_UNPACKED_PROGRAM_WORDS`, as `signed.rs` stores them), and asserts the estimate of the
+//! token's. Prints words and the felts the class would store (one `u32` constant a word, as
+//! `signed.rs` stores them: ~0.8 CASM felt a word, counted as one), and asserts the estimate of the
 //! order book's AIR class fits a class (`docs/thread-programs.md`, "The Cairo verifier").
 
 use std::collections::BTreeMap;
@@ -11,8 +11,7 @@ use stwo::core::fields::qm31::SecureField;
 use stwo_constraint_framework::{FrameworkComponent, TraceLocationAllocator};
 use zkthread_air_codegen::cairo::{self, component_program};
 use zkthread_air_codegen::signed::{
-    relation_order, symbolic_signed_components, MAX_UNPACKED_PROGRAM_WORDS, N_PREPROCESSED_COLUMNS,
-    POSEIDON2_INDEX, WORDS_PER_FELT,
+    relation_order, symbolic_signed_components, N_PREPROCESSED_COLUMNS, POSEIDON2_INDEX,
 };
 use zkthread_air_codegen::symbolic::SymbolicComponent;
 use zkthread_orderbook::{CancelRole, FillRole, PlaceRole};
@@ -31,13 +30,10 @@ fn symbolic<R: Role>(allocator: &mut TraceLocationAllocator) -> SymbolicComponen
     SymbolicComponent::new(R::NAME, &component).expect("symbolic component")
 }
 
-/// Felts a program of `words` words is stored in (the generator's rule).
+/// Felts a program of `words` words is stored in: one `u32` constant a word (an upper bound:
+/// measured ~0.8 CASM felt a word).
 fn stored_felts(words: usize) -> usize {
-    if words > MAX_UNPACKED_PROGRAM_WORDS {
-        words.div_ceil(WORDS_PER_FELT)
-    } else {
-        words
-    }
+    words
 }
 
 /// `(name, words, stored felts)` of each component's program but Poseidon2's (hand-written

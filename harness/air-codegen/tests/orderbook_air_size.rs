@@ -7,14 +7,15 @@
 mod common;
 use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 
-/// What the AIR class may take: measured 24,592 CASM felts (12,263 Sierra; 2026-12-01, fill
-/// row with ratio limits; 24,365 with integer ticks), where
-/// `docs/thread-programs.md` estimated ~19,900 from the programs' sizes
-/// (`orderbook_air_estimate.rs`: two more accumulate wrappers and the larger header decoding
-/// were not counted). The class holds the interpreter, the
-/// Poseidon2 evaluator (`signed_air`'s), the programs (fill and place packed) and the field and
-/// circle code they use. Well under the 81,920-felt limit: room for a larger program.
-const ORDERBOOK_AIR_BUDGET_FELTS: usize = 27_000;
+/// What the AIR class may take: measured 69,454 CASM felts (25,672 Sierra; 2026-12-02) with
+/// place, cancel, the authorization roles and the range table compiled to straight-line code
+/// (`zkthread_air_codegen::straight`) and fill's 7,759 words kept one `u32` constant a word for
+/// the interpreter: compiled too (~7 CASM felts a word) it would not fit. Before: 24,592 with
+/// fill, place, cancel and key sponge packed 7 words per felt252 and unpacked at every
+/// verification (`docs/thread-programs.md` estimated ~19,900), 34,141 with every program as
+/// words. The class holds that code, the interpreter, the Poseidon2 evaluator and the field and
+/// circle code they use.
+const ORDERBOOK_AIR_BUDGET_FELTS: usize = 75_000;
 
 #[test]
 fn orderbook_air_class_casm_size() {

@@ -6,4 +6,4 @@
 //! class hash commits to it. Declare that class before using this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir`.
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x5db62910e475ad317d852cf2d3102cb158b19cf014aaae7d0ce9376f9d2691a;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x45957feec38f79cf1dfb85a6f9c1a461479c1bdbe42ebae05c1606d5b507537;

@@ -4,9 +4,9 @@
 //! "The Cairo verifier: one core, a class per program").
 //!
 //! `generated_air` is generated from the Rust AIR by `harness/air-codegen` (never edited by
-//! hand): the four roles and the range table as constraint programs run by the thread
-//! verifier's interpreter (`thread_verifier::oods`; the programs packed 7 words per felt252,
-//! unpacked by the framework's `program_air::packed`), Poseidon2 by the framework's
+//! hand): the roles and the range table as straight-line code compiled from their constraint
+//! programs (the arithmetic of the thread verifier's interpreter, `thread_verifier::oods::Wide`,
+//! without decoding words at verification), Poseidon2 by the framework's
 //! `program_air::poseidon2`. The tests check every component, and the whole composition,
 //! against stwo's evaluation at random points.
 

@@ -6,4 +6,4 @@
 //! class hash commits to it. Declare that class before using this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir`.
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x233f561447d4678ed1c67b26f99f61f4e64e628bed095f81c9f092eae879182;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x56c15047ba0b4e1bde2dee27e73807648d5c14f473b135be30d6a6cad7dd5;
