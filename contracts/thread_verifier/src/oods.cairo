@@ -85,7 +85,9 @@ pub fn flatten_mask(mask: Span<Span<Span<Coordinates>>>) -> Span<Coordinates> {
 /// felt252's wrap (2^251) and inside what `narrow` accepts (+-2^126).
 ///
 /// Public for the AIRs compiled to straight-line code (`harness/air-codegen`, `straight`), which
-/// do this arithmetic with these functions and narrow where the interpreter narrows.
+/// do this arithmetic with these functions under their own bound: the generator knows each
+/// node's magnitude and narrows an operand only where a result would pass 2^120, so their
+/// values stay far from felt252's wrap and inside `narrow`'s window too.
 #[derive(Copy, Drop)]
 pub struct Wide {
     pub a: felt252,

@@ -4,13 +4,17 @@
 //! verification time.
 //!
 //! The interpreter spends most of its steps deciding what to do (a call, a match and a word
-//! pop per node; ~90 steps a node on the signed AIR); the arithmetic is the same integer
-//! arithmetic on `oods::Wide` coordinates either way. The generated code keeps the
-//! interpreter's rule of when a value is narrowed (a node is "small" exactly when the
-//! interpreter's `eval_op` returns it small), so every intermediate value, and the folded
-//! result, is the interpreter's bit for bit, and the interpreter's bound argument (`oods::Wide`:
-//! no felt252 wraps, `narrow` in range) carries over unchanged. The Cairo tests compare both
-//! with stwo at random points.
+//! pop per node; ~90 steps a node on the signed AIR); the arithmetic is the same exact integer
+//! arithmetic on `oods::Wide` coordinates either way, so every field value is the interpreter's
+//! and stwo's. Where it narrows differs: the interpreter narrows every operand of a product
+//! that is not a leaf; the compiler knows each node's bound at generation time ([`Node`]: a
+//! leaf or narrowed value is below 2^31, a sum adds `ceil_log2(n)` bits, a product of two
+//! values `bx + by + 3` bits since each coordinate of `mul_wide` sums 8 products, a scaling by
+//! an M31 constant 31 bits, `from_partial_evals` 3) and narrows an operand only where a result
+//! would pass [`LIMIT_BITS`] (2^120): no felt252 wraps, and the fold `acc * random_coeff +
+//! constraint` stays inside `oods::narrow`'s window (+-2^126). On the signed AIR that is 4
+//! narrows per evaluation instead of 221 (each 4 reductions of ~3 range checks). The Cairo
+//! tests compare every component and the composition with stwo at random points.
 //!
 //! Class size is the price: ~7 CASM felts a program word where a stored word takes ~0.8, even
 //! with the products, mask reads and folds as calls (`oods::mul_small`, `sample`, `fold_wide`).
@@ -24,6 +28,22 @@ use crate::cairo::op;
 
 /// Calls (intermediates, folds) per generated function.
 const CALLS_PER_CHUNK: usize = 8;
+
+/// A compiled node: the temporary holding it and a bound `b` on its coordinates' absolute
+/// values (`|x| < 2^b`).
+type Node = (String, u32);
+
+/// Canonical values (mask values, relation elements, constants, narrowed values): below 2^31.
+const CANONICAL_BITS: u32 = 31;
+
+/// Every node stays below 2^120 in absolute value: far from felt252's wrap, and the fold
+/// `acc * random_coeff + constraint` (below 2^65 + 2^120) inside `oods::narrow`'s +-2^126.
+/// Operands are narrowed (to canonical) only where a result would pass it.
+const LIMIT_BITS: u32 = 120;
+
+fn ceil_log2(n: usize) -> u32 {
+    usize::BITS - n.saturating_sub(1).leading_zeros()
+}
 
 /// Why a program cannot be compiled (it came from [`crate::cairo::component_program`], so these
 /// are generator bugs, not user errors).
@@ -92,30 +112,60 @@ impl Expr<'_> {
         (m >= 2).then_some((r, i, j, m))
     }
 
-    /// A leaf (always small): bound on first use, its temporary reused after.
-    fn leaf(&mut self, value: String) -> (String, bool) {
+    /// A leaf (canonical: below 2^31): bound on first use, its temporary reused after.
+    fn leaf(&mut self, value: String) -> Node {
         if let Some(t) = self.leaves.get(&value) {
-            return (t.clone(), true);
+            return (t.clone(), CANONICAL_BITS);
         }
         let t = self.bind(value.clone());
         self.leaves.insert(value, t.clone());
-        (t, true)
+        (t, CANONICAL_BITS)
     }
 
-    /// The node at the head of the stream: the temporary holding it and whether it is small
-    /// (coordinates in [0, 2^32), as `oods::eval_op` marks it).
-    fn node(&mut self) -> Result<(String, bool), CompileError> {
+    /// The node at the head of the stream: the temporary holding it and its bound.
+    fn node(&mut self) -> Result<Node, CompileError> {
         let opcode = self.word()?;
         self.op(opcode)
     }
 
-    /// A small operand: the node narrowed unless it already is small (`oods::small`).
-    fn small(&mut self) -> Result<String, CompileError> {
-        let (t, is_small) = self.node()?;
-        Ok(if is_small { t } else { self.bind(format!("narrow({t})")) })
+    /// `x` narrowed (canonical) unless it already is.
+    fn narrowed(&mut self, x: Node) -> Node {
+        if x.1 <= CANONICAL_BITS {
+            x
+        } else {
+            (self.bind(format!("narrow({})", x.0)), CANONICAL_BITS)
+        }
     }
 
-    fn op(&mut self, opcode: u32) -> Result<(String, bool), CompileError> {
+    /// The operands of a product (`extra` bits for its sum of products), narrowed, the larger
+    /// first, until the product stays within [`LIMIT_BITS`].
+    fn factors(&mut self, x: Node, y: Node, extra: u32) -> (Node, Node) {
+        let (mut x, mut y) = (x, y);
+        while x.1 + y.1 + extra > LIMIT_BITS {
+            if x.1 >= y.1 {
+                x = self.narrowed(x);
+            } else {
+                y = self.narrowed(y);
+            }
+        }
+        (x, y)
+    }
+
+    /// Terms of a linear combination whose coefficients' absolute values add up to at most
+    /// `2^extra` (a sum of n terms: `ceil_log2(n)`), all narrowed if the result would pass
+    /// [`LIMIT_BITS`]; the result's bound.
+    fn terms(&mut self, terms: Vec<Node>, extra: u32) -> (Vec<Node>, u32) {
+        let bound = |terms: &[Node]| terms.iter().map(|t| t.1).max().unwrap_or(0) + extra;
+        if bound(&terms) <= LIMIT_BITS {
+            let b = bound(&terms);
+            return (terms, b);
+        }
+        let terms: Vec<Node> = terms.into_iter().map(|t| self.narrowed(t)).collect();
+        let b = bound(&terms);
+        (terms, b)
+    }
+
+    fn op(&mut self, opcode: u32) -> Result<Node, CompileError> {
         let out = match opcode {
             op::CONST => {
                 let c = self.word()?;
@@ -135,21 +185,25 @@ impl Expr<'_> {
                 let mut terms = Vec::with_capacity(n + 1);
                 let mut left = n + 1;
                 while left > 0 {
-                    // A run of `alpha[r, i + k] * value[j + k]` operands is one `alpha_dot`.
+                    // A run of `alpha[r, i + k] * value[j + k]` operands is one `alpha_dot`:
+                    // m products of canonical values, each below 2^65.
                     let run = self.combine_run(left);
                     if let Some((r, i, j, m)) = run {
                         self.pos += 6 * m;
                         left -= m;
-                        terms.push(self.bind(format!(
+                        let t = self.bind(format!(
                             "alpha_dot((*relations[{r}].alpha_powers).slice({i}, {m}), values.slice({j}, {m}))"
-                        )));
+                        ));
+                        terms.push((t, 2 * CANONICAL_BITS + 3 + ceil_log2(m)));
                     } else {
-                        terms.push(self.node()?.0);
+                        terms.push(self.node()?);
                         left -= 1;
                     }
                 }
+                let extra = ceil_log2(terms.len());
+                let (terms, bits) = self.terms(terms, extra);
                 let coordinate = |k: &str| -> String {
-                    terms.iter().map(|t| format!("{t}.{k}")).collect::<Vec<_>>().join(" + ")
+                    terms.iter().map(|t| format!("{}.{k}", t.0)).collect::<Vec<_>>().join(" + ")
                 };
                 let value = format!(
                     "Wide {{ a: {}, b: {}, c: {}, d: {} }}",
@@ -158,40 +212,48 @@ impl Expr<'_> {
                     coordinate("c"),
                     coordinate("d")
                 );
-                (self.bind(value), false)
+                (self.bind(value), bits)
             }
             op::SUB => {
-                let (x, _) = self.node()?;
-                let (y, _) = self.node()?;
+                let x = self.node()?;
+                let y = self.node()?;
+                let (xy, bits) = self.terms(vec![x, y], 1);
+                let (x, y) = (&xy[0].0, &xy[1].0);
                 let value = format!(
                     "Wide {{ a: {x}.a - {y}.a, b: {x}.b - {y}.b, c: {x}.c - {y}.c, d: {x}.d - {y}.d }}"
                 );
-                (self.bind(value), false)
+                (self.bind(value), bits)
             }
             op::MUL => {
-                let x = self.small()?;
-                let y = self.small()?;
-                (self.bind(format!("mul_small({x}, {y})")), false)
+                // Each coordinate of `mul_wide` sums 8 products (with multiplicity): 3 bits more.
+                let x = self.node()?;
+                let y = self.node()?;
+                let ((x, bx), (y, by)) = self.factors(x, y, 3);
+                (self.bind(format!("mul_small({x}, {y})")), bx + by + 3)
             }
             op::MUL_CONST => {
                 let k = self.word()?;
-                let x = self.small()?;
+                let x = self.node()?;
+                let ((x, bx), _) = self.factors(x, (String::new(), 0), CANONICAL_BITS);
                 let value = format!(
                     "Wide {{ a: {x}.a * {k}, b: {x}.b * {k}, c: {x}.c * {k}, d: {x}.d * {k} }}"
                 );
-                (self.bind(value), false)
+                (self.bind(value), bx + CANONICAL_BITS)
             }
             op::NEG => {
-                let (x, _) = self.node()?;
-                (self.bind(format!("Wide {{ a: -{x}.a, b: -{x}.b, c: -{x}.c, d: -{x}.d }}")), false)
+                let (x, bx) = self.node()?;
+                (self.bind(format!("Wide {{ a: -{x}.a, b: -{x}.b, c: -{x}.c, d: -{x}.d }}")), bx)
             }
             op::INV => {
                 let (x, _) = self.node()?;
-                (self.bind(format!("wide(QM31Trait::inverse(to_qm31(narrow({x}))))")), true)
+                (self.bind(format!("wide(QM31Trait::inverse(to_qm31(narrow({x}))))")), CANONICAL_BITS)
             }
             op::PARTIAL_EVALS => {
-                let (a, b, c, d) = (self.small()?, self.small()?, self.small()?, self.small()?);
-                (self.bind(format!("from_partial_evals({a}, {b}, {c}, {d})")), false)
+                // Each output coordinate sums its inputs' coordinates with weights adding to 8.
+                let parts = vec![self.node()?, self.node()?, self.node()?, self.node()?];
+                let (parts, bits) = self.terms(parts, 3);
+                let [a, b, c, d] = [&parts[0].0, &parts[1].0, &parts[2].0, &parts[3].0];
+                (self.bind(format!("from_partial_evals({a}, {b}, {c}, {d})")), bits)
             }
             op::EXT_CONST => {
                 let (a, b, c, d) = (self.word()?, self.word()?, self.word()?, self.word()?);
@@ -232,7 +294,7 @@ pub fn compile_program(name: &str, code: &[u32]) -> Result<String, CompileError>
     let mut pos = 2;
     let mut expression = |fn_name: String, doc: String, pos: &mut usize| -> Result<bool, CompileError> {
         let mut e = Expr { name, code, pos: *pos, body: String::new(), temps: 0, leaves: HashMap::new() };
-        let (t, is_small) = e.node()?;
+        let (t, bits) = e.node()?;
         *pos = e.pos;
         let _ = write!(
             functions,
@@ -245,7 +307,7 @@ fn {fn_name}(values: Span<Coordinates>, relations: Span<LookupElements>, slots: 
 ",
             e.body
         );
-        Ok(is_small)
+        Ok(bits <= CANONICAL_BITS)
     };
     // The calls go in chunks of `CALLS_PER_CHUNK` per function, each function revoking `ap`
     // tracking first: a call's `ap` change is all its callee's work, and after calls adding up
@@ -331,7 +393,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compiles_every_opcode_with_the_interpreters_smallness() {
+    fn compiles_every_opcode_narrowing_only_past_the_limit() {
         // One intermediate: inv(sample 3); one constraint:
         // add(add(mul(alpha[1, 2], sample 0), mul_const(5, sub(sample 1, const 7))), neg(intermediate 0)).
         let code = [
@@ -343,8 +405,9 @@ mod tests {
         let cairo = compile_program("demo", &code).unwrap();
         // The inverse is small: stored without narrowing.
         assert!(cairo.contains("slots.append(demo_i0(values, relations, slots.span()));"), "{cairo}");
-        // The scaled difference is narrowed first (a difference is not small).
-        assert!(cairo.contains("narrow(t"), "{cairo}");
+        // The difference (below 2^32) is scaled without narrowing: only the inverse narrows.
+        assert_eq!(cairo.matches("narrow(").count(), 1, "{cairo}");
+        assert!(cairo.contains("to_qm31(narrow(t"), "{cairo}");
         assert!(cairo.contains("mul_small(t"), "{cairo}");
         assert!(cairo.contains("*slots[2]"), "{cairo}");
         assert!(cairo.contains("alpha(relations, 1, 2)"), "{cairo}");
@@ -369,6 +432,27 @@ mod tests {
         // The fourth term breaks the run (alpha 8, not 7): a product of its own.
         assert!(cairo.contains("alpha(relations, 2, 8)"), "{cairo}");
         assert_eq!(cairo.matches("mul_small(").count(), 1, "{cairo}");
+    }
+
+    #[test]
+    fn a_product_past_the_limit_narrows_its_larger_operand() {
+        // mul(mul(mul(s0, s1), mul(s2, s3)), s4): 65-bit factors make a 133-bit product, so the
+        // 65-bit left factor is narrowed first (31 + 65 + 3 = 99 bits); then times s4 (31 +
+        // 99 + 3 = 133 > 120) narrows that product too.
+        let code = [
+            0, 1, op::MUL, op::MUL, op::MUL, op::SAMPLE, 0, op::SAMPLE, 1, op::MUL, op::SAMPLE, 2,
+            op::SAMPLE, 3, op::SAMPLE, 4,
+        ];
+        let cairo = compile_program("demo", &code).unwrap();
+        assert_eq!(cairo.matches("narrow(").count(), 2, "{cairo}");
+        assert_eq!(cairo.matches("mul_small(").count(), 4, "{cairo}");
+        // Sums of many narrow values do not narrow.
+        let mut code = vec![0, 1];
+        code.extend([op::ADD; 63]);
+        for j in 0..64 {
+            code.extend([op::SAMPLE, j]);
+        }
+        assert_eq!(compile_program("demo", &code).unwrap().matches("narrow(").count(), 0);
     }
 
     #[test]

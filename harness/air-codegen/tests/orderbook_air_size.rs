@@ -7,7 +7,8 @@
 mod common;
 use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 
-/// What the AIR class may take: measured 69,454 CASM felts (25,672 Sierra; 2026-12-02) with
+/// What the AIR class may take: measured 66,191 CASM felts (24,568 Sierra; 2026-12-02; 69,454
+/// before operands were narrowed only past the bound) with
 /// place, cancel, the authorization roles and the range table compiled to straight-line code
 /// (`zkthread_air_codegen::straight`) and fill's 7,759 words kept one `u32` constant a word for
 /// the interpreter: compiled too (~7 CASM felts a word) it would not fit. Before: 24,592 with

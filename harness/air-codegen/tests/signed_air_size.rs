@@ -6,8 +6,9 @@
 mod common;
 use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 
-/// What the AIR class may take: measured 64,241 CASM felts (27,309 Sierra; 2026-12-02) since
-/// its roles and range table are compiled to straight-line code (`zkthread_air_codegen::straight`:
+/// What the AIR class may take: measured 59,811 CASM felts (24,727 Sierra; 2026-12-02; 64,241
+/// before operands were narrowed only past the bound) since its roles and range table are
+/// compiled to straight-line code (`zkthread_air_codegen::straight`:
 /// one function per intermediate and constraint, the products, mask reads and folds as calls;
 /// 85,599 with them inlined, 148,905 with `mul_wide` inlined as well), where the interpreter and
 /// its programs took 19,080 (9,534 Sierra). The class holds that code, the Poseidon2 evaluator

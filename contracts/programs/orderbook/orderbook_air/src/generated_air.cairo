@@ -684,13 +684,12 @@ fn orderbook_place_i3(values: Span<Coordinates>, relations: Span<LookupElements>
     let t3 = sample(values, 269);
     let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t2, t6);
-    let t8 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(274, 4));
-    let t9 = Wide { a: t0.a + t1.a + t7.a + t8.a, b: t0.b + t1.b + t7.b + t8.b, c: t0.c + t1.c + t7.c + t8.c, d: t0.d + t1.d + t7.d + t8.d };
-    let t10 = relation_z(relations, 0);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t6 = mul_small(t2, t5);
+    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(274, 4));
+    let t8 = Wide { a: t0.a + t1.a + t6.a + t7.a, b: t0.b + t1.b + t6.b + t7.b, c: t0.c + t1.c + t6.c + t7.c, d: t0.d + t1.d + t6.d + t7.d };
+    let t9 = relation_z(relations, 0);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 4 of `orderbook_place`.
@@ -814,13 +813,11 @@ fn orderbook_place_i11(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 265);
     let t2 = sample(values, 287);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 12 of `orderbook_place`.
@@ -841,13 +838,11 @@ fn orderbook_place_i13(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 266);
     let t2 = sample(values, 288);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 14 of `orderbook_place`.
@@ -868,13 +863,11 @@ fn orderbook_place_i15(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 267);
     let t2 = sample(values, 289);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 16 of `orderbook_place`.
@@ -895,13 +888,11 @@ fn orderbook_place_i17(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 268);
     let t2 = sample(values, 290);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 18 of `orderbook_place`.
@@ -924,13 +915,11 @@ fn orderbook_place_i19(values: Span<Coordinates>, relations: Span<LookupElements
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = sample(values, 291);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = narrow(t5);
-    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
-    let t8 = narrow(t7);
-    let t9 = mul_small(t0, t8);
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
+    let t7 = mul_small(t0, t6);
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Intermediate 20 of `orderbook_place`.
@@ -955,13 +944,11 @@ fn orderbook_place_i21(values: Span<Coordinates>, relations: Span<LookupElements
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
     let t6 = sample(values, 292);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = narrow(t7);
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = narrow(t9);
-    let t11 = mul_small(t0, t10);
-    let t12 = relation_z(relations, 3);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = mul_small(t0, t8);
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 22 of `orderbook_place`.
@@ -984,13 +971,11 @@ fn orderbook_place_i23(values: Span<Coordinates>, relations: Span<LookupElements
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = sample(values, 293);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = narrow(t5);
-    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
-    let t8 = narrow(t7);
-    let t9 = mul_small(t0, t8);
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
+    let t7 = mul_small(t0, t6);
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Intermediate 24 of `orderbook_place`.
@@ -1015,13 +1000,11 @@ fn orderbook_place_i25(values: Span<Coordinates>, relations: Span<LookupElements
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
     let t6 = sample(values, 294);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = narrow(t7);
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = narrow(t9);
-    let t11 = mul_small(t0, t10);
-    let t12 = relation_z(relations, 3);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = mul_small(t0, t8);
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Constraint 0 of `orderbook_place` (undivided).
@@ -1030,9 +1013,8 @@ fn orderbook_place_c0(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 252);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `orderbook_place` (undivided).
@@ -1042,14 +1024,11 @@ fn orderbook_place_c1(values: Span<Coordinates>, relations: Span<LookupElements>
     let t1 = sample(values, 262);
     let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    let t6 = narrow(t5);
-    let t7 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t8 = Wide { a: t1.a - t7.a, b: t1.b - t7.b, c: t1.c - t7.c, d: t1.d - t7.d };
-    let t9 = narrow(t8);
-    let t10 = mul_small(t6, t9);
-    t10
+    let t4 = mul_small(t0, t3);
+    let t5 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t6 = Wide { a: t1.a - t5.a, b: t1.b - t5.b, c: t1.c - t5.c, d: t1.d - t5.d };
+    let t7 = mul_small(t4, t6);
+    t7
 }
 
 /// Constraint 2 of `orderbook_place` (undivided).
@@ -1061,14 +1040,12 @@ fn orderbook_place_c2(values: Span<Coordinates>, relations: Span<LookupElements>
     let t3 = sample(values, 267);
     let t4 = sample(values, 268);
     let t5 = Wide { a: t1.a + t2.a + t3.a + t4.a, b: t1.b + t2.b + t3.b + t4.b, c: t1.c + t2.c + t3.c + t4.c, d: t1.d + t2.d + t3.d + t4.d };
-    let t6 = narrow(t5);
-    let t7 = sample(values, 286);
-    let t8 = mul_small(t6, t7);
-    let t9 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = mul_small(t0, t11);
-    t12
+    let t6 = sample(values, 286);
+    let t7 = mul_small(t5, t6);
+    let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = mul_small(t0, t9);
+    t10
 }
 
 /// Constraint 3 of `orderbook_place` (undivided).
@@ -1079,20 +1056,17 @@ fn orderbook_place_c3(values: Span<Coordinates>, relations: Span<LookupElements>
     let t2 = sample(values, 1146);
     let t3 = sample(values, 1147);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 252);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = mul_small(t6, t11);
-    let t16 = Wide { a: t14.a + t15.a, b: t14.b + t15.b, c: t14.c + t15.c, d: t14.d + t15.d };
-    let t17 = Wide { a: t10.a - t16.a, b: t10.b - t16.b, c: t10.c - t16.c, d: t10.d - t16.d };
-    t17
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 252);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = mul_small(t5, t9);
+    let t13 = Wide { a: t11.a + t12.a, b: t11.b + t12.b, c: t11.c + t12.c, d: t11.d + t12.d };
+    let t14 = Wide { a: t8.a - t13.a, b: t8.b - t13.b, c: t8.c - t13.c, d: t8.d - t13.d };
+    t14
 }
 
 /// Constraint 4 of `orderbook_place` (undivided).
@@ -1109,20 +1083,17 @@ fn orderbook_place_c4(values: Span<Coordinates>, relations: Span<LookupElements>
     let t8 = sample(values, 1147);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[4];
-    let t13 = *slots[5];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t19 = narrow(t18);
-    let t20 = mul_small(t13, t19);
-    let t21 = mul_small(t12, t17);
-    let t22 = Wide { a: t20.a + t21.a, b: t20.b + t21.b, c: t20.c + t21.c, d: t20.d + t21.d };
-    let t23 = Wide { a: t16.a - t22.a, b: t16.b - t22.b, c: t16.c - t22.c, d: t16.d - t22.d };
-    t23
+    let t11 = *slots[4];
+    let t12 = *slots[5];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t17 = mul_small(t12, t16);
+    let t18 = mul_small(t11, t15);
+    let t19 = Wide { a: t17.a + t18.a, b: t17.b + t18.b, c: t17.c + t18.c, d: t17.d + t18.d };
+    let t20 = Wide { a: t14.a - t19.a, b: t14.b - t19.b, c: t14.c - t19.c, d: t14.d - t19.d };
+    t20
 }
 
 /// Constraint 5 of `orderbook_place` (undivided).
@@ -1139,18 +1110,16 @@ fn orderbook_place_c5(values: Span<Coordinates>, relations: Span<LookupElements>
     let t8 = sample(values, 1151);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[6];
-    let t13 = *slots[7];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[6];
+    let t12 = *slots[7];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 6 of `orderbook_place` (undivided).
@@ -1167,18 +1136,16 @@ fn orderbook_place_c6(values: Span<Coordinates>, relations: Span<LookupElements>
     let t8 = sample(values, 1155);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[8];
-    let t13 = *slots[9];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[8];
+    let t12 = *slots[9];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 7 of `orderbook_place` (undivided).
@@ -1195,20 +1162,17 @@ fn orderbook_place_c7(values: Span<Coordinates>, relations: Span<LookupElements>
     let t8 = sample(values, 1159);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[10];
-    let t13 = *slots[11];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = mul_small(t13, t17);
-    let t19 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t20 = narrow(t19);
-    let t21 = mul_small(t12, t20);
-    let t22 = Wide { a: t18.a + t21.a, b: t18.b + t21.b, c: t18.c + t21.c, d: t18.d + t21.d };
-    let t23 = Wide { a: t16.a - t22.a, b: t16.b - t22.b, c: t16.c - t22.c, d: t16.d - t22.d };
-    t23
+    let t11 = *slots[10];
+    let t12 = *slots[11];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = mul_small(t12, t15);
+    let t17 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t18 = mul_small(t11, t17);
+    let t19 = Wide { a: t16.a + t18.a, b: t16.b + t18.b, c: t16.c + t18.c, d: t16.d + t18.d };
+    let t20 = Wide { a: t14.a - t19.a, b: t14.b - t19.b, c: t14.c - t19.c, d: t14.d - t19.d };
+    t20
 }
 
 /// Constraint 8 of `orderbook_place` (undivided).
@@ -1225,18 +1189,16 @@ fn orderbook_place_c8(values: Span<Coordinates>, relations: Span<LookupElements>
     let t8 = sample(values, 1163);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[12];
-    let t13 = *slots[13];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[12];
+    let t12 = *slots[13];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 9 of `orderbook_place` (undivided).
@@ -1253,18 +1215,16 @@ fn orderbook_place_c9(values: Span<Coordinates>, relations: Span<LookupElements>
     let t8 = sample(values, 1167);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[14];
-    let t13 = *slots[15];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[14];
+    let t12 = *slots[15];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 10 of `orderbook_place` (undivided).
@@ -1281,18 +1241,16 @@ fn orderbook_place_c10(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 1171);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[16];
-    let t13 = *slots[17];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[16];
+    let t12 = *slots[17];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 11 of `orderbook_place` (undivided).
@@ -1309,18 +1267,16 @@ fn orderbook_place_c11(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 1175);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[18];
-    let t13 = *slots[19];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[18];
+    let t12 = *slots[19];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 12 of `orderbook_place` (undivided).
@@ -1337,18 +1293,16 @@ fn orderbook_place_c12(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 1179);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[20];
-    let t13 = *slots[21];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[20];
+    let t12 = *slots[21];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 13 of `orderbook_place` (undivided).
@@ -1365,18 +1319,16 @@ fn orderbook_place_c13(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 1183);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[22];
-    let t13 = *slots[23];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[22];
+    let t12 = *slots[23];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 14 of `orderbook_place` (undivided).
@@ -1393,18 +1345,16 @@ fn orderbook_place_c14(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 1187);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[24];
-    let t13 = *slots[25];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 252);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[24];
+    let t12 = *slots[25];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 252);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 15 of `orderbook_place` (undivided).
@@ -1431,18 +1381,17 @@ fn orderbook_place_c15(values: Span<Coordinates>, relations: Span<LookupElements
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[26];
-    let t23 = *slots[27];
-    let t24 = mul_small(t22, t23);
-    let t25 = narrow(t24);
-    let t26 = mul_small(t21, t25);
-    let t27 = sample(values, 252);
-    let t28 = mul_small(t23, t27);
-    let t29 = mul_small(t22, t27);
-    let t30 = Wide { a: t28.a + t29.a, b: t28.b + t29.b, c: t28.c + t29.c, d: t28.d + t29.d };
-    let t31 = Wide { a: t26.a - t30.a, b: t26.b - t30.b, c: t26.c - t30.c, d: t26.d - t30.d };
-    t31
+    let t21 = *slots[26];
+    let t22 = *slots[27];
+    let t23 = mul_small(t21, t22);
+    let t24 = narrow(t20);
+    let t25 = mul_small(t24, t23);
+    let t26 = sample(values, 252);
+    let t27 = mul_small(t22, t26);
+    let t28 = mul_small(t21, t26);
+    let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
+    let t30 = Wide { a: t25.a - t29.a, b: t25.b - t29.b, c: t25.c - t29.c, d: t25.d - t29.d };
+    t30
 }
 
 /// Folds the 7 undivided constraints of component `orderbook_cancel` into `acc`.
@@ -1566,13 +1515,12 @@ fn orderbook_cancel_i3(values: Span<Coordinates>, relations: Span<LookupElements
     let t3 = sample(values, 312);
     let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t2, t6);
-    let t8 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(317, 4));
-    let t9 = Wide { a: t0.a + t1.a + t7.a + t8.a, b: t0.b + t1.b + t7.b + t8.b, c: t0.c + t1.c + t7.c + t8.c, d: t0.d + t1.d + t7.d + t8.d };
-    let t10 = relation_z(relations, 0);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t6 = mul_small(t2, t5);
+    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(317, 4));
+    let t8 = Wide { a: t0.a + t1.a + t6.a + t7.a, b: t0.b + t1.b + t6.b + t7.b, c: t0.c + t1.c + t6.c + t7.c, d: t0.d + t1.d + t6.d + t7.d };
+    let t9 = relation_z(relations, 0);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 4 of `orderbook_cancel`.
@@ -1686,9 +1634,8 @@ fn orderbook_cancel_c0(values: Span<Coordinates>, relations: Span<LookupElements
     let t0 = sample(values, 295);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `orderbook_cancel` (undivided).
@@ -1698,14 +1645,11 @@ fn orderbook_cancel_c1(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 305);
     let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    let t6 = narrow(t5);
-    let t7 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t8 = Wide { a: t1.a - t7.a, b: t1.b - t7.b, c: t1.c - t7.c, d: t1.d - t7.d };
-    let t9 = narrow(t8);
-    let t10 = mul_small(t6, t9);
-    t10
+    let t4 = mul_small(t0, t3);
+    let t5 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t6 = Wide { a: t1.a - t5.a, b: t1.b - t5.b, c: t1.c - t5.c, d: t1.d - t5.d };
+    let t7 = mul_small(t4, t6);
+    t7
 }
 
 /// Constraint 2 of `orderbook_cancel` (undivided).
@@ -1716,20 +1660,17 @@ fn orderbook_cancel_c2(values: Span<Coordinates>, relations: Span<LookupElements
     let t2 = sample(values, 1202);
     let t3 = sample(values, 1203);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 295);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = mul_small(t6, t11);
-    let t16 = Wide { a: t14.a + t15.a, b: t14.b + t15.b, c: t14.c + t15.c, d: t14.d + t15.d };
-    let t17 = Wide { a: t10.a - t16.a, b: t10.b - t16.b, c: t10.c - t16.c, d: t10.d - t16.d };
-    t17
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 295);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = mul_small(t5, t9);
+    let t13 = Wide { a: t11.a + t12.a, b: t11.b + t12.b, c: t11.c + t12.c, d: t11.d + t12.d };
+    let t14 = Wide { a: t8.a - t13.a, b: t8.b - t13.b, c: t8.c - t13.c, d: t8.d - t13.d };
+    t14
 }
 
 /// Constraint 3 of `orderbook_cancel` (undivided).
@@ -1746,20 +1687,17 @@ fn orderbook_cancel_c3(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 1203);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[4];
-    let t13 = *slots[5];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 295);
-    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t19 = narrow(t18);
-    let t20 = mul_small(t13, t19);
-    let t21 = mul_small(t12, t17);
-    let t22 = Wide { a: t20.a + t21.a, b: t20.b + t21.b, c: t20.c + t21.c, d: t20.d + t21.d };
-    let t23 = Wide { a: t16.a - t22.a, b: t16.b - t22.b, c: t16.c - t22.c, d: t16.d - t22.d };
-    t23
+    let t11 = *slots[4];
+    let t12 = *slots[5];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 295);
+    let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t17 = mul_small(t12, t16);
+    let t18 = mul_small(t11, t15);
+    let t19 = Wide { a: t17.a + t18.a, b: t17.b + t18.b, c: t17.c + t18.c, d: t17.d + t18.d };
+    let t20 = Wide { a: t14.a - t19.a, b: t14.b - t19.b, c: t14.c - t19.c, d: t14.d - t19.d };
+    t20
 }
 
 /// Constraint 4 of `orderbook_cancel` (undivided).
@@ -1776,18 +1714,16 @@ fn orderbook_cancel_c4(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 1207);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[6];
-    let t13 = *slots[7];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 295);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[6];
+    let t12 = *slots[7];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 295);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 5 of `orderbook_cancel` (undivided).
@@ -1804,18 +1740,16 @@ fn orderbook_cancel_c5(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 1211);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[8];
-    let t13 = *slots[9];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 295);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[8];
+    let t12 = *slots[9];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 295);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 6 of `orderbook_cancel` (undivided).
@@ -1842,20 +1776,18 @@ fn orderbook_cancel_c6(values: Span<Coordinates>, relations: Span<LookupElements
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[10];
-    let t23 = *slots[11];
-    let t24 = mul_small(t22, t23);
-    let t25 = narrow(t24);
-    let t26 = mul_small(t21, t25);
-    let t27 = sample(values, 295);
-    let t28 = mul_small(t23, t27);
-    let t29 = Wide { a: -t27.a, b: -t27.b, c: -t27.c, d: -t27.d };
-    let t30 = narrow(t29);
-    let t31 = mul_small(t22, t30);
-    let t32 = Wide { a: t28.a + t31.a, b: t28.b + t31.b, c: t28.c + t31.c, d: t28.d + t31.d };
-    let t33 = Wide { a: t26.a - t32.a, b: t26.b - t32.b, c: t26.c - t32.c, d: t26.d - t32.d };
-    t33
+    let t21 = *slots[10];
+    let t22 = *slots[11];
+    let t23 = mul_small(t21, t22);
+    let t24 = narrow(t20);
+    let t25 = mul_small(t24, t23);
+    let t26 = sample(values, 295);
+    let t27 = mul_small(t22, t26);
+    let t28 = Wide { a: -t26.a, b: -t26.b, c: -t26.c, d: -t26.d };
+    let t29 = mul_small(t21, t28);
+    let t30 = Wide { a: t27.a + t29.a, b: t27.b + t29.b, c: t27.c + t29.c, d: t27.d + t29.d };
+    let t31 = Wide { a: t25.a - t30.a, b: t25.b - t30.b, c: t25.c - t30.c, d: t25.d - t30.d };
+    t31
 }
 
 /// Folds the 4 undivided constraints of component `chain_step` into `acc`.
@@ -1946,36 +1878,31 @@ fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t3 = sample(values, 335);
     let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t2, t6);
-    let t8 = alpha(relations, 1, 7);
-    let t9 = sample(values, 340);
-    let t10 = sample(values, 336);
-    let t11 = Wide { a: t9.a + t10.a, b: t9.b + t10.b, c: t9.c + t10.c, d: t9.d + t10.d };
-    let t12 = narrow(t11);
-    let t13 = mul_small(t8, t12);
-    let t14 = alpha(relations, 1, 8);
-    let t15 = sample(values, 341);
-    let t16 = sample(values, 337);
-    let t17 = Wide { a: t15.a + t16.a, b: t15.b + t16.b, c: t15.c + t16.c, d: t15.d + t16.d };
-    let t18 = narrow(t17);
-    let t19 = mul_small(t14, t18);
-    let t20 = alpha(relations, 1, 9);
-    let t21 = sample(values, 342);
-    let t22 = sample(values, 338);
-    let t23 = Wide { a: t21.a + t22.a, b: t21.b + t22.b, c: t21.c + t22.c, d: t21.d + t22.d };
-    let t24 = narrow(t23);
-    let t25 = mul_small(t20, t24);
-    let t26 = alpha(relations, 1, 10);
-    let t27 = sample(values, 343);
-    let t28 = sample(values, 339);
-    let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
-    let t30 = narrow(t29);
-    let t31 = mul_small(t26, t30);
-    let t32 = Wide { a: t0.a + t1.a + t7.a + t13.a + t19.a + t25.a + t31.a, b: t0.b + t1.b + t7.b + t13.b + t19.b + t25.b + t31.b, c: t0.c + t1.c + t7.c + t13.c + t19.c + t25.c + t31.c, d: t0.d + t1.d + t7.d + t13.d + t19.d + t25.d + t31.d };
-    let t33 = relation_z(relations, 1);
-    let t34 = Wide { a: t32.a - t33.a, b: t32.b - t33.b, c: t32.c - t33.c, d: t32.d - t33.d };
-    t34
+    let t6 = mul_small(t2, t5);
+    let t7 = alpha(relations, 1, 7);
+    let t8 = sample(values, 340);
+    let t9 = sample(values, 336);
+    let t10 = Wide { a: t8.a + t9.a, b: t8.b + t9.b, c: t8.c + t9.c, d: t8.d + t9.d };
+    let t11 = mul_small(t7, t10);
+    let t12 = alpha(relations, 1, 8);
+    let t13 = sample(values, 341);
+    let t14 = sample(values, 337);
+    let t15 = Wide { a: t13.a + t14.a, b: t13.b + t14.b, c: t13.c + t14.c, d: t13.d + t14.d };
+    let t16 = mul_small(t12, t15);
+    let t17 = alpha(relations, 1, 9);
+    let t18 = sample(values, 342);
+    let t19 = sample(values, 338);
+    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
+    let t21 = mul_small(t17, t20);
+    let t22 = alpha(relations, 1, 10);
+    let t23 = sample(values, 343);
+    let t24 = sample(values, 339);
+    let t25 = Wide { a: t23.a + t24.a, b: t23.b + t24.b, c: t23.c + t24.c, d: t23.d + t24.d };
+    let t26 = mul_small(t22, t25);
+    let t27 = Wide { a: t0.a + t1.a + t6.a + t11.a + t16.a + t21.a + t26.a, b: t0.b + t1.b + t6.b + t11.b + t16.b + t21.b + t26.b, c: t0.c + t1.c + t6.c + t11.c + t16.c + t21.c + t26.c, d: t0.d + t1.d + t6.d + t11.d + t16.d + t21.d + t26.d };
+    let t28 = relation_z(relations, 1);
+    let t29 = Wide { a: t27.a - t28.a, b: t27.b - t28.b, c: t27.c - t28.c, d: t27.d - t28.d };
+    t29
 }
 
 /// Constraint 0 of `chain_step` (undivided).
@@ -1984,9 +1911,8 @@ fn chain_step_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 329);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `chain_step` (undivided).
@@ -1995,14 +1921,11 @@ fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 335);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    let t5 = narrow(t4);
-    let t6 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t7 = Wide { a: t0.a - t6.a, b: t0.b - t6.b, c: t0.c - t6.c, d: t0.d - t6.d };
-    let t8 = narrow(t7);
-    let t9 = mul_small(t5, t8);
-    t9
+    let t3 = mul_small(t0, t2);
+    let t4 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t5 = Wide { a: t0.a - t4.a, b: t0.b - t4.b, c: t0.c - t4.c, d: t0.d - t4.d };
+    let t6 = mul_small(t3, t5);
+    t6
 }
 
 /// Constraint 2 of `chain_step` (undivided).
@@ -2013,22 +1936,18 @@ fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t2 = sample(values, 1226);
     let t3 = sample(values, 1227);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 329);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t16 = narrow(t15);
-    let t17 = mul_small(t6, t16);
-    let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
-    let t19 = Wide { a: t10.a - t18.a, b: t10.b - t18.b, c: t10.c - t18.c, d: t10.d - t18.d };
-    t19
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 329);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t13 = mul_small(t5, t12);
+    let t14 = Wide { a: t11.a + t13.a, b: t11.b + t13.b, c: t11.c + t13.c, d: t11.d + t13.d };
+    let t15 = Wide { a: t8.a - t14.a, b: t8.b - t14.b, c: t8.c - t14.c, d: t8.d - t14.d };
+    t15
 }
 
 /// Constraint 3 of `chain_step` (undivided).
@@ -2055,12 +1974,11 @@ fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[4];
-    let t23 = mul_small(t21, t22);
-    let t24 = sample(values, 329);
-    let t25 = Wide { a: t23.a - t24.a, b: t23.b - t24.b, c: t23.c - t24.c, d: t23.d - t24.d };
-    t25
+    let t21 = *slots[4];
+    let t22 = mul_small(t20, t21);
+    let t23 = sample(values, 329);
+    let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
+    t24
 }
 
 /// Folds the 7 undivided constraints of component `digest_sponge` into `acc`.
@@ -2182,13 +2100,12 @@ fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t8 = sample(values, 361);
     let t9 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t10 = Wide { a: t8.a + t9.a, b: t8.b + t9.b, c: t8.c + t9.c, d: t8.d + t9.d };
-    let t11 = narrow(t10);
-    let t12 = mul_small(t7, t11);
-    let t13 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(387, 8));
-    let t14 = Wide { a: t2.a + t3.a + t6.a + t12.a + t13.a, b: t2.b + t3.b + t6.b + t12.b + t13.b, c: t2.c + t3.c + t6.c + t12.c + t13.c, d: t2.d + t3.d + t6.d + t12.d + t13.d };
-    let t15 = relation_z(relations, 1);
-    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
-    t16
+    let t11 = mul_small(t7, t10);
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(387, 8));
+    let t13 = Wide { a: t2.a + t3.a + t6.a + t11.a + t12.a, b: t2.b + t3.b + t6.b + t11.b + t12.b, c: t2.c + t3.c + t6.c + t11.c + t12.c, d: t2.d + t3.d + t6.d + t11.d + t12.d };
+    let t14 = relation_z(relations, 1);
+    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
+    t15
 }
 
 /// Intermediate 4 of `digest_sponge`.
@@ -2231,9 +2148,8 @@ fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t0 = sample(values, 356);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `digest_sponge` (undivided).
@@ -2242,9 +2158,8 @@ fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t0 = sample(values, 362);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 2 of `digest_sponge` (undivided).
@@ -2254,9 +2169,8 @@ fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t1 = sample(values, 361);
     let t2 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    t5
+    let t4 = mul_small(t0, t3);
+    t4
 }
 
 /// Constraint 3 of `digest_sponge` (undivided).
@@ -2266,9 +2180,8 @@ fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = sample(values, 356);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    t5
+    let t4 = mul_small(t0, t3);
+    t4
 }
 
 /// Constraint 4 of `digest_sponge` (undivided).
@@ -2279,22 +2192,18 @@ fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t2 = sample(values, 1238);
     let t3 = sample(values, 1239);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 356);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t16 = narrow(t15);
-    let t17 = mul_small(t6, t16);
-    let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
-    let t19 = Wide { a: t10.a - t18.a, b: t10.b - t18.b, c: t10.c - t18.c, d: t10.d - t18.d };
-    t19
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 356);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t13 = mul_small(t5, t12);
+    let t14 = Wide { a: t11.a + t13.a, b: t11.b + t13.b, c: t11.c + t13.c, d: t11.d + t13.d };
+    let t15 = Wide { a: t8.a - t14.a, b: t8.b - t14.b, c: t8.c - t14.c, d: t8.d - t14.d };
+    t15
 }
 
 /// Constraint 5 of `digest_sponge` (undivided).
@@ -2311,23 +2220,19 @@ fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t8 = sample(values, 1239);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[4];
-    let t13 = *slots[5];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 356);
-    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t19 = narrow(t18);
-    let t20 = mul_small(t13, t19);
-    let t21 = sample(values, 362);
-    let t22 = Wide { a: t17.a - t21.a, b: t17.b - t21.b, c: t17.c - t21.c, d: t17.d - t21.d };
-    let t23 = narrow(t22);
-    let t24 = mul_small(t12, t23);
-    let t25 = Wide { a: t20.a + t24.a, b: t20.b + t24.b, c: t20.c + t24.c, d: t20.d + t24.d };
-    let t26 = Wide { a: t16.a - t25.a, b: t16.b - t25.b, c: t16.c - t25.c, d: t16.d - t25.d };
-    t26
+    let t11 = *slots[4];
+    let t12 = *slots[5];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 356);
+    let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t17 = mul_small(t12, t16);
+    let t18 = sample(values, 362);
+    let t19 = Wide { a: t15.a - t18.a, b: t15.b - t18.b, c: t15.c - t18.c, d: t15.d - t18.d };
+    let t20 = mul_small(t11, t19);
+    let t21 = Wide { a: t17.a + t20.a, b: t17.b + t20.b, c: t17.c + t20.c, d: t17.d + t20.d };
+    let t22 = Wide { a: t14.a - t21.a, b: t14.b - t21.b, c: t14.c - t21.c, d: t14.d - t21.d };
+    t22
 }
 
 /// Constraint 6 of `digest_sponge` (undivided).
@@ -2354,18 +2259,17 @@ fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[6];
-    let t23 = *slots[7];
-    let t24 = mul_small(t22, t23);
-    let t25 = narrow(t24);
-    let t26 = mul_small(t21, t25);
-    let t27 = sample(values, 362);
-    let t28 = mul_small(t23, t27);
-    let t29 = mul_small(t22, t27);
-    let t30 = Wide { a: t28.a + t29.a, b: t28.b + t29.b, c: t28.c + t29.c, d: t28.d + t29.d };
-    let t31 = Wide { a: t26.a - t30.a, b: t26.b - t30.b, c: t26.c - t30.c, d: t26.d - t30.d };
-    t31
+    let t21 = *slots[6];
+    let t22 = *slots[7];
+    let t23 = mul_small(t21, t22);
+    let t24 = narrow(t20);
+    let t25 = mul_small(t24, t23);
+    let t26 = sample(values, 362);
+    let t27 = mul_small(t22, t26);
+    let t28 = mul_small(t21, t26);
+    let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
+    let t30 = Wide { a: t25.a - t29.a, b: t25.b - t29.b, c: t25.c - t29.c, d: t25.d - t29.d };
+    t30
 }
 
 /// Folds the 17 undivided constraints of component `key_sponge` into `acc`.
@@ -2501,15 +2405,14 @@ fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t7 = sample(values, 404);
     let t8 = Wide { a: t7.a * 2, b: t7.b * 2, c: t7.c * 2, d: t7.d * 2 };
     let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    let t10 = narrow(t9);
-    let t11 = mul_small(t5, t10);
-    let t12 = alpha(relations, 1, 23);
-    let t13 = sample(values, 405);
-    let t14 = mul_small(t12, t13);
-    let t15 = Wide { a: t2.a + t3.a + t4.a + t11.a + t14.a, b: t2.b + t3.b + t4.b + t11.b + t14.b, c: t2.c + t3.c + t4.c + t11.c + t14.c, d: t2.d + t3.d + t4.d + t11.d + t14.d };
-    let t16 = relation_z(relations, 1);
-    let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
-    t17
+    let t10 = mul_small(t5, t9);
+    let t11 = alpha(relations, 1, 23);
+    let t12 = sample(values, 405);
+    let t13 = mul_small(t11, t12);
+    let t14 = Wide { a: t2.a + t3.a + t4.a + t10.a + t13.a, b: t2.b + t3.b + t4.b + t10.b + t13.b, c: t2.c + t3.c + t4.c + t10.c + t13.c, d: t2.d + t3.d + t4.d + t10.d + t13.d };
+    let t15 = relation_z(relations, 1);
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Intermediate 2 of `key_sponge`.
@@ -2520,16 +2423,15 @@ fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t2 = alpha(relations, 1, 5);
     let t3 = sample(values, 401);
     let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
-    let t5 = narrow(t4);
-    let t6 = mul_small(t2, t5);
-    let t7 = alpha(relations, 1, 6);
-    let t8 = sample(values, 422);
-    let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(433, 4));
-    let t11 = Wide { a: t0.a + t1.a + t6.a + t9.a + t10.a, b: t0.b + t1.b + t6.b + t9.b + t10.b, c: t0.c + t1.c + t6.c + t9.c + t10.c, d: t0.d + t1.d + t6.d + t9.d + t10.d };
-    let t12 = relation_z(relations, 1);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
+    let t5 = mul_small(t2, t4);
+    let t6 = alpha(relations, 1, 6);
+    let t7 = sample(values, 422);
+    let t8 = mul_small(t6, t7);
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(433, 4));
+    let t10 = Wide { a: t0.a + t1.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t5.d + t8.d + t9.d };
+    let t11 = relation_z(relations, 1);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 3 of `key_sponge`.
@@ -2542,16 +2444,15 @@ fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
     let t5 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = narrow(t6);
-    let t8 = mul_small(t2, t7);
-    let t9 = alpha(relations, 1, 6);
-    let t10 = sample(values, 423);
-    let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(437, 4));
-    let t13 = Wide { a: t0.a + t1.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t8.d + t11.d + t12.d };
-    let t14 = relation_z(relations, 1);
-    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
-    t15
+    let t7 = mul_small(t2, t6);
+    let t8 = alpha(relations, 1, 6);
+    let t9 = sample(values, 423);
+    let t10 = mul_small(t8, t9);
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(437, 4));
+    let t12 = Wide { a: t0.a + t1.a + t7.a + t10.a + t11.a, b: t0.b + t1.b + t7.b + t10.b + t11.b, c: t0.c + t1.c + t7.c + t10.c + t11.c, d: t0.d + t1.d + t7.d + t10.d + t11.d };
+    let t13 = relation_z(relations, 1);
+    let t14 = Wide { a: t12.a - t13.a, b: t12.b - t13.b, c: t12.c - t13.c, d: t12.d - t13.d };
+    t14
 }
 
 /// Intermediate 4 of `key_sponge`.
@@ -2565,102 +2466,82 @@ fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t5 = sample(values, 401);
     let t6 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
-    let t8 = narrow(t7);
-    let t9 = mul_small(t4, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(449, 8));
-    let t11 = alpha(relations, 1, 14);
-    let t12 = sample(values, 457);
-    let t13 = sample(values, 415);
-    let t14 = mul_small(t12, t13);
-    let t15 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t16 = narrow(t15);
-    let t17 = sample(values, 424);
-    let t18 = mul_small(t16, t17);
-    let t19 = Wide { a: t14.a + t18.a, b: t14.b + t18.b, c: t14.c + t18.c, d: t14.d + t18.d };
-    let t20 = narrow(t19);
+    let t8 = mul_small(t4, t7);
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(449, 8));
+    let t10 = alpha(relations, 1, 14);
+    let t11 = sample(values, 457);
+    let t12 = sample(values, 415);
+    let t13 = mul_small(t11, t12);
+    let t14 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t15 = sample(values, 424);
+    let t16 = mul_small(t14, t15);
+    let t17 = Wide { a: t13.a + t16.a, b: t13.b + t16.b, c: t13.c + t16.c, d: t13.d + t16.d };
+    let t18 = mul_small(t10, t17);
+    let t19 = alpha(relations, 1, 15);
+    let t20 = sample(values, 416);
     let t21 = mul_small(t11, t20);
-    let t22 = alpha(relations, 1, 15);
-    let t23 = sample(values, 416);
-    let t24 = mul_small(t12, t23);
-    let t25 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t26 = narrow(t25);
-    let t27 = mul_small(t26, t13);
-    let t28 = Wide { a: t24.a + t27.a, b: t24.b + t27.b, c: t24.c + t27.c, d: t24.d + t27.d };
-    let t29 = narrow(t28);
-    let t30 = mul_small(t22, t29);
-    let t31 = alpha(relations, 1, 16);
-    let t32 = sample(values, 417);
-    let t33 = mul_small(t12, t32);
-    let t34 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t35 = narrow(t34);
-    let t36 = mul_small(t35, t23);
-    let t37 = Wide { a: t33.a + t36.a, b: t33.b + t36.b, c: t33.c + t36.c, d: t33.d + t36.d };
-    let t38 = narrow(t37);
-    let t39 = mul_small(t31, t38);
-    let t40 = alpha(relations, 1, 17);
-    let t41 = sample(values, 418);
-    let t42 = mul_small(t12, t41);
-    let t43 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t44 = narrow(t43);
-    let t45 = mul_small(t44, t32);
-    let t46 = Wide { a: t42.a + t45.a, b: t42.b + t45.b, c: t42.c + t45.c, d: t42.d + t45.d };
-    let t47 = narrow(t46);
-    let t48 = mul_small(t40, t47);
-    let t49 = alpha(relations, 1, 18);
-    let t50 = sample(values, 419);
-    let t51 = mul_small(t12, t50);
-    let t52 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t53 = narrow(t52);
-    let t54 = mul_small(t53, t41);
-    let t55 = Wide { a: t51.a + t54.a, b: t51.b + t54.b, c: t51.c + t54.c, d: t51.d + t54.d };
-    let t56 = narrow(t55);
-    let t57 = mul_small(t49, t56);
-    let t58 = alpha(relations, 1, 19);
-    let t59 = sample(values, 420);
-    let t60 = mul_small(t12, t59);
-    let t61 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t62 = narrow(t61);
-    let t63 = mul_small(t62, t50);
-    let t64 = Wide { a: t60.a + t63.a, b: t60.b + t63.b, c: t60.c + t63.c, d: t60.d + t63.d };
-    let t65 = narrow(t64);
-    let t66 = mul_small(t58, t65);
-    let t67 = alpha(relations, 1, 20);
-    let t68 = sample(values, 421);
-    let t69 = mul_small(t12, t68);
-    let t70 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t71 = narrow(t70);
-    let t72 = mul_small(t71, t59);
-    let t73 = Wide { a: t69.a + t72.a, b: t69.b + t72.b, c: t69.c + t72.c, d: t69.d + t72.d };
-    let t74 = narrow(t73);
-    let t75 = mul_small(t67, t74);
-    let t76 = alpha(relations, 1, 21);
-    let t77 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t78 = narrow(t77);
-    let t79 = mul_small(t78, t68);
-    let t80 = narrow(t79);
-    let t81 = mul_small(t76, t80);
-    let t82 = alpha(relations, 1, 22);
-    let t83 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t84 = narrow(t83);
-    let t85 = sample(values, 403);
-    let t86 = sample(values, 404);
-    let t87 = Wide { a: t86.a * 2, b: t86.b * 2, c: t86.c * 2, d: t86.d * 2 };
-    let t88 = Wide { a: t85.a + t87.a + t6.a, b: t85.b + t87.b + t6.b, c: t85.c + t87.c + t6.c, d: t85.d + t87.d + t6.d };
-    let t89 = narrow(t88);
-    let t90 = mul_small(t84, t89);
-    let t91 = narrow(t90);
-    let t92 = mul_small(t82, t91);
-    let t93 = alpha(relations, 1, 23);
-    let t94 = sample(values, 405);
-    let t95 = sample(values, 422);
-    let t96 = sample(values, 423);
-    let t97 = Wide { a: t94.a + t95.a + t96.a, b: t94.b + t95.b + t96.b, c: t94.c + t95.c + t96.c, d: t94.d + t95.d + t96.d };
-    let t98 = narrow(t97);
-    let t99 = mul_small(t93, t98);
-    let t100 = Wide { a: t2.a + t3.a + t9.a + t10.a + t21.a + t30.a + t39.a + t48.a + t57.a + t66.a + t75.a + t81.a + t92.a + t99.a, b: t2.b + t3.b + t9.b + t10.b + t21.b + t30.b + t39.b + t48.b + t57.b + t66.b + t75.b + t81.b + t92.b + t99.b, c: t2.c + t3.c + t9.c + t10.c + t21.c + t30.c + t39.c + t48.c + t57.c + t66.c + t75.c + t81.c + t92.c + t99.c, d: t2.d + t3.d + t9.d + t10.d + t21.d + t30.d + t39.d + t48.d + t57.d + t66.d + t75.d + t81.d + t92.d + t99.d };
-    let t101 = relation_z(relations, 1);
-    let t102 = Wide { a: t100.a - t101.a, b: t100.b - t101.b, c: t100.c - t101.c, d: t100.d - t101.d };
-    t102
+    let t22 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t23 = mul_small(t22, t12);
+    let t24 = Wide { a: t21.a + t23.a, b: t21.b + t23.b, c: t21.c + t23.c, d: t21.d + t23.d };
+    let t25 = mul_small(t19, t24);
+    let t26 = alpha(relations, 1, 16);
+    let t27 = sample(values, 417);
+    let t28 = mul_small(t11, t27);
+    let t29 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t30 = mul_small(t29, t20);
+    let t31 = Wide { a: t28.a + t30.a, b: t28.b + t30.b, c: t28.c + t30.c, d: t28.d + t30.d };
+    let t32 = mul_small(t26, t31);
+    let t33 = alpha(relations, 1, 17);
+    let t34 = sample(values, 418);
+    let t35 = mul_small(t11, t34);
+    let t36 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t37 = mul_small(t36, t27);
+    let t38 = Wide { a: t35.a + t37.a, b: t35.b + t37.b, c: t35.c + t37.c, d: t35.d + t37.d };
+    let t39 = mul_small(t33, t38);
+    let t40 = alpha(relations, 1, 18);
+    let t41 = sample(values, 419);
+    let t42 = mul_small(t11, t41);
+    let t43 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t44 = mul_small(t43, t34);
+    let t45 = Wide { a: t42.a + t44.a, b: t42.b + t44.b, c: t42.c + t44.c, d: t42.d + t44.d };
+    let t46 = mul_small(t40, t45);
+    let t47 = alpha(relations, 1, 19);
+    let t48 = sample(values, 420);
+    let t49 = mul_small(t11, t48);
+    let t50 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t51 = mul_small(t50, t41);
+    let t52 = Wide { a: t49.a + t51.a, b: t49.b + t51.b, c: t49.c + t51.c, d: t49.d + t51.d };
+    let t53 = mul_small(t47, t52);
+    let t54 = alpha(relations, 1, 20);
+    let t55 = sample(values, 421);
+    let t56 = mul_small(t11, t55);
+    let t57 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t58 = mul_small(t57, t48);
+    let t59 = Wide { a: t56.a + t58.a, b: t56.b + t58.b, c: t56.c + t58.c, d: t56.d + t58.d };
+    let t60 = mul_small(t54, t59);
+    let t61 = alpha(relations, 1, 21);
+    let t62 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t63 = mul_small(t62, t55);
+    let t64 = mul_small(t61, t63);
+    let t65 = alpha(relations, 1, 22);
+    let t66 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t67 = sample(values, 403);
+    let t68 = sample(values, 404);
+    let t69 = Wide { a: t68.a * 2, b: t68.b * 2, c: t68.c * 2, d: t68.d * 2 };
+    let t70 = Wide { a: t67.a + t69.a + t6.a, b: t67.b + t69.b + t6.b, c: t67.c + t69.c + t6.c, d: t67.d + t69.d + t6.d };
+    let t71 = mul_small(t66, t70);
+    let t72 = narrow(t71);
+    let t73 = mul_small(t65, t72);
+    let t74 = alpha(relations, 1, 23);
+    let t75 = sample(values, 405);
+    let t76 = sample(values, 422);
+    let t77 = sample(values, 423);
+    let t78 = Wide { a: t75.a + t76.a + t77.a, b: t75.b + t76.b + t77.b, c: t75.c + t76.c + t77.c, d: t75.d + t76.d + t77.d };
+    let t79 = mul_small(t74, t78);
+    let t80 = Wide { a: t2.a + t3.a + t8.a + t9.a + t18.a + t25.a + t32.a + t39.a + t46.a + t53.a + t60.a + t64.a + t73.a + t79.a, b: t2.b + t3.b + t8.b + t9.b + t18.b + t25.b + t32.b + t39.b + t46.b + t53.b + t60.b + t64.b + t73.b + t79.b, c: t2.c + t3.c + t8.c + t9.c + t18.c + t25.c + t32.c + t39.c + t46.c + t53.c + t60.c + t64.c + t73.c + t79.c, d: t2.d + t3.d + t8.d + t9.d + t18.d + t25.d + t32.d + t39.d + t46.d + t53.d + t60.d + t64.d + t73.d + t79.d };
+    let t81 = relation_z(relations, 1);
+    let t82 = Wide { a: t80.a - t81.a, b: t80.b - t81.b, c: t80.c - t81.c, d: t80.d - t81.d };
+    t82
 }
 
 /// Intermediate 5 of `key_sponge`.
@@ -2671,16 +2552,15 @@ fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t2 = alpha(relations, 1, 5);
     let t3 = sample(values, 401);
     let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
-    let t5 = narrow(t4);
-    let t6 = mul_small(t2, t5);
-    let t7 = alpha(relations, 1, 6);
-    let t8 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(425, 4));
-    let t11 = Wide { a: t0.a + t1.a + t6.a + t9.a + t10.a, b: t0.b + t1.b + t6.b + t9.b + t10.b, c: t0.c + t1.c + t6.c + t9.c + t10.c, d: t0.d + t1.d + t6.d + t9.d + t10.d };
-    let t12 = relation_z(relations, 1);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
+    let t5 = mul_small(t2, t4);
+    let t6 = alpha(relations, 1, 6);
+    let t7 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t8 = mul_small(t6, t7);
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(425, 4));
+    let t10 = Wide { a: t0.a + t1.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t5.d + t8.d + t9.d };
+    let t11 = relation_z(relations, 1);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 6 of `key_sponge`.
@@ -2693,16 +2573,15 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
     let t5 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = narrow(t6);
-    let t8 = mul_small(t2, t7);
-    let t9 = alpha(relations, 1, 6);
-    let t10 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(429, 4));
-    let t13 = Wide { a: t0.a + t1.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t8.d + t11.d + t12.d };
-    let t14 = relation_z(relations, 1);
-    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
-    t15
+    let t7 = mul_small(t2, t6);
+    let t8 = alpha(relations, 1, 6);
+    let t9 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t10 = mul_small(t8, t9);
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(429, 4));
+    let t12 = Wide { a: t0.a + t1.a + t7.a + t10.a + t11.a, b: t0.b + t1.b + t7.b + t10.b + t11.b, c: t0.c + t1.c + t7.c + t10.c + t11.c, d: t0.d + t1.d + t7.d + t10.d + t11.d };
+    let t13 = relation_z(relations, 1);
+    let t14 = Wide { a: t12.a - t13.a, b: t12.b - t13.b, c: t12.c - t13.c, d: t12.d - t13.d };
+    t14
 }
 
 /// Intermediate 7 of `key_sponge`.
@@ -2723,13 +2602,11 @@ fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t1 = sample(values, 424);
     let t2 = sample(values, 458);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 9 of `key_sponge`.
@@ -2752,13 +2629,11 @@ fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t3 = Wide { a: t1.a + t2.a, b: t1.b + t2.b, c: t1.c + t2.c, d: t1.d + t2.d };
     let t4 = sample(values, 459);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = narrow(t5);
-    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
-    let t8 = narrow(t7);
-    let t9 = mul_small(t0, t8);
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
+    let t7 = mul_small(t0, t6);
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Intermediate 11 of `key_sponge`.
@@ -2781,9 +2656,8 @@ fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 396);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `key_sponge` (undivided).
@@ -2792,9 +2666,8 @@ fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 402);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 2 of `key_sponge` (undivided).
@@ -2803,9 +2676,8 @@ fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 403);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 3 of `key_sponge` (undivided).
@@ -2814,9 +2686,8 @@ fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 404);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 4 of `key_sponge` (undivided).
@@ -2852,9 +2723,8 @@ fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t1 = sample(values, 401);
     let t2 = Wide { a: 31, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    t5
+    let t4 = mul_small(t0, t3);
+    t4
 }
 
 /// Constraint 7 of `key_sponge` (undivided).
@@ -2867,9 +2737,8 @@ fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t4 = Wide { a: t1.a + t2.a + t3.a, b: t1.b + t2.b + t3.b, c: t1.c + t2.c + t3.c, d: t1.d + t2.d + t3.d };
     let t5 = Wide { a: 104, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = narrow(t6);
-    let t8 = mul_small(t0, t7);
-    t8
+    let t7 = mul_small(t0, t6);
+    t7
 }
 
 /// Constraint 8 of `key_sponge` (undivided).
@@ -2879,9 +2748,8 @@ fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = sample(values, 396);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    t5
+    let t4 = mul_small(t0, t3);
+    t4
 }
 
 /// Constraint 9 of `key_sponge` (undivided).
@@ -2891,9 +2759,8 @@ fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = sample(values, 457);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    t5
+    let t4 = mul_small(t0, t3);
+    t4
 }
 
 /// Constraint 10 of `key_sponge` (undivided).
@@ -2904,22 +2771,18 @@ fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t2 = sample(values, 1254);
     let t3 = sample(values, 1255);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 396);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t16 = narrow(t15);
-    let t17 = mul_small(t6, t16);
-    let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
-    let t19 = Wide { a: t10.a - t18.a, b: t10.b - t18.b, c: t10.c - t18.c, d: t10.d - t18.d };
-    t19
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 396);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t13 = mul_small(t5, t12);
+    let t14 = Wide { a: t11.a + t13.a, b: t11.b + t13.b, c: t11.c + t13.c, d: t11.d + t13.d };
+    let t15 = Wide { a: t8.a - t14.a, b: t8.b - t14.b, c: t8.c - t14.c, d: t8.d - t14.d };
+    t15
 }
 
 /// Constraint 11 of `key_sponge` (undivided).
@@ -2936,18 +2799,16 @@ fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 1255);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[4];
-    let t13 = *slots[5];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 396);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[4];
+    let t12 = *slots[5];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 396);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 12 of `key_sponge` (undivided).
@@ -2964,14 +2825,13 @@ fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 1259);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[6];
-    let t13 = mul_small(t11, t12);
-    let t14 = sample(values, 396);
-    let t15 = sample(values, 402);
-    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
-    let t17 = Wide { a: t13.a - t16.a, b: t13.b - t16.b, c: t13.c - t16.c, d: t13.d - t16.d };
-    t17
+    let t11 = *slots[6];
+    let t12 = mul_small(t10, t11);
+    let t13 = sample(values, 396);
+    let t14 = sample(values, 402);
+    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
+    let t16 = Wide { a: t12.a - t15.a, b: t12.b - t15.b, c: t12.c - t15.c, d: t12.d - t15.d };
+    t16
 }
 
 /// Constraint 13 of `key_sponge` (undivided).
@@ -2988,22 +2848,18 @@ fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 1263);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[7];
-    let t13 = *slots[8];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 396);
-    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t19 = narrow(t18);
-    let t20 = mul_small(t13, t19);
-    let t21 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t22 = narrow(t21);
-    let t23 = mul_small(t12, t22);
-    let t24 = Wide { a: t20.a + t23.a, b: t20.b + t23.b, c: t20.c + t23.c, d: t20.d + t23.d };
-    let t25 = Wide { a: t16.a - t24.a, b: t16.b - t24.b, c: t16.c - t24.c, d: t16.d - t24.d };
-    t25
+    let t11 = *slots[7];
+    let t12 = *slots[8];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 396);
+    let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t17 = mul_small(t12, t16);
+    let t18 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t19 = mul_small(t11, t18);
+    let t20 = Wide { a: t17.a + t19.a, b: t17.b + t19.b, c: t17.c + t19.c, d: t17.d + t19.d };
+    let t21 = Wide { a: t14.a - t20.a, b: t14.b - t20.b, c: t14.c - t20.c, d: t14.d - t20.d };
+    t21
 }
 
 /// Constraint 14 of `key_sponge` (undivided).
@@ -3020,18 +2876,16 @@ fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 1267);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[9];
-    let t13 = *slots[10];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 457);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[9];
+    let t12 = *slots[10];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 457);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 15 of `key_sponge` (undivided).
@@ -3048,18 +2902,16 @@ fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 1271);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[11];
-    let t13 = *slots[12];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 457);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[11];
+    let t12 = *slots[12];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 457);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 16 of `key_sponge` (undivided).
@@ -3086,12 +2938,11 @@ fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[13];
-    let t23 = mul_small(t21, t22);
-    let t24 = sample(values, 402);
-    let t25 = Wide { a: t23.a - t24.a, b: t23.b - t24.b, c: t23.c - t24.c, d: t23.d - t24.d };
-    t25
+    let t21 = *slots[13];
+    let t22 = mul_small(t20, t21);
+    let t23 = sample(values, 402);
+    let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
+    t24
 }
 
 /// Folds the 3 undivided constraints of component `tx_list` into `acc`.
@@ -3198,13 +3049,12 @@ fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t4 = sample(values, 461);
     let t5 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = narrow(t6);
-    let t8 = mul_small(t3, t7);
-    let t9 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(486, 8));
-    let t10 = Wide { a: t2.a + t8.a + t9.a, b: t2.b + t8.b + t9.b, c: t2.c + t8.c + t9.c, d: t2.d + t8.d + t9.d };
-    let t11 = relation_z(relations, 1);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t7 = mul_small(t3, t6);
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(486, 8));
+    let t9 = Wide { a: t2.a + t7.a + t8.a, b: t2.b + t7.b + t8.b, c: t2.c + t7.c + t8.c, d: t2.d + t7.d + t8.d };
+    let t10 = relation_z(relations, 1);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Constraint 0 of `tx_list` (undivided).
@@ -3213,9 +3063,8 @@ fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t0 = sample(values, 460);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `tx_list` (undivided).
@@ -3226,22 +3075,18 @@ fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t2 = sample(values, 1286);
     let t3 = sample(values, 1287);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 460);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t16 = narrow(t15);
-    let t17 = mul_small(t6, t16);
-    let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
-    let t19 = Wide { a: t10.a - t18.a, b: t10.b - t18.b, c: t10.c - t18.c, d: t10.d - t18.d };
-    t19
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 460);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t13 = mul_small(t5, t12);
+    let t14 = Wide { a: t11.a + t13.a, b: t11.b + t13.b, c: t11.c + t13.c, d: t11.d + t13.d };
+    let t15 = Wide { a: t8.a - t14.a, b: t8.b - t14.b, c: t8.c - t14.c, d: t8.d - t14.d };
+    t15
 }
 
 /// Constraint 2 of `tx_list` (undivided).
@@ -3268,20 +3113,18 @@ fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[4];
-    let t23 = *slots[5];
-    let t24 = mul_small(t22, t23);
-    let t25 = narrow(t24);
-    let t26 = mul_small(t21, t25);
-    let t27 = sample(values, 460);
-    let t28 = Wide { a: -t27.a, b: -t27.b, c: -t27.c, d: -t27.d };
-    let t29 = narrow(t28);
-    let t30 = mul_small(t23, t29);
-    let t31 = mul_small(t22, t27);
-    let t32 = Wide { a: t30.a + t31.a, b: t30.b + t31.b, c: t30.c + t31.c, d: t30.d + t31.d };
-    let t33 = Wide { a: t26.a - t32.a, b: t26.b - t32.b, c: t26.c - t32.c, d: t26.d - t32.d };
-    t33
+    let t21 = *slots[4];
+    let t22 = *slots[5];
+    let t23 = mul_small(t21, t22);
+    let t24 = narrow(t20);
+    let t25 = mul_small(t24, t23);
+    let t26 = sample(values, 460);
+    let t27 = Wide { a: -t26.a, b: -t26.b, c: -t26.c, d: -t26.d };
+    let t28 = mul_small(t22, t27);
+    let t29 = mul_small(t21, t26);
+    let t30 = Wide { a: t28.a + t29.a, b: t28.b + t29.b, c: t28.c + t29.c, d: t28.d + t29.d };
+    let t31 = Wide { a: t25.a - t30.a, b: t25.b - t30.b, c: t25.c - t30.c, d: t25.d - t30.d };
+    t31
 }
 
 /// Folds the 285 undivided constraints of component `poseidon2` into `acc` (loops over the
@@ -3379,12 +3222,11 @@ fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t12 = *slots[1];
     let t13 = mul_small(t11, t12);
     let t14 = Wide { a: t10.a + t13.a, b: t10.b + t13.b, c: t10.c + t13.c, d: t10.d + t13.d };
-    let t15 = narrow(t14);
-    let t16 = *slots[2];
-    let t17 = mul_small(t15, t16);
-    let t18 = sample(values, 795);
-    let t19 = Wide { a: -t18.a, b: -t18.b, c: -t18.c, d: -t18.d };
-    let t20 = Wide { a: t17.a - t19.a, b: t17.b - t19.b, c: t17.c - t19.c, d: t17.d - t19.d };
-    t20
+    let t15 = *slots[2];
+    let t16 = mul_small(t14, t15);
+    let t17 = sample(values, 795);
+    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
+    let t19 = Wide { a: t16.a - t18.a, b: t16.b - t18.b, c: t16.c - t18.c, d: t16.d - t18.d };
+    t19
 }
 

@@ -6,4 +6,4 @@
 //! class hash commits to it. Declare that class before using this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir`.
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x45957feec38f79cf1dfb85a6f9c1a461479c1bdbe42ebae05c1606d5b507537;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x2de812773f3fc757f3d48cdaac0d1fa0adf0f316fea415abb0c20d6f6ba8748;

@@ -525,13 +525,12 @@ fn signed_transfer_i5(values: Span<Coordinates>, relations: Span<LookupElements>
     let t3 = sample(values, 14);
     let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t2, t6);
-    let t8 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(19, 4));
-    let t9 = Wide { a: t0.a + t1.a + t7.a + t8.a, b: t0.b + t1.b + t7.b + t8.b, c: t0.c + t1.c + t7.c + t8.c, d: t0.d + t1.d + t7.d + t8.d };
-    let t10 = relation_z(relations, 0);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t6 = mul_small(t2, t5);
+    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(19, 4));
+    let t8 = Wide { a: t0.a + t1.a + t6.a + t7.a, b: t0.b + t1.b + t6.b + t7.b, c: t0.c + t1.c + t6.c + t7.c, d: t0.d + t1.d + t6.d + t7.d };
+    let t9 = relation_z(relations, 0);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 6 of `signed_transfer`.
@@ -655,13 +654,11 @@ fn signed_transfer_i13(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 46);
     let t2 = sample(values, 84);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 14 of `signed_transfer`.
@@ -682,13 +679,11 @@ fn signed_transfer_i15(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 47);
     let t2 = sample(values, 85);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 16 of `signed_transfer`.
@@ -709,13 +704,11 @@ fn signed_transfer_i17(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 48);
     let t2 = sample(values, 86);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 18 of `signed_transfer`.
@@ -736,13 +729,11 @@ fn signed_transfer_i19(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 49);
     let t2 = sample(values, 87);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 20 of `signed_transfer`.
@@ -763,13 +754,11 @@ fn signed_transfer_i21(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 50);
     let t2 = sample(values, 88);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 22 of `signed_transfer`.
@@ -790,13 +779,11 @@ fn signed_transfer_i23(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 51);
     let t2 = sample(values, 89);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 24 of `signed_transfer`.
@@ -817,13 +804,11 @@ fn signed_transfer_i25(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 52);
     let t2 = sample(values, 90);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 26 of `signed_transfer`.
@@ -844,13 +829,11 @@ fn signed_transfer_i27(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 53);
     let t2 = sample(values, 91);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 28 of `signed_transfer`.
@@ -871,13 +854,11 @@ fn signed_transfer_i29(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 54);
     let t2 = sample(values, 92);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 30 of `signed_transfer`.
@@ -898,13 +879,11 @@ fn signed_transfer_i31(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 55);
     let t2 = sample(values, 93);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 32 of `signed_transfer`.
@@ -925,13 +904,11 @@ fn signed_transfer_i33(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 56);
     let t2 = sample(values, 94);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 34 of `signed_transfer`.
@@ -952,13 +929,11 @@ fn signed_transfer_i35(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 57);
     let t2 = sample(values, 95);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 36 of `signed_transfer`.
@@ -979,13 +954,11 @@ fn signed_transfer_i37(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 58);
     let t2 = sample(values, 96);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 38 of `signed_transfer`.
@@ -1006,13 +979,11 @@ fn signed_transfer_i39(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 59);
     let t2 = sample(values, 97);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 40 of `signed_transfer`.
@@ -1033,13 +1004,11 @@ fn signed_transfer_i41(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 60);
     let t2 = sample(values, 98);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 42 of `signed_transfer`.
@@ -1060,13 +1029,11 @@ fn signed_transfer_i43(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 61);
     let t2 = sample(values, 99);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 44 of `signed_transfer`.
@@ -1087,13 +1054,11 @@ fn signed_transfer_i45(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 62);
     let t2 = sample(values, 100);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 46 of `signed_transfer`.
@@ -1114,13 +1079,11 @@ fn signed_transfer_i47(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 63);
     let t2 = sample(values, 101);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 48 of `signed_transfer`.
@@ -1141,13 +1104,11 @@ fn signed_transfer_i49(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 64);
     let t2 = sample(values, 102);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 50 of `signed_transfer`.
@@ -1168,13 +1129,11 @@ fn signed_transfer_i51(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 65);
     let t2 = sample(values, 103);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 52 of `signed_transfer`.
@@ -1195,13 +1154,11 @@ fn signed_transfer_i53(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 66);
     let t2 = sample(values, 104);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 54 of `signed_transfer`.
@@ -1222,13 +1179,11 @@ fn signed_transfer_i55(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 67);
     let t2 = sample(values, 105);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 56 of `signed_transfer`.
@@ -1249,13 +1204,11 @@ fn signed_transfer_i57(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 68);
     let t2 = sample(values, 106);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 58 of `signed_transfer`.
@@ -1276,13 +1229,11 @@ fn signed_transfer_i59(values: Span<Coordinates>, relations: Span<LookupElements
     let t1 = sample(values, 69);
     let t2 = sample(values, 107);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Constraint 0 of `signed_transfer` (undivided).
@@ -1291,9 +1242,8 @@ fn signed_transfer_c0(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 1);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `signed_transfer` (undivided).
@@ -1302,9 +1252,8 @@ fn signed_transfer_c1(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 70);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 2 of `signed_transfer` (undivided).
@@ -1313,9 +1262,8 @@ fn signed_transfer_c2(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 71);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 3 of `signed_transfer` (undivided).
@@ -1324,9 +1272,8 @@ fn signed_transfer_c3(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 72);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 4 of `signed_transfer` (undivided).
@@ -1335,9 +1282,8 @@ fn signed_transfer_c4(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 73);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 5 of `signed_transfer` (undivided).
@@ -1346,9 +1292,8 @@ fn signed_transfer_c5(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 74);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 6 of `signed_transfer` (undivided).
@@ -1357,9 +1302,8 @@ fn signed_transfer_c6(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 75);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 7 of `signed_transfer` (undivided).
@@ -1368,9 +1312,8 @@ fn signed_transfer_c7(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 76);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 8 of `signed_transfer` (undivided).
@@ -1379,9 +1322,8 @@ fn signed_transfer_c8(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 77);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 9 of `signed_transfer` (undivided).
@@ -1390,9 +1332,8 @@ fn signed_transfer_c9(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 78);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 10 of `signed_transfer` (undivided).
@@ -1401,9 +1342,8 @@ fn signed_transfer_c10(values: Span<Coordinates>, relations: Span<LookupElements
     let t0 = sample(values, 79);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 11 of `signed_transfer` (undivided).
@@ -1412,9 +1352,8 @@ fn signed_transfer_c11(values: Span<Coordinates>, relations: Span<LookupElements
     let t0 = sample(values, 80);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 12 of `signed_transfer` (undivided).
@@ -1423,9 +1362,8 @@ fn signed_transfer_c12(values: Span<Coordinates>, relations: Span<LookupElements
     let t0 = sample(values, 81);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 13 of `signed_transfer` (undivided).
@@ -1434,9 +1372,8 @@ fn signed_transfer_c13(values: Span<Coordinates>, relations: Span<LookupElements
     let t0 = sample(values, 82);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 14 of `signed_transfer` (undivided).
@@ -1445,9 +1382,8 @@ fn signed_transfer_c14(values: Span<Coordinates>, relations: Span<LookupElements
     let t0 = sample(values, 83);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 15 of `signed_transfer` (undivided).
@@ -1704,20 +1640,17 @@ fn signed_transfer_c31(values: Span<Coordinates>, relations: Span<LookupElements
     let t2 = sample(values, 578);
     let t3 = sample(values, 579);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 1);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = mul_small(t6, t11);
-    let t16 = Wide { a: t14.a + t15.a, b: t14.b + t15.b, c: t14.c + t15.c, d: t14.d + t15.d };
-    let t17 = Wide { a: t10.a - t16.a, b: t10.b - t16.b, c: t10.c - t16.c, d: t10.d - t16.d };
-    t17
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 1);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = mul_small(t5, t9);
+    let t13 = Wide { a: t11.a + t12.a, b: t11.b + t12.b, c: t11.c + t12.c, d: t11.d + t12.d };
+    let t14 = Wide { a: t8.a - t13.a, b: t8.b - t13.b, c: t8.c - t13.c, d: t8.d - t13.d };
+    t14
 }
 
 /// Constraint 32 of `signed_transfer` (undivided).
@@ -1734,20 +1667,17 @@ fn signed_transfer_c32(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 579);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[4];
-    let t13 = *slots[5];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 1);
-    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t19 = narrow(t18);
-    let t20 = mul_small(t13, t19);
-    let t21 = mul_small(t12, t17);
-    let t22 = Wide { a: t20.a + t21.a, b: t20.b + t21.b, c: t20.c + t21.c, d: t20.d + t21.d };
-    let t23 = Wide { a: t16.a - t22.a, b: t16.b - t22.b, c: t16.c - t22.c, d: t16.d - t22.d };
-    t23
+    let t11 = *slots[4];
+    let t12 = *slots[5];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 1);
+    let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t17 = mul_small(t12, t16);
+    let t18 = mul_small(t11, t15);
+    let t19 = Wide { a: t17.a + t18.a, b: t17.b + t18.b, c: t17.c + t18.c, d: t17.d + t18.d };
+    let t20 = Wide { a: t14.a - t19.a, b: t14.b - t19.b, c: t14.c - t19.c, d: t14.d - t19.d };
+    t20
 }
 
 /// Constraint 33 of `signed_transfer` (undivided).
@@ -1764,20 +1694,17 @@ fn signed_transfer_c33(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 583);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[6];
-    let t13 = *slots[7];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 1);
-    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t19 = narrow(t18);
-    let t20 = mul_small(t13, t19);
-    let t21 = mul_small(t12, t17);
-    let t22 = Wide { a: t20.a + t21.a, b: t20.b + t21.b, c: t20.c + t21.c, d: t20.d + t21.d };
-    let t23 = Wide { a: t16.a - t22.a, b: t16.b - t22.b, c: t16.c - t22.c, d: t16.d - t22.d };
-    t23
+    let t11 = *slots[6];
+    let t12 = *slots[7];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 1);
+    let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t17 = mul_small(t12, t16);
+    let t18 = mul_small(t11, t15);
+    let t19 = Wide { a: t17.a + t18.a, b: t17.b + t18.b, c: t17.c + t18.c, d: t17.d + t18.d };
+    let t20 = Wide { a: t14.a - t19.a, b: t14.b - t19.b, c: t14.c - t19.c, d: t14.d - t19.d };
+    t20
 }
 
 /// Constraint 34 of `signed_transfer` (undivided).
@@ -1794,18 +1721,16 @@ fn signed_transfer_c34(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 587);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[8];
-    let t13 = *slots[9];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 1);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[8];
+    let t12 = *slots[9];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 1);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 35 of `signed_transfer` (undivided).
@@ -1822,18 +1747,16 @@ fn signed_transfer_c35(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 591);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[10];
-    let t13 = *slots[11];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 1);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[10];
+    let t12 = *slots[11];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 1);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 36 of `signed_transfer` (undivided).
@@ -1850,20 +1773,17 @@ fn signed_transfer_c36(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 595);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[12];
-    let t13 = *slots[13];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 1);
-    let t18 = mul_small(t13, t17);
-    let t19 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t20 = narrow(t19);
-    let t21 = mul_small(t12, t20);
-    let t22 = Wide { a: t18.a + t21.a, b: t18.b + t21.b, c: t18.c + t21.c, d: t18.d + t21.d };
-    let t23 = Wide { a: t16.a - t22.a, b: t16.b - t22.b, c: t16.c - t22.c, d: t16.d - t22.d };
-    t23
+    let t11 = *slots[12];
+    let t12 = *slots[13];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 1);
+    let t16 = mul_small(t12, t15);
+    let t17 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t18 = mul_small(t11, t17);
+    let t19 = Wide { a: t16.a + t18.a, b: t16.b + t18.b, c: t16.c + t18.c, d: t16.d + t18.d };
+    let t20 = Wide { a: t14.a - t19.a, b: t14.b - t19.b, c: t14.c - t19.c, d: t14.d - t19.d };
+    t20
 }
 
 /// Constraint 37 of `signed_transfer` (undivided).
@@ -1880,15 +1800,13 @@ fn signed_transfer_c37(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 599);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[14];
-    let t13 = *slots[15];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[14];
+    let t12 = *slots[15];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 38 of `signed_transfer` (undivided).
@@ -1905,15 +1823,13 @@ fn signed_transfer_c38(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 603);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[16];
-    let t13 = *slots[17];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[16];
+    let t12 = *slots[17];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 39 of `signed_transfer` (undivided).
@@ -1930,15 +1846,13 @@ fn signed_transfer_c39(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 607);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[18];
-    let t13 = *slots[19];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[18];
+    let t12 = *slots[19];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 40 of `signed_transfer` (undivided).
@@ -1955,15 +1869,13 @@ fn signed_transfer_c40(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 611);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[20];
-    let t13 = *slots[21];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[20];
+    let t12 = *slots[21];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 41 of `signed_transfer` (undivided).
@@ -1980,15 +1892,13 @@ fn signed_transfer_c41(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 615);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[22];
-    let t13 = *slots[23];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[22];
+    let t12 = *slots[23];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 42 of `signed_transfer` (undivided).
@@ -2005,15 +1915,13 @@ fn signed_transfer_c42(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 619);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[24];
-    let t13 = *slots[25];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[24];
+    let t12 = *slots[25];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 43 of `signed_transfer` (undivided).
@@ -2030,15 +1938,13 @@ fn signed_transfer_c43(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 623);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[26];
-    let t13 = *slots[27];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[26];
+    let t12 = *slots[27];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 44 of `signed_transfer` (undivided).
@@ -2055,15 +1961,13 @@ fn signed_transfer_c44(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 627);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[28];
-    let t13 = *slots[29];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[28];
+    let t12 = *slots[29];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 45 of `signed_transfer` (undivided).
@@ -2080,15 +1984,13 @@ fn signed_transfer_c45(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 631);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[30];
-    let t13 = *slots[31];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[30];
+    let t12 = *slots[31];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 46 of `signed_transfer` (undivided).
@@ -2105,15 +2007,13 @@ fn signed_transfer_c46(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 635);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[32];
-    let t13 = *slots[33];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[32];
+    let t12 = *slots[33];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 47 of `signed_transfer` (undivided).
@@ -2130,15 +2030,13 @@ fn signed_transfer_c47(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 639);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[34];
-    let t13 = *slots[35];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[34];
+    let t12 = *slots[35];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 48 of `signed_transfer` (undivided).
@@ -2155,15 +2053,13 @@ fn signed_transfer_c48(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 643);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[36];
-    let t13 = *slots[37];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[36];
+    let t12 = *slots[37];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 49 of `signed_transfer` (undivided).
@@ -2180,15 +2076,13 @@ fn signed_transfer_c49(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 647);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[38];
-    let t13 = *slots[39];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[38];
+    let t12 = *slots[39];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 50 of `signed_transfer` (undivided).
@@ -2205,15 +2099,13 @@ fn signed_transfer_c50(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 651);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[40];
-    let t13 = *slots[41];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[40];
+    let t12 = *slots[41];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 51 of `signed_transfer` (undivided).
@@ -2230,15 +2122,13 @@ fn signed_transfer_c51(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 655);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[42];
-    let t13 = *slots[43];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[42];
+    let t12 = *slots[43];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 52 of `signed_transfer` (undivided).
@@ -2255,15 +2145,13 @@ fn signed_transfer_c52(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 659);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[44];
-    let t13 = *slots[45];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[44];
+    let t12 = *slots[45];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 53 of `signed_transfer` (undivided).
@@ -2280,15 +2168,13 @@ fn signed_transfer_c53(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 663);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[46];
-    let t13 = *slots[47];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[46];
+    let t12 = *slots[47];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 54 of `signed_transfer` (undivided).
@@ -2305,15 +2191,13 @@ fn signed_transfer_c54(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 667);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[48];
-    let t13 = *slots[49];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[48];
+    let t12 = *slots[49];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 55 of `signed_transfer` (undivided).
@@ -2330,15 +2214,13 @@ fn signed_transfer_c55(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 671);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[50];
-    let t13 = *slots[51];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[50];
+    let t12 = *slots[51];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 56 of `signed_transfer` (undivided).
@@ -2355,15 +2237,13 @@ fn signed_transfer_c56(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 675);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[52];
-    let t13 = *slots[53];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[52];
+    let t12 = *slots[53];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 57 of `signed_transfer` (undivided).
@@ -2380,15 +2260,13 @@ fn signed_transfer_c57(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 679);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[54];
-    let t13 = *slots[55];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[54];
+    let t12 = *slots[55];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 58 of `signed_transfer` (undivided).
@@ -2405,15 +2283,13 @@ fn signed_transfer_c58(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 683);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[56];
-    let t13 = *slots[57];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[56];
+    let t12 = *slots[57];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 59 of `signed_transfer` (undivided).
@@ -2430,15 +2306,13 @@ fn signed_transfer_c59(values: Span<Coordinates>, relations: Span<LookupElements
     let t8 = sample(values, 687);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[58];
-    let t13 = *slots[59];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = Wide { a: t13.a + t12.a, b: t13.b + t12.b, c: t13.c + t12.c, d: t13.d + t12.d };
-    let t18 = Wide { a: t16.a - t17.a, b: t16.b - t17.b, c: t16.c - t17.c, d: t16.d - t17.d };
-    t18
+    let t11 = *slots[58];
+    let t12 = *slots[59];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Constraint 60 of `signed_transfer` (undivided).
@@ -2465,15 +2339,14 @@ fn signed_transfer_c60(values: Span<Coordinates>, relations: Span<LookupElements
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[60];
-    let t23 = *slots[61];
-    let t24 = mul_small(t22, t23);
-    let t25 = narrow(t24);
-    let t26 = mul_small(t21, t25);
-    let t27 = Wide { a: t23.a + t22.a, b: t23.b + t22.b, c: t23.c + t22.c, d: t23.d + t22.d };
-    let t28 = Wide { a: t26.a - t27.a, b: t26.b - t27.b, c: t26.c - t27.c, d: t26.d - t27.d };
-    t28
+    let t21 = *slots[60];
+    let t22 = *slots[61];
+    let t23 = mul_small(t21, t22);
+    let t24 = narrow(t20);
+    let t25 = mul_small(t24, t23);
+    let t26 = Wide { a: t22.a + t21.a, b: t22.b + t21.b, c: t22.c + t21.c, d: t22.d + t21.d };
+    let t27 = Wide { a: t25.a - t26.a, b: t25.b - t26.b, c: t25.c - t26.c, d: t25.d - t26.d };
+    t27
 }
 
 /// Folds the 4 undivided constraints of component `chain_step` into `acc`.
@@ -2564,36 +2437,31 @@ fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t3 = sample(values, 115);
     let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t2, t6);
-    let t8 = alpha(relations, 1, 7);
-    let t9 = sample(values, 120);
-    let t10 = sample(values, 116);
-    let t11 = Wide { a: t9.a + t10.a, b: t9.b + t10.b, c: t9.c + t10.c, d: t9.d + t10.d };
-    let t12 = narrow(t11);
-    let t13 = mul_small(t8, t12);
-    let t14 = alpha(relations, 1, 8);
-    let t15 = sample(values, 121);
-    let t16 = sample(values, 117);
-    let t17 = Wide { a: t15.a + t16.a, b: t15.b + t16.b, c: t15.c + t16.c, d: t15.d + t16.d };
-    let t18 = narrow(t17);
-    let t19 = mul_small(t14, t18);
-    let t20 = alpha(relations, 1, 9);
-    let t21 = sample(values, 122);
-    let t22 = sample(values, 118);
-    let t23 = Wide { a: t21.a + t22.a, b: t21.b + t22.b, c: t21.c + t22.c, d: t21.d + t22.d };
-    let t24 = narrow(t23);
-    let t25 = mul_small(t20, t24);
-    let t26 = alpha(relations, 1, 10);
-    let t27 = sample(values, 123);
-    let t28 = sample(values, 119);
-    let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
-    let t30 = narrow(t29);
-    let t31 = mul_small(t26, t30);
-    let t32 = Wide { a: t0.a + t1.a + t7.a + t13.a + t19.a + t25.a + t31.a, b: t0.b + t1.b + t7.b + t13.b + t19.b + t25.b + t31.b, c: t0.c + t1.c + t7.c + t13.c + t19.c + t25.c + t31.c, d: t0.d + t1.d + t7.d + t13.d + t19.d + t25.d + t31.d };
-    let t33 = relation_z(relations, 1);
-    let t34 = Wide { a: t32.a - t33.a, b: t32.b - t33.b, c: t32.c - t33.c, d: t32.d - t33.d };
-    t34
+    let t6 = mul_small(t2, t5);
+    let t7 = alpha(relations, 1, 7);
+    let t8 = sample(values, 120);
+    let t9 = sample(values, 116);
+    let t10 = Wide { a: t8.a + t9.a, b: t8.b + t9.b, c: t8.c + t9.c, d: t8.d + t9.d };
+    let t11 = mul_small(t7, t10);
+    let t12 = alpha(relations, 1, 8);
+    let t13 = sample(values, 121);
+    let t14 = sample(values, 117);
+    let t15 = Wide { a: t13.a + t14.a, b: t13.b + t14.b, c: t13.c + t14.c, d: t13.d + t14.d };
+    let t16 = mul_small(t12, t15);
+    let t17 = alpha(relations, 1, 9);
+    let t18 = sample(values, 122);
+    let t19 = sample(values, 118);
+    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
+    let t21 = mul_small(t17, t20);
+    let t22 = alpha(relations, 1, 10);
+    let t23 = sample(values, 123);
+    let t24 = sample(values, 119);
+    let t25 = Wide { a: t23.a + t24.a, b: t23.b + t24.b, c: t23.c + t24.c, d: t23.d + t24.d };
+    let t26 = mul_small(t22, t25);
+    let t27 = Wide { a: t0.a + t1.a + t6.a + t11.a + t16.a + t21.a + t26.a, b: t0.b + t1.b + t6.b + t11.b + t16.b + t21.b + t26.b, c: t0.c + t1.c + t6.c + t11.c + t16.c + t21.c + t26.c, d: t0.d + t1.d + t6.d + t11.d + t16.d + t21.d + t26.d };
+    let t28 = relation_z(relations, 1);
+    let t29 = Wide { a: t27.a - t28.a, b: t27.b - t28.b, c: t27.c - t28.c, d: t27.d - t28.d };
+    t29
 }
 
 /// Constraint 0 of `chain_step` (undivided).
@@ -2602,9 +2470,8 @@ fn chain_step_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 109);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `chain_step` (undivided).
@@ -2613,14 +2480,11 @@ fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 115);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    let t5 = narrow(t4);
-    let t6 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t7 = Wide { a: t0.a - t6.a, b: t0.b - t6.b, c: t0.c - t6.c, d: t0.d - t6.d };
-    let t8 = narrow(t7);
-    let t9 = mul_small(t5, t8);
-    t9
+    let t3 = mul_small(t0, t2);
+    let t4 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t5 = Wide { a: t0.a - t4.a, b: t0.b - t4.b, c: t0.c - t4.c, d: t0.d - t4.d };
+    let t6 = mul_small(t3, t5);
+    t6
 }
 
 /// Constraint 2 of `chain_step` (undivided).
@@ -2631,22 +2495,18 @@ fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t2 = sample(values, 702);
     let t3 = sample(values, 703);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 109);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t16 = narrow(t15);
-    let t17 = mul_small(t6, t16);
-    let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
-    let t19 = Wide { a: t10.a - t18.a, b: t10.b - t18.b, c: t10.c - t18.c, d: t10.d - t18.d };
-    t19
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 109);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t13 = mul_small(t5, t12);
+    let t14 = Wide { a: t11.a + t13.a, b: t11.b + t13.b, c: t11.c + t13.c, d: t11.d + t13.d };
+    let t15 = Wide { a: t8.a - t14.a, b: t8.b - t14.b, c: t8.c - t14.c, d: t8.d - t14.d };
+    t15
 }
 
 /// Constraint 3 of `chain_step` (undivided).
@@ -2673,12 +2533,11 @@ fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[4];
-    let t23 = mul_small(t21, t22);
-    let t24 = sample(values, 109);
-    let t25 = Wide { a: t23.a - t24.a, b: t23.b - t24.b, c: t23.c - t24.c, d: t23.d - t24.d };
-    t25
+    let t21 = *slots[4];
+    let t22 = mul_small(t20, t21);
+    let t23 = sample(values, 109);
+    let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
+    t24
 }
 
 /// Folds the 7 undivided constraints of component `digest_sponge` into `acc`.
@@ -2800,13 +2659,12 @@ fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t8 = sample(values, 141);
     let t9 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t10 = Wide { a: t8.a + t9.a, b: t8.b + t9.b, c: t8.c + t9.c, d: t8.d + t9.d };
-    let t11 = narrow(t10);
-    let t12 = mul_small(t7, t11);
-    let t13 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(167, 8));
-    let t14 = Wide { a: t2.a + t3.a + t6.a + t12.a + t13.a, b: t2.b + t3.b + t6.b + t12.b + t13.b, c: t2.c + t3.c + t6.c + t12.c + t13.c, d: t2.d + t3.d + t6.d + t12.d + t13.d };
-    let t15 = relation_z(relations, 1);
-    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
-    t16
+    let t11 = mul_small(t7, t10);
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(167, 8));
+    let t13 = Wide { a: t2.a + t3.a + t6.a + t11.a + t12.a, b: t2.b + t3.b + t6.b + t11.b + t12.b, c: t2.c + t3.c + t6.c + t11.c + t12.c, d: t2.d + t3.d + t6.d + t11.d + t12.d };
+    let t14 = relation_z(relations, 1);
+    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
+    t15
 }
 
 /// Intermediate 4 of `digest_sponge`.
@@ -2849,9 +2707,8 @@ fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t0 = sample(values, 136);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `digest_sponge` (undivided).
@@ -2860,9 +2717,8 @@ fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t0 = sample(values, 142);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 2 of `digest_sponge` (undivided).
@@ -2872,9 +2728,8 @@ fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t1 = sample(values, 141);
     let t2 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    t5
+    let t4 = mul_small(t0, t3);
+    t4
 }
 
 /// Constraint 3 of `digest_sponge` (undivided).
@@ -2884,9 +2739,8 @@ fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = sample(values, 136);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    t5
+    let t4 = mul_small(t0, t3);
+    t4
 }
 
 /// Constraint 4 of `digest_sponge` (undivided).
@@ -2897,22 +2751,18 @@ fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t2 = sample(values, 714);
     let t3 = sample(values, 715);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 136);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t16 = narrow(t15);
-    let t17 = mul_small(t6, t16);
-    let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
-    let t19 = Wide { a: t10.a - t18.a, b: t10.b - t18.b, c: t10.c - t18.c, d: t10.d - t18.d };
-    t19
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 136);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t13 = mul_small(t5, t12);
+    let t14 = Wide { a: t11.a + t13.a, b: t11.b + t13.b, c: t11.c + t13.c, d: t11.d + t13.d };
+    let t15 = Wide { a: t8.a - t14.a, b: t8.b - t14.b, c: t8.c - t14.c, d: t8.d - t14.d };
+    t15
 }
 
 /// Constraint 5 of `digest_sponge` (undivided).
@@ -2929,23 +2779,19 @@ fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t8 = sample(values, 715);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[4];
-    let t13 = *slots[5];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 136);
-    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t19 = narrow(t18);
-    let t20 = mul_small(t13, t19);
-    let t21 = sample(values, 142);
-    let t22 = Wide { a: t17.a - t21.a, b: t17.b - t21.b, c: t17.c - t21.c, d: t17.d - t21.d };
-    let t23 = narrow(t22);
-    let t24 = mul_small(t12, t23);
-    let t25 = Wide { a: t20.a + t24.a, b: t20.b + t24.b, c: t20.c + t24.c, d: t20.d + t24.d };
-    let t26 = Wide { a: t16.a - t25.a, b: t16.b - t25.b, c: t16.c - t25.c, d: t16.d - t25.d };
-    t26
+    let t11 = *slots[4];
+    let t12 = *slots[5];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 136);
+    let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t17 = mul_small(t12, t16);
+    let t18 = sample(values, 142);
+    let t19 = Wide { a: t15.a - t18.a, b: t15.b - t18.b, c: t15.c - t18.c, d: t15.d - t18.d };
+    let t20 = mul_small(t11, t19);
+    let t21 = Wide { a: t17.a + t20.a, b: t17.b + t20.b, c: t17.c + t20.c, d: t17.d + t20.d };
+    let t22 = Wide { a: t14.a - t21.a, b: t14.b - t21.b, c: t14.c - t21.c, d: t14.d - t21.d };
+    t22
 }
 
 /// Constraint 6 of `digest_sponge` (undivided).
@@ -2972,18 +2818,17 @@ fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[6];
-    let t23 = *slots[7];
-    let t24 = mul_small(t22, t23);
-    let t25 = narrow(t24);
-    let t26 = mul_small(t21, t25);
-    let t27 = sample(values, 142);
-    let t28 = mul_small(t23, t27);
-    let t29 = mul_small(t22, t27);
-    let t30 = Wide { a: t28.a + t29.a, b: t28.b + t29.b, c: t28.c + t29.c, d: t28.d + t29.d };
-    let t31 = Wide { a: t26.a - t30.a, b: t26.b - t30.b, c: t26.c - t30.c, d: t26.d - t30.d };
-    t31
+    let t21 = *slots[6];
+    let t22 = *slots[7];
+    let t23 = mul_small(t21, t22);
+    let t24 = narrow(t20);
+    let t25 = mul_small(t24, t23);
+    let t26 = sample(values, 142);
+    let t27 = mul_small(t22, t26);
+    let t28 = mul_small(t21, t26);
+    let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
+    let t30 = Wide { a: t25.a - t29.a, b: t25.b - t29.b, c: t25.c - t29.c, d: t25.d - t29.d };
+    t30
 }
 
 /// Folds the 17 undivided constraints of component `key_sponge` into `acc`.
@@ -3119,15 +2964,14 @@ fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t7 = sample(values, 184);
     let t8 = Wide { a: t7.a * 2, b: t7.b * 2, c: t7.c * 2, d: t7.d * 2 };
     let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    let t10 = narrow(t9);
-    let t11 = mul_small(t5, t10);
-    let t12 = alpha(relations, 1, 23);
-    let t13 = sample(values, 185);
-    let t14 = mul_small(t12, t13);
-    let t15 = Wide { a: t2.a + t3.a + t4.a + t11.a + t14.a, b: t2.b + t3.b + t4.b + t11.b + t14.b, c: t2.c + t3.c + t4.c + t11.c + t14.c, d: t2.d + t3.d + t4.d + t11.d + t14.d };
-    let t16 = relation_z(relations, 1);
-    let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
-    t17
+    let t10 = mul_small(t5, t9);
+    let t11 = alpha(relations, 1, 23);
+    let t12 = sample(values, 185);
+    let t13 = mul_small(t11, t12);
+    let t14 = Wide { a: t2.a + t3.a + t4.a + t10.a + t13.a, b: t2.b + t3.b + t4.b + t10.b + t13.b, c: t2.c + t3.c + t4.c + t10.c + t13.c, d: t2.d + t3.d + t4.d + t10.d + t13.d };
+    let t15 = relation_z(relations, 1);
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Intermediate 2 of `key_sponge`.
@@ -3138,16 +2982,15 @@ fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t2 = alpha(relations, 1, 5);
     let t3 = sample(values, 181);
     let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
-    let t5 = narrow(t4);
-    let t6 = mul_small(t2, t5);
-    let t7 = alpha(relations, 1, 6);
-    let t8 = sample(values, 202);
-    let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(213, 4));
-    let t11 = Wide { a: t0.a + t1.a + t6.a + t9.a + t10.a, b: t0.b + t1.b + t6.b + t9.b + t10.b, c: t0.c + t1.c + t6.c + t9.c + t10.c, d: t0.d + t1.d + t6.d + t9.d + t10.d };
-    let t12 = relation_z(relations, 1);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
+    let t5 = mul_small(t2, t4);
+    let t6 = alpha(relations, 1, 6);
+    let t7 = sample(values, 202);
+    let t8 = mul_small(t6, t7);
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(213, 4));
+    let t10 = Wide { a: t0.a + t1.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t5.d + t8.d + t9.d };
+    let t11 = relation_z(relations, 1);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 3 of `key_sponge`.
@@ -3160,16 +3003,15 @@ fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
     let t5 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = narrow(t6);
-    let t8 = mul_small(t2, t7);
-    let t9 = alpha(relations, 1, 6);
-    let t10 = sample(values, 203);
-    let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(217, 4));
-    let t13 = Wide { a: t0.a + t1.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t8.d + t11.d + t12.d };
-    let t14 = relation_z(relations, 1);
-    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
-    t15
+    let t7 = mul_small(t2, t6);
+    let t8 = alpha(relations, 1, 6);
+    let t9 = sample(values, 203);
+    let t10 = mul_small(t8, t9);
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(217, 4));
+    let t12 = Wide { a: t0.a + t1.a + t7.a + t10.a + t11.a, b: t0.b + t1.b + t7.b + t10.b + t11.b, c: t0.c + t1.c + t7.c + t10.c + t11.c, d: t0.d + t1.d + t7.d + t10.d + t11.d };
+    let t13 = relation_z(relations, 1);
+    let t14 = Wide { a: t12.a - t13.a, b: t12.b - t13.b, c: t12.c - t13.c, d: t12.d - t13.d };
+    t14
 }
 
 /// Intermediate 4 of `key_sponge`.
@@ -3183,102 +3025,82 @@ fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t5 = sample(values, 181);
     let t6 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
-    let t8 = narrow(t7);
-    let t9 = mul_small(t4, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(229, 8));
-    let t11 = alpha(relations, 1, 14);
-    let t12 = sample(values, 237);
-    let t13 = sample(values, 195);
-    let t14 = mul_small(t12, t13);
-    let t15 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t16 = narrow(t15);
-    let t17 = sample(values, 204);
-    let t18 = mul_small(t16, t17);
-    let t19 = Wide { a: t14.a + t18.a, b: t14.b + t18.b, c: t14.c + t18.c, d: t14.d + t18.d };
-    let t20 = narrow(t19);
+    let t8 = mul_small(t4, t7);
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(229, 8));
+    let t10 = alpha(relations, 1, 14);
+    let t11 = sample(values, 237);
+    let t12 = sample(values, 195);
+    let t13 = mul_small(t11, t12);
+    let t14 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t15 = sample(values, 204);
+    let t16 = mul_small(t14, t15);
+    let t17 = Wide { a: t13.a + t16.a, b: t13.b + t16.b, c: t13.c + t16.c, d: t13.d + t16.d };
+    let t18 = mul_small(t10, t17);
+    let t19 = alpha(relations, 1, 15);
+    let t20 = sample(values, 196);
     let t21 = mul_small(t11, t20);
-    let t22 = alpha(relations, 1, 15);
-    let t23 = sample(values, 196);
-    let t24 = mul_small(t12, t23);
-    let t25 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t26 = narrow(t25);
-    let t27 = mul_small(t26, t13);
-    let t28 = Wide { a: t24.a + t27.a, b: t24.b + t27.b, c: t24.c + t27.c, d: t24.d + t27.d };
-    let t29 = narrow(t28);
-    let t30 = mul_small(t22, t29);
-    let t31 = alpha(relations, 1, 16);
-    let t32 = sample(values, 197);
-    let t33 = mul_small(t12, t32);
-    let t34 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t35 = narrow(t34);
-    let t36 = mul_small(t35, t23);
-    let t37 = Wide { a: t33.a + t36.a, b: t33.b + t36.b, c: t33.c + t36.c, d: t33.d + t36.d };
-    let t38 = narrow(t37);
-    let t39 = mul_small(t31, t38);
-    let t40 = alpha(relations, 1, 17);
-    let t41 = sample(values, 198);
-    let t42 = mul_small(t12, t41);
-    let t43 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t44 = narrow(t43);
-    let t45 = mul_small(t44, t32);
-    let t46 = Wide { a: t42.a + t45.a, b: t42.b + t45.b, c: t42.c + t45.c, d: t42.d + t45.d };
-    let t47 = narrow(t46);
-    let t48 = mul_small(t40, t47);
-    let t49 = alpha(relations, 1, 18);
-    let t50 = sample(values, 199);
-    let t51 = mul_small(t12, t50);
-    let t52 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t53 = narrow(t52);
-    let t54 = mul_small(t53, t41);
-    let t55 = Wide { a: t51.a + t54.a, b: t51.b + t54.b, c: t51.c + t54.c, d: t51.d + t54.d };
-    let t56 = narrow(t55);
-    let t57 = mul_small(t49, t56);
-    let t58 = alpha(relations, 1, 19);
-    let t59 = sample(values, 200);
-    let t60 = mul_small(t12, t59);
-    let t61 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t62 = narrow(t61);
-    let t63 = mul_small(t62, t50);
-    let t64 = Wide { a: t60.a + t63.a, b: t60.b + t63.b, c: t60.c + t63.c, d: t60.d + t63.d };
-    let t65 = narrow(t64);
-    let t66 = mul_small(t58, t65);
-    let t67 = alpha(relations, 1, 20);
-    let t68 = sample(values, 201);
-    let t69 = mul_small(t12, t68);
-    let t70 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t71 = narrow(t70);
-    let t72 = mul_small(t71, t59);
-    let t73 = Wide { a: t69.a + t72.a, b: t69.b + t72.b, c: t69.c + t72.c, d: t69.d + t72.d };
-    let t74 = narrow(t73);
-    let t75 = mul_small(t67, t74);
-    let t76 = alpha(relations, 1, 21);
-    let t77 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t78 = narrow(t77);
-    let t79 = mul_small(t78, t68);
-    let t80 = narrow(t79);
-    let t81 = mul_small(t76, t80);
-    let t82 = alpha(relations, 1, 22);
-    let t83 = Wide { a: t6.a - t12.a, b: t6.b - t12.b, c: t6.c - t12.c, d: t6.d - t12.d };
-    let t84 = narrow(t83);
-    let t85 = sample(values, 183);
-    let t86 = sample(values, 184);
-    let t87 = Wide { a: t86.a * 2, b: t86.b * 2, c: t86.c * 2, d: t86.d * 2 };
-    let t88 = Wide { a: t85.a + t87.a + t6.a, b: t85.b + t87.b + t6.b, c: t85.c + t87.c + t6.c, d: t85.d + t87.d + t6.d };
-    let t89 = narrow(t88);
-    let t90 = mul_small(t84, t89);
-    let t91 = narrow(t90);
-    let t92 = mul_small(t82, t91);
-    let t93 = alpha(relations, 1, 23);
-    let t94 = sample(values, 185);
-    let t95 = sample(values, 202);
-    let t96 = sample(values, 203);
-    let t97 = Wide { a: t94.a + t95.a + t96.a, b: t94.b + t95.b + t96.b, c: t94.c + t95.c + t96.c, d: t94.d + t95.d + t96.d };
-    let t98 = narrow(t97);
-    let t99 = mul_small(t93, t98);
-    let t100 = Wide { a: t2.a + t3.a + t9.a + t10.a + t21.a + t30.a + t39.a + t48.a + t57.a + t66.a + t75.a + t81.a + t92.a + t99.a, b: t2.b + t3.b + t9.b + t10.b + t21.b + t30.b + t39.b + t48.b + t57.b + t66.b + t75.b + t81.b + t92.b + t99.b, c: t2.c + t3.c + t9.c + t10.c + t21.c + t30.c + t39.c + t48.c + t57.c + t66.c + t75.c + t81.c + t92.c + t99.c, d: t2.d + t3.d + t9.d + t10.d + t21.d + t30.d + t39.d + t48.d + t57.d + t66.d + t75.d + t81.d + t92.d + t99.d };
-    let t101 = relation_z(relations, 1);
-    let t102 = Wide { a: t100.a - t101.a, b: t100.b - t101.b, c: t100.c - t101.c, d: t100.d - t101.d };
-    t102
+    let t22 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t23 = mul_small(t22, t12);
+    let t24 = Wide { a: t21.a + t23.a, b: t21.b + t23.b, c: t21.c + t23.c, d: t21.d + t23.d };
+    let t25 = mul_small(t19, t24);
+    let t26 = alpha(relations, 1, 16);
+    let t27 = sample(values, 197);
+    let t28 = mul_small(t11, t27);
+    let t29 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t30 = mul_small(t29, t20);
+    let t31 = Wide { a: t28.a + t30.a, b: t28.b + t30.b, c: t28.c + t30.c, d: t28.d + t30.d };
+    let t32 = mul_small(t26, t31);
+    let t33 = alpha(relations, 1, 17);
+    let t34 = sample(values, 198);
+    let t35 = mul_small(t11, t34);
+    let t36 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t37 = mul_small(t36, t27);
+    let t38 = Wide { a: t35.a + t37.a, b: t35.b + t37.b, c: t35.c + t37.c, d: t35.d + t37.d };
+    let t39 = mul_small(t33, t38);
+    let t40 = alpha(relations, 1, 18);
+    let t41 = sample(values, 199);
+    let t42 = mul_small(t11, t41);
+    let t43 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t44 = mul_small(t43, t34);
+    let t45 = Wide { a: t42.a + t44.a, b: t42.b + t44.b, c: t42.c + t44.c, d: t42.d + t44.d };
+    let t46 = mul_small(t40, t45);
+    let t47 = alpha(relations, 1, 19);
+    let t48 = sample(values, 200);
+    let t49 = mul_small(t11, t48);
+    let t50 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t51 = mul_small(t50, t41);
+    let t52 = Wide { a: t49.a + t51.a, b: t49.b + t51.b, c: t49.c + t51.c, d: t49.d + t51.d };
+    let t53 = mul_small(t47, t52);
+    let t54 = alpha(relations, 1, 20);
+    let t55 = sample(values, 201);
+    let t56 = mul_small(t11, t55);
+    let t57 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t58 = mul_small(t57, t48);
+    let t59 = Wide { a: t56.a + t58.a, b: t56.b + t58.b, c: t56.c + t58.c, d: t56.d + t58.d };
+    let t60 = mul_small(t54, t59);
+    let t61 = alpha(relations, 1, 21);
+    let t62 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t63 = mul_small(t62, t55);
+    let t64 = mul_small(t61, t63);
+    let t65 = alpha(relations, 1, 22);
+    let t66 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
+    let t67 = sample(values, 183);
+    let t68 = sample(values, 184);
+    let t69 = Wide { a: t68.a * 2, b: t68.b * 2, c: t68.c * 2, d: t68.d * 2 };
+    let t70 = Wide { a: t67.a + t69.a + t6.a, b: t67.b + t69.b + t6.b, c: t67.c + t69.c + t6.c, d: t67.d + t69.d + t6.d };
+    let t71 = mul_small(t66, t70);
+    let t72 = narrow(t71);
+    let t73 = mul_small(t65, t72);
+    let t74 = alpha(relations, 1, 23);
+    let t75 = sample(values, 185);
+    let t76 = sample(values, 202);
+    let t77 = sample(values, 203);
+    let t78 = Wide { a: t75.a + t76.a + t77.a, b: t75.b + t76.b + t77.b, c: t75.c + t76.c + t77.c, d: t75.d + t76.d + t77.d };
+    let t79 = mul_small(t74, t78);
+    let t80 = Wide { a: t2.a + t3.a + t8.a + t9.a + t18.a + t25.a + t32.a + t39.a + t46.a + t53.a + t60.a + t64.a + t73.a + t79.a, b: t2.b + t3.b + t8.b + t9.b + t18.b + t25.b + t32.b + t39.b + t46.b + t53.b + t60.b + t64.b + t73.b + t79.b, c: t2.c + t3.c + t8.c + t9.c + t18.c + t25.c + t32.c + t39.c + t46.c + t53.c + t60.c + t64.c + t73.c + t79.c, d: t2.d + t3.d + t8.d + t9.d + t18.d + t25.d + t32.d + t39.d + t46.d + t53.d + t60.d + t64.d + t73.d + t79.d };
+    let t81 = relation_z(relations, 1);
+    let t82 = Wide { a: t80.a - t81.a, b: t80.b - t81.b, c: t80.c - t81.c, d: t80.d - t81.d };
+    t82
 }
 
 /// Intermediate 5 of `key_sponge`.
@@ -3289,16 +3111,15 @@ fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t2 = alpha(relations, 1, 5);
     let t3 = sample(values, 181);
     let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
-    let t5 = narrow(t4);
-    let t6 = mul_small(t2, t5);
-    let t7 = alpha(relations, 1, 6);
-    let t8 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(205, 4));
-    let t11 = Wide { a: t0.a + t1.a + t6.a + t9.a + t10.a, b: t0.b + t1.b + t6.b + t9.b + t10.b, c: t0.c + t1.c + t6.c + t9.c + t10.c, d: t0.d + t1.d + t6.d + t9.d + t10.d };
-    let t12 = relation_z(relations, 1);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
+    let t5 = mul_small(t2, t4);
+    let t6 = alpha(relations, 1, 6);
+    let t7 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t8 = mul_small(t6, t7);
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(205, 4));
+    let t10 = Wide { a: t0.a + t1.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t5.d + t8.d + t9.d };
+    let t11 = relation_z(relations, 1);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 6 of `key_sponge`.
@@ -3311,16 +3132,15 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
     let t5 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = narrow(t6);
-    let t8 = mul_small(t2, t7);
-    let t9 = alpha(relations, 1, 6);
-    let t10 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(209, 4));
-    let t13 = Wide { a: t0.a + t1.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t8.d + t11.d + t12.d };
-    let t14 = relation_z(relations, 1);
-    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
-    t15
+    let t7 = mul_small(t2, t6);
+    let t8 = alpha(relations, 1, 6);
+    let t9 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t10 = mul_small(t8, t9);
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(209, 4));
+    let t12 = Wide { a: t0.a + t1.a + t7.a + t10.a + t11.a, b: t0.b + t1.b + t7.b + t10.b + t11.b, c: t0.c + t1.c + t7.c + t10.c + t11.c, d: t0.d + t1.d + t7.d + t10.d + t11.d };
+    let t13 = relation_z(relations, 1);
+    let t14 = Wide { a: t12.a - t13.a, b: t12.b - t13.b, c: t12.c - t13.c, d: t12.d - t13.d };
+    t14
 }
 
 /// Intermediate 7 of `key_sponge`.
@@ -3341,13 +3161,11 @@ fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t1 = sample(values, 204);
     let t2 = sample(values, 238);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = narrow(t5);
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
+    let t5 = mul_small(t0, t4);
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 9 of `key_sponge`.
@@ -3370,13 +3188,11 @@ fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t3 = Wide { a: t1.a + t2.a, b: t1.b + t2.b, c: t1.c + t2.c, d: t1.d + t2.d };
     let t4 = sample(values, 239);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = narrow(t5);
-    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
-    let t8 = narrow(t7);
-    let t9 = mul_small(t0, t8);
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
+    let t7 = mul_small(t0, t6);
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Intermediate 11 of `key_sponge`.
@@ -3399,9 +3215,8 @@ fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 176);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `key_sponge` (undivided).
@@ -3410,9 +3225,8 @@ fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 182);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 2 of `key_sponge` (undivided).
@@ -3421,9 +3235,8 @@ fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 183);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 3 of `key_sponge` (undivided).
@@ -3432,9 +3245,8 @@ fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t0 = sample(values, 184);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 4 of `key_sponge` (undivided).
@@ -3470,9 +3282,8 @@ fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t1 = sample(values, 181);
     let t2 = Wide { a: 31, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    t5
+    let t4 = mul_small(t0, t3);
+    t4
 }
 
 /// Constraint 7 of `key_sponge` (undivided).
@@ -3485,9 +3296,8 @@ fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t4 = Wide { a: t1.a + t2.a + t3.a, b: t1.b + t2.b + t3.b, c: t1.c + t2.c + t3.c, d: t1.d + t2.d + t3.d };
     let t5 = Wide { a: 104, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = narrow(t6);
-    let t8 = mul_small(t0, t7);
-    t8
+    let t7 = mul_small(t0, t6);
+    t7
 }
 
 /// Constraint 8 of `key_sponge` (undivided).
@@ -3497,9 +3307,8 @@ fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = sample(values, 176);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    t5
+    let t4 = mul_small(t0, t3);
+    t4
 }
 
 /// Constraint 9 of `key_sponge` (undivided).
@@ -3509,9 +3318,8 @@ fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = sample(values, 237);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = narrow(t3);
-    let t5 = mul_small(t0, t4);
-    t5
+    let t4 = mul_small(t0, t3);
+    t4
 }
 
 /// Constraint 10 of `key_sponge` (undivided).
@@ -3522,22 +3330,18 @@ fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t2 = sample(values, 730);
     let t3 = sample(values, 731);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 176);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t16 = narrow(t15);
-    let t17 = mul_small(t6, t16);
-    let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
-    let t19 = Wide { a: t10.a - t18.a, b: t10.b - t18.b, c: t10.c - t18.c, d: t10.d - t18.d };
-    t19
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 176);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t13 = mul_small(t5, t12);
+    let t14 = Wide { a: t11.a + t13.a, b: t11.b + t13.b, c: t11.c + t13.c, d: t11.d + t13.d };
+    let t15 = Wide { a: t8.a - t14.a, b: t8.b - t14.b, c: t8.c - t14.c, d: t8.d - t14.d };
+    t15
 }
 
 /// Constraint 11 of `key_sponge` (undivided).
@@ -3554,18 +3358,16 @@ fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 731);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[4];
-    let t13 = *slots[5];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 176);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[4];
+    let t12 = *slots[5];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 176);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 12 of `key_sponge` (undivided).
@@ -3582,14 +3384,13 @@ fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 735);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[6];
-    let t13 = mul_small(t11, t12);
-    let t14 = sample(values, 176);
-    let t15 = sample(values, 182);
-    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
-    let t17 = Wide { a: t13.a - t16.a, b: t13.b - t16.b, c: t13.c - t16.c, d: t13.d - t16.d };
-    t17
+    let t11 = *slots[6];
+    let t12 = mul_small(t10, t11);
+    let t13 = sample(values, 176);
+    let t14 = sample(values, 182);
+    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
+    let t16 = Wide { a: t12.a - t15.a, b: t12.b - t15.b, c: t12.c - t15.c, d: t12.d - t15.d };
+    t16
 }
 
 /// Constraint 13 of `key_sponge` (undivided).
@@ -3606,22 +3407,18 @@ fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 739);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[7];
-    let t13 = *slots[8];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 176);
-    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t19 = narrow(t18);
-    let t20 = mul_small(t13, t19);
-    let t21 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
-    let t22 = narrow(t21);
-    let t23 = mul_small(t12, t22);
-    let t24 = Wide { a: t20.a + t23.a, b: t20.b + t23.b, c: t20.c + t23.c, d: t20.d + t23.d };
-    let t25 = Wide { a: t16.a - t24.a, b: t16.b - t24.b, c: t16.c - t24.c, d: t16.d - t24.d };
-    t25
+    let t11 = *slots[7];
+    let t12 = *slots[8];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 176);
+    let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t17 = mul_small(t12, t16);
+    let t18 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t19 = mul_small(t11, t18);
+    let t20 = Wide { a: t17.a + t19.a, b: t17.b + t19.b, c: t17.c + t19.c, d: t17.d + t19.d };
+    let t21 = Wide { a: t14.a - t20.a, b: t14.b - t20.b, c: t14.c - t20.c, d: t14.d - t20.d };
+    t21
 }
 
 /// Constraint 14 of `key_sponge` (undivided).
@@ -3638,18 +3435,16 @@ fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 743);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[9];
-    let t13 = *slots[10];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 237);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[9];
+    let t12 = *slots[10];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 237);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 15 of `key_sponge` (undivided).
@@ -3666,18 +3461,16 @@ fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 747);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = narrow(t10);
-    let t12 = *slots[11];
-    let t13 = *slots[12];
-    let t14 = mul_small(t12, t13);
-    let t15 = narrow(t14);
-    let t16 = mul_small(t11, t15);
-    let t17 = sample(values, 237);
-    let t18 = mul_small(t13, t17);
-    let t19 = mul_small(t12, t17);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = Wide { a: t16.a - t20.a, b: t16.b - t20.b, c: t16.c - t20.c, d: t16.d - t20.d };
-    t21
+    let t11 = *slots[11];
+    let t12 = *slots[12];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 237);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
 }
 
 /// Constraint 16 of `key_sponge` (undivided).
@@ -3704,12 +3497,11 @@ fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[13];
-    let t23 = mul_small(t21, t22);
-    let t24 = sample(values, 182);
-    let t25 = Wide { a: t23.a - t24.a, b: t23.b - t24.b, c: t23.c - t24.c, d: t23.d - t24.d };
-    t25
+    let t21 = *slots[13];
+    let t22 = mul_small(t20, t21);
+    let t23 = sample(values, 182);
+    let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
+    t24
 }
 
 /// Folds the 3 undivided constraints of component `tx_list` into `acc`.
@@ -3816,13 +3608,12 @@ fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t4 = sample(values, 241);
     let t5 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = narrow(t6);
-    let t8 = mul_small(t3, t7);
-    let t9 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(266, 8));
-    let t10 = Wide { a: t2.a + t8.a + t9.a, b: t2.b + t8.b + t9.b, c: t2.c + t8.c + t9.c, d: t2.d + t8.d + t9.d };
-    let t11 = relation_z(relations, 1);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t7 = mul_small(t3, t6);
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(266, 8));
+    let t9 = Wide { a: t2.a + t7.a + t8.a, b: t2.b + t7.b + t8.b, c: t2.c + t7.c + t8.c, d: t2.d + t7.d + t8.d };
+    let t10 = relation_z(relations, 1);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Constraint 0 of `tx_list` (undivided).
@@ -3831,9 +3622,8 @@ fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t0 = sample(values, 240);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = narrow(t2);
-    let t4 = mul_small(t0, t3);
-    t4
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 1 of `tx_list` (undivided).
@@ -3844,22 +3634,18 @@ fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t2 = sample(values, 762);
     let t3 = sample(values, 763);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = narrow(t4);
-    let t6 = *slots[2];
-    let t7 = *slots[3];
-    let t8 = mul_small(t6, t7);
-    let t9 = narrow(t8);
-    let t10 = mul_small(t5, t9);
-    let t11 = sample(values, 240);
-    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t13 = narrow(t12);
-    let t14 = mul_small(t7, t13);
-    let t15 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
-    let t16 = narrow(t15);
-    let t17 = mul_small(t6, t16);
-    let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
-    let t19 = Wide { a: t10.a - t18.a, b: t10.b - t18.b, c: t10.c - t18.c, d: t10.d - t18.d };
-    t19
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 240);
+    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t11 = mul_small(t6, t10);
+    let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
+    let t13 = mul_small(t5, t12);
+    let t14 = Wide { a: t11.a + t13.a, b: t11.b + t13.b, c: t11.c + t13.c, d: t11.d + t13.d };
+    let t15 = Wide { a: t8.a - t14.a, b: t8.b - t14.b, c: t8.c - t14.c, d: t8.d - t14.d };
+    t15
 }
 
 /// Constraint 2 of `tx_list` (undivided).
@@ -3886,20 +3672,18 @@ fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = narrow(t20);
-    let t22 = *slots[4];
-    let t23 = *slots[5];
-    let t24 = mul_small(t22, t23);
-    let t25 = narrow(t24);
-    let t26 = mul_small(t21, t25);
-    let t27 = sample(values, 240);
-    let t28 = Wide { a: -t27.a, b: -t27.b, c: -t27.c, d: -t27.d };
-    let t29 = narrow(t28);
-    let t30 = mul_small(t23, t29);
-    let t31 = mul_small(t22, t27);
-    let t32 = Wide { a: t30.a + t31.a, b: t30.b + t31.b, c: t30.c + t31.c, d: t30.d + t31.d };
-    let t33 = Wide { a: t26.a - t32.a, b: t26.b - t32.b, c: t26.c - t32.c, d: t26.d - t32.d };
-    t33
+    let t21 = *slots[4];
+    let t22 = *slots[5];
+    let t23 = mul_small(t21, t22);
+    let t24 = narrow(t20);
+    let t25 = mul_small(t24, t23);
+    let t26 = sample(values, 240);
+    let t27 = Wide { a: -t26.a, b: -t26.b, c: -t26.c, d: -t26.d };
+    let t28 = mul_small(t22, t27);
+    let t29 = mul_small(t21, t26);
+    let t30 = Wide { a: t28.a + t29.a, b: t28.b + t29.b, c: t28.c + t29.c, d: t28.d + t29.d };
+    let t31 = Wide { a: t25.a - t30.a, b: t25.b - t30.b, c: t25.c - t30.c, d: t25.d - t30.d };
+    t31
 }
 
 /// Folds the 285 undivided constraints of component `poseidon2` into `acc` (loops over the
@@ -3997,12 +3781,11 @@ fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t12 = *slots[1];
     let t13 = mul_small(t11, t12);
     let t14 = Wide { a: t10.a + t13.a, b: t10.b + t13.b, c: t10.c + t13.c, d: t10.d + t13.d };
-    let t15 = narrow(t14);
-    let t16 = *slots[2];
-    let t17 = mul_small(t15, t16);
-    let t18 = sample(values, 575);
-    let t19 = Wide { a: -t18.a, b: -t18.b, c: -t18.c, d: -t18.d };
-    let t20 = Wide { a: t17.a - t19.a, b: t17.b - t19.b, c: t17.c - t19.c, d: t17.d - t19.d };
-    t20
+    let t15 = *slots[2];
+    let t16 = mul_small(t14, t15);
+    let t17 = sample(values, 575);
+    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
+    let t19 = Wide { a: t16.a - t18.a, b: t16.b - t18.b, c: t16.c - t18.c, d: t16.d - t18.d };
+    t19
 }
 

@@ -6,4 +6,4 @@
 //! class hash commits to it. Declare that class before using this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir`.
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x56c15047ba0b4e1bde2dee27e73807648d5c14f473b135be30d6a6cad7dd5;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x2b7b14ae105cea30c74cd7adac71a8eb093f91e11f1a8a5798d40e77f3f28ae;
