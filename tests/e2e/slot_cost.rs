@@ -362,14 +362,14 @@ async fn settle_and_split(
     Ok(split)
 }
 
-/// Receivers per sub-block from the variable `name` (else `default`): at least two sizes,
-/// ascending.
 /// Round `round`'s `n` receivers: fresh accounts of their own (`base` keeps the two programs'
 /// apart), so round `fresh` writes empty slots.
 fn receivers(base: u64, round: usize, n: usize) -> Vec<Felt> {
     (0..n).map(|i| Felt::from(base + (round as u64) * 0x1_0000 + i as u64)).collect()
 }
 
+/// Receivers per sub-block from the variable `name` (else `default`): at least two sizes,
+/// ascending.
 fn sizes_from(name: &str, default: &str) -> Result<Vec<usize>> {
     let raw = std::env::var(name).unwrap_or_else(|_| default.into());
     let sizes = raw
