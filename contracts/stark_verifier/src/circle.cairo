@@ -258,9 +258,13 @@ pub impl CirclePointIndexImpl of CirclePointIndexTrait {
         while rest != 0 {
             let (x, y) = *table.pop_front().unwrap();
             let (next, bit) = core::integer::u32_safe_divmod(rest, 2);
-            if bit == 1 {
-                result = add_m31_points(result, x, y);
+            // A zero bit goes straight to the next iteration (no padding to the adding
+            // branch's cells: see `to_point_windowed`).
+            if bit == 0 {
+                rest = next;
+                continue;
             }
+            result = add_m31_points(result, x, y);
             rest = next;
         };
         result
@@ -271,15 +275,20 @@ pub impl CirclePointIndexImpl of CirclePointIndexTrait {
     fn to_point_windowed(self: CirclePointIndex, table: Span<(u32, u32)>) -> CirclePoint<M31> {
         let mut result = CirclePoint { x: M31 { inner: 1 }, y: M31 { inner: 0 } };
         let mut rest = self.reduce().value;
-        let mut window = 0;
+        // The windows' rows popped 16 at a time: no u32 index arithmetic (each a range check).
+        let mut windows = table;
         while rest != 0 {
             let (next, nibble) = core::integer::u32_safe_divmod(rest, 16);
-            if nibble != 0 {
-                let (x, y) = *table[window + nibble];
-                result = add_m31_points(result, x, y);
-            }
             rest = next;
-            window += 16;
+            let window = windows.multi_pop_front::<16>().expect('circle: short window table');
+            // A zero nibble (domain indices end in several) goes straight to the next
+            // iteration: were it to fall through to a point shared with the adding branch,
+            // that branch's 36 cells would be padded onto it as memory holes.
+            if nibble == 0 {
+                continue;
+            }
+            let (x, y) = *window.as_snapshot().span()[nibble];
+            result = add_m31_points(result, x, y);
         };
         result
     }

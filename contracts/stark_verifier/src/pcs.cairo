@@ -571,6 +571,10 @@ fn sample_batches(
         pending_main = Option::None;
         let mut e = 0;
         for entry_key in keys {
+            // Most entries belong to another point: without this, the branch that skips one
+            // is padded to the adding branch's 91 cells (memory holes, charged as steps);
+            // revoked, the loop state lives in locals instead.
+            core::internal::revoke_ap_tracking();
             if *entry_key == key {
                 let entry = rest[e];
                 batch.add(*entry.queried, *entry.sample.value, *entry.random_coeff);

@@ -101,6 +101,62 @@ pub fn libfunc_weights(program: &Program, info: &ProfilingInfo) -> Vec<(String, 
     out
 }
 
+/// Memory holes the runner's `branch_align`s left, per user function, largest first: where a
+/// branch writes fewer cells than its sibling, the compiler pads it with `ap += k` (one step,
+/// k cells never written), and those cells are holes, which Starknet charges as steps. The
+/// runner counts a run's holes but not where they are; this attributes the padding ones
+/// (each executed `branch_align` times its k). Holes of locals a path never writes are not here.
+pub fn branch_align_holes(
+    program: &Program,
+    casm: &cairo_lang_sierra_to_casm::compiler::CairoProgram,
+    info: &ProfilingInfo,
+) -> Vec<(String, usize)> {
+    use cairo_lang_casm::instructions::InstructionBody;
+    use cairo_lang_casm::operand::ResOperand;
+    let statements = &casm.debug_info.sierra_statement_info;
+    let mut entries: Vec<(usize, usize)> =
+        program.funcs.iter().enumerate().map(|(i, f)| (f.entry_point.0, i)).collect();
+    entries.sort();
+    let mut holes: BTreeMap<String, usize> = BTreeMap::new();
+    for (statement, weight) in info.sierra_statement_weights.iter_sorted() {
+        let Some(cairo_lang_sierra::program::Statement::Invocation(inv)) = program.statements.get(statement.0) else {
+            continue;
+        };
+        let is_align = program
+            .libfunc_declarations
+            .iter()
+            .any(|d| d.id == inv.libfunc_id && d.long_id.generic_id.0 == "branch_align");
+        if !is_align {
+            continue;
+        }
+        let Some(first) = statements.get(statement.0).map(|s| s.instruction_idx) else { continue };
+        let end = statements.get(statement.0 + 1).map_or(casm.instructions.len(), |s| s.instruction_idx);
+        let instructions = &casm.instructions[first..end.max(first)];
+        if instructions.is_empty() {
+            continue;
+        }
+        let padding: usize = instructions
+            .iter()
+            .filter_map(|i| match &i.body {
+                InstructionBody::AddAp(add) => match &add.operand {
+                    ResOperand::Immediate(k) => usize::try_from(&k.value).ok(),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .sum();
+        let executions = *weight / instructions.len();
+        let owner = match entries.binary_search(&(statement.0, usize::MAX)) {
+            Ok(i) | Err(i) => i.checked_sub(1).map(|i| entries[i].1),
+        };
+        let function = owner.and_then(|i| program.funcs.get(i)).map_or_else(|| "?".to_string(), function_name);
+        *holes.entry(function).or_insert(0) += executions * padding;
+    }
+    let mut out: Vec<(String, usize)> = holes.into_iter().filter(|(_, n)| *n > 0).collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out
+}
+
 /// Whether a generic libfunc consumes range checks.
 pub fn uses_range_checks(libfunc: &str) -> bool {
     const RC: [&str; 9] = ["u8_", "u16_", "u32_", "u64_", "u128", "u256", "bounded_int", "downcast", "withdraw_gas"];

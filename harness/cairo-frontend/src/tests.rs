@@ -213,6 +213,12 @@ fn test_package(
                                             let rc = if uses_range_checks(libfunc) { "rc" } else { "  " };
                                             text.push_str(&format!("\n{w:>10} {rc} {libfunc:<28} {function}"));
                                         }
+                                        let holes = crate::profile::branch_align_holes(&program, runner.get_casm_program(), info);
+                                        let total: usize = holes.iter().map(|(_, n)| n).sum();
+                                        text.push_str(&format!("\nmemory holes from branch padding: {total} of {}; by function:", basic.n_memory_holes));
+                                        for (function, n) in holes.iter().take(opts.top_libfuncs) {
+                                            text.push_str(&format!("\n{n:>10}    {function}"));
+                                        }
                                     }
                                     println!("{text}");
                                 }

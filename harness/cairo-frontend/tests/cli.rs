@@ -99,7 +99,7 @@ fn test_runs_deploying_and_should_panic_tests() {
     assert!(text.contains("test counter::tests::owner_sets_and_reads_back ... ok"), "{text}");
     assert!(text.contains("test counter::tests::stranger_cannot_set ... ok"), "{text}");
     assert!(text.contains("test counter::tests::ignored_one ... ignored"), "{text}");
-    assert_eq!(text.lines().last(), Some("3 passed, 0 failed, 1 ignored"), "{text}");
+    assert_eq!(text.lines().last(), Some("4 passed, 0 failed, 1 ignored"), "{text}");
 
     let filtered =
         zkthread_cairo(&["test", "--manifest", manifest.to_str().unwrap(), "--filter", "stranger"]);
@@ -121,7 +121,7 @@ fn wrong_panic_message_and_compile_errors_fail() {
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
     assert!(text.contains("stranger_cannot_set ... FAILED"), "{text}");
-    assert_eq!(text.lines().last(), Some("2 passed, 1 failed, 1 ignored"), "{text}");
+    assert_eq!(text.lines().last(), Some("3 passed, 1 failed, 1 ignored"), "{text}");
 
     std::fs::write(&lib, format!("{source}\nfn broken() -> u8 {{ 300_felt252 }}\n")).unwrap();
     let output = zkthread_cairo(&["build", "--manifest", manifest.to_str().unwrap()]);
@@ -140,4 +140,31 @@ fn missing_corelib_is_one_line_and_exit_2() {
         String::from_utf8_lossy(&output.stderr).trim(),
         "error: Cairo corelib not found at /nonexistent/corelib; run scripts/setup-corelib.sh or set ZKTHREAD_CORELIB"
     );
+}
+
+#[test]
+fn profile_attributes_branch_padding_holes_to_their_function() {
+    let manifest = fixture().join("Scarb.toml");
+    let output = zkthread_cairo(&[
+        "test", "--manifest", manifest.to_str().unwrap(), "--filter", "padded_branches",
+        "--profile", "--profile-libfuncs", "5",
+    ]);
+    require_success(&output);
+    let text = stdout(&output);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("memory holes from branch padding: "))
+        .unwrap_or_else(|| panic!("no holes line: {text}"));
+    // "memory holes from branch padding: N of M; by function:"
+    let numbers: Vec<usize> = line
+        .trim_start_matches("memory holes from branch padding: ")
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let (padded, all) = (numbers[0], numbers[1]);
+    assert!(padded > 0 && padded <= all, "{line}");
+    // The padding is the skipping branch's: 8 of 12 iterations skip the work.
+    let after = text.split(line).nth(1).unwrap();
+    assert!(after.lines().nth(1).is_some_and(|l| l.contains("padded_branches")), "{text}");
 }

@@ -6,4 +6,4 @@
 //! class hash commits to it. Declare that class before using this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir`.
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x2de812773f3fc757f3d48cdaac0d1fa0adf0f316fea415abb0c20d6f6ba8748;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x2de4b2435a7869975a88f0caf4a35e3ce8d7d9c8fb04ff12c9282019ba4fd80;

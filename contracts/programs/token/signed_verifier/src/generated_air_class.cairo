@@ -6,4 +6,4 @@
 //! class hash commits to it. Declare that class before using this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir`.
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x2b7b14ae105cea30c74cd7adac71a8eb093f91e11f1a8a5798d40e77f3f28ae;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x5571a6f0ff5660501b3739cd74f055d16b22c7b3dbfcbcfd614905f0cc0d9e1;
