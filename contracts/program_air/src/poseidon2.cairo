@@ -122,55 +122,73 @@ fn add_constant(x: Coordinates, c: u32) -> Coordinates {
 /// output is `M4 (x_b + sum_b' x_b')`. Unreduced: each output is at most 35 times the largest
 /// input (5 inputs times `M4`'s row sums, 7), below 2^105 on `sbox` outputs (below 2^99).
 fn external_layer(x: Span<Wide>) -> Span<Wide> {
-    let m = MAT4.span();
-    let mut sums: Array<Wide> = array![];
-    let mut k = 0;
-    while k != 4 {
-        sums.append(wide_add(wide_add(*x[k], *x[k + 4]), wide_add(*x[k + 8], *x[k + 12])));
-        k += 1;
-    };
-    let sums = sums.span();
+    let mut x = x;
+    let [x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15] = (*x
+        .multi_pop_front::<16>()
+        .expect('poseidon2: width'))
+        .unbox();
+    let s0 = wide_add(wide_add(x0, x4), wide_add(x8, x12));
+    let s1 = wide_add(wide_add(x1, x5), wide_add(x9, x13));
+    let s2 = wide_add(wide_add(x2, x6), wide_add(x10, x14));
+    let s3 = wide_add(wide_add(x3, x7), wide_add(x11, x15));
     let mut out: Array<Wide> = array![];
-    let mut b = 0;
-    while b != WIDTH {
-        let y0 = wide_add(*x[b], *sums[0]);
-        let y1 = wide_add(*x[b + 1], *sums[1]);
-        let y2 = wide_add(*x[b + 2], *sums[2]);
-        let y3 = wide_add(*x[b + 3], *sums[3]);
-        let mut r = 0;
-        while r != 16 {
-            out
-                .append(
-                    wide_add(
-                        wide_add(wide_scale(y0, *m[r]), wide_scale(y1, *m[r + 1])),
-                        wide_add(wide_scale(y2, *m[r + 2]), wide_scale(y3, *m[r + 3])),
-                    ),
-                );
-            r += 4;
-        };
-        b += 4;
-    };
+    m4_block(ref out, wide_add(x0, s0), wide_add(x1, s1), wide_add(x2, s2), wide_add(x3, s3));
+    m4_block(ref out, wide_add(x4, s0), wide_add(x5, s1), wide_add(x6, s2), wide_add(x7, s3));
+    m4_block(ref out, wide_add(x8, s0), wide_add(x9, s1), wide_add(x10, s2), wide_add(x11, s3));
+    m4_block(ref out, wide_add(x12, s0), wide_add(x13, s1), wide_add(x14, s2), wide_add(x15, s3));
     out.span()
 }
 
-/// The internal layer `(J + diag(D)) s`, with `s = [first, rest...]` canonical; reduced.
-fn internal_layer(first: Coordinates, rest: Span<Coordinates>) -> Span<Coordinates> {
-    let d = INTERNAL_DIAG.span();
-    let mut wides: Array<Wide> = array![wide(first)];
-    let mut total = wide(first);
+/// Appends `M4 y` for one block `y` of the external layer (lanes named, not indexed: an
+/// index costs a range check).
+#[inline(always)]
+fn m4_block(ref out: Array<Wide>, y0: Wide, y1: Wide, y2: Wide, y3: Wide) {
+    let [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15] = MAT4;
+    out.append(m4_row(y0, y1, y2, y3, m0, m1, m2, m3));
+    out.append(m4_row(y0, y1, y2, y3, m4, m5, m6, m7));
+    out.append(m4_row(y0, y1, y2, y3, m8, m9, m10, m11));
+    out.append(m4_row(y0, y1, y2, y3, m12, m13, m14, m15));
+}
+
+#[inline(always)]
+fn m4_row(y0: Wide, y1: Wide, y2: Wide, y3: Wide, k0: u32, k1: u32, k2: u32, k3: u32) -> Wide {
+    wide_add(
+        wide_add(wide_scale(y0, k0), wide_scale(y1, k1)),
+        wide_add(wide_scale(y2, k2), wide_scale(y3, k3)),
+    )
+}
+
+/// The internal layer `(J + diag(D)) s` of one partial round, `s = [first, rest...]`:
+/// `first` canonical (the S-box output column), `rest` unreduced, every coordinate below
+/// 2^95. Returns lane 0 reduced (the next S-box's input) and lanes 1..15, reduced only when
+/// `reduce`. Bounds (`D`'s entries below 2^31): canonical lanes give outputs below
+/// 16 * 2^31 + 2^62 < 2^63, those give outputs below 16 * 2^63 + 2^94 < 2^95, and those
+/// below 16 * 2^95 + 2^126 < 2^127, which `narrow` takes (below 2^128): so the caller reduces
+/// every third layer and the last, 89 narrows in 14 rounds instead of 224.
+fn internal_layer(first: Coordinates, rest: Span<Wide>, reduce: bool) -> (Coordinates, Span<Wide>) {
+    let mut diag = INTERNAL_DIAG.span();
+    let first = wide(first);
+    let mut total = first;
     for x in rest {
-        let w = wide(*x);
-        total = wide_add(total, w);
-        wides.append(w);
+        total = wide_add(total, *x);
     };
-    let wides = wides.span();
-    let mut out: Array<Coordinates> = array![];
-    let mut i = 0;
-    while i != WIDTH {
-        out.append(coordinates(narrow(wide_add(total, wide_scale(*wides[i], *d[i])))));
-        i += 1;
-    };
-    out.span()
+    let d0 = *diag.pop_front().expect('poseidon2: diagonal');
+    let lane0 = coordinates(narrow(wide_add(total, wide_scale(first, d0))));
+    // Lanes and diagonal entries popped in step (an index costs a range check); two loops
+    // rather than a branch per lane.
+    let mut out: Array<Wide> = array![];
+    if reduce {
+        for x in rest {
+            let d = *diag.pop_front().expect('poseidon2: diagonal');
+            out.append(wide(coordinates(narrow(wide_add(total, wide_scale(*x, d))))));
+        };
+    } else {
+        for x in rest {
+            let d = *diag.pop_front().expect('poseidon2: diagonal');
+            out.append(wide_add(total, wide_scale(*x, d)));
+        };
+    }
+    (lane0, out.span())
 }
 
 /// `x y` for `x` unreduced (coordinates below 8 P^2, e.g. a `wide_mul`) and `y` canonical
@@ -193,41 +211,96 @@ fn wide_mul_by_canonical(x: Wide, y: Coordinates) -> Wide {
     }
 }
 
-/// One S-box `x^5` with its square column `sq`, `x = s + rc`: folds `sq - x^2` into `acc` and
-/// returns the accumulator and `sq^2 x` (unreduced, below 2^100: `sq^2` is not reduced
-/// first). `x`'s first coordinate is below 2P (`add_constant`), so `x^2`'s coordinates are
-/// below 11 P^2 (`wide_mul`).
+/// One S-box `x^5` with its square column `sq`, `x = s + rc`: returns its constraint
+/// `sq - x^2` (unreduced: `sq + 16 P^2 - x^2`, every coordinate below 17 P^2 < 2^67) and
+/// `sq^2 x` (unreduced, below 2^100: `sq^2` is not reduced first). `x`'s first coordinate is
+/// below 2P (`add_constant`), so `x^2`'s coordinates are below 11 P^2 (`wide_mul`).
 #[inline(never)]
-fn sbox(acc: QM31, random_coeff: QM31, s: Coordinates, rc: u32, sq: Coordinates) -> (QM31, Wide) {
+fn sbox(s: Coordinates, rc: u32, sq: Coordinates) -> (Wide, Wide) {
     let x = add_constant(s, rc);
-    let acc = fold(acc, random_coeff, wide_sub(wide(sq), wide_mul(x, x), SIXTEEN_P_SQUARED));
-    (acc, wide_mul_by_canonical(wide_mul(sq, sq), x))
+    let constraint = wide_sub(wide(sq), wide_mul(x, x), SIXTEEN_P_SQUARED);
+    (constraint, wide_mul_by_canonical(wide_mul(sq, sq), x))
+}
+
+/// The powers of the random coefficient `r` a grouped fold takes: `r^16`, then `r^15` down
+/// to `r^0`, canonical. Folding k constraints one by one, `acc = acc r + c_i`, is
+/// `acc r^k + sum_i c_i r^(k - 1 - i)`: with the powers at hand a run of small constraints is
+/// one sum and one reduction instead of k products and k reductions.
+#[derive(Copy, Drop)]
+struct FoldPowers {
+    r16: Coordinates,
+    descending: Span<Coordinates>,
+}
+
+fn fold_powers(random_coeff: QM31) -> FoldPowers {
+    let r = coordinates(random_coeff);
+    let mut ascending: Array<Coordinates> = array![(1, 0, 0, 0), r];
+    let mut power = r;
+    while ascending.len() != 17 {
+        power = coordinates(narrow(wide_mul(power, r)));
+        ascending.append(power);
+    };
+    let mut ascending = ascending.span();
+    let r16 = *ascending.pop_back().unwrap();
+    let mut descending: Array<Coordinates> = array![];
+    while let Option::Some(power) = ascending.pop_back() {
+        descending.append(*power);
+    };
+    FoldPowers { r16, descending: descending.span() }
+}
+
+/// `P * 2^71` (> 2^101): above the negative products of `mul_by_power` (at most 5, each of
+/// a coordinate below 2^67 and one below 2^31).
+const POWER_OFFSET: felt252 = 0x3fffffff800000000000000000;
+
+/// `x y` for `x` unreduced with every coordinate below 2^67 (an S-box constraint) and `y`
+/// canonical (a power of the random coefficient): `mul_coords`'s expansion with
+/// `POWER_OFFSET` above each coordinate's negative terms; every coordinate below 2^103.
+#[inline(never)]
+fn mul_by_power(x: Wide, y: Coordinates) -> Wide {
+    let (ya, yb, yc, yd) = y;
+    let r = x.c * yc - x.d * yd;
+    let s = x.c * yd + x.d * yc;
+    Wide {
+        a: x.a * ya - x.b * yb + r + r - s + POWER_OFFSET,
+        b: x.a * yb + x.b * ya + r + s + s + POWER_OFFSET,
+        c: x.a * yc - x.b * yd + x.c * ya - x.d * yb + POWER_OFFSET,
+        d: x.a * yd + x.b * yc + x.c * yb + x.d * ya,
+    }
 }
 
 /// One full round from `state` with round constants `rc`; `columns` = the round's `sq[16]`
-/// then `next[16]`. Folds its 32 constraints into `acc`.
+/// then `next[16]`. Folds its 32 constraints into `acc`: the 16 S-box constraints as one
+/// group (`FoldPowers`: `acc r^16 + sum_i c_i r^(15 - i)`, below 2^65 + 16 * 2^103 < 2^108,
+/// one reduction), the 16 next-state ones (below 2^111) one by one.
 fn full_round(
     acc: QM31,
     random_coeff: QM31,
+    powers: FoldPowers,
     state: Span<Coordinates>,
     rc: Span<u32>,
     columns: Span<Coordinates>,
 ) -> QM31 {
-    let mut acc = acc;
+    let mut group = wide_mul(coordinates(acc), powers.r16);
+    let mut descending = powers.descending;
     let mut sboxed: Array<Wide> = array![];
-    let mut i = 0;
-    while i != WIDTH {
-        let (next_acc, y) = sbox(acc, random_coeff, *state[i], *rc[i], *columns[i]);
-        acc = next_acc;
+    // Lanes, constants, columns and powers popped in step (an index costs a range check).
+    let mut state = state;
+    let mut rc = rc;
+    let mut columns = columns;
+    while let Option::Some(s) = state.pop_front() {
+        let c = *rc.pop_front().expect('poseidon2: round constants');
+        let sq = *columns.pop_front().expect('poseidon2: round columns');
+        let power = *descending.pop_front().expect('poseidon2: fold powers');
+        let (constraint, y) = sbox(*s, c, sq);
+        group = wide_add(group, mul_by_power(constraint, power));
         sboxed.append(y);
-        i += 1;
     };
-    let expected = external_layer(sboxed.span());
-    let mut i = 0;
-    while i != WIDTH {
-        let constraint = wide_sub(wide(*columns[WIDTH + i]), *expected[i], EXTERNAL_OFFSET);
-        acc = fold(acc, random_coeff, constraint);
-        i += 1;
+    let mut acc = narrow(group);
+    // `columns` holds the round's next-state columns now.
+    for expected in external_layer(sboxed.span()) {
+        let next = *columns.pop_front().expect('poseidon2: round columns');
+        acc = fold(acc, random_coeff, wide_sub(wide(next), *expected, EXTERNAL_OFFSET));
     };
     acc
 }
@@ -237,6 +310,7 @@ fn full_round(
 fn full_rounds(
     acc: QM31,
     random_coeff: QM31,
+    powers: FoldPowers,
     state: Span<Coordinates>,
     rcs: Span<u32>,
     main: Span<Coordinates>,
@@ -247,7 +321,7 @@ fn full_rounds(
     let mut r = 0;
     while r != HALF_FULL_ROUNDS {
         let columns = main.slice(start + r * FULL_ROUND_COLUMNS, FULL_ROUND_COLUMNS);
-        acc = full_round(acc, random_coeff, state, rcs.slice(r * WIDTH, WIDTH), columns);
+        acc = full_round(acc, random_coeff, powers, state, rcs.slice(r * WIDTH, WIDTH), columns);
         state = columns.slice(WIDTH, WIDTH);
         r += 1;
     };
@@ -265,13 +339,12 @@ fn from_partial_evals(a: Coordinates, b: Coordinates, c: Coordinates, d: Coordin
 
 /// `sum_i alpha^i values_i - z` (stwo's `LookupElements::combine`), one reduction.
 fn combine(relation: @LookupElements, values: Span<Coordinates>) -> QM31 {
-    let powers = *relation.alpha_powers;
+    let mut powers = *relation.alpha_powers;
     assert(values.len() <= powers.len(), 'poseidon2: relation size');
     let mut sum = Wide { a: 0, b: 0, c: 0, d: 0 };
-    let mut i = 0;
-    while i != values.len() {
-        sum = wide_add(sum, wide_mul(coordinates(*powers[i]), *values[i]));
-        i += 1;
+    for value in values {
+        let power = *powers.pop_front().expect('poseidon2: relation size');
+        sum = wide_add(sum, wide_mul(coordinates(power), *value));
     };
     narrow(wide_sub(sum, wide(coordinates(*relation.z)), EIGHT_P_SQUARED))
 }
@@ -323,23 +396,55 @@ pub fn accumulate_poseidon2(
     for x in external_layer(wide_input.span()) {
         state.append(coordinates(narrow(*x)));
     };
-    let (mut acc, mut state) = full_rounds(
-        acc, random_coeff, state.span(), EXTERNAL_INITIAL_RC.span(), main, INITIAL_START,
+    let powers = fold_powers(random_coeff);
+    // r and r^2 for the partial rounds' pairs (`descending` is r^15 .. r^0).
+    let r1 = coordinates(random_coeff);
+    let r2 = *powers.descending[13];
+    let (mut acc, state) = full_rounds(
+        acc, random_coeff, powers, state.span(), EXTERNAL_INITIAL_RC.span(), main, INITIAL_START,
     );
 
-    let rcs = INTERNAL_RC.span();
-    let mut k = 0;
-    while k != PARTIAL_ROUNDS {
-        let column = PARTIAL_START + k * PARTIAL_ROUND_COLUMNS;
-        let p = *main[column + 1];
-        let (next_acc, y) = sbox(acc, random_coeff, *state[0], *rcs[k], *main[column]);
-        acc = fold(next_acc, random_coeff, wide_sub(wide(p), y, EXTERNAL_OFFSET));
-        state = internal_layer(p, state.slice(1, WIDTH - 1));
-        k += 1;
+    // Each partial round's two columns, the S-box's square then its output, popped in turn.
+    // Lane 0 is reduced every round; lanes 1..15 every third round and after the last
+    // (`internal_layer`'s bounds).
+    assert(PARTIAL_ROUND_COLUMNS == 2, 'poseidon2: layout');
+    let mut partial = main.slice(PARTIAL_START, PARTIAL_ROUNDS * PARTIAL_ROUND_COLUMNS);
+    let mut lanes = state;
+    let mut lane0 = *lanes.pop_front().expect('poseidon2: width');
+    let mut rest: Array<Wide> = array![];
+    for x in lanes {
+        rest.append(wide(*x));
     };
+    let mut rest = rest.span();
+    let mut round: u32 = 1;
+    for rc in INTERNAL_RC.span() {
+        let sq = *partial.pop_front().expect('poseidon2: partial columns');
+        let p = *partial.pop_front().expect('poseidon2: partial columns');
+        // The round's two constraints as one group: `acc r^2 + (sq - x^2) r + (p - y)`, below
+        // 2^65 + 2^103 + 2^112 (`y` below 2^100 under `EXTERNAL_OFFSET`).
+        let (constraint, y) = sbox(lane0, *rc, sq);
+        acc = narrow(
+            wide_add(
+                wide_add(wide_mul(coordinates(acc), r2), mul_by_power(constraint, r1)),
+                wide_sub(wide(p), y, EXTERNAL_OFFSET),
+            ),
+        );
+        let reduce = round % 3 == 0 || round == PARTIAL_ROUNDS;
+        let (next0, next_rest) = internal_layer(p, rest, reduce);
+        lane0 = next0;
+        rest = next_rest;
+        round += 1;
+    };
+    // Reduced by the last round: the coordinates are canonical.
+    let mut reduced: Array<Coordinates> = array![lane0];
+    for x in rest {
+        let x = *x;
+        reduced.append((x.a, x.b, x.c, x.d));
+    };
+    let state = reduced.span();
 
     let (acc, output) = full_rounds(
-        acc, random_coeff, state, EXTERNAL_FINAL_RC.span(), main, FINAL_START,
+        acc, random_coeff, powers, state, EXTERNAL_FINAL_RC.span(), main, FINAL_START,
     );
     // The last round's state columns are the output columns.
     assert(

@@ -351,6 +351,9 @@ fn at_main_four(
     p3: Span<CirclePoint<QM31>>,
     main_key: felt252,
 ) -> bool {
+    // A column off the main point ends the chain early; with `ap` tracked, that branch would
+    // be padded to the full chain's cells (memory holes, charged as steps).
+    core::internal::revoke_ap_tracking();
     at_main(p0, main_key) && at_main(p1, main_key) && at_main(p2, main_key)
         && at_main(p3, main_key)
 }

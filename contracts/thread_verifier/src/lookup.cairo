@@ -31,6 +31,13 @@ pub impl LookupElementsImpl of LookupElementsTrait {
         LookupElements { z, alpha, alpha_powers: powers.span() }
     }
 
+    /// `draw` without the powers: `[z, alpha]` for a relation the caller only hands on (a
+    /// program's AIR class derives the powers from `alpha` itself). `combine` refuses it.
+    fn draw_unexpanded(ref channel: Poseidon252Channel) -> LookupElements {
+        let drawn = channel.draw_secure_felts(2);
+        LookupElements { z: *drawn[0], alpha: *drawn[1], alpha_powers: array![].span() }
+    }
+
     /// Elements that combine nothing (a placeholder where only shapes matter).
     fn empty() -> LookupElements {
         let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);

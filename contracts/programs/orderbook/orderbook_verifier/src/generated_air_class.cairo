@@ -6,4 +6,4 @@
 //! class hash commits to it. Declare that class before using this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir`.
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x2de4b2435a7869975a88f0caf4a35e3ce8d7d9c8fb04ff12c9282019ba4fd80;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x396a42c7ab5ed85e7b975c993d597f2b5521039b6e62b73c659bbe7a78cdbad;

@@ -6,4 +6,4 @@
 //! class hash commits to it. Declare that class before using this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir`.
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x5571a6f0ff5660501b3739cd74f055d16b22c7b3dbfcbcfd614905f0cc0d9e1;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x2b434f0ee48b3b3a497030250cf5585081ec2e160ac2ab226f93e9c92561adf;
