@@ -19,8 +19,12 @@
 //!
 //! Arithmetic is lazy where it is cheap to bound: products are kept as unreduced coordinates
 //! (`Wide`, non-negative integers below 2^128 in felt252) through the linear layers and the
-//! fold `acc * random_coeff + constraint`, and reduced once per coordinate. Every step is an
-//! exact field operation, so the values are stwo's bit for bit (the tests compare them).
+//! fold `acc * random_coeff + constraint`, and reduced once per coordinate. A full round's 16
+//! S-box constraints fold as one group with precomputed powers of the random coefficient
+//! (`FoldPowers`), a partial round's two likewise, and the partial rounds' lanes 1..15 are
+//! reduced every third round (`internal_layer`'s bounds). Every step is an exact field
+//! operation, so the values are stwo's bit for bit (the tests compare them; `narrow` panics on
+//! a coordinate past 2^128, so a broken bound fails them rather than wrapping).
 
 use stark_verifier::fields::qm31::{Coordinates, P_SQUARED_OFFSETS, coordinates, mul_coords};
 use stark_verifier::fields::{CM31, M31Trait, QM31};
