@@ -9,6 +9,8 @@
 # the tree, which ends at `air_composition`; Starknet's fixed cost of the call (879 steps, 18
 # range checks in 0.14) is in neither.
 # Usage: bash scripts/profile-verifier.sh [--profile-depth N] [--profile-min-percent P]
+#        [--profile-libfuncs N]   (also the heaviest (function, libfunc) pairs and the memory
+#                                  holes of branch padding by function)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
