@@ -25,7 +25,10 @@ cp "$vector" "$backup"
 trap 'cp "$backup" "$vector"; rm -f "$backup"' EXIT
 
 echo "== proving the scenario under SIGNED_PARAMS" >&2
-cargo run -q -p zkthread-air-codegen -- --measure-signed "$root/$vector" >/dev/null
+# ZKTHREAD_PROFILE_TRANSFERS=N proves N transfers from one sender instead (a taller trace: the
+# demo's sub-blocks are 24-32 transfers, 2^12 Poseidon2 rows, where the vector's 2 have 2^8).
+cargo run -q -p zkthread-air-codegen -- --measure-signed "$root/$vector" \
+    ${ZKTHREAD_PROFILE_TRANSFERS:+"$ZKTHREAD_PROFILE_TRANSFERS"} >/dev/null
 echo "== profiling the Cairo verifier" >&2
 "$frontend" test --manifest "$root/Scarb.toml" --package signed_verifier \
     --filter real_signed_proof_verifies --profile "$@"

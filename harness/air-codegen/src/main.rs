@@ -26,6 +26,24 @@ fn main() -> anyhow::Result<()> {
         println!("{path}");
         return Ok(());
     }
+    if let [flag, path, n] = args.as_slice() {
+        if flag == "--measure-signed" {
+            // `--measure-signed PATH TRANSFERS`: the same at production parameters with that
+            // many transfers (a taller trace than the committed vector's 2).
+            let n: u32 = n
+                .parse()
+                .map_err(|e| anyhow::anyhow!("transfer count {n}: {e}"))?;
+            anyhow::ensure!(n >= 1, "transfer count must be at least 1");
+            let module = gen::signed_proof_vector::render_signed_proof_vector_of(
+                &zkthread_token::SIGNED_PARAMS,
+                n,
+            )
+            .map_err(anyhow::Error::msg)?;
+            std::fs::write(path, module)?;
+            println!("{path}");
+            return Ok(());
+        }
+    }
     if let [flag, n, path] = args.as_slice() {
         // `--measure N PATH`: a DEFAULT-params proof of N transfers as a Cairo vector module.
         anyhow::ensure!(
