@@ -65,35 +65,59 @@ pub fn inclusive_weights(program: &Program, info: &ProfilingInfo) -> BTreeMap<Ve
     inclusive
 }
 
+/// Which user function and which generic libfunc each Sierra statement belongs to: a
+/// function's statements are contiguous from its entry point.
+struct StatementIndex<'a> {
+    program: &'a Program,
+    /// (entry statement, function index), sorted.
+    entries: Vec<(usize, usize)>,
+    /// Libfunc id -> generic libfunc name.
+    generic: std::collections::HashMap<u64, String>,
+}
+
+impl<'a> StatementIndex<'a> {
+    fn new(program: &'a Program) -> Self {
+        let mut entries: Vec<(usize, usize)> =
+            program.funcs.iter().enumerate().map(|(i, f)| (f.entry_point.0, i)).collect();
+        entries.sort();
+        let generic = program
+            .libfunc_declarations
+            .iter()
+            .map(|d| (d.id.id, d.long_id.generic_id.0.to_string()))
+            .collect();
+        Self { program, entries, generic }
+    }
+
+    /// The name of the user function holding `statement` ("?" if none).
+    fn function(&self, statement: usize) -> String {
+        let owner = match self.entries.binary_search(&(statement, usize::MAX)) {
+            Ok(i) | Err(i) => i.checked_sub(1).map(|i| self.entries[i].1),
+        };
+        owner.and_then(|i| self.program.funcs.get(i)).map_or_else(|| "?".to_string(), function_name)
+    }
+
+    /// The generic libfunc `statement` invokes ("return" for a return, "?" if unknown).
+    fn libfunc(&self, statement: usize) -> String {
+        match self.program.statements.get(statement) {
+            Some(cairo_lang_sierra::program::Statement::Invocation(inv)) => {
+                self.generic.get(&inv.libfunc_id.id).cloned().unwrap_or_else(|| "?".to_string())
+            }
+            Some(cairo_lang_sierra::program::Statement::Return(_)) => "return".to_string(),
+            None => "?".to_string(),
+        }
+    }
+}
+
 /// Steps per (user function, generic libfunc), heaviest first: which operations a function's
 /// steps are spent in. Range checks are not attributed by the runner, so this is how to find
 /// them: the libfuncs that consume range checks (u32/u64/u128 arithmetic and comparisons,
 /// conversions from felt252, `array_get`, `withdraw_gas` once per loop iteration) are marked `rc`.
 pub fn libfunc_weights(program: &Program, info: &ProfilingInfo) -> Vec<(String, String, usize)> {
-    let mut entries: Vec<(usize, usize)> =
-        program.funcs.iter().enumerate().map(|(i, f)| (f.entry_point.0, i)).collect();
-    entries.sort();
-    let generic: std::collections::HashMap<u64, String> = program
-        .libfunc_declarations
-        .iter()
-        .map(|d| (d.id.id, d.long_id.generic_id.0.to_string()))
-        .collect();
+    let index = StatementIndex::new(program);
     let mut weights: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (statement, weight) in info.sierra_statement_weights.iter_sorted() {
-        let owner = match entries.binary_search(&(statement.0, usize::MAX)) {
-            Ok(i) | Err(i) => i.checked_sub(1).map(|i| entries[i].1),
-        };
-        let function = owner
-            .and_then(|i| program.funcs.get(i))
-            .map_or_else(|| "?".to_string(), function_name);
-        let libfunc = match program.statements.get(statement.0) {
-            Some(cairo_lang_sierra::program::Statement::Invocation(inv)) => {
-                generic.get(&inv.libfunc_id.id).cloned().unwrap_or_else(|| "?".to_string())
-            }
-            Some(cairo_lang_sierra::program::Statement::Return(_)) => "return".to_string(),
-            None => "?".to_string(),
-        };
-        *weights.entry((function, libfunc)).or_insert(0) += *weight;
+        let key = (index.function(statement.0), index.libfunc(statement.0));
+        *weights.entry(key).or_insert(0) += *weight;
     }
     let mut out: Vec<(String, String, usize)> =
         weights.into_iter().map(|((f, l), w)| (f, l, w)).collect();
@@ -114,19 +138,10 @@ pub fn branch_align_holes(
     use cairo_lang_casm::instructions::InstructionBody;
     use cairo_lang_casm::operand::ResOperand;
     let statements = &casm.debug_info.sierra_statement_info;
-    let mut entries: Vec<(usize, usize)> =
-        program.funcs.iter().enumerate().map(|(i, f)| (f.entry_point.0, i)).collect();
-    entries.sort();
+    let index = StatementIndex::new(program);
     let mut holes: BTreeMap<String, usize> = BTreeMap::new();
     for (statement, weight) in info.sierra_statement_weights.iter_sorted() {
-        let Some(cairo_lang_sierra::program::Statement::Invocation(inv)) = program.statements.get(statement.0) else {
-            continue;
-        };
-        let is_align = program
-            .libfunc_declarations
-            .iter()
-            .any(|d| d.id == inv.libfunc_id && d.long_id.generic_id.0 == "branch_align");
-        if !is_align {
+        if index.libfunc(statement.0) != "branch_align" {
             continue;
         }
         let Some(first) = statements.get(statement.0).map(|s| s.instruction_idx) else { continue };
@@ -146,11 +161,7 @@ pub fn branch_align_holes(
             })
             .sum();
         let executions = *weight / instructions.len();
-        let owner = match entries.binary_search(&(statement.0, usize::MAX)) {
-            Ok(i) | Err(i) => i.checked_sub(1).map(|i| entries[i].1),
-        };
-        let function = owner.and_then(|i| program.funcs.get(i)).map_or_else(|| "?".to_string(), function_name);
-        *holes.entry(function).or_insert(0) += executions * padding;
+        *holes.entry(index.function(statement.0)).or_insert(0) += executions * padding;
     }
     let mut out: Vec<(String, usize)> = holes.into_iter().filter(|(_, n)| *n > 0).collect();
     out.sort_by(|a, b| b.1.cmp(&a.1));
