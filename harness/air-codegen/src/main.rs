@@ -4,45 +4,36 @@
 fn main() -> anyhow::Result<()> {
     use zkthread_air_codegen as gen;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, path] = args.as_slice() {
-        // `--measure-signed PATH` / `--measure-orderbook PATH`: the signed (order-book) proof
-        // vector's scenario proven under the shipped SIGNED_PARAMS, to swap in for the committed
-        // light-parameter vector and profile the Cairo verifier at production cost
-        // (scripts/profile-verifier.sh does it for the signed one).
+    // `--measure-signed PATH [TRANSFERS]` / `--measure-orderbook PATH`: the signed (order-book)
+    // proof vector's scenario proven under the shipped SIGNED_PARAMS, to swap in for the
+    // committed light-parameter vector and profile the Cairo verifier at production cost
+    // (scripts/profile-verifier.sh does it for the signed one); TRANSFERS (default 2, the
+    // vector's) proves that many transfers instead, a taller trace.
+    let measured = match args.as_slice() {
+        [flag, path] if flag == "--measure-orderbook" => Some((flag, path, None)),
+        [flag, path] if flag == "--measure-signed" => Some((flag, path, None)),
+        [flag, path, n] if flag == "--measure-signed" => Some((flag, path, Some(n))),
+        [_, _] => anyhow::bail!(
+            "usage: zkthread-air-codegen [--measure-signed PATH [TRANSFERS] | --measure-orderbook PATH]"
+        ),
+        _ => None,
+    };
+    if let Some((flag, path, transfers)) = measured {
         let params = zkthread_token::SIGNED_PARAMS;
-        let module = match flag.as_str() {
-            "--measure-signed" => {
-                gen::signed_proof_vector::render_signed_proof_vector_with(&params)
-            }
-            "--measure-orderbook" => {
-                gen::orderbook_proof_vector::render_orderbook_proof_vector_with(&params)
-            }
-            _ => anyhow::bail!(
-                "usage: zkthread-air-codegen [--measure-signed | --measure-orderbook PATH]"
-            ),
+        let module = if flag == "--measure-orderbook" {
+            gen::orderbook_proof_vector::render_orderbook_proof_vector_with(&params)
+        } else {
+            let transfers: u32 = match transfers {
+                Some(n) => n.parse().map_err(|e| anyhow::anyhow!("transfer count {n}: {e}"))?,
+                None => 2,
+            };
+            anyhow::ensure!(transfers >= 1, "transfer count must be at least 1");
+            gen::signed_proof_vector::render_signed_proof_vector_with(&params, transfers)
         }
         .map_err(anyhow::Error::msg)?;
         std::fs::write(path, module)?;
         println!("{path}");
         return Ok(());
-    }
-    if let [flag, path, n] = args.as_slice() {
-        if flag == "--measure-signed" {
-            // `--measure-signed PATH TRANSFERS`: the same at production parameters with that
-            // many transfers (a taller trace than the committed vector's 2).
-            let n: u32 = n
-                .parse()
-                .map_err(|e| anyhow::anyhow!("transfer count {n}: {e}"))?;
-            anyhow::ensure!(n >= 1, "transfer count must be at least 1");
-            let module = gen::signed_proof_vector::render_signed_proof_vector_of(
-                &zkthread_token::SIGNED_PARAMS,
-                n,
-            )
-            .map_err(anyhow::Error::msg)?;
-            std::fs::write(path, module)?;
-            println!("{path}");
-            return Ok(());
-        }
     }
     if let [flag, n, path] = args.as_slice() {
         // `--measure N PATH`: a DEFAULT-params proof of N transfers as a Cairo vector module.
