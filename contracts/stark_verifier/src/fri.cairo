@@ -4,7 +4,8 @@ use crate::fields::{M31, M31Trait, CM31, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
 use crate::poly::{
     CircleDomain, CircleDomainTrait, LineDomain, LineDomainTrait, bit_reverse_index,
-    canonic_circle_domain, line_poly_eval_at_m31,
+    canonic_circle_domain, line_poly_matches_at_m31, qm31_coordinate_felts,
+    LOG_MAX_LAZY_COEFFS,
 };
 use crate::circle::{
     CirclePoint, CirclePointIndex, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
@@ -27,11 +28,14 @@ pub struct FriConfig {
 
 #[generate_trait]
 pub impl FriConfigImpl of FriConfigTrait {
-    /// Same ranges stwo's `FriConfig::new` asserts.
+    /// The ranges stwo's `FriConfig::new` asserts, except that the last layer holds at most
+    /// 2^6 coefficients (stwo: 2^10), the most `check_last_layer`'s unreduced fold takes.
     fn new(
         log_last_layer_degree_bound: u32, log_blowup_factor: u32, n_queries: u32, fold_step: u32,
     ) -> FriConfig {
-        assert(log_last_layer_degree_bound <= 10, 'fri: last layer bound range');
+        assert(
+            log_last_layer_degree_bound <= LOG_MAX_LAZY_COEFFS, 'fri: last layer bound range',
+        );
         assert(log_blowup_factor >= 1 && log_blowup_factor <= 16, 'fri: blowup range');
         assert(fold_step > 0, 'fri: fold step must be positive');
         FriConfig { log_blowup_factor, log_last_layer_degree_bound, n_queries, fold_step }
@@ -248,6 +252,9 @@ pub fn check_last_layer(
     let log_size = domain.log_size();
     // Points past the first few converted by windows, with one table for all queries.
     let table = m31_gen_window_table();
+    // At most 2^6 coefficients (`FriConfigTrait::new`), read as felt252 coordinates once and
+    // folded per query without reductions.
+    let coords = qm31_coordinate_felts(*commitment.last_layer_poly);
     let mut i = 0;
     let mut ok = true;
     while i != queries.len() {
@@ -257,8 +264,7 @@ pub fn check_last_layer(
         } else {
             domain.coset.index_at(index).to_point_windowed(table).x
         };
-        let expected = line_poly_eval_at_m31(*commitment.last_layer_poly, x);
-        if *query_evals[i] != expected {
+        if !line_poly_matches_at_m31(coords, x, *query_evals[i]) {
             ok = false;
             break;
         }

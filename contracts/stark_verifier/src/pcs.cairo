@@ -543,10 +543,13 @@ fn sample_batches(
     // compared by key (`point_key`), each entry's computed once.
     let rest = rest.span();
     let mut keys: Array<felt252> = array![];
+    let mut indexes: Array<u32> = array![];
     for entry in rest {
+        indexes.append(keys.len());
         keys.append(point_key(*entry.sample.point));
     };
     let keys = keys.span();
+    let indexes = indexes.span();
     let mut points: Array<(CirclePoint<QM31>, felt252)> = array![(main_point, main_key)];
     let mut e = 0;
     for key in keys {
@@ -572,17 +575,19 @@ fn sample_batches(
             Option::None => BatchSumsTrait::new(),
         };
         pending_main = Option::None;
-        let mut e = 0;
+        // The entries at this point, found first by a scan whose state is a few words (a scan
+        // carrying the batch's sums cost ~80 steps per entry and point), then added.
+        let mut mine: Array<u32> = array![];
+        let mut entry_indexes = indexes;
         for entry_key in keys {
-            // Most entries belong to another point: without this, the branch that skips one
-            // is padded to the adding branch's 91 cells (memory holes, charged as steps);
-            // revoked, the loop state lives in locals instead.
-            core::internal::revoke_ap_tracking();
+            let index = entry_indexes.pop_front().unwrap();
             if *entry_key == key {
-                let entry = rest[e];
-                batch.add(*entry.queried, *entry.sample.value, *entry.random_coeff);
+                mine.append(*index);
             }
-            e += 1;
+        };
+        for index in mine {
+            let entry = rest[index];
+            batch.add(*entry.queried, *entry.sample.value, *entry.random_coeff);
         };
         batches.append(batch.finish(point));
     };

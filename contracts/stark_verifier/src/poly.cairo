@@ -183,32 +183,111 @@ pub fn line_poly_eval_at_point(coeffs: Span<QM31>, x: QM31) -> QM31 {
     fold_values(coeffs, factors.span())
 }
 
-/// `line_poly_eval_at_point` at a point of M31 (FRI's last layer domain): the same value, the
-/// factors x, pi(x), ... computed in M31 and each fold multiplying by an M31 (a quarter of a
-/// QM31 product).
-pub fn line_poly_eval_at_m31(coeffs: Span<QM31>, x: M31) -> QM31 {
-    let mut factors: Array<M31> = array![];
-    let mut size = coeffs.len();
+/// Most coefficients `line_poly_matches_at_m31` folds without a reduction: 2^6 (see there).
+pub const LOG_MAX_LAZY_COEFFS: u32 = 6;
+
+/// The four coordinates of each QM31, in order, as felt252s (once per polynomial: the lazy
+/// evaluation below reads them for every query).
+pub fn qm31_coordinate_felts(values: Span<QM31>) -> Span<felt252> {
+    let mut out: Array<felt252> = array![];
+    for value in values {
+        let value = *value;
+        out.append(value.a.a.inner.into());
+        out.append(value.a.b.inner.into());
+        out.append(value.b.a.inner.into());
+        out.append(value.b.b.inner.into());
+    };
+    out.span()
+}
+
+/// Whether the line polynomial whose coefficients' coordinates are `coords`
+/// (`qm31_coordinate_felts`; 2^k coefficients, k <= LOG_MAX_LAZY_COEFFS) equals `expected` at
+/// x: stwo's `LinePoly::eval_at_point` at an M31 point, folded bottom up on exact non-negative integers, one reduction
+/// per coordinate at the end instead of one per fold.
+///
+/// The fold pairs neighbours first: index i's bit j (from the bottom) selects the factor
+/// pi^(k-1-j)(x), so the first pass pairs (2m, 2m + 1) with the last factor and the last pass
+/// the two halves with x itself, as `fold_values` does top down. Every value stays a
+/// non-negative integer: a coordinate starts below 2^31 and a fold a + f b with f < 2^31 keeps
+/// it below 2^32 times its bound, so after k <= 6 folds every value is below 2^(31 + 32 * 6)
+/// = 2^223, under the felt252 modulus: the felt252 sums are the integers themselves, reduced
+/// mod P once.
+pub fn line_poly_matches_at_m31(coords: Span<felt252>, x: M31, expected: QM31) -> bool {
+    // Factors x, pi(x), pi^2(x), ... (canonical), one per halving of the coefficients.
+    let mut factors: Array<felt252> = array![];
+    let mut size = coords.len() / 4;
     let mut current = x;
     while size > 1 {
-        factors.append(current);
+        factors.append(current.inner.into());
         let square = current * current;
         current = square + square - M31 { inner: 1 };
         size = size / 2;
     };
-    fold_values_m31(coeffs, factors.span())
+    let mut level = coords;
+    let mut factors = factors.span();
+    // Three folds per pass while three factors are left (eight coefficients to one: a loop
+    // iteration costs far more than the 28 products it holds), then one per pass.
+    while factors.len() >= 3 {
+        let fc = *factors.pop_back().unwrap();
+        let fb = *factors.pop_back().unwrap();
+        let fa = *factors.pop_back().unwrap();
+        let mut next: Array<felt252> = array![];
+        while let Option::Some(octet) = level.multi_pop_front::<32>() {
+            let [
+                a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3,
+                e0, e1, e2, e3, g0, g1, g2, g3, h0, h1, h2, h3, k0, k1, k2, k3,
+            ] = (*octet).unbox();
+            next.append(fold_eight(a0, b0, c0, d0, e0, g0, h0, k0, fa, fb, fc));
+            next.append(fold_eight(a1, b1, c1, d1, e1, g1, h1, k1, fa, fb, fc));
+            next.append(fold_eight(a2, b2, c2, d2, e2, g2, h2, k2, fa, fb, fc));
+            next.append(fold_eight(a3, b3, c3, d3, e3, g3, h3, k3, fa, fb, fc));
+        };
+        level = next.span();
+    };
+    while let Option::Some(factor) = factors.pop_back() {
+        let f = *factor;
+        let mut next: Array<felt252> = array![];
+        while let Option::Some(pair) = level.multi_pop_front::<8>() {
+            let [a0, a1, a2, a3, b0, b1, b2, b3] = (*pair).unbox();
+            next.append(a0 + f * b0);
+            next.append(a1 + f * b1);
+            next.append(a2 + f * b2);
+            next.append(a3 + f * b3);
+        };
+        level = next.span();
+    };
+    let [v0, v1, v2, v3] = (*level.multi_pop_front::<4>().unwrap()).unbox();
+    equals_mod_p(v0, expected.a.a) && equals_mod_p(v1, expected.a.b)
+        && equals_mod_p(v2, expected.b.a) && equals_mod_p(v3, expected.b.b)
 }
 
-/// `fold_values` with M31 factors.
-fn fold_values_m31(values: Span<QM31>, factors: Span<M31>) -> QM31 {
-    let n = values.len();
-    if n == 1 {
-        return *values[0];
-    }
-    let half = n / 2;
-    let mut rest_factors = factors;
-    let factor = *rest_factors.pop_front().unwrap();
-    let lhs = fold_values_m31(values.slice(0, half), rest_factors);
-    let rhs = fold_values_m31(values.slice(half, half), rest_factors);
-    crate::fields::qm31::mul_m31_add(lhs, rhs, factor)
+/// One coordinate of eight neighbouring coefficients folded three times: pairs by `fc`, then
+/// pairs of those by `fb`, then the two halves by `fa`.
+#[inline(always)]
+fn fold_eight(
+    a: felt252,
+    b: felt252,
+    c: felt252,
+    d: felt252,
+    e: felt252,
+    g: felt252,
+    h: felt252,
+    k: felt252,
+    fa: felt252,
+    fb: felt252,
+    fc: felt252,
+) -> felt252 {
+    let low = a + fc * b + fb * (c + fc * d);
+    let high = e + fc * g + fb * (h + fc * k);
+    low + fa * high
 }
+
+/// Whether a non-negative integer below 2^251 (as a felt252) is congruent to `expected` mod P.
+/// Out of line: four per query, and a u256 division is long code.
+#[inline(never)]
+fn equals_mod_p(value: felt252, expected: M31) -> bool {
+    let value: u256 = value.into();
+    let rem = value % 0x7fffffff;
+    rem.low == expected.inner.into()
+}
+

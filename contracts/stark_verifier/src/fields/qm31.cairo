@@ -180,18 +180,6 @@ pub fn reduce_coords(a: felt252, b: felt252, c: felt252, d: felt252) -> QM31 {
     }
 }
 
-/// `lhs + rhs * k` for an M31 `k`, on felt252 coordinates reduced once.
-#[inline(never)]
-pub fn mul_m31_add(lhs: QM31, rhs: QM31, k: M31) -> QM31 {
-    let k: felt252 = k.inner.into();
-    reduce_coords(
-        lhs.a.a.inner.into() + rhs.a.a.inner.into() * k,
-        lhs.a.b.inner.into() + rhs.a.b.inner.into() * k,
-        lhs.b.a.inner.into() + rhs.b.a.inner.into() * k,
-        lhs.b.b.inner.into() + rhs.b.b.inner.into() * k,
-    )
-}
-
 #[inline]
 fn is_zero_qm31(x: QM31) -> bool {
     x.a.a.inner == 0 && x.a.b.inner == 0 && x.b.a.inner == 0 && x.b.b.inner == 0

@@ -85,6 +85,69 @@ fn line_poly_eval_matches_stwo() {
     );
 }
 
+/// 2^log_n coefficients: the largest canonical coordinates (P - 1, the lazy fold's bound) or a
+/// spread of values from a fixed multiplier.
+fn last_layer_coeffs(log_n: u32, largest: bool) -> Array<QM31> {
+    let mut out = array![];
+    let mut seed: u64 = 0x9e3779b9;
+    let n = crate::circle::pow2_u32(log_n);
+    while out.len() != n {
+        if largest {
+            out.append(q((0x7ffffffe, 0x7ffffffe, 0x7ffffffe, 0x7ffffffe)));
+        } else {
+            let mut coords: Array<u32> = array![];
+            while coords.len() != 4 {
+                seed = (seed * 6364136223 + 1442695041) % 0x7fffffff;
+                coords.append(seed.try_into().unwrap());
+            };
+            out.append(q((*coords[0], *coords[1], *coords[2], *coords[3])));
+        }
+    };
+    out
+}
+
+#[test]
+fn lazy_last_layer_fold_agrees_with_the_reduced_one() {
+    // Up to 2^6 coefficients, at the largest factor (P - 1) and ordinary ones: the lazy fold's
+    // integers must not wrap around the felt252 modulus.
+    let xs = array![0x7ffffffe_u32, 1, 2, 0x12345678, 0x7fff0000];
+    let mut log_n = 0;
+    while log_n <= crate::poly::LOG_MAX_LAZY_COEFFS {
+        for largest in array![true, false] {
+            let coeffs = last_layer_coeffs(log_n, largest);
+            let coords = crate::poly::qm31_coordinate_felts(coeffs.span());
+            for x in xs.span() {
+                let x = m(*x);
+                let value = crate::poly::line_poly_eval_at_point(
+                    coeffs.span(), QM31Trait::from_m31s(x, m(0), m(0), m(0)),
+                );
+                assert(crate::poly::line_poly_matches_at_m31(coords, x, value), 'lazy eval');
+                // Off by one in each coordinate in turn: refused.
+                let one = crate::fields::M31 { inner: 1 };
+                let mut bumped = value;
+                bumped.a.a = bumped.a.a + one;
+                assert(!crate::poly::line_poly_matches_at_m31(coords, x, bumped), 'bumped a.a');
+                let mut bumped = value;
+                bumped.a.b = bumped.a.b + one;
+                assert(!crate::poly::line_poly_matches_at_m31(coords, x, bumped), 'bumped a.b');
+                let mut bumped = value;
+                bumped.b.a = bumped.b.a + one;
+                assert(!crate::poly::line_poly_matches_at_m31(coords, x, bumped), 'bumped b.a');
+                let mut bumped = value;
+                bumped.b.b = bumped.b.b + one;
+                assert(!crate::poly::line_poly_matches_at_m31(coords, x, bumped), 'bumped b.b');
+            };
+        };
+        log_n += 1;
+    };
+}
+
+#[test]
+#[should_panic(expected: ('fri: last layer bound range',))]
+fn fri_config_refuses_a_last_layer_past_the_lazy_fold() {
+    FriConfigTrait::new(crate::poly::LOG_MAX_LAZY_COEFFS + 1, 1, 10, 1);
+}
+
 fn start_channel() -> crate::channel::Poseidon252Channel {
     let mut channel = crate::channel::ChannelTrait::new();
     channel.mix_u64(0xabcdef);

@@ -194,3 +194,40 @@ fn wrong_root_and_bad_queries_are_rejected() {
         'missing column',
     );
 }
+
+/// `n_columns` columns of `n_rows` values each, column-major, from a fixed multiplier.
+fn spread_columns(n_columns: u32, n_rows: u32) -> Array<Span<felt252>> {
+    let mut seed: u64 = 0x2545f491;
+    let mut columns: Array<Span<felt252>> = array![];
+    while columns.len() != n_columns {
+        let mut column: Array<felt252> = array![];
+        while column.len() != n_rows {
+            seed = (seed * 6364136223 + 1442695041) % 0x7fffffff;
+            column.append(seed.into());
+        };
+        columns.append(column.span());
+    };
+    columns
+}
+
+#[test]
+fn leaf_hashes_of_many_rows_match_one_row_at_a_time() {
+    // Eight, four and one row per pass, with and without a short last block of columns.
+    for n_columns in array![3_u32, 8, 11, 16, 21] {
+        for n_rows in array![1_u32, 3, 4, 7, 8, 12, 16, 19] {
+            let columns = spread_columns(n_columns, n_rows).span();
+            let hashes = crate::merkle::row_leaf_hashes(columns, n_rows);
+            assert(hashes.len() == n_rows, 'one hash per row');
+            let mut q = 0;
+            while q != n_rows {
+                let mut row: Array<M31> = array![];
+                for column in columns {
+                    let value: felt252 = *(*column)[q];
+                    row.append(M31 { inner: value.try_into().unwrap() });
+                };
+                assert(*hashes[q] == lifted_leaf_hash(row.span()), 'row hash');
+                q += 1;
+            };
+        };
+    };
+}

@@ -92,7 +92,7 @@ pub const SIGNED_PARAMS: crate::params::StarkParams = crate::params::StarkParams
     log_blowup: 5,
     n_queries: 16,
     pow_bits: 16,
-    log_last_layer_degree_bound: 3,
+    log_last_layer_degree_bound: 6,
     fold_step: 3,
 };
 

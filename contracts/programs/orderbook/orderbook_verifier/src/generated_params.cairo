@@ -17,9 +17,9 @@ pub fn default_orderbook_params() -> SignedStarkParams {
         log_blowup: 5,
         n_queries: 16,
         pow_bits: 16,
-        log_last_layer_degree_bound: 3,
+        log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x41411d47b882fb27f0c48ddce0026d16983cb66ce6ae4baa8d26d948c58ecd8,
+        signed_air_digest: 0x38211eddc7130ef8c8e0c900006b5f58a564d9dcbae793f1a807fcd5ebabad2,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,

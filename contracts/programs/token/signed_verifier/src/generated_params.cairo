@@ -17,9 +17,9 @@ pub fn default_signed_params() -> SignedStarkParams {
         log_blowup: 5,
         n_queries: 16,
         pow_bits: 16,
-        log_last_layer_degree_bound: 3,
+        log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x4c3a793c1b7e83b6fa9b7b6b7673ac31667de9f43d66ebc1bce01e8adecab1,
+        signed_air_digest: 0x35b8fbcfa13a40533ba95df97261fe1d038253da9514fd04c64ce8650a6369d,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,
