@@ -19,7 +19,7 @@ use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::{Coordinates, from_coordinates};
 use stark_verifier::fri::{FriConfigTrait, FriLayerProof};
 use stark_verifier::pcs::{
-    CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, TreeProof, composition_oods_eval,
+    CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, PointRun, TreeProof, composition_oods_eval,
 };
 use thread_verifier::lookup::{LookupElements, LookupElementsTrait};
 use thread_verifier::proof::{parse_stark_proof, split_slot_owners};
@@ -126,57 +126,32 @@ fn previous_point(point: CirclePoint<QM31>, log_size: u32) -> CirclePoint<QM31> 
     add_m31_point(point, -CirclePointIndexTrait::subgroup_gen(log_size).to_point())
 }
 
-/// Per tree, per column, the points its values were sampled at, from the mask's `runs` (the
-/// shape the proof's sampled values were checked against, so a column has `values` values):
-/// a column of two values at `pair`, any other at `single`, as are the composition tree's
-/// columns. Written run by run, without a pass over the proof's columns.
+/// Per tree, the runs of columns sampled at the same points (`PointRun`), from the mask's
+/// `runs` (the shape the proof's sampled values were checked against, so a column has
+/// `values` values): a run of two-value columns at `pair`, any other at `single`, as are the
+/// composition tree's columns. No list per column: the PCS tests a run's points once.
 #[inline(never)]
-fn sampled_points_of(
+fn sampled_point_runs_of(
     runs: Span<u32>, pair: Span<CirclePoint<QM31>>, single: Span<CirclePoint<QM31>>,
-) -> Span<Span<Span<CirclePoint<QM31>>>> {
+) -> Span<Span<PointRun>> {
     let mut runs = runs;
-    let mut trees: Array<Span<Span<CirclePoint<QM31>>>> = array![];
+    let mut trees: Array<Span<PointRun>> = array![];
     while let Option::Some(n_runs) = runs.pop_front() {
-        let mut columns: Array<Span<CirclePoint<QM31>>> = array![];
+        let mut tree: Array<PointRun> = array![];
         let mut r = *n_runs;
         while r != 0 {
             let [count, values] = (*runs.multi_pop_front::<2>().unwrap()).unbox();
-            repeat_points(ref columns, if values == 2 {
+            tree.append((count, if values == 2 {
                 pair
             } else {
                 single
-            }, count);
+            }));
             r -= 1;
         };
-        trees.append(columns.span());
+        trees.append(tree.span());
     };
-    let mut composition: Array<Span<CirclePoint<QM31>>> = array![];
-    repeat_points(ref composition, single, COMPOSITION_COLUMNS);
-    trees.append(composition.span());
+    trees.append(array![(COMPOSITION_COLUMNS, single)].span());
     trees.span()
-}
-
-/// Appends `points` `count` times, 8 per iteration while 8 remain (runs are hundreds of
-/// columns).
-fn repeat_points(
-    ref out: Array<Span<CirclePoint<QM31>>>, points: Span<CirclePoint<QM31>>, count: u32,
-) {
-    let mut k = count;
-    while k >= 8 {
-        out.append(points);
-        out.append(points);
-        out.append(points);
-        out.append(points);
-        out.append(points);
-        out.append(points);
-        out.append(points);
-        out.append(points);
-        k -= 8;
-    };
-    while k != 0 {
-        out.append(points);
-        k -= 1;
-    };
 }
 
 /// The composition at the OODS point from the AIR class `air_class` (its
@@ -398,7 +373,7 @@ pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Dr
     // One list of points per shape, shared by every column of that shape.
     let pair = array![previous, oods_point].span();
     let single = array![oods_point].span();
-    let sampled_points = sampled_points_of(Program::mask_shape_runs(), pair, single);
+    let point_runs = sampled_point_runs_of(Program::mask_shape_runs(), pair, single);
     let mut trees: Array<TreeProof> = array![];
     let mut t = 0;
     while t != N_TREES {
@@ -419,7 +394,7 @@ pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Dr
         fri_inner_layers: proof.fri_inner_layers,
         fri_last_layer_poly: proof.fri_last_layer_poly,
     };
-    match pcs.verify_values(sampled_points, pcs_proof, ref channel) {
+    match pcs.verify_values_in_runs(point_runs, pcs_proof, ref channel) {
         Result::Ok(()) => Result::Ok(()),
         Result::Err(_) => Result::Err('verifier: pcs'),
     }

@@ -11,7 +11,7 @@ use crate::fields::cm31::P_SQUARED;
 use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
 use crate::circle::pow2_u32;
-use crate::channel::{Poseidon252Channel, ChannelTrait, CoordinateWordsTrait};
+use crate::channel::{Poseidon252Channel, ChannelTrait, CoordinateWords, CoordinateWordsTrait};
 use crate::merkle::{MerkleVerifierLifted, MerkleVerifierLiftedTrait, MerkleVerificationError};
 use crate::fri::{
     FriConfig, FriLayerProof, FriVerificationError, fri_commit, fri_decommit, sample_query_positions,
@@ -282,12 +282,27 @@ fn set_aside(
     };
 }
 
-/// Columns as a verifier holds them (one group per tree): per column, its log size, sample
-/// points, sampled values and queried values (all four of the same length).
+/// `count` consecutive columns of a tree sampled at the same points (a verifier's mask gives
+/// its columns a few shapes, each a run of hundreds of columns): the main pass tests a run's
+/// points once, not every column's.
+pub type PointRun = (u32, Span<CirclePoint<QM31>>);
+
+/// Each column its own run.
+pub fn runs_of_columns(column_points: Span<Span<CirclePoint<QM31>>>) -> Span<PointRun> {
+    let mut runs: Array<PointRun> = array![];
+    for points in column_points {
+        runs.append((1, *points));
+    };
+    runs.span()
+}
+
+/// Columns as a verifier holds them (one group per tree): per column, its log size, sampled
+/// values and queried values (all three of the same length), and the columns' sample points
+/// as runs (their counts summing to that length).
 #[derive(Copy, Drop)]
 pub struct ColumnGroup {
     pub log_sizes: Span<u32>,
-    pub points: Span<Span<CirclePoint<QM31>>>,
+    pub point_runs: Span<PointRun>,
     /// Canonical coordinates (the proof reader's form).
     pub values: Span<Span<Coordinates>>,
     pub queried: Span<Span<felt252>>,
@@ -340,24 +355,6 @@ struct MainFold {
     columns: Array<PackedColumn>,
 }
 
-/// Whether each of four columns' sample points is exactly the main point (key `main_key`).
-/// Popped, not indexed: an index costs a range check, a pop none. Out of line: one branch for
-/// the four in its caller's loop.
-#[inline(never)]
-fn at_main_four(
-    p0: Span<CirclePoint<QM31>>,
-    p1: Span<CirclePoint<QM31>>,
-    p2: Span<CirclePoint<QM31>>,
-    p3: Span<CirclePoint<QM31>>,
-    main_key: felt252,
-) -> bool {
-    // A column off the main point ends the chain early; with `ap` tracked, that branch would
-    // be padded to the full chain's cells (memory holes, charged as steps).
-    core::internal::revoke_ap_tracking();
-    at_main(p0, main_key) && at_main(p1, main_key) && at_main(p2, main_key)
-        && at_main(p3, main_key)
-}
-
 /// Whether a column's sample points are exactly the main point (key `main_key`).
 #[inline(always)]
 fn at_main(points: Span<CirclePoint<QM31>>, main_key: felt252) -> bool {
@@ -393,50 +390,49 @@ fn fold_column(ref fold: MainFold, power: Coordinates, value: Coordinates, queri
 /// alpha, alpha^2, alpha^3, alpha^4 of the DEEP random coefficient alpha, canonical.
 type AlphaPowers = (Coordinates, Coordinates, Coordinates, Coordinates);
 
-/// Folds the columns in front that are one sample at the main point into `fold`, four per
-/// iteration while the next four are; stops at the first block that is not, left in front
-/// (the caller sets its first column aside: a main-point column set aside joins the main
-/// batch when the set-aside samples are grouped by point). With beta = `fold.power`
-/// (canonical), the four coefficients are beta and beta alpha^k for k = 1..3, each one
-/// product of canonical factors left unreduced (below 2^66: a coefficient only needs to be
-/// congruent to its power and small enough for the packed sums), and the next beta is
-/// beta alpha^4 reduced: one reduction (16 range checks) per four columns. Its own function
-/// with little loop state: the main pass's per-column cost is mostly the state a loop
-/// iteration carries.
+/// Folds the `count` columns in front, each one sample at the main point, into `fold`: four
+/// per iteration, then one at a time. With beta = `fold.power` (canonical), a block's four
+/// coefficients are beta and beta alpha^k for k = 1..3, each one product of canonical factors
+/// left unreduced (below 2^66: a coefficient only needs to be congruent to its power and small
+/// enough for the packed sums), and the next beta is beta alpha^4 reduced: one reduction (16
+/// range checks) per four columns. Its own function with little loop state: the main pass's
+/// per-column cost is mostly the state a loop iteration carries.
 #[inline(never)]
-fn fold_main_run(
-    ref points: Span<Span<CirclePoint<QM31>>>,
+fn fold_main_columns(
     ref values: Span<Span<Coordinates>>,
     ref queried: Span<Span<felt252>>,
     ref fold: MainFold,
-    main_key: felt252,
     alphas: Box<AlphaPowers>,
     n_queries: u32,
+    count: u32,
 ) {
-    loop {
-        let saved = points;
-        if let Option::Some(block) = points.multi_pop_front::<4>() {
-            let [p0, p1, p2, p3] = (*block).unbox();
-            if at_main_four(p0, p1, p2, p3, main_key) {
-                let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
-                let [q0, q1, q2, q3] = (*queried.multi_pop_front::<4>().unwrap()).unbox();
-                assert(
-                    q0.len() == n_queries && q1.len() == n_queries && q2.len() == n_queries
-                        && q3.len() == n_queries,
-                    'pcs: values per query',
-                );
-                let (a1, a2, a3, a4) = alphas.unbox();
-                let beta = fold.power;
-                fold_column(ref fold, beta, only(v0), q0);
-                fold_column(ref fold, mul_coords_unreduced(beta, a1), only(v1), q1);
-                fold_column(ref fold, mul_coords_unreduced(beta, a2), only(v2), q2);
-                fold_column(ref fold, mul_coords_unreduced(beta, a3), only(v3), q3);
-                fold.power = mul_coords(beta, a4);
-                continue;
-            }
-        }
-        points = saved;
-        break;
+    let mut left = count;
+    while left >= 4 {
+        let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+        let [q0, q1, q2, q3] = (*queried.multi_pop_front::<4>().unwrap()).unbox();
+        assert(
+            q0.len() == n_queries && q1.len() == n_queries && q2.len() == n_queries
+                && q3.len() == n_queries,
+            'pcs: values per query',
+        );
+        let (a1, a2, a3, a4) = alphas.unbox();
+        let beta = fold.power;
+        fold_column(ref fold, beta, only(v0), q0);
+        fold_column(ref fold, mul_coords_unreduced(beta, a1), only(v1), q1);
+        fold_column(ref fold, mul_coords_unreduced(beta, a2), only(v2), q2);
+        fold_column(ref fold, mul_coords_unreduced(beta, a3), only(v3), q3);
+        fold.power = mul_coords(beta, a4);
+        left -= 4;
+    };
+    while left != 0 {
+        let v = *values.pop_front().unwrap();
+        let q = *queried.pop_front().unwrap();
+        assert(q.len() == n_queries, 'pcs: values per query');
+        let (a1, _, _, _) = alphas.unbox();
+        let beta = fold.power;
+        fold_column(ref fold, beta, only(v), q);
+        fold.power = mul_coords(beta, a1);
+        left -= 1;
     };
 }
 
@@ -455,9 +451,9 @@ fn sample_batches(
     let mut batches: Array<SampleBatch> = array![];
     let mut main_point: Option<CirclePoint<QM31>> = Option::None;
     for group in groups {
-        for points in *group.points {
-            let points = *points;
-            if points.len() != 0 {
+        for run in *group.point_runs {
+            let (count, points) = *run;
+            if count != 0 && points.len() != 0 {
                 main_point = Option::Some(*points[points.len() - 1]);
                 break;
             }
@@ -482,35 +478,37 @@ fn sample_batches(
     let mut shifts: Array<PendingShift> = array![];
     for group in groups {
         let group = *group;
-        let mut points = group.points;
         let mut values = group.values;
         let mut queried = group.queried;
-        loop {
-            // The run of columns at the main point in front, then the column after it.
-            fold_main_run(
-                ref points, ref values, ref queried, ref fold, main_key, alphas, n_queries,
-            );
-            let column_points = match points.pop_front() {
-                Option::Some(column_points) => *column_points,
-                Option::None => { break; },
+        // The log sizes of the group's columns from the current run on (needed for the
+        // columns set aside only).
+        let mut log_sizes = group.log_sizes;
+        for run in group.point_runs {
+            let (count, points) = *run;
+            if at_main(points, main_key) {
+                fold_main_columns(ref values, ref queried, ref fold, alphas, n_queries, count);
+                log_sizes = log_sizes.slice(count, log_sizes.len() - count);
+                continue;
+            }
+            let mut left = count;
+            while left != 0 {
+                let column_values = *values.pop_front().unwrap();
+                let column_queried = *queried.pop_front().unwrap();
+                assert(column_queried.len() == n_queries, 'pcs: values per query');
+                let mut qm31_power = reduce_coords(fold.power);
+                set_aside(
+                    ref rest,
+                    ref shifts,
+                    ref qm31_power,
+                    column_queried,
+                    points,
+                    column_values,
+                    *log_sizes.pop_front().unwrap(),
+                    random_coeff,
+                );
+                fold.power = qm31_coords(qm31_power);
+                left -= 1;
             };
-            let column_values = *values.pop_front().unwrap();
-            let column_queried = *queried.pop_front().unwrap();
-            assert(column_queried.len() == n_queries, 'pcs: values per query');
-            // The column's index in its group: its log size is needed here only.
-            let index = group.points.len() - points.len() - 1;
-            let mut qm31_power = reduce_coords(fold.power);
-            set_aside(
-                ref rest,
-                ref shifts,
-                ref qm31_power,
-                column_queried,
-                column_points,
-                column_values,
-                *group.log_sizes[index],
-                random_coeff,
-            );
-            fold.power = qm31_coords(qm31_power);
         };
     };
     // The periodicity samples' points: p + g^(2^log_size).
@@ -878,7 +876,7 @@ pub fn fri_answers_columns(
     assert(queried_values.len() == column_points.len(), 'pcs: values per column');
     let group = ColumnGroup {
         log_sizes: column_log_sizes,
-        points: column_points,
+        point_runs: runs_of_columns(column_points),
         values: column_values,
         queried: queried_values,
     };
@@ -886,8 +884,9 @@ pub fn fri_answers_columns(
 }
 
 /// `fri_answers_columns` over groups of columns (a verifier's trees, in order, taken as one
-/// flat list of columns). Each group's four lists have one entry per column and every queried
-/// column one value per query position (the caller's shape checks).
+/// flat list of columns). Each group's three column lists have one entry per column, its
+/// point runs cover them, each column has one sampled value per point of its run, and every
+/// queried column one value per query position (the caller's shape checks).
 pub fn fri_answers_groups(
     groups: Span<ColumnGroup>,
     random_coeff: QM31,
@@ -1041,6 +1040,40 @@ pub enum PcsVerificationError {
     Fri: FriVerificationError,
 }
 
+/// Pushes the sampled values of a run's `count` columns, each of which must hold `n_points`
+/// values, from the front of `values` (false if one does not or fewer are left): one-value
+/// columns (almost all) four at a time.
+fn push_run_values(
+    ref words: CoordinateWords, ref values: Span<Span<Coordinates>>, count: u32, n_points: u32,
+) -> bool {
+    if values.len() < count {
+        return false;
+    }
+    let mut left = count;
+    let mut ok = true;
+    if n_points == 1 {
+        while left >= 4 {
+            let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+            if v0.len() != 1 || v1.len() != 1 || v2.len() != 1 || v3.len() != 1 {
+                ok = false;
+                break;
+            }
+            words.push_four(only(v0), only(v1), only(v2), only(v3));
+            left -= 4;
+        };
+    }
+    while ok && left != 0 {
+        let column_values = *values.pop_front().unwrap();
+        if column_values.len() != n_points {
+            ok = false;
+            break;
+        }
+        words.push_all(column_values);
+        left -= 1;
+    };
+    ok
+}
+
 /// stwo's `CommitmentSchemeVerifier`.
 #[derive(Drop, Debug)]
 pub struct CommitmentSchemeVerifier {
@@ -1143,9 +1176,24 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         proof: PcsProof,
         ref channel: Poseidon252Channel,
     ) -> Result<(), PcsVerificationError> {
+        let mut point_runs: Array<Span<PointRun>> = array![];
+        for tree_points in sampled_points {
+            point_runs.append(runs_of_columns(*tree_points));
+        };
+        self.verify_values_in_runs(point_runs.span(), proof, ref channel)
+    }
+
+    /// `verify_values` with each tree's sample points as runs of columns (`PointRun`, in
+    /// column order, covering the tree's columns): what a verifier's mask gives.
+    fn verify_values_in_runs(
+        self: @CommitmentSchemeVerifier,
+        point_runs: Span<Span<PointRun>>,
+        proof: PcsProof,
+        ref channel: Poseidon252Channel,
+    ) -> Result<(), PcsVerificationError> {
         let trees = self.trees.span();
         let n_trees = trees.len();
-        if n_trees == 0 || proof.trees.len() != n_trees || sampled_points.len() != n_trees {
+        if n_trees == 0 || proof.trees.len() != n_trees || point_runs.len() != n_trees {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
         // Columns per tree (`ColumnGroup`, spans of the proof's lists) and every sampled value
@@ -1158,54 +1206,32 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         while t != n_trees {
             let tree = trees[t];
             let tree_proof = *proof.trees[t];
-            let points = *sampled_points[t];
+            let runs = *point_runs[t];
             let n_columns = (*tree.column_log_sizes).len();
             if tree_proof.sampled_values.len() != n_columns
-                || tree_proof.queried_values.len() != n_columns
-                || points.len() != n_columns {
+                || tree_proof.queried_values.len() != n_columns {
                 shape_ok = false;
                 break;
             }
+            // Each run's columns hold one value per point of the run; together the runs cover
+            // the tree's columns exactly.
             let mut values = tree_proof.sampled_values;
-            let mut column_points = points;
-            // Four columns per iteration while four remain (both lists are n_columns long).
-            while let Option::Some(block) = values.multi_pop_front::<4>() {
-                let [v0, v1, v2, v3] = (*block).unbox();
-                let [p0, p1, p2, p3] = (*column_points.multi_pop_front::<4>().unwrap()).unbox();
-                if v0.len() != p0.len() || v1.len() != p1.len() || v2.len() != p2.len()
-                    || v3.len() != p3.len() {
+            for run in runs {
+                let (count, points) = *run;
+                if !push_run_values(ref sampled_words, ref values, count, points.len()) {
                     shape_ok = false;
                     break;
                 }
-                if v0.len() == 1 && v1.len() == 1 && v2.len() == 1 && v3.len() == 1 {
-                    sampled_words.push_four(only(v0), only(v1), only(v2), only(v3));
-                } else {
-                    sampled_words.push_all(v0);
-                    sampled_words.push_all(v1);
-                    sampled_words.push_all(v2);
-                    sampled_words.push_all(v3);
-                }
             };
-            if !shape_ok {
-                break;
-            }
-            while let Option::Some(column_values) = values.pop_front() {
-                let column_values = *column_values;
-                let n_values = column_values.len();
-                if n_values != (*column_points.pop_front().unwrap()).len() {
-                    shape_ok = false;
-                    break;
-                }
-                sampled_words.push_all(column_values);
-            };
-            if !shape_ok {
+            if !shape_ok || values.len() != 0 {
+                shape_ok = false;
                 break;
             }
             groups
                 .append(
                     ColumnGroup {
                         log_sizes: *tree.column_log_sizes,
-                        points,
+                        point_runs: runs,
                         values: tree_proof.sampled_values,
                         queried: tree_proof.queried_values,
                     },

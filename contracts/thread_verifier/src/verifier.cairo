@@ -5,13 +5,13 @@
 
 use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};
 use stark_verifier::circle::{
-    CirclePoint, CirclePointIndexTrait, get_random_point, into_secure,
+    CirclePointIndexTrait, get_random_point, into_secure,
 };
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::from_coordinates;
 use stark_verifier::fri::FriConfigTrait;
 use stark_verifier::pcs::{
-    CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, TreeProof, composition_oods_eval,
+    CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, PointRun, TreeProof, composition_oods_eval,
 };
 use stark_verifier::channel::poseidon_hash_felts;
 use crate::generated_air::{
@@ -157,18 +157,37 @@ pub fn verify_thread_proof(
     // domain back (the running-sum columns), composition columns at the OODS point.
     let step = into_secure(CirclePointIndexTrait::subgroup_gen(max_log_degree_bound).to_point());
     let previous = oods_point - step;
-    let mut sampled_points: Array<Span<Span<CirclePoint<QM31>>>> = array![];
+    // Per tree, runs of columns with as many values as each other: two at [previous, OODS],
+    // any other count at [OODS] (the PCS refuses a column whose count is not its points').
+    let pair = array![previous, oods_point].span();
+    let single = array![oods_point].span();
+    let mut point_runs: Array<Span<PointRun>> = array![];
     let mut t = 0;
     while t != N_TREES {
-        let mut columns: Array<Span<CirclePoint<QM31>>> = array![];
+        let mut runs: Array<PointRun> = array![];
+        let mut run_pair = false;
+        let mut run_count: u32 = 0;
         for column in *proof.sampled_values[t] {
-            if (*column).len() == 2 {
-                columns.append(array![previous, oods_point].span());
-            } else {
-                columns.append(array![oods_point].span());
+            let is_pair = (*column).len() == 2;
+            if run_count != 0 && is_pair != run_pair {
+                runs.append((run_count, if run_pair {
+                    pair
+                } else {
+                    single
+                }));
+                run_count = 0;
             }
+            run_pair = is_pair;
+            run_count += 1;
         };
-        sampled_points.append(columns.span());
+        if run_count != 0 {
+            runs.append((run_count, if run_pair {
+                pair
+            } else {
+                single
+            }));
+        }
+        point_runs.append(runs.span());
         t += 1;
     };
     let mut trees: Array<TreeProof> = array![];
@@ -191,7 +210,7 @@ pub fn verify_thread_proof(
         fri_inner_layers: proof.fri_inner_layers,
         fri_last_layer_poly: proof.fri_last_layer_poly,
     };
-    match pcs.verify_values(sampled_points.span(), pcs_proof, ref channel) {
+    match pcs.verify_values_in_runs(point_runs.span(), pcs_proof, ref channel) {
         Result::Ok(()) => Result::Ok(()),
         Result::Err(_) => Result::Err('verifier: pcs'),
     }

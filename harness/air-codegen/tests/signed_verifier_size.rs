@@ -37,8 +37,9 @@ use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 /// range-table programs were packed 7 words per felt252 (`program_air::packed`). This test
 /// asserts the fit, and fails if the class grows past this ceiling (the programs' packing is
 /// now the AIR class's trade-off, not this one's).
-/// 2026-12-02: 72,121 with the last layer's unreduced fold (+~300 net: the reduced fold and
-/// its fallback removed) and the Merkle leaves hashed eight rows per pass (+1,587; -22k steps).
+/// 2026-12-02: 72,442 with the last layer's unreduced fold (+~300 net: the reduced fold and
+/// its fallback removed), the Merkle leaves hashed eight rows per pass (+1,587; -22k steps) and
+/// sample points handed to the PCS as runs (+321; -47k steps).
 const SIGNED_VERIFIER_CEILING_FELTS: usize = 72_500;
 
 #[test]

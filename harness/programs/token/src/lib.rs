@@ -88,6 +88,12 @@ pub mod roles {
 /// in the 5,000-felt settle calldata (`zkthread_engine::batch::DEFAULT_MAX_SLOTS`, 140, is sized
 /// on this set's ~3,720 STARK felts); 2^3 x 27's (5,552) does not fit at all. Pow kept
 /// <= 20 bits (Poseidon grinding is slow).
+///
+/// The last FRI layer is a polynomial of 2^6 coefficients (not 2^3): with fold step 3 that is
+/// one inner layer fewer at every trace height (its Merkle paths, cosets and folds: ~69k
+/// Cairo steps on a 32-transfer proof), for 56 more coefficients in the proof and a per-query
+/// evaluation the verifier does on unreduced integers (2^6 is its bound); security does not
+/// depend on it (2026-12-02, issue 11).
 pub const SIGNED_PARAMS: crate::params::StarkParams = crate::params::StarkParams {
     log_blowup: 5,
     n_queries: 16,
