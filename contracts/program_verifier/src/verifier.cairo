@@ -215,11 +215,31 @@ fn parse_program_proof(felts: Span<felt252>, sized: u32) -> Result<ProgramProof,
     )
 }
 
-/// The proof's parameters are `params`; Err otherwise.
-fn check_params(proof: @ProgramProof, params: @SignedStarkParams) -> Result<(), felt252> {
+/// The last FRI layer's log degree bound for a proof whose tallest columns have 2^max_log rows:
+/// `params`' bound, lowered to `max_log - fold_step` where the first fold would leave a line
+/// domain smaller than the last layer's (the prover's `StarkParams::last_layer_bound_at`).
+pub fn last_layer_bound_at(params: @SignedStarkParams, max_log: u32) -> u32 {
+    let bound = *params.log_last_layer_degree_bound;
+    let fold_step = *params.fold_step;
+    if max_log < fold_step {
+        return 0;
+    }
+    let at_height = max_log - fold_step;
+    if at_height < bound {
+        at_height
+    } else {
+        bound
+    }
+}
+
+/// The proof's parameters are `params` (the last layer's bound at the proof's height
+/// `max_log`); Err otherwise.
+fn check_params(
+    proof: @ProgramProof, params: @SignedStarkParams, max_log: u32,
+) -> Result<(), felt252> {
     if *proof.pow_bits != *params.pow_bits
         || *proof.log_blowup != *params.log_blowup
-        || *proof.log_last_layer_degree_bound != *params.log_last_layer_degree_bound
+        || *proof.log_last_layer_degree_bound != last_layer_bound_at(params, max_log)
         || *proof.n_queries != *params.n_queries
         || *proof.fold_step != *params.fold_step
         || *proof.lifting != 0
@@ -290,10 +310,10 @@ pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Dr
     let slots = Program::bind(public_input, witness)?;
     let sized = Program::sized_components();
     let proof = parse_program_proof(stark, sized)?;
-    check_params(@proof, params)?;
-    let params = *params;
     let (range_bits, max_log_rows) = Program::log_size_bounds();
     let max_log = table_log_size(proof.log_sizes, range_bits, max_log_rows)?;
+    check_params(@proof, params, max_log)?;
+    let params = *params;
     if proof.commitments.len() != N_TREES
         || proof.sampled_values.len() != N_TREES
         || proof.decommitments.len() != N_TREES
@@ -321,7 +341,7 @@ pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Dr
     };
     mix_felt252s(ref channel, header.span());
     let fri_config = FriConfigTrait::new(
-        params.log_last_layer_degree_bound, params.log_blowup, params.n_queries, params.fold_step,
+        last_layer_bound_at(@params, max_log), params.log_blowup, params.n_queries, params.fold_step,
     );
     let mut pcs = CommitmentSchemeVerifierTrait::new(
         PcsConfig { pow_bits: params.pow_bits, fri_config, lifting_log_size: Option::None },

@@ -56,10 +56,30 @@ impl StarkParams {
     }
 
     pub fn pcs_config(&self) -> PcsConfig {
+        self.pcs_config_with_last_layer(self.log_last_layer_degree_bound)
+    }
+
+    /// The last FRI layer's log degree bound for a proof whose tallest committed columns
+    /// have `2^max_log` rows (before the blowup): the configured bound, lowered to
+    /// `max_log - fold_step` where the first fold would otherwise leave a line domain smaller
+    /// than the last layer's (stwo refuses to commit that). A function of the trace height
+    /// the verifier reads from the proof, so prover and verifier agree; security does not
+    /// depend on it (`log_blowup * n_queries + pow_bits`).
+    pub fn last_layer_bound_at(&self, max_log: u32) -> u32 {
+        self.log_last_layer_degree_bound.min(max_log.saturating_sub(self.fold_step))
+    }
+
+    /// [`Self::pcs_config`] at the last layer bound for a trace of height `2^max_log`
+    /// ([`Self::last_layer_bound_at`]).
+    pub fn pcs_config_at(&self, max_log: u32) -> PcsConfig {
+        self.pcs_config_with_last_layer(self.last_layer_bound_at(max_log))
+    }
+
+    fn pcs_config_with_last_layer(&self, log_last_layer_degree_bound: u32) -> PcsConfig {
         PcsConfig {
             pow_bits: self.pow_bits,
             fri_config: FriConfig::new(
-                self.log_last_layer_degree_bound,
+                log_last_layer_degree_bound,
                 self.log_blowup,
                 self.n_queries as usize,
                 self.fold_step,
@@ -107,4 +127,25 @@ pub fn air_descriptor(params: &StarkParams, channel: &str) -> Vec<Felt> {
 /// into every proof's transcript.
 pub fn air_descriptor_digest(params: &StarkParams, channel: &str) -> Felt {
     poseidon_hash_many(&air_descriptor(params, channel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StarkParams;
+
+    #[test]
+    fn last_layer_bound_is_lowered_only_where_the_first_fold_needs_it() {
+        let p = StarkParams { log_blowup: 5, n_queries: 16, pow_bits: 16, log_last_layer_degree_bound: 6, fold_step: 3 };
+        // Smallest signed height (2^8): the first fold leaves a 2^10 line domain, the last
+        // layer's must not be larger: 2^(5 + 5).
+        assert_eq!(p.last_layer_bound_at(8), 5);
+        assert_eq!(p.last_layer_bound_at(9), 6);
+        assert_eq!(p.last_layer_bound_at(16), 6);
+        assert_eq!(p.pcs_config_at(8).fri_config.log_last_layer_degree_bound, 5);
+        assert_eq!(p.pcs_config_at(12), p.pcs_config());
+        // Security is the configured one at every height.
+        for h in 8..=16 {
+            assert_eq!(p.pcs_config_at(h).security_bits(), p.security_bits());
+        }
+    }
 }

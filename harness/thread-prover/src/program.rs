@@ -336,7 +336,8 @@ where
     );
     let mut channel = MC::C::default();
     mix_header::<P, MC>(&mut channel, public_input, params, &log);
-    let mut scheme = CommitmentSchemeProver::<SimdBackend, MC>::new(params.pcs_config(), &twiddles);
+    let mut scheme =
+        CommitmentSchemeProver::<SimdBackend, MC>::new(params.pcs_config_at(max_log), &twiddles);
 
     // Spans per phase (stwo's own spans nest inside them): `profile_signed_prove` prints them.
     let span = tracing::info_span!("signed: preprocessed tree").entered();
@@ -409,7 +410,7 @@ pub fn verify<P: ThreadProgram, MC: ThreadChannel, S: std::error::Error + 'stati
 where
     SimdBackend: BackendForChannel<MC>,
 {
-    if stark.config != params.pcs_config() || params.log_blowup < LOG_EXPANSION {
+    if params.log_blowup < LOG_EXPANSION {
         return Err(VerifyError::ParamsMismatch);
     }
     let n_sized = sized_components::<P>();
@@ -418,6 +419,11 @@ where
     }
     if log.iter().any(|l| !(4..=SIGNED_MAX_LOG_ROWS).contains(l)) {
         return Err(VerifyError::Shape("component log size out of range"));
+    }
+    // The FRI configuration at this proof's height (the last layer's bound depends on it).
+    let config = params.pcs_config_at(range_log_size(log));
+    if stark.config != config {
+        return Err(VerifyError::ParamsMismatch);
     }
     let commitments = &stark.commitments;
     if commitments.len() != 4 {
@@ -430,7 +436,7 @@ where
     }
     let mut channel = MC::C::default();
     mix_header::<P, MC>(&mut channel, public_input, params, log);
-    let mut scheme = CommitmentSchemeVerifier::<MC>::new(params.pcs_config());
+    let mut scheme = CommitmentSchemeVerifier::<MC>::new(config);
     let [pre, main, interaction] = column_log_sizes::<P>(log);
     scheme.commit(commitments[0], &pre, &mut channel);
     scheme.commit(commitments[1], &main, &mut channel);

@@ -3,7 +3,7 @@ use crate::fields::{M31, M31Trait, QM31};
 use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::pcs::{
     fri_answers, PointSample, PcsConfig, TreeProof, PcsProof, PcsVerificationError,
-    CommitmentSchemeVerifierTrait,
+    CommitmentSchemeVerifierTrait, PointRun,
 };
 use crate::fri::{FriConfigTrait, FriLayerProof};
 use crate::channel::ChannelTrait;
@@ -198,6 +198,13 @@ fn fri_layer(layer: @(Array<(u32, u32, u32, u32)>, Array<felt252>, felt252)) -> 
 /// Verifies the generated PCS proof; `mutate`: 0 none, 1 a sampled value, 2 a queried value,
 /// 3 the proof-of-work nonce, 4 a tree hash witness.
 fn run_pcs(mutate: u32) -> Result<(), PcsVerificationError> {
+    run_pcs_with(mutate, 0)
+}
+
+/// `run_pcs` with the sample points handed over as: 0 a list per column (`verify_values`),
+/// 1 one run per tree (`verify_values_in_runs`), 2 that run a column short, 3 a column long,
+/// 4 at two points for one-value columns.
+fn run_pcs_with(mutate: u32, runs: u32) -> Result<(), PcsVerificationError> {
     let (config, oods, trees, nonce, first, inner, last) = vectors::pcs_proof_sample();
     let (pow_bits, log_blowup, log_last, n_queries, fold_step) = config;
     let config = PcsConfig {
@@ -210,6 +217,7 @@ fn run_pcs(mutate: u32) -> Result<(), PcsVerificationError> {
     channel.mix_u64(0xbeef);
     let mut verifier = CommitmentSchemeVerifierTrait::new(config);
     let mut tree_proofs: Array<TreeProof> = array![];
+    let mut point_runs: Array<Span<PointRun>> = array![];
     let mut sampled_points: Array<Span<Span<CirclePoint<QM31>>>> = array![];
     let mut t = 0;
     for tree in trees.span() {
@@ -249,6 +257,19 @@ fn run_pcs(mutate: u32) -> Result<(), PcsVerificationError> {
             c += 1;
         };
         sampled_points.append(points.span());
+        let n_columns = log_sizes.len();
+        point_runs
+            .append(
+                if runs == 2 {
+                    array![(n_columns - 1, array![oods].span())].span()
+                } else if runs == 3 {
+                    array![(n_columns + 1, array![oods].span())].span()
+                } else if runs == 4 {
+                    array![(n_columns, array![oods, oods].span())].span()
+                } else {
+                    array![(n_columns, array![oods].span())].span()
+                },
+            );
         t += 1;
     };
     // The OODS point comes from the channel after the roots, as in the prover.
@@ -272,7 +293,25 @@ fn run_pcs(mutate: u32) -> Result<(), PcsVerificationError> {
         fri_inner_layers: inner_layers.span(),
         fri_last_layer_poly: last_layer.span(),
     };
-    verifier.verify_values(sampled_points.span(), proof, ref channel)
+    if runs == 0 {
+        verifier.verify_values(sampled_points.span(), proof, ref channel)
+    } else {
+        verifier.verify_values_in_runs(point_runs.span(), proof, ref channel)
+    }
+}
+
+#[test]
+fn pcs_proof_verifies_with_points_as_runs() {
+    assert(run_pcs_with(0, 1) == Result::Ok(()), 'one run per tree');
+    assert(run_pcs_with(1, 1).is_err(), 'sampled value, runs');
+}
+
+#[test]
+fn pcs_refuses_runs_that_do_not_cover_the_columns() {
+    let mismatch = Result::Err(PcsVerificationError::ShapeMismatch);
+    assert(run_pcs_with(0, 2) == mismatch, 'a column short');
+    assert(run_pcs_with(0, 3) == mismatch, 'a column long');
+    assert(run_pcs_with(0, 4) == mismatch, 'points per value');
 }
 
 #[test]

@@ -75,3 +75,15 @@ fn a_class_that_is_not_the_air_is_refused() {
     let result = verify_signed_proof(public_input(), proof(), @test_params(), other);
     assert_eq!(result, Result::Err('verifier: air call'));
 }
+
+#[test]
+fn last_fri_layer_bound_follows_the_trace_height() {
+    // SIGNED_PARAMS: 2^6 coefficients from height 2^9 up; at 2^8 the first fold (3 steps)
+    // leaves a 2^(8 + 5 - 3) line domain, so the last layer is 2^5 coefficients there.
+    let params = crate::generated_params::default_signed_params();
+    assert(params.log_last_layer_degree_bound == 6, 'shipped bound');
+    let bound_at = |h: u32| program_verifier::verifier::last_layer_bound_at(@params, h);
+    assert(bound_at(8) == 5, 'height 2^8');
+    assert(bound_at(9) == 6, 'height 2^9');
+    assert(bound_at(16) == 6, 'height 2^16');
+}
