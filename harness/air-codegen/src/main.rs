@@ -98,7 +98,7 @@ fn main() -> anyhow::Result<()> {
     }
     anyhow::ensure!(
         args.is_empty(),
-        "usage: zkthread-air-codegen [--signed | --orderbook | --measure N PATH | --measure-signed PATH | --measure-orderbook PATH]"
+        "usage: zkthread-air-codegen [--signed | --orderbook | --measure N PATH | --measure-signed PATH [TRANSFERS] | --measure-orderbook PATH]"
     );
     let files = [
         (gen::air_path(), gen::render_air()?),
