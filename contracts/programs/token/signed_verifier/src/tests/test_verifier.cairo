@@ -87,3 +87,20 @@ fn last_fri_layer_bound_follows_the_trace_height() {
     assert(bound_at(9) == 6, 'height 2^9');
     assert(bound_at(16) == 6, 'height 2^16');
 }
+
+#[test]
+#[available_gas(100000000000)]
+fn a_proof_at_another_last_layer_bound_is_refused() {
+    // The vector's proof has the test parameters' bound (2: below its height's cap, 2^8 - fold
+    // step 2). A verifier configured for 3 expects 3 at that height, and one configured for
+    // 7 expects the cap, 6: the bound comes from the verifier's rule, not from the proof.
+    let mut params = test_params();
+    params.log_last_layer_degree_bound = 3;
+    let result = verify_signed_proof(public_input(), proof(), @params, air());
+    assert_eq!(result, Result::Err('verifier: params mismatch'));
+    let mut params = test_params();
+    params.log_last_layer_degree_bound = 7;
+    assert(program_verifier::verifier::last_layer_bound_at(@params, 8) == 6, 'capped at 6');
+    let result = verify_signed_proof(public_input(), proof(), @params, air());
+    assert_eq!(result, Result::Err('verifier: params mismatch'));
+}
