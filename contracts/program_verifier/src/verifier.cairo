@@ -232,14 +232,14 @@ pub fn last_layer_bound_at(params: @SignedStarkParams, max_log: u32) -> u32 {
     }
 }
 
-/// The proof's parameters are `params` (the last layer's bound at the proof's height
-/// `max_log`); Err otherwise.
+/// The proof's parameters are `params`, its last layer's bound `last_layer_bound` (the one at
+/// its height, `last_layer_bound_at`); Err otherwise.
 fn check_params(
-    proof: @ProgramProof, params: @SignedStarkParams, max_log: u32,
+    proof: @ProgramProof, params: @SignedStarkParams, last_layer_bound: u32,
 ) -> Result<(), felt252> {
     if *proof.pow_bits != *params.pow_bits
         || *proof.log_blowup != *params.log_blowup
-        || *proof.log_last_layer_degree_bound != last_layer_bound_at(params, max_log)
+        || *proof.log_last_layer_degree_bound != last_layer_bound
         || *proof.n_queries != *params.n_queries
         || *proof.fold_step != *params.fold_step
         || *proof.lifting != 0
@@ -312,7 +312,8 @@ pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Dr
     let proof = parse_program_proof(stark, sized)?;
     let (range_bits, max_log_rows) = Program::log_size_bounds();
     let max_log = table_log_size(proof.log_sizes, range_bits, max_log_rows)?;
-    check_params(@proof, params, max_log)?;
+    let last_layer_bound = last_layer_bound_at(params, max_log);
+    check_params(@proof, params, last_layer_bound)?;
     let params = *params;
     if proof.commitments.len() != N_TREES
         || proof.sampled_values.len() != N_TREES
@@ -341,7 +342,7 @@ pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Dr
     };
     mix_felt252s(ref channel, header.span());
     let fri_config = FriConfigTrait::new(
-        last_layer_bound_at(@params, max_log), params.log_blowup, params.n_queries, params.fold_step,
+        last_layer_bound, params.log_blowup, params.n_queries, params.fold_step,
     );
     let mut pcs = CommitmentSchemeVerifierTrait::new(
         PcsConfig { pow_bits: params.pow_bits, fri_config, lifting_log_size: Option::None },

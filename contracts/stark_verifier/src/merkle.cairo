@@ -119,17 +119,8 @@ fn row_leaf_hash(columns: Span<Span<felt252>>, q: u32) -> felt252 {
     poseidon_hash_felts(words.span())
 }
 
-/// The first four values of `column`, the rest of it appended to `rest` (popped, not sliced:
+/// The first eight values of `column`, the rest of it appended to `rest` (popped, not sliced:
 /// a slice costs a range check).
-#[inline(always)]
-fn four_values(column: Span<felt252>, ref rest: Array<Span<felt252>>) -> (felt252, felt252, felt252, felt252) {
-    let mut values = column;
-    let [a, b, c, d] = (*values.multi_pop_front::<4>().unwrap()).unbox();
-    rest.append(values);
-    (a, b, c, d)
-}
-
-/// The first eight values of `column`, the rest of it appended to `rest` (`four_values`).
 #[inline(always)]
 fn eight_values(
     column: Span<felt252>, ref rest: Array<Span<felt252>>,
@@ -141,8 +132,8 @@ fn eight_values(
 }
 
 /// `row_leaf_hash` of the first eight rows of `columns`, appended to `hashes`: each column's
-/// eight values popped at once (a column's pop and re-append is most of a four-row pass's
-/// cost per value); `columns` becomes the columns without them.
+/// eight values popped at once (a column's pop and re-append costs more than packing its
+/// values, so the more rows per pass the better); `columns` becomes the columns without them.
 fn row_leaf_hashes_eight(ref columns: Span<Span<felt252>>, ref hashes: Array<felt252>) {
     let mut advanced: Array<Span<felt252>> = array![];
     let mut words_a: Array<felt252> = array![];
@@ -266,104 +257,15 @@ fn row_leaf_hashes_eight(ref columns: Span<Span<felt252>>, ref hashes: Array<fel
     hashes.append(poseidon_hash_felts(words_h.span()));
 }
 
-/// `row_leaf_hash` of the first four rows of `columns`: each column's four values popped at
-/// once, the four rows packed side by side; `columns` becomes the columns without them.
-fn row_leaf_hashes_four(ref columns: Span<Span<felt252>>) -> (felt252, felt252, felt252, felt252) {
-    let mut advanced: Array<Span<felt252>> = array![];
-    let mut words_a: Array<felt252> = array![];
-    let mut words_b: Array<felt252> = array![];
-    let mut words_c: Array<felt252> = array![];
-    let mut words_d: Array<felt252> = array![];
-    let mut rest = columns;
-    loop {
-        match rest.multi_pop_front::<8>() {
-            Option::Some(block) => {
-                let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
-                let (mut a, mut b, mut c, mut d) = four_values(c0, ref advanced);
-                let (a1, b1, c1_, d1) = four_values(c1, ref advanced);
-                a = a * TWO_POW_31 + a1;
-                b = b * TWO_POW_31 + b1;
-                c = c * TWO_POW_31 + c1_;
-                d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c2, ref advanced);
-                a = a * TWO_POW_31 + a1;
-                b = b * TWO_POW_31 + b1;
-                c = c * TWO_POW_31 + c1_;
-                d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c3, ref advanced);
-                a = a * TWO_POW_31 + a1;
-                b = b * TWO_POW_31 + b1;
-                c = c * TWO_POW_31 + c1_;
-                d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c4, ref advanced);
-                a = a * TWO_POW_31 + a1;
-                b = b * TWO_POW_31 + b1;
-                c = c * TWO_POW_31 + c1_;
-                d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c5, ref advanced);
-                a = a * TWO_POW_31 + a1;
-                b = b * TWO_POW_31 + b1;
-                c = c * TWO_POW_31 + c1_;
-                d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c6, ref advanced);
-                a = a * TWO_POW_31 + a1;
-                b = b * TWO_POW_31 + b1;
-                c = c * TWO_POW_31 + c1_;
-                d = d * TWO_POW_31 + d1;
-                let (a1, b1, c1_, d1) = four_values(c7, ref advanced);
-                words_a.append(a * TWO_POW_31 + a1);
-                words_b.append(b * TWO_POW_31 + b1);
-                words_c.append(c * TWO_POW_31 + c1_);
-                words_d.append(d * TWO_POW_31 + d1);
-            },
-            Option::None => { break; },
-        }
-    };
-    let len = rest.len();
-    if len != 0 {
-        // A short last block carries its length in bits 248..251.
-        let mut a: felt252 = 0;
-        let mut b: felt252 = 0;
-        let mut c: felt252 = 0;
-        let mut d: felt252 = 0;
-        for column in rest {
-            let (a1, b1, c1_, d1) = four_values(*column, ref advanced);
-            a = a * TWO_POW_31 + a1;
-            b = b * TWO_POW_31 + b1;
-            c = c * TWO_POW_31 + c1_;
-            d = d * TWO_POW_31 + d1;
-        };
-        let tag = len.into() * TWO_POW_248;
-        words_a.append(a + tag);
-        words_b.append(b + tag);
-        words_c.append(c + tag);
-        words_d.append(d + tag);
-    }
-    columns = advanced.span();
-    (
-        poseidon_hash_felts(words_a.span()),
-        poseidon_hash_felts(words_b.span()),
-        poseidon_hash_felts(words_c.span()),
-        poseidon_hash_felts(words_d.span()),
-    )
-}
-
 /// `row_leaf_hash` of every row 0..n_queries of `columns` (each column holds n_queries
-/// values): eight rows at a time, then four, the last n_queries mod 4 one at a time.
+/// values): eight rows at a time, the last n_queries mod 8 one at a time (the shipped
+/// parameters query 16 and 40 positions: no row is left over).
 pub(crate) fn row_leaf_hashes(columns: Span<Span<felt252>>, n_queries: u32) -> Array<felt252> {
     let mut hashes: Array<felt252> = array![];
     let n_eight = n_queries - n_queries % 8;
-    let n_four = n_queries - n_queries % 4;
     let mut rest = columns;
     while hashes.len() != n_eight {
         row_leaf_hashes_eight(ref rest, ref hashes);
-    };
-    while hashes.len() != n_four {
-        let (a, b, c, d) = row_leaf_hashes_four(ref rest);
-        hashes.append(a);
-        hashes.append(b);
-        hashes.append(c);
-        hashes.append(d);
     };
     while hashes.len() != n_queries {
         hashes.append(row_leaf_hash(columns, hashes.len()));
@@ -555,7 +457,7 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
         };
 
         // Leaves: one per distinct position, hashing the row in log-size order (every row's
-        // hash computed up front, four rows at a time; a repeated position's is not used).
+        // hash computed up front, eight rows at a time; a repeated position's is not used).
         let leaf_hashes = row_leaf_hashes(leaf_columns, n_queries).span();
         let mut layer: Array<(u32, felt252)> = array![];
         let mut q = 0;

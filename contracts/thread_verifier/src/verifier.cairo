@@ -5,7 +5,7 @@
 
 use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};
 use stark_verifier::circle::{
-    CirclePointIndexTrait, get_random_point, into_secure,
+    CirclePoint, CirclePointIndexTrait, get_random_point, into_secure,
 };
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::from_coordinates;
@@ -33,6 +33,18 @@ fn mix_felt252s(ref channel: Poseidon252Channel, felts: Span<felt252>) {
     let mut data: Array<felt252> = array![channel.digest];
     data.append_span(felts);
     channel.update_digest(poseidon_hash_felts(data.span()));
+}
+
+/// `pair` for a run of two-value columns, `single` for any other.
+#[inline(always)]
+fn points_of(
+    is_pair: bool, pair: Span<CirclePoint<QM31>>, single: Span<CirclePoint<QM31>>,
+) -> Span<CirclePoint<QM31>> {
+    if is_pair {
+        pair
+    } else {
+        single
+    }
 }
 
 /// Ok(()) iff `proof` proves a sub-block with exactly `public_input` under `params`;
@@ -170,22 +182,14 @@ pub fn verify_thread_proof(
         for column in *proof.sampled_values[t] {
             let is_pair = (*column).len() == 2;
             if run_count != 0 && is_pair != run_pair {
-                runs.append((run_count, if run_pair {
-                    pair
-                } else {
-                    single
-                }));
+                runs.append((run_count, points_of(run_pair, pair, single)));
                 run_count = 0;
             }
             run_pair = is_pair;
             run_count += 1;
         };
         if run_count != 0 {
-            runs.append((run_count, if run_pair {
-                pair
-            } else {
-                single
-            }));
+            runs.append((run_count, points_of(run_pair, pair, single)));
         }
         point_runs.append(runs.span());
         t += 1;

@@ -37,11 +37,11 @@ use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 /// range-table programs were packed 7 words per felt252 (`program_air::packed`). This test
 /// asserts the fit, and fails if the class grows past this ceiling (the programs' packing is
 /// now the AIR class's trade-off, not this one's).
-/// 2026-12-02: 72,631 with the last layer's unreduced fold (+~300 net: the reduced fold and
-/// its fallback removed), the Merkle leaves hashed eight rows per pass (+1,587; -22k steps),
-/// sample points handed to the PCS as runs (+321; -47k steps) and the last layer's bound taken
-/// at the proof's height (+189).
-const SIGNED_VERIFIER_CEILING_FELTS: usize = 72_800;
+/// 2026-12-02: 71,298 with the last layer's unreduced fold (+~300 net: the reduced fold and
+/// its fallback removed), the Merkle leaves hashed eight rows per pass instead of four (+254;
+/// -22k steps), sample points handed to the PCS as runs (+321; -47k steps) and the last
+/// layer's bound taken at the proof's height (+189).
+const SIGNED_VERIFIER_CEILING_FELTS: usize = 71_500;
 
 #[test]
 fn signed_verifier_casm_size() {

@@ -107,9 +107,10 @@ fn last_layer_coeffs(log_n: u32, largest: bool) -> Array<QM31> {
 }
 
 #[test]
-fn lazy_last_layer_fold_agrees_with_the_reduced_one() {
+fn lazy_last_layer_fold_agrees_with_stwo_and_refuses_forged_values() {
     // Up to 2^6 coefficients, at the largest factor (P - 1) and ordinary ones: the lazy fold's
-    // integers must not wrap around the felt252 modulus.
+    // integers must not wrap around the felt252 modulus (the reference is the QM31 evaluation
+    // checked against stwo). A forged folded value, off by one in any coordinate, is refused.
     let xs = array![0x7ffffffe_u32, 1, 2, 0x12345678, 0x7fff0000];
     let mut log_n = 0;
     while log_n <= crate::poly::LOG_MAX_LAZY_COEFFS {

@@ -90,10 +90,11 @@ fn last_fri_layer_bound_follows_the_trace_height() {
 
 #[test]
 #[available_gas(100000000000)]
-fn a_proof_at_another_last_layer_bound_is_refused() {
-    // The vector's proof has the test parameters' bound (2: below its height's cap, 2^8 - fold
-    // step 2). A verifier configured for 3 expects 3 at that height, and one configured for
-    // 7 expects the cap, 6: the bound comes from the verifier's rule, not from the proof.
+fn a_forged_last_layer_bound_is_refused() {
+    // A proof made at another last-layer bound than the verifier's rule gives at its height
+    // is refused, whatever bound the proof declares. The vector's proof has the test
+    // parameters' bound (2: below its height's cap, 2^8 - fold step 2). A verifier configured
+    // for 3 expects 3 at that height, and one configured for 7 expects the cap, 6.
     let mut params = test_params();
     params.log_last_layer_degree_bound = 3;
     let result = verify_signed_proof(public_input(), proof(), @params, air());
