@@ -690,7 +690,7 @@ fn verify_layer_merkle(
     let tree_width = pow2_u32(height);
     let mut positions = sparse.positions.span();
     let mut values = sparse.flat_evals.span();
-    let mut leaves: Array<(u32, felt252)> = array![];
+    let mut leaves: Array<(u128, felt252)> = array![];
     let mut error: Option<MerkleVerificationError> = Option::None;
     while positions.len() != 0 {
         let (leaf, offset) = core::integer::u32_safe_divmod(*positions[0], leaf_size_nz);
@@ -714,7 +714,7 @@ fn verify_layer_merkle(
                 words.append(pack_qm31_into(second, pack_qm31_into(first, 0)));
             }
         };
-        leaves.append((leaf, core::poseidon::poseidon_hash_span(words.span())));
+        leaves.append((leaf.into(), core::poseidon::poseidon_hash_span(words.span())));
     };
     if let Option::Some(e) = error {
         return Result::Err(e);

@@ -297,8 +297,13 @@ pub enum MerkleVerificationError {
 #[derive(Copy, Drop, Debug)]
 pub struct MerkleVerifierLifted {
     pub root: felt252,
-    /// Log sizes of the committed columns, in commitment order.
+    /// Log sizes of the committed columns, in commitment order, each `log_blowup` below the
+    /// log size of the domain its values are committed on.
     pub column_log_sizes: Span<u32>,
+    /// What the column log sizes lack of their committed domains' (a PCS tree holds its
+    /// columns' evaluations, `log_blowup` larger than their polynomials, and is handed the
+    /// latter rather than a copy of the list raised by it); 0 when they are the domains'.
+    pub log_blowup: u32,
     pub height: u32,
 }
 
@@ -419,7 +424,7 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
             Option::None => max_log_size,
         };
         assert(max_log_size <= height, 'merkle: lifting size too small');
-        MerkleVerifierLifted { root, column_log_sizes, height }
+        MerkleVerifierLifted { root, column_log_sizes, log_blowup: 0, height }
     }
 
     /// Checks `queried_values` (per column, one value per entry of `query_positions`, which
@@ -444,7 +449,10 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
         let n_queries = query_positions.len();
         let tree_width: u64 = crate::circle::pow2_u32(height).into();
         let leaf_columns =
-            match columns_by_log_size(column_log_sizes, queried_values, height, n_queries) {
+            // A tree of columns is at least as high as their committed domains (`commit`).
+            match columns_by_log_size(
+                column_log_sizes, queried_values, height - *self.log_blowup, n_queries,
+            ) {
             Result::Ok(columns) => columns,
             Result::Err(e) => {
                 return Result::Err(
@@ -459,7 +467,7 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
         // Leaves: one per distinct position, hashing the row in log-size order (every row's
         // hash computed up front, eight rows at a time; a repeated position's is not used).
         let leaf_hashes = row_leaf_hashes(leaf_columns, n_queries).span();
-        let mut layer: Array<(u32, felt252)> = array![];
+        let mut layer: Array<(u128, felt252)> = array![];
         let mut q = 0;
         let mut previous: Option<u32> = Option::None;
         let mut duplicate_mismatch = false;
@@ -489,7 +497,7 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
                     break;
                 }
             } else {
-                layer.append((position, *leaf_hashes[q]));
+                layer.append((position.into(), *leaf_hashes[q]));
             }
             previous = Option::Some(position);
             q += 1;
@@ -505,26 +513,36 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
     }
 }
 
-/// Hashes the known nodes of the lowest layer (`(index, hash)`, indexes ascending and
-/// distinct) up `height` levels, taking each missing sibling from `hash_witness` in order,
-/// and compares the result with `root`. The witness must be used up exactly.
+/// Hashes the known nodes of the lowest layer (`(index, hash)`, indexes ascending, distinct and
+/// below 2^height) up `height` levels, taking each missing sibling from `hash_witness` in
+/// order, and compares the result with `root`. The witness must be used up exactly.
+///
+/// A node keeps its leaf's index with the bits below its level cleared: its parent clears bit
+/// `level` (one bitwise AND, which comes out of the bitwise builtin's budget, where halving the
+/// index took a `u32_safe_divmod` and its range checks, the scarcer resource), it is a right
+/// child iff that changes it, and a left child's sibling is the node at index + 2^level.
 pub fn walk_to_root(
-    leaves: Array<(u32, felt252)>, height: u32, hash_witness: Span<felt252>, root: felt252,
+    leaves: Array<(u128, felt252)>, height: u32, hash_witness: Span<felt252>, root: felt252,
 ) -> Result<(), MerkleVerificationError> {
     let mut layer = leaves;
     let mut witness = hash_witness;
     let mut level = 0;
+    // 2^level, as the mask's complement and as a felt252 step between siblings.
+    let mut bit: u128 = 1;
+    let mut bit_felt: felt252 = 1;
     let mut short = false;
     while level != height {
-        let mut next: Array<(u32, felt252)> = array![];
+        let clear_bit: u128 = 0xffffffffffffffffffffffffffffffff - bit;
+        let mut next: Array<(u128, felt252)> = array![];
         let mut nodes = layer.span();
         loop {
             let (index, hash) = match nodes.pop_front() {
                 Option::Some(node) => *node,
                 Option::None => { break; },
             };
-            let (parent, is_right) = core::integer::u32_safe_divmod(index, 2);
-            let node_hash = if is_right == 0 {
+            let parent = index & clear_bit;
+            let index_felt: felt252 = index.into();
+            let node_hash = if index_felt == parent.into() {
                 // A left child: its sibling is the next known node or the next witness hash.
                 // Peeked by a pop from a copy and compared as felt252 (no range check).
                 let mut peek = nodes;
@@ -532,8 +550,7 @@ pub fn walk_to_root(
                     Option::Some(next_node) => {
                         let (next_index, _) = *next_node;
                         let next_index: felt252 = next_index.into();
-                        let index: felt252 = index.into();
-                        next_index == index + 1
+                        next_index == index_felt + bit_felt
                     },
                     Option::None => false,
                 };
@@ -565,6 +582,9 @@ pub fn walk_to_root(
         }
         layer = next;
         level += 1;
+        // At most 2^32 after the last level (height <= 32): no u128 overflow.
+        bit = bit + bit;
+        bit_felt = bit_felt + bit_felt;
     };
     if short {
         return Result::Err(MerkleVerificationError::WitnessTooShort);

@@ -301,11 +301,22 @@ pub fn runs_of_columns(column_points: Span<Span<CirclePoint<QM31>>>) -> Span<Poi
 /// as runs (their counts summing to that length).
 #[derive(Copy, Drop)]
 pub struct ColumnGroup {
+    /// The columns' log sizes, each `log_blowup` below its evaluation domain's.
     pub log_sizes: Span<u32>,
+    pub log_blowup: u32,
     pub point_runs: Span<PointRun>,
     /// Canonical coordinates (the proof reader's form).
     pub values: Span<Span<Coordinates>>,
     pub queried: Span<Span<felt252>>,
+}
+
+#[inline(always)]
+fn max_u32(a: u32, b: u32) -> u32 {
+    if a < b {
+        b
+    } else {
+        a
+    }
 }
 
 /// A multiple of P above 2^66: `CONJ_OFFSET - x` is non-negative for a coefficient
@@ -396,25 +407,21 @@ type AlphaPowers = (Coordinates, Coordinates, Coordinates, Coordinates);
 /// left unreduced (below 2^66: a coefficient only needs to be congruent to its power and small
 /// enough for the packed sums), and the next beta is beta alpha^4 reduced: one reduction (16
 /// range checks) per four columns. Its own function with little loop state: the main pass's
-/// per-column cost is mostly the state a loop iteration carries.
+/// per-column cost is mostly the state a loop iteration carries. Each queried column holds one
+/// value per query: the trees' Merkle checks (`columns_by_log_size`) verified every length
+/// before the answers are computed, and `fri_answers_columns` checks them for its callers.
 #[inline(never)]
 fn fold_main_columns(
     ref values: Span<Span<Coordinates>>,
     ref queried: Span<Span<felt252>>,
     ref fold: MainFold,
     alphas: Box<AlphaPowers>,
-    n_queries: u32,
     count: u32,
 ) {
     let mut left = count;
     while left >= 4 {
         let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
         let [q0, q1, q2, q3] = (*queried.multi_pop_front::<4>().unwrap()).unbox();
-        assert(
-            q0.len() == n_queries && q1.len() == n_queries && q2.len() == n_queries
-                && q3.len() == n_queries,
-            'pcs: values per query',
-        );
         let (a1, a2, a3, a4) = alphas.unbox();
         let beta = fold.power;
         fold_column(ref fold, beta, only(v0), q0);
@@ -427,7 +434,6 @@ fn fold_main_columns(
     while left != 0 {
         let v = *values.pop_front().unwrap();
         let q = *queried.pop_front().unwrap();
-        assert(q.len() == n_queries, 'pcs: values per query');
         let (a1, _, _, _) = alphas.unbox();
         let beta = fold.power;
         fold_column(ref fold, beta, only(v), q);
@@ -486,7 +492,7 @@ fn sample_batches(
         for run in group.point_runs {
             let (count, points) = *run;
             if at_main(points, main_key) {
-                fold_main_columns(ref values, ref queried, ref fold, alphas, n_queries, count);
+                fold_main_columns(ref values, ref queried, ref fold, alphas, count);
                 log_sizes = log_sizes.slice(count, log_sizes.len() - count);
                 continue;
             }
@@ -503,7 +509,7 @@ fn sample_batches(
                     column_queried,
                     points,
                     column_values,
-                    *log_sizes.pop_front().unwrap(),
+                    *log_sizes.pop_front().unwrap() + group.log_blowup,
                     random_coeff,
                 );
                 fold.power = qm31_coords(qm31_power);
@@ -671,8 +677,9 @@ pub(crate) fn sums_one(columns: Span<PackedColumn>, q: u32) -> (felt252, felt252
 }
 
 /// `sums_one` at the eight queries q0..q0 + 8, each column's eight values read as one slice,
-/// appended to `out` in query order. Two columns per iteration (the last one alone for an odd
-/// count): an iteration's own cost is mostly its sixteen sums carried to the next.
+/// appended to `out` in query order. Four columns per iteration (the last up to three one at a
+/// time): an iteration's own cost is mostly its sixteen sums carried to the next (two columns
+/// per iteration cost 9k steps more on a 32-transfer signed proof).
 #[inline(never)]
 pub(crate) fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(felt252, felt252)>) {
     let mut s0_lo: felt252 = 0;
@@ -692,32 +699,40 @@ pub(crate) fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(f
     let mut s7_lo: felt252 = 0;
     let mut s7_hi: felt252 = 0;
     let mut entries = columns;
-    while let Option::Some(pair) = entries.multi_pop_front::<2>() {
-        let [(column_a, lo_a, hi_a), (column_b, lo_b, hi_b)] = (*pair).unbox();
+    while let Option::Some(quad) = entries.multi_pop_front::<4>() {
+        let [(column_a, lo_a, hi_a), (column_b, lo_b, hi_b), (column_c, lo_c, hi_c), (column_d, lo_d, hi_d)] =
+            (*quad)
+            .unbox();
         let mut values_a = column_a.slice(q0, 8);
         let [a0, a1, a2, a3, a4, a5, a6, a7] = (*values_a.multi_pop_front::<8>().unwrap())
             .unbox();
         let mut values_b = column_b.slice(q0, 8);
         let [b0, b1, b2, b3, b4, b5, b6, b7] = (*values_b.multi_pop_front::<8>().unwrap())
             .unbox();
-        s0_lo += lo_a * a0 + lo_b * b0;
-        s0_hi += hi_a * a0 + hi_b * b0;
-        s1_lo += lo_a * a1 + lo_b * b1;
-        s1_hi += hi_a * a1 + hi_b * b1;
-        s2_lo += lo_a * a2 + lo_b * b2;
-        s2_hi += hi_a * a2 + hi_b * b2;
-        s3_lo += lo_a * a3 + lo_b * b3;
-        s3_hi += hi_a * a3 + hi_b * b3;
-        s4_lo += lo_a * a4 + lo_b * b4;
-        s4_hi += hi_a * a4 + hi_b * b4;
-        s5_lo += lo_a * a5 + lo_b * b5;
-        s5_hi += hi_a * a5 + hi_b * b5;
-        s6_lo += lo_a * a6 + lo_b * b6;
-        s6_hi += hi_a * a6 + hi_b * b6;
-        s7_lo += lo_a * a7 + lo_b * b7;
-        s7_hi += hi_a * a7 + hi_b * b7;
+        let mut values_c = column_c.slice(q0, 8);
+        let [c0, c1, c2, c3, c4, c5, c6, c7] = (*values_c.multi_pop_front::<8>().unwrap())
+            .unbox();
+        let mut values_d = column_d.slice(q0, 8);
+        let [d0, d1, d2, d3, d4, d5, d6, d7] = (*values_d.multi_pop_front::<8>().unwrap())
+            .unbox();
+        s0_lo += lo_a * a0 + lo_b * b0 + lo_c * c0 + lo_d * d0;
+        s0_hi += hi_a * a0 + hi_b * b0 + hi_c * c0 + hi_d * d0;
+        s1_lo += lo_a * a1 + lo_b * b1 + lo_c * c1 + lo_d * d1;
+        s1_hi += hi_a * a1 + hi_b * b1 + hi_c * c1 + hi_d * d1;
+        s2_lo += lo_a * a2 + lo_b * b2 + lo_c * c2 + lo_d * d2;
+        s2_hi += hi_a * a2 + hi_b * b2 + hi_c * c2 + hi_d * d2;
+        s3_lo += lo_a * a3 + lo_b * b3 + lo_c * c3 + lo_d * d3;
+        s3_hi += hi_a * a3 + hi_b * b3 + hi_c * c3 + hi_d * d3;
+        s4_lo += lo_a * a4 + lo_b * b4 + lo_c * c4 + lo_d * d4;
+        s4_hi += hi_a * a4 + hi_b * b4 + hi_c * c4 + hi_d * d4;
+        s5_lo += lo_a * a5 + lo_b * b5 + lo_c * c5 + lo_d * d5;
+        s5_hi += hi_a * a5 + hi_b * b5 + hi_c * c5 + hi_d * d5;
+        s6_lo += lo_a * a6 + lo_b * b6 + lo_c * c6 + lo_d * d6;
+        s6_hi += hi_a * a6 + hi_b * b6 + hi_c * c6 + hi_d * d6;
+        s7_lo += lo_a * a7 + lo_b * b7 + lo_c * c7 + lo_d * d7;
+        s7_hi += hi_a * a7 + hi_b * b7 + hi_c * c7 + hi_d * d7;
     };
-    if let Option::Some(entry) = entries.pop_front() {
+    while let Option::Some(entry) = entries.pop_front() {
         let (column, lo, hi) = *entry;
         let mut values = column.slice(q0, 8);
         let [v0, v1, v2, v3, v4, v5, v6, v7] = (*values.multi_pop_front::<8>().unwrap()).unbox();
@@ -737,7 +752,7 @@ pub(crate) fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(f
         s6_hi += hi * v6;
         s7_lo += lo * v7;
         s7_hi += hi * v7;
-    }
+    };
     out.append((s0_lo, s0_hi));
     out.append((s1_lo, s1_hi));
     out.append((s2_lo, s2_hi));
@@ -874,8 +889,13 @@ pub fn fri_answers_columns(
     assert(column_log_sizes.len() == column_points.len(), 'pcs: samples per column');
     assert(column_values.len() == column_points.len(), 'pcs: samples per column');
     assert(queried_values.len() == column_points.len(), 'pcs: values per column');
+    let n_queries = query_positions.len();
+    for column in queried_values {
+        assert((*column).len() == n_queries, 'pcs: values per query');
+    };
     let group = ColumnGroup {
         log_sizes: column_log_sizes,
+        log_blowup: 0,
         point_runs: runs_of_columns(column_points),
         values: column_values,
         queried: queried_values,
@@ -1120,39 +1140,25 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
     ) {
         channel.mix_root(root);
         let blowup = self.config.fri_config.log_blowup_factor;
-        // `MerkleVerifierLiftedTrait::new` on the extended sizes, its largest size found in
-        // the same pass.
-        let mut extended: Array<u32> = array![];
+        // `MerkleVerifierLiftedTrait::new` on the columns' domains (log size + blowup), which
+        // the tree keeps as the sizes and the blowup (no raised copy of a list of hundreds).
+        // The largest size: a tree is a few components, each a run of one size, so a block
+        // of four at the largest size so far is passed by equality tests alone (an order
+        // comparison costs a range check).
         let mut max_log_size = 0;
         let mut rest = log_sizes;
-        // Four sizes per iteration while four remain.
         while let Option::Some(block) = rest.multi_pop_front::<4>() {
             let [s0, s1, s2, s3] = (*block).unbox();
-            if s0 > max_log_size {
-                max_log_size = s0;
+            if s0 == max_log_size && s1 == max_log_size && s2 == max_log_size
+                && s3 == max_log_size {
+                continue;
             }
-            if s1 > max_log_size {
-                max_log_size = s1;
-            }
-            if s2 > max_log_size {
-                max_log_size = s2;
-            }
-            if s3 > max_log_size {
-                max_log_size = s3;
-            }
-            extended.append(s0 + blowup);
-            extended.append(s1 + blowup);
-            extended.append(s2 + blowup);
-            extended.append(s3 + blowup);
+            max_log_size = max_u32(max_u32(max_log_size, s0), max_u32(s1, max_u32(s2, s3)));
         };
         for log_size in rest {
-            let log_size = *log_size;
-            if log_size > max_log_size {
-                max_log_size = log_size;
-            }
-            extended.append(log_size + blowup);
+            max_log_size = max_u32(max_log_size, *log_size);
         };
-        let max_log_size = if extended.len() == 0 {
+        let max_log_size = if log_sizes.len() == 0 {
             0
         } else {
             max_log_size + blowup
@@ -1164,7 +1170,11 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         assert(max_log_size <= height, 'merkle: lifting size too small');
         self
             .trees
-            .append(MerkleVerifierLifted { root, column_log_sizes: extended.span(), height });
+            .append(
+                MerkleVerifierLifted {
+                    root, column_log_sizes: log_sizes, log_blowup: blowup, height,
+                },
+            );
     }
 
     /// stwo's `verify_values`: sampled values -> random coefficient -> FRI commit -> proof of
@@ -1231,6 +1241,7 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                 .append(
                     ColumnGroup {
                         log_sizes: *tree.column_log_sizes,
+                        log_blowup: *tree.log_blowup,
                         point_runs: runs,
                         values: tree_proof.sampled_values,
                         queried: tree_proof.queried_values,

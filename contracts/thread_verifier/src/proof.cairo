@@ -40,19 +40,19 @@ pub struct ThreadProof {
     pub fri_last_layer_poly: Span<QM31>,
 }
 
-/// Masks of the packed words inside the two u128 halves of a packed felt: words 0..3 and the
-/// low 4 bits of word 4 in `low`, the rest of word 4 and words 5..7 in `high`.
+/// Masks of the packed words inside the two u128 halves of a packed felt: words 0..3 in `low`
+/// (above them, bits 124..128 hold the low 4 bits of word 4), the rest of word 4 and words 5..7
+/// in `high` (above them, bits 120..128 are the felt's bits 248..256, which must be clear). The
+/// two pieces above the masks are what is left of each half once its masked words are taken
+/// away: a subtraction each, where a mask costs a bitwise builtin (priced as 64 steps).
 const W0: u128 = 0x7fffffff;
 const W1: u128 = 0x3fffffff80000000;
 const W2: u128 = 0x1fffffffc000000000000000;
 const W3: u128 = 0xfffffffe00000000000000000000000;
-const W4_LOW: u128 = 0xf0000000000000000000000000000000;
 const W4_HIGH: u128 = 0x7ffffff;
 const W5: u128 = 0x3fffffff8000000;
 const W6: u128 = 0x1fffffffc00000000000000;
 const W7: u128 = 0xfffffffe0000000000000000000000;
-/// Bits 248..256 of the felt (bits 120..128 of `high`): must be clear.
-const ABOVE_248: u128 = 0xff000000000000000000000000000000;
 /// 2^-k in felt252: a masked word times it is the word shifted down (an exact division).
 const INV_2_31: felt252 = 0x7fffffff0000010ffffffde0000000000000000000000000000000000000001;
 const INV_2_62: felt252 = 0x800000000000010dfffffffffffffbc00000000000000000000000000000001;
@@ -85,12 +85,16 @@ pub(crate) fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<felt252>, Opti
     // The four felts' bits above 248 are summed (each below 2^128, so the sum is zero iff all
     // are): one branch per four felts, taken after their words are out (a branch per felt
     // made every word of the iteration a stored temporary).
-    while let Option::Some(quad) = packed.multi_pop_front::<4>() {
-        let [a, b, c, d] = (*quad).unbox();
+    while let Option::Some(eight) = packed.multi_pop_front::<8>() {
+        let [a, b, c, d, e, f, g, h] = (*eight).unbox();
         let above = unpack_felt(a, ref out, ref canonical)
             + unpack_felt(b, ref out, ref canonical)
             + unpack_felt(c, ref out, ref canonical)
-            + unpack_felt(d, ref out, ref canonical);
+            + unpack_felt(d, ref out, ref canonical)
+            + unpack_felt(e, ref out, ref canonical)
+            + unpack_felt(f, ref out, ref canonical)
+            + unpack_felt(g, ref out, ref canonical)
+            + unpack_felt(h, ref out, ref canonical);
         if above != 0 {
             ok = false;
             break;
@@ -123,16 +127,27 @@ fn unpack_felt(packed: felt252, ref out: Array<felt252>, ref canonical: felt252)
     let value: u256 = packed.into();
     let low = value.low;
     let high = value.high;
-    let above: felt252 = (high & ABOVE_248).into();
+    let m0: felt252 = (low & W0).into();
+    let m1: felt252 = (low & W1).into();
+    let m2: felt252 = (low & W2).into();
+    let m3: felt252 = (low & W3).into();
+    let m4: felt252 = (high & W4_HIGH).into();
+    let m5: felt252 = (high & W5).into();
+    let m6: felt252 = (high & W6).into();
+    let m7: felt252 = (high & W7).into();
+    // The masks cover disjoint bits, so each remainder is the half's bits outside them, in
+    // place: below 2^128 and non-negative.
+    let low_top: felt252 = low.into() - m0 - m1 - m2 - m3;
+    let above: felt252 = high.into() - m4 - m5 - m6 - m7;
     // Each is below 2^31 by its mask.
-    let w0: felt252 = (low & W0).into();
-    let w1: felt252 = (low & W1).into() * INV_2_31;
-    let w2: felt252 = (low & W2).into() * INV_2_62;
-    let w3: felt252 = (low & W3).into() * INV_2_93;
-    let w4: felt252 = (low & W4_LOW).into() * INV_2_124 + (high & W4_HIGH).into() * TWO_POW_4_FELT;
-    let w5: felt252 = (high & W5).into() * INV_2_27;
-    let w6: felt252 = (high & W6).into() * INV_2_58;
-    let w7: felt252 = (high & W7).into() * INV_2_89;
+    let w0 = m0;
+    let w1 = m1 * INV_2_31;
+    let w2 = m2 * INV_2_62;
+    let w3 = m3 * INV_2_93;
+    let w4 = low_top * INV_2_124 + m4 * TWO_POW_4_FELT;
+    let w5 = m5 * INV_2_27;
+    let w6 = m6 * INV_2_58;
+    let w7 = m7 * INV_2_89;
     // A product of field elements is zero iff a factor is.
     canonical = canonical * (w0 - P_FELT) * (w1 - P_FELT) * (w2 - P_FELT) * (w3 - P_FELT)
         * (w4 - P_FELT) * (w5 - P_FELT) * (w6 - P_FELT) * (w7 - P_FELT);

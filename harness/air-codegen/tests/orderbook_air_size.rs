@@ -42,7 +42,10 @@ fn orderbook_air_class_casm_size() {
 /// plus a little room.
 /// 2026-12-02: 78,310 with the last layer's unreduced fold, eight-row Merkle leaves, point runs
 /// and the height's last-layer bound (as `SignedVerifier`, +856), 3,610 under the limit.
-const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 78_500;
+/// 2026-12-02 (session 20): 79,383 with the M31 stream unpacked eight felts per iteration
+/// (+560; -9.8k steps on a 32-transfer signed proof) and the DEEP sums taking four columns per
+/// iteration (+~300; -9.1k steps), as `SignedVerifier` (+1,073): 2,537 under the limit.
+const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 79_600;
 
 #[test]
 fn orderbook_verifier_class_casm_size() {

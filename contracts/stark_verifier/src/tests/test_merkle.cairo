@@ -135,7 +135,10 @@ fn wrong_root_and_bad_queries_are_rejected() {
     let (verifier, queries, columns, witness) = decommitment();
     let values = spans(@columns);
     let wrong_root = MerkleVerifierLifted {
-        root: verifier.root + 1, column_log_sizes: verifier.column_log_sizes, height: 5,
+        root: verifier.root + 1,
+        column_log_sizes: verifier.column_log_sizes,
+        log_blowup: 0,
+        height: 5,
     };
     assert(
         wrong_root.verify(queries, values.span(), witness.span()) == Result::Err(
@@ -229,5 +232,108 @@ fn leaf_hashes_of_many_rows_match_one_row_at_a_time() {
                 q += 1;
             };
         };
+    };
+}
+
+/// The layers of a full tree over `leaves` (2^height hashes), leaves first, root last.
+fn full_tree(leaves: Span<felt252>) -> Array<Span<felt252>> {
+    let mut layers: Array<Span<felt252>> = array![leaves];
+    let mut layer = leaves;
+    while layer.len() != 1 {
+        let mut next: Array<felt252> = array![];
+        let mut i = 0;
+        while i != layer.len() {
+            next.append(crate::merkle::hash_children(*layer[i], *layer[i + 1]));
+            i += 2;
+        };
+        layer = next.span();
+        layers.append(layer);
+    };
+    layers
+}
+
+/// The witness a prover sends for the known leaves `indexes` (ascending): level by level, the
+/// siblings that are not known themselves, in node order. Worked out by halving indexes, as a
+/// reference independent of the verifier's walk.
+fn witness_for(layers: Span<Span<felt252>>, indexes: Span<u32>) -> Array<felt252> {
+    let mut witness: Array<felt252> = array![];
+    let mut known = indexes;
+    let mut level = 0;
+    while level != layers.len() - 1 {
+        let mut parents: Array<u32> = array![];
+        let mut i = 0;
+        while i != known.len() {
+            let index = *known[i];
+            let sibling = index ^ 1;
+            let has_sibling = i + 1 != known.len() && *known[i + 1] == sibling;
+            if index % 2 == 1 || !has_sibling {
+                witness.append(*(*layers[level])[sibling]);
+            }
+            parents.append(index / 2);
+            i += if index % 2 == 0 && has_sibling {
+                2
+            } else {
+                1
+            };
+        };
+        known = parents.span();
+        level += 1;
+    };
+    witness
+}
+
+fn walk(
+    leaves: Span<(u128, felt252)>, witness: Span<felt252>, root: felt252,
+) -> Result<(), MerkleVerificationError> {
+    let mut copy: Array<(u128, felt252)> = array![];
+    copy.append_span(leaves);
+    crate::merkle::walk_to_root(copy, 5, witness, root)
+}
+
+/// `walk_to_root` (indexes kept unshifted, parents by clearing a bit) climbs a height-5 tree
+/// from known leaves at the edges (0 and 31), sibling pairs at the bottom and higher up, every
+/// leaf, and single leaves: each reaches the root with exactly the reference witness; a witness
+/// one hash short or long, a wrong sibling and a wrong root are refused.
+#[test]
+#[available_gas(10000000000)]
+fn the_walk_to_the_root_takes_the_reference_witness() {
+    let mut leaf_hashes: Array<felt252> = array![];
+    let mut i: u32 = 0;
+    while i != 32 {
+        leaf_hashes.append(core::poseidon::poseidon_hash_span(array![i.into(), 7].span()));
+        i += 1;
+    };
+    let layers = full_tree(leaf_hashes.span());
+    let root = *(*layers[5])[0];
+    let mut every: Array<u32> = array![];
+    let mut i: u32 = 0;
+    while i != 32 {
+        every.append(i);
+        i += 1;
+    };
+    let sets: Array<Span<u32>> = array![
+        array![0].span(), array![31].span(), array![0, 31].span(), array![6, 7].span(),
+        array![4, 5, 6, 7].span(), array![1, 2, 13, 16, 17, 30].span(), array![15, 16].span(),
+        every.span(),
+    ];
+    for indexes in sets {
+        let witness = witness_for(layers.span(), indexes);
+        let mut leaves: Array<(u128, felt252)> = array![];
+        for index in indexes {
+            leaves.append(((*index).into(), *leaf_hashes[*index]));
+        };
+        let leaves = leaves.span();
+        assert(walk(leaves, witness.span(), root) == Result::Ok(()), 'reaches the root');
+        assert(walk(leaves, witness.span(), root + 1) == Result::Err(MerkleVerificationError::RootMismatch), 'wrong root');
+        let mut long = witness.clone();
+        long.append(1);
+        assert(walk(leaves, long.span(), root) == Result::Err(MerkleVerificationError::WitnessTooLong), 'long');
+        if witness.len() != 0 {
+            let short = witness.span().slice(0, witness.len() - 1);
+            assert(walk(leaves, short, root) == Result::Err(MerkleVerificationError::WitnessTooShort), 'short');
+            let mut wrong: Array<felt252> = array![*witness[0] + 1];
+            wrong.append_span(witness.span().slice(1, witness.len() - 1));
+            assert(walk(leaves, wrong.span(), root) == Result::Err(MerkleVerificationError::RootMismatch), 'wrong sibling');
+        }
     };
 }

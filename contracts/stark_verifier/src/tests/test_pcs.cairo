@@ -72,15 +72,16 @@ fn fri_answers_match_stwo() {
     assert(*other[0] == *answers[0], 'other answers kept');
 }
 
-/// The DEEP sums of eight queries, two columns per iteration and an odd count's last column
-/// alone (`sums_eight`), equal the one-query sums (`sums_one`) at each of the eight, for every
-/// column count 0..=5 and a block that starts inside the columns.
+/// The DEEP sums of eight queries, four columns per iteration and the last up to three one at a
+/// time (`sums_eight`), equal the one-query sums (`sums_one`) at each of the eight, for every
+/// column count 0..=9 (no block, one or two blocks, each with every remainder) and a block that
+/// starts inside the columns.
 #[test]
 #[available_gas(10000000000)]
 fn sums_eight_matches_sums_one_for_every_column_count() {
     let mut columns: Array<crate::pcs::PackedColumn> = array![];
     let mut n: u32 = 0;
-    while n != 6 {
+    while n != 10 {
         let mut q0: u32 = 0;
         while q0 != 4 {
             let mut out: Array<(felt252, felt252)> = array![];
@@ -105,6 +106,38 @@ fn sums_eight_matches_sums_one_for_every_column_count() {
         columns.append((values.span(), lo, hi));
         n += 1;
     };
+}
+
+/// A queried column short of one value per query is refused before any sum reads it (the
+/// verifier's own path has every length checked by the trees' Merkle checks first).
+#[test]
+#[should_panic(expected: ('pcs: values per query',))]
+fn fri_answers_refuse_a_column_short_of_a_value_per_query() {
+    let (lifting, log_sizes, samples, random_coeff, queries, values, _) =
+        vectors::pcs_answers_sample();
+    let mut sample_columns: Array<Span<PointSample>> = array![];
+    for column in samples.span() {
+        let mut col: Array<PointSample> = array![];
+        for entry in column.span() {
+            let (p, v) = *entry;
+            col.append(PointSample { point: point(p), value: q(v) });
+        };
+        sample_columns.append(col.span());
+    };
+    let value_columns = m31_columns(@values);
+    let mut short: Array<Span<felt252>> = array![];
+    let mut c = 0;
+    for column in value_columns {
+        short.append(if c == 1 {
+            (*column).slice(0, (*column).len() - 1)
+        } else {
+            *column
+        });
+        c += 1;
+    };
+    fri_answers(
+        log_sizes.span(), sample_columns.span(), q(random_coeff), queries.span(), short.span(), lifting,
+    );
 }
 
 /// `fri_answers` at nine queries (one block of eight and one overlapping it: `sums_eight`
@@ -375,4 +408,38 @@ fn batch_inverse_matches_one_by_one_inverses() {
 #[should_panic(expected: ('M31: zero has no inverse',))]
 fn batch_inverse_refuses_zero() {
     crate::pcs::batch_inverse_m31(array![m(3), m(0), m(7)].span());
+}
+
+/// A committed tree keeps its columns' log sizes as given and the blowup beside them, and is as
+/// high as its tallest column's domain, wherever that column stands (a block of four at the
+/// tallest size so far is passed by equality tests only): leading, trailing, alone in a block,
+/// in the one-at-a-time tail, and an empty tree.
+#[test]
+fn a_committed_tree_is_as_high_as_its_tallest_domain() {
+    let cases: Array<(Span<u32>, u32)> = array![
+        (array![5, 5, 5, 5, 3, 3, 3, 3, 4].span(), 5), (array![3, 3, 3, 3, 5, 5, 5, 5].span(), 5),
+        (array![2, 2, 2, 2, 2, 7, 2, 2, 2].span(), 7), (array![4, 4, 4, 4, 4, 4, 4, 6].span(), 6),
+        (array![1, 1, 1, 1, 1, 1, 1, 1, 1, 9].span(), 9), (array![8].span(), 8),
+        (array![].span(), 0),
+    ];
+    for case in cases {
+        let (sizes, tallest) = case;
+        let config = PcsConfig {
+            pow_bits: 0,
+            fri_config: FriConfigTrait::new(0, 2, 3, 1),
+            lifting_log_size: Option::None,
+        };
+        let mut verifier = CommitmentSchemeVerifierTrait::new(config);
+        let mut channel = ChannelTrait::new();
+        verifier.commit(1, sizes, ref channel);
+        let tree = *verifier.trees[0];
+        assert(tree.column_log_sizes == sizes, 'sizes as given');
+        assert(tree.log_blowup == 2, 'blowup beside them');
+        let height = if sizes.len() == 0 {
+            0
+        } else {
+            tallest + 2
+        };
+        assert(tree.height == height, 'tallest domain');
+    };
 }

@@ -395,16 +395,16 @@ fn bumped_array(felts: Span<felt252>, index: u32, delta: felt252) -> Array<felt2
     out
 }
 
-/// The unpacking of the M31 stream takes four felts per loop iteration and the rest one at a
-/// time: for every length 0..=9 (each remainder mod 4, so each tail), every word comes back in
-/// order; a P (non-canonical) word in the last felt, or in the first felt of the tail, is
-/// reported at its index (the first one when there are two); bits above 248 in the last felt
-/// or in a felt of the unrolled part are refused.
+/// The unpacking of the M31 stream takes eight felts per loop iteration and the rest one at a
+/// time: for every length 0..=17 (each remainder mod 8, so each tail, after none, one and two
+/// blocks), every word comes back in order; a P (non-canonical) word in the last felt, or in
+/// the first felt of the tail, is reported at its index (the first one when there are two);
+/// bits above 248 in any one felt (each place of a block and of the tail) are refused.
 #[test]
 #[available_gas(10000000000)]
 fn unpacking_handles_every_tail_length() {
     let mut n: u32 = 0;
-    while n != 10 {
+    while n != 18 {
         let (packed, words) = packed_stream(n);
         let packed = packed.span();
         let (out, first_bad) = crate::proof::unpack_m31s(packed).unwrap();
@@ -422,7 +422,7 @@ fn unpacking_handles_every_tail_length() {
             assert(first_bad == Option::Some(index), 'P in the last felt');
             // A second P at lane 0 of the tail's first felt (or the last felt's lane 0) is
             // the first one.
-            let tail_start = n - n % 4;
+            let tail_start = n - n % 8;
             let first = if tail_start == n {
                 last
             } else {
@@ -432,10 +432,14 @@ fn unpacking_handles_every_tail_length() {
             let with_two = bumped_array(with_p.span(), first, to_p0);
             let (_, first_bad) = crate::proof::unpack_m31s(with_two.span()).unwrap();
             assert(first_bad == Option::Some(8 * first), 'first P');
-            // Bits above 248 in the last felt, then in the first felt.
+            // Bits above 248 in any one felt.
             let high = lane_delta(8);
-            assert(crate::proof::unpack_m31s(bumped(packed, last, high)).is_none(), 'last high');
-            assert(crate::proof::unpack_m31s(bumped(packed, 0, high)).is_none(), 'first high');
+            let mut f: u32 = 0;
+            while f != n {
+                assert(crate::proof::unpack_m31s(bumped(packed, f, high)).is_none(), 'bits above 248');
+                f += 1;
+            };
+            assert(crate::proof::unpack_m31s(bumped(packed, last, 4 * high)).is_none(), 'bit 250');
         }
         n += 1;
     };
