@@ -51,11 +51,13 @@ pub fn mask_shape_ok_with(mask: Span<Span<Span<Coordinates>>>, runs: Span<u32>) 
 /// Pops `count` columns of `values` values each off `columns`; false if any is missing or has
 /// another length.
 fn run_ok(ref columns: Span<Span<Coordinates>>, count: u32, values: u32) -> bool {
-    let mut k = count;
     let mut ok = true;
     // Four columns per iteration while four remain (runs are up to hundreds of columns long
-    // and a loop iteration costs several times a length check).
-    while k >= 4 {
+    // and a loop iteration costs several times a length check), the blocks counted down in
+    // felt252 (a u32 comparison and subtraction per iteration would take two range checks).
+    let (blocks, mut k) = core::integer::u32_safe_divmod(count, 4);
+    let mut blocks: felt252 = blocks.into();
+    while blocks != 0 {
         match columns.multi_pop_front::<4>() {
             Option::Some(block) => {
                 let [c0, c1, c2, c3] = (*block).unbox();
@@ -70,7 +72,7 @@ fn run_ok(ref columns: Span<Span<Coordinates>>, count: u32, values: u32) -> bool
                 break;
             },
         }
-        k -= 4;
+        blocks -= 1;
     };
     if !ok {
         return false;

@@ -314,6 +314,26 @@ enum LeafColumnsError {
     Count,
 }
 
+/// Appends `columns` to `out`, eight per iteration (`append_span` takes a loop iteration, with
+/// its gas withdrawal and range check, per column).
+fn append_columns(ref out: Array<Span<felt252>>, columns: Span<Span<felt252>>) {
+    let mut rest = columns;
+    while let Option::Some(block) = rest.multi_pop_front::<8>() {
+        let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
+        out.append(c0);
+        out.append(c1);
+        out.append(c2);
+        out.append(c3);
+        out.append(c4);
+        out.append(c5);
+        out.append(c6);
+        out.append(c7);
+    };
+    while let Option::Some(column) = rest.pop_front() {
+        out.append(*column);
+    };
+}
+
 /// `columns` in leaf order: by log size, ties kept in commitment order (a stable sort).
 /// Err(TooLarge) if a column is taller than the tree, else Err(Count) if a column does not
 /// hold `n_values` values. Sorted once per tree so that every leaf reads its row straight
@@ -391,7 +411,7 @@ fn columns_by_log_size(
         for run in runs.span() {
             let (run_log_size, start, len) = *run;
             if run_log_size == log_size {
-                ordered.append_span(columns.slice(start, len));
+                append_columns(ref ordered, columns.slice(start, len));
             } else if run_log_size > log_size {
                 next = match next {
                     Option::Some(smallest) => if run_log_size < smallest {

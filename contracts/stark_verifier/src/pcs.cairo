@@ -418,8 +418,11 @@ fn fold_main_columns(
     alphas: Box<AlphaPowers>,
     count: u32,
 ) {
-    let mut left = count;
-    while left >= 4 {
+    // Blocks counted down in felt252 (a u32 comparison and subtraction per iteration would
+    // take two range checks).
+    let (blocks, mut left) = core::integer::u32_safe_divmod(count, 4);
+    let mut blocks: felt252 = blocks.into();
+    while blocks != 0 {
         let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
         let [q0, q1, q2, q3] = (*queried.multi_pop_front::<4>().unwrap()).unbox();
         let (a1, a2, a3, a4) = alphas.unbox();
@@ -429,7 +432,7 @@ fn fold_main_columns(
         fold_column(ref fold, mul_coords_unreduced(beta, a2), only(v2), q2);
         fold_column(ref fold, mul_coords_unreduced(beta, a3), only(v3), q3);
         fold.power = mul_coords(beta, a4);
-        left -= 4;
+        blocks -= 1;
     };
     while left != 0 {
         let v = *values.pop_front().unwrap();
@@ -1072,15 +1075,20 @@ fn push_run_values(
     let mut left = count;
     let mut ok = true;
     if n_points == 1 {
-        while left >= 4 {
+        // Blocks counted down in felt252 (a u32 comparison and subtraction per iteration
+        // would take two range checks).
+        let (blocks, rest) = core::integer::u32_safe_divmod(count, 4);
+        let mut blocks: felt252 = blocks.into();
+        while blocks != 0 {
             let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
             if v0.len() != 1 || v1.len() != 1 || v2.len() != 1 || v3.len() != 1 {
                 ok = false;
                 break;
             }
             words.push_four(only(v0), only(v1), only(v2), only(v3));
-            left -= 4;
+            blocks -= 1;
         };
+        left = rest;
     }
     while ok && left != 0 {
         let column_values = *values.pop_front().unwrap();
