@@ -192,6 +192,24 @@ fn qm31_of(a: felt252, b: felt252, c: felt252, d: felt252) -> QM31 {
     QM31Trait::from_m31s(word_m31(a), word_m31(b), word_m31(c), word_m31(d))
 }
 
+/// Blocks of four one-value columns (20 stream words each) that `qm31_columns` may take at
+/// once: within the `n_cols - taken` columns still to read and before the stream's first
+/// non-canonical word (`bad_tail` words from the end of the `len` left).
+#[inline(never)]
+fn one_value_blocks(n_cols: u32, taken: u32, len: u32, bad_tail: u32) -> felt252 {
+    let by_columns = (n_cols - taken) / 4;
+    let by_words = if len > bad_tail {
+        (len - bad_tail) / 20
+    } else {
+        0
+    };
+    if by_columns < by_words {
+        by_columns.into()
+    } else {
+        by_words.into()
+    }
+}
+
 #[derive(Drop)]
 struct Reader {
     /// The rest of the M31 stream, raw words (< 2^31).
@@ -290,10 +308,13 @@ impl ReaderImpl of ReaderTrait {
         let mut m31s = self.m31s;
         let bad_tail = self.bad_tail;
         let mut error = 0;
+        let mut blocks = one_value_blocks(n_cols, 0, m31s.len(), bad_tail);
         while out.len() != n_cols {
             // Four one-value columns at once (most of a tree): 4 x (count 1, 4 values), all
-            // before the first non-canonical value, pass every check of the path below.
-            if n_cols - out.len() >= 4 && m31s.len() >= 20 + bad_tail {
+            // before the first non-canonical value, pass every check of the path below. How
+            // many such blocks fit is worked out once per run of them (`one_value_blocks`) and
+            // counted down in felt252: no u32 arithmetic per block.
+            if blocks != 0 {
                 let saved = m31s;
                 let [
                     n0, a0, b0, c0, d0, n1, a1, b1, c1, d1, n2, a2, b2, c2, d2, n3, a3, b3, c3, d3,
@@ -305,6 +326,7 @@ impl ReaderImpl of ReaderTrait {
                     out.append(array![(a1, b1, c1, d1)].span());
                     out.append(array![(a2, b2, c2, d2)].span());
                     out.append(array![(a3, b3, c3, d3)].span());
+                    blocks -= 1;
                     continue;
                 }
                 m31s = saved;
@@ -343,6 +365,7 @@ impl ReaderImpl of ReaderTrait {
                 };
                 out.append(values.span());
             }
+            blocks = one_value_blocks(n_cols, out.len(), m31s.len(), bad_tail);
         };
         self.m31s = m31s;
         if error != 0 {
@@ -366,12 +389,15 @@ impl ReaderImpl of ReaderTrait {
         // The run: its count word (P: no run, no count word equals it), its count, and how
         // many more blocks of four of its columns fit.
         let mut run_word: felt252 = P_FELT;
-        let mut run_left: u32 = 0;
-        // A run column's words (its count word and values) and the offsets of the next
-        // three after the first.
+        // Blocks of four run columns left, counted down in felt252 (no u32 arithmetic per
+        // block).
+        let mut run_left: felt252 = 0;
+        // A run column's words (its count word and values), the offsets of the next three
+        // after the first, and a block's words.
         let mut s1: u32 = 0;
         let mut s2: u32 = 0;
         let mut s3: u32 = 0;
+        let mut block_words: u32 = 0;
         while out.len() != n_cols {
             // Four run columns at once: each one slice, its count word popped off the front.
             if run_left != 0 {
@@ -386,8 +412,7 @@ impl ReaderImpl of ReaderTrait {
                     out.append(c1);
                     out.append(c2);
                     out.append(c3);
-                    let taken = s3 + s1;
-                    m31s = m31s.slice(taken, m31s.len() - taken);
+                    m31s = m31s.slice(block_words, m31s.len() - block_words);
                     run_left -= 1;
                     continue;
                 }
@@ -419,7 +444,7 @@ impl ReaderImpl of ReaderTrait {
             // The next columns of this count: each needs n + 1 words, all before the tail.
             let rest = len - n;
             run_word = word;
-            run_left = if rest > bad_tail {
+            let mut run_columns = if rest > bad_tail {
                 (rest - bad_tail) / (n + 1)
             } else {
                 0
@@ -427,14 +452,15 @@ impl ReaderImpl of ReaderTrait {
             // Never more than the columns still to read (the four-column path takes its
             // block whole).
             let cols_left = n_cols - out.len();
-            if run_left > cols_left {
-                run_left = cols_left;
+            if run_columns > cols_left {
+                run_columns = cols_left;
             }
-            run_left /= 4;
+            run_left = (run_columns / 4).into();
             // n <= MAX_COUNT: no overflow.
             s1 = n + 1;
             s2 = s1 + s1;
             s3 = s2 + s1;
+            block_words = s3 + s1;
         };
         self.m31s = m31s;
         if error != 0 {
