@@ -53,10 +53,8 @@ pub fn mask_shape_ok_with(mask: Span<Span<Span<Coordinates>>>, runs: Span<u32>) 
 fn run_ok(ref columns: Span<Span<Coordinates>>, count: u32, values: u32) -> bool {
     let mut ok = true;
     // Four columns per iteration while four remain (runs are up to hundreds of columns long
-    // and a loop iteration costs several times a length check), the blocks counted down in
-    // felt252 (a u32 comparison and subtraction per iteration would take two range checks).
-    let (blocks, mut k) = core::integer::u32_safe_divmod(count, 4);
-    let mut blocks: felt252 = blocks.into();
+    // and a loop iteration costs several times a length check).
+    let (mut blocks, mut k) = stark_verifier::pcs::blocks_of_four(count);
     while blocks != 0 {
         match columns.multi_pop_front::<4>() {
             Option::Some(block) => {

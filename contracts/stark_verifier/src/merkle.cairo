@@ -8,6 +8,7 @@
 
 use crate::fields::M31;
 use crate::channel::{poseidon_hash_felts, poseidon_hash_pair};
+use core::cmp::max;
 
 /// M31s packed per felt252.
 pub const ELEMENTS_IN_BLOCK: u32 = 8;
@@ -314,6 +315,25 @@ enum LeafColumnsError {
     Count,
 }
 
+/// The largest of `log_sizes` (0 for none). A tree is a few components, each a run of one
+/// size, so a block of four at the largest size so far is passed by equality tests alone (an
+/// order comparison costs a range check).
+fn tallest_log_size(log_sizes: Span<u32>) -> u32 {
+    let mut tallest = 0;
+    let mut rest = log_sizes;
+    while let Option::Some(block) = rest.multi_pop_front::<4>() {
+        let [s0, s1, s2, s3] = (*block).unbox();
+        if s0 == tallest && s1 == tallest && s2 == tallest && s3 == tallest {
+            continue;
+        }
+        tallest = max(max(tallest, s0), max(s1, max(s2, s3)));
+    };
+    for log_size in rest {
+        tallest = max(tallest, *log_size);
+    };
+    tallest
+}
+
 /// Appends `columns` to `out`, eight per iteration (`append_span` takes a loop iteration, with
 /// its gas withdrawal and range check, per column).
 fn append_columns(ref out: Array<Span<felt252>>, columns: Span<Span<felt252>>) {
@@ -433,18 +453,25 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
     fn new(
         root: felt252, column_log_sizes: Span<u32>, lifting_log_size: Option<u32>,
     ) -> MerkleVerifierLifted {
-        let mut max_log_size = 0;
-        for log_size in column_log_sizes {
-            if *log_size > max_log_size {
-                max_log_size = *log_size;
-            }
+        Self::new_blown_up(root, column_log_sizes, 0, lifting_log_size)
+    }
+
+    /// `new` for columns of log sizes `column_log_sizes` committed on domains `log_blowup`
+    /// larger (a PCS tree), kept as the sizes and the blowup: no raised copy of the list.
+    fn new_blown_up(
+        root: felt252, column_log_sizes: Span<u32>, log_blowup: u32, lifting_log_size: Option<u32>,
+    ) -> MerkleVerifierLifted {
+        let max_log_size = if column_log_sizes.len() == 0 {
+            0
+        } else {
+            tallest_log_size(column_log_sizes) + log_blowup
         };
         let height = match lifting_log_size {
             Option::Some(height) => height,
             Option::None => max_log_size,
         };
         assert(max_log_size <= height, 'merkle: lifting size too small');
-        MerkleVerifierLifted { root, column_log_sizes, log_blowup: 0, height }
+        MerkleVerifierLifted { root, column_log_sizes, log_blowup, height }
     }
 
     /// Checks `queried_values` (per column, one value per entry of `query_positions`, which

@@ -310,13 +310,12 @@ pub struct ColumnGroup {
     pub queried: Span<Span<felt252>>,
 }
 
+/// `count` columns as (blocks of four, the rest): the blocks as a felt252 to count down (a u32
+/// comparison and subtraction per loop iteration would take two range checks).
 #[inline(always)]
-fn max_u32(a: u32, b: u32) -> u32 {
-    if a < b {
-        b
-    } else {
-        a
-    }
+pub fn blocks_of_four(count: u32) -> (felt252, u32) {
+    let (blocks, rest) = core::integer::u32_safe_divmod(count, 4);
+    (blocks.into(), rest)
 }
 
 /// A multiple of P above 2^66: `CONJ_OFFSET - x` is non-negative for a coefficient
@@ -418,10 +417,7 @@ fn fold_main_columns(
     alphas: Box<AlphaPowers>,
     count: u32,
 ) {
-    // Blocks counted down in felt252 (a u32 comparison and subtraction per iteration would
-    // take two range checks).
-    let (blocks, mut left) = core::integer::u32_safe_divmod(count, 4);
-    let mut blocks: felt252 = blocks.into();
+    let (mut blocks, mut left) = blocks_of_four(count);
     while blocks != 0 {
         let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
         let [q0, q1, q2, q3] = (*queried.multi_pop_front::<4>().unwrap()).unbox();
@@ -1075,10 +1071,7 @@ fn push_run_values(
     let mut left = count;
     let mut ok = true;
     if n_points == 1 {
-        // Blocks counted down in felt252 (a u32 comparison and subtraction per iteration
-        // would take two range checks).
-        let (blocks, rest) = core::integer::u32_safe_divmod(count, 4);
-        let mut blocks: felt252 = blocks.into();
+        let (mut blocks, rest) = blocks_of_four(count);
         while blocks != 0 {
             let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
             if v0.len() != 1 || v1.len() != 1 || v2.len() != 1 || v3.len() != 1 {
@@ -1147,41 +1140,15 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         ref channel: Poseidon252Channel,
     ) {
         channel.mix_root(root);
-        let blowup = self.config.fri_config.log_blowup_factor;
-        // `MerkleVerifierLiftedTrait::new` on the columns' domains (log size + blowup), which
-        // the tree keeps as the sizes and the blowup (no raised copy of a list of hundreds).
-        // The largest size: a tree is a few components, each a run of one size, so a block
-        // of four at the largest size so far is passed by equality tests alone (an order
-        // comparison costs a range check).
-        let mut max_log_size = 0;
-        let mut rest = log_sizes;
-        while let Option::Some(block) = rest.multi_pop_front::<4>() {
-            let [s0, s1, s2, s3] = (*block).unbox();
-            if s0 == max_log_size && s1 == max_log_size && s2 == max_log_size
-                && s3 == max_log_size {
-                continue;
-            }
-            max_log_size = max_u32(max_u32(max_log_size, s0), max_u32(s1, max_u32(s2, s3)));
-        };
-        for log_size in rest {
-            max_log_size = max_u32(max_log_size, *log_size);
-        };
-        let max_log_size = if log_sizes.len() == 0 {
-            0
-        } else {
-            max_log_size + blowup
-        };
-        let height = match self.config.lifting_log_size {
-            Option::Some(height) => height,
-            Option::None => max_log_size,
-        };
-        assert(max_log_size <= height, 'merkle: lifting size too small');
         self
             .trees
             .append(
-                MerkleVerifierLifted {
-                    root, column_log_sizes: log_sizes, log_blowup: blowup, height,
-                },
+                MerkleVerifierLiftedTrait::new_blown_up(
+                    root,
+                    log_sizes,
+                    self.config.fri_config.log_blowup_factor,
+                    self.config.lifting_log_size,
+                ),
             );
     }
 

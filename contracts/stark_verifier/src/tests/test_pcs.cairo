@@ -15,10 +15,10 @@ fn point(value: ((u32, u32, u32, u32), (u32, u32, u32, u32))) -> CirclePoint<QM3
     CirclePoint { x: q(x), y: q(y) }
 }
 
-#[test]
-fn fri_answers_match_stwo() {
-    let (lifting, log_sizes, samples, random_coeff, queries, values, expected) =
-        vectors::pcs_answers_sample();
+/// The vectors' sample columns as `PointSample`s.
+fn point_samples(
+    samples: @Array<Array<(((u32, u32, u32, u32), (u32, u32, u32, u32)), (u32, u32, u32, u32))>>,
+) -> Array<Span<PointSample>> {
     let mut sample_columns: Array<Span<PointSample>> = array![];
     for column in samples.span() {
         let mut col: Array<PointSample> = array![];
@@ -28,6 +28,14 @@ fn fri_answers_match_stwo() {
         };
         sample_columns.append(col.span());
     };
+    sample_columns
+}
+
+#[test]
+fn fri_answers_match_stwo() {
+    let (lifting, log_sizes, samples, random_coeff, queries, values, expected) =
+        vectors::pcs_answers_sample();
+    let sample_columns = point_samples(@samples);
     let value_columns = m31_columns(@values);
     let answers = fri_answers(
         log_sizes.span(),
@@ -115,15 +123,7 @@ fn sums_eight_matches_sums_one_for_every_column_count() {
 fn fri_answers_refuse_a_column_short_of_a_value_per_query() {
     let (lifting, log_sizes, samples, random_coeff, queries, values, _) =
         vectors::pcs_answers_sample();
-    let mut sample_columns: Array<Span<PointSample>> = array![];
-    for column in samples.span() {
-        let mut col: Array<PointSample> = array![];
-        for entry in column.span() {
-            let (p, v) = *entry;
-            col.append(PointSample { point: point(p), value: q(v) });
-        };
-        sample_columns.append(col.span());
-    };
+    let sample_columns = point_samples(@samples);
     let value_columns = m31_columns(@values);
     let mut short: Array<Span<felt252>> = array![];
     let mut c = 0;
@@ -147,15 +147,7 @@ fn fri_answers_refuse_a_column_short_of_a_value_per_query() {
 #[available_gas(10000000000)]
 fn fri_answers_at_nine_queries_match_each_query_alone() {
     let (lifting, log_sizes, samples, random_coeff, _, _, _) = vectors::pcs_answers_sample();
-    let mut sample_columns: Array<Span<PointSample>> = array![];
-    for column in samples.span() {
-        let mut col: Array<PointSample> = array![];
-        for entry in column.span() {
-            let (p, v) = *entry;
-            col.append(PointSample { point: point(p), value: q(v) });
-        };
-        sample_columns.append(col.span());
-    };
+    let sample_columns = point_samples(@samples);
     let queries: Array<u32> = array![1, 5, 9, 17, 22, 30, 41, 50, 62];
     let mut values: Array<Span<felt252>> = array![];
     let mut c: u32 = 0;
