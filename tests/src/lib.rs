@@ -191,7 +191,9 @@ pub const SIGNED_AIR: (&str, &str) = ("signed_air", "SignedAir");
 
 /// The order-book thread program: the Cairo verifier of order-book sub-block proofs.
 pub const ORDERBOOK_VERIFIER: (&str, &str) = ("orderbook_verifier", "OrderBookVerifier");
-/// The order book's AIR class, which `OrderBookVerifier` library-calls (declared before it).
+/// The order book's AIR classes, which `OrderBookVerifier` library-calls (declared before it):
+/// the fill's first constraints, then the rest.
+pub const ORDERBOOK_FILL_AIR: (&str, &str) = ("orderbook_air", "OrderBookFillAir");
 pub const ORDERBOOK_AIR: (&str, &str) = ("orderbook_air", "OrderBookAir");
 /// The order book contract (`contracts/programs/orderbook/orderbook`).
 pub const ORDERBOOK: (&str, &str) = ("orderbook", "OrderBook");
@@ -203,7 +205,7 @@ pub fn libraries_of(program: &ContractArtifact) -> Result<Vec<&'static ContractA
     if id == SIGNED_VERIFIER {
         Ok(vec![artifact(SIGNED_AIR.0, SIGNED_AIR.1)?])
     } else if id == ORDERBOOK_VERIFIER {
-        Ok(vec![artifact(ORDERBOOK_AIR.0, ORDERBOOK_AIR.1)?])
+        Ok(vec![artifact(ORDERBOOK_FILL_AIR.0, ORDERBOOK_FILL_AIR.1)?, artifact(ORDERBOOK_AIR.0, ORDERBOOK_AIR.1)?])
     } else {
         Ok(vec![])
     }

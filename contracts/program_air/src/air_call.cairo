@@ -3,6 +3,10 @@
 //! `encode_air_call` writes from these pieces (QM31s and relation elements as canonical
 //! coordinates, the mask's values in proof order) and its class reads back with `qm31_at`,
 //! `relation_at` and `u32_at`; the verifier core decodes the answer with `decode_air_answer`.
+//! A program whose constraints take several classes splits stwo's fold into consecutive runs,
+//! one per class; each class answers its run's fold (from zero) times `random_coeff` to the
+//! number of constraints after the run (`qm31_pow`), over the vanishing polynomial, so the
+//! composition is the sum of the answers.
 
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::{Coordinates, coordinates, from_coordinates};
@@ -113,4 +117,30 @@ pub fn decode_air_answer(answer: Span<felt252>) -> Option<QM31> {
         ) => Option::Some(QM31Trait::from_u32_unchecked(a, b, c, d)),
         _ => Option::None,
     }
+}
+
+/// `a * b` out of line: `qm31_pow` runs once per call, and an inlined field product costs
+/// class size (a hard limit).
+#[inline(never)]
+fn mul(a: QM31, b: QM31) -> QM31 {
+    a * b
+}
+
+/// `value^exponent` (square and multiply): an AIR class that folds a run of constraints
+/// followed by `exponent` others (in other classes) shifts its part by `random_coeff^exponent`,
+/// so the verifier adds the classes' answers.
+#[inline(never)]
+pub fn qm31_pow(value: QM31, exponent: u32) -> QM31 {
+    let mut result = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
+    let mut base = value;
+    let mut e = exponent;
+    while e != 0 {
+        let (rest, bit) = DivRem::div_rem(e, 2);
+        if bit == 1 {
+            result = mul(result, base);
+        }
+        base = mul(base, base);
+        e = rest;
+    };
+    result
 }

@@ -10,3 +10,6 @@ pub mod generated_poseidon2;
 pub mod poseidon2;
 pub mod air_call;
 
+
+#[cfg(test)]
+mod tests;

@@ -5,9 +5,10 @@
 //! sizes]`, preprocessed root constant, main tree, draws State / Link / Poseidon2 /
 //! RangeCheck, interaction tree, claimed sums) -> the first component's claimed sum =
 //! boundary (the program's, from the statement) - others -> composition commitment -> OODS
-//! point -> composition check: the composition at the OODS point is the program's AIR
-//! class's answer (library-called: a verifier core and a program's constraints do not fit in
-//! one class) -> PCS/FRI (`stark_verifier::pcs`).
+//! point -> composition check: the composition at the OODS point is the fold of the program's
+//! AIR classes' answers (library-called: a verifier core and a program's constraints do not
+//! fit in one class, and a large AIR's constraints not in one either) -> PCS/FRI
+//! (`stark_verifier::pcs`).
 
 use stark_verifier::channel::poseidon_hash_felts;
 use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};
@@ -84,8 +85,11 @@ pub trait ThreadProgramVerifier<P, S> {
     /// Per tree (preprocessed, main, interaction), the columns' log sizes for component log
     /// sizes `log_sizes` (the sized components', then the range table's).
     fn column_log_sizes(log_sizes: Span<u32>) -> Span<Span<u32>>;
-    /// The AIR class's calldata for the composition at `point` (`sums` and `log_sizes` in
-    /// component order, the range table last).
+    /// How many AIR classes the program's constraints take (one, unless they do not fit one
+    /// class): the composition is the sum of their answers (`program_air::air_call`).
+    fn air_class_count() -> u32;
+    /// The AIR classes' calldata (one input for all of them) for the composition at `point`
+    /// (`sums` and `log_sizes` in component order, the range table last).
     fn encode_air_call(
         point: CirclePoint<QM31>,
         mask: Span<Span<Span<Coordinates>>>,
@@ -154,17 +158,40 @@ fn sampled_point_runs_of(
     trees.span()
 }
 
-/// The composition at the OODS point from the AIR class `air_class` (its
-/// `eval_composition_at_point`, library-called with `calldata`); Err if the call fails or its
-/// answer is not a QM31.
+/// The answer of the AIR class `air_class` (its `eval_composition_at_point`, library-called
+/// with `calldata`); Err if the call fails or its answer is not a QM31.
 #[inline(never)]
-fn air_composition(air_class: ClassHash, calldata: Array<felt252>) -> Result<QM31, felt252> {
-    match library_call_syscall(air_class, EVAL_SELECTOR, calldata.span()) {
+fn air_part(air_class: ClassHash, calldata: Span<felt252>) -> Result<QM31, felt252> {
+    match library_call_syscall(air_class, EVAL_SELECTOR, calldata) {
         Result::Ok(answer) => match decode_air_answer(answer) {
             Option::Some(value) => Result::Ok(value),
             Option::None => Result::Err('verifier: air answer'),
         },
         Result::Err(_) => Result::Err('verifier: air call'),
+    }
+}
+
+/// The composition at the OODS point: the sum of the AIR classes' answers for the same
+/// `calldata` (`air_part`; each class folds its run of the constraints, shifted by those after
+/// it); Err if a call fails or an answer is not a QM31.
+#[inline(never)]
+fn air_composition(air_classes: Span<ClassHash>, calldata: Array<felt252>) -> Result<QM31, felt252> {
+    let calldata = calldata.span();
+    let mut parts: Array<QM31> = array![];
+    let mut classes = air_classes;
+    let mut failed = Option::None;
+    while let Option::Some(class) = classes.pop_front() {
+        match air_part(*class, calldata) {
+            Result::Ok(part) => parts.append(part),
+            Result::Err(reason) => {
+                failed = Option::Some(reason);
+                break;
+            },
+        }
+    };
+    match failed {
+        Option::Some(reason) => Result::Err(reason),
+        Option::None => Result::Ok(sum_of(parts.span())),
     }
 }
 
@@ -299,13 +326,16 @@ fn with_last<T, +Drop<T>, +Copy<T>>(values: Span<T>, last: T) -> Span<T> {
 
 /// Ok(()) iff `proof` proves a sub-block of the program `Program` with exactly
 /// `public_input` (chain id and registry in place) under `params`, with the constraints
-/// evaluated by the AIR class `air_class`; Err(reason) otherwise. A shipped verifier class
-/// passes its compile-time constant (its `generated_air_class`), never a hash from calldata or
-/// storage.
+/// evaluated by the AIR classes `air_classes` (`Program::air_class_count` of them, in order);
+/// Err(reason) otherwise. A shipped verifier class passes its compile-time constants (its
+/// `generated_air_class`), never a hash from calldata or storage.
 pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Drop<S>>(
     public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
-    air_class: ClassHash,
+    air_classes: Span<ClassHash>,
 ) -> Result<(), felt252> {
+    if air_classes.len() != Program::air_class_count() {
+        return Result::Err('verifier: air classes');
+    }
     let (witness, stark) = split_slot_owners(proof)?;
     let slots = Program::bind(public_input, witness)?;
     let sized = Program::sized_components();
@@ -384,7 +414,7 @@ pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Dr
     let call = Program::encode_air_call(
         oods_point, mask, random_coeff, @relations, sums.span(), log_sizes, max_log_degree_bound,
     );
-    if composition != air_composition(air_class, call)? {
+    if composition != air_composition(air_classes, call)? {
         return Result::Err('verifier: oods mismatch');
     }
 

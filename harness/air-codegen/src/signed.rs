@@ -5,10 +5,9 @@
 //! roles (`signed_transfer`, `chain_step`, `digest_sponge`, `key_sponge`, `tx_list`),
 //! `poseidon2` and the 8-bit `range_table`. Generated here, never typed by hand:
 //! - the roles and the range table as constraint programs (the `cairo::op` format, from stwo's
-//!   `ExprEvaluator`), compiled to straight-line Cairo ([`crate::straight`]) where the class has room (all
-//!   of the token's), else kept as constant `[u32; N]` words for the thread verifier's interpreter
-//!   `oods::accumulate_component` ([`AirSpec::interpreted`]: the order book's fill; ~0.8
-//!   CASM felt a word, nothing to unpack at verification);
+//!   `ExprEvaluator`), compiled to straight-line Cairo ([`crate::straight`]); where the
+//!   compiled programs do not fit one class, the fold is split over two classes inside the
+//!   first component ([`AirSpec::split`]: the order book's fill);
 //! - for Poseidon2, not a program: its 285 constraints expanded into ~780 derived coefficients
 //!   would not fit a class. `program_air::poseidon2` (hand-written) evaluates them with loops over
 //!   the rounds, reading the tables generated here from `zkthread_prover::poseidon2::constants`
@@ -192,49 +191,6 @@ fn poseidon2_mask(
     })
 }
 
-/// Component `c`'s `accumulate_*` function and its program constant, one word per `u32`
-/// constant: a constant array costs class size (~0.8 CASM felt a word) but nothing at
-/// verification, where words packed 7 per felt252 cost ~3 range checks and ~14 steps a word to
-/// unpack at every proof (the AIR classes have the room: `signed_air_size`, `orderbook_air_size`).
-fn render_program(out: &mut String, spec: &AirSpec, c: &SymbolicComponent, code: &[u32]) {
-    let upper = c.name.to_uppercase();
-    let _ = writeln!(
-        out,
-        "/// Folds the {n} undivided constraints of component `{name}` into `acc` (its program, run by
-/// `accumulate_component` with a unit denominator).
-pub fn accumulate_{name}(
-    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @{params},
-) -> QM31 {{
-    let one = QM31Trait::from_u32_unchecked(1, 0, 0, 0);
-    accumulate_component(
-        acc,
-        random_coeff,
-        one,
-        {upper}_PROGRAM.span(),
-        values,
-        relations(params),
-        *params.{name}_claimed_sum,
-        *params.{name}_log_size,
-    )
-}}
-",
-        n = c.constraints.len(),
-        name = c.name,
-        params = spec.params,
-    );
-    let _ = writeln!(
-        out,
-        "/// The {ni} intermediates and {n} constraints of `{name}` ({len} words, `cairo::op` format).
-const {upper}_PROGRAM: [u32; {len}] = [",
-        n = c.constraints.len(),
-        ni = c.intermediates.len(),
-        name = c.name,
-        len = code.len(),
-    );
-    words(out, code);
-    out.push_str("];\n\n");
-}
-
 /// Component `c`'s `accumulate_*` function over its program compiled to straight-line Cairo
 /// ([`crate::straight`]).
 fn render_compiled(
@@ -242,6 +198,7 @@ fn render_compiled(
     spec: &AirSpec,
     c: &SymbolicComponent,
     code: &[u32],
+    parts: &[(usize, usize)],
 ) -> Result<(), CodegenError> {
     let _ = writeln!(
         out,
@@ -263,7 +220,57 @@ pub fn accumulate_{name}(
         name = c.name,
         params = spec.params,
     );
-    out.push_str(&crate::straight::compile_program(&c.name, code)?);
+    out.push_str(&crate::straight::compile_program_parts(&c.name, code, parts)?);
+    Ok(())
+}
+
+/// The fold split over two AIR classes at constraint `at` of the first component `first`:
+/// `PART_CONSTRAINTS` and `accumulate_<air>_part_0` (`first`'s constraints before `at`) and
+/// `_part_1` (the rest of `first`'s, then every other component's), whose consecutive folds
+/// are `accumulate_<air>`'s.
+fn render_parts(out: &mut String, spec: &AirSpec, first: &str, at: usize) -> Result<(), CodegenError> {
+    let comps = &spec.components;
+    let head = comps
+        .first()
+        .filter(|c| c.name == first && at > 0 && at < c.constraints.len())
+        .ok_or_else(|| CodegenError::Layout(format!("cannot split the fold at constraint {at} of {first}")))?;
+    let total: usize = comps.iter().map(|c| c.constraints.len()).sum();
+    let (n, params, air) = (head.constraints.len(), spec.params, spec.air);
+    let _ = write!(
+        out,
+        "/// Constraints each part of the fold takes, in order: the AIR's two classes evaluate
+/// `accumulate_{air}_part_0` and `_part_1`, the first shifting its part by
+/// `random_coeff^PART_CONSTRAINTS[1]` (`program_air::air_call::qm31_pow`).
+pub const PART_CONSTRAINTS: [u32; 2] = [{at}, {rest}];
+
+/// The fold's first part: constraints 0..{at} of `{first}` (a class of its own; the compiled
+/// programs do not fit one class).
+pub fn accumulate_{air}_part_0(
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @{params},
+) -> QM31 {{
+    accumulate_{first}_program_0_{at}(
+        acc, random_coeff, values, relations(params), *params.{first}_claimed_sum,
+        *params.{first}_log_size,
+    )
+}}
+
+/// The fold's second part: constraints {at}..{n} of `{first}`, then the {others} other
+/// components in proof order.
+pub fn accumulate_{air}_part_1(
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @{params},
+) -> QM31 {{
+    let acc = accumulate_{first}_program_{at}_{n}(
+        acc, random_coeff, values, relations(params), *params.{first}_claimed_sum,
+        *params.{first}_log_size,
+    );
+",
+        rest = total - at,
+        others = count_word(comps.len() - 1),
+    );
+    for c in &comps[1..] {
+        let _ = writeln!(out, "    let acc = accumulate_{}(acc, random_coeff, values, params);", c.name);
+    }
+    out.push_str("    acc\n}\n\n");
     Ok(())
 }
 
@@ -306,10 +313,12 @@ pub struct AirSpec<'a> {
     pub proof: &'a str,
     /// The AIR's name in doc comments (`the signed AIR`).
     pub label: &'a str,
-    /// Components whose programs stay data for the interpreter; the others are compiled to
-    /// straight-line Cairo (`crate::straight`: no decoding at verification, ~2-3x fewer steps,
-    /// ~7 CASM felts a program word where a stored word takes ~0.8).
-    pub interpreted: &'a [&'a str],
+    /// Where the fold splits over two classes, if it does: `(first component, constraint)`.
+    /// Every program is compiled to straight-line Cairo (`crate::straight`: no decoding at
+    /// verification, ~4x fewer steps than the interpreter and no branch padding, ~11 CASM
+    /// felts a program word); where they do not fit one class, one class takes the first
+    /// component's constraints before `constraint`, the other the rest ([`render_parts`]).
+    pub split: Option<(&'a str, usize)>,
 }
 
 /// `n` in words (the doc comments' component counts).
@@ -328,7 +337,7 @@ pub fn signed_air_spec() -> Result<AirSpec<'static>, CodegenError> {
         air: "signed_air",
         proof: "signed proof",
         label: "the signed AIR",
-        interpreted: &[],
+        split: None,
     })
 }
 
@@ -378,22 +387,13 @@ use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{{QM31, QM31Trait}};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::lookup::LookupElements;
-{oods}
+use thread_verifier::oods::{{
+    Wide, alpha, alpha_dot, canonic_coset_vanishing, column_size_inverse, flatten_mask, fold_wide,
+    from_partial_evals, mul_small, narrow, relation_z, sample, to_qm31, wide,
+}};
 use {lib}::layout::{{mask_shape_ok_with, repeat_log_size}};
 
 ",
-        oods = if spec.interpreted.is_empty() {
-            "use thread_verifier::oods::{
-    Wide, alpha, alpha_dot, canonic_coset_vanishing, column_size_inverse, flatten_mask, fold_wide,
-    from_partial_evals, mul_small, narrow, relation_z, sample, to_qm31, wide,
-};"
-        } else {
-            "use thread_verifier::oods::{
-    Wide, accumulate_component, alpha, alpha_dot, canonic_coset_vanishing, column_size_inverse,
-    flatten_mask, fold_wide, from_partial_evals, mul_small, narrow, relation_z, sample, to_qm31,
-    wide,
-};"
-        },
     );
     for (name, size) in order {
         let _ = writeln!(
@@ -530,13 +530,12 @@ pub fn accumulate_{air}(
         label = spec.label,
     );
     for c in comps {
-        let _ = writeln!(
-            out,
-            "    let acc = accumulate_{}(acc, random_coeff, values, params);",
-            c.name
-        );
+        let _ = writeln!(out, "    let acc = accumulate_{}(acc, random_coeff, values, params);", c.name);
     }
     out.push_str("    acc\n}\n\n");
+    if let Some((first, at)) = spec.split {
+        render_parts(&mut out, spec, first, at)?;
+    }
 
     let names: Vec<String> = order
         .iter()
@@ -583,11 +582,11 @@ pub fn accumulate_{name}(
             continue;
         }
         let code = component_program(c, &index, &starts)?;
-        if spec.interpreted.contains(&c.name.as_str()) {
-            render_program(&mut out, spec, c, &code);
-        } else {
-            render_compiled(&mut out, spec, c, &code)?;
-        }
+        let parts = match spec.split {
+            Some((first, at)) if first == c.name => vec![(0, at), (at, c.constraints.len())],
+            _ => Vec::new(),
+        };
+        render_compiled(&mut out, spec, c, &code, &parts)?;
     }
     Ok(out)
 }

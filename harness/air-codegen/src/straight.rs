@@ -18,10 +18,10 @@
 //!
 //! Class size is the price: ~7 CASM felts a program word where a stored word takes ~0.8, even
 //! with the products, mask reads and folds as calls (`oods::mul_small`, `sample`, `fold_wide`).
-//! Every program of the signed AIR is compiled; the order book keeps its fill program (7,759
-//! words) as data for the interpreter (`AirSpec::interpreted`).
+//! Every program is compiled; the order book's do not fit one class together, so its fill
+//! (7,759 words) has a class of its own (`AirSpec::split_off`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
 use crate::cairo::op;
@@ -55,6 +55,8 @@ pub enum CompileError {
     Opcode(String, u32),
     #[error("program of `{0}`: {1} words left after its expressions")]
     Trailing(String, usize),
+    #[error("program of `{0}`: constraints {1}..{2} are not a part at chunk bounds")]
+    Part(String, usize, usize),
 }
 
 /// Emits one expression's Cairo statements.
@@ -67,6 +69,8 @@ struct Expr<'a> {
     /// Leaves already bound in this function (a mask value, a relation element, a slot, a
     /// constant), by their Cairo expression: read once, reused.
     leaves: HashMap<String, String>,
+    /// The intermediates the expression reads.
+    reads: BTreeSet<usize>,
 }
 
 impl Expr<'_> {
@@ -261,6 +265,7 @@ impl Expr<'_> {
             }
             op::INTERMEDIATE => {
                 let k = self.word()?;
+                self.reads.insert(k as usize);
                 self.leaf(format!("*slots[{}]", k + 2))
             }
             op::RELATION_Z => {
@@ -286,14 +291,37 @@ impl Expr<'_> {
 /// evaluates the intermediates in order and folds the constraints into `acc` with a unit
 /// denominator (`oods::fold_wide`), as `accumulate_component` does.
 pub fn compile_program(name: &str, code: &[u32]) -> Result<String, CompileError> {
+    compile_program_parts(name, code, &[])
+}
+
+/// [`compile_program`], and for each constraint range `lo..hi` of `parts` (multiples of
+/// [`CALLS_PER_CHUNK`], or the constraint count) `fn accumulate_{name}_program_{lo}_{hi}`,
+/// which folds only those constraints into `acc` and evaluates only the intermediates they
+/// read (those of the chunks from the first read on: the earlier slots are zeros nothing
+/// reads). Consecutive ranges fold as the whole does: a component split over classes.
+pub fn compile_program_parts(
+    name: &str,
+    code: &[u32],
+    parts: &[(usize, usize)],
+) -> Result<String, CompileError> {
     let (n_intermediates, n_constraints) = match code {
         [i, c, ..] => (*i as usize, *c as usize),
         _ => return Err(CompileError::Truncated(name.to_string())),
     };
     let mut functions = String::new();
     let mut pos = 2;
-    let mut expression = |fn_name: String, doc: String, pos: &mut usize| -> Result<bool, CompileError> {
-        let mut e = Expr { name, code, pos: *pos, body: String::new(), temps: 0, leaves: HashMap::new() };
+    // Compiles one expression into `fn fn_name`: whether its value is canonical, and the
+    // intermediates it reads.
+    let mut expression = |fn_name: String, doc: String, pos: &mut usize| -> Result<(bool, BTreeSet<usize>), CompileError> {
+        let mut e = Expr {
+            name,
+            code,
+            pos: *pos,
+            body: String::new(),
+            temps: 0,
+            leaves: HashMap::new(),
+            reads: BTreeSet::new(),
+        };
         let (t, bits) = e.node()?;
         *pos = e.pos;
         let _ = write!(
@@ -307,34 +335,35 @@ fn {fn_name}(values: Span<Coordinates>, relations: Span<LookupElements>, slots: 
 ",
             e.body
         );
-        Ok(bits <= CANONICAL_BITS)
+        Ok((bits <= CANONICAL_BITS, e.reads))
     };
+    let mut calls = Vec::new();
+    let mut intermediate_reads = Vec::new();
+    for k in 0..n_intermediates {
+        let f = format!("{name}_i{k}");
+        let (small, reads) = expression(f.clone(), format!("Intermediate {k} of `{name}`."), &mut pos)?;
+        let value = format!("{f}(values, relations, slots.span())");
+        calls.push(if small { value } else { format!("narrow({value})") });
+        intermediate_reads.push(reads);
+    }
+    let mut folds = Vec::new();
+    let mut constraint_reads = Vec::new();
+    for k in 0..n_constraints {
+        let f = format!("{name}_c{k}");
+        let (_, reads) = expression(f.clone(), format!("Constraint {k} of `{name}` (undivided)."), &mut pos)?;
+        folds.push(format!("    let acc = fold_wide(acc, random_coeff, {f}(values, relations, slots));"));
+        constraint_reads.push(reads);
+    }
+    if pos != code.len() {
+        return Err(CompileError::Trailing(name.to_string(), code.len() - pos));
+    }
     // The calls go in chunks of `CALLS_PER_CHUNK` per function, each function revoking `ap`
     // tracking first: a call's `ap` change is all its callee's work, and after calls adding up
     // past 2^15 cells a value addressed relative to `ap` is out of an instruction offset's reach
     // (devnet's Sierra -> CASM refuses such a class: "Offset overflow"). With tracking revoked
     // the values that live across calls are kept as `fp` locals.
-    let mut main = format!(
-        "/// Folds the {n_constraints} constraints of `{name}` into `acc` (unit denominator): its
-/// program compiled to straight-line code (`straight` in the generator).
-fn accumulate_{name}_program(
-    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
-    claimed_sum: QM31, log_size: u32,
-) -> QM31 {{
-    core::internal::revoke_ap_tracking();
-    let mut slots: Array<Wide> = array![wide(claimed_sum), wide(column_size_inverse(log_size))];
-"
-    );
     let mut chunks = String::new();
-    let mut calls = Vec::new();
-    for k in 0..n_intermediates {
-        let f = format!("{name}_i{k}");
-        let small = expression(f.clone(), format!("Intermediate {k} of `{name}`."), &mut pos)?;
-        let value = format!("{f}(values, relations, slots.span())");
-        calls.push(if small { value } else { format!("narrow({value})") });
-    }
     for (c, chunk) in calls.chunks(CALLS_PER_CHUNK).enumerate() {
-        let _ = writeln!(main, "    {name}_intermediates_{c}(ref slots, values, relations);");
         let _ = write!(
             chunks,
             "/// Appends intermediates {first}.. of `{name}` to `slots`.
@@ -351,17 +380,7 @@ fn {name}_intermediates_{c}(
         }
         chunks.push_str("}\n\n");
     }
-    main.push_str(
-        "    let slots = slots.span();\n    let random_coeff = wide(random_coeff);\n    let acc = wide(acc);\n",
-    );
-    let mut folds = Vec::new();
-    for k in 0..n_constraints {
-        let f = format!("{name}_c{k}");
-        expression(f.clone(), format!("Constraint {k} of `{name}` (undivided)."), &mut pos)?;
-        folds.push(format!("    let acc = fold_wide(acc, random_coeff, {f}(values, relations, slots));"));
-    }
     for (c, chunk) in folds.chunks(CALLS_PER_CHUNK).enumerate() {
-        let _ = writeln!(main, "    let acc = {name}_fold_{c}(acc, random_coeff, values, relations, slots);");
         let _ = write!(
             chunks,
             "/// Folds constraints {first}.. of `{name}` into `acc`.
@@ -380,12 +399,78 @@ fn {name}_fold_{c}(
             first = c * CALLS_PER_CHUNK,
         );
     }
-    main.push_str("    to_qm31(acc)\n}\n\n");
-    main.push_str(&chunks);
-    if pos != code.len() {
-        return Err(CompileError::Trailing(name.to_string(), code.len() - pos));
+    let mut main = driver(name, "program", &format!("the {n_constraints} constraints"), 0, n_intermediates, 0, n_constraints);
+    for &(lo, hi) in parts {
+        if lo >= hi || hi > n_constraints || lo % CALLS_PER_CHUNK != 0 || (hi % CALLS_PER_CHUNK != 0 && hi != n_constraints) {
+            return Err(CompileError::Part(name.to_string(), lo, hi));
+        }
+        // The intermediates the part reads, and those they read (an intermediate reads only
+        // earlier ones): from the chunk of the first on.
+        let mut needed: BTreeSet<usize> = constraint_reads[lo..hi].iter().flatten().copied().collect();
+        let mut stack: Vec<usize> = needed.iter().copied().collect();
+        while let Some(k) = stack.pop() {
+            for &r in &intermediate_reads[k] {
+                if needed.insert(r) {
+                    stack.push(r);
+                }
+            }
+        }
+        let (first, end) = match (needed.first(), needed.last()) {
+            (Some(&a), Some(&b)) => (a - a % CALLS_PER_CHUNK, b + 1),
+            _ => (0, 0),
+        };
+        main.push_str(&driver(
+            name,
+            &format!("program_{lo}_{hi}"),
+            &format!("constraints {lo}..{hi}"),
+            first,
+            end,
+            lo,
+            hi,
+        ));
     }
+    main.push_str(&chunks);
     Ok(main + &functions)
+}
+
+/// `fn accumulate_{name}_{suffix}`: evaluates intermediates `first..end` (`first` a chunk's
+/// start; the slots before it stay zero) and folds constraints `lo..hi` (chunk bounds) into
+/// `acc`.
+fn driver(name: &str, suffix: &str, what: &str, first: usize, end: usize, lo: usize, hi: usize) -> String {
+    let mut out = format!(
+        "/// Folds {what} of `{name}` into `acc` (unit denominator): its
+/// program compiled to straight-line code (`straight` in the generator).
+fn accumulate_{name}_{suffix}(
+    acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
+    claimed_sum: QM31, log_size: u32,
+) -> QM31 {{
+    core::internal::revoke_ap_tracking();
+    let mut slots: Array<Wide> = array![wide(claimed_sum), wide(column_size_inverse(log_size))];
+"
+    );
+    if first > 0 {
+        let _ = writeln!(
+            out,
+            "    // Intermediates 0..{first}: read by no constraint here.
+    let zero = Wide {{ a: 0, b: 0, c: 0, d: 0 }};
+    while slots.len() != {} {{
+        slots.append(zero);
+    }};",
+            first + 2
+        );
+    }
+    let chunk_end = end.div_ceil(CALLS_PER_CHUNK);
+    for c in first / CALLS_PER_CHUNK..chunk_end {
+        let _ = writeln!(out, "    {name}_intermediates_{c}(ref slots, values, relations);");
+    }
+    out.push_str(
+        "    let slots = slots.span();\n    let random_coeff = wide(random_coeff);\n    let acc = wide(acc);\n",
+    );
+    for c in lo / CALLS_PER_CHUNK..hi.div_ceil(CALLS_PER_CHUNK) {
+        let _ = writeln!(out, "    let acc = {name}_fold_{c}(acc, random_coeff, values, relations, slots);");
+    }
+    out.push_str("    to_qm31(acc)\n}\n\n");
+    out
 }
 
 #[cfg(test)]

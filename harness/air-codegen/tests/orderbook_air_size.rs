@@ -1,5 +1,6 @@
-//! The order book's AIR class `OrderBookAir` (`contracts/programs/orderbook/orderbook_air/src/air_class.cairo`:
-//! the composition at the OODS point, for the order book's verifier to library-call),
+//! The order book's AIR classes `OrderBookFillAir` and `OrderBookAir`
+//! (`contracts/programs/orderbook/orderbook_air/src/air_class.cairo`: their parts of the composition at the
+//! OODS point, for the order book's verifier to library-call) and the verifier,
 //! compiled Sierra -> CASM by the harness's path (`zkthread-cairo-build`, the compiler devnet
 //! uses). Built into a temporary target directory, so the repository's `target/dev` artifacts
 //! are left alone.
@@ -7,16 +8,34 @@
 mod common;
 use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 
-/// What the AIR class may take: measured 66,191 CASM felts (24,568 Sierra; 2026-12-02; 69,454
-/// before operands were narrowed only past the bound) with
-/// place, cancel, the authorization roles and the range table compiled to straight-line code
-/// (`zkthread_air_codegen::straight`) and fill's 7,759 words kept one `u32` constant a word for
-/// the interpreter: compiled too (~7 CASM felts a word) it would not fit. Before: 24,592 with
-/// fill, place, cancel and key sponge packed 7 words per felt252 and unpacked at every
-/// verification (`docs/thread-programs.md` estimated ~19,900), 34,141 with every program as
-/// words. The class holds that code, the interpreter, the Poseidon2 evaluator and the field and
-/// circle code they use.
+/// What the AIR class may take: measured 72,186 CASM felts (28,881 Sierra; 2026-12-02, session
+/// 21) with the fill's last 20 constraints, place, cancel, the authorization roles and the
+/// range table compiled to straight-line code (`zkthread_air_codegen::straight`), the
+/// Poseidon2 evaluator and the field and circle code they use. Before: 66,191 with the whole
+/// fill's 7,759 words kept as data for the interpreter (whose branch padding cost ~170k memory
+/// holes a proof); 24,592 with fill, place, cancel and key sponge packed 7 words per felt252
+/// and unpacked at every verification, 34,141 with every program as words.
 const ORDERBOOK_AIR_BUDGET_FELTS: usize = 75_000;
+
+/// What the fill's class may take: measured 76,570 CASM felts (29,280 Sierra; 2026-12-02) with
+/// the fill's first 152 of 172 constraints and the intermediates they read compiled to
+/// straight-line code (~11 CASM felts a program word), the input's decoding and the field
+/// code. The whole fill in one class measured 89,482: over the limit, hence the split
+/// (`zkthread_air_codegen::orderbook::FILL_SPLIT`, a multiple of the 8-constraint fold chunk;
+/// 136 put 83,060 in `OrderBookAir`).
+const ORDERBOOK_FILL_AIR_BUDGET_FELTS: usize = 78_000;
+
+#[test]
+fn orderbook_fill_air_class_casm_size() {
+    let (sierra_felts, bytecode) = class_size("orderbook_air", "OrderBookFillAir");
+    println!(
+        "OrderBookFillAir: {sierra_felts} Sierra felts, {bytecode} CASM felts (class limit {MAX_CONTRACT_BYTECODE_FELTS})"
+    );
+    assert!(
+        bytecode <= ORDERBOOK_FILL_AIR_BUDGET_FELTS,
+        "the order book's fill class is {bytecode} CASM felts, over its {ORDERBOOK_FILL_AIR_BUDGET_FELTS} budget"
+    );
+}
 
 #[test]
 fn orderbook_air_class_casm_size() {
@@ -45,7 +64,9 @@ fn orderbook_air_class_casm_size() {
 /// 2026-12-02 (session 20): 79,383 with the M31 stream unpacked eight felts per iteration
 /// (+560; -9.8k steps on a 32-transfer signed proof) and the DEEP sums taking four columns per
 /// iteration (+~300; -9.1k steps), as `SignedVerifier` (+1,073): 2,537 under the limit.
-const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 79_600;
+/// 2026-12-02 (session 21): 79,793 with the AIR classes as a list (their answers added: the
+/// order book's constraints take two classes; +341), 2,127 under the limit.
+const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 79_900;
 
 #[test]
 fn orderbook_verifier_class_casm_size() {

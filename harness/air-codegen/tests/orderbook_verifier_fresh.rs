@@ -1,10 +1,11 @@
 //! The order-book verifier's generated files (`contracts/programs/orderbook/orderbook_verifier`) must equal a
 //! fresh generation: its parameter constants, its real proof vector (proving is
-//! deterministic: Fiat-Shamir only) and the class hash of the AIR class it library-calls
-//! (`OrderBookAir`, compiled by the harness's path: the hash devnet declares it under).
+//! deterministic: Fiat-Shamir only) and the class hashes of the AIR classes it library-calls
+//! (`OrderBookFillAir`, `OrderBookAir`, compiled by the harness's path: the hashes devnet
+//! declares them under).
 
 use zkthread_air_codegen::orderbook_proof_vector as proof;
-use zkthread_air_codegen::signed_air_class::{air_class_path, render_air_class, ORDERBOOK_AIR};
+use zkthread_air_codegen::signed_air_class::{air_class_path, render_air_classes, ORDERBOOK_AIR, ORDERBOOK_AIR_CLASSES};
 use zkthread_air_codegen::signed_params as params;
 
 mod common;
@@ -27,14 +28,17 @@ fn committed_orderbook_proof_vector_is_a_fresh_proof() {
     );
 }
 
-/// `ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS=1` rewrites the constant (the build's second stage:
+/// `ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS=1` rewrites the constants (the build's second stage:
 /// after any change to `contracts/programs/orderbook/orderbook_air` or what it depends on).
 #[test]
-fn committed_orderbook_air_class_hash_is_fresh() {
-    let (artifact, _) = common::class_artifact(ORDERBOOK_AIR.package, ORDERBOOK_AIR.contract);
+fn committed_orderbook_air_class_hashes_are_fresh() {
+    let hashes: Vec<_> = ORDERBOOK_AIR_CLASSES
+        .iter()
+        .map(|air| (air, common::class_artifact(air.package, air.contract).0.class_hash))
+        .collect();
     common::assert_fresh(
         air_class_path(&ORDERBOOK_AIR),
-        render_air_class(&ORDERBOOK_AIR, artifact.class_hash),
+        render_air_classes(&hashes),
         "ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test orderbook_verifier_fresh",
         Some("ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS"),
     );

@@ -31,9 +31,11 @@ pub const VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
 pub struct LibraryClass {
     /// Scarb package and contract.
     pub class: (&'static str, &'static str),
-    /// The verifier's generated Cairo file holding the class hash as `felt252 = 0x...;`,
-    /// relative to the repository root.
+    /// The verifier's generated Cairo file holding the class hash as
+    /// `pub const {constant}: felt252 = 0x...;`, relative to the repository root.
     pub named_in: &'static str,
+    /// The constant's name in that file.
+    pub constant: &'static str,
 }
 
 /// The classes [`VERIFIER`] library-calls: the signed AIR's composition at the OODS point
@@ -43,16 +45,26 @@ pub struct LibraryClass {
 pub const VERIFIER_LIBRARIES: &[LibraryClass] = &[LibraryClass {
     class: ("signed_air", "SignedAir"),
     named_in: "contracts/programs/token/signed_verifier/src/generated_air_class.cairo",
+    constant: "SIGNED_AIR_CLASS_HASH",
 }];
 
 /// The classes the order book's verifier (`crate::orderbook::ORDERBOOK_VERIFIER`)
-/// library-calls: its AIR class `OrderBookAir` (`contracts/programs/orderbook/orderbook_air`), named by the
-/// constant `ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test
+/// library-calls: its AIR classes `OrderBookFillAir` and `OrderBookAir`
+/// (`contracts/programs/orderbook/orderbook_air`: the compiled constraints take two classes), named by the
+/// constants `ZKTHREAD_WRITE_ORDERBOOK_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test
 /// orderbook_verifier_fresh` keeps fresh.
-pub const ORDERBOOK_VERIFIER_LIBRARIES: &[LibraryClass] = &[LibraryClass {
-    class: ("orderbook_air", "OrderBookAir"),
-    named_in: "contracts/programs/orderbook/orderbook_verifier/src/generated_air_class.cairo",
-}];
+pub const ORDERBOOK_VERIFIER_LIBRARIES: &[LibraryClass] = &[
+    LibraryClass {
+        class: ("orderbook_air", "OrderBookFillAir"),
+        named_in: "contracts/programs/orderbook/orderbook_verifier/src/generated_air_class.cairo",
+        constant: "ORDERBOOK_FILL_AIR_CLASS_HASH",
+    },
+    LibraryClass {
+        class: ("orderbook_air", "OrderBookAir"),
+        named_in: "contracts/programs/orderbook/orderbook_verifier/src/generated_air_class.cairo",
+        constant: "ORDERBOOK_AIR_CLASS_HASH",
+    },
+];
 
 /// The classes the verifier class `verifier` library-calls ([`VERIFIER_LIBRARIES`] for
 /// [`VERIFIER`], [`ORDERBOOK_VERIFIER_LIBRARIES`] for the order book's; none for a verifier
@@ -67,9 +79,10 @@ pub fn libraries_of(verifier: (&str, &str)) -> &'static [LibraryClass] {
     }
 }
 
-/// The class hash a generated constant file names (`... felt252 = 0x...;`), if it names one.
-pub fn named_class_hash(source: &str) -> Option<Felt> {
-    let (_, rest) = source.split_once("felt252 = ")?;
+/// The class hash a generated constant file names as `constant` (`pub const {constant}:
+/// felt252 = 0x...;`), if it names one.
+pub fn named_class_hash(source: &str, constant: &str) -> Option<Felt> {
+    let (_, rest) = source.split_once(&format!("pub const {constant}: felt252 = "))?;
     let (hex, _) = rest.split_once(';')?;
     Felt::from_hex(hex.trim()).ok()
 }
@@ -174,9 +187,14 @@ mod tests {
     #[test]
     fn the_named_class_hash_is_read_from_the_generated_constant() {
         let source = "/// doc\npub const SIGNED_AIR_CLASS_HASH: felt252 = 0x35bb;\n";
-        assert_eq!(named_class_hash(source), Some(Felt::from(0x35bb_u64)));
-        assert_eq!(named_class_hash("pub const X: felt252 = nope;"), None);
-        assert_eq!(named_class_hash("no constant"), None);
+        assert_eq!(named_class_hash(source, "SIGNED_AIR_CLASS_HASH"), Some(Felt::from(0x35bb_u64)));
+        assert_eq!(named_class_hash("pub const X: felt252 = nope;", "X"), None);
+        assert_eq!(named_class_hash("no constant", "X"), None);
+        // Two constants in one file: each by its own name, not the first one's.
+        let two = "pub const A_CLASS_HASH: felt252 = 0x1;\npub const B_CLASS_HASH: felt252 = 0x2;\n";
+        assert_eq!(named_class_hash(two, "B_CLASS_HASH"), Some(Felt::from(2_u64)));
+        assert_eq!(named_class_hash(two, "A_CLASS_HASH"), Some(Felt::from(1_u64)));
+        assert_eq!(named_class_hash(two, "C_CLASS_HASH"), None);
         assert_eq!(libraries_of(VERIFIER), VERIFIER_LIBRARIES);
         assert_eq!(libraries_of(crate::orderbook::ORDERBOOK_VERIFIER), ORDERBOOK_VERIFIER_LIBRARIES);
         assert!(libraries_of(("thread_verifier", "ThreadVerifier")).is_empty());

@@ -151,7 +151,7 @@ pub fn build_contracts_with_packages(
     Ok(artifacts)
 }
 
-/// The class hash `library.named_in` names is the built class's.
+/// The class hash `library.named_in` names as `library.constant` is the built class's.
 fn check_named_hash(
     repo: &Path,
     artifacts: &[ContractArtifact],
@@ -161,14 +161,15 @@ fn check_named_hash(
     let path = repo.join(library.named_in);
     let source = std::fs::read_to_string(&path)
         .with_context(|| format!("reading {}", path.display()))?;
-    let named = zkthread_engine::program::named_class_hash(&source)
-        .ok_or_else(|| anyhow!("{} names no class hash", path.display()))?;
+    let named = zkthread_engine::program::named_class_hash(&source, library.constant)
+        .ok_or_else(|| anyhow!("{} names no class hash {}", path.display(), library.constant))?;
     if named != built.class_hash {
         bail!(
-            "{} names class {named:#x} but {} builds as {:#x}: regenerate it with \
+            "{} names class {named:#x} as {} but {} builds as {:#x}: regenerate it with \
              the freshness test of that file in harness/air-codegen (e.g. \
              `ZKTHREAD_WRITE_SIGNED_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test signed_air_class_fresh`)",
             library.named_in,
+            library.constant,
             built.id(),
             built.class_hash
         );

@@ -2,7 +2,7 @@
 //! embedded devnet, ending with the settlement and the book after it.
 //!
 //! Start devnet and build the contracts; declare the order book's verifier `OrderBookVerifier`
-//! (after its AIR class `OrderBookAir`) and the `OrderBook` class; deploy a registry, two
+//! (after its AIR classes `OrderBookFillAir` and `OrderBookAir`) and the `OrderBook` class; deploy a registry, two
 //! thread-ready tokens (base and quote) and a book over them, each accepting that program, and
 //! open the book's thread over the three. Four traders register thread keys in the book, each
 //! from its own account, and sign orders; the batcher also gets planted attacks (an order
@@ -127,7 +127,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     let node_url = node.devnet.as_ref().map_or_else(String::new, |d| d.url().to_string());
     step.done(&node_url);
 
-    let step = progress.step("declaring OrderBookAir, OrderBookVerifier, OrderBook, the registry and the token class");
+    let step = progress.step("declaring OrderBookFillAir, OrderBookAir, OrderBookVerifier, OrderBook, the registry and the token class");
     let (program_hash, _) = declare_verifier(client, &artifacts, ORDERBOOK_VERIFIER).await?;
     let mut classes = Vec::new();
     for which in [ORDERBOOK, REGISTRY, TOKEN] {

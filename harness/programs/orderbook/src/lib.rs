@@ -14,7 +14,7 @@
 //! contract (`contracts/programs/orderbook/orderbook`) stores exactly what [`statement`] documents (both sides
 //! test the same keys), and the proof codec ([`poseidon252`]: the framework's felt layout with the
 //! `[owner, id]` witness). In Cairo, the statement (`contracts/programs/orderbook/orderbook_verifier`) and the
-//! generated AIR class (`contracts/programs/orderbook/orderbook_air`, `OrderBookAir`) are checked against this
+//! generated AIR classes (`contracts/programs/orderbook/orderbook_air`, `OrderBookFillAir` and `OrderBookAir`) are checked against this
 //! crate, and the verifier class `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`: the
 //! framework's verifier core `program_verifier` over both) verifies this crate's proofs on
 //! chain (`tests/e2e/orderbook_settlement.rs` settles rounds on a devnet).

@@ -1,21 +1,31 @@
-//! `OrderBookAir`: the order book's AIR composition at the OODS point as a class of its own,
-//! for the order book's verifier to library-call (`docs/thread-programs.md`, "The Cairo
-//! verifier: one core, a class per program"), with `SignedAir`'s entry point and call format:
-//! one `Span<felt252>` ([`encode_air_call`]), a header of `HEADER_FELTS` (OODS point, random
-//! coefficient, the four relations' `(z, alpha)`, the nine claimed sums, the nine log sizes and
-//! `max_log_degree_bound`), then the mask's values in proof order, four coordinates each. The
-//! encoding helpers are `signed_air::air_class`'s. The class stores nothing and calls nothing:
-//! its answer only matters to the verifier that sent its own, already checked, inputs (the
-//! mask's shape and canonical coordinates are the verifier's proof reader's checks).
+//! The order book's AIR composition at the OODS point as two classes for the order book's
+//! verifier to library-call (`docs/thread-programs.md`, "The Cairo verifier: one core, a class
+//! per program"): its programs compiled to straight-line code do not fit one class, so
+//! `OrderBookFillAir` evaluates most of the fill (the first component: its first 152 of 172
+//! constraints, `generated_air::accumulate_orderbook_air_part_0`) and `OrderBookAir` the rest
+//! of the fill and the other eight components (`_part_1`). Each answers its part of stwo's
+//! fold, started from zero, shifted by the constraints after it (`random_coeff^376` for the
+//! fill's part, `generated_air::PART_CONSTRAINTS`), over the vanishing polynomial: the
+//! composition is the sum of the answers (`program_air::air_call`). Both take `SignedAir`'s entry
+//! point and the same input ([`encode_air_call`], one `Span<felt252>` built once): a header of
+//! `HEADER_FELTS` (OODS point, random coefficient, the four relations' `(z, alpha)`, the nine
+//! claimed sums, the nine log sizes and `max_log_degree_bound`), then the mask's values in
+//! proof order, four coordinates each. The classes store nothing and call nothing: their
+//! answers only matter to the verifier that sent its own, already checked, inputs (the mask's
+//! shape and canonical coordinates are the verifier's proof reader's checks).
 
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::oods::canonic_coset_vanishing;
-use program_air::air_call::{append_mask, append_qm31, append_relation, qm31_at, relation_at, u32_at};
+use program_air::air_call::{
+    append_mask, append_qm31, append_relation, qm31_at, qm31_pow, relation_at, u32_at,
+};
 use crate::generated_air::{
-    LINK_RELATION_SIZE, N_MASK_VALUES, OrderBookAirParams, POSEIDON2_RELATION_SIZE,
-    RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE, accumulate_orderbook_air,
+    LINK_RELATION_SIZE, N_MASK_VALUES, OrderBookAirParams, PART_CONSTRAINTS,
+    POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE,
+    accumulate_orderbook_air_part_0,
+    accumulate_orderbook_air_part_1,
 };
 
 /// Components of an order-book proof (claimed sums and log sizes in the header).
@@ -30,6 +40,9 @@ const LOG_SIZES_AT: u32 = SUMS_AT + 4 * N_COMPONENTS;
 pub const HEADER_FELTS: u32 = LOG_SIZES_AT + N_COMPONENTS + 1;
 /// Felts of the call's input: the header, then four coordinates per mask value.
 pub const INPUT_FELTS: u32 = HEADER_FELTS + 4 * N_MASK_VALUES;
+
+/// The classes the order book's constraints take (`OrderBookFillAir`, `OrderBookAir`).
+pub const N_CLASSES: u32 = 2;
 
 /// The calldata of `eval_composition_at_point` (a `Span<felt252>`: its length, then the
 /// input) for the composition at `point` of `mask` (the sampled values without the
@@ -99,10 +112,10 @@ fn params_at(header: Span<felt252>) -> OrderBookAirParams {
     }
 }
 
-/// The composition at the OODS point from [`encode_air_call`]'s input (without its length):
-/// `generated_air::eval_composition_at_point` on the decoded values. Panics on an input of
+/// [`encode_air_call`]'s input (without its length) decoded: the parameters, the flat mask
+/// values, the random coefficient and `1 / vanishing` at the OODS point. Panics on an input of
 /// another length.
-pub fn eval_air_call(input: Span<felt252>) -> QM31 {
+fn decode_air_call(input: Span<felt252>) -> (OrderBookAirParams, Span<Coordinates>, QM31, QM31) {
     assert(input.len() == INPUT_FELTS, 'air: input length');
     let header = input.slice(0, HEADER_FELTS);
     let mut mask = input.slice(HEADER_FELTS, 4 * N_MASK_VALUES);
@@ -119,22 +132,43 @@ pub fn eval_air_call(input: Span<felt252>) -> QM31 {
         let [a, b, c, d] = (*value).unbox();
         values.append((a, b, c, d));
     };
-    let params = params_at(header);
     let point = CirclePoint { x: qm31_at(header, 0), y: qm31_at(header, 4) };
     let denom_inv = QM31Trait::inverse(
         canonic_coset_vanishing(u32_at(header, LOG_SIZES_AT + N_COMPONENTS), point),
     );
+    (params_at(header), values.span(), qm31_at(header, 8), denom_inv)
+}
+
+/// `OrderBookAir`'s part from [`encode_air_call`]'s input (without its length): the fill's
+/// last constraints and the other components (`accumulate_orderbook_air_part_1`), folded from
+/// zero, over the vanishing polynomial. Panics on an input of another length.
+pub fn eval_air_call(input: Span<felt252>) -> QM31 {
+    let (params, values, random_coeff, denom_inv) = decode_air_call(input);
     let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-    denom_inv * accumulate_orderbook_air(zero, qm31_at(header, 8), values.span(), @params)
+    denom_inv * accumulate_orderbook_air_part_1(zero, random_coeff, values, @params)
+}
+
+/// `OrderBookFillAir`'s part from the same input: the fill's first constraints
+/// (`accumulate_orderbook_air_part_0`), folded from zero, shifted by the constraints folded
+/// after them (`OrderBookAir`'s), over the vanishing polynomial. Panics on an input of another
+/// length.
+pub fn eval_fill_call(input: Span<felt252>) -> QM31 {
+    let (params, values, random_coeff, denom_inv) = decode_air_call(input);
+    let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
+    let [_, after] = PART_CONSTRAINTS;
+    let shift = qm31_pow(random_coeff, after);
+    denom_inv * shift * accumulate_orderbook_air_part_0(zero, random_coeff, values, @params)
 }
 
 #[starknet::interface]
 pub trait IOrderBookAir<TContractState> {
-    /// The order book's AIR composition polynomial at the OODS point (stwo's
-    /// `eval_composition_polynomial_at_point`) from [`encode_air_call`]'s input.
+    /// This class's part of the order book's AIR composition at the OODS point (stwo's
+    /// `eval_composition_polynomial_at_point` over its components, from zero) from
+    /// [`encode_air_call`]'s input.
     fn eval_composition_at_point(self: @TContractState, input: Span<felt252>) -> QM31;
 }
 
+/// The fill's last constraints and the eight components after it.
 #[starknet::contract]
 pub mod OrderBookAir {
     use stark_verifier::fields::QM31;
@@ -147,6 +181,23 @@ pub mod OrderBookAir {
     impl OrderBookAirImpl of super::IOrderBookAir<ContractState> {
         fn eval_composition_at_point(self: @ContractState, input: Span<felt252>) -> QM31 {
             eval_air_call(input)
+        }
+    }
+}
+
+/// The fill's first constraints (the first component).
+#[starknet::contract]
+pub mod OrderBookFillAir {
+    use stark_verifier::fields::QM31;
+    use super::eval_fill_call;
+
+    #[storage]
+    struct Storage {}
+
+    #[abi(embed_v0)]
+    impl OrderBookFillAirImpl of super::IOrderBookAir<ContractState> {
+        fn eval_composition_at_point(self: @ContractState, input: Span<felt252>) -> QM31 {
+            eval_fill_call(input)
         }
     }
 }

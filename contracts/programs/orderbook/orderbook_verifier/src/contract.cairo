@@ -1,7 +1,7 @@
 //! `OrderBookVerifier`: the class whose hash is an order-book thread's `program_hash`. No
-//! storage; its one call out is a library call of the order book's AIR class `OrderBookAir`
-//! (`generated_air_class::ORDERBOOK_AIR_CLASS_HASH`, a constant of this class's code, so this
-//! class's hash commits to the AIR class; never a hash from calldata or storage). The registry
+//! storage; its calls out are library calls of the order book's AIR classes
+//! `OrderBookFillAir` and `OrderBookAir` (`generated_air_class`: constants of this class's
+//! code, so this class's hash commits to them; never hashes from calldata or storage). The registry
 //! calls `verify(public_input, proof)` with its own public input; the class inserts the chain
 //! id and its caller (the registry) — a proof made for another chain or registry does not
 //! verify here — and verifies with the shipped 96-bit parameters
@@ -23,10 +23,15 @@ pub fn orderbook_public_input(registry_public_input: Span<felt252>) -> Span<felt
     thread_statement::header::with_context(registry_public_input, chain_id, registry)
 }
 
-/// The AIR class this verifier library-calls: the generated constant (the harness compiles
-/// `OrderBookAir` and writes its Sierra class hash, `generated_air_class.cairo`).
-pub fn air_class() -> starknet::ClassHash {
-    crate::generated_air_class::ORDERBOOK_AIR_CLASS_HASH.try_into().unwrap()
+/// The AIR classes this verifier library-calls, the fill's first: the generated constants
+/// (the harness compiles `OrderBookFillAir` and `OrderBookAir` and writes their Sierra class
+/// hashes, `generated_air_class.cairo`).
+pub fn air_classes() -> Span<starknet::ClassHash> {
+    array![
+        crate::generated_air_class::ORDERBOOK_FILL_AIR_CLASS_HASH.try_into().unwrap(),
+        crate::generated_air_class::ORDERBOOK_AIR_CLASS_HASH.try_into().unwrap(),
+    ]
+        .span()
 }
 
 #[starknet::contract]
@@ -34,7 +39,7 @@ pub mod OrderBookVerifier {
     use thread::interface::IThreadVerifier;
     use crate::generated_params::default_orderbook_params;
     use crate::verifier::verify_orderbook_proof;
-    use super::{air_class, orderbook_public_input};
+    use super::{air_classes, orderbook_public_input};
 
     #[storage]
     struct Storage {}
@@ -43,7 +48,7 @@ pub mod OrderBookVerifier {
     impl OrderBookVerifierImpl of IThreadVerifier<ContractState> {
         fn verify(self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>) -> bool {
             verify_orderbook_proof(
-                orderbook_public_input(public_input), proof, @default_orderbook_params(), air_class(),
+                orderbook_public_input(public_input), proof, @default_orderbook_params(), air_classes(),
             )
                 .is_ok()
         }
@@ -55,7 +60,7 @@ pub mod OrderBookVerifier {
             self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>,
         ) -> felt252 {
             match verify_orderbook_proof(
-                orderbook_public_input(public_input), proof, @default_orderbook_params(), air_class(),
+                orderbook_public_input(public_input), proof, @default_orderbook_params(), air_classes(),
             ) {
                 Result::Ok(()) => 0,
                 Result::Err(reason) => reason,

@@ -3,10 +3,10 @@
 //! (`program_verifier::verifier::verify_program_proof`) over the order book ([`OrderBookProgram`]):
 //! its statement (`statement::bound_slots` with the `[owner, id]` witness, the order, market,
 //! balance and key slots' boundary), its generated AIR's mask shape and column sizes, and its
-//! AIR class `OrderBookAir` (`orderbook_air::air_class`, library-called for the composition at
-//! the OODS point).
+//! two AIR classes `OrderBookFillAir` and `OrderBookAir` (`orderbook_air::air_class`,
+//! library-called for their parts of the composition at the OODS point).
 
-use orderbook_air::air_class::encode_air_call;
+use orderbook_air::air_class::{N_CLASSES, encode_air_call};
 use orderbook_air::generated_air::{
     LINK_RELATION_SIZE, MASK_SHAPE_RUNS, OrderBookAirParams, POSEIDON2_RELATION_SIZE,
     RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE, column_log_sizes, mask_shape_ok,
@@ -105,6 +105,10 @@ impl OrderBookProgramVerifier of ThreadProgramVerifier<OrderBookProgram, Array<B
         column_log_sizes(@air_params(@relations, sums.span(), log_sizes))
     }
 
+    fn air_class_count() -> u32 {
+        N_CLASSES
+    }
+
     fn encode_air_call(
         point: CirclePoint<QM31>,
         mask: Span<Span<Span<Coordinates>>>,
@@ -122,12 +126,14 @@ impl OrderBookProgramVerifier of ThreadProgramVerifier<OrderBookProgram, Array<B
 
 /// Ok(()) iff `proof` (`[2 n_in, owner_0, id_0, ..., stark felts]`) proves an order-book
 /// sub-block with exactly `public_input` (chain id and registry in place) under `params`, with
-/// the order book's constraints evaluated by the class `air_class` (`OrderBookAir`);
-/// Err(reason) otherwise. The shipped class passes its compile-time constant
-/// (`generated_air_class`), never a hash from calldata or storage.
+/// the order book's constraints evaluated by the classes `air_classes` (`[OrderBookFillAir,
+/// OrderBookAir]`); Err(reason) otherwise. The shipped class passes its compile-time constants
+/// (`generated_air_class`), never hashes from calldata or storage.
 pub fn verify_orderbook_proof(
     public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
-    air_class: ClassHash,
+    air_classes: Span<ClassHash>,
 ) -> Result<(), felt252> {
-    verify_program_proof::<OrderBookProgram, Array<BoundSlot>>(public_input, proof, params, air_class)
+    verify_program_proof::<
+        OrderBookProgram, Array<BoundSlot>,
+    >(public_input, proof, params, air_classes)
 }

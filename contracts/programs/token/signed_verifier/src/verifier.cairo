@@ -99,6 +99,11 @@ impl TokenProgramVerifier of ThreadProgramVerifier<TokenProgram, Array<BoundSlot
         column_log_sizes(@air_params(@relations, sums.span(), log_sizes))
     }
 
+    fn air_class_count() -> u32 {
+        // `SignedAir` folds them all.
+        1
+    }
+
     fn encode_air_call(
         point: CirclePoint<QM31>,
         mask: Span<Span<Span<Coordinates>>>,
@@ -123,5 +128,7 @@ pub fn verify_signed_proof(
     public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
     air_class: ClassHash,
 ) -> Result<(), felt252> {
-    verify_program_proof::<TokenProgram, Array<BoundSlot>>(public_input, proof, params, air_class)
+    verify_program_proof::<
+        TokenProgram, Array<BoundSlot>,
+    >(public_input, proof, params, array![air_class].span())
 }

@@ -1,13 +1,16 @@
-//! The `OrderBookAir` class as a verifier reaches it: a library call with `encode_air_call`'s
-//! input answers stwo's composition value (the generated vectors); every claimed sum and the
-//! last mask value are read; an input of another length fails the call.
+//! The classes `OrderBookFillAir` and `OrderBookAir` as a verifier reaches them: library calls
+//! with `encode_air_call`'s input answer parts whose sum is stwo's composition value (the
+//! generated vectors); every claimed sum and the last mask value are read; an input of another
+//! length fails either call.
 
 use starknet::ClassHash;
 use starknet::syscalls::library_call_syscall;
 use thread_verifier::oods::mask_coordinates;
+use stark_verifier::fields::QM31;
 use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};
 use crate::air_class::{
-    HEADER_FELTS, INPUT_FELTS, N_COMPONENTS, OrderBookAir, encode_air_call, eval_air_call,
+    HEADER_FELTS, INPUT_FELTS, N_COMPONENTS, OrderBookAir, OrderBookFillAir,
+    encode_air_call, eval_air_call, eval_fill_call,
 };
 use crate::generated_air::N_MASK_VALUES;
 use super::orderbook_vectors::{OrderBookCase, case_0, case_1};
@@ -15,6 +18,22 @@ use super::orderbook_vectors::{OrderBookCase, case_0, case_1};
 /// Test-only: the test runner's hash of `OrderBookAir` (not its Sierra class hash).
 fn air() -> ClassHash {
     OrderBookAir::TEST_CLASS_HASH.try_into().unwrap()
+}
+
+/// Test-only: the test runner's hash of `OrderBookFillAir`.
+fn fill_air() -> ClassHash {
+    OrderBookFillAir::TEST_CLASS_HASH.try_into().unwrap()
+}
+
+/// The classes' parts of `input` added as the verifier adds them.
+fn composition(input: Span<felt252>) -> QM31 {
+    eval_fill_call(input) + eval_air_call(input)
+}
+
+/// The answer of `class` to `calldata`.
+fn answer(class: ClassHash, calldata: Span<felt252>) -> QM31 {
+    let answer = library_call_syscall(class, EVAL_SELECTOR, calldata).unwrap();
+    decode_air_answer(answer).expect('not a QM31')
 }
 
 fn calldata(case: @OrderBookCase) -> Array<felt252> {
@@ -37,14 +56,18 @@ fn input_has_the_documented_length() {
 }
 
 #[test]
-fn library_call_answers_stwo_composition() {
+fn library_calls_answer_stwo_composition() {
     let case = case_0();
     let data = calldata(@case);
-    let answer = library_call_syscall(air(), EVAL_SELECTOR, data.span()).unwrap();
-    assert(decode_air_answer(answer) == Option::Some(case.expected), 'case 0 != stwo');
+    let fill = answer(fill_air(), data.span());
+    let others = answer(air(), data.span());
+    assert(fill + others == case.expected, 'case 0 != stwo');
+    // Neither class alone answers the composition.
+    assert(fill != case.expected && others != case.expected, 'one class is the whole');
     let case = case_1();
-    let answer = library_call_syscall(air(), EVAL_SELECTOR, calldata(@case).span()).unwrap();
-    assert(decode_air_answer(answer) == Option::Some(case.expected), 'case 1 != stwo');
+    let data = calldata(@case);
+    let sum = answer(fill_air(), data.span()) + answer(air(), data.span());
+    assert(sum == case.expected, 'case 1 != stwo');
 }
 
 /// `input` with felt `at` increased by one.
@@ -67,14 +90,14 @@ fn every_claimed_sum_and_the_last_value_are_read() {
     let case = case_0();
     let data = calldata(@case);
     let input = data.span().slice(1, INPUT_FELTS);
-    assert(eval_air_call(input) == case.expected, 'direct != stwo');
+    assert(composition(input) == case.expected, 'direct != stwo');
     let mut k = 0;
     while k != N_COMPONENTS {
         // The first coordinate of claimed sum `k` (after point, coefficient, four relations).
-        assert(eval_air_call(bumped(input, 44 + 4 * k)) != case.expected, 'claimed sum unread');
+        assert(composition(bumped(input, 44 + 4 * k)) != case.expected, 'claimed sum unread');
         k += 1;
     };
-    assert(eval_air_call(bumped(input, INPUT_FELTS - 1)) != case.expected, 'last value unread');
+    assert(composition(bumped(input, INPUT_FELTS - 1)) != case.expected, 'last value unread');
 }
 
 #[test]
@@ -86,5 +109,9 @@ fn input_of_another_length_fails_the_call() {
     match library_call_syscall(air(), EVAL_SELECTOR, short.span()) {
         Result::Ok(_) => panic!("a short input was evaluated"),
         Result::Err(reason) => assert(*reason[0] == 'air: input length', 'reason'),
+    }
+    match library_call_syscall(fill_air(), EVAL_SELECTOR, short.span()) {
+        Result::Ok(_) => panic!("the fill class evaluated a short input"),
+        Result::Err(reason) => assert(*reason[0] == 'air: input length', 'fill reason'),
     }
 }
