@@ -540,6 +540,52 @@ mod tests {
         assert_eq!(compile_program("demo", &code).unwrap().matches("narrow(").count(), 0);
     }
 
+    /// 16 intermediates (`sample k`, or `intermediate from` for the one at `reader`) and 16
+    /// constraints, constraint `k` reading intermediate `k`.
+    fn sixteen(reader: Option<(u32, u32)>) -> Vec<u32> {
+        let mut code = vec![16, 16];
+        for k in 0..16 {
+            match reader {
+                Some((at, from)) if at == k => code.extend([op::INTERMEDIATE, from]),
+                _ => code.extend([op::SAMPLE, k]),
+            }
+        }
+        for k in 0..16 {
+            code.extend([op::INTERMEDIATE, k]);
+        }
+        code
+    }
+
+    #[test]
+    fn a_part_evaluates_only_the_intermediates_its_constraints_read() {
+        let cairo = compile_program_parts("demo", &sixteen(None), &[(0, 8), (8, 16)]).unwrap();
+        let part = |name: &str| -> String {
+            let start = cairo.find(&format!("fn accumulate_demo_{name}(")).expect(name);
+            let end = start + cairo[start..].find("\n}\n").unwrap();
+            cairo[start..end].to_string()
+        };
+        let (head, tail, whole) = (part("program_0_8"), part("program_8_16"), part("program"));
+        assert!(head.contains("demo_intermediates_0(") && !head.contains("demo_intermediates_1("), "{head}");
+        assert!(head.contains("demo_fold_0(") && !head.contains("demo_fold_1("), "{head}");
+        // The tail reads intermediates 8..16 only: the first chunk's slots are zeros.
+        assert!(!tail.contains("demo_intermediates_0(") && tail.contains("demo_intermediates_1("), "{tail}");
+        assert!(tail.contains("while slots.len() != 10"), "{tail}");
+        assert!(!tail.contains("demo_fold_0(") && tail.contains("demo_fold_1("), "{tail}");
+        assert!(whole.contains("demo_intermediates_0(") && whole.contains("demo_fold_1("), "{whole}");
+        // Intermediate 9 reads intermediate 2: the tail needs the first chunk too.
+        let cairo = compile_program_parts("demo", &sixteen(Some((9, 2))), &[(8, 16)]).unwrap();
+        let start = cairo.find("fn accumulate_demo_program_8_16(").unwrap();
+        let tail = &cairo[start..start + cairo[start..].find("\n}\n").unwrap()];
+        assert!(tail.contains("demo_intermediates_0(") && !tail.contains("while slots.len()"), "{tail}");
+        // Parts cut inside a fold chunk, empty or past the end are refused.
+        for bad in [(0, 5), (3, 16), (8, 8), (8, 17)] {
+            assert!(
+                matches!(compile_program_parts("demo", &sixteen(None), &[bad]), Err(CompileError::Part(..))),
+                "{bad:?}"
+            );
+        }
+    }
+
     #[test]
     fn refuses_truncated_unknown_and_trailing_programs() {
         assert!(matches!(compile_program("x", &[0, 1, op::SUB, op::SAMPLE, 0]), Err(CompileError::Truncated(_))));

@@ -98,6 +98,10 @@ fn every_claimed_sum_and_the_last_value_are_read() {
         k += 1;
     };
     assert(composition(bumped(input, INPUT_FELTS - 1)) != case.expected, 'last value unread');
+    // The fill's first main column (its first constraints: `OrderBookFillAir`'s part).
+    let fill_column = bumped(input, HEADER_FELTS + 4);
+    assert(eval_fill_call(fill_column) != eval_fill_call(input), 'fill class ignores it');
+    assert(composition(fill_column) != case.expected, 'fill column unread');
 }
 
 #[test]
