@@ -116,6 +116,11 @@ impl Expr<'_> {
         (m >= 2).then_some((r, i, j, m))
     }
 
+    /// Whether the head of the stream is `alpha^0` of some relation.
+    fn alpha_zero(&self) -> bool {
+        matches!(self.code.get(self.pos..self.pos + 3), Some([op::RELATION_ALPHA, _, 0]))
+    }
+
     /// A leaf (canonical: below 2^31): bound on first use, its temporary reused after.
     fn leaf(&mut self, value: String) -> Node {
         if let Some(t) = self.leaves.get(&value) {
@@ -229,8 +234,18 @@ impl Expr<'_> {
                 (self.bind(value), bits)
             }
             op::MUL => {
-                // Each coordinate of `mul_wide` sums 8 products (with multiplicity): 3 bits more.
+                // `alpha^0` is one (every relation's powers start at one: `relation_at`,
+                // `LookupElementsTrait::draw`): a product by it is its other factor, exactly.
+                if self.alpha_zero() {
+                    self.pos += 3;
+                    return self.node();
+                }
                 let x = self.node()?;
+                if self.alpha_zero() {
+                    self.pos += 3;
+                    return Ok(x);
+                }
+                // Each coordinate of `mul_wide` sums 8 products (with multiplicity): 3 bits more.
                 let y = self.node()?;
                 let ((x, bx), (y, by)) = self.factors(x, y, 3);
                 (self.bind(format!("mul_small({x}, {y})")), bx + by + 3)
@@ -517,6 +532,21 @@ mod tests {
         // The fourth term breaks the run (alpha 8, not 7): a product of its own.
         assert!(cairo.contains("alpha(relations, 2, 8)"), "{cairo}");
         assert_eq!(cairo.matches("mul_small(").count(), 1, "{cairo}");
+    }
+
+    #[test]
+    fn a_product_by_alpha_to_the_zero_is_its_other_factor() {
+        // sub(mul(alpha[3, 0], s 5), z[3]), then mul(s 6, alpha[1, 0]), then mul(alpha[1, 1], s 7).
+        let code = [
+            0, 3, op::SUB, op::MUL, op::RELATION_ALPHA, 3, 0, op::SAMPLE, 5, op::RELATION_Z, 3, //
+            op::MUL, op::SAMPLE, 6, op::RELATION_ALPHA, 1, 0, //
+            op::MUL, op::RELATION_ALPHA, 1, 1, op::SAMPLE, 7,
+        ];
+        let cairo = compile_program("demo", &code).unwrap();
+        assert!(!cairo.contains("alpha(relations, 3, 0)") && !cairo.contains("alpha(relations, 1, 0)"), "{cairo}");
+        // Only the third constraint's product by alpha^1 remains a product.
+        assert_eq!(cairo.matches("mul_small(").count(), 1, "{cairo}");
+        assert!(cairo.contains("alpha(relations, 1, 1)"), "{cairo}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x1c5503c69c0f3085a02fc2c21fe6fe05c12ab321d75670f6c814c70bfa982ca;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x38ebb33be7072c33b4e1f1c6b7101cf635595b5f690e632084db26678f143bb;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x24107c11b70bcd51bdd2f4e158f8a2679345aacf648b1f66eec9ca4f15daf7c;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x75409dbe1a84caecf79c820614f31d7e9363ed5c0c105258f37b13c4f010563;

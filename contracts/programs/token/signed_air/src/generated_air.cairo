@@ -536,704 +536,596 @@ fn signed_transfer_i5(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 6 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
-    let t4 = alpha(relations, 1, 5);
-    let t5 = sample(values, 108);
-    let t6 = mul_small(t4, t5);
-    let t7 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(15, 4));
-    let t8 = alpha(relations, 1, 11);
-    let t9 = mul_small(t8, t1);
-    let t10 = Wide { a: t2.a + t3.a + t6.a + t7.a + t9.a, b: t2.b + t3.b + t6.b + t7.b + t9.b, c: t2.c + t3.c + t6.c + t7.c + t9.c, d: t2.d + t3.d + t6.d + t7.d + t9.d };
-    let t11 = relation_z(relations, 1);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 108);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(15, 4));
+    let t6 = alpha(relations, 1, 11);
+    let t7 = mul_small(t6, t0);
+    let t8 = Wide { a: t0.a + t1.a + t4.a + t5.a + t7.a, b: t0.b + t1.b + t4.b + t5.b + t7.b, c: t0.c + t1.c + t4.c + t5.c + t7.c, d: t0.d + t1.d + t4.d + t5.d + t7.d };
+    let t9 = relation_z(relations, 1);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 7 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(2, 8));
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
-    let t6 = relation_z(relations, 1);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(2, 8));
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = relation_z(relations, 1);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 8 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
-    let t4 = alpha(relations, 1, 5);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(10, 4));
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(10, 4), values.slice(46, 4));
-    let t7 = Wide { a: t2.a + t3.a + t4.a + t5.a + t6.a, b: t2.b + t3.b + t4.b + t5.b + t6.b, c: t2.c + t3.c + t4.c + t5.c + t6.c, d: t2.d + t3.d + t4.d + t5.d + t6.d };
-    let t8 = relation_z(relations, 1);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
-}
-
-/// Intermediate 9 of `signed_transfer`.
-#[inline(never)]
-fn signed_transfer_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
-    let t4 = alpha(relations, 1, 5);
-    let t5 = mul_small(t4, t1);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(50, 4));
-    let t7 = alpha(relations, 1, 10);
-    let t8 = sample(values, 14);
-    let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(11, 3), values.slice(19, 3));
-    let t11 = Wide { a: t2.a + t3.a + t5.a + t6.a + t9.a + t10.a, b: t2.b + t3.b + t5.b + t6.b + t9.b + t10.b, c: t2.c + t3.c + t5.c + t6.c + t9.c + t10.c, d: t2.d + t3.d + t5.d + t6.d + t9.d + t10.d };
-    let t12 = relation_z(relations, 1);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
-}
-
-/// Intermediate 10 of `signed_transfer`.
-#[inline(never)]
-fn signed_transfer_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
-    let t4 = alpha(relations, 1, 5);
-    let t5 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t6 = mul_small(t4, t5);
-    let t7 = alpha(relations, 1, 6);
-    let t8 = sample(values, 22);
-    let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 3), values.slice(27, 3));
-    let t11 = Wide { a: t2.a + t3.a + t6.a + t9.a + t10.a, b: t2.b + t3.b + t6.b + t9.b + t10.b, c: t2.c + t3.c + t6.c + t9.c + t10.c, d: t2.d + t3.d + t6.d + t9.d + t10.d };
-    let t12 = relation_z(relations, 1);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
-}
-
-/// Intermediate 11 of `signed_transfer`.
-#[inline(never)]
-fn signed_transfer_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(5, 4), values.slice(15, 4));
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
+    let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(10, 4));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(10, 4), values.slice(46, 4));
+    let t5 = Wide { a: t0.a + t1.a + t2.a + t3.a + t4.a, b: t0.b + t1.b + t2.b + t3.b + t4.b, c: t0.c + t1.c + t2.c + t3.c + t4.c, d: t0.d + t1.d + t2.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     t7
 }
 
+/// Intermediate 9 of `signed_transfer`.
+#[inline(never)]
+fn signed_transfer_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = mul_small(t2, t0);
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(50, 4));
+    let t5 = alpha(relations, 1, 10);
+    let t6 = sample(values, 14);
+    let t7 = mul_small(t5, t6);
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(11, 3), values.slice(19, 3));
+    let t9 = Wide { a: t0.a + t1.a + t3.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t3.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t3.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t3.d + t4.d + t7.d + t8.d };
+    let t10 = relation_z(relations, 1);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
+}
+
+/// Intermediate 10 of `signed_transfer`.
+#[inline(never)]
+fn signed_transfer_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 22);
+    let t7 = mul_small(t5, t6);
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 3), values.slice(27, 3));
+    let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
+    let t10 = relation_z(relations, 1);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
+}
+
+/// Intermediate 11 of `signed_transfer`.
+#[inline(never)]
+fn signed_transfer_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(23, 4));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(5, 4), values.slice(15, 4));
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = relation_z(relations, 1);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
+}
+
 /// Intermediate 12 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 84);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 84);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 13 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 46);
-    let t2 = sample(values, 84);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 46);
+    let t1 = sample(values, 84);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 14 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 85);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 85);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 15 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 47);
-    let t2 = sample(values, 85);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 47);
+    let t1 = sample(values, 85);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 16 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 86);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 86);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 17 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i17(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 48);
-    let t2 = sample(values, 86);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 48);
+    let t1 = sample(values, 86);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 18 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i18(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 87);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 87);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 19 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i19(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 49);
-    let t2 = sample(values, 87);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 49);
+    let t1 = sample(values, 87);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 20 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i20(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 88);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 88);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 21 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i21(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 50);
-    let t2 = sample(values, 88);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 50);
+    let t1 = sample(values, 88);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 22 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i22(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 89);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 89);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 23 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i23(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 51);
-    let t2 = sample(values, 89);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 51);
+    let t1 = sample(values, 89);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 24 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i24(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 90);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 90);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 25 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i25(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 52);
-    let t2 = sample(values, 90);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 52);
+    let t1 = sample(values, 90);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 26 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i26(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 91);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 91);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 27 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i27(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 53);
-    let t2 = sample(values, 91);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 53);
+    let t1 = sample(values, 91);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 28 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i28(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 92);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 92);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 29 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i29(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 54);
-    let t2 = sample(values, 92);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 54);
+    let t1 = sample(values, 92);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 30 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i30(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 93);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 93);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 31 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i31(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 55);
-    let t2 = sample(values, 93);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 55);
+    let t1 = sample(values, 93);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 32 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i32(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 94);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 94);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 33 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i33(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 56);
-    let t2 = sample(values, 94);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 56);
+    let t1 = sample(values, 94);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 34 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i34(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 95);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 95);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 35 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i35(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 57);
-    let t2 = sample(values, 95);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 57);
+    let t1 = sample(values, 95);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 36 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i36(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 96);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 96);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 37 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i37(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 58);
-    let t2 = sample(values, 96);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 58);
+    let t1 = sample(values, 96);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 38 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i38(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 97);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 97);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 39 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i39(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 59);
-    let t2 = sample(values, 97);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 59);
+    let t1 = sample(values, 97);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 40 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i40(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 98);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 98);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 41 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i41(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 60);
-    let t2 = sample(values, 98);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 60);
+    let t1 = sample(values, 98);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 42 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i42(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 99);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 99);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 43 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i43(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 61);
-    let t2 = sample(values, 99);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 61);
+    let t1 = sample(values, 99);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 44 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i44(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 100);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 100);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 45 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i45(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 62);
-    let t2 = sample(values, 100);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 62);
+    let t1 = sample(values, 100);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 46 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i46(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 101);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 101);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 47 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 63);
-    let t2 = sample(values, 101);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 63);
+    let t1 = sample(values, 101);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 48 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 102);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 102);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 49 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 64);
-    let t2 = sample(values, 102);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 64);
+    let t1 = sample(values, 102);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 50 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 103);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 103);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 51 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 65);
-    let t2 = sample(values, 103);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 65);
+    let t1 = sample(values, 103);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 52 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 104);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 104);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 53 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i53(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 66);
-    let t2 = sample(values, 104);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 66);
+    let t1 = sample(values, 104);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 54 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 105);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 105);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 55 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 67);
-    let t2 = sample(values, 105);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 67);
+    let t1 = sample(values, 105);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 56 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 106);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 106);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 57 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 68);
-    let t2 = sample(values, 106);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 68);
+    let t1 = sample(values, 106);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 58 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 107);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 107);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 59 of `signed_transfer`.
 #[inline(never)]
 fn signed_transfer_i59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 69);
-    let t2 = sample(values, 107);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 69);
+    let t1 = sample(values, 107);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Constraint 0 of `signed_transfer` (undivided).
@@ -2614,91 +2506,81 @@ fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Intermediate 1 of `digest_sponge`.
 #[inline(never)]
 fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(137, 4));
-    let t4 = alpha(relations, 1, 5);
-    let t5 = sample(values, 175);
-    let t6 = mul_small(t4, t5);
-    let t7 = alpha(relations, 1, 6);
-    let t8 = sample(values, 141);
-    let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(151, 8));
-    let t11 = Wide { a: t2.a + t3.a + t6.a + t9.a + t10.a, b: t2.b + t3.b + t6.b + t9.b + t10.b, c: t2.c + t3.c + t6.c + t9.c + t10.c, d: t2.d + t3.d + t6.d + t9.d + t10.d };
-    let t12 = relation_z(relations, 1);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
-}
-
-/// Intermediate 2 of `digest_sponge`.
-#[inline(never)]
-fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 5), values.slice(137, 5));
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(143, 8));
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
-    let t6 = relation_z(relations, 1);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
-}
-
-/// Intermediate 3 of `digest_sponge`.
-#[inline(never)]
-fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(137, 4));
-    let t4 = alpha(relations, 1, 5);
-    let t5 = sample(values, 175);
-    let t6 = mul_small(t4, t5);
-    let t7 = alpha(relations, 1, 6);
-    let t8 = sample(values, 141);
-    let t9 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t10 = Wide { a: t8.a + t9.a, b: t8.b + t9.b, c: t8.c + t9.c, d: t8.d + t9.d };
-    let t11 = mul_small(t7, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(167, 8));
-    let t13 = Wide { a: t2.a + t3.a + t6.a + t11.a + t12.a, b: t2.b + t3.b + t6.b + t11.b + t12.b, c: t2.c + t3.c + t6.c + t11.c + t12.c, d: t2.d + t3.d + t6.d + t11.d + t12.d };
-    let t14 = relation_z(relations, 1);
-    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
-    t15
-}
-
-/// Intermediate 4 of `digest_sponge`.
-#[inline(never)]
-fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(137, 4));
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(137, 4));
-    let t5 = alpha(relations, 1, 10);
-    let t6 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(137, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 175);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 141);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(14, 8), values.slice(159, 8));
-    let t9 = Wide { a: t2.a + t3.a + t4.a + t7.a + t8.a, b: t2.b + t3.b + t4.b + t7.b + t8.b, c: t2.c + t3.c + t4.c + t7.c + t8.c, d: t2.d + t3.d + t4.d + t7.d + t8.d };
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(151, 8));
+    let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
     let t10 = relation_z(relations, 1);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
     t11
 }
 
-/// Intermediate 5 of `digest_sponge`.
+/// Intermediate 2 of `digest_sponge`.
 #[inline(never)]
-fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 6, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha(relations, 1, 1);
-    let t4 = sample(values, 175);
+fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 5), values.slice(137, 5));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(143, 8));
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = relation_z(relations, 1);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
+}
+
+/// Intermediate 3 of `digest_sponge`.
+#[inline(never)]
+fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(137, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 175);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 141);
+    let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
+    let t9 = mul_small(t5, t8);
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(167, 8));
+    let t11 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t9.d + t10.d };
+    let t12 = relation_z(relations, 1);
+    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
+    t13
+}
+
+/// Intermediate 4 of `digest_sponge`.
+#[inline(never)]
+fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(137, 4));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(137, 4));
+    let t3 = alpha(relations, 1, 10);
+    let t4 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t5 = mul_small(t3, t4);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(159, 8));
-    let t7 = Wide { a: t2.a + t5.a + t6.a, b: t2.b + t5.b + t6.b, c: t2.c + t5.c + t6.c, d: t2.d + t5.d + t6.d };
+    let t6 = alpha_dot((*relations[1].alpha_powers).slice(14, 8), values.slice(159, 8));
+    let t7 = Wide { a: t0.a + t1.a + t2.a + t5.a + t6.a, b: t0.b + t1.b + t2.b + t5.b + t6.b, c: t0.c + t1.c + t2.c + t5.c + t6.c, d: t0.d + t1.d + t2.d + t5.d + t6.d };
     let t8 = relation_z(relations, 1);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     t9
+}
+
+/// Intermediate 5 of `digest_sponge`.
+#[inline(never)]
+fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
+    let t1 = alpha(relations, 1, 1);
+    let t2 = sample(values, 175);
+    let t3 = mul_small(t1, t2);
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(159, 8));
+    let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
+    let t6 = relation_z(relations, 1);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Constraint 0 of `digest_sponge` (undivided).
@@ -2954,24 +2836,22 @@ fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 1 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 5), values.slice(177, 5));
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(6, 16), values.slice(186, 16));
-    let t5 = alpha(relations, 1, 22);
-    let t6 = sample(values, 183);
-    let t7 = sample(values, 184);
-    let t8 = Wide { a: t7.a * 2, b: t7.b * 2, c: t7.c * 2, d: t7.d * 2 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    let t10 = mul_small(t5, t9);
-    let t11 = alpha(relations, 1, 23);
-    let t12 = sample(values, 185);
-    let t13 = mul_small(t11, t12);
-    let t14 = Wide { a: t2.a + t3.a + t4.a + t10.a + t13.a, b: t2.b + t3.b + t4.b + t10.b + t13.b, c: t2.c + t3.c + t4.c + t10.c + t13.c, d: t2.d + t3.d + t4.d + t10.d + t13.d };
-    let t15 = relation_z(relations, 1);
-    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
-    t16
+    let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 5), values.slice(177, 5));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(6, 16), values.slice(186, 16));
+    let t3 = alpha(relations, 1, 22);
+    let t4 = sample(values, 183);
+    let t5 = sample(values, 184);
+    let t6 = Wide { a: t5.a * 2, b: t5.b * 2, c: t5.c * 2, d: t5.d * 2 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = mul_small(t3, t7);
+    let t9 = alpha(relations, 1, 23);
+    let t10 = sample(values, 185);
+    let t11 = mul_small(t9, t10);
+    let t12 = Wide { a: t0.a + t1.a + t2.a + t8.a + t11.a, b: t0.b + t1.b + t2.b + t8.b + t11.b, c: t0.c + t1.c + t2.c + t8.c + t11.c, d: t0.d + t1.d + t2.d + t8.d + t11.d };
+    let t13 = relation_z(relations, 1);
+    let t14 = Wide { a: t12.a - t13.a, b: t12.b - t13.b, c: t12.c - t13.c, d: t12.d - t13.d };
+    t14
 }
 
 /// Intermediate 2 of `key_sponge`.
@@ -3017,90 +2897,88 @@ fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 4 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(177, 4));
-    let t4 = alpha(relations, 1, 5);
-    let t5 = sample(values, 181);
-    let t6 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
-    let t8 = mul_small(t4, t7);
-    let t9 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(229, 8));
-    let t10 = alpha(relations, 1, 14);
-    let t11 = sample(values, 237);
-    let t12 = sample(values, 195);
-    let t13 = mul_small(t11, t12);
-    let t14 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
-    let t15 = sample(values, 204);
-    let t16 = mul_small(t14, t15);
-    let t17 = Wide { a: t13.a + t16.a, b: t13.b + t16.b, c: t13.c + t16.c, d: t13.d + t16.d };
-    let t18 = mul_small(t10, t17);
-    let t19 = alpha(relations, 1, 15);
-    let t20 = sample(values, 196);
-    let t21 = mul_small(t11, t20);
-    let t22 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
-    let t23 = mul_small(t22, t12);
-    let t24 = Wide { a: t21.a + t23.a, b: t21.b + t23.b, c: t21.c + t23.c, d: t21.d + t23.d };
-    let t25 = mul_small(t19, t24);
-    let t26 = alpha(relations, 1, 16);
-    let t27 = sample(values, 197);
-    let t28 = mul_small(t11, t27);
-    let t29 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
-    let t30 = mul_small(t29, t20);
-    let t31 = Wide { a: t28.a + t30.a, b: t28.b + t30.b, c: t28.c + t30.c, d: t28.d + t30.d };
-    let t32 = mul_small(t26, t31);
-    let t33 = alpha(relations, 1, 17);
-    let t34 = sample(values, 198);
-    let t35 = mul_small(t11, t34);
-    let t36 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
-    let t37 = mul_small(t36, t27);
-    let t38 = Wide { a: t35.a + t37.a, b: t35.b + t37.b, c: t35.c + t37.c, d: t35.d + t37.d };
-    let t39 = mul_small(t33, t38);
-    let t40 = alpha(relations, 1, 18);
-    let t41 = sample(values, 199);
-    let t42 = mul_small(t11, t41);
-    let t43 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
-    let t44 = mul_small(t43, t34);
-    let t45 = Wide { a: t42.a + t44.a, b: t42.b + t44.b, c: t42.c + t44.c, d: t42.d + t44.d };
-    let t46 = mul_small(t40, t45);
-    let t47 = alpha(relations, 1, 19);
-    let t48 = sample(values, 200);
-    let t49 = mul_small(t11, t48);
-    let t50 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
-    let t51 = mul_small(t50, t41);
-    let t52 = Wide { a: t49.a + t51.a, b: t49.b + t51.b, c: t49.c + t51.c, d: t49.d + t51.d };
-    let t53 = mul_small(t47, t52);
-    let t54 = alpha(relations, 1, 20);
-    let t55 = sample(values, 201);
-    let t56 = mul_small(t11, t55);
-    let t57 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
-    let t58 = mul_small(t57, t48);
-    let t59 = Wide { a: t56.a + t58.a, b: t56.b + t58.b, c: t56.c + t58.c, d: t56.d + t58.d };
-    let t60 = mul_small(t54, t59);
-    let t61 = alpha(relations, 1, 21);
-    let t62 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
-    let t63 = mul_small(t62, t55);
-    let t64 = mul_small(t61, t63);
-    let t65 = alpha(relations, 1, 22);
-    let t66 = Wide { a: t6.a - t11.a, b: t6.b - t11.b, c: t6.c - t11.c, d: t6.d - t11.d };
-    let t67 = sample(values, 183);
-    let t68 = sample(values, 184);
-    let t69 = Wide { a: t68.a * 2, b: t68.b * 2, c: t68.c * 2, d: t68.d * 2 };
-    let t70 = Wide { a: t67.a + t69.a + t6.a, b: t67.b + t69.b + t6.b, c: t67.c + t69.c + t6.c, d: t67.d + t69.d + t6.d };
-    let t71 = mul_small(t66, t70);
-    let t72 = narrow(t71);
-    let t73 = mul_small(t65, t72);
-    let t74 = alpha(relations, 1, 23);
-    let t75 = sample(values, 185);
-    let t76 = sample(values, 202);
-    let t77 = sample(values, 203);
-    let t78 = Wide { a: t75.a + t76.a + t77.a, b: t75.b + t76.b + t77.b, c: t75.c + t76.c + t77.c, d: t75.d + t76.d + t77.d };
-    let t79 = mul_small(t74, t78);
-    let t80 = Wide { a: t2.a + t3.a + t8.a + t9.a + t18.a + t25.a + t32.a + t39.a + t46.a + t53.a + t60.a + t64.a + t73.a + t79.a, b: t2.b + t3.b + t8.b + t9.b + t18.b + t25.b + t32.b + t39.b + t46.b + t53.b + t60.b + t64.b + t73.b + t79.b, c: t2.c + t3.c + t8.c + t9.c + t18.c + t25.c + t32.c + t39.c + t46.c + t53.c + t60.c + t64.c + t73.c + t79.c, d: t2.d + t3.d + t8.d + t9.d + t18.d + t25.d + t32.d + t39.d + t46.d + t53.d + t60.d + t64.d + t73.d + t79.d };
-    let t81 = relation_z(relations, 1);
-    let t82 = Wide { a: t80.a - t81.a, b: t80.b - t81.b, c: t80.c - t81.c, d: t80.d - t81.d };
-    t82
+    let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(177, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 181);
+    let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
+    let t6 = mul_small(t2, t5);
+    let t7 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(229, 8));
+    let t8 = alpha(relations, 1, 14);
+    let t9 = sample(values, 237);
+    let t10 = sample(values, 195);
+    let t11 = mul_small(t9, t10);
+    let t12 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t13 = sample(values, 204);
+    let t14 = mul_small(t12, t13);
+    let t15 = Wide { a: t11.a + t14.a, b: t11.b + t14.b, c: t11.c + t14.c, d: t11.d + t14.d };
+    let t16 = mul_small(t8, t15);
+    let t17 = alpha(relations, 1, 15);
+    let t18 = sample(values, 196);
+    let t19 = mul_small(t9, t18);
+    let t20 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t21 = mul_small(t20, t10);
+    let t22 = Wide { a: t19.a + t21.a, b: t19.b + t21.b, c: t19.c + t21.c, d: t19.d + t21.d };
+    let t23 = mul_small(t17, t22);
+    let t24 = alpha(relations, 1, 16);
+    let t25 = sample(values, 197);
+    let t26 = mul_small(t9, t25);
+    let t27 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t28 = mul_small(t27, t18);
+    let t29 = Wide { a: t26.a + t28.a, b: t26.b + t28.b, c: t26.c + t28.c, d: t26.d + t28.d };
+    let t30 = mul_small(t24, t29);
+    let t31 = alpha(relations, 1, 17);
+    let t32 = sample(values, 198);
+    let t33 = mul_small(t9, t32);
+    let t34 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t35 = mul_small(t34, t25);
+    let t36 = Wide { a: t33.a + t35.a, b: t33.b + t35.b, c: t33.c + t35.c, d: t33.d + t35.d };
+    let t37 = mul_small(t31, t36);
+    let t38 = alpha(relations, 1, 18);
+    let t39 = sample(values, 199);
+    let t40 = mul_small(t9, t39);
+    let t41 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t42 = mul_small(t41, t32);
+    let t43 = Wide { a: t40.a + t42.a, b: t40.b + t42.b, c: t40.c + t42.c, d: t40.d + t42.d };
+    let t44 = mul_small(t38, t43);
+    let t45 = alpha(relations, 1, 19);
+    let t46 = sample(values, 200);
+    let t47 = mul_small(t9, t46);
+    let t48 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t49 = mul_small(t48, t39);
+    let t50 = Wide { a: t47.a + t49.a, b: t47.b + t49.b, c: t47.c + t49.c, d: t47.d + t49.d };
+    let t51 = mul_small(t45, t50);
+    let t52 = alpha(relations, 1, 20);
+    let t53 = sample(values, 201);
+    let t54 = mul_small(t9, t53);
+    let t55 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t56 = mul_small(t55, t46);
+    let t57 = Wide { a: t54.a + t56.a, b: t54.b + t56.b, c: t54.c + t56.c, d: t54.d + t56.d };
+    let t58 = mul_small(t52, t57);
+    let t59 = alpha(relations, 1, 21);
+    let t60 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t61 = mul_small(t60, t53);
+    let t62 = mul_small(t59, t61);
+    let t63 = alpha(relations, 1, 22);
+    let t64 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t65 = sample(values, 183);
+    let t66 = sample(values, 184);
+    let t67 = Wide { a: t66.a * 2, b: t66.b * 2, c: t66.c * 2, d: t66.d * 2 };
+    let t68 = Wide { a: t65.a + t67.a + t4.a, b: t65.b + t67.b + t4.b, c: t65.c + t67.c + t4.c, d: t65.d + t67.d + t4.d };
+    let t69 = mul_small(t64, t68);
+    let t70 = narrow(t69);
+    let t71 = mul_small(t63, t70);
+    let t72 = alpha(relations, 1, 23);
+    let t73 = sample(values, 185);
+    let t74 = sample(values, 202);
+    let t75 = sample(values, 203);
+    let t76 = Wide { a: t73.a + t74.a + t75.a, b: t73.b + t74.b + t75.b, c: t73.c + t74.c + t75.c, d: t73.d + t74.d + t75.d };
+    let t77 = mul_small(t72, t76);
+    let t78 = Wide { a: t0.a + t1.a + t6.a + t7.a + t16.a + t23.a + t30.a + t37.a + t44.a + t51.a + t58.a + t62.a + t71.a + t77.a, b: t0.b + t1.b + t6.b + t7.b + t16.b + t23.b + t30.b + t37.b + t44.b + t51.b + t58.b + t62.b + t71.b + t77.b, c: t0.c + t1.c + t6.c + t7.c + t16.c + t23.c + t30.c + t37.c + t44.c + t51.c + t58.c + t62.c + t71.c + t77.c, d: t0.d + t1.d + t6.d + t7.d + t16.d + t23.d + t30.d + t37.d + t44.d + t51.d + t58.d + t62.d + t71.d + t77.d };
+    let t79 = relation_z(relations, 1);
+    let t80 = Wide { a: t78.a - t79.a, b: t78.b - t79.b, c: t78.c - t79.c, d: t78.d - t79.d };
+    t80
 }
 
 /// Intermediate 5 of `key_sponge`.
@@ -3146,67 +3024,57 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 7 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 238);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 238);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 8 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 204);
-    let t2 = sample(values, 238);
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = Wide { a: t3.a * 8388608, b: t3.b * 8388608, c: t3.c * 8388608, d: t3.d * 8388608 };
-    let t5 = mul_small(t0, t4);
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 204);
+    let t1 = sample(values, 238);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 9 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 239);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 239);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Intermediate 10 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 204);
-    let t2 = Wide { a: 32769, b: 0, c: 0, d: 0 };
-    let t3 = Wide { a: t1.a + t2.a, b: t1.b + t2.b, c: t1.c + t2.c, d: t1.d + t2.d };
-    let t4 = sample(values, 239);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
-    let t7 = mul_small(t0, t6);
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t0 = sample(values, 204);
+    let t1 = Wide { a: 32769, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 239);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 11 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(177, 4));
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(5, 4), values.slice(221, 4));
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
-    let t6 = relation_z(relations, 1);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(177, 4));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(5, 4), values.slice(221, 4));
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = relation_z(relations, 1);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Constraint 0 of `key_sponge` (undivided).
@@ -3572,48 +3440,42 @@ fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Intermediate 1 of `tx_list`.
 #[inline(never)]
 fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 6, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(241, 9));
-    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = relation_z(relations, 1);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    t6
+    let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(241, 9));
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = relation_z(relations, 1);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    t4
 }
 
 /// Intermediate 2 of `tx_list`.
 #[inline(never)]
 fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 7, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha(relations, 1, 1);
-    let t4 = sample(values, 241);
-    let t5 = mul_small(t3, t4);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(250, 8));
-    let t7 = Wide { a: t2.a + t5.a + t6.a, b: t2.b + t5.b + t6.b, c: t2.c + t5.c + t6.c, d: t2.d + t5.d + t6.d };
-    let t8 = relation_z(relations, 1);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
+    let t1 = alpha(relations, 1, 1);
+    let t2 = sample(values, 241);
+    let t3 = mul_small(t1, t2);
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(250, 8));
+    let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
+    let t6 = relation_z(relations, 1);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 3 of `tx_list`.
 #[inline(never)]
 fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 1, 0);
-    let t1 = Wide { a: 7, b: 0, c: 0, d: 0 };
-    let t2 = mul_small(t0, t1);
-    let t3 = alpha(relations, 1, 1);
-    let t4 = sample(values, 241);
-    let t5 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = mul_small(t3, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(266, 8));
-    let t9 = Wide { a: t2.a + t7.a + t8.a, b: t2.b + t7.b + t8.b, c: t2.c + t7.c + t8.c, d: t2.d + t7.d + t8.d };
-    let t10 = relation_z(relations, 1);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
+    let t1 = alpha(relations, 1, 1);
+    let t2 = sample(values, 241);
+    let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
+    let t5 = mul_small(t1, t4);
+    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(266, 8));
+    let t7 = Wide { a: t0.a + t5.a + t6.a, b: t0.b + t5.b + t6.b, c: t0.c + t5.c + t6.c, d: t0.d + t5.d + t6.d };
+    let t8 = relation_z(relations, 1);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Constraint 0 of `tx_list` (undivided).
@@ -3755,12 +3617,10 @@ fn range_table_fold_0(
 /// Intermediate 0 of `range_table`.
 #[inline(never)]
 fn range_table_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha(relations, 3, 0);
-    let t1 = sample(values, 0);
-    let t2 = mul_small(t0, t1);
-    let t3 = relation_z(relations, 3);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t0 = sample(values, 0);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
 }
 
 /// Constraint 0 of `range_table` (undivided).

@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir` (the signed AIR's composition).
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x2b434f0ee48b3b3a497030250cf5585081ec2e160ac2ab226f93e9c92561adf;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x4701c809f147da93c004f4e856dc7597a2e416c2eaa80357e9948f03aee85b0;
