@@ -1,7 +1,8 @@
 //! The call format every program's AIR class shares (`SignedAir`, `OrderBookAir`): one entry
 //! point `eval_composition_at_point(input: Span<felt252>) -> QM31`, whose input a program's
 //! `encode_air_call` writes from these pieces (QM31s and relation elements as canonical
-//! coordinates, the mask's values in proof order) and its class reads back with `qm31_at`,
+//! coordinates; the mask's values come first, `layout::encode_mask_with`) and its class reads
+//! back with `qm31_at`,
 //! `relation_at` and `u32_at`; the verifier core decodes the answer with `decode_air_answer`.
 //! A program whose constraints take several classes splits stwo's fold into consecutive runs,
 //! one per class; each class answers its run's fold (from zero) times `random_coeff` to the
@@ -9,8 +10,7 @@
 //! composition is the sum of the answers.
 
 use stark_verifier::fields::{QM31, QM31Trait};
-use stark_verifier::fields::qm31::{Coordinates, coordinates, from_coordinates};
-use stark_verifier::pcs::only;
+use stark_verifier::fields::qm31::{coordinates, from_coordinates};
 use thread_verifier::lookup::LookupElements;
 
 /// The entry point of every AIR class, `eval_composition_at_point`.
@@ -27,57 +27,6 @@ pub fn append_qm31(ref out: Array<felt252>, value: QM31) {
 pub fn append_relation(ref out: Array<felt252>, relation: @LookupElements) {
     append_qm31(ref out, *relation.z);
     append_qm31(ref out, *relation.alpha);
-}
-
-#[inline(always)]
-fn append_coordinates(ref out: Array<felt252>, value: Coordinates) {
-    let (a, b, c, d) = value;
-    out.append(a);
-    out.append(b);
-    out.append(c);
-    out.append(d);
-}
-
-fn append_column(ref out: Array<felt252>, column: Span<Coordinates>) {
-    let mut values = column;
-    while let Option::Some(value) = values.pop_front() {
-        append_coordinates(ref out, *value);
-    };
-}
-
-/// Appends the mask values' coordinates in proof order: eight one-value columns per iteration
-/// where they come (most columns; a loop iteration costs more than its appends).
-pub fn append_mask(ref out: Array<felt252>, mask: Span<Span<Span<Coordinates>>>) {
-    let mut trees = mask;
-    while let Option::Some(tree) = trees.pop_front() {
-        let mut columns = *tree;
-        while let Option::Some(block) = columns.multi_pop_front::<8>() {
-            let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
-            if c0.len() == 1 && c1.len() == 1 && c2.len() == 1 && c3.len() == 1 && c4.len() == 1
-                && c5.len() == 1 && c6.len() == 1 && c7.len() == 1 {
-                append_coordinates(ref out, only(c0));
-                append_coordinates(ref out, only(c1));
-                append_coordinates(ref out, only(c2));
-                append_coordinates(ref out, only(c3));
-                append_coordinates(ref out, only(c4));
-                append_coordinates(ref out, only(c5));
-                append_coordinates(ref out, only(c6));
-                append_coordinates(ref out, only(c7));
-            } else {
-                append_column(ref out, c0);
-                append_column(ref out, c1);
-                append_column(ref out, c2);
-                append_column(ref out, c3);
-                append_column(ref out, c4);
-                append_column(ref out, c5);
-                append_column(ref out, c6);
-                append_column(ref out, c7);
-            }
-        };
-        while let Option::Some(column) = columns.pop_front() {
-            append_column(ref out, *column);
-        };
-    };
 }
 
 /// The QM31 at `at` (four coordinates below 2^32: panics otherwise).

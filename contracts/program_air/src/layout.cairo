@@ -6,11 +6,25 @@
 
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
+use stark_verifier::pcs::only;
 
-/// True iff `mask` has exactly the trees, columns and values per column `runs` describes.
-/// Walks the spans with `pop_front` (no indexing, no separate counters): most runs are long
-/// runs of one-value columns, so the per-column step count is what matters.
+/// True iff `mask` has exactly the trees, columns and values per column `runs` describes
+/// (`encode_mask_with`'s walk, its encoding dropped: the verifier checks the shape while it
+/// encodes the mask for the AIR classes).
 pub fn mask_shape_ok_with(mask: Span<Span<Span<Coordinates>>>, runs: Span<u32>) -> bool {
+    encode_mask_with(0, mask, runs).is_some()
+}
+
+/// `[input_felts]` and then the coordinates of `mask`'s values in proof order (the mask part of
+/// an AIR class's input, `crate::air_call`), if `mask` has exactly the trees, columns and
+/// values per column `runs` describes; None otherwise. Walks the spans with `pop_front` (no
+/// indexing, no separate counters): most runs are long runs of one-value columns, so the
+/// per-column step count is what matters. One walk for the shape check and the encoding: the
+/// verifier does both on every proof.
+pub fn encode_mask_with(
+    input_felts: u32, mask: Span<Span<Span<Coordinates>>>, runs: Span<u32>,
+) -> Option<Array<felt252>> {
+    let mut out: Array<felt252> = array![input_felts.into()];
     let mut runs = runs;
     let mut trees = mask;
     let mut ok = true;
@@ -34,7 +48,7 @@ pub fn mask_shape_ok_with(mask: Span<Span<Span<Coordinates>>>, runs: Span<u32>) 
                     break;
                 },
             };
-            if !run_ok(ref columns, count, values) {
+            if !run_encoded(ref out, ref columns, count, values) {
                 ok = false;
                 break;
             }
@@ -45,24 +59,67 @@ pub fn mask_shape_ok_with(mask: Span<Span<Span<Coordinates>>>, runs: Span<u32>) 
             break;
         }
     };
-    ok && trees.is_empty()
+    if ok && trees.is_empty() {
+        Option::Some(out)
+    } else {
+        Option::None
+    }
 }
 
-/// Pops `count` columns of `values` values each off `columns`; false if any is missing or has
-/// another length.
-fn run_ok(ref columns: Span<Span<Coordinates>>, count: u32, values: u32) -> bool {
+#[inline(always)]
+fn append_coordinates(ref out: Array<felt252>, value: Coordinates) {
+    let (a, b, c, d) = value;
+    out.append(a);
+    out.append(b);
+    out.append(c);
+    out.append(d);
+}
+
+fn append_column(ref out: Array<felt252>, column: Span<Coordinates>) {
+    let mut values = column;
+    while let Option::Some(value) = values.pop_front() {
+        append_coordinates(ref out, *value);
+    };
+}
+
+/// Pops `count` columns of `values` values each off `columns` and appends their coordinates
+/// to `out`; false if any is missing or has another length. Eight columns per iteration (a
+/// loop iteration costs more than its appends), one-value columns (most) without a loop of
+/// their own.
+fn run_encoded(
+    ref out: Array<felt252>, ref columns: Span<Span<Coordinates>>, count: u32, values: u32,
+) -> bool {
     let mut ok = true;
-    // Four columns per iteration while four remain (runs are up to hundreds of columns long
-    // and a loop iteration costs several times a length check).
-    let (mut blocks, mut k) = stark_verifier::pcs::blocks_of_four(count);
+    let (blocks, mut k) = core::integer::u32_safe_divmod(count, 8);
+    let mut blocks: felt252 = blocks.into();
     while blocks != 0 {
-        match columns.multi_pop_front::<4>() {
+        match columns.multi_pop_front::<8>() {
             Option::Some(block) => {
-                let [c0, c1, c2, c3] = (*block).unbox();
+                let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
                 if c0.len() != values || c1.len() != values || c2.len() != values
-                    || c3.len() != values {
+                    || c3.len() != values || c4.len() != values || c5.len() != values
+                    || c6.len() != values || c7.len() != values {
                     ok = false;
                     break;
+                }
+                if values == 1 {
+                    append_coordinates(ref out, only(c0));
+                    append_coordinates(ref out, only(c1));
+                    append_coordinates(ref out, only(c2));
+                    append_coordinates(ref out, only(c3));
+                    append_coordinates(ref out, only(c4));
+                    append_coordinates(ref out, only(c5));
+                    append_coordinates(ref out, only(c6));
+                    append_coordinates(ref out, only(c7));
+                } else {
+                    append_column(ref out, c0);
+                    append_column(ref out, c1);
+                    append_column(ref out, c2);
+                    append_column(ref out, c3);
+                    append_column(ref out, c4);
+                    append_column(ref out, c5);
+                    append_column(ref out, c6);
+                    append_column(ref out, c7);
                 }
             },
             Option::None => {
@@ -82,6 +139,7 @@ fn run_ok(ref columns: Span<Span<Coordinates>>, count: u32, values: u32) -> bool
                     ok = false;
                     break;
                 }
+                append_column(ref out, *column);
             },
             Option::None => {
                 ok = false;

@@ -78,8 +78,10 @@ pub trait ThreadProgramVerifier<P, S> {
     fn boundary(
         slots: @S, public_input: Span<felt252>, relations: @Relations,
     ) -> Result<QM31, felt252>;
-    /// Whether the sampled values (without the composition tree) have the AIR's mask shape.
-    fn mask_shape_ok(mask: Span<Span<Span<Coordinates>>>) -> bool;
+    /// The start of the AIR classes' calldata (its length, then the mask's coordinates) if the
+    /// sampled values (without the composition tree) have the AIR's mask shape; None otherwise.
+    /// One walk for the check and the encoding.
+    fn encode_mask(mask: Span<Span<Span<Coordinates>>>) -> Option<Array<felt252>>;
     /// The mask's shape as runs per tree: `[n_runs, (count, values)*]*`.
     fn mask_shape_runs() -> Span<u32>;
     /// Per tree (preprocessed, main, interaction), the columns' log sizes for component log
@@ -88,11 +90,12 @@ pub trait ThreadProgramVerifier<P, S> {
     /// How many AIR classes the program's constraints take (one, unless they do not fit one
     /// class): the composition is the sum of their answers (`program_air::air_call`).
     fn air_class_count() -> u32;
-    /// The AIR classes' calldata (one input for all of them) for the composition at `point`
-    /// (`sums` and `log_sizes` in component order, the range table last).
-    fn encode_air_call(
+    /// The AIR classes' calldata (one input for all of them): `call` (`encode_mask`'s) and the
+    /// header for the composition at `point` (`sums` and `log_sizes` in component order, the
+    /// range table last).
+    fn encode_air_header(
+        call: Array<felt252>,
         point: CirclePoint<QM31>,
-        mask: Span<Span<Span<Coordinates>>>,
         random_coeff: QM31,
         relations: @Relations,
         sums: Span<QM31>,
@@ -358,9 +361,10 @@ pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Dr
         return Result::Err('verifier: preprocessed root');
     }
     let mask = proof.sampled_values.slice(0, N_TREES - 1);
-    if !Program::mask_shape_ok(mask) {
-        return Result::Err('verifier: mask shape');
-    }
+    let call = match Program::encode_mask(mask) {
+        Option::Some(call) => call,
+        Option::None => { return Result::Err('verifier: mask shape'); },
+    };
     let composition_evals = composition_values(*proof.sampled_values[N_TREES - 1])?;
 
     // Transcript: public input, [air_digest, log sizes], then the trace commitments.
@@ -411,8 +415,8 @@ pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Dr
     pcs.commit(*proof.commitments[3], composition_sizes.span(), ref channel);
     let oods_point = get_random_point(ref channel);
     let composition = composition_oods_eval(oods_point, composition_evals, max_log_degree_bound);
-    let call = Program::encode_air_call(
-        oods_point, mask, random_coeff, @relations, sums.span(), log_sizes, max_log_degree_bound,
+    let call = Program::encode_air_header(
+        call, oods_point, random_coeff, @relations, sums.span(), log_sizes, max_log_degree_bound,
     );
     if composition != air_composition(air_classes, call)? {
         return Result::Err('verifier: oods mismatch');

@@ -66,7 +66,9 @@ fn orderbook_air_class_casm_size() {
 /// (+560; -9.8k steps on a 32-transfer signed proof) and the DEEP sums taking four columns per
 /// iteration (+~300; -9.1k steps), as `SignedVerifier` (+1,073): 2,537 under the limit.
 /// 2026-12-02 (session 21): 79,793 with the AIR classes as a list (their answers added: the
-/// order book's constraints take two classes; +341), 2,127 under the limit.
+/// order book's constraints take two classes; +341), then 79,632 with the mask's shape check
+/// and its encoding for the AIR call in one walk (`program_air::layout::encode_mask_with`):
+/// 2,288 under the limit.
 const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 79_900;
 
 #[test]

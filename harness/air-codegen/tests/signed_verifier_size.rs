@@ -46,7 +46,8 @@ use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 /// Merkle walk halving indexes by a bitwise AND and trees keeping their sizes and blowup apart
 /// (-1.3k range checks and -8k steps in `commit`).
 /// 2026-12-02 (session 21): 72,691 with the AIR classes taken as a list whose answers add up
-/// (a program's constraints may take several classes: the order book's take two; +251).
+/// (a program's constraints may take several classes: the order book's take two; +251), then
+/// 72,530 with the mask's shape check and its encoding in one walk.
 const SIGNED_VERIFIER_CEILING_FELTS: usize = 72_800;
 
 #[test]

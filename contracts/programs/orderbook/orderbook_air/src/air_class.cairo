@@ -4,25 +4,27 @@
 //! `OrderBookFillAir` evaluates most of the fill (the first component: its first 152 of 172
 //! constraints, `generated_air::accumulate_orderbook_air_part_0`) and `OrderBookAir` the rest
 //! of the fill and the other eight components (`_part_1`). Each answers its part of stwo's
-//! fold, started from zero, shifted by the constraints after it (`random_coeff^376` for the
+//! fold, started from zero, shifted by the constraints after it (`random_coeff^360` for the
 //! fill's part, `generated_air::PART_CONSTRAINTS`), over the vanishing polynomial: the
-//! composition is the sum of the answers (`program_air::air_call`). Both take `SignedAir`'s entry
-//! point and the same input ([`encode_air_call`], one `Span<felt252>` built once): a header of
-//! `HEADER_FELTS` (OODS point, random coefficient, the four relations' `(z, alpha)`, the nine
-//! claimed sums, the nine log sizes and `max_log_degree_bound`), then the mask's values in
-//! proof order, four coordinates each. The classes store nothing and call nothing: their
-//! answers only matter to the verifier that sent its own, already checked, inputs (the mask's
-//! shape and canonical coordinates are the verifier's proof reader's checks).
+//! composition is the sum of the answers (`program_air::air_call`).
+//!
+//! Both take `SignedAir`'s entry point and the same input ([`encode_air_call`], one
+//! `Span<felt252>` built once): the mask's values in proof order, four coordinates each
+//! ([`encode_mask`], which the verifier builds while it checks the mask's shape), then a
+//! header of `HEADER_FELTS` (OODS point, random coefficient, the four relations' `(z, alpha)`,
+//! the nine claimed sums, the nine log sizes and `max_log_degree_bound`,
+//! [`encode_air_header`]). The classes store nothing and call nothing: their answers only
+//! matter to the verifier that sent its own, already checked, inputs (the mask's shape and
+//! canonical coordinates are the verifier's proof reader's checks).
 
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::oods::canonic_coset_vanishing;
-use program_air::air_call::{
-    append_mask, append_qm31, append_relation, qm31_at, qm31_pow, relation_at, u32_at,
-};
+use program_air::air_call::{append_qm31, append_relation, qm31_at, qm31_pow, relation_at, u32_at};
+use program_air::layout::encode_mask_with;
 use crate::generated_air::{
-    LINK_RELATION_SIZE, N_MASK_VALUES, OrderBookAirParams, PART_CONSTRAINTS,
+    LINK_RELATION_SIZE, MASK_SHAPE_RUNS, N_MASK_VALUES, OrderBookAirParams, PART_CONSTRAINTS,
     POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE,
     accumulate_orderbook_air_part_0,
     accumulate_orderbook_air_part_1,
@@ -38,20 +40,29 @@ const LOG_SIZES_AT: u32 = SUMS_AT + 4 * N_COMPONENTS;
 /// Felts of the call's header: point (x, y), random coefficient, four `(z, alpha)`, nine
 /// claimed sums (QM31s as 4 coordinates each), nine log sizes and `max_log_degree_bound`.
 pub const HEADER_FELTS: u32 = LOG_SIZES_AT + N_COMPONENTS + 1;
-/// Felts of the call's input: the header, then four coordinates per mask value.
-pub const INPUT_FELTS: u32 = HEADER_FELTS + 4 * N_MASK_VALUES;
+/// Felts of the call's input: four coordinates per mask value, then the header.
+pub const INPUT_FELTS: u32 = 4 * N_MASK_VALUES + HEADER_FELTS;
+/// Where the header starts in the input.
+pub const HEADER_AT: u32 = 4 * N_MASK_VALUES;
 
 /// The classes the order book's constraints take (`OrderBookFillAir`, `OrderBookAir`).
 pub const N_CLASSES: u32 = 2;
 
-/// The calldata of `eval_composition_at_point` (a `Span<felt252>`: its length, then the
-/// input) for the composition at `point` of `mask` (the sampled values without the
-/// composition tree, of the shape `mask_shape_ok` accepts: the caller checks it).
-pub fn encode_air_call(
-    point: CirclePoint<QM31>, mask: Span<Span<Span<Coordinates>>>, random_coeff: QM31,
+/// The start of `eval_composition_at_point`'s calldata (a `Span<felt252>`: its length, then
+/// the input): the length and the coordinates of `mask` (the sampled values without the
+/// composition tree), if it has the AIR's mask shape (`generated_air::MASK_SHAPE_RUNS`); None
+/// otherwise.
+pub fn encode_mask(mask: Span<Span<Span<Coordinates>>>) -> Option<Array<felt252>> {
+    encode_mask_with(INPUT_FELTS, mask, MASK_SHAPE_RUNS.span())
+}
+
+/// The whole calldata: `call` ([`encode_mask`]'s) and the header for the composition at
+/// `point`.
+pub fn encode_air_header(
+    call: Array<felt252>, point: CirclePoint<QM31>, random_coeff: QM31,
     params: @OrderBookAirParams, max_log_degree_bound: u32,
 ) -> Array<felt252> {
-    let mut out: Array<felt252> = array![INPUT_FELTS.into()];
+    let mut out = call;
     append_qm31(ref out, point.x);
     append_qm31(ref out, point.y);
     append_qm31(ref out, random_coeff);
@@ -78,8 +89,17 @@ pub fn encode_air_call(
     out.append((*params.poseidon2_log_size).into());
     out.append((*params.range_table_log_size).into());
     out.append(max_log_degree_bound.into());
-    append_mask(ref out, mask);
     out
+}
+
+/// [`encode_mask`] then [`encode_air_header`]: the calldata for the composition at `point` of
+/// `mask`. Panics unless `mask` has the AIR's mask shape.
+pub fn encode_air_call(
+    point: CirclePoint<QM31>, mask: Span<Span<Span<Coordinates>>>, random_coeff: QM31,
+    params: @OrderBookAirParams, max_log_degree_bound: u32,
+) -> Array<felt252> {
+    let call = encode_mask(mask).expect('air: mask shape');
+    encode_air_header(call, point, random_coeff, params, max_log_degree_bound)
 }
 
 /// The parameters in the header (`encode_air_call`'s order).
@@ -117,8 +137,8 @@ fn params_at(header: Span<felt252>) -> OrderBookAirParams {
 /// another length.
 fn decode_air_call(input: Span<felt252>) -> (OrderBookAirParams, Span<Coordinates>, QM31, QM31) {
     assert(input.len() == INPUT_FELTS, 'air: input length');
-    let header = input.slice(0, HEADER_FELTS);
-    let mut mask = input.slice(HEADER_FELTS, 4 * N_MASK_VALUES);
+    let mut mask = input.slice(0, HEADER_AT);
+    let header = input.slice(HEADER_AT, HEADER_FELTS);
     let mut values: Array<Coordinates> = array![];
     // Four values per iteration while four remain.
     while let Option::Some(block) = mask.multi_pop_front::<16>() {

@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x38ebb33be7072c33b4e1f1c6b7101cf635595b5f690e632084db26678f143bb;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x7f3715d2ac8b5c60476a86906bfd2a34762e8410fc976a0faeaaa0260b37869;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x75409dbe1a84caecf79c820614f31d7e9363ed5c0c105258f37b13c4f010563;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x14b61f05e2dd3d24ed398b69bc0fd8ebdf29df5c48638cfaa6868f9e143fd4b;

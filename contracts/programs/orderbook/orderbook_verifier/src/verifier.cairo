@@ -6,10 +6,10 @@
 //! two AIR classes `OrderBookFillAir` and `OrderBookAir` (`orderbook_air::air_class`,
 //! library-called for their parts of the composition at the OODS point).
 
-use orderbook_air::air_class::{N_CLASSES, encode_air_call};
+use orderbook_air::air_class::{N_CLASSES, encode_air_header, encode_mask};
 use orderbook_air::generated_air::{
     LINK_RELATION_SIZE, MASK_SHAPE_RUNS, OrderBookAirParams, POSEIDON2_RELATION_SIZE,
-    RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE, column_log_sizes, mask_shape_ok,
+    RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE, column_log_sizes,
 };
 use starknet::ClassHash;
 use stark_verifier::circle::CirclePoint;
@@ -86,8 +86,8 @@ impl OrderBookProgramVerifier of ThreadProgramVerifier<OrderBookProgram, Array<B
         statement_boundary_sum(slots.span(), relations.state, tx_count, tx_cap, relations.link)
     }
 
-    fn mask_shape_ok(mask: Span<Span<Span<Coordinates>>>) -> bool {
-        mask_shape_ok(mask)
+    fn encode_mask(mask: Span<Span<Span<Coordinates>>>) -> Option<Array<felt252>> {
+        encode_mask(mask)
     }
 
     fn mask_shape_runs() -> Span<u32> {
@@ -109,17 +109,17 @@ impl OrderBookProgramVerifier of ThreadProgramVerifier<OrderBookProgram, Array<B
         N_CLASSES
     }
 
-    fn encode_air_call(
+    fn encode_air_header(
+        call: Array<felt252>,
         point: CirclePoint<QM31>,
-        mask: Span<Span<Span<Coordinates>>>,
         random_coeff: QM31,
         relations: @Relations,
         sums: Span<QM31>,
         log_sizes: Span<u32>,
         max_log_degree_bound: u32,
     ) -> Array<felt252> {
-        encode_air_call(
-            point, mask, random_coeff, @air_params(relations, sums, log_sizes), max_log_degree_bound,
+        encode_air_header(
+            call, point, random_coeff, @air_params(relations, sums, log_sizes), max_log_degree_bound,
         )
     }
 }

@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir` (the signed AIR's composition).
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x4701c809f147da93c004f4e856dc7597a2e416c2eaa80357e9948f03aee85b0;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x76c965a9b1cdd157374c1ea6421b43c389274269ebec3c562435e68c117c0d1;

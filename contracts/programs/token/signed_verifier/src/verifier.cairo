@@ -5,10 +5,10 @@
 //! boundary), its generated AIR's mask shape and column sizes, and its AIR class `SignedAir`
 //! (`signed_air::air_class`, library-called for the composition at the OODS point).
 
-use signed_air::air_class::encode_air_call;
+use signed_air::air_class::{encode_air_header, encode_mask};
 use signed_air::generated_air::{
     LINK_RELATION_SIZE, MASK_SHAPE_RUNS, POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE,
-    STATE_RELATION_SIZE, SignedAirParams, column_log_sizes, mask_shape_ok,
+    STATE_RELATION_SIZE, SignedAirParams, column_log_sizes,
 };
 use starknet::ClassHash;
 use stark_verifier::circle::CirclePoint;
@@ -80,8 +80,8 @@ impl TokenProgramVerifier of ThreadProgramVerifier<TokenProgram, Array<BoundSlot
         statement_boundary_sum(slots.span(), relations.state, tx_count, tx_cap, relations.link)
     }
 
-    fn mask_shape_ok(mask: Span<Span<Span<Coordinates>>>) -> bool {
-        mask_shape_ok(mask)
+    fn encode_mask(mask: Span<Span<Span<Coordinates>>>) -> Option<Array<felt252>> {
+        encode_mask(mask)
     }
 
     fn mask_shape_runs() -> Span<u32> {
@@ -104,17 +104,17 @@ impl TokenProgramVerifier of ThreadProgramVerifier<TokenProgram, Array<BoundSlot
         1
     }
 
-    fn encode_air_call(
+    fn encode_air_header(
+        call: Array<felt252>,
         point: CirclePoint<QM31>,
-        mask: Span<Span<Span<Coordinates>>>,
         random_coeff: QM31,
         relations: @Relations,
         sums: Span<QM31>,
         log_sizes: Span<u32>,
         max_log_degree_bound: u32,
     ) -> Array<felt252> {
-        encode_air_call(
-            point, mask, random_coeff, @air_params(relations, sums, log_sizes), max_log_degree_bound,
+        encode_air_header(
+            call, point, random_coeff, @air_params(relations, sums, log_sizes), max_log_degree_bound,
         )
     }
 }

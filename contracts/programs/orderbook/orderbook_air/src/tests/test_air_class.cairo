@@ -9,7 +9,7 @@ use thread_verifier::oods::mask_coordinates;
 use stark_verifier::fields::QM31;
 use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};
 use crate::air_class::{
-    HEADER_FELTS, INPUT_FELTS, N_COMPONENTS, OrderBookAir, OrderBookFillAir,
+    HEADER_AT, HEADER_FELTS, INPUT_FELTS, N_COMPONENTS, OrderBookAir, OrderBookFillAir,
     encode_air_call, eval_air_call, eval_fill_call,
 };
 use crate::generated_air::N_MASK_VALUES;
@@ -94,12 +94,12 @@ fn every_claimed_sum_and_the_last_value_are_read() {
     let mut k = 0;
     while k != N_COMPONENTS {
         // The first coordinate of claimed sum `k` (after point, coefficient, four relations).
-        assert(composition(bumped(input, 44 + 4 * k)) != case.expected, 'claimed sum unread');
+        assert(composition(bumped(input, HEADER_AT + 44 + 4 * k)) != case.expected, 'claimed sum unread');
         k += 1;
     };
-    assert(composition(bumped(input, INPUT_FELTS - 1)) != case.expected, 'last value unread');
+    assert(composition(bumped(input, HEADER_AT - 1)) != case.expected, 'last value unread');
     // The fill's first main column (its first constraints: `OrderBookFillAir`'s part).
-    let fill_column = bumped(input, HEADER_FELTS + 4);
+    let fill_column = bumped(input, 4);
     assert(eval_fill_call(fill_column) != eval_fill_call(input), 'fill class ignores it');
     assert(composition(fill_column) != case.expected, 'fill column unread');
 }

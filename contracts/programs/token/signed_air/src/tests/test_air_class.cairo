@@ -7,7 +7,9 @@ use starknet::syscalls::library_call_syscall;
 use stark_verifier::fields::QM31Trait;
 use thread_verifier::oods::mask_coordinates;
 use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};
-use crate::air_class::{HEADER_FELTS, INPUT_FELTS, SignedAir, encode_air_call, eval_air_call};
+use crate::air_class::{
+    HEADER_AT, HEADER_FELTS, INPUT_FELTS, SignedAir, encode_air_call, encode_mask, eval_air_call,
+};
 use crate::generated_air::N_MASK_VALUES;
 use super::signed_vectors::{SignedCase, case_0, case_1};
 
@@ -32,6 +34,29 @@ fn input_has_the_documented_length() {
     assert(data.len() == 1 + INPUT_FELTS, 'calldata length');
     assert(*data[0] == INPUT_FELTS.into(), 'length prefix');
     assert(INPUT_FELTS == HEADER_FELTS + 4 * N_MASK_VALUES, 'input felts');
+    // The mask first, the header after it: the mask's part is `encode_mask`'s.
+    let mask = encode_mask(mask_coordinates(case_0().mask)).unwrap();
+    assert(mask.len() == 1 + HEADER_AT, 'mask part length');
+    assert(mask.span() == data.span().slice(0, 1 + HEADER_AT), 'mask part');
+}
+
+#[test]
+fn the_mask_is_encoded_only_in_its_shape() {
+    let case = case_0();
+    let two_trees: Array<Span<Span<stark_verifier::fields::QM31>>> = array![*case.mask[0], *case.mask[1]];
+    assert(encode_mask(mask_coordinates(two_trees.span())).is_none(), 'missing tree');
+    let main = *case.mask[1];
+    let short_main = array![*case.mask[0], main.slice(0, main.len() - 1), *case.mask[2]];
+    assert(encode_mask(mask_coordinates(short_main.span())).is_none(), 'short tree');
+    // The first main column with a second value: the lengths are checked, not only counted.
+    let mut doubled: Array<Span<stark_verifier::fields::QM31>> = array![];
+    let first = *main[0];
+    doubled.append(array![*first[0], *first[0]].span());
+    doubled.append_span(main.slice(1, main.len() - 1));
+    let wide_column = array![*case.mask[0], doubled.span(), *case.mask[2]];
+    assert(encode_mask(mask_coordinates(wide_column.span())).is_none(), 'two values');
+    let extra_tree = array![*case.mask[0], *case.mask[1], *case.mask[2], *case.mask[2]];
+    assert(encode_mask(mask_coordinates(extra_tree.span())).is_none(), 'extra tree');
 }
 
 #[test]
@@ -52,11 +77,11 @@ fn a_changed_input_changes_the_answer() {
     // The last mask coordinate (the range table's cumulative sum) and a claimed sum.
     let case = case_0();
     let data = calldata(@case);
-    let last = data.len() - 1;
+    let last = HEADER_AT;
     let mut changed: Array<felt252> = array![];
     let mut i = 0;
     while i != data.len() {
-        let delta = if i == last || i == 1 + 44 {
+        let delta = if i == last || i == 1 + HEADER_AT + 44 {
             1
         } else {
             0
