@@ -1,9 +1,10 @@
-//! The call format every program's AIR class shares (`SignedAir`, `OrderBookAir`): one entry
-//! point `eval_composition_at_point(input: Span<felt252>) -> QM31`, whose input a program's
-//! `encode_air_call` writes from these pieces (QM31s and relation elements as canonical
-//! coordinates; the mask's values come first, `layout::encode_mask_with`) and its class reads
-//! back with `qm31_at`,
-//! `relation_at` and `u32_at`; the verifier core decodes the answer with `decode_air_answer`.
+//! The call format every program's AIR class shares (`SignedAir`, `OrderBookFillAir`,
+//! `OrderBookAir`): one entry point `eval_composition_at_point(input: Span<felt252>) -> QM31`,
+//! whose input is the mask's values first (`layout::encode_mask_with`, built while the verifier
+//! checks the mask's shape), then a header a program's `encode_air_header` writes from these
+//! pieces (QM31s and relation elements as canonical coordinates) and its class reads back with
+//! `qm31_at`, `relation_at` and `u32_at`; the verifier core decodes the answer with
+//! `decode_air_answer`.
 //! A program whose constraints take several classes splits stwo's fold into consecutive runs,
 //! one per class; each class answers its run's fold (from zero) times `random_coeff` to the
 //! number of constraints after the run (`qm31_pow`), over the vanishing polynomial, so the

@@ -5,10 +5,10 @@
 //! sizes]`, preprocessed root constant, main tree, draws State / Link / Poseidon2 /
 //! RangeCheck, interaction tree, claimed sums) -> the first component's claimed sum =
 //! boundary (the program's, from the statement) - others -> composition commitment -> OODS
-//! point -> composition check: the composition at the OODS point is the fold of the program's
+//! point -> composition check: the composition at the OODS point is the sum of the program's
 //! AIR classes' answers (library-called: a verifier core and a program's constraints do not
-//! fit in one class, and a large AIR's constraints not in one either) -> PCS/FRI
-//! (`stark_verifier::pcs`).
+//! fit in one class, and a large AIR's constraints not in one either; each class answers its
+//! run of stwo's fold, shifted by the constraints after it) -> PCS/FRI (`stark_verifier::pcs`).
 
 use stark_verifier::channel::poseidon_hash_felts;
 use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};

@@ -4,8 +4,8 @@
 //! `OrderBookFillAir` evaluates most of the fill (the first component: its first 152 of 172
 //! constraints, `generated_air::accumulate_orderbook_air_part_0`) and `OrderBookAir` the rest
 //! of the fill and the other eight components (`_part_1`). Each answers its part of stwo's
-//! fold, started from zero, shifted by the constraints after it (`random_coeff^360` for the
-//! fill's part, `generated_air::PART_CONSTRAINTS`), over the vanishing polynomial: the
+//! fold, started from zero, shifted by the constraints after it (`random_coeff` to the power
+//! `generated_air::PART_CONSTRAINTS[1]` for the fill's part), over the vanishing polynomial: the
 //! composition is the sum of the answers (`program_air::air_call`).
 //!
 //! Both take `SignedAir`'s entry point and the same input ([`encode_air_call`], one
@@ -26,8 +26,7 @@ use program_air::layout::encode_mask_with;
 use crate::generated_air::{
     LINK_RELATION_SIZE, MASK_SHAPE_RUNS, N_MASK_VALUES, OrderBookAirParams, PART_CONSTRAINTS,
     POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE,
-    accumulate_orderbook_air_part_0,
-    accumulate_orderbook_air_part_1,
+    accumulate_orderbook_air_part_0, accumulate_orderbook_air_part_1,
 };
 
 /// Components of an order-book proof (claimed sums and log sizes in the header).
