@@ -11,7 +11,7 @@
 //! composition is the sum of the answers.
 
 use stark_verifier::fields::{QM31, QM31Trait};
-use stark_verifier::fields::qm31::{coordinates, from_coordinates};
+use stark_verifier::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use thread_verifier::lookup::LookupElements;
 
 /// The entry point of every AIR class, `eval_composition_at_point`.
@@ -28,6 +28,26 @@ pub fn append_qm31(ref out: Array<felt252>, value: QM31) {
 pub fn append_relation(ref out: Array<felt252>, relation: @LookupElements) {
     append_qm31(ref out, *relation.z);
     append_qm31(ref out, *relation.alpha);
+}
+
+/// The mask part of an AIR class's input (`layout::encode_mask_with`'s coordinates, four per
+/// value) as the values the generated constraints read: four values per iteration while four
+/// remain.
+pub fn mask_values(mask: Span<felt252>) -> Span<Coordinates> {
+    let mut mask = mask;
+    let mut values: Array<Coordinates> = array![];
+    while let Option::Some(block) = mask.multi_pop_front::<16>() {
+        let [a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3] = (*block).unbox();
+        values.append((a0, b0, c0, d0));
+        values.append((a1, b1, c1, d1));
+        values.append((a2, b2, c2, d2));
+        values.append((a3, b3, c3, d3));
+    };
+    while let Option::Some(value) = mask.multi_pop_front::<4>() {
+        let [a, b, c, d] = (*value).unbox();
+        values.append((a, b, c, d));
+    };
+    values.span()
 }
 
 /// The QM31 at `at` (four coordinates below 2^32: panics otherwise).

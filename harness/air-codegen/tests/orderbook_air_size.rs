@@ -26,28 +26,23 @@ const ORDERBOOK_AIR_BUDGET_FELTS: usize = 75_000;
 /// 136 put 83,060 in `OrderBookAir`).
 const ORDERBOOK_FILL_AIR_BUDGET_FELTS: usize = 78_000;
 
+/// The order book's AIR class `contract` (package `orderbook_air`) is at most `budget` CASM felts.
+fn assert_air_class_within(contract: &str, budget: usize) {
+    let (sierra_felts, bytecode) = class_size("orderbook_air", contract);
+    println!(
+        "{contract}: {sierra_felts} Sierra felts, {bytecode} CASM felts (class limit {MAX_CONTRACT_BYTECODE_FELTS})"
+    );
+    assert!(bytecode <= budget, "{contract} is {bytecode} CASM felts, over its {budget} budget");
+}
+
 #[test]
 fn orderbook_fill_air_class_casm_size() {
-    let (sierra_felts, bytecode) = class_size("orderbook_air", "OrderBookFillAir");
-    println!(
-        "OrderBookFillAir: {sierra_felts} Sierra felts, {bytecode} CASM felts (class limit {MAX_CONTRACT_BYTECODE_FELTS})"
-    );
-    assert!(
-        bytecode <= ORDERBOOK_FILL_AIR_BUDGET_FELTS,
-        "the order book's fill class is {bytecode} CASM felts, over its {ORDERBOOK_FILL_AIR_BUDGET_FELTS} budget"
-    );
+    assert_air_class_within("OrderBookFillAir", ORDERBOOK_FILL_AIR_BUDGET_FELTS);
 }
 
 #[test]
 fn orderbook_air_class_casm_size() {
-    let (sierra_felts, bytecode) = class_size("orderbook_air", "OrderBookAir");
-    println!(
-        "OrderBookAir: {sierra_felts} Sierra felts, {bytecode} CASM felts (class limit {MAX_CONTRACT_BYTECODE_FELTS})"
-    );
-    assert!(
-        bytecode <= ORDERBOOK_AIR_BUDGET_FELTS,
-        "the order book's AIR class is {bytecode} CASM felts, over its {ORDERBOOK_AIR_BUDGET_FELTS} budget"
-    );
+    assert_air_class_within("OrderBookAir", ORDERBOOK_AIR_BUDGET_FELTS);
 }
 
 /// The order book's verifier class `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`: the

@@ -21,7 +21,7 @@ use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::oods::canonic_coset_vanishing;
-use program_air::air_call::{append_qm31, append_relation, qm31_at, qm31_pow, relation_at, u32_at};
+use program_air::air_call::{append_qm31, append_relation, mask_values, qm31_at, qm31_pow, relation_at, u32_at};
 use program_air::layout::encode_mask_with;
 use crate::generated_air::{
     LINK_RELATION_SIZE, MASK_SHAPE_RUNS, N_MASK_VALUES, OrderBookAirParams, PART_CONSTRAINTS,
@@ -136,26 +136,13 @@ fn params_at(header: Span<felt252>) -> OrderBookAirParams {
 /// another length.
 fn decode_air_call(input: Span<felt252>) -> (OrderBookAirParams, Span<Coordinates>, QM31, QM31) {
     assert(input.len() == INPUT_FELTS, 'air: input length');
-    let mut mask = input.slice(0, HEADER_AT);
+    let values = mask_values(input.slice(0, HEADER_AT));
     let header = input.slice(HEADER_AT, HEADER_FELTS);
-    let mut values: Array<Coordinates> = array![];
-    // Four values per iteration while four remain.
-    while let Option::Some(block) = mask.multi_pop_front::<16>() {
-        let [a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3] = (*block).unbox();
-        values.append((a0, b0, c0, d0));
-        values.append((a1, b1, c1, d1));
-        values.append((a2, b2, c2, d2));
-        values.append((a3, b3, c3, d3));
-    };
-    while let Option::Some(value) = mask.multi_pop_front::<4>() {
-        let [a, b, c, d] = (*value).unbox();
-        values.append((a, b, c, d));
-    };
     let point = CirclePoint { x: qm31_at(header, 0), y: qm31_at(header, 4) };
     let denom_inv = QM31Trait::inverse(
         canonic_coset_vanishing(u32_at(header, LOG_SIZES_AT + N_COMPONENTS), point),
     );
-    (params_at(header), values.span(), qm31_at(header, 8), denom_inv)
+    (params_at(header), values, qm31_at(header, 8), denom_inv)
 }
 
 /// `OrderBookAir`'s part from [`encode_air_call`]'s input (without its length): the fill's

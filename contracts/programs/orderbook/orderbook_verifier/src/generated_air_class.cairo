@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x7f3715d2ac8b5c60476a86906bfd2a34762e8410fc976a0faeaaa0260b37869;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0xee7c4e9f53ad14db1255ba8777fd2c1b3476fe856af15e77e16a7a32b077cb;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x14b61f05e2dd3d24ed398b69bc0fd8ebdf29df5c48638cfaa6868f9e143fd4b;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x1f640cb990d26d2d329fd94d10632b86dcdf55cd38996ed43f34ca9d99a33bf;

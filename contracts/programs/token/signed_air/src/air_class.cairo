@@ -9,15 +9,15 @@
 //! order, four coordinates each ([`encode_mask`], which the verifier builds while it checks the
 //! mask's shape), then a header of `HEADER_FELTS` (OODS point, random coefficient, the four
 //! relations' `(z, alpha)`, the seven claimed sums, the seven log sizes and
-//! `max_log_degree_bound`, [`encode_air_header`], known only after the transcript). The class stores nothing and calls nothing: anyone may call it, and
-//! its answer only matters to the verifier that sent its own, already checked, inputs (the
+//! `max_log_degree_bound`, [`encode_air_header`], known only after the transcript). The class
+//! stores nothing and calls nothing: anyone may call it, and its answer only matters to the verifier that sent its own, already checked, inputs (the
 //! mask's shape and canonical coordinates are the verifier's proof reader's checks).
 
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::oods::canonic_coset_vanishing;
-use program_air::air_call::{append_qm31, append_relation, qm31_at, relation_at, u32_at};
+use program_air::air_call::{append_qm31, append_relation, mask_values, qm31_at, relation_at, u32_at};
 use program_air::layout::encode_mask_with;
 use crate::generated_air::{
     LINK_RELATION_SIZE, MASK_SHAPE_RUNS, N_MASK_VALUES, POSEIDON2_RELATION_SIZE,
@@ -88,21 +88,8 @@ pub fn encode_air_call(
 /// another length.
 pub fn eval_air_call(input: Span<felt252>) -> QM31 {
     assert(input.len() == INPUT_FELTS, 'air: input length');
-    let mut mask = input.slice(0, HEADER_AT);
+    let values = mask_values(input.slice(0, HEADER_AT));
     let header = input.slice(HEADER_AT, HEADER_FELTS);
-    let mut values: Array<Coordinates> = array![];
-    // Four values per iteration while four remain.
-    while let Option::Some(block) = mask.multi_pop_front::<16>() {
-        let [a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3] = (*block).unbox();
-        values.append((a0, b0, c0, d0));
-        values.append((a1, b1, c1, d1));
-        values.append((a2, b2, c2, d2));
-        values.append((a3, b3, c3, d3));
-    };
-    while let Option::Some(value) = mask.multi_pop_front::<4>() {
-        let [a, b, c, d] = (*value).unbox();
-        values.append((a, b, c, d));
-    };
     let sums = 44;
     let logs = LOG_SIZES_AT;
     let params = SignedAirParams {
@@ -130,7 +117,7 @@ pub fn eval_air_call(input: Span<felt252>) -> QM31 {
         canonic_coset_vanishing(u32_at(header, logs + 7), point),
     );
     let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-    denom_inv * accumulate_signed_air(zero, qm31_at(header, 8), values.span(), @params)
+    denom_inv * accumulate_signed_air(zero, qm31_at(header, 8), values, @params)
 }
 
 #[starknet::interface]

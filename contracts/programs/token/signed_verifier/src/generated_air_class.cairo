@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir` (the signed AIR's composition).
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x76c965a9b1cdd157374c1ea6421b43c389274269ebec3c562435e68c117c0d1;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x5e507bdfa8d5920cf32f7be4b5e5387276b608b287de7e6f06feb61fc52158;
