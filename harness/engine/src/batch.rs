@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt};
-use zkthread_token::{SignedBatchError, SignedBatcher, SignedTransferTx};
+use zkthread_token::{SignedBatchError, SignedBatcher, SignedTransferTx, MAX_TRANSFERS_PER_PROOF};
 use zkthread_prover::Slot;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 use zkthread_store::{
@@ -31,7 +31,9 @@ pub const DEFAULT_MAX_TRANSFERS: usize = 256;
 /// How much one sub-block takes; what does not fit stays pending for the next one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Pending transfers looked at (oldest first).
+    /// Pending transfers looked at (oldest first); never more than one proof holds
+    /// ([`MAX_TRANSFERS_PER_PROOF`]: a larger sub-block could not be proven, and would hold the
+    /// thread's next sequence until abandoned).
     pub max_transfers: usize,
     /// Distinct slots (balances and the senders' key slots).
     pub max_slots: usize,
@@ -180,7 +182,7 @@ async fn build(
     if pending.is_empty() {
         return Ok(BatchOutcome::NothingPending { reconciled });
     }
-    pending.truncate(limits.max_transfers);
+    pending.truncate(limits.max_transfers.min(MAX_TRANSFERS_PER_PROOF));
 
     observer.step(&format!(
         "reading thread {thread_id} and the slots {} pending transfer(s) touch",

@@ -55,7 +55,8 @@ use crate::trace::TraceColumn;
 /// Bits of the table's values (`0..2^8`), and its smallest log size.
 pub const SIGNED_RANGE_BITS: u32 = 8;
 /// Largest component of a signed proof (rows = 2^SIGNED_MAX_LOG_ROWS; 2^16 Poseidon2 rows are
-/// 528 transfers): the verifiers hold a preprocessed root per table height up to it.
+/// 524 signed transfers at 125 permutations each): the verifiers hold a preprocessed root per
+/// table height up to it.
 pub const SIGNED_MAX_LOG_ROWS: u32 = 16;
 
 /// The table's log size for components of log sizes `log`: the tallest one's (at least 8).

@@ -9,6 +9,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use serde::Serialize;
 use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS};
+use zkthread_token::MAX_TRANSFERS_PER_PROOF;
 use zkthread_engine::{batch, BatchOutcome, EngineError, Limits, Reconciled};
 
 use crate::chain::ChainArgs;
@@ -22,8 +23,8 @@ pub struct BatchArgs {
     #[command(flatten)]
     thread: ThreadArgs,
     /// At most this many pending transfers (oldest first) go into the sub-block; the rest stay
-    /// pending for the next one.
-    #[arg(long, default_value_t = DEFAULT_MAX_TRANSFERS as u32, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    /// pending for the next one. One proof holds at most 524 signed transfers.
+    #[arg(long, default_value_t = DEFAULT_MAX_TRANSFERS as u32, value_parser = clap::value_parser!(u32).range(1..=MAX_TRANSFERS_PER_PROOF as i64))]
     max_transfers: u32,
     /// At most this many distinct slots (balances and the senders' key slots) per sub-block.
     /// Each slot costs 6 settle calldata felts (input + output) on top of the proof, so the

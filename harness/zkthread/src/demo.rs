@@ -46,8 +46,9 @@ use crate::workload::{self, Attack, Trader, TraderKey};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// Number of valid signed transfers to submit to the batcher (the planted attacks come on top).
-    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=4_096))]
+    /// Number of valid signed transfers to submit to the batcher (the planted attacks come on top;
+    /// one proof holds at most 524).
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=zkthread_token::MAX_TRANSFERS_PER_PROOF as i64))]
     transfers: u32,
     /// Seed of the transfer generator.
     #[arg(long, default_value_t = 0)]

@@ -15,6 +15,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use zkthread_client::registry::Registry;
 use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS};
+use zkthread_token::MAX_TRANSFERS_PER_PROOF;
 use zkthread_engine::settle::DEFAULT_L2_GAS;
 use zkthread_engine::{Limits, SettleOptions};
 use zkthread_engine::orderbook::{Market, MarketError, StoredOrder};
@@ -34,8 +35,9 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, default_value = "127.0.0.1:7070")]
     listen: SocketAddr,
-    /// Close a sub-block at this many pending transfers (order messages, on a book's thread).
-    #[arg(long, default_value_t = DEFAULT_MAX_TRANSFERS as u32, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    /// Close a sub-block at this many pending transfers (order messages, on a book's thread);
+    /// one proof holds at most 524.
+    #[arg(long, default_value_t = DEFAULT_MAX_TRANSFERS as u32, value_parser = clap::value_parser!(u32).range(1..=MAX_TRANSFERS_PER_PROOF as i64))]
     max_transfers: u32,
     /// At most this many distinct slots per sub-block (see `zkthread batch --help`).
     #[arg(long, default_value_t = DEFAULT_MAX_SLOTS as u32, value_parser = clap::value_parser!(u32).range(3..=100_000))]

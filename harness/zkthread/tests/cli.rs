@@ -37,6 +37,17 @@ fn usage_errors_exit_2() {
             stderr(&out)
         );
     }
+    // More than one proof holds (524 signed transfers) is refused up front, naming the flag:
+    // such a sub-block could be built but never proven.
+    for args in [
+        &["demo", "--transfers", "525"][..],
+        &["batch", "--registry", "0x1", "--thread", "1", "--max-transfers", "525"],
+        &["serve", "--registry", "0x1", "--thread", "1", "--max-transfers", "525"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("525 is not in 1..=524"), "{args:?}: {}", stderr(&out));
+    }
     // Under --json the usage error is the stdout document (scripts parse stdout).
     let reason = check_error("demo", &run(&["--json", "demo", "--no-such-flag"]), 2);
     assert!(reason.contains("--no-such-flag"), "{reason}");

@@ -105,7 +105,7 @@ pub const SIGNED_PARAMS: crate::params::StarkParams = crate::params::StarkParams
 const _: () = assert!(SIGNED_PARAMS.security_bits() >= 96);
 
 pub use prover::{
-    prove_signed, prove_signed_witness, signed_proof_from_felts, signed_proof_to_felts, verify_signed,
+    MAX_TRANSFERS_PER_PROOF, PERMUTATIONS_PER_TRANSFER, prove_signed, prove_signed_witness, signed_proof_from_felts, signed_proof_to_felts, verify_signed,
     SignedProof, SignedProveError, SignedVerifyError,
 };
 pub use statement::{bound_slots, BoundSlot, SignedPublicInput, SignedStatementError, SlotState, TokenLayout};

@@ -33,6 +33,13 @@ pub const SIGNED_AIR_VERSION: u64 = 3;
 pub const MAX_LOG_ROWS: u32 = SIGNED_MAX_LOG_ROWS;
 /// Components with a size chosen by the prover, in proof order.
 pub const SIZED_COMPONENTS: usize = 6;
+/// Poseidon2 permutations (rows of the Poseidon2 component, the largest) one signed transfer
+/// adds: its signature's verification and its digest's place in the transaction list.
+pub const PERMUTATIONS_PER_TRANSFER: usize = zkthread_sig::wots::VERIFY_PERMUTATIONS + 1;
+/// Signed transfers one proof holds (524): the Poseidon2 component's rows are capped at
+/// `2^MAX_LOG_ROWS`, and a larger sub-block is refused before any work
+/// (`ProveError::TooLarge`), so batchers cut their sub-blocks at this size.
+pub const MAX_TRANSFERS_PER_PROOF: usize = (1 << MAX_LOG_ROWS) / PERMUTATIONS_PER_TRANSFER;
 
 /// A signed-transfer proof.
 #[derive(Debug)]

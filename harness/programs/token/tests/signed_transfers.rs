@@ -147,6 +147,40 @@ fn honest_signed_sub_block_proves_and_verifies() {
     ));
 }
 
+/// A signed transfer adds `PERMUTATIONS_PER_TRANSFER` (125) rows to the Poseidon2 component,
+/// the largest, whose rows are capped at `2^MAX_LOG_ROWS`: a proof holds
+/// `MAX_TRANSFERS_PER_PROOF` (524) transfers, the cap the batchers and the CLI take, and a
+/// sub-block of one more is refused before any work.
+#[test]
+fn a_proof_holds_at_most_max_transfers_per_proof() {
+    use zkthread_prover::program::ProveError;
+    use zkthread_prover::poseidon2::trace::log_rows_for;
+    use zkthread_token::prover::MAX_LOG_ROWS;
+    use zkthread_token::{MAX_TRANSFERS_PER_PROOF, PERMUTATIONS_PER_TRANSFER};
+    assert_eq!((PERMUTATIONS_PER_TRANSFER, MAX_TRANSFERS_PER_PROOF), (125, 524));
+    let (_, _, rows) = honest();
+    let mut witness = SignedWitness::new();
+    rows.iter().for_each(|r| witness.push(r));
+    assert_eq!(witness.auth.permutations.len(), rows.len() * PERMUTATIONS_PER_TRANSFER);
+
+    // Alice pays Bob 1, one more time than a proof holds, each with her next key.
+    let n = MAX_TRANSFERS_PER_PROOF as u32 + 1;
+    let txs: Vec<_> = (0..n).map(|i| signed(ALICE, BOB, 1, i, i + 1)).collect();
+    let state = genesis();
+    let batch = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    let sb = batch.sub_block;
+    assert_eq!(sb.rows.len(), n as usize);
+    let mut at_cap = SignedWitness::new();
+    sb.rows[..MAX_TRANSFERS_PER_PROOF].iter().for_each(|r| at_cap.push(r));
+    assert_eq!(log_rows_for(at_cap.auth.permutations.len()), MAX_LOG_ROWS);
+    let pi = sb.statement(&statement());
+    match prove_signed::<Blake>(&pi, &sb.owners, &sb.rows, &TEST) {
+        Err(SignedProveError::Program(ProveError::TooLarge)) => {}
+        other => panic!("a sub-block past the cap must be refused as too large: {:?}", other.map(|_| ())),
+    }
+}
+
 #[test]
 fn the_proof_binds_the_ordered_transaction_list() {
     let state = genesis();

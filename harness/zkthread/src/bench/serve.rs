@@ -15,7 +15,7 @@ use clap::Args;
 use serde::Serialize;
 use zkthread_client::Felt;
 use zkthread_engine::{Limits, SettleOptions};
-use zkthread_token::{SignedPublicInput, SignedTransferTx};
+use zkthread_token::{SignedPublicInput, SignedTransferTx, MAX_TRANSFERS_PER_PROOF};
 use zkthread_prover::Transfer;
 use zkthread_service::wire::{Accepted, TransferRequest, TransferStatus};
 use zkthread_service::{PipelineConfig, Service, Shared};
@@ -96,7 +96,10 @@ struct ServeReport {
 }
 
 pub async fn run(args: ServeArgs, json: bool) -> Result<()> {
-    ensure!(args.sizes.iter().all(|s| (1..=528).contains(s)), "--sizes must be in 1..=528 (one proof holds at most 528 signed transfers)");
+    ensure!(
+        args.sizes.iter().all(|s| (1..=MAX_TRANSFERS_PER_PROOF).contains(s)),
+        "--sizes must be in 1..={MAX_TRANSFERS_PER_PROOF} (one proof holds at most {MAX_TRANSFERS_PER_PROOF} signed transfers)"
+    );
     ensure!(args.chain.rpc_url.is_none(), "bench serve runs on its own embedded devnet (its clients are devnet accounts)");
     let progress = Progress::new(json);
     let clients = args.clients as usize;
