@@ -282,6 +282,37 @@ fn set_aside(
     };
 }
 
+/// `set_aside` for a column sampled at [previous, main] (`points`, the main point second),
+/// with coefficients beta, beta alpha, beta alpha^2 from beta = `fold.power`: the periodicity
+/// sample (the main point shifted) and the previous-point sample go to `shifts` and `rest`, the
+/// main-point sample straight into the main batch (`fold_column`), so it is neither set aside,
+/// keyed nor grouped (-19k steps on a 32-transfer signed proof's 28 such columns).
+#[inline(never)]
+fn set_aside_pair(
+    ref rest: Array<ColumnSample>,
+    ref shifts: Array<PendingShift>,
+    ref fold: MainFold,
+    alphas: Box<AlphaPowers>,
+    queried: Span<felt252>,
+    points: Span<CirclePoint<QM31>>,
+    values: Span<Coordinates>,
+    log_size: u32,
+) {
+    let mut values = values;
+    let previous = *values.pop_front().unwrap();
+    let at_main = *values.pop_front().unwrap();
+    let mut points = points;
+    let previous_point = *points.pop_front().unwrap();
+    let main_point = *points.pop_front().unwrap();
+    let (a1, a2, a3, _) = alphas.unbox();
+    let beta = fold.power;
+    shifts.append((queried, main_point, at_main, log_size, reduce_coords(beta)));
+    let sample = PointSample { point: previous_point, value: from_coordinates(previous) };
+    rest.append(ColumnSample { queried, sample, random_coeff: reduce_coords(mul_coords(beta, a1)) });
+    fold_column(ref fold, mul_coords_unreduced(beta, a2), at_main, queried);
+    fold.power = mul_coords(beta, a3);
+}
+
 /// `count` consecutive columns of a tree sampled at the same points (a verifier's mask gives
 /// its columns a few shapes, each a run of hundreds of columns): the main pass tests a run's
 /// points once, not every column's.
@@ -495,23 +526,33 @@ fn sample_batches(
                 log_sizes = log_sizes.slice(count, log_sizes.len() - count);
                 continue;
             }
+            // A run sampled at [previous, main] (a tree's cumulative-sum columns): its samples
+            // at the main point join the main batch as they are read.
+            let pair_at_main = points.len() == 2 && point_key(*points[1]) == main_key;
             let mut left = count;
             while left != 0 {
                 let column_values = *values.pop_front().unwrap();
                 let column_queried = *queried.pop_front().unwrap();
                 assert(column_queried.len() == n_queries, 'pcs: values per query');
-                let mut qm31_power = reduce_coords(fold.power);
-                set_aside(
-                    ref rest,
-                    ref shifts,
-                    ref qm31_power,
-                    column_queried,
-                    points,
-                    column_values,
-                    *log_sizes.pop_front().unwrap() + group.log_blowup,
-                    random_coeff,
-                );
-                fold.power = qm31_coords(qm31_power);
+                let log_size = *log_sizes.pop_front().unwrap() + group.log_blowup;
+                if pair_at_main {
+                    set_aside_pair(
+                        ref rest, ref shifts, ref fold, alphas, column_queried, points, column_values, log_size,
+                    );
+                } else {
+                    let mut qm31_power = reduce_coords(fold.power);
+                    set_aside(
+                        ref rest,
+                        ref shifts,
+                        ref qm31_power,
+                        column_queried,
+                        points,
+                        column_values,
+                        log_size,
+                        random_coeff,
+                    );
+                    fold.power = qm31_coords(qm31_power);
+                }
                 left -= 1;
             };
         };
