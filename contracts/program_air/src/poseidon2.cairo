@@ -22,7 +22,7 @@
 //! fold `acc * random_coeff + constraint`, and reduced once per coordinate. A full round's 16
 //! S-box constraints fold as one group with precomputed powers of the random coefficient
 //! (`FoldPowers`), a partial round's two likewise, and the partial rounds' lanes 1..15 are
-//! reduced every third round (`internal_layer`'s bounds). Every step is an exact field
+//! reduced every sixth round (`internal_layer`'s bounds). Every step is an exact field
 //! operation, so the values are stwo's bit for bit (the tests compare them; `narrow` panics on
 //! a coordinate past 2^128, so a broken bound fails them rather than wrapping).
 
@@ -164,35 +164,67 @@ fn m4_row(y0: Wide, y1: Wide, y2: Wide, y3: Wide, k0: u32, k1: u32, k2: u32, k3:
 
 /// The internal layer `(J + diag(D)) s` of one partial round, `s = [first, rest...]`:
 /// `first` canonical (the S-box output column), `rest` unreduced, every coordinate below
-/// 2^95. Returns lane 0 reduced (the next S-box's input) and lanes 1..15, reduced only when
-/// `reduce`. Bounds (`D`'s entries below 2^31): canonical lanes give outputs below
-/// 16 * 2^31 + 2^62 < 2^63, those give outputs below 16 * 2^63 + 2^94 < 2^95, and those
-/// below 16 * 2^95 + 2^126 < 2^127, which `narrow` takes (below 2^128): so the caller reduces
-/// every third layer and the last, 89 narrows in 14 rounds instead of 224.
-fn internal_layer(first: Coordinates, rest: Span<Wide>, reduce: bool) -> (Coordinates, Span<Wide>) {
-    let mut diag = INTERNAL_DIAG.span();
+/// `B` with `2^31 <= B <= 2^111`. Returns lane 0 reduced (the next S-box's input) and lanes
+/// 1..15 unreduced. Bounds: `D`'s entry for lane 0 is below 2^31 and those of lanes 1..15 at
+/// most 2^16 (`tests::test_poseidon2` checks the generated table), so the sum of the lanes is
+/// below 16 B and lanes 1..15 come out below (2^16 + 16) B < 2^16.001 B: from canonical
+/// lanes, six layers stay below 2^127.01, which `narrow` takes (below 2^128), and lane 0
+/// (below 16 B + 2^62) too. The caller reduces lanes 1..15 after the sixth, the twelfth and
+/// the last layer: 45 narrows in 14 rounds. Lanes named, not looped over: a loop iteration
+/// costs a gas withdrawal and re-passes its state, more than the lane's 12 additions and
+/// multiplications.
+#[inline(never)]
+fn internal_layer(first: Coordinates, rest: Span<Wide>) -> (Coordinates, Span<Wide>) {
+    let mut rest = rest;
+    let [x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15] = (*rest
+        .multi_pop_front::<15>()
+        .expect('poseidon2: width'))
+        .unbox();
+    let [d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15] = INTERNAL_DIAG;
     let first = wide(first);
-    let mut total = first;
-    for x in rest {
-        total = wide_add(total, *x);
-    };
-    let d0 = *diag.pop_front().expect('poseidon2: diagonal');
+    let total = wide_add(
+        wide_add(
+            wide_add(wide_add(first, x1), wide_add(x2, x3)),
+            wide_add(wide_add(x4, x5), wide_add(x6, x7)),
+        ),
+        wide_add(
+            wide_add(wide_add(x8, x9), wide_add(x10, x11)),
+            wide_add(wide_add(x12, x13), wide_add(x14, x15)),
+        ),
+    );
     let lane0 = coordinates(narrow(wide_add(total, wide_scale(first, d0))));
-    // Lanes and diagonal entries popped in step (an index costs a range check); two loops
-    // rather than a branch per lane.
-    let mut out: Array<Wide> = array![];
-    if reduce {
-        for x in rest {
-            let d = *diag.pop_front().expect('poseidon2: diagonal');
-            out.append(wide(coordinates(narrow(wide_add(total, wide_scale(*x, d))))));
-        };
-    } else {
-        for x in rest {
-            let d = *diag.pop_front().expect('poseidon2: diagonal');
-            out.append(wide_add(total, wide_scale(*x, d)));
-        };
-    }
+    let out = array![
+        wide_add(total, wide_scale(x1, d1)), wide_add(total, wide_scale(x2, d2)),
+        wide_add(total, wide_scale(x3, d3)), wide_add(total, wide_scale(x4, d4)),
+        wide_add(total, wide_scale(x5, d5)), wide_add(total, wide_scale(x6, d6)),
+        wide_add(total, wide_scale(x7, d7)), wide_add(total, wide_scale(x8, d8)),
+        wide_add(total, wide_scale(x9, d9)), wide_add(total, wide_scale(x10, d10)),
+        wide_add(total, wide_scale(x11, d11)), wide_add(total, wide_scale(x12, d12)),
+        wide_add(total, wide_scale(x13, d13)), wide_add(total, wide_scale(x14, d14)),
+        wide_add(total, wide_scale(x15, d15)),
+    ];
     (lane0, out.span())
+}
+
+/// Lanes 1..15 of a partial round's state reduced (coordinates canonical again).
+#[inline(never)]
+fn reduce_lanes(rest: Span<Wide>) -> Span<Wide> {
+    let mut rest = rest;
+    let [x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15] = (*rest
+        .multi_pop_front::<15>()
+        .expect('poseidon2: width'))
+        .unbox();
+    array![
+        reduced(x1), reduced(x2), reduced(x3), reduced(x4), reduced(x5), reduced(x6),
+        reduced(x7), reduced(x8), reduced(x9), reduced(x10), reduced(x11), reduced(x12),
+        reduced(x13), reduced(x14), reduced(x15),
+    ]
+        .span()
+}
+
+#[inline(always)]
+fn reduced(x: Wide) -> Wide {
+    wide(coordinates(narrow(x)))
 }
 
 /// `x y` for `x` unreduced (coordinates below 8 P^2, e.g. a `wide_mul`) and `y` canonical
@@ -377,6 +409,42 @@ fn logup_constraint(
     )
 }
 
+/// Partial rounds with round constants `rcs` from lane 0 (canonical) and lanes 1..15 (at
+/// most `internal_layer`'s six layers from canonical when the run ends), on the columns
+/// `partial` (each round's S-box square, then its output). Returns the accumulator, the
+/// state and the columns left.
+fn partial_rounds(
+    acc: QM31,
+    r1: Coordinates,
+    r2: Coordinates,
+    lane0: Coordinates,
+    rest: Span<Wide>,
+    rcs: Span<u32>,
+    partial: Span<Coordinates>,
+) -> (QM31, Coordinates, Span<Wide>, Span<Coordinates>) {
+    let mut acc = acc;
+    let mut lane0 = lane0;
+    let mut rest = rest;
+    let mut partial = partial;
+    for rc in rcs {
+        let sq = *partial.pop_front().expect('poseidon2: partial columns');
+        let p = *partial.pop_front().expect('poseidon2: partial columns');
+        // The round's two constraints as one group: `acc r^2 + (sq - x^2) r + (p - y)`, below
+        // 2^65 + 2^103 + 2^112 (`y` below 2^100 under `EXTERNAL_OFFSET`).
+        let (constraint, y) = sbox(lane0, *rc, sq);
+        acc = narrow(
+            wide_add(
+                wide_add(wide_mul(coordinates(acc), r2), mul_by_power(constraint, r1)),
+                wide_sub(wide(p), y, EXTERNAL_OFFSET),
+            ),
+        );
+        let (next0, next_rest) = internal_layer(p, rest);
+        lane0 = next0;
+        rest = next_rest;
+    };
+    (acc, lane0, rest, partial)
+}
+
 /// Folds the 285 constraints of one Poseidon2 component into `acc` (undivided:
 /// `acc = acc * random_coeff + constraint`). `main`: its 301 main-column values; `interaction`:
 /// its cumulative sum's 4 columns at offsets -1 and 0 (`[c0(-1), c0(0), c1(-1), ...]`).
@@ -409,7 +477,7 @@ pub fn accumulate_poseidon2(
     );
 
     // Each partial round's two columns, the S-box's square then its output, popped in turn.
-    // Lane 0 is reduced every round; lanes 1..15 every third round and after the last
+    // Lane 0 is reduced every round; lanes 1..15 every sixth round and after the last
     // (`internal_layer`'s bounds).
     assert(PARTIAL_ROUND_COLUMNS == 2, 'poseidon2: layout');
     let mut partial = main.slice(PARTIAL_START, PARTIAL_ROUNDS * PARTIAL_ROUND_COLUMNS);
@@ -419,26 +487,22 @@ pub fn accumulate_poseidon2(
     for x in lanes {
         rest.append(wide(*x));
     };
-    let mut rest = rest.span();
-    let mut round: u32 = 1;
-    for rc in INTERNAL_RC.span() {
-        let sq = *partial.pop_front().expect('poseidon2: partial columns');
-        let p = *partial.pop_front().expect('poseidon2: partial columns');
-        // The round's two constraints as one group: `acc r^2 + (sq - x^2) r + (p - y)`, below
-        // 2^65 + 2^103 + 2^112 (`y` below 2^100 under `EXTERNAL_OFFSET`).
-        let (constraint, y) = sbox(lane0, *rc, sq);
-        acc = narrow(
-            wide_add(
-                wide_add(wide_mul(coordinates(acc), r2), mul_by_power(constraint, r1)),
-                wide_sub(wide(p), y, EXTERNAL_OFFSET),
-            ),
-        );
-        let reduce = round % 3 == 0 || round == PARTIAL_ROUNDS;
-        let (next0, next_rest) = internal_layer(p, rest, reduce);
-        lane0 = next0;
-        rest = next_rest;
-        round += 1;
-    };
+    let rest = rest.span();
+    // Lanes 1..15 reduced after rounds 6, 12 and 14 (`internal_layer`'s bounds): three runs
+    // of one loop rather than a branch in it (an arm calling `reduce_lanes` would pad the
+    // other with hundreds of memory holes per round).
+    assert(PARTIAL_ROUNDS == 14, 'poseidon2: partial rounds');
+    let rcs = INTERNAL_RC.span();
+    let (acc, lane0, rest, partial) = partial_rounds(
+        acc, r1, r2, lane0, rest, rcs.slice(0, 6), partial,
+    );
+    let rest = reduce_lanes(rest);
+    let (acc, lane0, rest, partial) = partial_rounds(
+        acc, r1, r2, lane0, rest, rcs.slice(6, 6), partial,
+    );
+    let rest = reduce_lanes(rest);
+    let (acc, lane0, rest, _) = partial_rounds(acc, r1, r2, lane0, rest, rcs.slice(12, 2), partial);
+    let rest = reduce_lanes(rest);
     // Reduced by the last round: the coordinates are canonical.
     let mut reduced: Array<Coordinates> = array![lane0];
     for x in rest {
