@@ -247,15 +247,24 @@ fn wide_mul_by_canonical(x: Wide, y: Coordinates) -> Wide {
     }
 }
 
-/// One S-box `x^5` with its square column `sq`, `x = s + rc`: returns its constraint
-/// `sq - x^2` (unreduced: `sq + 16 P^2 - x^2`, every coordinate below 17 P^2 < 2^67) and
-/// `sq^2 x` (unreduced, below 2^100: `sq^2` is not reduced first). `x`'s first coordinate is
-/// below 2P (`add_constant`), so `x^2`'s coordinates are below 11 P^2 (`wide_mul`).
+/// One S-box `x^5` with its square column `sq`, `x = s + rc`, folded into `group`: returns
+/// `group + (sq - x^2) power` and `sq^2 x`. The constraint is unreduced, `sq + 16 P^2 - x^2`,
+/// every coordinate below 17 P^2 < 2^67 (`x`'s first coordinate is below 2P, `add_constant`,
+/// so `x^2`'s are below 11 P^2, `wide_mul`), and `mul_by_power` adds below 2^103; `sq^2 x`
+/// is unreduced, below 2^100 (`sq^2` is not reduced first). One call per S-box with the
+/// products inlined: the 142 S-boxes' calls to them cost more than their code.
 #[inline(never)]
-fn sbox(s: Coordinates, rc: u32, sq: Coordinates) -> (Wide, Wide) {
+fn sbox_fold(
+    group: Wide, s: Coordinates, rc: u32, sq: Coordinates, power: Coordinates,
+) -> (Wide, Wide) {
     let x = add_constant(s, rc);
-    let constraint = wide_sub(wide(sq), wide_mul(x, x), SIXTEEN_P_SQUARED);
-    (constraint, wide_mul_by_canonical(wide_mul(sq, sq), x))
+    let x_squared = mul_coords(x, x, P_SQUARED_OFFSETS);
+    let constraint = wide_sub(wide(sq), wide(x_squared), SIXTEEN_P_SQUARED);
+    let sq_squared = wide(mul_coords(sq, sq, P_SQUARED_OFFSETS));
+    (
+        wide_add(group, mul_by_power_inline(constraint, power)),
+        wide_mul_by_canonical(sq_squared, x),
+    )
 }
 
 /// The powers of the random coefficient `r` a grouped fold takes: `r^16`, then `r^15` down
@@ -292,8 +301,8 @@ const POWER_OFFSET: felt252 = 0x3fffffff800000000000000000;
 /// `x y` for `x` unreduced with every coordinate below 2^67 (an S-box constraint) and `y`
 /// canonical (a power of the random coefficient): `mul_coords`'s expansion with
 /// `POWER_OFFSET` above each coordinate's negative terms; every coordinate below 2^103.
-#[inline(never)]
-fn mul_by_power(x: Wide, y: Coordinates) -> Wide {
+#[inline(always)]
+fn mul_by_power_inline(x: Wide, y: Coordinates) -> Wide {
     let (ya, yb, yc, yd) = y;
     let r = x.c * yc - x.d * yd;
     let s = x.c * yd + x.d * yc;
@@ -317,27 +326,53 @@ fn full_round(
     rc: Span<u32>,
     columns: Span<Coordinates>,
 ) -> QM31 {
-    let mut group = wide_mul(coordinates(acc), powers.r16);
-    let mut descending = powers.descending;
-    let mut sboxed: Array<Wide> = array![];
-    // Lanes, constants, columns and powers popped in step (an index costs a range check).
+    // Lanes named, not looped over: a loop iteration costs a gas withdrawal, four pops and
+    // its re-passed state, about as much as the S-box itself.
     let mut state = state;
     let mut rc = rc;
     let mut columns = columns;
-    while let Option::Some(s) = state.pop_front() {
-        let c = *rc.pop_front().expect('poseidon2: round constants');
-        let sq = *columns.pop_front().expect('poseidon2: round columns');
-        let power = *descending.pop_front().expect('poseidon2: fold powers');
-        let (constraint, y) = sbox(*s, c, sq);
-        group = wide_add(group, mul_by_power(constraint, power));
-        sboxed.append(y);
-    };
-    let mut acc = narrow(group);
-    // `columns` holds the round's next-state columns now.
-    for expected in external_layer(sboxed.span()) {
-        let next = *columns.pop_front().expect('poseidon2: round columns');
-        acc = fold(acc, random_coeff, wide_sub(wide(next), *expected, EXTERNAL_OFFSET));
-    };
+    let mut descending = powers.descending;
+    let [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15] = (*state.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
+    let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15] = (*rc.multi_pop_front::<16>().expect('poseidon2: round constants')).unbox();
+    let [q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15] = (*columns.multi_pop_front::<16>().expect('poseidon2: round columns')).unbox();
+    let [n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15] = (*columns.multi_pop_front::<16>().expect('poseidon2: round columns')).unbox();
+    let [w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15] = (*descending.multi_pop_front::<16>().expect('poseidon2: fold powers')).unbox();
+    let group = wide_mul(coordinates(acc), powers.r16);
+    let (group, y0) = sbox_fold(group, s0, c0, q0, w0);
+    let (group, y1) = sbox_fold(group, s1, c1, q1, w1);
+    let (group, y2) = sbox_fold(group, s2, c2, q2, w2);
+    let (group, y3) = sbox_fold(group, s3, c3, q3, w3);
+    let (group, y4) = sbox_fold(group, s4, c4, q4, w4);
+    let (group, y5) = sbox_fold(group, s5, c5, q5, w5);
+    let (group, y6) = sbox_fold(group, s6, c6, q6, w6);
+    let (group, y7) = sbox_fold(group, s7, c7, q7, w7);
+    let (group, y8) = sbox_fold(group, s8, c8, q8, w8);
+    let (group, y9) = sbox_fold(group, s9, c9, q9, w9);
+    let (group, y10) = sbox_fold(group, s10, c10, q10, w10);
+    let (group, y11) = sbox_fold(group, s11, c11, q11, w11);
+    let (group, y12) = sbox_fold(group, s12, c12, q12, w12);
+    let (group, y13) = sbox_fold(group, s13, c13, q13, w13);
+    let (group, y14) = sbox_fold(group, s14, c14, q14, w14);
+    let (group, y15) = sbox_fold(group, s15, c15, q15, w15);
+    let acc = narrow(group);
+    let mut expected = external_layer(array![y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15].span());
+    let [e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15] = (*expected.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
+    let acc = fold(acc, random_coeff, wide_sub(wide(n0), e0, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n1), e1, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n2), e2, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n3), e3, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n4), e4, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n5), e5, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n6), e6, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n7), e7, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n8), e8, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n9), e9, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n10), e10, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n11), e11, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n12), e12, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n13), e13, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n14), e14, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n15), e15, EXTERNAL_OFFSET));
     acc
 }
 
@@ -431,13 +466,8 @@ fn partial_rounds(
         let p = *partial.pop_front().expect('poseidon2: partial columns');
         // The round's two constraints as one group: `acc r^2 + (sq - x^2) r + (p - y)`, below
         // 2^65 + 2^103 + 2^112 (`y` below 2^100 under `EXTERNAL_OFFSET`).
-        let (constraint, y) = sbox(lane0, *rc, sq);
-        acc = narrow(
-            wide_add(
-                wide_add(wide_mul(coordinates(acc), r2), mul_by_power(constraint, r1)),
-                wide_sub(wide(p), y, EXTERNAL_OFFSET),
-            ),
-        );
+        let (group, y) = sbox_fold(wide_mul(coordinates(acc), r2), lane0, *rc, sq, r1);
+        acc = narrow(wide_add(group, wide_sub(wide(p), y, EXTERNAL_OFFSET)));
         let (next0, next_rest) = internal_layer(p, rest);
         lane0 = next0;
         rest = next_rest;
