@@ -1,4 +1,4 @@
-use crate::generated_poseidon2::{INTERNAL_DIAG, WIDTH};
+use crate::generated_poseidon2::{INTERNAL_DIAG, MAT4, WIDTH};
 
 /// `poseidon2::internal_layer`'s bounds (six unreduced partial rounds) assume the internal
 /// diagonal's entries for lanes 1..15 are at most 2^16 and lane 0's below 2^31.
@@ -11,4 +11,13 @@ fn internal_diagonal_is_small() {
     for d in diag {
         assert(*d <= 0x10000, 'lane entry above 2^16');
     };
+}
+
+/// `poseidon2::m4_block` computes `M4` as the circulant `circ(2, 3, 1, 1)`.
+#[test]
+fn m4_is_circulant_2_3_1_1() {
+    assert(
+        MAT4.span() == [2, 3, 1, 1, 1, 2, 3, 1, 1, 1, 2, 3, 3, 1, 1, 2].span(),
+        'M4 is not circ(2, 3, 1, 1)',
+    );
 }
