@@ -40,16 +40,21 @@ use crate::generated_poseidon2::{
 /// `8 P^2`: above every coordinate of `wide_mul` on canonical inputs (at most 8 products
 /// below P^2 plus the added multiple of P^2), so `a + 8 P^2 - product` stays non-negative.
 const EIGHT_P_SQUARED: felt252 = 0x1fffffff800000008;
-/// `16 P^2`: above every coordinate of `wide_mul(x, x)` for an S-box input `x` (its first
-/// coordinate below 2P: 11 P^2 at most, see `sbox`).
-const SIXTEEN_P_SQUARED: felt252 = 0x3fffffff000000010;
+/// `20 P^2`: above every coordinate of `square` on an S-box input (below 19 P^2).
+const TWENTY_P_SQUARED: felt252 = 0x4ffffffec00000014;
+/// `2 P^2`: offset of `square`.
+const TWO_P_SQUARED: felt252 = 0x7ffffffe00000002;
+/// `P`, as the offset of a difference of two canonical coordinates.
+const P_FELT: felt252 = 0x7fffffff;
 /// `32 P^2`: above every coordinate of `from_partial_evals`.
 const THIRTY_TWO_P_SQUARED: felt252 = 0x7ffffffe000000020;
-/// `8 P^3` and `40 P^3`: offsets of `wide_mul_by_canonical`.
-const EIGHT_P_CUBED: felt252 = 0xfffffffa0000000bfffffff8;
-const FORTY_P_CUBED: felt252 = 0x4ffffffe20000003bffffffd8;
-/// `P * 2^80` (> 2^110): above every `sbox` output (below 2^99) and every coordinate of
-/// `external_layer` on them (a sum of 5 inputs times `M4`'s row sums, 7: below 2^105).
+/// `14 P^3`, `28 P^3` and `70 P^3`: offsets of `wide_mul_by_canonical` (`X P`, `2 X P` and
+/// `5 X P` for `X = 14 P^2`, the bound of its unreduced factor).
+const FOURTEEN_P_CUBED: felt252 = 0x1bffffff580000014fffffff2;
+const TWENTY_EIGHT_P_CUBED: felt252 = 0x37fffffeb00000029ffffffe4;
+const SEVENTY_P_CUBED: felt252 = 0x8bfffffcb80000068ffffffba;
+/// `P * 2^80` (> 2^110): above every `sbox_fold` output (below 2^100) and every coordinate
+/// of `external_layer` on them (a sum of 5 inputs times `M4`'s row sums, 7: below 2^106).
 const EXTERNAL_OFFSET: felt252 = 0x7fffffff00000000000000000000;
 
 /// A QM31 value with unreduced coordinates: non-negative integers (below 2^128) as felt252.
@@ -224,43 +229,65 @@ fn reduced(x: Wide) -> Wide {
     wide(coordinates(narrow(x)))
 }
 
-/// `x y` for `x` unreduced (coordinates below 8 P^2, e.g. a `wide_mul`) and `y` canonical
-/// but for its first coordinate (below 2P: an S-box input): `mul_coords`'s expansion with
-/// offsets (multiples of P) above its negative terms, which never involve `y`'s first
-/// coordinate, so no reduction of `x` is needed. Every coordinate is below 72 P^3 < 2^100.
+/// `x y` for `x` unreduced with every coordinate below `X = 14 P^2` (a `square` of a
+/// canonical value) and `y` canonical but for its first coordinate (below 2P: an S-box
+/// input): `mul_coords`'s expansion with offsets (multiples of P) above its negative terms, no
+/// reduction of `x`. A product of coordinates is below `2 X P` with `y`'s first, `X P`
+/// otherwise; every coordinate is below `9 X P = 126 P^3 < 2^100`.
 #[inline(always)]
 fn wide_mul_by_canonical(x: Wide, y: Coordinates) -> Wide {
     let y = wide(y);
     let r = x.c * y.c - x.d * y.d;
     let s = x.c * y.d + x.d * y.c;
     Wide {
-        // Negative terms: x.b y.b, 2 x.d y.d, s: below 5 * 8 P^3.
-        a: x.a * y.a - x.b * y.b + r + r - s + FORTY_P_CUBED,
-        // Negative term: x.d y.d (in r), below 8 P^3.
-        b: x.a * y.b + x.b * y.a + r + s + s + EIGHT_P_CUBED,
-        // Negative terms: x.b y.d, x.d y.b, below 16 P^3.
-        c: x.a * y.c - x.b * y.d + x.c * y.a - x.d * y.b + EIGHT_P_CUBED + EIGHT_P_CUBED,
+        // Negative terms: x.b y.b, 2 x.d y.d, s: below 5 X P.
+        a: x.a * y.a - x.b * y.b + r + r - s + SEVENTY_P_CUBED,
+        // Negative term: x.d y.d (in r), below X P.
+        b: x.a * y.b + x.b * y.a + r + s + s + FOURTEEN_P_CUBED,
+        // Negative terms: x.b y.d, x.d y.b, below 2 X P.
+        c: x.a * y.c - x.b * y.d + x.c * y.a - x.d * y.b + TWENTY_EIGHT_P_CUBED,
         d: x.a * y.d + x.b * y.c + x.c * y.b + x.d * y.a,
     }
 }
 
+/// `x^2` unreduced for `x` canonical but for its first coordinate (below 2P): with
+/// `x = a + b u`, `a = x0 + x1 i`, `b = x2 + x3 i`, `x^2 = a^2 + (2 + i) b^2 + 2 a b u`, and a
+/// CM31 square `(p + q i)^2 = (p + q)(p - q) + 2 p q i`: 27 operations instead of the general
+/// product's 34. The differences `p - q` are taken as `p + P - q` (non-negative, same class);
+/// the one subtracted product, `2 x2 x3` (and `2 x1 x3`), is below 2 P^2. Coordinates below
+/// 19 P^2 (9 + 8 + 2, 4 + 4 + 4, 4 + 2, 4 + 2), and below 14 P^2 on a canonical `x`
+/// (4 + 8 + 2, 2 + 4 + 4, 2 + 2, 2 + 2).
+#[inline(always)]
+fn square(x: Coordinates) -> Wide {
+    let (x0, x1, x2, x3) = x;
+    let x0_twice = x0 + x0;
+    let x1_twice = x1 + x1;
+    // b^2 = re + im i.
+    let re = (x2 + x3) * (x2 + P_FELT - x3);
+    let im = (x2 + x2) * x3;
+    Wide {
+        a: (x0 + x1) * (x0 + P_FELT - x1) + re + re - im + TWO_P_SQUARED,
+        b: x0_twice * x1 + re + im + im,
+        c: x0_twice * x2 - x1_twice * x3 + TWO_P_SQUARED,
+        d: x0_twice * x3 + x1_twice * x2,
+    }
+}
+
 /// One S-box `x^5` with its square column `sq`, `x = s + rc`, folded into `group`: returns
-/// `group + (sq - x^2) power` and `sq^2 x`. The constraint is unreduced, `sq + 16 P^2 - x^2`,
-/// every coordinate below 17 P^2 < 2^67 (`x`'s first coordinate is below 2P, `add_constant`,
-/// so `x^2`'s are below 11 P^2, `wide_mul`), and `mul_by_power` adds below 2^103; `sq^2 x`
-/// is unreduced, below 2^100 (`sq^2` is not reduced first). One call per S-box with the
-/// products inlined: the 142 S-boxes' calls to them cost more than their code.
+/// `group + (sq - x^2) power` and `sq^2 x`. The constraint is unreduced, `sq + 20 P^2 - x^2`,
+/// every coordinate below 21 P^2 < 2^67 (`x`'s first coordinate is below 2P, `add_constant`,
+/// so `x^2`'s are below 19 P^2, `square`), and `mul_by_power` adds below 2^103; `sq^2 x`
+/// is unreduced, below 2^100 (`sq^2`, below 14 P^2, is not reduced first). One call per
+/// S-box with the products inlined: the 142 S-boxes' calls to them cost more than their code.
 #[inline(never)]
 fn sbox_fold(
     group: Wide, s: Coordinates, rc: u32, sq: Coordinates, power: Coordinates,
 ) -> (Wide, Wide) {
     let x = add_constant(s, rc);
-    let x_squared = mul_coords(x, x, P_SQUARED_OFFSETS);
-    let constraint = wide_sub(wide(sq), wide(x_squared), SIXTEEN_P_SQUARED);
-    let sq_squared = wide(mul_coords(sq, sq, P_SQUARED_OFFSETS));
+    let constraint = wide_sub(wide(sq), square(x), TWENTY_P_SQUARED);
     (
         wide_add(group, mul_by_power_inline(constraint, power)),
-        wide_mul_by_canonical(sq_squared, x),
+        wide_mul_by_canonical(square(sq), x),
     )
 }
 
