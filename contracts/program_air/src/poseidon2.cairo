@@ -111,10 +111,12 @@ fn narrow(x: Wide) -> QM31 {
 }
 
 /// stwo's `PointEvaluationAccumulator::accumulate` without the common denominator:
-/// `acc * random_coeff + constraint` (`constraint` below 2^127).
+/// `acc * random_coeff + constraint` (`constraint` below 2^127). The product inlined: 129
+/// folds per evaluation.
 #[inline(never)]
 fn fold(acc: QM31, random_coeff: QM31, constraint: Wide) -> QM31 {
-    narrow(wide_add(wide_mul(coordinates(acc), coordinates(random_coeff)), constraint))
+    let product = wide(mul_coords(coordinates(acc), coordinates(random_coeff), P_SQUARED_OFFSETS));
+    narrow(wide_add(product, constraint))
 }
 
 /// `x + c` for a base-field constant `c < P` and canonical `x`: only the first coordinate
