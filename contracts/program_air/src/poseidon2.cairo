@@ -72,6 +72,12 @@ fn wide(x: Coordinates) -> Wide {
     Wide { a, b, c, d }
 }
 
+/// `x`'s coordinates as they are (no reduction, no step).
+#[inline(always)]
+fn unwide(x: Wide) -> Coordinates {
+    (x.a, x.b, x.c, x.d)
+}
+
 #[inline]
 fn wide_add(x: Wide, y: Wide) -> Wide {
     Wide { a: x.a + y.a, b: x.b + y.b, c: x.c + y.c, d: x.d + y.d }
@@ -131,18 +137,24 @@ fn add_constant(x: Coordinates, c: u32) -> Coordinates {
 /// Poseidon2's external layer `E x`, `E = [[2 M4, M4, M4, M4], [M4, 2 M4, M4, M4], ...]`
 /// (the shape `zkthread_prover::poseidon2::constants` checks on p3's layer): block `b` of the
 /// output is `M4 (x_b + sum_b' x_b')`. Unreduced: each output is at most 35 times the largest
-/// input (5 inputs times `M4`'s row sums, 7), below 2^105 on `sbox` outputs (below 2^99).
-fn external_layer(x: Span<Wide>) -> Span<Wide> {
+/// input (5 inputs times `M4`'s row sums, 7), below 2^106 on `sbox_fold` outputs (below
+/// 2^100). Spans of lanes hold `Coordinates`, reduced or not, so that one layout serves the
+/// input columns, the S-box outputs and the partial rounds' state without copies.
+fn external_layer(x: Span<Coordinates>) -> Span<Coordinates> {
     let mut x = x;
     let [x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15] = (*x
         .multi_pop_front::<16>()
         .expect('poseidon2: width'))
         .unbox();
+    let (x0, x1, x2, x3) = (wide(x0), wide(x1), wide(x2), wide(x3));
+    let (x4, x5, x6, x7) = (wide(x4), wide(x5), wide(x6), wide(x7));
+    let (x8, x9, x10, x11) = (wide(x8), wide(x9), wide(x10), wide(x11));
+    let (x12, x13, x14, x15) = (wide(x12), wide(x13), wide(x14), wide(x15));
     let s0 = wide_add(wide_add(x0, x4), wide_add(x8, x12));
     let s1 = wide_add(wide_add(x1, x5), wide_add(x9, x13));
     let s2 = wide_add(wide_add(x2, x6), wide_add(x10, x14));
     let s3 = wide_add(wide_add(x3, x7), wide_add(x11, x15));
-    let mut out: Array<Wide> = array![];
+    let mut out: Array<Coordinates> = array![];
     m4_block(ref out, wide_add(x0, s0), wide_add(x1, s1), wide_add(x2, s2), wide_add(x3, s3));
     m4_block(ref out, wide_add(x4, s0), wide_add(x5, s1), wide_add(x6, s2), wide_add(x7, s3));
     m4_block(ref out, wide_add(x8, s0), wide_add(x9, s1), wide_add(x10, s2), wide_add(x11, s3));
@@ -156,34 +168,37 @@ fn external_layer(x: Span<Wide>) -> Span<Wide> {
 /// `(y_0 + y_1 + y_2 + y_3) + y_i + 2 y_(i+1)`: 13 additions per coordinate instead of 16
 /// products and 12 additions.
 #[inline(always)]
-fn m4_block(ref out: Array<Wide>, y0: Wide, y1: Wide, y2: Wide, y3: Wide) {
+fn m4_block(ref out: Array<Coordinates>, y0: Wide, y1: Wide, y2: Wide, y3: Wide) {
     let t01 = wide_add(y0, y1);
     let t23 = wide_add(y2, y3);
     let t = wide_add(t01, t23);
-    out.append(wide_add(wide_add(t, t01), y1));
-    out.append(wide_add(wide_add(t, wide_add(y1, y2)), y2));
-    out.append(wide_add(wide_add(t, t23), y3));
-    out.append(wide_add(wide_add(t, wide_add(y3, y0)), y0));
+    out.append(unwide(wide_add(wide_add(t, t01), y1)));
+    out.append(unwide(wide_add(wide_add(t, wide_add(y1, y2)), y2)));
+    out.append(unwide(wide_add(wide_add(t, t23), y3)));
+    out.append(unwide(wide_add(wide_add(t, wide_add(y3, y0)), y0)));
 }
 
 /// The internal layer `(J + diag(D)) s` of one partial round, `s = [first, rest...]`:
 /// `first` canonical (the S-box output column), `rest` unreduced, every coordinate below
-/// `B` with `2^31 <= B <= 2^111`. Returns lane 0 reduced (the next S-box's input) and lanes
-/// 1..15 unreduced. Bounds: `D`'s entry for lane 0 is below 2^31 and those of lanes 1..15 at
+/// `B` with `2^31 <= B <= 2^111`. Returns the state: lane 0 reduced (the next S-box's input),
+/// lanes 1..15 unreduced. Bounds: `D`'s entry for lane 0 is below 2^31 and those of lanes 1..15 at
 /// most 2^16 (`tests::test_poseidon2` checks the generated table), so the sum of the lanes is
 /// below 16 B and lanes 1..15 come out below (2^16 + 16) B < 2^16.001 B: from canonical
 /// lanes, six layers stay below 2^127.01, which `narrow` takes (below 2^128), and lane 0
-/// (below 16 B + 2^62) too. The caller reduces lanes 1..15 after the sixth, the twelfth and
-/// the last layer: 45 narrows in 14 rounds. Lanes named, not looped over: a loop iteration
+/// (below 16 B + 2^62) too. The caller reduces the state after the sixth, the twelfth and
+/// the last layer (`reduce_state`): 48 narrows in 14 rounds. Lanes named, not looped over: a loop iteration
 /// costs a gas withdrawal and re-passes its state, more than the lane's 12 additions and
 /// multiplications.
 #[inline(never)]
-fn internal_layer(first: Coordinates, rest: Span<Wide>) -> (Coordinates, Span<Wide>) {
+fn internal_layer(first: Coordinates, rest: Span<Coordinates>) -> Span<Coordinates> {
     let mut rest = rest;
     let [x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15] = (*rest
         .multi_pop_front::<15>()
         .expect('poseidon2: width'))
         .unbox();
+    let (x1, x2, x3, x4, x5) = (wide(x1), wide(x2), wide(x3), wide(x4), wide(x5));
+    let (x6, x7, x8, x9, x10) = (wide(x6), wide(x7), wide(x8), wide(x9), wide(x10));
+    let (x11, x12, x13, x14, x15) = (wide(x11), wide(x12), wide(x13), wide(x14), wide(x15));
     let [d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15] = INTERNAL_DIAG;
     let first = wide(first);
     let total = wide_add(
@@ -196,39 +211,39 @@ fn internal_layer(first: Coordinates, rest: Span<Wide>) -> (Coordinates, Span<Wi
             wide_add(wide_add(x12, x13), wide_add(x14, x15)),
         ),
     );
-    let lane0 = coordinates(narrow(wide_add(total, wide_scale(first, d0))));
-    let out = array![
-        wide_add(total, wide_scale(x1, d1)), wide_add(total, wide_scale(x2, d2)),
-        wide_add(total, wide_scale(x3, d3)), wide_add(total, wide_scale(x4, d4)),
-        wide_add(total, wide_scale(x5, d5)), wide_add(total, wide_scale(x6, d6)),
-        wide_add(total, wide_scale(x7, d7)), wide_add(total, wide_scale(x8, d8)),
-        wide_add(total, wide_scale(x9, d9)), wide_add(total, wide_scale(x10, d10)),
-        wide_add(total, wide_scale(x11, d11)), wide_add(total, wide_scale(x12, d12)),
-        wide_add(total, wide_scale(x13, d13)), wide_add(total, wide_scale(x14, d14)),
-        wide_add(total, wide_scale(x15, d15)),
-    ];
-    (lane0, out.span())
+    array![
+        coordinates(narrow(wide_add(total, wide_scale(first, d0)))), lane(total, x1, d1), lane(total, x2, d2), lane(total, x3, d3), lane(total, x4, d4), lane(total, x5, d5), lane(total, x6, d6), lane(total, x7, d7), lane(total, x8, d8), lane(total, x9, d9), lane(total, x10, d10), lane(total, x11, d11), lane(total, x12, d12), lane(total, x13, d13), lane(total, x14, d14), lane(total, x15, d15),
+    ]
+        .span()
 }
 
-/// Lanes 1..15 of a partial round's state reduced (coordinates canonical again).
+/// `total + d x`, a lane of the internal layer.
+#[inline(always)]
+fn lane(total: Wide, x: Wide, d: u32) -> Coordinates {
+    unwide(wide_add(total, wide_scale(x, d)))
+}
+
+/// The 16 lanes of a state reduced: the initial layer's output, and the partial rounds' state
+/// every sixth round and after the last (lane 0 is canonical there already; one narrow more
+/// per call buys one function for the four uses).
 #[inline(never)]
-fn reduce_lanes(rest: Span<Wide>) -> Span<Wide> {
-    let mut rest = rest;
-    let [x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15] = (*rest
-        .multi_pop_front::<15>()
+fn reduce_state(state: Span<Coordinates>) -> Span<Coordinates> {
+    let mut state = state;
+    let [x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15] = (*state
+        .multi_pop_front::<16>()
         .expect('poseidon2: width'))
         .unbox();
     array![
-        reduced(x1), reduced(x2), reduced(x3), reduced(x4), reduced(x5), reduced(x6),
-        reduced(x7), reduced(x8), reduced(x9), reduced(x10), reduced(x11), reduced(x12),
-        reduced(x13), reduced(x14), reduced(x15),
+        reduced(x0), reduced(x1), reduced(x2), reduced(x3), reduced(x4), reduced(x5),
+        reduced(x6), reduced(x7), reduced(x8), reduced(x9), reduced(x10), reduced(x11),
+        reduced(x12), reduced(x13), reduced(x14), reduced(x15),
     ]
         .span()
 }
 
 #[inline(always)]
-fn reduced(x: Wide) -> Wide {
-    wide(coordinates(narrow(x)))
+fn reduced(x: Coordinates) -> Coordinates {
+    coordinates(narrow(wide(x)))
 }
 
 /// `x y` for `x` unreduced with every coordinate below `X = 14 P^2` (a `square` of a
@@ -381,24 +396,24 @@ fn full_round(
     let (group, y14) = sbox_fold(group, s14, c14, q14, w14);
     let (group, y15) = sbox_fold(group, s15, c15, q15, w15);
     let acc = narrow(group);
-    let mut expected = external_layer(array![y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15].span());
+    let mut expected = external_layer(array![unwide(y0), unwide(y1), unwide(y2), unwide(y3), unwide(y4), unwide(y5), unwide(y6), unwide(y7), unwide(y8), unwide(y9), unwide(y10), unwide(y11), unwide(y12), unwide(y13), unwide(y14), unwide(y15)].span());
     let [e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15] = (*expected.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
-    let acc = fold(acc, random_coeff, wide_sub(wide(n0), e0, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n1), e1, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n2), e2, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n3), e3, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n4), e4, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n5), e5, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n6), e6, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n7), e7, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n8), e8, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n9), e9, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n10), e10, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n11), e11, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n12), e12, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n13), e13, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n14), e14, EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n15), e15, EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n0), wide(e0), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n1), wide(e1), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n2), wide(e2), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n3), wide(e3), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n4), wide(e4), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n5), wide(e5), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n6), wide(e6), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n7), wide(e7), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n8), wide(e8), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n9), wide(e9), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n10), wide(e10), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n11), wide(e11), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n12), wide(e12), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n13), wide(e13), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n14), wide(e14), EXTERNAL_OFFSET));
+    let acc = fold(acc, random_coeff, wide_sub(wide(n15), wide(e15), EXTERNAL_OFFSET));
     acc
 }
 
@@ -470,7 +485,7 @@ fn logup_constraint(
     )
 }
 
-/// Partial rounds with round constants `rcs` from lane 0 (canonical) and lanes 1..15 (at
+/// Partial rounds with round constants `rcs` from `state` (lane 0 canonical, lanes 1..15 at
 /// most `internal_layer`'s six layers from canonical when the run ends), on the columns
 /// `partial` (each round's S-box square, then its output). Returns the accumulator, the
 /// state and the columns left.
@@ -478,27 +493,24 @@ fn partial_rounds(
     acc: QM31,
     r1: Coordinates,
     r2: Coordinates,
-    lane0: Coordinates,
-    rest: Span<Wide>,
+    state: Span<Coordinates>,
     rcs: Span<u32>,
     partial: Span<Coordinates>,
-) -> (QM31, Coordinates, Span<Wide>, Span<Coordinates>) {
+) -> (QM31, Span<Coordinates>, Span<Coordinates>) {
     let mut acc = acc;
-    let mut lane0 = lane0;
-    let mut rest = rest;
+    let mut state = state;
     let mut partial = partial;
     for rc in rcs {
+        let lane0 = *state.pop_front().expect('poseidon2: width');
         let sq = *partial.pop_front().expect('poseidon2: partial columns');
         let p = *partial.pop_front().expect('poseidon2: partial columns');
         // The round's two constraints as one group: `acc r^2 + (sq - x^2) r + (p - y)`, below
         // 2^65 + 2^103 + 2^112 (`y` below 2^100 under `EXTERNAL_OFFSET`).
         let (group, y) = sbox_fold(wide_mul(coordinates(acc), r2), lane0, *rc, sq, r1);
         acc = narrow(wide_add(group, wide_sub(wide(p), y, EXTERNAL_OFFSET)));
-        let (next0, next_rest) = internal_layer(p, rest);
-        lane0 = next0;
-        rest = next_rest;
+        state = internal_layer(p, state);
     };
-    (acc, lane0, rest, partial)
+    (acc, state, partial)
 }
 
 /// Folds the 285 constraints of one Poseidon2 component into `acc` (undivided:
@@ -516,56 +528,33 @@ pub fn accumulate_poseidon2(
     assert(main.len() == N_COLUMNS, 'poseidon2: main mask size');
     assert(interaction.len() == N_INTERACTION_VALUES, 'poseidon2: interaction size');
     let input = main.slice(INPUT_START, WIDTH);
-    let mut wide_input: Array<Wide> = array![];
-    for x in input {
-        wide_input.append(wide(*x));
-    };
-    let mut state: Array<Coordinates> = array![];
-    for x in external_layer(wide_input.span()) {
-        state.append(coordinates(narrow(*x)));
-    };
+    let state = reduce_state(external_layer(input));
     let powers = fold_powers(random_coeff);
     // r and r^2 for the partial rounds' pairs (`descending` is r^15 .. r^0).
     let r1 = coordinates(random_coeff);
     let r2 = *powers.descending[13];
     let (mut acc, state) = full_rounds(
-        acc, random_coeff, powers, state.span(), EXTERNAL_INITIAL_RC.span(), main, INITIAL_START,
+        acc, random_coeff, powers, state, EXTERNAL_INITIAL_RC.span(), main, INITIAL_START,
     );
 
     // Each partial round's two columns, the S-box's square then its output, popped in turn.
     // Lane 0 is reduced every round; lanes 1..15 every sixth round and after the last
     // (`internal_layer`'s bounds).
     assert(PARTIAL_ROUND_COLUMNS == 2, 'poseidon2: layout');
-    let mut partial = main.slice(PARTIAL_START, PARTIAL_ROUNDS * PARTIAL_ROUND_COLUMNS);
-    let mut lanes = state;
-    let mut lane0 = *lanes.pop_front().expect('poseidon2: width');
-    let mut rest: Array<Wide> = array![];
-    for x in lanes {
-        rest.append(wide(*x));
-    };
-    let rest = rest.span();
-    // Lanes 1..15 reduced after rounds 6, 12 and 14 (`internal_layer`'s bounds): three runs
-    // of one loop rather than a branch in it (an arm calling `reduce_lanes` would pad the
-    // other with hundreds of memory holes per round).
+    let partial = main.slice(PARTIAL_START, PARTIAL_ROUNDS * PARTIAL_ROUND_COLUMNS);
+    // The state reduced after rounds 6, 12 and 14 (`internal_layer`'s bounds): three runs of
+    // one loop rather than a branch in it (an arm calling `reduce_state` would pad the other
+    // with hundreds of memory holes per round).
     assert(PARTIAL_ROUNDS == 14, 'poseidon2: partial rounds');
     let rcs = INTERNAL_RC.span();
-    let (acc, lane0, rest, partial) = partial_rounds(
-        acc, r1, r2, lane0, rest, rcs.slice(0, 6), partial,
+    let (acc, state, partial) = partial_rounds(acc, r1, r2, state, rcs.slice(0, 6), partial);
+    let (acc, state, partial) = partial_rounds(
+        acc, r1, r2, reduce_state(state), rcs.slice(6, 6), partial,
     );
-    let rest = reduce_lanes(rest);
-    let (acc, lane0, rest, partial) = partial_rounds(
-        acc, r1, r2, lane0, rest, rcs.slice(6, 6), partial,
+    let (acc, state, _) = partial_rounds(
+        acc, r1, r2, reduce_state(state), rcs.slice(12, 2), partial,
     );
-    let rest = reduce_lanes(rest);
-    let (acc, lane0, rest, _) = partial_rounds(acc, r1, r2, lane0, rest, rcs.slice(12, 2), partial);
-    let rest = reduce_lanes(rest);
-    // Reduced by the last round: the coordinates are canonical.
-    let mut reduced: Array<Coordinates> = array![lane0];
-    for x in rest {
-        let x = *x;
-        reduced.append((x.a, x.b, x.c, x.d));
-    };
-    let state = reduced.span();
+    let state = reduce_state(state);
 
     let (acc, output) = full_rounds(
         acc, random_coeff, powers, state, EXTERNAL_FINAL_RC.span(), main, FINAL_START,
