@@ -308,14 +308,15 @@ fn sbox_fold(
     )
 }
 
-/// The powers of the random coefficient `r` a grouped fold takes: `r^16`, then `r^15` down
-/// to `r^0`, canonical. Folding k constraints one by one, `acc = acc r + c_i`, is
+/// The powers of the random coefficient `r` a grouped fold takes: `r^0` up to `r^15`, and
+/// `r^16`, canonical. Folding k constraints one by one, `acc = acc r + c_i`, is
 /// `acc r^k + sum_i c_i r^(k - 1 - i)`: with the powers at hand a run of small constraints is
-/// one sum and one reduction instead of k products and k reductions.
+/// one sum and one reduction instead of k products and k reductions. Kept ascending: a round
+/// names them in reverse as it pops them, no reversed copy.
 #[derive(Copy, Drop)]
 struct FoldPowers {
     r16: Coordinates,
-    descending: Span<Coordinates>,
+    ascending: Span<Coordinates>,
 }
 
 fn fold_powers(random_coeff: QM31) -> FoldPowers {
@@ -323,16 +324,12 @@ fn fold_powers(random_coeff: QM31) -> FoldPowers {
     let mut ascending: Array<Coordinates> = array![(1, 0, 0, 0), r];
     let mut power = r;
     while ascending.len() != 17 {
-        power = coordinates(narrow(wide_mul(power, r)));
+        power = coordinates(narrow(wide(mul_coords(power, r, P_SQUARED_OFFSETS))));
         ascending.append(power);
     };
     let mut ascending = ascending.span();
     let r16 = *ascending.pop_back().unwrap();
-    let mut descending: Array<Coordinates> = array![];
-    while let Option::Some(power) = ascending.pop_back() {
-        descending.append(*power);
-    };
-    FoldPowers { r16, descending: descending.span() }
+    FoldPowers { r16, ascending }
 }
 
 /// `P * 2^71` (> 2^101): above the negative products of `mul_by_power` (at most 5, each of
@@ -372,12 +369,16 @@ fn full_round(
     let mut state = state;
     let mut rc = rc;
     let mut columns = columns;
-    let mut descending = powers.descending;
+    let mut ascending = powers.ascending;
     let [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15] = (*state.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
     let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15] = (*rc.multi_pop_front::<16>().expect('poseidon2: round constants')).unbox();
     let [q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15] = (*columns.multi_pop_front::<16>().expect('poseidon2: round columns')).unbox();
     let [n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15] = (*columns.multi_pop_front::<16>().expect('poseidon2: round columns')).unbox();
-    let [w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15] = (*descending.multi_pop_front::<16>().expect('poseidon2: fold powers')).unbox();
+    // w_i = r^(15 - i), lane i's power.
+    let [w15, w14, w13, w12, w11, w10, w9, w8, w7, w6, w5, w4, w3, w2, w1, w0] = (*ascending
+        .multi_pop_front::<16>()
+        .expect('poseidon2: fold powers'))
+        .unbox();
     let group = wide_mul(coordinates(acc), powers.r16);
     let (group, y0) = sbox_fold(group, s0, c0, q0, w0);
     let (group, y1) = sbox_fold(group, s1, c1, q1, w1);
@@ -530,9 +531,9 @@ pub fn accumulate_poseidon2(
     let input = main.slice(INPUT_START, WIDTH);
     let state = reduce_state(external_layer(input));
     let powers = fold_powers(random_coeff);
-    // r and r^2 for the partial rounds' pairs (`descending` is r^15 .. r^0).
+    // r and r^2 for the partial rounds' pairs.
     let r1 = coordinates(random_coeff);
-    let r2 = *powers.descending[13];
+    let r2 = *powers.ascending[2];
     let (mut acc, state) = full_rounds(
         acc, random_coeff, powers, state, EXTERNAL_INITIAL_RC.span(), main, INITIAL_START,
     );
