@@ -291,21 +291,25 @@ fn square(x: Coordinates) -> Wide {
 }
 
 /// One S-box `x^5` with its square column `sq`, `x = s + rc`, folded into `group`: returns
-/// `group + (sq - x^2) power` and `sq^2 x`. The constraint is unreduced, `sq + 20 P^2 - x^2`,
-/// every coordinate below 21 P^2 < 2^67 (`x`'s first coordinate is below 2P, `add_constant`,
-/// so `x^2`'s are below 19 P^2, `square`), and `mul_by_power` adds below 2^103; `sq^2 x`
-/// is unreduced, below 2^100 (`sq^2`, below 14 P^2, is not reduced first). One call per
-/// S-box with the products inlined: the 142 S-boxes' calls to them cost more than their code.
+/// `group + (sq - x^2) power` and appends `sq^2 x` to `outputs` (written there directly, not
+/// returned and copied). The constraint is unreduced, `sq + 20 P^2 - x^2`, every coordinate
+/// below 21 P^2 < 2^67 (`x`'s first coordinate is below 2P, `add_constant`, so `x^2`'s are
+/// below 19 P^2, `square`), and `mul_by_power` adds below 2^103; `sq^2 x` is unreduced,
+/// below 2^100 (`sq^2`, below 14 P^2, is not reduced first). One call per S-box with the
+/// products inlined: the 142 S-boxes' calls to them cost more than their code.
 #[inline(never)]
 fn sbox_fold(
-    group: Wide, s: Coordinates, rc: u32, sq: Coordinates, power: Coordinates,
-) -> (Wide, Wide) {
+    group: Wide,
+    s: Coordinates,
+    rc: u32,
+    sq: Coordinates,
+    power: Coordinates,
+    ref outputs: Array<Coordinates>,
+) -> Wide {
     let x = add_constant(s, rc);
     let constraint = wide_sub(wide(sq), square(x), TWENTY_P_SQUARED);
-    (
-        wide_add(group, mul_by_power_inline(constraint, power)),
-        wide_mul_by_canonical(square(sq), x),
-    )
+    outputs.append(unwide(wide_mul_by_canonical(square(sq), x)));
+    wide_add(group, mul_by_power_inline(constraint, power))
 }
 
 /// The powers of the random coefficient `r` a grouped fold takes: `r^0` up to `r^15`, and
@@ -380,24 +384,25 @@ fn full_round(
         .expect('poseidon2: fold powers'))
         .unbox();
     let group = wide_mul(coordinates(acc), powers.r16);
-    let (group, y0) = sbox_fold(group, s0, c0, q0, w0);
-    let (group, y1) = sbox_fold(group, s1, c1, q1, w1);
-    let (group, y2) = sbox_fold(group, s2, c2, q2, w2);
-    let (group, y3) = sbox_fold(group, s3, c3, q3, w3);
-    let (group, y4) = sbox_fold(group, s4, c4, q4, w4);
-    let (group, y5) = sbox_fold(group, s5, c5, q5, w5);
-    let (group, y6) = sbox_fold(group, s6, c6, q6, w6);
-    let (group, y7) = sbox_fold(group, s7, c7, q7, w7);
-    let (group, y8) = sbox_fold(group, s8, c8, q8, w8);
-    let (group, y9) = sbox_fold(group, s9, c9, q9, w9);
-    let (group, y10) = sbox_fold(group, s10, c10, q10, w10);
-    let (group, y11) = sbox_fold(group, s11, c11, q11, w11);
-    let (group, y12) = sbox_fold(group, s12, c12, q12, w12);
-    let (group, y13) = sbox_fold(group, s13, c13, q13, w13);
-    let (group, y14) = sbox_fold(group, s14, c14, q14, w14);
-    let (group, y15) = sbox_fold(group, s15, c15, q15, w15);
+    let mut outputs: Array<Coordinates> = array![];
+    let group = sbox_fold(group, s0, c0, q0, w0, ref outputs);
+    let group = sbox_fold(group, s1, c1, q1, w1, ref outputs);
+    let group = sbox_fold(group, s2, c2, q2, w2, ref outputs);
+    let group = sbox_fold(group, s3, c3, q3, w3, ref outputs);
+    let group = sbox_fold(group, s4, c4, q4, w4, ref outputs);
+    let group = sbox_fold(group, s5, c5, q5, w5, ref outputs);
+    let group = sbox_fold(group, s6, c6, q6, w6, ref outputs);
+    let group = sbox_fold(group, s7, c7, q7, w7, ref outputs);
+    let group = sbox_fold(group, s8, c8, q8, w8, ref outputs);
+    let group = sbox_fold(group, s9, c9, q9, w9, ref outputs);
+    let group = sbox_fold(group, s10, c10, q10, w10, ref outputs);
+    let group = sbox_fold(group, s11, c11, q11, w11, ref outputs);
+    let group = sbox_fold(group, s12, c12, q12, w12, ref outputs);
+    let group = sbox_fold(group, s13, c13, q13, w13, ref outputs);
+    let group = sbox_fold(group, s14, c14, q14, w14, ref outputs);
+    let group = sbox_fold(group, s15, c15, q15, w15, ref outputs);
     let acc = narrow(group);
-    let mut expected = external_layer(array![unwide(y0), unwide(y1), unwide(y2), unwide(y3), unwide(y4), unwide(y5), unwide(y6), unwide(y7), unwide(y8), unwide(y9), unwide(y10), unwide(y11), unwide(y12), unwide(y13), unwide(y14), unwide(y15)].span());
+    let mut expected = external_layer(outputs.span());
     let [e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15] = (*expected.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
     let acc = fold(acc, random_coeff, wide_sub(wide(n0), wide(e0), EXTERNAL_OFFSET));
     let acc = fold(acc, random_coeff, wide_sub(wide(n1), wide(e1), EXTERNAL_OFFSET));
@@ -519,7 +524,9 @@ fn partial_rounds(
         let p = *partial.pop_front().expect('poseidon2: partial columns');
         // The round's two constraints as one group: `acc r^2 + (sq - x^2) r + (p - y)`, below
         // 2^65 + 2^103 + 2^112 (`y` below 2^100 under `EXTERNAL_OFFSET`).
-        let (group, y) = sbox_fold(wide_mul(coordinates(acc), r2), lane0, *rc, sq, r1);
+        let mut outputs: Array<Coordinates> = array![];
+        let group = sbox_fold(wide_mul(coordinates(acc), r2), lane0, *rc, sq, r1, ref outputs);
+        let y = wide(outputs.pop_front().expect('poseidon2: S-box output'));
         acc = narrow(wide_add(group, wide_sub(wide(p), y, EXTERNAL_OFFSET)));
         state = internal_layer(p, state);
     };
