@@ -27,7 +27,8 @@
 //! a coordinate past 2^128, so a broken bound fails them rather than wrapping).
 
 use stark_verifier::fields::qm31::{Coordinates, P_SQUARED_OFFSETS, coordinates, mul_coords};
-use stark_verifier::fields::{CM31, M31Trait, QM31};
+use stark_verifier::fields::bounded::u128_mod_p_felt;
+use stark_verifier::fields::{CM31, M31, M31Trait, QM31};
 use thread_verifier::lookup::LookupElements;
 use thread_verifier::oods::column_size_inverse;
 use crate::generated_poseidon2::{
@@ -114,6 +115,26 @@ fn narrow(x: Wide) -> QM31 {
         a: CM31 { a: M31Trait::reduce_felt(x.a), b: M31Trait::reduce_felt(x.b) },
         b: CM31 { a: M31Trait::reduce_felt(x.c), b: M31Trait::reduce_felt(x.d) },
     }
+}
+
+/// The QM31 of `x`'s coordinates reduced, each a non-negative integer below 2^160 (panics on
+/// a coordinate past it, e.g. one that wrapped below zero): `v = h 2^128 + l` with
+/// `2^128 = 2^(4 * 31 + 4) = 16 (mod P)`, so `v = 16 h + (l mod P) (mod P)`, below
+/// 2^36 + P. Eleven range checks per coordinate against four for `narrow`, which only takes
+/// coordinates below 2^128: worth it where it replaces many `narrow`s.
+#[inline(never)]
+fn narrow_wide(x: Wide) -> QM31 {
+    QM31 {
+        a: CM31 { a: reduce_wide(x.a), b: reduce_wide(x.b) },
+        b: CM31 { a: reduce_wide(x.c), b: reduce_wide(x.d) },
+    }
+}
+
+#[inline(always)]
+fn reduce_wide(v: felt252) -> M31 {
+    let v: u256 = v.into();
+    let high: u32 = v.high.try_into().expect('poseidon2: above 2^160');
+    M31Trait::reduce_felt(u128_mod_p_felt(v.low) + 16 * high.into())
 }
 
 /// stwo's `PointEvaluationAccumulator::accumulate` without the common denominator:
@@ -309,7 +330,7 @@ fn sbox_fold(
     let x = add_constant(s, rc);
     let constraint = wide_sub(wide(sq), square(x), TWENTY_P_SQUARED);
     outputs.append(unwide(wide_mul_by_canonical(square(sq), x)));
-    wide_add(group, mul_by_power_inline(constraint, power))
+    wide_add(group, mul_by_power(constraint, power, POWER_OFFSET))
 }
 
 /// The powers of the random coefficient `r` a grouped fold takes: `r^0` up to `r^15`, and
@@ -336,30 +357,46 @@ fn fold_powers(random_coeff: QM31) -> FoldPowers {
     FoldPowers { r16, ascending }
 }
 
-/// `P * 2^71` (> 2^101): above the negative products of `mul_by_power` (at most 5, each of
-/// a coordinate below 2^67 and one below 2^31).
+/// `P * 2^71` (> 2^101): above the negative products of `mul_by_power` on an S-box
+/// constraint (at most 5, each of a coordinate below 2^67 and one below 2^31).
 const POWER_OFFSET: felt252 = 0x3fffffff800000000000000000;
+/// `P * 2^115` (> 2^146): above the negative products of `mul_by_power` on a coordinate below
+/// 2^112 (at most 5, each below 2^143).
+const WIDE_POWER_OFFSET: felt252 = 0x3fffffff80000000000000000000000000000;
 
-/// `x y` for `x` unreduced with every coordinate below 2^67 (an S-box constraint) and `y`
-/// canonical (a power of the random coefficient): `mul_coords`'s expansion with
-/// `POWER_OFFSET` above each coordinate's negative terms; every coordinate below 2^103.
+/// `x y` for `x` unreduced and `y` canonical (a power of the random coefficient):
+/// `mul_coords`'s expansion with `offset`, a multiple of P, above each coordinate's negative
+/// terms (at most 5 products): `POWER_OFFSET` for `x` below 2^67 (every coordinate then below
+/// 2^103), `WIDE_POWER_OFFSET` for `x` below 2^112 (below 2^147).
 #[inline(always)]
-fn mul_by_power_inline(x: Wide, y: Coordinates) -> Wide {
+fn mul_by_power(x: Wide, y: Coordinates, offset: felt252) -> Wide {
     let (ya, yb, yc, yd) = y;
     let r = x.c * yc - x.d * yd;
     let s = x.c * yd + x.d * yc;
     Wide {
-        a: x.a * ya - x.b * yb + r + r - s + POWER_OFFSET,
-        b: x.a * yb + x.b * ya + r + s + s + POWER_OFFSET,
-        c: x.a * yc - x.b * yd + x.c * ya - x.d * yb + POWER_OFFSET,
+        a: x.a * ya - x.b * yb + r + r - s + offset,
+        b: x.a * yb + x.b * ya + r + s + s + offset,
+        c: x.a * yc - x.b * yd + x.c * ya - x.d * yb + offset,
         d: x.a * yd + x.b * yc + x.c * yb + x.d * ya,
     }
 }
 
+/// `group + (next - expected) power` for a next-state constraint: `next` canonical,
+/// `expected` an external layer output (below 2^106), so the constraint, `next +
+/// EXTERNAL_OFFSET - expected`, is below 2^112 and its product below 2^147.
+#[inline(never)]
+fn fold_next(group: Wide, next: Coordinates, expected: Coordinates, power: Coordinates) -> Wide {
+    let constraint = wide_sub(wide(next), wide(expected), EXTERNAL_OFFSET);
+    wide_add(group, mul_by_power(constraint, power, WIDE_POWER_OFFSET))
+}
+
 /// One full round from `state` with round constants `rc`; `columns` = the round's `sq[16]`
-/// then `next[16]`. Folds its 32 constraints into `acc`: the 16 S-box constraints as one
-/// group (`FoldPowers`: `acc r^16 + sum_i c_i r^(15 - i)`, below 2^65 + 16 * 2^103 < 2^108,
-/// one reduction), the 16 next-state ones (below 2^111) one by one.
+/// then `next[16]`. Folds its 32 constraints into `acc` as two groups with the powers of the
+/// random coefficient (`FoldPowers`): `g = acc r^16 + sum_i c_i r^(15 - i)` over the S-box
+/// constraints (below 2^65 + 16 * 2^103 < 2^108), then `g r^16 + sum_i d_i r^(15 - i)` over
+/// the next-state ones, unreduced throughout (17 products below 2^147: below 2^152) and
+/// reduced once by `narrow_wide`. Folding the next-state constraints one by one instead took
+/// a product and a reduction each: 16 reductions per round where one now does.
 fn full_round(
     acc: QM31,
     random_coeff: QM31,
@@ -401,26 +438,26 @@ fn full_round(
     let group = sbox_fold(group, s13, c13, q13, w13, ref outputs);
     let group = sbox_fold(group, s14, c14, q14, w14, ref outputs);
     let group = sbox_fold(group, s15, c15, q15, w15, ref outputs);
-    let acc = narrow(group);
     let mut expected = external_layer(outputs.span());
     let [e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15] = (*expected.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
-    let acc = fold(acc, random_coeff, wide_sub(wide(n0), wide(e0), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n1), wide(e1), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n2), wide(e2), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n3), wide(e3), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n4), wide(e4), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n5), wide(e5), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n6), wide(e6), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n7), wide(e7), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n8), wide(e8), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n9), wide(e9), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n10), wide(e10), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n11), wide(e11), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n12), wide(e12), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n13), wide(e13), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n14), wide(e14), EXTERNAL_OFFSET));
-    let acc = fold(acc, random_coeff, wide_sub(wide(n15), wide(e15), EXTERNAL_OFFSET));
-    acc
+    let group = mul_by_power(group, powers.r16, WIDE_POWER_OFFSET);
+    let group = fold_next(group, n0, e0, w0);
+    let group = fold_next(group, n1, e1, w1);
+    let group = fold_next(group, n2, e2, w2);
+    let group = fold_next(group, n3, e3, w3);
+    let group = fold_next(group, n4, e4, w4);
+    let group = fold_next(group, n5, e5, w5);
+    let group = fold_next(group, n6, e6, w6);
+    let group = fold_next(group, n7, e7, w7);
+    let group = fold_next(group, n8, e8, w8);
+    let group = fold_next(group, n9, e9, w9);
+    let group = fold_next(group, n10, e10, w10);
+    let group = fold_next(group, n11, e11, w11);
+    let group = fold_next(group, n12, e12, w12);
+    let group = fold_next(group, n13, e13, w13);
+    let group = fold_next(group, n14, e14, w14);
+    let group = fold_next(group, n15, e15, w15);
+    narrow_wide(group)
 }
 
 /// Four full rounds from `state` (round constants `rcs`, 16 per round) on the columns from
