@@ -47,7 +47,7 @@ const TWENTY_P_SQUARED: felt252 = 0x4ffffffec00000014;
 const TWO_P_SQUARED: felt252 = 0x7ffffffe00000002;
 /// `P`, as the offset of a difference of two canonical coordinates.
 const P_FELT: felt252 = 0x7fffffff;
-/// `32 P^2`: above every coordinate of `from_partial_evals`.
+/// `32 P^2`: above every coordinate of `from_partial_evals` (below 9P).
 const THIRTY_TWO_P_SQUARED: felt252 = 0x7ffffffe000000020;
 /// `14 P^3`, `28 P^3` and `70 P^3`: offsets of `wide_mul_by_canonical` (`X P`, `2 X P` and
 /// `5 X P` for `X = 14 P^2`, the bound of its unreduced factor).
@@ -483,13 +483,22 @@ fn full_rounds(
     (acc, state)
 }
 
-/// `a + b i + c u + d iu` (stwo's `SecureField::from_partial_evals`), unreduced (below
-/// 25 P^2).
+/// `a + b i + c u + d iu` (stwo's `SecureField::from_partial_evals`) for canonical inputs,
+/// unreduced: the products by the basis elements are permutations and small multiples of the
+/// coordinates (`b i = (-b1, b0, -b3, b2)`, `c u = (2 c2 - c3, c2 + 2 c3, c0, c1)`,
+/// `d iu = (-d2 - 2 d3, 2 d2 - d3, -d1, d0)`), with `5P`, `P` and `2P` above the subtracted
+/// terms: every coordinate below 9P, and no products.
 fn from_partial_evals(a: Coordinates, b: Coordinates, c: Coordinates, d: Coordinates) -> Wide {
-    wide_add(
-        wide_add(wide(a), wide_mul(b, (0, 1, 0, 0))),
-        wide_add(wide_mul(c, (0, 0, 1, 0)), wide_mul(d, (0, 0, 0, 1))),
-    )
+    let (a0, a1, a2, a3) = a;
+    let (b0, b1, b2, b3) = b;
+    let (c0, c1, c2, c3) = c;
+    let (d0, d1, d2, d3) = d;
+    Wide {
+        a: a0 - b1 + c2 + c2 - c3 - d2 - d3 - d3 + 5 * P_FELT,
+        b: a1 + b0 + c2 + c3 + c3 + d2 + d2 - d3 + P_FELT,
+        c: a2 - b3 + c0 - d1 + 2 * P_FELT,
+        d: a3 + b2 + c1 + d0,
+    }
 }
 
 /// `sum_i alpha^i values_i - z` (stwo's `LookupElements::combine`) for `values = (input,
