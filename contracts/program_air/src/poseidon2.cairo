@@ -18,13 +18,17 @@
 //!   (sum_i alpha^i v_i - z) - multiplicity` with `v = (input, output)`.
 //!
 //! Arithmetic is lazy where it is cheap to bound: products are kept as unreduced coordinates
-//! (`Wide`, non-negative integers below 2^128 in felt252) through the linear layers and the
-//! fold `acc * random_coeff + constraint`, and reduced once per coordinate. A full round's 16
-//! S-box constraints fold as one group with precomputed powers of the random coefficient
-//! (`FoldPowers`), a partial round's two likewise, and the partial rounds' lanes 1..15 are
-//! reduced every sixth round (`internal_layer`'s bounds). Every step is an exact field
-//! operation, so the values are stwo's bit for bit (the tests compare them; `narrow` panics on
-//! a coordinate past 2^128, so a broken bound fails them rather than wrapping).
+//! (`Wide`, non-negative integers in felt252) through the S-boxes, the linear layers and the
+//! folds, and reduced once per coordinate. A full round's 32 constraints fold as two groups
+//! with precomputed powers of the random coefficient (`FoldPowers`: `acc r^16 + sum_i c_i
+//! r^(15 - i)`), left unreduced between them and reduced once per round (`narrow_wide`, which
+//! takes coordinates below 2^160); a partial round's two fold likewise; the partial rounds'
+//! lanes 1..15 are reduced every sixth round (`internal_layer`'s bounds). Lanes are named
+//! rather than looped over where a loop iteration (a gas withdrawal, pops, its re-passed
+//! state) would cost as much as the lane's arithmetic. Every step is an exact field operation,
+//! so the values are stwo's bit for bit (the tests compare them; `narrow` panics on a
+//! coordinate past 2^128 and `narrow_wide` past 2^160, so a broken bound fails them rather
+//! than wrapping).
 
 use stark_verifier::fields::qm31::{Coordinates, P_SQUARED_OFFSETS, coordinates, mul_coords};
 use stark_verifier::fields::bounded::u128_mod_p_felt;
@@ -207,9 +211,9 @@ fn m4_block(ref out: Array<Coordinates>, y0: Wide, y1: Wide, y2: Wide, y3: Wide)
 /// below 16 B and lanes 1..15 come out below (2^16 + 16) B < 2^16.001 B: from canonical
 /// lanes, six layers stay below 2^127.01, which `narrow` takes (below 2^128), and lane 0
 /// (below 16 B + 2^62) too. The caller reduces the state after the sixth, the twelfth and
-/// the last layer (`reduce_state`): 48 narrows in 14 rounds. Lanes named, not looped over: a loop iteration
-/// costs a gas withdrawal and re-passes its state, more than the lane's 12 additions and
-/// multiplications.
+/// the last layer (`reduce_state`): 48 narrows in 14 rounds. Lanes named, not looped over: a
+/// loop iteration costs a gas withdrawal and re-passes its state, more than the lane's 12
+/// additions and multiplications.
 #[inline(never)]
 fn internal_layer(first: Coordinates, rest: Span<Coordinates>) -> Span<Coordinates> {
     let mut rest = rest;
@@ -233,7 +237,11 @@ fn internal_layer(first: Coordinates, rest: Span<Coordinates>) -> Span<Coordinat
         ),
     );
     array![
-        coordinates(narrow(wide_add(total, wide_scale(first, d0)))), lane(total, x1, d1), lane(total, x2, d2), lane(total, x3, d3), lane(total, x4, d4), lane(total, x5, d5), lane(total, x6, d6), lane(total, x7, d7), lane(total, x8, d8), lane(total, x9, d9), lane(total, x10, d10), lane(total, x11, d11), lane(total, x12, d12), lane(total, x13, d13), lane(total, x14, d14), lane(total, x15, d15),
+        coordinates(narrow(wide_add(total, wide_scale(first, d0)))),
+        lane(total, x1, d1), lane(total, x2, d2), lane(total, x3, d3), lane(total, x4, d4),
+        lane(total, x5, d5), lane(total, x6, d6), lane(total, x7, d7), lane(total, x8, d8),
+        lane(total, x9, d9), lane(total, x10, d10), lane(total, x11, d11), lane(total, x12, d12),
+        lane(total, x13, d13), lane(total, x14, d14), lane(total, x15, d15),
     ]
         .span()
 }
@@ -399,7 +407,6 @@ fn fold_next(group: Wide, next: Coordinates, expected: Coordinates, power: Coord
 /// a product and a reduction each: 16 reductions per round where one now does.
 fn full_round(
     acc: QM31,
-    random_coeff: QM31,
     powers: FoldPowers,
     state: Span<Coordinates>,
     rc: Span<u32>,
@@ -411,10 +418,18 @@ fn full_round(
     let mut rc = rc;
     let mut columns = columns;
     let mut ascending = powers.ascending;
-    let [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15] = (*state.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
-    let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15] = (*rc.multi_pop_front::<16>().expect('poseidon2: round constants')).unbox();
-    let [q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15] = (*columns.multi_pop_front::<16>().expect('poseidon2: round columns')).unbox();
-    let [n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15] = (*columns.multi_pop_front::<16>().expect('poseidon2: round columns')).unbox();
+    let [
+        s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15,
+    ] = (*state.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
+    let [
+        c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15,
+    ] = (*rc.multi_pop_front::<16>().expect('poseidon2: round constants')).unbox();
+    let [
+        q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15,
+    ] = (*columns.multi_pop_front::<16>().expect('poseidon2: round columns')).unbox();
+    let [
+        n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15,
+    ] = (*columns.multi_pop_front::<16>().expect('poseidon2: round columns')).unbox();
     // w_i = r^(15 - i), lane i's power.
     let [w15, w14, w13, w12, w11, w10, w9, w8, w7, w6, w5, w4, w3, w2, w1, w0] = (*ascending
         .multi_pop_front::<16>()
@@ -439,7 +454,9 @@ fn full_round(
     let group = sbox_fold(group, s14, c14, q14, w14, ref outputs);
     let group = sbox_fold(group, s15, c15, q15, w15, ref outputs);
     let mut expected = external_layer(outputs.span());
-    let [e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15] = (*expected.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
+    let [
+        e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15,
+    ] = (*expected.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
     let group = mul_by_power(group, powers.r16, WIDE_POWER_OFFSET);
     let group = fold_next(group, n0, e0, w0);
     let group = fold_next(group, n1, e1, w1);
@@ -464,7 +481,6 @@ fn full_round(
 /// `start`. Returns the accumulator and the last round's state columns.
 fn full_rounds(
     acc: QM31,
-    random_coeff: QM31,
     powers: FoldPowers,
     state: Span<Coordinates>,
     rcs: Span<u32>,
@@ -476,7 +492,7 @@ fn full_rounds(
     let mut r = 0;
     while r != HALF_FULL_ROUNDS {
         let columns = main.slice(start + r * FULL_ROUND_COLUMNS, FULL_ROUND_COLUMNS);
-        acc = full_round(acc, random_coeff, powers, state, rcs.slice(r * WIDTH, WIDTH), columns);
+        acc = full_round(acc, powers, state, rcs.slice(r * WIDTH, WIDTH), columns);
         state = columns.slice(WIDTH, WIDTH);
         r += 1;
     };
@@ -599,8 +615,8 @@ pub fn accumulate_poseidon2(
     // r and r^2 for the partial rounds' pairs.
     let r1 = coordinates(random_coeff);
     let r2 = *powers.ascending[2];
-    let (mut acc, state) = full_rounds(
-        acc, random_coeff, powers, state, EXTERNAL_INITIAL_RC.span(), main, INITIAL_START,
+    let (acc, state) = full_rounds(
+        acc, powers, state, EXTERNAL_INITIAL_RC.span(), main, INITIAL_START,
     );
 
     // Each partial round's two columns, the S-box's square then its output, popped in turn.
@@ -623,7 +639,7 @@ pub fn accumulate_poseidon2(
     let state = reduce_state(state);
 
     let (acc, output) = full_rounds(
-        acc, random_coeff, powers, state, EXTERNAL_FINAL_RC.span(), main, FINAL_START,
+        acc, powers, state, EXTERNAL_FINAL_RC.span(), main, FINAL_START,
     );
     // The last round's state columns are the output columns.
     assert(
