@@ -45,8 +45,8 @@ use crate::generated_poseidon2::{
 /// `8 P^2`: above every coordinate of `wide_mul` on canonical inputs (at most 8 products
 /// below P^2 plus the added multiple of P^2), so `a + 8 P^2 - product` stays non-negative.
 const EIGHT_P_SQUARED: felt252 = 0x1fffffff800000008;
-/// `20 P^2`: above every coordinate of `square` on an S-box input (below 19 P^2).
-const TWENTY_P_SQUARED: felt252 = 0x4ffffffec00000014;
+/// `10 P^2`: above every coordinate of `square_signed` on an S-box input (below 10 P^2).
+const TEN_P_SQUARED: felt252 = 0x27ffffff60000000a;
 /// `2 P^2`: offset of `square`.
 const TWO_P_SQUARED: felt252 = 0x7ffffffe00000002;
 /// `P`, as the offset of a difference of two canonical coordinates.
@@ -319,11 +319,30 @@ fn square(x: Coordinates) -> Wide {
     }
 }
 
+/// `x^2` as `square`, for `x` canonical but for its first coordinate (below 2P), without the
+/// offsets: coordinates as signed integers (exact in felt252, whose prime is far above them)
+/// in (-9 P^2, 10 P^2), (-2 P^2, 10 P^2), (-2 P^2, 4 P^2) and [0, 6 P^2), for a caller that
+/// subtracts the square from a value with an offset of its own (the S-box constraint).
+#[inline(always)]
+fn square_signed(x: Coordinates) -> Wide {
+    let (x0, x1, x2, x3) = x;
+    let x0_twice = x0 + x0;
+    let x1_twice = x1 + x1;
+    let re = (x2 + x3) * (x2 - x3);
+    let im = (x2 + x2) * x3;
+    Wide {
+        a: (x0 + x1) * (x0 - x1) + re + re - im,
+        b: x0_twice * x1 + re + im + im,
+        c: x0_twice * x2 - x1_twice * x3,
+        d: x0_twice * x3 + x1_twice * x2,
+    }
+}
+
 /// One S-box `x^5` with its square column `sq`, `x = s + rc`, folded into `group`: returns
 /// `group + (sq - x^2) power` and appends `sq^2 x` to `outputs` (written there directly, not
-/// returned and copied). The constraint is unreduced, `sq + 20 P^2 - x^2`, every coordinate
-/// below 21 P^2 < 2^67 (`x`'s first coordinate is below 2P, `add_constant`, so `x^2`'s are
-/// below 19 P^2, `square`), and `mul_by_power` adds below 2^103; `sq^2 x` is unreduced,
+/// returned and copied). The constraint is unreduced, `sq + 10 P^2 - x^2`, every coordinate
+/// non-negative and below 20 P^2 < 2^67 (`x`'s first coordinate is below 2P, `add_constant`,
+/// so `x^2`'s are in (-9 P^2, 10 P^2), `square_signed`), and `mul_by_power` adds below 2^103; `sq^2 x` is unreduced,
 /// below 2^100 (`sq^2`, below 14 P^2, is not reduced first). One call per S-box with the
 /// products inlined: the 142 S-boxes' calls to them cost more than their code.
 #[inline(never)]
@@ -336,7 +355,7 @@ fn sbox_fold(
     ref outputs: Array<Coordinates>,
 ) -> Wide {
     let x = add_constant(s, rc);
-    let constraint = wide_sub(wide(sq), square(x), TWENTY_P_SQUARED);
+    let constraint = wide_sub(wide(sq), square_signed(x), TEN_P_SQUARED);
     outputs.append(unwide(wide_mul_by_canonical(square(sq), x)));
     wide_add(group, mul_by_power(constraint, power, POWER_OFFSET))
 }
