@@ -53,13 +53,9 @@ const TWO_P_SQUARED: felt252 = 0x7ffffffe00000002;
 const P_FELT: felt252 = 0x7fffffff;
 /// `32 P^2`: above every coordinate of `from_partial_evals` (below 9P).
 const THIRTY_TWO_P_SQUARED: felt252 = 0x7ffffffe000000020;
-/// `14 P^3`, `28 P^3` and `70 P^3`: offsets of `wide_mul_by_canonical` (`X P`, `2 X P` and
-/// `5 X P` for `X = 14 P^2`, the bound of its unreduced factor).
-const FOURTEEN_P_CUBED: felt252 = 0x1bffffff580000014fffffff2;
-const TWENTY_EIGHT_P_CUBED: felt252 = 0x37fffffeb00000029ffffffe4;
-const SEVENTY_P_CUBED: felt252 = 0x8bfffffcb80000068ffffffba;
-/// `P * 2^80` (> 2^110): above every `sbox_fold` output (below 2^100) and every coordinate
-/// of `external_layer` on them (a sum of 5 inputs times `M4`'s row sums, 7: below 2^106).
+/// `P * 2^80` (> 2^110): above the absolute value of every `sbox_fold` output (signed, below
+/// 2^100) and of every coordinate of `external_layer` on them (a sum of 5 inputs times `M4`'s
+/// row sums, 7: below 2^105), so `c + EXTERNAL_OFFSET - e` is non-negative for `c >= 0`.
 const EXTERNAL_OFFSET: felt252 = 0x7fffffff00000000000000000000;
 
 /// A QM31 value with unreduced coordinates: non-negative integers (below 2^128) as felt252.
@@ -151,7 +147,7 @@ fn fold(acc: QM31, random_coeff: QM31, constraint: Wide) -> QM31 {
 }
 
 /// `x + c` for a base-field constant `c < P` and canonical `x`: only the first coordinate
-/// moves, and it is left unreduced (below 2P; `wide_mul` and `wide_mul_by_canonical` allow
+/// moves, and it is left unreduced (below 2P; `square_signed` and `mul_signed_by_input` allow
 /// it).
 #[inline]
 fn add_constant(x: Coordinates, c: u32) -> Coordinates {
@@ -162,8 +158,8 @@ fn add_constant(x: Coordinates, c: u32) -> Coordinates {
 /// Poseidon2's external layer `E x`, `E = [[2 M4, M4, M4, M4], [M4, 2 M4, M4, M4], ...]`
 /// (the shape `zkthread_prover::poseidon2::constants` checks on p3's layer): block `b` of the
 /// output is `M4 (x_b + sum_b' x_b')`. Unreduced: each output is at most 35 times the largest
-/// input (5 inputs times `M4`'s row sums, 7), below 2^106 on `sbox_fold` outputs (below
-/// 2^100). Spans of lanes hold `Coordinates`, reduced or not, so that one layout serves the
+/// input in absolute value (5 inputs times `M4`'s row sums, 7), below 2^105 on `sbox_fold`
+/// outputs (signed, below 2^100). Spans of lanes hold `Coordinates`, reduced or not, so that one layout serves the
 /// input columns, the S-box outputs and the partial rounds' state without copies.
 fn external_layer(x: Span<Coordinates>) -> Span<Coordinates> {
     let mut x = x;
@@ -275,54 +271,30 @@ fn reduced(x: Coordinates) -> Coordinates {
     coordinates(narrow(wide(x)))
 }
 
-/// `x y` for `x` unreduced with every coordinate below `X = 14 P^2` (a `square` of a
-/// canonical value) and `y` canonical but for its first coordinate (below 2P: an S-box
-/// input): `mul_coords`'s expansion with offsets (multiples of P) above its negative terms, no
-/// reduction of `x`. A product of coordinates is below `2 X P` with `y`'s first, `X P`
-/// otherwise; every coordinate is below `9 X P = 126 P^3 < 2^100`.
+/// `x y` for `x` with signed coordinates of absolute value below `X = 10 P^2` (a
+/// `square_signed` of a canonical value) and `y` canonical but for its first coordinate
+/// (below 2P: an S-box input): `mul_coords`'s expansion without offsets, exact in felt252. A
+/// product of coordinates is below `2 X P` in absolute value with `y`'s first, `X P`
+/// otherwise; every coordinate is below `9 X P = 90 P^3 < 2^100` in absolute value.
 #[inline(always)]
-fn wide_mul_by_canonical(x: Wide, y: Coordinates) -> Wide {
+fn mul_signed_by_input(x: Wide, y: Coordinates) -> Wide {
     let y = wide(y);
     let r = x.c * y.c - x.d * y.d;
     let s = x.c * y.d + x.d * y.c;
     Wide {
-        // Negative terms: x.b y.b, 2 x.d y.d, s: below 5 X P.
-        a: x.a * y.a - x.b * y.b + r + r - s + SEVENTY_P_CUBED,
-        // Negative term: x.d y.d (in r), below X P.
-        b: x.a * y.b + x.b * y.a + r + s + s + FOURTEEN_P_CUBED,
-        // Negative terms: x.b y.d, x.d y.b, below 2 X P.
-        c: x.a * y.c - x.b * y.d + x.c * y.a - x.d * y.b + TWENTY_EIGHT_P_CUBED,
+        a: x.a * y.a - x.b * y.b + r + r - s,
+        b: x.a * y.b + x.b * y.a + r + s + s,
+        c: x.a * y.c - x.b * y.d + x.c * y.a - x.d * y.b,
         d: x.a * y.d + x.b * y.c + x.c * y.b + x.d * y.a,
     }
 }
 
-/// `x^2` unreduced for `x` canonical but for its first coordinate (below 2P): with
-/// `x = a + b u`, `a = x0 + x1 i`, `b = x2 + x3 i`, `x^2 = a^2 + (2 + i) b^2 + 2 a b u`, and a
-/// CM31 square `(p + q i)^2 = (p + q)(p - q) + 2 p q i`: 27 operations instead of the general
-/// product's 34. The differences `p - q` are taken as `p + P - q` (non-negative, same class);
-/// the one subtracted product, `2 x2 x3` (and `2 x1 x3`), is below 2 P^2. Coordinates below
-/// 19 P^2 (9 + 8 + 2, 4 + 4 + 4, 4 + 2, 4 + 2), and below 14 P^2 on a canonical `x`
-/// (4 + 8 + 2, 2 + 4 + 4, 2 + 2, 2 + 2).
-#[inline(always)]
-fn square(x: Coordinates) -> Wide {
-    let (x0, x1, x2, x3) = x;
-    let x0_twice = x0 + x0;
-    let x1_twice = x1 + x1;
-    // b^2 = re + im i.
-    let re = (x2 + x3) * (x2 + P_FELT - x3);
-    let im = (x2 + x2) * x3;
-    Wide {
-        a: (x0 + x1) * (x0 + P_FELT - x1) + re + re - im + TWO_P_SQUARED,
-        b: x0_twice * x1 + re + im + im,
-        c: x0_twice * x2 - x1_twice * x3 + TWO_P_SQUARED,
-        d: x0_twice * x3 + x1_twice * x2,
-    }
-}
-
-/// `x^2` as `square`, for `x` canonical but for its first coordinate (below 2P), without the
-/// offsets: coordinates as signed integers (exact in felt252, whose prime is far above them)
-/// in (-9 P^2, 10 P^2), (-2 P^2, 10 P^2), (-2 P^2, 4 P^2) and [0, 6 P^2), for a caller that
-/// subtracts the square from a value with an offset of its own (the S-box constraint).
+/// `x^2` for `x` canonical but for its first coordinate (below 2P): with `x = a + b u`,
+/// `a = x0 + x1 i`, `b = x2 + x3 i`, `x^2 = a^2 + (2 + i) b^2 + 2 a b u`, and a CM31 square
+/// `(p + q i)^2 = (p + q)(p - q) + 2 p q i`: 23 operations instead of the general product's
+/// 34. No offsets: the coordinates are signed integers (exact in felt252, whose prime is far
+/// above them) in (-9 P^2, 10 P^2), (-2 P^2, 10 P^2), (-2 P^2, 4 P^2) and [0, 6 P^2), for
+/// callers that bound their results' absolute values and add offsets of their own.
 #[inline(always)]
 fn square_signed(x: Coordinates) -> Wide {
     let (x0, x1, x2, x3) = x;
@@ -342,8 +314,9 @@ fn square_signed(x: Coordinates) -> Wide {
 /// `group + (sq - x^2) power` and appends `sq^2 x` to `outputs` (written there directly, not
 /// returned and copied). The constraint is unreduced, `sq + 10 P^2 - x^2`, every coordinate
 /// non-negative and below 20 P^2 < 2^67 (`x`'s first coordinate is below 2P, `add_constant`,
-/// so `x^2`'s are in (-9 P^2, 10 P^2), `square_signed`), and `mul_by_power` adds below 2^103; `sq^2 x` is unreduced,
-/// below 2^100 (`sq^2`, below 14 P^2, is not reduced first). One call per S-box with the
+/// so `x^2`'s are in (-9 P^2, 10 P^2), `square_signed`), and `mul_by_power` adds below 2^103;
+/// `sq^2 x` is signed and unreduced, below 2^100 in absolute value (`mul_signed_by_input`;
+/// `sq^2` is not reduced first), which `EXTERNAL_OFFSET` covers. One call per S-box with the
 /// products inlined: the 142 S-boxes' calls to them cost more than their code.
 #[inline(never)]
 fn sbox_fold(
@@ -356,7 +329,7 @@ fn sbox_fold(
 ) -> Wide {
     let x = add_constant(s, rc);
     let constraint = wide_sub(wide(sq), square_signed(x), TEN_P_SQUARED);
-    outputs.append(unwide(wide_mul_by_canonical(square(sq), x)));
+    outputs.append(unwide(mul_signed_by_input(square_signed(sq), x)));
     wide_add(group, mul_by_power(constraint, power, POWER_OFFSET))
 }
 
@@ -409,8 +382,9 @@ fn mul_by_power(x: Wide, y: Coordinates, offset: felt252) -> Wide {
 }
 
 /// `group + (next - expected) power` for a next-state constraint: `next` canonical,
-/// `expected` an external layer output (below 2^106), so the constraint, `next +
-/// EXTERNAL_OFFSET - expected`, is below 2^112 and its product below 2^147.
+/// `expected` an external layer output (signed, below 2^105 in absolute value), so the
+/// constraint, `next + EXTERNAL_OFFSET - expected`, is non-negative and below 2^112 and its
+/// product below 2^147.
 #[inline(never)]
 fn fold_next(group: Wide, next: Coordinates, expected: Coordinates, power: Coordinates) -> Wide {
     let constraint = wide_sub(wide(next), wide(expected), EXTERNAL_OFFSET);
@@ -604,7 +578,8 @@ fn partial_rounds(
         let sq = *partial.pop_front().expect('poseidon2: partial columns');
         let p = *partial.pop_front().expect('poseidon2: partial columns');
         // The round's two constraints as one group: `acc r^2 + (sq - x^2) r + (p - y)`, below
-        // 2^65 + 2^103 + 2^112 (`y` below 2^100 under `EXTERNAL_OFFSET`).
+        // 2^65 + 2^103 + 2^112 (`y` signed, below 2^100 in absolute value, under
+        // `EXTERNAL_OFFSET`).
         let mut outputs: Array<Coordinates> = array![];
         let group = sbox_fold(wide_mul(coordinates(acc), r2), lane0, *rc, sq, r1, ref outputs);
         let y = wide(outputs.pop_front().expect('poseidon2: S-box output'));
