@@ -45,18 +45,16 @@ use crate::generated_poseidon2::{
 /// `8 P^2`: above every coordinate of `wide_mul` on canonical inputs (at most 8 products
 /// below P^2 plus the added multiple of P^2), so `a + 8 P^2 - product` stays non-negative.
 const EIGHT_P_SQUARED: felt252 = 0x1fffffff800000008;
-/// `10 P^2`: above every coordinate of `square_signed` on an S-box input (below 10 P^2).
-const TEN_P_SQUARED: felt252 = 0x27ffffff60000000a;
-/// `2 P^2`: offset of `square`.
-const TWO_P_SQUARED: felt252 = 0x7ffffffe00000002;
 /// `P`, as the offset of a difference of two canonical coordinates.
 const P_FELT: felt252 = 0x7fffffff;
 /// `32 P^2`: above every coordinate of `from_partial_evals` (below 9P).
 const THIRTY_TWO_P_SQUARED: felt252 = 0x7ffffffe000000020;
-/// `P * 2^80` (> 2^110): above the absolute value of every `sbox_fold` output (signed, below
-/// 2^100) and of every coordinate of `external_layer` on them (a sum of 5 inputs times `M4`'s
-/// row sums, 7: below 2^105), so `c + EXTERNAL_OFFSET - e` is non-negative for `c >= 0`.
-const EXTERNAL_OFFSET: felt252 = 0x7fffffff00000000000000000000;
+/// `P * 2^113` (> 2^143): above the absolute value of a full round's signed fold (below
+/// 2^142.8, `full_round`), so the fold plus it is non-negative, and below 2^145.
+const FULL_ROUND_OFFSET: felt252 = 0xfffffffe0000000000000000000000000000;
+/// `P * 2^71` (> 2^101): above the absolute value of a partial round's signed fold (below
+/// 2^100.5, `partial_rounds`).
+const PARTIAL_ROUND_OFFSET: felt252 = 0x3fffffff800000000000000000;
 
 /// A QM31 value with unreduced coordinates: non-negative integers (below 2^128) as felt252.
 #[derive(Copy, Drop)]
@@ -82,6 +80,18 @@ fn unwide(x: Wide) -> Coordinates {
 #[inline]
 fn wide_add(x: Wide, y: Wide) -> Wide {
     Wide { a: x.a + y.a, b: x.b + y.b, c: x.c + y.c, d: x.d + y.d }
+}
+
+/// `x - y` per coordinate, signed (exact in felt252 while the caller bounds it).
+#[inline(always)]
+fn wide_diff(x: Wide, y: Wide) -> Wide {
+    Wide { a: x.a - y.a, b: x.b - y.b, c: x.c - y.c, d: x.d - y.d }
+}
+
+/// `x + k` per coordinate.
+#[inline(always)]
+fn wide_add_constant(x: Wide, k: felt252) -> Wide {
+    Wide { a: x.a + k, b: x.b + k, c: x.c + k, d: x.d + k }
 }
 
 /// `x + offset - y` per coordinate (`offset` a multiple of P above `y`'s coordinates).
@@ -159,8 +169,9 @@ fn add_constant(x: Coordinates, c: u32) -> Coordinates {
 /// (the shape `zkthread_prover::poseidon2::constants` checks on p3's layer): block `b` of the
 /// output is `M4 (x_b + sum_b' x_b')`. Unreduced: each output is at most 35 times the largest
 /// input in absolute value (5 inputs times `M4`'s row sums, 7), below 2^105 on `sbox_fold`
-/// outputs (signed, below 2^100). Spans of lanes hold `Coordinates`, reduced or not, so that one layout serves the
-/// input columns, the S-box outputs and the partial rounds' state without copies.
+/// outputs (signed, below 2^100). Spans of lanes hold `Coordinates`, reduced or not, so that
+/// one layout serves the input columns, the S-box outputs and the partial rounds' state
+/// without copies.
 fn external_layer(x: Span<Coordinates>) -> Span<Coordinates> {
     let mut x = x;
     let [x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15] = (*x
@@ -312,12 +323,13 @@ fn square_signed(x: Coordinates) -> Wide {
 
 /// One S-box `x^5` with its square column `sq`, `x = s + rc`, folded into `group`: returns
 /// `group + (sq - x^2) power` and appends `sq^2 x` to `outputs` (written there directly, not
-/// returned and copied). The constraint is unreduced, `sq + 10 P^2 - x^2`, every coordinate
-/// non-negative and below 20 P^2 < 2^67 (`x`'s first coordinate is below 2P, `add_constant`,
-/// so `x^2`'s are in (-9 P^2, 10 P^2), `square_signed`), and `mul_by_power` adds below 2^103;
-/// `sq^2 x` is signed and unreduced, below 2^100 in absolute value (`mul_signed_by_input`;
-/// `sq^2` is not reduced first), which `EXTERNAL_OFFSET` covers. One call per S-box with the
-/// products inlined: the 142 S-boxes' calls to them cost more than their code.
+/// returned and copied). Signed throughout, no offsets (the callers add one multiple of P
+/// above the absolute value of their whole fold before reducing): the constraint `sq - x^2`
+/// is below 10 P^2 in absolute value (`x`'s first coordinate is below 2P, `add_constant`, so
+/// `x^2`'s are in (-9 P^2, 10 P^2), `square_signed`), its product by the power below 80 P^3
+/// (`mul_signed`), and `sq^2 x` below 90 P^3 < 2^100 (`mul_signed_by_input`; `sq^2` is not
+/// reduced first). One call per S-box with the products inlined: the 142 S-boxes' calls to
+/// them cost more than their code.
 #[inline(never)]
 fn sbox_fold(
     group: Wide,
@@ -328,9 +340,9 @@ fn sbox_fold(
     ref outputs: Array<Coordinates>,
 ) -> Wide {
     let x = add_constant(s, rc);
-    let constraint = wide_sub(wide(sq), square_signed(x), TEN_P_SQUARED);
+    let constraint = wide_diff(wide(sq), square_signed(x));
     outputs.append(unwide(mul_signed_by_input(square_signed(sq), x)));
-    wide_add(group, mul_by_power(constraint, power, POWER_OFFSET))
+    wide_add(group, mul_signed(constraint, power))
 }
 
 /// The powers of the random coefficient `r` a grouped fold takes: `r^0` up to `r^15`, and
@@ -357,47 +369,40 @@ fn fold_powers(random_coeff: QM31) -> FoldPowers {
     FoldPowers { r16, ascending }
 }
 
-/// `P * 2^71` (> 2^101): above the negative products of `mul_by_power` on an S-box
-/// constraint (at most 5, each of a coordinate below 2^67 and one below 2^31).
-const POWER_OFFSET: felt252 = 0x3fffffff800000000000000000;
-/// `P * 2^115` (> 2^146): above the negative products of `mul_by_power` on a coordinate below
-/// 2^112 (at most 5, each below 2^143).
-const WIDE_POWER_OFFSET: felt252 = 0x3fffffff80000000000000000000000000000;
-
-/// `x y` for `x` unreduced and `y` canonical (a power of the random coefficient):
-/// `mul_coords`'s expansion with `offset`, a multiple of P, above each coordinate's negative
-/// terms (at most 5 products): `POWER_OFFSET` for `x` below 2^67 (every coordinate then below
-/// 2^103), `WIDE_POWER_OFFSET` for `x` below 2^112 (below 2^147).
+/// `x y` for `x` signed and `y` canonical (a power of the random coefficient):
+/// `mul_coords`'s expansion without offsets, every coordinate a signed sum of at most 8
+/// products: below `8 |x| P` in absolute value for `|x|` the bound of `x`'s coordinates.
 #[inline(always)]
-fn mul_by_power(x: Wide, y: Coordinates, offset: felt252) -> Wide {
+fn mul_signed(x: Wide, y: Coordinates) -> Wide {
     let (ya, yb, yc, yd) = y;
     let r = x.c * yc - x.d * yd;
     let s = x.c * yd + x.d * yc;
     Wide {
-        a: x.a * ya - x.b * yb + r + r - s + offset,
-        b: x.a * yb + x.b * ya + r + s + s + offset,
-        c: x.a * yc - x.b * yd + x.c * ya - x.d * yb + offset,
+        a: x.a * ya - x.b * yb + r + r - s,
+        b: x.a * yb + x.b * ya + r + s + s,
+        c: x.a * yc - x.b * yd + x.c * ya - x.d * yb,
         d: x.a * yd + x.b * yc + x.c * yb + x.d * ya,
     }
 }
 
-/// `group + (next - expected) power` for a next-state constraint: `next` canonical,
-/// `expected` an external layer output (signed, below 2^105 in absolute value), so the
-/// constraint, `next + EXTERNAL_OFFSET - expected`, is non-negative and below 2^112 and its
-/// product below 2^147.
+/// `group + (next - expected) power` for a next-state constraint, signed: `next` canonical,
+/// `expected` an external layer output (below 35 * 90 P^3 in absolute value), so the
+/// constraint is below 3150 P^3 + P < 2^104.7 and its product below 25200 P^4 < 2^138.7.
 #[inline(never)]
 fn fold_next(group: Wide, next: Coordinates, expected: Coordinates, power: Coordinates) -> Wide {
-    let constraint = wide_sub(wide(next), wide(expected), EXTERNAL_OFFSET);
-    wide_add(group, mul_by_power(constraint, power, WIDE_POWER_OFFSET))
+    let constraint = wide_diff(wide(next), wide(expected));
+    wide_add(group, mul_signed(constraint, power))
 }
 
 /// One full round from `state` with round constants `rc`; `columns` = the round's `sq[16]`
 /// then `next[16]`. Folds its 32 constraints into `acc` as two groups with the powers of the
 /// random coefficient (`FoldPowers`): `g = acc r^16 + sum_i c_i r^(15 - i)` over the S-box
-/// constraints (below 2^65 + 16 * 2^103 < 2^108), then `g r^16 + sum_i d_i r^(15 - i)` over
-/// the next-state ones, unreduced throughout (17 products below 2^147: below 2^152) and
-/// reduced once by `narrow_wide`. Folding the next-state constraints one by one instead took
-/// a product and a reduction each: 16 reductions per round where one now does.
+/// constraints (signed, below 8 P^2 + 16 * 80 P^3 < 2^103.4 in absolute value, `sbox_fold`),
+/// then `g r^16 + sum_i d_i r^(15 - i)` over the next-state ones (below 8 * 2^103.4 * P +
+/// 16 * 2^138.7 < 2^142.8, `fold_next`), unreduced throughout, made non-negative by
+/// `FULL_ROUND_OFFSET` and reduced once by `narrow_wide`. Folding the next-state constraints
+/// one by one instead took a product and a reduction each: 16 reductions per round where one
+/// now does.
 fn full_round(
     acc: QM31,
     powers: FoldPowers,
@@ -450,7 +455,7 @@ fn full_round(
     let [
         e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15,
     ] = (*expected.multi_pop_front::<16>().expect('poseidon2: width')).unbox();
-    let group = mul_by_power(group, powers.r16, WIDE_POWER_OFFSET);
+    let group = mul_signed(group, powers.r16);
     let group = fold_next(group, n0, e0, w0);
     let group = fold_next(group, n1, e1, w1);
     let group = fold_next(group, n2, e2, w2);
@@ -467,7 +472,7 @@ fn full_round(
     let group = fold_next(group, n13, e13, w13);
     let group = fold_next(group, n14, e14, w14);
     let group = fold_next(group, n15, e15, w15);
-    narrow_wide(group)
+    narrow_wide(wide_add_constant(group, FULL_ROUND_OFFSET))
 }
 
 /// Four full rounds from `state` (round constants `rcs`, 16 per round) on the columns from
@@ -577,13 +582,14 @@ fn partial_rounds(
         let lane0 = *state.pop_front().expect('poseidon2: width');
         let sq = *partial.pop_front().expect('poseidon2: partial columns');
         let p = *partial.pop_front().expect('poseidon2: partial columns');
-        // The round's two constraints as one group: `acc r^2 + (sq - x^2) r + (p - y)`, below
-        // 2^65 + 2^103 + 2^112 (`y` signed, below 2^100 in absolute value, under
-        // `EXTERNAL_OFFSET`).
+        // The round's two constraints as one group: `acc r^2 + (sq - x^2) r + (p - y)`, signed
+        // and below 8 P^2 + 80 P^3 + (P + 90 P^3) < 2^100.5 in absolute value (`sbox_fold`):
+        // `PARTIAL_ROUND_OFFSET` makes it non-negative and below 2^103.
         let mut outputs: Array<Coordinates> = array![];
         let group = sbox_fold(wide_mul(coordinates(acc), r2), lane0, *rc, sq, r1, ref outputs);
         let y = wide(outputs.pop_front().expect('poseidon2: S-box output'));
-        acc = narrow(wide_add(group, wide_sub(wide(p), y, EXTERNAL_OFFSET)));
+        let group = wide_add(group, wide_diff(wide(p), y));
+        acc = narrow(wide_add_constant(group, PARTIAL_ROUND_OFFSET));
         state = internal_layer(p, state);
     };
     (acc, state, partial)
