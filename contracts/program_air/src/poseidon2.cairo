@@ -49,9 +49,9 @@ const EIGHT_P_SQUARED: felt252 = 0x1fffffff800000008;
 const P_FELT: felt252 = 0x7fffffff;
 /// `32 P^2`: above every coordinate of `from_partial_evals` (below 9P).
 const THIRTY_TWO_P_SQUARED: felt252 = 0x7ffffffe000000020;
-/// `P * 2^113` (> 2^143): above the absolute value of a full round's signed fold (below
-/// 2^142.8, `full_round`), so the fold plus it is non-negative, and below 2^145.
-const FULL_ROUND_OFFSET: felt252 = 0xfffffffe0000000000000000000000000000;
+/// `P * 2^119` (> 2^149): above the absolute value of a full round's signed fold (below
+/// 2^148.5, `full_round`), so the fold plus it is non-negative, and below 2^150.5.
+const FULL_ROUND_OFFSET: felt252 = 0x3fffffff800000000000000000000000000000;
 /// `P * 2^71` (> 2^101): above the absolute value of a partial round's signed fold (below
 /// 2^100.5, `partial_rounds`).
 const PARTIAL_ROUND_OFFSET: felt252 = 0x3fffffff800000000000000000;
@@ -259,9 +259,8 @@ fn lane(total: Wide, x: Wide, d: u32) -> Coordinates {
     unwide(wide_add(total, wide_scale(x, d)))
 }
 
-/// The 16 lanes of a state reduced: the initial layer's output, and the partial rounds' state
-/// every sixth round and after the last (lane 0 is canonical there already; one narrow more
-/// per call buys one function for the four uses).
+/// The 16 lanes of the partial rounds' state reduced, every sixth round and after the last
+/// (lane 0 is canonical there already: one narrow more per call).
 #[inline(never)]
 fn reduce_state(state: Span<Coordinates>) -> Span<Coordinates> {
     let mut state = state;
@@ -283,10 +282,11 @@ fn reduced(x: Coordinates) -> Coordinates {
 }
 
 /// `x y` for `x` with signed coordinates of absolute value below `X = 10 P^2` (a
-/// `square_signed` of a canonical value) and `y` canonical but for its first coordinate
-/// (below 2P: an S-box input): `mul_coords`'s expansion without offsets, exact in felt252. A
-/// product of coordinates is below `2 X P` in absolute value with `y`'s first, `X P`
-/// otherwise; every coordinate is below `9 X P = 90 P^3 < 2^100` in absolute value.
+/// `square_signed` of a canonical value) and `y` an S-box input: `mul_coords`'s expansion
+/// without offsets, exact in felt252. Every coordinate is below `X (y_a + y_b + 3 y_c +
+/// 3 y_d)` in absolute value (the first two; the others less): below `9 X P = 90 P^3 < 2^100`
+/// for `y` canonical but for its first coordinate (below 2P), below `281 X P < 2^104.5` for
+/// `y`'s first coordinate below 36P and the others below 35P.
 #[inline(always)]
 fn mul_signed_by_input(x: Wide, y: Coordinates) -> Wide {
     let y = wide(y);
@@ -300,12 +300,14 @@ fn mul_signed_by_input(x: Wide, y: Coordinates) -> Wide {
     }
 }
 
-/// `x^2` for `x` canonical but for its first coordinate (below 2P): with `x = a + b u`,
+/// `x^2`, with `x = a + b u`,
 /// `a = x0 + x1 i`, `b = x2 + x3 i`, `x^2 = a^2 + (2 + i) b^2 + 2 a b u`, and a CM31 square
 /// `(p + q i)^2 = (p + q)(p - q) + 2 p q i`: 23 operations instead of the general product's
 /// 34. No offsets: the coordinates are signed integers (exact in felt252, whose prime is far
-/// above them) in (-9 P^2, 10 P^2), (-2 P^2, 10 P^2), (-2 P^2, 4 P^2) and [0, 6 P^2), for
-/// callers that bound their results' absolute values and add offsets of their own.
+/// above them), for callers that bound their results' absolute values and add offsets of
+/// their own: for `x` canonical but for its first coordinate (below 2P), in (-9 P^2, 10 P^2),
+/// (-2 P^2, 10 P^2), (-2 P^2, 4 P^2) and [0, 6 P^2); for `x`'s first coordinate below 36P and
+/// the others below 35P, below 9906 P^2 in absolute value.
 #[inline(always)]
 fn square_signed(x: Coordinates) -> Wide {
     let (x0, x1, x2, x3) = x;
@@ -324,12 +326,15 @@ fn square_signed(x: Coordinates) -> Wide {
 /// One S-box `x^5` with its square column `sq`, `x = s + rc`, folded into `group`: returns
 /// `group + (sq - x^2) power` and appends `sq^2 x` to `outputs` (written there directly, not
 /// returned and copied). Signed throughout, no offsets (the callers add one multiple of P
-/// above the absolute value of their whole fold before reducing): the constraint `sq - x^2`
-/// is below 10 P^2 in absolute value (`x`'s first coordinate is below 2P, `add_constant`, so
-/// `x^2`'s are in (-9 P^2, 10 P^2), `square_signed`), its product by the power below 80 P^3
-/// (`mul_signed`), and `sq^2 x` below 90 P^3 < 2^100 (`mul_signed_by_input`; `sq^2` is not
-/// reduced first). One call per S-box with the products inlined: the 142 S-boxes' calls to
-/// them cost more than their code.
+/// above the absolute value of their whole fold before reducing). Bounds in absolute value,
+/// for `s` canonical (the partial rounds, the full rounds but the first): `x`'s first
+/// coordinate is below 2P (`add_constant`), `x^2`'s coordinates below 10 P^2
+/// (`square_signed`), the constraint `sq - x^2` below 10 P^2 + P, its product by the power
+/// below 80 P^3 + 8 P^2 (`mul_signed`), `sq^2` below 10 P^2 and `sq^2 x` below 90 P^3 < 2^100
+/// (`mul_signed_by_input`; `sq^2` is not reduced first). For `s` below 35P (the first full
+/// round's state, the initial layer's unreduced output): `x^2` below 9906 P^2, the product by
+/// the power below 2^109.3, `sq^2 x` below 281 * 10 P^3 < 2^104.5. One call per S-box with
+/// the products inlined: the 142 S-boxes' calls to them cost more than their code.
 #[inline(never)]
 fn sbox_fold(
     group: Wide,
@@ -386,8 +391,8 @@ fn mul_signed(x: Wide, y: Coordinates) -> Wide {
 }
 
 /// `group + (next - expected) power` for a next-state constraint, signed: `next` canonical,
-/// `expected` an external layer output (below 35 * 90 P^3 in absolute value), so the
-/// constraint is below 3150 P^3 + P < 2^104.7 and its product below 25200 P^4 < 2^138.7.
+/// `expected` an external layer output (below 35 * 2810 P^3 < 2^109.6 in absolute value,
+/// `sbox_fold`), so the constraint is below 2^109.6 and its product below 2^143.6.
 #[inline(never)]
 fn fold_next(group: Wide, next: Coordinates, expected: Coordinates, power: Coordinates) -> Wide {
     let constraint = wide_diff(wide(next), wide(expected));
@@ -397,12 +402,13 @@ fn fold_next(group: Wide, next: Coordinates, expected: Coordinates, power: Coord
 /// One full round from `state` with round constants `rc`; `columns` = the round's `sq[16]`
 /// then `next[16]`. Folds its 32 constraints into `acc` as two groups with the powers of the
 /// random coefficient (`FoldPowers`): `g = acc r^16 + sum_i c_i r^(15 - i)` over the S-box
-/// constraints (signed, below 8 P^2 + 16 * 80 P^3 < 2^103.4 in absolute value, `sbox_fold`),
-/// then `g r^16 + sum_i d_i r^(15 - i)` over the next-state ones (below 8 * 2^103.4 * P +
-/// 16 * 2^138.7 < 2^142.8, `fold_next`), unreduced throughout, made non-negative by
-/// `FULL_ROUND_OFFSET` and reduced once by `narrow_wide`. Folding the next-state constraints
-/// one by one instead took a product and a reduction each: 16 reductions per round where one
-/// now does.
+/// constraints (signed, below 8 P^2 + 16 * 2^109.3 < 2^113.3 in absolute value,
+/// `sbox_fold`), then `g r^16 + sum_i d_i r^(15 - i)` over the next-state ones (below
+/// 8 * 2^113.3 * P + 16 * 2^143.6 < 2^148.5, `fold_next`), unreduced throughout, made
+/// non-negative by `FULL_ROUND_OFFSET` and reduced once by `narrow_wide`. `state` canonical
+/// or, for the first round, below 35P (the bounds above are that case's). Folding the
+/// next-state constraints one by one instead took a product and a reduction each: 16
+/// reductions per round where one now does.
 fn full_round(
     acc: QM31,
     powers: FoldPowers,
@@ -610,7 +616,8 @@ pub fn accumulate_poseidon2(
     assert(main.len() == N_COLUMNS, 'poseidon2: main mask size');
     assert(interaction.len() == N_INTERACTION_VALUES, 'poseidon2: interaction size');
     let input = main.slice(INPUT_START, WIDTH);
-    let state = reduce_state(external_layer(input));
+    // Left unreduced (below 35P): the first full round takes it (`sbox_fold`'s bounds).
+    let state = external_layer(input);
     let powers = fold_powers(random_coeff);
     // r and r^2 for the partial rounds' pairs.
     let r1 = coordinates(random_coeff);
