@@ -109,10 +109,7 @@ fn wide_scale(x: Wide, k: u32) -> Wide {
     Wide { a: x.a * k, b: x.b * k, c: x.c * k, d: x.d * k }
 }
 
-/// The product of two canonical values, unreduced (every coordinate below 8 P^2). Inputs
-/// whose first coordinate only is below 2P (an S-box input) give coordinates below 11 P^2:
-/// the first coordinates never enter a subtracted product, so `P_SQUARED_OFFSETS` still
-/// cover those.
+/// The product of two canonical values, unreduced (every coordinate below 8 P^2).
 #[inline(never)]
 fn wide_mul(x: Coordinates, y: Coordinates) -> Wide {
     let (a, b, c, d) = mul_coords(x, y, P_SQUARED_OFFSETS);
@@ -439,7 +436,7 @@ fn full_round(
         .multi_pop_front::<16>()
         .expect('poseidon2: fold powers'))
         .unbox();
-    let group = wide_mul(coordinates(acc), powers.r16);
+    let group = mul_signed(wide(coordinates(acc)), powers.r16);
     let mut outputs: Array<Coordinates> = array![];
     let group = sbox_fold(group, s0, c0, q0, w0, ref outputs);
     let group = sbox_fold(group, s1, c1, q1, w1, ref outputs);
@@ -592,7 +589,8 @@ fn partial_rounds(
         // and below 8 P^2 + 80 P^3 + (P + 90 P^3) < 2^100.5 in absolute value (`sbox_fold`):
         // `PARTIAL_ROUND_OFFSET` makes it non-negative and below 2^103.
         let mut outputs: Array<Coordinates> = array![];
-        let group = sbox_fold(wide_mul(coordinates(acc), r2), lane0, *rc, sq, r1, ref outputs);
+        let group = mul_signed(wide(coordinates(acc)), r2);
+        let group = sbox_fold(group, lane0, *rc, sq, r1, ref outputs);
         let y = wide(outputs.pop_front().expect('poseidon2: S-box output'));
         let group = wide_add(group, wide_diff(wide(p), y));
         acc = narrow(wide_add_constant(group, PARTIAL_ROUND_OFFSET));
