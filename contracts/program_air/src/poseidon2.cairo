@@ -215,7 +215,7 @@ fn m4_block(ref out: Array<Coordinates>, y0: Wide, y1: Wide, y2: Wide, y3: Wide)
 /// below 16 B and lanes 1..15 come out below (2^16 + 16) B < 2^16.001 B: from canonical
 /// lanes, six layers stay below 2^127.01, which `narrow` takes (below 2^128), and lane 0
 /// (below 16 B + 2^62) too. The caller reduces the state after the sixth, the twelfth and
-/// the last layer (`reduce_state`): 48 narrows in 14 rounds. Lanes named, not looped over: a
+/// the last layer (`reduce_state`): 45 narrows in 14 rounds. Lanes named, not looped over: a
 /// loop iteration costs a gas withdrawal and re-passes its state, more than the lane's 12
 /// additions and multiplications.
 #[inline(never)]
@@ -256,8 +256,8 @@ fn lane(total: Wide, x: Wide, d: u32) -> Coordinates {
     unwide(wide_add(total, wide_scale(x, d)))
 }
 
-/// The 16 lanes of the partial rounds' state reduced, every sixth round and after the last
-/// (lane 0 is canonical there already: one narrow more per call).
+/// The partial rounds' state reduced, every sixth round and after the last: lanes 1..15
+/// (lane 0 is canonical already, `internal_layer`).
 #[inline(never)]
 fn reduce_state(state: Span<Coordinates>) -> Span<Coordinates> {
     let mut state = state;
@@ -266,9 +266,9 @@ fn reduce_state(state: Span<Coordinates>) -> Span<Coordinates> {
         .expect('poseidon2: width'))
         .unbox();
     array![
-        reduced(x0), reduced(x1), reduced(x2), reduced(x3), reduced(x4), reduced(x5),
-        reduced(x6), reduced(x7), reduced(x8), reduced(x9), reduced(x10), reduced(x11),
-        reduced(x12), reduced(x13), reduced(x14), reduced(x15),
+        x0, reduced(x1), reduced(x2), reduced(x3), reduced(x4), reduced(x5), reduced(x6),
+        reduced(x7), reduced(x8), reduced(x9), reduced(x10), reduced(x11), reduced(x12),
+        reduced(x13), reduced(x14), reduced(x15),
     ]
         .span()
 }
