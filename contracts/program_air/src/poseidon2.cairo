@@ -523,8 +523,12 @@ fn from_partial_evals(a: Coordinates, b: Coordinates, c: Coordinates, d: Coordin
     }
 }
 
+/// `P * 2^40` (> 2^70 + P): above the absolute value of `combine`'s signed sum.
+const COMBINE_OFFSET: felt252 = 0x7fffffff0000000000;
+
 /// `sum_i alpha^i values_i - z` (stwo's `LookupElements::combine`) for `values = (input,
-/// output)`, one reduction: the 32 products (each coordinate below 8 P^2) sum below 2^70.
+/// output)`, one reduction: the 32 products, signed (each coordinate below 8 P^2 in absolute
+/// value), sum below 2^70 in absolute value; `COMBINE_OFFSET` makes the whole non-negative.
 /// Input and output lanes taken in step, two products per iteration: half the loop's gas
 /// withdrawals and pops, and no concatenated copy of the values.
 fn combine(relation: @LookupElements, input: Span<Coordinates>, output: Span<Coordinates>) -> QM31 {
@@ -540,11 +544,11 @@ fn combine(relation: @LookupElements, input: Span<Coordinates>, output: Span<Coo
         let y = *output.pop_front().expect('poseidon2: width');
         let alpha_x = *low.pop_front().expect('poseidon2: relation size');
         let alpha_y = *high.pop_front().expect('poseidon2: relation size');
-        let product_x = mul_coords(coordinates(alpha_x), *x, P_SQUARED_OFFSETS);
-        let product_y = mul_coords(coordinates(alpha_y), y, P_SQUARED_OFFSETS);
-        sum = wide_add(sum, wide_add(wide(product_x), wide(product_y)));
+        let product_x = mul_signed(wide(coordinates(alpha_x)), *x);
+        let product_y = mul_signed(wide(coordinates(alpha_y)), y);
+        sum = wide_add(sum, wide_add(product_x, product_y));
     };
-    narrow(wide_sub(sum, wide(coordinates(*relation.z)), EIGHT_P_SQUARED))
+    narrow(wide_add_constant(wide_diff(sum, wide(coordinates(*relation.z))), COMBINE_OFFSET))
 }
 
 /// `1 / 2^k` in M31 for `k` in 0..31: `2^(31 - k) mod P` (`2^31 = 1 mod P`); stwo's column log
