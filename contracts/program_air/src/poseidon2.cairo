@@ -31,7 +31,7 @@
 //! than wrapping).
 
 use stark_verifier::fields::qm31::{Coordinates, P_SQUARED_OFFSETS, coordinates, mul_coords};
-use stark_verifier::fields::bounded::u128_mod_p_felt;
+use stark_verifier::fields::bounded::{BoundedInt, DivRemHelper};
 use stark_verifier::fields::{CM31, M31, M31Trait, QM31};
 use thread_verifier::lookup::LookupElements;
 use crate::generated_poseidon2::{
@@ -131,9 +131,10 @@ fn narrow(x: Wide) -> QM31 {
 
 /// The QM31 of `x`'s coordinates reduced, each a non-negative integer below 2^160 (panics on
 /// a coordinate past it, e.g. one that wrapped below zero): `v = h 2^128 + l` with
-/// `2^128 = 2^(4 * 31 + 4) = 16 (mod P)`, so `v = 16 h + (l mod P) (mod P)`, below
-/// 2^36 + P. Eleven range checks per coordinate against four for `narrow`, which only takes
-/// coordinates below 2^128: worth it where it replaces many `narrow`s.
+/// `2^128 = 2^(4 * 31 + 4) = 16 (mod P)`, so `v = l + 16 h (mod P)`, below 2^128 + 2^36: one
+/// division by P on bounded integers. Seven range checks per coordinate (the split, `h`
+/// below 2^32, the division) against four for `narrow`, which only takes coordinates below
+/// 2^128: worth it where it replaces many `narrow`s.
 #[inline(never)]
 fn narrow_wide(x: Wide) -> QM31 {
     QM31 {
@@ -146,8 +147,50 @@ fn narrow_wide(x: Wide) -> QM31 {
 fn reduce_wide(v: felt252) -> M31 {
     let v: u256 = v.into();
     let high: u32 = v.high.try_into().expect('poseidon2: above 2^160');
-    M31Trait::reduce_felt(u128_mod_p_felt(v.low) + 16 * high.into())
+    let shifted = bounded_int_mul(upcast::<u32, U32>(high), SIXTEEN);
+    let folded = bounded_int_add(upcast::<u128, U128>(v.low), shifted);
+    let (_, rem) = bounded_int_div_rem(folded, P_NZ);
+    M31 { inner: upcast(rem) }
 }
+
+// `reduce_wide`'s bounded integers (the corelib keeps these libfunc declarations
+// crate-private, as `stark_verifier::fields::bounded` notes; the helpers name the exact
+// result ranges the libfuncs derive).
+type U32 = BoundedInt<0, 0xffffffff>;
+type U128 = BoundedInt<0, 0xffffffffffffffffffffffffffffffff>;
+type Sixteen = BoundedInt<16, 16>;
+type U36 = BoundedInt<0, 0xffffffff0>;
+type Folded = BoundedInt<0, 0x100000000000000000000000fffffffef>;
+type ConstP = BoundedInt<0x7fffffff, 0x7fffffff>;
+const SIXTEEN: Sixteen = 16;
+const P_NZ: NonZero<ConstP> = 0x7fffffff;
+
+trait MulHelper<Lhs, Rhs> {
+    type Result;
+}
+trait AddHelper<Lhs, Rhs> {
+    type Result;
+}
+impl MulU32Sixteen of MulHelper<U32, Sixteen> {
+    type Result = U36;
+}
+impl AddU128U36 of AddHelper<U128, U36> {
+    type Result = Folded;
+}
+impl FoldedModP of DivRemHelper<Folded, ConstP> {
+    type DivT = BoundedInt<0, 0x2000000040000000800000030>;
+    type RemT = BoundedInt<0, 0x7ffffffe>;
+}
+extern fn bounded_int_mul<Lhs, Rhs, impl H: MulHelper<Lhs, Rhs>>(
+    lhs: Lhs, rhs: Rhs,
+) -> H::Result nopanic;
+extern fn bounded_int_add<Lhs, Rhs, impl H: AddHelper<Lhs, Rhs>>(
+    lhs: Lhs, rhs: Rhs,
+) -> H::Result nopanic;
+extern fn bounded_int_div_rem<Lhs, Rhs, impl H: DivRemHelper<Lhs, Rhs>>(
+    lhs: Lhs, rhs: NonZero<Rhs>,
+) -> (H::DivT, H::RemT) implicits(core::RangeCheck) nopanic;
+extern fn upcast<FromType, ToType>(x: FromType) -> ToType nopanic;
 
 /// stwo's `PointEvaluationAccumulator::accumulate` without the common denominator:
 /// `acc * random_coeff + constraint` (`constraint` below 2^127). The product inlined: 129
