@@ -1,1 +1,2 @@
 mod test_air_call;
+mod test_poseidon2;
