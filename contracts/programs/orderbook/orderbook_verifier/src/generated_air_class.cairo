@@ -9,4 +9,4 @@
 pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0xee7c4e9f53ad14db1255ba8777fd2c1b3476fe856af15e77e16a7a32b077cb;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x1f640cb990d26d2d329fd94d10632b86dcdf55cd38996ed43f34ca9d99a33bf;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x71366316d2c8c520d2f70b6d1363cbb63172b1777f720da5ab99939c275d31d;

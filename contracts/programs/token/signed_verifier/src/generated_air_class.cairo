@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir` (the signed AIR's composition).
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x5e507bdfa8d5920cf32f7be4b5e5387276b608b287de7e6f06feb61fc52158;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x418d354b9ecfc1a2b1293249bcb23c7a5f83d39d103c7e8b06bd2b364428b6c;
