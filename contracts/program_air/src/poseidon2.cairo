@@ -34,6 +34,7 @@ use stark_verifier::fields::qm31::{Coordinates, P_SQUARED_OFFSETS, coordinates, 
 use stark_verifier::fields::bounded::{BoundedInt, DivRemHelper};
 use stark_verifier::fields::{CM31, M31, M31Trait, QM31};
 use thread_verifier::lookup::LookupElements;
+use thread_verifier::oods::column_size_inverse_m31;
 use crate::generated_poseidon2::{
     EXTERNAL_FINAL_RC, EXTERNAL_INITIAL_RC, FINAL_START, FULL_ROUND_COLUMNS, HALF_FULL_ROUNDS,
     INITIAL_START, INPUT_START, INTERNAL_DIAG, INTERNAL_RC, MULTIPLICITY_COLUMN, N_COLUMNS,
@@ -594,15 +595,6 @@ fn combine(relation: @LookupElements, input: Span<Coordinates>, output: Span<Coo
     narrow(wide_add_constant(wide_diff(sum, wide(coordinates(*relation.z))), COMBINE_OFFSET))
 }
 
-/// `1 / 2^k` in M31 for `k` in 0..31: `2^(31 - k) mod P` (`2^31 = 1 mod P`); stwo's column log
-/// sizes are below 31.
-const COLUMN_SIZE_INVERSES: [u32; 31] = [
-    1, 1073741824, 536870912, 268435456, 134217728, 67108864, 33554432, 16777216,
-    8388608, 4194304, 2097152, 1048576, 524288, 262144, 131072, 65536,
-    32768, 16384, 8192, 4096, 2048, 1024, 512, 256,
-    128, 64, 32, 16, 8, 4, 2,
-];
-
 /// The LogUp constraint of one fraction `multiplicity / denominator` (stwo's
 /// `finalize_logup`): `(cur - prev + claimed_sum / 2^log_size) * denominator - multiplicity`,
 /// with `cur`, `prev` the cumulative sum at offsets 0 and -1 (`interaction`: its 4 columns at
@@ -618,15 +610,9 @@ fn logup_constraint(
         *interaction[0], *interaction[2], *interaction[4], *interaction[6],
     );
     let cur = from_partial_evals(*interaction[1], *interaction[3], *interaction[5], *interaction[7]);
-    // claimed_sum / 2^log_size: the inverse is 2^(31 - log_size) (2^31 = 1 mod P), from a
-    // table rather than an exponentiation (`column_size_inverse`); the product, below 2^61 per
-    // coordinate, is reduced with the rest.
-    let inverse: felt252 = (*COLUMN_SIZE_INVERSES
-        .span()
-        .get(log_size)
-        .expect('poseidon2: column log size')
-        .unbox())
-        .into();
+    // claimed_sum / 2^log_size: the product, below 2^61 per coordinate, is reduced with the
+    // rest.
+    let inverse: felt252 = column_size_inverse_m31(log_size).inner.into();
     let shift = wide_scale_felt(wide(coordinates(claimed_sum)), inverse);
     let diff = narrow(wide_add(wide_sub(cur, prev, THIRTY_TWO_P_SQUARED), shift));
     wide_sub(

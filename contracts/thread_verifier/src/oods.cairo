@@ -2,17 +2,32 @@
 //! `LogupAtRow` and `coset_vanishing` do), called by the generated `generated_air`.
 
 use stark_verifier::circle::{
-    CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, add_m31_point, pow2_u32,
+    CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, add_m31_point,
 };
-use stark_verifier::fields::{M31Trait, QM31, QM31Trait};
+use stark_verifier::fields::{M31, QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use stark_verifier::pcs::only;
 use crate::lookup::LookupElements;
 
-/// `1 / 2^log_size` (LogUp spreads the claimed sum evenly over the component's rows).
+/// `1 / 2^k` in M31 for `k` in 0..31: `2^(31 - k) mod P` (`2^31 = 1 mod P`); stwo's column log
+/// sizes are below 31.
+const COLUMN_SIZE_INVERSES: [u32; 31] = [
+    1, 1073741824, 536870912, 268435456, 134217728, 67108864, 33554432, 16777216,
+    8388608, 4194304, 2097152, 1048576, 524288, 262144, 131072, 65536,
+    32768, 16384, 8192, 4096, 2048, 1024, 512, 256,
+    128, 64, 32, 16, 8, 4, 2,
+];
+
+/// `1 / 2^log_size` in M31 (LogUp spreads the claimed sum evenly over the component's rows),
+/// read from a table rather than inverted.
+pub fn column_size_inverse_m31(log_size: u32) -> M31 {
+    let inverse = COLUMN_SIZE_INVERSES.span().get(log_size).expect('oods: column log size too big');
+    M31 { inner: *inverse.unbox() }
+}
+
+/// [`column_size_inverse_m31`] as a QM31.
 pub fn column_size_inverse(log_size: u32) -> QM31 {
-    assert(log_size < 31, 'oods: column log size too big');
-    QM31Trait::from_m31(M31Trait::from_u32_unchecked(pow2_u32(log_size)).inverse())
+    QM31Trait::from_m31(column_size_inverse_m31(log_size))
 }
 
 /// stwo's `coset_vanishing(CanonicCoset::new(log_size).coset, point)`: the polynomial that

@@ -93,3 +93,29 @@ fn gas_of_the_composition_evaluation() {
     assert(value == case.expected, 'composition != stwo');
     println!("gas: eval_composition_at_point {}", before - after);
 }
+
+/// `column_size_inverse`'s table is `1 / 2^k` for every log size a column can have (0..31).
+#[test]
+fn column_size_inverse_inverts_every_power_of_two() {
+    let mut k: u32 = 0;
+    while k != 31 {
+        let power = stark_verifier::fields::M31Trait::from_u32_unchecked(
+            stark_verifier::circle::pow2_u32(k),
+        );
+        let product = crate::oods::column_size_inverse_m31(k) * power;
+        assert(product.inner == 1, 'not the inverse');
+        assert(
+            crate::oods::column_size_inverse(k) == stark_verifier::fields::QM31Trait::from_m31(
+                crate::oods::column_size_inverse_m31(k),
+            ),
+            'QM31 differs',
+        );
+        k += 1;
+    };
+}
+
+#[test]
+#[should_panic(expected: ('oods: column log size too big',))]
+fn column_size_inverse_refuses_log_size_31() {
+    crate::oods::column_size_inverse_m31(31);
+}

@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0xee7c4e9f53ad14db1255ba8777fd2c1b3476fe856af15e77e16a7a32b077cb;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x1f71fd81ffbb32498fb45eb531e1864370c9c299a63054a2a285fe3314bc23f;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x71366316d2c8c520d2f70b6d1363cbb63172b1777f720da5ab99939c275d31d;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x71e841d6ecd9af9b7ea7040587e22b04512593dc6e730fcda2df51b0dc04d4e;

@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir` (the signed AIR's composition).
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x418d354b9ecfc1a2b1293249bcb23c7a5f83d39d103c7e8b06bd2b364428b6c;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x587c92babc884d71913b3ba8f1c44311aca982ac3d7757068225678755f9261;
