@@ -254,9 +254,14 @@ async fn build(
     let mut statement = thread_statement(&info, client.chain_id(), registry.address, thread_id);
     statement.sequence = Felt::from(sequence);
     let batcher = SignedBatcher::new(statement, contracts.iter().copied());
-    let (sub_block, refused) = match batcher.batch(txs, |slot: &Slot| current.get(slot).copied()) {
-        Ok(batch) => (Some(batch.sub_block), batch.rejected),
-        Err(SignedBatchError::Empty { rejected }) => (None, rejected),
+    // `taken`: the transfers the batcher looked at; those it deferred (none while `pending`
+    // is cut at `MAX_TRANSFERS_PER_PROOF` above) stay pending for the next sequence.
+    let (sub_block, refused, taken) = match batcher.batch(txs, |slot: &Slot| current.get(slot).copied()) {
+        Ok(batch) => {
+            let taken = txs.len() - batch.deferred.len();
+            (Some(batch.sub_block), batch.rejected, taken)
+        }
+        Err(SignedBatchError::Empty { rejected }) => (None, rejected, txs.len()),
         Err(error) => return Err(EngineError::Batch(error)),
     };
     let refused_ids: BTreeSet<usize> = refused.iter().map(|r| r.index()).collect();
@@ -270,7 +275,7 @@ async fn build(
         store.record_rejected(key, rejected.clone())?;
         return Err(EngineError::AllRejected { rejected });
     };
-    let accepted: Vec<StoredTransfer> = signed
+    let accepted: Vec<StoredTransfer> = signed[..taken]
         .iter()
         .enumerate()
         .filter(|(index, _)| !refused_ids.contains(index))

@@ -8,6 +8,11 @@
 //! key that is not the sender's current one (replay, reorder, stale), a nonce that cannot move
 //! again (its next slot would be refused by the statement), a bad signature, overspend,
 //! receiver overflow.
+//!
+//! One proof holds at most [`MAX_TRANSFERS_PER_PROOF`] transfers (the Poseidon2 component's
+//! rows): once that many are accepted, the next transfer and every one after it is returned
+//! untouched as [`SignedBatch::deferred`], in submission order, for the next sub-block, so a
+//! batch is always one the prover can prove.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +27,7 @@ use zkthread_sig::wots::MessageError;
 use zkthread_sig::M31;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 
+use crate::prover::MAX_TRANSFERS_PER_PROOF;
 use crate::statement::SignedPublicInput;
 use crate::witness::SignedRow;
 use zkthread_prover::model::{felt_to_u128, Slot, SlotValue, Transfer};
@@ -184,11 +190,15 @@ impl SignedSubBlock {
     }
 }
 
-/// The batch plus the transfers the batcher refused.
+/// The batch, the transfers the batcher refused, and those left for the next sub-block.
 #[derive(Clone, Debug)]
 pub struct SignedBatch {
     pub sub_block: SignedSubBlock,
     pub rejected: Vec<SignedRejection>,
+    /// The transfers from the first one past [`MAX_TRANSFERS_PER_PROOF`] accepted on, neither
+    /// checked nor refused, in submission order (the input's tail: `txs[txs.len() -
+    /// deferred.len()..]`). A transfer's rejection index always points into `txs`.
+    pub deferred: Vec<SignedTransferTx>,
 }
 
 /// State the batcher tracks: slot -> (owner, value before the sub-block, value now). Only
@@ -240,7 +250,8 @@ impl SignedBatcher {
     }
 
     /// Builds the sub-block from `txs` in submission order; `current` gives a slot's current
-    /// on-chain value.
+    /// on-chain value. Stops at [`MAX_TRANSFERS_PER_PROOF`] accepted transfers and defers the
+    /// rest (`SignedBatch::deferred`).
     pub fn batch(
         &self,
         txs: &[SignedTransferTx],
@@ -248,7 +259,12 @@ impl SignedBatcher {
     ) -> Result<SignedBatch, SignedBatchError> {
         let mut ledger = Ledger { slots: BTreeMap::new(), current: &current };
         let (mut accepted, mut rows, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
+        let mut deferred = Vec::new();
         for (index, tx) in txs.iter().enumerate() {
+            if accepted.len() == MAX_TRANSFERS_PER_PROOF {
+                deferred = txs[index..].to_vec();
+                break;
+            }
             match self.check(index, tx, &mut ledger)? {
                 Ok(row) => {
                     accepted.push(tx.clone());
@@ -273,7 +289,7 @@ impl SignedBatcher {
             transactions: TxListCommitment::of(rows.iter().map(|r| &r.trace.digest)),
             rows,
         };
-        Ok(SignedBatch { sub_block, rejected })
+        Ok(SignedBatch { sub_block, rejected, deferred })
     }
 
     /// Checks one transfer against the ledger and applies it when valid.

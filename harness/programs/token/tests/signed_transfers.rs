@@ -150,7 +150,8 @@ fn honest_signed_sub_block_proves_and_verifies() {
 /// A signed transfer adds `PERMUTATIONS_PER_TRANSFER` (125) rows to the Poseidon2 component,
 /// the largest, whose rows are capped at `2^MAX_LOG_ROWS`: a proof holds
 /// `MAX_TRANSFERS_PER_PROOF` (524) transfers, the cap the batchers and the CLI take, and a
-/// sub-block of one more is refused before any work.
+/// sub-block of one more is refused before any work. The batcher itself cuts at the cap: the
+/// rest comes back deferred, untouched, and batches next from the state the first left.
 #[test]
 fn a_proof_holds_at_most_max_transfers_per_proof() {
     use zkthread_prover::program::ProveError;
@@ -163,19 +164,41 @@ fn a_proof_holds_at_most_max_transfers_per_proof() {
     rows.iter().for_each(|r| witness.push(r));
     assert_eq!(witness.auth.permutations.len(), rows.len() * PERMUTATIONS_PER_TRANSFER);
 
-    // Alice pays Bob 1, one more time than a proof holds, each with her next key.
+    // Alice pays Bob 1, one more time than a proof holds, each with her next key; a replay
+    // of her first transfer comes right after the cap: it would be refused, but is deferred
+    // unchecked.
     let n = MAX_TRANSFERS_PER_PROOF as u32 + 1;
-    let txs: Vec<_> = (0..n).map(|i| signed(ALICE, BOB, 1, i, i + 1)).collect();
-    let state = genesis();
+    let mut txs: Vec<_> = (0..n).map(|i| signed(ALICE, BOB, 1, i, i + 1)).collect();
+    txs.insert(MAX_TRANSFERS_PER_PROOF, signed(ALICE, BOB, 1, 0, 1));
+    let mut state = genesis();
     let batch = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch");
     assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    assert_eq!(batch.deferred, txs[MAX_TRANSFERS_PER_PROOF..].to_vec(), "the rest, untouched, in order");
     let sb = batch.sub_block;
-    assert_eq!(sb.rows.len(), n as usize);
+    assert_eq!(sb.rows.len(), MAX_TRANSFERS_PER_PROOF);
     let mut at_cap = SignedWitness::new();
-    sb.rows[..MAX_TRANSFERS_PER_PROOF].iter().for_each(|r| at_cap.push(r));
+    sb.rows.iter().for_each(|r| at_cap.push(r));
     assert_eq!(log_rows_for(at_cap.auth.permutations.len()), MAX_LOG_ROWS);
+
+    // The deferred ones batch next, from the state the first sub-block left: the replay is
+    // refused there, the last transfer accepted.
+    for output in &sb.outputs {
+        state.insert(output.slot, output.value);
+    }
+    let next = batcher().batch(&batch.deferred, |s| state.get(s).copied()).expect("the deferred");
+    assert!(next.deferred.is_empty());
+    assert!(
+        matches!(next.rejected[..], [SignedRejection::WrongNonce { index: 0, given: 1, current: 525 }]),
+        "{:?}",
+        next.rejected
+    );
+    assert_eq!(next.sub_block.transfers, txs[MAX_TRANSFERS_PER_PROOF + 1..].to_vec());
+
+    // One row more than the cap is refused by the prover before any work.
+    let mut rows = sb.rows.clone();
+    rows.push(next.sub_block.rows[0].clone());
     let pi = sb.statement(&statement());
-    match prove_signed::<Blake>(&pi, &sb.owners, &sb.rows, &TEST) {
+    match prove_signed::<Blake>(&pi, &sb.owners, &rows, &TEST) {
         Err(SignedProveError::Program(ProveError::TooLarge)) => {}
         other => panic!("a sub-block past the cap must be refused as too large: {:?}", other.map(|_| ())),
     }
