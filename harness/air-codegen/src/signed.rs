@@ -321,6 +321,81 @@ pub struct AirSpec<'a> {
     pub split: Option<(&'a str, usize)>,
 }
 
+/// The AIR call's header layout and its parameters' encoding (`air_call` in each AIR class):
+/// the OODS point and the random coefficient (12 felts), each relation's `(z, alpha)` (8
+/// felts, in `order`), each component's claimed sum (4 felts) then each one's log size, then
+/// `max_log_degree_bound`. Generated so that a program's classes and verifier agree on it by
+/// construction.
+fn render_air_call_header(
+    out: &mut String,
+    params: &str,
+    order: &[(&'static str, usize)],
+    comps: &[SymbolicComponent],
+) {
+    let _ = write!(
+        out,
+        "/// Components of a proof: a claimed sum and a log size each in the AIR call's header.
+pub const N_COMPONENTS: u32 = {n};
+/// Where the AIR call's header (after the mask values) holds each relation's `(z, alpha)`:
+/// after the OODS point (x, y) and the random coefficient, 8 felts each in the order above.
+pub const HEADER_RELATIONS_AT: u32 = 4 * 3;
+/// Where the header holds the claimed sums (4 coordinates each, components in proof order).
+pub const HEADER_SUMS_AT: u32 = HEADER_RELATIONS_AT + 8 * {n_relations};
+/// Where the header holds the log sizes (then `max_log_degree_bound`).
+pub const HEADER_LOG_SIZES_AT: u32 = HEADER_SUMS_AT + 4 * N_COMPONENTS;
+/// Felts of the AIR call's header.
+pub const HEADER_FELTS: u32 = HEADER_LOG_SIZES_AT + N_COMPONENTS + 1;
+
+/// Appends `params` to an AIR call's header after the point and the random coefficient:
+/// the relations, the claimed sums, the log sizes ([`params_at`] reads them back).
+#[inline(always)]
+pub fn append_params(ref out: Array<felt252>, params: @{params}) {{
+",
+        n = comps.len(),
+        n_relations = order.len(),
+    );
+    for (name, _) in order {
+        let _ = writeln!(out, "    append_relation(ref out, params.{});", snake(name));
+    }
+    for c in comps {
+        let _ = writeln!(out, "    append_qm31(ref out, *params.{}_claimed_sum);", c.name);
+    }
+    for c in comps {
+        let _ = writeln!(out, "    out.append((*params.{}_log_size).into());", c.name);
+    }
+    let _ = write!(
+        out,
+        "}}
+
+/// The parameters in an AIR call's `header` ([`append_params`]'s layout).
+#[inline(always)]
+pub fn params_at(header: Span<felt252>) -> {params} {{
+    let relations = HEADER_RELATIONS_AT;
+    let sums = HEADER_SUMS_AT;
+    let logs = HEADER_LOG_SIZES_AT;
+    {params} {{
+",
+    );
+    // `base`, or `base + offset` past the first field.
+    let at = |base: &str, offset: usize| {
+        if offset == 0 { base.to_string() } else { format!("{base} + {offset}") }
+    };
+    for (i, (name, _)) in order.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "        {}: relation_at(header, {}, {}_SIZE),",
+            snake(name),
+            at("relations", 8 * i),
+            snake(name).to_uppercase()
+        );
+    }
+    for (i, c) in comps.iter().enumerate() {
+        let _ = writeln!(out, "        {}_claimed_sum: qm31_at(header, {}),", c.name, at("sums", 4 * i));
+        let _ = writeln!(out, "        {}_log_size: u32_at(header, {}),", c.name, at("logs", i));
+    }
+    out.push_str("    }\n}\n\n");
+}
+
 /// `n` in words (the doc comments' component counts).
 fn count_word(n: usize) -> String {
     let words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
@@ -391,6 +466,7 @@ use thread_verifier::oods::{{
     Wide, alpha, alpha_dot, canonic_coset_vanishing, column_size_inverse, flatten_mask, fold_wide,
     from_partial_evals, mul_small, narrow, relation_z, sample, to_qm31, wide,
 }};
+use {lib}::air_call::{{append_qm31, append_relation, qm31_at, relation_at, u32_at}};
 use {lib}::layout::{{mask_shape_ok_with, repeat_log_size}};
 
 ",
@@ -418,6 +494,7 @@ pub struct {params} {{
         let _ = writeln!(out, "    pub {}_log_size: u32,", c.name);
     }
     out.push_str("}\n\n");
+    render_air_call_header(&mut out, params, &order, comps);
 
     let _ = writeln!(
         out,

@@ -21,24 +21,16 @@ use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::oods::canonic_coset_vanishing;
-use program_air::air_call::{append_qm31, append_relation, mask_values, qm31_at, qm31_pow, relation_at, u32_at};
+use program_air::air_call::{append_qm31, mask_values, qm31_at, qm31_pow, u32_at};
 use program_air::layout::encode_mask_with;
 use crate::generated_air::{
-    LINK_RELATION_SIZE, MASK_SHAPE_RUNS, N_MASK_VALUES, OrderBookAirParams, PART_CONSTRAINTS,
-    POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE,
-    accumulate_orderbook_air_part_0, accumulate_orderbook_air_part_1,
+    HEADER_LOG_SIZES_AT, MASK_SHAPE_RUNS, N_MASK_VALUES, OrderBookAirParams, PART_CONSTRAINTS,
+    accumulate_orderbook_air_part_0, accumulate_orderbook_air_part_1, append_params, params_at,
 };
+/// Components of an order-book proof (nine: claimed sums and log sizes in the header) and the
+/// header's length, as generated from the AIR.
+pub use crate::generated_air::{HEADER_FELTS, N_COMPONENTS};
 
-/// Components of an order-book proof (claimed sums and log sizes in the header).
-pub const N_COMPONENTS: u32 = 9;
-/// Where the claimed sums start in the header: after the point, the random coefficient and
-/// the four `(z, alpha)`.
-const SUMS_AT: u32 = 4 * (3 + 8);
-/// Where the log sizes start in the header.
-const LOG_SIZES_AT: u32 = SUMS_AT + 4 * N_COMPONENTS;
-/// Felts of the call's header: point (x, y), random coefficient, four `(z, alpha)`, nine
-/// claimed sums (QM31s as 4 coordinates each), nine log sizes and `max_log_degree_bound`.
-pub const HEADER_FELTS: u32 = LOG_SIZES_AT + N_COMPONENTS + 1;
 /// Felts of the call's input: four coordinates per mask value, then the header.
 pub const INPUT_FELTS: u32 = 4 * N_MASK_VALUES + HEADER_FELTS;
 /// Where the header starts in the input.
@@ -65,28 +57,7 @@ pub fn encode_air_header(
     append_qm31(ref out, point.x);
     append_qm31(ref out, point.y);
     append_qm31(ref out, random_coeff);
-    append_relation(ref out, params.state_relation);
-    append_relation(ref out, params.link_relation);
-    append_relation(ref out, params.poseidon2_relation);
-    append_relation(ref out, params.range_check_relation);
-    append_qm31(ref out, *params.orderbook_fill_claimed_sum);
-    append_qm31(ref out, *params.orderbook_place_claimed_sum);
-    append_qm31(ref out, *params.orderbook_cancel_claimed_sum);
-    append_qm31(ref out, *params.chain_step_claimed_sum);
-    append_qm31(ref out, *params.digest_sponge_claimed_sum);
-    append_qm31(ref out, *params.key_sponge_claimed_sum);
-    append_qm31(ref out, *params.tx_list_claimed_sum);
-    append_qm31(ref out, *params.poseidon2_claimed_sum);
-    append_qm31(ref out, *params.range_table_claimed_sum);
-    out.append((*params.orderbook_fill_log_size).into());
-    out.append((*params.orderbook_place_log_size).into());
-    out.append((*params.orderbook_cancel_log_size).into());
-    out.append((*params.chain_step_log_size).into());
-    out.append((*params.digest_sponge_log_size).into());
-    out.append((*params.key_sponge_log_size).into());
-    out.append((*params.tx_list_log_size).into());
-    out.append((*params.poseidon2_log_size).into());
-    out.append((*params.range_table_log_size).into());
+    append_params(ref out, params);
     out.append(max_log_degree_bound.into());
     out
 }
@@ -101,36 +72,6 @@ pub fn encode_air_call(
     encode_air_header(call, point, random_coeff, params, max_log_degree_bound)
 }
 
-/// The parameters in the header (`encode_air_call`'s order).
-fn params_at(header: Span<felt252>) -> OrderBookAirParams {
-    let sums = SUMS_AT;
-    let logs = LOG_SIZES_AT;
-    OrderBookAirParams {
-        state_relation: relation_at(header, 12, STATE_RELATION_SIZE),
-        link_relation: relation_at(header, 20, LINK_RELATION_SIZE),
-        poseidon2_relation: relation_at(header, 28, POSEIDON2_RELATION_SIZE),
-        range_check_relation: relation_at(header, 36, RANGE_CHECK_RELATION_SIZE),
-        orderbook_fill_claimed_sum: qm31_at(header, sums),
-        orderbook_fill_log_size: u32_at(header, logs),
-        orderbook_place_claimed_sum: qm31_at(header, sums + 4),
-        orderbook_place_log_size: u32_at(header, logs + 1),
-        orderbook_cancel_claimed_sum: qm31_at(header, sums + 8),
-        orderbook_cancel_log_size: u32_at(header, logs + 2),
-        chain_step_claimed_sum: qm31_at(header, sums + 12),
-        chain_step_log_size: u32_at(header, logs + 3),
-        digest_sponge_claimed_sum: qm31_at(header, sums + 16),
-        digest_sponge_log_size: u32_at(header, logs + 4),
-        key_sponge_claimed_sum: qm31_at(header, sums + 20),
-        key_sponge_log_size: u32_at(header, logs + 5),
-        tx_list_claimed_sum: qm31_at(header, sums + 24),
-        tx_list_log_size: u32_at(header, logs + 6),
-        poseidon2_claimed_sum: qm31_at(header, sums + 28),
-        poseidon2_log_size: u32_at(header, logs + 7),
-        range_table_claimed_sum: qm31_at(header, sums + 32),
-        range_table_log_size: u32_at(header, logs + 8),
-    }
-}
-
 /// [`encode_air_call`]'s input (without its length) decoded: the parameters, the flat mask
 /// values, the random coefficient and `1 / vanishing` at the OODS point. Panics on an input of
 /// another length.
@@ -140,7 +81,7 @@ fn decode_air_call(input: Span<felt252>) -> (OrderBookAirParams, Span<Coordinate
     let header = input.slice(HEADER_AT, HEADER_FELTS);
     let point = CirclePoint { x: qm31_at(header, 0), y: qm31_at(header, 4) };
     let denom_inv = QM31Trait::inverse(
-        canonic_coset_vanishing(u32_at(header, LOG_SIZES_AT + N_COMPONENTS), point),
+        canonic_coset_vanishing(u32_at(header, HEADER_LOG_SIZES_AT + N_COMPONENTS), point),
     );
     (params_at(header), values, qm31_at(header, 8), denom_inv)
 }

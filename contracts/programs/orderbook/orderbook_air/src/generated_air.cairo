@@ -20,6 +20,7 @@ use thread_verifier::oods::{
     Wide, alpha, alpha_dot, canonic_coset_vanishing, column_size_inverse, flatten_mask, fold_wide,
     from_partial_evals, mul_small, narrow, relation_z, sample, to_qm31, wide,
 };
+use program_air::air_call::{append_qm31, append_relation, qm31_at, relation_at, u32_at};
 use program_air::layout::{mask_shape_ok_with, repeat_log_size};
 
 /// Values combined by `StateRelation` (alpha powers drawn for it).
@@ -60,6 +61,78 @@ pub struct OrderBookAirParams {
     pub poseidon2_log_size: u32,
     pub range_table_claimed_sum: QM31,
     pub range_table_log_size: u32,
+}
+
+/// Components of a proof: a claimed sum and a log size each in the AIR call's header.
+pub const N_COMPONENTS: u32 = 9;
+/// Where the AIR call's header (after the mask values) holds each relation's `(z, alpha)`:
+/// after the OODS point (x, y) and the random coefficient, 8 felts each in the order above.
+pub const HEADER_RELATIONS_AT: u32 = 4 * 3;
+/// Where the header holds the claimed sums (4 coordinates each, components in proof order).
+pub const HEADER_SUMS_AT: u32 = HEADER_RELATIONS_AT + 8 * 4;
+/// Where the header holds the log sizes (then `max_log_degree_bound`).
+pub const HEADER_LOG_SIZES_AT: u32 = HEADER_SUMS_AT + 4 * N_COMPONENTS;
+/// Felts of the AIR call's header.
+pub const HEADER_FELTS: u32 = HEADER_LOG_SIZES_AT + N_COMPONENTS + 1;
+
+/// Appends `params` to an AIR call's header after the point and the random coefficient:
+/// the relations, the claimed sums, the log sizes ([`params_at`] reads them back).
+#[inline(always)]
+pub fn append_params(ref out: Array<felt252>, params: @OrderBookAirParams) {
+    append_relation(ref out, params.state_relation);
+    append_relation(ref out, params.link_relation);
+    append_relation(ref out, params.poseidon2_relation);
+    append_relation(ref out, params.range_check_relation);
+    append_qm31(ref out, *params.orderbook_fill_claimed_sum);
+    append_qm31(ref out, *params.orderbook_place_claimed_sum);
+    append_qm31(ref out, *params.orderbook_cancel_claimed_sum);
+    append_qm31(ref out, *params.chain_step_claimed_sum);
+    append_qm31(ref out, *params.digest_sponge_claimed_sum);
+    append_qm31(ref out, *params.key_sponge_claimed_sum);
+    append_qm31(ref out, *params.tx_list_claimed_sum);
+    append_qm31(ref out, *params.poseidon2_claimed_sum);
+    append_qm31(ref out, *params.range_table_claimed_sum);
+    out.append((*params.orderbook_fill_log_size).into());
+    out.append((*params.orderbook_place_log_size).into());
+    out.append((*params.orderbook_cancel_log_size).into());
+    out.append((*params.chain_step_log_size).into());
+    out.append((*params.digest_sponge_log_size).into());
+    out.append((*params.key_sponge_log_size).into());
+    out.append((*params.tx_list_log_size).into());
+    out.append((*params.poseidon2_log_size).into());
+    out.append((*params.range_table_log_size).into());
+}
+
+/// The parameters in an AIR call's `header` ([`append_params`]'s layout).
+#[inline(always)]
+pub fn params_at(header: Span<felt252>) -> OrderBookAirParams {
+    let relations = HEADER_RELATIONS_AT;
+    let sums = HEADER_SUMS_AT;
+    let logs = HEADER_LOG_SIZES_AT;
+    OrderBookAirParams {
+        state_relation: relation_at(header, relations, STATE_RELATION_SIZE),
+        link_relation: relation_at(header, relations + 8, LINK_RELATION_SIZE),
+        poseidon2_relation: relation_at(header, relations + 16, POSEIDON2_RELATION_SIZE),
+        range_check_relation: relation_at(header, relations + 24, RANGE_CHECK_RELATION_SIZE),
+        orderbook_fill_claimed_sum: qm31_at(header, sums),
+        orderbook_fill_log_size: u32_at(header, logs),
+        orderbook_place_claimed_sum: qm31_at(header, sums + 4),
+        orderbook_place_log_size: u32_at(header, logs + 1),
+        orderbook_cancel_claimed_sum: qm31_at(header, sums + 8),
+        orderbook_cancel_log_size: u32_at(header, logs + 2),
+        chain_step_claimed_sum: qm31_at(header, sums + 12),
+        chain_step_log_size: u32_at(header, logs + 3),
+        digest_sponge_claimed_sum: qm31_at(header, sums + 16),
+        digest_sponge_log_size: u32_at(header, logs + 4),
+        key_sponge_claimed_sum: qm31_at(header, sums + 20),
+        key_sponge_log_size: u32_at(header, logs + 5),
+        tx_list_claimed_sum: qm31_at(header, sums + 24),
+        tx_list_log_size: u32_at(header, logs + 6),
+        poseidon2_claimed_sum: qm31_at(header, sums + 28),
+        poseidon2_log_size: u32_at(header, logs + 7),
+        range_table_claimed_sum: qm31_at(header, sums + 32),
+        range_table_log_size: u32_at(header, logs + 8),
+    }
 }
 
 /// Sampled values of a order-book proof without the composition tree (3 trees).

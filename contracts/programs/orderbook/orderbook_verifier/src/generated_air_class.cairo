@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x1f71fd81ffbb32498fb45eb531e1864370c9c299a63054a2a285fe3314bc23f;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x2e8a5064a78c4423900ebe228117f752f0ac5011dbf4950e5ed7f0134fcf5cf;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x71e841d6ecd9af9b7ea7040587e22b04512593dc6e730fcda2df51b0dc04d4e;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x2aa78f8fc46fc5869c67f5a7c79976434b123df3af93201215d6fcf1072c3dd;

@@ -10,29 +10,27 @@
 //! mask's shape), then a header of `HEADER_FELTS` (OODS point, random coefficient, the four
 //! relations' `(z, alpha)`, the seven claimed sums, the seven log sizes and
 //! `max_log_degree_bound`, [`encode_air_header`], known only after the transcript). The class
-//! stores nothing and calls nothing: anyone may call it, and its answer only matters to the verifier that sent its own, already checked, inputs (the
-//! mask's shape and canonical coordinates are the verifier's proof reader's checks).
+//! stores nothing and calls nothing: anyone may call it, and its answer only matters to the
+//! verifier that sent its own, already checked, inputs (the mask's shape and canonical
+//! coordinates are the verifier's proof reader's checks).
 
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::oods::canonic_coset_vanishing;
-use program_air::air_call::{append_qm31, append_relation, mask_values, qm31_at, relation_at, u32_at};
+use program_air::air_call::{append_qm31, mask_values, qm31_at, u32_at};
 use program_air::layout::encode_mask_with;
 use crate::generated_air::{
-    LINK_RELATION_SIZE, MASK_SHAPE_RUNS, N_MASK_VALUES, POSEIDON2_RELATION_SIZE,
-    RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE, SignedAirParams, accumulate_signed_air,
+    HEADER_LOG_SIZES_AT, MASK_SHAPE_RUNS, N_COMPONENTS, N_MASK_VALUES, SignedAirParams,
+    accumulate_signed_air, append_params, params_at,
 };
+pub use crate::generated_air::HEADER_FELTS;
 
-/// Felts of the call's header: point (x, y), random coefficient, four `(z, alpha)`, seven
-/// claimed sums (QM31s as 4 coordinates each), seven log sizes and `max_log_degree_bound`.
-pub const HEADER_FELTS: u32 = 4 * (3 + 8 + 7) + 8;
 /// Felts of the call's input: four coordinates per mask value, then the header.
 pub const INPUT_FELTS: u32 = 4 * N_MASK_VALUES + HEADER_FELTS;
 /// Where the header starts in the input.
 pub const HEADER_AT: u32 = 4 * N_MASK_VALUES;
-/// Where the log sizes start in the header.
-const LOG_SIZES_AT: u32 = 4 * (3 + 8 + 7);
+
 /// The start of `eval_composition_at_point`'s calldata (a `Span<felt252>`: its length, then
 /// the input): the length and the coordinates of `mask` (the sampled values without the
 /// composition tree), if it has the AIR's mask shape (`generated_air::MASK_SHAPE_RUNS`); None
@@ -51,24 +49,7 @@ pub fn encode_air_header(
     append_qm31(ref out, point.x);
     append_qm31(ref out, point.y);
     append_qm31(ref out, random_coeff);
-    append_relation(ref out, params.state_relation);
-    append_relation(ref out, params.link_relation);
-    append_relation(ref out, params.poseidon2_relation);
-    append_relation(ref out, params.range_check_relation);
-    append_qm31(ref out, *params.signed_transfer_claimed_sum);
-    append_qm31(ref out, *params.chain_step_claimed_sum);
-    append_qm31(ref out, *params.digest_sponge_claimed_sum);
-    append_qm31(ref out, *params.key_sponge_claimed_sum);
-    append_qm31(ref out, *params.tx_list_claimed_sum);
-    append_qm31(ref out, *params.poseidon2_claimed_sum);
-    append_qm31(ref out, *params.range_table_claimed_sum);
-    out.append((*params.signed_transfer_log_size).into());
-    out.append((*params.chain_step_log_size).into());
-    out.append((*params.digest_sponge_log_size).into());
-    out.append((*params.key_sponge_log_size).into());
-    out.append((*params.tx_list_log_size).into());
-    out.append((*params.poseidon2_log_size).into());
-    out.append((*params.range_table_log_size).into());
+    append_params(ref out, params);
     out.append(max_log_degree_bound.into());
     out
 }
@@ -90,31 +71,10 @@ pub fn eval_air_call(input: Span<felt252>) -> QM31 {
     assert(input.len() == INPUT_FELTS, 'air: input length');
     let values = mask_values(input.slice(0, HEADER_AT));
     let header = input.slice(HEADER_AT, HEADER_FELTS);
-    let sums = 44;
-    let logs = LOG_SIZES_AT;
-    let params = SignedAirParams {
-        state_relation: relation_at(header, 12, STATE_RELATION_SIZE),
-        link_relation: relation_at(header, 20, LINK_RELATION_SIZE),
-        poseidon2_relation: relation_at(header, 28, POSEIDON2_RELATION_SIZE),
-        range_check_relation: relation_at(header, 36, RANGE_CHECK_RELATION_SIZE),
-        signed_transfer_claimed_sum: qm31_at(header, sums),
-        signed_transfer_log_size: u32_at(header, logs),
-        chain_step_claimed_sum: qm31_at(header, sums + 4),
-        chain_step_log_size: u32_at(header, logs + 1),
-        digest_sponge_claimed_sum: qm31_at(header, sums + 8),
-        digest_sponge_log_size: u32_at(header, logs + 2),
-        key_sponge_claimed_sum: qm31_at(header, sums + 12),
-        key_sponge_log_size: u32_at(header, logs + 3),
-        tx_list_claimed_sum: qm31_at(header, sums + 16),
-        tx_list_log_size: u32_at(header, logs + 4),
-        poseidon2_claimed_sum: qm31_at(header, sums + 20),
-        poseidon2_log_size: u32_at(header, logs + 5),
-        range_table_claimed_sum: qm31_at(header, sums + 24),
-        range_table_log_size: u32_at(header, logs + 6),
-    };
+    let params = params_at(header);
     let point = CirclePoint { x: qm31_at(header, 0), y: qm31_at(header, 4) };
     let denom_inv = QM31Trait::inverse(
-        canonic_coset_vanishing(u32_at(header, logs + 7), point),
+        canonic_coset_vanishing(u32_at(header, HEADER_LOG_SIZES_AT + N_COMPONENTS), point),
     );
     let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
     denom_inv * accumulate_signed_air(zero, qm31_at(header, 8), values, @params)

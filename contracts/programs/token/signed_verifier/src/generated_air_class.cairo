@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir` (the signed AIR's composition).
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x587c92babc884d71913b3ba8f1c44311aca982ac3d7757068225678755f9261;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x52b211ca2bcf5f8fb2e720344a4edbcddd3bdf9d067694c16ccf030b39f413a;
