@@ -23,7 +23,7 @@ use stark_verifier::pcs::{
     CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, PointRun, TreeProof, composition_oods_eval,
 };
 use thread_verifier::lookup::{LookupElements, LookupElementsTrait};
-use thread_verifier::proof::{parse_stark_proof, split_slot_owners};
+use thread_verifier::proof::{LowWords, parse_stark_proof, split_slot_owners};
 
 /// Trees of a signed proof: preprocessed, main, interaction, composition.
 const N_TREES: u32 = 4;
@@ -221,8 +221,10 @@ struct ProgramProof {
     fri_last_layer_poly: Span<QM31>,
 }
 
-fn parse_program_proof(felts: Span<felt252>, sized: u32) -> Result<ProgramProof, felt252> {
-    let (log_sizes, claimed_sums, s) = parse_stark_proof(felts, sized, sized)?;
+fn parse_program_proof<T, +LowWords<T>>(
+    felts: Span<felt252>, sized: u32,
+) -> Result<ProgramProof, felt252> {
+    let (log_sizes, claimed_sums, s) = parse_stark_proof::<T>(felts, sized, sized)?;
     Result::Ok(
         ProgramProof {
             log_sizes,
@@ -331,8 +333,12 @@ fn with_last<T, +Drop<T>, +Copy<T>>(values: Span<T>, last: T) -> Span<T> {
 /// `public_input` (chain id and registry in place) under `params`, with the constraints
 /// evaluated by the AIR classes `air_classes` (`Program::air_class_count` of them, in order);
 /// Err(reason) otherwise. A shipped verifier class passes its compile-time constants (its
-/// `generated_air_class`), never a hash from calldata or storage.
-pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Drop<S>>(
+/// `generated_air_class`), never a hash from calldata or storage. `T` picks how the proof's
+/// M31 stream is cut (`thread_verifier::proof::LowWords`: `Masked` or `Divided`, the same
+/// words at a different mix of bitwise and range-check builtins).
+pub fn verify_program_proof<
+    P, S, T, impl Program: ThreadProgramVerifier<P, S>, +Drop<S>, +LowWords<T>,
+>(
     public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
     air_classes: Span<ClassHash>,
 ) -> Result<(), felt252> {
@@ -342,7 +348,7 @@ pub fn verify_program_proof<P, S, impl Program: ThreadProgramVerifier<P, S>, +Dr
     let (witness, stark) = split_slot_owners(proof)?;
     let slots = Program::bind(public_input, witness)?;
     let sized = Program::sized_components();
-    let proof = parse_program_proof(stark, sized)?;
+    let proof = parse_program_proof::<T>(stark, sized)?;
     let (range_bits, max_log_rows) = Program::log_size_bounds();
     let max_log = table_log_size(proof.log_sizes, range_bits, max_log_rows)?;
     let last_layer_bound = last_layer_bound_at(params, max_log);

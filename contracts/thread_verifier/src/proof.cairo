@@ -5,8 +5,26 @@
 //! hashes and the proof-of-work nonce, both in the order the proof meets them.
 
 use stark_verifier::fields::{M31, QM31, QM31Trait};
+use stark_verifier::fields::bounded::{BoundedInt, DivRemHelper};
 use stark_verifier::fields::qm31::Coordinates;
 use stark_verifier::fri::FriLayerProof;
+
+/// The corelib's bounded-integer division by a constant and upcast (audited; crate-private in
+/// our 2.9 corelib, so declared here with the same signatures, as `thread_statement::ids` does).
+extern fn bounded_int_div_rem<Lhs, Rhs, impl H: DivRemHelper<Lhs, Rhs>>(
+    lhs: Lhs, rhs: NonZero<Rhs>,
+) -> (H::DivT, H::RemT) implicits(core::RangeCheck) nopanic;
+extern fn upcast<FromType, ToType>(x: FromType) -> ToType nopanic;
+
+type U128 = BoundedInt<0, 0xffffffffffffffffffffffffffffffff>;
+type U97 = BoundedInt<0, 0x1ffffffffffffffffffffffff>;
+type U31 = BoundedInt<0, 0x7fffffff>;
+type Const2Pow31 = BoundedInt<0x80000000, 0x80000000>;
+impl U128By2Pow31 of DivRemHelper<U128, Const2Pow31> {
+    type DivT = U97;
+    type RemT = U31;
+}
+const TWO_POW_31_NZ: NonZero<Const2Pow31> = 0x80000000;
 
 /// P as a stream word: the one 31-bit value that is not a canonical M31.
 const P_FELT: felt252 = 0x7fffffff;
@@ -63,6 +81,60 @@ const INV_2_58: felt252 = 0x80000000000000efffffffffffffbc0000000000000000000000
 const INV_2_89: felt252 = 0x800000000000010fffffffbfffffffffffff780000000000000000000000001;
 const TWO_POW_4_FELT: felt252 = 0x10;
 
+/// How a packed felt's low half (words 0..3 at bits 31 j, then word 4's low 4 bits at
+/// 124..128) is cut into `(w0, w1, w2, w3, w4_low)`, each an integer below 2^31 (`w4_low`
+/// below 16): by four bitwise masks ([`Masked`]), or word 0 by a bounded division and the rest
+/// by three masks on the quotient ([`Divided`]): one bitwise builtin (priced as 64 steps) for 3
+/// range checks (16 each) and a few steps. Starknet charges a transaction's heaviest resource
+/// only, so a program whose verification the bitwise builtin prices (the order book: 8 masks
+/// a felt) takes `Divided`, one priced by steps (the token) `Masked`.
+pub trait LowWords<T> {
+    /// Appends the 8 words of one packed felt to `out` (`append_words`) and returns the
+    /// felt's bits above 248 (zero for a valid felt).
+    fn unpack_felt(packed: felt252, ref out: Array<felt252>, ref canonical: felt252) -> felt252;
+}
+
+/// The low half by four masks (the token's verifier).
+#[derive(Drop, Copy)]
+pub struct Masked {}
+
+/// Word 0 by a bounded division, the rest by three masks (the order book's verifier).
+#[derive(Drop, Copy)]
+pub struct Divided {}
+
+impl MaskedLowWords of LowWords<Masked> {
+    #[inline(always)]
+    fn unpack_felt(packed: felt252, ref out: Array<felt252>, ref canonical: felt252) -> felt252 {
+        let value: u256 = packed.into();
+        let low = value.low;
+        let m0: felt252 = (low & W0).into();
+        let m1: felt252 = (low & W1).into();
+        let m2: felt252 = (low & W2).into();
+        let m3: felt252 = (low & W3).into();
+        // The bits outside the disjoint masks, in place: bits 124..128.
+        let low_top: felt252 = low.into() - m0 - m1 - m2 - m3;
+        let low_words = (m0, m1 * INV_2_31, m2 * INV_2_62, m3 * INV_2_93, low_top * INV_2_124);
+        append_words(low_words, value.high, ref out, ref canonical)
+    }
+}
+
+impl DividedLowWords of LowWords<Divided> {
+    #[inline(always)]
+    fn unpack_felt(packed: felt252, ref out: Array<felt252>, ref canonical: felt252) -> felt252 {
+        let value: u256 = packed.into();
+        // low = q 2^31 + w0 with q below 2^97: words 1..3 are q's words 0..2, and word 4's
+        // low bits are q's bits 93..97.
+        let (q, w0) = bounded_int_div_rem(upcast::<u128, U128>(value.low), TWO_POW_31_NZ);
+        let q: u128 = upcast(q);
+        let m1: felt252 = (q & W0).into();
+        let m2: felt252 = (q & W1).into();
+        let m3: felt252 = (q & W2).into();
+        let q_top: felt252 = q.into() - m1 - m2 - m3;
+        let low_words = (upcast(w0), m1, m2 * INV_2_31, m3 * INV_2_62, q_top * INV_2_93);
+        append_words(low_words, value.high, ref out, ref canonical)
+    }
+}
+
 /// The M31 stream, unpacked: the 8 raw 31-bit words of each packed felt (word j at bits 31 j),
 /// the last felt's padding included, as felt252 integers, and the index of the first word
 /// equal to P (the non-canonical value), if any. None if a felt has bits above 248 set. Values
@@ -72,7 +144,9 @@ const TWO_POW_4_FELT: felt252 = 0x10;
 /// exact felt252 division (a u128 division per word costs twice as many steps). They stay
 /// felt252: a u32 costs 2 range checks per value (a range check weighs 16 steps in Starknet's
 /// price), and the queried values, most of the stream, are only hashed and summed as integers.
-pub(crate) fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<felt252>, Option<u32>)> {
+pub(crate) fn unpack_m31s<T, +LowWords<T>>(
+    packed: Span<felt252>,
+) -> Option<(Array<felt252>, Option<u32>)> {
     let mut out: Array<felt252> = array![];
     // The product of `word - P` over every word: zero iff some word is P. Kept as a running
     // product rather than tested per felt, so that no word has to outlive a branch (a word
@@ -87,14 +161,14 @@ pub(crate) fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<felt252>, Opti
     // per felt made every word of the iteration a stored temporary).
     while let Option::Some(eight) = packed.multi_pop_front::<8>() {
         let [a, b, c, d, e, f, g, h] = (*eight).unbox();
-        let above = unpack_felt(a, ref out, ref canonical)
-            + unpack_felt(b, ref out, ref canonical)
-            + unpack_felt(c, ref out, ref canonical)
-            + unpack_felt(d, ref out, ref canonical)
-            + unpack_felt(e, ref out, ref canonical)
-            + unpack_felt(f, ref out, ref canonical)
-            + unpack_felt(g, ref out, ref canonical)
-            + unpack_felt(h, ref out, ref canonical);
+        let above = LowWords::<T>::unpack_felt(a, ref out, ref canonical)
+            + LowWords::<T>::unpack_felt(b, ref out, ref canonical)
+            + LowWords::<T>::unpack_felt(c, ref out, ref canonical)
+            + LowWords::<T>::unpack_felt(d, ref out, ref canonical)
+            + LowWords::<T>::unpack_felt(e, ref out, ref canonical)
+            + LowWords::<T>::unpack_felt(f, ref out, ref canonical)
+            + LowWords::<T>::unpack_felt(g, ref out, ref canonical)
+            + LowWords::<T>::unpack_felt(h, ref out, ref canonical);
         if above != 0 {
             ok = false;
             break;
@@ -103,7 +177,7 @@ pub(crate) fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<felt252>, Opti
     // The last (up to seven) felts, one at a time.
     if ok {
         while let Option::Some(last) = packed.pop_front() {
-            if unpack_felt(*last, ref out, ref canonical) != 0 {
+            if LowWords::<T>::unpack_felt(*last, ref out, ref canonical) != 0 {
                 ok = false;
                 break;
             }
@@ -120,31 +194,27 @@ pub(crate) fn unpack_m31s(packed: Span<felt252>) -> Option<(Array<felt252>, Opti
     Option::Some((out, first_bad))
 }
 
-/// Appends the 8 words of one packed felt to `out`, multiplying `canonical` by `word - P` for
-/// each, and returns the felt's bits above 248 (in place, below 2^128; zero for a valid felt).
+/// Appends the 8 words of one packed felt to `out` from its low half's words (`low_words`,
+/// cut by a [`LowWords`] impl: `(w0, w1, w2, w3, w4_low)`) and its high half, multiplying
+/// `canonical` by `word - P` for each, and returns the felt's bits above 248 (in place, below
+/// 2^128; zero for a valid felt).
 #[inline(always)]
-fn unpack_felt(packed: felt252, ref out: Array<felt252>, ref canonical: felt252) -> felt252 {
-    let value: u256 = packed.into();
-    let low = value.low;
-    let high = value.high;
-    let m0: felt252 = (low & W0).into();
-    let m1: felt252 = (low & W1).into();
-    let m2: felt252 = (low & W2).into();
-    let m3: felt252 = (low & W3).into();
+fn append_words(
+    low_words: (felt252, felt252, felt252, felt252, felt252),
+    high: u128,
+    ref out: Array<felt252>,
+    ref canonical: felt252,
+) -> felt252 {
+    let (w0, w1, w2, w3, w4_low) = low_words;
     let m4: felt252 = (high & W4_HIGH).into();
     let m5: felt252 = (high & W5).into();
     let m6: felt252 = (high & W6).into();
     let m7: felt252 = (high & W7).into();
-    // The masks cover disjoint bits, so each remainder is the half's bits outside them, in
+    // The masks cover disjoint bits, so the remainder is the half's bits outside them, in
     // place: below 2^128 and non-negative.
-    let low_top: felt252 = low.into() - m0 - m1 - m2 - m3;
     let above: felt252 = high.into() - m4 - m5 - m6 - m7;
     // Each is below 2^31 by its mask.
-    let w0 = m0;
-    let w1 = m1 * INV_2_31;
-    let w2 = m2 * INV_2_62;
-    let w3 = m3 * INV_2_93;
-    let w4 = low_top * INV_2_124 + m4 * TWO_POW_4_FELT;
+    let w4 = w4_low + m4 * TWO_POW_4_FELT;
     let w5 = m5 * INV_2_27;
     let w6 = m6 * INV_2_58;
     let w7 = m7 * INV_2_89;
@@ -527,7 +597,7 @@ pub fn split_slot_owners(
 /// Decodes a thread proof (header `log_n_rows, range_check_claimed_sum`); Err(reason) on any
 /// malformed input (never panics on hostile calldata).
 pub fn parse_proof(felts: Span<felt252>) -> Result<ThreadProof, felt252> {
-    let (counts, sums, s) = parse_stark_proof(felts, 1, 1)?;
+    let (counts, sums, s) = parse_stark_proof::<Masked>(felts, 1, 1)?;
     Result::Ok(
         ThreadProof {
             log_n_rows: *counts[0],
@@ -573,7 +643,7 @@ pub struct StarkPart {
 /// Decodes the STARK proof felts (after the owners) of any program: the program's header —
 /// `n_counts` counts then `n_sums` QM31 values at the start of the M31 stream — and stwo's
 /// proof. Err(reason) on any malformed input (never panics on hostile calldata).
-pub fn parse_stark_proof(
+pub fn parse_stark_proof<T, +LowWords<T>>(
     felts: Span<felt252>, n_counts: u32, n_sums: u32,
 ) -> Result<(Span<u32>, Span<QM31>, StarkPart), felt252> {
     let mut felts = felts;
@@ -591,7 +661,7 @@ pub fn parse_stark_proof(
     if felts.len() < n_packed {
         return Result::Err('proof: truncated');
     }
-    let (m31s, first_bad) = match unpack_m31s(felts.slice(0, n_packed)) {
+    let (m31s, first_bad) = match unpack_m31s::<T>(felts.slice(0, n_packed)) {
         Option::Some(unpacked) => unpacked,
         Option::None => { return Result::Err('proof: bad m31 packing'); },
     };

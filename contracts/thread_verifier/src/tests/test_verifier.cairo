@@ -403,11 +403,22 @@ fn bumped_array(felts: Span<felt252>, index: u32, delta: felt252) -> Array<felt2
 #[test]
 #[available_gas(10000000000)]
 fn unpacking_handles_every_tail_length() {
+    unpacking_handles_every_tail_length_with::<crate::proof::Masked>();
+}
+
+/// The same words and refusals when word 0 is cut by a division (`Divided`, the order book's).
+#[test]
+#[available_gas(10000000000)]
+fn divided_unpacking_handles_every_tail_length() {
+    unpacking_handles_every_tail_length_with::<crate::proof::Divided>();
+}
+
+fn unpacking_handles_every_tail_length_with<T, +crate::proof::LowWords<T>>() {
     let mut n: u32 = 0;
     while n != 18 {
         let (packed, words) = packed_stream(n);
         let packed = packed.span();
-        let (out, first_bad) = crate::proof::unpack_m31s(packed).unwrap();
+        let (out, first_bad) = crate::proof::unpack_m31s::<T>(packed).unwrap();
         assert(out == words, 'words lost or reordered');
         assert(first_bad.is_none(), 'no P in the stream');
         if n != 0 {
@@ -418,7 +429,7 @@ fn unpacking_handles_every_tail_length() {
             let index = 8 * last + j;
             let to_p = (0x7fffffff - *words[index]) * lane_delta(j);
             let with_p = bumped_array(packed, last, to_p);
-            let (_, first_bad) = crate::proof::unpack_m31s(with_p.span()).unwrap();
+            let (_, first_bad) = crate::proof::unpack_m31s::<T>(with_p.span()).unwrap();
             assert(first_bad == Option::Some(index), 'P in the last felt');
             // A second P at lane 0 of the tail's first felt (or the last felt's lane 0) is
             // the first one.
@@ -430,16 +441,16 @@ fn unpacking_handles_every_tail_length() {
             };
             let to_p0 = (0x7fffffff - *words[8 * first]);
             let with_two = bumped_array(with_p.span(), first, to_p0);
-            let (_, first_bad) = crate::proof::unpack_m31s(with_two.span()).unwrap();
+            let (_, first_bad) = crate::proof::unpack_m31s::<T>(with_two.span()).unwrap();
             assert(first_bad == Option::Some(8 * first), 'first P');
             // Bits above 248 in any one felt.
             let high = lane_delta(8);
             let mut f: u32 = 0;
             while f != n {
-                assert(crate::proof::unpack_m31s(bumped(packed, f, high)).is_none(), 'bits above 248');
+                assert(crate::proof::unpack_m31s::<T>(bumped(packed, f, high)).is_none(), 'bits above 248');
                 f += 1;
             };
-            assert(crate::proof::unpack_m31s(bumped(packed, last, 4 * high)).is_none(), 'bit 250');
+            assert(crate::proof::unpack_m31s::<T>(bumped(packed, last, 4 * high)).is_none(), 'bit 250');
         }
         n += 1;
     };

@@ -16,6 +16,7 @@ use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::lookup::LookupElementsTrait;
+use thread_verifier::proof::Divided;
 use thread_statement::header::tx_list;
 use program_verifier::verifier::{
     Relations, SignedStarkParams, ThreadProgramVerifier, verify_program_proof,
@@ -133,7 +134,9 @@ pub fn verify_orderbook_proof(
     public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
     air_classes: Span<ClassHash>,
 ) -> Result<(), felt252> {
+    // The bitwise builtin prices the book's verification (eight masks per packed felt, 64
+    // steps each): word 0 of each felt by a bounded division instead.
     verify_program_proof::<
-        OrderBookProgram, Array<BoundSlot>,
+        OrderBookProgram, Array<BoundSlot>, Divided,
     >(public_input, proof, params, air_classes)
 }

@@ -16,6 +16,7 @@ use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::lookup::LookupElementsTrait;
 use program_verifier::verifier::{Relations, ThreadProgramVerifier, verify_program_proof};
+use thread_verifier::proof::Masked;
 use crate::generated_params::{SIGNED_MAX_LOG_ROWS, SIGNED_RANGE_BITS};
 use crate::statement::{BoundSlot, bound_slots, statement_boundary_sum, tx_list};
 
@@ -128,7 +129,8 @@ pub fn verify_signed_proof(
     public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
     air_class: ClassHash,
 ) -> Result<(), felt252> {
+    // Steps price the token's verification: the stream's words by masks.
     verify_program_proof::<
-        TokenProgram, Array<BoundSlot>,
+        TokenProgram, Array<BoundSlot>, Masked,
     >(public_input, proof, params, array![air_class].span())
 }
