@@ -8,8 +8,9 @@
 mod common;
 use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 
-/// What the AIR class may take: measured 69,357 CASM felts (27,844 Sierra; 2026-12-02, session
-/// 21; 72,186 before products by `alpha^0` were dropped) with the fill's last 20 constraints, place, cancel, the authorization roles and the
+/// What the AIR class may take: measured 65,822 CASM felts (26,845 Sierra; 2026-12-02, session
+/// 23: the header's decoding, now generated, inlined into `decode_air_call`, -3,776; 69,357 in
+/// session 21, 72,186 before products by `alpha^0` were dropped) with the fill's last 20 constraints, place, cancel, the authorization roles and the
 /// range table compiled to straight-line code (`zkthread_air_codegen::straight`), the
 /// Poseidon2 evaluator and the field and circle code they use. Before: 66,191 with the whole
 /// fill's 7,759 words kept as data for the interpreter (whose branch padding cost ~170k memory
@@ -17,8 +18,9 @@ use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 /// and unpacked at every verification, 34,141 with every program as words.
 const ORDERBOOK_AIR_BUDGET_FELTS: usize = 75_000;
 
-/// What the fill's class may take: measured 72,714 CASM felts (28,003 Sierra; 2026-12-02;
-/// 76,570 before products by `alpha^0` were dropped) with
+/// What the fill's class may take: measured 68,702 CASM felts (28,022 Sierra; 2026-12-02,
+/// session 23, the same -3,776; 72,714 in session 21, 76,570 before products by `alpha^0` were
+/// dropped) with
 /// the fill's first 152 of 172 constraints and the intermediates they read compiled to
 /// straight-line code (~11 CASM felts a program word), the input's decoding and the field
 /// code. The whole fill in one class measured 89,482: over the limit, hence the split

@@ -6,7 +6,8 @@
 mod common;
 use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 
-/// What the AIR class may take: measured 59,811 CASM felts (24,727 Sierra; 2026-12-02; 64,241
+/// What the AIR class may take: measured 58,471 CASM felts (24,883 Sierra; 2026-12-02, session
+/// 23, with the generated `params_at` / `append_params` inlined; 59,811 in session 21, 64,241
 /// before operands were narrowed only past the bound) since its roles and range table are
 /// compiled to straight-line code (`zkthread_air_codegen::straight`:
 /// one function per intermediate and constraint, the products, mask reads and folds as calls;
