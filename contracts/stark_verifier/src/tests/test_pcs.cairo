@@ -80,6 +80,47 @@ fn fri_answers_match_stwo() {
     assert(*other[0] == *answers[0], 'other answers kept');
 }
 
+/// The columns sampled at [previous, main] agree folded as read (`fold_pair_column`) and set
+/// aside (`set_aside`, grouped by point): a column of zeros sampled at [x, main] put first (x the
+/// main point's conjugate by y, log size 5: its periodicity sample at a shifted point) binds the
+/// previous batch to x, so stwo's two-point columns are set aside; its three samples (zero
+/// terms) take the first three powers of alpha, so each answer is alpha^3 times stwo's.
+#[test]
+#[available_gas(10000000000)]
+fn fri_answers_with_pairs_set_aside_match_stwo() {
+    let (lifting, log_sizes, samples, random_coeff, queries, values, expected) =
+        vectors::pcs_answers_sample();
+    let main = *(*point_samples(@samples)[0])[0].point;
+    let x = CirclePoint { x: main.x, y: -main.y };
+    let zero = q((0, 0, 0, 0));
+    let mut sample_columns: Array<Span<PointSample>> = array![
+        array![PointSample { point: x, value: zero }, PointSample { point: main, value: zero }]
+            .span(),
+    ];
+    for column in point_samples(@samples) {
+        sample_columns.append(column);
+    };
+    let mut sizes: Array<u32> = array![5];
+    sizes.append_span(log_sizes.span());
+    let mut zeros: Array<felt252> = array![];
+    for _ in queries.span() {
+        zeros.append(0);
+    };
+    let mut value_columns: Array<Span<felt252>> = array![zeros.span()];
+    value_columns.append_span(m31_columns(@values));
+    let alpha = q(random_coeff);
+    let answers = fri_answers(
+        sizes.span(), sample_columns.span(), alpha, queries.span(), value_columns.span(), lifting,
+    );
+    assert(answers.len() == expected.len(), 'answer count');
+    let alpha_cubed = alpha * alpha * alpha;
+    let mut i = 0;
+    while i != answers.len() {
+        assert(*answers[i] == alpha_cubed * q(*expected[i]), 'answer with pairs set aside');
+        i += 1;
+    };
+}
+
 /// The DEEP sums of eight queries, four columns per iteration and the last up to three one at a
 /// time (`sums_eight`), equal the one-query sums (`sums_one`) at each of the eight, for every
 /// column count 0..=9 (no block, one or two blocks, each with every remainder) and a block that
