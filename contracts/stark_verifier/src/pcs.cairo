@@ -5,6 +5,7 @@
 
 use crate::circle::{
     CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
+    m31_gen_doublings, M31_CIRCLE_LOG_ORDER,
 };
 use crate::fields::{M31, M31Trait, CM31, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
@@ -250,12 +251,21 @@ impl BatchSumsImpl of BatchSumsTrait {
 
 /// `point` + g^(2^log_size), g the lifting domain's generator: where a column sampled at
 /// exactly two points [previous, p] takes its periodicity sample (p's value at p shifted).
+/// g = `subgroup_gen(lifting_log_size)` is the point of index 2^(31 - lifting_log_size), so
+/// g^(2^log_size) is the row 31 - lifting_log_size + log_size of `m31_gen_doublings`, or the
+/// identity from log_size = lifting_log_size on (the same refusals as `subgroup_gen` and
+/// `pow2_u32`): a row read instead of `to_point` (-1.7k steps a point).
 #[inline(never)]
-fn shifted_point(
+pub(crate) fn shifted_point(
     point: CirclePoint<QM31>, log_size: u32, lifting_log_size: u32,
 ) -> CirclePoint<QM31> {
-    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
-    crate::circle::add_m31_point(point, lifting_generator.mul(pow2_u32(log_size)).to_point())
+    assert(lifting_log_size <= M31_CIRCLE_LOG_ORDER, 'circle: log size too large');
+    assert(log_size < 32, 'pow2: exponent too large');
+    if log_size >= lifting_log_size {
+        return point;
+    }
+    let (x, y) = *m31_gen_doublings()[M31_CIRCLE_LOG_ORDER - lifting_log_size + log_size];
+    crate::circle::add_m31_point(point, CirclePoint { x: M31 { inner: x }, y: M31 { inner: y } })
 }
 
 /// Appends a column that is not a single sample at the main point to `rest`, each sample with
@@ -368,7 +378,9 @@ fn fold_pair_column(
 
 /// The periodicity samples left by `fold_pair_column`, one batch per log size (at
 /// main_point + g^(2^log_size)), in first-seen order: each pass folds the first entry's log
-/// size and keeps the others for the next (a tree has a few log sizes).
+/// size and keeps the others for the next (a tree has a few log sizes). These batches are not
+/// merged with the points set aside: one sharing another batch's point (no verifier's shape
+/// does) would cost a batch, not correctness, each answer being linear in every batch's sums.
 #[inline(never)]
 fn shifted_batches(
     ref batches: Array<SampleBatch>,

@@ -1,4 +1,4 @@
-use crate::circle::CirclePoint;
+use crate::circle::{CirclePoint, CirclePointIndexTrait, pow2_u32};
 use crate::fields::{M31, M31Trait, QM31};
 use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::pcs::{
@@ -118,6 +118,28 @@ fn fri_answers_with_pairs_set_aside_match_stwo() {
     while i != answers.len() {
         assert(*answers[i] == alpha_cubed * q(*expected[i]), 'answer with pairs set aside');
         i += 1;
+    };
+}
+
+/// `shifted_point` (a row of the generator's doublings) is the point shifted by
+/// `subgroup_gen(lifting).mul(2^log_size).to_point()`, for every lifting log size up to 31 and
+/// log size up to 31 (the identity from log_size = lifting on).
+#[test]
+#[available_gas(100000000000)]
+fn shifted_point_matches_the_subgroup_generator_power() {
+    let (_, _, samples, _, _, _, _) = vectors::pcs_answers_sample();
+    let main = *(*point_samples(@samples)[0])[0].point;
+    let mut lifting: u32 = 0;
+    while lifting != 32 {
+        let generator = CirclePointIndexTrait::subgroup_gen(lifting);
+        let mut log_size: u32 = 0;
+        while log_size != 32 {
+            let shift = generator.mul(pow2_u32(log_size)).to_point();
+            let expected = crate::circle::add_m31_point(main, shift);
+            assert(crate::pcs::shifted_point(main, log_size, lifting) == expected, 'shifted point');
+            log_size += 1;
+        };
+        lifting += 1;
     };
 }
 
