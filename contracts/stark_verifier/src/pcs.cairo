@@ -5,6 +5,7 @@
 
 use crate::circle::{
     CirclePoint, CirclePointTrait, CirclePointIndexTrait, CosetTrait, m31_gen_window_table,
+    m31_gen_doublings, M31_CIRCLE_LOG_ORDER,
 };
 use crate::fields::{M31, M31Trait, CM31, QM31, QM31Trait, P};
 use crate::fields::cm31::P_SQUARED;
@@ -248,69 +249,162 @@ impl BatchSumsImpl of BatchSumsTrait {
     }
 }
 
-/// A periodicity sample waiting for its point p + g^(2^log_size) (g the lifting domain's
-/// generator): (column's queried values, p, value, log_size, random coefficient). The shifts
-/// are added after the main pass, one computed per distinct log size in a row (the columns
-/// sampled twice are a tree's cumulative-sum columns, all of one size).
-type PendingShift = (Span<felt252>, CirclePoint<QM31>, Coordinates, u32, QM31);
+/// `point` + g^(2^log_size), g the lifting domain's generator: where a column sampled at
+/// exactly two points [previous, p] takes its periodicity sample (p's value at p shifted).
+/// g = `subgroup_gen(lifting_log_size)` is the point of index 2^(31 - lifting_log_size), so
+/// g^(2^log_size) is the row 31 - lifting_log_size + log_size of `m31_gen_doublings`, or the
+/// identity from log_size = lifting_log_size on (the same refusals as `subgroup_gen` and
+/// `pow2_u32`): a row read instead of `to_point` (-1.7k steps a point).
+#[inline(never)]
+pub(crate) fn shifted_point(
+    point: CirclePoint<QM31>, log_size: u32, lifting_log_size: u32,
+) -> CirclePoint<QM31> {
+    assert(lifting_log_size <= M31_CIRCLE_LOG_ORDER, 'circle: log size too large');
+    assert(log_size < 32, 'pow2: exponent too large');
+    if log_size >= lifting_log_size {
+        return point;
+    }
+    let (x, y) = *m31_gen_doublings()[M31_CIRCLE_LOG_ORDER - lifting_log_size + log_size];
+    crate::circle::add_m31_point(point, CirclePoint { x: M31 { inner: x }, y: M31 { inner: y } })
+}
 
 /// Appends a column that is not a single sample at the main point to `rest`, each sample with
-/// its coefficient, advancing `power` past them: a column sampled at exactly two points
-/// [previous, p] first takes the periodicity sample at `shifted_point(p)` with p's value.
-/// Out of line: the main pass calls it for a few columns only, and its loop state stays small.
+/// its coefficient, advancing `power` (canonical coordinates) past them: a column sampled at
+/// exactly two points [previous, p] first takes the periodicity sample at `shifted_point(p)`
+/// with p's value. Out of line: the main pass calls it for a few columns only, and its loop
+/// state stays small (random_coeff is read from `alphas`, not carried).
 #[inline(never)]
 fn set_aside(
     ref rest: Array<ColumnSample>,
-    ref shifts: Array<PendingShift>,
-    ref power: QM31,
-    queried: Span<felt252>,
-    points: Span<CirclePoint<QM31>>,
-    values: Span<Coordinates>,
-    log_size: u32,
-    random_coeff: QM31,
-) {
-    if points.len() == 2 {
-        shifts.append((queried, *points[1], *values[1], log_size, power));
-        power = mul_out_of_line(power, random_coeff);
-    }
-    let mut s = 0;
-    while s != points.len() {
-        let sample = PointSample { point: *points[s], value: from_coordinates(*values[s]) };
-        rest.append(ColumnSample { queried, sample, random_coeff: power });
-        power = mul_out_of_line(power, random_coeff);
-        s += 1;
-    };
-}
-
-/// `set_aside` for a column sampled at [previous, main] (`points`, the main point second),
-/// with coefficients beta, beta alpha, beta alpha^2 from beta = `fold.power`: the periodicity
-/// sample (the main point shifted) and the previous-point sample go to `shifts` and `rest`, the
-/// main-point sample straight into the main batch (`fold_column`), so it is neither set aside,
-/// keyed nor grouped (-19k steps on a 32-transfer signed proof's 28 such columns).
-#[inline(never)]
-fn set_aside_pair(
-    ref rest: Array<ColumnSample>,
-    ref shifts: Array<PendingShift>,
-    ref fold: MainFold,
+    ref power: Coordinates,
     alphas: Box<AlphaPowers>,
     queried: Span<felt252>,
     points: Span<CirclePoint<QM31>>,
     values: Span<Coordinates>,
     log_size: u32,
+    lifting_log_size: u32,
+) {
+    let (alpha, _, _, _) = alphas.unbox();
+    let random_coeff = reduce_coords(alpha);
+    let mut current = reduce_coords(power);
+    if points.len() == 2 {
+        let point = shifted_point(*points[1], log_size, lifting_log_size);
+        let sample = PointSample { point, value: from_coordinates(*values[1]) };
+        rest.append(ColumnSample { queried, sample, random_coeff: current });
+        current = mul_out_of_line(current, random_coeff);
+    }
+    let mut s = 0;
+    while s != points.len() {
+        let sample = PointSample { point: *points[s], value: from_coordinates(*values[s]) };
+        rest.append(ColumnSample { queried, sample, random_coeff: current });
+        current = mul_out_of_line(current, random_coeff);
+        s += 1;
+    };
+    power = qm31_coords(current);
+}
+
+/// A periodicity sample of a column sampled at [previous, main] (`fold_pair_column`) waiting
+/// for its batch: (queried values, the main point's value, log size, coefficient).
+type PendingShift = (Span<felt252>, Coordinates, u32, Coordinates);
+
+/// The columns sampled at [previous, main] folded so far (`fold_pair_column`): the previous
+/// point's sums and the periodicity samples not at the main point. Boxed: the main pass's loops
+/// carry one word for it (unboxed, their extra state cost 362 CASM felts and 400 steps).
+type PairFolds = (PackedSums, Array<PendingShift>);
+
+/// Whether a run sampled at `points` = [previous, main] folds its previous-point samples into
+/// the one previous batch (`PairFolds`): `bound` holds the first such run's points and previous
+/// point's key (no points before it), and a run at another previous point is set aside
+/// (`set_aside`), as is one whose previous point is the main one (the batches folded as read
+/// must be at distinct points: a sample set aside joins every batch at its point).
+#[inline(never)]
+fn binds_previous(
+    ref bound: (Span<CirclePoint<QM31>>, felt252),
+    points: Span<CirclePoint<QM31>>,
+    main_key: felt252,
+) -> bool {
+    let key = point_key(*points[0]);
+    let (bound_points, bound_key) = bound;
+    if bound_points.len() != 0 {
+        return bound_key == key;
+    }
+    if key == main_key {
+        return false;
+    }
+    bound = (points, key);
+    true
+}
+
+/// A column sampled at [previous, main] (values in that order; a tree's cumulative-sum
+/// columns), folded as read, with coefficients beta, beta alpha, beta alpha^2 from
+/// beta = `fold.power` (stwo's order: the periodicity sample, then the column's points): the
+/// previous-point sample into the previous batch (`pairs`), the main-point one into the main
+/// batch, and the periodicity sample at main + g^(2^log_size) to the shifts
+/// (`shifted_batches`), or, when that point is the main one (log_size = lifting_log_size:
+/// g^(2^log_size) = 1), into the main batch as the same column's: coefficient
+/// beta (alpha^2 + 1), one unreduced product plus a canonical coordinate, still below 2^66 (the
+/// product is below 8 P^2). Nothing set aside, keyed or grouped: on a 32-transfer signed
+/// proof's 28 such columns (16 periodicity samples at three shifted points, 12 at the main
+/// point), -42.8k steps (the order book's proof: -53.0k).
+#[inline(never)]
+fn fold_pair_column(
+    ref fold: MainFold,
+    ref pairs: Box<PairFolds>,
+    alphas: Box<AlphaPowers>,
+    queried: Span<felt252>,
+    values: Span<Coordinates>,
+    log_size: u32,
+    lifting_log_size: u32,
 ) {
     let mut values = values;
-    let previous = *values.pop_front().unwrap();
+    let at_previous = *values.pop_front().unwrap();
+    let (mut previous, mut shifts) = pairs.unbox();
     let at_main = *values.pop_front().unwrap();
-    let mut points = points;
-    let previous_point = *points.pop_front().unwrap();
-    let main_point = *points.pop_front().unwrap();
     let (a1, a2, a3, _) = alphas.unbox();
     let beta = fold.power;
-    shifts.append((queried, main_point, at_main, log_size, reduce_coords(beta)));
-    let sample = PointSample { point: previous_point, value: from_coordinates(previous) };
-    rest.append(ColumnSample { queried, sample, random_coeff: reduce_coords(mul_coords(beta, a1)) });
-    fold_column(ref fold, mul_coords_unreduced(beta, a2), at_main, queried);
+    let (m0, m1, m2, m3) = mul_coords_unreduced(beta, a2);
+    let main_power = if log_size == lifting_log_size {
+        let (b0, b1, b2, b3) = beta;
+        (m0 + b0, m1 + b1, m2 + b2, m3 + b3)
+    } else {
+        shifts.append((queried, at_main, log_size, beta));
+        (m0, m1, m2, m3)
+    };
+    fold_column(ref previous, mul_coords_unreduced(beta, a1), at_previous, queried);
+    pairs = BoxTrait::new((previous, shifts));
+    fold_column(ref fold.sums, main_power, at_main, queried);
     fold.power = mul_coords(beta, a3);
+}
+
+/// The periodicity samples left by `fold_pair_column`, one batch per log size (at
+/// main_point + g^(2^log_size)), in first-seen order: each pass folds the first entry's log
+/// size and keeps the others for the next (a tree has a few log sizes). These batches are not
+/// merged with the points set aside: one sharing another batch's point (no verifier's shape
+/// does) would cost a batch, not correctness, each answer being linear in every batch's sums.
+#[inline(never)]
+fn shifted_batches(
+    ref batches: Array<SampleBatch>,
+    shifts: Span<PendingShift>,
+    main_point: CirclePoint<QM31>,
+    lifting_log_size: u32,
+) {
+    let mut pending = shifts;
+    while pending.len() != 0 {
+        let (_, _, log_size, _) = *pending[0];
+        let mut sums = no_sums();
+        let mut others: Array<PendingShift> = array![];
+        for entry in pending {
+            let (queried, value, entry_log_size, power) = *entry;
+            if entry_log_size == log_size {
+                fold_column(ref sums, power, value, queried);
+            } else {
+                others.append(*entry);
+            }
+        };
+        pending = others.span();
+        let point = shifted_point(main_point, log_size, lifting_log_size);
+        batches.append(unpacked(sums).finish(point));
+    };
 }
 
 /// `count` consecutive columns of a tree sampled at the same points (a verifier's mask gives
@@ -382,18 +476,42 @@ pub fn only(column: Span<Coordinates>) -> Coordinates {
     *column.pop_front().unwrap()
 }
 
-/// The main batch's fold so far (`sample_batches`): the next power of random_coeff as
-/// canonical felt252 coordinates (it is only ever a felt252 factor here: no u32 conversions
-/// per column), sum alpha v_a and sum alpha v_b two coordinates per felt252 (see
-/// `fold_column`) and the batch's columns.
+/// A batch's samples folded so far (`fold_column`): sum alpha v_a and sum alpha v_b two
+/// coordinates per felt252 and the batch's columns.
 #[derive(Drop)]
-struct MainFold {
-    power: Coordinates,
+struct PackedSums {
     va_lo: felt252,
     va_hi: felt252,
     vb_lo: felt252,
     vb_hi: felt252,
     columns: Array<PackedColumn>,
+}
+
+/// No samples yet.
+#[inline(always)]
+fn no_sums() -> PackedSums {
+    PackedSums { va_lo: 0, va_hi: 0, vb_lo: 0, vb_hi: 0, columns: array![] }
+}
+
+/// The main batch's fold so far (`sample_batches`): the next power of random_coeff as
+/// canonical felt252 coordinates (it is only ever a felt252 factor here: no u32 conversions
+/// per column) and the main point's sums.
+#[derive(Drop)]
+struct MainFold {
+    power: Coordinates,
+    sums: PackedSums,
+}
+
+/// The sums as a `BatchSums`, each coordinate below 2^128 (`fold_column`). Out of line: one
+/// copy for the batches folded as read (the main point, the previous point, the shifted ones).
+#[inline(never)]
+fn unpacked(sums: PackedSums) -> BatchSums {
+    let PackedSums { va_lo, va_hi, vb_lo, vb_hi, columns } = sums;
+    let (va0, va1) = split_packed(va_lo);
+    let (va2, va3) = split_packed(va_hi);
+    let (vb0, vb1) = split_packed(vb_lo);
+    let (vb2, vb3) = split_packed(vb_hi);
+    BatchSums { sum_alpha_va: (va0, va1, va2, va3), sum_alpha_vb: (vb0, vb1, vb2, vb3), columns }
 }
 
 /// Whether a column's sample points are exactly the main point (key `main_key`).
@@ -414,7 +532,7 @@ fn at_main(points: Span<CirclePoint<QM31>>, main_key: felt252) -> bool {
 /// multiple of P above any x1), lo p + lo' q holds the first two coordinates (plus C q, a
 /// multiple of P) in its two halves.
 #[inline(always)]
-fn fold_column(ref fold: MainFold, power: Coordinates, value: Coordinates, queried: Span<felt252>) {
+fn fold_column(ref fold: PackedSums, power: Coordinates, value: Coordinates, queried: Span<felt252>) {
     let (p_a, q_a, p_b, q_b) = value;
     let (x0, x1, x2, x3) = power;
     let lo = x0 + x1 * TWO_POW_128;
@@ -454,10 +572,10 @@ fn fold_main_columns(
         let [q0, q1, q2, q3] = (*queried.multi_pop_front::<4>().unwrap()).unbox();
         let (a1, a2, a3, a4) = alphas.unbox();
         let beta = fold.power;
-        fold_column(ref fold, beta, only(v0), q0);
-        fold_column(ref fold, mul_coords_unreduced(beta, a1), only(v1), q1);
-        fold_column(ref fold, mul_coords_unreduced(beta, a2), only(v2), q2);
-        fold_column(ref fold, mul_coords_unreduced(beta, a3), only(v3), q3);
+        fold_column(ref fold.sums, beta, only(v0), q0);
+        fold_column(ref fold.sums, mul_coords_unreduced(beta, a1), only(v1), q1);
+        fold_column(ref fold.sums, mul_coords_unreduced(beta, a2), only(v2), q2);
+        fold_column(ref fold.sums, mul_coords_unreduced(beta, a3), only(v3), q3);
         fold.power = mul_coords(beta, a4);
         blocks -= 1;
     };
@@ -466,7 +584,7 @@ fn fold_main_columns(
         let q = *queried.pop_front().unwrap();
         let (a1, _, _, _) = alphas.unbox();
         let beta = fold.power;
-        fold_column(ref fold, beta, only(v), q);
+        fold_column(ref fold.sums, beta, only(v), q);
         fold.power = mul_coords(beta, a1);
         left -= 1;
     };
@@ -479,8 +597,9 @@ fn fold_main_columns(
 ///
 /// Cost: almost every sample is a one-sample column at one point (the OODS point), so the
 /// main pass folds samples at the first sampled column's last point into that batch directly
-/// (coefficients as felt252 coordinates, never converted to u32) and sets the other columns'
-/// samples aside; those few are grouped by point afterwards.
+/// (coefficients as felt252 coordinates, never converted to u32), and those of the columns
+/// sampled at [previous, main] into their points' batches too (`fold_pair_column`); it sets the
+/// other columns' samples aside, grouped by point afterwards.
 fn sample_batches(
     groups: Span<ColumnGroup>, lifting_log_size: u32, random_coeff: QM31, n_queries: u32,
 ) -> Array<SampleBatch> {
@@ -507,17 +626,18 @@ fn sample_batches(
     let a2 = mul_coords(a1, a1);
     let a3 = mul_coords(a2, a1);
     let alphas = BoxTrait::new((a1, a2, a3, mul_coords(a2, a2)));
-    let mut fold = MainFold {
-        power: (1, 0, 0, 0), va_lo: 0, va_hi: 0, vb_lo: 0, vb_hi: 0, columns: array![],
-    };
+    let mut fold = MainFold { power: (1, 0, 0, 0), sums: no_sums() };
     let mut rest: Array<ColumnSample> = array![];
-    let mut shifts: Array<PendingShift> = array![];
+    // The columns sampled at [previous, main]: the previous point (`binds_previous`) and its
+    // batch with the periodicity samples (`PairFolds`).
+    let mut previous: (Span<CirclePoint<QM31>>, felt252) = (array![].span(), 0);
+    let mut pairs: Box<PairFolds> = BoxTrait::new((no_sums(), array![]));
     for group in groups {
         let group = *group;
         let mut values = group.values;
         let mut queried = group.queried;
         // The log sizes of the group's columns from the current run on (needed for the
-        // columns set aside only).
+        // columns not at the main point only).
         let mut log_sizes = group.log_sizes;
         for run in group.point_runs {
             let (count, points) = *run;
@@ -527,8 +647,11 @@ fn sample_batches(
                 continue;
             }
             // A run sampled at [previous, main] (a tree's cumulative-sum columns): its samples
-            // at the main point join the main batch as they are read.
-            let pair_at_main = points.len() == 2 && point_key(*points[1]) == main_key;
+            // join their batches as they are read.
+            let pair_at_main = count != 0
+                && points.len() == 2
+                && point_key(*points[1]) == main_key
+                && binds_previous(ref previous, points, main_key);
             let mut left = count;
             while left != 0 {
                 let column_values = *values.pop_front().unwrap();
@@ -536,55 +659,45 @@ fn sample_batches(
                 assert(column_queried.len() == n_queries, 'pcs: values per query');
                 let log_size = *log_sizes.pop_front().unwrap() + group.log_blowup;
                 if pair_at_main {
-                    set_aside_pair(
-                        ref rest, ref shifts, ref fold, alphas, column_queried, points, column_values, log_size,
+                    fold_pair_column(
+                        ref fold,
+                        ref pairs,
+                        alphas,
+                        column_queried,
+                        column_values,
+                        log_size,
+                        lifting_log_size,
                     );
                 } else {
-                    let mut qm31_power = reduce_coords(fold.power);
                     set_aside(
                         ref rest,
-                        ref shifts,
-                        ref qm31_power,
+                        ref fold.power,
+                        alphas,
                         column_queried,
                         points,
                         column_values,
                         log_size,
-                        random_coeff,
+                        lifting_log_size,
                     );
-                    fold.power = qm31_coords(qm31_power);
                 }
                 left -= 1;
             };
         };
     };
-    // The periodicity samples' points: p + g^(2^log_size).
-    let lifting_generator = CirclePointIndexTrait::subgroup_gen(lifting_log_size);
-    // The last (log size, p) and its shifted point: the columns sampled twice share both.
-    let mut last: Option<(u32, felt252)> = Option::None;
-    let mut shifted = main_point;
-    for pending in shifts.span() {
-        let (queried, point, value, log_size, random_coeff) = *pending;
-        let key = (log_size, point_key(point));
-        if last != Option::Some(key) {
-            shifted = crate::circle::add_m31_point(
-                point, lifting_generator.mul(pow2_u32(log_size)).to_point(),
-            );
-            last = Option::Some(key);
-        }
-        let value = from_coordinates(value);
-        rest.append(ColumnSample { queried, sample: PointSample { point: shifted, value }, random_coeff });
-    };
-    let MainFold { power: _, va_lo, va_hi, vb_lo, vb_hi, columns } = fold;
-    let (va0, va1) = split_packed(va_lo);
-    let (va2, va3) = split_packed(va_hi);
-    let (vb0, vb1) = split_packed(vb_lo);
-    let (vb2, vb3) = split_packed(vb_hi);
-    let main = BatchSums {
-        sum_alpha_va: (va0, va1, va2, va3), sum_alpha_vb: (vb0, vb1, vb2, vb3), columns,
-    };
+    let MainFold { power: _, sums } = fold;
+    let (at_previous, shifts) = pairs.unbox();
+    // The main and previous batches, folded as read, then those of the points set aside, then
+    // the shifted ones (`shifted_batches`).
+    let mut points: Array<(CirclePoint<QM31>, felt252)> = array![(main_point, main_key)];
+    let mut folded: Array<BatchSums> = array![unpacked(sums)];
+    let (previous_points, previous_key) = previous;
+    if previous_points.len() != 0 {
+        points.append((*previous_points[0], previous_key));
+        folded.append(unpacked(at_previous));
+    }
 
-    // Grouped by point, the main point first (its batch already holds the main pass); points
-    // compared by key (`point_key`), each entry's computed once.
+    // Grouped by point, the points folded as read first (their batches already hold the main
+    // pass's); points compared by key (`point_key`), each entry's computed once.
     let rest = rest.span();
     let mut keys: Array<felt252> = array![];
     let mut indexes: Array<u32> = array![];
@@ -594,7 +707,6 @@ fn sample_batches(
     };
     let keys = keys.span();
     let indexes = indexes.span();
-    let mut points: Array<(CirclePoint<QM31>, felt252)> = array![(main_point, main_key)];
     let mut e = 0;
     for key in keys {
         let key = *key;
@@ -611,14 +723,12 @@ fn sample_batches(
         }
         e += 1;
     };
-    let mut pending_main = Option::Some(main);
     for entry in points {
         let (point, key) = entry;
-        let mut batch = match pending_main {
-            Option::Some(main) => main,
+        let mut batch = match folded.pop_front() {
+            Option::Some(sums) => sums,
             Option::None => BatchSumsTrait::new(),
         };
-        pending_main = Option::None;
         // The entries at this point, found first by a scan whose state is a few words (a scan
         // carrying the batch's sums cost ~80 steps per entry and point), then added.
         let mut mine: Array<u32> = array![];
@@ -635,6 +745,7 @@ fn sample_batches(
         };
         batches.append(batch.finish(point));
     };
+    shifted_batches(ref batches, shifts.span(), main_point, lifting_log_size);
     batches
 }
 

@@ -1,4 +1,4 @@
-use crate::circle::CirclePoint;
+use crate::circle::{CirclePoint, CirclePointIndexTrait, pow2_u32};
 use crate::fields::{M31, M31Trait, QM31};
 use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::pcs::{
@@ -78,6 +78,69 @@ fn fri_answers_match_stwo() {
     );
     assert(*other[2] != *answers[2], 'changed answer');
     assert(*other[0] == *answers[0], 'other answers kept');
+}
+
+/// The columns sampled at [previous, main] agree folded as read (`fold_pair_column`) and set
+/// aside (`set_aside`, grouped by point): a column of zeros sampled at [x, main] put first (x the
+/// main point's conjugate by y, log size 5: its periodicity sample at a shifted point) binds the
+/// previous batch to x, so stwo's two-point columns are set aside; its three samples (zero
+/// terms) take the first three powers of alpha, so each answer is alpha^3 times stwo's.
+#[test]
+#[available_gas(10000000000)]
+fn fri_answers_with_pairs_set_aside_match_stwo() {
+    let (lifting, log_sizes, samples, random_coeff, queries, values, expected) =
+        vectors::pcs_answers_sample();
+    let main = *(*point_samples(@samples)[0])[0].point;
+    let x = CirclePoint { x: main.x, y: -main.y };
+    let zero = q((0, 0, 0, 0));
+    let mut sample_columns: Array<Span<PointSample>> = array![
+        array![PointSample { point: x, value: zero }, PointSample { point: main, value: zero }]
+            .span(),
+    ];
+    for column in point_samples(@samples) {
+        sample_columns.append(column);
+    };
+    let mut sizes: Array<u32> = array![5];
+    sizes.append_span(log_sizes.span());
+    let mut zeros: Array<felt252> = array![];
+    for _ in queries.span() {
+        zeros.append(0);
+    };
+    let mut value_columns: Array<Span<felt252>> = array![zeros.span()];
+    value_columns.append_span(m31_columns(@values));
+    let alpha = q(random_coeff);
+    let answers = fri_answers(
+        sizes.span(), sample_columns.span(), alpha, queries.span(), value_columns.span(), lifting,
+    );
+    assert(answers.len() == expected.len(), 'answer count');
+    let alpha_cubed = alpha * alpha * alpha;
+    let mut i = 0;
+    while i != answers.len() {
+        assert(*answers[i] == alpha_cubed * q(*expected[i]), 'answer with pairs set aside');
+        i += 1;
+    };
+}
+
+/// `shifted_point` (a row of the generator's doublings) is the point shifted by
+/// `subgroup_gen(lifting).mul(2^log_size).to_point()`, for every lifting log size up to 31 and
+/// log size up to 31 (the identity from log_size = lifting on).
+#[test]
+#[available_gas(100000000000)]
+fn shifted_point_matches_the_subgroup_generator_power() {
+    let (_, _, samples, _, _, _, _) = vectors::pcs_answers_sample();
+    let main = *(*point_samples(@samples)[0])[0].point;
+    let mut lifting: u32 = 0;
+    while lifting != 32 {
+        let generator = CirclePointIndexTrait::subgroup_gen(lifting);
+        let mut log_size: u32 = 0;
+        while log_size != 32 {
+            let shift = generator.mul(pow2_u32(log_size)).to_point();
+            let expected = crate::circle::add_m31_point(main, shift);
+            assert(crate::pcs::shifted_point(main, log_size, lifting) == expected, 'shifted point');
+            log_size += 1;
+        };
+        lifting += 1;
+    };
 }
 
 /// The DEEP sums of eight queries, four columns per iteration and the last up to three one at a
