@@ -69,11 +69,13 @@ fn orderbook_air_class_casm_size() {
 /// 2026-12-02 (session 22): 80,579 with a cumulative-sum column's main-point sample folded into
 /// the main DEEP batch as it is read (`pcs::set_aside_pair`, +947; -22.6k steps on the book's
 /// production proof, -18.8k on a 32-transfer signed one): 1,341 under the limit.
-/// 2026-12-02 (branch deep-acc): 80,645 with the cumulative-sum columns' previous-point and
+/// 2026-12-02 (session 23): 80,645 with the cumulative-sum columns' previous-point and
 /// periodicity samples folded into their batches as they are read too (`pcs::fold_pair_column`,
 /// +96; -53.0k steps on the book's production proof, -42.8k on a 32-transfer signed one) and
 /// their shifted points read from the generator's doublings (`pcs::shifted_point`, -30;
-/// -3.5k / -5.1k): 1,275 under the limit.
+/// -3.5k / -5.1k); then 80,667 with word 0 of each packed M31 felt cut by a bounded division
+/// (`thread_verifier::proof::Divided`, +22: the book's proof priced by steps again, 1.919e8 ->
+/// 1.857e8): 1,253 under the limit (session 23).
 const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 80_700;
 
 #[test]

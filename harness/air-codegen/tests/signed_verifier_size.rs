@@ -51,7 +51,7 @@ use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
 /// 2026-12-02 (session 22): 73,477 with a cumulative-sum column's main-point sample folded
 /// into the main DEEP batch as it is read (`pcs::set_aside_pair`: -18.8k steps on a 32-transfer
 /// signed proof).
-/// 2026-12-02 (branch deep-acc): 73,543 with their previous-point and periodicity samples folded
+/// 2026-12-02 (session 23): 73,543 with their previous-point and periodicity samples folded
 /// into their batches as they are read too (`pcs::fold_pair_column`, +96: -42.8k steps) and
 /// the shifted points read from the generator's doublings (`pcs::shifted_point`, -30: -5.1k).
 const SIGNED_VERIFIER_CEILING_FELTS: usize = 73_600;
