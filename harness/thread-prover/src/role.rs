@@ -78,8 +78,9 @@ pub fn slice<T: Clone>(cols: &[T], r: std::ops::Range<usize>) -> Vec<T> {
 pub const STATE_RELATION_SIZE: usize = 17;
 relation!(StateRelation, STATE_RELATION_SIZE);
 
-/// Values of one `LinkRelation` entry: a tag and up to 23 values (see [`crate::auth::link`]).
-pub const LINK_RELATION_SIZE: usize = 24;
+/// Values of one `LinkRelation` entry: a tag and up to 24 values (see [`crate::auth::link`];
+/// `KeyCap` is the longest).
+pub const LINK_RELATION_SIZE: usize = 25;
 relation!(LinkRelation, LINK_RELATION_SIZE);
 
 /// The relations of a signed-transfer proof, in draw order.

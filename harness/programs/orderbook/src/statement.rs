@@ -69,6 +69,11 @@
 //! bound to its owner by the key, and only a signed row moves an owner's key or places or
 //! cancels an order), and its own book (a contract it deployed with any configuration): its
 //! orders are signed in its domain, so it trades only with owners who signed orders there.
+//! **That holds only for a genuine `OrderBook`**, whose orders reach storage only through
+//! settled signed places: a contract of the prover's own that answers `read_slots` with a
+//! fabricated resting order moves a token that accepts this program (fills are unsigned).
+//! Open vulnerability, README "The order book by hand": until a token's consent names its
+//! peers, no token holding value may accept the order-book program.
 
 use std::collections::BTreeMap;
 

@@ -29,12 +29,15 @@
 //!   key tuples (which could start from a key the prover invented) needs `p` rows. Every row
 //!   that debits `A` consumes one of `A`'s key tuples, so the debits are exactly `A`'s signed
 //!   messages, in key order, each used once; a settled signature's key is rotated away on chain.
-//! - A row's `KeyOk(pp, K)` needs a key sponge over `pp` and 32 chain-end pairs whose output is
+//! - A row's `KeyOk(pp, tx, K)` needs a key sponge over `pp` and 32 chain-end pairs whose output is
 //!   `K` (else a second preimage of the user's commitment); the ends come from chain steps
 //!   (`j` in 0..2, tweaked by `pp, i, j`) that start at the digits of the digest of this row's
 //!   own fields (the `Block`s are the row's columns, the digest capacity starts from `K`), and
 //!   the digits sum to `T`: exactly a TS-WOTS verification of this row's message under `K`.
-//!   `pp` is unique per honest key, so signature instances never share link tuples.
+//!   Every link entry of a signature carries the row's sub-block position `tx`, unique by the
+//!   transaction list, so signature instances never share link tuples. (`pp` is no separator:
+//!   it is public and anyone may register a key over another's `pp`; keyed by `pp` alone, two
+//!   rows could trade message blocks or chain walks, `crossed_signatures_over_one_pp_do_not_verify`.)
 //! - Digits are read two per key-sponge row off a queue holding the digest: each element
 //!   loses two base-4 digits per row for four rows, then its rest (`hi`) is range-checked
 //!   `<= 2^15 - 2`, so `hi * 2^16 + lo` is the element's unique split. A digit outside 0..3

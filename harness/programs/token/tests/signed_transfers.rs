@@ -661,8 +661,13 @@ struct OpenKey {
 
 impl OpenKey {
     fn new(tag: u32) -> Self {
+        Self::over(std::array::from_fn(|k| M31::reduce(tag * 17 + k as u32 + 1)), tag)
+    }
+
+    /// A key over a public parameter of the caller's choice (anybody else's too: `pp` is a
+    /// hash tweak, not a secret), with chains of its own from `tag`.
+    fn over(pp: zkthread_sig::wots::Hash4, tag: u32) -> Self {
         use zkthread_sig::wots::{chain_step, key_commitment_sponge, V};
-        let pp = std::array::from_fn(|k| M31::reduce(tag * 17 + k as u32 + 1));
         let chains: Vec<[zkthread_sig::wots::Hash4; 4]> = (0..V)
             .map(|i| {
                 let mut c = [[M31::ZERO; 4]; 4];
@@ -775,6 +780,98 @@ fn digits_off_the_digest_split_do_not_verify() {
     assert!(w.range_lookups(4).outside >= 1, "a look-up misses the 8-bit table");
     let proof = prove_signed_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("the raw prover proves");
     assert!(verify_signed::<Blake>(&pi, &proof, &TEST).is_err(), "digits off the digest verified");
+}
+
+/// Two signatures over one `pp`. Anybody can build a key over a victim's public parameter (a
+/// hash tweak) and register it for an account of their own. A modified prover holding Alice's
+/// pending signature ("100 to Bob, rotate to key 1") writes two signed rows sharing her `pp`:
+/// F, "Alice sends her 1,000 to Mallory and rotates to Mallory's key", whose first message
+/// block is Alice's and the other three Mallory's, and H, "Mallory sends Bob 100", carrying
+/// Alice's last three blocks. Alice's real signature digests B0 from F and B1..B3 from H,
+/// Mallory's own signature the rest: with the link entries keyed by `pp` alone every relation
+/// balanced, and Alice's balance and key slot were Mallory's. Keyed by the row's sub-block
+/// position as well, each sponge must digest its own row's blocks, and the proof does not verify.
+#[test]
+fn crossed_signatures_over_one_pp_do_not_verify() {
+    use zkthread_sig::wots::MessageBlocks;
+    use zkthread_token::role::relation_sums;
+    use zkthread_token::roles::*;
+    let victim = signed(ALICE, BOB, 100, 0, 1);
+    let pp = victim.signature.pp;
+    let mallory_key = OpenKey::over(pp, 5);
+    let evil = OpenKey::new(9).key;
+    // Mallory's slot holds her key over Alice's pp at Alice's nonce (each `set_thread_key`
+    // bumps the nonce, so she can reach any nonce at or above her own).
+    let mut state = genesis();
+    state.insert(key_slot(MALLORY), pack_key_slot(&mallory_key.key, 1).unwrap());
+    // H: Mallory's transfer whose payload, nonce and next key are Alice's pending message's.
+    let mut helper = signed(MALLORY, BOB, 100, 0, 1);
+    (helper.key, helper.next_key) = (mallory_key.key, key(ALICE, 1));
+    helper.signature = mallory_key.sign(&helper.message(&statement()));
+    // The public lists of the forged effect come from an honest sub-block over the same slots.
+    let txs = vec![signed(ALICE, MALLORY, 1_000, 0, 1), helper.clone()];
+    let batch = batcher().batch(&txs, |s| state.get(s).copied()).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let mut pi = sb.statement(&statement());
+    set(&mut pi.outputs, key_slot(ALICE), pack_key_slot(&evil, 2).unwrap());
+
+    // F's message: to Mallory, 1,000, rotating Alice to `evil`; Mallory signs the same payload
+    // as her own message (her block 0) to get the `rho` F carries.
+    let mut forged = victim.clone();
+    (forged.to, forged.amount, forged.next_key) = (Felt::from(MALLORY), 1_000, evil);
+    let mut mallory_msg = forged.clone();
+    (mallory_msg.from, mallory_msg.key) = (Felt::from(MALLORY), mallory_key.key);
+    let mallory_msg = mallory_msg.message(&statement());
+    let mallory_sig = mallory_key.sign(&mallory_msg);
+    let mallory_trace = verify_trace(&mallory_key.key, &mallory_msg, &mallory_sig).expect("Mallory's signature");
+    let victim_msg = victim.message(&statement());
+    let victim_trace = verify_trace(&key(ALICE, 0), &victim_msg, &victim.signature).expect("Alice's signature");
+
+    let mut row_f = sb.rows[0].clone();
+    row_f.next_key = evil;
+    row_f.signature = Signature { rho: mallory_sig.rho, pp, chains: victim.signature.chains };
+    row_f.trace = victim_trace.clone();
+    let mut row_h = sb.rows[1].clone();
+    row_h.signature = Signature { rho: victim.signature.rho, pp, chains: mallory_sig.chains };
+    row_h.trace = mallory_trace.clone();
+
+    // The crossing is exact: the blocks the rows offer are, by index, the blocks the two real
+    // signatures digest — only their owners are swapped.
+    let offered = [
+        forged.message(&statement()).blocks(&mallory_sig.rho).unwrap(),
+        helper.message(&statement()).blocks(&victim.signature.rho).unwrap(),
+    ];
+    let indexed = |sets: &[&MessageBlocks]| -> Vec<(usize, Vec<u32>)> {
+        let mut v: Vec<_> = sets
+            .iter()
+            .flat_map(|b| b.iter().enumerate().map(|(k, x)| (k, x.iter().map(|m| m.to_u32()).collect())))
+            .collect();
+        v.sort();
+        v
+    };
+    let digested = [&victim_trace.message_blocks, &mallory_trace.message_blocks];
+    assert_eq!(indexed(&[&offered[0], &offered[1]]), indexed(&digested), "the blocks cross");
+    assert_ne!(offered[0], victim_trace.message_blocks, "F's own blocks are not Alice's message");
+
+    let mut w = SignedWitness::new();
+    w.push_signed_transfer(&row_f);
+    w.push_signed_transfer(&row_h);
+    w.auth.push_tx_list(&victim_trace.digest);
+    w.auth.push_tx_list(&mallory_trace.digest);
+    pi.transactions = w.auth.transactions;
+    assert_eq!(w.first_violation(), None, "the forged rows satisfy every constraint");
+    assert_state_balanced(&pi, &sb.owners, &w);
+    let r = random_relations();
+    let link = relation_sums::<TransferRole>(&w.transfers, &r)[1]
+        + relation_sums::<ChainStepRole>(&w.auth.chain_steps, &r)[1]
+        + relation_sums::<DigestRole>(&w.auth.digests, &r)[1]
+        + relation_sums::<KeySpongeRole>(&w.auth.key_sponges, &r)[1]
+        + relation_sums::<TxListRole>(&w.auth.tx_list, &r)[1];
+    let boundary = zkthread_token::statement::tx_list_boundary_sum(&w.auth.transactions, &r.link);
+    assert_ne!(link, boundary, "the crossed blocks balance the Link relation");
+    let proof = prove_signed_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("the raw prover proves");
+    assert!(verify_signed::<Blake>(&pi, &proof, &TEST).is_err(), "crossed signatures verified");
 }
 
 /// The range look-ups mean exactly the 16-bit checks they replace, on plain values: a

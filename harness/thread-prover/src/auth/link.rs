@@ -3,16 +3,23 @@
 //! `StateRelation` kinds (the token program's `Balance` is kind 0) with [`with_tag`].
 //!
 //! `LinkRelation` ties the pieces of one signature verification together; its first value is
-//! a tag, so entries of different kinds never meet:
-//! - `Chain(pp, i, j, c[4])`: chain `i` of the key with public parameter `pp` holds `c` at
-//!   position `j`;
-//! - `Block(pp, k, block[8])`: message block `k` of the transaction signed under `pp`;
+//! a tag, so entries of different kinds never meet. Every entry of a signature carries the
+//! sub-block position `tx` of the row it authorizes, which the transaction list makes unique
+//! (one `Tx(i, d)` is absorbed per position), so the pieces of two signatures never meet
+//! either — not even when both use one `pp`: `pp` is only a hash tweak, and anyone can
+//! register a key over somebody else's `pp` (keyed by `pp` alone, two rows sharing it could
+//! trade message blocks or chain walks, so a victim's real signature would digest half of a
+//! forged row; `crossed_signatures_over_one_pp_do_not_verify` in the token's tests):
+//! - `Chain(pp, tx, i, j, c[4])`: chain `i` of the key with public parameter `pp`, walked for
+//!   the row at `tx`, holds `c` at position `j`;
+//! - `Block(pp, tx, k, block[8])`: message block `k` of the row at `tx`;
 //! - `DigestCap(pp, tx, k, cap[8])`: the digest sponge's capacity before block `k`, for the
 //!   transfer at position `tx` of the sub-block;
-//! - `KeyCap(pp, b, cap[8], queue[8], phase, sigma)`: the key sponge before block `b`, with the
-//!   digits still to read (`queue`: digest elements, the first one partly consumed), the
+//! - `KeyCap(pp, tx, b, cap[8], queue[8], phase, sigma)`: the key sponge before block `b`, with
+//!   the digits still to read (`queue`: digest elements, the first one partly consumed), the
 //!   position in the current element (`phase`) and the digit sum so far (`sigma`);
-//! - `KeyOk(pp, K[4])`: the key sponge over `pp` and the 32 chain-end pairs outputs `K`;
+//! - `KeyOk(pp, tx, K[4])`: the key sponge over `pp` and the 32 chain-end pairs outputs `K`
+//!   for the row at `tx`;
 //! - `Tx(tx, d[8])`: the transfer at position `tx` has message digest `d`;
 //! - `TxCap(i, cap[8])`: the transaction-list sponge's capacity after `i` digests
 //!   (`zkthread_sig::tx_list`; the verifier's boundary offers `TxCap(0, initial)` and takes
@@ -41,24 +48,24 @@ pub fn with_tag<T: Lane>(tag: u32, parts: &[&[T]]) -> Vec<T> {
     out
 }
 
-pub fn chain<T: Lane>(pp: &[T], i: T, j: T, c: &[T]) -> Vec<T> {
-    with_tag(TAG_CHAIN, &[pp, &[i, j], c])
+pub fn chain<T: Lane>(pp: &[T], tx: T, i: T, j: T, c: &[T]) -> Vec<T> {
+    with_tag(TAG_CHAIN, &[pp, &[tx, i, j], c])
 }
 
-pub fn block<T: Lane>(pp: &[T], index: T, block: &[T]) -> Vec<T> {
-    with_tag(TAG_BLOCK, &[pp, &[index], block])
+pub fn block<T: Lane>(pp: &[T], tx: T, index: T, block: &[T]) -> Vec<T> {
+    with_tag(TAG_BLOCK, &[pp, &[tx, index], block])
 }
 
 pub fn digest_cap<T: Lane>(pp: &[T], tx: T, index: T, cap: &[T]) -> Vec<T> {
     with_tag(TAG_DIGEST_CAP, &[pp, &[tx, index], cap])
 }
 
-pub fn key_cap<T: Lane>(pp: &[T], b: T, cap: &[T], queue: &[T], phase: T, sigma: T) -> Vec<T> {
-    with_tag(TAG_KEY_CAP, &[pp, &[b], cap, queue, &[phase, sigma]])
+pub fn key_cap<T: Lane>(pp: &[T], tx: T, b: T, cap: &[T], queue: &[T], phase: T, sigma: T) -> Vec<T> {
+    with_tag(TAG_KEY_CAP, &[pp, &[tx, b], cap, queue, &[phase, sigma]])
 }
 
-pub fn key_ok<T: Lane>(pp: &[T], key: &[T]) -> Vec<T> {
-    with_tag(TAG_KEY_OK, &[pp, key])
+pub fn key_ok<T: Lane>(pp: &[T], tx: T, key: &[T]) -> Vec<T> {
+    with_tag(TAG_KEY_OK, &[pp, &[tx], key])
 }
 
 pub fn tx<T: Lane>(tx: T, digest: &[T]) -> Vec<T> {

@@ -38,9 +38,11 @@ pub fn key_step<T: Lane>(
 /// The `Link` fractions that make a row *signed*, multiplicity `e`: the row starts the digest
 /// sponge of its message (capacity `[K, TAG_MSG, 0, 0, 0]`, for sub-block position `tx`),
 /// offers the message's [`MESSAGE_BLOCKS`] blocks (its own columns: the signature is over
-/// exactly what the row does) and consumes `KeyOk(pp, K)`, which only a key sponge whose
+/// exactly what the row does) and consumes `KeyOk(pp, tx, K)`, which only a key sponge whose
 /// chains start at this digest's digits and end at `K` produces. The digest sponge's final
-/// row puts the digest at position `tx` of the transaction list.
+/// row puts the digest at position `tx` of the transaction list. Every entry carries `tx`,
+/// which the list makes unique, so no other signed row's blocks, chains or key can stand in
+/// (`pp` alone would not do: it is a tweak anyone can reuse for a key of their own).
 pub fn signed_message<T: Lane>(
     e: &T,
     tx: T,
@@ -50,11 +52,11 @@ pub fn signed_message<T: Lane>(
 ) -> Vec<Frac<T>> {
     let mut cap = key.to_vec();
     cap.extend([tag(TAG_MSG), k(0), k(0), k(0)]);
-    let mut f = vec![Frac::new(Rel::Link, e.clone(), link::digest_cap(pp, tx, k(0), &cap))];
+    let mut f = vec![Frac::new(Rel::Link, e.clone(), link::digest_cap(pp, tx.clone(), k(0), &cap))];
     for (i, b) in blocks.iter().enumerate() {
-        f.push(Frac::new(Rel::Link, e.clone(), link::block(pp, k(i as u32), b)));
+        f.push(Frac::new(Rel::Link, e.clone(), link::block(pp, tx.clone(), k(i as u32), b)));
     }
-    f.push(Frac::new(Rel::Link, neg(e), link::key_ok(pp, key)));
+    f.push(Frac::new(Rel::Link, neg(e), link::key_ok(pp, tx, key)));
     f
 }
 
@@ -99,7 +101,8 @@ pub fn signed_transaction<T: Lane>(e: &T, s: &SignedFields<T>) -> Vec<Frac<T>> {
     f
 }
 
-/// One chain step per row: `c' = P([c, pp, i, j, TAG_CHAIN, 0; 5])[0..4] + c`.
+/// One chain step per row: `c' = P([c, pp, i, j, TAG_CHAIN, 0; 5])[0..4] + c`, on the walk of
+/// the signature of the row at sub-block position `tx`.
 #[derive(Clone)]
 pub struct ChainStepRole;
 
@@ -111,7 +114,9 @@ pub mod chain_cols {
     pub const POSITION: usize = 6;
     pub const INPUT: Range<usize> = 7..11;
     pub const OUT: Range<usize> = 11..27;
-    pub const N: usize = 27;
+    /// Sub-block position of the signed row whose chain this step walks.
+    pub const TX: usize = 27;
+    pub const N: usize = 28;
 }
 
 impl Role for ChainStepRole {
@@ -130,15 +135,15 @@ impl Role for ChainStepRole {
         use chain_cols::*;
         let e = c[ENABLED].clone();
         let (pp, input, out) = (slice(c, PP), slice(c, INPUT), slice(c, OUT));
-        let (i, j) = (c[CHAIN].clone(), c[POSITION].clone());
+        let (i, j, tx) = (c[CHAIN].clone(), c[POSITION].clone(), c[TX].clone());
         let mut perm = [input.clone(), pp.clone(), vec![i.clone(), j.clone(), tag(TAG_CHAIN)]].concat();
         perm.extend((0..5).map(|_| k::<T>(0)));
         perm.extend(out.iter().cloned());
         let next: Vec<T> = (0..4).map(|x| out[x].clone() + input[x].clone()).collect();
         vec![
             Frac::new(Rel::Poseidon2, neg(&e), perm),
-            Frac::new(Rel::Link, neg(&e), link::chain(&pp, i.clone(), j.clone(), &input)),
-            Frac::new(Rel::Link, e, link::chain(&pp, i, j + k(1), &next)),
+            Frac::new(Rel::Link, neg(&e), link::chain(&pp, tx.clone(), i.clone(), j.clone(), &input)),
+            Frac::new(Rel::Link, e, link::chain(&pp, tx, i, j + k(1), &next)),
         ]
     }
 
@@ -195,7 +200,7 @@ impl Role for DigestRole {
         vec![
             Frac::new(Rel::Poseidon2, neg(&e), perm),
             Frac::new(Rel::Link, neg(&e), link::digest_cap(&pp, tx.clone(), index.clone(), &cap)),
-            Frac::new(Rel::Link, neg(&e), link::block(&pp, index.clone(), &block)),
+            Frac::new(Rel::Link, neg(&e), link::block(&pp, tx.clone(), index.clone(), &block)),
             Frac::new(
                 Rel::Link,
                 e - f.clone(),
@@ -203,7 +208,11 @@ impl Role for DigestRole {
             ),
             // The digest becomes the key sponge's digit queue, and the transaction list's
             // entry for the transfer that started this sponge.
-            Frac::new(Rel::Link, f.clone(), link::key_cap(&pp, k(0), &key_cap, &out[0..8], k(0), k(0))),
+            Frac::new(
+                Rel::Link,
+                f.clone(),
+                link::key_cap(&pp, tx.clone(), k(0), &key_cap, &out[0..8], k(0), k(0)),
+            ),
             Frac::new(Rel::Link, f, link::tx(tx, &out[0..8])),
         ]
     }
@@ -243,7 +252,9 @@ pub mod key_cols {
     /// Low bytes of `REST` and of `REST + HI_SHIFT` (their 16-bit checks on a last row).
     pub const REST_LO: usize = 62;
     pub const SHIFTED_LO: usize = 63;
-    pub const N: usize = 64;
+    /// Sub-block position of the signed row whose key this sponge opens.
+    pub const TX: usize = 64;
+    pub const N: usize = 65;
 }
 
 /// The row ends a digest element (a column, so the next-KeyCap entry stays degree 2).
@@ -290,7 +301,7 @@ impl Role for KeySpongeRole {
         let phase = c[PHASE_LO].clone() + c[PHASE_HI].clone() * k::<T>(2);
         let (pp, cap, queue, out) = (slice(c, PP), slice(c, CAP), slice(c, QUEUE), slice(c, OUT));
         let (end_a, end_b) = (slice(c, END_A), slice(c, END_B));
-        let b = c[BLOCK].clone();
+        let (b, tx) = (c[BLOCK].clone(), c[TX].clone());
         let (xa, xb, rest) = (c[DIGIT_A].clone(), c[DIGIT_B].clone(), c[REST].clone());
         let chain_a = b.clone() * k::<T>(2);
         let chain_b = chain_a.clone() + k(1);
@@ -312,17 +323,25 @@ impl Role for KeySpongeRole {
             Frac::new(
                 Rel::Link,
                 neg(&e),
-                link::key_cap(&pp, b.clone(), &cap, &queue, phase, c[SIGMA].clone()),
+                link::key_cap(&pp, tx.clone(), b.clone(), &cap, &queue, phase, c[SIGMA].clone()),
             ),
-            Frac::new(Rel::Link, e.clone(), link::chain(&pp, chain_a.clone(), xa, &slice(c, START_A))),
-            Frac::new(Rel::Link, e.clone(), link::chain(&pp, chain_b.clone(), xb, &slice(c, START_B))),
+            Frac::new(
+                Rel::Link,
+                e.clone(),
+                link::chain(&pp, tx.clone(), chain_a.clone(), xa, &slice(c, START_A)),
+            ),
+            Frac::new(
+                Rel::Link,
+                e.clone(),
+                link::chain(&pp, tx.clone(), chain_b.clone(), xb, &slice(c, START_B)),
+            ),
             Frac::new(
                 Rel::Link,
                 e.clone() - f.clone(),
-                link::key_cap(&pp, b + k(1), &out[8..16], &next_queue, next_phase, next_sigma),
+                link::key_cap(&pp, tx.clone(), b + k(1), &out[8..16], &next_queue, next_phase, next_sigma),
             ),
-            Frac::new(Rel::Link, neg(&e), link::chain(&pp, chain_a, three(), &end_a)),
-            Frac::new(Rel::Link, neg(&e), link::chain(&pp, chain_b, three(), &end_b)),
+            Frac::new(Rel::Link, neg(&e), link::chain(&pp, tx.clone(), chain_a, three(), &end_a)),
+            Frac::new(Rel::Link, neg(&e), link::chain(&pp, tx.clone(), chain_b, three(), &end_b)),
         ];
         // At an element's end the rest is its high part: hi < 2^16 and hi + HI_SHIFT < 2^16,
         // i.e. hi <= 2^15 - 2, so `hi * 2^16 + lo` cannot wrap around p. Each 16-bit check is
@@ -331,7 +350,7 @@ impl Role for KeySpongeRole {
         let shifted = rest.clone() + k(HI_SHIFT);
         fracs.extend(split16(l.clone(), rest, c[REST_LO].clone()));
         fracs.extend(split16(l, shifted, c[SHIFTED_LO].clone()));
-        fracs.push(Frac::new(Rel::Link, f, link::key_ok(&pp, &out[0..4])));
+        fracs.push(Frac::new(Rel::Link, f, link::key_ok(&pp, tx, &out[0..4])));
         fracs
     }
 

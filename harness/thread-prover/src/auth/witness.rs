@@ -49,6 +49,7 @@ impl AuthWitness {
             r.extend([u32::from(step.chain), u32::from(step.position)]);
             r.extend(u32s(&step.input));
             r.extend(u32s(&step.permutation_output));
+            r.push(tx);
             debug_assert_eq!(r.len(), chain_cols::N);
             self.permutations.push((state_u32(&step.permutation_input()), 1));
             self.chain_steps.push(r);
@@ -70,7 +71,7 @@ impl AuthWitness {
             self.permutations.push((input, 1));
             self.digests.push(r);
         }
-        self.push_key_sponge(signature, trace);
+        self.push_key_sponge(tx, signature, trace);
     }
 
     /// Absorbs `digest` as entry `tx_list.len()` of the transaction list (raw: nothing checks
@@ -89,7 +90,7 @@ impl AuthWitness {
         self.transactions.absorb(digest);
     }
 
-    fn push_key_sponge(&mut self, signature: &Signature, trace: &VerificationTrace) {
+    fn push_key_sponge(&mut self, tx: u32, signature: &Signature, trace: &VerificationTrace) {
         let t = trace;
         let pp = signature.pp;
         let mut queue: Vec<u32> = t.digest.iter().map(|d| d.to_u32()).collect();
@@ -120,6 +121,7 @@ impl AuthWitness {
             r.push(u32::from(last));
             let shifted = (BaseField::from(rest) + BaseField::from(HI_SHIFT)).0;
             r.extend([low_byte(rest), low_byte(shifted)]);
+            r.push(tx);
             debug_assert_eq!(r.len(), key_cols::N);
             let mut input = [0u32; 16];
             input[..4].copy_from_slice(&t.chain_ends[2 * b].map(M31::to_u32));

@@ -27,7 +27,7 @@ use program_air::layout::{mask_shape_ok_with, repeat_log_size};
 pub const STATE_RELATION_SIZE: u32 = 17;
 
 /// Values combined by `LinkRelation` (alpha powers drawn for it).
-pub const LINK_RELATION_SIZE: u32 = 24;
+pub const LINK_RELATION_SIZE: u32 = 25;
 
 /// Values combined by `Poseidon2Relation` (alpha powers drawn for it).
 pub const POSEIDON2_RELATION_SIZE: u32 = 32;
@@ -136,12 +136,12 @@ pub fn params_at(header: Span<felt252>) -> OrderBookAirParams {
 }
 
 /// Sampled values of a order-book proof without the composition tree (3 trees).
-pub const N_MASK_VALUES: u32 = 1312;
+pub const N_MASK_VALUES: u32 = 1314;
 
 /// Flat mask index of the Poseidon2 component's first main column (301 columns, one value
 /// each) and of its cumulative sum's values (4 columns x offsets [-1, 0]).
-pub const POSEIDON2_MAIN_START: u32 = 494;
-pub const POSEIDON2_INTERACTION_START: u32 = 1296;
+pub const POSEIDON2_MAIN_START: u32 = 496;
+pub const POSEIDON2_INTERACTION_START: u32 = 1298;
 
 pub const ORDERBOOK_FILL_N_CONSTRAINTS: u32 = 172;
 pub const ORDERBOOK_PLACE_N_CONSTRAINTS: u32 = 16;
@@ -156,7 +156,7 @@ pub const RANGE_TABLE_N_CONSTRAINTS: u32 = 1;
 /// Values sampled per column, as runs per tree (preprocessed, main, interaction):
 /// `[n_runs, (columns, values per column) * n_runs]`.
 pub const MASK_SHAPE_RUNS: [u32; 35] = [
-    1, 1, 1, 1, 795, 1, 14, 340, 1, 4, 2, 48, 1, 4, 2, 16, 1, 4, 2, 4, 1, 4, 2, 8,
+    1, 1, 1, 1, 797, 1, 14, 340, 1, 4, 2, 48, 1, 4, 2, 16, 1, 4, 2, 4, 1, 4, 2, 8,
     1, 4, 2, 24, 1, 4, 2, 4, 1, 12, 2,
 ];
 
@@ -175,9 +175,9 @@ pub fn column_log_sizes(params: @OrderBookAirParams) -> Span<Span<u32>> {
     repeat_log_size(ref main, *params.orderbook_fill_log_size, 251);
     repeat_log_size(ref main, *params.orderbook_place_log_size, 43);
     repeat_log_size(ref main, *params.orderbook_cancel_log_size, 34);
-    repeat_log_size(ref main, *params.chain_step_log_size, 27);
+    repeat_log_size(ref main, *params.chain_step_log_size, 28);
     repeat_log_size(ref main, *params.digest_sponge_log_size, 40);
-    repeat_log_size(ref main, *params.key_sponge_log_size, 64);
+    repeat_log_size(ref main, *params.key_sponge_log_size, 65);
     repeat_log_size(ref main, *params.tx_list_log_size, 34);
     repeat_log_size(ref main, *params.poseidon2_log_size, 301);
     repeat_log_size(ref main, *params.range_table_log_size, 1);
@@ -4181,10 +4181,10 @@ fn orderbook_fill_c85(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 86 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c86(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 796);
-    let t1 = sample(values, 797);
-    let t2 = sample(values, 798);
-    let t3 = sample(values, 799);
+    let t0 = sample(values, 798);
+    let t1 = sample(values, 799);
+    let t2 = sample(values, 800);
+    let t3 = sample(values, 801);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -4202,15 +4202,15 @@ fn orderbook_fill_c86(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 87 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c87(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 800);
-    let t1 = sample(values, 801);
-    let t2 = sample(values, 802);
-    let t3 = sample(values, 803);
+    let t0 = sample(values, 802);
+    let t1 = sample(values, 803);
+    let t2 = sample(values, 804);
+    let t3 = sample(values, 805);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 796);
-    let t6 = sample(values, 797);
-    let t7 = sample(values, 798);
-    let t8 = sample(values, 799);
+    let t5 = sample(values, 798);
+    let t6 = sample(values, 799);
+    let t7 = sample(values, 800);
+    let t8 = sample(values, 801);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -4229,15 +4229,15 @@ fn orderbook_fill_c87(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 88 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c88(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 804);
-    let t1 = sample(values, 805);
-    let t2 = sample(values, 806);
-    let t3 = sample(values, 807);
+    let t0 = sample(values, 806);
+    let t1 = sample(values, 807);
+    let t2 = sample(values, 808);
+    let t3 = sample(values, 809);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 800);
-    let t6 = sample(values, 801);
-    let t7 = sample(values, 802);
-    let t8 = sample(values, 803);
+    let t5 = sample(values, 802);
+    let t6 = sample(values, 803);
+    let t7 = sample(values, 804);
+    let t8 = sample(values, 805);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
@@ -4256,15 +4256,15 @@ fn orderbook_fill_c88(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 89 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c89(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 808);
-    let t1 = sample(values, 809);
-    let t2 = sample(values, 810);
-    let t3 = sample(values, 811);
+    let t0 = sample(values, 810);
+    let t1 = sample(values, 811);
+    let t2 = sample(values, 812);
+    let t3 = sample(values, 813);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 804);
-    let t6 = sample(values, 805);
-    let t7 = sample(values, 806);
-    let t8 = sample(values, 807);
+    let t5 = sample(values, 806);
+    let t6 = sample(values, 807);
+    let t7 = sample(values, 808);
+    let t8 = sample(values, 809);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
@@ -4283,15 +4283,15 @@ fn orderbook_fill_c89(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 90 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c90(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 812);
-    let t1 = sample(values, 813);
-    let t2 = sample(values, 814);
-    let t3 = sample(values, 815);
+    let t0 = sample(values, 814);
+    let t1 = sample(values, 815);
+    let t2 = sample(values, 816);
+    let t3 = sample(values, 817);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 808);
-    let t6 = sample(values, 809);
-    let t7 = sample(values, 810);
-    let t8 = sample(values, 811);
+    let t5 = sample(values, 810);
+    let t6 = sample(values, 811);
+    let t7 = sample(values, 812);
+    let t8 = sample(values, 813);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[10];
@@ -4310,15 +4310,15 @@ fn orderbook_fill_c90(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 91 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c91(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 816);
-    let t1 = sample(values, 817);
-    let t2 = sample(values, 818);
-    let t3 = sample(values, 819);
+    let t0 = sample(values, 818);
+    let t1 = sample(values, 819);
+    let t2 = sample(values, 820);
+    let t3 = sample(values, 821);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 812);
-    let t6 = sample(values, 813);
-    let t7 = sample(values, 814);
-    let t8 = sample(values, 815);
+    let t5 = sample(values, 814);
+    let t6 = sample(values, 815);
+    let t7 = sample(values, 816);
+    let t8 = sample(values, 817);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[12];
@@ -4337,15 +4337,15 @@ fn orderbook_fill_c91(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 92 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c92(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 820);
-    let t1 = sample(values, 821);
-    let t2 = sample(values, 822);
-    let t3 = sample(values, 823);
+    let t0 = sample(values, 822);
+    let t1 = sample(values, 823);
+    let t2 = sample(values, 824);
+    let t3 = sample(values, 825);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 816);
-    let t6 = sample(values, 817);
-    let t7 = sample(values, 818);
-    let t8 = sample(values, 819);
+    let t5 = sample(values, 818);
+    let t6 = sample(values, 819);
+    let t7 = sample(values, 820);
+    let t8 = sample(values, 821);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[14];
@@ -4364,15 +4364,15 @@ fn orderbook_fill_c92(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 93 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c93(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 824);
-    let t1 = sample(values, 825);
-    let t2 = sample(values, 826);
-    let t3 = sample(values, 827);
+    let t0 = sample(values, 826);
+    let t1 = sample(values, 827);
+    let t2 = sample(values, 828);
+    let t3 = sample(values, 829);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 820);
-    let t6 = sample(values, 821);
-    let t7 = sample(values, 822);
-    let t8 = sample(values, 823);
+    let t5 = sample(values, 822);
+    let t6 = sample(values, 823);
+    let t7 = sample(values, 824);
+    let t8 = sample(values, 825);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[16];
@@ -4390,15 +4390,15 @@ fn orderbook_fill_c93(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 94 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c94(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 828);
-    let t1 = sample(values, 829);
-    let t2 = sample(values, 830);
-    let t3 = sample(values, 831);
+    let t0 = sample(values, 830);
+    let t1 = sample(values, 831);
+    let t2 = sample(values, 832);
+    let t3 = sample(values, 833);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 824);
-    let t6 = sample(values, 825);
-    let t7 = sample(values, 826);
-    let t8 = sample(values, 827);
+    let t5 = sample(values, 826);
+    let t6 = sample(values, 827);
+    let t7 = sample(values, 828);
+    let t8 = sample(values, 829);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[18];
@@ -4416,15 +4416,15 @@ fn orderbook_fill_c94(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 95 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c95(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 832);
-    let t1 = sample(values, 833);
-    let t2 = sample(values, 834);
-    let t3 = sample(values, 835);
+    let t0 = sample(values, 834);
+    let t1 = sample(values, 835);
+    let t2 = sample(values, 836);
+    let t3 = sample(values, 837);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 828);
-    let t6 = sample(values, 829);
-    let t7 = sample(values, 830);
-    let t8 = sample(values, 831);
+    let t5 = sample(values, 830);
+    let t6 = sample(values, 831);
+    let t7 = sample(values, 832);
+    let t8 = sample(values, 833);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[20];
@@ -4442,15 +4442,15 @@ fn orderbook_fill_c95(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 96 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c96(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 836);
-    let t1 = sample(values, 837);
-    let t2 = sample(values, 838);
-    let t3 = sample(values, 839);
+    let t0 = sample(values, 838);
+    let t1 = sample(values, 839);
+    let t2 = sample(values, 840);
+    let t3 = sample(values, 841);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 832);
-    let t6 = sample(values, 833);
-    let t7 = sample(values, 834);
-    let t8 = sample(values, 835);
+    let t5 = sample(values, 834);
+    let t6 = sample(values, 835);
+    let t7 = sample(values, 836);
+    let t8 = sample(values, 837);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[22];
@@ -4468,15 +4468,15 @@ fn orderbook_fill_c96(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 97 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c97(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 840);
-    let t1 = sample(values, 841);
-    let t2 = sample(values, 842);
-    let t3 = sample(values, 843);
+    let t0 = sample(values, 842);
+    let t1 = sample(values, 843);
+    let t2 = sample(values, 844);
+    let t3 = sample(values, 845);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 836);
-    let t6 = sample(values, 837);
-    let t7 = sample(values, 838);
-    let t8 = sample(values, 839);
+    let t5 = sample(values, 838);
+    let t6 = sample(values, 839);
+    let t7 = sample(values, 840);
+    let t8 = sample(values, 841);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[24];
@@ -4494,15 +4494,15 @@ fn orderbook_fill_c97(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 98 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c98(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 844);
-    let t1 = sample(values, 845);
-    let t2 = sample(values, 846);
-    let t3 = sample(values, 847);
+    let t0 = sample(values, 846);
+    let t1 = sample(values, 847);
+    let t2 = sample(values, 848);
+    let t3 = sample(values, 849);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 840);
-    let t6 = sample(values, 841);
-    let t7 = sample(values, 842);
-    let t8 = sample(values, 843);
+    let t5 = sample(values, 842);
+    let t6 = sample(values, 843);
+    let t7 = sample(values, 844);
+    let t8 = sample(values, 845);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[26];
@@ -4520,15 +4520,15 @@ fn orderbook_fill_c98(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 99 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c99(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 848);
-    let t1 = sample(values, 849);
-    let t2 = sample(values, 850);
-    let t3 = sample(values, 851);
+    let t0 = sample(values, 850);
+    let t1 = sample(values, 851);
+    let t2 = sample(values, 852);
+    let t3 = sample(values, 853);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 844);
-    let t6 = sample(values, 845);
-    let t7 = sample(values, 846);
-    let t8 = sample(values, 847);
+    let t5 = sample(values, 846);
+    let t6 = sample(values, 847);
+    let t7 = sample(values, 848);
+    let t8 = sample(values, 849);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[28];
@@ -4546,15 +4546,15 @@ fn orderbook_fill_c99(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 100 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c100(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 852);
-    let t1 = sample(values, 853);
-    let t2 = sample(values, 854);
-    let t3 = sample(values, 855);
+    let t0 = sample(values, 854);
+    let t1 = sample(values, 855);
+    let t2 = sample(values, 856);
+    let t3 = sample(values, 857);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 848);
-    let t6 = sample(values, 849);
-    let t7 = sample(values, 850);
-    let t8 = sample(values, 851);
+    let t5 = sample(values, 850);
+    let t6 = sample(values, 851);
+    let t7 = sample(values, 852);
+    let t8 = sample(values, 853);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[30];
@@ -4572,15 +4572,15 @@ fn orderbook_fill_c100(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 101 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c101(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 856);
-    let t1 = sample(values, 857);
-    let t2 = sample(values, 858);
-    let t3 = sample(values, 859);
+    let t0 = sample(values, 858);
+    let t1 = sample(values, 859);
+    let t2 = sample(values, 860);
+    let t3 = sample(values, 861);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 852);
-    let t6 = sample(values, 853);
-    let t7 = sample(values, 854);
-    let t8 = sample(values, 855);
+    let t5 = sample(values, 854);
+    let t6 = sample(values, 855);
+    let t7 = sample(values, 856);
+    let t8 = sample(values, 857);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[32];
@@ -4598,15 +4598,15 @@ fn orderbook_fill_c101(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 102 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c102(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 860);
-    let t1 = sample(values, 861);
-    let t2 = sample(values, 862);
-    let t3 = sample(values, 863);
+    let t0 = sample(values, 862);
+    let t1 = sample(values, 863);
+    let t2 = sample(values, 864);
+    let t3 = sample(values, 865);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 856);
-    let t6 = sample(values, 857);
-    let t7 = sample(values, 858);
-    let t8 = sample(values, 859);
+    let t5 = sample(values, 858);
+    let t6 = sample(values, 859);
+    let t7 = sample(values, 860);
+    let t8 = sample(values, 861);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[34];
@@ -4624,15 +4624,15 @@ fn orderbook_fill_c102(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 103 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c103(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 864);
-    let t1 = sample(values, 865);
-    let t2 = sample(values, 866);
-    let t3 = sample(values, 867);
+    let t0 = sample(values, 866);
+    let t1 = sample(values, 867);
+    let t2 = sample(values, 868);
+    let t3 = sample(values, 869);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 860);
-    let t6 = sample(values, 861);
-    let t7 = sample(values, 862);
-    let t8 = sample(values, 863);
+    let t5 = sample(values, 862);
+    let t6 = sample(values, 863);
+    let t7 = sample(values, 864);
+    let t8 = sample(values, 865);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[36];
@@ -4650,15 +4650,15 @@ fn orderbook_fill_c103(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 104 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c104(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 868);
-    let t1 = sample(values, 869);
-    let t2 = sample(values, 870);
-    let t3 = sample(values, 871);
+    let t0 = sample(values, 870);
+    let t1 = sample(values, 871);
+    let t2 = sample(values, 872);
+    let t3 = sample(values, 873);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 864);
-    let t6 = sample(values, 865);
-    let t7 = sample(values, 866);
-    let t8 = sample(values, 867);
+    let t5 = sample(values, 866);
+    let t6 = sample(values, 867);
+    let t7 = sample(values, 868);
+    let t8 = sample(values, 869);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[38];
@@ -4676,15 +4676,15 @@ fn orderbook_fill_c104(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 105 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c105(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 872);
-    let t1 = sample(values, 873);
-    let t2 = sample(values, 874);
-    let t3 = sample(values, 875);
+    let t0 = sample(values, 874);
+    let t1 = sample(values, 875);
+    let t2 = sample(values, 876);
+    let t3 = sample(values, 877);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 868);
-    let t6 = sample(values, 869);
-    let t7 = sample(values, 870);
-    let t8 = sample(values, 871);
+    let t5 = sample(values, 870);
+    let t6 = sample(values, 871);
+    let t7 = sample(values, 872);
+    let t8 = sample(values, 873);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[40];
@@ -4702,15 +4702,15 @@ fn orderbook_fill_c105(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 106 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c106(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 876);
-    let t1 = sample(values, 877);
-    let t2 = sample(values, 878);
-    let t3 = sample(values, 879);
+    let t0 = sample(values, 878);
+    let t1 = sample(values, 879);
+    let t2 = sample(values, 880);
+    let t3 = sample(values, 881);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 872);
-    let t6 = sample(values, 873);
-    let t7 = sample(values, 874);
-    let t8 = sample(values, 875);
+    let t5 = sample(values, 874);
+    let t6 = sample(values, 875);
+    let t7 = sample(values, 876);
+    let t8 = sample(values, 877);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[42];
@@ -4728,15 +4728,15 @@ fn orderbook_fill_c106(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 107 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c107(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 880);
-    let t1 = sample(values, 881);
-    let t2 = sample(values, 882);
-    let t3 = sample(values, 883);
+    let t0 = sample(values, 882);
+    let t1 = sample(values, 883);
+    let t2 = sample(values, 884);
+    let t3 = sample(values, 885);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 876);
-    let t6 = sample(values, 877);
-    let t7 = sample(values, 878);
-    let t8 = sample(values, 879);
+    let t5 = sample(values, 878);
+    let t6 = sample(values, 879);
+    let t7 = sample(values, 880);
+    let t8 = sample(values, 881);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[44];
@@ -4754,15 +4754,15 @@ fn orderbook_fill_c107(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 108 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c108(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 884);
-    let t1 = sample(values, 885);
-    let t2 = sample(values, 886);
-    let t3 = sample(values, 887);
+    let t0 = sample(values, 886);
+    let t1 = sample(values, 887);
+    let t2 = sample(values, 888);
+    let t3 = sample(values, 889);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 880);
-    let t6 = sample(values, 881);
-    let t7 = sample(values, 882);
-    let t8 = sample(values, 883);
+    let t5 = sample(values, 882);
+    let t6 = sample(values, 883);
+    let t7 = sample(values, 884);
+    let t8 = sample(values, 885);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[46];
@@ -4780,15 +4780,15 @@ fn orderbook_fill_c108(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 109 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c109(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 888);
-    let t1 = sample(values, 889);
-    let t2 = sample(values, 890);
-    let t3 = sample(values, 891);
+    let t0 = sample(values, 890);
+    let t1 = sample(values, 891);
+    let t2 = sample(values, 892);
+    let t3 = sample(values, 893);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 884);
-    let t6 = sample(values, 885);
-    let t7 = sample(values, 886);
-    let t8 = sample(values, 887);
+    let t5 = sample(values, 886);
+    let t6 = sample(values, 887);
+    let t7 = sample(values, 888);
+    let t8 = sample(values, 889);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[48];
@@ -4806,15 +4806,15 @@ fn orderbook_fill_c109(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 110 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c110(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 892);
-    let t1 = sample(values, 893);
-    let t2 = sample(values, 894);
-    let t3 = sample(values, 895);
+    let t0 = sample(values, 894);
+    let t1 = sample(values, 895);
+    let t2 = sample(values, 896);
+    let t3 = sample(values, 897);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 888);
-    let t6 = sample(values, 889);
-    let t7 = sample(values, 890);
-    let t8 = sample(values, 891);
+    let t5 = sample(values, 890);
+    let t6 = sample(values, 891);
+    let t7 = sample(values, 892);
+    let t8 = sample(values, 893);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[50];
@@ -4832,15 +4832,15 @@ fn orderbook_fill_c110(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 111 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c111(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 896);
-    let t1 = sample(values, 897);
-    let t2 = sample(values, 898);
-    let t3 = sample(values, 899);
+    let t0 = sample(values, 898);
+    let t1 = sample(values, 899);
+    let t2 = sample(values, 900);
+    let t3 = sample(values, 901);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 892);
-    let t6 = sample(values, 893);
-    let t7 = sample(values, 894);
-    let t8 = sample(values, 895);
+    let t5 = sample(values, 894);
+    let t6 = sample(values, 895);
+    let t7 = sample(values, 896);
+    let t8 = sample(values, 897);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[52];
@@ -4858,15 +4858,15 @@ fn orderbook_fill_c111(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 112 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c112(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 900);
-    let t1 = sample(values, 901);
-    let t2 = sample(values, 902);
-    let t3 = sample(values, 903);
+    let t0 = sample(values, 902);
+    let t1 = sample(values, 903);
+    let t2 = sample(values, 904);
+    let t3 = sample(values, 905);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 896);
-    let t6 = sample(values, 897);
-    let t7 = sample(values, 898);
-    let t8 = sample(values, 899);
+    let t5 = sample(values, 898);
+    let t6 = sample(values, 899);
+    let t7 = sample(values, 900);
+    let t8 = sample(values, 901);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[54];
@@ -4884,15 +4884,15 @@ fn orderbook_fill_c112(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 113 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c113(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 904);
-    let t1 = sample(values, 905);
-    let t2 = sample(values, 906);
-    let t3 = sample(values, 907);
+    let t0 = sample(values, 906);
+    let t1 = sample(values, 907);
+    let t2 = sample(values, 908);
+    let t3 = sample(values, 909);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 900);
-    let t6 = sample(values, 901);
-    let t7 = sample(values, 902);
-    let t8 = sample(values, 903);
+    let t5 = sample(values, 902);
+    let t6 = sample(values, 903);
+    let t7 = sample(values, 904);
+    let t8 = sample(values, 905);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[56];
@@ -4910,15 +4910,15 @@ fn orderbook_fill_c113(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 114 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c114(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 908);
-    let t1 = sample(values, 909);
-    let t2 = sample(values, 910);
-    let t3 = sample(values, 911);
+    let t0 = sample(values, 910);
+    let t1 = sample(values, 911);
+    let t2 = sample(values, 912);
+    let t3 = sample(values, 913);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 904);
-    let t6 = sample(values, 905);
-    let t7 = sample(values, 906);
-    let t8 = sample(values, 907);
+    let t5 = sample(values, 906);
+    let t6 = sample(values, 907);
+    let t7 = sample(values, 908);
+    let t8 = sample(values, 909);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[58];
@@ -4936,15 +4936,15 @@ fn orderbook_fill_c114(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 115 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c115(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 912);
-    let t1 = sample(values, 913);
-    let t2 = sample(values, 914);
-    let t3 = sample(values, 915);
+    let t0 = sample(values, 914);
+    let t1 = sample(values, 915);
+    let t2 = sample(values, 916);
+    let t3 = sample(values, 917);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 908);
-    let t6 = sample(values, 909);
-    let t7 = sample(values, 910);
-    let t8 = sample(values, 911);
+    let t5 = sample(values, 910);
+    let t6 = sample(values, 911);
+    let t7 = sample(values, 912);
+    let t8 = sample(values, 913);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[60];
@@ -4962,15 +4962,15 @@ fn orderbook_fill_c115(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 116 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c116(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 916);
-    let t1 = sample(values, 917);
-    let t2 = sample(values, 918);
-    let t3 = sample(values, 919);
+    let t0 = sample(values, 918);
+    let t1 = sample(values, 919);
+    let t2 = sample(values, 920);
+    let t3 = sample(values, 921);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 912);
-    let t6 = sample(values, 913);
-    let t7 = sample(values, 914);
-    let t8 = sample(values, 915);
+    let t5 = sample(values, 914);
+    let t6 = sample(values, 915);
+    let t7 = sample(values, 916);
+    let t8 = sample(values, 917);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[62];
@@ -4988,15 +4988,15 @@ fn orderbook_fill_c116(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 117 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c117(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 920);
-    let t1 = sample(values, 921);
-    let t2 = sample(values, 922);
-    let t3 = sample(values, 923);
+    let t0 = sample(values, 922);
+    let t1 = sample(values, 923);
+    let t2 = sample(values, 924);
+    let t3 = sample(values, 925);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 916);
-    let t6 = sample(values, 917);
-    let t7 = sample(values, 918);
-    let t8 = sample(values, 919);
+    let t5 = sample(values, 918);
+    let t6 = sample(values, 919);
+    let t7 = sample(values, 920);
+    let t8 = sample(values, 921);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[64];
@@ -5014,15 +5014,15 @@ fn orderbook_fill_c117(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 118 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c118(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 924);
-    let t1 = sample(values, 925);
-    let t2 = sample(values, 926);
-    let t3 = sample(values, 927);
+    let t0 = sample(values, 926);
+    let t1 = sample(values, 927);
+    let t2 = sample(values, 928);
+    let t3 = sample(values, 929);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 920);
-    let t6 = sample(values, 921);
-    let t7 = sample(values, 922);
-    let t8 = sample(values, 923);
+    let t5 = sample(values, 922);
+    let t6 = sample(values, 923);
+    let t7 = sample(values, 924);
+    let t8 = sample(values, 925);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[66];
@@ -5040,15 +5040,15 @@ fn orderbook_fill_c118(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 119 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c119(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 928);
-    let t1 = sample(values, 929);
-    let t2 = sample(values, 930);
-    let t3 = sample(values, 931);
+    let t0 = sample(values, 930);
+    let t1 = sample(values, 931);
+    let t2 = sample(values, 932);
+    let t3 = sample(values, 933);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 924);
-    let t6 = sample(values, 925);
-    let t7 = sample(values, 926);
-    let t8 = sample(values, 927);
+    let t5 = sample(values, 926);
+    let t6 = sample(values, 927);
+    let t7 = sample(values, 928);
+    let t8 = sample(values, 929);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[68];
@@ -5066,15 +5066,15 @@ fn orderbook_fill_c119(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 120 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c120(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 932);
-    let t1 = sample(values, 933);
-    let t2 = sample(values, 934);
-    let t3 = sample(values, 935);
+    let t0 = sample(values, 934);
+    let t1 = sample(values, 935);
+    let t2 = sample(values, 936);
+    let t3 = sample(values, 937);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 928);
-    let t6 = sample(values, 929);
-    let t7 = sample(values, 930);
-    let t8 = sample(values, 931);
+    let t5 = sample(values, 930);
+    let t6 = sample(values, 931);
+    let t7 = sample(values, 932);
+    let t8 = sample(values, 933);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[70];
@@ -5092,15 +5092,15 @@ fn orderbook_fill_c120(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 121 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c121(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 936);
-    let t1 = sample(values, 937);
-    let t2 = sample(values, 938);
-    let t3 = sample(values, 939);
+    let t0 = sample(values, 938);
+    let t1 = sample(values, 939);
+    let t2 = sample(values, 940);
+    let t3 = sample(values, 941);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 932);
-    let t6 = sample(values, 933);
-    let t7 = sample(values, 934);
-    let t8 = sample(values, 935);
+    let t5 = sample(values, 934);
+    let t6 = sample(values, 935);
+    let t7 = sample(values, 936);
+    let t8 = sample(values, 937);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[72];
@@ -5118,15 +5118,15 @@ fn orderbook_fill_c121(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 122 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c122(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 940);
-    let t1 = sample(values, 941);
-    let t2 = sample(values, 942);
-    let t3 = sample(values, 943);
+    let t0 = sample(values, 942);
+    let t1 = sample(values, 943);
+    let t2 = sample(values, 944);
+    let t3 = sample(values, 945);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 936);
-    let t6 = sample(values, 937);
-    let t7 = sample(values, 938);
-    let t8 = sample(values, 939);
+    let t5 = sample(values, 938);
+    let t6 = sample(values, 939);
+    let t7 = sample(values, 940);
+    let t8 = sample(values, 941);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[74];
@@ -5144,15 +5144,15 @@ fn orderbook_fill_c122(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 123 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c123(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 944);
-    let t1 = sample(values, 945);
-    let t2 = sample(values, 946);
-    let t3 = sample(values, 947);
+    let t0 = sample(values, 946);
+    let t1 = sample(values, 947);
+    let t2 = sample(values, 948);
+    let t3 = sample(values, 949);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 940);
-    let t6 = sample(values, 941);
-    let t7 = sample(values, 942);
-    let t8 = sample(values, 943);
+    let t5 = sample(values, 942);
+    let t6 = sample(values, 943);
+    let t7 = sample(values, 944);
+    let t8 = sample(values, 945);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[76];
@@ -5170,15 +5170,15 @@ fn orderbook_fill_c123(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 124 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c124(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 948);
-    let t1 = sample(values, 949);
-    let t2 = sample(values, 950);
-    let t3 = sample(values, 951);
+    let t0 = sample(values, 950);
+    let t1 = sample(values, 951);
+    let t2 = sample(values, 952);
+    let t3 = sample(values, 953);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 944);
-    let t6 = sample(values, 945);
-    let t7 = sample(values, 946);
-    let t8 = sample(values, 947);
+    let t5 = sample(values, 946);
+    let t6 = sample(values, 947);
+    let t7 = sample(values, 948);
+    let t8 = sample(values, 949);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[78];
@@ -5196,15 +5196,15 @@ fn orderbook_fill_c124(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 125 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c125(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 952);
-    let t1 = sample(values, 953);
-    let t2 = sample(values, 954);
-    let t3 = sample(values, 955);
+    let t0 = sample(values, 954);
+    let t1 = sample(values, 955);
+    let t2 = sample(values, 956);
+    let t3 = sample(values, 957);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 948);
-    let t6 = sample(values, 949);
-    let t7 = sample(values, 950);
-    let t8 = sample(values, 951);
+    let t5 = sample(values, 950);
+    let t6 = sample(values, 951);
+    let t7 = sample(values, 952);
+    let t8 = sample(values, 953);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[80];
@@ -5222,15 +5222,15 @@ fn orderbook_fill_c125(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 126 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c126(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 956);
-    let t1 = sample(values, 957);
-    let t2 = sample(values, 958);
-    let t3 = sample(values, 959);
+    let t0 = sample(values, 958);
+    let t1 = sample(values, 959);
+    let t2 = sample(values, 960);
+    let t3 = sample(values, 961);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 952);
-    let t6 = sample(values, 953);
-    let t7 = sample(values, 954);
-    let t8 = sample(values, 955);
+    let t5 = sample(values, 954);
+    let t6 = sample(values, 955);
+    let t7 = sample(values, 956);
+    let t8 = sample(values, 957);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[82];
@@ -5248,15 +5248,15 @@ fn orderbook_fill_c126(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 127 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c127(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 960);
-    let t1 = sample(values, 961);
-    let t2 = sample(values, 962);
-    let t3 = sample(values, 963);
+    let t0 = sample(values, 962);
+    let t1 = sample(values, 963);
+    let t2 = sample(values, 964);
+    let t3 = sample(values, 965);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 956);
-    let t6 = sample(values, 957);
-    let t7 = sample(values, 958);
-    let t8 = sample(values, 959);
+    let t5 = sample(values, 958);
+    let t6 = sample(values, 959);
+    let t7 = sample(values, 960);
+    let t8 = sample(values, 961);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[84];
@@ -5274,15 +5274,15 @@ fn orderbook_fill_c127(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 128 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c128(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 964);
-    let t1 = sample(values, 965);
-    let t2 = sample(values, 966);
-    let t3 = sample(values, 967);
+    let t0 = sample(values, 966);
+    let t1 = sample(values, 967);
+    let t2 = sample(values, 968);
+    let t3 = sample(values, 969);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 960);
-    let t6 = sample(values, 961);
-    let t7 = sample(values, 962);
-    let t8 = sample(values, 963);
+    let t5 = sample(values, 962);
+    let t6 = sample(values, 963);
+    let t7 = sample(values, 964);
+    let t8 = sample(values, 965);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[86];
@@ -5300,15 +5300,15 @@ fn orderbook_fill_c128(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 129 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c129(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 968);
-    let t1 = sample(values, 969);
-    let t2 = sample(values, 970);
-    let t3 = sample(values, 971);
+    let t0 = sample(values, 970);
+    let t1 = sample(values, 971);
+    let t2 = sample(values, 972);
+    let t3 = sample(values, 973);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 964);
-    let t6 = sample(values, 965);
-    let t7 = sample(values, 966);
-    let t8 = sample(values, 967);
+    let t5 = sample(values, 966);
+    let t6 = sample(values, 967);
+    let t7 = sample(values, 968);
+    let t8 = sample(values, 969);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[88];
@@ -5326,15 +5326,15 @@ fn orderbook_fill_c129(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 130 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c130(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 972);
-    let t1 = sample(values, 973);
-    let t2 = sample(values, 974);
-    let t3 = sample(values, 975);
+    let t0 = sample(values, 974);
+    let t1 = sample(values, 975);
+    let t2 = sample(values, 976);
+    let t3 = sample(values, 977);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 968);
-    let t6 = sample(values, 969);
-    let t7 = sample(values, 970);
-    let t8 = sample(values, 971);
+    let t5 = sample(values, 970);
+    let t6 = sample(values, 971);
+    let t7 = sample(values, 972);
+    let t8 = sample(values, 973);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[90];
@@ -5352,15 +5352,15 @@ fn orderbook_fill_c130(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 131 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c131(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 976);
-    let t1 = sample(values, 977);
-    let t2 = sample(values, 978);
-    let t3 = sample(values, 979);
+    let t0 = sample(values, 978);
+    let t1 = sample(values, 979);
+    let t2 = sample(values, 980);
+    let t3 = sample(values, 981);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 972);
-    let t6 = sample(values, 973);
-    let t7 = sample(values, 974);
-    let t8 = sample(values, 975);
+    let t5 = sample(values, 974);
+    let t6 = sample(values, 975);
+    let t7 = sample(values, 976);
+    let t8 = sample(values, 977);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[92];
@@ -5378,15 +5378,15 @@ fn orderbook_fill_c131(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 132 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c132(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 980);
-    let t1 = sample(values, 981);
-    let t2 = sample(values, 982);
-    let t3 = sample(values, 983);
+    let t0 = sample(values, 982);
+    let t1 = sample(values, 983);
+    let t2 = sample(values, 984);
+    let t3 = sample(values, 985);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 976);
-    let t6 = sample(values, 977);
-    let t7 = sample(values, 978);
-    let t8 = sample(values, 979);
+    let t5 = sample(values, 978);
+    let t6 = sample(values, 979);
+    let t7 = sample(values, 980);
+    let t8 = sample(values, 981);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[94];
@@ -5404,15 +5404,15 @@ fn orderbook_fill_c132(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 133 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c133(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 984);
-    let t1 = sample(values, 985);
-    let t2 = sample(values, 986);
-    let t3 = sample(values, 987);
+    let t0 = sample(values, 986);
+    let t1 = sample(values, 987);
+    let t2 = sample(values, 988);
+    let t3 = sample(values, 989);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 980);
-    let t6 = sample(values, 981);
-    let t7 = sample(values, 982);
-    let t8 = sample(values, 983);
+    let t5 = sample(values, 982);
+    let t6 = sample(values, 983);
+    let t7 = sample(values, 984);
+    let t8 = sample(values, 985);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[96];
@@ -5430,15 +5430,15 @@ fn orderbook_fill_c133(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 134 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c134(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 988);
-    let t1 = sample(values, 989);
-    let t2 = sample(values, 990);
-    let t3 = sample(values, 991);
+    let t0 = sample(values, 990);
+    let t1 = sample(values, 991);
+    let t2 = sample(values, 992);
+    let t3 = sample(values, 993);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 984);
-    let t6 = sample(values, 985);
-    let t7 = sample(values, 986);
-    let t8 = sample(values, 987);
+    let t5 = sample(values, 986);
+    let t6 = sample(values, 987);
+    let t7 = sample(values, 988);
+    let t8 = sample(values, 989);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[98];
@@ -5456,15 +5456,15 @@ fn orderbook_fill_c134(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 135 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c135(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 992);
-    let t1 = sample(values, 993);
-    let t2 = sample(values, 994);
-    let t3 = sample(values, 995);
+    let t0 = sample(values, 994);
+    let t1 = sample(values, 995);
+    let t2 = sample(values, 996);
+    let t3 = sample(values, 997);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 988);
-    let t6 = sample(values, 989);
-    let t7 = sample(values, 990);
-    let t8 = sample(values, 991);
+    let t5 = sample(values, 990);
+    let t6 = sample(values, 991);
+    let t7 = sample(values, 992);
+    let t8 = sample(values, 993);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[100];
@@ -5482,15 +5482,15 @@ fn orderbook_fill_c135(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 136 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c136(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 996);
-    let t1 = sample(values, 997);
-    let t2 = sample(values, 998);
-    let t3 = sample(values, 999);
+    let t0 = sample(values, 998);
+    let t1 = sample(values, 999);
+    let t2 = sample(values, 1000);
+    let t3 = sample(values, 1001);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 992);
-    let t6 = sample(values, 993);
-    let t7 = sample(values, 994);
-    let t8 = sample(values, 995);
+    let t5 = sample(values, 994);
+    let t6 = sample(values, 995);
+    let t7 = sample(values, 996);
+    let t8 = sample(values, 997);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[102];
@@ -5508,15 +5508,15 @@ fn orderbook_fill_c136(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 137 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c137(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1000);
-    let t1 = sample(values, 1001);
-    let t2 = sample(values, 1002);
-    let t3 = sample(values, 1003);
+    let t0 = sample(values, 1002);
+    let t1 = sample(values, 1003);
+    let t2 = sample(values, 1004);
+    let t3 = sample(values, 1005);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 996);
-    let t6 = sample(values, 997);
-    let t7 = sample(values, 998);
-    let t8 = sample(values, 999);
+    let t5 = sample(values, 998);
+    let t6 = sample(values, 999);
+    let t7 = sample(values, 1000);
+    let t8 = sample(values, 1001);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[104];
@@ -5534,15 +5534,15 @@ fn orderbook_fill_c137(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 138 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c138(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1004);
-    let t1 = sample(values, 1005);
-    let t2 = sample(values, 1006);
-    let t3 = sample(values, 1007);
+    let t0 = sample(values, 1006);
+    let t1 = sample(values, 1007);
+    let t2 = sample(values, 1008);
+    let t3 = sample(values, 1009);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1000);
-    let t6 = sample(values, 1001);
-    let t7 = sample(values, 1002);
-    let t8 = sample(values, 1003);
+    let t5 = sample(values, 1002);
+    let t6 = sample(values, 1003);
+    let t7 = sample(values, 1004);
+    let t8 = sample(values, 1005);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[106];
@@ -5560,15 +5560,15 @@ fn orderbook_fill_c138(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 139 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c139(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1008);
-    let t1 = sample(values, 1009);
-    let t2 = sample(values, 1010);
-    let t3 = sample(values, 1011);
+    let t0 = sample(values, 1010);
+    let t1 = sample(values, 1011);
+    let t2 = sample(values, 1012);
+    let t3 = sample(values, 1013);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1004);
-    let t6 = sample(values, 1005);
-    let t7 = sample(values, 1006);
-    let t8 = sample(values, 1007);
+    let t5 = sample(values, 1006);
+    let t6 = sample(values, 1007);
+    let t7 = sample(values, 1008);
+    let t8 = sample(values, 1009);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[108];
@@ -5586,15 +5586,15 @@ fn orderbook_fill_c139(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 140 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c140(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1012);
-    let t1 = sample(values, 1013);
-    let t2 = sample(values, 1014);
-    let t3 = sample(values, 1015);
+    let t0 = sample(values, 1014);
+    let t1 = sample(values, 1015);
+    let t2 = sample(values, 1016);
+    let t3 = sample(values, 1017);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1008);
-    let t6 = sample(values, 1009);
-    let t7 = sample(values, 1010);
-    let t8 = sample(values, 1011);
+    let t5 = sample(values, 1010);
+    let t6 = sample(values, 1011);
+    let t7 = sample(values, 1012);
+    let t8 = sample(values, 1013);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[110];
@@ -5612,15 +5612,15 @@ fn orderbook_fill_c140(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 141 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c141(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1016);
-    let t1 = sample(values, 1017);
-    let t2 = sample(values, 1018);
-    let t3 = sample(values, 1019);
+    let t0 = sample(values, 1018);
+    let t1 = sample(values, 1019);
+    let t2 = sample(values, 1020);
+    let t3 = sample(values, 1021);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1012);
-    let t6 = sample(values, 1013);
-    let t7 = sample(values, 1014);
-    let t8 = sample(values, 1015);
+    let t5 = sample(values, 1014);
+    let t6 = sample(values, 1015);
+    let t7 = sample(values, 1016);
+    let t8 = sample(values, 1017);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[112];
@@ -5638,15 +5638,15 @@ fn orderbook_fill_c141(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 142 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c142(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1020);
-    let t1 = sample(values, 1021);
-    let t2 = sample(values, 1022);
-    let t3 = sample(values, 1023);
+    let t0 = sample(values, 1022);
+    let t1 = sample(values, 1023);
+    let t2 = sample(values, 1024);
+    let t3 = sample(values, 1025);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1016);
-    let t6 = sample(values, 1017);
-    let t7 = sample(values, 1018);
-    let t8 = sample(values, 1019);
+    let t5 = sample(values, 1018);
+    let t6 = sample(values, 1019);
+    let t7 = sample(values, 1020);
+    let t8 = sample(values, 1021);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[114];
@@ -5664,15 +5664,15 @@ fn orderbook_fill_c142(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 143 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c143(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1024);
-    let t1 = sample(values, 1025);
-    let t2 = sample(values, 1026);
-    let t3 = sample(values, 1027);
+    let t0 = sample(values, 1026);
+    let t1 = sample(values, 1027);
+    let t2 = sample(values, 1028);
+    let t3 = sample(values, 1029);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1020);
-    let t6 = sample(values, 1021);
-    let t7 = sample(values, 1022);
-    let t8 = sample(values, 1023);
+    let t5 = sample(values, 1022);
+    let t6 = sample(values, 1023);
+    let t7 = sample(values, 1024);
+    let t8 = sample(values, 1025);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[116];
@@ -5690,15 +5690,15 @@ fn orderbook_fill_c143(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 144 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c144(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1028);
-    let t1 = sample(values, 1029);
-    let t2 = sample(values, 1030);
-    let t3 = sample(values, 1031);
+    let t0 = sample(values, 1030);
+    let t1 = sample(values, 1031);
+    let t2 = sample(values, 1032);
+    let t3 = sample(values, 1033);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1024);
-    let t6 = sample(values, 1025);
-    let t7 = sample(values, 1026);
-    let t8 = sample(values, 1027);
+    let t5 = sample(values, 1026);
+    let t6 = sample(values, 1027);
+    let t7 = sample(values, 1028);
+    let t8 = sample(values, 1029);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[118];
@@ -5716,15 +5716,15 @@ fn orderbook_fill_c144(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 145 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c145(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1032);
-    let t1 = sample(values, 1033);
-    let t2 = sample(values, 1034);
-    let t3 = sample(values, 1035);
+    let t0 = sample(values, 1034);
+    let t1 = sample(values, 1035);
+    let t2 = sample(values, 1036);
+    let t3 = sample(values, 1037);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1028);
-    let t6 = sample(values, 1029);
-    let t7 = sample(values, 1030);
-    let t8 = sample(values, 1031);
+    let t5 = sample(values, 1030);
+    let t6 = sample(values, 1031);
+    let t7 = sample(values, 1032);
+    let t8 = sample(values, 1033);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[120];
@@ -5742,15 +5742,15 @@ fn orderbook_fill_c145(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 146 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c146(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1036);
-    let t1 = sample(values, 1037);
-    let t2 = sample(values, 1038);
-    let t3 = sample(values, 1039);
+    let t0 = sample(values, 1038);
+    let t1 = sample(values, 1039);
+    let t2 = sample(values, 1040);
+    let t3 = sample(values, 1041);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1032);
-    let t6 = sample(values, 1033);
-    let t7 = sample(values, 1034);
-    let t8 = sample(values, 1035);
+    let t5 = sample(values, 1034);
+    let t6 = sample(values, 1035);
+    let t7 = sample(values, 1036);
+    let t8 = sample(values, 1037);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[122];
@@ -5768,15 +5768,15 @@ fn orderbook_fill_c146(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 147 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c147(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1040);
-    let t1 = sample(values, 1041);
-    let t2 = sample(values, 1042);
-    let t3 = sample(values, 1043);
+    let t0 = sample(values, 1042);
+    let t1 = sample(values, 1043);
+    let t2 = sample(values, 1044);
+    let t3 = sample(values, 1045);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1036);
-    let t6 = sample(values, 1037);
-    let t7 = sample(values, 1038);
-    let t8 = sample(values, 1039);
+    let t5 = sample(values, 1038);
+    let t6 = sample(values, 1039);
+    let t7 = sample(values, 1040);
+    let t8 = sample(values, 1041);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[124];
@@ -5794,15 +5794,15 @@ fn orderbook_fill_c147(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 148 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c148(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1044);
-    let t1 = sample(values, 1045);
-    let t2 = sample(values, 1046);
-    let t3 = sample(values, 1047);
+    let t0 = sample(values, 1046);
+    let t1 = sample(values, 1047);
+    let t2 = sample(values, 1048);
+    let t3 = sample(values, 1049);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1040);
-    let t6 = sample(values, 1041);
-    let t7 = sample(values, 1042);
-    let t8 = sample(values, 1043);
+    let t5 = sample(values, 1042);
+    let t6 = sample(values, 1043);
+    let t7 = sample(values, 1044);
+    let t8 = sample(values, 1045);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[126];
@@ -5820,15 +5820,15 @@ fn orderbook_fill_c148(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 149 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c149(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1048);
-    let t1 = sample(values, 1049);
-    let t2 = sample(values, 1050);
-    let t3 = sample(values, 1051);
+    let t0 = sample(values, 1050);
+    let t1 = sample(values, 1051);
+    let t2 = sample(values, 1052);
+    let t3 = sample(values, 1053);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1044);
-    let t6 = sample(values, 1045);
-    let t7 = sample(values, 1046);
-    let t8 = sample(values, 1047);
+    let t5 = sample(values, 1046);
+    let t6 = sample(values, 1047);
+    let t7 = sample(values, 1048);
+    let t8 = sample(values, 1049);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[128];
@@ -5846,15 +5846,15 @@ fn orderbook_fill_c149(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 150 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c150(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1052);
-    let t1 = sample(values, 1053);
-    let t2 = sample(values, 1054);
-    let t3 = sample(values, 1055);
+    let t0 = sample(values, 1054);
+    let t1 = sample(values, 1055);
+    let t2 = sample(values, 1056);
+    let t3 = sample(values, 1057);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1048);
-    let t6 = sample(values, 1049);
-    let t7 = sample(values, 1050);
-    let t8 = sample(values, 1051);
+    let t5 = sample(values, 1050);
+    let t6 = sample(values, 1051);
+    let t7 = sample(values, 1052);
+    let t8 = sample(values, 1053);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[130];
@@ -5872,15 +5872,15 @@ fn orderbook_fill_c150(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 151 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c151(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1056);
-    let t1 = sample(values, 1057);
-    let t2 = sample(values, 1058);
-    let t3 = sample(values, 1059);
+    let t0 = sample(values, 1058);
+    let t1 = sample(values, 1059);
+    let t2 = sample(values, 1060);
+    let t3 = sample(values, 1061);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1052);
-    let t6 = sample(values, 1053);
-    let t7 = sample(values, 1054);
-    let t8 = sample(values, 1055);
+    let t5 = sample(values, 1054);
+    let t6 = sample(values, 1055);
+    let t7 = sample(values, 1056);
+    let t8 = sample(values, 1057);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[132];
@@ -5898,15 +5898,15 @@ fn orderbook_fill_c151(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 152 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c152(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1060);
-    let t1 = sample(values, 1061);
-    let t2 = sample(values, 1062);
-    let t3 = sample(values, 1063);
+    let t0 = sample(values, 1062);
+    let t1 = sample(values, 1063);
+    let t2 = sample(values, 1064);
+    let t3 = sample(values, 1065);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1056);
-    let t6 = sample(values, 1057);
-    let t7 = sample(values, 1058);
-    let t8 = sample(values, 1059);
+    let t5 = sample(values, 1058);
+    let t6 = sample(values, 1059);
+    let t7 = sample(values, 1060);
+    let t8 = sample(values, 1061);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[134];
@@ -5924,15 +5924,15 @@ fn orderbook_fill_c152(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 153 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c153(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1064);
-    let t1 = sample(values, 1065);
-    let t2 = sample(values, 1066);
-    let t3 = sample(values, 1067);
+    let t0 = sample(values, 1066);
+    let t1 = sample(values, 1067);
+    let t2 = sample(values, 1068);
+    let t3 = sample(values, 1069);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1060);
-    let t6 = sample(values, 1061);
-    let t7 = sample(values, 1062);
-    let t8 = sample(values, 1063);
+    let t5 = sample(values, 1062);
+    let t6 = sample(values, 1063);
+    let t7 = sample(values, 1064);
+    let t8 = sample(values, 1065);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[136];
@@ -5950,15 +5950,15 @@ fn orderbook_fill_c153(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 154 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c154(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1068);
-    let t1 = sample(values, 1069);
-    let t2 = sample(values, 1070);
-    let t3 = sample(values, 1071);
+    let t0 = sample(values, 1070);
+    let t1 = sample(values, 1071);
+    let t2 = sample(values, 1072);
+    let t3 = sample(values, 1073);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1064);
-    let t6 = sample(values, 1065);
-    let t7 = sample(values, 1066);
-    let t8 = sample(values, 1067);
+    let t5 = sample(values, 1066);
+    let t6 = sample(values, 1067);
+    let t7 = sample(values, 1068);
+    let t8 = sample(values, 1069);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[138];
@@ -5976,15 +5976,15 @@ fn orderbook_fill_c154(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 155 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c155(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1072);
-    let t1 = sample(values, 1073);
-    let t2 = sample(values, 1074);
-    let t3 = sample(values, 1075);
+    let t0 = sample(values, 1074);
+    let t1 = sample(values, 1075);
+    let t2 = sample(values, 1076);
+    let t3 = sample(values, 1077);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1068);
-    let t6 = sample(values, 1069);
-    let t7 = sample(values, 1070);
-    let t8 = sample(values, 1071);
+    let t5 = sample(values, 1070);
+    let t6 = sample(values, 1071);
+    let t7 = sample(values, 1072);
+    let t8 = sample(values, 1073);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[140];
@@ -6002,15 +6002,15 @@ fn orderbook_fill_c155(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 156 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c156(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1076);
-    let t1 = sample(values, 1077);
-    let t2 = sample(values, 1078);
-    let t3 = sample(values, 1079);
+    let t0 = sample(values, 1078);
+    let t1 = sample(values, 1079);
+    let t2 = sample(values, 1080);
+    let t3 = sample(values, 1081);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1072);
-    let t6 = sample(values, 1073);
-    let t7 = sample(values, 1074);
-    let t8 = sample(values, 1075);
+    let t5 = sample(values, 1074);
+    let t6 = sample(values, 1075);
+    let t7 = sample(values, 1076);
+    let t8 = sample(values, 1077);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[142];
@@ -6028,15 +6028,15 @@ fn orderbook_fill_c156(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 157 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c157(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1080);
-    let t1 = sample(values, 1081);
-    let t2 = sample(values, 1082);
-    let t3 = sample(values, 1083);
+    let t0 = sample(values, 1082);
+    let t1 = sample(values, 1083);
+    let t2 = sample(values, 1084);
+    let t3 = sample(values, 1085);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1076);
-    let t6 = sample(values, 1077);
-    let t7 = sample(values, 1078);
-    let t8 = sample(values, 1079);
+    let t5 = sample(values, 1078);
+    let t6 = sample(values, 1079);
+    let t7 = sample(values, 1080);
+    let t8 = sample(values, 1081);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[144];
@@ -6054,15 +6054,15 @@ fn orderbook_fill_c157(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 158 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c158(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1084);
-    let t1 = sample(values, 1085);
-    let t2 = sample(values, 1086);
-    let t3 = sample(values, 1087);
+    let t0 = sample(values, 1086);
+    let t1 = sample(values, 1087);
+    let t2 = sample(values, 1088);
+    let t3 = sample(values, 1089);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1080);
-    let t6 = sample(values, 1081);
-    let t7 = sample(values, 1082);
-    let t8 = sample(values, 1083);
+    let t5 = sample(values, 1082);
+    let t6 = sample(values, 1083);
+    let t7 = sample(values, 1084);
+    let t8 = sample(values, 1085);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[146];
@@ -6080,15 +6080,15 @@ fn orderbook_fill_c158(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 159 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c159(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1088);
-    let t1 = sample(values, 1089);
-    let t2 = sample(values, 1090);
-    let t3 = sample(values, 1091);
+    let t0 = sample(values, 1090);
+    let t1 = sample(values, 1091);
+    let t2 = sample(values, 1092);
+    let t3 = sample(values, 1093);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1084);
-    let t6 = sample(values, 1085);
-    let t7 = sample(values, 1086);
-    let t8 = sample(values, 1087);
+    let t5 = sample(values, 1086);
+    let t6 = sample(values, 1087);
+    let t7 = sample(values, 1088);
+    let t8 = sample(values, 1089);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[148];
@@ -6106,15 +6106,15 @@ fn orderbook_fill_c159(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 160 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c160(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1092);
-    let t1 = sample(values, 1093);
-    let t2 = sample(values, 1094);
-    let t3 = sample(values, 1095);
+    let t0 = sample(values, 1094);
+    let t1 = sample(values, 1095);
+    let t2 = sample(values, 1096);
+    let t3 = sample(values, 1097);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1088);
-    let t6 = sample(values, 1089);
-    let t7 = sample(values, 1090);
-    let t8 = sample(values, 1091);
+    let t5 = sample(values, 1090);
+    let t6 = sample(values, 1091);
+    let t7 = sample(values, 1092);
+    let t8 = sample(values, 1093);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[150];
@@ -6132,15 +6132,15 @@ fn orderbook_fill_c160(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 161 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c161(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1096);
-    let t1 = sample(values, 1097);
-    let t2 = sample(values, 1098);
-    let t3 = sample(values, 1099);
+    let t0 = sample(values, 1098);
+    let t1 = sample(values, 1099);
+    let t2 = sample(values, 1100);
+    let t3 = sample(values, 1101);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1092);
-    let t6 = sample(values, 1093);
-    let t7 = sample(values, 1094);
-    let t8 = sample(values, 1095);
+    let t5 = sample(values, 1094);
+    let t6 = sample(values, 1095);
+    let t7 = sample(values, 1096);
+    let t8 = sample(values, 1097);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[152];
@@ -6158,15 +6158,15 @@ fn orderbook_fill_c161(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 162 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c162(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1100);
-    let t1 = sample(values, 1101);
-    let t2 = sample(values, 1102);
-    let t3 = sample(values, 1103);
+    let t0 = sample(values, 1102);
+    let t1 = sample(values, 1103);
+    let t2 = sample(values, 1104);
+    let t3 = sample(values, 1105);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1096);
-    let t6 = sample(values, 1097);
-    let t7 = sample(values, 1098);
-    let t8 = sample(values, 1099);
+    let t5 = sample(values, 1098);
+    let t6 = sample(values, 1099);
+    let t7 = sample(values, 1100);
+    let t8 = sample(values, 1101);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[154];
@@ -6184,15 +6184,15 @@ fn orderbook_fill_c162(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 163 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c163(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1104);
-    let t1 = sample(values, 1105);
-    let t2 = sample(values, 1106);
-    let t3 = sample(values, 1107);
+    let t0 = sample(values, 1106);
+    let t1 = sample(values, 1107);
+    let t2 = sample(values, 1108);
+    let t3 = sample(values, 1109);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1100);
-    let t6 = sample(values, 1101);
-    let t7 = sample(values, 1102);
-    let t8 = sample(values, 1103);
+    let t5 = sample(values, 1102);
+    let t6 = sample(values, 1103);
+    let t7 = sample(values, 1104);
+    let t8 = sample(values, 1105);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[156];
@@ -6210,15 +6210,15 @@ fn orderbook_fill_c163(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 164 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c164(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1108);
-    let t1 = sample(values, 1109);
-    let t2 = sample(values, 1110);
-    let t3 = sample(values, 1111);
+    let t0 = sample(values, 1110);
+    let t1 = sample(values, 1111);
+    let t2 = sample(values, 1112);
+    let t3 = sample(values, 1113);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1104);
-    let t6 = sample(values, 1105);
-    let t7 = sample(values, 1106);
-    let t8 = sample(values, 1107);
+    let t5 = sample(values, 1106);
+    let t6 = sample(values, 1107);
+    let t7 = sample(values, 1108);
+    let t8 = sample(values, 1109);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[158];
@@ -6236,15 +6236,15 @@ fn orderbook_fill_c164(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 165 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c165(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1112);
-    let t1 = sample(values, 1113);
-    let t2 = sample(values, 1114);
-    let t3 = sample(values, 1115);
+    let t0 = sample(values, 1114);
+    let t1 = sample(values, 1115);
+    let t2 = sample(values, 1116);
+    let t3 = sample(values, 1117);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1108);
-    let t6 = sample(values, 1109);
-    let t7 = sample(values, 1110);
-    let t8 = sample(values, 1111);
+    let t5 = sample(values, 1110);
+    let t6 = sample(values, 1111);
+    let t7 = sample(values, 1112);
+    let t8 = sample(values, 1113);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[160];
@@ -6262,15 +6262,15 @@ fn orderbook_fill_c165(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 166 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c166(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1116);
-    let t1 = sample(values, 1117);
-    let t2 = sample(values, 1118);
-    let t3 = sample(values, 1119);
+    let t0 = sample(values, 1118);
+    let t1 = sample(values, 1119);
+    let t2 = sample(values, 1120);
+    let t3 = sample(values, 1121);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1112);
-    let t6 = sample(values, 1113);
-    let t7 = sample(values, 1114);
-    let t8 = sample(values, 1115);
+    let t5 = sample(values, 1114);
+    let t6 = sample(values, 1115);
+    let t7 = sample(values, 1116);
+    let t8 = sample(values, 1117);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[162];
@@ -6288,15 +6288,15 @@ fn orderbook_fill_c166(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 167 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c167(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1120);
-    let t1 = sample(values, 1121);
-    let t2 = sample(values, 1122);
-    let t3 = sample(values, 1123);
+    let t0 = sample(values, 1122);
+    let t1 = sample(values, 1123);
+    let t2 = sample(values, 1124);
+    let t3 = sample(values, 1125);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1116);
-    let t6 = sample(values, 1117);
-    let t7 = sample(values, 1118);
-    let t8 = sample(values, 1119);
+    let t5 = sample(values, 1118);
+    let t6 = sample(values, 1119);
+    let t7 = sample(values, 1120);
+    let t8 = sample(values, 1121);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[164];
@@ -6314,15 +6314,15 @@ fn orderbook_fill_c167(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 168 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c168(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1124);
-    let t1 = sample(values, 1125);
-    let t2 = sample(values, 1126);
-    let t3 = sample(values, 1127);
+    let t0 = sample(values, 1126);
+    let t1 = sample(values, 1127);
+    let t2 = sample(values, 1128);
+    let t3 = sample(values, 1129);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1120);
-    let t6 = sample(values, 1121);
-    let t7 = sample(values, 1122);
-    let t8 = sample(values, 1123);
+    let t5 = sample(values, 1122);
+    let t6 = sample(values, 1123);
+    let t7 = sample(values, 1124);
+    let t8 = sample(values, 1125);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[166];
@@ -6340,15 +6340,15 @@ fn orderbook_fill_c168(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 169 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c169(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1128);
-    let t1 = sample(values, 1129);
-    let t2 = sample(values, 1130);
-    let t3 = sample(values, 1131);
+    let t0 = sample(values, 1130);
+    let t1 = sample(values, 1131);
+    let t2 = sample(values, 1132);
+    let t3 = sample(values, 1133);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1124);
-    let t6 = sample(values, 1125);
-    let t7 = sample(values, 1126);
-    let t8 = sample(values, 1127);
+    let t5 = sample(values, 1126);
+    let t6 = sample(values, 1127);
+    let t7 = sample(values, 1128);
+    let t8 = sample(values, 1129);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[168];
@@ -6366,15 +6366,15 @@ fn orderbook_fill_c169(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 170 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c170(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1132);
-    let t1 = sample(values, 1133);
-    let t2 = sample(values, 1134);
-    let t3 = sample(values, 1135);
+    let t0 = sample(values, 1134);
+    let t1 = sample(values, 1135);
+    let t2 = sample(values, 1136);
+    let t3 = sample(values, 1137);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1128);
-    let t6 = sample(values, 1129);
-    let t7 = sample(values, 1130);
-    let t8 = sample(values, 1131);
+    let t5 = sample(values, 1130);
+    let t6 = sample(values, 1131);
+    let t7 = sample(values, 1132);
+    let t8 = sample(values, 1133);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[170];
@@ -6392,21 +6392,21 @@ fn orderbook_fill_c170(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 171 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c171(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1137);
-    let t1 = sample(values, 1139);
-    let t2 = sample(values, 1141);
-    let t3 = sample(values, 1143);
+    let t0 = sample(values, 1139);
+    let t1 = sample(values, 1141);
+    let t2 = sample(values, 1143);
+    let t3 = sample(values, 1145);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1136);
-    let t6 = sample(values, 1138);
-    let t7 = sample(values, 1140);
-    let t8 = sample(values, 1142);
+    let t5 = sample(values, 1138);
+    let t6 = sample(values, 1140);
+    let t7 = sample(values, 1142);
+    let t8 = sample(values, 1144);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1132);
-    let t12 = sample(values, 1133);
-    let t13 = sample(values, 1134);
-    let t14 = sample(values, 1135);
+    let t11 = sample(values, 1134);
+    let t12 = sample(values, 1135);
+    let t13 = sample(values, 1136);
+    let t14 = sample(values, 1137);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -6627,11 +6627,14 @@ fn orderbook_place_i4(values: Span<Coordinates>, relations: Span<LookupElements>
 fn orderbook_place_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(253, 8));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 1);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 285);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(253, 8));
+    let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
+    let t7 = relation_z(relations, 1);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    t8
 }
 
 /// Intermediate 6 of `orderbook_place`.
@@ -6640,11 +6643,14 @@ fn orderbook_place_i6(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(261, 8));
-    let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
-    let t5 = relation_z(relations, 1);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    t6
+    let t3 = sample(values, 285);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(261, 8));
+    let t7 = Wide { a: t0.a + t1.a + t4.a + t5.a + t6.a, b: t0.b + t1.b + t4.b + t5.b + t6.b, c: t0.c + t1.c + t4.c + t5.c + t6.c, d: t0.d + t1.d + t4.d + t5.d + t6.d };
+    let t8 = relation_z(relations, 1);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Intermediate 7 of `orderbook_place`.
@@ -6653,15 +6659,18 @@ fn orderbook_place_i7(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = mul_small(t2, t0);
-    let t4 = alpha(relations, 1, 10);
-    let t5 = sample(values, 269);
-    let t6 = mul_small(t4, t5);
-    let t7 = alpha_dot((*relations[1].alpha_powers).slice(11, 3), values.slice(274, 3));
-    let t8 = Wide { a: t0.a + t1.a + t3.a + t6.a + t7.a, b: t0.b + t1.b + t3.b + t6.b + t7.b, c: t0.c + t1.c + t3.c + t6.c + t7.c, d: t0.d + t1.d + t3.d + t6.d + t7.d };
-    let t9 = relation_z(relations, 1);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t3 = sample(values, 285);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = mul_small(t5, t0);
+    let t7 = alpha(relations, 1, 11);
+    let t8 = sample(values, 269);
+    let t9 = mul_small(t7, t8);
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(12, 3), values.slice(274, 3));
+    let t11 = Wide { a: t0.a + t1.a + t4.a + t6.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t6.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t6.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t6.d + t9.d + t10.d };
+    let t12 = relation_z(relations, 1);
+    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
+    t13
 }
 
 /// Intermediate 8 of `orderbook_place`.
@@ -6670,18 +6679,21 @@ fn orderbook_place_i8(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 285);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 277);
+    let t6 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 3), values.slice(282, 3));
-    let t9 = alpha(relations, 1, 13);
-    let t10 = mul_small(t9, t3);
-    let t11 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a + t10.a, b: t0.b + t1.b + t4.b + t7.b + t8.b + t10.b, c: t0.c + t1.c + t4.c + t7.c + t8.c + t10.c, d: t0.d + t1.d + t4.d + t7.d + t8.d + t10.d };
-    let t12 = relation_z(relations, 1);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
+    let t8 = alpha(relations, 1, 7);
+    let t9 = sample(values, 277);
+    let t10 = mul_small(t8, t9);
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(282, 3));
+    let t12 = alpha(relations, 1, 14);
+    let t13 = mul_small(t12, t6);
+    let t14 = Wide { a: t0.a + t1.a + t4.a + t7.a + t10.a + t11.a + t13.a, b: t0.b + t1.b + t4.b + t7.b + t10.b + t11.b + t13.b, c: t0.c + t1.c + t4.c + t7.c + t10.c + t11.c + t13.c, d: t0.d + t1.d + t4.d + t7.d + t10.d + t11.d + t13.d };
+    let t15 = relation_z(relations, 1);
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Intermediate 9 of `orderbook_place`.
@@ -6689,11 +6701,14 @@ fn orderbook_place_i8(values: Span<Coordinates>, relations: Span<LookupElements>
 fn orderbook_place_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(5, 4), values.slice(270, 4));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 1);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 285);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(270, 4));
+    let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
+    let t7 = relation_z(relations, 1);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    t8
 }
 
 /// Intermediate 10 of `orderbook_place`.
@@ -6920,10 +6935,10 @@ fn orderbook_place_c2(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 3 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1144);
-    let t1 = sample(values, 1145);
-    let t2 = sample(values, 1146);
-    let t3 = sample(values, 1147);
+    let t0 = sample(values, 1146);
+    let t1 = sample(values, 1147);
+    let t2 = sample(values, 1148);
+    let t3 = sample(values, 1149);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -6941,15 +6956,15 @@ fn orderbook_place_c3(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 4 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1148);
-    let t1 = sample(values, 1149);
-    let t2 = sample(values, 1150);
-    let t3 = sample(values, 1151);
+    let t0 = sample(values, 1150);
+    let t1 = sample(values, 1151);
+    let t2 = sample(values, 1152);
+    let t3 = sample(values, 1153);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1144);
-    let t6 = sample(values, 1145);
-    let t7 = sample(values, 1146);
-    let t8 = sample(values, 1147);
+    let t5 = sample(values, 1146);
+    let t6 = sample(values, 1147);
+    let t7 = sample(values, 1148);
+    let t8 = sample(values, 1149);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -6968,15 +6983,15 @@ fn orderbook_place_c4(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 5 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1152);
-    let t1 = sample(values, 1153);
-    let t2 = sample(values, 1154);
-    let t3 = sample(values, 1155);
+    let t0 = sample(values, 1154);
+    let t1 = sample(values, 1155);
+    let t2 = sample(values, 1156);
+    let t3 = sample(values, 1157);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1148);
-    let t6 = sample(values, 1149);
-    let t7 = sample(values, 1150);
-    let t8 = sample(values, 1151);
+    let t5 = sample(values, 1150);
+    let t6 = sample(values, 1151);
+    let t7 = sample(values, 1152);
+    let t8 = sample(values, 1153);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
@@ -6994,15 +7009,15 @@ fn orderbook_place_c5(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 6 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1156);
-    let t1 = sample(values, 1157);
-    let t2 = sample(values, 1158);
-    let t3 = sample(values, 1159);
+    let t0 = sample(values, 1158);
+    let t1 = sample(values, 1159);
+    let t2 = sample(values, 1160);
+    let t3 = sample(values, 1161);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1152);
-    let t6 = sample(values, 1153);
-    let t7 = sample(values, 1154);
-    let t8 = sample(values, 1155);
+    let t5 = sample(values, 1154);
+    let t6 = sample(values, 1155);
+    let t7 = sample(values, 1156);
+    let t8 = sample(values, 1157);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
@@ -7020,15 +7035,15 @@ fn orderbook_place_c6(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 7 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1160);
-    let t1 = sample(values, 1161);
-    let t2 = sample(values, 1162);
-    let t3 = sample(values, 1163);
+    let t0 = sample(values, 1162);
+    let t1 = sample(values, 1163);
+    let t2 = sample(values, 1164);
+    let t3 = sample(values, 1165);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1156);
-    let t6 = sample(values, 1157);
-    let t7 = sample(values, 1158);
-    let t8 = sample(values, 1159);
+    let t5 = sample(values, 1158);
+    let t6 = sample(values, 1159);
+    let t7 = sample(values, 1160);
+    let t8 = sample(values, 1161);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[10];
@@ -7047,15 +7062,15 @@ fn orderbook_place_c7(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 8 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1164);
-    let t1 = sample(values, 1165);
-    let t2 = sample(values, 1166);
-    let t3 = sample(values, 1167);
+    let t0 = sample(values, 1166);
+    let t1 = sample(values, 1167);
+    let t2 = sample(values, 1168);
+    let t3 = sample(values, 1169);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1160);
-    let t6 = sample(values, 1161);
-    let t7 = sample(values, 1162);
-    let t8 = sample(values, 1163);
+    let t5 = sample(values, 1162);
+    let t6 = sample(values, 1163);
+    let t7 = sample(values, 1164);
+    let t8 = sample(values, 1165);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[12];
@@ -7073,15 +7088,15 @@ fn orderbook_place_c8(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 9 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1168);
-    let t1 = sample(values, 1169);
-    let t2 = sample(values, 1170);
-    let t3 = sample(values, 1171);
+    let t0 = sample(values, 1170);
+    let t1 = sample(values, 1171);
+    let t2 = sample(values, 1172);
+    let t3 = sample(values, 1173);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1164);
-    let t6 = sample(values, 1165);
-    let t7 = sample(values, 1166);
-    let t8 = sample(values, 1167);
+    let t5 = sample(values, 1166);
+    let t6 = sample(values, 1167);
+    let t7 = sample(values, 1168);
+    let t8 = sample(values, 1169);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[14];
@@ -7099,15 +7114,15 @@ fn orderbook_place_c9(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 10 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1172);
-    let t1 = sample(values, 1173);
-    let t2 = sample(values, 1174);
-    let t3 = sample(values, 1175);
+    let t0 = sample(values, 1174);
+    let t1 = sample(values, 1175);
+    let t2 = sample(values, 1176);
+    let t3 = sample(values, 1177);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1168);
-    let t6 = sample(values, 1169);
-    let t7 = sample(values, 1170);
-    let t8 = sample(values, 1171);
+    let t5 = sample(values, 1170);
+    let t6 = sample(values, 1171);
+    let t7 = sample(values, 1172);
+    let t8 = sample(values, 1173);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[16];
@@ -7125,15 +7140,15 @@ fn orderbook_place_c10(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 11 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1176);
-    let t1 = sample(values, 1177);
-    let t2 = sample(values, 1178);
-    let t3 = sample(values, 1179);
+    let t0 = sample(values, 1178);
+    let t1 = sample(values, 1179);
+    let t2 = sample(values, 1180);
+    let t3 = sample(values, 1181);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1172);
-    let t6 = sample(values, 1173);
-    let t7 = sample(values, 1174);
-    let t8 = sample(values, 1175);
+    let t5 = sample(values, 1174);
+    let t6 = sample(values, 1175);
+    let t7 = sample(values, 1176);
+    let t8 = sample(values, 1177);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[18];
@@ -7151,15 +7166,15 @@ fn orderbook_place_c11(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 12 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1180);
-    let t1 = sample(values, 1181);
-    let t2 = sample(values, 1182);
-    let t3 = sample(values, 1183);
+    let t0 = sample(values, 1182);
+    let t1 = sample(values, 1183);
+    let t2 = sample(values, 1184);
+    let t3 = sample(values, 1185);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1176);
-    let t6 = sample(values, 1177);
-    let t7 = sample(values, 1178);
-    let t8 = sample(values, 1179);
+    let t5 = sample(values, 1178);
+    let t6 = sample(values, 1179);
+    let t7 = sample(values, 1180);
+    let t8 = sample(values, 1181);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[20];
@@ -7177,15 +7192,15 @@ fn orderbook_place_c12(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 13 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1184);
-    let t1 = sample(values, 1185);
-    let t2 = sample(values, 1186);
-    let t3 = sample(values, 1187);
+    let t0 = sample(values, 1186);
+    let t1 = sample(values, 1187);
+    let t2 = sample(values, 1188);
+    let t3 = sample(values, 1189);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1180);
-    let t6 = sample(values, 1181);
-    let t7 = sample(values, 1182);
-    let t8 = sample(values, 1183);
+    let t5 = sample(values, 1182);
+    let t6 = sample(values, 1183);
+    let t7 = sample(values, 1184);
+    let t8 = sample(values, 1185);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[22];
@@ -7203,15 +7218,15 @@ fn orderbook_place_c13(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 14 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1188);
-    let t1 = sample(values, 1189);
-    let t2 = sample(values, 1190);
-    let t3 = sample(values, 1191);
+    let t0 = sample(values, 1190);
+    let t1 = sample(values, 1191);
+    let t2 = sample(values, 1192);
+    let t3 = sample(values, 1193);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1184);
-    let t6 = sample(values, 1185);
-    let t7 = sample(values, 1186);
-    let t8 = sample(values, 1187);
+    let t5 = sample(values, 1186);
+    let t6 = sample(values, 1187);
+    let t7 = sample(values, 1188);
+    let t8 = sample(values, 1189);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[24];
@@ -7229,21 +7244,21 @@ fn orderbook_place_c14(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 15 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1193);
-    let t1 = sample(values, 1195);
-    let t2 = sample(values, 1197);
-    let t3 = sample(values, 1199);
+    let t0 = sample(values, 1195);
+    let t1 = sample(values, 1197);
+    let t2 = sample(values, 1199);
+    let t3 = sample(values, 1201);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1192);
-    let t6 = sample(values, 1194);
-    let t7 = sample(values, 1196);
-    let t8 = sample(values, 1198);
+    let t5 = sample(values, 1194);
+    let t6 = sample(values, 1196);
+    let t7 = sample(values, 1198);
+    let t8 = sample(values, 1200);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1188);
-    let t12 = sample(values, 1189);
-    let t13 = sample(values, 1190);
-    let t14 = sample(values, 1191);
+    let t11 = sample(values, 1190);
+    let t12 = sample(values, 1191);
+    let t13 = sample(values, 1192);
+    let t14 = sample(values, 1193);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7410,11 +7425,14 @@ fn orderbook_cancel_i4(values: Span<Coordinates>, relations: Span<LookupElements
 fn orderbook_cancel_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(296, 8));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 1);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 328);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(296, 8));
+    let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
+    let t7 = relation_z(relations, 1);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    t8
 }
 
 /// Intermediate 6 of `orderbook_cancel`.
@@ -7423,13 +7441,16 @@ fn orderbook_cancel_i6(values: Span<Coordinates>, relations: Span<LookupElements
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = alpha(relations, 1, 6);
-    let t4 = sample(values, 304);
-    let t5 = mul_small(t3, t4);
-    let t6 = Wide { a: t0.a + t1.a + t2.a + t5.a, b: t0.b + t1.b + t2.b + t5.b, c: t0.c + t1.c + t2.c + t5.c, d: t0.d + t1.d + t2.d + t5.d };
-    let t7 = relation_z(relations, 1);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    t8
+    let t3 = sample(values, 328);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = alpha(relations, 1, 7);
+    let t7 = sample(values, 304);
+    let t8 = mul_small(t6, t7);
+    let t9 = Wide { a: t0.a + t1.a + t4.a + t5.a + t8.a, b: t0.b + t1.b + t4.b + t5.b + t8.b, c: t0.c + t1.c + t4.c + t5.c + t8.c, d: t0.d + t1.d + t4.d + t5.d + t8.d };
+    let t10 = relation_z(relations, 1);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 7 of `orderbook_cancel`.
@@ -7438,15 +7459,18 @@ fn orderbook_cancel_i7(values: Span<Coordinates>, relations: Span<LookupElements
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = mul_small(t2, t0);
-    let t4 = alpha(relations, 1, 10);
-    let t5 = sample(values, 312);
-    let t6 = mul_small(t4, t5);
-    let t7 = alpha_dot((*relations[1].alpha_powers).slice(11, 3), values.slice(317, 3));
-    let t8 = Wide { a: t0.a + t1.a + t3.a + t6.a + t7.a, b: t0.b + t1.b + t3.b + t6.b + t7.b, c: t0.c + t1.c + t3.c + t6.c + t7.c, d: t0.d + t1.d + t3.d + t6.d + t7.d };
-    let t9 = relation_z(relations, 1);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t3 = sample(values, 328);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = mul_small(t5, t0);
+    let t7 = alpha(relations, 1, 11);
+    let t8 = sample(values, 312);
+    let t9 = mul_small(t7, t8);
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(12, 3), values.slice(317, 3));
+    let t11 = Wide { a: t0.a + t1.a + t4.a + t6.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t6.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t6.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t6.d + t9.d + t10.d };
+    let t12 = relation_z(relations, 1);
+    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
+    t13
 }
 
 /// Intermediate 8 of `orderbook_cancel`.
@@ -7455,18 +7479,21 @@ fn orderbook_cancel_i8(values: Span<Coordinates>, relations: Span<LookupElements
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 328);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 320);
+    let t6 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 3), values.slice(325, 3));
-    let t9 = alpha(relations, 1, 13);
-    let t10 = mul_small(t9, t0);
-    let t11 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a + t10.a, b: t0.b + t1.b + t4.b + t7.b + t8.b + t10.b, c: t0.c + t1.c + t4.c + t7.c + t8.c + t10.c, d: t0.d + t1.d + t4.d + t7.d + t8.d + t10.d };
-    let t12 = relation_z(relations, 1);
-    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
-    t13
+    let t8 = alpha(relations, 1, 7);
+    let t9 = sample(values, 320);
+    let t10 = mul_small(t8, t9);
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(325, 3));
+    let t12 = alpha(relations, 1, 14);
+    let t13 = mul_small(t12, t0);
+    let t14 = Wide { a: t0.a + t1.a + t4.a + t7.a + t10.a + t11.a + t13.a, b: t0.b + t1.b + t4.b + t7.b + t10.b + t11.b + t13.b, c: t0.c + t1.c + t4.c + t7.c + t10.c + t11.c + t13.c, d: t0.d + t1.d + t4.d + t7.d + t10.d + t11.d + t13.d };
+    let t15 = relation_z(relations, 1);
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
 }
 
 /// Intermediate 9 of `orderbook_cancel`.
@@ -7474,11 +7501,14 @@ fn orderbook_cancel_i8(values: Span<Coordinates>, relations: Span<LookupElements
 fn orderbook_cancel_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(5, 4), values.slice(313, 4));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 1);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 328);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(313, 4));
+    let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
+    let t7 = relation_z(relations, 1);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    t8
 }
 
 /// Constraint 0 of `orderbook_cancel` (undivided).
@@ -7508,10 +7538,10 @@ fn orderbook_cancel_c1(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 2 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1200);
-    let t1 = sample(values, 1201);
-    let t2 = sample(values, 1202);
-    let t3 = sample(values, 1203);
+    let t0 = sample(values, 1202);
+    let t1 = sample(values, 1203);
+    let t2 = sample(values, 1204);
+    let t3 = sample(values, 1205);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -7529,15 +7559,15 @@ fn orderbook_cancel_c2(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 3 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1204);
-    let t1 = sample(values, 1205);
-    let t2 = sample(values, 1206);
-    let t3 = sample(values, 1207);
+    let t0 = sample(values, 1206);
+    let t1 = sample(values, 1207);
+    let t2 = sample(values, 1208);
+    let t3 = sample(values, 1209);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1200);
-    let t6 = sample(values, 1201);
-    let t7 = sample(values, 1202);
-    let t8 = sample(values, 1203);
+    let t5 = sample(values, 1202);
+    let t6 = sample(values, 1203);
+    let t7 = sample(values, 1204);
+    let t8 = sample(values, 1205);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -7556,15 +7586,15 @@ fn orderbook_cancel_c3(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 4 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1208);
-    let t1 = sample(values, 1209);
-    let t2 = sample(values, 1210);
-    let t3 = sample(values, 1211);
+    let t0 = sample(values, 1210);
+    let t1 = sample(values, 1211);
+    let t2 = sample(values, 1212);
+    let t3 = sample(values, 1213);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1204);
-    let t6 = sample(values, 1205);
-    let t7 = sample(values, 1206);
-    let t8 = sample(values, 1207);
+    let t5 = sample(values, 1206);
+    let t6 = sample(values, 1207);
+    let t7 = sample(values, 1208);
+    let t8 = sample(values, 1209);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
@@ -7582,15 +7612,15 @@ fn orderbook_cancel_c4(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 5 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1212);
-    let t1 = sample(values, 1213);
-    let t2 = sample(values, 1214);
-    let t3 = sample(values, 1215);
+    let t0 = sample(values, 1214);
+    let t1 = sample(values, 1215);
+    let t2 = sample(values, 1216);
+    let t3 = sample(values, 1217);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1208);
-    let t6 = sample(values, 1209);
-    let t7 = sample(values, 1210);
-    let t8 = sample(values, 1211);
+    let t5 = sample(values, 1210);
+    let t6 = sample(values, 1211);
+    let t7 = sample(values, 1212);
+    let t8 = sample(values, 1213);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
@@ -7608,21 +7638,21 @@ fn orderbook_cancel_c5(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 6 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1217);
-    let t1 = sample(values, 1219);
-    let t2 = sample(values, 1221);
-    let t3 = sample(values, 1223);
+    let t0 = sample(values, 1219);
+    let t1 = sample(values, 1221);
+    let t2 = sample(values, 1223);
+    let t3 = sample(values, 1225);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1216);
-    let t6 = sample(values, 1218);
-    let t7 = sample(values, 1220);
-    let t8 = sample(values, 1222);
+    let t5 = sample(values, 1218);
+    let t6 = sample(values, 1220);
+    let t7 = sample(values, 1222);
+    let t8 = sample(values, 1224);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1212);
-    let t12 = sample(values, 1213);
-    let t13 = sample(values, 1214);
-    let t14 = sample(values, 1215);
+    let t11 = sample(values, 1214);
+    let t12 = sample(values, 1215);
+    let t13 = sample(values, 1216);
+    let t14 = sample(values, 1217);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7715,47 +7745,57 @@ fn chain_step_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn chain_step_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 10), values.slice(330, 10));
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = relation_z(relations, 1);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(330, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 356);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 6), values.slice(334, 6));
+    let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
+    let t7 = relation_z(relations, 1);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    t8
 }
 
 /// Intermediate 2 of `chain_step`.
 #[inline(never)]
 fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 5), values.slice(330, 5));
-    let t2 = alpha(relations, 1, 6);
-    let t3 = sample(values, 335);
-    let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
-    let t6 = mul_small(t2, t5);
-    let t7 = alpha(relations, 1, 7);
-    let t8 = sample(values, 340);
-    let t9 = sample(values, 336);
-    let t10 = Wide { a: t8.a + t9.a, b: t8.b + t9.b, c: t8.c + t9.c, d: t8.d + t9.d };
-    let t11 = mul_small(t7, t10);
-    let t12 = alpha(relations, 1, 8);
-    let t13 = sample(values, 341);
-    let t14 = sample(values, 337);
-    let t15 = Wide { a: t13.a + t14.a, b: t13.b + t14.b, c: t13.c + t14.c, d: t13.d + t14.d };
-    let t16 = mul_small(t12, t15);
-    let t17 = alpha(relations, 1, 9);
-    let t18 = sample(values, 342);
-    let t19 = sample(values, 338);
-    let t20 = Wide { a: t18.a + t19.a, b: t18.b + t19.b, c: t18.c + t19.c, d: t18.d + t19.d };
-    let t21 = mul_small(t17, t20);
-    let t22 = alpha(relations, 1, 10);
-    let t23 = sample(values, 343);
-    let t24 = sample(values, 339);
-    let t25 = Wide { a: t23.a + t24.a, b: t23.b + t24.b, c: t23.c + t24.c, d: t23.d + t24.d };
-    let t26 = mul_small(t22, t25);
-    let t27 = Wide { a: t0.a + t1.a + t6.a + t11.a + t16.a + t21.a + t26.a, b: t0.b + t1.b + t6.b + t11.b + t16.b + t21.b + t26.b, c: t0.c + t1.c + t6.c + t11.c + t16.c + t21.c + t26.c, d: t0.d + t1.d + t6.d + t11.d + t16.d + t21.d + t26.d };
-    let t28 = relation_z(relations, 1);
-    let t29 = Wide { a: t27.a - t28.a, b: t27.b - t28.b, c: t27.c - t28.c, d: t27.d - t28.d };
-    t29
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(330, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 356);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 334);
+    let t7 = mul_small(t5, t6);
+    let t8 = alpha(relations, 1, 7);
+    let t9 = sample(values, 335);
+    let t10 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t11 = Wide { a: t9.a + t10.a, b: t9.b + t10.b, c: t9.c + t10.c, d: t9.d + t10.d };
+    let t12 = mul_small(t8, t11);
+    let t13 = alpha(relations, 1, 8);
+    let t14 = sample(values, 340);
+    let t15 = sample(values, 336);
+    let t16 = Wide { a: t14.a + t15.a, b: t14.b + t15.b, c: t14.c + t15.c, d: t14.d + t15.d };
+    let t17 = mul_small(t13, t16);
+    let t18 = alpha(relations, 1, 9);
+    let t19 = sample(values, 341);
+    let t20 = sample(values, 337);
+    let t21 = Wide { a: t19.a + t20.a, b: t19.b + t20.b, c: t19.c + t20.c, d: t19.d + t20.d };
+    let t22 = mul_small(t18, t21);
+    let t23 = alpha(relations, 1, 10);
+    let t24 = sample(values, 342);
+    let t25 = sample(values, 338);
+    let t26 = Wide { a: t24.a + t25.a, b: t24.b + t25.b, c: t24.c + t25.c, d: t24.d + t25.d };
+    let t27 = mul_small(t23, t26);
+    let t28 = alpha(relations, 1, 11);
+    let t29 = sample(values, 343);
+    let t30 = sample(values, 339);
+    let t31 = Wide { a: t29.a + t30.a, b: t29.b + t30.b, c: t29.c + t30.c, d: t29.d + t30.d };
+    let t32 = mul_small(t28, t31);
+    let t33 = Wide { a: t0.a + t1.a + t4.a + t7.a + t12.a + t17.a + t22.a + t27.a + t32.a, b: t0.b + t1.b + t4.b + t7.b + t12.b + t17.b + t22.b + t27.b + t32.b, c: t0.c + t1.c + t4.c + t7.c + t12.c + t17.c + t22.c + t27.c + t32.c, d: t0.d + t1.d + t4.d + t7.d + t12.d + t17.d + t22.d + t27.d + t32.d };
+    let t34 = relation_z(relations, 1);
+    let t35 = Wide { a: t33.a - t34.a, b: t33.b - t34.b, c: t33.c - t34.c, d: t33.d - t34.d };
+    t35
 }
 
 /// Constraint 0 of `chain_step` (undivided).
@@ -7784,10 +7824,10 @@ fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1224);
-    let t1 = sample(values, 1225);
-    let t2 = sample(values, 1226);
-    let t3 = sample(values, 1227);
+    let t0 = sample(values, 1226);
+    let t1 = sample(values, 1227);
+    let t2 = sample(values, 1228);
+    let t3 = sample(values, 1229);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -7806,21 +7846,21 @@ fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1229);
-    let t1 = sample(values, 1231);
-    let t2 = sample(values, 1233);
-    let t3 = sample(values, 1235);
+    let t0 = sample(values, 1231);
+    let t1 = sample(values, 1233);
+    let t2 = sample(values, 1235);
+    let t3 = sample(values, 1237);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1228);
-    let t6 = sample(values, 1230);
-    let t7 = sample(values, 1232);
-    let t8 = sample(values, 1234);
+    let t5 = sample(values, 1230);
+    let t6 = sample(values, 1232);
+    let t7 = sample(values, 1234);
+    let t8 = sample(values, 1236);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1224);
-    let t12 = sample(values, 1225);
-    let t13 = sample(values, 1226);
-    let t14 = sample(values, 1227);
+    let t11 = sample(values, 1226);
+    let t12 = sample(values, 1227);
+    let t13 = sample(values, 1228);
+    let t14 = sample(values, 1229);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7898,7 +7938,7 @@ fn digest_sponge_fold_0(
 /// Intermediate 0 of `digest_sponge`.
 #[inline(never)]
 fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(363, 32));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(364, 32));
     let t1 = Wide { a: t0.a, b: t0.b, c: t0.c, d: t0.d };
     let t2 = relation_z(relations, 2);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
@@ -7909,14 +7949,14 @@ fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(357, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 395);
+    let t3 = sample(values, 396);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 361);
+    let t6 = sample(values, 362);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(371, 8));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(372, 8));
     let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
     let t10 = relation_z(relations, 1);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
@@ -7927,28 +7967,34 @@ fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 5), values.slice(357, 5));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(363, 8));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 1);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 396);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 362);
+    let t7 = mul_small(t5, t6);
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(364, 8));
+    let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
+    let t10 = relation_z(relations, 1);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 3 of `digest_sponge`.
 #[inline(never)]
 fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(357, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 395);
+    let t3 = sample(values, 396);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 361);
+    let t6 = sample(values, 362);
     let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
     let t9 = mul_small(t5, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(387, 8));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(388, 8));
     let t11 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t9.d + t10.d };
     let t12 = relation_z(relations, 1);
     let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
@@ -7959,16 +8005,19 @@ fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(357, 4));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(357, 4));
-    let t3 = alpha(relations, 1, 10);
-    let t4 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t5 = mul_small(t3, t4);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(14, 8), values.slice(379, 8));
-    let t7 = Wide { a: t0.a + t1.a + t2.a + t5.a + t6.a, b: t0.b + t1.b + t2.b + t5.b + t6.b, c: t0.c + t1.c + t2.c + t5.c + t6.c, d: t0.d + t1.d + t2.d + t5.d + t6.d };
-    let t8 = relation_z(relations, 1);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 396);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(358, 4));
+    let t6 = alpha(relations, 1, 11);
+    let t7 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t8 = mul_small(t6, t7);
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(380, 8));
+    let t10 = Wide { a: t0.a + t1.a + t4.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t4.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t4.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t4.d + t5.d + t8.d + t9.d };
+    let t11 = relation_z(relations, 1);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 5 of `digest_sponge`.
@@ -7976,9 +8025,9 @@ fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 395);
+    let t2 = sample(values, 396);
     let t3 = mul_small(t1, t2);
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(379, 8));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(380, 8));
     let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
@@ -7988,7 +8037,7 @@ fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 0 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 356);
+    let t0 = sample(values, 357);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -7998,7 +8047,7 @@ fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 1 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 362);
+    let t0 = sample(values, 363);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8008,8 +8057,8 @@ fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 2 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 362);
-    let t1 = sample(values, 361);
+    let t0 = sample(values, 363);
+    let t1 = sample(values, 362);
     let t2 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -8019,9 +8068,9 @@ fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 3 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 362);
+    let t0 = sample(values, 363);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 356);
+    let t2 = sample(values, 357);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -8030,16 +8079,16 @@ fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 4 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1236);
-    let t1 = sample(values, 1237);
-    let t2 = sample(values, 1238);
-    let t3 = sample(values, 1239);
+    let t0 = sample(values, 1238);
+    let t1 = sample(values, 1239);
+    let t2 = sample(values, 1240);
+    let t3 = sample(values, 1241);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 356);
+    let t9 = sample(values, 357);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -8052,25 +8101,25 @@ fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 5 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1240);
-    let t1 = sample(values, 1241);
-    let t2 = sample(values, 1242);
-    let t3 = sample(values, 1243);
+    let t0 = sample(values, 1242);
+    let t1 = sample(values, 1243);
+    let t2 = sample(values, 1244);
+    let t3 = sample(values, 1245);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1236);
-    let t6 = sample(values, 1237);
-    let t7 = sample(values, 1238);
-    let t8 = sample(values, 1239);
+    let t5 = sample(values, 1238);
+    let t6 = sample(values, 1239);
+    let t7 = sample(values, 1240);
+    let t8 = sample(values, 1241);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 356);
+    let t15 = sample(values, 357);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
-    let t18 = sample(values, 362);
+    let t18 = sample(values, 363);
     let t19 = Wide { a: t15.a - t18.a, b: t15.b - t18.b, c: t15.c - t18.c, d: t15.d - t18.d };
     let t20 = mul_small(t11, t19);
     let t21 = Wide { a: t17.a + t20.a, b: t17.b + t20.b, c: t17.c + t20.c, d: t17.d + t20.d };
@@ -8081,21 +8130,21 @@ fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 6 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1245);
-    let t1 = sample(values, 1247);
-    let t2 = sample(values, 1249);
-    let t3 = sample(values, 1251);
+    let t0 = sample(values, 1247);
+    let t1 = sample(values, 1249);
+    let t2 = sample(values, 1251);
+    let t3 = sample(values, 1253);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1244);
-    let t6 = sample(values, 1246);
-    let t7 = sample(values, 1248);
-    let t8 = sample(values, 1250);
+    let t5 = sample(values, 1246);
+    let t6 = sample(values, 1248);
+    let t7 = sample(values, 1250);
+    let t8 = sample(values, 1252);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1240);
-    let t12 = sample(values, 1241);
-    let t13 = sample(values, 1242);
-    let t14 = sample(values, 1243);
+    let t11 = sample(values, 1242);
+    let t12 = sample(values, 1243);
+    let t13 = sample(values, 1244);
+    let t14 = sample(values, 1245);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -8107,7 +8156,7 @@ fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 362);
+    let t26 = sample(values, 363);
     let t27 = mul_small(t22, t26);
     let t28 = mul_small(t21, t26);
     let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
@@ -8226,9 +8275,9 @@ fn key_sponge_fold_2(
 /// Intermediate 0 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 8), values.slice(425, 8));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(8, 8), values.slice(406, 8));
-    let t2 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(441, 16));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 8), values.slice(426, 8));
+    let t1 = alpha_dot((*relations[2].alpha_powers).slice(8, 8), values.slice(407, 8));
+    let t2 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(442, 16));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 2);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -8239,194 +8288,215 @@ fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 5), values.slice(397, 5));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(6, 16), values.slice(406, 16));
-    let t3 = alpha(relations, 1, 22);
-    let t4 = sample(values, 403);
-    let t5 = sample(values, 404);
-    let t6 = Wide { a: t5.a * 2, b: t5.b * 2, c: t5.c * 2, d: t5.d * 2 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = mul_small(t3, t7);
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 461);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 402);
+    let t7 = mul_small(t5, t6);
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 16), values.slice(407, 16));
     let t9 = alpha(relations, 1, 23);
-    let t10 = sample(values, 405);
-    let t11 = mul_small(t9, t10);
-    let t12 = Wide { a: t0.a + t1.a + t2.a + t8.a + t11.a, b: t0.b + t1.b + t2.b + t8.b + t11.b, c: t0.c + t1.c + t2.c + t8.c + t11.c, d: t0.d + t1.d + t2.d + t8.d + t11.d };
-    let t13 = relation_z(relations, 1);
-    let t14 = Wide { a: t12.a - t13.a, b: t12.b - t13.b, c: t12.c - t13.c, d: t12.d - t13.d };
-    t14
+    let t10 = sample(values, 404);
+    let t11 = sample(values, 405);
+    let t12 = Wide { a: t11.a * 2, b: t11.b * 2, c: t11.c * 2, d: t11.d * 2 };
+    let t13 = Wide { a: t10.a + t12.a, b: t10.b + t12.b, c: t10.c + t12.c, d: t10.d + t12.d };
+    let t14 = mul_small(t9, t13);
+    let t15 = alpha(relations, 1, 24);
+    let t16 = sample(values, 406);
+    let t17 = mul_small(t15, t16);
+    let t18 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a + t14.a + t17.a, b: t0.b + t1.b + t4.b + t7.b + t8.b + t14.b + t17.b, c: t0.c + t1.c + t4.c + t7.c + t8.c + t14.c + t17.c, d: t0.d + t1.d + t4.d + t7.d + t8.d + t14.d + t17.d };
+    let t19 = relation_z(relations, 1);
+    let t20 = Wide { a: t18.a - t19.a, b: t18.b - t19.b, c: t18.c - t19.c, d: t18.d - t19.d };
+    t20
 }
 
 /// Intermediate 2 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(397, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 401);
-    let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
-    let t5 = mul_small(t2, t4);
-    let t6 = alpha(relations, 1, 6);
-    let t7 = sample(values, 422);
-    let t8 = mul_small(t6, t7);
-    let t9 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(433, 4));
-    let t10 = Wide { a: t0.a + t1.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t5.d + t8.d + t9.d };
-    let t11 = relation_z(relations, 1);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t3 = sample(values, 461);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 402);
+    let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
+    let t8 = mul_small(t5, t7);
+    let t9 = alpha(relations, 1, 7);
+    let t10 = sample(values, 423);
+    let t11 = mul_small(t9, t10);
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(434, 4));
+    let t13 = Wide { a: t0.a + t1.a + t4.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t8.d + t11.d + t12.d };
+    let t14 = relation_z(relations, 1);
+    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
+    t15
 }
 
 /// Intermediate 3 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(397, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 401);
-    let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
-    let t5 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = mul_small(t2, t6);
-    let t8 = alpha(relations, 1, 6);
-    let t9 = sample(values, 423);
-    let t10 = mul_small(t8, t9);
-    let t11 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(437, 4));
-    let t12 = Wide { a: t0.a + t1.a + t7.a + t10.a + t11.a, b: t0.b + t1.b + t7.b + t10.b + t11.b, c: t0.c + t1.c + t7.c + t10.c + t11.c, d: t0.d + t1.d + t7.d + t10.d + t11.d };
-    let t13 = relation_z(relations, 1);
-    let t14 = Wide { a: t12.a - t13.a, b: t12.b - t13.b, c: t12.c - t13.c, d: t12.d - t13.d };
-    t14
+    let t3 = sample(values, 461);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 402);
+    let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
+    let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
+    let t10 = mul_small(t5, t9);
+    let t11 = alpha(relations, 1, 7);
+    let t12 = sample(values, 424);
+    let t13 = mul_small(t11, t12);
+    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(438, 4));
+    let t15 = Wide { a: t0.a + t1.a + t4.a + t10.a + t13.a + t14.a, b: t0.b + t1.b + t4.b + t10.b + t13.b + t14.b, c: t0.c + t1.c + t4.c + t10.c + t13.c + t14.c, d: t0.d + t1.d + t4.d + t10.d + t13.d + t14.d };
+    let t16 = relation_z(relations, 1);
+    let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
+    t17
 }
 
 /// Intermediate 4 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(397, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 401);
-    let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
-    let t6 = mul_small(t2, t5);
-    let t7 = alpha_dot((*relations[1].alpha_powers).slice(6, 8), values.slice(449, 8));
-    let t8 = alpha(relations, 1, 14);
-    let t9 = sample(values, 457);
-    let t10 = sample(values, 415);
-    let t11 = mul_small(t9, t10);
-    let t12 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t13 = sample(values, 424);
+    let t3 = sample(values, 461);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 402);
+    let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
+    let t9 = mul_small(t5, t8);
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(450, 8));
+    let t11 = alpha(relations, 1, 15);
+    let t12 = sample(values, 458);
+    let t13 = sample(values, 416);
     let t14 = mul_small(t12, t13);
-    let t15 = Wide { a: t11.a + t14.a, b: t11.b + t14.b, c: t11.c + t14.c, d: t11.d + t14.d };
-    let t16 = mul_small(t8, t15);
-    let t17 = alpha(relations, 1, 15);
-    let t18 = sample(values, 416);
-    let t19 = mul_small(t9, t18);
-    let t20 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t21 = mul_small(t20, t10);
-    let t22 = Wide { a: t19.a + t21.a, b: t19.b + t21.b, c: t19.c + t21.c, d: t19.d + t21.d };
-    let t23 = mul_small(t17, t22);
-    let t24 = alpha(relations, 1, 16);
-    let t25 = sample(values, 417);
-    let t26 = mul_small(t9, t25);
-    let t27 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t28 = mul_small(t27, t18);
-    let t29 = Wide { a: t26.a + t28.a, b: t26.b + t28.b, c: t26.c + t28.c, d: t26.d + t28.d };
-    let t30 = mul_small(t24, t29);
-    let t31 = alpha(relations, 1, 17);
-    let t32 = sample(values, 418);
-    let t33 = mul_small(t9, t32);
-    let t34 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t35 = mul_small(t34, t25);
-    let t36 = Wide { a: t33.a + t35.a, b: t33.b + t35.b, c: t33.c + t35.c, d: t33.d + t35.d };
-    let t37 = mul_small(t31, t36);
-    let t38 = alpha(relations, 1, 18);
-    let t39 = sample(values, 419);
-    let t40 = mul_small(t9, t39);
-    let t41 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t42 = mul_small(t41, t32);
-    let t43 = Wide { a: t40.a + t42.a, b: t40.b + t42.b, c: t40.c + t42.c, d: t40.d + t42.d };
-    let t44 = mul_small(t38, t43);
-    let t45 = alpha(relations, 1, 19);
-    let t46 = sample(values, 420);
-    let t47 = mul_small(t9, t46);
-    let t48 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t49 = mul_small(t48, t39);
-    let t50 = Wide { a: t47.a + t49.a, b: t47.b + t49.b, c: t47.c + t49.c, d: t47.d + t49.d };
-    let t51 = mul_small(t45, t50);
-    let t52 = alpha(relations, 1, 20);
-    let t53 = sample(values, 421);
-    let t54 = mul_small(t9, t53);
-    let t55 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t56 = mul_small(t55, t46);
-    let t57 = Wide { a: t54.a + t56.a, b: t54.b + t56.b, c: t54.c + t56.c, d: t54.d + t56.d };
-    let t58 = mul_small(t52, t57);
-    let t59 = alpha(relations, 1, 21);
-    let t60 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t61 = mul_small(t60, t53);
-    let t62 = mul_small(t59, t61);
-    let t63 = alpha(relations, 1, 22);
-    let t64 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t65 = sample(values, 403);
-    let t66 = sample(values, 404);
-    let t67 = Wide { a: t66.a * 2, b: t66.b * 2, c: t66.c * 2, d: t66.d * 2 };
-    let t68 = Wide { a: t65.a + t67.a + t4.a, b: t65.b + t67.b + t4.b, c: t65.c + t67.c + t4.c, d: t65.d + t67.d + t4.d };
-    let t69 = mul_small(t64, t68);
-    let t70 = narrow(t69);
-    let t71 = mul_small(t63, t70);
-    let t72 = alpha(relations, 1, 23);
-    let t73 = sample(values, 405);
-    let t74 = sample(values, 422);
-    let t75 = sample(values, 423);
-    let t76 = Wide { a: t73.a + t74.a + t75.a, b: t73.b + t74.b + t75.b, c: t73.c + t74.c + t75.c, d: t73.d + t74.d + t75.d };
-    let t77 = mul_small(t72, t76);
-    let t78 = Wide { a: t0.a + t1.a + t6.a + t7.a + t16.a + t23.a + t30.a + t37.a + t44.a + t51.a + t58.a + t62.a + t71.a + t77.a, b: t0.b + t1.b + t6.b + t7.b + t16.b + t23.b + t30.b + t37.b + t44.b + t51.b + t58.b + t62.b + t71.b + t77.b, c: t0.c + t1.c + t6.c + t7.c + t16.c + t23.c + t30.c + t37.c + t44.c + t51.c + t58.c + t62.c + t71.c + t77.c, d: t0.d + t1.d + t6.d + t7.d + t16.d + t23.d + t30.d + t37.d + t44.d + t51.d + t58.d + t62.d + t71.d + t77.d };
-    let t79 = relation_z(relations, 1);
-    let t80 = Wide { a: t78.a - t79.a, b: t78.b - t79.b, c: t78.c - t79.c, d: t78.d - t79.d };
-    t80
+    let t15 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
+    let t16 = sample(values, 425);
+    let t17 = mul_small(t15, t16);
+    let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
+    let t19 = mul_small(t11, t18);
+    let t20 = alpha(relations, 1, 16);
+    let t21 = sample(values, 417);
+    let t22 = mul_small(t12, t21);
+    let t23 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
+    let t24 = mul_small(t23, t13);
+    let t25 = Wide { a: t22.a + t24.a, b: t22.b + t24.b, c: t22.c + t24.c, d: t22.d + t24.d };
+    let t26 = mul_small(t20, t25);
+    let t27 = alpha(relations, 1, 17);
+    let t28 = sample(values, 418);
+    let t29 = mul_small(t12, t28);
+    let t30 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
+    let t31 = mul_small(t30, t21);
+    let t32 = Wide { a: t29.a + t31.a, b: t29.b + t31.b, c: t29.c + t31.c, d: t29.d + t31.d };
+    let t33 = mul_small(t27, t32);
+    let t34 = alpha(relations, 1, 18);
+    let t35 = sample(values, 419);
+    let t36 = mul_small(t12, t35);
+    let t37 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
+    let t38 = mul_small(t37, t28);
+    let t39 = Wide { a: t36.a + t38.a, b: t36.b + t38.b, c: t36.c + t38.c, d: t36.d + t38.d };
+    let t40 = mul_small(t34, t39);
+    let t41 = alpha(relations, 1, 19);
+    let t42 = sample(values, 420);
+    let t43 = mul_small(t12, t42);
+    let t44 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
+    let t45 = mul_small(t44, t35);
+    let t46 = Wide { a: t43.a + t45.a, b: t43.b + t45.b, c: t43.c + t45.c, d: t43.d + t45.d };
+    let t47 = mul_small(t41, t46);
+    let t48 = alpha(relations, 1, 20);
+    let t49 = sample(values, 421);
+    let t50 = mul_small(t12, t49);
+    let t51 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
+    let t52 = mul_small(t51, t42);
+    let t53 = Wide { a: t50.a + t52.a, b: t50.b + t52.b, c: t50.c + t52.c, d: t50.d + t52.d };
+    let t54 = mul_small(t48, t53);
+    let t55 = alpha(relations, 1, 21);
+    let t56 = sample(values, 422);
+    let t57 = mul_small(t12, t56);
+    let t58 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
+    let t59 = mul_small(t58, t49);
+    let t60 = Wide { a: t57.a + t59.a, b: t57.b + t59.b, c: t57.c + t59.c, d: t57.d + t59.d };
+    let t61 = mul_small(t55, t60);
+    let t62 = alpha(relations, 1, 22);
+    let t63 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
+    let t64 = mul_small(t63, t56);
+    let t65 = mul_small(t62, t64);
+    let t66 = alpha(relations, 1, 23);
+    let t67 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
+    let t68 = sample(values, 404);
+    let t69 = sample(values, 405);
+    let t70 = Wide { a: t69.a * 2, b: t69.b * 2, c: t69.c * 2, d: t69.d * 2 };
+    let t71 = Wide { a: t68.a + t70.a + t7.a, b: t68.b + t70.b + t7.b, c: t68.c + t70.c + t7.c, d: t68.d + t70.d + t7.d };
+    let t72 = mul_small(t67, t71);
+    let t73 = narrow(t72);
+    let t74 = mul_small(t66, t73);
+    let t75 = alpha(relations, 1, 24);
+    let t76 = sample(values, 406);
+    let t77 = sample(values, 423);
+    let t78 = sample(values, 424);
+    let t79 = Wide { a: t76.a + t77.a + t78.a, b: t76.b + t77.b + t78.b, c: t76.c + t77.c + t78.c, d: t76.d + t77.d + t78.d };
+    let t80 = mul_small(t75, t79);
+    let t81 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a + t19.a + t26.a + t33.a + t40.a + t47.a + t54.a + t61.a + t65.a + t74.a + t80.a, b: t0.b + t1.b + t4.b + t9.b + t10.b + t19.b + t26.b + t33.b + t40.b + t47.b + t54.b + t61.b + t65.b + t74.b + t80.b, c: t0.c + t1.c + t4.c + t9.c + t10.c + t19.c + t26.c + t33.c + t40.c + t47.c + t54.c + t61.c + t65.c + t74.c + t80.c, d: t0.d + t1.d + t4.d + t9.d + t10.d + t19.d + t26.d + t33.d + t40.d + t47.d + t54.d + t61.d + t65.d + t74.d + t80.d };
+    let t82 = relation_z(relations, 1);
+    let t83 = Wide { a: t81.a - t82.a, b: t81.b - t82.b, c: t81.c - t82.c, d: t81.d - t82.d };
+    t83
 }
 
 /// Intermediate 5 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(397, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 401);
-    let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
-    let t5 = mul_small(t2, t4);
-    let t6 = alpha(relations, 1, 6);
-    let t7 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t8 = mul_small(t6, t7);
-    let t9 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(425, 4));
-    let t10 = Wide { a: t0.a + t1.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t5.d + t8.d + t9.d };
-    let t11 = relation_z(relations, 1);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t3 = sample(values, 461);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 402);
+    let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
+    let t8 = mul_small(t5, t7);
+    let t9 = alpha(relations, 1, 7);
+    let t10 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t11 = mul_small(t9, t10);
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(426, 4));
+    let t13 = Wide { a: t0.a + t1.a + t4.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t8.d + t11.d + t12.d };
+    let t14 = relation_z(relations, 1);
+    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
+    t15
 }
 
 /// Intermediate 6 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(397, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 401);
-    let t4 = Wide { a: t3.a * 2, b: t3.b * 2, c: t3.c * 2, d: t3.d * 2 };
-    let t5 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = mul_small(t2, t6);
-    let t8 = alpha(relations, 1, 6);
-    let t9 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t10 = mul_small(t8, t9);
-    let t11 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(429, 4));
-    let t12 = Wide { a: t0.a + t1.a + t7.a + t10.a + t11.a, b: t0.b + t1.b + t7.b + t10.b + t11.b, c: t0.c + t1.c + t7.c + t10.c + t11.c, d: t0.d + t1.d + t7.d + t10.d + t11.d };
-    let t13 = relation_z(relations, 1);
-    let t14 = Wide { a: t12.a - t13.a, b: t12.b - t13.b, c: t12.c - t13.c, d: t12.d - t13.d };
-    t14
+    let t3 = sample(values, 461);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha(relations, 1, 6);
+    let t6 = sample(values, 402);
+    let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
+    let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
+    let t10 = mul_small(t5, t9);
+    let t11 = alpha(relations, 1, 7);
+    let t12 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t13 = mul_small(t11, t12);
+    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(430, 4));
+    let t15 = Wide { a: t0.a + t1.a + t4.a + t10.a + t13.a + t14.a, b: t0.b + t1.b + t4.b + t10.b + t13.b + t14.b, c: t0.c + t1.c + t4.c + t10.c + t13.c + t14.c, d: t0.d + t1.d + t4.d + t10.d + t13.d + t14.d };
+    let t16 = relation_z(relations, 1);
+    let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
+    t17
 }
 
 /// Intermediate 7 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 458);
+    let t0 = sample(values, 459);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -8435,8 +8505,8 @@ fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 8 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 424);
-    let t1 = sample(values, 458);
+    let t0 = sample(values, 425);
+    let t1 = sample(values, 459);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -8447,7 +8517,7 @@ fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 9 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 459);
+    let t0 = sample(values, 460);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -8456,10 +8526,10 @@ fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 10 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 424);
+    let t0 = sample(values, 425);
     let t1 = Wide { a: 32769, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 459);
+    let t3 = sample(values, 460);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -8471,18 +8541,21 @@ fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 #[inline(never)]
 fn key_sponge_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(397, 4));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(5, 4), values.slice(441, 4));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 1);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
+    let t2 = alpha(relations, 1, 5);
+    let t3 = sample(values, 461);
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(442, 4));
+    let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
+    let t7 = relation_z(relations, 1);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    t8
 }
 
 /// Constraint 0 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 396);
+    let t0 = sample(values, 397);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8492,7 +8565,7 @@ fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 1 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 402);
+    let t0 = sample(values, 403);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8502,7 +8575,7 @@ fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 403);
+    let t0 = sample(values, 404);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8512,7 +8585,7 @@ fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 404);
+    let t0 = sample(values, 405);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8522,9 +8595,9 @@ fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 4 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 457);
-    let t1 = sample(values, 403);
-    let t2 = sample(values, 404);
+    let t0 = sample(values, 458);
+    let t1 = sample(values, 404);
+    let t2 = sample(values, 405);
     let t3 = mul_small(t1, t2);
     let t4 = Wide { a: t0.a - t3.a, b: t0.b - t3.b, c: t0.c - t3.c, d: t0.d - t3.d };
     t4
@@ -8533,11 +8606,11 @@ fn key_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 5 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 424);
+    let t0 = sample(values, 425);
     let t1 = Wide { a: t0.a * 16, b: t0.b * 16, c: t0.c * 16, d: t0.d * 16 };
-    let t2 = sample(values, 414);
-    let t3 = sample(values, 422);
-    let t4 = sample(values, 423);
+    let t2 = sample(values, 415);
+    let t3 = sample(values, 423);
+    let t4 = sample(values, 424);
     let t5 = Wide { a: t4.a * 4, b: t4.b * 4, c: t4.c * 4, d: t4.d * 4 };
     let t6 = Wide { a: t3.a + t5.a, b: t3.b + t5.b, c: t3.c + t5.c, d: t3.d + t5.d };
     let t7 = Wide { a: t2.a - t6.a, b: t2.b - t6.b, c: t2.c - t6.c, d: t2.d - t6.d };
@@ -8548,8 +8621,8 @@ fn key_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 6 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 402);
-    let t1 = sample(values, 401);
+    let t0 = sample(values, 403);
+    let t1 = sample(values, 402);
     let t2 = Wide { a: 31, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -8559,10 +8632,10 @@ fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 7 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 402);
-    let t1 = sample(values, 405);
-    let t2 = sample(values, 422);
-    let t3 = sample(values, 423);
+    let t0 = sample(values, 403);
+    let t1 = sample(values, 406);
+    let t2 = sample(values, 423);
+    let t3 = sample(values, 424);
     let t4 = Wide { a: t1.a + t2.a + t3.a, b: t1.b + t2.b + t3.b, c: t1.c + t2.c + t3.c, d: t1.d + t2.d + t3.d };
     let t5 = Wide { a: 104, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -8573,9 +8646,9 @@ fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 8 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 402);
+    let t0 = sample(values, 403);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 396);
+    let t2 = sample(values, 397);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -8584,9 +8657,9 @@ fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 9 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 402);
+    let t0 = sample(values, 403);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 457);
+    let t2 = sample(values, 458);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -8595,16 +8668,16 @@ fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 10 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1252);
-    let t1 = sample(values, 1253);
-    let t2 = sample(values, 1254);
-    let t3 = sample(values, 1255);
+    let t0 = sample(values, 1254);
+    let t1 = sample(values, 1255);
+    let t2 = sample(values, 1256);
+    let t3 = sample(values, 1257);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 396);
+    let t9 = sample(values, 397);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -8617,22 +8690,22 @@ fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 11 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1256);
-    let t1 = sample(values, 1257);
-    let t2 = sample(values, 1258);
-    let t3 = sample(values, 1259);
+    let t0 = sample(values, 1258);
+    let t1 = sample(values, 1259);
+    let t2 = sample(values, 1260);
+    let t3 = sample(values, 1261);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1252);
-    let t6 = sample(values, 1253);
-    let t7 = sample(values, 1254);
-    let t8 = sample(values, 1255);
+    let t5 = sample(values, 1254);
+    let t6 = sample(values, 1255);
+    let t7 = sample(values, 1256);
+    let t8 = sample(values, 1257);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 396);
+    let t15 = sample(values, 397);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -8643,21 +8716,21 @@ fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 12 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1260);
-    let t1 = sample(values, 1261);
-    let t2 = sample(values, 1262);
-    let t3 = sample(values, 1263);
+    let t0 = sample(values, 1262);
+    let t1 = sample(values, 1263);
+    let t2 = sample(values, 1264);
+    let t3 = sample(values, 1265);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1256);
-    let t6 = sample(values, 1257);
-    let t7 = sample(values, 1258);
-    let t8 = sample(values, 1259);
+    let t5 = sample(values, 1258);
+    let t6 = sample(values, 1259);
+    let t7 = sample(values, 1260);
+    let t8 = sample(values, 1261);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
     let t12 = mul_small(t10, t11);
-    let t13 = sample(values, 396);
-    let t14 = sample(values, 402);
+    let t13 = sample(values, 397);
+    let t14 = sample(values, 403);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
     let t16 = Wide { a: t12.a - t15.a, b: t12.b - t15.b, c: t12.c - t15.c, d: t12.d - t15.d };
     t16
@@ -8666,22 +8739,22 @@ fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 13 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1264);
-    let t1 = sample(values, 1265);
-    let t2 = sample(values, 1266);
-    let t3 = sample(values, 1267);
+    let t0 = sample(values, 1266);
+    let t1 = sample(values, 1267);
+    let t2 = sample(values, 1268);
+    let t3 = sample(values, 1269);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1260);
-    let t6 = sample(values, 1261);
-    let t7 = sample(values, 1262);
-    let t8 = sample(values, 1263);
+    let t5 = sample(values, 1262);
+    let t6 = sample(values, 1263);
+    let t7 = sample(values, 1264);
+    let t8 = sample(values, 1265);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[7];
     let t12 = *slots[8];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 396);
+    let t15 = sample(values, 397);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
     let t18 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
@@ -8694,22 +8767,22 @@ fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 14 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1268);
-    let t1 = sample(values, 1269);
-    let t2 = sample(values, 1270);
-    let t3 = sample(values, 1271);
+    let t0 = sample(values, 1270);
+    let t1 = sample(values, 1271);
+    let t2 = sample(values, 1272);
+    let t3 = sample(values, 1273);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1264);
-    let t6 = sample(values, 1265);
-    let t7 = sample(values, 1266);
-    let t8 = sample(values, 1267);
+    let t5 = sample(values, 1266);
+    let t6 = sample(values, 1267);
+    let t7 = sample(values, 1268);
+    let t8 = sample(values, 1269);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[9];
     let t12 = *slots[10];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 457);
+    let t15 = sample(values, 458);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -8720,22 +8793,22 @@ fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 15 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1272);
-    let t1 = sample(values, 1273);
-    let t2 = sample(values, 1274);
-    let t3 = sample(values, 1275);
+    let t0 = sample(values, 1274);
+    let t1 = sample(values, 1275);
+    let t2 = sample(values, 1276);
+    let t3 = sample(values, 1277);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1268);
-    let t6 = sample(values, 1269);
-    let t7 = sample(values, 1270);
-    let t8 = sample(values, 1271);
+    let t5 = sample(values, 1270);
+    let t6 = sample(values, 1271);
+    let t7 = sample(values, 1272);
+    let t8 = sample(values, 1273);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[11];
     let t12 = *slots[12];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 457);
+    let t15 = sample(values, 458);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -8746,21 +8819,21 @@ fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 16 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1277);
-    let t1 = sample(values, 1279);
-    let t2 = sample(values, 1281);
-    let t3 = sample(values, 1283);
+    let t0 = sample(values, 1279);
+    let t1 = sample(values, 1281);
+    let t2 = sample(values, 1283);
+    let t3 = sample(values, 1285);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1276);
-    let t6 = sample(values, 1278);
-    let t7 = sample(values, 1280);
-    let t8 = sample(values, 1282);
+    let t5 = sample(values, 1278);
+    let t6 = sample(values, 1280);
+    let t7 = sample(values, 1282);
+    let t8 = sample(values, 1284);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1272);
-    let t12 = sample(values, 1273);
-    let t13 = sample(values, 1274);
-    let t14 = sample(values, 1275);
+    let t11 = sample(values, 1274);
+    let t12 = sample(values, 1275);
+    let t13 = sample(values, 1276);
+    let t14 = sample(values, 1277);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -8769,7 +8842,7 @@ fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
     let t21 = *slots[13];
     let t22 = mul_small(t20, t21);
-    let t23 = sample(values, 402);
+    let t23 = sample(values, 403);
     let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
     t24
 }
@@ -8832,7 +8905,7 @@ fn tx_list_fold_0(
 /// Intermediate 0 of `tx_list`.
 #[inline(never)]
 fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(462, 32));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(464, 32));
     let t1 = Wide { a: t0.a, b: t0.b, c: t0.c, d: t0.d };
     let t2 = relation_z(relations, 2);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
@@ -8843,7 +8916,7 @@ fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 #[inline(never)]
 fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(461, 9));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(463, 9));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 1);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -8855,9 +8928,9 @@ fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 461);
+    let t2 = sample(values, 463);
     let t3 = mul_small(t1, t2);
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(470, 8));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(472, 8));
     let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
@@ -8869,11 +8942,11 @@ fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 461);
+    let t2 = sample(values, 463);
     let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
     let t5 = mul_small(t1, t4);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(486, 8));
+    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(488, 8));
     let t7 = Wide { a: t0.a + t5.a + t6.a, b: t0.b + t5.b + t6.b, c: t0.c + t5.c + t6.c, d: t0.d + t5.d + t6.d };
     let t8 = relation_z(relations, 1);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
@@ -8883,7 +8956,7 @@ fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 0 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 460);
+    let t0 = sample(values, 462);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8893,16 +8966,16 @@ fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 1 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1284);
-    let t1 = sample(values, 1285);
-    let t2 = sample(values, 1286);
-    let t3 = sample(values, 1287);
+    let t0 = sample(values, 1286);
+    let t1 = sample(values, 1287);
+    let t2 = sample(values, 1288);
+    let t3 = sample(values, 1289);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 460);
+    let t9 = sample(values, 462);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -8915,21 +8988,21 @@ fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 2 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1289);
-    let t1 = sample(values, 1291);
-    let t2 = sample(values, 1293);
-    let t3 = sample(values, 1295);
+    let t0 = sample(values, 1291);
+    let t1 = sample(values, 1293);
+    let t2 = sample(values, 1295);
+    let t3 = sample(values, 1297);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1288);
-    let t6 = sample(values, 1290);
-    let t7 = sample(values, 1292);
-    let t8 = sample(values, 1294);
+    let t5 = sample(values, 1290);
+    let t6 = sample(values, 1292);
+    let t7 = sample(values, 1294);
+    let t8 = sample(values, 1296);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1284);
-    let t12 = sample(values, 1285);
-    let t13 = sample(values, 1286);
-    let t14 = sample(values, 1287);
+    let t11 = sample(values, 1286);
+    let t12 = sample(values, 1287);
+    let t13 = sample(values, 1288);
+    let t14 = sample(values, 1289);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -8941,7 +9014,7 @@ fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 460);
+    let t26 = sample(values, 462);
     let t27 = Wide { a: -t26.a, b: -t26.b, c: -t26.c, d: -t26.d };
     let t28 = mul_small(t22, t27);
     let t29 = mul_small(t21, t26);
@@ -9028,15 +9101,15 @@ fn range_table_i0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 0 of `range_table` (undivided).
 #[inline(never)]
 fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1305);
-    let t1 = sample(values, 1307);
-    let t2 = sample(values, 1309);
-    let t3 = sample(values, 1311);
+    let t0 = sample(values, 1307);
+    let t1 = sample(values, 1309);
+    let t2 = sample(values, 1311);
+    let t3 = sample(values, 1313);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1304);
-    let t6 = sample(values, 1306);
-    let t7 = sample(values, 1308);
-    let t8 = sample(values, 1310);
+    let t5 = sample(values, 1306);
+    let t6 = sample(values, 1308);
+    let t7 = sample(values, 1310);
+    let t8 = sample(values, 1312);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[0];
@@ -9045,7 +9118,7 @@ fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t14 = Wide { a: t10.a + t13.a, b: t10.b + t13.b, c: t10.c + t13.c, d: t10.d + t13.d };
     let t15 = *slots[2];
     let t16 = mul_small(t14, t15);
-    let t17 = sample(values, 795);
+    let t17 = sample(values, 797);
     let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
     let t19 = Wide { a: t16.a - t18.a, b: t16.b - t18.b, c: t16.c - t18.c, d: t16.d - t18.d };
     t19

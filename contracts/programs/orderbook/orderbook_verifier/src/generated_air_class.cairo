@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x2e8a5064a78c4423900ebe228117f752f0ac5011dbf4950e5ed7f0134fcf5cf;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x22f2b5668d0f331f466fc9c0e51c9c7649631c1ca9f1f9a2d18890895697529;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x2aa78f8fc46fc5869c67f5a7c79976434b123df3af93201215d6fcf1072c3dd;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x5ba1e742329014821d858e764f3a89b0eb8c1ce59790863dd276b61630069c4;

@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir` (the signed AIR's composition).
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x52b211ca2bcf5f8fb2e720344a4edbcddd3bdf9d067694c16ccf030b39f413a;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x553adbe414826cfc9f619d37d24a370b810245dd24ce55acd42ebc43c2650d9;
