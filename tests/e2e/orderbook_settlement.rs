@@ -54,6 +54,17 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     let mut bob = signer(accounts[1], 0xb0b);
     let owners = [alice.address, bob.address];
 
+    // Each token accepts the order-book program only beside the book and the other token
+    // (`IThreadPeers`): a thread holding a "book" of an attacker's making, which could answer
+    // `read_slots` with resting orders nobody signed, cannot touch them.
+    for (token, other) in [(&market.base, market.quote.address), (&market.quote, market.base.address)] {
+        ensure!(token.peers_only(reader, market.program_hash).await?, "{:#x} accepts the book's program beside anyone", token.address);
+        ensure!(token.accepts_peer(reader, market.program_hash, market.book.address).await?, "the book is no peer");
+        ensure!(token.accepts_peer(reader, market.program_hash, other).await?, "the other token is no peer");
+        ensure!(!token.accepts_peer(reader, market.program_hash, carol).await?, "an unlisted contract is a peer");
+        ensure!(token.accepts_program(reader, market.program_hash).await?, "the program is not accepted");
+    }
+
     // Both programs on one registry, each with its own verifier instance.
     let token_program = world.program_hash;
     ensure!(token_program != market.program_hash);

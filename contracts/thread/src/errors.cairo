@@ -8,6 +8,8 @@ pub const PROTECTED_SLOT: felt252 = 'thread: protected slot';
 pub const ZERO_REGISTRY: felt252 = 'thread: zero registry';
 pub const ZERO_OWNER: felt252 = 'thread: zero owner';
 pub const CALLER_NOT_OWNER: felt252 = 'thread: caller not owner';
+/// The thread holds a contract this one does not accept beside it under the thread's program.
+pub const PEER_NOT_ACCEPTED: felt252 = 'thread: peer not accepted';
 
 // Thread keys (`ThreadKeysComponent`).
 /// A key commitment that is zero, not below 2^124, or has a limb equal to 2^31 - 1.

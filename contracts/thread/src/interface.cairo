@@ -34,6 +34,35 @@ pub trait IThreadConsent<TContractState> {
     fn thread_owner(self: @TContractState) -> ContractAddress;
 }
 
+/// Which contracts may share a thread with this one, per program: the second half of consent.
+/// A program whose statement reads authority from another member's storage (the order book
+/// reads resting orders, which need no new signature to fill, from whatever member presents a
+/// book's configuration) is safe for this contract only beside members it trusts: a member of
+/// an attacker's making can answer `read_slots` with anything. For such a program the owner
+/// lists its peers and sets `peers_only`; every read and write then checks that each other
+/// member of the thread is a listed peer. Programs that read nothing from other contracts
+/// (the signed token program) are accepted beside any contract, the default.
+#[starknet::interface]
+pub trait IThreadPeers<TContractState> {
+    /// Whether threads of `program_hash` may touch this contract only beside listed peers.
+    fn peers_only(self: @TContractState, program_hash: ClassHash) -> bool;
+    /// Whether `peer` may share a `program_hash` thread with this contract when `peers_only`.
+    fn accepts_peer(self: @TContractState, program_hash: ClassHash, peer: ContractAddress) -> bool;
+    /// Sets `peers_only` for `program_hash`. Only `thread_owner` may call it.
+    fn set_peers_only(ref self: TContractState, program_hash: ClassHash, peers_only: bool);
+    /// Lists or unlists `peer` for `program_hash`. Only `thread_owner` may call it.
+    fn set_peer_accepted(
+        ref self: TContractState, program_hash: ClassHash, peer: ContractAddress, accepted: bool,
+    );
+}
+
+/// The contract set of a thread, as the registry answers it (its `thread_contracts` view).
+#[starknet::interface]
+pub trait IThreadContracts<TContractState> {
+    /// The contracts of thread `thread_id`, ascending.
+    fn thread_contracts(self: @TContractState, thread_id: u64) -> Span<ContractAddress>;
+}
+
 /// The verifier of one thread program (an AIR). A thread's `program_hash` is the class hash of
 /// a contract implementing this; the registry deploys one instance of the class when the
 /// program is registered and calls that instance (an ordinary call: the verifier never runs as

@@ -27,8 +27,8 @@ pub mod ThreadReadyComponent {
     };
     use thread::errors;
     use thread::interface::{
-        IThreadConsent, IThreadMembershipDispatcher, IThreadMembershipDispatcherTrait,
-        IThreadReady,
+        IThreadConsent, IThreadContractsDispatcher, IThreadContractsDispatcherTrait,
+        IThreadMembershipDispatcher, IThreadMembershipDispatcherTrait, IThreadPeers, IThreadReady,
     };
 
     /// Contract storage lives in address domain 0 (the only one Starknet uses today).
@@ -42,6 +42,10 @@ pub mod ThreadReadyComponent {
         pub ThreadReady_owner: ContractAddress,
         /// Programs (verifier class hashes) whose threads may read and write this contract.
         pub ThreadReady_programs: Map<ClassHash, bool>,
+        /// Programs whose threads may hold, besides this contract, only listed peers.
+        pub ThreadReady_peers_only: Map<ClassHash, bool>,
+        /// `(program, peer)`: `peer` may share a thread of `program` with this contract.
+        pub ThreadReady_peers: Map<(ClassHash, ContractAddress), bool>,
     }
 
     #[event]
@@ -49,6 +53,27 @@ pub mod ThreadReadyComponent {
     pub enum Event {
         SlotsWritten: SlotsWritten,
         ProgramAcceptanceChanged: ProgramAcceptanceChanged,
+        PeersOnlyChanged: PeersOnlyChanged,
+        PeerAcceptanceChanged: PeerAcceptanceChanged,
+    }
+
+    /// Threads of `program_hash` may now touch this contract only beside listed peers (or
+    /// beside any contract again).
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct PeersOnlyChanged {
+        #[key]
+        pub program_hash: ClassHash,
+        pub peers_only: bool,
+    }
+
+    /// `peer` is now listed (or no longer listed) for threads of `program_hash`.
+    #[derive(Drop, PartialEq, Debug, starknet::Event)]
+    pub struct PeerAcceptanceChanged {
+        #[key]
+        pub program_hash: ClassHash,
+        #[key]
+        pub peer: ContractAddress,
+        pub accepted: bool,
     }
 
     /// The registry wrote `count` slots of this contract while settling a sub-block of
@@ -128,6 +153,40 @@ pub mod ThreadReadyComponent {
         }
     }
 
+    #[embeddable_as(ThreadPeersImpl)]
+    impl ThreadPeers<
+        TContractState, +HasComponent<TContractState>,
+    > of IThreadPeers<ComponentState<TContractState>> {
+        fn peers_only(self: @ComponentState<TContractState>, program_hash: ClassHash) -> bool {
+            self.ThreadReady_peers_only.read(program_hash)
+        }
+
+        fn accepts_peer(
+            self: @ComponentState<TContractState>, program_hash: ClassHash, peer: ContractAddress,
+        ) -> bool {
+            self.ThreadReady_peers.read((program_hash, peer))
+        }
+
+        fn set_peers_only(
+            ref self: ComponentState<TContractState>, program_hash: ClassHash, peers_only: bool,
+        ) {
+            assert(get_caller_address() == self.ThreadReady_owner.read(), errors::CALLER_NOT_OWNER);
+            self.ThreadReady_peers_only.write(program_hash, peers_only);
+            self.emit(PeersOnlyChanged { program_hash, peers_only });
+        }
+
+        fn set_peer_accepted(
+            ref self: ComponentState<TContractState>,
+            program_hash: ClassHash,
+            peer: ContractAddress,
+            accepted: bool,
+        ) {
+            assert(get_caller_address() == self.ThreadReady_owner.read(), errors::CALLER_NOT_OWNER);
+            self.ThreadReady_peers.write((program_hash, peer), accepted);
+            self.emit(PeerAcceptanceChanged { program_hash, peer, accepted });
+        }
+    }
+
     #[generate_trait]
     pub impl InternalImpl<
         TContractState, +HasComponent<TContractState>,
@@ -152,22 +211,32 @@ pub mod ThreadReadyComponent {
         }
 
         /// Reverts unless the caller is the registry, the registry confirms that this contract
-        /// is in the contract set of `thread_id`, and this contract accepts the program the
-        /// thread runs now. Asking the registry (rather than trusting the caller alone) keeps
+        /// is in the contract set of `thread_id`, this contract accepts the program the thread
+        /// runs now, and — if it accepts that program only beside listed peers — every other
+        /// member is one. Asking the registry (rather than trusting the caller alone) keeps
         /// the rules in one place: a thread can only touch the contracts its creator listed,
         /// and only under a program each of them accepted (and has not revoked since).
         fn assert_registry_for_thread(self: @ComponentState<TContractState>, thread_id: u64) {
             let registry = self.ThreadReady_registry.read();
             assert(get_caller_address() == registry, errors::CALLER_NOT_REGISTRY);
             let membership = IThreadMembershipDispatcher { contract_address: registry };
-            assert(
-                membership.thread_includes(thread_id, get_contract_address()),
-                errors::NOT_IN_THREAD,
-            );
-            assert(
-                self.ThreadReady_programs.read(membership.thread_program(thread_id)),
-                errors::PROGRAM_NOT_ACCEPTED,
-            );
+            let me = get_contract_address();
+            assert(membership.thread_includes(thread_id, me), errors::NOT_IN_THREAD);
+            let program = membership.thread_program(thread_id);
+            assert(self.ThreadReady_programs.read(program), errors::PROGRAM_NOT_ACCEPTED);
+            if self.ThreadReady_peers_only.read(program) {
+                let contracts = IThreadContractsDispatcher { contract_address: registry }
+                    .thread_contracts(thread_id);
+                for member in contracts {
+                    let member = *member;
+                    if member != me {
+                        assert(
+                            self.ThreadReady_peers.read((program, member)),
+                            errors::PEER_NOT_ACCEPTED,
+                        );
+                    }
+                };
+            }
         }
 
         fn write_acceptance(

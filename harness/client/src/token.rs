@@ -234,6 +234,45 @@ impl Token {
         )
     }
 
+    /// Whether threads of `program_hash` may touch the token only beside listed peers.
+    pub async fn peers_only(&self, client: &ChainReader, program_hash: Felt) -> Result<bool> {
+        let words = client.call(self.address, "peers_only", vec![program_hash]).await?;
+        Ok(calldata::single::<u8>(&words, "peers_only")? == 1)
+    }
+
+    /// Whether `peer` may share a thread of `program_hash` with the token when `peers_only`.
+    pub async fn accepts_peer(&self, client: &ChainReader, program_hash: Felt, peer: Felt) -> Result<bool> {
+        let words = client.call(self.address, "accepts_peer", vec![program_hash, peer]).await?;
+        Ok(calldata::single::<u8>(&words, "accepts_peer")? == 1)
+    }
+
+    /// `set_peers_only(program_hash, peers_only)`: only the token's thread owner may send it.
+    pub fn set_peers_only_call(&self, program_hash: Felt, peers_only: bool) -> Result<Call> {
+        crate::call(self.address, "set_peers_only", vec![program_hash, Felt::from(u8::from(peers_only))])
+    }
+
+    /// `set_peer_accepted(program_hash, peer, accepted)`: only the token's thread owner may send it.
+    pub fn set_peer_accepted_call(&self, program_hash: Felt, peer: Felt, accepted: bool) -> Result<Call> {
+        crate::call(
+            self.address,
+            "set_peer_accepted",
+            vec![program_hash, peer, Felt::from(u8::from(accepted))],
+        )
+    }
+
+    /// The calls by which the token's owner accepts `program_hash` only beside `peers` (what a
+    /// token must do for a program that reads authority from another member's storage, such as
+    /// the order book's: `thread::interface::IThreadPeers`), in one transaction.
+    pub fn accept_program_beside_calls(&self, program_hash: Felt, peers: &[Felt]) -> Result<Vec<Call>> {
+        let mut calls = vec![self.set_peers_only_call(program_hash, true)?];
+        for peer in peers {
+            calls.push(self.set_peer_accepted_call(program_hash, *peer, true)?);
+        }
+        // Accepted last: the program never reaches the token before its peers are listed.
+        calls.push(self.set_program_accepted_call(program_hash, true)?);
+        Ok(calls)
+    }
+
     /// Who chooses the programs the token accepts.
     pub async fn thread_owner(&self, client: &ChainReader) -> Result<Felt> {
         let words = client.call(self.address, "thread_owner", vec![]).await?;

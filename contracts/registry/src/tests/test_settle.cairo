@@ -11,7 +11,10 @@ use registry::interface::{
 use starknet::testing::{pop_log, pop_log_raw, set_contract_address};
 use starknet::{ClassHash, ContractAddress};
 use thread::ThreadReadyComponent;
-use thread::interface::{IThreadConsentDispatcher, IThreadConsentDispatcherTrait};
+use thread::interface::{
+    IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadPeersDispatcher,
+    IThreadPeersDispatcherTrait,
+};
 use token::ThreadToken;
 use token::interface::{IThreadTokenDispatcher, IThreadTokenDispatcherTrait};
 use super::common::{
@@ -735,6 +738,65 @@ fn test_revoked_program_stops_settlement() {
     set_contract_address(prover());
     f.registry.settle(f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), txs(), no_proof());
     assert_eq!(balance(f.token, bob()), 300);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_program_accepted_only_beside_peers_refuses_any_other_member() {
+    // The token accepts the thread's program only beside listed peers, as a token must accept a
+    // program that reads authority from another member's storage (the order book's fills read
+    // resting orders from whatever member presents a book's configuration: a member of an
+    // attacker's making answers `read_slots` with orders nobody signed). A thread holding an
+    // unlisted member cannot touch the token, whatever its proof; beside its peer it settles.
+    let registry = deploy_registry();
+    let token = deploy_token(registry.contract_address, 'token');
+    let peer = deploy_token(registry.contract_address, 'peer');
+    let intruder = deploy_token(registry.contract_address, 'intruder');
+    set_contract_address(token_owner());
+    let peers = IThreadPeersDispatcher { contract_address: token };
+    peers.set_peers_only(accept_all(), true);
+    peers.set_peer_accepted(accept_all(), peer, true);
+    assert!(peers.peers_only(accept_all()));
+    assert!(peers.accepts_peer(accept_all(), peer));
+    assert!(!peers.accepts_peer(accept_all(), intruder));
+    // Anyone may open either thread: every member accepts the program.
+    set_contract_address(stranger());
+    let (a, b) = ascending(token, intruder);
+    let hostile = registry
+        .create_thread(OS_V1, accept_all(), array![a, b].span(), stranger(), array![].span());
+    let (a, b) = ascending(token, peer);
+    let trusted = registry
+        .create_thread(OS_V1, accept_all(), array![a, b].span(), admin(), array![].span());
+    set_contract_address(prover());
+    let safe = IThreadRegistrySafeDispatcher { contract_address: registry.contract_address };
+    let (inputs, outputs) = (transfer_inputs(token), transfer_outputs(token));
+    assert_reverted_with(
+        safe.settle(hostile, 0, inputs, outputs, txs(), no_proof()), 'thread: peer not accepted',
+    );
+    assert_reverted_with(
+        safe.settle(hostile, 0, array![].span(), outputs, txs(), no_proof()),
+        'thread: peer not accepted',
+    );
+    assert_eq!(balance(token, alice()), SUPPLY);
+    assert_eq!(balance(token, bob()), 0);
+    assert_eq!(registry.next_sequence(hostile), 0);
+
+    registry.settle(trusted, 0, inputs, outputs, txs(), no_proof());
+    assert_eq!(balance(token, bob()), 300);
+
+    // Unlisting the peer stops its thread too; open acceptance admits the intruder again.
+    set_contract_address(token_owner());
+    peers.set_peer_accepted(accept_all(), peer, false);
+    set_contract_address(prover());
+    let back = balance_slots(token, (SUPPLY - 300).into(), 300).span();
+    assert_reverted_with(
+        safe.settle(trusted, 1, back, back, txs(), no_proof()), 'thread: peer not accepted',
+    );
+    set_contract_address(token_owner());
+    peers.set_peers_only(accept_all(), false);
+    set_contract_address(prover());
+    registry.settle(hostile, 0, back, back, txs(), no_proof());
+    assert_eq!(registry.next_sequence(hostile), 1);
 }
 
 #[test]

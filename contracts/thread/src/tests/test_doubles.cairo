@@ -61,6 +61,8 @@ pub mod ThreadReadyHostTestDouble {
     impl ThreadReadyImpl = ThreadReadyComponent::ThreadReadyImpl<ContractState>;
     #[abi(embed_v0)]
     impl ThreadConsentImpl = ThreadReadyComponent::ThreadConsentImpl<ContractState>;
+    #[abi(embed_v0)]
+    impl ThreadPeersImpl = ThreadReadyComponent::ThreadPeersImpl<ContractState>;
     impl ThreadReadyInternalImpl = ThreadReadyComponent::InternalImpl<ContractState>;
 
     #[storage]

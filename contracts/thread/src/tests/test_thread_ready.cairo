@@ -6,7 +6,8 @@ use thread::ThreadReadyComponent::{
 use thread::interface::{
     IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadConsentSafeDispatcher,
     IThreadConsentSafeDispatcherTrait, IThreadReadyDispatcher, IThreadReadyDispatcherTrait,
-    IThreadReadySafeDispatcher, IThreadReadySafeDispatcherTrait,
+    IThreadPeersDispatcher, IThreadPeersDispatcherTrait, IThreadPeersSafeDispatcher,
+    IThreadPeersSafeDispatcherTrait, IThreadReadySafeDispatcher, IThreadReadySafeDispatcherTrait,
 };
 use super::test_doubles::{
     IMembershipTestDoubleDispatcher, IMembershipTestDoubleDispatcherTrait,
@@ -278,6 +279,38 @@ fn test_host_accepting_no_program_refuses_every_thread() {
         Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: program not accepted'),
     }
     assert_eq!(host_value(host), INITIAL_VALUE);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_only_the_owner_lists_peers() {
+    let (registry, host) = setup(true);
+    let safe = IThreadPeersSafeDispatcher { contract_address: host };
+    for caller in array![stranger(), registry] {
+        set_contract_address(caller);
+        match safe.set_peers_only(program(), true) {
+            Result::Ok(_) => panic!("a non-owner restricted a program to peers"),
+            Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: caller not owner'),
+        }
+        match safe.set_peer_accepted(program(), stranger(), true) {
+            Result::Ok(_) => panic!("a non-owner listed a peer"),
+            Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: caller not owner'),
+        }
+    };
+    let peers = IThreadPeersDispatcher { contract_address: host };
+    assert!(!peers.peers_only(program()));
+    assert!(!peers.accepts_peer(program(), stranger()));
+    assert!(pop_log_raw(host).is_none());
+
+    set_contract_address(owner());
+    peers.set_peers_only(program(), true);
+    peers.set_peer_accepted(program(), stranger(), true);
+    assert!(peers.peers_only(program()));
+    assert!(peers.accepts_peer(program(), stranger()));
+    assert!(!peers.accepts_peer(other_program(), stranger()), "a peer of one program only");
+    assert!(pop_log_raw(host).is_some());
+    assert!(pop_log_raw(host).is_some());
+    assert!(pop_log_raw(host).is_none());
 }
 
 #[test]

@@ -159,10 +159,14 @@ pub struct MarketClasses {
 
 impl Market {
     /// Deploys a base and a quote token (all of each `supply` to the client's account) and an
-    /// order book over them, each accepting the program, and opens the book's thread over the
-    /// three (registering the OS version and the program if the registry lacks them: the
-    /// client must then be its owner). The addresses derive from `salt` (another salt,
-    /// another market on the same registry).
+    /// order book over them, and opens the book's thread over the three (registering the OS
+    /// version and the program if the registry lacks them: the client must then be its
+    /// owner). The book accepts the program from its constructor; each token accepts it only
+    /// beside this book and the other token (`IThreadPeers`), set in one transaction before
+    /// the thread opens: a token that accepted the order-book program beside any contract
+    /// could be drained through a thread with a fake book of an attacker's making (fills are
+    /// unsigned; resting orders are read from the book's storage). The addresses derive from
+    /// `salt` (another salt, another market on the same registry).
     pub async fn deploy(
         client: &ChainClient,
         registry: Registry,
@@ -176,7 +180,7 @@ impl Market {
             let config = TokenConfig {
                 registry: registry.address,
                 owner: me,
-                programs: vec![classes.program_hash],
+                programs: vec![],
                 name: format!("Book {symbol}"),
                 symbol: symbol.into(),
                 initial_holder: me,
@@ -197,6 +201,19 @@ impl Market {
         let (book, _) = OrderBook::deploy(client, classes.book, &config, salt + Felt::TWO)
             .await
             .map_err(chain("deploying the order book"))?;
+        let mut consent = base
+            .accept_program_beside_calls(classes.program_hash, &[book.address, quote.address])
+            .map_err(chain("encoding the base token's consent"))?;
+        consent.extend(
+            quote
+                .accept_program_beside_calls(classes.program_hash, &[book.address, base.address])
+                .map_err(chain("encoding the quote token's consent"))?,
+        );
+        client
+            .invoke(consent, FeeMode::default())
+            .await
+            .and_then(|o| o.require_success("accepting the program beside the book"))
+            .map_err(chain("accepting the program beside the book"))?;
         let mut contracts = vec![book.address, base.address, quote.address];
         contracts.sort();
         let thread =

@@ -72,8 +72,9 @@
 //! **That holds only for a genuine `OrderBook`**, whose orders reach storage only through
 //! settled signed places: a contract of the prover's own that answers `read_slots` with a
 //! fabricated resting order moves a token that accepts this program (fills are unsigned).
-//! Open vulnerability, README "The order book by hand": until a token's consent names its
-//! peers, no token holding value may accept the order-book program.
+//! So a token accepts this program only beside peers it lists (`thread::interface::IThreadPeers`,
+//! checked by the thread component on every read and write; `Market::deploy` lists the book and
+//! the other token): README, "The order book by hand".
 
 use std::collections::BTreeMap;
 

@@ -18,6 +18,8 @@ pub mod ThreadToken {
     impl ThreadReadyImpl = ThreadReadyComponent::ThreadReadyImpl<ContractState>;
     #[abi(embed_v0)]
     impl ThreadConsentImpl = ThreadReadyComponent::ThreadConsentImpl<ContractState>;
+    #[abi(embed_v0)]
+    impl ThreadPeersImpl = ThreadReadyComponent::ThreadPeersImpl<ContractState>;
     impl ThreadReadyInternalImpl = ThreadReadyComponent::InternalImpl<ContractState>;
     #[abi(embed_v0)]
     impl ThreadKeysImpl = ThreadKeysComponent::ThreadKeysImpl<ContractState>;
