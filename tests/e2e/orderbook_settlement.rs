@@ -26,10 +26,11 @@
 
 use anyhow::{ensure, Context, Result};
 use zkthread_e2e::client::orderbook::BookOrder;
+use zkthread_e2e::client::registry::NewThread;
 use zkthread_e2e::client::{FeeMode, Felt};
 use zkthread_e2e::orderbook::{deploy_market, prove_round, signer};
 use zkthread_e2e::settle::{assert_settle_reverts, l2_gas_used, settle_and_check, settle_bounds, Watched};
-use zkthread_e2e::{init_tracing, SUPPLY};
+use zkthread_e2e::{init_tracing, revert_bounds, SUPPLY};
 use zkthread_orderbook::batcher::{build, rematch};
 use zkthread_orderbook::state::{Price, SIDE_BUY, SIDE_SELL};
 use zkthread_engine::orderbook::pipeline::{self, BookProveOutcome};
@@ -64,6 +65,29 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
         ensure!(!token.accepts_peer(reader, market.program_hash, carol).await?, "an unlisted contract is a peer");
         ensure!(token.accepts_program(reader, market.program_hash).await?, "the program is not accepted");
     }
+
+    // So an attacker's thread beside them is refused when it is opened: Carol deploys a
+    // contract of her own that accepts the program (a "book" answering `read_slots` with
+    // whatever she wrote there) and asks for the thread {it, base, quote}.
+    let carol_client = world.chain.client(2)?;
+    let fake_book = world
+        .deploy_token_accepting(&carol_client, "FAKE", Felt::from(0xfa4e_u64), &[market.program_hash])
+        .await
+        .context("deploying the attacker's contract")?;
+    let threads_before = world.registry.thread_count(client).await?;
+    let hostile = NewThread {
+        os_version: world.os_version,
+        program_hash: market.program_hash,
+        contracts: vec![fake_book.address, market.base.address, market.quote.address],
+        admin: carol,
+        provers: vec![],
+    };
+    let outcome = carol_client
+        .invoke(vec![world.registry.create_thread_call(&hostile)?], FeeMode::Manual(revert_bounds(&carol_client).await?))
+        .await?;
+    let reason = outcome.revert_reason().unwrap_or_default().to_owned();
+    ensure!(reason.contains("registry: peer not accepted"), "the attacker's thread: {reason}");
+    ensure!(world.registry.thread_count(client).await? == threads_before, "a thread was created");
 
     // Both programs on one registry, each with its own verifier instance.
     let token_program = world.program_hash;

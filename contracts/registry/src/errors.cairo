@@ -18,6 +18,9 @@ pub const ZERO_CONTRACT: felt252 = 'registry: zero contract';
 pub const CONTRACTS_UNSORTED: felt252 = 'registry: contracts unsorted';
 pub const ZERO_ADMIN: felt252 = 'registry: zero admin';
 pub const PROGRAM_NOT_ACCEPTED: felt252 = 'registry: program not accepted';
+/// A member accepts the program only beside listed peers, and another member is not one
+/// (creation and upgrade alike).
+pub const PEER_NOT_ACCEPTED: felt252 = 'registry: peer not accepted';
 
 // Thread upgrade.
 pub const UPGRADE_NOT_ACCEPTED: felt252 = 'registry: upgrade not accepted';

@@ -250,8 +250,9 @@ pub mod ThreadRegistry {
                 preimage.append(raw);
             };
             let contract_set_commitment = poseidon_hash_span(preimage.span());
-            // Every contract consents to the program (one that cannot answer cannot join).
-            assert(all_accept(contracts, program_hash), errors::PROGRAM_NOT_ACCEPTED);
+            // Every contract consents to the program beside the others (one that cannot answer
+            // cannot join).
+            assert_all_consent(contracts, program_hash, errors::PROGRAM_NOT_ACCEPTED);
 
             thread.os_version.write(os_version);
             thread.program_hash.write(program_hash);
@@ -287,9 +288,8 @@ pub mod ThreadRegistry {
                 errors::OS_VERSION_NOT_NEWER,
             );
             // The thread's contracts consented to the old program, not to this one.
-            assert(
-                all_accept(self.thread_contracts(thread_id), program_hash),
-                errors::UPGRADE_NOT_ACCEPTED,
+            assert_all_consent(
+                self.thread_contracts(thread_id), program_hash, errors::UPGRADE_NOT_ACCEPTED,
             );
             thread.os_version.write(os_version);
             thread.program_hash.write(program_hash);
@@ -697,17 +697,19 @@ pub mod ThreadRegistry {
         out.append_span(felts);
     }
 
-    /// Whether every contract of `contracts` accepts `program_hash` (`IThreadConsent`).
-    fn all_accept(contracts: Span<ContractAddress>, program_hash: ClassHash) -> bool {
-        let mut all = true;
+    /// Reverts unless every contract of `contracts` accepts `program_hash` (`not_accepted`
+    /// otherwise) and accepts it beside the others (`IThreadConsent::accepts_thread`; a contract
+    /// that takes the program only beside listed peers refuses a set with any other member).
+    /// The contracts check both again on every settlement: this only refuses early a thread
+    /// that could never settle.
+    fn assert_all_consent(
+        contracts: Span<ContractAddress>, program_hash: ClassHash, not_accepted: felt252,
+    ) {
         for contract in contracts {
             let consent = IThreadConsentDispatcher { contract_address: *contract };
-            if !consent.accepts_program(program_hash) {
-                all = false;
-                break;
-            }
+            assert(consent.accepts_program(program_hash), not_accepted);
+            assert(consent.accepts_thread(program_hash, contracts), errors::PEER_NOT_ACCEPTED);
         };
-        all
     }
 
     fn is_non_zero(address: ContractAddress) -> bool {

@@ -21,13 +21,19 @@ pub trait IThreadReady<TContractState> {
 }
 
 /// Which thread programs a thread-ready contract lets write its storage: the contract's consent.
-/// The registry asks `accepts_program` of every contract before it puts them in a thread (or
-/// moves a thread to another program), and the contract asks again on every settlement, so
-/// revoking a program stops the threads that use it.
+/// The registry asks `accepts_program`, then `accepts_thread`, of every contract before it puts
+/// them in a thread (or moves a thread to another program), and the contract asks again on every
+/// settlement, so revoking a program or unlisting a peer stops the threads that use it.
 #[starknet::interface]
 pub trait IThreadConsent<TContractState> {
     /// Whether sub-blocks proven by program `program_hash` may read and write this contract.
     fn accepts_program(self: @TContractState, program_hash: ClassHash) -> bool;
+    /// Whether this contract may sit in a thread of `program_hash` over exactly `contracts`
+    /// (ascending, this contract among them): it accepts the program and, if it accepts it only
+    /// beside listed peers (`IThreadPeers`), every other contract of the set is one.
+    fn accepts_thread(
+        self: @TContractState, program_hash: ClassHash, contracts: Span<ContractAddress>,
+    ) -> bool;
     /// Accepts or revokes `program_hash`. Only `thread_owner` may call it.
     fn set_program_accepted(ref self: TContractState, program_hash: ClassHash, accepted: bool);
     /// Who decides which programs this contract accepts.

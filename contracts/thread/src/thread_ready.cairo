@@ -3,10 +3,11 @@
 /// Lets the thread registry read and write this contract's raw storage, for the slots of threads
 /// the contract belongs to, while the contract accepts the thread's program.
 ///
-/// Two concerns, two embeddable impls: `ThreadReadyImpl` (`IThreadReady`, what the registry
-/// calls to settle) and `ThreadConsentImpl` (`IThreadConsent`, which programs the contract
-/// accepts; the registry refuses to put a contract without it in a thread). The host's
-/// constructor calls `initializer(registry, owner, programs)`.
+/// Three concerns, three embeddable impls: `ThreadReadyImpl` (`IThreadReady`, what the registry
+/// calls to settle), `ThreadConsentImpl` (`IThreadConsent`, which programs the contract accepts
+/// and beside which contracts; the registry refuses to put a contract without it in a thread) and
+/// `ThreadPeersImpl` (`IThreadPeers`, the owner's list of peers for programs accepted
+/// peers-only). The host's constructor calls `initializer(registry, owner, programs)`.
 ///
 /// The host contract must embed the component storage with `#[substorage(v0)]`: slot keys are
 /// raw storage addresses of the host, and v0 keeps the component's own variables at their flat
@@ -141,6 +142,15 @@ pub mod ThreadReadyComponent {
             self.ThreadReady_programs.read(program_hash)
         }
 
+        fn accepts_thread(
+            self: @ComponentState<TContractState>,
+            program_hash: ClassHash,
+            contracts: Span<ContractAddress>,
+        ) -> bool {
+            self.ThreadReady_programs.read(program_hash)
+                && self.others_are_peers(program_hash, contracts)
+        }
+
         fn set_program_accepted(
             ref self: ComponentState<TContractState>, program_hash: ClassHash, accepted: bool,
         ) {
@@ -227,16 +237,31 @@ pub mod ThreadReadyComponent {
             if self.ThreadReady_peers_only.read(program) {
                 let contracts = IThreadContractsDispatcher { contract_address: registry }
                     .thread_contracts(thread_id);
-                for member in contracts {
-                    let member = *member;
-                    if member != me {
-                        assert(
-                            self.ThreadReady_peers.read((program, member)),
-                            errors::PEER_NOT_ACCEPTED,
-                        );
-                    }
-                };
+                assert(self.others_are_peers(program, contracts), errors::PEER_NOT_ACCEPTED);
             }
+        }
+
+        /// Whether every contract of `contracts` other than this one may share a thread of
+        /// `program` with it: always, unless `program` is accepted peers-only; then each must be
+        /// a listed peer.
+        fn others_are_peers(
+            self: @ComponentState<TContractState>,
+            program: ClassHash,
+            contracts: Span<ContractAddress>,
+        ) -> bool {
+            if !self.ThreadReady_peers_only.read(program) {
+                return true;
+            }
+            let me = get_contract_address();
+            let mut all = true;
+            for member in contracts {
+                let member = *member;
+                if member != me && !self.ThreadReady_peers.read((program, member)) {
+                    all = false;
+                    break;
+                }
+            };
+            all
         }
 
         fn write_acceptance(

@@ -124,6 +124,12 @@ pub mod ReentrantThreadContractTestDouble {
             true
         }
 
+        fn accepts_thread(
+            self: @ContractState, program_hash: ClassHash, contracts: Span<ContractAddress>,
+        ) -> bool {
+            true
+        }
+
         fn set_program_accepted(ref self: ContractState, program_hash: ClassHash, accepted: bool) {}
 
         fn thread_owner(self: @ContractState) -> ContractAddress {
@@ -158,6 +164,12 @@ pub mod ShortReplyThreadContractTestDouble {
     #[abi(embed_v0)]
     impl ThreadConsentImpl of IThreadConsent<ContractState> {
         fn accepts_program(self: @ContractState, program_hash: ClassHash) -> bool {
+            true
+        }
+
+        fn accepts_thread(
+            self: @ContractState, program_hash: ClassHash, contracts: Span<ContractAddress>,
+        ) -> bool {
             true
         }
 

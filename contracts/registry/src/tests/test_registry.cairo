@@ -14,13 +14,14 @@ use starknet::testing::{pop_log, set_contract_address};
 use starknet::ContractAddress;
 use thread::interface::{
     IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadMembershipDispatcher,
-    IThreadMembershipDispatcherTrait, IThreadVerifierDispatcher, IThreadVerifierDispatcherTrait,
+    IThreadMembershipDispatcherTrait, IThreadPeersDispatcher, IThreadPeersDispatcherTrait,
+    IThreadVerifierDispatcher, IThreadVerifierDispatcherTrait,
 };
 use token::BalanceReader;
 use super::common::{
-    OS_V1, OS_V2, accept_all, admin, alice, assert_reverted_with, bob, class_hash, deploy,
-    deploy_registry, deploy_token, deploy_token_accepting, deploy_tokens, drain_events, echo,
-    owner, prover, reject_all, stranger, token_owner, upgraded,
+    OS_V1, OS_V2, accept_all, admin, alice, ascending, assert_reverted_with, bob, class_hash,
+    deploy, deploy_registry, deploy_token, deploy_token_accepting, deploy_tokens, drain_events,
+    echo, owner, prover, reject_all, stranger, token_owner, upgraded,
 };
 
 fn c(raw: felt252) -> ContractAddress {
@@ -440,6 +441,37 @@ fn test_upgrade_to_a_program_a_contract_did_not_accept_is_rejected() {
 
     set_contract_address(token_owner());
     IThreadConsentDispatcher { contract_address: token }.set_program_accepted(upgraded(), true);
+    set_contract_address(admin());
+    registry.upgrade_thread(id, OS_V2, upgraded());
+    assert_eq!(registry.thread(id).program_hash, upgraded());
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_upgrade_to_a_program_accepted_only_beside_other_peers_is_rejected() {
+    // The token takes the new program only beside listed peers, and the thread's other member
+    // is not one: the upgrade is refused, as creating that thread would be.
+    let registry = deploy_registry();
+    let token = deploy_token(registry.contract_address, 'token');
+    let other = deploy_token(registry.contract_address, 'other');
+    let (a, b) = ascending(token, other);
+    let id = registry
+        .create_thread(OS_V1, accept_all(), array![a, b].span(), admin(), array![].span());
+    set_contract_address(owner());
+    registry.register_program(OS_V2, upgraded());
+    set_contract_address(token_owner());
+    IThreadConsentDispatcher { contract_address: token }.set_program_accepted(upgraded(), true);
+    IThreadConsentDispatcher { contract_address: other }.set_program_accepted(upgraded(), true);
+    let peers = IThreadPeersDispatcher { contract_address: token };
+    peers.set_peers_only(upgraded(), true);
+    set_contract_address(admin());
+    assert_reverted_with(
+        safe(registry).upgrade_thread(id, OS_V2, upgraded()), 'registry: peer not accepted',
+    );
+    assert_eq!(registry.thread(id).program_hash, accept_all());
+
+    set_contract_address(token_owner());
+    peers.set_peer_accepted(upgraded(), other, true);
     set_contract_address(admin());
     registry.upgrade_thread(id, OS_V2, upgraded());
     assert_eq!(registry.thread(id).program_hash, upgraded());

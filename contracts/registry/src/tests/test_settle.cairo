@@ -740,6 +740,10 @@ fn test_revoked_program_stops_settlement() {
     assert_eq!(balance(f.token, bob()), 300);
 }
 
+fn consent_of(contract: ContractAddress) -> IThreadConsentDispatcher {
+    IThreadConsentDispatcher { contract_address: contract }
+}
+
 #[test]
 #[feature("safe_dispatcher")]
 fn test_program_accepted_only_beside_peers_refuses_any_other_member() {
@@ -759,16 +763,34 @@ fn test_program_accepted_only_beside_peers_refuses_any_other_member() {
     assert!(peers.peers_only(accept_all()));
     assert!(peers.accepts_peer(accept_all(), peer));
     assert!(!peers.accepts_peer(accept_all(), intruder));
-    // Anyone may open either thread: every member accepts the program.
+    // Every member accepts the program, but the token not beside the intruder: the registry
+    // refuses that thread when it is created.
     set_contract_address(stranger());
+    let safe = IThreadRegistrySafeDispatcher { contract_address: registry.contract_address };
     let (a, b) = ascending(token, intruder);
-    let hostile = registry
-        .create_thread(OS_V1, accept_all(), array![a, b].span(), stranger(), array![].span());
+    let members = array![a, b].span();
+    assert_reverted_with(
+        safe.create_thread(OS_V1, accept_all(), members, stranger(), array![].span()),
+        'registry: peer not accepted',
+    );
+    assert!(consent_of(token).accepts_program(accept_all()));
+    assert!(!consent_of(token).accepts_thread(accept_all(), members));
+    assert!(consent_of(intruder).accepts_thread(accept_all(), members));
+    assert_eq!(registry.thread_count(), 0);
+    // Listed for a while, the intruder is in a thread that outlives its listing: the token's own
+    // check on every read and write refuses it from then on, whatever the proof.
+    set_contract_address(token_owner());
+    peers.set_peer_accepted(accept_all(), intruder, true);
+    set_contract_address(stranger());
+    let hostile = registry.create_thread(OS_V1, accept_all(), members, stranger(), array![].span());
+    set_contract_address(token_owner());
+    peers.set_peer_accepted(accept_all(), intruder, false);
+    set_contract_address(stranger());
     let (a, b) = ascending(token, peer);
+    assert!(consent_of(token).accepts_thread(accept_all(), array![a, b].span()));
     let trusted = registry
         .create_thread(OS_V1, accept_all(), array![a, b].span(), admin(), array![].span());
     set_contract_address(prover());
-    let safe = IThreadRegistrySafeDispatcher { contract_address: registry.contract_address };
     let (inputs, outputs) = (transfer_inputs(token), transfer_outputs(token));
     assert_reverted_with(
         safe.settle(hostile, 0, inputs, outputs, txs(), no_proof()), 'thread: peer not accepted',

@@ -314,6 +314,34 @@ fn test_only_the_owner_lists_peers() {
 }
 
 #[test]
+fn test_accepts_thread_asks_the_program_and_the_peers() {
+    // What the registry asks before it creates or upgrades a thread: the program, and, for a
+    // program accepted peers-only, every other member of the set (the host itself excepted).
+    let (_registry, host) = setup(true);
+    let consent = IThreadConsentDispatcher { contract_address: host };
+    let beside_stranger = array![host, stranger()].span();
+    assert!(consent.accepts_thread(program(), beside_stranger), "open acceptance: any member");
+    assert!(consent.accepts_thread(program(), array![host].span()));
+    assert!(!consent.accepts_thread('unlisted'.try_into().unwrap(), array![host].span()));
+
+    set_contract_address(owner());
+    let peers = IThreadPeersDispatcher { contract_address: host };
+    peers.set_peers_only(program(), true);
+    assert!(consent.accepts_thread(program(), array![host].span()), "alone, no peer is needed");
+    assert!(!consent.accepts_thread(program(), beside_stranger));
+    peers.set_peer_accepted(program(), stranger(), true);
+    assert!(consent.accepts_thread(program(), beside_stranger));
+    assert!(!consent.accepts_thread(program(), array![host, stranger(), owner()].span()));
+    // A peer listing never stands in for the program's own acceptance.
+    peers.set_peers_only(other_program(), true);
+    peers.set_peer_accepted(other_program(), stranger(), true);
+    let accepted = consent.accepts_program(other_program());
+    assert_eq!(consent.accepts_thread(other_program(), beside_stranger), accepted);
+    consent.set_program_accepted(other_program(), false);
+    assert!(!consent.accepts_thread(other_program(), beside_stranger));
+}
+
+#[test]
 #[feature("safe_dispatcher")]
 fn test_only_the_owner_changes_acceptance() {
     let (registry, host) = setup(true);

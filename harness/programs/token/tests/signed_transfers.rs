@@ -874,6 +874,54 @@ fn crossed_signatures_over_one_pp_do_not_verify() {
     assert!(verify_signed::<Blake>(&pi, &proof, &TEST).is_err(), "crossed signatures verified");
 }
 
+/// Every `Link` entry a signature's pieces exchange names the sub-block position `tx` of the
+/// row it authorizes: on rows of an honest sub-block, each role's `Link` fractions change when
+/// only its `tx` column does. An entry kind keyed without `tx` (the hole
+/// `crossed_signatures_over_one_pp_do_not_verify` shows for message blocks; chain walks and key
+/// sponges cross the same way) fails here by name, without a proof. `TxCap` alone is keyed by
+/// the transaction list's own index.
+#[test]
+fn every_link_entry_of_a_signature_names_its_row() {
+    use stwo::core::fields::m31::BaseField;
+    use zkthread_prover::auth::link::*;
+    use zkthread_token::role::{Rel, Role};
+    use zkthread_token::roles::*;
+    fn tags_keyed_by_tx<R: Role>(rows: &[Vec<u32>], tx_col: usize) -> BTreeMap<u32, usize> {
+        let mut seen = BTreeMap::new();
+        let picks = [0, rows.len() / 2, rows.len() - 1];
+        for row in picks.iter().map(|&r| &rows[r]) {
+            let cols: Vec<BaseField> = row.iter().map(|v| BaseField::from(*v)).collect();
+            let mut moved = cols.clone();
+            moved[tx_col] += BaseField::from(1u32);
+            let (before, after) = (R::fractions(&cols), R::fractions(&moved));
+            for (a, b) in before.iter().zip(&after).filter(|(a, _)| matches!(a.rel, Rel::Link)) {
+                let tag = a.values[0].0;
+                if tag == TAG_TX_CAP {
+                    continue;
+                }
+                assert_ne!(a.values, b.values, "{}: a Link entry of tag {tag} ignores tx", R::NAME);
+                *seen.entry(tag).or_insert(0) += 1;
+            }
+        }
+        seen
+    }
+    let (_, _, rows) = honest();
+    let mut w = zkthread_token::SignedWitness::new();
+    rows.iter().for_each(|r| w.push(r));
+    let mut seen = tags_keyed_by_tx::<TransferRole>(&w.transfers, transfer_cols::TX);
+    for part in [
+        tags_keyed_by_tx::<ChainStepRole>(&w.auth.chain_steps, chain_cols::TX),
+        tags_keyed_by_tx::<DigestRole>(&w.auth.digests, digest_cols::TX),
+        tags_keyed_by_tx::<KeySpongeRole>(&w.auth.key_sponges, key_cols::TX),
+    ] {
+        for (tag, n) in part {
+            *seen.entry(tag).or_insert(0) += n;
+        }
+    }
+    let kinds: Vec<u32> = seen.keys().copied().collect();
+    assert_eq!(kinds, vec![TAG_CHAIN, TAG_BLOCK, TAG_DIGEST_CAP, TAG_KEY_CAP, TAG_KEY_OK, TAG_TX], "{seen:?}");
+}
+
 /// The range look-ups mean exactly the 16-bit checks they replace, on plain values: a
 /// written limb passes iff it is < 2^16, a digest element's high part iff it is <= 2^15 - 2.
 #[test]
