@@ -26,6 +26,10 @@ use crate::{hex, Observer};
 /// (queries sharing Merkle paths), and 7 fixed felts: `(5,000 - 3,960 - 7) / 7 = 147`, rounded
 /// down. (110 until issue 11's verifier cuts, when it assumed a 4,300-felt proof.)
 pub const DEFAULT_MAX_SLOTS: usize = 140;
+/// The most slots `--max-slots` takes: the same count with no margin left (147). More could
+/// never settle in one transaction: preflight would block every such sub-block, and it would
+/// hold the thread's next sequence.
+pub const MAX_SLOTS_WITHIN_CALLDATA: usize = 147;
 pub const DEFAULT_MAX_TRANSFERS: usize = 256;
 
 /// How much one sub-block takes; what does not fit stays pending for the next one.

@@ -65,8 +65,10 @@ pub enum EngineError {
     },
     /// A pre-settlement check failed and the settlement was not sent. `rebuild`: the state it
     /// was proven on is gone (stale inputs or sequence), so batching again is the way out.
+    /// `oversize`: the one failed check is the settle calldata (its felts), above
+    /// [`crate::preflight::MAX_CALLDATA_FELTS`]: only a smaller sub-block can settle.
     #[error("settle not sent: {why}")]
-    PreflightBlocked { why: String, rebuild: bool },
+    PreflightBlocked { why: String, rebuild: bool, oversize: Option<usize> },
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

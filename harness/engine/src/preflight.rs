@@ -31,6 +31,17 @@ impl Preflight {
     pub fn ok(&self) -> bool {
         self.blocked_by.is_none()
     }
+
+    /// The settle calldata's felts when it is the only check that failed: the sub-block is
+    /// sound and current, but too large for one transaction.
+    pub fn oversize(&self) -> Option<usize> {
+        let only_size = self.proof_verifies
+            && self.stale_inputs == 0
+            && self.sequence_matches
+            && self.verifier_declared
+            && self.calldata_felts > MAX_CALLDATA_FELTS;
+        only_size.then_some(self.calldata_felts)
+    }
 }
 
 /// What a settlement claims, for the checks: the thread, the sequence proven, the program,

@@ -128,6 +128,7 @@ pub async fn settle<M: ProgramMessage>(
             return Err(EngineError::PreflightBlocked {
                 why: why.clone(),
                 rebuild: preflight.stale_inputs > 0 || !preflight.sequence_matches,
+                oversize: preflight.oversize(),
             });
         }
     }

@@ -18,7 +18,7 @@ use zkthread_client::{ChainReader, Felt};
 use zkthread_token::SignedTransferTx;
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{thread_key_slot_key, KeyCommitment, SignatureError, TransferMessage};
-use zkthread_store::{Store, ThreadKey, Transfer};
+use zkthread_store::{QueuedAuth, Store, ThreadKey, Transfer};
 
 use crate::codec::new_transfer;
 use crate::error::{ChainContext, EngineError};
@@ -66,6 +66,12 @@ pub struct SenderState {
 }
 
 /// The sender's (key, nonce) on-chain, advanced through its transfers queued in `store`.
+///
+/// The queue is read before the chain. A settlement recorded between the two reads then
+/// leaves its transfers in the queue copy while the chain already shows their nonces spent:
+/// they no longer chain and are skipped. Read the other way round, the chain's old nonce meets
+/// a queue without them, and the sender's valid next transfer would be refused as out of
+/// order (its one-time key already spent on the client's side).
 pub async fn sender_state(
     client: &ChainReader,
     store: &Store,
@@ -73,17 +79,19 @@ pub async fn sender_state(
     token: Felt,
     from: Felt,
 ) -> Result<SenderState, SubmitError> {
+    let queued = store.queued(thread, token, from).map_err(EngineError::from)?;
     let slot = client
         .storage_at(token, thread_key_slot_key(from))
         .await
         .chain("reading the sender's thread key slot")?;
     let on_chain = unpack_key_slot(&slot).map_err(|e| Refused::BadKeySlot(e.to_string()))?;
-    Ok(queued_state(store, thread, token, from, on_chain)?)
+    Ok(advance_through(queued, on_chain))
 }
 
 /// `on_chain` (key, nonce) advanced through the sender's queued transfers, which chain from
 /// the on-chain slot through their nonces (a queued transfer that does not chain is skipped:
-/// the batcher will refuse it).
+/// the batcher will refuse it). `on_chain` must have been read after nothing of the queue
+/// could settle since (see [`sender_state`]).
 pub fn queued_state(
     store: &Store,
     thread: ThreadKey,
@@ -91,7 +99,10 @@ pub fn queued_state(
     from: Felt,
     on_chain: (KeyCommitment, u32),
 ) -> Result<SenderState, EngineError> {
-    let mut queued = store.queued(thread, token, from)?;
+    Ok(advance_through(store.queued(thread, token, from)?, on_chain))
+}
+
+fn advance_through(mut queued: Vec<QueuedAuth>, on_chain: (KeyCommitment, u32)) -> SenderState {
     queued.sort_by_key(|t| t.nonce);
     let (mut key, mut nonce) = on_chain;
     for t in &queued {
@@ -102,11 +113,11 @@ pub fn queued_state(
             (key, nonce) = (next_key, nonce + 1);
         }
     }
-    Ok(SenderState {
+    SenderState {
         key,
         nonce,
         queued: queued.len(),
-    })
+    }
 }
 
 /// The thread's contract set as the registry holds it now (what [`admit`] checks tokens
@@ -170,4 +181,34 @@ pub async fn admit(
     Ok(store
         .submit(thread, new_transfer(tx))
         .map_err(EngineError::Store)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u32) -> KeyCommitment {
+        KeyCommitment::from_u32([n, n + 1, n + 2, n + 3]).unwrap()
+    }
+
+    fn queued(id: u64, nonce: u32) -> QueuedAuth {
+        QueuedAuth { id, nonce, key: key(nonce).to_u32(), next_key: key(nonce + 1).to_u32() }
+    }
+
+    /// The queue copy read before the chain: whether or not the queued transfers settled in
+    /// between, the sender's next nonce is the one after them.
+    #[test]
+    fn the_queue_read_first_gives_the_next_nonce_whether_or_not_it_settled_meanwhile() {
+        let copy = vec![queued(2, 6), queued(1, 5)];
+        // Not settled: the chain shows the nonce they start from.
+        let state = advance_through(copy.clone(), (key(5), 5));
+        assert_eq!((state.key, state.nonce, state.queued), (key(7), 7, 2));
+        // Settled between the two reads: the chain shows them spent; they no longer chain.
+        let state = advance_through(copy, (key(7), 7));
+        assert_eq!((state.key, state.nonce), (key(7), 7));
+        // A queued transfer that does not chain (wrong key) is skipped.
+        let mut off = queued(3, 5);
+        off.key = key(40).to_u32();
+        assert_eq!(advance_through(vec![off], (key(5), 5)).nonce, 5);
+    }
 }

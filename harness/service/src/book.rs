@@ -255,7 +255,7 @@ async fn step(
             Ok(Step::Progressed)
         }
         // The proven sub-block's inputs changed on chain: end it, its messages are rebuilt.
-        Err(MarketError::Engine(EngineError::PreflightBlocked { rebuild: true, why })) => {
+        Err(MarketError::Engine(EngineError::PreflightBlocked { rebuild: true, why, .. })) => {
             let ended = abandon_if_stale(shared.client.reader(), store, key).await.map_err(|e| e.to_string())?;
             tracing::info!(%why, ended = ?ended.map(|r| r.line()), "not settled: rebuilding");
             Ok(Step::Progressed)

@@ -297,7 +297,7 @@ impl Pipeline {
             Ok(SettleOutcome::FoundSettled { .. } | SettleOutcome::NothingToSettle { .. }) => {
                 Ok(Step::Progressed)
             }
-            Err(EngineError::PreflightBlocked { rebuild: true, why }) => {
+            Err(EngineError::PreflightBlocked { rebuild: true, why, .. }) => {
                 let ended = abandon_if_stale(&shared.client, store, key)
                     .await
                     .map_err(|e| e.to_string())?;

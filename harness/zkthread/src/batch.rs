@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use clap::Args;
 use serde::Serialize;
-use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS};
+use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS, MAX_SLOTS_WITHIN_CALLDATA};
 use zkthread_token::MAX_TRANSFERS_PER_PROOF;
 use zkthread_engine::{batch, BatchOutcome, EngineError, Limits, Reconciled};
 
@@ -30,7 +30,7 @@ pub struct BatchArgs {
     /// Each slot costs 6 settle calldata felts (input + output) on top of the proof, so the
     /// default keeps a settlement within the 5,000-felt calldata bound; the transfers past the
     /// cap stay pending.
-    #[arg(long, default_value_t = DEFAULT_MAX_SLOTS as u32, value_parser = clap::value_parser!(u32).range(3..=100_000))]
+    #[arg(long, default_value_t = DEFAULT_MAX_SLOTS as u32, value_parser = clap::value_parser!(u32).range(3..=MAX_SLOTS_WITHIN_CALLDATA as i64))]
     max_slots: u32,
 }
 

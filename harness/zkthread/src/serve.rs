@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use zkthread_client::registry::Registry;
-use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS};
+use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS, MAX_SLOTS_WITHIN_CALLDATA};
 use zkthread_token::MAX_TRANSFERS_PER_PROOF;
 use zkthread_engine::settle::DEFAULT_L2_GAS;
 use zkthread_engine::{Limits, SettleOptions};
@@ -40,7 +40,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_MAX_TRANSFERS as u32, value_parser = clap::value_parser!(u32).range(1..=MAX_TRANSFERS_PER_PROOF as i64))]
     max_transfers: u32,
     /// At most this many distinct slots per sub-block (see `zkthread batch --help`).
-    #[arg(long, default_value_t = DEFAULT_MAX_SLOTS as u32, value_parser = clap::value_parser!(u32).range(3..=100_000))]
+    #[arg(long, default_value_t = DEFAULT_MAX_SLOTS as u32, value_parser = clap::value_parser!(u32).range(3..=MAX_SLOTS_WITHIN_CALLDATA as i64))]
     max_slots: u32,
     /// Close a sub-block once its oldest pending transfer (order message) has waited this many
     /// seconds.

@@ -48,6 +48,15 @@ fn usage_errors_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains("525 is not in 1..=524"), "{args:?}: {}", stderr(&out));
     }
+    // So is a slot cap whose sub-blocks could never fit one settle transaction's calldata.
+    for args in [
+        &["batch", "--registry", "0x1", "--thread", "1", "--max-slots", "148"][..],
+        &["serve", "--registry", "0x1", "--thread", "1", "--max-slots", "148"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("148 is not in 3..=147"), "{args:?}: {}", stderr(&out));
+    }
     // Under --json the usage error is the stdout document (scripts parse stdout).
     let reason = check_error("demo", &run(&["--json", "demo", "--no-such-flag"]), 2);
     assert!(reason.contains("--no-such-flag"), "{reason}");

@@ -11,6 +11,14 @@
 //! sub-block's own messages again against the book on chain and proves only if that gives
 //! exactly the stored lists; if the book moved in between, the sub-block could never settle
 //! and ends Stale instead.
+//!
+//! A book round's settle calldata is not known until it is proven (the proof's felts grow with
+//! its trace, the slots with every fill), and a proven sub-block above Starknet's 5,000 felts can
+//! never be sent: [`settle_round`] then ends it (Stale, its messages pending again) and halves
+//! the book's round cap ([`round_cap`], a store note, so a restart keeps it), which [`batch`]
+//! applies to the pending queue from then on. A single message whose settlement alone is too
+//! large (a place crossing too many makers) is refused with that reason, so it cannot hold the
+//! book's sequence.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -208,6 +216,7 @@ pub async fn batch(
     if pending.is_empty() {
         return Ok(BatchOutcome::NothingPending { reconciled });
     }
+    let pending = this_round(pending, round_cap(store, key)?);
     observer.step(&format!("matching {} pending order message(s) against the book on chain", pending.len()));
     let known = known_orders(store, key)?;
     let (matched, signed) = market.match_on_chain(reader, &pending, &known).await?;
@@ -421,8 +430,83 @@ pub async fn settle_round(
         BookProveOutcome::Proved(proved) => round.proved = Some(proved),
         BookProveOutcome::NothingBuilt => {}
     }
-    round.settled = Some(settle(client, store, key, options, observer).await?);
+    match settle(client, store, key, options, observer).await {
+        Ok(settled) => round.settled = Some(settled),
+        Err(EngineError::PreflightBlocked { oversize: Some(felts), .. }) => {
+            round.ended = Some(end_oversized(store, key, felts)?);
+        }
+        Err(other) => return Err(other.into()),
+    }
     Ok(round)
+}
+
+/// The oldest `cap` of `pending` (all without a cap): the messages past it stay pending,
+/// untouched, for the next round.
+fn this_round(mut pending: Vec<Message<StoredOrder>>, cap: Option<usize>) -> Vec<Message<StoredOrder>> {
+    if let Some(cap) = cap {
+        pending.truncate(cap.max(1));
+    }
+    pending
+}
+
+/// The store note holding the book's round cap.
+const ROUND_CAP_NOTE: &str = "book_round_cap";
+
+/// The most pending messages one book sub-block takes, once a round came out too large to
+/// settle (`None`: no cap yet, the batcher's own proof-size limit alone).
+pub fn round_cap(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<usize>> {
+    let Some(json) = store.note(key, ROUND_CAP_NOTE).map_err(EngineError::from)? else {
+        return Ok(None);
+    };
+    let cap: usize = serde_json::from_str(&json)
+        .map_err(|e| MarketError::Statement(format!("the store's book round cap {json:?}: {e}")))?;
+    Ok(Some(cap.max(1)))
+}
+
+/// Ends the Proven sub-block whose settle calldata (`felts`) is above Starknet's limit: its
+/// messages go back to pending and the round cap halves to below its size; a sub-block of one
+/// message cannot shrink, so that message is refused with the reason instead.
+fn end_oversized(store: &Store<StoredOrder>, key: ThreadKey, felts: usize) -> Result<Reconciled> {
+    let Some(sub_block) = store.in_flight(key).map_err(EngineError::from)? else {
+        return Err(MarketError::Statement("no sub-block in flight to end".into()));
+    };
+    let messages = sub_block.body.messages.len();
+    let limit = crate::preflight::MAX_CALLDATA_FELTS;
+    let reason = format!("its settle calldata is {felts} felts, above Starknet's {limit}");
+    let ended = store
+        .record_abandoned(
+            key,
+            sub_block.sequence(),
+            sub_block.attempt,
+            SubBlockStatus::Stale { tx_hash: None, reason: reason.clone() },
+        )
+        .map_err(EngineError::from)?;
+    let detail = if messages > 1 {
+        let cap = messages / 2;
+        store.set_note(key, ROUND_CAP_NOTE, &cap.to_string()).map_err(EngineError::from)?;
+        format!("{reason}; its {messages} messages are pending again, rounds now take at most {cap}")
+    } else {
+        let refused = ended
+            .body
+            .messages
+            .iter()
+            .map(|m| Rejected {
+                message: m.clone(),
+                reason: format!("{reason} even alone (too many fills for one settlement)"),
+            })
+            .collect();
+        store.record_rejected(key, refused).map_err(EngineError::from)?;
+        format!("{reason} with one message: refused")
+    };
+    tracing::warn!(sequence = ended.sequence(), %detail, "book sub-block too large to settle");
+    Ok(Reconciled {
+        sequence: ended.sequence(),
+        attempt: ended.attempt,
+        from: "proven",
+        to: ended.status.name(),
+        tx_hash: None,
+        detail,
+    })
 }
 
 /// `owner`'s messages the store holds that have not settled: in an in-flight sub-block (their
@@ -626,6 +710,80 @@ mod tests {
         bad["place"][1] = serde_json::json!("101:2");
         let err = serde_json::from_value::<StoredOrder>(bad).unwrap_err().to_string();
         assert!(err.contains("101:2"), "{err}");
+    }
+
+    /// Records the pending messages as a Built, then Proven, sub-block (what `batch` and
+    /// `prove` leave when preflight finds the settle calldata too large).
+    fn proven_round(store: &Store<StoredOrder>, key: ThreadKey, sequence: u64) -> SubBlock<StoredOrder> {
+        let body = NewSubBlock {
+            sequence,
+            chain_id: Felt::ONE,
+            os_version: Felt::ONE,
+            program_hash: Felt::TWO,
+            contract_set_commitment: Felt::THREE,
+            messages: store.pending(key).unwrap(),
+            transactions: Default::default(),
+            inputs: vec![],
+            outputs: vec![],
+            parent_attempt: None,
+        };
+        let built = store.record_batch(key, body, vec![]).unwrap();
+        store.record_proof(key, sequence, built.attempt, vec![Felt::ONE; 4]).unwrap()
+    }
+
+    /// A proven round too large to settle never holds the book's sequence: it ends with its
+    /// messages pending again (arrival order kept) and the cap halves, durably; a round of one
+    /// message cannot shrink, so that message is refused with the reason.
+    #[test]
+    fn an_oversized_round_ends_and_halves_the_cap_and_a_lone_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        let key = ThreadKey::new(Felt::from(0x99u64), 2);
+        let sent: Vec<_> = (0..5).map(|i| store.submit(key, order(10 + i, i as u32, 0)).unwrap()).collect();
+        assert_eq!(round_cap(&store, key).unwrap(), None, "no cap before a round was too large");
+        proven_round(&store, key, 0);
+        assert!(store.pending(key).unwrap().is_empty());
+
+        let ended = end_oversized(&store, key, 5_321).unwrap();
+        assert_eq!((ended.sequence, ended.from, ended.to), (0, "proven", "stale"));
+        assert!(ended.detail.contains("5321 felts, above Starknet's 5000"), "{}", ended.detail);
+        assert!(store.in_flight(key).unwrap().is_none(), "the sequence is free again");
+        assert_eq!(store.pending(key).unwrap(), sent, "every message pending again, in order");
+        assert_eq!(round_cap(&store, key).unwrap(), Some(2));
+        let ids = |ms: Vec<Message<StoredOrder>>| ms.iter().map(|m| m.id).collect::<Vec<_>>();
+        assert_eq!(ids(this_round(sent.clone(), Some(2))), ids(sent[..2].to_vec()), "the oldest two");
+        assert_eq!(ids(this_round(sent.clone(), None)), ids(sent.clone()));
+        assert_eq!(ids(this_round(sent.clone(), Some(0))), ids(sent[..1].to_vec()), "never none");
+        drop(store);
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        assert_eq!(round_cap(&store, key).unwrap(), Some(2), "the cap survives a restart");
+
+        // One message alone too large: refused with the reason, the others still pending.
+        let (lone, rest) = (sent[0].clone(), sent[1..].to_vec());
+        let others = store.pending(key).unwrap().into_iter().filter(|m| m.id != lone.id).collect::<Vec<_>>();
+        assert_eq!(others, rest);
+        let body = NewSubBlock {
+            sequence: 0,
+            chain_id: Felt::ONE,
+            os_version: Felt::ONE,
+            program_hash: Felt::TWO,
+            contract_set_commitment: Felt::THREE,
+            messages: vec![lone.clone()],
+            transactions: Default::default(),
+            inputs: vec![],
+            outputs: vec![],
+            parent_attempt: None,
+        };
+        let built = store.record_batch(key, body, vec![]).unwrap();
+        store.record_proof(key, 0, built.attempt, vec![Felt::ONE; 4]).unwrap();
+        let ended = end_oversized(&store, key, 5_100).unwrap();
+        assert!(ended.detail.contains("with one message: refused"), "{}", ended.detail);
+        assert_eq!(store.pending(key).unwrap(), rest);
+        let rejected = store.rejected(key).unwrap();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].message, lone);
+        assert!(rejected[0].reason.contains("even alone"), "{}", rejected[0].reason);
+        assert_eq!(round_cap(&store, key).unwrap(), Some(2), "one message refused, the cap unchanged");
     }
 
     #[test]
