@@ -109,7 +109,7 @@ fn order(owner: &str, id: u32, state: OrderState) -> Entry {
     Entry::Order { book: d(BOOK), account: a(owner), id, state }
 }
 
-fn market(fills: u32) -> Entry {
+fn market(fills: u64) -> Entry {
     Entry::Market { book: d(BOOK), base: d(BASE), quote: d(QUOTE), fills }
 }
 
@@ -260,6 +260,16 @@ fn honest() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
         .add_output(JUNK, junk_balance, Felt::from(77u8))
         .sorted();
     out.push(("two books", s, w));
+    // The counter is any u64, its tuples rebased to a multiple of 2^30 below the input: past
+    // p (where an M31 count would wrap), and across a multiple of 2^30 within one sub-block.
+    let mut past_p = fill_and_place();
+    past_p[0] = change(market((1 << 40) + 4), market((1 << 40) + 5));
+    let (s, w) = bind(&past_p);
+    out.push(("counter past p", s, w));
+    let mut across = fill_and_place();
+    across[0] = change(market((3 << 30) - 1), market((3 << 30) + (1 << 16) - 1));
+    let (s, w) = bind(&across);
+    out.push(("counter across 2^30", s, w));
     out
 }
 
@@ -325,8 +335,8 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     push("empty order with den", alice_order(order_value(0, 0, 1, 0)));
     push("order bit 98", alice_order(order_value(1, 100, 1, 50) + Felt::TWO.pow(98u32)));
     push("order value -1", alice_order(zero - Felt::ONE));
-    push("counter p - 1", e(good.clone().set_input(BOOK, fill_count_key(), Felt::from(MODULUS - 1))));
-    push("counter 2^32", e(good.clone().set_input(BOOK, fill_count_key(), Felt::from(1u64 << 32))));
+    push("counter 2^64", e(good.clone().set_input(BOOK, fill_count_key(), Felt::TWO.pow(64u32))));
+    push("counter -1", e(good.clone().set_input(BOOK, fill_count_key(), zero - Felt::ONE)));
     let nonce_top = pack_key_slot(&key([1, 2, 3, 4]), MODULUS - 1).expect("a key slot");
     push("key nonce p - 1", e(good.clone().set_input(BOOK, thread_key_key(CAROL), nonce_top)));
     push("key word 2^31 - 1", e(good.clone().set_input(BOOK, thread_key_key(CAROL), Felt::from(MODULUS))));
@@ -334,7 +344,7 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     push("config 2^251", e(good.clone().set_input(BOOK, quote_token_key(), Felt::TWO.pow(251u32))));
     push("balance 2^128", e(good.clone().set_input(BASE, balance_key(BOB), Felt::TWO.pow(128u32))));
     push("output order side 3", e(good.clone().set_output(BOOK, order_key(BOB, 3), order_value(3, 241, 2, 0))));
-    push("output counter p - 1", e(good.clone().set_output(BOOK, fill_count_key(), Felt::from(MODULUS - 1))));
+    push("output counter 2^64", e(good.clone().set_output(BOOK, fill_count_key(), Felt::TWO.pow(64u32))));
     push("output config zero", e(good.clone().add_output(BOOK, base_token_key(), zero)));
     push("output not read", e(good.clone().add_output(BASE, balance_key(EVE), Felt::ONE)));
 
@@ -350,6 +360,10 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     push("base is quote", e(good.clone().set_input(BOOK, quote_token_key(), felt(BASE))));
     push("base is the book", e(good.clone().set_input(BOOK, base_token_key(), felt(BOOK))));
     push("quote is the book", e(good.clone().set_input(BOOK, quote_token_key(), felt(BOOK))));
+    // The counter moves by 0..=2^16 fills (the honest fill moves it 4 -> 5).
+    push("counter backwards", e(good.clone().set_input(BOOK, fill_count_key(), Felt::from(6u8))));
+    push("counter jump", e(good.clone().set_output(BOOK, fill_count_key(), Felt::from(4 + (1u64 << 16) + 1))));
+    push("counter back from the old cap", e(good.clone().set_input(BOOK, fill_count_key(), Felt::from(MODULUS - 1))));
     out
 }
 
@@ -371,6 +385,7 @@ fn reason(e: &OrderBookStatementError) -> &'static str {
             BookRefusal::ConfigWritten { .. } => "book: config written",
             BookRefusal::BalanceInBook { .. } => "book: balance in book",
             BookRefusal::DegenerateMarket { .. } => "book: degenerate market",
+            BookRefusal::CounterJump { .. } => "book: counter jump",
         },
     }
 }
@@ -570,6 +585,9 @@ mod tests {
             ("base is the book", "book: degenerate market"),
             ("quote is the book", "book: degenerate market"),
             ("output config zero", "statement: bad value"),
+            ("counter backwards", "book: counter jump"),
+            ("counter jump", "book: counter jump"),
+            ("counter back from the old cap", "book: counter jump"),
         ];
         let all = refusals();
         for (name, want) in expected {

@@ -76,7 +76,10 @@ fn orderbook_air_class_casm_size() {
 /// -3.5k / -5.1k); then 80,667 with word 0 of each packed M31 felt cut by a bounded division
 /// (`thread_verifier::proof::Divided`, +22: the book's proof priced by steps again, 1.919e8 ->
 /// 1.857e8): 1,253 under the limit (session 23).
-const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 80_700;
+/// 2026-12-03 (session 26): 80,989 with the fill counter a u64 whose tuples are rebased
+/// (`rebase_counter`: the move checked in felt arithmetic, the base by a bit mask; +322; checked
+/// u64 subtractions and `%` cost +408): 931 under the limit.
+const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 81_000;
 
 #[test]
 fn orderbook_verifier_class_casm_size() {

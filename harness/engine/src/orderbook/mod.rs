@@ -273,7 +273,6 @@ impl Market {
     pub async fn book_state(&self, reader: &ChainReader, owners: &[Felt]) -> Result<BookState> {
         let header = self.header(reader, 0).await?;
         let fills = self.book.fill_count(reader).await.map_err(chain("reading fill_count"))?;
-        let fills = u32::try_from(fills).map_err(|_| MarketError::Statement(format!("fill count {fills}")))?;
         let mut state = BookState::new(
             header.domain(self.book.address),
             header.domain(self.base.address),

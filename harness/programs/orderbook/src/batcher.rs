@@ -51,8 +51,9 @@
 //!   remainder may round better, matching passes over the crossing makers again until a pass
 //!   fills nothing: it ends only when no crossing maker can trade with the taker.
 //! - **Self-trade prevention**: a resting order of the taker's own owner is skipped (left
-//!   untouched; the AIR would accept a self-trade, but it moves nothing and one row cannot
-//!   read one balance slot twice). The taker may trade through it with other owners, and its
+//!   untouched; the AIR accepts a self-trade, whose balance tuples cancel within its row, but
+//!   it moves nothing, and this batcher's statement lists each touched balance slot once, which
+//!   such a row would read twice; see the crate docs on wash trades). The taker may trade through it with other owners, and its
 //!   remainder may rest crossing its own order: those two never trade with each other.
 //! - **Unfunded maker**: if the maker's side cannot pay one unit (a seller without base, a
 //!   buyer without the quote for one unit at its own price), its order is skipped and stays
@@ -60,7 +61,8 @@
 //! - **Unfunded taker**: if the taker cannot pay one unit at the maker's price, its matching
 //!   stops; its remainder rests (placing needs no funds: there is no escrow) and can fill
 //!   later as a maker once funded.
-//! - The market's fill counter must stay below `p - 1`: at [`MAX_FILLS`] matching stops.
+//! - The market's fill counter is a u64 (the `Market` tuples carry it rebased,
+//!   `crate::state::MARKET_COUNT_MODULUS`): at `u64::MAX` matching stops, which no book reaches.
 //!
 //! ## Size
 //! A proof's largest component has at most [`MAX_COMPONENT_ROWS`] rows; every signed message
@@ -86,7 +88,7 @@ use zkthread_sig::{verify_trace, Message, MessageError, SignatureError, SignedMe
 use crate::signed::{OrderMessage, SignedOrderRow};
 use starknet_types_core::felt::Felt;
 
-use crate::state::{Change, Entry, OrderState, Price, SIDE_BUY, SIDE_SELL};
+use crate::state::{market_count_base, Change, Entry, OrderState, Price, SIDE_BUY, SIDE_SELL};
 use crate::statement::{statement_of, storage_value, BuildError, Directory, SignedPublicInput};
 use crate::witness::{Fill, OrderBookWitness};
 use zkthread_prover::auth::witness::AuthWitness;
@@ -102,11 +104,7 @@ pub type SignedOrder = SignedMessage<OrderMessage>;
 /// An order slot's identity: `(owner, id)`.
 pub type OrderKey = (Hash4, u32);
 
-const P: u32 = zkthread_sig::field::MODULUS;
 
-/// The largest fill counter a fill may start from: the counter after it must stay below
-/// `p - 1` (the statement refuses a counter that would wrap).
-pub const MAX_FILLS: u32 = P - 3;
 
 /// An account as the batcher sees it: its balances of the book's two tokens and its key slot
 /// in the book's domain (`thread_keys[owner]` of the book contract).
@@ -134,7 +132,10 @@ pub struct BookState {
     pub book: Hash4,
     pub base: Hash4,
     pub quote: Hash4,
-    pub fills: u32,
+    /// The stored counter (`fill_count`).
+    pub fills: u64,
+    /// The current sub-block's `market_count_base`: fill rows carry `fills - count_base`.
+    count_base: u64,
     orders: BTreeMap<OrderKey, BookOrder>,
     accounts: BTreeMap<Hash4, Account>,
     next_arrival: u64,
@@ -142,8 +143,16 @@ pub struct BookState {
 
 impl BookState {
     /// An empty book over `base`/`quote` whose counter is `fills`.
-    pub fn new(book: Hash4, base: Hash4, quote: Hash4, fills: u32) -> Self {
-        BookState { book, base, quote, fills, orders: BTreeMap::new(), accounts: BTreeMap::new(), next_arrival: 0 }
+    pub fn new(book: Hash4, base: Hash4, quote: Hash4, fills: u64) -> Self {
+        let count_base = market_count_base(fills);
+        BookState { book, base, quote, fills, count_base, orders: BTreeMap::new(), accounts: BTreeMap::new(), next_arrival: 0 }
+    }
+
+    /// This state as the start of a sub-block: its fill rows count from here
+    /// ([`market_count_base`] of the counter now).
+    fn starting_sub_block(mut self) -> Self {
+        self.count_base = market_count_base(self.fills);
+        self
     }
 
     /// Sets `owner`'s balances and key slot.
@@ -429,7 +438,7 @@ struct Builder {
 impl Builder {
     fn new(state: &BookState) -> Self {
         Builder {
-            now: state.clone(),
+            now: state.clone().starting_sub_block(),
             witness: OrderBookWitness::new(),
             touched: BTreeSet::new(),
             trades: Vec::new(),
@@ -547,7 +556,7 @@ pub fn match_order(book: &mut BookState, taker: OrderKey) -> Vec<Fill> {
             if maker.0 == taker.0 {
                 continue; // self-trade prevention: the owner's own resting order is skipped
             }
-            if book.fills > MAX_FILLS {
+            if book.fills == u64::MAX {
                 return fills;
             }
             match fill_terms(book, taker, maker) {
@@ -668,7 +677,8 @@ fn describe_fill(book: &BookState, sell: OrderKey, buy: OrderKey, quantity: u64,
         book: book.book,
         base: book.base,
         quote: book.quote,
-        fills: book.fills,
+        // Below 2^30 + 2^16 within a sub-block (at most 2^16 fills from its base).
+        fills: (book.fills - book.count_base) as u32,
         seller: sell.0,
         sell_id: sell.1,
         sell_price: s.price,
@@ -810,14 +820,25 @@ mod tests {
     }
 
     #[test]
-    fn the_counter_stops_matching_before_it_wraps() {
+    fn the_counter_passes_p_and_stops_only_at_u64_max() {
+        // Past p - 1 (where the AIR's M31 count would wrap) fills go on: rows carry the count
+        // from the sub-block's base.
         let mut b = book();
-        b.fills = MAX_FILLS;
+        let far = u64::from(zkthread_sig::field::MODULUS) + 5;
+        b.fills = far;
+        b.count_base = market_count_base(far);
         place(&mut b, ALICE, 1, OrderState::sell(50, 10));
-        assert_eq!(place(&mut b, BOB, 2, OrderState::buy(50, 10)).len(), 1, "the last fill");
-        assert_eq!(b.fills, MAX_FILLS + 1);
+        let fills = place(&mut b, BOB, 2, OrderState::buy(50, 10));
+        assert_eq!(fills.len(), 1);
+        assert_eq!(u64::from(fills[0].fills), far % (1 << 30), "the row's count is rebased");
+        assert_eq!(b.fills, far + 1);
+        // Only the u64 counter's end stops matching (a book would need 2^48 full sub-blocks).
+        b.fills = u64::MAX - 1;
+        b.count_base = market_count_base(u64::MAX - 1);
         place(&mut b, CAROL, 3, OrderState::sell(50, 10));
-        assert!(place(&mut b, DAVE, 4, OrderState::buy(50, 10)).is_empty(), "no further fill");
+        assert_eq!(place(&mut b, DAVE, 4, OrderState::buy(50, 5)).len(), 1, "the last fill");
+        assert_eq!(b.fills, u64::MAX);
+        assert!(place(&mut b, BOB, 5, OrderState::buy(50, 5)).is_empty(), "no further fill");
     }
 
     #[test]

@@ -38,12 +38,22 @@
 //!   limbs. The empty slot (an id never used) is `side = num = den = remaining = 0`; a
 //!   cancelled or filled order keeps its side and price with `remaining = 0`, so it can never
 //!   be placed again nor filled.
-//! - The book's fill counter is the slot `fill_count` of `B` holding `n`, the tuple
-//!   `Market(3, D_book, D_base, D_quote, n)` (14 values), whose `D_base`, `D_quote` are the
-//!   domains of the addresses in `B`'s `base_token` and `quote_token` slots (never the
-//!   counter's own value). Every fill moves it `n -> n + 1`.
-//!   Its job is to bind the book to its two tokens (below); the count is a by-product (a
-//!   trade sequence number).
+//! - The book's fill counter is the slot `fill_count` of `B` holding a u64 `n`, the tuple
+//!   `Market(3, D_book, D_base, D_quote, n - base)` (14 values), whose `D_base`, `D_quote`
+//!   are the domains of the addresses in `B`'s `base_token` and `quote_token` slots (never the
+//!   counter's own value), and `base` the sub-block's starting count rounded down to a
+//!   multiple of `2^30` ([`state::MARKET_COUNT_MODULUS`]; the statement allows a move of
+//!   `0..=2^16`). Every fill moves it `n -> n + 1`. Its job is to bind the book to its two
+//!   tokens (below); the count is a by-product (a trade sequence number).
+//! - **Anyone may wash-trade on any book, without funds.** A fill whose seller and buyer are
+//!   one owner (or two owners trading back and forth) nets its `Balance` tuples to nothing, so
+//!   it needs no balance slot in the statement: a thread of the attacker's own over `B` alone
+//!   can settle fills between its own orders. It moves no one else's value, but it inflates
+//!   the counter and the traded volume; so the counter has no cap (until session 26 it stopped
+//!   below `p - 1`, and ~32,768 such sub-blocks could stop a book's fills for good), and
+//!   volume read from `fill_count` is not evidence of trade. Nor does the AIR enforce price-time
+//!   priority or the maker's price: every fill stays within both signed limits, but which
+//!   crossing orders trade is the batcher's choice (treat a limit as the price you may get).
 //!
 //! ## The fill row ([`fill::fill_cols`], 251 columns, 172 fractions in 86 pairs)
 //! Columns: `enabled`; `D_book, D_base, D_quote, n`; the sell order `(A_s, id_s, ns/ds)` and
@@ -198,8 +208,7 @@
 //!   `base_token` and `quote_token` is a book to this program ([`statement`], the attacker
 //!   argument). A book whose configuration names another book as a token is the deployer's
 //!   error, not refused.
-//! - `fill_count` below `2^31 - 2`: a book stops settling fills through threads after that
-//!   many (its direct L2 path is unaffected); order ids below `2^31 - 1`.
+//! - Order ids below `2^31 - 1`; `fill_count` below `2^64` (2^48 full sub-blocks).
 //! - [`statement::statement_of`] builds statements for one book per sub-block.
 
 pub mod batcher;

@@ -36,6 +36,22 @@ pub const KIND_ORDER: u32 = 2;
 /// The `StateRelation` kind of the book's fill counter (its market: book and token domains).
 pub const KIND_MARKET: u32 = 3;
 
+/// The `Market` tuple does not carry the stored counter `n` (a u64) but `n - base`, where
+/// `base` is the sub-block's starting count rounded down to a multiple of this: below
+/// `2^30 + 2^16 < p` for any sub-block (one fill row per fill, at most 2^16 rows), so a fill
+/// chain never wraps in M31 and the stored counter has no cap a thread could exhaust.
+pub const MARKET_COUNT_MODULUS: u64 = 1 << 30;
+
+/// The most a statement's counter may move in one sub-block: one fill per row of the fill
+/// component, at most 2^16 (`zkthread_prover::range::SIGNED_MAX_LOG_ROWS`).
+pub const MAX_FILLS_PER_SUB_BLOCK: u64 = 1 << zkthread_prover::range::SIGNED_MAX_LOG_ROWS;
+
+/// What a sub-block starting at stored count `fills` subtracts from every count it puts in a
+/// `Market` tuple ([`MARKET_COUNT_MODULUS`]).
+pub fn market_count_base(fills: u64) -> u64 {
+    fills - fills % MARKET_COUNT_MODULUS
+}
+
 /// `side` of an empty order slot.
 pub const SIDE_EMPTY: u32 = 0;
 /// `side` of a bid: the owner pays quote for base.
@@ -217,7 +233,10 @@ pub enum Entry {
     Balance { token: Hash4, account: Hash4, value: u128 },
     Key { domain: Hash4, account: Hash4, nonce: u32, key: KeyCommitment },
     Order { book: Hash4, account: Hash4, id: u32, state: OrderState },
-    Market { book: Hash4, base: Hash4, quote: Hash4, fills: u32 },
+    /// `fills`: the stored u64 counter in a batcher's slot changes, the rebased count
+    /// ([`MARKET_COUNT_MODULUS`]) in a row's or a statement's tuple, which is what
+    /// [`Entry::values`] encodes.
+    Market { book: Hash4, base: Hash4, quote: Hash4, fills: u64 },
 }
 
 fn m(h: &Hash4) -> Vec<BaseField> {
@@ -245,7 +264,8 @@ impl Entry {
                 &f(&qty_limbs(state.remaining)),
             ),
             Entry::Market { book, base, quote, fills } => {
-                market(&m(book), &m(base), &m(quote), BaseField::from(*fills))
+                let count = (*fills % u64::from(zkthread_sig::field::MODULUS)) as u32;
+                market(&m(book), &m(base), &m(quote), BaseField::from(count))
             }
         }
     }

@@ -11,7 +11,7 @@
 //! | token `balances: Map<ContractAddress, u128>` | `balances[owner]` (the token program's) | a u128 | `[owner, 0]` | `Balance(D_token, A, limbs)` |
 //! | book `thread_keys: Map<ContractAddress, felt252>` | `thread_keys[owner]` (the token program's) | packed key and nonce (`zkthread_sig::pack_key_slot`), nonce `< 2^31 - 2` (`zkthread_sig::unpack_statement_key_slot`) | `[owner, 0]` | `Key(D_book, A, nonce, K)` |
 //! | book `orders: Map<(ContractAddress, u64), felt252>` | `orders[(owner, id)]` | packed order ([`pack_order`]) | `[owner, id]` | `Order(D_book, A, id, side, num, den, remaining)` |
-//! | book `fill_count: u64` | `sn_keccak('fill_count')` | `n < 2^31 - 2` | `[0, 0]` | `Market(D_book, D_base, D_quote, n)` |
+//! | book `fill_count: u64` | `sn_keccak('fill_count')` | `n < 2^64`, moving by at most `2^16` a sub-block | `[0, 0]` | `Market(D_book, D_base, D_quote, n - base)`, `base` = the input's `n` rounded down to a multiple of `2^30` |
 //! | book `base_token: ContractAddress` | `sn_keccak('base_token')` | the base token's address, `0 < a < 2^251` | `[0, 0]` | none (read-only) |
 //! | book `quote_token: ContractAddress` | `sn_keccak('quote_token')` | the quote token's address, `0 < a < 2^251` | `[0, 0]` | none (read-only) |
 //!
@@ -64,6 +64,13 @@
 //!   row consumes it, so every fill of a book moves that book's configured tokens (the crate
 //!   docs, "Why a fill moves the book's own tokens"). A configuration with only one of the
 //!   two slots is refused ([`BookRefusal::IncompleteConfig`]).
+//! - the counter is a u64 with no cap below `2^64` (a cap in M31, `p - 1`, let anyone stop a
+//!   book's fills for good by settling ~32,768 sub-blocks of wash fills, which need no
+//!   balance). Its tuples carry it rebased: an input `n_in` and output `n_out` become
+//!   `n_in - base` and `n_out - base` with `base = n_in - n_in mod 2^30`, and
+//!   `0 <= n_out - n_in <= 2^16` ([`BookRefusal::CounterJump`]), so both are below
+//!   `2^30 + 2^16 < p`: a chain of fill rows from one to the other is exactly `n_out - n_in`
+//!   fills (a cycle would need `p` rows), as before.
 //!
 //! What a prover can still choose is harmless: which owners' slots appear (each tuple is
 //! bound to its owner by the key, and only a signed row moves an owner's key or places or
@@ -93,7 +100,9 @@ use zkthread_sig::tx_list::TxListCommitment;
 use zkthread_sig::wots::Hash4;
 use zkthread_token::statement::{SlotState, TokenLayout, TokenVariable};
 
-use crate::state::{Change, Entry, OrderState, Price, SIDE_BUY, SIDE_EMPTY, SIDE_SELL};
+use crate::state::{
+    market_count_base, Change, Entry, OrderState, Price, MAX_FILLS_PER_SUB_BLOCK, SIDE_BUY, SIDE_EMPTY, SIDE_SELL,
+};
 
 /// `orders: Map<(ContractAddress, u64), felt252>` of the book.
 pub const ORDERS_VAR: &str = "orders";
@@ -218,7 +227,8 @@ pub enum BookSlot {
     Order { id: u32, state: OrderState },
     /// The fill counter; `market` is filled in by [`OrderLayout::resolve`] from the book's
     /// configuration (`None` only between per-slot binding and resolution).
-    FillCount { fills: u32, market: Option<MarketTokens> },
+    /// `fills`: the stored u64 as parsed, rebased by [`OrderLayout::resolve`] (module docs).
+    FillCount { fills: u64, market: Option<MarketTokens> },
     /// A configured token address (read-only).
     Config(Felt),
 }
@@ -240,6 +250,8 @@ pub enum BookRefusal {
     BalanceInBook { index: usize },
     #[error("book {book:#x} names itself or one token twice (base {base:#x}, quote {quote:#x})")]
     DegenerateMarket { book: Felt, base: Felt, quote: Felt },
+    #[error("input entry {index}: the fill counter moves from {before} to {after}, not by 0..=2^16")]
+    CounterJump { index: usize, before: u64, after: u64 },
 }
 
 /// Why an order-book statement is refused: a framework rule or the book's.
@@ -276,10 +288,9 @@ impl StorageLayout for OrderLayout {
             // The token's parsing (a key nonce below `p - 1`: `zkthread_sig::KEY_NONCE_BOUND`).
             BookVariable::Token(v) => TokenLayout.parse(v, value).map(BookSlot::Token),
             BookVariable::Order { id } => unpack_order(value).map(|state| BookSlot::Order { id, state }),
-            // The counter moves by one per fill: `p - 1` would wrap to 0.
-            BookVariable::FillCount => u32::try_from(value.to_biguint())
+            // Any u64: the tuples carry it rebased (module docs).
+            BookVariable::FillCount => u64::try_from(value.to_biguint())
                 .ok()
-                .filter(|n| *n < MODULUS - 1)
                 .map(|fills| BookSlot::FillCount { fills, market: None }),
             BookVariable::BaseToken | BookVariable::QuoteToken => {
                 (*value != Felt::ZERO && *value < Felt::TWO.pow(251u32)).then_some(BookSlot::Config(*value))
@@ -346,11 +357,16 @@ impl ListRules for OrderLayout {
                     return Err(BookRefusal::NotABook { index, variable: variable.name() })
                 }
                 (BookVariable::FillCount, Some(m)) => {
-                    for state in [&mut slot.before, &mut slot.after] {
-                        if let BookSlot::FillCount { market, .. } = state {
-                            *market = Some(m);
-                        }
+                    let (before, after) = match (slot.before, slot.after) {
+                        (BookSlot::FillCount { fills: b, .. }, BookSlot::FillCount { fills: a, .. }) => (b, a),
+                        _ => continue, // parsed as a counter: unreachable
+                    };
+                    if after < before || after - before > MAX_FILLS_PER_SUB_BLOCK {
+                        return Err(BookRefusal::CounterJump { index, before, after });
                     }
+                    let base = market_count_base(before);
+                    slot.before = BookSlot::FillCount { fills: before - base, market: Some(m) };
+                    slot.after = BookSlot::FillCount { fills: after - base, market: Some(m) };
                 }
                 _ => {}
             }
@@ -656,9 +672,10 @@ mod tests {
         assert_eq!(l.variable(contract, fill_count_key(), &[Felt::ZERO; 2]), Some((BookVariable::FillCount, Felt::ZERO)));
         assert_eq!(l.variable(contract, fill_count_key(), &[Felt::ONE, Felt::ZERO]), None);
         assert_eq!(l.variable(contract, base_token_key(), &[Felt::ZERO, Felt::ONE]), None);
-        // Values: a counter below p - 1, a nonzero address below 2^251.
-        assert!(l.parse(BookVariable::FillCount, &Felt::from(MODULUS - 2)).is_some());
-        assert_eq!(l.parse(BookVariable::FillCount, &Felt::from(MODULUS - 1)), None);
+        // Values: a counter of any u64 (p - 1 and past it too), a nonzero address below 2^251.
+        assert!(l.parse(BookVariable::FillCount, &Felt::from(MODULUS - 1)).is_some());
+        assert!(l.parse(BookVariable::FillCount, &Felt::from(u64::MAX)).is_some());
+        assert_eq!(l.parse(BookVariable::FillCount, &(Felt::from(u64::MAX) + Felt::ONE)), None);
         let key = zkthread_sig::wots::KeyCommitment::NONE;
         let thread_key = BookVariable::Token(TokenVariable::ThreadKey);
         assert!(l.parse(thread_key, &pack_key_slot(&key, MODULUS - 2).unwrap()).is_some());

@@ -22,7 +22,8 @@ fn reduce(v: i64) -> u32 {
 }
 
 /// One match: the sell order `(seller, sell_id)` and the buy order `(buyer, buy_id)` of book
-/// `book` (market `base`/`quote`, counter `fills`) trade `quantity` base units for `amount`
+/// `book` (market `base`/`quote`, counter `fills` as its `Market` tuple carries it: rebased,
+/// `crate::state::MARKET_COUNT_MODULUS`) trade `quantity` base units for `amount`
 /// quote units (an honest batcher's `amount` is at the maker's price, rounded in the maker's
 /// favour, within both limits). The `*_remaining` and balances are the values before the fill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,7 +101,7 @@ impl Fill {
     fn effect(&self, fills: u32, sell_rem: u64, buy_rem: u64, b: [u128; 4]) -> FillEffect {
         let bal = |token, account, value| Entry::Balance { token, account, value };
         FillEffect {
-            market: Entry::Market { book: self.book, base: self.base, quote: self.quote, fills },
+            market: Entry::Market { book: self.book, base: self.base, quote: self.quote, fills: u64::from(fills) },
             sell: Entry::Order {
                 book: self.book,
                 account: self.seller,

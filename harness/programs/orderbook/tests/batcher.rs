@@ -193,6 +193,33 @@ fn a_partial_fill_carries_across_two_sub_blocks_and_both_verify() {
     assert!(other.is_err(), "proof 1 under statement 2");
 }
 
+/// The counter is a u64 with no cap: from far past `p` and across a multiple of `2^30`, the
+/// stored values move by one per fill while each sub-block's rows count from its own base, and
+/// both proofs verify. (Capped below `p - 1`, wash fills from anyone's thread could stop a
+/// book for good.)
+#[test]
+fn the_fill_counter_runs_past_p_and_across_2_30_and_both_sub_blocks_verify() {
+    let (mut alice, mut bob, mut carol) = (Client::new(ALICE), Client::new(BOB), Client::new(CAROL));
+    let start = (1u64 << 40) + (1 << 30) - 1;
+    let mut s0 = everyone();
+    s0.fills = start;
+    let sub1 = built(&s0, &[alice.sell(1, 50, 100), bob.buy(1, 52, 30)]);
+    let market = |sub: &SubBlock| change_of(sub, &Entry::Market { book: domain(BOOK), base: domain(BASE), quote: domain(QUOTE), fills: 0 });
+    let counter = |e: Entry| match e {
+        Entry::Market { fills, .. } => fills,
+        other => panic!("{other:?}"),
+    };
+    let c1 = market(&sub1).expect("the counter is read");
+    assert_eq!((counter(c1.before), counter(c1.after)), (start, start + 1), "stored values");
+    assert_eq!(sub1.fills[0].fills, (1 << 30) - 1, "the row counts from the base 2^40");
+    prove_and_verify(&sub1);
+    let sub2 = built(&sub1.after, &[carol.buy(1, 55, 80)]);
+    let c2 = market(&sub2).expect("the counter is read");
+    assert_eq!((counter(c2.before), counter(c2.after)), (start + 1, start + 2));
+    assert_eq!(sub2.fills[0].fills, 0, "a new base: 2^40 + 2^30");
+    prove_and_verify(&sub2);
+}
+
 #[test]
 fn a_cancel_removes_a_resting_order() {
     let (mut alice, mut bob) = (Client::new(ALICE), Client::new(BOB));

@@ -143,11 +143,22 @@ fn an_honest_statement_verifies_and_each_binding_rule_refuses_with_its_reason() 
         layout(BookRefusal::DegenerateMarket { book: f(BOOK), base: f(BASE), quote: f(BASE) })
     );
 
-    // Non-canonical values: a counter at p - 1 (one fill from wrapping), an unset (zero)
-    // config address, an order side that is neither empty, buy nor sell.
+    // The counter moves by 0..=2^16 (one fill per row) and never backwards: its tuples carry
+    // it rebased, so a larger move could alias a chain of fewer rows.
     let counter = at(&s, BOOK, fill_count_key());
+    let counter_out = s.outputs.iter().position(|o| o.slot == s.inputs[counter].slot).expect("the counter moves");
+    let (before, after) = (u64::try_from(s.inputs[counter].value).unwrap(), u64::try_from(s.outputs[counter_out].value).unwrap());
+    for (what, b, a) in [("backwards", after + 1, after), ("too far", before, before + (1 << 16) + 1), ("p - 1 back", u64::from(MODULUS - 1), after)] {
+        let mut bad = s.clone();
+        (bad.inputs[counter].value, bad.outputs[counter_out].value) = (f(b), f(a));
+        assert_eq!(refusal(&bad, &sw, &proof), layout(BookRefusal::CounterJump { index: counter, before: b, after: a }), "{what}");
+    }
+
+    // Non-canonical values: a counter that is no u64 (any u64 is one: a cap in M31 let wash
+    // fills stop a book for good), an unset (zero) config address, an order side that is
+    // neither empty, buy nor sell.
     let bad_side = Felt::from(3u8) * Felt::TWO.pow(80u32) + Felt::from(50u8) * Felt::TWO.pow(64u32) + f(100);
-    for (index, value) in [(counter, f(u64::from(MODULUS - 1))), (quote, Felt::ZERO), (order, bad_side)] {
+    for (index, value) in [(counter, Felt::TWO.pow(64u32)), (quote, Felt::ZERO), (order, bad_side)] {
         let mut bad = s.clone();
         bad.inputs[index].value = value;
         assert_eq!(

@@ -89,7 +89,8 @@ impl Ledger {
     fn fills(&self) -> u32 {
         let probe = Entry::Market { book: domain(BOOK), base: domain(BASE), quote: domain(QUOTE), fills: 0 };
         match self.0.get(&slot_key(&probe)) {
-            Some(Entry::Market { fills, .. }) => *fills,
+            // The ledger's counts are a sub-block's rows' (below 2^30 + 2^16).
+            Some(Entry::Market { fills, .. }) => *fills as u32,
             _ => 0,
         }
     }

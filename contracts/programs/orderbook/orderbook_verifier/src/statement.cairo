@@ -11,8 +11,9 @@
 //!   `p - 1`: `Key(1, D_book, A, nonce, K[4])`);
 //! - `orders[(owner, id)]` of a book (`[owner, id]`, `id < p`, a packed order:
 //!   `Order(2, D_book, A, id, side, num, den, remaining[4])`, the limit price `num / den`);
-//! - `fill_count` of a book (`[0, 0]`, a count below `p - 1`:
-//!   `Market(3, D_book, D_base, D_quote, n)`, the token domains from the book's configuration);
+//! - `fill_count` of a book (`[0, 0]`, a u64 `n`: `Market(3, D_book, D_base, D_quote, n - base)`,
+//!   the token domains from the book's configuration, `base` the input's `n` rounded down to a
+//!   multiple of `2^30`; the output may exceed the input by `0..=2^16`);
 //! - `base_token` / `quote_token` of a book (`[0, 0]`, an address `0 < a < 2^251`, read-only,
 //!   no tuple).
 //!
@@ -57,6 +58,10 @@ pub const SIDE_SELL: u32 = 2;
 pub const MAX_PRICE_PART: u32 = 0x3fff;
 /// Witness felts per input slot: `[owner, id]`.
 pub const WITNESS_LEN: u32 = 2;
+/// A counter's tuples count from its input rounded down to a multiple of this.
+pub const MARKET_COUNT_MODULUS: u64 = 0x40000000;
+/// The most the counter moves in one sub-block: one fill per row, at most 2^16 rows.
+pub const MAX_FILLS_PER_SUB_BLOCK: u64 = 0x10000;
 
 /// An order value is `remaining + num * 2^64 + den * 2^80 + side * 2^96`, below `2^98`.
 const TWO_POW_64: u128 = 0x10000000000000000;
@@ -91,8 +96,9 @@ pub enum BookSlot {
     /// `(id, order)`.
     Order: (u32, OrderState),
     /// `(fills, market)`: the market is filled in from the book's configuration (`None` only
-    /// between per-slot binding and the whole-list rules).
-    FillCount: (u32, Option<MarketTokens>),
+    /// between per-slot binding and the whole-list rules), which also rebases the stored u64
+    /// (`resolve`).
+    FillCount: (u64, Option<MarketTokens>),
     /// A configured token address (read-only).
     Config: felt252,
 }
@@ -234,15 +240,11 @@ pub fn parse(variable: BookVariable, value: felt252) -> Option<BookSlot> {
             Option::Some(state) => Option::Some(BookSlot::Order((id, state))),
             Option::None => Option::None,
         },
-        // The counter moves by one per fill: `p - 1` would wrap to 0.
+        // Any u64: its tuples carry it rebased (`resolve`).
         BookVariable::FillCount => {
-            let fills: Option<u32> = value.try_into();
+            let fills: Option<u64> = value.try_into();
             match fills {
-                Option::Some(n) => if n < P - 1 {
-                    Option::Some(BookSlot::FillCount((n, Option::None)))
-                } else {
-                    Option::None
-                },
+                Option::Some(n) => Option::Some(BookSlot::FillCount((n, Option::None))),
                 Option::None => Option::None,
             }
         },
@@ -466,7 +468,7 @@ fn resolve(
             Result::Ok((before, after))
         },
         BookVariable::FillCount => match market {
-            Option::Some(m) => Result::Ok((with_market(before, m), with_market(after, m))),
+            Option::Some(m) => rebase_counter(before, after, m),
             Option::None => Result::Err('book: not a book'),
         },
         BookVariable::ThreadKey => in_book(market, before, after),
@@ -595,12 +597,35 @@ fn market_of(books: Span<(felt252, MarketTokens)>, contract: felt252) -> Option<
     found
 }
 
-/// A counter's state with its market.
-fn with_market(state: BookSlot, market: MarketTokens) -> BookSlot {
-    match state {
-        BookSlot::FillCount((fills, _)) => BookSlot::FillCount((fills, Option::Some(market))),
-        _ => state,
+/// The counter's states with its market, rebased: `n - base` for `base` the input's `n`
+/// rounded down to a multiple of `2^30`, after checking that it moves by `0..=2^16` (one fill
+/// per row): both stay below `2^30 + 2^16 < p`, so no fill chain wraps in M31, and the stored
+/// u64 has no cap a thread of wash fills could run into (`OrderLayout::resolve`).
+fn rebase_counter(
+    before: BookSlot, after: BookSlot, market: MarketTokens,
+) -> Result<(BookSlot, BookSlot), felt252> {
+    let (b, a) = match (before, after) {
+        (BookSlot::FillCount((b, _)), BookSlot::FillCount((a, _))) => (b, a),
+        _ => { return Result::Err('book: not a book'); },
+    };
+    // `a - b` as a felt is a u64 iff `a >= b` (else it is near p); felt arithmetic and one
+    // range check keep this smaller in CASM than checked u64 subtractions.
+    let moved: felt252 = a.into() - b.into();
+    let moved: u64 = match moved.try_into() {
+        Option::Some(d) => d,
+        Option::None => { return Result::Err('book: counter jump'); },
+    };
+    if moved > MAX_FILLS_PER_SUB_BLOCK {
+        return Result::Err('book: counter jump');
     }
+    // `b mod 2^30`, its low bits: below 2^30, so adding `moved` cannot overflow a u64.
+    let start = b & (MARKET_COUNT_MODULUS - 1);
+    Result::Ok(
+        (
+            BookSlot::FillCount((start, Option::Some(market))),
+            BookSlot::FillCount((start + moved, Option::Some(market))),
+        ),
+    )
 }
 
 /// The four 16-bit limbs of a quantity, least significant first.
@@ -644,7 +669,9 @@ pub fn state_values(domain: Hash4, account: Hash4, state: BookSlot) -> Array<M31
                     append_hash4(ref out, domain);
                     append_hash4(ref out, m.base);
                     append_hash4(ref out, m.quote);
-                    out.append(M31Trait::from_u32_unchecked(fills));
+                    // Rebased (`rebase_counter`): below 2^30 + 2^16.
+                    let count: u32 = fills.try_into().unwrap();
+                    out.append(M31Trait::from_u32_unchecked(count));
                     out
                 },
                 Option::None => never(domain),

@@ -94,7 +94,7 @@ fn run(n_owners: u32, measure: bool) {
         slot(BOOK, quote_token_key(), 0, 0, book, BookSlot::Config(QUOTE), BookSlot::Config(QUOTE)),
         slot(
             BOOK, fill_count_key(), 0, 0, book, BookSlot::FillCount((7, market)),
-            BookSlot::FillCount((7 + n_owners, market)),
+            BookSlot::FillCount((7 + n_owners.into(), market)),
         ),
     ];
     for i in 0..n_owners {
