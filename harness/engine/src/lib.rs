@@ -48,7 +48,10 @@ pub use observer::{Checkpoint, Logged, Observer};
 pub use prove::{prove, ProveOutcome, Proved};
 pub use reconcile::{reconcile, Reconciled};
 pub use settle::{settle, Sent, SettleOptions, SettleOutcome};
-pub use submit::{admit, queued_state, sender_state, thread_contracts, Refused, SenderState, SubmitError};
+pub use submit::{
+    admit, queued_state, sender_state, thread_contracts, verify_signature, Refused, SenderState, SubmitError,
+    MAX_QUEUED_PER_SENDER,
+};
 
 use zkthread_client::Felt;
 

@@ -42,7 +42,14 @@ pub enum Refused {
     BadSignature(#[from] SignatureError),
     #[error("the sender's key slot holds no valid key: {0}")]
     BadKeySlot(String),
+    #[error("the sender already has {queued} transfers queued here (at most {MAX_QUEUED_PER_SENDER}): post again after the next settlement")]
+    SenderQueueFull { queued: usize },
 }
+
+/// The most transfers one sender may have queued here (pending or in flight) at a time: the
+/// batcher takes pending transfers oldest first, so without a cap one sender could fill every
+/// sub-block and keep everyone else's waiting.
+pub const MAX_QUEUED_PER_SENDER: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
@@ -132,6 +139,28 @@ pub async fn thread_contracts(client: &ChainReader, thread: ThreadKey) -> Result
         .chain(format!("reading the contract set of thread {}", thread.thread_id))?)
 }
 
+/// Refuses a sender that already has [`MAX_QUEUED_PER_SENDER`] transfers queued.
+fn room_for_one_more(state: &SenderState) -> Result<(), Refused> {
+    match state.queued >= MAX_QUEUED_PER_SENDER {
+        true => Err(Refused::SenderQueueFull { queued: state.queued }),
+        false => Ok(()),
+    }
+}
+
+/// Whether `tx`'s signature verifies under the key it names, for the thread's domain (chain
+/// id, registry, thread, token): what [`admit`] checks last, after the sender's state.
+pub fn verify_signature(client: &ChainReader, thread: ThreadKey, tx: &SignedTransferTx) -> Result<(), Refused> {
+    let message = TransferMessage {
+        domain: transfer_domain(client.chain_id(), thread.registry, Felt::from(thread.thread_id), tx.token),
+        from: account_id(tx.from),
+        to: account_id(tx.to),
+        amount: tx.amount,
+        nonce: tx.nonce,
+        next_key: tx.next_key,
+    };
+    zkthread_sig::verify(&tx.key, &message, &tx.signature).map_err(Refused::BadSignature)
+}
+
 /// Checks `tx` for the thread `thread` (whose contract set is `contracts`, see
 /// [`thread_contracts`]) and stores it as pending.
 pub async fn admit(
@@ -151,6 +180,7 @@ pub async fn admit(
         return Err(Refused::SelfTransfer.into());
     }
     let state = sender_state(client, store, thread, tx.token, tx.from).await?;
+    room_for_one_more(&state)?;
     if state.key.is_none() {
         return Err(Refused::NoKey(tx.from).into());
     }
@@ -164,20 +194,8 @@ pub async fn admit(
     if tx.key != state.key {
         return Err(Refused::WrongKey.into());
     }
-    let message = TransferMessage {
-        domain: transfer_domain(
-            client.chain_id(),
-            thread.registry,
-            Felt::from(thread.thread_id),
-            tx.token,
-        ),
-        from: account_id(tx.from),
-        to: account_id(tx.to),
-        amount: tx.amount,
-        nonce: tx.nonce,
-        next_key: tx.next_key,
-    };
-    zkthread_sig::verify(&tx.key, &message, &tx.signature).map_err(Refused::BadSignature)?;
+    // Last, so a message changed after signing is refused for the field it breaks first.
+    verify_signature(client, thread, tx)?;
     Ok(store
         .submit(thread, new_transfer(tx))
         .map_err(EngineError::Store)?)
@@ -210,5 +228,18 @@ mod tests {
         let mut off = queued(3, 5);
         off.key = key(40).to_u32();
         assert_eq!(advance_through(vec![off], (key(5), 5)).nonce, 5);
+    }
+
+    /// One sender cannot fill the queue: its 65th queued transfer is refused, with the count.
+    #[test]
+    fn a_sender_with_a_full_lane_is_refused_until_it_drains() {
+        let lane: Vec<QueuedAuth> = (0..MAX_QUEUED_PER_SENDER as u32).map(|n| queued(n.into(), 5 + n)).collect();
+        let full = advance_through(lane.clone(), (key(5), 5));
+        assert_eq!((full.queued, full.nonce), (64, 69));
+        let refused = room_for_one_more(&full).unwrap_err();
+        assert!(matches!(refused, Refused::SenderQueueFull { queued: 64 }));
+        assert!(refused.to_string().contains("64 transfers queued here (at most 64)"), "{refused}");
+        let one_settled = advance_through(lane[1..].to_vec(), (key(6), 6));
+        assert!(room_for_one_more(&one_settled).is_ok());
     }
 }

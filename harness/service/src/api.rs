@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use zkthread_engine::{admit, hex, sender_state, EngineError, SubmitError};
+use zkthread_engine::{admit, hex, sender_state, EngineError, Refused, SubmitError};
 use zkthread_store::{MessageBody, Store, StoreError, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
 
 use crate::wire::{
@@ -74,6 +74,9 @@ impl From<EngineError> for ApiError {
 impl From<SubmitError> for ApiError {
     fn from(error: SubmitError) -> Self {
         match error {
+            SubmitError::Refused(refused @ Refused::SenderQueueFull { .. }) => {
+                ApiError(StatusCode::TOO_MANY_REQUESTS, refused.to_string())
+            }
             SubmitError::Refused(refused) => {
                 ApiError(StatusCode::UNPROCESSABLE_ENTITY, refused.to_string())
             }
@@ -259,6 +262,17 @@ mod tests {
             next_key: [5, 6, 7, 8],
             signature: vec![9; 4],
         }
+    }
+
+    /// A full sender lane is "too many requests" (the client should wait for a settlement), any
+    /// other refusal the transfer's own fault.
+    #[test]
+    fn a_full_sender_lane_answers_429_other_refusals_422() {
+        let full = ApiError::from(SubmitError::Refused(Refused::SenderQueueFull { queued: 64 }));
+        assert_eq!(full.0, StatusCode::TOO_MANY_REQUESTS);
+        assert!(full.1.contains("post again after the next settlement"), "{}", full.1);
+        let zero = ApiError::from(SubmitError::Refused(Refused::ZeroAmount));
+        assert_eq!((zero.0, zero.1.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "amount must be above zero"));
     }
 
     /// `GET /orders/{id}` and `GET /transfers/{id}` answer from one reader of any program's

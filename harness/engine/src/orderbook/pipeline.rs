@@ -611,6 +611,15 @@ pub async fn admit_order(
 ) -> Result<Option<String>> {
     let key = market.thread_key();
     let queued = queued_of(store, key, order.owner)?;
+    // Before any node call: one owner cannot fill the book's rounds (pending messages are
+    // matched oldest first).
+    if queued.len() >= crate::MAX_QUEUED_PER_SENDER {
+        return Ok(Some(format!(
+            "the owner already has {} messages queued here (at most {}): post again after the next settlement",
+            queued.len(),
+            crate::MAX_QUEUED_PER_SENDER
+        )));
+    }
     let mut orders = with_named(&known_orders(store, key)?, &queued);
     if !orders.contains(&(order.owner, order.id)) {
         orders.push((order.owner, order.id));
