@@ -81,6 +81,11 @@ fn runtime_errors_are_one_line_and_exit_1() {
     let reason = check_error("status", &run(&["status", "--json"]), 1);
     assert!(reason.starts_with("no node: pass --rpc-url"), "{reason}");
 
+    // More transfers per bench client than the service queues per sender, before any devnet.
+    let out = run(&["bench", "serve", "--sizes", "256", "--clients", "2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("512 transfers from 2 clients is more than 64 each"), "{}", stderr(&out));
+
     // A malformed felt.
     let out = run(&[
         "status",

@@ -103,6 +103,14 @@ pub async fn run(args: ServeArgs, json: bool) -> Result<()> {
     ensure!(args.chain.rpc_url.is_none(), "bench serve runs on its own embedded devnet (its clients are devnet accounts)");
     let progress = Progress::new(json);
     let clients = args.clients as usize;
+    // Every client posts its share up front; the service queues at most
+    // `MAX_QUEUED_PER_SENDER` per sender.
+    let largest = args.sizes.iter().max().copied().unwrap_or(0) * args.sub_blocks as usize;
+    ensure!(
+        largest <= clients * zkthread_engine::MAX_QUEUED_PER_SENDER,
+        "{largest} transfers from {clients} clients is more than {} each: the service queues at most that many per sender (raise --clients)",
+        zkthread_engine::MAX_QUEUED_PER_SENDER
+    );
     let load_before = load_average();
     let world = BenchWorld::start(
         &WorldOptions {
