@@ -32,7 +32,7 @@ use zkthread_e2e::orderbook::{deploy_market, prove_round, signer};
 use zkthread_e2e::settle::{assert_settle_reverts, l2_gas_used, settle_and_check, settle_bounds, Watched};
 use zkthread_e2e::{init_tracing, revert_bounds, SUPPLY};
 use zkthread_orderbook::batcher::{build, rematch};
-use zkthread_orderbook::state::{Price, SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::state::{Price, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
 use zkthread_engine::orderbook::pipeline::{self, BookProveOutcome};
 use zkthread_engine::orderbook::{known_orders, settle_round, MarketError, StoredOrder};
 use zkthread_engine::{BatchOutcome, Logged, SettleOptions, SettleOutcome};
@@ -180,7 +180,12 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     let Some(SettleOutcome::Sent(sent)) = round.settled else { anyhow::bail!("round 3 was not sent") };
     ensure!(sent.settled() && matches!(sent.sub_block.status, SubBlockStatus::Settled { .. }), "round 3: {:?}", sent.revert_reason);
     ensure!(sent.sub_block.sends.len() == 1, "sent once, recorded before the broadcast");
-    ensure!(market.book.order(client, alice.address, 5).await?.remaining == 0, "the cancelled ask still rests");
+    let cancelled = market.book.order(client, alice.address, 5).await?;
+    // AIR version 4: a settled cancel marks the order cancelled (side 3), keeping its price.
+    ensure!(
+        (u32::from(cancelled.side), cancelled.remaining) == (SIDE_CANCELLED, 0),
+        "the cancelled ask still rests: {cancelled:?}"
+    );
     ensure!(world.registry.next_sequence(client, market.thread_id).await? == 3);
     ensure!(store.pending(key)?.is_empty() && store.rejected(key)?.len() == 1);
     ensure!(known_orders(&store, key)?.is_empty(), "a cancel places nothing");

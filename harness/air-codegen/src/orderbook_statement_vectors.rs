@@ -270,6 +270,14 @@ fn honest() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     across[0] = change(market((3 << 30) - 1), market((3 << 30) + (1 << 16) - 1));
     let (s, w) = bind(&across);
     out.push(("counter across 2^30", s, w));
+    // A cancel (Alice's ask of 20 left at 50 moves to cancelled, side 3) beside a read of Bob's
+    // order cancelled earlier.
+    let (s, w) = Edit::of(bind(&fill_and_place()))
+        .add_input(BOOK, order_key(ALICE, 9), order_value(2, 50, 1, 20), [felt(ALICE), Felt::from(9u8)])
+        .add_output(BOOK, order_key(ALICE, 9), order_value(3, 50, 1, 0))
+        .add_input(BOOK, order_key(BOB, 4), order_value(3, 40, 3, 0), [felt(BOB), Felt::from(4u8)])
+        .sorted();
+    out.push(("cancel", s, w));
     out
 }
 
@@ -325,7 +333,8 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     // Per slot: a value its variable cannot hold (inputs, then outputs).
     let alice_order = |v| e(good.clone().set_input(BOOK, order_key(ALICE, 7), v));
     let over = u128::from(MAX_PRICE_PART) + 1;
-    push("order side 3", alice_order(order_value(3, 100, 1, 50)));
+    push("cancelled order with quantity", alice_order(order_value(3, 100, 1, 50)));
+    push("cancelled order at price 0", alice_order(order_value(3, 0, 1, 0)));
     push("order price 0", alice_order(order_value(2, 0, 1, 50)));
     push("order price den 0", alice_order(order_value(2, 100, 0, 50)));
     push("order price num above max", alice_order(order_value(2, over, 1, 50)));
@@ -343,7 +352,7 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     push("config zero", e(good.clone().set_input(BOOK, base_token_key(), zero)));
     push("config 2^251", e(good.clone().set_input(BOOK, quote_token_key(), Felt::TWO.pow(251u32))));
     push("balance 2^128", e(good.clone().set_input(BASE, balance_key(BOB), Felt::TWO.pow(128u32))));
-    push("output order side 3", e(good.clone().set_output(BOOK, order_key(BOB, 3), order_value(3, 241, 2, 0))));
+    push("output cancelled with quantity", e(good.clone().set_output(BOOK, order_key(BOB, 3), order_value(3, 241, 2, 5))));
     push("output counter 2^64", e(good.clone().set_output(BOOK, fill_count_key(), Felt::TWO.pow(64u32))));
     push("output config zero", e(good.clone().add_output(BOOK, base_token_key(), zero)));
     push("output not read", e(good.clone().add_output(BASE, balance_key(EVE), Felt::ONE)));

@@ -196,7 +196,7 @@ pub struct SignerView {
 pub struct OrderLine {
     pub owner: String,
     pub order_id: u32,
-    /// buy, sell, or empty (filled or cancelled).
+    /// buy, sell (live, or filled when nothing remains), cancelled, or empty (an unused id).
     pub side: String,
     /// The limit price: a number if whole, else `"num/den"`.
     pub price: zkthread_engine::orderbook::Price,

@@ -32,11 +32,12 @@ pub fn price_of(order: &BookOrder) -> Price {
     Price::new(u32::from(order.price_num), u32::from(order.price_den))
 }
 
-/// `buy`, `sell`, or `empty` (an unused id) for an order's side.
+/// `buy`, `sell`, `cancelled`, or `empty` (an unused id) for an order's side.
 pub fn side_name(side: u8) -> &'static str {
     match u32::from(side) {
         zkthread_orderbook::state::SIDE_BUY => "buy",
         zkthread_orderbook::state::SIDE_SELL => "sell",
+        zkthread_orderbook::state::SIDE_CANCELLED => "cancelled",
         _ => "empty",
     }
 }

@@ -589,18 +589,11 @@ pub async fn precheck(
     if nonce + 1 >= zkthread_sig::KEY_NONCE_BOUND {
         return Ok(Some(batcher::Rejection::NonceExhausted { nonce }));
     }
-    let found = after.order(&message.owner, id);
-    Ok(match place {
-        Some(_) if found != zkthread_orderbook::OrderState::EMPTY => Some(batcher::Rejection::IdReused { id }),
-        None if found.side != zkthread_orderbook::state::SIDE_BUY && found.side != zkthread_orderbook::state::SIDE_SELL => {
-            Some(batcher::Rejection::NoSuchOrder { id })
-        }
-        _ => None,
-    })
+    Ok(batcher::slot_refusal(place.is_some(), id, &after.order(&message.owner, id)))
 }
 
 /// Admission of a signed message before it is stored (a service's): the batcher's own checks
-/// (domain, ranges, key, nonce, signature, id reuse, no such order) on the book after the
+/// (domain, ranges, key, nonce, signature, id reuse, no such order, already cancelled) on the book after the
 /// owner's in-flight and pending messages. `Some(reason)` refuses it; the batcher checks
 /// every message again when it matches.
 pub async fn admit_order(

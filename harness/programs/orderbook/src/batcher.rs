@@ -15,7 +15,8 @@
 //! its nonce is not the signer's current one (replayed, reordered or stale); it names a key
 //! that is not the signer's current one; its signature does not verify under that key; the
 //! signer's nonce cannot move again (`nonce + 1` must stay below `p - 1`); a place reuses an id
-//! (the slot is not empty); a cancel names no order of its signer (the slot is empty). Since
+//! (the slot is not empty); a cancel names no order of its signer (the slot is empty), or one
+//! already cancelled (the AIR's cancel must change its slot, crate docs). Since
 //! the owner field of a message is its signer, a cancel of another owner's order is either
 //! under that owner's name (refused: not that owner's key or signature) or under the signer's
 //! own name (refused: no such order of the signer).
@@ -25,9 +26,11 @@
 //! messages (chained to the key it would have installed) are refused too, as `WrongNonce`:
 //! the client re-signs them from its current key slot.
 //!
-//! A cancel of an order already filled or cancelled is accepted: the AIR allows it (it only
-//! moves the owner's nonce), and refusing a valid signature would break the owner's chain of
-//! later messages.
+//! A cancel of an order already filled is accepted: it marks the order cancelled
+//! (`SIDE_CANCELLED`, nothing remaining), since refusing a valid signature would break the
+//! owner's chain of later messages, and a fill may land while the cancel waits in the queue. A
+//! second cancel of one id is refused (`AlreadyCancelled`): it could only leave the slot as it
+//! was, which the AIR does not allow a cancel to do.
 //!
 //! ## Matching (a place, right after it enters the book)
 //! - **Priority**: the resting orders of the other side that cross the taker's limit (asks at
@@ -88,7 +91,7 @@ use zkthread_sig::{verify_trace, Message, MessageError, SignatureError, SignedMe
 use crate::signed::{OrderMessage, SignedOrderRow};
 use starknet_types_core::felt::Felt;
 
-use crate::state::{market_count_base, Change, Entry, OrderState, Price, SIDE_BUY, SIDE_SELL};
+use crate::state::{market_count_base, Change, Entry, OrderState, Price, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
 use crate::statement::{statement_of, storage_value, BuildError, Directory, SignedPublicInput};
 use crate::witness::{Fill, OrderBookWitness};
 use zkthread_prover::auth::witness::AuthWitness;
@@ -232,6 +235,13 @@ impl BookState {
             o.state.remaining = remaining;
         }
     }
+
+    /// What a cancel row produces: the order at [`SIDE_CANCELLED`] with its price, nothing left.
+    fn cancel(&mut self, key: &OrderKey) {
+        if let Some(o) = self.orders.get_mut(key) {
+            o.state = OrderState { side: SIDE_CANCELLED, remaining: 0, ..o.state };
+        }
+    }
 }
 
 /// A slot a sub-block may touch (ordered: the statement lists slots sorted by this).
@@ -265,6 +275,8 @@ pub enum Rejection {
     IdReused { id: u32 },
     #[error("the signer has no order {id} to cancel")]
     NoSuchOrder { id: u32 },
+    #[error("order {id} is already cancelled")]
+    AlreadyCancelled { id: u32 },
 }
 
 /// A refused message, unchanged, with its position in the queue and the reason.
@@ -396,10 +408,21 @@ fn admit(now: &BookState, m: &SignedOrder) -> Result<Admitted, Rejection> {
     msg.payload().map_err(Rejection::OutOfRange)?;
     let trace = check_signature(&now.account(&msg.owner), m)?;
     let found = now.order(&msg.owner, msg.id);
-    match msg.place {
-        Some(_) if found != OrderState::EMPTY => Err(Rejection::IdReused { id: msg.id }),
-        None if found.side != SIDE_BUY && found.side != SIDE_SELL => Err(Rejection::NoSuchOrder { id: msg.id }),
-        _ => Ok(Admitted { trace, found }),
+    match slot_refusal(msg.place.is_some(), msg.id, &found) {
+        Some(refusal) => Err(refusal),
+        None => Ok(Admitted { trace, found }),
+    }
+}
+
+/// Why a place (`place`) or a cancel of order `id` cannot apply to the slot holding `found`: a
+/// place needs the empty slot, a cancel a buy or sell order (live or filled: not empty, not
+/// already cancelled).
+pub fn slot_refusal(place: bool, id: u32, found: &OrderState) -> Option<Rejection> {
+    match (place, found.side) {
+        (true, _) if *found != OrderState::EMPTY => Some(Rejection::IdReused { id }),
+        (false, SIDE_CANCELLED) => Some(Rejection::AlreadyCancelled { id }),
+        (false, side) if side != SIDE_BUY && side != SIDE_SELL => Some(Rejection::NoSuchOrder { id }),
+        _ => None,
     }
 }
 
@@ -473,7 +496,7 @@ impl Builder {
                 self.now.insert_order(msg.owner, msg.id, OrderState { side, price, remaining: quantity });
                 self.match_taker((msg.owner, msg.id));
             }
-            None => self.now.set_remaining(&(msg.owner, msg.id), 0),
+            None => self.now.cancel(&(msg.owner, msg.id)),
         }
     }
 

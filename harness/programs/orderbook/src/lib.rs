@@ -33,11 +33,11 @@
 //!   a book in a statement iff both configuration slots are inputs.
 //! - An order is the slot `orders[(owner, id)]` of `B`, the tuple
 //!   `Order(2, D_book, A, id, side, num, den, remaining[4])` (all 17 values): `side` is
-//!   1 (buy) or 2 (sell), the limit price is the ratio `num / den` quote units per base unit
-//!   with `num` and `den` in `1..2^14` ([`state::Price`]), `remaining` a u64 in four 16-bit
-//!   limbs. The empty slot (an id never used) is `side = num = den = remaining = 0`; a
-//!   cancelled or filled order keeps its side and price with `remaining = 0`, so it can never
-//!   be placed again nor filled.
+//!   1 (buy), 2 (sell) or 3 (cancelled), the limit price is the ratio `num / den` quote units
+//!   per base unit with `num` and `den` in `1..2^14` ([`state::Price`]), `remaining` a u64 in
+//!   four 16-bit limbs. The empty slot (an id never used) is `side = num = den = remaining =
+//!   0`; a filled order keeps its side and price with `remaining = 0`, a cancelled one its
+//!   price with `side = 3` and `remaining = 0`, so neither can be placed again nor filled.
 //! - The book's fill counter is the slot `fill_count` of `B` holding a u64 `n`, the tuple
 //!   `Market(3, D_book, D_base, D_quote, n - base)` (14 values), whose `D_base`, `D_quote`
 //!   are the domains of the addresses in `B`'s `base_token` and `quote_token` slots (never the
@@ -120,11 +120,15 @@
 //!   shrink by that `q`. Owners, ids, sides, prices and domains are the same columns in the
 //!   consumed and produced tuples: nothing else changes.
 //! - `Order` tuples of one slot form one path from the boundary's input to its output: a
-//!   fill moves a tuple to one with `remaining` strictly smaller, a cancel to `remaining = 0`
-//!   (a cancel of an order already at 0 consumes and produces the same tuple: no effect but
-//!   the owner's nonce), a place from the empty tuple, which no row produces. `remaining`
-//!   never grows, so no cycle can invent an order: the output is the input (or the placed
-//!   quantity) minus the sum of its fills, or 0 once cancelled.
+//!   fill moves a tuple to one with `remaining` strictly smaller, a cancel from side buy or
+//!   sell to side cancelled (which nothing consumes), a place from the empty tuple, which no
+//!   row produces. `remaining` never grows, so no cycle can invent an order: the output is the
+//!   input (or the placed quantity) minus the sum of its fills, or cancelled. **Every row
+//!   changes the tuple it consumes**, so no row's two fractions cancel each other: before AIR
+//!   version 4 a cancel kept the side, and a cancel row naming any order at 0 (side and price
+//!   are the prover's columns; the owner signs only the id) was such a no-op, which let a
+//!   batcher settle an owner's signed cancel while her order stayed live (test
+//!   `a_cancel_that_cancels_nothing_does_not_verify`).
 //!
 //! ## Place and cancel ([`signed`]: signed by the owner)
 //! - [`signed::PlaceRole`] (43 columns): consumes the empty slot
@@ -133,9 +137,10 @@
 //!   16-bit checks of the four `qty` limbs and of `v`, `v + 2^16 - (2^14 - 1)` for `v = num - 1`
 //!   and `v = den - 1` (so both are in `1..2^14`). The new tuple meets the invariants; the
 //!   empty slot is consumed, so an id is placed once: a cancelled or filled order keeps its
-//!   side and price and is never the empty tuple again.
+//!   price and is never the empty tuple again.
 //! - [`signed::CancelRole`] (34 columns): consumes `Order(D_book, A, id, side, num, den, r)`
-//!   with `side` buy or sell and produces it with `remaining = 0`.
+//!   with `side` buy or sell and produces `Order(D_book, A, id, 3, num, den, 0)`: a live or
+//!   filled order is cancelled, a cancelled one cannot be (the batcher refuses that message).
 //! - Both: `key_step` on `Key(D_book, A, nonce, K)` (the owner's `thread_keys[owner]` of the book
 //!   contract) and `signed_message` with the row's own fields as the four message blocks
 //!   ([`signed`] gives the layout). The last message element is a type tag (3 place, 2 cancel)

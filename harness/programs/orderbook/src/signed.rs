@@ -25,7 +25,7 @@ use stwo::core::fields::m31::BaseField;
 use zkthread_sig::wots::{Hash4, KeyCommitment, RATE, RHO_LEN};
 use zkthread_sig::{Message, MessageError, M31};
 
-use crate::state::{order, qty_limbs, Price, MAX_PRICE_PART, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
+use crate::state::{order, qty_limbs, Price, MAX_PRICE_PART, QTY_LIMBS, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
 
 /// The last message element of a place (a transfer's is 0). 3 since prices are ratios (AIR
 /// version 2): version 1's place (`[id, side, price, qty[4], 0; 8, 1]`) had tag 1, and its
@@ -170,7 +170,16 @@ impl Role for PlaceRole {
 }
 
 /// One signed cancel per row: consumes `Order(D, A, id, side, num/den, rem)` (a live or filled
-/// order: side buy or sell) and produces it with `remaining = 0`.
+/// order: side buy or sell) and produces `Order(D, A, id, SIDE_CANCELLED, num/den, 0)`.
+///
+/// The produced tuple always differs from the consumed one (its side is neither buy nor
+/// sell), so the row's two `State` fractions never cancel each other: the consumed order must
+/// come from the statement's inputs (or an earlier row), and the signed cancel of an id always
+/// cancels that id's order. Before AIR version 4 the cancelled tuple kept its side; a row naming
+/// any order at 0 (side and price are the prover's choice, the signature covers only the id)
+/// then consumed and produced one tuple, and a batcher could settle an owner's cancel (her
+/// nonce moved) with her order still live. An order already cancelled cannot be cancelled
+/// again (its side is refused): the batcher refuses that message.
 #[derive(Clone)]
 pub struct CancelRole;
 
@@ -186,9 +195,8 @@ impl Role for CancelRole {
         use signed_cols::*;
         let e = c[ENABLED].clone();
         let (book, owner, id) = (slice(c, BOOK), slice(c, OWNER), c[ID].clone());
-        let side = c[SIDE].clone();
-        let live = order(&book, &owner, id.clone(), side.clone(), price(c), &slice(c, QTY));
-        let cancelled = order(&book, &owner, id, side, price(c), &[k(0), k(0), k(0), k(0)]);
+        let live = order(&book, &owner, id.clone(), c[SIDE].clone(), price(c), &slice(c, QTY));
+        let cancelled = order(&book, &owner, id, k(SIDE_CANCELLED), price(c), &[k(0), k(0), k(0), k(0)]);
         let mut f = vec![Frac::new(Rel::State, neg(&e), live), Frac::new(Rel::State, e.clone(), cancelled)];
         f.extend(authorization(c, false));
         f

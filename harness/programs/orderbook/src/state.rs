@@ -14,7 +14,8 @@
 //!
 //! The statement's binding (`crate::statement`) is where the tuples' invariants are enforced:
 //! every slot value parses to a tuple the roles may assume of their inputs (a price's
-//! numerator and denominator in `1..2^14`, sides in `{empty, buy, sell}`, the empty slot all zero, a counter below `p - 1`), and
+//! numerator and denominator in `1..2^14`, sides in `{empty, buy, sell, cancelled}`, the empty slot all zero, a cancelled order at
+//! `remaining = 0`, a counter that moves forward by at most one full sub-block), and
 //! a `Market` tuple's token domains come from the book's configuration slots. [`Entry`] and
 //! [`Change`] are the AIR's view of a slot, what a batcher computes;
 //! `crate::statement::statement_of` turns them into the statement.
@@ -58,6 +59,11 @@ pub const SIDE_EMPTY: u32 = 0;
 pub const SIDE_BUY: u32 = 1;
 /// `side` of an ask: the owner sells base for quote.
 pub const SIDE_SELL: u32 = 2;
+/// `side` of a cancelled order (either side: it never trades again), with `remaining = 0`
+/// and the price it had. A cancel must change its slot: were a cancelled order to keep its
+/// side, a cancel row naming any order already at 0 would consume and produce one tuple, and a
+/// batcher could settle an owner's signed cancel (her nonce moves) while her order stays live.
+pub const SIDE_CANCELLED: u32 = 3;
 
 /// Bits of a price's numerator and of its denominator. Both are below `2^PRICE_BITS`, so a
 /// 16-bit limb times either, plus a carry, stays well inside `p` (crate docs, "The fill row").
@@ -224,6 +230,11 @@ impl OrderState {
 
     pub fn buy(price: impl Into<Price>, remaining: u64) -> Self {
         OrderState { side: SIDE_BUY, price: price.into(), remaining }
+    }
+
+    /// A cancelled order (of either side) that had limit `price`.
+    pub fn cancelled(price: impl Into<Price>) -> Self {
+        OrderState { side: SIDE_CANCELLED, price: price.into(), remaining: 0 }
     }
 }
 

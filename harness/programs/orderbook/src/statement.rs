@@ -26,9 +26,11 @@
 //! `remaining + num * 2^64 + den * 2^80 + side * 2^96` with `remaining < 2^64`, `num` and
 //! `den < 2^16`, `side < 4` and nothing above bit 98: the limit price is `num / den` quote
 //! units per base unit. [`unpack_order`] accepts exactly the values the AIR's invariants
-//! allow: `side` 0 (empty), 1 (buy) or 2 (sell); the empty slot is the value 0 (no price, no
-//! quantity); a buy or sell has `num` and `den` in `1..=MAX_PRICE_PART = 2^14 - 1`. A
-//! cancelled or filled order keeps its side and price with `remaining = 0`.
+//! allow: `side` 0 (empty), 1 (buy), 2 (sell) or 3 (cancelled); the empty slot is the value 0
+//! (no price, no quantity); a buy, sell or cancelled order has `num` and `den` in
+//! `1..=MAX_PRICE_PART = 2^14 - 1`, and a cancelled one `remaining = 0`. A filled order keeps
+//! its side and price with `remaining = 0`; a cancelled one keeps its price (AIR version 4:
+//! before it, a cancel kept the side too, and such slots still parse as filled orders).
 //!
 //! Every witness felt is checked: `w1` is the order id for an order slot (`< 2^31 - 1`, an
 //! M31 element, so two ids never name one `Order` tuple) and must be 0 for every other
@@ -101,7 +103,8 @@ use zkthread_sig::wots::Hash4;
 use zkthread_token::statement::{SlotState, TokenLayout, TokenVariable};
 
 use crate::state::{
-    market_count_base, Change, Entry, OrderState, Price, MAX_FILLS_PER_SUB_BLOCK, SIDE_BUY, SIDE_EMPTY, SIDE_SELL,
+    market_count_base, Change, Entry, OrderState, Price, MAX_FILLS_PER_SUB_BLOCK, SIDE_BUY, SIDE_CANCELLED, SIDE_EMPTY,
+    SIDE_SELL,
 };
 
 /// `orders: Map<(ContractAddress, u64), felt252>` of the book.
@@ -159,8 +162,9 @@ pub fn pack_order(state: &OrderState) -> Option<Felt> {
     (fits && unpack_order(&felt) == Some(*state)).then_some(felt)
 }
 
-/// The order a slot value holds, if it is canonical: below `2^98`, side empty/buy/sell, the
-/// empty slot exactly 0, a live side with both price parts in `1..=MAX_PRICE_PART`.
+/// The order a slot value holds, if it is canonical: below `2^98`, the empty slot exactly 0,
+/// a buy, sell or cancelled order with both price parts in `1..=MAX_PRICE_PART`, a cancelled
+/// one with nothing remaining.
 pub fn unpack_order(value: &Felt) -> Option<OrderState> {
     let v = felt_to_u128(value)?;
     if v >> ORDER_VALUE_BITS != 0 {
@@ -175,6 +179,7 @@ pub fn unpack_order(value: &Felt) -> Option<OrderState> {
     let ok = match state.side {
         SIDE_EMPTY => v == 0,
         SIDE_BUY | SIDE_SELL => state.price.is_valid(),
+        SIDE_CANCELLED => state.price.is_valid() && state.remaining == 0,
         _ => false,
     };
     ok.then_some(state)
@@ -586,13 +591,19 @@ mod tests {
             OrderState::sell(Price::new(1, MAX_PRICE_PART), 7),
             OrderState::sell(50, 100),
             OrderState::buy(Price::new(101, 2), 3),
+            OrderState { side: SIDE_CANCELLED, price: Price::new(101, 2), remaining: 0 },
         ] {
             let v = pack_order(&state).expect("canonical");
             assert_eq!(unpack_order(&v), Some(state));
         }
         let two = |k: u32| Felt::TWO.pow(k);
         let refused = [
-            ("side 3", Felt::from(3u8) * two(SIDE_SHIFT) + Felt::from(50u8) * two(PRICE_SHIFT) + two(DEN_SHIFT)),
+            (
+                "cancelled with a quantity",
+                Felt::from(3u8) * two(SIDE_SHIFT) + Felt::from(50u8) * two(PRICE_SHIFT) + two(DEN_SHIFT) + Felt::ONE,
+            ),
+            ("cancelled at price 0/1", Felt::from(3u8) * two(SIDE_SHIFT) + two(DEN_SHIFT)),
+            ("cancelled at price 0/0", Felt::from(3u8) * two(SIDE_SHIFT)),
             (
                 "numerator above MAX_PRICE_PART",
                 Felt::from(2u8) * two(SIDE_SHIFT) + Felt::from(MAX_PRICE_PART + 1) * two(PRICE_SHIFT) + two(DEN_SHIFT),

@@ -228,17 +228,37 @@ fn a_cancel_removes_a_resting_order() {
     // cancels the 5 left of his bid in the same sub-block.
     let sub2 = built(&sub1.after, &[alice.cancel(1), bob.buy(1, 55, 15), bob.cancel(1)]);
     assert_eq!(trades(&sub2), vec![(account(ALICE), 2, 51, 10)]);
-    assert_eq!(sub2.after.order(&account(ALICE), 1), OrderState::sell(50, 0));
-    assert_eq!(sub2.after.order(&account(BOB), 1), OrderState::buy(55, 0));
+    assert_eq!(sub2.after.order(&account(ALICE), 1), OrderState::cancelled(50));
+    assert_eq!(sub2.after.order(&account(BOB), 1), OrderState::cancelled(55));
     let bobs = change_of(&sub2, &order_slot(BOB, 1)).expect("Bob's order");
-    let closed = Entry::Order { book: domain(BOOK), account: account(BOB), id: 1, state: OrderState::buy(55, 0) };
+    let closed = Entry::Order { book: domain(BOOK), account: account(BOB), id: 1, state: OrderState::cancelled(55) };
     assert_eq!((bobs.before, bobs.after), (order_slot(BOB, 1), closed), "placed, filled 10, cancelled");
     assert_eq!((sub2.witness.cancels.len(), sub2.witness.places.len(), sub2.witness.fills.len()), (2, 1, 1));
     prove_and_verify(&sub2);
-    // A cancel of an order already cancelled only moves the nonce (accepted, as the AIR does).
-    let sub3 = built(&sub2.after, &[alice.cancel(1)]);
-    let c = change_of(&sub3, &order_slot(ALICE, 1)).expect("read");
-    assert_eq!(c.before, c.after);
+    // A second cancel of one id is refused (a cancel row must change its slot; the AIR
+    // refuses a cancelled side), and the message comes back with its reason.
+    let again = alice.cancel(1);
+    match build(&sub2.after, std::slice::from_ref(&again)) {
+        Err(BatchError::Empty { refused }) => {
+            assert_eq!(refused.len(), 1);
+            assert_eq!((&refused[0].message, &refused[0].reason), (&again, &Rejection::AlreadyCancelled { id: 1 }));
+        }
+        other => panic!("expected the second cancel refused, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_cancel_of_a_filled_order_marks_it_cancelled() {
+    // Bob's bid fills Alice's ask whole; her cancel, queued behind it, still settles (her
+    // later messages chain on it) and marks the order cancelled.
+    let (mut alice, mut bob) = (Client::new(ALICE), Client::new(BOB));
+    let sub1 = built(&everyone(), &[alice.sell(1, 50, 10)]);
+    let sub2 = built(&sub1.after, &[bob.buy(1, 55, 10), alice.cancel(1)]);
+    assert_eq!(trades(&sub2), vec![(account(ALICE), 1, 50, 10)]);
+    let c = change_of(&sub2, &order_slot(ALICE, 1)).expect("Alice's order");
+    let at = |state| Entry::Order { book: domain(BOOK), account: account(ALICE), id: 1, state };
+    assert_eq!((c.before, c.after), (at(OrderState::sell(50, 10)), at(OrderState::cancelled(50))));
+    prove_and_verify(&sub2);
 }
 
 #[test]
@@ -277,6 +297,7 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
     // State: Alice has a cancelled order 7 from an earlier sub-block; Eve has no key.
     let mut s = everyone();
     s.insert_order(account(ALICE), 7, OrderState::sell(40, 0));
+    s.insert_order(account(ALICE), 8, OrderState::cancelled(45));
     let (mut alice, mut bob) = (Client::new(ALICE), Client::new(BOB));
     let a1 = alice.sell(1, 50, 10); // accepted
     let b1 = bob.buy(1, 55, 4); // accepted: 4 at 50
@@ -296,6 +317,7 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
         (signed_with(ALICE, 1, message(ALICE, 2, 7, Some((SIDE_BUY, 30, 5)))), "id reused"),
         (bobs, "another owner's order"),
         (signed_with(BOB, 1, message(BOB, 2, 9, None)), "no such order"),
+        (signed_with(ALICE, 1, message(ALICE, 2, 8, None)), "already cancelled"),
         (signed_with(EVE, 0, message(EVE, 1, 1, Some((SIDE_BUY, 50, 1)))), "no key"),
         (unchecked(DAVE, message(DAVE, 1, 2, Some((SIDE_SELL, 0, 10)))), "price 0"),
         (unchecked(DAVE, message(DAVE, 1, 2, Some((SIDE_SELL, MAX_PRICE_PART + 1, 10)))), "price 2^14"),
@@ -321,6 +343,7 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
             "id reused" => **reason == Rejection::IdReused { id: 7 },
             "another owner's order" => **reason == Rejection::WrongKey,
             "no such order" => **reason == Rejection::NoSuchOrder { id: 9 },
+            "already cancelled" => **reason == Rejection::AlreadyCancelled { id: 8 },
             "no key" => **reason == Rejection::NoKey,
             _ => matches!(reason, Rejection::OutOfRange(MessageError::Field { .. })),
         };
@@ -331,11 +354,11 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
         assert_eq!((r.index, &r.message), (k + 2, m));
     }
     // Nothing of theirs: 3 transactions, Dave's, Eve's slots untouched, Carol's order 3 never
-    // placed, Alice's order 7 not re-placed, Bob's key moved once.
+    // placed, Alice's order 7 not re-placed, her order 8 not cancelled again, Bob's key moved once.
     let sub = &batch.sub_block;
     assert_eq!((sub.transactions.count, sub.messages.len()), (3, 3));
     assert_eq!(trades(sub), vec![(account(ALICE), 1, 50, 4), (account(ALICE), 1, 50, 3)]);
-    for slot in [key_slot(DAVE), key_slot(EVE), order_slot(CAROL, 3), order_slot(ALICE, 7), order_slot(BOB, 9)] {
+    for slot in [key_slot(DAVE), key_slot(EVE), order_slot(CAROL, 3), order_slot(ALICE, 7), order_slot(ALICE, 8), order_slot(BOB, 9)] {
         assert!(change_of(sub, &slot).is_none(), "{slot:?}");
     }
     let bob_key = change_of(sub, &key_slot(BOB)).expect("Bob's key");
@@ -346,7 +369,7 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
     // A queue with nothing valid: every message back with its reason, no sub-block.
     // (On the state after the sub-block, the replayed place is still a replay.)
     match build(&sub.after, &queue[2..queue.len() - 1]) {
-        Err(BatchError::Empty { refused: r }) => assert_eq!(r.len(), 13),
+        Err(BatchError::Empty { refused: r }) => assert_eq!(r.len(), 14),
         other => panic!("expected Empty, got {other:?}"),
     }
 }
@@ -437,7 +460,7 @@ fn wallet_signed_messages_chain_through_one_sub_block() {
     let now = wallet.current_commitment().expect("a key");
     assert_eq!(keys.before, Entry::Key { domain: domain(BOOK), account: account(ALICE), nonce: 1, key: registered });
     assert_eq!(keys.after, Entry::Key { domain: domain(BOOK), account: account(ALICE), nonce: 3, key: now });
-    assert_eq!(sub.after.order(&account(ALICE), 1), OrderState::sell(50, 0));
+    assert_eq!(sub.after.order(&account(ALICE), 1), OrderState::cancelled(50));
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
 
@@ -489,7 +512,9 @@ fn random_sub_blocks(mut seed: u64) -> usize {
         for _ in 0..10 {
             let c = below(who.len() as u64) as usize;
             if !placed[c].is_empty() && below(5) == 0 {
-                let id = placed[c][below(placed[c].len() as u64) as usize];
+                // An id is cancelled once (a second cancel is refused).
+                let at = below(placed[c].len() as u64) as usize;
+                let id = placed[c].swap_remove(at);
                 queue.push(clients[c].cancel(id));
                 continue;
             }

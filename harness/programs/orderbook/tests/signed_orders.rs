@@ -13,7 +13,7 @@ use stwo::core::fields::m31::BaseField;
 use stwo::core::verifier::VerificationError;
 use stwo::prover::ProvingError;
 use zkthread_orderbook::signed::{PlaceRole, CancelRole, PAYLOAD_LEN};
-use zkthread_orderbook::state::{boundary_sum, Price, MAX_PRICE_PART, SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::state::{boundary_sum, Price, MAX_PRICE_PART, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
 use zkthread_orderbook::{
     prove, verify, Change, Entry, FillRole, OrderBookProgram, OrderBookStatementError, OrderBookVerifyError,
     OrderBookWitness, OrderMessage, OrderState, SignedOrderRow,
@@ -170,7 +170,7 @@ fn cancel_sub_block(row: &SignedOrderRow) -> (OrderBookWitness, Vec<Change>) {
     let rotated = Entry::Key { domain: domain(BOOK), account: account(ALICE), nonce: 2, key: row.message.next_key };
     let changes = vec![
         Change::new(key_slot(ALICE, 1, 0), rotated),
-        Change::new(order(ALICE, 5, OrderState::sell(50, 100)), order(ALICE, 5, OrderState::sell(50, 0))),
+        Change::new(order(ALICE, 5, OrderState::sell(50, 100)), order(ALICE, 5, OrderState::cancelled(50))),
     ];
     (w, changes)
 }
@@ -202,6 +202,37 @@ fn a_place_signature_does_not_authorize_a_cancel() {
     assert_rows_refused("a place's signature on a cancel", &w, Some(&changes));
     assert_rows_refused("a place's signature on a cancel (own state)", &w, None);
     // Control: Alice's own cancel signature, same path.
+    let (w, changes) = cancel_sub_block(&signed(ALICE, 0, &msg, (SIDE_SELL, 50, 100)));
+    verify_statement(&w, &changes).expect("the control verifies");
+}
+
+#[test]
+fn a_cancel_that_cancels_nothing_does_not_verify() {
+    // Alice signs "cancel order 5" (an ask at 50, 100 left). A batcher that wants her order to
+    // stay live settles the signature (her nonce moves, her key rotates) on a cancel row naming
+    // an order that is already at 0 (any side and price: the signature covers only the id),
+    // so the row would consume and produce one tuple and change nothing; the statement leaves
+    // order 5 live.
+    let msg = cancel(ALICE, 0, 5);
+    let keys = Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 2, 1));
+    let untouched = Change::new(order(ALICE, 5, OrderState::sell(50, 100)), order(ALICE, 5, OrderState::sell(50, 100)));
+    for (what, found) in [
+        ("a cancel row over the order's own price at 0", (SIDE_SELL, Price::whole(50), 0)),
+        ("a cancel row over another price at 0", (SIDE_BUY, Price::new(77, 3), 0)),
+        ("a cancel row over an already cancelled tuple", (SIDE_CANCELLED, Price::whole(50), 0)),
+    ] {
+        let row = signed(ALICE, 0, &msg, found);
+        let mut w = OrderBookWitness::new();
+        w.push_signed(&row);
+        assert_rows_refused(what, &w, Some(&[keys, untouched]));
+    }
+    // A cancelled side is refused by the row's own constraint, whatever the statement.
+    let row = signed(ALICE, 0, &msg, (SIDE_CANCELLED, Price::whole(50), 0));
+    let mut w = OrderBookWitness::new();
+    w.push_signed(&row);
+    assert!(w.first_violation().is_some(), "a cancel of a cancelled tuple violates a constraint");
+    assert_rows_refused("a cancel row over a cancelled tuple (own state)", &w, None);
+    // Control: the honest cancel through the same path moves the order to cancelled.
     let (w, changes) = cancel_sub_block(&signed(ALICE, 0, &msg, (SIDE_SELL, 50, 100)));
     verify_statement(&w, &changes).expect("the control verifies");
 }

@@ -6,11 +6,13 @@ use starknet::ContractAddress;
 pub const SIDE_BUY: u8 = 1;
 /// `sell`: the owner sells base for quote.
 pub const SIDE_SELL: u8 = 2;
+/// A cancelled order (either side), with nothing remaining.
+pub const SIDE_CANCELLED: u8 = 3;
 
 /// One order slot, decoded. An unused id is all zero.
 #[derive(Copy, Drop, Serde, PartialEq, Debug)]
 pub struct Order {
-    /// 0 (unused id), [`SIDE_BUY`] or [`SIDE_SELL`].
+    /// 0 (unused id), [`SIDE_BUY`], [`SIDE_SELL`] or [`SIDE_CANCELLED`].
     pub side: u8,
     /// The limit price `price_num / price_den` quote units per base unit; both parts in
     /// `1..2^14` for a placed order.
@@ -33,7 +35,7 @@ pub trait IOrderBook<TContractState> {
     /// The storage key of `orders[(owner, id)]`: what an indexer needs to map a settlement's
     /// `(contract, key, value)` entries back to orders.
     fn order_slot(self: @TContractState, owner: ContractAddress, id: u64) -> felt252;
-    /// Cancels the caller's order `id` (its remaining becomes 0), on L2, whatever any batcher
-    /// does. Reverts for an id the caller never placed.
+    /// Cancels the caller's order `id` (side [`SIDE_CANCELLED`], remaining 0), on L2, whatever
+    /// any batcher does. Reverts for an id the caller never placed or already cancelled.
     fn cancel(ref self: TContractState, id: u64);
 }

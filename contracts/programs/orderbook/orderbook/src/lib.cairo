@@ -14,10 +14,11 @@
 //!   and which tokens its fills move;
 //! - `fill_count: u64`: the number of fills settled so far (a trade sequence number);
 //! - `orders: Map<(ContractAddress, u64), felt252>`: `orders[(owner, id)]` packs an order as
-//!   `remaining + num * 2^64 + den * 2^80 + side * 2^96` (`side` 1 buy, 2 sell; the limit
-//!   price `num / den` quote units per base unit, both parts in `1..2^14`; `remaining` a u64);
-//!   0 is an unused id, a cancelled or filled order keeps its side and price with
-//!   `remaining = 0`;
+//!   `remaining + num * 2^64 + den * 2^80 + side * 2^96` (`side` 1 buy, 2 sell, 3 cancelled;
+//!   the limit price `num / den` quote units per base unit, both parts in `1..2^14`;
+//!   `remaining` a u64); 0 is an unused id, a filled order keeps its side and price with
+//!   `remaining = 0`, a cancelled one its price with side 3 and `remaining = 0` (a cancel
+//!   always changes its slot: the program's AIR relies on it, `zkthread_orderbook::signed`);
 //! - `thread_keys` (`thread::ThreadKeysComponent`): each owner's thread key for this book;
 //!   places and cancels are signed in the book's domain.
 //!

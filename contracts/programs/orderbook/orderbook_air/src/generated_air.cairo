@@ -7367,11 +7367,15 @@ fn orderbook_cancel_i0(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 12), values.slice(296, 12));
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = relation_z(relations, 0);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 9), values.slice(296, 9));
+    let t2 = alpha(relations, 0, 10);
+    let t3 = Wide { a: 3, b: 0, c: 0, d: 0 };
+    let t4 = mul_small(t2, t3);
+    let t5 = alpha_dot((*relations[0].alpha_powers).slice(11, 2), values.slice(306, 2));
+    let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
+    let t7 = relation_z(relations, 0);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    t8
 }
 
 /// Intermediate 2 of `orderbook_cancel`.

@@ -19,7 +19,7 @@ pub fn default_orderbook_params() -> SignedStarkParams {
         pow_bits: 16,
         log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x3e6aabd05c7fc9f3eb57ed439916b06b18ed437c8ca70bdac136e922de1c8a1,
+        signed_air_digest: 0x6f9d676e1dd95118e80aa71650343d5b7b16bfe781cdbcf29f8a5f1fbe02fdc,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,

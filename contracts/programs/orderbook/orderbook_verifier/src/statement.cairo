@@ -54,6 +54,8 @@ pub const KIND_NEVER: u32 = 16;
 pub const SIDE_EMPTY: u32 = 0;
 pub const SIDE_BUY: u32 = 1;
 pub const SIDE_SELL: u32 = 2;
+/// A cancelled order (AIR version 4: a cancel always changes its slot).
+pub const SIDE_CANCELLED: u32 = 3;
 /// The largest numerator or denominator of a price, `2^14 - 1`.
 pub const MAX_PRICE_PART: u32 = 0x3fff;
 /// Witness felts per input slot: `[owner, id]`.
@@ -157,8 +159,8 @@ pub fn pack_order(state: OrderState) -> felt252 {
 }
 
 /// The order a slot value holds, if it is canonical (`zkthread_orderbook::unpack_order`):
-/// below `2^98`, side empty / buy / sell, the empty slot exactly 0, a live side with both
-/// price parts in `1..=MAX_PRICE_PART`.
+/// below `2^98`, the empty slot exactly 0, a buy, sell or cancelled order with both price
+/// parts in `1..=MAX_PRICE_PART`, a cancelled one with nothing remaining.
 pub fn unpack_order(value: felt252) -> Option<OrderState> {
     let v: u128 = match value.try_into() {
         Option::Some(v) => v,
@@ -171,12 +173,12 @@ pub fn unpack_order(value: felt252) -> Option<OrderState> {
     let num: u32 = ((v / TWO_POW_64) % 0x10000).try_into().unwrap();
     let den: u32 = ((v / TWO_POW_80) % 0x10000).try_into().unwrap();
     let remaining: u64 = (v % TWO_POW_64).try_into().unwrap();
+    // `side < 4` (the value is below 2^98): empty, buy, sell or cancelled.
     let ok = if side == SIDE_EMPTY {
         v == 0
-    } else if side == SIDE_BUY || side == SIDE_SELL {
-        num >= 1 && num <= MAX_PRICE_PART && den >= 1 && den <= MAX_PRICE_PART
     } else {
-        false
+        let priced = num >= 1 && num <= MAX_PRICE_PART && den >= 1 && den <= MAX_PRICE_PART;
+        priced && (side != SIDE_CANCELLED || remaining == 0)
     };
     if ok {
         Option::Some(OrderState { side, num, den, remaining })

@@ -68,7 +68,7 @@ pub fn honest() -> (OrderBookWitness, Vec<Change>) {
     let changes = vec![
         Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 3, 2)),
         Change::new(key_slot(BOB, 1, 0), key_slot(BOB, 2, 1)),
-        Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, OrderState::sell(50, 0))),
+        Change::new(order(ALICE, 5, OrderState::EMPTY), order(ALICE, 5, OrderState::cancelled(50))),
         Change::new(order(BOB, 9, OrderState::EMPTY), order(BOB, 9, OrderState::buy(BOB_PRICE, 0))),
         Change::new(market(0), market(1)),
         Change::new(bal(BASE, ALICE, 1_000), bal(BASE, ALICE, 970)),

@@ -3,7 +3,7 @@ use orderbook::OrderBook;
 use orderbook::OrderBook::OrderCancelled;
 use orderbook::interface::{
     IOrderBookDispatcher, IOrderBookDispatcherTrait, IOrderBookSafeDispatcher,
-    IOrderBookSafeDispatcherTrait, Order, SIDE_BUY, SIDE_SELL,
+    IOrderBookSafeDispatcherTrait, Order, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL,
 };
 use starknet::testing::{pop_log, set_contract_address};
 use starknet::{ContractAddress, SyscallResultTrait, contract_address_const};
@@ -175,7 +175,7 @@ fn order_slots_are_the_programs_keys_and_decode() {
 fn a_slot_no_program_could_write_is_refused_by_the_view() {
     let (registry, address) = setup();
     let safe = IOrderBookSafeDispatcher { contract_address: address };
-    for value in array![3 * SIDE_UNIT, 4 * SIDE_UNIT, 0x1000000000000000000000000000000000] {
+    for value in array![4 * SIDE_UNIT, 0x1000000000000000000000000000000000] {
         settle(registry, address, array![(order_key(alice(), 1), value)]);
         match safe.order(alice(), 1) {
             Result::Ok(order) => panic!("slot {} decoded as {:?}", value, order),
@@ -195,10 +195,10 @@ fn an_owner_cancels_its_own_order_on_l2() {
     book(address).cancel(7);
     assert_eq!(
         book(address).order(alice(), 7),
-        Order { side: SIDE_SELL, price_num: 250, price_den: 1, remaining: 0 },
+        Order { side: SIDE_CANCELLED, price_num: 250, price_den: 1, remaining: 0 },
     );
     assert_eq!(
-        read(registry, address, order_key(alice(), 7)), 250 * PRICE_UNIT + DEN_UNIT + 2 * SIDE_UNIT,
+        read(registry, address, order_key(alice(), 7)), 250 * PRICE_UNIT + DEN_UNIT + 3 * SIDE_UNIT,
     );
     assert_eq!(
         pop_log::<OrderBook::Event>(address).unwrap(),
@@ -212,6 +212,11 @@ fn an_owner_cancels_its_own_order_on_l2() {
     match safe.cancel(8) {
         Result::Ok(_) => panic!("cancel of an unused id accepted"),
         Result::Err(reason) => assert_eq!(*reason.at(0), 'book: no such order'),
+    }
+    // A second cancel of one order.
+    match safe.cancel(7) {
+        Result::Ok(_) => panic!("a second cancel accepted"),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'book: order cancelled'),
     }
 }
 
