@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use zkthread_client::{ChainClient, ChainReader, Felt};
 use zkthread_orderbook::batcher::{self, BatchError, BookState, SignedOrder, SubBlock as BookSubBlock, Trade};
+use zkthread_orderbook::state::SIDE_EMPTY;
 use zkthread_orderbook::{poseidon252, Price, SignedPublicInput};
 use zkthread_prover::ThreadChannel;
 use zkthread_sig::domain::account_id;
@@ -104,6 +105,42 @@ pub fn known_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(F
     Ok(known)
 }
 
+/// The store's note listing the known orders found closed on chain (filled or cancelled).
+/// Closed is terminal (an id is placed once; nothing fills or revives a closed order), so a
+/// round never needs to read them again: without this, every round and every admission read
+/// every order the thread ever placed from the node.
+const CLOSED_ORDERS: &str = "closed_orders";
+
+/// The orders the [`CLOSED_ORDERS`] note lists.
+fn closed_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<BTreeSet<(Felt, u32)>> {
+    let note = store.note(key, CLOSED_ORDERS).map_err(EngineError::from)?;
+    let list: Vec<(Felt, u32)> = note
+        .map_or(Ok(Vec::new()), |json| serde_json::from_str(&json))
+        .map_err(|e| EngineError::Corrupt(format!("the closed-orders note: {e}")))?;
+    Ok(list.into_iter().collect())
+}
+
+/// Adds `newly` to the [`CLOSED_ORDERS`] note (once each).
+fn remember_closed(store: &Store<StoredOrder>, key: ThreadKey, newly: &[(Felt, u32)]) -> Result<()> {
+    let mut closed = closed_orders(store, key)?;
+    let before = closed.len();
+    closed.extend(newly.iter().copied());
+    if closed.len() == before {
+        return Ok(());
+    }
+    let list: Vec<&(Felt, u32)> = closed.iter().collect();
+    let json = serde_json::to_string(&list).map_err(|e| EngineError::Corrupt(format!("the closed-orders note: {e}")))?;
+    store.set_note(key, CLOSED_ORDERS, &json).map_err(EngineError::from)?;
+    Ok(())
+}
+
+/// The known orders ([`known_orders`]) not yet found closed: what a round or an admission
+/// reads from chain (an order a message names is read whatever this says).
+pub fn live_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(Felt, u32)>> {
+    let closed = closed_orders(store, key)?;
+    Ok(known_orders(store, key)?.into_iter().filter(|o| !closed.contains(o)).collect())
+}
+
 /// `owner`'s next nonce in the book: its key slot's on chain plus its messages queued in the
 /// store (pending or in a sub-block on its way to settle).
 pub fn next_nonce(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt, on_chain: u32) -> Result<u32> {
@@ -129,10 +166,27 @@ fn owners_of(messages: &[Message<StoredOrder>], known: &[(Felt, u32)]) -> Vec<Fe
     set.into_iter().collect()
 }
 
+/// [`Market::match_on_chain`]'s answer: the match (or every message refused), each message as a
+/// signed order (`None`: not a canonical record), and the known orders found closed.
+type MatchedOnChain =
+    (std::result::Result<Matched, Vec<batcher::Refused>>, Vec<Option<SignedOrder>>, Vec<(Felt, u32)>);
+
 /// What [`Market::match_on_chain`] matched: the batcher's result and the owners it read.
 struct Matched {
     batch: batcher::Batch,
     owners: Vec<Felt>,
+}
+
+/// The orders of `known` that `state` (read from chain) holds closed: filled or cancelled.
+fn closed_in(state: &BookState, known: &[(Felt, u32)]) -> Vec<(Felt, u32)> {
+    known
+        .iter()
+        .filter(|(owner, id)| {
+            let order = state.order(&account_id(*owner), *id);
+            order.side != SIDE_EMPTY && order.remaining == 0
+        })
+        .copied()
+        .collect()
 }
 
 impl Market {
@@ -163,9 +217,10 @@ impl Market {
         reader: &ChainReader,
         messages: &[Message<StoredOrder>],
         known: &[(Felt, u32)],
-    ) -> Result<(std::result::Result<Matched, Vec<batcher::Refused>>, Vec<Option<SignedOrder>>)> {
+    ) -> Result<MatchedOnChain> {
         let owners = owners_of(messages, known);
         let state = self.state_of(reader, &owners, &with_named(known, messages)).await?;
+        let closed = closed_in(&state, known);
         let signed: Vec<Option<SignedOrder>> = messages.iter().map(|m| m.body.signed(state.book)).collect();
         let valid: Vec<SignedOrder> = signed.iter().flatten().cloned().collect();
         let outcome = match batcher::build(&state, &valid) {
@@ -173,7 +228,7 @@ impl Market {
             Err(BatchError::Empty { refused }) => Err(refused),
             Err(other) => return Err(MarketError::Statement(other.to_string())),
         };
-        Ok((outcome, signed))
+        Ok((outcome, signed, closed))
     }
 
     /// The statement and slot-binding witness of `sub` as the thread's sub-block `sequence`.
@@ -218,8 +273,9 @@ pub async fn batch(
     }
     let pending = this_round(pending, round_cap(store, key)?);
     observer.step(&format!("matching {} pending order message(s) against the book on chain", pending.len()));
-    let known = known_orders(store, key)?;
-    let (matched, signed) = market.match_on_chain(reader, &pending, &known).await?;
+    let known = live_orders(store, key)?;
+    let (matched, signed, closed) = market.match_on_chain(reader, &pending, &known).await?;
+    remember_closed(store, key, &closed)?;
     // Indices into `pending` of the messages the batcher saw (canonical records only).
     let seen: Vec<usize> = (0..pending.len()).filter(|&i| signed[i].is_some()).collect();
     let mut rejected: Vec<Rejected<StoredOrder>> = (0..pending.len())
@@ -336,8 +392,8 @@ pub async fn prove(
     let Some(sub_block) = store.built(key).map_err(EngineError::from)? else {
         return Ok(BookProveOutcome::NothingBuilt);
     };
-    let known = known_orders(store, key)?;
-    let (matched, _) = market.match_on_chain(reader, &sub_block.body.messages, &known).await?;
+    let known = live_orders(store, key)?;
+    let (matched, _, _) = market.match_on_chain(reader, &sub_block.body.messages, &known).await?;
     let stored = stored_statement(&sub_block, key.registry)?;
     let replayed = match matched {
         Ok(Matched { batch, owners }) if batch.refused.is_empty() && batch.deferred.is_empty() => {
@@ -535,7 +591,7 @@ async fn state_after_queued(
 ) -> Result<(BookState, Vec<SignedOrder>)> {
     let key = market.thread_key();
     let queued = queued_of(store, key, owner)?;
-    let mut orders = with_named(&known_orders(store, key)?, &queued);
+    let mut orders = with_named(&live_orders(store, key)?, &queued);
     if !orders.contains(&(owner, id)) {
         orders.push((owner, id));
     }
@@ -613,7 +669,7 @@ pub async fn admit_order(
             crate::MAX_QUEUED_PER_SENDER
         )));
     }
-    let mut orders = with_named(&known_orders(store, key)?, &queued);
+    let mut orders = with_named(&live_orders(store, key)?, &queued);
     if !orders.contains(&(order.owner, order.id)) {
         orders.push((order.owner, order.id));
     }
@@ -712,6 +768,37 @@ mod tests {
         bad["place"][1] = serde_json::json!("101:2");
         let err = serde_json::from_value::<StoredOrder>(bad).unwrap_err().to_string();
         assert!(err.contains("101:2"), "{err}");
+    }
+
+    /// An order found closed on chain (filled, or cancelled: side 3) is never read again by a
+    /// round or an admission; live and unknown ones are, and the note survives a reopen.
+    #[test]
+    fn orders_found_closed_leave_the_live_set_for_good() {
+        use zkthread_orderbook::OrderState;
+        let dir = tempfile::tempdir().unwrap();
+        let key = ThreadKey::new(Felt::from(0x99u64), 3);
+        let known: Vec<(Felt, u32)> = (1..=4u64).map(|i| (Felt::from(0xa0 + i), i as u32)).collect();
+        {
+            let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+            store.set_note(key, IMPORTED_KNOWN, &serde_json::to_string(&known).unwrap()).unwrap();
+            assert_eq!(live_orders(&store, key).unwrap(), known, "nothing found closed yet");
+            let h = |i: usize| zkthread_sig::wots::Hash4::default().map(|_| zkthread_sig::M31::reduce(i as u32));
+            let mut state = BookState::new(h(1), h(2), h(3), 0);
+            let at = |i: usize| (account_id(known[i].0), known[i].1);
+            state.insert_order(at(0).0, at(0).1, OrderState::sell(50, 10)); // live
+            state.insert_order(at(1).0, at(1).1, OrderState::buy(50, 0)); // filled
+            state.insert_order(at(2).0, at(2).1, OrderState::cancelled(50)); // cancelled
+            // known[3] reads as the empty slot (never settled here): not closed.
+            let closed = closed_in(&state, &known);
+            assert_eq!(closed, vec![known[1], known[2]]);
+            remember_closed(&store, key, &closed).unwrap();
+            remember_closed(&store, key, &closed[..1]).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        assert_eq!(live_orders(&store, key).unwrap(), vec![known[0], known[3]]);
+        assert_eq!(known_orders(&store, key).unwrap(), known, "views still list every known order");
+        store.set_note(key, CLOSED_ORDERS, "not json").unwrap();
+        assert!(matches!(live_orders(&store, key), Err(MarketError::Engine(EngineError::Corrupt(_)))));
     }
 
     /// Records the pending messages as a Built, then Proven, sub-block (what `batch` and
