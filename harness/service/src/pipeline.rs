@@ -52,6 +52,12 @@ impl Default for PipelineConfig {
 
 pub(crate) const MIN_BACKOFF: Duration = Duration::from_millis(500);
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest wait between failed proofs. Proving needs no node, so a proof that failed
+/// will most likely fail again (a sub-block the prover refuses, a bug): a signed proof takes
+/// 15-170 s of both cores here, and retrying it every [`MAX_BACKOFF`] would keep the machine
+/// busy for nothing. Settling and batching still retry at [`MAX_BACKOFF`] (a node may come
+/// back), and a failure shows in `GET /status` as the last error meanwhile.
+pub(crate) const MAX_PROVE_BACKOFF: Duration = Duration::from_secs(600);
 
 /// What one step did.
 pub(crate) enum Step {
@@ -64,11 +70,18 @@ pub(crate) enum Step {
 /// Exponential backoff between failed attempts.
 pub(crate) struct Backoff {
     next: Duration,
+    max: Duration,
 }
 
 impl Backoff {
+    /// From [`MIN_BACKOFF`] up to [`MAX_BACKOFF`].
     pub(crate) fn new() -> Self {
-        Backoff { next: MIN_BACKOFF }
+        Backoff::up_to(MAX_BACKOFF)
+    }
+
+    /// From [`MIN_BACKOFF`] up to `max`.
+    pub(crate) fn up_to(max: Duration) -> Self {
+        Backoff { next: MIN_BACKOFF, max }
     }
 
     pub(crate) fn reset(&mut self) {
@@ -78,7 +91,7 @@ impl Backoff {
     /// The wait before the next attempt; doubles the one after.
     pub(crate) fn bump(&mut self) -> Duration {
         let wait = self.next;
-        self.next = (self.next * 2).min(MAX_BACKOFF);
+        self.next = (self.next * 2).min(self.max);
         wait
     }
 }
@@ -116,7 +129,7 @@ pub async fn run(shared: Arc<Shared>, config: PipelineConfig, observer: Arc<dyn 
         pending_since: None,
         proving: None,
         prove_not_before: None,
-        prove_backoff: Backoff::new(),
+        prove_backoff: Backoff::up_to(MAX_PROVE_BACKOFF),
     };
     let mut backoff = Backoff::new();
     loop {
@@ -308,5 +321,25 @@ impl Pipeline {
             Err(EngineError::NotProven { .. }) => Ok(Step::Idle(self.config.poll)),
             Err(error) => Err(error.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_its_cap_and_starts_over_after_a_success() {
+        let mut steps = Backoff::new();
+        let waits: Vec<Duration> = (0..8).map(|_| steps.bump()).collect();
+        assert_eq!(&waits[..3], &[MIN_BACKOFF, MIN_BACKOFF * 2, MIN_BACKOFF * 4]);
+        assert_eq!(waits[7], MAX_BACKOFF, "{waits:?}");
+        steps.reset();
+        assert_eq!(steps.bump(), MIN_BACKOFF);
+        // Failed proofs wait longer: a retry every 30 s would keep both cores proving.
+        let mut proofs = Backoff::up_to(MAX_PROVE_BACKOFF);
+        let waits: Vec<Duration> = (0..14).map(|_| proofs.bump()).collect();
+        assert!(waits[8] > MAX_BACKOFF, "{waits:?}");
+        assert_eq!(waits[13], MAX_PROVE_BACKOFF, "{waits:?}");
     }
 }
