@@ -316,7 +316,8 @@ fn orderbook_demo_runs_a_trading_round_and_reports_json() {
         ("alice", 1, "sell", whole(50), 15),
         ("bob", 1, "buy", whole(52), 0),
         ("carol", 1, "sell", ratio("97/2"), 0),
-        ("dave", 1, "buy", whole(48), 0),
+        // Dave's bid, cancelled in round 1 (book AIR version 4: side 3).
+        ("dave", 1, "cancelled", whole(48), 0),
         ("bob", 2, "buy", whole(50), 15),
     ];
     let expected: Vec<(String, u64, String, serde_json::Value, u64)> =
