@@ -1,7 +1,7 @@
 //! The service of an order-book thread: traders post signed order messages (`StoredOrder`
 //! JSON, what `zkthread order place|cancel` stores), admission runs the batcher's own checks
 //! on the book after the owner's queued messages (`admit_order`: domain, ranges, key, nonce,
-//! signature, id reuse, a cancel of an order that is not there) and stores only what it
+//! signature, id reuse, a cancel of an order that is not there or already cancelled) and stores only what it
 //! accepts; the pipeline runs the engine's `settle_round` (batch against chain, prove with
 //! Stwo, settle exactly once) whenever messages wait or a sub-block is in flight.
 //!

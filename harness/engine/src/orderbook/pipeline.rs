@@ -614,7 +614,7 @@ async fn state_after_queued(
 /// Why the batcher would refuse `owner`'s next message (`place`: `Some((side, price,
 /// quantity))`, `None` to cancel order `id`) before it is signed, as far as it can tell
 /// without the signature: the fields' ranges, a key in the book, the nonce bound, an id placed
-/// before, a cancel of an order that is not there. A client checks this first because a
+/// before, a cancel of an order that is not there or already cancelled. A client checks this first because a
 /// refused message burns the one-time key it was signed with (the book's key slot never
 /// rotates to the next one). `nonce` is the one the message will carry.
 pub async fn precheck(
