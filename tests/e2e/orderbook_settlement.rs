@@ -17,7 +17,8 @@
 //! 3. The engine's pipeline on the batcher's store (`orderbook::pipeline`, what `book settle`
 //!    and a service run): Alice's signed cancel of the resting ask and Bob's replayed bid are
 //!    submitted; `settle_round` batches (the replay refused, kept with its reason), proves and
-//!    settles exactly once (`Sending` recorded first); the ask is gone on chain.
+//!    settles exactly once (`Sending` recorded first), over Alice's L2 cancel of the same ask
+//!    (side 4 to side 3); the ask is gone on chain.
 //! 4. A Built sub-block whose book moved before it was proven (Alice rotated her key on L2)
 //!    ends Stale in `prove`, its message pending again; matched again it is refused (its
 //!    nonce is spent), and a round with nothing accepted fails with the reasons, nothing sent.
@@ -32,7 +33,7 @@ use zkthread_e2e::orderbook::{deploy_market, prove_round, signer};
 use zkthread_e2e::settle::{assert_settle_reverts, l2_gas_used, settle_and_check, settle_bounds, Watched};
 use zkthread_e2e::{init_tracing, revert_bounds, SUPPLY};
 use zkthread_orderbook::batcher::{build, rematch};
-use zkthread_orderbook::state::{Price, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
+use zkthread_orderbook::state::{OrderState, Price, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
 use zkthread_engine::orderbook::pipeline::{self, BookProveOutcome};
 use zkthread_engine::orderbook::{known_orders, settle_round, MarketError, StoredOrder};
 use zkthread_engine::{BatchOutcome, Logged, SettleOptions, SettleOutcome};
@@ -172,6 +173,11 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     bob.nonce -= 1; // a bid at a nonce Bob's key slot has spent: a replay
     let replay = bob.sign(&now, 11, Some((SIDE_BUY, Price::whole(50), 1)))?;
     store.submit(key, StoredOrder::new(alice.address, &cancel))?;
+    // Alice also cancels on L2 while her signed cancel waits (side 4): the queued cancel still
+    // settles (book AIR version 5), so her later messages keep their chain.
+    client.invoke(vec![market.book.cancel_call(5)?], FeeMode::default()).await?.require_success("L2 cancel")?;
+    let on_l2 = market.stored_order(reader, alice.address, 5).await?;
+    ensure!(on_l2 == OrderState::cancelled_on_l2(ask_price), "the L2 cancel wrote {on_l2:?}");
     let replay_id = store.submit(key, StoredOrder::new(bob.address, &replay))?.id;
     let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;
     let built = round.built.context("round 3 was not batched")?;
@@ -184,7 +190,7 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     // AIR version 4: a settled cancel marks the order cancelled (side 3), keeping its price.
     ensure!(
         (u32::from(cancelled.side), cancelled.remaining) == (SIDE_CANCELLED, 0),
-        "the cancelled ask still rests: {cancelled:?}"
+        "the signed cancel did not settle over the L2 cancel: {cancelled:?}"
     );
     ensure!(world.registry.next_sequence(client, market.thread_id).await? == 3);
     ensure!(store.pending(key)?.is_empty() && store.rejected(key)?.len() == 1);

@@ -278,6 +278,14 @@ fn honest() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
         .add_input(BOOK, order_key(BOB, 4), order_value(3, 40, 3, 0), [felt(BOB), Felt::from(4u8)])
         .sorted();
     out.push(("cancel", s, w));
+    // A signed cancel of an order its owner cancelled on L2 (side 4 moves to side 3), beside a
+    // read of another order cancelled on L2.
+    let (s, w) = Edit::of(bind(&fill_and_place()))
+        .add_input(BOOK, order_key(ALICE, 9), order_value(4, 50, 1, 0), [felt(ALICE), Felt::from(9u8)])
+        .add_output(BOOK, order_key(ALICE, 9), order_value(3, 50, 1, 0))
+        .add_input(BOOK, order_key(BOB, 4), order_value(4, 40, 3, 0), [felt(BOB), Felt::from(4u8)])
+        .sorted();
+    out.push(("cancel after an L2 cancel", s, w));
     out
 }
 
@@ -335,6 +343,10 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     let over = u128::from(MAX_PRICE_PART) + 1;
     push("cancelled order with quantity", alice_order(order_value(3, 100, 1, 50)));
     push("cancelled order at price 0", alice_order(order_value(3, 0, 1, 0)));
+    push("order L2-cancelled with qty", alice_order(order_value(4, 100, 1, 50)));
+    push("order L2-cancelled at price 0", alice_order(order_value(4, 0, 1, 0)));
+    push("order side 5", alice_order(order_value(5, 100, 1, 0)));
+    push("order side 7", alice_order(order_value(7, 100, 1, 0)));
     push("order price 0", alice_order(order_value(2, 0, 1, 50)));
     push("order price den 0", alice_order(order_value(2, 100, 0, 50)));
     push("order price num above max", alice_order(order_value(2, over, 1, 50)));
@@ -342,7 +354,7 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     push("empty order with quantity", alice_order(order_value(0, 0, 0, 5)));
     push("empty order with price", alice_order(order_value(0, 5, 1, 0)));
     push("empty order with den", alice_order(order_value(0, 0, 1, 0)));
-    push("order bit 98", alice_order(order_value(1, 100, 1, 50) + Felt::TWO.pow(98u32)));
+    push("order bit 99", alice_order(order_value(1, 100, 1, 50) + Felt::TWO.pow(99u32)));
     push("order value -1", alice_order(zero - Felt::ONE));
     push("counter 2^64", e(good.clone().set_input(BOOK, fill_count_key(), Felt::TWO.pow(64u32))));
     push("counter -1", e(good.clone().set_input(BOOK, fill_count_key(), zero - Felt::ONE)));
@@ -353,6 +365,7 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     push("config 2^251", e(good.clone().set_input(BOOK, quote_token_key(), Felt::TWO.pow(251u32))));
     push("balance 2^128", e(good.clone().set_input(BASE, balance_key(BOB), Felt::TWO.pow(128u32))));
     push("output cancelled with quantity", e(good.clone().set_output(BOOK, order_key(BOB, 3), order_value(3, 241, 2, 5))));
+    push("output L2-cancelled with qty", e(good.clone().set_output(BOOK, order_key(BOB, 3), order_value(4, 241, 2, 5))));
     push("output counter 2^64", e(good.clone().set_output(BOOK, fill_count_key(), Felt::TWO.pow(64u32))));
     push("output config zero", e(good.clone().add_output(BOOK, base_token_key(), zero)));
     push("output not read", e(good.clone().add_output(BASE, balance_key(EVE), Felt::ONE)));

@@ -7,7 +7,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `POST /orders` | 202 [`Accepted`] once durably stored; 400 malformed JSON, 413 too large, 422 refused with the batcher's reason |
+//! | `POST /orders` | 202 [`Accepted`] once durably stored; 400 malformed JSON, 413 too large, 422 refused with the batcher's reason, 429 the owner's queue is full (post the same message again after the next settlement) |
 //! | `GET /orders/{id}` | [`TransferStatus`]: pending, rejected (reason), in_sub_block (its status), settled (sequence, tx hash, block) |
 //! | `GET /book` | [`BookView`]: fill count, the known orders from chain, pending messages, recent sub-blocks, the pipeline's last error |
 //! | `GET /signers/{address}` | [`SignerView`]: the key and nonce the owner's next message is signed under |
@@ -25,8 +25,8 @@ use tokio::sync::Notify;
 use zkthread_client::ChainClient;
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::orderbook::{
-    price_of, side_name,
-    action, admit_order, known_orders, next_nonce, settle_round, Market, MarketError, Round, StoredOrder,
+    side_name,
+    action, admit_order, known_orders, next_nonce, settle_round, Market, MarketError, OrderRefusal, Round, StoredOrder,
 };
 use zkthread_engine::{hex, EngineError, Observer, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
@@ -100,6 +100,17 @@ impl From<MarketError> for ApiError {
     }
 }
 
+impl From<OrderRefusal> for ApiError {
+    /// A full queue is "too many requests" (post the same signed message again after the next
+    /// settlement), any other refusal the message's own fault.
+    fn from(refusal: OrderRefusal) -> Self {
+        match refusal {
+            OrderRefusal::QueueFull(reason) => ApiError(StatusCode::TOO_MANY_REQUESTS, reason),
+            OrderRefusal::Refused(reason) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, reason),
+        }
+    }
+}
+
 fn store_error(error: zkthread_store::StoreError) -> ApiError {
     EngineError::from(error).into()
 }
@@ -111,9 +122,9 @@ async fn submit(
     let Json(order) = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
     let _admitting = shared.admission.lock().await;
     let reader = shared.client.reader();
-    if let Some(reason) = admit_order(reader, &shared.store, &shared.market, &order).await? {
-        tracing::info!(owner = %hex(order.owner), order_id = order.id, %reason, "order message refused");
-        return Err(ApiError(StatusCode::UNPROCESSABLE_ENTITY, reason));
+    if let Some(refusal) = admit_order(reader, &shared.store, &shared.market, &order).await? {
+        tracing::info!(owner = %hex(order.owner), order_id = order.id, reason = %refusal, "order message refused");
+        return Err(refusal.into());
     }
     let key = shared.thread();
     let stored = shared.store.submit(key, order).map_err(store_error)?;
@@ -158,8 +169,8 @@ async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, A
     let chain = |source| MarketError::Chain { doing: "reading the book", source };
     let mut orders = Vec::new();
     for (owner, id) in known_orders(&shared.store, key)? {
-        let o = market.book.order(reader, owner, u64::from(id)).await.map_err(chain)?;
-        let (side, price) = (side_name(o.side).into(), price_of(&o));
+        let o = market.stored_order(reader, owner, id).await?;
+        let (side, price) = (side_name(o.side).into(), o.price);
         orders.push(OrderLine { owner: hex(owner), order_id: id, side, price, remaining: o.remaining });
     }
     let fill_count = market.book.fill_count(reader).await.map_err(chain)?;
@@ -288,5 +299,20 @@ fn round_done(round: Round) -> Result<Step, String> {
             )),
         },
         _ => Ok(Step::Progressed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full queue is "too many requests" (the client posts the same signed message again and
+    /// keeps its key); a refusal of the message itself is its own fault (422).
+    #[test]
+    fn a_full_order_queue_answers_429_a_refused_message_422() {
+        let full = ApiError::from(OrderRefusal::QueueFull("post again after the next settlement".into()));
+        assert_eq!(full.0, StatusCode::TOO_MANY_REQUESTS);
+        let refused = ApiError::from(OrderRefusal::Refused("order 3 is already cancelled".into()));
+        assert_eq!((refused.0, refused.1.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "order 3 is already cancelled"));
     }
 }

@@ -61,7 +61,7 @@ pub trait ProgramRole: Send + Sync {
     fn name(&self) -> &'static str;
     fn n_columns(&self) -> usize;
     fn interaction_columns(&self) -> usize;
-    /// The main trace of `rows`, padded with all-zero rows to `2^log_n_rows`.
+    /// The main trace of `rows`, padded with the role's padding row to `2^log_n_rows`.
     fn main_trace(&self, rows: &[Vec<u32>], log_n_rows: u32) -> Vec<TraceColumn>;
     fn interaction_trace(
         &self,
@@ -128,7 +128,7 @@ impl<R: Role> ProgramRole for RoleComponent<R> {
     }
 
     fn main_trace(&self, rows: &[Vec<u32>], log_n_rows: u32) -> Vec<TraceColumn> {
-        main_trace::<R>(rows, &vec![0; R::N_COLUMNS], log_n_rows)
+        main_trace::<R>(rows, &R::padding_row(), log_n_rows)
     }
 
     fn interaction_trace(
@@ -143,7 +143,7 @@ impl<R: Role> ProgramRole for RoleComponent<R> {
     fn add_range_lookups(&self, lookups: &mut RangeLookups, rows: &[Vec<u32>], log_n_rows: u32) {
         lookups.add::<R>(rows, 1);
         let padding = (1usize << log_n_rows).saturating_sub(rows.len());
-        lookups.add::<R>(&[vec![0; R::N_COLUMNS]], padding as u32);
+        lookups.add::<R>(&[R::padding_row()], padding as u32);
     }
 
     fn component(

@@ -149,6 +149,13 @@ pub trait Role: Clone + Send + Sync + 'static {
     /// `1 + sum d_i`, which must stay <= 3: pairs of linear entries, or one entry of degree 2.
     fn batching() -> Vec<usize>;
 
+    /// The row that pads the trace to a power of two: all zero unless a constraint needs
+    /// otherwise (it must satisfy every constraint, and its fractions must all be 0, as they
+    /// are when its `enabled` column is 0).
+    fn padding_row() -> Vec<u32> {
+        vec![0; Self::N_COLUMNS]
+    }
+
     /// Interaction columns (4 per batch).
     fn interaction_columns() -> usize {
         4 * (Self::batching().iter().max().map_or(0, |m| m + 1))
@@ -300,8 +307,7 @@ pub fn assert_role_constraints<R: Role>(rows: &[Vec<u32>], relations: &Relations
     use stwo::prover::backend::Column;
     use stwo_constraint_framework::assert_constraints_on_trace;
     let log_n = crate::trace::log_rows_for(rows.len());
-    let padding = vec![0; R::N_COLUMNS];
-    let trace = main_trace::<R>(rows, &padding, log_n);
+    let trace = main_trace::<R>(rows, &R::padding_row(), log_n);
     let (interaction, sum) = interaction_trace::<R>(&trace, log_n, relations);
     let cpu = |cols: &[TraceColumn]| -> Vec<Vec<BaseField>> {
         cols.iter().map(|c| c.values.to_cpu()).collect()

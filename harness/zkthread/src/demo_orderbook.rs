@@ -20,7 +20,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::Serialize;
 use zkthread_client::registry::{Registry, Settlement};
 use zkthread_client::{ChainClient, FeeMode, Felt, TxOutcome};
-use zkthread_engine::orderbook::{price_of, side_name, Market, MarketClasses, OrderSigner, Price, ORDERBOOK, ORDERBOOK_VERIFIER};
+use zkthread_engine::orderbook::{side_name, Market, MarketClasses, OrderSigner, Price, ORDERBOOK, ORDERBOOK_VERIFIER};
 use zkthread_engine::program::OS_VERSION;
 use zkthread_orderbook::batcher::{build, rematch, Refused, SubBlock};
 use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
@@ -320,12 +320,12 @@ fn describe_refused(t: &Traders<'_>, refused: &[Refused]) -> Vec<String> {
         .collect()
 }
 
-/// Every order the traders placed, as the book's `order` view shows it.
+/// Every order the traders placed, as its storage slot holds it.
 async fn book_lines(market: &Market, client: &ChainClient, t: &Traders<'_>) -> Result<Vec<OrderLine>> {
     let mut lines = Vec::new();
     for (who, id) in &t.placed {
-        let order = market.book.order(client, t.signers[*who].address, u64::from(*id)).await?;
-        let (side, price) = (side_name(order.side), price_of(&order));
+        let order = market.stored_order(client, t.signers[*who].address, *id).await?;
+        let (side, price) = (side_name(order.side), order.price);
         lines.push(OrderLine { owner: NAMES[*who].into(), id: u64::from(*id), side, price, remaining: order.remaining });
     }
     Ok(lines)

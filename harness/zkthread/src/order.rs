@@ -22,7 +22,7 @@ use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, FeeMode, Felt};
 use zkthread_engine::orderbook::pipeline::{import_queue, legacy_queue_path};
 use zkthread_engine::orderbook::{
-    action, known_orders, price_of, side_name, Price, next_nonce, precheck, refusal_line, settle_round, Market, MarketClasses, MarketError, StoredOrder, ORDERBOOK,
+    action, known_orders, side_name, Price, next_nonce, precheck, refusal_line, settle_round, Market, MarketClasses, MarketError, StoredOrder, ORDERBOOK,
     ORDERBOOK_VERIFIER,
 };
 use zkthread_engine::{SettleOptions, SettleOutcome};
@@ -348,8 +348,8 @@ async fn show(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
 async fn order_lines(market: &Market, reader: &ChainReader, known: &[(Felt, u32)]) -> Result<Vec<OrderLine>> {
     let mut lines = Vec::new();
     for (owner, id) in known {
-        let o = market.book.order(reader, *owner, u64::from(*id)).await?;
-        let (side, price) = (side_name(o.side), price_of(&o));
+        let o = market.stored_order(reader, *owner, *id).await?;
+        let (side, price) = (side_name(o.side), o.price);
         lines.push(OrderLine { owner: hex(*owner), id: *id, side, price, remaining: o.remaining });
     }
     Ok(lines)

@@ -9,12 +9,13 @@
 
 use std::time::{Duration, Instant};
 
-use zkthread_client::orderbook::{BookOrder, OrderBook, OrderBookConfig};
+use zkthread_client::orderbook::{OrderBook, OrderBookConfig};
 use zkthread_client::registry::{NewThread, Registry, Settlement};
 use zkthread_client::token::{Token, TokenConfig};
 use zkthread_client::{ChainClient, ChainReader, ClientError, FeeMode, Felt};
 use zkthread_orderbook::batcher::{Account, BookState, SignedOrder, SubBlock};
-use zkthread_orderbook::{poseidon252, Directory, OrderMessage, SignedPublicInput};
+use zkthread_orderbook::statement::{order_slot_key, unpack_order};
+use zkthread_orderbook::{poseidon252, Directory, OrderMessage, OrderState, SignedPublicInput};
 use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::{sign, SignedMessage};
@@ -24,20 +25,18 @@ use crate::program::PARAMS;
 pub mod pipeline;
 pub use zkthread_orderbook::Price;
 pub use pipeline::{
-    action, admit_order, known_orders, next_nonce, precheck, refusal_line, settle_round, BookProveOutcome, ProvedRound, Round,
+    action, admit_order, known_orders, next_nonce, precheck, refusal_line, settle_round, BookProveOutcome, OrderRefusal,
+    ProvedRound, Round,
 };
 
-/// The limit price of an order as the book's `order` view decodes it (`0/0` for an unused id).
-pub fn price_of(order: &BookOrder) -> Price {
-    Price::new(u32::from(order.price_num), u32::from(order.price_den))
-}
-
-/// `buy`, `sell`, `cancelled`, or `empty` (an unused id) for an order's side.
-pub fn side_name(side: u8) -> &'static str {
-    match u32::from(side) {
-        zkthread_orderbook::state::SIDE_BUY => "buy",
-        zkthread_orderbook::state::SIDE_SELL => "sell",
-        zkthread_orderbook::state::SIDE_CANCELLED => "cancelled",
+/// `buy`, `sell`, `cancelled` (by a signed cancel or on L2), or `empty` (an unused id) for an
+/// order's side.
+pub fn side_name(side: u32) -> &'static str {
+    use zkthread_orderbook::state::{SIDE_BUY, SIDE_CANCELLED, SIDE_CANCELLED_ON_L2, SIDE_SELL};
+    match side {
+        SIDE_BUY => "buy",
+        SIDE_SELL => "sell",
+        SIDE_CANCELLED | SIDE_CANCELLED_ON_L2 => "cancelled",
         _ => "empty",
     }
 }
@@ -73,6 +72,8 @@ pub enum MarketError {
     ProverTask(String),
     #[error("thread {thread_id} lists no order book (no contract with a base_token)")]
     NotABook { thread_id: u64 },
+    #[error("order {id} of {owner:#x} holds {value:#x}, which no order book writes")]
+    BadOrderSlot { owner: Felt, id: u32, value: Felt },
     #[error("the settlement reverted: {0}")]
     Reverted(String),
     /// Every pending message was refused; they left pending with these reasons (kept in the
@@ -159,6 +160,18 @@ pub struct MarketClasses {
 }
 
 impl Market {
+    /// `owner`'s order `id` as the statement will read it: the raw slot `orders[(owner, id)]`
+    /// decoded by the program's own [`unpack_order`], not through the book's `order` view, so
+    /// a book deployed before a side existed (a version-3 book's view refuses side 3) still
+    /// reads, and a value the statement would refuse is an error here.
+    pub async fn stored_order(&self, reader: &ChainReader, owner: Felt, id: u32) -> Result<OrderState> {
+        let value = reader
+            .storage_at(self.book.address, order_slot_key(owner, u64::from(id)))
+            .await
+            .map_err(chain("reading an order"))?;
+        unpack_order(&value).ok_or(MarketError::BadOrderSlot { owner, id, value })
+    }
+
     /// Deploys a base and a quote token (all of each `supply` to the client's account) and an
     /// order book over them, and opens the book's thread over the three (registering the OS
     /// version and the program if the registry lacks them: the client must then be its

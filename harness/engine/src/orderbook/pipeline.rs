@@ -16,9 +16,9 @@
 //! its trace, the slots with every fill), and a proven sub-block above Starknet's 5,000 felts can
 //! never be sent: [`settle_round`] then ends it (Stale, its messages pending again) and halves
 //! the book's round cap ([`round_cap`], a store note, so a restart keeps it), which [`batch`]
-//! applies to the pending queue from then on. A single message whose settlement alone is too
-//! large (a place crossing too many makers) is refused with that reason, so it cannot hold the
-//! book's sequence.
+//! applies to the pending queue from then on; every settled round doubles it back, up to no
+//! cap. A single message whose settlement alone is too large (a place crossing too many
+//! makers) is refused with that reason, so it cannot hold the book's sequence.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -91,13 +91,16 @@ pub fn known_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(F
     let note = store.note(key, IMPORTED_KNOWN).map_err(EngineError::from)?;
     let mut known =
         imported_known(note).map_err(|e| EngineError::Corrupt(format!("the imported known orders: {e}")))?;
+    // A set beside the list (which keeps first-seen order): a long thread's history is read on
+    // every admission, and a scan of the list per message was quadratic in it.
+    let mut seen: BTreeSet<(Felt, u32)> = known.iter().copied().collect();
     for sub_block in store.sub_blocks(key).map_err(EngineError::from)? {
         if !matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
             continue;
         }
         for message in &sub_block.body.messages {
             let order = (message.body.owner, message.body.id);
-            if message.body.place.is_some() && !known.contains(&order) {
+            if message.body.place.is_some() && seen.insert(order) {
                 known.push(order);
             }
         }
@@ -151,9 +154,10 @@ pub fn next_nonce(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt, on_ch
 /// `known` and the orders `messages` name, each once.
 fn with_named(known: &[(Felt, u32)], messages: &[Message<StoredOrder>]) -> Vec<(Felt, u32)> {
     let mut orders = known.to_vec();
+    let mut seen: BTreeSet<(Felt, u32)> = known.iter().copied().collect();
     for m in messages {
         let order = (m.body.owner, m.body.id);
-        if !orders.contains(&order) {
+        if seen.insert(order) {
             orders.push(order);
         }
     }
@@ -194,16 +198,7 @@ impl Market {
     pub async fn state_of(&self, reader: &ChainReader, owners: &[Felt], known: &[(Felt, u32)]) -> Result<BookState> {
         let mut state = self.book_state(reader, owners).await?;
         for (owner, id) in known {
-            let o = self
-                .book
-                .order(reader, *owner, u64::from(*id))
-                .await
-                .map_err(|source| MarketError::Chain { doing: "reading an order", source })?;
-            let order = zkthread_orderbook::OrderState {
-                side: u32::from(o.side),
-                price: super::price_of(&o),
-                remaining: o.remaining,
-            };
+            let order = self.stored_order(reader, *owner, *id).await?;
             state.insert_order(account_id(*owner), *id, order);
         }
         Ok(state)
@@ -487,7 +482,12 @@ pub async fn settle_round(
         BookProveOutcome::NothingBuilt => {}
     }
     match settle(client, store, key, options, observer).await {
-        Ok(settled) => round.settled = Some(settled),
+        Ok(settled) => {
+            if matches!(&settled, SettleOutcome::Sent(sent) if sent.settled()) {
+                relax_round_cap(store, key)?;
+            }
+            round.settled = Some(settled);
+        }
         Err(EngineError::PreflightBlocked { oversize: Some(felts), .. }) => {
             round.ended = Some(end_oversized(store, key, felts)?);
         }
@@ -508,15 +508,35 @@ fn this_round(mut pending: Vec<Message<StoredOrder>>, cap: Option<usize>) -> Vec
 /// The store note holding the book's round cap.
 const ROUND_CAP_NOTE: &str = "book_round_cap";
 
-/// The most pending messages one book sub-block takes, once a round came out too large to
-/// settle (`None`: no cap yet, the batcher's own proof-size limit alone).
+/// A cap that doubles to this is lifted: the batcher's own proof-size limit alone.
+const ROUND_CAP_LIFTED_AT: usize = 1024;
+
+/// The most pending messages one book sub-block takes, since a round came out too large to
+/// settle (`None`: no cap, the batcher's own proof-size limit alone). The note holds JSON
+/// `null` once a cap is lifted.
 pub fn round_cap(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<usize>> {
     let Some(json) = store.note(key, ROUND_CAP_NOTE).map_err(EngineError::from)? else {
         return Ok(None);
     };
-    let cap: usize = serde_json::from_str(&json)
+    let cap: Option<usize> = serde_json::from_str(&json)
         .map_err(|e| MarketError::Statement(format!("the store's book round cap {json:?}: {e}")))?;
-    Ok(Some(cap.max(1)))
+    Ok(cap.map(|c| c.max(1)))
+}
+
+/// After a round settled: the cap doubles, and is lifted at [`ROUND_CAP_LIFTED_AT`]. A cap
+/// only halving would leave one large message (a taker crossing many makers) cutting the
+/// book to one message per settlement for good; rounds grow back as they settle, and one that
+/// is too large again halves it again.
+fn relax_round_cap(store: &Store<StoredOrder>, key: ThreadKey) -> Result<()> {
+    let Some(cap) = round_cap(store, key)? else {
+        return Ok(());
+    };
+    let doubled = cap.saturating_mul(2);
+    let next = (doubled < ROUND_CAP_LIFTED_AT).then_some(doubled);
+    let json = serde_json::to_string(&next).map_err(|e| MarketError::Statement(e.to_string()))?;
+    store.set_note(key, ROUND_CAP_NOTE, &json).map_err(EngineError::from)?;
+    tracing::info!(from = cap, to = ?next, "book round cap relaxed after a settlement");
+    Ok(())
 }
 
 /// Ends the Proven sub-block whose settle calldata (`felts`) is above Starknet's limit: its
@@ -648,26 +668,45 @@ pub async fn precheck(
     Ok(batcher::slot_refusal(place.is_some(), id, &after.order(&message.owner, id)))
 }
 
+/// Why [`admit_order`] refuses a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrderRefusal {
+    /// The message itself cannot apply (the batcher's reason). Its one-time key is spent on
+    /// the client's side.
+    Refused(String),
+    /// The owner's queue is full for now: the same signed message may be posted again after
+    /// the next settlement (a service answers 429, not 422, so a client does not re-sign).
+    QueueFull(String),
+}
+
+impl std::fmt::Display for OrderRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OrderRefusal::Refused(reason) | OrderRefusal::QueueFull(reason) => f.write_str(reason),
+        }
+    }
+}
+
 /// Admission of a signed message before it is stored (a service's): the batcher's own checks
 /// (domain, ranges, key, nonce, signature, id reuse, no such order, already cancelled) on the book after the
-/// owner's in-flight and pending messages. `Some(reason)` refuses it; the batcher checks
+/// owner's in-flight and pending messages. `Some(refusal)` refuses it; the batcher checks
 /// every message again when it matches.
 pub async fn admit_order(
     reader: &ChainReader,
     store: &Store<StoredOrder>,
     market: &Market,
     order: &StoredOrder,
-) -> Result<Option<String>> {
+) -> Result<Option<OrderRefusal>> {
     let key = market.thread_key();
     let queued = queued_of(store, key, order.owner)?;
     // Before any node call: one owner cannot fill the book's rounds (pending messages are
     // matched oldest first).
     if queued.len() >= crate::MAX_QUEUED_PER_SENDER {
-        return Ok(Some(format!(
+        return Ok(Some(OrderRefusal::QueueFull(format!(
             "the owner already has {} messages queued here (at most {}): post again after the next settlement",
             queued.len(),
             crate::MAX_QUEUED_PER_SENDER
-        )));
+        ))));
     }
     let mut orders = with_named(&live_orders(store, key)?, &queued);
     if !orders.contains(&(order.owner, order.id)) {
@@ -675,7 +714,7 @@ pub async fn admit_order(
     }
     let state = market.state_of(reader, &[order.owner], &orders).await?;
     let Some(signed) = order.signed(state.book) else {
-        return Ok(Some("a key or signature word is not a canonical M31 value".into()));
+        return Ok(Some(OrderRefusal::Refused("a key or signature word is not a canonical M31 value".into())));
     };
     let mut queue: Vec<SignedOrder> = queued.iter().filter_map(|m| m.body.signed(state.book)).collect();
     let index = queue.len();
@@ -683,16 +722,16 @@ pub async fn admit_order(
     let refused = match batcher::build(&state, &queue) {
         // Deferred messages are not checked by this build: refuse rather than store unchecked.
         Ok(batch) if !batch.deferred.is_empty() => {
-            return Ok(Some(format!(
+            return Ok(Some(OrderRefusal::QueueFull(format!(
                 "the owner has more queued messages than one sub-block holds ({} waiting): post again after the next settlement",
                 queue.len() - 1
-            )))
+            ))))
         }
         Ok(batch) => batch.refused,
         Err(BatchError::Empty { refused }) => refused,
         Err(other) => return Err(MarketError::Statement(other.to_string())),
     };
-    Ok(refused.into_iter().find(|r| r.index == index).map(|r| r.reason.to_string()))
+    Ok(refused.into_iter().find(|r| r.index == index).map(|r| OrderRefusal::Refused(r.reason.to_string())))
 }
 
 /// Where a client of an earlier version kept the thread's queue:
@@ -873,6 +912,19 @@ mod tests {
         assert_eq!(rejected[0].message, lone);
         assert!(rejected[0].reason.contains("even alone"), "{}", rejected[0].reason);
         assert_eq!(round_cap(&store, key).unwrap(), Some(2), "one message refused, the cap unchanged");
+
+        // Every settled round doubles the cap back, until it is lifted.
+        let mut caps = vec![];
+        for _ in 0..10 {
+            relax_round_cap(&store, key).unwrap();
+            caps.push(round_cap(&store, key).unwrap());
+        }
+        assert_eq!(&caps[..3], &[Some(4), Some(8), Some(16)]);
+        assert_eq!(caps[8], None, "2 * 2^9 = 1024: lifted");
+        assert_eq!(caps[9], None, "and stays lifted");
+        drop(store);
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        assert_eq!(round_cap(&store, key).unwrap(), None, "lifted survives a restart");
     }
 
     #[test]

@@ -30,7 +30,9 @@
 //! (`SIDE_CANCELLED`, nothing remaining), since refusing a valid signature would break the
 //! owner's chain of later messages, and a fill may land while the cancel waits in the queue. A
 //! second cancel of one id is refused (`AlreadyCancelled`): it could only leave the slot as it
-//! was, which the AIR does not allow a cancel to do.
+//! was, which the AIR does not allow a cancel to do. A cancel of an order its owner cancelled on
+//! L2 (`SIDE_CANCELLED_ON_L2`) is accepted for the same reason as one of a filled order: the
+//! owner may have signed it before cancelling on L2, and it marks the order `SIDE_CANCELLED`.
 //!
 //! ## Matching (a place, right after it enters the book)
 //! - **Priority**: the resting orders of the other side that cross the taker's limit (asks at
@@ -91,7 +93,9 @@ use zkthread_sig::{verify_trace, Message, MessageError, SignatureError, SignedMe
 use crate::signed::{OrderMessage, SignedOrderRow};
 use starknet_types_core::felt::Felt;
 
-use crate::state::{market_count_base, Change, Entry, OrderState, Price, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
+use crate::state::{
+    market_count_base, Change, Entry, OrderState, Price, SIDE_BUY, SIDE_CANCELLED, SIDE_CANCELLED_ON_L2, SIDE_SELL,
+};
 use crate::statement::{statement_of, storage_value, BuildError, Directory, SignedPublicInput};
 use crate::witness::{Fill, OrderBookWitness};
 use zkthread_prover::auth::witness::AuthWitness;
@@ -415,14 +419,14 @@ fn admit(now: &BookState, m: &SignedOrder) -> Result<Admitted, Rejection> {
 }
 
 /// Why a place (`place`) or a cancel of order `id` cannot apply to the slot holding `found`: a
-/// place needs the empty slot, a cancel a buy or sell order (live or filled: not empty, not
-/// already cancelled).
+/// place needs the empty slot, a cancel a buy or sell order (live or filled) or one cancelled
+/// on L2: not empty, not already cancelled by a signed cancel.
 pub fn slot_refusal(place: bool, id: u32, found: &OrderState) -> Option<Rejection> {
     match (place, found.side) {
         (true, _) if *found != OrderState::EMPTY => Some(Rejection::IdReused { id }),
+        (true, _) | (false, SIDE_BUY | SIDE_SELL | SIDE_CANCELLED_ON_L2) => None,
         (false, SIDE_CANCELLED) => Some(Rejection::AlreadyCancelled { id }),
-        (false, side) if side != SIDE_BUY && side != SIDE_SELL => Some(Rejection::NoSuchOrder { id }),
-        _ => None,
+        (false, _) => Some(Rejection::NoSuchOrder { id }),
     }
 }
 

@@ -120,9 +120,9 @@
 //!   shrink by that `q`. Owners, ids, sides, prices and domains are the same columns in the
 //!   consumed and produced tuples: nothing else changes.
 //! - `Order` tuples of one slot form one path from the boundary's input to its output: a
-//!   fill moves a tuple to one with `remaining` strictly smaller, a cancel from side buy or
-//!   sell to side cancelled (which nothing consumes), a place from the empty tuple, which no
-//!   row produces. `remaining` never grows, so no cycle can invent an order: the output is the
+//!   fill moves a tuple to one with `remaining` strictly smaller, a cancel from side buy,
+//!   sell or cancelled on L2 to side cancelled (which nothing consumes), a place from the
+//!   empty tuple, which no row produces. `remaining` never grows, so no cycle can invent an order: the output is the
 //!   input (or the placed quantity) minus the sum of its fills, or cancelled. **Every row
 //!   changes the tuple it consumes**, so no row's two fractions cancel each other: before AIR
 //!   version 4 a cancel kept the side, and a cancel row naming any order at 0 (side and price
@@ -139,8 +139,16 @@
 //!   empty slot is consumed, so an id is placed once: a cancelled or filled order keeps its
 //!   price and is never the empty tuple again.
 //! - [`signed::CancelRole`] (34 columns): consumes `Order(D_book, A, id, side, num, den, r)`
-//!   with `side` buy or sell and produces `Order(D_book, A, id, 3, num, den, 0)`: a live or
-//!   filled order is cancelled, a cancelled one cannot be (the batcher refuses that message).
+//!   with `side` buy, sell or 4 (cancelled on L2) and produces
+//!   `Order(D_book, A, id, 3, num, den, 0)`: a live or filled order is cancelled, a cancelled
+//!   one cannot be (the batcher refuses that message). Constraint
+//!   `(side - 1)(side - 2)(side - 4) = 0` on every row (padding rows carry side 1: with the
+//!   `enabled` factor it would have degree 4). Side 4 is written only by the book's own L2
+//!   `cancel` (which refuses a cancelled order), read only from the statement's inputs (no row
+//!   produces it, and the statement accepts it only with a valid price and nothing
+//!   remaining), and consumed only here: an owner who cancels on L2 while her signed cancel
+//!   waits in a batcher's queue does not lose that message (AIR version 5; before it the
+//!   L2 cancel wrote side 3 and the queued message was refused, its one-time key spent).
 //! - Both: `key_step` on `Key(D_book, A, nonce, K)` (the owner's `thread_keys[owner]` of the book
 //!   contract) and `signed_message` with the row's own fields as the four message blocks
 //!   ([`signed`] gives the layout). The last message element is a type tag (3 place, 2 cancel)

@@ -25,7 +25,9 @@ use stwo::core::fields::m31::BaseField;
 use zkthread_sig::wots::{Hash4, KeyCommitment, RATE, RHO_LEN};
 use zkthread_sig::{Message, MessageError, M31};
 
-use crate::state::{order, qty_limbs, Price, MAX_PRICE_PART, QTY_LIMBS, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
+use crate::state::{
+    order, qty_limbs, Price, MAX_PRICE_PART, QTY_LIMBS, SIDE_BUY, SIDE_CANCELLED, SIDE_CANCELLED_ON_L2, SIDE_SELL,
+};
 
 /// The last message element of a place (a transfer's is 0). 3 since prices are ratios (AIR
 /// version 2): version 1's place (`[id, side, price, qty[4], 0; 8, 1]`) had tag 1, and its
@@ -169,17 +171,29 @@ impl Role for PlaceRole {
     }
 }
 
+/// `(side - 1)(side - 2)(side - 4)`: a cancel row's side is buy, sell or cancelled on L2.
+/// Without the `enabled` factor (the constraint would have degree 4): padding rows carry
+/// side buy ([`CancelRole::padding_row`]), and their fractions are 0 whatever their side.
+fn cancellable_side<T: Lane>(c: &[T]) -> T {
+    let side = c[signed_cols::SIDE].clone();
+    (side.clone() - k(SIDE_BUY)) * (side.clone() - k(SIDE_SELL)) * (side - k(SIDE_CANCELLED_ON_L2))
+}
+
 /// One signed cancel per row: consumes `Order(D, A, id, side, num/den, rem)` (a live or filled
-/// order: side buy or sell) and produces `Order(D, A, id, SIDE_CANCELLED, num/den, 0)`.
+/// order, side buy or sell, or one its owner cancelled on L2) and produces
+/// `Order(D, A, id, SIDE_CANCELLED, num/den, 0)`.
 ///
-/// The produced tuple always differs from the consumed one (its side is neither buy nor
-/// sell), so the row's two `State` fractions never cancel each other: the consumed order must
+/// The produced tuple always differs from the consumed one (its side is none of the consumed
+/// sides), so the row's two `State` fractions never cancel each other: the consumed order must
 /// come from the statement's inputs (or an earlier row), and the signed cancel of an id always
 /// cancels that id's order. Before AIR version 4 the cancelled tuple kept its side; a row naming
 /// any order at 0 (side and price are the prover's choice, the signature covers only the id)
 /// then consumed and produced one tuple, and a batcher could settle an owner's cancel (her
-/// nonce moved) with her order still live. An order already cancelled cannot be cancelled
-/// again (its side is refused): the batcher refuses that message.
+/// nonce moved) with her order still live. An order already cancelled by a signed cancel
+/// cannot be cancelled again (side 3 is refused): the batcher refuses that message. An order
+/// cancelled on L2 ([`SIDE_CANCELLED_ON_L2`], written only by the book's own `cancel`, which
+/// refuses a cancelled order) can be, once, so a signed cancel queued before it still settles
+/// (AIR version 5).
 #[derive(Clone)]
 pub struct CancelRole;
 
@@ -188,7 +202,13 @@ impl Role for CancelRole {
     const N_COLUMNS: usize = signed_cols::N;
 
     fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
-        vec![boolean(&c[signed_cols::ENABLED]), live_side(c)]
+        vec![boolean(&c[signed_cols::ENABLED]), cancellable_side(c)]
+    }
+
+    fn padding_row() -> Vec<u32> {
+        let mut row = vec![0; Self::N_COLUMNS];
+        row[signed_cols::SIDE] = SIDE_BUY;
+        row
     }
 
     fn fractions<T: Lane>(c: &[T]) -> Vec<Frac<T>> {

@@ -64,6 +64,12 @@ pub const SIDE_SELL: u32 = 2;
 /// side, a cancel row naming any order already at 0 would consume and produce one tuple, and a
 /// batcher could settle an owner's signed cancel (her nonce moves) while her order stays live.
 pub const SIDE_CANCELLED: u32 = 3;
+/// `side` of an order its owner cancelled on L2 (the book's `cancel`), with `remaining = 0` and
+/// its price: closed like [`SIDE_CANCELLED`], but a signed cancel of it may still settle, once,
+/// and moves it to [`SIDE_CANCELLED`]. Without it, an owner who cancels on L2 while her signed
+/// cancel waits in a batcher's queue would see that message refused and her one-time key index
+/// spent (AIR version 5).
+pub const SIDE_CANCELLED_ON_L2: u32 = 4;
 
 /// Bits of a price's numerator and of its denominator. Both are below `2^PRICE_BITS`, so a
 /// 16-bit limb times either, plus a carry, stays well inside `p` (crate docs, "The fill row").
@@ -235,6 +241,11 @@ impl OrderState {
     /// A cancelled order (of either side) that had limit `price`.
     pub fn cancelled(price: impl Into<Price>) -> Self {
         OrderState { side: SIDE_CANCELLED, price: price.into(), remaining: 0 }
+    }
+
+    /// An order (of either side) at limit `price` its owner cancelled on L2.
+    pub fn cancelled_on_l2(price: impl Into<Price>) -> Self {
+        OrderState { side: SIDE_CANCELLED_ON_L2, price: price.into(), remaining: 0 }
     }
 }
 

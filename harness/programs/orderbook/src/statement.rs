@@ -24,13 +24,15 @@
 //!
 //! An order slot's value is one felt ([`pack_order`]):
 //! `remaining + num * 2^64 + den * 2^80 + side * 2^96` with `remaining < 2^64`, `num` and
-//! `den < 2^16`, `side < 4` and nothing above bit 98: the limit price is `num / den` quote
+//! `den < 2^16`, `side < 8` and nothing above bit 98: the limit price is `num / den` quote
 //! units per base unit. [`unpack_order`] accepts exactly the values the AIR's invariants
-//! allow: `side` 0 (empty), 1 (buy), 2 (sell) or 3 (cancelled); the empty slot is the value 0
-//! (no price, no quantity); a buy, sell or cancelled order has `num` and `den` in
-//! `1..=MAX_PRICE_PART = 2^14 - 1`, and a cancelled one `remaining = 0`. A filled order keeps
-//! its side and price with `remaining = 0`; a cancelled one keeps its price (AIR version 4:
-//! before it, a cancel kept the side too, and such slots still parse as filled orders).
+//! allow: `side` 0 (empty), 1 (buy), 2 (sell), 3 (cancelled) or 4 (cancelled on L2 by the
+//! book's `cancel`); the empty slot is the value 0 (no price, no quantity); a buy, sell or
+//! cancelled order has `num` and `den` in `1..=MAX_PRICE_PART = 2^14 - 1`, and a cancelled
+//! one `remaining = 0`. A filled order keeps its side and price with `remaining = 0`; a
+//! cancelled one keeps its price (AIR version 4: before it, a cancel kept the side too, and
+//! such slots still parse as filled orders; AIR version 5 added side 4, which only a signed
+//! cancel consumes).
 //!
 //! Every witness felt is checked: `w1` is the order id for an order slot (`< 2^31 - 1`, an
 //! M31 element, so two ids never name one `Order` tuple) and must be 0 for every other
@@ -103,8 +105,8 @@ use zkthread_sig::wots::Hash4;
 use zkthread_token::statement::{SlotState, TokenLayout, TokenVariable};
 
 use crate::state::{
-    market_count_base, Change, Entry, OrderState, Price, MAX_FILLS_PER_SUB_BLOCK, SIDE_BUY, SIDE_CANCELLED, SIDE_EMPTY,
-    SIDE_SELL,
+    market_count_base, Change, Entry, OrderState, Price, MAX_FILLS_PER_SUB_BLOCK, SIDE_BUY, SIDE_CANCELLED,
+    SIDE_CANCELLED_ON_L2, SIDE_EMPTY, SIDE_SELL,
 };
 
 /// `orders: Map<(ContractAddress, u64), felt252>` of the book.
@@ -122,8 +124,8 @@ pub const PRICE_SHIFT: u32 = 64;
 pub const DEN_SHIFT: u32 = 80;
 /// Bit offset of an order's side in its slot value.
 pub const SIDE_SHIFT: u32 = 96;
-/// Bits of a packed order value: nothing at or above bit 98.
-pub const ORDER_VALUE_BITS: u32 = 98;
+/// Bits of a packed order value: nothing at or above bit 99.
+pub const ORDER_VALUE_BITS: u32 = 99;
 
 /// A `StateRelation` kind no role consumes or produces: the values of a slot that must never
 /// change (the configuration) or that was not resolved. Such a tuple never balances.
@@ -158,13 +160,13 @@ pub fn pack_order(state: &OrderState) -> Option<Felt> {
         | (u128::from(den) << DEN_SHIFT)
         | (u128::from(state.side) << SIDE_SHIFT);
     let felt = Felt::from(value);
-    let fits = num < 1 << 16 && den < 1 << 16 && state.side < 4;
+    let fits = num < 1 << 16 && den < 1 << 16 && state.side < 8;
     (fits && unpack_order(&felt) == Some(*state)).then_some(felt)
 }
 
-/// The order a slot value holds, if it is canonical: below `2^98`, the empty slot exactly 0,
-/// a buy, sell or cancelled order with both price parts in `1..=MAX_PRICE_PART`, a cancelled
-/// one with nothing remaining.
+/// The order a slot value holds, if it is canonical: below `2^99`, the empty slot exactly 0,
+/// a buy, sell or cancelled order (by a signed cancel or on L2) with both price parts in
+/// `1..=MAX_PRICE_PART`, a cancelled one with nothing remaining.
 pub fn unpack_order(value: &Felt) -> Option<OrderState> {
     let v = felt_to_u128(value)?;
     if v >> ORDER_VALUE_BITS != 0 {
@@ -179,7 +181,7 @@ pub fn unpack_order(value: &Felt) -> Option<OrderState> {
     let ok = match state.side {
         SIDE_EMPTY => v == 0,
         SIDE_BUY | SIDE_SELL => state.price.is_valid(),
-        SIDE_CANCELLED => state.price.is_valid() && state.remaining == 0,
+        SIDE_CANCELLED | SIDE_CANCELLED_ON_L2 => state.price.is_valid() && state.remaining == 0,
         _ => false,
     };
     ok.then_some(state)
@@ -592,6 +594,7 @@ mod tests {
             OrderState::sell(50, 100),
             OrderState::buy(Price::new(101, 2), 3),
             OrderState { side: SIDE_CANCELLED, price: Price::new(101, 2), remaining: 0 },
+            OrderState::cancelled_on_l2(Price::new(MAX_PRICE_PART, 1)),
         ] {
             let v = pack_order(&state).expect("canonical");
             assert_eq!(unpack_order(&v), Some(state));
@@ -605,6 +608,13 @@ mod tests {
             ("cancelled at price 0/1", Felt::from(3u8) * two(SIDE_SHIFT) + two(DEN_SHIFT)),
             ("cancelled at price 0/0", Felt::from(3u8) * two(SIDE_SHIFT)),
             (
+                "cancelled on L2 with a quantity",
+                Felt::from(4u8) * two(SIDE_SHIFT) + Felt::from(50u8) * two(PRICE_SHIFT) + two(DEN_SHIFT) + Felt::ONE,
+            ),
+            ("cancelled on L2 at price 0/1", Felt::from(4u8) * two(SIDE_SHIFT) + two(DEN_SHIFT)),
+            ("side 5", Felt::from(5u8) * two(SIDE_SHIFT) + two(PRICE_SHIFT) + two(DEN_SHIFT)),
+            ("side 7", Felt::from(7u8) * two(SIDE_SHIFT) + two(PRICE_SHIFT) + two(DEN_SHIFT)),
+            (
                 "numerator above MAX_PRICE_PART",
                 Felt::from(2u8) * two(SIDE_SHIFT) + Felt::from(MAX_PRICE_PART + 1) * two(PRICE_SHIFT) + two(DEN_SHIFT),
             ),
@@ -617,7 +627,7 @@ mod tests {
             ("empty slot with a quantity", Felt::from(5u8)),
             ("empty slot with a price", Felt::from(50u8) * two(PRICE_SHIFT)),
             ("empty slot with a denominator", two(DEN_SHIFT)),
-            ("a bit above 98", two(SIDE_SHIFT) + two(PRICE_SHIFT) + two(DEN_SHIFT) + two(ORDER_VALUE_BITS)),
+            ("a bit above 99", two(SIDE_SHIFT) + two(PRICE_SHIFT) + two(DEN_SHIFT) + two(ORDER_VALUE_BITS)),
             ("a felt near p", Felt::ZERO - Felt::ONE),
         ];
         for (what, v) in refused {

@@ -262,6 +262,27 @@ fn a_cancel_of_a_filled_order_marks_it_cancelled() {
 }
 
 #[test]
+fn a_signed_cancel_of_an_order_cancelled_on_l2_settles_once() {
+    // Alice signs a cancel of her ask, then cancels it on L2 before a batcher settles it (the
+    // book's `cancel` writes side 4). Her signed cancel still settles and marks it side 3, so
+    // her later messages, chained on its key, are not refused; a second one is.
+    let mut s = everyone();
+    s.insert_order(account(ALICE), 1, OrderState::cancelled_on_l2(50));
+    let mut alice = Client::new(ALICE);
+    let sub = built(&s, &[alice.cancel(1), alice.sell(2, 51, 3)]);
+    let c = change_of(&sub, &order_slot(ALICE, 1)).expect("Alice's order");
+    let at = |state| Entry::Order { book: domain(BOOK), account: account(ALICE), id: 1, state };
+    assert_eq!((c.before, c.after), (at(OrderState::cancelled_on_l2(50)), at(OrderState::cancelled(50))));
+    assert_eq!(sub.after.order(&account(ALICE), 2), OrderState::sell(51, 3), "the next message chains on");
+    prove_and_verify(&sub);
+    let again = alice.cancel(1);
+    match build(&sub.after, std::slice::from_ref(&again)) {
+        Err(BatchError::Empty { refused }) => assert_eq!(refused[0].reason, Rejection::AlreadyCancelled { id: 1 }),
+        other => panic!("expected the second cancel refused, got {other:?}"),
+    }
+}
+
+#[test]
 fn self_trade_is_skipped_and_the_taker_trades_with_others() {
     let (mut carol, mut alice) = (Client::new(CAROL), Client::new(ALICE));
     // Carol asks 10 at 50; Alice asks 10 at 51; Carol bids 15 at 55: her own ask is skipped.
@@ -324,6 +345,7 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
         (unchecked(DAVE, message_at(DAVE, 1, 2, Some((SIDE_SELL, Price::new(50, 0), 10)))), "price 50/0"),
         (unchecked(DAVE, message(DAVE, 1, 2, Some((SIDE_SELL, 50, 0)))), "quantity 0"),
         (unchecked(DAVE, message(DAVE, 1, 2, Some((3, 50, 10)))), "side 3"),
+        (unchecked(DAVE, message(DAVE, 1, 2, Some((4, 50, 10)))), "side 4"),
     ];
     let mut queue = vec![a1, b1];
     queue.extend(refused.iter().map(|(m, _)| m.clone()));
@@ -369,7 +391,7 @@ fn refused_messages_each_with_their_reason_and_nothing_of_theirs_enters() {
     // A queue with nothing valid: every message back with its reason, no sub-block.
     // (On the state after the sub-block, the replayed place is still a replay.)
     match build(&sub.after, &queue[2..queue.len() - 1]) {
-        Err(BatchError::Empty { refused: r }) => assert_eq!(r.len(), 14),
+        Err(BatchError::Empty { refused: r }) => assert_eq!(r.len(), 15),
         other => panic!("expected Empty, got {other:?}"),
     }
 }

@@ -153,6 +153,11 @@ fn an_honest_statement_verifies_and_each_binding_rule_refuses_with_its_reason() 
         (bad.inputs[counter].value, bad.outputs[counter_out].value) = (f(b), f(a));
         assert_eq!(refusal(&bad, &sw, &proof), layout(BookRefusal::CounterJump { index: counter, before: b, after: a }), "{what}");
     }
+    // A move of exactly 2^16 binds (the largest a sub-block's rows can make): only the proof,
+    // of one fill, refuses it.
+    let mut edge = s.clone();
+    edge.outputs[counter_out].value = f(before + (1 << 16));
+    assert_oods("a counter move of exactly 2^16", verify::<Blake>(&edge, &sw, &proof, &TEST));
 
     // Non-canonical values: a counter that is no u64 (any u64 is one: a cap in M31 let wash
     // fills stop a book for good), an unset (zero) config address, an order side that is

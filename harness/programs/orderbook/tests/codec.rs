@@ -88,9 +88,12 @@ fn proof_felts_round_trip_and_every_edit_is_refused() {
     padded.push(Felt::ZERO);
     assert_eq!(from_felts(&padded).err(), Some(DecodeError::Trailing));
 
-    // The last felt (a FRI hash) edited: decodes, and stwo's verifier refuses it.
+    // The last felt (a FRI hash) edited: decodes, and stwo's verifier refuses it, with an error
+    // or (the transcript then draws other query positions, which the decommitment's values do
+    // not match) by a panic the framework turns into a shape error.
     let mut tampered = felts.clone();
     *tampered.last_mut().expect("felts") += Felt::ONE;
     let p = from_felts(&tampered).expect("a hash edit decodes");
-    assert!(matches!(poseidon252::verify(&statement, &p, &TEST), Err(VerifyError::Stwo(_))));
+    let verdict = poseidon252::verify(&statement, &p, &TEST);
+    assert!(matches!(verdict, Err(VerifyError::Stwo(_) | VerifyError::Shape(_))), "{verdict:?}");
 }

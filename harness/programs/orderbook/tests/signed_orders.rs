@@ -13,7 +13,9 @@ use stwo::core::fields::m31::BaseField;
 use stwo::core::verifier::VerificationError;
 use stwo::prover::ProvingError;
 use zkthread_orderbook::signed::{PlaceRole, CancelRole, PAYLOAD_LEN};
-use zkthread_orderbook::state::{boundary_sum, Price, MAX_PRICE_PART, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
+use zkthread_orderbook::state::{
+    boundary_sum, Price, MAX_PRICE_PART, SIDE_BUY, SIDE_CANCELLED, SIDE_CANCELLED_ON_L2, SIDE_SELL,
+};
 use zkthread_orderbook::{
     prove, verify, Change, Entry, FillRole, OrderBookProgram, OrderBookStatementError, OrderBookVerifyError,
     OrderBookWitness, OrderMessage, OrderState, SignedOrderRow,
@@ -220,6 +222,7 @@ fn a_cancel_that_cancels_nothing_does_not_verify() {
         ("a cancel row over the order's own price at 0", (SIDE_SELL, Price::whole(50), 0)),
         ("a cancel row over another price at 0", (SIDE_BUY, Price::new(77, 3), 0)),
         ("a cancel row over an already cancelled tuple", (SIDE_CANCELLED, Price::whole(50), 0)),
+        ("a cancel row over a tuple cancelled on L2", (SIDE_CANCELLED_ON_L2, Price::whole(50), 0)),
     ] {
         let row = signed(ALICE, 0, &msg, found);
         let mut w = OrderBookWitness::new();
@@ -235,6 +238,40 @@ fn a_cancel_that_cancels_nothing_does_not_verify() {
     // Control: the honest cancel through the same path moves the order to cancelled.
     let (w, changes) = cancel_sub_block(&signed(ALICE, 0, &msg, (SIDE_SELL, 50, 100)));
     verify_statement(&w, &changes).expect("the control verifies");
+}
+
+#[test]
+fn a_signed_cancel_consumes_an_l2_cancel_once() {
+    // Alice cancelled order 5 on L2 (side 4) with her signed cancel still queued: the row
+    // consumes side 4 and produces side 3 (AIR version 5).
+    let msg = cancel(ALICE, 0, 5);
+    let keys = Change::new(key_slot(ALICE, 1, 0), key_slot(ALICE, 2, 1));
+    let on_l2 = order(ALICE, 5, OrderState::cancelled_on_l2(50));
+    let honest = signed(ALICE, 0, &msg, (SIDE_CANCELLED_ON_L2, 50, 0));
+    let mut w = OrderBookWitness::new();
+    w.push_signed(&honest);
+    assert_eq!(w.first_violation(), None);
+    verify_statement(&w, &[keys, Change::new(on_l2, order(ALICE, 5, OrderState::cancelled(50)))])
+        .expect("a signed cancel of an order cancelled on L2 verifies");
+    // The statement cannot keep the slot at side 4: the row's produced tuple is side 3.
+    assert_rows_refused("a cancel that leaves side 4", &w, Some(&[keys, Change::new(on_l2, on_l2)]));
+    // A side-4 tuple with a quantity is no canonical slot value, so it only exists as a
+    // prover's invention, which the statement's inputs do not balance.
+    let invented = signed(ALICE, 0, &msg, (SIDE_CANCELLED_ON_L2, 50, 1));
+    let mut w = OrderBookWitness::new();
+    w.push_signed(&invented);
+    assert_rows_refused(
+        "a cancel row over a side-4 tuple the inputs do not hold",
+        &w,
+        Some(&[keys, Change::new(on_l2, order(ALICE, 5, OrderState::cancelled(50)))]),
+    );
+    // Any other side a cancel row names violates its constraint (0: empty, 3: cancelled, 5).
+    for side in [0, SIDE_CANCELLED, 5] {
+        let row = signed(ALICE, 0, &msg, (side, 50, 0));
+        let mut w = OrderBookWitness::new();
+        w.push_signed(&row);
+        assert!(w.first_violation().is_some(), "side {side}");
+    }
 }
 
 /// A place as AIR version 1 laid it out: `[id, side, price, qty[4], 0; 8, 1]` (integer ticks,

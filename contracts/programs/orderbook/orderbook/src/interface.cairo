@@ -6,13 +6,19 @@ use starknet::ContractAddress;
 pub const SIDE_BUY: u8 = 1;
 /// `sell`: the owner sells base for quote.
 pub const SIDE_SELL: u8 = 2;
-/// A cancelled order (either side), with nothing remaining.
+/// A cancelled order (either side), with nothing remaining: by its owner's signed cancel in a
+/// thread.
 pub const SIDE_CANCELLED: u8 = 3;
+/// An order its owner cancelled on L2 ([`IOrderBook::cancel`]), with nothing remaining. It
+/// never trades again; a signed cancel of it still queued in a batcher may settle, once, and
+/// moves it to [`SIDE_CANCELLED`].
+pub const SIDE_CANCELLED_ON_L2: u8 = 4;
 
 /// One order slot, decoded. An unused id is all zero.
 #[derive(Copy, Drop, Serde, PartialEq, Debug)]
 pub struct Order {
-    /// 0 (unused id), [`SIDE_BUY`], [`SIDE_SELL`] or [`SIDE_CANCELLED`].
+    /// 0 (unused id), [`SIDE_BUY`], [`SIDE_SELL`], [`SIDE_CANCELLED`] or
+    /// [`SIDE_CANCELLED_ON_L2`].
     pub side: u8,
     /// The limit price `price_num / price_den` quote units per base unit; both parts in
     /// `1..2^14` for a placed order.
@@ -35,7 +41,8 @@ pub trait IOrderBook<TContractState> {
     /// The storage key of `orders[(owner, id)]`: what an indexer needs to map a settlement's
     /// `(contract, key, value)` entries back to orders.
     fn order_slot(self: @TContractState, owner: ContractAddress, id: u64) -> felt252;
-    /// Cancels the caller's order `id` (side [`SIDE_CANCELLED`], remaining 0), on L2, whatever
-    /// any batcher does. Reverts for an id the caller never placed or already cancelled.
+    /// Cancels the caller's order `id` (side [`SIDE_CANCELLED_ON_L2`], remaining 0), on L2,
+    /// whatever any batcher does. Reverts for an id the caller never placed or already
+    /// cancelled (on L2 or by a signed cancel).
     fn cancel(ref self: TContractState, id: u64);
 }

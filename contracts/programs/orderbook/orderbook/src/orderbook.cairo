@@ -1,7 +1,7 @@
 #[starknet::contract]
 pub mod OrderBook {
     use orderbook::errors;
-    use orderbook::interface::{IOrderBook, Order, SIDE_CANCELLED};
+    use orderbook::interface::{IOrderBook, Order, SIDE_CANCELLED, SIDE_CANCELLED_ON_L2};
     use starknet::storage::{
         Map, StorageAsPointer, StorageMapReadAccess, StorageMapWriteAccess, StoragePathEntry,
         StoragePointerReadAccess, StoragePointerWriteAccess,
@@ -114,10 +114,10 @@ pub mod OrderBook {
             let owner = get_caller_address();
             let order = unpack(self.orders.read((owner, id)));
             assert(order.side != 0, errors::NO_SUCH_ORDER);
-            assert(order.side != SIDE_CANCELLED, errors::ALREADY_CANCELLED);
+            assert(order.side < SIDE_CANCELLED, errors::ALREADY_CANCELLED);
             self.orders.write((owner, id), pack(
                     Order {
-                        side: SIDE_CANCELLED,
+                        side: SIDE_CANCELLED_ON_L2,
                         price_num: order.price_num,
                         price_den: order.price_den,
                         remaining: 0,
@@ -142,8 +142,8 @@ pub mod OrderBook {
         let value: u256 = value.into();
         assert(value.high == 0, errors::BAD_ORDER_SLOT);
         let side = value.low / SIDE_UNIT;
-        let cancelled: u128 = SIDE_CANCELLED.into();
-        assert(side <= cancelled, errors::BAD_ORDER_SLOT);
+        let last: u128 = SIDE_CANCELLED_ON_L2.into();
+        assert(side <= last, errors::BAD_ORDER_SLOT);
         let rest = value.low % SIDE_UNIT;
         // Each below 2^16: `rest` is below 2^96.
         let den = rest / DEN_UNIT;

@@ -7528,15 +7528,16 @@ fn orderbook_cancel_c0(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 1 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 295);
-    let t1 = sample(values, 305);
-    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
-    let t4 = mul_small(t0, t3);
-    let t5 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t6 = Wide { a: t1.a - t5.a, b: t1.b - t5.b, c: t1.c - t5.c, d: t1.d - t5.d };
-    let t7 = mul_small(t4, t6);
-    t7
+    let t0 = sample(values, 305);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: 2, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t0.a - t3.a, b: t0.b - t3.b, c: t0.c - t3.c, d: t0.d - t3.d };
+    let t5 = mul_small(t2, t4);
+    let t6 = Wide { a: 4, b: 0, c: 0, d: 0 };
+    let t7 = Wide { a: t0.a - t6.a, b: t0.b - t6.b, c: t0.c - t6.c, d: t0.d - t6.d };
+    let t8 = mul_small(t5, t7);
+    t8
 }
 
 /// Constraint 2 of `orderbook_cancel` (undivided).

@@ -9,4 +9,4 @@
 pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x22f2b5668d0f331f466fc9c0e51c9c7649631c1ca9f1f9a2d18890895697529;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x356c01a6aeac232a56812d64c3ca253d298934278defd5180a6143ecb0205d2;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x3155462e40d585f7e74382c8d72d0fdbf67011ea0e313605a2394b5d4a4a775;

@@ -19,7 +19,7 @@ pub fn default_orderbook_params() -> SignedStarkParams {
         pow_bits: 16,
         log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x6f9d676e1dd95118e80aa71650343d5b7b16bfe781cdbcf29f8a5f1fbe02fdc,
+        signed_air_digest: 0x2497b693845cf3006eceb3115ac73d273eced43863b59f91041b0773334eda7,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,

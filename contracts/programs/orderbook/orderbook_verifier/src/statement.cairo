@@ -56,6 +56,9 @@ pub const SIDE_BUY: u32 = 1;
 pub const SIDE_SELL: u32 = 2;
 /// A cancelled order (AIR version 4: a cancel always changes its slot).
 pub const SIDE_CANCELLED: u32 = 3;
+/// An order its owner cancelled on L2 (the book's `cancel`); a signed cancel may still consume
+/// it, once, and moves it to `SIDE_CANCELLED` (AIR version 5).
+pub const SIDE_CANCELLED_ON_L2: u32 = 4;
 /// The largest numerator or denominator of a price, `2^14 - 1`.
 pub const MAX_PRICE_PART: u32 = 0x3fff;
 /// Witness felts per input slot: `[owner, id]`.
@@ -65,11 +68,11 @@ pub const MARKET_COUNT_MODULUS: u64 = 0x40000000;
 /// The most the counter moves in one sub-block: one fill per row, at most 2^16 rows.
 pub const MAX_FILLS_PER_SUB_BLOCK: u64 = 0x10000;
 
-/// An order value is `remaining + num * 2^64 + den * 2^80 + side * 2^96`, below `2^98`.
+/// An order value is `remaining + num * 2^64 + den * 2^80 + side * 2^96`, below `2^99`.
 const TWO_POW_64: u128 = 0x10000000000000000;
 const TWO_POW_80: u128 = 0x100000000000000000000;
 const TWO_POW_96: u128 = 0x1000000000000000000000000;
-const TWO_POW_98: u128 = 0x4000000000000000000000000;
+const TWO_POW_99: u128 = 0x8000000000000000000000000;
 /// Configuration addresses are below `2^251`.
 const TWO_POW_251: u256 = 0x800000000000000000000000000000000000000000000000000000000000000;
 
@@ -149,7 +152,7 @@ pub fn quote_token_key() -> felt252 {
 }
 
 /// `remaining + num * 2^64 + den * 2^80 + side * 2^96` (the caller keeps `num, den < 2^16`,
-/// `side < 4`).
+/// `side < 8`).
 pub fn pack_order(state: OrderState) -> felt252 {
     let remaining: felt252 = state.remaining.into();
     let num: felt252 = state.num.into();
@@ -159,26 +162,29 @@ pub fn pack_order(state: OrderState) -> felt252 {
 }
 
 /// The order a slot value holds, if it is canonical (`zkthread_orderbook::unpack_order`):
-/// below `2^98`, the empty slot exactly 0, a buy, sell or cancelled order with both price
-/// parts in `1..=MAX_PRICE_PART`, a cancelled one with nothing remaining.
+/// below `2^99`, the empty slot exactly 0, a buy, sell or cancelled order (by a signed cancel
+/// or on L2) with both price parts in `1..=MAX_PRICE_PART`, a cancelled one with nothing
+/// remaining.
 pub fn unpack_order(value: felt252) -> Option<OrderState> {
     let v: u128 = match value.try_into() {
         Option::Some(v) => v,
         Option::None => { return Option::None; },
     };
-    if v >= TWO_POW_98 {
+    if v >= TWO_POW_99 {
         return Option::None;
     }
     let side: u32 = (v / TWO_POW_96).try_into().unwrap();
     let num: u32 = ((v / TWO_POW_64) % 0x10000).try_into().unwrap();
     let den: u32 = ((v / TWO_POW_80) % 0x10000).try_into().unwrap();
     let remaining: u64 = (v % TWO_POW_64).try_into().unwrap();
-    // `side < 4` (the value is below 2^98): empty, buy, sell or cancelled.
+    // `side < 8` (the value is below 2^99): empty, buy, sell, cancelled or cancelled on L2.
     let ok = if side == SIDE_EMPTY {
         v == 0
+    } else if side > SIDE_CANCELLED_ON_L2 {
+        false
     } else {
         let priced = num >= 1 && num <= MAX_PRICE_PART && den >= 1 && den <= MAX_PRICE_PART;
-        priced && (side != SIDE_CANCELLED || remaining == 0)
+        priced && (side < SIDE_CANCELLED || remaining == 0)
     };
     if ok {
         Option::Some(OrderState { side, num, den, remaining })

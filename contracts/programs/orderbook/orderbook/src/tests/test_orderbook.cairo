@@ -3,7 +3,7 @@ use orderbook::OrderBook;
 use orderbook::OrderBook::OrderCancelled;
 use orderbook::interface::{
     IOrderBookDispatcher, IOrderBookDispatcherTrait, IOrderBookSafeDispatcher,
-    IOrderBookSafeDispatcherTrait, Order, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL,
+    IOrderBookSafeDispatcherTrait, Order, SIDE_BUY, SIDE_CANCELLED, SIDE_CANCELLED_ON_L2, SIDE_SELL,
 };
 use starknet::testing::{pop_log, set_contract_address};
 use starknet::{ContractAddress, SyscallResultTrait, contract_address_const};
@@ -175,7 +175,7 @@ fn order_slots_are_the_programs_keys_and_decode() {
 fn a_slot_no_program_could_write_is_refused_by_the_view() {
     let (registry, address) = setup();
     let safe = IOrderBookSafeDispatcher { contract_address: address };
-    for value in array![4 * SIDE_UNIT, 0x1000000000000000000000000000000000] {
+    for value in array![5 * SIDE_UNIT, 0x1000000000000000000000000000000000] {
         settle(registry, address, array![(order_key(alice(), 1), value)]);
         match safe.order(alice(), 1) {
             Result::Ok(order) => panic!("slot {} decoded as {:?}", value, order),
@@ -195,10 +195,10 @@ fn an_owner_cancels_its_own_order_on_l2() {
     book(address).cancel(7);
     assert_eq!(
         book(address).order(alice(), 7),
-        Order { side: SIDE_CANCELLED, price_num: 250, price_den: 1, remaining: 0 },
+        Order { side: SIDE_CANCELLED_ON_L2, price_num: 250, price_den: 1, remaining: 0 },
     );
     assert_eq!(
-        read(registry, address, order_key(alice(), 7)), 250 * PRICE_UNIT + DEN_UNIT + 3 * SIDE_UNIT,
+        read(registry, address, order_key(alice(), 7)), 250 * PRICE_UNIT + DEN_UNIT + 4 * SIDE_UNIT,
     );
     assert_eq!(
         pop_log::<OrderBook::Event>(address).unwrap(),
@@ -218,6 +218,16 @@ fn an_owner_cancels_its_own_order_on_l2() {
         Result::Ok(_) => panic!("a second cancel accepted"),
         Result::Err(reason) => assert_eq!(*reason.at(0), 'book: order cancelled'),
     }
+    // An order a thread's signed cancel closed (side 3) is not cancelled on L2 again.
+    let cancelled = 250 * PRICE_UNIT + DEN_UNIT + 3 * SIDE_UNIT;
+    settle(registry, address, array![(order_key(alice(), 9), cancelled)]);
+    assert_eq!(book(address).order(alice(), 9).side, SIDE_CANCELLED);
+    set_contract_address(alice());
+    match safe.cancel(9) {
+        Result::Ok(_) => panic!("an L2 cancel of a cancelled order accepted"),
+        Result::Err(reason) => assert_eq!(*reason.at(0), 'book: order cancelled'),
+    }
+    assert_eq!(read(registry, address, order_key(alice(), 9)), cancelled);
 }
 
 #[test]
