@@ -272,21 +272,23 @@ fn honest() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     out.push(("counter across 2^30", s, w));
     // A cancel (Alice's ask of 20 left at 50 moves to cancelled, side 3) beside a read of Bob's
     // order cancelled earlier.
-    let (s, w) = Edit::of(bind(&fill_and_place()))
-        .add_input(BOOK, order_key(ALICE, 9), order_value(2, 50, 1, 20), [felt(ALICE), Felt::from(9u8)])
-        .add_output(BOOK, order_key(ALICE, 9), order_value(3, 50, 1, 0))
-        .add_input(BOOK, order_key(BOB, 4), order_value(3, 40, 3, 0), [felt(BOB), Felt::from(4u8)])
-        .sorted();
+    let (s, w) = cancelled_beside(order_value(2, 50, 1, 20), 3);
     out.push(("cancel", s, w));
     // A signed cancel of an order its owner cancelled on L2 (side 4 moves to side 3), beside a
     // read of another order cancelled on L2.
-    let (s, w) = Edit::of(bind(&fill_and_place()))
-        .add_input(BOOK, order_key(ALICE, 9), order_value(4, 50, 1, 0), [felt(ALICE), Felt::from(9u8)])
-        .add_output(BOOK, order_key(ALICE, 9), order_value(3, 50, 1, 0))
-        .add_input(BOOK, order_key(BOB, 4), order_value(4, 40, 3, 0), [felt(BOB), Felt::from(4u8)])
-        .sorted();
+    let (s, w) = cancelled_beside(order_value(4, 50, 1, 0), 4);
     out.push(("cancel after an L2 cancel", s, w));
     out
+}
+
+/// `fill_and_place` plus Alice's order 9 (`before`, at 50) moved to cancelled (side 3), beside
+/// a read of Bob's order 4 at side `read_side` (a cancelled one, 40/3).
+fn cancelled_beside(before: Felt, read_side: u128) -> (SignedPublicInput, Vec<Felt>) {
+    Edit::of(bind(&fill_and_place()))
+        .add_input(BOOK, order_key(ALICE, 9), before, [felt(ALICE), Felt::from(9u8)])
+        .add_output(BOOK, order_key(ALICE, 9), order_value(3, 50, 1, 0))
+        .add_input(BOOK, order_key(BOB, 4), order_value(read_side, 40, 3, 0), [felt(BOB), Felt::from(4u8)])
+        .sorted()
 }
 
 /// Statements the Rust binding refuses: (name, statement, witness), one per rule.

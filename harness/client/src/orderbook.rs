@@ -31,7 +31,8 @@ impl OrderBookConfig {
 /// One order as the book's `order(owner, id)` view decodes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BookOrder {
-    /// 0 (unused id), 1 (buy) or 2 (sell).
+    /// 0 (unused id), 1 (buy), 2 (sell), 3 (cancelled by a signed cancel) or 4 (cancelled on
+    /// L2, book AIR version 5).
     pub side: u8,
     /// The limit price `price_num / price_den` quote units per base unit (0/0 for an unused id).
     pub price_num: u16,

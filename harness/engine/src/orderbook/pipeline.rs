@@ -207,12 +207,7 @@ impl Market {
                 // trades, and the round finds it closed, so it stops nothing else of the book.
                 Err(error @ MarketError::BadOrderSlot { .. }) => {
                     tracing::warn!(%error, "an unreadable order slot stands in as closed");
-                    let closed = zkthread_orderbook::OrderState {
-                        side: zkthread_orderbook::state::SIDE_CANCELLED,
-                        price: Price::ZERO,
-                        remaining: 0,
-                    };
-                    state.insert_order(account_id(*owner), *id, closed);
+                    state.insert_order(account_id(*owner), *id, zkthread_orderbook::OrderState::cancelled(Price::ZERO));
                 }
                 Err(other) => return Err(other),
             }
@@ -530,7 +525,7 @@ fn this_round(mut pending: Vec<Message<StoredOrder>>, cap: Option<usize>) -> Vec
 /// The store note holding the book's round cap.
 const ROUND_CAP_NOTE: &str = "book_round_cap";
 
-/// A cap that doubles to this is lifted: the batcher's own proof-size limit alone.
+/// A cap that grows to this is lifted: the batcher's own proof-size limit alone.
 const ROUND_CAP_LIFTED_AT: usize = 1024;
 
 /// The most pending messages one book sub-block takes, since a round came out too large to

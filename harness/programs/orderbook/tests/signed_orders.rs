@@ -255,8 +255,8 @@ fn a_signed_cancel_consumes_an_l2_cancel_once() {
         .expect("a signed cancel of an order cancelled on L2 verifies");
     // The statement cannot keep the slot at side 4: the row's produced tuple is side 3.
     assert_rows_refused("a cancel that leaves side 4", &w, Some(&[keys, Change::new(on_l2, on_l2)]));
-    // A side-4 tuple with a quantity is no canonical slot value, so it only exists as a
-    // prover's invention, which the statement's inputs do not balance.
+    // A forged row: a side-4 tuple with a quantity is no canonical slot value, so it only
+    // exists as a modified prover's invention, which the statement's inputs do not balance.
     let invented = signed(ALICE, 0, &msg, (SIDE_CANCELLED_ON_L2, 50, 1));
     let mut w = OrderBookWitness::new();
     w.push_signed(&invented);
