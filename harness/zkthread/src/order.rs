@@ -239,7 +239,7 @@ pub async fn run_order(command: OrderCommand, data_dir: &Path, json: bool) -> Re
     }
     // A message the batcher refuses burns the one-time key it is signed with: check first.
     if let Some(refusal) = precheck(client.reader(), &store, &market, owner, signer.id, place, nonce).await? {
-        bail!("the batcher would refuse this message ({refusal}); nothing was signed");
+        bail!("the batcher would refuse this message, or it would change nothing ({refusal}); nothing was signed");
     }
     let book = market.header(client.reader(), 0).await?.domain(market.book.address);
     let message = OrderMessage {

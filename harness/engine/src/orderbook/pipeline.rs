@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use zkthread_client::{ChainClient, ChainReader, Felt};
 use zkthread_orderbook::batcher::{self, BatchError, BookState, SignedOrder, SubBlock as BookSubBlock, Trade};
-use zkthread_orderbook::state::SIDE_EMPTY;
+use zkthread_orderbook::state::{SIDE_CANCELLED_ON_L2, SIDE_EMPTY};
 use zkthread_orderbook::{poseidon252, Price, SignedPublicInput};
 use zkthread_prover::ThreadChannel;
 use zkthread_sig::domain::account_id;
@@ -223,13 +223,14 @@ impl Market {
         reader: &ChainReader,
         messages: &[Message<StoredOrder>],
         known: &[(Felt, u32)],
+        slot_budget: Option<usize>,
     ) -> Result<MatchedOnChain> {
         let owners = owners_of(messages, known);
         let state = self.state_of(reader, &owners, &with_named(known, messages)).await?;
         let closed = closed_in(&state, known);
         let signed: Vec<Option<SignedOrder>> = messages.iter().map(|m| m.body.signed(state.book)).collect();
         let valid: Vec<SignedOrder> = signed.iter().flatten().cloned().collect();
-        let outcome = match batcher::build(&state, &valid) {
+        let outcome = match batcher::build_within(&state, &valid, slot_budget) {
             Ok(batch) => Ok(Matched { batch, owners }),
             Err(BatchError::Empty { refused }) => Err(refused),
             Err(other) => return Err(MarketError::Statement(other.to_string())),
@@ -280,7 +281,7 @@ pub async fn batch(
     let pending = this_round(pending, round_cap(store, key)?);
     observer.step(&format!("matching {} pending order message(s) against the book on chain", pending.len()));
     let known = live_orders(store, key)?;
-    let (matched, signed, closed) = market.match_on_chain(reader, &pending, &known).await?;
+    let (matched, signed, closed) = market.match_on_chain(reader, &pending, &known, slot_budget(store, key)?).await?;
     remember_closed(store, key, &closed)?;
     // Indices into `pending` of the messages the batcher saw (canonical records only).
     let seen: Vec<usize> = (0..pending.len()).filter(|&i| signed[i].is_some()).collect();
@@ -399,7 +400,11 @@ pub async fn prove(
         return Ok(BookProveOutcome::NothingBuilt);
     };
     let known = live_orders(store, key)?;
-    let (matched, _, _) = market.match_on_chain(reader, &sub_block.body.messages, &known).await?;
+    // The budget it was batched under: the note changes only when a proven round ends
+    // oversized or a settled one relaxes it, never while a sub-block is Built (a changed note
+    // only makes this one Stale, to be batched again).
+    let budget = slot_budget(store, key)?;
+    let (matched, _, _) = market.match_on_chain(reader, &sub_block.body.messages, &known, budget).await?;
     let stored = stored_statement(&sub_block, key.registry)?;
     let replayed = match matched {
         Ok(Matched { batch, owners }) if batch.refused.is_empty() && batch.deferred.is_empty() => {
@@ -498,8 +503,11 @@ pub async fn settle_round(
                 if sent.settled() {
                     // The round is on chain: a note that cannot be written must not turn that
                     // into an error (the cap is only a hint to the next batch).
-                    if let Err(error) = relax_round_cap(store, key, sent.sub_block.body.messages.len()) {
-                        tracing::warn!(%error, "the book's round cap could not be relaxed");
+                    let body = &sent.sub_block.body;
+                    if let Err(error) = relax_round_cap(store, key, body.messages.len())
+                        .and_then(|()| relax_slot_budget(store, key, touched_slots(body.inputs.len())))
+                    {
+                        tracing::warn!(%error, "the book's round cap or slot budget could not be relaxed");
                     }
                 }
             }
@@ -561,14 +569,65 @@ fn relax_round_cap(store: &Store<StoredOrder>, key: ThreadKey, messages: usize) 
     Ok(())
 }
 
+/// The store note holding the book's slot budget (`batcher::build_within`).
+const SLOT_BUDGET_NOTE: &str = "book_slot_budget";
+
+/// A slot budget that grows to this is lifted.
+const SLOT_BUDGET_LIFTED_AT: usize = 1024;
+
+/// What a settled round that came this close to the slot budget grows it by (one fill's
+/// slots): the budget may have stopped a fill.
+const SLOT_BUDGET_STEP: usize = 7;
+
+/// A book statement's inputs beyond the slots its sub-block touches: the book's two
+/// configuration slots (`base_token`, `quote_token`, read-only).
+const BOOK_CONFIG_INPUTS: usize = 2;
+
+/// The slots a book sub-block with `inputs` statement inputs touched.
+fn touched_slots(inputs: usize) -> usize {
+    inputs.saturating_sub(BOOK_CONFIG_INPUTS)
+}
+
+/// The most distinct slots one book sub-block touches, since a lone message's round was too
+/// large to settle (`None`: no budget). The note holds JSON `null` once a budget is lifted.
+pub fn slot_budget(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<usize>> {
+    let Some(json) = store.note(key, SLOT_BUDGET_NOTE).map_err(EngineError::from)? else {
+        return Ok(None);
+    };
+    let budget: Option<usize> = serde_json::from_str(&json)
+        .map_err(|e| MarketError::Statement(format!("the store's book slot budget {json:?}: {e}")))?;
+    Ok(budget.map(|b| b.max(batcher::MIN_SLOT_BUDGET)))
+}
+
+/// After a round that touched `slots` settled: a budget it came within one fill of grows by
+/// one fill, and is lifted at [`SLOT_BUDGET_LIFTED_AT`] (additive increase, as the round cap).
+fn relax_slot_budget(store: &Store<StoredOrder>, key: ThreadKey, slots: usize) -> Result<()> {
+    let Some(budget) = slot_budget(store, key)? else {
+        return Ok(());
+    };
+    if slots + SLOT_BUDGET_STEP <= budget {
+        return Ok(()); // far below the budget: no evidence that more fits
+    }
+    let grown = budget + SLOT_BUDGET_STEP;
+    let next = (grown < SLOT_BUDGET_LIFTED_AT).then_some(grown);
+    let json = serde_json::to_string(&next).map_err(|e| MarketError::Statement(e.to_string()))?;
+    store.set_note(key, SLOT_BUDGET_NOTE, &json).map_err(EngineError::from)?;
+    tracing::info!(from = budget, to = ?next, "book slot budget relaxed after a settlement");
+    Ok(())
+}
+
 /// Ends the Proven sub-block whose settle calldata (`felts`) is above Starknet's limit: its
-/// messages go back to pending and the round cap halves to below its size; a sub-block of one
-/// message cannot shrink, so that message is refused with the reason instead.
+/// messages go back to pending and the round cap halves to below its size. A sub-block of one
+/// message is too large through its fills (a taker crossing many makers): the slot budget
+/// drops below its size by what the excess calldata needs, so the batcher stops the fills
+/// there and the taker's remainder rests, to be filled by later rounds; only a lone message
+/// already at the smallest budget is refused (no such round is near the limit).
 fn end_oversized(store: &Store<StoredOrder>, key: ThreadKey, felts: usize) -> Result<Reconciled> {
     let Some(sub_block) = store.in_flight(key).map_err(EngineError::from)? else {
         return Err(MarketError::Statement("no sub-block in flight to end".into()));
     };
     let messages = sub_block.body.messages.len();
+    let slots = touched_slots(sub_block.body.inputs.len());
     let limit = crate::preflight::MAX_CALLDATA_FELTS;
     let reason = format!("its settle calldata is {felts} felts, above Starknet's {limit}");
     let ended = store
@@ -583,6 +642,10 @@ fn end_oversized(store: &Store<StoredOrder>, key: ThreadKey, felts: usize) -> Re
         let cap = messages / 2;
         store.set_note(key, ROUND_CAP_NOTE, &cap.to_string()).map_err(EngineError::from)?;
         format!("{reason}; its {messages} messages are pending again, rounds now take at most {cap}")
+    } else if slots > batcher::MIN_SLOT_BUDGET {
+        let budget = batcher::slot_budget_below(slots, felts.saturating_sub(limit));
+        store.set_note(key, SLOT_BUDGET_NOTE, &budget.to_string()).map_err(EngineError::from)?;
+        format!("{reason}; its message is pending again, rounds now touch at most {budget} slots (it touched {slots})")
     } else {
         let refused = ended
             .body
@@ -669,6 +732,20 @@ pub async fn precheck(
     nonce: u32,
 ) -> Result<Option<batcher::Rejection>> {
     let (after, _) = state_after_queued(reader, store, market, owner, id).await?;
+    Ok(precheck_on(&after, owner, id, place, nonce))
+}
+
+/// [`precheck`] on the book as the owner's queued messages leave it. A *new* cancel of an
+/// order its owner cancelled on L2 is reported as already cancelled: the batcher accepts one
+/// (so a cancel signed before the L2 cancel still settles, crate docs of the batcher), but
+/// signing one now would only spend a one-time key and a nonce on an order that cannot trade.
+pub fn precheck_on(
+    after: &BookState,
+    owner: Felt,
+    id: u32,
+    place: Option<(u32, Price, u64)>,
+    nonce: u32,
+) -> Option<batcher::Rejection> {
     let message = zkthread_orderbook::OrderMessage {
         book: after.book,
         owner: account_id(owner),
@@ -678,16 +755,20 @@ pub async fn precheck(
         next_key: zkthread_sig::wots::KeyCommitment::NONE,
     };
     if let Err(e) = message.payload() {
-        return Ok(Some(batcher::Rejection::OutOfRange(e)));
+        return Some(batcher::Rejection::OutOfRange(e));
     }
     let account = after.account(&message.owner);
     if account.key.is_none() {
-        return Ok(Some(batcher::Rejection::NoKey));
+        return Some(batcher::Rejection::NoKey);
     }
     if nonce + 1 >= zkthread_sig::KEY_NONCE_BOUND {
-        return Ok(Some(batcher::Rejection::NonceExhausted { nonce }));
+        return Some(batcher::Rejection::NonceExhausted { nonce });
     }
-    Ok(batcher::slot_refusal(place.is_some(), id, &after.order(&message.owner, id)))
+    let found = after.order(&message.owner, id);
+    if place.is_none() && found.side == SIDE_CANCELLED_ON_L2 {
+        return Some(batcher::Rejection::AlreadyCancelled { id });
+    }
+    batcher::slot_refusal(place.is_some(), id, &found)
 }
 
 /// Why [`admit_order`] refuses a message.
@@ -803,6 +884,7 @@ pub fn import_queue(store: &Store<StoredOrder>, key: ThreadKey, path: &std::path
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkthread_store::SlotEntry;
 
     fn order(owner: u64, id: u32, nonce: u32) -> StoredOrder {
         StoredOrder {
@@ -833,6 +915,35 @@ mod tests {
 
     /// An order found closed on chain (filled, or cancelled: side 3) is never read again by a
     /// round or an admission; live and unknown ones are, and the note survives a reopen.
+    /// Before signing, a client learns what the batcher would refuse, and that a new cancel of
+    /// an order cancelled on L2 would only spend a key; a cancel of a live or filled order, and
+    /// a place at a fresh id, pass.
+    #[test]
+    fn precheck_refuses_before_signing_and_spares_a_key_on_an_l2_cancelled_order() {
+        use zkthread_orderbook::batcher::{Account, Rejection};
+        use zkthread_orderbook::OrderState;
+        use zkthread_sig::M31;
+        let (alice, eve) = (Felt::from(0xa11ceu64), Felt::from(0xe7eu64));
+        let mut book = BookState::new([M31::reduce(1); 4], [M31::reduce(2); 4], [M31::reduce(3); 4], 0);
+        let key = zkthread_sig::wots::KeyCommitment([M31::reduce(9); 4]);
+        book.set_account(account_id(alice), Account { base: 5, quote: 5, nonce: 3, key });
+        book.insert_order(account_id(alice), 1, OrderState::sell(50, 10));
+        book.insert_order(account_id(alice), 2, OrderState::sell(50, 0));
+        book.insert_order(account_id(alice), 3, OrderState::cancelled_on_l2(50));
+        book.insert_order(account_id(alice), 4, OrderState::cancelled(50));
+        let place = Some((zkthread_orderbook::state::SIDE_BUY, Price::whole(40), 5));
+        assert_eq!(precheck_on(&book, alice, 1, None, 3), None, "a live order");
+        assert_eq!(precheck_on(&book, alice, 2, None, 3), None, "a filled order");
+        assert_eq!(precheck_on(&book, alice, 3, None, 3), Some(Rejection::AlreadyCancelled { id: 3 }), "cancelled on L2");
+        assert_eq!(precheck_on(&book, alice, 4, None, 3), Some(Rejection::AlreadyCancelled { id: 4 }));
+        assert_eq!(precheck_on(&book, alice, 5, None, 3), Some(Rejection::NoSuchOrder { id: 5 }));
+        assert_eq!(precheck_on(&book, alice, 5, place, 3), None, "a fresh id");
+        assert_eq!(precheck_on(&book, alice, 3, place, 3), Some(Rejection::IdReused { id: 3 }));
+        assert_eq!(precheck_on(&book, eve, 5, place, 1), Some(Rejection::NoKey));
+        let empty = Some((zkthread_orderbook::state::SIDE_BUY, Price::whole(40), 0));
+        assert!(matches!(precheck_on(&book, alice, 5, empty, 3), Some(Rejection::OutOfRange(_))), "quantity 0");
+    }
+
     #[test]
     fn orders_found_closed_leave_the_live_set_for_good() {
         use zkthread_orderbook::OrderState;
@@ -883,7 +994,9 @@ mod tests {
 
     /// A proven round too large to settle never holds the book's sequence: it ends with its
     /// messages pending again (arrival order kept) and the cap halves, durably; a round of one
-    /// message cannot shrink, so that message is refused with the reason.
+    /// message that touched more than the smallest slot budget sets the slot budget below its
+    /// size and stays pending (the batcher then stops its fills there); one at the smallest
+    /// budget cannot shrink, so that message is refused with the reason.
     #[test]
     fn an_oversized_round_ends_and_halves_the_cap_and_a_lone_one_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -908,24 +1021,55 @@ mod tests {
         let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
         assert_eq!(round_cap(&store, key).unwrap(), Some(2), "the cap survives a restart");
 
-        // One message alone too large: refused with the reason, the others still pending.
+        // One message alone too large through 58 touched slots (60 inputs with the book's
+        // configuration): 103 felts over needs 21 slots fewer; it stays pending.
         let (lone, rest) = (sent[0].clone(), sent[1..].to_vec());
         let others = store.pending(key).unwrap().into_iter().filter(|m| m.id != lone.id).collect::<Vec<_>>();
         assert_eq!(others, rest);
-        let body = NewSubBlock {
-            sequence: 0,
-            chain_id: Felt::ONE,
-            os_version: Felt::ONE,
-            program_hash: Felt::TWO,
-            contract_set_commitment: Felt::THREE,
-            messages: vec![lone.clone()],
-            transactions: Default::default(),
-            inputs: vec![],
-            outputs: vec![],
-            parent_attempt: None,
+        let lone_round = |inputs: usize| {
+            let body = NewSubBlock {
+                sequence: 0,
+                chain_id: Felt::ONE,
+                os_version: Felt::ONE,
+                program_hash: Felt::TWO,
+                contract_set_commitment: Felt::THREE,
+                messages: vec![lone.clone()],
+                transactions: Default::default(),
+                inputs: vec![SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE }; inputs],
+                outputs: vec![],
+                parent_attempt: None,
+            };
+            let built = store.record_batch(key, body, vec![]).unwrap();
+            store.record_proof(key, 0, built.attempt, vec![Felt::ONE; 4]).unwrap();
         };
-        let built = store.record_batch(key, body, vec![]).unwrap();
-        store.record_proof(key, 0, built.attempt, vec![Felt::ONE; 4]).unwrap();
+        assert_eq!(slot_budget(&store, key).unwrap(), None, "no budget before a lone round was too large");
+        lone_round(60);
+        let ended = end_oversized(&store, key, 5_103).unwrap();
+        assert!(ended.detail.contains("rounds now touch at most 37 slots (it touched 58)"), "{}", ended.detail);
+        assert_eq!(slot_budget(&store, key).unwrap(), Some(37));
+        assert!(store.rejected(key).unwrap().is_empty(), "not refused");
+        assert_eq!(store.pending(key).unwrap(), sent, "pending again, first in line");
+        // Far over: the budget never drops below the smallest the batcher applies.
+        lone_round(30);
+        end_oversized(&store, key, 9_000).unwrap();
+        assert_eq!(slot_budget(&store, key).unwrap(), Some(batcher::MIN_SLOT_BUDGET));
+        // A settled round far below the budget is no evidence; one within a fill of it grows
+        // it by a fill's slots, until it is lifted.
+        relax_slot_budget(&store, key, 1).unwrap();
+        assert_eq!(slot_budget(&store, key).unwrap(), Some(batcher::MIN_SLOT_BUDGET));
+        store.set_note(key, SLOT_BUDGET_NOTE, "37").unwrap();
+        relax_slot_budget(&store, key, 30).unwrap();
+        assert_eq!(slot_budget(&store, key).unwrap(), Some(37), "7 below: a fill would have fit");
+        relax_slot_budget(&store, key, 31).unwrap();
+        assert_eq!(slot_budget(&store, key).unwrap(), Some(44));
+        store.set_note(key, SLOT_BUDGET_NOTE, "1020").unwrap();
+        relax_slot_budget(&store, key, 1020).unwrap();
+        assert_eq!(slot_budget(&store, key).unwrap(), None, "1027: lifted");
+        store.set_note(key, SLOT_BUDGET_NOTE, &batcher::MIN_SLOT_BUDGET.to_string()).unwrap();
+
+        // At the smallest budget (no fills to stop): refused with the reason, the others
+        // still pending.
+        lone_round(batcher::MIN_SLOT_BUDGET + BOOK_CONFIG_INPUTS);
         let ended = end_oversized(&store, key, 5_100).unwrap();
         assert!(ended.detail.contains("with one message: refused"), "{}", ended.detail);
         assert_eq!(store.pending(key).unwrap(), rest);

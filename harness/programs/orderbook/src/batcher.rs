@@ -66,6 +66,12 @@
 //! - **Unfunded taker**: if the taker cannot pay one unit at the maker's price, its matching
 //!   stops; its remainder rests (placing needs no funds: there is no escrow) and can fill
 //!   later as a maker once funded.
+//! - **Resting crossed orders** (a remainder the slot budget stopped, see "Size"; an order
+//!   that could not pay before and can now): a sub-block first uncrosses the book. Every live
+//!   order, oldest first, matches as the taker against the crossing orders that arrived
+//!   *before* it, by the rules above, so it trades at the earlier order's price exactly as when
+//!   it was placed, and its priority over later messages is kept. An order never takes a later
+//!   one: that one is the taker when its turn comes.
 //! - The market's fill counter is a u64 (the `Market` tuples carry it rebased,
 //!   `crate::state::MARKET_COUNT_MODULUS`): at `u64::MAX` matching stops, which no book reaches.
 //!
@@ -74,9 +80,22 @@
 //! costs its signature's Poseidon2 permutations plus one for the transaction list (125 with
 //! today's parameters: at most 524 messages). The message that would not fit, and every one
 //! after it, is returned untouched as [`Batch::deferred`], in arrival order, for the next
-//! sub-block (which starts from [`SubBlock::after`]). Fill rows are not capped: 2^16 fills
-//! would need every place of a full sub-block to cross ~125 resting orders; the prover
-//! refuses such a sub-block before any work (`ProveError::TooLarge`).
+//! sub-block (which starts from [`SubBlock::after`]). Fill rows are not capped by the trace:
+//! 2^16 fills would need every place of a full sub-block to cross ~125 resting orders; the
+//! prover refuses such a sub-block before any work (`ProveError::TooLarge`).
+//!
+//! Settlement calldata is: every touched slot is in the statement's inputs (and, changed, in
+//! its outputs), and Starknet takes at most 5,000 calldata felts per transaction, most of them
+//! the proof's. So [`build_within`] takes a **slot budget**: the most distinct slots the
+//! sub-block may touch (never below [`MIN_SLOT_BUDGET`]). A message whose own slots (its key
+//! and order slots) do not fit is deferred like one that does not fit the trace; a fill whose
+//! new slots (the market, both orders, both owners' balances) do not fit **stops the taker's
+//! matching**: its remainder rests, crossing the book, and the next sub-block's uncrossing
+//! (see "Matching") fills it at the same prices in the same priority. Stopping rather than
+//! skipping to a cheaper maker keeps price-time priority. So a taker that crosses more makers
+//! than one settlement can carry is filled over several, and is never refused for its size.
+//! The uncrossing leaves the first message's own slots free, so every sub-block takes at least
+//! one message.
 //!
 //! ## Output
 //! [`SubBlock`]: the rows ([`OrderBookWitness`]: signed rows in arrival order with their
@@ -100,6 +119,30 @@ use crate::statement::{statement_of, storage_value, BuildError, Directory, Signe
 use crate::witness::{Fill, OrderBookWitness};
 use zkthread_prover::auth::witness::AuthWitness;
 use zkthread_prover::range::SIGNED_MAX_LOG_ROWS;
+
+/// The smallest slot budget [`build_within`] applies: the first message's own two slots, plus
+/// one fill between two owners new to the sub-block (the market, two orders, four balances)
+/// for the uncrossing, so every sub-block makes progress on both.
+pub const MIN_SLOT_BUDGET: usize = MESSAGE_SLOTS + FILL_SLOTS;
+
+/// Settle calldata felts each touched slot costs at least: its input entry (3 felts) and its
+/// slot-binding witness (2); a slot in the outputs adds 3 more. Counting 5 errs toward a
+/// smaller budget: one settlement fewer fills rather than a second proof too large.
+pub const FELTS_PER_SLOT: usize = 5;
+
+/// The slot budget after a sub-block that touched `touched` slots came out `excess` settle
+/// calldata felts over the limit: enough slots fewer to cover the excess, never below
+/// [`MIN_SLOT_BUDGET`].
+pub fn slot_budget_below(touched: usize, excess: usize) -> usize {
+    let cut = excess.div_ceil(FELTS_PER_SLOT).max(1);
+    touched.saturating_sub(cut).max(MIN_SLOT_BUDGET)
+}
+
+/// The slots a message touches itself: its signer's key slot and its order slot.
+const MESSAGE_SLOTS: usize = 2;
+
+/// The most slots one fill touches: the market, both orders, both owners' two balances.
+const FILL_SLOTS: usize = 7;
 
 /// Rows of a proof's largest component (the driver's `2^SIGNED_MAX_LOG_ROWS`): what the
 /// Poseidon2 permutations of a sub-block's signatures and transaction list must fit.
@@ -365,9 +408,19 @@ pub struct Batch {
     pub deferred: Vec<SignedOrder>,
 }
 
-/// Builds one sub-block from `queue` (arrival order) on `state`.
+/// Builds one sub-block from `queue` (arrival order) on `state`, with no slot budget.
 pub fn build(state: &BookState, queue: &[SignedOrder]) -> Result<Batch, BatchError> {
-    let mut b = Builder::new(state);
+    build_within(state, queue, None)
+}
+
+/// Builds one sub-block from `queue` (arrival order) on `state` touching at most
+/// `slot_budget` distinct slots (`None`: no budget; module docs, "Size"): it first uncrosses
+/// the book's resting orders, then takes the messages.
+pub fn build_within(state: &BookState, queue: &[SignedOrder], slot_budget: Option<usize>) -> Result<Batch, BatchError> {
+    let mut b = Builder::new(state, slot_budget.map(|n| n.max(MIN_SLOT_BUDGET)));
+    if !queue.is_empty() {
+        b.uncross();
+    }
     let mut deferred = Vec::new();
     for (index, message) in queue.iter().enumerate() {
         match admit(&b.now, message) {
@@ -455,7 +508,7 @@ fn check_signature(account: &Account, m: &SignedOrder) -> Result<VerificationTra
 struct Builder {
     now: BookState,
     witness: OrderBookWitness,
-    touched: BTreeSet<Slot>,
+    slots: SlotBudget,
     trades: Vec<Trade>,
     fills: Vec<Fill>,
     messages: Vec<SignedOrder>,
@@ -463,11 +516,11 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(state: &BookState) -> Self {
+    fn new(state: &BookState, slot_budget: Option<usize>) -> Self {
         Builder {
             now: state.clone().starting_sub_block(),
             witness: OrderBookWitness::new(),
-            touched: BTreeSet::new(),
+            slots: SlotBudget { touched: BTreeSet::new(), limit: slot_budget },
             trades: Vec::new(),
             fills: Vec::new(),
             messages: Vec::new(),
@@ -475,16 +528,53 @@ impl Builder {
         }
     }
 
-    /// An admitted message: its signed row, its key step, then its effect on the book.
     /// Whether `m`'s Poseidon2 permutations (its signature's, counted on a scratch witness,
-    /// and its transaction-list entry's) still fit the largest component.
+    /// and its transaction-list entry's) still fit the largest component, and its own slots
+    /// the slot budget.
     fn fits(&self, m: &SignedOrder, admitted: &Admitted) -> bool {
         let mut scratch = AuthWitness::default();
         scratch.push_signature(0, &m.signature, &admitted.trace);
         let cost = scratch.permutations.len() + 1;
         self.witness.auth.permutations.len() + cost <= MAX_COMPONENT_ROWS
+            && self.slots.has_room(&message_slots(&m.message))
     }
 
+    /// Fills the book's resting crossed orders (module docs, "Matching"): each live order,
+    /// oldest first, as the taker against the earlier ones, leaving the first message's own
+    /// slots free.
+    fn uncross(&mut self) {
+        use std::cmp::Ordering::{Greater, Less};
+        let mut live: Vec<(u64, OrderKey)> = Vec::new();
+        let (mut best_ask, mut best_bid): (Option<Price>, Option<Price>) = (None, None);
+        for (key, o) in self.now.orders().filter(|(_, o)| o.state.is_live()) {
+            live.push((o.arrival, *key));
+            let p = o.state.price;
+            if o.state.side == SIDE_SELL {
+                best_ask = Some(best_ask.map_or(p, |a| if p.cmp_ratio(&a) == Less { p } else { a }));
+            } else {
+                best_bid = Some(best_bid.map_or(p, |b| if p.cmp_ratio(&b) == Greater { p } else { b }));
+            }
+        }
+        live.sort_unstable();
+        // Fills only take liquidity away, so an order that does not cross the best price of the
+        // other side now never will in this pass: only the others are matched (a book of
+        // thousands of orders that rarely crosses costs one scan, not one per order).
+        let crosses = |o: &OrderState| match o.side {
+            SIDE_BUY => best_ask.is_some_and(|a| a.cmp_ratio(&o.price) != Greater),
+            _ => best_bid.is_some_and(|b| b.cmp_ratio(&o.price) != Less),
+        };
+        let limit = self.slots.limit;
+        self.slots.limit = limit.map(|n| n - MESSAGE_SLOTS);
+        for (_, taker) in live {
+            let order = self.now.order(&taker.0, taker.1);
+            if order.is_live() && crosses(&order) {
+                self.match_taker(taker);
+            }
+        }
+        self.slots.limit = limit;
+    }
+
+    /// An admitted message: its signed row, its key step, then its effect on the book.
     fn apply(&mut self, m: &SignedOrder, admitted: Admitted) {
         let msg = m.message;
         let found = admitted.found;
@@ -494,7 +584,8 @@ impl Builder {
         self.messages.push(m.clone());
         let account = self.now.account_mut(&msg.owner);
         (account.nonce, account.key) = (account.nonce + 1, msg.next_key);
-        self.touched.extend([Slot::Key(msg.owner), Slot::Order(msg.owner, msg.id)]);
+        let taken = self.slots.take(&message_slots(&msg));
+        debug_assert!(taken, "fits() checked the message's slots");
         match msg.place {
             Some((side, price, quantity)) => {
                 self.now.insert_order(msg.owner, msg.id, OrderState { side, price, remaining: quantity });
@@ -504,9 +595,12 @@ impl Builder {
         }
     }
 
-    /// Matches the order `taker` against the book (module docs, "Matching").
+    /// Matches the order `taker` against the book (module docs, "Matching") until it is filled,
+    /// nothing more crosses, or the next fill's slots are over the budget.
     fn match_taker(&mut self, taker: OrderKey) {
-        for fill in match_order(&mut self.now, taker) {
+        let slots = &mut self.slots;
+        let fills = match_within(&mut self.now, taker, &mut |sell, buy| slots.take(&fill_slots(sell, buy)));
+        for fill in fills {
             self.witness.push_fill(&fill);
             let maker = if fill.seller == taker.0 && fill.sell_id == taker.1 {
                 (fill.buyer, fill.buy_id)
@@ -516,14 +610,6 @@ impl Builder {
             let taker_side = self.now.order(&taker.0, taker.1).side;
             let price = self.now.order(&maker.0, maker.1).price;
             self.trades.push(Trade { maker, taker, taker_side, price, quantity: fill.quantity, amount: fill.amount });
-            self.touched.extend([
-                Slot::Market,
-                Slot::Order(fill.seller, fill.sell_id),
-                Slot::Order(fill.buyer, fill.buy_id),
-            ]);
-            for owner in [fill.seller, fill.buyer] {
-                self.touched.extend([Slot::Base(owner), Slot::Quote(owner)]);
-            }
             self.fills.push(fill);
         }
     }
@@ -534,7 +620,7 @@ impl Builder {
             return Err(BatchError::Empty { refused: self.refused });
         }
         let changes: Vec<Change> =
-            self.touched.iter().map(|s| Change::new(before.entry(s), self.now.entry(s))).collect();
+            self.slots.touched.iter().map(|s| Change::new(before.entry(s), self.now.entry(s))).collect();
         let storable = |c: &Change| storage_value(&c.before).is_some() && storage_value(&c.after).is_some();
         if let Some(index) = changes.iter().position(|c| !storable(c)) {
             return Err(BatchError::Unstorable { index });
@@ -559,6 +645,50 @@ impl Builder {
     }
 }
 
+/// The slots a sub-block touches, and the most it may (module docs, "Size").
+struct SlotBudget {
+    touched: BTreeSet<Slot>,
+    limit: Option<usize>,
+}
+
+impl SlotBudget {
+    /// How many of `slots` are not touched yet.
+    fn new_among(&self, slots: &[Slot]) -> usize {
+        slots.iter().filter(|s| !self.touched.contains(s)).collect::<BTreeSet<_>>().len()
+    }
+
+    fn has_room(&self, slots: &[Slot]) -> bool {
+        self.limit.is_none_or(|limit| self.touched.len() + self.new_among(slots) <= limit)
+    }
+
+    /// Touches `slots` if they fit; `false` (nothing touched) if not.
+    fn take(&mut self, slots: &[Slot]) -> bool {
+        let room = self.has_room(slots);
+        if room {
+            self.touched.extend(slots.iter().copied());
+        }
+        room
+    }
+}
+
+/// A message's own slots: its signer's key slot and the order slot it names.
+fn message_slots(msg: &OrderMessage) -> [Slot; MESSAGE_SLOTS] {
+    [Slot::Key(msg.owner), Slot::Order(msg.owner, msg.id)]
+}
+
+/// The slots a fill between orders `sell` and `buy` touches.
+fn fill_slots(sell: OrderKey, buy: OrderKey) -> [Slot; FILL_SLOTS] {
+    [
+        Slot::Market,
+        Slot::Order(sell.0, sell.1),
+        Slot::Order(buy.0, buy.1),
+        Slot::Base(sell.0),
+        Slot::Quote(sell.0),
+        Slot::Base(buy.0),
+        Slot::Quote(buy.0),
+    ]
+}
+
 /// Why a match cannot happen: the maker's side cannot pay (it is skipped), the taker's cannot
 /// (its matching ends), or no size of it fits both limits once rounded (the maker is skipped).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -568,13 +698,23 @@ enum Short {
     Rounding,
 }
 
-/// Matches the resting order `taker` (just placed) against `book` in priority order and
-/// applies every fill to `book`: the fills, in execution order, with the values before each.
-/// Pure matching: no signature or row is involved.
+/// Matches the resting order `taker` (just placed, or resting crossed) against the orders of
+/// `book` that arrived before it, in priority order, and applies every fill to `book`: the
+/// fills, in execution order, with the values before each. Pure matching: no signature or row
+/// is involved.
 pub fn match_order(book: &mut BookState, taker: OrderKey) -> Vec<Fill> {
+    match_within(book, taker, &mut |_, _| true)
+}
+
+/// [`match_order`], stopping before the first fill `may_fill(sell, buy)` refuses (the slot
+/// budget): the taker's remainder then rests.
+fn match_within(book: &mut BookState, taker: OrderKey, may_fill: &mut dyn FnMut(OrderKey, OrderKey) -> bool) -> Vec<Fill> {
     let t = book.order(&taker.0, taker.1);
     let mut fills = Vec::new();
-    if (t.side != SIDE_BUY && t.side != SIDE_SELL) || t.remaining == 0 || !t.price.is_valid() {
+    let Some(arrived) = book.orders.get(&taker).map(|o| o.arrival) else {
+        return fills; // not in the book
+    };
+    if !t.is_live() {
         return fills; // not a live order: nothing to match
     }
     loop {
@@ -583,11 +723,20 @@ pub fn match_order(book: &mut BookState, taker: OrderKey) -> Vec<Fill> {
             if maker.0 == taker.0 {
                 continue; // self-trade prevention: the owner's own resting order is skipped
             }
+            if book.orders[&maker].arrival > arrived {
+                continue; // a later order takes this one when its own turn comes
+            }
             if book.fills == u64::MAX {
                 return fills;
             }
             match fill_terms(book, taker, maker) {
-                Ok((quantity, amount)) => fills.push(apply_fill(book, taker, maker, quantity, amount)),
+                Ok((quantity, amount)) => {
+                    let (sell, buy) = sides(book, taker, maker);
+                    if !may_fill(sell, buy) {
+                        return fills; // over the slot budget: the remainder rests
+                    }
+                    fills.push(apply_fill(book, taker, maker, quantity, amount))
+                }
                 Err(Short::Maker | Short::Rounding) => continue,
                 Err(Short::Taker) => return fills,
             }

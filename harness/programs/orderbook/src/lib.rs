@@ -234,8 +234,8 @@ pub mod statement;
 pub mod witness;
 
 pub use batcher::{
-    build, match_order, rematch, Account, Batch, BatchError, BookState, Refused, Rejection, SignedOrder, SubBlock, Trade,
-    MAX_COMPONENT_ROWS,
+    build, build_within, match_order, rematch, Account, Batch, BatchError, BookState, Refused, Rejection, SignedOrder, SubBlock, Trade,
+    slot_budget_below, FELTS_PER_SLOT, MAX_COMPONENT_ROWS, MIN_SLOT_BUDGET,
 };
 pub use fill::{fill_cols, FillRole};
 pub use signed::{CancelRole, OrderMessage, PlaceRole, SignedOrderRow};

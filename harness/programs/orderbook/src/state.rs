@@ -247,6 +247,11 @@ impl OrderState {
     pub fn cancelled_on_l2(price: impl Into<Price>) -> Self {
         OrderState { side: SIDE_CANCELLED_ON_L2, price: price.into(), remaining: 0 }
     }
+
+    /// A buy or sell order with something left at a price the AIR accepts: one that can trade.
+    pub fn is_live(&self) -> bool {
+        (self.side == SIDE_BUY || self.side == SIDE_SELL) && self.remaining > 0 && self.price.is_valid()
+    }
 }
 
 /// One slot's state tuple (the statement's view of a slot, before or after).

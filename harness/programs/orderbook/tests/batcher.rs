@@ -12,7 +12,8 @@ use common::{account, directory, domain, header, ALICE, BASE, BOB, BOOK, CAROL, 
 
 use starknet_types_core::felt::Felt;
 use zkthread_orderbook::batcher::{
-    build, rematch, Account, BatchError, BookState, Rejection, SignedOrder, SubBlock, MAX_COMPONENT_ROWS,
+    build, build_within, rematch, Account, BatchError, BookState, Rejection, SignedOrder, SubBlock, MAX_COMPONENT_ROWS,
+    MIN_SLOT_BUDGET,
 };
 use zkthread_orderbook::state::{Price, MAX_PRICE_PART, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{prove_statement, verify, Change, Entry, OrderMessage, OrderState, SignedPublicInput};
@@ -306,11 +307,17 @@ fn an_unfunded_maker_is_skipped_and_stays_resting() {
     assert_eq!(sub.after.order(&account(DAVE), 1), OrderState::sell(49, 20), "stays, unchanged");
     assert!(change_of(&sub, &base_slot(DAVE)).is_none(), "Dave's balances are not even read");
     prove_and_verify(&sub);
-    // Funded later, Dave's ask is the best one again.
+    // Funded later, Dave's ask is the best one again: the next sub-block first uncrosses the
+    // book (Bob's resting bid, 5 left at 55, takes 5 at Dave's 49: Dave's ask arrived first),
+    // then Bob's new bid takes 5 more.
     let mut later = sub.after.clone();
     later.set_account(account(DAVE), Account { base: 20, ..later.account(&account(DAVE)) });
     let next = built(&later, &[bob.buy(2, 55, 5)]);
-    assert_eq!(trades(&next), vec![(account(DAVE), 1, 49, 5)]);
+    assert_eq!(trades(&next), vec![(account(DAVE), 1, 49, 5), (account(DAVE), 1, 49, 5)]);
+    assert_eq!(next.trades[0].taker, (account(BOB), 1), "the resting crossed bid goes first");
+    assert_eq!(next.after.order(&account(DAVE), 1), OrderState::sell(49, 10));
+    assert_eq!(next.after.order(&account(BOB), 1).remaining, 0);
+    prove_and_verify(&next);
 }
 
 #[test]
@@ -511,13 +518,26 @@ fn a_state_the_statement_refuses_is_an_error_not_a_sub_block() {
 #[test]
 fn random_queues_prove_and_verify_across_sub_blocks() {
     for seed in 1..5u64 {
-        let n_fills = random_sub_blocks(0x0ba7_c4e5 * seed);
+        let (n_fills, _) = random_sub_blocks(0x0ba7_c4e5 * seed, None);
         assert!(n_fills >= 5, "seed {seed}: the queues matched ({n_fills} fills)");
     }
 }
 
-/// Three random sub-blocks from generator state `seed`, each proven and verified: the fills.
-fn random_sub_blocks(mut seed: u64) -> usize {
+/// The same queues under the smallest slot budgets: each sub-block touches at most the budget,
+/// the messages that do not fit are deferred to the next (in order), takers stopped by the
+/// budget are uncrossed later, and every sub-block proves and verifies.
+#[test]
+fn random_queues_under_a_slot_budget_prove_and_verify() {
+    for (seed, budget) in [(1u64, MIN_SLOT_BUDGET), (2, MIN_SLOT_BUDGET + 3), (3, 16)] {
+        let (n_fills, n_sub_blocks) = random_sub_blocks(0x0ba7_c4e5 * seed, Some(budget));
+        assert!(n_fills >= 5, "seed {seed}: the queues matched ({n_fills} fills)");
+        assert!(n_sub_blocks > 3, "seed {seed}: the budget deferred messages ({n_sub_blocks} sub-blocks)");
+    }
+}
+
+/// Three random queues from generator state `seed` (with `budget`, then as many sub-blocks as
+/// the deferred messages need), each sub-block proven and verified: the fills and sub-blocks.
+fn random_sub_blocks(mut seed: u64, budget: Option<usize>) -> (usize, usize) {
     let mut below = |n: u64| {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -529,6 +549,7 @@ fn random_sub_blocks(mut seed: u64) -> usize {
     let mut clients: Vec<Client> = who.iter().map(|w| Client::new(*w)).collect();
     let mut placed: Vec<Vec<u32>> = vec![Vec::new(); who.len()];
     let (mut next_id, mut n_fills) = (1u32, 0usize);
+    let mut carried: Vec<SignedOrder> = Vec::new();
     for _ in 0..3 {
         let mut queue = Vec::new();
         for _ in 0..10 {
@@ -549,12 +570,33 @@ fn random_sub_blocks(mut seed: u64) -> usize {
             placed[c].push(next_id);
             next_id += 1;
         }
-        let sub = built(&state, &queue);
-        n_fills += sub.fills.len();
-        prove_and_verify(&sub);
-        state = sub.after;
+        carried.extend(queue);
+        (state, carried) = budgeted_sub_block(state, &carried, budget, &mut n_fills);
     }
-    n_fills
+    let mut n_sub_blocks = 3;
+    while !carried.is_empty() {
+        (state, carried) = budgeted_sub_block(state, &carried, budget, &mut n_fills);
+        n_sub_blocks += 1;
+    }
+    (n_fills, n_sub_blocks)
+}
+
+/// One sub-block of `queue` within `budget`, proven and verified: the state after it and the
+/// messages it deferred.
+fn budgeted_sub_block(
+    state: BookState,
+    queue: &[SignedOrder],
+    budget: Option<usize>,
+    n_fills: &mut usize,
+) -> (BookState, Vec<SignedOrder>) {
+    let batch = build_within(&state, queue, budget).expect("a sub-block");
+    assert!(batch.refused.is_empty(), "{:?}", batch.refused);
+    let sub = batch.sub_block;
+    assert!(budget.is_none_or(|b| sub.changes.len() <= b), "{} slots over {budget:?}", sub.changes.len());
+    assert_eq!(sub.messages.len() + batch.deferred.len(), queue.len());
+    *n_fills += sub.fills.len();
+    prove_and_verify(&sub);
+    (sub.after, batch.deferred)
 }
 
 /// A queue larger than one proof holds: the sub-block takes what fits the largest component
@@ -588,4 +630,69 @@ fn a_queue_larger_than_a_proof_is_cut_and_the_rest_deferred() {
     let next = build(&s, &batch.deferred).expect("the deferred messages");
     assert!(next.refused.is_empty() && next.deferred.is_empty());
     assert_eq!(next.sub_block.messages.len(), queue.len() - taken);
+}
+
+/// A taker that crosses more makers than the slot budget lets one sub-block touch is filled
+/// over several (the settlement-size fix: before, such a lone message was proven, found too
+/// large to settle and refused, its one-time key spent): each sub-block touches at most the
+/// budget, the taker's remainder rests crossing the book, and the next sub-blocks uncross it
+/// first (ahead of their own messages), at the same makers' prices in the same priority, until
+/// the fills are exactly those one unbounded sub-block makes. A message whose own slots no
+/// longer fit is deferred, untouched. The sub-block of uncrossing fills beside unrelated
+/// messages proves and verifies.
+#[test]
+fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
+    // Six asks of 10 resting at 50..55 (Alice, Carol, Dave, twice each); Bob bids 60 for 60.
+    let mut s = everyone();
+    for (i, who) in [ALICE, CAROL, DAVE, ALICE, CAROL, DAVE].into_iter().enumerate() {
+        s.insert_order(account(who), 1 + i as u32 / 3, OrderState::sell(50 + i as u32, 10));
+    }
+    let (mut alice, mut bob, mut carol, mut dave) =
+        (Client::new(ALICE), Client::new(BOB), Client::new(CAROL), Client::new(DAVE));
+    let taker = bob.buy(1, 60, 60);
+    let all_at_once = built(&s, std::slice::from_ref(&taker));
+    let priced = |sub: &SubBlock| trades(sub).into_iter().map(|(_, _, p, q)| (p, q)).collect::<Vec<_>>();
+    assert_eq!(priced(&all_at_once), (50..56).map(|p| (p, 10)).collect::<Vec<_>>());
+    assert_eq!(all_at_once.changes.len(), 17, "2 of Bob's message, 6 + 3 + 3 + 1 + 1 + 1 of fills");
+
+    const BUDGET: usize = 14;
+    let within = |state: &BookState, queue: &[SignedOrder]| {
+        let batch = build_within(state, queue, Some(BUDGET)).expect("a sub-block");
+        assert!(batch.refused.is_empty(), "{:?}", batch.refused);
+        assert!(batch.sub_block.changes.len() <= BUDGET, "{} slots", batch.sub_block.changes.len());
+        batch
+    };
+    // 1: Bob's message (2 slots) and three fills (6 + 3 + 3); Alice's second ask needs her
+    // second order slot, the 15th: his remainder rests, crossing.
+    let first = within(&s, std::slice::from_ref(&taker)).sub_block;
+    assert_eq!(priced(&first), vec![(50, 10), (51, 10), (52, 10)]);
+    assert_eq!(first.changes.len(), 14);
+    assert_eq!(first.after.order(&account(BOB), 1), OrderState::buy(60, 30), "rests crossing the book");
+    // 2: unrelated bids far below the book. The uncrossing goes first (12 slots of the 14: two
+    // kept for the first message): Bob's remainder takes the next two asks at their prices.
+    // Carol's and Dave's bids fit the budget; Alice's would be the 15th and 16th slots.
+    let queue = [carol.buy(3, 10, 1), dave.buy(3, 10, 1), alice.buy(3, 10, 1)];
+    let second = within(&first.after, &queue);
+    assert_eq!(second.deferred, queue[2..].to_vec(), "Alice's bid waits, untouched");
+    let second = second.sub_block;
+    assert_eq!(priced(&second), vec![(53, 10), (54, 10)]);
+    assert!(second.trades.iter().all(|t| t.taker == (account(BOB), 1)), "Bob's order is the taker");
+    assert_eq!(second.messages, queue[..2].to_vec());
+    prove_and_verify(&second);
+    // 3: the last ask, then Alice's deferred bid.
+    let third = within(&second.after, &queue[2..]).sub_block;
+    assert_eq!(priced(&third), vec![(55, 10)]);
+    assert_eq!(third.after.order(&account(BOB), 1), OrderState::buy(60, 0));
+    // The same fills as one unbounded sub-block, and the same balances after them.
+    let over_three: Vec<_> = [&first, &second, &third].into_iter().flat_map(priced).collect();
+    assert_eq!(over_three, priced(&all_at_once));
+    for who in [ALICE, BOB, CAROL, DAVE] {
+        let (split, whole) = (third.after.account(&account(who)), all_at_once.after.account(&account(who)));
+        assert_eq!((split.base, split.quote), (whole.base, whole.quote), "{who:#x}");
+    }
+    // A budget below the floor is the floor: the first message and one fill between new owners.
+    let tiny = build_within(&s, std::slice::from_ref(&taker), Some(1)).expect("a sub-block").sub_block;
+    assert_eq!(tiny.changes.len(), 8);
+    assert!(MIN_SLOT_BUDGET >= 8 && MIN_SLOT_BUDGET < 11);
+    assert_eq!(priced(&tiny), vec![(50, 10)]);
 }

@@ -4,6 +4,10 @@
 //! (`zkthread_orderbook::poseidon252`, Poseidon252 at the token's `SIGNED_PARAMS`) proves each
 //! sub-block under its statement; the proof's felts are decoded and verified.
 //!
+//! A lone taker crossing more makers than one settlement carries is proven too, unbounded
+//! and under the slot budget the engine sets from that proof
+//! (`a_lone_taker_over_the_calldata_limit_fits_under_the_budget_it_sets`).
+//!
 //! `timing_rounds` is ignored (minutes per round). One command, the rounds in sequence in
 //! one process (the peak RSS is reset per round through `/proc/self/clear_refs`):
 //! `cargo nextest run -p zkthread-orderbook --test rounds --run-ignored only --no-capture timing`
@@ -17,9 +21,9 @@ use common::{account, domain, header, BASE, BOOK, QUOTE};
 use std::time::Instant;
 
 use starknet_types_core::felt::Felt;
-use zkthread_orderbook::batcher::{build, Account, BookState, SignedOrder, SubBlock};
+use zkthread_orderbook::batcher::{build, build_within, slot_budget_below, Account, BookState, SignedOrder, SubBlock};
 use zkthread_orderbook::poseidon252;
-use zkthread_orderbook::state::{Price, SIDE_BUY, SIDE_SELL};
+use zkthread_orderbook::state::{OrderState, Price, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{Directory, OrderBookWitness, OrderMessage};
 use zkthread_prover::range::SIGNED_MAX_LOG_ROWS;
 use zkthread_prover::{poseidon2, trace};
@@ -234,3 +238,76 @@ fn timing_rounds() {
     }
 }
 
+
+/// One taker crossing `makers` resting asks of distinct owners (the settlement-size case the
+/// slot budget answers): the book, the taker's message and the owners (the taker first).
+fn lone_taker(makers: usize) -> (BookState, SignedOrder, Vec<Felt>) {
+    let mut book = BookState::new(domain(BOOK), domain(BASE), domain(QUOTE), 0);
+    let owners: Vec<u64> = (0..=makers as u64).map(|i| ACCOUNT0 + i).collect();
+    for (i, who) in owners.iter().enumerate() {
+        let funded = Account { base: 1 << 40, quote: 1 << 60, nonce: 1, key: key(*who, 0) };
+        book.set_account(account(*who), funded);
+        if i > 0 {
+            book.insert_order(account(*who), 1, OrderState::sell(100 + i as u32, 10));
+        }
+    }
+    let taker = Client::new(owners[0]).sign(1, Some((SIDE_BUY, 100 + makers as u32, 10 * makers as u64)));
+    (book, taker, owners.into_iter().map(Felt::from).collect())
+}
+
+/// What a lone taker costs to settle against the makers it crosses, unbounded and then under
+/// the slot budget the engine sets after that round came out too large
+/// (`batcher::slot_budget_below`): the proof felts stay near-constant, so the budget is what
+/// keeps the settlement under Starknet's 5,000 calldata felts.
+/// `cargo nextest run -p zkthread-orderbook --test rounds --run-ignored only --no-capture lone_taker`
+#[test]
+#[ignore = "timing: run with --run-ignored only --no-capture"]
+fn timing_lone_taker() {
+    eprintln!("| makers | budget | fills | touched slots | in/out | proof felts | calldata | prove s |");
+    for makers in [8usize, 16, 24, 32, 48] {
+        let (state, taker, owners) = lone_taker(makers);
+        let mut budget = None;
+        loop {
+            let sub = build_within(&state, std::slice::from_ref(&taker), budget).expect("a sub-block").sub_block;
+            let m = measure(&sub, &owners, 0);
+            eprintln!(
+                "| {makers} | {} | {} | {} | {}/{} | {} | {} | {:.1} |",
+                budget.map_or("none".into(), |b: usize| b.to_string()),
+                sub.trades.len(),
+                sub.changes.len(),
+                m.inputs,
+                m.outputs,
+                m.proof_felts,
+                m.calldata,
+                m.prove_s
+            );
+            if m.calldata <= 5_000 {
+                break;
+            }
+            budget = Some(slot_budget_below(sub.changes.len(), m.calldata - 5_000));
+        }
+    }
+}
+
+/// A lone taker crossing 48 makers of distinct owners, proven at the settlement parameters:
+/// its settle calldata is over Starknet's 5,000 felts (before the slot budget, such a message
+/// was refused and its key spent); under the budget the engine then sets
+/// (`slot_budget_below` of its touched slots and the excess), the same message settles with
+/// fewer fills, its remainder resting for the next sub-block. (`timing_lone_taker` prints the
+/// table for 8 to 48 makers.)
+#[test]
+fn a_lone_taker_over_the_calldata_limit_fits_under_the_budget_it_sets() {
+    let (state, taker, owners) = lone_taker(48);
+    let whole = build(&state, std::slice::from_ref(&taker)).expect("a sub-block").sub_block;
+    let over = measure(&whole, &owners, 0);
+    assert!(over.calldata > 5_000, "{} calldata felts", over.calldata);
+    let budget = slot_budget_below(whole.changes.len(), over.calldata - 5_000);
+    let batch = build_within(&state, std::slice::from_ref(&taker), Some(budget)).expect("a sub-block");
+    let sub = batch.sub_block;
+    assert_eq!(sub.messages.len(), 1, "the taker is taken");
+    assert!(sub.trades.len() > 8 && sub.trades.len() < 48, "{} fills", sub.trades.len());
+    let fits = measure(&sub, &owners, 0);
+    assert!(fits.calldata <= 5_000, "{} calldata felts under a budget of {budget}", fits.calldata);
+    let rest = 10 * (48 - sub.trades.len() as u64);
+    assert_eq!(sub.after.order(&account(ACCOUNT0), 1), OrderState::buy(148, rest), "the remainder rests");
+}
