@@ -504,8 +504,9 @@ pub async fn settle_round(
                     // The round is on chain: a note that cannot be written must not turn that
                     // into an error (the cap is only a hint to the next batch).
                     let body = &sent.sub_block.body;
+                    let calldata = crate::codec::settlement(&sent.sub_block).calldata().len();
                     if let Err(error) = relax_round_cap(store, key, body.messages.len())
-                        .and_then(|()| relax_slot_budget(store, key, touched_slots(body.inputs.len())))
+                        .and_then(|()| estimate_slot_budget(store, key, touched_slots(body.inputs.len()), calldata))
                     {
                         tracing::warn!(%error, "the book's round cap or slot budget could not be relaxed");
                     }
@@ -572,24 +573,25 @@ fn relax_round_cap(store: &Store<StoredOrder>, key: ThreadKey, messages: usize) 
 /// The store note holding the book's slot budget (`batcher::build_within`).
 const SLOT_BUDGET_NOTE: &str = "book_slot_budget";
 
-/// A slot budget that grows to this is lifted.
-const SLOT_BUDGET_LIFTED_AT: usize = 1024;
-
-/// What a settled round that came this close to the slot budget grows it by (one fill's
-/// slots): the budget may have stopped a fill.
-const SLOT_BUDGET_STEP: usize = 7;
-
 /// A book statement's inputs beyond the slots its sub-block touches: the book's two
 /// configuration slots (`base_token`, `quote_token`, read-only).
 const BOOK_CONFIG_INPUTS: usize = 2;
+
+/// Settle calldata felts one more touched slot costs at most: its input and output entries
+/// (3 each) and its slot-binding witness (2).
+const MOST_FELTS_PER_SLOT: usize = 8;
+
+/// Calldata felts an estimate keeps free for a larger proof: more slots and messages can
+/// lengthen the proof's decommitments (a component's trace growing past a power of two).
+const PROOF_GROWTH_RESERVE: usize = 128;
 
 /// The slots a book sub-block with `inputs` statement inputs touched.
 fn touched_slots(inputs: usize) -> usize {
     inputs.saturating_sub(BOOK_CONFIG_INPUTS)
 }
 
-/// The most distinct slots one book sub-block touches, since a lone message's round was too
-/// large to settle (`None`: no budget). The note holds JSON `null` once a budget is lifted.
+/// The most distinct slots one book sub-block touches, since a round was too large to settle
+/// (`None`: no budget yet, the batcher's proof-size limit alone).
 pub fn slot_budget(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<usize>> {
     let Some(json) = store.note(key, SLOT_BUDGET_NOTE).map_err(EngineError::from)? else {
         return Ok(None);
@@ -599,29 +601,31 @@ pub fn slot_budget(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<
     Ok(budget.map(|b| b.max(batcher::MIN_SLOT_BUDGET)))
 }
 
-/// After a round that touched `slots` settled: a budget it came within one fill of grows by
-/// one fill, and is lifted at [`SLOT_BUDGET_LIFTED_AT`] (additive increase, as the round cap).
-fn relax_slot_budget(store: &Store<StoredOrder>, key: ThreadKey, slots: usize) -> Result<()> {
+/// After a round that touched `slots` settled with `calldata` felts: a budget in force is
+/// re-estimated from it, as its slots plus what the calldata left free (less
+/// [`PROOF_GROWTH_RESERVE`]) at [`MOST_FELTS_PER_SLOT`]. So it climbs back in one settlement
+/// after a cut, and settles near the book's real capacity without a blind climb that would
+/// throw away a proof each time it overshoots; a round near the limit keeps it near its size.
+fn estimate_slot_budget(store: &Store<StoredOrder>, key: ThreadKey, slots: usize, calldata: usize) -> Result<()> {
     let Some(budget) = slot_budget(store, key)? else {
         return Ok(());
     };
-    if slots + SLOT_BUDGET_STEP <= budget {
-        return Ok(()); // far below the budget: no evidence that more fits
+    let free = crate::preflight::MAX_CALLDATA_FELTS.saturating_sub(calldata).saturating_sub(PROOF_GROWTH_RESERVE);
+    let next = (slots + free / MOST_FELTS_PER_SLOT).max(batcher::MIN_SLOT_BUDGET);
+    if next != budget {
+        store.set_note(key, SLOT_BUDGET_NOTE, &next.to_string()).map_err(EngineError::from)?;
+        tracing::info!(from = budget, to = next, slots, calldata, "book slot budget re-estimated after a settlement");
     }
-    let grown = budget + SLOT_BUDGET_STEP;
-    let next = (grown < SLOT_BUDGET_LIFTED_AT).then_some(grown);
-    let json = serde_json::to_string(&next).map_err(|e| MarketError::Statement(e.to_string()))?;
-    store.set_note(key, SLOT_BUDGET_NOTE, &json).map_err(EngineError::from)?;
-    tracing::info!(from = budget, to = ?next, "book slot budget relaxed after a settlement");
     Ok(())
 }
 
 /// Ends the Proven sub-block whose settle calldata (`felts`) is above Starknet's limit: its
-/// messages go back to pending and the round cap halves to below its size. A sub-block of one
-/// message is too large through its fills (a taker crossing many makers): the slot budget
-/// drops below its size by what the excess calldata needs, so the batcher stops the fills
-/// there and the taker's remainder rests, to be filled by later rounds; only a lone message
-/// already at the smallest budget is refused (no such round is near the limit).
+/// messages go back to pending, and the slot budget drops below its size by what the excess
+/// calldata needs (`batcher::slot_budget_below`). The batcher then defers the messages that
+/// do not fit and stops a taker's fills there, its remainder resting to be filled by later
+/// rounds, so one message crossing many makers is never refused for its size. A round that
+/// touched no more than the smallest budget (none near the limit is known) halves the round
+/// cap instead, and a lone message in one is refused.
 fn end_oversized(store: &Store<StoredOrder>, key: ThreadKey, felts: usize) -> Result<Reconciled> {
     let Some(sub_block) = store.in_flight(key).map_err(EngineError::from)? else {
         return Err(MarketError::Statement("no sub-block in flight to end".into()));
@@ -638,14 +642,14 @@ fn end_oversized(store: &Store<StoredOrder>, key: ThreadKey, felts: usize) -> Re
             SubBlockStatus::Stale { tx_hash: None, reason: reason.clone() },
         )
         .map_err(EngineError::from)?;
-    let detail = if messages > 1 {
+    let detail = if slots > batcher::MIN_SLOT_BUDGET {
+        let budget = batcher::slot_budget_below(slots, felts.saturating_sub(limit));
+        store.set_note(key, SLOT_BUDGET_NOTE, &budget.to_string()).map_err(EngineError::from)?;
+        format!("{reason}; its {messages} message(s) are pending again, rounds now touch at most {budget} slots (it touched {slots})")
+    } else if messages > 1 {
         let cap = messages / 2;
         store.set_note(key, ROUND_CAP_NOTE, &cap.to_string()).map_err(EngineError::from)?;
         format!("{reason}; its {messages} messages are pending again, rounds now take at most {cap}")
-    } else if slots > batcher::MIN_SLOT_BUDGET {
-        let budget = batcher::slot_budget_below(slots, felts.saturating_sub(limit));
-        store.set_note(key, SLOT_BUDGET_NOTE, &budget.to_string()).map_err(EngineError::from)?;
-        format!("{reason}; its message is pending again, rounds now touch at most {budget} slots (it touched {slots})")
     } else {
         let refused = ended
             .body
@@ -993,10 +997,11 @@ mod tests {
     }
 
     /// A proven round too large to settle never holds the book's sequence: it ends with its
-    /// messages pending again (arrival order kept) and the cap halves, durably; a round of one
-    /// message that touched more than the smallest slot budget sets the slot budget below its
-    /// size and stays pending (the batcher then stops its fills there); one at the smallest
-    /// budget cannot shrink, so that message is refused with the reason.
+    /// messages pending again (arrival order kept). One that touched more than the smallest
+    /// slot budget sets the slot budget below its size, durably (the batcher then defers
+    /// messages and stops fills there), and settled rounds re-estimate it; one that touched
+    /// no more halves the message cap, and a lone message in it cannot shrink, so it is
+    /// refused with the reason.
     #[test]
     fn an_oversized_round_ends_and_halves_the_cap_and_a_lone_one_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -1026,14 +1031,14 @@ mod tests {
         let (lone, rest) = (sent[0].clone(), sent[1..].to_vec());
         let others = store.pending(key).unwrap().into_iter().filter(|m| m.id != lone.id).collect::<Vec<_>>();
         assert_eq!(others, rest);
-        let lone_round = |inputs: usize| {
+        let round_of = |messages: &[Message<StoredOrder>], inputs: usize| {
             let body = NewSubBlock {
                 sequence: 0,
                 chain_id: Felt::ONE,
                 os_version: Felt::ONE,
                 program_hash: Felt::TWO,
                 contract_set_commitment: Felt::THREE,
-                messages: vec![lone.clone()],
+                messages: messages.to_vec(),
                 transactions: Default::default(),
                 inputs: vec![SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE }; inputs],
                 outputs: vec![],
@@ -1042,34 +1047,54 @@ mod tests {
             let built = store.record_batch(key, body, vec![]).unwrap();
             store.record_proof(key, 0, built.attempt, vec![Felt::ONE; 4]).unwrap();
         };
-        assert_eq!(slot_budget(&store, key).unwrap(), None, "no budget before a lone round was too large");
+        let lone_round = |inputs: usize| round_of(std::slice::from_ref(&lone), inputs);
+        assert_eq!(slot_budget(&store, key).unwrap(), None, "no budget before a round that touched slots was too large");
         lone_round(60);
         let ended = end_oversized(&store, key, 5_103).unwrap();
         assert!(ended.detail.contains("rounds now touch at most 37 slots (it touched 58)"), "{}", ended.detail);
         assert_eq!(slot_budget(&store, key).unwrap(), Some(37));
         assert!(store.rejected(key).unwrap().is_empty(), "not refused");
         assert_eq!(store.pending(key).unwrap(), sent, "pending again, first in line");
+        // Several messages: the budget moves, not the cap.
+        round_of(&sent[..3], 60);
+        end_oversized(&store, key, 5_040).unwrap();
+        assert_eq!(slot_budget(&store, key).unwrap(), Some(50));
+        assert_eq!(round_cap(&store, key).unwrap(), Some(2));
+        assert_eq!(store.pending(key).unwrap(), sent);
         // Far over: the budget never drops below the smallest the batcher applies.
         lone_round(30);
         end_oversized(&store, key, 9_000).unwrap();
         assert_eq!(slot_budget(&store, key).unwrap(), Some(batcher::MIN_SLOT_BUDGET));
-        // A settled round far below the budget is no evidence; one within a fill of it grows
-        // it by a fill's slots, until it is lifted.
-        relax_slot_budget(&store, key, 1).unwrap();
+        // Each settled round re-estimates it: its slots plus the calldata it left free, less a
+        // reserve of 128 felts, at 8 felts a slot; never below the smallest.
+        estimate_slot_budget(&store, key, 37, 4_725).unwrap();
+        assert_eq!(slot_budget(&store, key).unwrap(), Some(37 + (275 - 128) / 8));
+        estimate_slot_budget(&store, key, 55, 4_990).unwrap();
+        assert_eq!(slot_budget(&store, key).unwrap(), Some(55), "near the limit: about its size");
+        estimate_slot_budget(&store, key, 20, 4_990).unwrap();
+        assert_eq!(slot_budget(&store, key).unwrap(), Some(20), "a larger proof near the limit lowers it");
+        estimate_slot_budget(&store, key, 3, 5_000).unwrap();
         assert_eq!(slot_budget(&store, key).unwrap(), Some(batcher::MIN_SLOT_BUDGET));
-        store.set_note(key, SLOT_BUDGET_NOTE, "37").unwrap();
-        relax_slot_budget(&store, key, 30).unwrap();
-        assert_eq!(slot_budget(&store, key).unwrap(), Some(37), "7 below: a fill would have fit");
-        relax_slot_budget(&store, key, 31).unwrap();
-        assert_eq!(slot_budget(&store, key).unwrap(), Some(44));
-        store.set_note(key, SLOT_BUDGET_NOTE, "1020").unwrap();
-        relax_slot_budget(&store, key, 1020).unwrap();
-        assert_eq!(slot_budget(&store, key).unwrap(), None, "1027: lifted");
-        store.set_note(key, SLOT_BUDGET_NOTE, &batcher::MIN_SLOT_BUDGET.to_string()).unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        assert_eq!(slot_budget(&store, key).unwrap(), Some(batcher::MIN_SLOT_BUDGET), "the budget survives a restart");
 
         // At the smallest budget (no fills to stop): refused with the reason, the others
         // still pending.
-        lone_round(batcher::MIN_SLOT_BUDGET + BOOK_CONFIG_INPUTS);
+        let body = NewSubBlock {
+            sequence: 0,
+            chain_id: Felt::ONE,
+            os_version: Felt::ONE,
+            program_hash: Felt::TWO,
+            contract_set_commitment: Felt::THREE,
+            messages: vec![lone.clone()],
+            transactions: Default::default(),
+            inputs: vec![SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE }; batcher::MIN_SLOT_BUDGET + BOOK_CONFIG_INPUTS],
+            outputs: vec![],
+            parent_attempt: None,
+        };
+        let built = store.record_batch(key, body, vec![]).unwrap();
+        store.record_proof(key, 0, built.attempt, vec![Felt::ONE; 4]).unwrap();
         let ended = end_oversized(&store, key, 5_100).unwrap();
         assert!(ended.detail.contains("with one message: refused"), "{}", ended.detail);
         assert_eq!(store.pending(key).unwrap(), rest);
