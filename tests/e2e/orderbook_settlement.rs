@@ -22,8 +22,12 @@
 //! 4. A Built sub-block whose book moved before it was proven (Alice rotated her key on L2)
 //!    ends Stale in `prove`, its message pending again; matched again it is refused (its
 //!    nonce is spent), and a round with nothing accepted fails with the reasons, nothing sent.
+//! 5. Under the book's slot budget: a taker crossing three asks is filled twice within 9
+//!    slots, its remainder rests crossing on chain, and the next round, with no message
+//!    pending, uncrosses it at the maker's price (a sub-block of fills alone: no transaction);
+//!    the settled round re-estimates the budget.
 //!
-//! Four proofs at `SIGNED_PARAMS`, four on-chain verifications.
+//! Seven proofs at `SIGNED_PARAMS`, seven on-chain verifications.
 
 use anyhow::{ensure, Context, Result};
 use zkthread_e2e::client::orderbook::BookOrder;
@@ -214,5 +218,51 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     }
     ensure!(store.pending(key)?.is_empty() && store.rejected(key)?.len() == 2);
     ensure!(world.registry.next_sequence(client, market.thread_id).await? == 3, "nothing was settled");
+
+    // 5. A taker over the book's slot budget (here set by hand at the smallest, 9 slots; an
+    // oversized round sets it) is filled over two settlements: the batcher stops its matching
+    // at the budget, its remainder rests crossing the book on chain, and the next round
+    // uncrosses it first, at the maker's price. Carol (holding the base Alice moved away)
+    // asks 10 at 60, 61 and 62; Alice (her key slot rotated on L2) bids 30 at 65.
+    let mut carol_signer = signer(carol, 0xca201);
+    market.register_key(&carol_client, &mut carol_signer).await?;
+    alice.nonce = market.account(reader, alice.address).await?.nonce; // the key slot's own
+    let owners = [alice.address, carol];
+    let now = market.book_state(reader, &owners).await?;
+    for (id, price) in [(1, 60), (2, 61), (3, 62)] {
+        let ask = carol_signer.sign(&now, id, Some((SIDE_SELL, Price::whole(price), 10)))?;
+        store.submit(key, StoredOrder::new(carol, &ask))?;
+    }
+    let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;
+    ensure!(matches!(round.settled, Some(SettleOutcome::Sent(ref s)) if s.settled()), "Carol's asks did not settle");
+    pipeline::set_slot_budget(&store, key, Some(9))?;
+    let bid = alice.sign(&now, 20, Some((SIDE_BUY, Price::whole(65), 30)))?;
+    store.submit(key, StoredOrder::new(alice.address, &bid))?;
+    let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;
+    let proved = round.proved.context("the budgeted round was not proven")?;
+    let filled: Vec<(u32, u64)> = proved.trades.iter().map(|t| (t.price.num, t.quantity)).collect();
+    ensure!(filled == vec![(60, 10), (61, 10)], "within 9 slots: {filled:?}");
+    ensure!(matches!(round.settled, Some(SettleOutcome::Sent(ref s)) if s.settled()), "the budgeted round did not settle");
+    let resting = market.stored_order(reader, alice.address, 20).await?;
+    ensure!(resting == OrderState::buy(65, 10), "Alice's remainder does not rest crossing: {resting:?}");
+    ensure!(market.stored_order(reader, carol, 3).await? == OrderState::sell(62, 10));
+    let budget = pipeline::slot_budget(&store, key)?;
+    ensure!(budget > Some(9), "the settled round re-estimates the budget: {budget:?}");
+    // With nothing pending, the round the budget stopped owes one of fills alone: a
+    // sub-block with no message uncrosses the book at the maker's price, settles, and then
+    // nothing is owed.
+    ensure!(store.pending(key)?.is_empty() && pipeline::uncross_owed(&store, key)?, "an uncrossing round is owed");
+    let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;
+    let proved = round.proved.context("the uncrossing round was not proven")?;
+    ensure!(proved.sub_block.body.messages.is_empty(), "fills alone");
+    let trade = proved.trades.first().context("nothing was uncrossed")?;
+    ensure!(proved.trades.len() == 1 && trade.taker == (account_id(alice.address), 20) && trade.price == Price::whole(62));
+    ensure!(matches!(round.settled, Some(SettleOutcome::Sent(ref s)) if s.settled()), "the uncrossing round did not settle");
+    ensure!(market.stored_order(reader, alice.address, 20).await?.remaining == 0, "Alice's bid is filled");
+    ensure!(market.stored_order(reader, carol, 3).await?.remaining == 0);
+    ensure!(!pipeline::uncross_owed(&store, key)?);
+    let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;
+    ensure!(round.built.is_none() && round.settled.is_none(), "nothing is left to settle");
+    ensure!(world.registry.next_sequence(client, market.thread_id).await? == 6);
     Ok(())
 }

@@ -26,7 +26,7 @@ use zkthread_client::ChainClient;
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::orderbook::{
     side_name,
-    action, admit_order, known_orders, next_nonce, settle_round, Market, MarketError, OrderRefusal, Round, StoredOrder,
+    action, admit_order, known_orders, next_nonce, settle_round, uncross_owed, Market, MarketError, OrderRefusal, Round, StoredOrder,
 };
 use zkthread_engine::{hex, EngineError, Observer, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
@@ -248,11 +248,16 @@ async fn step(
         let pending = store.pending_count(key).map_err(|e| e.to_string())?;
         if pending == 0 {
             *pending_since = None;
-            return Ok(Step::Idle(config.poll));
-        }
-        let waited = pending_since.get_or_insert_with(Instant::now).elapsed();
-        if pending < config.limits.max_transfers && waited < config.max_wait {
-            return Ok(Step::Idle(config.max_wait.saturating_sub(waited).min(config.poll)));
+            // A round the slot budget stopped may have left the book crossed: one round of
+            // fills alone, at once (`batch` clears the note when nothing is left to fill).
+            if !uncross_owed(store, key).map_err(|e| e.to_string())? {
+                return Ok(Step::Idle(config.poll));
+            }
+        } else {
+            let waited = pending_since.get_or_insert_with(Instant::now).elapsed();
+            if pending < config.limits.max_transfers && waited < config.max_wait {
+                return Ok(Step::Idle(config.max_wait.saturating_sub(waited).min(config.poll)));
+            }
         }
     }
     let round = settle_round(&shared.client, store, &shared.market, config.settle, observer).await;

@@ -173,7 +173,7 @@ pub enum StoreError {
         holds: String,
         asked: &'static str,
     },
-    #[error("the batch has no accepted transfer")]
+    #[error("the batch has no accepted message and changes nothing")]
     EmptyBatch,
     #[error("sub-block {sequence} of thread {thread} can only be built ahead on sub-block {parent} (attempt {parent_attempt}) while that one is proven or sending and has no other built ahead")]
     NotAhead {
@@ -763,7 +763,9 @@ impl<M: MessageBody> Store<M> {
         sub_block: NewSubBlock<M>,
         rejected: Vec<Rejected<M>>,
     ) -> Result<SubBlock<M>> {
-        if sub_block.messages.is_empty() {
+        // A sub-block without messages must still change something (an order book's round of
+        // fills between resting orders alone).
+        if sub_block.messages.is_empty() && sub_block.outputs.is_empty() {
             return Err(StoreError::EmptyBatch);
         }
         let scope = thread.scope();

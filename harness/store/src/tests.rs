@@ -135,8 +135,11 @@ fn a_transfer_not_pending_cannot_enter_a_sub_block_and_the_batch_is_all_or_nothi
     );
     assert_eq!(ids(&store.pending(thread(1)).unwrap()), [a.id]);
     assert!(store.sub_blocks(thread(1)).unwrap().is_empty());
+    // No message and no output: nothing to settle. (No message with outputs is an order
+    // book's round of fills alone.)
+    let nothing = NewSubBlock { outputs: vec![], ..sub_block(0, vec![]) };
     assert!(matches!(
-        store.record_batch(thread(1), sub_block(0, vec![]), vec![]),
+        store.record_batch(thread(1), nothing, vec![]),
         Err(StoreError::EmptyBatch)
     ));
 }

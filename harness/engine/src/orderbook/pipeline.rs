@@ -8,17 +8,22 @@
 //! messages back to pending in their original order, to be matched again on fresh state.
 //!
 //! The proof's rows (signature traces, fills) are not stored: [`prove`] matches the
-//! sub-block's own messages again against the book on chain and proves only if that gives
-//! exactly the stored lists; if the book moved in between, the sub-block could never settle
-//! and ends Stale instead.
+//! sub-block's own messages again against the book on chain, on the order slots the batch read
+//! and under the same slot budget (store notes), and proves only if that gives exactly the
+//! stored lists; if the book moved in between, the sub-block could never settle and ends
+//! Stale instead.
 //!
 //! A book round's settle calldata is not known until it is proven (the proof's felts grow with
 //! its trace, the slots with every fill), and a proven sub-block above Starknet's 5,000 felts can
-//! never be sent: [`settle_round`] then ends it (Stale, its messages pending again) and halves
-//! the book's round cap ([`round_cap`], a store note, so a restart keeps it), which [`batch`]
-//! applies to the pending queue from then on; every settled round the cap bound grows it by
-//! one, up to no cap. A single message whose settlement alone is too large (a place crossing too many
-//! makers) is refused with that reason, so it cannot hold the book's sequence.
+//! never be sent: [`settle_round`] then ends it (Stale, its messages pending again) and sets
+//! the book's slot budget ([`slot_budget`], a store note, so a restart keeps it) below its
+//! size; each settled round re-estimates the budget from its own calldata. The batcher
+//! (`batcher::build_within`) stops a taker's fills at the budget, its remainder resting, and
+//! defers every later message; a round so stopped owes the book one of fills alone
+//! ([`uncross_owed`]) if nothing else is pending. So a place crossing many makers fills over
+//! several settlements and is never refused for its size. (A round over the limit that touched
+//! no more than the smallest budget halves a message round cap, [`round_cap`], and a lone
+//! message in one is refused.)
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -215,19 +220,19 @@ impl Market {
         Ok(state)
     }
 
-    /// Matches `messages` (arrival order) against the book on chain: the known orders and
-    /// every order a message names (a cancel of an order placed through another batcher, an
-    /// id used before) read from storage.
+    /// Matches `messages` (arrival order) against the book on chain: the order slots `orders`
+    /// (the known orders and every order a message names: a cancel of an order placed through
+    /// another batcher, an id used before) read from storage.
     async fn match_on_chain(
         &self,
         reader: &ChainReader,
         messages: &[Message<StoredOrder>],
-        known: &[(Felt, u32)],
+        orders: &[(Felt, u32)],
         slot_budget: Option<usize>,
     ) -> Result<MatchedOnChain> {
-        let owners = owners_of(messages, known);
-        let state = self.state_of(reader, &owners, &with_named(known, messages)).await?;
-        let closed = closed_in(&state, known);
+        let owners = owners_of(messages, orders);
+        let state = self.state_of(reader, &owners, orders).await?;
+        let closed = closed_in(&state, orders);
         let signed: Vec<Option<SignedOrder>> = messages.iter().map(|m| m.body.signed(state.book)).collect();
         let valid: Vec<SignedOrder> = signed.iter().flatten().cloned().collect();
         let outcome = match batcher::build_within(&state, &valid, slot_budget) {
@@ -275,13 +280,19 @@ pub async fn batch(
         .into());
     }
     let pending = store.pending(key).map_err(EngineError::from)?;
-    if pending.is_empty() {
+    let owed = uncross_owed(store, key)?;
+    if pending.is_empty() && !owed {
         return Ok(BatchOutcome::NothingPending { reconciled });
     }
     let pending = this_round(pending, round_cap(store, key)?);
     observer.step(&format!("matching {} pending order message(s) against the book on chain", pending.len()));
     let known = live_orders(store, key)?;
-    let (matched, signed, closed) = market.match_on_chain(reader, &pending, &known, slot_budget(store, key)?).await?;
+    let budget = slot_budget(store, key)?;
+    // `prove` matches the accepted messages again on these same order slots: the orders the
+    // deferred and refused messages name are among them, and one may have traded here.
+    let orders = with_named(&known, &pending);
+    set_round_orders(store, key, &orders)?;
+    let (matched, signed, closed) = market.match_on_chain(reader, &pending, &orders, budget).await?;
     remember_closed(store, key, &closed)?;
     // Indices into `pending` of the messages the batcher saw (canonical records only).
     let seen: Vec<usize> = (0..pending.len()).filter(|&i| signed[i].is_some()).collect();
@@ -296,6 +307,10 @@ pub async fn batch(
     rejected.extend(refused.iter().map(|r| Rejected { message: pending[seen[r.index]].clone(), reason: r.reason.to_string() }));
     rejected.sort_by_key(|r| r.message.id);
     let Ok(Matched { batch, owners }) = matched else {
+        set_uncross_owed(store, key, false)?; // nothing crossed was left to fill
+        if pending.is_empty() {
+            return Ok(BatchOutcome::NothingPending { reconciled });
+        }
         store.record_rejected(key, rejected.clone()).map_err(EngineError::from)?;
         return Err(MarketError::AllRefused(rejected.iter().map(refusal_line).collect()));
     };
@@ -342,6 +357,9 @@ pub async fn batch(
             rejected.clone(),
         )
         .map_err(EngineError::from)?;
+    // The budget stopped a fill: the book may still be crossed once this settles, so a round
+    // of fills alone is owed even with nothing pending (`uncross_owed`).
+    set_uncross_owed(store, key, batch.full)?;
     observer.done(&format!(
         "sub-block {sequence}: {} message(s), {} fill(s), {} refused",
         record.body.messages.len(),
@@ -399,12 +417,15 @@ pub async fn prove(
     let Some(sub_block) = store.built(key).map_err(EngineError::from)? else {
         return Ok(BookProveOutcome::NothingBuilt);
     };
-    let known = live_orders(store, key)?;
-    // The budget it was batched under: the note changes only when a proven round ends
-    // oversized or a settled one relaxes it, never while a sub-block is Built (a changed note
+    // The order slots and the budget it was batched under: the notes change only when a round
+    // is batched, ends oversized or settles, never while a sub-block is Built (a changed note
     // only makes this one Stale, to be batched again).
+    let orders = match round_orders(store, key)? {
+        Some(orders) => orders,
+        None => with_named(&live_orders(store, key)?, &sub_block.body.messages), // batched before the note
+    };
     let budget = slot_budget(store, key)?;
-    let (matched, _, _) = market.match_on_chain(reader, &sub_block.body.messages, &known, budget).await?;
+    let (matched, _, _) = market.match_on_chain(reader, &sub_block.body.messages, &orders, budget).await?;
     let stored = stored_statement(&sub_block, key.registry)?;
     let replayed = match matched {
         Ok(Matched { batch, owners }) if batch.refused.is_empty() && batch.deferred.is_empty() => {
@@ -505,10 +526,11 @@ pub async fn settle_round(
                     // into an error (the cap is only a hint to the next batch).
                     let body = &sent.sub_block.body;
                     let calldata = crate::codec::settlement(&sent.sub_block).calldata().len();
-                    if let Err(error) = relax_round_cap(store, key, body.messages.len())
-                        .and_then(|()| estimate_slot_budget(store, key, touched_slots(body.inputs.len()), calldata))
-                    {
-                        tracing::warn!(%error, "the book's round cap or slot budget could not be relaxed");
+                    if let Err(error) = relax_round_cap(store, key, body.messages.len()) {
+                        tracing::warn!(%error, "the book's round cap could not be relaxed");
+                    }
+                    if let Err(error) = estimate_slot_budget(store, key, touched_slots(body.inputs.len()), calldata) {
+                        tracing::warn!(%error, "the book's slot budget could not be re-estimated");
                     }
                 }
             }
@@ -570,6 +592,39 @@ fn relax_round_cap(store: &Store<StoredOrder>, key: ThreadKey, messages: usize) 
     Ok(())
 }
 
+/// The store note saying the last batch was stopped by the slot budget.
+const UNCROSS_OWED_NOTE: &str = "book_uncross_owed";
+
+/// Whether the last batch was stopped by the slot budget (`batcher::Batch::full`): the book
+/// may still be crossed, so a round is owed even with no message pending (a service runs one;
+/// `batch` then builds fills alone, or finds nothing and clears this).
+pub fn uncross_owed(store: &Store<StoredOrder>, key: ThreadKey) -> Result<bool> {
+    Ok(store.note(key, UNCROSS_OWED_NOTE).map_err(EngineError::from)?.as_deref() == Some("true"))
+}
+
+fn set_uncross_owed(store: &Store<StoredOrder>, key: ThreadKey, owed: bool) -> Result<()> {
+    store.set_note(key, UNCROSS_OWED_NOTE, if owed { "true" } else { "false" }).map_err(EngineError::from)?;
+    Ok(())
+}
+
+/// The store note listing the order slots the last batch read (what `prove` reads again).
+const ROUND_ORDERS_NOTE: &str = "book_round_orders";
+
+fn set_round_orders(store: &Store<StoredOrder>, key: ThreadKey, orders: &[(Felt, u32)]) -> Result<()> {
+    let json = serde_json::to_string(orders).map_err(|e| MarketError::Statement(e.to_string()))?;
+    store.set_note(key, ROUND_ORDERS_NOTE, &json).map_err(EngineError::from)?;
+    Ok(())
+}
+
+/// The order slots the last batch read (`None`: batched by a version that kept no such note).
+fn round_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<Vec<(Felt, u32)>>> {
+    let Some(json) = store.note(key, ROUND_ORDERS_NOTE).map_err(EngineError::from)? else {
+        return Ok(None);
+    };
+    let orders = serde_json::from_str(&json).map_err(|e| EngineError::Corrupt(format!("the round's order slots: {e}")))?;
+    Ok(Some(orders))
+}
+
 /// The store note holding the book's slot budget (`batcher::build_within`).
 const SLOT_BUDGET_NOTE: &str = "book_slot_budget";
 
@@ -599,6 +654,14 @@ pub fn slot_budget(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<
     let budget: Option<usize> = serde_json::from_str(&json)
         .map_err(|e| MarketError::Statement(format!("the store's book slot budget {json:?}: {e}")))?;
     Ok(budget.map(|b| b.max(batcher::MIN_SLOT_BUDGET)))
+}
+
+/// Sets the book's slot budget (`None` removes it): what an oversized round sets, for an
+/// operator who knows the book's capacity (or a test that wants small rounds).
+pub fn set_slot_budget(store: &Store<StoredOrder>, key: ThreadKey, budget: Option<usize>) -> Result<()> {
+    let json = serde_json::to_string(&budget).map_err(|e| MarketError::Statement(e.to_string()))?;
+    store.set_note(key, SLOT_BUDGET_NOTE, &json).map_err(EngineError::from)?;
+    Ok(())
 }
 
 /// After a round that touched `slots` settled with `calldata` felts: a budget in force is
@@ -917,8 +980,6 @@ mod tests {
         assert!(err.contains("101:2"), "{err}");
     }
 
-    /// An order found closed on chain (filled, or cancelled: side 3) is never read again by a
-    /// round or an admission; live and unknown ones are, and the note survives a reopen.
     /// Before signing, a client learns what the batcher would refuse, and that a new cancel of
     /// an order cancelled on L2 would only spend a key; a cancel of a live or filled order, and
     /// a place at a fresh id, pass.
@@ -948,6 +1009,8 @@ mod tests {
         assert!(matches!(precheck_on(&book, alice, 5, empty, 3), Some(Rejection::OutOfRange(_))), "quantity 0");
     }
 
+    /// An order found closed on chain (filled, or cancelled: side 3) is never read again by a
+    /// round or an admission; live and unknown ones are, and the note survives a reopen.
     #[test]
     fn orders_found_closed_leave_the_live_set_for_good() {
         use zkthread_orderbook::OrderState;

@@ -89,13 +89,18 @@
 //! the proof's. So [`build_within`] takes a **slot budget**: the most distinct slots the
 //! sub-block may touch (never below [`MIN_SLOT_BUDGET`]). A message whose own slots (its key
 //! and order slots) do not fit is deferred like one that does not fit the trace; a fill whose
-//! new slots (the market, both orders, both owners' balances) do not fit **stops the taker's
-//! matching**: its remainder rests, crossing the book, and the next sub-block's uncrossing
-//! (see "Matching") fills it at the same prices in the same priority. Stopping rather than
-//! skipping to a cheaper maker keeps price-time priority. So a taker that crosses more makers
-//! than one settlement can carry is filled over several, and is never refused for its size.
-//! The uncrossing leaves the first message's own slots free, so every sub-block takes at least
-//! one message.
+//! new slots (the market, both orders, both owners' balances) do not fit **stops the
+//! sub-block** ([`Batch::full`]): the taker's remainder rests, crossing the book, no later
+//! fill happens, and every later message is deferred, untouched; the next sub-block's
+//! uncrossing (see "Matching") goes first and fills the remainder at the same prices in the
+//! same priority. Stopping everything, rather than skipping to a cheaper maker or letting a
+//! later message trade, keeps price-time priority: the sub-blocks of a queue under any budget
+//! make the fills one unbounded sub-block makes, in order (`tests/batcher.rs`,
+//! `budgeted_sub_blocks_make_the_unbounded_fills_in_order`). So a taker that crosses more
+//! makers than one settlement can carry is filled over several, and is never refused for its
+//! size. The uncrossing leaves the first message's own slots free; when it is itself stopped,
+//! the sub-block holds fills alone and no message (so does an empty queue while the book can
+//! be uncrossed), which the AIR and the registry accept.
 //!
 //! ## Output
 //! [`SubBlock`]: the rows ([`OrderBookWitness`]: signed rows in arrival order with their
@@ -228,6 +233,26 @@ impl BookState {
         self.orders.insert((owner, id), BookOrder { state, arrival });
     }
 
+    /// A place of order `(owner, id)` (its slot was empty): it arrives after every order known
+    /// so far, whatever stamp the empty slot had (a state read from chain lists the slots a
+    /// round's messages name, in message order: a place must not rank ahead of a resting
+    /// order a later message of the round names).
+    pub fn place_order(&mut self, owner: Hash4, id: u32, state: OrderState) {
+        self.orders.remove(&(owner, id));
+        self.insert_order(owner, id, state);
+    }
+
+    /// Whether the owner of `order` holds anything to pay with (a seller base, a buyer quote):
+    /// the uncrossing skips a taker that holds nothing, which no maker's price can change.
+    fn can_pay_one(&self, owner: &Hash4, order: &OrderState) -> bool {
+        let account = self.account(owner);
+        if order.side == SIDE_SELL {
+            account.base > 0
+        } else {
+            account.quote > 0
+        }
+    }
+
     /// Order slot `(owner, id)` (the empty slot if unknown).
     pub fn order(&self, owner: &Hash4, id: u32) -> OrderState {
         self.orders.get(&(*owner, id)).map_or(OrderState::EMPTY, |o| o.state)
@@ -337,8 +362,9 @@ pub struct Refused {
 /// Why no sub-block was built (the caller's input, or a bug caught before proving).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
-    /// Every message was refused; they are returned with their reasons.
-    #[error("no message was accepted ({} refused)", .refused.len())]
+    /// Every message was refused (they are returned with their reasons) and no resting order
+    /// could be filled.
+    #[error("no message was accepted and nothing crossed ({} refused)", .refused.len())]
     Empty { refused: Vec<Refused> },
     /// A touched slot would hold a value its storage variable cannot (e.g. a price above the
     /// AIR's in the given state): no statement could carry it.
@@ -406,6 +432,9 @@ pub struct Batch {
     /// The messages that did not fit this sub-block (module docs, "Size"), untouched and in
     /// arrival order: the next [`build`], on `sub_block.after`, takes them first.
     pub deferred: Vec<SignedOrder>,
+    /// The slot budget stopped a fill: the book may still be crossed after this sub-block, and
+    /// the next one may uncross it even with no message ([`build_within`] of an empty queue).
+    pub full: bool,
 }
 
 /// Builds one sub-block from `queue` (arrival order) on `state`, with no slot budget.
@@ -415,14 +444,19 @@ pub fn build(state: &BookState, queue: &[SignedOrder]) -> Result<Batch, BatchErr
 
 /// Builds one sub-block from `queue` (arrival order) on `state` touching at most
 /// `slot_budget` distinct slots (`None`: no budget; module docs, "Size"): it first uncrosses
-/// the book's resting orders, then takes the messages.
+/// the book's resting orders, then takes the messages (none after a fill the budget stopped).
+/// `BatchError::Empty` when it accepts no message and makes no fill.
 pub fn build_within(state: &BookState, queue: &[SignedOrder], slot_budget: Option<usize>) -> Result<Batch, BatchError> {
     let mut b = Builder::new(state, slot_budget.map(|n| n.max(MIN_SLOT_BUDGET)));
-    if !queue.is_empty() {
-        b.uncross();
-    }
+    b.uncross();
     let mut deferred = Vec::new();
     for (index, message) in queue.iter().enumerate() {
+        if b.slots.full {
+            // A fill the budget stopped goes first in the next sub-block: nothing later may
+            // trade (or cancel) ahead of it here.
+            deferred = queue[index..].to_vec();
+            break;
+        }
         match admit(&b.now, message) {
             Ok(admitted) if !b.fits(message, &admitted) => {
                 deferred = queue[index..].to_vec();
@@ -432,13 +466,15 @@ pub fn build_within(state: &BookState, queue: &[SignedOrder], slot_budget: Optio
             Err(reason) => b.refused.push(Refused { index, message: message.clone(), reason }),
         }
     }
+    let full = b.slots.full;
     let mut batch = b.finish(state)?;
-    batch.deferred = deferred;
+    (batch.deferred, batch.full) = (deferred, full);
     Ok(batch)
 }
 
 /// Rebuilds `stale` (a sub-block that can no longer settle: e.g. a direct L2 transfer moved a
-/// balance it reads) from the same accepted messages, in the same order, against `fresh`
+/// balance it reads) from the same accepted messages, in the same order, with no slot budget
+/// (the engine's rounds match again through [`build_within`] instead), against `fresh`
 /// (the book's current state with the arrival stamps the batcher keeps: typically the state
 /// `stale` started from, its moved slots refreshed with [`BookState::set_account`] and
 /// [`BookState::insert_order`], which keep an order's stamp). Matching reruns
@@ -520,7 +556,7 @@ impl Builder {
         Builder {
             now: state.clone().starting_sub_block(),
             witness: OrderBookWitness::new(),
-            slots: SlotBudget { touched: BTreeSet::new(), limit: slot_budget },
+            slots: SlotBudget { touched: BTreeSet::new(), limit: slot_budget, full: false },
             trades: Vec::new(),
             fills: Vec::new(),
             messages: Vec::new(),
@@ -567,8 +603,11 @@ impl Builder {
         self.slots.limit = limit.map(|n| n - MESSAGE_SLOTS);
         for (_, taker) in live {
             let order = self.now.order(&taker.0, taker.1);
-            if order.is_live() && crosses(&order) {
+            if order.is_live() && crosses(&order) && self.now.can_pay_one(&taker.0, &order) {
                 self.match_taker(taker);
+            }
+            if self.slots.full {
+                break;
             }
         }
         self.slots.limit = limit;
@@ -588,7 +627,7 @@ impl Builder {
         debug_assert!(taken, "fits() checked the message's slots");
         match msg.place {
             Some((side, price, quantity)) => {
-                self.now.insert_order(msg.owner, msg.id, OrderState { side, price, remaining: quantity });
+                self.now.place_order(msg.owner, msg.id, OrderState { side, price, remaining: quantity });
                 self.match_taker((msg.owner, msg.id));
             }
             None => self.now.cancel(&(msg.owner, msg.id)),
@@ -599,7 +638,7 @@ impl Builder {
     /// nothing more crosses, or the next fill's slots are over the budget.
     fn match_taker(&mut self, taker: OrderKey) {
         let slots = &mut self.slots;
-        let fills = match_within(&mut self.now, taker, &mut |sell, buy| slots.take(&fill_slots(sell, buy)));
+        let fills = match_within(&mut self.now, taker, &mut |sell, buy| slots.take_fill(&fill_slots(sell, buy)));
         for fill in fills {
             self.witness.push_fill(&fill);
             let maker = if fill.seller == taker.0 && fill.sell_id == taker.1 {
@@ -616,7 +655,7 @@ impl Builder {
 
     /// The statement and the self-checks: an honest batcher never hands out rows that fail.
     fn finish(self, before: &BookState) -> Result<Batch, BatchError> {
-        if self.messages.is_empty() {
+        if self.messages.is_empty() && self.fills.is_empty() {
             return Err(BatchError::Empty { refused: self.refused });
         }
         let changes: Vec<Change> =
@@ -641,7 +680,7 @@ impl Builder {
             messages: self.messages,
             after: self.now,
         };
-        Ok(Batch { sub_block, refused: self.refused, deferred: Vec::new() })
+        Ok(Batch { sub_block, refused: self.refused, deferred: Vec::new(), full: false })
     }
 }
 
@@ -649,6 +688,8 @@ impl Builder {
 struct SlotBudget {
     touched: BTreeSet<Slot>,
     limit: Option<usize>,
+    /// A fill did not fit: the sub-block is full, no later fill or message may go ahead of it.
+    full: bool,
 }
 
 impl SlotBudget {
@@ -661,13 +702,21 @@ impl SlotBudget {
         self.limit.is_none_or(|limit| self.touched.len() + self.new_among(slots) <= limit)
     }
 
-    /// Touches `slots` if they fit; `false` (nothing touched) if not.
+    /// Touches a message's `slots` if they fit; `false` (nothing touched) if not.
     fn take(&mut self, slots: &[Slot]) -> bool {
         let room = self.has_room(slots);
         if room {
             self.touched.extend(slots.iter().copied());
         }
         room
+    }
+
+    /// Touches a fill's `slots` if they fit and the sub-block is not full; a fill that does
+    /// not fit makes it full.
+    fn take_fill(&mut self, slots: &[Slot]) -> bool {
+        let taken = !self.full && self.take(slots);
+        self.full = !taken;
+        taken
     }
 }
 

@@ -636,10 +636,10 @@ fn a_queue_larger_than_a_proof_is_cut_and_the_rest_deferred() {
 /// over several (the settlement-size fix: before, such a lone message was proven, found too
 /// large to settle and refused, its one-time key spent): each sub-block touches at most the
 /// budget, the taker's remainder rests crossing the book, and the next sub-blocks uncross it
-/// first (ahead of their own messages), at the same makers' prices in the same priority, until
-/// the fills are exactly those one unbounded sub-block makes. A message whose own slots no
-/// longer fit is deferred, untouched. The sub-block of uncrossing fills beside unrelated
-/// messages proves and verifies.
+/// first, at the same makers' prices in the same priority, until the fills are exactly those
+/// one unbounded sub-block makes. Once a fill is stopped the sub-block is full: every later
+/// message waits, untouched (here the whole queue of the second sub-block, which is then
+/// fills alone, and proves and verifies).
 #[test]
 fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
     // Six asks of 10 resting at 50..55 (Alice, Carol, Dave, twice each); Bob bids 60 for 60.
@@ -669,19 +669,22 @@ fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
     assert_eq!(first.changes.len(), 14);
     assert_eq!(first.after.order(&account(BOB), 1), OrderState::buy(60, 30), "rests crossing the book");
     // 2: unrelated bids far below the book. The uncrossing goes first (12 slots of the 14: two
-    // kept for the first message): Bob's remainder takes the next two asks at their prices.
-    // Carol's and Dave's bids fit the budget; Alice's would be the 15th and 16th slots.
+    // kept for the first message): Bob's remainder takes the next two asks at their prices,
+    // and the third would be the 13th: stopped, the sub-block is full and every bid waits.
     let queue = [carol.buy(3, 10, 1), dave.buy(3, 10, 1), alice.buy(3, 10, 1)];
     let second = within(&first.after, &queue);
-    assert_eq!(second.deferred, queue[2..].to_vec(), "Alice's bid waits, untouched");
+    assert_eq!(second.deferred, queue.to_vec(), "the bids wait, untouched");
     let second = second.sub_block;
     assert_eq!(priced(&second), vec![(53, 10), (54, 10)]);
     assert!(second.trades.iter().all(|t| t.taker == (account(BOB), 1)), "Bob's order is the taker");
-    assert_eq!(second.messages, queue[..2].to_vec());
+    assert!(second.messages.is_empty() && second.transactions.count == 0);
     prove_and_verify(&second);
-    // 3: the last ask, then Alice's deferred bid.
-    let third = within(&second.after, &queue[2..]).sub_block;
+    // 3: the last ask (7 slots), then the three bids (2 each).
+    let third = within(&second.after, &queue);
+    assert!(third.deferred.is_empty());
+    let third = third.sub_block;
     assert_eq!(priced(&third), vec![(55, 10)]);
+    assert_eq!(third.messages, queue.to_vec());
     assert_eq!(third.after.order(&account(BOB), 1), OrderState::buy(60, 0));
     // The same fills as one unbounded sub-block, and the same balances after them.
     let over_three: Vec<_> = [&first, &second, &third].into_iter().flat_map(priced).collect();
@@ -695,4 +698,87 @@ fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
     assert_eq!(tiny.changes.len(), 8);
     assert!(MIN_SLOT_BUDGET >= 8 && MIN_SLOT_BUDGET < 11);
     assert_eq!(priced(&tiny), vec![(50, 10)]);
+}
+
+/// A stopped taker keeps its priority over every later message (helper-51's case): with a
+/// budget of 10, Bob's bid takes Alice's ask at 50 and is stopped before Dave's at 51; Alice's
+/// new ask at 58, behind him in the queue, waits instead of trading first (it would have taken
+/// Bob's bid at 60 ahead of Dave's 51). The next sub-block uncrosses Bob against Dave, then
+/// Alice's ask takes Bob's remainder at his price: the fills one unbounded sub-block makes.
+#[test]
+fn a_stopped_taker_keeps_its_priority_over_later_messages() {
+    let mut s = everyone();
+    s.insert_order(account(ALICE), 1, OrderState::sell(50, 10));
+    s.insert_order(account(DAVE), 1, OrderState::sell(51, 10));
+    let (mut alice, mut bob) = (Client::new(ALICE), Client::new(BOB));
+    let queue = [bob.buy(1, 60, 60), alice.sell(7, 58, 10)];
+    let fills = |sub: &SubBlock| sub.trades.iter().map(|t| (t.maker, t.taker, t.price.num, t.quantity)).collect::<Vec<_>>();
+    let whole = built(&s, &queue);
+    let first = build_within(&s, &queue, Some(10)).expect("a sub-block");
+    assert_eq!(first.deferred, queue[1..].to_vec(), "Alice's ask waits behind the stopped bid");
+    // 2: Bob against Dave (7 slots), Alice's ask placed (2 more), her fill against Bob (2 new
+    // balance slots) stopped: it rests crossing. 3: fills alone uncross it.
+    let second = build_within(&first.sub_block.after, &first.deferred, Some(10)).expect("a sub-block");
+    assert!(second.deferred.is_empty() && second.sub_block.messages.len() == 1);
+    let third = build_within(&second.sub_block.after, &[], Some(10)).expect("fills alone");
+    assert!(third.sub_block.messages.is_empty());
+    assert!(matches!(build_within(&third.sub_block.after, &[], Some(10)), Err(BatchError::Empty { .. })), "uncrossed");
+    let split: Vec<_> = [&first, &second, &third].into_iter().flat_map(|b| fills(&b.sub_block)).collect();
+    assert_eq!(split, fills(&whole));
+    assert_eq!(split.iter().map(|f| f.2).collect::<Vec<_>>(), vec![50, 51, 60]);
+    prove_and_verify(&second.sub_block);
+    prove_and_verify(&third.sub_block);
+}
+
+/// Random well-funded books, one message per owner (no self-trade, whole prices): under any
+/// slot budget, the sub-blocks built one after the other (the deferred messages, then fills
+/// alone until the book is uncrossed) make exactly the fills (maker, taker, price, quantity,
+/// in order) of one unbounded sub-block, and end in the same balances; the budgets do stop
+/// fills and defer messages.
+#[test]
+fn budgeted_sub_blocks_make_the_unbounded_fills_in_order() {
+    let mut seed = 0x5107_b0d9_u64;
+    let mut below = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let owners: Vec<u64> = (0..16).map(|i| 0xf111_0000 + i).collect();
+    let (mut stops, mut extra) = (0, 0);
+    for _ in 0..6 {
+        let accounts: Vec<(u64, u128, u128)> = owners.iter().map(|o| (*o, 1_000_000, 1_000_000_000)).collect();
+        let state = book(&accounts);
+        let queue: Vec<SignedOrder> = owners
+            .iter()
+            .map(|o| {
+                let side = if below(2) == 0 { SIDE_BUY } else { SIDE_SELL };
+                Client::new(*o).next(1, Some((side, Price::whole(45 + below(10) as u32), 1 + below(40))))
+            })
+            .collect();
+        let fills = |sub: &SubBlock| sub.trades.iter().map(|t| (t.maker, t.taker, t.price, t.quantity)).collect::<Vec<_>>();
+        let whole = built(&state, &queue);
+        for budget in [MIN_SLOT_BUDGET, 12, 20] {
+            let (mut now, mut rest, mut split) = (state.clone(), queue.clone(), Vec::new());
+            let mut n = 0;
+            // Until nothing is left to take: the deferred messages, then fills alone.
+            while let Ok(batch) = build_within(&now, &rest, Some(budget)) {
+                assert!(batch.refused.is_empty() && batch.sub_block.changes.len() <= budget);
+                if batch.sub_block.messages.is_empty() {
+                    stops += 1; // a sub-block of uncrossing fills alone
+                }
+                split.extend(fills(&batch.sub_block));
+                (now, rest) = (batch.sub_block.after, batch.deferred);
+                n += 1;
+            }
+            assert!(rest.is_empty());
+            extra += n - 1;
+            assert_eq!(split, fills(&whole), "budget {budget}");
+            for o in &owners {
+                let (a, b) = (now.account(&account(*o)), whole.after.account(&account(*o)));
+                assert_eq!((a.base, a.quote), (b.base, b.quote));
+            }
+        }
+    }
+    assert!(stops > 0 && extra > 10, "{stops} sub-blocks of fills alone, {extra} more sub-blocks than one");
 }
