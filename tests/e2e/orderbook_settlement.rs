@@ -24,7 +24,7 @@
 //!    nonce is spent), and a round with nothing accepted fails with the reasons, nothing sent.
 //! 5. Under the book's slot budget: a taker crossing three asks is filled twice within 9
 //!    slots, its remainder rests crossing on chain, and the next round, with no message
-//!    pending, uncrosses it at the maker's price (a sub-block of fills alone: no transaction);
+//!    pending, resumes it at the maker's price (a sub-block of fills alone: no transaction);
 //!    the settled round re-estimates the budget.
 //!
 //! Seven proofs at `SIGNED_PARAMS`, seven on-chain verifications.
@@ -222,7 +222,7 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     // 5. A taker over the book's slot budget (here set by hand at the smallest, 9 slots; an
     // oversized round sets it) is filled over two settlements: the batcher stops its matching
     // at the budget, its remainder rests crossing the book on chain, and the next round
-    // uncrosses it first, at the maker's price. Carol (holding the base Alice moved away)
+    // resumes it first, at the maker's price. Carol (holding the base Alice moved away)
     // asks 10 at 60, 61 and 62; Alice (her key slot rotated on L2) bids 30 at 65.
     let mut carol_signer = signer(carol, 0xca201);
     market.register_key(&carol_client, &mut carol_signer).await?;
@@ -249,7 +249,7 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     let budget = pipeline::slot_budget(&store, key)?;
     ensure!(budget > Some(9), "the settled round re-estimates the budget: {budget:?}");
     // With nothing pending, the round the budget stopped owes one of fills alone: a
-    // sub-block with no message uncrosses the book at the maker's price, settles, and then
+    // sub-block with no message resumes the stopped bid at the maker's price, settles, and then
     // nothing is owed.
     ensure!(store.pending(key)?.is_empty() && pipeline::uncross_owed(&store, key)?, "an uncrossing round is owed");
     let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;

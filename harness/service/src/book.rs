@@ -248,12 +248,13 @@ async fn step(
         let pending = store.pending_count(key).map_err(|e| e.to_string())?;
         if pending == 0 {
             *pending_since = None;
-            // A round the slot budget stopped may have left the book crossed: one round of
-            // fills alone, at once (`batch` clears the note when nothing is left to fill).
-            if !uncross_owed(store, key).map_err(|e| e.to_string())? {
+        }
+        // A settled round's budget stopped a taker: the next round resumes it at once, with
+        // fills alone if nothing is pending (`batch` clears the note when it finds nothing).
+        if !uncross_owed(store, key).map_err(|e| e.to_string())? {
+            if pending == 0 {
                 return Ok(Step::Idle(config.poll));
             }
-        } else {
             let waited = pending_since.get_or_insert_with(Instant::now).elapsed();
             if pending < config.limits.max_transfers && waited < config.max_wait {
                 return Ok(Step::Idle(config.max_wait.saturating_sub(waited).min(config.poll)));

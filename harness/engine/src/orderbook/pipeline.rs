@@ -19,9 +19,10 @@
 //! the book's slot budget ([`slot_budget`], a store note, so a restart keeps it) below its
 //! size; each settled round re-estimates the budget from its own calldata. The batcher
 //! (`batcher::build_within`) stops a taker's fills at the budget, its remainder resting, and
-//! defers every later message; a round so stopped owes the book one of fills alone
-//! ([`uncross_owed`]) if nothing else is pending. So a place crossing many makers fills over
-//! several settlements and is never refused for its size. (A round over the limit that touched
+//! defers every later message; once such a round settles, the next resumes the stopped taker
+//! first ([`taker_to_resume`]), with fills alone if nothing else is pending ([`uncross_owed`]).
+//! So a place crossing many makers fills over several settlements and is never refused for its
+//! size. (A round over the limit that touched
 //! no more than the smallest budget halves a message round cap, [`round_cap`], and a lone
 //! message in one is refused.)
 
@@ -169,6 +170,16 @@ fn with_named(known: &[(Felt, u32)], messages: &[Message<StoredOrder>]) -> Vec<(
     orders
 }
 
+/// The address among `owners` whose account id is `id` (a stopped taker's owner: one of the
+/// owners its batch read).
+fn owner_of(owners: &[Felt], id: &zkthread_sig::wots::Hash4) -> Result<Felt> {
+    owners
+        .iter()
+        .copied()
+        .find(|o| account_id(*o) == *id)
+        .ok_or_else(|| MarketError::Statement("the stopped taker's owner is not among the owners read".into()))
+}
+
 /// The owners a batch reads: of `messages` and of the known orders, sorted.
 fn owners_of(messages: &[Message<StoredOrder>], known: &[(Felt, u32)]) -> Vec<Felt> {
     let set: BTreeSet<Felt> = messages.iter().map(|m| m.body.owner).chain(known.iter().map(|k| k.0)).collect();
@@ -227,15 +238,16 @@ impl Market {
         &self,
         reader: &ChainReader,
         messages: &[Message<StoredOrder>],
-        orders: &[(Felt, u32)],
-        slot_budget: Option<usize>,
+        inputs: &RoundInputs,
     ) -> Result<MatchedOnChain> {
+        let orders = &inputs.orders;
         let owners = owners_of(messages, orders);
         let state = self.state_of(reader, &owners, orders).await?;
         let closed = closed_in(&state, orders);
         let signed: Vec<Option<SignedOrder>> = messages.iter().map(|m| m.body.signed(state.book)).collect();
         let valid: Vec<SignedOrder> = signed.iter().flatten().cloned().collect();
-        let outcome = match batcher::build_within(&state, &valid, slot_budget) {
+        let resume = inputs.resume.map(|(owner, id)| (account_id(owner), id));
+        let outcome = match batcher::build_within(&state, &valid, inputs.budget, resume) {
             Ok(batch) => Ok(Matched { batch, owners }),
             Err(BatchError::Empty { refused }) => Err(refused),
             Err(other) => return Err(MarketError::Statement(other.to_string())),
@@ -268,6 +280,12 @@ pub async fn batch(
 ) -> Result<BatchOutcome<StoredOrder>> {
     let key = market.thread_key();
     let mut reconciled = reconcile(reader, &market.registry, store, key).await?;
+    if reconciled.as_ref().is_some_and(|r| r.to == "settled") {
+        // A crashed send found settled: its stopped taker is the one to resume (as after
+        // `settle_round`'s own settlement).
+        let next = read_order_note(store, key, RESUME_NEXT_NOTE)?;
+        write_order_note(store, key, RESUME_NOTE, next)?;
+    }
     if let Some(stale) = abandon_if_stale(reader, store, key).await? {
         reconciled = Some(stale);
     }
@@ -287,12 +305,13 @@ pub async fn batch(
     let pending = this_round(pending, round_cap(store, key)?);
     observer.step(&format!("matching {} pending order message(s) against the book on chain", pending.len()));
     let known = live_orders(store, key)?;
-    let budget = slot_budget(store, key)?;
-    // `prove` matches the accepted messages again on these same order slots: the orders the
-    // deferred and refused messages name are among them, and one may have traded here.
-    let orders = with_named(&known, &pending);
-    set_round_orders(store, key, &orders)?;
-    let (matched, signed, closed) = market.match_on_chain(reader, &pending, &orders, budget).await?;
+    let inputs = RoundInputs {
+        orders: with_named(&known, &pending),
+        budget: slot_budget(store, key)?,
+        resume: taker_to_resume(store, key)?,
+    };
+    set_round_inputs(store, key, &inputs)?;
+    let (matched, signed, closed) = market.match_on_chain(reader, &pending, &inputs).await?;
     remember_closed(store, key, &closed)?;
     // Indices into `pending` of the messages the batcher saw (canonical records only).
     let seen: Vec<usize> = (0..pending.len()).filter(|&i| signed[i].is_some()).collect();
@@ -307,7 +326,7 @@ pub async fn batch(
     rejected.extend(refused.iter().map(|r| Rejected { message: pending[seen[r.index]].clone(), reason: r.reason.to_string() }));
     rejected.sort_by_key(|r| r.message.id);
     let Ok(Matched { batch, owners }) = matched else {
-        set_uncross_owed(store, key, false)?; // nothing crossed was left to fill
+        write_order_note(store, key, RESUME_NOTE, None)?; // the taker to resume found nothing to take
         if pending.is_empty() {
             return Ok(BatchOutcome::NothingPending { reconciled });
         }
@@ -339,6 +358,9 @@ pub async fn batch(
         .thread(reader, market.thread_id)
         .await
         .map_err(|source| MarketError::Chain { doing: "reading the thread", source })?;
+    // The taker this round's budget stops: resumed by the round after this one settles.
+    let stopped = batch.stopped.map(|(id, order)| owner_of(&owners, &id).map(|owner| (owner, order))).transpose()?;
+    write_order_note(store, key, RESUME_NEXT_NOTE, stopped)?;
     let record = store
         .record_batch(
             key,
@@ -357,9 +379,6 @@ pub async fn batch(
             rejected.clone(),
         )
         .map_err(EngineError::from)?;
-    // The budget stopped a fill: the book may still be crossed once this settles, so a round
-    // of fills alone is owed even with nothing pending (`uncross_owed`).
-    set_uncross_owed(store, key, batch.full)?;
     observer.done(&format!(
         "sub-block {sequence}: {} message(s), {} fill(s), {} refused",
         record.body.messages.len(),
@@ -417,15 +436,16 @@ pub async fn prove(
     let Some(sub_block) = store.built(key).map_err(EngineError::from)? else {
         return Ok(BookProveOutcome::NothingBuilt);
     };
-    // The order slots and the budget it was batched under: the notes change only when a round
-    // is batched, ends oversized or settles, never while a sub-block is Built (a changed note
-    // only makes this one Stale, to be batched again).
-    let orders = match round_orders(store, key)? {
-        Some(orders) => orders,
-        None => with_named(&live_orders(store, key)?, &sub_block.body.messages), // batched before the note
+    // What it was batched under (written by `batch` just before it recorded this sub-block).
+    let inputs = match round_inputs(store, key)? {
+        Some(inputs) => inputs,
+        None => RoundInputs {
+            orders: with_named(&live_orders(store, key)?, &sub_block.body.messages),
+            budget: None,
+            resume: None,
+        }, // batched by a version before the note: no budget, no resumed taker
     };
-    let budget = slot_budget(store, key)?;
-    let (matched, _, _) = market.match_on_chain(reader, &sub_block.body.messages, &orders, budget).await?;
+    let (matched, _, _) = market.match_on_chain(reader, &sub_block.body.messages, &inputs).await?;
     let stored = stored_statement(&sub_block, key.registry)?;
     let replayed = match matched {
         Ok(Matched { batch, owners }) if batch.refused.is_empty() && batch.deferred.is_empty() => {
@@ -529,8 +549,17 @@ pub async fn settle_round(
                     if let Err(error) = relax_round_cap(store, key, body.messages.len()) {
                         tracing::warn!(%error, "the book's round cap could not be relaxed");
                     }
-                    if let Err(error) = estimate_slot_budget(store, key, touched_slots(body.inputs.len()), calldata) {
-                        tracing::warn!(%error, "the book's slot budget could not be re-estimated");
+                    // A round of fills alone has no signature rows: its shorter proof would make
+                    // the estimate too high for the next round with messages.
+                    if !body.messages.is_empty() {
+                        if let Err(error) = estimate_slot_budget(store, key, touched_slots(body.inputs.len()), calldata) {
+                            tracing::warn!(%error, "the book's slot budget could not be re-estimated");
+                        }
+                    }
+                    let promoted = read_order_note(store, key, RESUME_NEXT_NOTE)
+                        .and_then(|next| write_order_note(store, key, RESUME_NOTE, next));
+                    if let Err(error) = promoted {
+                        tracing::warn!(%error, "the taker to resume could not be recorded");
                     }
                 }
             }
@@ -592,37 +621,65 @@ fn relax_round_cap(store: &Store<StoredOrder>, key: ThreadKey, messages: usize) 
     Ok(())
 }
 
-/// The store note saying the last batch was stopped by the slot budget.
-const UNCROSS_OWED_NOTE: &str = "book_uncross_owed";
+/// The store note naming the taker the budget stopped in the last settled round (JSON
+/// `[owner, id]` or `null`): the next round resumes it first (`batcher::build_within`).
+const RESUME_NOTE: &str = "book_resume";
 
-/// Whether the last batch was stopped by the slot budget (`batcher::Batch::full`): the book
-/// may still be crossed, so a round is owed even with no message pending (a service runs one;
-/// `batch` then builds fills alone, or finds nothing and clears this).
-pub fn uncross_owed(store: &Store<StoredOrder>, key: ThreadKey) -> Result<bool> {
-    Ok(store.note(key, UNCROSS_OWED_NOTE).map_err(EngineError::from)?.as_deref() == Some("true"))
-}
+/// The same from the last batch: it becomes [`RESUME_NOTE`] once that round settles (a round
+/// that ends without settling leaves the taker to resume as it was).
+const RESUME_NEXT_NOTE: &str = "book_resume_next";
 
-fn set_uncross_owed(store: &Store<StoredOrder>, key: ThreadKey, owed: bool) -> Result<()> {
-    store.set_note(key, UNCROSS_OWED_NOTE, if owed { "true" } else { "false" }).map_err(EngineError::from)?;
-    Ok(())
-}
-
-/// The store note listing the order slots the last batch read (what `prove` reads again).
-const ROUND_ORDERS_NOTE: &str = "book_round_orders";
-
-fn set_round_orders(store: &Store<StoredOrder>, key: ThreadKey, orders: &[(Felt, u32)]) -> Result<()> {
-    let json = serde_json::to_string(orders).map_err(|e| MarketError::Statement(e.to_string()))?;
-    store.set_note(key, ROUND_ORDERS_NOTE, &json).map_err(EngineError::from)?;
-    Ok(())
-}
-
-/// The order slots the last batch read (`None`: batched by a version that kept no such note).
-fn round_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<Vec<(Felt, u32)>>> {
-    let Some(json) = store.note(key, ROUND_ORDERS_NOTE).map_err(EngineError::from)? else {
+fn read_order_note(store: &Store<StoredOrder>, key: ThreadKey, note: &str) -> Result<Option<(Felt, u32)>> {
+    let Some(json) = store.note(key, note).map_err(EngineError::from)? else {
         return Ok(None);
     };
-    let orders = serde_json::from_str(&json).map_err(|e| EngineError::Corrupt(format!("the round's order slots: {e}")))?;
-    Ok(Some(orders))
+    serde_json::from_str(&json).map_err(|e| EngineError::Corrupt(format!("the note {note}: {e}")).into())
+}
+
+fn write_order_note(store: &Store<StoredOrder>, key: ThreadKey, note: &str, order: Option<(Felt, u32)>) -> Result<()> {
+    let json = serde_json::to_string(&order).map_err(|e| MarketError::Statement(e.to_string()))?;
+    store.set_note(key, note, &json).map_err(EngineError::from)?;
+    Ok(())
+}
+
+/// The taker a settled round's budget stopped, which the next round resumes first; while there
+/// is one, a round is owed even with no message pending (a service runs it: fills alone).
+pub fn taker_to_resume(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<(Felt, u32)>> {
+    read_order_note(store, key, RESUME_NOTE)
+}
+
+/// Whether a round is owed with nothing pending: a settled round's budget stopped a taker.
+pub fn uncross_owed(store: &Store<StoredOrder>, key: ThreadKey) -> Result<bool> {
+    Ok(taker_to_resume(store, key)?.is_some())
+}
+
+/// What a batch matched under, which `prove` must match under again: the order slots it read
+/// (the known orders and those its messages name; a deferred or refused message's order may
+/// have traded), the slot budget and the taker it resumed. Written before the sub-block is
+/// recorded; one sub-block is in flight at a time.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RoundInputs {
+    orders: Vec<(Felt, u32)>,
+    budget: Option<usize>,
+    resume: Option<(Felt, u32)>,
+}
+
+/// The store note holding the last batch's [`RoundInputs`].
+const ROUND_INPUTS_NOTE: &str = "book_round_inputs";
+
+fn set_round_inputs(store: &Store<StoredOrder>, key: ThreadKey, inputs: &RoundInputs) -> Result<()> {
+    let json = serde_json::to_string(inputs).map_err(|e| MarketError::Statement(e.to_string()))?;
+    store.set_note(key, ROUND_INPUTS_NOTE, &json).map_err(EngineError::from)?;
+    Ok(())
+}
+
+/// The last batch's [`RoundInputs`] (`None`: batched by a version that kept no such note).
+fn round_inputs(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<RoundInputs>> {
+    let Some(json) = store.note(key, ROUND_INPUTS_NOTE).map_err(EngineError::from)? else {
+        return Ok(None);
+    };
+    let inputs = serde_json::from_str(&json).map_err(|e| EngineError::Corrupt(format!("the round's inputs: {e}")))?;
+    Ok(Some(inputs))
 }
 
 /// The store note holding the book's slot budget (`batcher::build_within`).
@@ -713,6 +770,11 @@ fn end_oversized(store: &Store<StoredOrder>, key: ThreadKey, felts: usize) -> Re
         let cap = messages / 2;
         store.set_note(key, ROUND_CAP_NOTE, &cap.to_string()).map_err(EngineError::from)?;
         format!("{reason}; its {messages} messages are pending again, rounds now take at most {cap}")
+    } else if messages == 0 {
+        // Fills alone of a resumed taker, at the smallest budget (not seen: ~72 felts of slots):
+        // it is not resumed again, so the same round is not proven forever; its remainder rests.
+        write_order_note(store, key, RESUME_NOTE, None)?;
+        format!("{reason} with fills alone: the stopped taker is not resumed")
     } else {
         let refused = ended
             .body

@@ -66,12 +66,14 @@
 //! - **Unfunded taker**: if the taker cannot pay one unit at the maker's price, its matching
 //!   stops; its remainder rests (placing needs no funds: there is no escrow) and can fill
 //!   later as a maker once funded.
-//! - **Resting crossed orders** (a remainder the slot budget stopped, see "Size"; an order
-//!   that could not pay before and can now): a sub-block first uncrosses the book. Every live
-//!   order, oldest first, matches as the taker against the crossing orders that arrived
-//!   *before* it, by the rules above, so it trades at the earlier order's price exactly as when
-//!   it was placed, and its priority over later messages is kept. An order never takes a later
-//!   one: that one is the taker when its turn comes.
+//! - **A taker the slot budget stopped** (see "Size") rests, crossing the book, and the next
+//!   sub-block resumes it first, ahead of every message ([`build_within`]'s `resume`): it
+//!   matches by the rules above against the crossing orders that arrived *before* it, so it
+//!   trades at the earlier orders' prices exactly as if it had not been stopped. An order
+//!   never takes a later one. Other resting crossed orders (an unfunded maker funded later, a
+//!   taker's own order) are not matched with each other: a batcher that did so would fill, at
+//!   its own cost and in every sub-block, any pair of crossing orders an attacker can keep
+//!   funded, and could be kept from taking any message.
 //! - The market's fill counter is a u64 (the `Market` tuples carry it rebased,
 //!   `crate::state::MARKET_COUNT_MODULUS`): at `u64::MAX` matching stops, which no book reaches.
 //!
@@ -90,17 +92,19 @@
 //! sub-block may touch (never below [`MIN_SLOT_BUDGET`]). A message whose own slots (its key
 //! and order slots) do not fit is deferred like one that does not fit the trace; a fill whose
 //! new slots (the market, both orders, both owners' balances) do not fit **stops the
-//! sub-block** ([`Batch::full`]): the taker's remainder rests, crossing the book, no later
-//! fill happens, and every later message is deferred, untouched; the next sub-block's
-//! uncrossing (see "Matching") goes first and fills the remainder at the same prices in the
+//! sub-block** ([`Batch::stopped`] names the taker): its remainder rests, crossing the book,
+//! no later fill happens, and every later message is deferred, untouched; the next sub-block
+//! resumes that taker first (see "Matching") and fills the remainder at the same prices in the
 //! same priority. Stopping everything, rather than skipping to a cheaper maker or letting a
-//! later message trade, keeps price-time priority: the sub-blocks of a queue under any budget
-//! make the fills one unbounded sub-block makes, in order (`tests/batcher.rs`,
-//! `budgeted_sub_blocks_make_the_unbounded_fills_in_order`). So a taker that crosses more
-//! makers than one settlement can carry is filled over several, and is never refused for its
-//! size. The uncrossing leaves the first message's own slots free; when it is itself stopped,
-//! the sub-block holds fills alone and no message (so does an empty queue while the book can
-//! be uncrossed), which the AIR and the registry accept.
+//! later message trade, keeps price-time priority: with the book's balances moved by nothing
+//! else, the sub-blocks of a queue under any budget make the fills one unbounded sub-block
+//! makes, in order (`tests/batcher.rs`, `budgeted_sub_blocks_make_the_unbounded_fills_in_order`,
+//! thin funds and ratio prices included). So a taker that crosses more makers than one
+//! settlement can carry is filled over several, and is never refused for its size; a book is
+//! held up only by such a taker's own makers (~3 slots each), one sub-block per budget's worth.
+//! The resumed taker leaves the first message's own slots free; when it is itself stopped,
+//! the sub-block holds fills alone and no message (so does an empty queue with a taker to
+//! resume), which the AIR and the registry accept.
 //!
 //! ## Output
 //! [`SubBlock`]: the rows ([`OrderBookWitness`]: signed rows in arrival order with their
@@ -126,8 +130,8 @@ use zkthread_prover::auth::witness::AuthWitness;
 use zkthread_prover::range::SIGNED_MAX_LOG_ROWS;
 
 /// The smallest slot budget [`build_within`] applies: the first message's own two slots, plus
-/// one fill between two owners new to the sub-block (the market, two orders, four balances)
-/// for the uncrossing, so every sub-block makes progress on both.
+/// one fill between two owners new to the sub-block (the market, two orders, four balances),
+/// so a resumed taker fills at least once in every sub-block.
 pub const MIN_SLOT_BUDGET: usize = MESSAGE_SLOTS + FILL_SLOTS;
 
 /// Settle calldata felts each touched slot costs at least: its input entry (3 felts) and its
@@ -237,13 +241,14 @@ impl BookState {
     /// so far, whatever stamp the empty slot had (a state read from chain lists the slots a
     /// round's messages name, in message order: a place must not rank ahead of a resting
     /// order a later message of the round names).
-    pub fn place_order(&mut self, owner: Hash4, id: u32, state: OrderState) {
+    fn place_order(&mut self, owner: Hash4, id: u32, state: OrderState) {
+        debug_assert_eq!(self.order(&owner, id), OrderState::EMPTY, "a place needs the empty slot");
         self.orders.remove(&(owner, id));
         self.insert_order(owner, id, state);
     }
 
     /// Whether the owner of `order` holds anything to pay with (a seller base, a buyer quote):
-    /// the uncrossing skips a taker that holds nothing, which no maker's price can change.
+    /// a resumed taker whose owner holds nothing is skipped (no maker's price changes that).
     fn can_pay_one(&self, owner: &Hash4, order: &OrderState) -> bool {
         let account = self.account(owner);
         if order.side == SIDE_SELL {
@@ -432,23 +437,32 @@ pub struct Batch {
     /// The messages that did not fit this sub-block (module docs, "Size"), untouched and in
     /// arrival order: the next [`build`], on `sub_block.after`, takes them first.
     pub deferred: Vec<SignedOrder>,
-    /// The slot budget stopped a fill: the book may still be crossed after this sub-block, and
-    /// the next one may uncross it even with no message ([`build_within`] of an empty queue).
-    pub full: bool,
+    /// The taker whose next fill the slot budget stopped (its remainder rests, crossing the
+    /// book): the next sub-block resumes it first ([`build_within`]'s `resume`), even with no
+    /// message.
+    pub stopped: Option<OrderKey>,
 }
 
 /// Builds one sub-block from `queue` (arrival order) on `state`, with no slot budget.
 pub fn build(state: &BookState, queue: &[SignedOrder]) -> Result<Batch, BatchError> {
-    build_within(state, queue, None)
+    build_within(state, queue, None, None)
 }
 
 /// Builds one sub-block from `queue` (arrival order) on `state` touching at most
-/// `slot_budget` distinct slots (`None`: no budget; module docs, "Size"): it first uncrosses
-/// the book's resting orders, then takes the messages (none after a fill the budget stopped).
-/// `BatchError::Empty` when it accepts no message and makes no fill.
-pub fn build_within(state: &BookState, queue: &[SignedOrder], slot_budget: Option<usize>) -> Result<Batch, BatchError> {
+/// `slot_budget` distinct slots (`None`: no budget; module docs, "Size"): it first resumes
+/// `resume` (the previous sub-block's [`Batch::stopped`] taker), then takes the messages (none
+/// after a fill the budget stopped). `BatchError::Empty` when it accepts no message and makes
+/// no fill.
+pub fn build_within(
+    state: &BookState,
+    queue: &[SignedOrder],
+    slot_budget: Option<usize>,
+    resume: Option<OrderKey>,
+) -> Result<Batch, BatchError> {
     let mut b = Builder::new(state, slot_budget.map(|n| n.max(MIN_SLOT_BUDGET)));
-    b.uncross();
+    if let Some(taker) = resume {
+        b.resume(taker);
+    }
     let mut deferred = Vec::new();
     for (index, message) in queue.iter().enumerate() {
         if b.slots.full {
@@ -466,9 +480,9 @@ pub fn build_within(state: &BookState, queue: &[SignedOrder], slot_budget: Optio
             Err(reason) => b.refused.push(Refused { index, message: message.clone(), reason }),
         }
     }
-    let full = b.slots.full;
+    let stopped = b.stopped;
     let mut batch = b.finish(state)?;
-    (batch.deferred, batch.full) = (deferred, full);
+    (batch.deferred, batch.stopped) = (deferred, stopped);
     Ok(batch)
 }
 
@@ -545,6 +559,8 @@ struct Builder {
     now: BookState,
     witness: OrderBookWitness,
     slots: SlotBudget,
+    /// The taker whose fill the budget refused (then every later message is deferred).
+    stopped: Option<OrderKey>,
     trades: Vec<Trade>,
     fills: Vec<Fill>,
     messages: Vec<SignedOrder>,
@@ -557,6 +573,7 @@ impl Builder {
             now: state.clone().starting_sub_block(),
             witness: OrderBookWitness::new(),
             slots: SlotBudget { touched: BTreeSet::new(), limit: slot_budget, full: false },
+            stopped: None,
             trades: Vec::new(),
             fills: Vec::new(),
             messages: Vec::new(),
@@ -575,41 +592,16 @@ impl Builder {
             && self.slots.has_room(&message_slots(&m.message))
     }
 
-    /// Fills the book's resting crossed orders (module docs, "Matching"): each live order,
-    /// oldest first, as the taker against the earlier ones, leaving the first message's own
-    /// slots free.
-    fn uncross(&mut self) {
-        use std::cmp::Ordering::{Greater, Less};
-        let mut live: Vec<(u64, OrderKey)> = Vec::new();
-        let (mut best_ask, mut best_bid): (Option<Price>, Option<Price>) = (None, None);
-        for (key, o) in self.now.orders().filter(|(_, o)| o.state.is_live()) {
-            live.push((o.arrival, *key));
-            let p = o.state.price;
-            if o.state.side == SIDE_SELL {
-                best_ask = Some(best_ask.map_or(p, |a| if p.cmp_ratio(&a) == Less { p } else { a }));
-            } else {
-                best_bid = Some(best_bid.map_or(p, |b| if p.cmp_ratio(&b) == Greater { p } else { b }));
-            }
+    /// Resumes `taker`, a taker the previous sub-block's budget stopped (module docs,
+    /// "Matching"), ahead of every message, leaving the first message's own slots free.
+    fn resume(&mut self, taker: OrderKey) {
+        let order = self.now.order(&taker.0, taker.1);
+        if !order.is_live() || !self.now.can_pay_one(&taker.0, &order) {
+            return; // cancelled on L2, or its owner holds nothing now: it rests
         }
-        live.sort_unstable();
-        // Fills only take liquidity away, so an order that does not cross the best price of the
-        // other side now never will in this pass: only the others are matched (a book of
-        // thousands of orders that rarely crosses costs one scan, not one per order).
-        let crosses = |o: &OrderState| match o.side {
-            SIDE_BUY => best_ask.is_some_and(|a| a.cmp_ratio(&o.price) != Greater),
-            _ => best_bid.is_some_and(|b| b.cmp_ratio(&o.price) != Less),
-        };
         let limit = self.slots.limit;
         self.slots.limit = limit.map(|n| n - MESSAGE_SLOTS);
-        for (_, taker) in live {
-            let order = self.now.order(&taker.0, taker.1);
-            if order.is_live() && crosses(&order) && self.now.can_pay_one(&taker.0, &order) {
-                self.match_taker(taker);
-            }
-            if self.slots.full {
-                break;
-            }
-        }
+        self.match_taker(taker);
         self.slots.limit = limit;
     }
 
@@ -639,6 +631,9 @@ impl Builder {
     fn match_taker(&mut self, taker: OrderKey) {
         let slots = &mut self.slots;
         let fills = match_within(&mut self.now, taker, &mut |sell, buy| slots.take_fill(&fill_slots(sell, buy)));
+        if self.slots.full && self.stopped.is_none() {
+            self.stopped = Some(taker);
+        }
         for fill in fills {
             self.witness.push_fill(&fill);
             let maker = if fill.seller == taker.0 && fill.sell_id == taker.1 {
@@ -680,7 +675,7 @@ impl Builder {
             messages: self.messages,
             after: self.now,
         };
-        Ok(Batch { sub_block, refused: self.refused, deferred: Vec::new(), full: false })
+        Ok(Batch { sub_block, refused: self.refused, deferred: Vec::new(), stopped: None })
     }
 }
 

@@ -307,17 +307,14 @@ fn an_unfunded_maker_is_skipped_and_stays_resting() {
     assert_eq!(sub.after.order(&account(DAVE), 1), OrderState::sell(49, 20), "stays, unchanged");
     assert!(change_of(&sub, &base_slot(DAVE)).is_none(), "Dave's balances are not even read");
     prove_and_verify(&sub);
-    // Funded later, Dave's ask is the best one again: the next sub-block first uncrosses the
-    // book (Bob's resting bid, 5 left at 55, takes 5 at Dave's 49: Dave's ask arrived first),
-    // then Bob's new bid takes 5 more.
+    // Funded later, Dave's ask is the best one again for a new taker. Bob's resting bid (5 left
+    // at 55) is not matched with it: resting orders trade with each other only when the budget
+    // stopped the later one (crate docs, "Matching").
     let mut later = sub.after.clone();
     later.set_account(account(DAVE), Account { base: 20, ..later.account(&account(DAVE)) });
     let next = built(&later, &[bob.buy(2, 55, 5)]);
-    assert_eq!(trades(&next), vec![(account(DAVE), 1, 49, 5), (account(DAVE), 1, 49, 5)]);
-    assert_eq!(next.trades[0].taker, (account(BOB), 1), "the resting crossed bid goes first");
-    assert_eq!(next.after.order(&account(DAVE), 1), OrderState::sell(49, 10));
-    assert_eq!(next.after.order(&account(BOB), 1).remaining, 0);
-    prove_and_verify(&next);
+    assert_eq!(trades(&next), vec![(account(DAVE), 1, 49, 5)]);
+    assert_eq!(next.after.order(&account(BOB), 1), OrderState::buy(55, 5), "still resting");
 }
 
 #[test]
@@ -525,7 +522,7 @@ fn random_queues_prove_and_verify_across_sub_blocks() {
 
 /// The same queues under the smallest slot budgets: each sub-block touches at most the budget,
 /// the messages that do not fit are deferred to the next (in order), takers stopped by the
-/// budget are uncrossed later, and every sub-block proves and verifies.
+/// budget are resumed later, and every sub-block proves and verifies.
 #[test]
 fn random_queues_under_a_slot_budget_prove_and_verify() {
     for (seed, budget) in [(1u64, MIN_SLOT_BUDGET), (2, MIN_SLOT_BUDGET + 3), (3, 16)] {
@@ -550,6 +547,7 @@ fn random_sub_blocks(mut seed: u64, budget: Option<usize>) -> (usize, usize) {
     let mut placed: Vec<Vec<u32>> = vec![Vec::new(); who.len()];
     let (mut next_id, mut n_fills) = (1u32, 0usize);
     let mut carried: Vec<SignedOrder> = Vec::new();
+    let mut resume = None;
     for _ in 0..3 {
         let mut queue = Vec::new();
         for _ in 0..10 {
@@ -571,32 +569,38 @@ fn random_sub_blocks(mut seed: u64, budget: Option<usize>) -> (usize, usize) {
             next_id += 1;
         }
         carried.extend(queue);
-        (state, carried) = budgeted_sub_block(state, &carried, budget, &mut n_fills);
+        (state, carried, resume) = budgeted_sub_block(state, &carried, budget, resume, &mut n_fills);
     }
     let mut n_sub_blocks = 3;
-    while !carried.is_empty() {
-        (state, carried) = budgeted_sub_block(state, &carried, budget, &mut n_fills);
+    while !carried.is_empty() || resume.is_some() {
+        (state, carried, resume) = budgeted_sub_block(state, &carried, budget, resume, &mut n_fills);
         n_sub_blocks += 1;
     }
     (n_fills, n_sub_blocks)
 }
 
-/// One sub-block of `queue` within `budget`, proven and verified: the state after it and the
-/// messages it deferred.
+/// One sub-block of `queue` within `budget`, resuming `resume`, proven and verified (none when
+/// there is nothing to take): the state after it, the messages it deferred and the taker it
+/// stopped.
 fn budgeted_sub_block(
     state: BookState,
     queue: &[SignedOrder],
     budget: Option<usize>,
+    resume: Option<(Hash4, u32)>,
     n_fills: &mut usize,
-) -> (BookState, Vec<SignedOrder>) {
-    let batch = build_within(&state, queue, budget).expect("a sub-block");
+) -> (BookState, Vec<SignedOrder>, Option<(Hash4, u32)>) {
+    let batch = match build_within(&state, queue, budget, resume) {
+        Ok(batch) => batch,
+        Err(BatchError::Empty { refused }) if refused.is_empty() && queue.is_empty() => return (state, vec![], None),
+        Err(other) => panic!("{other}"),
+    };
     assert!(batch.refused.is_empty(), "{:?}", batch.refused);
     let sub = batch.sub_block;
     assert!(budget.is_none_or(|b| sub.changes.len() <= b), "{} slots over {budget:?}", sub.changes.len());
     assert_eq!(sub.messages.len() + batch.deferred.len(), queue.len());
     *n_fills += sub.fills.len();
     prove_and_verify(&sub);
-    (sub.after, batch.deferred)
+    (sub.after, batch.deferred, batch.stopped)
 }
 
 /// A queue larger than one proof holds: the sub-block takes what fits the largest component
@@ -635,7 +639,7 @@ fn a_queue_larger_than_a_proof_is_cut_and_the_rest_deferred() {
 /// A taker that crosses more makers than the slot budget lets one sub-block touch is filled
 /// over several (the settlement-size fix: before, such a lone message was proven, found too
 /// large to settle and refused, its one-time key spent): each sub-block touches at most the
-/// budget, the taker's remainder rests crossing the book, and the next sub-blocks uncross it
+/// budget, the taker's remainder rests crossing the book, and the next sub-blocks resume it
 /// first, at the same makers' prices in the same priority, until the fills are exactly those
 /// one unbounded sub-block makes. Once a fill is stopped the sub-block is full: every later
 /// message waits, untouched (here the whole queue of the second sub-block, which is then
@@ -656,23 +660,26 @@ fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
     assert_eq!(all_at_once.changes.len(), 17, "2 of Bob's message, 6 + 3 + 3 + 1 + 1 + 1 of fills");
 
     const BUDGET: usize = 14;
-    let within = |state: &BookState, queue: &[SignedOrder]| {
-        let batch = build_within(state, queue, Some(BUDGET)).expect("a sub-block");
+    let within = |state: &BookState, queue: &[SignedOrder], resume| {
+        let batch = build_within(state, queue, Some(BUDGET), resume).expect("a sub-block");
         assert!(batch.refused.is_empty(), "{:?}", batch.refused);
         assert!(batch.sub_block.changes.len() <= BUDGET, "{} slots", batch.sub_block.changes.len());
         batch
     };
     // 1: Bob's message (2 slots) and three fills (6 + 3 + 3); Alice's second ask needs her
     // second order slot, the 15th: his remainder rests, crossing.
-    let first = within(&s, std::slice::from_ref(&taker)).sub_block;
+    let first = within(&s, std::slice::from_ref(&taker), None);
+    assert_eq!(first.stopped, Some((account(BOB), 1)));
+    let first = first.sub_block;
     assert_eq!(priced(&first), vec![(50, 10), (51, 10), (52, 10)]);
     assert_eq!(first.changes.len(), 14);
     assert_eq!(first.after.order(&account(BOB), 1), OrderState::buy(60, 30), "rests crossing the book");
-    // 2: unrelated bids far below the book. The uncrossing goes first (12 slots of the 14: two
-    // kept for the first message): Bob's remainder takes the next two asks at their prices,
+    // 2: unrelated bids far below the book. Bob's order is resumed first (12 slots of the 14:
+    // two kept for the first message): his remainder takes the next two asks at their prices,
     // and the third would be the 13th: stopped, the sub-block is full and every bid waits.
     let queue = [carol.buy(3, 10, 1), dave.buy(3, 10, 1), alice.buy(3, 10, 1)];
-    let second = within(&first.after, &queue);
+    let second = within(&first.after, &queue, Some((account(BOB), 1)));
+    assert_eq!(second.stopped, Some((account(BOB), 1)));
     assert_eq!(second.deferred, queue.to_vec(), "the bids wait, untouched");
     let second = second.sub_block;
     assert_eq!(priced(&second), vec![(53, 10), (54, 10)]);
@@ -680,8 +687,8 @@ fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
     assert!(second.messages.is_empty() && second.transactions.count == 0);
     prove_and_verify(&second);
     // 3: the last ask (7 slots), then the three bids (2 each).
-    let third = within(&second.after, &queue);
-    assert!(third.deferred.is_empty());
+    let third = within(&second.after, &queue, Some((account(BOB), 1)));
+    assert!(third.deferred.is_empty() && third.stopped.is_none());
     let third = third.sub_block;
     assert_eq!(priced(&third), vec![(55, 10)]);
     assert_eq!(third.messages, queue.to_vec());
@@ -694,7 +701,7 @@ fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
         assert_eq!((split.base, split.quote), (whole.base, whole.quote), "{who:#x}");
     }
     // A budget below the floor is the floor: the first message and one fill between new owners.
-    let tiny = build_within(&s, std::slice::from_ref(&taker), Some(1)).expect("a sub-block").sub_block;
+    let tiny = build_within(&s, std::slice::from_ref(&taker), Some(1), None).expect("a sub-block").sub_block;
     assert_eq!(tiny.changes.len(), 8);
     assert!(MIN_SLOT_BUDGET >= 8 && MIN_SLOT_BUDGET < 11);
     assert_eq!(priced(&tiny), vec![(50, 10)]);
@@ -703,7 +710,7 @@ fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
 /// A stopped taker keeps its priority over every later message (helper-51's case): with a
 /// budget of 10, Bob's bid takes Alice's ask at 50 and is stopped before Dave's at 51; Alice's
 /// new ask at 58, behind him in the queue, waits instead of trading first (it would have taken
-/// Bob's bid at 60 ahead of Dave's 51). The next sub-block uncrosses Bob against Dave, then
+/// Bob's bid at 60 ahead of Dave's 51). The next sub-block resumes Bob against Dave, then
 /// Alice's ask takes Bob's remainder at his price: the fills one unbounded sub-block makes.
 #[test]
 fn a_stopped_taker_keeps_its_priority_over_later_messages() {
@@ -714,15 +721,16 @@ fn a_stopped_taker_keeps_its_priority_over_later_messages() {
     let queue = [bob.buy(1, 60, 60), alice.sell(7, 58, 10)];
     let fills = |sub: &SubBlock| sub.trades.iter().map(|t| (t.maker, t.taker, t.price.num, t.quantity)).collect::<Vec<_>>();
     let whole = built(&s, &queue);
-    let first = build_within(&s, &queue, Some(10)).expect("a sub-block");
+    let first = build_within(&s, &queue, Some(10), None).expect("a sub-block");
     assert_eq!(first.deferred, queue[1..].to_vec(), "Alice's ask waits behind the stopped bid");
-    // 2: Bob against Dave (7 slots), Alice's ask placed (2 more), her fill against Bob (2 new
-    // balance slots) stopped: it rests crossing. 3: fills alone uncross it.
-    let second = build_within(&first.sub_block.after, &first.deferred, Some(10)).expect("a sub-block");
+    // 2: Bob resumed against Dave (7 slots), Alice's ask placed (2 more), her fill against Bob
+    // (2 new balance slots) stopped: it rests crossing. 3: fills alone resume it.
+    let second = build_within(&first.sub_block.after, &first.deferred, Some(10), first.stopped).expect("a sub-block");
     assert!(second.deferred.is_empty() && second.sub_block.messages.len() == 1);
-    let third = build_within(&second.sub_block.after, &[], Some(10)).expect("fills alone");
-    assert!(third.sub_block.messages.is_empty());
-    assert!(matches!(build_within(&third.sub_block.after, &[], Some(10)), Err(BatchError::Empty { .. })), "uncrossed");
+    assert_eq!(second.stopped, Some((account(ALICE), 7)));
+    let third = build_within(&second.sub_block.after, &[], Some(10), second.stopped).expect("fills alone");
+    assert!(third.sub_block.messages.is_empty() && third.stopped.is_none());
+    assert!(matches!(build_within(&third.sub_block.after, &[], Some(10), None), Err(BatchError::Empty { .. })));
     let split: Vec<_> = [&first, &second, &third].into_iter().flat_map(|b| fills(&b.sub_block)).collect();
     assert_eq!(split, fills(&whole));
     assert_eq!(split.iter().map(|f| f.2).collect::<Vec<_>>(), vec![50, 51, 60]);
@@ -730,11 +738,11 @@ fn a_stopped_taker_keeps_its_priority_over_later_messages() {
     prove_and_verify(&third.sub_block);
 }
 
-/// Random well-funded books, one message per owner (no self-trade, whole prices): under any
-/// slot budget, the sub-blocks built one after the other (the deferred messages, then fills
-/// alone until the book is uncrossed) make exactly the fills (maker, taker, price, quantity,
-/// in order) of one unbounded sub-block, and end in the same balances; the budgets do stop
-/// fills and defer messages.
+/// Random books, one message per owner (no self-trade), well funded at whole prices or on thin
+/// funds at ratio prices: under any slot budget, the sub-blocks built one after the other (the
+/// deferred messages, and the stopped taker resumed, with fills alone if nothing else is left)
+/// make exactly the fills (maker, taker, price, quantity, in order) of one unbounded
+/// sub-block, and end in the same balances; the budgets do stop fills and defer messages.
 #[test]
 fn budgeted_sub_blocks_make_the_unbounded_fills_in_order() {
     let mut seed = 0x5107_b0d9_u64;
@@ -746,32 +754,40 @@ fn budgeted_sub_blocks_make_the_unbounded_fills_in_order() {
     };
     let owners: Vec<u64> = (0..16).map(|i| 0xf111_0000 + i).collect();
     let (mut stops, mut extra) = (0, 0);
-    for _ in 0..6 {
-        let accounts: Vec<(u64, u128, u128)> = owners.iter().map(|o| (*o, 1_000_000, 1_000_000_000)).collect();
+    for round in 0..12 {
+        // Half the books well funded at whole prices, half on thin funds at ratio prices
+        // (funding and the makers' rounding bind).
+        let thin = round % 2 == 1;
+        let accounts: Vec<(u64, u128, u128)> = owners
+            .iter()
+            .map(|o| if thin { (*o, u128::from(below(30) as u32), u128::from(below(1_500) as u32)) } else { (*o, 1_000_000, 1_000_000_000) })
+            .collect();
         let state = book(&accounts);
         let queue: Vec<SignedOrder> = owners
             .iter()
             .map(|o| {
                 let side = if below(2) == 0 { SIDE_BUY } else { SIDE_SELL };
-                Client::new(*o).next(1, Some((side, Price::whole(45 + below(10) as u32), 1 + below(40))))
+                let den = if thin { [1, 2, 3, 7][below(4) as usize] } else { 1 };
+                let price = Price::new(45 * den + below(u64::from(10 * den)) as u32, den);
+                Client::new(*o).next(1, Some((side, price, 1 + below(40))))
             })
             .collect();
         let fills = |sub: &SubBlock| sub.trades.iter().map(|t| (t.maker, t.taker, t.price, t.quantity)).collect::<Vec<_>>();
         let whole = built(&state, &queue);
         for budget in [MIN_SLOT_BUDGET, 12, 20] {
-            let (mut now, mut rest, mut split) = (state.clone(), queue.clone(), Vec::new());
+            let (mut now, mut rest, mut split, mut resume) = (state.clone(), queue.clone(), Vec::new(), None);
             let mut n = 0;
-            // Until nothing is left to take: the deferred messages, then fills alone.
-            while let Ok(batch) = build_within(&now, &rest, Some(budget)) {
+            // Until nothing is left to take: the deferred messages, and a stopped taker.
+            while let Ok(batch) = build_within(&now, &rest, Some(budget), resume) {
                 assert!(batch.refused.is_empty() && batch.sub_block.changes.len() <= budget);
                 if batch.sub_block.messages.is_empty() {
-                    stops += 1; // a sub-block of uncrossing fills alone
+                    stops += 1; // a sub-block of a resumed taker's fills alone
                 }
                 split.extend(fills(&batch.sub_block));
-                (now, rest) = (batch.sub_block.after, batch.deferred);
+                (now, rest, resume) = (batch.sub_block.after, batch.deferred, batch.stopped);
                 n += 1;
             }
-            assert!(rest.is_empty());
+            assert!(rest.is_empty() && resume.is_none());
             extra += n - 1;
             assert_eq!(split, fills(&whole), "budget {budget}");
             for o in &owners {
@@ -781,4 +797,26 @@ fn budgeted_sub_blocks_make_the_unbounded_fills_in_order() {
         }
     }
     assert!(stops > 0 && extra > 10, "{stops} sub-blocks of fills alone, {extra} more sub-blocks than one");
+}
+
+/// Resting orders that cross and can pay (an attacker's two accounts, each asking and bidding
+/// at one price) never trade with each other on their own: a sub-block of no message has
+/// nothing to do, and one of an unrelated message takes only that message (helper-52's case:
+/// were every crossed pair matched in every sub-block, the batcher would wash-trade them at its
+/// own cost forever and, under a budget, defer every message). Only a taker the budget stopped
+/// is resumed.
+#[test]
+fn resting_crossed_orders_trade_only_as_a_resumed_taker() {
+    let mut s = everyone();
+    s.insert_order(account(ALICE), 1, OrderState::sell(50, 1_000));
+    s.insert_order(account(CAROL), 1, OrderState::buy(50, 1_000));
+    s.insert_order(account(CAROL), 2, OrderState::sell(50, 1_000));
+    s.insert_order(account(DAVE), 1, OrderState::buy(50, 1_000));
+    assert!(matches!(build_within(&s, &[], Some(MIN_SLOT_BUDGET), None), Err(BatchError::Empty { .. })));
+    let mut bob = Client::new(BOB);
+    let sub = build_within(&s, &[bob.buy(1, 10, 1)], Some(MIN_SLOT_BUDGET), None).expect("a sub-block");
+    assert!(sub.sub_block.trades.is_empty() && sub.sub_block.messages.len() == 1 && sub.stopped.is_none());
+    // Resumed (as if a budget had stopped it), Carol's bid takes Alice's earlier ask.
+    let resumed = build_within(&s, &[], None, Some((account(CAROL), 1))).expect("fills alone").sub_block;
+    assert_eq!(trades(&resumed), vec![(account(ALICE), 1, 50, 1_000)]);
 }

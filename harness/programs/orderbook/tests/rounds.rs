@@ -268,7 +268,7 @@ fn timing_lone_taker() {
         let (state, taker, owners) = lone_taker(makers);
         let mut budget = None;
         loop {
-            let sub = build_within(&state, std::slice::from_ref(&taker), budget).expect("a sub-block").sub_block;
+            let sub = build_within(&state, std::slice::from_ref(&taker), budget, None).expect("a sub-block").sub_block;
             let m = measure(&sub, &owners, 0);
             eprintln!(
                 "| {makers} | {} | {} | {} | {}/{} | {} | {} | {:.1} |",
@@ -302,7 +302,7 @@ fn a_lone_taker_over_the_calldata_limit_fits_under_the_budget_it_sets() {
     let over = measure(&whole, &owners, 0);
     assert!(over.calldata > 5_000, "{} calldata felts", over.calldata);
     let budget = slot_budget_below(whole.changes.len(), over.calldata - 5_000);
-    let batch = build_within(&state, std::slice::from_ref(&taker), Some(budget)).expect("a sub-block");
+    let batch = build_within(&state, std::slice::from_ref(&taker), Some(budget), None).expect("a sub-block");
     let sub = batch.sub_block;
     assert_eq!(sub.messages.len(), 1, "the taker is taken");
     assert!(sub.trades.len() > 8 && sub.trades.len() < 48, "{} fills", sub.trades.len());
