@@ -207,8 +207,9 @@ async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, A
 }
 
 /// The book's pipeline: whenever enough messages wait (`limits.max_transfers`, or the oldest
-/// has waited `max_wait`) or a sub-block is in flight (a restart after batching, proving or
-/// sending), one `settle_round` — batch, prove, settle exactly once; every step is durable
+/// has waited `max_wait`), a sub-block is in flight (a restart after batching, proving or
+/// sending) or a round is owed to a taker the slot budget stopped (`uncross_owed`), one
+/// `settle_round` — batch, prove, settle exactly once; every step is durable
 /// before the next, so stopping it anywhere is safe. A failure is kept as the last error and
 /// retried with backoff. Runs until the task is dropped.
 pub async fn run_pipeline(shared: Arc<BookShared>, config: PipelineConfig, observer: Arc<dyn Observer>) {

@@ -246,8 +246,8 @@ impl Market {
         let closed = closed_in(&state, orders);
         let signed: Vec<Option<SignedOrder>> = messages.iter().map(|m| m.body.signed(state.book)).collect();
         let valid: Vec<SignedOrder> = signed.iter().flatten().cloned().collect();
-        let resume = inputs.resume.map(|(owner, id)| (account_id(owner), id));
-        let outcome = match batcher::build_within(&state, &valid, inputs.budget, resume) {
+        let resume = inputs.resume.as_ref().map(StoppedTaker::to_batcher);
+        let outcome = match batcher::build_within(&state, &valid, inputs.budget, resume.as_ref()) {
             Ok(batch) => Ok(Matched { batch, owners }),
             Err(BatchError::Empty { refused }) => Err(refused),
             Err(other) => return Err(MarketError::Statement(other.to_string())),
@@ -280,12 +280,6 @@ pub async fn batch(
 ) -> Result<BatchOutcome<StoredOrder>> {
     let key = market.thread_key();
     let mut reconciled = reconcile(reader, &market.registry, store, key).await?;
-    if reconciled.as_ref().is_some_and(|r| r.to == "settled") {
-        // A crashed send found settled: its stopped taker is the one to resume (as after
-        // `settle_round`'s own settlement).
-        let next = read_order_note(store, key, RESUME_NEXT_NOTE)?;
-        write_order_note(store, key, RESUME_NOTE, next)?;
-    }
     if let Some(stale) = abandon_if_stale(reader, store, key).await? {
         reconciled = Some(stale);
     }
@@ -326,7 +320,7 @@ pub async fn batch(
     rejected.extend(refused.iter().map(|r| Rejected { message: pending[seen[r.index]].clone(), reason: r.reason.to_string() }));
     rejected.sort_by_key(|r| r.message.id);
     let Ok(Matched { batch, owners }) = matched else {
-        write_order_note(store, key, RESUME_NOTE, None)?; // the taker to resume found nothing to take
+        write_json_note(store, key, RESUME_NOTE, &None::<StoppedTaker>)?; // the resumed taker found nothing
         if pending.is_empty() {
             return Ok(BatchOutcome::NothingPending { reconciled });
         }
@@ -358,9 +352,19 @@ pub async fn batch(
         .thread(reader, market.thread_id)
         .await
         .map_err(|source| MarketError::Chain { doing: "reading the thread", source })?;
-    // The taker this round's budget stops: resumed by the round after this one settles.
-    let stopped = batch.stopped.map(|(id, order)| owner_of(&owners, &id).map(|owner| (owner, order))).transpose()?;
-    write_order_note(store, key, RESUME_NEXT_NOTE, stopped)?;
+    // The taker this round's budget stops: resumed by the round after this one, once this one
+    // settles (however it is found settled). Written before the sub-block is recorded, for
+    // the attempt `record_batch` gives it.
+    let stopped = batch.stopped.as_ref().map(|s| StoppedTaker::from_batcher(s, &owners)).transpose()?;
+    let attempt = store
+        .sub_blocks(key)
+        .map_err(EngineError::from)?
+        .iter()
+        .filter(|s| s.sequence() == sequence)
+        .map(|s| s.attempt + 1)
+        .max()
+        .unwrap_or(0);
+    write_json_note(store, key, RESUME_NEXT_NOTE, &Some(ResumeNext { sequence, attempt, stopped }))?;
     let record = store
         .record_batch(
             key,
@@ -556,11 +560,6 @@ pub async fn settle_round(
                             tracing::warn!(%error, "the book's slot budget could not be re-estimated");
                         }
                     }
-                    let promoted = read_order_note(store, key, RESUME_NEXT_NOTE)
-                        .and_then(|next| write_order_note(store, key, RESUME_NOTE, next));
-                    if let Err(error) = promoted {
-                        tracing::warn!(%error, "the taker to resume could not be recorded");
-                    }
                 }
             }
             round.settled = Some(settled);
@@ -621,31 +620,80 @@ fn relax_round_cap(store: &Store<StoredOrder>, key: ThreadKey, messages: usize) 
     Ok(())
 }
 
-/// The store note naming the taker the budget stopped in the last settled round (JSON
-/// `[owner, id]` or `null`): the next round resumes it first (`batcher::build_within`).
+/// A taker the budget stopped, by address, and the makers its pass had visited
+/// (`batcher::Stopped`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoppedTaker {
+    pub taker: (Felt, u32),
+    pub passed: Vec<(Felt, u32)>,
+}
+
+impl StoppedTaker {
+    /// `stopped` with its owners' addresses (all among the `owners` its batch read).
+    fn from_batcher(stopped: &batcher::Stopped, owners: &[Felt]) -> Result<Self> {
+        let order = |(id, n): &(zkthread_sig::wots::Hash4, u32)| owner_of(owners, id).map(|owner| (owner, *n));
+        Ok(StoppedTaker { taker: order(&stopped.taker)?, passed: stopped.passed.iter().map(order).collect::<Result<_>>()? })
+    }
+
+    fn to_batcher(&self) -> batcher::Stopped {
+        let order = |(owner, n): &(Felt, u32)| (account_id(*owner), *n);
+        batcher::Stopped { taker: order(&self.taker), passed: self.passed.iter().map(order).collect() }
+    }
+}
+
+/// The store note naming the taker the budget stopped in the last settled round that stopped
+/// one (JSON `null` when none): the next round resumes it first (`batcher::build_within`).
 const RESUME_NOTE: &str = "book_resume";
 
-/// The same from the last batch: it becomes [`RESUME_NOTE`] once that round settles (a round
-/// that ends without settling leaves the taker to resume as it was).
+/// What the last batch stopped, for its sub-block `(sequence, attempt)`: it becomes
+/// [`RESUME_NOTE`] once that sub-block is found settled, however (a round that ends without
+/// settling leaves the taker to resume as it was).
 const RESUME_NEXT_NOTE: &str = "book_resume_next";
 
-fn read_order_note(store: &Store<StoredOrder>, key: ThreadKey, note: &str) -> Result<Option<(Felt, u32)>> {
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ResumeNext {
+    sequence: u64,
+    attempt: u32,
+    stopped: Option<StoppedTaker>,
+}
+
+fn read_json_note<T: serde::de::DeserializeOwned>(store: &Store<StoredOrder>, key: ThreadKey, note: &str) -> Result<Option<T>> {
     let Some(json) = store.note(key, note).map_err(EngineError::from)? else {
         return Ok(None);
     };
     serde_json::from_str(&json).map_err(|e| EngineError::Corrupt(format!("the note {note}: {e}")).into())
 }
 
-fn write_order_note(store: &Store<StoredOrder>, key: ThreadKey, note: &str, order: Option<(Felt, u32)>) -> Result<()> {
-    let json = serde_json::to_string(&order).map_err(|e| MarketError::Statement(e.to_string()))?;
+fn write_json_note<T: serde::Serialize>(store: &Store<StoredOrder>, key: ThreadKey, note: &str, value: &T) -> Result<()> {
+    let json = serde_json::to_string(value).map_err(|e| MarketError::Statement(e.to_string()))?;
     store.set_note(key, note, &json).map_err(EngineError::from)?;
     Ok(())
 }
 
 /// The taker a settled round's budget stopped, which the next round resumes first; while there
 /// is one, a round is owed even with no message pending (a service runs it: fills alone).
-pub fn taker_to_resume(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<(Felt, u32)>> {
-    read_order_note(store, key, RESUME_NOTE)
+/// Settles the notes first: the last batch's stopped taker counts once its sub-block is
+/// settled in the store (by `settle`, a reconciled send or a restart alike), and is dropped if
+/// that sub-block ended otherwise.
+pub fn taker_to_resume(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<StoppedTaker>> {
+    if let Some(next) = read_json_note::<Option<ResumeNext>>(store, key, RESUME_NEXT_NOTE)?.flatten() {
+        let ended = store
+            .sub_blocks(key)
+            .map_err(EngineError::from)?
+            .into_iter()
+            .find(|s| s.sequence() == next.sequence && s.attempt == next.attempt)
+            .map(|s| (matches!(s.status, SubBlockStatus::Settled { .. }), s.status.in_flight()));
+        match ended {
+            Some((true, _)) => {
+                write_json_note(store, key, RESUME_NOTE, &next.stopped)?;
+                write_json_note(store, key, RESUME_NEXT_NOTE, &None::<ResumeNext>)?;
+            }
+            Some((false, true)) => {} // still on its way
+            // Ended without settling, or never recorded: the taker to resume stays as it was.
+            _ => write_json_note(store, key, RESUME_NEXT_NOTE, &None::<ResumeNext>)?,
+        }
+    }
+    Ok(read_json_note::<Option<StoppedTaker>>(store, key, RESUME_NOTE)?.flatten())
 }
 
 /// Whether a round is owed with nothing pending: a settled round's budget stopped a taker.
@@ -661,7 +709,7 @@ pub fn uncross_owed(store: &Store<StoredOrder>, key: ThreadKey) -> Result<bool> 
 struct RoundInputs {
     orders: Vec<(Felt, u32)>,
     budget: Option<usize>,
-    resume: Option<(Felt, u32)>,
+    resume: Option<StoppedTaker>,
 }
 
 /// The store note holding the last batch's [`RoundInputs`].
@@ -773,7 +821,7 @@ fn end_oversized(store: &Store<StoredOrder>, key: ThreadKey, felts: usize) -> Re
     } else if messages == 0 {
         // Fills alone of a resumed taker, at the smallest budget (not seen: ~72 felts of slots):
         // it is not resumed again, so the same round is not proven forever; its remainder rests.
-        write_order_note(store, key, RESUME_NOTE, None)?;
+        write_json_note(store, key, RESUME_NOTE, &None::<StoppedTaker>)?;
         format!("{reason} with fills alone: the stopped taker is not resumed")
     } else {
         let refused = ended
@@ -1040,6 +1088,40 @@ mod tests {
         bad["place"][1] = serde_json::json!("101:2");
         let err = serde_json::from_value::<StoredOrder>(bad).unwrap_err().to_string();
         assert!(err.contains("101:2"), "{err}");
+    }
+
+    /// The taker a round's budget stopped is resumed only once that round is settled in the
+    /// store, however it got there; a round that ends otherwise leaves the taker to resume as
+    /// it was; a restart keeps it.
+    #[test]
+    fn a_stopped_taker_is_resumed_once_its_round_settles() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        let key = ThreadKey::new(Felt::from(0x99u64), 2);
+        let stopped = |id: u32| StoppedTaker { taker: (Felt::from(7u8), id), passed: vec![(Felt::from(8u8), 1)] };
+        let round = |store: &Store<StoredOrder>, sequence: u64, stopped_id: u32| {
+            store.submit(key, order(10 + sequence, sequence as u32, 0)).unwrap();
+            let next = ResumeNext { sequence, attempt: 0, stopped: Some(stopped(stopped_id)) };
+            write_json_note(store, key, RESUME_NEXT_NOTE, &Some(next)).unwrap();
+            proven_round(store, key, sequence)
+        };
+        assert_eq!(taker_to_resume(&store, key).unwrap(), None);
+        // In flight: not yet. Settled: resumed (and owed with nothing pending).
+        let first = round(&store, 0, 1);
+        assert_eq!(taker_to_resume(&store, key).unwrap(), None, "not before it settles");
+        store.record_sending(key, 0, first.attempt, Felt::from(0x77u8), Felt::ONE).unwrap();
+        store.record_settled(key, 0, first.attempt, Felt::from(0x77u8), 5, 100).unwrap();
+        assert_eq!(taker_to_resume(&store, key).unwrap(), Some(stopped(1)));
+        assert!(uncross_owed(&store, key).unwrap());
+        // A round that stops another taker and ends Stale: the first is still the one to resume.
+        let second = round(&store, 1, 2);
+        store
+            .record_abandoned(key, 1, second.attempt, SubBlockStatus::Stale { tx_hash: None, reason: "moved".into() })
+            .unwrap();
+        assert_eq!(taker_to_resume(&store, key).unwrap(), Some(stopped(1)));
+        drop(store);
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        assert_eq!(taker_to_resume(&store, key).unwrap(), Some(stopped(1)), "kept across a restart");
     }
 
     /// Before signing, a client learns what the batcher would refuse, and that a new cancel of

@@ -68,9 +68,11 @@
 //!   later as a maker once funded.
 //! - **A taker the slot budget stopped** (see "Size") rests, crossing the book, and the next
 //!   sub-block resumes it first, ahead of every message ([`build_within`]'s `resume`): it
-//!   matches by the rules above against the crossing orders that arrived *before* it, so it
-//!   trades at the earlier orders' prices exactly as if it had not been stopped. An order
-//!   never takes a later one. Other resting crossed orders (an unfunded maker funded later, a
+//!   finishes the pass the budget stopped, over the crossing orders that arrived *before* it
+//!   and that the pass had not visited yet ([`Stopped::passed`]), at their prices, and starts
+//!   no new pass. So each maker is visited once per taker: a maker it emptied and its owner
+//!   refunded on L2 is not filled again (else refunds between settlements could keep the
+//!   taker trading, and every message waiting, for ever). An order never takes a later one. Other resting crossed orders (an unfunded maker funded later, a
 //!   taker's own order) are not matched with each other: a batcher that did so would fill, at
 //!   its own cost and in every sub-block, any pair of crossing orders an attacker can keep
 //!   funded, and could be kept from taking any message.
@@ -101,7 +103,10 @@
 //! makes, in order (`tests/batcher.rs`, `budgeted_sub_blocks_make_the_unbounded_fills_in_order`,
 //! thin funds and ratio prices included). So a taker that crosses more makers than one
 //! settlement can carry is filled over several, and is never refused for its size; a book is
-//! held up only by such a taker's own makers (~3 slots each), one sub-block per budget's worth.
+//! held up only while such a taker's pass lasts: by the orders that had arrived before it
+//! (each one a message), one sub-block per budget's worth of them. (Identical fills hold when
+//! no rounding skip is retried: a stopped taker starts no new pass, so a maker its larger
+//! remainder could not trade with in whole lots is not retried with the smaller one.)
 //! The resumed taker leaves the first message's own slots free; when it is itself stopped,
 //! the sub-block holds fills alone and no message (so does an empty queue with a taker to
 //! resume), which the AIR and the registry accept.
@@ -435,12 +440,22 @@ pub struct Batch {
     pub sub_block: SubBlock,
     pub refused: Vec<Refused>,
     /// The messages that did not fit this sub-block (module docs, "Size"), untouched and in
-    /// arrival order: the next [`build`], on `sub_block.after`, takes them first.
+    /// arrival order: the next [`build`], on `sub_block.after`, takes them first (after the
+    /// stopped taker, if any).(after the
+    /// stopped taker, if any).
     pub deferred: Vec<SignedOrder>,
     /// The taker whose next fill the slot budget stopped (its remainder rests, crossing the
     /// book): the next sub-block resumes it first ([`build_within`]'s `resume`), even with no
     /// message.
-    pub stopped: Option<OrderKey>,
+    pub stopped: Option<Stopped>,
+}
+
+/// A taker the slot budget stopped, and the makers its stopped pass had visited (filled or
+/// skipped): resumed, it visits only the others, once (module docs, "Matching").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    pub taker: OrderKey,
+    pub passed: Vec<OrderKey>,
 }
 
 /// Builds one sub-block from `queue` (arrival order) on `state`, with no slot budget.
@@ -457,11 +472,11 @@ pub fn build_within(
     state: &BookState,
     queue: &[SignedOrder],
     slot_budget: Option<usize>,
-    resume: Option<OrderKey>,
+    resume: Option<&Stopped>,
 ) -> Result<Batch, BatchError> {
     let mut b = Builder::new(state, slot_budget.map(|n| n.max(MIN_SLOT_BUDGET)));
-    if let Some(taker) = resume {
-        b.resume(taker);
+    if let Some(stopped) = resume {
+        b.resume(stopped);
     }
     let mut deferred = Vec::new();
     for (index, message) in queue.iter().enumerate() {
@@ -480,7 +495,7 @@ pub fn build_within(
             Err(reason) => b.refused.push(Refused { index, message: message.clone(), reason }),
         }
     }
-    let stopped = b.stopped;
+    let stopped = b.stopped.take();
     let mut batch = b.finish(state)?;
     (batch.deferred, batch.stopped) = (deferred, stopped);
     Ok(batch)
@@ -560,7 +575,7 @@ struct Builder {
     witness: OrderBookWitness,
     slots: SlotBudget,
     /// The taker whose fill the budget refused (then every later message is deferred).
-    stopped: Option<OrderKey>,
+    stopped: Option<Stopped>,
     trades: Vec<Trade>,
     fills: Vec<Fill>,
     messages: Vec<SignedOrder>,
@@ -594,14 +609,16 @@ impl Builder {
 
     /// Resumes `taker`, a taker the previous sub-block's budget stopped (module docs,
     /// "Matching"), ahead of every message, leaving the first message's own slots free.
-    fn resume(&mut self, taker: OrderKey) {
+    fn resume(&mut self, stopped: &Stopped) {
+        let taker = stopped.taker;
         let order = self.now.order(&taker.0, taker.1);
         if !order.is_live() || !self.now.can_pay_one(&taker.0, &order) {
             return; // cancelled on L2, or its owner holds nothing now: it rests
         }
+        let passed: BTreeSet<OrderKey> = stopped.passed.iter().copied().collect();
         let limit = self.slots.limit;
         self.slots.limit = limit.map(|n| n - MESSAGE_SLOTS);
-        self.match_taker(taker);
+        self.match_taker(taker, Some(&passed));
         self.slots.limit = limit;
     }
 
@@ -620,7 +637,7 @@ impl Builder {
         match msg.place {
             Some((side, price, quantity)) => {
                 self.now.place_order(msg.owner, msg.id, OrderState { side, price, remaining: quantity });
-                self.match_taker((msg.owner, msg.id));
+                self.match_taker((msg.owner, msg.id), None);
             }
             None => self.now.cancel(&(msg.owner, msg.id)),
         }
@@ -628,13 +645,13 @@ impl Builder {
 
     /// Matches the order `taker` against the book (module docs, "Matching") until it is filled,
     /// nothing more crosses, or the next fill's slots are over the budget.
-    fn match_taker(&mut self, taker: OrderKey) {
+    fn match_taker(&mut self, taker: OrderKey, passed: Option<&BTreeSet<OrderKey>>) {
         let slots = &mut self.slots;
-        let fills = match_within(&mut self.now, taker, &mut |sell, buy| slots.take_fill(&fill_slots(sell, buy)));
-        if self.slots.full && self.stopped.is_none() {
-            self.stopped = Some(taker);
+        let matched = match_within(&mut self.now, taker, passed, &mut |sell, buy| slots.take_fill(&fill_slots(sell, buy)));
+        if let Some(passed) = matched.stopped {
+            self.stopped = Some(Stopped { taker, passed });
         }
-        for fill in fills {
+        for fill in matched.fills {
             self.witness.push_fill(&fill);
             let maker = if fill.seller == taker.0 && fill.sell_id == taker.1 {
                 (fill.buyer, fill.buy_id)
@@ -747,22 +764,39 @@ enum Short {
 /// fills, in execution order, with the values before each. Pure matching: no signature or row
 /// is involved.
 pub fn match_order(book: &mut BookState, taker: OrderKey) -> Vec<Fill> {
-    match_within(book, taker, &mut |_, _| true)
+    match_within(book, taker, None, &mut |_, _| true).fills
+}
+
+/// How one taker's matching ended, for [`match_within`].
+struct Matched {
+    fills: Vec<Fill>,
+    /// `may_fill` refused a fill: the makers the stopped pass had visited before that one
+    /// (filled or skipped), with `passed` of a resumed pass before them.
+    stopped: Option<Vec<OrderKey>>,
 }
 
 /// [`match_order`], stopping before the first fill `may_fill(sell, buy)` refuses (the slot
-/// budget): the taker's remainder then rests.
-fn match_within(book: &mut BookState, taker: OrderKey, may_fill: &mut dyn FnMut(OrderKey, OrderKey) -> bool) -> Vec<Fill> {
+/// budget): the taker's remainder then rests. With `passed` (a resumed taker), one pass only,
+/// over the crossing makers not in `passed`: the rest of the pass the budget stopped. A
+/// resumed taker never visits a maker twice, so refunding a maker it emptied on L2 cannot keep
+/// it trading (and the book's messages waiting) round after round.
+fn match_within(
+    book: &mut BookState,
+    taker: OrderKey,
+    passed: Option<&BTreeSet<OrderKey>>,
+    may_fill: &mut dyn FnMut(OrderKey, OrderKey) -> bool,
+) -> Matched {
     let t = book.order(&taker.0, taker.1);
-    let mut fills = Vec::new();
+    let mut done = Matched { fills: Vec::new(), stopped: None };
     let Some(arrived) = book.orders.get(&taker).map(|o| o.arrival) else {
-        return fills; // not in the book
+        return done; // not in the book
     };
     if !t.is_live() {
-        return fills; // not a live order: nothing to match
+        return done; // not a live order: nothing to match
     }
     loop {
-        let before = fills.len();
+        let before = done.fills.len();
+        let mut visited: Vec<OrderKey> = passed.map_or_else(Vec::new, |p| p.iter().copied().collect());
         for maker in book.crossing(t.side, t.price) {
             if maker.0 == taker.0 {
                 continue; // self-trade prevention: the owner's own resting order is skipped
@@ -770,26 +804,31 @@ fn match_within(book: &mut BookState, taker: OrderKey, may_fill: &mut dyn FnMut(
             if book.orders[&maker].arrival > arrived {
                 continue; // a later order takes this one when its own turn comes
             }
+            if passed.is_some_and(|p| p.contains(&maker)) {
+                continue; // visited before the budget stopped this taker
+            }
             if book.fills == u64::MAX {
-                return fills;
+                return done;
             }
             match fill_terms(book, taker, maker) {
                 Ok((quantity, amount)) => {
                     let (sell, buy) = sides(book, taker, maker);
                     if !may_fill(sell, buy) {
-                        return fills; // over the slot budget: the remainder rests
+                        done.stopped = Some(visited); // over the slot budget: the remainder rests
+                        return done;
                     }
-                    fills.push(apply_fill(book, taker, maker, quantity, amount))
+                    done.fills.push(apply_fill(book, taker, maker, quantity, amount))
                 }
-                Err(Short::Maker | Short::Rounding) => continue,
-                Err(Short::Taker) => return fills,
+                Err(Short::Maker | Short::Rounding) => {}
+                Err(Short::Taker) => return done,
             }
+            visited.push(maker);
             if book.order(&taker.0, taker.1).remaining == 0 {
-                return fills;
+                return done;
             }
         }
-        if fills.len() == before {
-            return fills; // a pass that filled nothing: no crossing maker can trade
+        if done.fills.len() == before || passed.is_some() {
+            return done; // a pass that filled nothing, or the end of a resumed pass
         }
     }
 }

@@ -234,7 +234,7 @@ pub mod statement;
 pub mod witness;
 
 pub use batcher::{
-    build, build_within, match_order, rematch, Account, Batch, BatchError, BookState, Refused, Rejection, SignedOrder, SubBlock, Trade,
+    build, build_within, match_order, rematch, Account, Stopped, Batch, BatchError, BookState, Refused, Rejection, SignedOrder, SubBlock, Trade,
     slot_budget_below, FELTS_PER_SLOT, MAX_COMPONENT_ROWS, MIN_SLOT_BUDGET,
 };
 pub use fill::{fill_cols, FillRole};

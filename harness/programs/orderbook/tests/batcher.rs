@@ -12,8 +12,8 @@ use common::{account, directory, domain, header, ALICE, BASE, BOB, BOOK, CAROL, 
 
 use starknet_types_core::felt::Felt;
 use zkthread_orderbook::batcher::{
-    build, build_within, rematch, Account, BatchError, BookState, Rejection, SignedOrder, SubBlock, MAX_COMPONENT_ROWS,
-    MIN_SLOT_BUDGET,
+    build, build_within, rematch, Account, BatchError, BookState, Rejection, SignedOrder, Stopped, SubBlock,
+    MAX_COMPONENT_ROWS, MIN_SLOT_BUDGET,
 };
 use zkthread_orderbook::state::{Price, MAX_PRICE_PART, SIDE_BUY, SIDE_SELL};
 use zkthread_orderbook::{prove_statement, verify, Change, Entry, OrderMessage, OrderState, SignedPublicInput};
@@ -586,10 +586,10 @@ fn budgeted_sub_block(
     state: BookState,
     queue: &[SignedOrder],
     budget: Option<usize>,
-    resume: Option<(Hash4, u32)>,
+    resume: Option<Stopped>,
     n_fills: &mut usize,
-) -> (BookState, Vec<SignedOrder>, Option<(Hash4, u32)>) {
-    let batch = match build_within(&state, queue, budget, resume) {
+) -> (BookState, Vec<SignedOrder>, Option<Stopped>) {
+    let batch = match build_within(&state, queue, budget, resume.as_ref()) {
         Ok(batch) => batch,
         Err(BatchError::Empty { refused }) if refused.is_empty() && queue.is_empty() => return (state, vec![], None),
         Err(other) => panic!("{other}"),
@@ -660,7 +660,7 @@ fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
     assert_eq!(all_at_once.changes.len(), 17, "2 of Bob's message, 6 + 3 + 3 + 1 + 1 + 1 of fills");
 
     const BUDGET: usize = 14;
-    let within = |state: &BookState, queue: &[SignedOrder], resume| {
+    let within = |state: &BookState, queue: &[SignedOrder], resume: Option<&Stopped>| {
         let batch = build_within(state, queue, Some(BUDGET), resume).expect("a sub-block");
         assert!(batch.refused.is_empty(), "{:?}", batch.refused);
         assert!(batch.sub_block.changes.len() <= BUDGET, "{} slots", batch.sub_block.changes.len());
@@ -669,7 +669,9 @@ fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
     // 1: Bob's message (2 slots) and three fills (6 + 3 + 3); Alice's second ask needs her
     // second order slot, the 15th: his remainder rests, crossing.
     let first = within(&s, std::slice::from_ref(&taker), None);
-    assert_eq!(first.stopped, Some((account(BOB), 1)));
+    let stopped = first.stopped.clone().expect("stopped");
+    assert_eq!(stopped.taker, (account(BOB), 1));
+    assert_eq!(stopped.passed.len(), 3, "the three asks filled before the fourth was refused");
     let first = first.sub_block;
     assert_eq!(priced(&first), vec![(50, 10), (51, 10), (52, 10)]);
     assert_eq!(first.changes.len(), 14);
@@ -678,8 +680,9 @@ fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
     // two kept for the first message): his remainder takes the next two asks at their prices,
     // and the third would be the 13th: stopped, the sub-block is full and every bid waits.
     let queue = [carol.buy(3, 10, 1), dave.buy(3, 10, 1), alice.buy(3, 10, 1)];
-    let second = within(&first.after, &queue, Some((account(BOB), 1)));
-    assert_eq!(second.stopped, Some((account(BOB), 1)));
+    let second = within(&first.after, &queue, Some(&stopped));
+    let stopped = second.stopped.clone().expect("stopped again");
+    assert_eq!((stopped.taker, stopped.passed.len()), ((account(BOB), 1), 5));
     assert_eq!(second.deferred, queue.to_vec(), "the bids wait, untouched");
     let second = second.sub_block;
     assert_eq!(priced(&second), vec![(53, 10), (54, 10)]);
@@ -687,7 +690,7 @@ fn a_taker_over_the_slot_budget_rests_and_is_filled_over_later_sub_blocks() {
     assert!(second.messages.is_empty() && second.transactions.count == 0);
     prove_and_verify(&second);
     // 3: the last ask (7 slots), then the three bids (2 each).
-    let third = within(&second.after, &queue, Some((account(BOB), 1)));
+    let third = within(&second.after, &queue, Some(&stopped));
     assert!(third.deferred.is_empty() && third.stopped.is_none());
     let third = third.sub_block;
     assert_eq!(priced(&third), vec![(55, 10)]);
@@ -725,10 +728,10 @@ fn a_stopped_taker_keeps_its_priority_over_later_messages() {
     assert_eq!(first.deferred, queue[1..].to_vec(), "Alice's ask waits behind the stopped bid");
     // 2: Bob resumed against Dave (7 slots), Alice's ask placed (2 more), her fill against Bob
     // (2 new balance slots) stopped: it rests crossing. 3: fills alone resume it.
-    let second = build_within(&first.sub_block.after, &first.deferred, Some(10), first.stopped).expect("a sub-block");
+    let second = build_within(&first.sub_block.after, &first.deferred, Some(10), first.stopped.as_ref()).expect("a sub-block");
     assert!(second.deferred.is_empty() && second.sub_block.messages.len() == 1);
-    assert_eq!(second.stopped, Some((account(ALICE), 7)));
-    let third = build_within(&second.sub_block.after, &[], Some(10), second.stopped).expect("fills alone");
+    assert_eq!(second.stopped.as_ref().map(|s| s.taker), Some((account(ALICE), 7)));
+    let third = build_within(&second.sub_block.after, &[], Some(10), second.stopped.as_ref()).expect("fills alone");
     assert!(third.sub_block.messages.is_empty() && third.stopped.is_none());
     assert!(matches!(build_within(&third.sub_block.after, &[], Some(10), None), Err(BatchError::Empty { .. })));
     let split: Vec<_> = [&first, &second, &third].into_iter().flat_map(|b| fills(&b.sub_block)).collect();
@@ -778,7 +781,7 @@ fn budgeted_sub_blocks_make_the_unbounded_fills_in_order() {
             let (mut now, mut rest, mut split, mut resume) = (state.clone(), queue.clone(), Vec::new(), None);
             let mut n = 0;
             // Until nothing is left to take: the deferred messages, and a stopped taker.
-            while let Ok(batch) = build_within(&now, &rest, Some(budget), resume) {
+            while let Ok(batch) = build_within(&now, &rest, Some(budget), resume.as_ref()) {
                 assert!(batch.refused.is_empty() && batch.sub_block.changes.len() <= budget);
                 if batch.sub_block.messages.is_empty() {
                     stops += 1; // a sub-block of a resumed taker's fills alone
@@ -817,6 +820,39 @@ fn resting_crossed_orders_trade_only_as_a_resumed_taker() {
     let sub = build_within(&s, &[bob.buy(1, 10, 1)], Some(MIN_SLOT_BUDGET), None).expect("a sub-block");
     assert!(sub.sub_block.trades.is_empty() && sub.sub_block.messages.len() == 1 && sub.stopped.is_none());
     // Resumed (as if a budget had stopped it), Carol's bid takes Alice's earlier ask.
-    let resumed = build_within(&s, &[], None, Some((account(CAROL), 1))).expect("fills alone").sub_block;
+    let as_stopped = Stopped { taker: (account(CAROL), 1), passed: vec![] };
+    let resumed = build_within(&s, &[], None, Some(&as_stopped)).expect("fills alone").sub_block;
     assert_eq!(trades(&resumed), vec![(account(ALICE), 1, 50, 1_000)]);
+}
+
+/// A resumed taker finishes the pass the budget stopped and never visits a maker twice
+/// (helper-53's case): Bob's bid empties Alice's and Carol's asks and is stopped before Dave's;
+/// Alice and Carol are refunded on L2 before the next sub-block. Resumed, Bob takes Dave's 30
+/// and Eve's 50, the asks he had not reached, but not Alice's or Carol's again: refunds
+/// between settlements cannot keep him trading, and the book's messages waiting, for ever.
+#[test]
+fn a_resumed_taker_visits_each_maker_once() {
+    let mut s = everyone();
+    s.set_account(account(EVE), registered(EVE, 1_000, 0));
+    for (who, price) in [(ALICE, 50), (CAROL, 51), (DAVE, 52), (EVE, 53)] {
+        s.insert_order(account(who), 1, OrderState::sell(price, 1_000));
+    }
+    for (who, base) in [(ALICE, 10), (CAROL, 10), (DAVE, 30)] {
+        s.set_account(account(who), Account { base, ..s.account(&account(who)) });
+    }
+    let mut bob = Client::new(BOB);
+    // 2 + 6 (Alice) + 3 (Carol) = 11: Dave's 3 more would be 14.
+    let first = build_within(&s, &[bob.buy(1, 60, 100)], Some(12), None).expect("a sub-block");
+    let stopped = first.stopped.clone().expect("stopped");
+    assert_eq!(stopped.passed, vec![(account(ALICE), 1), (account(CAROL), 1)]);
+    let mut refunded = first.sub_block.after.clone();
+    for who in [ALICE, CAROL] {
+        refunded.set_account(account(who), Account { base: 10, ..refunded.account(&account(who)) });
+    }
+    let second = build_within(&refunded, &[], None, Some(&stopped)).expect("fills alone");
+    let makers: Vec<Hash4> = second.sub_block.trades.iter().map(|t| t.maker.0).collect();
+    assert_eq!(makers, vec![account(DAVE), account(EVE)], "not Alice or Carol again");
+    assert!(second.stopped.is_none());
+    assert_eq!(second.sub_block.after.order(&account(BOB), 1).remaining, 0, "10 + 10, then 30 + 50");
+    prove_and_verify(&second.sub_block);
 }
