@@ -849,9 +849,14 @@ fn a_resumed_taker_visits_each_maker_once() {
     for who in [ALICE, CAROL] {
         refunded.set_account(account(who), Account { base: 10, ..refunded.account(&account(who)) });
     }
+    // An ask at 40 that arrived after Bob's bid (an order another batcher placed): the best
+    // price, but Bob never takes a later order.
+    const LATE: u64 = 0x1a7e;
+    refunded.set_account(account(LATE), registered(LATE, 1_000, 0));
+    refunded.insert_order(account(LATE), 1, OrderState::sell(40, 1_000));
     let second = build_within(&refunded, &[], None, Some(&stopped)).expect("fills alone");
     let makers: Vec<Hash4> = second.sub_block.trades.iter().map(|t| t.maker.0).collect();
-    assert_eq!(makers, vec![account(DAVE), account(EVE)], "not Alice or Carol again");
+    assert_eq!(makers, vec![account(DAVE), account(EVE)], "not Alice or Carol again, nor the later ask");
     assert!(second.stopped.is_none());
     assert_eq!(second.sub_block.after.order(&account(BOB), 1).remaining, 0, "10 + 10, then 30 + 50");
     prove_and_verify(&second.sub_block);
