@@ -629,10 +629,15 @@ pub struct StoppedTaker {
 }
 
 impl StoppedTaker {
-    /// `stopped` with its owners' addresses (all among the `owners` its batch read).
+    /// `stopped` with its owners' addresses, from the `owners` its batch read: the taker's is
+    /// among them (it was matched). A visited maker whose owner is not (an order read only
+    /// because a message named it) is left out: a later round reads it only if a message
+    /// names it again, and may then visit it once more.
     fn from_batcher(stopped: &batcher::Stopped, owners: &[Felt]) -> Result<Self> {
-        let order = |(id, n): &(zkthread_sig::wots::Hash4, u32)| owner_of(owners, id).map(|owner| (owner, *n));
-        Ok(StoppedTaker { taker: order(&stopped.taker)?, passed: stopped.passed.iter().map(order).collect::<Result<_>>()? })
+        let (id, n) = &stopped.taker;
+        let taker = (owner_of(owners, id)?, *n);
+        let passed = stopped.passed.iter().filter_map(|(id, n)| owner_of(owners, id).ok().map(|owner| (owner, *n))).collect();
+        Ok(StoppedTaker { taker, passed })
     }
 
     fn to_batcher(&self) -> batcher::Stopped {
@@ -1122,6 +1127,23 @@ mod tests {
         drop(store);
         let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
         assert_eq!(taker_to_resume(&store, key).unwrap(), Some(stopped(1)), "kept across a restart");
+    }
+
+    /// A stopped taker is named by address: the taker's owner must be among the owners read;
+    /// a visited maker whose owner is not (an order read only because a message named it) is
+    /// left out rather than failing every later batch (helper-54's finding: closed makers once
+    /// made `batch` fail for good).
+    #[test]
+    fn a_stopped_taker_keeps_the_makers_it_can_name() {
+        let (alice, bob, gone) = (Felt::from(0xa11ceu64), Felt::from(0xb0bu64), Felt::from(0x9011eu64));
+        let stopped = batcher::Stopped {
+            taker: (account_id(bob), 3),
+            passed: vec![(account_id(alice), 1), (account_id(gone), 2)],
+        };
+        let named = StoppedTaker::from_batcher(&stopped, &[alice, bob]).unwrap();
+        assert_eq!(named, StoppedTaker { taker: (bob, 3), passed: vec![(alice, 1)] });
+        assert_eq!(named.to_batcher(), batcher::Stopped { taker: (account_id(bob), 3), passed: vec![(account_id(alice), 1)] });
+        assert!(StoppedTaker::from_batcher(&stopped, &[alice]).is_err(), "the taker's owner was read");
     }
 
     /// Before signing, a client learns what the batcher would refuse, and that a new cancel of

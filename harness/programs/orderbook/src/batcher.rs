@@ -441,7 +441,6 @@ pub struct Batch {
     pub refused: Vec<Refused>,
     /// The messages that did not fit this sub-block (module docs, "Size"), untouched and in
     /// arrival order: the next [`build`], on `sub_block.after`, takes them first (after the
-    /// stopped taker, if any).(after the
     /// stopped taker, if any).
     pub deferred: Vec<SignedOrder>,
     /// The taker whose next fill the slot budget stopped (its remainder rests, crossing the
@@ -450,8 +449,8 @@ pub struct Batch {
     pub stopped: Option<Stopped>,
 }
 
-/// A taker the slot budget stopped, and the makers its stopped pass had visited (filled or
-/// skipped): resumed, it visits only the others, once (module docs, "Matching").
+/// A taker the slot budget stopped, and the makers it had visited (filled or skipped) that are
+/// still live: resumed, it visits only the others, once (module docs, "Matching").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stopped {
     pub taker: OrderKey,
@@ -770,8 +769,8 @@ pub fn match_order(book: &mut BookState, taker: OrderKey) -> Vec<Fill> {
 /// How one taker's matching ended, for [`match_within`].
 struct Matched {
     fills: Vec<Fill>,
-    /// `may_fill` refused a fill: the makers the stopped pass had visited before that one
-    /// (filled or skipped), with `passed` of a resumed pass before them.
+    /// `may_fill` refused a fill: the makers visited before that one (filled or skipped, in any
+    /// pass, with `passed` of a resumed taker) that are still live.
     stopped: Option<Vec<OrderKey>>,
 }
 
@@ -794,9 +793,11 @@ fn match_within(
     if !t.is_live() {
         return done; // not a live order: nothing to match
     }
+    // Every maker visited by any pass (a stop in a later pass must not let a resume visit
+    // again one an earlier pass visited).
+    let mut visited: BTreeSet<OrderKey> = passed.cloned().unwrap_or_default();
     loop {
         let before = done.fills.len();
-        let mut visited: Vec<OrderKey> = passed.map_or_else(Vec::new, |p| p.iter().copied().collect());
         for maker in book.crossing(t.side, t.price) {
             if maker.0 == taker.0 {
                 continue; // self-trade prevention: the owner's own resting order is skipped
@@ -814,7 +815,10 @@ fn match_within(
                 Ok((quantity, amount)) => {
                     let (sell, buy) = sides(book, taker, maker);
                     if !may_fill(sell, buy) {
-                        done.stopped = Some(visited); // over the slot budget: the remainder rests
+                        // Over the slot budget: the remainder rests. A maker no longer live
+                        // (filled, cancelled) never crosses again: only live ones are kept.
+                        let live = visited.into_iter().filter(|k| book.order(&k.0, k.1).is_live()).collect();
+                        done.stopped = Some(live);
                         return done;
                     }
                     done.fills.push(apply_fill(book, taker, maker, quantity, amount))
@@ -822,7 +826,7 @@ fn match_within(
                 Err(Short::Maker | Short::Rounding) => {}
                 Err(Short::Taker) => return done,
             }
-            visited.push(maker);
+            visited.insert(maker);
             if book.order(&taker.0, taker.1).remaining == 0 {
                 return done;
             }
