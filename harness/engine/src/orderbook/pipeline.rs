@@ -1209,15 +1209,27 @@ mod tests {
     /// Records the pending messages as a Built, then Proven, sub-block (what `batch` and
     /// `prove` leave when preflight finds the settle calldata too large).
     fn proven_round(store: &Store<StoredOrder>, key: ThreadKey, sequence: u64) -> SubBlock<StoredOrder> {
+        proven_with(store, key, sequence, &store.pending(key).unwrap(), 0)
+    }
+
+    /// Records `messages` as a Built, then Proven, sub-block `sequence` whose statement has
+    /// `inputs` input slots.
+    fn proven_with(
+        store: &Store<StoredOrder>,
+        key: ThreadKey,
+        sequence: u64,
+        messages: &[Message<StoredOrder>],
+        inputs: usize,
+    ) -> SubBlock<StoredOrder> {
         let body = NewSubBlock {
             sequence,
             chain_id: Felt::ONE,
             os_version: Felt::ONE,
             program_hash: Felt::TWO,
             contract_set_commitment: Felt::THREE,
-            messages: store.pending(key).unwrap(),
+            messages: messages.to_vec(),
             transactions: Default::default(),
-            inputs: vec![],
+            inputs: vec![SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE }; inputs],
             outputs: vec![],
             parent_attempt: None,
         };
@@ -1260,22 +1272,7 @@ mod tests {
         let (lone, rest) = (sent[0].clone(), sent[1..].to_vec());
         let others = store.pending(key).unwrap().into_iter().filter(|m| m.id != lone.id).collect::<Vec<_>>();
         assert_eq!(others, rest);
-        let round_of = |messages: &[Message<StoredOrder>], inputs: usize| {
-            let body = NewSubBlock {
-                sequence: 0,
-                chain_id: Felt::ONE,
-                os_version: Felt::ONE,
-                program_hash: Felt::TWO,
-                contract_set_commitment: Felt::THREE,
-                messages: messages.to_vec(),
-                transactions: Default::default(),
-                inputs: vec![SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE }; inputs],
-                outputs: vec![],
-                parent_attempt: None,
-            };
-            let built = store.record_batch(key, body, vec![]).unwrap();
-            store.record_proof(key, 0, built.attempt, vec![Felt::ONE; 4]).unwrap();
-        };
+        let round_of = |messages: &[Message<StoredOrder>], inputs: usize| proven_with(&store, key, 0, messages, inputs);
         let lone_round = |inputs: usize| round_of(std::slice::from_ref(&lone), inputs);
         assert_eq!(slot_budget(&store, key).unwrap(), None, "no budget before a round that touched slots was too large");
         lone_round(60);
@@ -1310,20 +1307,7 @@ mod tests {
 
         // At the smallest budget (no fills to stop): refused with the reason, the others
         // still pending.
-        let body = NewSubBlock {
-            sequence: 0,
-            chain_id: Felt::ONE,
-            os_version: Felt::ONE,
-            program_hash: Felt::TWO,
-            contract_set_commitment: Felt::THREE,
-            messages: vec![lone.clone()],
-            transactions: Default::default(),
-            inputs: vec![SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE }; batcher::MIN_SLOT_BUDGET + BOOK_CONFIG_INPUTS],
-            outputs: vec![],
-            parent_attempt: None,
-        };
-        let built = store.record_batch(key, body, vec![]).unwrap();
-        store.record_proof(key, 0, built.attempt, vec![Felt::ONE; 4]).unwrap();
+        proven_with(&store, key, 0, std::slice::from_ref(&lone), batcher::MIN_SLOT_BUDGET + BOOK_CONFIG_INPUTS);
         let ended = end_oversized(&store, key, 5_100).unwrap();
         assert!(ended.detail.contains("with one message: refused"), "{}", ended.detail);
         assert_eq!(store.pending(key).unwrap(), rest);
