@@ -252,6 +252,9 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     // sub-block with no message resumes the stopped bid at the maker's price, settles, and then
     // nothing is owed.
     ensure!(store.pending(key)?.is_empty() && pipeline::uncross_owed(&store, key)?, "an uncrossing round is owed");
+    // What `book show` and `GET /book` report: Alice's bid, the makers it emptied not kept.
+    let owed = pipeline::owed_taker(&store, key)?.context("the views show no owed round")?;
+    ensure!(owed.taker == (alice.address, 20) && owed.passed.is_empty(), "owed: {owed:?}");
     let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;
     let proved = round.proved.context("the uncrossing round was not proven")?;
     ensure!(proved.sub_block.body.messages.is_empty(), "fills alone");
@@ -260,7 +263,7 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     ensure!(matches!(round.settled, Some(SettleOutcome::Sent(ref s)) if s.settled()), "the uncrossing round did not settle");
     ensure!(market.stored_order(reader, alice.address, 20).await?.remaining == 0, "Alice's bid is filled");
     ensure!(market.stored_order(reader, carol, 3).await?.remaining == 0);
-    ensure!(!pipeline::uncross_owed(&store, key)?);
+    ensure!(!pipeline::uncross_owed(&store, key)? && pipeline::owed_taker(&store, key)?.is_none());
     let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;
     ensure!(round.built.is_none() && round.settled.is_none(), "nothing is left to settle");
     ensure!(world.registry.next_sequence(client, market.thread_id).await? == 6);

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `POST /orders` | 202 [`Accepted`] once durably stored; 400 malformed JSON, 413 too large, 422 refused with the batcher's reason, 429 the owner's queue is full (post the same message again after the next settlement) |
 //! | `GET /orders/{id}` | [`TransferStatus`]: pending, rejected (reason), in_sub_block (its status), settled (sequence, tx hash, block) |
-//! | `GET /book` | [`BookView`]: fill count, the known orders from chain, pending messages, recent sub-blocks, the pipeline's last error |
+//! | `GET /book` | [`BookView`]: fill count, the known orders from chain, the slot budget and an owed round, pending messages, recent sub-blocks, the pipeline's last error |
 //! | `GET /signers/{address}` | [`SignerView`]: the key and nonce the owner's next message is signed under |
 //! | `GET /health` | `{"status": "ok"}` |
 
@@ -26,14 +26,15 @@ use zkthread_client::ChainClient;
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::orderbook::{
     side_name,
-    action, admit_order, known_orders, next_nonce, settle_round, uncross_owed, Market, MarketError, OrderRefusal, Round, StoredOrder,
+    action, admit_order, known_orders, next_nonce, owed_taker, settle_round, slot_budget, uncross_owed, Market, MarketError, OrderRefusal,
+    Round, StoredOrder,
 };
 use zkthread_engine::{hex, EngineError, Observer, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
 
 use crate::api::{health, message_status, sub_block_view, ApiError, MAX_BODY_BYTES};
 use crate::pipeline::{Backoff, Step};
-use crate::wire::{parse_felt, Accepted, BookView, OrderLine, PendingOrder, SignerView, TransferStatus};
+use crate::wire::{parse_felt, Accepted, BookView, OrderLine, OwedRound, PendingOrder, SignerView, TransferStatus};
 use crate::{LastError, PipelineConfig};
 
 /// Sub-blocks listed by `GET /book`.
@@ -197,6 +198,12 @@ async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, A
         quote_token: hex(market.quote.address),
         fill_count,
         orders,
+        slot_budget: slot_budget(&shared.store, key)?,
+        owed_round: owed_taker(&shared.store, key)?.map(|owed| OwedRound {
+            owner: hex(owed.taker.0),
+            order_id: owed.taker.1,
+            visited: owed.passed.len(),
+        }),
         pending: overview.pending,
         pending_messages,
         rejected: overview.rejected,

@@ -203,6 +203,16 @@ pub struct OrderLine {
     pub remaining: u64,
 }
 
+/// The round owed to a taker the slot budget stopped (`GET /book`): the next round resumes it
+/// first, before any message, even with none pending.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwedRound {
+    pub owner: String,
+    pub order_id: u32,
+    /// Makers its stopped pass has visited (it does not take them again).
+    pub visited: usize,
+}
+
 /// A pending order message (`GET /book`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingOrder {
@@ -228,6 +238,11 @@ pub struct BookView {
     pub fill_count: u64,
     /// The orders settled sub-blocks placed, in placement order, read from chain.
     pub orders: Vec<OrderLine>,
+    /// The most slots one sub-block touches, set by a round too large to settle (`None`: no
+    /// budget, the batcher's proof-size limit alone).
+    pub slot_budget: Option<usize>,
+    /// A round owed to a taker the budget stopped (`None`: none owed).
+    pub owed_round: Option<OwedRound>,
     pub pending: usize,
     pub pending_messages: Vec<PendingOrder>,
     pub rejected: usize,

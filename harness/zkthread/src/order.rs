@@ -22,7 +22,7 @@ use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, FeeMode, Felt};
 use zkthread_engine::orderbook::pipeline::{import_queue, legacy_queue_path};
 use zkthread_engine::orderbook::{
-    action, known_orders, side_name, Price, next_nonce, precheck, refusal_line, settle_round, Market, MarketClasses, MarketError, StoredOrder, ORDERBOOK,
+    action, known_orders, owed_taker, side_name, slot_budget, Price, next_nonce, precheck, refusal_line, settle_round, Market, MarketClasses, MarketError, StoredOrder, ORDERBOOK,
     ORDERBOOK_VERIFIER,
 };
 use zkthread_engine::{SettleOptions, SettleOutcome};
@@ -165,7 +165,20 @@ struct ShowReport {
     quote_token: String,
     fill_count: u64,
     orders: Vec<OrderLine>,
+    /// The most slots one sub-block touches, set by a round too large to settle.
+    slot_budget: Option<usize>,
+    /// A round owed to a taker the budget stopped: `book settle` runs it, even with nothing
+    /// pending.
+    owed_round: Option<OwedLine>,
     pending: Vec<PendingLine>,
+}
+
+#[derive(Serialize)]
+struct OwedLine {
+    owner: String,
+    id: u32,
+    /// Makers its stopped pass has visited (it does not take them again).
+    visited: usize,
 }
 
 #[derive(Serialize)]
@@ -326,6 +339,12 @@ async fn show(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
         quote_token: hex(market.quote.address),
         fill_count: market.book.fill_count(&reader).await?,
         orders: order_lines(&market, &reader, &known_orders(&store, key)?).await?,
+        slot_budget: slot_budget(&store, key)?,
+        owed_round: owed_taker(&store, key)?.map(|owed| OwedLine {
+            owner: hex(owed.taker.0),
+            id: owed.taker.1,
+            visited: owed.passed.len(),
+        }),
         pending: store
             .pending(key)?
             .iter()
@@ -341,6 +360,15 @@ async fn show(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
     }
     for p in &report.pending {
         println!("  pending: {} order {} (nonce {}) from {}", p.action, p.id, p.nonce, p.owner);
+    }
+    if let Some(budget) = report.slot_budget {
+        println!("  slot budget: a sub-block touches at most {budget} slots (set by a round too large to settle)");
+    }
+    if let Some(owed) = &report.owed_round {
+        println!(
+            "  owed: the budget stopped order {} of {} ({} makers visited); the next round resumes it first, run `zkthread book settle`",
+            owed.id, owed.owner, owed.visited
+        );
     }
     Ok(())
 }

@@ -562,6 +562,7 @@ fn order_and_book_commands_trade_against_a_running_devnet() {
     check("book show", &shown);
     assert_eq!(shown["fill_count"], 1);
     assert_eq!(shown["pending"].as_array().unwrap().len(), 0);
+    assert_eq!((&shown["slot_budget"], &shown["owed_round"]), (&serde_json::Value::Null, &serde_json::Value::Null), "no budget, nothing owed");
     let orders: Vec<(String, u64, String, u64)> = shown["orders"]
         .as_array()
         .unwrap()

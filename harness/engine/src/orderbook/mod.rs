@@ -25,8 +25,8 @@ use crate::program::PARAMS;
 pub mod pipeline;
 pub use zkthread_orderbook::Price;
 pub use pipeline::{
-    action, admit_order, known_orders, next_nonce, precheck, refusal_line, settle_round, uncross_owed, BookProveOutcome,
-    OrderRefusal, ProvedRound, Round,
+    action, admit_order, known_orders, next_nonce, owed_taker, precheck, refusal_line, settle_round, slot_budget, uncross_owed,
+    BookProveOutcome, OrderRefusal, ProvedRound, Round, StoppedTaker,
 };
 
 /// `buy`, `sell`, `cancelled` (by a signed cancel or on L2), or `empty` (an unused id) for an

@@ -701,6 +701,24 @@ pub fn taker_to_resume(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Opt
     Ok(read_json_note::<Option<StoppedTaker>>(store, key, RESUME_NOTE)?.flatten())
 }
 
+/// The taker a round is owed to, for views: [`taker_to_resume`] without settling the notes (a
+/// view must not write: it may run beside a batch that has written [`RESUME_NEXT_NOTE`] and
+/// not yet recorded its sub-block). The last batch's stopped taker counts once its sub-block
+/// is settled in the store; until then, and if it ended otherwise, the one before it.
+pub fn owed_taker(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<StoppedTaker>> {
+    if let Some(next) = read_json_note::<Option<ResumeNext>>(store, key, RESUME_NEXT_NOTE)?.flatten() {
+        let settled = store
+            .sub_blocks(key)
+            .map_err(EngineError::from)?
+            .iter()
+            .any(|s| s.sequence() == next.sequence && s.attempt == next.attempt && matches!(s.status, SubBlockStatus::Settled { .. }));
+        if settled {
+            return Ok(next.stopped);
+        }
+    }
+    Ok(read_json_note::<Option<StoppedTaker>>(store, key, RESUME_NOTE)?.flatten())
+}
+
 /// Whether a round is owed with nothing pending: a settled round's budget stopped a taker.
 pub fn uncross_owed(store: &Store<StoredOrder>, key: ThreadKey) -> Result<bool> {
     Ok(taker_to_resume(store, key)?.is_some())
@@ -1116,14 +1134,26 @@ mod tests {
         assert_eq!(taker_to_resume(&store, key).unwrap(), None, "not before it settles");
         store.record_sending(key, 0, first.attempt, Felt::from(0x77u8), Felt::ONE).unwrap();
         store.record_settled(key, 0, first.attempt, Felt::from(0x77u8), 5, 100).unwrap();
+        let resume_next = |store: &Store<StoredOrder>| store.note(key, RESUME_NEXT_NOTE).unwrap();
+        let before = resume_next(&store);
+        assert_eq!(owed_taker(&store, key).unwrap(), Some(stopped(1)), "a view sees it settled");
+        assert_eq!(resume_next(&store), before, "and writes nothing");
         assert_eq!(taker_to_resume(&store, key).unwrap(), Some(stopped(1)));
         assert!(uncross_owed(&store, key).unwrap());
+        // A batch that has written its note and not yet recorded its sub-block: a view in
+        // between neither counts the new taker nor drops the note (taker_to_resume would).
+        let unrecorded = ResumeNext { sequence: 1, attempt: 0, stopped: Some(stopped(9)) };
+        write_json_note(&store, key, RESUME_NEXT_NOTE, &Some(unrecorded)).unwrap();
+        let written = resume_next(&store);
+        assert_eq!(owed_taker(&store, key).unwrap(), Some(stopped(1)));
+        assert_eq!(resume_next(&store), written);
         // A round that stops another taker and ends Stale: the first is still the one to resume.
         let second = round(&store, 1, 2);
         store
             .record_abandoned(key, 1, second.attempt, SubBlockStatus::Stale { tx_hash: None, reason: "moved".into() })
             .unwrap();
         assert_eq!(taker_to_resume(&store, key).unwrap(), Some(stopped(1)));
+        assert_eq!(owed_taker(&store, key).unwrap(), Some(stopped(1)));
         drop(store);
         let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
         assert_eq!(taker_to_resume(&store, key).unwrap(), Some(stopped(1)), "kept across a restart");
