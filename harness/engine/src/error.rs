@@ -45,6 +45,11 @@ pub enum EngineError {
     Prove(#[source] SignedProveError),
     #[error("the prover task failed: {0}")]
     ProverTask(String),
+    /// The prover failed on a Built sub-block, as it would every time (it sees only the
+    /// store): the sub-block ended, and its transfers are split until the one it fails on is
+    /// refused (`crate::prove::round_cap`). `detail` says what was done.
+    #[error("the prover failed on sub-block {sequence}: {detail}")]
+    Unprovable { sequence: u64, detail: String },
     /// A proof the engine made or stored does not verify off-chain.
     #[error("{what} does not verify: {source}")]
     Verify {

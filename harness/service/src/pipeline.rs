@@ -52,11 +52,13 @@ impl Default for PipelineConfig {
 
 pub(crate) const MIN_BACKOFF: Duration = Duration::from_millis(500);
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// The longest wait between failed proofs. Proving needs no node, so a proof that failed
-/// will most likely fail again (a sub-block the prover refuses, a bug): a signed proof takes
-/// 15-170 s of both cores here, and retrying it every [`MAX_BACKOFF`] would keep the machine
-/// busy for nothing. Settling and batching still retry at [`MAX_BACKOFF`] (a node may come
-/// back), and a failure shows in `GET /status` as the last error meanwhile.
+/// The longest wait between failed proofs. A sub-block the prover or the off-chain verifier
+/// fails on is not retried: the engine ends it and splits its transfers until the one it fails
+/// on is refused (`EngineError::Unprovable`). What is left (the store, a stopped prover task)
+/// needs no node either and may well fail again: a signed proof takes 15-170 s of both cores
+/// here, and retrying it every [`MAX_BACKOFF`] would keep the machine busy for nothing.
+/// Settling and batching still retry at [`MAX_BACKOFF`] (a node may come back), and a failure
+/// shows in `GET /status` as the last error meanwhile.
 pub(crate) const MAX_PROVE_BACKOFF: Duration = Duration::from_secs(600);
 
 /// What one step did.
@@ -251,6 +253,12 @@ impl Pipeline {
                 // record, the rebuilt one gets its own proof.
                 Err(EngineError::Store(StoreError::WrongStatus { sequence, actual, .. })) => {
                     tracing::info!(sequence, status = %actual, "sub-block ended while it was proven");
+                    Ok(())
+                }
+                // The engine ended it and is splitting its transfers (the prover would fail on
+                // it every time): nothing to wait for, the next sub-block is built at once.
+                Err(error @ EngineError::Unprovable { .. }) => {
+                    shared.set_last_error(Some(error.to_string()));
                     Ok(())
                 }
                 Err(error) => Err(error.to_string()),

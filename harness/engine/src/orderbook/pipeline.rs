@@ -534,7 +534,14 @@ pub async fn settle_round(
             }
         }
     }
-    match prove(reader, store, market, observer).await? {
+    let proved = match prove(reader, store, market, observer).await {
+        Err(error) if fails_every_time(&error) => {
+            round.ended = Some(end_unprovable(store, key, &error)?);
+            return Ok(round);
+        }
+        other => other?,
+    };
+    match proved {
         BookProveOutcome::Stale(ended) => {
             round.ended = Some(ended);
             return Ok(round);
@@ -837,33 +844,73 @@ fn end_oversized(store: &Store<StoredOrder>, key: ThreadKey, felts: usize) -> Re
         let budget = batcher::slot_budget_below(slots, felts.saturating_sub(limit));
         store.set_note(key, SLOT_BUDGET_NOTE, &budget.to_string()).map_err(EngineError::from)?;
         format!("{reason}; its {messages} message(s) are pending again, rounds now touch at most {budget} slots (it touched {slots})")
-    } else if messages > 1 {
-        let cap = messages / 2;
-        store.set_note(key, ROUND_CAP_NOTE, &cap.to_string()).map_err(EngineError::from)?;
-        format!("{reason}; its {messages} messages are pending again, rounds now take at most {cap}")
-    } else if messages == 0 {
-        // Fills alone of a resumed taker, at the smallest budget (not seen: ~72 felts of slots):
-        // it is not resumed again, so the same round is not proven forever; its remainder rests.
-        write_json_note(store, key, RESUME_NOTE, &None::<StoppedTaker>)?;
-        format!("{reason} with fills alone: the stopped taker is not resumed")
     } else {
-        let refused = ended
-            .body
-            .messages
-            .iter()
-            .map(|m| Rejected {
-                message: m.clone(),
-                reason: format!("{reason} even alone (too many fills for one settlement)"),
-            })
-            .collect();
-        store.record_rejected(key, refused).map_err(EngineError::from)?;
-        format!("{reason} with one message: refused")
+        isolate(store, key, &ended, &reason, "even alone (too many fills for one settlement)")?
     };
     tracing::warn!(sequence = ended.sequence(), %detail, "book sub-block too large to settle");
     Ok(Reconciled {
         sequence: ended.sequence(),
         attempt: ended.attempt,
         from: "proven",
+        to: ended.status.name(),
+        tx_hash: None,
+        detail,
+    })
+}
+
+/// After `ended` (a round that will fail the same way again) went back to pending: halves the
+/// round cap to its messages' half, so that the next rounds split them until the cause is one
+/// message, which is refused (`lone`: why, after the reason); a round of fills alone no
+/// longer resumes its stopped taker, whose remainder rests. So no round is retried forever.
+fn isolate(store: &Store<StoredOrder>, key: ThreadKey, ended: &SubBlock<StoredOrder>, reason: &str, lone: &str) -> Result<String> {
+    let messages = ended.body.messages.len();
+    Ok(if messages > 1 {
+        let cap = messages / 2;
+        store.set_note(key, ROUND_CAP_NOTE, &cap.to_string()).map_err(EngineError::from)?;
+        format!("{reason}; its {messages} messages are pending again, rounds now take at most {cap}")
+    } else if messages == 0 {
+        write_json_note(store, key, RESUME_NOTE, &None::<StoppedTaker>)?;
+        format!("{reason} with fills alone: the stopped taker is not resumed")
+    } else {
+        let refused =
+            ended.body.messages.iter().map(|m| Rejected { message: m.clone(), reason: format!("{reason} {lone}") }).collect();
+        store.record_rejected(key, refused).map_err(EngineError::from)?;
+        format!("{reason} with one message: refused")
+    })
+}
+
+/// Whether proving failed in a way that trying again repeats. The prover and the off-chain
+/// verifier see only the stored sub-block's statement and the rows of its messages matched
+/// again (a chain that moved ends the round Stale before them), so their failures are
+/// deterministic: retried, such a round would stop the book for good (service review F6). A
+/// chain read, the store or a stopped prover task may succeed next time, and is retried.
+pub(crate) fn fails_every_time(error: &MarketError) -> bool {
+    matches!(error, MarketError::Prove(_) | MarketError::Verify(_))
+}
+
+/// Ends the Built sub-block the prover failed on (`error`, [`fails_every_time`]): its messages
+/// go back to pending and [`isolate`] splits them until the one it fails on is refused alone.
+/// The batcher checks what the AIR does before it emits a row, so this is a bug showing: it is
+/// logged as an error, and the book goes on without the message.
+fn end_unprovable(store: &Store<StoredOrder>, key: ThreadKey, error: &MarketError) -> Result<Reconciled> {
+    let Some(sub_block) = store.built(key).map_err(EngineError::from)? else {
+        return Err(MarketError::Statement("no built sub-block to end".into()));
+    };
+    let reason = format!("the prover failed on it ({error})");
+    let ended = store
+        .record_abandoned(
+            key,
+            sub_block.sequence(),
+            sub_block.attempt,
+            SubBlockStatus::Stale { tx_hash: None, reason: reason.clone() },
+        )
+        .map_err(EngineError::from)?;
+    let detail = isolate(store, key, &ended, &reason, "alone")?;
+    tracing::error!(sequence = ended.sequence(), %detail, "the prover failed on a book sub-block the batcher built");
+    Ok(Reconciled {
+        sequence: ended.sequence(),
+        attempt: ended.attempt,
+        from: "built",
         to: ended.status.name(),
         tx_hash: None,
         detail,
@@ -1251,6 +1298,21 @@ mod tests {
         messages: &[Message<StoredOrder>],
         inputs: usize,
     ) -> SubBlock<StoredOrder> {
+        let built = built_with(store, key, sequence, messages, inputs, 0);
+        store.record_proof(key, sequence, built.attempt, vec![Felt::ONE; 4]).unwrap()
+    }
+
+    /// Records `messages` as a Built sub-block `sequence` with `inputs` input and `outputs`
+    /// output slots.
+    fn built_with(
+        store: &Store<StoredOrder>,
+        key: ThreadKey,
+        sequence: u64,
+        messages: &[Message<StoredOrder>],
+        inputs: usize,
+        outputs: usize,
+    ) -> SubBlock<StoredOrder> {
+        let slot = SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE };
         let body = NewSubBlock {
             sequence,
             chain_id: Felt::ONE,
@@ -1259,12 +1321,59 @@ mod tests {
             contract_set_commitment: Felt::THREE,
             messages: messages.to_vec(),
             transactions: Default::default(),
-            inputs: vec![SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE }; inputs],
-            outputs: vec![],
+            inputs: vec![slot; inputs],
+            outputs: vec![slot; outputs],
             parent_attempt: None,
         };
-        let built = store.record_batch(key, body, vec![]).unwrap();
-        store.record_proof(key, sequence, built.attempt, vec![Felt::ONE; 4]).unwrap()
+        store.record_batch(key, body, vec![]).unwrap()
+    }
+
+    /// A round the prover fails on (a bug: the batcher checks what the AIR does) is not
+    /// retried forever (service review F6): it ends with its messages pending again in order,
+    /// the cap halves until the message it fails on is alone, and that one is refused with the
+    /// prover's reason while the others go on; a round of fills alone stops resuming its taker.
+    /// Failures that may pass next time (chain, store, a stopped task) are retried instead.
+    #[test]
+    fn a_round_the_prover_fails_on_is_split_until_its_message_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        let key = ThreadKey::new(Felt::from(0x99u64), 2);
+        let failure = MarketError::Prove("ConstraintsNotSatisfied".into());
+        assert!(fails_every_time(&failure) && fails_every_time(&MarketError::Verify("OodsNotMatching".into())));
+        assert!(!fails_every_time(&MarketError::ProverTask("cancelled".into())));
+        assert!(!fails_every_time(&MarketError::Statement("the store is busy".into())));
+        for n in 0..4u32 {
+            store.submit(key, order(10 + u64::from(n), n, 0)).unwrap();
+        }
+        let all = store.pending(key).unwrap();
+        let fail = |round: &[Message<StoredOrder>]| {
+            built_with(&store, key, 0, round, 2, 2);
+            end_unprovable(&store, key, &failure).unwrap()
+        };
+        let ended = fail(&all);
+        assert_eq!(store.pending(key).unwrap(), all, "pending again, in order");
+        assert_eq!(round_cap(&store, key).unwrap(), Some(2));
+        assert!(ended.detail.contains("the prover failed on it (proving: ConstraintsNotSatisfied)"), "{}", ended.detail);
+        let status = &store.sub_blocks(key).unwrap()[0].status;
+        assert!(matches!(status, SubBlockStatus::Stale { reason, .. } if reason.contains("the prover failed")), "{status:?}");
+        assert!(store.built(key).unwrap().is_none() && store.in_flight(key).unwrap().is_none());
+        fail(&this_round(store.pending(key).unwrap(), round_cap(&store, key).unwrap()));
+        assert_eq!(round_cap(&store, key).unwrap(), Some(1));
+        let lone = this_round(store.pending(key).unwrap(), Some(1));
+        assert_eq!(lone, all[..1]);
+        fail(&lone);
+        let rejected = store.rejected(key).unwrap();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].message, all[0]);
+        assert!(rejected[0].reason.contains("ConstraintsNotSatisfied") && rejected[0].reason.ends_with("alone"), "{}", rejected[0].reason);
+        assert_eq!(store.pending(key).unwrap(), all[1..], "the others go on");
+        // Fills alone of a resumed taker: it is not resumed again.
+        let taker = StoppedTaker { taker: (Felt::from(7u8), 1), passed: vec![] };
+        write_json_note(&store, key, RESUME_NOTE, &Some(taker)).unwrap();
+        assert!(uncross_owed(&store, key).unwrap());
+        fail(&[]);
+        assert!(!uncross_owed(&store, key).unwrap());
+        assert_eq!(store.pending(key).unwrap(), all[1..]);
     }
 
     /// A proven round too large to settle never holds the book's sequence: it ends with its
