@@ -621,6 +621,15 @@ impl<M: MessageBody> Store<M> {
     }
 
     /// Every sub-block of the thread, by (sequence, attempt).
+    /// The attempt number [`Store::record_batch`] gives the next sub-block recorded at
+    /// `sequence` (0 for the first; one more than the last attempt at it otherwise), for a
+    /// caller that binds a note to that sub-block before recording it.
+    pub fn next_attempt(&self, thread: ThreadKey, sequence: u64) -> Result<u32> {
+        let txn = self.begin_read(thread)?;
+        let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+        next_attempt_in(&blocks, &thread.scope(), sequence)
+    }
+
     pub fn sub_blocks(&self, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {
         let txn = self.begin_read(thread)?;
         read_sub_blocks(&txn, thread)
@@ -784,14 +793,7 @@ impl<M: MessageBody> Store<M> {
                 }
             }
             check_in_flight(thread, &sub_block, &in_flight)?;
-            let attempt = match blocks
-                .range((scope.as_str(), sub_block.sequence, 0)..=(scope.as_str(), sub_block.sequence, u32::MAX))
-                .map_err(db_error)?
-                .next_back()
-            {
-                Some(last) => last.map_err(db_error)?.0.value().2 + 1,
-                None => 0,
-            };
+            let attempt = next_attempt_in(&blocks, &scope, sub_block.sequence)?;
             let mut pending = txn.open_table(PENDING).map_err(db_error)?;
             for transfer in sub_block
                 .messages
@@ -1214,6 +1216,16 @@ fn read_records<T: serde::de::DeserializeOwned>(
         out.push(serde_json::from_str(value.value())?);
     }
     Ok(out)
+}
+
+/// The attempt the next sub-block recorded at `sequence` gets: one more than the last attempt
+/// stored at it, 0 for the first (the one rule, for [`Store::record_batch`] and
+/// [`Store::next_attempt`]).
+fn next_attempt_in(blocks: &impl ReadableTable<(&'static str, u64, u32), &'static str>, scope: &str, sequence: u64) -> Result<u32> {
+    Ok(match blocks.range((scope, sequence, 0)..=(scope, sequence, u32::MAX)).map_err(db_error)?.next_back() {
+        Some(last) => last.map_err(db_error)?.0.value().2 + 1,
+        None => 0,
+    })
 }
 
 fn read_sub_blocks<M: MessageBody>(txn: &redb::ReadTransaction, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {

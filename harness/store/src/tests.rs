@@ -479,10 +479,14 @@ fn a_sub_block_built_ahead_ends_with_its_parent_and_both_hand_their_transfers_ba
     assert_eq!(ids(&store.pending(thread(1)).unwrap()), [a.id, b.id, c.id, d.id]);
     assert_index_matches_a_scan(&store, thread(1));
     // Rebuilt: sequence 0 is attempt 1, and a child may be built ahead on that attempt only.
+    // `next_attempt` says beforehand what each record gets.
+    assert_eq!((store.next_attempt(thread(1), 0).unwrap(), store.next_attempt(thread(1), 2).unwrap()), (1, 0));
     let rebuilt = store.record_batch(thread(1), sub_block(0, vec![a]), vec![]).unwrap();
     assert_eq!(rebuilt.attempt, 1);
+    assert_eq!(store.next_attempt(thread(1), 0).unwrap(), 2);
     store.record_proof(thread(1), 0, 1, vec![felt(1)]).unwrap();
     assert!(store.record_batch(thread(1), ahead(1, 0, vec![b.clone()]), vec![]).is_err());
+    assert_eq!(store.next_attempt(thread(1), 1).unwrap(), 1);
     let child = store.record_batch(thread(1), ahead(1, 1, vec![b]), vec![]).unwrap();
     assert_eq!((child.sequence(), child.attempt), (1, 1));
     // A child ending alone leaves its parent in flight.

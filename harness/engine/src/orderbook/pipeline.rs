@@ -356,14 +356,7 @@ pub async fn batch(
     // settles (however it is found settled). Written before the sub-block is recorded, for
     // the attempt `record_batch` gives it.
     let stopped = batch.stopped.as_ref().map(|s| StoppedTaker::from_batcher(s, &owners)).transpose()?;
-    let attempt = store
-        .sub_blocks(key)
-        .map_err(EngineError::from)?
-        .iter()
-        .filter(|s| s.sequence() == sequence)
-        .map(|s| s.attempt + 1)
-        .max()
-        .unwrap_or(0);
+    let attempt = store.next_attempt(key, sequence).map_err(EngineError::from)?;
     write_json_note(store, key, RESUME_NEXT_NOTE, &Some(ResumeNext { sequence, attempt, stopped }))?;
     let record = store
         .record_batch(
