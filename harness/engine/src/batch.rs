@@ -187,9 +187,8 @@ async fn build(
         return Ok(BatchOutcome::NothingPending { reconciled });
     }
     pending.truncate(limits.max_transfers.min(MAX_TRANSFERS_PER_PROOF));
-    if let Some(cap) = crate::prove::round_cap(store, key)? {
-        pending.truncate(cap); // isolating a transfer the prover failed on
-    }
+    // While a sub-block the prover failed on is being split: at most half of its transfers.
+    let pending = crate::isolation::cap_round(store, key, pending)?;
 
     observer.step(&format!(
         "reading thread {thread_id} and the slots {} pending transfer(s) touch",

@@ -33,6 +33,7 @@
 pub mod batch;
 pub mod codec;
 pub mod error;
+pub mod isolation;
 pub mod observer;
 pub mod orderbook;
 pub mod preflight;

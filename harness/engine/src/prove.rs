@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 
 use zkthread_token::poseidon252;
 use zkthread_prover::ThreadChannel;
-use zkthread_store::{Rejected, Store, SubBlock, SubBlockStatus, ThreadKey};
+use zkthread_store::{Store, SubBlock, ThreadKey};
 
 use crate::codec::{rebuild, statement};
 use crate::error::{EngineError, Result};
+use crate::isolation::{self, Blame};
 use crate::program::{self, Channel, ProvenSubBlock, PARAMS};
 use crate::Observer;
 
@@ -92,68 +93,27 @@ pub async fn prove(store: &Store, key: ThreadKey, observer: &dyn Observer) -> Re
     }))
 }
 
-/// The store note holding the thread's round cap while a sub-block the prover failed on is
-/// being split (JSON `null` or absent: no cap).
-const ROUND_CAP_NOTE: &str = "transfer_round_cap";
-
-/// The most pending transfers one sub-block takes while [`end_unprovable`] isolates a transfer
-/// the prover fails on (`None`: no cap).
-pub fn round_cap(store: &Store, key: ThreadKey) -> Result<Option<usize>> {
-    let Some(json) = store.note(key, ROUND_CAP_NOTE)? else {
-        return Ok(None);
-    };
-    let cap: Option<usize> = serde_json::from_str(&json)
-        .map_err(|e| EngineError::Corrupt(format!("the store's round cap {json:?}: {e}")))?;
-    Ok(cap.map(|c| c.max(1)))
-}
-
-fn set_round_cap(store: &Store, key: ThreadKey, cap: Option<usize>) -> Result<()> {
-    let json = serde_json::to_string(&cap).map_err(|e| EngineError::Corrupt(e.to_string()))?;
-    store.set_note(key, ROUND_CAP_NOTE, &json)?;
-    Ok(())
-}
-
-/// Ends `sub_block`, Built, that the prover or the off-chain verifier failed on (`error`).
-/// Both see only what the store holds, so proving it again fails again: retried, it would hold
-/// the thread's next sequence for good (service review F6). Its transfers go back to pending,
-/// and the round cap halves to their half, so the next sub-blocks split them until the one
-/// the prover fails on is alone; that one is refused with the prover's reason and the cap is
-/// lifted. The batcher checks what the AIR does before it emits a row, so this is a bug
-/// showing: it is logged as an error. Returns [`EngineError::Unprovable`] saying what was done.
-pub fn end_unprovable(store: &Store, key: ThreadKey, sub_block: &SubBlock, error: &EngineError) -> Result<EngineError> {
-    let reason = format!("the prover failed on it ({error})");
-    let ended = store.record_abandoned(
-        key,
-        sub_block.sequence(),
-        sub_block.attempt,
-        SubBlockStatus::Stale { tx_hash: None, reason: reason.clone() },
-    )?;
-    let transfers = ended.body.messages.len();
-    let detail = if transfers > 1 {
-        let cap = transfers / 2;
-        set_round_cap(store, key, Some(cap))?;
-        format!("{reason}; its {transfers} transfers are pending again, sub-blocks now take at most {cap}")
-    } else {
-        let refused = ended.body.messages.iter().map(|m| Rejected { message: m.clone(), reason: format!("{reason} alone") });
-        store.record_rejected(key, refused.collect())?;
-        set_round_cap(store, key, None)?;
-        format!("{reason} with one transfer: refused")
-    };
-    tracing::error!(sequence = ended.sequence(), %detail, "the prover failed on a sub-block the batcher built");
-    Ok(EngineError::Unprovable { sequence: ended.sequence(), detail })
+/// Ends `sub_block`, Built, that the prover side failed on (`error`): proving it again would
+/// fail the same way (`crate::isolation`). One built ahead on a sub-block not yet settled is
+/// only ended (it is rebuilt on chain state); otherwise its transfers are split until the one
+/// the prover fails on is refused. Returns [`EngineError::Unprovable`] saying what was done.
+fn end_unprovable(store: &Store, key: ThreadKey, sub_block: &SubBlock, error: &EngineError) -> Result<EngineError> {
+    let blame = if sub_block.body.parent_attempt.is_some() { Blame::NotTheMessages } else { Blame::Messages };
+    let detail = isolation::end_unprovable(store, key, sub_block, error, blame)?;
+    Ok(EngineError::Unprovable { sequence: sub_block.sequence(), detail })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Logged;
-    use zkthread_store::{Felt, NewSubBlock, NewTransfer, SlotEntry};
+    use zkthread_store::{Felt, NewSubBlock, NewTransfer, SlotEntry, SubBlockStatus};
 
     /// Service review F6 for transfers: a Built sub-block the prover side fails on, every time
     /// (here one that does not batch again: its transfers carry no signature record, which
     /// only a bug or a tampered store puts in a sub-block), is not retried forever. It ends
     /// with its transfers pending again in order; the cap halves until the transfer it fails
-    /// on is alone, which is refused with the reason; the cap is then lifted.
+    /// on is alone, which is refused with the reason; the cap goes with the last suspect.
     #[tokio::test]
     async fn a_sub_block_the_prover_fails_on_is_split_until_its_transfer_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -183,11 +143,11 @@ mod tests {
         build(&all);
         let ended = prove(&store, key, &Logged).await.unwrap_err();
         assert!(
-            matches!(&ended, EngineError::Unprovable { sequence: 0, detail } if detail.contains("sub-blocks now take at most 1")),
+            matches!(&ended, EngineError::Unprovable { sequence: 0, detail } if detail.contains("take at most 1 while")),
             "{ended}"
         );
         assert_eq!(store.pending(key).unwrap(), all, "pending again, in order");
-        assert_eq!(round_cap(&store, key).unwrap(), Some(1));
+        assert_eq!(isolation::cap_round(&store, key, all.clone()).unwrap(), all[..1], "sub-blocks take one");
         assert!(store.built(key).unwrap().is_none() && store.in_flight(key).unwrap().is_none());
         let status = &store.sub_blocks(key).unwrap()[0].status;
         assert!(matches!(status, SubBlockStatus::Stale { reason, .. } if reason.contains("the prover failed on it")), "{status:?}");
@@ -198,7 +158,8 @@ mod tests {
         assert_eq!(rejected.len(), 1);
         assert_eq!(rejected[0].message, all[0]);
         assert!(rejected[0].reason.contains("without a valid signature record") && rejected[0].reason.ends_with("alone"), "{}", rejected[0].reason);
-        assert_eq!(round_cap(&store, key).unwrap(), None, "lifted");
-        assert_eq!(store.pending(key).unwrap(), all[1..], "the others go on");
+        let rest = store.pending(key).unwrap();
+        assert_eq!(rest, all[1..], "the others go on");
+        assert_eq!(isolation::cap_round(&store, key, rest.clone()).unwrap(), rest, "no cap: no suspect pending");
     }
 }

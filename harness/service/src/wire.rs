@@ -209,7 +209,8 @@ pub struct OrderLine {
 pub struct OwedRound {
     pub owner: String,
     pub order_id: u32,
-    /// Makers its stopped pass has visited (it does not take them again).
+    /// Still-live makers its stopped pass has visited (it does not take them again; a filled
+    /// or cancelled one is dropped).
     pub visited: usize,
 }
 

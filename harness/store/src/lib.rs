@@ -978,6 +978,32 @@ impl<M: MessageBody> Store<M> {
         })
     }
 
+    /// Built → `status` (an ending one), its messages refused with `reason` instead of going
+    /// back to pending, in one transaction: a sub-block the prover fails on, with the one
+    /// message it fails on alone. Nothing can batch that message between the two (it is never
+    /// pending again), and a crash leaves either the Built sub-block or both done.
+    pub fn record_refused(
+        &self,
+        thread: ThreadKey,
+        sequence: u64,
+        attempt: u32,
+        status: SubBlockStatus,
+        reason: &str,
+    ) -> Result<SubBlock<M>> {
+        assert!(status.handed_back(), "record_refused takes an ending status");
+        self.update_refusing(
+            thread,
+            sequence,
+            attempt,
+            move |sb, _| {
+                expect(sb, "built", |s| matches!(s, SubBlockStatus::Built))?;
+                sb.status = status;
+                Ok(true)
+            },
+            Some(reason),
+        )
+    }
+
     /// Applies `change` to one sub-block (given the sub-block it was built ahead on, if any) in
     /// a write transaction; when it returns `true`, the sub-block's transfers go back to
     /// pending in the same transaction, and so does a sub-block built ahead on it, ended Stale.
@@ -987,6 +1013,20 @@ impl<M: MessageBody> Store<M> {
         sequence: u64,
         attempt: u32,
         change: impl FnOnce(&mut SubBlock<M>, Option<&SubBlock<M>>) -> Result<bool>,
+    ) -> Result<SubBlock<M>> {
+        self.update_refusing(thread, sequence, attempt, change, None)
+    }
+
+    /// [`Store::update`], whose handed-back messages of the sub-block itself are refused with
+    /// `refuse` as their reason when it is given (those of a sub-block built ahead on it still
+    /// go back to pending).
+    fn update_refusing(
+        &self,
+        thread: ThreadKey,
+        sequence: u64,
+        attempt: u32,
+        change: impl FnOnce(&mut SubBlock<M>, Option<&SubBlock<M>>) -> Result<bool>,
+        refuse: Option<&str>,
     ) -> Result<SubBlock<M>> {
         let scope = thread.scope();
         let key = (scope.as_str(), sequence, attempt);
@@ -1041,13 +1081,21 @@ impl<M: MessageBody> Store<M> {
                 }
                 let mut pending = txn.open_table(PENDING).map_err(db_error)?;
                 let mut homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
-                for transfer in ended.iter().flat_map(|s| &s.body.messages) {
+                let mut rejected = txn.open_table(REJECTED).map_err(db_error)?;
+                let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
+                for (index, transfer) in ended.iter().enumerate().flat_map(|(i, s)| s.body.messages.iter().map(move |m| (i, m))) {
+                    homes.remove((scope.as_str(), transfer.id)).map_err(db_error)?;
+                    if let (0, Some(reason)) = (index, refuse) {
+                        set_queued(&mut queue, &scope, transfer, false)?;
+                        let json = serde_json::to_string(&Rejected { message: transfer.clone(), reason: reason.to_owned() })?;
+                        rejected.insert((scope.as_str(), transfer.id), json.as_str()).map_err(db_error)?;
+                        continue;
+                    }
                     // Original submission numbers: back in their place in the order.
                     let json = serde_json::to_string(transfer)?;
                     pending
                         .insert((scope.as_str(), transfer.id), json.as_str())
                         .map_err(db_error)?;
-                    homes.remove((scope.as_str(), transfer.id)).map_err(db_error)?;
                 }
             }
             sub_block

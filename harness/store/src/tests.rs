@@ -726,3 +726,31 @@ fn a_thread_holds_one_programs_messages_and_refuses_another_type() {
     // Nothing was written by the refused submit.
     assert_eq!(store.pending(thread(1)).unwrap().len(), 1);
 }
+
+/// A Built sub-block ended with its messages refused (the prover fails on its lone message):
+/// in one transaction nothing goes back to pending, the message is rejected with the reason,
+/// no longer queued for its sender, and the sub-block left the in-flight index; only a Built
+/// sub-block can end so.
+#[test]
+fn a_built_sub_block_ends_with_its_messages_refused_in_one_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    let b = store.submit(thread(1), transfer(3, 2, 5)).unwrap();
+    store.record_batch(thread(1), sub_block(0, vec![a.clone()]), vec![]).unwrap();
+    let stale = || SubBlockStatus::Stale { tx_hash: None, reason: "the prover failed on it".into() };
+    let ended = store.record_refused(thread(1), 0, 0, stale(), "the prover failed on it alone").unwrap();
+    assert_eq!(ended.status.name(), "stale");
+    assert_eq!(ids(&store.pending(thread(1)).unwrap()), [b.id], "not pending again");
+    let rejected = store.rejected(thread(1)).unwrap();
+    assert_eq!((rejected.len(), rejected[0].message.id), (1, a.id));
+    assert_eq!(rejected[0].reason, "the prover failed on it alone");
+    assert!(store.queued(thread(1), felt(7), felt(1)).unwrap().is_empty());
+    assert!(store.all_in_flight(thread(1)).unwrap().is_empty());
+    assert_index_matches_a_scan(&store, thread(1));
+    // A proven sub-block is not refused so: its proof may be on its way.
+    store.record_batch(thread(1), sub_block(0, vec![b.clone()]), vec![]).unwrap();
+    store.record_proof(thread(1), 0, 1, vec![felt(1)]).unwrap();
+    assert!(store.record_refused(thread(1), 0, 1, stale(), "no").is_err());
+    assert_eq!(store.rejected(thread(1)).unwrap().len(), 1);
+}

@@ -177,7 +177,8 @@ struct ShowReport {
 struct OwedLine {
     owner: String,
     id: u32,
-    /// Makers its stopped pass has visited (it does not take them again).
+    /// Still-live makers its stopped pass has visited (it does not take them again; a filled
+    /// or cancelled one is dropped).
     visited: usize,
 }
 

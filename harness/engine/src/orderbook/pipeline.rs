@@ -36,6 +36,7 @@ use zkthread_orderbook::{poseidon252, Price, SignedPublicInput};
 use zkthread_prover::ThreadChannel;
 use zkthread_sig::domain::account_id;
 use zkthread_sig::wots::Message as _;
+use crate::isolation::Blame;
 use zkthread_store::{LaneAuth, Message, MessageBody, NewSubBlock, Rejected, Store, SubBlock, SubBlockStatus, ThreadKey};
 
 use super::{Market, MarketError, StoredOrder};
@@ -297,6 +298,8 @@ pub async fn batch(
         return Ok(BatchOutcome::NothingPending { reconciled });
     }
     let pending = this_round(pending, round_cap(store, key)?);
+    // While a round the prover failed on is being split: at most half of its messages.
+    let pending = crate::isolation::cap_round(store, key, pending).map_err(MarketError::from)?;
     observer.step(&format!("matching {} pending order message(s) against the book on chain", pending.len()));
     let known = live_orders(store, key)?;
     let inputs = RoundInputs {
@@ -837,8 +840,27 @@ fn end_oversized(store: &Store<StoredOrder>, key: ThreadKey, felts: usize) -> Re
         let budget = batcher::slot_budget_below(slots, felts.saturating_sub(limit));
         store.set_note(key, SLOT_BUDGET_NOTE, &budget.to_string()).map_err(EngineError::from)?;
         format!("{reason}; its {messages} message(s) are pending again, rounds now touch at most {budget} slots (it touched {slots})")
+    } else if messages > 1 {
+        let cap = messages / 2;
+        store.set_note(key, ROUND_CAP_NOTE, &cap.to_string()).map_err(EngineError::from)?;
+        format!("{reason}; its {messages} messages are pending again, rounds now take at most {cap}")
+    } else if messages == 0 {
+        // Fills alone of a resumed taker, at the smallest budget (not seen: ~72 felts of slots):
+        // it is not resumed again, so the same round is not proven forever; its remainder rests.
+        write_json_note(store, key, RESUME_NOTE, &None::<StoppedTaker>)?;
+        format!("{reason} with fills alone: the stopped taker is not resumed")
     } else {
-        isolate(store, key, &ended, &reason, "even alone (too many fills for one settlement)")?
+        let refused = ended
+            .body
+            .messages
+            .iter()
+            .map(|m| Rejected {
+                message: m.clone(),
+                reason: format!("{reason} even alone (too many fills for one settlement)"),
+            })
+            .collect();
+        store.record_rejected(key, refused).map_err(EngineError::from)?;
+        format!("{reason} with one message: refused")
     };
     tracing::warn!(sequence = ended.sequence(), %detail, "book sub-block too large to settle");
     Ok(Reconciled {
@@ -851,27 +873,6 @@ fn end_oversized(store: &Store<StoredOrder>, key: ThreadKey, felts: usize) -> Re
     })
 }
 
-/// After `ended` (a round that will fail the same way again) went back to pending: halves the
-/// round cap to its messages' half, so that the next rounds split them until the cause is one
-/// message, which is refused (`lone`: why, after the reason); a round of fills alone no
-/// longer resumes its stopped taker, whose remainder rests. So no round is retried forever.
-fn isolate(store: &Store<StoredOrder>, key: ThreadKey, ended: &SubBlock<StoredOrder>, reason: &str, lone: &str) -> Result<String> {
-    let messages = ended.body.messages.len();
-    Ok(if messages > 1 {
-        let cap = messages / 2;
-        store.set_note(key, ROUND_CAP_NOTE, &cap.to_string()).map_err(EngineError::from)?;
-        format!("{reason}; its {messages} messages are pending again, rounds now take at most {cap}")
-    } else if messages == 0 {
-        write_json_note(store, key, RESUME_NOTE, &None::<StoppedTaker>)?;
-        format!("{reason} with fills alone: the stopped taker is not resumed")
-    } else {
-        let refused =
-            ended.body.messages.iter().map(|m| Rejected { message: m.clone(), reason: format!("{reason} {lone}") }).collect();
-        store.record_rejected(key, refused).map_err(EngineError::from)?;
-        format!("{reason} with one message: refused")
-    })
-}
-
 /// Whether proving failed in a way that trying again repeats. The prover and the off-chain
 /// verifier see only the stored sub-block's statement and the rows of its messages matched
 /// again (a chain that moved ends the round Stale before them), so their failures are
@@ -881,30 +882,32 @@ pub(crate) fn fails_every_time(error: &MarketError) -> bool {
     matches!(error, MarketError::Prove(_) | MarketError::Verify(_))
 }
 
-/// Ends the Built sub-block the prover failed on (`error`, [`fails_every_time`]): its messages
-/// go back to pending and [`isolate`] splits them until the one it fails on is refused alone.
-/// The batcher checks what the AIR does before it emits a row, so this is a bug showing: it is
-/// logged as an error, and the book goes on without the message.
+/// Ends the Built sub-block the prover failed on (`error`, [`fails_every_time`]),
+/// `crate::isolation` splitting its messages until the one it fails on is refused. A round
+/// that resumed a stopped taker (or made fills alone) does not blame its messages: the taker
+/// is no longer resumed (its remainder rests), and the next round, without it, tells whether
+/// a message is at fault. (Blaming them instead would refuse honest messages one by one
+/// behind a taker the prover fails on, each with its key.)
 fn end_unprovable(store: &Store<StoredOrder>, key: ThreadKey, error: &MarketError) -> Result<Reconciled> {
     let Some(sub_block) = store.built(key).map_err(EngineError::from)? else {
         return Err(MarketError::Statement("no built sub-block to end".into()));
     };
-    let reason = format!("the prover failed on it ({error})");
-    let ended = store
-        .record_abandoned(
-            key,
-            sub_block.sequence(),
-            sub_block.attempt,
-            SubBlockStatus::Stale { tx_hash: None, reason: reason.clone() },
-        )
-        .map_err(EngineError::from)?;
-    let detail = isolate(store, key, &ended, &reason, "alone")?;
-    tracing::error!(sequence = ended.sequence(), %detail, "the prover failed on a book sub-block the batcher built");
+    let resumed = round_inputs(store, key)?.is_some_and(|inputs| inputs.resume.is_some());
+    let blame = if resumed || sub_block.body.messages.is_empty() {
+        write_json_note(store, key, RESUME_NOTE, &None::<StoppedTaker>)?;
+        Blame::NotTheMessages
+    } else {
+        Blame::Messages
+    };
+    let mut detail = crate::isolation::end_unprovable(store, key, &sub_block, error, blame)?;
+    if blame == Blame::NotTheMessages {
+        detail.push_str("; the stopped taker is not resumed");
+    }
     Ok(Reconciled {
-        sequence: ended.sequence(),
-        attempt: ended.attempt,
+        sequence: sub_block.sequence(),
+        attempt: sub_block.attempt,
         from: "built",
-        to: ended.status.name(),
+        to: "stale",
         tx_hash: None,
         detail,
     })
@@ -1323,9 +1326,11 @@ mod tests {
 
     /// A round the prover fails on (a bug: the batcher checks what the AIR does) is not
     /// retried forever (service review F6): it ends with its messages pending again in order,
-    /// the cap halves until the message it fails on is alone, and that one is refused with the
-    /// prover's reason while the others go on; a round of fills alone stops resuming its taker.
-    /// Failures that may pass next time (chain, store, a stopped task) are retried instead.
+    /// rounds take half while one of them is pending, and a lone one it fails on is refused
+    /// with the prover's reason while the others go on. A round that resumed a stopped taker
+    /// does not blame its messages (helper-55 H1: they would be refused one by one behind the
+    /// taker): the taker is no longer resumed and nothing is capped or refused; nor does a
+    /// round of fills alone. Failures that may pass next time are retried instead.
     #[test]
     fn a_round_the_prover_fails_on_is_split_until_its_message_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -1339,42 +1344,43 @@ mod tests {
             store.submit(key, order(10 + u64::from(n), n, 0)).unwrap();
         }
         let all = store.pending(key).unwrap();
-        let fail = |round: &[Message<StoredOrder>]| {
+        let capped = |store: &Store<StoredOrder>| crate::isolation::cap_round(store, key, store.pending(key).unwrap()).unwrap();
+        let taker = StoppedTaker { taker: (Felt::from(7u8), 1), passed: vec![] };
+        let fail = |round: &[Message<StoredOrder>], resume: Option<StoppedTaker>| {
+            set_round_inputs(&store, key, &RoundInputs { orders: vec![], budget: None, resume }).unwrap();
             built_with(&store, key, 0, round, 2, 2);
             end_unprovable(&store, key, &failure).unwrap()
         };
-        let ended = fail(&all);
-        assert_eq!(store.pending(key).unwrap(), all, "pending again, in order");
-        assert_eq!(round_cap(&store, key).unwrap(), Some(2));
+        // Behind a resumed taker: not blamed, the taker dropped.
+        write_json_note(&store, key, RESUME_NOTE, &Some(taker.clone())).unwrap();
+        let ended = fail(&all, Some(taker.clone()));
+        assert!(ended.detail.ends_with("the stopped taker is not resumed"), "{}", ended.detail);
+        assert!(!uncross_owed(&store, key).unwrap());
+        assert_eq!((capped(&store), store.rejected(key).unwrap().len()), (all.clone(), 0), "no cap, none refused");
+        // Its own messages: halved while a suspect is pending, then the lone one refused.
+        let ended = fail(&all, None);
         assert!(ended.detail.contains("the prover failed on it (proving: ConstraintsNotSatisfied)"), "{}", ended.detail);
-        let status = &store.sub_blocks(key).unwrap()[0].status;
-        assert!(matches!(status, SubBlockStatus::Stale { reason, .. } if reason.contains("the prover failed")), "{status:?}");
+        assert_eq!(store.pending(key).unwrap(), all, "pending again, in order");
+        assert_eq!(capped(&store), all[..2]);
+        let status = store.sub_blocks(key).unwrap().last().unwrap().status.clone();
+        assert!(matches!(&status, SubBlockStatus::Stale { reason, .. } if reason.contains("the prover failed")), "{status:?}");
         assert!(store.built(key).unwrap().is_none() && store.in_flight(key).unwrap().is_none());
-        fail(&this_round(store.pending(key).unwrap(), round_cap(&store, key).unwrap()));
-        assert_eq!(round_cap(&store, key).unwrap(), Some(1));
-        let lone = this_round(store.pending(key).unwrap(), Some(1));
-        assert_eq!(lone, all[..1]);
-        fail(&lone);
+        fail(&capped(&store), None);
+        assert_eq!(capped(&store), all[..1]);
+        fail(&capped(&store), None);
         let rejected = store.rejected(key).unwrap();
         assert_eq!(rejected.len(), 1);
         assert_eq!(rejected[0].message, all[0]);
         assert!(rejected[0].reason.contains("ConstraintsNotSatisfied") && rejected[0].reason.ends_with("alone"), "{}", rejected[0].reason);
         assert_eq!(store.pending(key).unwrap(), all[1..], "the others go on");
+        assert_eq!(capped(&store), all[1..], "the cap went with the last suspect");
         // Fills alone of a resumed taker: it is not resumed again.
-        let taker = StoppedTaker { taker: (Felt::from(7u8), 1), passed: vec![] };
-        write_json_note(&store, key, RESUME_NOTE, &Some(taker)).unwrap();
-        assert!(uncross_owed(&store, key).unwrap());
-        fail(&[]);
+        write_json_note(&store, key, RESUME_NOTE, &Some(taker.clone())).unwrap();
+        fail(&[], Some(taker));
         assert!(!uncross_owed(&store, key).unwrap());
         assert_eq!(store.pending(key).unwrap(), all[1..]);
     }
 
-    /// A proven round too large to settle never holds the book's sequence: it ends with its
-    /// messages pending again (arrival order kept). One that touched more than the smallest
-    /// slot budget sets the slot budget below its size, durably (the batcher then defers
-    /// messages and stops fills there), and settled rounds re-estimate it; one that touched
-    /// no more halves the message cap, and a lone message in it cannot shrink, so it is
-    /// refused with the reason.
     #[test]
     fn an_oversized_round_ends_and_halves_the_cap_and_a_lone_one_is_refused() {
         let dir = tempfile::tempdir().unwrap();
