@@ -8,12 +8,13 @@
 //!   sequence and kept (not sent) — skipped while a kept one would still settle, so no proof
 //!   is wasted;
 //! - `Settle`: a kept settlement is sent — the pending one or an older one (a replay once settled),
-//!   honest or tampered: an input value changed (stale), an output value changed, one proof
+//!   honest or tampered: an input value changed, an output value changed, one proof
 //!   felt changed, or the sequence moved.
 //!
 //! The model predicts each settlement's fate from the registry's rules, in the registry's
-//! order (sequence, then inputs against the model's balances, then the proof, valid only if
-//! untouched): it must settle exactly when predicted, else revert with the predicted reason,
+//! order (sequence, then the proof, valid only if untouched, then inputs against the model's
+//! balances, made stale by `Direct` transfers): it must settle exactly when predicted, else
+//! revert with the predicted reason,
 //! charging the sender exactly the fee and changing no balance slot and not the sequence.
 //! After every step every balance on chain equals the model. Each case closes by sending the
 //! settlement still pending (if any) with an input off by one, with a proof felt changed, then
@@ -283,6 +284,11 @@ fn predict(fuzz: &Fuzz, settlement: &Settlement, untouched: bool) -> Option<&'st
     if settlement.sequence != fuzz.sequence {
         return Some("registry: wrong sequence");
     }
+    // The proof before the inputs: each contract's inputs are compared right before its
+    // outputs are written.
+    if !untouched {
+        return Some("registry: invalid proof");
+    }
     let stale = settlement.inputs.iter().any(|input| {
         let slot = Slot {
             contract: input.contract,
@@ -293,16 +299,14 @@ fn predict(fuzz: &Fuzz, settlement: &Settlement, untouched: bool) -> Option<&'st
     if stale {
         return Some("registry: stale input");
     }
-    if !untouched {
-        return Some("registry: invalid proof");
-    }
     None
 }
 
 /// Runs `ops`, then closes the case: a proven settlement that would still settle is sent with
 /// input `closing_felt` (modulo the count) off by one, then with proof felt `closing_felt`
-/// changed — both must revert — and then honestly, so every case ends with nothing pending
-/// and exercises the input check and the verifier both ways.
+/// changed — both must revert (`invalid proof`: an input off by one is another statement than
+/// the one proven) — and then honestly, so every case ends with nothing pending and exercises
+/// the verifier both ways; proven inputs turn stale through the cases' direct L2 transfers.
 async fn run_case(
     world: &ThreadWorld,
     fuzz: &mut Fuzz,

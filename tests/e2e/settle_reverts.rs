@@ -3,7 +3,9 @@
 //!
 //! The threads run the real `ThreadVerifier`, but no settlement here carries a proof: every one
 //! must be stopped by a rule checked before verification (had one got that far, it would revert
-//! `registry: invalid proof`, not with the rule's reason).
+//! `registry: invalid proof`, not with the rule's reason). Inputs are compared with storage
+//! after the proof, contract by contract right before each one is written, so a stale input
+//! without its proof reverts for the proof; a proven stale one is in `settle_proven`.
 
 use anyhow::Result;
 use zkthread_e2e::client::calldata::SlotValue;
@@ -79,7 +81,7 @@ fn balance_slots(world: &ThreadWorld, token: Felt, recipient: Felt) -> Result<Ve
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settle_with_stale_input_reverts_and_charges_the_prover() -> Result<()> {
+async fn settle_claiming_a_stale_input_without_its_proof_reverts_and_charges_the_prover() -> Result<()> {
     init_tracing();
     let world = ThreadWorld::deploy_with_verifier().await?;
     let recipient = Felt::from(0xabcdu32);
@@ -87,10 +89,12 @@ async fn settle_with_stale_input_reverts_and_charges_the_prover() -> Result<()> 
         .registry
         .next_sequence(world.client(), world.thread_id)
         .await?;
-    // The holder really has SUPPLY; the sub-block claims it read SUPPLY - 1.
+    // The holder really has SUPPLY; the sub-block claims it read SUPPLY - 1. The proof is
+    // checked before the inputs (so no member's code runs between a contract's check and its
+    // write): with none, the proof fails first.
     let stale = transfer_settlement(&world, sequence, SUPPLY - 1, recipient, 10)?;
     let watched = balance_slots(&world, world.token.address, recipient)?;
-    assert_settle_reverts(&world, &stale, "registry: stale input", &watched).await?;
+    assert_settle_reverts(&world, &stale, "registry: invalid proof", &watched).await?;
     assert_eq!(
         world.token.balance_of(world.client(), world.holder).await?,
         SUPPLY

@@ -34,5 +34,6 @@ pub const WRONG_SEQUENCE: felt252 = 'registry: wrong sequence';
 pub const UNSORTED_SLOTS: felt252 = 'registry: unsorted slots';
 pub const CONTRACT_NOT_IN_SET: felt252 = 'registry: contract not in set';
 pub const BAD_SLOT_REPLY: felt252 = 'registry: bad slot reply';
-pub const STALE_INPUT: felt252 = 'registry: stale input';
 pub const INVALID_PROOF: felt252 = 'registry: invalid proof';
+/// Checked contract by contract right before its outputs are written, after the proof.
+pub const STALE_INPUT: felt252 = 'registry: stale input';

@@ -72,10 +72,12 @@ pub trait IThreadRegistry<TContractState> {
 
     // Provers: settlement of one sub-block. Checks, in order, each with its own revert reason:
     // not re-entered; thread exists, is active, caller allowed; `sequence` is the next one;
-    // both lists strictly ascending and over the thread's contracts only; every input equals
-    // current storage; the program's verifier instance accepts `proof` for `public_input`
-    // (which carries `transactions`). Then writes the outputs, bumps the sequence and emits the
-    // state diff as `SubBlockSettled` events followed by one `SubBlockSettledSummary`.
+    // both lists strictly ascending and over the thread's contracts only; the program's
+    // verifier instance accepts `proof` for `public_input` (which carries `transactions`);
+    // then contract by contract, every input of the contract equals current storage and its
+    // outputs are written at once (no other member's code runs in between). Then bumps the
+    // sequence and emits the state diff as `SubBlockSettled` events followed by one
+    // `SubBlockSettledSummary`.
     fn settle(
         ref self: TContractState,
         thread_id: u64,

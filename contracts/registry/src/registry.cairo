@@ -331,15 +331,12 @@ pub mod ThreadRegistry {
             assert(sequence == thread.sequence.read(), errors::WRONG_SEQUENCE);
 
             // 3. Isolation: sorted lists (one entry per slot) over the thread's contracts only.
-            // The same walks group each list by contract for steps 4 and 6 (the lists are
-            // calldata, so nothing they gather can change before it is used).
+            // The same walks group each list by contract for step 5 (the lists are calldata, so
+            // nothing they gather can change before it is used).
             let reads = self.input_runs(thread_id, inputs);
             let (writes, chunks) = self.output_runs(thread_id, sequence, outputs);
 
-            // 4. The precondition: every input is the current value of its slot.
-            assert_inputs_current(thread_id, reads);
-
-            // 5. The proof, for a public input built here from registry state and the lists,
+            // 4. The proof, for a public input built here from registry state and the lists,
             // checked by the program's verifier instance: a call, not a library call, so the
             // verifier never acts as the registry.
             // `verify`'s calldata is built here as `[n, public_input, m, proof]` (what the
@@ -354,8 +351,15 @@ pub mod ThreadRegistry {
             let verifier = self.program_verifier.read(thread.program_hash.read());
             assert(verifies(verifier, calldata.span()), errors::INVALID_PROOF);
 
-            // 6. Apply the state diff and publish it.
-            write_outputs(thread_id, writes);
+            // 5. The precondition and the state diff, contract by contract: each member's
+            // inputs are read and compared right before its outputs are written, so no other
+            // member's code runs between a contract's check and its write. (Every input checked
+            // first and every output written after let a member's `read_slots` or
+            // `write_slots` move another member's state in between: a hostile member of a
+            // thread beside a token could spend its balance on L2 there and have the thread's
+            // write of the old debit land on top, a double spend.) Member code that runs after
+            // a contract is written sees the settled state.
+            apply_runs(thread_id, reads, writes);
             thread.sequence.write(sequence + 1);
             let n_chunks = emit_state_diff(chunks);
             self
@@ -836,25 +840,52 @@ pub mod ThreadRegistry {
         felts.append(value);
     }
 
-    /// Reads the inputs' slots with one `read_slots` call per contract and compares.
-    fn assert_inputs_current(
-        thread_id: u64, runs: Array<(ContractAddress, Span<felt252>, Span<felt252>)>,
+    /// Per contract, in ascending address order (both lists are sorted): reads its inputs'
+    /// slots with one `read_slots` call and compares them, then writes its outputs with one
+    /// `write_slots` call. A contract with outputs and no input (the programs' statements
+    /// refuse those lists; the registry does not depend on it) is written in its place.
+    fn apply_runs(
+        thread_id: u64,
+        reads: Array<(ContractAddress, Span<felt252>, Span<felt252>)>,
+        writes: Array<(ContractAddress, Span<felt252>)>,
     ) {
-        for run in runs {
-            let (contract, keys, mut expected) = run;
-            let mut current = read_slots(contract, thread_id, keys);
-            assert(current.len() == expected.len(), errors::BAD_SLOT_REPLY);
-            while let Option::Some(value) = current.pop_front() {
-                assert(*value == *expected.pop_front().unwrap(), errors::STALE_INPUT);
+        let mut reads = reads.span();
+        let mut writes = writes.span();
+        loop {
+            let next_read: Option<u256> = match reads.get(0) {
+                Option::Some(run) => {
+                    let (contract, _, _) = *run.unbox();
+                    let address: felt252 = contract.into();
+                    Option::Some(address.into())
+                },
+                Option::None => Option::None,
             };
-        };
-    }
-
-    /// Writes the outputs with one `write_slots` call per contract.
-    fn write_outputs(thread_id: u64, runs: Array<(ContractAddress, Span<felt252>)>) {
-        for run in runs {
-            let (contract, pairs) = run;
-            write_slots(contract, thread_id, pairs);
+            let next_write: Option<u256> = match writes.get(0) {
+                Option::Some(run) => {
+                    let (contract, _) = *run.unbox();
+                    let address: felt252 = contract.into();
+                    Option::Some(address.into())
+                },
+                Option::None => Option::None,
+            };
+            let (check, write) = match (next_read, next_write) {
+                (Option::None, Option::None) => { break; },
+                (Option::Some(_), Option::None) => (true, false),
+                (Option::None, Option::Some(_)) => (false, true),
+                (Option::Some(r), Option::Some(w)) => (r <= w, w <= r),
+            };
+            if check {
+                let (contract, keys, mut expected) = *reads.pop_front().unwrap();
+                let mut current = read_slots(contract, thread_id, keys);
+                assert(current.len() == expected.len(), errors::BAD_SLOT_REPLY);
+                while let Option::Some(value) = current.pop_front() {
+                    assert(*value == *expected.pop_front().unwrap(), errors::STALE_INPUT);
+                };
+            }
+            if write {
+                let (contract, pairs) = *writes.pop_front().unwrap();
+                write_slots(contract, thread_id, pairs);
+            }
         };
     }
 

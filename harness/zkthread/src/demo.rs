@@ -8,9 +8,10 @@
 //! signs its transfers; the batch also carries planted attacks (a raised amount, a theft with
 //! the thief's own key, a replay, an overspend) that the batcher refuses, each with its reason.
 //! Batch against the balances and key slots on-chain; prove with Stwo and verify off-chain;
-//! run the pre-settlement checks. Then the two revert paths, on purpose: a settlement with one
-//! stale input and one whose proof has one felt changed — each reverts with the registry's
-//! reason, the prover pays the fee, no balance moves. Then the honest settlement: the registry
+//! run the pre-settlement checks. Then the two revert paths, on purpose: the proven settlement
+//! sent after a trader moved 1 token on L2 (stale input; the token is paid back after) and one
+//! whose proof has one felt changed — each reverts with the registry's reason, the prover pays
+//! the fee, no balance moves. Then the honest settlement: the registry
 //! verifies the proof on-chain and writes the balances and the rotated key slots. Finally a
 //! settled signature is submitted again and refused: its nonce is spent on-chain.
 
@@ -103,7 +104,8 @@ pub struct DemoSummary {
     pub slots_out: usize,
     pub proof: ProofSummary,
     pub settlement: SettlementSummary,
-    pub stale_settlement: RevertSummary,
+    /// `None` on a node where fewer than two accounts sign (the stale input is made on L2).
+    pub stale_settlement: Option<RevertSummary>,
     pub bad_proof_settlement: RevertSummary,
     /// The first settled transfer submitted again after the settlement.
     pub settled_replay_refused: String,
@@ -427,18 +429,23 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         bounds,
     };
 
-    // Revert path 1, on purpose: one input value off by one.
-    let step = progress.step("sending a settlement with a stale input (hand-set resource bounds)");
-    let stale_summary = ctx.send(&stale_settlement(&honest)?).await?;
-    timings.insert(
-        "stale_settle",
-        step.done(stale_summary.line()).as_secs_f64(),
-    );
-    ensure!(
-        stale_summary.status == "REVERTED",
-        "the stale settlement was not reverted (tx {})",
-        stale_summary.tx_hash
-    );
+    // Revert path 1, on purpose: a proven settlement whose input moved on L2 since batching.
+    let stale_summary = match stale_pair(&node, &honest)? {
+        Some((payer, payee)) => {
+            let step = progress.step(
+                "sending the settlement after a trader moved 1 token on L2 (must revert: stale input; hand-set bounds)",
+            );
+            let summary = send_stale(&ctx, &node, token, &honest, payer, payee).await?;
+            timings.insert("stale_settle", step.done(summary.line()).as_secs_f64());
+            ensure!(summary.status == "REVERTED", "the stale settlement was not reverted (tx {})", summary.tx_hash);
+            Some(summary)
+        }
+        None => {
+            let step = progress.step("a stale settlement");
+            step.done("skipped: moving an input on L2 and back needs two accounts this node lets us sign for");
+            None
+        }
+    };
 
     // Revert path 2, on purpose: current inputs, but one proof felt changed.
     let step = progress.step("sending a settlement whose proof has one felt changed");
@@ -642,16 +649,43 @@ fn client_url(chain: &ChainArgs, devnet: Option<&Devnet>) -> String {
     }
 }
 
-/// The honest settlement with its first input value off by one: the registry must find the
-/// input stale (the proof is for the honest lists, but the stale check comes first).
-fn stale_settlement(honest: &Settlement) -> Result<Settlement> {
-    let mut stale = honest.clone();
-    let first = stale
-        .inputs
-        .first_mut()
-        .context("the sub-block has no inputs")?;
-    first.value += Felt::ONE;
-    Ok(stale)
+/// Two traders we sign for, `(payer, payee)` as indexes into the node's accounts, the payer's
+/// balance an input of `honest` (so moving 1 token makes the proven settlement stale, and the
+/// payee can pay it back); `None` with fewer than two signers (an external node).
+fn stale_pair(node: &Node, honest: &Settlement) -> Result<Option<(usize, usize)>> {
+    let signers: Vec<usize> = (0..node.accounts.len()).filter(|&i| node.signer(i).is_some()).collect();
+    for &payer in &signers {
+        let key = balance_slot_key(node.accounts[payer]);
+        if honest.inputs.iter().any(|input| input.key == key) {
+            if let Some(&payee) = signers.iter().find(|&&j| j != payer) {
+                return Ok(Some((payer, payee)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The honest settlement, sent after `payer` paid `payee` 1 token on L2: its proof verifies,
+/// then the registry finds the payer's balance moved (`registry: stale input`) and nothing
+/// changes. Then `payee` pays the token back, so the inputs are current again.
+async fn send_stale(
+    ctx: &RevertContext<'_>,
+    node: &Node,
+    token: Token,
+    honest: &Settlement,
+    payer: usize,
+    payee: usize,
+) -> Result<RevertSummary> {
+    let (payer_client, payee_client) = (node.signer(payer), node.signer(payee));
+    let (Some(payer_client), Some(payee_client)) = (payer_client, payee_client) else {
+        bail!("no signer for trader {payer} or {payee}");
+    };
+    let moved = token.transfer(payer_client, node.accounts[payee], 1, FeeMode::default()).await?;
+    ensure!(!moved.is_reverted(), "moving 1 token on L2 reverted (tx {})", hex(moved.hash));
+    let summary = ctx.send(honest).await?;
+    let back = token.transfer(payee_client, node.accounts[payer], 1, FeeMode::default()).await?;
+    ensure!(!back.is_reverted(), "paying the token back reverted (tx {})", hex(back.hash));
+    Ok(summary)
 }
 
 /// The honest settlement with one proof felt changed (in the middle of the proof: inside the
@@ -845,7 +879,9 @@ fn print_human(s: &DemoSummary, total: Duration) {
         strk(settle_fee),
         se.fee_fri
     );
-    print_revert("stale input", &s.stale_settlement);
+    if let Some(stale) = &s.stale_settlement {
+        print_revert("stale input", stale);
+    }
     print_revert("bad proof", &s.bad_proof_settlement);
     println!("  settled replay   refused: {}", s.settled_replay_refused);
     println!("  total            {}", seconds(total));

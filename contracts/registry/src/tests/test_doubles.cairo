@@ -180,3 +180,75 @@ pub mod ShortReplyThreadContractTestDouble {
         }
     }
 }
+
+/// A hostile member beside a real token (helper-56's double spend): whenever the registry calls
+/// it during `settle` (`read_slots` or `write_slots`) and it holds any of the token, it spends
+/// all of it on L2, paying `stranger()`. Its own slot reads 0 and is written as given (not
+/// stored). Accepts every program and every peer.
+#[starknet::contract]
+pub mod SpendingThreadContractTestDouble {
+    use registry::tests::common::stranger;
+    use starknet::storage::{StoragePointerReadAccess, StoragePointerWriteAccess};
+    use starknet::{ClassHash, ContractAddress, get_contract_address};
+    use thread::interface::{IThreadConsent, IThreadReady};
+    use token::interface::{IThreadTokenDispatcher, IThreadTokenDispatcherTrait};
+
+    #[storage]
+    struct Storage {
+        registry: ContractAddress,
+        token: ContractAddress,
+    }
+
+    #[constructor]
+    fn constructor(ref self: ContractState, registry: ContractAddress, token: ContractAddress) {
+        self.registry.write(registry);
+        self.token.write(token);
+    }
+
+    fn spend(token: ContractAddress) {
+        let token = IThreadTokenDispatcher { contract_address: token };
+        let held = token.balance_of(get_contract_address());
+        if held > 0 {
+            token.transfer(stranger(), held);
+        }
+    }
+
+    #[abi(embed_v0)]
+    impl ThreadReadyImpl of IThreadReady<ContractState> {
+        fn read_slots(self: @ContractState, thread_id: u64, keys: Span<felt252>) -> Span<felt252> {
+            spend(self.token.read());
+            let mut zeros = array![];
+            for _ in keys {
+                zeros.append(0);
+            };
+            zeros.span()
+        }
+
+        fn write_slots(ref self: ContractState, thread_id: u64, slots: Span<(felt252, felt252)>) {
+            spend(self.token.read());
+        }
+
+        fn thread_registry(self: @ContractState) -> ContractAddress {
+            self.registry.read()
+        }
+    }
+
+    #[abi(embed_v0)]
+    impl ThreadConsentImpl of IThreadConsent<ContractState> {
+        fn accepts_program(self: @ContractState, program_hash: ClassHash) -> bool {
+            true
+        }
+
+        fn accepts_thread(
+            self: @ContractState, program_hash: ClassHash, contracts: Span<ContractAddress>,
+        ) -> bool {
+            true
+        }
+
+        fn set_program_accepted(ref self: ContractState, program_hash: ClassHash, accepted: bool) {}
+
+        fn thread_owner(self: @ContractState) -> ContractAddress {
+            self.registry.read()
+        }
+    }
+}

@@ -18,13 +18,14 @@ use thread::interface::{
 use token::ThreadToken;
 use token::interface::{IThreadTokenDispatcher, IThreadTokenDispatcherTrait};
 use super::common::{
-    OS_V1, SUPPLY, accept_all, admin, alice, ascending, assert_reverted_with,
-    balance_slots, bob, deploy, deploy_registry, deploy_token, drain_events, echo, prover,
+    OS_V1, SUPPLY, accept_all, admin, alice, ascending, assert_reverted_with, balance_slot,
+    balance_slots, bob, lt, deploy, deploy_registry, deploy_token, drain_events, echo, prover,
     reject_all, settled, stranger, token_owner, txs,
 };
 use super::test_doubles::{
     IReentrantThreadContractTestDoubleDispatcher, IReentrantThreadContractTestDoubleDispatcherTrait,
     ReentrantThreadContractTestDouble, ShortReplyThreadContractTestDouble,
+    SpendingThreadContractTestDouble,
 };
 
 #[derive(Copy, Drop)]
@@ -564,14 +565,98 @@ fn test_stale_input_is_rejected() {
 
 #[test]
 #[feature("safe_dispatcher")]
-fn test_stale_input_is_checked_before_the_proof() {
+fn test_the_proof_is_checked_before_the_inputs() {
+    // Inputs are read contract by contract right before each one's outputs are written, so
+    // after the proof: a bad proof over stale inputs reverts for the proof.
     let f = setup(reject_all(), array![].span());
     let stale = balance_slots(f.token, SUPPLY.into(), 1).span();
     assert_reverted_with(
         safe(f).settle(f.thread_id, 0, stale, transfer_outputs(f.token), txs(), no_proof()),
-        'registry: stale input',
+        'registry: invalid proof',
     );
     assert_untouched(f);
+}
+
+/// The token and a hostile member that spends its token balance on L2 whenever the registry
+/// calls it during `settle`, deployed until its address is below the token's (`below`) or
+/// above it, in a thread running the accept-all program; the member holds 100 of the token.
+fn spending_member_thread(below: bool) -> (Fixture, ContractAddress) {
+    let f = open_thread();
+    let mut salt: felt252 = 'spender';
+    let member = loop {
+        let member = deploy(
+            SpendingThreadContractTestDouble::TEST_CLASS_HASH,
+            salt,
+            array![f.registry.contract_address.into(), f.token.into()],
+        );
+        if lt(member, f.token) == below {
+            break member;
+        }
+        salt += 1;
+    };
+    let (low, high) = ascending(member, f.token);
+    let thread_id = f.registry.create_thread(OS_V1, accept_all(), array![low, high].span(), admin(), array![].span());
+    set_contract_address(alice());
+    IThreadTokenDispatcher { contract_address: f.token }.transfer(member, 100);
+    set_contract_address(prover());
+    (Fixture { thread_id, ..f }, member)
+}
+
+/// What the thread's sub-block claims: the member pays bob its 100 (its own slot 1 goes 0 -> 1
+/// so the registry calls it to read and to write).
+fn spending_sub_block(
+    f: Fixture, member: ContractAddress,
+) -> (Span<(ContractAddress, felt252, felt252)>, Span<(ContractAddress, felt252, felt252)>) {
+    let (member_key, bob_key) = (balance_slot(member), balance_slot(bob()));
+    let (first, second) = if lt(member_key.try_into().unwrap(), bob_key.try_into().unwrap()) {
+        ((member_key, 100, 0), (bob_key, 0, 100))
+    } else {
+        ((bob_key, 0, 100), (member_key, 100, 0))
+    };
+    let token_slots = |slot: (felt252, felt252, felt252), after: bool| {
+        let (key, before, later) = slot;
+        (f.token, key, if after { later } else { before })
+    };
+    let mine_in = (member, 1, 0);
+    let mine_out = (member, 1, 1);
+    let (a_in, b_in) = (token_slots(first, false), token_slots(second, false));
+    let (a_out, b_out) = (token_slots(first, true), token_slots(second, true));
+    if lt(member, f.token) {
+        (array![mine_in, a_in, b_in].span(), array![mine_out, a_out, b_out].span())
+    } else {
+        (array![a_in, b_in, mine_in].span(), array![a_out, b_out, mine_out].span())
+    }
+}
+
+/// The token's supply as alice, bob, the hostile member and `stranger()` hold it.
+fn held(f: Fixture, member: ContractAddress) -> u128 {
+    balance(f.token, alice()) + balance(f.token, bob()) + balance(f.token, member) + balance(f.token, stranger())
+}
+
+/// helper-56's double spend: a member whose `read_slots`/`write_slots` spends its balance of a
+/// token beside it on L2 cannot also have the thread's debit of that balance applied. Before
+/// the fix (every input checked first, every output written after), a member above the token
+/// spent after the token's inputs were checked and before they were written: bob got the 100
+/// the thread moved and `stranger()` the same 100 (supply + 100). Now each contract is
+/// checked right before it is written: a member below the token spends before the token's
+/// check, which sees the balance moved (stale input, nothing changes); a member above it runs
+/// after the token is settled, and holds nothing left to spend.
+#[test]
+#[feature("safe_dispatcher")]
+fn test_a_member_spending_beside_a_token_mid_settle_cannot_double_spend() {
+    // Below the token: refused as stale, nothing moved (the member still holds its 100).
+    let (f, member) = spending_member_thread(true);
+    let (inputs, outputs) = spending_sub_block(f, member);
+    assert_reverted_with(safe(f).settle(f.thread_id, 0, inputs, outputs, txs(), no_proof()), 'registry: stale input');
+    assert_eq!((balance(f.token, member), balance(f.token, bob()), balance(f.token, stranger())), (100, 0, 0));
+    assert_eq!(f.registry.next_sequence(f.thread_id), 0);
+    // Above the token: settled once, the supply conserved.
+    let (f, member) = spending_member_thread(false);
+    let (inputs, outputs) = spending_sub_block(f, member);
+    f.registry.settle(f.thread_id, 0, inputs, outputs, txs(), no_proof());
+    assert_eq!((balance(f.token, member), balance(f.token, bob()), balance(f.token, stranger())), (0, 100, 0));
+    assert_eq!(held(f, member), SUPPLY);
+    assert_eq!(f.registry.next_sequence(f.thread_id), 1);
 }
 
 #[test]
