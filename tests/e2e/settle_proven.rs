@@ -115,7 +115,9 @@ async fn real_settlement_applies_its_diff_and_each_broken_rule_reverts() -> Resu
     .await?;
 
     // --- Rule 4: every input is current. A direct L2 transfer moves the holder's balance
-    // after the sub-block was built on it. ---
+    // after the sub-block was built on it. The registry checks inputs after the proof (each
+    // contract's right before its writes), so this revert pays for a full verification. ---
+    let full = settle_bounds(&prover).await?;
     let bystander = outsider_sender.address();
     world
         .token
@@ -125,7 +127,7 @@ async fn real_settlement_applies_its_diff_and_each_broken_rule_reverts() -> Resu
         registry,
         &prover,
         honest,
-        bounds,
+        full,
         "registry: stale input",
         &watched,
     )
@@ -140,7 +142,6 @@ async fn real_settlement_applies_its_diff_and_each_broken_rule_reverts() -> Resu
     let mut bad_proof = honest.clone();
     let middle = bad_proof.proof.len() / 2;
     bad_proof.proof[middle] += Felt::ONE;
-    let full = settle_bounds(&prover).await?;
     let outcome = assert_settle_reverts(
         registry,
         &prover,

@@ -5,10 +5,10 @@
 use anyhow::{ensure, Result};
 use zkthread_e2e::client::Felt;
 use zkthread_e2e::settle::{
-    assert_settle_reverts, batch_on_chain, prove_settlement, settle_and_check, transfer, Ledger,
-    Watched,
+    assert_settle_reverts, batch_on_chain, prove_settlement, settle_and_check, settle_bounds,
+    transfer, Ledger, Watched,
 };
-use zkthread_e2e::{init_tracing, revert_bounds, ThreadWorld, SUPPLY};
+use zkthread_e2e::{init_tracing, ThreadWorld, SUPPLY};
 
 /// Three proofs (A, B, B rebuilt), three full on-chain verifications.
 ///
@@ -76,7 +76,8 @@ async fn a_stale_sub_block_of_a_second_thread_is_rebuilt_and_settles() -> Result
         &world.registry,
         client,
         &stale_b.settlement,
-        revert_bounds(client).await?,
+        // Inputs are checked after the proof: the revert pays for a full verification.
+        settle_bounds(client).await?,
         "registry: stale input",
         &watched,
     )

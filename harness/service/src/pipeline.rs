@@ -335,6 +335,72 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkthread_client::{ChainClient, Felt, Url};
+    use zkthread_engine::Logged;
+    use zkthread_store::{NewSubBlock, NewTransfer, SlotEntry, Store, ThreadKey};
+
+    /// A Built sub-block that does not batch again (its transfers carry no signature record:
+    /// only a bug or a tampered store makes one), in a store of its own.
+    fn store_with_a_sub_block_the_prover_fails_on() -> (tempfile::TempDir, Store, ThreadKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let key = ThreadKey::new(Felt::from(0xabcu64), 1);
+        for from in 0..2u64 {
+            let unsigned = NewTransfer { token: Felt::ONE, from: Felt::from(10 + from), to: Felt::TWO, amount: 5, auth: None };
+            store.submit(key, unsigned).unwrap();
+        }
+        let slot = SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE };
+        let body = NewSubBlock {
+            sequence: 0,
+            chain_id: Felt::ONE,
+            os_version: Felt::ONE,
+            program_hash: Felt::TWO,
+            contract_set_commitment: Felt::THREE,
+            messages: store.pending(key).unwrap(),
+            transactions: Default::default(),
+            inputs: vec![slot],
+            outputs: vec![slot],
+            parent_attempt: None,
+        };
+        store.record_batch(key, body, vec![]).unwrap();
+        (dir, store, key)
+    }
+
+    /// Service review F6 (helper-55: the arm was untested): a proof the engine gave up on
+    /// (`EngineError::Unprovable`: the sub-block ended, its transfers split) shows as the last
+    /// error but is not a failure to back off on: the next sub-block may be proven at once.
+    /// No node is asked (the client points at a closed port).
+    #[tokio::test]
+    async fn a_proof_the_engine_gave_up_on_shows_its_error_without_a_backoff() {
+        let (_dir, store, key) = store_with_a_sub_block_the_prover_fails_on();
+        let node = Url::parse("http://127.0.0.1:9").unwrap();
+        let client = ChainClient::with_chain_id(node, Felt::ONE, Felt::ONE, Felt::ONE);
+        let shared = Arc::new(Shared::new(client, store, key));
+        let mut pipeline = Pipeline {
+            shared: shared.clone(),
+            config: PipelineConfig::default(),
+            observer: Arc::new(Logged),
+            pending_since: None,
+            proving: None,
+            prove_not_before: None,
+            prove_backoff: Backoff::up_to(MAX_PROVE_BACKOFF),
+        };
+        assert!(matches!(pipeline.step().await, Ok(Step::Progressed)), "the Built sub-block is proven");
+        let began = Instant::now();
+        while !pipeline.proving.as_ref().is_some_and(|p| p.0.is_finished()) {
+            assert!(began.elapsed() < Duration::from_secs(60), "the proof task never ended");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        pipeline.collect_proof().await;
+        assert!(pipeline.prove_not_before.is_none(), "no backoff after a sub-block the engine ended");
+        let error = shared.last_error().expect("the error shows");
+        assert!(error.contains("take at most 1 while"), "{error}");
+        let store = &shared.store;
+        assert!(store.in_flight(key).unwrap().is_none(), "the sub-block ended");
+        assert_eq!(store.pending_count(key).unwrap(), 2, "its transfers are pending again");
+        // Nothing in flight and too few transfers to close a sub-block at once: it waits.
+        assert!(matches!(pipeline.step().await, Ok(Step::Idle(_))));
+    }
 
     #[test]
     fn backoff_doubles_to_its_cap_and_starts_over_after_a_success() {
