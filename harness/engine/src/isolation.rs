@@ -105,23 +105,11 @@ pub fn end_unprovable<M: MessageBody>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zkthread_store::{Felt, NewSubBlock, NewTransfer, SlotEntry};
+    use zkthread_store::fixtures::record_placeholder_sub_block;
+    use zkthread_store::{Felt, NewTransfer};
 
     fn built(store: &Store, key: ThreadKey, messages: &[Message<NewTransfer>], parent_attempt: Option<u32>) -> SubBlock {
-        let slot = SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE };
-        let body = NewSubBlock {
-            sequence: 0,
-            chain_id: Felt::ONE,
-            os_version: Felt::ONE,
-            program_hash: Felt::TWO,
-            contract_set_commitment: Felt::THREE,
-            messages: messages.to_vec(),
-            transactions: Default::default(),
-            inputs: vec![slot],
-            outputs: vec![slot],
-            parent_attempt,
-        };
-        store.record_batch(key, body, vec![]).unwrap()
+        record_placeholder_sub_block(store, key, 0, messages, (1, 1), parent_attempt).unwrap()
     }
 
     /// The halving: a failed round of 5 caps rounds at 2 while one of its messages is

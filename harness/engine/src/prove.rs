@@ -107,7 +107,8 @@ fn end_unprovable(store: &Store, key: ThreadKey, sub_block: &SubBlock, error: &E
 mod tests {
     use super::*;
     use crate::Logged;
-    use zkthread_store::{Felt, NewSubBlock, NewTransfer, SlotEntry, SubBlockStatus};
+    use zkthread_store::fixtures::record_placeholder_sub_block;
+    use zkthread_store::{Felt, NewTransfer, SubBlockStatus};
 
     /// Service review F6 for transfers: a Built sub-block the prover side fails on, every time
     /// (here one that does not batch again: its transfers carry no signature record, which
@@ -124,21 +125,8 @@ mod tests {
             store.submit(key, unsigned).unwrap();
         }
         let all = store.pending(key).unwrap();
-        let slot = SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE };
         let build = |messages: &[zkthread_store::Transfer]| {
-            let body = NewSubBlock {
-                sequence: 0,
-                chain_id: Felt::ONE,
-                os_version: Felt::ONE,
-                program_hash: Felt::TWO,
-                contract_set_commitment: Felt::THREE,
-                messages: messages.to_vec(),
-                transactions: Default::default(),
-                inputs: vec![slot],
-                outputs: vec![slot],
-                parent_attempt: None,
-            };
-            store.record_batch(key, body, vec![]).unwrap();
+            record_placeholder_sub_block(&store, key, 0, messages, (1, 1), None).unwrap();
         };
         build(&all);
         let ended = prove(&store, key, &Logged).await.unwrap_err();

@@ -337,7 +337,8 @@ mod tests {
     use super::*;
     use zkthread_client::{ChainClient, Felt, Url};
     use zkthread_engine::Logged;
-    use zkthread_store::{NewSubBlock, NewTransfer, SlotEntry, Store, ThreadKey};
+    use zkthread_store::fixtures::record_placeholder_sub_block;
+    use zkthread_store::{NewTransfer, Store, ThreadKey};
 
     /// A Built sub-block that does not batch again (its transfers carry no signature record:
     /// only a bug or a tampered store makes one), in a store of its own.
@@ -349,20 +350,8 @@ mod tests {
             let unsigned = NewTransfer { token: Felt::ONE, from: Felt::from(10 + from), to: Felt::TWO, amount: 5, auth: None };
             store.submit(key, unsigned).unwrap();
         }
-        let slot = SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE };
-        let body = NewSubBlock {
-            sequence: 0,
-            chain_id: Felt::ONE,
-            os_version: Felt::ONE,
-            program_hash: Felt::TWO,
-            contract_set_commitment: Felt::THREE,
-            messages: store.pending(key).unwrap(),
-            transactions: Default::default(),
-            inputs: vec![slot],
-            outputs: vec![slot],
-            parent_attempt: None,
-        };
-        store.record_batch(key, body, vec![]).unwrap();
+        let pending = store.pending(key).unwrap();
+        record_placeholder_sub_block(&store, key, 0, &pending, (1, 1), None).unwrap();
         (dir, store, key)
     }
 

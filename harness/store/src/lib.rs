@@ -23,6 +23,9 @@ use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 pub use starknet_types_core::felt::Felt;
 
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixtures;
+
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "zkthread.redb";
 

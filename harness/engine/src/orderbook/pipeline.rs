@@ -665,6 +665,18 @@ struct ResumeNext {
     stopped: Option<StoppedTaker>,
 }
 
+impl ResumeNext {
+    /// The status of the sub-block this note waits on, if the store has it.
+    fn sub_block_status(&self, store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<SubBlockStatus>> {
+        Ok(store
+            .sub_blocks(key)
+            .map_err(EngineError::from)?
+            .into_iter()
+            .find(|s| s.sequence() == self.sequence && s.attempt == self.attempt)
+            .map(|s| s.status))
+    }
+}
+
 fn read_json_note<T: serde::de::DeserializeOwned>(store: &Store<StoredOrder>, key: ThreadKey, note: &str) -> Result<Option<T>> {
     let Some(json) = store.note(key, note).map_err(EngineError::from)? else {
         return Ok(None);
@@ -685,18 +697,12 @@ fn write_json_note<T: serde::Serialize>(store: &Store<StoredOrder>, key: ThreadK
 /// that sub-block ended otherwise.
 pub fn taker_to_resume(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<StoppedTaker>> {
     if let Some(next) = read_json_note::<Option<ResumeNext>>(store, key, RESUME_NEXT_NOTE)?.flatten() {
-        let ended = store
-            .sub_blocks(key)
-            .map_err(EngineError::from)?
-            .into_iter()
-            .find(|s| s.sequence() == next.sequence && s.attempt == next.attempt)
-            .map(|s| (matches!(s.status, SubBlockStatus::Settled { .. }), s.status.in_flight()));
-        match ended {
-            Some((true, _)) => {
+        match next.sub_block_status(store, key)? {
+            Some(SubBlockStatus::Settled { .. }) => {
                 write_json_note(store, key, RESUME_NOTE, &next.stopped)?;
                 write_json_note(store, key, RESUME_NEXT_NOTE, &None::<ResumeNext>)?;
             }
-            Some((false, true)) => {} // still on its way
+            Some(status) if status.in_flight() => {} // still on its way
             // Ended without settling, or never recorded: the taker to resume stays as it was.
             _ => write_json_note(store, key, RESUME_NEXT_NOTE, &None::<ResumeNext>)?,
         }
@@ -710,12 +716,7 @@ pub fn taker_to_resume(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Opt
 /// is settled in the store; until then, and if it ended otherwise, the one before it.
 pub fn owed_taker(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<StoppedTaker>> {
     if let Some(next) = read_json_note::<Option<ResumeNext>>(store, key, RESUME_NEXT_NOTE)?.flatten() {
-        let settled = store
-            .sub_blocks(key)
-            .map_err(EngineError::from)?
-            .iter()
-            .any(|s| s.sequence() == next.sequence && s.attempt == next.attempt && matches!(s.status, SubBlockStatus::Settled { .. }));
-        if settled {
+        if matches!(next.sub_block_status(store, key)?, Some(SubBlockStatus::Settled { .. })) {
             return Ok(next.stopped);
         }
     }
@@ -1127,7 +1128,6 @@ pub fn import_queue(store: &Store<StoredOrder>, key: ThreadKey, path: &std::path
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zkthread_store::SlotEntry;
 
     fn order(owner: u64, id: u32, nonce: u32) -> StoredOrder {
         StoredOrder {
@@ -1308,20 +1308,7 @@ mod tests {
         inputs: usize,
         outputs: usize,
     ) -> SubBlock<StoredOrder> {
-        let slot = SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE };
-        let body = NewSubBlock {
-            sequence,
-            chain_id: Felt::ONE,
-            os_version: Felt::ONE,
-            program_hash: Felt::TWO,
-            contract_set_commitment: Felt::THREE,
-            messages: messages.to_vec(),
-            transactions: Default::default(),
-            inputs: vec![slot; inputs],
-            outputs: vec![slot; outputs],
-            parent_attempt: None,
-        };
-        store.record_batch(key, body, vec![]).unwrap()
+        zkthread_store::fixtures::record_placeholder_sub_block(store, key, sequence, messages, (inputs, outputs), None).unwrap()
     }
 
     /// A round the prover fails on (a bug: the batcher checks what the AIR does) is not
