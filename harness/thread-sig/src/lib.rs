@@ -74,6 +74,7 @@ pub mod field;
 pub mod hash;
 #[cfg(feature = "keystore")]
 pub mod keystore;
+pub mod transfer_list;
 pub mod tx_list;
 pub mod wots;
 
@@ -86,7 +87,8 @@ pub use domain::{
 };
 pub use field::{NotCanonical, M31};
 pub use hash::{compress, permute, State};
-pub use tx_list::{transfer_digest, TxDigest, TxListCommitment, TxListError};
+pub use transfer_list::{ListedTransfer, TransferListCommitment, TransferListMessage};
+pub use tx_list::{signed_message_digest, transfer_digest, TxDigest, TxListCommitment, TxListError};
 #[cfg(feature = "keystore")]
 pub use keystore::{KeystoreError, SignedMessage, SignedTransfer, TransferDraft, Wallet};
 pub use wots::{

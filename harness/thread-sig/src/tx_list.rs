@@ -59,6 +59,16 @@ pub fn transfer_digest(
     Ok(message_digest(key, &message.blocks(&signature.rho)?).0)
 }
 
+/// The digest of any signed message (a transfer, a transfer list, an order): its digest under
+/// `key` with the signature's `rho`.
+pub fn signed_message_digest<M: crate::wots::Message + ?Sized>(
+    key: &KeyCommitment,
+    message: &M,
+    signature: &Signature,
+) -> Result<TxDigest, MessageError> {
+    Ok(message_digest(key, &crate::wots::message_blocks(message, &signature.rho)?).0)
+}
+
 /// `(n, cap_n)`: the commitment to a list of `n` transfer digests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TxListCommitment {

@@ -123,6 +123,14 @@ pub enum SignedRejection {
     Overspend { index: usize, balance: u128, amount: u128 },
     #[error("transfer #{index}: receiver balance {balance} + {amount} overflows u128")]
     ReceiverOverflow { index: usize, balance: u128, amount: u128 },
+    #[error("transfer #{index}: the signed list has no transfer")]
+    EmptyList { index: usize },
+    #[error("transfer #{index}: a list of {transfers} transfers does not fit one proof (at most {max})")]
+    ListTooLong { index: usize, transfers: usize, max: usize },
+    /// One transfer of a signed list is invalid: the whole list is refused (one signature
+    /// covers it all).
+    #[error("transfer #{index}: list item {item}: {}", .reason.reason())]
+    ListItem { index: usize, item: usize, reason: Box<SignedRejection> },
 }
 
 impl SignedRejection {
@@ -138,7 +146,10 @@ impl SignedRejection {
             | Self::NonceExhausted { index, .. }
             | Self::BadSignature { index, .. }
             | Self::Overspend { index, .. }
-            | Self::ReceiverOverflow { index, .. } => *index,
+            | Self::ReceiverOverflow { index, .. }
+            | Self::EmptyList { index }
+            | Self::ListTooLong { index, .. }
+            | Self::ListItem { index, .. } => *index,
         }
     }
 
@@ -203,26 +214,26 @@ pub struct SignedBatch {
 
 /// State the batcher tracks: slot -> (owner, value before the sub-block, value now). Only
 /// accepted transfers record slots, so a refused transfer adds nothing to the lists.
-struct Ledger<'a> {
-    slots: BTreeMap<Slot, (Felt, Felt, Felt)>,
-    current: &'a dyn Fn(&Slot) -> Option<Felt>,
+pub(crate) struct Ledger<'a> {
+    pub(crate) slots: BTreeMap<Slot, (Felt, Felt, Felt)>,
+    pub(crate) current: &'a dyn Fn(&Slot) -> Option<Felt>,
 }
 
 impl Ledger<'_> {
-    fn peek(&self, slot: Slot) -> Result<Felt, SignedBatchError> {
+    pub(crate) fn peek(&self, slot: Slot) -> Result<Felt, SignedBatchError> {
         match self.slots.get(&slot) {
             Some((_, _, now)) => Ok(*now),
             None => (self.current)(&slot).ok_or(SignedBatchError::MissingSlotValue(slot)),
         }
     }
 
-    fn balance(&self, token: Felt, owner: Felt) -> Result<u128, SignedBatchError> {
+    pub(crate) fn balance(&self, token: Felt, owner: Felt) -> Result<u128, SignedBatchError> {
         let slot = Slot { contract: token, key: balance_slot_key(owner) };
         let value = self.peek(slot)?;
         felt_to_u128(&value).ok_or(SignedBatchError::BadSlotValue { slot, value })
     }
 
-    fn key(&self, token: Felt, owner: Felt) -> Result<(KeyCommitment, u32), SignedBatchError> {
+    pub(crate) fn key(&self, token: Felt, owner: Felt) -> Result<(KeyCommitment, u32), SignedBatchError> {
         let slot = Slot { contract: token, key: thread_key_slot_key(owner) };
         let value = self.peek(slot)?;
         // Decoded up to nonce 2^31 - 2: a stored slot no statement accepts is the sender's
@@ -230,7 +241,7 @@ impl Ledger<'_> {
         unpack_key_slot(&value).map_err(|_| SignedBatchError::BadSlotValue { slot, value })
     }
 
-    fn write(&mut self, slot: Slot, owner: Felt, value: Felt) -> Result<(), SignedBatchError> {
+    pub(crate) fn write(&mut self, slot: Slot, owner: Felt, value: Felt) -> Result<(), SignedBatchError> {
         let before = self.peek(slot)?;
         self.slots.entry(slot).or_insert((owner, before, before)).2 = value;
         Ok(())
@@ -240,7 +251,7 @@ impl Ledger<'_> {
 /// Sequences signed transfers of one thread.
 pub struct SignedBatcher {
     pub statement: SignedPublicInput,
-    contract_set: BTreeSet<Felt>,
+    pub(crate) contract_set: BTreeSet<Felt>,
 }
 
 impl SignedBatcher {
@@ -292,8 +303,37 @@ impl SignedBatcher {
         Ok(SignedBatch { sub_block, rejected, deferred })
     }
 
+    /// The sender's current key and nonce, if a message at `nonce` under `key` may consume
+    /// them: a key is registered, the nonce and key are the current ones, and the nonce can
+    /// move again.
+    pub(crate) fn check_key(
+        index: usize,
+        token: Felt,
+        from: Felt,
+        given_nonce: u32,
+        given_key: &KeyCommitment,
+        ledger: &Ledger<'_>,
+    ) -> Result<Result<(KeyCommitment, u32), SignedRejection>, SignedBatchError> {
+        let (key, nonce) = ledger.key(token, from)?;
+        if key.is_none() {
+            return Ok(Err(SignedRejection::NoKey { index, account: from }));
+        }
+        if given_nonce != nonce {
+            return Ok(Err(SignedRejection::WrongNonce { index, given: given_nonce, current: nonce }));
+        }
+        if *given_key != key {
+            return Ok(Err(SignedRejection::WrongKey { index }));
+        }
+        // The slot's next nonce must stay below `KEY_NONCE_BOUND` (the statement refuses more,
+        // `zkthread_sig::KEY_NONCE_BOUND`): the last nonce a transfer consumes is 2^31 - 4.
+        if nonce + 1 >= KEY_NONCE_BOUND {
+            return Ok(Err(SignedRejection::NonceExhausted { index, nonce }));
+        }
+        Ok(Ok((key, nonce)))
+    }
+
     /// Checks one transfer against the ledger and applies it when valid.
-    fn check(
+    pub(crate) fn check(
         &self,
         index: usize,
         tx: &SignedTransferTx,
@@ -308,21 +348,10 @@ impl SignedBatcher {
         if tx.from == tx.to {
             return Ok(Err(SignedRejection::SelfTransfer { index }));
         }
-        let (key, nonce) = ledger.key(tx.token, tx.from)?;
-        if key.is_none() {
-            return Ok(Err(SignedRejection::NoKey { index, account: tx.from }));
-        }
-        if tx.nonce != nonce {
-            return Ok(Err(SignedRejection::WrongNonce { index, given: tx.nonce, current: nonce }));
-        }
-        if tx.key != key {
-            return Ok(Err(SignedRejection::WrongKey { index }));
-        }
-        // The slot's next nonce must stay below `KEY_NONCE_BOUND` (the statement refuses more,
-        // `zkthread_sig::KEY_NONCE_BOUND`): the last nonce a transfer consumes is 2^31 - 4.
-        if nonce + 1 >= KEY_NONCE_BOUND {
-            return Ok(Err(SignedRejection::NonceExhausted { index, nonce }));
-        }
+        let (key, nonce) = match Self::check_key(index, tx.token, tx.from, tx.nonce, &tx.key, ledger)? {
+            Ok(current) => current,
+            Err(reason) => return Ok(Err(reason)),
+        };
         let trace = match verify_trace(&key, &tx.message(&self.statement), &tx.signature) {
             Ok(trace) => trace,
             Err(reason) => return Ok(Err(SignedRejection::BadSignature { index, reason })),

@@ -58,10 +58,26 @@
 //! needs a collision of the 248-bit capacity. What a client must never do: treat a list it
 //! has not recomputed from the transfers' own fields (key, next key, rho) as checked.
 //!
+//! ## Signed transfer lists (prover side)
+//! [`list_prover::SignedListProgram`] adds one signature per *list* of a sender's transfers
+//! ([`list::ListHeadRole`], [`list::ListItemRole`]; the message is
+//! `zkthread_sig::TransferListMessage`). The head is authorized exactly like a transfer row
+//! (key step, signature over its own columns, unique `tx`); each item moves one balance and
+//! one step of the list sponge, `ListCap(D, from, tx, j) -> ListCap(D, from, tx, j + 1)`, whose
+//! ends the head fixes to the signed `(n, cap_n)`. So a list's items are the signed transfers,
+//! in order, each once (else a collision of the 248-bit capacity), and an item debits only the
+//! account and token the head's signer names. What a client must never do: sign a list it
+//! has not built itself (the commitment hides the transfers from a wallet that only sees it).
+//! This program has no Cairo verifier yet; the deployed token program is
+//! [`prover::SignedTokenProgram`].
+//!
 //! The Cairo verifier of this program is `contracts/programs/token/signed_verifier` (`SignedVerifier`), which
 //! accepts exactly [`SIGNED_PARAMS`]; this module is the prover side and stwo's Rust verifier.
 
 pub mod batcher;
+pub mod list;
+pub mod list_batcher;
+pub mod list_prover;
 pub mod prover;
 pub mod statement;
 pub mod transfer;

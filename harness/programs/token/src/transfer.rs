@@ -18,6 +18,71 @@ pub fn balance<T: Lane>(domain: &[T], account: &[T], limbs: &[T]) -> Vec<T> {
     with_tag(KIND_BALANCE, &[domain, account, limbs])
 }
 
+/// The columns of one balance move (relative to the block's first column): `from` pays
+/// `amount` to `to`. Shared by every row that moves a balance (a signed transfer, an item of a
+/// signed list), so the arithmetic and its range checks are written once.
+pub mod balance_block {
+    use std::ops::Range;
+    pub const FROM_OLD: Range<usize> = 0..8;
+    pub const TO_OLD: Range<usize> = 8..16;
+    pub const AMOUNT: Range<usize> = 16..24;
+    pub const FROM_NEW: Range<usize> = 24..32;
+    pub const TO_NEW: Range<usize> = 32..40;
+    pub const BORROW: Range<usize> = 40..47;
+    pub const CARRY: Range<usize> = 47..54;
+    /// Low bytes of the 24 range-checked limbs: `amount`, `from_new`, `to_new`, in order.
+    pub const LIMB_LO: Range<usize> = 54..78;
+    pub const N: usize = 78;
+}
+
+/// The constraints of a balance move `b` ([`balance_block`]): boolean borrows and carries,
+/// then per limb `from_old - amount = from_new` with borrows and `to_old + amount = to_new`
+/// with carries; nothing leaves the top limb (no underflow, no overflow).
+pub fn balance_constraints<T: Lane>(b: &[T]) -> Vec<T> {
+    use balance_block::*;
+    let base: T = k(1 << LIMB_BITS);
+    let mut out: Vec<T> = BORROW.chain(CARRY).map(|i| boolean(&b[i])).collect();
+    for l in 0..N_LIMBS {
+        let mut sub = b[FROM_OLD.start + l].clone() - b[AMOUNT.start + l].clone() - b[FROM_NEW.start + l].clone();
+        let mut add = b[TO_OLD.start + l].clone() + b[AMOUNT.start + l].clone() - b[TO_NEW.start + l].clone();
+        if l > 0 {
+            sub = sub - b[BORROW.start + l - 1].clone();
+            add = add + b[CARRY.start + l - 1].clone();
+        }
+        if l < N_LIMBS - 1 {
+            sub = sub + b[BORROW.start + l].clone() * base.clone();
+            add = add - b[CARRY.start + l].clone() * base.clone();
+        }
+        out.push(sub);
+        out.push(add);
+    }
+    out
+}
+
+/// The `State` fractions of a balance move, multiplicity `e`: both old balances consumed, both
+/// new ones produced.
+pub fn balance_moves<T: Lane>(e: &T, domain: &[T], from: &[T], to: &[T], b: &[T]) -> [Frac<T>; 4] {
+    use balance_block::*;
+    [
+        Frac::new(Rel::State, neg(e), balance(domain, from, &slice(b, FROM_OLD))),
+        Frac::new(Rel::State, e.clone(), balance(domain, from, &slice(b, FROM_NEW))),
+        Frac::new(Rel::State, neg(e), balance(domain, to, &slice(b, TO_OLD))),
+        Frac::new(Rel::State, e.clone(), balance(domain, to, &slice(b, TO_NEW))),
+    ]
+}
+
+/// Every written limb of a balance move is < 2^16: two 8-bit look-ups each (48 fractions,
+/// multiplicity 1: padding rows look up 0).
+pub fn limb_range_checks<T: Lane>(b: &[T]) -> Vec<Frac<T>> {
+    use balance_block::*;
+    AMOUNT
+        .chain(FROM_NEW)
+        .chain(TO_NEW)
+        .enumerate()
+        .flat_map(|(j, i)| split16(k(1), b[i].clone(), b[LIMB_LO.start + j].clone()))
+        .collect()
+}
+
 /// One signed transfer per row (see `docs/signed-transfers.md`).
 #[derive(Clone)]
 pub struct TransferRole;
@@ -45,6 +110,9 @@ pub mod transfer_cols {
     /// The transfer's position in the sub-block (its digest's place in the transaction list).
     pub const TX: usize = 107;
     pub const N: usize = 108;
+    /// The balance move's block ([`super::balance_block`]).
+    pub const BALANCES: Range<usize> = FROM_OLD.start..LIMB_LO.end;
+    const _: () = assert!(BALANCES.end - BALANCES.start == super::balance_block::N);
 }
 
 impl Role for TransferRole {
@@ -53,27 +121,8 @@ impl Role for TransferRole {
 
     fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
         use transfer_cols::*;
-        let base: T = k(1 << LIMB_BITS);
         let mut out = vec![boolean(&c[ENABLED])];
-        out.extend(BORROW.chain(CARRY).map(|i| boolean(&c[i])));
-        for l in 0..N_LIMBS {
-            // Sender: old - amount = new with borrows; receiver: old + amount = new with
-            // carries; nothing leaves the top limb (no underflow, no overflow).
-            let mut sub = c[FROM_OLD.start + l].clone() - c[AMOUNT.start + l].clone()
-                - c[FROM_NEW.start + l].clone();
-            let mut add = c[TO_OLD.start + l].clone() + c[AMOUNT.start + l].clone()
-                - c[TO_NEW.start + l].clone();
-            if l > 0 {
-                sub = sub - c[BORROW.start + l - 1].clone();
-                add = add + c[CARRY.start + l - 1].clone();
-            }
-            if l < N_LIMBS - 1 {
-                sub = sub + c[BORROW.start + l].clone() * base.clone();
-                add = add - c[CARRY.start + l].clone() * base.clone();
-            }
-            out.push(sub);
-            out.push(add);
-        }
+        out.extend(balance_constraints(&c[BALANCES]));
         out
     }
 
@@ -84,12 +133,7 @@ impl Role for TransferRole {
         let (key, next, pp) = (slice(c, KEY), slice(c, NEXT_KEY), slice(c, PP));
         let amount = slice(c, AMOUNT);
         let nonce = c[NONCE].clone();
-        let mut f = vec![
-            Frac::new(Rel::State, neg(&e), balance(&d, &from, &slice(c, FROM_OLD))),
-            Frac::new(Rel::State, e.clone(), balance(&d, &from, &slice(c, FROM_NEW))),
-            Frac::new(Rel::State, neg(&e), balance(&d, &to, &slice(c, TO_OLD))),
-            Frac::new(Rel::State, e.clone(), balance(&d, &to, &slice(c, TO_NEW))),
-        ];
+        let mut f = Vec::from(balance_moves(&e, &d, &from, &to, &c[BALANCES]));
         // The sender's replay state, then the signature over this row's own fields: the
         // message is the row's columns (payload `[to, amount, 0; 4]`, as
         // `zkthread_sig::TransferMessage` signs it), so the signature is over exactly what it does.
@@ -109,10 +153,7 @@ impl Role for TransferRole {
                 payload,
             },
         ));
-        // Every written limb is < 2^16: two 8-bit look-ups each (padding rows look up 0).
-        for (j, i) in AMOUNT.chain(FROM_NEW).chain(TO_NEW).enumerate() {
-            f.extend(split16(k(1), c[i].clone(), c[LIMB_LO.start + j].clone()));
-        }
+        f.extend(limb_range_checks(&c[BALANCES]));
         f
     }
 

@@ -7,7 +7,40 @@ use zkthread_prover::range::{low_byte, RangeLookups};
 use zkthread_prover::role::Role;
 use zkthread_sig::wots::{Hash4, KeyCommitment, Signature, VerificationTrace};
 
+use zkthread_sig::transfer_list::{
+    list_initial_cap, list_item_permutations, ListedTransfer, TransferListCommitment, BLOCKS_PER_TRANSFER,
+};
+use zkthread_sig::M31;
+
+use crate::list::{list_head_cols, list_item_cols, ListHeadRole, ListItemRole};
 use crate::transfer::{transfer_cols, TransferRole};
+
+/// The [`balance_block`](crate::transfer::balance_block) of `from` paying `amount` to `to`
+/// (wrapping: a dishonest witness may overdraw, and the range checks refuse it).
+pub fn balance_block_values(from_old: u128, to_old: u128, amount: u128) -> Vec<u32> {
+    let (a, t, x) = (limbs(from_old), limbs(to_old), limbs(amount));
+    let fnew = limbs(from_old.wrapping_sub(amount));
+    let tnew = limbs(to_old.wrapping_add(amount));
+    let (mut borrow, mut carry) = (Vec::new(), Vec::new());
+    let (mut bin, mut cin) = (0i64, 0i64);
+    for l in 0..N_LIMBS - 1 {
+        let d = i64::from(a[l]) - i64::from(x[l]) - bin;
+        bin = i64::from(d < 0);
+        borrow.push(bin as u32);
+        let s = i64::from(t[l]) + i64::from(x[l]) + cin;
+        cin = i64::from(s >= 1 << LIMB_BITS);
+        carry.push(cin as u32);
+    }
+    let mut r = Vec::with_capacity(crate::transfer::balance_block::N);
+    for group in [&a, &t, &x, &fnew, &tnew] {
+        r.extend(group.iter().copied());
+    }
+    r.extend(borrow);
+    r.extend(carry);
+    r.extend(x.iter().chain(&fnew).chain(&tnew).map(|v| low_byte(*v)));
+    debug_assert_eq!(r.len(), crate::transfer::balance_block::N);
+    r
+}
 
 /// One signed transfer as the AIR sees it: identities as M31 limbs, the balances it reads, and
 /// the signature with the trace of its verification.
@@ -64,25 +97,17 @@ impl SignedWitness {
     /// The transfer row and its signature's verification rows, at position
     /// `transfers.len()`; no transaction-list entry (raw: a test pairs them as it likes).
     pub fn push_signed_transfer(&mut self, row: &SignedRow) {
-        let tx = self.transfers.len() as u32;
+        self.push_signed_transfer_at(row, self.transfers.len() as u32);
+    }
+
+    /// [`Self::push_signed_transfer`] at sub-block position `tx` (a sub-block with signed
+    /// lists numbers transfers and lists together).
+    pub fn push_signed_transfer_at(&mut self, row: &SignedRow, tx: u32) {
         self.push_transfer(row, tx);
         self.auth.push_signature(tx, &row.signature, &row.trace);
     }
 
     fn push_transfer(&mut self, row: &SignedRow, tx: u32) {
-        let (a, t, x) = (limbs(row.from_old), limbs(row.to_old), limbs(row.amount));
-        let fnew = limbs(row.from_old.wrapping_sub(row.amount));
-        let tnew = limbs(row.to_old.wrapping_add(row.amount));
-        let (mut borrow, mut carry) = (Vec::new(), Vec::new());
-        let (mut bin, mut cin) = (0i64, 0i64);
-        for l in 0..N_LIMBS - 1 {
-            let d = i64::from(a[l]) - i64::from(x[l]) - bin;
-            bin = i64::from(d < 0);
-            borrow.push(bin as u32);
-            let s = i64::from(t[l]) + i64::from(x[l]) + cin;
-            cin = i64::from(s >= 1 << LIMB_BITS);
-            carry.push(cin as u32);
-        }
         let mut r = vec![1];
         r.extend(u32s(&row.domain));
         r.extend(u32s(&row.from));
@@ -92,12 +117,7 @@ impl SignedWitness {
         r.extend(u32s(&row.next_key.0));
         r.extend(u32s(&row.signature.pp));
         r.extend(u32s(&row.signature.rho));
-        for group in [&a, &t, &x, &fnew, &tnew] {
-            r.extend(group.iter().copied());
-        }
-        r.extend(borrow);
-        r.extend(carry);
-        r.extend(x.iter().chain(&fnew).chain(&tnew).map(|v| low_byte(*v)));
+        r.extend(balance_block_values(row.from_old, row.to_old, row.amount));
         r.push(tx);
         debug_assert_eq!(r.len(), transfer_cols::N);
         self.transfers.push(r);
@@ -109,5 +129,146 @@ impl SignedWitness {
         first_violation::<TransferRole>(&self.transfers)
             .map(|(r, c)| (TransferRole::NAME, r, c))
             .or_else(|| self.auth.first_violation())
+    }
+}
+
+/// One transfer of a signed list as the AIR sees it: the receiver and the balances it reads.
+#[derive(Clone, Debug)]
+pub struct SignedListItem {
+    pub to: Hash4,
+    pub from_old: u128,
+    pub to_old: u128,
+    pub amount: u128,
+}
+
+/// One signed transfer list (`zkthread_sig::TransferListMessage`) as the AIR sees it.
+#[derive(Clone, Debug)]
+pub struct SignedListRow {
+    pub domain: Hash4,
+    pub from: Hash4,
+    pub nonce: u32,
+    pub key: KeyCommitment,
+    pub next_key: KeyCommitment,
+    pub items: Vec<SignedListItem>,
+    pub signature: Signature,
+    /// The verification trace of `signature` over the list message.
+    pub trace: VerificationTrace,
+}
+
+impl SignedListRow {
+    /// The list of transfers the row signs (what its payload commits to).
+    pub fn listed(&self) -> Vec<ListedTransfer> {
+        self.items.iter().map(|i| ListedTransfer { to: i.to, amount: i.amount }).collect()
+    }
+}
+
+/// A sub-block's signed messages in order: single transfers and transfer lists.
+#[derive(Clone, Debug)]
+pub enum SignedEntry {
+    Transfer(SignedRow),
+    List(SignedListRow),
+}
+
+impl SignedEntry {
+    /// The message digest (the transaction list's entry).
+    pub fn digest(&self) -> &zkthread_sig::TxDigest {
+        match self {
+            SignedEntry::Transfer(r) => &r.trace.digest,
+            SignedEntry::List(r) => &r.trace.digest,
+        }
+    }
+
+    /// Poseidon2 permutations the entry adds to a proof.
+    pub fn permutations(&self) -> usize {
+        let signature = zkthread_sig::wots::VERIFY_PERMUTATIONS + 1;
+        match self {
+            SignedEntry::Transfer(_) => signature,
+            SignedEntry::List(r) => signature + BLOCKS_PER_TRANSFER * r.items.len(),
+        }
+    }
+}
+
+/// Rows of every component of a proof of the list program (`crate::list_prover`): the single
+/// transfers and the authorization rows ([`SignedWitness`]), the list heads and their items.
+#[derive(Clone, Debug, Default)]
+pub struct SignedListWitness {
+    pub signed: SignedWitness,
+    pub heads: Vec<Vec<u32>>,
+    pub items: Vec<Vec<u32>>,
+}
+
+impl SignedListWitness {
+    pub fn new() -> Self {
+        SignedListWitness::default()
+    }
+
+    /// The witness of `entries`, in sub-block order.
+    pub fn of(entries: &[SignedEntry]) -> Self {
+        let mut w = SignedListWitness::new();
+        entries.iter().for_each(|e| w.push(e));
+        w
+    }
+
+    /// The next sub-block position (every honest entry adds one transaction-list entry).
+    fn next_tx(&self) -> u32 {
+        self.signed.auth.tx_list.len() as u32
+    }
+
+    /// Adds every row of one signed entry, its digest last in the transaction list.
+    pub fn push(&mut self, entry: &SignedEntry) {
+        let tx = self.next_tx();
+        match entry {
+            SignedEntry::Transfer(row) => self.signed.push_signed_transfer_at(row, tx),
+            SignedEntry::List(row) => self.push_signed_list_at(row, tx),
+        }
+        self.signed.auth.push_tx_list(entry.digest());
+    }
+
+    /// A list's head and items and its signature's verification rows at position `tx`; no
+    /// transaction-list entry (raw: a test pairs them as it likes).
+    pub fn push_signed_list_at(&mut self, row: &SignedListRow, tx: u32) {
+        let listed = row.listed();
+        let commitment = TransferListCommitment::of(&listed);
+        let mut head = vec![1];
+        head.extend(u32s(&row.domain));
+        head.extend(u32s(&row.from));
+        head.push(row.nonce);
+        head.extend(u32s(&row.key.0));
+        head.extend(u32s(&row.next_key.0));
+        head.extend(u32s(&row.signature.pp));
+        head.extend(u32s(&row.signature.rho));
+        head.extend(u32s(&commitment.cap));
+        head.extend([commitment.count, tx]);
+        debug_assert_eq!(head.len(), list_head_cols::N);
+        self.heads.push(head);
+        self.signed.auth.push_signature(tx, &row.signature, &row.trace);
+        let mut cap = list_initial_cap();
+        for (j, (item, listed)) in row.items.iter().zip(&listed).enumerate() {
+            let [(in0, mid), (in1, out)] = list_item_permutations(listed, &cap);
+            let mut r = vec![1];
+            r.extend(u32s(&row.domain));
+            r.extend(u32s(&row.from));
+            r.extend(u32s(&item.to));
+            r.extend([tx, j as u32]);
+            r.extend(u32s(&cap));
+            r.extend(u32s(&mid));
+            r.extend(u32s(&out));
+            r.extend(balance_block_values(item.from_old, item.to_old, item.amount));
+            debug_assert_eq!(r.len(), list_item_cols::N);
+            self.items.push(r);
+            for input in [in0, in1] {
+                self.signed.auth.permutations.push((input.map(M31::to_u32), 1));
+            }
+            cap.copy_from_slice(&out[8..]);
+        }
+    }
+
+    /// Checks every role row's constraints on plain values (no LogUp).
+    pub fn first_violation(&self) -> Option<(&'static str, usize, usize)> {
+        use zkthread_prover::role::first_violation;
+        first_violation::<ListHeadRole>(&self.heads)
+            .map(|(r, c)| (ListHeadRole::NAME, r, c))
+            .or_else(|| first_violation::<ListItemRole>(&self.items).map(|(r, c)| (ListItemRole::NAME, r, c)))
+            .or_else(|| self.signed.first_violation())
     }
 }

@@ -9,77 +9,18 @@ use starknet_types_core::felt::Felt;
 use zkthread_prover::model::{Slot, SlotValue, Transfer};
 use zkthread_prover::params::StarkParams;
 use zkthread_token::{
-    prove_signed, prove_signed_witness, verify_signed, BoundSlot, SignedBatchError, SignedBatcher, SignedProof,
+    prove_signed, prove_signed_witness, verify_signed, BoundSlot, SignedBatchError, SignedProof,
     SignedProveError, SignedPublicInput, SignedRejection, SignedRow, SignedWitness, SignedStatementError,
     SignedTransferTx, SignedVerifyError, SlotState,
 };
-use zkthread_prover::{contract_set_commitment, Blake2sMerkleChannel};
 use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::field::MODULUS;
-use zkthread_sig::wots::{commitment, sign, verify_trace, KeyCommitment, KeySeed, Signature};
-use zkthread_sig::{account_id, balance_slot_key, thread_key_slot_key, M31};
+use zkthread_sig::wots::{sign, verify_trace, KeyCommitment, Signature};
+use zkthread_sig::{account_id, M31};
 use zkthread_sig::TxListCommitment;
 
-type Blake = Blake2sMerkleChannel;
-
-/// Degree-5 constraints need `log_blowup >= 2`; few queries: tests only, far below 96 bits.
-const TEST: StarkParams = StarkParams {
-    log_blowup: 1,
-    n_queries: 3,
-    pow_bits: 1,
-    log_last_layer_degree_bound: 1,
-    fold_step: 1,
-};
-
-const TOKEN: u64 = 0x70c3;
-const ALICE: u64 = 0xa11ce;
-const BOB: u64 = 0xb0b;
-const CAROL: u64 = 0xca201;
-const MALLORY: u64 = 0x3a11;
-
-fn seed(account: u64) -> KeySeed {
-    KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(account as u32 + 7 * i as u32 + 1)))
-}
-
-fn key(account: u64, index: u32) -> KeyCommitment {
-    commitment(&seed(account), index).unwrap()
-}
-
-fn statement() -> SignedPublicInput {
-    SignedPublicInput {
-        os_version: Felt::from(2u8),
-        program_hash: Felt::from(0x5167u64),
-        chain_id: Felt::from_bytes_be_slice(b"SN_SEPOLIA"),
-        registry: Felt::from(0x4e6u64),
-        thread_id: Felt::from(3u8),
-        sequence: Felt::from(0u8),
-        contract_set_commitment: contract_set_commitment(&[Felt::from(TOKEN)]),
-        transactions: Default::default(),
-        inputs: vec![],
-        outputs: vec![],
-    }
-}
-
-fn balance_slot(account: u64) -> Slot {
-    Slot { contract: Felt::from(TOKEN), key: balance_slot_key(Felt::from(account)) }
-}
-
-fn key_slot(account: u64) -> Slot {
-    Slot { contract: Felt::from(TOKEN), key: thread_key_slot_key(Felt::from(account)) }
-}
-
-/// Alice 1,000 (key 0, nonce 1), Bob 500 (key 0, nonce 1), Carol 0 (no key), Mallory 10 (key 0).
-fn genesis() -> BTreeMap<Slot, Felt> {
-    let mut state = BTreeMap::new();
-    for (account, balance, registered) in
-        [(ALICE, 1_000u64, true), (BOB, 500, true), (CAROL, 0, false), (MALLORY, 10, true)]
-    {
-        state.insert(balance_slot(account), Felt::from(balance));
-        let slot = if registered { pack_key_slot(&key(account, 0), 1).unwrap() } else { Felt::ZERO };
-        state.insert(key_slot(account), slot);
-    }
-    state
-}
+mod common;
+use common::*;
 
 /// `from` signs a transfer with key `index` at `nonce`, rotating to key `index + 1`.
 fn signed(from: u64, to: u64, amount: u128, index: u32, nonce: u32) -> SignedTransferTx {
@@ -90,10 +31,6 @@ fn signed(from: u64, to: u64, amount: u128, index: u32, nonce: u32) -> SignedTra
         amount,
     };
     SignedTransferTx::sign(transfer, nonce, &seed(from), index, &statement()).unwrap()
-}
-
-fn batcher() -> SignedBatcher {
-    SignedBatcher::new(statement(), [Felt::from(TOKEN)])
 }
 
 fn honest_txs() -> Vec<SignedTransferTx> {
@@ -108,10 +45,6 @@ fn honest() -> (SignedPublicInput, Vec<Felt>, Vec<SignedRow>) {
     let sb = batch.sub_block;
     let pi = sb.statement(&statement());
     (pi, sb.owners, sb.rows)
-}
-
-fn set(list: &mut [SlotValue], slot: Slot, value: Felt) {
-    list.iter_mut().find(|e| e.slot == slot).expect("slot in the list").value = value;
 }
 
 #[test]
@@ -583,13 +516,6 @@ fn rich_genesis() -> BTreeMap<Slot, Felt> {
     let mut state = genesis();
     state.insert(balance_slot(ALICE), Felt::from(1_100u64));
     state
-}
-
-fn random_relations() -> zkthread_token::role::Relations {
-    use stwo::core::channel::Channel;
-    let mut channel = stwo::core::channel::Blake2sChannel::default();
-    channel.mix_u64(0x7261_6e67_6538);
-    zkthread_token::role::Relations::draw(&mut channel)
 }
 
 /// The `State` LogUp sum of the transfer rows equals the lists' boundary: the balances and
@@ -1149,13 +1075,6 @@ fn profile_signed_prove() {
 
 /// This process's user + system CPU time (Linux `/proc/self/stat`, 100 ticks a second): on a
 /// shared box it moves less than wall time with the other load.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |k: usize| fields.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 /// The crate's Poseidon252 channel (its own, faster Merkle tree builder) makes exactly the
 /// proofs of stwo's `Poseidon252MerkleChannel`: same felts at the production parameters, on a
 /// sub-block whose components have different heights (so trees are lifted). The Cairo

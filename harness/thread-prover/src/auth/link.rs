@@ -24,6 +24,10 @@
 //! - `TxCap(i, cap[8])`: the transaction-list sponge's capacity after `i` digests
 //!   (`zkthread_sig::tx_list`; the verifier's boundary offers `TxCap(0, initial)` and takes
 //!   `TxCap(n, committed)`).
+//! - `ListCap(D, A, tx, j, cap[8])`: the list sponge (`zkthread_sig::transfer_list`) of the
+//!   signed list at position `tx`, signed by account `A` in domain `D`, holds `cap` after its
+//!   first `j` items. The list's signed row offers `ListCap(.., 0, initial)` and takes
+//!   `ListCap(.., n, committed)`; each item row moves `j` to `j + 1`.
 
 use crate::role::{k, Lane};
 
@@ -34,6 +38,7 @@ pub const TAG_KEY_CAP: u32 = 4;
 pub const TAG_KEY_OK: u32 = 5;
 pub const TAG_TX: u32 = 6;
 pub const TAG_TX_CAP: u32 = 7;
+pub const TAG_LIST_CAP: u32 = 8;
 
 /// The `StateRelation` kind of a thread-key slot (replay state). Kind 0 and kinds from 2 up
 /// are the program's.
@@ -74,6 +79,10 @@ pub fn tx<T: Lane>(tx: T, digest: &[T]) -> Vec<T> {
 
 pub fn tx_cap<T: Lane>(index: T, cap: &[T]) -> Vec<T> {
     with_tag(TAG_TX_CAP, &[&[index], cap])
+}
+
+pub fn list_cap<T: Lane>(domain: &[T], account: &[T], tx: T, index: T, cap: &[T]) -> Vec<T> {
+    with_tag(TAG_LIST_CAP, &[domain, account, &[tx, index], cap])
 }
 
 /// `Key(1, D, A, nonce, K)`.

@@ -1,0 +1,150 @@
+//! The token program with signed transfer lists ([`SignedListProgram`]): the signed program's
+//! [`TransferRole`] (one signature per transfer) beside [`ListHeadRole`] and [`ListItemRole`]
+//! (one signature per list of a sender's transfers, `crate::list`), on the framework's driver
+//! with the token's statement and boundary, which do not change: a list moves the same
+//! `balances` and `thread_keys` slots, and its digest takes one place in the transaction list.
+//!
+//! Status (issue 11): the prover side and stwo's Rust verifier. The Cairo evaluation of the
+//! two list roles and a verifier class for this program are not generated yet, so nothing
+//! settles a list on chain; the token's deployed program is still
+//! [`crate::prover::SignedTokenProgram`].
+
+use starknet_types_core::felt::Felt;
+use stwo::core::channel::MerkleChannel;
+use stwo::core::fields::qm31::SecureField;
+use stwo::core::proof::StarkProof;
+use stwo::prover::backend::simd::SimdBackend;
+use stwo::prover::backend::BackendForChannel;
+use zkthread_prover::channel::ThreadChannel;
+use zkthread_prover::params::StarkParams;
+use zkthread_prover::program::{self, ProgramRole, ProofRows, RoleComponent, ThreadProgram};
+use zkthread_prover::range::SIGNED_MAX_LOG_ROWS;
+use zkthread_prover::serialize::{program_proof_from_felts, program_proof_to_felts, DecodeError};
+
+use crate::list::{ListHeadRole, ListItemRole};
+use crate::prover::{SignedProveError, SignedVerifyError};
+use crate::statement::{bound_slots, boundary, SignedPublicInput};
+use crate::transfer::TransferRole;
+use crate::witness::{SignedEntry, SignedListWitness};
+
+/// Version of the list AIR (bump on any change of columns, constraints or fraction order).
+pub const SIGNED_LIST_AIR_VERSION: u64 = 1;
+/// Components with a size chosen by the prover: transfer, list head, list item, the four
+/// authorization roles, Poseidon2.
+pub const LIST_SIZED_COMPONENTS: usize = 8;
+/// Poseidon2 permutations one proof holds (the largest component's rows).
+pub const MAX_PERMUTATIONS_PER_PROOF: usize = 1 << SIGNED_MAX_LOG_ROWS;
+
+/// The token program with signed lists, for the framework's driver.
+pub struct SignedListProgram;
+
+impl ThreadProgram for SignedListProgram {
+    const NAME: &'static str = "zkthread.signed_list_air";
+    const AIR_VERSION: u64 = SIGNED_LIST_AIR_VERSION;
+
+    fn roles() -> Vec<Box<dyn ProgramRole>> {
+        vec![
+            RoleComponent::<TransferRole>::boxed(),
+            RoleComponent::<ListHeadRole>::boxed(),
+            RoleComponent::<ListItemRole>::boxed(),
+        ]
+    }
+}
+
+const _: () = assert!(LIST_SIZED_COMPONENTS == 3 + program::FRAMEWORK_SIZED_COMPONENTS);
+
+/// A proof of the list program.
+#[derive(Debug)]
+pub struct SignedListProof<MC: MerkleChannel> {
+    /// Owner of each input slot (binds the slot to `balances`/`thread_keys`).
+    pub slot_owners: Vec<Felt>,
+    pub log_sizes: [u32; LIST_SIZED_COMPONENTS],
+    /// Claimed LogUp sums of every component but the first.
+    pub claimed_sums: [SecureField; LIST_SIZED_COMPONENTS],
+    pub stark: StarkProof<MC::H>,
+}
+
+impl<MC: MerkleChannel> Clone for SignedListProof<MC> {
+    fn clone(&self) -> Self {
+        SignedListProof {
+            slot_owners: self.slot_owners.clone(),
+            log_sizes: self.log_sizes,
+            claimed_sums: self.claimed_sums,
+            stark: self.stark.clone(),
+        }
+    }
+}
+
+/// Proves `entries` (single transfers and lists, with their signatures' verification traces)
+/// for `public_input`. Raw entry point: nothing is checked against the lists or the keys.
+pub fn prove_list<MC: ThreadChannel>(
+    public_input: &SignedPublicInput,
+    slot_owners: &[Felt],
+    entries: &[SignedEntry],
+    params: &StarkParams,
+) -> Result<SignedListProof<MC>, SignedProveError>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    prove_list_witness(public_input, slot_owners, &SignedListWitness::of(entries), params)
+}
+
+/// [`prove_list`] from the components' rows themselves (a test may edit any column).
+pub fn prove_list_witness<MC: ThreadChannel>(
+    public_input: &SignedPublicInput,
+    slot_owners: &[Felt],
+    witness: &SignedListWitness,
+    params: &StarkParams,
+) -> Result<SignedListProof<MC>, SignedProveError>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    bound_slots(public_input, slot_owners)?;
+    let rows = ProofRows {
+        program: vec![&witness.signed.transfers, &witness.heads, &witness.items],
+        auth: &witness.signed.auth,
+    };
+    let parts = program::prove::<SignedListProgram, MC>(&public_input.to_felts(), &rows, params)?;
+    let n = parts.log_sizes.len();
+    let log_sizes = parts.log_sizes.try_into().map_err(|_| SignedProveError::ComponentCount(n))?;
+    let claimed_sums = parts.claimed_sums.try_into().map_err(|_| SignedProveError::ComponentCount(n))?;
+    Ok(SignedListProof { slot_owners: slot_owners.to_vec(), log_sizes, claimed_sums, stark: parts.stark })
+}
+
+/// Verifies `proof` for `public_input` with stwo's verifier.
+pub fn verify_list<MC: ThreadChannel>(
+    public_input: &SignedPublicInput,
+    proof: &SignedListProof<MC>,
+    params: &StarkParams,
+) -> Result<(), SignedVerifyError>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    let slots = bound_slots(public_input, &proof.slot_owners)?;
+    program::verify::<SignedListProgram, MC, _>(
+        &public_input.to_felts(),
+        &proof.log_sizes,
+        &proof.claimed_sums,
+        &proof.stark,
+        params,
+        |relations| boundary(&slots, &public_input.transactions, relations),
+    )
+}
+
+/// Encodes a list proof as felts (the framework's layout).
+pub fn list_proof_to_felts<MC: ThreadChannel>(proof: &SignedListProof<MC>) -> Vec<Felt>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    program_proof_to_felts::<MC>(&proof.log_sizes, &proof.claimed_sums, &proof.stark, &proof.slot_owners)
+}
+
+/// Decodes felts produced by [`list_proof_to_felts`].
+pub fn list_proof_from_felts<MC: ThreadChannel>(felts: &[Felt]) -> Result<SignedListProof<MC>, DecodeError>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    let (slot_owners, log_sizes, claimed_sums, stark) =
+        program_proof_from_felts::<MC, LIST_SIZED_COMPONENTS>(felts)?;
+    Ok(SignedListProof { slot_owners, log_sizes, claimed_sums, stark })
+}

@@ -1,0 +1,100 @@
+//! Fixtures shared by the token program's integration tests: a thread, a token, four
+//! accounts with keys, test-only proof parameters.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use starknet_types_core::felt::Felt;
+use zkthread_prover::model::{Slot, SlotValue};
+use zkthread_prover::params::StarkParams;
+use zkthread_prover::{contract_set_commitment, Blake2sMerkleChannel};
+use zkthread_sig::domain::pack_key_slot;
+use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
+use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
+use zkthread_token::{SignedBatcher, SignedPublicInput};
+
+pub type Blake = Blake2sMerkleChannel;
+
+/// Degree-5 constraints need `log_blowup >= 2`; few queries: tests only, far below 96 bits.
+pub const TEST: StarkParams = StarkParams {
+    log_blowup: 1,
+    n_queries: 3,
+    pow_bits: 1,
+    log_last_layer_degree_bound: 1,
+    fold_step: 1,
+};
+
+pub const TOKEN: u64 = 0x70c3;
+pub const ALICE: u64 = 0xa11ce;
+pub const BOB: u64 = 0xb0b;
+pub const CAROL: u64 = 0xca201;
+pub const MALLORY: u64 = 0x3a11;
+
+pub fn seed(account: u64) -> KeySeed {
+    KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(account as u32 + 7 * i as u32 + 1)))
+}
+
+pub fn key(account: u64, index: u32) -> KeyCommitment {
+    commitment(&seed(account), index).unwrap()
+}
+
+pub fn statement() -> SignedPublicInput {
+    SignedPublicInput {
+        os_version: Felt::from(2u8),
+        program_hash: Felt::from(0x5167u64),
+        chain_id: Felt::from_bytes_be_slice(b"SN_SEPOLIA"),
+        registry: Felt::from(0x4e6u64),
+        thread_id: Felt::from(3u8),
+        sequence: Felt::from(0u8),
+        contract_set_commitment: contract_set_commitment(&[Felt::from(TOKEN)]),
+        transactions: Default::default(),
+        inputs: vec![],
+        outputs: vec![],
+    }
+}
+
+pub fn balance_slot(account: u64) -> Slot {
+    Slot { contract: Felt::from(TOKEN), key: balance_slot_key(Felt::from(account)) }
+}
+
+pub fn key_slot(account: u64) -> Slot {
+    Slot { contract: Felt::from(TOKEN), key: thread_key_slot_key(Felt::from(account)) }
+}
+
+/// Alice 1,000 (key 0, nonce 1), Bob 500 (key 0, nonce 1), Carol 0 (no key), Mallory 10 (key 0).
+pub fn genesis() -> BTreeMap<Slot, Felt> {
+    let mut state = BTreeMap::new();
+    for (account, balance, registered) in
+        [(ALICE, 1_000u64, true), (BOB, 500, true), (CAROL, 0, false), (MALLORY, 10, true)]
+    {
+        state.insert(balance_slot(account), Felt::from(balance));
+        let slot = if registered { pack_key_slot(&key(account, 0), 1).unwrap() } else { Felt::ZERO };
+        state.insert(key_slot(account), slot);
+    }
+    state
+}
+
+pub fn batcher() -> SignedBatcher {
+    SignedBatcher::new(statement(), [Felt::from(TOKEN)])
+}
+
+pub fn set(list: &mut [SlotValue], slot: Slot, value: Felt) {
+    list.iter_mut().find(|e| e.slot == slot).expect("slot in the list").value = value;
+}
+
+pub fn random_relations() -> zkthread_token::role::Relations {
+    use stwo::core::channel::Channel;
+    let mut channel = stwo::core::channel::Blake2sChannel::default();
+    channel.mix_u64(0x7261_6e67_6538);
+    zkthread_token::role::Relations::draw(&mut channel)
+}
+
+
+/// User + system CPU seconds of this process so far (`/proc/self/stat`).
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |k: usize| fields.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+

@@ -1,0 +1,384 @@
+//! Signed transfer lists (one signature for a sender's transfers in a sub-block, the list
+//! program `zkthread_token::list_prover`): honest lists prove and verify beside single
+//! transfers; the batcher refuses a list whole; and a modified prover that edits, drops or
+//! re-attributes a list's transfers (hand-built rows through the raw entry point, with the
+//! public lists made consistent with the forged effect) gets a proof that does not verify.
+
+use std::collections::BTreeMap;
+
+use starknet_types_core::felt::Felt;
+use zkthread_prover::model::Slot;
+use zkthread_sig::domain::pack_key_slot;
+use zkthread_sig::transfer_list::TransferListCommitment;
+use zkthread_sig::wots::verification_trace;
+use zkthread_sig::{account_id, TransferListMessage};
+use zkthread_token::list::{list_head_cols, ListHeadRole, ListItemRole};
+use zkthread_token::list_batcher::{SignedListSubBlock, SignedTokenTx, SignedTransferListTx};
+use zkthread_token::list_prover::{
+    list_proof_from_felts, list_proof_to_felts, prove_list, prove_list_witness, verify_list,
+};
+use zkthread_token::role::{assert_role_constraints, relation_sums};
+use zkthread_token::witness::{SignedEntry, SignedListItem, SignedListRow, SignedListWitness};
+use zkthread_token::{SignedBatchError, SignedPublicInput, SignedRejection, SignedTransferTx};
+
+mod common;
+use common::*;
+
+fn list(from: u64, transfers: &[(u64, u128)], index: u32, nonce: u32) -> SignedTokenTx {
+    let transfers = transfers.iter().map(|(to, a)| (Felt::from(*to), *a)).collect();
+    let tx = SignedTransferListTx::sign(Felt::from(TOKEN), Felt::from(from), transfers, nonce, &seed(from), index, &statement())
+        .expect("sign");
+    SignedTokenTx::List(tx)
+}
+
+fn single(from: u64, to: u64, amount: u128, index: u32, nonce: u32) -> SignedTokenTx {
+    let transfer = zkthread_prover::model::Transfer {
+        token: Felt::from(TOKEN),
+        from: Felt::from(from),
+        to: Felt::from(to),
+        amount,
+    };
+    SignedTokenTx::Transfer(SignedTransferTx::sign(transfer, nonce, &seed(from), index, &statement()).expect("sign"))
+}
+
+fn batch_on(state: &BTreeMap<Slot, Felt>, txs: &[SignedTokenTx]) -> Result<zkthread_token::list_batcher::SignedListBatch, SignedBatchError> {
+    batcher().batch_with_lists(txs, |s| Some(state.get(s).copied().unwrap_or(Felt::ZERO)))
+}
+
+/// Alice pays Bob 100, Carol 200 and Bob 50 in one signed list; Bob sends Carol 50 alone.
+fn honest() -> (SignedPublicInput, SignedListSubBlock) {
+    let txs = [list(ALICE, &[(BOB, 100), (CAROL, 200), (BOB, 50)], 0, 1), single(BOB, CAROL, 50, 0, 1)];
+    let batch = batch_on(&genesis(), &txs).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    (batch.sub_block.statement(&statement()), batch.sub_block)
+}
+
+fn value(pi: &SignedPublicInput, slot: Slot) -> Felt {
+    pi.outputs.iter().find(|e| e.slot == slot).expect("slot in the outputs").value
+}
+
+#[test]
+fn honest_lists_beside_single_transfers_prove_and_verify() {
+    let (pi, sb) = honest();
+    assert_eq!(sb.transfer_count(), 4);
+    assert_eq!(pi.transactions.count, 2, "one transaction-list entry per signed message");
+    assert_eq!(value(&pi, balance_slot(ALICE)), Felt::from(650u64));
+    assert_eq!(value(&pi, balance_slot(BOB)), Felt::from(600u64));
+    assert_eq!(value(&pi, balance_slot(CAROL)), Felt::from(250u64));
+    // One key step for the whole list: Alice's slot moves to key 1 at nonce 2.
+    assert_eq!(value(&pi, key_slot(ALICE)), pack_key_slot(&key(ALICE, 1), 2).unwrap());
+
+    let w = SignedListWitness::of(&sb.entries);
+    assert_eq!(w.first_violation(), None);
+    let r = random_relations();
+    assert_role_constraints::<ListHeadRole>(&w.heads, &r);
+    assert_role_constraints::<ListItemRole>(&w.items, &r);
+
+    let proof = prove_list::<Blake>(&pi, &sb.owners, &sb.entries, &TEST).expect("prove");
+    verify_list::<Blake>(&pi, &proof, &TEST).expect("verify");
+    let felts = list_proof_to_felts(&proof);
+    let decoded = list_proof_from_felts::<Blake>(&felts).expect("decode");
+    verify_list::<Blake>(&pi, &decoded, &TEST).expect("verify decoded");
+
+    let mut other = pi.clone();
+    set(&mut other.outputs, balance_slot(CAROL), Felt::from(251u64));
+    assert!(verify_list::<Blake>(&other, &proof, &TEST).is_err(), "changed output");
+    let mut other = pi.clone();
+    other.transactions = zkthread_sig::TxListCommitment::of(sb.entries.iter().rev().map(SignedEntry::digest));
+    assert!(verify_list::<Blake>(&other, &proof, &TEST).is_err(), "reordered transaction list");
+}
+
+#[test]
+fn the_batcher_refuses_a_list_whole_with_its_reason() {
+    let state = genesis();
+    let mut edited = list(ALICE, &[(BOB, 100), (CAROL, 200)], 0, 1);
+    if let SignedTokenTx::List(l) = &mut edited {
+        l.transfers[1].1 = 201; // edited after signing
+    }
+    let txs = [
+        // Alice holds 1,000: the third transfer overspends, so none of the list applies.
+        list(ALICE, &[(BOB, 100), (CAROL, 200), (BOB, 800)], 0, 1),
+        edited,
+        list(ALICE, &[], 0, 1),
+        list(BOB, &[(CAROL, 5), (BOB, 5)], 0, 1),
+        list(CAROL, &[(BOB, 1)], 0, 1),
+        // Alice's key 0 at nonce 1 is still current: the refused lists changed nothing.
+        list(ALICE, &[(BOB, 100), (CAROL, 200)], 0, 1),
+        list(ALICE, &[(BOB, 1)], 0, 1),
+    ];
+    let batch = batch_on(&state, &txs).expect("batch");
+    let reasons: Vec<String> = batch.rejected.iter().map(ToString::to_string).collect();
+    assert!(
+        matches!(&batch.rejected[0], SignedRejection::ListItem { index: 0, item: 2, reason }
+            if matches!(**reason, SignedRejection::Overspend { balance: 700, amount: 800, .. })),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons[0], "transfer #0: list item 2: overspend: balance 700, transfer needs 800");
+    assert!(matches!(batch.rejected[1], SignedRejection::BadSignature { index: 1, .. }), "{reasons:?}");
+    assert!(matches!(batch.rejected[2], SignedRejection::EmptyList { index: 2 }), "{reasons:?}");
+    assert!(
+        matches!(&batch.rejected[3], SignedRejection::ListItem { index: 3, item: 1, reason }
+            if matches!(**reason, SignedRejection::SelfTransfer { .. })),
+        "{reasons:?}"
+    );
+    assert!(matches!(batch.rejected[4], SignedRejection::NoKey { index: 4, .. }), "{reasons:?}");
+    assert!(matches!(batch.rejected[5], SignedRejection::WrongNonce { index: 6, given: 1, current: 2 }), "{reasons:?}");
+    assert_eq!(batch.rejected.len(), 6);
+    let pi = batch.sub_block.statement(&statement());
+    assert_eq!(value(&pi, balance_slot(ALICE)), Felt::from(700u64));
+    assert_eq!(value(&pi, balance_slot(BOB)), Felt::from(600u64), "Bob's refused list moved nothing");
+}
+
+/// Alice's list alone: its statement, sub-block and row.
+fn honest_list() -> (SignedPublicInput, SignedListSubBlock, SignedListRow) {
+    let batch = batch_on(&genesis(), &[list(ALICE, &[(BOB, 100), (CAROL, 200), (BOB, 50)], 0, 1)]).expect("batch");
+    let SignedEntry::List(row) = batch.sub_block.entries[0].clone() else { panic!("a list") };
+    (batch.sub_block.statement(&statement()), batch.sub_block, row)
+}
+
+/// The statement checks passed and stwo refused the proof: the relations do not balance (the
+/// composition does not match at the out-of-domain point), not a malformed proof or statement.
+fn assert_refused_by_the_air(what: &str, result: Result<(), zkthread_token::SignedVerifyError>) {
+    use stwo::core::verifier::VerificationError;
+    match result {
+        Err(zkthread_token::SignedVerifyError::Stwo(VerificationError::OodsNotMatching)) => {}
+        other => panic!("{what}: expected the AIR to refuse the proof, got {other:?}"),
+    }
+}
+
+/// Recomputes the balances a list's items read, from genesis, as a modified prover would for
+/// edited items; returns the statement whose outputs are the forged balances.
+fn rechain(pi: &SignedPublicInput, row: &mut SignedListRow) -> SignedPublicInput {
+    let accounts = [ALICE, BOB, CAROL, MALLORY];
+    let id = |a: u64| account_id(Felt::from(a));
+    let mut balance: BTreeMap<u64, u128> = [(ALICE, 1_000), (BOB, 500), (CAROL, 0), (MALLORY, 10)].into();
+    let from = *accounts.iter().find(|a| id(**a) == row.from).expect("a known sender");
+    for item in &mut row.items {
+        let to = *accounts.iter().find(|a| id(**a) == item.to).expect("a known receiver");
+        item.from_old = balance[&from];
+        item.to_old = balance[&to];
+        *balance.get_mut(&from).unwrap() -= item.amount;
+        *balance.get_mut(&to).unwrap() += item.amount;
+    }
+    let mut forged = pi.clone();
+    for (account, b) in balance {
+        if forged.outputs.iter().any(|e| e.slot == balance_slot(account)) {
+            set(&mut forged.outputs, balance_slot(account), Felt::from(b));
+        }
+    }
+    forged
+}
+
+/// Builds the rows of `row` as a modified prover would, then puts the honestly signed
+/// commitment and count back into the head (so the signature verifies), checks that every
+/// constraint and the `State` relation hold against `pi` (the lists made to match the forged
+/// balances), and asserts that the proof does not verify.
+fn assert_forged_list_fails(what: &str, row: &SignedListRow, signed: TransferListCommitment, pi: &SignedPublicInput, owners: &[Felt]) {
+    let mut w = SignedListWitness::new();
+    w.push_signed_list_at(row, 0);
+    w.signed.auth.push_tx_list(&row.trace.digest);
+    w.heads[0][list_head_cols::COMMITMENT].copy_from_slice(&signed.cap.map(|v| v.to_u32()));
+    w.heads[0][list_head_cols::COUNT] = signed.count;
+    assert_eq!(w.first_violation(), None, "{what}: every row constraint holds");
+    let r = random_relations();
+    let slots = zkthread_token::bound_slots(pi, owners).expect("bound slots");
+    let state = relation_sums::<ListHeadRole>(&w.heads, &r)[0] + relation_sums::<ListItemRole>(&w.items, &r)[0];
+    assert_eq!(state, zkthread_token::statement::boundary_sum(&slots, &r.state), "{what}: balances match the lists");
+    match prove_list_witness::<Blake>(pi, owners, &w, &TEST) {
+        Ok(proof) => assert_refused_by_the_air(what, verify_list::<Blake>(pi, &proof, &TEST)),
+        Err(e) => panic!("{what}: the prover should produce a (bad) proof: {e}"),
+    }
+}
+
+#[test]
+fn a_list_item_its_sender_did_not_sign_does_not_verify() {
+    let (pi, sb, row) = honest_list();
+    let signed = TransferListCommitment::of(&row.listed());
+    // Item 1 pays 250 to Carol instead of the signed 200.
+    let mut forged = row.clone();
+    forged.items[1].amount = 250;
+    let fpi = rechain(&pi, &mut forged);
+    assert_eq!(value(&fpi, balance_slot(ALICE)), Felt::from(600u64));
+    assert_forged_list_fails("amount", &forged, signed, &fpi, &sb.owners);
+    // Item 1 pays Bob instead of Carol.
+    let mut forged = row.clone();
+    forged.items[1].to = account_id(Felt::from(BOB));
+    let fpi = rechain(&pi, &mut forged);
+    assert_eq!(value(&fpi, balance_slot(BOB)), Felt::from(850u64));
+    assert_forged_list_fails("receiver", &forged, signed, &fpi, &sb.owners);
+    // Items 0 and 1 swapped: the same transfers in another order.
+    let mut forged = row.clone();
+    forged.items.swap(0, 1);
+    let fpi = rechain(&pi, &mut forged);
+    assert_forged_list_fails("order", &forged, signed, &fpi, &sb.owners);
+    // Control: the honest rows through the same path verify.
+    let mut w = SignedListWitness::new();
+    w.push_signed_list_at(&row, 0);
+    w.signed.auth.push_tx_list(&row.trace.digest);
+    let proof = prove_list_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("control proves");
+    verify_list::<Blake>(&pi, &proof, &TEST).expect("the control verifies");
+}
+
+#[test]
+fn dropping_or_adding_a_list_item_does_not_verify() {
+    let (pi, sb, row) = honest_list();
+    let signed = TransferListCommitment::of(&row.listed());
+    // Only the first two signed transfers applied: Alice keeps the last 50.
+    let mut forged = row.clone();
+    forged.items.pop();
+    let fpi = rechain(&pi, &mut forged);
+    assert_eq!(value(&fpi, balance_slot(ALICE)), Felt::from(700u64));
+    assert_forged_list_fails("dropped", &forged, signed, &fpi, &sb.owners);
+    // A fourth transfer the sender never signed: 10 more to Bob.
+    let mut forged = row.clone();
+    forged.items.push(SignedListItem { to: account_id(Felt::from(BOB)), from_old: 0, to_old: 0, amount: 10 });
+    let fpi = rechain(&pi, &mut forged);
+    assert_eq!(value(&fpi, balance_slot(ALICE)), Felt::from(640u64));
+    assert_forged_list_fails("added", &forged, signed, &fpi, &sb.owners);
+}
+
+/// Mallory really signs a list "500 to Carol" under her own key (she holds 10), and the
+/// prover attaches it to an item debiting Alice 500: every balance and key tuple balances,
+/// the signature and the list commitment are Mallory's real ones, but the item's list entries
+/// name Alice, whom no head in the proof speaks for.
+#[test]
+fn an_item_debiting_someone_else_under_a_thiefs_list_does_not_verify() {
+    let SignedTokenTx::List(tx) = list(MALLORY, &[(CAROL, 500)], 0, 1) else { unreachable!() };
+    let msg = tx.message(&statement());
+    let trace = zkthread_sig::verify_trace(&tx.key, &msg, &tx.signature).expect("Mallory's signature is real");
+    let row = SignedListRow {
+        domain: msg.domain,
+        from: msg.from,
+        nonce: 1,
+        key: tx.key,
+        next_key: tx.next_key,
+        items: vec![SignedListItem { to: account_id(Felt::from(CAROL)), from_old: 1_000, to_old: 0, amount: 500 }],
+        signature: tx.signature.clone(),
+        trace,
+    };
+    let mut w = SignedListWitness::new();
+    w.push_signed_list_at(&row, 0);
+    w.signed.auth.push_tx_list(&row.trace.digest);
+    // The item's sender is Alice; the head stays Mallory's.
+    let alice = account_id(Felt::from(ALICE)).map(|v| v.to_u32());
+    w.items[0][zkthread_token::list::list_item_cols::FROM].copy_from_slice(&alice);
+    assert_eq!(w.first_violation(), None);
+    // The lists: Alice 1,000 -> 500, Carol 0 -> 500, Mallory's key slot rotated.
+    let mut entries = vec![
+        (balance_slot(ALICE), 1_000u64.into(), 500u64.into(), ALICE),
+        (balance_slot(CAROL), Felt::ZERO, 500u64.into(), CAROL),
+        (key_slot(MALLORY), genesis()[&key_slot(MALLORY)], pack_key_slot(&key(MALLORY, 1), 2).unwrap(), MALLORY),
+    ];
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut pi = statement();
+    pi.transactions = zkthread_sig::TxListCommitment::of([&row.trace.digest]);
+    pi.inputs = entries.iter().map(|e| zkthread_prover::model::SlotValue { slot: e.0, value: e.1 }).collect();
+    pi.outputs = entries.iter().map(|e| zkthread_prover::model::SlotValue { slot: e.0, value: e.2 }).collect();
+    let owners: Vec<Felt> = entries.iter().map(|e| Felt::from(e.3)).collect();
+    let r = random_relations();
+    let slots = zkthread_token::bound_slots(&pi, &owners).expect("bound slots");
+    let state_sum = relation_sums::<ListHeadRole>(&w.heads, &r)[0] + relation_sums::<ListItemRole>(&w.items, &r)[0];
+    assert_eq!(state_sum, zkthread_token::statement::boundary_sum(&slots, &r.state), "balances match the lists");
+    let proof = prove_list_witness::<Blake>(&pi, &owners, &w, &TEST).expect("a (bad) proof");
+    assert_refused_by_the_air("theft", verify_list::<Blake>(&pi, &proof, &TEST));
+}
+
+/// The head signs exactly `zkthread_sig::TransferListMessage`'s blocks: a list signed by the
+/// client verifies natively, and its trace is the one the honest head row proves with.
+#[test]
+fn the_head_signs_the_clients_list_message() {
+    let (_, _, row) = honest_list();
+    let msg = TransferListMessage {
+        domain: row.domain,
+        from: row.from,
+        transfers: row.listed(),
+        nonce: row.nonce,
+        next_key: row.next_key,
+    };
+    let trace = verification_trace(&row.key, &msg, &row.signature).expect("trace");
+    trace.check().expect("the client's list message verifies under the row's signature");
+    assert_eq!(trace.digest, row.trace.digest);
+}
+
+/// Proving lists: `senders` accounts each paying `per_sender` fresh receivers in one signed
+/// list, at `SIGNED_PARAMS` on the Poseidon252 channel (the on-chain one), one proof per row.
+/// Prints a table (wall and CPU; on a 2-core machine CPU is the number to compare when other
+/// work shares it). Single signed transfers for comparison: `timing_signed_prove` and
+/// `docs/signed-transfers.md` ("Cost").
+/// `cargo test -p zkthread-token --test signed_lists -- --ignored --nocapture timing`
+/// (`ZKTHREAD_LIST_TIMING=senders x per_sender,...` picks the rows,
+/// `ZKTHREAD_LIST_PARAMS=log_blowup,queries,pow_bits` other parameters of at least 96 bits;
+/// `ZKTHREAD_LIST_PROFILE=1` prints every prover span's time as it closes).
+#[test]
+#[ignore = "timing: run with --ignored --nocapture"]
+fn timing_list_prove() {
+    use std::time::Instant;
+    use zkthread_prover::Poseidon252MerkleChannel as MC;
+    let params = match std::env::var("ZKTHREAD_LIST_PARAMS") {
+        Ok(p) => {
+            let v: Vec<u32> = p.split(',').map(|x| x.trim().parse().expect("a number")).collect();
+            zkthread_prover::params::StarkParams {
+                log_blowup: v[0],
+                n_queries: v[1],
+                pow_bits: v[2],
+                ..zkthread_token::SIGNED_PARAMS
+            }
+        }
+        Err(_) => zkthread_token::SIGNED_PARAMS,
+    };
+    assert!(params.security_bits() >= 96, "parameters below 96 bits");
+    if std::env::var("ZKTHREAD_LIST_PROFILE").is_ok_and(|v| v == "1") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+    eprintln!("params: 2^{} x {} + {}", params.log_blowup, params.n_queries, params.pow_bits);
+    let rows: Vec<(u64, u64)> = std::env::var("ZKTHREAD_LIST_TIMING")
+        .unwrap_or_else(|_| "1x256,4x64,16x16,64x4,1x1024,1x4096".into())
+        .split(',')
+        .map(|r| {
+            let (s, n) = r.split_once('x').expect("senders x per_sender");
+            (s.trim().parse().expect("senders"), n.trim().parse().expect("per_sender"))
+        })
+        .collect();
+    eprintln!("| transfers | senders x per sender | sign (client) | batch | prove wall | prove CPU | transfers/min (wall) | verify | proof felts | log rows (Poseidon2) |");
+    eprintln!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (senders, per) in rows {
+        let sender = |s: u64| 0x5e00_0000 + s;
+        let receiver = |s: u64, j: u64| 0x7e00_0000 + s * 100_000 + j;
+        let mut state = genesis();
+        for s in 0..senders {
+            state.insert(balance_slot(sender(s)), Felt::from(1u128 << 100));
+            state.insert(key_slot(sender(s)), pack_key_slot(&key(sender(s), 0), 1).unwrap());
+        }
+        let t = Instant::now();
+        let txs: Vec<SignedTokenTx> = (0..senders)
+            .map(|s| {
+                let to: Vec<(u64, u128)> = (0..per).map(|j| (receiver(s, j), 1 + j as u128)).collect();
+                list(sender(s), &to, 0, 1)
+            })
+            .collect();
+        let sign = t.elapsed();
+        let t = Instant::now();
+        let batch = batch_on(&state, &txs).expect("batch");
+        let batch_time = t.elapsed();
+        assert!(batch.rejected.is_empty() && batch.deferred.is_empty());
+        let sb = batch.sub_block;
+        let pi = sb.statement(&statement());
+        let (t, cpu) = (Instant::now(), cpu_seconds());
+        let proof = prove_list::<MC>(&pi, &sb.owners, &sb.entries, &params).expect("prove");
+        let (prove, prove_cpu) = (t.elapsed(), cpu_seconds() - cpu);
+        let t = Instant::now();
+        verify_list::<MC>(&pi, &proof, &params).expect("verify");
+        let verify = t.elapsed();
+        let felts = list_proof_to_felts(&proof).len();
+        let n = sb.transfer_count();
+        eprintln!(
+            "| {n} | {senders} x {per} | {sign:.2?} | {batch_time:.2?} | {prove:.2?} | {prove_cpu:.1} s | {:.0} | {verify:.2?} | {felts} | {} |",
+            n as f64 * 60.0 / prove.as_secs_f64(),
+            proof.log_sizes[7]
+        );
+    }
+}
