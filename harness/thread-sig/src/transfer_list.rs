@@ -7,21 +7,24 @@
 //! permutations) and opens the list with two permutations per transfer, instead of one
 //! signature per transfer.
 //!
-//! The list commitment is an overwrite sponge (rate 8, capacity 8) over two blocks per
-//! transfer:
+//! The list commitment is an overwrite sponge (rate 8, capacity 8) over the transfers'
+//! encodings, `[to, amount limbs]` (12 elements each), concatenated and padded with zeros to
+//! a multiple of 8:
 //!
 //! ```text
+//! stream    = [to_0, amount_0[0..8], to_1, amount_1[0..8], ..., 0; pad]
 //! cap_0     = [TAG_TRANSFER_LIST, 0; 7]
-//! mid_j     = P([to_j, amount_j[0..4]] ++ cap_j)
-//! cap_{j+1} = P([amount_j[4..8], 0; 4] ++ mid_j[8..16])[8..16]
-//! commitment = (n, cap_n)
+//! cap_{k+1} = P(stream[8k..8k + 8] ++ cap_k)[8..16]
+//! commitment = (n, cap_last)
 //! ```
 //!
-//! and the message's payload is `[cap_n, n, 0, 0, 0, LIST_MARK, 0, 0, 0]`. A single
-//! transfer's payload (`TransferMessage`) has `0` where this one has [`LIST_MARK`], so no
-//! signature of one kind is a signature of the other. Two lists of one length share a
-//! commitment only through a collision of the 248-bit capacity (~2^124 work, the assumption of
-//! every sponge of the scheme); the count is signed beside it.
+//! so two transfers take three permutations (an even transfer's block and the block it shares
+//! with the next one's receiver, then the odd transfer's amount), 1.5 per transfer. The
+//! message's payload is `[cap, n, 0, 0, 0, LIST_MARK, 0, 0, 0]`. A single transfer's payload
+//! (`TransferMessage`) has `0` where this one has [`LIST_MARK`], so no signature of one kind is
+//! a signature of the other. With `n` signed the padded stream is unambiguous, and two lists
+//! share a commitment only through a collision of the 248-bit capacity (~2^124 work, the
+//! assumption of every sponge of the scheme).
 
 use crate::field::M31;
 use crate::hash::{permute, State, WIDTH};
@@ -35,8 +38,13 @@ pub const LIST_MARK: M31 = M31::reduce(1);
 pub const LIST_MARK_AT: usize = 12;
 /// Where the count sits in the payload.
 pub const LIST_COUNT_AT: usize = 8;
-/// Blocks (permutations) the sponge absorbs per transfer.
-pub const BLOCKS_PER_TRANSFER: usize = 2;
+/// Elements of one transfer's encoding.
+pub const TRANSFER_ELEMENTS: usize = 12;
+
+/// Blocks (permutations) the sponge absorbs for `n` transfers: `ceil(12 n / 8)`.
+pub const fn list_blocks(n: usize) -> usize {
+    (TRANSFER_ELEMENTS * n).div_ceil(RATE)
+}
 
 /// One transfer of a list: its receiver's account id and amount.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,14 +54,11 @@ pub struct ListedTransfer {
 }
 
 impl ListedTransfer {
-    /// The two rate-8 blocks of this transfer: `[to, amount[0..4]]`, `[amount[4..8], 0; 4]`.
-    pub fn blocks(&self) -> [[M31; RATE]; BLOCKS_PER_TRANSFER] {
+    /// `[to, amount limbs]`: the transfer's 12 elements of the stream.
+    pub fn elements(&self) -> [M31; TRANSFER_ELEMENTS] {
         let a = TransferMessage::amount_limbs(self.amount);
         let t = self.to;
-        [
-            [t[0], t[1], t[2], t[3], a[0], a[1], a[2], a[3]],
-            [a[4], a[5], a[6], a[7], M31::ZERO, M31::ZERO, M31::ZERO, M31::ZERO],
-        ]
+        [t[0], t[1], t[2], t[3], a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]
     }
 }
 
@@ -72,15 +77,30 @@ pub fn list_absorb_input(block: &[M31; RATE], cap: &[M31; RATE]) -> State {
     s
 }
 
-/// The two permutations one transfer's absorption makes, as `(input, output)`: what the AIR's
-/// list-item row proves.
-pub fn list_item_permutations(item: &ListedTransfer, cap: &[M31; RATE]) -> [(State, State); 2] {
-    let [b0, b1] = item.blocks();
-    let in0 = list_absorb_input(&b0, cap);
-    let out0 = permute(in0);
-    let mid: [M31; RATE] = std::array::from_fn(|i| out0[RATE + i]);
-    let in1 = list_absorb_input(&b1, &mid);
-    [(in0, out0), (in1, permute(in1))]
+/// One permutation of the list sponge: the block it absorbs, its input and output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListPermutation {
+    pub input: State,
+    pub output: State,
+}
+
+/// Every permutation of the list sponge over `items`, in order (`list_blocks(n)` of them):
+/// what the AIR's item rows prove, transfer `2m` the blocks `3m` and `3m + 1`, transfer
+/// `2m + 1` block `3m + 2`.
+pub fn list_permutations(items: &[ListedTransfer]) -> Vec<ListPermutation> {
+    let mut stream: Vec<M31> = items.iter().flat_map(|i| i.elements()).collect();
+    stream.resize(list_blocks(items.len()) * RATE, M31::ZERO);
+    let mut cap = list_initial_cap();
+    stream
+        .chunks(RATE)
+        .map(|block| {
+            let block: [M31; RATE] = std::array::from_fn(|i| block[i]);
+            let input = list_absorb_input(&block, &cap);
+            let output = permute(input);
+            cap.copy_from_slice(&output[RATE..]);
+            ListPermutation { input, output }
+        })
+        .collect()
 }
 
 /// `(n, cap_n)`: the commitment to an ordered list of `n` transfers.
@@ -97,20 +117,13 @@ impl Default for TransferListCommitment {
 }
 
 impl TransferListCommitment {
-    /// Appends one transfer.
-    pub fn absorb(&mut self, item: &ListedTransfer) {
-        let [_, (_, out)] = list_item_permutations(item, &self.cap);
-        self.cap.copy_from_slice(&out[RATE..]);
-        self.count += 1;
-    }
-
     /// The commitment of `items`, in order.
-    pub fn of<'a>(items: impl IntoIterator<Item = &'a ListedTransfer>) -> Self {
-        let mut c = Self::default();
-        for item in items {
-            c.absorb(item);
+    pub fn of(items: &[ListedTransfer]) -> Self {
+        let mut cap = list_initial_cap();
+        if let Some(last) = list_permutations(items).last() {
+            cap.copy_from_slice(&last.output[RATE..]);
         }
-        c
+        TransferListCommitment { count: items.len() as u32, cap }
     }
 }
 
@@ -205,7 +218,10 @@ mod tests {
         let mut other = list(&[5, 6, 7]);
         other.transfers[2].to = h(999);
         assert_ne!(other.commitment(), base, "a receiver");
+        assert_ne!(list(&[5, 6, 7 + (1 << 100)]).commitment(), base, "the last limbs (the padded block)");
         assert_eq!(TransferListCommitment::of(&[]), TransferListCommitment::default());
+        assert_eq!(list_permutations(&list(&[5, 6, 7]).transfers).len(), 5, "ceil(36 / 8)");
+        assert_eq!(list_permutations(&list(&[5, 6]).transfers).len(), 3);
     }
 
     /// The payload puts the mark where a single transfer has 0, so neither signature is the

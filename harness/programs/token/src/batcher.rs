@@ -125,6 +125,8 @@ pub enum SignedRejection {
     ReceiverOverflow { index: usize, balance: u128, amount: u128 },
     #[error("transfer #{index}: the signed list has no transfer")]
     EmptyList { index: usize },
+    #[error("transfer #{index}: the list pays out more than the sender's balance {balance}")]
+    ListOverspend { index: usize, balance: u128 },
     #[error("transfer #{index}: a list of {transfers} transfers does not fit one proof (at most {max})")]
     ListTooLong { index: usize, transfers: usize, max: usize },
     /// One transfer of a signed list is invalid: the whole list is refused (one signature
@@ -148,6 +150,7 @@ impl SignedRejection {
             | Self::Overspend { index, .. }
             | Self::ReceiverOverflow { index, .. }
             | Self::EmptyList { index }
+            | Self::ListOverspend { index, .. }
             | Self::ListTooLong { index, .. }
             | Self::ListItem { index, .. } => *index,
         }

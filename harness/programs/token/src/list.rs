@@ -2,27 +2,33 @@
 //! (`zkthread_sig::transfer_list`; issue 11). Two roles:
 //!
 //! - [`ListHeadRole`], one row per signed list: the sender's key step and the signature over
-//!   the list message (`[D, A] [cap_n] [n, 0, 0, 0, nonce, K_next[0..3]] [K_next[3], rho,
+//!   the list message (`[D, A] [cap] [n, 0, 0, 0, nonce, K_next[0..3]] [K_next[3], rho,
 //!   LIST_MARK, 0, 0, 0]`), through the framework's `signed_transaction`, exactly as a single
-//!   transfer's row; and the list sponge's two ends: it offers `ListCap(D, A, tx, 0, initial)`
-//!   and takes `ListCap(D, A, tx, n, cap_n)`, where `cap_n` and `n` are the signed payload.
+//!   transfer's row; and the list sponge's two ends: it offers `ListCap(D, A, tx, 0, initial,
+//!   0, 0)` and takes `ListCap(D, A, tx, n, cap, 0, n mod 2)`, where `cap` and `n` are the
+//!   signed payload.
 //! - [`ListItemRole`], one row per transfer of a list: the balance move (the same block and
-//!   constraints as a single transfer's, [`crate::transfer::balance_block`]), and one step of
-//!   that list's sponge: it takes `ListCap(D, from, tx, j, cap)` and offers
-//!   `ListCap(D, from, tx, j + 1, cap')` with `cap' = P(b1 ++ P(b0 ++ cap)[8..16])[8..16]`,
-//!   `b0 = [to, amount[0..4]]`, `b1 = [amount[4..8], 0; 4]` (two Poseidon2 look-ups).
+//!   constraints as a single transfer's, [`crate::transfer::balance_block`]) and its share of
+//!   the list sponge, which absorbs the transfers' 12-element encodings `[to, amount]` as one
+//!   stream in rate-8 blocks. An even item (`phase 0`) absorbs `[to, amount[0..4]]` and
+//!   `[amount[4..8], next_to]`, taking `ListCap(.., j, cap, 0, 0)` and offering
+//!   `ListCap(.., j + 1, cap', next_to, 1)`; an odd item absorbs `[amount[0..8]]`, taking
+//!   `ListCap(.., j, cap, to, 1)` (its own receiver, already absorbed by the even item before
+//!   it) and offering `ListCap(.., j + 1, cap', 0, 0)`. 1.5 Poseidon2 look-ups per transfer.
 //!
-//! Why an item row moves only what its sender signed: its `ListCap` entries name the
-//! sender `from` and the domain `D` of the balances it moves, and the list position `tx` of
-//! the head. Every item consumes one entry and produces the next index's, so the items of
-//! one `(D, A, tx)` form a single path `0 -> n` from the head's initial capacity (the index
-//! only rises; a cycle needs `p` rows), and the head accepts only the capacity its signature
-//! covers. So the items are the signed list, in order, each once: any other item on the path
-//! changes the capacity (a collision of the 248-bit capacity otherwise). The head is
-//! authorized like any signed row (its `tx` is unique in the transaction list, the key step
-//! makes it the signer's next key use), so a debit of `A` needs `A`'s signature either way.
-//! A single transfer's payload has `0` where the list's has `LIST_MARK`, so neither kind of
-//! signature can stand in for the other.
+//! Why an item row moves only what its sender signed: its `ListCap` entries name the sender
+//! `from` and the domain `D` of the balances it moves, and the list position `tx` of the
+//! head. Every item consumes one entry and produces the next index's, so the items of one
+//! `(D, A, tx)` form a single path `0 -> n` from the head's initial capacity (the index only
+//! rises; a cycle needs `p` rows), their phases alternate from 0, and the head accepts only
+//! the capacity its signature covers. The blocks along the path are the padded stream of the
+//! path's items (a pending receiver is consumed only by the item whose `to` it is), so the
+//! items are the signed list (in its signed order), each once (any other list changes the
+//! capacity, else a collision of the 248-bit capacity); like every row, they move balances
+//! without a proven sequence (`Balance` tuples carry none), creating no value. The head is authorized like any signed row (its `tx`
+//! is unique in the transaction list, the key step makes it the signer's next key use), so a
+//! debit of `A` needs `A`'s signature either way. A single transfer's payload has `0` where
+//! the list's has `LIST_MARK`, so neither kind of signature can stand in for the other.
 
 use zkthread_prover::auth::link;
 use zkthread_prover::auth::roles::{signed_transaction, SignedFields};
@@ -51,7 +57,9 @@ pub mod list_head_cols {
     pub const COUNT: usize = 33;
     /// The list's position in the sub-block (its digest's place in the transaction list).
     pub const TX: usize = 34;
-    pub const N: usize = 35;
+    /// `n mod 2`: the phase the list sponge ends in (the items' path fixes it).
+    pub const COUNT_ODD: usize = 35;
+    pub const N: usize = 36;
 }
 
 impl Role for ListHeadRole {
@@ -59,7 +67,7 @@ impl Role for ListHeadRole {
     const N_COLUMNS: usize = list_head_cols::N;
 
     fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
-        vec![boolean(&c[list_head_cols::ENABLED])]
+        vec![boolean(&c[list_head_cols::ENABLED]), boolean(&c[list_head_cols::COUNT_ODD])]
     }
 
     fn fractions<T: Lane>(c: &[T]) -> Vec<Frac<T>> {
@@ -87,8 +95,13 @@ impl Role for ListHeadRole {
             },
         );
         let initial: Vec<T> = list_initial_cap().iter().map(|v| k(v.to_u32())).collect();
-        f.push(Frac::new(Rel::Link, e.clone(), link::list_cap(&d, &from, tx.clone(), k(0), &initial)));
-        f.push(Frac::new(Rel::Link, neg(&e), link::list_cap(&d, &from, tx, count, &commitment)));
+        let none = zeros::<T>(4);
+        f.push(Frac::new(Rel::Link, e.clone(), link::list_cap(&d, &from, tx.clone(), k(0), &initial, &none, k(0))));
+        f.push(Frac::new(
+            Rel::Link,
+            neg(&e),
+            link::list_cap(&d, &from, tx, count, &commitment, &none, c[COUNT_ODD].clone()),
+        ));
         f
     }
 
@@ -98,29 +111,42 @@ impl Role for ListHeadRole {
     }
 }
 
-/// One transfer of a signed list per row: the balance move and one step of the list sponge.
+/// `n` zeros.
+fn zeros<T: Lane>(n: usize) -> Vec<T> {
+    (0..n).map(|_| k(0)).collect()
+}
+
+/// One transfer of a signed list per row: the balance move and its share of the list sponge.
 #[derive(Clone)]
 pub struct ListItemRole;
 
 pub mod list_item_cols {
     use std::ops::Range;
-    pub const ENABLED: usize = 0;
-    pub const DOMAIN: Range<usize> = 1..5;
-    pub const FROM: Range<usize> = 5..9;
-    pub const TO: Range<usize> = 9..13;
+    /// An even item (`j mod 2 = 0`: two permutations).
+    pub const EVEN: usize = 0;
+    /// An odd item (one permutation). At most one of `EVEN`, `ODD` is set; neither on padding.
+    pub const ODD: usize = 1;
+    pub const DOMAIN: Range<usize> = 2..6;
+    pub const FROM: Range<usize> = 6..10;
+    pub const TO: Range<usize> = 10..14;
+    /// Even items: the next item's receiver (0 after the last), absorbed in this row's second
+    /// block.
+    pub const NEXT_TO: Range<usize> = 14..18;
     /// The list's position in the sub-block (the head's `TX`).
-    pub const TX: usize = 13;
+    pub const TX: usize = 18;
     /// This transfer's place in its list.
-    pub const INDEX: usize = 14;
-    /// The list sponge's capacity before this transfer.
-    pub const CAP: Range<usize> = 15..23;
-    /// `P([to, amount[0..4]] ++ cap)`.
-    pub const MID: Range<usize> = 23..39;
-    /// `P([amount[4..8], 0; 4] ++ MID[8..16])`: the capacity after this transfer is `OUT[8..16]`.
-    pub const OUT: Range<usize> = 39..55;
+    pub const INDEX: usize = 19;
+    /// The list sponge's capacity before this row's blocks.
+    pub const CAP: Range<usize> = 20..28;
+    /// The first block: `[to, amount[0..4]]` (even), `[amount[0..8]]` (odd).
+    pub const BLOCK: Range<usize> = 28..36;
+    /// `P(BLOCK ++ CAP)`.
+    pub const MID: Range<usize> = 36..52;
+    /// Even items: `P([amount[4..8], NEXT_TO] ++ MID[8..16])`.
+    pub const OUT: Range<usize> = 52..68;
     /// The balance move ([`super::balance_block`]).
-    pub const BALANCES: Range<usize> = 55..133;
-    pub const N: usize = 133;
+    pub const BALANCES: Range<usize> = 68..146;
+    pub const N: usize = 146;
     const _: () = assert!(BALANCES.end - BALANCES.start == super::balance_block::N);
 }
 
@@ -130,38 +156,48 @@ impl Role for ListItemRole {
 
     fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
         use list_item_cols::*;
-        let mut out = vec![boolean(&c[ENABLED])];
+        let (even, odd) = (c[EVEN].clone(), c[ODD].clone());
+        let amount = &c[BALANCES][balance_block::AMOUNT];
+        let mut out = vec![boolean(&even), boolean(&odd), even.clone() * odd.clone()];
+        // The first block is the item's own elements at its place in the stream.
+        let even_block = [&c[TO], &amount[..4]].concat();
+        for (i, b) in BLOCK.enumerate() {
+            out.push(even.clone() * (c[b].clone() - even_block[i].clone()));
+            out.push(odd.clone() * (c[b].clone() - amount[i].clone()));
+        }
         out.extend(balance_constraints(&c[BALANCES]));
         out
     }
 
     fn fractions<T: Lane>(c: &[T]) -> Vec<Frac<T>> {
         use list_item_cols::*;
-        let e = c[ENABLED].clone();
-        let (d, from, to) = (slice(c, DOMAIN), slice(c, FROM), slice(c, TO));
-        let (cap, mid, out) = (slice(c, CAP), slice(c, MID), slice(c, OUT));
+        let (even, odd) = (c[EVEN].clone(), c[ODD].clone());
+        let e = even.clone() + odd.clone();
+        let (d, from, to, next_to) = (slice(c, DOMAIN), slice(c, FROM), slice(c, TO), slice(c, NEXT_TO));
+        let (cap, block, mid, out) = (slice(c, CAP), slice(c, BLOCK), slice(c, MID), slice(c, OUT));
         let (tx, index) = (c[TX].clone(), c[INDEX].clone());
         let b = &c[BALANCES];
         let amount = &b[balance_block::AMOUNT];
+        let next = index.clone() + k(1);
+        let none = zeros::<T>(4);
         let mut f = Vec::from(balance_moves(&e, &d, &from, &to, b));
-        // The two blocks `zkthread_sig::ListedTransfer::blocks` absorbs, as look-ups of the
-        // permutations that absorb them.
-        let mut first = [&to[..], &amount[..4], &cap[..]].concat();
-        first.extend(mid.iter().cloned());
-        let mut second = amount[4..].to_vec();
-        second.extend((0..4).map(|_| k::<T>(0)));
-        second.extend(mid[8..].iter().cloned());
-        second.extend(out.iter().cloned());
+        let first = [&block[..], &cap[..], &mid[..]].concat();
+        let second = [&amount[4..], &next_to[..], &mid[8..], &out[..]].concat();
         f.push(Frac::new(Rel::Poseidon2, neg(&e), first));
-        f.push(Frac::new(Rel::Poseidon2, neg(&e), second));
-        f.push(Frac::new(Rel::Link, neg(&e), link::list_cap(&d, &from, tx.clone(), index.clone(), &cap)));
-        f.push(Frac::new(Rel::Link, e, link::list_cap(&d, &from, tx, index + k(1), &out[8..])));
+        f.push(Frac::new(Rel::Poseidon2, neg(&even), second));
+        let cap_at = |m: T, j: T, cap: &[T], pending: &[T], phase: u32| {
+            Frac::new(Rel::Link, m, link::list_cap(&d, &from, tx.clone(), j, cap, pending, k(phase)))
+        };
+        f.push(cap_at(neg(&even), index.clone(), &cap, &none, 0));
+        f.push(cap_at(neg(&odd), index, &cap, &to, 1));
+        f.push(cap_at(even, next.clone(), &out[8..], &next_to, 1));
+        f.push(cap_at(odd, next, &mid[8..], &none, 0));
         f.extend(limb_range_checks(b));
         f
     }
 
     fn batching() -> Vec<usize> {
-        // 4 + 2 + 2 + 48 fractions, linear denominators: pairs (degree 3).
-        (0..56).map(|i| i / 2).collect()
+        // 4 + 2 + 4 + 48 fractions, linear denominators: pairs (degree 3).
+        (0..58).map(|i| i / 2).collect()
     }
 }

@@ -93,6 +93,19 @@ pub enum SignedTokenTx {
     List(SignedTransferListTx),
 }
 
+impl SignedTokenTx {
+    /// Poseidon2 permutations the message adds to a proof (what the batcher budgets before
+    /// checking it): its signature's verification and transaction-list entry, and a list's
+    /// sponge.
+    pub fn permutations(&self) -> usize {
+        let signature = zkthread_sig::wots::VERIFY_PERMUTATIONS + 1;
+        match self {
+            SignedTokenTx::Transfer(_) => signature,
+            SignedTokenTx::List(l) => signature + zkthread_sig::transfer_list::list_blocks(l.transfers.len()),
+        }
+    }
+}
+
 /// A sub-block of the list program: its messages, lists, slot owners and AIR entries.
 #[derive(Clone, Debug)]
 pub struct SignedListSubBlock {
@@ -150,24 +163,16 @@ impl SignedBatcher {
         let (mut accepted, mut entries, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
         let (mut deferred, mut permutations) = (Vec::new(), 0usize);
         for (index, tx) in txs.iter().enumerate() {
+            // Budgeted before any check, so nothing accepted ever has to be undone.
+            if !accepted.is_empty() && permutations + tx.permutations() > MAX_PERMUTATIONS_PER_PROOF {
+                deferred = txs[index..].to_vec();
+                break;
+            }
             let checked = match tx {
                 SignedTokenTx::Transfer(t) => self.check(index, t, &mut ledger)?.map(SignedEntry::Transfer),
                 SignedTokenTx::List(l) => self.check_list(index, l, &mut ledger)?.map(SignedEntry::List),
             };
             match checked {
-                Ok(entry) if permutations + entry.permutations() > MAX_PERMUTATIONS_PER_PROOF => {
-                    // Applied to the ledger already: undo by rebuilding from the accepted ones.
-                    deferred = txs[index..].to_vec();
-                    ledger = Ledger { slots: Default::default(), current: &current };
-                    for (i, t) in accepted.iter().enumerate() {
-                        let again = match t {
-                            SignedTokenTx::Transfer(t) => self.check(i, t, &mut ledger)?.map(|_| ()),
-                            SignedTokenTx::List(l) => self.check_list(i, l, &mut ledger)?.map(|_| ()),
-                        };
-                        debug_assert!(again.is_ok(), "an accepted message stays valid on replay");
-                    }
-                    break;
-                }
                 Ok(entry) => {
                     permutations += entry.permutations();
                     accepted.push(tx.clone());
@@ -195,7 +200,9 @@ impl SignedBatcher {
     }
 
     /// Checks one signed list against the ledger and applies it when every transfer in it is
-    /// valid (otherwise the ledger is left as it was).
+    /// valid (otherwise the ledger is left as it was). What needs no hashing comes first (each
+    /// transfer's amount and receiver, the list's total against the sender's balance), so a
+    /// refused list that is sent again costs its checks, not its signature's verification.
     fn check_list(
         &self,
         index: usize,
@@ -208,15 +215,32 @@ impl SignedBatcher {
         if tx.transfers.is_empty() {
             return Ok(Err(SignedRejection::EmptyList { index }));
         }
-        let max = (MAX_PERMUTATIONS_PER_PROOF - zkthread_sig::wots::VERIFY_PERMUTATIONS - 1)
-            / zkthread_sig::transfer_list::BLOCKS_PER_TRANSFER;
+        // ceil(12 n / 8) list permutations beside the signature's and its digest's.
+        let max = (MAX_PERMUTATIONS_PER_PROOF - zkthread_sig::wots::VERIFY_PERMUTATIONS - 1) * 2 / 3;
         if tx.transfers.len() > max {
             return Ok(Err(SignedRejection::ListTooLong { index, transfers: tx.transfers.len(), max }));
+        }
+        for (item, (to, amount)) in tx.transfers.iter().enumerate() {
+            let reason = if *amount == 0 {
+                SignedRejection::ZeroAmount { index }
+            } else if *to == tx.from {
+                SignedRejection::SelfTransfer { index }
+            } else {
+                continue;
+            };
+            return Ok(Err(SignedRejection::ListItem { index, item, reason: Box::new(reason) }));
         }
         let (key, nonce) = match Self::check_key(index, tx.token, tx.from, tx.nonce, &tx.key, ledger)? {
             Ok(current) => current,
             Err(reason) => return Ok(Err(reason)),
         };
+        // The sender pays out the total (receivers are others), so a list over the balance
+        // overspends at some item whatever the order.
+        let balance = ledger.balance(tx.token, tx.from)?;
+        let total = tx.transfers.iter().try_fold(0u128, |sum, (_, amount)| sum.checked_add(*amount));
+        if total.is_none_or(|total| total > balance) {
+            return Ok(Err(SignedRejection::ListOverspend { index, balance }));
+        }
         let trace = match verify_trace(&key, &tx.message(&self.statement), &tx.signature) {
             Ok(trace) => trace,
             Err(reason) => return Ok(Err(SignedRejection::BadSignature { index, reason })),

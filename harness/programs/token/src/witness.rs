@@ -7,9 +7,7 @@ use zkthread_prover::range::{low_byte, RangeLookups};
 use zkthread_prover::role::Role;
 use zkthread_sig::wots::{Hash4, KeyCommitment, Signature, VerificationTrace};
 
-use zkthread_sig::transfer_list::{
-    list_initial_cap, list_item_permutations, ListedTransfer, TransferListCommitment, BLOCKS_PER_TRANSFER,
-};
+use zkthread_sig::transfer_list::{list_blocks, list_permutations, ListedTransfer, TransferListCommitment};
 use zkthread_sig::M31;
 
 use crate::list::{list_head_cols, list_item_cols, ListHeadRole, ListItemRole};
@@ -183,7 +181,7 @@ impl SignedEntry {
         let signature = zkthread_sig::wots::VERIFY_PERMUTATIONS + 1;
         match self {
             SignedEntry::Transfer(_) => signature,
-            SignedEntry::List(r) => signature + BLOCKS_PER_TRANSFER * r.items.len(),
+            SignedEntry::List(r) => signature + list_blocks(r.items.len()),
         }
     }
 }
@@ -238,28 +236,35 @@ impl SignedListWitness {
         head.extend(u32s(&row.signature.pp));
         head.extend(u32s(&row.signature.rho));
         head.extend(u32s(&commitment.cap));
-        head.extend([commitment.count, tx]);
+        head.extend([commitment.count, tx, commitment.count % 2]);
         debug_assert_eq!(head.len(), list_head_cols::N);
         self.heads.push(head);
         self.signed.auth.push_signature(tx, &row.signature, &row.trace);
-        let mut cap = list_initial_cap();
-        for (j, (item, listed)) in row.items.iter().zip(&listed).enumerate() {
-            let [(in0, mid), (in1, out)] = list_item_permutations(listed, &cap);
-            let mut r = vec![1];
+        let perms = list_permutations(&listed);
+        let zero_to = [M31::ZERO; 4];
+        for (j, item) in row.items.iter().enumerate() {
+            let (even, m) = (j % 2 == 0, 3 * (j / 2));
+            let (first, second) = if even { (perms[m], perms.get(m + 1).copied()) } else { (perms[m + 2], None) };
+            let next_to = if even { row.items.get(j + 1).map_or(zero_to, |n| n.to) } else { zero_to };
+            let mut r = vec![u32::from(even), u32::from(!even)];
             r.extend(u32s(&row.domain));
             r.extend(u32s(&row.from));
             r.extend(u32s(&item.to));
+            r.extend(u32s(&next_to));
             r.extend([tx, j as u32]);
-            r.extend(u32s(&cap));
-            r.extend(u32s(&mid));
-            r.extend(u32s(&out));
+            r.extend(first.input[8..].iter().map(|v| v.to_u32()));
+            r.extend(first.input[..8].iter().map(|v| v.to_u32()));
+            r.extend(u32s(&first.output));
+            match second {
+                Some(p) => r.extend(u32s(&p.output)),
+                None => r.extend([0; 16]),
+            }
             r.extend(balance_block_values(item.from_old, item.to_old, item.amount));
             debug_assert_eq!(r.len(), list_item_cols::N);
             self.items.push(r);
-            for input in [in0, in1] {
-                self.signed.auth.permutations.push((input.map(M31::to_u32), 1));
+            for p in std::iter::once(first).chain(second) {
+                self.signed.auth.permutations.push((p.input.map(M31::to_u32), 1));
             }
-            cap.copy_from_slice(&out[8..]);
         }
     }
 

@@ -88,32 +88,34 @@ fn honest_lists_beside_single_transfers_prove_and_verify() {
     assert!(verify_list::<Blake>(&other, &proof, &TEST).is_err(), "reordered transaction list");
 }
 
+const DAVE: u64 = 0xda7e;
+
 #[test]
 fn the_batcher_refuses_a_list_whole_with_its_reason() {
-    let state = genesis();
+    // Dave holds almost all of u128: paying him 10 overflows.
+    let mut state = genesis();
+    state.insert(balance_slot(DAVE), Felt::from(u128::MAX - 5));
     let mut edited = list(ALICE, &[(BOB, 100), (CAROL, 200)], 0, 1);
     if let SignedTokenTx::List(l) = &mut edited {
         l.transfers[1].1 = 201; // edited after signing
     }
     let txs = [
-        // Alice holds 1,000: the third transfer overspends, so none of the list applies.
+        // Alice holds 1,000 and the list pays out 1,100.
         list(ALICE, &[(BOB, 100), (CAROL, 200), (BOB, 800)], 0, 1),
         edited,
         list(ALICE, &[], 0, 1),
         list(BOB, &[(CAROL, 5), (BOB, 5)], 0, 1),
         list(CAROL, &[(BOB, 1)], 0, 1),
+        // Mallory is credited 7 before Dave's credit overflows: the list is undone whole.
+        list(BOB, &[(MALLORY, 7), (DAVE, 10)], 0, 1),
         // Alice's key 0 at nonce 1 is still current: the refused lists changed nothing.
         list(ALICE, &[(BOB, 100), (CAROL, 200)], 0, 1),
         list(ALICE, &[(BOB, 1)], 0, 1),
     ];
     let batch = batch_on(&state, &txs).expect("batch");
     let reasons: Vec<String> = batch.rejected.iter().map(ToString::to_string).collect();
-    assert!(
-        matches!(&batch.rejected[0], SignedRejection::ListItem { index: 0, item: 2, reason }
-            if matches!(**reason, SignedRejection::Overspend { balance: 700, amount: 800, .. })),
-        "{reasons:?}"
-    );
-    assert_eq!(reasons[0], "transfer #0: list item 2: overspend: balance 700, transfer needs 800");
+    assert!(matches!(batch.rejected[0], SignedRejection::ListOverspend { index: 0, balance: 1_000 }), "{reasons:?}");
+    assert_eq!(reasons[0], "transfer #0: the list pays out more than the sender's balance 1000");
     assert!(matches!(batch.rejected[1], SignedRejection::BadSignature { index: 1, .. }), "{reasons:?}");
     assert!(matches!(batch.rejected[2], SignedRejection::EmptyList { index: 2 }), "{reasons:?}");
     assert!(
@@ -122,11 +124,51 @@ fn the_batcher_refuses_a_list_whole_with_its_reason() {
         "{reasons:?}"
     );
     assert!(matches!(batch.rejected[4], SignedRejection::NoKey { index: 4, .. }), "{reasons:?}");
-    assert!(matches!(batch.rejected[5], SignedRejection::WrongNonce { index: 6, given: 1, current: 2 }), "{reasons:?}");
-    assert_eq!(batch.rejected.len(), 6);
+    assert!(
+        matches!(&batch.rejected[5], SignedRejection::ListItem { index: 5, item: 1, reason }
+            if matches!(**reason, SignedRejection::ReceiverOverflow { amount: 10, .. })),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons[5], format!("transfer #5: list item 1: receiver balance {} + 10 overflows u128", u128::MAX - 5));
+    assert!(matches!(batch.rejected[6], SignedRejection::WrongNonce { index: 7, given: 1, current: 2 }), "{reasons:?}");
+    assert_eq!(batch.rejected.len(), 7);
     let pi = batch.sub_block.statement(&statement());
     assert_eq!(value(&pi, balance_slot(ALICE)), Felt::from(700u64));
-    assert_eq!(value(&pi, balance_slot(BOB)), Felt::from(600u64), "Bob's refused list moved nothing");
+    assert_eq!(value(&pi, balance_slot(BOB)), Felt::from(600u64), "Bob's refused lists moved nothing");
+    assert_eq!(value(&pi, balance_slot(CAROL)), Felt::from(200u64));
+    // Slots only refused lists touched are in neither list: Mallory's credit was undone.
+    for slot in [balance_slot(MALLORY), balance_slot(DAVE), key_slot(BOB)] {
+        assert!(pi.inputs.iter().all(|e| e.slot != slot), "{slot:?} touched");
+    }
+}
+
+/// A proof holds `MAX_PERMUTATIONS_PER_PROOF` (2^16) Poseidon2 permutations: a message that
+/// would take the sub-block past them is deferred with everything after it, untouched, and
+/// the next batch starts from the state the first left.
+#[test]
+fn a_message_past_the_permutation_budget_is_deferred() {
+    use zkthread_token::list_prover::MAX_PERMUTATIONS_PER_PROOF;
+    let mut state = genesis();
+    state.insert(balance_slot(ALICE), Felt::from(1u128 << 100));
+    // 125 + ceil(1.5 x 43,600) = 65,525 permutations: room for no signature more.
+    let long: Vec<(u64, u128)> = (0..43_600).map(|i| (if i % 2 == 0 { BOB } else { CAROL }, 1)).collect();
+    let txs = [list(ALICE, &long, 0, 1), single(BOB, CAROL, 5, 0, 1), list(ALICE, &[(BOB, 1)], 1, 2)];
+    assert_eq!(txs[0].permutations(), 65_525);
+    assert!(txs[0].permutations() + txs[1].permutations() > MAX_PERMUTATIONS_PER_PROOF);
+    let batch = batch_on(&state, &txs).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    assert_eq!(batch.sub_block.txs.len(), 1);
+    assert_eq!(batch.deferred, txs[1..].to_vec());
+    let pi = batch.sub_block.statement(&statement());
+    assert_eq!(value(&pi, balance_slot(BOB)), Felt::from(500u64 + 21_800));
+    // The next sub-block, on the state the first left, takes both.
+    let mut next_state = state.clone();
+    for e in &pi.outputs {
+        next_state.insert(e.slot, e.value);
+    }
+    let next = batch_on(&next_state, &batch.deferred).expect("next batch");
+    assert!(next.rejected.is_empty() && next.deferred.is_empty(), "{:?}", next.rejected);
+    assert_eq!(next.sub_block.transfer_count(), 2);
 }
 
 /// Alice's list alone: its statement, sub-block and row.
@@ -143,6 +185,19 @@ fn assert_refused_by_the_air(what: &str, result: Result<(), zkthread_token::Sign
     match result {
         Err(zkthread_token::SignedVerifyError::Stwo(VerificationError::OodsNotMatching)) => {}
         other => panic!("{what}: expected the AIR to refuse the proof, got {other:?}"),
+    }
+}
+
+/// Either the prover cannot finish (a row constraint fails: stwo's prover checks the
+/// composition, e.g. the digits of another message's digest do not sum to the target) or the
+/// proof it makes is refused by the AIR.
+fn assert_no_valid_proof(what: &str, pi: &SignedPublicInput, owners: &[Felt], entries: &[SignedEntry]) {
+    use stwo::prover::ProvingError;
+    use zkthread_prover::program::ProveError;
+    match prove_list::<Blake>(pi, owners, entries, &TEST) {
+        Ok(proof) => assert_refused_by_the_air(what, verify_list::<Blake>(pi, &proof, &TEST)),
+        Err(zkthread_token::SignedProveError::Program(ProveError::Stwo(ProvingError::ConstraintsNotSatisfied))) => {}
+        Err(e) => panic!("{what}: unexpected prover error {e}"),
     }
 }
 
@@ -179,6 +234,7 @@ fn assert_forged_list_fails(what: &str, row: &SignedListRow, signed: TransferLis
     w.signed.auth.push_tx_list(&row.trace.digest);
     w.heads[0][list_head_cols::COMMITMENT].copy_from_slice(&signed.cap.map(|v| v.to_u32()));
     w.heads[0][list_head_cols::COUNT] = signed.count;
+    w.heads[0][list_head_cols::COUNT_ODD] = signed.count % 2;
     assert_eq!(w.first_violation(), None, "{what}: every row constraint holds");
     let r = random_relations();
     let slots = zkthread_token::bound_slots(pi, owners).expect("bound slots");
@@ -217,6 +273,34 @@ fn a_list_item_its_sender_did_not_sign_does_not_verify() {
     w.signed.auth.push_tx_list(&row.trace.digest);
     let proof = prove_list_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("control proves");
     verify_list::<Blake>(&pi, &proof, &TEST).expect("the control verifies");
+}
+
+/// The sponge absorbs an odd item's receiver in the even item's row (`NEXT_TO`, handed on as
+/// `pending`). A prover keeps every block, capacity and the head exactly as signed and only
+/// changes the odd item's `TO` (paying Bob instead of Carol, balances rechained): the odd row
+/// must consume the pending receiver as its own `TO`, so this does not verify.
+#[test]
+fn an_odd_item_paying_another_receiver_than_the_one_absorbed_does_not_verify() {
+    use zkthread_token::list::list_item_cols::{BALANCES, TO};
+    use zkthread_token::witness::balance_block_values;
+    let (pi, sb, row) = honest_list();
+    let mut forged = row.clone();
+    forged.items[1].to = account_id(Felt::from(BOB));
+    let fpi = rechain(&pi, &mut forged);
+    let mut w = SignedListWitness::new();
+    w.push_signed_list_at(&row, 0);
+    w.signed.auth.push_tx_list(&row.trace.digest);
+    w.items[1][TO].copy_from_slice(&forged.items[1].to.map(|v| v.to_u32()));
+    for (r, item) in w.items.iter_mut().zip(&forged.items) {
+        r[BALANCES].copy_from_slice(&balance_block_values(item.from_old, item.to_old, item.amount));
+    }
+    assert_eq!(w.first_violation(), None, "every row constraint holds (an odd row's block is its amount)");
+    let r = random_relations();
+    let slots = zkthread_token::bound_slots(&fpi, &sb.owners).expect("bound slots");
+    let state = relation_sums::<ListHeadRole>(&w.heads, &r)[0] + relation_sums::<ListItemRole>(&w.items, &r)[0];
+    assert_eq!(state, zkthread_token::statement::boundary_sum(&slots, &r.state), "balances match the lists");
+    let proof = prove_list_witness::<Blake>(&fpi, &sb.owners, &w, &TEST).expect("a (bad) proof");
+    assert_refused_by_the_air("pending receiver", verify_list::<Blake>(&fpi, &proof, &TEST));
 }
 
 #[test]
@@ -381,4 +465,80 @@ fn timing_list_prove() {
             proof.log_sizes[7]
         );
     }
+}
+
+/// A list's signature is good for one application: a prover that puts the same signed list
+/// in twice (two heads, two transaction-list entries, the balances moved twice) cannot make
+/// the second head's key step balance (the list consumed the key tuple already).
+#[test]
+fn a_list_applied_twice_does_not_verify() {
+    let (pi, sb, row) = honest_list();
+    let mut again = row.clone();
+    let (mut alice, mut bob, mut carol) = (650u128, 650u128, 200u128);
+    for item in &mut again.items {
+        let to = if item.to == account_id(Felt::from(BOB)) { &mut bob } else { &mut carol };
+        (item.from_old, item.to_old) = (alice, *to);
+        alice -= item.amount;
+        *to += item.amount;
+    }
+    let entries = [SignedEntry::List(row.clone()), SignedEntry::List(again)];
+    let mut twice = pi.clone();
+    set(&mut twice.outputs, balance_slot(ALICE), Felt::from(alice));
+    set(&mut twice.outputs, balance_slot(BOB), Felt::from(bob));
+    set(&mut twice.outputs, balance_slot(CAROL), Felt::from(carol));
+    twice.transactions = zkthread_sig::TxListCommitment::of(entries.iter().map(SignedEntry::digest));
+    let w = SignedListWitness::of(&entries);
+    assert_eq!(w.first_violation(), None);
+    let proof = prove_list_witness::<Blake>(&twice, &sb.owners, &w, &TEST).expect("a (bad) proof");
+    assert_refused_by_the_air("replayed list", verify_list::<Blake>(&twice, &proof, &TEST));
+}
+
+/// A single transfer's signature does not authorize a list row, nor a list's a transfer row,
+/// even when both say "Alice pays Bob 100" (the payloads differ in the mark element, so the
+/// digest, its digits and the chain walks differ): rows built with the other kind's real
+/// signature, lists matching their effect, do not verify.
+#[test]
+fn a_signature_of_one_kind_does_not_authorize_the_other() {
+    use zkthread_sig::wots::TransferMessage;
+    use zkthread_token::SignedRow;
+    let (bob, alice_id) = (account_id(Felt::from(BOB)), account_id(Felt::from(ALICE)));
+    let SignedTokenTx::List(listed) = list(ALICE, &[(BOB, 100)], 0, 1) else { unreachable!() };
+    let SignedTokenTx::Transfer(single_tx) = single(ALICE, BOB, 100, 0, 1) else { unreachable!() };
+    // The honest effect of either message: Alice 900, Bob 600, Alice's key slot rotated.
+    let batch = batch_on(&genesis(), &[SignedTokenTx::List(listed.clone())]).expect("batch");
+    let sb = batch.sub_block;
+    let list_msg = listed.message(&statement());
+    let single_msg: TransferMessage = single_tx.message(&statement());
+    assert_eq!((list_msg.domain, list_msg.from), (single_msg.domain, single_msg.from));
+
+    // A transfer row under the list's signature.
+    let trace = verification_trace(&listed.key, &single_msg, &listed.signature).expect("a trace");
+    assert!(trace.check().is_err(), "natively it does not verify either");
+    let row = SignedRow {
+        domain: single_msg.domain,
+        from: alice_id,
+        to: bob,
+        from_old: 1_000,
+        to_old: 500,
+        amount: 100,
+        nonce: 1,
+        key: listed.key,
+        next_key: listed.next_key,
+        signature: listed.signature.clone(),
+        trace,
+    };
+    let entry = SignedEntry::Transfer(row);
+    let mut pi = sb.statement(&statement());
+    pi.transactions = zkthread_sig::TxListCommitment::of([entry.digest()]);
+    assert_no_valid_proof("transfer row, list signature", &pi, &sb.owners, &[entry]);
+
+    // A list head under the transfer's signature.
+    let trace = verification_trace(&single_tx.key, &list_msg, &single_tx.signature).expect("a trace");
+    assert!(trace.check().is_err(), "natively it does not verify either");
+    let SignedEntry::List(honest) = sb.entries[0].clone() else { unreachable!() };
+    let row = SignedListRow { signature: single_tx.signature.clone(), trace, ..honest };
+    let entry = SignedEntry::List(row);
+    let mut pi = sb.statement(&statement());
+    pi.transactions = zkthread_sig::TxListCommitment::of([entry.digest()]);
+    assert_no_valid_proof("list head, transfer signature", &pi, &sb.owners, &[entry]);
 }

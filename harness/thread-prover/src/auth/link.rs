@@ -24,10 +24,12 @@
 //! - `TxCap(i, cap[8])`: the transaction-list sponge's capacity after `i` digests
 //!   (`zkthread_sig::tx_list`; the verifier's boundary offers `TxCap(0, initial)` and takes
 //!   `TxCap(n, committed)`).
-//! - `ListCap(D, A, tx, j, cap[8])`: the list sponge (`zkthread_sig::transfer_list`) of the
-//!   signed list at position `tx`, signed by account `A` in domain `D`, holds `cap` after its
-//!   first `j` items. The list's signed row offers `ListCap(.., 0, initial)` and takes
-//!   `ListCap(.., n, committed)`; each item row moves `j` to `j + 1`.
+//! - `ListCap(D, A, tx, j, cap[8], pending[4], phase)`: the list sponge
+//!   (`zkthread_sig::transfer_list`) of the signed list at position `tx`, signed by account `A`
+//!   in domain `D`, holds `cap` after its first `j` items, having absorbed `pending` (the
+//!   receiver of item `j`, when item `j - 1` shared a block with it; else 0), with `phase = j
+//!   mod 2`. The list's signed row offers `ListCap(.., 0, initial, 0, 0)` and takes
+//!   `ListCap(.., n, committed, 0, n mod 2)`; each item row moves `j` to `j + 1`.
 
 use crate::role::{k, Lane};
 
@@ -81,8 +83,10 @@ pub fn tx_cap<T: Lane>(index: T, cap: &[T]) -> Vec<T> {
     with_tag(TAG_TX_CAP, &[&[index], cap])
 }
 
-pub fn list_cap<T: Lane>(domain: &[T], account: &[T], tx: T, index: T, cap: &[T]) -> Vec<T> {
-    with_tag(TAG_LIST_CAP, &[domain, account, &[tx, index], cap])
+/// `ListCap(D, A, tx, j, cap, pending, phase)`: 24 values with the tag.
+#[allow(clippy::too_many_arguments)]
+pub fn list_cap<T: Lane>(domain: &[T], account: &[T], tx: T, index: T, cap: &[T], pending: &[T], phase: T) -> Vec<T> {
+    with_tag(TAG_LIST_CAP, &[domain, account, &[tx, index], cap, pending, &[phase]])
 }
 
 /// `Key(1, D, A, nonce, K)`.
