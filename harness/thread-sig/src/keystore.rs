@@ -512,6 +512,29 @@ mod tests {
         assert_eq!(Wallet::open(&path).unwrap().next_index(), 2);
     }
 
+    /// A transfer list is one message: one index for the whole list, chained like a transfer.
+    #[test]
+    fn a_transfer_list_takes_one_index() {
+        use crate::transfer_list::{ListedTransfer, TransferListMessage};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("thread.key");
+        let mut w = Wallet::create(&path).unwrap();
+        let d = draft(5, 0);
+        let list = TransferListMessage {
+            domain: d.domain,
+            from: d.from,
+            transfers: (0..100).map(|i| ListedTransfer { to: [crate::field::M31::reduce(10 + i); 4], amount: 7 }).collect(),
+            nonce: 0,
+            next_key: KeyCommitment::NONE,
+        };
+        let s0 = w.sign_next(&list).unwrap();
+        assert_eq!((s0.index, s0.message.next_key), (0, w.commitment(1).unwrap()));
+        verify(&s0.key, &s0.message, &s0.signature).unwrap();
+        assert_eq!(Wallet::open(&path).unwrap().next_index(), 1);
+        let s1 = w.sign_transfer(&draft(6, 1)).unwrap();
+        verify(&s0.message.next_key, &s1.message, &s1.signature).unwrap();
+    }
+
     #[test]
     fn refuses_to_overwrite() {
         let dir = tempfile::tempdir().unwrap();
