@@ -145,15 +145,18 @@ impl SignedListSubBlock {
 pub struct SignedListBatch {
     pub sub_block: SignedListSubBlock,
     pub rejected: Vec<SignedRejection>,
-    /// From the first message that would take the proof past its permutation budget on,
-    /// untouched, in submission order.
+    /// From the first valid message that would take the proof past its permutation budget
+    /// on, in submission order (the ones after it unchecked).
     pub deferred: Vec<SignedTokenTx>,
 }
 
 impl SignedBatcher {
     /// Builds a sub-block of the list program from `txs` in submission order; `current` gives
-    /// a slot's current on-chain value. Stops before the first message that would take the
-    /// proof past [`MAX_PERMUTATIONS_PER_PROOF`] and defers it and the rest.
+    /// a slot's current on-chain value. Stops before the first valid message that would take
+    /// the proof past [`MAX_PERMUTATIONS_PER_PROOF`] and defers it and the rest (an invalid
+    /// one is refused as anywhere else, so junk cannot cut a sub-block short). A list's
+    /// reasons come cheapest first: its items' amounts and receivers, then the sender's key
+    /// and nonce, the total against the balance, the signature, each receiver's overflow.
     pub fn batch_with_lists(
         &self,
         txs: &[SignedTokenTx],
@@ -163,22 +166,26 @@ impl SignedBatcher {
         let (mut accepted, mut entries, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
         let (mut deferred, mut permutations) = (Vec::new(), 0usize);
         for (index, tx) in txs.iter().enumerate() {
-            // Budgeted before any check, so nothing accepted ever has to be undone.
-            if !accepted.is_empty() && permutations + tx.permutations() > MAX_PERMUTATIONS_PER_PROOF {
-                deferred = txs[index..].to_vec();
-                break;
-            }
+            // A message is checked whatever the budget (an invalid one is refused, never
+            // deferred); a valid one that does not fit is undone and deferred with the rest.
+            let over = permutations + tx.permutations() > MAX_PERMUTATIONS_PER_PROOF;
+            let snapshot = over.then(|| ledger.slots.clone());
             let checked = match tx {
                 SignedTokenTx::Transfer(t) => self.check(index, t, &mut ledger)?.map(SignedEntry::Transfer),
                 SignedTokenTx::List(l) => self.check_list(index, l, &mut ledger)?.map(SignedEntry::List),
             };
-            match checked {
-                Ok(entry) => {
+            match (checked, snapshot) {
+                (Ok(_), Some(before)) => {
+                    ledger.slots = before;
+                    deferred = txs[index..].to_vec();
+                    break;
+                }
+                (Ok(entry), None) => {
                     permutations += entry.permutations();
                     accepted.push(tx.clone());
                     entries.push(entry);
                 }
-                Err(reason) => {
+                (Err(reason), _) => {
                     tracing::debug!(%reason, "signed batcher rejected a message");
                     rejected.push(reason);
                 }

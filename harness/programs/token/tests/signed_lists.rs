@@ -90,6 +90,43 @@ fn honest_lists_beside_single_transfers_prove_and_verify() {
 
 const DAVE: u64 = 0xda7e;
 
+/// Lists of one, two and three transfers (the sponge's three endings: an even item alone, an
+/// odd item last, an even item whose second block is padding) prove and verify together.
+#[test]
+fn lists_of_one_two_and_three_prove_and_verify() {
+    let txs = [
+        list(ALICE, &[(BOB, 100)], 0, 1),
+        list(BOB, &[(CAROL, 5), (ALICE, 5)], 0, 1),
+        list(MALLORY, &[(ALICE, 1), (BOB, 2), (CAROL, 3)], 0, 1),
+    ];
+    let batch = batch_on(&genesis(), &txs).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let pi = sb.statement(&statement());
+    assert_eq!(value(&pi, balance_slot(ALICE)), Felt::from(1_000u64 - 100 + 5 + 1));
+    assert_eq!(value(&pi, balance_slot(MALLORY)), Felt::from(4u64));
+    let w = SignedListWitness::of(&sb.entries);
+    assert_eq!(w.first_violation(), None);
+    assert_eq!(w.items.len(), 6);
+    let proof = prove_list::<Blake>(&pi, &sb.owners, &sb.entries, &TEST).expect("prove");
+    verify_list::<Blake>(&pi, &proof, &TEST).expect("verify");
+}
+
+/// The head's `COUNT_ODD` is a free boolean: the items' path fixes the phase the sponge ends
+/// in, so claiming the other one (every row constraint and balance holding) does not verify.
+#[test]
+fn a_head_claiming_the_wrong_ending_phase_does_not_verify() {
+    let (pi, sb, row) = honest_list();
+    let mut w = SignedListWitness::new();
+    w.push_signed_list_at(&row, 0);
+    w.signed.auth.push_tx_list(&row.trace.digest);
+    assert_eq!(w.heads[0][list_head_cols::COUNT_ODD], 1, "three transfers");
+    w.heads[0][list_head_cols::COUNT_ODD] = 0;
+    assert_eq!(w.first_violation(), None);
+    let proof = prove_list_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("a (bad) proof");
+    assert_refused_by_the_air("ending phase", verify_list::<Blake>(&pi, &proof, &TEST));
+}
+
 #[test]
 fn the_batcher_refuses_a_list_whole_with_its_reason() {
     // Dave holds almost all of u128: paying him 10 overflows.
@@ -152,13 +189,27 @@ fn a_message_past_the_permutation_budget_is_deferred() {
     state.insert(balance_slot(ALICE), Felt::from(1u128 << 100));
     // 125 + ceil(1.5 x 43,600) = 65,525 permutations: room for no signature more.
     let long: Vec<(u64, u128)> = (0..43_600).map(|i| (if i % 2 == 0 { BOB } else { CAROL }, 1)).collect();
-    let txs = [list(ALICE, &long, 0, 1), single(BOB, CAROL, 5, 0, 1), list(ALICE, &[(BOB, 1)], 1, 2)];
+    // Junk that would not fit either (a list as long, never signed, its first amount 0) is
+    // refused, not deferred: it cannot cut the sub-block short.
+    let SignedTokenTx::List(mut junk) = list(BOB, &[(CAROL, 1)], 0, 1) else { unreachable!() };
+    junk.transfers = (0..43_600).map(|i| (Felt::from(CAROL), i as u128)).collect();
+    let txs = [
+        list(ALICE, &long, 0, 1),
+        SignedTokenTx::List(junk),
+        single(BOB, CAROL, 5, 0, 1),
+        list(ALICE, &[(BOB, 1)], 1, 2),
+    ];
     assert_eq!(txs[0].permutations(), 65_525);
-    assert!(txs[0].permutations() + txs[1].permutations() > MAX_PERMUTATIONS_PER_PROOF);
+    assert!(txs[0].permutations() + txs[2].permutations() > MAX_PERMUTATIONS_PER_PROOF);
     let batch = batch_on(&state, &txs).expect("batch");
-    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    assert!(
+        matches!(&batch.rejected[..], [SignedRejection::ListItem { index: 1, item: 0, reason }]
+            if matches!(**reason, SignedRejection::ZeroAmount { .. })),
+        "{:?}",
+        batch.rejected
+    );
     assert_eq!(batch.sub_block.txs.len(), 1);
-    assert_eq!(batch.deferred, txs[1..].to_vec());
+    assert_eq!(batch.deferred, txs[2..].to_vec());
     let pi = batch.sub_block.statement(&statement());
     assert_eq!(value(&pi, balance_slot(BOB)), Felt::from(500u64 + 21_800));
     // The next sub-block, on the state the first left, takes both.
