@@ -231,7 +231,11 @@ impl Ledger<'_> {
     }
 
     pub(crate) fn balance(&self, token: Felt, owner: Felt) -> Result<u128, SignedBatchError> {
-        let slot = Slot { contract: token, key: balance_slot_key(owner) };
+        self.balance_at(Slot { contract: token, key: balance_slot_key(owner) })
+    }
+
+    /// The balance in `slot` (a `balances` slot whose key the caller computed).
+    pub(crate) fn balance_at(&self, slot: Slot) -> Result<u128, SignedBatchError> {
         let value = self.peek(slot)?;
         felt_to_u128(&value).ok_or(SignedBatchError::BadSlotValue { slot, value })
     }

@@ -4,6 +4,8 @@
 //! a list is all or nothing: its one signature covers every transfer in it, so one invalid
 //! transfer refuses the list and leaves the state untouched.
 
+use std::collections::BTreeMap;
+
 use starknet_types_core::felt::Felt;
 use zkthread_sig::domain::{account_id, pack_key_slot};
 use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
@@ -84,6 +86,16 @@ impl SignedTransferListTx {
     pub fn digest(&self, statement: &SignedPublicInput) -> Result<TxDigest, MessageError> {
         signed_message_digest(&self.key, &self.message(statement), &self.signature)
     }
+}
+
+/// One transfer of a list with its accounts' slots and the receiver's id, computed once.
+struct Payment {
+    from: Felt,
+    from_slot: Slot,
+    to: Felt,
+    to_slot: Slot,
+    to_id: zkthread_sig::wots::Hash4,
+    amount: u128,
 }
 
 /// A message of a sub-block of the list program.
@@ -248,14 +260,22 @@ impl SignedBatcher {
         if total.is_none_or(|total| total > balance) {
             return Ok(Err(SignedRejection::ListOverspend { index, balance }));
         }
-        let trace = match verify_trace(&key, &tx.message(&self.statement), &tx.signature) {
+        let message = tx.message(&self.statement);
+        let trace = match verify_trace(&key, &message, &tx.signature) {
             Ok(trace) => trace,
             Err(reason) => return Ok(Err(SignedRejection::BadSignature { index, reason })),
         };
         let before = ledger.slots.clone();
         let mut items = Vec::with_capacity(tx.transfers.len());
-        for (item, (to, amount)) in tx.transfers.iter().enumerate() {
-            match self.apply_item(index, tx.token, tx.from, *to, *amount, ledger)? {
+        // Slot keys (a Pedersen hash each) once per account, not per transfer: a long list
+        // pays a few receivers many times.
+        let balance_slot = |owner: Felt| Slot { contract: tx.token, key: balance_slot_key(owner) };
+        let from_slot = balance_slot(tx.from);
+        let mut receiver_slots: BTreeMap<Felt, Slot> = BTreeMap::new();
+        for (item, ((to, amount), listed)) in tx.transfers.iter().zip(&message.transfers).enumerate() {
+            let to_slot = *receiver_slots.entry(*to).or_insert_with(|| balance_slot(*to));
+            let payment = Payment { from: tx.from, from_slot, to: *to, to_slot, to_id: listed.to, amount: *amount };
+            match Self::apply_item(index, &payment, ledger)? {
                 Ok(applied) => items.push(applied),
                 Err(reason) => {
                     ledger.slots = before;
@@ -281,31 +301,27 @@ impl SignedBatcher {
 
     /// One transfer of a list: the single transfer's balance rules, applied to the ledger.
     fn apply_item(
-        &self,
         index: usize,
-        token: Felt,
-        from: Felt,
-        to: Felt,
-        amount: u128,
+        p: &Payment,
         ledger: &mut Ledger<'_>,
     ) -> Result<Result<SignedListItem, SignedRejection>, SignedBatchError> {
+        let amount = p.amount;
         if amount == 0 {
             return Ok(Err(SignedRejection::ZeroAmount { index }));
         }
-        if from == to {
+        if p.from == p.to {
             return Ok(Err(SignedRejection::SelfTransfer { index }));
         }
-        let from_old = ledger.balance(token, from)?;
-        let to_old = ledger.balance(token, to)?;
+        let from_old = ledger.balance_at(p.from_slot)?;
+        let to_old = ledger.balance_at(p.to_slot)?;
         if from_old < amount {
             return Ok(Err(SignedRejection::Overspend { index, balance: from_old, amount }));
         }
         let Some(to_new) = to_old.checked_add(amount) else {
             return Ok(Err(SignedRejection::ReceiverOverflow { index, balance: to_old, amount }));
         };
-        let slot = |key| Slot { contract: token, key };
-        ledger.write(slot(balance_slot_key(from)), from, Felt::from(from_old - amount))?;
-        ledger.write(slot(balance_slot_key(to)), to, Felt::from(to_new))?;
-        Ok(Ok(SignedListItem { to: account_id(to), from_old, to_old, amount }))
+        ledger.write(p.from_slot, p.from, Felt::from(from_old - amount))?;
+        ledger.write(p.to_slot, p.to, Felt::from(to_new))?;
+        Ok(Ok(SignedListItem { to: p.to_id, from_old, to_old, amount }))
     }
 }
