@@ -69,11 +69,7 @@ impl SignedTransferTx {
             nonce,
             key: commitment(seed, index)?,
             next_key: commitment(seed, next_index)?,
-            signature: Signature {
-                rho: [M31::ZERO; RHO_LEN],
-                pp: [M31::ZERO; HASH_LEN],
-                chains: [[M31::ZERO; HASH_LEN]; V],
-            },
+            signature: blank_signature(),
         };
         tx.signature = sign(seed, index, &tx.message(statement))?;
         Ok(tx)
@@ -98,6 +94,11 @@ impl SignedTransferTx {
             next_key: self.next_key,
         }
     }
+}
+
+/// The all-zero signature a message holds until it is signed.
+pub(crate) fn blank_signature() -> Signature {
+    Signature { rho: [M31::ZERO; RHO_LEN], pp: [M31::ZERO; HASH_LEN], chains: [[M31::ZERO; HASH_LEN]; V] }
 }
 
 /// Why the batcher refused a signed transfer.
@@ -248,6 +249,53 @@ impl Ledger<'_> {
         unpack_key_slot(&value).map_err(|_| SignedBatchError::BadSlotValue { slot, value })
     }
 
+    /// `from` pays `amount` to `to` (their `balances` slots given): refused on overspend or a
+    /// receiver overflow, otherwise both balances written. Returns the balances it read.
+    pub(crate) fn pay(
+        &mut self,
+        index: usize,
+        (from, from_slot): (Felt, Slot),
+        (to, to_slot): (Felt, Slot),
+        amount: u128,
+    ) -> Result<Result<(u128, u128), SignedRejection>, SignedBatchError> {
+        let from_old = self.balance_at(from_slot)?;
+        let to_old = self.balance_at(to_slot)?;
+        if from_old < amount {
+            return Ok(Err(SignedRejection::Overspend { index, balance: from_old, amount }));
+        }
+        let Some(to_new) = to_old.checked_add(amount) else {
+            return Ok(Err(SignedRejection::ReceiverOverflow { index, balance: to_old, amount }));
+        };
+        self.write(from_slot, from, Felt::from(from_old - amount))?;
+        self.write(to_slot, to, Felt::from(to_new))?;
+        Ok(Ok((from_old, to_old)))
+    }
+
+    /// Rotates `owner`'s key slot of `token` to `(next_key, nonce + 1)`.
+    pub(crate) fn rotate_key(
+        &mut self,
+        token: Felt,
+        owner: Felt,
+        next_key: &KeyCommitment,
+        nonce: u32,
+    ) -> Result<(), SignedBatchError> {
+        let slot = Slot { contract: token, key: thread_key_slot_key(owner) };
+        let value = pack_key_slot(next_key, nonce + 1)
+            .map_err(|_| SignedBatchError::BadSlotValue { slot, value: Felt::from(nonce) })?;
+        self.write(slot, owner, value)
+    }
+
+    /// The sub-block's lists and owners: every slot an accepted message touched, read and
+    /// written (a read-only slot never occurs), in slot order.
+    pub(crate) fn into_lists(self) -> (Vec<SlotValue>, Vec<SlotValue>, Vec<Felt>) {
+        let touched: Vec<_> = self.slots.into_iter().collect();
+        (
+            touched.iter().map(|(s, (_, before, _))| SlotValue { slot: *s, value: *before }).collect(),
+            touched.iter().map(|(s, (_, _, now))| SlotValue { slot: *s, value: *now }).collect(),
+            touched.iter().map(|(_, (owner, _, _))| *owner).collect(),
+        )
+    }
+
     pub(crate) fn write(&mut self, slot: Slot, owner: Felt, value: Felt) -> Result<(), SignedBatchError> {
         let before = self.peek(slot)?;
         self.slots.entry(slot).or_insert((owner, before, before)).2 = value;
@@ -297,13 +345,12 @@ impl SignedBatcher {
         if accepted.is_empty() {
             return Err(SignedBatchError::Empty { rejected });
         }
-        // Every slot a transfer touched is read and written (a read-only slot never occurs).
-        let touched: Vec<_> = ledger.slots.into_iter().collect();
+        let (inputs, outputs, owners) = ledger.into_lists();
         let sub_block = SignedSubBlock {
             transfers: accepted,
-            inputs: touched.iter().map(|(s, (_, before, _))| SlotValue { slot: *s, value: *before }).collect(),
-            outputs: touched.iter().map(|(s, (_, _, now))| SlotValue { slot: *s, value: *now }).collect(),
-            owners: touched.iter().map(|(_, (owner, _, _))| *owner).collect(),
+            inputs,
+            outputs,
+            owners,
             transactions: TxListCommitment::of(rows.iter().map(|r| &r.trace.digest)),
             rows,
         };
@@ -363,23 +410,12 @@ impl SignedBatcher {
             Ok(trace) => trace,
             Err(reason) => return Ok(Err(SignedRejection::BadSignature { index, reason })),
         };
-        let from_old = ledger.balance(tx.token, tx.from)?;
-        let to_old = ledger.balance(tx.token, tx.to)?;
-        if from_old < tx.amount {
-            return Ok(Err(SignedRejection::Overspend { index, balance: from_old, amount: tx.amount }));
-        }
-        let Some(to_new) = to_old.checked_add(tx.amount) else {
-            return Ok(Err(SignedRejection::ReceiverOverflow { index, balance: to_old, amount: tx.amount }));
+        let slot = |owner| (owner, Slot { contract: tx.token, key: balance_slot_key(owner) });
+        let (from_old, to_old) = match ledger.pay(index, slot(tx.from), slot(tx.to), tx.amount)? {
+            Ok(read) => read,
+            Err(reason) => return Ok(Err(reason)),
         };
-        let next_slot = pack_key_slot(&tx.next_key, nonce + 1)
-            .map_err(|_| SignedBatchError::BadSlotValue {
-                slot: Slot { contract: tx.token, key: thread_key_slot_key(tx.from) },
-                value: Felt::from(nonce),
-            })?;
-        let slot = |key| Slot { contract: tx.token, key };
-        ledger.write(slot(thread_key_slot_key(tx.from)), tx.from, next_slot)?;
-        ledger.write(slot(balance_slot_key(tx.from)), tx.from, Felt::from(from_old - tx.amount))?;
-        ledger.write(slot(balance_slot_key(tx.to)), tx.to, Felt::from(to_new))?;
+        ledger.rotate_key(tx.token, tx.from, &tx.next_key, nonce)?;
         Ok(Ok(SignedRow {
             domain: self.statement.domain(tx.token),
             from: account_id(tx.from),

@@ -7,20 +7,19 @@
 use std::collections::BTreeMap;
 
 use starknet_types_core::felt::Felt;
-use zkthread_sig::domain::{account_id, pack_key_slot};
+use zkthread_sig::domain::account_id;
 use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
 use zkthread_sig::tx_list::{TxDigest, TxListCommitment};
 use zkthread_sig::wots::{
-    commitment, sign, verify_trace, KeyCommitment, KeySeed, MessageError, SignError, Signature, HASH_LEN, RHO_LEN, V,
+    commitment, sign, verify_trace, KeyCommitment, KeySeed, MessageError, SignError, Signature,
 };
-use zkthread_sig::M31;
-use zkthread_sig::{balance_slot_key, signed_message_digest, thread_key_slot_key};
+use zkthread_sig::{balance_slot_key, signed_message_digest};
 use zkthread_prover::model::{Slot, SlotValue};
 
-use crate::batcher::{Ledger, SignedBatchError, SignedBatcher, SignedRejection, SignedTransferTx};
+use crate::batcher::{blank_signature, Ledger, SignedBatchError, SignedBatcher, SignedRejection, SignedTransferTx};
 use crate::list_prover::MAX_PERMUTATIONS_PER_PROOF;
 use crate::statement::SignedPublicInput;
-use crate::witness::{SignedEntry, SignedListItem, SignedListRow};
+use crate::witness::{message_permutations, SignedEntry, SignedListItem, SignedListRow};
 
 /// A list of transfers its sender signed once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,11 +56,7 @@ impl SignedTransferListTx {
             nonce,
             key: commitment(seed, index)?,
             next_key: commitment(seed, next_index)?,
-            signature: Signature {
-                rho: [M31::ZERO; RHO_LEN],
-                pp: [M31::ZERO; HASH_LEN],
-                chains: [[M31::ZERO; HASH_LEN]; V],
-            },
+            signature: blank_signature(),
         };
         tx.signature = sign(seed, index, &tx.message(statement))?;
         Ok(tx)
@@ -88,16 +83,6 @@ impl SignedTransferListTx {
     }
 }
 
-/// One transfer of a list with its accounts' slots and the receiver's id, computed once.
-struct Payment {
-    from: Felt,
-    from_slot: Slot,
-    to: Felt,
-    to_slot: Slot,
-    to_id: zkthread_sig::wots::Hash4,
-    amount: u128,
-}
-
 /// A message of a sub-block of the list program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignedTokenTx {
@@ -110,10 +95,9 @@ impl SignedTokenTx {
     /// checking it): its signature's verification and transaction-list entry, and a list's
     /// sponge.
     pub fn permutations(&self) -> usize {
-        let signature = zkthread_sig::wots::VERIFY_PERMUTATIONS + 1;
         match self {
-            SignedTokenTx::Transfer(_) => signature,
-            SignedTokenTx::List(l) => signature + zkthread_sig::transfer_list::list_blocks(l.transfers.len()),
+            SignedTokenTx::Transfer(_) => message_permutations(None),
+            SignedTokenTx::List(l) => message_permutations(Some(l.transfers.len())),
         }
     }
 }
@@ -206,12 +190,12 @@ impl SignedBatcher {
         if accepted.is_empty() {
             return Err(SignedBatchError::Empty { rejected });
         }
-        let touched: Vec<_> = ledger.slots.into_iter().collect();
+        let (inputs, outputs, owners) = ledger.into_lists();
         let sub_block = SignedListSubBlock {
             txs: accepted,
-            inputs: touched.iter().map(|(s, (_, before, _))| SlotValue { slot: *s, value: *before }).collect(),
-            outputs: touched.iter().map(|(s, (_, _, now))| SlotValue { slot: *s, value: *now }).collect(),
-            owners: touched.iter().map(|(_, (owner, _, _))| *owner).collect(),
+            inputs,
+            outputs,
+            owners,
             transactions: TxListCommitment::of(entries.iter().map(SignedEntry::digest)),
             entries,
         };
@@ -270,23 +254,22 @@ impl SignedBatcher {
         // Slot keys (a Pedersen hash each) once per account, not per transfer: a long list
         // pays a few receivers many times.
         let balance_slot = |owner: Felt| Slot { contract: tx.token, key: balance_slot_key(owner) };
-        let from_slot = balance_slot(tx.from);
+        let from = (tx.from, balance_slot(tx.from));
         let mut receiver_slots: BTreeMap<Felt, Slot> = BTreeMap::new();
         for (item, ((to, amount), listed)) in tx.transfers.iter().zip(&message.transfers).enumerate() {
+            // Amounts and receivers were checked up front; the balances are the ledger's.
             let to_slot = *receiver_slots.entry(*to).or_insert_with(|| balance_slot(*to));
-            let payment = Payment { from: tx.from, from_slot, to: *to, to_slot, to_id: listed.to, amount: *amount };
-            match Self::apply_item(index, &payment, ledger)? {
-                Ok(applied) => items.push(applied),
+            match ledger.pay(index, from, (*to, to_slot), *amount)? {
+                Ok((from_old, to_old)) => {
+                    items.push(SignedListItem { to: listed.to, from_old, to_old, amount: *amount })
+                }
                 Err(reason) => {
                     ledger.slots = before;
                     return Ok(Err(SignedRejection::ListItem { index, item, reason: Box::new(reason) }));
                 }
             }
         }
-        let key_slot = Slot { contract: tx.token, key: thread_key_slot_key(tx.from) };
-        let next_slot = pack_key_slot(&tx.next_key, nonce + 1)
-            .map_err(|_| SignedBatchError::BadSlotValue { slot: key_slot, value: Felt::from(nonce) })?;
-        ledger.write(key_slot, tx.from, next_slot)?;
+        ledger.rotate_key(tx.token, tx.from, &tx.next_key, nonce)?;
         Ok(Ok(SignedListRow {
             domain: self.statement.domain(tx.token),
             from: account_id(tx.from),
@@ -299,29 +282,4 @@ impl SignedBatcher {
         }))
     }
 
-    /// One transfer of a list: the single transfer's balance rules, applied to the ledger.
-    fn apply_item(
-        index: usize,
-        p: &Payment,
-        ledger: &mut Ledger<'_>,
-    ) -> Result<Result<SignedListItem, SignedRejection>, SignedBatchError> {
-        let amount = p.amount;
-        if amount == 0 {
-            return Ok(Err(SignedRejection::ZeroAmount { index }));
-        }
-        if p.from == p.to {
-            return Ok(Err(SignedRejection::SelfTransfer { index }));
-        }
-        let from_old = ledger.balance_at(p.from_slot)?;
-        let to_old = ledger.balance_at(p.to_slot)?;
-        if from_old < amount {
-            return Ok(Err(SignedRejection::Overspend { index, balance: from_old, amount }));
-        }
-        let Some(to_new) = to_old.checked_add(amount) else {
-            return Ok(Err(SignedRejection::ReceiverOverflow { index, balance: to_old, amount }));
-        };
-        ledger.write(p.from_slot, p.from, Felt::from(from_old - amount))?;
-        ledger.write(p.to_slot, p.to, Felt::from(to_new))?;
-        Ok(Ok(SignedListItem { to: p.to_id, from_old, to_old, amount }))
-    }
 }

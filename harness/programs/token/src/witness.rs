@@ -160,6 +160,12 @@ impl SignedListRow {
     }
 }
 
+/// Poseidon2 permutations a signed message adds to a proof: its signature's verification and
+/// transaction-list entry, and for a list of `n` transfers its sponge's `ceil(12 n / 8)`.
+pub fn message_permutations(list_transfers: Option<usize>) -> usize {
+    zkthread_sig::wots::VERIFY_PERMUTATIONS + 1 + list_transfers.map_or(0, list_blocks)
+}
+
 /// A sub-block's signed messages in order: single transfers and transfer lists.
 #[derive(Clone, Debug)]
 pub enum SignedEntry {
@@ -178,10 +184,9 @@ impl SignedEntry {
 
     /// Poseidon2 permutations the entry adds to a proof.
     pub fn permutations(&self) -> usize {
-        let signature = zkthread_sig::wots::VERIFY_PERMUTATIONS + 1;
         match self {
-            SignedEntry::Transfer(_) => signature,
-            SignedEntry::List(r) => signature + list_blocks(r.items.len()),
+            SignedEntry::Transfer(_) => message_permutations(None),
+            SignedEntry::List(r) => message_permutations(Some(r.items.len())),
         }
     }
 }
