@@ -58,10 +58,10 @@
 //! needs a collision of the 248-bit capacity. What a client must never do: treat a list it
 //! has not recomputed from the transfers' own fields (key, next key, rho) as checked.
 //!
-//! ## Signed transfer lists (prover side)
-//! [`list_prover::SignedListProgram`] adds one signature per *list* of a sender's transfers
+//! ## Signed transfer lists
+//! [`list_prover::SignedListProgram`] takes one signature per *list* of a sender's transfers
 //! ([`list::ListHeadRole`], [`list::ListItemRole`]; the message is
-//! `zkthread_sig::TransferListMessage`). The head is authorized exactly like a transfer row
+//! `zkthread_sig::TransferListMessage`; a single transfer is a list of one). The head is authorized exactly like a transfer row
 //! (key step, signature over its own columns, unique `tx`); each item moves one balance and
 //! absorbs its share of the list's stream (1.5 permutations a transfer), `ListCap(D, from, tx,
 //! j, ..) -> ListCap(D, from, tx, j + 1, ..)`, whose ends the head fixes to the signed
@@ -72,8 +72,8 @@
 //! which balances move inside a sub-block is not proven (`Balance` tuples carry no sequence);
 //! no value is created. What a client must never do: sign a list it
 //! has not built itself (the commitment hides the transfers from a wallet that only sees it).
-//! This program has no Cairo verifier yet; the deployed token program is
-//! [`prover::SignedTokenProgram`].
+//! Its Cairo evaluation is generated (`contracts/programs/token/list_air`); the deployed token
+//! program is still [`prover::SignedTokenProgram`].
 //!
 //! The Cairo verifier of this program is `contracts/programs/token/signed_verifier` (`SignedVerifier`), which
 //! accepts exactly [`SIGNED_PARAMS`]; this module is the prover side and stwo's Rust verifier.

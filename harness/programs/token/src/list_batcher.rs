@@ -1,6 +1,6 @@
-//! Batching signed transfer lists beside single signed transfers, for the list program
-//! (`crate::list_prover`): the same policy as [`SignedBatcher::batch`] (submission order, each
-//! message checked against the state the accepted ones left, refusals with their reason), and
+//! Batching signed transfer lists for the list program (`crate::list_prover`; a single
+//! transfer is a list of one): the same policy as [`SignedBatcher::batch`] (submission order,
+//! each list checked against the state the accepted ones left, refusals with their reason), and
 //! a list is all or nothing: its one signature covers every transfer in it, so one invalid
 //! transfer refuses the list and leaves the state untouched.
 
@@ -16,10 +16,10 @@ use zkthread_sig::wots::{
 use zkthread_sig::{balance_slot_key, signed_message_digest};
 use zkthread_prover::model::{Slot, SlotValue};
 
-use crate::batcher::{blank_signature, Ledger, SignedBatchError, SignedBatcher, SignedRejection, SignedTransferTx};
+use crate::batcher::{blank_signature, Ledger, SignedBatchError, SignedBatcher, SignedRejection};
 use crate::list_prover::MAX_PERMUTATIONS_PER_PROOF;
 use crate::statement::SignedPublicInput;
-use crate::witness::{message_permutations, SignedEntry, SignedListItem, SignedListRow};
+use crate::witness::{message_permutations, SignedListItem, SignedListRow};
 
 /// A list of transfers its sender signed once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,39 +77,26 @@ impl SignedTransferListTx {
         }
     }
 
+    /// Poseidon2 permutations the list adds to a proof (what the batcher budgets): its
+    /// signature's verification, transaction-list entry and sponge.
+    pub fn permutations(&self) -> usize {
+        message_permutations(Some(self.transfers.len()))
+    }
+
     /// This list's entry in a transaction list: its message digest under the key it names.
     pub fn digest(&self, statement: &SignedPublicInput) -> Result<TxDigest, MessageError> {
         signed_message_digest(&self.key, &self.message(statement), &self.signature)
     }
 }
 
-/// A message of a sub-block of the list program.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SignedTokenTx {
-    Transfer(SignedTransferTx),
-    List(SignedTransferListTx),
-}
-
-impl SignedTokenTx {
-    /// Poseidon2 permutations the message adds to a proof (what the batcher budgets before
-    /// checking it): its signature's verification and transaction-list entry, and a list's
-    /// sponge.
-    pub fn permutations(&self) -> usize {
-        match self {
-            SignedTokenTx::Transfer(_) => message_permutations(None),
-            SignedTokenTx::List(l) => message_permutations(Some(l.transfers.len())),
-        }
-    }
-}
-
-/// A sub-block of the list program: its messages, lists, slot owners and AIR entries.
+/// A sub-block of the list program: its lists, slot lists, slot owners and AIR rows.
 #[derive(Clone, Debug)]
 pub struct SignedListSubBlock {
-    pub txs: Vec<SignedTokenTx>,
+    pub txs: Vec<SignedTransferListTx>,
     pub inputs: Vec<SlotValue>,
     pub outputs: Vec<SlotValue>,
     pub owners: Vec<Felt>,
-    pub entries: Vec<SignedEntry>,
+    pub entries: Vec<SignedListRow>,
     pub transactions: TxListCommitment,
 }
 
@@ -124,15 +111,9 @@ impl SignedListSubBlock {
         }
     }
 
-    /// Transfers the sub-block applies (single ones and every list's).
+    /// Transfers the sub-block applies (every list's).
     pub fn transfer_count(&self) -> usize {
-        self.txs
-            .iter()
-            .map(|t| match t {
-                SignedTokenTx::Transfer(_) => 1,
-                SignedTokenTx::List(l) => l.transfers.len(),
-            })
-            .sum()
+        self.txs.iter().map(|t| t.transfers.len()).sum()
     }
 }
 
@@ -143,7 +124,7 @@ pub struct SignedListBatch {
     pub rejected: Vec<SignedRejection>,
     /// From the first valid message that would take the proof past its permutation budget
     /// on, in submission order (the ones after it unchecked).
-    pub deferred: Vec<SignedTokenTx>,
+    pub deferred: Vec<SignedTransferListTx>,
 }
 
 impl SignedBatcher {
@@ -153,9 +134,9 @@ impl SignedBatcher {
     /// one is refused as anywhere else, so junk cannot cut a sub-block short). A list's
     /// reasons come cheapest first: its items' amounts and receivers, then the sender's key
     /// and nonce, the total against the balance, the signature, each receiver's overflow.
-    pub fn batch_with_lists(
+    pub fn batch_lists(
         &self,
-        txs: &[SignedTokenTx],
+        txs: &[SignedTransferListTx],
         current: impl Fn(&Slot) -> Option<Felt>,
     ) -> Result<SignedListBatch, SignedBatchError> {
         let mut ledger = Ledger { slots: Default::default(), current: &current };
@@ -166,10 +147,7 @@ impl SignedBatcher {
             // deferred); a valid one that does not fit is undone and deferred with the rest.
             let over = permutations + tx.permutations() > MAX_PERMUTATIONS_PER_PROOF;
             let snapshot = over.then(|| ledger.slots.clone());
-            let checked = match tx {
-                SignedTokenTx::Transfer(t) => self.check(index, t, &mut ledger)?.map(SignedEntry::Transfer),
-                SignedTokenTx::List(l) => self.check_list(index, l, &mut ledger)?.map(SignedEntry::List),
-            };
+            let checked = self.check_list(index, tx, &mut ledger)?;
             match (checked, snapshot) {
                 (Ok(_), Some(before)) => {
                     ledger.slots = before;
@@ -196,7 +174,7 @@ impl SignedBatcher {
             inputs,
             outputs,
             owners,
-            transactions: TxListCommitment::of(entries.iter().map(SignedEntry::digest)),
+            transactions: TxListCommitment::of(entries.iter().map(SignedListRow::digest)),
             entries,
         };
         Ok(SignedListBatch { sub_block, rejected, deferred })

@@ -1,12 +1,16 @@
-//! The token program with signed transfer lists ([`SignedListProgram`]): the signed program's
-//! [`TransferRole`] (one signature per transfer) beside [`ListHeadRole`] and [`ListItemRole`]
-//! (one signature per list of a sender's transfers, `crate::list`), on the framework's driver
-//! with the token's statement and boundary, which do not change: a list moves the same
-//! `balances` and `thread_keys` slots, and its digest takes one place in the transaction list.
+//! The token program with signed transfer lists ([`SignedListProgram`]): every message is a
+//! list of one sender's transfers under one signature ([`ListHeadRole`] and [`ListItemRole`],
+//! `crate::list`; a single transfer is a list of one), on the framework's driver with the
+//! token's statement and boundary, which do not change: a list moves the same `balances` and
+//! `thread_keys` slots, and its digest takes one place in the transaction list.
 //!
-//! Status (issue 11): the prover side and stwo's Rust verifier. The Cairo evaluation of the
-//! two list roles and a verifier class for this program are not generated yet, so nothing
-//! settles a list on chain; the token's deployed program is still
+//! List-only, not beside the signed program's [`crate::transfer::TransferRole`]: a list of
+//! one costs 127 Poseidon2 permutations where a single signed transfer costs 125, and one
+//! message kind fewer keeps the on-chain evaluation smaller (its mask values price every
+//! query) and wallets to one message.
+//!
+//! Status (issue 11): the prover side, stwo's Rust verifier and the generated Cairo
+//! evaluation (`contracts/programs/token/list_air`). The token's deployed program is still
 //! [`crate::prover::SignedTokenProgram`].
 
 use starknet_types_core::felt::Felt;
@@ -24,14 +28,13 @@ use zkthread_prover::serialize::{program_proof_from_felts, program_proof_to_felt
 use crate::list::{ListHeadRole, ListItemRole};
 use crate::prover::{SignedProveError, SignedVerifyError};
 use crate::statement::{bound_slots, boundary, SignedPublicInput};
-use crate::transfer::TransferRole;
-use crate::witness::{SignedEntry, SignedListWitness};
+use crate::witness::{SignedListRow, SignedListWitness};
 
 /// Version of the list AIR (bump on any change of columns, constraints or fraction order).
-pub const SIGNED_LIST_AIR_VERSION: u64 = 1;
-/// Components with a size chosen by the prover: transfer, list head, list item, the four
-/// authorization roles, Poseidon2.
-pub const LIST_SIZED_COMPONENTS: usize = 8;
+pub const SIGNED_LIST_AIR_VERSION: u64 = 2;
+/// Components with a size chosen by the prover: list head, list item, the four authorization
+/// roles, Poseidon2.
+pub const LIST_SIZED_COMPONENTS: usize = 7;
 /// Poseidon2 permutations one proof holds (the largest component's rows).
 pub const MAX_PERMUTATIONS_PER_PROOF: usize = 1 << SIGNED_MAX_LOG_ROWS;
 
@@ -44,14 +47,13 @@ impl ThreadProgram for SignedListProgram {
 
     fn roles() -> Vec<Box<dyn ProgramRole>> {
         vec![
-            RoleComponent::<TransferRole>::boxed(),
             RoleComponent::<ListHeadRole>::boxed(),
             RoleComponent::<ListItemRole>::boxed(),
         ]
     }
 }
 
-const _: () = assert!(LIST_SIZED_COMPONENTS == 3 + program::FRAMEWORK_SIZED_COMPONENTS);
+const _: () = assert!(LIST_SIZED_COMPONENTS == 2 + program::FRAMEWORK_SIZED_COMPONENTS);
 
 /// A proof of the list program.
 #[derive(Debug)]
@@ -75,18 +77,18 @@ impl<MC: MerkleChannel> Clone for SignedListProof<MC> {
     }
 }
 
-/// Proves `entries` (single transfers and lists, with their signatures' verification traces)
-/// for `public_input`. Raw entry point: nothing is checked against the lists or the keys.
+/// Proves `lists` (with their signatures' verification traces) for `public_input`. Raw entry
+/// point: nothing is checked against the lists or the keys.
 pub fn prove_list<MC: ThreadChannel>(
     public_input: &SignedPublicInput,
     slot_owners: &[Felt],
-    entries: &[SignedEntry],
+    lists: &[SignedListRow],
     params: &StarkParams,
 ) -> Result<SignedListProof<MC>, SignedProveError>
 where
     SimdBackend: BackendForChannel<MC>,
 {
-    prove_list_witness(public_input, slot_owners, &SignedListWitness::of(entries), params)
+    prove_list_witness(public_input, slot_owners, &SignedListWitness::of(lists), params)
 }
 
 /// [`prove_list`] from the components' rows themselves (a test may edit any column).
@@ -101,8 +103,8 @@ where
 {
     bound_slots(public_input, slot_owners)?;
     let rows = ProofRows {
-        program: vec![&witness.signed.transfers, &witness.heads, &witness.items],
-        auth: &witness.signed.auth,
+        program: vec![&witness.heads, &witness.items],
+        auth: &witness.auth,
     };
     let parts = program::prove::<SignedListProgram, MC>(&public_input.to_felts(), &rows, params)?;
     let n = parts.log_sizes.len();

@@ -158,6 +158,16 @@ impl SignedListRow {
     pub fn listed(&self) -> Vec<ListedTransfer> {
         self.items.iter().map(|i| ListedTransfer { to: i.to, amount: i.amount }).collect()
     }
+
+    /// The message digest (the transaction list's entry).
+    pub fn digest(&self) -> &zkthread_sig::TxDigest {
+        &self.trace.digest
+    }
+
+    /// Poseidon2 permutations the list adds to a proof.
+    pub fn permutations(&self) -> usize {
+        message_permutations(Some(self.items.len()))
+    }
 }
 
 /// Poseidon2 permutations a signed message adds to a proof: its signature's verification and
@@ -166,38 +176,14 @@ pub fn message_permutations(list_transfers: Option<usize>) -> usize {
     zkthread_sig::wots::VERIFY_PERMUTATIONS + 1 + list_transfers.map_or(0, list_blocks)
 }
 
-/// A sub-block's signed messages in order: single transfers and transfer lists.
-#[derive(Clone, Debug)]
-pub enum SignedEntry {
-    Transfer(SignedRow),
-    List(SignedListRow),
-}
-
-impl SignedEntry {
-    /// The message digest (the transaction list's entry).
-    pub fn digest(&self) -> &zkthread_sig::TxDigest {
-        match self {
-            SignedEntry::Transfer(r) => &r.trace.digest,
-            SignedEntry::List(r) => &r.trace.digest,
-        }
-    }
-
-    /// Poseidon2 permutations the entry adds to a proof.
-    pub fn permutations(&self) -> usize {
-        match self {
-            SignedEntry::Transfer(_) => message_permutations(None),
-            SignedEntry::List(r) => message_permutations(Some(r.items.len())),
-        }
-    }
-}
-
-/// Rows of every component of a proof of the list program (`crate::list_prover`): the single
-/// transfers and the authorization rows ([`SignedWitness`]), the list heads and their items.
+/// Rows of every component of a proof of the list program (`crate::list_prover`): the list
+/// heads, their items and the authorization rows.
 #[derive(Clone, Debug, Default)]
 pub struct SignedListWitness {
-    pub signed: SignedWitness,
     pub heads: Vec<Vec<u32>>,
     pub items: Vec<Vec<u32>>,
+    /// Chain steps, digest and key sponges, the transaction list and every permutation.
+    pub auth: AuthWitness,
 }
 
 impl SignedListWitness {
@@ -205,26 +191,23 @@ impl SignedListWitness {
         SignedListWitness::default()
     }
 
-    /// The witness of `entries`, in sub-block order.
-    pub fn of(entries: &[SignedEntry]) -> Self {
+    /// The witness of `lists`, in sub-block order.
+    pub fn of(lists: &[SignedListRow]) -> Self {
         let mut w = SignedListWitness::new();
-        entries.iter().for_each(|e| w.push(e));
+        lists.iter().for_each(|l| w.push(l));
         w
     }
 
-    /// The next sub-block position (every honest entry adds one transaction-list entry).
+    /// The next sub-block position (every honest list adds one transaction-list entry).
     fn next_tx(&self) -> u32 {
-        self.signed.auth.tx_list.len() as u32
+        self.auth.tx_list.len() as u32
     }
 
-    /// Adds every row of one signed entry, its digest last in the transaction list.
-    pub fn push(&mut self, entry: &SignedEntry) {
+    /// Adds every row of one signed list, its digest last in the transaction list.
+    pub fn push(&mut self, list: &SignedListRow) {
         let tx = self.next_tx();
-        match entry {
-            SignedEntry::Transfer(row) => self.signed.push_signed_transfer_at(row, tx),
-            SignedEntry::List(row) => self.push_signed_list_at(row, tx),
-        }
-        self.signed.auth.push_tx_list(entry.digest());
+        self.push_signed_list_at(list, tx);
+        self.auth.push_tx_list(list.digest());
     }
 
     /// A list's head and items and its signature's verification rows at position `tx`; no
@@ -244,7 +227,7 @@ impl SignedListWitness {
         head.extend([commitment.count, tx, commitment.count % 2]);
         debug_assert_eq!(head.len(), list_head_cols::N);
         self.heads.push(head);
-        self.signed.auth.push_signature(tx, &row.signature, &row.trace);
+        self.auth.push_signature(tx, &row.signature, &row.trace);
         let perms = list_permutations(&listed);
         let zero_to = [M31::ZERO; 4];
         for (j, item) in row.items.iter().enumerate() {
@@ -268,7 +251,7 @@ impl SignedListWitness {
             debug_assert_eq!(r.len(), list_item_cols::N);
             self.items.push(r);
             for p in std::iter::once(first).chain(second) {
-                self.signed.auth.permutations.push((p.input.map(M31::to_u32), 1));
+                self.auth.permutations.push((p.input.map(M31::to_u32), 1));
             }
         }
     }
@@ -279,6 +262,6 @@ impl SignedListWitness {
         first_violation::<ListHeadRole>(&self.heads)
             .map(|(r, c)| (ListHeadRole::NAME, r, c))
             .or_else(|| first_violation::<ListItemRole>(&self.items).map(|(r, c)| (ListItemRole::NAME, r, c)))
-            .or_else(|| self.signed.first_violation())
+            .or_else(|| self.auth.first_violation())
     }
 }

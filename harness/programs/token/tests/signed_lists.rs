@@ -1,6 +1,6 @@
 //! Signed transfer lists (one signature for a sender's transfers in a sub-block, the list
-//! program `zkthread_token::list_prover`): honest lists prove and verify beside single
-//! transfers; the batcher refuses a list whole; and a modified prover that edits, drops or
+//! program `zkthread_token::list_prover`; a single transfer is a list of one): honest lists
+//! prove and verify; the batcher refuses a list whole; and a modified prover that edits, drops or
 //! re-attributes a list's transfers (hand-built rows through the raw entry point, with the
 //! public lists made consistent with the forged effect) gets a proof that does not verify.
 
@@ -13,41 +13,31 @@ use zkthread_sig::transfer_list::TransferListCommitment;
 use zkthread_sig::wots::verification_trace;
 use zkthread_sig::{account_id, TransferListMessage};
 use zkthread_token::list::{list_head_cols, ListHeadRole, ListItemRole};
-use zkthread_token::list_batcher::{SignedListSubBlock, SignedTokenTx, SignedTransferListTx};
+use zkthread_token::list_batcher::{SignedListSubBlock, SignedTransferListTx};
 use zkthread_token::list_prover::{
     list_proof_from_felts, list_proof_to_felts, prove_list, prove_list_witness, verify_list,
 };
 use zkthread_token::role::{assert_role_constraints, relation_sums};
-use zkthread_token::witness::{SignedEntry, SignedListItem, SignedListRow, SignedListWitness};
+use zkthread_token::witness::{SignedListItem, SignedListRow, SignedListWitness};
 use zkthread_token::{SignedBatchError, SignedPublicInput, SignedRejection, SignedTransferTx};
 
 mod common;
 use common::*;
 
-fn list(from: u64, transfers: &[(u64, u128)], index: u32, nonce: u32) -> SignedTokenTx {
+fn list(from: u64, transfers: &[(u64, u128)], index: u32, nonce: u32) -> SignedTransferListTx {
     let transfers = transfers.iter().map(|(to, a)| (Felt::from(*to), *a)).collect();
-    let tx = SignedTransferListTx::sign(Felt::from(TOKEN), Felt::from(from), transfers, nonce, &seed(from), index, &statement())
-        .expect("sign");
-    SignedTokenTx::List(tx)
+    SignedTransferListTx::sign(Felt::from(TOKEN), Felt::from(from), transfers, nonce, &seed(from), index, &statement())
+        .expect("sign")
 }
 
-fn single(from: u64, to: u64, amount: u128, index: u32, nonce: u32) -> SignedTokenTx {
-    let transfer = zkthread_prover::model::Transfer {
-        token: Felt::from(TOKEN),
-        from: Felt::from(from),
-        to: Felt::from(to),
-        amount,
-    };
-    SignedTokenTx::Transfer(SignedTransferTx::sign(transfer, nonce, &seed(from), index, &statement()).expect("sign"))
+fn batch_on(state: &BTreeMap<Slot, Felt>, txs: &[SignedTransferListTx]) -> Result<zkthread_token::list_batcher::SignedListBatch, SignedBatchError> {
+    batcher().batch_lists(txs, |s| Some(state.get(s).copied().unwrap_or(Felt::ZERO)))
 }
 
-fn batch_on(state: &BTreeMap<Slot, Felt>, txs: &[SignedTokenTx]) -> Result<zkthread_token::list_batcher::SignedListBatch, SignedBatchError> {
-    batcher().batch_with_lists(txs, |s| Some(state.get(s).copied().unwrap_or(Felt::ZERO)))
-}
-
-/// Alice pays Bob 100, Carol 200 and Bob 50 in one signed list; Bob sends Carol 50 alone.
+/// Alice pays Bob 100, Carol 200 and Bob 50 in one signed list; Bob sends Carol 50 in a list
+/// of one.
 fn honest() -> (SignedPublicInput, SignedListSubBlock) {
-    let txs = [list(ALICE, &[(BOB, 100), (CAROL, 200), (BOB, 50)], 0, 1), single(BOB, CAROL, 50, 0, 1)];
+    let txs = [list(ALICE, &[(BOB, 100), (CAROL, 200), (BOB, 50)], 0, 1), list(BOB, &[(CAROL, 50)], 0, 1)];
     let batch = batch_on(&genesis(), &txs).expect("batch");
     assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
     (batch.sub_block.statement(&statement()), batch.sub_block)
@@ -58,7 +48,7 @@ fn value(pi: &SignedPublicInput, slot: Slot) -> Felt {
 }
 
 #[test]
-fn honest_lists_beside_single_transfers_prove_and_verify() {
+fn honest_lists_and_a_list_of_one_prove_and_verify() {
     let (pi, sb) = honest();
     assert_eq!(sb.transfer_count(), 4);
     assert_eq!(pi.transactions.count, 2, "one transaction-list entry per signed message");
@@ -84,7 +74,7 @@ fn honest_lists_beside_single_transfers_prove_and_verify() {
     set(&mut other.outputs, balance_slot(CAROL), Felt::from(251u64));
     assert!(verify_list::<Blake>(&other, &proof, &TEST).is_err(), "changed output");
     let mut other = pi.clone();
-    other.transactions = zkthread_sig::TxListCommitment::of(sb.entries.iter().rev().map(SignedEntry::digest));
+    other.transactions = zkthread_sig::TxListCommitment::of(sb.entries.iter().rev().map(SignedListRow::digest));
     assert!(verify_list::<Blake>(&other, &proof, &TEST).is_err(), "reordered transaction list");
 }
 
@@ -119,7 +109,7 @@ fn a_head_claiming_the_wrong_ending_phase_does_not_verify() {
     let (pi, sb, row) = honest_list();
     let mut w = SignedListWitness::new();
     w.push_signed_list_at(&row, 0);
-    w.signed.auth.push_tx_list(&row.trace.digest);
+    w.auth.push_tx_list(&row.trace.digest);
     assert_eq!(w.heads[0][list_head_cols::COUNT_ODD], 1, "three transfers");
     w.heads[0][list_head_cols::COUNT_ODD] = 0;
     assert_eq!(w.first_violation(), None);
@@ -133,9 +123,7 @@ fn the_batcher_refuses_a_list_whole_with_its_reason() {
     let mut state = genesis();
     state.insert(balance_slot(DAVE), Felt::from(u128::MAX - 5));
     let mut edited = list(ALICE, &[(BOB, 100), (CAROL, 200)], 0, 1);
-    if let SignedTokenTx::List(l) = &mut edited {
-        l.transfers[1].1 = 201; // edited after signing
-    }
+    edited.transfers[1].1 = 201; // edited after signing
     let txs = [
         // Alice holds 1,000 and the list pays out 1,100.
         list(ALICE, &[(BOB, 100), (CAROL, 200), (BOB, 800)], 0, 1),
@@ -191,12 +179,12 @@ fn a_message_past_the_permutation_budget_is_deferred() {
     let long: Vec<(u64, u128)> = (0..43_600).map(|i| (if i % 2 == 0 { BOB } else { CAROL }, 1)).collect();
     // Junk that would not fit either (a list as long, never signed, its first amount 0) is
     // refused, not deferred: it cannot cut the sub-block short.
-    let SignedTokenTx::List(mut junk) = list(BOB, &[(CAROL, 1)], 0, 1) else { unreachable!() };
+    let mut junk = list(BOB, &[(CAROL, 1)], 0, 1);
     junk.transfers = (0..43_600).map(|i| (Felt::from(CAROL), i as u128)).collect();
     let txs = [
         list(ALICE, &long, 0, 1),
-        SignedTokenTx::List(junk),
-        single(BOB, CAROL, 5, 0, 1),
+        junk,
+        list(BOB, &[(CAROL, 5)], 0, 1),
         list(ALICE, &[(BOB, 1)], 1, 2),
     ];
     assert_eq!(txs[0].permutations(), 65_525);
@@ -225,7 +213,7 @@ fn a_message_past_the_permutation_budget_is_deferred() {
 /// Alice's list alone: its statement, sub-block and row.
 fn honest_list() -> (SignedPublicInput, SignedListSubBlock, SignedListRow) {
     let batch = batch_on(&genesis(), &[list(ALICE, &[(BOB, 100), (CAROL, 200), (BOB, 50)], 0, 1)]).expect("batch");
-    let SignedEntry::List(row) = batch.sub_block.entries[0].clone() else { panic!("a list") };
+    let row = batch.sub_block.entries[0].clone();
     (batch.sub_block.statement(&statement()), batch.sub_block, row)
 }
 
@@ -242,7 +230,7 @@ fn assert_refused_by_the_air(what: &str, result: Result<(), zkthread_token::Sign
 /// Either the prover cannot finish (a row constraint fails: stwo's prover checks the
 /// composition, e.g. the digits of another message's digest do not sum to the target) or the
 /// proof it makes is refused by the AIR.
-fn assert_no_valid_proof(what: &str, pi: &SignedPublicInput, owners: &[Felt], entries: &[SignedEntry]) {
+fn assert_no_valid_proof(what: &str, pi: &SignedPublicInput, owners: &[Felt], entries: &[SignedListRow]) {
     use stwo::prover::ProvingError;
     use zkthread_prover::program::ProveError;
     match prove_list::<Blake>(pi, owners, entries, &TEST) {
@@ -282,7 +270,7 @@ fn rechain(pi: &SignedPublicInput, row: &mut SignedListRow) -> SignedPublicInput
 fn assert_forged_list_fails(what: &str, row: &SignedListRow, signed: TransferListCommitment, pi: &SignedPublicInput, owners: &[Felt]) {
     let mut w = SignedListWitness::new();
     w.push_signed_list_at(row, 0);
-    w.signed.auth.push_tx_list(&row.trace.digest);
+    w.auth.push_tx_list(&row.trace.digest);
     w.heads[0][list_head_cols::COMMITMENT].copy_from_slice(&signed.cap.map(|v| v.to_u32()));
     w.heads[0][list_head_cols::COUNT] = signed.count;
     w.heads[0][list_head_cols::COUNT_ODD] = signed.count % 2;
@@ -321,7 +309,7 @@ fn a_list_item_its_sender_did_not_sign_does_not_verify() {
     // Control: the honest rows through the same path verify.
     let mut w = SignedListWitness::new();
     w.push_signed_list_at(&row, 0);
-    w.signed.auth.push_tx_list(&row.trace.digest);
+    w.auth.push_tx_list(&row.trace.digest);
     let proof = prove_list_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("control proves");
     verify_list::<Blake>(&pi, &proof, &TEST).expect("the control verifies");
 }
@@ -340,7 +328,7 @@ fn an_odd_item_paying_another_receiver_than_the_one_absorbed_does_not_verify() {
     let fpi = rechain(&pi, &mut forged);
     let mut w = SignedListWitness::new();
     w.push_signed_list_at(&row, 0);
-    w.signed.auth.push_tx_list(&row.trace.digest);
+    w.auth.push_tx_list(&row.trace.digest);
     w.items[1][TO].copy_from_slice(&forged.items[1].to.map(|v| v.to_u32()));
     for (r, item) in w.items.iter_mut().zip(&forged.items) {
         r[BALANCES].copy_from_slice(&balance_block_values(item.from_old, item.to_old, item.amount));
@@ -378,7 +366,7 @@ fn dropping_or_adding_a_list_item_does_not_verify() {
 /// name Alice, whom no head in the proof speaks for.
 #[test]
 fn an_item_debiting_someone_else_under_a_thiefs_list_does_not_verify() {
-    let SignedTokenTx::List(tx) = list(MALLORY, &[(CAROL, 500)], 0, 1) else { unreachable!() };
+    let tx = list(MALLORY, &[(CAROL, 500)], 0, 1);
     let msg = tx.message(&statement());
     let trace = zkthread_sig::verify_trace(&tx.key, &msg, &tx.signature).expect("Mallory's signature is real");
     let row = SignedListRow {
@@ -393,7 +381,7 @@ fn an_item_debiting_someone_else_under_a_thiefs_list_does_not_verify() {
     };
     let mut w = SignedListWitness::new();
     w.push_signed_list_at(&row, 0);
-    w.signed.auth.push_tx_list(&row.trace.digest);
+    w.auth.push_tx_list(&row.trace.digest);
     // The item's sender is Alice; the head stays Mallory's.
     let alice = account_id(Felt::from(ALICE)).map(|v| v.to_u32());
     w.items[0][zkthread_token::list::list_item_cols::FROM].copy_from_slice(&alice);
@@ -489,7 +477,7 @@ fn timing_list_prove() {
             state.insert(key_slot(sender(s)), pack_key_slot(&key(sender(s), 0), 1).unwrap());
         }
         let t = Instant::now();
-        let txs: Vec<SignedTokenTx> = (0..senders)
+        let txs: Vec<SignedTransferListTx> = (0..senders)
             .map(|s| {
                 let to: Vec<(u64, u128)> = (0..per).map(|j| (receiver(s, j), 1 + j as u128)).collect();
                 list(sender(s), &to, 0, 1)
@@ -513,7 +501,7 @@ fn timing_list_prove() {
         eprintln!(
             "| {n} | {senders} x {per} | {sign:.2?} | {batch_time:.2?} | {prove:.2?} | {prove_cpu:.1} s | {:.0} | {verify:.2?} | {felts} | {} |",
             n as f64 * 60.0 / prove.as_secs_f64(),
-            proof.log_sizes[7]
+            proof.log_sizes[zkthread_token::list_prover::LIST_SIZED_COMPONENTS - 1]
         );
     }
 }
@@ -532,64 +520,45 @@ fn a_list_applied_twice_does_not_verify() {
         alice -= item.amount;
         *to += item.amount;
     }
-    let entries = [SignedEntry::List(row.clone()), SignedEntry::List(again)];
+    let entries = [row.clone(), again];
     let mut twice = pi.clone();
     set(&mut twice.outputs, balance_slot(ALICE), Felt::from(alice));
     set(&mut twice.outputs, balance_slot(BOB), Felt::from(bob));
     set(&mut twice.outputs, balance_slot(CAROL), Felt::from(carol));
-    twice.transactions = zkthread_sig::TxListCommitment::of(entries.iter().map(SignedEntry::digest));
+    twice.transactions = zkthread_sig::TxListCommitment::of(entries.iter().map(SignedListRow::digest));
     let w = SignedListWitness::of(&entries);
     assert_eq!(w.first_violation(), None);
     let proof = prove_list_witness::<Blake>(&twice, &sb.owners, &w, &TEST).expect("a (bad) proof");
     assert_refused_by_the_air("replayed list", verify_list::<Blake>(&twice, &proof, &TEST));
 }
 
-/// A single transfer's signature does not authorize a list row, nor a list's a transfer row,
-/// even when both say "Alice pays Bob 100" (the payloads differ in the mark element, so the
-/// digest, its digits and the chain walks differ): rows built with the other kind's real
-/// signature, lists matching their effect, do not verify.
+/// A single transfer's signature (the signed program's message) does not authorize a list
+/// head, even when both say "Alice pays Bob 100" (the payloads differ in the mark element, so
+/// the digest, its digits and the chain walks differ): a head built with the transfer's real
+/// signature, the lists matching its effect, does not verify.
 #[test]
-fn a_signature_of_one_kind_does_not_authorize_the_other() {
+fn a_single_transfers_signature_does_not_authorize_a_list() {
     use zkthread_sig::wots::TransferMessage;
-    use zkthread_token::SignedRow;
-    let (bob, alice_id) = (account_id(Felt::from(BOB)), account_id(Felt::from(ALICE)));
-    let SignedTokenTx::List(listed) = list(ALICE, &[(BOB, 100)], 0, 1) else { unreachable!() };
-    let SignedTokenTx::Transfer(single_tx) = single(ALICE, BOB, 100, 0, 1) else { unreachable!() };
+    let listed = list(ALICE, &[(BOB, 100)], 0, 1);
+    let transfer = zkthread_prover::model::Transfer {
+        token: Felt::from(TOKEN),
+        from: Felt::from(ALICE),
+        to: Felt::from(BOB),
+        amount: 100,
+    };
+    let single_tx = SignedTransferTx::sign(transfer, 1, &seed(ALICE), 0, &statement()).expect("sign");
     // The honest effect of either message: Alice 900, Bob 600, Alice's key slot rotated.
-    let batch = batch_on(&genesis(), &[SignedTokenTx::List(listed.clone())]).expect("batch");
+    let batch = batch_on(&genesis(), &[listed.clone()]).expect("batch");
     let sb = batch.sub_block;
     let list_msg = listed.message(&statement());
     let single_msg: TransferMessage = single_tx.message(&statement());
     assert_eq!((list_msg.domain, list_msg.from), (single_msg.domain, single_msg.from));
+    assert_eq!(single_tx.key, listed.key, "one key, two kinds of message");
 
-    // A transfer row under the list's signature.
-    let trace = verification_trace(&listed.key, &single_msg, &listed.signature).expect("a trace");
-    assert!(trace.check().is_err(), "natively it does not verify either");
-    let row = SignedRow {
-        domain: single_msg.domain,
-        from: alice_id,
-        to: bob,
-        from_old: 1_000,
-        to_old: 500,
-        amount: 100,
-        nonce: 1,
-        key: listed.key,
-        next_key: listed.next_key,
-        signature: listed.signature.clone(),
-        trace,
-    };
-    let entry = SignedEntry::Transfer(row);
-    let mut pi = sb.statement(&statement());
-    pi.transactions = zkthread_sig::TxListCommitment::of([entry.digest()]);
-    assert_no_valid_proof("transfer row, list signature", &pi, &sb.owners, &[entry]);
-
-    // A list head under the transfer's signature.
     let trace = verification_trace(&single_tx.key, &list_msg, &single_tx.signature).expect("a trace");
     assert!(trace.check().is_err(), "natively it does not verify either");
-    let SignedEntry::List(honest) = sb.entries[0].clone() else { unreachable!() };
-    let row = SignedListRow { signature: single_tx.signature.clone(), trace, ..honest };
-    let entry = SignedEntry::List(row);
+    let row = SignedListRow { signature: single_tx.signature.clone(), trace, ..sb.entries[0].clone() };
     let mut pi = sb.statement(&statement());
-    pi.transactions = zkthread_sig::TxListCommitment::of([entry.digest()]);
-    assert_no_valid_proof("list head, transfer signature", &pi, &sb.owners, &[entry]);
+    pi.transactions = zkthread_sig::TxListCommitment::of([row.digest()]);
+    assert_no_valid_proof("list head, transfer signature", &pi, &sb.owners, &[row]);
 }
