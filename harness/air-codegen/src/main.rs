@@ -87,6 +87,14 @@ fn main() -> anyhow::Result<()> {
             gen::orderbook_proof_vector::render_orderbook_proof_vector().map_err(anyhow::Error::msg)?,
         ),
     ];
+    let list = [
+        (gen::signed_list::list_air_path(), gen::signed_list::render_list_air()?),
+        (gen::signed_list::list_vectors_path(), gen::signed_list::render_list_vectors()),
+    ];
+    if args.as_slice() == ["--list"] {
+        // Only the token list program's files (contracts/programs/token/list_air).
+        return write_files(list);
+    }
     if args.as_slice() == ["--orderbook"] {
         // Only the order book's files (contracts/programs/orderbook/orderbook_air, the verifier's parameters and
         // proof vector in contracts/programs/orderbook/orderbook_verifier).
@@ -98,7 +106,7 @@ fn main() -> anyhow::Result<()> {
     }
     anyhow::ensure!(
         args.is_empty(),
-        "usage: zkthread-air-codegen [--signed | --orderbook | --measure N PATH | --measure-signed PATH [TRANSFERS] | --measure-orderbook PATH]"
+        "usage: zkthread-air-codegen [--signed | --list | --orderbook | --measure N PATH | --measure-signed PATH [TRANSFERS] | --measure-orderbook PATH]"
     );
     let files = [
         (gen::air_path(), gen::render_air()?),
@@ -115,6 +123,7 @@ fn main() -> anyhow::Result<()> {
     ];
     write_files(files)?;
     write_files(signed)?;
+    write_files(list)?;
     write_files(orderbook)
 }
 

@@ -1,27 +1,11 @@
 //! Cairo test vectors for `contracts/programs/orderbook/orderbook_air`: random mask values at a random circle
 //! point, relations drawn from a channel, random claimed sums, and what stwo computes for them
 //! over the components the framework's driver builds for `OrderBookProgram`
-//! (`zkthread_prover::program::components`): each component's
-//! `evaluate_constraint_quotients_at_point` into a fresh accumulator, and the whole
-//! `Components::eval_composition_polynomial_at_point`.
+//! (`zkthread_prover::program::components`; the generator is `crate::program_vectors`).
 
-use std::fmt::Write;
-
-use stwo::core::air::accumulation::PointEvaluationAccumulator;
-use stwo::core::air::{Component, Components};
-use stwo::core::channel::{Channel, Poseidon252Channel};
-use stwo::core::circle::CirclePoint;
-use stwo::core::fields::qm31::SecureField;
-use stwo_constraint_framework::logup::LookupElements;
 use zkthread_orderbook::prover::OrderBookProgram;
-use zkthread_prover::poseidon2::air::RELATION_SIZE as POSEIDON2_RELATION_SIZE;
-use zkthread_prover::program::{self, sized_components};
-use zkthread_prover::range::range_log_size;
-use zkthread_prover::role::{Relations, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
-use zkthread_stark_vectors::Samples;
 
-use crate::signed::N_PREPROCESSED_COLUMNS;
-use crate::vectors::{q, sample_composition};
+use crate::program_vectors::{render_program_vectors, VectorSpec};
 
 /// Component names in proof order, as the generated `OrderBookAirParams` names its fields.
 pub const ORDERBOOK_COMPONENT_NAMES: [&str; 9] = [
@@ -36,99 +20,6 @@ pub const ORDERBOOK_COMPONENT_NAMES: [&str; 9] = [
     "range_table",
 ];
 
-fn lookup<const N: usize>(e: &LookupElements<N>) -> String {
-    let powers: Vec<String> = e.alpha_powers.iter().map(|p| q(*p)).collect();
-    format!(
-        "LookupElements {{\n                z: {},\n                alpha: {},\n                alpha_powers: array![{}].span(),\n            }}",
-        q(e.z),
-        q(e.alpha),
-        powers.join(", ")
-    )
-}
-
-/// One case: sized components of `2^log_sizes` rows, everything else random from `seed`.
-fn render_case(out: &mut String, index: usize, log_sizes: &[u32], seed: u64) {
-    assert_eq!(log_sizes.len(), sized_components::<OrderBookProgram>(), "one log size per sized component");
-    let mut samples = Samples(seed);
-    let mut channel = Poseidon252Channel::default();
-    channel.mix_u64(seed);
-    // The relation types keep their elements private: draw them twice from equal channels.
-    let mut twin = channel.clone();
-    let state = LookupElements::<STATE_RELATION_SIZE>::draw(&mut twin);
-    let link = LookupElements::<LINK_RELATION_SIZE>::draw(&mut twin);
-    let poseidon2 = LookupElements::<POSEIDON2_RELATION_SIZE>::draw(&mut twin);
-    let range = LookupElements::<1>::draw(&mut twin);
-    let relations = Relations::draw(&mut channel);
-    let n = ORDERBOOK_COMPONENT_NAMES.len();
-    let sums: Vec<SecureField> = (0..n).map(|_| samples.qm31()).collect();
-    let random_coeff = channel.draw_secure_felt();
-    let point = CirclePoint::<SecureField>::get_random_point(&mut channel);
-
-    let provers = program::components::<OrderBookProgram>(log_sizes, &relations, &sums);
-    let list: Vec<&dyn Component> = provers.iter().map(|c| &**c as &dyn Component).collect();
-    assert_eq!(list.len(), n, "the driver's component count");
-    let components = Components {
-        components: list.clone(),
-        n_preprocessed_columns: N_PREPROCESSED_COLUMNS,
-    };
-    let (mask, max_log_degree_bound, expected) =
-        sample_composition(&components, point, random_coeff, &mut samples);
-    let per_component: Vec<SecureField> = list
-        .iter()
-        .map(|component| {
-            let mut acc = PointEvaluationAccumulator::new(random_coeff);
-            component.evaluate_constraint_quotients_at_point(point, &mask, &mut acc, max_log_degree_bound);
-            acc.finalize()
-        })
-        .collect();
-
-    let words: Vec<u32> = mask
-        .iter()
-        .flatten()
-        .flatten()
-        .flat_map(|v| v.to_m31_array().map(|x| x.0))
-        .collect();
-    let logs: Vec<u32> = log_sizes.iter().copied().chain([range_log_size(log_sizes)]).collect();
-    let _ = writeln!(
-        out,
-        "/// {index}: log sizes {log_sizes:?} (fill, place, cancel, chain step, digest, key sponge,\n/// tx list, Poseidon2), range table 2^{}; max_log_degree_bound {max_log_degree_bound}; seed {seed:#x}.",
-        logs[n - 1]
-    );
-    let _ = writeln!(out, "pub fn case_{index}() -> OrderBookCase {{\n    OrderBookCase {{");
-    let _ = writeln!(out, "        point: CirclePoint {{ x: {}, y: {} }},", q(point.x), q(point.y));
-    let _ = writeln!(out, "        mask: mask_from_words(CASE_{index}_MASK.span()),");
-    let _ = writeln!(out, "        random_coeff: {},", q(random_coeff));
-    let _ = writeln!(out, "        params: OrderBookAirParams {{");
-    let _ = writeln!(out, "            state_relation: {},", lookup(&state));
-    let _ = writeln!(out, "            link_relation: {},", lookup(&link));
-    let _ = writeln!(out, "            poseidon2_relation: {},", lookup(&poseidon2));
-    let _ = writeln!(out, "            range_check_relation: {},", lookup(&range));
-    for (i, name) in ORDERBOOK_COMPONENT_NAMES.iter().enumerate() {
-        let _ = writeln!(out, "            {name}_claimed_sum: {},", q(sums[i]));
-        let _ = writeln!(out, "            {name}_log_size: {},", logs[i]);
-    }
-    let _ = writeln!(out, "        }},");
-    let _ = writeln!(out, "        max_log_degree_bound: {max_log_degree_bound},");
-    let _ = writeln!(out, "        expected: {},", q(expected));
-    let each: Vec<String> = per_component.iter().map(|v| q(*v)).collect();
-    let _ = writeln!(
-        out,
-        "        expected_components: array![\n            {},\n        ]\n            .span(),",
-        each.join(",\n            ")
-    );
-    let _ = writeln!(out, "    }}\n}}\n");
-    let _ = writeln!(
-        out,
-        "/// Case {index}'s mask: every sampled value's four M31 coordinates, in proof order.\nconst CASE_{index}_MASK: [u32; {}] = [",
-        words.len()
-    );
-    for line in words.chunks(8) {
-        let w: Vec<String> = line.iter().map(|w| w.to_string()).collect();
-        let _ = writeln!(out, "    {},", w.join(", "));
-    }
-    out.push_str("];\n\n");
-}
-
 /// (log sizes, seed) of the committed cases: every component below the range table's smallest
 /// height 2^8, and components of several sizes with a Poseidon2 component taller than the rest.
 pub const CASES: [([u32; 8], u64); 2] = [
@@ -136,10 +27,7 @@ pub const CASES: [([u32; 8], u64); 2] = [
     ([6, 4, 5, 8, 6, 7, 4, 12], 0x6f72_6465_7262_0002),
 ];
 
-/// The generated Cairo vector file.
-pub fn render_orderbook_vectors() -> String {
-    let mut out = String::from(
-        "// @generated by `cargo run -p zkthread-air-codegen`: expected values computed by stwo 2.3
+const HEADER: &str = "// @generated by `cargo run -p zkthread-air-codegen`: expected values computed by stwo 2.3
 // (each component's evaluate_constraint_quotients_at_point into a fresh accumulator, and
 // Components::eval_composition_polynomial_at_point) for the order book's AIR. Do not edit.
 use stark_verifier::circle::CirclePoint;
@@ -169,10 +57,17 @@ pub struct OrderBookCase {
     pub expected_components: Span<QM31>,
 }
 
-",
-    );
-    for (i, (log_sizes, seed)) in CASES.iter().enumerate() {
-        render_case(&mut out, i, log_sizes, *seed);
-    }
-    out
+";
+
+/// The generated Cairo vector file.
+pub fn render_orderbook_vectors() -> String {
+    let spec = VectorSpec {
+        names: &ORDERBOOK_COMPONENT_NAMES,
+        sized_doc: "fill, place, cancel, chain step, digest, key sponge,\n/// tx list, Poseidon2",
+        case: "OrderBookCase",
+        params: "OrderBookAirParams",
+        header: HEADER,
+    };
+    let cases: Vec<(&[u32], u64)> = CASES.iter().map(|(l, s)| (&l[..], *s)).collect();
+    render_program_vectors::<OrderBookProgram>(&spec, &cases)
 }
