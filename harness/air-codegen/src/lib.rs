@@ -13,6 +13,7 @@ pub mod orderbook_statement_vectors;
 pub mod orderbook_vectors;
 pub mod program_vectors;
 pub mod proof_vector;
+pub mod list_proof_vector;
 pub mod signed;
 pub mod signed_vectors;
 pub mod signed_statement_vectors;

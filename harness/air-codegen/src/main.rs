@@ -4,30 +4,36 @@
 fn main() -> anyhow::Result<()> {
     use zkthread_air_codegen as gen;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // `--measure-signed PATH [TRANSFERS]` / `--measure-orderbook PATH`: the signed (order-book)
-    // proof vector's scenario proven under the shipped SIGNED_PARAMS, to swap in for the
-    // committed light-parameter vector and profile the Cairo verifier at production cost
-    // (scripts/profile-verifier.sh does it for the signed one); TRANSFERS (default 2, the
-    // vector's) proves that many transfers instead, a taller trace.
+    // `--measure-signed PATH [TRANSFERS]` / `--measure-list PATH [TRANSFERS]` /
+    // `--measure-orderbook PATH`: the signed (list, order-book) proof vector's scenario proven
+    // under the shipped SIGNED_PARAMS, to swap in for the committed light-parameter vector and
+    // profile the Cairo verifier at production cost (scripts/profile-verifier.sh does it);
+    // TRANSFERS proves that many transfers from one sender instead, a taller trace.
     let measured = match args.as_slice() {
         [flag, path] if flag == "--measure-orderbook" => Some((flag, path, None)),
+        [flag, path] if flag == "--measure-list" => Some((flag, path, None)),
+        [flag, path, n] if flag == "--measure-list" => Some((flag, path, Some(n))),
         [flag, path] if flag == "--measure-signed" => Some((flag, path, None)),
         [flag, path, n] if flag == "--measure-signed" => Some((flag, path, Some(n))),
         [_, _] => anyhow::bail!(
-            "usage: zkthread-air-codegen [--measure-signed PATH [TRANSFERS] | --measure-orderbook PATH]"
+            "usage: zkthread-air-codegen [--measure-signed PATH [TRANSFERS] | --measure-list PATH [TRANSFERS] | --measure-orderbook PATH]"
         ),
         _ => None,
     };
     if let Some((flag, path, transfers)) = measured {
         let params = zkthread_token::SIGNED_PARAMS;
+        let count = |n: &String| -> anyhow::Result<u32> {
+            let n: u32 = n.parse().map_err(|e| anyhow::anyhow!("transfer count {n}: {e}"))?;
+            anyhow::ensure!(n >= 1, "transfer count must be at least 1");
+            Ok(n)
+        };
         let module = if flag == "--measure-orderbook" {
             gen::orderbook_proof_vector::render_orderbook_proof_vector_with(&params)
+        } else if flag == "--measure-list" {
+            let transfers = transfers.map(count).transpose()?;
+            gen::list_proof_vector::render_list_proof_vector_with(&params, transfers)
         } else {
-            let transfers: u32 = match transfers {
-                Some(n) => n.parse().map_err(|e| anyhow::anyhow!("transfer count {n}: {e}"))?,
-                None => 2,
-            };
-            anyhow::ensure!(transfers >= 1, "transfer count must be at least 1");
+            let transfers = transfers.map(count).transpose()?.unwrap_or(2);
             gen::signed_proof_vector::render_signed_proof_vector_with(&params, transfers)
         }
         .map_err(anyhow::Error::msg)?;
@@ -90,6 +96,11 @@ fn main() -> anyhow::Result<()> {
     let list = [
         (gen::signed_list::list_air_path(), gen::signed_list::render_list_air()?),
         (gen::signed_list::list_vectors_path(), gen::signed_list::render_list_vectors()),
+        (gen::signed_params::list_params_path(), gen::signed_params::render_list_params()),
+        (
+            gen::list_proof_vector::list_proof_vector_path(),
+            gen::list_proof_vector::render_list_proof_vector().map_err(anyhow::Error::msg)?,
+        ),
     ];
     if args.as_slice() == ["--list"] {
         // Only the token list program's files (contracts/programs/token/list_air).

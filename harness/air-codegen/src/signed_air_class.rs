@@ -1,6 +1,8 @@
 //! The class hashes of a program's AIR classes as constants of that program's verifier: the
 //! token's `SignedAir` (`contracts/programs/token/signed_air`) in
-//! `contracts/programs/token/signed_verifier/src/generated_air_class.cairo`, the order book's
+//! `contracts/programs/token/signed_verifier/src/generated_air_class.cairo`, the token list
+//! program's `ListAir` in `contracts/programs/token/list_verifier/src/generated_air_class.cairo`,
+//! the order book's
 //! `OrderBookFillAir` and `OrderBookAir` (`contracts/programs/orderbook/orderbook_air`) in
 //! `contracts/programs/orderbook/orderbook_verifier/src/generated_air_class.cairo`.
 //! A verifier library-calls its AIR classes, and naming them in its own code makes the
@@ -43,6 +45,17 @@ pub const SIGNED_AIR: AirClassConstant = AirClassConstant {
     air: "the signed AIR's composition",
     constant: "SIGNED_AIR_CLASS_HASH",
     regenerate: "ZKTHREAD_WRITE_SIGNED_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test\n// signed_air_class_fresh",
+};
+
+/// The token list program's AIR class.
+pub const LIST_AIR: AirClassConstant = AirClassConstant {
+    relative_path: "contracts/programs/token/list_verifier/src/generated_air_class.cairo",
+    package: "list_air",
+    contract: "ListAir",
+    verifier: "ListVerifier",
+    air: "the token list AIR's composition",
+    constant: "LIST_AIR_CLASS_HASH",
+    regenerate: "ZKTHREAD_WRITE_LIST_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test\n// list_classes",
 };
 
 /// The order book's AIR class for the fill (the first component: its compiled program does not

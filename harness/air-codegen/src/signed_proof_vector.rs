@@ -40,10 +40,10 @@ pub const SIGNED_TEST_PARAMS: StarkParams = StarkParams {
     fold_step: 2,
 };
 
-const TOKEN: u64 = 0x70c3;
-const ALICE: u64 = 0xa11ce;
-const BOB: u64 = 0xb0b;
-const CAROL: u64 = 0xca201;
+pub(crate) const TOKEN: u64 = 0x70c3;
+pub(crate) const ALICE: u64 = 0xa11ce;
+pub(crate) const BOB: u64 = 0xb0b;
+pub(crate) const CAROL: u64 = 0xca201;
 
 /// The test key seed of `account` (the order book's proof vector signs with the same).
 pub(crate) fn seed(account: u64) -> KeySeed {
@@ -52,11 +52,11 @@ pub(crate) fn seed(account: u64) -> KeySeed {
     }))
 }
 
-fn key(account: u64, index: u32) -> KeyCommitment {
+pub(crate) fn key(account: u64, index: u32) -> KeyCommitment {
     commitment(&seed(account), index).expect("key")
 }
 
-fn statement() -> SignedPublicInput {
+pub(crate) fn statement() -> SignedPublicInput {
     SignedPublicInput {
         os_version: Felt::from(2u8),
         program_hash: Felt::from(0x5167u64),

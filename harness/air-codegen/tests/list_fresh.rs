@@ -1,6 +1,7 @@
-//! The committed token list AIR Cairo files (`contracts/programs/token/list_air`) must equal a
-//! fresh generation from the Rust AIR and stwo; the generator's view of the proof must be the
-//! framework driver's for `SignedListProgram`.
+//! The committed token list program's Cairo files (`contracts/programs/token/list_air`, the
+//! parameters and proof vector of `contracts/programs/token/list_verifier`) must equal a fresh
+//! generation from the Rust AIR and stwo (proving is deterministic: Fiat-Shamir only); the
+//! generator's view of the proof must be the framework driver's for `SignedListProgram`.
 
 use stwo::core::fields::m31::BaseField;
 use zkthread_air_codegen::signed_list::{
@@ -29,6 +30,18 @@ fn committed_list_air_evaluation_matches_the_rust_air() {
 #[test]
 fn committed_list_vectors_match_stwo() {
     assert_fresh(signed_list::list_vectors_path(), render_list_vectors());
+}
+
+#[test]
+fn committed_list_params_are_fresh() {
+    use zkthread_air_codegen::signed_params as p;
+    assert_fresh(p::list_params_path(), p::render_list_params());
+}
+
+#[test]
+fn committed_list_proof_vector_is_a_fresh_proof() {
+    use zkthread_air_codegen::list_proof_vector as v;
+    assert_fresh(v::list_proof_vector_path(), v::render_list_proof_vector().expect("proves and verifies"));
 }
 
 /// (main columns, own constraints, interaction columns) of a role.

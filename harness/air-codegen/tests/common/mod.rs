@@ -23,8 +23,11 @@ pub fn class_artifact(package: &str, contract: &str) -> (zkthread_cairo_build::C
         .join("../..");
     let mut frontend = zkthread_cairo_build::Frontend::locate();
     frontend.ensure_built(&repo).expect("the Cairo front-end");
+    // One directory per build: `cargo test` runs a binary's tests on threads of one process.
+    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let build = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let target = std::env::temp_dir().join(format!(
-        "zkthread-{package}-{contract}-{}",
+        "zkthread-{package}-{contract}-{}-{build}",
         std::process::id()
     ));
     let output = std::process::Command::new(&frontend.program)
