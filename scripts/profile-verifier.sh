@@ -19,7 +19,15 @@ cd "$root"
 
 bash "$here/setup.sh" >/dev/null
 frontend="$(bash "$here/build-frontend.sh" | tail -n 1)"
-vector="contracts/programs/token/signed_verifier/src/tests/signed_proof_vector.cairo"
+# ZKTHREAD_PROFILE_PROGRAM=list profiles the token list program's verifier (`ListVerifier`,
+# `real_list_proof_verifies`) instead: two signed lists, or one list of N transfers.
+case "${ZKTHREAD_PROFILE_PROGRAM:-signed}" in
+    signed) package=signed_verifier; flag=--measure-signed; test=real_signed_proof_verifies
+            vector="contracts/programs/token/signed_verifier/src/tests/signed_proof_vector.cairo" ;;
+    list) package=list_verifier; flag=--measure-list; test=real_list_proof_verifies
+          vector="contracts/programs/token/list_verifier/src/tests/list_proof_vector.cairo" ;;
+    *) echo "ZKTHREAD_PROFILE_PROGRAM must be signed or list" >&2; exit 2 ;;
+esac
 backup="$(mktemp)"
 cp "$vector" "$backup"
 trap 'cp "$backup" "$vector"; rm -f "$backup"' EXIT
@@ -27,8 +35,8 @@ trap 'cp "$backup" "$vector"; rm -f "$backup"' EXIT
 echo "== proving the scenario under SIGNED_PARAMS" >&2
 # ZKTHREAD_PROFILE_TRANSFERS=N proves N transfers from one sender instead (a taller trace: the
 # demo's sub-blocks are 24-32 transfers, 2^12 Poseidon2 rows, where the vector's 2 have 2^8).
-cargo run -q -p zkthread-air-codegen -- --measure-signed "$root/$vector" \
+cargo run -q -p zkthread-air-codegen -- "$flag" "$root/$vector" \
     ${ZKTHREAD_PROFILE_TRANSFERS:+"$ZKTHREAD_PROFILE_TRANSFERS"} >/dev/null
 echo "== profiling the Cairo verifier" >&2
-"$frontend" test --manifest "$root/Scarb.toml" --package signed_verifier \
-    --filter real_signed_proof_verifies --profile "$@"
+"$frontend" test --manifest "$root/Scarb.toml" --package "$package" \
+    --filter "$test" --profile "$@"

@@ -2,7 +2,8 @@
 //! program; two accounts register WOTS thread keys in the token, sign three transfers (one
 //! spending what it received in the same sub-block), the sub-block is proven off-chain with the
 //! production parameters and settled; balances and rotated key slots land in storage, and a
-//! replay reverts on the sequence.
+//! replay reverts on the sequence. The same for the token list program (`ListVerifier`): two
+//! signed lists settle, one signature and one key step per list.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -15,7 +16,9 @@ use zkthread_e2e::settle::{
     assert_settle_reverts, bracket_steps, l2_gas_used, needs_more_steps_than, read_slots,
     settle_bounds, tail, to_chain_slots, Watched, STEP_BOUND,
 };
-use zkthread_e2e::{artifact, init_tracing, ThreadWorld, SIGNED_VERIFIER, SUPPLY};
+use zkthread_e2e::{artifact, init_tracing, ThreadWorld, LIST_VERIFIER, SIGNED_VERIFIER, SUPPLY};
+use zkthread_token::list_batcher::SignedTransferListTx;
+use zkthread_token::list_prover::{list_proof_to_felts, prove_list, verify_list};
 use zkthread_token::{
     prove_signed, signed_proof_to_felts, verify_signed, SignedBatcher, SIGNED_PARAMS, SignedPublicInput,
     SignedTransferTx,
@@ -231,6 +234,143 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
     );
 
     // Replay: the same settlement again.
+    let watched = Watched::settlement(&settlement, &[world.thread_id]);
+    assert_settle_reverts(
+        &world.registry,
+        client,
+        &settlement,
+        settle_bounds(client).await?,
+        "registry: wrong sequence",
+        &watched,
+    )
+    .await?;
+    Ok(())
+}
+
+/// `from` (whose key seed is `seed_id`) pays each `(to, amount)` in one list signed with key
+/// `index` at `nonce`.
+fn signed_list(
+    statement: &SignedPublicInput,
+    token: Felt,
+    (from, seed_id): (Felt, u64),
+    transfers: &[(Felt, u128)],
+    (index, nonce): (u32, u32),
+) -> Result<SignedTransferListTx> {
+    SignedTransferListTx::sign(token, from, transfers.to_vec(), nonce, &seed(seed_id), index, statement)
+        .context("signing a list")
+}
+
+/// Registers `seed_id`'s key 0 as each account's thread key (from the account itself) and
+/// returns the accounts' key-slot nonces.
+async fn register_keys(world: &ThreadWorld, accounts: &[(usize, Felt, u64)]) -> Result<BTreeMap<Felt, u32>> {
+    let mut nonces = BTreeMap::new();
+    for (index, account, seed_id) in accounts {
+        let c = world.chain.client(*index)?;
+        c.invoke(vec![world.token.set_thread_key_call(packed_commitment(&key(*seed_id, 0)))?], FeeMode::default())
+            .await?
+            .require_success("set_thread_key")?;
+        let slot = world.token.thread_key(world.client(), *account).await?;
+        let (stored, nonce) = unpack_key_slot(&slot).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        ensure!(stored == key(*seed_id, 0), "stored key differs");
+        nonces.insert(*account, nonce);
+    }
+    Ok(nonces)
+}
+
+/// The token list program on a devnet: the holder signs ONE list paying two accounts, account
+/// #1 a list of one that spends what it received in the same sub-block; proven off-chain at
+/// the token's parameters, settled through `ListVerifier` (which library-calls `ListAir`):
+/// balances land, each sender's key slot rotates once, and a replay reverts on the sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_lists_settle_on_devnet() -> Result<()> {
+    init_tracing();
+    let world = ThreadWorld::deploy_with_program(artifact(LIST_VERIFIER.0, LIST_VERIFIER.1)?).await?;
+    let client = world.client();
+    let token = world.token.address;
+    let accounts = world.accounts(3);
+    let (holder, one, two) = (accounts[0], accounts[1], accounts[2]);
+    let (holder_seed, one_seed) = (0xa11ceu64, 0xb0bu64);
+    let nonces = register_keys(&world, &[(0, holder, holder_seed), (1, one, one_seed)]).await?;
+    let (hn, on) = (nonces[&holder], nonces[&one]);
+
+    let statement = world.next_statement().await?;
+    let txs = vec![
+        signed_list(&statement, token, (holder, holder_seed), &[(one, 300), (two, 200)], (0, hn))?,
+        signed_list(&statement, token, (one, one_seed), &[(two, 120)], (0, on))?,
+    ];
+    let mut slots = Vec::new();
+    for account in [holder, one, two] {
+        slots.push(Slot { contract: token, key: balance_slot(account)? });
+        slots.push(Slot { contract: token, key: thread_key_slot(account)? });
+    }
+    let current = read_slots(client, slots).await?;
+    let batch = SignedBatcher::new(statement.clone(), [token])
+        .batch_lists(&txs, |s| current.get(s).copied())
+        .context("batching")?;
+    ensure!(batch.rejected.is_empty(), "rejected: {:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let pi = sb.statement(&statement);
+    ensure!(pi.transactions.count == 2, "one transaction-list entry per list");
+
+    let began = Instant::now();
+    let (p, owners, lists) = (pi.clone(), sb.owners.clone(), sb.entries.clone());
+    let proof = tokio::task::spawn_blocking(move || {
+        prove_list::<Poseidon252MerkleChannel>(&p, &owners, &lists, &SIGNED_PARAMS)
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("proving: {e:?}"))?;
+    let prove_time = began.elapsed();
+    verify_list::<Poseidon252MerkleChannel>(&pi, &proof, &SIGNED_PARAMS)
+        .map_err(|e| anyhow::anyhow!("off-chain verify: {e:?}"))?;
+    let settlement = Settlement {
+        thread_id: world.thread_id,
+        sequence: 0,
+        inputs: to_chain_slots(&sb.inputs),
+        outputs: to_chain_slots(&sb.outputs),
+        transactions: TransactionList { count: pi.transactions.count, commitment: pi.transactions.cap_felt() },
+        proof: list_proof_to_felts(&proof),
+    };
+    let calldata = settlement.calldata().len();
+    ensure!(calldata <= MAX_SETTLE_CALLDATA, "settle calldata {calldata} > {MAX_SETTLE_CALLDATA} felts");
+    let settle_call = world.registry.settle_call(&settlement)?;
+    ensure!(
+        !needs_more_steps_than(client, &settle_call, STEP_BOUND).await?,
+        "the list settlement needs more than the {STEP_BOUND}-step bound"
+    );
+    let outcome = world.registry.settle(client, &settlement, FeeMode::Manual(settle_bounds(client).await?)).await?;
+    let gas = l2_gas_used(client, &outcome).await?;
+    eprintln!(
+        "list sub-block: {} transfers in {} lists, {} slots, proved in {:.1} s, {} proof felts ({calldata} settle calldata felts); settle L2 gas {gas}",
+        sb.transfer_count(),
+        sb.txs.len(),
+        sb.inputs.len(),
+        prove_time.as_secs_f64(),
+        settlement.proof.len()
+    );
+    ensure!(
+        !outcome.is_reverted(),
+        "list settle reverted: ...{}",
+        tail(outcome.revert_reason().unwrap_or_default(), 600)
+    );
+    ensure!(gas <= MAX_SETTLE_L2_GAS, "settle used {gas} L2 gas > {MAX_SETTLE_L2_GAS}");
+
+    let balance = |account: Felt| async move {
+        client.storage_at(token, balance_slot(account)?).await.map_err(anyhow::Error::from)
+    };
+    ensure!(balance(holder).await? == Felt::from(SUPPLY - 500));
+    ensure!(balance(one).await? == Felt::from(300u128 - 120));
+    ensure!(balance(two).await? == Felt::from(320u128));
+    // One key step per list: the holder's two transfers took one signature.
+    ensure!(
+        world.token.thread_key(client, holder).await? == pack_key_slot(&key(holder_seed, 1), hn + 1)?,
+        "holder key slot not rotated once"
+    );
+    ensure!(
+        world.token.thread_key(client, one).await? == pack_key_slot(&key(one_seed, 1), on + 1)?,
+        "account #1 key slot not rotated"
+    );
+    ensure!(world.registry.next_sequence(client, world.thread_id).await? == 1);
+
     let watched = Watched::settlement(&settlement, &[world.thread_id]);
     assert_settle_reverts(
         &world.registry,

@@ -63,6 +63,8 @@ pub fn contracts() -> Result<&'static [ContractArtifact]> {
                     VERIFIER.0,
                     SIGNED_AIR.0,
                     SIGNED_VERIFIER.0,
+                    LIST_AIR.0,
+                    LIST_VERIFIER.0,
                     ORDERBOOK_AIR.0,
                     ORDERBOOK_VERIFIER.0,
                     ORDERBOOK.0,
@@ -189,6 +191,12 @@ pub const SIGNED_VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
 /// point (its hash is a constant of the verifier's code): declared before the verifier.
 pub const SIGNED_AIR: (&str, &str) = ("signed_air", "SignedAir");
 
+/// The token list program: the Cairo verifier of signed transfer lists (one signature per list
+/// of a sender's transfers; the token's statement and parameters).
+pub const LIST_VERIFIER: (&str, &str) = ("list_verifier", "ListVerifier");
+/// The list AIR's class, which `ListVerifier` library-calls (declared before it).
+pub const LIST_AIR: (&str, &str) = ("list_air", "ListAir");
+
 /// The order-book thread program: the Cairo verifier of order-book sub-block proofs.
 pub const ORDERBOOK_VERIFIER: (&str, &str) = ("orderbook_verifier", "OrderBookVerifier");
 /// The order book's AIR classes, which `OrderBookVerifier` library-calls (declared before it):
@@ -204,6 +212,8 @@ pub fn libraries_of(program: &ContractArtifact) -> Result<Vec<&'static ContractA
     let id = (program.package.as_str(), program.contract.as_str());
     if id == SIGNED_VERIFIER {
         Ok(vec![artifact(SIGNED_AIR.0, SIGNED_AIR.1)?])
+    } else if id == LIST_VERIFIER {
+        Ok(vec![artifact(LIST_AIR.0, LIST_AIR.1)?])
     } else if id == ORDERBOOK_VERIFIER {
         Ok(vec![artifact(ORDERBOOK_FILL_AIR.0, ORDERBOOK_FILL_AIR.1)?, artifact(ORDERBOOK_AIR.0, ORDERBOOK_AIR.1)?])
     } else {
