@@ -21,6 +21,7 @@ bash "$here/setup.sh" >/dev/null
 frontend="$(bash "$here/build-frontend.sh" | tail -n 1)"
 # ZKTHREAD_PROFILE_PROGRAM=list profiles the token list program's verifier (`ListVerifier`,
 # `real_list_proof_verifies`) instead: two signed lists, or one list of N transfers.
+# ZKTHREAD_MEASURE_PARAMS=log_blowup,queries,pow_bits proves under other parameters (>= 96 bits).
 case "${ZKTHREAD_PROFILE_PROGRAM:-signed}" in
     signed) package=signed_verifier; flag=--measure-signed; test=real_signed_proof_verifies
             vector="contracts/programs/token/signed_verifier/src/tests/signed_proof_vector.cairo" ;;

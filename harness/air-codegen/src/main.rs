@@ -21,7 +21,7 @@ fn main() -> anyhow::Result<()> {
         _ => None,
     };
     if let Some((flag, path, transfers)) = measured {
-        let params = zkthread_token::SIGNED_PARAMS;
+        let params = measure_params()?;
         let count = |n: &String| -> anyhow::Result<u32> {
             let n: u32 = n.parse().map_err(|e| anyhow::anyhow!("transfer count {n}: {e}"))?;
             anyhow::ensure!(n >= 1, "transfer count must be at least 1");
@@ -145,4 +145,24 @@ fn write_files<const N: usize>(files: [(std::path::PathBuf, String); N]) -> anyh
         println!("{}", path.display());
     }
     Ok(())
+}
+
+/// `ZKTHREAD_MEASURE_PARAMS=log_blowup,queries,pow_bits`: a measured vector proven under other
+/// parameters of at least 96 bits (what a parameter choice costs the verifier; the shipped
+/// classes accept only SIGNED_PARAMS, a vector's `test_params` are its own); SIGNED_PARAMS
+/// without it.
+fn measure_params() -> anyhow::Result<zkthread_prover::StarkParams> {
+    let Ok(text) = std::env::var("ZKTHREAD_MEASURE_PARAMS") else {
+        return Ok(zkthread_token::SIGNED_PARAMS);
+    };
+    let values: Vec<u32> = text
+        .split(',')
+        .map(|x| x.trim().parse().map_err(|e| anyhow::anyhow!("ZKTHREAD_MEASURE_PARAMS {text}: {e}")))
+        .collect::<anyhow::Result<_>>()?;
+    let [log_blowup, n_queries, pow_bits] = values[..] else {
+        anyhow::bail!("ZKTHREAD_MEASURE_PARAMS must be log_blowup,queries,pow_bits, not {text}");
+    };
+    let params = zkthread_prover::StarkParams { log_blowup, n_queries, pow_bits, ..zkthread_token::SIGNED_PARAMS };
+    anyhow::ensure!(params.security_bits() >= 96, "ZKTHREAD_MEASURE_PARAMS {text} is below 96 bits");
+    Ok(params)
 }
