@@ -383,3 +383,91 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// Benchmark (prints a table; run with `--ignored --nocapture`): `N` transfers among four hot
+/// accounts (`ZKTHREAD_LIST_BENCH=N`, default 4,096), each sender paying the other three in
+/// ONE signed list, settled through `ListVerifier`, against a direct ERC-20 `transfer` between
+/// two funded accounts measured on the same devnet.
+/// `cargo test -p zkthread-e2e --test signed_settlement -- --ignored --nocapture bench_lists`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+async fn bench_lists_on_hot_accounts() -> Result<()> {
+    init_tracing();
+    let n: usize = match std::env::var("ZKTHREAD_LIST_BENCH") {
+        Ok(text) => text.parse().context("ZKTHREAD_LIST_BENCH must be a transfer count")?,
+        Err(_) => 4_096,
+    };
+    ensure!(n >= 4, "at least one transfer per sender");
+    let world = ThreadWorld::deploy_with_program(artifact(LIST_VERIFIER.0, LIST_VERIFIER.1)?).await?;
+    let client = world.client();
+    let token = world.token.address;
+    let accounts = world.accounts(4);
+    let seeds: Vec<u64> = (0..4).map(|i| 0x5eed_0000 + i).collect();
+    // Fund the three others (each a first write of its balance), then one direct transfer
+    // between two funded accounts: the direct cost a hot thread transfer replaces.
+    for to in &accounts[1..] {
+        world.token.transfer(client, *to, SUPPLY / 8, FeeMode::default()).await?;
+    }
+    let direct = world.token.transfer(client, accounts[1], 1, FeeMode::default()).await?;
+    let direct_gas = l2_gas_used(client, &direct).await?;
+    let keyed: Vec<(usize, Felt, u64)> = (0..4).map(|i| (i, accounts[i], seeds[i])).collect();
+    let nonces = register_keys(&world, &keyed).await?;
+
+    let statement = world.next_statement().await?;
+    let per = n / 4;
+    let mut txs = Vec::new();
+    for (i, from) in accounts.iter().enumerate() {
+        let others: Vec<Felt> = accounts.iter().copied().filter(|a| a != from).collect();
+        let transfers: Vec<(Felt, u128)> = (0..per).map(|j| (others[j % 3], 1)).collect();
+        txs.push(signed_list(&statement, token, (*from, seeds[i]), &transfers, (0, nonces[from]))?);
+    }
+    let mut slots = Vec::new();
+    for account in &accounts {
+        slots.push(Slot { contract: token, key: balance_slot(*account)? });
+        slots.push(Slot { contract: token, key: thread_key_slot(*account)? });
+    }
+    let current = read_slots(client, slots).await?;
+    let batch = SignedBatcher::new(statement.clone(), [token])
+        .batch_lists(&txs, |s| current.get(s).copied())
+        .context("batching")?;
+    ensure!(batch.rejected.is_empty() && batch.deferred.is_empty(), "rejected: {:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let pi = sb.statement(&statement);
+    let began = Instant::now();
+    let (p, owners, lists) = (pi.clone(), sb.owners.clone(), sb.entries.clone());
+    let proof = tokio::task::spawn_blocking(move || {
+        prove_list::<Poseidon252MerkleChannel>(&p, &owners, &lists, &SIGNED_PARAMS)
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("proving: {e:?}"))?;
+    let prove_time = began.elapsed();
+    let settlement = Settlement {
+        thread_id: world.thread_id,
+        sequence: 0,
+        inputs: to_chain_slots(&sb.inputs),
+        outputs: to_chain_slots(&sb.outputs),
+        transactions: TransactionList { count: pi.transactions.count, commitment: pi.transactions.cap_felt() },
+        proof: list_proof_to_felts(&proof),
+    };
+    let calldata = settlement.calldata().len();
+    let outcome = world.registry.settle(client, &settlement, FeeMode::Manual(settle_bounds(client).await?)).await?;
+    ensure!(
+        !outcome.is_reverted(),
+        "list settle reverted: ...{}",
+        tail(outcome.revert_reason().unwrap_or_default(), 600)
+    );
+    let gas = l2_gas_used(client, &outcome).await?;
+    let transfers = sb.transfer_count();
+    eprintln!("| transfers | lists | slots | proof felts | settle calldata felts | prove | settle L2 gas | per transfer | direct transfer (hot) | thread / direct |");
+    eprintln!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    eprintln!(
+        "| {transfers} | {} | {} | {} | {calldata} | {:.1} s | {gas} | {} | {direct_gas} | {:.1}x cheaper |",
+        sb.txs.len(),
+        sb.inputs.len(),
+        settlement.proof.len(),
+        prove_time.as_secs_f64(),
+        gas / transfers as u64,
+        (direct_gas as f64 * transfers as f64) / gas as f64
+    );
+    Ok(())
+}
