@@ -73,25 +73,10 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
     let (holder_seed, one_seed) = (0xa11ceu64, 0xb0bu64);
 
     // Thread keys: each from its own account.
-    let one_client = world.chain.client(1)?;
-    for (c, seed_id) in [(client, holder_seed), (&one_client, one_seed)] {
-        c.invoke(
-            vec![world
-                .token
-                .set_thread_key_call(packed_commitment(&key(seed_id, 0)))?],
-            FeeMode::default(),
-        )
-        .await?
-        .require_success("set_thread_key")?;
-    }
-    let mut nonces = BTreeMap::new();
-    for (account, seed_id) in [(holder, holder_seed), (one, one_seed)] {
-        let slot = world.token.thread_key(client, account).await?;
-        ensure!(slot == client.storage_at(token, thread_key_slot(account)?).await?);
-        let (stored, nonce) = unpack_key_slot(&slot).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        ensure!(stored == key(seed_id, 0), "stored key differs");
-        eprintln!("key slot of {account:#x}: nonce {nonce}");
-        nonces.insert(account, nonce);
+    let nonces = register_keys(&world, &[(0, holder, holder_seed), (1, one, one_seed)]).await?;
+    for account in [holder, one] {
+        ensure!(world.token.thread_key(client, account).await? == client.storage_at(token, thread_key_slot(account)?).await?);
+        eprintln!("key slot of {account:#x}: nonce {}", nonces[&account]);
     }
 
     let statement = world.next_statement().await?;
@@ -337,6 +322,21 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
         !needs_more_steps_than(client, &settle_call, STEP_BOUND).await?,
         "the list settlement needs more than the {STEP_BOUND}-step bound"
     );
+    // A modified prover's outputs (account #2 credited one more) under the honest proof: the
+    // list verifier refuses it, nothing changes, the prover pays.
+    let watched = Watched::settlement(&settlement, &[world.thread_id]);
+    let mut forged = settlement.clone();
+    let last = forged.outputs.len() - 1;
+    forged.outputs[last].value += Felt::ONE;
+    assert_settle_reverts(
+        &world.registry,
+        client,
+        &forged,
+        settle_bounds(client).await?,
+        "registry: invalid proof",
+        &watched,
+    )
+    .await?;
     let outcome = world.registry.settle(client, &settlement, FeeMode::Manual(settle_bounds(client).await?)).await?;
     let gas = l2_gas_used(client, &outcome).await?;
     eprintln!(
@@ -371,6 +371,8 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
     );
     ensure!(world.registry.next_sequence(client, world.thread_id).await? == 1);
 
+    // Replays: the same settlement reverts on the sequence, and the same signed lists batched
+    // again for the next sub-block are refused (each sender's key slot moved on).
     let watched = Watched::settlement(&settlement, &[world.thread_id]);
     assert_settle_reverts(
         &world.registry,
@@ -381,6 +383,26 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
         &watched,
     )
     .await?;
+    let mut slots = Vec::new();
+    for account in [holder, one, two] {
+        slots.push(Slot { contract: token, key: balance_slot(account)? });
+        slots.push(Slot { contract: token, key: thread_key_slot(account)? });
+    }
+    let current = read_slots(client, slots).await?;
+    let next = world.next_statement().await?;
+    ensure!(next.sequence == Felt::ONE);
+    let again = SignedBatcher::new(next, [token]).batch_lists(&txs, |s| current.get(s).copied());
+    match again {
+        Err(zkthread_token::SignedBatchError::Empty { rejected }) => ensure!(
+            rejected.len() == 2
+                && rejected.iter().all(|r| matches!(
+                    r,
+                    zkthread_token::SignedRejection::WrongNonce { .. } | zkthread_token::SignedRejection::WrongKey { .. }
+                )),
+            "replayed lists refused for another reason: {rejected:?}"
+        ),
+        other => anyhow::bail!("replayed lists were batched: {other:?}"),
+    }
     Ok(())
 }
 

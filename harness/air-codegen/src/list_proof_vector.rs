@@ -17,7 +17,11 @@ use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::list_prover::{list_proof_to_felts, prove_list, verify_list, SignedListProgram};
 use zkthread_token::{SignedBatcher, SignedPublicInput};
 
-use crate::proof_vector::push_statement_fns;
+use std::fmt::Write;
+
+use zkthread_token::prover::signed_air_digest;
+
+use crate::proof_vector::{felt, push_statement_fns};
 use crate::signed_proof_vector::{key, push_test_params, seed, statement, ALICE, BOB, CAROL, SIGNED_TEST_PARAMS, TOKEN};
 
 type MC = Poseidon252MerkleChannel;
@@ -89,6 +93,12 @@ use program_verifier::verifier::SignedStarkParams;
 ",
     );
     push_test_params(&mut out, params, air_digest::<SignedListProgram>(params, "poseidon252"));
+    // Another program's transcript at the same parameters: the token's signed AIR digest.
+    let _ = writeln!(
+        out,
+        "/// The token program's AIR digest at the same parameters (`signed_air_digest`): another\n/// program's transcript, which this proof must not verify under.\npub fn token_air_digest() -> felt252 {{\n    {}\n}}\n",
+        felt(&signed_air_digest(params, "poseidon252"))
+    );
     push_statement_fns(&mut out, "/// The list program's public input (chain id and registry in place).\n", &pi.to_felts(), &proof);
     Ok(out)
 }

@@ -117,7 +117,7 @@ fn main() -> anyhow::Result<()> {
     }
     anyhow::ensure!(
         args.is_empty(),
-        "usage: zkthread-air-codegen [--signed | --list | --orderbook | --measure N PATH | --measure-signed PATH [TRANSFERS] | --measure-orderbook PATH]"
+        "usage: zkthread-air-codegen [--signed | --list | --orderbook | --measure N PATH | --measure-signed PATH [TRANSFERS] | --measure-list PATH [TRANSFERS] | --measure-orderbook PATH] (ZKTHREAD_MEASURE_PARAMS=b,q,pow for the --measure-* vectors)"
     );
     let files = [
         (gen::air_path(), gen::render_air()?),

@@ -72,11 +72,13 @@
 //! which balances move inside a sub-block is not proven (`Balance` tuples carry no sequence);
 //! no value is created. What a client must never do: sign a list it
 //! has not built itself (the commitment hides the transfers from a wallet that only sees it).
-//! Its Cairo evaluation is generated (`contracts/programs/token/list_air`); the deployed token
-//! program is still [`prover::SignedTokenProgram`].
+//! Its Cairo verifier is `contracts/programs/token/list_verifier` (`ListVerifier`, which
+//! library-calls the generated `contracts/programs/token/list_air`'s `ListAir`); the CLI,
+//! service and engine still run [`prover::SignedTokenProgram`].
 //!
-//! The Cairo verifier of this program is `contracts/programs/token/signed_verifier` (`SignedVerifier`), which
-//! accepts exactly [`SIGNED_PARAMS`]; this module is the prover side and stwo's Rust verifier.
+//! The Cairo verifier of the signed program ([`prover::SignedTokenProgram`]) is
+//! `contracts/programs/token/signed_verifier` (`SignedVerifier`). Both verifiers accept exactly
+//! [`SIGNED_PARAMS`]; this crate is the prover side and stwo's Rust verifier of both.
 
 pub mod batcher;
 pub mod list;

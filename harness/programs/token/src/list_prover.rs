@@ -9,8 +9,10 @@
 //! message kind fewer keeps the on-chain evaluation smaller (its mask values price every
 //! query) and wallets to one message.
 //!
-//! Status (issue 11): the prover side, stwo's Rust verifier and the generated Cairo
-//! evaluation (`contracts/programs/token/list_air`). The token's deployed program is still
+//! Status (issue 11): the prover side, stwo's Rust verifier, the generated Cairo evaluation
+//! (`contracts/programs/token/list_air`, class `ListAir`) and the Cairo verifier
+//! (`contracts/programs/token/list_verifier`, class `ListVerifier`, at [`crate::SIGNED_PARAMS`]),
+//! which settle lists on a devnet. The CLI, service and engine still run
 //! [`crate::prover::SignedTokenProgram`].
 
 use starknet_types_core::felt::Felt;
@@ -149,4 +151,20 @@ where
     let (slot_owners, log_sizes, claimed_sums, stark) =
         program_proof_from_felts::<MC, LIST_SIZED_COMPONENTS>(felts)?;
     Ok(SignedListProof { slot_owners, log_sizes, claimed_sums, stark })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two token programs start their transcripts apart: a proof of one is never checked
+    /// against the other's constraints under the same digest.
+    #[test]
+    fn the_list_programs_air_digest_is_not_the_tokens() {
+        let params = crate::SIGNED_PARAMS;
+        assert_ne!(
+            program::air_digest::<SignedListProgram>(&params, "poseidon252"),
+            crate::prover::signed_air_digest(&params, "poseidon252")
+        );
+    }
 }

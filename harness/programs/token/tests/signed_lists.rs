@@ -532,13 +532,18 @@ fn a_list_applied_twice_does_not_verify() {
     assert_refused_by_the_air("replayed list", verify_list::<Blake>(&twice, &proof, &TEST));
 }
 
-/// A single transfer's signature (the signed program's message) does not authorize a list
-/// head, even when both say "Alice pays Bob 100" (the payloads differ in the mark element, so
-/// the digest, its digits and the chain walks differ): a head built with the transfer's real
-/// signature, the lists matching its effect, does not verify.
+/// A signature of one kind does not authorize a row of the other, even when both say "Alice
+/// pays Bob 100" (the payloads differ in the mark element, so the digest, its digits and the
+/// chain walks differ). Both directions matter although the list program has no transfer row:
+/// the signing domain names the thread, not its program, and a thread's admin may move it
+/// between the token's two programs (`upgrade_thread`) while a signed message is pending, so
+/// a list signature could be offered to the signed program's `TransferRole` and a transfer
+/// signature to a list head. Rows built with the other kind's real signature, the lists
+/// matching their effect, do not verify.
 #[test]
-fn a_single_transfers_signature_does_not_authorize_a_list() {
+fn a_signature_of_one_kind_does_not_authorize_the_other() {
     use zkthread_sig::wots::TransferMessage;
+    use zkthread_token::SignedRow;
     let listed = list(ALICE, &[(BOB, 100)], 0, 1);
     let transfer = zkthread_prover::model::Transfer {
         token: Felt::from(TOKEN),
@@ -555,10 +560,40 @@ fn a_single_transfers_signature_does_not_authorize_a_list() {
     assert_eq!((list_msg.domain, list_msg.from), (single_msg.domain, single_msg.from));
     assert_eq!(single_tx.key, listed.key, "one key, two kinds of message");
 
+    // A list head under the transfer's signature (the list program).
     let trace = verification_trace(&single_tx.key, &list_msg, &single_tx.signature).expect("a trace");
     assert!(trace.check().is_err(), "natively it does not verify either");
     let row = SignedListRow { signature: single_tx.signature.clone(), trace, ..sb.entries[0].clone() };
     let mut pi = sb.statement(&statement());
     pi.transactions = zkthread_sig::TxListCommitment::of([row.digest()]);
     assert_no_valid_proof("list head, transfer signature", &pi, &sb.owners, &[row]);
+
+    // A transfer row under the list's signature (the signed program, `prove_signed`).
+    let trace = verification_trace(&listed.key, &single_msg, &listed.signature).expect("a trace");
+    assert!(trace.check().is_err(), "natively it does not verify either");
+    let row = SignedRow {
+        domain: single_msg.domain,
+        from: account_id(Felt::from(ALICE)),
+        to: account_id(Felt::from(BOB)),
+        from_old: 1_000,
+        to_old: 500,
+        amount: 100,
+        nonce: 1,
+        key: listed.key,
+        next_key: listed.next_key,
+        signature: listed.signature.clone(),
+        trace,
+    };
+    let mut pi = sb.statement(&statement());
+    pi.transactions = zkthread_sig::TxListCommitment::of([&row.trace.digest]);
+    use stwo::prover::ProvingError;
+    use zkthread_prover::program::ProveError;
+    match zkthread_token::prove_signed::<Blake>(&pi, &sb.owners, &[row], &TEST) {
+        Ok(proof) => assert_refused_by_the_air(
+            "transfer row, list signature",
+            zkthread_token::verify_signed::<Blake>(&pi, &proof, &TEST),
+        ),
+        Err(zkthread_token::SignedProveError::Program(ProveError::Stwo(ProvingError::ConstraintsNotSatisfied))) => {}
+        Err(e) => panic!("transfer row, list signature: unexpected prover error {e}"),
+    }
 }

@@ -26,6 +26,12 @@ pub fn test_params() -> SignedStarkParams {
     }
 }
 
+/// The token program's AIR digest at the same parameters (`signed_air_digest`): another
+/// program's transcript, which this proof must not verify under.
+pub fn token_air_digest() -> felt252 {
+    0x595987308ba3fae2e4a4fe43a61155b9df510e80e6849aaa1ddab90066c3445
+}
+
 /// The list program's public input (chain id and registry in place).
 pub fn public_input() -> Span<felt252> {
     array![0x2, 0x5167, 0x534e5f5345504f4c4941, 0x4e6, 0x3, 0x0, 0x7224a5665e56f17c4af834bc940853a07ad820202046350639c872ba823f950, 0x2, 0x7783675c7e8c84af53b1543e695029407baf3067462e318474185f7b0eda5e, 0x5, 0x70c3, 0x11d8fe5ceafdf0c925eff53e56d5d14fdd40bcdc578ae0956ed4e0317f2e8d1, 0x1e9ad8743f34ebe73bd0ec880c5839fc, 0x70c3, 0x208f22428ba19af18fd21664aea56f46c4c27fe10707790a68e020f40d48da4, 0x3e8, 0x70c3, 0x383a04cf9e8c84116a9a6bbf5a1cff5b05dd9ec2aaf7b0cd34b65d934b7b1a1, 0x14c5ea0d644b1ca3fc4e51f193ba42ee, 0x70c3, 0x6ec2cb66272211584b3d25b419f0d036db10972a46c0736a43ac2fc24eaab5e, 0x1f4, 0x70c3, 0x72be4ed4240f665953bb35af470936f3f846f3fb90a15aae5a340e2cc5bae06, 0x0, 0x5, 0x70c3, 0x11d8fe5ceafdf0c925eff53e56d5d14fdd40bcdc578ae0956ed4e0317f2e8d1, 0x21882a935766ba08355f865711358b85, 0x70c3, 0x208f22428ba19af18fd21664aea56f46c4c27fe10707790a68e020f40d48da4, 0x28a, 0x70c3, 0x383a04cf9e8c84116a9a6bbf5a1cff5b05dd9ec2aaf7b0cd34b65d934b7b1a1, 0x255a892c1e35498a4dd66c05c7991646, 0x70c3, 0x6ec2cb66272211584b3d25b419f0d036db10972a46c0736a43ac2fc24eaab5e, 0x258, 0x70c3, 0x72be4ed4240f665953bb35af470936f3f846f3fb90a15aae5a340e2cc5bae06, 0xfa].span()
