@@ -100,5 +100,20 @@ use program_verifier::verifier::SignedStarkParams;
         felt(&signed_air_digest(params, "poseidon252"))
     );
     push_statement_fns(&mut out, "/// The list program's public input (chain id and registry in place).\n", &pi.to_felts(), &proof);
+    // A real proof of the token's other program (the signed vector's two single transfers,
+    // same parameters and thread): what a prover could offer a list thread instead.
+    let (token_pi, token_proof) = crate::signed_proof_vector::signed_scenario_proof(params, 2)?;
+    let mut token = String::new();
+    push_statement_fns(
+        &mut token,
+        "\n/// A signed-program (`SignedTokenProgram`) proof's public input, same thread and parameters.\n",
+        &token_pi.to_felts(),
+        &token_proof,
+    );
+    out.push_str(
+        &token
+            .replace("pub fn public_input()", "pub fn token_public_input()")
+            .replace("pub fn proof()", "pub fn token_proof()"),
+    );
     Ok(out)
 }

@@ -4,7 +4,9 @@
 //! One full verification per test (memory).
 use crate::verifier::verify_list_proof;
 use super::air;
-use super::list_proof_vector::{proof, public_input, test_params, token_air_digest};
+use super::list_proof_vector::{
+    proof, public_input, test_params, token_air_digest, token_proof, token_public_input,
+};
 
 /// `felts` with `felts[index] += delta`.
 fn bumped(felts: Span<felt252>, index: u32, delta: felt252) -> Span<felt252> {
@@ -73,4 +75,14 @@ fn the_tokens_air_class_does_not_answer_for_a_list_proof() {
     let undeclared: starknet::ClassHash = 0x123.try_into().unwrap();
     let result = verify_list_proof(public_input(), proof(), @test_params(), undeclared);
     assert_eq!(result, Result::Err('verifier: air call'));
+}
+
+#[test]
+#[available_gas(100000000000)]
+fn a_real_proof_of_the_tokens_signed_program_is_refused() {
+    // Same thread, chain, registry and parameters; the proof is the signed program's (six
+    // sized components, its own AIR digest): the list verifier reads seven components' header
+    // from it, and the proof reader refuses what follows.
+    let result = verify_list_proof(token_public_input(), token_proof(), @test_params(), air());
+    assert_eq!(result, Result::Err('proof: count out of range'));
 }
