@@ -6,7 +6,7 @@
 //! signed lists settle, one signature and one key step per list.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
 use zkthread_e2e::client::registry::{Settlement, TransactionList};
@@ -17,7 +17,7 @@ use zkthread_e2e::settle::{
     settle_bounds, tail, to_chain_slots, Watched, STEP_BOUND,
 };
 use zkthread_e2e::{artifact, init_tracing, ThreadWorld, LIST_VERIFIER, SIGNED_VERIFIER, SUPPLY};
-use zkthread_token::list_batcher::SignedTransferListTx;
+use zkthread_token::list_batcher::{SignedListSubBlock, SignedTransferListTx};
 use zkthread_token::list_prover::{list_proof_to_felts, prove_list, verify_list};
 use zkthread_token::{
     prove_signed, signed_proof_to_felts, verify_signed, SignedBatcher, SIGNED_PARAMS, SignedPublicInput,
@@ -60,6 +60,45 @@ fn signed(
     SignedTransferTx::sign(transfer, nonce, &seed(seed_id), index, statement).context("signing")
 }
 
+/// The current on-chain balance and key slot of each of `accounts` in `token` (what the
+/// batcher checks messages against).
+async fn token_slots(world: &ThreadWorld, token: Felt, accounts: &[Felt]) -> Result<BTreeMap<Slot, Felt>> {
+    let mut slots = Vec::new();
+    for account in accounts {
+        slots.push(Slot { contract: token, key: balance_slot(*account)? });
+        slots.push(Slot { contract: token, key: thread_key_slot(*account)? });
+    }
+    read_slots(world.client(), slots).await
+}
+
+/// The settlement of the sub-block `pi` states, carrying `proof`.
+fn settlement_of(world: &ThreadWorld, pi: &SignedPublicInput, proof: Vec<Felt>) -> Result<Settlement> {
+    Ok(Settlement {
+        thread_id: world.thread_id,
+        sequence: u64::try_from(pi.sequence).context("sequence")?,
+        inputs: to_chain_slots(&pi.inputs),
+        outputs: to_chain_slots(&pi.outputs),
+        transactions: TransactionList { count: pi.transactions.count, commitment: pi.transactions.cap_felt() },
+        proof,
+    })
+}
+
+/// Proves a list sub-block at the token's parameters on a blocking thread and verifies it
+/// off-chain; its felts and the proving time.
+async fn prove_lists(pi: &SignedPublicInput, sb: &SignedListSubBlock) -> Result<(Vec<Felt>, Duration)> {
+    let began = Instant::now();
+    let (p, owners, lists) = (pi.clone(), sb.owners.clone(), sb.entries.clone());
+    let proof = tokio::task::spawn_blocking(move || {
+        prove_list::<Poseidon252MerkleChannel>(&p, &owners, &lists, &SIGNED_PARAMS)
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("proving: {e:?}"))?;
+    let elapsed = began.elapsed();
+    verify_list::<Poseidon252MerkleChannel>(pi, &proof, &SIGNED_PARAMS)
+        .map_err(|e| anyhow::anyhow!("off-chain verify: {e:?}"))?;
+    Ok((list_proof_to_felts(&proof), elapsed))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
     init_tracing();
@@ -90,32 +129,15 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
     ];
 
     // Batch against on-chain values.
-    let mut slots = Vec::new();
-    for account in [holder, one, two] {
-        slots.push(Slot {
-            contract: token,
-            key: balance_slot(account)?,
-        });
-        slots.push(Slot {
-            contract: token,
-            key: thread_key_slot(account)?,
-        });
-    }
-    let current = read_slots(client, slots).await?;
+    let current = token_slots(&world, token, &[holder, one, two]).await?;
     let batch = SignedBatcher::new(statement.clone(), [token])
         .batch(&txs, |s| current.get(s).copied())
         .context("batching")?;
     ensure!(batch.rejected.is_empty(), "rejected: {:?}", batch.rejected);
     let sb = batch.sub_block;
     let pi = sb.statement(&statement);
-    let mut settlement = Settlement {
-        thread_id: world.thread_id,
-        sequence,
-        inputs: to_chain_slots(&sb.inputs),
-        outputs: to_chain_slots(&sb.outputs),
-        transactions: TransactionList { count: pi.transactions.count, commitment: pi.transactions.cap_felt() },
-        proof: Vec::new(),
-    };
+    let mut settlement = settlement_of(&world, &pi, Vec::new())?;
+    ensure!(settlement.sequence == sequence);
     // The registry's public input with (chain id, caller) inserted is the prover's statement.
     let mut onchain = world.registry.public_input(client, &settlement).await?;
     onchain.splice(2..2, [chain_id, world.registry.address]);
@@ -283,12 +305,7 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
         signed_list(&statement, token, (holder, holder_seed), &[(one, 300), (two, 200)], (0, hn))?,
         signed_list(&statement, token, (one, one_seed), &[(two, 120)], (0, on))?,
     ];
-    let mut slots = Vec::new();
-    for account in [holder, one, two] {
-        slots.push(Slot { contract: token, key: balance_slot(account)? });
-        slots.push(Slot { contract: token, key: thread_key_slot(account)? });
-    }
-    let current = read_slots(client, slots).await?;
+    let current = token_slots(&world, token, &[holder, one, two]).await?;
     let batch = SignedBatcher::new(statement.clone(), [token])
         .batch_lists(&txs, |s| current.get(s).copied())
         .context("batching")?;
@@ -297,24 +314,9 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
     let pi = sb.statement(&statement);
     ensure!(pi.transactions.count == 2, "one transaction-list entry per list");
 
-    let began = Instant::now();
-    let (p, owners, lists) = (pi.clone(), sb.owners.clone(), sb.entries.clone());
-    let proof = tokio::task::spawn_blocking(move || {
-        prove_list::<Poseidon252MerkleChannel>(&p, &owners, &lists, &SIGNED_PARAMS)
-    })
-    .await?
-    .map_err(|e| anyhow::anyhow!("proving: {e:?}"))?;
-    let prove_time = began.elapsed();
-    verify_list::<Poseidon252MerkleChannel>(&pi, &proof, &SIGNED_PARAMS)
-        .map_err(|e| anyhow::anyhow!("off-chain verify: {e:?}"))?;
-    let settlement = Settlement {
-        thread_id: world.thread_id,
-        sequence: 0,
-        inputs: to_chain_slots(&sb.inputs),
-        outputs: to_chain_slots(&sb.outputs),
-        transactions: TransactionList { count: pi.transactions.count, commitment: pi.transactions.cap_felt() },
-        proof: list_proof_to_felts(&proof),
-    };
+    let (proof, prove_time) = prove_lists(&pi, &sb).await?;
+    let settlement = settlement_of(&world, &pi, proof)?;
+    ensure!(settlement.sequence == 0);
     let calldata = settlement.calldata().len();
     ensure!(calldata <= MAX_SETTLE_CALLDATA, "settle calldata {calldata} > {MAX_SETTLE_CALLDATA} felts");
     let settle_call = world.registry.settle_call(&settlement)?;
@@ -383,12 +385,7 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
         &watched,
     )
     .await?;
-    let mut slots = Vec::new();
-    for account in [holder, one, two] {
-        slots.push(Slot { contract: token, key: balance_slot(account)? });
-        slots.push(Slot { contract: token, key: thread_key_slot(account)? });
-    }
-    let current = read_slots(client, slots).await?;
+    let current = token_slots(&world, token, &[holder, one, two]).await?;
     let next = world.next_statement().await?;
     ensure!(next.sequence == Felt::ONE);
     let again = SignedBatcher::new(next, [token]).batch_lists(&txs, |s| current.get(s).copied());
@@ -443,34 +440,15 @@ async fn bench_lists_on_hot_accounts() -> Result<()> {
         let transfers: Vec<(Felt, u128)> = (0..per).map(|j| (others[j % 3], 1)).collect();
         txs.push(signed_list(&statement, token, (*from, seeds[i]), &transfers, (0, nonces[from]))?);
     }
-    let mut slots = Vec::new();
-    for account in &accounts {
-        slots.push(Slot { contract: token, key: balance_slot(*account)? });
-        slots.push(Slot { contract: token, key: thread_key_slot(*account)? });
-    }
-    let current = read_slots(client, slots).await?;
+    let current = token_slots(&world, token, &accounts).await?;
     let batch = SignedBatcher::new(statement.clone(), [token])
         .batch_lists(&txs, |s| current.get(s).copied())
         .context("batching")?;
     ensure!(batch.rejected.is_empty() && batch.deferred.is_empty(), "rejected: {:?}", batch.rejected);
     let sb = batch.sub_block;
     let pi = sb.statement(&statement);
-    let began = Instant::now();
-    let (p, owners, lists) = (pi.clone(), sb.owners.clone(), sb.entries.clone());
-    let proof = tokio::task::spawn_blocking(move || {
-        prove_list::<Poseidon252MerkleChannel>(&p, &owners, &lists, &SIGNED_PARAMS)
-    })
-    .await?
-    .map_err(|e| anyhow::anyhow!("proving: {e:?}"))?;
-    let prove_time = began.elapsed();
-    let settlement = Settlement {
-        thread_id: world.thread_id,
-        sequence: 0,
-        inputs: to_chain_slots(&sb.inputs),
-        outputs: to_chain_slots(&sb.outputs),
-        transactions: TransactionList { count: pi.transactions.count, commitment: pi.transactions.cap_felt() },
-        proof: list_proof_to_felts(&proof),
-    };
+    let (proof, prove_time) = prove_lists(&pi, &sb).await?;
+    let settlement = settlement_of(&world, &pi, proof)?;
     let calldata = settlement.calldata().len();
     let outcome = world.registry.settle(client, &settlement, FeeMode::Manual(settle_bounds(client).await?)).await?;
     ensure!(

@@ -21,11 +21,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use stwo::core::fields::qm31::SecureField;
 use zkthread_prover::poseidon2::air as p2;
 use zkthread_prover::poseidon2::constants::{CONSTANTS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH};
 use zkthread_prover::program::{self, ThreadProgram};
-use zkthread_token::prover::{components, Components, SignedTokenProgram, N_COMPONENTS, SIZED_COMPONENTS};
+use zkthread_token::prover::{SignedTokenProgram, N_COMPONENTS};
 use zkthread_token::role::{Relations, LINK_RELATION_SIZE, STATE_RELATION_SIZE};
 
 use crate::cairo::{self, component_program, snake};
@@ -79,15 +78,6 @@ pub fn signed_vectors_path() -> std::path::PathBuf {
     crate::workspace_path(SIGNED_VECTORS_RELATIVE_PATH)
 }
 
-/// The signed proof's components, built by the prover's own constructor.
-pub fn signed_components(
-    log_sizes: &[u32; SIZED_COMPONENTS],
-    relations: &Relations,
-    sums: [SecureField; N_COMPONENTS],
-) -> Components {
-    components(log_sizes, relations, sums)
-}
-
 /// Symbolic forms of every component of a proof of `P`, in the driver's proof order (its
 /// roles, the authorization roles, `poseidon2`, `range_table`), from the program's own
 /// description (`zkthread_prover::program::symbolic_components`).
@@ -97,14 +87,22 @@ pub fn symbolic_program_components<P: ThreadProgram>() -> Result<Vec<SymbolicCom
     Ok(parts.iter().map(SymbolicComponent::from_parts).collect::<Result<_, _>>()?)
 }
 
-/// Symbolic forms of the seven components, in proof order (checked to be [`COMPONENT_NAMES`]).
-pub fn symbolic_signed_components() -> Result<Vec<SymbolicComponent>, CodegenError> {
-    let comps = symbolic_program_components::<SignedTokenProgram>()?;
-    let names: Vec<&str> = comps.iter().map(|c| c.name.as_str()).collect();
-    if names != COMPONENT_NAMES {
-        return Err(CodegenError::Layout(format!("signed components {names:?}")));
+/// [`symbolic_program_components`] of `P`, checked to be the components `names` in proof order
+/// (the generated params struct and vector files name them so).
+pub fn symbolic_program_components_named<P: ThreadProgram>(
+    names: &[&str],
+) -> Result<Vec<SymbolicComponent>, CodegenError> {
+    let comps = symbolic_program_components::<P>()?;
+    let found: Vec<&str> = comps.iter().map(|c| c.name.as_str()).collect();
+    if found != names {
+        return Err(CodegenError::Layout(format!("components {found:?}, expected {names:?}")));
     }
     Ok(comps)
+}
+
+/// Symbolic forms of the seven components, in proof order (checked to be [`COMPONENT_NAMES`]).
+pub fn symbolic_signed_components() -> Result<Vec<SymbolicComponent>, CodegenError> {
+    symbolic_program_components_named::<SignedTokenProgram>(&COMPONENT_NAMES)
 }
 
 /// Flat index (trees, columns, values in proof order) of each column's first sampled value.

@@ -2,18 +2,14 @@
 //! generation from the Rust AIR and stwo; the generator's view of the proof must be the
 //! framework driver's for `OrderBookProgram`.
 
-use stwo::core::fields::m31::BaseField;
 use zkthread_air_codegen::orderbook::{self, symbolic_orderbook_components};
 use zkthread_air_codegen::orderbook_vectors::{render_orderbook_vectors, ORDERBOOK_COMPONENT_NAMES};
 use zkthread_orderbook::prover::OrderBookProgram;
 use zkthread_orderbook::{CancelRole, FillRole, PlaceRole};
 use zkthread_prover::auth::roles::{ChainStepRole, DigestRole, KeySpongeRole, TxListRole};
-use zkthread_prover::poseidon2::air as p2;
-use zkthread_prover::program::{column_log_sizes, sized_components};
-use zkthread_prover::range::range_log_size;
-use zkthread_prover::role::Role;
 
 mod common;
+use common::{assert_symbolic_components_are_the_drivers, role_shape};
 
 fn assert_fresh(path: std::path::PathBuf, fresh: String) {
     common::assert_fresh(path, fresh, "cargo run -p zkthread-air-codegen -- --orderbook", None);
@@ -30,57 +26,22 @@ fn committed_orderbook_vectors_match_stwo() {
     assert_fresh(orderbook::orderbook_vectors_path(), render_orderbook_vectors());
 }
 
-/// (main columns, own constraints, interaction columns) of a role.
-fn shape<R: Role>() -> (usize, usize, usize) {
-    let zeros = vec![BaseField::from(0u32); R::N_COLUMNS];
-    (R::N_COLUMNS, R::constraints(&zeros).len(), R::interaction_columns())
-}
-
 #[test]
 fn symbolic_components_are_the_drivers() {
     let components = symbolic_orderbook_components().expect("symbolic evaluation");
-    let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ORDERBOOK_COMPONENT_NAMES);
-    // Main columns and constraints per role: its own constraints plus one per LogUp batch.
     let roles = [
-        shape::<FillRole>(),
-        shape::<PlaceRole>(),
-        shape::<CancelRole>(),
-        shape::<ChainStepRole>(),
-        shape::<DigestRole>(),
-        shape::<KeySpongeRole>(),
-        shape::<TxListRole>(),
+        role_shape::<FillRole>(),
+        role_shape::<PlaceRole>(),
+        role_shape::<CancelRole>(),
+        role_shape::<ChainStepRole>(),
+        role_shape::<DigestRole>(),
+        role_shape::<KeySpongeRole>(),
+        role_shape::<TxListRole>(),
     ];
-    for (c, (columns, own, interaction)) in components.iter().zip(roles) {
-        assert_eq!(c.mask_offsets[1].len(), columns, "{}", c.name);
-        assert_eq!(c.mask_offsets[2].len(), interaction, "{}", c.name);
-        assert_eq!(c.constraints.len(), own + interaction / 4, "{}", c.name);
-    }
-    let poseidon2 = &components[7];
-    assert_eq!(poseidon2.mask_offsets[1].len(), p2::N_COLUMNS);
-    assert_eq!(poseidon2.constraints.len(), p2::N_CONSTRAINTS);
-    // The column log sizes the Cairo side commits with are the driver's.
-    let shape = zkthread_air_codegen::cairo::mask_shape(
+    assert_symbolic_components_are_the_drivers::<OrderBookProgram>(
         &components,
-        zkthread_air_codegen::signed::N_PREPROCESSED_COLUMNS,
+        &ORDERBOOK_COMPONENT_NAMES,
+        &roles,
+        &[4, 5, 4, 6, 4, 5, 4, 7],
     );
-    let log = [4, 5, 4, 6, 4, 5, 4, 7];
-    assert_eq!(log.len(), sized_components::<OrderBookProgram>());
-    let sizes = column_log_sizes::<OrderBookProgram>(&log);
-    let logs: Vec<u32> = log.iter().copied().chain([range_log_size(&log)]).collect();
-    for tree in 0..3 {
-        assert_eq!(shape[tree].len(), sizes[tree].len(), "tree {tree} columns");
-        // What the generated `column_log_sizes` appends: each component's columns, in order.
-        let mut generated = vec![0; sizes[tree].len()];
-        for (c, l) in components.iter().zip(&logs) {
-            if tree == 0 {
-                c.preprocessed.values().for_each(|col| generated[*col] = *l);
-            } else {
-                for k in 0..c.mask_offsets[tree].len() {
-                    generated[c.col_start[tree] + k] = *l;
-                }
-            }
-        }
-        assert_eq!(generated, sizes[tree], "tree {tree} log sizes");
-    }
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt};
+use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::{SignedBatchError, SignedBatcher, SignedTransferTx, MAX_TRANSFERS_PER_PROOF};
 use zkthread_prover::Slot;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
@@ -83,22 +84,44 @@ pub fn slots_of(t: &SignedTransferTx) -> [Slot; 3] {
     ]
 }
 
+/// The slots a signed list touches: the sender's balance and key slot, then every receiver's
+/// balance.
+pub fn list_slots_of(list: &SignedTransferListTx) -> Vec<Slot> {
+    let slot = |key| Slot { contract: list.token, key };
+    let sender = [slot(balance_slot_key(list.from)), slot(thread_key_slot_key(list.from))];
+    sender
+        .into_iter()
+        .chain(list.transfers.iter().map(|(to, _)| slot(balance_slot_key(*to))))
+        .collect()
+}
+
 /// The current on-chain value of every slot `txs` touch (what the signed batcher checks them
 /// against), each read once.
 pub async fn read_touched_slots<'a>(
     client: &ChainReader,
     txs: impl Iterator<Item = &'a SignedTransferTx>,
 ) -> Result<BTreeMap<Slot, Felt>> {
+    read_slots(client, txs.flat_map(slots_of)).await
+}
+
+/// The current on-chain value of every slot `lists` touch, each read once.
+pub async fn read_list_slots<'a>(
+    client: &ChainReader,
+    lists: impl Iterator<Item = &'a SignedTransferListTx>,
+) -> Result<BTreeMap<Slot, Felt>> {
+    read_slots(client, lists.flat_map(list_slots_of)).await
+}
+
+/// The current on-chain value of each of `slots`, each read once.
+async fn read_slots(client: &ChainReader, slots: impl Iterator<Item = Slot>) -> Result<BTreeMap<Slot, Felt>> {
     let mut current = BTreeMap::new();
-    for t in txs {
-        for slot in slots_of(t) {
-            if let std::collections::btree_map::Entry::Vacant(entry) = current.entry(slot) {
-                let value = client
-                    .storage_at(slot.contract, slot.key)
-                    .await
-                    .chain("reading a slot a pending transfer touches")?;
-                entry.insert(value);
-            }
+    for slot in slots {
+        if let std::collections::btree_map::Entry::Vacant(entry) = current.entry(slot) {
+            let value = client
+                .storage_at(slot.contract, slot.key)
+                .await
+                .chain("reading a slot a pending transfer touches")?;
+            entry.insert(value);
         }
     }
     Ok(current)

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use zkthread_client::registry::ThreadInfo;
 use zkthread_client::Felt;
+use zkthread_token::list_prover::poseidon252 as list_poseidon252;
+use zkthread_token::witness::SignedListRow;
 use zkthread_token::{poseidon252, SignedPublicInput, SignedRow};
 use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
 use zkthread_store::{MessageBody, NewTransfer};
@@ -48,6 +50,21 @@ pub const VERIFIER_LIBRARIES: &[LibraryClass] = &[LibraryClass {
     constant: "SIGNED_AIR_CLASS_HASH",
 }];
 
+/// The token's list program (`zkthread_token::list_prover`: one signature per list of a
+/// sender's transfers, the same statement and [`PARAMS`]): its Cairo verifier
+/// (`contracts/programs/token/list_verifier`). The `bench` commands run it (`--program list`);
+/// batch/prove/settle and the service still run [`VERIFIER`].
+pub const LIST_VERIFIER: (&str, &str) = ("list_verifier", "ListVerifier");
+
+/// The classes [`LIST_VERIFIER`] library-calls: the list AIR's composition (`ListAir`), named by
+/// the constant `ZKTHREAD_WRITE_LIST_AIR_CLASS=1 cargo test -p zkthread-air-codegen --test
+/// list_classes` keeps fresh.
+pub const LIST_VERIFIER_LIBRARIES: &[LibraryClass] = &[LibraryClass {
+    class: ("list_air", "ListAir"),
+    named_in: "contracts/programs/token/list_verifier/src/generated_air_class.cairo",
+    constant: "LIST_AIR_CLASS_HASH",
+}];
+
 /// The classes the order book's verifier (`crate::orderbook::ORDERBOOK_VERIFIER`)
 /// library-calls: its AIR classes `OrderBookFillAir` and `OrderBookAir`
 /// (`contracts/programs/orderbook/orderbook_air`: the compiled constraints take two classes), named by the
@@ -67,11 +84,14 @@ pub const ORDERBOOK_VERIFIER_LIBRARIES: &[LibraryClass] = &[
 ];
 
 /// The classes the verifier class `verifier` library-calls ([`VERIFIER_LIBRARIES`] for
-/// [`VERIFIER`], [`ORDERBOOK_VERIFIER_LIBRARIES`] for the order book's; none for a verifier
-/// that calls nothing).
+/// [`VERIFIER`], [`LIST_VERIFIER_LIBRARIES`] for [`LIST_VERIFIER`],
+/// [`ORDERBOOK_VERIFIER_LIBRARIES`] for the order book's; none for a verifier that calls
+/// nothing).
 pub fn libraries_of(verifier: (&str, &str)) -> &'static [LibraryClass] {
     if verifier == VERIFIER {
         VERIFIER_LIBRARIES
+    } else if verifier == LIST_VERIFIER {
+        LIST_VERIFIER_LIBRARIES
     } else if verifier == crate::orderbook::ORDERBOOK_VERIFIER {
         ORDERBOOK_VERIFIER_LIBRARIES
     } else {
@@ -134,9 +154,9 @@ pub fn thread_statement(
     }
 }
 
-/// A signed sub-block proven by [`prove`].
-pub struct ProvenSubBlock {
-    pub proof: poseidon252::Proof,
+/// A signed sub-block proven by [`prove`] (or a list sub-block by [`prove_lists`]).
+pub struct ProvenSubBlock<Proof = poseidon252::Proof> {
+    pub proof: Proof,
     /// Time the prover took.
     pub elapsed: Duration,
     /// Rows of the largest component (log2).
@@ -163,6 +183,23 @@ pub async fn prove(
         elapsed,
         log_rows,
     })
+}
+
+/// Proves a sub-block of the list program with [`PARAMS`] on a blocking thread (see [`prove`]).
+pub async fn prove_lists(
+    statement: SignedPublicInput,
+    owners: Vec<Felt>,
+    lists: Vec<SignedListRow>,
+) -> Result<ProvenSubBlock<list_poseidon252::Proof>> {
+    let (proof, elapsed) = tokio::task::spawn_blocking(move || {
+        let began = Instant::now();
+        list_poseidon252::prove(&statement, &owners, &lists, &PARAMS).map(|proof| (proof, began.elapsed()))
+    })
+    .await
+    .map_err(|error| EngineError::ProverTask(error.to_string()))?
+    .map_err(EngineError::Prove)?;
+    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
+    Ok(ProvenSubBlock { proof, elapsed, log_rows })
 }
 
 #[cfg(test)]
@@ -196,6 +233,7 @@ mod tests {
         assert_eq!(named_class_hash(two, "A_CLASS_HASH"), Some(Felt::from(1_u64)));
         assert_eq!(named_class_hash(two, "C_CLASS_HASH"), None);
         assert_eq!(libraries_of(VERIFIER), VERIFIER_LIBRARIES);
+        assert_eq!(libraries_of(LIST_VERIFIER), LIST_VERIFIER_LIBRARIES);
         assert_eq!(libraries_of(crate::orderbook::ORDERBOOK_VERIFIER), ORDERBOOK_VERIFIER_LIBRARIES);
         assert!(libraries_of(("thread_verifier", "ThreadVerifier")).is_empty());
     }

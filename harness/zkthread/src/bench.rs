@@ -66,6 +66,9 @@ pub enum ProgramKind {
     Signed,
     /// The first token program: conservation only, no authorization (for comparison).
     Unsigned,
+    /// The token's list program: each sender signs one list of its transfers per sub-block
+    /// (`ListVerifier`; same statement and parameters as the signed program).
+    List,
 }
 
 impl ProgramKind {
@@ -73,13 +76,20 @@ impl ProgramKind {
         match self {
             ProgramKind::Signed => "signed",
             ProgramKind::Unsigned => "unsigned",
+            ProgramKind::List => "list",
         }
+    }
+
+    /// Whether its transfers are signed by their senders' thread keys (the bench world
+    /// registers a key per sender).
+    fn is_signed(self) -> bool {
+        matches!(self, ProgramKind::Signed | ProgramKind::List)
     }
 
     /// The parameters the program's verifier accepts.
     fn params(self) -> StarkParams {
         match self {
-            ProgramKind::Signed => zkthread_token::SIGNED_PARAMS,
+            ProgramKind::Signed | ProgramKind::List => zkthread_token::SIGNED_PARAMS,
             ProgramKind::Unsigned => StarkParams::DEFAULT,
         }
     }
@@ -178,8 +188,9 @@ pub fn run(cmd: BenchCommand, json: bool) -> Result<()> {
             let (n, senders) = (args.transfers, args.senders);
             let row = match (args.program, args.channel) {
                 (ProgramKind::Signed, ChannelKind::Poseidon) => signed::measure(n, senders, &params)?,
-                (ProgramKind::Signed, ChannelKind::Blake2s) => {
-                    bail!("the signed program is measured on the poseidon252 channel (the one its Cairo verifier reads)")
+                (ProgramKind::List, ChannelKind::Poseidon) => signed::measure_lists(n, senders, &params)?,
+                (ProgramKind::Signed | ProgramKind::List, ChannelKind::Blake2s) => {
+                    bail!("the signed programs are measured on the poseidon252 channel (the one their Cairo verifiers read)")
                 }
                 (ProgramKind::Unsigned, ChannelKind::Poseidon) => {
                     measure::<Poseidon252MerkleChannel>(n, &params)?
@@ -261,7 +272,7 @@ fn prove_table(args: ProveArgs) -> Result<()> {
         None => (args.min_log..=args.max_log).map(|l| 1usize << l).collect(),
     };
     let runs: Vec<(usize, usize)> = match args.program {
-        ProgramKind::Signed => sizes
+        ProgramKind::Signed | ProgramKind::List => sizes
             .iter()
             .flat_map(|n| args.senders.iter().filter(|s| **s >= 1 && **s <= *n).map(|s| (*n, *s)))
             .collect(),

@@ -65,3 +65,53 @@ pub fn assert_fresh(path: std::path::PathBuf, fresh: String, regenerate: &str, w
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     assert!(committed == fresh, "{} is stale: run `{regenerate}`", path.display());
 }
+
+/// (main columns, own constraints, interaction columns) of a role.
+pub fn role_shape<R: zkthread_prover::role::Role>() -> (usize, usize, usize) {
+    let zeros = vec![stwo::core::fields::m31::BaseField::from(0u32); R::N_COLUMNS];
+    (R::N_COLUMNS, R::constraints(&zeros).len(), R::interaction_columns())
+}
+
+/// The generator's symbolic components of `P` are the framework driver's: named `names`, each
+/// role's columns and constraints as `roles` (`role_shape` of the program's roles, then the
+/// authorization roles; its own constraints plus one per LogUp batch), Poseidon2 right after
+/// them, and the column log sizes the Cairo side commits with at sized-component heights `log`
+/// equal to the driver's.
+pub fn assert_symbolic_components_are_the_drivers<P: zkthread_prover::program::ThreadProgram>(
+    components: &[zkthread_air_codegen::symbolic::SymbolicComponent],
+    names: &[&str],
+    roles: &[(usize, usize, usize)],
+    log: &[u32],
+) {
+    use zkthread_prover::poseidon2::air as p2;
+    let found: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(found, names);
+    assert_eq!(log.len(), zkthread_prover::program::sized_components::<P>());
+    for (c, (columns, own, interaction)) in components.iter().zip(roles) {
+        assert_eq!(c.mask_offsets[1].len(), *columns, "{}", c.name);
+        assert_eq!(c.mask_offsets[2].len(), *interaction, "{}", c.name);
+        assert_eq!(c.constraints.len(), own + interaction / 4, "{}", c.name);
+    }
+    let poseidon2 = &components[roles.len()];
+    assert_eq!(poseidon2.name, "poseidon2");
+    assert_eq!(poseidon2.mask_offsets[1].len(), p2::N_COLUMNS);
+    assert_eq!(poseidon2.constraints.len(), p2::N_CONSTRAINTS);
+    let shape = zkthread_air_codegen::cairo::mask_shape(components, zkthread_air_codegen::signed::N_PREPROCESSED_COLUMNS);
+    let sizes = zkthread_prover::program::column_log_sizes::<P>(log);
+    let logs: Vec<u32> = log.iter().copied().chain([zkthread_prover::range::range_log_size(log)]).collect();
+    for tree in 0..3 {
+        assert_eq!(shape[tree].len(), sizes[tree].len(), "tree {tree} columns");
+        // What the generated `column_log_sizes` appends: each component's columns, in order.
+        let mut generated = vec![0; sizes[tree].len()];
+        for (c, l) in components.iter().zip(&logs) {
+            if tree == 0 {
+                c.preprocessed.values().for_each(|col| generated[*col] = *l);
+            } else {
+                for k in 0..c.mask_offsets[tree].len() {
+                    generated[c.col_start[tree] + k] = *l;
+                }
+            }
+        }
+        assert_eq!(generated, sizes[tree], "tree {tree} log sizes");
+    }
+}

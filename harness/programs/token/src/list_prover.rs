@@ -12,7 +12,8 @@
 //! Status (issue 11): the prover side, stwo's Rust verifier, the generated Cairo evaluation
 //! (`contracts/programs/token/list_air`, class `ListAir`) and the Cairo verifier
 //! (`contracts/programs/token/list_verifier`, class `ListVerifier`, at [`crate::SIGNED_PARAMS`]),
-//! which settle lists on a devnet. The CLI, service and engine still run
+//! which settle lists on a devnet, and the `zkthread bench` commands (`--program list`). The
+//! CLI's batch/prove/settle, the service and the engine still run
 //! [`crate::prover::SignedTokenProgram`].
 
 use starknet_types_core::felt::Felt;
@@ -151,6 +152,42 @@ where
     let (slot_owners, log_sizes, claimed_sums, stark) =
         program_proof_from_felts::<MC, LIST_SIZED_COMPONENTS>(felts)?;
     Ok(SignedListProof { slot_owners, log_sizes, claimed_sums, stark })
+}
+
+/// The list program on the Poseidon252 channel (the one `ListVerifier` reads), instantiated
+/// here for the reason `crate::poseidon252` gives: a caller built at opt-level 0 would run
+/// stwo's generic prover and verifier unoptimised.
+pub mod poseidon252 {
+    use starknet_types_core::felt::Felt;
+    use zkthread_prover::params::StarkParams;
+    use zkthread_prover::serialize::DecodeError;
+    use zkthread_prover::Poseidon252MerkleChannel as MC;
+
+    use super::{SignedListProof, SignedProveError, SignedPublicInput, SignedVerifyError};
+    use crate::witness::SignedListRow;
+
+    pub type Proof = SignedListProof<MC>;
+
+    pub fn prove(
+        public_input: &SignedPublicInput,
+        slot_owners: &[Felt],
+        lists: &[SignedListRow],
+        params: &StarkParams,
+    ) -> Result<Proof, SignedProveError> {
+        super::prove_list::<MC>(public_input, slot_owners, lists, params)
+    }
+
+    pub fn verify(public_input: &SignedPublicInput, proof: &Proof, params: &StarkParams) -> Result<(), SignedVerifyError> {
+        super::verify_list::<MC>(public_input, proof, params)
+    }
+
+    pub fn to_felts(proof: &Proof) -> Vec<Felt> {
+        super::list_proof_to_felts(proof)
+    }
+
+    pub fn from_felts(felts: &[Felt]) -> Result<Proof, DecodeError> {
+        super::list_proof_from_felts::<MC>(felts)
+    }
 }
 
 #[cfg(test)]

@@ -95,12 +95,7 @@ impl SignedWitness {
     /// The transfer row and its signature's verification rows, at position
     /// `transfers.len()`; no transaction-list entry (raw: a test pairs them as it likes).
     pub fn push_signed_transfer(&mut self, row: &SignedRow) {
-        self.push_signed_transfer_at(row, self.transfers.len() as u32);
-    }
-
-    /// [`Self::push_signed_transfer`] at sub-block position `tx` (a sub-block with signed
-    /// lists numbers transfers and lists together).
-    pub fn push_signed_transfer_at(&mut self, row: &SignedRow, tx: u32) {
+        let tx = self.transfers.len() as u32;
         self.push_transfer(row, tx);
         self.auth.push_signature(tx, &row.signature, &row.trace);
     }

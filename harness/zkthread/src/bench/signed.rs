@@ -3,12 +3,18 @@
 //! rotations), and the signed batcher builds the sub-block the prover proves. `bench verify`
 //! on a node: the bench world's senders register keys from their own accounts and sign the
 //! generated transfers, which are batched, proven and settled for real.
+//!
+//! The list program (`--program list`) takes the same transfers as one signed list per sender
+//! per sub-block (a sender's transfers in the order given): one signature and one key rotation
+//! per sender instead of per transfer.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use starknet_types_core::felt::Felt;
+use zkthread_token::list_batcher::SignedTransferListTx;
+use zkthread_token::list_prover::poseidon252 as list_poseidon252;
 use zkthread_token::{poseidon252, SignedBatcher, SignedPublicInput, SignedTransferTx};
 use zkthread_prover::{contract_set_commitment, Slot, StarkParams, Transfer};
 use zkthread_sig::domain::pack_key_slot;
@@ -149,19 +155,7 @@ pub async fn prove_for_world(
 ) -> Result<Proven> {
     let client = &world.client;
     let step = progress.step(format!("{label}: signing and batching {} transfers", transfers.len()));
-    let chain_id = client.chain_id();
-    let statement = SignedPublicInput {
-        os_version: Felt::from(crate::program::OS_VERSION),
-        program_hash: world.program_hash,
-        chain_id,
-        registry: world.registry.address,
-        thread_id: Felt::from(world.thread_id),
-        sequence: Felt::from(sequence),
-        contract_set_commitment: world.contract_set_commitment,
-        transactions: Default::default(),
-        inputs: vec![],
-        outputs: vec![],
-    };
+    let statement = world_statement(world, sequence);
     let txs = {
         let mut keys = world.keys.lock().map_err(|_| anyhow::anyhow!("key state poisoned"))?;
         let mut txs = Vec::with_capacity(transfers.len());
@@ -198,4 +192,127 @@ pub async fn prove_for_world(
         prove_seconds,
         verify_ms,
     })
+}
+
+/// A sender's transfers in one sub-block, in their order: `(from, [(to, amount)])` per sender,
+/// senders in the order they first send.
+fn lists_by_sender(transfers: &[Transfer]) -> Vec<(Felt, Vec<(Felt, u128)>)> {
+    let mut lists: Vec<(Felt, Vec<(Felt, u128)>)> = Vec::new();
+    for t in transfers {
+        match lists.iter_mut().find(|(from, _)| *from == t.from) {
+            Some((_, list)) => list.push((t.to, t.amount)),
+            None => lists.push((t.from, vec![(t.to, t.amount)])),
+        }
+    }
+    lists
+}
+
+/// [`measure`] for the list program: the same `n` transfers from `senders` accounts, each
+/// sender's as one signed list.
+pub fn measure_lists(n: usize, senders: usize, params: &StarkParams) -> Result<Row> {
+    ensure!(senders >= 1 && senders <= n, "--senders must be in 1..=transfers");
+    let (_, state, _) = signed_transfers(0, senders)?;
+    let token = Felt::from(TOKEN);
+    let account = |i: usize| Felt::from(0x1000 + i as u64);
+    let statement = statement();
+    let began = Instant::now();
+    let mut txs = Vec::with_capacity(senders);
+    for sender in 0..senders {
+        // The transfers `measure` gives this sender (round-robin), as one list.
+        let list = (sender..n).step_by(senders).map(|i| (account(sender + 1), 1 + i as u128 % 1_000)).collect();
+        txs.push(SignedTransferListTx::sign(token, account(sender), list, 1, &seed(sender), 0, &statement)?);
+    }
+    let sign_s = began.elapsed().as_secs_f64();
+    let batch = SignedBatcher::new(statement.clone(), [token])
+        .batch_lists(&txs, |s| state.get(s).copied())
+        .context("batching the signed lists")?;
+    ensure!(batch.rejected.is_empty(), "the batcher refused {:?}", batch.rejected);
+    ensure!(batch.deferred.is_empty(), "{} lists do not fit one proof", batch.deferred.len());
+    let sb = batch.sub_block;
+    let pi = sb.statement(&statement);
+    let start = Instant::now();
+    let proof = list_poseidon252::prove(&pi, &sb.owners, &sb.entries, params)?;
+    let prove_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    list_poseidon252::verify(&pi, &proof, params)?;
+    let verify_ms = start.elapsed().as_secs_f64() * 1e3;
+    Ok(Row {
+        transfers: n,
+        senders,
+        rows: 1 << proof.log_sizes.iter().copied().max().unwrap_or(0),
+        sign_s,
+        prove_s,
+        verify_ms,
+        felts: list_poseidon252::to_felts(&proof).len(),
+        slots: pi.inputs.len(),
+        rss_mb: super::peak_rss_mb(),
+    })
+}
+
+/// The list program on a bench world: each sender signs its transfers as one list with its
+/// next key, the list batcher builds the sub-block against the slots on-chain (every list must
+/// be accepted and fit), then prove and verify off-chain.
+pub async fn prove_lists_for_world(
+    world: &BenchWorld,
+    transfers: &[Transfer],
+    sequence: u64,
+    progress: &Progress,
+    label: &str,
+) -> Result<Proven> {
+    let client = &world.client;
+    let lists = lists_by_sender(transfers);
+    let step = progress.step(format!("{label}: signing {} lists of {} transfers and batching", lists.len(), transfers.len()));
+    let statement = world_statement(world, sequence);
+    let token = world.token.address;
+    let txs = {
+        let mut keys = world.keys.lock().map_err(|_| anyhow::anyhow!("key state poisoned"))?;
+        let mut txs = Vec::with_capacity(lists.len());
+        for (from, list) in lists {
+            let key = keys.get_mut(&from).with_context(|| format!("sender {from:#x} has no thread key"))?;
+            txs.push(SignedTransferListTx::sign(token, from, list, key.nonce, &key.seed, key.index, &statement)?);
+            key.index += 1;
+            key.nonce += 1;
+        }
+        txs
+    };
+    let current = zkthread_engine::batch::read_list_slots(client, txs.iter()).await?;
+    let batch = SignedBatcher::new(statement.clone(), [token])
+        .batch_lists(&txs, |s| current.get(s).copied())
+        .context("batching the signed lists")?;
+    ensure!(batch.rejected.is_empty(), "the batcher refused {:?}", batch.rejected);
+    ensure!(batch.deferred.is_empty(), "{} lists do not fit one proof", batch.deferred.len());
+    let sb = batch.sub_block;
+    let pi = sb.statement(&statement);
+    step.done(format!("{} slots", pi.inputs.len()));
+
+    let step = progress.step(format!("{label}: proving {} transfers in {} lists", transfers.len(), sb.txs.len()));
+    let ProvenSubBlock { proof, elapsed, log_rows } =
+        crate::program::prove_lists(pi.clone(), sb.owners, sb.entries).await?;
+    step.done(format!("largest component 2^{log_rows} rows"));
+    let began = Instant::now();
+    list_poseidon252::verify(&pi, &proof, &crate::program::PARAMS).context("the proof does not verify off-chain")?;
+    let verify_ms = began.elapsed().as_secs_f64() * 1e3;
+    Ok(Proven {
+        settlement: zkthread_engine::codec::signed_settlement(world.thread_id, &pi, list_poseidon252::to_felts(&proof))?,
+        inputs: pi.inputs,
+        log_rows,
+        prove_seconds: elapsed.as_secs_f64(),
+        verify_ms,
+    })
+}
+
+/// The statement a bench world's thread signs under at `sequence` (its lists still empty).
+fn world_statement(world: &BenchWorld, sequence: u64) -> SignedPublicInput {
+    SignedPublicInput {
+        os_version: Felt::from(crate::program::OS_VERSION),
+        program_hash: world.program_hash,
+        chain_id: world.client.chain_id(),
+        registry: world.registry.address,
+        thread_id: Felt::from(world.thread_id),
+        sequence: Felt::from(sequence),
+        contract_set_commitment: world.contract_set_commitment,
+        transactions: Default::default(),
+        inputs: vec![],
+        outputs: vec![],
+    }
 }

@@ -76,7 +76,7 @@ struct VerifyReport {
 pub async fn run(args: VerifyArgs, json: bool) -> Result<()> {
     let max_log = args.max_log.unwrap_or(match args.program {
         ProgramKind::Signed => 8,
-        ProgramKind::Unsigned => 12,
+        ProgramKind::Unsigned | ProgramKind::List => 12,
     });
     ensure!(args.min_log <= max_log, "--min-log must not exceed --max-log");
     let started = Instant::now();
@@ -142,7 +142,7 @@ pub async fn run(args: VerifyArgs, json: bool) -> Result<()> {
         channel: Channel::NAME,
         program: args.program.name(),
         security_bits: match args.program {
-            ProgramKind::Signed => PARAMS.security_bits(),
+            ProgramKind::Signed | ProgramKind::List => PARAMS.security_bits(),
             ProgramKind::Unsigned => unsigned::PARAMS.security_bits(),
         },
         accounts: senders.len().max(usize::from(args.accounts)),

@@ -26,7 +26,7 @@ use crate::output::{hex, Progress};
 use zkthread_engine::preflight;
 use super::{signed, ProgramKind};
 use crate::program::unsigned::{self, PARAMS};
-use crate::program::{declare_verifier, Channel, OS_VERSION, VERIFIER};
+use crate::program::{declare_verifier, Channel, LIST_VERIFIER, OS_VERSION, VERIFIER};
 use crate::workload::TraderKey;
 
 /// Token supply, all minted to the signer (account #0), which funds the other senders.
@@ -111,6 +111,7 @@ impl BenchWorld {
         let verifier = match options.program {
             ProgramKind::Signed => VERIFIER,
             ProgramKind::Unsigned => unsigned::VERIFIER,
+            ProgramKind::List => LIST_VERIFIER,
         };
         let build = tokio::task::spawn_blocking(move || build_contracts(&repo, verifier));
         let (devnet, client, others, salt) = if external {
@@ -186,7 +187,7 @@ impl BenchWorld {
                 .context("funding a sender")?;
         }
         let mut keys = BTreeMap::new();
-        if options.program == ProgramKind::Signed {
+        if options.program.is_signed() {
             for sender in std::iter::once(&client).chain(&others) {
                 keys.insert(sender.address(), signed::register_key(sender, token).await?);
             }
@@ -252,6 +253,7 @@ impl BenchWorld {
         let proven = match self.program {
             ProgramKind::Unsigned => self.prove_unsigned(transfers, sequence, progress, label).await?,
             ProgramKind::Signed => signed::prove_for_world(self, transfers, sequence, progress, label).await?,
+            ProgramKind::List => signed::prove_lists_for_world(self, transfers, sequence, progress, label).await?,
         };
         let Proven { settlement, inputs, log_rows, prove_seconds, verify_ms } = proven;
         let calldata_felts = settlement.calldata().len();
@@ -326,7 +328,7 @@ impl BenchWorld {
                 (Felt::ZERO, status, TxCost::default(), false)
             }
         };
-        if !applied && self.program == ProgramKind::Signed {
+        if !applied && self.program.is_signed() {
             // The keys that signed are spent but the slots did not rotate: register the next.
             signed::resync_keys(self).await?;
         }

@@ -4,8 +4,8 @@
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use thread_verifier::lookup::LookupElements;
-use crate::generated_air::{MASK_SHAPE_RUNS, SignedAirParams};
 use program_air::layout::mask_from_words_with;
+use crate::generated_air::{MASK_SHAPE_RUNS, SignedAirParams};
 
 fn q(a: u32, b: u32, c: u32, d: u32) -> QM31 {
     QM31Trait::from_u32_unchecked(a, b, c, d)
@@ -28,8 +28,8 @@ pub struct SignedCase {
     pub expected_components: Span<QM31>,
 }
 
-/// 0: log sizes [4, 6, 4, 5, 4, 7] (transfer, chain step, digest, key sponge, Poseidon2), range
-/// table 2^8; max_log_degree_bound 8; seed 0x7369676e65640001.
+/// 0: log sizes [4, 6, 4, 5, 4, 7] (transfer, chain step, digest, key sponge,
+/// Poseidon2), range table 2^8; max_log_degree_bound 8; seed 0x7369676e65640001.
 pub fn case_0() -> SignedCase {
     SignedCase {
         point: CirclePoint { x: q(607180747, 1034169219, 1598994815, 1872282451), y: q(794247631, 904667306, 1405027149, 1513197367) },
@@ -485,8 +485,8 @@ const CASE_0_MASK: [u32; 3160] = [
     1256814956, 1368812599, 560872957, 787534830, 1371596176, 462499303, 1570747730, 2002257715,
 ];
 
-/// 1: log sizes [5, 8, 6, 7, 4, 12] (transfer, chain step, digest, key sponge, Poseidon2), range
-/// table 2^12; max_log_degree_bound 12; seed 0x7369676e65640002.
+/// 1: log sizes [5, 8, 6, 7, 4, 12] (transfer, chain step, digest, key sponge,
+/// Poseidon2), range table 2^12; max_log_degree_bound 12; seed 0x7369676e65640002.
 pub fn case_1() -> SignedCase {
     SignedCase {
         point: CirclePoint { x: q(1745161165, 1794350361, 601832641, 1850085091), y: q(2054450537, 534565671, 393293841, 1700871472) },
