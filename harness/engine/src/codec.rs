@@ -7,11 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
 use zkthread_client::registry::{Settlement, TransactionList};
 use zkthread_client::Felt;
+use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::{SignedBatcher, SignedPublicInput, SignedSubBlock, SignedTransferTx};
 use zkthread_prover::{Slot, SlotValue};
 use zkthread_sig::wots::{KeyCommitment, Signature};
 use zkthread_sig::TxListCommitment;
-use zkthread_store::{MessageBody, NewTransfer, SlotEntry, SubBlock, Transfer, TransferAuth, TxListRecord};
+use zkthread_store::{
+    ListedTransfer, Message, MessageBody, NewTransfer, NewTransferList, SlotEntry, SubBlock, Transfer, TransferAuth,
+    TxListRecord,
+};
 
 use crate::error::{EngineError, Result};
 
@@ -97,6 +101,36 @@ pub fn new_transfer(tx: &SignedTransferTx) -> NewTransfer {
             next_key: tx.next_key.to_u32(),
             signature: tx.signature.to_u32(),
         }),
+    }
+}
+
+/// A stored list with its signature, as the list batcher takes it; `None` if a stored word is
+/// not a canonical M31 value (the record was not written by [`new_transfer_list`]).
+pub fn signed_list(stored: &Message<NewTransferList>) -> Option<SignedTransferListTx> {
+    let l = &stored.body;
+    Some(SignedTransferListTx {
+        token: l.token,
+        from: l.from,
+        transfers: l.transfers.iter().map(|t| (t.to, t.amount)).collect(),
+        nonce: l.auth.nonce,
+        key: KeyCommitment::from_u32(l.auth.key).ok()?,
+        next_key: KeyCommitment::from_u32(l.auth.next_key).ok()?,
+        signature: Signature::from_u32(&l.auth.signature).ok()?,
+    })
+}
+
+/// The store's form of a signed list.
+pub fn new_transfer_list(tx: &SignedTransferListTx) -> NewTransferList {
+    NewTransferList {
+        token: tx.token,
+        from: tx.from,
+        transfers: tx.transfers.iter().map(|(to, amount)| ListedTransfer { to: *to, amount: *amount }).collect(),
+        auth: TransferAuth {
+            nonce: tx.nonce,
+            key: tx.key.to_u32(),
+            next_key: tx.next_key.to_u32(),
+            signature: tx.signature.to_u32(),
+        },
     }
 }
 

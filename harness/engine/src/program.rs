@@ -3,6 +3,11 @@
 //! `balances` / `thread_keys`) on the Poseidon252 channel with its only accepted parameters
 //! [`PARAMS`]. Its Cairo verifier class `SignedVerifier` is the program: a thread's
 //! `program_hash` is that class's hash.
+//!
+//! The token's list program ([`LIST_VERIFIER`], one signature per list of a sender's
+//! transfers) has its stored message (`zkthread_store::NewTransferList`, with
+//! `crate::codec::{new_transfer_list, signed_list}`), its stored-proof check and
+//! [`prove_lists`]; batch, prove and the CLI and service commands do not take lists yet.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +17,7 @@ use zkthread_token::list_prover::poseidon252 as list_poseidon252;
 use zkthread_token::witness::SignedListRow;
 use zkthread_token::{poseidon252, SignedPublicInput, SignedRow};
 use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
-use zkthread_store::{MessageBody, NewTransfer};
+use zkthread_store::{MessageBody, NewTransfer, NewTransferList};
 
 use crate::error::{EngineError, Result};
 
@@ -131,6 +136,21 @@ impl ProgramMessage for NewTransfer {
     }
 }
 
+/// The token's list program: a thread of [`LIST_VERIFIER`] keeps [`NewTransferList`]s, and its
+/// stored proofs are list proofs at [`PARAMS`].
+impl ProgramMessage for NewTransferList {
+    fn verify_proof(statement: &SignedPublicInput, proof: &[Felt]) -> Result<bool> {
+        let proof = list_poseidon252::from_felts(proof).map_err(EngineError::Decode)?;
+        Ok(match list_poseidon252::verify(statement, &proof, &PARAMS) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "the stored list proof does not verify off-chain");
+                false
+            }
+        })
+    }
+}
+
 /// The statement of a thread's next sub-block before its slot lists are known: the thread's
 /// record in the registry (OS version, program, contract set, next sequence) and where it
 /// lives (chain, registry, thread id), which every signature's domain covers.
@@ -219,6 +239,64 @@ mod tests {
             signed_air_digest(&other, Channel::NAME),
             signed_air_digest(&PARAMS, Channel::NAME)
         );
+    }
+
+    /// A signed list goes through the store's form unchanged, its proof (a real one, at the
+    /// list program's parameters) is checked off-chain against the sub-block's statement: it
+    /// verifies, one changed output does not, garbage is an error, and the signed program's
+    /// check does not take it.
+    #[test]
+    fn a_stored_list_round_trips_and_its_proof_is_checked_off_chain() {
+        use std::collections::BTreeMap;
+        use zkthread_prover::{contract_set_commitment, Slot};
+        use zkthread_sig::domain::pack_key_slot;
+        use zkthread_sig::wots::{commitment, KeySeed};
+        use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
+        use zkthread_token::list_batcher::SignedTransferListTx;
+        use zkthread_token::SignedBatcher;
+
+        let (token, alice, bob) = (Felt::from(0x70c3a1_u64), Felt::from(0xa11ce_u64), Felt::from(0xb0b_u64));
+        let seed = KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(i as u32 + 11)));
+        let statement = SignedPublicInput {
+            os_version: Felt::ONE,
+            program_hash: Felt::from(0x5eed_u64),
+            chain_id: Felt::from_bytes_be_slice(b"SN_SEPOLIA"),
+            registry: Felt::from(0x4e6_u64),
+            thread_id: Felt::ONE,
+            sequence: Felt::ZERO,
+            contract_set_commitment: contract_set_commitment(&[token]),
+            transactions: Default::default(),
+            inputs: vec![],
+            outputs: vec![],
+        };
+        let tx = SignedTransferListTx::sign(token, alice, vec![(bob, 300), (bob, 20)], 1, &seed, 0, &statement)
+            .expect("signs");
+        let stored = zkthread_store::Message { id: 9, body: crate::codec::new_transfer_list(&tx) };
+        assert_eq!(crate::codec::signed_list(&stored).as_ref(), Some(&tx), "the store's form loses nothing");
+        let mut bent = stored.clone();
+        bent.body.auth.key[0] = (1 << 31) - 1;
+        assert!(crate::codec::signed_list(&bent).is_none(), "a non-canonical word is no signed list");
+
+        let slot = |key| Slot { contract: token, key };
+        let state: BTreeMap<Slot, Felt> = [
+            (slot(balance_slot_key(alice)), Felt::from(1_000_u64)),
+            (slot(thread_key_slot_key(alice)), pack_key_slot(&commitment(&seed, 0).unwrap(), 1).unwrap()),
+        ]
+        .into_iter()
+        .collect();
+        let batch = SignedBatcher::new(statement.clone(), [token])
+            .batch_lists(&[tx], |s| Some(state.get(s).copied().unwrap_or(Felt::ZERO)))
+            .expect("batches");
+        let sb = batch.sub_block;
+        let pi = sb.statement(&statement);
+        let proof = list_poseidon252::prove(&pi, &sb.owners, &sb.entries, &PARAMS).expect("proves");
+        let felts = list_poseidon252::to_felts(&proof);
+        assert!(NewTransferList::verify_proof(&pi, &felts).unwrap());
+        let mut forged = pi.clone();
+        forged.outputs[0].value += Felt::ONE;
+        assert!(!NewTransferList::verify_proof(&forged, &felts).unwrap());
+        assert!(matches!(NewTransferList::verify_proof(&pi, &felts[..7]), Err(EngineError::Decode(_))));
+        assert!(!matches!(NewTransfer::verify_proof(&pi, &felts), Ok(true)), "not a signed-program proof");
     }
 
     #[test]

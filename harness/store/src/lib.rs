@@ -237,6 +237,41 @@ pub struct NewTransfer {
     pub auth: Option<TransferAuth>,
 }
 
+/// One transfer of a signed list: its receiver and amount.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedTransfer {
+    pub to: Felt,
+    /// Decimal string in JSON.
+    #[serde(with = "u128_string")]
+    pub amount: u128,
+}
+
+/// A list of token transfers its sender signed once, as submitted to the batcher of a thread
+/// of the token's list program (`zkthread_token::list_prover`; one key step per list). The
+/// store keeps the canonical M31 words of the authorization and does not interpret them;
+/// `zkthread_token::list_batcher::SignedTransferListTx` is the typed form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTransferList {
+    pub token: Felt,
+    pub from: Felt,
+    /// In the order they apply.
+    pub transfers: Vec<ListedTransfer>,
+    pub auth: TransferAuth,
+}
+
+impl MessageBody for NewTransferList {
+    const PROGRAM: &'static str = "token-lists";
+
+    /// The same lane as the sender's single transfers: the key slot lives in `token` under `from`.
+    fn lane(&self) -> Option<(String, LaneAuth)> {
+        let auth = &self.auth;
+        Some((
+            sender_key(self.token, self.from),
+            LaneAuth { nonce: auth.nonce, key: auth.key, next_key: auth.next_key },
+        ))
+    }
+}
+
 /// What a signed transfer carries besides its fields: the sender's key-slot nonce it
 /// consumes, the one-time key it is signed under, the key the slot rotates to, and the
 /// signature. The store keeps the canonical M31 words (`< 2^31 - 1`) and does not interpret

@@ -754,3 +754,35 @@ fn a_built_sub_block_ends_with_its_messages_refused_in_one_step() {
     assert!(store.record_refused(thread(1), 0, 1, stale(), "no").is_err());
     assert_eq!(store.rejected(thread(1)).unwrap().len(), 1);
 }
+
+/// A signed list is a message of the token's list program: its JSON keeps every amount as a
+/// decimal string (u128 past 2^53 survives), it queues in its sender's lane like a single
+/// transfer, and a thread of single transfers refuses it (and the other way round).
+#[test]
+fn a_signed_list_is_the_list_programs_message_and_queues_in_its_senders_lane() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let lists = store.program::<NewTransferList>();
+    let list = NewTransferList {
+        token: felt(7),
+        from: felt(1),
+        transfers: vec![
+            ListedTransfer { to: felt(2), amount: u128::MAX },
+            ListedTransfer { to: felt(3), amount: 5 },
+        ],
+        auth: TransferAuth { nonce: 4, key: [1, 2, 3, 4], next_key: [5, 6, 7, 8], signature: vec![9; 263] },
+    };
+    let json = serde_json::to_value(&list).unwrap();
+    assert_eq!(json["transfers"][0]["amount"], serde_json::json!(u128::MAX.to_string()));
+    assert_eq!(serde_json::from_value::<NewTransferList>(json).unwrap(), list);
+
+    let stored = lists.submit(thread(3), list.clone()).unwrap();
+    assert_eq!(lists.pending(thread(3)).unwrap(), vec![stored]);
+    let lane = lists.queued_in_lane(thread(3), &sender_key(felt(7), felt(1))).unwrap();
+    assert_eq!(lane.len(), 1);
+    assert_eq!((lane[0].nonce, lane[0].key, lane[0].next_key), (4, [1, 2, 3, 4], [5, 6, 7, 8]));
+    // One program per thread: single transfers and lists never share one.
+    store.submit(thread(4), transfer(1, 2, 5)).unwrap();
+    assert!(matches!(lists.submit(thread(4), list.clone()), Err(StoreError::OtherProgram { .. })));
+    assert!(matches!(store.pending(thread(3)), Err(StoreError::OtherProgram { .. })));
+}
