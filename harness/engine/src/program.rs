@@ -7,7 +7,8 @@
 //! The token's list program ([`LIST_VERIFIER`], one signature per list of a sender's
 //! transfers) has its stored message (`zkthread_store::NewTransferList`, with
 //! `crate::codec::{new_transfer_list, signed_list}`), its stored-proof check and
-//! [`prove_lists`]; batch, prove and the CLI and service commands do not take lists yet.
+//! [`prove_lists`] (which the `zkthread bench` commands use); the engine's batch and prove, the
+//! CLI's batch/prove/settle and the service do not take lists yet.
 
 use std::time::{Duration, Instant};
 

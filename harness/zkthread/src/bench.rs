@@ -1,6 +1,7 @@
 //! Benchmarks. `zkthread bench prove`: proving throughput, verification time, proof size and
-//! memory of the thread prover (the signed program by default; `--program unsigned` for the
-//! first token program), one fresh child process per size (so peak RSS is per run).
+//! memory of the thread prover (the signed program by default; `--program list` for the token's
+//! list program, `--program unsigned` for the first token program), one fresh child process per
+//! size (so peak RSS is per run).
 //! `bench verify` and `bench settle` run on a node (embedded devnet by default): what on-chain
 //! verification costs per sub-block size, and what a transfer costs settled through a thread
 //! versus sent directly. `bench serve`: the batcher service's API rate and settlement latency.
@@ -59,7 +60,7 @@ impl ChannelKind {
     }
 }
 
-/// Which thread program `bench prove` measures.
+/// Which thread program a benchmark measures (`bench prove`, `bench verify`, `bench settle`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ProgramKind {
     /// Every transfer signed by its sender's thread key (what the CLI proves).
@@ -154,7 +155,8 @@ pub struct ProveArgs {
     min_log: u32,
     #[arg(long, default_value_t = 12)]
     max_log: u32,
-    /// Distinct senders (signed program; comma-separated, each run where it is <= transfers).
+    /// Distinct senders (signed and list programs: with `list` each sender signs one list;
+    /// comma-separated, each run where it is <= transfers).
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 64])]
     senders: Vec<usize>,
     #[arg(long, value_enum, default_value_t = ChannelKind::Poseidon)]

@@ -195,7 +195,9 @@ pub async fn prove_for_world(
 }
 
 /// A sender's transfers in one sub-block, in their order: `(from, [(to, amount)])` per sender,
-/// senders in the order they first send.
+/// senders in the order they first send. Transfers of different senders are reordered (each
+/// sender's list applies whole); the bench's senders are funded for all of theirs, and a list
+/// its sender cannot pay is refused by the batcher, which fails the run.
 fn lists_by_sender(transfers: &[Transfer]) -> Vec<(Felt, Vec<(Felt, u128)>)> {
     let mut lists: Vec<(Felt, Vec<(Felt, u128)>)> = Vec::new();
     for t in transfers {

@@ -27,7 +27,7 @@ pub struct VerifyArgs {
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=20))]
     min_log: u32,
     /// Largest sub-block: 2^max-log transfers (default: 8 for the signed program, 12 for the
-    /// unsigned one).
+    /// unsigned and list ones).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=20))]
     max_log: Option<u32>,
     /// Extra sizes (log2) measured after the range, e.g. `--also 14,16`.

@@ -241,7 +241,27 @@ impl BenchWorld {
     /// measures the execute phase's Cairo steps by bisection over the L2 bound (each probe is a
     /// settlement that reverts and changes nothing). A settlement above the calldata goal is
     /// still sent (devnet does not enforce it): measuring past the line is the point.
+    ///
+    /// The signed programs spend a key per signature before anything is checked: when the
+    /// sub-block fails anywhere after signing, every sender's key slot is brought back in line
+    /// with its key file before the error is returned, so a caller that goes on can settle again.
     pub async fn settle(
+        &self,
+        transfers: &[Transfer],
+        progress: &Progress,
+        label: &str,
+        step_resolution: Option<u64>,
+    ) -> Result<Settled> {
+        let settled = self.settle_once(transfers, progress, label, step_resolution).await;
+        if settled.is_err() && self.program.is_signed() {
+            if let Err(error) = signed::resync_keys(self).await {
+                tracing::warn!(%error, "could not register the senders' next keys after a failed sub-block");
+            }
+        }
+        settled
+    }
+
+    async fn settle_once(
         &self,
         transfers: &[Transfer],
         progress: &Progress,
