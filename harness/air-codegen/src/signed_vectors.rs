@@ -19,7 +19,7 @@ pub const CASES: [([u32; SIZED_COMPONENTS], u64); 2] = [
 pub fn render_signed_vectors() -> String {
     let spec = VectorSpec {
         names: &COMPONENT_NAMES,
-        sized_doc: "transfer, chain step, digest, key sponge,\n/// Poseidon2",
+        sized_doc: "transfer, chain step, digest, key sponge,\n/// tx list, Poseidon2",
         case: "SignedCase",
         params: "SignedAirParams",
         air_doc: "the signed AIR",

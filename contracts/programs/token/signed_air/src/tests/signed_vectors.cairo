@@ -29,7 +29,7 @@ pub struct SignedCase {
 }
 
 /// 0: log sizes [4, 6, 4, 5, 4, 7] (transfer, chain step, digest, key sponge,
-/// Poseidon2), range table 2^8; max_log_degree_bound 8; seed 0x7369676e65640001.
+/// tx list, Poseidon2), range table 2^8; max_log_degree_bound 8; seed 0x7369676e65640001.
 pub fn case_0() -> SignedCase {
     SignedCase {
         point: CirclePoint { x: q(607180747, 1034169219, 1598994815, 1872282451), y: q(794247631, 904667306, 1405027149, 1513197367) },
@@ -486,7 +486,7 @@ const CASE_0_MASK: [u32; 3160] = [
 ];
 
 /// 1: log sizes [5, 8, 6, 7, 4, 12] (transfer, chain step, digest, key sponge,
-/// Poseidon2), range table 2^12; max_log_degree_bound 12; seed 0x7369676e65640002.
+/// tx list, Poseidon2), range table 2^12; max_log_degree_bound 12; seed 0x7369676e65640002.
 pub fn case_1() -> SignedCase {
     SignedCase {
         point: CirclePoint { x: q(1745161165, 1794350361, 601832641, 1850085091), y: q(2054450537, 534565671, 393293841, 1700871472) },
