@@ -16,7 +16,7 @@ use zkthread_client::registry::ThreadInfo;
 use zkthread_client::Felt;
 use zkthread_token::list_prover::poseidon252 as list_poseidon252;
 use zkthread_token::witness::SignedListRow;
-use zkthread_token::{poseidon252, SignedPublicInput, SignedRow};
+use zkthread_token::{poseidon252, SignedProveError, SignedPublicInput, SignedRow, SignedVerifyError};
 use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
 use zkthread_store::{MessageBody, NewTransfer, NewTransferList};
 
@@ -127,13 +127,7 @@ pub trait ProgramMessage: MessageBody + Send + Sync + 'static {
 impl ProgramMessage for NewTransfer {
     fn verify_proof(statement: &SignedPublicInput, proof: &[Felt]) -> Result<bool> {
         let proof = poseidon252::from_felts(proof).map_err(EngineError::Decode)?;
-        Ok(match poseidon252::verify(statement, &proof, &PARAMS) {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::warn!(%error, "the stored proof does not verify off-chain");
-                false
-            }
-        })
+        Ok(verified(poseidon252::verify(statement, &proof, &PARAMS), "the stored proof"))
     }
 }
 
@@ -142,13 +136,18 @@ impl ProgramMessage for NewTransfer {
 impl ProgramMessage for NewTransferList {
     fn verify_proof(statement: &SignedPublicInput, proof: &[Felt]) -> Result<bool> {
         let proof = list_poseidon252::from_felts(proof).map_err(EngineError::Decode)?;
-        Ok(match list_poseidon252::verify(statement, &proof, &PARAMS) {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::warn!(%error, "the stored list proof does not verify off-chain");
-                false
-            }
-        })
+        Ok(verified(list_poseidon252::verify(statement, &proof, &PARAMS), "the stored list proof"))
+    }
+}
+
+/// Whether an off-chain verification passed; why it did not is logged, naming `what`.
+fn verified(verdict: std::result::Result<(), SignedVerifyError>, what: &str) -> bool {
+    match verdict {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "{what} does not verify off-chain");
+            false
+        }
     }
 }
 
@@ -191,19 +190,9 @@ pub async fn prove(
     owners: Vec<Felt>,
     rows: Vec<SignedRow>,
 ) -> Result<ProvenSubBlock> {
-    let (proof, elapsed) = tokio::task::spawn_blocking(move || {
-        let began = Instant::now();
-        poseidon252::prove(&statement, &owners, &rows, &PARAMS).map(|proof| (proof, began.elapsed()))
-    })
-    .await
-    .map_err(|error| EngineError::ProverTask(error.to_string()))?
-    .map_err(EngineError::Prove)?;
-    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
-    Ok(ProvenSubBlock {
-        proof,
-        elapsed,
-        log_rows,
-    })
+    let proven = prove_blocking(move || poseidon252::prove(&statement, &owners, &rows, &PARAMS)).await?;
+    let log_rows = proven.0.log_sizes.iter().copied().max().unwrap_or(0);
+    Ok(ProvenSubBlock { proof: proven.0, elapsed: proven.1, log_rows })
 }
 
 /// Proves a sub-block of the list program with [`PARAMS`] on a blocking thread (see [`prove`]).
@@ -212,15 +201,23 @@ pub async fn prove_lists(
     owners: Vec<Felt>,
     lists: Vec<SignedListRow>,
 ) -> Result<ProvenSubBlock<list_poseidon252::Proof>> {
+    let proven = prove_blocking(move || list_poseidon252::prove(&statement, &owners, &lists, &PARAMS)).await?;
+    let log_rows = proven.0.log_sizes.iter().copied().max().unwrap_or(0);
+    Ok(ProvenSubBlock { proof: proven.0, elapsed: proven.1, log_rows })
+}
+
+/// Runs `prove` on a blocking thread and times it.
+async fn prove_blocking<P: Send + 'static>(
+    prove: impl FnOnce() -> std::result::Result<P, SignedProveError> + Send + 'static,
+) -> Result<(P, Duration)> {
     let (proof, elapsed) = tokio::task::spawn_blocking(move || {
         let began = Instant::now();
-        list_poseidon252::prove(&statement, &owners, &lists, &PARAMS).map(|proof| (proof, began.elapsed()))
+        prove().map(|proof| (proof, began.elapsed()))
     })
     .await
     .map_err(|error| EngineError::ProverTask(error.to_string()))?
     .map_err(EngineError::Prove)?;
-    let log_rows = proof.log_sizes.iter().copied().max().unwrap_or(0);
-    Ok(ProvenSubBlock { proof, elapsed, log_rows })
+    Ok((proof, elapsed))
 }
 
 #[cfg(test)]

@@ -54,18 +54,29 @@ fn seed(sender: usize) -> KeySeed {
     KeySeed::from_elements(std::array::from_fn(|i| M31::reduce((sender * 8 + i + 1) as u32)))
 }
 
-/// `n` signed transfers from `senders` accounts (round-robin, each to the next account) and
-/// the state they batch against: every sender holds 2^100 and its key 0 at nonce 1. Returns
-/// the transfers, the state and the client-side signing time.
-fn signed_transfers(n: usize, senders: usize) -> Result<(Vec<SignedTransferTx>, BTreeMap<Slot, Felt>, f64)> {
-    let token = Felt::from(TOKEN);
-    let account = |i: usize| Felt::from(0x1000 + i as u64);
-    let slot = |key| Slot { contract: token, key };
+/// Bench account `i` (sender `i` pays account `i + 1`).
+fn account(i: usize) -> Felt {
+    Felt::from(0x1000 + i as u64)
+}
+
+/// The state the bench's transfers batch against: each of accounts `0..=senders` holds 2^100
+/// and its key 0 at nonce 1.
+fn bench_state(senders: usize) -> Result<BTreeMap<Slot, Felt>> {
+    let slot = |key| Slot { contract: Felt::from(TOKEN), key };
     let mut state = BTreeMap::new();
     for s in 0..=senders {
         state.insert(slot(balance_slot_key(account(s))), Felt::from(1u128 << 100));
         state.insert(slot(thread_key_slot_key(account(s))), pack_key_slot(&commitment(&seed(s), 0)?, 1)?);
     }
+    Ok(state)
+}
+
+/// `n` signed transfers from `senders` accounts (round-robin, each to the next account) and
+/// the state they batch against ([`bench_state`]). Returns the transfers, the state and the
+/// client-side signing time.
+fn signed_transfers(n: usize, senders: usize) -> Result<(Vec<SignedTransferTx>, BTreeMap<Slot, Felt>, f64)> {
+    let token = Felt::from(TOKEN);
+    let state = bench_state(senders)?;
     let statement = statement();
     let began = Instant::now();
     let mut txs = Vec::with_capacity(n);
@@ -88,23 +99,38 @@ pub fn measure(n: usize, senders: usize, params: &StarkParams) -> Result<Row> {
     ensure!(batch.rejected.is_empty(), "the batcher refused {:?}", batch.rejected);
     let sb = batch.sub_block;
     let pi = sb.statement(&statement());
-    let start = Instant::now();
-    let proof = poseidon252::prove(&pi, &sb.owners, &sb.rows, params)?;
-    let prove_s = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    poseidon252::verify(&pi, &proof, params)?;
-    let verify_ms = start.elapsed().as_secs_f64() * 1e3;
-    Ok(Row {
+    let proved = timed(|| poseidon252::prove(&pi, &sb.owners, &sb.rows, params))?;
+    let verified = timed(|| poseidon252::verify(&pi, &proved.0, params))?;
+    let shape = (&proved.0.log_sizes[..], poseidon252::to_felts(&proved.0).len());
+    Ok(row((n, senders, pi.inputs.len()), shape, sign_s, proved.1, verified.1))
+}
+
+/// Runs `f` and times it (seconds).
+fn timed<T, E>(f: impl FnOnce() -> std::result::Result<T, E>) -> std::result::Result<(T, f64), E> {
+    let began = Instant::now();
+    f().map(|value| (value, began.elapsed().as_secs_f64()))
+}
+
+/// The table's row of a proof of `n` transfers from `senders` accounts writing `slots` slots,
+/// whose components have `log_sizes` and which is `felts` long.
+fn row(
+    (n, senders, slots): (usize, usize, usize),
+    (log_sizes, felts): (&[u32], usize),
+    sign_s: f64,
+    prove_s: f64,
+    verify_s: f64,
+) -> Row {
+    Row {
         transfers: n,
         senders,
-        rows: 1 << proof.log_sizes.iter().copied().max().unwrap_or(0),
+        rows: 1 << log_sizes.iter().copied().max().unwrap_or(0),
         sign_s,
         prove_s,
-        verify_ms,
-        felts: poseidon252::to_felts(&proof).len(),
-        slots: pi.inputs.len(),
+        verify_ms: verify_s * 1e3,
+        felts,
+        slots,
         rss_mb: super::peak_rss_mb(),
-    })
+    }
 }
 
 /// Every sender of a bench world registers a fresh thread key, sent from its own account.
@@ -213,9 +239,8 @@ fn lists_by_sender(transfers: &[Transfer]) -> Vec<(Felt, Vec<(Felt, u128)>)> {
 /// sender's as one signed list.
 pub fn measure_lists(n: usize, senders: usize, params: &StarkParams) -> Result<Row> {
     ensure!(senders >= 1 && senders <= n, "--senders must be in 1..=transfers");
-    let (_, state, _) = signed_transfers(0, senders)?;
+    let state = bench_state(senders)?;
     let token = Felt::from(TOKEN);
-    let account = |i: usize| Felt::from(0x1000 + i as u64);
     let statement = statement();
     let began = Instant::now();
     let mut txs = Vec::with_capacity(senders);
@@ -232,23 +257,10 @@ pub fn measure_lists(n: usize, senders: usize, params: &StarkParams) -> Result<R
     ensure!(batch.deferred.is_empty(), "{} lists do not fit one proof", batch.deferred.len());
     let sb = batch.sub_block;
     let pi = sb.statement(&statement);
-    let start = Instant::now();
-    let proof = list_poseidon252::prove(&pi, &sb.owners, &sb.entries, params)?;
-    let prove_s = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    list_poseidon252::verify(&pi, &proof, params)?;
-    let verify_ms = start.elapsed().as_secs_f64() * 1e3;
-    Ok(Row {
-        transfers: n,
-        senders,
-        rows: 1 << proof.log_sizes.iter().copied().max().unwrap_or(0),
-        sign_s,
-        prove_s,
-        verify_ms,
-        felts: list_poseidon252::to_felts(&proof).len(),
-        slots: pi.inputs.len(),
-        rss_mb: super::peak_rss_mb(),
-    })
+    let proved = timed(|| list_poseidon252::prove(&pi, &sb.owners, &sb.entries, params))?;
+    let verified = timed(|| list_poseidon252::verify(&pi, &proved.0, params))?;
+    let shape = (&proved.0.log_sizes[..], list_poseidon252::to_felts(&proved.0).len());
+    Ok(row((n, senders, pi.inputs.len()), shape, sign_s, proved.1, verified.1))
 }
 
 /// The list program on a bench world: each sender signs its transfers as one list with its
