@@ -3,7 +3,8 @@
 //! spending what it received in the same sub-block), the sub-block is proven off-chain with the
 //! production parameters and settled; balances and rotated key slots land in storage, and a
 //! replay reverts on the sequence. The same for the token list program (`ListVerifier`): two
-//! signed lists settle, one signature and one key step per list.
+//! signed lists settle, one signature and one key step per list; then lists go through the
+//! engine (admission, batch, prove, settle) as a batcher runs them.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -400,6 +401,85 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
         ),
         other => anyhow::bail!("replayed lists were batched: {other:?}"),
     }
+    lists_through_the_engine(&world, (holder, holder_seed, hn + 1), (one, one_seed, on + 1), two).await
+}
+
+/// The engine's list path on the same thread, sequence 1: lists admitted into a batcher's
+/// store (a replay, a list changed after signing, a zero item and an empty list refused with
+/// their reasons, nothing stored), batched (a list over its sender's balance refused whole,
+/// with its reason), proven and settled by `zkthread_engine` as the CLI and service drive it.
+async fn lists_through_the_engine(
+    world: &ThreadWorld,
+    (holder, holder_seed, hn): (Felt, u64, u32),
+    (one, one_seed, on): (Felt, u64, u32),
+    two: Felt,
+) -> Result<()> {
+    use zkthread_engine::submit::{admit_list, Refused};
+    use zkthread_engine::{batch, prove, settle, BatchOutcome, Limits, Logged, ProveOutcome, SettleOptions, SettleOutcome};
+    use zkthread_store::{NewTransferList, Store, SubBlockStatus, ThreadKey};
+
+    let (client, token) = (world.client(), world.token.address);
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(dir.path())?.program::<NewTransferList>();
+    let thread = ThreadKey::new(world.registry.address, world.thread_id);
+    let contracts = [token];
+    let statement = world.next_statement().await?;
+    let refused = |outcome: std::result::Result<_, zkthread_engine::SubmitError>| match outcome {
+        Err(zkthread_engine::SubmitError::Refused(reason)) => Ok(reason),
+        other => Err(anyhow::anyhow!("admitted: {other:?}")),
+    };
+
+    let pay = signed_list(&statement, token, (holder, holder_seed), &[(one, 10), (two, 20), (one, 5)], (1, hn))?;
+    let mut changed = pay.clone();
+    changed.transfers[1].1 = 2_000;
+    let reason = refused(admit_list(client, &store, thread, &contracts, &changed).await)?;
+    ensure!(matches!(reason, Refused::BadSignature(_)), "a changed list: {reason}");
+    admit_list(client, &store, thread, &contracts, &pay).await?;
+    let reason = refused(admit_list(client, &store, thread, &contracts, &pay).await)?;
+    ensure!(matches!(reason, Refused::WrongNonce { .. }), "a replayed list: {reason}");
+    let zero = signed_list(&statement, token, (one, one_seed), &[(two, 1), (holder, 0)], (1, on))?;
+    let reason = refused(admit_list(client, &store, thread, &contracts, &zero).await)?;
+    ensure!(reason.to_string() == "list item 1: amount must be above zero", "{reason}");
+    let mut empty = zero.clone();
+    empty.transfers.clear();
+    ensure!(matches!(refused(admit_list(client, &store, thread, &contracts, &empty).await)?, Refused::EmptyList));
+    // Admitted (the balance moves until batching), then refused whole by the batcher.
+    let overspend = signed_list(&statement, token, (one, one_seed), &[(two, 1), (holder, SUPPLY)], (1, on))?;
+    admit_list(client, &store, thread, &contracts, &overspend).await?;
+    ensure!(store.pending(thread)?.len() == 2, "only the two valid lists are stored");
+
+    let BatchOutcome::Built(built) = batch(client, &store, thread, Limits::default(), &Logged).await? else {
+        anyhow::bail!("nothing built");
+    };
+    ensure!(built.sub_block.sequence() == 1 && built.sub_block.body.messages.len() == 1);
+    ensure!(built.rejected.len() == 1 && built.rejected[0].message.body.from == one, "{:?}", built.rejected);
+    let reason = &built.rejected[0].reason;
+    ensure!(reason.starts_with("the list pays out more than the sender's balance"), "{reason}");
+    // The holder's balance and key slot, two receivers' balances.
+    ensure!(built.sub_block.body.outputs.len() == 4, "{} outputs", built.sub_block.body.outputs.len());
+    let ProveOutcome::Proved(proved) = prove(&store, thread, &Logged).await? else {
+        anyhow::bail!("nothing proven");
+    };
+    let SettleOutcome::Sent(sent) = settle(client, &store, thread, SettleOptions::default(), &Logged).await? else {
+        anyhow::bail!("nothing sent");
+    };
+    ensure!(sent.settled(), "the engine's list settlement reverted: {:?}", sent.revert_reason);
+    ensure!(matches!(sent.sub_block.status, SubBlockStatus::Settled { .. }));
+    eprintln!(
+        "engine list sub-block: {} proof felts, prove {:.1} s, largest component 2^{}",
+        proved.proof_felts,
+        proved.prove_time.as_secs_f64(),
+        proved.log_rows
+    );
+    let balance = |account: Felt| async move {
+        client.storage_at(token, balance_slot(account)?).await.map_err(anyhow::Error::from)
+    };
+    ensure!(balance(holder).await? == Felt::from(SUPPLY - 500 - 35));
+    ensure!(balance(one).await? == Felt::from(300u128 - 120 + 15));
+    ensure!(balance(two).await? == Felt::from(320u128 + 20));
+    ensure!(world.token.thread_key(client, holder).await? == pack_key_slot(&key(holder_seed, 2), hn + 1)?);
+    ensure!(world.token.thread_key(client, one).await? == pack_key_slot(&key(one_seed, 1), on)?, "a refused list moves no key");
+    ensure!(world.registry.next_sequence(client, world.thread_id).await? == 2);
     Ok(())
 }
 

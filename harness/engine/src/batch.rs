@@ -1,23 +1,23 @@
-//! Building a thread's next sub-block from its pending signed transfers, against the balances
-//! and thread-key slots on-chain now (`SignedBatcher`: every signature and nonce is checked
-//! before batching; refused transfers are kept with their reason).
+//! Building a thread's next sub-block from its pending signed messages (transfers or lists,
+//! `crate::token`), against the balances and thread-key slots on-chain now (`SignedBatcher`:
+//! every signature and nonce is checked before batching; refused messages are kept with their
+//! reason).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt};
 use zkthread_token::list_batcher::SignedTransferListTx;
-use zkthread_token::{SignedBatchError, SignedBatcher, SignedTransferTx, MAX_TRANSFERS_PER_PROOF};
+use zkthread_token::{SignedBatchError, SignedBatcher, SignedTransferTx};
 use zkthread_prover::Slot;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
-use zkthread_store::{
-    MessageBody, NewSubBlock, Rejected, Store, SubBlock, SubBlockStatus, ThreadKey, Transfer as StoredTransfer,
-};
+use zkthread_store::{Message, MessageBody, NewSubBlock, NewTransfer, Rejected, Store, SubBlock, SubBlockStatus, ThreadKey};
 
-use crate::codec::{signed_tx, to_entries, tx_list_record};
-use crate::error::{ChainContext, EngineError, Result};
+use crate::codec::{to_entries, tx_list_record};
+use crate::error::{ChainContext, EngineError, RefusedMessage, Result};
 use crate::program::thread_statement;
 use crate::reconcile::{reconcile, Reconciled};
+use crate::token::TokenMessage;
 use crate::{hex, Observer};
 
 /// Distinct slots per sub-block by default: what fits the 5,000-felt settle calldata goal under
@@ -36,8 +36,9 @@ pub const DEFAULT_MAX_TRANSFERS: usize = 256;
 /// How much one sub-block takes; what does not fit stays pending for the next one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Pending transfers looked at (oldest first); never more than one proof holds
-    /// ([`MAX_TRANSFERS_PER_PROOF`]: a larger sub-block could not be proven, and would hold the
+    /// Pending transfers looked at (oldest first, counting each of a list's; a list longer
+    /// than this goes alone); never more than one proof holds
+    /// ([`TokenMessage::MAX_TRANSFERS_PER_PROOF`]: a larger sub-block could not be proven, and would hold the
     /// thread's next sequence until abandoned).
     pub max_transfers: usize,
     /// Distinct slots (balances and the senders' key slots).
@@ -130,26 +131,47 @@ async fn read_slots(client: &ChainReader, slots: impl Iterator<Item = Slot>) -> 
 /// How many transfers from the front of `transfers` fit in `max_slots` distinct slots (at
 /// least one, so a sub-block always makes progress).
 pub fn prefix_within_slots(transfers: &[SignedTransferTx], max_slots: usize) -> usize {
+    prefix_within::<NewTransfer>(transfers, max_slots)
+}
+
+/// How many messages from the front of `txs` fit in `max_slots` distinct slots (at least one,
+/// so a sub-block always makes progress).
+pub fn prefix_within<M: TokenMessage>(txs: &[M::Tx], max_slots: usize) -> usize {
     let mut slots = BTreeSet::new();
-    for (taken, t) in transfers.iter().enumerate() {
-        slots.extend(slots_of(t));
+    for (taken, tx) in txs.iter().enumerate() {
+        slots.extend(M::slots(tx));
         if slots.len() > max_slots {
             return taken.max(1);
         }
     }
-    transfers.len()
+    txs.len()
+}
+
+/// The oldest of `pending` carrying at most `max_transfers` transfers in all (at least one
+/// message, however many it carries: a list longer than the limit goes alone).
+fn within_transfers<M: TokenMessage>(mut pending: Vec<Message<M>>, max_transfers: usize) -> Vec<Message<M>> {
+    let mut transfers = 0;
+    let fit = pending
+        .iter()
+        .position(|m| {
+            transfers += m.body.transfer_count();
+            transfers > max_transfers
+        })
+        .map_or(pending.len(), |past| past.max(1));
+    pending.truncate(fit);
+    pending
 }
 
 /// Builds and records the thread's next sub-block. Reconciles first (a sub-block whose settle
 /// landed is never taken for stale), ends an in-flight sub-block whose inputs changed on-chain,
 /// and refuses to build while another one is in flight.
-pub async fn batch(
+pub async fn batch<M: TokenMessage>(
     client: &ChainReader,
-    store: &Store,
+    store: &Store<M>,
     key: ThreadKey,
     limits: Limits,
     observer: &dyn Observer,
-) -> Result<BatchOutcome> {
+) -> Result<BatchOutcome<M>> {
     build(client, store, key, limits, false, observer).await
 }
 
@@ -158,24 +180,24 @@ pub async fn batch(
 /// values), so proving it overlaps that one's settlement. The sub-block built ahead is sent
 /// only once its parent is settled, and ends with it (handing its transfers back) if the
 /// parent ends without applying anything: it is then rebuilt on fresh state.
-pub async fn batch_ahead(
+pub async fn batch_ahead<M: TokenMessage>(
     client: &ChainReader,
-    store: &Store,
+    store: &Store<M>,
     key: ThreadKey,
     limits: Limits,
     observer: &dyn Observer,
-) -> Result<BatchOutcome> {
+) -> Result<BatchOutcome<M>> {
     build(client, store, key, limits, true, observer).await
 }
 
-async fn build(
+async fn build<M: TokenMessage>(
     client: &ChainReader,
-    store: &Store,
+    store: &Store<M>,
     key: ThreadKey,
     limits: Limits,
     ahead: bool,
     observer: &dyn Observer,
-) -> Result<BatchOutcome> {
+) -> Result<BatchOutcome<M>> {
     let thread_id = key.thread_id;
     let registry = Registry {
         address: key.registry,
@@ -205,17 +227,18 @@ async fn build(
             })
         }
     };
-    let mut pending = store.pending(key)?;
+    let pending = store.pending(key)?;
     if pending.is_empty() {
         return Ok(BatchOutcome::NothingPending { reconciled });
     }
-    pending.truncate(limits.max_transfers.min(MAX_TRANSFERS_PER_PROOF));
+    let pending = within_transfers(pending, limits.max_transfers.min(M::MAX_TRANSFERS_PER_PROOF));
     // While a sub-block the prover failed on is being split: at most half of its transfers.
     let pending = crate::isolation::cap_round(store, key, pending)?;
 
     observer.step(&format!(
-        "reading thread {thread_id} and the slots {} pending transfer(s) touch",
-        pending.len()
+        "reading thread {thread_id} and the slots {} pending {}(s) touch",
+        pending.len(),
+        M::NOUN
     ));
     let info = registry
         .thread(client, thread_id)
@@ -246,23 +269,28 @@ async fn build(
         None => info.sequence,
     };
 
-    // Records written before transfers were signed cannot be proven: refuse them by name.
+    // Records written before transfers were signed cannot be proven, and a message touching
+    // more slots than one settlement carries could never settle: refuse them by name.
     let mut rejected = Vec::new();
-    let mut signed: Vec<(StoredTransfer, SignedTransferTx)> = Vec::new();
+    let mut signed: Vec<(Message<M>, M::Tx)> = Vec::new();
     for stored in pending {
-        match signed_tx(&stored) {
-            Some(tx) => signed.push((stored, tx)),
+        match M::signed(&stored).map(|tx| (M::slots(&tx).into_iter().collect::<BTreeSet<_>>().len(), tx)) {
+            Some((slots, _)) if slots > MAX_SLOTS_WITHIN_CALLDATA => rejected.push(Rejected {
+                message: stored,
+                reason: format!("touches {slots} slots; one settlement carries at most {MAX_SLOTS_WITHIN_CALLDATA}"),
+            }),
+            Some((_, tx)) => signed.push((stored, tx)),
             None => rejected.push(Rejected {
                 message: stored,
                 reason: "not signed by the sender's thread key (no valid signature record)".into(),
             }),
         }
     }
-    let txs: Vec<SignedTransferTx> = signed.iter().map(|(_, tx)| tx.clone()).collect();
-    let fit = prefix_within_slots(&txs, limits.max_slots);
+    let txs: Vec<M::Tx> = signed.iter().map(|(_, tx)| tx.clone()).collect();
+    let fit = prefix_within::<M>(&txs, limits.max_slots);
     let (txs, signed) = (&txs[..fit], &signed[..fit]);
     let mut current =
-        read_touched_slots(client, txs.iter().filter(|t| contract_set.contains(&t.token))).await?;
+        read_slots(client, txs.iter().filter(|t| contract_set.contains(&M::token(t))).flat_map(M::slots)).await?;
     if let Some(parent) = &parent {
         for output in &parent.body.outputs {
             let slot = Slot {
@@ -283,12 +311,13 @@ async fn build(
     let mut statement = thread_statement(&info, client.chain_id(), registry.address, thread_id);
     statement.sequence = Felt::from(sequence);
     let batcher = SignedBatcher::new(statement, contracts.iter().copied());
-    // `taken`: the transfers the batcher looked at; those it deferred (none while `pending`
-    // is cut at `MAX_TRANSFERS_PER_PROOF` above) stay pending for the next sequence.
-    let (sub_block, refused, taken) = match batcher.batch(txs, |slot: &Slot| current.get(slot).copied()) {
-        Ok(batch) => {
-            let taken = txs.len() - batch.deferred.len();
-            (Some(batch.sub_block), batch.rejected, taken)
+    // `taken`: the messages the batcher looked at; those it deferred (past one proof) stay
+    // pending for the next sequence.
+    let (sub_block, refused, taken) = match M::batch(&batcher, txs, |slot: &Slot| current.get(slot).copied()) {
+        Ok(mut batch) => {
+            let refused = std::mem::take(&mut batch.rejected);
+            let taken = batch.taken;
+            (Some(batch), refused, taken)
         }
         Err(SignedBatchError::Empty { rejected }) => (None, rejected, txs.len()),
         Err(error) => return Err(EngineError::Batch(error)),
@@ -302,9 +331,10 @@ async fn build(
 
     let Some(sub_block) = sub_block else {
         store.record_rejected(key, rejected.clone())?;
+        let rejected = rejected.into_iter().map(|r| RefusedMessage { id: r.message.id, reason: r.reason }).collect();
         return Err(EngineError::AllRejected { rejected });
     };
-    let accepted: Vec<StoredTransfer> = signed[..taken]
+    let accepted: Vec<Message<M>> = signed[..taken]
         .iter()
         .enumerate()
         .filter(|(index, _)| !refused_ids.contains(index))
@@ -425,5 +455,28 @@ mod tests {
         assert_eq!(prefix_within_slots(&transfers, 7), 4);
         assert_eq!(prefix_within_slots(&transfers[2..], 1), 1);
         assert_eq!(prefix_within_slots(&[], 5), 0);
+    }
+
+    /// Limits count transfers, a list's each: lists are taken while their transfers fit, and a
+    /// list longer than the limit goes alone rather than never.
+    #[test]
+    fn a_round_takes_lists_while_their_transfers_fit_and_a_long_one_alone() {
+        use zkthread_store::{ListedTransfer, NewTransferList, TransferAuth};
+        let list = |id: u64, n: usize| Message {
+            id,
+            body: NewTransferList {
+                token: Felt::ONE,
+                from: Felt::from(id),
+                transfers: vec![ListedTransfer { to: Felt::TWO, amount: 1 }; n],
+                auth: TransferAuth { nonce: 0, key: [0; 4], next_key: [0; 4], signature: vec![] },
+            },
+        };
+        let pending = vec![list(1, 3), list(2, 4), list(3, 1)];
+        let ids = |taken: Vec<Message<NewTransferList>>| taken.iter().map(|m| m.id).collect::<Vec<_>>();
+        assert_eq!(ids(within_transfers(pending.clone(), 7)), [1, 2]);
+        assert_eq!(ids(within_transfers(pending.clone(), 8)), [1, 2, 3]);
+        assert_eq!(ids(within_transfers(pending.clone(), 6)), [1]);
+        assert_eq!(ids(within_transfers(pending.clone(), 2)), [1], "longer than the limit: alone");
+        assert_eq!(ids(within_transfers(pending[2..].to_vec(), 1)), [3]);
     }
 }

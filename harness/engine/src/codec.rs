@@ -8,7 +8,7 @@ use zkthread_client::calldata::SlotValue as ChainSlotValue;
 use zkthread_client::registry::{Settlement, TransactionList};
 use zkthread_client::Felt;
 use zkthread_token::list_batcher::SignedTransferListTx;
-use zkthread_token::{SignedBatcher, SignedPublicInput, SignedSubBlock, SignedTransferTx};
+use zkthread_token::{SignedBatcher, SignedPublicInput, SignedTransferTx};
 use zkthread_prover::{Slot, SlotValue};
 use zkthread_sig::wots::{KeyCommitment, Signature};
 use zkthread_sig::TxListCommitment;
@@ -18,6 +18,7 @@ use zkthread_store::{
 };
 
 use crate::error::{EngineError, Result};
+use crate::token::{Batched, TokenMessage};
 
 pub fn to_prover_slots(entries: &[SlotEntry]) -> Vec<SlotValue> {
     entries
@@ -134,36 +135,38 @@ pub fn new_transfer_list(tx: &SignedTransferListTx) -> NewTransferList {
     }
 }
 
-/// The prover's witness of a stored sub-block: its transfers batched again, against its own
+/// The prover's witness of a stored sub-block: its messages batched again, against its own
 /// input list, must give exactly its lists (the rows carry the signature traces, which are
 /// recomputed rather than stored).
-pub fn rebuild(sub_block: &SubBlock, registry: Felt) -> Result<SignedSubBlock> {
+pub fn rebuild<M: TokenMessage>(sub_block: &SubBlock<M>, registry: Felt) -> Result<Batched<M::Witness>> {
     let corrupt = |what: String| EngineError::Corrupt(format!("the stored sub-block {what}"));
     let statement = statement(sub_block, registry)?;
     let txs = sub_block
         .body
         .messages
         .iter()
-        .map(|t| {
-            signed_tx(t).ok_or_else(|| corrupt(format!("has transfer {} without a valid signature record", t.id)))
+        .map(|m| {
+            M::signed(m).ok_or_else(|| corrupt(format!("has transfer {} without a valid signature record", m.id)))
         })
         .collect::<Result<Vec<_>>>()?;
     let inputs: BTreeMap<Slot, Felt> = statement.inputs.iter().map(|e| (e.slot, e.value)).collect();
-    let contracts: BTreeSet<Felt> = txs.iter().map(|t| t.token).collect();
-    let batch = SignedBatcher::new(statement.clone(), contracts)
-        .batch(&txs, |slot| inputs.get(slot).copied())
+    let contracts: BTreeSet<Felt> = txs.iter().map(M::token).collect();
+    let batch = M::batch(&SignedBatcher::new(statement.clone(), contracts), &txs, |slot| inputs.get(slot).copied())
         .map_err(|error| corrupt(format!("does not batch again: {error}")))?;
     if !batch.rejected.is_empty() {
         let reasons: Vec<String> = batch.rejected.iter().map(ToString::to_string).collect();
         return Err(corrupt(format!("does not batch again: {}", reasons.join("; "))));
     }
-    if batch.sub_block.inputs != statement.inputs || batch.sub_block.outputs != statement.outputs {
+    if batch.taken != txs.len() {
+        return Err(corrupt(format!("does not fit one proof ({} of its {} messages do)", batch.taken, txs.len())));
+    }
+    if batch.inputs != statement.inputs || batch.outputs != statement.outputs {
         return Err(corrupt("has slot lists that differ from its transfers batched again".into()));
     }
-    if batch.sub_block.transactions != statement.transactions {
+    if batch.transactions != statement.transactions {
         return Err(corrupt("has a transaction-list commitment that differs from its transfers'".into()));
     }
-    Ok(batch.sub_block)
+    Ok(batch)
 }
 
 /// The `settle` arguments of a stored sub-block (its proof empty until it is proven).

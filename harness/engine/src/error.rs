@@ -4,7 +4,7 @@
 use zkthread_client::ClientError;
 use zkthread_prover::serialize::DecodeError;
 use zkthread_token::{SignedBatchError, SignedProveError, SignedVerifyError};
-use zkthread_store::{Felt, Rejected, StoreError};
+use zkthread_store::{Felt, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -35,7 +35,7 @@ pub enum EngineError {
     },
     /// Every pending transfer that was looked at was refused (each is recorded with its reason).
     #[error("no sub-block built: all {} pending transfer(s) were rejected", .rejected.len())]
-    AllRejected { rejected: Vec<Rejected> },
+    AllRejected { rejected: Vec<RefusedMessage> },
     #[error("batching the pending transfers: {0}")]
     Batch(#[source] SignedBatchError),
     /// The data directory holds something that cannot be what the engine wrote.
@@ -90,4 +90,12 @@ impl<T> ChainContext<T> for std::result::Result<T, ClientError> {
             source,
         })
     }
+}
+
+/// A pending message the batcher refused, by its id, with the reason recorded for it (any
+/// program's: the store keeps the message itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedMessage {
+    pub id: u64,
+    pub reason: String,
 }

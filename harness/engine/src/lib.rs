@@ -1,4 +1,4 @@
-//! The batcher engine of zkthreads: one thread's pending signed transfers → a sub-block
+//! The batcher engine of zkthreads: one thread's pending signed messages → a sub-block
 //! ([`batch`]) → a Stwo proof verified off-chain ([`prove`]) → one `settle` transaction on the
 //! registry, sent exactly once ([`settle`]), with [`reconcile`] bringing the store back in line
 //! with the chain after any crash.
@@ -6,8 +6,8 @@
 //! Any thread program: the store keeps a program's messages (`zkthread_store::MessageBody`)
 //! and [`settle`], [`reconcile`] and [`batch::abandon_if_stale`] are generic over the message
 //! type ([`program::ProgramMessage`] names the program and verifies its stored proof). The
-//! token's [`batch`] and [`prove`] are its own; the order book's are
-//! [`orderbook::pipeline`].
+//! token's [`batch`] and [`prove`] take either of its programs ([`token::TokenMessage`]:
+//! single signed transfers, or signed lists); the order book's are [`orderbook::pipeline`].
 //!
 //! The CLI (`zkthread batch|prove|settle`), the service and a user's own tests drive the same
 //! functions. Each takes the batcher's [`Store`](zkthread_store::Store) and the
@@ -42,6 +42,7 @@ pub mod prove;
 pub mod reconcile;
 pub mod settle;
 pub mod submit;
+pub mod token;
 
 pub use batch::{batch, batch_ahead, BatchOutcome, Built, Limits};
 pub use error::{EngineError, Result};
@@ -50,7 +51,7 @@ pub use prove::{prove, ProveOutcome, Proved};
 pub use reconcile::{reconcile, Reconciled};
 pub use settle::{settle, Sent, SettleOptions, SettleOutcome};
 pub use submit::{
-    admit, queued_state, sender_state, thread_contracts, verify_signature, Refused, SenderState, SubmitError,
+    admit, admit_list, queued_state, sender_state, thread_contracts, verify_signature, Refused, SenderState, SubmitError,
     MAX_QUEUED_PER_SENDER,
 };
 

@@ -21,6 +21,7 @@ use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
 use zkthread_store::{MessageBody, NewTransfer, NewTransferList};
 
 use crate::error::{EngineError, Result};
+use crate::token::TokenMessage;
 
 /// The Merkle channel of OS version 1 (Cairo has the Poseidon builtin).
 pub type Channel = Poseidon252MerkleChannel;
@@ -190,9 +191,7 @@ pub async fn prove(
     owners: Vec<Felt>,
     rows: Vec<SignedRow>,
 ) -> Result<ProvenSubBlock> {
-    let proven = prove_blocking(move || poseidon252::prove(&statement, &owners, &rows, &PARAMS)).await?;
-    let log_rows = proven.0.log_sizes.iter().copied().max().unwrap_or(0);
-    Ok(ProvenSubBlock { proof: proven.0, elapsed: proven.1, log_rows })
+    prove_program::<NewTransfer>(statement, owners, rows).await
 }
 
 /// Proves a sub-block of the list program with [`PARAMS`] on a blocking thread (see [`prove`]).
@@ -201,9 +200,18 @@ pub async fn prove_lists(
     owners: Vec<Felt>,
     lists: Vec<SignedListRow>,
 ) -> Result<ProvenSubBlock<list_poseidon252::Proof>> {
-    let proven = prove_blocking(move || list_poseidon252::prove(&statement, &owners, &lists, &PARAMS)).await?;
-    let log_rows = proven.0.log_sizes.iter().copied().max().unwrap_or(0);
-    Ok(ProvenSubBlock { proof: proven.0, elapsed: proven.1, log_rows })
+    prove_program::<NewTransferList>(statement, owners, lists).await
+}
+
+/// Proves a sub-block of the token program `M` with [`PARAMS`] on a blocking thread.
+pub async fn prove_program<M: TokenMessage>(
+    statement: SignedPublicInput,
+    owners: Vec<Felt>,
+    witness: M::Witness,
+) -> Result<ProvenSubBlock<M::Proof>> {
+    let (proof, elapsed) = prove_blocking(move || M::prove(&statement, &owners, &witness)).await?;
+    let log_rows = M::log_rows(&proof);
+    Ok(ProvenSubBlock { proof, elapsed, log_rows })
 }
 
 /// Runs `prove` on a blocking thread and times it.

@@ -1,34 +1,34 @@
-//! Proving a thread's built sub-block with Stwo (the signed program: every signature, nonce
-//! and balance move in the AIR), verifying it off-chain and storing the proof felts
+//! Proving a thread's built sub-block with Stwo (either token program, `crate::token`: every
+//! signature, nonce and balance move in the AIR), verifying it off-chain and storing the proof felts
 //! (Built → Proven). Needs no node: everything is in the store.
 
 use std::time::{Duration, Instant};
 
-use zkthread_token::poseidon252;
 use zkthread_prover::ThreadChannel;
-use zkthread_store::{Store, SubBlock, ThreadKey};
+use zkthread_store::{NewTransfer, Store, SubBlock, ThreadKey};
 
 use crate::codec::{rebuild, statement};
 use crate::error::{EngineError, Result};
 use crate::isolation::{self, Blame};
 use crate::program::{self, Channel, ProvenSubBlock, PARAMS};
+use crate::token::TokenMessage;
 use crate::Observer;
 
 /// What [`prove`] did.
 #[derive(Debug)]
-pub enum ProveOutcome {
+pub enum ProveOutcome<M = NewTransfer> {
     /// The thread has no sub-block in flight.
     NothingBuilt,
     /// No sub-block is Built: the oldest in-flight one was proven before (it may be on its
     /// way to settle).
-    AlreadyProven(SubBlock),
-    Proved(Proved),
+    AlreadyProven(SubBlock<M>),
+    Proved(Proved<M>),
 }
 
 /// A sub-block proven now and recorded as Proven.
 #[derive(Debug)]
-pub struct Proved {
-    pub sub_block: SubBlock,
+pub struct Proved<M = NewTransfer> {
+    pub sub_block: SubBlock<M>,
     pub proof_felts: usize,
     /// Rows of the largest component (log2).
     pub log_rows: u32,
@@ -37,9 +37,10 @@ pub struct Proved {
 }
 
 /// Proves the thread's Built sub-block (there is at most one; it may have been built ahead on
-/// a proven one: its statement names its own sequence and inputs). A proof that does not verify off-chain is never
-/// stored: settling it would pay for a doomed transaction.
-pub async fn prove(store: &Store, key: ThreadKey, observer: &dyn Observer) -> Result<ProveOutcome> {
+/// a proven one: its statement names its own sequence and inputs), for the thread's token
+/// program `M` (`crate::token`). A proof that does not verify off-chain is never stored:
+/// settling it would pay for a doomed transaction.
+pub async fn prove<M: TokenMessage>(store: &Store<M>, key: ThreadKey, observer: &dyn Observer) -> Result<ProveOutcome<M>> {
     let Some(sub_block) = store.built(key)? else {
         return Ok(match store.in_flight(key)? {
             Some(proven) => ProveOutcome::AlreadyProven(proven),
@@ -52,15 +53,17 @@ pub async fn prove(store: &Store, key: ThreadKey, observer: &dyn Observer) -> Re
         Err(error @ EngineError::Corrupt(_)) => return Err(end_unprovable(store, key, &sub_block, &error)?),
         Err(other) => return Err(other),
     };
+    let transfers: usize = sub_block.body.messages.iter().map(|m| m.body.transfer_count()).sum();
     observer.step(&format!(
-        "proving sub-block {} ({} signed transfers, {} slots) with Stwo ({}, {} bits)",
+        "proving sub-block {} ({} {}(s), {transfers} transfer(s), {} slots) with Stwo ({}, {} bits)",
         sub_block.sequence(),
-        witness.transfers.len(),
+        sub_block.body.messages.len(),
+        M::NOUN,
         witness.outputs.len(),
         Channel::NAME,
         PARAMS.security_bits()
     ));
-    let proven = match program::prove(statement.clone(), witness.owners, witness.rows).await {
+    let proven = match program::prove_program::<M>(statement.clone(), witness.owners, witness.witness).await {
         Err(error @ EngineError::Prove(_)) => return Err(end_unprovable(store, key, &sub_block, &error)?),
         other => other?,
     };
@@ -72,12 +75,12 @@ pub async fn prove(store: &Store, key: ThreadKey, observer: &dyn Observer) -> Re
     observer.done(&format!("largest component 2^{log_rows} rows"));
     observer.step("verifying the proof off-chain");
     let began = Instant::now();
-    if let Err(source) = poseidon252::verify(&statement, &proof, &PARAMS) {
+    if let Err(source) = M::verify(&statement, &proof) {
         let error = EngineError::Verify { what: "the new proof", source };
         return Err(end_unprovable(store, key, &sub_block, &error)?);
     }
     let verify_time = began.elapsed();
-    let felts = poseidon252::to_felts(&proof);
+    let felts = M::to_felts(&proof);
     let proof_felts = felts.len();
     observer.done(&format!(
         "{:.0} ms, {proof_felts} proof felts",
@@ -95,9 +98,9 @@ pub async fn prove(store: &Store, key: ThreadKey, observer: &dyn Observer) -> Re
 
 /// Ends `sub_block`, Built, that the prover side failed on (`error`): proving it again would
 /// fail the same way (`crate::isolation`). One built ahead on a sub-block not yet settled is
-/// only ended (it is rebuilt on chain state); otherwise its transfers are split until the one
+/// only ended (it is rebuilt on chain state); otherwise its messages are split until the one
 /// the prover fails on is refused. Returns [`EngineError::Unprovable`] saying what was done.
-fn end_unprovable(store: &Store, key: ThreadKey, sub_block: &SubBlock, error: &EngineError) -> Result<EngineError> {
+fn end_unprovable<M: TokenMessage>(store: &Store<M>, key: ThreadKey, sub_block: &SubBlock<M>, error: &EngineError) -> Result<EngineError> {
     let blame = if sub_block.body.parent_attempt.is_some() { Blame::NotTheMessages } else { Blame::Messages };
     let detail = isolation::end_unprovable(store, key, sub_block, error, blame)?;
     Ok(EngineError::Unprovable { sequence: sub_block.sequence(), detail })

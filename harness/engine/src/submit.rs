@@ -18,9 +18,13 @@ use zkthread_client::{ChainReader, Felt};
 use zkthread_token::SignedTransferTx;
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{thread_key_slot_key, KeyCommitment, SignatureError, TransferMessage};
-use zkthread_store::{QueuedAuth, Store, ThreadKey, Transfer};
+use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
+use zkthread_store::{Message, MessageBody, NewTransferList, QueuedAuth, Store, ThreadKey, Transfer};
+use zkthread_token::list_batcher::SignedTransferListTx;
 
-use crate::codec::new_transfer;
+use crate::batch::{list_slots_of, MAX_SLOTS_WITHIN_CALLDATA};
+use crate::codec::{new_transfer, new_transfer_list};
+use crate::token::TokenMessage;
 use crate::error::{ChainContext, EngineError};
 
 /// Why a transfer was not admitted.
@@ -44,6 +48,15 @@ pub enum Refused {
     BadKeySlot(String),
     #[error("the sender already has {queued} transfers queued here (at most {MAX_QUEUED_PER_SENDER}): post again after the next settlement")]
     SenderQueueFull { queued: usize },
+    #[error("a list needs at least one transfer")]
+    EmptyList,
+    #[error("a list of {transfers} transfers does not fit one proof (at most {max})")]
+    ListTooLong { transfers: usize, max: usize },
+    #[error("the list touches {slots} slots; one settlement carries at most {max}")]
+    TooManySlots { slots: usize, max: usize },
+    /// One transfer of a list is invalid: the list is refused whole (one signature covers it).
+    #[error("list item {item}: {reason}")]
+    ListItem { item: usize, reason: Box<Refused> },
 }
 
 /// The most transfers one sender may have queued here (pending or in flight) at a time: the
@@ -79,9 +92,9 @@ pub struct SenderState {
 /// they no longer chain and are skipped. Read the other way round, the chain's old nonce meets
 /// a queue without them, and the sender's valid next transfer would be refused as out of
 /// order (its one-time key already spent on the client's side).
-pub async fn sender_state(
+pub async fn sender_state<M: MessageBody>(
     client: &ChainReader,
-    store: &Store,
+    store: &Store<M>,
     thread: ThreadKey,
     token: Felt,
     from: Felt,
@@ -99,8 +112,8 @@ pub async fn sender_state(
 /// the on-chain slot through their nonces (a queued transfer that does not chain is skipped:
 /// the batcher will refuse it). `on_chain` must have been read after nothing of the queue
 /// could settle since (see [`sender_state`]).
-pub fn queued_state(
-    store: &Store,
+pub fn queued_state<M: MessageBody>(
+    store: &Store<M>,
     thread: ThreadKey,
     token: Felt,
     from: Felt,
@@ -179,26 +192,86 @@ pub async fn admit(
     if tx.from == tx.to {
         return Err(Refused::SelfTransfer.into());
     }
-    let state = sender_state(client, store, thread, tx.token, tx.from).await?;
-    room_for_one_more(&state)?;
-    if state.key.is_none() {
-        return Err(Refused::NoKey(tx.from).into());
-    }
-    if tx.nonce != state.nonce {
-        return Err(Refused::WrongNonce {
-            given: tx.nonce,
-            expected: state.nonce,
-        }
-        .into());
-    }
-    if tx.key != state.key {
-        return Err(Refused::WrongKey.into());
-    }
+    check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?;
     // Last, so a message changed after signing is refused for the field it breaks first.
     verify_signature(client, thread, tx)?;
     Ok(store
         .submit(thread, new_transfer(tx))
         .map_err(EngineError::Store)?)
+}
+
+/// Checks `tx`'s sender state in the thread: room in its lane, a registered key, and the next
+/// nonce and key after what it has queued.
+async fn check_sender<M: MessageBody>(
+    client: &ChainReader,
+    store: &Store<M>,
+    thread: ThreadKey,
+    (token, from): (Felt, Felt),
+    (nonce, key): (u32, &KeyCommitment),
+) -> Result<(), SubmitError> {
+    let state = sender_state(client, store, thread, token, from).await?;
+    room_for_one_more(&state)?;
+    if state.key.is_none() {
+        return Err(Refused::NoKey(from).into());
+    }
+    if nonce != state.nonce {
+        return Err(Refused::WrongNonce { given: nonce, expected: state.nonce }.into());
+    }
+    if *key != state.key {
+        return Err(Refused::WrongKey.into());
+    }
+    Ok(())
+}
+
+/// Checks a signed list for the thread `thread` (whose contract set is `contracts`) as
+/// [`admit`] checks a transfer — the token; each item's amount and receiver; the list's length
+/// against one proof and its slots against one settlement; the sender's next nonce and key
+/// through what it has queued; the signature last — and stores it as pending. The balance is
+/// the batcher's to check, as for a transfer.
+pub async fn admit_list(
+    client: &ChainReader,
+    store: &Store<NewTransferList>,
+    thread: ThreadKey,
+    contracts: &[Felt],
+    tx: &SignedTransferListTx,
+) -> Result<Message<NewTransferList>, SubmitError> {
+    if !contracts.contains(&tx.token) {
+        return Err(Refused::ForeignToken(tx.token).into());
+    }
+    if tx.transfers.is_empty() {
+        return Err(Refused::EmptyList.into());
+    }
+    let max = NewTransferList::MAX_TRANSFERS_PER_PROOF;
+    if tx.transfers.len() > max {
+        return Err(Refused::ListTooLong { transfers: tx.transfers.len(), max }.into());
+    }
+    for (item, (to, amount)) in tx.transfers.iter().enumerate() {
+        let reason = match (*amount == 0, *to == tx.from) {
+            (true, _) => Refused::ZeroAmount,
+            (_, true) => Refused::SelfTransfer,
+            _ => continue,
+        };
+        return Err(Refused::ListItem { item, reason: Box::new(reason) }.into());
+    }
+    let slots = list_slots_of(tx).into_iter().collect::<std::collections::BTreeSet<_>>().len();
+    if slots > MAX_SLOTS_WITHIN_CALLDATA {
+        return Err(Refused::TooManySlots { slots, max: MAX_SLOTS_WITHIN_CALLDATA }.into());
+    }
+    check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?;
+    verify_list_signature(client, thread, tx)?;
+    Ok(store.submit(thread, new_transfer_list(tx)).map_err(EngineError::Store)?)
+}
+
+/// Whether a list's signature verifies under the key it names, for the thread's domain.
+pub fn verify_list_signature(client: &ChainReader, thread: ThreadKey, tx: &SignedTransferListTx) -> Result<(), Refused> {
+    let message = TransferListMessage {
+        domain: transfer_domain(client.chain_id(), thread.registry, Felt::from(thread.thread_id), tx.token),
+        from: account_id(tx.from),
+        transfers: tx.transfers.iter().map(|(to, amount)| ListedTransfer { to: account_id(*to), amount: *amount }).collect(),
+        nonce: tx.nonce,
+        next_key: tx.next_key,
+    };
+    zkthread_sig::verify(&tx.key, &message, &tx.signature).map_err(Refused::BadSignature)
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
         }
         Err(EngineError::AllRejected { rejected }) => {
             for r in &rejected {
-                eprintln!("rejected transfer {}: {}", r.message.id, r.reason);
+                eprintln!("rejected transfer {}: {}", r.id, r.reason);
             }
             bail!(
                 "no sub-block built: all {} pending transfer(s) were rejected (reasons above)",
