@@ -404,7 +404,8 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
     lists_through_the_engine(&world, (holder, holder_seed, hn + 1), (one, one_seed, on + 1), two).await
 }
 
-/// The engine's list path on the same thread, sequence 1: lists admitted into a batcher's
+/// The engine's list path on the same thread, sequence 1 (the signed program's batch refused
+/// on it by its program hash): lists admitted into a batcher's
 /// store (a replay, a list changed after signing, a zero item and an empty list refused with
 /// their reasons, nothing stored), batched (a list over its sender's balance refused whole,
 /// with its reason), proven and settled by `zkthread_engine` as the CLI and service drive it.
@@ -428,6 +429,20 @@ async fn lists_through_the_engine(
         Err(zkthread_engine::SubmitError::Refused(reason)) => Ok(reason),
         other => Err(anyhow::anyhow!("admitted: {other:?}")),
     };
+
+    // The signed program's messages on this list thread are refused before anything is
+    // checked or built: its proofs could never settle here.
+    let signed_dir = tempfile::tempdir()?;
+    let signed_store = Store::open(signed_dir.path())?;
+    signed_store.submit(thread, zkthread_store::NewTransfer { token, from: holder, to: two, amount: 1, auth: None })?;
+    match batch(client, &signed_store, thread, Limits::default(), &Logged).await {
+        Err(error @ zkthread_engine::EngineError::OtherProgram { .. }) => ensure!(
+            error.to_string().contains("(the list program), not the token's signed program"),
+            "{error}"
+        ),
+        other => anyhow::bail!("a signed transfer was batched on a list thread: {other:?}"),
+    }
+    ensure!(signed_store.sub_blocks(thread)?.is_empty() && signed_store.pending(thread)?.len() == 1);
 
     let pay = signed_list(&statement, token, (holder, holder_seed), &[(one, 10), (two, 20), (one, 5)], (1, hn))?;
     let mut changed = pay.clone();

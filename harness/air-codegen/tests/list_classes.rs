@@ -51,7 +51,10 @@ const LIST_VERIFIER_CEILING_FELTS: usize = 74_300;
 
 #[test]
 fn list_verifier_class_casm_size() {
-    let (sierra_felts, bytecode) = class_size("list_verifier", "ListVerifier");
+    let (artifact, bytecode) = common::class_artifact("list_verifier", "ListVerifier");
+    let sierra_felts = artifact.sierra.sierra_program.len();
+    // The same build pins the class hash the engine tells a list thread by.
+    common::assert_pinned_verifier_class("LIST_VERIFIER_CLASS_HASH", artifact.class_hash);
     println!("ListVerifier: {sierra_felts} Sierra felts, {bytecode} CASM felts (class limit {MAX_CONTRACT_BYTECODE_FELTS})");
     assert!(
         bytecode <= LIST_VERIFIER_CEILING_FELTS.min(MAX_CONTRACT_BYTECODE_FELTS),

@@ -4,7 +4,7 @@
 //! repository's `target/dev` artifacts are left alone.
 
 mod common;
-use common::{class_size, MAX_CONTRACT_BYTECODE_FELTS};
+use common::MAX_CONTRACT_BYTECODE_FELTS;
 
 /// The class fits: measured 70,048 CASM felts (32,962 Sierra), 11,872 under the limit, since
 /// the DEEP quotients' eight-query sums take two columns per iteration (+300 felts for -15,464
@@ -58,7 +58,10 @@ const SIGNED_VERIFIER_CEILING_FELTS: usize = 73_600;
 
 #[test]
 fn signed_verifier_casm_size() {
-    let (sierra_felts, bytecode) = class_size("signed_verifier", "SignedVerifier");
+    let (artifact, bytecode) = common::class_artifact("signed_verifier", "SignedVerifier");
+    let sierra_felts = artifact.sierra.sierra_program.len();
+    // The same build pins the class hash the engine tells a signed thread by.
+    common::assert_pinned_verifier_class("SIGNED_VERIFIER_CLASS_HASH", artifact.class_hash);
     let fit = if bytecode <= MAX_CONTRACT_BYTECODE_FELTS {
         "fits".to_string()
     } else {

@@ -250,6 +250,9 @@ async fn build<M: TokenMessage>(
             registry: registry.address,
         });
     }
+    if info.program_hash != M::TOKEN_PROGRAM.program_hash() {
+        return Err(EngineError::OtherProgram { thread_id, program_hash: info.program_hash, expected: M::TOKEN_PROGRAM });
+    }
     let contracts = registry
         .thread_contracts(client, thread_id)
         .await

@@ -33,6 +33,14 @@ pub enum EngineError {
         expected: u64,
         on_chain: u64,
     },
+    /// The thread's `program_hash` is not the verifier of the program its messages are for:
+    /// a proof of them would not verify there.
+    #[error("thread {thread_id} runs program {program_hash:#x}{}, not the token's {expected} program ({:#x}): its {expected} messages cannot settle there", crate::program::TokenProgram::of(*.program_hash).map(|p| format!(" (the {p} program)")).unwrap_or_default(), .expected.program_hash())]
+    OtherProgram {
+        thread_id: u64,
+        program_hash: Felt,
+        expected: crate::program::TokenProgram,
+    },
     /// Every pending transfer that was looked at was refused (each is recorded with its reason).
     #[error("no sub-block built: all {} pending transfer(s) were rejected", .rejected.len())]
     AllRejected { rejected: Vec<RefusedMessage> },

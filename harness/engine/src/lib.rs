@@ -34,6 +34,7 @@ pub mod batch;
 pub mod codec;
 pub mod error;
 pub mod isolation;
+mod generated_verifier_classes;
 pub mod observer;
 pub mod orderbook;
 pub mod preflight;

@@ -72,6 +72,58 @@ pub const LIST_VERIFIER_LIBRARIES: &[LibraryClass] = &[LibraryClass {
     constant: "LIST_AIR_CLASS_HASH",
 }];
 
+/// The token programs this batcher proves, each named on-chain by its verifier's class hash
+/// (a thread's `program_hash`): the engine refuses to batch a thread of another program, and
+/// the CLI picks a thread's message (one transfer or a list) by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenProgram {
+    /// One signature per transfer ([`VERIFIER`]).
+    Signed,
+    /// One signature per list of a sender's transfers ([`LIST_VERIFIER`]).
+    List,
+}
+
+impl TokenProgram {
+    pub const ALL: [TokenProgram; 2] = [TokenProgram::Signed, TokenProgram::List];
+
+    /// Its Cairo verifier: package and contract.
+    pub fn verifier(self) -> (&'static str, &'static str) {
+        match self {
+            TokenProgram::Signed => VERIFIER,
+            TokenProgram::List => LIST_VERIFIER,
+        }
+    }
+
+    /// Its verifier's class hash: the `program_hash` of its threads (pinned in
+    /// `generated_verifier_classes.rs`, kept fresh by the air-codegen size tests).
+    pub fn program_hash(self) -> Felt {
+        match self {
+            TokenProgram::Signed => crate::generated_verifier_classes::SIGNED_VERIFIER_CLASS_HASH,
+            TokenProgram::List => crate::generated_verifier_classes::LIST_VERIFIER_CLASS_HASH,
+        }
+    }
+
+    /// The token program a thread's `program_hash` names, if it is one of these.
+    pub fn of(program_hash: Felt) -> Option<TokenProgram> {
+        Self::ALL.into_iter().find(|p| p.program_hash() == program_hash)
+    }
+
+    /// `signed` or `list`, as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenProgram::Signed => "signed",
+            TokenProgram::List => "list",
+        }
+    }
+}
+
+impl std::fmt::Display for TokenProgram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The classes the order book's verifier (`crate::orderbook::ORDERBOOK_VERIFIER`)
 /// library-calls: its AIR classes `OrderBookFillAir` and `OrderBookAir`
 /// (`contracts/programs/orderbook/orderbook_air`: the compiled constraints take two classes), named by the

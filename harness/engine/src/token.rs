@@ -24,7 +24,7 @@ use zkthread_token::{
 
 use crate::batch::{list_slots_of, slots_of};
 use crate::codec::{signed_list, signed_tx};
-use crate::program::{ProgramMessage, PARAMS};
+use crate::program::{ProgramMessage, TokenProgram, PARAMS};
 
 /// A sub-block as a token program's batcher built it: its lists, slot owners and the prover's
 /// witness, with what it refused and how many messages it looked at.
@@ -50,6 +50,8 @@ pub trait TokenMessage: ProgramMessage {
     type Witness: Clone + std::fmt::Debug + Send + 'static;
     type Proof: Send + 'static;
 
+    /// The program whose verifier proves this message's threads.
+    const TOKEN_PROGRAM: TokenProgram;
     /// What one message is called in progress lines ("signed transfer", "signed list").
     const NOUN: &'static str;
     /// The most transfers one proof holds (the batcher defers what does not fit).
@@ -84,6 +86,7 @@ impl TokenMessage for NewTransfer {
     type Witness = Vec<SignedRow>;
     type Proof = poseidon252::Proof;
 
+    const TOKEN_PROGRAM: TokenProgram = TokenProgram::Signed;
     const NOUN: &'static str = "signed transfer";
     const MAX_TRANSFERS_PER_PROOF: usize = zkthread_token::MAX_TRANSFERS_PER_PROOF;
 
@@ -143,6 +146,7 @@ impl TokenMessage for NewTransferList {
     type Witness = Vec<SignedListRow>;
     type Proof = list_poseidon252::Proof;
 
+    const TOKEN_PROGRAM: TokenProgram = TokenProgram::List;
     const NOUN: &'static str = "signed list";
     /// One list alone at the proof's permutation budget (`SignedRejection::ListTooLong`'s
     /// bound): several lists hold fewer, and the batcher defers the list that does not fit.

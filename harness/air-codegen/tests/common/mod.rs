@@ -115,3 +115,26 @@ pub fn assert_symbolic_components_are_the_drivers<P: zkthread_prover::program::T
         assert_eq!(generated, sizes[tree], "tree {tree} log sizes");
     }
 }
+
+/// Asserts the engine's pinned class hash `constant`
+/// (`harness/engine/src/generated_verifier_classes.rs`, how the engine and the CLI tell a
+/// thread's program from its `program_hash`) is `class_hash`; with
+/// `ZKTHREAD_WRITE_VERIFIER_CLASSES` set, rewrites it first.
+pub fn assert_pinned_verifier_class(constant: &str, class_hash: starknet_types_core::felt::Felt) {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../engine/src/generated_verifier_classes.rs");
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let prefix = format!("pub const {constant}: Felt = Felt::from_hex_unchecked(\"");
+    let start = source.find(&prefix).unwrap_or_else(|| panic!("{} names no {constant}", path.display())) + prefix.len();
+    let end = start + source[start..].find('"').expect("a closing quote");
+    let fresh = format!("{class_hash:#x}");
+    if std::env::var_os("ZKTHREAD_WRITE_VERIFIER_CLASSES").is_some() && source[start..end] != fresh {
+        let written = format!("{}{fresh}{}", &source[..start], &source[end..]);
+        std::fs::write(&path, written).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+    let committed = std::fs::read_to_string(&path).expect("re-read");
+    assert!(
+        committed.contains(&format!("{prefix}{fresh}\")")),
+        "{constant} in {} is stale ({fresh} now): run `ZKTHREAD_WRITE_VERIFIER_CLASSES=1 cargo test -p zkthread-air-codegen --test signed_verifier_size --test list_classes`",
+        path.display()
+    );
+}
