@@ -575,6 +575,14 @@ impl<M: MessageBody> Store<M> {
         }
     }
 
+    /// The program whose messages the thread holds ([`MessageBody::PROGRAM`]), if it holds any
+    /// yet: how a caller picks the message type to read a thread with.
+    pub fn program_of(&self, thread: ThreadKey) -> Result<Option<String>> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let tags = txn.open_table(THREAD_PROGRAM).map_err(db_error)?;
+        Ok(tags.get(thread.scope().as_str()).map_err(db_error)?.map(|v| v.value().to_owned()))
+    }
+
     /// The same database as the store of another program's messages (`N`): threads of
     /// different programs live side by side, each read with its own message type.
     pub fn program<N: MessageBody>(&self) -> Store<N> {

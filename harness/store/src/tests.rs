@@ -785,4 +785,8 @@ fn a_signed_list_is_the_list_programs_message_and_queues_in_its_senders_lane() {
     store.submit(thread(4), transfer(1, 2, 5)).unwrap();
     assert!(matches!(lists.submit(thread(4), list.clone()), Err(StoreError::OtherProgram { .. })));
     assert!(matches!(store.pending(thread(3)), Err(StoreError::OtherProgram { .. })));
+    // Which program a thread holds, read without knowing it.
+    assert_eq!(store.program_of(thread(3)).unwrap().as_deref(), Some("token-lists"));
+    assert_eq!(lists.program_of(thread(4)).unwrap().as_deref(), Some("token"));
+    assert_eq!(store.program_of(thread(5)).unwrap(), None);
 }

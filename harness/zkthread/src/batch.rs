@@ -10,10 +10,13 @@ use clap::Args;
 use serde::Serialize;
 use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS, MAX_SLOTS_WITHIN_CALLDATA};
 use zkthread_token::MAX_TRANSFERS_PER_PROOF;
+use zkthread_engine::program::TokenProgram;
+use zkthread_engine::token::TokenMessage;
 use zkthread_engine::{batch, BatchOutcome, EngineError, Limits, Reconciled};
+use zkthread_store::{NewTransferList, Store};
 
 use crate::chain::ChainArgs;
-use crate::datadir::{open_store, ThreadArgs};
+use crate::datadir::{open_store, stored_program, ThreadArgs};
 use crate::output::{nothing_to_do, print_json, Steps};
 
 #[derive(Args, Debug)]
@@ -37,8 +40,12 @@ pub struct BatchArgs {
 #[derive(Serialize)]
 struct Batched {
     thread_id: u64,
+    /// The thread's token program: `signed` (a message per transfer) or `list`.
+    program: TokenProgram,
     sequence: u64,
     attempt: u32,
+    /// Messages taken (transfers, or lists of them).
+    messages: usize,
     transfers: usize,
     inputs: usize,
     outputs: usize,
@@ -54,9 +61,16 @@ struct RejectedView {
 }
 
 pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
+    let store = open_store(data_dir)?;
+    match stored_program(&store, args.thread.key())? {
+        TokenProgram::Signed => run_program(args, store, json).await,
+        TokenProgram::List => run_program(args, store.program::<NewTransferList>(), json).await,
+    }
+}
+
+async fn run_program<M: TokenMessage>(args: BatchArgs, store: Store<M>, json: bool) -> Result<()> {
     let key = args.thread.key();
     let thread_id = key.thread_id;
-    let store = open_store(data_dir)?;
     let client = args.chain.connect_read_only().await?;
     let limits = Limits {
         max_transfers: args.max_transfers as usize,
@@ -96,9 +110,11 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
     let record = &built.sub_block;
     let out = Batched {
         thread_id,
+        program: M::TOKEN_PROGRAM,
         sequence: record.sequence(),
         attempt: record.attempt,
-        transfers: record.body.messages.len(),
+        messages: record.body.messages.len(),
+        transfers: record.body.messages.iter().map(|m| m.body.transfer_count()).sum(),
         inputs: record.body.inputs.len(),
         outputs: record.body.outputs.len(),
         rejected: built
@@ -119,9 +135,11 @@ pub async fn run(args: BatchArgs, data_dir: &Path, json: bool) -> Result<()> {
         println!("reconciled: {}", r.line());
     }
     println!(
-        "built sub-block {} of thread {thread_id}: {} transfer(s), {} input slot(s), {} output slot(s); {} rejected, {} still pending",
+        "built sub-block {} of thread {thread_id} ({} program): {} transfer(s) in {} message(s), {} input slot(s), {} output slot(s); {} rejected, {} still pending",
         record.sequence(),
+        out.program,
         out.transfers,
+        out.messages,
         out.inputs,
         out.outputs,
         out.rejected.len(),

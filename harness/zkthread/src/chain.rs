@@ -135,18 +135,42 @@ pub fn build_contracts_with_packages(
     verifier: (&str, &str),
     extra: &[&str],
 ) -> Result<Vec<ContractArtifact>> {
-    let libraries = zkthread_engine::program::libraries_of(verifier);
+    build_verifiers(repo, &[verifier], extra)
+}
+
+/// [`build_contracts`] for several verifiers at once, plus the packages `extra`. A token
+/// program's verifier must build as the class hash the engine tells its threads by
+/// (`TokenProgram::program_hash`): a stale pin would refuse every thread of it.
+pub fn build_verifiers(repo: &Path, verifiers: &[(&str, &str)], extra: &[&str]) -> Result<Vec<ContractArtifact>> {
     let mut packages: Vec<String> = [REGISTRY.0, TOKEN.0].map(String::from).to_vec();
     packages.extend(extra.iter().map(|p| p.to_string()));
-    packages.extend(libraries.iter().map(|library| library.class.0.to_string()));
-    packages.push(verifier.0.to_string());
+    for verifier in verifiers {
+        let libraries = zkthread_engine::program::libraries_of(*verifier);
+        packages.extend(libraries.iter().map(|library| library.class.0.to_string()));
+        packages.push(verifier.0.to_string());
+    }
     let options = BuildOptions {
         rebuild: Rebuild::IfStale,
         packages,
     };
     let artifacts = build_contracts_with(repo, &options).context("building the Cairo contracts")?;
-    for library in libraries {
-        check_named_hash(repo, &artifacts, library)?;
+    for verifier in verifiers {
+        for library in zkthread_engine::program::libraries_of(*verifier) {
+            check_named_hash(repo, &artifacts, library)?;
+        }
+        let program = zkthread_engine::program::TokenProgram::ALL.into_iter().find(|p| p.verifier() == *verifier);
+        if let Some(program) = program {
+            let built = find(&artifacts, *verifier)?.class_hash;
+            if built != program.program_hash() {
+                bail!(
+                    "{} builds as class {built:#x} but the engine pins the {program} program as {:#x} \
+                     (harness/engine/src/generated_verifier_classes.rs): regenerate it with \
+                     `ZKTHREAD_WRITE_VERIFIER_CLASSES=1 cargo test -p zkthread-air-codegen --test signed_verifier_size --test list_classes`",
+                    verifier.1,
+                    program.program_hash()
+                );
+            }
+        }
     }
     Ok(artifacts)
 }

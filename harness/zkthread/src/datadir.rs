@@ -4,10 +4,11 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use zkthread_client::Felt;
-use zkthread_store::{Store, ThreadKey};
+use zkthread_engine::program::TokenProgram;
+use zkthread_store::{MessageBody, NewTransfer, NewTransferList, Store, ThreadKey};
 
 pub use zkthread_engine::codec::{new_transfer, settlement};
 
@@ -37,4 +38,18 @@ impl ThreadArgs {
 pub fn open_store(data_dir: &Path) -> Result<Store> {
     Store::open(data_dir)
         .with_context(|| format!("opening the data directory {}", data_dir.display()))
+}
+
+/// The token program of the thread's messages in this data directory (the signed program
+/// while it holds none): the message type `batch`, `prove` and `settle` read the thread with.
+pub fn stored_program(store: &Store, key: ThreadKey) -> Result<TokenProgram> {
+    match store.program_of(key)?.as_deref() {
+        None => Ok(TokenProgram::Signed),
+        Some(NewTransfer::PROGRAM) => Ok(TokenProgram::Signed),
+        Some(NewTransferList::PROGRAM) => Ok(TokenProgram::List),
+        Some(other) => bail!(
+            "thread {} holds {other} messages in this data directory, not token transfers (an order book's: `zkthread book ...`)",
+            key.thread_id
+        ),
+    }
 }

@@ -7,9 +7,12 @@ use std::path::Path;
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
+use zkthread_engine::program::TokenProgram;
+use zkthread_engine::token::TokenMessage;
 use zkthread_engine::{prove, ProveOutcome};
+use zkthread_store::{NewTransferList, Store, SubBlock};
 
-use crate::datadir::{open_store, ThreadArgs};
+use crate::datadir::{open_store, stored_program, ThreadArgs};
 use crate::output::{nothing_to_do, print_json, Steps};
 
 #[derive(Args, Debug)]
@@ -21,8 +24,12 @@ pub struct ProveArgs {
 #[derive(Serialize)]
 struct Proved {
     thread_id: u64,
+    /// The thread's token program: `signed` or `list`.
+    program: TokenProgram,
     sequence: u64,
     attempt: u32,
+    /// Messages proven (transfers, or lists of them).
+    messages: usize,
     transfers: usize,
     proof_felts: usize,
     log_rows: Option<u32>,
@@ -33,9 +40,21 @@ struct Proved {
 }
 
 pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
+    let store = open_store(data_dir)?;
+    match stored_program(&store, args.thread.key())? {
+        TokenProgram::Signed => run_program(args, store, json).await,
+        TokenProgram::List => run_program(args, store.program::<NewTransferList>(), json).await,
+    }
+}
+
+/// Transfers the messages of `sub_block` carry.
+fn transfers<M: TokenMessage>(sub_block: &SubBlock<M>) -> usize {
+    sub_block.body.messages.iter().map(|m| m.body.transfer_count()).sum()
+}
+
+async fn run_program<M: TokenMessage>(args: ProveArgs, store: Store<M>, json: bool) -> Result<()> {
     let key = args.thread.key();
     let thread_id = key.thread_id;
-    let store = open_store(data_dir)?;
     let proved = match prove(&store, key, &Steps::new(json)).await? {
         ProveOutcome::NothingBuilt => {
             return nothing_to_do(
@@ -47,9 +66,11 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
         ProveOutcome::AlreadyProven(sub_block) => {
             let out = Proved {
                 thread_id,
+                program: M::TOKEN_PROGRAM,
                 sequence: sub_block.sequence(),
                 attempt: sub_block.attempt,
-                transfers: sub_block.body.messages.len(),
+                messages: sub_block.body.messages.len(),
+                transfers: transfers(&sub_block),
                 proof_felts: sub_block.proof.as_ref().map_or(0, Vec::len),
                 log_rows: None,
                 prove_seconds: None,
@@ -71,9 +92,11 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
     };
     let out = Proved {
         thread_id,
+        program: M::TOKEN_PROGRAM,
         sequence: proved.sub_block.sequence(),
         attempt: proved.sub_block.attempt,
-        transfers: proved.sub_block.body.messages.len(),
+        messages: proved.sub_block.body.messages.len(),
+        transfers: transfers(&proved.sub_block),
         proof_felts: proved.proof_felts,
         log_rows: Some(proved.log_rows),
         prove_seconds: Some(proved.prove_time.as_secs_f64()),

@@ -14,7 +14,10 @@ use zkthread_engine::settle::DEFAULT_L2_GAS;
 use zkthread_engine::{settle, EngineError, Reconciled, SettleOptions, SettleOutcome};
 
 use crate::chain::ChainArgs;
-use crate::datadir::{open_store, ThreadArgs};
+use crate::datadir::{open_store, stored_program, ThreadArgs};
+use zkthread_engine::program::TokenProgram;
+use zkthread_engine::token::TokenMessage;
+use zkthread_store::{NewTransferList, Store};
 use crate::output::{hex, nothing_to_do, print_json, strk, Reported, Steps};
 
 #[derive(Args, Debug)]
@@ -58,9 +61,16 @@ struct SettleOutput {
 }
 
 pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
+    let store = open_store(data_dir)?;
+    match stored_program(&store, args.thread.key())? {
+        TokenProgram::Signed => run_program(args, store, json).await,
+        TokenProgram::List => run_program(args, store.program::<NewTransferList>(), json).await,
+    }
+}
+
+async fn run_program<M: TokenMessage>(args: SettleArgs, store: Store<M>, json: bool) -> Result<()> {
     let key = args.thread.key();
     let thread_id = key.thread_id;
-    let store = open_store(data_dir)?;
     let client = args.chain.connect().await?;
     let options = SettleOptions {
         force: args.force,
@@ -99,7 +109,7 @@ pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
                 forced: args.force,
                 preflight: None,
                 reconciled: Some(reconciled),
-                transfers: sub_block.body.messages.len(),
+                transfers: sub_block.body.messages.iter().map(|m| m.body.transfer_count()).sum(),
                 slots_written: sub_block.body.outputs.len(),
                 error: None,
             };
@@ -125,7 +135,7 @@ pub async fn run(args: SettleArgs, data_dir: &Path, json: bool) -> Result<()> {
         forced: sent.forced,
         preflight: Some(sent.preflight.clone()),
         reconciled: sent.reconciled.clone(),
-        transfers: sent.sub_block.body.messages.len(),
+        transfers: sent.sub_block.body.messages.iter().map(|m| m.body.transfer_count()).sum(),
         slots_written: if sent.settled() {
             sent.sub_block.body.outputs.len()
         } else {

@@ -9,8 +9,9 @@ use clap::Args;
 use serde::Serialize;
 use starknet::providers::Provider;
 use zkthread_client::registry::Registry;
-use zkthread_client::Felt;
-use zkthread_store::{Store, SubBlockStatus, ThreadKey};
+use zkthread_client::{ChainReader, Felt};
+use zkthread_engine::token::TokenMessage;
+use zkthread_store::{MessageBody, NewTransfer, NewTransferList, Store, SubBlockStatus, ThreadKey};
 
 use crate::chain::{felt_arg, ChainArgs};
 use crate::datadir::open_store;
@@ -69,7 +70,7 @@ struct SubBlockView {
     detail: Option<String>,
 }
 
-fn sub_block_view(sb: &zkthread_store::SubBlock) -> SubBlockView {
+fn sub_block_view<M: TokenMessage>(sb: &zkthread_store::SubBlock<M>) -> SubBlockView {
     let (tx_hash, detail) = match &sb.status {
         SubBlockStatus::Sending { tx_hash, nonce } => {
             // A nonce reads as a number everywhere (hex only if it is somehow past u64).
@@ -90,12 +91,33 @@ fn sub_block_view(sb: &zkthread_store::SubBlock) -> SubBlockView {
         sequence: sb.sequence(),
         attempt: sb.attempt,
         status: sb.status.name(),
-        transfers: sb.body.messages.len(),
+        transfers: sb.body.messages.iter().map(|m| m.body.transfer_count()).sum(),
         inputs: sb.body.inputs.len(),
         outputs: sb.body.outputs.len(),
         tx_hash: tx_hash.map(hex),
         detail,
     }
+}
+
+/// What the data directory holds for thread `key` of a token program, after reconciling it;
+/// `None` when it holds nothing.
+async fn batcher_status<M: TokenMessage>(
+    client: &ChainReader,
+    registry: &Registry,
+    store: &Store<M>,
+    key: ThreadKey,
+) -> Result<Option<BatcherStatus>> {
+    let reconciled = reconcile(client, registry, store, key).await?;
+    let sub_blocks: Vec<SubBlockView> = store.sub_blocks(key)?.iter().map(sub_block_view).collect();
+    let pending = store.pending(key)?.len();
+    let rejected = store.rejected(key)?.len();
+    Ok((pending + rejected + sub_blocks.len() > 0).then_some(BatcherStatus {
+        thread_id: key.thread_id,
+        pending,
+        rejected,
+        sub_blocks,
+        reconciled,
+    }))
 }
 
 pub async fn run(args: StatusArgs, data_dir: &Path, json: bool) -> Result<()> {
@@ -134,20 +156,15 @@ pub async fn run(args: StatusArgs, data_dir: &Path, json: bool) -> Result<()> {
             if let Some(store) = &store {
                 for id in 1..=count {
                     let key = ThreadKey::new(address, id);
-                    let reconciled = reconcile(&client, &registry, store, key).await?;
-                    let sub_blocks: Vec<SubBlockView> =
-                        store.sub_blocks(key)?.iter().map(sub_block_view).collect();
-                    let pending = store.pending(key)?.len();
-                    let rejected = store.rejected(key)?.len();
-                    if pending + rejected + sub_blocks.len() > 0 {
-                        batcher.push(BatcherStatus {
-                            thread_id: id,
-                            pending,
-                            rejected,
-                            sub_blocks,
-                            reconciled,
-                        });
-                    }
+                    // Each thread with its own program's messages (an order book's are `book show`'s).
+                    let status = match store.program_of(key)?.as_deref() {
+                        Some(NewTransferList::PROGRAM) => {
+                            batcher_status(&client, &registry, &store.program::<NewTransferList>(), key).await?
+                        }
+                        None | Some(NewTransfer::PROGRAM) => batcher_status(&client, &registry, store, key).await?,
+                        Some(_) => None,
+                    };
+                    batcher.extend(status);
                 }
             }
             Some(RegistryStatus {

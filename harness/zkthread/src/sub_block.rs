@@ -11,7 +11,8 @@ use zkthread_client::Felt;
 use zkthread_sig::wots::RHO_LEN;
 use zkthread_store::{SlotEntry, SubBlock, SubBlockStatus};
 
-use crate::datadir::{open_store, settlement, ThreadArgs};
+use crate::datadir::{open_store, settlement, stored_program, ThreadArgs};
+use zkthread_engine::program::TokenProgram;
 use crate::output::{hex, print_json};
 
 #[derive(Subcommand, Debug)]
@@ -161,6 +162,9 @@ pub fn run(cmd: SubBlockCommand, data_dir: &Path, json: bool) -> Result<()> {
         bail!("no data directory at {}: nothing was batched here", data_dir.display());
     }
     let store = open_store(data_dir)?;
+    if stored_program(&store, key)? == TokenProgram::List {
+        bail!("thread {thread_id} runs the list program: `sub-block show` shows the signed program's sub-blocks only (for now)");
+    }
     let all = store.sub_blocks(key)?;
     let chosen = all
         .iter()

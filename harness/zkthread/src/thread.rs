@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use crate::chain::{build_contracts, felt_arg, repo_root, ChainArgs};
 use crate::output::{hex, print_json, strk};
-use crate::program::{declare_verifier, OS_VERSION, VERIFIER};
+use crate::program::{declare_verifier, OS_VERSION};
+use zkthread_engine::program::TokenProgram;
 
 #[derive(Subcommand, Debug)]
 pub enum ThreadCommand {
@@ -39,8 +40,12 @@ pub struct CreateArgs {
     /// OS version of the thread (must be registered; a felt, as the registry stores it).
     #[arg(long, value_parser = felt_arg, default_value_t = Felt::from(OS_VERSION))]
     os_version: Felt,
-    /// Program hash (default: the class hash of the Cairo verifier `SignedVerifier`, declared
-    /// if the node does not have it).
+    /// The token program the thread runs: `signed` (one signature per transfer, the Cairo
+    /// verifier `SignedVerifier`) or `list` (one signature per list of a sender's transfers,
+    /// `ListVerifier`); its verifier class is declared if the node does not have it.
+    #[arg(long, value_enum, default_value_t = ProgramArg::Signed, conflicts_with = "program_hash")]
+    program: ProgramArg,
+    /// Any other program, by its hash (a verifier class the batcher here does not prove for).
     #[arg(long, value_parser = felt_arg)]
     program_hash: Option<Felt>,
     /// Repository root, to build the verifier class (default: found from the working directory).
@@ -52,6 +57,22 @@ pub struct CreateArgs {
     /// A prover allowed to settle (repeat; none = anyone).
     #[arg(long = "prover", value_parser = felt_arg)]
     provers: Vec<Felt>,
+}
+
+/// `--program`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgramArg {
+    Signed,
+    List,
+}
+
+impl From<ProgramArg> for TokenProgram {
+    fn from(arg: ProgramArg) -> Self {
+        match arg {
+            ProgramArg::Signed => TokenProgram::Signed,
+            ProgramArg::List => TokenProgram::List,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -79,6 +100,8 @@ pub struct ThreadView {
     pub contracts: Vec<String>,
     pub allowlist_enabled: bool,
     pub verifier_declared: bool,
+    /// The token program `program_hash` names, if it is one.
+    pub program: Option<TokenProgram>,
 }
 
 pub async fn run(cmd: ThreadCommand, json: bool) -> Result<()> {
@@ -111,10 +134,11 @@ async fn create(args: CreateArgs, json: bool) -> Result<()> {
         Some(hash) => hash,
         None => {
             let repo = repo_root(args.repo.as_deref())?;
-            let artifacts = tokio::task::spawn_blocking(move || build_contracts(&repo, VERIFIER))
+            let verifier = TokenProgram::from(args.program).verifier();
+            let artifacts = tokio::task::spawn_blocking(move || build_contracts(&repo, verifier))
                 .await
                 .context("the contract build task failed")??;
-            let (hash, fee) = declare_verifier(&client, &artifacts, VERIFIER).await?;
+            let (hash, fee) = declare_verifier(&client, &artifacts, verifier).await?;
             fees += fee;
             hash
         }
@@ -173,6 +197,7 @@ pub async fn view(client: &ChainReader, registry: &Registry, thread_id: u64) -> 
         contracts: contracts.into_iter().map(hex).collect(),
         allowlist_enabled: info.allowlist_enabled,
         verifier_declared,
+        program: TokenProgram::of(info.program_hash),
     })
 }
 
@@ -181,8 +206,9 @@ pub fn print_view(v: &ThreadView) {
     println!("  active        {}", v.active);
     println!("  os version    {}", v.os_version);
     println!(
-        "  program hash  {}{}",
+        "  program hash  {}{}{}",
         v.program_hash,
+        v.program.map(|p| format!(" (the token's {p} program)")).unwrap_or_default(),
         if v.verifier_declared {
             ""
         } else {

@@ -2,6 +2,11 @@
 //! thread's batcher: stored as pending in the data directory (nothing is sent on-chain until
 //! `batch`, `prove`, `settle`), or with `--server URL` posted to a `zkthread serve`.
 //!
+//! The thread's program (its `program_hash` on-chain) says what is signed: on a thread of the
+//! signed program one transfer; on a thread of the list program ONE list of every `--to` /
+//! `--amount` pair given (one signature and one key step for all of them; a single pair is a
+//! list of one).
+//!
 //! The signature covers every field of the transfer, the thread's domain (chain id, registry,
 //! thread, token), the sender's key-slot nonce it consumes and the key the slot rotates to. The
 //! nonce and the key it is signed under are the sender's key slot on-chain advanced by the
@@ -18,12 +23,17 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use zkthread_client::token::thread_key_slot;
 use zkthread_client::{ChainReader, Felt};
+use zkthread_client::registry::Registry;
+use zkthread_engine::codec::new_transfer_list;
+use zkthread_engine::program::TokenProgram;
 use zkthread_engine::queued_state;
+use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
+use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::SignedTransferTx;
 use zkthread_service::wire::{Accepted, ErrorBody, SenderView, TransferRequest};
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{KeyCommitment, TransferDraft, Wallet};
-use zkthread_store::Store;
+use zkthread_store::{NewTransferList, Store, ThreadKey};
 
 use crate::chain::{parse_felt, ChainArgs};
 use crate::datadir::{new_transfer, open_store, ThreadArgs};
@@ -49,12 +59,12 @@ pub struct SubmitArgs {
     /// Sender account (default: the account of `--account-address`).
     #[arg(long)]
     from: Option<String>,
-    /// Receiver account.
-    #[arg(long)]
-    to: String,
-    /// Amount in the token's base unit (a u128 above zero).
-    #[arg(long, allow_hyphen_values = true)]
-    amount: String,
+    /// Receiver account (repeat with `--amount` for a list, on a thread of the list program).
+    #[arg(long, required = true)]
+    to: Vec<String>,
+    /// Amount in the token's base unit (a u128 above zero), one per `--to`, in order.
+    #[arg(long, required = true, allow_hyphen_values = true)]
+    amount: Vec<String>,
     /// The sender's key file (default: `<data-dir>/keys/<from>-<token>.json`, from `zkthread key new`).
     #[arg(long)]
     key_file: Option<PathBuf>,
@@ -68,10 +78,15 @@ pub struct SubmitArgs {
 struct Submitted {
     id: u64,
     thread_id: u64,
+    /// The thread's token program: `signed` (one transfer) or `list`.
+    program: TokenProgram,
     token: String,
     from: String,
-    to: String,
-    amount: String,
+    /// The transfer's receiver and amount (the signed program); `null` for a list.
+    to: Option<String>,
+    amount: Option<String>,
+    /// Every transfer signed, in order (one for the signed program).
+    transfers: Vec<TransferView>,
     /// The sender's key-slot nonce this transfer consumes.
     nonce: u32,
     /// The one-time key index it is signed with (spent in the key file).
@@ -79,12 +94,17 @@ struct Submitted {
     pending: usize,
 }
 
-/// A transfer's fields, checked.
+#[derive(Serialize)]
+struct TransferView {
+    to: String,
+    amount: String,
+}
+
+/// A submission's fields, checked: its sender's transfers in order.
 struct Fields {
     token: Felt,
     from: Felt,
-    to: Felt,
-    amount: u128,
+    transfers: Vec<(Felt, u128)>,
 }
 
 pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
@@ -110,9 +130,21 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
         .with_context(|| format!("opening the sender's key file {} (create it with `zkthread key new`)", key_file.display()))?;
     let client = args.chain.connect_read_only().await?;
     let thread = args.thread.key();
+    let program = thread_program(&client, thread).await?;
+    if program == TokenProgram::Signed && fields.transfers.len() > 1 {
+        bail!(
+            "thread {} runs the signed program (one transfer per signature): submit the {} transfers one by one, \
+             or use a thread of the list program (`zkthread thread create --program list`)",
+            thread.thread_id,
+            fields.transfers.len()
+        );
+    }
     let on_chain = read_key_slot(&client, &fields).await?;
     // The store (or the server) first: a signature is only made once it has somewhere to go.
     let (destination, (key, nonce)) = match &args.server {
+        Some(_) if program == TokenProgram::List => {
+            bail!("--server: the service takes the signed program's transfers only; submit lists to the data directory")
+        }
         Some(url) => {
             let server = Server::new(url)?;
             let next = server.sender_state(&fields).await?;
@@ -128,7 +160,12 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
         None => {
             let store = open_store(data_dir)?;
             // The slot is read above already: only the queue is added here.
-            let state = queued_state(&store, thread, fields.token, fields.from, on_chain)?;
+            let state = match program {
+                TokenProgram::Signed => queued_state(&store, thread, fields.token, fields.from, on_chain)?,
+                TokenProgram::List => {
+                    queued_state(&store.program::<NewTransferList>(), thread, fields.token, fields.from, on_chain)?
+                }
+            };
             (Destination::Store(store), (state.key, state.nonce))
         }
     };
@@ -142,53 +179,102 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
             hex(fields.token)
         );
     }
-    let draft = TransferDraft {
-        domain: transfer_domain(client.chain_id(), thread.registry, Felt::from(thread.thread_id), fields.token),
-        from: account_id(fields.from),
-        to: account_id(fields.to),
-        amount: fields.amount,
-        nonce,
-    };
-    let signed = wallet.sign_transfer(&draft).context("signing the transfer")?;
-    let tx = SignedTransferTx {
-        token: fields.token,
-        from: fields.from,
-        to: fields.to,
-        amount: fields.amount,
-        nonce,
-        key: signed.key,
-        next_key: signed.message.next_key,
-        signature: signed.signature,
-    };
-    let (id, pending) = match destination {
-        Destination::Store(store) => {
-            let stored = store.submit(thread, new_transfer(&tx))?;
-            (stored.id, store.pending(thread)?.len())
+    let domain = transfer_domain(client.chain_id(), thread.registry, Felt::from(thread.thread_id), fields.token);
+    let (id, pending, key_index) = match program {
+        TokenProgram::Signed => {
+            let (to, amount) = fields.transfers[0];
+            let draft = TransferDraft { domain, from: account_id(fields.from), to: account_id(to), amount, nonce };
+            let signed = wallet.sign_transfer(&draft).context("signing the transfer")?;
+            let tx = SignedTransferTx {
+                token: fields.token,
+                from: fields.from,
+                to,
+                amount,
+                nonce,
+                key: signed.key,
+                next_key: signed.message.next_key,
+                signature: signed.signature,
+            };
+            let (id, pending) = match destination {
+                Destination::Store(store) => {
+                    let stored = store.submit(thread, new_transfer(&tx))?;
+                    (stored.id, store.pending(thread)?.len())
+                }
+                Destination::Server(server) => {
+                    let accepted = server.post(&tx).await?;
+                    (accepted.id, accepted.pending)
+                }
+            };
+            (id, pending, signed.index)
         }
-        Destination::Server(server) => {
-            let accepted = server.post(&tx).await?;
-            (accepted.id, accepted.pending)
+        TokenProgram::List => {
+            let Destination::Store(store) = destination else {
+                bail!("a list goes to the data directory");
+            };
+            let message = TransferListMessage {
+                domain,
+                from: account_id(fields.from),
+                transfers: fields.transfers.iter().map(|(to, amount)| ListedTransfer { to: account_id(*to), amount: *amount }).collect(),
+                nonce,
+                next_key: KeyCommitment::NONE,
+            };
+            let signed = wallet.sign_next(&message).context("signing the list")?;
+            let tx = SignedTransferListTx {
+                token: fields.token,
+                from: fields.from,
+                transfers: fields.transfers.clone(),
+                nonce,
+                key: signed.key,
+                next_key: signed.message.next_key,
+                signature: signed.signature,
+            };
+            let lists = store.program::<NewTransferList>();
+            let stored = lists.submit(thread, new_transfer_list(&tx))?;
+            (stored.id, lists.pending(thread)?.len(), signed.index)
         }
     };
+    let single = (program == TokenProgram::Signed).then(|| fields.transfers[0]);
     let out = Submitted {
         id,
         thread_id: thread.thread_id,
-        token: hex(tx.token),
-        from: hex(tx.from),
-        to: hex(tx.to),
-        amount: tx.amount.to_string(),
+        program,
+        token: hex(fields.token),
+        from: hex(fields.from),
+        to: single.map(|(to, _)| hex(to)),
+        amount: single.map(|(_, amount)| amount.to_string()),
+        transfers: fields.transfers.iter().map(|(to, amount)| TransferView { to: hex(*to), amount: amount.to_string() }).collect(),
         nonce,
-        key_index: signed.index,
+        key_index,
         pending,
     };
     if json {
         return print_json(&out);
     }
+    let what = match program {
+        TokenProgram::Signed => "transfer".to_owned(),
+        TokenProgram::List => format!("list of {} transfer(s)", out.transfers.len()),
+    };
     println!(
-        "transfer {} signed (nonce {}, key index {}) and pending for thread {} ({} pending)",
+        "{what} {} signed (nonce {}, key index {}) and pending for thread {} ({} pending)",
         out.id, out.nonce, out.key_index, out.thread_id, out.pending
     );
     Ok(())
+}
+
+/// The token program the thread runs, named by its `program_hash` on-chain.
+async fn thread_program(client: &ChainReader, thread: ThreadKey) -> Result<TokenProgram> {
+    let registry = Registry { address: thread.registry };
+    let info = registry
+        .thread(client, thread.thread_id)
+        .await
+        .with_context(|| format!("reading thread {} of registry {}", thread.thread_id, hex(thread.registry)))?;
+    TokenProgram::of(info.program_hash).with_context(|| {
+        format!(
+            "thread {} runs program {}, not one of the token's programs (signed or list): this CLI signs no message for it",
+            thread.thread_id,
+            hex(info.program_hash)
+        )
+    })
 }
 
 /// Where the signed transfer goes.
@@ -273,24 +359,30 @@ impl Server {
 
 fn parse_transfer(args: &SubmitArgs, from: Felt) -> Result<Fields> {
     let token = parse_felt("--token", &args.token)?;
-    let to = parse_felt("--to", &args.to)?;
-    let text = args.amount.trim();
-    let amount: u128 = text
-        .parse()
-        .with_context(|| format!("--amount: {text:?} is not a whole number below 2^128"))?;
-    if amount == 0 {
-        bail!("--amount must be above zero");
-    }
-    if from == to {
+    if args.to.len() != args.amount.len() {
         bail!(
-            "--from and --to are the same account {}: a self-transfer changes nothing",
-            hex(from)
+            "--to and --amount pair up, one amount per receiver: {} --to and {} --amount given",
+            args.to.len(),
+            args.amount.len()
         );
     }
-    Ok(Fields {
-        token,
-        from,
-        to,
-        amount,
-    })
+    let mut transfers = Vec::with_capacity(args.to.len());
+    for (to, amount) in args.to.iter().zip(&args.amount) {
+        let to = parse_felt("--to", to)?;
+        let text = amount.trim();
+        let amount: u128 = text
+            .parse()
+            .with_context(|| format!("--amount: {text:?} is not a whole number below 2^128"))?;
+        if amount == 0 {
+            bail!("--amount must be above zero");
+        }
+        if from == to {
+            bail!(
+                "--from and --to are the same account {}: a self-transfer changes nothing",
+                hex(from)
+            );
+        }
+        transfers.push((to, amount));
+    }
+    Ok(Fields { token, from, transfers })
 }

@@ -298,6 +298,61 @@ fn a_stale_sub_block_is_refused_then_forced_reverted_and_rebuilt() {
     assert_eq!(settled["status"], "settled");
     assert_eq!(world.next_sequence(), 1);
     assert_eq!(world.balances(), [SUPPLY - 5 - 7 - 100, 60, 40, 12]);
+
+    a_thread_of_the_list_program_settles_signed_lists(&world);
+}
+
+/// `thread create --program list` on the same token (the key files serve both threads: a key
+/// slot is the token's): `tx submit` signs ONE list of every `--to`/`--amount` pair there,
+/// refuses several pairs on the signed thread, and `batch`, `prove`, `settle` and `status`
+/// follow the thread's program from the data directory.
+fn a_thread_of_the_list_program_settles_signed_lists(world: &World) {
+    let token = format!("{:#x}", world.token.address);
+    let created = json(&world.cli(&["thread", "create", "--program", "list", "--contract", &token, "--json"]));
+    check("thread create", &created);
+    assert_eq!(created["thread"]["program"], "list");
+    let lists = created["thread"]["thread_id"].as_u64().unwrap().to_string();
+    let shown = json(&world.cli(&["thread", "show", "--thread", &world.thread(), "--json"]));
+    assert_eq!(shown["program"], "signed");
+
+    let account = |i: usize| format!("{:#x}", world.accounts[i]);
+    let submit = |thread: &str, from: usize, pairs: &[(usize, u128)]| {
+        let mut args: Vec<String> =
+            ["tx", "submit", "--thread", thread, "--token", &token, "--from", &account(from), "--json"].map(str::to_owned).to_vec();
+        for (to, amount) in pairs {
+            args.extend(["--to".to_owned(), account(*to), "--amount".to_owned(), amount.to_string()]);
+        }
+        world.cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let refused = submit(&world.thread(), 1, &[(2, 1), (3, 1)]);
+    assert_one_line_error(&refused, "runs the signed program (one transfer per signature)");
+    let submitted = json(&submit(&lists, 1, &[(2, 5), (3, 6), (2, 7)]));
+    check("tx submit", &submitted);
+    assert_eq!((submitted["program"].as_str(), submitted["to"].is_null()), (Some("list"), true));
+    assert_eq!(submitted["transfers"].as_array().unwrap().len(), 3);
+    assert_eq!(submitted["transfers"][2]["amount"], "7");
+    let one = json(&submit(&lists, 2, &[(0, 1)]));
+    assert_eq!((one["pending"].as_u64(), one["transfers"].as_array().unwrap().len()), (Some(2), 1));
+
+    let step = |command: &str| {
+        let doc = json(&world.cli(&[command, "--thread", &lists, "--json"]));
+        check(command, &doc);
+        doc
+    };
+    let built = step("batch");
+    assert_eq!((built["program"].as_str(), built["messages"].as_u64(), built["transfers"].as_u64()), (Some("list"), Some(2), Some(4)));
+    // Both senders' balances and key slots, and receivers #3's and #0's balances.
+    assert_eq!(built["outputs"], 6);
+    let proved = step("prove");
+    assert_eq!((proved["program"].as_str(), proved["transfers"].as_u64()), (Some("list"), Some(4)));
+    let settled = step("settle");
+    assert_eq!(settled["status"], "settled", "{settled}");
+    assert_eq!(world.balances(), [SUPPLY - 5 - 7 - 100 + 1, 60 - 18, 40 + 12 - 1, 12 + 6]);
+    let status = json(&world.cli(&["status", "--json"]));
+    check("status", &status);
+    let batchers = status["registry"]["batcher"].as_array().unwrap();
+    let of_lists = batchers.iter().find(|b| b["thread_id"].to_string() == lists).expect("the list thread's batcher");
+    assert_eq!((of_lists["sub_blocks"][0]["status"].as_str(), of_lists["sub_blocks"][0]["transfers"].as_u64()), (Some("settled"), Some(4)));
 }
 
 /// Bad arguments are one-line errors with exit 1, and nothing is stored.
@@ -343,6 +398,13 @@ fn tx_submit_rejects_bad_arguments_in_one_line() {
         "--from: \"0xzz\" is not a felt",
     );
     assert_one_line_error(&submit("0x1", "0x1", "5"), "self-transfer");
+    let unpaired = zkthread()
+        .args(["tx", "submit", "--registry", "0x123", "--thread", "1", "--token", "0x5", "--from", "0x1"])
+        .args(["--to", "0x2", "--to", "0x3", "--amount", "5"])
+        .env("ZKTHREAD_DATA_DIR", data_dir.path())
+        .output()
+        .expect("zkthread runs");
+    assert_one_line_error(&unpaired, "--to and --amount pair up, one amount per receiver: 2 --to and 1 --amount given");
     assert!(
         !data_dir.path().join("zkthread.redb").exists(),
         "a refused transfer creates no database"
