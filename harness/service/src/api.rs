@@ -3,6 +3,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `POST /transfers` | 202 [`Accepted`] once durably stored; 4xx [`ErrorBody`] with the reason |
+//! | `POST /lists` | the same for a signed list (a thread of the list program: [`lists_router`]) |
 //! | `GET /transfers/{id}` | [`TransferStatus`] |
 //! | `GET /senders/{token}/{address}` | [`SenderView`]: the key and nonce to sign the next transfer with |
 //! | `GET /thread` | [`ThreadView`]: pending count, recent sub-blocks, the pipeline's last error |
@@ -17,11 +18,12 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use zkthread_engine::{admit, hex, sender_state, EngineError, Refused, SubmitError};
-use zkthread_store::{MessageBody, Store, StoreError, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
+use zkthread_engine::token::TokenMessage;
+use zkthread_engine::{admit, admit_list, hex, sender_state, EngineError, Refused, SubmitError};
+use zkthread_store::{MessageBody, NewTransferList, Store, StoreError, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
 
 use crate::wire::{
-    parse_felt, Accepted, ErrorBody, SenderView, SubBlockView, ThreadView, TransferRequest,
+    parse_felt, Accepted, ErrorBody, SenderView, SubBlockView, ThreadView, TransferListRequest, TransferRequest,
     TransferStatus,
 };
 use crate::Shared;
@@ -33,15 +35,31 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const RECENT_SUB_BLOCKS: usize = 20;
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/transfers", post(submit))
-        .route("/transfers/{id}", get(transfer_status))
-        .route("/senders/{token}/{address}", get(sender))
-        .route("/thread", get(thread))
+    common_routes(Router::new().route("/transfers", post(submit))).with_state(shared)
+}
+
+/// The API of a thread of the list program: `POST /lists` takes a signed list (a
+/// [`TransferListRequest`]: one signature over a sender's transfers); `GET /lists/{id}` (and
+/// `GET /transfers/{id}`) where it is; the other routes as [`router`]'s. A list is refused
+/// on `POST /transfers` (404: no such route), as a transfer is on `POST /lists` (its body is not a list).
+pub fn lists_router(shared: Arc<Shared<NewTransferList>>) -> Router {
+    common_routes(
+        Router::new()
+            .route("/lists", post(submit_list))
+            .route("/lists/{id}", get(transfer_status::<NewTransferList>)),
+    )
+    .with_state(shared)
+}
+
+/// The routes both token programs' APIs answer the same way.
+fn common_routes<M: TokenMessage>(routes: Router<Arc<Shared<M>>>) -> Router<Arc<Shared<M>>> {
+    routes
+        .route("/transfers/{id}", get(transfer_status::<M>))
+        .route("/senders/{token}/{address}", get(sender::<M>))
+        .route("/thread", get(thread::<M>))
         .route("/health", get(health))
         .route("/", get(page))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(shared)
 }
 
 /// An error answer: a status and a one-line reason.
@@ -108,8 +126,23 @@ async fn submit(
     ))
 }
 
-async fn transfer_status(
-    State(shared): State<Arc<Shared>>,
+async fn submit_list(
+    State(shared): State<Arc<Shared<NewTransferList>>>,
+    body: Result<Json<TransferListRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let Json(request) = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
+    let tx = request.to_tx().map_err(ApiError::bad_request)?;
+    let _admitting = shared.admission.lock().await;
+    let contracts = shared.contracts().await?;
+    let stored = admit_list(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
+    let pending = shared.store.pending_count(shared.thread).map_err(EngineError::from)?;
+    tracing::info!(id = stored.id, transfers = tx.transfers.len(), pending, "list accepted");
+    shared.wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(Accepted { id: stored.id, status: "pending".into(), pending })))
+}
+
+async fn transfer_status<M: TokenMessage>(
+    State(shared): State<Arc<Shared<M>>>,
     Path(id): Path<String>,
 ) -> Result<Json<TransferStatus>, ApiError> {
     let id: u64 = id
@@ -167,8 +200,8 @@ pub fn message_status<M: MessageBody>(
     })
 }
 
-async fn sender(
-    State(shared): State<Arc<Shared>>,
+async fn sender<M: TokenMessage>(
+    State(shared): State<Arc<Shared<M>>>,
     Path((token, address)): Path<(String, String)>,
 ) -> Result<Json<SenderView>, ApiError> {
     let token_felt = parse_felt("token", &token).map_err(ApiError::bad_request)?;
@@ -183,7 +216,7 @@ async fn sender(
     }))
 }
 
-async fn thread(State(shared): State<Arc<Shared>>) -> Result<Json<ThreadView>, ApiError> {
+async fn thread<M: TokenMessage>(State(shared): State<Arc<Shared<M>>>) -> Result<Json<ThreadView>, ApiError> {
     let thread = shared.thread;
     let overview = shared
         .store

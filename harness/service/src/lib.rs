@@ -1,5 +1,6 @@
 //! `zkthread serve`: a thread's batcher as a service. Wallets and apps post signed transfers
-//! to a JSON HTTP API ([`api`]); each is checked (signature, nonce, key, contract set) and
+//! (or, on a thread of the list program, signed lists of a sender's transfers) to a JSON HTTP
+//! API ([`api`]); each is checked (signature, nonce, key, contract set) and
 //! durably stored before the answer; the [`pipeline`] batches, proves and settles them with
 //! the same engine the CLI uses (`zkthread_engine`). An order-book thread is served by
 //! [`book`] instead: signed order messages in, the same store, the same batch -> prove ->
@@ -26,18 +27,19 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use zkthread_client::{ChainClient, Felt};
 use zkthread_engine::{thread_contracts, Observer, SubmitError};
-use zkthread_store::{Store, ThreadKey};
+use zkthread_store::{MessageBody, NewTransfer, NewTransferList, Store, ThreadKey};
 
 pub use pipeline::PipelineConfig;
 
 /// How long admission trusts the contract set it read.
 pub const CONTRACT_SET_TTL: Duration = Duration::from_secs(30);
 
-/// What the handlers and the pipeline share.
-pub struct Shared {
+/// What the handlers and the pipeline share, for a thread of the token program whose
+/// messages are `M` (single signed transfers, or signed lists).
+pub struct Shared<M = NewTransfer> {
     /// The prover's account (it pays for settlements) and the node reads.
     pub client: ChainClient,
-    pub store: Store,
+    pub store: Store<M>,
     pub thread: ThreadKey,
     /// Serializes admissions (see `zkthread_engine::submit`).
     pub admission: tokio::sync::Mutex<()>,
@@ -48,8 +50,8 @@ pub struct Shared {
     contracts: tokio::sync::Mutex<Option<(Instant, Vec<Felt>)>>,
 }
 
-impl Shared {
-    pub fn new(client: ChainClient, store: Store, thread: ThreadKey) -> Self {
+impl<M: MessageBody> Shared<M> {
+    pub fn new(client: ChainClient, store: Store<M>, thread: ThreadKey) -> Self {
         Shared {
             client,
             store,
@@ -102,6 +104,7 @@ impl LastError {
 /// Which program's API and pipeline a [`Service`] runs.
 enum App {
     Token(Arc<Shared>),
+    Lists(Arc<Shared<NewTransferList>>),
     Book(Arc<book::BookShared>),
 }
 
@@ -116,6 +119,15 @@ impl Service {
     pub async fn bind(shared: Shared, listen: SocketAddr) -> std::io::Result<Self> {
         Ok(Service {
             app: App::Token(Arc::new(shared)),
+            listener: TcpListener::bind(listen).await?,
+        })
+    }
+
+    /// Binds `listen` for a thread of the token's list program: `POST /lists` instead of
+    /// `POST /transfers`, the same pipeline.
+    pub async fn bind_lists(shared: Shared<NewTransferList>, listen: SocketAddr) -> std::io::Result<Self> {
+        Ok(Service {
+            app: App::Lists(Arc::new(shared)),
             listener: TcpListener::bind(listen).await?,
         })
     }
@@ -145,6 +157,10 @@ impl Service {
             App::Token(shared) => (
                 tokio::spawn(pipeline::run(shared.clone(), pipeline, observer)),
                 api::router(shared),
+            ),
+            App::Lists(shared) => (
+                tokio::spawn(pipeline::run(shared.clone(), pipeline, observer)),
+                api::lists_router(shared),
             ),
             App::Book(shared) => (
                 tokio::spawn(book::run_pipeline(shared.clone(), pipeline, observer)),

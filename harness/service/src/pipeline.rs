@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
+use zkthread_engine::token::TokenMessage;
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::{
     batch, batch_ahead, prove, settle, BatchOutcome, EngineError, Limits, Observer, SettleOptions,
@@ -109,8 +110,8 @@ impl Drop for Proving {
 }
 
 /// The loop's state between steps.
-struct Pipeline {
-    shared: Arc<Shared>,
+struct Pipeline<M: TokenMessage> {
+    shared: Arc<Shared<M>>,
     config: PipelineConfig,
     observer: Arc<dyn Observer>,
     /// When the oldest pending transfer was first seen.
@@ -123,7 +124,7 @@ struct Pipeline {
 
 /// Runs until the task is dropped; `observer` sees the engine's steps and settle checkpoints
 /// (from the loop and the proof task at once: steps may interleave).
-pub async fn run(shared: Arc<Shared>, config: PipelineConfig, observer: Arc<dyn Observer>) {
+pub async fn run<M: TokenMessage>(shared: Arc<Shared<M>>, config: PipelineConfig, observer: Arc<dyn Observer>) {
     let mut pipeline = Pipeline {
         shared,
         config,
@@ -157,7 +158,7 @@ pub async fn run(shared: Arc<Shared>, config: PipelineConfig, observer: Arc<dyn 
     }
 }
 
-impl Pipeline {
+impl<M: TokenMessage> Pipeline<M> {
     async fn step(&mut self) -> Result<Step, String> {
         let (store, key) = (&self.shared.store, self.shared.thread);
         let in_flight = store.all_in_flight(key).map_err(|e| e.to_string())?;

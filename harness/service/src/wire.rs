@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use zkthread_client::Felt;
+use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::SignedTransferTx;
 use zkthread_sig::wots::{KeyCommitment, Signature, HASH_LEN};
 
@@ -89,11 +90,7 @@ impl TransferRequest {
 
     /// The signed transfer it carries (well-formed; whether it is valid is the engine's check).
     pub fn to_tx(&self) -> Result<SignedTransferTx, WireError> {
-        let amount_text = self.amount.trim();
-        let amount = (!amount_text.is_empty() && amount_text.chars().all(|c| c.is_ascii_digit()))
-            .then(|| amount_text.parse::<u128>().ok())
-            .flatten()
-            .ok_or_else(|| WireError::Amount(self.amount.clone()))?;
+        let amount = parse_amount(&self.amount)?;
         Ok(SignedTransferTx {
             token: parse_felt("token", &self.token)?,
             from: parse_felt("from", &self.from)?,
@@ -109,7 +106,76 @@ impl TransferRequest {
     }
 }
 
-/// `POST /transfers` answer: the transfer is durably stored.
+fn parse_amount(text: &str) -> Result<u128, WireError> {
+    let trimmed = text.trim();
+    (!trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()))
+        .then(|| trimmed.parse::<u128>().ok())
+        .flatten()
+        .ok_or_else(|| WireError::Amount(text.to_owned()))
+}
+
+/// One transfer of a [`TransferListRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListedTransferRequest {
+    pub to: String,
+    /// Decimal, in the token's base unit, above zero and below 2^128.
+    pub amount: String,
+}
+
+/// A signed list of a sender's transfers as posted to `POST /lists` (a thread of the list
+/// program): one signature over every transfer, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferListRequest {
+    pub token: String,
+    pub from: String,
+    pub transfers: Vec<ListedTransferRequest>,
+    /// The sender's key-slot nonce the list consumes (one for the whole list).
+    pub nonce: u32,
+    pub key: [u32; HASH_LEN],
+    pub next_key: [u32; HASH_LEN],
+    pub signature: Vec<u32>,
+}
+
+impl TransferListRequest {
+    /// The request of a signed list (what a client sends).
+    pub fn from_tx(tx: &SignedTransferListTx) -> Self {
+        TransferListRequest {
+            token: format!("{:#x}", tx.token),
+            from: format!("{:#x}", tx.from),
+            transfers: tx
+                .transfers
+                .iter()
+                .map(|(to, amount)| ListedTransferRequest { to: format!("{to:#x}"), amount: amount.to_string() })
+                .collect(),
+            nonce: tx.nonce,
+            key: tx.key.to_u32(),
+            next_key: tx.next_key.to_u32(),
+            signature: tx.signature.to_u32(),
+        }
+    }
+
+    /// The signed list it carries (well-formed; whether it is valid is the engine's check).
+    pub fn to_tx(&self) -> Result<SignedTransferListTx, WireError> {
+        let transfers = self
+            .transfers
+            .iter()
+            .map(|t| Ok((parse_felt("to", &t.to)?, parse_amount(&t.amount)?)))
+            .collect::<Result<Vec<_>, WireError>>()?;
+        Ok(SignedTransferListTx {
+            token: parse_felt("token", &self.token)?,
+            from: parse_felt("from", &self.from)?,
+            transfers,
+            nonce: self.nonce,
+            key: KeyCommitment::from_u32(self.key).map_err(|_| WireError::Words { field: "key" })?,
+            next_key: KeyCommitment::from_u32(self.next_key).map_err(|_| WireError::Words { field: "next_key" })?,
+            signature: Signature::from_u32(&self.signature).map_err(|e| WireError::Signature(e.to_string()))?,
+        })
+    }
+}
+
+/// `POST /transfers` (or `POST /lists`) answer: the message is durably stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {
     pub id: u64,
@@ -263,6 +329,41 @@ pub struct ErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A signed list goes through its request unchanged; a bad amount or receiver is named.
+    #[test]
+    fn a_list_request_round_trips_and_names_a_bad_field() {
+        use zkthread_sig::wots::{commitment, KeySeed};
+        use zkthread_sig::M31;
+        let seed = KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(i as u32 + 3)));
+        let tx = SignedTransferListTx {
+            token: Felt::from(7u8),
+            from: Felt::from(1u8),
+            transfers: vec![(Felt::from(2u8), u128::MAX), (Felt::from(3u8), 5)],
+            nonce: 4,
+            key: commitment(&seed, 0).unwrap(),
+            next_key: commitment(&seed, 1).unwrap(),
+            signature: zkthread_sig::wots::sign(&seed, 0, &zkthread_sig::TransferListMessage {
+                domain: [M31::ZERO; 4],
+                from: [M31::ZERO; 4],
+                transfers: vec![],
+                nonce: 0,
+                next_key: KeyCommitment::NONE,
+            })
+            .unwrap(),
+        };
+        let request = TransferListRequest::from_tx(&tx);
+        assert_eq!(request.transfers[0].amount, u128::MAX.to_string());
+        let json = serde_json::to_value(&request).unwrap();
+        let back: TransferListRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back.to_tx().unwrap(), tx);
+        let mut bad = request.clone();
+        bad.transfers[1].amount = "-5".into();
+        assert!(matches!(bad.to_tx(), Err(WireError::Amount(a)) if a == "-5"));
+        let mut bad = request;
+        bad.transfers[0].to = "0xzz".into();
+        assert!(matches!(bad.to_tx(), Err(WireError::Felt { field: "to", .. })));
+    }
 
     #[test]
     fn felts_parse_only_when_canonical() {

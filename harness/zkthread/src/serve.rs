@@ -17,7 +17,9 @@ use zkthread_client::registry::Registry;
 use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS, MAX_SLOTS_WITHIN_CALLDATA};
 use zkthread_token::MAX_TRANSFERS_PER_PROOF;
 use zkthread_engine::settle::DEFAULT_L2_GAS;
+use zkthread_engine::program::TokenProgram;
 use zkthread_engine::{Limits, SettleOptions};
+use zkthread_store::NewTransferList;
 use zkthread_engine::orderbook::{Market, MarketError, StoredOrder};
 use zkthread_service::book::BookShared;
 use zkthread_service::{PipelineConfig, Service, Shared};
@@ -98,7 +100,14 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
             let shared = BookShared::new(client, book_store, market);
             (Service::bind_book(shared, args.listen).await, "book")
         }
-        Err(MarketError::NotABook { .. }) => (Service::bind(Shared::new(client, store, key), args.listen).await, "token"),
+        // A token thread: its program hash says whether it takes transfers or lists.
+        Err(MarketError::NotABook { .. }) => match thread_program(&info, key.thread_id)? {
+            TokenProgram::Signed => (Service::bind(Shared::new(client, store, key), args.listen).await, "token"),
+            TokenProgram::List => {
+                let lists = Shared::new(client, store.program::<NewTransferList>(), key);
+                (Service::bind_lists(lists, args.listen).await, "token-lists")
+            }
+        },
         Err(error) => return Err(error).context("reading the thread's contracts"),
     };
     let service = service.with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -120,4 +129,15 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
         })
         .await
         .context("serving")
+}
+
+/// The token program a thread runs, by its `program_hash` (another program is an error: this
+/// batcher proves the token's only).
+fn thread_program(info: &zkthread_client::registry::ThreadInfo, thread_id: u64) -> Result<TokenProgram> {
+    TokenProgram::of(info.program_hash).with_context(|| {
+        format!(
+            "thread {thread_id} runs program {}, which this batcher does not prove (the token's signed or list program, or an order book)",
+            hex(info.program_hash)
+        )
+    })
 }

@@ -30,7 +30,7 @@ use zkthread_engine::queued_state;
 use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
 use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::SignedTransferTx;
-use zkthread_service::wire::{Accepted, ErrorBody, SenderView, TransferRequest};
+use zkthread_service::wire::{Accepted, ErrorBody, SenderView, TransferListRequest, TransferRequest};
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{KeyCommitment, TransferDraft, Wallet};
 use zkthread_store::{NewTransferList, Store, ThreadKey};
@@ -142,9 +142,6 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
     let on_chain = read_key_slot(&client, &fields).await?;
     // The store (or the server) first: a signature is only made once it has somewhere to go.
     let (destination, (key, nonce)) = match &args.server {
-        Some(_) if program == TokenProgram::List => {
-            bail!("--server: the service takes the signed program's transfers only; submit lists to the data directory")
-        }
         Some(url) => {
             let server = Server::new(url)?;
             let next = server.sender_state(&fields).await?;
@@ -208,9 +205,6 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
             (id, pending, signed.index)
         }
         TokenProgram::List => {
-            let Destination::Store(store) = destination else {
-                bail!("a list goes to the data directory");
-            };
             let message = TransferListMessage {
                 domain,
                 from: account_id(fields.from),
@@ -228,9 +222,18 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
                 next_key: signed.message.next_key,
                 signature: signed.signature,
             };
-            let lists = store.program::<NewTransferList>();
-            let stored = lists.submit(thread, new_transfer_list(&tx))?;
-            (stored.id, lists.pending(thread)?.len(), signed.index)
+            let (id, pending) = match destination {
+                Destination::Store(store) => {
+                    let lists = store.program::<NewTransferList>();
+                    let stored = lists.submit(thread, new_transfer_list(&tx))?;
+                    (stored.id, lists.pending(thread)?.len())
+                }
+                Destination::Server(server) => {
+                    let accepted = server.post_list(&tx).await?;
+                    (accepted.id, accepted.pending)
+                }
+            };
+            (id, pending, signed.index)
         }
     };
     let single = (program == TokenProgram::Signed).then(|| fields.transfers[0]);
@@ -333,6 +336,14 @@ impl Server {
             .http
             .post(format!("{}/transfers", self.base))
             .json(&TransferRequest::from_tx(tx));
+        self.answer(request).await
+    }
+
+    async fn post_list(&self, tx: &SignedTransferListTx) -> Result<Accepted> {
+        let request = self
+            .http
+            .post(format!("{}/lists", self.base))
+            .json(&TransferListRequest::from_tx(tx));
         self.answer(request).await
     }
 

@@ -15,6 +15,7 @@ use zkthread_client::Felt;
 
 mod common;
 use common::shape::{check, check_error};
+use common::served::{Http, Served};
 use common::world::{felt, World, SUPPLY};
 use common::{json, stderr, zkthread};
 
@@ -353,6 +354,37 @@ fn a_thread_of_the_list_program_settles_signed_lists(world: &World) {
     let batchers = status["registry"]["batcher"].as_array().unwrap();
     let of_lists = batchers.iter().find(|b| b["thread_id"].to_string() == lists).expect("the list thread's batcher");
     assert_eq!((of_lists["sub_blocks"][0]["status"].as_str(), of_lists["sub_blocks"][0]["transfers"].as_u64()), (Some("settled"), Some(4)));
+
+    // The same thread served: `POST /lists` takes a list from `tx submit --server`, refuses
+    // one changed after signing, and the pipeline settles it.
+    let thread_id: u64 = lists.parse().unwrap();
+    let served = Served::start_on(world, thread_id, (1, 1), None, None);
+    let http = Http { world, client: reqwest::Client::new() };
+    let mut args: Vec<String> =
+        ["tx", "submit", "--thread", &lists, "--token", &token, "--from", &account(3), "--json", "--server", &served.url]
+            .map(str::to_owned)
+            .to_vec();
+    for (to, amount) in [(0, 2u128), (1, 3)] {
+        args.extend(["--to".to_owned(), account(to), "--amount".to_owned(), amount.to_string()]);
+    }
+    let posted = json(&world.cli(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    check("tx submit", &posted);
+    assert_eq!((posted["program"].as_str(), posted["transfers"].as_array().unwrap().len()), (Some("list"), 2));
+    let id = posted["id"].as_u64().unwrap();
+    let (status, queued) = http.get(format!("{}/lists/{id}", served.url));
+    assert_eq!(status, 200, "{queued}");
+    // A list changed after signing (one amount raised) is refused by its signature.
+    let (_, sender) = http.get(format!("{}/senders/{token}/{}", served.url, account(3)));
+    let changed = serde_json::json!({
+        "token": token, "from": account(3), "transfers": [{ "to": account(0), "amount": "200" }],
+        "nonce": sender["nonce"], "key": sender["key"], "next_key": sender["key"], "signature": vec![0u32; 263]
+    });
+    let (status, refused) = http.send(http.client.post(format!("{}/lists", served.url)).json(&changed));
+    assert_eq!(status, 422, "{refused}");
+    let settled = http.wait_settled(&served.url, id);
+    assert_eq!(settled["sequence"], 1, "{settled}");
+    served.kill();
+    assert_eq!(world.balances(), [SUPPLY - 5 - 7 - 100 + 1 + 2, 60 - 18 + 3, 40 + 12 - 1, 12 + 6 - 5]);
 }
 
 /// Bad arguments are one-line errors with exit 1, and nothing is stored.

@@ -40,10 +40,21 @@ impl Served {
         crash_at: Option<&str>,
         rpc_url: Option<&str>,
     ) -> Self {
+        Self::start_on(world, world.thread_id, (max_transfers, max_wait), crash_at, rpc_url)
+    }
+
+    /// [`Served::start_with`] on thread `thread_id` of the world's registry.
+    pub fn start_on(
+        world: &World,
+        thread_id: u64,
+        (max_transfers, max_wait): (u32, u32),
+        crash_at: Option<&str>,
+        rpc_url: Option<&str>,
+    ) -> Self {
         let mut command = world.command(&[
             "serve",
             "--thread",
-            &world.thread_id.to_string(),
+            &thread_id.to_string(),
             "--listen",
             "127.0.0.1:0",
             "--max-transfers",
