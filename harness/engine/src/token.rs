@@ -63,6 +63,10 @@ pub trait TokenMessage: ProgramMessage {
     /// canonical or that carries no signature.
     fn signed(stored: &Message<Self>) -> Option<Self::Tx>;
     fn token(tx: &Self::Tx) -> Felt;
+    /// The account whose key signed it and whose balance pays.
+    fn sender(tx: &Self::Tx) -> Felt;
+    /// Transfers a typed message carries.
+    fn tx_transfers(tx: &Self::Tx) -> usize;
     /// Every slot the message touches (its sender's balance and key slot, its receivers').
     fn slots(tx: &Self::Tx) -> Vec<Slot>;
     /// Batches `txs` in order against `current` (a slot's value now).
@@ -100,6 +104,14 @@ impl TokenMessage for NewTransfer {
 
     fn token(tx: &SignedTransferTx) -> Felt {
         tx.token
+    }
+
+    fn sender(tx: &SignedTransferTx) -> Felt {
+        tx.from
+    }
+
+    fn tx_transfers(_: &SignedTransferTx) -> usize {
+        1
     }
 
     fn slots(tx: &SignedTransferTx) -> Vec<Slot> {
@@ -166,6 +178,14 @@ impl TokenMessage for NewTransferList {
 
     fn token(tx: &SignedTransferListTx) -> Felt {
         tx.token
+    }
+
+    fn sender(tx: &SignedTransferListTx) -> Felt {
+        tx.from
+    }
+
+    fn tx_transfers(tx: &SignedTransferListTx) -> usize {
+        tx.transfers.len()
     }
 
     fn slots(tx: &SignedTransferListTx) -> Vec<Slot> {

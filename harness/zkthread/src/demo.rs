@@ -1,4 +1,7 @@
 //! `zkthread demo`: the whole loop on an embedded devnet (or, with `--rpc-url`, on any node).
+//! With `--program list` the same loop runs the token's list program (`ListVerifier`): every
+//! sender signs lists of its transfers, one key step per list, and the attacks are planted on
+//! lists.
 //!
 //! Start devnet (seed 0) and build the contracts; declare the signed program's Cairo verifier
 //! `SignedVerifier` and use its class hash as the program hash; declare and deploy the
@@ -30,9 +33,12 @@ use zkthread_client::registry::{
 use zkthread_client::token::Token;
 use zkthread_client::{ChainClient, FeeMode, Felt, ResourceBounds, TxOutcome};
 use zkthread_devnet::{Devnet, EmbeddedOptions};
-use zkthread_token::{
-    poseidon252, SignedBatchError, SignedBatcher, SignedPublicInput, SignedTransferTx,
-};
+use zkthread_engine::program::TokenProgram;
+use zkthread_engine::token::TokenMessage;
+use zkthread_sig::wots::SignError;
+use zkthread_store::{NewTransfer, NewTransferList};
+use zkthread_token::list_batcher::SignedTransferListTx;
+use zkthread_token::{SignedBatchError, SignedBatcher, SignedPublicInput, SignedTransferTx};
 use zkthread_prover::{contract_set_commitment, Slot, ThreadChannel};
 use zkthread_sig::wots::{commitment, KeySeed};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
@@ -41,9 +47,9 @@ use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainA
 use crate::key::set_thread_key;
 use crate::output::{hex, print_json, seconds, short_revert_reason, strk, Progress};
 use zkthread_engine::preflight::{self, Preflight};
-use crate::program::{self, declare_verifier, Channel, ProvenSubBlock, OS_VERSION, PARAMS, VERIFIER};
+use crate::program::{self, declare_verifier, Channel, ProvenSubBlock, OS_VERSION, PARAMS};
 use crate::program::thread_statement;
-use crate::workload::{self, Attack, Trader, TraderKey};
+use crate::workload::{self, Attack, Trader, TraderKey, Workload};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -74,8 +80,46 @@ pub struct DemoArgs {
 /// The programs `zkthread demo` can run.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DemoProgram {
+    /// The token's signed program: one signature per transfer (`SignedVerifier`).
     Token,
+    /// The token's list program: each sender signs lists of its transfers (`ListVerifier`).
+    List,
     Orderbook,
+}
+
+/// A token program the demo runs, with its workload (the same planted attacks on its messages).
+trait DemoMessage: TokenMessage {
+    fn generate(
+        statement: &SignedPublicInput,
+        token: Felt,
+        traders: &mut [Trader],
+        count: usize,
+        seed: u64,
+    ) -> Result<Workload<Self::Tx>, SignError>;
+}
+
+impl DemoMessage for NewTransfer {
+    fn generate(
+        statement: &SignedPublicInput,
+        token: Felt,
+        traders: &mut [Trader],
+        count: usize,
+        seed: u64,
+    ) -> Result<Workload<SignedTransferTx>, SignError> {
+        workload::generate_signed(statement, token, traders, SUPPLY, count, seed)
+    }
+}
+
+impl DemoMessage for NewTransferList {
+    fn generate(
+        statement: &SignedPublicInput,
+        token: Felt,
+        traders: &mut [Trader],
+        count: usize,
+        seed: u64,
+    ) -> Result<Workload<SignedTransferListTx>, SignError> {
+        workload::generate_lists(statement, token, traders, SUPPLY, count, seed)
+    }
 }
 
 /// Initial token supply, all held by account #0.
@@ -89,6 +133,8 @@ const SETTLE_L1_DATA_GAS: u64 = 10_000;
 
 #[derive(Debug, Serialize)]
 pub struct DemoSummary {
+    /// The token program run: `signed` or `list`.
+    pub program: TokenProgram,
     pub node_url: String,
     pub accounts: usize,
     pub registry: String,
@@ -121,9 +167,12 @@ pub struct KeySummary {
 
 #[derive(Debug, Serialize)]
 pub struct TransferSummary {
+    /// Messages: transfers (the signed program) or lists of them.
     pub submitted: usize,
     pub accepted: usize,
     pub rejected: usize,
+    /// Transfers the accepted messages carry.
+    pub transfers_applied: usize,
     /// Senders with at least one accepted transfer.
     pub senders: usize,
     /// The planted attacks and the batcher's reason for each; every one must be refused.
@@ -206,7 +255,15 @@ impl Node {
 }
 
 pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
+    match args.program {
+        DemoProgram::List => run_program::<NewTransferList>(args, json).await,
+        _ => run_program::<NewTransfer>(args, json).await,
+    }
+}
+
+async fn run_program<M: DemoMessage>(args: DemoArgs, json: bool) -> Result<()> {
     let started = Instant::now();
+    let verifier = M::TOKEN_PROGRAM.verifier();
     let progress = Progress::new(json);
     let mut timings = BTreeMap::new();
     let repo = repo_root(args.repo.as_deref())?;
@@ -218,7 +275,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     } else {
         "starting devnet (seed 0) and building the contracts".to_owned()
     });
-    let build = tokio::task::spawn_blocking(move || build_contracts(&repo, VERIFIER));
+    let build = tokio::task::spawn_blocking(move || build_contracts(&repo, verifier));
     let node = connect(&args).await?;
     let artifacts = build.await.context("the contract build task failed")??;
     let (client, accounts) = (&node.client, &node.accounts);
@@ -231,8 +288,8 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     let holder = client.address();
 
     // The token accepts the verifier's program from deployment: declare the class first.
-    let step = progress.step("declaring the thread program (Cairo verifier SignedVerifier)");
-    let (program_hash, declare_fee) = declare_verifier(client, &artifacts, VERIFIER).await?;
+    let step = progress.step(format!("declaring the thread program (Cairo verifier {})", verifier.1));
+    let (program_hash, declare_fee) = declare_verifier(client, &artifacts, verifier).await?;
     timings.insert(
         "declare_verifier",
         step.done(format!(
@@ -301,32 +358,29 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     let sequence = info.sequence;
     let statement = thread_statement(&info, client.chain_id(), registry.address, thread_id);
     let step = progress.step(format!(
-        "signing {} transfers among {} accounts, plus 4 planted attacks",
+        "signing {} transfers among {} accounts ({} messages), plus 4 planted attacks",
         args.transfers,
-        accounts.len()
+        accounts.len(),
+        M::NOUN
     ));
-    let work = workload::generate_signed(
-        &statement,
-        token.address,
-        &mut traders,
-        SUPPLY,
-        args.transfers as usize,
-        args.seed,
-    )
-    .context("signing the transfers")?;
-    timings.insert("sign", step.done(format!("{} signed", work.txs.len())).as_secs_f64());
+    let work = M::generate(&statement, token.address, &mut traders, args.transfers as usize, args.seed)
+        .context("signing the transfers")?;
+    timings.insert("sign", step.done(format!("{} {}s signed", work.txs.len(), M::NOUN)).as_secs_f64());
 
     let step = progress.step("batching against the balances and key slots on-chain");
     let current = read_slots(client, token, accounts).await?;
-    let batch = SignedBatcher::new(statement.clone(), [token.address])
-        .batch(&work.txs, |slot| current.get(slot).copied())
+    let batch = M::batch(&SignedBatcher::new(statement.clone(), [token.address]), &work.txs, |slot| {
+        current.get(slot).copied()
+    })
         .map_err(|e| match e {
             SignedBatchError::Empty { .. } => anyhow::anyhow!("the batcher accepted nothing"),
             other => anyhow::Error::new(other),
         })
         .context("batching the transfers")?;
-    let sub_block = batch.sub_block;
     let refused: Vec<usize> = batch.rejected.iter().map(|r| r.index()).collect();
+    ensure!(batch.taken == work.txs.len(), "the demo's messages do not fit one proof");
+    let accepted: Vec<&M::Tx> =
+        work.txs.iter().enumerate().filter(|(i, _)| !refused.contains(i)).map(|(_, tx)| tx).collect();
     let planted: Vec<usize> = work.attacks.iter().map(|(i, _)| *i).collect();
     ensure!(
         refused == planted,
@@ -335,9 +389,10 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     );
     let transfers = TransferSummary {
         submitted: work.txs.len(),
-        accepted: sub_block.transfers.len(),
+        accepted: accepted.len(),
         rejected: batch.rejected.len(),
-        senders: sub_block.transfers.iter().map(|t| t.from).collect::<std::collections::BTreeSet<_>>().len(),
+        transfers_applied: accepted.iter().map(|tx| M::tx_transfers(tx)).sum(),
+        senders: accepted.iter().map(|tx| M::sender(tx)).collect::<std::collections::BTreeSet<_>>().len(),
         attacks: work
             .attacks
             .iter()
@@ -348,16 +403,22 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     timings.insert(
         "batch",
         step.done(format!(
-            "{} accepted from {} senders, {} refused (the planted attacks), {} slots",
+            "{} accepted ({} transfers) from {} senders, {} refused (the planted attacks), {} slots",
             transfers.accepted,
+            transfers.transfers_applied,
             transfers.senders,
             transfers.rejected,
-            sub_block.inputs.len(),
+            batch.inputs.len(),
         ))
         .as_secs_f64(),
     );
 
-    let public_input = sub_block.statement(&statement);
+    let public_input = SignedPublicInput {
+        transactions: batch.transactions,
+        inputs: batch.inputs.clone(),
+        outputs: batch.outputs.clone(),
+        ..statement.clone()
+    };
     let honest = zkthread_engine::codec::signed_settlement(thread_id, &public_input, Vec::new())?;
     // The registry builds the verifier's public input itself (the verifier adds the chain id
     // and its caller, the registry): it must be ours, felt for felt.
@@ -369,21 +430,23 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     );
 
     let step = progress.step(format!(
-        "proving {} signed transfers with Stwo ({}, {} bits)",
-        sub_block.transfers.len(),
+        "proving {} {}s ({} transfers) with Stwo ({}, {} bits)",
+        transfers.accepted,
+        M::NOUN,
+        transfers.transfers_applied,
         Channel::NAME,
         PARAMS.security_bits()
     ));
     let ProvenSubBlock { proof, elapsed: prove_time, log_rows } =
-        program::prove(public_input.clone(), sub_block.owners.clone(), sub_block.rows.clone()).await?;
+        program::prove_program::<M>(public_input.clone(), batch.owners.clone(), batch.witness.clone()).await?;
     step.done(format!("largest component 2^{log_rows} rows"));
     timings.insert("prove", prove_time.as_secs_f64());
 
     let step = progress.step("verifying the proof off-chain");
     let began = Instant::now();
-    poseidon252::verify(&public_input, &proof, &PARAMS).context("the proof does not verify")?;
+    M::verify(&public_input, &proof).context("the proof does not verify")?;
     let verify_time = began.elapsed();
-    let proof_felts = poseidon252::to_felts(&proof);
+    let proof_felts = M::to_felts(&proof);
     step.done(format!(
         "{:.0} ms, {} proof felts",
         verify_time.as_secs_f64() * 1e3,
@@ -511,7 +574,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
 
     // A settled signature again, on the new state: its nonce is spent on-chain.
     let step = progress.step("submitting a settled transfer again");
-    let settled_replay_refused = replay_refused(client, &statement, token, accounts, &sub_block.transfers[0]).await?;
+    let settled_replay_refused = replay_refused::<M>(client, &statement, token, accounts, accepted[0]).await?;
     step.done(settled_replay_refused.clone());
 
     if let Some(devnet) = node.devnet {
@@ -524,6 +587,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
     timings.insert("total", started.elapsed().as_secs_f64());
 
     let summary = DemoSummary {
+        program: M::TOKEN_PROGRAM,
         node_url,
         accounts: accounts.len(),
         registry: hex(registry.address),
@@ -533,8 +597,8 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<()> {
         program_hash: hex(program_hash),
         sequence,
         keys,
-        slots_in: sub_block.inputs.len(),
-        slots_out: sub_block.outputs.len(),
+        slots_in: batch.inputs.len(),
+        slots_out: batch.outputs.len(),
         transfers,
         proof: ProofSummary {
             channel: Channel::NAME,
@@ -616,17 +680,16 @@ async fn register_keys(node: &Node, token: Token) -> Result<(Vec<Trader>, KeySum
 
 /// `tx` (settled) batched again on the state after the settlement: the batcher must refuse it
 /// (its nonce is spent on-chain); returns the reason.
-async fn replay_refused(
+async fn replay_refused<M: TokenMessage>(
     client: &ChainClient,
     statement: &SignedPublicInput,
     token: Token,
     accounts: &[Felt],
-    tx: &SignedTransferTx,
+    tx: &M::Tx,
 ) -> Result<String> {
     let current = read_slots(client, token, accounts).await?;
-    match SignedBatcher::new(statement.clone(), [token.address])
-        .batch(std::slice::from_ref(tx), |slot| current.get(slot).copied())
-    {
+    let batcher = SignedBatcher::new(statement.clone(), [token.address]);
+    match M::batch(&batcher, std::slice::from_ref(tx), |slot| current.get(slot).copied()) {
         Err(SignedBatchError::Empty { rejected }) if rejected.len() == 1 => Ok(rejected[0].reason()),
         Ok(_) => bail!("a settled transfer was accepted again"),
         Err(error) => Err(error).context("batching the replay"),
@@ -828,17 +891,21 @@ fn print_human(s: &DemoSummary, total: Duration) {
     );
     println!("  registry / token {} / {}", s.registry, s.token);
     println!(
-        "  thread           {} (OS version {}, program hash {})",
-        s.thread_id, s.os_version, s.program_hash
+        "  thread           {} (OS version {}, the token's {} program, hash {})",
+        s.thread_id, s.os_version, s.program, s.program_hash
     );
     println!(
         "  thread keys      {} accounts registered their own key (fees {})",
         s.keys.registered,
         strk(s.keys.register_fee_fri.parse().unwrap_or_default())
     );
+    let noun = match s.program {
+        TokenProgram::Signed => "transfers",
+        TokenProgram::List => "lists",
+    };
     println!(
-        "  transfers        {} signed and submitted: {} accepted from {} senders, {} refused by the batcher",
-        t.submitted, t.accepted, t.senders, t.rejected
+        "  transfers        {} {noun} signed and submitted: {} accepted ({} transfers) from {} senders, {} refused by the batcher",
+        t.submitted, t.accepted, t.transfers_applied, t.senders, t.rejected
     );
     for a in &t.attacks {
         println!("                   refused {:<16} {}", format!("{:?}", a.attack), a.reason);

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 
 use zkthread_client::Felt;
+use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::{SignedPublicInput, SignedTransferTx};
 use zkthread_prover::Transfer;
 use zkthread_sig::wots::{SignError, KeySeed};
@@ -70,12 +71,15 @@ pub enum Attack {
     Overspend,
 }
 
-/// The generated transfers and the attacks among them.
-pub struct SignedWorkload {
-    pub txs: Vec<SignedTransferTx>,
+/// The generated messages (transfers, or lists of them) and the attacks among them.
+pub struct Workload<T> {
+    pub txs: Vec<T>,
     /// Position in `txs` of each planted attack.
     pub attacks: Vec<(usize, Attack)>,
 }
+
+/// The signed program's workload: one message per transfer.
+pub type SignedWorkload = Workload<SignedTransferTx>;
 
 /// Key index far past any the demo reaches: the thief's forging key, never otherwise used.
 const THIEF_KEY_INDEX: u32 = 1 << 20;
@@ -158,6 +162,131 @@ pub fn generate_signed(
     attacks.push((txs.len(), Attack::Overspend));
     txs.push(sign_next(statement, token, traders, spender, to, too_much)?);
     Ok(SignedWorkload { txs, attacks })
+}
+
+/// The most transfers in one of the demo's lists.
+pub const MAX_LIST_LEN: usize = 16;
+
+/// The list program's workload: `count` valid transfers of `token` among `traders` in signed
+/// lists, followed by the attacks (the same four, on lists). The holder first pays every
+/// other account in ONE list; then rounds in which each sender with a key and a balance signs
+/// one list of random transfers (the round's share of what is left to plan, at most
+/// [`MAX_LIST_LEN`]), each at most a `1/(8 MAX_LIST_LEN)` share of its balance at the round's
+/// start. A list spends only what its sender held when the
+/// round began, so every list is valid wherever the round's other lists fall.
+pub fn generate_lists(
+    statement: &SignedPublicInput,
+    token: Felt,
+    traders: &mut [Trader],
+    supply: u128,
+    count: usize,
+    seed: u64,
+) -> Result<Workload<SignedTransferListTx>, SignError> {
+    let mut rng = SeededRng::new(seed);
+    let n = traders.len();
+    let senders: Vec<usize> = (0..n).filter(|i| traders[*i].key.is_some()).collect();
+    if n < 2 || supply == 0 || senders.is_empty() || count == 0 {
+        return Ok(Workload { txs: vec![], attacks: vec![] });
+    }
+    let mut balances = vec![0u128; n];
+    balances[0] = supply;
+    let share = (supply / (4 * n as u128)).max(1);
+    let distribution: Vec<(usize, u128)> = (1..n).take(count).map(|to| (to, share)).collect();
+    let mut lists: Vec<(usize, Vec<(usize, u128)>)> = vec![(0, distribution)];
+    let mut planned = lists[0].1.len();
+    apply(&mut balances, &lists[0]);
+    while planned < count {
+        let start = balances.clone();
+        let before = planned;
+        let funded: Vec<usize> = senders.iter().copied().filter(|s| start[*s] >= 8 * MAX_LIST_LEN as u128).collect();
+        // The round's transfers spread over every funded sender (so a small demo still has
+        // several senders), at most MAX_LIST_LEN a list.
+        let per_sender = (count - planned).div_ceil(funded.len().max(1)).clamp(1, MAX_LIST_LEN);
+        for &from in &funded {
+            if planned == count {
+                break;
+            }
+            let len = per_sender.min(count - planned);
+            let list: Vec<(usize, u128)> = (0..len)
+                .map(|_| {
+                    let to = (from + 1 + rng.below(n as u64 - 1) as usize) % n;
+                    (to, 1 + u128::from(rng.next_u64()) % (start[from] / (8 * MAX_LIST_LEN as u128)))
+                })
+                .collect();
+            planned += len;
+            apply(&mut balances, &(from, list.clone()));
+            lists.push((from, list));
+        }
+        if planned == before {
+            break; // nobody holds enough to send: fewer transfers than asked
+        }
+    }
+
+    let mut txs = Vec::with_capacity(lists.len() + 4);
+    let mut attacks = Vec::new();
+    // The tampered copy goes right before the honest list it copies (the middle one).
+    let tamper_at = lists.len() / 2;
+    for (i, (from, list)) in lists.into_iter().enumerate() {
+        let transfers = list.iter().map(|(to, amount)| (traders[*to].address, *amount)).collect();
+        let tx = sign_next_list(statement, token, traders, from, transfers)?;
+        if i == tamper_at {
+            let mut tampered = tx.clone();
+            tampered.transfers[0].1 += 1;
+            attacks.push((txs.len(), Attack::TamperedAmount));
+            txs.push(tampered);
+        }
+        txs.push(tx);
+    }
+    // A thief (the last sender) pays itself out of a victim's balance with its own key.
+    let thief = *senders.last().expect("a sender");
+    let victim = (0..n).find(|i| *i != thief && balances[*i] > 0).unwrap_or((thief + 1) % n);
+    let victim_nonce = traders[victim].key.as_ref().map_or(0, |k| k.nonce);
+    let thief_key = traders[thief].key.as_ref().expect("the thief has a key");
+    let stolen = vec![(traders[thief].address, 1)];
+    attacks.push((txs.len(), Attack::ForeignKey));
+    txs.push(SignedTransferListTx::sign(
+        token,
+        traders[victim].address,
+        stolen,
+        victim_nonce,
+        &thief_key.seed,
+        THIEF_KEY_INDEX,
+        statement,
+    )?);
+    // The holder's distribution list again.
+    attacks.push((txs.len(), Attack::Replay));
+    txs.push(txs[0].clone());
+    // A list paying out one more than its sender holds after all its lists.
+    let spender = senders[0];
+    let to = traders[(spender + 1) % n].address;
+    attacks.push((txs.len(), Attack::Overspend));
+    txs.push(sign_next_list(statement, token, traders, spender, vec![(to, balances[spender] + 1)])?);
+    Ok(Workload { txs, attacks })
+}
+
+/// `list`'s sender pays each receiver.
+fn apply(balances: &mut [u128], (from, list): &(usize, Vec<(usize, u128)>)) {
+    for (to, amount) in list {
+        balances[*from] -= amount;
+        balances[*to] += amount;
+    }
+}
+
+/// `traders[from]` signs `transfers` as one list with its next one-time key; advances its key
+/// state (one step for the whole list).
+fn sign_next_list(
+    statement: &SignedPublicInput,
+    token: Felt,
+    traders: &mut [Trader],
+    from: usize,
+    transfers: Vec<(Felt, u128)>,
+) -> Result<SignedTransferListTx, SignError> {
+    let address = traders[from].address;
+    let key = traders[from].key.as_mut().ok_or(SignError::IndexOutOfRange(u32::MAX))?;
+    let tx = SignedTransferListTx::sign(token, address, transfers, key.nonce, &key.seed, key.index, statement)?;
+    key.index += 1;
+    key.nonce += 1;
+    Ok(tx)
 }
 
 /// `traders[from]` signs a transfer with its next one-time key at its slot's nonce, rotating
@@ -260,6 +389,31 @@ mod tests {
         check(5, 5, 24);
         // An external node: only the signer has a key; the others only receive.
         check(4, 1, 12);
+    }
+
+    /// The list workload: every valid list accepted (the asked transfers in all, senders
+    /// signing several lists), each planted attack refused for its own reason.
+    #[test]
+    fn the_list_batcher_accepts_every_valid_list_and_refuses_each_planted_attack() {
+        let token = Felt::from(0xabcu32);
+        let mut ts = traders(6, 6);
+        let state = genesis(token, &ts, 1_000_000_000);
+        let work = generate_lists(&statement(), token, &mut ts, 1_000_000_000, 100, 7).unwrap();
+        let batch = SignedBatcher::new(statement(), [token]).batch_lists(&work.txs, |s| state.get(s).copied()).unwrap();
+        assert_eq!(batch.sub_block.transfer_count(), 100);
+        assert!(batch.sub_block.txs.len() < 30, "{} lists for 100 transfers", batch.sub_block.txs.len());
+        let got: Vec<usize> = batch.rejected.iter().map(SignedRejection::index).collect();
+        let want: Vec<usize> = work.attacks.iter().map(|(i, _)| *i).collect();
+        assert_eq!(got, want, "{:?}", batch.rejected);
+        for (reason, (_, attack)) in batch.rejected.iter().zip(&work.attacks) {
+            let expected = match attack {
+                Attack::TamperedAmount => matches!(reason, SignedRejection::BadSignature { .. }),
+                Attack::ForeignKey => matches!(reason, SignedRejection::WrongKey { .. }),
+                Attack::Replay => matches!(reason, SignedRejection::WrongNonce { .. }),
+                Attack::Overspend => matches!(reason, SignedRejection::ListOverspend { .. }),
+            };
+            assert!(expected, "{attack:?}: {reason}");
+        }
     }
 
     #[test]

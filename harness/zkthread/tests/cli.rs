@@ -272,6 +272,36 @@ fn demo_runs_end_to_end_and_reports_json() {
     );
 }
 
+/// The demo on the token's list program: the senders' lists carry the asked transfers, the
+/// four attacks planted on lists are refused each for its own reason, the list settlement
+/// goes through `ListVerifier` on-chain, and its two revert paths leave everything unchanged.
+#[test]
+fn demo_runs_the_list_program_end_to_end() {
+    let out = run(&["demo", "--program", "list", "--transfers", "12", "--json"]);
+    let summary = json(&out);
+    check("demo", &summary);
+    assert_eq!(summary["program"], "list");
+    let t = &summary["transfers"];
+    assert_eq!(t["transfers_applied"], 12);
+    assert_eq!(t["rejected"], 4);
+    assert!(t["accepted"].as_u64().unwrap() < 12, "fewer lists than transfers: {t}");
+    let reasons: Vec<(&str, &str)> =
+        t["attacks"].as_array().unwrap().iter().map(|a| (a["attack"].as_str().unwrap(), a["reason"].as_str().unwrap())).collect();
+    assert!(reasons[0].1.starts_with("bad signature"), "{reasons:?}");
+    assert!(reasons[1].1.contains("not the sender's current key"), "{reasons:?}");
+    assert!(reasons[2].1.starts_with("nonce"), "{reasons:?}");
+    assert!(reasons[3].1.starts_with("the list pays out more than the sender's balance"), "{reasons:?}");
+    let settlement = &summary["settlement"];
+    assert_eq!((settlement["status"].as_str(), settlement["outputs_applied"].as_bool()), (Some("SUCCEEDED"), Some(true)));
+    assert_eq!(settlement["event_matches_outputs"], true);
+    assert!(settlement["calldata_felts"].as_u64().unwrap() <= 5_000);
+    for key in ["stale_settlement", "bad_proof_settlement"] {
+        assert_eq!(summary[key]["status"], "REVERTED", "{key}");
+        assert_eq!(summary[key]["token_balances_unchanged"], true, "{key}");
+    }
+    assert!(summary["settled_replay_refused"].as_str().unwrap().starts_with("nonce"));
+}
+
 /// The order-book demo: a trading round with three planted attacks refused, two fills at the
 /// makers' prices, a round made stale by an L2 transfer that reverts with nothing changed, its
 /// rematch settled, and the book read back from chain.
