@@ -96,21 +96,13 @@ pub fn list_slots_of(list: &SignedTransferListTx) -> Vec<Slot> {
         .collect()
 }
 
-/// The current on-chain value of every slot `txs` touch (what the signed batcher checks them
-/// against), each read once.
-pub async fn read_touched_slots<'a>(
+/// The current on-chain value of every slot the messages `txs` of program `M` touch, each
+/// read once.
+pub async fn read_message_slots<'a, M: TokenMessage>(
     client: &ChainReader,
-    txs: impl Iterator<Item = &'a SignedTransferTx>,
+    txs: impl Iterator<Item = &'a M::Tx>,
 ) -> Result<BTreeMap<Slot, Felt>> {
-    read_slots(client, txs.flat_map(slots_of)).await
-}
-
-/// The current on-chain value of every slot `lists` touch, each read once.
-pub async fn read_list_slots<'a>(
-    client: &ChainReader,
-    lists: impl Iterator<Item = &'a SignedTransferListTx>,
-) -> Result<BTreeMap<Slot, Felt>> {
-    read_slots(client, lists.flat_map(list_slots_of)).await
+    read_slots(client, txs.flat_map(M::slots)).await
 }
 
 /// The current on-chain value of each of `slots`, each read once.

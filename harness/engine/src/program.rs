@@ -1,22 +1,19 @@
-//! The thread program the engine proves for: the signed token program
+//! The thread programs the engine proves for: the token's two programs ([`TokenProgram`]) on
+//! the Poseidon252 channel with their only accepted parameters [`PARAMS`]. The signed program
 //! (`zkthread_token`: every transfer signed by its sender's thread key, slots bound to
-//! `balances` / `thread_keys`) on the Poseidon252 channel with its only accepted parameters
-//! [`PARAMS`]. Its Cairo verifier class `SignedVerifier` is the program: a thread's
-//! `program_hash` is that class's hash.
-//!
-//! The token's list program ([`LIST_VERIFIER`], one signature per list of a sender's
-//! transfers) has its stored message (`zkthread_store::NewTransferList`, with
-//! `crate::codec::{new_transfer_list, signed_list}`), its stored-proof check and
-//! [`prove_lists`] (which the `zkthread bench` commands use); the engine's batch and prove, the
-//! CLI's batch/prove/settle and the service do not take lists yet.
+//! `balances` / `thread_keys`) is verified by the Cairo class `SignedVerifier` ([`VERIFIER`]);
+//! the list program (one signature per list of a sender's transfers,
+//! `zkthread_store::NewTransferList`) by `ListVerifier` ([`LIST_VERIFIER`]). A verifier class
+//! is its program: a thread's `program_hash` is that class's hash, and
+//! [`TokenProgram::of`] tells which program a thread runs. The engine's batch and prove take
+//! either (`crate::token`), as do the CLI and the service.
 
 use std::time::{Duration, Instant};
 
 use zkthread_client::registry::ThreadInfo;
 use zkthread_client::Felt;
 use zkthread_token::list_prover::poseidon252 as list_poseidon252;
-use zkthread_token::witness::SignedListRow;
-use zkthread_token::{poseidon252, SignedProveError, SignedPublicInput, SignedRow, SignedVerifyError};
+use zkthread_token::{poseidon252, SignedProveError, SignedPublicInput, SignedVerifyError};
 use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
 use zkthread_store::{MessageBody, NewTransfer, NewTransferList};
 
@@ -227,7 +224,7 @@ pub fn thread_statement(
     }
 }
 
-/// A signed sub-block proven by [`prove`] (or a list sub-block by [`prove_lists`]).
+/// A token sub-block proven by [`prove_program`].
 pub struct ProvenSubBlock<Proof = poseidon252::Proof> {
     pub proof: Proof,
     /// Time the prover took.
@@ -236,26 +233,8 @@ pub struct ProvenSubBlock<Proof = poseidon252::Proof> {
     pub log_rows: u32,
 }
 
-/// Proves a signed sub-block with [`PARAMS`] on a blocking thread (proving takes seconds to
-/// minutes and must not stall the async runtime).
-pub async fn prove(
-    statement: SignedPublicInput,
-    owners: Vec<Felt>,
-    rows: Vec<SignedRow>,
-) -> Result<ProvenSubBlock> {
-    prove_program::<NewTransfer>(statement, owners, rows).await
-}
-
-/// Proves a sub-block of the list program with [`PARAMS`] on a blocking thread (see [`prove`]).
-pub async fn prove_lists(
-    statement: SignedPublicInput,
-    owners: Vec<Felt>,
-    lists: Vec<SignedListRow>,
-) -> Result<ProvenSubBlock<list_poseidon252::Proof>> {
-    prove_program::<NewTransferList>(statement, owners, lists).await
-}
-
-/// Proves a sub-block of the token program `M` with [`PARAMS`] on a blocking thread.
+/// Proves a sub-block of the token program `M` with [`PARAMS`] on a blocking thread (proving
+/// takes seconds to minutes and must not stall the async runtime).
 pub async fn prove_program<M: TokenMessage>(
     statement: SignedPublicInput,
     owners: Vec<Felt>,

@@ -42,6 +42,19 @@ pub struct Batched<W> {
     pub taken: usize,
 }
 
+impl<W> Batched<W> {
+    /// The public input of this sub-block in `thread`'s thread (its identity fields; the
+    /// lists and the transaction list are this sub-block's).
+    pub fn statement(&self, thread: &SignedPublicInput) -> SignedPublicInput {
+        SignedPublicInput {
+            transactions: self.transactions,
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+            ..thread.clone()
+        }
+    }
+}
+
 /// A token program's stored message, as the engine batches and proves it.
 pub trait TokenMessage: ProgramMessage {
     /// The typed, signed message the batcher checks.

@@ -413,12 +413,7 @@ async fn run_program<M: DemoMessage>(args: DemoArgs, json: bool) -> Result<()> {
         .as_secs_f64(),
     );
 
-    let public_input = SignedPublicInput {
-        transactions: batch.transactions,
-        inputs: batch.inputs.clone(),
-        outputs: batch.outputs.clone(),
-        ..statement.clone()
-    };
+    let public_input = batch.statement(&statement);
     let honest = zkthread_engine::codec::signed_settlement(thread_id, &public_input, Vec::new())?;
     // The registry builds the verifier's public input itself (the verifier adds the chain id
     // and its caller, the registry): it must be ours, felt for felt.

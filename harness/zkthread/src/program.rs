@@ -13,7 +13,7 @@ use zkthread_cairo_build::ContractArtifact;
 use zkthread_client::{ChainClient, Felt};
 
 pub use zkthread_engine::program::{
-    libraries_of, prove, prove_lists, prove_program, thread_statement, Channel, ProvenSubBlock, LIST_VERIFIER, OS_VERSION, PARAMS,
+    libraries_of, prove_program, thread_statement, Channel, ProvenSubBlock, LIST_VERIFIER, OS_VERSION, PARAMS,
     VERIFIER,
 };
 

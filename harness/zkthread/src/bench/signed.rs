@@ -15,6 +15,8 @@ use anyhow::{ensure, Context, Result};
 use starknet_types_core::felt::Felt;
 use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::list_prover::poseidon252 as list_poseidon252;
+use zkthread_engine::token::TokenMessage;
+use zkthread_store::{NewTransfer, NewTransferList};
 use zkthread_token::{poseidon252, SignedBatcher, SignedPublicInput, SignedTransferTx};
 use zkthread_prover::{contract_set_commitment, Slot, StarkParams, Transfer};
 use zkthread_sig::domain::pack_key_slot;
@@ -169,53 +171,93 @@ pub async fn resync_keys(world: &BenchWorld) -> Result<()> {
     Ok(())
 }
 
-/// The signed program: each sender signs its transfers with its key (advancing its key
-/// state), the signed batcher builds the sub-block against the balances and key slots
-/// on-chain (every transfer must be accepted), then prove and verify off-chain.
-pub async fn prove_for_world(
+/// A token program as a bench world signs its transfers: one message per transfer (the
+/// signed program) or one list per sender (the list program).
+pub trait BenchMessage: TokenMessage {
+    /// Signs `transfers` under `statement` with the senders' keys (advancing each key state
+    /// by the messages it signs).
+    fn sign_all(
+        keys: &mut BTreeMap<Felt, TraderKey>,
+        token: Felt,
+        transfers: &[Transfer],
+        statement: &SignedPublicInput,
+    ) -> Result<Vec<Self::Tx>>;
+}
+
+impl BenchMessage for NewTransfer {
+    fn sign_all(
+        keys: &mut BTreeMap<Felt, TraderKey>,
+        _token: Felt,
+        transfers: &[Transfer],
+        statement: &SignedPublicInput,
+    ) -> Result<Vec<SignedTransferTx>> {
+        let mut txs = Vec::with_capacity(transfers.len());
+        for t in transfers {
+            let key = keys.get_mut(&t.from).with_context(|| format!("sender {:#x} has no thread key", t.from))?;
+            txs.push(SignedTransferTx::sign(*t, key.nonce, &key.seed, key.index, statement)?);
+            key.index += 1;
+            key.nonce += 1;
+        }
+        Ok(txs)
+    }
+}
+
+impl BenchMessage for NewTransferList {
+    fn sign_all(
+        keys: &mut BTreeMap<Felt, TraderKey>,
+        token: Felt,
+        transfers: &[Transfer],
+        statement: &SignedPublicInput,
+    ) -> Result<Vec<SignedTransferListTx>> {
+        let lists = lists_by_sender(transfers);
+        let mut txs = Vec::with_capacity(lists.len());
+        for (from, list) in lists {
+            let key = keys.get_mut(&from).with_context(|| format!("sender {from:#x} has no thread key"))?;
+            txs.push(SignedTransferListTx::sign(token, from, list, key.nonce, &key.seed, key.index, statement)?);
+            key.index += 1;
+            key.nonce += 1;
+        }
+        Ok(txs)
+    }
+}
+
+/// A token program `M` on a bench world: the senders sign the transfers with their keys
+/// (advancing their key states), the batcher builds the sub-block against the slots on-chain
+/// (every message must be accepted and fit one proof), then prove and verify off-chain.
+pub async fn prove_for_world<M: BenchMessage>(
     world: &BenchWorld,
     transfers: &[Transfer],
     sequence: u64,
     progress: &Progress,
     label: &str,
 ) -> Result<Proven> {
-    let client = &world.client;
-    let step = progress.step(format!("{label}: signing and batching {} transfers", transfers.len()));
+    let step = progress.step(format!("{label}: signing {} transfers as {}s and batching", transfers.len(), M::NOUN));
     let statement = world_statement(world, sequence);
+    let token = world.token.address;
     let txs = {
         let mut keys = world.keys.lock().map_err(|_| anyhow::anyhow!("key state poisoned"))?;
-        let mut txs = Vec::with_capacity(transfers.len());
-        for t in transfers {
-            let key = keys.get_mut(&t.from).with_context(|| format!("sender {:#x} has no thread key", t.from))?;
-            txs.push(SignedTransferTx::sign(*t, key.nonce, &key.seed, key.index, &statement)?);
-            key.index += 1;
-            key.nonce += 1;
-        }
-        txs
+        M::sign_all(&mut keys, token, transfers, &statement)?
     };
-    let token = world.token.address;
-    let current = zkthread_engine::batch::read_touched_slots(client, txs.iter()).await?;
-    let batch = SignedBatcher::new(statement.clone(), [token])
-        .batch(&txs, |s| current.get(s).copied())
-        .context("batching the signed transfers")?;
+    let current = zkthread_engine::batch::read_message_slots::<M>(&world.client, txs.iter()).await?;
+    let batch = M::batch(&SignedBatcher::new(statement.clone(), [token]), &txs, |s| current.get(s).copied())
+        .with_context(|| format!("batching the {}s", M::NOUN))?;
     ensure!(batch.rejected.is_empty(), "the batcher refused {:?}", batch.rejected);
-    let sb = batch.sub_block;
-    let pi = sb.statement(&statement);
-    step.done(format!("{} slots", pi.inputs.len()));
+    ensure!(batch.taken == txs.len(), "{} {}s do not fit one proof", txs.len() - batch.taken, M::NOUN);
+    let pi = batch.statement(&statement);
+    step.done(format!("{} {}s, {} slots", txs.len(), M::NOUN, pi.inputs.len()));
 
-    let step = progress.step(format!("{label}: proving {} signed transfers", transfers.len()));
+    let step = progress.step(format!("{label}: proving {} transfers in {} {}s", transfers.len(), txs.len(), M::NOUN));
     let ProvenSubBlock { proof, elapsed, log_rows } =
-        crate::program::prove(pi.clone(), sb.owners, sb.rows).await?;
-    let prove_seconds = elapsed.as_secs_f64();
+        crate::program::prove_program::<M>(pi.clone(), batch.owners, batch.witness).await?;
     step.done(format!("largest component 2^{log_rows} rows"));
     let began = Instant::now();
-    poseidon252::verify(&pi, &proof, &crate::program::PARAMS).context("the proof does not verify off-chain")?;
+    M::verify(&pi, &proof).context("the proof does not verify off-chain")?;
     let verify_ms = began.elapsed().as_secs_f64() * 1e3;
     Ok(Proven {
-        settlement: zkthread_engine::codec::signed_settlement(world.thread_id, &pi, poseidon252::to_felts(&proof))?,
+        settlement: zkthread_engine::codec::signed_settlement(world.thread_id, &pi, M::to_felts(&proof))?,
         inputs: pi.inputs,
         log_rows,
-        prove_seconds,
+        prove_seconds: elapsed.as_secs_f64(),
         verify_ms,
     })
 }
@@ -261,58 +303,6 @@ pub fn measure_lists(n: usize, senders: usize, params: &StarkParams) -> Result<R
     let verified = timed(|| list_poseidon252::verify(&pi, &proved.0, params))?;
     let shape = (&proved.0.log_sizes[..], list_poseidon252::to_felts(&proved.0).len());
     Ok(row((n, senders, pi.inputs.len()), shape, sign_s, proved.1, verified.1))
-}
-
-/// The list program on a bench world: each sender signs its transfers as one list with its
-/// next key, the list batcher builds the sub-block against the slots on-chain (every list must
-/// be accepted and fit), then prove and verify off-chain.
-pub async fn prove_lists_for_world(
-    world: &BenchWorld,
-    transfers: &[Transfer],
-    sequence: u64,
-    progress: &Progress,
-    label: &str,
-) -> Result<Proven> {
-    let client = &world.client;
-    let lists = lists_by_sender(transfers);
-    let step = progress.step(format!("{label}: signing {} lists of {} transfers and batching", lists.len(), transfers.len()));
-    let statement = world_statement(world, sequence);
-    let token = world.token.address;
-    let txs = {
-        let mut keys = world.keys.lock().map_err(|_| anyhow::anyhow!("key state poisoned"))?;
-        let mut txs = Vec::with_capacity(lists.len());
-        for (from, list) in lists {
-            let key = keys.get_mut(&from).with_context(|| format!("sender {from:#x} has no thread key"))?;
-            txs.push(SignedTransferListTx::sign(token, from, list, key.nonce, &key.seed, key.index, &statement)?);
-            key.index += 1;
-            key.nonce += 1;
-        }
-        txs
-    };
-    let current = zkthread_engine::batch::read_list_slots(client, txs.iter()).await?;
-    let batch = SignedBatcher::new(statement.clone(), [token])
-        .batch_lists(&txs, |s| current.get(s).copied())
-        .context("batching the signed lists")?;
-    ensure!(batch.rejected.is_empty(), "the batcher refused {:?}", batch.rejected);
-    ensure!(batch.deferred.is_empty(), "{} lists do not fit one proof", batch.deferred.len());
-    let sb = batch.sub_block;
-    let pi = sb.statement(&statement);
-    step.done(format!("{} slots", pi.inputs.len()));
-
-    let step = progress.step(format!("{label}: proving {} transfers in {} lists", transfers.len(), sb.txs.len()));
-    let ProvenSubBlock { proof, elapsed, log_rows } =
-        crate::program::prove_lists(pi.clone(), sb.owners, sb.entries).await?;
-    step.done(format!("largest component 2^{log_rows} rows"));
-    let began = Instant::now();
-    list_poseidon252::verify(&pi, &proof, &crate::program::PARAMS).context("the proof does not verify off-chain")?;
-    let verify_ms = began.elapsed().as_secs_f64() * 1e3;
-    Ok(Proven {
-        settlement: zkthread_engine::codec::signed_settlement(world.thread_id, &pi, list_poseidon252::to_felts(&proof))?,
-        inputs: pi.inputs,
-        log_rows,
-        prove_seconds: elapsed.as_secs_f64(),
-        verify_ms,
-    })
 }
 
 /// The statement a bench world's thread signs under at `sequence` (its lists still empty).

@@ -25,6 +25,7 @@ use crate::chain::{build_contracts, deploy_registry_and_token, repo_root, ChainA
 use crate::output::{hex, Progress};
 use zkthread_engine::preflight;
 use super::{signed, ProgramKind};
+use zkthread_store::{NewTransfer, NewTransferList};
 use crate::program::unsigned::{self, PARAMS};
 use crate::program::{declare_verifier, Channel, LIST_VERIFIER, OS_VERSION, VERIFIER};
 use crate::workload::TraderKey;
@@ -272,8 +273,8 @@ impl BenchWorld {
         let sequence = self.registry.next_sequence(client, self.thread_id).await?;
         let proven = match self.program {
             ProgramKind::Unsigned => self.prove_unsigned(transfers, sequence, progress, label).await?,
-            ProgramKind::Signed => signed::prove_for_world(self, transfers, sequence, progress, label).await?,
-            ProgramKind::List => signed::prove_lists_for_world(self, transfers, sequence, progress, label).await?,
+            ProgramKind::Signed => signed::prove_for_world::<NewTransfer>(self, transfers, sequence, progress, label).await?,
+            ProgramKind::List => signed::prove_for_world::<NewTransferList>(self, transfers, sequence, progress, label).await?,
         };
         let Proven { settlement, inputs, log_rows, prove_seconds, verify_ms } = proven;
         let calldata_felts = settlement.calldata().len();
