@@ -1,5 +1,6 @@
 //! `zkthread sub-block show`: one stored sub-block as data anyone can check or send
-//! themselves: its transfers, input and output slots, proof, and the registry's `settle` call
+//! themselves: its transfers (or, on a thread of the list program, its signed lists), input and
+//! output slots, proof, and the registry's `settle` call
 //! (target, entry point and calldata), read from the data directory alone (no node, no key).
 
 use std::path::Path;
@@ -9,7 +10,8 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use zkthread_client::Felt;
 use zkthread_sig::wots::RHO_LEN;
-use zkthread_store::{SlotEntry, SubBlock, SubBlockStatus};
+use zkthread_engine::token::TokenMessage;
+use zkthread_store::{Message, NewTransfer, NewTransferList, SlotEntry, Store, SubBlock, SubBlockStatus};
 
 use crate::datadir::{open_store, settlement, stored_program, ThreadArgs};
 use zkthread_engine::program::TokenProgram;
@@ -59,6 +61,79 @@ struct TransferView {
     rho: Option<Vec<u32>>,
 }
 
+/// A signed list of a sub-block of the list program.
+#[derive(Serialize)]
+struct ListView {
+    id: u64,
+    token: String,
+    from: String,
+    /// In the order they apply.
+    transfers: Vec<ListedView>,
+    /// The sender's key-slot nonce the list consumes (one for the whole list).
+    nonce: u32,
+    /// The key the list is signed under, the key it rotates to, and the signature's `rho`:
+    /// with the transfers and the thread's identity, what a client needs to recompute the
+    /// list's message digest.
+    key: [u32; 4],
+    next_key: [u32; 4],
+    rho: Vec<u32>,
+}
+
+#[derive(Serialize)]
+struct ListedView {
+    to: String,
+    amount: String,
+}
+
+/// How a token program's messages show: single transfers, or lists.
+trait ShownMessage: TokenMessage {
+    fn show(messages: &[Message<Self>]) -> (Vec<TransferView>, Vec<ListView>);
+}
+
+impl ShownMessage for NewTransfer {
+    fn show(messages: &[Message<Self>]) -> (Vec<TransferView>, Vec<ListView>) {
+        let transfers = messages
+            .iter()
+            .map(|t| TransferView {
+                id: t.id,
+                token: hex(t.body.token),
+                from: hex(t.body.from),
+                to: hex(t.body.to),
+                amount: t.body.amount.to_string(),
+                nonce: t.body.auth.as_ref().map(|a| a.nonce),
+                key: t.body.auth.as_ref().map(|a| a.key),
+                next_key: t.body.auth.as_ref().map(|a| a.next_key),
+                rho: t.body.auth.as_ref().map(|a| a.signature.iter().take(RHO_LEN).copied().collect()),
+            })
+            .collect();
+        (transfers, vec![])
+    }
+}
+
+impl ShownMessage for NewTransferList {
+    fn show(messages: &[Message<Self>]) -> (Vec<TransferView>, Vec<ListView>) {
+        let lists = messages
+            .iter()
+            .map(|l| ListView {
+                id: l.id,
+                token: hex(l.body.token),
+                from: hex(l.body.from),
+                transfers: l
+                    .body
+                    .transfers
+                    .iter()
+                    .map(|t| ListedView { to: hex(t.to), amount: t.amount.to_string() })
+                    .collect(),
+                nonce: l.body.auth.nonce,
+                key: l.body.auth.key,
+                next_key: l.body.auth.next_key,
+                rho: l.body.auth.signature.iter().take(RHO_LEN).copied().collect(),
+            })
+            .collect();
+        (vec![], lists)
+    }
+}
+
 #[derive(Serialize)]
 struct TransactionsView {
     count: u32,
@@ -87,7 +162,10 @@ struct SubBlockView {
     os_version: String,
     program_hash: String,
     contract_set_commitment: String,
+    /// The thread's token program: `signed` (its messages in `transfers`) or `list` (in `lists`).
+    program: TokenProgram,
     transfers: Vec<TransferView>,
+    lists: Vec<ListView>,
     transactions: TransactionsView,
     inputs: Vec<SlotView>,
     outputs: Vec<SlotView>,
@@ -107,9 +185,10 @@ fn slots(list: &[SlotEntry]) -> Vec<SlotView> {
         .collect()
 }
 
-fn view(sub_block: &SubBlock, registry: Felt) -> SubBlockView {
+fn view<M: ShownMessage>(sub_block: &SubBlock<M>, registry: Felt) -> SubBlockView {
     let body = &sub_block.body;
     let proven = sub_block.proof.is_some();
+    let (transfers, lists) = M::show(&body.messages);
     SubBlockView {
         thread_id: sub_block.thread_id,
         sequence: sub_block.sequence(),
@@ -120,21 +199,9 @@ fn view(sub_block: &SubBlock, registry: Felt) -> SubBlockView {
         os_version: hex(body.os_version),
         program_hash: hex(body.program_hash),
         contract_set_commitment: hex(body.contract_set_commitment),
-        transfers: body
-            .messages
-            .iter()
-            .map(|t| TransferView {
-                id: t.id,
-                token: hex(t.body.token),
-                from: hex(t.body.from),
-                to: hex(t.body.to),
-                amount: t.body.amount.to_string(),
-                nonce: t.body.auth.as_ref().map(|a| a.nonce),
-                key: t.body.auth.as_ref().map(|a| a.key),
-                next_key: t.body.auth.as_ref().map(|a| a.next_key),
-                rho: t.body.auth.as_ref().map(|a| a.signature.iter().take(RHO_LEN).copied().collect()),
-            })
-            .collect(),
+        program: M::TOKEN_PROGRAM,
+        transfers,
+        lists,
         transactions: TransactionsView {
             count: body.transactions.count,
             commitment: hex(body.transactions.commitment),
@@ -156,15 +223,20 @@ fn view(sub_block: &SubBlock, registry: Felt) -> SubBlockView {
 pub fn run(cmd: SubBlockCommand, data_dir: &Path, json: bool) -> Result<()> {
     let SubBlockCommand::Show(args) = cmd;
     let key = args.thread.key();
-    let thread_id = key.thread_id;
     // Reading must not create a database.
     if !zkthread_store::Store::exists(data_dir) {
         bail!("no data directory at {}: nothing was batched here", data_dir.display());
     }
     let store = open_store(data_dir)?;
-    if stored_program(&store, key)? == TokenProgram::List {
-        bail!("thread {thread_id} runs the list program: `sub-block show` shows the signed program's sub-blocks only (for now)");
+    match stored_program(&store, key)? {
+        TokenProgram::Signed => show(&args, &store, data_dir, json),
+        TokenProgram::List => show(&args, &store.program::<NewTransferList>(), data_dir, json),
     }
+}
+
+fn show<M: ShownMessage>(args: &ShowArgs, store: &Store<M>, data_dir: &Path, json: bool) -> Result<()> {
+    let key = args.thread.key();
+    let thread_id = key.thread_id;
     let all = store.sub_blocks(key)?;
     let chosen = all
         .iter()
@@ -189,9 +261,10 @@ pub fn run(cmd: SubBlockCommand, data_dir: &Path, json: bool) -> Result<()> {
         "sub-block {} of thread {thread_id} (attempt {}): {}",
         out.sequence, out.attempt, out.status
     );
+    let transfers = out.transfers.len() + out.lists.iter().map(|l| l.transfers.len()).sum::<usize>();
     println!(
-        "  {} transfer(s), {} input slot(s), {} output slot(s)",
-        out.transfers.len(),
+        "  {transfers} transfer(s){}, {} input slot(s), {} output slot(s)",
+        if out.lists.is_empty() { String::new() } else { format!(" in {} signed list(s)", out.lists.len()) },
         out.inputs.len(),
         out.outputs.len()
     );

@@ -349,6 +349,12 @@ fn a_thread_of_the_list_program_settles_signed_lists(world: &World) {
     let settled = step("settle");
     assert_eq!(settled["status"], "settled", "{settled}");
     assert_eq!(world.balances(), [SUPPLY - 5 - 7 - 100 + 1, 60 - 18, 40 + 12 - 1, 12 + 6]);
+    let shown = json(&world.cli(&["sub-block", "show", "--thread", &lists, "--json"]));
+    check("sub-block show", &shown);
+    assert_eq!((shown["program"].as_str(), shown["transfers"].as_array().unwrap().len()), (Some("list"), 0));
+    assert_eq!(shown["lists"][0]["transfers"][2]["amount"], "7");
+    assert_eq!(shown["lists"][1]["transfers"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["transactions"]["count"], 2, "one transaction-list entry per list");
     let status = json(&world.cli(&["status", "--json"]));
     check("status", &status);
     let batchers = status["registry"]["batcher"].as_array().unwrap();
