@@ -224,6 +224,7 @@ async fn thread<M: TokenMessage>(State(shared): State<Arc<Shared<M>>>) -> Result
         .map_err(EngineError::from)?;
     Ok(Json(ThreadView {
         thread_id: thread.thread_id,
+        program: M::TOKEN_PROGRAM,
         registry: hex(thread.registry),
         chain_id: hex(shared.client.chain_id()),
         pending: overview.pending,

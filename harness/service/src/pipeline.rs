@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
+use zkthread_engine::program::TokenProgram;
 use zkthread_engine::token::TokenMessage;
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::{
@@ -190,10 +191,14 @@ impl<M: TokenMessage> Pipeline<M> {
     }
 
     /// Whether enough transfers wait (or the oldest has waited long enough) to close a
-    /// sub-block.
+    /// sub-block. A list counts its transfers, as the batcher's limit does.
     fn ready_to_batch(&mut self) -> Result<bool, String> {
         let (store, key) = (&self.shared.store, self.shared.thread);
-        let pending = store.pending_count(key).map_err(|e| e.to_string())?;
+        let pending = match M::TOKEN_PROGRAM {
+            TokenProgram::Signed => store.pending_count(key),
+            TokenProgram::List => store.pending(key).map(|p| p.iter().map(|m| m.body.transfer_count()).sum()),
+        }
+        .map_err(|e| e.to_string())?;
         if pending == 0 {
             self.pending_since = None;
             return Ok(false);

@@ -232,6 +232,8 @@ pub struct SubBlockView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadView {
     pub thread_id: u64,
+    /// The thread's token program: `signed` (`POST /transfers`) or `list` (`POST /lists`).
+    pub program: zkthread_engine::program::TokenProgram,
     pub registry: String,
     pub chain_id: String,
     pub pending: usize,

@@ -379,6 +379,7 @@ fn a_thread_of_the_list_program_settles_signed_lists(world: &World) {
     let id = posted["id"].as_u64().unwrap();
     let (status, queued) = http.get(format!("{}/lists/{id}", served.url));
     assert_eq!(status, 200, "{queued}");
+    assert_eq!(http.get(format!("{}/thread", served.url)).1["program"], "list");
     // A list changed after signing (one amount raised) is refused by its signature.
     let (_, sender) = http.get(format!("{}/senders/{token}/{}", served.url, account(3)));
     let changed = serde_json::json!({
