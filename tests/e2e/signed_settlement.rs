@@ -405,10 +405,11 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
 }
 
 /// The engine's list path on the same thread, sequence 1 (the signed program's batch refused
-/// on it by its program hash): lists admitted into a batcher's
-/// store (a replay, a list changed after signing, a zero item and an empty list refused with
-/// their reasons, nothing stored), batched (a list over its sender's balance refused whole,
-/// with its reason), proven and settled by `zkthread_engine` as the CLI and service drive it.
+/// on it by its program hash): lists admitted into a batcher's store (a replay, a list changed
+/// after signing, a zero item, an empty list and one paying more accounts than a settlement
+/// carries refused with their reasons, nothing stored), batched (a list over its sender's
+/// balance refused whole, and the too-wide list put in the store past admission, each with its
+/// reason), proven and settled by `zkthread_engine` as the CLI and service drive it.
 async fn lists_through_the_engine(
     world: &ThreadWorld,
     (holder, holder_seed, hn): (Felt, u64, u32),
@@ -461,15 +462,23 @@ async fn lists_through_the_engine(
     // Admitted (the balance moves until batching), then refused whole by the batcher.
     let overspend = signed_list(&statement, token, (one, one_seed), &[(two, 1), (holder, SUPPLY)], (1, on))?;
     admit_list(client, &store, thread, &contracts, &overspend).await?;
+    // A list paying 146 accounts: 148 slots, more than one settlement carries. Refused at
+    // admission whatever its signature; put in the store past admission, refused by the batcher.
+    let receivers: Vec<(Felt, u128)> = (0..146u64).map(|i| (Felt::from(0x5000 + i), 1)).collect();
+    let wide = signed_list(&statement, token, (two, 0x7e0), &receivers, (0, 0))?;
+    let reason = refused(admit_list(client, &store, thread, &contracts, &wide).await)?;
+    ensure!(matches!(reason, Refused::TooManySlots { slots: 148, max: 147 }), "{reason}");
     ensure!(store.pending(thread)?.len() == 2, "only the two valid lists are stored");
+    store.submit(thread, zkthread_engine::codec::new_transfer_list(&wide))?;
 
     let BatchOutcome::Built(built) = batch(client, &store, thread, Limits::default(), &Logged).await? else {
         anyhow::bail!("nothing built");
     };
     ensure!(built.sub_block.sequence() == 1 && built.sub_block.body.messages.len() == 1);
-    ensure!(built.rejected.len() == 1 && built.rejected[0].message.body.from == one, "{:?}", built.rejected);
+    ensure!(built.rejected.len() == 2 && built.rejected[0].message.body.from == one, "{:?}", built.rejected);
     let reason = &built.rejected[0].reason;
     ensure!(reason.starts_with("the list pays out more than the sender's balance"), "{reason}");
+    ensure!(built.rejected[1].reason == "touches 148 slots; one settlement carries at most 147", "{}", built.rejected[1].reason);
     // The holder's balance and key slot, two receivers' balances.
     ensure!(built.sub_block.body.outputs.len() == 4, "{} outputs", built.sub_block.body.outputs.len());
     let ProveOutcome::Proved(proved) = prove(&store, thread, &Logged).await? else {

@@ -224,7 +224,8 @@ async fn build<M: TokenMessage>(
         return Ok(BatchOutcome::NothingPending { reconciled });
     }
     let pending = within_transfers(pending, limits.max_transfers.min(M::MAX_TRANSFERS_PER_PROOF));
-    // While a sub-block the prover failed on is being split: at most half of its transfers.
+    // While a sub-block the prover failed on (or too large to settle) is being split: at most
+    // half of its messages.
     let pending = crate::isolation::cap_round(store, key, pending)?;
 
     observer.step(&format!(

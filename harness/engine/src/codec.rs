@@ -146,9 +146,17 @@ pub fn rebuild<M: TokenMessage>(sub_block: &SubBlock<M>, registry: Felt) -> Resu
         .messages
         .iter()
         .map(|m| {
-            M::signed(m).ok_or_else(|| corrupt(format!("has transfer {} without a valid signature record", m.id)))
+            M::signed(m).ok_or_else(|| corrupt(format!("has message {} without a valid signature record", m.id)))
         })
         .collect::<Result<Vec<_>>>()?;
+    // Batch refuses a thread of another program; a record saying otherwise is not the engine's.
+    if statement.program_hash != M::TOKEN_PROGRAM.program_hash() {
+        return Err(corrupt(format!(
+            "names program {:#x}, not the {} program its messages are for",
+            statement.program_hash,
+            M::TOKEN_PROGRAM
+        )));
+    }
     let inputs: BTreeMap<Slot, Felt> = statement.inputs.iter().map(|e| (e.slot, e.value)).collect();
     let contracts: BTreeSet<Felt> = txs.iter().map(M::token).collect();
     let batch = M::batch(&SignedBatcher::new(statement.clone(), contracts), &txs, |slot| inputs.get(slot).copied())

@@ -41,8 +41,8 @@ pub enum EngineError {
         program_hash: Felt,
         expected: crate::program::TokenProgram,
     },
-    /// Every pending transfer that was looked at was refused (each is recorded with its reason).
-    #[error("no sub-block built: all {} pending transfer(s) were rejected", .rejected.len())]
+    /// Every pending message (transfer or list) that was looked at was refused (each is recorded with its reason).
+    #[error("no sub-block built: all {} pending message(s) were rejected", .rejected.len())]
     AllRejected { rejected: Vec<RefusedMessage> },
     #[error("batching the pending transfers: {0}")]
     Batch(#[source] SignedBatchError),

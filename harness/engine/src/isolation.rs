@@ -73,7 +73,28 @@ pub fn end_unprovable<M: MessageBody>(
     error: &dyn std::fmt::Display,
     blame: Blame,
 ) -> Result<String> {
-    let reason = format!("the prover failed on it ({error})");
+    end_failed(store, key, sub_block, format!("the prover failed on it ({error})"), blame)
+}
+
+/// Ends `sub_block`, Proven, whose settlement would carry `felts` calldata felts, above
+/// Starknet's per-transaction limit: sent, it could only fail, and rebuilt from the same
+/// messages it would be as large. The same halving as for a sub-block the prover fails on: its
+/// messages are pending again while sub-blocks take half as many, and a lone message whose
+/// settlement alone is too large (a long list paying many receivers) is refused with the reason.
+pub fn end_oversized<M: MessageBody>(store: &Store<M>, key: ThreadKey, sub_block: &SubBlock<M>, felts: usize) -> Result<String> {
+    let limit = crate::preflight::MAX_CALLDATA_FELTS;
+    let reason = format!("its settle calldata is {felts} felts, above Starknet's {limit}");
+    end_failed(store, key, sub_block, reason, Blame::Messages)
+}
+
+/// [`end_unprovable`] and [`end_oversized`]: ends `sub_block` for `reason`.
+fn end_failed<M: MessageBody>(
+    store: &Store<M>,
+    key: ThreadKey,
+    sub_block: &SubBlock<M>,
+    reason: String,
+    blame: Blame,
+) -> Result<String> {
     let stale = SubBlockStatus::Stale { tx_hash: None, reason: reason.clone() };
     let (sequence, attempt) = (sub_block.sequence(), sub_block.attempt);
     let messages = sub_block.body.messages.len();
@@ -98,7 +119,7 @@ pub fn end_unprovable<M: MessageBody>(
             format!("{reason}; its {messages} message(s) are pending again")
         }
     };
-    tracing::error!(sequence, attempt, %detail, "the prover failed on a sub-block the batcher built");
+    tracing::error!(sequence, attempt, %detail, "a sub-block the batcher built cannot settle");
     Ok(detail)
 }
 
@@ -156,6 +177,36 @@ mod tests {
         let rest = store.pending(key).unwrap();
         assert_eq!(rest, all[1..]);
         assert_eq!(cap_round(&store, key, rest.clone()).unwrap(), rest, "no suspect pending: no cap");
+    }
+
+    /// A proven sub-block too large to settle is split like one the prover fails on: its two
+    /// messages are pending again under a cap of one, and the lone one still too large is
+    /// refused with the size as its reason (nothing was sent for either).
+    #[test]
+    fn a_proven_sub_block_too_large_to_settle_is_halved_until_its_message_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let key = ThreadKey::new(Felt::from(0xabcu64), 1);
+        for from in 0..2u64 {
+            let transfer = NewTransfer { token: Felt::ONE, from: Felt::from(10 + from), to: Felt::TWO, amount: 5, auth: None };
+            store.submit(key, transfer).unwrap();
+        }
+        let all = store.pending(key).unwrap();
+        let proven = |messages: &[Message<NewTransfer>]| {
+            let sb = built(&store, key, messages, None);
+            store.record_proof(key, sb.sequence(), sb.attempt, vec![Felt::ONE]).unwrap()
+        };
+        let both = proven(&all);
+        let detail = end_oversized(&store, key, &both, 5_130).unwrap();
+        assert!(detail.starts_with("its settle calldata is 5130 felts, above Starknet's 5000") && detail.contains("at most 1 while"), "{detail}");
+        assert_eq!(store.pending(key).unwrap(), all);
+        let lone = proven(&cap_round(&store, key, all.clone()).unwrap());
+        end_oversized(&store, key, &lone, 5_010).unwrap();
+        let rejected = store.rejected(key).unwrap();
+        assert_eq!((rejected.len(), &rejected[0].message), (1, &all[0]));
+        assert!(rejected[0].reason.contains("5010 felts") && rejected[0].reason.ends_with("alone"), "{}", rejected[0].reason);
+        assert_eq!(store.pending(key).unwrap(), all[1..]);
+        assert!(store.sub_blocks(key).unwrap().iter().all(|sb| sb.sends.is_empty()), "nothing was sent");
     }
 
     /// A lone round not to blame (built ahead) is not refused.

@@ -54,6 +54,8 @@ pub enum Refused {
     ListTooLong { transfers: usize, max: usize },
     #[error("the list touches {slots} slots; one settlement carries at most {max}")]
     TooManySlots { slots: usize, max: usize },
+    #[error("the sender already has {queued} transfers queued here in lists; with these {adding} it would pass {MAX_QUEUED_TRANSFERS_PER_SENDER}: post again after the next settlement")]
+    SenderTransfersFull { queued: usize, adding: usize },
     /// One transfer of a list is invalid: the list is refused whole (one signature covers it).
     #[error("list item {item}: {reason}")]
     ListItem { item: usize, reason: Box<Refused> },
@@ -63,6 +65,12 @@ pub enum Refused {
 /// batcher takes pending transfers oldest first, so without a cap one sender could fill every
 /// sub-block and keep everyone else's waiting.
 pub const MAX_QUEUED_PER_SENDER: usize = 64;
+
+/// The most transfers one sender may have queued here in lists (pending or in flight): a list
+/// is one message whatever its length, so the message cap alone would let one sender queue
+/// 64 long lists and fill sub-block after sub-block (a list longer than a sub-block's
+/// `max_transfers` goes alone). Four default sub-blocks' worth.
+pub const MAX_QUEUED_TRANSFERS_PER_SENDER: usize = 1_024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
@@ -258,8 +266,20 @@ pub async fn admit_list(
         return Err(Refused::TooManySlots { slots, max: MAX_SLOTS_WITHIN_CALLDATA }.into());
     }
     check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?;
+    let queued = queued_transfers(store, thread, (tx.token, tx.from))?;
+    if queued + tx.transfers.len() > MAX_QUEUED_TRANSFERS_PER_SENDER {
+        return Err(Refused::SenderTransfersFull { queued, adding: tx.transfers.len() }.into());
+    }
     verify_list_signature(client, thread, tx)?;
     Ok(store.submit(thread, new_transfer_list(tx)).map_err(EngineError::Store)?)
+}
+
+/// Transfers in the lists of `(token, from)` queued in the thread (pending or in flight).
+fn queued_transfers(store: &Store<NewTransferList>, thread: ThreadKey, (token, from): (Felt, Felt)) -> Result<usize, EngineError> {
+    let in_flight = store.all_in_flight(thread)?;
+    let pending = store.pending(thread)?;
+    let messages = pending.iter().chain(in_flight.iter().flat_map(|sb| sb.body.messages.iter()));
+    Ok(messages.filter(|m| m.body.token == token && m.body.from == from).map(|m| m.body.transfers.len()).sum())
 }
 
 /// Whether a list's signature verifies under the key it names, for the thread's domain.
@@ -301,6 +321,34 @@ mod tests {
         let mut off = queued(3, 5);
         off.key = key(40).to_u32();
         assert_eq!(advance_through(vec![off], (key(5), 5)).nonce, 5);
+    }
+
+    /// A sender's queued transfers in lists count every list of its lane, pending or in a
+    /// sub-block in flight, and no other sender's.
+    #[test]
+    fn a_senders_queued_transfers_count_its_lists_pending_and_in_flight() {
+        use zkthread_store::fixtures::record_placeholder_sub_block;
+        use zkthread_store::{ListedTransfer as Item, TransferAuth};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<NewTransferList>();
+        let thread = ThreadKey::new(Felt::from(0x99u64), 1);
+        let (token, alice, bob) = (Felt::ONE, Felt::from(10u8), Felt::from(11u8));
+        let list = |from: Felt, n: usize| NewTransferList {
+            token,
+            from,
+            transfers: vec![Item { to: Felt::from(50u8), amount: 1 }; n],
+            auth: TransferAuth { nonce: 0, key: [0; 4], next_key: [0; 4], signature: vec![] },
+        };
+        let first = store.submit(thread, list(alice, 300)).unwrap();
+        store.submit(thread, list(bob, 900)).unwrap();
+        store.submit(thread, list(alice, 20)).unwrap();
+        assert_eq!(queued_transfers(&store, thread, (token, alice)).unwrap(), 320);
+        record_placeholder_sub_block(&store, thread, 0, &[first], (1, 1), None).unwrap();
+        assert_eq!(queued_transfers(&store, thread, (token, alice)).unwrap(), 320, "in flight still counts");
+        assert_eq!(queued_transfers(&store, thread, (token, bob)).unwrap(), 900);
+        assert_eq!(queued_transfers(&store, thread, (Felt::TWO, alice)).unwrap(), 0, "another token's lane");
+        let full = Refused::SenderTransfersFull { queued: 900, adding: 200 };
+        assert!(full.to_string().contains("900 transfers queued here in lists; with these 200 it would pass 1024"), "{full}");
     }
 
     /// One sender cannot fill the queue: its 65th queued transfer is refused, with the count.

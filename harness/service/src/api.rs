@@ -92,7 +92,7 @@ impl From<EngineError> for ApiError {
 impl From<SubmitError> for ApiError {
     fn from(error: SubmitError) -> Self {
         match error {
-            SubmitError::Refused(refused @ Refused::SenderQueueFull { .. }) => {
+            SubmitError::Refused(refused @ (Refused::SenderQueueFull { .. } | Refused::SenderTransfersFull { .. })) => {
                 ApiError(StatusCode::TOO_MANY_REQUESTS, refused.to_string())
             }
             SubmitError::Refused(refused) => {
@@ -305,6 +305,8 @@ mod tests {
         let full = ApiError::from(SubmitError::Refused(Refused::SenderQueueFull { queued: 64 }));
         assert_eq!(full.0, StatusCode::TOO_MANY_REQUESTS);
         assert!(full.1.contains("post again after the next settlement"), "{}", full.1);
+        let lists = ApiError::from(SubmitError::Refused(Refused::SenderTransfersFull { queued: 1_000, adding: 30 }));
+        assert_eq!(lists.0, StatusCode::TOO_MANY_REQUESTS, "{}", lists.1);
         let zero = ApiError::from(SubmitError::Refused(Refused::ZeroAmount));
         assert_eq!((zero.0, zero.1.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "amount must be above zero"));
     }

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use zkthread_engine::program::TokenProgram;
 use zkthread_engine::token::TokenMessage;
 use zkthread_engine::batch::abandon_if_stale;
+use zkthread_engine::isolation::end_oversized;
 use zkthread_engine::{
     batch, batch_ahead, prove, settle, BatchOutcome, EngineError, Limits, Observer, SettleOptions,
     SettleOutcome,
@@ -227,7 +228,7 @@ impl<M: TokenMessage> Pipeline<M> {
             Ok(BatchOutcome::Built(built)) => {
                 tracing::info!(
                     sequence = built.sub_block.sequence(),
-                    transfers = built.sub_block.body.messages.len(),
+                    messages = built.sub_block.body.messages.len(),
                     rejected = built.rejected.len(),
                     ahead,
                     "sub-block built"
@@ -329,6 +330,15 @@ impl<M: TokenMessage> Pipeline<M> {
                     .await
                     .map_err(|e| e.to_string())?;
                 tracing::info!(%why, ended = ?ended.map(|r| r.line()), "not settled: rebuilding");
+                Ok(Step::Progressed)
+            }
+            // Too large to send, however often it is rebuilt: ended, its messages split.
+            Err(EngineError::PreflightBlocked { oversize: Some(felts), .. }) => {
+                let oldest = store.in_flight(key).map_err(|e| e.to_string())?;
+                if let Some(sub_block) = oldest {
+                    let detail = end_oversized(store, key, &sub_block, felts).map_err(|e| e.to_string())?;
+                    tracing::warn!(%detail, "not settled: too large for one transaction");
+                }
                 Ok(Step::Progressed)
             }
             // The oldest is built (its proof is on its way): nothing to send yet.

@@ -1024,10 +1024,11 @@ impl<M: MessageBody> Store<M> {
         })
     }
 
-    /// Built → `status` (an ending one), its messages refused with `reason` instead of going
-    /// back to pending, in one transaction: a sub-block the prover fails on, with the one
-    /// message it fails on alone. Nothing can batch that message between the two (it is never
-    /// pending again), and a crash leaves either the Built sub-block or both done.
+    /// Built or Proven → `status` (an ending one), its messages refused with `reason` instead
+    /// of going back to pending, in one transaction: a sub-block the prover fails on, or whose
+    /// settlement is too large to send, with the one message at fault alone. Nothing can batch
+    /// that message between the two (it is never pending again), and a crash leaves either the
+    /// sub-block or both done. Nothing of it was ever sent.
     pub fn record_refused(
         &self,
         thread: ThreadKey,
@@ -1042,7 +1043,7 @@ impl<M: MessageBody> Store<M> {
             sequence,
             attempt,
             move |sb, _| {
-                expect(sb, "built", |s| matches!(s, SubBlockStatus::Built))?;
+                expect(sb, "built or proven", |s| matches!(s, SubBlockStatus::Built | SubBlockStatus::Proven))?;
                 sb.status = status;
                 Ok(true)
             },

@@ -730,7 +730,7 @@ fn a_thread_holds_one_programs_messages_and_refuses_another_type() {
 /// A Built sub-block ended with its messages refused (the prover fails on its lone message):
 /// in one transaction nothing goes back to pending, the message is rejected with the reason,
 /// no longer queued for its sender, and the sub-block left the in-flight index; only a Built
-/// sub-block can end so.
+/// or Proven sub-block (nothing sent: one too large to settle) can end so.
 #[test]
 fn a_built_sub_block_ends_with_its_messages_refused_in_one_step() {
     let dir = tempfile::tempdir().unwrap();
@@ -748,9 +748,10 @@ fn a_built_sub_block_ends_with_its_messages_refused_in_one_step() {
     assert!(store.queued(thread(1), felt(7), felt(1)).unwrap().is_empty());
     assert!(store.all_in_flight(thread(1)).unwrap().is_empty());
     assert_index_matches_a_scan(&store, thread(1));
-    // A proven sub-block is not refused so: its proof may be on its way.
+    // One being sent is not refused so: its settlement may land.
     store.record_batch(thread(1), sub_block(0, vec![b.clone()]), vec![]).unwrap();
     store.record_proof(thread(1), 0, 1, vec![felt(1)]).unwrap();
+    store.record_sending(thread(1), 0, 1, felt(0xabc), felt(4)).unwrap();
     assert!(store.record_refused(thread(1), 0, 1, stale(), "no").is_err());
     assert_eq!(store.rejected(thread(1)).unwrap().len(), 1);
 }

@@ -84,11 +84,12 @@ async fn run_program<M: TokenMessage>(args: BatchArgs, store: Store<M>, json: bo
         }
         Err(EngineError::AllRejected { rejected }) => {
             for r in &rejected {
-                eprintln!("rejected transfer {}: {}", r.id, r.reason);
+                eprintln!("rejected {} {}: {}", M::NOUN, r.id, r.reason);
             }
             bail!(
-                "no sub-block built: all {} pending transfer(s) were rejected (reasons above)",
-                rejected.len()
+                "no sub-block built: all {} pending {}(s) were rejected (reasons above)",
+                rejected.len(),
+                M::NOUN
             );
         }
         Err(error) => return Err(error.into()),
@@ -146,7 +147,7 @@ async fn run_program<M: TokenMessage>(args: BatchArgs, store: Store<M>, json: bo
         out.still_pending
     );
     for r in &out.rejected {
-        println!("  rejected transfer {}: {}", r.id, r.reason);
+        println!("  rejected {} {}: {}", M::NOUN, r.id, r.reason);
     }
     println!("next: zkthread prove --thread {thread_id}");
     Ok(())

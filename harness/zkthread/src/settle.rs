@@ -6,9 +6,10 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
+use zkthread_engine::isolation::end_oversized;
 use zkthread_engine::preflight::Preflight;
 use zkthread_engine::settle::DEFAULT_L2_GAS;
 use zkthread_engine::{settle, EngineError, Reconciled, SettleOptions, SettleOutcome};
@@ -78,6 +79,13 @@ async fn run_program<M: TokenMessage>(args: SettleArgs, store: Store<M>, json: b
     };
     let outcome = match settle(&client, &store, key, options, &Steps::new(json)).await {
         Ok(outcome) => outcome,
+        // Too large to send however often it is rebuilt: ended, its messages split (a lone
+        // one refused), so the thread does not stall on it.
+        Err(EngineError::PreflightBlocked { why, oversize: Some(felts), .. }) => {
+            let sub_block = store.in_flight(key)?.context("the oversized sub-block is no longer in flight")?;
+            let detail = end_oversized(&store, key, &sub_block, felts)?;
+            bail!("settle not sent: {why}; sub-block {} ended: {detail}; run `zkthread batch --thread {thread_id}`", sub_block.sequence())
+        }
         Err(error) => return Err(with_hint(error, thread_id)),
     };
     let sent = match outcome {

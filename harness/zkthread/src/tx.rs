@@ -30,7 +30,10 @@ use zkthread_engine::queued_state;
 use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
 use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::SignedTransferTx;
-use zkthread_service::wire::{Accepted, ErrorBody, SenderView, TransferListRequest, TransferRequest};
+use zkthread_engine::batch::MAX_SLOTS_WITHIN_CALLDATA;
+use zkthread_engine::token::TokenMessage;
+use zkthread_service::api::MAX_BODY_BYTES;
+use zkthread_service::wire::{Accepted, ErrorBody, ListedTransferRequest, SenderView, TransferListRequest, TransferRequest};
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{KeyCommitment, TransferDraft, Wallet};
 use zkthread_store::{NewTransferList, Store, ThreadKey};
@@ -138,6 +141,11 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
             thread.thread_id,
             fields.transfers.len()
         );
+    }
+    if program == TokenProgram::List {
+        // Before anything is signed: a one-time key spent on a list that is then refused
+        // leaves the key file behind the chain.
+        check_list(&fields, args.server.is_some())?;
     }
     let on_chain = read_key_slot(&client, &fields).await?;
     // The store (or the server) first: a signature is only made once it has somewhere to go.
@@ -261,6 +269,45 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
         "{what} {} signed (nonce {}, key index {}) and pending for thread {} ({} pending)",
         out.id, out.nonce, out.key_index, out.thread_id, out.pending
     );
+    Ok(())
+}
+
+/// What would make a list refused whatever its signature: longer than one proof holds, more
+/// slots than one settlement carries, or (posted) a body over the service's limit.
+fn check_list(fields: &Fields, posted: bool) -> Result<()> {
+    let max = NewTransferList::MAX_TRANSFERS_PER_PROOF;
+    if fields.transfers.len() > max {
+        bail!("a list of {} transfers does not fit one proof (at most {max})", fields.transfers.len());
+    }
+    let receivers: std::collections::BTreeSet<Felt> = fields.transfers.iter().map(|(to, _)| *to).collect();
+    // The sender's balance and key slot, and each receiver's balance.
+    let slots = receivers.len() + 2;
+    if slots > MAX_SLOTS_WITHIN_CALLDATA {
+        bail!(
+            "the list pays {} accounts: {slots} slots, and one settlement carries at most {MAX_SLOTS_WITHIN_CALLDATA}; split it",
+            receivers.len()
+        );
+    }
+    if posted {
+        // The widest words a signature can have: the posted body is at most this long.
+        let widest = TransferListRequest {
+            token: hex(fields.token),
+            from: hex(fields.from),
+            transfers: fields
+                .transfers
+                .iter()
+                .map(|(to, amount)| ListedTransferRequest { to: hex(*to), amount: amount.to_string() })
+                .collect(),
+            nonce: u32::MAX,
+            key: [u32::MAX; 4],
+            next_key: [u32::MAX; 4],
+            signature: vec![u32::MAX; zkthread_sig::wots::SIGNATURE_LEN],
+        };
+        let bytes = serde_json::to_vec(&widest)?.len();
+        if bytes > MAX_BODY_BYTES {
+            bail!("the list's request would be up to {bytes} bytes, over the service's {MAX_BODY_BYTES}: split it");
+        }
+    }
     Ok(())
 }
 

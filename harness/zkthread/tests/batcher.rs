@@ -327,6 +327,15 @@ fn a_thread_of_the_list_program_settles_signed_lists(world: &World) {
     };
     let refused = submit(&world.thread(), 1, &[(2, 1), (3, 1)]);
     assert_one_line_error(&refused, "runs the signed program (one transfer per signature)");
+    // A list no settlement could carry is refused before its sender's key is spent (the next
+    // submissions sign with the same key file).
+    let mut wide: Vec<String> =
+        ["tx", "submit", "--thread", &lists, "--token", &token, "--from", &account(1)].map(str::to_owned).to_vec();
+    for i in 0..146u64 {
+        wide.extend(["--to".to_owned(), format!("{:#x}", 0x5000 + i), "--amount".to_owned(), "1".to_owned()]);
+    }
+    let refused = world.cli(&wide.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_one_line_error(&refused, "the list pays 146 accounts: 148 slots, and one settlement carries at most 147");
     let submitted = json(&submit(&lists, 1, &[(2, 5), (3, 6), (2, 7)]));
     check("tx submit", &submitted);
     assert_eq!((submitted["program"].as_str(), submitted["to"].is_null()), (Some("list"), true));
@@ -380,14 +389,29 @@ fn a_thread_of_the_list_program_settles_signed_lists(world: &World) {
     let (status, queued) = http.get(format!("{}/lists/{id}", served.url));
     assert_eq!(status, 200, "{queued}");
     assert_eq!(http.get(format!("{}/thread", served.url)).1["program"], "list");
-    // A list changed after signing (one amount raised) is refused by its signature.
+    // The sender's next list, signed with its key file at the nonce the service names, then
+    // changed (one amount raised): refused by its signature, nothing queued.
     let (_, sender) = http.get(format!("{}/senders/{token}/{}", served.url, account(3)));
+    let nonce = sender["nonce"].as_u64().unwrap() as u32;
+    let key_file = world.data_dir.path().join("keys").join(format!("{}-{token}.json", account(3)));
+    let mut wallet = zkthread_sig::Wallet::open(&key_file).unwrap();
+    let message = zkthread_sig::TransferListMessage {
+        domain: zkthread_sig::domain::transfer_domain(world.client.chain_id(), world.registry.address, Felt::from(thread_id), world.token.address),
+        from: zkthread_sig::domain::account_id(world.accounts[3]),
+        transfers: vec![zkthread_sig::ListedTransfer { to: zkthread_sig::domain::account_id(world.accounts[0]), amount: 2 }],
+        nonce,
+        next_key: zkthread_sig::KeyCommitment::NONE,
+    };
+    let signed = wallet.sign_next(&message).unwrap();
+    assert_eq!(signed.key.to_u32().to_vec(), serde_json::from_value::<Vec<u32>>(sender["key"].clone()).unwrap(), "signed under the next key");
     let changed = serde_json::json!({
         "token": token, "from": account(3), "transfers": [{ "to": account(0), "amount": "200" }],
-        "nonce": sender["nonce"], "key": sender["key"], "next_key": sender["key"], "signature": vec![0u32; 263]
+        "nonce": nonce, "key": signed.key.to_u32(), "next_key": signed.message.next_key.to_u32(),
+        "signature": signed.signature.to_u32()
     });
     let (status, refused) = http.send(http.client.post(format!("{}/lists", served.url)).json(&changed));
     assert_eq!(status, 422, "{refused}");
+    assert!(refused["error"].as_str().unwrap().starts_with("bad signature"), "{refused}");
     let settled = http.wait_settled(&served.url, id);
     assert_eq!(settled["sequence"], 1, "{settled}");
     served.kill();
