@@ -2,7 +2,8 @@
 //! program; two accounts register WOTS thread keys in the token, sign three transfers (one
 //! spending what it received in the same sub-block), the sub-block is proven off-chain with the
 //! production parameters and settled; balances and rotated key slots land in storage, and a
-//! replay reverts on the sequence. The same for the token list program (`ListVerifier`): two
+//! replay reverts on the sequence, and a batcher's lists for that thread are refused by its
+//! program. The same for the token list program (`ListVerifier`): two
 //! signed lists settle, one signature and one key step per list; then lists go through the
 //! engine (admission, batch, prove, settle) as a batcher runs them.
 
@@ -252,6 +253,22 @@ async fn a_signed_sub_block_settles_on_devnet() -> Result<()> {
         &watched,
     )
     .await?;
+
+    // A batcher holding lists for this thread of the signed program: the engine refuses to
+    // batch them (a list proof could only revert in `SignedVerifier`), nothing is built.
+    let dir = tempfile::tempdir()?;
+    let lists = zkthread_store::Store::open(dir.path())?.program::<zkthread_store::NewTransferList>();
+    let thread = zkthread_store::ThreadKey::new(world.registry.address, world.thread_id);
+    let list = signed_list(&world.next_statement().await?, token, (holder, holder_seed), &[(two, 1)], (2, hn + 2))?;
+    lists.submit(thread, zkthread_engine::codec::new_transfer_list(&list))?;
+    match zkthread_engine::batch(client, &lists, thread, zkthread_engine::Limits::default(), &zkthread_engine::Logged).await {
+        Err(error @ zkthread_engine::EngineError::OtherProgram { .. }) => ensure!(
+            error.to_string().contains("(the signed program), not the token's list program"),
+            "{error}"
+        ),
+        other => anyhow::bail!("a list was batched on a signed thread: {other:?}"),
+    }
+    ensure!(lists.sub_blocks(thread)?.is_empty() && lists.pending(thread)?.len() == 1, "nothing built, the list kept");
     Ok(())
 }
 
