@@ -53,7 +53,7 @@ pub async fn prove<M: TokenMessage>(store: &Store<M>, key: ThreadKey, observer: 
         Err(error @ EngineError::Corrupt(_)) => return Err(end_unprovable(store, key, &sub_block, &error)?),
         Err(other) => return Err(other),
     };
-    let transfers: usize = sub_block.body.messages.iter().map(|m| m.body.transfer_count()).sum();
+    let transfers = crate::token::transfers_in(&sub_block.body.messages);
     observer.step(&format!(
         "proving sub-block {} ({} {}(s), {transfers} transfer(s), {} slots) with Stwo ({}, {} bits)",
         sub_block.sequence(),

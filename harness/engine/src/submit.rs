@@ -18,7 +18,6 @@ use zkthread_client::{ChainReader, Felt};
 use zkthread_token::SignedTransferTx;
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{thread_key_slot_key, KeyCommitment, SignatureError, TransferMessage};
-use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
 use zkthread_store::{Message, MessageBody, NewTransferList, QueuedAuth, Store, ThreadKey, Transfer};
 use zkthread_token::list_batcher::SignedTransferListTx;
 
@@ -284,14 +283,8 @@ fn queued_transfers(store: &Store<NewTransferList>, thread: ThreadKey, (token, f
 
 /// Whether a list's signature verifies under the key it names, for the thread's domain.
 pub fn verify_list_signature(client: &ChainReader, thread: ThreadKey, tx: &SignedTransferListTx) -> Result<(), Refused> {
-    let message = TransferListMessage {
-        domain: transfer_domain(client.chain_id(), thread.registry, Felt::from(thread.thread_id), tx.token),
-        from: account_id(tx.from),
-        transfers: tx.transfers.iter().map(|(to, amount)| ListedTransfer { to: account_id(*to), amount: *amount }).collect(),
-        nonce: tx.nonce,
-        next_key: tx.next_key,
-    };
-    zkthread_sig::verify(&tx.key, &message, &tx.signature).map_err(Refused::BadSignature)
+    let domain = transfer_domain(client.chain_id(), thread.registry, Felt::from(thread.thread_id), tx.token);
+    zkthread_sig::verify(&tx.key, &tx.message_in(domain), &tx.signature).map_err(Refused::BadSignature)
 }
 
 #[cfg(test)]

@@ -55,6 +55,11 @@ impl<W> Batched<W> {
     }
 }
 
+/// Transfers `messages` carry (a list counts each of its own).
+pub fn transfers_in<M: TokenMessage>(messages: &[Message<M>]) -> usize {
+    messages.iter().map(|m| m.body.transfer_count()).sum()
+}
+
 /// A token program's stored message, as the engine batches and proves it.
 pub trait TokenMessage: ProgramMessage {
     /// The typed, signed message the batcher checks.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 use zkthread_engine::program::TokenProgram;
-use zkthread_engine::token::TokenMessage;
+use zkthread_engine::token::{transfers_in, TokenMessage};
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::isolation::end_oversized;
 use zkthread_engine::{
@@ -197,7 +197,7 @@ impl<M: TokenMessage> Pipeline<M> {
         let (store, key) = (&self.shared.store, self.shared.thread);
         let pending = match M::TOKEN_PROGRAM {
             TokenProgram::Signed => store.pending_count(key),
-            TokenProgram::List => store.pending(key).map(|p| p.iter().map(|m| m.body.transfer_count()).sum()),
+            TokenProgram::List => store.pending(key).map(|p| transfers_in(&p)),
         }
         .map_err(|e| e.to_string())?;
         if pending == 0 {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS, MAX_SLOTS_WITHIN_CALLDATA};
 use zkthread_token::MAX_TRANSFERS_PER_PROOF;
 use zkthread_engine::program::TokenProgram;
-use zkthread_engine::token::TokenMessage;
+use zkthread_engine::token::{transfers_in, TokenMessage};
 use zkthread_engine::{batch, BatchOutcome, EngineError, Limits, Reconciled};
 use zkthread_store::{NewTransferList, Store};
 
@@ -115,7 +115,7 @@ async fn run_program<M: TokenMessage>(args: BatchArgs, store: Store<M>, json: bo
         sequence: record.sequence(),
         attempt: record.attempt,
         messages: record.body.messages.len(),
-        transfers: record.body.messages.iter().map(|m| m.body.transfer_count()).sum(),
+        transfers: transfers_in(&record.body.messages),
         inputs: record.body.inputs.len(),
         outputs: record.body.outputs.len(),
         rejected: built

@@ -8,9 +8,9 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use zkthread_engine::program::TokenProgram;
-use zkthread_engine::token::TokenMessage;
+use zkthread_engine::token::{transfers_in, TokenMessage};
 use zkthread_engine::{prove, ProveOutcome};
-use zkthread_store::{NewTransferList, Store, SubBlock};
+use zkthread_store::{NewTransferList, Store};
 
 use crate::datadir::{open_store, stored_program, ThreadArgs};
 use crate::output::{nothing_to_do, print_json, Steps};
@@ -47,11 +47,6 @@ pub async fn run(args: ProveArgs, data_dir: &Path, json: bool) -> Result<()> {
     }
 }
 
-/// Transfers the messages of `sub_block` carry.
-fn transfers<M: TokenMessage>(sub_block: &SubBlock<M>) -> usize {
-    sub_block.body.messages.iter().map(|m| m.body.transfer_count()).sum()
-}
-
 async fn run_program<M: TokenMessage>(args: ProveArgs, store: Store<M>, json: bool) -> Result<()> {
     let key = args.thread.key();
     let thread_id = key.thread_id;
@@ -70,7 +65,7 @@ async fn run_program<M: TokenMessage>(args: ProveArgs, store: Store<M>, json: bo
                 sequence: sub_block.sequence(),
                 attempt: sub_block.attempt,
                 messages: sub_block.body.messages.len(),
-                transfers: transfers(&sub_block),
+                transfers: transfers_in(&sub_block.body.messages),
                 proof_felts: sub_block.proof.as_ref().map_or(0, Vec::len),
                 log_rows: None,
                 prove_seconds: None,
@@ -96,7 +91,7 @@ async fn run_program<M: TokenMessage>(args: ProveArgs, store: Store<M>, json: bo
         sequence: proved.sub_block.sequence(),
         attempt: proved.sub_block.attempt,
         messages: proved.sub_block.body.messages.len(),
-        transfers: transfers(&proved.sub_block),
+        transfers: transfers_in(&proved.sub_block.body.messages),
         proof_felts: proved.proof_felts,
         log_rows: Some(proved.log_rows),
         prove_seconds: Some(proved.prove_time.as_secs_f64()),

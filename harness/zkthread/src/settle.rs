@@ -17,7 +17,7 @@ use zkthread_engine::{settle, EngineError, Reconciled, SettleOptions, SettleOutc
 use crate::chain::ChainArgs;
 use crate::datadir::{open_store, stored_program, ThreadArgs};
 use zkthread_engine::program::TokenProgram;
-use zkthread_engine::token::TokenMessage;
+use zkthread_engine::token::{transfers_in, TokenMessage};
 use zkthread_store::{NewTransferList, Store};
 use crate::output::{hex, nothing_to_do, print_json, strk, Reported, Steps};
 
@@ -117,7 +117,7 @@ async fn run_program<M: TokenMessage>(args: SettleArgs, store: Store<M>, json: b
                 forced: args.force,
                 preflight: None,
                 reconciled: Some(reconciled),
-                transfers: sub_block.body.messages.iter().map(|m| m.body.transfer_count()).sum(),
+                transfers: transfers_in(&sub_block.body.messages),
                 slots_written: sub_block.body.outputs.len(),
                 error: None,
             };
@@ -143,7 +143,7 @@ async fn run_program<M: TokenMessage>(args: SettleArgs, store: Store<M>, json: b
         forced: sent.forced,
         preflight: Some(sent.preflight.clone()),
         reconciled: sent.reconciled.clone(),
-        transfers: sent.sub_block.body.messages.iter().map(|m| m.body.transfer_count()).sum(),
+        transfers: transfers_in(&sent.sub_block.body.messages),
         slots_written: if sent.settled() {
             sent.sub_block.body.outputs.len()
         } else {

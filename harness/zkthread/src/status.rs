@@ -10,7 +10,7 @@ use serde::Serialize;
 use starknet::providers::Provider;
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt};
-use zkthread_engine::token::TokenMessage;
+use zkthread_engine::token::{transfers_in, TokenMessage};
 use zkthread_store::{MessageBody, NewTransfer, NewTransferList, Store, SubBlockStatus, ThreadKey};
 
 use crate::chain::{felt_arg, ChainArgs};
@@ -91,7 +91,7 @@ fn sub_block_view<M: TokenMessage>(sb: &zkthread_store::SubBlock<M>) -> SubBlock
         sequence: sb.sequence(),
         attempt: sb.attempt,
         status: sb.status.name(),
-        transfers: sb.body.messages.iter().map(|m| m.body.transfer_count()).sum(),
+        transfers: transfers_in(&sb.body.messages),
         inputs: sb.body.inputs.len(),
         outputs: sb.body.outputs.len(),
         tx_hash: tx_hash.map(hex),

@@ -64,8 +64,14 @@ impl SignedTransferListTx {
 
     /// The message the sender signed, in `statement`'s thread.
     pub fn message(&self, statement: &SignedPublicInput) -> TransferListMessage {
+        self.message_in(statement.domain(self.token))
+    }
+
+    /// The message the sender signed, under the transfer domain `domain` (its thread's and
+    /// token's: `zkthread_sig::domain::transfer_domain`).
+    pub fn message_in(&self, domain: zkthread_sig::wots::Hash4) -> TransferListMessage {
         TransferListMessage {
-            domain: statement.domain(self.token),
+            domain,
             from: account_id(self.from),
             transfers: self
                 .transfers
