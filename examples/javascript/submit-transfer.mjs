@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // A zkThreads wallet in JavaScript (starknet.js): creates a thread key file, registers its key
-// in a token's key slot, and signs a transfer and submits it to a `zkthread serve`. The
+// in a token's key slot, and signs a transfer and submits it to a `zkthread serve` (on a thread
+// of the list program, one signed list of every --to/--amount pair given). The
 // one-time signatures are made by the same Rust code as the `zkthread` CLI's, compiled to
 // WebAssembly (harness/sig-wasm; scripts/setup-examples.sh builds examples/wasm/zkthread_sig.wasm)
 // and run by Node's built-in WebAssembly: nothing of the signature scheme is re-implemented here.
@@ -8,7 +9,8 @@
 //   node submit-transfer.mjs key-new --key-file F
 //   node submit-transfer.mjs key-register --key-file F --token 0x..              (+ account options)
 //   node submit-transfer.mjs submit --key-file F --server URL --registry 0x.. --thread N
-//                                   --token 0x.. --to 0x.. --amount N [--wait]  (+ account options)
+//                                   --token 0x.. --to 0x.. --amount N [--to 0x.. --amount N ...]
+//                                   [--wait]                                    (+ account options)
 //   node submit-transfer.mjs --self-check [--vectors PATH]
 //
 // Account options (or their environment variables, as for the zkthread CLI): --rpc-url
@@ -39,7 +41,7 @@ const DEFAULT_WASM = path.join(HERE, '..', 'wasm', 'zkthread_sig.wasm');
 const DEFAULT_VECTORS = path.join(HERE, '..', 'vectors', 'sign.json');
 const USAGE =
   'usage: submit-transfer.mjs key-new --key-file F | key-register --key-file F --token 0x.. | ' +
-  'submit --key-file F --server URL --registry 0x.. --thread N --token 0x.. --to 0x.. --amount N [--wait] | ' +
+  'submit --key-file F --server URL --registry 0x.. --thread N --token 0x.. --to 0x.. --amount N [--to 0x.. --amount N ...] [--wait] | ' +
   '--self-check [--vectors PATH]; account: --rpc-url URL --account-address 0x.. [--private-key 0x..]; [--wasm PATH]';
 
 /** The key file zkthread_sig::keystore writes. */
@@ -60,6 +62,12 @@ const POLL_MS = 500;
 /** How often to ask the node for a receipt (starknet.js waits 5 s by default). */
 const RECEIPT_POLL_MS = 250;
 const WAIT_LIMIT_MS = 600_000;
+/** Slots one settlement carries (the engine's MAX_SLOTS_WITHIN_CALLDATA). */
+const MAX_SLOTS_PER_SETTLEMENT = 147;
+/** The largest request body the service reads (its MAX_BODY_BYTES). */
+const MAX_BODY_BYTES = 64 * 1024;
+/** Words of a signature: rho, pp, then the 64 chains. */
+const SIGNATURE_WORDS = 263;
 
 class UsageError extends Error {}
 
@@ -73,8 +81,8 @@ function parseCommandLine(argv) {
       options: {
         'key-file': { type: 'string' },
         token: { type: 'string' },
-        to: { type: 'string' },
-        amount: { type: 'string' },
+        to: { type: 'string', multiple: true },
+        amount: { type: 'string', multiple: true },
         server: { type: 'string' },
         registry: { type: 'string' },
         thread: { type: 'string' },
@@ -122,8 +130,7 @@ function parseCommandLine(argv) {
       };
     case 'submit': {
       const from = parseAddress(need('account-address', env('account-address', 'ZKTHREAD_ACCOUNT_ADDRESS')), '--account-address');
-      const to = parseAddress(need('to'), '--to');
-      if (from === to) throw new UsageError(`--to is the sender ${hex(from)}: a self-transfer changes nothing`);
+      const transfers = parsePairs(from, need('to'), need('amount'));
       const thread = parseUint(need('thread'), '--thread', MAX_THREAD_ID);
       if (thread === 0n) throw new UsageError('--thread: thread ids start at 1');
       return {
@@ -134,8 +141,7 @@ function parseCommandLine(argv) {
         thread,
         token: parseAddress(need('token'), '--token'),
         from,
-        to,
-        amount: parseAmount(need('amount')),
+        transfers,
         rpcUrl: parseUrl(need('rpc-url', env('rpc-url', 'ZKTHREAD_RPC_URL')), '--rpc-url'),
         wait: values.wait === true,
       };
@@ -184,6 +190,21 @@ function parseAmount(text) {
   }
   if (BigInt(text) === 0n) throw new UsageError('--amount must be above zero');
   return BigInt(text);
+}
+
+/**
+ * The transfers of `--to`/`--amount` pairs, in order: each receiver is not the sender and each
+ * amount is above zero (what the service refuses a list item for).
+ */
+function parsePairs(from, tos, amounts) {
+  if (tos.length !== amounts.length) {
+    throw new UsageError(`--to and --amount come in pairs: ${tos.length} --to, ${amounts.length} --amount`);
+  }
+  return tos.map((text, i) => {
+    const to = parseAddress(text, '--to');
+    if (to === from) throw new UsageError(`--to is the sender ${hex(from)}: a self-transfer changes nothing`);
+    return { to, amount: parseAmount(amounts[i]) };
+  });
 }
 
 /**
@@ -447,10 +468,11 @@ async function keyRegister(signer, args) {
 }
 
 /**
- * Signs a transfer with the key file's next index and posts it to the server. The chain id and
+ * Signs a transfer with the key file's next index and posts it to the server; on a thread of
+ * the list program, one list of every pair given (one signature, one nonce). The chain id and
  * the sender's key slot come from our own node; the server only says which queued nonce (and
- * key) comes next, so a lying server can make a signature useless, never valid for anything
- * but this transfer.
+ * key) comes next and which program the thread runs, so a lying server can make a signature
+ * useless, never valid for anything but these transfers.
  */
 async function submit(signer, args) {
   const opened = readKeyFile(args.keyFile);
@@ -465,6 +487,11 @@ async function submit(signer, args) {
     throw new Error(
       `the server batches thread ${thread.thread_id} of registry ${thread.registry} on chain ${thread.chain_id}, not thread ${args.thread} of ${hex(args.registry)} on ${hex(chainId)}`,
     );
+  }
+  const program = PROGRAMS[thread.program];
+  if (program === undefined) throw new Error(`the server's thread runs a program this wallet does not know: ${JSON.stringify(thread.program)}`);
+  if (program.name === 'signed' && args.transfers.length > 1) {
+    throw new Error(`thread ${args.thread} runs the signed program (one transfer per signature): give one --to/--amount pair`);
   }
   const next = await serverGet(args.server, `/senders/${hex(args.token)}/${hex(args.from)}`);
   // Checked before an index is spent (the wallet's rule): a nonce the signer would refuse.
@@ -485,30 +512,25 @@ async function submit(signer, args) {
         `register the file's next key with key-register --token ${hex(args.token)}`,
     );
   }
+  // The message as signed, posted and reported (in this key order in all three).
+  const message = program.message(args, next.nonce);
+  program.check(message);
   // The index is spent on disk before any signature exists.
   const index = await reserveIndex(args.keyFile, opened);
   if (index !== opened.nextIndex) {
     throw new Error(`${args.keyFile}: another process signed with index ${opened.nextIndex} meanwhile; index ${index} is skipped unused`);
   }
-  // The transfer as signed, posted and reported (in this key order in all three).
-  const transfer = {
-    token: hex(args.token),
-    from: hex(args.from),
-    to: hex(args.to),
-    amount: args.amount.toString(10),
-    nonce: next.nonce,
-  };
   const threadId = Number(args.thread);
-  const signed = signer.call('zkthread_sign_transfer', {
+  const signed = signer.call(program.signer, {
     seed: opened.seed,
     index,
     chain_id: hex(chainId),
     registry: hex(args.registry),
     thread_id: threadId,
-    ...transfer,
+    ...message,
   });
-  const accepted = await serverPost(args.server, '/transfers', {
-    ...transfer,
+  const accepted = await serverPost(args.server, program.route, {
+    ...message,
     key: signed.key,
     next_key: signed.next_key,
     signature: signed.signature,
@@ -516,27 +538,78 @@ async function submit(signer, args) {
   const report = {
     id: accepted.id,
     status: accepted.status,
+    program: program.name,
     thread_id: threadId,
-    ...transfer,
+    ...message,
     key_index: index,
     pending: accepted.pending,
   };
   if (!args.wait) return report;
   const began = Date.now();
   for (;;) {
-    const status = await serverGet(args.server, `/transfers/${accepted.id}`);
-    if (status.status === 'rejected') throw new Error(`transfer ${accepted.id} was rejected: ${status.reason}`);
+    const status = await serverGet(args.server, `${program.route}/${accepted.id}`);
+    if (status.status === 'rejected') throw new Error(`${program.noun} ${accepted.id} was rejected: ${status.reason}`);
     if (status.status === 'settled') return { ...report, status: 'settled', sequence: status.sequence, tx_hash: status.tx_hash, block: status.block };
-    if (Date.now() - began > WAIT_LIMIT_MS) throw new Error(`transfer ${accepted.id} not settled after ${WAIT_LIMIT_MS / 1000} s (status ${status.status})`);
+    if (Date.now() - began > WAIT_LIMIT_MS) {
+      throw new Error(`${program.noun} ${accepted.id} not settled after ${WAIT_LIMIT_MS / 1000} s (status ${status.status})`);
+    }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/**
+ * The two token programs a thread runs (the `program` of the server's GET /thread): what a
+ * sender signs for each, where it is posted, and what is checked before a key index is spent.
+ */
+const PROGRAMS = {
+  signed: {
+    name: 'signed',
+    noun: 'transfer',
+    signer: 'zkthread_sign_transfer',
+    route: '/transfers',
+    message: (args, nonce) => {
+      const [{ to, amount }] = args.transfers;
+      return { token: hex(args.token), from: hex(args.from), to: hex(to), amount: amount.toString(10), nonce };
+    },
+    check: () => {},
+  },
+  list: {
+    name: 'list',
+    noun: 'list',
+    signer: 'zkthread_sign_transfer_list',
+    route: '/lists',
+    message: (args, nonce) => ({
+      token: hex(args.token),
+      from: hex(args.from),
+      transfers: args.transfers.map(({ to, amount }) => ({ to: hex(to), amount: amount.toString(10) })),
+      nonce,
+    }),
+    check: checkList,
+  },
+};
+
+/**
+ * What the service would refuse a list for by its size alone: more slots than one settlement
+ * carries (the sender's balance and key slot, and each receiver's balance), or a request body
+ * over its limit with the widest signature words.
+ */
+function checkList(message) {
+  const receivers = new Set(message.transfers.map(({ to }) => to)).size;
+  const slots = receivers + 2;
+  if (slots > MAX_SLOTS_PER_SETTLEMENT) {
+    throw new Error(`the list pays ${receivers} accounts: ${slots} slots, and one settlement carries at most ${MAX_SLOTS_PER_SETTLEMENT}; split it`);
+  }
+  const word = 2 ** 32 - 1;
+  const widest = { ...message, nonce: word, key: Array(4).fill(word), next_key: Array(4).fill(word), signature: Array(SIGNATURE_WORDS).fill(word) };
+  const bytes = Buffer.byteLength(JSON.stringify(widest));
+  if (bytes > MAX_BODY_BYTES) throw new Error(`the list's request would be up to ${bytes} bytes, over the service's ${MAX_BODY_BYTES}: split it`);
 }
 
 /** Sends every request of the vector file and compares the answers' bytes. */
 function selfCheck(signer, args) {
   const vectors = JSON.parse(fs.readFileSync(args.vectors, 'utf8'));
   let checked = 0;
-  for (const name of ['zkthread_key', 'zkthread_sign_transfer', 'zkthread_unpack_key_slot']) {
+  for (const name of ['zkthread_key', 'zkthread_sign_transfer', 'zkthread_sign_transfer_list', 'zkthread_unpack_key_slot']) {
     for (const [n, { request, answer }] of vectors[name].entries()) {
       const got = signer.callText(name, JSON.stringify(request));
       if (got !== JSON.stringify(answer)) throw new Error(`${name} vector ${n}: the signer answers ${got.slice(0, 120)}...`);

@@ -2,7 +2,8 @@
 """A zkThreads wallet in Python (starknet-py): thread key file, key registration, signed transfers.
 
 Creates a thread key file, registers its key in a token's key slot, and signs a transfer and
-submits it to a `zkthread serve`. The one-time signatures are made by the same Rust code as the
+submits it to a `zkthread serve` (on a thread of the list program, one signed list of every
+--to/--amount pair given). The one-time signatures are made by the same Rust code as the
 `zkthread` CLI's, compiled to WebAssembly (harness/sig-wasm; scripts/setup-examples.sh builds
 examples/wasm/zkthread_sig.wasm) and run by wasmtime: nothing of the signature scheme is
 re-implemented here.
@@ -10,7 +11,8 @@ re-implemented here.
     python submit_transfer.py key-new --key-file F
     python submit_transfer.py key-register --key-file F --token 0x..              (+ account options)
     python submit_transfer.py submit --key-file F --server URL --registry 0x.. --thread N
-                                     --token 0x.. --to 0x.. --amount N [--wait]  (+ account options)
+                                     --token 0x.. --to 0x.. --amount N [--to 0x.. --amount N ...]
+                                     [--wait]                                    (+ account options)
     python submit_transfer.py --self-check [--vectors PATH]
 
 Account options (or their environment variables, as for the zkthread CLI): --rpc-url
@@ -44,7 +46,7 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, NamedTuple, Optional
 from urllib.parse import urlparse
 
 import wasmtime
@@ -59,7 +61,7 @@ DEFAULT_WASM = os.path.join(HERE, "..", "wasm", "zkthread_sig.wasm")
 DEFAULT_VECTORS = os.path.join(HERE, "..", "vectors", "sign.json")
 USAGE = (
     "usage: submit-transfer.mjs key-new --key-file F | key-register --key-file F --token 0x.. | "
-    "submit --key-file F --server URL --registry 0x.. --thread N --token 0x.. --to 0x.. --amount N [--wait] | "
+    "submit --key-file F --server URL --registry 0x.. --thread N --token 0x.. --to 0x.. --amount N [--to 0x.. --amount N ...] [--wait] | "
     "--self-check [--vectors PATH]; account: --rpc-url URL --account-address 0x.. [--private-key 0x..]; [--wasm PATH]"
 ).replace("submit-transfer.mjs", "submit_transfer.py")
 
@@ -76,6 +78,9 @@ MAX_THREAD_ID = 2**53 - 1  # as the JavaScript client (thread ids go to the sign
 POLL_SECONDS = 0.5  # --wait: how often to ask the server about the transfer
 WAIT_LIMIT_SECONDS = 600
 RECEIPT_POLL_SECONDS = 0.25  # how often to ask the node for a receipt
+MAX_SLOTS_PER_SETTLEMENT = 147  # slots one settlement carries (the engine's MAX_SLOTS_WITHIN_CALLDATA)
+MAX_BODY_BYTES = 64 * 1024  # the largest request body the service reads (its MAX_BODY_BYTES)
+SIGNATURE_WORDS = 263  # rho, pp, then the 64 chains
 
 
 class UsageError(Exception):
@@ -97,9 +102,11 @@ class _Parser(argparse.ArgumentParser):
 def parse_command_line(argv: List[str]) -> argparse.Namespace:
     parser = _Parser(prog="submit_transfer.py", usage=USAGE[len("usage: "):], add_help=True)
     parser.add_argument("command", nargs="?")
-    for name in ("key-file", "token", "to", "amount", "server", "registry", "thread", "rpc-url",
+    for name in ("key-file", "token", "server", "registry", "thread", "rpc-url",
                  "account-address", "private-key", "wasm", "vectors"):
         parser.add_argument(f"--{name}")
+    for name in ("to", "amount"):
+        parser.add_argument(f"--{name}", action="append")
     parser.add_argument("--wait", action="store_true")
     parser.add_argument("--self-check", action="store_true")
     values = parser.parse_args(argv)
@@ -111,7 +118,7 @@ def parse_command_line(argv: List[str]) -> argparse.Namespace:
     if values.self_check and values.command is not None:
         raise UsageError(f"unexpected argument {json.dumps(values.command)}; {USAGE}")
 
-    def need(name: str, value: Optional[str]) -> str:
+    def need(name: str, value: Any) -> Any:
         if value is None:
             raise UsageError(f"{command} needs --{name}; {USAGE}")
         return value
@@ -132,9 +139,7 @@ def parse_command_line(argv: List[str]) -> argparse.Namespace:
     elif command == "submit":
         args.sender = parse_address(
             need("account-address", env(values.account_address, "ZKTHREAD_ACCOUNT_ADDRESS")), "--account-address")
-        args.to = parse_address(need("to", values.to), "--to")
-        if args.sender == args.to:
-            raise UsageError(f"--to is the sender {hex(args.sender)}: a self-transfer changes nothing")
+        args.transfers = parse_pairs(args.sender, need("to", values.to), need("amount", values.amount))
         args.thread = parse_uint(need("thread", values.thread), "--thread", MAX_THREAD_ID)
         if args.thread == 0:
             raise UsageError("--thread: thread ids start at 1")
@@ -142,7 +147,6 @@ def parse_command_line(argv: List[str]) -> argparse.Namespace:
         args.server = parse_url(need("server", values.server), "--server").rstrip("/")
         args.registry = parse_address(need("registry", env(values.registry, "ZKTHREAD_REGISTRY")), "--registry")
         args.token = parse_address(need("token", values.token), "--token")
-        args.amount = parse_amount(need("amount", values.amount))
         args.rpc_url = parse_url(need("rpc-url", env(values.rpc_url, "ZKTHREAD_RPC_URL")), "--rpc-url")
         args.wait = values.wait
     elif command is None:
@@ -192,6 +196,20 @@ def parse_amount(text: str) -> int:
     if int(text) == 0:
         raise UsageError("--amount must be above zero")
     return int(text)
+
+
+def parse_pairs(sender: int, tos: List[str], amounts: List[str]) -> List[Dict[str, int]]:
+    """The transfers of `--to`/`--amount` pairs, in order: each receiver is not the sender and each
+    amount is above zero (what the service refuses a list item for)."""
+    if len(tos) != len(amounts):
+        raise UsageError(f"--to and --amount come in pairs: {len(tos)} --to, {len(amounts)} --amount")
+    transfers = []
+    for text, amount in zip(tos, amounts):
+        to = parse_address(text, "--to")
+        if to == sender:
+            raise UsageError(f"--to is the sender {hex(sender)}: a self-transfer changes nothing")
+        transfers.append({"to": to, "amount": parse_amount(amount)})
+    return transfers
 
 
 def one_line(error: BaseException) -> str:
@@ -451,10 +469,11 @@ async def key_register(signer: Signer, args: argparse.Namespace) -> Dict[str, An
 
 
 async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
-    """Signs a transfer with the key file's next index and posts it to the server. The chain id
-    and the sender's key slot come from our own node; the server only says which queued nonce
-    (and key) comes next, so a lying server can make a signature useless, never valid for
-    anything but this transfer."""
+    """Signs a transfer with the key file's next index and posts it to the server; on a thread of
+    the list program, one list of every pair given (one signature, one nonce). The chain id and
+    the sender's key slot come from our own node; the server only says which queued nonce (and
+    key) comes next and which program the thread runs, so a lying server can make a signature
+    useless, never valid for anything but these transfers."""
     opened = read_key_file(args.key_file)
     client = await connect(args.rpc_url)
     chain_id = int(await client.get_chain_id(), 16)
@@ -469,6 +488,11 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
             f"the server batches thread {thread['thread_id']} of registry {thread['registry']} on chain {thread['chain_id']}, "
             f"not thread {args.thread} of {hex(args.registry)} on {hex(chain_id)}"
         )
+    program = PROGRAMS.get(thread.get("program")) if isinstance(thread.get("program"), str) else None
+    if program is None:
+        raise Failure(f"the server's thread runs a program this wallet does not know: {json.dumps(thread.get('program'))}")
+    if program.name == "signed" and len(args.transfers) > 1:
+        raise Failure(f"thread {args.thread} runs the signed program (one transfer per signature): give one --to/--amount pair")
     nxt = server_request(args.server, f"/senders/{hex(args.token)}/{hex(args.sender)}")
     # Checked before an index is spent (the wallet's rule): a nonce the signer would refuse.
     if not is_word(nxt["nonce"]) or nxt["nonce"] >= MODULUS:
@@ -485,30 +509,25 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
             "a transfer signed with this file was lost or refused, or another file signs for this account; "
             f"register the file's next key with key-register --token {hex(args.token)}"
         )
+    # The message as signed, posted and reported (in this key order in all three).
+    message = program.message(args, nxt["nonce"])
+    program.check(message)
     # The index is spent on disk before any signature exists.
     index = reserve_index(args.key_file, opened)
     if index != opened["next_index"]:
         raise Failure(
             f"{args.key_file}: another process signed with index {opened['next_index']} meanwhile; index {index} is skipped unused"
         )
-    # The transfer as signed, posted and reported (in this key order in all three).
-    transfer = {
-        "token": hex(args.token),
-        "from": hex(args.sender),
-        "to": hex(args.to),
-        "amount": str(args.amount),
-        "nonce": nxt["nonce"],
-    }
-    signed = signer.call("zkthread_sign_transfer", {
+    signed = signer.call(program.signer, {
         "seed": opened["seed"],
         "index": index,
         "chain_id": hex(chain_id),
         "registry": hex(args.registry),
         "thread_id": args.thread,
-        **transfer,
+        **message,
     })
-    accepted = server_request(args.server, "/transfers", {
-        **transfer,
+    accepted = server_request(args.server, program.route, {
+        **message,
         "key": signed["key"],
         "next_key": signed["next_key"],
         "signature": signed["signature"],
@@ -516,8 +535,9 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
     report = {
         "id": accepted["id"],
         "status": accepted["status"],
+        "program": program.name,
         "thread_id": args.thread,
-        **transfer,
+        **message,
         "key_index": index,
         "pending": accepted["pending"],
     }
@@ -525,15 +545,66 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
         return report
     began = time.monotonic()
     while True:
-        status = server_request(args.server, f"/transfers/{accepted['id']}")
+        status = server_request(args.server, f"{program.route}/{accepted['id']}")
         if status["status"] == "rejected":
-            raise Failure(f"transfer {accepted['id']} was rejected: {status['reason']}")
+            raise Failure(f"{program.noun} {accepted['id']} was rejected: {status['reason']}")
         if status["status"] == "settled":
             return {**report, "status": "settled", "sequence": status["sequence"], "tx_hash": status["tx_hash"],
                     "block": status["block"]}
         if time.monotonic() - began > WAIT_LIMIT_SECONDS:
-            raise Failure(f"transfer {accepted['id']} not settled after {WAIT_LIMIT_SECONDS} s (status {status['status']})")
+            raise Failure(
+                f"{program.noun} {accepted['id']} not settled after {WAIT_LIMIT_SECONDS} s (status {status['status']})")
         time.sleep(POLL_SECONDS)
+
+
+class Program(NamedTuple):
+    """A token program a thread runs (the `program` of the server's GET /thread): what a sender
+    signs for it, where it is posted, and what is checked before a key index is spent."""
+    name: str
+    noun: str
+    signer: str
+    route: str
+    message: Callable[[argparse.Namespace, int], Dict[str, Any]]
+    check: Callable[[Dict[str, Any]], None]
+
+
+def signed_message(args: argparse.Namespace, nonce: int) -> Dict[str, Any]:
+    (transfer,) = args.transfers
+    return {"token": hex(args.token), "from": hex(args.sender), "to": hex(transfer["to"]),
+            "amount": str(transfer["amount"]), "nonce": nonce}
+
+
+def list_message(args: argparse.Namespace, nonce: int) -> Dict[str, Any]:
+    return {"token": hex(args.token), "from": hex(args.sender),
+            "transfers": [{"to": hex(t["to"]), "amount": str(t["amount"])} for t in args.transfers], "nonce": nonce}
+
+
+def check_list(message: Dict[str, Any]) -> None:
+    """What the service would refuse a list for by its size alone: more slots than one settlement
+    carries (the sender's balance and key slot, and each receiver's balance), or a request body
+    over its limit with the widest signature words."""
+    receivers = len({t["to"] for t in message["transfers"]})
+    slots = receivers + 2
+    if slots > MAX_SLOTS_PER_SETTLEMENT:
+        raise Failure(
+            f"the list pays {receivers} accounts: {slots} slots, and one settlement carries at most "
+            f"{MAX_SLOTS_PER_SETTLEMENT}; split it")
+    word = 2**32 - 1
+    widest = {**message, "nonce": word, "key": [word] * 4, "next_key": [word] * 4, "signature": [word] * SIGNATURE_WORDS}
+    size = len(compact(widest).encode())
+    if size > MAX_BODY_BYTES:
+        raise Failure(f"the list's request would be up to {size} bytes, over the service's {MAX_BODY_BYTES}: split it")
+
+
+PROGRAMS = {
+    "signed": Program("signed", "transfer", "zkthread_sign_transfer", "/transfers", signed_message, lambda _: None),
+    "list": Program("list", "list", "zkthread_sign_transfer_list", "/lists", list_message, check_list),
+}
+
+
+def compact(value: Any) -> str:
+    """JSON as the JavaScript wallet's JSON.stringify writes it (what the server is sent)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 async def self_check(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
@@ -541,7 +612,7 @@ async def self_check(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]
     with open(args.vectors, encoding="utf-8") as f:
         vectors = json.load(f)
     checked = 0
-    for name in ("zkthread_key", "zkthread_sign_transfer", "zkthread_unpack_key_slot"):
+    for name in ("zkthread_key", "zkthread_sign_transfer", "zkthread_sign_transfer_list", "zkthread_unpack_key_slot"):
         for n, case in enumerate(vectors[name]):
             got = signer.call_text(name, json.dumps(case["request"], separators=(",", ":")))
             if got != json.dumps(case["answer"], separators=(",", ":")):
@@ -576,7 +647,7 @@ async def read_key_slot(signer: Signer, client: FullNodeClient, token: int, acco
 
 def server_request(server: str, route: str, body: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """GET (or POST `body`) to the server; its JSON answer, or its {"error"} as the failure."""
-    data = None if body is None else json.dumps(body).encode()
+    data = None if body is None else compact(body).encode()
     request = urllib.request.Request(f"{server}{route}", data=data, method="GET" if body is None else "POST")
     if data is not None:
         request.add_header("content-type", "application/json")

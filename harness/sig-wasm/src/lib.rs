@@ -1,7 +1,8 @@
 //! # zkthread-sig-wasm: the thread-key signer for WebAssembly hosts
 //!
 //! `zkthread-sig`'s wallet functions (key commitments, signing a transfer exactly as
-//! `keystore::Wallet::sign_transfer` does) compiled to `wasm32-unknown-unknown`, so clients in
+//! `keystore::Wallet::sign_transfer` does, or a list of one sender's transfers for a thread of
+//! the list program as `Wallet::sign_next` signs a `TransferListMessage`) compiled to `wasm32-unknown-unknown`, so clients in
 //! other languages (examples/: Node's built-in `WebAssembly`, Python's `wasmtime`) sign with the
 //! same code as the Rust CLI instead of a re-implementation of the scheme.
 //!
@@ -9,8 +10,8 @@
 //! generator is needed on either side:
 //! - `alloc(len) -> ptr` / `dealloc(ptr, len)`: the host writes a UTF-8 JSON request into a
 //!   buffer from `alloc`, and frees every buffer it got (requests and results) with `dealloc`;
-//! - `zkthread_key`, `zkthread_sign_transfer`, `zkthread_unpack_key_slot`: take `(ptr, len)` of
-//!   a request and return a pointer to a result `[len: u32 little-endian][len bytes of JSON]`
+//! - `zkthread_key`, `zkthread_sign_transfer`, `zkthread_sign_transfer_list`,
+//!   `zkthread_unpack_key_slot`: take `(ptr, len)` of a request and return a pointer to a result `[len: u32 little-endian][len bytes of JSON]`
 //!   (`{"error": "..."}` on failure), which the host frees with `dealloc(ptr, 4 + len)`. A
 //!   pointer, not a packed `u64`, so the same functions run natively (the tests call them).
 //!
@@ -28,9 +29,9 @@ use serde::{Deserialize, Serialize};
 use starknet_types_core::felt::Felt;
 use zkthread_sig::domain::{account_id, pack_key_slot, transfer_domain, unpack_key_slot};
 use zkthread_sig::wots::{
-    commitment, sign, KeySeed, TransferMessage, MAX_KEY_INDEX, RHO_LEN, SEED_LEN,
+    commitment, message_blocks, sign, KeySeed, Message, TransferMessage, MAX_KEY_INDEX, RHO_LEN, SEED_LEN,
 };
-use zkthread_sig::{KeyCommitment, M31};
+use zkthread_sig::{KeyCommitment, ListedTransfer, TransferListMessage, M31};
 
 /// `{"seed": [8 words], "index": n}`.
 #[derive(Deserialize)]
@@ -78,6 +79,33 @@ pub struct SignAnswer {
     pub next_key: [u32; 4],
     /// `rho`, `pp`, then the 64 chains (263 words).
     pub signature: Vec<u32>,
+}
+
+/// One transfer of a list: `{"to": "0x..", "amount": "decimal"}` (a `POST /lists` item).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListedTransferRequest {
+    pub to: String,
+    /// Decimal, below 2^128.
+    pub amount: String,
+}
+
+/// A list of one sender's transfers for a thread of the list program: [`SignRequest`] with
+/// `transfers` (in the order they apply) for `to` and `amount`. One signature, one key index
+/// and one nonce for the whole list.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignListRequest {
+    pub seed: [u32; SEED_LEN],
+    pub index: u32,
+    pub chain_id: String,
+    pub registry: String,
+    pub thread_id: u64,
+    pub token: String,
+    pub from: String,
+    pub transfers: Vec<ListedTransferRequest>,
+    /// The sender's key-slot nonce the list consumes.
+    pub nonce: u32,
 }
 
 /// `{"slot": "0x.."}`: a key-slot value read from the token.
@@ -139,49 +167,94 @@ pub fn key(request: &KeyRequest) -> Result<KeyAnswer, String> {
     key_answer(&seed(request.seed)?, request.index)
 }
 
-/// Signs the transfer with key `index`, rotating to the key of `index + 1`: the same message
-/// and signature `Wallet::sign_transfer` produces when its file's next index is `index`.
-pub fn sign_transfer(request: &SignRequest) -> Result<SignAnswer, String> {
-    let seed = seed(request.seed)?;
-    // The next key is index + 1, which must itself be an index (the wallet's `Exhausted`).
-    if request.index >= MAX_KEY_INDEX {
+/// The seed, checked to leave a next key after `index` (the wallet's `Exhausted`).
+fn signing_seed(words: [u32; SEED_LEN], index: u32) -> Result<KeySeed, String> {
+    let seed = seed(words)?;
+    if index >= MAX_KEY_INDEX {
         return Err(format!(
-            "key index {} leaves no next key (max {}): generate a new seed",
-            request.index,
+            "key index {index} leaves no next key (max {}): generate a new seed",
             MAX_KEY_INDEX - 1
         ));
     }
-    let amount_text = request.amount.as_str();
-    let amount: u128 = (!amount_text.is_empty() && amount_text.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| amount_text.parse().ok())
+    Ok(seed)
+}
+
+/// A decimal amount below 2^128 (`field` names it in the error).
+fn amount(field: &str, text: &str) -> Result<u128, String> {
+    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
         .flatten()
-        .ok_or_else(|| format!("amount: {amount_text:?} is not a whole number below 2^128"))?;
+        .ok_or_else(|| format!("{field}: {text:?} is not a whole number below 2^128"))
+}
+
+/// The transfer domain of a request's chain, registry, thread and token.
+fn domain(chain_id: &str, registry: &str, thread_id: u64, token: &str) -> Result<[M31; 4], String> {
+    Ok(transfer_domain(
+        felt("chain_id", chain_id)?,
+        felt("registry", registry)?,
+        Felt::from(thread_id),
+        felt("token", token)?,
+    ))
+}
+
+/// Signs `message` (its next key already the key of `index + 1`) with key `index`.
+fn sign_message<M: Message>(seed: &KeySeed, index: u32, message: &M) -> Result<SignAnswer, String> {
+    // The wallet's check before it spends an index (a nonce that is no M31 element, a list
+    // too long to count).
+    message_blocks(message, &[M31::ZERO; RHO_LEN]).map_err(|e| e.to_string())?;
+    let signature = sign(seed, index, message).map_err(|e| e.to_string())?;
+    Ok(SignAnswer {
+        index,
+        key: commitment(seed, index).map_err(|e| e.to_string())?.to_u32(),
+        next_key: message.next_key().to_u32(),
+        signature: signature.to_u32(),
+    })
+}
+
+/// Signs the transfer with key `index`, rotating to the key of `index + 1`: the same message
+/// and signature `Wallet::sign_transfer` produces when its file's next index is `index`.
+pub fn sign_transfer(request: &SignRequest) -> Result<SignAnswer, String> {
+    let seed = signing_seed(request.seed, request.index)?;
     let message = TransferMessage {
-        domain: transfer_domain(
-            felt("chain_id", &request.chain_id)?,
-            felt("registry", &request.registry)?,
-            Felt::from(request.thread_id),
-            felt("token", &request.token)?,
-        ),
+        domain: domain(&request.chain_id, &request.registry, request.thread_id, &request.token)?,
         from: account_id(felt("from", &request.from)?),
         to: account_id(felt("to", &request.to)?),
-        amount,
+        amount: amount("amount", &request.amount)?,
         nonce: request.nonce,
         next_key: commitment(&seed, request.index + 1).map_err(|e| e.to_string())?,
     };
-    // The wallet's check before it spends an index (a nonce that is no M31 element).
-    message
-        .blocks(&[M31::ZERO; RHO_LEN])
-        .map_err(|e| e.to_string())?;
-    let signature = sign(&seed, request.index, &message).map_err(|e| e.to_string())?;
-    Ok(SignAnswer {
-        index: request.index,
-        key: commitment(&seed, request.index)
-            .map_err(|e| e.to_string())?
-            .to_u32(),
-        next_key: message.next_key.to_u32(),
-        signature: signature.to_u32(),
-    })
+    sign_message(&seed, request.index, &message)
+}
+
+/// Signs the list with key `index`, rotating to the key of `index + 1`: the signature
+/// `Wallet::sign_next` gives the same `TransferListMessage` when its file's next index is
+/// `index`. An empty list is refused (it moves nothing and would spend a nonce); whether each
+/// item may be admitted (above zero, not to the sender) is the host's check before it spends
+/// the index, as for a single transfer.
+pub fn sign_transfer_list(request: &SignListRequest) -> Result<SignAnswer, String> {
+    let seed = signing_seed(request.seed, request.index)?;
+    if request.transfers.is_empty() {
+        return Err("transfers: an empty list moves nothing".to_owned());
+    }
+    let transfers = request
+        .transfers
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            Ok(ListedTransfer {
+                to: account_id(felt(&format!("transfers[{i}].to"), &item.to)?),
+                amount: amount(&format!("transfers[{i}].amount"), &item.amount)?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let message = TransferListMessage {
+        domain: domain(&request.chain_id, &request.registry, request.thread_id, &request.token)?,
+        from: account_id(felt("from", &request.from)?),
+        transfers,
+        nonce: request.nonce,
+        next_key: commitment(&seed, request.index + 1).map_err(|e| e.to_string())?,
+    };
+    sign_message(&seed, request.index, &message)
 }
 
 /// Decodes a key-slot value (`zkthread_sig::unpack_key_slot`).
@@ -273,6 +346,15 @@ pub unsafe extern "C" fn zkthread_key(ptr: *const u8, len: usize) -> *mut u8 {
 #[no_mangle]
 pub unsafe extern "C" fn zkthread_sign_transfer(ptr: *const u8, len: usize) -> *mut u8 {
     hand_over(json_call(unsafe { request(ptr, len) }, sign_transfer))
+}
+
+/// [`SignListRequest`] -> [`SignAnswer`].
+///
+/// # Safety
+/// `(ptr, len)` must be a live buffer from `alloc`.
+#[no_mangle]
+pub unsafe extern "C" fn zkthread_sign_transfer_list(ptr: *const u8, len: usize) -> *mut u8 {
+    hand_over(json_call(unsafe { request(ptr, len) }, sign_transfer_list))
 }
 
 /// `{"slot"}` -> [`SlotAnswer`].

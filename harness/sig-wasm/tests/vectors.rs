@@ -12,9 +12,10 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use starknet_types_core::felt::Felt;
 use zkthread_sig::domain::{account_id, pack_key_slot, transfer_domain};
-use zkthread_sig::{TransferDraft, Wallet};
+use zkthread_sig::{ListedTransfer, TransferDraft, TransferListMessage, Wallet};
 use zkthread_sig_wasm::{
-    alloc, dealloc, zkthread_key, zkthread_sign_transfer, zkthread_unpack_key_slot,
+    alloc, dealloc, zkthread_key, zkthread_sign_transfer, zkthread_sign_transfer_list,
+    zkthread_unpack_key_slot,
 };
 
 const SEED_A: [u32; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
@@ -99,6 +100,25 @@ fn sign_request(
         "seed": seed, "index": index, "chain_id": CHAIN_ID, "registry": REGISTRY,
         "thread_id": thread_id, "token": TOKEN, "from": from, "to": to,
         "amount": amount, "nonce": nonce,
+    })
+}
+
+fn list_request(
+    seed: [u32; 8],
+    index: u32,
+    thread_id: u64,
+    from: &str,
+    transfers: &[(&str, &str)],
+    nonce: u32,
+) -> Value {
+    let transfers: Vec<Value> = transfers
+        .iter()
+        .map(|(to, amount)| json!({"to": to, "amount": amount}))
+        .collect();
+    json!({
+        "seed": seed, "index": index, "chain_id": CHAIN_ID, "registry": REGISTRY,
+        "thread_id": thread_id, "token": TOKEN, "from": from, "transfers": transfers,
+        "nonce": nonce,
     })
 }
 
@@ -249,6 +269,90 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
         assert!(refused["answer"]["error"].is_string(), "{refused}");
     }
 
+    // Lists: the wallet at next index `index` signs the same `TransferListMessage`.
+    let list_requests = [
+        // The key file's third signature, after the two transfers above: a list of three, one
+        // receiver twice.
+        list_request(SEED_A, 2, 1, ALICE, &[(BOB, "5"), (MAX_ADDRESS, "6"), (BOB, "7")], 2),
+        // A list of one with exactly the fields of the extreme transfer above.
+        list_request(
+            SEED_B,
+            41,
+            (1 << 53) - 1,
+            MAX_ADDRESS,
+            &[(ALICE, "340282366920938463463374607431768211455")],
+            0x7fff_fffe,
+        ),
+        // Refused: an empty list, an item's amount of 2^128, an item's receiver above the
+        // field prime, the last index (no next key).
+        list_request(SEED_A, 3, 1, ALICE, &[], 3),
+        list_request(
+            SEED_A,
+            3,
+            1,
+            ALICE,
+            &[(BOB, "1"), (BOB, "340282366920938463463374607431768211456")],
+            3,
+        ),
+        list_request(
+            SEED_A,
+            3,
+            1,
+            ALICE,
+            &[("0x800000000000011000000000000000000000000000000000000000000000001", "1")],
+            3,
+        ),
+        list_request(SEED_A, 0x7fff_fffe, 1, ALICE, &[(BOB, "1")], 3),
+    ];
+    let mut lists = Vec::new();
+    for request in list_requests {
+        let answer = call(zkthread_sign_transfer_list, &request);
+        if answer.get("error").is_none() {
+            let seed: [u32; 8] = serde_json::from_value(request["seed"].clone()).unwrap();
+            let index = request["index"].as_u64().unwrap() as u32;
+            let transfers = request["transfers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| ListedTransfer {
+                    to: account_id(felt(t["to"].as_str().unwrap())),
+                    amount: t["amount"].as_str().unwrap().parse().unwrap(),
+                })
+                .collect();
+            let signed = wallet_at(&dir, seed, index)
+                .sign_next(&TransferListMessage {
+                    domain: transfer_domain(
+                        felt(CHAIN_ID),
+                        felt(REGISTRY),
+                        Felt::from(request["thread_id"].as_u64().unwrap()),
+                        felt(TOKEN),
+                    ),
+                    from: account_id(felt(request["from"].as_str().unwrap())),
+                    transfers,
+                    nonce: request["nonce"].as_u64().unwrap() as u32,
+                    next_key: zkthread_sig::KeyCommitment::NONE,
+                })
+                .unwrap();
+            assert_eq!(signed.index, index);
+            assert_eq!(answer["index"], index);
+            assert_eq!(words(&answer["key"]), signed.key.to_u32());
+            assert_eq!(words(&answer["next_key"]), signed.message.next_key.to_u32());
+            assert_eq!(words(&answer["signature"]), signed.signature.to_u32());
+            assert_eq!(call(zkthread_sign_transfer_list, &request), answer);
+        }
+        lists.push(json!({"request": request, "answer": answer}));
+    }
+    // The list chains on from the transfers (signed under the key the second one installs).
+    assert_eq!(lists[0]["answer"]["key"], signatures[1]["answer"]["next_key"]);
+    // A list of one is not the transfer with the same fields: same key, another signature.
+    assert_eq!(lists[1]["answer"]["key"], signatures[2]["answer"]["key"]);
+    assert_ne!(lists[1]["answer"]["signature"], signatures[2]["answer"]["signature"]);
+    let refusal = |n: usize| lists[n]["answer"]["error"].as_str().unwrap_or_default().to_owned();
+    assert!(refusal(2).contains("empty list"), "{}", lists[2]);
+    assert!(refusal(3).starts_with("transfers[1].amount"), "{}", lists[3]);
+    assert!(refusal(4).starts_with("transfers[0].to"), "{}", lists[4]);
+    assert!(refusal(5).contains("leaves no next key"), "{}", lists[5]);
+
     // Key slots as the token stores them.
     let slot_of = |key: &Value, nonce: u32| {
         let key = zkthread_sig::KeyCommitment::from_u32(words(key).try_into().unwrap()).unwrap();
@@ -281,6 +385,7 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
                   the example clients' --self-check sends each request and compares the answer bytes.",
         "zkthread_key": keys,
         "zkthread_sign_transfer": signatures,
+        "zkthread_sign_transfer_list": lists,
         "zkthread_unpack_key_slot": slots,
     });
     let text = format!("{}\n", serde_json::to_string_pretty(&document).unwrap());

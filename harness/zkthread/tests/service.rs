@@ -8,7 +8,10 @@
 //! the settled sub-blocks; the example clients (starknet.js, starknet-py) follow the same
 //! settlements from the registry's events. The example wallets in both languages (signing with
 //! zkthread-sig built for WebAssembly) enrol two fresh accounts, post a transfer each into the
-//! four-client sub-block and wait for it to settle; the Rust keystore reads their key files.
+//! four-client sub-block and wait for it to settle; the Rust keystore reads their key files. On
+//! a thread of the list program over the same token each wallet signs one list of two
+//! transfers, and both lists settle in one sub-block; on the signed thread a wallet refuses a
+//! list before it spends a key index.
 
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +24,7 @@ use zkthread_client::Felt;
 use zkthread_sig::Wallet;
 
 mod common;
+use common::json;
 use common::served::{request, sign_here, submit_via_cli, Http, Served};
 use common::world::{World, SUPPLY};
 
@@ -162,8 +166,55 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     }
     served.kill();
 
+    // A thread of the list program over the same token (the same key slots): each wallet signs
+    // one list of two transfers with its key file's next index and posts it to `POST /lists`;
+    // both lists settle in one sub-block.
+    let token = format!("{:#x}", world.token.address);
+    let created = json(&world.cli(&["thread", "create", "--program", "list", "--contract", &token, "--json"]));
+    let list_thread = created["thread"]["thread_id"].as_u64().unwrap();
+    let served = Served::start_on(&world, list_thread, (4, 600), None, None);
+    let pays = |wallet: &ExampleWallet| -> [(usize, u128); 2] {
+        let first = if wallet.language == "javascript" { 0 } else { 2 };
+        [(first, 10 + first as u128), (first + 1, 11 + first as u128)]
+    };
+    let by_wallets: Vec<Value> = std::thread::scope(|scope| {
+        let posted: Vec<_> = wallets
+            .iter()
+            .map(|wallet| {
+                let (world, url) = (&world, &served.url);
+                scope.spawn(move || wallet.run(&wallet.submit_args(world, url, list_thread, &pays(wallet))))
+            })
+            .collect();
+        posted.into_iter().map(|p| p.join().expect("an example wallet")).collect()
+    });
+    for (wallet, report) in wallets.iter().zip(&by_wallets) {
+        let what = format!("{}: {report}", wallet.language);
+        assert_eq!((report["status"].as_str(), report["program"].as_str()), (Some("settled"), Some("list")), "{what}");
+        assert_eq!((report["sequence"].as_u64(), report["key_index"].as_u64()), (Some(0), Some(1)), "{what}");
+        assert_eq!(report["tx_hash"], by_wallets[0]["tx_hash"], "one sub-block: {what}");
+        assert_eq!(report["transfers"].as_array().map(Vec::len), Some(2), "{what}");
+        assert!(report.get("to").is_none(), "{what}");
+        assert_eq!(http.get(format!("{}/lists/{}", served.url, report["id"])).1["status"], "settled");
+        for (to, amount) in pays(wallet) {
+            expected[to] += amount;
+        }
+    }
+    served.kill();
+    assert_eq!(world.balances(), expected);
+    let left: Vec<u128> =
+        wallets.iter().zip(&left).map(|(w, left)| left - pays(w).iter().map(|(_, a)| a).sum::<u128>()).collect();
+    assert_eq!(world.balances_of(&addresses), left);
+    for wallet in &wallets {
+        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 2, "{}", wallet.language);
+    }
+
     // Stopped right after broadcasting a settle: the restart finds it settled, sends nothing.
     let mut crashing = Served::start(&world, 1, Some("after-send"));
+    // Two pairs for a thread of the signed program: refused before a key index is spent.
+    let javascript = &wallets[0];
+    let refused = javascript.run_refused(&javascript.submit_args(&world, &crashing.url, world.thread_id, &[(0, 1), (1, 1)]));
+    assert!(refused.contains("runs the signed program (one transfer per signature)"), "{refused}");
+    assert_eq!(Wallet::open(&javascript.key_file).unwrap().next_index(), 2, "no index spent");
     let fourth = submit_via_cli(&world, &crashing.url, 1, 2, 30);
     let exited = crashing.child.wait().expect("serve exits");
     assert_eq!(exited.signal(), Some(6), "serve should abort after sending: {exited:?}");
@@ -340,16 +391,35 @@ impl ExampleWallet {
         assert_eq!(created["commitment"], format!("{packed:#x}"), "{}", self.language);
     }
 
+    /// Runs the wallet expecting a refusal: exit 1 and its one-line error (stdout's JSON and
+    /// stderr say the same).
+    fn run_refused(&self, args: &[String]) -> String {
+        let out = std::process::Command::new(&self.program).arg(&self.script).args(args).output().expect("the wallet runs");
+        assert_eq!(out.status.code(), Some(1), "{}: {}", self.language, String::from_utf8_lossy(&out.stdout));
+        let error: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+        let error = error["error"].as_str().expect("an error").to_owned();
+        assert!(String::from_utf8_lossy(&out.stderr).contains(&error), "{}", self.language);
+        error
+    }
+
     /// Signs and posts its transfer to the service, waiting until it settled.
     fn submit(&self, world: &World, url: &str) -> Value {
+        self.run(&self.submit_args(world, url, world.thread_id, &[(self.to, self.amount)]))
+    }
+
+    /// `submit --wait` of `pays` (trader, amount) to thread `thread_id` served at `url`: one
+    /// transfer on a thread of the signed program, one list on a thread of the list program.
+    fn submit_args(&self, world: &World, url: &str, thread_id: u64, pays: &[(usize, u128)]) -> Vec<String> {
         let mut args: Vec<String> = vec!["submit".into(), "--key-file".into(), self.key_file.display().to_string()];
         args.extend(["--server".into(), url.into(), "--registry".into(), format!("{:#x}", world.registry.address)]);
-        args.extend(["--thread".into(), world.thread_id.to_string()]);
+        args.extend(["--thread".into(), thread_id.to_string()]);
         args.extend(["--token".into(), format!("{:#x}", world.token.address)]);
-        args.extend(["--to".into(), format!("{:#x}", world.accounts[self.to])]);
-        args.extend(["--amount".into(), self.amount.to_string(), "--wait".into()]);
+        for (to, amount) in pays {
+            args.extend(["--to".into(), format!("{:#x}", world.accounts[*to]), "--amount".into(), amount.to_string()]);
+        }
+        args.push("--wait".into());
         args.extend(self.node(world));
-        self.run(&args)
+        args
     }
 }
 
