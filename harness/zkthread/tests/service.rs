@@ -177,12 +177,23 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
         let first = if wallet.language == "javascript" { 0 } else { 2 };
         [(first, 10 + first as u128), (first + 1, 11 + first as u128)]
     };
+    let to_traders = |pays: [(usize, u128); 2]| pays.map(|(to, amount)| (world.accounts[to], amount));
+    // A list no settlement carries (146 receivers: 148 slots) is refused by both before a key
+    // index is spent, with the same line.
+    let wide: Vec<(Felt, u128)> = (0..146u64).map(|i| (Felt::from(0x5000 + i), 1)).collect();
+    let refusals: Vec<String> =
+        wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &served.url, list_thread, &wide))).collect();
+    assert!(refusals[0].contains("146 accounts: 148 slots, and one settlement carries at most 147"), "{}", refusals[0]);
+    assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
+    for wallet in &wallets {
+        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 1, "{}: no index spent", wallet.language);
+    }
     let by_wallets: Vec<Value> = std::thread::scope(|scope| {
         let posted: Vec<_> = wallets
             .iter()
             .map(|wallet| {
                 let (world, url) = (&world, &served.url);
-                scope.spawn(move || wallet.run(&wallet.submit_args(world, url, list_thread, &pays(wallet))))
+                scope.spawn(move || wallet.run(&wallet.submit_args(world, url, list_thread, &to_traders(pays(wallet)))))
             })
             .collect();
         posted.into_iter().map(|p| p.join().expect("an example wallet")).collect()
@@ -212,7 +223,8 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     let mut crashing = Served::start(&world, 1, Some("after-send"));
     // Two pairs for a thread of the signed program: refused before a key index is spent.
     let javascript = &wallets[0];
-    let refused = javascript.run_refused(&javascript.submit_args(&world, &crashing.url, world.thread_id, &[(0, 1), (1, 1)]));
+    let two = [(world.accounts[0], 1), (world.accounts[1], 1)];
+    let refused = javascript.run_refused(&javascript.submit_args(&world, &crashing.url, world.thread_id, &two));
     assert!(refused.contains("runs the signed program (one transfer per signature)"), "{refused}");
     assert_eq!(Wallet::open(&javascript.key_file).unwrap().next_index(), 2, "no index spent");
     let fourth = submit_via_cli(&world, &crashing.url, 1, 2, 30);
@@ -404,18 +416,18 @@ impl ExampleWallet {
 
     /// Signs and posts its transfer to the service, waiting until it settled.
     fn submit(&self, world: &World, url: &str) -> Value {
-        self.run(&self.submit_args(world, url, world.thread_id, &[(self.to, self.amount)]))
+        self.run(&self.submit_args(world, url, world.thread_id, &[(world.accounts[self.to], self.amount)]))
     }
 
-    /// `submit --wait` of `pays` (trader, amount) to thread `thread_id` served at `url`: one
+    /// `submit --wait` of `pays` (receiver, amount) to thread `thread_id` served at `url`: one
     /// transfer on a thread of the signed program, one list on a thread of the list program.
-    fn submit_args(&self, world: &World, url: &str, thread_id: u64, pays: &[(usize, u128)]) -> Vec<String> {
+    fn submit_args(&self, world: &World, url: &str, thread_id: u64, pays: &[(Felt, u128)]) -> Vec<String> {
         let mut args: Vec<String> = vec!["submit".into(), "--key-file".into(), self.key_file.display().to_string()];
         args.extend(["--server".into(), url.into(), "--registry".into(), format!("{:#x}", world.registry.address)]);
         args.extend(["--thread".into(), thread_id.to_string()]);
         args.extend(["--token".into(), format!("{:#x}", world.token.address)]);
         for (to, amount) in pays {
-            args.extend(["--to".into(), format!("{:#x}", world.accounts[*to]), "--amount".into(), amount.to_string()]);
+            args.extend(["--to".into(), format!("{to:#x}"), "--amount".into(), amount.to_string()]);
         }
         args.push("--wait".into());
         args.extend(self.node(world));
