@@ -521,6 +521,85 @@ async fn lists_through_the_engine(
     ensure!(world.token.thread_key(client, holder).await? == pack_key_slot(&key(holder_seed, 2), hn + 1)?);
     ensure!(world.token.thread_key(client, one).await? == pack_key_slot(&key(one_seed, 1), on)?, "a refused list moves no key");
     ensure!(world.registry.next_sequence(client, world.thread_id).await? == 2);
+    paused_then_upgraded_before_settling(world, &store, (holder, holder_seed, hn + 1), two).await
+}
+
+/// Sub-block 2 proven, then its thread changes before it is sent. Paused by its admin
+/// (`set_active(false)`): the engine's pre-settlement checks hold it back, nothing is sent and
+/// it stays proven. Resumed, then moved to another OS version and program (`upgrade_thread`,
+/// to the unsigned `ThreadVerifier` under OS version 2, which the token is made to accept): its
+/// proof binds the old program and could only revert, so the checks refuse it for a rebuild,
+/// `abandon_if_stale` ends it with that reason and its list is pending again, which the
+/// batcher then refuses to build for the program the thread now runs. No slot moves.
+async fn paused_then_upgraded_before_settling(
+    world: &ThreadWorld,
+    store: &zkthread_store::Store<zkthread_store::NewTransferList>,
+    (holder, holder_seed, hn): (Felt, u64, u32),
+    two: Felt,
+) -> Result<()> {
+    use zkthread_engine::batch::abandon_if_stale;
+    use zkthread_engine::submit::admit_list;
+    use zkthread_engine::{batch, prove, settle, BatchOutcome, EngineError, Limits, Logged, ProveOutcome, SettleOptions};
+    use zkthread_store::{SubBlockStatus, ThreadKey};
+
+    let (client, token, registry) = (world.client(), world.token.address, &world.registry);
+    let thread = ThreadKey::new(registry.address, world.thread_id);
+    let statement = world.next_statement().await?;
+    let pay = signed_list(&statement, token, (holder, holder_seed), &[(two, 3)], (2, hn))?;
+    admit_list(client, store, thread, &[token], &pay).await?;
+    let BatchOutcome::Built(_) = batch(client, store, thread, Limits::default(), &Logged).await? else {
+        anyhow::bail!("nothing built");
+    };
+    let ProveOutcome::Proved(_) = prove(store, thread, &Logged).await? else {
+        anyhow::bail!("nothing proven");
+    };
+    let watched = token_slots(world, token, &[holder, two]).await?;
+    let admin = |calls, what: &'static str| async move {
+        client.invoke(calls, FeeMode::default()).await?.require_success(what).map(|_| ())
+    };
+
+    admin(vec![registry.set_active_call(world.thread_id, false)?], "set_active(false)").await?;
+    match settle(client, store, thread, SettleOptions::default(), &Logged).await {
+        Err(EngineError::PreflightBlocked { why, rebuild: false, oversize: None }) => {
+            ensure!(why.contains("is inactive on-chain"), "{why}")
+        }
+        other => anyhow::bail!("settled on a paused thread: {other:?}"),
+    }
+    let held = store.in_flight(thread)?.context("the sub-block")?;
+    ensure!(matches!(held.status, SubBlockStatus::Proven), "a paused thread's sub-block stays proven: {}", held.status.name());
+    ensure!(abandon_if_stale(client, store, thread).await?.is_none(), "a pause ends nothing");
+    admin(vec![registry.set_active_call(world.thread_id, true)?], "set_active(true)").await?;
+
+    // Another program under a newer OS version, accepted by the token, and the thread moved to it.
+    let newer = artifact(zkthread_e2e::VERIFIER.0, zkthread_e2e::VERIFIER.1)?;
+    client.declare(newer).await.context("declare ThreadVerifier")?;
+    let os_2 = Felt::TWO;
+    admin(
+        vec![
+            registry.register_os_version_call(os_2)?,
+            registry.register_program_call(os_2, newer.class_hash)?,
+            world.token.set_program_accepted_call(newer.class_hash, true)?,
+            registry.upgrade_thread_call(world.thread_id, os_2, newer.class_hash)?,
+        ],
+        "upgrade_thread",
+    )
+    .await?;
+    match settle(client, store, thread, SettleOptions::default(), &Logged).await {
+        Err(EngineError::PreflightBlocked { why, rebuild: true, oversize: None }) => {
+            ensure!(why.starts_with(&format!("the thread now runs program {:#x}", newer.class_hash)), "{why}")
+        }
+        other => anyhow::bail!("sent a proof of the old program: {other:?}"),
+    }
+    let ended = abandon_if_stale(client, store, thread).await?.context("the upgraded thread's sub-block ends")?;
+    ensure!(ended.to == "stale" && ended.detail.contains("not the") && ended.detail.contains("1 message(s) rebuilt"), "{}", ended.line());
+    ensure!(store.pending(thread)?.len() == 1, "the list is pending again");
+    match batch(client, store, thread, Limits::default(), &Logged).await {
+        Err(EngineError::OtherProgram { program_hash, .. }) => ensure!(program_hash == newer.class_hash),
+        other => anyhow::bail!("a list was built for another program: {other:?}"),
+    }
+    ensure!(store.pending(thread)?.len() == 1, "still pending, not lost");
+    ensure!(token_slots(world, token, &[holder, two]).await? == watched, "no slot moved");
+    ensure!(registry.next_sequence(client, world.thread_id).await? == 2);
     Ok(())
 }
 

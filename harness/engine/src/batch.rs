@@ -15,6 +15,7 @@ use zkthread_store::{Message, MessageBody, NewSubBlock, NewTransfer, Rejected, S
 
 use crate::codec::{to_entries, tx_list_record};
 use crate::error::{ChainContext, EngineError, RefusedMessage, Result};
+use crate::preflight::ThreadBinding;
 use crate::program::thread_statement;
 use crate::reconcile::{reconcile, Reconciled};
 use crate::token::TokenMessage;
@@ -360,8 +361,11 @@ async fn build<M: TokenMessage>(
     }))
 }
 
-/// A Built or Proven sub-block whose input slots changed on-chain can never settle: end it as
-/// Stale (nothing is sent, nothing paid) so its transfers are rebuilt on fresh state now.
+/// A Built or Proven sub-block whose input slots changed on-chain, or whose thread moved to
+/// another OS version or program (`upgrade_thread`), can never settle: end it as Stale
+/// (nothing is sent, nothing paid) so its messages are rebuilt on the thread as it is now
+/// (messages of a program the thread no longer runs then wait, refused by batch with
+/// [`EngineError::OtherProgram`], until it runs theirs again).
 pub async fn abandon_if_stale<M: MessageBody>(
     client: &ChainReader,
     store: &Store<M>,
@@ -376,21 +380,10 @@ pub async fn abandon_if_stale<M: MessageBody>(
     ) {
         return Ok(None);
     }
-    let mut changed = 0;
-    for input in &sub_block.body.inputs {
-        let value = client
-            .storage_at(input.contract, input.key)
-            .await
-            .chain("reading an input slot of the in-flight sub-block")?;
-        if value != input.value {
-            changed += 1;
-        }
-    }
-    if changed == 0 {
+    let Some(reason) = why_unsettleable(client, key, &sub_block.body).await? else {
         return Ok(None);
-    }
+    };
     let from = sub_block.status.name();
-    let reason = format!("{changed} input slot(s) changed on-chain before it was settled");
     let ended = store.record_abandoned(
         key,
         sub_block.sequence(),
@@ -411,6 +404,27 @@ pub async fn abandon_if_stale<M: MessageBody>(
             ended.body.messages.len()
         ),
     }))
+}
+
+/// Why a batched sub-block can never settle as it is: its thread changed what a proof binds,
+/// or some of its input slots changed on-chain.
+async fn why_unsettleable<M>(client: &ChainReader, key: ThreadKey, body: &NewSubBlock<M>) -> Result<Option<String>> {
+    let registry = Registry { address: key.registry };
+    let now = registry.thread(client, key.thread_id).await.chain("reading the thread")?;
+    if let Some(changed) = ThreadBinding::of_sub_block(body).changed_in(&now) {
+        return Ok(Some(format!("{changed} before it was settled")));
+    }
+    let mut changed = 0;
+    for input in &body.inputs {
+        let value = client
+            .storage_at(input.contract, input.key)
+            .await
+            .chain("reading an input slot of the in-flight sub-block")?;
+        if value != input.value {
+            changed += 1;
+        }
+    }
+    Ok((changed > 0).then(|| format!("{changed} input slot(s) changed on-chain before it was settled")))
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ pub async fn settle<M: ProgramMessage>(
         if !options.force {
             return Err(EngineError::PreflightBlocked {
                 why: why.clone(),
-                rebuild: preflight.stale_inputs > 0 || !preflight.sequence_matches,
+                rebuild: preflight.stale_inputs > 0 || !preflight.sequence_matches || !preflight.thread_current,
                 oversize: preflight.oversize(),
             });
         }
@@ -182,7 +182,7 @@ async fn check<M: ProgramMessage>(
     let claim = preflight::Claim {
         thread_id: key.thread_id,
         sequence: sub_block.sequence(),
-        program_hash: statement.program_hash,
+        thread: preflight::ThreadBinding::of_sub_block(&sub_block.body),
         inputs: &statement.inputs,
         proof_verifies,
         calldata_felts: settle.calldata().len(),

@@ -460,7 +460,11 @@ async fn run_program<M: DemoMessage>(args: DemoArgs, json: bool) -> Result<()> {
     let claim = preflight::Claim {
         thread_id,
         sequence,
-        program_hash,
+        thread: preflight::ThreadBinding {
+            os_version: public_input.os_version,
+            program_hash,
+            contract_set_commitment: public_input.contract_set_commitment,
+        },
         inputs: &public_input.inputs,
         proof_verifies: true,
         calldata_felts,

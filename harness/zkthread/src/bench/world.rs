@@ -281,13 +281,19 @@ impl BenchWorld {
         let claim = preflight::Claim {
             thread_id: self.thread_id,
             sequence,
-            program_hash: self.program_hash,
+            thread: preflight::ThreadBinding {
+                os_version: Felt::from(OS_VERSION),
+                program_hash: self.program_hash,
+                contract_set_commitment: self.contract_set_commitment,
+            },
             inputs: &inputs,
             proof_verifies: true,
             calldata_felts,
         };
         let checks = preflight::check(client, &self.registry, &claim).await?;
         let doomed = !checks.proof_verifies
+            || !checks.thread_active
+            || !checks.thread_current
             || checks.stale_inputs > 0
             || !checks.sequence_matches
             || !checks.verifier_declared;
