@@ -121,7 +121,12 @@ pub fn assert_symbolic_components_are_the_drivers<P: zkthread_prover::program::T
 /// thread's program from its `program_hash`) is `class_hash`; with
 /// `ZKTHREAD_WRITE_VERIFIER_CLASSES` set, rewrites it first.
 pub fn assert_pinned_verifier_class(constant: &str, class_hash: starknet_types_core::felt::Felt) {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../engine/src/generated_verifier_classes.rs");
+    // The runtime value first, as in `class_artifact`: a target directory shared by two
+    // checkouts can carry the other checkout's compile-time path over.
+    let path = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../engine/src/generated_verifier_classes.rs");
     let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let prefix = format!("pub const {constant}: Felt = Felt::from_hex_unchecked(\"");
     let start = source.find(&prefix).unwrap_or_else(|| panic!("{} names no {constant}", path.display())) + prefix.len();
