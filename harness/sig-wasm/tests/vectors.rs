@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use starknet_types_core::felt::Felt;
 use zkthread_sig::domain::{account_id, pack_key_slot, transfer_domain};
-use zkthread_sig::{ListedTransfer, TransferDraft, TransferListMessage, Wallet};
+use zkthread_sig::{ListedTransfer, SignedMessage, TransferDraft, TransferListMessage, Wallet};
 use zkthread_sig_wasm::{
     alloc, dealloc, zkthread_key, zkthread_sign_transfer, zkthread_sign_transfer_list,
     zkthread_unpack_key_slot,
@@ -142,6 +142,32 @@ fn wallet_at(dir: &tempfile::TempDir, seed: [u32; 8], next_index: u32) -> Wallet
     Wallet::open(&path).unwrap()
 }
 
+/// The reference wallet of a sign request: a key file holding its seed, its index next.
+fn requested_wallet(dir: &tempfile::TempDir, request: &Value) -> (Wallet, u32) {
+    let seed: [u32; 8] = serde_json::from_value(request["seed"].clone()).unwrap();
+    let index = request["index"].as_u64().unwrap() as u32;
+    (wallet_at(dir, seed, index), index)
+}
+
+/// The transfer domain a sign request names (every vector's chain, registry and token).
+fn requested_domain(request: &Value) -> zkthread_sig::wots::Hash4 {
+    transfer_domain(
+        felt(CHAIN_ID),
+        felt(REGISTRY),
+        Felt::from(request["thread_id"].as_u64().unwrap()),
+        felt(TOKEN),
+    )
+}
+
+/// The signer's answer carries exactly the reference wallet's signature of key `index`.
+fn assert_answer_is<M: zkthread_sig::wots::Message>(answer: &Value, index: u32, signed: &SignedMessage<M>) {
+    assert_eq!(signed.index, index);
+    assert_eq!(answer["index"], index);
+    assert_eq!(words(&answer["key"]), signed.key.to_u32());
+    assert_eq!(words(&answer["next_key"]), signed.message.next_key().to_u32());
+    assert_eq!(words(&answer["signature"]), signed.signature.to_u32());
+}
+
 fn felt(text: &str) -> Felt {
     Felt::from_hex(text).unwrap()
 }
@@ -232,28 +258,17 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
     for request in sign_requests {
         let answer = call(zkthread_sign_transfer, &request);
         if answer.get("error").is_none() {
-            let seed: [u32; 8] = serde_json::from_value(request["seed"].clone()).unwrap();
-            let index = request["index"].as_u64().unwrap() as u32;
-            let mut wallet = wallet_at(&dir, seed, index);
+            let (mut wallet, index) = requested_wallet(&dir, &request);
             let signed = wallet
                 .sign_transfer(&TransferDraft {
-                    domain: transfer_domain(
-                        felt(CHAIN_ID),
-                        felt(REGISTRY),
-                        Felt::from(request["thread_id"].as_u64().unwrap()),
-                        felt(TOKEN),
-                    ),
+                    domain: requested_domain(&request),
                     from: account_id(felt(request["from"].as_str().unwrap())),
                     to: account_id(felt(request["to"].as_str().unwrap())),
                     amount: request["amount"].as_str().unwrap().parse().unwrap(),
                     nonce: request["nonce"].as_u64().unwrap() as u32,
                 })
                 .unwrap();
-            assert_eq!(signed.index, index);
-            assert_eq!(answer["index"], index);
-            assert_eq!(words(&answer["key"]), signed.key.to_u32());
-            assert_eq!(words(&answer["next_key"]), signed.message.next_key.to_u32());
-            assert_eq!(words(&answer["signature"]), signed.signature.to_u32());
+            assert_answer_is(&answer, index, &signed);
             // Deterministic: the same request gives the same signature.
             assert_eq!(call(zkthread_sign_transfer, &request), answer);
         }
@@ -308,8 +323,7 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
     for request in list_requests {
         let answer = call(zkthread_sign_transfer_list, &request);
         if answer.get("error").is_none() {
-            let seed: [u32; 8] = serde_json::from_value(request["seed"].clone()).unwrap();
-            let index = request["index"].as_u64().unwrap() as u32;
+            let (mut wallet, index) = requested_wallet(&dir, &request);
             let transfers = request["transfers"]
                 .as_array()
                 .unwrap()
@@ -319,25 +333,16 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
                     amount: t["amount"].as_str().unwrap().parse().unwrap(),
                 })
                 .collect();
-            let signed = wallet_at(&dir, seed, index)
+            let signed = wallet
                 .sign_next(&TransferListMessage {
-                    domain: transfer_domain(
-                        felt(CHAIN_ID),
-                        felt(REGISTRY),
-                        Felt::from(request["thread_id"].as_u64().unwrap()),
-                        felt(TOKEN),
-                    ),
+                    domain: requested_domain(&request),
                     from: account_id(felt(request["from"].as_str().unwrap())),
                     transfers,
                     nonce: request["nonce"].as_u64().unwrap() as u32,
                     next_key: zkthread_sig::KeyCommitment::NONE,
                 })
                 .unwrap();
-            assert_eq!(signed.index, index);
-            assert_eq!(answer["index"], index);
-            assert_eq!(words(&answer["key"]), signed.key.to_u32());
-            assert_eq!(words(&answer["next_key"]), signed.message.next_key.to_u32());
-            assert_eq!(words(&answer["signature"]), signed.signature.to_u32());
+            assert_answer_is(&answer, index, &signed);
             assert_eq!(call(zkthread_sign_transfer_list, &request), answer);
         }
         lists.push(json!({"request": request, "answer": answer}));
