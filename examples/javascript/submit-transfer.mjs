@@ -66,6 +66,10 @@ const WAIT_LIMIT_MS = 600_000;
 const MAX_SLOTS_PER_SETTLEMENT = 147;
 /** The largest request body the service reads (its MAX_BODY_BYTES). */
 const MAX_BODY_BYTES = 64 * 1024;
+/** Messages one sender may have queued at the service (the engine's MAX_QUEUED_PER_SENDER). */
+const MAX_QUEUED_PER_SENDER = 64;
+/** Transfers one sender may have queued in lists (the engine's MAX_QUEUED_TRANSFERS_PER_SENDER). */
+const MAX_QUEUED_TRANSFERS_PER_SENDER = 1024;
 /** Words of a signature: rho, pp, then the 64 chains. */
 const SIGNATURE_WORDS = 263;
 
@@ -488,8 +492,11 @@ async function submit(signer, args) {
       `the server batches thread ${thread.thread_id} of registry ${thread.registry} on chain ${thread.chain_id}, not thread ${args.thread} of ${hex(args.registry)} on ${hex(chainId)}`,
     );
   }
-  const program = PROGRAMS[thread.program];
-  if (program === undefined) throw new Error(`the server's thread runs a program this wallet does not know: ${JSON.stringify(thread.program)}`);
+  // An own property only: `PROGRAMS.toString` is no program.
+  const program = typeof thread.program === 'string' && Object.hasOwn(PROGRAMS, thread.program) ? PROGRAMS[thread.program] : undefined;
+  if (program === undefined) {
+    throw new Error(`the server's thread runs a program this wallet does not know: ${JSON.stringify(thread.program ?? null)}`);
+  }
   if (program.name === 'signed' && args.transfers.length > 1) {
     throw new Error(`thread ${args.thread} runs the signed program (one transfer per signature): give one --to/--amount pair`);
   }
@@ -515,6 +522,7 @@ async function submit(signer, args) {
   // The message as signed, posted and reported (in this key order in all three).
   const message = program.message(args, next.nonce);
   program.check(message);
+  checkQueue(next, program, message);
   // The index is spent on disk before any signature exists.
   const index = await reserveIndex(args.keyFile, opened);
   if (index !== opened.nextIndex) {
@@ -603,6 +611,27 @@ function checkList(message) {
   const widest = { ...message, nonce: word, key: Array(4).fill(word), next_key: Array(4).fill(word), signature: Array(SIGNATURE_WORDS).fill(word) };
   const bytes = Buffer.byteLength(JSON.stringify(widest));
   if (bytes > MAX_BODY_BYTES) throw new Error(`the list's request would be up to ${bytes} bytes, over the service's ${MAX_BODY_BYTES}: split it`);
+}
+
+/**
+ * What the service would refuse for the sender's queue there (GET /senders): a full message
+ * queue, or, on a list thread, more transfers queued in lists than it takes from one sender.
+ */
+function checkQueue(next, program, message) {
+  for (const field of ['queued', 'queued_transfers']) {
+    if (!Number.isInteger(next[field]) || next[field] < 0) {
+      throw new Error(`the server's ${field} ${JSON.stringify(next[field] ?? null)} is not a count`);
+    }
+  }
+  if (next.queued >= MAX_QUEUED_PER_SENDER) {
+    throw new Error(`the sender already has ${next.queued} transfers queued here (at most ${MAX_QUEUED_PER_SENDER}): post again after the next settlement`);
+  }
+  const adding = message.transfers?.length ?? 1;
+  if (program.name === 'list' && next.queued_transfers + adding > MAX_QUEUED_TRANSFERS_PER_SENDER) {
+    throw new Error(
+      `the sender already has ${next.queued_transfers} transfers queued here in lists; with these ${adding} it would pass ${MAX_QUEUED_TRANSFERS_PER_SENDER}: post again after the next settlement`,
+    );
+  }
 }
 
 /** Sends every request of the vector file and compares the answers' bytes. */

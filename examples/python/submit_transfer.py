@@ -80,6 +80,8 @@ WAIT_LIMIT_SECONDS = 600
 RECEIPT_POLL_SECONDS = 0.25  # how often to ask the node for a receipt
 MAX_SLOTS_PER_SETTLEMENT = 147  # slots one settlement carries (the engine's MAX_SLOTS_WITHIN_CALLDATA)
 MAX_BODY_BYTES = 64 * 1024  # the largest request body the service reads (its MAX_BODY_BYTES)
+MAX_QUEUED_PER_SENDER = 64  # messages one sender may have queued at the service (the engine's)
+MAX_QUEUED_TRANSFERS_PER_SENDER = 1024  # transfers one sender may have queued in lists (the engine's)
 SIGNATURE_WORDS = 263  # rho, pp, then the 64 chains
 
 
@@ -512,6 +514,7 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
     # The message as signed, posted and reported (in this key order in all three).
     message = program.message(args, nxt["nonce"])
     program.check(message)
+    check_queue(nxt, program, message)
     # The index is spent on disk before any signature exists.
     index = reserve_index(args.key_file, opened)
     if index != opened["next_index"]:
@@ -594,6 +597,24 @@ def check_list(message: Dict[str, Any]) -> None:
     size = len(compact(widest).encode())
     if size > MAX_BODY_BYTES:
         raise Failure(f"the list's request would be up to {size} bytes, over the service's {MAX_BODY_BYTES}: split it")
+
+
+def check_queue(nxt: Dict[str, Any], program: "Program", message: Dict[str, Any]) -> None:
+    """What the service would refuse for the sender's queue there (GET /senders): a full message
+    queue, or, on a list thread, more transfers queued in lists than it takes from one sender."""
+    for field in ("queued", "queued_transfers"):
+        count = nxt.get(field)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise Failure(f"the server's {field} {compact(count)} is not a count")
+    if nxt["queued"] >= MAX_QUEUED_PER_SENDER:
+        raise Failure(
+            f"the sender already has {nxt['queued']} transfers queued here (at most {MAX_QUEUED_PER_SENDER}): "
+            "post again after the next settlement")
+    adding = len(message.get("transfers", [None]))
+    if program.name == "list" and nxt["queued_transfers"] + adding > MAX_QUEUED_TRANSFERS_PER_SENDER:
+        raise Failure(
+            f"the sender already has {nxt['queued_transfers']} transfers queued here in lists; with these {adding} "
+            f"it would pass {MAX_QUEUED_TRANSFERS_PER_SENDER}: post again after the next settlement")
 
 
 PROGRAMS = {

@@ -27,6 +27,10 @@
 //!    pending, resumes it at the maker's price (a sub-block of fills alone: no transaction);
 //!    the settled round re-estimates the budget.
 //!
+//! 6. With a sub-block built, the book's thread moves to another program (`upgrade_thread`):
+//!    `batch` ends the sub-block and refuses to build for a verifier that would revert every
+//!    book proof (`MarketError::OtherProgram`), the message pending, nothing sent.
+//!
 //! Seven proofs at `SIGNED_PARAMS`, seven on-chain verifications.
 
 use anyhow::{ensure, Context, Result};
@@ -35,7 +39,7 @@ use zkthread_e2e::client::registry::NewThread;
 use zkthread_e2e::client::{FeeMode, Felt};
 use zkthread_e2e::orderbook::{deploy_market, prove_round, signer};
 use zkthread_e2e::settle::{assert_settle_reverts, l2_gas_used, settle_and_check, settle_bounds, Watched};
-use zkthread_e2e::{init_tracing, revert_bounds, SUPPLY};
+use zkthread_e2e::{artifact, init_tracing, revert_bounds, SUPPLY, VERIFIER};
 use zkthread_orderbook::batcher::{build, rematch};
 use zkthread_orderbook::state::{OrderState, Price, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
 use zkthread_engine::orderbook::pipeline::{self, BookProveOutcome};
@@ -267,5 +271,62 @@ async fn order_book_rounds_settle_and_a_stale_round_is_rematched() -> Result<()>
     let round = settle_round(client, &store, &market, SettleOptions::default(), &Logged).await?;
     ensure!(round.built.is_none() && round.settled.is_none(), "nothing is left to settle");
     ensure!(world.registry.next_sequence(client, market.thread_id).await? == 6);
+
+    moved_to_another_program(world, &market, &store, &mut carol_signer).await
+}
+
+/// 6. With a Built sub-block in flight, the book's thread is moved to another program
+/// (`upgrade_thread`, to the unsigned `ThreadVerifier` under OS version 2, which the book and
+/// both tokens are made to accept). That verifier would revert every book proof, so `batch`
+/// ends the in-flight sub-block (its thread changed) and refuses to build another:
+/// `MarketError::OtherProgram`, which a service backs off on rather than proving and paying
+/// for reverts. The message stays pending, nothing is sent, and `Market::open` refuses the
+/// thread too.
+async fn moved_to_another_program(
+    world: &zkthread_e2e::ThreadWorld,
+    market: &zkthread_engine::orderbook::Market,
+    store: &Store<StoredOrder>,
+    carol: &mut zkthread_engine::orderbook::OrderSigner,
+) -> Result<()> {
+    use zkthread_e2e::client::token::Token;
+    use zkthread_engine::orderbook::Market;
+
+    let (client, key) = (world.client(), market.thread_key());
+    let reader = client.reader();
+    let now = market.book_state(reader, &[carol.address]).await?;
+    let ask = carol.sign(&now, 4, Some((SIDE_SELL, Price::whole(70), 5)))?;
+    store.submit(key, StoredOrder::new(carol.address, &ask))?;
+    ensure!(matches!(pipeline::batch(reader, store, market, &Logged).await?, BatchOutcome::Built(_)));
+
+    let newer = artifact(VERIFIER.0, VERIFIER.1)?;
+    client.declare(newer).await.context("declare ThreadVerifier")?;
+    let os_2 = Felt::TWO;
+    let accept = |address| Token { address }.set_program_accepted_call(newer.class_hash, true);
+    let calls = vec![
+        world.registry.register_os_version_call(os_2)?,
+        world.registry.register_program_call(os_2, newer.class_hash)?,
+        accept(market.book.address)?,
+        accept(market.base.address)?,
+        accept(market.quote.address)?,
+        world.registry.upgrade_thread_call(market.thread_id, os_2, newer.class_hash)?,
+    ];
+    client.invoke(calls, FeeMode::default()).await?.require_success("upgrade_thread")?;
+
+    match pipeline::batch(reader, store, market, &Logged).await {
+        Err(MarketError::OtherProgram { program_hash, .. }) => ensure!(program_hash == newer.class_hash),
+        other => anyhow::bail!("a book round was built for another program: {other:?}"),
+    }
+    let ended = store.sub_blocks(key)?.pop().context("the built sub-block")?;
+    ensure!(
+        matches!(&ended.status, SubBlockStatus::Stale { reason, .. } if reason.contains("now runs program")),
+        "the in-flight sub-block of the old program: {:?}",
+        ended.status
+    );
+    ensure!(store.in_flight(key)?.is_none() && store.pending(key)?.len() == 1, "the ask is pending again, not lost");
+    match Market::open(reader, world.registry, market.thread_id).await {
+        Err(MarketError::OtherProgram { program_hash, .. }) => ensure!(program_hash == newer.class_hash),
+        other => anyhow::bail!("opened a market on a thread of another program: {other:?}"),
+    }
+    ensure!(world.registry.next_sequence(client, market.thread_id).await? == 6, "nothing was settled");
     Ok(())
 }

@@ -591,7 +591,7 @@ async fn paused_then_upgraded_before_settling(
         other => anyhow::bail!("sent a proof of the old program: {other:?}"),
     }
     let ended = abandon_if_stale(client, store, thread).await?.context("the upgraded thread's sub-block ends")?;
-    ensure!(ended.to == "stale" && ended.detail.contains("not the") && ended.detail.contains("1 message(s) rebuilt"), "{}", ended.line());
+    ensure!(ended.to == "stale" && ended.detail.contains("not the") && ended.detail.contains("1 message(s) pending again"), "{}", ended.line());
     ensure!(store.pending(thread)?.len() == 1, "the list is pending again");
     match batch(client, store, thread, Limits::default(), &Logged).await {
         Err(EngineError::OtherProgram { program_hash, .. }) => ensure!(program_hash == newer.class_hash),

@@ -87,7 +87,10 @@ const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 81_100;
 
 #[test]
 fn orderbook_verifier_class_casm_size() {
-    let (sierra_felts, bytecode) = class_size("orderbook_verifier", "OrderBookVerifier");
+    let (artifact, bytecode) = common::class_artifact("orderbook_verifier", "OrderBookVerifier");
+    let sierra_felts = artifact.sierra.sierra_program.len();
+    // The same build pins the class hash the engine tells an order-book thread by.
+    common::assert_pinned_verifier_class("ORDERBOOK_VERIFIER_CLASS_HASH", artifact.class_hash);
     println!(
         "OrderBookVerifier: {sierra_felts} Sierra felts, {bytecode} CASM felts (class limit {MAX_CONTRACT_BYTECODE_FELTS})"
     );

@@ -156,8 +156,8 @@ fn within_transfers<M: TokenMessage>(mut pending: Vec<Message<M>>, max_transfers
 }
 
 /// Builds and records the thread's next sub-block. Reconciles first (a sub-block whose settle
-/// landed is never taken for stale), ends an in-flight sub-block whose inputs changed on-chain,
-/// and refuses to build while another one is in flight.
+/// landed is never taken for stale), ends an in-flight sub-block whose inputs or thread changed
+/// on-chain, and refuses to build while another one is in flight.
 pub async fn batch<M: TokenMessage>(
     client: &ChainReader,
     store: &Store<M>,
@@ -400,7 +400,7 @@ pub async fn abandon_if_stale<M: MessageBody>(
         to: ended.status.name(),
         tx_hash: None,
         detail: format!(
-            "{reason}; {} message(s) rebuilt on fresh state",
+            "{reason}; {} message(s) pending again",
             ended.body.messages.len()
         ),
     }))

@@ -176,7 +176,7 @@ async fn check<M: ProgramMessage>(
     let statement = statement(sub_block, key.registry)?;
     let settle = settlement(sub_block);
     observer.step(
-        "pre-settlement checks (proof off-chain, input slots, sequence, verifier class, calldata)",
+        "pre-settlement checks (proof off-chain, thread, input slots, sequence, verifier class, calldata)",
     );
     let proof_verifies = M::verify_proof(&statement, &settle.proof)?;
     let claim = preflight::Claim {

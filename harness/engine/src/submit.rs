@@ -273,12 +273,22 @@ pub async fn admit_list(
     Ok(store.submit(thread, new_transfer_list(tx)).map_err(EngineError::Store)?)
 }
 
-/// Transfers in the lists of `(token, from)` queued in the thread (pending or in flight).
-fn queued_transfers(store: &Store<NewTransferList>, thread: ThreadKey, (token, from): (Felt, Felt)) -> Result<usize, EngineError> {
+/// Transfers `(token, from)` has queued in the thread (pending or in flight; a list counts its
+/// transfers): what [`MAX_QUEUED_TRANSFERS_PER_SENDER`] caps on a list thread, and what
+/// `GET /senders` reports so a wallet can check it before spending a key index.
+pub fn queued_transfers<M: TokenMessage>(
+    store: &Store<M>,
+    thread: ThreadKey,
+    (token, from): (Felt, Felt),
+) -> Result<usize, EngineError> {
+    let lane = zkthread_store::sender_key(token, from);
     let in_flight = store.all_in_flight(thread)?;
     let pending = store.pending(thread)?;
     let messages = pending.iter().chain(in_flight.iter().flat_map(|sb| sb.body.messages.iter()));
-    Ok(messages.filter(|m| m.body.token == token && m.body.from == from).map(|m| m.body.transfers.len()).sum())
+    Ok(messages
+        .filter(|m| m.body.lane().is_some_and(|(sender, _)| sender == lane))
+        .map(|m| m.body.transfer_count())
+        .sum())
 }
 
 /// Whether a list's signature verifies under the key it names, for the thread's domain.

@@ -279,7 +279,9 @@ async fn step(
             tracing::info!(refused = ?lines, "every pending order message was refused");
             Ok(Step::Progressed)
         }
-        // The proven sub-block's inputs changed on chain: end it, its messages are rebuilt.
+        // The proven sub-block's inputs or thread changed on chain: end it, its messages are
+        // pending again (a thread moved to another program then refuses the next batch, and
+        // the pipeline backs off).
         Err(MarketError::Engine(EngineError::PreflightBlocked { rebuild: true, why, .. })) => {
             let ended = abandon_if_stale(shared.client.reader(), store, key).await.map_err(|e| e.to_string())?;
             tracing::info!(%why, ended = ?ended.map(|r| r.line()), "not settled: rebuilding");

@@ -299,8 +299,8 @@ impl<M: TokenMessage> Pipeline<M> {
     }
 
     /// Settles the oldest in-flight sub-block (proven, or sending after a restart). One whose
-    /// inputs changed on-chain is ended as stale — with the one built ahead on it — so its
-    /// transfers are rebuilt on fresh state; a revert is reported as a failure so the pipeline
+    /// inputs or thread changed on-chain is ended as stale — with the one built ahead on it —
+    /// so its transfers are pending again; a revert is reported as a failure so the pipeline
     /// backs off before paying for another try.
     async fn settle_oldest(&mut self) -> Result<Step, String> {
         let shared = &self.shared;

@@ -204,7 +204,12 @@ pub struct SenderView {
     pub address: String,
     pub key: [u32; HASH_LEN],
     pub nonce: u32,
+    /// Messages the sender has queued here (pending or in flight; at most
+    /// `MAX_QUEUED_PER_SENDER`).
     pub queued: usize,
+    /// Transfers in them (a list counts its transfers; a list thread takes at most
+    /// `MAX_QUEUED_TRANSFERS_PER_SENDER`): a wallet checks a list against it before signing.
+    pub queued_transfers: usize,
 }
 
 /// One sub-block in `GET /thread`.

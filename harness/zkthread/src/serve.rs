@@ -20,7 +20,7 @@ use zkthread_engine::settle::DEFAULT_L2_GAS;
 use zkthread_engine::program::TokenProgram;
 use zkthread_engine::{Limits, SettleOptions};
 use zkthread_store::NewTransferList;
-use zkthread_engine::orderbook::{Market, MarketError, StoredOrder};
+use zkthread_engine::orderbook::{Market, StoredOrder};
 use zkthread_service::book::BookShared;
 use zkthread_service::{PipelineConfig, Service, Shared};
 
@@ -92,23 +92,21 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
         build_ahead: !args.no_build_ahead,
         ..PipelineConfig::default()
     };
-    // The program is the thread's: a book among its contracts makes it an order-book thread.
-    let (service, program) = match Market::open(client.reader(), registry, key.thread_id).await {
-        Ok(market) => {
-            let book_store = store.program::<StoredOrder>();
-            crate::order::import_legacy_queue(&book_store, data_dir, key)?;
-            let shared = BookShared::new(client, book_store, market);
-            (Service::bind_book(shared, args.listen).await, "book")
-        }
-        // A token thread: its program hash says whether it takes transfers or lists.
-        Err(MarketError::NotABook { .. }) => match thread_program(&info, key.thread_id)? {
+    // The program is the thread's program hash: the order book's, or one of the token's.
+    let (service, program) = if Market::is_book_program(info.program_hash) {
+        let market = Market::open(client.reader(), registry, key.thread_id).await.context("reading the book's thread")?;
+        let book_store = store.program::<StoredOrder>();
+        crate::order::import_legacy_queue(&book_store, data_dir, key)?;
+        let shared = BookShared::new(client, book_store, market);
+        (Service::bind_book(shared, args.listen).await, "book")
+    } else {
+        match thread_program(&info, key.thread_id)? {
             TokenProgram::Signed => (Service::bind(Shared::new(client, store, key), args.listen).await, "token"),
             TokenProgram::List => {
                 let lists = Shared::new(client, store.program::<NewTransferList>(), key);
                 (Service::bind_lists(lists, args.listen).await, "token-lists")
             }
-        },
-        Err(error) => return Err(error).context("reading the thread's contracts"),
+        }
     };
     let service = service.with_context(|| format!("cannot listen on {}", args.listen))?;
     let url = format!("http://{}", service.local_addr()?);

@@ -161,7 +161,7 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
         assert_eq!(opened.next_index(), 1, "{}", wallet.language);
         let token = world.token.address;
         let (_, slot) = http.get(format!("{url}/senders/{token:#x}/{:#x}", wallet.address));
-        assert_eq!(slot["queued"], 0, "{slot}");
+        assert_eq!((slot["queued"].as_u64(), slot["queued_transfers"].as_u64()), (Some(0), Some(0)), "{slot}");
         assert_eq!(slot["key"], body!(opened.current_commitment().unwrap().to_u32()), "{}", wallet.language);
     }
     served.kill();
@@ -184,6 +184,13 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     let refusals: Vec<String> =
         wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &served.url, list_thread, &wide))).collect();
     assert!(refusals[0].contains("146 accounts: 148 slots, and one settlement carries at most 147"), "{}", refusals[0]);
+    assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
+    // So is one longer than the service queues from one sender (1,025 transfers to one
+    // receiver: few slots, a small body), read from GET /senders' `queued_transfers`.
+    let long = vec![(Felt::from(0x5000_u64), 1); 1_025];
+    let refusals: Vec<String> =
+        wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &served.url, list_thread, &long))).collect();
+    assert!(refusals[0].contains("0 transfers queued here in lists; with these 1025 it would pass 1024"), "{}", refusals[0]);
     assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
     for wallet in &wallets {
         assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 1, "{}: no index spent", wallet.language);
@@ -221,12 +228,16 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
 
     // Stopped right after broadcasting a settle: the restart finds it settled, sends nothing.
     let mut crashing = Served::start(&world, 1, Some("after-send"));
-    // Two pairs for a thread of the signed program: refused before a key index is spent.
-    let javascript = &wallets[0];
+    // Two pairs for a thread of the signed program: refused by both before a key index is
+    // spent, with the same line.
     let two = [(world.accounts[0], 1), (world.accounts[1], 1)];
-    let refused = javascript.run_refused(&javascript.submit_args(&world, &crashing.url, world.thread_id, &two));
-    assert!(refused.contains("runs the signed program (one transfer per signature)"), "{refused}");
-    assert_eq!(Wallet::open(&javascript.key_file).unwrap().next_index(), 2, "no index spent");
+    let refusals: Vec<String> =
+        wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &crashing.url, world.thread_id, &two))).collect();
+    assert!(refusals[0].contains("runs the signed program (one transfer per signature)"), "{}", refusals[0]);
+    assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
+    for wallet in &wallets {
+        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 2, "{}: no index spent", wallet.language);
+    }
     let fourth = submit_via_cli(&world, &crashing.url, 1, 2, 30);
     let exited = crashing.child.wait().expect("serve exits");
     assert_eq!(exited.signal(), Some(6), "serve should abort after sending: {exited:?}");

@@ -139,7 +139,7 @@ pub fn assert_pinned_verifier_class(constant: &str, class_hash: starknet_types_c
     let committed = std::fs::read_to_string(&path).expect("re-read");
     assert!(
         committed.contains(&format!("{prefix}{fresh}\")")),
-        "{constant} in {} is stale ({fresh} now): run `ZKTHREAD_WRITE_VERIFIER_CLASSES=1 cargo test -p zkthread-air-codegen --test signed_verifier_size --test list_classes`",
+        "{constant} in {} is stale ({fresh} now): run `ZKTHREAD_WRITE_VERIFIER_CLASSES=1 cargo test -p zkthread-air-codegen --test signed_verifier_size --test list_classes --test orderbook_air_size`",
         path.display()
     );
 }

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use zkthread_client::orderbook::{OrderBook, OrderBookConfig};
-use zkthread_client::registry::{NewThread, Registry, Settlement};
+use zkthread_client::registry::{NewThread, Registry, Settlement, ThreadInfo};
 use zkthread_client::token::{Token, TokenConfig};
 use zkthread_client::{ChainClient, ChainReader, ClientError, FeeMode, Felt};
 use zkthread_orderbook::batcher::{Account, BookState, SignedOrder, SubBlock};
@@ -20,6 +20,7 @@ use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::{sign, SignedMessage};
 
+use crate::generated_verifier_classes::ORDERBOOK_VERIFIER_CLASS_HASH;
 use crate::program::PARAMS;
 
 pub mod pipeline;
@@ -72,6 +73,14 @@ pub enum MarketError {
     ProverTask(String),
     #[error("thread {thread_id} lists no order book (no contract with a base_token)")]
     NotABook { thread_id: u64 },
+    /// The thread runs another program (created so, or moved by `upgrade_thread`): this
+    /// prover's proofs are of the order book's AIR, which only `OrderBookVerifier` accepts, so
+    /// a settlement could only revert at the prover's cost. Its messages stay pending.
+    #[error(
+        "thread {thread_id} runs program {program_hash:#x}, not the order book's ({:#x}): no book proof settles there",
+        ORDERBOOK_VERIFIER_CLASS_HASH
+    )]
+    OtherProgram { thread_id: u64, program_hash: Felt },
     #[error("order {id} of {owner:#x} holds {value:#x}, which no order book writes")]
     BadOrderSlot { owner: Felt, id: u32, value: Felt },
     #[error("the settlement reverted: {0}")]
@@ -144,6 +153,8 @@ pub struct Market {
     pub base: Token,
     pub quote: Token,
     pub thread_id: u64,
+    /// The thread's OS version and program when the market was opened or deployed (each
+    /// sub-block's statement reads them again from the registry).
     pub os_version: Felt,
     pub program_hash: Felt,
     pub chain_id: Felt,
@@ -257,6 +268,20 @@ impl Market {
             .map_err(chain("registering a thread key"))?;
         signer.nonce = self.account(client.reader(), signer.address).await?.nonce;
         Ok(())
+    }
+
+    /// Whether `program_hash` names the order book's program (its verifier's pinned class).
+    pub fn is_book_program(program_hash: Felt) -> bool {
+        program_hash == ORDERBOOK_VERIFIER_CLASS_HASH
+    }
+
+    /// The thread `info` describes runs the order book's program, or [`MarketError::OtherProgram`].
+    pub fn check_program(thread_id: u64, info: &ThreadInfo) -> Result<()> {
+        if Self::is_book_program(info.program_hash) {
+            Ok(())
+        } else {
+            Err(MarketError::OtherProgram { thread_id, program_hash: info.program_hash })
+        }
     }
 
     /// The statement header of the book's thread at `sequence` (lists and transactions are
@@ -403,11 +428,12 @@ pub struct OrderQueue {
 }
 
 impl Market {
-    /// The market of an order-book thread, read from the registry: the thread's program, OS
-    /// version and contracts, the book among them (the contract with a `base_token`), its
-    /// tokens.
+    /// The market of an order-book thread, read from the registry: the thread's program (the
+    /// order book's, or [`MarketError::OtherProgram`]), OS version and contracts, the book among
+    /// them (the contract with a `base_token`), its tokens.
     pub async fn open(reader: &ChainReader, registry: Registry, thread_id: u64) -> Result<Market> {
         let info = registry.thread(reader, thread_id).await.map_err(chain("reading the thread"))?;
+        Self::check_program(thread_id, &info)?;
         let contracts = registry.thread_contracts(reader, thread_id).await.map_err(chain("reading the contract set"))?;
         let mut found = None;
         for contract in contracts {

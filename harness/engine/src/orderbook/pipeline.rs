@@ -271,8 +271,9 @@ impl Market {
 
 /// Builds the book's next sub-block from the pending messages (arrival order) against chain
 /// and records it Built; refused messages leave pending with their reasons, messages that did
-/// not fit stay pending. Reconciles first, ends an in-flight sub-block whose inputs changed
-/// on chain, and refuses while another sub-block is in flight.
+/// not fit stay pending. Reconciles first, ends an in-flight sub-block whose inputs or thread
+/// changed on chain, refuses while another sub-block is in flight, and refuses a thread that
+/// no longer runs the order book's program ([`MarketError::OtherProgram`], messages kept).
 pub async fn batch(
     reader: &ChainReader,
     store: &Store<StoredOrder>,
@@ -297,6 +298,15 @@ pub async fn batch(
     if pending.is_empty() && !owed {
         return Ok(BatchOutcome::NothingPending { reconciled });
     }
+    // Moved to another program (`upgrade_thread`), the thread would only revert this prover's
+    // proofs: refused before any matching or proving, so a service backs off instead of
+    // paying for reverts (an in-flight sub-block of the old program was ended just above).
+    let info = market
+        .registry
+        .thread(reader, market.thread_id)
+        .await
+        .map_err(|source| MarketError::Chain { doing: "reading the thread", source })?;
+    Market::check_program(market.thread_id, &info)?;
     let pending = this_round(pending, round_cap(store, key)?);
     // While a round the prover failed on is being split: at most half of its messages.
     let pending = crate::isolation::cap_round(store, key, pending).map_err(MarketError::from)?;
@@ -350,11 +360,6 @@ pub async fn batch(
         .await
         .map_err(|source| MarketError::Chain { doing: "reading the sequence", source })?;
     let (statement, _) = market.statement_at(reader, &batch.sub_block, sequence, &owners).await?;
-    let info = market
-        .registry
-        .thread(reader, market.thread_id)
-        .await
-        .map_err(|source| MarketError::Chain { doing: "reading the thread", source })?;
     // The taker this round's budget stops: resumed by the round after this one, once this one
     // settles (however it is found settled). Written before the sub-block is recorded, for
     // the attempt `record_batch` gives it.
@@ -369,7 +374,7 @@ pub async fn batch(
                 chain_id: statement.chain_id,
                 os_version: statement.os_version,
                 program_hash: statement.program_hash,
-                contract_set_commitment: info.contract_set_commitment,
+                contract_set_commitment: statement.contract_set_commitment,
                 messages: accepted,
                 transactions: tx_list_record(&statement.transactions),
                 inputs: to_entries(&statement.inputs),
