@@ -26,7 +26,7 @@ use zkthread_client::{ChainReader, Felt};
 use zkthread_client::registry::Registry;
 use zkthread_engine::codec::new_transfer_list;
 use zkthread_engine::program::TokenProgram;
-use zkthread_engine::queued_state;
+use zkthread_engine::{queued_state, Refused, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER};
 use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
 use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::SignedTransferTx;
@@ -152,7 +152,9 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
     let (destination, (key, nonce)) = match &args.server {
         Some(url) => {
             let server = Server::new(url)?;
-            let next = server.sender_state(&fields).await?;
+            let (next, queued) = server.sender_state(&fields).await?;
+            // Before anything is signed: the service's caps on one sender's queue.
+            check_queue(queued, program, fields.transfers.len())?;
             if next.1 < on_chain.1 {
                 bail!(
                     "the server says nonce {} comes next, but the sender's key slot on-chain is already at {}",
@@ -272,6 +274,19 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// What a service refuses for the sender's queue there, whatever the signature (the same lines
+/// as its refusals): a full message queue, or on a list thread more transfers queued in lists
+/// than it takes from one sender.
+fn check_queue((queued, queued_transfers): (usize, usize), program: TokenProgram, adding: usize) -> Result<()> {
+    if queued >= MAX_QUEUED_PER_SENDER {
+        bail!("{}", Refused::SenderQueueFull { queued });
+    }
+    if program == TokenProgram::List && queued_transfers + adding > MAX_QUEUED_TRANSFERS_PER_SENDER {
+        bail!("{}", Refused::SenderTransfersFull { queued: queued_transfers, adding });
+    }
+    Ok(())
+}
+
 /// What would make a list refused whatever its signature: longer than one proof holds, more
 /// slots than one settlement carries, or (posted) a body over the service's limit.
 fn check_list(fields: &Fields, posted: bool) -> Result<()> {
@@ -370,12 +385,14 @@ impl Server {
     }
 
     /// The key and nonce the server expects the sender's next transfer under.
-    async fn sender_state(&self, fields: &Fields) -> Result<(KeyCommitment, u32)> {
+    /// The key and nonce the sender's next message is signed under, and what it has queued
+    /// there (messages, transfers).
+    async fn sender_state(&self, fields: &Fields) -> Result<((KeyCommitment, u32), (usize, usize))> {
         let url = format!("{}/senders/{}/{}", self.base, hex(fields.token), hex(fields.from));
         let view: SenderView = self.answer(self.http.get(&url)).await?;
         let key = KeyCommitment::from_u32(view.key)
             .map_err(|_| anyhow::anyhow!("the server's key for the sender is not canonical M31 words"))?;
-        Ok((key, view.nonce))
+        Ok(((key, view.nonce), (view.queued, view.queued_transfers)))
     }
 
     async fn post(&self, tx: &SignedTransferTx) -> Result<Accepted> {

@@ -186,12 +186,26 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert!(refusals[0].contains("146 accounts: 148 slots, and one settlement carries at most 147"), "{}", refusals[0]);
     assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
     // So is one longer than the service queues from one sender (1,025 transfers to one
-    // receiver: few slots, a small body), read from GET /senders' `queued_transfers`.
+    // receiver: few slots, a small body), read from GET /senders' `queued_transfers`; the
+    // CLI's `tx submit --server` refuses it with the same line, its key file untouched.
     let long = vec![(Felt::from(0x5000_u64), 1); 1_025];
     let refusals: Vec<String> =
         wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &served.url, list_thread, &long))).collect();
     assert!(refusals[0].contains("0 transfers queued here in lists; with these 1025 it would pass 1024"), "{}", refusals[0]);
     assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
+    let mut cli = world.submit_args(0, 1, 1);
+    cli[3] = list_thread.to_string();
+    cli.truncate(cli.len() - 5); // --to, --amount and --json: the list's own follow
+    for (to, amount) in &long {
+        cli.extend(["--to".to_owned(), format!("{to:#x}"), "--amount".to_owned(), amount.to_string()]);
+    }
+    cli.extend(["--server".to_owned(), served.url.clone()]);
+    let key_file = world.data_dir.path().join("keys").join(format!("{:#x}-{:#x}.json", world.accounts[0], world.token.address));
+    let index_before = Wallet::open(&key_file).unwrap().next_index();
+    let out = world.cli(&cli.iter().map(String::as_str).collect::<Vec<_>>());
+    let refused = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && refused.contains(&refusals[0]), "the CLI refuses otherwise: {refused}");
+    assert_eq!(Wallet::open(&key_file).unwrap().next_index(), index_before, "the CLI spent an index");
     for wallet in &wallets {
         assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 1, "{}: no index spent", wallet.language);
     }
