@@ -275,20 +275,14 @@ pub async fn admit_list(
 
 /// Transfers `(token, from)` has queued in the thread (pending or in flight; a list counts its
 /// transfers): what [`MAX_QUEUED_TRANSFERS_PER_SENDER`] caps on a list thread, and what
-/// `GET /senders` reports so a wallet can check it before spending a key index.
-pub fn queued_transfers<M: TokenMessage>(
+/// `GET /senders` reports so a wallet can check it before spending a key index. Read from the
+/// sender's lane (at most [`MAX_QUEUED_PER_SENDER`] entries), not by decoding the queue.
+pub fn queued_transfers<M: MessageBody>(
     store: &Store<M>,
     thread: ThreadKey,
     (token, from): (Felt, Felt),
 ) -> Result<usize, EngineError> {
-    let lane = zkthread_store::sender_key(token, from);
-    let in_flight = store.all_in_flight(thread)?;
-    let pending = store.pending(thread)?;
-    let messages = pending.iter().chain(in_flight.iter().flat_map(|sb| sb.body.messages.iter()));
-    Ok(messages
-        .filter(|m| m.body.lane().is_some_and(|(sender, _)| sender == lane))
-        .map(|m| m.body.transfer_count())
-        .sum())
+    Ok(store.queued(thread, token, from)?.iter().map(|q| q.transfers).sum())
 }
 
 /// Whether a list's signature verifies under the key it names, for the thread's domain.
@@ -306,7 +300,7 @@ mod tests {
     }
 
     fn queued(id: u64, nonce: u32) -> QueuedAuth {
-        QueuedAuth { id, nonce, key: key(nonce).to_u32(), next_key: key(nonce + 1).to_u32() }
+        QueuedAuth { id, nonce, key: key(nonce).to_u32(), next_key: key(nonce + 1).to_u32(), transfers: 1 }
     }
 
     /// The queue copy read before the chain: whether or not the queued transfers settled in

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 use zkthread_engine::program::TokenProgram;
-use zkthread_engine::token::{transfers_in, TokenMessage};
+use zkthread_engine::token::TokenMessage;
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::isolation::end_oversized;
 use zkthread_engine::{
@@ -192,12 +192,13 @@ impl<M: TokenMessage> Pipeline<M> {
     }
 
     /// Whether enough transfers wait (or the oldest has waited long enough) to close a
-    /// sub-block. A list counts its transfers, as the batcher's limit does.
+    /// sub-block. A list counts its transfers, as the batcher's limit does; the queue is read
+    /// only as far as one sub-block's worth (this runs on every poll).
     fn ready_to_batch(&mut self) -> Result<bool, String> {
         let (store, key) = (&self.shared.store, self.shared.thread);
         let pending = match M::TOKEN_PROGRAM {
             TokenProgram::Signed => store.pending_count(key),
-            TokenProgram::List => store.pending(key).map(|p| transfers_in(&p)),
+            TokenProgram::List => store.pending_weight(key, self.config.limits.max_transfers, M::transfer_count),
         }
         .map_err(|e| e.to_string())?;
         if pending == 0 {

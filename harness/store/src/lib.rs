@@ -91,6 +91,9 @@ pub struct LaneAuth {
     pub nonce: u32,
     pub key: [u32; 4],
     pub next_key: [u32; 4],
+    /// Transfers the message carries (a list's length; 1 for any other message): what a
+    /// service's cap on one sender's queued transfers counts without decoding its messages.
+    pub transfers: usize,
 }
 
 impl MessageBody for NewTransfer {
@@ -100,7 +103,7 @@ impl MessageBody for NewTransfer {
         let auth = self.auth.as_ref()?;
         Some((
             sender_key(self.token, self.from),
-            LaneAuth { nonce: auth.nonce, key: auth.key, next_key: auth.next_key },
+            LaneAuth { nonce: auth.nonce, key: auth.key, next_key: auth.next_key, transfers: 1 },
         ))
     }
 }
@@ -121,6 +124,7 @@ fn set_queued<M: MessageBody>(
             nonce: auth.nonce,
             key: auth.key,
             next_key: auth.next_key,
+            transfers: auth.transfers,
         })?;
         queue
             .insert((scope, lane.as_str(), message.id), json.as_str())
@@ -267,7 +271,7 @@ impl MessageBody for NewTransferList {
         let auth = &self.auth;
         Some((
             sender_key(self.token, self.from),
-            LaneAuth { nonce: auth.nonce, key: auth.key, next_key: auth.next_key },
+            LaneAuth { nonce: auth.nonce, key: auth.key, next_key: auth.next_key, transfers: self.transfers.len() },
         ))
     }
 }
@@ -649,6 +653,25 @@ impl<M: MessageBody> Store<M> {
     pub fn pending_count(&self, thread: ThreadKey) -> Result<usize> {
         let txn = self.begin_read(thread)?;
         count_records(&txn, PENDING, thread)
+    }
+
+    /// `weight` summed over the thread's pending messages in submission order, until the sum
+    /// reaches `enough` (later messages are not read): whether a sub-block's worth waits,
+    /// without decoding a long queue on every poll.
+    pub fn pending_weight(&self, thread: ThreadKey, enough: usize, weight: impl Fn(&M) -> usize) -> Result<usize> {
+        let txn = self.begin_read(thread)?;
+        let table = txn.open_table(PENDING).map_err(db_error)?;
+        let scope = thread.scope();
+        let mut sum = 0;
+        for entry in table.range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX)).map_err(db_error)? {
+            if sum >= enough {
+                break;
+            }
+            let (_, value) = entry.map_err(db_error)?;
+            let message: Message<M> = serde_json::from_str(value.value())?;
+            sum += weight(&message.body);
+        }
+        Ok(sum)
     }
 
     /// Transfers the batcher refused for this thread, in submission order.
@@ -1227,6 +1250,14 @@ pub struct QueuedAuth {
     pub nonce: u32,
     pub key: [u32; 4],
     pub next_key: [u32; 4],
+    /// [`LaneAuth::transfers`]; 1 in a lane entry written before it was recorded (a list
+    /// queued by an older version counts as one until it leaves the queue).
+    #[serde(default = "one_transfer")]
+    pub transfers: usize,
+}
+
+fn one_transfer() -> usize {
+    1
 }
 
 /// Where a transfer is ([`Store::place`]).

@@ -586,6 +586,7 @@ fn assert_index_matches_a_scan(store: &Store, thread: ThreadKey) {
                     nonce: auth.nonce,
                     key: auth.key,
                     next_key: auth.next_key,
+                    transfers: 1,
                 }
             })
             .collect();
@@ -782,6 +783,10 @@ fn a_signed_list_is_the_list_programs_message_and_queues_in_its_senders_lane() {
     let lane = lists.queued_in_lane(thread(3), &sender_key(felt(7), felt(1))).unwrap();
     assert_eq!(lane.len(), 1);
     assert_eq!((lane[0].nonce, lane[0].key, lane[0].next_key), (4, [1, 2, 3, 4], [5, 6, 7, 8]));
+    assert_eq!(lane[0].transfers, 2, "the lane records the list's length");
+    // An entry written before the length was recorded reads as one transfer.
+    let old: QueuedAuth = serde_json::from_str(r#"{"id":1,"nonce":4,"key":[1,2,3,4],"next_key":[5,6,7,8]}"#).unwrap();
+    assert_eq!(old.transfers, 1);
     // One program per thread: single transfers and lists never share one.
     store.submit(thread(4), transfer(1, 2, 5)).unwrap();
     assert!(matches!(lists.submit(thread(4), list.clone()), Err(StoreError::OtherProgram { .. })));
@@ -790,4 +795,27 @@ fn a_signed_list_is_the_list_programs_message_and_queues_in_its_senders_lane() {
     assert_eq!(store.program_of(thread(3)).unwrap().as_deref(), Some("token-lists"));
     assert_eq!(lists.program_of(thread(4)).unwrap().as_deref(), Some("token"));
     assert_eq!(store.program_of(thread(5)).unwrap(), None);
+}
+
+/// `pending_weight` sums the pending messages' weights in submission order and stops reading
+/// once the sum reaches what was asked for.
+#[test]
+fn pending_weight_stops_once_enough_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let lists = Store::open(dir.path()).unwrap().program::<NewTransferList>();
+    let list = |from: u64, n: usize| NewTransferList {
+        token: felt(7),
+        from: felt(from),
+        transfers: vec![ListedTransfer { to: felt(99), amount: 1 }; n],
+        auth: TransferAuth { nonce: 0, key: [1, 2, 3, 4], next_key: [5, 6, 7, 8], signature: vec![9; 263] },
+    };
+    for (from, n) in [(1, 5), (2, 7), (3, 9)] {
+        lists.submit(thread(6), list(from, n)).unwrap();
+    }
+    let length = |l: &NewTransferList| l.transfers.len();
+    assert_eq!(lists.pending_weight(thread(6), 0, length).unwrap(), 0);
+    assert_eq!(lists.pending_weight(thread(6), 5, length).unwrap(), 5, "the first list is enough");
+    assert_eq!(lists.pending_weight(thread(6), 10, length).unwrap(), 12, "stops after the second");
+    assert_eq!(lists.pending_weight(thread(6), 1_000, length).unwrap(), 21, "the whole queue");
+    assert_eq!(lists.pending_weight(thread(7), 1_000, length).unwrap(), 0, "another thread's queue");
 }

@@ -57,7 +57,7 @@ impl MessageBody for StoredOrder {
     fn lane(&self) -> Option<(String, LaneAuth)> {
         Some((
             format!("{:#x}", self.owner),
-            LaneAuth { nonce: self.nonce, key: self.key, next_key: self.next_key },
+            LaneAuth { nonce: self.nonce, key: self.key, next_key: self.next_key, transfers: 1 },
         ))
     }
 }
