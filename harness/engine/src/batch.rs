@@ -140,20 +140,6 @@ pub fn prefix_within<M: TokenMessage>(txs: &[M::Tx], max_slots: usize) -> usize 
     txs.len()
 }
 
-/// The oldest of `pending` carrying at most `max_transfers` transfers in all (at least one
-/// message, however many it carries: a list longer than the limit goes alone).
-fn within_transfers<M: TokenMessage>(mut pending: Vec<Message<M>>, max_transfers: usize) -> Vec<Message<M>> {
-    let mut transfers = 0;
-    let fit = pending
-        .iter()
-        .position(|m| {
-            transfers += m.body.transfer_count();
-            transfers > max_transfers
-        })
-        .map_or(pending.len(), |past| past.max(1));
-    pending.truncate(fit);
-    pending
-}
 
 /// Builds and records the thread's next sub-block. Reconciles first (a sub-block whose settle
 /// landed is never taken for stale), ends an in-flight sub-block whose inputs or thread changed
@@ -220,11 +206,12 @@ async fn build<M: TokenMessage>(
             })
         }
     };
-    let pending = store.pending(key)?;
+    // The oldest messages carrying at most a sub-block's transfers (a list longer than that
+    // alone), read without decoding the rest of the queue.
+    let pending = store.pending_within(key, limits.max_transfers.min(M::MAX_TRANSFERS_PER_PROOF), M::transfer_count)?;
     if pending.is_empty() {
         return Ok(BatchOutcome::NothingPending { reconciled });
     }
-    let pending = within_transfers(pending, limits.max_transfers.min(M::MAX_TRANSFERS_PER_PROOF));
     // While a sub-block the prover failed on (or too large to settle) is being split: at most
     // half of its messages.
     let pending = crate::isolation::cap_round(store, key, pending)?;
@@ -472,21 +459,28 @@ mod tests {
     #[test]
     fn a_round_takes_lists_while_their_transfers_fit_and_a_long_one_alone() {
         use zkthread_store::{ListedTransfer, NewTransferList, TransferAuth};
-        let list = |id: u64, n: usize| Message {
-            id,
-            body: NewTransferList {
-                token: Felt::ONE,
-                from: Felt::from(id),
-                transfers: vec![ListedTransfer { to: Felt::TWO, amount: 1 }; n],
-                auth: TransferAuth { nonce: 0, key: [0; 4], next_key: [0; 4], signature: vec![] },
-            },
+        let list = |from: u64, n: usize| NewTransferList {
+            token: Felt::ONE,
+            from: Felt::from(from),
+            transfers: vec![ListedTransfer { to: Felt::TWO, amount: 1 }; n],
+            auth: TransferAuth { nonce: 0, key: [0; 4], next_key: [0; 4], signature: vec![] },
         };
-        let pending = vec![list(1, 3), list(2, 4), list(3, 1)];
-        let ids = |taken: Vec<Message<NewTransferList>>| taken.iter().map(|m| m.id).collect::<Vec<_>>();
-        assert_eq!(ids(within_transfers(pending.clone(), 7)), [1, 2]);
-        assert_eq!(ids(within_transfers(pending.clone(), 8)), [1, 2, 3]);
-        assert_eq!(ids(within_transfers(pending.clone(), 6)), [1]);
-        assert_eq!(ids(within_transfers(pending.clone(), 2)), [1], "longer than the limit: alone");
-        assert_eq!(ids(within_transfers(pending[2..].to_vec(), 1)), [3]);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<NewTransferList>();
+        let (thread, other) = (ThreadKey::new(Felt::ONE, 1), ThreadKey::new(Felt::ONE, 2));
+        for (from, n) in [(1, 3), (2, 4), (3, 1)] {
+            store.submit(thread, list(from, n)).unwrap();
+        }
+        store.submit(other, list(3, 1)).unwrap();
+        let senders = |thread, max| -> Vec<Felt> {
+            let taken = store.pending_within(thread, max, NewTransferList::transfer_count).unwrap();
+            taken.iter().map(|m| m.body.from).collect()
+        };
+        let felts = |ids: &[u64]| ids.iter().map(|&i| Felt::from(i)).collect::<Vec<_>>();
+        assert_eq!(senders(thread, 7), felts(&[1, 2]));
+        assert_eq!(senders(thread, 8), felts(&[1, 2, 3]));
+        assert_eq!(senders(thread, 6), felts(&[1]));
+        assert_eq!(senders(thread, 2), felts(&[1]), "longer than the limit: alone");
+        assert_eq!(senders(other, 1), felts(&[3]));
     }
 }

@@ -674,6 +674,26 @@ impl<M: MessageBody> Store<M> {
         Ok(sum)
     }
 
+    /// The oldest pending messages whose weights sum to at most `max_weight` (at least one,
+    /// however heavy: a list longer than a sub-block's limit goes alone), in submission order:
+    /// a sub-block's worth, without decoding the rest of the queue.
+    pub fn pending_within(&self, thread: ThreadKey, max_weight: usize, weight: impl Fn(&M) -> usize) -> Result<Vec<Message<M>>> {
+        let txn = self.begin_read(thread)?;
+        let table = txn.open_table(PENDING).map_err(db_error)?;
+        let scope = thread.scope();
+        let (mut taken, mut sum) = (Vec::new(), 0);
+        for entry in table.range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX)).map_err(db_error)? {
+            let (_, value) = entry.map_err(db_error)?;
+            let message: Message<M> = serde_json::from_str(value.value())?;
+            sum += weight(&message.body);
+            if sum > max_weight && !taken.is_empty() {
+                break;
+            }
+            taken.push(message);
+        }
+        Ok(taken)
+    }
+
     /// Transfers the batcher refused for this thread, in submission order.
     pub fn rejected(&self, thread: ThreadKey) -> Result<Vec<Rejected<M>>> {
         self.thread_records(REJECTED, thread)
