@@ -656,17 +656,19 @@ impl<M: MessageBody> Store<M> {
     }
 
     /// `weight` summed over the thread's pending messages in submission order, until the sum
-    /// reaches `enough` (later messages are not read): whether a sub-block's worth waits,
-    /// without decoding a long queue on every poll.
+    /// reaches `enough` (later messages are not read; the first always is, so 0 means nothing
+    /// is pending): whether a sub-block's worth waits, without decoding a long queue on every
+    /// poll.
     pub fn pending_weight(&self, thread: ThreadKey, enough: usize, weight: impl Fn(&M) -> usize) -> Result<usize> {
         let txn = self.begin_read(thread)?;
         let table = txn.open_table(PENDING).map_err(db_error)?;
         let scope = thread.scope();
-        let mut sum = 0;
+        let (mut sum, mut read) = (0, 0);
         for entry in table.range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX)).map_err(db_error)? {
-            if sum >= enough {
+            if read > 0 && sum >= enough {
                 break;
             }
+            read += 1;
             let (_, value) = entry.map_err(db_error)?;
             let message: Message<M> = serde_json::from_str(value.value())?;
             sum += weight(&message.body);
