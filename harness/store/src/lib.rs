@@ -827,17 +827,30 @@ impl<M: MessageBody> Store<M> {
     /// one built ahead on it).
     pub fn all_in_flight(&self, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {
         let txn = self.begin_read(thread)?;
-        let index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
-        let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+        read_in_flight(&txn, thread)
+    }
+
+    /// What the thread has queued as of one instant (one read transaction): its in-flight
+    /// sub-blocks, oldest first, and its pending messages. A message is in exactly one of them
+    /// even while a batch moves it, and the settled history is not read.
+    pub fn queue(&self, thread: ThreadKey) -> Result<(Vec<SubBlock<M>>, Vec<Message<M>>)> {
+        let txn = self.begin_read(thread)?;
+        Ok((read_in_flight(&txn, thread)?, read_records(&txn, PENDING, thread)?))
+    }
+
+    /// The thread's sub-blocks from `sequence` on, by (sequence, attempt): what was recorded
+    /// since a caller last looked, without reading the whole history.
+    pub fn sub_blocks_from(&self, thread: ThreadKey, sequence: u64) -> Result<Vec<SubBlock<M>>> {
+        let txn = self.begin_read(thread)?;
+        let table = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
         let scope = thread.scope();
         let mut out = Vec::new();
-        for entry in index
-            .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
+        for entry in table
+            .range((scope.as_str(), sequence, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
             .map_err(db_error)?
         {
-            let (key, _) = entry.map_err(db_error)?;
-            let (_, sequence, attempt) = key.value();
-            out.push(get_sub_block(&blocks, thread, &scope, sequence, attempt)?);
+            let (_, value) = entry.map_err(db_error)?;
+            out.push(serde_json::from_str(value.value())?);
         }
         Ok(out)
     }
@@ -1374,6 +1387,23 @@ fn next_attempt_in(blocks: &impl ReadableTable<(&'static str, u64, u32), &'stati
         Some(last) => last.map_err(db_error)?.0.value().2 + 1,
         None => 0,
     })
+}
+
+/// The thread's in-flight sub-blocks, oldest first (through the in-flight index).
+fn read_in_flight<M: MessageBody>(txn: &redb::ReadTransaction, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {
+    let index = txn.open_table(IN_FLIGHT).map_err(db_error)?;
+    let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+    let scope = thread.scope();
+    let mut out = Vec::new();
+    for entry in index
+        .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
+        .map_err(db_error)?
+    {
+        let (key, _) = entry.map_err(db_error)?;
+        let (_, sequence, attempt) = key.value();
+        out.push(get_sub_block(&blocks, thread, &scope, sequence, attempt)?);
+    }
+    Ok(out)
 }
 
 fn read_sub_blocks<M: MessageBody>(txn: &redb::ReadTransaction, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {

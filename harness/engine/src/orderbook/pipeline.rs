@@ -98,21 +98,69 @@ pub fn known_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(F
     let note = store.note(key, IMPORTED_KNOWN).map_err(EngineError::from)?;
     let mut known =
         imported_known(note).map_err(|e| EngineError::Corrupt(format!("the imported known orders: {e}")))?;
-    // A set beside the list (which keeps first-seen order): a long thread's history is read on
-    // every admission, and a scan of the list per message was quadratic in it.
+    // A set beside the list (which keeps first-seen order): a scan of the list per order was
+    // quadratic in a long thread's history.
     let mut seen: BTreeSet<(Felt, u32)> = known.iter().copied().collect();
-    for sub_block in store.sub_blocks(key).map_err(EngineError::from)? {
-        if !matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
-            continue;
-        }
-        for message in &sub_block.body.messages {
-            let order = (message.body.owner, message.body.id);
-            if message.body.place.is_some() && seen.insert(order) {
-                known.push(order);
-            }
+    for order in settled_placements(store, key)? {
+        if seen.insert(order) {
+            known.push(order);
         }
     }
     Ok(known)
+}
+
+/// The store's note caching what settled sub-blocks placed ([`SettledPlaced`]): admission,
+/// every round and `GET /book` need the known orders, and reading the thread's whole history
+/// each time grew with every sub-block ever settled.
+const SETTLED_PLACED: &str = "settled_placed_orders";
+
+/// The orders placed by the thread's settled sub-blocks below `next_sequence`, in placement
+/// order, each once. Settled is final and sequences settle in order, so the prefix never
+/// changes: each call reads only the sub-blocks recorded from `next_sequence` on.
+#[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct SettledPlaced {
+    next_sequence: u64,
+    orders: Vec<(Felt, u32)>,
+}
+
+/// Every order a settled sub-block of the thread placed, in placement order, each once: the
+/// cached prefix ([`SETTLED_PLACED`], moved forward over the sequences settled since and
+/// written back), then any settled past a sequence not (yet) recorded settled, uncached.
+fn settled_placements(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(Felt, u32)>> {
+    let corrupt = |e: serde_json::Error| EngineError::Corrupt(format!("the settled-placements note: {e}"));
+    let mut placed: SettledPlaced = match store.note(key, SETTLED_PLACED).map_err(EngineError::from)? {
+        Some(json) => serde_json::from_str(&json).map_err(corrupt)?,
+        None => SettledPlaced::default(),
+    };
+    let cached_through = placed.next_sequence;
+    let mut seen: BTreeSet<(Felt, u32)> = placed.orders.iter().copied().collect();
+    let mut beyond = Vec::new();
+    for sub_block in store.sub_blocks_from(key, cached_through).map_err(EngineError::from)? {
+        if !matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
+            continue;
+        }
+        let contiguous = sub_block.sequence() == placed.next_sequence;
+        for message in sub_block.body.messages.iter().filter(|m| m.body.place.is_some()) {
+            let order = (message.body.owner, message.body.id);
+            if !seen.insert(order) {
+                continue;
+            }
+            if contiguous {
+                placed.orders.push(order);
+            } else {
+                beyond.push(order);
+            }
+        }
+        if contiguous {
+            placed.next_sequence += 1;
+        }
+    }
+    if placed.next_sequence != cached_through {
+        let json = serde_json::to_string(&placed).map_err(corrupt)?;
+        store.set_note(key, SETTLED_PLACED, &json).map_err(EngineError::from)?;
+    }
+    placed.orders.extend(beyond);
+    Ok(placed.orders)
 }
 
 /// The store's note listing the known orders found closed on chain (filled or cancelled).
@@ -922,13 +970,14 @@ fn end_unprovable(store: &Store<StoredOrder>, key: ThreadKey, error: &MarketErro
 /// `owner`'s messages the store holds that have not settled: in an in-flight sub-block (their
 /// nonces are spent once it settles) and pending, in order.
 fn queued_of(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt) -> Result<Vec<Message<StoredOrder>>> {
-    // One read: a batch recorded meanwhile moves messages from pending into a sub-block.
-    let snapshot = store.snapshot(key).map_err(EngineError::from)?;
+    // One read: a batch recorded meanwhile moves messages from pending into a sub-block (and
+    // not the settled history, which admission would otherwise read per message).
+    let (in_flight, pending) = store.queue(key).map_err(EngineError::from)?;
     let mut queued: Vec<Message<StoredOrder>> = Vec::new();
-    for sub_block in snapshot.sub_blocks.into_iter().filter(|s| s.status.in_flight()) {
+    for sub_block in in_flight {
         queued.extend(sub_block.body.messages);
     }
-    queued.extend(snapshot.pending);
+    queued.extend(pending);
     queued.retain(|m| m.body.owner == owner);
     Ok(queued)
 }
@@ -1288,6 +1337,53 @@ mod tests {
     /// `prove` leave when preflight finds the settle calldata too large).
     fn proven_round(store: &Store<StoredOrder>, key: ThreadKey, sequence: u64) -> SubBlock<StoredOrder> {
         proven_with(store, key, sequence, &store.pending(key).unwrap(), 0)
+    }
+
+    /// The known orders are the imported ones, then what settled sub-blocks placed, in order
+    /// and once each (a cancel places nothing); the settled prefix is cached in a note that
+    /// moves forward as sequences settle, so a call reads only the sub-blocks recorded since,
+    /// and a later call gives the same list as a cold one.
+    #[test]
+    fn known_orders_cache_the_settled_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        let key = ThreadKey::new(Felt::from(0x99u64), 4);
+        store.set_note(key, IMPORTED_KNOWN, &serde_json::to_string(&[(Felt::from(5u8), 1u32)]).unwrap()).unwrap();
+        let settle = |sequence: u64, orders: &[StoredOrder]| {
+            for o in orders {
+                store.submit(key, o.clone()).unwrap();
+            }
+            let proven = proven_round(&store, key, sequence);
+            store.record_sending(key, sequence, proven.attempt, Felt::from(0x77u8), Felt::ONE).unwrap();
+            store.record_settled(key, sequence, proven.attempt, Felt::from(0x77u8), 5, 100).unwrap();
+        };
+        let cancel = StoredOrder { place: None, ..order(7, 2, 1) };
+        settle(0, &[order(7, 2, 0), order(5, 1, 0)]);
+        settle(1, &[cancel, order(8, 3, 0)]);
+        let cached = |store: &Store<StoredOrder>| -> Option<SettledPlaced> {
+            store.note(key, SETTLED_PLACED).unwrap().map(|json| serde_json::from_str(&json).unwrap())
+        };
+        assert_eq!(cached(&store), None, "nothing read yet");
+        let known = |ids: &[(u64, u32)]| ids.iter().map(|&(o, i)| (Felt::from(o), i)).collect::<Vec<_>>();
+        assert_eq!(known_orders(&store, key).unwrap(), known(&[(5, 1), (7, 2), (8, 3)]));
+        assert_eq!(cached(&store).map(|c| c.next_sequence), Some(2));
+        // An in-flight round is not known; once settled, the cache moves over it.
+        store.submit(key, order(9, 4, 0)).unwrap();
+        let proven = proven_round(&store, key, 2);
+        assert_eq!(known_orders(&store, key).unwrap(), known(&[(5, 1), (7, 2), (8, 3)]));
+        assert_eq!(cached(&store).map(|c| c.next_sequence), Some(2), "stops at the unsettled sequence");
+        store.record_sending(key, 2, proven.attempt, Felt::from(0x78u8), Felt::TWO).unwrap();
+        store.record_settled(key, 2, proven.attempt, Felt::from(0x78u8), 6, 100).unwrap();
+        assert_eq!(known_orders(&store, key).unwrap(), known(&[(5, 1), (7, 2), (8, 3), (9, 4)]));
+        assert_eq!(
+            cached(&store),
+            Some(SettledPlaced { next_sequence: 3, orders: known(&[(7, 2), (5, 1), (8, 3), (9, 4)]) })
+        );
+        // The cache is what a cold read gives: dropped, the same list comes back.
+        store.set_note(key, SETTLED_PLACED, &serde_json::to_string(&SettledPlaced::default()).unwrap()).unwrap();
+        assert_eq!(known_orders(&store, key).unwrap(), known(&[(5, 1), (7, 2), (8, 3), (9, 4)]));
+        store.set_note(key, SETTLED_PLACED, "not json").unwrap();
+        assert!(matches!(known_orders(&store, key), Err(MarketError::Engine(EngineError::Corrupt(_)))));
     }
 
     /// Records `messages` as a Built, then Proven, sub-block `sequence` whose statement has
