@@ -343,7 +343,7 @@ async fn build<M: TokenMessage>(
     Ok(BatchOutcome::Built(Built {
         sub_block: record,
         rejected,
-        still_pending: store.pending(key)?.len(),
+        still_pending: store.pending_count(key)?,
         reconciled,
     }))
 }

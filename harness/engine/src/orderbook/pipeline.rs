@@ -719,10 +719,11 @@ struct ResumeNext {
 }
 
 impl ResumeNext {
-    /// The status of the sub-block this note waits on, if the store has it.
+    /// The status of the sub-block this note waits on, if the store has it (read from its
+    /// sequence on: the service asks on every poll).
     fn sub_block_status(&self, store: &Store<StoredOrder>, key: ThreadKey) -> Result<Option<SubBlockStatus>> {
         Ok(store
-            .sub_blocks(key)
+            .sub_blocks_from(key, self.sequence)
             .map_err(EngineError::from)?
             .into_iter()
             .find(|s| s.sequence() == self.sequence && s.attempt == self.attempt)
