@@ -21,6 +21,10 @@ use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::{sign, SignedMessage};
 
 use crate::generated_verifier_classes::ORDERBOOK_VERIFIER_CLASS_HASH;
+
+/// The order book's program hash: [`ORDERBOOK_VERIFIER`]'s class hash as pinned in
+/// `generated_verifier_classes.rs` (kept fresh by the air-codegen size test).
+pub const ORDERBOOK_PROGRAM_HASH: Felt = ORDERBOOK_VERIFIER_CLASS_HASH;
 use crate::program::PARAMS;
 
 pub mod pipeline;
