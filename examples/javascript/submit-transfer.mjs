@@ -597,11 +597,15 @@ const PROGRAMS = {
 };
 
 /**
- * What the service would refuse a list for by its size alone: more slots than one settlement
- * carries (the sender's balance and key slot, and each receiver's balance), or a request body
+ * What the service would refuse a list for by its size alone: more transfers than one sender
+ * may have queued, more slots than one settlement carries (the sender's balance and key slot, and each receiver's balance), or a request body
  * over its limit with the widest signature words.
  */
 function checkList(message) {
+  const count = message.transfers.length;
+  if (count > MAX_QUEUED_TRANSFERS_PER_SENDER) {
+    throw new Error(`a list of ${count} transfers is longer than one sender may have queued here (at most ${MAX_QUEUED_TRANSFERS_PER_SENDER}): split it`);
+  }
   const receivers = new Set(message.transfers.map(({ to }) => to)).size;
   const slots = receivers + 2;
   if (slots > MAX_SLOTS_PER_SETTLEMENT) {

@@ -585,7 +585,12 @@ def list_message(args: argparse.Namespace, nonce: int) -> Dict[str, Any]:
 def check_list(message: Dict[str, Any]) -> None:
     """What the service would refuse a list for by its size alone: more slots than one settlement
     carries (the sender's balance and key slot, and each receiver's balance), or a request body
-    over its limit with the widest signature words."""
+    over its limit with the widest signature words, or more transfers than one sender may have queued."""
+    count = len(message["transfers"])
+    if count > MAX_QUEUED_TRANSFERS_PER_SENDER:
+        raise Failure(
+            f"a list of {count} transfers is longer than one sender may have queued here "
+            f"(at most {MAX_QUEUED_TRANSFERS_PER_SENDER}): split it")
     receivers = len({t["to"] for t in message["transfers"]})
     slots = receivers + 2
     if slots > MAX_SLOTS_PER_SETTLEMENT:

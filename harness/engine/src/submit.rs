@@ -51,6 +51,9 @@ pub enum Refused {
     EmptyList,
     #[error("a list of {transfers} transfers does not fit one proof (at most {max})")]
     ListTooLong { transfers: usize, max: usize },
+    /// Longer than the sender's whole queue may be: no settlement makes room for it.
+    #[error("a list of {transfers} transfers is longer than one sender may have queued here (at most {MAX_QUEUED_TRANSFERS_PER_SENDER}): split it")]
+    ListOverSenderCap { transfers: usize },
     #[error("the list touches {slots} slots; one settlement carries at most {max}")]
     TooManySlots { slots: usize, max: usize },
     #[error("the sender already has {queued} transfers queued here in lists; with these {adding} it would pass {MAX_QUEUED_TRANSFERS_PER_SENDER}: post again after the next settlement")]
@@ -252,6 +255,9 @@ pub async fn admit_list(
     if tx.transfers.len() > max {
         return Err(Refused::ListTooLong { transfers: tx.transfers.len(), max }.into());
     }
+    if tx.transfers.len() > MAX_QUEUED_TRANSFERS_PER_SENDER {
+        return Err(Refused::ListOverSenderCap { transfers: tx.transfers.len() }.into());
+    }
     for (item, (to, amount)) in tx.transfers.iter().enumerate() {
         let reason = match (*amount == 0, *to == tx.from) {
             (true, _) => Refused::ZeroAmount,
@@ -344,6 +350,8 @@ mod tests {
         assert_eq!(queued_transfers(&store, thread, (token, alice)).unwrap(), 320, "in flight still counts");
         assert_eq!(queued_transfers(&store, thread, (token, bob)).unwrap(), 900);
         assert_eq!(queued_transfers(&store, thread, (Felt::TWO, alice)).unwrap(), 0, "another token's lane");
+        let alone = Refused::ListOverSenderCap { transfers: 1_025 };
+        assert!(alone.to_string().ends_with("(at most 1024): split it"), "{alone}");
         let full = Refused::SenderTransfersFull { queued: 900, adding: 200 };
         assert!(full.to_string().contains("900 transfers queued here in lists; with these 200 it would pass 1024"), "{full}");
     }

@@ -310,6 +310,9 @@ mod tests {
         assert!(full.1.contains("post again after the next settlement"), "{}", full.1);
         let lists = ApiError::from(SubmitError::Refused(Refused::SenderTransfersFull { queued: 1_000, adding: 30 }));
         assert_eq!(lists.0, StatusCode::TOO_MANY_REQUESTS, "{}", lists.1);
+        // A list no settlement makes room for is the list's own fault.
+        let alone = ApiError::from(SubmitError::Refused(Refused::ListOverSenderCap { transfers: 1_025 }));
+        assert_eq!(alone.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", alone.1);
         let zero = ApiError::from(SubmitError::Refused(Refused::ZeroAmount));
         assert_eq!((zero.0, zero.1.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "amount must be above zero"));
     }

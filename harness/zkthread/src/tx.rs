@@ -294,6 +294,10 @@ fn check_list(fields: &Fields, posted: bool) -> Result<()> {
     if fields.transfers.len() > max {
         bail!("a list of {} transfers does not fit one proof (at most {max})", fields.transfers.len());
     }
+    if posted && fields.transfers.len() > MAX_QUEUED_TRANSFERS_PER_SENDER {
+        // A service never queues it, whatever is settled first.
+        bail!("{}", Refused::ListOverSenderCap { transfers: fields.transfers.len() });
+    }
     let receivers: std::collections::BTreeSet<Felt> = fields.transfers.iter().map(|(to, _)| *to).collect();
     // The sender's balance and key slot, and each receiver's balance.
     let slots = receivers.len() + 2;

@@ -186,12 +186,12 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert!(refusals[0].contains("146 accounts: 148 slots, and one settlement carries at most 147"), "{}", refusals[0]);
     assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
     // So is one longer than the service queues from one sender (1,025 transfers to one
-    // receiver: few slots, a small body), read from GET /senders' `queued_transfers`; the
-    // CLI's `tx submit --server` refuses it with the same line, its key file untouched.
+    // receiver: few slots, a small body), which no settlement makes room for; the CLI's
+    // `tx submit --server` refuses it with the same line, its key file untouched.
     let long = vec![(Felt::from(0x5000_u64), 1); 1_025];
     let refusals: Vec<String> =
         wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &served.url, list_thread, &long))).collect();
-    assert!(refusals[0].contains("0 transfers queued here in lists; with these 1025 it would pass 1024"), "{}", refusals[0]);
+    assert!(refusals[0].contains("a list of 1025 transfers is longer than one sender may have queued here (at most 1024): split it"), "{}", refusals[0]);
     assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
     let mut cli = world.submit_args(0, 1, 1);
     cli[3] = list_thread.to_string();
