@@ -660,19 +660,11 @@ impl<M: MessageBody> Store<M> {
     /// is pending): whether a sub-block's worth waits, without decoding a long queue on every
     /// poll.
     pub fn pending_weight(&self, thread: ThreadKey, enough: usize, weight: impl Fn(&M) -> usize) -> Result<usize> {
-        let txn = self.begin_read(thread)?;
-        let table = txn.open_table(PENDING).map_err(db_error)?;
-        let scope = thread.scope();
-        let (mut sum, mut read) = (0, 0);
-        for entry in table.range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX)).map_err(db_error)? {
-            if read > 0 && sum >= enough {
-                break;
-            }
-            read += 1;
-            let (_, value) = entry.map_err(db_error)?;
-            let message: Message<M> = serde_json::from_str(value.value())?;
+        let mut sum = 0;
+        self.visit_pending(thread, |message| {
             sum += weight(&message.body);
-        }
+            sum < enough
+        })?;
         Ok(sum)
     }
 
@@ -680,20 +672,31 @@ impl<M: MessageBody> Store<M> {
     /// however heavy: a list longer than a sub-block's limit goes alone), in submission order:
     /// a sub-block's worth, without decoding the rest of the queue.
     pub fn pending_within(&self, thread: ThreadKey, max_weight: usize, weight: impl Fn(&M) -> usize) -> Result<Vec<Message<M>>> {
+        let (mut taken, mut sum) = (Vec::new(), 0);
+        self.visit_pending(thread, |message| {
+            sum += weight(&message.body);
+            if sum > max_weight && !taken.is_empty() {
+                return false;
+            }
+            taken.push(message);
+            true
+        })?;
+        Ok(taken)
+    }
+
+    /// Decodes the thread's pending messages in submission order, handing each to `next` until
+    /// it answers `false` (the rest are not read).
+    fn visit_pending(&self, thread: ThreadKey, mut next: impl FnMut(Message<M>) -> bool) -> Result<()> {
         let txn = self.begin_read(thread)?;
         let table = txn.open_table(PENDING).map_err(db_error)?;
         let scope = thread.scope();
-        let (mut taken, mut sum) = (Vec::new(), 0);
         for entry in table.range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX)).map_err(db_error)? {
             let (_, value) = entry.map_err(db_error)?;
-            let message: Message<M> = serde_json::from_str(value.value())?;
-            sum += weight(&message.body);
-            if sum > max_weight && !taken.is_empty() {
+            if !next(serde_json::from_str(value.value())?) {
                 break;
             }
-            taken.push(message);
         }
-        Ok(taken)
+        Ok(())
     }
 
     /// Transfers the batcher refused for this thread, in submission order.
@@ -723,7 +726,7 @@ impl<M: MessageBody> Store<M> {
 
     pub fn sub_blocks(&self, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {
         let txn = self.begin_read(thread)?;
-        read_sub_blocks(&txn, thread)
+        read_sub_blocks(&txn, thread, 0)
     }
 
     /// The thread's pending and rejected transfers and its sub-blocks as of one instant (one
@@ -734,7 +737,7 @@ impl<M: MessageBody> Store<M> {
         Ok(Snapshot {
             pending: read_records(&txn, PENDING, thread)?,
             rejected: read_records(&txn, REJECTED, thread)?,
-            sub_blocks: read_sub_blocks(&txn, thread)?,
+            sub_blocks: read_sub_blocks(&txn, thread, 0)?,
         })
     }
 
@@ -842,17 +845,7 @@ impl<M: MessageBody> Store<M> {
     /// since a caller last looked, without reading the whole history.
     pub fn sub_blocks_from(&self, thread: ThreadKey, sequence: u64) -> Result<Vec<SubBlock<M>>> {
         let txn = self.begin_read(thread)?;
-        let table = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
-        let scope = thread.scope();
-        let mut out = Vec::new();
-        for entry in table
-            .range((scope.as_str(), sequence, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
-            .map_err(db_error)?
-        {
-            let (_, value) = entry.map_err(db_error)?;
-            out.push(serde_json::from_str(value.value())?);
-        }
-        Ok(out)
+        read_sub_blocks(&txn, thread, sequence)
     }
 
     /// The thread's Built sub-block (the one to prove next), if any: there is at most one, as
@@ -1406,12 +1399,13 @@ fn read_in_flight<M: MessageBody>(txn: &redb::ReadTransaction, thread: ThreadKey
     Ok(out)
 }
 
-fn read_sub_blocks<M: MessageBody>(txn: &redb::ReadTransaction, thread: ThreadKey) -> Result<Vec<SubBlock<M>>> {
+/// The thread's sub-blocks from sequence `from` on, by (sequence, attempt).
+fn read_sub_blocks<M: MessageBody>(txn: &redb::ReadTransaction, thread: ThreadKey, from: u64) -> Result<Vec<SubBlock<M>>> {
     let table = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
     let scope = thread.scope();
     let mut out = Vec::new();
     for entry in table
-        .range((scope.as_str(), 0, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
+        .range((scope.as_str(), from, 0)..=(scope.as_str(), u64::MAX, u32::MAX))
         .map_err(db_error)?
     {
         let (_, value) = entry.map_err(db_error)?;
