@@ -15,6 +15,7 @@
 //! rebuilds them on fresh state in the order they were sent. A transfer is therefore always in
 //! exactly one place: pending, rejected, or one live or settled sub-block.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -505,7 +506,7 @@ impl Store {
                     let transfer: Transfer = serde_json::from_str(value.value())?;
                     set_queued(&mut queue, key.value().0, &transfer, true)?;
                 }
-                let mut settled = std::collections::BTreeMap::<String, u64>::new();
+                let mut settled = BTreeMap::<String, u64>::new();
                 for entry in blocks.iter().map_err(db_error)? {
                     let (key, value) = entry.map_err(db_error)?;
                     let (scope, sequence, attempt) = key.value();
@@ -839,6 +840,41 @@ impl<M: MessageBody> Store<M> {
     pub fn queue(&self, thread: ThreadKey) -> Result<(Vec<SubBlock<M>>, Vec<Message<M>>)> {
         let txn = self.begin_read(thread)?;
         Ok((read_in_flight(&txn, thread)?, read_records(&txn, PENDING, thread)?))
+    }
+
+    /// The messages queued in one sender lane ([`MessageBody::lane`]) of the thread, as of one
+    /// instant: those in in-flight sub-blocks (oldest sub-block first, in its order), then the
+    /// pending ones in submission order. Only the lane's own messages are decoded (found by
+    /// the ids the lane lists), not the thread's whole queue: what one owner's admission needs.
+    pub fn lane_queue(&self, thread: ThreadKey, sender: &str) -> Result<Vec<Message<M>>> {
+        let txn = self.begin_read(thread)?;
+        let scope = thread.scope();
+        let lane = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
+        let homes = txn.open_table(TRANSFER_HOME).map_err(db_error)?;
+        let pending = txn.open_table(PENDING).map_err(db_error)?;
+        let mut in_sub_blocks: BTreeMap<(u64, u32), BTreeSet<u64>> = BTreeMap::new();
+        let mut waiting = Vec::new();
+        for entry in lane
+            .range((scope.as_str(), sender, 0)..=(scope.as_str(), sender, u64::MAX))
+            .map_err(db_error)?
+        {
+            let id = entry.map_err(db_error)?.0.value().2;
+            if let Some(home) = homes.get((scope.as_str(), id)).map_err(db_error)? {
+                in_sub_blocks.entry(home.value()).or_default().insert(id);
+            } else if let Some(value) = pending.get((scope.as_str(), id)).map_err(db_error)? {
+                waiting.push(serde_json::from_str(value.value())?);
+            }
+        }
+        let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
+        let mut queued = Vec::new();
+        for ((sequence, attempt), ids) in in_sub_blocks {
+            let sub_block: SubBlock<M> = get_sub_block(&blocks, thread, &scope, sequence, attempt)?;
+            if sub_block.status.in_flight() {
+                queued.extend(sub_block.body.messages.into_iter().filter(|m| ids.contains(&m.id)));
+            }
+        }
+        queued.extend(waiting);
+        Ok(queued)
     }
 
     /// The thread's sub-blocks from `sequence` on, by (sequence, attempt): what was recorded

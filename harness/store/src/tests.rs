@@ -819,3 +819,35 @@ fn pending_weight_stops_once_enough_waits() {
     assert_eq!(lists.pending_weight(thread(6), 1_000, length).unwrap(), 21, "the whole queue");
     assert_eq!(lists.pending_weight(thread(7), 1_000, length).unwrap(), 0, "another thread's queue");
 }
+
+/// A lane's queue is its in-flight messages (in their sub-block's order), then its pending
+/// ones in submission order, whatever the ids; another sender's messages and settled ones are
+/// not in it, and a sub-block that ends hands its messages back to the lane's pending part.
+#[test]
+fn a_lanes_queue_is_its_in_flight_then_its_pending_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let alice = sender_key(felt(7), felt(1));
+    let older = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    let a = store.submit(thread(1), transfer(1, 2, 6)).unwrap();
+    let bob = store.submit(thread(1), transfer(3, 2, 7)).unwrap();
+    // As a batcher that deferred `older` (it did not fit) and took what came after it.
+    store.record_batch(thread(1), sub_block(0, vec![a.clone(), bob.clone()]), vec![]).unwrap();
+    let newer = store.submit(thread(1), transfer(1, 3, 8)).unwrap();
+    assert_eq!(ids(&store.lane_queue(thread(1), &alice).unwrap()), [a.id, older.id, newer.id]);
+    assert_eq!(ids(&store.lane_queue(thread(1), &sender_key(felt(7), felt(3))).unwrap()), [bob.id]);
+    assert!(store.lane_queue(thread(1), &sender_key(felt(8), felt(1))).unwrap().is_empty(), "another token's lane");
+    assert!(store.lane_queue(thread(2), &alice).unwrap().is_empty(), "another thread");
+    // Ended: all pending again, in submission order.
+    let stale = SubBlockStatus::Stale { tx_hash: None, reason: "input changed".into() };
+    store.record_abandoned(thread(1), 0, 0, stale).unwrap();
+    let queued = store.lane_queue(thread(1), &alice).unwrap();
+    assert_eq!(ids(&queued), [older.id, a.id, newer.id]);
+    assert_eq!(queued[1], a, "decoded whole");
+    // Settled: out of the queue.
+    store.record_batch(thread(1), sub_block(0, vec![older.clone(), a.clone()]), vec![]).unwrap();
+    store.record_proof(thread(1), 0, 1, vec![felt(1)]).unwrap();
+    store.record_sending(thread(1), 0, 1, felt(0x51), felt(2)).unwrap();
+    store.record_settled(thread(1), 0, 1, felt(0x51), 9, 1).unwrap();
+    assert_eq!(ids(&store.lane_queue(thread(1), &alice).unwrap()), [newer.id]);
+}

@@ -292,11 +292,17 @@ impl Market {
     /// the sub-block's).
     pub async fn header(&self, reader: &ChainReader, sequence: u64) -> Result<SignedPublicInput> {
         let info = self.registry.thread(reader, self.thread_id).await.map_err(chain("reading the thread"))?;
-        // `sequence` may run ahead of the chain's (a sub-block built on one still settling).
-        Ok(SignedPublicInput {
+        Ok(self.header_of(&info, sequence))
+    }
+
+    /// The statement header of the book's thread as `info` (read from the registry) describes
+    /// it, at `sequence`, which may run ahead of the chain's (a sub-block built on one still
+    /// settling).
+    pub fn header_of(&self, info: &ThreadInfo, sequence: u64) -> SignedPublicInput {
+        SignedPublicInput {
             sequence: Felt::from(sequence),
-            ..crate::program::thread_statement(&info, self.chain_id, self.registry.address, self.thread_id)
-        })
+            ..crate::program::thread_statement(info, self.chain_id, self.registry.address, self.thread_id)
+        }
     }
 
     /// `owner`'s account as the batcher sees it: both balances and its key slot in the book.

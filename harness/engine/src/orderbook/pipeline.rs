@@ -56,10 +56,15 @@ impl MessageBody for StoredOrder {
     /// An owner's messages consume its key slot in the book (one book per thread).
     fn lane(&self) -> Option<(String, LaneAuth)> {
         Some((
-            format!("{:#x}", self.owner),
+            owner_lane(self.owner),
             LaneAuth { nonce: self.nonce, key: self.key, next_key: self.next_key, transfers: 1 },
         ))
     }
+}
+
+/// The store lane of `owner`'s messages.
+fn owner_lane(owner: Felt) -> String {
+    format!("{owner:#x}")
 }
 
 impl ProgramMessage for StoredOrder {
@@ -312,8 +317,17 @@ impl Market {
         sequence: u64,
         owners: &[Felt],
     ) -> Result<(SignedPublicInput, Vec<Felt>)> {
-        sub.statement(&self.header(reader, sequence).await?, &self.directory(owners))
-            .map_err(|e| MarketError::Statement(e.to_string()))
+        self.statement_under(&self.header(reader, sequence).await?, sub, owners)
+    }
+
+    /// The statement and slot-binding witness of `sub` under `header`.
+    fn statement_under(
+        &self,
+        header: &SignedPublicInput,
+        sub: &BookSubBlock,
+        owners: &[Felt],
+    ) -> Result<(SignedPublicInput, Vec<Felt>)> {
+        sub.statement(header, &self.directory(owners)).map_err(|e| MarketError::Statement(e.to_string()))
     }
 }
 
@@ -341,7 +355,8 @@ pub async fn batch(
         }
         .into());
     }
-    let pending = store.pending(key).map_err(EngineError::from)?;
+    // The oldest messages up to the round's cap: the rest of the queue is not read.
+    let pending = store.pending_within(key, this_round(round_cap(store, key)?), |_| 1).map_err(EngineError::from)?;
     let owed = uncross_owed(store, key)?;
     if pending.is_empty() && !owed {
         return Ok(BatchOutcome::NothingPending { reconciled });
@@ -355,7 +370,6 @@ pub async fn batch(
         .await
         .map_err(|source| MarketError::Chain { doing: "reading the thread", source })?;
     Market::check_program(market.thread_id, &info)?;
-    let pending = this_round(pending, round_cap(store, key)?);
     // While a round the prover failed on is being split: at most half of its messages.
     let pending = crate::isolation::cap_round(store, key, pending).map_err(MarketError::from)?;
     observer.step(&format!("matching {} pending order message(s) against the book on chain", pending.len()));
@@ -402,12 +416,10 @@ pub async fn batch(
             accepted.len()
         )));
     }
-    let sequence = market
-        .registry
-        .next_sequence(reader, market.thread_id)
-        .await
-        .map_err(|source| MarketError::Chain { doing: "reading the sequence", source })?;
-    let (statement, _) = market.statement_at(reader, &batch.sub_block, sequence, &owners).await?;
+    // The statement of the thread as read for the program check (no sub-block in flight: the
+    // next sequence is the chain's): the program the proof is for is the one checked.
+    let sequence = info.sequence;
+    let (statement, _) = market.statement_under(&market.header_of(&info, sequence), &batch.sub_block, &owners)?;
     // The taker this round's budget stops: resumed by the round after this one, once this one
     // settles (however it is found settled). Written before the sub-block is recorded, for
     // the attempt `record_batch` gives it.
@@ -628,14 +640,19 @@ pub async fn settle_round(
     Ok(round)
 }
 
-/// The oldest `cap` of `pending` (all without a cap): the messages past it stay pending,
-/// untouched, for the next round.
-fn this_round(mut pending: Vec<Message<StoredOrder>>, cap: Option<usize>) -> Vec<Message<StoredOrder>> {
-    if let Some(cap) = cap {
-        pending.truncate(cap.max(1));
-    }
-    pending
+/// How many of the oldest pending messages a round takes up: its cap, or without one
+/// [`ROUND_READ_LIMIT`]. The messages past it stay pending, untouched (not even decoded), for
+/// the next round.
+fn this_round(cap: Option<usize>) -> usize {
+    cap.map_or(ROUND_READ_LIMIT, |cap| cap.max(1))
 }
+
+/// The most pending messages an uncapped round reads, rather than the whole queue: more than
+/// one sub-block accepts (each accepted message proves its signature in
+/// `VERIFY_PERMUTATIONS + 1` of the `MAX_COMPONENT_ROWS` Poseidon2 rows, so at most 524),
+/// and refused messages leave the queue, so whatever lies past it waits one round at most.
+const ROUND_READ_LIMIT: usize = ROUND_CAP_LIFTED_AT;
+const _: () = assert!(batcher::MAX_COMPONENT_ROWS / (zkthread_sig::wots::VERIFY_PERMUTATIONS + 1) < ROUND_READ_LIMIT);
 
 /// The store note holding the book's round cap.
 const ROUND_CAP_NOTE: &str = "book_round_cap";
@@ -971,16 +988,9 @@ fn end_unprovable(store: &Store<StoredOrder>, key: ThreadKey, error: &MarketErro
 /// `owner`'s messages the store holds that have not settled: in an in-flight sub-block (their
 /// nonces are spent once it settles) and pending, in order.
 fn queued_of(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt) -> Result<Vec<Message<StoredOrder>>> {
-    // One read: a batch recorded meanwhile moves messages from pending into a sub-block (and
-    // not the settled history, which admission would otherwise read per message).
-    let (in_flight, pending) = store.queue(key).map_err(EngineError::from)?;
-    let mut queued: Vec<Message<StoredOrder>> = Vec::new();
-    for sub_block in in_flight {
-        queued.extend(sub_block.body.messages);
-    }
-    queued.extend(pending);
-    queued.retain(|m| m.body.owner == owner);
-    Ok(queued)
+    // One read of the owner's lane: a batch recorded meanwhile moves messages from pending
+    // into a sub-block, and neither other owners' messages nor the settled history is decoded.
+    Ok(store.lane_queue(key, &owner_lane(owner)).map_err(EngineError::from)?)
 }
 
 /// The book as `owner`'s queued messages leave it: chain, the known orders, then the
@@ -1487,9 +1497,11 @@ mod tests {
         assert_eq!(store.pending(key).unwrap(), sent, "every message pending again, in order");
         assert_eq!(round_cap(&store, key).unwrap(), Some(2));
         let ids = |ms: Vec<Message<StoredOrder>>| ms.iter().map(|m| m.id).collect::<Vec<_>>();
-        assert_eq!(ids(this_round(sent.clone(), Some(2))), ids(sent[..2].to_vec()), "the oldest two");
-        assert_eq!(ids(this_round(sent.clone(), None)), ids(sent.clone()));
-        assert_eq!(ids(this_round(sent.clone(), Some(0))), ids(sent[..1].to_vec()), "never none");
+        let round = |cap| store.pending_within(key, this_round(cap), |_| 1).unwrap();
+        assert_eq!(ids(round(Some(2))), ids(sent[..2].to_vec()), "the oldest two");
+        assert_eq!(ids(round(None)), ids(sent.clone()));
+        assert_eq!(ids(round(Some(0))), ids(sent[..1].to_vec()), "never none");
+        assert_eq!(this_round(None), ROUND_READ_LIMIT, "not the whole queue");
         drop(store);
         let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
         assert_eq!(round_cap(&store, key).unwrap(), Some(2), "the cap survives a restart");
