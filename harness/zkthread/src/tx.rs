@@ -465,3 +465,24 @@ fn parse_transfer(args: &SubmitArgs, from: Felt) -> Result<Fields> {
     }
     Ok(Fields { token, from, transfers })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `tx submit --server` refuses what the service would for the sender's queue, with its
+    /// line: the 65th queued message on either program, and on a list thread a list that takes
+    /// the sender past 1,024 queued transfers (a signed thread has no such count).
+    #[test]
+    fn check_queue_refuses_what_the_service_would() {
+        let refused = |counts, program, adding| check_queue(counts, program, adding).err().map(|e| e.to_string());
+        let full = Some(Refused::SenderQueueFull { queued: MAX_QUEUED_PER_SENDER }.to_string());
+        assert_eq!(refused((MAX_QUEUED_PER_SENDER, 0), TokenProgram::Signed, 1), full);
+        assert_eq!(refused((MAX_QUEUED_PER_SENDER, 0), TokenProgram::List, 1), full);
+        assert_eq!(refused((MAX_QUEUED_PER_SENDER - 1, 0), TokenProgram::List, 1), None);
+        let over = Some(Refused::SenderTransfersFull { queued: 1_000, adding: 25 }.to_string());
+        assert_eq!(refused((1, 1_000), TokenProgram::List, 25), over);
+        assert_eq!(refused((1, 1_000), TokenProgram::List, 24), None, "exactly 1,024");
+        assert_eq!(refused((1, 1_000), TokenProgram::Signed, 25), None);
+    }
+}

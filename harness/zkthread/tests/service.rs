@@ -10,9 +10,13 @@
 //! zkthread-sig built for WebAssembly) enrol two fresh accounts, post a transfer each into the
 //! four-client sub-block and wait for it to settle; the Rust keystore reads their key files. On
 //! a thread of the list program over the same token each wallet signs one list of two
-//! transfers, and both lists settle in one sub-block; on the signed thread a wallet refuses a
-//! list before it spends a key index.
+//! transfers, which wait queued (`GET /senders` counts them), then one of one transfer, and all
+//! four lists settle in one sub-block; before it spends a key index a wallet refuses a list
+//! that would pass the service's queue caps (1,024 queued transfers; 64 queued messages, which
+//! a test double in front of the service reports, for `tx submit --server` too), and on the
+//! signed thread a list.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -167,12 +171,12 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     served.kill();
 
     // A thread of the list program over the same token (the same key slots): each wallet signs
-    // one list of two transfers with its key file's next index and posts it to `POST /lists`;
-    // both lists settle in one sub-block.
+    // one list of two transfers and then one of one, each with its key file's next index, and
+    // posts them to `POST /lists`; all four settle in one sub-block (six transfers batch).
     let token = format!("{:#x}", world.token.address);
     let created = json(&world.cli(&["thread", "create", "--program", "list", "--contract", &token, "--json"]));
     let list_thread = created["thread"]["thread_id"].as_u64().unwrap();
-    let served = Served::start_on(&world, list_thread, (4, 600), None, None);
+    let served = Served::start_on(&world, list_thread, (6, 600), None, None);
     let pays = |wallet: &ExampleWallet| -> [(usize, u128); 2] {
         let first = if wallet.language == "javascript" { 0 } else { 2 };
         [(first, 10 + first as u128), (first + 1, 11 + first as u128)]
@@ -209,35 +213,80 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     for wallet in &wallets {
         assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 1, "{}: no index spent", wallet.language);
     }
+    // The first lists wait (four transfers of six): each sender has one message and two
+    // transfers queued, and a list that would take it past 1,024 queued transfers is refused
+    // by both wallets before a key index is spent, with the service's line.
+    let queued: Vec<Value> = wallets
+        .iter()
+        .map(|wallet| {
+            let mut args = wallet.submit_args(&world, &served.url, list_thread, &to_traders(pays(wallet)));
+            args.retain(|a| a != "--wait");
+            wallet.run(&args)
+        })
+        .collect();
+    for (wallet, report) in wallets.iter().zip(&queued) {
+        assert_eq!((report["status"].as_str(), report["key_index"].as_u64()), (Some("pending"), Some(1)), "{report}");
+        let (_, slot) = http.get(format!("{}/senders/{token}/{:#x}", served.url, wallet.address));
+        assert_eq!((slot["queued"].as_u64(), slot["queued_transfers"].as_u64()), (Some(1), Some(2)), "{slot}");
+    }
+    let past_cap = vec![(Felt::from(0x5000_u64), 1); 1_023];
+    let refusals: Vec<String> =
+        wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &served.url, list_thread, &past_cap))).collect();
+    assert!(refusals[0].contains("already has 2 transfers queued here in lists; with these 1023 it would pass 1024"), "{}", refusals[0]);
+    assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
+    // A service whose sender queue is full (64 messages; a test double in front of the real
+    // one says so): both wallets and `tx submit --server` refuse before signing, with its line.
+    let busy = FullQueueServiceDouble::start(&served.url);
+    let one = [(world.accounts[2], 1_u128)];
+    let refusals: Vec<String> = wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &busy.url, list_thread, &one))).collect();
+    assert!(refusals[0].contains("already has 64 transfers queued here (at most 64): post again after the next settlement"), "{}", refusals[0]);
+    assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
+    let mut cli = world.submit_args(0, 2, 1);
+    cli[3] = list_thread.to_string();
+    cli.retain(|a| a != "--json");
+    cli.extend(["--server".to_owned(), busy.url.clone()]);
+    let index_before = Wallet::open(&key_file).unwrap().next_index();
+    let out = world.cli(&cli.iter().map(String::as_str).collect::<Vec<_>>());
+    let refused = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && refused.contains(&refusals[0]), "the CLI refuses otherwise: {refused}");
+    assert_eq!(Wallet::open(&key_file).unwrap().next_index(), index_before, "the CLI spent an index");
+    for wallet in &wallets {
+        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 2, "{}: no index spent", wallet.language);
+    }
+    // A list of one more transfer each fills the sub-block; it settles with the first.
+    let more = |wallet: &ExampleWallet| (wallet.to, 1_u128);
     let by_wallets: Vec<Value> = std::thread::scope(|scope| {
         let posted: Vec<_> = wallets
             .iter()
             .map(|wallet| {
                 let (world, url) = (&world, &served.url);
-                scope.spawn(move || wallet.run(&wallet.submit_args(world, url, list_thread, &to_traders(pays(wallet)))))
+                let (to, amount) = more(wallet);
+                scope.spawn(move || wallet.run(&wallet.submit_args(world, url, list_thread, &[(world.accounts[to], amount)])))
             })
             .collect();
         posted.into_iter().map(|p| p.join().expect("an example wallet")).collect()
     });
-    for (wallet, report) in wallets.iter().zip(&by_wallets) {
+    for ((wallet, report), first) in wallets.iter().zip(&by_wallets).zip(&queued) {
         let what = format!("{}: {report}", wallet.language);
         assert_eq!((report["status"].as_str(), report["program"].as_str()), (Some("settled"), Some("list")), "{what}");
-        assert_eq!((report["sequence"].as_u64(), report["key_index"].as_u64()), (Some(0), Some(1)), "{what}");
+        assert_eq!((report["sequence"].as_u64(), report["key_index"].as_u64()), (Some(0), Some(2)), "{what}");
         assert_eq!(report["tx_hash"], by_wallets[0]["tx_hash"], "one sub-block: {what}");
-        assert_eq!(report["transfers"].as_array().map(Vec::len), Some(2), "{what}");
+        assert_eq!(report["transfers"].as_array().map(Vec::len), Some(1), "{what}");
+        assert_eq!(first["transfers"].as_array().map(Vec::len), Some(2), "{first}");
         assert!(report.get("to").is_none(), "{what}");
-        assert_eq!(http.get(format!("{}/lists/{}", served.url, report["id"])).1["status"], "settled");
-        for (to, amount) in pays(wallet) {
+        let (_, first) = http.get(format!("{}/lists/{}", served.url, first["id"]));
+        assert_eq!((first["status"].as_str(), &first["tx_hash"]), (Some("settled"), &report["tx_hash"]), "{first}");
+        for (to, amount) in pays(wallet).into_iter().chain([more(wallet)]) {
             expected[to] += amount;
         }
     }
     served.kill();
     assert_eq!(world.balances(), expected);
-    let left: Vec<u128> =
-        wallets.iter().zip(&left).map(|(w, left)| left - pays(w).iter().map(|(_, a)| a).sum::<u128>()).collect();
+    let paid = |w: &ExampleWallet| pays(w).iter().map(|(_, a)| a).sum::<u128>() + more(w).1;
+    let left: Vec<u128> = wallets.iter().zip(&left).map(|(w, left)| left - paid(w)).collect();
     assert_eq!(world.balances_of(&addresses), left);
     for wallet in &wallets {
-        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 2, "{}", wallet.language);
+        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 3, "{}", wallet.language);
     }
 
     // Stopped right after broadcasting a settle: the restart finds it settled, sends nothing.
@@ -250,7 +299,7 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert!(refusals[0].contains("runs the signed program (one transfer per signature)"), "{}", refusals[0]);
     assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
     for wallet in &wallets {
-        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 2, "{}: no index spent", wallet.language);
+        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 3, "{}: no index spent", wallet.language);
     }
     let fourth = submit_via_cli(&world, &crashing.url, 1, 2, 30);
     let exited = crashing.child.wait().expect("serve exits");
@@ -496,6 +545,65 @@ fn follow_with_examples(world: &World) -> Value {
     let python = run(examples.join("python/.venv/bin/python"), examples.join("python/follow_thread.py"));
     assert_eq!(javascript, python, "the two clients disagree");
     javascript
+}
+
+/// A test double of a busy service: it answers every GET as the service behind it does, but
+/// reports the sender's queue full (64 messages) in `GET /senders/..`; anything else gets a
+/// 405 (a client that reached a POST would have ignored the count).
+struct FullQueueServiceDouble {
+    url: String,
+}
+
+impl FullQueueServiceDouble {
+    fn start(service_url: &str) -> Self {
+        let service = reqwest::Url::parse(service_url).expect("the service's URL");
+        let target = format!("{}:{}", service.host_str().unwrap(), service.port_or_known_default().unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let _ = Self::answer(client, &target);
+            }
+        });
+        FullQueueServiceDouble { url }
+    }
+
+    fn answer(mut client: TcpStream, target: &str) -> std::io::Result<()> {
+        let mut reader = BufReader::new(client.try_clone()?);
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line)?;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header)? <= 2 {
+                break; // the blank line: a GET has no body
+            }
+        }
+        let (method, path) = match request_line.split_whitespace().collect::<Vec<_>>()[..] {
+            [method, path, ..] => (method.to_owned(), path.to_owned()),
+            _ => return Ok(()),
+        };
+        let (status, body) = if method == "GET" {
+            let mut service = TcpStream::connect(target)?;
+            write!(service, "GET {path} HTTP/1.0\r\nhost: {target}\r\n\r\n")?;
+            let mut answer = String::new();
+            service.read_to_string(&mut answer)?;
+            let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+            let status = head.split_whitespace().nth(1).unwrap_or("502").to_owned();
+            let mut body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+            if path.starts_with("/senders/") && status == "200" {
+                body["queued"] = body!(64);
+            }
+            (status, body)
+        } else {
+            ("405".to_owned(), body!({ "error": "the test double answers GETs only" }))
+        };
+        let body = body.to_string();
+        write!(
+            client,
+            "HTTP/1.1 {status} -\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
 }
 
 /// A TCP proxy to the node that the test can cut: while down it closes every connection it
