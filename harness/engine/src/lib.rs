@@ -52,7 +52,7 @@ pub use prove::{prove, ProveOutcome, Proved};
 pub use reconcile::{reconcile, Reconciled};
 pub use settle::{settle, Sent, SettleOptions, SettleOutcome};
 pub use submit::{
-    admit, admit_list, queued_state, queued_transfers, sender_state, thread_contracts, verify_signature, Refused,
+    admit, admit_list, queued_state, sender_state, thread_contracts, verify_signature, Refused,
     SenderState, SubmitError, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER,
 };
 

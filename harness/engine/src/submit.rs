@@ -91,8 +91,12 @@ pub struct SenderState {
     pub key: KeyCommitment,
     /// The key-slot nonce the next transfer consumes.
     pub nonce: u32,
-    /// Transfers of this sender queued here (pending or in the in-flight sub-block).
+    /// Messages of this sender queued here (pending or in an in-flight sub-block).
     pub queued: usize,
+    /// Transfers in them (a list counts its transfers, read from the same lane as `queued`):
+    /// what [`MAX_QUEUED_TRANSFERS_PER_SENDER`] caps on a list thread, and what
+    /// `GET /senders` reports so a wallet can check it before spending a key index.
+    pub queued_transfers: usize,
 }
 
 /// The sender's (key, nonce) on-chain, advanced through its transfers queued in `store`.
@@ -133,6 +137,7 @@ pub fn queued_state<M: MessageBody>(
 }
 
 fn advance_through(mut queued: Vec<QueuedAuth>, on_chain: (KeyCommitment, u32)) -> SenderState {
+    let queued_transfers = queued.iter().map(|q| q.transfers).sum();
     queued.sort_by_key(|t| t.nonce);
     let (mut key, mut nonce) = on_chain;
     for t in &queued {
@@ -147,6 +152,7 @@ fn advance_through(mut queued: Vec<QueuedAuth>, on_chain: (KeyCommitment, u32)) 
         key,
         nonce,
         queued: queued.len(),
+        queued_transfers,
     }
 }
 
@@ -218,7 +224,7 @@ async fn check_sender<M: MessageBody>(
     thread: ThreadKey,
     (token, from): (Felt, Felt),
     (nonce, key): (u32, &KeyCommitment),
-) -> Result<(), SubmitError> {
+) -> Result<SenderState, SubmitError> {
     let state = sender_state(client, store, thread, token, from).await?;
     room_for_one_more(&state)?;
     if state.key.is_none() {
@@ -230,7 +236,7 @@ async fn check_sender<M: MessageBody>(
     if *key != state.key {
         return Err(Refused::WrongKey.into());
     }
-    Ok(())
+    Ok(state)
 }
 
 /// Checks a signed list for the thread `thread` (whose contract set is `contracts`) as
@@ -270,25 +276,12 @@ pub async fn admit_list(
     if slots > MAX_SLOTS_WITHIN_CALLDATA {
         return Err(Refused::TooManySlots { slots, max: MAX_SLOTS_WITHIN_CALLDATA }.into());
     }
-    check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?;
-    let queued = queued_transfers(store, thread, (tx.token, tx.from))?;
+    let queued = check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?.queued_transfers;
     if queued + tx.transfers.len() > MAX_QUEUED_TRANSFERS_PER_SENDER {
         return Err(Refused::SenderTransfersFull { queued, adding: tx.transfers.len() }.into());
     }
     verify_list_signature(client, thread, tx)?;
     Ok(store.submit(thread, new_transfer_list(tx)).map_err(EngineError::Store)?)
-}
-
-/// Transfers `(token, from)` has queued in the thread (pending or in flight; a list counts its
-/// transfers): what [`MAX_QUEUED_TRANSFERS_PER_SENDER`] caps on a list thread, and what
-/// `GET /senders` reports so a wallet can check it before spending a key index. Read from the
-/// sender's lane (at most [`MAX_QUEUED_PER_SENDER`] entries), not by decoding the queue.
-pub fn queued_transfers<M: MessageBody>(
-    store: &Store<M>,
-    thread: ThreadKey,
-    (token, from): (Felt, Felt),
-) -> Result<usize, EngineError> {
-    Ok(store.queued(thread, token, from)?.iter().map(|q| q.transfers).sum())
 }
 
 /// Whether a list's signature verifies under the key it names, for the thread's domain.
@@ -345,11 +338,13 @@ mod tests {
         let first = store.submit(thread, list(alice, 300)).unwrap();
         store.submit(thread, list(bob, 900)).unwrap();
         store.submit(thread, list(alice, 20)).unwrap();
-        assert_eq!(queued_transfers(&store, thread, (token, alice)).unwrap(), 320);
+        let queued_transfers = |from| queued_state(&store, thread, token, from, (KeyCommitment::NONE, 0)).unwrap().queued_transfers;
+        assert_eq!(queued_transfers(alice), 320);
         record_placeholder_sub_block(&store, thread, 0, &[first], (1, 1), None).unwrap();
-        assert_eq!(queued_transfers(&store, thread, (token, alice)).unwrap(), 320, "in flight still counts");
-        assert_eq!(queued_transfers(&store, thread, (token, bob)).unwrap(), 900);
-        assert_eq!(queued_transfers(&store, thread, (Felt::TWO, alice)).unwrap(), 0, "another token's lane");
+        assert_eq!(queued_transfers(alice), 320, "in flight still counts");
+        assert_eq!(queued_transfers(bob), 900);
+        let other_token = queued_state(&store, thread, Felt::TWO, alice, (KeyCommitment::NONE, 0)).unwrap();
+        assert_eq!((other_token.queued, other_token.queued_transfers), (0, 0), "another token's lane");
         let alone = Refused::ListOverSenderCap { transfers: 1_025 };
         assert!(alone.to_string().ends_with("(at most 1024): split it"), "{alone}");
         let full = Refused::SenderTransfersFull { queued: 900, adding: 200 };

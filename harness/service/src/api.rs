@@ -19,7 +19,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use zkthread_engine::token::TokenMessage;
-use zkthread_engine::{admit, admit_list, hex, queued_transfers, sender_state, EngineError, Refused, SubmitError};
+use zkthread_engine::{admit, admit_list, hex, sender_state, EngineError, Refused, SubmitError};
 use zkthread_store::{MessageBody, NewTransferList, Store, StoreError, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
 
 use crate::wire::{
@@ -207,15 +207,13 @@ async fn sender<M: TokenMessage>(
     let token_felt = parse_felt("token", &token).map_err(ApiError::bad_request)?;
     let address_felt = parse_felt("address", &address).map_err(ApiError::bad_request)?;
     let state = sender_state(&shared.client, &shared.store, shared.thread, token_felt, address_felt).await?;
-    let queued_transfers =
-        queued_transfers(&shared.store, shared.thread, (token_felt, address_felt)).map_err(SubmitError::from)?;
     Ok(Json(SenderView {
         token: hex(token_felt),
         address: hex(address_felt),
         key: state.key.to_u32(),
         nonce: state.nonce,
         queued: state.queued,
-        queued_transfers,
+        queued_transfers: state.queued_transfers,
     }))
 }
 
