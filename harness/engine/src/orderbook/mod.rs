@@ -81,7 +81,8 @@ pub enum MarketError {
     /// prover's proofs are of the order book's AIR, which only `OrderBookVerifier` accepts, so
     /// a settlement could only revert at the prover's cost. Its messages stay pending.
     #[error(
-        "thread {thread_id} runs program {program_hash:#x}, not the order book's ({:#x}): no book proof settles there",
+        "thread {thread_id} runs program {program_hash:#x}{}, not the order book's ({:#x}): no book proof settles there",
+        crate::program::TokenProgram::of(*.program_hash).map(|p| format!(" (the token's {p} program)")).unwrap_or_default(),
         ORDERBOOK_VERIFIER_CLASS_HASH
     )]
     OtherProgram { thread_id: u64, program_hash: Felt },

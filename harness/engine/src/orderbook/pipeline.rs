@@ -1480,6 +1480,17 @@ mod tests {
         assert_eq!(store.pending(key).unwrap(), all[1..]);
     }
 
+    /// `book` commands pointed at a thread of the token's programs are told which one it runs.
+    #[test]
+    fn another_program_is_named_when_it_is_one_of_the_tokens() {
+        let list = crate::program::TokenProgram::List.program_hash();
+        let refused = MarketError::OtherProgram { thread_id: 3, program_hash: list }.to_string();
+        let named = format!("thread 3 runs program {list:#x} (the token's list program), not the order book's (");
+        assert!(refused.starts_with(&named), "{refused}");
+        let refused = MarketError::OtherProgram { thread_id: 3, program_hash: Felt::from(5u8) }.to_string();
+        assert!(refused.starts_with("thread 3 runs program 0x5, not the order book's ("), "{refused}");
+    }
+
     #[test]
     fn an_oversized_round_ends_and_halves_the_cap_and_a_lone_one_is_refused() {
         let dir = tempfile::tempdir().unwrap();
