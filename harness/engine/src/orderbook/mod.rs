@@ -20,12 +20,12 @@ use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::{sign, SignedMessage};
 
-use crate::generated_verifier_classes::ORDERBOOK_VERIFIER_CLASS_HASH;
+use crate::program::PARAMS;
 
 /// The order book's program hash: [`ORDERBOOK_VERIFIER`]'s class hash as pinned in
-/// `generated_verifier_classes.rs` (kept fresh by the air-codegen size test).
-pub const ORDERBOOK_PROGRAM_HASH: Felt = ORDERBOOK_VERIFIER_CLASS_HASH;
-use crate::program::PARAMS;
+/// `generated_verifier_classes.rs` (kept fresh by the air-codegen size test); the one name
+/// the engine uses for it.
+pub const ORDERBOOK_PROGRAM_HASH: Felt = crate::generated_verifier_classes::ORDERBOOK_VERIFIER_CLASS_HASH;
 
 pub mod pipeline;
 pub use zkthread_orderbook::Price;
@@ -83,7 +83,7 @@ pub enum MarketError {
     #[error(
         "thread {thread_id} runs program {program_hash:#x}{}, not the order book's ({:#x}): no book proof settles there",
         crate::program::TokenProgram::of(*.program_hash).map(|p| format!(" (the token's {p} program)")).unwrap_or_default(),
-        ORDERBOOK_VERIFIER_CLASS_HASH
+        ORDERBOOK_PROGRAM_HASH
     )]
     OtherProgram { thread_id: u64, program_hash: Felt },
     #[error("order {id} of {owner:#x} holds {value:#x}, which no order book writes")]
@@ -277,7 +277,7 @@ impl Market {
 
     /// Whether `program_hash` names the order book's program (its verifier's pinned class).
     pub fn is_book_program(program_hash: Felt) -> bool {
-        program_hash == ORDERBOOK_VERIFIER_CLASS_HASH
+        program_hash == ORDERBOOK_PROGRAM_HASH
     }
 
     /// The thread `info` describes runs the order book's program, or [`MarketError::OtherProgram`].
