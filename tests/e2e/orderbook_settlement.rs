@@ -39,7 +39,7 @@ use zkthread_e2e::client::registry::NewThread;
 use zkthread_e2e::client::{FeeMode, Felt};
 use zkthread_e2e::orderbook::{deploy_market, prove_round, signer};
 use zkthread_e2e::settle::{assert_settle_reverts, l2_gas_used, settle_and_check, settle_bounds, Watched};
-use zkthread_e2e::{artifact, init_tracing, revert_bounds, SUPPLY, VERIFIER};
+use zkthread_e2e::{init_tracing, revert_bounds, SUPPLY};
 use zkthread_orderbook::batcher::{build, rematch};
 use zkthread_orderbook::state::{OrderState, Price, SIDE_BUY, SIDE_CANCELLED, SIDE_SELL};
 use zkthread_engine::orderbook::pipeline::{self, BookProveOutcome};
@@ -288,7 +288,6 @@ async fn moved_to_another_program(
     store: &Store<StoredOrder>,
     carol: &mut zkthread_engine::orderbook::OrderSigner,
 ) -> Result<()> {
-    use zkthread_e2e::client::token::Token;
     use zkthread_engine::orderbook::Market;
 
     let (client, key) = (world.client(), market.thread_key());
@@ -298,22 +297,11 @@ async fn moved_to_another_program(
     store.submit(key, StoredOrder::new(carol.address, &ask))?;
     ensure!(matches!(pipeline::batch(reader, store, market, &Logged).await?, BatchOutcome::Built(_)));
 
-    let newer = artifact(VERIFIER.0, VERIFIER.1)?;
-    client.declare(newer).await.context("declare ThreadVerifier")?;
-    let os_2 = Felt::TWO;
-    let accept = |address| Token { address }.set_program_accepted_call(newer.class_hash, true);
-    let calls = vec![
-        world.registry.register_os_version_call(os_2)?,
-        world.registry.register_program_call(os_2, newer.class_hash)?,
-        accept(market.book.address)?,
-        accept(market.base.address)?,
-        accept(market.quote.address)?,
-        world.registry.upgrade_thread_call(market.thread_id, os_2, newer.class_hash)?,
-    ];
-    client.invoke(calls, FeeMode::default()).await?.require_success("upgrade_thread")?;
+    let contracts = [market.book.address, market.base.address, market.quote.address];
+    let newer = world.upgrade_to_thread_verifier(market.thread_id, &contracts).await?;
 
     match pipeline::batch(reader, store, market, &Logged).await {
-        Err(MarketError::OtherProgram { program_hash, .. }) => ensure!(program_hash == newer.class_hash),
+        Err(MarketError::OtherProgram { program_hash, .. }) => ensure!(program_hash == newer),
         other => anyhow::bail!("a book round was built for another program: {other:?}"),
     }
     let ended = store.sub_blocks(key)?.pop().context("the built sub-block")?;
@@ -324,7 +312,7 @@ async fn moved_to_another_program(
     );
     ensure!(store.in_flight(key)?.is_none() && store.pending(key)?.len() == 1, "the ask is pending again, not lost");
     match Market::open(reader, world.registry, market.thread_id).await {
-        Err(MarketError::OtherProgram { program_hash, .. }) => ensure!(program_hash == newer.class_hash),
+        Err(MarketError::OtherProgram { program_hash, .. }) => ensure!(program_hash == newer),
         other => anyhow::bail!("opened a market on a thread of another program: {other:?}"),
     }
     ensure!(world.registry.next_sequence(client, market.thread_id).await? == 6, "nothing was settled");

@@ -571,22 +571,10 @@ async fn paused_then_upgraded_before_settling(
     admin(vec![registry.set_active_call(world.thread_id, true)?], "set_active(true)").await?;
 
     // Another program under a newer OS version, accepted by the token, and the thread moved to it.
-    let newer = artifact(zkthread_e2e::VERIFIER.0, zkthread_e2e::VERIFIER.1)?;
-    client.declare(newer).await.context("declare ThreadVerifier")?;
-    let os_2 = Felt::TWO;
-    admin(
-        vec![
-            registry.register_os_version_call(os_2)?,
-            registry.register_program_call(os_2, newer.class_hash)?,
-            world.token.set_program_accepted_call(newer.class_hash, true)?,
-            registry.upgrade_thread_call(world.thread_id, os_2, newer.class_hash)?,
-        ],
-        "upgrade_thread",
-    )
-    .await?;
+    let newer = world.upgrade_to_thread_verifier(world.thread_id, &[world.token.address]).await?;
     match settle(client, store, thread, SettleOptions::default(), &Logged).await {
         Err(EngineError::PreflightBlocked { why, rebuild: true, oversize: None }) => {
-            ensure!(why.starts_with(&format!("the thread now runs program {:#x}", newer.class_hash)), "{why}")
+            ensure!(why.starts_with(&format!("the thread now runs program {:#x}", newer)), "{why}")
         }
         other => anyhow::bail!("sent a proof of the old program: {other:?}"),
     }
@@ -594,7 +582,7 @@ async fn paused_then_upgraded_before_settling(
     ensure!(ended.to == "stale" && ended.detail.contains("not the") && ended.detail.contains("1 message(s) pending again"), "{}", ended.line());
     ensure!(store.pending(thread)?.len() == 1, "the list is pending again");
     match batch(client, store, thread, Limits::default(), &Logged).await {
-        Err(EngineError::OtherProgram { program_hash, .. }) => ensure!(program_hash == newer.class_hash),
+        Err(EngineError::OtherProgram { program_hash, .. }) => ensure!(program_hash == newer),
         other => anyhow::bail!("a list was built for another program: {other:?}"),
     }
     ensure!(store.pending(thread)?.len() == 1, "still pending, not lost");

@@ -320,6 +320,26 @@ impl ThreadWorld {
         &self.chain.client
     }
 
+    /// Moves thread `thread_id` to another program, as its admin may at any time: `ThreadVerifier`
+    /// (declared here) under OS version 2, which the thread's `contracts` accept first, then
+    /// `upgrade_thread`, in one transaction. What a prover's in-flight work meets when the
+    /// thread's program changes; returns the new program hash.
+    pub async fn upgrade_to_thread_verifier(&self, thread_id: u64, contracts: &[Felt]) -> Result<Felt> {
+        let newer = artifact(VERIFIER.0, VERIFIER.1)?;
+        self.client().declare(newer).await.context("declare ThreadVerifier")?;
+        let os_2 = Felt::TWO;
+        let mut calls = vec![
+            self.registry.register_os_version_call(os_2)?,
+            self.registry.register_program_call(os_2, newer.class_hash)?,
+        ];
+        for &address in contracts {
+            calls.push(Token { address }.set_program_accepted_call(newer.class_hash, true)?);
+        }
+        calls.push(self.registry.upgrade_thread_call(thread_id, os_2, newer.class_hash)?);
+        self.client().invoke(calls, FeeMode::default()).await?.require_success("upgrade_thread")?;
+        Ok(newer.class_hash)
+    }
+
     /// The world's thread, as settlements address it.
     pub fn thread(&self) -> ThreadRef {
         self.thread_with_id(self.thread_id)
