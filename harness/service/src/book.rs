@@ -13,6 +13,7 @@
 //! | `GET /signers/{address}` | [`SignerView`]: the key and nonce the owner's next message is signed under |
 //! | `GET /health` | `{"status": "ok"}` |
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,12 +23,12 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::sync::Notify;
-use zkthread_client::ChainClient;
+use zkthread_client::{ChainClient, Felt};
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::orderbook::{
     side_name,
     action, admit_order, known_orders, next_nonce, owed_taker, settle_round, slot_budget, uncross_owed, Market, MarketError, OrderRefusal,
-    Round, StoredOrder,
+    OrderState, Round, StoredOrder,
 };
 use zkthread_engine::{hex, EngineError, Observer, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
@@ -51,6 +52,9 @@ pub struct BookShared {
     /// Wakes an idle pipeline when a message arrives.
     pub wake: Notify,
     last_error: LastError,
+    /// Orders `GET /book` read closed (filled or cancelled, for good): shown from here instead
+    /// of read from the node on every request, which would grow with the book's history.
+    closed: std::sync::Mutex<BTreeMap<(Felt, u32), OrderState>>,
 }
 
 impl BookShared {
@@ -62,7 +66,27 @@ impl BookShared {
             admission: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             last_error: LastError::default(),
+            closed: Default::default(),
         }
+    }
+
+    /// Order `id` of `owner` as on chain: from the closed orders already read, or read now
+    /// (and kept if closed).
+    async fn order(&self, owner: Felt, id: u32) -> Result<OrderState, MarketError> {
+        if let Some(order) = self.closed_orders().get(&(owner, id)) {
+            return Ok(*order);
+        }
+        let order = self.market.stored_order(self.client.reader(), owner, id).await?;
+        if order.is_closed() {
+            self.closed_orders().insert((owner, id), order);
+        }
+        Ok(order)
+    }
+
+    /// The closed orders read (a panic while it was held left nothing half-written: one
+    /// insert).
+    fn closed_orders(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Felt, u32), OrderState>> {
+        self.closed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn thread(&self) -> ThreadKey {
@@ -170,7 +194,7 @@ async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, A
     let chain = |source| MarketError::Chain { doing: "reading the book", source };
     let mut orders = Vec::new();
     for (owner, id) in known_orders(&shared.store, key)? {
-        let o = market.stored_order(reader, owner, id).await?;
+        let o = shared.order(owner, id).await?;
         let (side, price) = (side_name(o.side).into(), o.price);
         orders.push(OrderLine { owner: hex(owner), order_id: id, side, price, remaining: o.remaining });
     }

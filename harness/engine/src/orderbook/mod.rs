@@ -15,7 +15,7 @@ use zkthread_client::token::{Token, TokenConfig};
 use zkthread_client::{ChainClient, ChainReader, ClientError, FeeMode, Felt};
 use zkthread_orderbook::batcher::{Account, BookState, SignedOrder, SubBlock};
 use zkthread_orderbook::statement::{order_slot_key, unpack_order};
-use zkthread_orderbook::{poseidon252, Directory, OrderMessage, OrderState, SignedPublicInput};
+use zkthread_orderbook::{poseidon252, Directory, OrderMessage, SignedPublicInput};
 use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::{sign, SignedMessage};
@@ -28,7 +28,7 @@ use crate::program::PARAMS;
 pub const ORDERBOOK_PROGRAM_HASH: Felt = crate::generated_verifier_classes::ORDERBOOK_VERIFIER_CLASS_HASH;
 
 pub mod pipeline;
-pub use zkthread_orderbook::Price;
+pub use zkthread_orderbook::{OrderState, Price};
 pub use pipeline::{
     action, admit_order, known_orders, next_nonce, owed_taker, precheck, refusal_line, settle_round, slot_budget, uncross_owed,
     BookProveOutcome, OrderRefusal, ProvedRound, Round, StoppedTaker,

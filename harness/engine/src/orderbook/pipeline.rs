@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use zkthread_client::{ChainClient, ChainReader, Felt};
 use zkthread_orderbook::batcher::{self, BatchError, BookState, SignedOrder, SubBlock as BookSubBlock, Trade};
-use zkthread_orderbook::state::{SIDE_CANCELLED_ON_L2, SIDE_EMPTY};
+use zkthread_orderbook::state::SIDE_CANCELLED_ON_L2;
 use zkthread_orderbook::{poseidon252, Price, SignedPublicInput};
 use zkthread_prover::ThreadChannel;
 use zkthread_sig::domain::account_id;
@@ -255,10 +255,7 @@ struct Matched {
 fn closed_in(state: &BookState, known: &[(Felt, u32)]) -> Vec<(Felt, u32)> {
     known
         .iter()
-        .filter(|(owner, id)| {
-            let order = state.order(&account_id(*owner), *id);
-            order.side != SIDE_EMPTY && order.remaining == 0
-        })
+        .filter(|(owner, id)| state.order(&account_id(*owner), *id).is_closed())
         .copied()
         .collect()
 }

@@ -252,6 +252,13 @@ impl OrderState {
     pub fn is_live(&self) -> bool {
         (self.side == SIDE_BUY || self.side == SIDE_SELL) && self.remaining > 0 && self.price.is_valid()
     }
+
+    /// Filled or cancelled: for good, as an id is placed once and nothing fills or revives a
+    /// closed order (so a reader may keep what it read of one). An empty slot is not closed:
+    /// its id may still be placed.
+    pub fn is_closed(&self) -> bool {
+        self.side != SIDE_EMPTY && self.remaining == 0
+    }
 }
 
 /// One slot's state tuple (the statement's view of a slot, before or after).
