@@ -138,9 +138,17 @@ fn settled_placements(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<
         None => SettledPlaced::default(),
     };
     let cached_through = placed.next_sequence;
+    let recorded = store.sub_blocks_from(key, cached_through).map_err(EngineError::from)?;
+    // Sequences below the first this store recorded settled elsewhere (a queue imported
+    // mid-thread, another data directory; `imported_known` holds what they placed) and are
+    // never recorded here later (a batch takes the chain's next sequence): the prefix starts
+    // past them, or every call would read everything as beyond a gap.
+    if let Some(first) = recorded.first() {
+        placed.next_sequence = placed.next_sequence.max(first.sequence());
+    }
     let mut seen: BTreeSet<(Felt, u32)> = placed.orders.iter().copied().collect();
     let mut beyond = Vec::new();
-    for sub_block in store.sub_blocks_from(key, cached_through).map_err(EngineError::from)? {
+    for sub_block in recorded {
         if !matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
             continue;
         }
@@ -1392,6 +1400,18 @@ mod tests {
         assert_eq!(known_orders(&store, key).unwrap(), known(&[(5, 1), (7, 2), (8, 3), (9, 4)]));
         store.set_note(key, SETTLED_PLACED, "not json").unwrap();
         assert!(matches!(known_orders(&store, key), Err(MarketError::Engine(EngineError::Corrupt(_)))));
+
+        // A store whose first sub-block is sequence 3 (the ones before settled elsewhere):
+        // the cache starts there and moves on, rather than reading everything as past a gap.
+        let other = ThreadKey::new(Felt::from(0x99u64), 5);
+        store.submit(other, order(6, 7, 0)).unwrap();
+        let proven = proven_round(&store, other, 3);
+        store.record_sending(other, 3, proven.attempt, Felt::from(0x79u8), Felt::ONE).unwrap();
+        store.record_settled(other, 3, proven.attempt, Felt::from(0x79u8), 7, 100).unwrap();
+        assert_eq!(known_orders(&store, other).unwrap(), known(&[(6, 7)]));
+        let seeded: Option<SettledPlaced> =
+            store.note(other, SETTLED_PLACED).unwrap().map(|json| serde_json::from_str(&json).unwrap());
+        assert_eq!(seeded, Some(SettledPlaced { next_sequence: 4, orders: known(&[(6, 7)]) }));
     }
 
     /// Records `messages` as a Built, then Proven, sub-block `sequence` whose statement has
