@@ -193,23 +193,9 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     // receiver: few slots, a small body), which no settlement makes room for; the CLI's
     // `tx submit --server` refuses it with the same line, its key file untouched.
     let long = vec![(Felt::from(0x5000_u64), 1); 1_025];
-    let refusals: Vec<String> =
-        wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &served.url, list_thread, &long))).collect();
-    assert!(refusals[0].contains("a list of 1025 transfers is longer than one sender may have queued here (at most 1024): split it"), "{}", refusals[0]);
-    assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
-    let mut cli = world.submit_args(0, 1, 1);
-    cli[3] = list_thread.to_string();
-    cli.truncate(cli.len() - 5); // --to, --amount and --json: the list's own follow
-    for (to, amount) in &long {
-        cli.extend(["--to".to_owned(), format!("{to:#x}"), "--amount".to_owned(), amount.to_string()]);
-    }
-    cli.extend(["--server".to_owned(), served.url.clone()]);
-    let key_file = world.data_dir.path().join("keys").join(format!("{:#x}-{:#x}.json", world.accounts[0], world.token.address));
-    let index_before = Wallet::open(&key_file).unwrap().next_index();
-    let out = world.cli(&cli.iter().map(String::as_str).collect::<Vec<_>>());
-    let refused = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && refused.contains(&refusals[0]), "the CLI refuses otherwise: {refused}");
-    assert_eq!(Wallet::open(&key_file).unwrap().next_index(), index_before, "the CLI spent an index");
+    let split_it = "a list of 1025 transfers is longer than one sender may have queued here (at most 1024): split it";
+    let line = refused_by_both(&wallets, &world, (&served.url, list_thread), &long, split_it);
+    refused_by_cli(&world, (&served.url, list_thread), &long, &line);
     for wallet in &wallets {
         assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 1, "{}: no index spent", wallet.language);
     }
@@ -230,26 +216,15 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
         assert_eq!((slot["queued"].as_u64(), slot["queued_transfers"].as_u64()), (Some(1), Some(2)), "{slot}");
     }
     let past_cap = vec![(Felt::from(0x5000_u64), 1); 1_023];
-    let refusals: Vec<String> =
-        wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &served.url, list_thread, &past_cap))).collect();
-    assert!(refusals[0].contains("already has 2 transfers queued here in lists; with these 1023 it would pass 1024"), "{}", refusals[0]);
-    assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
+    let would_pass = "already has 2 transfers queued here in lists; with these 1023 it would pass 1024";
+    refused_by_both(&wallets, &world, (&served.url, list_thread), &past_cap, would_pass);
     // A service whose sender queue is full (64 messages; a test double in front of the real
     // one says so): both wallets and `tx submit --server` refuse before signing, with its line.
     let busy = FullQueueServiceDouble::start(&served.url);
     let one = [(world.accounts[2], 1_u128)];
-    let refusals: Vec<String> = wallets.iter().map(|w| w.run_refused(&w.submit_args(&world, &busy.url, list_thread, &one))).collect();
-    assert!(refusals[0].contains("already has 64 transfers queued here (at most 64): post again after the next settlement"), "{}", refusals[0]);
-    assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
-    let mut cli = world.submit_args(0, 2, 1);
-    cli[3] = list_thread.to_string();
-    cli.retain(|a| a != "--json");
-    cli.extend(["--server".to_owned(), busy.url.clone()]);
-    let index_before = Wallet::open(&key_file).unwrap().next_index();
-    let out = world.cli(&cli.iter().map(String::as_str).collect::<Vec<_>>());
-    let refused = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && refused.contains(&refusals[0]), "the CLI refuses otherwise: {refused}");
-    assert_eq!(Wallet::open(&key_file).unwrap().next_index(), index_before, "the CLI spent an index");
+    let queue_full = "already has 64 transfers queued here (at most 64): post again after the next settlement";
+    let line = refused_by_both(&wallets, &world, (&busy.url, list_thread), &one, queue_full);
+    refused_by_cli(&world, (&busy.url, list_thread), &one, &line);
     for wallet in &wallets {
         assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 2, "{}: no index spent", wallet.language);
     }
@@ -507,6 +482,39 @@ impl ExampleWallet {
         args.extend(self.node(world));
         args
     }
+}
+
+/// `pays` posted by both wallets to the service at `url` for thread `thread_id`: each refuses
+/// it before signing, with the same line, which contains `expected`. Returns the line.
+fn refused_by_both(
+    wallets: &[ExampleWallet; 2],
+    world: &World,
+    (url, thread_id): (&str, u64),
+    pays: &[(Felt, u128)],
+    expected: &str,
+) -> String {
+    let mut refusals: Vec<String> = wallets.iter().map(|w| w.run_refused(&w.submit_args(world, url, thread_id, pays))).collect();
+    assert!(refusals[0].contains(expected), "{}", refusals[0]);
+    assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
+    refusals.swap_remove(0)
+}
+
+/// `pays` posted as one list by `tx submit --server` from account 0: refused with `line`
+/// (the wallets' refusal), its key file untouched.
+fn refused_by_cli(world: &World, (url, thread_id): (&str, u64), pays: &[(Felt, u128)], line: &str) {
+    let mut cli = world.submit_args(0, 1, 1);
+    cli[3] = thread_id.to_string();
+    cli.truncate(cli.len() - 5); // --to, --amount and --json: the list's own follow
+    for (to, amount) in pays {
+        cli.extend(["--to".to_owned(), format!("{to:#x}"), "--amount".to_owned(), amount.to_string()]);
+    }
+    cli.extend(["--server".to_owned(), url.to_owned()]);
+    let key_file = world.data_dir.path().join("keys").join(format!("{:#x}-{:#x}.json", world.accounts[0], world.token.address));
+    let index_before = Wallet::open(&key_file).unwrap().next_index();
+    let out = world.cli(&cli.iter().map(String::as_str).collect::<Vec<_>>());
+    let refused = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && refused.contains(line), "the CLI refuses otherwise: {refused}");
+    assert_eq!(Wallet::open(&key_file).unwrap().next_index(), index_before, "the CLI spent an index");
 }
 
 fn examples_dir() -> std::path::PathBuf {
