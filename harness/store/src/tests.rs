@@ -851,3 +851,37 @@ fn a_lanes_queue_is_its_in_flight_then_its_pending_messages() {
     store.record_settled(thread(1), 0, 1, felt(0x51), 9, 1).unwrap();
     assert_eq!(ids(&store.lane_queue(thread(1), &alice).unwrap()), [newer.id]);
 }
+
+#[test]
+#[ignore = "measurement: cargo test -p zkthread-store --release -- --ignored --nocapture queue_reads_cost"]
+fn queue_reads_cost_with_a_long_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let alice = sender_key(felt(7), felt(1));
+    let mut submitted = 0;
+    for queue in [100, 1_000, 4_000] {
+        // 100 senders in turn, alice (sender 1) among them: 1% of the queue is hers.
+        while submitted < queue {
+            store.submit(thread(1), transfer(1 + submitted % 100, 200, 1)).unwrap();
+            submitted += 1;
+        }
+        let time = |f: &dyn Fn() -> usize| {
+            let began = std::time::Instant::now();
+            let n = (0..10).map(|_| f()).last().unwrap();
+            (began.elapsed() / 10, n)
+        };
+        let (whole, all) = time(&|| {
+            let (in_flight, pending) = store.queue(thread(1)).unwrap();
+            in_flight.len() + pending.iter().filter(|m| m.body.from == felt(1)).count()
+        });
+        let (lane, hers) = time(&|| store.lane_queue(thread(1), &alice).unwrap().len());
+        assert_eq!(all, hers);
+        let (pending, _) = time(&|| store.pending(thread(1)).unwrap().len());
+        let (within, taken) = time(&|| store.pending_within(thread(1), 64, |_| 1).unwrap().len());
+        assert_eq!(taken, 64);
+        println!(
+            "{queue} pending: one sender's {hers} by decoding the queue {whole:?}, by its lane {lane:?}; \
+             the whole queue {pending:?}, the oldest 64 {within:?}"
+        );
+    }
+}
