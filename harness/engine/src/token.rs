@@ -46,12 +46,7 @@ impl<W> Batched<W> {
     /// The public input of this sub-block in `thread`'s thread (its identity fields; the
     /// lists and the transaction list are this sub-block's).
     pub fn statement(&self, thread: &SignedPublicInput) -> SignedPublicInput {
-        SignedPublicInput {
-            transactions: self.transactions,
-            inputs: self.inputs.clone(),
-            outputs: self.outputs.clone(),
-            ..thread.clone()
-        }
+        thread.with_lists(self.transactions, &self.inputs, &self.outputs)
     }
 }
 

@@ -64,6 +64,15 @@ pub struct SignedPublicInput {
     pub outputs: Vec<SlotValue>,
 }
 
+impl SignedPublicInput {
+    /// The public input of a sub-block of this thread (its identity fields, from `self`) with
+    /// this transaction list and these slot lists: one place for what a batcher's sub-block
+    /// contributes, whatever its program.
+    pub fn with_lists(&self, transactions: TxListCommitment, inputs: &[SlotValue], outputs: &[SlotValue]) -> Self {
+        SignedPublicInput { transactions, inputs: inputs.to_vec(), outputs: outputs.to_vec(), ..self.clone() }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignedStatementError {
     #[error("{list} list is not strictly ascending by (contract, key) at entry {index}")]

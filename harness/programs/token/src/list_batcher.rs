@@ -109,12 +109,7 @@ pub struct SignedListSubBlock {
 impl SignedListSubBlock {
     /// The public input of this sub-block in `thread`'s thread.
     pub fn statement(&self, thread: &SignedPublicInput) -> SignedPublicInput {
-        SignedPublicInput {
-            transactions: self.transactions,
-            inputs: self.inputs.clone(),
-            outputs: self.outputs.clone(),
-            ..thread.clone()
-        }
+        thread.with_lists(self.transactions, &self.inputs, &self.outputs)
     }
 
     /// Transfers the sub-block applies (every list's).
