@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `POST /orders` | 202 [`Accepted`] once durably stored; 400 malformed JSON, 413 too large, 422 refused with the batcher's reason, 429 the owner's queue is full (post the same message again after the next settlement) |
 //! | `GET /orders/{id}` | [`TransferStatus`]: pending, rejected (reason), in_sub_block (its status), settled (sequence, tx hash, block) |
-//! | `GET /book` | [`BookView`]: fill count, the known orders from chain, the slot budget and an owed round, pending messages, recent sub-blocks, the pipeline's last error |
+//! | `GET /book` | [`BookView`]: fill count, the known orders (from chain; a cancelled one read once), the slot budget and an owed round, pending messages, recent sub-blocks, the pipeline's last error |
 //! | `GET /signers/{address}` | [`SignerView`]: the key and nonce the owner's next message is signed under |
 //! | `GET /health` | `{"status": "ok"}` |
 
@@ -52,9 +52,10 @@ pub struct BookShared {
     /// Wakes an idle pipeline when a message arrives.
     pub wake: Notify,
     last_error: LastError,
-    /// Orders `GET /book` read closed (filled or cancelled, for good): shown from here instead
-    /// of read from the node on every request, which would grow with the book's history.
-    closed: std::sync::Mutex<BTreeMap<(Felt, u32), OrderState>>,
+    /// Orders `GET /book` read cancelled (`OrderState::is_final`: nothing changes them again):
+    /// shown from here instead of read from the node on every request, which would grow with
+    /// the book's history. A filled order is read each time: it may still be cancelled.
+    cancelled: std::sync::Mutex<BTreeMap<(Felt, u32), OrderState>>,
 }
 
 impl BookShared {
@@ -66,27 +67,27 @@ impl BookShared {
             admission: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             last_error: LastError::default(),
-            closed: Default::default(),
+            cancelled: Default::default(),
         }
     }
 
-    /// Order `id` of `owner` as on chain: from the closed orders already read, or read now
-    /// (and kept if closed).
+    /// Order `id` of `owner` as on chain: from the cancelled orders already read, or read now
+    /// (and kept if cancelled).
     async fn order(&self, owner: Felt, id: u32) -> Result<OrderState, MarketError> {
-        if let Some(order) = self.closed_orders().get(&(owner, id)) {
+        if let Some(order) = self.cancelled_orders().get(&(owner, id)) {
             return Ok(*order);
         }
         let order = self.market.stored_order(self.client.reader(), owner, id).await?;
-        if order.is_closed() {
-            self.closed_orders().insert((owner, id), order);
+        if order.is_final() {
+            self.cancelled_orders().insert((owner, id), order);
         }
         Ok(order)
     }
 
-    /// The closed orders read (a panic while it was held left nothing half-written: one
+    /// The cancelled orders read (a panic while it was held left nothing half-written: one
     /// insert).
-    fn closed_orders(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Felt, u32), OrderState>> {
-        self.closed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn cancelled_orders(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Felt, u32), OrderState>> {
+        self.cancelled.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn thread(&self) -> ThreadKey {

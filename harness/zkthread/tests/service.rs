@@ -570,34 +570,52 @@ impl FullQueueServiceDouble {
         let url = format!("http://{}", listener.local_addr().unwrap());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let _ = Self::answer(client, &target);
+                let target = target.clone();
+                std::thread::spawn(move || {
+                    if let Err(error) = Self::answer(client, &target) {
+                        eprintln!("FullQueueServiceDouble: {error}");
+                    }
+                });
             }
         });
         FullQueueServiceDouble { url }
     }
 
     fn answer(mut client: TcpStream, target: &str) -> std::io::Result<()> {
+        // A stalled peer fails the client's request, not the whole test.
+        let limit = Some(Duration::from_secs(30));
+        client.set_read_timeout(limit)?;
+        client.set_write_timeout(limit)?;
         let mut reader = BufReader::new(client.try_clone()?);
         let mut request_line = String::new();
         reader.read_line(&mut request_line)?;
+        let mut body_length = 0;
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header)? <= 2 {
-                break; // the blank line: a GET has no body
+                break; // the blank line
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    body_length = value.trim().parse().unwrap_or(0);
+                }
             }
         }
+        // Read, so that closing the socket does not reset the connection before the answer.
+        std::io::copy(&mut (&mut reader).take(body_length), &mut std::io::sink())?;
         let (method, path) = match request_line.split_whitespace().collect::<Vec<_>>()[..] {
             [method, path, ..] => (method.to_owned(), path.to_owned()),
             _ => return Ok(()),
         };
         let (status, body) = if method == "GET" {
             let mut service = TcpStream::connect(target)?;
+            service.set_read_timeout(limit)?;
             write!(service, "GET {path} HTTP/1.0\r\nhost: {target}\r\n\r\n")?;
             let mut answer = String::new();
             service.read_to_string(&mut answer)?;
             let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
             let status = head.split_whitespace().nth(1).unwrap_or("502").to_owned();
-            let mut body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+            let mut body: Value = serde_json::from_str(body).unwrap_or_else(|e| body!({ "error": format!("the service's answer is not JSON: {e}") }));
             if path.starts_with("/senders/") && status == "200" {
                 body["queued"] = body!(64);
             }

@@ -129,8 +129,13 @@ struct SettledPlaced {
 }
 
 /// Every order a settled sub-block of the thread placed, in placement order, each once: the
-/// cached prefix ([`SETTLED_PLACED`], moved forward over the sequences settled since and
-/// written back), then any settled past a sequence not (yet) recorded settled, uncached.
+/// cached prefix ([`SETTLED_PLACED`]), moved forward over the sub-blocks recorded settled since
+/// and written back.
+///
+/// Sequences settle in order on chain, so a sub-block recorded settled at `s` makes every
+/// sequence below `s` final: what this store did not record there (settled elsewhere: a queue
+/// imported mid-thread, another prover's sub-block that superseded one of ours) it can never
+/// learn, and the cache moves past it rather than re-reading everything after it on each call.
 fn settled_placements(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(Felt, u32)>> {
     let corrupt = |e: serde_json::Error| EngineError::Corrupt(format!("the settled-placements note: {e}"));
     let mut placed: SettledPlaced = match store.note(key, SETTLED_PLACED).map_err(EngineError::from)? {
@@ -138,41 +143,23 @@ fn settled_placements(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<
         None => SettledPlaced::default(),
     };
     let cached_through = placed.next_sequence;
-    let recorded = store.sub_blocks_from(key, cached_through).map_err(EngineError::from)?;
-    // Sequences below the first this store recorded settled elsewhere (a queue imported
-    // mid-thread, another data directory; `imported_known` holds what they placed) and are
-    // never recorded here later (a batch takes the chain's next sequence): the prefix starts
-    // past them, or every call would read everything as beyond a gap.
-    if let Some(first) = recorded.first() {
-        placed.next_sequence = placed.next_sequence.max(first.sequence());
-    }
     let mut seen: BTreeSet<(Felt, u32)> = placed.orders.iter().copied().collect();
-    let mut beyond = Vec::new();
-    for sub_block in recorded {
+    for sub_block in store.sub_blocks_from(key, cached_through).map_err(EngineError::from)? {
         if !matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
             continue;
         }
-        let contiguous = sub_block.sequence() == placed.next_sequence;
         for message in sub_block.body.messages.iter().filter(|m| m.body.place.is_some()) {
             let order = (message.body.owner, message.body.id);
-            if !seen.insert(order) {
-                continue;
-            }
-            if contiguous {
+            if seen.insert(order) {
                 placed.orders.push(order);
-            } else {
-                beyond.push(order);
             }
         }
-        if contiguous {
-            placed.next_sequence += 1;
-        }
+        placed.next_sequence = sub_block.sequence() + 1;
     }
     if placed.next_sequence != cached_through {
         let json = serde_json::to_string(&placed).map_err(corrupt)?;
         store.set_note(key, SETTLED_PLACED, &json).map_err(EngineError::from)?;
     }
-    placed.orders.extend(beyond);
     Ok(placed.orders)
 }
 
@@ -215,7 +202,7 @@ pub fn live_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(Fe
 /// `owner`'s next nonce in the book: its key slot's on chain plus its messages queued in the
 /// store (pending or in a sub-block on its way to settle).
 pub fn next_nonce(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt, on_chain: u32) -> Result<u32> {
-    let queued = store.queued_in_lane(key, &format!("{owner:#x}")).map_err(EngineError::from)?;
+    let queued = store.queued_in_lane(key, &owner_lane(owner)).map_err(EngineError::from)?;
     Ok(on_chain + queued.len() as u32)
 }
 
@@ -1412,6 +1399,18 @@ mod tests {
         let seeded: Option<SettledPlaced> =
             store.note(other, SETTLED_PLACED).unwrap().map(|json| serde_json::from_str(&json).unwrap());
         assert_eq!(seeded, Some(SettledPlaced { next_sequence: 4, orders: known(&[(6, 7)]) }));
+        // Sequence 4 of this store ended (another prover's settled it) and 5 settled here: the
+        // cache moves past 4, which it can never learn, to 6.
+        store.submit(other, order(6, 8, 0)).unwrap();
+        let lost = proven_round(&store, other, 4);
+        store.record_abandoned(other, 4, lost.attempt, SubBlockStatus::Superseded { next_sequence: 5 }).unwrap();
+        let proven = proven_round(&store, other, 5);
+        store.record_sending(other, 5, proven.attempt, Felt::from(0x7au8), Felt::TWO).unwrap();
+        store.record_settled(other, 5, proven.attempt, Felt::from(0x7au8), 8, 100).unwrap();
+        assert_eq!(known_orders(&store, other).unwrap(), known(&[(6, 7), (6, 8)]));
+        let moved: Option<SettledPlaced> =
+            store.note(other, SETTLED_PLACED).unwrap().map(|json| serde_json::from_str(&json).unwrap());
+        assert_eq!(moved.map(|c| c.next_sequence), Some(6));
     }
 
     /// Records `messages` as a Built, then Proven, sub-block `sequence` whose statement has

@@ -253,11 +253,19 @@ impl OrderState {
         (self.side == SIDE_BUY || self.side == SIDE_SELL) && self.remaining > 0 && self.price.is_valid()
     }
 
-    /// Filled or cancelled: for good, as an id is placed once and nothing fills or revives a
-    /// closed order (so a reader may keep what it read of one). An empty slot is not closed:
-    /// its id may still be placed.
+    /// Filled or cancelled: it never trades again, as an id is placed once and nothing fills
+    /// or revives a closed order. Its slot may still change: a filled order can be cancelled
+    /// (signed, or on L2), which turns its side. An empty slot is not closed: its id may still
+    /// be placed.
     pub fn is_closed(&self) -> bool {
         self.side != SIDE_EMPTY && self.remaining == 0
+    }
+
+    /// Cancelled (signed or on L2): what a reader sees of it can no longer change, bar an L2
+    /// cancel the book later records as signed (still cancelled, same price, nothing left), so
+    /// it may keep what it read. A filled order is closed but not final: it can be cancelled.
+    pub fn is_final(&self) -> bool {
+        self.side == SIDE_CANCELLED || self.side == SIDE_CANCELLED_ON_L2
     }
 }
 
@@ -331,4 +339,26 @@ pub fn boundary_sum(changes: &[Change], state: &StateRelation) -> SecureField {
             acc + term(&c.after) - term(&c.before)
         }
     })
+}
+
+#[cfg(test)]
+mod order_state_tests {
+    use super::*;
+
+    /// A filled order is closed (it never trades again) but not final (it may still be
+    /// cancelled); a cancelled one is both; a live or empty one neither.
+    #[test]
+    fn closed_and_final_orders() {
+        let filled = OrderState::buy(Price::whole(7), 0);
+        let cases = [
+            (OrderState::sell(Price::whole(7), 3), false, false),
+            (OrderState::EMPTY, false, false),
+            (filled, true, false),
+            (OrderState::cancelled(Price::whole(7)), true, true),
+            (OrderState::cancelled_on_l2(Price::whole(7)), true, true),
+        ];
+        for (order, closed, last) in cases {
+            assert_eq!((order.is_closed(), order.is_final()), (closed, last), "{order:?}");
+        }
+    }
 }
