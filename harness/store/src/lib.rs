@@ -834,14 +834,6 @@ impl<M: MessageBody> Store<M> {
         read_in_flight(&txn, thread)
     }
 
-    /// What the thread has queued as of one instant (one read transaction): its in-flight
-    /// sub-blocks, oldest first, and its pending messages. A message is in exactly one of them
-    /// even while a batch moves it, and the settled history is not read.
-    pub fn queue(&self, thread: ThreadKey) -> Result<(Vec<SubBlock<M>>, Vec<Message<M>>)> {
-        let txn = self.begin_read(thread)?;
-        Ok((read_in_flight(&txn, thread)?, read_records(&txn, PENDING, thread)?))
-    }
-
     /// The messages queued in one sender lane ([`MessageBody::lane`]) of the thread, as of one
     /// instant: those in in-flight sub-blocks (oldest sub-block first, in its order), then the
     /// pending ones in submission order. Only the lane's own messages are decoded (found by
