@@ -11,6 +11,7 @@ use stwo::core::vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel;
 use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::BackendForChannel;
 
+use crate::poseidon252_channel::ThreadPoseidon252Channel;
 use crate::poseidon252_merkle::Poseidon252MerkleChannel as FastPoseidon252MerkleChannel;
 
 pub type HashOf<MC> = <<MC as MerkleChannel>::H as MerkleHasherLifted>::Hash;
@@ -43,11 +44,30 @@ pub(crate) fn from_stwo(f: &StwoFelt252) -> Felt {
 
 /// `digest <- poseidon_hash_many([digest, felts...])` (Cairo: `poseidon_hash_span`), the same
 /// shape stwo uses for `mix_u32s`.
-fn poseidon_mix_felt252s(channel: &mut Poseidon252Channel, felts: &[Felt]) {
+fn poseidon_mix_felt252s(channel: &mut impl AsStwoChannel, felts: &[Felt]) {
+    let channel = channel.stwo_channel();
     let mut data = Vec::with_capacity(felts.len() + 1);
     data.push(from_stwo(&channel.digest()));
     data.extend_from_slice(felts);
     channel.update_digest(to_stwo(&poseidon_hash_many(&data)));
+}
+
+/// stwo's Poseidon252 channel, whose digest the felt252 mixing reads and replaces: itself, or
+/// the one inside [`ThreadPoseidon252Channel`].
+trait AsStwoChannel {
+    fn stwo_channel(&mut self) -> &mut Poseidon252Channel;
+}
+
+impl AsStwoChannel for Poseidon252Channel {
+    fn stwo_channel(&mut self) -> &mut Poseidon252Channel {
+        self
+    }
+}
+
+impl AsStwoChannel for ThreadPoseidon252Channel {
+    fn stwo_channel(&mut self) -> &mut Poseidon252Channel {
+        &mut self.0
+    }
 }
 
 /// [`ThreadChannel`] for a Poseidon252 Merkle channel: stwo's, and this crate's faster one (the

@@ -106,6 +106,7 @@ pub mod batcher;
 pub mod channel;
 pub mod model;
 pub mod params;
+pub mod poseidon252_channel;
 pub mod poseidon252_merkle;
 pub mod poseidon2;
 pub mod program;
@@ -129,4 +130,5 @@ pub use serialize::{
 pub use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
 // This crate's Poseidon252 channel: the proofs of stwo's `Poseidon252MerkleChannel`, built
 // faster (see `poseidon252_merkle`).
+pub use poseidon252_channel::ThreadPoseidon252Channel;
 pub use poseidon252_merkle::Poseidon252MerkleChannel;

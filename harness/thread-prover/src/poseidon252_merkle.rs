@@ -1,7 +1,7 @@
 //! The Poseidon252 Merkle channel of thread proofs, with a faster prover-side tree builder.
 //!
 //! Proofs on this channel are byte-for-byte those of stwo's
-//! `vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel` (same channel, same hash type,
+//! `vcs_lifted::poseidon252_merkle::Poseidon252MerkleChannel` (same transcript, same hash type,
 //! same leaf and node hashing; the Cairo verifier reads them unchanged). What differs is how
 //! the prover computes the trees:
 //!
@@ -12,6 +12,9 @@
 //!   proof's time.
 //! - Leaves are hashed on rayon's pool as stwo's are (16 columns at a time, each chunk at its
 //!   own height), consecutive chunks of one height in one pass over the rows.
+//! - The proof of work is ground on both cores: the channel is
+//!   [`ThreadPoseidon252Channel`], stwo's transcript with its own grinding
+//!   ([`crate::poseidon252_channel`]).
 //!
 //! The verifier side (`update_leaf`, `finalize`, `hash_children` on few values) delegates to
 //! stwo's hasher. `tests` below check the trees against stwo's on many shapes, and
@@ -20,7 +23,7 @@
 use rayon::prelude::*;
 use starknet_crypto::poseidon_permute_comp;
 use starknet_types_core::felt::Felt;
-use stwo::core::channel::{MerkleChannel, Poseidon252Channel};
+use stwo::core::channel::MerkleChannel;
 use stwo::core::fields::m31::BaseField;
 use stwo::core::vcs_lifted::merkle_hasher::MerkleHasherLifted;
 use stwo::core::vcs_lifted::poseidon252_merkle as stwo_merkle;
@@ -31,6 +34,7 @@ use stwo::prover::backend::{BackendForChannel, Col, Column};
 use stwo::prover::vcs_lifted::ops::MerkleOpsLifted;
 
 use crate::channel::{from_stwo, to_stwo};
+use crate::poseidon252_channel::ThreadPoseidon252Channel;
 
 /// stwo's felt252 (`starknet-ff`): the hash type of the trees and of the proof.
 pub type Hash = <stwo_merkle::Poseidon252MerkleHasher as MerkleHasherLifted>::Hash;
@@ -48,11 +52,11 @@ const LEAVES_PER_TASK: usize = 256;
 pub struct Poseidon252MerkleChannel;
 
 impl MerkleChannel for Poseidon252MerkleChannel {
-    type C = Poseidon252Channel;
+    type C = ThreadPoseidon252Channel;
     type H = Poseidon252MerkleHasher;
 
     fn mix_root(channel: &mut Self::C, root: Hash) {
-        stwo_merkle::Poseidon252MerkleChannel::mix_root(channel, root)
+        stwo_merkle::Poseidon252MerkleChannel::mix_root(&mut channel.0, root)
     }
 }
 
