@@ -14,7 +14,7 @@
 //! (~10 us). Here the workers share each chunk in blocks of [`NONCES_PER_BLOCK`] and stop
 //! once no block left can hold a smaller nonce, so the answer is the same nonce; each hash is
 //! starknet-crypto 0.8's permutation (~1.3x faster, as in `poseidon252_merkle`), and a worker
-//! never searches more than one block past the answer (stwo's search up to a whole chunk).
+//! typically searches at most one block past the answer (stwo's, up to a whole chunk).
 //!
 //! ## Soundness
 //! None of this touches what a verifier checks: `verify_pow_nonce` (stwo) and the Cairo
@@ -39,7 +39,8 @@ use crate::channel::from_stwo;
 /// `low < 2^GRIND_LOW_BITS` (`stwo::prover::backend::simd::grind::poseidon252`).
 const GRIND_LOW_BITS: u32 = 14;
 /// Nonces a worker tries before taking the next block: ~1,000 hashes (a few ms) per block,
-/// so at most one block per worker is searched past the answer.
+/// so typically at most one block per worker is searched past the answer (more only while
+/// the worker holding the answer's block is descheduled).
 pub const NONCES_PER_BLOCK: u64 = 1 << 10;
 
 /// The channel of thread proofs: stwo's `Poseidon252Channel` (same transcript), ground on
@@ -113,6 +114,7 @@ fn has_trailing_zeros(prefixed: &Felt, nonce: u64, pow_bits: u32) -> bool {
 /// at or past `m`'s, which therefore was drawn; its worker found no hit below `m` to stop
 /// at, so it searched that block from its start and found `m`.
 pub fn smallest_nonce(good: impl Fn(u64) -> bool + Sync, low_bits: u32) -> u64 {
+    assert!(low_bits <= 32, "the low part of a nonce is at most 32 bits");
     let per_block = NONCES_PER_BLOCK.min(1 << low_bits);
     let blocks_per_chunk = (1u64 << low_bits) / per_block;
     let next_block = AtomicU64::new(0);
@@ -142,6 +144,7 @@ mod tests {
     /// order grinding walks them: this module's hash agrees with stwo's on misses as on hits.
     #[test]
     fn grinding_finds_stwos_nonce() {
+        let mut past_the_first_chunk = 0;
         for seed in 0..6u64 {
             let mut stwo_channel = Poseidon252Channel::default();
             stwo_channel.mix_u64(seed * 0x9e37_79b9 + 1);
@@ -155,6 +158,7 @@ mod tests {
                     <SimdBackend as GrindOps<Poseidon252Channel>>::grind(&stwo_channel, bits);
                 assert_eq!(nonce, theirs, "seed {seed}, {bits} bits");
                 assert!(stwo_channel.verify_pow_nonce(bits, nonce));
+                past_the_first_chunk += usize::from(nonce >> 32 > 0);
                 if bits <= 9 {
                     let walked = (0..=nonce >> 32).flat_map(|chunk| {
                         (0..1u64 << GRIND_LOW_BITS).map(move |low| (chunk << 32) | low)
@@ -168,6 +172,8 @@ mod tests {
                 }
             }
         }
+        // The chunked order is exercised, not only chunk 0 (fixed transcripts: not luck).
+        assert!(past_the_first_chunk > 0, "every answer in chunk 0");
     }
 
     /// The search returns the smallest accepted nonce, wherever it lies among the blocks,
@@ -194,6 +200,10 @@ mod tests {
             12,
         );
         assert_eq!(got, first);
+        // Chunks smaller than a block (2^4 nonces: one block a chunk).
+        let got = smallest_nonce(|n| n == (2 << 32) | 15 || n == (3 << 32), 4);
+        assert_eq!(got, (2 << 32) | 15);
+        assert_eq!(smallest_nonce(|n| n & 0xf == 9, 4), 9);
     }
 
     /// Grinding time, this module's against stwo's, over many transcripts (each one's nonce is

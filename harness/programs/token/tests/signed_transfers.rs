@@ -1073,8 +1073,6 @@ fn profile_signed_prove() {
     );
 }
 
-/// This process's user + system CPU time (Linux `/proc/self/stat`, 100 ticks a second): on a
-/// shared box it moves less than wall time with the other load.
 /// The crate's Poseidon252 channel (its own, faster Merkle tree builder and proof-of-work
 /// search) makes exactly the proofs of stwo's `Poseidon252MerkleChannel`: same felts, the
 /// 16-bit nonce included, at the production parameters, on a
