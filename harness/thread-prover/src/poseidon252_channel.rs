@@ -1,5 +1,5 @@
 //! The Fiat-Shamir channel of thread proofs: stwo's Poseidon252 channel, with a proof-of-work
-//! search that keeps both cores on the nonces that can be the answer.
+//! search that the cores share block by block.
 //!
 //! [`ThreadPoseidon252Channel`] wraps stwo's `Poseidon252Channel` and delegates every mix and
 //! draw to it, so the transcript (and every proof) is stwo's byte for byte; only the prover's
@@ -26,7 +26,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
-use starknet_crypto::{poseidon_hash_many, poseidon_permute_comp};
+use starknet_crypto::{poseidon_hash, poseidon_hash_many};
 use starknet_types_core::felt::Felt;
 use stwo::core::channel::{Channel, Poseidon252Channel};
 use stwo::core::fields::qm31::SecureField;
@@ -43,8 +43,8 @@ const GRIND_LOW_BITS: u32 = 14;
 /// the worker holding the answer's block is descheduled).
 pub const NONCES_PER_BLOCK: u64 = 1 << 10;
 
-/// The channel of thread proofs: stwo's `Poseidon252Channel` (same transcript), ground on
-/// both cores (module docs).
+/// The channel of thread proofs: stwo's `Poseidon252Channel` (same transcript), with its own
+/// proof-of-work search (module docs).
 #[derive(Clone, Default, Debug)]
 pub struct ThreadPoseidon252Channel(pub Poseidon252Channel);
 
@@ -94,13 +94,10 @@ impl GrindOps<ThreadPoseidon252Channel> for SimdBackend {
     }
 }
 
-/// Whether `H(prefixed, nonce)` (`poseidon_hash`: the permutation of `(prefixed, nonce, 2)`,
-/// first element) has at least `pow_bits` trailing zeros in its low 128 bits, as stwo's
-/// `verify_pow_nonce` asks.
+/// Whether `poseidon_hash(prefixed, nonce)` has at least `pow_bits` trailing zeros in its low
+/// 128 bits, as stwo's `verify_pow_nonce` asks.
 fn has_trailing_zeros(prefixed: &Felt, nonce: u64, pow_bits: u32) -> bool {
-    let mut state = [*prefixed, Felt::from(nonce), Felt::TWO];
-    poseidon_permute_comp(&mut state);
-    let bytes = state[0].to_bytes_be();
+    let bytes = poseidon_hash(*prefixed, Felt::from(nonce)).to_bytes_be();
     let low = u128::from_be_bytes(bytes[16..].try_into().expect("16 bytes"));
     low.trailing_zeros() >= pow_bits
 }

@@ -12,7 +12,7 @@
 //!   proof's time.
 //! - Leaves are hashed on rayon's pool as stwo's are (16 columns at a time, each chunk at its
 //!   own height), consecutive chunks of one height in one pass over the rows.
-//! - The proof of work is ground on both cores: the channel is
+//! - The proof-of-work search is shared between the cores block by block: the channel is
 //!   [`ThreadPoseidon252Channel`], stwo's transcript with its own grinding
 //!   ([`crate::poseidon252_channel`]).
 //!
