@@ -622,7 +622,9 @@ function checkList(message) {
  * queue, or, on a list thread, more transfers queued in lists than it takes from one sender.
  */
 function checkQueue(next, program, message) {
-  for (const field of ['queued', 'queued_transfers']) {
+  // `queued_transfers` counts only on a list thread: a signed one caps messages, not transfers.
+  const fields = program.name === 'list' ? ['queued', 'queued_transfers'] : ['queued'];
+  for (const field of fields) {
     if (!Number.isInteger(next[field]) || next[field] < 0) {
       throw new Error(`the server's ${field} ${JSON.stringify(next[field] ?? null)} is not a count`);
     }

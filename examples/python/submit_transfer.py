@@ -607,7 +607,9 @@ def check_list(message: Dict[str, Any]) -> None:
 def check_queue(nxt: Dict[str, Any], program: "Program", message: Dict[str, Any]) -> None:
     """What the service would refuse for the sender's queue there (GET /senders): a full message
     queue, or, on a list thread, more transfers queued in lists than it takes from one sender."""
-    for field in ("queued", "queued_transfers"):
+    # `queued_transfers` counts only on a list thread: a signed one caps messages, not transfers.
+    fields = ("queued", "queued_transfers") if program.name == "list" else ("queued",)
+    for field in fields:
         count = nxt.get(field)
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise Failure(f"the server's {field} {compact(count)} is not a count")

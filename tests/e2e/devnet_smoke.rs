@@ -2,8 +2,10 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
-use zkthread_e2e::client::{call, FeeMode, Felt, TxStatus, STRK_FEE_TOKEN_ADDRESS};
+use anyhow::{ensure, Result};
+use starknet::core::utils::get_storage_var_address;
+use zkthread_e2e::client::{call, ChainReader, FeeMode, Felt, TxStatus, READS_PER_BATCH, STRK_FEE_TOKEN_ADDRESS};
+use zkthread_e2e::devnet::DevnetAccount;
 use zkthread_e2e::{init_tracing, revert_bounds, Chain};
 
 /// Seed 0, account #0 (OpenZeppelin account), as published by starknet-devnet.
@@ -54,6 +56,7 @@ async fn devnet_starts_funded_transfers_and_stops() -> Result<()> {
         client.fee_token_balance(sender).await?,
         sender_before - amount - outcome.actual_fee
     );
+    batched_reads_answer_each_read_in_order(client, &accounts).await?;
 
     let url = chain.devnet.url().clone();
     let Chain { devnet, client } = chain;
@@ -131,4 +134,78 @@ async fn connect_rejects_bad_input_with_typed_errors() {
             .unwrap();
     assert!(!external.is_embedded());
     assert_eq!(external.accounts()[0].address, Felt::ONE);
+}
+
+/// `storage_many` and `call_many` give what one read at a time gives, in the order asked, over
+/// more than two batches (the STRK balances after the transfer above differ by account, so a
+/// misplaced answer shows), and a failing call fails the whole batched read.
+async fn batched_reads_answer_each_read_in_order(client: &ChainReader, accounts: &[DevnetAccount]) -> Result<()> {
+    assert!(client.storage_many(&[]).await?.is_empty());
+    let balance = |account: &DevnetAccount| get_storage_var_address("ERC20_balances", &[account.address]);
+    // Balances (low words), interleaved with empty slots, 2 batches and a part.
+    let mut slots = Vec::new();
+    for i in 0..2 * READS_PER_BATCH + 17 {
+        let account = &accounts[i % accounts.len()];
+        let key = if i % 3 == 0 { balance(account)? } else { Felt::from(1_000_000 + i as u64) };
+        slots.push((STRK_FEE_TOKEN_ADDRESS, key));
+    }
+    let batched = client.storage_many(&slots).await?;
+    let mut one_by_one = Vec::new();
+    for (contract, key) in &slots {
+        one_by_one.push(client.storage_at(*contract, *key).await?);
+    }
+    assert_eq!(batched, one_by_one);
+    let distinct: std::collections::BTreeSet<_> = batched.iter().collect();
+    ensure!(distinct.len() >= 4, "expected zero and three different balances among the reads, got {distinct:?}");
+
+    let calls: Vec<_> = accounts.iter().map(|a| (STRK_FEE_TOKEN_ADDRESS, "balance_of", vec![a.address])).collect();
+    let answers = client.call_many(&calls).await?;
+    for (account, words) in accounts.iter().zip(&answers) {
+        let balance = client.fee_token_balance(account.address).await?;
+        assert_eq!(words.as_slice(), [Felt::from(balance), Felt::ZERO], "{:#x}", account.address);
+    }
+    let mut failing = calls.clone();
+    failing.insert(3, (STRK_FEE_TOKEN_ADDRESS, "no_such_function", vec![]));
+    assert!(client.call_many(&failing).await.is_err(), "a failing call fails the batched read");
+    Ok(())
+}
+
+/// What batching saves a batcher reading slots (a sub-block's inputs, a book's orders): N reads
+/// one round trip each against `storage_many`, on the embedded devnet. A table, not a timed
+/// assertion: `cargo test -p zkthread-e2e --test devnet_smoke -- --ignored --nocapture
+/// storage_reads_cost` (`ZKTHREAD_READS=64,256,1024` for other sizes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: prints a table"]
+async fn storage_reads_cost() -> Result<()> {
+    init_tracing();
+    let sizes: Vec<usize> = std::env::var("ZKTHREAD_READS")
+        .unwrap_or_else(|_| "16,64,256,1024".into())
+        .split(',')
+        .map(|n| n.trim().parse())
+        .collect::<Result<_, _>>()?;
+    let chain = Chain::start(0).await?;
+    let client = &chain.client;
+    println!("| slots | one by one | storage_many | speed-up |");
+    println!("|---:|---:|---:|---:|");
+    for n in sizes {
+        let slots: Vec<(Felt, Felt)> =
+            (0..n).map(|i| (STRK_FEE_TOKEN_ADDRESS, Felt::from(7_000_000 + i as u64))).collect();
+        let started = Instant::now();
+        let mut one_by_one = Vec::with_capacity(n);
+        for (contract, key) in &slots {
+            one_by_one.push(client.storage_at(*contract, *key).await?);
+        }
+        let sequential = started.elapsed();
+        let started = Instant::now();
+        let batched = client.storage_many(&slots).await?;
+        let many = started.elapsed();
+        assert_eq!(batched, one_by_one);
+        println!(
+            "| {n} | {:.1} ms | {:.1} ms | {:.1}x |",
+            sequential.as_secs_f64() * 1e3,
+            many.as_secs_f64() * 1e3,
+            sequential.as_secs_f64() / many.as_secs_f64()
+        );
+    }
+    Ok(())
 }

@@ -6,11 +6,14 @@
 //! sequence, ...) fails fee *estimation*, so only a transaction sent with explicit bounds is
 //! mined and shows its revert reason and the fee the prover paid.
 
+#[cfg(test)]
+mod batch_tests;
 pub mod calldata;
 pub mod orderbook;
 pub mod registry;
 pub mod token;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,13 +22,14 @@ use starknet::accounts::{
 };
 use starknet::contract::{ContractFactory, UdcSelector};
 pub use starknet::core::types::Felt;
+use starknet::core::types::requests::{CallRequest, GetStorageAtRequest};
 use starknet::core::types::{
     BlockId, BlockTag, Call, Event, ExecuteInvocation, ExecutionResult, FunctionCall,
     StarknetError, TransactionReceipt, TransactionReceiptWithBlockInfo, TransactionTrace,
 };
 use starknet::core::utils::get_selector_from_name;
 use starknet::providers::jsonrpc::HttpTransport;
-use starknet::providers::{JsonRpcClient, Provider, ProviderError};
+use starknet::providers::{JsonRpcClient, Provider, ProviderError, ProviderRequestData, ProviderResponseData};
 use starknet::signers::{LocalWallet, SigningKey};
 pub use url::Url;
 use zkthread_cairo_build::ContractArtifact;
@@ -33,6 +37,10 @@ use zkthread_cairo_build::ContractArtifact;
 /// STRK, the v3 fee token (same address on devnet and Starknet networks).
 pub const STRK_FEE_TOKEN_ADDRESS: Felt =
     Felt::from_hex_unchecked("0x04718f5a0fc34cc1af16a1cdee98ffb20c31f5cd61d6ab07201858f4287c938d");
+
+/// Reads [`ChainReader::storage_many`] and [`ChainReader::call_many`] put in one JSON-RPC batch
+/// (one HTTP round trip); longer lists take several batches, one after the other.
+pub const READS_PER_BATCH: usize = 256;
 
 pub type RpcProvider = Arc<JsonRpcClient<HttpTransport>>;
 type SigningAccount = SingleOwnerAccount<RpcProvider, LocalWallet>;
@@ -195,6 +203,9 @@ pub struct ChainReader {
     chain_id: Felt,
     receipt_timeout: Duration,
     poll_interval: Duration,
+    /// Set once the node failed a batched read that one-by-one reads answered (shared by
+    /// clones): batched reads then go one request at a time.
+    batches_refused: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for ChainReader {
@@ -241,6 +252,7 @@ impl ChainReader {
             chain_id,
             receipt_timeout: Duration::from_secs(120),
             poll_interval: Duration::from_millis(50),
+            batches_refused: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -347,6 +359,109 @@ impl ChainReader {
             .provider
             .get_storage_at(contract, key, BlockId::Tag(BlockTag::PreConfirmed))
             .await?)
+    }
+
+    /// Raw storage values of `slots` (`(contract, key)`, latest state), in their order: one
+    /// JSON-RPC batch per [`READS_PER_BATCH`] slots instead of one round trip per slot (what
+    /// a batcher reading a sub-block's slots, or a book's orders, waits for).
+    pub async fn storage_many(&self, slots: &[(Felt, Felt)]) -> Result<Vec<Felt>> {
+        let requests = slots.iter().map(|&(contract_address, key)| {
+            ProviderRequestData::GetStorageAt(GetStorageAtRequest {
+                contract_address,
+                key,
+                block_id: BlockId::Tag(BlockTag::PreConfirmed),
+            })
+        });
+        self.batched(requests.collect(), "a batched storage read", |response| match response {
+            ProviderResponseData::GetStorageAt(value) => Ok(value),
+            other => Err(other),
+        })
+        .await
+    }
+
+    /// [`ChainReader::call`] of each `(contract, function, calldata)` (latest state), in
+    /// their order, [`READS_PER_BATCH`] calls per JSON-RPC batch. A call that fails fails the
+    /// whole read.
+    pub async fn call_many(&self, calls: &[(Felt, &str, Vec<Felt>)]) -> Result<Vec<Vec<Felt>>> {
+        let mut requests = Vec::with_capacity(calls.len());
+        for (contract_address, function, calldata) in calls {
+            requests.push(ProviderRequestData::Call(CallRequest {
+                request: FunctionCall {
+                    contract_address: *contract_address,
+                    entry_point_selector: selector(function)?,
+                    calldata: calldata.clone(),
+                },
+                block_id: BlockId::Tag(BlockTag::PreConfirmed),
+            }));
+        }
+        self.batched(requests, "a batched call", |response| match response {
+            ProviderResponseData::Call(words) => Ok(words),
+            other => Err(other),
+        })
+        .await
+    }
+
+    /// Sends `requests` in batches of [`READS_PER_BATCH`] and takes each answer with `take`
+    /// (which hands back an answer of another kind). The transport drops an answer the node
+    /// left out, so a short batch is never paired up: like a batch the node refused (some
+    /// endpoints turn JSON arrays away or cap their length), it is read again one request at a
+    /// time, and once one-by-one reads succeed where a batch did not, this reader stops
+    /// batching. A read the node answered with a Starknet error fails the whole read.
+    async fn batched<T>(
+        &self,
+        requests: Vec<ProviderRequestData>,
+        what: &str,
+        take: impl Fn(ProviderResponseData) -> std::result::Result<T, ProviderResponseData>,
+    ) -> Result<Vec<T>> {
+        let mut answers = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(READS_PER_BATCH) {
+            let batch = match self.batches_refused.load(Ordering::Relaxed) {
+                true => None,
+                false => Some(self.provider.batch_requests(chunk).await),
+            };
+            let responses = match batch {
+                Some(Ok(responses)) if responses.len() == chunk.len() => responses,
+                Some(Err(ProviderError::StarknetError(error))) => return Err(ProviderError::StarknetError(error).into()),
+                Some(failed) => {
+                    let why = match failed {
+                        Ok(short) => format!("{} answers to {} requests", short.len(), chunk.len()),
+                        Err(error) => error.to_string(),
+                    };
+                    let responses = self.one_by_one(chunk).await?;
+                    tracing::warn!(what, why, "the node failed a batched read that one-by-one reads answer: reading one request at a time from now on");
+                    self.batches_refused.store(true, Ordering::Relaxed);
+                    responses
+                }
+                None => self.one_by_one(chunk).await?,
+            };
+            for response in responses {
+                let answer = take(response).map_err(|other| ClientError::Decode {
+                    what: what.into(),
+                    detail: format!("{other:?}"),
+                })?;
+                answers.push(answer);
+            }
+        }
+        Ok(answers)
+    }
+
+    /// Each of `requests` as a request of its own (the kinds [`ChainReader::batched`] sends).
+    async fn one_by_one(&self, requests: &[ProviderRequestData]) -> Result<Vec<ProviderResponseData>> {
+        let mut responses = Vec::with_capacity(requests.len());
+        for request in requests {
+            responses.push(match request {
+                ProviderRequestData::GetStorageAt(read) => ProviderResponseData::GetStorageAt(
+                    self.provider.get_storage_at(read.contract_address, read.key, read.block_id).await?,
+                ),
+                ProviderRequestData::Call(call) => {
+                    ProviderResponseData::Call(self.provider.call(&call.request, call.block_id).await?)
+                }
+                other => {
+                    return Err(ClientError::Decode { what: "a batched read".into(), detail: format!("unexpected request {other:?}") })
+                }
+            });
+        }
+        Ok(responses)
     }
 
     /// STRK balance of `owner` in FRI (what v3 fees are paid in).

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use zkthread_client::registry::Registry;
+use zkthread_client::registry::{Registry, ThreadInfo};
 use zkthread_client::{ChainReader, Felt};
 use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::{SignedBatchError, SignedBatcher, SignedTransferTx};
@@ -106,19 +106,12 @@ pub async fn read_message_slots<'a, M: TokenMessage>(
     read_slots(client, txs.flat_map(M::slots)).await
 }
 
-/// The current on-chain value of each of `slots`, each read once.
+/// The current on-chain value of each of `slots`, each read once, in batched requests.
 async fn read_slots(client: &ChainReader, slots: impl Iterator<Item = Slot>) -> Result<BTreeMap<Slot, Felt>> {
-    let mut current = BTreeMap::new();
-    for slot in slots {
-        if let std::collections::btree_map::Entry::Vacant(entry) = current.entry(slot) {
-            let value = client
-                .storage_at(slot.contract, slot.key)
-                .await
-                .chain("reading a slot a pending transfer touches")?;
-            entry.insert(value);
-        }
-    }
-    Ok(current)
+    let distinct: Vec<Slot> = slots.collect::<BTreeSet<_>>().into_iter().collect();
+    let keys: Vec<(Felt, Felt)> = distinct.iter().map(|slot| (slot.contract, slot.key)).collect();
+    let values = client.storage_many(&keys).await.chain("reading the slots pending transfers touch")?;
+    Ok(distinct.into_iter().zip(values).collect())
 }
 
 /// How many transfers from the front of `transfers` fit in `max_slots` distinct slots (at
@@ -182,7 +175,9 @@ async fn build<M: TokenMessage>(
         address: key.registry,
     };
     let mut reconciled = reconcile(client, &registry, store, key).await?;
-    if let Some(stale) = abandon_if_stale(client, store, key).await? {
+    // The thread as the stale check read it, if it did (a Built or Proven sub-block in flight).
+    let mut thread_read = None;
+    if let Some(stale) = abandon_if_stale_reading(client, store, key, &mut thread_read).await? {
         reconciled = Some(stale);
     }
     if let Some(r) = &reconciled {
@@ -221,10 +216,16 @@ async fn build<M: TokenMessage>(
         pending.len(),
         M::NOUN
     ));
-    let info = registry
-        .thread(client, thread_id)
-        .await
-        .chain(format!("reading thread {thread_id} of registry {}", hex(registry.address)))?;
+    // The stale check's read serves a sub-block built ahead only: its parent, read from the
+    // store after that read, was still in flight, so the thread's sequence then is the parent's
+    // (checked below). With no parent a settlement may have landed in between: read it now.
+    let info = match thread_read.filter(|_| parent.is_some()) {
+        Some(info) => info,
+        None => registry
+            .thread(client, thread_id)
+            .await
+            .chain(format!("reading thread {thread_id} of registry {}", hex(registry.address)))?,
+    };
     if !info.active {
         return Err(EngineError::ThreadInactive {
             thread_id,
@@ -358,6 +359,17 @@ pub async fn abandon_if_stale<M: MessageBody>(
     store: &Store<M>,
     key: ThreadKey,
 ) -> Result<Option<Reconciled>> {
+    abandon_if_stale_reading(client, store, key, &mut None).await
+}
+
+/// [`abandon_if_stale`], leaving the thread in `thread` if it read it (only a Built or Proven
+/// sub-block in flight needs it), so a batch that follows does not read it again.
+async fn abandon_if_stale_reading<M: MessageBody>(
+    client: &ChainReader,
+    store: &Store<M>,
+    key: ThreadKey,
+    thread: &mut Option<ThreadInfo>,
+) -> Result<Option<Reconciled>> {
     let Some(sub_block) = store.in_flight(key)? else {
         return Ok(None);
     };
@@ -367,7 +379,11 @@ pub async fn abandon_if_stale<M: MessageBody>(
     ) {
         return Ok(None);
     }
-    let Some(reason) = why_unsettleable(client, key, &sub_block.body).await? else {
+    let registry = Registry { address: key.registry };
+    let now = registry.thread(client, key.thread_id).await.chain("reading the thread")?;
+    let why = why_unsettleable(client, &now, &sub_block.body).await?;
+    *thread = Some(now);
+    let Some(reason) = why else {
         return Ok(None);
     };
     let from = sub_block.status.name();
@@ -395,22 +411,14 @@ pub async fn abandon_if_stale<M: MessageBody>(
 
 /// Why a batched sub-block can never settle as it is: its thread changed what a proof binds,
 /// or some of its input slots changed on-chain.
-async fn why_unsettleable<M>(client: &ChainReader, key: ThreadKey, body: &NewSubBlock<M>) -> Result<Option<String>> {
-    let registry = Registry { address: key.registry };
-    let now = registry.thread(client, key.thread_id).await.chain("reading the thread")?;
-    if let Some(changed) = ThreadBinding::of_sub_block(body).changed_in(&now) {
+/// `now` is the thread as just read.
+async fn why_unsettleable<M>(client: &ChainReader, now: &ThreadInfo, body: &NewSubBlock<M>) -> Result<Option<String>> {
+    if let Some(changed) = ThreadBinding::of_sub_block(body).changed_in(now) {
         return Ok(Some(format!("{changed} before it was settled")));
     }
-    let mut changed = 0;
-    for input in &body.inputs {
-        let value = client
-            .storage_at(input.contract, input.key)
-            .await
-            .chain("reading an input slot of the in-flight sub-block")?;
-        if value != input.value {
-            changed += 1;
-        }
-    }
+    let keys: Vec<(Felt, Felt)> = body.inputs.iter().map(|input| (input.contract, input.key)).collect();
+    let values = client.storage_many(&keys).await.chain("reading the input slots of the in-flight sub-block")?;
+    let changed = body.inputs.iter().zip(&values).filter(|(input, value)| **value != input.value).count();
     Ok((changed > 0).then(|| format!("{changed} input slot(s) changed on-chain before it was settled")))
 }
 

@@ -124,12 +124,10 @@ pub async fn check(client: &ChainReader, registry: &Registry, claim: &Claim<'_>)
     let program_hash = thread.program_hash;
     let now = registry.thread(client, thread_id).await.chain("reading the thread")?;
     let changed = thread.changed_in(&now);
+    let keys: Vec<(Felt, Felt)> = inputs.iter().map(|entry| (entry.slot.contract, entry.slot.key)).collect();
+    let on_chain = client.storage_many(&keys).await.chain("reading the input slots")?;
     let mut stale_inputs = 0;
-    for entry in inputs {
-        let on_chain = client
-            .storage_at(entry.slot.contract, entry.slot.key)
-            .await
-            .chain("reading an input slot")?;
+    for (entry, on_chain) in inputs.iter().zip(on_chain) {
         if on_chain != entry.value {
             tracing::info!(contract = %hex(entry.slot.contract), key = %hex(entry.slot.key), "input slot changed on-chain");
             stale_inputs += 1;

@@ -213,7 +213,7 @@ async fn sender<M: TokenMessage>(
         key: state.key.to_u32(),
         nonce: state.nonce,
         queued: state.queued,
-        queued_transfers: state.queued_transfers,
+        queued_transfers: Some(state.queued_transfers),
     }))
 }
 

@@ -71,17 +71,28 @@ impl BookShared {
         }
     }
 
-    /// Order `id` of `owner` as on chain: from the cancelled orders already read, or read now
-    /// (and kept if cancelled).
-    async fn order(&self, owner: Felt, id: u32) -> Result<OrderState, MarketError> {
-        if let Some(order) = self.cancelled_orders().get(&(owner, id)) {
-            return Ok(*order);
+    /// Orders `orders` as on chain, in their order: the cancelled ones from those already read,
+    /// the others read now in batched requests (and kept if cancelled).
+    async fn orders(&self, orders: &[(Felt, u32)]) -> Result<Vec<OrderState>, MarketError> {
+        let mut states: Vec<Option<OrderState>> = {
+            let cancelled = self.cancelled_orders();
+            orders.iter().map(|order| cancelled.get(order).copied()).collect()
+        };
+        let unknown: Vec<(Felt, u32)> =
+            orders.iter().zip(&states).filter(|(_, state)| state.is_none()).map(|(order, _)| *order).collect();
+        let mut read = self.market.stored_orders(self.client.reader(), &unknown).await?.into_iter();
+        let mut cancelled = Vec::new();
+        for (order, state) in orders.iter().zip(states.iter_mut()) {
+            if state.is_none() {
+                let now = read.next().expect("one read per unknown order")?;
+                if now.is_final() {
+                    cancelled.push((*order, now));
+                }
+                *state = Some(now);
+            }
         }
-        let order = self.market.stored_order(self.client.reader(), owner, id).await?;
-        if order.is_final() {
-            self.cancelled_orders().insert((owner, id), order);
-        }
-        Ok(order)
+        self.cancelled_orders().extend(cancelled);
+        Ok(states.into_iter().flatten().collect())
     }
 
     /// The cancelled orders read (a panic while it was held left nothing half-written: one
@@ -193,9 +204,9 @@ async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, A
     let (market, key) = (&shared.market, shared.thread());
     let reader = shared.client.reader();
     let chain = |source| MarketError::Chain { doing: "reading the book", source };
+    let known = known_orders(&shared.store, key)?;
     let mut orders = Vec::new();
-    for (owner, id) in known_orders(&shared.store, key)? {
-        let o = shared.order(owner, id).await?;
+    for (&(owner, id), o) in known.iter().zip(shared.orders(&known).await?) {
         let (side, price) = (side_name(o.side).into(), o.price);
         orders.push(OrderLine { owner: hex(owner), order_id: id, side, price, remaining: o.remaining });
     }

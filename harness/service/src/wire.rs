@@ -209,7 +209,10 @@ pub struct SenderView {
     pub queued: usize,
     /// Transfers in them (a list counts its transfers; a list thread takes at most
     /// `MAX_QUEUED_TRANSFERS_PER_SENDER`): a wallet checks a list against it before signing.
-    pub queued_transfers: usize,
+    /// This service always sends it; a client reading another server needs it only on a list
+    /// thread (a signed thread caps messages, not transfers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_transfers: Option<usize>,
 }
 
 /// One sub-block in `GET /thread`.

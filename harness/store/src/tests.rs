@@ -838,18 +838,29 @@ fn a_lanes_queue_is_its_in_flight_then_its_pending_messages() {
     assert_eq!(ids(&store.lane_queue(thread(1), &sender_key(felt(7), felt(3))).unwrap()), [bob.id]);
     assert!(store.lane_queue(thread(1), &sender_key(felt(8), felt(1))).unwrap().is_empty(), "another token's lane");
     assert!(store.lane_queue(thread(2), &alice).unwrap().is_empty(), "another thread");
+    // The in-flight sub-block was decoded once, for every lane and every clone of the store.
+    let cached = |store: &Store| store.cached_in_flight().keys().map(|(_, s, a)| (*s, *a)).collect::<Vec<_>>();
+    assert_eq!(cached(&store.clone()), [(0, 0)]);
     // Ended: all pending again, in submission order.
     let stale = SubBlockStatus::Stale { tx_hash: None, reason: "input changed".into() };
     store.record_abandoned(thread(1), 0, 0, stale).unwrap();
     let queued = store.lane_queue(thread(1), &alice).unwrap();
     assert_eq!(ids(&queued), [older.id, a.id, newer.id]);
     assert_eq!(queued[1], a, "decoded whole");
-    // Settled: out of the queue.
+    assert!(cached(&store).is_empty(), "an ended sub-block leaves the cache");
+    // The next attempt of the same sequence holds other messages: read as they are.
     store.record_batch(thread(1), sub_block(0, vec![older.clone(), a.clone()]), vec![]).unwrap();
+    let queued = store.lane_queue(thread(1), &alice).unwrap();
+    assert_eq!(ids(&queued), [older.id, a.id, newer.id]);
+    assert_eq!(queued[0], older, "decoded whole");
+    assert!(store.lane_queue(thread(1), &sender_key(felt(7), felt(3))).unwrap().iter().all(|m| m.id == bob.id));
+    assert_eq!(cached(&store), [(0, 1)]);
+    // Settled: out of the queue.
     store.record_proof(thread(1), 0, 1, vec![felt(1)]).unwrap();
     store.record_sending(thread(1), 0, 1, felt(0x51), felt(2)).unwrap();
     store.record_settled(thread(1), 0, 1, felt(0x51), 9, 1).unwrap();
     assert_eq!(ids(&store.lane_queue(thread(1), &alice).unwrap()), [newer.id]);
+    assert!(cached(&store).is_empty(), "a settled sub-block leaves the cache");
 }
 
 #[test]
@@ -858,8 +869,16 @@ fn queue_reads_cost_with_a_long_queue() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let alice = sender_key(felt(7), felt(1));
+    // A sub-block in flight, as while one settles: the first 200 messages (2 of them alice's),
+    // which both reads must count too.
     let mut submitted = 0;
-    for queue in [100, 1_000, 4_000] {
+    let mut flying = Vec::new();
+    while submitted < 200 {
+        flying.push(store.submit(thread(1), transfer(1 + submitted % 100, 200, 1)).unwrap());
+        submitted += 1;
+    }
+    store.record_batch(thread(1), sub_block(0, flying), vec![]).unwrap();
+    for queue in [300, 1_200, 4_200] {
         // 100 senders in turn, alice (sender 1) among them: 1% of the queue is hers.
         while submitted < queue {
             store.submit(thread(1), transfer(1 + submitted % 100, 200, 1)).unwrap();
@@ -880,12 +899,14 @@ fn queue_reads_cost_with_a_long_queue() {
         });
         let (lane, hers) = time(&|| store.lane_queue(thread(1), &alice).unwrap().len());
         assert_eq!(all, hers);
+        assert_eq!(hers as u64, queue / 100, "her in-flight messages are counted");
         let (pending, _) = time(&|| store.pending(thread(1)).unwrap().len());
         let (within, taken) = time(&|| store.pending_within(thread(1), 64, |_| 1).unwrap().len());
         assert_eq!(taken, 64);
         println!(
-            "{queue} pending: one sender's {hers} by decoding the queue {whole:?}, by its lane {lane:?}; \
-             the whole queue {pending:?}, the oldest 64 {within:?}"
+            "{} pending + 200 in flight: one sender's {hers} by decoding the queue {whole:?}, by its lane {lane:?}; \
+             the whole queue {pending:?}, the oldest 64 {within:?}",
+            queue - 200
         );
     }
 }

@@ -538,10 +538,9 @@ async fn run_program<M: DemoMessage>(args: DemoArgs, json: bool) -> Result<()> {
             short_revert_reason(reason)
         );
     }
-    let mut outputs_applied = true;
-    for output in &honest.outputs {
-        outputs_applied &= client.storage_at(output.contract, output.key).await? == output.value;
-    }
+    let output_slots: Vec<(Felt, Felt)> = honest.outputs.iter().map(|output| (output.contract, output.key)).collect();
+    let after = client.storage_many(&output_slots).await?;
+    let outputs_applied = honest.outputs.iter().zip(&after).all(|(output, value)| *value == output.value);
     let settlement_summary = SettlementSummary {
         sent: true,
         tx_hash: hex(outcome.hash),
@@ -858,14 +857,13 @@ async fn read_slots(
     token: Token,
     accounts: &[Felt],
 ) -> Result<BTreeMap<Slot, Felt>> {
-    let mut out = BTreeMap::new();
-    for account in accounts {
-        for key in [balance_slot_key(*account), thread_key_slot_key(*account)] {
-            let slot = Slot { contract: token.address, key };
-            out.insert(slot, client.storage_at(slot.contract, slot.key).await?);
-        }
-    }
-    Ok(out)
+    let slots: Vec<Slot> = accounts
+        .iter()
+        .flat_map(|account| [balance_slot_key(*account), thread_key_slot_key(*account)])
+        .map(|key| Slot { contract: token.address, key })
+        .collect();
+    let keys: Vec<(Felt, Felt)> = slots.iter().map(|slot| (slot.contract, slot.key)).collect();
+    Ok(slots.into_iter().zip(client.storage_many(&keys).await?).collect())
 }
 
 async fn read_balance_values(

@@ -322,9 +322,10 @@ fn describe_refused(t: &Traders<'_>, refused: &[Refused]) -> Vec<String> {
 
 /// Every order the traders placed, as its storage slot holds it.
 async fn book_lines(market: &Market, client: &ChainClient, t: &Traders<'_>) -> Result<Vec<OrderLine>> {
+    let placed: Vec<(Felt, u32)> = t.placed.iter().map(|(who, id)| (t.signers[*who].address, *id)).collect();
     let mut lines = Vec::new();
-    for (who, id) in &t.placed {
-        let order = market.stored_order(client, t.signers[*who].address, *id).await?;
+    for ((who, id), order) in t.placed.iter().zip(market.stored_orders(client, &placed).await?) {
+        let order = order?;
         let (side, price) = (side_name(order.side), order.price);
         lines.push(OrderLine { owner: NAMES[*who].into(), id: u64::from(*id), side, price, remaining: order.remaining });
     }

@@ -376,10 +376,10 @@ async fn show(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
 
 async fn order_lines(market: &Market, reader: &ChainReader, known: &[(Felt, u32)]) -> Result<Vec<OrderLine>> {
     let mut lines = Vec::new();
-    for (owner, id) in known {
-        let o = market.stored_order(reader, *owner, *id).await?;
+    for (&(owner, id), o) in known.iter().zip(market.stored_orders(reader, known).await?) {
+        let o = o?;
         let (side, price) = (side_name(o.side), o.price);
-        lines.push(OrderLine { owner: hex(*owner), id: *id, side, price, remaining: o.remaining });
+        lines.push(OrderLine { owner: hex(owner), id, side, price, remaining: o.remaining });
     }
     Ok(lines)
 }

@@ -277,12 +277,18 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
 /// What a service refuses for the sender's queue there, whatever the signature (the same lines
 /// as its refusals): a full message queue, or on a list thread more transfers queued in lists
 /// than it takes from one sender.
-fn check_queue((queued, queued_transfers): (usize, usize), program: TokenProgram, adding: usize) -> Result<()> {
+/// `queued_transfers` is needed on a list thread only: without it a list is not signed.
+fn check_queue((queued, queued_transfers): (usize, Option<usize>), program: TokenProgram, adding: usize) -> Result<()> {
     if queued >= MAX_QUEUED_PER_SENDER {
         bail!("{}", Refused::SenderQueueFull { queued });
     }
-    if program == TokenProgram::List && queued_transfers + adding > MAX_QUEUED_TRANSFERS_PER_SENDER {
-        bail!("{}", Refused::SenderTransfersFull { queued: queued_transfers, adding });
+    if program == TokenProgram::List {
+        let Some(queued_transfers) = queued_transfers else {
+            bail!("the server did not say how many transfers the sender has queued (`queued_transfers` of GET /senders): a list is not signed without it");
+        };
+        if queued_transfers + adding > MAX_QUEUED_TRANSFERS_PER_SENDER {
+            bail!("{}", Refused::SenderTransfersFull { queued: queued_transfers, adding });
+        }
     }
     Ok(())
 }
@@ -391,7 +397,7 @@ impl Server {
     /// The key and nonce the server expects the sender's next transfer under.
     /// The key and nonce the sender's next message is signed under, and what it has queued
     /// there (messages, transfers).
-    async fn sender_state(&self, fields: &Fields) -> Result<((KeyCommitment, u32), (usize, usize))> {
+    async fn sender_state(&self, fields: &Fields) -> Result<((KeyCommitment, u32), (usize, Option<usize>))> {
         let url = format!("{}/senders/{}/{}", self.base, hex(fields.token), hex(fields.from));
         let view: SenderView = self.answer(self.http.get(&url)).await?;
         let key = KeyCommitment::from_u32(view.key)
@@ -472,17 +478,24 @@ mod tests {
 
     /// `tx submit --server` refuses what the service would for the sender's queue, with its
     /// line: the 65th queued message on either program, and on a list thread a list that takes
-    /// the sender past 1,024 queued transfers (a signed thread has no such count).
+    /// the sender past 1,024 queued transfers (a signed thread has no such count, and needs none
+    /// from the server).
     #[test]
     fn check_queue_refuses_what_the_service_would() {
         let refused = |counts, program, adding| check_queue(counts, program, adding).err().map(|e| e.to_string());
         let full = Some(Refused::SenderQueueFull { queued: MAX_QUEUED_PER_SENDER }.to_string());
-        assert_eq!(refused((MAX_QUEUED_PER_SENDER, 0), TokenProgram::Signed, 1), full);
-        assert_eq!(refused((MAX_QUEUED_PER_SENDER, 0), TokenProgram::List, 1), full);
-        assert_eq!(refused((MAX_QUEUED_PER_SENDER - 1, 0), TokenProgram::List, 1), None);
+        assert_eq!(refused((MAX_QUEUED_PER_SENDER, Some(0)), TokenProgram::Signed, 1), full);
+        assert_eq!(refused((MAX_QUEUED_PER_SENDER, Some(0)), TokenProgram::List, 1), full);
+        assert_eq!(refused((MAX_QUEUED_PER_SENDER - 1, Some(0)), TokenProgram::List, 1), None);
         let over = Some(Refused::SenderTransfersFull { queued: 1_000, adding: 25 }.to_string());
-        assert_eq!(refused((1, 1_000), TokenProgram::List, 25), over);
-        assert_eq!(refused((1, 1_000), TokenProgram::List, 24), None, "exactly 1,024");
-        assert_eq!(refused((1, 1_000), TokenProgram::Signed, 25), None);
+        assert_eq!(refused((1, Some(1_000)), TokenProgram::List, 25), over);
+        assert_eq!(refused((1, Some(1_000)), TokenProgram::List, 24), None, "exactly 1,024");
+        assert_eq!(refused((1, Some(1_000)), TokenProgram::Signed, 25), None);
+        // A server that leaves the transfer count out: a signed thread does not need it, a
+        // list is not signed without it.
+        assert_eq!(refused((1, None), TokenProgram::Signed, 1), None);
+        assert_eq!(refused((MAX_QUEUED_PER_SENDER, None), TokenProgram::Signed, 1), full);
+        let unknown = refused((1, None), TokenProgram::List, 1).expect("refused");
+        assert!(unknown.contains("queued_transfers"), "{unknown}");
     }
 }

@@ -84,7 +84,21 @@ fn runtime_errors_are_one_line_and_exit_1() {
     // More transfers per bench client than the service queues per sender, before any devnet.
     let out = run(&["bench", "serve", "--sizes", "256", "--clients", "2"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("512 transfers from 2 clients is more than 64 each"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("512 transfers from 2 clients is 256 messages each, more than the 64 the service queues per sender"),
+        "{}",
+        stderr(&out)
+    );
+    // On a list thread messages are lists, and a sender's queued transfers are capped too.
+    let out = run(&["bench", "serve", "--program", "list", "--sizes", "1024", "--clients", "1", "--list-length", "8"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2048 transfers from 1 clients is 256 messages each, more than the 64") && stderr(&out).contains("--list-length"), "{}", stderr(&out));
+    let out = run(&["bench", "serve", "--program", "list", "--sizes", "1024", "--sub-blocks", "2", "--clients", "1", "--list-length", "1024"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is 2048 each, more than the 1024 a list thread queues per sender"), "{}", stderr(&out));
+    let out = run(&["bench", "serve", "--program", "unsigned"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bench serve measures a signed program"), "{}", stderr(&out));
 
     // A malformed felt.
     let out = run(&[

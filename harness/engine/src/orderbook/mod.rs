@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use zkthread_client::orderbook::{OrderBook, OrderBookConfig};
 use zkthread_client::registry::{NewThread, Registry, Settlement, ThreadInfo};
 use zkthread_client::token::{Token, TokenConfig};
-use zkthread_client::{ChainClient, ChainReader, ClientError, FeeMode, Felt};
+use zkthread_client::{calldata, ChainClient, ChainReader, ClientError, FeeMode, Felt};
 use zkthread_orderbook::batcher::{Account, BookState, SignedOrder, SubBlock};
 use zkthread_orderbook::statement::{order_slot_key, unpack_order};
 use zkthread_orderbook::{poseidon252, Directory, OrderMessage, SignedPublicInput};
@@ -181,11 +181,22 @@ impl Market {
     /// a book deployed before a side existed (a version-3 book's view refuses side 3) still
     /// reads, and a value the statement would refuse is an error here.
     pub async fn stored_order(&self, reader: &ChainReader, owner: Felt, id: u32) -> Result<OrderState> {
-        let value = reader
-            .storage_at(self.book.address, order_slot_key(owner, u64::from(id)))
-            .await
-            .map_err(chain("reading an order"))?;
-        unpack_order(&value).ok_or(MarketError::BadOrderSlot { owner, id, value })
+        let mut read = self.stored_orders(reader, &[(owner, id)]).await?;
+        read.pop().expect("one order asked, one read")
+    }
+
+    /// [`Market::stored_order`] of each of `orders`, in their order, read in batched requests.
+    /// A node error fails the whole read; a slot the program would refuse is that order's
+    /// [`MarketError::BadOrderSlot`].
+    pub async fn stored_orders(&self, reader: &ChainReader, orders: &[(Felt, u32)]) -> Result<Vec<Result<OrderState>>> {
+        let keys: Vec<(Felt, Felt)> =
+            orders.iter().map(|&(owner, id)| (self.book.address, order_slot_key(owner, u64::from(id)))).collect();
+        let values = reader.storage_many(&keys).await.map_err(chain("reading orders"))?;
+        Ok(orders
+            .iter()
+            .zip(values)
+            .map(|(&(owner, id), value)| unpack_order(&value).ok_or(MarketError::BadOrderSlot { owner, id, value }))
+            .collect())
     }
 
     /// Deploys a base and a quote token (all of each `supply` to the client's account) and an
@@ -308,15 +319,38 @@ impl Market {
 
     /// `owner`'s account as the batcher sees it: both balances and its key slot in the book.
     pub async fn account(&self, reader: &ChainReader, owner: Felt) -> Result<Account> {
-        let slot = self.book.thread_key(reader, owner).await.map_err(chain("reading a key slot"))?;
-        let (key, nonce) =
-            unpack_key_slot(&slot).map_err(|e| MarketError::KeySlot { account: owner, detail: format!("{e:?}") })?;
-        Ok(Account {
-            base: self.base.balance_of(reader, owner).await.map_err(chain("reading a base balance"))?,
-            quote: self.quote.balance_of(reader, owner).await.map_err(chain("reading a quote balance"))?,
-            nonce,
-            key,
-        })
+        let mut read = self.accounts(reader, &[owner]).await?;
+        Ok(read.pop().expect("one account asked, one read"))
+    }
+
+    /// [`Market::account`] of each of `owners`, in their order: three views each (the book's
+    /// `thread_key`, both tokens' `balance_of`) in batched requests.
+    pub async fn accounts(&self, reader: &ChainReader, owners: &[Felt]) -> Result<Vec<Account>> {
+        let calls: Vec<(Felt, &str, Vec<Felt>)> = owners
+            .iter()
+            .flat_map(|&owner| {
+                [
+                    (self.book.address, "thread_key", vec![owner]),
+                    (self.base.address, "balance_of", vec![owner]),
+                    (self.quote.address, "balance_of", vec![owner]),
+                ]
+            })
+            .collect();
+        let answers = reader.call_many(&calls).await.map_err(chain("reading accounts (their key slots in the book, their base and quote balances)"))?;
+        let mut accounts = Vec::with_capacity(owners.len());
+        for (&owner, words) in owners.iter().zip(answers.chunks(3)) {
+            let decode = |e: ClientError| MarketError::Chain { doing: "reading an account", source: e };
+            let slot: Felt = calldata::single(&words[0], "book thread_key").map_err(decode)?;
+            let (key, nonce) =
+                unpack_key_slot(&slot).map_err(|e| MarketError::KeySlot { account: owner, detail: format!("{e:?}") })?;
+            accounts.push(Account {
+                base: calldata::u256_to_u128(&words[1], "base balance_of").map_err(decode)?,
+                quote: calldata::u256_to_u128(&words[2], "quote balance_of").map_err(decode)?,
+                nonce,
+                key,
+            });
+        }
+        Ok(accounts)
     }
 
     /// The batcher's state of an empty book (fill counter from chain) with `owners`' accounts.
@@ -329,8 +363,8 @@ impl Market {
             header.domain(self.quote.address),
             fills,
         );
-        for owner in owners {
-            state.set_account(account_id(*owner), self.account(reader, *owner).await?);
+        for (owner, account) in owners.iter().zip(self.accounts(reader, owners).await?) {
+            state.set_account(account_id(*owner), account);
         }
         Ok(state)
     }

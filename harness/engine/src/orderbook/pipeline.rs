@@ -259,9 +259,9 @@ impl Market {
     /// The batcher's state from chain: `owners`' accounts and the `known` orders.
     pub async fn state_of(&self, reader: &ChainReader, owners: &[Felt], known: &[(Felt, u32)]) -> Result<BookState> {
         let mut state = self.book_state(reader, owners).await?;
-        for (owner, id) in known {
-            match self.stored_order(reader, *owner, *id).await {
-                Ok(order) => state.insert_order(account_id(*owner), *id, order),
+        for (&(owner, id), order) in known.iter().zip(self.stored_orders(reader, known).await?) {
+            match order {
+                Ok(order) => state.insert_order(account_id(owner), id, order),
                 // No program or L2 call writes such a value (the statement refuses it as an
                 // output; the book's own cancel writes a canonical one). It stands in as a
                 // closed order no row can touch (side cancelled, no price): a message naming
@@ -269,7 +269,7 @@ impl Market {
                 // trades, and the round finds it closed, so it stops nothing else of the book.
                 Err(error @ MarketError::BadOrderSlot { .. }) => {
                     tracing::warn!(%error, "an unreadable order slot stands in as closed");
-                    state.insert_order(account_id(*owner), *id, zkthread_orderbook::OrderState::cancelled(Price::ZERO));
+                    state.insert_order(account_id(owner), id, zkthread_orderbook::OrderState::cancelled(Price::ZERO));
                 }
                 Err(other) => return Err(other),
             }
