@@ -6,7 +6,7 @@ use anyhow::{ensure, Result};
 use starknet::core::utils::get_storage_var_address;
 use zkthread_e2e::client::{call, ChainReader, FeeMode, Felt, TxStatus, READS_PER_BATCH, STRK_FEE_TOKEN_ADDRESS};
 use zkthread_e2e::devnet::DevnetAccount;
-use zkthread_e2e::{init_tracing, revert_bounds, Chain};
+use zkthread_e2e::{init_tracing, revert_bounds, sizes_from_env, Chain};
 
 /// Seed 0, account #0 (OpenZeppelin account), as published by starknet-devnet.
 const SEED0_ACCOUNT0: Felt =
@@ -178,11 +178,7 @@ async fn batched_reads_answer_each_read_in_order(client: &ChainReader, accounts:
 #[ignore = "measurement: prints a table"]
 async fn storage_reads_cost() -> Result<()> {
     init_tracing();
-    let sizes: Vec<usize> = std::env::var("ZKTHREAD_READS")
-        .unwrap_or_else(|_| "16,64,256,1024".into())
-        .split(',')
-        .map(|n| n.trim().parse())
-        .collect::<Result<_, _>>()?;
+    let sizes = sizes_from_env("ZKTHREAD_READS", "16,64,256,1024")?;
     let chain = Chain::start(0).await?;
     let client = &chain.client;
     println!("| slots | one by one | storage_many | speed-up |");

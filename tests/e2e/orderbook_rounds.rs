@@ -66,11 +66,7 @@ async fn traders(world: &ThreadWorld, market: &Market) -> Result<Vec<OrderSigner
 #[ignore = "benchmark: minutes of proving; run with --run-ignored only"]
 async fn order_book_round_settlement_costs() -> Result<()> {
     init_tracing();
-    let sizes: Vec<usize> = std::env::var("ZKTHREAD_ROUNDS")
-        .unwrap_or_else(|_| "64,256".into())
-        .split(',')
-        .map(|s| s.trim().parse().context("ZKTHREAD_ROUNDS: comma-separated order counts"))
-        .collect::<Result<_>>()?;
+    let sizes = zkthread_e2e::sizes_from_env("ZKTHREAD_ROUNDS", "64,256")?;
     let (world, market) = deploy_market_with_supply(SUPPLY).await?;
     let client = world.client();
     let mut wallets = traders(&world, &market).await?;

@@ -371,11 +371,7 @@ fn receivers(base: u64, round: usize, n: usize) -> Vec<Felt> {
 /// Receivers per sub-block from the variable `name` (else `default`): at least two sizes,
 /// ascending.
 fn sizes_from(name: &str, default: &str) -> Result<Vec<usize>> {
-    let raw = std::env::var(name).unwrap_or_else(|_| default.into());
-    let sizes = raw
-        .split(',')
-        .map(|s| s.trim().parse::<usize>().context(name.to_owned()))
-        .collect::<Result<Vec<_>>>()?;
+    let sizes = zkthread_e2e::sizes_from_env(name, default)?;
     ensure!(
         sizes.len() >= 2 && sizes.windows(2).all(|w| w[0] < w[1]) && sizes[0] > 0,
         "{name} must be two or more ascending positive sizes"

@@ -41,6 +41,16 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Logs to the test output when `RUST_LOG` is set.
+/// The comma-separated sizes in the environment variable `name` (else `default`), for the
+/// ignored measurements' `ZKTHREAD_*` knobs.
+pub fn sizes_from_env(name: &str, default: &str) -> Result<Vec<usize>> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|s| s.trim().parse::<usize>().with_context(|| format!("{name}: comma-separated sizes")))
+        .collect()
+}
+
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())

@@ -107,7 +107,7 @@ pub async fn read_message_slots<'a, M: TokenMessage>(
 }
 
 /// The current on-chain value of each of `slots`, each read once, in batched requests.
-async fn read_slots(client: &ChainReader, slots: impl Iterator<Item = Slot>) -> Result<BTreeMap<Slot, Felt>> {
+pub async fn read_slots(client: &ChainReader, slots: impl Iterator<Item = Slot>) -> Result<BTreeMap<Slot, Felt>> {
     let distinct: Vec<Slot> = slots.collect::<BTreeSet<_>>().into_iter().collect();
     let keys: Vec<(Felt, Felt)> = distinct.iter().map(|slot| (slot.contract, slot.key)).collect();
     let values = client.storage_many(&keys).await.chain("reading the slots pending transfers touch")?;

@@ -857,13 +857,11 @@ async fn read_slots(
     token: Token,
     accounts: &[Felt],
 ) -> Result<BTreeMap<Slot, Felt>> {
-    let slots: Vec<Slot> = accounts
+    let slots = accounts
         .iter()
         .flat_map(|account| [balance_slot_key(*account), thread_key_slot_key(*account)])
-        .map(|key| Slot { contract: token.address, key })
-        .collect();
-    let keys: Vec<(Felt, Felt)> = slots.iter().map(|slot| (slot.contract, slot.key)).collect();
-    Ok(slots.into_iter().zip(client.storage_many(&keys).await?).collect())
+        .map(|key| Slot { contract: token.address, key });
+    Ok(zkthread_engine::batch::read_slots(client, slots).await?)
 }
 
 async fn read_balance_values(

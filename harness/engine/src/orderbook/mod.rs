@@ -337,9 +337,9 @@ impl Market {
             })
             .collect();
         let answers = reader.call_many(&calls).await.map_err(chain("reading accounts (their key slots in the book, their base and quote balances)"))?;
+        let decode = |e: ClientError| MarketError::Chain { doing: "reading an account", source: e };
         let mut accounts = Vec::with_capacity(owners.len());
         for (&owner, words) in owners.iter().zip(answers.chunks(3)) {
-            let decode = |e: ClientError| MarketError::Chain { doing: "reading an account", source: e };
             let slot: Felt = calldata::single(&words[0], "book thread_key").map_err(decode)?;
             let (key, nonce) =
                 unpack_key_slot(&slot).map_err(|e| MarketError::KeySlot { account: owner, detail: format!("{e:?}") })?;

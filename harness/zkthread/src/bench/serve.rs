@@ -348,14 +348,14 @@ fn sign_all(world: &BenchWorld, n: usize, clients: usize, lists: Option<usize>) 
         let key = keys.get_mut(&from).with_context(|| format!("sender {from:#x} has no thread key"))?;
         let mut signed = 0;
         while signed < share {
-            let length = lists.map_or(1, |length| length.min(share - signed));
             let post = match lists {
                 None => {
                     let transfer = Transfer { token: world.token.address, from, to, amount: 1 };
                     let tx = SignedTransferTx::sign(transfer, key.nonce, &key.seed, key.index, &statement)?;
                     Post { route: "transfers", body: serde_json::to_value(TransferRequest::from_tx(&tx))?, transfers: 1 }
                 }
-                Some(_) => {
+                Some(length) => {
+                    let length = length.min(share - signed);
                     let items = vec![(to, 1u128); length];
                     let tx = SignedTransferListTx::sign(world.token.address, from, items, key.nonce, &key.seed, key.index, &statement)?;
                     Post { route: "lists", body: serde_json::to_value(TransferListRequest::from_tx(&tx))?, transfers: length }
@@ -363,8 +363,8 @@ fn sign_all(world: &BenchWorld, n: usize, clients: usize, lists: Option<usize>) 
             };
             key.index += 1;
             key.nonce += 1;
+            signed += post.transfers;
             posts.push(post);
-            signed += length;
         }
     }
     Ok(per_client)

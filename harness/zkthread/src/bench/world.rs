@@ -388,9 +388,8 @@ impl BenchWorld {
             transfers.len()
         ));
         let accounts: BTreeSet<Felt> = transfers.iter().flat_map(|t| [t.from, t.to]).collect();
-        let slots: Vec<Slot> = accounts.into_iter().map(|account| Slot::balance(self.token.address, account)).collect();
-        let keys: Vec<(Felt, Felt)> = slots.iter().map(|slot| (slot.contract, slot.key)).collect();
-        let current: BTreeMap<Slot, Felt> = slots.into_iter().zip(client.storage_many(&keys).await?).collect();
+        let slots = accounts.into_iter().map(|account| Slot::balance(self.token.address, account));
+        let current = zkthread_engine::batch::read_slots(client, slots).await?;
         let sub_block = Batcher::new([self.token.address])
             .batch_strict(transfers, |slot| current.get(slot).copied())
             .context("batching the transfers")?;
