@@ -426,7 +426,9 @@ async fn signed_lists_settle_on_devnet() -> Result<()> {
 /// after signing, a zero item, an empty list and one paying more accounts than a settlement
 /// carries refused with their reasons, nothing stored), batched (a list over its sender's
 /// balance refused whole, and the too-wide list put in the store past admission, each with its
-/// reason), proven and settled by `zkthread_engine` as the CLI and service drive it.
+/// reason), proven at the list program's fast parameter set (`ListVerifier`'s second one:
+/// sub-block 0 settled at the first) and settled by `zkthread_engine` as the CLI and service
+/// drive it.
 async fn lists_through_the_engine(
     world: &ThreadWorld,
     (holder, holder_seed, hn): (Felt, u64, u32),
@@ -434,8 +436,10 @@ async fn lists_through_the_engine(
     two: Felt,
 ) -> Result<()> {
     use zkthread_engine::submit::{admit_list, Refused};
-    use zkthread_engine::{batch, prove, settle, BatchOutcome, Limits, Logged, ProveOutcome, SettleOptions, SettleOutcome};
+    use zkthread_engine::program::ProofParams;
+    use zkthread_engine::{batch, prove_at, settle, BatchOutcome, Limits, Logged, ProveOutcome, SettleOptions, SettleOutcome};
     use zkthread_store::{NewTransferList, Store, SubBlockStatus, ThreadKey};
+    use zkthread_token::list_prover::LIST_FAST_PARAMS;
 
     let (client, token) = (world.client(), world.token.address);
     let dir = tempfile::tempdir()?;
@@ -498,19 +502,25 @@ async fn lists_through_the_engine(
     ensure!(built.rejected[1].reason == "touches 148 slots; one settlement carries at most 147", "{}", built.rejected[1].reason);
     // The holder's balance and key slot, two receivers' balances.
     ensure!(built.sub_block.body.outputs.len() == 4, "{} outputs", built.sub_block.body.outputs.len());
-    let ProveOutcome::Proved(proved) = prove(&store, thread, &Logged).await? else {
+    let ProveOutcome::Proved(proved) = prove_at(&store, thread, ProofParams::Fast, &Logged).await? else {
         anyhow::bail!("nothing proven");
     };
+    ensure!(proved.params == LIST_FAST_PARAMS, "proven at {:?}", proved.params);
     let SettleOutcome::Sent(sent) = settle(client, &store, thread, SettleOptions::default(), &Logged).await? else {
         anyhow::bail!("nothing sent");
     };
-    ensure!(sent.settled(), "the engine's list settlement reverted: {:?}", sent.revert_reason);
+    ensure!(sent.settled(), "the engine's list settlement (fast set) reverted: {:?}", sent.revert_reason);
     ensure!(matches!(sent.sub_block.status, SubBlockStatus::Settled { .. }));
+    let gas = zkthread_e2e::settle::l2_gas_of(client, sent.tx_hash).await?;
     eprintln!(
-        "engine list sub-block: {} proof felts, prove {:.1} s, largest component 2^{}",
+        "engine list sub-block at 2^{} x {} + {}: {} proof felts, prove {:.1} s, largest component 2^{}, settle {gas} L2 gas ({:.3e})",
+        proved.params.log_blowup,
+        proved.params.n_queries,
+        proved.params.pow_bits,
         proved.proof_felts,
         proved.prove_time.as_secs_f64(),
-        proved.log_rows
+        proved.log_rows,
+        gas as f64
     );
     let balance = |account: Felt| async move {
         client.storage_at(token, balance_slot(account)?).await.map_err(anyhow::Error::from)

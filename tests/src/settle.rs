@@ -195,10 +195,12 @@ pub async fn prove_settlement(
 
 /// L2 gas a transaction consumed, from its receipt.
 pub async fn l2_gas_used(client: &ChainClient, outcome: &TxOutcome) -> Result<u64> {
-    let receipt = client
-        .provider()
-        .get_transaction_receipt(outcome.hash)
-        .await?;
+    l2_gas_of(client, outcome.hash).await
+}
+
+/// The L2 gas the transaction `hash` used, from its receipt.
+pub async fn l2_gas_of(client: &ChainClient, hash: Felt) -> Result<u64> {
+    let receipt = client.provider().get_transaction_receipt(hash).await?;
     match receipt.receipt {
         TransactionReceipt::Invoke(invoke) => Ok(invoke.execution_resources.l2_gas),
         other => Err(anyhow!("not an invoke receipt: {other:?}")),

@@ -264,6 +264,46 @@ pub fn last_layer_bound_at(params: @SignedStarkParams, max_log: u32) -> u32 {
     }
 }
 
+/// The parameter sets a verifier class accepts: one (`SignedStarkParams`), or several
+/// (`Span<SignedStarkParams>`, the token list verifier's two). A trait rather than a span for
+/// every class: a class with one set carries no search (class size is a hard limit, and the
+/// order book's verifier is near it).
+pub trait AcceptedParams<A> {
+    /// The set a proof made at `log_blowup`, `n_queries` and `pow_bits` is checked against
+    /// (whose other parameters it must then have too); None if no set has those three.
+    fn named_by(self: @A, log_blowup: u32, n_queries: u32, pow_bits: u32) -> Option<SignedStarkParams>;
+}
+
+/// One set: the proof is checked against it whatever it names (`check_params` refuses any
+/// difference).
+pub impl OneParamSet of AcceptedParams<SignedStarkParams> {
+    fn named_by(
+        self: @SignedStarkParams, log_blowup: u32, n_queries: u32, pow_bits: u32,
+    ) -> Option<SignedStarkParams> {
+        Option::Some(*self)
+    }
+}
+
+/// Several sets: the first with the proof's blowup, queries and proof-of-work bits. Every set
+/// is >= 96 bits and names itself in the transcript (its AIR digest hashes the parameters),
+/// so which one a proof picks is the prover's free choice.
+pub impl ParamSets of AcceptedParams<Span<SignedStarkParams>> {
+    fn named_by(
+        self: @Span<SignedStarkParams>, log_blowup: u32, n_queries: u32, pow_bits: u32,
+    ) -> Option<SignedStarkParams> {
+        let mut found = Option::None;
+        for params in *self {
+            if *params.log_blowup == log_blowup
+                && *params.n_queries == n_queries
+                && *params.pow_bits == pow_bits {
+                found = Option::Some(*params);
+                break;
+            }
+        };
+        found
+    }
+}
+
 /// The proof's parameters are `params`, its last layer's bound `last_layer_bound` (the one at
 /// its height, `last_layer_bound_at`); Err otherwise.
 fn check_params(
@@ -330,17 +370,25 @@ fn with_last<T, +Drop<T>, +Copy<T>>(values: Span<T>, last: T) -> Span<T> {
 }
 
 /// Ok(()) iff `proof` proves a sub-block of the program `Program` with exactly
-/// `public_input` (chain id and registry in place) under `params`, with the constraints
+/// `public_input` (chain id and registry in place) under `accepted` (one parameter set, or
+/// the one of several it names: `AcceptedParams`), with the constraints
 /// evaluated by the AIR classes `air_classes` (`Program::air_class_count` of them, in order);
 /// Err(reason) otherwise. A shipped verifier class passes its compile-time constants (its
 /// `generated_air_class`), never a hash from calldata or storage. `T` picks how the proof's
 /// M31 stream is cut (`thread_verifier::proof::LowWords`: `Masked` or `Divided`, the same
 /// words at a different mix of bitwise and range-check builtins).
 pub fn verify_program_proof<
-    P, S, T, impl Program: ThreadProgramVerifier<P, S>, +Drop<S>, +LowWords<T>,
+    P,
+    S,
+    T,
+    A,
+    impl Program: ThreadProgramVerifier<P, S>,
+    +Drop<S>,
+    +LowWords<T>,
+    +AcceptedParams<A>,
+    +Drop<A>,
 >(
-    public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
-    air_classes: Span<ClassHash>,
+    public_input: Span<felt252>, proof: Span<felt252>, accepted: A, air_classes: Span<ClassHash>,
 ) -> Result<(), felt252> {
     if air_classes.len() != Program::air_class_count() {
         return Result::Err('verifier: air classes');
@@ -351,9 +399,12 @@ pub fn verify_program_proof<
     let proof = parse_program_proof::<T>(stark, sized)?;
     let (range_bits, max_log_rows) = Program::log_size_bounds();
     let max_log = table_log_size(proof.log_sizes, range_bits, max_log_rows)?;
-    let last_layer_bound = last_layer_bound_at(params, max_log);
-    check_params(@proof, params, last_layer_bound)?;
-    let params = *params;
+    let params = match accepted.named_by(proof.log_blowup, proof.n_queries, proof.pow_bits) {
+        Option::Some(params) => params,
+        Option::None => { return Result::Err('verifier: params mismatch'); },
+    };
+    let last_layer_bound = last_layer_bound_at(@params, max_log);
+    check_params(@proof, @params, last_layer_bound)?;
     if proof.commitments.len() != N_TREES
         || proof.sampled_values.len() != N_TREES
         || proof.decommitments.len() != N_TREES

@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x38114461ebcd4769b50d4cda425b6e7e968cf5e2ab75955bbb324dd6bbe7f20");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x670c042ed754981681cc4c9b2d4feb28541db44771c41dbaf73077067e22880");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x590706d7fed7c3463a0704273be3289657db919f565dd419dfd2bcb55e5c22");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x5f91ea8bd34ccf37d85ffa51698accc37d7fb7d032f0a3110446364752a3894");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x4eec40055a2a958b25034054a944ab8ab26db7003bcd2978179d375ed8cf7fe");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x76c6c93dc7a2a60995be19a799c075b60e50080c9446f23ac1c4347876aa319");

@@ -48,7 +48,7 @@ pub mod token;
 pub use batch::{batch, batch_ahead, BatchOutcome, Built, Limits};
 pub use error::{EngineError, Result};
 pub use observer::{Checkpoint, Logged, Observer};
-pub use prove::{prove, ProveOutcome, Proved};
+pub use prove::{prove, prove_at, ProveOutcome, Proved};
 pub use reconcile::{reconcile, Reconciled};
 pub use settle::{settle, Sent, SettleOptions, SettleOutcome};
 pub use submit::{

@@ -29,6 +29,44 @@ pub const OS_VERSION: u64 = 1;
 /// Proof parameters of the signed program (the only ones `SignedVerifier` accepts).
 pub const PARAMS: StarkParams = zkthread_token::SIGNED_PARAMS;
 
+/// Which of a token program's accepted parameter sets a sub-block is proven at
+/// ([`crate::token::TokenMessage::params_for`] decides where the program and the sub-block
+/// allow it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProofParams {
+    /// [`PARAMS`], the only set `SignedVerifier` accepts: the smallest proof and the cheapest
+    /// verification on chain.
+    #[default]
+    Compact,
+    /// A list thread's second set (`zkthread_token::list_prover::LIST_FAST_PARAMS`, 2^4 x 20 +
+    /// 16, also 96 bits): about half the proving time, for ~17% more verification gas and
+    /// ~500 more proof felts. Taken only where the proof stays small enough to settle
+    /// ([`FAST_PROOF_MAX_PERMUTATIONS`]; `crate::prove` checks the calldata and proves again
+    /// at [`ProofParams::Compact`] if it would not fit); the signed program proves at
+    /// [`PARAMS`] whatever the choice.
+    Fast,
+}
+
+/// Poseidon2 permutations up to which a list sub-block is proven at [`ProofParams::Fast`]
+/// (up to 2^10 rows: 1 x 256, 2 x 128 and 4 x 64 transfers prove in 1.6-3.8 s, about half the
+/// time at [`PARAMS`], 2026-12-05); a taller proof at that set has ~5,000 felts (1 x 1,024 to
+/// fresh receivers: 4,996) and could never settle within
+/// [`crate::preflight::MAX_CALLDATA_FELTS`].
+pub const FAST_PROOF_MAX_PERMUTATIONS: usize = 1 << 10;
+
+/// The STARK part of a proof at [`ProofParams::Fast`] (its felts but the slot owners) that the
+/// engine expects at most, up to 2^10 rows: measured 3,562-3,885 from 2^8 to 2^10 rows
+/// (2026-12-05; it varies with how many queries share Merkle paths), rounded up. A sub-block whose settlement would not fit
+/// [`crate::preflight::MAX_CALLDATA_FELTS`] with a proof this large is proven at [`PARAMS`]
+/// at once; the proof's real size is checked after proving.
+pub const FAST_PROOF_STARK_FELTS: usize = 4_000;
+
+/// A parameter set as `2^blowup x queries + pow bits`, for progress lines.
+pub fn describe_params(params: &StarkParams) -> String {
+    format!("2^{} x {} + {}", params.log_blowup, params.n_queries, params.pow_bits)
+}
+
 /// The signed program's Cairo verifier (`contracts/programs/token/signed_verifier`): package and contract.
 pub const VERIFIER: (&str, &str) = ("signed_verifier", "SignedVerifier");
 
@@ -182,11 +220,11 @@ impl ProgramMessage for NewTransfer {
 }
 
 /// The token's list program: a thread of [`LIST_VERIFIER`] keeps [`NewTransferList`]s, and its
-/// stored proofs are list proofs at [`PARAMS`].
+/// stored proofs are list proofs at either set `ListVerifier` accepts (the one each names).
 impl ProgramMessage for NewTransferList {
     fn verify_proof(statement: &SignedPublicInput, proof: &[Felt]) -> Result<bool> {
         let proof = list_poseidon252::from_felts(proof).map_err(EngineError::Decode)?;
-        Ok(verified(list_poseidon252::verify(statement, &proof, &PARAMS), "the stored list proof"))
+        Ok(verified(list_poseidon252::verify_accepted(statement, &proof), "the stored list proof"))
     }
 }
 
@@ -233,14 +271,16 @@ pub struct ProvenSubBlock<Proof = poseidon252::Proof> {
     pub log_rows: u32,
 }
 
-/// Proves a sub-block of the token program `M` with [`PARAMS`] on a blocking thread (proving
-/// takes seconds to minutes and must not stall the async runtime).
+/// Proves a sub-block of the token program `M` at `params` (one of `M`'s accepted sets,
+/// [`TokenMessage::params_for`]) on a blocking thread (proving takes seconds to minutes and
+/// must not stall the async runtime).
 pub async fn prove_program<M: TokenMessage>(
     statement: SignedPublicInput,
     owners: Vec<Felt>,
     witness: M::Witness,
+    params: StarkParams,
 ) -> Result<ProvenSubBlock<M::Proof>> {
-    let (proof, elapsed) = prove_blocking(move || M::prove(&statement, &owners, &witness)).await?;
+    let (proof, elapsed) = prove_blocking(move || M::prove(&statement, &owners, &witness, &params)).await?;
     let log_rows = M::log_rows(&proof);
     Ok(ProvenSubBlock { proof, elapsed, log_rows })
 }
@@ -278,10 +318,10 @@ mod tests {
         );
     }
 
-    /// A signed list goes through the store's form unchanged, its proof (a real one, at the
-    /// list program's parameters) is checked off-chain against the sub-block's statement: it
-    /// verifies, one changed output does not, garbage is an error, and the signed program's
-    /// check does not take it.
+    /// A signed list goes through the store's form unchanged, its proof (a real one, at each
+    /// of the list program's two parameter sets) is checked off-chain against the sub-block's
+    /// statement: it verifies, one changed output does not, garbage is an error, the signed
+    /// program's check does not take it, and neither does the list's at a third set.
     #[test]
     fn a_stored_list_round_trips_and_its_proof_is_checked_off_chain() {
         use std::collections::BTreeMap;
@@ -334,6 +374,26 @@ mod tests {
         assert!(!NewTransferList::verify_proof(&forged, &felts).unwrap());
         assert!(matches!(NewTransferList::verify_proof(&pi, &felts[..7]), Err(EngineError::Decode(_))));
         assert!(!matches!(NewTransfer::verify_proof(&pi, &felts), Ok(true)), "not a signed-program proof");
+
+        // The fast set: chosen for this small sub-block when asked for, never for the signed
+        // program; its stored proof is checked at the set it names, and a proof at 96-bit
+        // parameters `ListVerifier` does not accept is refused.
+        use crate::token::TokenMessage;
+        use zkthread_token::list_prover::LIST_FAST_PARAMS;
+        assert_eq!(NewTransferList::params_for(ProofParams::Fast, &sb.entries), LIST_FAST_PARAMS);
+        assert_eq!(NewTransferList::params_for(ProofParams::Compact, &sb.entries), PARAMS);
+        assert_eq!(NewTransfer::params_for(ProofParams::Fast, &Vec::new()), PARAMS);
+        let fast = list_poseidon252::prove(&pi, &sb.owners, &sb.entries, &LIST_FAST_PARAMS).expect("proves");
+        let felts = list_poseidon252::to_felts(&fast);
+        assert!(NewTransferList::verify_proof(&pi, &felts).unwrap());
+        assert!(!NewTransferList::verify_proof(&forged, &felts).unwrap());
+        let other = StarkParams { log_blowup: 3, n_queries: 27, pow_bits: 15, ..PARAMS };
+        assert!(other.security_bits() >= 96);
+        let unaccepted = list_poseidon252::prove(&pi, &sb.owners, &sb.entries, &other).expect("proves");
+        assert!(!NewTransferList::verify_proof(&pi, &list_poseidon252::to_felts(&unaccepted)).unwrap());
+        // Past 2^10 permutations the fast set's proof could not settle: the first set.
+        let many = vec![sb.entries[0].clone(); FAST_PROOF_MAX_PERMUTATIONS / sb.entries[0].permutations() + 1];
+        assert_eq!(NewTransferList::params_for(ProofParams::Fast, &many), PARAMS);
     }
 
     #[test]

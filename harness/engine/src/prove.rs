@@ -4,14 +4,16 @@
 
 use std::time::{Duration, Instant};
 
-use zkthread_prover::ThreadChannel;
-use zkthread_store::{NewTransfer, Store, SubBlock, ThreadKey};
+use zkthread_prover::{StarkParams, ThreadChannel};
+use zkthread_store::{Felt, NewTransfer, Store, SubBlock, ThreadKey};
+use zkthread_token::SignedPublicInput;
 
-use crate::codec::{rebuild, statement};
+use crate::codec::{rebuild, settlement, statement};
 use crate::error::{EngineError, Result};
 use crate::isolation::{self, Blame};
-use crate::program::{self, Channel, ProvenSubBlock, PARAMS};
-use crate::token::TokenMessage;
+use crate::preflight::MAX_CALLDATA_FELTS;
+use crate::program::{self, describe_params, Channel, ProofParams, ProvenSubBlock, FAST_PROOF_STARK_FELTS, PARAMS};
+use crate::token::{Batched, TokenMessage};
 use crate::Observer;
 
 /// What [`prove`] did.
@@ -29,6 +31,8 @@ pub enum ProveOutcome<M = NewTransfer> {
 #[derive(Debug)]
 pub struct Proved<M = NewTransfer> {
     pub sub_block: SubBlock<M>,
+    /// The parameter set the proof was made at.
+    pub params: StarkParams,
     pub proof_felts: usize,
     /// Rows of the largest component (log2).
     pub log_rows: u32,
@@ -38,9 +42,23 @@ pub struct Proved<M = NewTransfer> {
 
 /// Proves the thread's Built sub-block (there is at most one; it may have been built ahead on
 /// a proven one: its statement names its own sequence and inputs), for the thread's token
-/// program `M` (`crate::token`). A proof that does not verify off-chain is never stored:
-/// settling it would pay for a doomed transaction.
+/// program `M` (`crate::token`), at the program's first parameter set ([`prove_at`] chooses).
+/// A proof that does not verify off-chain is never stored: settling it would pay for a
+/// doomed transaction.
 pub async fn prove<M: TokenMessage>(store: &Store<M>, key: ThreadKey, observer: &dyn Observer) -> Result<ProveOutcome<M>> {
+    prove_at(store, key, ProofParams::Compact, observer).await
+}
+
+/// [`prove`] at the parameter set `choice` asks for, where the program and the sub-block allow
+/// it ([`TokenMessage::params_for`]). A proof at another set than [`PARAMS`] whose settlement
+/// would exceed [`MAX_CALLDATA_FELTS`] is not kept: the sub-block is proven again at
+/// [`PARAMS`] (a settlement that cannot be sent would hold the thread's next sequence).
+pub async fn prove_at<M: TokenMessage>(
+    store: &Store<M>,
+    key: ThreadKey,
+    choice: ProofParams,
+    observer: &dyn Observer,
+) -> Result<ProveOutcome<M>> {
     let Some(sub_block) = store.built(key)? else {
         return Ok(match store.in_flight(key)? {
             Some(proven) => ProveOutcome::AlreadyProven(proven),
@@ -53,25 +71,8 @@ pub async fn prove<M: TokenMessage>(store: &Store<M>, key: ThreadKey, observer: 
         Err(error @ EngineError::Corrupt(_)) => return Err(end_unprovable(store, key, &sub_block, &error)?),
         Err(other) => return Err(other),
     };
-    let transfers = crate::token::transfers_in(&sub_block.body.messages);
-    observer.step(&format!(
-        "proving sub-block {} ({} {}(s), {transfers} transfer(s), {} slots) with Stwo ({}, {} bits)",
-        sub_block.sequence(),
-        sub_block.body.messages.len(),
-        M::NOUN,
-        witness.outputs.len(),
-        Channel::NAME,
-        PARAMS.security_bits()
-    ));
-    let proven = match program::prove_program::<M>(statement.clone(), witness.owners, witness.witness).await {
-        Err(error @ EngineError::Prove(_)) => return Err(end_unprovable(store, key, &sub_block, &error)?),
-        other => other?,
-    };
-    let ProvenSubBlock {
-        proof,
-        elapsed: prove_time,
-        log_rows,
-    } = proven;
+    let Fitting { proof, params, prove_time, log_rows, felts } =
+        prove_fitting(store, key, &sub_block, &statement, witness, choice, observer).await?;
     observer.done(&format!("largest component 2^{log_rows} rows"));
     observer.step("verifying the proof off-chain");
     let began = Instant::now();
@@ -80,7 +81,6 @@ pub async fn prove<M: TokenMessage>(store: &Store<M>, key: ThreadKey, observer: 
         return Err(end_unprovable(store, key, &sub_block, &error)?);
     }
     let verify_time = began.elapsed();
-    let felts = M::to_felts(&proof);
     let proof_felts = felts.len();
     observer.done(&format!(
         "{:.0} ms, {proof_felts} proof felts",
@@ -89,11 +89,84 @@ pub async fn prove<M: TokenMessage>(store: &Store<M>, key: ThreadKey, observer: 
     let sub_block = store.record_proof(key, sub_block.sequence(), sub_block.attempt, felts)?;
     Ok(ProveOutcome::Proved(Proved {
         sub_block,
+        params,
         proof_felts,
         log_rows,
         prove_time,
         verify_time,
     }))
+}
+
+/// A proof [`prove_fitting`] keeps, with its felts.
+struct Fitting<P> {
+    proof: P,
+    params: StarkParams,
+    prove_time: Duration,
+    log_rows: u32,
+    felts: Vec<Felt>,
+}
+
+/// Proves `sub_block` at the set `choice` asks for ([`TokenMessage::params_for`]), where its
+/// settlement can fit [`MAX_CALLDATA_FELTS`]: a set other than [`PARAMS`] is not tried when its
+/// typical proof ([`FAST_PROOF_STARK_FELTS`]) would not fit, and a proof at it that does not
+/// fit after all is dropped for one at [`PARAMS`] (a settlement that cannot be sent would hold
+/// the thread's next sequence). A prover failure ends the sub-block ([`end_unprovable`]).
+async fn prove_fitting<M: TokenMessage>(
+    store: &Store<M>,
+    key: ThreadKey,
+    sub_block: &SubBlock<M>,
+    statement: &SignedPublicInput,
+    witness: Batched<M::Witness>,
+    choice: ProofParams,
+    observer: &dyn Observer,
+) -> Result<Fitting<M::Proof>> {
+    // The settlement's calldata but for the proof's felts (a Built sub-block has no proof);
+    // those are the slot owners, their count and the STARK proof.
+    let settle_felts = settlement(sub_block).calldata().len();
+    let expected = settle_felts + witness.owners.len() + 1 + FAST_PROOF_STARK_FELTS;
+    let params = M::params_for(choice, &witness.witness);
+    if params != PARAMS && expected <= MAX_CALLDATA_FELTS {
+        let attempt = prove_once(store, key, sub_block, statement, witness.clone(), params, observer).await?;
+        let calldata = settle_felts + attempt.felts.len();
+        if calldata <= MAX_CALLDATA_FELTS {
+            return Ok(attempt);
+        }
+        observer.done(&format!(
+            "its settlement would be {calldata} calldata felts, over {MAX_CALLDATA_FELTS}: proving at {} instead",
+            describe_params(&PARAMS)
+        ));
+    }
+    prove_once(store, key, sub_block, statement, witness, PARAMS, observer).await
+}
+
+/// One proof of `sub_block` at `params`, with its felts.
+async fn prove_once<M: TokenMessage>(
+    store: &Store<M>,
+    key: ThreadKey,
+    sub_block: &SubBlock<M>,
+    statement: &SignedPublicInput,
+    witness: Batched<M::Witness>,
+    params: StarkParams,
+    observer: &dyn Observer,
+) -> Result<Fitting<M::Proof>> {
+    observer.step(&format!(
+        "proving sub-block {} ({} {}(s), {} transfer(s), {} slots) with Stwo ({}, {}, {} bits)",
+        sub_block.sequence(),
+        sub_block.body.messages.len(),
+        M::NOUN,
+        crate::token::transfers_in(&sub_block.body.messages),
+        witness.outputs.len(),
+        Channel::NAME,
+        describe_params(&params),
+        params.security_bits()
+    ));
+    let proven = program::prove_program::<M>(statement.clone(), witness.owners, witness.witness, params).await;
+    let ProvenSubBlock { proof, elapsed, log_rows } = match proven {
+        Err(error @ EngineError::Prove(_)) => return Err(end_unprovable(store, key, sub_block, &error)?),
+        other => other?,
+    };
+    let felts = M::to_felts(&proof);
+    Ok(Fitting { proof, params, prove_time: elapsed, log_rows, felts })
 }
 
 /// Ends `sub_block`, Built, that the prover side failed on (`error`): proving it again would

@@ -6,16 +6,16 @@
 //!   sender's transfers (a key step per list, not per transfer).
 //!
 //! Both batch against the same ledger rules (`zkthread_token::SignedBatcher`), prove the same
-//! statement at the same [`PARAMS`], and settle the same way; only the message, its slots and
-//! the proof differ. A thread's store holds one program's messages (the store refuses the
+//! statement (at [`PARAMS`], or a list sub-block at the fast set `ListVerifier` also accepts:
+//! [`ProofParams`]), and settle the same way; only the message, its slots and the proof differ. A thread's store holds one program's messages (the store refuses the
 //! other's), so a thread never mixes them.
 
 use zkthread_client::Felt;
-use zkthread_prover::{Slot, SlotValue};
+use zkthread_prover::{Slot, SlotValue, StarkParams};
 use zkthread_sig::TxListCommitment;
 use zkthread_store::{Message, NewTransfer, NewTransferList};
 use zkthread_token::list_batcher::SignedTransferListTx;
-use zkthread_token::list_prover::poseidon252 as list_poseidon252;
+use zkthread_token::list_prover::{poseidon252 as list_poseidon252, LIST_FAST_PARAMS};
 use zkthread_token::witness::SignedListRow;
 use zkthread_token::{
     poseidon252, SignedBatchError, SignedBatcher, SignedProveError, SignedPublicInput, SignedRejection, SignedRow,
@@ -24,11 +24,11 @@ use zkthread_token::{
 
 use crate::batch::{list_slots_of, slots_of};
 use crate::codec::{signed_list, signed_tx};
-use crate::program::{ProgramMessage, TokenProgram, PARAMS};
+use crate::program::{ProgramMessage, ProofParams, TokenProgram, FAST_PROOF_MAX_PERMUTATIONS, PARAMS};
 
 /// A sub-block as a token program's batcher built it: its lists, slot owners and the prover's
 /// witness, with what it refused and how many messages it looked at.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Batched<W> {
     pub inputs: Vec<SlotValue>,
     pub outputs: Vec<SlotValue>,
@@ -88,9 +88,19 @@ pub trait TokenMessage: ProgramMessage {
         txs: &[Self::Tx],
         current: impl Fn(&Slot) -> Option<Felt>,
     ) -> Result<Batched<Self::Witness>, SignedBatchError>;
-    /// Proves a sub-block at [`PARAMS`] (blocking: seconds to minutes).
-    fn prove(statement: &SignedPublicInput, owners: &[Felt], witness: &Self::Witness) -> Result<Self::Proof, SignedProveError>;
-    /// Verifies a proof off-chain at [`PARAMS`].
+    /// The parameters a sub-block with `witness` is proven at when `choice` is asked for: one
+    /// of the sets the program's verifier accepts ([`PARAMS`] unless the program has another
+    /// and the sub-block is small enough for it).
+    fn params_for(choice: ProofParams, witness: &Self::Witness) -> StarkParams;
+    /// Proves a sub-block at `params` (blocking: seconds to minutes).
+    fn prove(
+        statement: &SignedPublicInput,
+        owners: &[Felt],
+        witness: &Self::Witness,
+        params: &StarkParams,
+    ) -> Result<Self::Proof, SignedProveError>;
+    /// Verifies a proof off-chain at the accepted set it was made at, as the program's verifier
+    /// class does.
     fn verify(statement: &SignedPublicInput, proof: &Self::Proof) -> Result<(), SignedVerifyError>;
     /// The proof as the verifier's calldata.
     fn to_felts(proof: &Self::Proof) -> Vec<Felt>;
@@ -149,8 +159,18 @@ impl TokenMessage for NewTransfer {
         })
     }
 
-    fn prove(statement: &SignedPublicInput, owners: &[Felt], rows: &Vec<SignedRow>) -> Result<Self::Proof, SignedProveError> {
-        poseidon252::prove(statement, owners, rows, &PARAMS)
+    /// `SignedVerifier` accepts one set.
+    fn params_for(_: ProofParams, _: &Vec<SignedRow>) -> StarkParams {
+        PARAMS
+    }
+
+    fn prove(
+        statement: &SignedPublicInput,
+        owners: &[Felt],
+        rows: &Vec<SignedRow>,
+        params: &StarkParams,
+    ) -> Result<Self::Proof, SignedProveError> {
+        poseidon252::prove(statement, owners, rows, params)
     }
 
     fn verify(statement: &SignedPublicInput, proof: &Self::Proof) -> Result<(), SignedVerifyError> {
@@ -223,12 +243,26 @@ impl TokenMessage for NewTransferList {
         })
     }
 
-    fn prove(statement: &SignedPublicInput, owners: &[Felt], lists: &Vec<SignedListRow>) -> Result<Self::Proof, SignedProveError> {
-        list_poseidon252::prove(statement, owners, lists, &PARAMS)
+    /// The fast set where the sub-block's permutations fit [`FAST_PROOF_MAX_PERMUTATIONS`].
+    fn params_for(choice: ProofParams, lists: &Vec<SignedListRow>) -> StarkParams {
+        let permutations: usize = lists.iter().map(SignedListRow::permutations).sum();
+        match choice {
+            ProofParams::Fast if permutations <= FAST_PROOF_MAX_PERMUTATIONS => LIST_FAST_PARAMS,
+            _ => PARAMS,
+        }
+    }
+
+    fn prove(
+        statement: &SignedPublicInput,
+        owners: &[Felt],
+        lists: &Vec<SignedListRow>,
+        params: &StarkParams,
+    ) -> Result<Self::Proof, SignedProveError> {
+        list_poseidon252::prove(statement, owners, lists, params)
     }
 
     fn verify(statement: &SignedPublicInput, proof: &Self::Proof) -> Result<(), SignedVerifyError> {
-        list_poseidon252::verify(statement, proof, &PARAMS)
+        list_poseidon252::verify_accepted(statement, proof)
     }
 
     fn to_felts(proof: &Self::Proof) -> Vec<Felt> {

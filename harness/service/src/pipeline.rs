@@ -14,12 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
-use zkthread_engine::program::TokenProgram;
+use zkthread_engine::program::{ProofParams, TokenProgram};
 use zkthread_engine::token::TokenMessage;
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::isolation::end_oversized;
 use zkthread_engine::{
-    batch, batch_ahead, prove, settle, BatchOutcome, EngineError, Limits, Observer, SettleOptions,
+    batch, batch_ahead, prove_at, settle, BatchOutcome, EngineError, Limits, Observer, SettleOptions,
     SettleOutcome,
 };
 use zkthread_store::{StoreError, SubBlockStatus};
@@ -39,6 +39,9 @@ pub struct PipelineConfig {
     pub poll: Duration,
     /// Build and prove the next sub-block while the previous one settles.
     pub build_ahead: bool,
+    /// The parameter set sub-blocks are proven at, where the program and the sub-block allow
+    /// it (`zkthread_engine::prove_at`): `Fast` halves a list thread's proving time.
+    pub proof_params: ProofParams,
 }
 
 impl Default for PipelineConfig {
@@ -49,6 +52,7 @@ impl Default for PipelineConfig {
             settle: SettleOptions::default(),
             poll: Duration::from_secs(1),
             build_ahead: true,
+            proof_params: ProofParams::Compact,
         }
     }
 }
@@ -251,9 +255,9 @@ impl<M: TokenMessage> Pipeline<M> {
 
     /// Proves the Built sub-block on a task of its own; it wakes the loop when done.
     fn start_proving(&mut self) {
-        let (shared, observer) = (self.shared.clone(), self.observer.clone());
+        let (shared, observer, params) = (self.shared.clone(), self.observer.clone(), self.config.proof_params);
         self.proving = Some(Proving(tokio::spawn(async move {
-            let proved = prove(&shared.store, shared.thread, observer.as_ref()).await;
+            let proved = prove_at(&shared.store, shared.thread, params, observer.as_ref()).await;
             shared.wake.notify_one();
             match proved {
                 Ok(_) => Ok(()),

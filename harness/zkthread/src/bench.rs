@@ -68,7 +68,8 @@ pub enum ProgramKind {
     /// The first token program: conservation only, no authorization (for comparison).
     Unsigned,
     /// The token's list program: each sender signs one list of its transfers per sub-block
-    /// (`ListVerifier`; same statement and parameters as the signed program).
+    /// (`ListVerifier`; the signed program's statement and parameters, or its second set with
+    /// `--log-blowup 4 --queries 20`).
     List,
 }
 

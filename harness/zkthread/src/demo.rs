@@ -433,7 +433,7 @@ async fn run_program<M: DemoMessage>(args: DemoArgs, json: bool) -> Result<()> {
         PARAMS.security_bits()
     ));
     let ProvenSubBlock { proof, elapsed: prove_time, log_rows } =
-        program::prove_program::<M>(public_input.clone(), batch.owners.clone(), batch.witness.clone()).await?;
+        program::prove_program::<M>(public_input.clone(), batch.owners.clone(), batch.witness.clone(), PARAMS).await?;
     step.done(format!("largest component 2^{log_rows} rows"));
     timings.insert("prove", prove_time.as_secs_f64());
 

@@ -92,9 +92,16 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     check("batch", &rival_batch);
     assert_eq!(rival_batch["sequence"], 0);
 
+    // The signed program's verifier accepts one parameter set: `--fast` is refused, nothing proven.
+    let fast = world.cli(&["prove", "--thread", &world.thread(), "--fast"]);
+    assert_one_line_error(
+        &fast,
+        &format!("--fast: thread {} runs the signed program, whose verifier accepts one parameter set", world.thread()),
+    );
     let proved = world.step("prove");
     assert_eq!(proved["proved_now"], true);
     assert!(proved["proof_felts"].as_u64().unwrap() > 100);
+    assert_eq!((&proved["log_blowup"], &proved["n_queries"], &proved["pow_bits"]), (&5.into(), &16.into(), &16.into()));
     let settled = world.step("settle");
     assert_eq!(settled["status"], "settled");
     assert_eq!(settled["sent"], true);
@@ -498,6 +505,13 @@ fn tx_submit_rejects_bad_arguments_in_one_line() {
     let idle = json(&out);
     check("prove", &idle);
     assert_eq!(idle["status"], "nothing to do");
+    // `--fast` with no messages here: nothing to prove either way (not a refusal).
+    let out = zkthread()
+        .args(["prove", "--registry", "0x123", "--thread", "1", "--fast"])
+        .env("ZKTHREAD_DATA_DIR", data_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 /// What a client holding the batcher's published sub-block does: recompute the transaction

@@ -99,6 +99,10 @@ fn runtime_errors_are_one_line_and_exit_1() {
     let out = run(&["bench", "serve", "--program", "unsigned"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("bench serve measures a signed program"), "{}", stderr(&out));
+    // The fast parameter set is the list program's: refused for the signed one.
+    let out = run(&["bench", "serve", "--fast-proofs", "--sizes", "8"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--fast-proofs is for --program list"), "{}", stderr(&out));
 
     // A malformed felt.
     let out = run(&[

@@ -9,12 +9,30 @@
 //! message kind fewer keeps the on-chain evaluation smaller (its mask values price every
 //! query) and wallets to one message.
 //!
-//! Status (issue 11): the prover side, stwo's Rust verifier, the generated Cairo evaluation
-//! (`contracts/programs/token/list_air`, class `ListAir`) and the Cairo verifier
-//! (`contracts/programs/token/list_verifier`, class `ListVerifier`, at [`crate::SIGNED_PARAMS`]),
-//! which settle lists on a devnet, and the `zkthread bench` commands (`--program list`). The
-//! CLI's batch/prove/settle, the service and the engine still run
-//! [`crate::prover::SignedTokenProgram`].
+//! The prover side and stwo's Rust verifier are here; the generated Cairo evaluation is
+//! `contracts/programs/token/list_air` (class `ListAir`) and the Cairo verifier
+//! `contracts/programs/token/list_verifier` (class `ListVerifier`). The engine, the CLI, the
+//! service and the `zkthread bench` commands (`--program list`) run it on a thread whose
+//! program is `ListVerifier`.
+//!
+//! # Two parameter sets
+//!
+//! `ListVerifier` accepts a proof at either of [`LIST_PARAM_SETS`]: [`crate::SIGNED_PARAMS`]
+//! (2^5 x 16 + 16, the smallest proof and the cheapest verification) or [`LIST_FAST_PARAMS`]
+//! (2^4 x 20 + 16, about half the proving time). The proof names its set by its blowup,
+//! queries and pow bits; the verifier checks the proof's whole configuration against that
+//! set, and takes the AIR digest, the preprocessed roots and the FRI configuration all from
+//! it, so no proof is checked under a mix of the two. Security: each set is 96 conjectured
+//! bits (`log_blowup * n_queries + pow_bits`, the ethSTARK conjecture stwo counts by, over
+//! the 124-bit QM31 field) and about 56 proven (the Johnson-bound count, ~2.5 x 16 + 16 =
+//! 2 x 20 + 16; `zkthread_prover`'s "Security count"). Each set's AIR digest
+//! ([`program::air_digest`]) hashes its parameters and opens the transcript after the public
+//! input, so the two sets never share a Fiat-Shamir transcript: a cheating prover's attempts
+//! each target one set, and two sets cost at most one bit by a union bound (none counted per
+//! attempt). What a client must never do: accept a proof at parameters outside
+//! [`LIST_PARAM_SETS`] (use [`verify_list_accepted`], not [`verify_list`] with the proof's own
+//! parameters), or add a set below 96 bits or one matched by the same three numbers as
+//! another (the `const` assertions below refuse both).
 
 use starknet_types_core::felt::Felt;
 use stwo::core::channel::MerkleChannel;
@@ -57,6 +75,70 @@ impl ThreadProgram for SignedListProgram {
 }
 
 const _: () = assert!(LIST_SIZED_COMPONENTS == 2 + program::FRAMEWORK_SIZED_COMPONENTS);
+
+/// The list program's second parameter set: blowup 2^4 x 20 queries + 16 pow bits = 96
+/// conjectured bits, as [`crate::SIGNED_PARAMS`] (2^5 x 16 + 16). Half its Merkle hashing (the
+/// trees are blown up 16x instead of 32x), so about half the prover's time, for four more
+/// queries on chain (~1.55e8 L2 gas against ~1.32e8 at 256 transfers) and ~500 more proof
+/// felts (256 transfers, dev build, 2026-12-05: one sender 1.59 s and 3,917 felts, four senders
+/// 3.09 s and 4,150 felts; 2.67-2.84 s and 5.35 s at the first set). A batcher chooses per
+/// sub-block: this one when latency matters and the settlement's calldata allows it.
+pub const LIST_FAST_PARAMS: StarkParams = StarkParams {
+    log_blowup: 4,
+    n_queries: 20,
+    ..crate::SIGNED_PARAMS
+};
+
+const _: () = assert!(LIST_FAST_PARAMS.security_bits() >= 96);
+
+/// Every parameter set `ListVerifier` accepts, in the order its generated constants list them
+/// (`contracts/programs/token/list_verifier/src/generated_params.cairo`): the cheapest to verify
+/// first. Each is >= 96 bits and has its own AIR digest (the parameters are hashed into it,
+/// [`program::air_digest`]), so the two never share a transcript: a cheating prover gains at
+/// most a factor two in attempts by having two sets to try, not a weaker one.
+pub const LIST_PARAM_SETS: [StarkParams; 2] = [crate::SIGNED_PARAMS, LIST_FAST_PARAMS];
+
+/// Every accepted set is >= 96 bits, and no two share the blowup, queries and pow bits a proof
+/// is matched by (the second of two would never be used, here or in `ListVerifier`).
+const _: () = {
+    let mut i = 0;
+    while i < LIST_PARAM_SETS.len() {
+        let p = LIST_PARAM_SETS[i];
+        assert!(p.security_bits() >= 96);
+        let mut j = i + 1;
+        while j < LIST_PARAM_SETS.len() {
+            let q = LIST_PARAM_SETS[j];
+            assert!(p.log_blowup != q.log_blowup || p.n_queries != q.n_queries || p.pow_bits != q.pow_bits);
+            j += 1;
+        }
+        i += 1;
+    }
+};
+
+/// The accepted set `proof` says it was made at (by its blowup, queries and pow bits; the
+/// verifier then checks the rest of its configuration), `None` for any other.
+pub fn accepted_params_of<MC: MerkleChannel>(proof: &SignedListProof<MC>) -> Option<StarkParams> {
+    let config = &proof.stark.config;
+    LIST_PARAM_SETS.into_iter().find(|p| {
+        p.pow_bits == config.pow_bits
+            && p.log_blowup == config.fri_config.log_blowup_factor
+            && p.n_queries as usize == config.fri_config.n_queries
+    })
+}
+
+/// Verifies `proof` as `ListVerifier` does: at the accepted set it was made at
+/// ([`accepted_params_of`]); a proof at any other parameters is refused
+/// ([`zkthread_prover::VerifyError::ParamsMismatch`]), whatever its security.
+pub fn verify_list_accepted<MC: ThreadChannel>(
+    public_input: &SignedPublicInput,
+    proof: &SignedListProof<MC>,
+) -> Result<(), SignedVerifyError>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    let params = accepted_params_of(proof).ok_or(zkthread_prover::VerifyError::ParamsMismatch)?;
+    verify_list(public_input, proof, &params)
+}
 
 /// A proof of the list program.
 #[derive(Debug)]
@@ -179,6 +261,11 @@ pub mod poseidon252 {
 
     pub fn verify(public_input: &SignedPublicInput, proof: &Proof, params: &StarkParams) -> Result<(), SignedVerifyError> {
         super::verify_list::<MC>(public_input, proof, params)
+    }
+
+    /// [`super::verify_list_accepted`]: at whichever accepted set the proof names.
+    pub fn verify_accepted(public_input: &SignedPublicInput, proof: &Proof) -> Result<(), SignedVerifyError> {
+        super::verify_list_accepted::<MC>(public_input, proof)
     }
 
     pub fn to_felts(proof: &Proof) -> Vec<Felt> {

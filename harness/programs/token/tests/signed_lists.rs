@@ -78,6 +78,41 @@ fn honest_lists_and_a_list_of_one_prove_and_verify() {
     assert!(verify_list::<Blake>(&other, &proof, &TEST).is_err(), "reordered transaction list");
 }
 
+/// `ListVerifier` accepts two parameter sets, chosen per proof (`LIST_PARAM_SETS`): an honest
+/// sub-block proven at each on the Poseidon252 channel (the on-chain one) verifies at the set
+/// it names, also decoded from its felts, and not against the other set; a proof at 96-bit
+/// parameters outside the two is sound at its own but refused as not accepted.
+#[test]
+fn a_list_proof_verifies_at_either_accepted_set_and_no_other() {
+    use zkthread_prover::params::StarkParams;
+    use zkthread_prover::VerifyError;
+    use zkthread_token::list_prover::{accepted_params_of, poseidon252, LIST_FAST_PARAMS, LIST_PARAM_SETS};
+    let (pi, sb) = honest();
+    assert_ne!(LIST_PARAM_SETS[0], LIST_PARAM_SETS[1]);
+    for params in LIST_PARAM_SETS {
+        assert!(params.security_bits() >= 96);
+        let proof = poseidon252::prove(&pi, &sb.owners, &sb.entries, &params).expect("prove");
+        assert_eq!(accepted_params_of(&proof), Some(params));
+        poseidon252::verify_accepted(&pi, &proof).expect("verifies at the set it names");
+        let decoded = poseidon252::from_felts(&poseidon252::to_felts(&proof)).expect("decode");
+        poseidon252::verify_accepted(&pi, &decoded).expect("verifies decoded");
+        let other = LIST_PARAM_SETS.into_iter().find(|p| *p != params).expect("two sets");
+        assert!(
+            matches!(poseidon252::verify(&pi, &proof, &other), Err(VerifyError::ParamsMismatch)),
+            "a proof at one set checked against the other"
+        );
+        let mut changed = pi.clone();
+        set(&mut changed.outputs, balance_slot(CAROL), Felt::from(251u64));
+        assert!(poseidon252::verify_accepted(&changed, &proof).is_err(), "changed output");
+    }
+    let outside = StarkParams { log_blowup: 3, n_queries: 27, pow_bits: 15, ..LIST_FAST_PARAMS };
+    assert!(outside.security_bits() >= 96);
+    let proof = poseidon252::prove(&pi, &sb.owners, &sb.entries, &outside).expect("prove");
+    poseidon252::verify(&pi, &proof, &outside).expect("sound at its own parameters");
+    assert_eq!(accepted_params_of(&proof), None);
+    assert!(matches!(poseidon252::verify_accepted(&pi, &proof), Err(VerifyError::ParamsMismatch)));
+}
+
 const DAVE: u64 = 0xda7e;
 
 /// Lists of one, two and three transfers (the sponge's three endings: an even item alone, an

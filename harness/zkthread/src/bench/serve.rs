@@ -22,6 +22,7 @@ use zkthread_token::{SignedPublicInput, SignedTransferTx, MAX_TRANSFERS_PER_PROO
 use zkthread_prover::Transfer;
 use zkthread_service::wire::{Accepted, TransferListRequest, TransferRequest, TransferStatus};
 use zkthread_store::NewTransferList;
+use zkthread_engine::program::ProofParams;
 use zkthread_service::{PipelineConfig, Service, Shared};
 use zkthread_store::{Store, ThreadKey};
 
@@ -55,6 +56,10 @@ pub struct ServeArgs {
     /// Transfers per posted list (`--program list`).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
     list_length: u16,
+    /// Prove at the list program's fast parameter set (the service's `--fast-proofs`; `--program
+    /// list` only).
+    #[arg(long)]
+    fast_proofs: bool,
     #[command(flatten)]
     chain: ChainArgs,
     /// Repository root (default: found from the working directory).
@@ -106,6 +111,8 @@ struct ServeReport {
     program: &'static str,
     /// Transfers per posted list (null on the signed program).
     list_length: Option<usize>,
+    /// Proven at the list program's fast parameter set (`--fast-proofs`).
+    fast_proofs: bool,
     node_url: String,
     rows: Vec<ServeRow>,
     load_before: String,
@@ -118,6 +125,8 @@ pub async fn run(args: ServeArgs, json: bool) -> Result<()> {
         ProgramKind::List => Some(args.list_length as usize),
         ProgramKind::Unsigned => bail!("bench serve measures a signed program: --program signed or list"),
     };
+    ensure!(!args.fast_proofs || lists.is_some(), "--fast-proofs is for --program list (the signed program's verifier accepts one parameter set)");
+    let proof_params = if args.fast_proofs { ProofParams::Fast } else { ProofParams::Compact };
     let max = match lists {
         None => MAX_TRANSFERS_PER_PROOF,
         Some(_) => NewTransferList::MAX_TRANSFERS_PER_PROOF,
@@ -175,6 +184,7 @@ pub async fn run(args: ServeArgs, json: bool) -> Result<()> {
                 max_wait: Duration::from_secs(args.max_wait),
                 build_ahead,
                 lists,
+                proof_params,
             };
             let row = measure(&world, run).await?;
             step.done(format!(
@@ -187,6 +197,7 @@ pub async fn run(args: ServeArgs, json: bool) -> Result<()> {
     let report = ServeReport {
         program: args.program.name(),
         list_length: lists,
+        fast_proofs: args.fast_proofs,
         node_url: world.node_url.clone(),
         rows,
         load_before,
@@ -197,7 +208,11 @@ pub async fn run(args: ServeArgs, json: bool) -> Result<()> {
         return print_json(&report);
     }
     match report.list_length {
-        Some(length) => println!("{} program, lists of {length} transfers", report.program),
+        Some(length) => println!(
+            "{} program, lists of {length} transfers{}",
+            report.program,
+            if report.fast_proofs { ", proven at the fast parameter set" } else { "" }
+        ),
         None => println!("{} program, one signature per transfer", report.program),
     }
     println!("| sub-block size | built ahead | transfers | clients | accepted/s at the API | submit -> settled p50 | p99 | first post -> last settled | settled/min | sub-blocks |");
@@ -231,6 +246,7 @@ struct Run {
     build_ahead: bool,
     /// Transfers per posted list, on a list thread.
     lists: Option<usize>,
+    proof_params: ProofParams,
 }
 
 /// One pre-signed message a client posts: its route, body and transfers.
@@ -249,6 +265,7 @@ async fn measure(world: &BenchWorld, run: Run) -> Result<ServeRow> {
         max_wait,
         build_ahead,
         lists,
+        proof_params,
     } = run;
     let data_dir = tempfile_dir()?;
     let thread = ThreadKey::new(world.registry.address, world.thread_id);
@@ -268,6 +285,7 @@ async fn measure(world: &BenchWorld, run: Run) -> Result<ServeRow> {
         settle: SettleOptions::default(),
         poll: Duration::from_millis(200),
         build_ahead,
+        proof_params,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(service.run(pipeline, Arc::new(zkthread_engine::Logged), async {
@@ -433,6 +451,7 @@ mod tests {
         let report = ServeReport {
             program: "list",
             list_length: Some(32),
+            fast_proofs: false,
             node_url: "http://127.0.0.1:5050/rpc".into(),
             rows: vec![ServeRow {
                 sub_block_size: 8,

@@ -248,7 +248,7 @@ pub async fn prove_for_world<M: BenchMessage>(
 
     let step = progress.step(format!("{label}: proving {} transfers in {} {}s", transfers.len(), txs.len(), M::NOUN));
     let ProvenSubBlock { proof, elapsed, log_rows } =
-        crate::program::prove_program::<M>(pi.clone(), batch.owners, batch.witness).await?;
+        crate::program::prove_program::<M>(pi.clone(), batch.owners, batch.witness, zkthread_engine::program::PARAMS).await?;
     step.done(format!("largest component 2^{log_rows} rows"));
     let began = Instant::now();
     M::verify(&pi, &proof).context("the proof does not verify off-chain")?;

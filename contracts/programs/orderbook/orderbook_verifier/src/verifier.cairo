@@ -137,6 +137,6 @@ pub fn verify_orderbook_proof(
     // The bitwise builtin prices the book's verification (eight masks per packed felt, 64
     // steps each): word 0 of each felt by a bounded division instead.
     verify_program_proof::<
-        OrderBookProgram, Array<BoundSlot>, Divided,
-    >(public_input, proof, params, air_classes)
+        OrderBookProgram, Array<BoundSlot>, Divided, SignedStarkParams,
+    >(public_input, proof, *params, air_classes)
 }

@@ -5,8 +5,9 @@
 //! calls `verify(public_input, proof)` with its own public input `[os, program, thread,
 //! sequence, commitment, lists]`; the class inserts the chain id and its caller (the registry)
 //! with `signed_verifier::statement::with_context` (`signed_public_input`) — a proof made for
-//! another chain or registry does not verify here — and verifies with the shipped (96-bit)
-//! parameters (`generated_params::default_list_params`).
+//! another chain or registry does not verify here — and verifies at whichever of the two
+//! shipped (96-bit) parameter sets the proof names (`generated_params::accepted_list_params`:
+//! the cheapest to verify, and one with half the prover's hashing).
 
 /// Why a proof is refused, for clients and tests (the registry only asks `verify`).
 #[starknet::interface]
@@ -26,7 +27,7 @@ pub fn air_class() -> starknet::ClassHash {
 pub mod ListVerifier {
     use signed_verifier::contract::signed_public_input;
     use thread::interface::IThreadVerifier;
-    use crate::generated_params::default_list_params;
+    use crate::generated_params::accepted_list_params;
     use crate::verifier::verify_list_proof;
     use super::air_class;
 
@@ -37,7 +38,7 @@ pub mod ListVerifier {
     impl ListVerifierImpl of IThreadVerifier<ContractState> {
         fn verify(self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>) -> bool {
             verify_list_proof(
-                signed_public_input(public_input), proof, @default_list_params(), air_class(),
+                signed_public_input(public_input), proof, accepted_list_params(), air_class(),
             )
                 .is_ok()
         }
@@ -49,7 +50,7 @@ pub mod ListVerifier {
             self: @ContractState, public_input: Span<felt252>, proof: Span<felt252>,
         ) -> felt252 {
             match verify_list_proof(
-                signed_public_input(public_input), proof, @default_list_params(), air_class(),
+                signed_public_input(public_input), proof, accepted_list_params(), air_class(),
             ) {
                 Result::Ok(()) => 0,
                 Result::Err(reason) => reason,

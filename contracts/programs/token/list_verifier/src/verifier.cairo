@@ -123,15 +123,16 @@ impl ListProgramVerifier of ThreadProgramVerifier<ListProgram, Array<BoundSlot>>
 }
 
 /// Ok(()) iff `proof` proves a token list sub-block with exactly `public_input` (chain id and
-/// registry in place) under `params`, with the list AIR's constraints evaluated by the class
+/// registry in place) under one of the parameter sets `accepted` (the shipped class's
+/// `generated_params::accepted_list_params`: the proof names its set), with the list AIR's constraints evaluated by the class
 /// `air_class` (`ListAir`); Err(reason) otherwise. The shipped class passes its compile-time
 /// constant (`generated_air_class`), never a hash from calldata or storage; Cairo tests pass
 /// the test runner's `ListAir::TEST_CLASS_HASH`.
 pub fn verify_list_proof(
-    public_input: Span<felt252>, proof: Span<felt252>, params: @SignedStarkParams,
+    public_input: Span<felt252>, proof: Span<felt252>, accepted: Span<SignedStarkParams>,
     air_class: ClassHash,
 ) -> Result<(), felt252> {
     verify_program_proof::<
-        ListProgram, Array<BoundSlot>, Masked,
-    >(public_input, proof, params, array![air_class].span())
+        ListProgram, Array<BoundSlot>, Masked, Span<SignedStarkParams>,
+    >(public_input, proof, accepted, array![air_class].span())
 }

@@ -131,6 +131,6 @@ pub fn verify_signed_proof(
 ) -> Result<(), felt252> {
     // Steps price the token's verification: the stream's words by masks.
     verify_program_proof::<
-        TokenProgram, Array<BoundSlot>, Masked,
-    >(public_input, proof, params, array![air_class].span())
+        TokenProgram, Array<BoundSlot>, Masked, SignedStarkParams,
+    >(public_input, proof, *params, array![air_class].span())
 }

@@ -1,5 +1,6 @@
-//! The `ListVerifier` class as the registry reaches it. Its shipped parameters are the
-//! token's `signed::SIGNED_PARAMS` (2^5 x 16 + 16 = 96 bits) and the committed list proof
+//! The `ListVerifier` class as the registry reaches it. Its shipped parameters are two sets,
+//! the token's `signed::SIGNED_PARAMS` (2^5 x 16 + 16 = 96 bits) and
+//! `list_prover::LIST_FAST_PARAMS` (2^4 x 20 + 16), and the committed list proof
 //! vector uses light test parameters, so: the deployed class refuses that weaker proof
 //! ('verifier: params mismatch'); the context it inserts is the transaction's chain id and its
 //! caller, with which the registry-side public input becomes the vector's signed public input
@@ -12,7 +13,7 @@ use crate::contract::{
     IListVerifierDiagnosticsDispatcher, IListVerifierDiagnosticsDispatcherTrait, ListVerifier,
 };
 use signed_verifier::contract::signed_public_input;
-use crate::generated_params::default_list_params;
+use crate::generated_params::{accepted_list_params, default_list_params, fast_list_params};
 use crate::verifier::verify_list_proof;
 use super::air;
 use super::list_proof_vector::{proof, public_input, test_params};
@@ -51,11 +52,20 @@ fn as_registry() {
 }
 
 #[test]
-fn shipped_params_are_signed_params_not_the_vectors() {
-    let shipped = default_list_params();
-    assert(shipped.log_blowup == 5 && shipped.n_queries == 16 && shipped.pow_bits == 16, 'SIGNED_PARAMS');
-    assert(shipped.log_blowup * shipped.n_queries + shipped.pow_bits >= 96, '96 bits');
-    assert(shipped != test_params(), 'shipped == test params');
+fn shipped_params_are_the_two_list_sets_not_the_vectors() {
+    let accepted = accepted_list_params();
+    assert(accepted.len() == 2, 'two sets');
+    let (cheap, fast) = (*accepted[0], *accepted[1]);
+    assert(cheap == default_list_params() && fast == fast_list_params(), 'order');
+    assert(cheap.log_blowup == 5 && cheap.n_queries == 16 && cheap.pow_bits == 16, 'SIGNED_PARAMS');
+    assert(fast.log_blowup == 4 && fast.n_queries == 20 && fast.pow_bits == 16, 'LIST_FAST_PARAMS');
+    for p in accepted {
+        assert(*p.log_blowup * *p.n_queries + *p.pow_bits >= 96, '96 bits');
+        assert(*p != test_params(), 'shipped == test params');
+    };
+    // Each set names itself in the transcript, and its blowup has its own range-table roots.
+    assert(cheap.signed_air_digest != fast.signed_air_digest, 'one digest for two sets');
+    assert(*cheap.preprocessed_roots[0] != *fast.preprocessed_roots[0], 'one root for two sets');
 }
 
 #[test]
@@ -75,7 +85,7 @@ fn context_is_the_chain_id_and_the_caller() {
 fn registry_side_input_with_context_verifies_under_the_vectors_params() {
     as_registry();
     let result = verify_list_proof(
-        signed_public_input(registry_public_input()), proof(), @test_params(), air(),
+        signed_public_input(registry_public_input()), proof(), array![test_params()].span(), air(),
     );
     assert_eq!(result, Result::Ok(()));
 }
