@@ -375,8 +375,8 @@ fn with_last<T, +Drop<T>, +Copy<T>>(values: Span<T>, last: T) -> Span<T> {
 /// evaluated by the AIR classes `air_classes` (`Program::air_class_count` of them, in order);
 /// Err(reason) otherwise. A shipped verifier class passes its compile-time constants (its
 /// `generated_air_class`), never a hash from calldata or storage. `T` picks how the proof's
-/// M31 stream is cut (`thread_verifier::proof::LowWords`: `Masked` or `Divided`, the same
-/// words at a different mix of bitwise and range-check builtins).
+/// M31 stream is cut (`thread_verifier::proof::LowWords`: `Masked`, `Divided` or `Mixed`, the
+/// same words at a different mix of bitwise and range-check builtins).
 pub fn verify_program_proof<
     P,
     S,

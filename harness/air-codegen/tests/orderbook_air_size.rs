@@ -83,6 +83,9 @@ fn orderbook_air_class_casm_size() {
 /// 2026-12-04 (session 28): 81,006 with AIR version 5 (the cancel role's side may be 4,
 /// cancelled on L2; `unpack_order` accepts side 4 below 2^99): 914 under the limit. The
 /// ceiling moves to 81,100: the next statement rule must first find room.
+/// 2026-12-06 (session 43): 80,918 with the last FRI layer compared by an exact felt252
+/// division instead of a u256 remainder (`poly::equals_mod_p`, -107 with the DEEP sums' tail
+/// block of four, +19): 1,002 under the limit.
 const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 81_100;
 
 #[test]

@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x670c042ed754981681cc4c9b2d4feb28541db44771c41dbaf73077067e22880");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x4079748dd53342022f36c710fbde5c3dd34ec3397335af41a01adf54e937882");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x5f91ea8bd34ccf37d85ffa51698accc37d7fb7d032f0a3110446364752a3894");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x5d103392443aa164cc230ec3be4dc7aaa8bc699044b363488114a88000abcae");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x76c6c93dc7a2a60995be19a799c075b60e50080c9446f23ac1c4347876aa319");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6e3e7c431994318d8846321b9aa18fedd403c18763fe2ae08044f7e0797b78c");

@@ -85,6 +85,29 @@ fn line_poly_eval_matches_stwo() {
     );
 }
 
+/// `equals_mod_p` (the last layer's comparison, by an exact division): true for multiples of P
+/// plus the expected residue up to the largest value the fold can give (below 2^223), false
+/// one off either way, and at the edges (zero, P itself, a value below the expected one).
+#[test]
+fn equals_mod_p_tells_residues_apart_up_to_2_223() {
+    let p: felt252 = 0x7fffffff;
+    // The largest multiple of P below 2^223 - P: (2^223 / P - 1) P.
+    let big_k: felt252 = 0x100000002000000040000000800000010000000200000003f;
+    assert(crate::poly::equals_mod_p(0, m(0)), 'zero');
+    assert(crate::poly::equals_mod_p(p, m(0)), 'P is zero');
+    assert(!crate::poly::equals_mod_p(p, m(1)), 'P is not one');
+    assert(crate::poly::equals_mod_p(5, m(5)), 'small');
+    assert(!crate::poly::equals_mod_p(4, m(5)), 'below expected');
+    assert(!crate::poly::equals_mod_p(6, m(5)), 'above expected');
+    let top = big_k * p;
+    assert(crate::poly::equals_mod_p(top + 0x7ffffffe, m(0x7ffffffe)), 'largest residue');
+    assert(!crate::poly::equals_mod_p(top + 0x7ffffffe, m(0x7ffffffd)), 'one below');
+    assert(!crate::poly::equals_mod_p(top + 0x7ffffffe, m(0)), 'wraps to zero');
+    assert(crate::poly::equals_mod_p(top + 12345, m(12345)), 'big multiple');
+    assert(!crate::poly::equals_mod_p(top + 12345, m(12346)), 'big, one off');
+    assert(!crate::poly::equals_mod_p(top + 12346, m(12345)), 'big, one over');
+}
+
 /// 2^log_n coefficients: the largest canonical coordinates (P - 1, the lazy fold's bound) or a
 /// spread of values from a fixed multiplier.
 fn last_layer_coeffs(log_n: u32, largest: bool) -> Array<QM31> {
@@ -245,6 +268,31 @@ fn last_layer_check_accepts_the_polynomial_and_rejects_changes() {
         'changed eval',
     );
     assert(sorted_unique(array![5, 1, 5, 3, 1].span()) == array![1, 3, 5], 'sorted unique');
+}
+
+/// `sorted_unique` on lists of every kind a query draw can give: empty, one value, ascending,
+/// descending, repeats at either end and in the middle, all equal, and 20 values (the fast
+/// list set's queries) with repeats, against the lists written out sorted.
+#[test]
+fn sorted_unique_sorts_and_drops_repeats() {
+    let empty: Array<u32> = array![];
+    assert(sorted_unique(empty.span()) == array![], 'empty');
+    assert(sorted_unique(array![7].span()) == array![7], 'one');
+    assert(sorted_unique(array![1, 2, 3, 4].span()) == array![1, 2, 3, 4], 'ascending');
+    assert(sorted_unique(array![4, 3, 2, 1, 0].span()) == array![0, 1, 2, 3, 4], 'descending');
+    assert(sorted_unique(array![9, 9, 2, 2].span()) == array![2, 9], 'repeats at the ends');
+    assert(sorted_unique(array![3, 8, 5, 8, 1, 5].span()) == array![1, 3, 5, 8], 'repeats inside');
+    assert(sorted_unique(array![6, 6, 6].span()) == array![6], 'all equal');
+    let twenty = array![
+        16383, 5, 900, 12, 0, 4096, 77, 900, 1, 16383, 3000, 42, 8191, 8192, 5, 600, 601, 11,
+        9999, 2,
+    ];
+    assert(
+        sorted_unique(
+            twenty.span(),
+        ) == array![0, 1, 2, 5, 11, 12, 42, 77, 600, 601, 900, 3000, 4096, 8191, 8192, 9999, 16383],
+        'twenty',
+    );
 }
 
 fn layer_proof(layer: @(Array<(u32, u32, u32, u32)>, Array<felt252>, felt252)) -> FriLayerProof {

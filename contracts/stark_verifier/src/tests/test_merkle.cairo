@@ -215,9 +215,10 @@ fn spread_columns(n_columns: u32, n_rows: u32) -> Array<Span<felt252>> {
 
 #[test]
 fn leaf_hashes_of_many_rows_match_one_row_at_a_time() {
-    // Eight, four and one row per pass, with and without a short last block of columns.
+    // Eight rows per pass and the rest one at a time (20: the fast list set's queries), with and
+    // without a short last block of columns.
     for n_columns in array![3_u32, 8, 11, 16, 21] {
-        for n_rows in array![1_u32, 3, 4, 7, 8, 12, 16, 19] {
+        for n_rows in array![1_u32, 3, 4, 7, 8, 9, 12, 16, 19, 20] {
             let columns = spread_columns(n_columns, n_rows).span();
             let hashes = crate::merkle::row_leaf_hashes(columns, n_rows);
             assert(hashes.len() == n_rows, 'one hash per row');

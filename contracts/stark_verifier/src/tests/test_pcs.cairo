@@ -143,13 +143,14 @@ fn shifted_point_matches_the_subgroup_generator_power() {
     };
 }
 
-/// The DEEP sums of eight queries, four columns per iteration and the last up to three one at a
-/// time (`sums_eight`), equal the one-query sums (`sums_one`) at each of the eight, for every
-/// column count 0..=9 (no block, one or two blocks, each with every remainder) and a block that
-/// starts inside the columns.
+/// The DEEP sums of eight queries (four columns per iteration, the last up to three one at a
+/// time: `sums_eight`) and of four (one column per iteration: `sums_four`) equal
+/// the one-query sums (`sums_one`) at each of their queries, for every column count 0..=9 (no
+/// block, one or two blocks, each with every remainder) and a block that starts inside the
+/// columns.
 #[test]
 #[available_gas(10000000000)]
-fn sums_eight_matches_sums_one_for_every_column_count() {
+fn sums_eight_and_four_match_sums_one_for_every_column_count() {
     let mut columns: Array<crate::pcs::PackedColumn> = array![];
     let mut n: u32 = 0;
     while n != 10 {
@@ -163,6 +164,11 @@ fn sums_eight_matches_sums_one_for_every_column_count() {
                 assert(*out[k] == crate::pcs::sums_one(columns.span(), q0 + k), 'sum of a query');
                 k += 1;
             };
+            let (a0, a1, b0, b1, c0, c1, d0, d1) = crate::pcs::sums_four(columns.span(), q0 + 1);
+            assert((a0, a1) == crate::pcs::sums_one(columns.span(), q0 + 1), 'sum of four: 0');
+            assert((b0, b1) == crate::pcs::sums_one(columns.span(), q0 + 2), 'sum of four: 1');
+            assert((c0, c1) == crate::pcs::sums_one(columns.span(), q0 + 3), 'sum of four: 2');
+            assert((d0, d1) == crate::pcs::sums_one(columns.span(), q0 + 4), 'sum of four: 3');
             q0 += 2;
         };
         // One more column: ten values, packed coefficients far from each other's.
@@ -203,47 +209,55 @@ fn fri_answers_refuse_a_column_short_of_a_value_per_query() {
     );
 }
 
-/// `fri_answers` at nine queries (one block of eight and one overlapping it: `sums_eight`
-/// over batches of 5 columns (the main point's, odd), 2 and 2) equals `fri_answers` at each
-/// query alone (`sums_one`), on stwo's sample columns with queried values made up per query.
+/// `fri_answers` at 9, 13, 17 and 20 queries equals `fri_answers` at each query alone
+/// (`sums_one`), on stwo's sample columns (batches of 5 columns (the main point's, odd), 2
+/// and 2) with queried values made up per query. Each count takes another block layout: 9 is
+/// a block of eight and one of four overlapping it (`sums_four`), 13 two blocks of eight
+/// overlapping by three, 17 two of eight and one of four overlapping by three, 20 two of eight
+/// and one of four (the fast list set's queries).
 #[test]
 #[available_gas(10000000000)]
-fn fri_answers_at_nine_queries_match_each_query_alone() {
+fn fri_answers_at_several_query_counts_match_each_query_alone() {
     let (lifting, log_sizes, samples, random_coeff, _, _, _) = vectors::pcs_answers_sample();
     let sample_columns = point_samples(@samples);
-    let queries: Array<u32> = array![1, 5, 9, 17, 22, 30, 41, 50, 62];
-    let mut values: Array<Span<felt252>> = array![];
-    let mut c: u32 = 0;
-    while c != log_sizes.len() {
-        let mut col: Array<felt252> = array![];
+    let positions: Array<u32> = array![
+        1, 5, 9, 17, 22, 30, 41, 50, 62, 3, 7, 11, 13, 19, 23, 29, 31, 37, 43, 47,
+    ];
+    for n in array![9_u32, 13, 17, 20] {
+        let queries = positions.span().slice(0, n);
+        let mut values: Array<Span<felt252>> = array![];
+        let mut c: u32 = 0;
+        while c != log_sizes.len() {
+            let mut col: Array<felt252> = array![];
+            let mut j: u32 = 0;
+            while j != n {
+                col.append(((c * 1000003 + j * 7777777 + n * 31 + 11) % 0x7fffffff).into());
+                j += 1;
+            };
+            values.append(col.span());
+            c += 1;
+        };
+        let answers = fri_answers(
+            log_sizes.span(), sample_columns.span(), q(random_coeff), queries, values.span(), lifting,
+        );
+        assert(answers.len() == n, 'answer count');
         let mut j: u32 = 0;
-        while j != queries.len() {
-            col.append(((c * 1000003 + j * 7777777 + 11) % 0x7fffffff).into());
+        while j != n {
+            let mut one: Array<Span<felt252>> = array![];
+            for column in values.span() {
+                one.append((*column).slice(j, 1));
+            };
+            let alone = fri_answers(
+                log_sizes.span(),
+                sample_columns.span(),
+                q(random_coeff),
+                array![*queries[j]].span(),
+                one.span(),
+                lifting,
+            );
+            assert(*alone[0] == *answers[j], 'answer of a query');
             j += 1;
         };
-        values.append(col.span());
-        c += 1;
-    };
-    let answers = fri_answers(
-        log_sizes.span(), sample_columns.span(), q(random_coeff), queries.span(), values.span(), lifting,
-    );
-    assert(answers.len() == 9, 'answer count');
-    let mut j: u32 = 0;
-    while j != queries.len() {
-        let mut one: Array<Span<felt252>> = array![];
-        for column in values.span() {
-            one.append((*column).slice(j, 1));
-        };
-        let alone = fri_answers(
-            log_sizes.span(),
-            sample_columns.span(),
-            q(random_coeff),
-            array![*queries[j]].span(),
-            one.span(),
-            lifting,
-        );
-        assert(*alone[0] == *answers[j], 'answer of a query');
-        j += 1;
     };
 }
 

@@ -398,7 +398,8 @@ fn bumped_array(felts: Span<felt252>, index: u32, delta: felt252) -> Array<felt2
 /// The unpacking of the M31 stream takes eight felts per loop iteration and the rest one at a
 /// time: for every length 0..=17 (each remainder mod 8, so each tail, after none, one and two
 /// blocks), every word comes back in order; a P (non-canonical) word in the last felt, or in
-/// the first felt of the tail, is reported at its index (the first one when there are two);
+/// the first felt of the tail, or in word 0 of a block's fourth felt, is reported at its index
+/// (the first one when there are two);
 /// bits above 248 in any one felt (each place of a block and of the tail) are refused.
 #[test]
 #[available_gas(10000000000)]
@@ -411,6 +412,15 @@ fn unpacking_handles_every_tail_length() {
 #[available_gas(10000000000)]
 fn divided_unpacking_handles_every_tail_length() {
     unpacking_handles_every_tail_length_with::<crate::proof::Divided>();
+}
+
+/// The same words and refusals when three felts of every block are cut by a division
+/// (`Mixed`, the list verifier's): each place of a block is checked above, so a felt of
+/// either cut that goes wrong is seen.
+#[test]
+#[available_gas(10000000000)]
+fn mixed_unpacking_handles_every_tail_length() {
+    unpacking_handles_every_tail_length_with::<crate::proof::Mixed>();
 }
 
 fn unpacking_handles_every_tail_length_with<T, +crate::proof::LowWords<T>>() {
@@ -443,6 +453,14 @@ fn unpacking_handles_every_tail_length_with<T, +crate::proof::LowWords<T>>() {
             let with_two = bumped_array(with_p.span(), first, to_p0);
             let (_, first_bad) = crate::proof::unpack_m31s::<T>(with_two.span()).unwrap();
             assert(first_bad == Option::Some(8 * first), 'first P');
+            // P in word 0 (the word `Divided` cuts by a division) of the fourth felt of the
+            // first block, a felt `Mixed` cuts that way.
+            if n >= 8 {
+                let to_p = 0x7fffffff - *words[24];
+                let (_, first_bad) = crate::proof::unpack_m31s::<T>(bumped(packed, 3, to_p))
+                    .unwrap();
+                assert(first_bad == Option::Some(24), 'P in a block felt');
+            }
             // Bits above 248 in any one felt.
             let high = lane_delta(8);
             let mut f: u32 = 0;

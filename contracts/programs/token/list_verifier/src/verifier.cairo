@@ -15,7 +15,7 @@ use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
 use thread_verifier::lookup::LookupElementsTrait;
-use thread_verifier::proof::Masked;
+use thread_verifier::proof::Mixed;
 use program_verifier::verifier::{
     Relations, SignedStarkParams, ThreadProgramVerifier, verify_program_proof,
 };
@@ -133,6 +133,6 @@ pub fn verify_list_proof(
     air_class: ClassHash,
 ) -> Result<(), felt252> {
     verify_program_proof::<
-        ListProgram, Array<BoundSlot>, Masked, Span<SignedStarkParams>,
+        ListProgram, Array<BoundSlot>, Mixed, Span<SignedStarkParams>,
     >(public_input, proof, accepted, array![air_class].span())
 }
