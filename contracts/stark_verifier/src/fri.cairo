@@ -252,8 +252,14 @@ pub fn check_last_layer(
     let log_size = domain.log_size();
     // Points past the first few converted by windows, with one table for all queries.
     let table = m31_gen_window_table();
-    // At most 2^6 coefficients (`FriConfigTrait::new`), read as felt252 coordinates once and
-    // folded per query without reductions.
+    // At most 2^6 coefficients (`FriConfigTrait::new`; checked here too, because the lazy
+    // fold's comparison, `poly::equals_mod_p`, relies on it and a `FriConfig` built field by
+    // field would skip `new`), read as felt252 coordinates once and folded per query without
+    // reductions.
+    let n_coeffs = (*commitment.last_layer_poly).len();
+    if n_coeffs > crate::poly::MAX_LAZY_COEFFS {
+        return Result::Err(FriVerificationError::LastLayerEvaluationsInvalid);
+    }
     let coords = qm31_coordinate_felts(*commitment.last_layer_poly);
     let mut i = 0;
     let mut ok = true;

@@ -259,9 +259,11 @@ fn row_leaf_hashes_eight(ref columns: Span<Span<felt252>>, ref hashes: Array<fel
 }
 
 /// `row_leaf_hash` of every row 0..n_queries of `columns` (each column holds n_queries
-/// values): eight rows at a time, the last n_queries mod 8 one at a time (the default sets
-/// query 16 positions: no row is left over; the fast list set's 20 leave four, for which one
-/// more pass of eight overlapping the one before cost 26k steps more on a 256-transfer proof).
+/// values): eight rows at a time, the last n_queries mod 8 one at a time. The default sets
+/// query 16 positions: no row is left over. The fast list set's 20 leave four, hashed one at a
+/// time (~59k steps on a 256-transfer list proof). Tried on 2026-12-06: a pass of four rows
+/// took 30-34k steps off, but cost every verifier class 980-1,045 CASM felts, which the order
+/// book's does not have; one more pass of eight overlapping the one before cost 26k more.
 pub(crate) fn row_leaf_hashes(columns: Span<Span<felt252>>, n_queries: u32) -> Array<felt252> {
     let mut hashes: Array<felt252> = array![];
     let n_eight = n_queries - n_queries % 8;

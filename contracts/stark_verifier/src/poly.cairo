@@ -185,6 +185,8 @@ pub fn line_poly_eval_at_point(coeffs: Span<QM31>, x: QM31) -> QM31 {
 
 /// Most coefficients `line_poly_matches_at_m31` folds without a reduction: 2^6 (see there).
 pub const LOG_MAX_LAZY_COEFFS: u32 = 6;
+/// 2^LOG_MAX_LAZY_COEFFS.
+pub const MAX_LAZY_COEFFS: u32 = 64;
 
 /// The four coordinates of each QM31, in order, as felt252s (once per polynomial: the lazy
 /// evaluation below reads them for every query).
@@ -294,7 +296,9 @@ const TWO_POW_65: u128 = 0x20000000000000000;
 /// remainder (~70 steps a call, four per query): d = value + P - expected is an integer in
 /// [1, 2^223 + 2^31), and d / P in felt252 is below 2^193 iff d is a multiple of P. If it is,
 /// the quotient is d / P < 2^193 itself; if d / P in felt252 is some k < 2^193, then d and P k
-/// are both below 2^224, under the felt252 modulus, and equal mod it, so d = P k.
+/// are both below 2^224, under the felt252 modulus, and equal mod it, so d = P k. So a true
+/// result needs only d below the modulus; the 2^223 bound is what keeps a congruent value from
+/// being refused (`check_last_layer` refuses more than 2^6 coefficients before folding).
 #[inline(never)]
 pub(crate) fn equals_mod_p(value: felt252, expected: M31) -> bool {
     let expected: felt252 = expected.inner.into();

@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x4079748dd53342022f36c710fbde5c3dd34ec3397335af41a01adf54e937882");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x668d1d6daadd938fe66f4402977b34c87268f52e765b4949304f70e678b9e39");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x5d103392443aa164cc230ec3be4dc7aaa8bc699044b363488114a88000abcae");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x49301eb2f65de49163899b38e98a6ae613b786ecddd4dfcc659d7a4c0f514ae");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6e3e7c431994318d8846321b9aa18fedd403c18763fe2ae08044f7e0797b78c");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x10a4ab56506dc5f4bc984972bf795e2b71cb914d16577e85e6435c38a59bf35");

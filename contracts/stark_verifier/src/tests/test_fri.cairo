@@ -3,7 +3,7 @@ use crate::fields::{QM31, QM31Trait};
 use crate::fri::{
     fold_line, fold_circle_into_line, fold_coset, fold_cosets, fri_commit, FriConfigTrait,
     FriVerificationError, sample_query_positions, sorted_unique, check_last_layer, fri_decommit,
-    FriLayerProof,
+    FriLayerProof, FriCommitment,
 };
 use crate::poly::{
     bit_reverse_index, canonic_circle_domain, CircleDomainTrait, LineDomainTrait,
@@ -268,6 +268,66 @@ fn last_layer_check_accepts_the_polynomial_and_rejects_changes() {
         'changed eval',
     );
     assert(sorted_unique(array![5, 1, 5, 3, 1].span()) == array![1, 3, 5], 'sorted unique');
+}
+
+/// `check_last_layer` refuses a last layer of more than 2^6 coefficients before folding it
+/// (the lazy fold's comparison, `equals_mod_p`, relies on the bound), in a commitment built
+/// field by field past `FriConfigTrait::new`'s check: 128 small coefficients whose seven folds
+/// would not overflow, with their true evaluations, are refused (with the bound lifted, the
+/// lazy fold accepts them).
+#[test]
+fn last_layer_check_refuses_more_coefficients_than_the_lazy_fold_takes() {
+    let row = vectors::fri_commit_samples();
+    let (config, bound, roots, last_layer, _, _, _) = row.at(0);
+    let (log_last, log_blowup, n_queries, fold_step) = *config;
+    let config = FriConfigTrait::new(log_last, log_blowup, n_queries, fold_step);
+    let roots = roots.span();
+    let mut channel = start_channel();
+    let commitment = fri_commit(
+        ref channel, config, *bound, *roots[0], roots.slice(1, roots.len() - 1),
+        qm31s(last_layer).span(),
+    )
+        .unwrap();
+    let mut long: Array<QM31> = array![];
+    while long.len() != 128 {
+        long.append(q((long.len() % 3, 1, 0, long.len() % 2)));
+    };
+    let FriCommitment {
+        config,
+        column_commitment_domain,
+        first_layer_root,
+        first_layer_alpha,
+        first_layer_pack_leaves,
+        inner_layers,
+        last_layer_domain,
+        last_layer_poly: _,
+    } = commitment;
+    let long_commitment = FriCommitment {
+        config,
+        column_commitment_domain,
+        first_layer_root,
+        first_layer_alpha,
+        first_layer_pack_leaves,
+        inner_layers,
+        last_layer_domain,
+        last_layer_poly: long.span(),
+    };
+    let queries = array![0, 3, 5];
+    let mut evals = array![];
+    for query in queries.span() {
+        let x = last_layer_domain.at(bit_reverse_index(*query, last_layer_domain.log_size()));
+        evals
+            .append(
+                crate::poly::line_poly_eval_at_point(
+                    long.span(), crate::fields::QM31Trait::from_m31(x),
+                ),
+            );
+    };
+    assert(
+        check_last_layer(@long_commitment, queries.span(), evals.span())
+            .unwrap_err() == FriVerificationError::LastLayerEvaluationsInvalid,
+        'more than 2^6 coefficients',
+    );
 }
 
 /// `sorted_unique` on lists of every kind a query draw can give: empty, one value, ascending,
