@@ -19,6 +19,7 @@ use stark_verifier::circle::{CirclePoint, CirclePointIndexTrait, add_m31_point, 
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::{Coordinates, from_coordinates};
 use stark_verifier::fri::{FriConfigTrait, FriLayerProof};
+use stark_verifier::merkle::LeafRows;
 use stark_verifier::pcs::{
     CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, PointRun, TreeProof, composition_oods_eval,
 };
@@ -376,15 +377,19 @@ fn with_last<T, +Drop<T>, +Copy<T>>(values: Span<T>, last: T) -> Span<T> {
 /// Err(reason) otherwise. A shipped verifier class passes its compile-time constants (its
 /// `generated_air_class`), never a hash from calldata or storage. `T` picks how the proof's
 /// M31 stream is cut (`thread_verifier::proof::LowWords`: `Masked`, `Divided` or `Mixed`, the
-/// same words at a different mix of bitwise and range-check builtins).
+/// same words at a different mix of bitwise and range-check builtins); `R` how the queried
+/// rows are hashed into Merkle leaves (`stark_verifier::merkle::LeafRows`: `RowsByEight`, or
+/// `RowsByEightAndFour` for a parameter set querying 20 positions).
 pub fn verify_program_proof<
     P,
     S,
     T,
+    R,
     A,
     impl Program: ThreadProgramVerifier<P, S>,
     +Drop<S>,
     +LowWords<T>,
+    +LeafRows<R>,
     +AcceptedParams<A>,
     +Drop<A>,
 >(
@@ -506,7 +511,7 @@ pub fn verify_program_proof<
         fri_inner_layers: proof.fri_inner_layers,
         fri_last_layer_poly: proof.fri_last_layer_poly,
     };
-    match pcs.verify_values_in_runs(point_runs, pcs_proof, ref channel) {
+    match pcs.verify_values_in_runs_by::<R>(point_runs, pcs_proof, ref channel) {
         Result::Ok(()) => Result::Ok(()),
         Result::Err(_) => Result::Err('verifier: pcs'),
     }

@@ -258,23 +258,148 @@ fn row_leaf_hashes_eight(ref columns: Span<Span<felt252>>, ref hashes: Array<fel
     hashes.append(poseidon_hash_felts(words_h.span()));
 }
 
-/// `row_leaf_hash` of every row 0..n_queries of `columns` (each column holds n_queries
-/// values): eight rows at a time, the last n_queries mod 8 one at a time. The default sets
-/// query 16 positions: no row is left over. The fast list set's 20 leave four, hashed one at a
-/// time (~59k steps on a 256-transfer list proof). Tried on 2026-12-06: a pass of four rows
-/// took 30-34k steps off, but cost every verifier class 980-1,045 CASM felts, which the order
-/// book's does not have; one more pass of eight overlapping the one before cost 26k more.
-pub(crate) fn row_leaf_hashes(columns: Span<Span<felt252>>, n_queries: u32) -> Array<felt252> {
-    let mut hashes: Array<felt252> = array![];
-    let n_eight = n_queries - n_queries % 8;
+/// The first four values of `column`. Unlike `eight_values` it keeps nothing of the rest:
+/// the pass of four is the last pass, and rows after it are read from the untouched columns.
+#[inline(always)]
+fn four_values(column: Span<felt252>) -> (felt252, felt252, felt252, felt252) {
+    let mut values = column;
+    let [a, b, c, d] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+    (a, b, c, d)
+}
+
+/// `row_leaf_hash` of the first four rows of `columns`, appended to `hashes`, as
+/// `row_leaf_hashes_eight` does for eight (each column's four values popped at once).
+fn row_leaf_hashes_four(columns: Span<Span<felt252>>, ref hashes: Array<felt252>) {
+    let mut words_a: Array<felt252> = array![];
+    let mut words_b: Array<felt252> = array![];
+    let mut words_c: Array<felt252> = array![];
+    let mut words_d: Array<felt252> = array![];
     let mut rest = columns;
+    while let Option::Some(block) = rest.multi_pop_front::<8>() {
+        let [c0, c1, c2, c3, c4, c5, c6, c7] = (*block).unbox();
+        let (mut a, mut b, mut c, mut d) = four_values(c0);
+        let (a1, b1, c1_, d1) = four_values(c1);
+        a = a * TWO_POW_31 + a1;
+        b = b * TWO_POW_31 + b1;
+        c = c * TWO_POW_31 + c1_;
+        d = d * TWO_POW_31 + d1;
+        let (a1, b1, c1_, d1) = four_values(c2);
+        a = a * TWO_POW_31 + a1;
+        b = b * TWO_POW_31 + b1;
+        c = c * TWO_POW_31 + c1_;
+        d = d * TWO_POW_31 + d1;
+        let (a1, b1, c1_, d1) = four_values(c3);
+        a = a * TWO_POW_31 + a1;
+        b = b * TWO_POW_31 + b1;
+        c = c * TWO_POW_31 + c1_;
+        d = d * TWO_POW_31 + d1;
+        let (a1, b1, c1_, d1) = four_values(c4);
+        a = a * TWO_POW_31 + a1;
+        b = b * TWO_POW_31 + b1;
+        c = c * TWO_POW_31 + c1_;
+        d = d * TWO_POW_31 + d1;
+        let (a1, b1, c1_, d1) = four_values(c5);
+        a = a * TWO_POW_31 + a1;
+        b = b * TWO_POW_31 + b1;
+        c = c * TWO_POW_31 + c1_;
+        d = d * TWO_POW_31 + d1;
+        let (a1, b1, c1_, d1) = four_values(c6);
+        a = a * TWO_POW_31 + a1;
+        b = b * TWO_POW_31 + b1;
+        c = c * TWO_POW_31 + c1_;
+        d = d * TWO_POW_31 + d1;
+        let (a1, b1, c1_, d1) = four_values(c7);
+        words_a.append(a * TWO_POW_31 + a1);
+        words_b.append(b * TWO_POW_31 + b1);
+        words_c.append(c * TWO_POW_31 + c1_);
+        words_d.append(d * TWO_POW_31 + d1);
+    };
+    let len = rest.len();
+    if len != 0 {
+        // A short last block carries its length in bits 248..251.
+        let mut a: felt252 = 0;
+        let mut b: felt252 = 0;
+        let mut c: felt252 = 0;
+        let mut d: felt252 = 0;
+        for column in rest {
+            let (a1, b1, c1_, d1) = four_values(*column);
+            a = a * TWO_POW_31 + a1;
+            b = b * TWO_POW_31 + b1;
+            c = c * TWO_POW_31 + c1_;
+            d = d * TWO_POW_31 + d1;
+        };
+        let tag = len.into() * TWO_POW_248;
+        words_a.append(a + tag);
+        words_b.append(b + tag);
+        words_c.append(c + tag);
+        words_d.append(d + tag);
+    }
+    hashes.append(poseidon_hash_felts(words_a.span()));
+    hashes.append(poseidon_hash_felts(words_b.span()));
+    hashes.append(poseidon_hash_felts(words_c.span()));
+    hashes.append(poseidon_hash_felts(words_d.span()));
+}
+
+/// How a verifier hashes its queried rows into leaves: every impl gives `row_leaf_hash` of
+/// every row 0..n_queries of `columns` (each column holds n_queries values), in order; they
+/// differ only in the passes they compile into a class. A pass over many rows at once is
+/// cheaper per row (a column's pop and re-append costs more than packing its values) but its
+/// code is large, so a verifier takes only the passes its parameter sets use.
+pub trait LeafRows<T> {
+    fn leaf_hashes(columns: Span<Span<felt252>>, n_queries: u32) -> Array<felt252>;
+}
+
+/// Passes of eight rows, the last n_queries mod 8 rows one at a time: for parameter sets
+/// querying a multiple of eight positions (16 in every default set), nothing is left over.
+#[derive(Copy, Drop)]
+pub struct RowsByEight {}
+
+/// Passes of eight rows, then one of four if four or more are left, the rest one at a time:
+/// for the fast list set's 20 queries (8 + 8 + 4). Hashing its four leftover rows one at a
+/// time cost ~59k steps on a 256-transfer list proof, the pass ~26k (verification 1.514e8 ->
+/// 1.481e8 L2 gas); the pass costs a class 1,003 CASM felts, which only the list verifier's
+/// has room for (the order book's sits 973 under the limit).
+#[derive(Copy, Drop)]
+pub struct RowsByEightAndFour {}
+
+/// Hashes rows by passes of eight while a whole pass is left; `rest` becomes the columns
+/// without them.
+fn eight_row_passes(ref rest: Span<Span<felt252>>, ref hashes: Array<felt252>, n_queries: u32) {
+    let n_eight = n_queries - n_queries % 8;
     while hashes.len() != n_eight {
         row_leaf_hashes_eight(ref rest, ref hashes);
     };
+}
+
+/// Hashes the rows from `hashes.len()` to n_queries one at a time (row q of the untouched
+/// `columns`).
+fn single_rows(columns: Span<Span<felt252>>, ref hashes: Array<felt252>, n_queries: u32) {
     while hashes.len() != n_queries {
         hashes.append(row_leaf_hash(columns, hashes.len()));
     };
-    hashes
+}
+
+impl RowsByEightLeafRows of LeafRows<RowsByEight> {
+    fn leaf_hashes(columns: Span<Span<felt252>>, n_queries: u32) -> Array<felt252> {
+        let mut hashes: Array<felt252> = array![];
+        let mut rest = columns;
+        eight_row_passes(ref rest, ref hashes, n_queries);
+        single_rows(columns, ref hashes, n_queries);
+        hashes
+    }
+}
+
+impl RowsByEightAndFourLeafRows of LeafRows<RowsByEightAndFour> {
+    fn leaf_hashes(columns: Span<Span<felt252>>, n_queries: u32) -> Array<felt252> {
+        let mut hashes: Array<felt252> = array![];
+        let mut rest = columns;
+        eight_row_passes(ref rest, ref hashes, n_queries);
+        if n_queries % 8 >= 4 {
+            row_leaf_hashes_four(rest, ref hashes);
+        }
+        single_rows(columns, ref hashes, n_queries);
+        hashes
+    }
 }
 
 /// Inner node of the lifted tree.
@@ -487,6 +612,17 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
         queried_values: Span<Span<felt252>>,
         hash_witness: Span<felt252>,
     ) -> Result<(), MerkleVerificationError> {
+        self.verify_by::<RowsByEight>(query_positions, queried_values, hash_witness)
+    }
+
+    /// `verify` with the leaves hashed by the passes of `R` (`LeafRows`: the same hashes,
+    /// different code in the class).
+    fn verify_by<R, +LeafRows<R>>(
+        self: @MerkleVerifierLifted,
+        query_positions: Span<u32>,
+        queried_values: Span<Span<felt252>>,
+        hash_witness: Span<felt252>,
+    ) -> Result<(), MerkleVerificationError> {
         let height = *self.height;
         if height == 0 {
             return Result::Ok(());
@@ -515,8 +651,8 @@ pub impl MerkleVerifierLiftedImpl of MerkleVerifierLiftedTrait {
         };
 
         // Leaves: one per distinct position, hashing the row in log-size order (every row's
-        // hash computed up front, eight rows at a time; a repeated position's is not used).
-        let leaf_hashes = row_leaf_hashes(leaf_columns, n_queries).span();
+        // hash computed up front, by the passes of `R`; a repeated position's is not used).
+        let leaf_hashes = LeafRows::<R>::leaf_hashes(leaf_columns, n_queries).span();
         let mut layer: Array<(u128, felt252)> = array![];
         let mut q = 0;
         let mut previous: Option<u32> = Option::None;

@@ -13,7 +13,9 @@ use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
 use crate::circle::pow2_u32;
 use crate::channel::{Poseidon252Channel, ChannelTrait, CoordinateWords, CoordinateWordsTrait};
-use crate::merkle::{MerkleVerifierLifted, MerkleVerifierLiftedTrait, MerkleVerificationError};
+use crate::merkle::{
+    LeafRows, MerkleVerifierLifted, MerkleVerifierLiftedTrait, MerkleVerificationError, RowsByEight,
+};
 use crate::fri::{
     FriConfig, FriLayerProof, FriVerificationError, fri_commit, fri_decommit, sample_query_positions,
 };
@@ -1332,6 +1334,17 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         proof: PcsProof,
         ref channel: Poseidon252Channel,
     ) -> Result<(), PcsVerificationError> {
+        self.verify_values_in_runs_by::<RowsByEight>(point_runs, proof, ref channel)
+    }
+
+    /// `verify_values_in_runs` with the trees' queried rows hashed by the passes of `R`
+    /// (`merkle::LeafRows`: the same check, the code a verifier's query count wants).
+    fn verify_values_in_runs_by<R, +LeafRows<R>>(
+        self: @CommitmentSchemeVerifier,
+        point_runs: Span<Span<PointRun>>,
+        proof: PcsProof,
+        ref channel: Poseidon252Channel,
+    ) -> Result<(), PcsVerificationError> {
         let trees = self.trees.span();
         let n_trees = trees.len();
         if n_trees == 0 || proof.trees.len() != n_trees || point_runs.len() != n_trees {
@@ -1426,7 +1439,8 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                 queries.span()
             };
             let tree_proof = *proof.trees[t];
-            match trees[t].verify(positions, tree_proof.queried_values, tree_proof.hash_witness) {
+            match trees[t]
+                .verify_by::<R>(positions, tree_proof.queried_values, tree_proof.hash_witness) {
                 Result::Ok(()) => {},
                 Result::Err(e) => {
                     merkle_error = Option::Some(PcsVerificationError::Merkle((t, e)));

@@ -94,10 +94,14 @@ pub trait LowWords<T> {
     /// felt's bits above 248 (zero for a valid felt).
     fn unpack_felt(packed: felt252, ref out: Array<felt252>, ref canonical: felt252) -> felt252;
     /// `unpack_felt` for three of every eight felts of a block (the first, fourth and
-    /// seventh): the same words, cut the way the impl shares out (see [`Mixed`]).
+    /// seventh): the same words, cut the way the impl shares out (see [`Mixed`]); by default
+    /// cut as every other felt.
+    #[inline(always)]
     fn unpack_shared_felt(
         packed: felt252, ref out: Array<felt252>, ref canonical: felt252,
-    ) -> felt252;
+    ) -> felt252 {
+        Self::unpack_felt(packed, ref out, ref canonical)
+    }
 }
 
 /// The low half by four masks (the token's verifier).
@@ -122,23 +126,11 @@ impl MaskedLowWords of LowWords<Masked> {
     fn unpack_felt(packed: felt252, ref out: Array<felt252>, ref canonical: felt252) -> felt252 {
         unpack_masked(packed, ref out, ref canonical)
     }
-    #[inline(always)]
-    fn unpack_shared_felt(
-        packed: felt252, ref out: Array<felt252>, ref canonical: felt252,
-    ) -> felt252 {
-        unpack_masked(packed, ref out, ref canonical)
-    }
 }
 
 impl DividedLowWords of LowWords<Divided> {
     #[inline(always)]
     fn unpack_felt(packed: felt252, ref out: Array<felt252>, ref canonical: felt252) -> felt252 {
-        unpack_divided(packed, ref out, ref canonical)
-    }
-    #[inline(always)]
-    fn unpack_shared_felt(
-        packed: felt252, ref out: Array<felt252>, ref canonical: felt252,
-    ) -> felt252 {
         unpack_divided(packed, ref out, ref canonical)
     }
 }

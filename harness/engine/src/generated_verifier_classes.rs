@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x668d1d6daadd938fe66f4402977b34c87268f52e765b4949304f70e678b9e39");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x65b0a1c6e5dd217bd99d331c9e150000e48367db6978196ae6cbae4ff64caed");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x49301eb2f65de49163899b38e98a6ae613b786ecddd4dfcc659d7a4c0f514ae");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x477188d508bf7a4b86b225d3a2727334583d39b6e34b89ee1a08d3064c44f8e");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x10a4ab56506dc5f4bc984972bf795e2b71cb914d16577e85e6435c38a59bf35");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x7f39b17de78be76709a5791f65c49494f6c1d5aa4de1287eda0a3150d103a39");

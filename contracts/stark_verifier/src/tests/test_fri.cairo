@@ -235,8 +235,8 @@ fn fri_commit_rejects_wrong_layer_count_and_degree() {
     assert(too_long.unwrap_err() == FriVerificationError::LastLayerDegreeInvalid, 'degree');
 }
 
-#[test]
-fn last_layer_check_accepts_the_polynomial_and_rejects_changes() {
+/// The first sampled FRI commitment (`vectors::fri_commit_samples`) and its last layer.
+fn sample_commitment() -> (FriCommitment, Array<QM31>) {
     let row = vectors::fri_commit_samples();
     let (config, bound, roots, last_layer, _, _, _) = row.at(0);
     let (log_last, log_blowup, n_queries, fold_step) = *config;
@@ -248,18 +248,26 @@ fn last_layer_check_accepts_the_polynomial_and_rejects_changes() {
         ref channel, config, *bound, *roots[0], roots.slice(1, roots.len() - 1), last.span(),
     )
         .unwrap();
-    let domain = commitment.last_layer_domain;
-    let queries = array![0, 3, 5];
+    (commitment, last)
+}
+
+/// `poly` evaluated at the points of `domain` the last layer's `queries` name (bit-reversed).
+fn last_layer_evals(
+    domain: crate::poly::LineDomain, poly: Span<QM31>, queries: Span<u32>,
+) -> Array<QM31> {
     let mut evals = array![];
-    for query in queries.span() {
+    for query in queries {
         let x = domain.at(bit_reverse_index(*query, domain.log_size()));
-        evals
-            .append(
-                crate::poly::line_poly_eval_at_point(
-                    last.span(), crate::fields::QM31Trait::from_m31(x),
-                ),
-            );
+        evals.append(crate::poly::line_poly_eval_at_point(poly, QM31Trait::from_m31(x)));
     };
+    evals
+}
+
+#[test]
+fn last_layer_check_accepts_the_polynomial_and_rejects_changes() {
+    let (commitment, last) = sample_commitment();
+    let queries = array![0, 3, 5];
+    let evals = last_layer_evals(commitment.last_layer_domain, last.span(), queries.span());
     assert(check_last_layer(@commitment, queries.span(), evals.span()).is_ok(), 'valid');
     let mut changed = array![*evals[0], *evals[1] + q((0, 0, 0, 1)), *evals[2]];
     assert(
@@ -277,56 +285,28 @@ fn last_layer_check_accepts_the_polynomial_and_rejects_changes() {
 /// lazy fold accepts them).
 #[test]
 fn last_layer_check_refuses_more_coefficients_than_the_lazy_fold_takes() {
-    let row = vectors::fri_commit_samples();
-    let (config, bound, roots, last_layer, _, _, _) = row.at(0);
-    let (log_last, log_blowup, n_queries, fold_step) = *config;
-    let config = FriConfigTrait::new(log_last, log_blowup, n_queries, fold_step);
-    let roots = roots.span();
-    let mut channel = start_channel();
-    let commitment = fri_commit(
-        ref channel, config, *bound, *roots[0], roots.slice(1, roots.len() - 1),
-        qm31s(last_layer).span(),
-    )
-        .unwrap();
+    let (commitment, _) = sample_commitment();
     let mut long: Array<QM31> = array![];
     while long.len() != 128 {
         long.append(q((long.len() % 3, 1, 0, long.len() % 2)));
     };
-    let FriCommitment {
-        config,
-        column_commitment_domain,
-        first_layer_root,
-        first_layer_alpha,
-        first_layer_pack_leaves,
-        inner_layers,
-        last_layer_domain,
-        last_layer_poly: _,
-    } = commitment;
-    let long_commitment = FriCommitment {
-        config,
-        column_commitment_domain,
-        first_layer_root,
-        first_layer_alpha,
-        first_layer_pack_leaves,
-        inner_layers,
-        last_layer_domain,
-        last_layer_poly: long.span(),
-    };
+    let long_commitment = FriCommitment { last_layer_poly: long.span(), ..commitment };
     let queries = array![0, 3, 5];
-    let mut evals = array![];
-    for query in queries.span() {
-        let x = last_layer_domain.at(bit_reverse_index(*query, last_layer_domain.log_size()));
-        evals
-            .append(
-                crate::poly::line_poly_eval_at_point(
-                    long.span(), crate::fields::QM31Trait::from_m31(x),
-                ),
-            );
-    };
+    let evals = last_layer_evals(long_commitment.last_layer_domain, long.span(), queries.span());
     assert(
         check_last_layer(@long_commitment, queries.span(), evals.span())
             .unwrap_err() == FriVerificationError::LastLayerEvaluationsInvalid,
         'more than 2^6 coefficients',
+    );
+}
+
+/// The count the last layer is checked against (`MAX_LAZY_COEFFS`, in `check_last_layer`) is
+/// the bound `FriConfigTrait::new` takes as a log (`LOG_MAX_LAZY_COEFFS`): the two must agree.
+#[test]
+fn lazy_fold_bounds_agree() {
+    assert(
+        crate::circle::pow2_u32(crate::poly::LOG_MAX_LAZY_COEFFS) == crate::poly::MAX_LAZY_COEFFS,
+        'bounds disagree',
     );
 }
 

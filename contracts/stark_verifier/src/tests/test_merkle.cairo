@@ -1,6 +1,6 @@
 use crate::merkle::{
-    hash_node, lifted_leaf_hash, MerkleVerifierLifted, MerkleVerifierLiftedTrait,
-    MerkleVerificationError,
+    hash_node, lifted_leaf_hash, LeafRows, MerkleVerifierLifted, MerkleVerifierLiftedTrait,
+    MerkleVerificationError, RowsByEight, RowsByEightAndFour,
 };
 use crate::fields::M31;
 use super::vectors;
@@ -213,25 +213,35 @@ fn spread_columns(n_columns: u32, n_rows: u32) -> Array<Span<felt252>> {
     columns
 }
 
+/// Asserts `hashes` holds `lifted_leaf_hash` of every row of `columns`, in order.
+fn assert_row_hashes(columns: Span<Span<felt252>>, n_rows: u32, hashes: Span<felt252>) {
+    assert(hashes.len() == n_rows, 'one hash per row');
+    let mut q = 0;
+    while q != n_rows {
+        let mut row: Array<M31> = array![];
+        for column in columns {
+            let value: felt252 = *(*column)[q];
+            row.append(M31 { inner: value.try_into().unwrap() });
+        };
+        assert(*hashes[q] == lifted_leaf_hash(row.span()), 'row hash');
+        q += 1;
+    };
+}
+
 #[test]
 fn leaf_hashes_of_many_rows_match_one_row_at_a_time() {
-    // Eight rows per pass and the rest one at a time (20: the fast list set's queries), with and
-    // without a short last block of columns.
-    for n_columns in array![3_u32, 8, 11, 16, 21] {
-        for n_rows in array![1_u32, 3, 4, 7, 8, 9, 12, 16, 19, 20] {
+    // Both row passes (`RowsByEight`; `RowsByEightAndFour`, whose pass of four takes the last
+    // four of the fast list set's 20 queries), with no columns, with and without a short last
+    // block of columns, at row counts that leave each of 0-7 rows after the passes of eight.
+    for n_columns in array![0_u32, 3, 8, 11, 16, 21] {
+        for n_rows in array![
+            0_u32, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 19, 20, 21, 22, 23, 24,
+        ] {
             let columns = spread_columns(n_columns, n_rows).span();
-            let hashes = crate::merkle::row_leaf_hashes(columns, n_rows);
-            assert(hashes.len() == n_rows, 'one hash per row');
-            let mut q = 0;
-            while q != n_rows {
-                let mut row: Array<M31> = array![];
-                for column in columns {
-                    let value: felt252 = *(*column)[q];
-                    row.append(M31 { inner: value.try_into().unwrap() });
-                };
-                assert(*hashes[q] == lifted_leaf_hash(row.span()), 'row hash');
-                q += 1;
-            };
+            let by_eight = LeafRows::<RowsByEight>::leaf_hashes(columns, n_rows);
+            assert_row_hashes(columns, n_rows, by_eight.span());
+            let by_eight_and_four = LeafRows::<RowsByEightAndFour>::leaf_hashes(columns, n_rows);
+            assert_row_hashes(columns, n_rows, by_eight_and_four.span());
         };
     };
 }
@@ -337,4 +347,102 @@ fn the_walk_to_the_root_takes_the_reference_witness() {
             assert(walk(leaves, wrong.span(), root) == Result::Err(MerkleVerificationError::RootMismatch), 'wrong sibling');
         }
     };
+}
+
+fn felt_spans(columns: @Array<Array<felt252>>) -> Array<Span<felt252>> {
+    let mut out = array![];
+    for column in columns.span() {
+        out.append(column.span());
+    };
+    out
+}
+
+/// Decommitments of 20 and 22 of 32 rows (the fast list set's query count: two passes of
+/// eight and one of four under `RowsByEightAndFour`, and two rows after it one at a time)
+/// verify under both row passes; a value changed in a row of each pass, in a row hashed alone,
+/// or in the last column (the short block) is refused under both.
+#[test]
+#[available_gas(10000000000)]
+fn queried_rows_verify_by_either_row_pass_and_a_changed_value_does_not() {
+    let n_columns = 11;
+    let all_rows = spread_columns(n_columns, 32);
+    let mut leaf_hashes: Array<felt252> = array![];
+    let mut row_index = 0;
+    while row_index != 32 {
+        let mut row: Array<M31> = array![];
+        for column in all_rows.span() {
+            let value: felt252 = *(*column)[row_index];
+            row.append(M31 { inner: value.try_into().unwrap() });
+        };
+        leaf_hashes.append(lifted_leaf_hash(row.span()));
+        row_index += 1;
+    };
+    let layers = full_tree(leaf_hashes.span());
+    let root = *(*layers[5])[0];
+    let mut log_sizes: Array<u32> = array![];
+    while log_sizes.len() != n_columns {
+        log_sizes.append(5);
+    };
+    let verifier = MerkleVerifierLiftedTrait::new(root, log_sizes.span(), Option::None);
+    let twenty = array![0_u32, 1, 3, 4, 6, 7, 9, 10, 12, 14, 15, 17, 19, 21, 22, 24, 26, 28, 30, 31];
+    let twenty_two = array![
+        0_u32, 1, 2, 3, 4, 6, 7, 9, 10, 12, 14, 15, 17, 19, 21, 22, 24, 26, 27, 28, 30, 31,
+    ];
+    // (column, query index): a row of the first and second pass of eight, of the pass of four,
+    // the last column, and (22 queries) the rows hashed alone.
+    let changes_twenty = array![(0_u32, 2_u32), (5, 11), (3, 16), (9, 18), (10, 19)];
+    let changes_twenty_two = array![(0_u32, 2_u32), (5, 11), (3, 16), (10, 19), (4, 20), (10, 21)];
+    for (queries, changes) in array![
+        (twenty.span(), changes_twenty.span()), (twenty_two.span(), changes_twenty_two.span()),
+    ] {
+        let witness = witness_for(layers.span(), queries);
+        let mut queried: Array<Array<felt252>> = array![];
+        for column in all_rows.span() {
+            let mut values: Array<felt252> = array![];
+            for q in queries {
+                values.append(*(*column)[*q]);
+            };
+            queried.append(values);
+        };
+        let values = felt_spans(@queried);
+        let ok = verifier.verify_by::<RowsByEight>(queries, values.span(), witness.span());
+        assert(ok == Result::Ok(()), 'by eight');
+        let ok = verifier.verify_by::<RowsByEightAndFour>(queries, values.span(), witness.span());
+        assert(ok == Result::Ok(()), 'by eight and four');
+        for (column, row) in changes {
+            let changed = changed_value(@queried, *column, *row);
+            let changed = felt_spans(@changed);
+            let refused = Result::Err(MerkleVerificationError::RootMismatch);
+            assert(
+                verifier.verify_by::<RowsByEight>(queries, changed.span(), witness.span()) == refused,
+                'changed value, by eight',
+            );
+            assert(
+                verifier
+                    .verify_by::<RowsByEightAndFour>(queries, changed.span(), witness.span()) == refused,
+                'changed value, eight and four',
+            );
+        };
+    };
+}
+
+/// `queried` with the value of `column` at query index `row` one higher.
+fn changed_value(queried: @Array<Array<felt252>>, column: u32, row: u32) -> Array<Array<felt252>> {
+    let mut changed: Array<Array<felt252>> = array![];
+    let mut c = 0;
+    for values in queried.span() {
+        let mut copy: Array<felt252> = array![];
+        let mut r = 0;
+        for value in values.span() {
+            copy.append(if c == column && r == row {
+                *value + 1
+            } else {
+                *value
+            });
+            r += 1;
+        };
+        changed.append(copy);
+        c += 1;
+    };
+    changed
 }

@@ -15,6 +15,7 @@ use starknet::ClassHash;
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
+use stark_verifier::merkle::RowsByEight;
 use thread_verifier::lookup::LookupElementsTrait;
 use thread_verifier::proof::Divided;
 use thread_statement::header::tx_list;
@@ -137,6 +138,6 @@ pub fn verify_orderbook_proof(
     // The bitwise builtin prices the book's verification (eight masks per packed felt, 64
     // steps each): word 0 of each felt by a bounded division instead.
     verify_program_proof::<
-        OrderBookProgram, Array<BoundSlot>, Divided, SignedStarkParams,
+        OrderBookProgram, Array<BoundSlot>, Divided, RowsByEight, SignedStarkParams,
     >(public_input, proof, *params, air_classes)
 }

@@ -14,6 +14,7 @@ use starknet::ClassHash;
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
+use stark_verifier::merkle::RowsByEightAndFour;
 use thread_verifier::lookup::LookupElementsTrait;
 use thread_verifier::proof::Mixed;
 use program_verifier::verifier::{
@@ -133,6 +134,6 @@ pub fn verify_list_proof(
     air_class: ClassHash,
 ) -> Result<(), felt252> {
     verify_program_proof::<
-        ListProgram, Array<BoundSlot>, Mixed, Span<SignedStarkParams>,
+        ListProgram, Array<BoundSlot>, Mixed, RowsByEightAndFour, Span<SignedStarkParams>,
     >(public_input, proof, accepted, array![air_class].span())
 }
