@@ -71,8 +71,8 @@ pub async fn prove_at<M: TokenMessage>(
         Err(error @ EngineError::Corrupt(_)) => return Err(end_unprovable(store, key, &sub_block, &error)?),
         Err(other) => return Err(other),
     };
-    let Fitting { proof, params, prove_time, log_rows, felts } =
-        prove_fitting(store, key, &sub_block, &statement, witness, choice, observer).await?;
+    let job = ProveJob { store, key, sub_block: &sub_block, statement: &statement, observer };
+    let Fitting { proof, params, prove_time, log_rows, felts } = job.fitting(witness, choice).await?;
     observer.done(&format!("largest component 2^{log_rows} rows"));
     observer.step("verifying the proof off-chain");
     let began = Instant::now();
@@ -97,7 +97,7 @@ pub async fn prove_at<M: TokenMessage>(
     }))
 }
 
-/// A proof [`prove_fitting`] keeps, with its felts.
+/// A proof [`ProveJob::fitting`] keeps, with its felts.
 struct Fitting<P> {
     proof: P,
     params: StarkParams,
@@ -106,67 +106,65 @@ struct Fitting<P> {
     felts: Vec<Felt>,
 }
 
-/// Proves `sub_block` at the set `choice` asks for ([`TokenMessage::params_for`]), where its
-/// settlement can fit [`MAX_CALLDATA_FELTS`]: a set other than [`PARAMS`] is not tried when its
-/// typical proof ([`FAST_PROOF_STARK_FELTS`]) would not fit, and a proof at it that does not
-/// fit after all is dropped for one at [`PARAMS`] (a settlement that cannot be sent would hold
-/// the thread's next sequence). A prover failure ends the sub-block ([`end_unprovable`]).
-async fn prove_fitting<M: TokenMessage>(
-    store: &Store<M>,
+/// One Built sub-block being proven: what every proving step reads, and what a prover
+/// failure ends.
+struct ProveJob<'a, M: TokenMessage> {
+    store: &'a Store<M>,
     key: ThreadKey,
-    sub_block: &SubBlock<M>,
-    statement: &SignedPublicInput,
-    witness: Batched<M::Witness>,
-    choice: ProofParams,
-    observer: &dyn Observer,
-) -> Result<Fitting<M::Proof>> {
-    // The settlement's calldata but for the proof's felts (a Built sub-block has no proof);
-    // those are the slot owners, their count and the STARK proof.
-    let settle_felts = settlement(sub_block).calldata().len();
-    let expected = settle_felts + witness.owners.len() + 1 + FAST_PROOF_STARK_FELTS;
-    let params = M::params_for(choice, &witness.witness);
-    if params != PARAMS && expected <= MAX_CALLDATA_FELTS {
-        let attempt = prove_once(store, key, sub_block, statement, witness.clone(), params, observer).await?;
-        let calldata = settle_felts + attempt.felts.len();
-        if calldata <= MAX_CALLDATA_FELTS {
-            return Ok(attempt);
-        }
-        observer.done(&format!(
-            "its settlement would be {calldata} calldata felts, over {MAX_CALLDATA_FELTS}: proving at {} instead",
-            describe_params(&PARAMS)
-        ));
-    }
-    prove_once(store, key, sub_block, statement, witness, PARAMS, observer).await
+    sub_block: &'a SubBlock<M>,
+    statement: &'a SignedPublicInput,
+    observer: &'a dyn Observer,
 }
 
-/// One proof of `sub_block` at `params`, with its felts.
-async fn prove_once<M: TokenMessage>(
-    store: &Store<M>,
-    key: ThreadKey,
-    sub_block: &SubBlock<M>,
-    statement: &SignedPublicInput,
-    witness: Batched<M::Witness>,
-    params: StarkParams,
-    observer: &dyn Observer,
-) -> Result<Fitting<M::Proof>> {
-    observer.step(&format!(
-        "proving sub-block {} ({} {}(s), {} transfer(s), {} slots) with Stwo ({}, {}, {} bits)",
-        sub_block.sequence(),
-        sub_block.body.messages.len(),
-        M::NOUN,
-        crate::token::transfers_in(&sub_block.body.messages),
-        witness.outputs.len(),
-        Channel::NAME,
-        describe_params(&params),
-        params.security_bits()
-    ));
-    let proven = program::prove_program::<M>(statement.clone(), witness.owners, witness.witness, params).await;
-    let ProvenSubBlock { proof, elapsed, log_rows } = match proven {
-        Err(error @ EngineError::Prove(_)) => return Err(end_unprovable(store, key, sub_block, &error)?),
-        other => other?,
-    };
-    let felts = M::to_felts(&proof);
-    Ok(Fitting { proof, params, prove_time: elapsed, log_rows, felts })
+impl<M: TokenMessage> ProveJob<'_, M> {
+    /// Proves the sub-block at the set `choice` asks for ([`TokenMessage::params_for`]), where
+    /// its settlement can fit [`MAX_CALLDATA_FELTS`]: a set other than [`PARAMS`] is not tried
+    /// when its typical proof ([`FAST_PROOF_STARK_FELTS`]) would not fit, and a proof at it
+    /// that does not fit after all is dropped for one at [`PARAMS`] (a settlement that cannot
+    /// be sent would hold the thread's next sequence). A prover failure ends the sub-block
+    /// ([`end_unprovable`]).
+    async fn fitting(&self, witness: Batched<M::Witness>, choice: ProofParams) -> Result<Fitting<M::Proof>> {
+        // The settlement's calldata but for the proof's felts (a Built sub-block has no proof);
+        // those are the slot owners, their count and the STARK proof.
+        let settle_felts = settlement(self.sub_block).calldata().len();
+        let expected = settle_felts + witness.owners.len() + 1 + FAST_PROOF_STARK_FELTS;
+        let params = M::params_for(choice, &witness.witness);
+        if params != PARAMS && expected <= MAX_CALLDATA_FELTS {
+            let attempt = self.once(witness.clone(), params).await?;
+            let calldata = settle_felts + attempt.felts.len();
+            if calldata <= MAX_CALLDATA_FELTS {
+                return Ok(attempt);
+            }
+            self.observer.done(&format!(
+                "its settlement would be {calldata} calldata felts, over {MAX_CALLDATA_FELTS}: proving at {} instead",
+                describe_params(&PARAMS)
+            ));
+        }
+        self.once(witness, PARAMS).await
+    }
+
+    /// One proof of the sub-block at `params`, with its felts.
+    async fn once(&self, witness: Batched<M::Witness>, params: StarkParams) -> Result<Fitting<M::Proof>> {
+        let sub_block = self.sub_block;
+        self.observer.step(&format!(
+            "proving sub-block {} ({} {}(s), {} transfer(s), {} slots) with Stwo ({}, {}, {} bits)",
+            sub_block.sequence(),
+            sub_block.body.messages.len(),
+            M::NOUN,
+            crate::token::transfers_in(&sub_block.body.messages),
+            witness.outputs.len(),
+            Channel::NAME,
+            describe_params(&params),
+            params.security_bits()
+        ));
+        let proven = program::prove_program::<M>(self.statement.clone(), witness.owners, witness.witness, params).await;
+        let ProvenSubBlock { proof, elapsed, log_rows } = match proven {
+            Err(error @ EngineError::Prove(_)) => return Err(end_unprovable(self.store, self.key, sub_block, &error)?),
+            other => other?,
+        };
+        let felts = M::to_felts(&proof);
+        Ok(Fitting { proof, params, prove_time: elapsed, log_rows, felts })
+    }
 }
 
 /// Ends `sub_block`, Built, that the prover side failed on (`error`): proving it again would
