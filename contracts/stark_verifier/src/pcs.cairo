@@ -917,9 +917,11 @@ pub(crate) fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(f
 }
 
 /// `sums_one` at the four queries q0..q0 + 4, each column's four values read as one slice,
-/// one column per iteration: two or four per iteration (as in `sums_eight`) took 8.6k or 13.7k
-/// steps off the fast list set's last block of four on a 256-transfer list proof, for ~250 or
-/// ~470 CASM felts more in every verifier class: room the order book's keeps for its statement.
+/// one column per iteration. Four per iteration (as in `sums_eight`) takes 13.7k steps off the
+/// fast list set's last block of four on a 256-transfer list proof, for ~470 CASM felts: too
+/// many for the order book's class, and in the list verifier's alone (tried behind a type
+/// parameter, as `merkle::LeafRows`) the bitwise builtin then prices its verification, 0.4e6
+/// L2 gas under the steps (docs/cost-history.md, session 44).
 #[inline(never)]
 pub(crate) fn sums_four(
     columns: Span<PackedColumn>, q0: u32,

@@ -359,11 +359,13 @@ fn felt_spans(columns: @Array<Array<felt252>>) -> Array<Span<felt252>> {
 
 /// Decommitments of 20 and 22 of 32 rows (the fast list set's query count: two passes of
 /// eight and one of four under `RowsByEightAndFour`, and two rows after it one at a time)
-/// verify under both row passes; a value changed in a row of each pass, in a row hashed alone,
-/// or in the last column (the short block) is refused under both.
+/// verify under both row passes. A prover's forgeries are refused under both: a value changed
+/// in a row of each pass, in a row hashed alone, or in the last column (the short block), and
+/// two rows of the pass of four swapped in one column (`RootMismatch`); a column one value
+/// short (`ValuesCountMismatch`, before any row is hashed, not a failed pop in a pass).
 #[test]
 #[available_gas(10000000000)]
-fn queried_rows_verify_by_either_row_pass_and_a_changed_value_does_not() {
+fn queried_rows_verify_by_either_row_pass_and_forged_values_do_not() {
     let n_columns = 11;
     let all_rows = spread_columns(n_columns, 32);
     let mut leaf_hashes: Array<felt252> = array![];
@@ -409,35 +411,64 @@ fn queried_rows_verify_by_either_row_pass_and_a_changed_value_does_not() {
         assert(ok == Result::Ok(()), 'by eight');
         let ok = verifier.verify_by::<RowsByEightAndFour>(queries, values.span(), witness.span());
         assert(ok == Result::Ok(()), 'by eight and four');
+        let root_mismatch = Result::Err(MerkleVerificationError::RootMismatch);
         for (column, row) in changes {
-            let changed = changed_value(@queried, *column, *row);
-            let changed = felt_spans(@changed);
-            let refused = Result::Err(MerkleVerificationError::RootMismatch);
-            assert(
-                verifier.verify_by::<RowsByEight>(queries, changed.span(), witness.span()) == refused,
-                'changed value, by eight',
-            );
-            assert(
-                verifier
-                    .verify_by::<RowsByEightAndFour>(queries, changed.span(), witness.span()) == refused,
-                'changed value, eight and four',
-            );
+            let forged = with_value(@queried, *column, *row, *queried.at(*column).at(*row) + 1);
+            assert_refused_by_both(@verifier, queries, @forged, witness.span(), root_mismatch);
         };
+        // Rows 16 and 17 (the pass of four's first two) of column 3 swapped.
+        let first = *queried.at(3).at(16);
+        let second = *queried.at(3).at(17);
+        let swapped = with_value(@with_value(@queried, 3, 16, second), 3, 17, first);
+        assert_refused_by_both(@verifier, queries, @swapped, witness.span(), root_mismatch);
+        // Column 7 without its last value.
+        let mut short: Array<Array<felt252>> = array![];
+        let mut c = 0;
+        for values in queried.span() {
+            let mut copy: Array<felt252> = array![];
+            copy.append_span(if c == 7 {
+                values.span().slice(0, values.len() - 1)
+            } else {
+                values.span()
+            });
+            short.append(copy);
+            c += 1;
+        };
+        let count_mismatch = Result::Err(MerkleVerificationError::ValuesCountMismatch);
+        assert_refused_by_both(@verifier, queries, @short, witness.span(), count_mismatch);
     };
 }
 
-/// `queried` with the value of `column` at query index `row` one higher.
-fn changed_value(queried: @Array<Array<felt252>>, column: u32, row: u32) -> Array<Array<felt252>> {
+/// Asserts both row passes refuse the decommitment of `queried` with `refusal`.
+fn assert_refused_by_both(
+    verifier: @MerkleVerifierLifted,
+    queries: Span<u32>,
+    queried: @Array<Array<felt252>>,
+    witness: Span<felt252>,
+    refusal: Result<(), MerkleVerificationError>,
+) {
+    let values = felt_spans(queried);
+    assert(verifier.verify_by::<RowsByEight>(queries, values.span(), witness) == refusal, 'by eight');
+    assert(
+        verifier.verify_by::<RowsByEightAndFour>(queries, values.span(), witness) == refusal,
+        'by eight and four',
+    );
+}
+
+/// `queried` with the value of `column` at query index `row` replaced by `value`.
+fn with_value(
+    queried: @Array<Array<felt252>>, column: u32, row: u32, value: felt252,
+) -> Array<Array<felt252>> {
     let mut changed: Array<Array<felt252>> = array![];
     let mut c = 0;
     for values in queried.span() {
         let mut copy: Array<felt252> = array![];
         let mut r = 0;
-        for value in values.span() {
+        for old in values.span() {
             copy.append(if c == column && r == row {
-                *value + 1
+                value
             } else {
-                *value
+                *old
             });
             r += 1;
         };
