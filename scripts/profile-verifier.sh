@@ -20,14 +20,21 @@ cd "$root"
 bash "$here/setup.sh" >/dev/null
 frontend="$(bash "$here/build-frontend.sh" | tail -n 1)"
 # ZKTHREAD_PROFILE_PROGRAM=list profiles the token list program's verifier (`ListVerifier`,
-# `real_list_proof_verifies`) instead: two signed lists, or one list of N transfers.
+# `real_list_proof_verifies`) instead: two signed lists, or one list of N transfers;
+# ZKTHREAD_PROFILE_PROGRAM=orderbook the order book's (`OrderBookVerifier`,
+# `real_orderbook_proof_verifies`: the book's vector scenario, signed places and fills).
 # ZKTHREAD_MEASURE_PARAMS=log_blowup,queries,pow_bits proves under other parameters (>= 96 bits).
 case "${ZKTHREAD_PROFILE_PROGRAM:-signed}" in
     signed) package=signed_verifier; flag=--measure-signed; test=real_signed_proof_verifies
             vector="contracts/programs/token/signed_verifier/src/tests/signed_proof_vector.cairo" ;;
     list) package=list_verifier; flag=--measure-list; test=real_list_proof_verifies
           vector="contracts/programs/token/list_verifier/src/tests/list_proof_vector.cairo" ;;
-    *) echo "ZKTHREAD_PROFILE_PROGRAM must be signed or list" >&2; exit 2 ;;
+    orderbook) package=orderbook_verifier; flag=--measure-orderbook; test=real_orderbook_proof_verifies
+               vector="contracts/programs/orderbook/orderbook_verifier/src/tests/orderbook_proof_vector.cairo"
+               if [ -n "${ZKTHREAD_PROFILE_TRANSFERS:-}" ]; then
+                   echo "ZKTHREAD_PROFILE_TRANSFERS applies to signed and list only (the book's scenario is fixed)" >&2; exit 2
+               fi ;;
+    *) echo "ZKTHREAD_PROFILE_PROGRAM must be signed, list or orderbook" >&2; exit 2 ;;
 esac
 backup="$(mktemp)"
 cp "$vector" "$backup"

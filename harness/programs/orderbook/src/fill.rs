@@ -61,27 +61,22 @@ pub mod fill_cols {
     /// The buyer's limit: `q * nb - a * db` in limbs, and the chain's carries.
     pub const BUY_GAP: Range<usize> = span(SELL_GAP_CARRY.end, GAP_LIMBS);
     pub const BUY_GAP_CARRY: Range<usize> = span(BUY_GAP.end, GAP_LIMBS);
-    /// Remaining quantities before / after and the subtraction's borrows.
+    /// Remaining quantities before the fill and the subtraction's borrows (the quantities
+    /// after are expressions of these: [`super::written`]).
     pub const SELL_REM_OLD: Range<usize> = span(BUY_GAP_CARRY.end, QTY_LIMBS);
-    pub const SELL_REM_NEW: Range<usize> = span(SELL_REM_OLD.end, QTY_LIMBS);
-    pub const SELL_REM_BORROW: Range<usize> = span(SELL_REM_NEW.end, QTY_LIMBS - 1);
+    pub const SELL_REM_BORROW: Range<usize> = span(SELL_REM_OLD.end, QTY_LIMBS - 1);
     pub const BUY_REM_OLD: Range<usize> = span(SELL_REM_BORROW.end, QTY_LIMBS);
-    pub const BUY_REM_NEW: Range<usize> = span(BUY_REM_OLD.end, QTY_LIMBS);
-    pub const BUY_REM_BORROW: Range<usize> = span(BUY_REM_NEW.end, QTY_LIMBS - 1);
-    /// Balances (u128, 16-bit limbs) before / after and borrows or carries: the seller pays
-    /// base, the buyer receives it; the buyer pays quote, the seller receives it.
+    pub const BUY_REM_BORROW: Range<usize> = span(BUY_REM_OLD.end, QTY_LIMBS - 1);
+    /// Balances (u128, 16-bit limbs) before the fill and the borrows or carries: the seller
+    /// pays base, the buyer receives it; the buyer pays quote, the seller receives it.
     pub const SELLER_BASE_OLD: Range<usize> = span(BUY_REM_BORROW.end, N_LIMBS);
-    pub const SELLER_BASE_NEW: Range<usize> = span(SELLER_BASE_OLD.end, N_LIMBS);
-    pub const SELLER_BASE_BORROW: Range<usize> = span(SELLER_BASE_NEW.end, N_LIMBS - 1);
+    pub const SELLER_BASE_BORROW: Range<usize> = span(SELLER_BASE_OLD.end, N_LIMBS - 1);
     pub const BUYER_BASE_OLD: Range<usize> = span(SELLER_BASE_BORROW.end, N_LIMBS);
-    pub const BUYER_BASE_NEW: Range<usize> = span(BUYER_BASE_OLD.end, N_LIMBS);
-    pub const BUYER_BASE_CARRY: Range<usize> = span(BUYER_BASE_NEW.end, N_LIMBS - 1);
+    pub const BUYER_BASE_CARRY: Range<usize> = span(BUYER_BASE_OLD.end, N_LIMBS - 1);
     pub const BUYER_QUOTE_OLD: Range<usize> = span(BUYER_BASE_CARRY.end, N_LIMBS);
-    pub const BUYER_QUOTE_NEW: Range<usize> = span(BUYER_QUOTE_OLD.end, N_LIMBS);
-    pub const BUYER_QUOTE_BORROW: Range<usize> = span(BUYER_QUOTE_NEW.end, N_LIMBS - 1);
+    pub const BUYER_QUOTE_BORROW: Range<usize> = span(BUYER_QUOTE_OLD.end, N_LIMBS - 1);
     pub const SELLER_QUOTE_OLD: Range<usize> = span(BUYER_QUOTE_BORROW.end, N_LIMBS);
-    pub const SELLER_QUOTE_NEW: Range<usize> = span(SELLER_QUOTE_OLD.end, N_LIMBS);
-    pub const SELLER_QUOTE_CARRY: Range<usize> = span(SELLER_QUOTE_NEW.end, N_LIMBS - 1);
+    pub const SELLER_QUOTE_CARRY: Range<usize> = span(SELLER_QUOTE_OLD.end, N_LIMBS - 1);
     /// The low byte of every 16-bit check, in [`super::checked16`] order.
     pub const LIMB_LO: Range<usize> = span(SELLER_QUOTE_CARRY.end, super::N_CHECKED16);
     pub const N: usize = LIMB_LO.end;
@@ -112,23 +107,53 @@ pub fn checked16<T: Lane>(c: &[T]) -> Vec<T> {
     let mut v: Vec<T> = QTY.chain(AMOUNT).chain(SELL_GAP).chain(BUY_GAP).map(|i| c[i].clone()).collect();
     gap_carry_checks(c, SELL_GAP_CARRY, &mut v);
     gap_carry_checks(c, BUY_GAP_CARRY, &mut v);
-    let written = SELL_REM_NEW
-        .chain(BUY_REM_NEW)
-        .chain(SELLER_BASE_NEW)
-        .chain(BUYER_BASE_NEW)
-        .chain(BUYER_QUOTE_NEW)
-        .chain(SELLER_QUOTE_NEW);
-    v.extend(written.map(|i| c[i].clone()));
+    v.extend(written(c).into_limbs());
     v
 }
 
-/// `old - amount = new` limb by limb with boolean borrows and no borrow out of the top limb
-/// (`amount` may have fewer limbs: the rest are zero).
-fn sub_limbs<T: Lane>(old: &[T], amount: &[T], new: &[T], borrow: &[T]) -> Vec<T> {
+/// What a fill writes, as expressions of its columns (no column holds a written limb: each is
+/// the old limb with the moved amount and the borrows or carries, and is range-checked).
+pub struct Written<T> {
+    pub sell_rem: Vec<T>,
+    pub buy_rem: Vec<T>,
+    pub seller_base: Vec<T>,
+    pub buyer_base: Vec<T>,
+    pub buyer_quote: Vec<T>,
+    pub seller_quote: Vec<T>,
+}
+
+impl<T> Written<T> {
+    /// Every written limb, in the order of [`checked16`]'s last 40 checks.
+    pub fn into_limbs(self) -> impl Iterator<Item = T> {
+        [self.sell_rem, self.buy_rem, self.seller_base, self.buyer_base, self.buyer_quote, self.seller_quote]
+            .into_iter()
+            .flatten()
+    }
+}
+
+/// The limbs a fill row writes: both remainings less `q`, the seller's base less `q`, the
+/// buyer's plus `q`, the buyer's quote less `a`, the seller's plus `a`.
+pub fn written<T: Lane>(c: &[T]) -> Written<T> {
+    use fill_cols::*;
+    let (q, a) = (slice(c, QTY), slice(c, AMOUNT));
+    let s = |r| slice(c, r);
+    Written {
+        sell_rem: sub_limbs(&s(SELL_REM_OLD), &q, &s(SELL_REM_BORROW)),
+        buy_rem: sub_limbs(&s(BUY_REM_OLD), &q, &s(BUY_REM_BORROW)),
+        seller_base: sub_limbs(&s(SELLER_BASE_OLD), &q, &s(SELLER_BASE_BORROW)),
+        buyer_base: add_limbs(&s(BUYER_BASE_OLD), &q, &s(BUYER_BASE_CARRY)),
+        buyer_quote: sub_limbs(&s(BUYER_QUOTE_OLD), &a, &s(BUYER_QUOTE_BORROW)),
+        seller_quote: add_limbs(&s(SELLER_QUOTE_OLD), &a, &s(SELLER_QUOTE_CARRY)),
+    }
+}
+
+/// `old - amount` limb by limb with borrows, `new_l = old_l - amount_l - b_{l-1} + 2^16 b_l`,
+/// and no borrow out of the top limb (`amount` may have fewer limbs: the rest are zero).
+fn sub_limbs<T: Lane>(old: &[T], amount: &[T], borrow: &[T]) -> Vec<T> {
     let base: T = k(1 << LIMB_BITS);
     (0..old.len())
         .map(|l| {
-            let mut e = old[l].clone() - new[l].clone();
+            let mut e = old[l].clone();
             if let Some(a) = amount.get(l) {
                 e = e - a.clone();
             }
@@ -143,12 +168,13 @@ fn sub_limbs<T: Lane>(old: &[T], amount: &[T], new: &[T], borrow: &[T]) -> Vec<T
         .collect()
 }
 
-/// `old + amount = new` limb by limb with boolean carries and no carry out of the top limb.
-fn add_limbs<T: Lane>(old: &[T], amount: &[T], new: &[T], carry: &[T]) -> Vec<T> {
+/// `old + amount` limb by limb with carries, `new_l = old_l + amount_l + c_{l-1} - 2^16 c_l`,
+/// and no carry out of the top limb.
+fn add_limbs<T: Lane>(old: &[T], amount: &[T], carry: &[T]) -> Vec<T> {
     let base: T = k(1 << LIMB_BITS);
     (0..old.len())
         .map(|l| {
-            let mut e = old[l].clone() - new[l].clone();
+            let mut e = old[l].clone();
             if let Some(a) = amount.get(l) {
                 e = e + a.clone();
             }
@@ -216,14 +242,6 @@ impl Role for FillRole {
         let sum = QTY.map(|i| c[i].clone()).fold(T::zero(), |a, b| a + b);
         out.push(e * (sum * c[QTY_INV].clone() - k(1)));
         out.extend(limits(c));
-        let (q, amount) = (slice(c, QTY), slice(c, AMOUNT));
-        let s = |r| slice(c, r);
-        out.extend(sub_limbs(&s(SELL_REM_OLD), &q, &s(SELL_REM_NEW), &s(SELL_REM_BORROW)));
-        out.extend(sub_limbs(&s(BUY_REM_OLD), &q, &s(BUY_REM_NEW), &s(BUY_REM_BORROW)));
-        out.extend(sub_limbs(&s(SELLER_BASE_OLD), &q, &s(SELLER_BASE_NEW), &s(SELLER_BASE_BORROW)));
-        out.extend(add_limbs(&s(BUYER_BASE_OLD), &q, &s(BUYER_BASE_NEW), &s(BUYER_BASE_CARRY)));
-        out.extend(sub_limbs(&s(BUYER_QUOTE_OLD), &amount, &s(BUYER_QUOTE_NEW), &s(BUYER_QUOTE_BORROW)));
-        out.extend(add_limbs(&s(SELLER_QUOTE_OLD), &amount, &s(SELLER_QUOTE_NEW), &s(SELLER_QUOTE_CARRY)));
         out
     }
 
@@ -234,18 +252,19 @@ impl Role for FillRole {
         let (book, base, quote) = (s(BOOK), s(BASE), s(QUOTE));
         let (seller, buyer) = (s(SELLER), s(BUYER));
         let fills = c[FILLS].clone();
+        let w = written(c);
         let price = |r: std::ops::Range<usize>| [c[r.start].clone(), c[r.start + 1].clone()];
         let sell = |rem: &[T]| order(&book, &seller, c[SELL_ID].clone(), k(SIDE_SELL), price(SELL_PRICE), rem);
         let buy = |rem: &[T]| order(&book, &buyer, c[BUY_ID].clone(), k(SIDE_BUY), price(BUY_PRICE), rem);
         // (consumed, produced) pairs: the market counter, both orders, the four balances.
         let moves = [
             (market(&book, &base, &quote, fills.clone()), market(&book, &base, &quote, fills + k(1))),
-            (sell(&s(SELL_REM_OLD)), sell(&s(SELL_REM_NEW))),
-            (buy(&s(BUY_REM_OLD)), buy(&s(BUY_REM_NEW))),
-            (balance(&base, &seller, &s(SELLER_BASE_OLD)), balance(&base, &seller, &s(SELLER_BASE_NEW))),
-            (balance(&base, &buyer, &s(BUYER_BASE_OLD)), balance(&base, &buyer, &s(BUYER_BASE_NEW))),
-            (balance(&quote, &buyer, &s(BUYER_QUOTE_OLD)), balance(&quote, &buyer, &s(BUYER_QUOTE_NEW))),
-            (balance(&quote, &seller, &s(SELLER_QUOTE_OLD)), balance(&quote, &seller, &s(SELLER_QUOTE_NEW))),
+            (sell(&s(SELL_REM_OLD)), sell(&w.sell_rem)),
+            (buy(&s(BUY_REM_OLD)), buy(&w.buy_rem)),
+            (balance(&base, &seller, &s(SELLER_BASE_OLD)), balance(&base, &seller, &w.seller_base)),
+            (balance(&base, &buyer, &s(BUYER_BASE_OLD)), balance(&base, &buyer, &w.buyer_base)),
+            (balance(&quote, &buyer, &s(BUYER_QUOTE_OLD)), balance(&quote, &buyer, &w.buyer_quote)),
+            (balance(&quote, &seller, &s(SELLER_QUOTE_OLD)), balance(&quote, &seller, &w.seller_quote)),
         ];
         let mut f = Vec::new();
         for (consumed, produced) in moves {

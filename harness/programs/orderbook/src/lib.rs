@@ -55,13 +55,18 @@
 //!   priority or the maker's price: every fill stays within both signed limits, but which
 //!   crossing orders trade is the batcher's choice (treat a limit as the price you may get).
 //!
-//! ## The fill row ([`fill::fill_cols`], 251 columns, 172 fractions in 86 pairs)
+//! ## The fill row ([`fill::fill_cols`], 211 columns, 46 constraints, 172 fractions in 86 pairs)
 //! Columns: `enabled`; `D_book, D_base, D_quote, n`; the sell order `(A_s, id_s, ns/ds)` and
 //! the buy order `(A_b, id_b, nb/db)`; the quantity `q` (4 limbs) with `inv = 1 / sum(q
 //! limbs)`; the quote amount `a` (5 limbs) the buyer pays and the seller receives; the two
 //! limits' gap chains (5 limbs and 5 carries each); both orders' remaining quantities
-//! before/after with borrows; the four balances (seller base, buyer base, buyer quote, seller
-//! quote) before/after (8 limbs) with borrows/carries; one low-byte column per 16-bit check.
+//! before, with the borrows of their subtraction; the four balances (seller base, buyer base,
+//! buyer quote, seller quote) before (8 limbs), with borrows/carries; one low-byte column per
+//! 16-bit check. No column holds a value the fill writes: each written limb is the expression
+//! `old_l - amt_l - b_{l-1} + 2^16 b_l` (or `old_l + amt_l + c_{l-1} - 2^16 c_l`) of the
+//! columns ([`fill::written`]), which the produced tuple and the limb's 16-bit check both
+//! read (until AIR version 6 it was a column, tied to its expression by a constraint: 40
+//! more columns and constraints, the same statement).
 //! The amount is the batcher's choice (at the maker's price, rounded in the maker's favour:
 //! [`batcher`]); the AIR asks only that it respects both limits.
 //!
@@ -77,8 +82,9 @@
 //! Constraints (degree <= 3): `enabled`, every borrow and carry of the subtractions/additions
 //! boolean; `enabled (sum(q) inv - 1) = 0`; the seller's limit as the gap chain
 //! `a_l ds - q_l ns + c_{l-1} = g_l + 2^16 c_l` and the buyer's as
-//! `q_l nb - a_l db + c'_{l-1} = g'_l + 2^16 c'_l` (`l < 5`, `q_4 = 0`, `c_{-1} = 0`); the six
-//! limb-wise subtractions/additions with no borrow or carry out of the top limb. 16-bit
+//! `q_l nb - a_l db + c'_{l-1} = g'_l + 2^16 c'_l` (`l < 5`, `q_4 = 0`, `c_{-1} = 0`). The six
+//! limb-wise subtractions/additions, with no borrow or carry out of the top limb, are the
+//! written limbs' definitions (above), not constraints. 16-bit
 //! checks (each two 8-bit look-ups of the framework's table, `zkthread_prover::range::split16`,
 //! multiplicity `enabled`): `q` (4), `a` (5), both gaps' limbs (10), each middle carry as
 //! `c + 2^14` and `c + 2^14 + 2^15` (16: `-2^14 <= c < 2^14`), each top carry as `c_4` and
@@ -108,9 +114,11 @@
 //!   is no 16-bit value): a limit crossed by any amount, even one quote unit, leaves a negative
 //!   gap, whose top carry is negative however the limbs are chosen (the telescoped sum is the
 //!   integer identity above). With `ns, q >= 1` the seller's limit also gives `a >= 1`.
-//! - subtraction `old_l - amt_l - b_{l-1} + 2^16 b_l = new_l`: both `old_l + 2^16 b_l` and
-//!   `new_l + amt_l + b_{l-1}` are `< 2^18`; summed, `old - amt = new` with `new >= 0` (no
-//!   borrow out of the top limb). Addition likewise (`< 2^18` both sides), `new < 2^128`.
+//! - subtraction `new_l = old_l - amt_l - b_{l-1} + 2^16 b_l`: with boolean borrows and
+//!   `old_l, amt_l < 2^16` the expression's integer value lies in `[-2^16, 2^17)`, so its
+//!   16-bit check passes only if that integer is in `0..2^16` (a negative one is `p - k`); summed with weights `2^{16 l}`,
+//!   `old - amt = new` with `new >= 0` (no borrow out of the top limb). Addition likewise
+//!   (`new_l = old_l + amt_l + c_{l-1} - 2^16 c_l` in `[-2^16, 2^17)`), `new < 2^128`.
 //!   So **no over-fill** (`q <= r_s`, `q <= r_b`), no overdraft and no overflow.
 //! - `q != 0`: `sum(q limbs) < 2^18` is nonzero as an integer iff `q` is; a row with `q = 0`
 //!   has no inverse. So **a fill of a cancelled or filled order (remaining 0) is refused**

@@ -149,12 +149,12 @@ impl Fill {
         gap(&mut r, (&q, buy.num), (&amount, buy.den), BUY_GAP, BUY_GAP_CARRY);
         let q = &q[..];
         let amount = &amount[..];
-        sub(&mut r, &qty_limbs(self.sell_remaining), q, SELL_REM_OLD, SELL_REM_NEW, SELL_REM_BORROW);
-        sub(&mut r, &qty_limbs(self.buy_remaining), q, BUY_REM_OLD, BUY_REM_NEW, BUY_REM_BORROW);
-        sub(&mut r, &limbs(self.seller_base), q, SELLER_BASE_OLD, SELLER_BASE_NEW, SELLER_BASE_BORROW);
-        add(&mut r, &limbs(self.buyer_base), q, BUYER_BASE_OLD, BUYER_BASE_NEW, BUYER_BASE_CARRY);
-        sub(&mut r, &limbs(self.buyer_quote), amount, BUYER_QUOTE_OLD, BUYER_QUOTE_NEW, BUYER_QUOTE_BORROW);
-        add(&mut r, &limbs(self.seller_quote), amount, SELLER_QUOTE_OLD, SELLER_QUOTE_NEW, SELLER_QUOTE_CARRY);
+        sub(&mut r, &qty_limbs(self.sell_remaining), q, SELL_REM_OLD, SELL_REM_BORROW);
+        sub(&mut r, &qty_limbs(self.buy_remaining), q, BUY_REM_OLD, BUY_REM_BORROW);
+        sub(&mut r, &limbs(self.seller_base), q, SELLER_BASE_OLD, SELLER_BASE_BORROW);
+        add(&mut r, &limbs(self.buyer_base), q, BUYER_BASE_OLD, BUYER_BASE_CARRY);
+        sub(&mut r, &limbs(self.buyer_quote), amount, BUYER_QUOTE_OLD, BUYER_QUOTE_BORROW);
+        add(&mut r, &limbs(self.seller_quote), amount, SELLER_QUOTE_OLD, SELLER_QUOTE_CARRY);
         set_low_bytes(&mut r);
         r
     }
@@ -187,35 +187,33 @@ fn gap(r: &mut [u32], plus: (&[u32], u32), minus: (&[u32], u32), g: Range, c: Ra
     }
 }
 
-/// `old - amount` into columns `new` with borrows; the top limb takes whatever is left, mod p.
-fn sub(r: &mut [u32], old: &[u32], amount: &[u32], o: Range, n: Range, b: Range) {
-    let len = old.len();
+/// `old` into columns `o` and the borrows of `old - amount` into `b`: a limb borrows when it
+/// goes below zero, the top limb never (what is left, negative for an over-fill, shows in
+/// the written limb `crate::fill::written` computes: `p - k`, which only the range check
+/// refuses).
+fn sub(r: &mut [u32], old: &[u32], amount: &[u32], o: Range, b: Range) {
     let mut borrow = 0i64;
-    for l in 0..len {
-        let d = i64::from(old[l]) - i64::from(*amount.get(l).unwrap_or(&0)) - borrow;
-        let (new, out) = if l + 1 < len && d < 0 { (d + (1 << LIMB_BITS), 1) } else { (d, 0) };
+    for l in 0..old.len() {
         r[o.start + l] = old[l];
-        r[n.start + l] = reduce(new);
-        if l + 1 < len {
-            r[b.start + l] = out;
+        if l + 1 < old.len() {
+            let d = i64::from(old[l]) - i64::from(*amount.get(l).unwrap_or(&0)) - borrow;
+            borrow = i64::from(d < 0);
+            r[b.start + l] = borrow as u32;
         }
-        borrow = i64::from(out);
     }
 }
 
-/// `old + amount` into columns `new` with carries; the top limb takes whatever is left.
-fn add(r: &mut [u32], old: &[u32], amount: &[u32], o: Range, n: Range, c: Range) {
-    let len = old.len();
+/// `old` into columns `o` and the carries of `old + amount` into `c` (none out of the top
+/// limb: an overflow shows in the written top limb, which only the range check refuses).
+fn add(r: &mut [u32], old: &[u32], amount: &[u32], o: Range, c: Range) {
     let mut carry = 0i64;
-    for l in 0..len {
-        let s = i64::from(old[l]) + i64::from(*amount.get(l).unwrap_or(&0)) + carry;
-        let (new, out) = if l + 1 < len && s >= 1 << LIMB_BITS { (s - (1 << LIMB_BITS), 1) } else { (s, 0) };
+    for l in 0..old.len() {
         r[o.start + l] = old[l];
-        r[n.start + l] = reduce(new);
-        if l + 1 < len {
-            r[c.start + l] = out;
+        if l + 1 < old.len() {
+            let s = i64::from(old[l]) + i64::from(*amount.get(l).unwrap_or(&0)) + carry;
+            carry = i64::from(s >= 1 << LIMB_BITS);
+            r[c.start + l] = carry as u32;
         }
-        carry = i64::from(out);
     }
 }
 

@@ -22,7 +22,7 @@ use starknet_types_core::felt::Felt;
 use stwo::core::fields::m31::BaseField;
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::verifier::VerificationError;
-use zkthread_orderbook::fill::{checked16, fill_cols};
+use zkthread_orderbook::fill::{checked16, fill_cols, written, Written};
 use zkthread_orderbook::state::{boundary_sum, Price, MAX_PRICE_PART};
 use zkthread_orderbook::statement::{pack_order, SignedPublicInput, DEN_SHIFT, PRICE_SHIFT, SIDE_SHIFT};
 use zkthread_orderbook::witness::set_low_bytes;
@@ -374,6 +374,32 @@ fn solve_gap_in_field(row: &mut [u32], plus: (&[u32], u32), minus: (&[u32], u32)
     }
 }
 
+/// Whether an amount leaves (a subtraction's borrows) or reaches (an addition's carries) the
+/// limbs [`force_written_limb`] edits.
+#[derive(Clone, Copy)]
+enum Moved {
+    Out,
+    In,
+}
+
+/// What a modified prover does to write a value of its choosing: no column holds a written
+/// limb (`fill::written`), so it sets the borrow or carry `carry` under the limb to the field
+/// value that makes the limb `value` (a borrow adds `2^16` times itself to its limb, a carry
+/// takes it away), and recomputes the low bytes.
+fn force_written_limb(row: &mut [u32], limb: impl Fn(&Written<BaseField>) -> BaseField, carry: usize, moved: Moved, value: u32) {
+    let cols: Vec<BaseField> = row.iter().map(|v| BaseField::from(*v)).collect();
+    let step = (BaseField::from(value) - limb(&written(&cols))) * BaseField::from(1u32 << 16).inverse();
+    let c = BaseField::from(row[carry]);
+    row[carry] = match moved {
+        Moved::Out => c + step,
+        Moved::In => c - step,
+    }
+    .0;
+    set_low_bytes(row);
+    let cols: Vec<BaseField> = row.iter().map(|v| BaseField::from(*v)).collect();
+    assert_eq!(limb(&written(&cols)), BaseField::from(value), "the forced limb");
+}
+
 #[test]
 fn an_over_fill_does_not_verify() {
     let l = genesis();
@@ -387,16 +413,18 @@ fn an_over_fill_does_not_verify() {
     assert_forged_row_refused("q = 61 > 60", &one(&honest), &honest_changes, &w);
 
     // Or the prover writes Bob's order as done (remaining 0) while moving 61: the statement is
-    // well formed, the subtraction `60 - 61 = 0` has no boolean borrows.
-    let mut w = one(&forged);
-    w.fills[0][fill_cols::BUY_REM_NEW].fill(0);
-    set_low_bytes(&mut w.fills[0]);
-    assert!(matches!(w.first_violation(), Some(("orderbook_fill", 0, _))));
+    // well formed. No column holds the written remaining: it is `60 - 61` whatever the
+    // borrows (boolean ones leave the top limb `p - 1`), and a borrow that zeroes its limb is
+    // not boolean.
     let mut after = forged.after().entries();
     after[2] = Entry::Order { book: domain(BOOK), account: account(BOB), id: 1, state: OrderState::buy(55, 0) };
     let changes = changes_of(&forged.before().entries(), &after);
     assert_well_formed(&changes);
-    assert_rows_refused("q = 61, remaining written as 0", &w, Some(&changes));
+    assert_rows_refused("q = 61, remaining written as 0", &one(&forged), Some(&changes));
+    let mut w = one(&forged);
+    force_written_limb(&mut w.fills[0], |n| n.buy_rem[0], fill_cols::BUY_REM_BORROW.start, Moved::Out, 0);
+    assert!(matches!(w.first_violation(), Some(("orderbook_fill", 0, _))));
+    assert_rows_refused("q = 61, remaining's low limb zeroed by a borrow of 2^-16", &w, Some(&changes));
 }
 
 #[test]
@@ -428,8 +456,7 @@ fn a_fill_that_creates_value_does_not_verify() {
 
     // Quote created: Alice receives 3,121 while Bob pays 3,120.
     let mut w = one(&fill);
-    w.fills[0][fill_cols::SELLER_QUOTE_NEW.start] += 1;
-    set_low_bytes(&mut w.fills[0]);
+    force_written_limb(&mut w.fills[0], |n| n.seller_quote[0], fill_cols::SELLER_QUOTE_CARRY.start, Moved::In, 3_121);
     assert!(w.first_violation().is_some());
     let mut after = fill.after().entries();
     after[6] = Entry::Balance { token: domain(QUOTE), account: account(ALICE), value: 3_121 };
@@ -438,8 +465,7 @@ fn a_fill_that_creates_value_does_not_verify() {
 
     // Base moved != q: Bob receives 61 base while Alice gives 60.
     let mut w = one(&fill);
-    w.fills[0][fill_cols::BUYER_BASE_NEW.start] += 1;
-    set_low_bytes(&mut w.fills[0]);
+    force_written_limb(&mut w.fills[0], |n| n.buyer_base[0], fill_cols::BUYER_BASE_CARRY.start, Moved::In, 61);
     assert!(w.first_violation().is_some());
     let mut after = fill.after().entries();
     after[4] = Entry::Balance { token: domain(BASE), account: account(BOB), value: 61 };
@@ -555,9 +581,12 @@ fn honest_rows_satisfy_every_constraint() {
     assert_role_constraints::<FillRole>(&w.fills, &Relations::dummy());
     let r = random_relations();
     assert_eq!(relation_sums::<FillRole>(&w.fills, &r)[0], boundary_sum(&changes, &r.state));
-    // Shape: 251 columns, 14 state and 158 range fractions in 86 pairs; padding rows (all
-    // zero) satisfy every constraint and look nothing up.
-    assert_eq!((FillRole::N_COLUMNS, FillRole::fractions(&vec![BaseField::from(0u32); 251]).len()), (251, 172));
+    // Shape: 211 columns (no written limb is a column), 46 constraints, 14 state and 158
+    // range fractions in 86 pairs; padding rows (all zero) satisfy every constraint and look
+    // nothing up.
+    let zeros = vec![BaseField::from(0u32); 211];
+    let shape = (FillRole::N_COLUMNS, FillRole::constraints(&zeros).len(), FillRole::fractions(&zeros).len());
+    assert_eq!(shape, (211, 46, 172));
     let padding = vec![vec![0u32; FillRole::N_COLUMNS]];
     assert_eq!(first_violation::<FillRole>(&padding), None);
     let mut lookups = zkthread_prover::range::RangeLookups::default();

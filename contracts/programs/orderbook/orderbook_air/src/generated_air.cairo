@@ -136,14 +136,14 @@ pub fn params_at(header: Span<felt252>) -> OrderBookAirParams {
 }
 
 /// Sampled values of a order-book proof without the composition tree (3 trees).
-pub const N_MASK_VALUES: u32 = 1314;
+pub const N_MASK_VALUES: u32 = 1274;
 
 /// Flat mask index of the Poseidon2 component's first main column (301 columns, one value
 /// each) and of its cumulative sum's values (4 columns x offsets [-1, 0]).
-pub const POSEIDON2_MAIN_START: u32 = 496;
-pub const POSEIDON2_INTERACTION_START: u32 = 1298;
+pub const POSEIDON2_MAIN_START: u32 = 456;
+pub const POSEIDON2_INTERACTION_START: u32 = 1258;
 
-pub const ORDERBOOK_FILL_N_CONSTRAINTS: u32 = 172;
+pub const ORDERBOOK_FILL_N_CONSTRAINTS: u32 = 132;
 pub const ORDERBOOK_PLACE_N_CONSTRAINTS: u32 = 16;
 pub const ORDERBOOK_CANCEL_N_CONSTRAINTS: u32 = 7;
 pub const CHAIN_STEP_N_CONSTRAINTS: u32 = 4;
@@ -156,7 +156,7 @@ pub const RANGE_TABLE_N_CONSTRAINTS: u32 = 1;
 /// Values sampled per column, as runs per tree (preprocessed, main, interaction):
 /// `[n_runs, (columns, values per column) * n_runs]`.
 pub const MASK_SHAPE_RUNS: [u32; 35] = [
-    1, 1, 1, 1, 797, 1, 14, 340, 1, 4, 2, 48, 1, 4, 2, 16, 1, 4, 2, 4, 1, 4, 2, 8,
+    1, 1, 1, 1, 757, 1, 14, 340, 1, 4, 2, 48, 1, 4, 2, 16, 1, 4, 2, 4, 1, 4, 2, 8,
     1, 4, 2, 24, 1, 4, 2, 4, 1, 12, 2,
 ];
 
@@ -172,7 +172,7 @@ pub fn column_log_sizes(params: @OrderBookAirParams) -> Span<Span<u32>> {
     let mut preprocessed: Array<u32> = array![];
     preprocessed.append(*params.range_table_log_size);
     let mut main: Array<u32> = array![];
-    repeat_log_size(ref main, *params.orderbook_fill_log_size, 251);
+    repeat_log_size(ref main, *params.orderbook_fill_log_size, 211);
     repeat_log_size(ref main, *params.orderbook_place_log_size, 43);
     repeat_log_size(ref main, *params.orderbook_cancel_log_size, 34);
     repeat_log_size(ref main, *params.chain_step_log_size, 28);
@@ -227,25 +227,25 @@ pub fn accumulate_orderbook_air(
 /// Constraints each part of the fold takes, in order: the AIR's two classes evaluate
 /// `accumulate_orderbook_air_part_0` and `_part_1`, the first shifting its part by
 /// `random_coeff^PART_CONSTRAINTS[1]` (`program_air::air_call::qm31_pow`).
-pub const PART_CONSTRAINTS: [u32; 2] = [152, 360];
+pub const PART_CONSTRAINTS: [u32; 2] = [112, 360];
 
-/// The fold's first part: constraints 0..152 of `orderbook_fill` (a class of its own; the compiled
+/// The fold's first part: constraints 0..112 of `orderbook_fill` (a class of its own; the compiled
 /// programs do not fit one class).
 pub fn accumulate_orderbook_air_part_0(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @OrderBookAirParams,
 ) -> QM31 {
-    accumulate_orderbook_fill_program_0_152(
+    accumulate_orderbook_fill_program_0_112(
         acc, random_coeff, values, relations(params), *params.orderbook_fill_claimed_sum,
         *params.orderbook_fill_log_size,
     )
 }
 
-/// The fold's second part: constraints 152..172 of `orderbook_fill`, then the eight other
+/// The fold's second part: constraints 112..132 of `orderbook_fill`, then the eight other
 /// components in proof order.
 pub fn accumulate_orderbook_air_part_1(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @OrderBookAirParams,
 ) -> QM31 {
-    let acc = accumulate_orderbook_fill_program_152_172(
+    let acc = accumulate_orderbook_fill_program_112_132(
         acc, random_coeff, values, relations(params), *params.orderbook_fill_claimed_sum,
         *params.orderbook_fill_log_size,
     );
@@ -271,7 +271,7 @@ fn relations(params: @OrderBookAirParams) -> Span<LookupElements> {
         .span()
 }
 
-/// Folds the 172 undivided constraints of component `orderbook_fill` into `acc`.
+/// Folds the 132 undivided constraints of component `orderbook_fill` into `acc`.
 pub fn accumulate_orderbook_fill(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @OrderBookAirParams,
 ) -> QM31 {
@@ -285,7 +285,7 @@ pub fn accumulate_orderbook_fill(
     )
 }
 
-/// Folds the 172 constraints of `orderbook_fill` into `acc` (unit denominator): its
+/// Folds the 132 constraints of `orderbook_fill` into `acc` (unit denominator): its
 /// program compiled to straight-line code (`straight` in the generator).
 fn accumulate_orderbook_fill_program(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
@@ -335,17 +335,12 @@ fn accumulate_orderbook_fill_program(
     let acc = orderbook_fill_fold_14(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_15(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_16(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_17(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_18(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_19(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_20(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_21(acc, random_coeff, values, relations, slots);
     to_qm31(acc)
 }
 
-/// Folds constraints 0..152 of `orderbook_fill` into `acc` (unit denominator): its
+/// Folds constraints 0..112 of `orderbook_fill` into `acc` (unit denominator): its
 /// program compiled to straight-line code (`straight` in the generator).
-fn accumulate_orderbook_fill_program_0_152(
+fn accumulate_orderbook_fill_program_0_112(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
     claimed_sum: QM31, log_size: u32,
 ) -> QM31 {
@@ -385,17 +380,12 @@ fn accumulate_orderbook_fill_program_0_152(
     let acc = orderbook_fill_fold_11(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_12(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_13(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_14(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_15(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_16(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_17(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_18(acc, random_coeff, values, relations, slots);
     to_qm31(acc)
 }
 
-/// Folds constraints 152..172 of `orderbook_fill` into `acc` (unit denominator): its
+/// Folds constraints 112..132 of `orderbook_fill` into `acc` (unit denominator): its
 /// program compiled to straight-line code (`straight` in the generator).
-fn accumulate_orderbook_fill_program_152_172(
+fn accumulate_orderbook_fill_program_112_132(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
     claimed_sum: QM31, log_size: u32,
 ) -> QM31 {
@@ -415,9 +405,9 @@ fn accumulate_orderbook_fill_program_152_172(
     let slots = slots.span();
     let random_coeff = wide(random_coeff);
     let acc = wide(acc);
-    let acc = orderbook_fill_fold_19(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_20(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_21(acc, random_coeff, values, relations, slots);
+    let acc = orderbook_fill_fold_14(acc, random_coeff, values, relations, slots);
+    let acc = orderbook_fill_fold_15(acc, random_coeff, values, relations, slots);
+    let acc = orderbook_fill_fold_16(acc, random_coeff, values, relations, slots);
     to_qm31(acc)
 }
 
@@ -1068,96 +1058,6 @@ fn orderbook_fill_fold_16(
     let acc = fold_wide(acc, random_coeff, orderbook_fill_c129(values, relations, slots));
     let acc = fold_wide(acc, random_coeff, orderbook_fill_c130(values, relations, slots));
     let acc = fold_wide(acc, random_coeff, orderbook_fill_c131(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c132(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c133(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c134(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c135(values, relations, slots));
-    acc
-}
-
-/// Folds constraints 136.. of `orderbook_fill` into `acc`.
-#[inline(never)]
-fn orderbook_fill_fold_17(
-    acc: Wide, random_coeff: Wide, values: Span<Coordinates>, relations: Span<LookupElements>,
-    slots: Span<Wide>,
-) -> Wide {
-    core::internal::revoke_ap_tracking();
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c136(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c137(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c138(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c139(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c140(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c141(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c142(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c143(values, relations, slots));
-    acc
-}
-
-/// Folds constraints 144.. of `orderbook_fill` into `acc`.
-#[inline(never)]
-fn orderbook_fill_fold_18(
-    acc: Wide, random_coeff: Wide, values: Span<Coordinates>, relations: Span<LookupElements>,
-    slots: Span<Wide>,
-) -> Wide {
-    core::internal::revoke_ap_tracking();
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c144(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c145(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c146(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c147(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c148(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c149(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c150(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c151(values, relations, slots));
-    acc
-}
-
-/// Folds constraints 152.. of `orderbook_fill` into `acc`.
-#[inline(never)]
-fn orderbook_fill_fold_19(
-    acc: Wide, random_coeff: Wide, values: Span<Coordinates>, relations: Span<LookupElements>,
-    slots: Span<Wide>,
-) -> Wide {
-    core::internal::revoke_ap_tracking();
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c152(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c153(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c154(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c155(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c156(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c157(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c158(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c159(values, relations, slots));
-    acc
-}
-
-/// Folds constraints 160.. of `orderbook_fill` into `acc`.
-#[inline(never)]
-fn orderbook_fill_fold_20(
-    acc: Wide, random_coeff: Wide, values: Span<Coordinates>, relations: Span<LookupElements>,
-    slots: Span<Wide>,
-) -> Wide {
-    core::internal::revoke_ap_tracking();
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c160(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c161(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c162(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c163(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c164(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c165(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c166(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c167(values, relations, slots));
-    acc
-}
-
-/// Folds constraints 168.. of `orderbook_fill` into `acc`.
-#[inline(never)]
-fn orderbook_fill_fold_21(
-    acc: Wide, random_coeff: Wide, values: Span<Coordinates>, relations: Span<LookupElements>,
-    slots: Span<Wide>,
-) -> Wide {
-    core::internal::revoke_ap_tracking();
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c168(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c169(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c170(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c171(values, relations, slots));
     acc
 }
 
@@ -1213,11 +1113,42 @@ fn orderbook_fill_i3(values: Span<Coordinates>, relations: Span<LookupElements>,
     let t3 = alpha(relations, 0, 10);
     let t4 = mul_small(t3, t0);
     let t5 = alpha_dot((*relations[0].alpha_powers).slice(11, 2), values.slice(20, 2));
-    let t6 = alpha_dot((*relations[0].alpha_powers).slice(13, 4), values.slice(63, 4));
-    let t7 = Wide { a: t0.a + t1.a + t2.a + t4.a + t5.a + t6.a, b: t0.b + t1.b + t2.b + t4.b + t5.b + t6.b, c: t0.c + t1.c + t2.c + t4.c + t5.c + t6.c, d: t0.d + t1.d + t2.d + t4.d + t5.d + t6.d };
-    let t8 = relation_z(relations, 0);
+    let t6 = alpha(relations, 0, 13);
+    let t7 = sample(values, 59);
+    let t8 = sample(values, 29);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t10 = sample(values, 63);
+    let t11 = Wide { a: t10.a * 65536, b: t10.b * 65536, c: t10.c * 65536, d: t10.d * 65536 };
+    let t12 = Wide { a: t9.a + t11.a, b: t9.b + t11.b, c: t9.c + t11.c, d: t9.d + t11.d };
+    let t13 = mul_small(t6, t12);
+    let t14 = alpha(relations, 0, 14);
+    let t15 = sample(values, 60);
+    let t16 = sample(values, 30);
+    let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
+    let t18 = Wide { a: t17.a - t10.a, b: t17.b - t10.b, c: t17.c - t10.c, d: t17.d - t10.d };
+    let t19 = sample(values, 64);
+    let t20 = Wide { a: t19.a * 65536, b: t19.b * 65536, c: t19.c * 65536, d: t19.d * 65536 };
+    let t21 = Wide { a: t18.a + t20.a, b: t18.b + t20.b, c: t18.c + t20.c, d: t18.d + t20.d };
+    let t22 = mul_small(t14, t21);
+    let t23 = alpha(relations, 0, 15);
+    let t24 = sample(values, 61);
+    let t25 = sample(values, 31);
+    let t26 = Wide { a: t24.a - t25.a, b: t24.b - t25.b, c: t24.c - t25.c, d: t24.d - t25.d };
+    let t27 = Wide { a: t26.a - t19.a, b: t26.b - t19.b, c: t26.c - t19.c, d: t26.d - t19.d };
+    let t28 = sample(values, 65);
+    let t29 = Wide { a: t28.a * 65536, b: t28.b * 65536, c: t28.c * 65536, d: t28.d * 65536 };
+    let t30 = Wide { a: t27.a + t29.a, b: t27.b + t29.b, c: t27.c + t29.c, d: t27.d + t29.d };
+    let t31 = mul_small(t23, t30);
+    let t32 = alpha(relations, 0, 16);
+    let t33 = sample(values, 62);
+    let t34 = sample(values, 32);
+    let t35 = Wide { a: t33.a - t34.a, b: t33.b - t34.b, c: t33.c - t34.c, d: t33.d - t34.d };
+    let t36 = Wide { a: t35.a - t28.a, b: t35.b - t28.b, c: t35.c - t28.c, d: t35.d - t28.d };
+    let t37 = mul_small(t32, t36);
+    let t38 = Wide { a: t0.a + t1.a + t2.a + t4.a + t5.a + t13.a + t22.a + t31.a + t37.a, b: t0.b + t1.b + t2.b + t4.b + t5.b + t13.b + t22.b + t31.b + t37.b, c: t0.c + t1.c + t2.c + t4.c + t5.c + t13.c + t22.c + t31.c + t37.c, d: t0.d + t1.d + t2.d + t4.d + t5.d + t13.d + t22.d + t31.d + t37.d };
+    let t39 = relation_z(relations, 0);
+    let t40 = Wide { a: t38.a - t39.a, b: t38.b - t39.b, c: t38.c - t39.c, d: t38.d - t39.d };
+    t40
 }
 
 /// Intermediate 4 of `orderbook_fill`.
@@ -1228,7 +1159,7 @@ fn orderbook_fill_i4(values: Span<Coordinates>, relations: Span<LookupElements>,
     let t2 = alpha_dot((*relations[0].alpha_powers).slice(5, 5), values.slice(22, 5));
     let t3 = alpha(relations, 0, 10);
     let t4 = alpha_dot((*relations[0].alpha_powers).slice(11, 2), values.slice(27, 2));
-    let t5 = alpha_dot((*relations[0].alpha_powers).slice(13, 4), values.slice(70, 4));
+    let t5 = alpha_dot((*relations[0].alpha_powers).slice(13, 4), values.slice(66, 4));
     let t6 = Wide { a: t0.a + t1.a + t2.a + t3.a + t4.a + t5.a, b: t0.b + t1.b + t2.b + t3.b + t4.b + t5.b, c: t0.c + t1.c + t2.c + t3.c + t4.c + t5.c, d: t0.d + t1.d + t2.d + t3.d + t4.d + t5.d };
     let t7 = relation_z(relations, 0);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -1243,11 +1174,42 @@ fn orderbook_fill_i5(values: Span<Coordinates>, relations: Span<LookupElements>,
     let t2 = alpha_dot((*relations[0].alpha_powers).slice(5, 5), values.slice(22, 5));
     let t3 = alpha(relations, 0, 10);
     let t4 = alpha_dot((*relations[0].alpha_powers).slice(11, 2), values.slice(27, 2));
-    let t5 = alpha_dot((*relations[0].alpha_powers).slice(13, 4), values.slice(74, 4));
-    let t6 = Wide { a: t0.a + t1.a + t2.a + t3.a + t4.a + t5.a, b: t0.b + t1.b + t2.b + t3.b + t4.b + t5.b, c: t0.c + t1.c + t2.c + t3.c + t4.c + t5.c, d: t0.d + t1.d + t2.d + t3.d + t4.d + t5.d };
-    let t7 = relation_z(relations, 0);
+    let t5 = alpha(relations, 0, 13);
+    let t6 = sample(values, 66);
+    let t7 = sample(values, 29);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    t8
+    let t9 = sample(values, 70);
+    let t10 = Wide { a: t9.a * 65536, b: t9.b * 65536, c: t9.c * 65536, d: t9.d * 65536 };
+    let t11 = Wide { a: t8.a + t10.a, b: t8.b + t10.b, c: t8.c + t10.c, d: t8.d + t10.d };
+    let t12 = mul_small(t5, t11);
+    let t13 = alpha(relations, 0, 14);
+    let t14 = sample(values, 67);
+    let t15 = sample(values, 30);
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    let t17 = Wide { a: t16.a - t9.a, b: t16.b - t9.b, c: t16.c - t9.c, d: t16.d - t9.d };
+    let t18 = sample(values, 71);
+    let t19 = Wide { a: t18.a * 65536, b: t18.b * 65536, c: t18.c * 65536, d: t18.d * 65536 };
+    let t20 = Wide { a: t17.a + t19.a, b: t17.b + t19.b, c: t17.c + t19.c, d: t17.d + t19.d };
+    let t21 = mul_small(t13, t20);
+    let t22 = alpha(relations, 0, 15);
+    let t23 = sample(values, 68);
+    let t24 = sample(values, 31);
+    let t25 = Wide { a: t23.a - t24.a, b: t23.b - t24.b, c: t23.c - t24.c, d: t23.d - t24.d };
+    let t26 = Wide { a: t25.a - t18.a, b: t25.b - t18.b, c: t25.c - t18.c, d: t25.d - t18.d };
+    let t27 = sample(values, 72);
+    let t28 = Wide { a: t27.a * 65536, b: t27.b * 65536, c: t27.c * 65536, d: t27.d * 65536 };
+    let t29 = Wide { a: t26.a + t28.a, b: t26.b + t28.b, c: t26.c + t28.c, d: t26.d + t28.d };
+    let t30 = mul_small(t22, t29);
+    let t31 = alpha(relations, 0, 16);
+    let t32 = sample(values, 69);
+    let t33 = sample(values, 32);
+    let t34 = Wide { a: t32.a - t33.a, b: t32.b - t33.b, c: t32.c - t33.c, d: t32.d - t33.d };
+    let t35 = Wide { a: t34.a - t27.a, b: t34.b - t27.b, c: t34.c - t27.c, d: t34.d - t27.d };
+    let t36 = mul_small(t31, t35);
+    let t37 = Wide { a: t0.a + t1.a + t2.a + t3.a + t4.a + t12.a + t21.a + t30.a + t36.a, b: t0.b + t1.b + t2.b + t3.b + t4.b + t12.b + t21.b + t30.b + t36.b, c: t0.c + t1.c + t2.c + t3.c + t4.c + t12.c + t21.c + t30.c + t36.c, d: t0.d + t1.d + t2.d + t3.d + t4.d + t12.d + t21.d + t30.d + t36.d };
+    let t38 = relation_z(relations, 0);
+    let t39 = Wide { a: t37.a - t38.a, b: t37.b - t38.b, c: t37.c - t38.c, d: t37.d - t38.d };
+    t39
 }
 
 /// Intermediate 6 of `orderbook_fill`.
@@ -1255,7 +1217,7 @@ fn orderbook_fill_i5(values: Span<Coordinates>, relations: Span<LookupElements>,
 fn orderbook_fill_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(6, 4));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(15, 4));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(81, 8));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(73, 8));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -1267,11 +1229,70 @@ fn orderbook_fill_i6(values: Span<Coordinates>, relations: Span<LookupElements>,
 fn orderbook_fill_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(6, 4));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(15, 4));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(89, 8));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 0);
+    let t2 = alpha(relations, 0, 9);
+    let t3 = sample(values, 73);
+    let t4 = sample(values, 29);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t6 = sample(values, 81);
+    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
+    let t8 = Wide { a: t5.a + t7.a, b: t5.b + t7.b, c: t5.c + t7.c, d: t5.d + t7.d };
+    let t9 = mul_small(t2, t8);
+    let t10 = alpha(relations, 0, 10);
+    let t11 = sample(values, 74);
+    let t12 = sample(values, 30);
+    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
+    let t14 = Wide { a: t13.a - t6.a, b: t13.b - t6.b, c: t13.c - t6.c, d: t13.d - t6.d };
+    let t15 = sample(values, 82);
+    let t16 = Wide { a: t15.a * 65536, b: t15.b * 65536, c: t15.c * 65536, d: t15.d * 65536 };
+    let t17 = Wide { a: t14.a + t16.a, b: t14.b + t16.b, c: t14.c + t16.c, d: t14.d + t16.d };
+    let t18 = mul_small(t10, t17);
+    let t19 = alpha(relations, 0, 11);
+    let t20 = sample(values, 75);
+    let t21 = sample(values, 31);
+    let t22 = Wide { a: t20.a - t21.a, b: t20.b - t21.b, c: t20.c - t21.c, d: t20.d - t21.d };
+    let t23 = Wide { a: t22.a - t15.a, b: t22.b - t15.b, c: t22.c - t15.c, d: t22.d - t15.d };
+    let t24 = sample(values, 83);
+    let t25 = Wide { a: t24.a * 65536, b: t24.b * 65536, c: t24.c * 65536, d: t24.d * 65536 };
+    let t26 = Wide { a: t23.a + t25.a, b: t23.b + t25.b, c: t23.c + t25.c, d: t23.d + t25.d };
+    let t27 = mul_small(t19, t26);
+    let t28 = alpha(relations, 0, 12);
+    let t29 = sample(values, 76);
+    let t30 = sample(values, 32);
+    let t31 = Wide { a: t29.a - t30.a, b: t29.b - t30.b, c: t29.c - t30.c, d: t29.d - t30.d };
+    let t32 = Wide { a: t31.a - t24.a, b: t31.b - t24.b, c: t31.c - t24.c, d: t31.d - t24.d };
+    let t33 = sample(values, 84);
+    let t34 = Wide { a: t33.a * 65536, b: t33.b * 65536, c: t33.c * 65536, d: t33.d * 65536 };
+    let t35 = Wide { a: t32.a + t34.a, b: t32.b + t34.b, c: t32.c + t34.c, d: t32.d + t34.d };
+    let t36 = mul_small(t28, t35);
+    let t37 = alpha(relations, 0, 13);
+    let t38 = sample(values, 77);
+    let t39 = Wide { a: t38.a - t33.a, b: t38.b - t33.b, c: t38.c - t33.c, d: t38.d - t33.d };
+    let t40 = sample(values, 85);
+    let t41 = Wide { a: t40.a * 65536, b: t40.b * 65536, c: t40.c * 65536, d: t40.d * 65536 };
+    let t42 = Wide { a: t39.a + t41.a, b: t39.b + t41.b, c: t39.c + t41.c, d: t39.d + t41.d };
+    let t43 = mul_small(t37, t42);
+    let t44 = alpha(relations, 0, 14);
+    let t45 = sample(values, 78);
+    let t46 = Wide { a: t45.a - t40.a, b: t45.b - t40.b, c: t45.c - t40.c, d: t45.d - t40.d };
+    let t47 = sample(values, 86);
+    let t48 = Wide { a: t47.a * 65536, b: t47.b * 65536, c: t47.c * 65536, d: t47.d * 65536 };
+    let t49 = Wide { a: t46.a + t48.a, b: t46.b + t48.b, c: t46.c + t48.c, d: t46.d + t48.d };
+    let t50 = mul_small(t44, t49);
+    let t51 = alpha(relations, 0, 15);
+    let t52 = sample(values, 79);
+    let t53 = Wide { a: t52.a - t47.a, b: t52.b - t47.b, c: t52.c - t47.c, d: t52.d - t47.d };
+    let t54 = sample(values, 87);
+    let t55 = Wide { a: t54.a * 65536, b: t54.b * 65536, c: t54.c * 65536, d: t54.d * 65536 };
+    let t56 = Wide { a: t53.a + t55.a, b: t53.b + t55.b, c: t53.c + t55.c, d: t53.d + t55.d };
+    let t57 = mul_small(t51, t56);
+    let t58 = alpha(relations, 0, 16);
+    let t59 = sample(values, 80);
+    let t60 = Wide { a: t59.a - t54.a, b: t59.b - t54.b, c: t59.c - t54.c, d: t59.d - t54.d };
+    let t61 = mul_small(t58, t60);
+    let t62 = Wide { a: t0.a + t1.a + t9.a + t18.a + t27.a + t36.a + t43.a + t50.a + t57.a + t61.a, b: t0.b + t1.b + t9.b + t18.b + t27.b + t36.b + t43.b + t50.b + t57.b + t61.b, c: t0.c + t1.c + t9.c + t18.c + t27.c + t36.c + t43.c + t50.c + t57.c + t61.c, d: t0.d + t1.d + t9.d + t18.d + t27.d + t36.d + t43.d + t50.d + t57.d + t61.d };
+    let t63 = relation_z(relations, 0);
+    let t64 = Wide { a: t62.a - t63.a, b: t62.b - t63.b, c: t62.c - t63.c, d: t62.d - t63.d };
+    t64
 }
 
 /// Intermediate 8 of `orderbook_fill`.
@@ -1279,7 +1300,7 @@ fn orderbook_fill_i7(values: Span<Coordinates>, relations: Span<LookupElements>,
 fn orderbook_fill_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(6, 4));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(22, 4));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(104, 8));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(88, 8));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -1291,11 +1312,67 @@ fn orderbook_fill_i8(values: Span<Coordinates>, relations: Span<LookupElements>,
 fn orderbook_fill_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(6, 4));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(22, 4));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(112, 8));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 0);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t2 = alpha(relations, 0, 9);
+    let t3 = sample(values, 88);
+    let t4 = sample(values, 29);
+    let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
+    let t6 = sample(values, 96);
+    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
+    let t8 = Wide { a: t5.a - t7.a, b: t5.b - t7.b, c: t5.c - t7.c, d: t5.d - t7.d };
+    let t9 = mul_small(t2, t8);
+    let t10 = alpha(relations, 0, 10);
+    let t11 = sample(values, 89);
+    let t12 = sample(values, 30);
+    let t13 = Wide { a: t11.a + t12.a + t6.a, b: t11.b + t12.b + t6.b, c: t11.c + t12.c + t6.c, d: t11.d + t12.d + t6.d };
+    let t14 = sample(values, 97);
+    let t15 = Wide { a: t14.a * 65536, b: t14.b * 65536, c: t14.c * 65536, d: t14.d * 65536 };
+    let t16 = Wide { a: t13.a - t15.a, b: t13.b - t15.b, c: t13.c - t15.c, d: t13.d - t15.d };
+    let t17 = mul_small(t10, t16);
+    let t18 = alpha(relations, 0, 11);
+    let t19 = sample(values, 90);
+    let t20 = sample(values, 31);
+    let t21 = Wide { a: t19.a + t20.a + t14.a, b: t19.b + t20.b + t14.b, c: t19.c + t20.c + t14.c, d: t19.d + t20.d + t14.d };
+    let t22 = sample(values, 98);
+    let t23 = Wide { a: t22.a * 65536, b: t22.b * 65536, c: t22.c * 65536, d: t22.d * 65536 };
+    let t24 = Wide { a: t21.a - t23.a, b: t21.b - t23.b, c: t21.c - t23.c, d: t21.d - t23.d };
+    let t25 = mul_small(t18, t24);
+    let t26 = alpha(relations, 0, 12);
+    let t27 = sample(values, 91);
+    let t28 = sample(values, 32);
+    let t29 = Wide { a: t27.a + t28.a + t22.a, b: t27.b + t28.b + t22.b, c: t27.c + t28.c + t22.c, d: t27.d + t28.d + t22.d };
+    let t30 = sample(values, 99);
+    let t31 = Wide { a: t30.a * 65536, b: t30.b * 65536, c: t30.c * 65536, d: t30.d * 65536 };
+    let t32 = Wide { a: t29.a - t31.a, b: t29.b - t31.b, c: t29.c - t31.c, d: t29.d - t31.d };
+    let t33 = mul_small(t26, t32);
+    let t34 = alpha(relations, 0, 13);
+    let t35 = sample(values, 92);
+    let t36 = Wide { a: t35.a + t30.a, b: t35.b + t30.b, c: t35.c + t30.c, d: t35.d + t30.d };
+    let t37 = sample(values, 100);
+    let t38 = Wide { a: t37.a * 65536, b: t37.b * 65536, c: t37.c * 65536, d: t37.d * 65536 };
+    let t39 = Wide { a: t36.a - t38.a, b: t36.b - t38.b, c: t36.c - t38.c, d: t36.d - t38.d };
+    let t40 = mul_small(t34, t39);
+    let t41 = alpha(relations, 0, 14);
+    let t42 = sample(values, 93);
+    let t43 = Wide { a: t42.a + t37.a, b: t42.b + t37.b, c: t42.c + t37.c, d: t42.d + t37.d };
+    let t44 = sample(values, 101);
+    let t45 = Wide { a: t44.a * 65536, b: t44.b * 65536, c: t44.c * 65536, d: t44.d * 65536 };
+    let t46 = Wide { a: t43.a - t45.a, b: t43.b - t45.b, c: t43.c - t45.c, d: t43.d - t45.d };
+    let t47 = mul_small(t41, t46);
+    let t48 = alpha(relations, 0, 15);
+    let t49 = sample(values, 94);
+    let t50 = Wide { a: t49.a + t44.a, b: t49.b + t44.b, c: t49.c + t44.c, d: t49.d + t44.d };
+    let t51 = sample(values, 102);
+    let t52 = Wide { a: t51.a * 65536, b: t51.b * 65536, c: t51.c * 65536, d: t51.d * 65536 };
+    let t53 = Wide { a: t50.a - t52.a, b: t50.b - t52.b, c: t50.c - t52.c, d: t50.d - t52.d };
+    let t54 = mul_small(t48, t53);
+    let t55 = alpha(relations, 0, 16);
+    let t56 = sample(values, 95);
+    let t57 = Wide { a: t56.a + t51.a, b: t56.b + t51.b, c: t56.c + t51.c, d: t56.d + t51.d };
+    let t58 = mul_small(t55, t57);
+    let t59 = Wide { a: t0.a + t1.a + t9.a + t17.a + t25.a + t33.a + t40.a + t47.a + t54.a + t58.a, b: t0.b + t1.b + t9.b + t17.b + t25.b + t33.b + t40.b + t47.b + t54.b + t58.b, c: t0.c + t1.c + t9.c + t17.c + t25.c + t33.c + t40.c + t47.c + t54.c + t58.c, d: t0.d + t1.d + t9.d + t17.d + t25.d + t33.d + t40.d + t47.d + t54.d + t58.d };
+    let t60 = relation_z(relations, 0);
+    let t61 = Wide { a: t59.a - t60.a, b: t59.b - t60.b, c: t59.c - t60.c, d: t59.d - t60.d };
+    t61
 }
 
 /// Intermediate 10 of `orderbook_fill`.
@@ -1303,7 +1380,7 @@ fn orderbook_fill_i9(values: Span<Coordinates>, relations: Span<LookupElements>,
 fn orderbook_fill_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(10, 4));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(22, 4));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(127, 8));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(103, 8));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -1315,11 +1392,72 @@ fn orderbook_fill_i10(values: Span<Coordinates>, relations: Span<LookupElements>
 fn orderbook_fill_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(10, 4));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(22, 4));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(135, 8));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 0);
+    let t2 = alpha(relations, 0, 9);
+    let t3 = sample(values, 103);
+    let t4 = sample(values, 34);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t6 = sample(values, 111);
+    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
+    let t8 = Wide { a: t5.a + t7.a, b: t5.b + t7.b, c: t5.c + t7.c, d: t5.d + t7.d };
+    let t9 = mul_small(t2, t8);
+    let t10 = alpha(relations, 0, 10);
+    let t11 = sample(values, 104);
+    let t12 = sample(values, 35);
+    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
+    let t14 = Wide { a: t13.a - t6.a, b: t13.b - t6.b, c: t13.c - t6.c, d: t13.d - t6.d };
+    let t15 = sample(values, 112);
+    let t16 = Wide { a: t15.a * 65536, b: t15.b * 65536, c: t15.c * 65536, d: t15.d * 65536 };
+    let t17 = Wide { a: t14.a + t16.a, b: t14.b + t16.b, c: t14.c + t16.c, d: t14.d + t16.d };
+    let t18 = mul_small(t10, t17);
+    let t19 = alpha(relations, 0, 11);
+    let t20 = sample(values, 105);
+    let t21 = sample(values, 36);
+    let t22 = Wide { a: t20.a - t21.a, b: t20.b - t21.b, c: t20.c - t21.c, d: t20.d - t21.d };
+    let t23 = Wide { a: t22.a - t15.a, b: t22.b - t15.b, c: t22.c - t15.c, d: t22.d - t15.d };
+    let t24 = sample(values, 113);
+    let t25 = Wide { a: t24.a * 65536, b: t24.b * 65536, c: t24.c * 65536, d: t24.d * 65536 };
+    let t26 = Wide { a: t23.a + t25.a, b: t23.b + t25.b, c: t23.c + t25.c, d: t23.d + t25.d };
+    let t27 = mul_small(t19, t26);
+    let t28 = alpha(relations, 0, 12);
+    let t29 = sample(values, 106);
+    let t30 = sample(values, 37);
+    let t31 = Wide { a: t29.a - t30.a, b: t29.b - t30.b, c: t29.c - t30.c, d: t29.d - t30.d };
+    let t32 = Wide { a: t31.a - t24.a, b: t31.b - t24.b, c: t31.c - t24.c, d: t31.d - t24.d };
+    let t33 = sample(values, 114);
+    let t34 = Wide { a: t33.a * 65536, b: t33.b * 65536, c: t33.c * 65536, d: t33.d * 65536 };
+    let t35 = Wide { a: t32.a + t34.a, b: t32.b + t34.b, c: t32.c + t34.c, d: t32.d + t34.d };
+    let t36 = mul_small(t28, t35);
+    let t37 = alpha(relations, 0, 13);
+    let t38 = sample(values, 107);
+    let t39 = sample(values, 38);
+    let t40 = Wide { a: t38.a - t39.a, b: t38.b - t39.b, c: t38.c - t39.c, d: t38.d - t39.d };
+    let t41 = Wide { a: t40.a - t33.a, b: t40.b - t33.b, c: t40.c - t33.c, d: t40.d - t33.d };
+    let t42 = sample(values, 115);
+    let t43 = Wide { a: t42.a * 65536, b: t42.b * 65536, c: t42.c * 65536, d: t42.d * 65536 };
+    let t44 = Wide { a: t41.a + t43.a, b: t41.b + t43.b, c: t41.c + t43.c, d: t41.d + t43.d };
+    let t45 = mul_small(t37, t44);
+    let t46 = alpha(relations, 0, 14);
+    let t47 = sample(values, 108);
+    let t48 = Wide { a: t47.a - t42.a, b: t47.b - t42.b, c: t47.c - t42.c, d: t47.d - t42.d };
+    let t49 = sample(values, 116);
+    let t50 = Wide { a: t49.a * 65536, b: t49.b * 65536, c: t49.c * 65536, d: t49.d * 65536 };
+    let t51 = Wide { a: t48.a + t50.a, b: t48.b + t50.b, c: t48.c + t50.c, d: t48.d + t50.d };
+    let t52 = mul_small(t46, t51);
+    let t53 = alpha(relations, 0, 15);
+    let t54 = sample(values, 109);
+    let t55 = Wide { a: t54.a - t49.a, b: t54.b - t49.b, c: t54.c - t49.c, d: t54.d - t49.d };
+    let t56 = sample(values, 117);
+    let t57 = Wide { a: t56.a * 65536, b: t56.b * 65536, c: t56.c * 65536, d: t56.d * 65536 };
+    let t58 = Wide { a: t55.a + t57.a, b: t55.b + t57.b, c: t55.c + t57.c, d: t55.d + t57.d };
+    let t59 = mul_small(t53, t58);
+    let t60 = alpha(relations, 0, 16);
+    let t61 = sample(values, 110);
+    let t62 = Wide { a: t61.a - t56.a, b: t61.b - t56.b, c: t61.c - t56.c, d: t61.d - t56.d };
+    let t63 = mul_small(t60, t62);
+    let t64 = Wide { a: t0.a + t1.a + t9.a + t18.a + t27.a + t36.a + t45.a + t52.a + t59.a + t63.a, b: t0.b + t1.b + t9.b + t18.b + t27.b + t36.b + t45.b + t52.b + t59.b + t63.b, c: t0.c + t1.c + t9.c + t18.c + t27.c + t36.c + t45.c + t52.c + t59.c + t63.c, d: t0.d + t1.d + t9.d + t18.d + t27.d + t36.d + t45.d + t52.d + t59.d + t63.d };
+    let t65 = relation_z(relations, 0);
+    let t66 = Wide { a: t64.a - t65.a, b: t64.b - t65.b, c: t64.c - t65.c, d: t64.d - t65.d };
+    t66
 }
 
 /// Intermediate 12 of `orderbook_fill`.
@@ -1327,7 +1465,7 @@ fn orderbook_fill_i11(values: Span<Coordinates>, relations: Span<LookupElements>
 fn orderbook_fill_i12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(10, 4));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(15, 4));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(150, 8));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(118, 8));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -1339,17 +1477,74 @@ fn orderbook_fill_i12(values: Span<Coordinates>, relations: Span<LookupElements>
 fn orderbook_fill_i13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(10, 4));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(15, 4));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(158, 8));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 0);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t2 = alpha(relations, 0, 9);
+    let t3 = sample(values, 118);
+    let t4 = sample(values, 34);
+    let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
+    let t6 = sample(values, 126);
+    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
+    let t8 = Wide { a: t5.a - t7.a, b: t5.b - t7.b, c: t5.c - t7.c, d: t5.d - t7.d };
+    let t9 = mul_small(t2, t8);
+    let t10 = alpha(relations, 0, 10);
+    let t11 = sample(values, 119);
+    let t12 = sample(values, 35);
+    let t13 = Wide { a: t11.a + t12.a + t6.a, b: t11.b + t12.b + t6.b, c: t11.c + t12.c + t6.c, d: t11.d + t12.d + t6.d };
+    let t14 = sample(values, 127);
+    let t15 = Wide { a: t14.a * 65536, b: t14.b * 65536, c: t14.c * 65536, d: t14.d * 65536 };
+    let t16 = Wide { a: t13.a - t15.a, b: t13.b - t15.b, c: t13.c - t15.c, d: t13.d - t15.d };
+    let t17 = mul_small(t10, t16);
+    let t18 = alpha(relations, 0, 11);
+    let t19 = sample(values, 120);
+    let t20 = sample(values, 36);
+    let t21 = Wide { a: t19.a + t20.a + t14.a, b: t19.b + t20.b + t14.b, c: t19.c + t20.c + t14.c, d: t19.d + t20.d + t14.d };
+    let t22 = sample(values, 128);
+    let t23 = Wide { a: t22.a * 65536, b: t22.b * 65536, c: t22.c * 65536, d: t22.d * 65536 };
+    let t24 = Wide { a: t21.a - t23.a, b: t21.b - t23.b, c: t21.c - t23.c, d: t21.d - t23.d };
+    let t25 = mul_small(t18, t24);
+    let t26 = alpha(relations, 0, 12);
+    let t27 = sample(values, 121);
+    let t28 = sample(values, 37);
+    let t29 = Wide { a: t27.a + t28.a + t22.a, b: t27.b + t28.b + t22.b, c: t27.c + t28.c + t22.c, d: t27.d + t28.d + t22.d };
+    let t30 = sample(values, 129);
+    let t31 = Wide { a: t30.a * 65536, b: t30.b * 65536, c: t30.c * 65536, d: t30.d * 65536 };
+    let t32 = Wide { a: t29.a - t31.a, b: t29.b - t31.b, c: t29.c - t31.c, d: t29.d - t31.d };
+    let t33 = mul_small(t26, t32);
+    let t34 = alpha(relations, 0, 13);
+    let t35 = sample(values, 122);
+    let t36 = sample(values, 38);
+    let t37 = Wide { a: t35.a + t36.a + t30.a, b: t35.b + t36.b + t30.b, c: t35.c + t36.c + t30.c, d: t35.d + t36.d + t30.d };
+    let t38 = sample(values, 130);
+    let t39 = Wide { a: t38.a * 65536, b: t38.b * 65536, c: t38.c * 65536, d: t38.d * 65536 };
+    let t40 = Wide { a: t37.a - t39.a, b: t37.b - t39.b, c: t37.c - t39.c, d: t37.d - t39.d };
+    let t41 = mul_small(t34, t40);
+    let t42 = alpha(relations, 0, 14);
+    let t43 = sample(values, 123);
+    let t44 = Wide { a: t43.a + t38.a, b: t43.b + t38.b, c: t43.c + t38.c, d: t43.d + t38.d };
+    let t45 = sample(values, 131);
+    let t46 = Wide { a: t45.a * 65536, b: t45.b * 65536, c: t45.c * 65536, d: t45.d * 65536 };
+    let t47 = Wide { a: t44.a - t46.a, b: t44.b - t46.b, c: t44.c - t46.c, d: t44.d - t46.d };
+    let t48 = mul_small(t42, t47);
+    let t49 = alpha(relations, 0, 15);
+    let t50 = sample(values, 124);
+    let t51 = Wide { a: t50.a + t45.a, b: t50.b + t45.b, c: t50.c + t45.c, d: t50.d + t45.d };
+    let t52 = sample(values, 132);
+    let t53 = Wide { a: t52.a * 65536, b: t52.b * 65536, c: t52.c * 65536, d: t52.d * 65536 };
+    let t54 = Wide { a: t51.a - t53.a, b: t51.b - t53.b, c: t51.c - t53.c, d: t51.d - t53.d };
+    let t55 = mul_small(t49, t54);
+    let t56 = alpha(relations, 0, 16);
+    let t57 = sample(values, 125);
+    let t58 = Wide { a: t57.a + t52.a, b: t57.b + t52.b, c: t57.c + t52.c, d: t57.d + t52.d };
+    let t59 = mul_small(t56, t58);
+    let t60 = Wide { a: t0.a + t1.a + t9.a + t17.a + t25.a + t33.a + t41.a + t48.a + t55.a + t59.a, b: t0.b + t1.b + t9.b + t17.b + t25.b + t33.b + t41.b + t48.b + t55.b + t59.b, c: t0.c + t1.c + t9.c + t17.c + t25.c + t33.c + t41.c + t48.c + t55.c + t59.c, d: t0.d + t1.d + t9.d + t17.d + t25.d + t33.d + t41.d + t48.d + t55.d + t59.d };
+    let t61 = relation_z(relations, 0);
+    let t62 = Wide { a: t60.a - t61.a, b: t60.b - t61.b, c: t60.c - t61.c, d: t60.d - t61.d };
+    t62
 }
 
 /// Intermediate 14 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 173);
+    let t0 = sample(values, 133);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1359,7 +1554,7 @@ fn orderbook_fill_i14(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 29);
-    let t1 = sample(values, 173);
+    let t1 = sample(values, 133);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1370,7 +1565,7 @@ fn orderbook_fill_i15(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 16 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 174);
+    let t0 = sample(values, 134);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1380,7 +1575,7 @@ fn orderbook_fill_i16(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i17(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 30);
-    let t1 = sample(values, 174);
+    let t1 = sample(values, 134);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1391,7 +1586,7 @@ fn orderbook_fill_i17(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 18 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i18(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 175);
+    let t0 = sample(values, 135);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1401,7 +1596,7 @@ fn orderbook_fill_i18(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i19(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 31);
-    let t1 = sample(values, 175);
+    let t1 = sample(values, 135);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1412,7 +1607,7 @@ fn orderbook_fill_i19(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 20 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i20(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 176);
+    let t0 = sample(values, 136);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1422,7 +1617,7 @@ fn orderbook_fill_i20(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i21(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 32);
-    let t1 = sample(values, 176);
+    let t1 = sample(values, 136);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1433,7 +1628,7 @@ fn orderbook_fill_i21(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 22 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i22(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 177);
+    let t0 = sample(values, 137);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1443,7 +1638,7 @@ fn orderbook_fill_i22(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i23(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 34);
-    let t1 = sample(values, 177);
+    let t1 = sample(values, 137);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1454,7 +1649,7 @@ fn orderbook_fill_i23(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 24 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i24(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 178);
+    let t0 = sample(values, 138);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1464,7 +1659,7 @@ fn orderbook_fill_i24(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i25(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 35);
-    let t1 = sample(values, 178);
+    let t1 = sample(values, 138);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1475,7 +1670,7 @@ fn orderbook_fill_i25(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 26 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i26(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 179);
+    let t0 = sample(values, 139);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1485,7 +1680,7 @@ fn orderbook_fill_i26(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i27(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 36);
-    let t1 = sample(values, 179);
+    let t1 = sample(values, 139);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1496,7 +1691,7 @@ fn orderbook_fill_i27(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 28 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i28(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 180);
+    let t0 = sample(values, 140);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1506,7 +1701,7 @@ fn orderbook_fill_i28(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i29(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 37);
-    let t1 = sample(values, 180);
+    let t1 = sample(values, 140);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1517,7 +1712,7 @@ fn orderbook_fill_i29(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 30 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i30(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 181);
+    let t0 = sample(values, 141);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1527,7 +1722,7 @@ fn orderbook_fill_i30(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i31(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 38);
-    let t1 = sample(values, 181);
+    let t1 = sample(values, 141);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1538,7 +1733,7 @@ fn orderbook_fill_i31(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 32 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i32(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 182);
+    let t0 = sample(values, 142);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1548,7 +1743,7 @@ fn orderbook_fill_i32(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i33(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 39);
-    let t1 = sample(values, 182);
+    let t1 = sample(values, 142);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1559,7 +1754,7 @@ fn orderbook_fill_i33(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 34 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i34(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 183);
+    let t0 = sample(values, 143);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1569,7 +1764,7 @@ fn orderbook_fill_i34(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i35(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 40);
-    let t1 = sample(values, 183);
+    let t1 = sample(values, 143);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1580,7 +1775,7 @@ fn orderbook_fill_i35(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 36 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i36(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 184);
+    let t0 = sample(values, 144);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1590,7 +1785,7 @@ fn orderbook_fill_i36(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i37(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 41);
-    let t1 = sample(values, 184);
+    let t1 = sample(values, 144);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1601,7 +1796,7 @@ fn orderbook_fill_i37(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 38 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i38(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 185);
+    let t0 = sample(values, 145);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1611,7 +1806,7 @@ fn orderbook_fill_i38(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i39(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 42);
-    let t1 = sample(values, 185);
+    let t1 = sample(values, 145);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1622,7 +1817,7 @@ fn orderbook_fill_i39(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 40 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i40(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 186);
+    let t0 = sample(values, 146);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1632,7 +1827,7 @@ fn orderbook_fill_i40(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i41(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 43);
-    let t1 = sample(values, 186);
+    let t1 = sample(values, 146);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1643,7 +1838,7 @@ fn orderbook_fill_i41(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 42 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i42(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 187);
+    let t0 = sample(values, 147);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1653,7 +1848,7 @@ fn orderbook_fill_i42(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i43(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 49);
-    let t1 = sample(values, 187);
+    let t1 = sample(values, 147);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1664,7 +1859,7 @@ fn orderbook_fill_i43(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 44 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i44(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 188);
+    let t0 = sample(values, 148);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1674,7 +1869,7 @@ fn orderbook_fill_i44(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i45(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 50);
-    let t1 = sample(values, 188);
+    let t1 = sample(values, 148);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1685,7 +1880,7 @@ fn orderbook_fill_i45(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 46 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i46(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 189);
+    let t0 = sample(values, 149);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1695,7 +1890,7 @@ fn orderbook_fill_i46(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 51);
-    let t1 = sample(values, 189);
+    let t1 = sample(values, 149);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1706,7 +1901,7 @@ fn orderbook_fill_i47(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 48 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 190);
+    let t0 = sample(values, 150);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1716,7 +1911,7 @@ fn orderbook_fill_i48(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 52);
-    let t1 = sample(values, 190);
+    let t1 = sample(values, 150);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1727,7 +1922,7 @@ fn orderbook_fill_i49(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 50 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 191);
+    let t0 = sample(values, 151);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1737,7 +1932,7 @@ fn orderbook_fill_i50(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 53);
-    let t1 = sample(values, 191);
+    let t1 = sample(values, 151);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1748,7 +1943,7 @@ fn orderbook_fill_i51(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 52 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 192);
+    let t0 = sample(values, 152);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1760,7 +1955,7 @@ fn orderbook_fill_i53(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 44);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 192);
+    let t3 = sample(values, 152);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -1771,7 +1966,7 @@ fn orderbook_fill_i53(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 54 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 193);
+    let t0 = sample(values, 153);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1784,7 +1979,7 @@ fn orderbook_fill_i55(values: Span<Coordinates>, relations: Span<LookupElements>
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 193);
+    let t4 = sample(values, 153);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
     let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
     let t7 = relation_z(relations, 3);
@@ -1795,7 +1990,7 @@ fn orderbook_fill_i55(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 56 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 194);
+    let t0 = sample(values, 154);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1807,7 +2002,7 @@ fn orderbook_fill_i57(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 45);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 194);
+    let t3 = sample(values, 154);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -1818,7 +2013,7 @@ fn orderbook_fill_i57(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 58 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 195);
+    let t0 = sample(values, 155);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1831,7 +2026,7 @@ fn orderbook_fill_i59(values: Span<Coordinates>, relations: Span<LookupElements>
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 195);
+    let t4 = sample(values, 155);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
     let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
     let t7 = relation_z(relations, 3);
@@ -1842,7 +2037,7 @@ fn orderbook_fill_i59(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 60 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 196);
+    let t0 = sample(values, 156);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1854,7 +2049,7 @@ fn orderbook_fill_i61(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 46);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 196);
+    let t3 = sample(values, 156);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -1865,7 +2060,7 @@ fn orderbook_fill_i61(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 62 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i62(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 197);
+    let t0 = sample(values, 157);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1878,7 +2073,7 @@ fn orderbook_fill_i63(values: Span<Coordinates>, relations: Span<LookupElements>
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 197);
+    let t4 = sample(values, 157);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
     let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
     let t7 = relation_z(relations, 3);
@@ -1889,7 +2084,7 @@ fn orderbook_fill_i63(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 64 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i64(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 198);
+    let t0 = sample(values, 158);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1901,7 +2096,7 @@ fn orderbook_fill_i65(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 47);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 198);
+    let t3 = sample(values, 158);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -1912,7 +2107,7 @@ fn orderbook_fill_i65(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 66 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i66(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 199);
+    let t0 = sample(values, 159);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1925,7 +2120,7 @@ fn orderbook_fill_i67(values: Span<Coordinates>, relations: Span<LookupElements>
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 199);
+    let t4 = sample(values, 159);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
     let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
     let t7 = relation_z(relations, 3);
@@ -1936,7 +2131,7 @@ fn orderbook_fill_i67(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 68 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i68(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 200);
+    let t0 = sample(values, 160);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1946,7 +2141,7 @@ fn orderbook_fill_i68(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i69(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 48);
-    let t1 = sample(values, 200);
+    let t1 = sample(values, 160);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1957,7 +2152,7 @@ fn orderbook_fill_i69(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 70 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i70(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 201);
+    let t0 = sample(values, 161);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1969,7 +2164,7 @@ fn orderbook_fill_i71(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 48);
     let t1 = Wide { a: 49152, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 201);
+    let t3 = sample(values, 161);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -1980,7 +2175,7 @@ fn orderbook_fill_i71(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 72 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i72(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 202);
+    let t0 = sample(values, 162);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1992,7 +2187,7 @@ fn orderbook_fill_i73(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 54);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 202);
+    let t3 = sample(values, 162);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2003,7 +2198,7 @@ fn orderbook_fill_i73(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 74 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i74(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 203);
+    let t0 = sample(values, 163);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2016,7 +2211,7 @@ fn orderbook_fill_i75(values: Span<Coordinates>, relations: Span<LookupElements>
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 203);
+    let t4 = sample(values, 163);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
     let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
     let t7 = relation_z(relations, 3);
@@ -2027,7 +2222,7 @@ fn orderbook_fill_i75(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 76 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i76(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 204);
+    let t0 = sample(values, 164);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2039,7 +2234,7 @@ fn orderbook_fill_i77(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 55);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 204);
+    let t3 = sample(values, 164);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2050,7 +2245,7 @@ fn orderbook_fill_i77(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 78 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i78(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 205);
+    let t0 = sample(values, 165);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2063,7 +2258,7 @@ fn orderbook_fill_i79(values: Span<Coordinates>, relations: Span<LookupElements>
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 205);
+    let t4 = sample(values, 165);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
     let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
     let t7 = relation_z(relations, 3);
@@ -2074,7 +2269,7 @@ fn orderbook_fill_i79(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 80 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i80(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 206);
+    let t0 = sample(values, 166);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2086,7 +2281,7 @@ fn orderbook_fill_i81(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 56);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 206);
+    let t3 = sample(values, 166);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2097,7 +2292,7 @@ fn orderbook_fill_i81(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 82 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i82(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 207);
+    let t0 = sample(values, 167);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2110,7 +2305,7 @@ fn orderbook_fill_i83(values: Span<Coordinates>, relations: Span<LookupElements>
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 207);
+    let t4 = sample(values, 167);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
     let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
     let t7 = relation_z(relations, 3);
@@ -2121,7 +2316,7 @@ fn orderbook_fill_i83(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 84 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i84(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 208);
+    let t0 = sample(values, 168);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2133,7 +2328,7 @@ fn orderbook_fill_i85(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 57);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 208);
+    let t3 = sample(values, 168);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2144,7 +2339,7 @@ fn orderbook_fill_i85(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 86 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i86(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 209);
+    let t0 = sample(values, 169);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2157,7 +2352,7 @@ fn orderbook_fill_i87(values: Span<Coordinates>, relations: Span<LookupElements>
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 209);
+    let t4 = sample(values, 169);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
     let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
     let t7 = relation_z(relations, 3);
@@ -2168,7 +2363,7 @@ fn orderbook_fill_i87(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 88 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i88(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 210);
+    let t0 = sample(values, 170);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2178,7 +2373,7 @@ fn orderbook_fill_i88(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i89(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 58);
-    let t1 = sample(values, 210);
+    let t1 = sample(values, 170);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -2189,7 +2384,7 @@ fn orderbook_fill_i89(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 90 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i90(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 211);
+    let t0 = sample(values, 171);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2201,7 +2396,7 @@ fn orderbook_fill_i91(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 58);
     let t1 = Wide { a: 49152, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 211);
+    let t3 = sample(values, 171);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2212,7 +2407,7 @@ fn orderbook_fill_i91(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 92 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i92(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 212);
+    let t0 = sample(values, 172);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2221,19 +2416,24 @@ fn orderbook_fill_i92(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 93 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i93(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 63);
-    let t1 = sample(values, 212);
+    let t0 = sample(values, 59);
+    let t1 = sample(values, 29);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 63);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 172);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 94 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i94(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 213);
+    let t0 = sample(values, 173);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2242,19 +2442,26 @@ fn orderbook_fill_i94(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 95 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i95(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 64);
-    let t1 = sample(values, 213);
+    let t0 = sample(values, 60);
+    let t1 = sample(values, 30);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 63);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 64);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 173);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 96 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i96(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 214);
+    let t0 = sample(values, 174);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2263,19 +2470,26 @@ fn orderbook_fill_i96(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 97 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i97(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 65);
-    let t1 = sample(values, 214);
+    let t0 = sample(values, 61);
+    let t1 = sample(values, 31);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 64);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 65);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 174);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 98 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i98(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 215);
+    let t0 = sample(values, 175);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2284,19 +2498,23 @@ fn orderbook_fill_i98(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 99 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i99(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 66);
-    let t1 = sample(values, 215);
+    let t0 = sample(values, 62);
+    let t1 = sample(values, 32);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 65);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 175);
+    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
+    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Intermediate 100 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i100(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 216);
+    let t0 = sample(values, 176);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2305,19 +2523,24 @@ fn orderbook_fill_i100(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 101 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i101(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 74);
-    let t1 = sample(values, 216);
+    let t0 = sample(values, 66);
+    let t1 = sample(values, 29);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 70);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 176);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 102 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i102(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 217);
+    let t0 = sample(values, 177);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2326,19 +2549,26 @@ fn orderbook_fill_i102(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 103 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i103(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 75);
-    let t1 = sample(values, 217);
+    let t0 = sample(values, 67);
+    let t1 = sample(values, 30);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 70);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 71);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 177);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 104 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i104(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 218);
+    let t0 = sample(values, 178);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2347,19 +2577,26 @@ fn orderbook_fill_i104(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 105 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i105(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 76);
-    let t1 = sample(values, 218);
+    let t0 = sample(values, 68);
+    let t1 = sample(values, 31);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 71);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 72);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 178);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 106 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i106(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 219);
+    let t0 = sample(values, 179);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2368,19 +2605,23 @@ fn orderbook_fill_i106(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 107 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i107(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 77);
-    let t1 = sample(values, 219);
+    let t0 = sample(values, 69);
+    let t1 = sample(values, 32);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 72);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 179);
+    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
+    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Intermediate 108 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i108(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 220);
+    let t0 = sample(values, 180);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2389,19 +2630,24 @@ fn orderbook_fill_i108(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 109 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i109(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 89);
-    let t1 = sample(values, 220);
+    let t0 = sample(values, 73);
+    let t1 = sample(values, 29);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 81);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 180);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 110 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i110(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 221);
+    let t0 = sample(values, 181);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2410,19 +2656,26 @@ fn orderbook_fill_i110(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 111 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i111(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 90);
-    let t1 = sample(values, 221);
+    let t0 = sample(values, 74);
+    let t1 = sample(values, 30);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 81);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 82);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 181);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 112 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i112(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 222);
+    let t0 = sample(values, 182);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2431,19 +2684,26 @@ fn orderbook_fill_i112(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 113 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i113(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 91);
-    let t1 = sample(values, 222);
+    let t0 = sample(values, 75);
+    let t1 = sample(values, 31);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 82);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 83);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 182);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 114 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i114(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 223);
+    let t0 = sample(values, 183);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2452,19 +2712,26 @@ fn orderbook_fill_i114(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 115 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i115(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 92);
-    let t1 = sample(values, 223);
+    let t0 = sample(values, 76);
+    let t1 = sample(values, 32);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 83);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 84);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 183);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 116 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i116(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 224);
+    let t0 = sample(values, 184);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2473,19 +2740,24 @@ fn orderbook_fill_i116(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 117 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i117(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 93);
-    let t1 = sample(values, 224);
+    let t0 = sample(values, 77);
+    let t1 = sample(values, 84);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 85);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 184);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 118 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i118(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 225);
+    let t0 = sample(values, 185);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2494,19 +2766,24 @@ fn orderbook_fill_i118(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 119 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i119(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 94);
-    let t1 = sample(values, 225);
+    let t0 = sample(values, 78);
+    let t1 = sample(values, 85);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 86);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 185);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 120 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i120(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 226);
+    let t0 = sample(values, 186);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2515,19 +2792,24 @@ fn orderbook_fill_i120(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 121 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i121(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 95);
-    let t1 = sample(values, 226);
+    let t0 = sample(values, 79);
+    let t1 = sample(values, 86);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 87);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 186);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 122 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i122(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 227);
+    let t0 = sample(values, 187);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2536,19 +2818,21 @@ fn orderbook_fill_i122(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 123 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i123(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 96);
-    let t1 = sample(values, 227);
+    let t0 = sample(values, 80);
+    let t1 = sample(values, 87);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 187);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 124 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i124(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 228);
+    let t0 = sample(values, 188);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2557,19 +2841,24 @@ fn orderbook_fill_i124(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 125 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i125(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 112);
-    let t1 = sample(values, 228);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 88);
+    let t1 = sample(values, 29);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 96);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 188);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 126 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i126(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 229);
+    let t0 = sample(values, 189);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2578,19 +2867,25 @@ fn orderbook_fill_i126(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 127 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i127(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 113);
-    let t1 = sample(values, 229);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 89);
+    let t1 = sample(values, 30);
+    let t2 = sample(values, 96);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 97);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 189);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 128 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i128(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 230);
+    let t0 = sample(values, 190);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2599,19 +2894,25 @@ fn orderbook_fill_i128(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 129 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i129(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 114);
-    let t1 = sample(values, 230);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 90);
+    let t1 = sample(values, 31);
+    let t2 = sample(values, 97);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 98);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 190);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 130 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i130(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 231);
+    let t0 = sample(values, 191);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2620,19 +2921,25 @@ fn orderbook_fill_i130(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 131 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i131(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 115);
-    let t1 = sample(values, 231);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 91);
+    let t1 = sample(values, 32);
+    let t2 = sample(values, 98);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 99);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 191);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 132 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i132(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 232);
+    let t0 = sample(values, 192);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2641,19 +2948,24 @@ fn orderbook_fill_i132(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 133 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i133(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 116);
-    let t1 = sample(values, 232);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 92);
+    let t1 = sample(values, 99);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 100);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 192);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 134 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i134(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 233);
+    let t0 = sample(values, 193);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2662,19 +2974,24 @@ fn orderbook_fill_i134(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 135 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i135(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 117);
-    let t1 = sample(values, 233);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 93);
+    let t1 = sample(values, 100);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 101);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 193);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 136 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i136(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 234);
+    let t0 = sample(values, 194);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2683,19 +3000,24 @@ fn orderbook_fill_i136(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 137 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i137(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 118);
-    let t1 = sample(values, 234);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 94);
+    let t1 = sample(values, 101);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 102);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 194);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 138 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i138(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 235);
+    let t0 = sample(values, 195);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2704,19 +3026,21 @@ fn orderbook_fill_i138(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 139 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i139(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 119);
-    let t1 = sample(values, 235);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 95);
+    let t1 = sample(values, 102);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 195);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 140 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i140(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 236);
+    let t0 = sample(values, 196);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2725,19 +3049,24 @@ fn orderbook_fill_i140(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 141 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i141(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 135);
-    let t1 = sample(values, 236);
+    let t0 = sample(values, 103);
+    let t1 = sample(values, 34);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 111);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 196);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 142 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i142(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 237);
+    let t0 = sample(values, 197);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2746,19 +3075,26 @@ fn orderbook_fill_i142(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 143 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i143(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 136);
-    let t1 = sample(values, 237);
+    let t0 = sample(values, 104);
+    let t1 = sample(values, 35);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 111);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 112);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 197);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 144 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i144(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 238);
+    let t0 = sample(values, 198);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2767,19 +3103,26 @@ fn orderbook_fill_i144(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 145 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i145(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 137);
-    let t1 = sample(values, 238);
+    let t0 = sample(values, 105);
+    let t1 = sample(values, 36);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 112);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 113);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 198);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 146 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i146(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 239);
+    let t0 = sample(values, 199);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2788,19 +3131,26 @@ fn orderbook_fill_i146(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 147 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i147(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 138);
-    let t1 = sample(values, 239);
+    let t0 = sample(values, 106);
+    let t1 = sample(values, 37);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 113);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 114);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 199);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 148 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i148(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 240);
+    let t0 = sample(values, 200);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2809,19 +3159,26 @@ fn orderbook_fill_i148(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 149 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i149(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 139);
-    let t1 = sample(values, 240);
+    let t0 = sample(values, 107);
+    let t1 = sample(values, 38);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 114);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 115);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 200);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 150 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i150(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 241);
+    let t0 = sample(values, 201);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2830,19 +3187,24 @@ fn orderbook_fill_i150(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 151 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i151(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 140);
-    let t1 = sample(values, 241);
+    let t0 = sample(values, 108);
+    let t1 = sample(values, 115);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 116);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 201);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 152 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i152(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 242);
+    let t0 = sample(values, 202);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2851,19 +3213,24 @@ fn orderbook_fill_i152(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 153 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i153(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 141);
-    let t1 = sample(values, 242);
+    let t0 = sample(values, 109);
+    let t1 = sample(values, 116);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 117);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 202);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 154 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i154(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 243);
+    let t0 = sample(values, 203);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2872,19 +3239,21 @@ fn orderbook_fill_i154(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 155 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i155(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 142);
-    let t1 = sample(values, 243);
+    let t0 = sample(values, 110);
+    let t1 = sample(values, 117);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = sample(values, 203);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 156 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i156(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 244);
+    let t0 = sample(values, 204);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2893,19 +3262,24 @@ fn orderbook_fill_i156(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 157 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i157(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 158);
-    let t1 = sample(values, 244);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 118);
+    let t1 = sample(values, 34);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 126);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 204);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 158 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i158(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 245);
+    let t0 = sample(values, 205);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2914,19 +3288,25 @@ fn orderbook_fill_i158(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 159 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i159(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 159);
-    let t1 = sample(values, 245);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 119);
+    let t1 = sample(values, 35);
+    let t2 = sample(values, 126);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 127);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 205);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 160 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i160(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 246);
+    let t0 = sample(values, 206);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2935,19 +3315,25 @@ fn orderbook_fill_i160(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 161 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i161(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 160);
-    let t1 = sample(values, 246);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 120);
+    let t1 = sample(values, 36);
+    let t2 = sample(values, 127);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 128);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 206);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 162 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i162(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 247);
+    let t0 = sample(values, 207);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2956,19 +3342,25 @@ fn orderbook_fill_i162(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 163 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i163(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 161);
-    let t1 = sample(values, 247);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 121);
+    let t1 = sample(values, 37);
+    let t2 = sample(values, 128);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 129);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 207);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 164 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i164(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 248);
+    let t0 = sample(values, 208);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2977,19 +3369,25 @@ fn orderbook_fill_i164(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 165 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i165(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 162);
-    let t1 = sample(values, 248);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 122);
+    let t1 = sample(values, 38);
+    let t2 = sample(values, 129);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 130);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 208);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 166 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i166(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 249);
+    let t0 = sample(values, 209);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2998,19 +3396,24 @@ fn orderbook_fill_i166(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 167 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i167(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 163);
-    let t1 = sample(values, 249);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 123);
+    let t1 = sample(values, 130);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 131);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 209);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 168 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i168(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 250);
+    let t0 = sample(values, 210);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3019,19 +3422,24 @@ fn orderbook_fill_i168(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 169 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i169(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 164);
-    let t1 = sample(values, 250);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 124);
+    let t1 = sample(values, 131);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 132);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 210);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 170 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i170(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 251);
+    let t0 = sample(values, 211);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3040,13 +3448,15 @@ fn orderbook_fill_i170(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 171 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i171(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 165);
-    let t1 = sample(values, 251);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = sample(values, 125);
+    let t1 = sample(values, 132);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 211);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Constraint 0 of `orderbook_fill` (undivided).
@@ -3062,7 +3472,7 @@ fn orderbook_fill_c0(values: Span<Coordinates>, relations: Span<LookupElements>,
 /// Constraint 1 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 67);
+    let t0 = sample(values, 63);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3072,7 +3482,7 @@ fn orderbook_fill_c1(values: Span<Coordinates>, relations: Span<LookupElements>,
 /// Constraint 2 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 68);
+    let t0 = sample(values, 64);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3082,7 +3492,7 @@ fn orderbook_fill_c2(values: Span<Coordinates>, relations: Span<LookupElements>,
 /// Constraint 3 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 69);
+    let t0 = sample(values, 65);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3092,7 +3502,7 @@ fn orderbook_fill_c3(values: Span<Coordinates>, relations: Span<LookupElements>,
 /// Constraint 4 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 78);
+    let t0 = sample(values, 70);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3102,7 +3512,7 @@ fn orderbook_fill_c4(values: Span<Coordinates>, relations: Span<LookupElements>,
 /// Constraint 5 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 79);
+    let t0 = sample(values, 71);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3112,7 +3522,7 @@ fn orderbook_fill_c5(values: Span<Coordinates>, relations: Span<LookupElements>,
 /// Constraint 6 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 80);
+    let t0 = sample(values, 72);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3122,7 +3532,7 @@ fn orderbook_fill_c6(values: Span<Coordinates>, relations: Span<LookupElements>,
 /// Constraint 7 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 97);
+    let t0 = sample(values, 81);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3132,7 +3542,7 @@ fn orderbook_fill_c7(values: Span<Coordinates>, relations: Span<LookupElements>,
 /// Constraint 8 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 98);
+    let t0 = sample(values, 82);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3142,7 +3552,7 @@ fn orderbook_fill_c8(values: Span<Coordinates>, relations: Span<LookupElements>,
 /// Constraint 9 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 99);
+    let t0 = sample(values, 83);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3152,7 +3562,7 @@ fn orderbook_fill_c9(values: Span<Coordinates>, relations: Span<LookupElements>,
 /// Constraint 10 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 100);
+    let t0 = sample(values, 84);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3162,7 +3572,7 @@ fn orderbook_fill_c10(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 11 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 101);
+    let t0 = sample(values, 85);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3172,7 +3582,7 @@ fn orderbook_fill_c11(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 12 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 102);
+    let t0 = sample(values, 86);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3182,7 +3592,7 @@ fn orderbook_fill_c12(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 13 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 103);
+    let t0 = sample(values, 87);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3192,7 +3602,7 @@ fn orderbook_fill_c13(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 14 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 120);
+    let t0 = sample(values, 96);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3202,7 +3612,7 @@ fn orderbook_fill_c14(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 15 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 121);
+    let t0 = sample(values, 97);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3212,7 +3622,7 @@ fn orderbook_fill_c15(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 16 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 122);
+    let t0 = sample(values, 98);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3222,7 +3632,7 @@ fn orderbook_fill_c16(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 17 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c17(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 123);
+    let t0 = sample(values, 99);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3232,7 +3642,7 @@ fn orderbook_fill_c17(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 18 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c18(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 124);
+    let t0 = sample(values, 100);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3242,7 +3652,7 @@ fn orderbook_fill_c18(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 19 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c19(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 125);
+    let t0 = sample(values, 101);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3252,7 +3662,7 @@ fn orderbook_fill_c19(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 20 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c20(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 126);
+    let t0 = sample(values, 102);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3262,7 +3672,7 @@ fn orderbook_fill_c20(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 21 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c21(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 143);
+    let t0 = sample(values, 111);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3272,7 +3682,7 @@ fn orderbook_fill_c21(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 22 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c22(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 144);
+    let t0 = sample(values, 112);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3282,7 +3692,7 @@ fn orderbook_fill_c22(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 23 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c23(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 145);
+    let t0 = sample(values, 113);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3292,7 +3702,7 @@ fn orderbook_fill_c23(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 24 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c24(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 146);
+    let t0 = sample(values, 114);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3302,7 +3712,7 @@ fn orderbook_fill_c24(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 25 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c25(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 147);
+    let t0 = sample(values, 115);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3312,7 +3722,7 @@ fn orderbook_fill_c25(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 26 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c26(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 148);
+    let t0 = sample(values, 116);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3322,7 +3732,7 @@ fn orderbook_fill_c26(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 27 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c27(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 149);
+    let t0 = sample(values, 117);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3332,7 +3742,7 @@ fn orderbook_fill_c27(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 28 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c28(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 166);
+    let t0 = sample(values, 126);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3342,7 +3752,7 @@ fn orderbook_fill_c28(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 29 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c29(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 167);
+    let t0 = sample(values, 127);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3352,7 +3762,7 @@ fn orderbook_fill_c29(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 30 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c30(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 168);
+    let t0 = sample(values, 128);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3362,7 +3772,7 @@ fn orderbook_fill_c30(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 31 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c31(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 169);
+    let t0 = sample(values, 129);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3372,7 +3782,7 @@ fn orderbook_fill_c31(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 32 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c32(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 170);
+    let t0 = sample(values, 130);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3382,7 +3792,7 @@ fn orderbook_fill_c32(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 33 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c33(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 171);
+    let t0 = sample(values, 131);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3392,7 +3802,7 @@ fn orderbook_fill_c33(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 34 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c34(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 172);
+    let t0 = sample(values, 132);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3606,585 +4016,10 @@ fn orderbook_fill_c45(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 46 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c46(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 59);
-    let t1 = sample(values, 63);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 29);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 67);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    t7
-}
-
-/// Constraint 47 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 60);
-    let t1 = sample(values, 64);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 30);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 67);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 68);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 48 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 61);
-    let t1 = sample(values, 65);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 31);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 68);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 69);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 49 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 62);
-    let t1 = sample(values, 66);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 32);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 69);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    t6
-}
-
-/// Constraint 50 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 70);
-    let t1 = sample(values, 74);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 29);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 78);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    t7
-}
-
-/// Constraint 51 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 71);
-    let t1 = sample(values, 75);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 30);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 78);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 79);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 52 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 72);
-    let t1 = sample(values, 76);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 31);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 79);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 80);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 53 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c53(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 73);
-    let t1 = sample(values, 77);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 32);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 80);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    t6
-}
-
-/// Constraint 54 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 81);
-    let t1 = sample(values, 89);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 29);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 97);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    t7
-}
-
-/// Constraint 55 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 82);
-    let t1 = sample(values, 90);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 30);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 97);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 98);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 56 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 83);
-    let t1 = sample(values, 91);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 31);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 98);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 99);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 57 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 84);
-    let t1 = sample(values, 92);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 32);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 99);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 100);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 58 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 85);
-    let t1 = sample(values, 93);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 100);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 101);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    t7
-}
-
-/// Constraint 59 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 86);
-    let t1 = sample(values, 94);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 101);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 102);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    t7
-}
-
-/// Constraint 60 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 87);
-    let t1 = sample(values, 95);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 102);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 103);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    t7
-}
-
-/// Constraint 61 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c61(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 88);
-    let t1 = sample(values, 96);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 103);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
-}
-
-/// Constraint 62 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c62(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 104);
-    let t1 = sample(values, 112);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 29);
-    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 120);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a - t6.a, b: t4.b - t6.b, c: t4.c - t6.c, d: t4.d - t6.d };
-    t7
-}
-
-/// Constraint 63 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c63(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 105);
-    let t1 = sample(values, 113);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 30);
-    let t4 = sample(values, 120);
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
-    let t6 = sample(values, 121);
-    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
-    let t8 = Wide { a: t5.a - t7.a, b: t5.b - t7.b, c: t5.c - t7.c, d: t5.d - t7.d };
-    t8
-}
-
-/// Constraint 64 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c64(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 106);
-    let t1 = sample(values, 114);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 31);
-    let t4 = sample(values, 121);
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
-    let t6 = sample(values, 122);
-    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
-    let t8 = Wide { a: t5.a - t7.a, b: t5.b - t7.b, c: t5.c - t7.c, d: t5.d - t7.d };
-    t8
-}
-
-/// Constraint 65 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c65(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 107);
-    let t1 = sample(values, 115);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 32);
-    let t4 = sample(values, 122);
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
-    let t6 = sample(values, 123);
-    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
-    let t8 = Wide { a: t5.a - t7.a, b: t5.b - t7.b, c: t5.c - t7.c, d: t5.d - t7.d };
-    t8
-}
-
-/// Constraint 66 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c66(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 108);
-    let t1 = sample(values, 116);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 123);
-    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 124);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a - t6.a, b: t4.b - t6.b, c: t4.c - t6.c, d: t4.d - t6.d };
-    t7
-}
-
-/// Constraint 67 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c67(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 109);
-    let t1 = sample(values, 117);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 124);
-    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 125);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a - t6.a, b: t4.b - t6.b, c: t4.c - t6.c, d: t4.d - t6.d };
-    t7
-}
-
-/// Constraint 68 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c68(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 110);
-    let t1 = sample(values, 118);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 125);
-    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 126);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a - t6.a, b: t4.b - t6.b, c: t4.c - t6.c, d: t4.d - t6.d };
-    t7
-}
-
-/// Constraint 69 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c69(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 111);
-    let t1 = sample(values, 119);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 126);
-    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    t4
-}
-
-/// Constraint 70 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c70(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 127);
-    let t1 = sample(values, 135);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 34);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 143);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    t7
-}
-
-/// Constraint 71 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c71(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 128);
-    let t1 = sample(values, 136);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 35);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 143);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 144);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 72 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c72(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 129);
-    let t1 = sample(values, 137);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 36);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 144);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 145);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 73 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c73(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 130);
-    let t1 = sample(values, 138);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 37);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 145);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 146);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 74 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c74(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 131);
-    let t1 = sample(values, 139);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 38);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 146);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 147);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
-}
-
-/// Constraint 75 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c75(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 132);
-    let t1 = sample(values, 140);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 147);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 148);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    t7
-}
-
-/// Constraint 76 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c76(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 133);
-    let t1 = sample(values, 141);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 148);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 149);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    t7
-}
-
-/// Constraint 77 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c77(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 134);
-    let t1 = sample(values, 142);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 149);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
-}
-
-/// Constraint 78 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c78(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 150);
-    let t1 = sample(values, 158);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 34);
-    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 166);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a - t6.a, b: t4.b - t6.b, c: t4.c - t6.c, d: t4.d - t6.d };
-    t7
-}
-
-/// Constraint 79 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c79(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 151);
-    let t1 = sample(values, 159);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 35);
-    let t4 = sample(values, 166);
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
-    let t6 = sample(values, 167);
-    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
-    let t8 = Wide { a: t5.a - t7.a, b: t5.b - t7.b, c: t5.c - t7.c, d: t5.d - t7.d };
-    t8
-}
-
-/// Constraint 80 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c80(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 152);
-    let t1 = sample(values, 160);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 36);
-    let t4 = sample(values, 167);
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
-    let t6 = sample(values, 168);
-    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
-    let t8 = Wide { a: t5.a - t7.a, b: t5.b - t7.b, c: t5.c - t7.c, d: t5.d - t7.d };
-    t8
-}
-
-/// Constraint 81 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c81(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 153);
-    let t1 = sample(values, 161);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 37);
-    let t4 = sample(values, 168);
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
-    let t6 = sample(values, 169);
-    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
-    let t8 = Wide { a: t5.a - t7.a, b: t5.b - t7.b, c: t5.c - t7.c, d: t5.d - t7.d };
-    t8
-}
-
-/// Constraint 82 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c82(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 154);
-    let t1 = sample(values, 162);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 38);
-    let t4 = sample(values, 169);
-    let t5 = Wide { a: t2.a + t3.a + t4.a, b: t2.b + t3.b + t4.b, c: t2.c + t3.c + t4.c, d: t2.d + t3.d + t4.d };
-    let t6 = sample(values, 170);
-    let t7 = Wide { a: t6.a * 65536, b: t6.b * 65536, c: t6.c * 65536, d: t6.d * 65536 };
-    let t8 = Wide { a: t5.a - t7.a, b: t5.b - t7.b, c: t5.c - t7.c, d: t5.d - t7.d };
-    t8
-}
-
-/// Constraint 83 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c83(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 155);
-    let t1 = sample(values, 163);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 170);
-    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 171);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a - t6.a, b: t4.b - t6.b, c: t4.c - t6.c, d: t4.d - t6.d };
-    t7
-}
-
-/// Constraint 84 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c84(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 156);
-    let t1 = sample(values, 164);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 171);
-    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 172);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a - t6.a, b: t4.b - t6.b, c: t4.c - t6.c, d: t4.d - t6.d };
-    t7
-}
-
-/// Constraint 85 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c85(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 157);
-    let t1 = sample(values, 165);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 172);
-    let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    t4
-}
-
-/// Constraint 86 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c86(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 798);
-    let t1 = sample(values, 799);
-    let t2 = sample(values, 800);
-    let t3 = sample(values, 801);
+    let t0 = sample(values, 758);
+    let t1 = sample(values, 759);
+    let t2 = sample(values, 760);
+    let t3 = sample(values, 761);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -4199,18 +4034,18 @@ fn orderbook_fill_c86(values: Span<Coordinates>, relations: Span<LookupElements>
     t14
 }
 
-/// Constraint 87 of `orderbook_fill` (undivided).
+/// Constraint 47 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c87(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 802);
-    let t1 = sample(values, 803);
-    let t2 = sample(values, 804);
-    let t3 = sample(values, 805);
+fn orderbook_fill_c47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 762);
+    let t1 = sample(values, 763);
+    let t2 = sample(values, 764);
+    let t3 = sample(values, 765);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 798);
-    let t6 = sample(values, 799);
-    let t7 = sample(values, 800);
-    let t8 = sample(values, 801);
+    let t5 = sample(values, 758);
+    let t6 = sample(values, 759);
+    let t7 = sample(values, 760);
+    let t8 = sample(values, 761);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -4226,18 +4061,18 @@ fn orderbook_fill_c87(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 88 of `orderbook_fill` (undivided).
+/// Constraint 48 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c88(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 806);
-    let t1 = sample(values, 807);
-    let t2 = sample(values, 808);
-    let t3 = sample(values, 809);
+fn orderbook_fill_c48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 766);
+    let t1 = sample(values, 767);
+    let t2 = sample(values, 768);
+    let t3 = sample(values, 769);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 802);
-    let t6 = sample(values, 803);
-    let t7 = sample(values, 804);
-    let t8 = sample(values, 805);
+    let t5 = sample(values, 762);
+    let t6 = sample(values, 763);
+    let t7 = sample(values, 764);
+    let t8 = sample(values, 765);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
@@ -4253,18 +4088,18 @@ fn orderbook_fill_c88(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 89 of `orderbook_fill` (undivided).
+/// Constraint 49 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c89(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 810);
-    let t1 = sample(values, 811);
-    let t2 = sample(values, 812);
-    let t3 = sample(values, 813);
+fn orderbook_fill_c49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 770);
+    let t1 = sample(values, 771);
+    let t2 = sample(values, 772);
+    let t3 = sample(values, 773);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 806);
-    let t6 = sample(values, 807);
-    let t7 = sample(values, 808);
-    let t8 = sample(values, 809);
+    let t5 = sample(values, 766);
+    let t6 = sample(values, 767);
+    let t7 = sample(values, 768);
+    let t8 = sample(values, 769);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
@@ -4280,18 +4115,18 @@ fn orderbook_fill_c89(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 90 of `orderbook_fill` (undivided).
+/// Constraint 50 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c90(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 814);
-    let t1 = sample(values, 815);
-    let t2 = sample(values, 816);
-    let t3 = sample(values, 817);
+fn orderbook_fill_c50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 774);
+    let t1 = sample(values, 775);
+    let t2 = sample(values, 776);
+    let t3 = sample(values, 777);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 810);
-    let t6 = sample(values, 811);
-    let t7 = sample(values, 812);
-    let t8 = sample(values, 813);
+    let t5 = sample(values, 770);
+    let t6 = sample(values, 771);
+    let t7 = sample(values, 772);
+    let t8 = sample(values, 773);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[10];
@@ -4307,18 +4142,18 @@ fn orderbook_fill_c90(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 91 of `orderbook_fill` (undivided).
+/// Constraint 51 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c91(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 818);
-    let t1 = sample(values, 819);
-    let t2 = sample(values, 820);
-    let t3 = sample(values, 821);
+fn orderbook_fill_c51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 778);
+    let t1 = sample(values, 779);
+    let t2 = sample(values, 780);
+    let t3 = sample(values, 781);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 814);
-    let t6 = sample(values, 815);
-    let t7 = sample(values, 816);
-    let t8 = sample(values, 817);
+    let t5 = sample(values, 774);
+    let t6 = sample(values, 775);
+    let t7 = sample(values, 776);
+    let t8 = sample(values, 777);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[12];
@@ -4334,18 +4169,18 @@ fn orderbook_fill_c91(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 92 of `orderbook_fill` (undivided).
+/// Constraint 52 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c92(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 822);
-    let t1 = sample(values, 823);
-    let t2 = sample(values, 824);
-    let t3 = sample(values, 825);
+fn orderbook_fill_c52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 782);
+    let t1 = sample(values, 783);
+    let t2 = sample(values, 784);
+    let t3 = sample(values, 785);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 818);
-    let t6 = sample(values, 819);
-    let t7 = sample(values, 820);
-    let t8 = sample(values, 821);
+    let t5 = sample(values, 778);
+    let t6 = sample(values, 779);
+    let t7 = sample(values, 780);
+    let t8 = sample(values, 781);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[14];
@@ -4361,18 +4196,18 @@ fn orderbook_fill_c92(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 93 of `orderbook_fill` (undivided).
+/// Constraint 53 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c93(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 826);
-    let t1 = sample(values, 827);
-    let t2 = sample(values, 828);
-    let t3 = sample(values, 829);
+fn orderbook_fill_c53(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 786);
+    let t1 = sample(values, 787);
+    let t2 = sample(values, 788);
+    let t3 = sample(values, 789);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 822);
-    let t6 = sample(values, 823);
-    let t7 = sample(values, 824);
-    let t8 = sample(values, 825);
+    let t5 = sample(values, 782);
+    let t6 = sample(values, 783);
+    let t7 = sample(values, 784);
+    let t8 = sample(values, 785);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[16];
@@ -4387,18 +4222,18 @@ fn orderbook_fill_c93(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 94 of `orderbook_fill` (undivided).
+/// Constraint 54 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c94(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 830);
-    let t1 = sample(values, 831);
-    let t2 = sample(values, 832);
-    let t3 = sample(values, 833);
+fn orderbook_fill_c54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 790);
+    let t1 = sample(values, 791);
+    let t2 = sample(values, 792);
+    let t3 = sample(values, 793);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 826);
-    let t6 = sample(values, 827);
-    let t7 = sample(values, 828);
-    let t8 = sample(values, 829);
+    let t5 = sample(values, 786);
+    let t6 = sample(values, 787);
+    let t7 = sample(values, 788);
+    let t8 = sample(values, 789);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[18];
@@ -4413,18 +4248,18 @@ fn orderbook_fill_c94(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 95 of `orderbook_fill` (undivided).
+/// Constraint 55 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c95(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 834);
-    let t1 = sample(values, 835);
-    let t2 = sample(values, 836);
-    let t3 = sample(values, 837);
+fn orderbook_fill_c55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 794);
+    let t1 = sample(values, 795);
+    let t2 = sample(values, 796);
+    let t3 = sample(values, 797);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 830);
-    let t6 = sample(values, 831);
-    let t7 = sample(values, 832);
-    let t8 = sample(values, 833);
+    let t5 = sample(values, 790);
+    let t6 = sample(values, 791);
+    let t7 = sample(values, 792);
+    let t8 = sample(values, 793);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[20];
@@ -4439,18 +4274,18 @@ fn orderbook_fill_c95(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 96 of `orderbook_fill` (undivided).
+/// Constraint 56 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c96(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 838);
-    let t1 = sample(values, 839);
-    let t2 = sample(values, 840);
-    let t3 = sample(values, 841);
+fn orderbook_fill_c56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 798);
+    let t1 = sample(values, 799);
+    let t2 = sample(values, 800);
+    let t3 = sample(values, 801);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 834);
-    let t6 = sample(values, 835);
-    let t7 = sample(values, 836);
-    let t8 = sample(values, 837);
+    let t5 = sample(values, 794);
+    let t6 = sample(values, 795);
+    let t7 = sample(values, 796);
+    let t8 = sample(values, 797);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[22];
@@ -4465,18 +4300,18 @@ fn orderbook_fill_c96(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 97 of `orderbook_fill` (undivided).
+/// Constraint 57 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c97(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 842);
-    let t1 = sample(values, 843);
-    let t2 = sample(values, 844);
-    let t3 = sample(values, 845);
+fn orderbook_fill_c57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 802);
+    let t1 = sample(values, 803);
+    let t2 = sample(values, 804);
+    let t3 = sample(values, 805);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 838);
-    let t6 = sample(values, 839);
-    let t7 = sample(values, 840);
-    let t8 = sample(values, 841);
+    let t5 = sample(values, 798);
+    let t6 = sample(values, 799);
+    let t7 = sample(values, 800);
+    let t8 = sample(values, 801);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[24];
@@ -4491,18 +4326,18 @@ fn orderbook_fill_c97(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 98 of `orderbook_fill` (undivided).
+/// Constraint 58 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c98(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 846);
-    let t1 = sample(values, 847);
-    let t2 = sample(values, 848);
-    let t3 = sample(values, 849);
+fn orderbook_fill_c58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 806);
+    let t1 = sample(values, 807);
+    let t2 = sample(values, 808);
+    let t3 = sample(values, 809);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 842);
-    let t6 = sample(values, 843);
-    let t7 = sample(values, 844);
-    let t8 = sample(values, 845);
+    let t5 = sample(values, 802);
+    let t6 = sample(values, 803);
+    let t7 = sample(values, 804);
+    let t8 = sample(values, 805);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[26];
@@ -4517,18 +4352,18 @@ fn orderbook_fill_c98(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 99 of `orderbook_fill` (undivided).
+/// Constraint 59 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c99(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 850);
-    let t1 = sample(values, 851);
-    let t2 = sample(values, 852);
-    let t3 = sample(values, 853);
+fn orderbook_fill_c59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 810);
+    let t1 = sample(values, 811);
+    let t2 = sample(values, 812);
+    let t3 = sample(values, 813);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 846);
-    let t6 = sample(values, 847);
-    let t7 = sample(values, 848);
-    let t8 = sample(values, 849);
+    let t5 = sample(values, 806);
+    let t6 = sample(values, 807);
+    let t7 = sample(values, 808);
+    let t8 = sample(values, 809);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[28];
@@ -4543,18 +4378,18 @@ fn orderbook_fill_c99(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 100 of `orderbook_fill` (undivided).
+/// Constraint 60 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c100(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 854);
-    let t1 = sample(values, 855);
-    let t2 = sample(values, 856);
-    let t3 = sample(values, 857);
+fn orderbook_fill_c60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 814);
+    let t1 = sample(values, 815);
+    let t2 = sample(values, 816);
+    let t3 = sample(values, 817);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 850);
-    let t6 = sample(values, 851);
-    let t7 = sample(values, 852);
-    let t8 = sample(values, 853);
+    let t5 = sample(values, 810);
+    let t6 = sample(values, 811);
+    let t7 = sample(values, 812);
+    let t8 = sample(values, 813);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[30];
@@ -4569,18 +4404,18 @@ fn orderbook_fill_c100(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 101 of `orderbook_fill` (undivided).
+/// Constraint 61 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c101(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 858);
-    let t1 = sample(values, 859);
-    let t2 = sample(values, 860);
-    let t3 = sample(values, 861);
+fn orderbook_fill_c61(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 818);
+    let t1 = sample(values, 819);
+    let t2 = sample(values, 820);
+    let t3 = sample(values, 821);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 854);
-    let t6 = sample(values, 855);
-    let t7 = sample(values, 856);
-    let t8 = sample(values, 857);
+    let t5 = sample(values, 814);
+    let t6 = sample(values, 815);
+    let t7 = sample(values, 816);
+    let t8 = sample(values, 817);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[32];
@@ -4595,18 +4430,18 @@ fn orderbook_fill_c101(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 102 of `orderbook_fill` (undivided).
+/// Constraint 62 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c102(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 862);
-    let t1 = sample(values, 863);
-    let t2 = sample(values, 864);
-    let t3 = sample(values, 865);
+fn orderbook_fill_c62(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 822);
+    let t1 = sample(values, 823);
+    let t2 = sample(values, 824);
+    let t3 = sample(values, 825);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 858);
-    let t6 = sample(values, 859);
-    let t7 = sample(values, 860);
-    let t8 = sample(values, 861);
+    let t5 = sample(values, 818);
+    let t6 = sample(values, 819);
+    let t7 = sample(values, 820);
+    let t8 = sample(values, 821);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[34];
@@ -4621,18 +4456,18 @@ fn orderbook_fill_c102(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 103 of `orderbook_fill` (undivided).
+/// Constraint 63 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c103(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 866);
-    let t1 = sample(values, 867);
-    let t2 = sample(values, 868);
-    let t3 = sample(values, 869);
+fn orderbook_fill_c63(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 826);
+    let t1 = sample(values, 827);
+    let t2 = sample(values, 828);
+    let t3 = sample(values, 829);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 862);
-    let t6 = sample(values, 863);
-    let t7 = sample(values, 864);
-    let t8 = sample(values, 865);
+    let t5 = sample(values, 822);
+    let t6 = sample(values, 823);
+    let t7 = sample(values, 824);
+    let t8 = sample(values, 825);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[36];
@@ -4647,18 +4482,18 @@ fn orderbook_fill_c103(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 104 of `orderbook_fill` (undivided).
+/// Constraint 64 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c104(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 870);
-    let t1 = sample(values, 871);
-    let t2 = sample(values, 872);
-    let t3 = sample(values, 873);
+fn orderbook_fill_c64(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 830);
+    let t1 = sample(values, 831);
+    let t2 = sample(values, 832);
+    let t3 = sample(values, 833);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 866);
-    let t6 = sample(values, 867);
-    let t7 = sample(values, 868);
-    let t8 = sample(values, 869);
+    let t5 = sample(values, 826);
+    let t6 = sample(values, 827);
+    let t7 = sample(values, 828);
+    let t8 = sample(values, 829);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[38];
@@ -4673,18 +4508,18 @@ fn orderbook_fill_c104(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 105 of `orderbook_fill` (undivided).
+/// Constraint 65 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c105(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 874);
-    let t1 = sample(values, 875);
-    let t2 = sample(values, 876);
-    let t3 = sample(values, 877);
+fn orderbook_fill_c65(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 834);
+    let t1 = sample(values, 835);
+    let t2 = sample(values, 836);
+    let t3 = sample(values, 837);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 870);
-    let t6 = sample(values, 871);
-    let t7 = sample(values, 872);
-    let t8 = sample(values, 873);
+    let t5 = sample(values, 830);
+    let t6 = sample(values, 831);
+    let t7 = sample(values, 832);
+    let t8 = sample(values, 833);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[40];
@@ -4699,18 +4534,18 @@ fn orderbook_fill_c105(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 106 of `orderbook_fill` (undivided).
+/// Constraint 66 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c106(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 878);
-    let t1 = sample(values, 879);
-    let t2 = sample(values, 880);
-    let t3 = sample(values, 881);
+fn orderbook_fill_c66(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 838);
+    let t1 = sample(values, 839);
+    let t2 = sample(values, 840);
+    let t3 = sample(values, 841);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 874);
-    let t6 = sample(values, 875);
-    let t7 = sample(values, 876);
-    let t8 = sample(values, 877);
+    let t5 = sample(values, 834);
+    let t6 = sample(values, 835);
+    let t7 = sample(values, 836);
+    let t8 = sample(values, 837);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[42];
@@ -4725,18 +4560,18 @@ fn orderbook_fill_c106(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 107 of `orderbook_fill` (undivided).
+/// Constraint 67 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c107(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 882);
-    let t1 = sample(values, 883);
-    let t2 = sample(values, 884);
-    let t3 = sample(values, 885);
+fn orderbook_fill_c67(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 842);
+    let t1 = sample(values, 843);
+    let t2 = sample(values, 844);
+    let t3 = sample(values, 845);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 878);
-    let t6 = sample(values, 879);
-    let t7 = sample(values, 880);
-    let t8 = sample(values, 881);
+    let t5 = sample(values, 838);
+    let t6 = sample(values, 839);
+    let t7 = sample(values, 840);
+    let t8 = sample(values, 841);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[44];
@@ -4751,18 +4586,18 @@ fn orderbook_fill_c107(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 108 of `orderbook_fill` (undivided).
+/// Constraint 68 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c108(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 886);
-    let t1 = sample(values, 887);
-    let t2 = sample(values, 888);
-    let t3 = sample(values, 889);
+fn orderbook_fill_c68(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 846);
+    let t1 = sample(values, 847);
+    let t2 = sample(values, 848);
+    let t3 = sample(values, 849);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 882);
-    let t6 = sample(values, 883);
-    let t7 = sample(values, 884);
-    let t8 = sample(values, 885);
+    let t5 = sample(values, 842);
+    let t6 = sample(values, 843);
+    let t7 = sample(values, 844);
+    let t8 = sample(values, 845);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[46];
@@ -4777,18 +4612,18 @@ fn orderbook_fill_c108(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 109 of `orderbook_fill` (undivided).
+/// Constraint 69 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c109(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 890);
-    let t1 = sample(values, 891);
-    let t2 = sample(values, 892);
-    let t3 = sample(values, 893);
+fn orderbook_fill_c69(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 850);
+    let t1 = sample(values, 851);
+    let t2 = sample(values, 852);
+    let t3 = sample(values, 853);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 886);
-    let t6 = sample(values, 887);
-    let t7 = sample(values, 888);
-    let t8 = sample(values, 889);
+    let t5 = sample(values, 846);
+    let t6 = sample(values, 847);
+    let t7 = sample(values, 848);
+    let t8 = sample(values, 849);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[48];
@@ -4803,18 +4638,18 @@ fn orderbook_fill_c109(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 110 of `orderbook_fill` (undivided).
+/// Constraint 70 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c110(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 894);
-    let t1 = sample(values, 895);
-    let t2 = sample(values, 896);
-    let t3 = sample(values, 897);
+fn orderbook_fill_c70(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 854);
+    let t1 = sample(values, 855);
+    let t2 = sample(values, 856);
+    let t3 = sample(values, 857);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 890);
-    let t6 = sample(values, 891);
-    let t7 = sample(values, 892);
-    let t8 = sample(values, 893);
+    let t5 = sample(values, 850);
+    let t6 = sample(values, 851);
+    let t7 = sample(values, 852);
+    let t8 = sample(values, 853);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[50];
@@ -4829,18 +4664,18 @@ fn orderbook_fill_c110(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 111 of `orderbook_fill` (undivided).
+/// Constraint 71 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c111(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 898);
-    let t1 = sample(values, 899);
-    let t2 = sample(values, 900);
-    let t3 = sample(values, 901);
+fn orderbook_fill_c71(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 858);
+    let t1 = sample(values, 859);
+    let t2 = sample(values, 860);
+    let t3 = sample(values, 861);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 894);
-    let t6 = sample(values, 895);
-    let t7 = sample(values, 896);
-    let t8 = sample(values, 897);
+    let t5 = sample(values, 854);
+    let t6 = sample(values, 855);
+    let t7 = sample(values, 856);
+    let t8 = sample(values, 857);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[52];
@@ -4855,18 +4690,18 @@ fn orderbook_fill_c111(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 112 of `orderbook_fill` (undivided).
+/// Constraint 72 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c112(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 902);
-    let t1 = sample(values, 903);
-    let t2 = sample(values, 904);
-    let t3 = sample(values, 905);
+fn orderbook_fill_c72(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 862);
+    let t1 = sample(values, 863);
+    let t2 = sample(values, 864);
+    let t3 = sample(values, 865);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 898);
-    let t6 = sample(values, 899);
-    let t7 = sample(values, 900);
-    let t8 = sample(values, 901);
+    let t5 = sample(values, 858);
+    let t6 = sample(values, 859);
+    let t7 = sample(values, 860);
+    let t8 = sample(values, 861);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[54];
@@ -4881,18 +4716,18 @@ fn orderbook_fill_c112(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 113 of `orderbook_fill` (undivided).
+/// Constraint 73 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c113(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 906);
-    let t1 = sample(values, 907);
-    let t2 = sample(values, 908);
-    let t3 = sample(values, 909);
+fn orderbook_fill_c73(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 866);
+    let t1 = sample(values, 867);
+    let t2 = sample(values, 868);
+    let t3 = sample(values, 869);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 902);
-    let t6 = sample(values, 903);
-    let t7 = sample(values, 904);
-    let t8 = sample(values, 905);
+    let t5 = sample(values, 862);
+    let t6 = sample(values, 863);
+    let t7 = sample(values, 864);
+    let t8 = sample(values, 865);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[56];
@@ -4907,18 +4742,18 @@ fn orderbook_fill_c113(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 114 of `orderbook_fill` (undivided).
+/// Constraint 74 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c114(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 910);
-    let t1 = sample(values, 911);
-    let t2 = sample(values, 912);
-    let t3 = sample(values, 913);
+fn orderbook_fill_c74(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 870);
+    let t1 = sample(values, 871);
+    let t2 = sample(values, 872);
+    let t3 = sample(values, 873);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 906);
-    let t6 = sample(values, 907);
-    let t7 = sample(values, 908);
-    let t8 = sample(values, 909);
+    let t5 = sample(values, 866);
+    let t6 = sample(values, 867);
+    let t7 = sample(values, 868);
+    let t8 = sample(values, 869);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[58];
@@ -4933,18 +4768,18 @@ fn orderbook_fill_c114(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 115 of `orderbook_fill` (undivided).
+/// Constraint 75 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c115(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 914);
-    let t1 = sample(values, 915);
-    let t2 = sample(values, 916);
-    let t3 = sample(values, 917);
+fn orderbook_fill_c75(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 874);
+    let t1 = sample(values, 875);
+    let t2 = sample(values, 876);
+    let t3 = sample(values, 877);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 910);
-    let t6 = sample(values, 911);
-    let t7 = sample(values, 912);
-    let t8 = sample(values, 913);
+    let t5 = sample(values, 870);
+    let t6 = sample(values, 871);
+    let t7 = sample(values, 872);
+    let t8 = sample(values, 873);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[60];
@@ -4959,18 +4794,18 @@ fn orderbook_fill_c115(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 116 of `orderbook_fill` (undivided).
+/// Constraint 76 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c116(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 918);
-    let t1 = sample(values, 919);
-    let t2 = sample(values, 920);
-    let t3 = sample(values, 921);
+fn orderbook_fill_c76(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 878);
+    let t1 = sample(values, 879);
+    let t2 = sample(values, 880);
+    let t3 = sample(values, 881);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 914);
-    let t6 = sample(values, 915);
-    let t7 = sample(values, 916);
-    let t8 = sample(values, 917);
+    let t5 = sample(values, 874);
+    let t6 = sample(values, 875);
+    let t7 = sample(values, 876);
+    let t8 = sample(values, 877);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[62];
@@ -4985,18 +4820,18 @@ fn orderbook_fill_c116(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 117 of `orderbook_fill` (undivided).
+/// Constraint 77 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c117(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 922);
-    let t1 = sample(values, 923);
-    let t2 = sample(values, 924);
-    let t3 = sample(values, 925);
+fn orderbook_fill_c77(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 882);
+    let t1 = sample(values, 883);
+    let t2 = sample(values, 884);
+    let t3 = sample(values, 885);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 918);
-    let t6 = sample(values, 919);
-    let t7 = sample(values, 920);
-    let t8 = sample(values, 921);
+    let t5 = sample(values, 878);
+    let t6 = sample(values, 879);
+    let t7 = sample(values, 880);
+    let t8 = sample(values, 881);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[64];
@@ -5011,18 +4846,18 @@ fn orderbook_fill_c117(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 118 of `orderbook_fill` (undivided).
+/// Constraint 78 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c118(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 926);
-    let t1 = sample(values, 927);
-    let t2 = sample(values, 928);
-    let t3 = sample(values, 929);
+fn orderbook_fill_c78(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 886);
+    let t1 = sample(values, 887);
+    let t2 = sample(values, 888);
+    let t3 = sample(values, 889);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 922);
-    let t6 = sample(values, 923);
-    let t7 = sample(values, 924);
-    let t8 = sample(values, 925);
+    let t5 = sample(values, 882);
+    let t6 = sample(values, 883);
+    let t7 = sample(values, 884);
+    let t8 = sample(values, 885);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[66];
@@ -5037,18 +4872,18 @@ fn orderbook_fill_c118(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 119 of `orderbook_fill` (undivided).
+/// Constraint 79 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c119(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 930);
-    let t1 = sample(values, 931);
-    let t2 = sample(values, 932);
-    let t3 = sample(values, 933);
+fn orderbook_fill_c79(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 890);
+    let t1 = sample(values, 891);
+    let t2 = sample(values, 892);
+    let t3 = sample(values, 893);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 926);
-    let t6 = sample(values, 927);
-    let t7 = sample(values, 928);
-    let t8 = sample(values, 929);
+    let t5 = sample(values, 886);
+    let t6 = sample(values, 887);
+    let t7 = sample(values, 888);
+    let t8 = sample(values, 889);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[68];
@@ -5063,18 +4898,18 @@ fn orderbook_fill_c119(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 120 of `orderbook_fill` (undivided).
+/// Constraint 80 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c120(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 934);
-    let t1 = sample(values, 935);
-    let t2 = sample(values, 936);
-    let t3 = sample(values, 937);
+fn orderbook_fill_c80(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 894);
+    let t1 = sample(values, 895);
+    let t2 = sample(values, 896);
+    let t3 = sample(values, 897);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 930);
-    let t6 = sample(values, 931);
-    let t7 = sample(values, 932);
-    let t8 = sample(values, 933);
+    let t5 = sample(values, 890);
+    let t6 = sample(values, 891);
+    let t7 = sample(values, 892);
+    let t8 = sample(values, 893);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[70];
@@ -5089,18 +4924,18 @@ fn orderbook_fill_c120(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 121 of `orderbook_fill` (undivided).
+/// Constraint 81 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c121(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 938);
-    let t1 = sample(values, 939);
-    let t2 = sample(values, 940);
-    let t3 = sample(values, 941);
+fn orderbook_fill_c81(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 898);
+    let t1 = sample(values, 899);
+    let t2 = sample(values, 900);
+    let t3 = sample(values, 901);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 934);
-    let t6 = sample(values, 935);
-    let t7 = sample(values, 936);
-    let t8 = sample(values, 937);
+    let t5 = sample(values, 894);
+    let t6 = sample(values, 895);
+    let t7 = sample(values, 896);
+    let t8 = sample(values, 897);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[72];
@@ -5115,18 +4950,18 @@ fn orderbook_fill_c121(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 122 of `orderbook_fill` (undivided).
+/// Constraint 82 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c122(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 942);
-    let t1 = sample(values, 943);
-    let t2 = sample(values, 944);
-    let t3 = sample(values, 945);
+fn orderbook_fill_c82(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 902);
+    let t1 = sample(values, 903);
+    let t2 = sample(values, 904);
+    let t3 = sample(values, 905);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 938);
-    let t6 = sample(values, 939);
-    let t7 = sample(values, 940);
-    let t8 = sample(values, 941);
+    let t5 = sample(values, 898);
+    let t6 = sample(values, 899);
+    let t7 = sample(values, 900);
+    let t8 = sample(values, 901);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[74];
@@ -5141,18 +4976,18 @@ fn orderbook_fill_c122(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 123 of `orderbook_fill` (undivided).
+/// Constraint 83 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c123(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 946);
-    let t1 = sample(values, 947);
-    let t2 = sample(values, 948);
-    let t3 = sample(values, 949);
+fn orderbook_fill_c83(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 906);
+    let t1 = sample(values, 907);
+    let t2 = sample(values, 908);
+    let t3 = sample(values, 909);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 942);
-    let t6 = sample(values, 943);
-    let t7 = sample(values, 944);
-    let t8 = sample(values, 945);
+    let t5 = sample(values, 902);
+    let t6 = sample(values, 903);
+    let t7 = sample(values, 904);
+    let t8 = sample(values, 905);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[76];
@@ -5167,18 +5002,18 @@ fn orderbook_fill_c123(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 124 of `orderbook_fill` (undivided).
+/// Constraint 84 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c124(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 950);
-    let t1 = sample(values, 951);
-    let t2 = sample(values, 952);
-    let t3 = sample(values, 953);
+fn orderbook_fill_c84(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 910);
+    let t1 = sample(values, 911);
+    let t2 = sample(values, 912);
+    let t3 = sample(values, 913);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 946);
-    let t6 = sample(values, 947);
-    let t7 = sample(values, 948);
-    let t8 = sample(values, 949);
+    let t5 = sample(values, 906);
+    let t6 = sample(values, 907);
+    let t7 = sample(values, 908);
+    let t8 = sample(values, 909);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[78];
@@ -5193,18 +5028,18 @@ fn orderbook_fill_c124(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 125 of `orderbook_fill` (undivided).
+/// Constraint 85 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c125(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 954);
-    let t1 = sample(values, 955);
-    let t2 = sample(values, 956);
-    let t3 = sample(values, 957);
+fn orderbook_fill_c85(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 914);
+    let t1 = sample(values, 915);
+    let t2 = sample(values, 916);
+    let t3 = sample(values, 917);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 950);
-    let t6 = sample(values, 951);
-    let t7 = sample(values, 952);
-    let t8 = sample(values, 953);
+    let t5 = sample(values, 910);
+    let t6 = sample(values, 911);
+    let t7 = sample(values, 912);
+    let t8 = sample(values, 913);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[80];
@@ -5219,18 +5054,18 @@ fn orderbook_fill_c125(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 126 of `orderbook_fill` (undivided).
+/// Constraint 86 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c126(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 958);
-    let t1 = sample(values, 959);
-    let t2 = sample(values, 960);
-    let t3 = sample(values, 961);
+fn orderbook_fill_c86(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 918);
+    let t1 = sample(values, 919);
+    let t2 = sample(values, 920);
+    let t3 = sample(values, 921);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 954);
-    let t6 = sample(values, 955);
-    let t7 = sample(values, 956);
-    let t8 = sample(values, 957);
+    let t5 = sample(values, 914);
+    let t6 = sample(values, 915);
+    let t7 = sample(values, 916);
+    let t8 = sample(values, 917);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[82];
@@ -5245,18 +5080,18 @@ fn orderbook_fill_c126(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 127 of `orderbook_fill` (undivided).
+/// Constraint 87 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c127(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 962);
-    let t1 = sample(values, 963);
-    let t2 = sample(values, 964);
-    let t3 = sample(values, 965);
+fn orderbook_fill_c87(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 922);
+    let t1 = sample(values, 923);
+    let t2 = sample(values, 924);
+    let t3 = sample(values, 925);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 958);
-    let t6 = sample(values, 959);
-    let t7 = sample(values, 960);
-    let t8 = sample(values, 961);
+    let t5 = sample(values, 918);
+    let t6 = sample(values, 919);
+    let t7 = sample(values, 920);
+    let t8 = sample(values, 921);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[84];
@@ -5271,18 +5106,18 @@ fn orderbook_fill_c127(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 128 of `orderbook_fill` (undivided).
+/// Constraint 88 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c128(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 966);
-    let t1 = sample(values, 967);
-    let t2 = sample(values, 968);
-    let t3 = sample(values, 969);
+fn orderbook_fill_c88(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 926);
+    let t1 = sample(values, 927);
+    let t2 = sample(values, 928);
+    let t3 = sample(values, 929);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 962);
-    let t6 = sample(values, 963);
-    let t7 = sample(values, 964);
-    let t8 = sample(values, 965);
+    let t5 = sample(values, 922);
+    let t6 = sample(values, 923);
+    let t7 = sample(values, 924);
+    let t8 = sample(values, 925);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[86];
@@ -5297,18 +5132,18 @@ fn orderbook_fill_c128(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 129 of `orderbook_fill` (undivided).
+/// Constraint 89 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c129(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 970);
-    let t1 = sample(values, 971);
-    let t2 = sample(values, 972);
-    let t3 = sample(values, 973);
+fn orderbook_fill_c89(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 930);
+    let t1 = sample(values, 931);
+    let t2 = sample(values, 932);
+    let t3 = sample(values, 933);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 966);
-    let t6 = sample(values, 967);
-    let t7 = sample(values, 968);
-    let t8 = sample(values, 969);
+    let t5 = sample(values, 926);
+    let t6 = sample(values, 927);
+    let t7 = sample(values, 928);
+    let t8 = sample(values, 929);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[88];
@@ -5323,18 +5158,18 @@ fn orderbook_fill_c129(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 130 of `orderbook_fill` (undivided).
+/// Constraint 90 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c130(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 974);
-    let t1 = sample(values, 975);
-    let t2 = sample(values, 976);
-    let t3 = sample(values, 977);
+fn orderbook_fill_c90(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 934);
+    let t1 = sample(values, 935);
+    let t2 = sample(values, 936);
+    let t3 = sample(values, 937);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 970);
-    let t6 = sample(values, 971);
-    let t7 = sample(values, 972);
-    let t8 = sample(values, 973);
+    let t5 = sample(values, 930);
+    let t6 = sample(values, 931);
+    let t7 = sample(values, 932);
+    let t8 = sample(values, 933);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[90];
@@ -5349,18 +5184,18 @@ fn orderbook_fill_c130(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 131 of `orderbook_fill` (undivided).
+/// Constraint 91 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c131(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 978);
-    let t1 = sample(values, 979);
-    let t2 = sample(values, 980);
-    let t3 = sample(values, 981);
+fn orderbook_fill_c91(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 938);
+    let t1 = sample(values, 939);
+    let t2 = sample(values, 940);
+    let t3 = sample(values, 941);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 974);
-    let t6 = sample(values, 975);
-    let t7 = sample(values, 976);
-    let t8 = sample(values, 977);
+    let t5 = sample(values, 934);
+    let t6 = sample(values, 935);
+    let t7 = sample(values, 936);
+    let t8 = sample(values, 937);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[92];
@@ -5375,18 +5210,18 @@ fn orderbook_fill_c131(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 132 of `orderbook_fill` (undivided).
+/// Constraint 92 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c132(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 982);
-    let t1 = sample(values, 983);
-    let t2 = sample(values, 984);
-    let t3 = sample(values, 985);
+fn orderbook_fill_c92(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 942);
+    let t1 = sample(values, 943);
+    let t2 = sample(values, 944);
+    let t3 = sample(values, 945);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 978);
-    let t6 = sample(values, 979);
-    let t7 = sample(values, 980);
-    let t8 = sample(values, 981);
+    let t5 = sample(values, 938);
+    let t6 = sample(values, 939);
+    let t7 = sample(values, 940);
+    let t8 = sample(values, 941);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[94];
@@ -5401,18 +5236,18 @@ fn orderbook_fill_c132(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 133 of `orderbook_fill` (undivided).
+/// Constraint 93 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c133(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 986);
-    let t1 = sample(values, 987);
-    let t2 = sample(values, 988);
-    let t3 = sample(values, 989);
+fn orderbook_fill_c93(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 946);
+    let t1 = sample(values, 947);
+    let t2 = sample(values, 948);
+    let t3 = sample(values, 949);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 982);
-    let t6 = sample(values, 983);
-    let t7 = sample(values, 984);
-    let t8 = sample(values, 985);
+    let t5 = sample(values, 942);
+    let t6 = sample(values, 943);
+    let t7 = sample(values, 944);
+    let t8 = sample(values, 945);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[96];
@@ -5427,18 +5262,18 @@ fn orderbook_fill_c133(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 134 of `orderbook_fill` (undivided).
+/// Constraint 94 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c134(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 990);
-    let t1 = sample(values, 991);
-    let t2 = sample(values, 992);
-    let t3 = sample(values, 993);
+fn orderbook_fill_c94(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 950);
+    let t1 = sample(values, 951);
+    let t2 = sample(values, 952);
+    let t3 = sample(values, 953);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 986);
-    let t6 = sample(values, 987);
-    let t7 = sample(values, 988);
-    let t8 = sample(values, 989);
+    let t5 = sample(values, 946);
+    let t6 = sample(values, 947);
+    let t7 = sample(values, 948);
+    let t8 = sample(values, 949);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[98];
@@ -5453,18 +5288,18 @@ fn orderbook_fill_c134(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 135 of `orderbook_fill` (undivided).
+/// Constraint 95 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c135(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 994);
-    let t1 = sample(values, 995);
-    let t2 = sample(values, 996);
-    let t3 = sample(values, 997);
+fn orderbook_fill_c95(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 954);
+    let t1 = sample(values, 955);
+    let t2 = sample(values, 956);
+    let t3 = sample(values, 957);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 990);
-    let t6 = sample(values, 991);
-    let t7 = sample(values, 992);
-    let t8 = sample(values, 993);
+    let t5 = sample(values, 950);
+    let t6 = sample(values, 951);
+    let t7 = sample(values, 952);
+    let t8 = sample(values, 953);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[100];
@@ -5479,18 +5314,18 @@ fn orderbook_fill_c135(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 136 of `orderbook_fill` (undivided).
+/// Constraint 96 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c136(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 998);
-    let t1 = sample(values, 999);
-    let t2 = sample(values, 1000);
-    let t3 = sample(values, 1001);
+fn orderbook_fill_c96(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 958);
+    let t1 = sample(values, 959);
+    let t2 = sample(values, 960);
+    let t3 = sample(values, 961);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 994);
-    let t6 = sample(values, 995);
-    let t7 = sample(values, 996);
-    let t8 = sample(values, 997);
+    let t5 = sample(values, 954);
+    let t6 = sample(values, 955);
+    let t7 = sample(values, 956);
+    let t8 = sample(values, 957);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[102];
@@ -5505,18 +5340,18 @@ fn orderbook_fill_c136(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 137 of `orderbook_fill` (undivided).
+/// Constraint 97 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c137(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1002);
-    let t1 = sample(values, 1003);
-    let t2 = sample(values, 1004);
-    let t3 = sample(values, 1005);
+fn orderbook_fill_c97(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 962);
+    let t1 = sample(values, 963);
+    let t2 = sample(values, 964);
+    let t3 = sample(values, 965);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 998);
-    let t6 = sample(values, 999);
-    let t7 = sample(values, 1000);
-    let t8 = sample(values, 1001);
+    let t5 = sample(values, 958);
+    let t6 = sample(values, 959);
+    let t7 = sample(values, 960);
+    let t8 = sample(values, 961);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[104];
@@ -5531,18 +5366,18 @@ fn orderbook_fill_c137(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 138 of `orderbook_fill` (undivided).
+/// Constraint 98 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c138(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1006);
-    let t1 = sample(values, 1007);
-    let t2 = sample(values, 1008);
-    let t3 = sample(values, 1009);
+fn orderbook_fill_c98(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 966);
+    let t1 = sample(values, 967);
+    let t2 = sample(values, 968);
+    let t3 = sample(values, 969);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1002);
-    let t6 = sample(values, 1003);
-    let t7 = sample(values, 1004);
-    let t8 = sample(values, 1005);
+    let t5 = sample(values, 962);
+    let t6 = sample(values, 963);
+    let t7 = sample(values, 964);
+    let t8 = sample(values, 965);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[106];
@@ -5557,18 +5392,18 @@ fn orderbook_fill_c138(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 139 of `orderbook_fill` (undivided).
+/// Constraint 99 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c139(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1010);
-    let t1 = sample(values, 1011);
-    let t2 = sample(values, 1012);
-    let t3 = sample(values, 1013);
+fn orderbook_fill_c99(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 970);
+    let t1 = sample(values, 971);
+    let t2 = sample(values, 972);
+    let t3 = sample(values, 973);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1006);
-    let t6 = sample(values, 1007);
-    let t7 = sample(values, 1008);
-    let t8 = sample(values, 1009);
+    let t5 = sample(values, 966);
+    let t6 = sample(values, 967);
+    let t7 = sample(values, 968);
+    let t8 = sample(values, 969);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[108];
@@ -5583,18 +5418,18 @@ fn orderbook_fill_c139(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 140 of `orderbook_fill` (undivided).
+/// Constraint 100 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c140(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1014);
-    let t1 = sample(values, 1015);
-    let t2 = sample(values, 1016);
-    let t3 = sample(values, 1017);
+fn orderbook_fill_c100(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 974);
+    let t1 = sample(values, 975);
+    let t2 = sample(values, 976);
+    let t3 = sample(values, 977);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1010);
-    let t6 = sample(values, 1011);
-    let t7 = sample(values, 1012);
-    let t8 = sample(values, 1013);
+    let t5 = sample(values, 970);
+    let t6 = sample(values, 971);
+    let t7 = sample(values, 972);
+    let t8 = sample(values, 973);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[110];
@@ -5609,18 +5444,18 @@ fn orderbook_fill_c140(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 141 of `orderbook_fill` (undivided).
+/// Constraint 101 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c141(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1018);
-    let t1 = sample(values, 1019);
-    let t2 = sample(values, 1020);
-    let t3 = sample(values, 1021);
+fn orderbook_fill_c101(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 978);
+    let t1 = sample(values, 979);
+    let t2 = sample(values, 980);
+    let t3 = sample(values, 981);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1014);
-    let t6 = sample(values, 1015);
-    let t7 = sample(values, 1016);
-    let t8 = sample(values, 1017);
+    let t5 = sample(values, 974);
+    let t6 = sample(values, 975);
+    let t7 = sample(values, 976);
+    let t8 = sample(values, 977);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[112];
@@ -5635,18 +5470,18 @@ fn orderbook_fill_c141(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 142 of `orderbook_fill` (undivided).
+/// Constraint 102 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c142(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1022);
-    let t1 = sample(values, 1023);
-    let t2 = sample(values, 1024);
-    let t3 = sample(values, 1025);
+fn orderbook_fill_c102(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 982);
+    let t1 = sample(values, 983);
+    let t2 = sample(values, 984);
+    let t3 = sample(values, 985);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1018);
-    let t6 = sample(values, 1019);
-    let t7 = sample(values, 1020);
-    let t8 = sample(values, 1021);
+    let t5 = sample(values, 978);
+    let t6 = sample(values, 979);
+    let t7 = sample(values, 980);
+    let t8 = sample(values, 981);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[114];
@@ -5661,18 +5496,18 @@ fn orderbook_fill_c142(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 143 of `orderbook_fill` (undivided).
+/// Constraint 103 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c143(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1026);
-    let t1 = sample(values, 1027);
-    let t2 = sample(values, 1028);
-    let t3 = sample(values, 1029);
+fn orderbook_fill_c103(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 986);
+    let t1 = sample(values, 987);
+    let t2 = sample(values, 988);
+    let t3 = sample(values, 989);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1022);
-    let t6 = sample(values, 1023);
-    let t7 = sample(values, 1024);
-    let t8 = sample(values, 1025);
+    let t5 = sample(values, 982);
+    let t6 = sample(values, 983);
+    let t7 = sample(values, 984);
+    let t8 = sample(values, 985);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[116];
@@ -5687,18 +5522,18 @@ fn orderbook_fill_c143(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 144 of `orderbook_fill` (undivided).
+/// Constraint 104 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c144(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1030);
-    let t1 = sample(values, 1031);
-    let t2 = sample(values, 1032);
-    let t3 = sample(values, 1033);
+fn orderbook_fill_c104(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 990);
+    let t1 = sample(values, 991);
+    let t2 = sample(values, 992);
+    let t3 = sample(values, 993);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1026);
-    let t6 = sample(values, 1027);
-    let t7 = sample(values, 1028);
-    let t8 = sample(values, 1029);
+    let t5 = sample(values, 986);
+    let t6 = sample(values, 987);
+    let t7 = sample(values, 988);
+    let t8 = sample(values, 989);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[118];
@@ -5713,18 +5548,18 @@ fn orderbook_fill_c144(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 145 of `orderbook_fill` (undivided).
+/// Constraint 105 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c145(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1034);
-    let t1 = sample(values, 1035);
-    let t2 = sample(values, 1036);
-    let t3 = sample(values, 1037);
+fn orderbook_fill_c105(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 994);
+    let t1 = sample(values, 995);
+    let t2 = sample(values, 996);
+    let t3 = sample(values, 997);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1030);
-    let t6 = sample(values, 1031);
-    let t7 = sample(values, 1032);
-    let t8 = sample(values, 1033);
+    let t5 = sample(values, 990);
+    let t6 = sample(values, 991);
+    let t7 = sample(values, 992);
+    let t8 = sample(values, 993);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[120];
@@ -5739,18 +5574,18 @@ fn orderbook_fill_c145(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 146 of `orderbook_fill` (undivided).
+/// Constraint 106 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c146(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1038);
-    let t1 = sample(values, 1039);
-    let t2 = sample(values, 1040);
-    let t3 = sample(values, 1041);
+fn orderbook_fill_c106(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 998);
+    let t1 = sample(values, 999);
+    let t2 = sample(values, 1000);
+    let t3 = sample(values, 1001);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1034);
-    let t6 = sample(values, 1035);
-    let t7 = sample(values, 1036);
-    let t8 = sample(values, 1037);
+    let t5 = sample(values, 994);
+    let t6 = sample(values, 995);
+    let t7 = sample(values, 996);
+    let t8 = sample(values, 997);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[122];
@@ -5765,18 +5600,18 @@ fn orderbook_fill_c146(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 147 of `orderbook_fill` (undivided).
+/// Constraint 107 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c147(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1042);
-    let t1 = sample(values, 1043);
-    let t2 = sample(values, 1044);
-    let t3 = sample(values, 1045);
+fn orderbook_fill_c107(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1002);
+    let t1 = sample(values, 1003);
+    let t2 = sample(values, 1004);
+    let t3 = sample(values, 1005);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1038);
-    let t6 = sample(values, 1039);
-    let t7 = sample(values, 1040);
-    let t8 = sample(values, 1041);
+    let t5 = sample(values, 998);
+    let t6 = sample(values, 999);
+    let t7 = sample(values, 1000);
+    let t8 = sample(values, 1001);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[124];
@@ -5791,18 +5626,18 @@ fn orderbook_fill_c147(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 148 of `orderbook_fill` (undivided).
+/// Constraint 108 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c148(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1046);
-    let t1 = sample(values, 1047);
-    let t2 = sample(values, 1048);
-    let t3 = sample(values, 1049);
+fn orderbook_fill_c108(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1006);
+    let t1 = sample(values, 1007);
+    let t2 = sample(values, 1008);
+    let t3 = sample(values, 1009);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1042);
-    let t6 = sample(values, 1043);
-    let t7 = sample(values, 1044);
-    let t8 = sample(values, 1045);
+    let t5 = sample(values, 1002);
+    let t6 = sample(values, 1003);
+    let t7 = sample(values, 1004);
+    let t8 = sample(values, 1005);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[126];
@@ -5817,18 +5652,18 @@ fn orderbook_fill_c148(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 149 of `orderbook_fill` (undivided).
+/// Constraint 109 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c149(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1050);
-    let t1 = sample(values, 1051);
-    let t2 = sample(values, 1052);
-    let t3 = sample(values, 1053);
+fn orderbook_fill_c109(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1010);
+    let t1 = sample(values, 1011);
+    let t2 = sample(values, 1012);
+    let t3 = sample(values, 1013);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1046);
-    let t6 = sample(values, 1047);
-    let t7 = sample(values, 1048);
-    let t8 = sample(values, 1049);
+    let t5 = sample(values, 1006);
+    let t6 = sample(values, 1007);
+    let t7 = sample(values, 1008);
+    let t8 = sample(values, 1009);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[128];
@@ -5843,18 +5678,18 @@ fn orderbook_fill_c149(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 150 of `orderbook_fill` (undivided).
+/// Constraint 110 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c150(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1054);
-    let t1 = sample(values, 1055);
-    let t2 = sample(values, 1056);
-    let t3 = sample(values, 1057);
+fn orderbook_fill_c110(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1014);
+    let t1 = sample(values, 1015);
+    let t2 = sample(values, 1016);
+    let t3 = sample(values, 1017);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1050);
-    let t6 = sample(values, 1051);
-    let t7 = sample(values, 1052);
-    let t8 = sample(values, 1053);
+    let t5 = sample(values, 1010);
+    let t6 = sample(values, 1011);
+    let t7 = sample(values, 1012);
+    let t8 = sample(values, 1013);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[130];
@@ -5869,18 +5704,18 @@ fn orderbook_fill_c150(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 151 of `orderbook_fill` (undivided).
+/// Constraint 111 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c151(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1058);
-    let t1 = sample(values, 1059);
-    let t2 = sample(values, 1060);
-    let t3 = sample(values, 1061);
+fn orderbook_fill_c111(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1018);
+    let t1 = sample(values, 1019);
+    let t2 = sample(values, 1020);
+    let t3 = sample(values, 1021);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1054);
-    let t6 = sample(values, 1055);
-    let t7 = sample(values, 1056);
-    let t8 = sample(values, 1057);
+    let t5 = sample(values, 1014);
+    let t6 = sample(values, 1015);
+    let t7 = sample(values, 1016);
+    let t8 = sample(values, 1017);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[132];
@@ -5895,18 +5730,18 @@ fn orderbook_fill_c151(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 152 of `orderbook_fill` (undivided).
+/// Constraint 112 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c152(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1062);
-    let t1 = sample(values, 1063);
-    let t2 = sample(values, 1064);
-    let t3 = sample(values, 1065);
+fn orderbook_fill_c112(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1022);
+    let t1 = sample(values, 1023);
+    let t2 = sample(values, 1024);
+    let t3 = sample(values, 1025);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1058);
-    let t6 = sample(values, 1059);
-    let t7 = sample(values, 1060);
-    let t8 = sample(values, 1061);
+    let t5 = sample(values, 1018);
+    let t6 = sample(values, 1019);
+    let t7 = sample(values, 1020);
+    let t8 = sample(values, 1021);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[134];
@@ -5921,18 +5756,18 @@ fn orderbook_fill_c152(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 153 of `orderbook_fill` (undivided).
+/// Constraint 113 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c153(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1066);
-    let t1 = sample(values, 1067);
-    let t2 = sample(values, 1068);
-    let t3 = sample(values, 1069);
+fn orderbook_fill_c113(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1026);
+    let t1 = sample(values, 1027);
+    let t2 = sample(values, 1028);
+    let t3 = sample(values, 1029);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1062);
-    let t6 = sample(values, 1063);
-    let t7 = sample(values, 1064);
-    let t8 = sample(values, 1065);
+    let t5 = sample(values, 1022);
+    let t6 = sample(values, 1023);
+    let t7 = sample(values, 1024);
+    let t8 = sample(values, 1025);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[136];
@@ -5947,18 +5782,18 @@ fn orderbook_fill_c153(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 154 of `orderbook_fill` (undivided).
+/// Constraint 114 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c154(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1070);
-    let t1 = sample(values, 1071);
-    let t2 = sample(values, 1072);
-    let t3 = sample(values, 1073);
+fn orderbook_fill_c114(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1030);
+    let t1 = sample(values, 1031);
+    let t2 = sample(values, 1032);
+    let t3 = sample(values, 1033);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1066);
-    let t6 = sample(values, 1067);
-    let t7 = sample(values, 1068);
-    let t8 = sample(values, 1069);
+    let t5 = sample(values, 1026);
+    let t6 = sample(values, 1027);
+    let t7 = sample(values, 1028);
+    let t8 = sample(values, 1029);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[138];
@@ -5973,18 +5808,18 @@ fn orderbook_fill_c154(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 155 of `orderbook_fill` (undivided).
+/// Constraint 115 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c155(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1074);
-    let t1 = sample(values, 1075);
-    let t2 = sample(values, 1076);
-    let t3 = sample(values, 1077);
+fn orderbook_fill_c115(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1034);
+    let t1 = sample(values, 1035);
+    let t2 = sample(values, 1036);
+    let t3 = sample(values, 1037);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1070);
-    let t6 = sample(values, 1071);
-    let t7 = sample(values, 1072);
-    let t8 = sample(values, 1073);
+    let t5 = sample(values, 1030);
+    let t6 = sample(values, 1031);
+    let t7 = sample(values, 1032);
+    let t8 = sample(values, 1033);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[140];
@@ -5999,18 +5834,18 @@ fn orderbook_fill_c155(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 156 of `orderbook_fill` (undivided).
+/// Constraint 116 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c156(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1078);
-    let t1 = sample(values, 1079);
-    let t2 = sample(values, 1080);
-    let t3 = sample(values, 1081);
+fn orderbook_fill_c116(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1038);
+    let t1 = sample(values, 1039);
+    let t2 = sample(values, 1040);
+    let t3 = sample(values, 1041);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1074);
-    let t6 = sample(values, 1075);
-    let t7 = sample(values, 1076);
-    let t8 = sample(values, 1077);
+    let t5 = sample(values, 1034);
+    let t6 = sample(values, 1035);
+    let t7 = sample(values, 1036);
+    let t8 = sample(values, 1037);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[142];
@@ -6025,18 +5860,18 @@ fn orderbook_fill_c156(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 157 of `orderbook_fill` (undivided).
+/// Constraint 117 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c157(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1082);
-    let t1 = sample(values, 1083);
-    let t2 = sample(values, 1084);
-    let t3 = sample(values, 1085);
+fn orderbook_fill_c117(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1042);
+    let t1 = sample(values, 1043);
+    let t2 = sample(values, 1044);
+    let t3 = sample(values, 1045);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1078);
-    let t6 = sample(values, 1079);
-    let t7 = sample(values, 1080);
-    let t8 = sample(values, 1081);
+    let t5 = sample(values, 1038);
+    let t6 = sample(values, 1039);
+    let t7 = sample(values, 1040);
+    let t8 = sample(values, 1041);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[144];
@@ -6051,18 +5886,18 @@ fn orderbook_fill_c157(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 158 of `orderbook_fill` (undivided).
+/// Constraint 118 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c158(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1086);
-    let t1 = sample(values, 1087);
-    let t2 = sample(values, 1088);
-    let t3 = sample(values, 1089);
+fn orderbook_fill_c118(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1046);
+    let t1 = sample(values, 1047);
+    let t2 = sample(values, 1048);
+    let t3 = sample(values, 1049);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1082);
-    let t6 = sample(values, 1083);
-    let t7 = sample(values, 1084);
-    let t8 = sample(values, 1085);
+    let t5 = sample(values, 1042);
+    let t6 = sample(values, 1043);
+    let t7 = sample(values, 1044);
+    let t8 = sample(values, 1045);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[146];
@@ -6077,18 +5912,18 @@ fn orderbook_fill_c158(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 159 of `orderbook_fill` (undivided).
+/// Constraint 119 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c159(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1090);
-    let t1 = sample(values, 1091);
-    let t2 = sample(values, 1092);
-    let t3 = sample(values, 1093);
+fn orderbook_fill_c119(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1050);
+    let t1 = sample(values, 1051);
+    let t2 = sample(values, 1052);
+    let t3 = sample(values, 1053);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1086);
-    let t6 = sample(values, 1087);
-    let t7 = sample(values, 1088);
-    let t8 = sample(values, 1089);
+    let t5 = sample(values, 1046);
+    let t6 = sample(values, 1047);
+    let t7 = sample(values, 1048);
+    let t8 = sample(values, 1049);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[148];
@@ -6103,18 +5938,18 @@ fn orderbook_fill_c159(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 160 of `orderbook_fill` (undivided).
+/// Constraint 120 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c160(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1094);
-    let t1 = sample(values, 1095);
-    let t2 = sample(values, 1096);
-    let t3 = sample(values, 1097);
+fn orderbook_fill_c120(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1054);
+    let t1 = sample(values, 1055);
+    let t2 = sample(values, 1056);
+    let t3 = sample(values, 1057);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1090);
-    let t6 = sample(values, 1091);
-    let t7 = sample(values, 1092);
-    let t8 = sample(values, 1093);
+    let t5 = sample(values, 1050);
+    let t6 = sample(values, 1051);
+    let t7 = sample(values, 1052);
+    let t8 = sample(values, 1053);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[150];
@@ -6129,18 +5964,18 @@ fn orderbook_fill_c160(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 161 of `orderbook_fill` (undivided).
+/// Constraint 121 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c161(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1098);
-    let t1 = sample(values, 1099);
-    let t2 = sample(values, 1100);
-    let t3 = sample(values, 1101);
+fn orderbook_fill_c121(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1058);
+    let t1 = sample(values, 1059);
+    let t2 = sample(values, 1060);
+    let t3 = sample(values, 1061);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1094);
-    let t6 = sample(values, 1095);
-    let t7 = sample(values, 1096);
-    let t8 = sample(values, 1097);
+    let t5 = sample(values, 1054);
+    let t6 = sample(values, 1055);
+    let t7 = sample(values, 1056);
+    let t8 = sample(values, 1057);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[152];
@@ -6155,18 +5990,18 @@ fn orderbook_fill_c161(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 162 of `orderbook_fill` (undivided).
+/// Constraint 122 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c162(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1102);
-    let t1 = sample(values, 1103);
-    let t2 = sample(values, 1104);
-    let t3 = sample(values, 1105);
+fn orderbook_fill_c122(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1062);
+    let t1 = sample(values, 1063);
+    let t2 = sample(values, 1064);
+    let t3 = sample(values, 1065);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1098);
-    let t6 = sample(values, 1099);
-    let t7 = sample(values, 1100);
-    let t8 = sample(values, 1101);
+    let t5 = sample(values, 1058);
+    let t6 = sample(values, 1059);
+    let t7 = sample(values, 1060);
+    let t8 = sample(values, 1061);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[154];
@@ -6181,18 +6016,18 @@ fn orderbook_fill_c162(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 163 of `orderbook_fill` (undivided).
+/// Constraint 123 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c163(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1106);
-    let t1 = sample(values, 1107);
-    let t2 = sample(values, 1108);
-    let t3 = sample(values, 1109);
+fn orderbook_fill_c123(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1066);
+    let t1 = sample(values, 1067);
+    let t2 = sample(values, 1068);
+    let t3 = sample(values, 1069);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1102);
-    let t6 = sample(values, 1103);
-    let t7 = sample(values, 1104);
-    let t8 = sample(values, 1105);
+    let t5 = sample(values, 1062);
+    let t6 = sample(values, 1063);
+    let t7 = sample(values, 1064);
+    let t8 = sample(values, 1065);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[156];
@@ -6207,18 +6042,18 @@ fn orderbook_fill_c163(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 164 of `orderbook_fill` (undivided).
+/// Constraint 124 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c164(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1110);
-    let t1 = sample(values, 1111);
-    let t2 = sample(values, 1112);
-    let t3 = sample(values, 1113);
+fn orderbook_fill_c124(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1070);
+    let t1 = sample(values, 1071);
+    let t2 = sample(values, 1072);
+    let t3 = sample(values, 1073);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1106);
-    let t6 = sample(values, 1107);
-    let t7 = sample(values, 1108);
-    let t8 = sample(values, 1109);
+    let t5 = sample(values, 1066);
+    let t6 = sample(values, 1067);
+    let t7 = sample(values, 1068);
+    let t8 = sample(values, 1069);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[158];
@@ -6233,18 +6068,18 @@ fn orderbook_fill_c164(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 165 of `orderbook_fill` (undivided).
+/// Constraint 125 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c165(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1114);
-    let t1 = sample(values, 1115);
-    let t2 = sample(values, 1116);
-    let t3 = sample(values, 1117);
+fn orderbook_fill_c125(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1074);
+    let t1 = sample(values, 1075);
+    let t2 = sample(values, 1076);
+    let t3 = sample(values, 1077);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1110);
-    let t6 = sample(values, 1111);
-    let t7 = sample(values, 1112);
-    let t8 = sample(values, 1113);
+    let t5 = sample(values, 1070);
+    let t6 = sample(values, 1071);
+    let t7 = sample(values, 1072);
+    let t8 = sample(values, 1073);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[160];
@@ -6259,18 +6094,18 @@ fn orderbook_fill_c165(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 166 of `orderbook_fill` (undivided).
+/// Constraint 126 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c166(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1118);
-    let t1 = sample(values, 1119);
-    let t2 = sample(values, 1120);
-    let t3 = sample(values, 1121);
+fn orderbook_fill_c126(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1078);
+    let t1 = sample(values, 1079);
+    let t2 = sample(values, 1080);
+    let t3 = sample(values, 1081);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1114);
-    let t6 = sample(values, 1115);
-    let t7 = sample(values, 1116);
-    let t8 = sample(values, 1117);
+    let t5 = sample(values, 1074);
+    let t6 = sample(values, 1075);
+    let t7 = sample(values, 1076);
+    let t8 = sample(values, 1077);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[162];
@@ -6285,18 +6120,18 @@ fn orderbook_fill_c166(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 167 of `orderbook_fill` (undivided).
+/// Constraint 127 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c167(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1122);
-    let t1 = sample(values, 1123);
-    let t2 = sample(values, 1124);
-    let t3 = sample(values, 1125);
+fn orderbook_fill_c127(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1082);
+    let t1 = sample(values, 1083);
+    let t2 = sample(values, 1084);
+    let t3 = sample(values, 1085);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1118);
-    let t6 = sample(values, 1119);
-    let t7 = sample(values, 1120);
-    let t8 = sample(values, 1121);
+    let t5 = sample(values, 1078);
+    let t6 = sample(values, 1079);
+    let t7 = sample(values, 1080);
+    let t8 = sample(values, 1081);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[164];
@@ -6311,18 +6146,18 @@ fn orderbook_fill_c167(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 168 of `orderbook_fill` (undivided).
+/// Constraint 128 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c168(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1126);
-    let t1 = sample(values, 1127);
-    let t2 = sample(values, 1128);
-    let t3 = sample(values, 1129);
+fn orderbook_fill_c128(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1086);
+    let t1 = sample(values, 1087);
+    let t2 = sample(values, 1088);
+    let t3 = sample(values, 1089);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1122);
-    let t6 = sample(values, 1123);
-    let t7 = sample(values, 1124);
-    let t8 = sample(values, 1125);
+    let t5 = sample(values, 1082);
+    let t6 = sample(values, 1083);
+    let t7 = sample(values, 1084);
+    let t8 = sample(values, 1085);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[166];
@@ -6337,18 +6172,18 @@ fn orderbook_fill_c168(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 169 of `orderbook_fill` (undivided).
+/// Constraint 129 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c169(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1130);
-    let t1 = sample(values, 1131);
-    let t2 = sample(values, 1132);
-    let t3 = sample(values, 1133);
+fn orderbook_fill_c129(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1090);
+    let t1 = sample(values, 1091);
+    let t2 = sample(values, 1092);
+    let t3 = sample(values, 1093);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1126);
-    let t6 = sample(values, 1127);
-    let t7 = sample(values, 1128);
-    let t8 = sample(values, 1129);
+    let t5 = sample(values, 1086);
+    let t6 = sample(values, 1087);
+    let t7 = sample(values, 1088);
+    let t8 = sample(values, 1089);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[168];
@@ -6363,18 +6198,18 @@ fn orderbook_fill_c169(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 170 of `orderbook_fill` (undivided).
+/// Constraint 130 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c170(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1134);
-    let t1 = sample(values, 1135);
-    let t2 = sample(values, 1136);
-    let t3 = sample(values, 1137);
+fn orderbook_fill_c130(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1094);
+    let t1 = sample(values, 1095);
+    let t2 = sample(values, 1096);
+    let t3 = sample(values, 1097);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1130);
-    let t6 = sample(values, 1131);
-    let t7 = sample(values, 1132);
-    let t8 = sample(values, 1133);
+    let t5 = sample(values, 1090);
+    let t6 = sample(values, 1091);
+    let t7 = sample(values, 1092);
+    let t8 = sample(values, 1093);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[170];
@@ -6389,24 +6224,24 @@ fn orderbook_fill_c170(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 171 of `orderbook_fill` (undivided).
+/// Constraint 131 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c171(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1139);
-    let t1 = sample(values, 1141);
-    let t2 = sample(values, 1143);
-    let t3 = sample(values, 1145);
+fn orderbook_fill_c131(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1099);
+    let t1 = sample(values, 1101);
+    let t2 = sample(values, 1103);
+    let t3 = sample(values, 1105);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1138);
-    let t6 = sample(values, 1140);
-    let t7 = sample(values, 1142);
-    let t8 = sample(values, 1144);
+    let t5 = sample(values, 1098);
+    let t6 = sample(values, 1100);
+    let t7 = sample(values, 1102);
+    let t8 = sample(values, 1104);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1134);
-    let t12 = sample(values, 1135);
-    let t13 = sample(values, 1136);
-    let t14 = sample(values, 1137);
+    let t11 = sample(values, 1094);
+    let t12 = sample(values, 1095);
+    let t13 = sample(values, 1096);
+    let t14 = sample(values, 1097);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -6558,7 +6393,7 @@ fn orderbook_place_fold_1(
 #[inline(never)]
 fn orderbook_place_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 9), values.slice(253, 9));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 9), values.slice(213, 9));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 0);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -6569,7 +6404,7 @@ fn orderbook_place_i0(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 16), values.slice(253, 16));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 16), values.slice(213, 16));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 0);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -6580,8 +6415,8 @@ fn orderbook_place_i1(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 0, 0);
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(253, 8));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 5), values.slice(269, 5));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(213, 8));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 5), values.slice(229, 5));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -6592,13 +6427,13 @@ fn orderbook_place_i2(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 0, 0);
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(253, 8));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(213, 8));
     let t2 = alpha(relations, 0, 9);
-    let t3 = sample(values, 269);
+    let t3 = sample(values, 229);
     let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
     let t6 = mul_small(t2, t5);
-    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(274, 4));
+    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(234, 4));
     let t8 = Wide { a: t0.a + t1.a + t6.a + t7.a, b: t0.b + t1.b + t6.b + t7.b, c: t0.c + t1.c + t6.c + t7.c, d: t0.d + t1.d + t6.d + t7.d };
     let t9 = relation_z(relations, 0);
     let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
@@ -6609,11 +6444,11 @@ fn orderbook_place_i3(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 285);
+    let t3 = sample(values, 245);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(270, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(230, 4));
     let t6 = alpha(relations, 1, 11);
     let t7 = mul_small(t6, t0);
     let t8 = Wide { a: t0.a + t1.a + t4.a + t5.a + t7.a, b: t0.b + t1.b + t4.b + t5.b + t7.b, c: t0.c + t1.c + t4.c + t5.c + t7.c, d: t0.d + t1.d + t4.d + t5.d + t7.d };
@@ -6626,11 +6461,11 @@ fn orderbook_place_i4(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 285);
+    let t3 = sample(values, 245);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(253, 8));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(213, 8));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -6641,12 +6476,12 @@ fn orderbook_place_i5(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 285);
+    let t3 = sample(values, 245);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(261, 8));
+    let t6 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(221, 8));
     let t7 = Wide { a: t0.a + t1.a + t4.a + t5.a + t6.a, b: t0.b + t1.b + t4.b + t5.b + t6.b, c: t0.c + t1.c + t4.c + t5.c + t6.c, d: t0.d + t1.d + t4.d + t5.d + t6.d };
     let t8 = relation_z(relations, 1);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
@@ -6657,16 +6492,16 @@ fn orderbook_place_i6(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 285);
+    let t3 = sample(values, 245);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
     let t6 = mul_small(t5, t0);
     let t7 = alpha(relations, 1, 11);
-    let t8 = sample(values, 269);
+    let t8 = sample(values, 229);
     let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(12, 3), values.slice(274, 3));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(12, 3), values.slice(234, 3));
     let t11 = Wide { a: t0.a + t1.a + t4.a + t6.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t6.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t6.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t6.d + t9.d + t10.d };
     let t12 = relation_z(relations, 1);
     let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
@@ -6677,17 +6512,17 @@ fn orderbook_place_i7(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 285);
+    let t3 = sample(values, 245);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
     let t6 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t7 = mul_small(t5, t6);
     let t8 = alpha(relations, 1, 7);
-    let t9 = sample(values, 277);
+    let t9 = sample(values, 237);
     let t10 = mul_small(t8, t9);
-    let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(282, 3));
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(242, 3));
     let t12 = alpha(relations, 1, 14);
     let t13 = mul_small(t12, t6);
     let t14 = Wide { a: t0.a + t1.a + t4.a + t7.a + t10.a + t11.a + t13.a, b: t0.b + t1.b + t4.b + t7.b + t10.b + t11.b + t13.b, c: t0.c + t1.c + t4.c + t7.c + t10.c + t11.c + t13.c, d: t0.d + t1.d + t4.d + t7.d + t10.d + t11.d + t13.d };
@@ -6700,11 +6535,11 @@ fn orderbook_place_i8(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(278, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 285);
+    let t3 = sample(values, 245);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(270, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(230, 4));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -6714,7 +6549,7 @@ fn orderbook_place_i9(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 10 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 287);
+    let t0 = sample(values, 247);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6723,8 +6558,8 @@ fn orderbook_place_i10(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 11 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 265);
-    let t1 = sample(values, 287);
+    let t0 = sample(values, 225);
+    let t1 = sample(values, 247);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -6735,7 +6570,7 @@ fn orderbook_place_i11(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 12 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 288);
+    let t0 = sample(values, 248);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6744,8 +6579,8 @@ fn orderbook_place_i12(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 13 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 266);
-    let t1 = sample(values, 288);
+    let t0 = sample(values, 226);
+    let t1 = sample(values, 248);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -6756,7 +6591,7 @@ fn orderbook_place_i13(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 14 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 289);
+    let t0 = sample(values, 249);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6765,8 +6600,8 @@ fn orderbook_place_i14(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 15 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 267);
-    let t1 = sample(values, 289);
+    let t0 = sample(values, 227);
+    let t1 = sample(values, 249);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -6777,7 +6612,7 @@ fn orderbook_place_i15(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 16 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 290);
+    let t0 = sample(values, 250);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6786,8 +6621,8 @@ fn orderbook_place_i16(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 17 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i17(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 268);
-    let t1 = sample(values, 290);
+    let t0 = sample(values, 228);
+    let t1 = sample(values, 250);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -6798,7 +6633,7 @@ fn orderbook_place_i17(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 18 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i18(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 291);
+    let t0 = sample(values, 251);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6807,10 +6642,10 @@ fn orderbook_place_i18(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 19 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i19(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 263);
+    let t0 = sample(values, 223);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 291);
+    let t3 = sample(values, 251);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -6821,7 +6656,7 @@ fn orderbook_place_i19(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 20 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i20(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 292);
+    let t0 = sample(values, 252);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6830,12 +6665,12 @@ fn orderbook_place_i20(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 21 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i21(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 263);
+    let t0 = sample(values, 223);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: 49153, b: 0, c: 0, d: 0 };
     let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 292);
+    let t5 = sample(values, 252);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
     let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
     let t8 = relation_z(relations, 3);
@@ -6846,7 +6681,7 @@ fn orderbook_place_i21(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 22 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i22(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 293);
+    let t0 = sample(values, 253);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6855,10 +6690,10 @@ fn orderbook_place_i22(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 23 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i23(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 264);
+    let t0 = sample(values, 224);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 293);
+    let t3 = sample(values, 253);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -6869,7 +6704,7 @@ fn orderbook_place_i23(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 24 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i24(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 294);
+    let t0 = sample(values, 254);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6878,12 +6713,12 @@ fn orderbook_place_i24(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 25 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i25(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 264);
+    let t0 = sample(values, 224);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: 49153, b: 0, c: 0, d: 0 };
     let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 294);
+    let t5 = sample(values, 254);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
     let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
     let t8 = relation_z(relations, 3);
@@ -6894,7 +6729,7 @@ fn orderbook_place_i25(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 0 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 252);
+    let t0 = sample(values, 212);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -6904,8 +6739,8 @@ fn orderbook_place_c0(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 1 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 252);
-    let t1 = sample(values, 262);
+    let t0 = sample(values, 212);
+    let t1 = sample(values, 222);
     let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -6918,13 +6753,13 @@ fn orderbook_place_c1(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 2 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 252);
-    let t1 = sample(values, 265);
-    let t2 = sample(values, 266);
-    let t3 = sample(values, 267);
-    let t4 = sample(values, 268);
+    let t0 = sample(values, 212);
+    let t1 = sample(values, 225);
+    let t2 = sample(values, 226);
+    let t3 = sample(values, 227);
+    let t4 = sample(values, 228);
     let t5 = Wide { a: t1.a + t2.a + t3.a + t4.a, b: t1.b + t2.b + t3.b + t4.b, c: t1.c + t2.c + t3.c + t4.c, d: t1.d + t2.d + t3.d + t4.d };
-    let t6 = sample(values, 286);
+    let t6 = sample(values, 246);
     let t7 = mul_small(t5, t6);
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
@@ -6935,16 +6770,16 @@ fn orderbook_place_c2(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 3 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1146);
-    let t1 = sample(values, 1147);
-    let t2 = sample(values, 1148);
-    let t3 = sample(values, 1149);
+    let t0 = sample(values, 1106);
+    let t1 = sample(values, 1107);
+    let t2 = sample(values, 1108);
+    let t3 = sample(values, 1109);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 252);
+    let t9 = sample(values, 212);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = mul_small(t5, t9);
@@ -6956,22 +6791,22 @@ fn orderbook_place_c3(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 4 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1150);
-    let t1 = sample(values, 1151);
-    let t2 = sample(values, 1152);
-    let t3 = sample(values, 1153);
+    let t0 = sample(values, 1110);
+    let t1 = sample(values, 1111);
+    let t2 = sample(values, 1112);
+    let t3 = sample(values, 1113);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1146);
-    let t6 = sample(values, 1147);
-    let t7 = sample(values, 1148);
-    let t8 = sample(values, 1149);
+    let t5 = sample(values, 1106);
+    let t6 = sample(values, 1107);
+    let t7 = sample(values, 1108);
+    let t8 = sample(values, 1109);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
     let t18 = mul_small(t11, t15);
@@ -6983,22 +6818,22 @@ fn orderbook_place_c4(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 5 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1154);
-    let t1 = sample(values, 1155);
-    let t2 = sample(values, 1156);
-    let t3 = sample(values, 1157);
+    let t0 = sample(values, 1114);
+    let t1 = sample(values, 1115);
+    let t2 = sample(values, 1116);
+    let t3 = sample(values, 1117);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1150);
-    let t6 = sample(values, 1151);
-    let t7 = sample(values, 1152);
-    let t8 = sample(values, 1153);
+    let t5 = sample(values, 1110);
+    let t6 = sample(values, 1111);
+    let t7 = sample(values, 1112);
+    let t8 = sample(values, 1113);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
     let t12 = *slots[7];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7009,22 +6844,22 @@ fn orderbook_place_c5(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 6 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1158);
-    let t1 = sample(values, 1159);
-    let t2 = sample(values, 1160);
-    let t3 = sample(values, 1161);
+    let t0 = sample(values, 1118);
+    let t1 = sample(values, 1119);
+    let t2 = sample(values, 1120);
+    let t3 = sample(values, 1121);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1154);
-    let t6 = sample(values, 1155);
-    let t7 = sample(values, 1156);
-    let t8 = sample(values, 1157);
+    let t5 = sample(values, 1114);
+    let t6 = sample(values, 1115);
+    let t7 = sample(values, 1116);
+    let t8 = sample(values, 1117);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
     let t12 = *slots[9];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7035,22 +6870,22 @@ fn orderbook_place_c6(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 7 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1162);
-    let t1 = sample(values, 1163);
-    let t2 = sample(values, 1164);
-    let t3 = sample(values, 1165);
+    let t0 = sample(values, 1122);
+    let t1 = sample(values, 1123);
+    let t2 = sample(values, 1124);
+    let t3 = sample(values, 1125);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1158);
-    let t6 = sample(values, 1159);
-    let t7 = sample(values, 1160);
-    let t8 = sample(values, 1161);
+    let t5 = sample(values, 1118);
+    let t6 = sample(values, 1119);
+    let t7 = sample(values, 1120);
+    let t8 = sample(values, 1121);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[10];
     let t12 = *slots[11];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = mul_small(t12, t15);
     let t17 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t18 = mul_small(t11, t17);
@@ -7062,22 +6897,22 @@ fn orderbook_place_c7(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 8 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1166);
-    let t1 = sample(values, 1167);
-    let t2 = sample(values, 1168);
-    let t3 = sample(values, 1169);
+    let t0 = sample(values, 1126);
+    let t1 = sample(values, 1127);
+    let t2 = sample(values, 1128);
+    let t3 = sample(values, 1129);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1162);
-    let t6 = sample(values, 1163);
-    let t7 = sample(values, 1164);
-    let t8 = sample(values, 1165);
+    let t5 = sample(values, 1122);
+    let t6 = sample(values, 1123);
+    let t7 = sample(values, 1124);
+    let t8 = sample(values, 1125);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[12];
     let t12 = *slots[13];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7088,22 +6923,22 @@ fn orderbook_place_c8(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 9 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1170);
-    let t1 = sample(values, 1171);
-    let t2 = sample(values, 1172);
-    let t3 = sample(values, 1173);
+    let t0 = sample(values, 1130);
+    let t1 = sample(values, 1131);
+    let t2 = sample(values, 1132);
+    let t3 = sample(values, 1133);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1166);
-    let t6 = sample(values, 1167);
-    let t7 = sample(values, 1168);
-    let t8 = sample(values, 1169);
+    let t5 = sample(values, 1126);
+    let t6 = sample(values, 1127);
+    let t7 = sample(values, 1128);
+    let t8 = sample(values, 1129);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[14];
     let t12 = *slots[15];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7114,22 +6949,22 @@ fn orderbook_place_c9(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 10 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1174);
-    let t1 = sample(values, 1175);
-    let t2 = sample(values, 1176);
-    let t3 = sample(values, 1177);
+    let t0 = sample(values, 1134);
+    let t1 = sample(values, 1135);
+    let t2 = sample(values, 1136);
+    let t3 = sample(values, 1137);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1170);
-    let t6 = sample(values, 1171);
-    let t7 = sample(values, 1172);
-    let t8 = sample(values, 1173);
+    let t5 = sample(values, 1130);
+    let t6 = sample(values, 1131);
+    let t7 = sample(values, 1132);
+    let t8 = sample(values, 1133);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[16];
     let t12 = *slots[17];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7140,22 +6975,22 @@ fn orderbook_place_c10(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 11 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1178);
-    let t1 = sample(values, 1179);
-    let t2 = sample(values, 1180);
-    let t3 = sample(values, 1181);
+    let t0 = sample(values, 1138);
+    let t1 = sample(values, 1139);
+    let t2 = sample(values, 1140);
+    let t3 = sample(values, 1141);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1174);
-    let t6 = sample(values, 1175);
-    let t7 = sample(values, 1176);
-    let t8 = sample(values, 1177);
+    let t5 = sample(values, 1134);
+    let t6 = sample(values, 1135);
+    let t7 = sample(values, 1136);
+    let t8 = sample(values, 1137);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[18];
     let t12 = *slots[19];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7166,22 +7001,22 @@ fn orderbook_place_c11(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 12 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1182);
-    let t1 = sample(values, 1183);
-    let t2 = sample(values, 1184);
-    let t3 = sample(values, 1185);
+    let t0 = sample(values, 1142);
+    let t1 = sample(values, 1143);
+    let t2 = sample(values, 1144);
+    let t3 = sample(values, 1145);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1178);
-    let t6 = sample(values, 1179);
-    let t7 = sample(values, 1180);
-    let t8 = sample(values, 1181);
+    let t5 = sample(values, 1138);
+    let t6 = sample(values, 1139);
+    let t7 = sample(values, 1140);
+    let t8 = sample(values, 1141);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[20];
     let t12 = *slots[21];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7192,22 +7027,22 @@ fn orderbook_place_c12(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 13 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1186);
-    let t1 = sample(values, 1187);
-    let t2 = sample(values, 1188);
-    let t3 = sample(values, 1189);
+    let t0 = sample(values, 1146);
+    let t1 = sample(values, 1147);
+    let t2 = sample(values, 1148);
+    let t3 = sample(values, 1149);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1182);
-    let t6 = sample(values, 1183);
-    let t7 = sample(values, 1184);
-    let t8 = sample(values, 1185);
+    let t5 = sample(values, 1142);
+    let t6 = sample(values, 1143);
+    let t7 = sample(values, 1144);
+    let t8 = sample(values, 1145);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[22];
     let t12 = *slots[23];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7218,22 +7053,22 @@ fn orderbook_place_c13(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 14 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1190);
-    let t1 = sample(values, 1191);
-    let t2 = sample(values, 1192);
-    let t3 = sample(values, 1193);
+    let t0 = sample(values, 1150);
+    let t1 = sample(values, 1151);
+    let t2 = sample(values, 1152);
+    let t3 = sample(values, 1153);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1186);
-    let t6 = sample(values, 1187);
-    let t7 = sample(values, 1188);
-    let t8 = sample(values, 1189);
+    let t5 = sample(values, 1146);
+    let t6 = sample(values, 1147);
+    let t7 = sample(values, 1148);
+    let t8 = sample(values, 1149);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[24];
     let t12 = *slots[25];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 252);
+    let t15 = sample(values, 212);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7244,21 +7079,21 @@ fn orderbook_place_c14(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 15 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1195);
-    let t1 = sample(values, 1197);
-    let t2 = sample(values, 1199);
-    let t3 = sample(values, 1201);
+    let t0 = sample(values, 1155);
+    let t1 = sample(values, 1157);
+    let t2 = sample(values, 1159);
+    let t3 = sample(values, 1161);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1194);
-    let t6 = sample(values, 1196);
-    let t7 = sample(values, 1198);
-    let t8 = sample(values, 1200);
+    let t5 = sample(values, 1154);
+    let t6 = sample(values, 1156);
+    let t7 = sample(values, 1158);
+    let t8 = sample(values, 1160);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1190);
-    let t12 = sample(values, 1191);
-    let t13 = sample(values, 1192);
-    let t14 = sample(values, 1193);
+    let t11 = sample(values, 1150);
+    let t12 = sample(values, 1151);
+    let t13 = sample(values, 1152);
+    let t14 = sample(values, 1153);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7270,7 +7105,7 @@ fn orderbook_place_c15(values: Span<Coordinates>, relations: Span<LookupElements
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 252);
+    let t26 = sample(values, 212);
     let t27 = mul_small(t22, t26);
     let t28 = mul_small(t21, t26);
     let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
@@ -7356,7 +7191,7 @@ fn orderbook_cancel_fold_0(
 #[inline(never)]
 fn orderbook_cancel_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 16), values.slice(296, 16));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 16), values.slice(256, 16));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 0);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -7367,11 +7202,11 @@ fn orderbook_cancel_i0(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 9), values.slice(296, 9));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 9), values.slice(256, 9));
     let t2 = alpha(relations, 0, 10);
     let t3 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[0].alpha_powers).slice(11, 2), values.slice(306, 2));
+    let t5 = alpha_dot((*relations[0].alpha_powers).slice(11, 2), values.slice(266, 2));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 0);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -7382,8 +7217,8 @@ fn orderbook_cancel_i1(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 0, 0);
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(296, 8));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 5), values.slice(312, 5));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(256, 8));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 5), values.slice(272, 5));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -7394,13 +7229,13 @@ fn orderbook_cancel_i2(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 0, 0);
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(296, 8));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(256, 8));
     let t2 = alpha(relations, 0, 9);
-    let t3 = sample(values, 312);
+    let t3 = sample(values, 272);
     let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
     let t6 = mul_small(t2, t5);
-    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(317, 4));
+    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(277, 4));
     let t8 = Wide { a: t0.a + t1.a + t6.a + t7.a, b: t0.b + t1.b + t6.b + t7.b, c: t0.c + t1.c + t6.c + t7.c, d: t0.d + t1.d + t6.d + t7.d };
     let t9 = relation_z(relations, 0);
     let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
@@ -7411,11 +7246,11 @@ fn orderbook_cancel_i3(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 328);
+    let t3 = sample(values, 288);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(313, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(273, 4));
     let t6 = alpha(relations, 1, 11);
     let t7 = mul_small(t6, t0);
     let t8 = Wide { a: t0.a + t1.a + t4.a + t5.a + t7.a, b: t0.b + t1.b + t4.b + t5.b + t7.b, c: t0.c + t1.c + t4.c + t5.c + t7.c, d: t0.d + t1.d + t4.d + t5.d + t7.d };
@@ -7428,11 +7263,11 @@ fn orderbook_cancel_i4(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 328);
+    let t3 = sample(values, 288);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(296, 8));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(256, 8));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -7443,13 +7278,13 @@ fn orderbook_cancel_i5(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 328);
+    let t3 = sample(values, 288);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
     let t6 = alpha(relations, 1, 7);
-    let t7 = sample(values, 304);
+    let t7 = sample(values, 264);
     let t8 = mul_small(t6, t7);
     let t9 = Wide { a: t0.a + t1.a + t4.a + t5.a + t8.a, b: t0.b + t1.b + t4.b + t5.b + t8.b, c: t0.c + t1.c + t4.c + t5.c + t8.c, d: t0.d + t1.d + t4.d + t5.d + t8.d };
     let t10 = relation_z(relations, 1);
@@ -7461,16 +7296,16 @@ fn orderbook_cancel_i6(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 328);
+    let t3 = sample(values, 288);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
     let t6 = mul_small(t5, t0);
     let t7 = alpha(relations, 1, 11);
-    let t8 = sample(values, 312);
+    let t8 = sample(values, 272);
     let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(12, 3), values.slice(317, 3));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(12, 3), values.slice(277, 3));
     let t11 = Wide { a: t0.a + t1.a + t4.a + t6.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t6.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t6.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t6.d + t9.d + t10.d };
     let t12 = relation_z(relations, 1);
     let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
@@ -7481,17 +7316,17 @@ fn orderbook_cancel_i7(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 328);
+    let t3 = sample(values, 288);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
     let t6 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t7 = mul_small(t5, t6);
     let t8 = alpha(relations, 1, 7);
-    let t9 = sample(values, 320);
+    let t9 = sample(values, 280);
     let t10 = mul_small(t8, t9);
-    let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(325, 3));
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(285, 3));
     let t12 = alpha(relations, 1, 14);
     let t13 = mul_small(t12, t0);
     let t14 = Wide { a: t0.a + t1.a + t4.a + t7.a + t10.a + t11.a + t13.a, b: t0.b + t1.b + t4.b + t7.b + t10.b + t11.b + t13.b, c: t0.c + t1.c + t4.c + t7.c + t10.c + t11.c + t13.c, d: t0.d + t1.d + t4.d + t7.d + t10.d + t11.d + t13.d };
@@ -7504,11 +7339,11 @@ fn orderbook_cancel_i8(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(321, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 328);
+    let t3 = sample(values, 288);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(313, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(273, 4));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -7518,7 +7353,7 @@ fn orderbook_cancel_i9(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 0 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 295);
+    let t0 = sample(values, 255);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -7528,7 +7363,7 @@ fn orderbook_cancel_c0(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 1 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 305);
+    let t0 = sample(values, 265);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: 2, b: 0, c: 0, d: 0 };
@@ -7543,16 +7378,16 @@ fn orderbook_cancel_c1(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 2 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1202);
-    let t1 = sample(values, 1203);
-    let t2 = sample(values, 1204);
-    let t3 = sample(values, 1205);
+    let t0 = sample(values, 1162);
+    let t1 = sample(values, 1163);
+    let t2 = sample(values, 1164);
+    let t3 = sample(values, 1165);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 295);
+    let t9 = sample(values, 255);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = mul_small(t5, t9);
@@ -7564,22 +7399,22 @@ fn orderbook_cancel_c2(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 3 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1206);
-    let t1 = sample(values, 1207);
-    let t2 = sample(values, 1208);
-    let t3 = sample(values, 1209);
+    let t0 = sample(values, 1166);
+    let t1 = sample(values, 1167);
+    let t2 = sample(values, 1168);
+    let t3 = sample(values, 1169);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1202);
-    let t6 = sample(values, 1203);
-    let t7 = sample(values, 1204);
-    let t8 = sample(values, 1205);
+    let t5 = sample(values, 1162);
+    let t6 = sample(values, 1163);
+    let t7 = sample(values, 1164);
+    let t8 = sample(values, 1165);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 295);
+    let t15 = sample(values, 255);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
     let t18 = mul_small(t11, t15);
@@ -7591,22 +7426,22 @@ fn orderbook_cancel_c3(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 4 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1210);
-    let t1 = sample(values, 1211);
-    let t2 = sample(values, 1212);
-    let t3 = sample(values, 1213);
+    let t0 = sample(values, 1170);
+    let t1 = sample(values, 1171);
+    let t2 = sample(values, 1172);
+    let t3 = sample(values, 1173);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1206);
-    let t6 = sample(values, 1207);
-    let t7 = sample(values, 1208);
-    let t8 = sample(values, 1209);
+    let t5 = sample(values, 1166);
+    let t6 = sample(values, 1167);
+    let t7 = sample(values, 1168);
+    let t8 = sample(values, 1169);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
     let t12 = *slots[7];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 295);
+    let t15 = sample(values, 255);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7617,22 +7452,22 @@ fn orderbook_cancel_c4(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 5 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1214);
-    let t1 = sample(values, 1215);
-    let t2 = sample(values, 1216);
-    let t3 = sample(values, 1217);
+    let t0 = sample(values, 1174);
+    let t1 = sample(values, 1175);
+    let t2 = sample(values, 1176);
+    let t3 = sample(values, 1177);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1210);
-    let t6 = sample(values, 1211);
-    let t7 = sample(values, 1212);
-    let t8 = sample(values, 1213);
+    let t5 = sample(values, 1170);
+    let t6 = sample(values, 1171);
+    let t7 = sample(values, 1172);
+    let t8 = sample(values, 1173);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
     let t12 = *slots[9];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 295);
+    let t15 = sample(values, 255);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7643,21 +7478,21 @@ fn orderbook_cancel_c5(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 6 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1219);
-    let t1 = sample(values, 1221);
-    let t2 = sample(values, 1223);
-    let t3 = sample(values, 1225);
+    let t0 = sample(values, 1179);
+    let t1 = sample(values, 1181);
+    let t2 = sample(values, 1183);
+    let t3 = sample(values, 1185);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1218);
-    let t6 = sample(values, 1220);
-    let t7 = sample(values, 1222);
-    let t8 = sample(values, 1224);
+    let t5 = sample(values, 1178);
+    let t6 = sample(values, 1180);
+    let t7 = sample(values, 1182);
+    let t8 = sample(values, 1184);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1214);
-    let t12 = sample(values, 1215);
-    let t13 = sample(values, 1216);
-    let t14 = sample(values, 1217);
+    let t11 = sample(values, 1174);
+    let t12 = sample(values, 1175);
+    let t13 = sample(values, 1176);
+    let t14 = sample(values, 1177);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7669,7 +7504,7 @@ fn orderbook_cancel_c6(values: Span<Coordinates>, relations: Span<LookupElements
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 295);
+    let t26 = sample(values, 255);
     let t27 = mul_small(t22, t26);
     let t28 = Wide { a: -t26.a, b: -t26.b, c: -t26.c, d: -t26.d };
     let t29 = mul_small(t21, t28);
@@ -7736,10 +7571,10 @@ fn chain_step_fold_0(
 /// Intermediate 0 of `chain_step`.
 #[inline(never)]
 fn chain_step_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(336, 4));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 6), values.slice(330, 6));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(296, 4));
+    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 6), values.slice(290, 6));
     let t2 = alpha(relations, 2, 10);
-    let t3 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(340, 16));
+    let t3 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(300, 16));
     let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
     let t5 = relation_z(relations, 2);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -7750,11 +7585,11 @@ fn chain_step_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn chain_step_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(330, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(290, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 356);
+    let t3 = sample(values, 316);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 6), values.slice(334, 6));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 6), values.slice(294, 6));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -7765,36 +7600,36 @@ fn chain_step_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(330, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(290, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 356);
+    let t3 = sample(values, 316);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 334);
+    let t6 = sample(values, 294);
     let t7 = mul_small(t5, t6);
     let t8 = alpha(relations, 1, 7);
-    let t9 = sample(values, 335);
+    let t9 = sample(values, 295);
     let t10 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t11 = Wide { a: t9.a + t10.a, b: t9.b + t10.b, c: t9.c + t10.c, d: t9.d + t10.d };
     let t12 = mul_small(t8, t11);
     let t13 = alpha(relations, 1, 8);
-    let t14 = sample(values, 340);
-    let t15 = sample(values, 336);
+    let t14 = sample(values, 300);
+    let t15 = sample(values, 296);
     let t16 = Wide { a: t14.a + t15.a, b: t14.b + t15.b, c: t14.c + t15.c, d: t14.d + t15.d };
     let t17 = mul_small(t13, t16);
     let t18 = alpha(relations, 1, 9);
-    let t19 = sample(values, 341);
-    let t20 = sample(values, 337);
+    let t19 = sample(values, 301);
+    let t20 = sample(values, 297);
     let t21 = Wide { a: t19.a + t20.a, b: t19.b + t20.b, c: t19.c + t20.c, d: t19.d + t20.d };
     let t22 = mul_small(t18, t21);
     let t23 = alpha(relations, 1, 10);
-    let t24 = sample(values, 342);
-    let t25 = sample(values, 338);
+    let t24 = sample(values, 302);
+    let t25 = sample(values, 298);
     let t26 = Wide { a: t24.a + t25.a, b: t24.b + t25.b, c: t24.c + t25.c, d: t24.d + t25.d };
     let t27 = mul_small(t23, t26);
     let t28 = alpha(relations, 1, 11);
-    let t29 = sample(values, 343);
-    let t30 = sample(values, 339);
+    let t29 = sample(values, 303);
+    let t30 = sample(values, 299);
     let t31 = Wide { a: t29.a + t30.a, b: t29.b + t30.b, c: t29.c + t30.c, d: t29.d + t30.d };
     let t32 = mul_small(t28, t31);
     let t33 = Wide { a: t0.a + t1.a + t4.a + t7.a + t12.a + t17.a + t22.a + t27.a + t32.a, b: t0.b + t1.b + t4.b + t7.b + t12.b + t17.b + t22.b + t27.b + t32.b, c: t0.c + t1.c + t4.c + t7.c + t12.c + t17.c + t22.c + t27.c + t32.c, d: t0.d + t1.d + t4.d + t7.d + t12.d + t17.d + t22.d + t27.d + t32.d };
@@ -7806,7 +7641,7 @@ fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 0 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 329);
+    let t0 = sample(values, 289);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -7816,7 +7651,7 @@ fn chain_step_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 1 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 335);
+    let t0 = sample(values, 295);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -7829,16 +7664,16 @@ fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1226);
-    let t1 = sample(values, 1227);
-    let t2 = sample(values, 1228);
-    let t3 = sample(values, 1229);
+    let t0 = sample(values, 1186);
+    let t1 = sample(values, 1187);
+    let t2 = sample(values, 1188);
+    let t3 = sample(values, 1189);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 329);
+    let t9 = sample(values, 289);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -7851,21 +7686,21 @@ fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1231);
-    let t1 = sample(values, 1233);
-    let t2 = sample(values, 1235);
-    let t3 = sample(values, 1237);
+    let t0 = sample(values, 1191);
+    let t1 = sample(values, 1193);
+    let t2 = sample(values, 1195);
+    let t3 = sample(values, 1197);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1230);
-    let t6 = sample(values, 1232);
-    let t7 = sample(values, 1234);
-    let t8 = sample(values, 1236);
+    let t5 = sample(values, 1190);
+    let t6 = sample(values, 1192);
+    let t7 = sample(values, 1194);
+    let t8 = sample(values, 1196);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1226);
-    let t12 = sample(values, 1227);
-    let t13 = sample(values, 1228);
-    let t14 = sample(values, 1229);
+    let t11 = sample(values, 1186);
+    let t12 = sample(values, 1187);
+    let t13 = sample(values, 1188);
+    let t14 = sample(values, 1189);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7874,7 +7709,7 @@ fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
     let t21 = *slots[4];
     let t22 = mul_small(t20, t21);
-    let t23 = sample(values, 329);
+    let t23 = sample(values, 289);
     let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
     t24
 }
@@ -7943,7 +7778,7 @@ fn digest_sponge_fold_0(
 /// Intermediate 0 of `digest_sponge`.
 #[inline(never)]
 fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(364, 32));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(324, 32));
     let t1 = Wide { a: t0.a, b: t0.b, c: t0.c, d: t0.d };
     let t2 = relation_z(relations, 2);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
@@ -7954,14 +7789,14 @@ fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(318, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 396);
+    let t3 = sample(values, 356);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 362);
+    let t6 = sample(values, 322);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(372, 8));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(332, 8));
     let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
     let t10 = relation_z(relations, 1);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
@@ -7972,14 +7807,14 @@ fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(318, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 396);
+    let t3 = sample(values, 356);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 362);
+    let t6 = sample(values, 322);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(364, 8));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(324, 8));
     let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
     let t10 = relation_z(relations, 1);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
@@ -7990,16 +7825,16 @@ fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(318, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 396);
+    let t3 = sample(values, 356);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 362);
+    let t6 = sample(values, 322);
     let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
     let t9 = mul_small(t5, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(388, 8));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(348, 8));
     let t11 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t9.d + t10.d };
     let t12 = relation_z(relations, 1);
     let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
@@ -8010,15 +7845,15 @@ fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(318, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 396);
+    let t3 = sample(values, 356);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(358, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(318, 4));
     let t6 = alpha(relations, 1, 11);
     let t7 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t8 = mul_small(t6, t7);
-    let t9 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(380, 8));
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(340, 8));
     let t10 = Wide { a: t0.a + t1.a + t4.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t4.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t4.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t4.d + t5.d + t8.d + t9.d };
     let t11 = relation_z(relations, 1);
     let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
@@ -8030,9 +7865,9 @@ fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 396);
+    let t2 = sample(values, 356);
     let t3 = mul_small(t1, t2);
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(380, 8));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(340, 8));
     let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
@@ -8042,7 +7877,7 @@ fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 0 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 357);
+    let t0 = sample(values, 317);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8052,7 +7887,7 @@ fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 1 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 363);
+    let t0 = sample(values, 323);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8062,8 +7897,8 @@ fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 2 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 363);
-    let t1 = sample(values, 362);
+    let t0 = sample(values, 323);
+    let t1 = sample(values, 322);
     let t2 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -8073,9 +7908,9 @@ fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 3 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 363);
+    let t0 = sample(values, 323);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 357);
+    let t2 = sample(values, 317);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -8084,16 +7919,16 @@ fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 4 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1238);
-    let t1 = sample(values, 1239);
-    let t2 = sample(values, 1240);
-    let t3 = sample(values, 1241);
+    let t0 = sample(values, 1198);
+    let t1 = sample(values, 1199);
+    let t2 = sample(values, 1200);
+    let t3 = sample(values, 1201);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 357);
+    let t9 = sample(values, 317);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -8106,25 +7941,25 @@ fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 5 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1242);
-    let t1 = sample(values, 1243);
-    let t2 = sample(values, 1244);
-    let t3 = sample(values, 1245);
+    let t0 = sample(values, 1202);
+    let t1 = sample(values, 1203);
+    let t2 = sample(values, 1204);
+    let t3 = sample(values, 1205);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1238);
-    let t6 = sample(values, 1239);
-    let t7 = sample(values, 1240);
-    let t8 = sample(values, 1241);
+    let t5 = sample(values, 1198);
+    let t6 = sample(values, 1199);
+    let t7 = sample(values, 1200);
+    let t8 = sample(values, 1201);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 357);
+    let t15 = sample(values, 317);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
-    let t18 = sample(values, 363);
+    let t18 = sample(values, 323);
     let t19 = Wide { a: t15.a - t18.a, b: t15.b - t18.b, c: t15.c - t18.c, d: t15.d - t18.d };
     let t20 = mul_small(t11, t19);
     let t21 = Wide { a: t17.a + t20.a, b: t17.b + t20.b, c: t17.c + t20.c, d: t17.d + t20.d };
@@ -8135,21 +7970,21 @@ fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 6 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1247);
-    let t1 = sample(values, 1249);
-    let t2 = sample(values, 1251);
-    let t3 = sample(values, 1253);
+    let t0 = sample(values, 1207);
+    let t1 = sample(values, 1209);
+    let t2 = sample(values, 1211);
+    let t3 = sample(values, 1213);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1246);
-    let t6 = sample(values, 1248);
-    let t7 = sample(values, 1250);
-    let t8 = sample(values, 1252);
+    let t5 = sample(values, 1206);
+    let t6 = sample(values, 1208);
+    let t7 = sample(values, 1210);
+    let t8 = sample(values, 1212);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1242);
-    let t12 = sample(values, 1243);
-    let t13 = sample(values, 1244);
-    let t14 = sample(values, 1245);
+    let t11 = sample(values, 1202);
+    let t12 = sample(values, 1203);
+    let t13 = sample(values, 1204);
+    let t14 = sample(values, 1205);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -8161,7 +7996,7 @@ fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 363);
+    let t26 = sample(values, 323);
     let t27 = mul_small(t22, t26);
     let t28 = mul_small(t21, t26);
     let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
@@ -8280,9 +8115,9 @@ fn key_sponge_fold_2(
 /// Intermediate 0 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 8), values.slice(426, 8));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(8, 8), values.slice(407, 8));
-    let t2 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(442, 16));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 8), values.slice(386, 8));
+    let t1 = alpha_dot((*relations[2].alpha_powers).slice(8, 8), values.slice(367, 8));
+    let t2 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(402, 16));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 2);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -8293,22 +8128,22 @@ fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 461);
+    let t3 = sample(values, 421);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 402);
+    let t6 = sample(values, 362);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 16), values.slice(407, 16));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 16), values.slice(367, 16));
     let t9 = alpha(relations, 1, 23);
-    let t10 = sample(values, 404);
-    let t11 = sample(values, 405);
+    let t10 = sample(values, 364);
+    let t11 = sample(values, 365);
     let t12 = Wide { a: t11.a * 2, b: t11.b * 2, c: t11.c * 2, d: t11.d * 2 };
     let t13 = Wide { a: t10.a + t12.a, b: t10.b + t12.b, c: t10.c + t12.c, d: t10.d + t12.d };
     let t14 = mul_small(t9, t13);
     let t15 = alpha(relations, 1, 24);
-    let t16 = sample(values, 406);
+    let t16 = sample(values, 366);
     let t17 = mul_small(t15, t16);
     let t18 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a + t14.a + t17.a, b: t0.b + t1.b + t4.b + t7.b + t8.b + t14.b + t17.b, c: t0.c + t1.c + t4.c + t7.c + t8.c + t14.c + t17.c, d: t0.d + t1.d + t4.d + t7.d + t8.d + t14.d + t17.d };
     let t19 = relation_z(relations, 1);
@@ -8320,18 +8155,18 @@ fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 461);
+    let t3 = sample(values, 421);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 402);
+    let t6 = sample(values, 362);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = mul_small(t5, t7);
     let t9 = alpha(relations, 1, 7);
-    let t10 = sample(values, 423);
+    let t10 = sample(values, 383);
     let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(434, 4));
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(394, 4));
     let t13 = Wide { a: t0.a + t1.a + t4.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t8.d + t11.d + t12.d };
     let t14 = relation_z(relations, 1);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
@@ -8342,20 +8177,20 @@ fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 461);
+    let t3 = sample(values, 421);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 402);
+    let t6 = sample(values, 362);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
     let t10 = mul_small(t5, t9);
     let t11 = alpha(relations, 1, 7);
-    let t12 = sample(values, 424);
+    let t12 = sample(values, 384);
     let t13 = mul_small(t11, t12);
-    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(438, 4));
+    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(398, 4));
     let t15 = Wide { a: t0.a + t1.a + t4.a + t10.a + t13.a + t14.a, b: t0.b + t1.b + t4.b + t10.b + t13.b + t14.b, c: t0.c + t1.c + t4.c + t10.c + t13.c + t14.c, d: t0.d + t1.d + t4.d + t10.d + t13.d + t14.d };
     let t16 = relation_z(relations, 1);
     let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
@@ -8366,62 +8201,62 @@ fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 461);
+    let t3 = sample(values, 421);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 402);
+    let t6 = sample(values, 362);
     let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
     let t9 = mul_small(t5, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(450, 8));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(410, 8));
     let t11 = alpha(relations, 1, 15);
-    let t12 = sample(values, 458);
-    let t13 = sample(values, 416);
+    let t12 = sample(values, 418);
+    let t13 = sample(values, 376);
     let t14 = mul_small(t12, t13);
     let t15 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
-    let t16 = sample(values, 425);
+    let t16 = sample(values, 385);
     let t17 = mul_small(t15, t16);
     let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
     let t19 = mul_small(t11, t18);
     let t20 = alpha(relations, 1, 16);
-    let t21 = sample(values, 417);
+    let t21 = sample(values, 377);
     let t22 = mul_small(t12, t21);
     let t23 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t24 = mul_small(t23, t13);
     let t25 = Wide { a: t22.a + t24.a, b: t22.b + t24.b, c: t22.c + t24.c, d: t22.d + t24.d };
     let t26 = mul_small(t20, t25);
     let t27 = alpha(relations, 1, 17);
-    let t28 = sample(values, 418);
+    let t28 = sample(values, 378);
     let t29 = mul_small(t12, t28);
     let t30 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t31 = mul_small(t30, t21);
     let t32 = Wide { a: t29.a + t31.a, b: t29.b + t31.b, c: t29.c + t31.c, d: t29.d + t31.d };
     let t33 = mul_small(t27, t32);
     let t34 = alpha(relations, 1, 18);
-    let t35 = sample(values, 419);
+    let t35 = sample(values, 379);
     let t36 = mul_small(t12, t35);
     let t37 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t38 = mul_small(t37, t28);
     let t39 = Wide { a: t36.a + t38.a, b: t36.b + t38.b, c: t36.c + t38.c, d: t36.d + t38.d };
     let t40 = mul_small(t34, t39);
     let t41 = alpha(relations, 1, 19);
-    let t42 = sample(values, 420);
+    let t42 = sample(values, 380);
     let t43 = mul_small(t12, t42);
     let t44 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t45 = mul_small(t44, t35);
     let t46 = Wide { a: t43.a + t45.a, b: t43.b + t45.b, c: t43.c + t45.c, d: t43.d + t45.d };
     let t47 = mul_small(t41, t46);
     let t48 = alpha(relations, 1, 20);
-    let t49 = sample(values, 421);
+    let t49 = sample(values, 381);
     let t50 = mul_small(t12, t49);
     let t51 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t52 = mul_small(t51, t42);
     let t53 = Wide { a: t50.a + t52.a, b: t50.b + t52.b, c: t50.c + t52.c, d: t50.d + t52.d };
     let t54 = mul_small(t48, t53);
     let t55 = alpha(relations, 1, 21);
-    let t56 = sample(values, 422);
+    let t56 = sample(values, 382);
     let t57 = mul_small(t12, t56);
     let t58 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t59 = mul_small(t58, t49);
@@ -8433,17 +8268,17 @@ fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t65 = mul_small(t62, t64);
     let t66 = alpha(relations, 1, 23);
     let t67 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
-    let t68 = sample(values, 404);
-    let t69 = sample(values, 405);
+    let t68 = sample(values, 364);
+    let t69 = sample(values, 365);
     let t70 = Wide { a: t69.a * 2, b: t69.b * 2, c: t69.c * 2, d: t69.d * 2 };
     let t71 = Wide { a: t68.a + t70.a + t7.a, b: t68.b + t70.b + t7.b, c: t68.c + t70.c + t7.c, d: t68.d + t70.d + t7.d };
     let t72 = mul_small(t67, t71);
     let t73 = narrow(t72);
     let t74 = mul_small(t66, t73);
     let t75 = alpha(relations, 1, 24);
-    let t76 = sample(values, 406);
-    let t77 = sample(values, 423);
-    let t78 = sample(values, 424);
+    let t76 = sample(values, 366);
+    let t77 = sample(values, 383);
+    let t78 = sample(values, 384);
     let t79 = Wide { a: t76.a + t77.a + t78.a, b: t76.b + t77.b + t78.b, c: t76.c + t77.c + t78.c, d: t76.d + t77.d + t78.d };
     let t80 = mul_small(t75, t79);
     let t81 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a + t19.a + t26.a + t33.a + t40.a + t47.a + t54.a + t61.a + t65.a + t74.a + t80.a, b: t0.b + t1.b + t4.b + t9.b + t10.b + t19.b + t26.b + t33.b + t40.b + t47.b + t54.b + t61.b + t65.b + t74.b + t80.b, c: t0.c + t1.c + t4.c + t9.c + t10.c + t19.c + t26.c + t33.c + t40.c + t47.c + t54.c + t61.c + t65.c + t74.c + t80.c, d: t0.d + t1.d + t4.d + t9.d + t10.d + t19.d + t26.d + t33.d + t40.d + t47.d + t54.d + t61.d + t65.d + t74.d + t80.d };
@@ -8456,18 +8291,18 @@ fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 461);
+    let t3 = sample(values, 421);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 402);
+    let t6 = sample(values, 362);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = mul_small(t5, t7);
     let t9 = alpha(relations, 1, 7);
     let t10 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(426, 4));
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(386, 4));
     let t13 = Wide { a: t0.a + t1.a + t4.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t8.d + t11.d + t12.d };
     let t14 = relation_z(relations, 1);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
@@ -8478,12 +8313,12 @@ fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 461);
+    let t3 = sample(values, 421);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 402);
+    let t6 = sample(values, 362);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
@@ -8491,7 +8326,7 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t11 = alpha(relations, 1, 7);
     let t12 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t13 = mul_small(t11, t12);
-    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(430, 4));
+    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(390, 4));
     let t15 = Wide { a: t0.a + t1.a + t4.a + t10.a + t13.a + t14.a, b: t0.b + t1.b + t4.b + t10.b + t13.b + t14.b, c: t0.c + t1.c + t4.c + t10.c + t13.c + t14.c, d: t0.d + t1.d + t4.d + t10.d + t13.d + t14.d };
     let t16 = relation_z(relations, 1);
     let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
@@ -8501,7 +8336,7 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 7 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 459);
+    let t0 = sample(values, 419);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -8510,8 +8345,8 @@ fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 8 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 425);
-    let t1 = sample(values, 459);
+    let t0 = sample(values, 385);
+    let t1 = sample(values, 419);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -8522,7 +8357,7 @@ fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 9 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 460);
+    let t0 = sample(values, 420);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -8531,10 +8366,10 @@ fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 10 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 425);
+    let t0 = sample(values, 385);
     let t1 = Wide { a: 32769, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 460);
+    let t3 = sample(values, 420);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -8546,11 +8381,11 @@ fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 #[inline(never)]
 fn key_sponge_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(398, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 461);
+    let t3 = sample(values, 421);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(442, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(402, 4));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -8560,7 +8395,7 @@ fn key_sponge_i11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 0 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 397);
+    let t0 = sample(values, 357);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8570,7 +8405,7 @@ fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 1 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 403);
+    let t0 = sample(values, 363);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8580,7 +8415,7 @@ fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 404);
+    let t0 = sample(values, 364);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8590,7 +8425,7 @@ fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 405);
+    let t0 = sample(values, 365);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8600,9 +8435,9 @@ fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 4 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 458);
-    let t1 = sample(values, 404);
-    let t2 = sample(values, 405);
+    let t0 = sample(values, 418);
+    let t1 = sample(values, 364);
+    let t2 = sample(values, 365);
     let t3 = mul_small(t1, t2);
     let t4 = Wide { a: t0.a - t3.a, b: t0.b - t3.b, c: t0.c - t3.c, d: t0.d - t3.d };
     t4
@@ -8611,11 +8446,11 @@ fn key_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 5 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 425);
+    let t0 = sample(values, 385);
     let t1 = Wide { a: t0.a * 16, b: t0.b * 16, c: t0.c * 16, d: t0.d * 16 };
-    let t2 = sample(values, 415);
-    let t3 = sample(values, 423);
-    let t4 = sample(values, 424);
+    let t2 = sample(values, 375);
+    let t3 = sample(values, 383);
+    let t4 = sample(values, 384);
     let t5 = Wide { a: t4.a * 4, b: t4.b * 4, c: t4.c * 4, d: t4.d * 4 };
     let t6 = Wide { a: t3.a + t5.a, b: t3.b + t5.b, c: t3.c + t5.c, d: t3.d + t5.d };
     let t7 = Wide { a: t2.a - t6.a, b: t2.b - t6.b, c: t2.c - t6.c, d: t2.d - t6.d };
@@ -8626,8 +8461,8 @@ fn key_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 6 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 403);
-    let t1 = sample(values, 402);
+    let t0 = sample(values, 363);
+    let t1 = sample(values, 362);
     let t2 = Wide { a: 31, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -8637,10 +8472,10 @@ fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 7 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 403);
-    let t1 = sample(values, 406);
-    let t2 = sample(values, 423);
-    let t3 = sample(values, 424);
+    let t0 = sample(values, 363);
+    let t1 = sample(values, 366);
+    let t2 = sample(values, 383);
+    let t3 = sample(values, 384);
     let t4 = Wide { a: t1.a + t2.a + t3.a, b: t1.b + t2.b + t3.b, c: t1.c + t2.c + t3.c, d: t1.d + t2.d + t3.d };
     let t5 = Wide { a: 104, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -8651,9 +8486,9 @@ fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 8 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 403);
+    let t0 = sample(values, 363);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 397);
+    let t2 = sample(values, 357);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -8662,9 +8497,9 @@ fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 9 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 403);
+    let t0 = sample(values, 363);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 458);
+    let t2 = sample(values, 418);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -8673,16 +8508,16 @@ fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 10 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1254);
-    let t1 = sample(values, 1255);
-    let t2 = sample(values, 1256);
-    let t3 = sample(values, 1257);
+    let t0 = sample(values, 1214);
+    let t1 = sample(values, 1215);
+    let t2 = sample(values, 1216);
+    let t3 = sample(values, 1217);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 397);
+    let t9 = sample(values, 357);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -8695,22 +8530,22 @@ fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 11 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1258);
-    let t1 = sample(values, 1259);
-    let t2 = sample(values, 1260);
-    let t3 = sample(values, 1261);
+    let t0 = sample(values, 1218);
+    let t1 = sample(values, 1219);
+    let t2 = sample(values, 1220);
+    let t3 = sample(values, 1221);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1254);
-    let t6 = sample(values, 1255);
-    let t7 = sample(values, 1256);
-    let t8 = sample(values, 1257);
+    let t5 = sample(values, 1214);
+    let t6 = sample(values, 1215);
+    let t7 = sample(values, 1216);
+    let t8 = sample(values, 1217);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 397);
+    let t15 = sample(values, 357);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -8721,21 +8556,21 @@ fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 12 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1262);
-    let t1 = sample(values, 1263);
-    let t2 = sample(values, 1264);
-    let t3 = sample(values, 1265);
+    let t0 = sample(values, 1222);
+    let t1 = sample(values, 1223);
+    let t2 = sample(values, 1224);
+    let t3 = sample(values, 1225);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1258);
-    let t6 = sample(values, 1259);
-    let t7 = sample(values, 1260);
-    let t8 = sample(values, 1261);
+    let t5 = sample(values, 1218);
+    let t6 = sample(values, 1219);
+    let t7 = sample(values, 1220);
+    let t8 = sample(values, 1221);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
     let t12 = mul_small(t10, t11);
-    let t13 = sample(values, 397);
-    let t14 = sample(values, 403);
+    let t13 = sample(values, 357);
+    let t14 = sample(values, 363);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
     let t16 = Wide { a: t12.a - t15.a, b: t12.b - t15.b, c: t12.c - t15.c, d: t12.d - t15.d };
     t16
@@ -8744,22 +8579,22 @@ fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 13 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1266);
-    let t1 = sample(values, 1267);
-    let t2 = sample(values, 1268);
-    let t3 = sample(values, 1269);
+    let t0 = sample(values, 1226);
+    let t1 = sample(values, 1227);
+    let t2 = sample(values, 1228);
+    let t3 = sample(values, 1229);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1262);
-    let t6 = sample(values, 1263);
-    let t7 = sample(values, 1264);
-    let t8 = sample(values, 1265);
+    let t5 = sample(values, 1222);
+    let t6 = sample(values, 1223);
+    let t7 = sample(values, 1224);
+    let t8 = sample(values, 1225);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[7];
     let t12 = *slots[8];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 397);
+    let t15 = sample(values, 357);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
     let t18 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
@@ -8772,22 +8607,22 @@ fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 14 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1270);
-    let t1 = sample(values, 1271);
-    let t2 = sample(values, 1272);
-    let t3 = sample(values, 1273);
+    let t0 = sample(values, 1230);
+    let t1 = sample(values, 1231);
+    let t2 = sample(values, 1232);
+    let t3 = sample(values, 1233);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1266);
-    let t6 = sample(values, 1267);
-    let t7 = sample(values, 1268);
-    let t8 = sample(values, 1269);
+    let t5 = sample(values, 1226);
+    let t6 = sample(values, 1227);
+    let t7 = sample(values, 1228);
+    let t8 = sample(values, 1229);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[9];
     let t12 = *slots[10];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 458);
+    let t15 = sample(values, 418);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -8798,22 +8633,22 @@ fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 15 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1274);
-    let t1 = sample(values, 1275);
-    let t2 = sample(values, 1276);
-    let t3 = sample(values, 1277);
+    let t0 = sample(values, 1234);
+    let t1 = sample(values, 1235);
+    let t2 = sample(values, 1236);
+    let t3 = sample(values, 1237);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1270);
-    let t6 = sample(values, 1271);
-    let t7 = sample(values, 1272);
-    let t8 = sample(values, 1273);
+    let t5 = sample(values, 1230);
+    let t6 = sample(values, 1231);
+    let t7 = sample(values, 1232);
+    let t8 = sample(values, 1233);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[11];
     let t12 = *slots[12];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 458);
+    let t15 = sample(values, 418);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -8824,21 +8659,21 @@ fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 16 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1279);
-    let t1 = sample(values, 1281);
-    let t2 = sample(values, 1283);
-    let t3 = sample(values, 1285);
+    let t0 = sample(values, 1239);
+    let t1 = sample(values, 1241);
+    let t2 = sample(values, 1243);
+    let t3 = sample(values, 1245);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1278);
-    let t6 = sample(values, 1280);
-    let t7 = sample(values, 1282);
-    let t8 = sample(values, 1284);
+    let t5 = sample(values, 1238);
+    let t6 = sample(values, 1240);
+    let t7 = sample(values, 1242);
+    let t8 = sample(values, 1244);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1274);
-    let t12 = sample(values, 1275);
-    let t13 = sample(values, 1276);
-    let t14 = sample(values, 1277);
+    let t11 = sample(values, 1234);
+    let t12 = sample(values, 1235);
+    let t13 = sample(values, 1236);
+    let t14 = sample(values, 1237);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -8847,7 +8682,7 @@ fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
     let t21 = *slots[13];
     let t22 = mul_small(t20, t21);
-    let t23 = sample(values, 403);
+    let t23 = sample(values, 363);
     let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
     t24
 }
@@ -8910,7 +8745,7 @@ fn tx_list_fold_0(
 /// Intermediate 0 of `tx_list`.
 #[inline(never)]
 fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(464, 32));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(424, 32));
     let t1 = Wide { a: t0.a, b: t0.b, c: t0.c, d: t0.d };
     let t2 = relation_z(relations, 2);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
@@ -8921,7 +8756,7 @@ fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 #[inline(never)]
 fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(463, 9));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(423, 9));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 1);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -8933,9 +8768,9 @@ fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 463);
+    let t2 = sample(values, 423);
     let t3 = mul_small(t1, t2);
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(472, 8));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(432, 8));
     let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
@@ -8947,11 +8782,11 @@ fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 463);
+    let t2 = sample(values, 423);
     let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
     let t5 = mul_small(t1, t4);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(488, 8));
+    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(448, 8));
     let t7 = Wide { a: t0.a + t5.a + t6.a, b: t0.b + t5.b + t6.b, c: t0.c + t5.c + t6.c, d: t0.d + t5.d + t6.d };
     let t8 = relation_z(relations, 1);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
@@ -8961,7 +8796,7 @@ fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 0 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 462);
+    let t0 = sample(values, 422);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8971,16 +8806,16 @@ fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 1 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1286);
-    let t1 = sample(values, 1287);
-    let t2 = sample(values, 1288);
-    let t3 = sample(values, 1289);
+    let t0 = sample(values, 1246);
+    let t1 = sample(values, 1247);
+    let t2 = sample(values, 1248);
+    let t3 = sample(values, 1249);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 462);
+    let t9 = sample(values, 422);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -8993,21 +8828,21 @@ fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 2 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1291);
-    let t1 = sample(values, 1293);
-    let t2 = sample(values, 1295);
-    let t3 = sample(values, 1297);
+    let t0 = sample(values, 1251);
+    let t1 = sample(values, 1253);
+    let t2 = sample(values, 1255);
+    let t3 = sample(values, 1257);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1290);
-    let t6 = sample(values, 1292);
-    let t7 = sample(values, 1294);
-    let t8 = sample(values, 1296);
+    let t5 = sample(values, 1250);
+    let t6 = sample(values, 1252);
+    let t7 = sample(values, 1254);
+    let t8 = sample(values, 1256);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1286);
-    let t12 = sample(values, 1287);
-    let t13 = sample(values, 1288);
-    let t14 = sample(values, 1289);
+    let t11 = sample(values, 1246);
+    let t12 = sample(values, 1247);
+    let t13 = sample(values, 1248);
+    let t14 = sample(values, 1249);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -9019,7 +8854,7 @@ fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 462);
+    let t26 = sample(values, 422);
     let t27 = Wide { a: -t26.a, b: -t26.b, c: -t26.c, d: -t26.d };
     let t28 = mul_small(t22, t27);
     let t29 = mul_small(t21, t26);
@@ -9106,15 +8941,15 @@ fn range_table_i0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 0 of `range_table` (undivided).
 #[inline(never)]
 fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1307);
-    let t1 = sample(values, 1309);
-    let t2 = sample(values, 1311);
-    let t3 = sample(values, 1313);
+    let t0 = sample(values, 1267);
+    let t1 = sample(values, 1269);
+    let t2 = sample(values, 1271);
+    let t3 = sample(values, 1273);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1306);
-    let t6 = sample(values, 1308);
-    let t7 = sample(values, 1310);
-    let t8 = sample(values, 1312);
+    let t5 = sample(values, 1266);
+    let t6 = sample(values, 1268);
+    let t7 = sample(values, 1270);
+    let t8 = sample(values, 1272);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[0];
@@ -9123,7 +8958,7 @@ fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t14 = Wide { a: t10.a + t13.a, b: t10.b + t13.b, c: t10.c + t13.c, d: t10.d + t13.d };
     let t15 = *slots[2];
     let t16 = mul_small(t14, t15);
-    let t17 = sample(values, 797);
+    let t17 = sample(values, 757);
     let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
     let t19 = Wide { a: t16.a - t18.a, b: t16.b - t18.b, c: t16.c - t18.c, d: t16.d - t18.d };
     t19

@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x22f2b5668d0f331f466fc9c0e51c9c7649631c1ca9f1f9a2d18890895697529;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x5a1e344d42301f656d7ccc5c50b86c2268561079bf94a17cf1c8429ac2656c9;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x3155462e40d585f7e74382c8d72d0fdbf67011ea0e313605a2394b5d4a4a775;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x300d8b9754666bd404d1e347a03b9c7bc89a2586ab46a4ca8c7f181f98b521a;

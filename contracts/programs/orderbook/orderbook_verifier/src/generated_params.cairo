@@ -19,7 +19,7 @@ pub fn default_orderbook_params() -> SignedStarkParams {
         pow_bits: 16,
         log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x2497b693845cf3006eceb3115ac73d273eced43863b59f91041b0773334eda7,
+        signed_air_digest: 0x61e8201489235c126b46f4f61393c8e5876f75cc66bd1cf8e018b844f9a5294,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,
