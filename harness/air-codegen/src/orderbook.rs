@@ -13,7 +13,7 @@ use crate::CodegenError;
 
 /// The fill's constraints `OrderBookFillAir` folds (the rest are `OrderBookAir`'s): a multiple of
 /// the generated fold chunk, chosen so both classes fit Starknet's class limit with room.
-pub const FILL_SPLIT: usize = 112;
+pub const FILL_SPLIT: usize = 104;
 
 /// The generated evaluation (programs, shape, composition), relative to the workspace root.
 pub const ORDERBOOK_AIR_RELATIVE_PATH: &str = "contracts/programs/orderbook/orderbook_air/src/generated_air.cairo";

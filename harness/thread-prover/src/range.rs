@@ -75,6 +75,26 @@ pub fn split16<T: Lane>(multiplicity: T, v: T, lo: T) -> [Frac<T>; 2] {
     [Frac::new(Rel::Range, multiplicity.clone(), vec![lo]), Frac::new(Rel::Range, multiplicity, vec![hi])]
 }
 
+/// The three 8-bit look-ups that range-check `v` in `0..2^bits` (`8 < bits < 16`) given its
+/// low byte `lo` (a column): `RangeCheck(lo)`, `RangeCheck(hi)` and `RangeCheck(hi + 2^8 -
+/// 2^(bits - 8))` with `hi = (v - lo) / 2^8`, each with `multiplicity`. Both of `hi`'s
+/// look-ups pass iff `hi` is in `0..2^8` and in `2^(bits - 8) - 2^8..2^(bits - 8)` mod `p`,
+/// i.e. in `0..2^(bits - 8)` (the second range's part below zero is `p - 2^8 + ..`, outside
+/// the first); so `v = 256 hi + lo < 2^bits`, and every such `v` has these look-ups. One
+/// look-up fewer than a value checked twice by [`split16`] (`v` and `v + 2^16 - 2^bits`),
+/// and one low-byte column instead of two.
+pub fn split_below<T: Lane>(multiplicity: T, v: T, lo: T, bits: u32) -> [Frac<T>; 3] {
+    assert!(bits > SIGNED_RANGE_BITS && bits < 2 * SIGNED_RANGE_BITS, "split_below checks 9 to 15 bits, not {bits}");
+    let hi = (v - lo.clone()) * BaseField::from(INV_256);
+    let mut shifted = hi.clone();
+    shifted += BaseField::from((1u32 << SIGNED_RANGE_BITS) - (1u32 << (bits - SIGNED_RANGE_BITS)));
+    [
+        Frac::new(Rel::Range, multiplicity.clone(), vec![lo]),
+        Frac::new(Rel::Range, multiplicity.clone(), vec![hi]),
+        Frac::new(Rel::Range, multiplicity, vec![shifted]),
+    ]
+}
+
 /// The low byte the witness puts in the `lo` column of a 16-bit value (any byte for a value
 /// outside `0..2^16`: its high look-up then misses the table whatever `lo` is).
 pub fn low_byte(v: u32) -> u32 {
@@ -279,4 +299,42 @@ where
         *slot = Some((key, Arc::clone(&tree) as Arc<dyn Any + Send + Sync>));
     }
     tree
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether every look-up of `fracs` (multiplicity 1) names a value of the 8-bit table.
+    fn in_table(fracs: &[Frac<BaseField>]) -> bool {
+        fracs.iter().all(|f| f.values[0].0 < 1 << SIGNED_RANGE_BITS)
+    }
+
+    fn looked_up(v: BaseField, lo: u32, bits: u32) -> bool {
+        in_table(&split_below(BaseField::from(1u32), v, BaseField::from(lo), bits))
+    }
+
+    /// `split_below` means exactly `v < 2^bits`: every value below passes with its own low
+    /// byte; at and above the bound, and at the negative values a carry wraps to (`p - k`), no
+    /// low byte a prover may choose passes.
+    #[test]
+    fn narrow_checks_accept_exactly_the_values_below_their_bound() {
+        for bits in [9, 14, 15] {
+            let bound = 1u32 << bits;
+            for v in 0..bound {
+                assert!(looked_up(BaseField::from(v), low_byte(v), bits), "{v} < 2^{bits}");
+            }
+            let above = (bound..bound + 1024).chain([1 << 16, (1 << 16) + bound, 1 << 20]);
+            let negative = (1..1024u32).chain([1 << 14, 1 << 15, 1 << 16]).map(|k| BaseField::from(0u32) - BaseField::from(k));
+            for v in above.map(BaseField::from).chain(negative) {
+                assert!((0..256).all(|lo| !looked_up(v, lo, bits)), "{v:?} passed a {bits}-bit check");
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "split_below checks 9 to 15 bits")]
+    fn narrow_checks_refuse_a_full_width_bound() {
+        split_below(BaseField::from(1u32), BaseField::from(1u32), BaseField::from(1u32), 16);
+    }
 }

@@ -3,7 +3,7 @@
 //! constraints and why they are sound are in the crate docs ("The fill row").
 
 use zkthread_prover::air::{LIMB_BITS, N_LIMBS};
-use zkthread_prover::range::split16;
+use zkthread_prover::range::{split16, split_below};
 use zkthread_prover::role::{boolean, k, neg, slice, Frac, Lane, Rel, Role};
 
 use crate::state::{balance, market, order, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
@@ -18,12 +18,12 @@ pub const AMOUNT_LIMBS: usize = QTY_LIMBS + 1;
 pub const GAP_LIMBS: usize = AMOUNT_LIMBS;
 
 /// A gap chain's middle carries lie in `-2^14..2^14`: checked as `c + CARRY_OFFSET` in
-/// `0..2^15` (16-bit checks of it and of it plus [`SHIFT_15`]).
+/// `0..2^15` ([`MIDDLE_CARRY_BITS`]).
 pub const CARRY_OFFSET: u32 = 1 << 14;
-/// `v + 2^15 < 2^16` iff `v < 2^15`.
-pub const SHIFT_15: u32 = 1 << 15;
-/// `v + 2^16 - 2^14 < 2^16` iff `v < 2^14`: the bound of a gap's top carry.
-pub const SHIFT_14: u32 = (1 << 16) - (1 << 14);
+/// Bound of a middle carry's shifted value: `c + 2^14 < 2^15`.
+pub const MIDDLE_CARRY_BITS: u32 = 15;
+/// Bound of a gap's top carry: `0 <= c_4 < 2^14` (the gap is not negative).
+pub const TOP_CARRY_BITS: u32 = 14;
 
 const fn span(start: usize, len: usize) -> std::ops::Range<usize> {
     start..start + len
@@ -77,37 +77,45 @@ pub mod fill_cols {
     pub const BUYER_QUOTE_BORROW: Range<usize> = span(BUYER_QUOTE_OLD.end, N_LIMBS - 1);
     pub const SELLER_QUOTE_OLD: Range<usize> = span(BUYER_QUOTE_BORROW.end, N_LIMBS);
     pub const SELLER_QUOTE_CARRY: Range<usize> = span(SELLER_QUOTE_OLD.end, N_LIMBS - 1);
-    /// The low byte of every 16-bit check, in [`super::checked16`] order.
-    pub const LIMB_LO: Range<usize> = span(SELLER_QUOTE_CARRY.end, super::N_CHECKED16);
+    /// The low byte of every range-checked value, in [`super::range_checked`] order.
+    pub const LIMB_LO: Range<usize> = span(SELLER_QUOTE_CARRY.end, super::N_RANGE_CHECKED);
     pub const N: usize = LIMB_LO.end;
 }
 
-/// 16-bit checks per row: `q` (4), `a` (5), both gaps' limbs (10), both gaps' middle carries
-/// twice each (16), both top carries twice each (4), both new remainings (8), the four new
-/// balances (32).
-pub const N_CHECKED16: usize = QTY_LIMBS + AMOUNT_LIMBS + 2 * GAP_LIMBS + 4 * (GAP_LIMBS - 1) + 4 + 2 * QTY_LIMBS + 4 * N_LIMBS;
+/// Range-checked values per row: `q` (4), `a` (5), both gaps' limbs (10), both gaps' middle
+/// carries (8, 15 bits) and top carries (2, 14 bits), both new remainings (8), the four new
+/// balances (32); all 16-bit but the carries.
+pub const N_RANGE_CHECKED: usize = QTY_LIMBS + AMOUNT_LIMBS + 2 * GAP_LIMBS + 2 * GAP_LIMBS + 2 * QTY_LIMBS + 4 * N_LIMBS;
+/// The carries' checks (three 8-bit look-ups each, the rest two).
+pub const N_NARROW_CHECKED: usize = 2 * GAP_LIMBS;
 
-/// The 16-bit checks of one gap chain's carries: the middle ones in `-2^14..2^14`, the top
-/// one in `0..2^14` (the gap is not negative).
-fn gap_carry_checks<T: Lane>(c: &[T], carry: std::ops::Range<usize>, v: &mut Vec<T>) {
-    let top = carry.end - 1;
-    for i in carry.start..top {
-        let shifted = c[i].clone() + k(CARRY_OFFSET);
-        v.push(shifted.clone());
-        v.push(shifted + k(SHIFT_15));
-    }
-    v.push(c[top].clone());
-    v.push(c[top].clone() + k(SHIFT_14));
+/// A value the row range-checks to `0..2^bits`.
+#[derive(Clone, Debug)]
+pub struct RangeChecked<T> {
+    pub value: T,
+    pub bits: u32,
 }
 
-/// Every value the row range-checks to `0..2^16`, in the order of the `LIMB_LO` columns (the
-/// witness reads the low bytes off this same list).
-pub fn checked16<T: Lane>(c: &[T]) -> Vec<T> {
+/// One gap chain's carries: the middle ones in `-2^14..2^14`, the top one in `0..2^14` (the
+/// gap is not negative).
+fn gap_carry_checks<T: Lane>(c: &[T], carry: std::ops::Range<usize>, v: &mut Vec<RangeChecked<T>>) {
+    let top = carry.end - 1;
+    for i in carry.start..top {
+        v.push(RangeChecked { value: c[i].clone() + k(CARRY_OFFSET), bits: MIDDLE_CARRY_BITS });
+    }
+    v.push(RangeChecked { value: c[top].clone(), bits: TOP_CARRY_BITS });
+}
+
+/// Every value the row range-checks, with its bound, in the order of the `LIMB_LO` columns
+/// (the witness reads the low bytes off this same list).
+pub fn range_checked<T: Lane>(c: &[T]) -> Vec<RangeChecked<T>> {
     use fill_cols::*;
-    let mut v: Vec<T> = QTY.chain(AMOUNT).chain(SELL_GAP).chain(BUY_GAP).map(|i| c[i].clone()).collect();
+    let sixteen = |value| RangeChecked { value, bits: LIMB_BITS };
+    let mut v: Vec<RangeChecked<T>> =
+        QTY.chain(AMOUNT).chain(SELL_GAP).chain(BUY_GAP).map(|i| sixteen(c[i].clone())).collect();
     gap_carry_checks(c, SELL_GAP_CARRY, &mut v);
     gap_carry_checks(c, BUY_GAP_CARRY, &mut v);
-    v.extend(written(c).into_limbs());
+    v.extend(written(c).into_limbs().map(sixteen));
     v
 }
 
@@ -123,7 +131,7 @@ pub struct Written<T> {
 }
 
 impl<T> Written<T> {
-    /// Every written limb, in the order of [`checked16`]'s last 40 checks.
+    /// Every written limb, in the order of [`range_checked`]'s last 40 checks.
     pub fn into_limbs(self) -> impl Iterator<Item = T> {
         [self.sell_rem, self.buy_rem, self.seller_base, self.buyer_base, self.buyer_quote, self.seller_quote]
             .into_iter()
@@ -273,14 +281,20 @@ impl Role for FillRole {
         }
         // 16-bit checks on enabled rows (padding rows look nothing up: their shifted values
         // are not all in range).
-        for (j, v) in checked16(c).into_iter().enumerate() {
-            f.extend(split16(e.clone(), v, c[LIMB_LO.start + j].clone()));
+        for (j, checked) in range_checked(c).into_iter().enumerate() {
+            let lo = c[LIMB_LO.start + j].clone();
+            if checked.bits == LIMB_BITS {
+                f.extend(split16(e.clone(), checked.value, lo));
+            } else {
+                f.extend(split_below(e.clone(), checked.value, lo, checked.bits));
+            }
         }
         f
     }
 
     fn batching() -> Vec<usize> {
-        // 14 state + 2 * N_CHECKED16 range fractions, linear denominators: pairs (degree 3).
-        (0..14 + 2 * N_CHECKED16).map(|i| i / 2).collect()
+        // 14 state and 2 (16-bit) or 3 (narrower) range fractions per check, linear
+        // denominators: pairs (degree 3).
+        (0..14 + 2 * N_RANGE_CHECKED + N_NARROW_CHECKED).map(|i| i / 2).collect()
     }
 }

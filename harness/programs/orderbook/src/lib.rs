@@ -55,14 +55,14 @@
 //!   priority or the maker's price: every fill stays within both signed limits, but which
 //!   crossing orders trade is the batcher's choice (treat a limit as the price you may get).
 //!
-//! ## The fill row ([`fill::fill_cols`], 211 columns, 46 constraints, 172 fractions in 86 pairs)
+//! ## The fill row ([`fill::fill_cols`], 201 columns, 46 constraints, 162 fractions in 81 pairs)
 //! Columns: `enabled`; `D_book, D_base, D_quote, n`; the sell order `(A_s, id_s, ns/ds)` and
 //! the buy order `(A_b, id_b, nb/db)`; the quantity `q` (4 limbs) with `inv = 1 / sum(q
 //! limbs)`; the quote amount `a` (5 limbs) the buyer pays and the seller receives; the two
 //! limits' gap chains (5 limbs and 5 carries each); both orders' remaining quantities
 //! before, with the borrows of their subtraction; the four balances (seller base, buyer base,
 //! buyer quote, seller quote) before (8 limbs), with borrows/carries; one low-byte column per
-//! 16-bit check. No column holds a value the fill writes: each written limb is the expression
+//! range check. No column holds a value the fill writes: each written limb is the expression
 //! `old_l - amt_l - b_{l-1} + 2^16 b_l` (or `old_l + amt_l + c_{l-1} - 2^16 c_l`) of the
 //! columns ([`fill::written`]), which the produced tuple and the limb's 16-bit check both
 //! read (until AIR version 6 it was a column, tied to its expression by a constraint: 40
@@ -84,12 +84,14 @@
 //! `a_l ds - q_l ns + c_{l-1} = g_l + 2^16 c_l` and the buyer's as
 //! `q_l nb - a_l db + c'_{l-1} = g'_l + 2^16 c'_l` (`l < 5`, `q_4 = 0`, `c_{-1} = 0`). The six
 //! limb-wise subtractions/additions, with no borrow or carry out of the top limb, are the
-//! written limbs' definitions (above), not constraints. 16-bit
-//! checks (each two 8-bit look-ups of the framework's table, `zkthread_prover::range::split16`,
-//! multiplicity `enabled`): `q` (4), `a` (5), both gaps' limbs (10), each middle carry as
-//! `c + 2^14` and `c + 2^14 + 2^15` (16: `-2^14 <= c < 2^14`), each top carry as `c_4` and
-//! `c_4 + 2^16 - 2^14` (4: `0 <= c_4 < 2^14`), both new remainings (8), the four new balances
-//! (32).
+//! written limbs' definitions (above), not constraints. Range checks (multiplicity
+//! `enabled`, look-ups of the framework's 8-bit table, each with a low-byte column): 16-bit
+//! (two look-ups, `zkthread_prover::range::split16`) of `q` (4), `a` (5), both gaps' limbs
+//! (10), both new remainings (8) and the four new balances (32); narrower (three look-ups,
+//! `zkthread_prover::range::split_below`) of each middle carry as `c + 2^14 < 2^15` (8:
+//! `-2^14 <= c < 2^14`) and each top carry as `c_4 < 2^14` (2). Until AIR version 6 a carry
+//! was checked as two 16-bit values (`c + 2^14` and `c + 2^14 + 2^15`; `c_4` and
+//! `c_4 + 2^16 - 2^14`): the same bounds, with one more look-up and low-byte column each.
 //!
 //! ## Soundness: what a fill row cannot do
 //! Invariants of every tuple in the `State` relation, by induction over producers: price parts
@@ -110,8 +112,8 @@
 //!   pays at most, its own limit price per unit, exactly (no rounding)**. An honest chain's
 //!   carries meet the bounds: by induction `|c_l| <= (2^30 - 2^16 + 2^14) / 2^16 < 2^14`, and
 //!   `c_4 = floor(gap / 2^80)` with `gap < 2^80 * 2^14`. A middle carry of `2^14` or more is
-//!   refused (its shifted value is at least `2^15 + 2^15`), so is a negative top carry (`p - k`
-//!   is no 16-bit value): a limit crossed by any amount, even one quote unit, leaves a negative
+//!   refused (its shifted value is at least `2^15`), so is a negative top carry (`p - k`
+//!   is not below `2^14`): a limit crossed by any amount, even one quote unit, leaves a negative
 //!   gap, whose top carry is negative however the limbs are chosen (the telescoped sum is the
 //!   integer identity above). With `ns, q >= 1` the seller's limit also gives `a >= 1`.
 //! - subtraction `new_l = old_l - amt_l - b_{l-1} + 2^16 b_l`: with boolean borrows and

@@ -11,7 +11,7 @@ use zkthread_prover::range::{low_byte, RangeLookups};
 use zkthread_prover::role::Role;
 use zkthread_sig::wots::Hash4;
 
-use crate::fill::{checked16, fill_cols, FillRole, AMOUNT_LIMBS, GAP_LIMBS};
+use crate::fill::{fill_cols, range_checked, FillRole, AMOUNT_LIMBS, GAP_LIMBS};
 use crate::signed::{CancelRole, PlaceRole, SignedOrderRow};
 use crate::state::{qty_limbs, Entry, OrderState, Price, SIDE_BUY, SIDE_SELL};
 
@@ -169,7 +169,7 @@ fn put(r: &mut [u32], cols: std::ops::Range<usize>, values: impl IntoIterator<It
 /// Recomputes a row's `LIMB_LO` columns from its other columns (after a test edits a row).
 pub fn set_low_bytes(r: &mut [u32]) {
     let cols: Vec<BaseField> = r.iter().map(|v| BaseField::reduce(u64::from(*v))).collect();
-    let lo: Vec<u32> = checked16(&cols).iter().map(|v| low_byte(v.0)).collect();
+    let lo: Vec<u32> = range_checked(&cols).iter().map(|v| low_byte(v.value.0)).collect();
     put(r, fill_cols::LIMB_LO, lo);
 }
 

@@ -22,7 +22,7 @@ use starknet_types_core::felt::Felt;
 use stwo::core::fields::m31::BaseField;
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::verifier::VerificationError;
-use zkthread_orderbook::fill::{checked16, fill_cols, written, Written};
+use zkthread_orderbook::fill::{fill_cols, range_checked, written, Written};
 use zkthread_orderbook::state::{boundary_sum, Price, MAX_PRICE_PART};
 use zkthread_orderbook::statement::{pack_order, SignedPublicInput, DEN_SHIFT, PRICE_SHIFT, SIDE_SHIFT};
 use zkthread_orderbook::witness::set_low_bytes;
@@ -348,9 +348,10 @@ fn a_fill_beyond_a_limit_price_does_not_verify() {
         let forged = fill_on(&l, &paying((ALICE, 1), buyer, forged_amount, 10));
         let w = one(&forged);
         // Every equation holds and every written value is a valid storage value: only the
-        // 16-bit check of the broken limit's top carry (its gap is -1 or -2) misses the table.
+        // 14-bit check of the broken limit's top carry (its gap is -1 or -2, the carry
+        // `p - 1`) misses the table, in both of its high part's look-ups.
         assert_eq!(w.first_violation(), None);
-        assert_eq!(w.range_lookups().outside, 1, "{what}");
+        assert_eq!(w.range_lookups().outside, 2, "{what}");
         let changes = changes_of(&forged.before().entries(), &forged.after().entries());
         assert_well_formed(&changes);
         assert_forged_row_refused(what, &one(&honest), &changes_of(&honest.before().entries(), &honest.after().entries()), &w);
@@ -436,8 +437,8 @@ fn a_fill_that_creates_value_does_not_verify() {
 
     // Bob pays (and Alice receives) 2,990 for 60 base: below Alice's limit (3,000), with the
     // seller's gap limbs claimed zero and the chain's carries solved in the field, so every
-    // equation holds mod p: only the carries' range checks refuse it (checks 19..29 are the
-    // seller chain's: four middle carries twice, the top carry twice).
+    // equation holds mod p: only the carries' range checks refuse it (checks 19..24 are the
+    // seller chain's: four middle carries, then the top carry).
     let cheap = Fill { amount: 2_990, ..fill };
     let mut w = one(&cheap);
     let q = zkthread_orderbook::state::qty_limbs(60);
@@ -447,8 +448,8 @@ fn a_fill_that_creates_value_does_not_verify() {
     assert_eq!(first_violation::<FillRole>(&w.fills), None, "every equation holds mod p");
     let cols: Vec<BaseField> = w.fills[0].iter().map(|v| BaseField::from(*v)).collect();
     let out_of_range: Vec<usize> =
-        checked16(&cols).iter().enumerate().filter(|(_, v)| v.0 >= 1 << 16).map(|(i, _)| i).collect();
-    assert!(!out_of_range.is_empty() && out_of_range.iter().all(|i| (19..29).contains(i)), "{out_of_range:?}");
+        range_checked(&cols).iter().enumerate().filter(|(_, c)| c.value.0 >= 1 << c.bits).map(|(i, _)| i).collect();
+    assert!(!out_of_range.is_empty() && out_of_range.iter().all(|i| (19..24).contains(i)), "{out_of_range:?}");
     let changes = changes_of(&before, &cheap.after().entries());
     assert_well_formed(&changes);
     assert_rows_refused("2,990 quote for 60 at >= 50, carries solved", &w, Some(&changes));
@@ -581,12 +582,14 @@ fn honest_rows_satisfy_every_constraint() {
     assert_role_constraints::<FillRole>(&w.fills, &Relations::dummy());
     let r = random_relations();
     assert_eq!(relation_sums::<FillRole>(&w.fills, &r)[0], boundary_sum(&changes, &r.state));
-    // Shape: 211 columns (no written limb is a column), 46 constraints, 14 state and 158
-    // range fractions in 86 pairs; padding rows (all zero) satisfy every constraint and look
-    // nothing up.
-    let zeros = vec![BaseField::from(0u32); 211];
+    // Shape: 201 columns (no written limb is a column; one low byte per carry), 46
+    // constraints, 14 state and 148 range fractions (59 16-bit checks of two look-ups, 10
+    // carries' of three) in 81 pairs; padding rows (all zero) satisfy every constraint and
+    // look nothing up.
+    let zeros = vec![BaseField::from(0u32); 201];
     let shape = (FillRole::N_COLUMNS, FillRole::constraints(&zeros).len(), FillRole::fractions(&zeros).len());
-    assert_eq!(shape, (211, 46, 172));
+    assert_eq!(shape, (201, 46, 162));
+    assert_eq!(FillRole::batching().last(), Some(&80));
     let padding = vec![vec![0u32; FillRole::N_COLUMNS]];
     assert_eq!(first_violation::<FillRole>(&padding), None);
     let mut lookups = zkthread_prover::range::RangeLookups::default();

@@ -136,14 +136,14 @@ pub fn params_at(header: Span<felt252>) -> OrderBookAirParams {
 }
 
 /// Sampled values of a order-book proof without the composition tree (3 trees).
-pub const N_MASK_VALUES: u32 = 1274;
+pub const N_MASK_VALUES: u32 = 1244;
 
 /// Flat mask index of the Poseidon2 component's first main column (301 columns, one value
 /// each) and of its cumulative sum's values (4 columns x offsets [-1, 0]).
-pub const POSEIDON2_MAIN_START: u32 = 456;
-pub const POSEIDON2_INTERACTION_START: u32 = 1258;
+pub const POSEIDON2_MAIN_START: u32 = 446;
+pub const POSEIDON2_INTERACTION_START: u32 = 1228;
 
-pub const ORDERBOOK_FILL_N_CONSTRAINTS: u32 = 132;
+pub const ORDERBOOK_FILL_N_CONSTRAINTS: u32 = 127;
 pub const ORDERBOOK_PLACE_N_CONSTRAINTS: u32 = 16;
 pub const ORDERBOOK_CANCEL_N_CONSTRAINTS: u32 = 7;
 pub const CHAIN_STEP_N_CONSTRAINTS: u32 = 4;
@@ -156,7 +156,7 @@ pub const RANGE_TABLE_N_CONSTRAINTS: u32 = 1;
 /// Values sampled per column, as runs per tree (preprocessed, main, interaction):
 /// `[n_runs, (columns, values per column) * n_runs]`.
 pub const MASK_SHAPE_RUNS: [u32; 35] = [
-    1, 1, 1, 1, 757, 1, 14, 340, 1, 4, 2, 48, 1, 4, 2, 16, 1, 4, 2, 4, 1, 4, 2, 8,
+    1, 1, 1, 1, 747, 1, 14, 320, 1, 4, 2, 48, 1, 4, 2, 16, 1, 4, 2, 4, 1, 4, 2, 8,
     1, 4, 2, 24, 1, 4, 2, 4, 1, 12, 2,
 ];
 
@@ -172,7 +172,7 @@ pub fn column_log_sizes(params: @OrderBookAirParams) -> Span<Span<u32>> {
     let mut preprocessed: Array<u32> = array![];
     preprocessed.append(*params.range_table_log_size);
     let mut main: Array<u32> = array![];
-    repeat_log_size(ref main, *params.orderbook_fill_log_size, 211);
+    repeat_log_size(ref main, *params.orderbook_fill_log_size, 201);
     repeat_log_size(ref main, *params.orderbook_place_log_size, 43);
     repeat_log_size(ref main, *params.orderbook_cancel_log_size, 34);
     repeat_log_size(ref main, *params.chain_step_log_size, 28);
@@ -182,7 +182,7 @@ pub fn column_log_sizes(params: @OrderBookAirParams) -> Span<Span<u32>> {
     repeat_log_size(ref main, *params.poseidon2_log_size, 301);
     repeat_log_size(ref main, *params.range_table_log_size, 1);
     let mut interaction: Array<u32> = array![];
-    repeat_log_size(ref interaction, *params.orderbook_fill_log_size, 344);
+    repeat_log_size(ref interaction, *params.orderbook_fill_log_size, 324);
     repeat_log_size(ref interaction, *params.orderbook_place_log_size, 52);
     repeat_log_size(ref interaction, *params.orderbook_cancel_log_size, 20);
     repeat_log_size(ref interaction, *params.chain_step_log_size, 8);
@@ -227,25 +227,25 @@ pub fn accumulate_orderbook_air(
 /// Constraints each part of the fold takes, in order: the AIR's two classes evaluate
 /// `accumulate_orderbook_air_part_0` and `_part_1`, the first shifting its part by
 /// `random_coeff^PART_CONSTRAINTS[1]` (`program_air::air_call::qm31_pow`).
-pub const PART_CONSTRAINTS: [u32; 2] = [112, 360];
+pub const PART_CONSTRAINTS: [u32; 2] = [104, 363];
 
-/// The fold's first part: constraints 0..112 of `orderbook_fill` (a class of its own; the compiled
+/// The fold's first part: constraints 0..104 of `orderbook_fill` (a class of its own; the compiled
 /// programs do not fit one class).
 pub fn accumulate_orderbook_air_part_0(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @OrderBookAirParams,
 ) -> QM31 {
-    accumulate_orderbook_fill_program_0_112(
+    accumulate_orderbook_fill_program_0_104(
         acc, random_coeff, values, relations(params), *params.orderbook_fill_claimed_sum,
         *params.orderbook_fill_log_size,
     )
 }
 
-/// The fold's second part: constraints 112..132 of `orderbook_fill`, then the eight other
+/// The fold's second part: constraints 104..127 of `orderbook_fill`, then the eight other
 /// components in proof order.
 pub fn accumulate_orderbook_air_part_1(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @OrderBookAirParams,
 ) -> QM31 {
-    let acc = accumulate_orderbook_fill_program_112_132(
+    let acc = accumulate_orderbook_fill_program_104_127(
         acc, random_coeff, values, relations(params), *params.orderbook_fill_claimed_sum,
         *params.orderbook_fill_log_size,
     );
@@ -271,7 +271,7 @@ fn relations(params: @OrderBookAirParams) -> Span<LookupElements> {
         .span()
 }
 
-/// Folds the 132 undivided constraints of component `orderbook_fill` into `acc`.
+/// Folds the 127 undivided constraints of component `orderbook_fill` into `acc`.
 pub fn accumulate_orderbook_fill(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @OrderBookAirParams,
 ) -> QM31 {
@@ -285,7 +285,7 @@ pub fn accumulate_orderbook_fill(
     )
 }
 
-/// Folds the 132 constraints of `orderbook_fill` into `acc` (unit denominator): its
+/// Folds the 127 constraints of `orderbook_fill` into `acc` (unit denominator): its
 /// program compiled to straight-line code (`straight` in the generator).
 fn accumulate_orderbook_fill_program(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
@@ -314,7 +314,6 @@ fn accumulate_orderbook_fill_program(
     orderbook_fill_intermediates_18(ref slots, values, relations);
     orderbook_fill_intermediates_19(ref slots, values, relations);
     orderbook_fill_intermediates_20(ref slots, values, relations);
-    orderbook_fill_intermediates_21(ref slots, values, relations);
     let slots = slots.span();
     let random_coeff = wide(random_coeff);
     let acc = wide(acc);
@@ -334,13 +333,12 @@ fn accumulate_orderbook_fill_program(
     let acc = orderbook_fill_fold_13(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_14(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_15(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_16(acc, random_coeff, values, relations, slots);
     to_qm31(acc)
 }
 
-/// Folds constraints 0..112 of `orderbook_fill` into `acc` (unit denominator): its
+/// Folds constraints 0..104 of `orderbook_fill` into `acc` (unit denominator): its
 /// program compiled to straight-line code (`straight` in the generator).
-fn accumulate_orderbook_fill_program_0_112(
+fn accumulate_orderbook_fill_program_0_104(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
     claimed_sum: QM31, log_size: u32,
 ) -> QM31 {
@@ -361,8 +359,6 @@ fn accumulate_orderbook_fill_program_0_112(
     orderbook_fill_intermediates_12(ref slots, values, relations);
     orderbook_fill_intermediates_13(ref slots, values, relations);
     orderbook_fill_intermediates_14(ref slots, values, relations);
-    orderbook_fill_intermediates_15(ref slots, values, relations);
-    orderbook_fill_intermediates_16(ref slots, values, relations);
     let slots = slots.span();
     let random_coeff = wide(random_coeff);
     let acc = wide(acc);
@@ -379,35 +375,35 @@ fn accumulate_orderbook_fill_program_0_112(
     let acc = orderbook_fill_fold_10(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_11(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_12(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_13(acc, random_coeff, values, relations, slots);
     to_qm31(acc)
 }
 
-/// Folds constraints 112..132 of `orderbook_fill` into `acc` (unit denominator): its
+/// Folds constraints 104..127 of `orderbook_fill` into `acc` (unit denominator): its
 /// program compiled to straight-line code (`straight` in the generator).
-fn accumulate_orderbook_fill_program_112_132(
+fn accumulate_orderbook_fill_program_104_127(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
     claimed_sum: QM31, log_size: u32,
 ) -> QM31 {
     core::internal::revoke_ap_tracking();
     let mut slots: Array<Wide> = array![wide(claimed_sum), wide(column_size_inverse(log_size))];
-    // Intermediates 0..128: read by no constraint here.
+    // Intermediates 0..112: read by no constraint here.
     let zero = Wide { a: 0, b: 0, c: 0, d: 0 };
-    while slots.len() != 130 {
+    while slots.len() != 114 {
         slots.append(zero);
     };
+    orderbook_fill_intermediates_14(ref slots, values, relations);
+    orderbook_fill_intermediates_15(ref slots, values, relations);
     orderbook_fill_intermediates_16(ref slots, values, relations);
     orderbook_fill_intermediates_17(ref slots, values, relations);
     orderbook_fill_intermediates_18(ref slots, values, relations);
     orderbook_fill_intermediates_19(ref slots, values, relations);
     orderbook_fill_intermediates_20(ref slots, values, relations);
-    orderbook_fill_intermediates_21(ref slots, values, relations);
     let slots = slots.span();
     let random_coeff = wide(random_coeff);
     let acc = wide(acc);
+    let acc = orderbook_fill_fold_13(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_14(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_15(acc, random_coeff, values, relations, slots);
-    let acc = orderbook_fill_fold_16(acc, random_coeff, values, relations, slots);
     to_qm31(acc)
 }
 
@@ -739,24 +735,6 @@ fn orderbook_fill_intermediates_20(
     core::internal::revoke_ap_tracking();
     slots.append(narrow(orderbook_fill_i160(values, relations, slots.span())));
     slots.append(narrow(orderbook_fill_i161(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i162(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i163(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i164(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i165(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i166(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i167(values, relations, slots.span())));
-}
-
-/// Appends intermediates 168.. of `orderbook_fill` to `slots`.
-#[inline(never)]
-fn orderbook_fill_intermediates_21(
-    ref slots: Array<Wide>, values: Span<Coordinates>, relations: Span<LookupElements>,
-) {
-    core::internal::revoke_ap_tracking();
-    slots.append(narrow(orderbook_fill_i168(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i169(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i170(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i171(values, relations, slots.span())));
 }
 
 /// Folds constraints 0.. of `orderbook_fill` into `acc`.
@@ -1043,21 +1021,6 @@ fn orderbook_fill_fold_15(
     let acc = fold_wide(acc, random_coeff, orderbook_fill_c124(values, relations, slots));
     let acc = fold_wide(acc, random_coeff, orderbook_fill_c125(values, relations, slots));
     let acc = fold_wide(acc, random_coeff, orderbook_fill_c126(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c127(values, relations, slots));
-    acc
-}
-
-/// Folds constraints 128.. of `orderbook_fill` into `acc`.
-#[inline(never)]
-fn orderbook_fill_fold_16(
-    acc: Wide, random_coeff: Wide, values: Span<Coordinates>, relations: Span<LookupElements>,
-    slots: Span<Wide>,
-) -> Wide {
-    core::internal::revoke_ap_tracking();
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c128(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c129(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c130(values, relations, slots));
-    let acc = fold_wide(acc, random_coeff, orderbook_fill_c131(values, relations, slots));
     acc
 }
 
@@ -1966,40 +1929,71 @@ fn orderbook_fill_i53(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 54 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 44);
+    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 152);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
+    let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
+}
+
+/// Intermediate 55 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 153);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
 }
 
-/// Intermediate 55 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 44);
-    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 153);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
-    let t7 = relation_z(relations, 3);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    t8
-}
-
 /// Intermediate 56 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 154);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
+    let t0 = sample(values, 45);
+    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 153);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 57 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 45);
+    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 153);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
+    let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
+}
+
+/// Intermediate 58 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 154);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 59 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 46);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = sample(values, 154);
@@ -2010,46 +2004,38 @@ fn orderbook_fill_i57(values: Span<Coordinates>, relations: Span<LookupElements>
     t7
 }
 
-/// Intermediate 58 of `orderbook_fill`.
+/// Intermediate 60 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_i60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 46);
+    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 154);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
+    let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
+}
+
+/// Intermediate 61 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i61(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 155);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
 }
 
-/// Intermediate 59 of `orderbook_fill`.
+/// Intermediate 62 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 45);
-    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 155);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
-    let t7 = relation_z(relations, 3);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    t8
-}
-
-/// Intermediate 60 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 156);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 61 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i61(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 46);
+fn orderbook_fill_i62(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 47);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 156);
+    let t3 = sample(values, 155);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2057,34 +2043,26 @@ fn orderbook_fill_i61(values: Span<Coordinates>, relations: Span<LookupElements>
     t7
 }
 
-/// Intermediate 62 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i62(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 157);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
 /// Intermediate 63 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i63(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 46);
+    let t0 = sample(values, 47);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 157);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
-    let t7 = relation_z(relations, 3);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    t8
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 155);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
+    let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Intermediate 64 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i64(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 158);
+    let t0 = sample(values, 156);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2093,7 +2071,81 @@ fn orderbook_fill_i64(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 65 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i65(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 47);
+    let t0 = sample(values, 48);
+    let t1 = sample(values, 156);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
+}
+
+/// Intermediate 66 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i66(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 48);
+    let t1 = sample(values, 156);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = Wide { a: 192, b: 0, c: 0, d: 0 };
+    let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
+}
+
+/// Intermediate 67 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i67(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 157);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 68 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i68(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 54);
+    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 157);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
+}
+
+/// Intermediate 69 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i69(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 54);
+    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 157);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
+    let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
+}
+
+/// Intermediate 70 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i70(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 158);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 71 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i71(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 55);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = sample(values, 158);
@@ -2104,125 +2156,65 @@ fn orderbook_fill_i65(values: Span<Coordinates>, relations: Span<LookupElements>
     t7
 }
 
-/// Intermediate 66 of `orderbook_fill`.
+/// Intermediate 72 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i66(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_i72(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 55);
+    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 158);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
+    let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
+}
+
+/// Intermediate 73 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i73(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 159);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
 }
 
-/// Intermediate 67 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i67(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 47);
-    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 159);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
-    let t7 = relation_z(relations, 3);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    t8
-}
-
-/// Intermediate 68 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i68(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 160);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 69 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i69(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 48);
-    let t1 = sample(values, 160);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
-}
-
-/// Intermediate 70 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i70(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 161);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 71 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i71(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 48);
-    let t1 = Wide { a: 49152, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 161);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
-}
-
-/// Intermediate 72 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i72(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 162);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 73 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i73(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 54);
-    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 162);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
-}
-
 /// Intermediate 74 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i74(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 163);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
+    let t0 = sample(values, 56);
+    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 159);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 75 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i75(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 54);
+    let t0 = sample(values, 56);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 163);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
-    let t7 = relation_z(relations, 3);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    t8
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 159);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
+    let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Intermediate 76 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i76(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 164);
+    let t0 = sample(values, 160);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2231,10 +2223,10 @@ fn orderbook_fill_i76(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 77 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i77(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 55);
+    let t0 = sample(values, 57);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 164);
+    let t3 = sample(values, 160);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2245,45 +2237,49 @@ fn orderbook_fill_i77(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 78 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i78(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 165);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
+    let t0 = sample(values, 57);
+    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 160);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
+    let t7 = Wide { a: t5.a + t6.a, b: t5.b + t6.b, c: t5.c + t6.c, d: t5.d + t6.d };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
 }
 
 /// Intermediate 79 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i79(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 55);
-    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 165);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
-    let t7 = relation_z(relations, 3);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    t8
-}
-
-/// Intermediate 80 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i80(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 166);
+    let t0 = sample(values, 161);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
 }
 
+/// Intermediate 80 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i80(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 58);
+    let t1 = sample(values, 161);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
+}
+
 /// Intermediate 81 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i81(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 56);
-    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 166);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t0 = sample(values, 58);
+    let t1 = sample(values, 161);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = Wide { a: 192, b: 0, c: 0, d: 0 };
+    let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
     let t6 = relation_z(relations, 3);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     t7
@@ -2292,7 +2288,7 @@ fn orderbook_fill_i81(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 82 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i82(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 167);
+    let t0 = sample(values, 162);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2301,22 +2297,24 @@ fn orderbook_fill_i82(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 83 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i83(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 56);
-    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 167);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
-    let t7 = relation_z(relations, 3);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    t8
+    let t0 = sample(values, 59);
+    let t1 = sample(values, 29);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 63);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 162);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 84 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i84(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 168);
+    let t0 = sample(values, 163);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2325,123 +2323,6 @@ fn orderbook_fill_i84(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 85 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i85(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 57);
-    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 168);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
-}
-
-/// Intermediate 86 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i86(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 169);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 87 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i87(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 57);
-    let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: 32768, b: 0, c: 0, d: 0 };
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 169);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    let t6 = Wide { a: t5.a * 8388608, b: t5.b * 8388608, c: t5.c * 8388608, d: t5.d * 8388608 };
-    let t7 = relation_z(relations, 3);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    t8
-}
-
-/// Intermediate 88 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i88(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 170);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 89 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i89(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 58);
-    let t1 = sample(values, 170);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
-}
-
-/// Intermediate 90 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i90(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 171);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 91 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i91(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 58);
-    let t1 = Wide { a: 49152, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 171);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
-}
-
-/// Intermediate 92 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i92(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 172);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 93 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i93(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 59);
-    let t1 = sample(values, 29);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 63);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 172);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
-}
-
-/// Intermediate 94 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i94(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 173);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 95 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i95(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 60);
     let t1 = sample(values, 30);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
@@ -2450,7 +2331,142 @@ fn orderbook_fill_i95(values: Span<Coordinates>, relations: Span<LookupElements>
     let t5 = sample(values, 64);
     let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
     let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 173);
+    let t8 = sample(values, 163);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
+}
+
+/// Intermediate 86 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i86(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 164);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 87 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i87(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 61);
+    let t1 = sample(values, 31);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 64);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 65);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 164);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
+}
+
+/// Intermediate 88 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i88(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 165);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 89 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i89(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 62);
+    let t1 = sample(values, 32);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 65);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 165);
+    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
+    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
+    let t8 = relation_z(relations, 3);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    t9
+}
+
+/// Intermediate 90 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i90(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 166);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 91 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i91(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 66);
+    let t1 = sample(values, 29);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 70);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 166);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
+}
+
+/// Intermediate 92 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i92(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 167);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 93 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i93(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 67);
+    let t1 = sample(values, 30);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 70);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 71);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 167);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
+}
+
+/// Intermediate 94 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i94(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 168);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 95 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i95(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 68);
+    let t1 = sample(values, 31);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 71);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 72);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 168);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
     let t11 = relation_z(relations, 3);
@@ -2461,7 +2477,7 @@ fn orderbook_fill_i95(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 96 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i96(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 174);
+    let t0 = sample(values, 169);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2470,26 +2486,23 @@ fn orderbook_fill_i96(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 97 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i97(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 61);
-    let t1 = sample(values, 31);
+    let t0 = sample(values, 69);
+    let t1 = sample(values, 32);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 64);
+    let t3 = sample(values, 72);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 65);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 174);
+    let t5 = sample(values, 169);
+    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
+    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
+    let t8 = relation_z(relations, 3);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    t9
 }
 
 /// Intermediate 98 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i98(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 175);
+    let t0 = sample(values, 170);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2498,23 +2511,24 @@ fn orderbook_fill_i98(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 99 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i99(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 62);
-    let t1 = sample(values, 32);
+    let t0 = sample(values, 73);
+    let t1 = sample(values, 29);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 65);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 175);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t3 = sample(values, 81);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 170);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 100 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i100(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 176);
+    let t0 = sample(values, 171);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2523,24 +2537,26 @@ fn orderbook_fill_i100(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 101 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i101(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 66);
-    let t1 = sample(values, 29);
+    let t0 = sample(values, 74);
+    let t1 = sample(values, 30);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 70);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 176);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t3 = sample(values, 81);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 82);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 171);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 102 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i102(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 177);
+    let t0 = sample(values, 172);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2549,15 +2565,15 @@ fn orderbook_fill_i102(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 103 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i103(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 67);
-    let t1 = sample(values, 30);
+    let t0 = sample(values, 75);
+    let t1 = sample(values, 31);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 70);
+    let t3 = sample(values, 82);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 71);
+    let t5 = sample(values, 83);
     let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
     let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 177);
+    let t8 = sample(values, 172);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
     let t11 = relation_z(relations, 3);
@@ -2568,7 +2584,7 @@ fn orderbook_fill_i103(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 104 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i104(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 178);
+    let t0 = sample(values, 173);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2577,15 +2593,15 @@ fn orderbook_fill_i104(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 105 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i105(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 68);
-    let t1 = sample(values, 31);
+    let t0 = sample(values, 76);
+    let t1 = sample(values, 32);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 71);
+    let t3 = sample(values, 83);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 72);
+    let t5 = sample(values, 84);
     let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
     let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 178);
+    let t8 = sample(values, 173);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
     let t11 = relation_z(relations, 3);
@@ -2596,7 +2612,7 @@ fn orderbook_fill_i105(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 106 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i106(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 179);
+    let t0 = sample(values, 174);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2605,23 +2621,24 @@ fn orderbook_fill_i106(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 107 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i107(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 69);
-    let t1 = sample(values, 32);
+    let t0 = sample(values, 77);
+    let t1 = sample(values, 84);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 72);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 179);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
-    let t8 = relation_z(relations, 3);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    t9
+    let t3 = sample(values, 85);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 174);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 108 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i108(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 180);
+    let t0 = sample(values, 175);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2630,13 +2647,13 @@ fn orderbook_fill_i108(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 109 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i109(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 73);
-    let t1 = sample(values, 29);
+    let t0 = sample(values, 78);
+    let t1 = sample(values, 85);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 81);
+    let t3 = sample(values, 86);
     let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
     let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 180);
+    let t6 = sample(values, 175);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
     let t9 = relation_z(relations, 3);
@@ -2647,7 +2664,7 @@ fn orderbook_fill_i109(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 110 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i110(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 181);
+    let t0 = sample(values, 176);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2656,26 +2673,24 @@ fn orderbook_fill_i110(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 111 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i111(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 74);
-    let t1 = sample(values, 30);
+    let t0 = sample(values, 79);
+    let t1 = sample(values, 86);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 81);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 82);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 181);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t3 = sample(values, 87);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 176);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 112 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i112(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 182);
+    let t0 = sample(values, 177);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2684,26 +2699,21 @@ fn orderbook_fill_i112(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 113 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i113(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 75);
-    let t1 = sample(values, 31);
+    let t0 = sample(values, 80);
+    let t1 = sample(values, 87);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 82);
+    let t3 = sample(values, 177);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 83);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 182);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 114 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i114(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 183);
+    let t0 = sample(values, 178);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2712,26 +2722,24 @@ fn orderbook_fill_i114(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 115 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i115(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 76);
-    let t1 = sample(values, 32);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 83);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 84);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 183);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t0 = sample(values, 88);
+    let t1 = sample(values, 29);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 96);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 178);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 116 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i116(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 184);
+    let t0 = sample(values, 179);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2740,24 +2748,25 @@ fn orderbook_fill_i116(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 117 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i117(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 77);
-    let t1 = sample(values, 84);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 85);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 184);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t0 = sample(values, 89);
+    let t1 = sample(values, 30);
+    let t2 = sample(values, 96);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 97);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 179);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 118 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i118(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 185);
+    let t0 = sample(values, 180);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2766,24 +2775,25 @@ fn orderbook_fill_i118(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 119 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i119(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 78);
-    let t1 = sample(values, 85);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 86);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 185);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t0 = sample(values, 90);
+    let t1 = sample(values, 31);
+    let t2 = sample(values, 97);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 98);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 180);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 120 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i120(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 186);
+    let t0 = sample(values, 181);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2792,24 +2802,25 @@ fn orderbook_fill_i120(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 121 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i121(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 79);
-    let t1 = sample(values, 86);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 87);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 186);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t0 = sample(values, 91);
+    let t1 = sample(values, 32);
+    let t2 = sample(values, 98);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 99);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 181);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 122 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i122(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 187);
+    let t0 = sample(values, 182);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2818,21 +2829,24 @@ fn orderbook_fill_i122(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 123 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i123(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 80);
-    let t1 = sample(values, 87);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 187);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
+    let t0 = sample(values, 92);
+    let t1 = sample(values, 99);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 100);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 182);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 124 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i124(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 188);
+    let t0 = sample(values, 183);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2841,13 +2855,13 @@ fn orderbook_fill_i124(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 125 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i125(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 88);
-    let t1 = sample(values, 29);
+    let t0 = sample(values, 93);
+    let t1 = sample(values, 100);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 96);
+    let t3 = sample(values, 101);
     let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
     let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 188);
+    let t6 = sample(values, 183);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
     let t9 = relation_z(relations, 3);
@@ -2858,7 +2872,7 @@ fn orderbook_fill_i125(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 126 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i126(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 189);
+    let t0 = sample(values, 184);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2867,25 +2881,24 @@ fn orderbook_fill_i126(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 127 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i127(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 89);
-    let t1 = sample(values, 30);
-    let t2 = sample(values, 96);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 97);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 189);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t0 = sample(values, 94);
+    let t1 = sample(values, 101);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 102);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 184);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 128 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i128(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 190);
+    let t0 = sample(values, 185);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2894,25 +2907,21 @@ fn orderbook_fill_i128(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 129 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i129(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 90);
-    let t1 = sample(values, 31);
-    let t2 = sample(values, 97);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 98);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 190);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t0 = sample(values, 95);
+    let t1 = sample(values, 102);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 185);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 130 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i130(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 191);
+    let t0 = sample(values, 186);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2921,25 +2930,24 @@ fn orderbook_fill_i130(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 131 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i131(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 91);
-    let t1 = sample(values, 32);
-    let t2 = sample(values, 98);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 99);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 191);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t0 = sample(values, 103);
+    let t1 = sample(values, 34);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 111);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 186);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 132 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i132(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 192);
+    let t0 = sample(values, 187);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2948,24 +2956,26 @@ fn orderbook_fill_i132(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 133 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i133(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 92);
-    let t1 = sample(values, 99);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 100);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 192);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t0 = sample(values, 104);
+    let t1 = sample(values, 35);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 111);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 112);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 187);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 134 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i134(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 193);
+    let t0 = sample(values, 188);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2974,24 +2984,26 @@ fn orderbook_fill_i134(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 135 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i135(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 93);
-    let t1 = sample(values, 100);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 101);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 193);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t0 = sample(values, 105);
+    let t1 = sample(values, 36);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 112);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 113);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 188);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 136 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i136(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 194);
+    let t0 = sample(values, 189);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3000,24 +3012,26 @@ fn orderbook_fill_i136(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 137 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i137(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 94);
-    let t1 = sample(values, 101);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 102);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 194);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t0 = sample(values, 106);
+    let t1 = sample(values, 37);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 113);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 114);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 189);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 138 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i138(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 195);
+    let t0 = sample(values, 190);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3026,21 +3040,26 @@ fn orderbook_fill_i138(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 139 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i139(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 95);
-    let t1 = sample(values, 102);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 195);
+    let t0 = sample(values, 107);
+    let t1 = sample(values, 38);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 114);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t5 = sample(values, 115);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 190);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
 /// Intermediate 140 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i140(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 196);
+    let t0 = sample(values, 191);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3049,13 +3068,13 @@ fn orderbook_fill_i140(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 141 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i141(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 103);
-    let t1 = sample(values, 34);
+    let t0 = sample(values, 108);
+    let t1 = sample(values, 115);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 111);
+    let t3 = sample(values, 116);
     let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
     let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 196);
+    let t6 = sample(values, 191);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
     let t9 = relation_z(relations, 3);
@@ -3066,7 +3085,7 @@ fn orderbook_fill_i141(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 142 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i142(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 197);
+    let t0 = sample(values, 192);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3075,26 +3094,24 @@ fn orderbook_fill_i142(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 143 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i143(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 104);
-    let t1 = sample(values, 35);
+    let t0 = sample(values, 109);
+    let t1 = sample(values, 116);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 111);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 112);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 197);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t3 = sample(values, 117);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
+    let t6 = sample(values, 192);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 144 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i144(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 198);
+    let t0 = sample(values, 193);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3103,26 +3120,21 @@ fn orderbook_fill_i144(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 145 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i145(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 105);
-    let t1 = sample(values, 36);
+    let t0 = sample(values, 110);
+    let t1 = sample(values, 117);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 112);
+    let t3 = sample(values, 193);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 113);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 198);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
+    let t6 = relation_z(relations, 3);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    t7
 }
 
 /// Intermediate 146 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i146(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 199);
+    let t0 = sample(values, 194);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3131,26 +3143,24 @@ fn orderbook_fill_i146(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 147 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i147(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 106);
-    let t1 = sample(values, 37);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 113);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 114);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 199);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t0 = sample(values, 118);
+    let t1 = sample(values, 34);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 126);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 194);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 148 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i148(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 200);
+    let t0 = sample(values, 195);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3159,26 +3169,25 @@ fn orderbook_fill_i148(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 149 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i149(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 107);
-    let t1 = sample(values, 38);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 114);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 115);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 200);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t0 = sample(values, 119);
+    let t1 = sample(values, 35);
+    let t2 = sample(values, 126);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 127);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 195);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 150 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i150(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 201);
+    let t0 = sample(values, 196);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3187,24 +3196,25 @@ fn orderbook_fill_i150(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 151 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i151(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 108);
-    let t1 = sample(values, 115);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 116);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 201);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t0 = sample(values, 120);
+    let t1 = sample(values, 36);
+    let t2 = sample(values, 127);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 128);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 196);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 152 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i152(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 202);
+    let t0 = sample(values, 197);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3213,24 +3223,25 @@ fn orderbook_fill_i152(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 153 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i153(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 109);
-    let t1 = sample(values, 116);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 117);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 202);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t0 = sample(values, 121);
+    let t1 = sample(values, 37);
+    let t2 = sample(values, 128);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 129);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 197);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 154 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i154(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 203);
+    let t0 = sample(values, 198);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3239,21 +3250,25 @@ fn orderbook_fill_i154(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 155 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i155(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 110);
-    let t1 = sample(values, 117);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 203);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 122);
+    let t1 = sample(values, 38);
+    let t2 = sample(values, 129);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 130);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 198);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 156 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i156(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 204);
+    let t0 = sample(values, 199);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3262,13 +3277,13 @@ fn orderbook_fill_i156(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 157 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i157(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 118);
-    let t1 = sample(values, 34);
+    let t0 = sample(values, 123);
+    let t1 = sample(values, 130);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 126);
+    let t3 = sample(values, 131);
     let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
     let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 204);
+    let t6 = sample(values, 199);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
     let t9 = relation_z(relations, 3);
@@ -3279,7 +3294,7 @@ fn orderbook_fill_i157(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 158 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i158(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 205);
+    let t0 = sample(values, 200);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3288,25 +3303,24 @@ fn orderbook_fill_i158(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 159 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i159(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 119);
-    let t1 = sample(values, 35);
-    let t2 = sample(values, 126);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 127);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 205);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
+    let t0 = sample(values, 124);
+    let t1 = sample(values, 131);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 132);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 200);
+    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
+    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
+    let t9 = relation_z(relations, 3);
+    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
+    t10
 }
 
 /// Intermediate 160 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i160(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 206);
+    let t0 = sample(values, 201);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3315,143 +3329,10 @@ fn orderbook_fill_i160(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 161 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i161(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 120);
-    let t1 = sample(values, 36);
-    let t2 = sample(values, 127);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 128);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 206);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
-}
-
-/// Intermediate 162 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i162(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 207);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 163 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i163(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 121);
-    let t1 = sample(values, 37);
-    let t2 = sample(values, 128);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 129);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 207);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
-}
-
-/// Intermediate 164 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i164(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 208);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 165 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i165(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 122);
-    let t1 = sample(values, 38);
-    let t2 = sample(values, 129);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 130);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 208);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
-}
-
-/// Intermediate 166 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i166(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 209);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 167 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i167(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 123);
-    let t1 = sample(values, 130);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 131);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 209);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
-}
-
-/// Intermediate 168 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i168(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 210);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 169 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i169(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 124);
-    let t1 = sample(values, 131);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 132);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 210);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
-}
-
-/// Intermediate 170 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i170(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 211);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 171 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i171(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 125);
     let t1 = sample(values, 132);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 211);
+    let t3 = sample(values, 201);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -4016,10 +3897,10 @@ fn orderbook_fill_c45(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 46 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c46(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 758);
-    let t1 = sample(values, 759);
-    let t2 = sample(values, 760);
-    let t3 = sample(values, 761);
+    let t0 = sample(values, 748);
+    let t1 = sample(values, 749);
+    let t2 = sample(values, 750);
+    let t3 = sample(values, 751);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -4037,15 +3918,15 @@ fn orderbook_fill_c46(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 47 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 762);
-    let t1 = sample(values, 763);
-    let t2 = sample(values, 764);
-    let t3 = sample(values, 765);
+    let t0 = sample(values, 752);
+    let t1 = sample(values, 753);
+    let t2 = sample(values, 754);
+    let t3 = sample(values, 755);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 758);
-    let t6 = sample(values, 759);
-    let t7 = sample(values, 760);
-    let t8 = sample(values, 761);
+    let t5 = sample(values, 748);
+    let t6 = sample(values, 749);
+    let t7 = sample(values, 750);
+    let t8 = sample(values, 751);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -4064,15 +3945,15 @@ fn orderbook_fill_c47(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 48 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 766);
-    let t1 = sample(values, 767);
-    let t2 = sample(values, 768);
-    let t3 = sample(values, 769);
+    let t0 = sample(values, 756);
+    let t1 = sample(values, 757);
+    let t2 = sample(values, 758);
+    let t3 = sample(values, 759);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 762);
-    let t6 = sample(values, 763);
-    let t7 = sample(values, 764);
-    let t8 = sample(values, 765);
+    let t5 = sample(values, 752);
+    let t6 = sample(values, 753);
+    let t7 = sample(values, 754);
+    let t8 = sample(values, 755);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
@@ -4091,15 +3972,15 @@ fn orderbook_fill_c48(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 49 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 770);
-    let t1 = sample(values, 771);
-    let t2 = sample(values, 772);
-    let t3 = sample(values, 773);
+    let t0 = sample(values, 760);
+    let t1 = sample(values, 761);
+    let t2 = sample(values, 762);
+    let t3 = sample(values, 763);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 766);
-    let t6 = sample(values, 767);
-    let t7 = sample(values, 768);
-    let t8 = sample(values, 769);
+    let t5 = sample(values, 756);
+    let t6 = sample(values, 757);
+    let t7 = sample(values, 758);
+    let t8 = sample(values, 759);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
@@ -4118,15 +3999,15 @@ fn orderbook_fill_c49(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 50 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 774);
-    let t1 = sample(values, 775);
-    let t2 = sample(values, 776);
-    let t3 = sample(values, 777);
+    let t0 = sample(values, 764);
+    let t1 = sample(values, 765);
+    let t2 = sample(values, 766);
+    let t3 = sample(values, 767);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 770);
-    let t6 = sample(values, 771);
-    let t7 = sample(values, 772);
-    let t8 = sample(values, 773);
+    let t5 = sample(values, 760);
+    let t6 = sample(values, 761);
+    let t7 = sample(values, 762);
+    let t8 = sample(values, 763);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[10];
@@ -4145,15 +4026,15 @@ fn orderbook_fill_c50(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 51 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 778);
-    let t1 = sample(values, 779);
-    let t2 = sample(values, 780);
-    let t3 = sample(values, 781);
+    let t0 = sample(values, 768);
+    let t1 = sample(values, 769);
+    let t2 = sample(values, 770);
+    let t3 = sample(values, 771);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 774);
-    let t6 = sample(values, 775);
-    let t7 = sample(values, 776);
-    let t8 = sample(values, 777);
+    let t5 = sample(values, 764);
+    let t6 = sample(values, 765);
+    let t7 = sample(values, 766);
+    let t8 = sample(values, 767);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[12];
@@ -4172,15 +4053,15 @@ fn orderbook_fill_c51(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 52 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 782);
-    let t1 = sample(values, 783);
-    let t2 = sample(values, 784);
-    let t3 = sample(values, 785);
+    let t0 = sample(values, 772);
+    let t1 = sample(values, 773);
+    let t2 = sample(values, 774);
+    let t3 = sample(values, 775);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 778);
-    let t6 = sample(values, 779);
-    let t7 = sample(values, 780);
-    let t8 = sample(values, 781);
+    let t5 = sample(values, 768);
+    let t6 = sample(values, 769);
+    let t7 = sample(values, 770);
+    let t8 = sample(values, 771);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[14];
@@ -4199,15 +4080,15 @@ fn orderbook_fill_c52(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 53 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c53(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 786);
-    let t1 = sample(values, 787);
-    let t2 = sample(values, 788);
-    let t3 = sample(values, 789);
+    let t0 = sample(values, 776);
+    let t1 = sample(values, 777);
+    let t2 = sample(values, 778);
+    let t3 = sample(values, 779);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 782);
-    let t6 = sample(values, 783);
-    let t7 = sample(values, 784);
-    let t8 = sample(values, 785);
+    let t5 = sample(values, 772);
+    let t6 = sample(values, 773);
+    let t7 = sample(values, 774);
+    let t8 = sample(values, 775);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[16];
@@ -4225,15 +4106,15 @@ fn orderbook_fill_c53(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 54 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 790);
-    let t1 = sample(values, 791);
-    let t2 = sample(values, 792);
-    let t3 = sample(values, 793);
+    let t0 = sample(values, 780);
+    let t1 = sample(values, 781);
+    let t2 = sample(values, 782);
+    let t3 = sample(values, 783);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 786);
-    let t6 = sample(values, 787);
-    let t7 = sample(values, 788);
-    let t8 = sample(values, 789);
+    let t5 = sample(values, 776);
+    let t6 = sample(values, 777);
+    let t7 = sample(values, 778);
+    let t8 = sample(values, 779);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[18];
@@ -4251,15 +4132,15 @@ fn orderbook_fill_c54(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 55 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 794);
-    let t1 = sample(values, 795);
-    let t2 = sample(values, 796);
-    let t3 = sample(values, 797);
+    let t0 = sample(values, 784);
+    let t1 = sample(values, 785);
+    let t2 = sample(values, 786);
+    let t3 = sample(values, 787);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 790);
-    let t6 = sample(values, 791);
-    let t7 = sample(values, 792);
-    let t8 = sample(values, 793);
+    let t5 = sample(values, 780);
+    let t6 = sample(values, 781);
+    let t7 = sample(values, 782);
+    let t8 = sample(values, 783);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[20];
@@ -4277,15 +4158,15 @@ fn orderbook_fill_c55(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 56 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 798);
-    let t1 = sample(values, 799);
-    let t2 = sample(values, 800);
-    let t3 = sample(values, 801);
+    let t0 = sample(values, 788);
+    let t1 = sample(values, 789);
+    let t2 = sample(values, 790);
+    let t3 = sample(values, 791);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 794);
-    let t6 = sample(values, 795);
-    let t7 = sample(values, 796);
-    let t8 = sample(values, 797);
+    let t5 = sample(values, 784);
+    let t6 = sample(values, 785);
+    let t7 = sample(values, 786);
+    let t8 = sample(values, 787);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[22];
@@ -4303,15 +4184,15 @@ fn orderbook_fill_c56(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 57 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 802);
-    let t1 = sample(values, 803);
-    let t2 = sample(values, 804);
-    let t3 = sample(values, 805);
+    let t0 = sample(values, 792);
+    let t1 = sample(values, 793);
+    let t2 = sample(values, 794);
+    let t3 = sample(values, 795);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 798);
-    let t6 = sample(values, 799);
-    let t7 = sample(values, 800);
-    let t8 = sample(values, 801);
+    let t5 = sample(values, 788);
+    let t6 = sample(values, 789);
+    let t7 = sample(values, 790);
+    let t8 = sample(values, 791);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[24];
@@ -4329,15 +4210,15 @@ fn orderbook_fill_c57(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 58 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 806);
-    let t1 = sample(values, 807);
-    let t2 = sample(values, 808);
-    let t3 = sample(values, 809);
+    let t0 = sample(values, 796);
+    let t1 = sample(values, 797);
+    let t2 = sample(values, 798);
+    let t3 = sample(values, 799);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 802);
-    let t6 = sample(values, 803);
-    let t7 = sample(values, 804);
-    let t8 = sample(values, 805);
+    let t5 = sample(values, 792);
+    let t6 = sample(values, 793);
+    let t7 = sample(values, 794);
+    let t8 = sample(values, 795);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[26];
@@ -4355,15 +4236,15 @@ fn orderbook_fill_c58(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 59 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 810);
-    let t1 = sample(values, 811);
-    let t2 = sample(values, 812);
-    let t3 = sample(values, 813);
+    let t0 = sample(values, 800);
+    let t1 = sample(values, 801);
+    let t2 = sample(values, 802);
+    let t3 = sample(values, 803);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 806);
-    let t6 = sample(values, 807);
-    let t7 = sample(values, 808);
-    let t8 = sample(values, 809);
+    let t5 = sample(values, 796);
+    let t6 = sample(values, 797);
+    let t7 = sample(values, 798);
+    let t8 = sample(values, 799);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[28];
@@ -4381,15 +4262,15 @@ fn orderbook_fill_c59(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 60 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 814);
-    let t1 = sample(values, 815);
-    let t2 = sample(values, 816);
-    let t3 = sample(values, 817);
+    let t0 = sample(values, 804);
+    let t1 = sample(values, 805);
+    let t2 = sample(values, 806);
+    let t3 = sample(values, 807);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 810);
-    let t6 = sample(values, 811);
-    let t7 = sample(values, 812);
-    let t8 = sample(values, 813);
+    let t5 = sample(values, 800);
+    let t6 = sample(values, 801);
+    let t7 = sample(values, 802);
+    let t8 = sample(values, 803);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[30];
@@ -4407,15 +4288,15 @@ fn orderbook_fill_c60(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 61 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c61(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 818);
-    let t1 = sample(values, 819);
-    let t2 = sample(values, 820);
-    let t3 = sample(values, 821);
+    let t0 = sample(values, 808);
+    let t1 = sample(values, 809);
+    let t2 = sample(values, 810);
+    let t3 = sample(values, 811);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 814);
-    let t6 = sample(values, 815);
-    let t7 = sample(values, 816);
-    let t8 = sample(values, 817);
+    let t5 = sample(values, 804);
+    let t6 = sample(values, 805);
+    let t7 = sample(values, 806);
+    let t8 = sample(values, 807);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[32];
@@ -4433,15 +4314,15 @@ fn orderbook_fill_c61(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 62 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c62(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 822);
-    let t1 = sample(values, 823);
-    let t2 = sample(values, 824);
-    let t3 = sample(values, 825);
+    let t0 = sample(values, 812);
+    let t1 = sample(values, 813);
+    let t2 = sample(values, 814);
+    let t3 = sample(values, 815);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 818);
-    let t6 = sample(values, 819);
-    let t7 = sample(values, 820);
-    let t8 = sample(values, 821);
+    let t5 = sample(values, 808);
+    let t6 = sample(values, 809);
+    let t7 = sample(values, 810);
+    let t8 = sample(values, 811);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[34];
@@ -4459,15 +4340,15 @@ fn orderbook_fill_c62(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 63 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c63(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 826);
-    let t1 = sample(values, 827);
-    let t2 = sample(values, 828);
-    let t3 = sample(values, 829);
+    let t0 = sample(values, 816);
+    let t1 = sample(values, 817);
+    let t2 = sample(values, 818);
+    let t3 = sample(values, 819);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 822);
-    let t6 = sample(values, 823);
-    let t7 = sample(values, 824);
-    let t8 = sample(values, 825);
+    let t5 = sample(values, 812);
+    let t6 = sample(values, 813);
+    let t7 = sample(values, 814);
+    let t8 = sample(values, 815);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[36];
@@ -4485,15 +4366,15 @@ fn orderbook_fill_c63(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 64 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c64(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 830);
-    let t1 = sample(values, 831);
-    let t2 = sample(values, 832);
-    let t3 = sample(values, 833);
+    let t0 = sample(values, 820);
+    let t1 = sample(values, 821);
+    let t2 = sample(values, 822);
+    let t3 = sample(values, 823);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 826);
-    let t6 = sample(values, 827);
-    let t7 = sample(values, 828);
-    let t8 = sample(values, 829);
+    let t5 = sample(values, 816);
+    let t6 = sample(values, 817);
+    let t7 = sample(values, 818);
+    let t8 = sample(values, 819);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[38];
@@ -4511,15 +4392,15 @@ fn orderbook_fill_c64(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 65 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c65(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 834);
-    let t1 = sample(values, 835);
-    let t2 = sample(values, 836);
-    let t3 = sample(values, 837);
+    let t0 = sample(values, 824);
+    let t1 = sample(values, 825);
+    let t2 = sample(values, 826);
+    let t3 = sample(values, 827);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 830);
-    let t6 = sample(values, 831);
-    let t7 = sample(values, 832);
-    let t8 = sample(values, 833);
+    let t5 = sample(values, 820);
+    let t6 = sample(values, 821);
+    let t7 = sample(values, 822);
+    let t8 = sample(values, 823);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[40];
@@ -4537,15 +4418,15 @@ fn orderbook_fill_c65(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 66 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c66(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 838);
-    let t1 = sample(values, 839);
-    let t2 = sample(values, 840);
-    let t3 = sample(values, 841);
+    let t0 = sample(values, 828);
+    let t1 = sample(values, 829);
+    let t2 = sample(values, 830);
+    let t3 = sample(values, 831);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 834);
-    let t6 = sample(values, 835);
-    let t7 = sample(values, 836);
-    let t8 = sample(values, 837);
+    let t5 = sample(values, 824);
+    let t6 = sample(values, 825);
+    let t7 = sample(values, 826);
+    let t8 = sample(values, 827);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[42];
@@ -4563,15 +4444,15 @@ fn orderbook_fill_c66(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 67 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c67(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 842);
-    let t1 = sample(values, 843);
-    let t2 = sample(values, 844);
-    let t3 = sample(values, 845);
+    let t0 = sample(values, 832);
+    let t1 = sample(values, 833);
+    let t2 = sample(values, 834);
+    let t3 = sample(values, 835);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 838);
-    let t6 = sample(values, 839);
-    let t7 = sample(values, 840);
-    let t8 = sample(values, 841);
+    let t5 = sample(values, 828);
+    let t6 = sample(values, 829);
+    let t7 = sample(values, 830);
+    let t8 = sample(values, 831);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[44];
@@ -4589,15 +4470,15 @@ fn orderbook_fill_c67(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 68 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c68(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 846);
-    let t1 = sample(values, 847);
-    let t2 = sample(values, 848);
-    let t3 = sample(values, 849);
+    let t0 = sample(values, 836);
+    let t1 = sample(values, 837);
+    let t2 = sample(values, 838);
+    let t3 = sample(values, 839);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 842);
-    let t6 = sample(values, 843);
-    let t7 = sample(values, 844);
-    let t8 = sample(values, 845);
+    let t5 = sample(values, 832);
+    let t6 = sample(values, 833);
+    let t7 = sample(values, 834);
+    let t8 = sample(values, 835);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[46];
@@ -4615,15 +4496,15 @@ fn orderbook_fill_c68(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 69 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c69(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 850);
-    let t1 = sample(values, 851);
-    let t2 = sample(values, 852);
-    let t3 = sample(values, 853);
+    let t0 = sample(values, 840);
+    let t1 = sample(values, 841);
+    let t2 = sample(values, 842);
+    let t3 = sample(values, 843);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 846);
-    let t6 = sample(values, 847);
-    let t7 = sample(values, 848);
-    let t8 = sample(values, 849);
+    let t5 = sample(values, 836);
+    let t6 = sample(values, 837);
+    let t7 = sample(values, 838);
+    let t8 = sample(values, 839);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[48];
@@ -4641,15 +4522,15 @@ fn orderbook_fill_c69(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 70 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c70(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 854);
-    let t1 = sample(values, 855);
-    let t2 = sample(values, 856);
-    let t3 = sample(values, 857);
+    let t0 = sample(values, 844);
+    let t1 = sample(values, 845);
+    let t2 = sample(values, 846);
+    let t3 = sample(values, 847);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 850);
-    let t6 = sample(values, 851);
-    let t7 = sample(values, 852);
-    let t8 = sample(values, 853);
+    let t5 = sample(values, 840);
+    let t6 = sample(values, 841);
+    let t7 = sample(values, 842);
+    let t8 = sample(values, 843);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[50];
@@ -4667,15 +4548,15 @@ fn orderbook_fill_c70(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 71 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c71(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 858);
-    let t1 = sample(values, 859);
-    let t2 = sample(values, 860);
-    let t3 = sample(values, 861);
+    let t0 = sample(values, 848);
+    let t1 = sample(values, 849);
+    let t2 = sample(values, 850);
+    let t3 = sample(values, 851);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 854);
-    let t6 = sample(values, 855);
-    let t7 = sample(values, 856);
-    let t8 = sample(values, 857);
+    let t5 = sample(values, 844);
+    let t6 = sample(values, 845);
+    let t7 = sample(values, 846);
+    let t8 = sample(values, 847);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[52];
@@ -4693,15 +4574,15 @@ fn orderbook_fill_c71(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 72 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c72(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 862);
-    let t1 = sample(values, 863);
-    let t2 = sample(values, 864);
-    let t3 = sample(values, 865);
+    let t0 = sample(values, 852);
+    let t1 = sample(values, 853);
+    let t2 = sample(values, 854);
+    let t3 = sample(values, 855);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 858);
-    let t6 = sample(values, 859);
-    let t7 = sample(values, 860);
-    let t8 = sample(values, 861);
+    let t5 = sample(values, 848);
+    let t6 = sample(values, 849);
+    let t7 = sample(values, 850);
+    let t8 = sample(values, 851);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[54];
@@ -4719,15 +4600,15 @@ fn orderbook_fill_c72(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 73 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c73(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 866);
-    let t1 = sample(values, 867);
-    let t2 = sample(values, 868);
-    let t3 = sample(values, 869);
+    let t0 = sample(values, 856);
+    let t1 = sample(values, 857);
+    let t2 = sample(values, 858);
+    let t3 = sample(values, 859);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 862);
-    let t6 = sample(values, 863);
-    let t7 = sample(values, 864);
-    let t8 = sample(values, 865);
+    let t5 = sample(values, 852);
+    let t6 = sample(values, 853);
+    let t7 = sample(values, 854);
+    let t8 = sample(values, 855);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[56];
@@ -4745,15 +4626,15 @@ fn orderbook_fill_c73(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 74 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c74(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 870);
-    let t1 = sample(values, 871);
-    let t2 = sample(values, 872);
-    let t3 = sample(values, 873);
+    let t0 = sample(values, 860);
+    let t1 = sample(values, 861);
+    let t2 = sample(values, 862);
+    let t3 = sample(values, 863);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 866);
-    let t6 = sample(values, 867);
-    let t7 = sample(values, 868);
-    let t8 = sample(values, 869);
+    let t5 = sample(values, 856);
+    let t6 = sample(values, 857);
+    let t7 = sample(values, 858);
+    let t8 = sample(values, 859);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[58];
@@ -4771,15 +4652,15 @@ fn orderbook_fill_c74(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 75 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c75(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 874);
-    let t1 = sample(values, 875);
-    let t2 = sample(values, 876);
-    let t3 = sample(values, 877);
+    let t0 = sample(values, 864);
+    let t1 = sample(values, 865);
+    let t2 = sample(values, 866);
+    let t3 = sample(values, 867);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 870);
-    let t6 = sample(values, 871);
-    let t7 = sample(values, 872);
-    let t8 = sample(values, 873);
+    let t5 = sample(values, 860);
+    let t6 = sample(values, 861);
+    let t7 = sample(values, 862);
+    let t8 = sample(values, 863);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[60];
@@ -4797,15 +4678,15 @@ fn orderbook_fill_c75(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 76 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c76(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 878);
-    let t1 = sample(values, 879);
-    let t2 = sample(values, 880);
-    let t3 = sample(values, 881);
+    let t0 = sample(values, 868);
+    let t1 = sample(values, 869);
+    let t2 = sample(values, 870);
+    let t3 = sample(values, 871);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 874);
-    let t6 = sample(values, 875);
-    let t7 = sample(values, 876);
-    let t8 = sample(values, 877);
+    let t5 = sample(values, 864);
+    let t6 = sample(values, 865);
+    let t7 = sample(values, 866);
+    let t8 = sample(values, 867);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[62];
@@ -4823,15 +4704,15 @@ fn orderbook_fill_c76(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 77 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c77(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 882);
-    let t1 = sample(values, 883);
-    let t2 = sample(values, 884);
-    let t3 = sample(values, 885);
+    let t0 = sample(values, 872);
+    let t1 = sample(values, 873);
+    let t2 = sample(values, 874);
+    let t3 = sample(values, 875);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 878);
-    let t6 = sample(values, 879);
-    let t7 = sample(values, 880);
-    let t8 = sample(values, 881);
+    let t5 = sample(values, 868);
+    let t6 = sample(values, 869);
+    let t7 = sample(values, 870);
+    let t8 = sample(values, 871);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[64];
@@ -4849,15 +4730,15 @@ fn orderbook_fill_c77(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 78 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c78(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 886);
-    let t1 = sample(values, 887);
-    let t2 = sample(values, 888);
-    let t3 = sample(values, 889);
+    let t0 = sample(values, 876);
+    let t1 = sample(values, 877);
+    let t2 = sample(values, 878);
+    let t3 = sample(values, 879);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 882);
-    let t6 = sample(values, 883);
-    let t7 = sample(values, 884);
-    let t8 = sample(values, 885);
+    let t5 = sample(values, 872);
+    let t6 = sample(values, 873);
+    let t7 = sample(values, 874);
+    let t8 = sample(values, 875);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[66];
@@ -4875,15 +4756,15 @@ fn orderbook_fill_c78(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 79 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c79(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 890);
-    let t1 = sample(values, 891);
-    let t2 = sample(values, 892);
-    let t3 = sample(values, 893);
+    let t0 = sample(values, 880);
+    let t1 = sample(values, 881);
+    let t2 = sample(values, 882);
+    let t3 = sample(values, 883);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 886);
-    let t6 = sample(values, 887);
-    let t7 = sample(values, 888);
-    let t8 = sample(values, 889);
+    let t5 = sample(values, 876);
+    let t6 = sample(values, 877);
+    let t7 = sample(values, 878);
+    let t8 = sample(values, 879);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[68];
@@ -4901,15 +4782,15 @@ fn orderbook_fill_c79(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 80 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c80(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 894);
-    let t1 = sample(values, 895);
-    let t2 = sample(values, 896);
-    let t3 = sample(values, 897);
+    let t0 = sample(values, 884);
+    let t1 = sample(values, 885);
+    let t2 = sample(values, 886);
+    let t3 = sample(values, 887);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 890);
-    let t6 = sample(values, 891);
-    let t7 = sample(values, 892);
-    let t8 = sample(values, 893);
+    let t5 = sample(values, 880);
+    let t6 = sample(values, 881);
+    let t7 = sample(values, 882);
+    let t8 = sample(values, 883);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[70];
@@ -4927,15 +4808,15 @@ fn orderbook_fill_c80(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 81 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c81(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 898);
-    let t1 = sample(values, 899);
-    let t2 = sample(values, 900);
-    let t3 = sample(values, 901);
+    let t0 = sample(values, 888);
+    let t1 = sample(values, 889);
+    let t2 = sample(values, 890);
+    let t3 = sample(values, 891);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 894);
-    let t6 = sample(values, 895);
-    let t7 = sample(values, 896);
-    let t8 = sample(values, 897);
+    let t5 = sample(values, 884);
+    let t6 = sample(values, 885);
+    let t7 = sample(values, 886);
+    let t8 = sample(values, 887);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[72];
@@ -4953,15 +4834,15 @@ fn orderbook_fill_c81(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 82 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c82(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 902);
-    let t1 = sample(values, 903);
-    let t2 = sample(values, 904);
-    let t3 = sample(values, 905);
+    let t0 = sample(values, 892);
+    let t1 = sample(values, 893);
+    let t2 = sample(values, 894);
+    let t3 = sample(values, 895);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 898);
-    let t6 = sample(values, 899);
-    let t7 = sample(values, 900);
-    let t8 = sample(values, 901);
+    let t5 = sample(values, 888);
+    let t6 = sample(values, 889);
+    let t7 = sample(values, 890);
+    let t8 = sample(values, 891);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[74];
@@ -4979,15 +4860,15 @@ fn orderbook_fill_c82(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 83 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c83(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 906);
-    let t1 = sample(values, 907);
-    let t2 = sample(values, 908);
-    let t3 = sample(values, 909);
+    let t0 = sample(values, 896);
+    let t1 = sample(values, 897);
+    let t2 = sample(values, 898);
+    let t3 = sample(values, 899);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 902);
-    let t6 = sample(values, 903);
-    let t7 = sample(values, 904);
-    let t8 = sample(values, 905);
+    let t5 = sample(values, 892);
+    let t6 = sample(values, 893);
+    let t7 = sample(values, 894);
+    let t8 = sample(values, 895);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[76];
@@ -5005,15 +4886,15 @@ fn orderbook_fill_c83(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 84 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c84(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 910);
-    let t1 = sample(values, 911);
-    let t2 = sample(values, 912);
-    let t3 = sample(values, 913);
+    let t0 = sample(values, 900);
+    let t1 = sample(values, 901);
+    let t2 = sample(values, 902);
+    let t3 = sample(values, 903);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 906);
-    let t6 = sample(values, 907);
-    let t7 = sample(values, 908);
-    let t8 = sample(values, 909);
+    let t5 = sample(values, 896);
+    let t6 = sample(values, 897);
+    let t7 = sample(values, 898);
+    let t8 = sample(values, 899);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[78];
@@ -5031,15 +4912,15 @@ fn orderbook_fill_c84(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 85 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c85(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 914);
-    let t1 = sample(values, 915);
-    let t2 = sample(values, 916);
-    let t3 = sample(values, 917);
+    let t0 = sample(values, 904);
+    let t1 = sample(values, 905);
+    let t2 = sample(values, 906);
+    let t3 = sample(values, 907);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 910);
-    let t6 = sample(values, 911);
-    let t7 = sample(values, 912);
-    let t8 = sample(values, 913);
+    let t5 = sample(values, 900);
+    let t6 = sample(values, 901);
+    let t7 = sample(values, 902);
+    let t8 = sample(values, 903);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[80];
@@ -5057,15 +4938,15 @@ fn orderbook_fill_c85(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 86 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c86(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 918);
-    let t1 = sample(values, 919);
-    let t2 = sample(values, 920);
-    let t3 = sample(values, 921);
+    let t0 = sample(values, 908);
+    let t1 = sample(values, 909);
+    let t2 = sample(values, 910);
+    let t3 = sample(values, 911);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 914);
-    let t6 = sample(values, 915);
-    let t7 = sample(values, 916);
-    let t8 = sample(values, 917);
+    let t5 = sample(values, 904);
+    let t6 = sample(values, 905);
+    let t7 = sample(values, 906);
+    let t8 = sample(values, 907);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[82];
@@ -5083,15 +4964,15 @@ fn orderbook_fill_c86(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 87 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c87(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 922);
-    let t1 = sample(values, 923);
-    let t2 = sample(values, 924);
-    let t3 = sample(values, 925);
+    let t0 = sample(values, 912);
+    let t1 = sample(values, 913);
+    let t2 = sample(values, 914);
+    let t3 = sample(values, 915);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 918);
-    let t6 = sample(values, 919);
-    let t7 = sample(values, 920);
-    let t8 = sample(values, 921);
+    let t5 = sample(values, 908);
+    let t6 = sample(values, 909);
+    let t7 = sample(values, 910);
+    let t8 = sample(values, 911);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[84];
@@ -5109,15 +4990,15 @@ fn orderbook_fill_c87(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 88 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c88(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 926);
-    let t1 = sample(values, 927);
-    let t2 = sample(values, 928);
-    let t3 = sample(values, 929);
+    let t0 = sample(values, 916);
+    let t1 = sample(values, 917);
+    let t2 = sample(values, 918);
+    let t3 = sample(values, 919);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 922);
-    let t6 = sample(values, 923);
-    let t7 = sample(values, 924);
-    let t8 = sample(values, 925);
+    let t5 = sample(values, 912);
+    let t6 = sample(values, 913);
+    let t7 = sample(values, 914);
+    let t8 = sample(values, 915);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[86];
@@ -5135,15 +5016,15 @@ fn orderbook_fill_c88(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 89 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c89(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 930);
-    let t1 = sample(values, 931);
-    let t2 = sample(values, 932);
-    let t3 = sample(values, 933);
+    let t0 = sample(values, 920);
+    let t1 = sample(values, 921);
+    let t2 = sample(values, 922);
+    let t3 = sample(values, 923);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 926);
-    let t6 = sample(values, 927);
-    let t7 = sample(values, 928);
-    let t8 = sample(values, 929);
+    let t5 = sample(values, 916);
+    let t6 = sample(values, 917);
+    let t7 = sample(values, 918);
+    let t8 = sample(values, 919);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[88];
@@ -5161,15 +5042,15 @@ fn orderbook_fill_c89(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 90 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c90(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 934);
-    let t1 = sample(values, 935);
-    let t2 = sample(values, 936);
-    let t3 = sample(values, 937);
+    let t0 = sample(values, 924);
+    let t1 = sample(values, 925);
+    let t2 = sample(values, 926);
+    let t3 = sample(values, 927);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 930);
-    let t6 = sample(values, 931);
-    let t7 = sample(values, 932);
-    let t8 = sample(values, 933);
+    let t5 = sample(values, 920);
+    let t6 = sample(values, 921);
+    let t7 = sample(values, 922);
+    let t8 = sample(values, 923);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[90];
@@ -5187,15 +5068,15 @@ fn orderbook_fill_c90(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 91 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c91(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 938);
-    let t1 = sample(values, 939);
-    let t2 = sample(values, 940);
-    let t3 = sample(values, 941);
+    let t0 = sample(values, 928);
+    let t1 = sample(values, 929);
+    let t2 = sample(values, 930);
+    let t3 = sample(values, 931);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 934);
-    let t6 = sample(values, 935);
-    let t7 = sample(values, 936);
-    let t8 = sample(values, 937);
+    let t5 = sample(values, 924);
+    let t6 = sample(values, 925);
+    let t7 = sample(values, 926);
+    let t8 = sample(values, 927);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[92];
@@ -5213,15 +5094,15 @@ fn orderbook_fill_c91(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 92 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c92(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 942);
-    let t1 = sample(values, 943);
-    let t2 = sample(values, 944);
-    let t3 = sample(values, 945);
+    let t0 = sample(values, 932);
+    let t1 = sample(values, 933);
+    let t2 = sample(values, 934);
+    let t3 = sample(values, 935);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 938);
-    let t6 = sample(values, 939);
-    let t7 = sample(values, 940);
-    let t8 = sample(values, 941);
+    let t5 = sample(values, 928);
+    let t6 = sample(values, 929);
+    let t7 = sample(values, 930);
+    let t8 = sample(values, 931);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[94];
@@ -5239,15 +5120,15 @@ fn orderbook_fill_c92(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 93 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c93(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 946);
-    let t1 = sample(values, 947);
-    let t2 = sample(values, 948);
-    let t3 = sample(values, 949);
+    let t0 = sample(values, 936);
+    let t1 = sample(values, 937);
+    let t2 = sample(values, 938);
+    let t3 = sample(values, 939);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 942);
-    let t6 = sample(values, 943);
-    let t7 = sample(values, 944);
-    let t8 = sample(values, 945);
+    let t5 = sample(values, 932);
+    let t6 = sample(values, 933);
+    let t7 = sample(values, 934);
+    let t8 = sample(values, 935);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[96];
@@ -5265,15 +5146,15 @@ fn orderbook_fill_c93(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 94 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c94(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 950);
-    let t1 = sample(values, 951);
-    let t2 = sample(values, 952);
-    let t3 = sample(values, 953);
+    let t0 = sample(values, 940);
+    let t1 = sample(values, 941);
+    let t2 = sample(values, 942);
+    let t3 = sample(values, 943);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 946);
-    let t6 = sample(values, 947);
-    let t7 = sample(values, 948);
-    let t8 = sample(values, 949);
+    let t5 = sample(values, 936);
+    let t6 = sample(values, 937);
+    let t7 = sample(values, 938);
+    let t8 = sample(values, 939);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[98];
@@ -5291,15 +5172,15 @@ fn orderbook_fill_c94(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 95 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c95(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 954);
-    let t1 = sample(values, 955);
-    let t2 = sample(values, 956);
-    let t3 = sample(values, 957);
+    let t0 = sample(values, 944);
+    let t1 = sample(values, 945);
+    let t2 = sample(values, 946);
+    let t3 = sample(values, 947);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 950);
-    let t6 = sample(values, 951);
-    let t7 = sample(values, 952);
-    let t8 = sample(values, 953);
+    let t5 = sample(values, 940);
+    let t6 = sample(values, 941);
+    let t7 = sample(values, 942);
+    let t8 = sample(values, 943);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[100];
@@ -5317,15 +5198,15 @@ fn orderbook_fill_c95(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 96 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c96(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 958);
-    let t1 = sample(values, 959);
-    let t2 = sample(values, 960);
-    let t3 = sample(values, 961);
+    let t0 = sample(values, 948);
+    let t1 = sample(values, 949);
+    let t2 = sample(values, 950);
+    let t3 = sample(values, 951);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 954);
-    let t6 = sample(values, 955);
-    let t7 = sample(values, 956);
-    let t8 = sample(values, 957);
+    let t5 = sample(values, 944);
+    let t6 = sample(values, 945);
+    let t7 = sample(values, 946);
+    let t8 = sample(values, 947);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[102];
@@ -5343,15 +5224,15 @@ fn orderbook_fill_c96(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 97 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c97(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 962);
-    let t1 = sample(values, 963);
-    let t2 = sample(values, 964);
-    let t3 = sample(values, 965);
+    let t0 = sample(values, 952);
+    let t1 = sample(values, 953);
+    let t2 = sample(values, 954);
+    let t3 = sample(values, 955);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 958);
-    let t6 = sample(values, 959);
-    let t7 = sample(values, 960);
-    let t8 = sample(values, 961);
+    let t5 = sample(values, 948);
+    let t6 = sample(values, 949);
+    let t7 = sample(values, 950);
+    let t8 = sample(values, 951);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[104];
@@ -5369,15 +5250,15 @@ fn orderbook_fill_c97(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 98 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c98(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 966);
-    let t1 = sample(values, 967);
-    let t2 = sample(values, 968);
-    let t3 = sample(values, 969);
+    let t0 = sample(values, 956);
+    let t1 = sample(values, 957);
+    let t2 = sample(values, 958);
+    let t3 = sample(values, 959);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 962);
-    let t6 = sample(values, 963);
-    let t7 = sample(values, 964);
-    let t8 = sample(values, 965);
+    let t5 = sample(values, 952);
+    let t6 = sample(values, 953);
+    let t7 = sample(values, 954);
+    let t8 = sample(values, 955);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[106];
@@ -5395,15 +5276,15 @@ fn orderbook_fill_c98(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 99 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c99(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 970);
-    let t1 = sample(values, 971);
-    let t2 = sample(values, 972);
-    let t3 = sample(values, 973);
+    let t0 = sample(values, 960);
+    let t1 = sample(values, 961);
+    let t2 = sample(values, 962);
+    let t3 = sample(values, 963);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 966);
-    let t6 = sample(values, 967);
-    let t7 = sample(values, 968);
-    let t8 = sample(values, 969);
+    let t5 = sample(values, 956);
+    let t6 = sample(values, 957);
+    let t7 = sample(values, 958);
+    let t8 = sample(values, 959);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[108];
@@ -5421,15 +5302,15 @@ fn orderbook_fill_c99(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 100 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c100(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 974);
-    let t1 = sample(values, 975);
-    let t2 = sample(values, 976);
-    let t3 = sample(values, 977);
+    let t0 = sample(values, 964);
+    let t1 = sample(values, 965);
+    let t2 = sample(values, 966);
+    let t3 = sample(values, 967);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 970);
-    let t6 = sample(values, 971);
-    let t7 = sample(values, 972);
-    let t8 = sample(values, 973);
+    let t5 = sample(values, 960);
+    let t6 = sample(values, 961);
+    let t7 = sample(values, 962);
+    let t8 = sample(values, 963);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[110];
@@ -5447,15 +5328,15 @@ fn orderbook_fill_c100(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 101 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c101(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 978);
-    let t1 = sample(values, 979);
-    let t2 = sample(values, 980);
-    let t3 = sample(values, 981);
+    let t0 = sample(values, 968);
+    let t1 = sample(values, 969);
+    let t2 = sample(values, 970);
+    let t3 = sample(values, 971);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 974);
-    let t6 = sample(values, 975);
-    let t7 = sample(values, 976);
-    let t8 = sample(values, 977);
+    let t5 = sample(values, 964);
+    let t6 = sample(values, 965);
+    let t7 = sample(values, 966);
+    let t8 = sample(values, 967);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[112];
@@ -5473,15 +5354,15 @@ fn orderbook_fill_c101(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 102 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c102(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 982);
-    let t1 = sample(values, 983);
-    let t2 = sample(values, 984);
-    let t3 = sample(values, 985);
+    let t0 = sample(values, 972);
+    let t1 = sample(values, 973);
+    let t2 = sample(values, 974);
+    let t3 = sample(values, 975);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 978);
-    let t6 = sample(values, 979);
-    let t7 = sample(values, 980);
-    let t8 = sample(values, 981);
+    let t5 = sample(values, 968);
+    let t6 = sample(values, 969);
+    let t7 = sample(values, 970);
+    let t8 = sample(values, 971);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[114];
@@ -5499,15 +5380,15 @@ fn orderbook_fill_c102(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 103 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c103(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 986);
-    let t1 = sample(values, 987);
-    let t2 = sample(values, 988);
-    let t3 = sample(values, 989);
+    let t0 = sample(values, 976);
+    let t1 = sample(values, 977);
+    let t2 = sample(values, 978);
+    let t3 = sample(values, 979);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 982);
-    let t6 = sample(values, 983);
-    let t7 = sample(values, 984);
-    let t8 = sample(values, 985);
+    let t5 = sample(values, 972);
+    let t6 = sample(values, 973);
+    let t7 = sample(values, 974);
+    let t8 = sample(values, 975);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[116];
@@ -5525,15 +5406,15 @@ fn orderbook_fill_c103(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 104 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c104(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 990);
-    let t1 = sample(values, 991);
-    let t2 = sample(values, 992);
-    let t3 = sample(values, 993);
+    let t0 = sample(values, 980);
+    let t1 = sample(values, 981);
+    let t2 = sample(values, 982);
+    let t3 = sample(values, 983);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 986);
-    let t6 = sample(values, 987);
-    let t7 = sample(values, 988);
-    let t8 = sample(values, 989);
+    let t5 = sample(values, 976);
+    let t6 = sample(values, 977);
+    let t7 = sample(values, 978);
+    let t8 = sample(values, 979);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[118];
@@ -5551,15 +5432,15 @@ fn orderbook_fill_c104(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 105 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c105(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 994);
-    let t1 = sample(values, 995);
-    let t2 = sample(values, 996);
-    let t3 = sample(values, 997);
+    let t0 = sample(values, 984);
+    let t1 = sample(values, 985);
+    let t2 = sample(values, 986);
+    let t3 = sample(values, 987);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 990);
-    let t6 = sample(values, 991);
-    let t7 = sample(values, 992);
-    let t8 = sample(values, 993);
+    let t5 = sample(values, 980);
+    let t6 = sample(values, 981);
+    let t7 = sample(values, 982);
+    let t8 = sample(values, 983);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[120];
@@ -5577,15 +5458,15 @@ fn orderbook_fill_c105(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 106 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c106(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 998);
-    let t1 = sample(values, 999);
-    let t2 = sample(values, 1000);
-    let t3 = sample(values, 1001);
+    let t0 = sample(values, 988);
+    let t1 = sample(values, 989);
+    let t2 = sample(values, 990);
+    let t3 = sample(values, 991);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 994);
-    let t6 = sample(values, 995);
-    let t7 = sample(values, 996);
-    let t8 = sample(values, 997);
+    let t5 = sample(values, 984);
+    let t6 = sample(values, 985);
+    let t7 = sample(values, 986);
+    let t8 = sample(values, 987);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[122];
@@ -5603,15 +5484,15 @@ fn orderbook_fill_c106(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 107 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c107(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1002);
-    let t1 = sample(values, 1003);
-    let t2 = sample(values, 1004);
-    let t3 = sample(values, 1005);
+    let t0 = sample(values, 992);
+    let t1 = sample(values, 993);
+    let t2 = sample(values, 994);
+    let t3 = sample(values, 995);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 998);
-    let t6 = sample(values, 999);
-    let t7 = sample(values, 1000);
-    let t8 = sample(values, 1001);
+    let t5 = sample(values, 988);
+    let t6 = sample(values, 989);
+    let t7 = sample(values, 990);
+    let t8 = sample(values, 991);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[124];
@@ -5629,15 +5510,15 @@ fn orderbook_fill_c107(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 108 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c108(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1006);
-    let t1 = sample(values, 1007);
-    let t2 = sample(values, 1008);
-    let t3 = sample(values, 1009);
+    let t0 = sample(values, 996);
+    let t1 = sample(values, 997);
+    let t2 = sample(values, 998);
+    let t3 = sample(values, 999);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1002);
-    let t6 = sample(values, 1003);
-    let t7 = sample(values, 1004);
-    let t8 = sample(values, 1005);
+    let t5 = sample(values, 992);
+    let t6 = sample(values, 993);
+    let t7 = sample(values, 994);
+    let t8 = sample(values, 995);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[126];
@@ -5655,15 +5536,15 @@ fn orderbook_fill_c108(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 109 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c109(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1010);
-    let t1 = sample(values, 1011);
-    let t2 = sample(values, 1012);
-    let t3 = sample(values, 1013);
+    let t0 = sample(values, 1000);
+    let t1 = sample(values, 1001);
+    let t2 = sample(values, 1002);
+    let t3 = sample(values, 1003);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1006);
-    let t6 = sample(values, 1007);
-    let t7 = sample(values, 1008);
-    let t8 = sample(values, 1009);
+    let t5 = sample(values, 996);
+    let t6 = sample(values, 997);
+    let t7 = sample(values, 998);
+    let t8 = sample(values, 999);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[128];
@@ -5681,15 +5562,15 @@ fn orderbook_fill_c109(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 110 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c110(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1014);
-    let t1 = sample(values, 1015);
-    let t2 = sample(values, 1016);
-    let t3 = sample(values, 1017);
+    let t0 = sample(values, 1004);
+    let t1 = sample(values, 1005);
+    let t2 = sample(values, 1006);
+    let t3 = sample(values, 1007);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1010);
-    let t6 = sample(values, 1011);
-    let t7 = sample(values, 1012);
-    let t8 = sample(values, 1013);
+    let t5 = sample(values, 1000);
+    let t6 = sample(values, 1001);
+    let t7 = sample(values, 1002);
+    let t8 = sample(values, 1003);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[130];
@@ -5707,15 +5588,15 @@ fn orderbook_fill_c110(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 111 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c111(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1018);
-    let t1 = sample(values, 1019);
-    let t2 = sample(values, 1020);
-    let t3 = sample(values, 1021);
+    let t0 = sample(values, 1008);
+    let t1 = sample(values, 1009);
+    let t2 = sample(values, 1010);
+    let t3 = sample(values, 1011);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1014);
-    let t6 = sample(values, 1015);
-    let t7 = sample(values, 1016);
-    let t8 = sample(values, 1017);
+    let t5 = sample(values, 1004);
+    let t6 = sample(values, 1005);
+    let t7 = sample(values, 1006);
+    let t8 = sample(values, 1007);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[132];
@@ -5733,15 +5614,15 @@ fn orderbook_fill_c111(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 112 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c112(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1022);
-    let t1 = sample(values, 1023);
-    let t2 = sample(values, 1024);
-    let t3 = sample(values, 1025);
+    let t0 = sample(values, 1012);
+    let t1 = sample(values, 1013);
+    let t2 = sample(values, 1014);
+    let t3 = sample(values, 1015);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1018);
-    let t6 = sample(values, 1019);
-    let t7 = sample(values, 1020);
-    let t8 = sample(values, 1021);
+    let t5 = sample(values, 1008);
+    let t6 = sample(values, 1009);
+    let t7 = sample(values, 1010);
+    let t8 = sample(values, 1011);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[134];
@@ -5759,15 +5640,15 @@ fn orderbook_fill_c112(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 113 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c113(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1026);
-    let t1 = sample(values, 1027);
-    let t2 = sample(values, 1028);
-    let t3 = sample(values, 1029);
+    let t0 = sample(values, 1016);
+    let t1 = sample(values, 1017);
+    let t2 = sample(values, 1018);
+    let t3 = sample(values, 1019);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1022);
-    let t6 = sample(values, 1023);
-    let t7 = sample(values, 1024);
-    let t8 = sample(values, 1025);
+    let t5 = sample(values, 1012);
+    let t6 = sample(values, 1013);
+    let t7 = sample(values, 1014);
+    let t8 = sample(values, 1015);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[136];
@@ -5785,15 +5666,15 @@ fn orderbook_fill_c113(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 114 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c114(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1030);
-    let t1 = sample(values, 1031);
-    let t2 = sample(values, 1032);
-    let t3 = sample(values, 1033);
+    let t0 = sample(values, 1020);
+    let t1 = sample(values, 1021);
+    let t2 = sample(values, 1022);
+    let t3 = sample(values, 1023);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1026);
-    let t6 = sample(values, 1027);
-    let t7 = sample(values, 1028);
-    let t8 = sample(values, 1029);
+    let t5 = sample(values, 1016);
+    let t6 = sample(values, 1017);
+    let t7 = sample(values, 1018);
+    let t8 = sample(values, 1019);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[138];
@@ -5811,15 +5692,15 @@ fn orderbook_fill_c114(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 115 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c115(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1034);
-    let t1 = sample(values, 1035);
-    let t2 = sample(values, 1036);
-    let t3 = sample(values, 1037);
+    let t0 = sample(values, 1024);
+    let t1 = sample(values, 1025);
+    let t2 = sample(values, 1026);
+    let t3 = sample(values, 1027);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1030);
-    let t6 = sample(values, 1031);
-    let t7 = sample(values, 1032);
-    let t8 = sample(values, 1033);
+    let t5 = sample(values, 1020);
+    let t6 = sample(values, 1021);
+    let t7 = sample(values, 1022);
+    let t8 = sample(values, 1023);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[140];
@@ -5837,15 +5718,15 @@ fn orderbook_fill_c115(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 116 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c116(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1038);
-    let t1 = sample(values, 1039);
-    let t2 = sample(values, 1040);
-    let t3 = sample(values, 1041);
+    let t0 = sample(values, 1028);
+    let t1 = sample(values, 1029);
+    let t2 = sample(values, 1030);
+    let t3 = sample(values, 1031);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1034);
-    let t6 = sample(values, 1035);
-    let t7 = sample(values, 1036);
-    let t8 = sample(values, 1037);
+    let t5 = sample(values, 1024);
+    let t6 = sample(values, 1025);
+    let t7 = sample(values, 1026);
+    let t8 = sample(values, 1027);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[142];
@@ -5863,15 +5744,15 @@ fn orderbook_fill_c116(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 117 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c117(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1042);
-    let t1 = sample(values, 1043);
-    let t2 = sample(values, 1044);
-    let t3 = sample(values, 1045);
+    let t0 = sample(values, 1032);
+    let t1 = sample(values, 1033);
+    let t2 = sample(values, 1034);
+    let t3 = sample(values, 1035);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1038);
-    let t6 = sample(values, 1039);
-    let t7 = sample(values, 1040);
-    let t8 = sample(values, 1041);
+    let t5 = sample(values, 1028);
+    let t6 = sample(values, 1029);
+    let t7 = sample(values, 1030);
+    let t8 = sample(values, 1031);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[144];
@@ -5889,15 +5770,15 @@ fn orderbook_fill_c117(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 118 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c118(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1046);
-    let t1 = sample(values, 1047);
-    let t2 = sample(values, 1048);
-    let t3 = sample(values, 1049);
+    let t0 = sample(values, 1036);
+    let t1 = sample(values, 1037);
+    let t2 = sample(values, 1038);
+    let t3 = sample(values, 1039);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1042);
-    let t6 = sample(values, 1043);
-    let t7 = sample(values, 1044);
-    let t8 = sample(values, 1045);
+    let t5 = sample(values, 1032);
+    let t6 = sample(values, 1033);
+    let t7 = sample(values, 1034);
+    let t8 = sample(values, 1035);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[146];
@@ -5915,15 +5796,15 @@ fn orderbook_fill_c118(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 119 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c119(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1050);
-    let t1 = sample(values, 1051);
-    let t2 = sample(values, 1052);
-    let t3 = sample(values, 1053);
+    let t0 = sample(values, 1040);
+    let t1 = sample(values, 1041);
+    let t2 = sample(values, 1042);
+    let t3 = sample(values, 1043);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1046);
-    let t6 = sample(values, 1047);
-    let t7 = sample(values, 1048);
-    let t8 = sample(values, 1049);
+    let t5 = sample(values, 1036);
+    let t6 = sample(values, 1037);
+    let t7 = sample(values, 1038);
+    let t8 = sample(values, 1039);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[148];
@@ -5941,15 +5822,15 @@ fn orderbook_fill_c119(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 120 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c120(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1054);
-    let t1 = sample(values, 1055);
-    let t2 = sample(values, 1056);
-    let t3 = sample(values, 1057);
+    let t0 = sample(values, 1044);
+    let t1 = sample(values, 1045);
+    let t2 = sample(values, 1046);
+    let t3 = sample(values, 1047);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1050);
-    let t6 = sample(values, 1051);
-    let t7 = sample(values, 1052);
-    let t8 = sample(values, 1053);
+    let t5 = sample(values, 1040);
+    let t6 = sample(values, 1041);
+    let t7 = sample(values, 1042);
+    let t8 = sample(values, 1043);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[150];
@@ -5967,15 +5848,15 @@ fn orderbook_fill_c120(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 121 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c121(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1058);
-    let t1 = sample(values, 1059);
-    let t2 = sample(values, 1060);
-    let t3 = sample(values, 1061);
+    let t0 = sample(values, 1048);
+    let t1 = sample(values, 1049);
+    let t2 = sample(values, 1050);
+    let t3 = sample(values, 1051);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1054);
-    let t6 = sample(values, 1055);
-    let t7 = sample(values, 1056);
-    let t8 = sample(values, 1057);
+    let t5 = sample(values, 1044);
+    let t6 = sample(values, 1045);
+    let t7 = sample(values, 1046);
+    let t8 = sample(values, 1047);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[152];
@@ -5993,15 +5874,15 @@ fn orderbook_fill_c121(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 122 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c122(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1062);
-    let t1 = sample(values, 1063);
-    let t2 = sample(values, 1064);
-    let t3 = sample(values, 1065);
+    let t0 = sample(values, 1052);
+    let t1 = sample(values, 1053);
+    let t2 = sample(values, 1054);
+    let t3 = sample(values, 1055);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1058);
-    let t6 = sample(values, 1059);
-    let t7 = sample(values, 1060);
-    let t8 = sample(values, 1061);
+    let t5 = sample(values, 1048);
+    let t6 = sample(values, 1049);
+    let t7 = sample(values, 1050);
+    let t8 = sample(values, 1051);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[154];
@@ -6019,15 +5900,15 @@ fn orderbook_fill_c122(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 123 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c123(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1066);
-    let t1 = sample(values, 1067);
-    let t2 = sample(values, 1068);
-    let t3 = sample(values, 1069);
+    let t0 = sample(values, 1056);
+    let t1 = sample(values, 1057);
+    let t2 = sample(values, 1058);
+    let t3 = sample(values, 1059);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1062);
-    let t6 = sample(values, 1063);
-    let t7 = sample(values, 1064);
-    let t8 = sample(values, 1065);
+    let t5 = sample(values, 1052);
+    let t6 = sample(values, 1053);
+    let t7 = sample(values, 1054);
+    let t8 = sample(values, 1055);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[156];
@@ -6045,15 +5926,15 @@ fn orderbook_fill_c123(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 124 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c124(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1070);
-    let t1 = sample(values, 1071);
-    let t2 = sample(values, 1072);
-    let t3 = sample(values, 1073);
+    let t0 = sample(values, 1060);
+    let t1 = sample(values, 1061);
+    let t2 = sample(values, 1062);
+    let t3 = sample(values, 1063);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1066);
-    let t6 = sample(values, 1067);
-    let t7 = sample(values, 1068);
-    let t8 = sample(values, 1069);
+    let t5 = sample(values, 1056);
+    let t6 = sample(values, 1057);
+    let t7 = sample(values, 1058);
+    let t8 = sample(values, 1059);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[158];
@@ -6071,15 +5952,15 @@ fn orderbook_fill_c124(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 125 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c125(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1074);
-    let t1 = sample(values, 1075);
-    let t2 = sample(values, 1076);
-    let t3 = sample(values, 1077);
+    let t0 = sample(values, 1064);
+    let t1 = sample(values, 1065);
+    let t2 = sample(values, 1066);
+    let t3 = sample(values, 1067);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1070);
-    let t6 = sample(values, 1071);
-    let t7 = sample(values, 1072);
-    let t8 = sample(values, 1073);
+    let t5 = sample(values, 1060);
+    let t6 = sample(values, 1061);
+    let t7 = sample(values, 1062);
+    let t8 = sample(values, 1063);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[160];
@@ -6097,159 +5978,29 @@ fn orderbook_fill_c125(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 126 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c126(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1078);
-    let t1 = sample(values, 1079);
-    let t2 = sample(values, 1080);
-    let t3 = sample(values, 1081);
+    let t0 = sample(values, 1069);
+    let t1 = sample(values, 1071);
+    let t2 = sample(values, 1073);
+    let t3 = sample(values, 1075);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1074);
-    let t6 = sample(values, 1075);
-    let t7 = sample(values, 1076);
-    let t8 = sample(values, 1077);
+    let t5 = sample(values, 1068);
+    let t6 = sample(values, 1070);
+    let t7 = sample(values, 1072);
+    let t8 = sample(values, 1074);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[162];
-    let t12 = *slots[163];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 127 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c127(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1082);
-    let t1 = sample(values, 1083);
-    let t2 = sample(values, 1084);
-    let t3 = sample(values, 1085);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1078);
-    let t6 = sample(values, 1079);
-    let t7 = sample(values, 1080);
-    let t8 = sample(values, 1081);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[164];
-    let t12 = *slots[165];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 128 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c128(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1086);
-    let t1 = sample(values, 1087);
-    let t2 = sample(values, 1088);
-    let t3 = sample(values, 1089);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1082);
-    let t6 = sample(values, 1083);
-    let t7 = sample(values, 1084);
-    let t8 = sample(values, 1085);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[166];
-    let t12 = *slots[167];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 129 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c129(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1090);
-    let t1 = sample(values, 1091);
-    let t2 = sample(values, 1092);
-    let t3 = sample(values, 1093);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1086);
-    let t6 = sample(values, 1087);
-    let t7 = sample(values, 1088);
-    let t8 = sample(values, 1089);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[168];
-    let t12 = *slots[169];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 130 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c130(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1094);
-    let t1 = sample(values, 1095);
-    let t2 = sample(values, 1096);
-    let t3 = sample(values, 1097);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1090);
-    let t6 = sample(values, 1091);
-    let t7 = sample(values, 1092);
-    let t8 = sample(values, 1093);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[170];
-    let t12 = *slots[171];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 131 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c131(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1099);
-    let t1 = sample(values, 1101);
-    let t2 = sample(values, 1103);
-    let t3 = sample(values, 1105);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1098);
-    let t6 = sample(values, 1100);
-    let t7 = sample(values, 1102);
-    let t8 = sample(values, 1104);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1094);
-    let t12 = sample(values, 1095);
-    let t13 = sample(values, 1096);
-    let t14 = sample(values, 1097);
+    let t11 = sample(values, 1064);
+    let t12 = sample(values, 1065);
+    let t13 = sample(values, 1066);
+    let t14 = sample(values, 1067);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = *slots[172];
-    let t22 = *slots[173];
+    let t21 = *slots[162];
+    let t22 = *slots[163];
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
@@ -6393,7 +6144,7 @@ fn orderbook_place_fold_1(
 #[inline(never)]
 fn orderbook_place_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 9), values.slice(213, 9));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 9), values.slice(203, 9));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 0);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -6404,7 +6155,7 @@ fn orderbook_place_i0(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 16), values.slice(213, 16));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 16), values.slice(203, 16));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 0);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -6415,8 +6166,8 @@ fn orderbook_place_i1(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 0, 0);
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(213, 8));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 5), values.slice(229, 5));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(203, 8));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 5), values.slice(219, 5));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -6427,13 +6178,13 @@ fn orderbook_place_i2(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 0, 0);
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(213, 8));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(203, 8));
     let t2 = alpha(relations, 0, 9);
-    let t3 = sample(values, 229);
+    let t3 = sample(values, 219);
     let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
     let t6 = mul_small(t2, t5);
-    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(234, 4));
+    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(224, 4));
     let t8 = Wide { a: t0.a + t1.a + t6.a + t7.a, b: t0.b + t1.b + t6.b + t7.b, c: t0.c + t1.c + t6.c + t7.c, d: t0.d + t1.d + t6.d + t7.d };
     let t9 = relation_z(relations, 0);
     let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
@@ -6444,11 +6195,11 @@ fn orderbook_place_i3(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(228, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 245);
+    let t3 = sample(values, 235);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(230, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(220, 4));
     let t6 = alpha(relations, 1, 11);
     let t7 = mul_small(t6, t0);
     let t8 = Wide { a: t0.a + t1.a + t4.a + t5.a + t7.a, b: t0.b + t1.b + t4.b + t5.b + t7.b, c: t0.c + t1.c + t4.c + t5.c + t7.c, d: t0.d + t1.d + t4.d + t5.d + t7.d };
@@ -6461,11 +6212,11 @@ fn orderbook_place_i4(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(228, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 245);
+    let t3 = sample(values, 235);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(213, 8));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(203, 8));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -6476,12 +6227,12 @@ fn orderbook_place_i5(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(228, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 245);
+    let t3 = sample(values, 235);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(221, 8));
+    let t6 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(211, 8));
     let t7 = Wide { a: t0.a + t1.a + t4.a + t5.a + t6.a, b: t0.b + t1.b + t4.b + t5.b + t6.b, c: t0.c + t1.c + t4.c + t5.c + t6.c, d: t0.d + t1.d + t4.d + t5.d + t6.d };
     let t8 = relation_z(relations, 1);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
@@ -6492,16 +6243,16 @@ fn orderbook_place_i6(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(228, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 245);
+    let t3 = sample(values, 235);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
     let t6 = mul_small(t5, t0);
     let t7 = alpha(relations, 1, 11);
-    let t8 = sample(values, 229);
+    let t8 = sample(values, 219);
     let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(12, 3), values.slice(234, 3));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(12, 3), values.slice(224, 3));
     let t11 = Wide { a: t0.a + t1.a + t4.a + t6.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t6.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t6.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t6.d + t9.d + t10.d };
     let t12 = relation_z(relations, 1);
     let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
@@ -6512,17 +6263,17 @@ fn orderbook_place_i7(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(228, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 245);
+    let t3 = sample(values, 235);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
     let t6 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t7 = mul_small(t5, t6);
     let t8 = alpha(relations, 1, 7);
-    let t9 = sample(values, 237);
+    let t9 = sample(values, 227);
     let t10 = mul_small(t8, t9);
-    let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(242, 3));
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(232, 3));
     let t12 = alpha(relations, 1, 14);
     let t13 = mul_small(t12, t6);
     let t14 = Wide { a: t0.a + t1.a + t4.a + t7.a + t10.a + t11.a + t13.a, b: t0.b + t1.b + t4.b + t7.b + t10.b + t11.b + t13.b, c: t0.c + t1.c + t4.c + t7.c + t10.c + t11.c + t13.c, d: t0.d + t1.d + t4.d + t7.d + t10.d + t11.d + t13.d };
@@ -6535,11 +6286,11 @@ fn orderbook_place_i8(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_place_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(238, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(228, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 245);
+    let t3 = sample(values, 235);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(230, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(220, 4));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -6549,7 +6300,7 @@ fn orderbook_place_i9(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 10 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 247);
+    let t0 = sample(values, 237);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6558,8 +6309,8 @@ fn orderbook_place_i10(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 11 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 225);
-    let t1 = sample(values, 247);
+    let t0 = sample(values, 215);
+    let t1 = sample(values, 237);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -6570,7 +6321,7 @@ fn orderbook_place_i11(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 12 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 248);
+    let t0 = sample(values, 238);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6579,8 +6330,8 @@ fn orderbook_place_i12(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 13 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 226);
-    let t1 = sample(values, 248);
+    let t0 = sample(values, 216);
+    let t1 = sample(values, 238);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -6591,7 +6342,7 @@ fn orderbook_place_i13(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 14 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 249);
+    let t0 = sample(values, 239);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6600,8 +6351,8 @@ fn orderbook_place_i14(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 15 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 227);
-    let t1 = sample(values, 249);
+    let t0 = sample(values, 217);
+    let t1 = sample(values, 239);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -6612,7 +6363,7 @@ fn orderbook_place_i15(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 16 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 250);
+    let t0 = sample(values, 240);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6621,8 +6372,8 @@ fn orderbook_place_i16(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 17 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i17(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 228);
-    let t1 = sample(values, 250);
+    let t0 = sample(values, 218);
+    let t1 = sample(values, 240);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -6633,7 +6384,7 @@ fn orderbook_place_i17(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 18 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i18(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 251);
+    let t0 = sample(values, 241);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6642,10 +6393,10 @@ fn orderbook_place_i18(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 19 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i19(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 223);
+    let t0 = sample(values, 213);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 251);
+    let t3 = sample(values, 241);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -6656,7 +6407,7 @@ fn orderbook_place_i19(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 20 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i20(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 252);
+    let t0 = sample(values, 242);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6665,12 +6416,12 @@ fn orderbook_place_i20(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 21 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i21(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 223);
+    let t0 = sample(values, 213);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: 49153, b: 0, c: 0, d: 0 };
     let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 252);
+    let t5 = sample(values, 242);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
     let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
     let t8 = relation_z(relations, 3);
@@ -6681,7 +6432,7 @@ fn orderbook_place_i21(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 22 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i22(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 253);
+    let t0 = sample(values, 243);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6690,10 +6441,10 @@ fn orderbook_place_i22(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 23 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i23(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 224);
+    let t0 = sample(values, 214);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 253);
+    let t3 = sample(values, 243);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -6704,7 +6455,7 @@ fn orderbook_place_i23(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 24 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i24(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 254);
+    let t0 = sample(values, 244);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -6713,12 +6464,12 @@ fn orderbook_place_i24(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 25 of `orderbook_place`.
 #[inline(never)]
 fn orderbook_place_i25(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 224);
+    let t0 = sample(values, 214);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: 49153, b: 0, c: 0, d: 0 };
     let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
-    let t5 = sample(values, 254);
+    let t5 = sample(values, 244);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
     let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
     let t8 = relation_z(relations, 3);
@@ -6729,7 +6480,7 @@ fn orderbook_place_i25(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 0 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 212);
+    let t0 = sample(values, 202);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -6739,8 +6490,8 @@ fn orderbook_place_c0(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 1 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 212);
-    let t1 = sample(values, 222);
+    let t0 = sample(values, 202);
+    let t1 = sample(values, 212);
     let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -6753,13 +6504,13 @@ fn orderbook_place_c1(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 2 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 212);
-    let t1 = sample(values, 225);
-    let t2 = sample(values, 226);
-    let t3 = sample(values, 227);
-    let t4 = sample(values, 228);
+    let t0 = sample(values, 202);
+    let t1 = sample(values, 215);
+    let t2 = sample(values, 216);
+    let t3 = sample(values, 217);
+    let t4 = sample(values, 218);
     let t5 = Wide { a: t1.a + t2.a + t3.a + t4.a, b: t1.b + t2.b + t3.b + t4.b, c: t1.c + t2.c + t3.c + t4.c, d: t1.d + t2.d + t3.d + t4.d };
-    let t6 = sample(values, 246);
+    let t6 = sample(values, 236);
     let t7 = mul_small(t5, t6);
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
@@ -6770,16 +6521,16 @@ fn orderbook_place_c2(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 3 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1106);
-    let t1 = sample(values, 1107);
-    let t2 = sample(values, 1108);
-    let t3 = sample(values, 1109);
+    let t0 = sample(values, 1076);
+    let t1 = sample(values, 1077);
+    let t2 = sample(values, 1078);
+    let t3 = sample(values, 1079);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 212);
+    let t9 = sample(values, 202);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = mul_small(t5, t9);
@@ -6791,22 +6542,22 @@ fn orderbook_place_c3(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 4 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1110);
-    let t1 = sample(values, 1111);
-    let t2 = sample(values, 1112);
-    let t3 = sample(values, 1113);
+    let t0 = sample(values, 1080);
+    let t1 = sample(values, 1081);
+    let t2 = sample(values, 1082);
+    let t3 = sample(values, 1083);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1106);
-    let t6 = sample(values, 1107);
-    let t7 = sample(values, 1108);
-    let t8 = sample(values, 1109);
+    let t5 = sample(values, 1076);
+    let t6 = sample(values, 1077);
+    let t7 = sample(values, 1078);
+    let t8 = sample(values, 1079);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
     let t18 = mul_small(t11, t15);
@@ -6818,22 +6569,22 @@ fn orderbook_place_c4(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 5 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1114);
-    let t1 = sample(values, 1115);
-    let t2 = sample(values, 1116);
-    let t3 = sample(values, 1117);
+    let t0 = sample(values, 1084);
+    let t1 = sample(values, 1085);
+    let t2 = sample(values, 1086);
+    let t3 = sample(values, 1087);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1110);
-    let t6 = sample(values, 1111);
-    let t7 = sample(values, 1112);
-    let t8 = sample(values, 1113);
+    let t5 = sample(values, 1080);
+    let t6 = sample(values, 1081);
+    let t7 = sample(values, 1082);
+    let t8 = sample(values, 1083);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
     let t12 = *slots[7];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -6844,22 +6595,22 @@ fn orderbook_place_c5(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 6 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1118);
-    let t1 = sample(values, 1119);
-    let t2 = sample(values, 1120);
-    let t3 = sample(values, 1121);
+    let t0 = sample(values, 1088);
+    let t1 = sample(values, 1089);
+    let t2 = sample(values, 1090);
+    let t3 = sample(values, 1091);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1114);
-    let t6 = sample(values, 1115);
-    let t7 = sample(values, 1116);
-    let t8 = sample(values, 1117);
+    let t5 = sample(values, 1084);
+    let t6 = sample(values, 1085);
+    let t7 = sample(values, 1086);
+    let t8 = sample(values, 1087);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
     let t12 = *slots[9];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -6870,22 +6621,22 @@ fn orderbook_place_c6(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 7 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1122);
-    let t1 = sample(values, 1123);
-    let t2 = sample(values, 1124);
-    let t3 = sample(values, 1125);
+    let t0 = sample(values, 1092);
+    let t1 = sample(values, 1093);
+    let t2 = sample(values, 1094);
+    let t3 = sample(values, 1095);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1118);
-    let t6 = sample(values, 1119);
-    let t7 = sample(values, 1120);
-    let t8 = sample(values, 1121);
+    let t5 = sample(values, 1088);
+    let t6 = sample(values, 1089);
+    let t7 = sample(values, 1090);
+    let t8 = sample(values, 1091);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[10];
     let t12 = *slots[11];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = mul_small(t12, t15);
     let t17 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t18 = mul_small(t11, t17);
@@ -6897,22 +6648,22 @@ fn orderbook_place_c7(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 8 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1126);
-    let t1 = sample(values, 1127);
-    let t2 = sample(values, 1128);
-    let t3 = sample(values, 1129);
+    let t0 = sample(values, 1096);
+    let t1 = sample(values, 1097);
+    let t2 = sample(values, 1098);
+    let t3 = sample(values, 1099);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1122);
-    let t6 = sample(values, 1123);
-    let t7 = sample(values, 1124);
-    let t8 = sample(values, 1125);
+    let t5 = sample(values, 1092);
+    let t6 = sample(values, 1093);
+    let t7 = sample(values, 1094);
+    let t8 = sample(values, 1095);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[12];
     let t12 = *slots[13];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -6923,22 +6674,22 @@ fn orderbook_place_c8(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 9 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1130);
-    let t1 = sample(values, 1131);
-    let t2 = sample(values, 1132);
-    let t3 = sample(values, 1133);
+    let t0 = sample(values, 1100);
+    let t1 = sample(values, 1101);
+    let t2 = sample(values, 1102);
+    let t3 = sample(values, 1103);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1126);
-    let t6 = sample(values, 1127);
-    let t7 = sample(values, 1128);
-    let t8 = sample(values, 1129);
+    let t5 = sample(values, 1096);
+    let t6 = sample(values, 1097);
+    let t7 = sample(values, 1098);
+    let t8 = sample(values, 1099);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[14];
     let t12 = *slots[15];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -6949,22 +6700,22 @@ fn orderbook_place_c9(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 10 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1134);
-    let t1 = sample(values, 1135);
-    let t2 = sample(values, 1136);
-    let t3 = sample(values, 1137);
+    let t0 = sample(values, 1104);
+    let t1 = sample(values, 1105);
+    let t2 = sample(values, 1106);
+    let t3 = sample(values, 1107);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1130);
-    let t6 = sample(values, 1131);
-    let t7 = sample(values, 1132);
-    let t8 = sample(values, 1133);
+    let t5 = sample(values, 1100);
+    let t6 = sample(values, 1101);
+    let t7 = sample(values, 1102);
+    let t8 = sample(values, 1103);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[16];
     let t12 = *slots[17];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -6975,22 +6726,22 @@ fn orderbook_place_c10(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 11 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1138);
-    let t1 = sample(values, 1139);
-    let t2 = sample(values, 1140);
-    let t3 = sample(values, 1141);
+    let t0 = sample(values, 1108);
+    let t1 = sample(values, 1109);
+    let t2 = sample(values, 1110);
+    let t3 = sample(values, 1111);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1134);
-    let t6 = sample(values, 1135);
-    let t7 = sample(values, 1136);
-    let t8 = sample(values, 1137);
+    let t5 = sample(values, 1104);
+    let t6 = sample(values, 1105);
+    let t7 = sample(values, 1106);
+    let t8 = sample(values, 1107);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[18];
     let t12 = *slots[19];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7001,22 +6752,22 @@ fn orderbook_place_c11(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 12 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1142);
-    let t1 = sample(values, 1143);
-    let t2 = sample(values, 1144);
-    let t3 = sample(values, 1145);
+    let t0 = sample(values, 1112);
+    let t1 = sample(values, 1113);
+    let t2 = sample(values, 1114);
+    let t3 = sample(values, 1115);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1138);
-    let t6 = sample(values, 1139);
-    let t7 = sample(values, 1140);
-    let t8 = sample(values, 1141);
+    let t5 = sample(values, 1108);
+    let t6 = sample(values, 1109);
+    let t7 = sample(values, 1110);
+    let t8 = sample(values, 1111);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[20];
     let t12 = *slots[21];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7027,22 +6778,22 @@ fn orderbook_place_c12(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 13 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1146);
-    let t1 = sample(values, 1147);
-    let t2 = sample(values, 1148);
-    let t3 = sample(values, 1149);
+    let t0 = sample(values, 1116);
+    let t1 = sample(values, 1117);
+    let t2 = sample(values, 1118);
+    let t3 = sample(values, 1119);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1142);
-    let t6 = sample(values, 1143);
-    let t7 = sample(values, 1144);
-    let t8 = sample(values, 1145);
+    let t5 = sample(values, 1112);
+    let t6 = sample(values, 1113);
+    let t7 = sample(values, 1114);
+    let t8 = sample(values, 1115);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[22];
     let t12 = *slots[23];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7053,22 +6804,22 @@ fn orderbook_place_c13(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 14 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1150);
-    let t1 = sample(values, 1151);
-    let t2 = sample(values, 1152);
-    let t3 = sample(values, 1153);
+    let t0 = sample(values, 1120);
+    let t1 = sample(values, 1121);
+    let t2 = sample(values, 1122);
+    let t3 = sample(values, 1123);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1146);
-    let t6 = sample(values, 1147);
-    let t7 = sample(values, 1148);
-    let t8 = sample(values, 1149);
+    let t5 = sample(values, 1116);
+    let t6 = sample(values, 1117);
+    let t7 = sample(values, 1118);
+    let t8 = sample(values, 1119);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[24];
     let t12 = *slots[25];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 212);
+    let t15 = sample(values, 202);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7079,21 +6830,21 @@ fn orderbook_place_c14(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 15 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1155);
-    let t1 = sample(values, 1157);
-    let t2 = sample(values, 1159);
-    let t3 = sample(values, 1161);
+    let t0 = sample(values, 1125);
+    let t1 = sample(values, 1127);
+    let t2 = sample(values, 1129);
+    let t3 = sample(values, 1131);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1154);
-    let t6 = sample(values, 1156);
-    let t7 = sample(values, 1158);
-    let t8 = sample(values, 1160);
+    let t5 = sample(values, 1124);
+    let t6 = sample(values, 1126);
+    let t7 = sample(values, 1128);
+    let t8 = sample(values, 1130);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1150);
-    let t12 = sample(values, 1151);
-    let t13 = sample(values, 1152);
-    let t14 = sample(values, 1153);
+    let t11 = sample(values, 1120);
+    let t12 = sample(values, 1121);
+    let t13 = sample(values, 1122);
+    let t14 = sample(values, 1123);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7105,7 +6856,7 @@ fn orderbook_place_c15(values: Span<Coordinates>, relations: Span<LookupElements
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 212);
+    let t26 = sample(values, 202);
     let t27 = mul_small(t22, t26);
     let t28 = mul_small(t21, t26);
     let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
@@ -7191,7 +6942,7 @@ fn orderbook_cancel_fold_0(
 #[inline(never)]
 fn orderbook_cancel_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 16), values.slice(256, 16));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 16), values.slice(246, 16));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 0);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -7202,11 +6953,11 @@ fn orderbook_cancel_i0(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 9), values.slice(256, 9));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 9), values.slice(246, 9));
     let t2 = alpha(relations, 0, 10);
     let t3 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[0].alpha_powers).slice(11, 2), values.slice(266, 2));
+    let t5 = alpha_dot((*relations[0].alpha_powers).slice(11, 2), values.slice(256, 2));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 0);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -7217,8 +6968,8 @@ fn orderbook_cancel_i1(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 0, 0);
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(256, 8));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 5), values.slice(272, 5));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(246, 8));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 5), values.slice(262, 5));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -7229,13 +6980,13 @@ fn orderbook_cancel_i2(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 0, 0);
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(256, 8));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(246, 8));
     let t2 = alpha(relations, 0, 9);
-    let t3 = sample(values, 272);
+    let t3 = sample(values, 262);
     let t4 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
     let t6 = mul_small(t2, t5);
-    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(277, 4));
+    let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(267, 4));
     let t8 = Wide { a: t0.a + t1.a + t6.a + t7.a, b: t0.b + t1.b + t6.b + t7.b, c: t0.c + t1.c + t6.c + t7.c, d: t0.d + t1.d + t6.d + t7.d };
     let t9 = relation_z(relations, 0);
     let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
@@ -7246,11 +6997,11 @@ fn orderbook_cancel_i3(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(271, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 288);
+    let t3 = sample(values, 278);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(273, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(263, 4));
     let t6 = alpha(relations, 1, 11);
     let t7 = mul_small(t6, t0);
     let t8 = Wide { a: t0.a + t1.a + t4.a + t5.a + t7.a, b: t0.b + t1.b + t4.b + t5.b + t7.b, c: t0.c + t1.c + t4.c + t5.c + t7.c, d: t0.d + t1.d + t4.d + t5.d + t7.d };
@@ -7263,11 +7014,11 @@ fn orderbook_cancel_i4(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(271, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 288);
+    let t3 = sample(values, 278);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(256, 8));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(246, 8));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -7278,13 +7029,13 @@ fn orderbook_cancel_i5(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(271, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 288);
+    let t3 = sample(values, 278);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
     let t6 = alpha(relations, 1, 7);
-    let t7 = sample(values, 264);
+    let t7 = sample(values, 254);
     let t8 = mul_small(t6, t7);
     let t9 = Wide { a: t0.a + t1.a + t4.a + t5.a + t8.a, b: t0.b + t1.b + t4.b + t5.b + t8.b, c: t0.c + t1.c + t4.c + t5.c + t8.c, d: t0.d + t1.d + t4.d + t5.d + t8.d };
     let t10 = relation_z(relations, 1);
@@ -7296,16 +7047,16 @@ fn orderbook_cancel_i6(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(271, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 288);
+    let t3 = sample(values, 278);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
     let t6 = mul_small(t5, t0);
     let t7 = alpha(relations, 1, 11);
-    let t8 = sample(values, 272);
+    let t8 = sample(values, 262);
     let t9 = mul_small(t7, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(12, 3), values.slice(277, 3));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(12, 3), values.slice(267, 3));
     let t11 = Wide { a: t0.a + t1.a + t4.a + t6.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t6.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t6.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t6.d + t9.d + t10.d };
     let t12 = relation_z(relations, 1);
     let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
@@ -7316,17 +7067,17 @@ fn orderbook_cancel_i7(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(271, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 288);
+    let t3 = sample(values, 278);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
     let t6 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t7 = mul_small(t5, t6);
     let t8 = alpha(relations, 1, 7);
-    let t9 = sample(values, 280);
+    let t9 = sample(values, 270);
     let t10 = mul_small(t8, t9);
-    let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(285, 3));
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(275, 3));
     let t12 = alpha(relations, 1, 14);
     let t13 = mul_small(t12, t0);
     let t14 = Wide { a: t0.a + t1.a + t4.a + t7.a + t10.a + t11.a + t13.a, b: t0.b + t1.b + t4.b + t7.b + t10.b + t11.b + t13.b, c: t0.c + t1.c + t4.c + t7.c + t10.c + t11.c + t13.c, d: t0.d + t1.d + t4.d + t7.d + t10.d + t11.d + t13.d };
@@ -7339,11 +7090,11 @@ fn orderbook_cancel_i8(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn orderbook_cancel_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(281, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(271, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 288);
+    let t3 = sample(values, 278);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(273, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(263, 4));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -7353,7 +7104,7 @@ fn orderbook_cancel_i9(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 0 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 255);
+    let t0 = sample(values, 245);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -7363,7 +7114,7 @@ fn orderbook_cancel_c0(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 1 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 265);
+    let t0 = sample(values, 255);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: 2, b: 0, c: 0, d: 0 };
@@ -7378,16 +7129,16 @@ fn orderbook_cancel_c1(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 2 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1162);
-    let t1 = sample(values, 1163);
-    let t2 = sample(values, 1164);
-    let t3 = sample(values, 1165);
+    let t0 = sample(values, 1132);
+    let t1 = sample(values, 1133);
+    let t2 = sample(values, 1134);
+    let t3 = sample(values, 1135);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 255);
+    let t9 = sample(values, 245);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = mul_small(t5, t9);
@@ -7399,22 +7150,22 @@ fn orderbook_cancel_c2(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 3 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1166);
-    let t1 = sample(values, 1167);
-    let t2 = sample(values, 1168);
-    let t3 = sample(values, 1169);
+    let t0 = sample(values, 1136);
+    let t1 = sample(values, 1137);
+    let t2 = sample(values, 1138);
+    let t3 = sample(values, 1139);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1162);
-    let t6 = sample(values, 1163);
-    let t7 = sample(values, 1164);
-    let t8 = sample(values, 1165);
+    let t5 = sample(values, 1132);
+    let t6 = sample(values, 1133);
+    let t7 = sample(values, 1134);
+    let t8 = sample(values, 1135);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 255);
+    let t15 = sample(values, 245);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
     let t18 = mul_small(t11, t15);
@@ -7426,22 +7177,22 @@ fn orderbook_cancel_c3(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 4 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1170);
-    let t1 = sample(values, 1171);
-    let t2 = sample(values, 1172);
-    let t3 = sample(values, 1173);
+    let t0 = sample(values, 1140);
+    let t1 = sample(values, 1141);
+    let t2 = sample(values, 1142);
+    let t3 = sample(values, 1143);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1166);
-    let t6 = sample(values, 1167);
-    let t7 = sample(values, 1168);
-    let t8 = sample(values, 1169);
+    let t5 = sample(values, 1136);
+    let t6 = sample(values, 1137);
+    let t7 = sample(values, 1138);
+    let t8 = sample(values, 1139);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
     let t12 = *slots[7];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 255);
+    let t15 = sample(values, 245);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7452,22 +7203,22 @@ fn orderbook_cancel_c4(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 5 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1174);
-    let t1 = sample(values, 1175);
-    let t2 = sample(values, 1176);
-    let t3 = sample(values, 1177);
+    let t0 = sample(values, 1144);
+    let t1 = sample(values, 1145);
+    let t2 = sample(values, 1146);
+    let t3 = sample(values, 1147);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1170);
-    let t6 = sample(values, 1171);
-    let t7 = sample(values, 1172);
-    let t8 = sample(values, 1173);
+    let t5 = sample(values, 1140);
+    let t6 = sample(values, 1141);
+    let t7 = sample(values, 1142);
+    let t8 = sample(values, 1143);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
     let t12 = *slots[9];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 255);
+    let t15 = sample(values, 245);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -7478,21 +7229,21 @@ fn orderbook_cancel_c5(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 6 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1179);
-    let t1 = sample(values, 1181);
-    let t2 = sample(values, 1183);
-    let t3 = sample(values, 1185);
+    let t0 = sample(values, 1149);
+    let t1 = sample(values, 1151);
+    let t2 = sample(values, 1153);
+    let t3 = sample(values, 1155);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1178);
-    let t6 = sample(values, 1180);
-    let t7 = sample(values, 1182);
-    let t8 = sample(values, 1184);
+    let t5 = sample(values, 1148);
+    let t6 = sample(values, 1150);
+    let t7 = sample(values, 1152);
+    let t8 = sample(values, 1154);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1174);
-    let t12 = sample(values, 1175);
-    let t13 = sample(values, 1176);
-    let t14 = sample(values, 1177);
+    let t11 = sample(values, 1144);
+    let t12 = sample(values, 1145);
+    let t13 = sample(values, 1146);
+    let t14 = sample(values, 1147);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7504,7 +7255,7 @@ fn orderbook_cancel_c6(values: Span<Coordinates>, relations: Span<LookupElements
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 255);
+    let t26 = sample(values, 245);
     let t27 = mul_small(t22, t26);
     let t28 = Wide { a: -t26.a, b: -t26.b, c: -t26.c, d: -t26.d };
     let t29 = mul_small(t21, t28);
@@ -7571,10 +7322,10 @@ fn chain_step_fold_0(
 /// Intermediate 0 of `chain_step`.
 #[inline(never)]
 fn chain_step_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(296, 4));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 6), values.slice(290, 6));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(286, 4));
+    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 6), values.slice(280, 6));
     let t2 = alpha(relations, 2, 10);
-    let t3 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(300, 16));
+    let t3 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(290, 16));
     let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
     let t5 = relation_z(relations, 2);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -7585,11 +7336,11 @@ fn chain_step_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn chain_step_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(290, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(280, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 316);
+    let t3 = sample(values, 306);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 6), values.slice(294, 6));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 6), values.slice(284, 6));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -7600,36 +7351,36 @@ fn chain_step_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(290, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(280, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 316);
+    let t3 = sample(values, 306);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 294);
+    let t6 = sample(values, 284);
     let t7 = mul_small(t5, t6);
     let t8 = alpha(relations, 1, 7);
-    let t9 = sample(values, 295);
+    let t9 = sample(values, 285);
     let t10 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t11 = Wide { a: t9.a + t10.a, b: t9.b + t10.b, c: t9.c + t10.c, d: t9.d + t10.d };
     let t12 = mul_small(t8, t11);
     let t13 = alpha(relations, 1, 8);
-    let t14 = sample(values, 300);
-    let t15 = sample(values, 296);
+    let t14 = sample(values, 290);
+    let t15 = sample(values, 286);
     let t16 = Wide { a: t14.a + t15.a, b: t14.b + t15.b, c: t14.c + t15.c, d: t14.d + t15.d };
     let t17 = mul_small(t13, t16);
     let t18 = alpha(relations, 1, 9);
-    let t19 = sample(values, 301);
-    let t20 = sample(values, 297);
+    let t19 = sample(values, 291);
+    let t20 = sample(values, 287);
     let t21 = Wide { a: t19.a + t20.a, b: t19.b + t20.b, c: t19.c + t20.c, d: t19.d + t20.d };
     let t22 = mul_small(t18, t21);
     let t23 = alpha(relations, 1, 10);
-    let t24 = sample(values, 302);
-    let t25 = sample(values, 298);
+    let t24 = sample(values, 292);
+    let t25 = sample(values, 288);
     let t26 = Wide { a: t24.a + t25.a, b: t24.b + t25.b, c: t24.c + t25.c, d: t24.d + t25.d };
     let t27 = mul_small(t23, t26);
     let t28 = alpha(relations, 1, 11);
-    let t29 = sample(values, 303);
-    let t30 = sample(values, 299);
+    let t29 = sample(values, 293);
+    let t30 = sample(values, 289);
     let t31 = Wide { a: t29.a + t30.a, b: t29.b + t30.b, c: t29.c + t30.c, d: t29.d + t30.d };
     let t32 = mul_small(t28, t31);
     let t33 = Wide { a: t0.a + t1.a + t4.a + t7.a + t12.a + t17.a + t22.a + t27.a + t32.a, b: t0.b + t1.b + t4.b + t7.b + t12.b + t17.b + t22.b + t27.b + t32.b, c: t0.c + t1.c + t4.c + t7.c + t12.c + t17.c + t22.c + t27.c + t32.c, d: t0.d + t1.d + t4.d + t7.d + t12.d + t17.d + t22.d + t27.d + t32.d };
@@ -7641,7 +7392,7 @@ fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 0 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 289);
+    let t0 = sample(values, 279);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -7651,7 +7402,7 @@ fn chain_step_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 1 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 295);
+    let t0 = sample(values, 285);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -7664,16 +7415,16 @@ fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1186);
-    let t1 = sample(values, 1187);
-    let t2 = sample(values, 1188);
-    let t3 = sample(values, 1189);
+    let t0 = sample(values, 1156);
+    let t1 = sample(values, 1157);
+    let t2 = sample(values, 1158);
+    let t3 = sample(values, 1159);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 289);
+    let t9 = sample(values, 279);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -7686,21 +7437,21 @@ fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1191);
-    let t1 = sample(values, 1193);
-    let t2 = sample(values, 1195);
-    let t3 = sample(values, 1197);
+    let t0 = sample(values, 1161);
+    let t1 = sample(values, 1163);
+    let t2 = sample(values, 1165);
+    let t3 = sample(values, 1167);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1190);
-    let t6 = sample(values, 1192);
-    let t7 = sample(values, 1194);
-    let t8 = sample(values, 1196);
+    let t5 = sample(values, 1160);
+    let t6 = sample(values, 1162);
+    let t7 = sample(values, 1164);
+    let t8 = sample(values, 1166);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1186);
-    let t12 = sample(values, 1187);
-    let t13 = sample(values, 1188);
-    let t14 = sample(values, 1189);
+    let t11 = sample(values, 1156);
+    let t12 = sample(values, 1157);
+    let t13 = sample(values, 1158);
+    let t14 = sample(values, 1159);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7709,7 +7460,7 @@ fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
     let t21 = *slots[4];
     let t22 = mul_small(t20, t21);
-    let t23 = sample(values, 289);
+    let t23 = sample(values, 279);
     let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
     t24
 }
@@ -7778,7 +7529,7 @@ fn digest_sponge_fold_0(
 /// Intermediate 0 of `digest_sponge`.
 #[inline(never)]
 fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(324, 32));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(314, 32));
     let t1 = Wide { a: t0.a, b: t0.b, c: t0.c, d: t0.d };
     let t2 = relation_z(relations, 2);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
@@ -7789,14 +7540,14 @@ fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(318, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(308, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 356);
+    let t3 = sample(values, 346);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 322);
+    let t6 = sample(values, 312);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(332, 8));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(322, 8));
     let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
     let t10 = relation_z(relations, 1);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
@@ -7807,14 +7558,14 @@ fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(318, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(308, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 356);
+    let t3 = sample(values, 346);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 322);
+    let t6 = sample(values, 312);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(324, 8));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(314, 8));
     let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
     let t10 = relation_z(relations, 1);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
@@ -7825,16 +7576,16 @@ fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(318, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(308, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 356);
+    let t3 = sample(values, 346);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 322);
+    let t6 = sample(values, 312);
     let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
     let t9 = mul_small(t5, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(348, 8));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(338, 8));
     let t11 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t9.d + t10.d };
     let t12 = relation_z(relations, 1);
     let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
@@ -7845,15 +7596,15 @@ fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(318, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(308, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 356);
+    let t3 = sample(values, 346);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(318, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(308, 4));
     let t6 = alpha(relations, 1, 11);
     let t7 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t8 = mul_small(t6, t7);
-    let t9 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(340, 8));
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(330, 8));
     let t10 = Wide { a: t0.a + t1.a + t4.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t4.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t4.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t4.d + t5.d + t8.d + t9.d };
     let t11 = relation_z(relations, 1);
     let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
@@ -7865,9 +7616,9 @@ fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 356);
+    let t2 = sample(values, 346);
     let t3 = mul_small(t1, t2);
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(340, 8));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(330, 8));
     let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
@@ -7877,7 +7628,7 @@ fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 0 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 317);
+    let t0 = sample(values, 307);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -7887,7 +7638,7 @@ fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 1 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 323);
+    let t0 = sample(values, 313);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -7897,8 +7648,8 @@ fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 2 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 323);
-    let t1 = sample(values, 322);
+    let t0 = sample(values, 313);
+    let t1 = sample(values, 312);
     let t2 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -7908,9 +7659,9 @@ fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 3 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 323);
+    let t0 = sample(values, 313);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 317);
+    let t2 = sample(values, 307);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -7919,16 +7670,16 @@ fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 4 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1198);
-    let t1 = sample(values, 1199);
-    let t2 = sample(values, 1200);
-    let t3 = sample(values, 1201);
+    let t0 = sample(values, 1168);
+    let t1 = sample(values, 1169);
+    let t2 = sample(values, 1170);
+    let t3 = sample(values, 1171);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 317);
+    let t9 = sample(values, 307);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -7941,25 +7692,25 @@ fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 5 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1202);
-    let t1 = sample(values, 1203);
-    let t2 = sample(values, 1204);
-    let t3 = sample(values, 1205);
+    let t0 = sample(values, 1172);
+    let t1 = sample(values, 1173);
+    let t2 = sample(values, 1174);
+    let t3 = sample(values, 1175);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1198);
-    let t6 = sample(values, 1199);
-    let t7 = sample(values, 1200);
-    let t8 = sample(values, 1201);
+    let t5 = sample(values, 1168);
+    let t6 = sample(values, 1169);
+    let t7 = sample(values, 1170);
+    let t8 = sample(values, 1171);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 317);
+    let t15 = sample(values, 307);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
-    let t18 = sample(values, 323);
+    let t18 = sample(values, 313);
     let t19 = Wide { a: t15.a - t18.a, b: t15.b - t18.b, c: t15.c - t18.c, d: t15.d - t18.d };
     let t20 = mul_small(t11, t19);
     let t21 = Wide { a: t17.a + t20.a, b: t17.b + t20.b, c: t17.c + t20.c, d: t17.d + t20.d };
@@ -7970,21 +7721,21 @@ fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 6 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1207);
-    let t1 = sample(values, 1209);
-    let t2 = sample(values, 1211);
-    let t3 = sample(values, 1213);
+    let t0 = sample(values, 1177);
+    let t1 = sample(values, 1179);
+    let t2 = sample(values, 1181);
+    let t3 = sample(values, 1183);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1206);
-    let t6 = sample(values, 1208);
-    let t7 = sample(values, 1210);
-    let t8 = sample(values, 1212);
+    let t5 = sample(values, 1176);
+    let t6 = sample(values, 1178);
+    let t7 = sample(values, 1180);
+    let t8 = sample(values, 1182);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1202);
-    let t12 = sample(values, 1203);
-    let t13 = sample(values, 1204);
-    let t14 = sample(values, 1205);
+    let t11 = sample(values, 1172);
+    let t12 = sample(values, 1173);
+    let t13 = sample(values, 1174);
+    let t14 = sample(values, 1175);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7996,7 +7747,7 @@ fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 323);
+    let t26 = sample(values, 313);
     let t27 = mul_small(t22, t26);
     let t28 = mul_small(t21, t26);
     let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
@@ -8115,9 +7866,9 @@ fn key_sponge_fold_2(
 /// Intermediate 0 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 8), values.slice(386, 8));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(8, 8), values.slice(367, 8));
-    let t2 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(402, 16));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 8), values.slice(376, 8));
+    let t1 = alpha_dot((*relations[2].alpha_powers).slice(8, 8), values.slice(357, 8));
+    let t2 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(392, 16));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 2);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -8128,22 +7879,22 @@ fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(348, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 421);
+    let t3 = sample(values, 411);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 362);
+    let t6 = sample(values, 352);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 16), values.slice(367, 16));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 16), values.slice(357, 16));
     let t9 = alpha(relations, 1, 23);
-    let t10 = sample(values, 364);
-    let t11 = sample(values, 365);
+    let t10 = sample(values, 354);
+    let t11 = sample(values, 355);
     let t12 = Wide { a: t11.a * 2, b: t11.b * 2, c: t11.c * 2, d: t11.d * 2 };
     let t13 = Wide { a: t10.a + t12.a, b: t10.b + t12.b, c: t10.c + t12.c, d: t10.d + t12.d };
     let t14 = mul_small(t9, t13);
     let t15 = alpha(relations, 1, 24);
-    let t16 = sample(values, 366);
+    let t16 = sample(values, 356);
     let t17 = mul_small(t15, t16);
     let t18 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a + t14.a + t17.a, b: t0.b + t1.b + t4.b + t7.b + t8.b + t14.b + t17.b, c: t0.c + t1.c + t4.c + t7.c + t8.c + t14.c + t17.c, d: t0.d + t1.d + t4.d + t7.d + t8.d + t14.d + t17.d };
     let t19 = relation_z(relations, 1);
@@ -8155,18 +7906,18 @@ fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(348, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 421);
+    let t3 = sample(values, 411);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 362);
+    let t6 = sample(values, 352);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = mul_small(t5, t7);
     let t9 = alpha(relations, 1, 7);
-    let t10 = sample(values, 383);
+    let t10 = sample(values, 373);
     let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(394, 4));
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(384, 4));
     let t13 = Wide { a: t0.a + t1.a + t4.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t8.d + t11.d + t12.d };
     let t14 = relation_z(relations, 1);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
@@ -8177,20 +7928,20 @@ fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(348, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 421);
+    let t3 = sample(values, 411);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 362);
+    let t6 = sample(values, 352);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
     let t10 = mul_small(t5, t9);
     let t11 = alpha(relations, 1, 7);
-    let t12 = sample(values, 384);
+    let t12 = sample(values, 374);
     let t13 = mul_small(t11, t12);
-    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(398, 4));
+    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(388, 4));
     let t15 = Wide { a: t0.a + t1.a + t4.a + t10.a + t13.a + t14.a, b: t0.b + t1.b + t4.b + t10.b + t13.b + t14.b, c: t0.c + t1.c + t4.c + t10.c + t13.c + t14.c, d: t0.d + t1.d + t4.d + t10.d + t13.d + t14.d };
     let t16 = relation_z(relations, 1);
     let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
@@ -8201,62 +7952,62 @@ fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(348, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 421);
+    let t3 = sample(values, 411);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 362);
+    let t6 = sample(values, 352);
     let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
     let t9 = mul_small(t5, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(410, 8));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(400, 8));
     let t11 = alpha(relations, 1, 15);
-    let t12 = sample(values, 418);
-    let t13 = sample(values, 376);
+    let t12 = sample(values, 408);
+    let t13 = sample(values, 366);
     let t14 = mul_small(t12, t13);
     let t15 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
-    let t16 = sample(values, 385);
+    let t16 = sample(values, 375);
     let t17 = mul_small(t15, t16);
     let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
     let t19 = mul_small(t11, t18);
     let t20 = alpha(relations, 1, 16);
-    let t21 = sample(values, 377);
+    let t21 = sample(values, 367);
     let t22 = mul_small(t12, t21);
     let t23 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t24 = mul_small(t23, t13);
     let t25 = Wide { a: t22.a + t24.a, b: t22.b + t24.b, c: t22.c + t24.c, d: t22.d + t24.d };
     let t26 = mul_small(t20, t25);
     let t27 = alpha(relations, 1, 17);
-    let t28 = sample(values, 378);
+    let t28 = sample(values, 368);
     let t29 = mul_small(t12, t28);
     let t30 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t31 = mul_small(t30, t21);
     let t32 = Wide { a: t29.a + t31.a, b: t29.b + t31.b, c: t29.c + t31.c, d: t29.d + t31.d };
     let t33 = mul_small(t27, t32);
     let t34 = alpha(relations, 1, 18);
-    let t35 = sample(values, 379);
+    let t35 = sample(values, 369);
     let t36 = mul_small(t12, t35);
     let t37 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t38 = mul_small(t37, t28);
     let t39 = Wide { a: t36.a + t38.a, b: t36.b + t38.b, c: t36.c + t38.c, d: t36.d + t38.d };
     let t40 = mul_small(t34, t39);
     let t41 = alpha(relations, 1, 19);
-    let t42 = sample(values, 380);
+    let t42 = sample(values, 370);
     let t43 = mul_small(t12, t42);
     let t44 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t45 = mul_small(t44, t35);
     let t46 = Wide { a: t43.a + t45.a, b: t43.b + t45.b, c: t43.c + t45.c, d: t43.d + t45.d };
     let t47 = mul_small(t41, t46);
     let t48 = alpha(relations, 1, 20);
-    let t49 = sample(values, 381);
+    let t49 = sample(values, 371);
     let t50 = mul_small(t12, t49);
     let t51 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t52 = mul_small(t51, t42);
     let t53 = Wide { a: t50.a + t52.a, b: t50.b + t52.b, c: t50.c + t52.c, d: t50.d + t52.d };
     let t54 = mul_small(t48, t53);
     let t55 = alpha(relations, 1, 21);
-    let t56 = sample(values, 382);
+    let t56 = sample(values, 372);
     let t57 = mul_small(t12, t56);
     let t58 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t59 = mul_small(t58, t49);
@@ -8268,17 +8019,17 @@ fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t65 = mul_small(t62, t64);
     let t66 = alpha(relations, 1, 23);
     let t67 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
-    let t68 = sample(values, 364);
-    let t69 = sample(values, 365);
+    let t68 = sample(values, 354);
+    let t69 = sample(values, 355);
     let t70 = Wide { a: t69.a * 2, b: t69.b * 2, c: t69.c * 2, d: t69.d * 2 };
     let t71 = Wide { a: t68.a + t70.a + t7.a, b: t68.b + t70.b + t7.b, c: t68.c + t70.c + t7.c, d: t68.d + t70.d + t7.d };
     let t72 = mul_small(t67, t71);
     let t73 = narrow(t72);
     let t74 = mul_small(t66, t73);
     let t75 = alpha(relations, 1, 24);
-    let t76 = sample(values, 366);
-    let t77 = sample(values, 383);
-    let t78 = sample(values, 384);
+    let t76 = sample(values, 356);
+    let t77 = sample(values, 373);
+    let t78 = sample(values, 374);
     let t79 = Wide { a: t76.a + t77.a + t78.a, b: t76.b + t77.b + t78.b, c: t76.c + t77.c + t78.c, d: t76.d + t77.d + t78.d };
     let t80 = mul_small(t75, t79);
     let t81 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a + t19.a + t26.a + t33.a + t40.a + t47.a + t54.a + t61.a + t65.a + t74.a + t80.a, b: t0.b + t1.b + t4.b + t9.b + t10.b + t19.b + t26.b + t33.b + t40.b + t47.b + t54.b + t61.b + t65.b + t74.b + t80.b, c: t0.c + t1.c + t4.c + t9.c + t10.c + t19.c + t26.c + t33.c + t40.c + t47.c + t54.c + t61.c + t65.c + t74.c + t80.c, d: t0.d + t1.d + t4.d + t9.d + t10.d + t19.d + t26.d + t33.d + t40.d + t47.d + t54.d + t61.d + t65.d + t74.d + t80.d };
@@ -8291,18 +8042,18 @@ fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(348, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 421);
+    let t3 = sample(values, 411);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 362);
+    let t6 = sample(values, 352);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = mul_small(t5, t7);
     let t9 = alpha(relations, 1, 7);
     let t10 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(386, 4));
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(376, 4));
     let t13 = Wide { a: t0.a + t1.a + t4.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t8.d + t11.d + t12.d };
     let t14 = relation_z(relations, 1);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
@@ -8313,12 +8064,12 @@ fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(348, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 421);
+    let t3 = sample(values, 411);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 362);
+    let t6 = sample(values, 352);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
@@ -8326,7 +8077,7 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t11 = alpha(relations, 1, 7);
     let t12 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t13 = mul_small(t11, t12);
-    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(390, 4));
+    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(380, 4));
     let t15 = Wide { a: t0.a + t1.a + t4.a + t10.a + t13.a + t14.a, b: t0.b + t1.b + t4.b + t10.b + t13.b + t14.b, c: t0.c + t1.c + t4.c + t10.c + t13.c + t14.c, d: t0.d + t1.d + t4.d + t10.d + t13.d + t14.d };
     let t16 = relation_z(relations, 1);
     let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
@@ -8336,7 +8087,7 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 7 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 419);
+    let t0 = sample(values, 409);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -8345,8 +8096,8 @@ fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 8 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 385);
-    let t1 = sample(values, 419);
+    let t0 = sample(values, 375);
+    let t1 = sample(values, 409);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -8357,7 +8108,7 @@ fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 9 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 420);
+    let t0 = sample(values, 410);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -8366,10 +8117,10 @@ fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 10 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 385);
+    let t0 = sample(values, 375);
     let t1 = Wide { a: 32769, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 420);
+    let t3 = sample(values, 410);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -8381,11 +8132,11 @@ fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 #[inline(never)]
 fn key_sponge_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(358, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(348, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 421);
+    let t3 = sample(values, 411);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(402, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(392, 4));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -8395,7 +8146,7 @@ fn key_sponge_i11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 0 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 357);
+    let t0 = sample(values, 347);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8405,7 +8156,7 @@ fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 1 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 363);
+    let t0 = sample(values, 353);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8415,7 +8166,7 @@ fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 364);
+    let t0 = sample(values, 354);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8425,7 +8176,7 @@ fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 365);
+    let t0 = sample(values, 355);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8435,9 +8186,9 @@ fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 4 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 418);
-    let t1 = sample(values, 364);
-    let t2 = sample(values, 365);
+    let t0 = sample(values, 408);
+    let t1 = sample(values, 354);
+    let t2 = sample(values, 355);
     let t3 = mul_small(t1, t2);
     let t4 = Wide { a: t0.a - t3.a, b: t0.b - t3.b, c: t0.c - t3.c, d: t0.d - t3.d };
     t4
@@ -8446,11 +8197,11 @@ fn key_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 5 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 385);
+    let t0 = sample(values, 375);
     let t1 = Wide { a: t0.a * 16, b: t0.b * 16, c: t0.c * 16, d: t0.d * 16 };
-    let t2 = sample(values, 375);
-    let t3 = sample(values, 383);
-    let t4 = sample(values, 384);
+    let t2 = sample(values, 365);
+    let t3 = sample(values, 373);
+    let t4 = sample(values, 374);
     let t5 = Wide { a: t4.a * 4, b: t4.b * 4, c: t4.c * 4, d: t4.d * 4 };
     let t6 = Wide { a: t3.a + t5.a, b: t3.b + t5.b, c: t3.c + t5.c, d: t3.d + t5.d };
     let t7 = Wide { a: t2.a - t6.a, b: t2.b - t6.b, c: t2.c - t6.c, d: t2.d - t6.d };
@@ -8461,8 +8212,8 @@ fn key_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 6 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 363);
-    let t1 = sample(values, 362);
+    let t0 = sample(values, 353);
+    let t1 = sample(values, 352);
     let t2 = Wide { a: 31, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -8472,10 +8223,10 @@ fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 7 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 363);
-    let t1 = sample(values, 366);
-    let t2 = sample(values, 383);
-    let t3 = sample(values, 384);
+    let t0 = sample(values, 353);
+    let t1 = sample(values, 356);
+    let t2 = sample(values, 373);
+    let t3 = sample(values, 374);
     let t4 = Wide { a: t1.a + t2.a + t3.a, b: t1.b + t2.b + t3.b, c: t1.c + t2.c + t3.c, d: t1.d + t2.d + t3.d };
     let t5 = Wide { a: 104, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -8486,9 +8237,9 @@ fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 8 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 363);
+    let t0 = sample(values, 353);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 357);
+    let t2 = sample(values, 347);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -8497,9 +8248,9 @@ fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 9 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 363);
+    let t0 = sample(values, 353);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 418);
+    let t2 = sample(values, 408);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -8508,16 +8259,16 @@ fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 10 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1214);
-    let t1 = sample(values, 1215);
-    let t2 = sample(values, 1216);
-    let t3 = sample(values, 1217);
+    let t0 = sample(values, 1184);
+    let t1 = sample(values, 1185);
+    let t2 = sample(values, 1186);
+    let t3 = sample(values, 1187);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 357);
+    let t9 = sample(values, 347);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -8530,22 +8281,22 @@ fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 11 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1218);
-    let t1 = sample(values, 1219);
-    let t2 = sample(values, 1220);
-    let t3 = sample(values, 1221);
+    let t0 = sample(values, 1188);
+    let t1 = sample(values, 1189);
+    let t2 = sample(values, 1190);
+    let t3 = sample(values, 1191);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1214);
-    let t6 = sample(values, 1215);
-    let t7 = sample(values, 1216);
-    let t8 = sample(values, 1217);
+    let t5 = sample(values, 1184);
+    let t6 = sample(values, 1185);
+    let t7 = sample(values, 1186);
+    let t8 = sample(values, 1187);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 357);
+    let t15 = sample(values, 347);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -8556,21 +8307,21 @@ fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 12 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1222);
-    let t1 = sample(values, 1223);
-    let t2 = sample(values, 1224);
-    let t3 = sample(values, 1225);
+    let t0 = sample(values, 1192);
+    let t1 = sample(values, 1193);
+    let t2 = sample(values, 1194);
+    let t3 = sample(values, 1195);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1218);
-    let t6 = sample(values, 1219);
-    let t7 = sample(values, 1220);
-    let t8 = sample(values, 1221);
+    let t5 = sample(values, 1188);
+    let t6 = sample(values, 1189);
+    let t7 = sample(values, 1190);
+    let t8 = sample(values, 1191);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
     let t12 = mul_small(t10, t11);
-    let t13 = sample(values, 357);
-    let t14 = sample(values, 363);
+    let t13 = sample(values, 347);
+    let t14 = sample(values, 353);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
     let t16 = Wide { a: t12.a - t15.a, b: t12.b - t15.b, c: t12.c - t15.c, d: t12.d - t15.d };
     t16
@@ -8579,22 +8330,22 @@ fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 13 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1226);
-    let t1 = sample(values, 1227);
-    let t2 = sample(values, 1228);
-    let t3 = sample(values, 1229);
+    let t0 = sample(values, 1196);
+    let t1 = sample(values, 1197);
+    let t2 = sample(values, 1198);
+    let t3 = sample(values, 1199);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1222);
-    let t6 = sample(values, 1223);
-    let t7 = sample(values, 1224);
-    let t8 = sample(values, 1225);
+    let t5 = sample(values, 1192);
+    let t6 = sample(values, 1193);
+    let t7 = sample(values, 1194);
+    let t8 = sample(values, 1195);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[7];
     let t12 = *slots[8];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 357);
+    let t15 = sample(values, 347);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
     let t18 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
@@ -8607,22 +8358,22 @@ fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 14 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1230);
-    let t1 = sample(values, 1231);
-    let t2 = sample(values, 1232);
-    let t3 = sample(values, 1233);
+    let t0 = sample(values, 1200);
+    let t1 = sample(values, 1201);
+    let t2 = sample(values, 1202);
+    let t3 = sample(values, 1203);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1226);
-    let t6 = sample(values, 1227);
-    let t7 = sample(values, 1228);
-    let t8 = sample(values, 1229);
+    let t5 = sample(values, 1196);
+    let t6 = sample(values, 1197);
+    let t7 = sample(values, 1198);
+    let t8 = sample(values, 1199);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[9];
     let t12 = *slots[10];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 418);
+    let t15 = sample(values, 408);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -8633,22 +8384,22 @@ fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 15 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1234);
-    let t1 = sample(values, 1235);
-    let t2 = sample(values, 1236);
-    let t3 = sample(values, 1237);
+    let t0 = sample(values, 1204);
+    let t1 = sample(values, 1205);
+    let t2 = sample(values, 1206);
+    let t3 = sample(values, 1207);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1230);
-    let t6 = sample(values, 1231);
-    let t7 = sample(values, 1232);
-    let t8 = sample(values, 1233);
+    let t5 = sample(values, 1200);
+    let t6 = sample(values, 1201);
+    let t7 = sample(values, 1202);
+    let t8 = sample(values, 1203);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[11];
     let t12 = *slots[12];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 418);
+    let t15 = sample(values, 408);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -8659,21 +8410,21 @@ fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 16 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1239);
-    let t1 = sample(values, 1241);
-    let t2 = sample(values, 1243);
-    let t3 = sample(values, 1245);
+    let t0 = sample(values, 1209);
+    let t1 = sample(values, 1211);
+    let t2 = sample(values, 1213);
+    let t3 = sample(values, 1215);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1238);
-    let t6 = sample(values, 1240);
-    let t7 = sample(values, 1242);
-    let t8 = sample(values, 1244);
+    let t5 = sample(values, 1208);
+    let t6 = sample(values, 1210);
+    let t7 = sample(values, 1212);
+    let t8 = sample(values, 1214);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1234);
-    let t12 = sample(values, 1235);
-    let t13 = sample(values, 1236);
-    let t14 = sample(values, 1237);
+    let t11 = sample(values, 1204);
+    let t12 = sample(values, 1205);
+    let t13 = sample(values, 1206);
+    let t14 = sample(values, 1207);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -8682,7 +8433,7 @@ fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
     let t21 = *slots[13];
     let t22 = mul_small(t20, t21);
-    let t23 = sample(values, 363);
+    let t23 = sample(values, 353);
     let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
     t24
 }
@@ -8745,7 +8496,7 @@ fn tx_list_fold_0(
 /// Intermediate 0 of `tx_list`.
 #[inline(never)]
 fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(424, 32));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(414, 32));
     let t1 = Wide { a: t0.a, b: t0.b, c: t0.c, d: t0.d };
     let t2 = relation_z(relations, 2);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
@@ -8756,7 +8507,7 @@ fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 #[inline(never)]
 fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(423, 9));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(413, 9));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 1);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -8768,9 +8519,9 @@ fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 423);
+    let t2 = sample(values, 413);
     let t3 = mul_small(t1, t2);
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(432, 8));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(422, 8));
     let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
@@ -8782,11 +8533,11 @@ fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 423);
+    let t2 = sample(values, 413);
     let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
     let t5 = mul_small(t1, t4);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(448, 8));
+    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(438, 8));
     let t7 = Wide { a: t0.a + t5.a + t6.a, b: t0.b + t5.b + t6.b, c: t0.c + t5.c + t6.c, d: t0.d + t5.d + t6.d };
     let t8 = relation_z(relations, 1);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
@@ -8796,7 +8547,7 @@ fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 0 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 422);
+    let t0 = sample(values, 412);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -8806,16 +8557,16 @@ fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 1 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1246);
-    let t1 = sample(values, 1247);
-    let t2 = sample(values, 1248);
-    let t3 = sample(values, 1249);
+    let t0 = sample(values, 1216);
+    let t1 = sample(values, 1217);
+    let t2 = sample(values, 1218);
+    let t3 = sample(values, 1219);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 422);
+    let t9 = sample(values, 412);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -8828,21 +8579,21 @@ fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 2 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1251);
-    let t1 = sample(values, 1253);
-    let t2 = sample(values, 1255);
-    let t3 = sample(values, 1257);
+    let t0 = sample(values, 1221);
+    let t1 = sample(values, 1223);
+    let t2 = sample(values, 1225);
+    let t3 = sample(values, 1227);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1250);
-    let t6 = sample(values, 1252);
-    let t7 = sample(values, 1254);
-    let t8 = sample(values, 1256);
+    let t5 = sample(values, 1220);
+    let t6 = sample(values, 1222);
+    let t7 = sample(values, 1224);
+    let t8 = sample(values, 1226);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1246);
-    let t12 = sample(values, 1247);
-    let t13 = sample(values, 1248);
-    let t14 = sample(values, 1249);
+    let t11 = sample(values, 1216);
+    let t12 = sample(values, 1217);
+    let t13 = sample(values, 1218);
+    let t14 = sample(values, 1219);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -8854,7 +8605,7 @@ fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 422);
+    let t26 = sample(values, 412);
     let t27 = Wide { a: -t26.a, b: -t26.b, c: -t26.c, d: -t26.d };
     let t28 = mul_small(t22, t27);
     let t29 = mul_small(t21, t26);
@@ -8941,15 +8692,15 @@ fn range_table_i0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 0 of `range_table` (undivided).
 #[inline(never)]
 fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1267);
-    let t1 = sample(values, 1269);
-    let t2 = sample(values, 1271);
-    let t3 = sample(values, 1273);
+    let t0 = sample(values, 1237);
+    let t1 = sample(values, 1239);
+    let t2 = sample(values, 1241);
+    let t3 = sample(values, 1243);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1266);
-    let t6 = sample(values, 1268);
-    let t7 = sample(values, 1270);
-    let t8 = sample(values, 1272);
+    let t5 = sample(values, 1236);
+    let t6 = sample(values, 1238);
+    let t7 = sample(values, 1240);
+    let t8 = sample(values, 1242);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[0];
@@ -8958,7 +8709,7 @@ fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t14 = Wide { a: t10.a + t13.a, b: t10.b + t13.b, c: t10.c + t13.c, d: t10.d + t13.d };
     let t15 = *slots[2];
     let t16 = mul_small(t14, t15);
-    let t17 = sample(values, 757);
+    let t17 = sample(values, 747);
     let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
     let t19 = Wide { a: t16.a - t18.a, b: t16.b - t18.b, c: t16.c - t18.c, d: t16.d - t18.d };
     t19

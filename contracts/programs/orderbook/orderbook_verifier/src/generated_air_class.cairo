@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x5a1e344d42301f656d7ccc5c50b86c2268561079bf94a17cf1c8429ac2656c9;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x77a9878bacbf9e832b88663f9bc1bede3cd574f2e552aa740bdc1593367ee9;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x300d8b9754666bd404d1e347a03b9c7bc89a2586ab46a4ca8c7f181f98b521a;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x721022fddac13264e409aff18e42a78ef6defb57b0220ff3ff874b5bc7ba3e2;
