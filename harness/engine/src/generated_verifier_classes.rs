@@ -13,4 +13,4 @@ pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x65b0a1c
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
 pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x477188d508bf7a4b86b225d3a2727334583d39b6e34b89ee1a08d3064c44f8e");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6872c4ce16ac1ba0f7a44ba66ea7ab300ab2bfab8fab23a02bf30fdea6e038");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x40b3cceba1d7db6f98912b7ee6e5b865a81cecfdca6195529394899a4309094");

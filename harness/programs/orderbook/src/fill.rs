@@ -2,7 +2,8 @@
 //! batcher's matching, authorized by the two orders' own limits). The column layout, the
 //! constraints and why they are sound are in the crate docs ("The fill row").
 
-use zkthread_prover::air::{LIMB_BITS, N_LIMBS};
+use stwo::core::fields::m31::BaseField;
+use zkthread_prover::air::LIMB_BITS;
 use zkthread_prover::range::{split16, split_below};
 use zkthread_prover::role::{boolean, k, neg, slice, Frac, Lane, Rel, Role};
 
@@ -77,15 +78,24 @@ pub mod fill_cols {
     pub const BUYER_QUOTE_BORROW: Range<usize> = span(BUYER_QUOTE_OLD.end, N_LIMBS - 1);
     pub const SELLER_QUOTE_OLD: Range<usize> = span(BUYER_QUOTE_BORROW.end, N_LIMBS);
     pub const SELLER_QUOTE_CARRY: Range<usize> = span(SELLER_QUOTE_OLD.end, N_LIMBS - 1);
+    /// Per balance limb above the moved amount's (base: limbs 4..8, quote: 5..8), the inverse
+    /// of `old_l` (a subtraction) or of `old_l - (2^16 - 1)` (an addition), or 0 where that
+    /// is 0: whether a borrow or carry passes through the limb ([`super::upper_limbs`]).
+    pub const SELLER_BASE_INV: Range<usize> = span(SELLER_QUOTE_CARRY.end, N_LIMBS - QTY_LIMBS);
+    pub const BUYER_BASE_INV: Range<usize> = span(SELLER_BASE_INV.end, N_LIMBS - QTY_LIMBS);
+    pub const BUYER_QUOTE_INV: Range<usize> = span(BUYER_BASE_INV.end, N_LIMBS - AMOUNT_LIMBS);
+    pub const SELLER_QUOTE_INV: Range<usize> = span(BUYER_QUOTE_INV.end, N_LIMBS - AMOUNT_LIMBS);
     /// The low byte of every range-checked value, in [`super::range_checked`] order.
-    pub const LIMB_LO: Range<usize> = span(SELLER_QUOTE_CARRY.end, super::N_RANGE_CHECKED);
+    pub const LIMB_LO: Range<usize> = span(SELLER_QUOTE_INV.end, super::N_RANGE_CHECKED);
     pub const N: usize = LIMB_LO.end;
 }
 
 /// Range-checked values per row: `q` (4), `a` (5), both gaps' limbs (10), both gaps' middle
 /// carries (8, 15 bits) and top carries (2, 14 bits), both new remainings (8), the four new
-/// balances (32); all 16-bit but the carries.
-pub const N_RANGE_CHECKED: usize = QTY_LIMBS + AMOUNT_LIMBS + 2 * GAP_LIMBS + 2 * GAP_LIMBS + 2 * QTY_LIMBS + 4 * N_LIMBS;
+/// balances' limbs the moved amount reaches (4 + 4 + 5 + 5: the limbs above it are checked
+/// by [`upper_limbs`]); all 16-bit but the carries.
+pub const N_RANGE_CHECKED: usize =
+    QTY_LIMBS + AMOUNT_LIMBS + 2 * GAP_LIMBS + 2 * GAP_LIMBS + 2 * QTY_LIMBS + 2 * QTY_LIMBS + 2 * AMOUNT_LIMBS;
 /// The carries' checks (three 8-bit look-ups each, the rest two).
 pub const N_NARROW_CHECKED: usize = 2 * GAP_LIMBS;
 
@@ -115,7 +125,7 @@ pub fn range_checked<T: Lane>(c: &[T]) -> Vec<RangeChecked<T>> {
         QTY.chain(AMOUNT).chain(SELL_GAP).chain(BUY_GAP).map(|i| sixteen(c[i].clone())).collect();
     gap_carry_checks(c, SELL_GAP_CARRY, &mut v);
     gap_carry_checks(c, BUY_GAP_CARRY, &mut v);
-    v.extend(written(c).into_limbs().map(sixteen));
+    v.extend(written(c).into_checked_limbs().map(sixteen));
     v
 }
 
@@ -131,12 +141,89 @@ pub struct Written<T> {
 }
 
 impl<T> Written<T> {
-    /// Every written limb, in the order of [`range_checked`]'s last 40 checks.
-    pub fn into_limbs(self) -> impl Iterator<Item = T> {
-        [self.sell_rem, self.buy_rem, self.seller_base, self.buyer_base, self.buyer_quote, self.seller_quote]
-            .into_iter()
-            .flatten()
+    /// The written limbs [`range_checked`] checks (its last 26), in its order: both
+    /// remainings, and each balance's limbs the moved amount reaches.
+    pub fn into_checked_limbs(self) -> impl Iterator<Item = T> {
+        let low = |mut limbs: Vec<T>, n: usize| {
+            limbs.truncate(n);
+            limbs
+        };
+        [
+            self.sell_rem,
+            self.buy_rem,
+            low(self.seller_base, QTY_LIMBS),
+            low(self.buyer_base, QTY_LIMBS),
+            low(self.buyer_quote, AMOUNT_LIMBS),
+            low(self.seller_quote, AMOUNT_LIMBS),
+        ]
+        .into_iter()
+        .flatten()
     }
+}
+
+/// A balance's move: its columns and whether the amount leaves (borrows) or arrives
+/// (carries).
+#[derive(Clone, Debug)]
+pub struct BalanceLeg {
+    pub old: std::ops::Range<usize>,
+    pub borrow: std::ops::Range<usize>,
+    pub inv: std::ops::Range<usize>,
+    /// Limbs of the moved amount (`q`: 4, `a`: 5): the limbs above it only pass a borrow or
+    /// carry on.
+    pub amount_limbs: usize,
+    pub pays: bool,
+}
+
+/// The four balance legs of a fill: the seller's base (pays `q`), the buyer's base (receives
+/// `q`), the buyer's quote (pays `a`), the seller's quote (receives `a`).
+pub const BALANCE_LEGS: [BalanceLeg; 4] = {
+    use fill_cols::*;
+    const fn leg(
+        old: std::ops::Range<usize>,
+        borrow: std::ops::Range<usize>,
+        inv: std::ops::Range<usize>,
+        amount_limbs: usize,
+        pays: bool,
+    ) -> BalanceLeg {
+        BalanceLeg { old, borrow, inv, amount_limbs, pays }
+    }
+    [
+        leg(SELLER_BASE_OLD, SELLER_BASE_BORROW, SELLER_BASE_INV, QTY_LIMBS, true),
+        leg(BUYER_BASE_OLD, BUYER_BASE_CARRY, BUYER_BASE_INV, QTY_LIMBS, false),
+        leg(BUYER_QUOTE_OLD, BUYER_QUOTE_BORROW, BUYER_QUOTE_INV, AMOUNT_LIMBS, true),
+        leg(SELLER_QUOTE_OLD, SELLER_QUOTE_CARRY, SELLER_QUOTE_INV, AMOUNT_LIMBS, false),
+    ]
+};
+
+/// The value a borrow (carry) passes through: 0 (`2^16 - 1`), read as `old_l` (`old_l - (2^16
+/// - 1)`) being zero.
+pub const PASS_THROUGH_LIMB: u32 = (1 << LIMB_BITS) - 1;
+
+/// The constraints on one balance leg's limbs above its amount, in place of their 16-bit
+/// checks: with `x_l = old_l` (paying) or `old_l - (2^16 - 1)` (receiving) and `z_l = 1 - x_l
+/// inv_l`, `x_l z_l = 0` makes `z_l` exactly "x_l is zero" (a nonzero `x_l` forces `inv_l =
+/// 1 / x_l`, so `z_l = 0`; a zero one gives `z_l = 1` whatever `inv_l`); then
+/// `b_l = b_{l-1} z_l` (a borrow passes a limb iff that limb is 0, a carry iff it is
+/// `2^16 - 1`) and `b_top z_top = 0` (none leaves the top limb). With `b_{amount_limbs - 1}`
+/// boolean and the old limbs below `2^16` (the `State` invariant), each written limb
+/// `old_l - b_{l-1} + 2^16 b_l` (or `old_l + c_{l-1} - 2^16 c_l`) is the old one, one less or
+/// more without crossing 0 or `2^16`, or wraps exactly at them: below `2^16`.
+pub fn upper_limbs<T: Lane>(c: &[T], leg: &BalanceLeg) -> Vec<T> {
+    let mut out = Vec::new();
+    let top = leg.old.len() - 1;
+    for l in leg.amount_limbs..=top {
+        let old = c[leg.old.start + l].clone();
+        let x = if leg.pays { old } else { old - k(PASS_THROUGH_LIMB) };
+        let z = k::<T>(1) - x.clone() * c[leg.inv.start + l - leg.amount_limbs].clone();
+        out.push(x * z.clone());
+        let below = c[leg.borrow.start + l - 1].clone();
+        if l < top {
+            out.push(c[leg.borrow.start + l].clone() - below * z);
+        } else {
+            out.push(below * z);
+        }
+    }
+    out
 }
 
 /// The limbs a fill row writes: both remainings less `q`, the seller's base less `q`, the
@@ -238,19 +325,31 @@ impl Role for FillRole {
     fn constraints<T: Lane>(c: &[T]) -> Vec<T> {
         use fill_cols::*;
         let e = c[ENABLED].clone();
-        let bits = SELL_REM_BORROW
-            .chain(BUY_REM_BORROW)
-            .chain(SELLER_BASE_BORROW)
-            .chain(BUYER_BASE_CARRY)
-            .chain(BUYER_QUOTE_BORROW)
-            .chain(SELLER_QUOTE_CARRY);
+        // Boolean: the remainings' borrows, and each balance's borrows or carries up to the
+        // one leaving its amount's limbs (those above are products of it: `upper_limbs`).
+        let low = BALANCE_LEGS.iter().flat_map(|leg| leg.borrow.start..leg.borrow.start + leg.amount_limbs);
+        let bits = SELL_REM_BORROW.chain(BUY_REM_BORROW).chain(low);
         let mut out = vec![boolean(&e)];
         out.extend(bits.map(|i| boolean(&c[i])));
         // q != 0 on an enabled row: its limbs' sum (< 2^18, no wrap) has an inverse.
         let sum = QTY.map(|i| c[i].clone()).fold(T::zero(), |a, b| a + b);
         out.push(e * (sum * c[QTY_INV].clone() - k(1)));
         out.extend(limits(c));
+        for leg in &BALANCE_LEGS {
+            out.extend(upper_limbs(c, leg));
+        }
         out
+    }
+
+    /// Zero but the receiving legs' upper inverses: `x_l = 0 - (2^16 - 1)` there, whose
+    /// `x_l z_l = 0` needs `inv_l = 1 / x_l`.
+    fn padding_row() -> Vec<u32> {
+        let mut row = vec![0; fill_cols::N];
+        let inv = (BaseField::from(0u32) - BaseField::from(PASS_THROUGH_LIMB)).inverse().0;
+        for leg in BALANCE_LEGS.iter().filter(|leg| !leg.pays) {
+            row[leg.inv.clone()].fill(inv);
+        }
+        row
     }
 
     fn fractions<T: Lane>(c: &[T]) -> Vec<Frac<T>> {

@@ -55,14 +55,15 @@
 //!   priority or the maker's price: every fill stays within both signed limits, but which
 //!   crossing orders trade is the batcher's choice (treat a limit as the price you may get).
 //!
-//! ## The fill row ([`fill::fill_cols`], 201 columns, 46 constraints, 162 fractions in 81 pairs)
+//! ## The fill row ([`fill::fill_cols`], 201 columns, 64 constraints, 134 fractions in 67 pairs)
 //! Columns: `enabled`; `D_book, D_base, D_quote, n`; the sell order `(A_s, id_s, ns/ds)` and
 //! the buy order `(A_b, id_b, nb/db)`; the quantity `q` (4 limbs) with `inv = 1 / sum(q
 //! limbs)`; the quote amount `a` (5 limbs) the buyer pays and the seller receives; the two
 //! limits' gap chains (5 limbs and 5 carries each); both orders' remaining quantities
 //! before, with the borrows of their subtraction; the four balances (seller base, buyer base,
-//! buyer quote, seller quote) before (8 limbs), with borrows/carries; one low-byte column per
-//! range check. No column holds a value the fill writes: each written limb is the expression
+//! buyer quote, seller quote) before (8 limbs), with borrows/carries, and per limb above the
+//! moved amount's (base: 4..8, quote: 5..8) an inverse column (below); one low-byte column
+//! per range check. No column holds a value the fill writes: each written limb is the expression
 //! `old_l - amt_l - b_{l-1} + 2^16 b_l` (or `old_l + amt_l + c_{l-1} - 2^16 c_l`) of the
 //! columns ([`fill::written`]), which the produced tuple and the limb's 16-bit check both
 //! read (until AIR version 6 it was a column, tied to its expression by a constraint: 40
@@ -87,18 +88,42 @@
 //! written limbs' definitions (above), not constraints. Range checks (multiplicity
 //! `enabled`, look-ups of the framework's 8-bit table, each with a low-byte column): 16-bit
 //! (two look-ups, `zkthread_prover::range::split16`) of `q` (4), `a` (5), both gaps' limbs
-//! (10), both new remainings (8) and the four new balances (32); narrower (three look-ups,
+//! (10), both new remainings (8) and the new balances' limbs the amount reaches (4 + 4 +
+//! 5 + 5); narrower (three look-ups,
 //! `zkthread_prover::range::split_below`) of each middle carry as `c + 2^14 < 2^15` (8:
 //! `-2^14 <= c < 2^14`) and each top carry as `c_4 < 2^14` (2). Until AIR version 6 a carry
 //! was checked as two 16-bit values (`c + 2^14` and `c + 2^14 + 2^15`; `c_4` and
 //! `c_4 + 2^16 - 2^14`): the same bounds, with one more look-up and low-byte column each.
+//! A balance's limbs above the moved amount are not range-checked: a borrow (carry) only
+//! passes through them, which `fill::upper_limbs` constrains with each limb's inverse
+//! column (`x_l = old_l`, or `old_l - (2^16 - 1)` for a carry; `z_l = 1 - x_l inv_l`):
+//! `x_l z_l = 0`, `b_l = b_{l-1} z_l`, and `b_6 z_7 = 0` at the top; the borrows and carries
+//! up to the amount's top limb are boolean constraints. Until AIR version 6 these 14 limbs
+//! had 16-bit checks (two look-ups each) and their borrows boolean constraints. Padding rows
+//! hold `1 / -(2^16 - 1)` in the receiving legs' inverse columns (`x_l z_l = 0` at `old_l =
+//! 0`), zero elsewhere.
 //!
 //! ## Soundness: what a fill row cannot do
 //! Invariants of every tuple in the `State` relation, by induction over producers: price parts
 //! are in `1..2^14`, quantity and balance limbs `< 2^16`, the counter `< p - 1`. The boundary's
 //! tuples satisfy them (the layout's parsing, [`statement::unpack_order`] and the counter's
 //! bound, part of binding the statement) and every
-//! produced tuple either copies a consumed field or is range-checked.
+//! produced tuple either copies a consumed field or is range-checked, except a balance's
+//! limbs above the moved amount, which are the consumed limb, one less or one more
+//! (`fill::upper_limbs`, below): below `2^16` whenever the consumed limb is.
+//!
+//! So the invariant holds along every chain of tuples from the boundary's inputs (induction
+//! along the chain), and therefore for every tuple the statement's outputs read. LogUp also
+//! balances closed cycles of tuples that never meet the boundary (a balance sent and sent
+//! back within the sub-block). In such a cycle a balance's upper limb need not be below
+//! `2^16`, but it moves a cycle's value by nothing: every low limb is range-checked where
+//! produced, an upper limb changes by `-1..=1` and wraps mod `p` only on a carry into the
+//! limb `p - 1` (a borrow out of 0 passes through, and one out of a nonzero limb leaves it
+//! `>= 0`), so around the cycle the amounts in and out differ by a multiple of
+//! `p 2^64` (base, limbs 4..8) or `p 2^80` (quote, 5..8). That is more than any sub-block
+//! moves (at most `2^16` rows of `q < 2^64` base or `a < 2^80` quote), so the difference is
+//! 0: the cycle's owner neither gains nor loses, as if its rows had been ordered receipt
+//! first. (Before AIR version 6 every written limb was range-checked.)
 //!
 //! Every equation below holds over the integers once it holds mod `p` (`p = 2^31 - 1`),
 //! because its two sides differ by less than `p` in absolute value:
@@ -121,6 +146,14 @@
 //!   16-bit check passes only if that integer is in `0..2^16` (a negative one is `p - k`); summed with weights `2^{16 l}`,
 //!   `old - amt = new` with `new >= 0` (no borrow out of the top limb). Addition likewise
 //!   (`new_l = old_l + amt_l + c_{l-1} - 2^16 c_l` in `[-2^16, 2^17)`), `new < 2^128`.
+//!   Above the amount's limbs: `x_l z_l = 0` makes `z_l` exactly "`x_l = 0`" (a nonzero
+//!   `x_l` forces `inv_l = 1 / x_l`, so `z_l = 0`; `x_l = 0` gives `z_l = 1`), so each
+//!   `b_l = b_{l-1} z_l` is boolean, and by cases on `(b_{l-1}, b_l)` the written limb
+//!   `old_l - b_{l-1} + 2^16 b_l` is `old_l` (0, 0), `old_l - 1` with `old_l >= 1` (1, 0) or
+//!   `2^16 - 1` with `old_l = 0` (1, 1); (0, 1) is excluded. Likewise for a carry with
+//!   `2^16 - 1` for 0. With `old_l < 2^16` (the invariant) each is below `2^16` without a
+//!   check, and `b_6 z_7 = 0` leaves no borrow (carry) out of the top limb: an overdraft
+//!   or overflow has no row (`balances_borrow_and_carry_through_their_upper_limbs_exactly`).
 //!   So **no over-fill** (`q <= r_s`, `q <= r_b`), no overdraft and no overflow.
 //! - `q != 0`: `sum(q limbs) < 2^18` is nonzero as an integer iff `q` is; a row with `q = 0`
 //!   has no inverse. So **a fill of a cancelled or filled order (remaining 0) is refused**

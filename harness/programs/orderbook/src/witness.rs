@@ -11,7 +11,7 @@ use zkthread_prover::range::{low_byte, RangeLookups};
 use zkthread_prover::role::Role;
 use zkthread_sig::wots::Hash4;
 
-use crate::fill::{fill_cols, range_checked, FillRole, AMOUNT_LIMBS, GAP_LIMBS};
+use crate::fill::{fill_cols, range_checked, BalanceLeg, FillRole, AMOUNT_LIMBS, BALANCE_LEGS, GAP_LIMBS, PASS_THROUGH_LIMB};
 use crate::signed::{CancelRole, PlaceRole, SignedOrderRow};
 use crate::state::{qty_limbs, Entry, OrderState, Price, SIDE_BUY, SIDE_SELL};
 
@@ -151,10 +151,16 @@ impl Fill {
         let amount = &amount[..];
         sub(&mut r, &qty_limbs(self.sell_remaining), q, SELL_REM_OLD, SELL_REM_BORROW);
         sub(&mut r, &qty_limbs(self.buy_remaining), q, BUY_REM_OLD, BUY_REM_BORROW);
-        sub(&mut r, &limbs(self.seller_base), q, SELLER_BASE_OLD, SELLER_BASE_BORROW);
-        add(&mut r, &limbs(self.buyer_base), q, BUYER_BASE_OLD, BUYER_BASE_CARRY);
-        sub(&mut r, &limbs(self.buyer_quote), amount, BUYER_QUOTE_OLD, BUYER_QUOTE_BORROW);
-        add(&mut r, &limbs(self.seller_quote), amount, SELLER_QUOTE_OLD, SELLER_QUOTE_CARRY);
+        let balances = [(self.seller_base, q), (self.buyer_base, q), (self.buyer_quote, amount), (self.seller_quote, amount)];
+        for (leg, (old, moved)) in BALANCE_LEGS.iter().zip(balances) {
+            let old = limbs(old);
+            if leg.pays {
+                sub(&mut r, &old, moved, leg.old.clone(), leg.borrow.clone());
+            } else {
+                add(&mut r, &old, moved, leg.old.clone(), leg.borrow.clone());
+            }
+            pass_through_inverses(&mut r, &old, leg);
+        }
         set_low_bytes(&mut r);
         r
     }
@@ -214,6 +220,18 @@ fn add(r: &mut [u32], old: &[u32], amount: &[u32], o: Range, c: Range) {
             carry = i64::from(s >= 1 << LIMB_BITS);
             r[c.start + l] = carry as u32;
         }
+    }
+}
+
+/// A balance leg's inverses above its amount's limbs ([`crate::fill::upper_limbs`]): of
+/// `old_l` (paying) or `old_l - (2^16 - 1)` (receiving), 0 where that is 0.
+fn pass_through_inverses(r: &mut [u32], old: &[u32], leg: &BalanceLeg) {
+    for l in leg.amount_limbs..old.len() {
+        let mut x = BaseField::from(old[l]);
+        if !leg.pays {
+            x -= BaseField::from(PASS_THROUGH_LIMB);
+        }
+        r[leg.inv.start + l - leg.amount_limbs] = if x.0 == 0 { 0 } else { x.inverse().0 };
     }
 }
 

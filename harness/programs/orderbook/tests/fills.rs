@@ -529,8 +529,9 @@ fn a_fill_of_a_cancelled_order_does_not_verify() {
     let w = one(&zero);
     let (row, constraint) = w.first_violation().map(|(_, r, c)| (r, c)).expect("q = 0 violates a constraint");
     assert_eq!(row, 0);
-    // The constraint after `enabled` and the 34 borrows/carries: `enabled (sum(q) inv - 1)`.
-    assert_eq!(constraint, 1 + 34);
+    // The constraint after `enabled` and the 24 boolean borrows/carries (the remainings' 3 + 3,
+    // the balances' up to their amount's top limb 4 + 4 + 5 + 5): `enabled (sum(q) inv - 1)`.
+    assert_eq!(constraint, 1 + 24);
     assert_rows_refused("q = 0", &w, Some(&changes_of(&zero.before().entries(), &zero.after().entries())));
     assert_forged_row_refused("q = 0 (own state)", &cw, &cchanges, &w);
 }
@@ -566,6 +567,89 @@ fn a_fill_moving_another_token_does_not_verify() {
     assert_eq!(refused, Err(BuildError::OtherMarket { index: 0 }));
 }
 
+/// Alice's ask (60 of her 100 at 52 to Bob) with the four balances set to `[Alice's base,
+/// Bob's base, Bob's quote, Alice's quote]`.
+fn fill_with_balances(balances: [u128; 4]) -> Fill {
+    let fill = fill_on(&genesis(), &m((ALICE, 1), (BOB, 1), 52, 60));
+    let [seller_base, buyer_base, buyer_quote, seller_quote] = balances;
+    Fill { seller_base, buyer_base, buyer_quote, seller_quote, ..fill }
+}
+
+/// The balance limbs above the moved amount (base: 4..8, quote: 5..8) have no range check:
+/// a borrow passes a limb iff it is 0 and a carry iff it is `2^16 - 1`, each limb's inverse
+/// column deciding which (`fill::upper_limbs`). Honest moves across those limbs verify; an
+/// overdraft, an overflow, a borrow through a nonzero limb and one stopped at a zero limb are
+/// refused by their constraints whatever the inverses.
+#[test]
+fn balances_borrow_and_carry_through_their_upper_limbs_exactly() {
+    let honest = fill_with_balances([
+        (1 << 96) + 5,              // 60 borrowed through limbs 1..6: 2^96 - 55
+        (1 << 96) - 30,             // 60 carried through limbs 1..6: 2^96 + 30
+        (1 << 112) + 120,           // 3,120 borrowed through limbs 1..7: 2^112 - 3,000
+        (1 << 112) - 1_000,         // 3,120 carried through limbs 1..7: 2^112 + 2,120
+    ]);
+    let after = honest.after();
+    let values: Vec<u128> = [after.seller_base, after.buyer_base, after.buyer_quote, after.seller_quote]
+        .iter()
+        .map(|e| match e {
+            Entry::Balance { value, .. } => *value,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(values, [(1 << 96) - 55, (1 << 96) + 30, (1 << 112) - 3_000, (1 << 112) + 2_120]);
+    let w = one(&honest);
+    assert_eq!((w.first_violation(), w.range_lookups().outside), (None, 0));
+    let changes = changes_of(&honest.before().entries(), &after.entries());
+    let proof = prove_rows(&w, &changes);
+    verify_statement(&changes, &proof).expect("moves across the upper limbs verify");
+
+    // An overdraft (Alice holds 59 base) borrows out of the top limb; an overflow (Bob's base
+    // 2^128 - 30) carries out of it. Neither has a written value a storage slot can hold.
+    for (what, balances) in [
+        ("60 base sold from 59", [59, 0, 10_000, 0]),
+        ("60 base received on 2^128 - 30", [1_000, u128::MAX - 29, 10_000, 0]),
+        ("3,120 quote paid from 3,119", [1_000, 0, 3_119, 0]),
+        ("3,120 quote received on 2^128 - 1,000", [1_000, 0, 10_000, u128::MAX - 999]),
+    ] {
+        let w = one(&fill_with_balances(balances));
+        assert!(matches!(w.first_violation(), Some(("orderbook_fill", 0, _))), "{what}");
+        assert_rows_refused(what, &w, None);
+    }
+
+    // Alice's base 2^64 + 2^80 (limbs 4 and 5 are 1): the borrow out of limb 3 stops at limb 4.
+    let base = fill_with_balances([(1 << 64) + (1 << 80), 0, 10_000, 0]);
+    let honest_changes = changes_of(&base.before().entries(), &base.after().entries());
+    let borrow4 = fill_cols::SELLER_BASE_BORROW.start + 4;
+    let inv4 = fill_cols::SELLER_BASE_INV.start;
+    // Passed on through limb 4 anyway (its written limb 1 - 1 + 2^16 = 2^16, no limb at all),
+    // with limb 4's true inverse or with 0 (which claims limb 4 is zero).
+    for (what, inverse) in [("a borrow through a nonzero limb", None), ("the same, limb 4's inverse 0", Some(0))] {
+        let mut w = one(&base);
+        w.fills[0][borrow4] = 1;
+        if let Some(v) = inverse {
+            w.fills[0][inv4] = v;
+        }
+        set_low_bytes(&mut w.fills[0]);
+        let cols: Vec<BaseField> = w.fills[0].iter().map(|v| BaseField::from(*v)).collect();
+        assert_eq!(written(&cols).seller_base[4], BaseField::from(1u32 << 16), "{what}");
+        assert!(w.first_violation().is_some(), "{what}");
+        assert_forged_row_refused(what, &one(&base), &honest_changes, &w);
+    }
+    // Alice's base 2^80 (limb 4 is 0, limb 5 is 1): the borrow passes limb 4. Stopped there
+    // instead (its written limb 0 - 1 = p - 1), whatever limb 4's inverse says.
+    let base = fill_with_balances([1 << 80, 0, 10_000, 0]);
+    let honest_changes = changes_of(&base.before().entries(), &base.after().entries());
+    for inverse in [0, 1, 12_345] {
+        let mut w = one(&base);
+        assert_eq!(w.fills[0][borrow4], 1, "the honest borrow passes limb 4");
+        w.fills[0][borrow4] = 0;
+        w.fills[0][inv4] = inverse;
+        set_low_bytes(&mut w.fills[0]);
+        assert!(w.first_violation().is_some(), "inverse {inverse}");
+        assert_forged_row_refused("a borrow stopped at a zero limb", &one(&base), &honest_changes, &w);
+    }
+}
+
 /// Every constraint of honest rows evaluates to zero, and their LogUp (the `State` sum) is
 /// exactly the statement's boundary: failures elsewhere are attributable.
 #[test]
@@ -582,16 +666,20 @@ fn honest_rows_satisfy_every_constraint() {
     assert_role_constraints::<FillRole>(&w.fills, &Relations::dummy());
     let r = random_relations();
     assert_eq!(relation_sums::<FillRole>(&w.fills, &r)[0], boundary_sum(&changes, &r.state));
-    // Shape: 201 columns (no written limb is a column; one low byte per carry), 46
-    // constraints, 14 state and 148 range fractions (59 16-bit checks of two look-ups, 10
-    // carries' of three) in 81 pairs; padding rows (all zero) satisfy every constraint and
-    // look nothing up.
+    // Shape: 201 columns (no written limb is a column; one low byte per carry; an inverse
+    // instead of a low byte per balance limb above the moved amount), 64 constraints, 14
+    // state and 120 range fractions (45 16-bit checks of two look-ups, 10 carries' of three)
+    // in 67 pairs; padding rows satisfy every constraint and look nothing up.
     let zeros = vec![BaseField::from(0u32); 201];
     let shape = (FillRole::N_COLUMNS, FillRole::constraints(&zeros).len(), FillRole::fractions(&zeros).len());
-    assert_eq!(shape, (201, 46, 162));
-    assert_eq!(FillRole::batching().last(), Some(&80));
-    let padding = vec![vec![0u32; FillRole::N_COLUMNS]];
+    assert_eq!(shape, (201, 64, 134));
+    assert_eq!(FillRole::batching().last(), Some(&66));
+    // The padding row is zero but for the receiving legs' upper inverses (`1 / -(2^16 - 1)`):
+    // an all-zero row breaks their pass-through constraints.
+    let padding = vec![FillRole::padding_row()];
     assert_eq!(first_violation::<FillRole>(&padding), None);
+    assert_eq!(padding[0].iter().filter(|v| **v != 0).count(), 4 + 3, "the buyer's base limbs 4..8, the seller's quote limbs 5..8");
+    assert!(first_violation::<FillRole>(&[vec![0u32; FillRole::N_COLUMNS]]).is_some());
     let mut lookups = zkthread_prover::range::RangeLookups::default();
     lookups.add::<FillRole>(&padding, 1);
     assert!(lookups.multiplicity.iter().all(|m| m.0 == 0));

@@ -136,14 +136,14 @@ pub fn params_at(header: Span<felt252>) -> OrderBookAirParams {
 }
 
 /// Sampled values of a order-book proof without the composition tree (3 trees).
-pub const N_MASK_VALUES: u32 = 1244;
+pub const N_MASK_VALUES: u32 = 1188;
 
 /// Flat mask index of the Poseidon2 component's first main column (301 columns, one value
 /// each) and of its cumulative sum's values (4 columns x offsets [-1, 0]).
 pub const POSEIDON2_MAIN_START: u32 = 446;
-pub const POSEIDON2_INTERACTION_START: u32 = 1228;
+pub const POSEIDON2_INTERACTION_START: u32 = 1172;
 
-pub const ORDERBOOK_FILL_N_CONSTRAINTS: u32 = 127;
+pub const ORDERBOOK_FILL_N_CONSTRAINTS: u32 = 131;
 pub const ORDERBOOK_PLACE_N_CONSTRAINTS: u32 = 16;
 pub const ORDERBOOK_CANCEL_N_CONSTRAINTS: u32 = 7;
 pub const CHAIN_STEP_N_CONSTRAINTS: u32 = 4;
@@ -156,7 +156,7 @@ pub const RANGE_TABLE_N_CONSTRAINTS: u32 = 1;
 /// Values sampled per column, as runs per tree (preprocessed, main, interaction):
 /// `[n_runs, (columns, values per column) * n_runs]`.
 pub const MASK_SHAPE_RUNS: [u32; 35] = [
-    1, 1, 1, 1, 747, 1, 14, 320, 1, 4, 2, 48, 1, 4, 2, 16, 1, 4, 2, 4, 1, 4, 2, 8,
+    1, 1, 1, 1, 747, 1, 14, 264, 1, 4, 2, 48, 1, 4, 2, 16, 1, 4, 2, 4, 1, 4, 2, 8,
     1, 4, 2, 24, 1, 4, 2, 4, 1, 12, 2,
 ];
 
@@ -182,7 +182,7 @@ pub fn column_log_sizes(params: @OrderBookAirParams) -> Span<Span<u32>> {
     repeat_log_size(ref main, *params.poseidon2_log_size, 301);
     repeat_log_size(ref main, *params.range_table_log_size, 1);
     let mut interaction: Array<u32> = array![];
-    repeat_log_size(ref interaction, *params.orderbook_fill_log_size, 324);
+    repeat_log_size(ref interaction, *params.orderbook_fill_log_size, 268);
     repeat_log_size(ref interaction, *params.orderbook_place_log_size, 52);
     repeat_log_size(ref interaction, *params.orderbook_cancel_log_size, 20);
     repeat_log_size(ref interaction, *params.chain_step_log_size, 8);
@@ -227,7 +227,7 @@ pub fn accumulate_orderbook_air(
 /// Constraints each part of the fold takes, in order: the AIR's two classes evaluate
 /// `accumulate_orderbook_air_part_0` and `_part_1`, the first shifting its part by
 /// `random_coeff^PART_CONSTRAINTS[1]` (`program_air::air_call::qm31_pow`).
-pub const PART_CONSTRAINTS: [u32; 2] = [104, 363];
+pub const PART_CONSTRAINTS: [u32; 2] = [104, 367];
 
 /// The fold's first part: constraints 0..104 of `orderbook_fill` (a class of its own; the compiled
 /// programs do not fit one class).
@@ -240,12 +240,12 @@ pub fn accumulate_orderbook_air_part_0(
     )
 }
 
-/// The fold's second part: constraints 104..127 of `orderbook_fill`, then the eight other
+/// The fold's second part: constraints 104..131 of `orderbook_fill`, then the eight other
 /// components in proof order.
 pub fn accumulate_orderbook_air_part_1(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @OrderBookAirParams,
 ) -> QM31 {
-    let acc = accumulate_orderbook_fill_program_104_127(
+    let acc = accumulate_orderbook_fill_program_104_131(
         acc, random_coeff, values, relations(params), *params.orderbook_fill_claimed_sum,
         *params.orderbook_fill_log_size,
     );
@@ -271,7 +271,7 @@ fn relations(params: @OrderBookAirParams) -> Span<LookupElements> {
         .span()
 }
 
-/// Folds the 127 undivided constraints of component `orderbook_fill` into `acc`.
+/// Folds the 131 undivided constraints of component `orderbook_fill` into `acc`.
 pub fn accumulate_orderbook_fill(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @OrderBookAirParams,
 ) -> QM31 {
@@ -285,7 +285,7 @@ pub fn accumulate_orderbook_fill(
     )
 }
 
-/// Folds the 127 constraints of `orderbook_fill` into `acc` (unit denominator): its
+/// Folds the 131 constraints of `orderbook_fill` into `acc` (unit denominator): its
 /// program compiled to straight-line code (`straight` in the generator).
 fn accumulate_orderbook_fill_program(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
@@ -310,10 +310,6 @@ fn accumulate_orderbook_fill_program(
     orderbook_fill_intermediates_14(ref slots, values, relations);
     orderbook_fill_intermediates_15(ref slots, values, relations);
     orderbook_fill_intermediates_16(ref slots, values, relations);
-    orderbook_fill_intermediates_17(ref slots, values, relations);
-    orderbook_fill_intermediates_18(ref slots, values, relations);
-    orderbook_fill_intermediates_19(ref slots, values, relations);
-    orderbook_fill_intermediates_20(ref slots, values, relations);
     let slots = slots.span();
     let random_coeff = wide(random_coeff);
     let acc = wide(acc);
@@ -333,6 +329,7 @@ fn accumulate_orderbook_fill_program(
     let acc = orderbook_fill_fold_13(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_14(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_15(acc, random_coeff, values, relations, slots);
+    let acc = orderbook_fill_fold_16(acc, random_coeff, values, relations, slots);
     to_qm31(acc)
 }
 
@@ -354,11 +351,6 @@ fn accumulate_orderbook_fill_program_0_104(
     orderbook_fill_intermediates_7(ref slots, values, relations);
     orderbook_fill_intermediates_8(ref slots, values, relations);
     orderbook_fill_intermediates_9(ref slots, values, relations);
-    orderbook_fill_intermediates_10(ref slots, values, relations);
-    orderbook_fill_intermediates_11(ref slots, values, relations);
-    orderbook_fill_intermediates_12(ref slots, values, relations);
-    orderbook_fill_intermediates_13(ref slots, values, relations);
-    orderbook_fill_intermediates_14(ref slots, values, relations);
     let slots = slots.span();
     let random_coeff = wide(random_coeff);
     let acc = wide(acc);
@@ -378,32 +370,33 @@ fn accumulate_orderbook_fill_program_0_104(
     to_qm31(acc)
 }
 
-/// Folds constraints 104..127 of `orderbook_fill` into `acc` (unit denominator): its
+/// Folds constraints 104..131 of `orderbook_fill` into `acc` (unit denominator): its
 /// program compiled to straight-line code (`straight` in the generator).
-fn accumulate_orderbook_fill_program_104_127(
+fn accumulate_orderbook_fill_program_104_131(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
     claimed_sum: QM31, log_size: u32,
 ) -> QM31 {
     core::internal::revoke_ap_tracking();
     let mut slots: Array<Wide> = array![wide(claimed_sum), wide(column_size_inverse(log_size))];
-    // Intermediates 0..112: read by no constraint here.
+    // Intermediates 0..80: read by no constraint here.
     let zero = Wide { a: 0, b: 0, c: 0, d: 0 };
-    while slots.len() != 114 {
+    while slots.len() != 82 {
         slots.append(zero);
     };
+    orderbook_fill_intermediates_10(ref slots, values, relations);
+    orderbook_fill_intermediates_11(ref slots, values, relations);
+    orderbook_fill_intermediates_12(ref slots, values, relations);
+    orderbook_fill_intermediates_13(ref slots, values, relations);
     orderbook_fill_intermediates_14(ref slots, values, relations);
     orderbook_fill_intermediates_15(ref slots, values, relations);
     orderbook_fill_intermediates_16(ref slots, values, relations);
-    orderbook_fill_intermediates_17(ref slots, values, relations);
-    orderbook_fill_intermediates_18(ref slots, values, relations);
-    orderbook_fill_intermediates_19(ref slots, values, relations);
-    orderbook_fill_intermediates_20(ref slots, values, relations);
     let slots = slots.span();
     let random_coeff = wide(random_coeff);
     let acc = wide(acc);
     let acc = orderbook_fill_fold_13(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_14(acc, random_coeff, values, relations, slots);
     let acc = orderbook_fill_fold_15(acc, random_coeff, values, relations, slots);
+    let acc = orderbook_fill_fold_16(acc, random_coeff, values, relations, slots);
     to_qm31(acc)
 }
 
@@ -675,66 +668,6 @@ fn orderbook_fill_intermediates_16(
     slots.append(narrow(orderbook_fill_i131(values, relations, slots.span())));
     slots.append(narrow(orderbook_fill_i132(values, relations, slots.span())));
     slots.append(narrow(orderbook_fill_i133(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i134(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i135(values, relations, slots.span())));
-}
-
-/// Appends intermediates 136.. of `orderbook_fill` to `slots`.
-#[inline(never)]
-fn orderbook_fill_intermediates_17(
-    ref slots: Array<Wide>, values: Span<Coordinates>, relations: Span<LookupElements>,
-) {
-    core::internal::revoke_ap_tracking();
-    slots.append(narrow(orderbook_fill_i136(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i137(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i138(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i139(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i140(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i141(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i142(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i143(values, relations, slots.span())));
-}
-
-/// Appends intermediates 144.. of `orderbook_fill` to `slots`.
-#[inline(never)]
-fn orderbook_fill_intermediates_18(
-    ref slots: Array<Wide>, values: Span<Coordinates>, relations: Span<LookupElements>,
-) {
-    core::internal::revoke_ap_tracking();
-    slots.append(narrow(orderbook_fill_i144(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i145(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i146(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i147(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i148(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i149(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i150(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i151(values, relations, slots.span())));
-}
-
-/// Appends intermediates 152.. of `orderbook_fill` to `slots`.
-#[inline(never)]
-fn orderbook_fill_intermediates_19(
-    ref slots: Array<Wide>, values: Span<Coordinates>, relations: Span<LookupElements>,
-) {
-    core::internal::revoke_ap_tracking();
-    slots.append(narrow(orderbook_fill_i152(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i153(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i154(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i155(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i156(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i157(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i158(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i159(values, relations, slots.span())));
-}
-
-/// Appends intermediates 160.. of `orderbook_fill` to `slots`.
-#[inline(never)]
-fn orderbook_fill_intermediates_20(
-    ref slots: Array<Wide>, values: Span<Coordinates>, relations: Span<LookupElements>,
-) {
-    core::internal::revoke_ap_tracking();
-    slots.append(narrow(orderbook_fill_i160(values, relations, slots.span())));
-    slots.append(narrow(orderbook_fill_i161(values, relations, slots.span())));
 }
 
 /// Folds constraints 0.. of `orderbook_fill` into `acc`.
@@ -1021,6 +954,20 @@ fn orderbook_fill_fold_15(
     let acc = fold_wide(acc, random_coeff, orderbook_fill_c124(values, relations, slots));
     let acc = fold_wide(acc, random_coeff, orderbook_fill_c125(values, relations, slots));
     let acc = fold_wide(acc, random_coeff, orderbook_fill_c126(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, orderbook_fill_c127(values, relations, slots));
+    acc
+}
+
+/// Folds constraints 128.. of `orderbook_fill` into `acc`.
+#[inline(never)]
+fn orderbook_fill_fold_16(
+    acc: Wide, random_coeff: Wide, values: Span<Coordinates>, relations: Span<LookupElements>,
+    slots: Span<Wide>,
+) -> Wide {
+    core::internal::revoke_ap_tracking();
+    let acc = fold_wide(acc, random_coeff, orderbook_fill_c128(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, orderbook_fill_c129(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, orderbook_fill_c130(values, relations, slots));
     acc
 }
 
@@ -1507,7 +1454,7 @@ fn orderbook_fill_i13(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 14 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 133);
+    let t0 = sample(values, 147);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1517,7 +1464,7 @@ fn orderbook_fill_i14(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 29);
-    let t1 = sample(values, 133);
+    let t1 = sample(values, 147);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1528,7 +1475,7 @@ fn orderbook_fill_i15(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 16 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 134);
+    let t0 = sample(values, 148);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1538,7 +1485,7 @@ fn orderbook_fill_i16(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i17(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 30);
-    let t1 = sample(values, 134);
+    let t1 = sample(values, 148);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1549,7 +1496,7 @@ fn orderbook_fill_i17(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 18 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i18(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 135);
+    let t0 = sample(values, 149);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1559,7 +1506,7 @@ fn orderbook_fill_i18(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i19(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 31);
-    let t1 = sample(values, 135);
+    let t1 = sample(values, 149);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1570,7 +1517,7 @@ fn orderbook_fill_i19(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 20 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i20(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 136);
+    let t0 = sample(values, 150);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1580,7 +1527,7 @@ fn orderbook_fill_i20(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i21(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 32);
-    let t1 = sample(values, 136);
+    let t1 = sample(values, 150);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1591,7 +1538,7 @@ fn orderbook_fill_i21(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 22 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i22(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 137);
+    let t0 = sample(values, 151);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1601,7 +1548,7 @@ fn orderbook_fill_i22(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i23(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 34);
-    let t1 = sample(values, 137);
+    let t1 = sample(values, 151);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1612,7 +1559,7 @@ fn orderbook_fill_i23(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 24 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i24(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 138);
+    let t0 = sample(values, 152);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1622,7 +1569,7 @@ fn orderbook_fill_i24(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i25(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 35);
-    let t1 = sample(values, 138);
+    let t1 = sample(values, 152);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1633,7 +1580,7 @@ fn orderbook_fill_i25(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 26 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i26(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 139);
+    let t0 = sample(values, 153);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1643,7 +1590,7 @@ fn orderbook_fill_i26(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i27(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 36);
-    let t1 = sample(values, 139);
+    let t1 = sample(values, 153);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1654,7 +1601,7 @@ fn orderbook_fill_i27(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 28 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i28(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 140);
+    let t0 = sample(values, 154);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1664,7 +1611,7 @@ fn orderbook_fill_i28(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i29(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 37);
-    let t1 = sample(values, 140);
+    let t1 = sample(values, 154);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1675,7 +1622,7 @@ fn orderbook_fill_i29(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 30 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i30(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 141);
+    let t0 = sample(values, 155);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1685,7 +1632,7 @@ fn orderbook_fill_i30(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i31(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 38);
-    let t1 = sample(values, 141);
+    let t1 = sample(values, 155);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1696,7 +1643,7 @@ fn orderbook_fill_i31(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 32 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i32(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 142);
+    let t0 = sample(values, 156);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1706,7 +1653,7 @@ fn orderbook_fill_i32(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i33(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 39);
-    let t1 = sample(values, 142);
+    let t1 = sample(values, 156);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1717,7 +1664,7 @@ fn orderbook_fill_i33(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 34 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i34(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 143);
+    let t0 = sample(values, 157);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1727,7 +1674,7 @@ fn orderbook_fill_i34(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i35(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 40);
-    let t1 = sample(values, 143);
+    let t1 = sample(values, 157);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1738,7 +1685,7 @@ fn orderbook_fill_i35(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 36 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i36(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 144);
+    let t0 = sample(values, 158);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1748,7 +1695,7 @@ fn orderbook_fill_i36(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i37(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 41);
-    let t1 = sample(values, 144);
+    let t1 = sample(values, 158);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1759,7 +1706,7 @@ fn orderbook_fill_i37(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 38 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i38(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 145);
+    let t0 = sample(values, 159);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1769,7 +1716,7 @@ fn orderbook_fill_i38(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i39(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 42);
-    let t1 = sample(values, 145);
+    let t1 = sample(values, 159);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1780,7 +1727,7 @@ fn orderbook_fill_i39(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 40 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i40(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 146);
+    let t0 = sample(values, 160);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1790,7 +1737,7 @@ fn orderbook_fill_i40(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i41(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 43);
-    let t1 = sample(values, 146);
+    let t1 = sample(values, 160);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1801,7 +1748,7 @@ fn orderbook_fill_i41(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 42 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i42(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 147);
+    let t0 = sample(values, 161);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1811,7 +1758,7 @@ fn orderbook_fill_i42(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i43(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 49);
-    let t1 = sample(values, 147);
+    let t1 = sample(values, 161);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1822,7 +1769,7 @@ fn orderbook_fill_i43(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 44 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i44(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 148);
+    let t0 = sample(values, 162);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1832,7 +1779,7 @@ fn orderbook_fill_i44(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i45(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 50);
-    let t1 = sample(values, 148);
+    let t1 = sample(values, 162);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1843,7 +1790,7 @@ fn orderbook_fill_i45(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 46 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i46(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 149);
+    let t0 = sample(values, 163);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1853,7 +1800,7 @@ fn orderbook_fill_i46(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 51);
-    let t1 = sample(values, 149);
+    let t1 = sample(values, 163);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1864,7 +1811,7 @@ fn orderbook_fill_i47(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 48 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 150);
+    let t0 = sample(values, 164);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1874,7 +1821,7 @@ fn orderbook_fill_i48(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 52);
-    let t1 = sample(values, 150);
+    let t1 = sample(values, 164);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1885,7 +1832,7 @@ fn orderbook_fill_i49(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 50 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 151);
+    let t0 = sample(values, 165);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1895,7 +1842,7 @@ fn orderbook_fill_i50(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 53);
-    let t1 = sample(values, 151);
+    let t1 = sample(values, 165);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1906,7 +1853,7 @@ fn orderbook_fill_i51(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 52 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 152);
+    let t0 = sample(values, 166);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1918,7 +1865,7 @@ fn orderbook_fill_i53(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 44);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 152);
+    let t3 = sample(values, 166);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -1932,7 +1879,7 @@ fn orderbook_fill_i54(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 44);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 152);
+    let t3 = sample(values, 166);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
@@ -1945,7 +1892,7 @@ fn orderbook_fill_i54(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 55 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 153);
+    let t0 = sample(values, 167);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1957,7 +1904,7 @@ fn orderbook_fill_i56(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 45);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 153);
+    let t3 = sample(values, 167);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -1971,7 +1918,7 @@ fn orderbook_fill_i57(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 45);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 153);
+    let t3 = sample(values, 167);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
@@ -1984,7 +1931,7 @@ fn orderbook_fill_i57(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 58 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 154);
+    let t0 = sample(values, 168);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1996,7 +1943,7 @@ fn orderbook_fill_i59(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 46);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 154);
+    let t3 = sample(values, 168);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2010,7 +1957,7 @@ fn orderbook_fill_i60(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 46);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 154);
+    let t3 = sample(values, 168);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
@@ -2023,7 +1970,7 @@ fn orderbook_fill_i60(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 61 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i61(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 155);
+    let t0 = sample(values, 169);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2035,7 +1982,7 @@ fn orderbook_fill_i62(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 47);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 155);
+    let t3 = sample(values, 169);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2049,7 +1996,7 @@ fn orderbook_fill_i63(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 47);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 155);
+    let t3 = sample(values, 169);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
@@ -2062,7 +2009,7 @@ fn orderbook_fill_i63(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 64 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i64(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 156);
+    let t0 = sample(values, 170);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2072,7 +2019,7 @@ fn orderbook_fill_i64(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i65(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 48);
-    let t1 = sample(values, 156);
+    let t1 = sample(values, 170);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -2084,7 +2031,7 @@ fn orderbook_fill_i65(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i66(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 48);
-    let t1 = sample(values, 156);
+    let t1 = sample(values, 170);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = Wide { a: 192, b: 0, c: 0, d: 0 };
@@ -2097,7 +2044,7 @@ fn orderbook_fill_i66(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 67 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i67(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 157);
+    let t0 = sample(values, 171);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2109,7 +2056,7 @@ fn orderbook_fill_i68(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 54);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 157);
+    let t3 = sample(values, 171);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2123,7 +2070,7 @@ fn orderbook_fill_i69(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 54);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 157);
+    let t3 = sample(values, 171);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
@@ -2136,7 +2083,7 @@ fn orderbook_fill_i69(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 70 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i70(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 158);
+    let t0 = sample(values, 172);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2148,7 +2095,7 @@ fn orderbook_fill_i71(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 55);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 158);
+    let t3 = sample(values, 172);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2162,7 +2109,7 @@ fn orderbook_fill_i72(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 55);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 158);
+    let t3 = sample(values, 172);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
@@ -2175,7 +2122,7 @@ fn orderbook_fill_i72(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 73 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i73(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 159);
+    let t0 = sample(values, 173);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2187,7 +2134,7 @@ fn orderbook_fill_i74(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 56);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 159);
+    let t3 = sample(values, 173);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2201,7 +2148,7 @@ fn orderbook_fill_i75(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 56);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 159);
+    let t3 = sample(values, 173);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
@@ -2214,7 +2161,7 @@ fn orderbook_fill_i75(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 76 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i76(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 160);
+    let t0 = sample(values, 174);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2226,7 +2173,7 @@ fn orderbook_fill_i77(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 57);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 160);
+    let t3 = sample(values, 174);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -2240,7 +2187,7 @@ fn orderbook_fill_i78(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = sample(values, 57);
     let t1 = Wide { a: 16384, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 160);
+    let t3 = sample(values, 174);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = Wide { a: 128, b: 0, c: 0, d: 0 };
@@ -2253,7 +2200,7 @@ fn orderbook_fill_i78(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 79 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i79(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 161);
+    let t0 = sample(values, 175);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2263,7 +2210,7 @@ fn orderbook_fill_i79(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i80(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 58);
-    let t1 = sample(values, 161);
+    let t1 = sample(values, 175);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -2275,7 +2222,7 @@ fn orderbook_fill_i80(values: Span<Coordinates>, relations: Span<LookupElements>
 #[inline(never)]
 fn orderbook_fill_i81(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 58);
-    let t1 = sample(values, 161);
+    let t1 = sample(values, 175);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = Wide { a: 192, b: 0, c: 0, d: 0 };
@@ -2288,7 +2235,7 @@ fn orderbook_fill_i81(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 82 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i82(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 162);
+    let t0 = sample(values, 176);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2303,7 +2250,7 @@ fn orderbook_fill_i83(values: Span<Coordinates>, relations: Span<LookupElements>
     let t3 = sample(values, 63);
     let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
     let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 162);
+    let t6 = sample(values, 176);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
     let t9 = relation_z(relations, 3);
@@ -2314,7 +2261,7 @@ fn orderbook_fill_i83(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 84 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i84(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 163);
+    let t0 = sample(values, 177);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2331,7 +2278,7 @@ fn orderbook_fill_i85(values: Span<Coordinates>, relations: Span<LookupElements>
     let t5 = sample(values, 64);
     let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
     let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 163);
+    let t8 = sample(values, 177);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
     let t11 = relation_z(relations, 3);
@@ -2342,7 +2289,7 @@ fn orderbook_fill_i85(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 86 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i86(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 164);
+    let t0 = sample(values, 178);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2359,7 +2306,7 @@ fn orderbook_fill_i87(values: Span<Coordinates>, relations: Span<LookupElements>
     let t5 = sample(values, 65);
     let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
     let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 164);
+    let t8 = sample(values, 178);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
     let t11 = relation_z(relations, 3);
@@ -2370,7 +2317,7 @@ fn orderbook_fill_i87(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 88 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i88(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 165);
+    let t0 = sample(values, 179);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2384,7 +2331,7 @@ fn orderbook_fill_i89(values: Span<Coordinates>, relations: Span<LookupElements>
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = sample(values, 65);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 165);
+    let t5 = sample(values, 179);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
     let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
     let t8 = relation_z(relations, 3);
@@ -2395,7 +2342,7 @@ fn orderbook_fill_i89(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 90 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i90(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 166);
+    let t0 = sample(values, 180);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2410,7 +2357,7 @@ fn orderbook_fill_i91(values: Span<Coordinates>, relations: Span<LookupElements>
     let t3 = sample(values, 70);
     let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
     let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 166);
+    let t6 = sample(values, 180);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
     let t9 = relation_z(relations, 3);
@@ -2421,7 +2368,7 @@ fn orderbook_fill_i91(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 92 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i92(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 167);
+    let t0 = sample(values, 181);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2438,7 +2385,7 @@ fn orderbook_fill_i93(values: Span<Coordinates>, relations: Span<LookupElements>
     let t5 = sample(values, 71);
     let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
     let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 167);
+    let t8 = sample(values, 181);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
     let t11 = relation_z(relations, 3);
@@ -2449,7 +2396,7 @@ fn orderbook_fill_i93(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 94 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i94(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 168);
+    let t0 = sample(values, 182);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2466,7 +2413,7 @@ fn orderbook_fill_i95(values: Span<Coordinates>, relations: Span<LookupElements>
     let t5 = sample(values, 72);
     let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
     let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 168);
+    let t8 = sample(values, 182);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
     let t11 = relation_z(relations, 3);
@@ -2477,7 +2424,7 @@ fn orderbook_fill_i95(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 96 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i96(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 169);
+    let t0 = sample(values, 183);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2491,7 +2438,7 @@ fn orderbook_fill_i97(values: Span<Coordinates>, relations: Span<LookupElements>
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = sample(values, 72);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 169);
+    let t5 = sample(values, 183);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
     let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
     let t8 = relation_z(relations, 3);
@@ -2502,7 +2449,7 @@ fn orderbook_fill_i97(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 98 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i98(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 170);
+    let t0 = sample(values, 184);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2517,7 +2464,7 @@ fn orderbook_fill_i99(values: Span<Coordinates>, relations: Span<LookupElements>
     let t3 = sample(values, 81);
     let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
     let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 170);
+    let t6 = sample(values, 184);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
     let t9 = relation_z(relations, 3);
@@ -2528,7 +2475,7 @@ fn orderbook_fill_i99(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Intermediate 100 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i100(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 171);
+    let t0 = sample(values, 185);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2545,7 +2492,7 @@ fn orderbook_fill_i101(values: Span<Coordinates>, relations: Span<LookupElements
     let t5 = sample(values, 82);
     let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
     let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 171);
+    let t8 = sample(values, 185);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
     let t11 = relation_z(relations, 3);
@@ -2556,7 +2503,7 @@ fn orderbook_fill_i101(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 102 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i102(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 172);
+    let t0 = sample(values, 186);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2573,7 +2520,7 @@ fn orderbook_fill_i103(values: Span<Coordinates>, relations: Span<LookupElements
     let t5 = sample(values, 83);
     let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
     let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 172);
+    let t8 = sample(values, 186);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
     let t11 = relation_z(relations, 3);
@@ -2584,7 +2531,7 @@ fn orderbook_fill_i103(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 104 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i104(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 173);
+    let t0 = sample(values, 187);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2601,7 +2548,7 @@ fn orderbook_fill_i105(values: Span<Coordinates>, relations: Span<LookupElements
     let t5 = sample(values, 84);
     let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
     let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 173);
+    let t8 = sample(values, 187);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
     let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
     let t11 = relation_z(relations, 3);
@@ -2612,7 +2559,7 @@ fn orderbook_fill_i105(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 106 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i106(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 174);
+    let t0 = sample(values, 188);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2621,13 +2568,13 @@ fn orderbook_fill_i106(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 107 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i107(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 77);
-    let t1 = sample(values, 84);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 85);
+    let t0 = sample(values, 88);
+    let t1 = sample(values, 29);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 96);
     let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 174);
+    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
+    let t6 = sample(values, 188);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
     let t9 = relation_z(relations, 3);
@@ -2638,7 +2585,7 @@ fn orderbook_fill_i107(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 108 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i108(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 175);
+    let t0 = sample(values, 189);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2647,24 +2594,25 @@ fn orderbook_fill_i108(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 109 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i109(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 78);
-    let t1 = sample(values, 85);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 86);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 175);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t0 = sample(values, 89);
+    let t1 = sample(values, 30);
+    let t2 = sample(values, 96);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 97);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 189);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 110 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i110(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 176);
+    let t0 = sample(values, 190);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2673,24 +2621,25 @@ fn orderbook_fill_i110(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 111 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i111(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 79);
-    let t1 = sample(values, 86);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 87);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 176);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t0 = sample(values, 90);
+    let t1 = sample(values, 31);
+    let t2 = sample(values, 97);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 98);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 190);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 112 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i112(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 177);
+    let t0 = sample(values, 191);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2699,21 +2648,25 @@ fn orderbook_fill_i112(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 113 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i113(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 80);
-    let t1 = sample(values, 87);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 177);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t0 = sample(values, 91);
+    let t1 = sample(values, 32);
+    let t2 = sample(values, 98);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 99);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 191);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 114 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i114(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 178);
+    let t0 = sample(values, 192);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -2722,382 +2675,10 @@ fn orderbook_fill_i114(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 115 of `orderbook_fill`.
 #[inline(never)]
 fn orderbook_fill_i115(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 88);
-    let t1 = sample(values, 29);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 96);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 178);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
-}
-
-/// Intermediate 116 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i116(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 179);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 117 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i117(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 89);
-    let t1 = sample(values, 30);
-    let t2 = sample(values, 96);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 97);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 179);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
-}
-
-/// Intermediate 118 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i118(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 180);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 119 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i119(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 90);
-    let t1 = sample(values, 31);
-    let t2 = sample(values, 97);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 98);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 180);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
-}
-
-/// Intermediate 120 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i120(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 181);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 121 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i121(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 91);
-    let t1 = sample(values, 32);
-    let t2 = sample(values, 98);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 99);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 181);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
-}
-
-/// Intermediate 122 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i122(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 182);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 123 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i123(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 92);
-    let t1 = sample(values, 99);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 100);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 182);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
-}
-
-/// Intermediate 124 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i124(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 183);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 125 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i125(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 93);
-    let t1 = sample(values, 100);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 101);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 183);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
-}
-
-/// Intermediate 126 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i126(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 184);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 127 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i127(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 94);
-    let t1 = sample(values, 101);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 102);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 184);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
-}
-
-/// Intermediate 128 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i128(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 185);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 129 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i129(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 95);
-    let t1 = sample(values, 102);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 185);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
-}
-
-/// Intermediate 130 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i130(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 186);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 131 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i131(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 103);
     let t1 = sample(values, 34);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = sample(values, 111);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 186);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
-}
-
-/// Intermediate 132 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i132(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 187);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 133 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i133(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 104);
-    let t1 = sample(values, 35);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 111);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 112);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 187);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
-}
-
-/// Intermediate 134 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i134(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 188);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 135 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i135(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 105);
-    let t1 = sample(values, 36);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 112);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 113);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 188);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
-}
-
-/// Intermediate 136 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i136(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 189);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 137 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i137(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 106);
-    let t1 = sample(values, 37);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 113);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 114);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 189);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
-}
-
-/// Intermediate 138 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i138(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 190);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 139 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i139(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 107);
-    let t1 = sample(values, 38);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 114);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 115);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    let t8 = sample(values, 190);
-    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
-    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
-    let t11 = relation_z(relations, 3);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
-}
-
-/// Intermediate 140 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i140(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 191);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 141 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i141(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 108);
-    let t1 = sample(values, 115);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 116);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
-    let t6 = sample(values, 191);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
-}
-
-/// Intermediate 142 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i142(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 192);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 143 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i143(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 109);
-    let t1 = sample(values, 116);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 117);
     let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
     let t5 = Wide { a: t2.a + t4.a, b: t2.b + t4.b, c: t2.c + t4.c, d: t2.d + t4.d };
     let t6 = sample(values, 192);
@@ -3108,48 +2689,137 @@ fn orderbook_fill_i143(values: Span<Coordinates>, relations: Span<LookupElements
     t10
 }
 
-/// Intermediate 144 of `orderbook_fill`.
+/// Intermediate 116 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i144(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_i116(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 193);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
 }
 
-/// Intermediate 145 of `orderbook_fill`.
+/// Intermediate 117 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i145(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 110);
-    let t1 = sample(values, 117);
+fn orderbook_fill_i117(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 104);
+    let t1 = sample(values, 35);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 193);
+    let t3 = sample(values, 111);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+    let t5 = sample(values, 112);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 193);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
 }
 
-/// Intermediate 146 of `orderbook_fill`.
+/// Intermediate 118 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i146(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_i118(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 194);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
 }
 
-/// Intermediate 147 of `orderbook_fill`.
+/// Intermediate 119 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i147(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_i119(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 105);
+    let t1 = sample(values, 36);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 112);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 113);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 194);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
+}
+
+/// Intermediate 120 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i120(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 195);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 121 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i121(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 106);
+    let t1 = sample(values, 37);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 113);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 114);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 195);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
+}
+
+/// Intermediate 122 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i122(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 196);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 123 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i123(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 107);
+    let t1 = sample(values, 38);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 114);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 115);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = sample(values, 196);
+    let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
+    let t10 = Wide { a: t9.a * 8388608, b: t9.b * 8388608, c: t9.c * 8388608, d: t9.d * 8388608 };
+    let t11 = relation_z(relations, 3);
+    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
+    t12
+}
+
+/// Intermediate 124 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i124(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 197);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 125 of `orderbook_fill`.
+#[inline(never)]
+fn orderbook_fill_i125(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 118);
     let t1 = sample(values, 34);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = sample(values, 126);
     let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
     let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 194);
+    let t6 = sample(values, 197);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
     let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
     let t9 = relation_z(relations, 3);
@@ -3157,104 +2827,23 @@ fn orderbook_fill_i147(values: Span<Coordinates>, relations: Span<LookupElements
     t10
 }
 
-/// Intermediate 148 of `orderbook_fill`.
+/// Intermediate 126 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i148(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 195);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 149 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i149(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 119);
-    let t1 = sample(values, 35);
-    let t2 = sample(values, 126);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 127);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 195);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
-}
-
-/// Intermediate 150 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i150(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 196);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 151 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i151(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 120);
-    let t1 = sample(values, 36);
-    let t2 = sample(values, 127);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 128);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 196);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
-}
-
-/// Intermediate 152 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i152(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 197);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 153 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i153(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 121);
-    let t1 = sample(values, 37);
-    let t2 = sample(values, 128);
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 129);
-    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
-    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
-    let t7 = sample(values, 197);
-    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
-    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
-    let t10 = relation_z(relations, 3);
-    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
-    t11
-}
-
-/// Intermediate 154 of `orderbook_fill`.
-#[inline(never)]
-fn orderbook_fill_i154(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_i126(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 198);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
 }
 
-/// Intermediate 155 of `orderbook_fill`.
+/// Intermediate 127 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i155(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 122);
-    let t1 = sample(values, 38);
-    let t2 = sample(values, 129);
+fn orderbook_fill_i127(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 119);
+    let t1 = sample(values, 35);
+    let t2 = sample(values, 126);
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = sample(values, 130);
+    let t4 = sample(values, 127);
     let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
     let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
     let t7 = sample(values, 198);
@@ -3265,79 +2854,85 @@ fn orderbook_fill_i155(values: Span<Coordinates>, relations: Span<LookupElements
     t11
 }
 
-/// Intermediate 156 of `orderbook_fill`.
+/// Intermediate 128 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i156(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_i128(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 199);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
 }
 
-/// Intermediate 157 of `orderbook_fill`.
+/// Intermediate 129 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i157(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 123);
-    let t1 = sample(values, 130);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 131);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 199);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+fn orderbook_fill_i129(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 120);
+    let t1 = sample(values, 36);
+    let t2 = sample(values, 127);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 128);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 199);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
-/// Intermediate 158 of `orderbook_fill`.
+/// Intermediate 130 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i158(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_i130(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 200);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
 }
 
-/// Intermediate 159 of `orderbook_fill`.
+/// Intermediate 131 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i159(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 124);
-    let t1 = sample(values, 131);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 132);
-    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
-    let t5 = Wide { a: t2.a - t4.a, b: t2.b - t4.b, c: t2.c - t4.c, d: t2.d - t4.d };
-    let t6 = sample(values, 200);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    let t8 = Wide { a: t7.a * 8388608, b: t7.b * 8388608, c: t7.c * 8388608, d: t7.d * 8388608 };
-    let t9 = relation_z(relations, 3);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+fn orderbook_fill_i131(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 121);
+    let t1 = sample(values, 37);
+    let t2 = sample(values, 128);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 129);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 200);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
-/// Intermediate 160 of `orderbook_fill`.
+/// Intermediate 132 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i160(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_i132(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 201);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
 }
 
-/// Intermediate 161 of `orderbook_fill`.
+/// Intermediate 133 of `orderbook_fill`.
 #[inline(never)]
-fn orderbook_fill_i161(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 125);
-    let t1 = sample(values, 132);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 201);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
-    let t6 = relation_z(relations, 3);
-    let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
-    t7
+fn orderbook_fill_i133(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 122);
+    let t1 = sample(values, 38);
+    let t2 = sample(values, 129);
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = sample(values, 130);
+    let t5 = Wide { a: t4.a * 65536, b: t4.b * 65536, c: t4.c * 65536, d: t4.d * 65536 };
+    let t6 = Wide { a: t3.a - t5.a, b: t3.b - t5.b, c: t3.c - t5.c, d: t3.d - t5.d };
+    let t7 = sample(values, 201);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    let t9 = Wide { a: t8.a * 8388608, b: t8.b * 8388608, c: t8.c * 8388608, d: t8.d * 8388608 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Constraint 0 of `orderbook_fill` (undivided).
@@ -3453,7 +3048,7 @@ fn orderbook_fill_c10(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 11 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 85);
+    let t0 = sample(values, 96);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3463,7 +3058,7 @@ fn orderbook_fill_c11(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 12 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 86);
+    let t0 = sample(values, 97);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3473,7 +3068,7 @@ fn orderbook_fill_c12(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 13 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 87);
+    let t0 = sample(values, 98);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3483,7 +3078,7 @@ fn orderbook_fill_c13(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 14 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 96);
+    let t0 = sample(values, 99);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3493,7 +3088,7 @@ fn orderbook_fill_c14(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 15 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 97);
+    let t0 = sample(values, 111);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3503,7 +3098,7 @@ fn orderbook_fill_c15(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 16 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 98);
+    let t0 = sample(values, 112);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3513,7 +3108,7 @@ fn orderbook_fill_c16(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 17 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c17(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 99);
+    let t0 = sample(values, 113);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3523,7 +3118,7 @@ fn orderbook_fill_c17(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 18 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c18(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 100);
+    let t0 = sample(values, 114);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3533,7 +3128,7 @@ fn orderbook_fill_c18(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 19 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c19(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 101);
+    let t0 = sample(values, 115);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3543,7 +3138,7 @@ fn orderbook_fill_c19(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 20 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c20(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 102);
+    let t0 = sample(values, 126);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3553,7 +3148,7 @@ fn orderbook_fill_c20(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 21 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c21(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 111);
+    let t0 = sample(values, 127);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3563,7 +3158,7 @@ fn orderbook_fill_c21(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 22 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c22(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 112);
+    let t0 = sample(values, 128);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3573,7 +3168,7 @@ fn orderbook_fill_c22(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 23 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c23(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 113);
+    let t0 = sample(values, 129);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3583,7 +3178,7 @@ fn orderbook_fill_c23(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 24 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c24(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 114);
+    let t0 = sample(values, 130);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3593,106 +3188,6 @@ fn orderbook_fill_c24(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 25 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c25(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 115);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
-}
-
-/// Constraint 26 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c26(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 116);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
-}
-
-/// Constraint 27 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c27(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 117);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
-}
-
-/// Constraint 28 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c28(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 126);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
-}
-
-/// Constraint 29 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c29(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 127);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
-}
-
-/// Constraint 30 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c30(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 128);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
-}
-
-/// Constraint 31 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c31(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 129);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
-}
-
-/// Constraint 32 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c32(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 130);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
-}
-
-/// Constraint 33 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c33(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 131);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
-}
-
-/// Constraint 34 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c34(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 132);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
-}
-
-/// Constraint 35 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c35(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 1);
     let t1 = sample(values, 29);
     let t2 = sample(values, 30);
@@ -3707,9 +3202,9 @@ fn orderbook_fill_c35(values: Span<Coordinates>, relations: Span<LookupElements>
     t10
 }
 
-/// Constraint 36 of `orderbook_fill` (undivided).
+/// Constraint 26 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c36(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c26(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 34);
     let t1 = sample(values, 21);
     let t2 = mul_small(t0, t1);
@@ -3725,9 +3220,9 @@ fn orderbook_fill_c36(values: Span<Coordinates>, relations: Span<LookupElements>
     t11
 }
 
-/// Constraint 37 of `orderbook_fill` (undivided).
+/// Constraint 27 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c37(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c27(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 35);
     let t1 = sample(values, 21);
     let t2 = mul_small(t0, t1);
@@ -3745,9 +3240,9 @@ fn orderbook_fill_c37(values: Span<Coordinates>, relations: Span<LookupElements>
     t13
 }
 
-/// Constraint 38 of `orderbook_fill` (undivided).
+/// Constraint 28 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c38(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c28(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 36);
     let t1 = sample(values, 21);
     let t2 = mul_small(t0, t1);
@@ -3765,9 +3260,9 @@ fn orderbook_fill_c38(values: Span<Coordinates>, relations: Span<LookupElements>
     t13
 }
 
-/// Constraint 39 of `orderbook_fill` (undivided).
+/// Constraint 29 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c39(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c29(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 37);
     let t1 = sample(values, 21);
     let t2 = mul_small(t0, t1);
@@ -3785,9 +3280,9 @@ fn orderbook_fill_c39(values: Span<Coordinates>, relations: Span<LookupElements>
     t13
 }
 
-/// Constraint 40 of `orderbook_fill` (undivided).
+/// Constraint 30 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c40(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c30(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 38);
     let t1 = sample(values, 21);
     let t2 = mul_small(t0, t1);
@@ -3801,9 +3296,9 @@ fn orderbook_fill_c40(values: Span<Coordinates>, relations: Span<LookupElements>
     t9
 }
 
-/// Constraint 41 of `orderbook_fill` (undivided).
+/// Constraint 31 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c41(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c31(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 29);
     let t1 = sample(values, 27);
     let t2 = mul_small(t0, t1);
@@ -3819,9 +3314,9 @@ fn orderbook_fill_c41(values: Span<Coordinates>, relations: Span<LookupElements>
     t11
 }
 
-/// Constraint 42 of `orderbook_fill` (undivided).
+/// Constraint 32 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c42(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c32(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 30);
     let t1 = sample(values, 27);
     let t2 = mul_small(t0, t1);
@@ -3839,9 +3334,9 @@ fn orderbook_fill_c42(values: Span<Coordinates>, relations: Span<LookupElements>
     t13
 }
 
-/// Constraint 43 of `orderbook_fill` (undivided).
+/// Constraint 33 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c43(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c33(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 31);
     let t1 = sample(values, 27);
     let t2 = mul_small(t0, t1);
@@ -3859,9 +3354,9 @@ fn orderbook_fill_c43(values: Span<Coordinates>, relations: Span<LookupElements>
     t13
 }
 
-/// Constraint 44 of `orderbook_fill` (undivided).
+/// Constraint 34 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c44(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c34(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 32);
     let t1 = sample(values, 27);
     let t2 = mul_small(t0, t1);
@@ -3879,9 +3374,9 @@ fn orderbook_fill_c44(values: Span<Coordinates>, relations: Span<LookupElements>
     t13
 }
 
-/// Constraint 45 of `orderbook_fill` (undivided).
+/// Constraint 35 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c45(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c35(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 57);
     let t1 = sample(values, 53);
     let t2 = sample(values, 58);
@@ -3894,9 +3389,414 @@ fn orderbook_fill_c45(values: Span<Coordinates>, relations: Span<LookupElements>
     t8
 }
 
+/// Constraint 36 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c36(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 77);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 133);
+    let t3 = mul_small(t0, t2);
+    let t4 = Wide { a: t1.a - t3.a, b: t1.b - t3.b, c: t1.c - t3.c, d: t1.d - t3.d };
+    let t5 = mul_small(t0, t4);
+    t5
+}
+
+/// Constraint 37 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c37(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 85);
+    let t1 = sample(values, 84);
+    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 77);
+    let t4 = sample(values, 133);
+    let t5 = mul_small(t3, t4);
+    let t6 = Wide { a: t2.a - t5.a, b: t2.b - t5.b, c: t2.c - t5.c, d: t2.d - t5.d };
+    let t7 = mul_small(t1, t6);
+    let t8 = Wide { a: t0.a - t7.a, b: t0.b - t7.b, c: t0.c - t7.c, d: t0.d - t7.d };
+    t8
+}
+
+/// Constraint 38 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c38(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 78);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 134);
+    let t3 = mul_small(t0, t2);
+    let t4 = Wide { a: t1.a - t3.a, b: t1.b - t3.b, c: t1.c - t3.c, d: t1.d - t3.d };
+    let t5 = mul_small(t0, t4);
+    t5
+}
+
+/// Constraint 39 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c39(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 86);
+    let t1 = sample(values, 85);
+    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 78);
+    let t4 = sample(values, 134);
+    let t5 = mul_small(t3, t4);
+    let t6 = Wide { a: t2.a - t5.a, b: t2.b - t5.b, c: t2.c - t5.c, d: t2.d - t5.d };
+    let t7 = mul_small(t1, t6);
+    let t8 = Wide { a: t0.a - t7.a, b: t0.b - t7.b, c: t0.c - t7.c, d: t0.d - t7.d };
+    t8
+}
+
+/// Constraint 40 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c40(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 79);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 135);
+    let t3 = mul_small(t0, t2);
+    let t4 = Wide { a: t1.a - t3.a, b: t1.b - t3.b, c: t1.c - t3.c, d: t1.d - t3.d };
+    let t5 = mul_small(t0, t4);
+    t5
+}
+
+/// Constraint 41 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c41(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 87);
+    let t1 = sample(values, 86);
+    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 79);
+    let t4 = sample(values, 135);
+    let t5 = mul_small(t3, t4);
+    let t6 = Wide { a: t2.a - t5.a, b: t2.b - t5.b, c: t2.c - t5.c, d: t2.d - t5.d };
+    let t7 = mul_small(t1, t6);
+    let t8 = Wide { a: t0.a - t7.a, b: t0.b - t7.b, c: t0.c - t7.c, d: t0.d - t7.d };
+    t8
+}
+
+/// Constraint 42 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c42(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 80);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 136);
+    let t3 = mul_small(t0, t2);
+    let t4 = Wide { a: t1.a - t3.a, b: t1.b - t3.b, c: t1.c - t3.c, d: t1.d - t3.d };
+    let t5 = mul_small(t0, t4);
+    t5
+}
+
+/// Constraint 43 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c43(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 87);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 80);
+    let t3 = sample(values, 136);
+    let t4 = mul_small(t2, t3);
+    let t5 = Wide { a: t1.a - t4.a, b: t1.b - t4.b, c: t1.c - t4.c, d: t1.d - t4.d };
+    let t6 = mul_small(t0, t5);
+    t6
+}
+
+/// Constraint 44 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c44(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 92);
+    let t1 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t5 = sample(values, 137);
+    let t6 = mul_small(t4, t5);
+    let t7 = Wide { a: t3.a - t6.a, b: t3.b - t6.b, c: t3.c - t6.c, d: t3.d - t6.d };
+    let t8 = mul_small(t2, t7);
+    t8
+}
+
+/// Constraint 45 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c45(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 100);
+    let t1 = sample(values, 99);
+    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 92);
+    let t4 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    let t6 = sample(values, 137);
+    let t7 = mul_small(t5, t6);
+    let t8 = Wide { a: t2.a - t7.a, b: t2.b - t7.b, c: t2.c - t7.c, d: t2.d - t7.d };
+    let t9 = mul_small(t1, t8);
+    let t10 = Wide { a: t0.a - t9.a, b: t0.b - t9.b, c: t0.c - t9.c, d: t0.d - t9.d };
+    t10
+}
+
 /// Constraint 46 of `orderbook_fill` (undivided).
 #[inline(never)]
 fn orderbook_fill_c46(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 93);
+    let t1 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t5 = sample(values, 138);
+    let t6 = mul_small(t4, t5);
+    let t7 = Wide { a: t3.a - t6.a, b: t3.b - t6.b, c: t3.c - t6.c, d: t3.d - t6.d };
+    let t8 = mul_small(t2, t7);
+    t8
+}
+
+/// Constraint 47 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 101);
+    let t1 = sample(values, 100);
+    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 93);
+    let t4 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    let t6 = sample(values, 138);
+    let t7 = mul_small(t5, t6);
+    let t8 = Wide { a: t2.a - t7.a, b: t2.b - t7.b, c: t2.c - t7.c, d: t2.d - t7.d };
+    let t9 = mul_small(t1, t8);
+    let t10 = Wide { a: t0.a - t9.a, b: t0.b - t9.b, c: t0.c - t9.c, d: t0.d - t9.d };
+    t10
+}
+
+/// Constraint 48 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 94);
+    let t1 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t5 = sample(values, 139);
+    let t6 = mul_small(t4, t5);
+    let t7 = Wide { a: t3.a - t6.a, b: t3.b - t6.b, c: t3.c - t6.c, d: t3.d - t6.d };
+    let t8 = mul_small(t2, t7);
+    t8
+}
+
+/// Constraint 49 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 102);
+    let t1 = sample(values, 101);
+    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 94);
+    let t4 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    let t6 = sample(values, 139);
+    let t7 = mul_small(t5, t6);
+    let t8 = Wide { a: t2.a - t7.a, b: t2.b - t7.b, c: t2.c - t7.c, d: t2.d - t7.d };
+    let t9 = mul_small(t1, t8);
+    let t10 = Wide { a: t0.a - t9.a, b: t0.b - t9.b, c: t0.c - t9.c, d: t0.d - t9.d };
+    t10
+}
+
+/// Constraint 50 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 95);
+    let t1 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t5 = sample(values, 140);
+    let t6 = mul_small(t4, t5);
+    let t7 = Wide { a: t3.a - t6.a, b: t3.b - t6.b, c: t3.c - t6.c, d: t3.d - t6.d };
+    let t8 = mul_small(t2, t7);
+    t8
+}
+
+/// Constraint 51 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 102);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 95);
+    let t3 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 140);
+    let t6 = mul_small(t4, t5);
+    let t7 = Wide { a: t1.a - t6.a, b: t1.b - t6.b, c: t1.c - t6.c, d: t1.d - t6.d };
+    let t8 = mul_small(t0, t7);
+    t8
+}
+
+/// Constraint 52 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 108);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 141);
+    let t3 = mul_small(t0, t2);
+    let t4 = Wide { a: t1.a - t3.a, b: t1.b - t3.b, c: t1.c - t3.c, d: t1.d - t3.d };
+    let t5 = mul_small(t0, t4);
+    t5
+}
+
+/// Constraint 53 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c53(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 116);
+    let t1 = sample(values, 115);
+    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 108);
+    let t4 = sample(values, 141);
+    let t5 = mul_small(t3, t4);
+    let t6 = Wide { a: t2.a - t5.a, b: t2.b - t5.b, c: t2.c - t5.c, d: t2.d - t5.d };
+    let t7 = mul_small(t1, t6);
+    let t8 = Wide { a: t0.a - t7.a, b: t0.b - t7.b, c: t0.c - t7.c, d: t0.d - t7.d };
+    t8
+}
+
+/// Constraint 54 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 109);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 142);
+    let t3 = mul_small(t0, t2);
+    let t4 = Wide { a: t1.a - t3.a, b: t1.b - t3.b, c: t1.c - t3.c, d: t1.d - t3.d };
+    let t5 = mul_small(t0, t4);
+    t5
+}
+
+/// Constraint 55 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 117);
+    let t1 = sample(values, 116);
+    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 109);
+    let t4 = sample(values, 142);
+    let t5 = mul_small(t3, t4);
+    let t6 = Wide { a: t2.a - t5.a, b: t2.b - t5.b, c: t2.c - t5.c, d: t2.d - t5.d };
+    let t7 = mul_small(t1, t6);
+    let t8 = Wide { a: t0.a - t7.a, b: t0.b - t7.b, c: t0.c - t7.c, d: t0.d - t7.d };
+    t8
+}
+
+/// Constraint 56 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 110);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 143);
+    let t3 = mul_small(t0, t2);
+    let t4 = Wide { a: t1.a - t3.a, b: t1.b - t3.b, c: t1.c - t3.c, d: t1.d - t3.d };
+    let t5 = mul_small(t0, t4);
+    t5
+}
+
+/// Constraint 57 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 117);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 110);
+    let t3 = sample(values, 143);
+    let t4 = mul_small(t2, t3);
+    let t5 = Wide { a: t1.a - t4.a, b: t1.b - t4.b, c: t1.c - t4.c, d: t1.d - t4.d };
+    let t6 = mul_small(t0, t5);
+    t6
+}
+
+/// Constraint 58 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 123);
+    let t1 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t5 = sample(values, 144);
+    let t6 = mul_small(t4, t5);
+    let t7 = Wide { a: t3.a - t6.a, b: t3.b - t6.b, c: t3.c - t6.c, d: t3.d - t6.d };
+    let t8 = mul_small(t2, t7);
+    t8
+}
+
+/// Constraint 59 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 131);
+    let t1 = sample(values, 130);
+    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 123);
+    let t4 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    let t6 = sample(values, 144);
+    let t7 = mul_small(t5, t6);
+    let t8 = Wide { a: t2.a - t7.a, b: t2.b - t7.b, c: t2.c - t7.c, d: t2.d - t7.d };
+    let t9 = mul_small(t1, t8);
+    let t10 = Wide { a: t0.a - t9.a, b: t0.b - t9.b, c: t0.c - t9.c, d: t0.d - t9.d };
+    t10
+}
+
+/// Constraint 60 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 124);
+    let t1 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t5 = sample(values, 145);
+    let t6 = mul_small(t4, t5);
+    let t7 = Wide { a: t3.a - t6.a, b: t3.b - t6.b, c: t3.c - t6.c, d: t3.d - t6.d };
+    let t8 = mul_small(t2, t7);
+    t8
+}
+
+/// Constraint 61 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c61(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 132);
+    let t1 = sample(values, 131);
+    let t2 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t3 = sample(values, 124);
+    let t4 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    let t6 = sample(values, 145);
+    let t7 = mul_small(t5, t6);
+    let t8 = Wide { a: t2.a - t7.a, b: t2.b - t7.b, c: t2.c - t7.c, d: t2.d - t7.d };
+    let t9 = mul_small(t1, t8);
+    let t10 = Wide { a: t0.a - t9.a, b: t0.b - t9.b, c: t0.c - t9.c, d: t0.d - t9.d };
+    t10
+}
+
+/// Constraint 62 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c62(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 125);
+    let t1 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t5 = sample(values, 146);
+    let t6 = mul_small(t4, t5);
+    let t7 = Wide { a: t3.a - t6.a, b: t3.b - t6.b, c: t3.c - t6.c, d: t3.d - t6.d };
+    let t8 = mul_small(t2, t7);
+    t8
+}
+
+/// Constraint 63 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c63(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 132);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = sample(values, 125);
+    let t3 = Wide { a: 65535, b: 0, c: 0, d: 0 };
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 146);
+    let t6 = mul_small(t4, t5);
+    let t7 = Wide { a: t1.a - t6.a, b: t1.b - t6.b, c: t1.c - t6.c, d: t1.d - t6.d };
+    let t8 = mul_small(t0, t7);
+    t8
+}
+
+/// Constraint 64 of `orderbook_fill` (undivided).
+#[inline(never)]
+fn orderbook_fill_c64(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 748);
     let t1 = sample(values, 749);
     let t2 = sample(values, 750);
@@ -3915,9 +3815,9 @@ fn orderbook_fill_c46(values: Span<Coordinates>, relations: Span<LookupElements>
     t14
 }
 
-/// Constraint 47 of `orderbook_fill` (undivided).
+/// Constraint 65 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c65(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 752);
     let t1 = sample(values, 753);
     let t2 = sample(values, 754);
@@ -3942,9 +3842,9 @@ fn orderbook_fill_c47(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 48 of `orderbook_fill` (undivided).
+/// Constraint 66 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c66(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 756);
     let t1 = sample(values, 757);
     let t2 = sample(values, 758);
@@ -3969,9 +3869,9 @@ fn orderbook_fill_c48(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 49 of `orderbook_fill` (undivided).
+/// Constraint 67 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c67(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 760);
     let t1 = sample(values, 761);
     let t2 = sample(values, 762);
@@ -3996,9 +3896,9 @@ fn orderbook_fill_c49(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 50 of `orderbook_fill` (undivided).
+/// Constraint 68 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c68(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 764);
     let t1 = sample(values, 765);
     let t2 = sample(values, 766);
@@ -4023,9 +3923,9 @@ fn orderbook_fill_c50(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 51 of `orderbook_fill` (undivided).
+/// Constraint 69 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c69(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 768);
     let t1 = sample(values, 769);
     let t2 = sample(values, 770);
@@ -4050,9 +3950,9 @@ fn orderbook_fill_c51(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 52 of `orderbook_fill` (undivided).
+/// Constraint 70 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c70(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 772);
     let t1 = sample(values, 773);
     let t2 = sample(values, 774);
@@ -4077,9 +3977,9 @@ fn orderbook_fill_c52(values: Span<Coordinates>, relations: Span<LookupElements>
     t20
 }
 
-/// Constraint 53 of `orderbook_fill` (undivided).
+/// Constraint 71 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c53(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c71(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 776);
     let t1 = sample(values, 777);
     let t2 = sample(values, 778);
@@ -4103,9 +4003,9 @@ fn orderbook_fill_c53(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 54 of `orderbook_fill` (undivided).
+/// Constraint 72 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c72(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 780);
     let t1 = sample(values, 781);
     let t2 = sample(values, 782);
@@ -4129,9 +4029,9 @@ fn orderbook_fill_c54(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 55 of `orderbook_fill` (undivided).
+/// Constraint 73 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c73(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 784);
     let t1 = sample(values, 785);
     let t2 = sample(values, 786);
@@ -4155,9 +4055,9 @@ fn orderbook_fill_c55(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 56 of `orderbook_fill` (undivided).
+/// Constraint 74 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c74(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 788);
     let t1 = sample(values, 789);
     let t2 = sample(values, 790);
@@ -4181,9 +4081,9 @@ fn orderbook_fill_c56(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 57 of `orderbook_fill` (undivided).
+/// Constraint 75 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c75(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 792);
     let t1 = sample(values, 793);
     let t2 = sample(values, 794);
@@ -4207,9 +4107,9 @@ fn orderbook_fill_c57(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 58 of `orderbook_fill` (undivided).
+/// Constraint 76 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c76(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 796);
     let t1 = sample(values, 797);
     let t2 = sample(values, 798);
@@ -4233,9 +4133,9 @@ fn orderbook_fill_c58(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 59 of `orderbook_fill` (undivided).
+/// Constraint 77 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c77(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 800);
     let t1 = sample(values, 801);
     let t2 = sample(values, 802);
@@ -4259,9 +4159,9 @@ fn orderbook_fill_c59(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 60 of `orderbook_fill` (undivided).
+/// Constraint 78 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c78(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 804);
     let t1 = sample(values, 805);
     let t2 = sample(values, 806);
@@ -4285,9 +4185,9 @@ fn orderbook_fill_c60(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 61 of `orderbook_fill` (undivided).
+/// Constraint 79 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c61(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c79(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 808);
     let t1 = sample(values, 809);
     let t2 = sample(values, 810);
@@ -4311,9 +4211,9 @@ fn orderbook_fill_c61(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 62 of `orderbook_fill` (undivided).
+/// Constraint 80 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c62(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c80(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 812);
     let t1 = sample(values, 813);
     let t2 = sample(values, 814);
@@ -4337,9 +4237,9 @@ fn orderbook_fill_c62(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 63 of `orderbook_fill` (undivided).
+/// Constraint 81 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c63(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c81(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 816);
     let t1 = sample(values, 817);
     let t2 = sample(values, 818);
@@ -4363,9 +4263,9 @@ fn orderbook_fill_c63(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 64 of `orderbook_fill` (undivided).
+/// Constraint 82 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c64(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c82(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 820);
     let t1 = sample(values, 821);
     let t2 = sample(values, 822);
@@ -4389,9 +4289,9 @@ fn orderbook_fill_c64(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 65 of `orderbook_fill` (undivided).
+/// Constraint 83 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c65(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c83(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 824);
     let t1 = sample(values, 825);
     let t2 = sample(values, 826);
@@ -4415,9 +4315,9 @@ fn orderbook_fill_c65(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 66 of `orderbook_fill` (undivided).
+/// Constraint 84 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c66(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c84(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 828);
     let t1 = sample(values, 829);
     let t2 = sample(values, 830);
@@ -4441,9 +4341,9 @@ fn orderbook_fill_c66(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 67 of `orderbook_fill` (undivided).
+/// Constraint 85 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c67(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c85(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 832);
     let t1 = sample(values, 833);
     let t2 = sample(values, 834);
@@ -4467,9 +4367,9 @@ fn orderbook_fill_c67(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 68 of `orderbook_fill` (undivided).
+/// Constraint 86 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c68(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c86(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 836);
     let t1 = sample(values, 837);
     let t2 = sample(values, 838);
@@ -4493,9 +4393,9 @@ fn orderbook_fill_c68(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 69 of `orderbook_fill` (undivided).
+/// Constraint 87 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c69(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c87(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 840);
     let t1 = sample(values, 841);
     let t2 = sample(values, 842);
@@ -4519,9 +4419,9 @@ fn orderbook_fill_c69(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 70 of `orderbook_fill` (undivided).
+/// Constraint 88 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c70(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c88(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 844);
     let t1 = sample(values, 845);
     let t2 = sample(values, 846);
@@ -4545,9 +4445,9 @@ fn orderbook_fill_c70(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 71 of `orderbook_fill` (undivided).
+/// Constraint 89 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c71(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c89(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 848);
     let t1 = sample(values, 849);
     let t2 = sample(values, 850);
@@ -4571,9 +4471,9 @@ fn orderbook_fill_c71(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 72 of `orderbook_fill` (undivided).
+/// Constraint 90 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c72(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c90(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 852);
     let t1 = sample(values, 853);
     let t2 = sample(values, 854);
@@ -4597,9 +4497,9 @@ fn orderbook_fill_c72(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 73 of `orderbook_fill` (undivided).
+/// Constraint 91 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c73(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c91(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 856);
     let t1 = sample(values, 857);
     let t2 = sample(values, 858);
@@ -4623,9 +4523,9 @@ fn orderbook_fill_c73(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 74 of `orderbook_fill` (undivided).
+/// Constraint 92 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c74(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c92(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 860);
     let t1 = sample(values, 861);
     let t2 = sample(values, 862);
@@ -4649,9 +4549,9 @@ fn orderbook_fill_c74(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 75 of `orderbook_fill` (undivided).
+/// Constraint 93 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c75(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c93(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 864);
     let t1 = sample(values, 865);
     let t2 = sample(values, 866);
@@ -4675,9 +4575,9 @@ fn orderbook_fill_c75(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 76 of `orderbook_fill` (undivided).
+/// Constraint 94 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c76(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c94(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 868);
     let t1 = sample(values, 869);
     let t2 = sample(values, 870);
@@ -4701,9 +4601,9 @@ fn orderbook_fill_c76(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 77 of `orderbook_fill` (undivided).
+/// Constraint 95 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c77(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c95(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 872);
     let t1 = sample(values, 873);
     let t2 = sample(values, 874);
@@ -4727,9 +4627,9 @@ fn orderbook_fill_c77(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 78 of `orderbook_fill` (undivided).
+/// Constraint 96 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c78(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c96(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 876);
     let t1 = sample(values, 877);
     let t2 = sample(values, 878);
@@ -4753,9 +4653,9 @@ fn orderbook_fill_c78(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 79 of `orderbook_fill` (undivided).
+/// Constraint 97 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c79(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c97(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 880);
     let t1 = sample(values, 881);
     let t2 = sample(values, 882);
@@ -4779,9 +4679,9 @@ fn orderbook_fill_c79(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 80 of `orderbook_fill` (undivided).
+/// Constraint 98 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c80(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c98(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 884);
     let t1 = sample(values, 885);
     let t2 = sample(values, 886);
@@ -4805,9 +4705,9 @@ fn orderbook_fill_c80(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 81 of `orderbook_fill` (undivided).
+/// Constraint 99 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c81(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c99(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 888);
     let t1 = sample(values, 889);
     let t2 = sample(values, 890);
@@ -4831,9 +4731,9 @@ fn orderbook_fill_c81(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 82 of `orderbook_fill` (undivided).
+/// Constraint 100 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c82(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c100(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 892);
     let t1 = sample(values, 893);
     let t2 = sample(values, 894);
@@ -4857,9 +4757,9 @@ fn orderbook_fill_c82(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 83 of `orderbook_fill` (undivided).
+/// Constraint 101 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c83(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c101(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 896);
     let t1 = sample(values, 897);
     let t2 = sample(values, 898);
@@ -4883,9 +4783,9 @@ fn orderbook_fill_c83(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 84 of `orderbook_fill` (undivided).
+/// Constraint 102 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c84(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c102(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 900);
     let t1 = sample(values, 901);
     let t2 = sample(values, 902);
@@ -4909,9 +4809,9 @@ fn orderbook_fill_c84(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 85 of `orderbook_fill` (undivided).
+/// Constraint 103 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c85(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c103(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 904);
     let t1 = sample(values, 905);
     let t2 = sample(values, 906);
@@ -4935,9 +4835,9 @@ fn orderbook_fill_c85(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 86 of `orderbook_fill` (undivided).
+/// Constraint 104 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c86(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c104(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 908);
     let t1 = sample(values, 909);
     let t2 = sample(values, 910);
@@ -4961,9 +4861,9 @@ fn orderbook_fill_c86(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 87 of `orderbook_fill` (undivided).
+/// Constraint 105 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c87(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c105(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 912);
     let t1 = sample(values, 913);
     let t2 = sample(values, 914);
@@ -4987,9 +4887,9 @@ fn orderbook_fill_c87(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 88 of `orderbook_fill` (undivided).
+/// Constraint 106 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c88(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c106(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 916);
     let t1 = sample(values, 917);
     let t2 = sample(values, 918);
@@ -5013,9 +4913,9 @@ fn orderbook_fill_c88(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 89 of `orderbook_fill` (undivided).
+/// Constraint 107 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c89(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c107(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 920);
     let t1 = sample(values, 921);
     let t2 = sample(values, 922);
@@ -5039,9 +4939,9 @@ fn orderbook_fill_c89(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 90 of `orderbook_fill` (undivided).
+/// Constraint 108 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c90(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c108(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 924);
     let t1 = sample(values, 925);
     let t2 = sample(values, 926);
@@ -5065,9 +4965,9 @@ fn orderbook_fill_c90(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 91 of `orderbook_fill` (undivided).
+/// Constraint 109 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c91(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c109(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 928);
     let t1 = sample(values, 929);
     let t2 = sample(values, 930);
@@ -5091,9 +4991,9 @@ fn orderbook_fill_c91(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 92 of `orderbook_fill` (undivided).
+/// Constraint 110 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c92(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c110(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 932);
     let t1 = sample(values, 933);
     let t2 = sample(values, 934);
@@ -5117,9 +5017,9 @@ fn orderbook_fill_c92(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 93 of `orderbook_fill` (undivided).
+/// Constraint 111 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c93(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c111(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 936);
     let t1 = sample(values, 937);
     let t2 = sample(values, 938);
@@ -5143,9 +5043,9 @@ fn orderbook_fill_c93(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 94 of `orderbook_fill` (undivided).
+/// Constraint 112 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c94(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c112(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 940);
     let t1 = sample(values, 941);
     let t2 = sample(values, 942);
@@ -5169,9 +5069,9 @@ fn orderbook_fill_c94(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 95 of `orderbook_fill` (undivided).
+/// Constraint 113 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c95(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c113(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 944);
     let t1 = sample(values, 945);
     let t2 = sample(values, 946);
@@ -5195,9 +5095,9 @@ fn orderbook_fill_c95(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 96 of `orderbook_fill` (undivided).
+/// Constraint 114 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c96(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c114(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 948);
     let t1 = sample(values, 949);
     let t2 = sample(values, 950);
@@ -5221,9 +5121,9 @@ fn orderbook_fill_c96(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 97 of `orderbook_fill` (undivided).
+/// Constraint 115 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c97(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c115(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 952);
     let t1 = sample(values, 953);
     let t2 = sample(values, 954);
@@ -5247,9 +5147,9 @@ fn orderbook_fill_c97(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 98 of `orderbook_fill` (undivided).
+/// Constraint 116 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c98(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c116(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 956);
     let t1 = sample(values, 957);
     let t2 = sample(values, 958);
@@ -5273,9 +5173,9 @@ fn orderbook_fill_c98(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 99 of `orderbook_fill` (undivided).
+/// Constraint 117 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c99(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c117(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 960);
     let t1 = sample(values, 961);
     let t2 = sample(values, 962);
@@ -5299,9 +5199,9 @@ fn orderbook_fill_c99(values: Span<Coordinates>, relations: Span<LookupElements>
     t19
 }
 
-/// Constraint 100 of `orderbook_fill` (undivided).
+/// Constraint 118 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c100(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c118(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 964);
     let t1 = sample(values, 965);
     let t2 = sample(values, 966);
@@ -5325,9 +5225,9 @@ fn orderbook_fill_c100(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 101 of `orderbook_fill` (undivided).
+/// Constraint 119 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c101(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c119(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 968);
     let t1 = sample(values, 969);
     let t2 = sample(values, 970);
@@ -5351,9 +5251,9 @@ fn orderbook_fill_c101(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 102 of `orderbook_fill` (undivided).
+/// Constraint 120 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c102(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c120(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 972);
     let t1 = sample(values, 973);
     let t2 = sample(values, 974);
@@ -5377,9 +5277,9 @@ fn orderbook_fill_c102(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 103 of `orderbook_fill` (undivided).
+/// Constraint 121 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c103(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c121(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 976);
     let t1 = sample(values, 977);
     let t2 = sample(values, 978);
@@ -5403,9 +5303,9 @@ fn orderbook_fill_c103(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 104 of `orderbook_fill` (undivided).
+/// Constraint 122 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c104(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c122(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 980);
     let t1 = sample(values, 981);
     let t2 = sample(values, 982);
@@ -5429,9 +5329,9 @@ fn orderbook_fill_c104(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 105 of `orderbook_fill` (undivided).
+/// Constraint 123 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c105(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c123(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 984);
     let t1 = sample(values, 985);
     let t2 = sample(values, 986);
@@ -5455,9 +5355,9 @@ fn orderbook_fill_c105(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 106 of `orderbook_fill` (undivided).
+/// Constraint 124 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c106(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c124(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 988);
     let t1 = sample(values, 989);
     let t2 = sample(values, 990);
@@ -5481,9 +5381,9 @@ fn orderbook_fill_c106(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 107 of `orderbook_fill` (undivided).
+/// Constraint 125 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c107(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c125(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 992);
     let t1 = sample(values, 993);
     let t2 = sample(values, 994);
@@ -5507,9 +5407,9 @@ fn orderbook_fill_c107(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 108 of `orderbook_fill` (undivided).
+/// Constraint 126 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c108(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c126(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 996);
     let t1 = sample(values, 997);
     let t2 = sample(values, 998);
@@ -5533,9 +5433,9 @@ fn orderbook_fill_c108(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 109 of `orderbook_fill` (undivided).
+/// Constraint 127 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c109(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c127(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 1000);
     let t1 = sample(values, 1001);
     let t2 = sample(values, 1002);
@@ -5559,9 +5459,9 @@ fn orderbook_fill_c109(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 110 of `orderbook_fill` (undivided).
+/// Constraint 128 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c110(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c128(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 1004);
     let t1 = sample(values, 1005);
     let t2 = sample(values, 1006);
@@ -5585,9 +5485,9 @@ fn orderbook_fill_c110(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 111 of `orderbook_fill` (undivided).
+/// Constraint 129 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c111(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+fn orderbook_fill_c129(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 1008);
     let t1 = sample(values, 1009);
     let t2 = sample(values, 1010);
@@ -5611,396 +5511,32 @@ fn orderbook_fill_c111(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 112 of `orderbook_fill` (undivided).
+/// Constraint 130 of `orderbook_fill` (undivided).
 #[inline(never)]
-fn orderbook_fill_c112(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1012);
-    let t1 = sample(values, 1013);
-    let t2 = sample(values, 1014);
-    let t3 = sample(values, 1015);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1008);
-    let t6 = sample(values, 1009);
-    let t7 = sample(values, 1010);
-    let t8 = sample(values, 1011);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[134];
-    let t12 = *slots[135];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 113 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c113(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1016);
-    let t1 = sample(values, 1017);
-    let t2 = sample(values, 1018);
+fn orderbook_fill_c130(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 1013);
+    let t1 = sample(values, 1015);
+    let t2 = sample(values, 1017);
     let t3 = sample(values, 1019);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = sample(values, 1012);
-    let t6 = sample(values, 1013);
-    let t7 = sample(values, 1014);
-    let t8 = sample(values, 1015);
+    let t6 = sample(values, 1014);
+    let t7 = sample(values, 1016);
+    let t8 = sample(values, 1018);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[136];
-    let t12 = *slots[137];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 114 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c114(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1020);
-    let t1 = sample(values, 1021);
-    let t2 = sample(values, 1022);
-    let t3 = sample(values, 1023);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1016);
-    let t6 = sample(values, 1017);
-    let t7 = sample(values, 1018);
-    let t8 = sample(values, 1019);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[138];
-    let t12 = *slots[139];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 115 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c115(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1024);
-    let t1 = sample(values, 1025);
-    let t2 = sample(values, 1026);
-    let t3 = sample(values, 1027);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1020);
-    let t6 = sample(values, 1021);
-    let t7 = sample(values, 1022);
-    let t8 = sample(values, 1023);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[140];
-    let t12 = *slots[141];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 116 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c116(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1028);
-    let t1 = sample(values, 1029);
-    let t2 = sample(values, 1030);
-    let t3 = sample(values, 1031);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1024);
-    let t6 = sample(values, 1025);
-    let t7 = sample(values, 1026);
-    let t8 = sample(values, 1027);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[142];
-    let t12 = *slots[143];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 117 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c117(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1032);
-    let t1 = sample(values, 1033);
-    let t2 = sample(values, 1034);
-    let t3 = sample(values, 1035);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1028);
-    let t6 = sample(values, 1029);
-    let t7 = sample(values, 1030);
-    let t8 = sample(values, 1031);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[144];
-    let t12 = *slots[145];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 118 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c118(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1036);
-    let t1 = sample(values, 1037);
-    let t2 = sample(values, 1038);
-    let t3 = sample(values, 1039);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1032);
-    let t6 = sample(values, 1033);
-    let t7 = sample(values, 1034);
-    let t8 = sample(values, 1035);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[146];
-    let t12 = *slots[147];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 119 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c119(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1040);
-    let t1 = sample(values, 1041);
-    let t2 = sample(values, 1042);
-    let t3 = sample(values, 1043);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1036);
-    let t6 = sample(values, 1037);
-    let t7 = sample(values, 1038);
-    let t8 = sample(values, 1039);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[148];
-    let t12 = *slots[149];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 120 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c120(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1044);
-    let t1 = sample(values, 1045);
-    let t2 = sample(values, 1046);
-    let t3 = sample(values, 1047);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1040);
-    let t6 = sample(values, 1041);
-    let t7 = sample(values, 1042);
-    let t8 = sample(values, 1043);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[150];
-    let t12 = *slots[151];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 121 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c121(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1048);
-    let t1 = sample(values, 1049);
-    let t2 = sample(values, 1050);
-    let t3 = sample(values, 1051);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1044);
-    let t6 = sample(values, 1045);
-    let t7 = sample(values, 1046);
-    let t8 = sample(values, 1047);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[152];
-    let t12 = *slots[153];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 122 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c122(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1052);
-    let t1 = sample(values, 1053);
-    let t2 = sample(values, 1054);
-    let t3 = sample(values, 1055);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1048);
-    let t6 = sample(values, 1049);
-    let t7 = sample(values, 1050);
-    let t8 = sample(values, 1051);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[154];
-    let t12 = *slots[155];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 123 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c123(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1056);
-    let t1 = sample(values, 1057);
-    let t2 = sample(values, 1058);
-    let t3 = sample(values, 1059);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1052);
-    let t6 = sample(values, 1053);
-    let t7 = sample(values, 1054);
-    let t8 = sample(values, 1055);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[156];
-    let t12 = *slots[157];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 124 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c124(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1060);
-    let t1 = sample(values, 1061);
-    let t2 = sample(values, 1062);
-    let t3 = sample(values, 1063);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1056);
-    let t6 = sample(values, 1057);
-    let t7 = sample(values, 1058);
-    let t8 = sample(values, 1059);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[158];
-    let t12 = *slots[159];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 125 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c125(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1064);
-    let t1 = sample(values, 1065);
-    let t2 = sample(values, 1066);
-    let t3 = sample(values, 1067);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1060);
-    let t6 = sample(values, 1061);
-    let t7 = sample(values, 1062);
-    let t8 = sample(values, 1063);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[160];
-    let t12 = *slots[161];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 1);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 126 of `orderbook_fill` (undivided).
-#[inline(never)]
-fn orderbook_fill_c126(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1069);
-    let t1 = sample(values, 1071);
-    let t2 = sample(values, 1073);
-    let t3 = sample(values, 1075);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1068);
-    let t6 = sample(values, 1070);
-    let t7 = sample(values, 1072);
-    let t8 = sample(values, 1074);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1064);
-    let t12 = sample(values, 1065);
-    let t13 = sample(values, 1066);
-    let t14 = sample(values, 1067);
+    let t11 = sample(values, 1008);
+    let t12 = sample(values, 1009);
+    let t13 = sample(values, 1010);
+    let t14 = sample(values, 1011);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = *slots[162];
-    let t22 = *slots[163];
+    let t21 = *slots[134];
+    let t22 = *slots[135];
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
@@ -6521,10 +6057,10 @@ fn orderbook_place_c2(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 3 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1076);
-    let t1 = sample(values, 1077);
-    let t2 = sample(values, 1078);
-    let t3 = sample(values, 1079);
+    let t0 = sample(values, 1020);
+    let t1 = sample(values, 1021);
+    let t2 = sample(values, 1022);
+    let t3 = sample(values, 1023);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -6542,15 +6078,15 @@ fn orderbook_place_c3(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 4 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1080);
-    let t1 = sample(values, 1081);
-    let t2 = sample(values, 1082);
-    let t3 = sample(values, 1083);
+    let t0 = sample(values, 1024);
+    let t1 = sample(values, 1025);
+    let t2 = sample(values, 1026);
+    let t3 = sample(values, 1027);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1076);
-    let t6 = sample(values, 1077);
-    let t7 = sample(values, 1078);
-    let t8 = sample(values, 1079);
+    let t5 = sample(values, 1020);
+    let t6 = sample(values, 1021);
+    let t7 = sample(values, 1022);
+    let t8 = sample(values, 1023);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -6569,15 +6105,15 @@ fn orderbook_place_c4(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 5 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1084);
-    let t1 = sample(values, 1085);
-    let t2 = sample(values, 1086);
-    let t3 = sample(values, 1087);
+    let t0 = sample(values, 1028);
+    let t1 = sample(values, 1029);
+    let t2 = sample(values, 1030);
+    let t3 = sample(values, 1031);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1080);
-    let t6 = sample(values, 1081);
-    let t7 = sample(values, 1082);
-    let t8 = sample(values, 1083);
+    let t5 = sample(values, 1024);
+    let t6 = sample(values, 1025);
+    let t7 = sample(values, 1026);
+    let t8 = sample(values, 1027);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
@@ -6595,15 +6131,15 @@ fn orderbook_place_c5(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 6 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1088);
-    let t1 = sample(values, 1089);
-    let t2 = sample(values, 1090);
-    let t3 = sample(values, 1091);
+    let t0 = sample(values, 1032);
+    let t1 = sample(values, 1033);
+    let t2 = sample(values, 1034);
+    let t3 = sample(values, 1035);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1084);
-    let t6 = sample(values, 1085);
-    let t7 = sample(values, 1086);
-    let t8 = sample(values, 1087);
+    let t5 = sample(values, 1028);
+    let t6 = sample(values, 1029);
+    let t7 = sample(values, 1030);
+    let t8 = sample(values, 1031);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
@@ -6621,15 +6157,15 @@ fn orderbook_place_c6(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 7 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1092);
-    let t1 = sample(values, 1093);
-    let t2 = sample(values, 1094);
-    let t3 = sample(values, 1095);
+    let t0 = sample(values, 1036);
+    let t1 = sample(values, 1037);
+    let t2 = sample(values, 1038);
+    let t3 = sample(values, 1039);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1088);
-    let t6 = sample(values, 1089);
-    let t7 = sample(values, 1090);
-    let t8 = sample(values, 1091);
+    let t5 = sample(values, 1032);
+    let t6 = sample(values, 1033);
+    let t7 = sample(values, 1034);
+    let t8 = sample(values, 1035);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[10];
@@ -6648,15 +6184,15 @@ fn orderbook_place_c7(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 8 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1096);
-    let t1 = sample(values, 1097);
-    let t2 = sample(values, 1098);
-    let t3 = sample(values, 1099);
+    let t0 = sample(values, 1040);
+    let t1 = sample(values, 1041);
+    let t2 = sample(values, 1042);
+    let t3 = sample(values, 1043);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1092);
-    let t6 = sample(values, 1093);
-    let t7 = sample(values, 1094);
-    let t8 = sample(values, 1095);
+    let t5 = sample(values, 1036);
+    let t6 = sample(values, 1037);
+    let t7 = sample(values, 1038);
+    let t8 = sample(values, 1039);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[12];
@@ -6674,15 +6210,15 @@ fn orderbook_place_c8(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 9 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1100);
-    let t1 = sample(values, 1101);
-    let t2 = sample(values, 1102);
-    let t3 = sample(values, 1103);
+    let t0 = sample(values, 1044);
+    let t1 = sample(values, 1045);
+    let t2 = sample(values, 1046);
+    let t3 = sample(values, 1047);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1096);
-    let t6 = sample(values, 1097);
-    let t7 = sample(values, 1098);
-    let t8 = sample(values, 1099);
+    let t5 = sample(values, 1040);
+    let t6 = sample(values, 1041);
+    let t7 = sample(values, 1042);
+    let t8 = sample(values, 1043);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[14];
@@ -6700,15 +6236,15 @@ fn orderbook_place_c9(values: Span<Coordinates>, relations: Span<LookupElements>
 /// Constraint 10 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1104);
-    let t1 = sample(values, 1105);
-    let t2 = sample(values, 1106);
-    let t3 = sample(values, 1107);
+    let t0 = sample(values, 1048);
+    let t1 = sample(values, 1049);
+    let t2 = sample(values, 1050);
+    let t3 = sample(values, 1051);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1100);
-    let t6 = sample(values, 1101);
-    let t7 = sample(values, 1102);
-    let t8 = sample(values, 1103);
+    let t5 = sample(values, 1044);
+    let t6 = sample(values, 1045);
+    let t7 = sample(values, 1046);
+    let t8 = sample(values, 1047);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[16];
@@ -6726,15 +6262,15 @@ fn orderbook_place_c10(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 11 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1108);
-    let t1 = sample(values, 1109);
-    let t2 = sample(values, 1110);
-    let t3 = sample(values, 1111);
+    let t0 = sample(values, 1052);
+    let t1 = sample(values, 1053);
+    let t2 = sample(values, 1054);
+    let t3 = sample(values, 1055);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1104);
-    let t6 = sample(values, 1105);
-    let t7 = sample(values, 1106);
-    let t8 = sample(values, 1107);
+    let t5 = sample(values, 1048);
+    let t6 = sample(values, 1049);
+    let t7 = sample(values, 1050);
+    let t8 = sample(values, 1051);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[18];
@@ -6752,15 +6288,15 @@ fn orderbook_place_c11(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 12 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1112);
-    let t1 = sample(values, 1113);
-    let t2 = sample(values, 1114);
-    let t3 = sample(values, 1115);
+    let t0 = sample(values, 1056);
+    let t1 = sample(values, 1057);
+    let t2 = sample(values, 1058);
+    let t3 = sample(values, 1059);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1108);
-    let t6 = sample(values, 1109);
-    let t7 = sample(values, 1110);
-    let t8 = sample(values, 1111);
+    let t5 = sample(values, 1052);
+    let t6 = sample(values, 1053);
+    let t7 = sample(values, 1054);
+    let t8 = sample(values, 1055);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[20];
@@ -6778,15 +6314,15 @@ fn orderbook_place_c12(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 13 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1116);
-    let t1 = sample(values, 1117);
-    let t2 = sample(values, 1118);
-    let t3 = sample(values, 1119);
+    let t0 = sample(values, 1060);
+    let t1 = sample(values, 1061);
+    let t2 = sample(values, 1062);
+    let t3 = sample(values, 1063);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1112);
-    let t6 = sample(values, 1113);
-    let t7 = sample(values, 1114);
-    let t8 = sample(values, 1115);
+    let t5 = sample(values, 1056);
+    let t6 = sample(values, 1057);
+    let t7 = sample(values, 1058);
+    let t8 = sample(values, 1059);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[22];
@@ -6804,15 +6340,15 @@ fn orderbook_place_c13(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 14 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1120);
-    let t1 = sample(values, 1121);
-    let t2 = sample(values, 1122);
-    let t3 = sample(values, 1123);
+    let t0 = sample(values, 1064);
+    let t1 = sample(values, 1065);
+    let t2 = sample(values, 1066);
+    let t3 = sample(values, 1067);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1116);
-    let t6 = sample(values, 1117);
-    let t7 = sample(values, 1118);
-    let t8 = sample(values, 1119);
+    let t5 = sample(values, 1060);
+    let t6 = sample(values, 1061);
+    let t7 = sample(values, 1062);
+    let t8 = sample(values, 1063);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[24];
@@ -6830,21 +6366,21 @@ fn orderbook_place_c14(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 15 of `orderbook_place` (undivided).
 #[inline(never)]
 fn orderbook_place_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1125);
-    let t1 = sample(values, 1127);
-    let t2 = sample(values, 1129);
-    let t3 = sample(values, 1131);
+    let t0 = sample(values, 1069);
+    let t1 = sample(values, 1071);
+    let t2 = sample(values, 1073);
+    let t3 = sample(values, 1075);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1124);
-    let t6 = sample(values, 1126);
-    let t7 = sample(values, 1128);
-    let t8 = sample(values, 1130);
+    let t5 = sample(values, 1068);
+    let t6 = sample(values, 1070);
+    let t7 = sample(values, 1072);
+    let t8 = sample(values, 1074);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1120);
-    let t12 = sample(values, 1121);
-    let t13 = sample(values, 1122);
-    let t14 = sample(values, 1123);
+    let t11 = sample(values, 1064);
+    let t12 = sample(values, 1065);
+    let t13 = sample(values, 1066);
+    let t14 = sample(values, 1067);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7129,10 +6665,10 @@ fn orderbook_cancel_c1(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 2 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1132);
-    let t1 = sample(values, 1133);
-    let t2 = sample(values, 1134);
-    let t3 = sample(values, 1135);
+    let t0 = sample(values, 1076);
+    let t1 = sample(values, 1077);
+    let t2 = sample(values, 1078);
+    let t3 = sample(values, 1079);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -7150,15 +6686,15 @@ fn orderbook_cancel_c2(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 3 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1136);
-    let t1 = sample(values, 1137);
-    let t2 = sample(values, 1138);
-    let t3 = sample(values, 1139);
+    let t0 = sample(values, 1080);
+    let t1 = sample(values, 1081);
+    let t2 = sample(values, 1082);
+    let t3 = sample(values, 1083);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1132);
-    let t6 = sample(values, 1133);
-    let t7 = sample(values, 1134);
-    let t8 = sample(values, 1135);
+    let t5 = sample(values, 1076);
+    let t6 = sample(values, 1077);
+    let t7 = sample(values, 1078);
+    let t8 = sample(values, 1079);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -7177,15 +6713,15 @@ fn orderbook_cancel_c3(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 4 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1140);
-    let t1 = sample(values, 1141);
-    let t2 = sample(values, 1142);
-    let t3 = sample(values, 1143);
+    let t0 = sample(values, 1084);
+    let t1 = sample(values, 1085);
+    let t2 = sample(values, 1086);
+    let t3 = sample(values, 1087);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1136);
-    let t6 = sample(values, 1137);
-    let t7 = sample(values, 1138);
-    let t8 = sample(values, 1139);
+    let t5 = sample(values, 1080);
+    let t6 = sample(values, 1081);
+    let t7 = sample(values, 1082);
+    let t8 = sample(values, 1083);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
@@ -7203,15 +6739,15 @@ fn orderbook_cancel_c4(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 5 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1144);
-    let t1 = sample(values, 1145);
-    let t2 = sample(values, 1146);
-    let t3 = sample(values, 1147);
+    let t0 = sample(values, 1088);
+    let t1 = sample(values, 1089);
+    let t2 = sample(values, 1090);
+    let t3 = sample(values, 1091);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1140);
-    let t6 = sample(values, 1141);
-    let t7 = sample(values, 1142);
-    let t8 = sample(values, 1143);
+    let t5 = sample(values, 1084);
+    let t6 = sample(values, 1085);
+    let t7 = sample(values, 1086);
+    let t8 = sample(values, 1087);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
@@ -7229,21 +6765,21 @@ fn orderbook_cancel_c5(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 6 of `orderbook_cancel` (undivided).
 #[inline(never)]
 fn orderbook_cancel_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1149);
-    let t1 = sample(values, 1151);
-    let t2 = sample(values, 1153);
-    let t3 = sample(values, 1155);
+    let t0 = sample(values, 1093);
+    let t1 = sample(values, 1095);
+    let t2 = sample(values, 1097);
+    let t3 = sample(values, 1099);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1148);
-    let t6 = sample(values, 1150);
-    let t7 = sample(values, 1152);
-    let t8 = sample(values, 1154);
+    let t5 = sample(values, 1092);
+    let t6 = sample(values, 1094);
+    let t7 = sample(values, 1096);
+    let t8 = sample(values, 1098);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1144);
-    let t12 = sample(values, 1145);
-    let t13 = sample(values, 1146);
-    let t14 = sample(values, 1147);
+    let t11 = sample(values, 1088);
+    let t12 = sample(values, 1089);
+    let t13 = sample(values, 1090);
+    let t14 = sample(values, 1091);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7415,10 +6951,10 @@ fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1156);
-    let t1 = sample(values, 1157);
-    let t2 = sample(values, 1158);
-    let t3 = sample(values, 1159);
+    let t0 = sample(values, 1100);
+    let t1 = sample(values, 1101);
+    let t2 = sample(values, 1102);
+    let t3 = sample(values, 1103);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -7437,21 +6973,21 @@ fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1161);
-    let t1 = sample(values, 1163);
-    let t2 = sample(values, 1165);
-    let t3 = sample(values, 1167);
+    let t0 = sample(values, 1105);
+    let t1 = sample(values, 1107);
+    let t2 = sample(values, 1109);
+    let t3 = sample(values, 1111);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1160);
-    let t6 = sample(values, 1162);
-    let t7 = sample(values, 1164);
-    let t8 = sample(values, 1166);
+    let t5 = sample(values, 1104);
+    let t6 = sample(values, 1106);
+    let t7 = sample(values, 1108);
+    let t8 = sample(values, 1110);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1156);
-    let t12 = sample(values, 1157);
-    let t13 = sample(values, 1158);
-    let t14 = sample(values, 1159);
+    let t11 = sample(values, 1100);
+    let t12 = sample(values, 1101);
+    let t13 = sample(values, 1102);
+    let t14 = sample(values, 1103);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -7670,10 +7206,10 @@ fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 4 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1168);
-    let t1 = sample(values, 1169);
-    let t2 = sample(values, 1170);
-    let t3 = sample(values, 1171);
+    let t0 = sample(values, 1112);
+    let t1 = sample(values, 1113);
+    let t2 = sample(values, 1114);
+    let t3 = sample(values, 1115);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -7692,15 +7228,15 @@ fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 5 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1172);
-    let t1 = sample(values, 1173);
-    let t2 = sample(values, 1174);
-    let t3 = sample(values, 1175);
+    let t0 = sample(values, 1116);
+    let t1 = sample(values, 1117);
+    let t2 = sample(values, 1118);
+    let t3 = sample(values, 1119);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1168);
-    let t6 = sample(values, 1169);
-    let t7 = sample(values, 1170);
-    let t8 = sample(values, 1171);
+    let t5 = sample(values, 1112);
+    let t6 = sample(values, 1113);
+    let t7 = sample(values, 1114);
+    let t8 = sample(values, 1115);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -7721,21 +7257,21 @@ fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 6 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1177);
-    let t1 = sample(values, 1179);
-    let t2 = sample(values, 1181);
-    let t3 = sample(values, 1183);
+    let t0 = sample(values, 1121);
+    let t1 = sample(values, 1123);
+    let t2 = sample(values, 1125);
+    let t3 = sample(values, 1127);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1176);
-    let t6 = sample(values, 1178);
-    let t7 = sample(values, 1180);
-    let t8 = sample(values, 1182);
+    let t5 = sample(values, 1120);
+    let t6 = sample(values, 1122);
+    let t7 = sample(values, 1124);
+    let t8 = sample(values, 1126);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1172);
-    let t12 = sample(values, 1173);
-    let t13 = sample(values, 1174);
-    let t14 = sample(values, 1175);
+    let t11 = sample(values, 1116);
+    let t12 = sample(values, 1117);
+    let t13 = sample(values, 1118);
+    let t14 = sample(values, 1119);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -8259,10 +7795,10 @@ fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 10 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1184);
-    let t1 = sample(values, 1185);
-    let t2 = sample(values, 1186);
-    let t3 = sample(values, 1187);
+    let t0 = sample(values, 1128);
+    let t1 = sample(values, 1129);
+    let t2 = sample(values, 1130);
+    let t3 = sample(values, 1131);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -8281,15 +7817,15 @@ fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 11 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1188);
-    let t1 = sample(values, 1189);
-    let t2 = sample(values, 1190);
-    let t3 = sample(values, 1191);
+    let t0 = sample(values, 1132);
+    let t1 = sample(values, 1133);
+    let t2 = sample(values, 1134);
+    let t3 = sample(values, 1135);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1184);
-    let t6 = sample(values, 1185);
-    let t7 = sample(values, 1186);
-    let t8 = sample(values, 1187);
+    let t5 = sample(values, 1128);
+    let t6 = sample(values, 1129);
+    let t7 = sample(values, 1130);
+    let t8 = sample(values, 1131);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -8307,15 +7843,15 @@ fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 12 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1192);
-    let t1 = sample(values, 1193);
-    let t2 = sample(values, 1194);
-    let t3 = sample(values, 1195);
+    let t0 = sample(values, 1136);
+    let t1 = sample(values, 1137);
+    let t2 = sample(values, 1138);
+    let t3 = sample(values, 1139);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1188);
-    let t6 = sample(values, 1189);
-    let t7 = sample(values, 1190);
-    let t8 = sample(values, 1191);
+    let t5 = sample(values, 1132);
+    let t6 = sample(values, 1133);
+    let t7 = sample(values, 1134);
+    let t8 = sample(values, 1135);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
@@ -8330,15 +7866,15 @@ fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 13 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1196);
-    let t1 = sample(values, 1197);
-    let t2 = sample(values, 1198);
-    let t3 = sample(values, 1199);
+    let t0 = sample(values, 1140);
+    let t1 = sample(values, 1141);
+    let t2 = sample(values, 1142);
+    let t3 = sample(values, 1143);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1192);
-    let t6 = sample(values, 1193);
-    let t7 = sample(values, 1194);
-    let t8 = sample(values, 1195);
+    let t5 = sample(values, 1136);
+    let t6 = sample(values, 1137);
+    let t7 = sample(values, 1138);
+    let t8 = sample(values, 1139);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[7];
@@ -8358,15 +7894,15 @@ fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 14 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1200);
-    let t1 = sample(values, 1201);
-    let t2 = sample(values, 1202);
-    let t3 = sample(values, 1203);
+    let t0 = sample(values, 1144);
+    let t1 = sample(values, 1145);
+    let t2 = sample(values, 1146);
+    let t3 = sample(values, 1147);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1196);
-    let t6 = sample(values, 1197);
-    let t7 = sample(values, 1198);
-    let t8 = sample(values, 1199);
+    let t5 = sample(values, 1140);
+    let t6 = sample(values, 1141);
+    let t7 = sample(values, 1142);
+    let t8 = sample(values, 1143);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[9];
@@ -8384,15 +7920,15 @@ fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 15 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1204);
-    let t1 = sample(values, 1205);
-    let t2 = sample(values, 1206);
-    let t3 = sample(values, 1207);
+    let t0 = sample(values, 1148);
+    let t1 = sample(values, 1149);
+    let t2 = sample(values, 1150);
+    let t3 = sample(values, 1151);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1200);
-    let t6 = sample(values, 1201);
-    let t7 = sample(values, 1202);
-    let t8 = sample(values, 1203);
+    let t5 = sample(values, 1144);
+    let t6 = sample(values, 1145);
+    let t7 = sample(values, 1146);
+    let t8 = sample(values, 1147);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[11];
@@ -8410,21 +7946,21 @@ fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 16 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1209);
-    let t1 = sample(values, 1211);
-    let t2 = sample(values, 1213);
-    let t3 = sample(values, 1215);
+    let t0 = sample(values, 1153);
+    let t1 = sample(values, 1155);
+    let t2 = sample(values, 1157);
+    let t3 = sample(values, 1159);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1208);
-    let t6 = sample(values, 1210);
-    let t7 = sample(values, 1212);
-    let t8 = sample(values, 1214);
+    let t5 = sample(values, 1152);
+    let t6 = sample(values, 1154);
+    let t7 = sample(values, 1156);
+    let t8 = sample(values, 1158);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1204);
-    let t12 = sample(values, 1205);
-    let t13 = sample(values, 1206);
-    let t14 = sample(values, 1207);
+    let t11 = sample(values, 1148);
+    let t12 = sample(values, 1149);
+    let t13 = sample(values, 1150);
+    let t14 = sample(values, 1151);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -8557,10 +8093,10 @@ fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 1 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1216);
-    let t1 = sample(values, 1217);
-    let t2 = sample(values, 1218);
-    let t3 = sample(values, 1219);
+    let t0 = sample(values, 1160);
+    let t1 = sample(values, 1161);
+    let t2 = sample(values, 1162);
+    let t3 = sample(values, 1163);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -8579,21 +8115,21 @@ fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 2 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1221);
-    let t1 = sample(values, 1223);
-    let t2 = sample(values, 1225);
-    let t3 = sample(values, 1227);
+    let t0 = sample(values, 1165);
+    let t1 = sample(values, 1167);
+    let t2 = sample(values, 1169);
+    let t3 = sample(values, 1171);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1220);
-    let t6 = sample(values, 1222);
-    let t7 = sample(values, 1224);
-    let t8 = sample(values, 1226);
+    let t5 = sample(values, 1164);
+    let t6 = sample(values, 1166);
+    let t7 = sample(values, 1168);
+    let t8 = sample(values, 1170);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 1216);
-    let t12 = sample(values, 1217);
-    let t13 = sample(values, 1218);
-    let t14 = sample(values, 1219);
+    let t11 = sample(values, 1160);
+    let t12 = sample(values, 1161);
+    let t13 = sample(values, 1162);
+    let t14 = sample(values, 1163);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -8692,15 +8228,15 @@ fn range_table_i0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 0 of `range_table` (undivided).
 #[inline(never)]
 fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 1237);
-    let t1 = sample(values, 1239);
-    let t2 = sample(values, 1241);
-    let t3 = sample(values, 1243);
+    let t0 = sample(values, 1181);
+    let t1 = sample(values, 1183);
+    let t2 = sample(values, 1185);
+    let t3 = sample(values, 1187);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 1236);
-    let t6 = sample(values, 1238);
-    let t7 = sample(values, 1240);
-    let t8 = sample(values, 1242);
+    let t5 = sample(values, 1180);
+    let t6 = sample(values, 1182);
+    let t7 = sample(values, 1184);
+    let t8 = sample(values, 1186);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[0];

@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x77a9878bacbf9e832b88663f9bc1bede3cd574f2e552aa740bdc1593367ee9;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x4154e8521a88575c0da84b31cc18c5becee049db61ca7d19b881948e1b2788e;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x721022fddac13264e409aff18e42a78ef6defb57b0220ff3ff874b5bc7ba3e2;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x5990fdfda76328e2f4728f8029c61d8e71b128d9eb35108b499d570ee284fb6;
