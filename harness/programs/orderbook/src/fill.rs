@@ -110,8 +110,8 @@ pub struct RangeChecked<T> {
 /// gap is not negative).
 fn gap_carry_checks<T: Lane>(c: &[T], carry: std::ops::Range<usize>, v: &mut Vec<RangeChecked<T>>) {
     let top = carry.end - 1;
-    for i in carry.start..top {
-        v.push(RangeChecked { value: c[i].clone() + k(CARRY_OFFSET), bits: MIDDLE_CARRY_BITS });
+    for middle in &c[carry.start..top] {
+        v.push(RangeChecked { value: middle.clone() + k(CARRY_OFFSET), bits: MIDDLE_CARRY_BITS });
     }
     v.push(RangeChecked { value: c[top].clone(), bits: TOP_CARRY_BITS });
 }

@@ -105,25 +105,34 @@
 //!
 //! ## Soundness: what a fill row cannot do
 //! Invariants of every tuple in the `State` relation, by induction over producers: price parts
-//! are in `1..2^14`, quantity and balance limbs `< 2^16`, the counter `< p - 1`. The boundary's
+//! are in `1..2^14`, quantity limbs `< 2^16`, the counter `< p - 1`; balance limbs `< 2^16` on
+//! every tuple that reaches the statement or a canonical tuple (below). The boundary's
 //! tuples satisfy them (the layout's parsing, [`statement::unpack_order`] and the counter's
 //! bound, part of binding the statement) and every
 //! produced tuple either copies a consumed field or is range-checked, except a balance's
-//! limbs above the moved amount, which are the consumed limb, one less or one more
-//! (`fill::upper_limbs`, below): below `2^16` whenever the consumed limb is.
+//! limbs above the moved amount, which are the consumed limb, one less or one more, or the
+//! pass-through `0 <-> 2^16 - 1` (`fill::upper_limbs`, below): below `2^16` whenever the
+//! consumed limb is. (Before AIR version 6 every written limb was range-checked.)
 //!
-//! So the invariant holds along every chain of tuples from the boundary's inputs (induction
-//! along the chain), and therefore for every tuple the statement's outputs read. LogUp also
-//! balances closed cycles of tuples that never meet the boundary (a balance sent and sent
-//! back within the sub-block). In such a cycle a balance's upper limb need not be below
-//! `2^16`, but it moves a cycle's value by nothing: every low limb is range-checked where
-//! produced, an upper limb changes by `-1..=1` and wraps mod `p` only on a carry into the
-//! limb `p - 1` (a borrow out of 0 passes through, and one out of a nonzero limb leaves it
-//! `>= 0`), so around the cycle the amounts in and out differ by a multiple of
-//! `p 2^64` (base, limbs 4..8) or `p 2^80` (quote, 5..8). That is more than any sub-block
-//! moves (at most `2^16` rows of `q < 2^64` base or `a < 2^80` quote), so the difference is
-//! 0: the cycle's owner neither gains nor loses, as if its rows had been ordered receipt
-//! first. (Before AIR version 6 every written limb was range-checked.)
+//! So a non-canonical balance tuple (a limb `>= 2^16`) changes nothing the statement sees.
+//! Call a limb canonical when it is below `2^16`.
+//! 1. A leg that consumes a canonical tuple produces one: low limbs are range-checked, upper
+//!    ones follow the cases below. (Balance tuples carry no base/quote tag, so a tuple a base
+//!    leg wrote may be read by a quote leg, where its limb 4 is a low one: the step holds for
+//!    either.)
+//! 2. So the legs that produce a non-canonical tuple are among those that consume one. LogUp
+//!    balances every tuple value (multiplicities below `p`: at most `2^16` rows), and the
+//!    boundary's tuples are canonical, so both sets have as many legs: they are the same
+//!    legs. No non-canonical tuple reaches an output or is read by a leg that writes a
+//!    canonical one.
+//! 3. Those legs form closed cycles of one `(token, account)` (a leg copies both). A limb
+//!    wraps mod `p` only from non-canonical to canonical (a carry into an upper limb `p - 1`,
+//!    or a low limb `>= 2^16` brought back into range), and no leg makes a canonical limb
+//!    non-canonical: along a cycle the set of non-canonical limbs only shrinks, and a cycle
+//!    ends where it began, so no wrap happens in it. Each leg then moves the tuple's integer
+//!    value by exactly its amount, and each cycle nets zero: its account neither gains nor
+//!    loses by it (as if the rows had been ordered receipt first). The statement's balances
+//!    are those of canonical tuples, where the arithmetic below holds.
 //!
 //! Every equation below holds over the integers once it holds mod `p` (`p = 2^31 - 1`),
 //! because its two sides differ by less than `p` in absolute value:
@@ -244,7 +253,8 @@
 //!   unit between them over a fill trade only whole lots (`d / gcd(n, d)` base units) or not
 //!   at all ([`batcher`], "Matching"). A per-book lot or tick size is not here.
 //! - The ratio costs the verifier: the fill row went from 214 columns (integer ticks, one
-//!   product) to 251 (two gap chains) and 66 to 86 fraction pairs; the production proof of
+//!   product) to 251 (two gap chains; 201 since AIR version 6) and 66 to 86 fraction pairs
+//!   (67 since version 6); the production proof of
 //!   the codec's scenario verifies in ~2.95M Cairo steps instead of ~2.69M (README).
 //! - A self-trade (same owner on both sides) is not refused by the AIR: it conserves value
 //!   (the owner's tuples move in a closed loop); whether to allow it is the batcher's rule.

@@ -22,7 +22,7 @@ use starknet_types_core::felt::Felt;
 use stwo::core::fields::m31::BaseField;
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::verifier::VerificationError;
-use zkthread_orderbook::fill::{fill_cols, range_checked, written, Written};
+use zkthread_orderbook::fill::{fill_cols, range_checked, written, Written, BALANCE_LEGS};
 use zkthread_orderbook::state::{boundary_sum, Price, MAX_PRICE_PART};
 use zkthread_orderbook::statement::{pack_order, SignedPublicInput, DEN_SHIFT, PRICE_SHIFT, SIDE_SHIFT};
 use zkthread_orderbook::witness::set_low_bytes;
@@ -575,6 +575,20 @@ fn fill_with_balances(balances: [u128; 4]) -> Fill {
     Fill { seller_base, buyer_base, buyer_quote, seller_quote, ..fill }
 }
 
+/// Index of each balance leg's `b_6 z_7 = 0` among the fill's constraints: after `enabled`,
+/// the 24 boolean borrows and carries, `q`'s inverse and the 10 limit equations, each leg
+/// has two constraints per limb above its amount.
+fn top_limb_constraints() -> Vec<usize> {
+    let mut next = 1 + 24 + 1 + 10;
+    BALANCE_LEGS
+        .iter()
+        .map(|leg| {
+            next += 2 * (8 - leg.amount_limbs);
+            next - 1
+        })
+        .collect()
+}
+
 /// The balance limbs above the moved amount (base: 4..8, quote: 5..8) have no range check:
 /// a borrow passes a limb iff it is 0 and a carry iff it is `2^16 - 1`, each limb's inverse
 /// column deciding which (`fill::upper_limbs`). Honest moves across those limbs verify; an
@@ -604,17 +618,31 @@ fn balances_borrow_and_carry_through_their_upper_limbs_exactly() {
     verify_statement(&changes, &proof).expect("moves across the upper limbs verify");
 
     // An overdraft (Alice holds 59 base) borrows out of the top limb; an overflow (Bob's base
-    // 2^128 - 30) carries out of it. Neither has a written value a storage slot can hold.
-    for (what, balances) in [
+    // 2^128 - 30) carries out of it. Neither has a written value a storage slot can hold. Each
+    // is refused by its leg's last constraint, `b_6 z_7 = 0` (no borrow or carry out of the
+    // top limb): every constraint before it holds.
+    let cases = [
         ("60 base sold from 59", [59, 0, 10_000, 0]),
         ("60 base received on 2^128 - 30", [1_000, u128::MAX - 29, 10_000, 0]),
         ("3,120 quote paid from 3,119", [1_000, 0, 3_119, 0]),
         ("3,120 quote received on 2^128 - 1,000", [1_000, 0, 10_000, u128::MAX - 999]),
-    ] {
+    ];
+    for ((what, balances), top) in cases.into_iter().zip(top_limb_constraints()) {
         let w = one(&fill_with_balances(balances));
-        assert!(matches!(w.first_violation(), Some(("orderbook_fill", 0, _))), "{what}");
+        assert_eq!(w.first_violation(), Some(("orderbook_fill", 0, top)), "{what}");
         assert_rows_refused(what, &w, None);
     }
+
+    // The borrow feeding the upper limbs (out of limb 3, the amount's top) must be boolean
+    // itself: forced to write limb 3 as 7 it is not, and its booleanity refuses it.
+    let base = fill_with_balances([(1 << 64) + 5, 0, 10_000, 0]);
+    let mut w = one(&base);
+    let borrow3 = fill_cols::SELLER_BASE_BORROW.start + 3;
+    assert_eq!(w.fills[0][borrow3], 1);
+    force_written_limb(&mut w.fills[0], |n| n.seller_base[3], borrow3, Moved::Out, 7);
+    assert_eq!(w.first_violation(), Some(("orderbook_fill", 0, 1 + 3 + 3 + 3)), "b_3's booleanity");
+    let honest_changes = changes_of(&base.before().entries(), &base.after().entries());
+    assert_forged_row_refused("a non-boolean borrow into limb 4", &one(&base), &honest_changes, &w);
 
     // Alice's base 2^64 + 2^80 (limbs 4 and 5 are 1): the borrow out of limb 3 stops at limb 4.
     let base = fill_with_balances([(1 << 64) + (1 << 80), 0, 10_000, 0]);
