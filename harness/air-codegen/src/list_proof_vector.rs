@@ -14,7 +14,7 @@ use zkthread_prover::{Poseidon252MerkleChannel, StarkParams};
 use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 use zkthread_token::list_batcher::SignedTransferListTx;
-use zkthread_token::list_prover::{list_proof_to_felts, prove_list, verify_list, SignedListProgram};
+use zkthread_token::list_prover::{list_proof_to_felts, prove_list, verify_list, SignedListProgram, SignedListProof};
 use zkthread_token::{SignedBatcher, SignedPublicInput};
 
 use std::fmt::Write;
@@ -45,6 +45,12 @@ fn list(from: u64, transfers: &[(u64, u128)], index: u32, nonce: u32) -> Result<
 /// one); with Some(n) Alice's one list paying Bob 1 n times (3 slots: the verifier on a taller
 /// trace, `--measure-list PATH N`).
 pub fn list_scenario_proof(params: &StarkParams, transfers: Option<u32>) -> Result<(SignedPublicInput, Vec<Felt>), String> {
+    let (pi, proof) = list_scenario(params, transfers)?;
+    Ok((pi, list_proof_to_felts(&proof)))
+}
+
+/// [`list_scenario_proof`]'s public input and proof, before encoding.
+fn list_scenario(params: &StarkParams, transfers: Option<u32>) -> Result<(SignedPublicInput, SignedListProof<MC>), String> {
     let token = Felt::from(TOKEN);
     let mut state = BTreeMap::new();
     // A measured list of n pays out n: Alice holds enough for any count.
@@ -68,12 +74,72 @@ pub fn list_scenario_proof(params: &StarkParams, transfers: Option<u32>) -> Resu
     let pi = sb.statement(&statement());
     let proof = prove_list::<MC>(&pi, &sb.owners, &sb.entries, params).map_err(|e| e.to_string())?;
     verify_list::<MC>(&pi, &proof, params).map_err(|e| e.to_string())?;
-    Ok((pi, list_proof_to_felts(&proof)))
+    Ok((pi, proof))
+}
+
+/// The row-pass vector's parameters (tests only): 20 queries, so that `ListVerifier` hashes
+/// each tree's queried rows in two passes of eight and one of four
+/// (`stark_verifier::merkle::RowsByEightAndFour`), as at its fast set.
+pub const LIST_ROWS_TEST_PARAMS: StarkParams =
+    StarkParams { log_blowup: 2, n_queries: 20, pow_bits: 2, log_last_layer_degree_bound: 2, fold_step: 2 };
+
+/// The queried row of the pass of four the forgery edits (rows 16..20 of 20).
+const FORGED_ROW: usize = 17;
+
+/// The committed scenario at [`LIST_ROWS_TEST_PARAMS`], and the same proof with one queried
+/// value of the main trace's first column, in row [`FORGED_ROW`], one more: the felt index
+/// that changes and by how much. Errs unless every column of the main tree has exactly 20
+/// queried rows (else the pass of four is not reached) and stwo's verifier refuses the
+/// forgery by its Merkle root.
+fn rows_vector() -> Result<(SignedPublicInput, Vec<Felt>, (usize, Felt)), String> {
+    let params = LIST_ROWS_TEST_PARAMS;
+    let (pi, mut proof) = list_scenario(&params, None)?;
+    let honest = list_proof_to_felts(&proof);
+    let main = &mut proof.stark.0.queried_values[1];
+    if let Some(col) = main.iter().find(|col| col.len() != params.n_queries as usize) {
+        return Err(format!("the main tree's columns hold {} queried rows, not {}", col.len(), params.n_queries));
+    }
+    main[0][FORGED_ROW] += stwo::core::fields::m31::BaseField::from(1u32);
+    match verify_list::<MC>(&pi, &proof, &params) {
+        Err(e) if format!("{e:?}").contains("RootMismatch") => {}
+        other => return Err(format!("the forged row: expected a Merkle root mismatch, got {other:?}")),
+    }
+    let forged = list_proof_to_felts(&proof);
+    let changed: Vec<usize> = (0..honest.len()).filter(|&i| honest[i] != forged[i]).collect();
+    match (changed.as_slice(), honest.len() == forged.len()) {
+        ([i], true) => Ok((pi, honest.clone(), (*i, forged[*i] - honest[*i]))),
+        _ => Err(format!("the forged row changed felts {changed:?}")),
+    }
 }
 
 /// The generated Cairo vector module.
 pub fn render_list_proof_vector() -> Result<String, String> {
-    render_list_proof_vector_with(&SIGNED_TEST_PARAMS, None)
+    let mut out = render_list_proof_vector_with(&SIGNED_TEST_PARAMS, None)?;
+    let (pi, proof, (index, delta)) = rows_vector()?;
+    if pi.to_felts() != list_scenario_proof(&SIGNED_TEST_PARAMS, None)?.0.to_felts() {
+        return Err("the row-pass vector proves another statement".into());
+    }
+    let mut params = String::new();
+    let digest = air_digest::<SignedListProgram>(&LIST_ROWS_TEST_PARAMS, "poseidon252");
+    push_test_params(&mut params, &LIST_ROWS_TEST_PARAMS, digest);
+    let _ = write!(
+        out,
+        "\n// The same scenario at 20 queries (`LIST_ROWS_TEST_PARAMS`): `ListVerifier` hashes each\n// tree's queried rows in two passes of eight and one of four.\n\n{}",
+        params.replace("pub fn test_params()", "pub fn rows_test_params()")
+    );
+    let felts: Vec<String> = proof.iter().map(felt).collect();
+    let _ = writeln!(
+        out,
+        "/// {} felts: a proof of `public_input()` at `rows_test_params()`.\npub fn rows_proof() -> Span<felt252> {{\n    array![{}].span()\n}}\n",
+        felts.len(),
+        felts.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "/// `rows_proof()` with the main trace's first column's queried value in row {FORGED_ROW} (of the\n/// pass of four) one more: the felt that changes and by how much (stwo's verifier refuses it\n/// by its Merkle root).\npub fn forged_pass_of_four_row() -> (u32, felt252) {{\n    ({index}, {})\n}}",
+        felt(&delta)
+    );
+    Ok(out)
 }
 
 /// The same module for a proof under `params` (with the shipped `SIGNED_PARAMS`: the vector
