@@ -2,7 +2,9 @@
 //! arithmetic is done over the integers where the fill is honest and reduced mod `p` where it
 //! is not (a negative top limb becomes `p - k`, a carry that does not divide becomes its
 //! field quotient), so that a dishonest fill gives a row whose equations hold mod `p` and
-//! only the range checks refuse it — the strongest form of the attack for the tests.
+//! only the range checks refuse it — the strongest form of the attack for the tests. (A
+//! balance that cannot pay or receive is the exception since AIR version 6: its borrow or
+//! carry out of the top limb is refused by the leg's `b_6 z_7 = 0`, `fill::upper_limbs`.)
 
 use stwo::core::fields::m31::BaseField;
 use zkthread_prover::air::{limbs, LIMB_BITS};
@@ -194,9 +196,10 @@ fn gap(r: &mut [u32], plus: (&[u32], u32), minus: (&[u32], u32), g: Range, c: Ra
 }
 
 /// `old` into columns `o` and the borrows of `old - amount` into `b`: a limb borrows when it
-/// goes below zero, the top limb never (what is left, negative for an over-fill, shows in
-/// the written limb `crate::fill::written` computes: `p - k`, which only the range check
-/// refuses).
+/// goes below zero, the top limb never. What is left, negative for an over-fill, shows in the
+/// written top limb `crate::fill::written` computes (`p - k`, which the range check refuses)
+/// or, for a balance, as a borrow into its top limb where that limb is 0 (which the leg's
+/// `b_6 z_7 = 0` refuses).
 fn sub(r: &mut [u32], old: &[u32], amount: &[u32], o: Range, b: Range) {
     let mut borrow = 0i64;
     for l in 0..old.len() {
@@ -210,7 +213,8 @@ fn sub(r: &mut [u32], old: &[u32], amount: &[u32], o: Range, b: Range) {
 }
 
 /// `old` into columns `o` and the carries of `old + amount` into `c` (none out of the top
-/// limb: an overflow shows in the written top limb, which only the range check refuses).
+/// limb: an overflow shows as a carry into a top limb of `2^16 - 1`, which the leg's
+/// `b_6 z_7 = 0` refuses).
 fn add(r: &mut [u32], old: &[u32], amount: &[u32], o: Range, c: Range) {
     let mut carry = 0i64;
     for l in 0..old.len() {
