@@ -144,20 +144,9 @@ impl<T> Written<T> {
     /// The written limbs [`range_checked`] checks (its last 26), in its order: both
     /// remainings, and each balance's limbs the moved amount reaches.
     pub fn into_checked_limbs(self) -> impl Iterator<Item = T> {
-        let low = |mut limbs: Vec<T>, n: usize| {
-            limbs.truncate(n);
-            limbs
-        };
-        [
-            self.sell_rem,
-            self.buy_rem,
-            low(self.seller_base, QTY_LIMBS),
-            low(self.buyer_base, QTY_LIMBS),
-            low(self.buyer_quote, AMOUNT_LIMBS),
-            low(self.seller_quote, AMOUNT_LIMBS),
-        ]
-        .into_iter()
-        .flatten()
+        let balances = [self.seller_base, self.buyer_base, self.buyer_quote, self.seller_quote];
+        let low = BALANCE_LEGS.iter().zip(balances).flat_map(|(leg, limbs)| limbs.into_iter().take(leg.amount_limbs()));
+        self.sell_rem.into_iter().chain(self.buy_rem).chain(low)
     }
 }
 
@@ -166,12 +155,41 @@ impl<T> Written<T> {
 #[derive(Clone, Debug)]
 pub struct BalanceLeg {
     pub old: std::ops::Range<usize>,
+    /// The moved amount's columns (`q`: 4 limbs, `a`: 5): the limbs above it only pass a
+    /// borrow or carry on.
+    pub amount: std::ops::Range<usize>,
     pub borrow: std::ops::Range<usize>,
     pub inv: std::ops::Range<usize>,
-    /// Limbs of the moved amount (`q`: 4, `a`: 5): the limbs above it only pass a borrow or
-    /// carry on.
-    pub amount_limbs: usize,
     pub pays: bool,
+}
+
+impl BalanceLeg {
+    /// Limbs of the moved amount.
+    pub fn amount_limbs(&self) -> usize {
+        self.amount.len()
+    }
+
+    /// The leg's written limbs: `old - amount` with its borrows (paying) or `old + amount`
+    /// with its carries (receiving).
+    pub fn written<T: Lane>(&self, c: &[T]) -> Vec<T> {
+        let (old, amount, borrow) = (slice(c, self.old.clone()), slice(c, self.amount.clone()), slice(c, self.borrow.clone()));
+        if self.pays {
+            sub_limbs(&old, &amount, &borrow)
+        } else {
+            add_limbs(&old, &amount, &borrow)
+        }
+    }
+
+    /// What is zero exactly where a borrow (carry) passes an upper limb `old`: `old` itself
+    /// (paying) or `old - (2^16 - 1)` (receiving). The constraints ([`upper_limbs`]) and the
+    /// witness's inverses read it from here.
+    pub fn pass_through_x<T: Lane>(&self, old: T) -> T {
+        if self.pays {
+            old
+        } else {
+            old - k(PASS_THROUGH_LIMB)
+        }
+    }
 }
 
 /// The four balance legs of a fill: the seller's base (pays `q`), the buyer's base (receives
@@ -180,18 +198,18 @@ pub const BALANCE_LEGS: [BalanceLeg; 4] = {
     use fill_cols::*;
     const fn leg(
         old: std::ops::Range<usize>,
+        amount: std::ops::Range<usize>,
         borrow: std::ops::Range<usize>,
         inv: std::ops::Range<usize>,
-        amount_limbs: usize,
         pays: bool,
     ) -> BalanceLeg {
-        BalanceLeg { old, borrow, inv, amount_limbs, pays }
+        BalanceLeg { old, amount, borrow, inv, pays }
     }
     [
-        leg(SELLER_BASE_OLD, SELLER_BASE_BORROW, SELLER_BASE_INV, QTY_LIMBS, true),
-        leg(BUYER_BASE_OLD, BUYER_BASE_CARRY, BUYER_BASE_INV, QTY_LIMBS, false),
-        leg(BUYER_QUOTE_OLD, BUYER_QUOTE_BORROW, BUYER_QUOTE_INV, AMOUNT_LIMBS, true),
-        leg(SELLER_QUOTE_OLD, SELLER_QUOTE_CARRY, SELLER_QUOTE_INV, AMOUNT_LIMBS, false),
+        leg(SELLER_BASE_OLD, QTY, SELLER_BASE_BORROW, SELLER_BASE_INV, true),
+        leg(BUYER_BASE_OLD, QTY, BUYER_BASE_CARRY, BUYER_BASE_INV, false),
+        leg(BUYER_QUOTE_OLD, AMOUNT, BUYER_QUOTE_BORROW, BUYER_QUOTE_INV, true),
+        leg(SELLER_QUOTE_OLD, AMOUNT, SELLER_QUOTE_CARRY, SELLER_QUOTE_INV, false),
     ]
 };
 
@@ -211,10 +229,9 @@ pub const PASS_THROUGH_LIMB: u32 = (1 << LIMB_BITS) - 1;
 pub fn upper_limbs<T: Lane>(c: &[T], leg: &BalanceLeg) -> Vec<T> {
     let mut out = Vec::new();
     let top = leg.old.len() - 1;
-    for l in leg.amount_limbs..=top {
-        let old = c[leg.old.start + l].clone();
-        let x = if leg.pays { old } else { old - k(PASS_THROUGH_LIMB) };
-        let z = k::<T>(1) - x.clone() * c[leg.inv.start + l - leg.amount_limbs].clone();
+    for l in leg.amount_limbs()..=top {
+        let x = leg.pass_through_x(c[leg.old.start + l].clone());
+        let z = k::<T>(1) - x.clone() * c[leg.inv.start + l - leg.amount_limbs()].clone();
         out.push(x * z.clone());
         let below = c[leg.borrow.start + l - 1].clone();
         if l < top {
@@ -230,15 +247,16 @@ pub fn upper_limbs<T: Lane>(c: &[T], leg: &BalanceLeg) -> Vec<T> {
 /// buyer's plus `q`, the buyer's quote less `a`, the seller's plus `a`.
 pub fn written<T: Lane>(c: &[T]) -> Written<T> {
     use fill_cols::*;
-    let (q, a) = (slice(c, QTY), slice(c, AMOUNT));
     let s = |r| slice(c, r);
+    let q = s(QTY);
+    let [seller_base, buyer_base, buyer_quote, seller_quote] = BALANCE_LEGS.each_ref().map(|leg| leg.written(c));
     Written {
         sell_rem: sub_limbs(&s(SELL_REM_OLD), &q, &s(SELL_REM_BORROW)),
         buy_rem: sub_limbs(&s(BUY_REM_OLD), &q, &s(BUY_REM_BORROW)),
-        seller_base: sub_limbs(&s(SELLER_BASE_OLD), &q, &s(SELLER_BASE_BORROW)),
-        buyer_base: add_limbs(&s(BUYER_BASE_OLD), &q, &s(BUYER_BASE_CARRY)),
-        buyer_quote: sub_limbs(&s(BUYER_QUOTE_OLD), &a, &s(BUYER_QUOTE_BORROW)),
-        seller_quote: add_limbs(&s(SELLER_QUOTE_OLD), &a, &s(SELLER_QUOTE_CARRY)),
+        seller_base,
+        buyer_base,
+        buyer_quote,
+        seller_quote,
     }
 }
 
@@ -327,7 +345,7 @@ impl Role for FillRole {
         let e = c[ENABLED].clone();
         // Boolean: the remainings' borrows, and each balance's borrows or carries up to the
         // one leaving its amount's limbs (those above are products of it: `upper_limbs`).
-        let low = BALANCE_LEGS.iter().flat_map(|leg| leg.borrow.start..leg.borrow.start + leg.amount_limbs);
+        let low = BALANCE_LEGS.iter().flat_map(|leg| leg.borrow.start..leg.borrow.start + leg.amount_limbs());
         let bits = SELL_REM_BORROW.chain(BUY_REM_BORROW).chain(low);
         let mut out = vec![boolean(&e)];
         out.extend(bits.map(|i| boolean(&c[i])));
@@ -345,9 +363,8 @@ impl Role for FillRole {
     /// `x_l z_l = 0` needs `inv_l = 1 / x_l`.
     fn padding_row() -> Vec<u32> {
         let mut row = vec![0; fill_cols::N];
-        let inv = (BaseField::from(0u32) - BaseField::from(PASS_THROUGH_LIMB)).inverse().0;
         for leg in BALANCE_LEGS.iter().filter(|leg| !leg.pays) {
-            row[leg.inv.clone()].fill(inv);
+            row[leg.inv.clone()].fill(leg.pass_through_x(BaseField::from(0u32)).inverse().0);
         }
         row
     }

@@ -13,7 +13,7 @@ use zkthread_prover::range::{low_byte, RangeLookups};
 use zkthread_prover::role::Role;
 use zkthread_sig::wots::Hash4;
 
-use crate::fill::{fill_cols, range_checked, BalanceLeg, FillRole, AMOUNT_LIMBS, BALANCE_LEGS, GAP_LIMBS, PASS_THROUGH_LIMB};
+use crate::fill::{fill_cols, range_checked, BalanceLeg, FillRole, AMOUNT_LIMBS, BALANCE_LEGS, GAP_LIMBS};
 use crate::signed::{CancelRole, PlaceRole, SignedOrderRow};
 use crate::state::{qty_limbs, Entry, OrderState, Price, SIDE_BUY, SIDE_SELL};
 
@@ -149,17 +149,16 @@ impl Fill {
         let (sell, buy) = (self.sell_price, self.buy_price);
         gap(&mut r, (&amount, sell.den), (&q, sell.num), SELL_GAP, SELL_GAP_CARRY);
         gap(&mut r, (&q, buy.num), (&amount, buy.den), BUY_GAP, BUY_GAP_CARRY);
-        let q = &q[..];
-        let amount = &amount[..];
-        sub(&mut r, &qty_limbs(self.sell_remaining), q, SELL_REM_OLD, SELL_REM_BORROW);
-        sub(&mut r, &qty_limbs(self.buy_remaining), q, BUY_REM_OLD, BUY_REM_BORROW);
-        let balances = [(self.seller_base, q), (self.buyer_base, q), (self.buyer_quote, amount), (self.seller_quote, amount)];
-        for (leg, (old, moved)) in BALANCE_LEGS.iter().zip(balances) {
+        sub(&mut r, &qty_limbs(self.sell_remaining), &q, SELL_REM_OLD, SELL_REM_BORROW);
+        sub(&mut r, &qty_limbs(self.buy_remaining), &q, BUY_REM_OLD, BUY_REM_BORROW);
+        let balances = [self.seller_base, self.buyer_base, self.buyer_quote, self.seller_quote];
+        for (leg, old) in BALANCE_LEGS.iter().zip(balances) {
             let old = limbs(old);
+            let moved = r[leg.amount.clone()].to_vec();
             if leg.pays {
-                sub(&mut r, &old, moved, leg.old.clone(), leg.borrow.clone());
+                sub(&mut r, &old, &moved, leg.old.clone(), leg.borrow.clone());
             } else {
-                add(&mut r, &old, moved, leg.old.clone(), leg.borrow.clone());
+                add(&mut r, &old, &moved, leg.old.clone(), leg.borrow.clone());
             }
             pass_through_inverses(&mut r, &old, leg);
         }
@@ -230,12 +229,9 @@ fn add(r: &mut [u32], old: &[u32], amount: &[u32], o: Range, c: Range) {
 /// A balance leg's inverses above its amount's limbs ([`crate::fill::upper_limbs`]): of
 /// `old_l` (paying) or `old_l - (2^16 - 1)` (receiving), 0 where that is 0.
 fn pass_through_inverses(r: &mut [u32], old: &[u32], leg: &BalanceLeg) {
-    for l in leg.amount_limbs..old.len() {
-        let mut x = BaseField::from(old[l]);
-        if !leg.pays {
-            x -= BaseField::from(PASS_THROUGH_LIMB);
-        }
-        r[leg.inv.start + l - leg.amount_limbs] = if x.0 == 0 { 0 } else { x.inverse().0 };
+    for l in leg.amount_limbs()..old.len() {
+        let x = leg.pass_through_x(BaseField::from(old[l]));
+        r[leg.inv.start + l - leg.amount_limbs()] = if x.0 == 0 { 0 } else { x.inverse().0 };
     }
 }
 

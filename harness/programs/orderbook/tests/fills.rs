@@ -583,7 +583,7 @@ fn top_limb_constraints() -> Vec<usize> {
     BALANCE_LEGS
         .iter()
         .map(|leg| {
-            next += 2 * (8 - leg.amount_limbs);
+            next += 2 * (8 - leg.amount_limbs());
             next - 1
         })
         .collect()
