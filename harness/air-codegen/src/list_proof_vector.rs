@@ -21,7 +21,7 @@ use std::fmt::Write;
 
 use zkthread_token::prover::signed_air_digest;
 
-use crate::proof_vector::{felt, push_statement_fns};
+use crate::proof_vector::{felt, push_felt_span_fn, push_statement_fns};
 use crate::signed_proof_vector::{key, push_test_params, seed, statement, ALICE, BOB, CAROL, SIGNED_TEST_PARAMS, TOKEN};
 
 type MC = Poseidon252MerkleChannel;
@@ -127,13 +127,9 @@ pub fn render_list_proof_vector() -> Result<String, String> {
         "\n// The same scenario at 20 queries (`LIST_ROWS_TEST_PARAMS`): `ListVerifier` hashes each\n// tree's queried rows in two passes of eight and one of four.\n\n{}",
         params.replace("pub fn test_params()", "pub fn rows_test_params()")
     );
-    let felts: Vec<String> = proof.iter().map(felt).collect();
-    let _ = writeln!(
-        out,
-        "/// {} felts: a proof of `public_input()` at `rows_test_params()`.\npub fn rows_proof() -> Span<felt252> {{\n    array![{}].span()\n}}\n",
-        felts.len(),
-        felts.join(", ")
-    );
+    let doc = format!("/// {} felts: a proof of `public_input()` at `rows_test_params()`.\n", proof.len());
+    push_felt_span_fn(&mut out, &doc, "rows_proof", &proof);
+    out.push('\n');
     let _ = writeln!(
         out,
         "/// `rows_proof()` with the main trace's first column's queried value in row {FORGED_ROW} (of the\n/// pass of four) one more: the felt that changes and by how much (stwo's verifier refuses it\n/// by its Merkle root).\npub fn forged_pass_of_four_row() -> (u32, felt252) {{\n    ({index}, {})\n}}",

@@ -155,19 +155,15 @@ pub(crate) fn felt(f: &Felt) -> String {
 
 /// Appends `public_input()` (preceded by `doc` lines, if any) and `proof()` returning `felts`.
 pub(crate) fn push_statement_fns(out: &mut String, doc: &str, public_input: &[Felt], proof: &[Felt]) {
-    let pi: Vec<String> = public_input.iter().map(felt).collect();
-    let _ = writeln!(
-        out,
-        "{doc}pub fn public_input() -> Span<felt252> {{\n    array![{}].span()\n}}\n",
-        pi.join(", ")
-    );
-    let proof: Vec<String> = proof.iter().map(felt).collect();
-    let _ = writeln!(
-        out,
-        "/// {} felts.\npub fn proof() -> Span<felt252> {{\n    array![{}].span()\n}}",
-        proof.len(),
-        proof.join(", ")
-    );
+    push_felt_span_fn(out, doc, "public_input", public_input);
+    out.push('\n');
+    push_felt_span_fn(out, &format!("/// {} felts.\n", proof.len()), "proof", proof);
+}
+
+/// A Cairo function `name` returning `felts` as a span, after its doc lines `doc`.
+pub(crate) fn push_felt_span_fn(out: &mut String, doc: &str, name: &str, felts: &[Felt]) {
+    let felts: Vec<String> = felts.iter().map(felt).collect();
+    let _ = writeln!(out, "{doc}pub fn {name}() -> Span<felt252> {{\n    array![{}].span()\n}}", felts.join(", "));
 }
 
 /// `ThreadStarkParams { .. }` literal for `params`.
