@@ -25,6 +25,10 @@ pub const PEER_NOT_ACCEPTED: felt252 = 'registry: peer not accepted';
 // Thread upgrade.
 pub const UPGRADE_NOT_ACCEPTED: felt252 = 'registry: upgrade not accepted';
 
+/// Any state-changing call (registration, thread creation or administration) made while a
+/// settlement runs, i.e. by a contract the registry called in `settle`.
+pub const SETTLE_IN_PROGRESS: felt252 = 'registry: settle in progress';
+
 // Settlement, in the order the checks run.
 pub const REENTRANT_SETTLE: felt252 = 'registry: reentrant settle';
 pub const UNKNOWN_THREAD: felt252 = 'registry: unknown thread';

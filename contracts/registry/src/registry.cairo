@@ -195,6 +195,7 @@ pub mod ThreadRegistry {
     impl ThreadRegistryImpl of IThreadRegistry<ContractState> {
         fn register_os_version(ref self: ContractState, os_version: felt252) {
             self.assert_owner();
+            self.assert_not_settling();
             assert(self.os_version_index.read(os_version) == 0, errors::OS_VERSION_REGISTERED);
             let index = self.os_version_count.read() + 1;
             self.os_version_count.write(index);
@@ -204,6 +205,7 @@ pub mod ThreadRegistry {
 
         fn register_program(ref self: ContractState, os_version: felt252, program_hash: ClassHash) {
             self.assert_owner();
+            self.assert_not_settling();
             assert(self.os_version_index.read(os_version) != 0, errors::UNKNOWN_OS_VERSION);
             assert(!self.program_registered.read(program_hash), errors::PROGRAM_REGISTERED);
             // One instance per program, at an address anyone can recompute (deployer = this
@@ -227,6 +229,7 @@ pub mod ThreadRegistry {
             admin: ContractAddress,
             provers: Span<ContractAddress>,
         ) -> u64 {
+            self.assert_not_settling();
             self.assert_program_of(os_version, program_hash);
             assert(is_non_zero(admin), errors::ZERO_ADMIN);
             assert(contracts.len() != 0, errors::EMPTY_CONTRACT_SET);
@@ -280,6 +283,7 @@ pub mod ThreadRegistry {
             ref self: ContractState, thread_id: u64, os_version: felt252, program_hash: ClassHash,
         ) {
             self.assert_admin(thread_id);
+            self.assert_not_settling();
             self.assert_program_of(os_version, program_hash);
             let thread = self.threads.entry(thread_id);
             let current_index = self.os_version_index.read(thread.os_version.read());
@@ -298,12 +302,14 @@ pub mod ThreadRegistry {
 
         fn set_provers(ref self: ContractState, thread_id: u64, provers: Span<ContractAddress>) {
             self.assert_admin(thread_id);
+            self.assert_not_settling();
             let provers = self.write_allowlist(thread_id, provers);
             self.emit(ProversChanged { thread_id, provers });
         }
 
         fn set_active(ref self: ContractState, thread_id: u64, active: bool) {
             self.assert_admin(thread_id);
+            self.assert_not_settling();
             self.threads.entry(thread_id).active.write(active);
             self.emit(ThreadActivityChanged { thread_id, active });
         }
@@ -491,6 +497,15 @@ pub mod ThreadRegistry {
             assert(
                 thread_id != 0 && thread_id <= self.thread_count.read(), errors::UNKNOWN_THREAD,
             );
+        }
+
+        /// Nothing a settlement relies on changes while it runs: a member the registry calls
+        /// in `settle` (any contract of a thread, the attacker's own included) could otherwise
+        /// re-enter as a thread's admin and, say, upgrade the thread to a program the other
+        /// members accept after they revoked the one that proved the sub-block, which their
+        /// `read_slots`/`write_slots` check at call time.
+        fn assert_not_settling(self: @ContractState) {
+            assert(!self.settling.read(), errors::SETTLE_IN_PROGRESS);
         }
 
         fn assert_admin(self: @ContractState, thread_id: u64) {

@@ -252,3 +252,90 @@ pub mod SpendingThreadContractTestDouble {
         }
     }
 }
+
+/// What an [`AdministeringThreadContractTestDouble`] does when the registry calls it in
+/// `settle`: one of the registry's state-changing entry points.
+pub mod administer {
+    pub const UPGRADE: felt252 = 'upgrade';
+    pub const DEACTIVATE: felt252 = 'deactivate';
+    pub const SET_PROVERS: felt252 = 'set provers';
+    pub const CREATE_THREAD: felt252 = 'create thread';
+}
+
+/// A hostile member that is its thread's admin and, whenever the registry calls it during
+/// `settle`, re-enters the registry with its `action` ([`administer`]): upgrading the thread to
+/// `upgraded()` under OS_V2 (helper-74's attack on a token that revoked the thread's program),
+/// deactivating it, changing its provers or creating a thread. It
+/// accepts every program and peer; its slots read as zeros.
+#[starknet::contract]
+pub mod AdministeringThreadContractTestDouble {
+    use registry::interface::{IThreadRegistryDispatcher, IThreadRegistryDispatcherTrait};
+    use registry::tests::common::{OS_V1, OS_V2, accept_all, upgraded};
+    use starknet::storage::{StoragePointerReadAccess, StoragePointerWriteAccess};
+    use starknet::{ClassHash, ContractAddress, get_contract_address};
+    use thread::interface::{IThreadConsent, IThreadReady};
+    use super::administer;
+
+    #[storage]
+    struct Storage {
+        registry: ContractAddress,
+        action: felt252,
+    }
+
+    #[constructor]
+    fn constructor(ref self: ContractState, registry: ContractAddress, action: felt252) {
+        self.registry.write(registry);
+        self.action.write(action);
+    }
+
+    fn act(registry: ContractAddress, action: felt252, thread_id: u64) {
+        let registry = IThreadRegistryDispatcher { contract_address: registry };
+        if action == administer::UPGRADE {
+            registry.upgrade_thread(thread_id, OS_V2, upgraded());
+        } else if action == administer::DEACTIVATE {
+            registry.set_active(thread_id, false);
+        } else if action == administer::SET_PROVERS {
+            registry.set_provers(thread_id, array![get_contract_address()].span());
+        } else {
+            let me = array![get_contract_address()].span();
+            registry.create_thread(OS_V1, accept_all(), me, get_contract_address(), array![].span());
+        }
+    }
+
+    #[abi(embed_v0)]
+    impl ThreadReadyImpl of IThreadReady<ContractState> {
+        fn read_slots(self: @ContractState, thread_id: u64, keys: Span<felt252>) -> Span<felt252> {
+            act(self.registry.read(), self.action.read(), thread_id);
+            let mut zeros = array![];
+            for _ in keys {
+                zeros.append(0);
+            };
+            zeros.span()
+        }
+
+        fn write_slots(ref self: ContractState, thread_id: u64, slots: Span<(felt252, felt252)>) {}
+
+        fn thread_registry(self: @ContractState) -> ContractAddress {
+            self.registry.read()
+        }
+    }
+
+    #[abi(embed_v0)]
+    impl ThreadConsentImpl of IThreadConsent<ContractState> {
+        fn accepts_program(self: @ContractState, program_hash: ClassHash) -> bool {
+            true
+        }
+
+        fn accepts_thread(
+            self: @ContractState, program_hash: ClassHash, contracts: Span<ContractAddress>,
+        ) -> bool {
+            true
+        }
+
+        fn set_program_accepted(ref self: ContractState, program_hash: ClassHash, accepted: bool) {}
+
+        fn thread_owner(self: @ContractState) -> ContractAddress {
+            self.registry.read()
+        }
+    }
+}

@@ -18,14 +18,14 @@ use thread::interface::{
 use token::ThreadToken;
 use token::interface::{IThreadTokenDispatcher, IThreadTokenDispatcherTrait};
 use super::common::{
-    OS_V1, SUPPLY, accept_all, admin, alice, ascending, assert_reverted_with, balance_slot,
-    balance_slots, bob, lt, deploy, deploy_registry, deploy_token, drain_events, echo, prover,
-    reject_all, settled, stranger, token_owner, txs,
+    OS_V1, OS_V2, SUPPLY, accept_all, admin, alice, ascending, assert_reverted_with, balance_slot,
+    balance_slots, bob, lt, deploy, deploy_registry, deploy_token, deploy_token_accepting,
+    drain_events, echo, owner, prover, reject_all, settled, stranger, token_owner, txs, upgraded,
 };
 use super::test_doubles::{
-    IReentrantThreadContractTestDoubleDispatcher, IReentrantThreadContractTestDoubleDispatcherTrait,
-    ReentrantThreadContractTestDouble, ShortReplyThreadContractTestDouble,
-    SpendingThreadContractTestDouble,
+    AdministeringThreadContractTestDouble, IReentrantThreadContractTestDoubleDispatcher,
+    IReentrantThreadContractTestDoubleDispatcherTrait, ReentrantThreadContractTestDouble,
+    ShortReplyThreadContractTestDouble, SpendingThreadContractTestDouble, administer,
 };
 
 #[derive(Copy, Drop)]
@@ -657,6 +657,108 @@ fn test_a_member_spending_beside_a_token_mid_settle_cannot_double_spend() {
     assert_eq!((balance(f.token, member), balance(f.token, bob()), balance(f.token, stranger())), (0, 100, 0));
     assert_eq!(held(f, member), SUPPLY);
     assert_eq!(f.registry.next_sequence(f.thread_id), 1);
+}
+
+/// A thread `[member, token]` on the accept-all program whose admin is a hostile member
+/// (`AdministeringThreadContractTestDouble` doing `action` when called in `settle`), deployed
+/// below the token so that the registry calls it first; `upgraded()` is registered under OS_V2
+/// and the token accepts it too. Returns the fixture and the member.
+fn administering_member_thread(action: felt252) -> (Fixture, ContractAddress) {
+    let registry = deploy_registry();
+    set_contract_address(owner());
+    registry.register_program(OS_V2, upgraded());
+    let token = deploy_token_accepting(
+        registry.contract_address, 'token', array![accept_all(), upgraded()].span(),
+    );
+    let outsider = deploy_token(registry.contract_address, 'outsider');
+    let mut salt: felt252 = 'administer';
+    let member = loop {
+        let member = deploy(
+            AdministeringThreadContractTestDouble::TEST_CLASS_HASH,
+            salt,
+            array![registry.contract_address.into(), action],
+        );
+        if lt(member, token) {
+            break member;
+        }
+        salt += 1;
+    };
+    set_contract_address(stranger());
+    let thread_id = registry
+        .create_thread(OS_V1, accept_all(), array![member, token].span(), member, array![].span());
+    set_contract_address(prover());
+    (Fixture { registry, token, outsider, thread_id }, member)
+}
+
+/// The transfer sub-block with the member's slot 1 read first (so the registry calls it).
+fn with_member_input(
+    member: ContractAddress, token: ContractAddress,
+) -> Span<(ContractAddress, felt252, felt252)> {
+    let mut inputs = array![(member, 1, 0)];
+    for slot in transfer_inputs(token) {
+        inputs.append(*slot);
+    };
+    inputs.span()
+}
+
+/// helper-74's attack: a token revokes the program of a thread whose admin is a hostile member
+/// (say the program turned out unsound), and the attacker settles a sub-block that program
+/// proved anyway; the member, called first, upgrades the thread to a program the token still
+/// accepts, so that the token's own check at `read_slots`/`write_slots` (the thread's program
+/// *now*) would pass. The registry refuses every state change while a settlement runs: the
+/// upgrade reverts the settlement, nothing changes, and the thread keeps its program. Without
+/// the re-entry the same settlement is refused by the token (`thread: program not accepted`).
+#[test]
+#[feature("safe_dispatcher")]
+fn test_a_member_cannot_upgrade_its_thread_mid_settle_past_a_revocation() {
+    let (f, member) = administering_member_thread(administer::UPGRADE);
+    set_contract_address(token_owner());
+    IThreadConsentDispatcher { contract_address: f.token }.set_program_accepted(accept_all(), false);
+    set_contract_address(prover());
+    let inputs = with_member_input(member, f.token);
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, inputs, transfer_outputs(f.token), txs(), no_proof()),
+        'registry: settle in progress',
+    );
+    assert_untouched(f);
+    assert_eq!(f.registry.thread(f.thread_id).program_hash, accept_all());
+    // The member's upgrade alone, outside a settlement, is an admin's right (and the token
+    // accepts `upgraded()`): the guard is the settlement, not the call.
+    set_contract_address(member);
+    f.registry.upgrade_thread(f.thread_id, OS_V2, upgraded());
+    assert_eq!(f.registry.thread(f.thread_id).program_hash, upgraded());
+}
+
+/// `action` re-entered from a member (its thread's admin) during `settle` is refused, and the
+/// settlement with it, with nothing changed.
+fn assert_refused_mid_settle(action: felt252) {
+    let (f, member) = administering_member_thread(action);
+    let threads = f.registry.thread_count();
+    let inputs = with_member_input(member, f.token);
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, inputs, transfer_outputs(f.token), txs(), no_proof()),
+        'registry: settle in progress',
+    );
+    assert_untouched(f);
+    assert_eq!(f.registry.thread_count(), threads);
+    let info = f.registry.thread(f.thread_id);
+    assert!(info.active);
+    assert!(!info.allowlist_enabled);
+}
+
+#[test]
+fn test_a_member_cannot_deactivate_its_thread_mid_settle() {
+    assert_refused_mid_settle(administer::DEACTIVATE);
+}
+
+#[test]
+fn test_a_member_cannot_change_its_provers_mid_settle() {
+    assert_refused_mid_settle(administer::SET_PROVERS);
+}
+
+#[test]
+fn test_a_member_cannot_create_a_thread_mid_settle() {
+    assert_refused_mid_settle(administer::CREATE_THREAD);
 }
 
 #[test]
