@@ -206,6 +206,12 @@ async fn sender<M: TokenMessage>(
 ) -> Result<Json<SenderView>, ApiError> {
     let token_felt = parse_felt("token", &token).map_err(ApiError::bad_request)?;
     let address_felt = parse_felt("address", &address).map_err(ApiError::bad_request)?;
+    // A token outside the thread is the caller's mistake (422, as `POST /transfers` answers),
+    // not the node's: reading its key slot would fail as a chain error (503) for an address
+    // with no contract, or answer a key no sub-block of this thread reads.
+    if !shared.contracts().await?.contains(&token_felt) {
+        return Err(SubmitError::from(Refused::ForeignToken(token_felt)).into());
+    }
     let state = sender_state(&shared.client, &shared.store, shared.thread, token_felt, address_felt).await?;
     Ok(Json(SenderView {
         token: hex(token_felt),

@@ -63,6 +63,10 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     http.refused(&url, http.post_json(&url, &tampered(&|v| v["extra"] = 1.into())), 422, "extra");
     http.refused(&url, http.get(format!("{url}/transfers/999999")), 404, "no transfer 999999");
     http.refused(&url, http.get(format!("{url}/transfers/abc")), 400, "not a number");
+    // A sender's view in a token outside the thread (here no contract at all) is refused as
+    // such, not answered as the node failing.
+    let stranger = format!("{url}/senders/0x1234/{:#x}", world.accounts[0]);
+    http.refused(&url, http.get(stranger), 422, "token 0x1234 is not in the thread's contract set");
 
     // Accepted: the valid one; its replay is refused by nonce; two more through the CLI.
     let (status, accepted) = http.post_json(&url, &request(&valid));
