@@ -171,7 +171,9 @@ pub fn unpack_key_slot(value: felt252) -> Option<KeySlot> {
 /// (`zkthread_sig::KEY_NONCE_BOUND`, whose docs give the argument). The AIR moves a key nonce
 /// by one in M31, so a step from `p - 1` wraps to 0; refusing `p - 1` in inputs and outputs
 /// alike keeps every step an integer step and every accepted output an acceptable input (the
-/// last nonce a transaction consumes is 2^31 - 4; a slot at 2^31 - 3 can appear only unchanged).
+/// last nonce a transaction consumes is 2^31 - 4; a slot at 2^31 - 3 can appear only unchanged
+/// at a sub-block's boundary: inside one, two messages at 2^31 - 3 and 2^31 - 2 would step it
+/// to 0, which is why no wallet signs those nonces, `zkthread_sig::check_signable`).
 pub const KEY_NONCE_BOUND: u32 = 0x7ffffffe;
 
 /// `unpack_key_slot`, and a nonce below `KEY_NONCE_BOUND`: the key slot a statement accepts,

@@ -17,7 +17,7 @@ use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt};
 use zkthread_token::SignedTransferTx;
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
-use zkthread_sig::{thread_key_slot_key, KeyCommitment, SignatureError, TransferMessage};
+use zkthread_sig::{check_consumable_nonce, thread_key_slot_key, KeyCommitment, MessageError, SignatureError, TransferMessage};
 use zkthread_store::{Message, MessageBody, NewTransferList, QueuedAuth, Store, ThreadKey, Transfer};
 use zkthread_token::list_batcher::SignedTransferListTx;
 
@@ -41,6 +41,9 @@ pub enum Refused {
     WrongNonce { given: u32, expected: u32 },
     #[error("signed under a key that is not the sender's next key")]
     WrongKey,
+    /// The sender's next nonce is one no settlement can consume (`check_consumable_nonce`).
+    #[error("{0}")]
+    NonceExhausted(MessageError),
     #[error("bad signature: {0}")]
     BadSignature(#[from] SignatureError),
     #[error("the sender's key slot holds no valid key: {0}")]
@@ -233,6 +236,9 @@ async fn check_sender<M: MessageBody>(
     if nonce != state.nonce {
         return Err(Refused::WrongNonce { given: nonce, expected: state.nonce }.into());
     }
+    // Before the signature is stored: no batcher could use it (its slot is exhausted), and
+    // an owner's signatures at the last nonces must not be public (`check_signable`).
+    check_consumable_nonce(nonce).map_err(Refused::NonceExhausted)?;
     if *key != state.key {
         return Err(Refused::WrongKey.into());
     }

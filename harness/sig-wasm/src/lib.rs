@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use starknet_types_core::felt::Felt;
 use zkthread_sig::domain::{account_id, pack_key_slot, transfer_domain, unpack_key_slot};
 use zkthread_sig::wots::{
-    commitment, message_blocks, sign, KeySeed, Message, TransferMessage, MAX_KEY_INDEX, RHO_LEN, SEED_LEN,
+    check_signable, commitment, sign, KeySeed, Message, TransferMessage, MAX_KEY_INDEX, SEED_LEN,
 };
 use zkthread_sig::{KeyCommitment, ListedTransfer, TransferListMessage, M31};
 
@@ -199,9 +199,9 @@ fn domain(chain_id: &str, registry: &str, thread_id: u64, token: &str) -> Result
 
 /// Signs `message` (its next key already the key of `index + 1`) with key `index`.
 fn sign_message<M: Message>(seed: &KeySeed, index: u32, message: &M) -> Result<SignAnswer, String> {
-    // The wallet's check before it spends an index (a nonce that is no M31 element, a list
-    // too long to count).
-    message_blocks(message, &[M31::ZERO; RHO_LEN]).map_err(|e| e.to_string())?;
+    // The wallet's check before it spends an index (a nonce that is no M31 element or one no
+    // settlement can consume, a list too long to count).
+    check_signable(message).map_err(|e| e.to_string())?;
     let signature = sign(seed, index, message).map_err(|e| e.to_string())?;
     Ok(SignAnswer {
         index,

@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
 use crate::wots::{
-    commitment, message_blocks, sign, Hash4, KeyCommitment, KeySeed, Message, MessageError,
-    SignError, Signature, TransferMessage, MAX_KEY_INDEX, RHO_LEN, SEED_LEN,
+    check_signable, commitment, sign, Hash4, KeyCommitment, KeySeed, Message, MessageError,
+    SignError, Signature, TransferMessage, MAX_KEY_INDEX, SEED_LEN,
 };
 
 pub const KEY_FILE_VERSION: u32 = 1;
@@ -386,7 +386,7 @@ impl Wallet {
         &mut self,
         message: &TransferMessage,
     ) -> Result<SignedTransfer, KeystoreError> {
-        message.blocks(&[crate::field::M31::ZERO; RHO_LEN])?;
+        check_signable(message)?;
         let index = self.reserve_index()?;
         self.sign_reserved(index, *message)
     }
@@ -399,7 +399,7 @@ impl Wallet {
         message: &M,
     ) -> Result<SignedMessage<M>, KeystoreError> {
         // Validate before spending an index.
-        message_blocks(message, &[crate::field::M31::ZERO; RHO_LEN])?;
+        check_signable(message)?;
         let index = self.reserve_index()?;
         let mut message = message.clone();
         message.set_next_key(commitment(&self.seed, index + 1)?);
@@ -510,6 +510,33 @@ mod tests {
         let bad = TransferMessage { nonce: crate::field::MODULUS, ..message };
         assert!(matches!(w.sign_next(&bad), Err(KeystoreError::Message(_))));
         assert_eq!(Wallet::open(&path).unwrap().next_index(), 2);
+    }
+
+    /// The last two nonces below the key slot's bound (`2^31 - 3`, `2^31 - 2`) are never
+    /// signed, by any of the wallet's entry points, and spend no index: chained in one proof
+    /// they would wrap the slot's nonce to 0 (`wots::check_signable`). `2^31 - 4`, the last
+    /// nonce a slot can consume, is signed.
+    #[test]
+    fn the_last_nonces_below_the_bound_are_never_signed() {
+        use crate::domain::KEY_NONCE_BOUND;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("thread.key");
+        let mut w = Wallet::create(&path).unwrap();
+        for nonce in [KEY_NONCE_BOUND - 1, KEY_NONCE_BOUND] {
+            let exhausted = |e| matches!(e, KeystoreError::Message(MessageError::NonceExhausted(n)) if n == nonce);
+            assert!(exhausted(w.sign_transfer(&draft(5, nonce)).unwrap_err()), "nonce {nonce}");
+            let message = TransferMessage { nonce, next_key: KeyCommitment::NONE, ..draft_message() };
+            assert!(exhausted(w.sign_message(&message).unwrap_err()), "nonce {nonce}");
+            assert!(exhausted(w.sign_next(&message).unwrap_err()), "nonce {nonce}");
+            assert_eq!(Wallet::open(&path).unwrap().next_index(), 0, "nonce {nonce}: an index spent");
+        }
+        let last = w.sign_transfer(&draft(5, KEY_NONCE_BOUND - 2)).unwrap();
+        verify(&last.key, &last.message, &last.signature).unwrap();
+    }
+
+    fn draft_message() -> TransferMessage {
+        let d = draft(5, 0);
+        TransferMessage { domain: d.domain, from: d.from, to: d.to, amount: d.amount, nonce: 0, next_key: KeyCommitment::NONE }
     }
 
     /// A transfer list is one message: one index for the whole list, chained like a transfer.

@@ -92,7 +92,7 @@ pub use tx_list::{signed_message_digest, transfer_digest, TxDigest, TxListCommit
 #[cfg(feature = "keystore")]
 pub use keystore::{KeystoreError, SignedMessage, SignedTransfer, TransferDraft, Wallet};
 pub use wots::{
-    commitment, digest_in_range, message_blocks, sign, verification_trace, verify, verify_trace,
+    check_consumable_nonce, check_signable, commitment, digest_in_range, message_blocks, sign, verification_trace, verify, verify_trace,
     KeyCommitment, KeySeed, Message, MessageBlocks, MessageError, OneTimeKey, DIGEST_ELEMENT_BOUND,
     PAYLOAD_LEN, SignError, Signature, SignatureError, TransferMessage, VerificationTrace,
 };

@@ -171,6 +171,30 @@ pub trait Message {
     fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError>;
 }
 
+/// What a wallet checks before it signs `msg` (and a service before it stores a signed one):
+/// the message encodes ([`message_blocks`]) and its nonce is one a settlement can consume,
+/// below `KEY_NONCE_BOUND - 1` (`2^31 - 3`).
+///
+/// Why: the AIR steps a key nonce by one in M31, and only the statement's input and output
+/// key slots are held below `KEY_NONCE_BOUND` (`2^31 - 2`), not the key tuples a sub-block
+/// passes between one sender's messages. Two of them at `2^31 - 3` and `2^31 - 2` chained in
+/// one proof would step the slot `2^31 - 3 -> 2^31 - 2 -> 0` and settle it at nonce 0
+/// (helper-73's review). Both signatures are the owner's, so nothing is stolen, but the slot's
+/// nonce wraps; a message at `2^31 - 3` could only settle that way (its own step writes
+/// `2^31 - 2`, refused as an output). So no honest signer signs either.
+pub fn check_signable<M: Message + ?Sized>(msg: &M) -> Result<(), MessageError> {
+    message_blocks(msg, &[M31::ZERO; RHO_LEN])?;
+    check_consumable_nonce(msg.nonce())
+}
+
+/// The nonce rule of [`check_signable`] alone: `nonce < KEY_NONCE_BOUND - 1`.
+pub fn check_consumable_nonce(nonce: u32) -> Result<(), MessageError> {
+    if nonce >= crate::domain::KEY_NONCE_BOUND - 1 {
+        return Err(MessageError::NonceExhausted(nonce));
+    }
+    Ok(())
+}
+
 /// The blocks of `msg` with `rho`:
 /// `[D, A] [p[0..8]] [p[8..12], nonce, K_next[0..3]] [K_next[3], rho, p[12..16]]`.
 pub fn message_blocks<M: Message + ?Sized>(
@@ -215,6 +239,9 @@ pub struct TransferMessage {
 pub enum MessageError {
     #[error("nonce {0} is not an M31 element (must be < 2^31 - 1)")]
     NonceOutOfRange(u32),
+    /// A nonce no settlement can consume ([`check_signable`]).
+    #[error("nonce {0} is exhausted: the last nonce a key slot can consume is 2^31 - 4 (generate a new account key)")]
+    NonceExhausted(u32),
     /// A program's payload field out of its range.
     #[error("message field {field}: {reason}")]
     Field { field: &'static str, reason: &'static str },
