@@ -1062,7 +1062,7 @@ pub fn precheck_on(
     if account.key.is_none() {
         return Some(batcher::Rejection::NoKey);
     }
-    if nonce + 1 >= zkthread_sig::KEY_NONCE_BOUND {
+    if zkthread_sig::check_consumable_nonce(nonce).is_err() {
         return Some(batcher::Rejection::NonceExhausted { nonce });
     }
     let found = after.order(&message.owner, id);

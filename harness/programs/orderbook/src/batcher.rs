@@ -562,7 +562,7 @@ fn check_signature(account: &Account, m: &SignedOrder) -> Result<VerificationTra
     }
     // The key slot's next nonce must stay below `KEY_NONCE_BOUND = p - 1` (the statement
     // refuses more, `zkthread_sig::KEY_NONCE_BOUND`).
-    if given + 1 >= zkthread_sig::KEY_NONCE_BOUND {
+    if zkthread_sig::check_consumable_nonce(given).is_err() {
         return Err(Rejection::NonceExhausted { nonce: given });
     }
     verify_trace(&account.key, &m.message, &m.signature).map_err(Rejection::BadSignature)

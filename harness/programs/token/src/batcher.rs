@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use starknet_types_core::felt::Felt;
-use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot, KEY_NONCE_BOUND};
+use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{
     commitment, sign, verify_trace, KeyCommitment, KeySeed, SignError, Signature, SignatureError,
     TransferMessage, HASH_LEN, RHO_LEN, V,
@@ -375,7 +375,7 @@ impl SignedBatcher {
         }
         // The slot's next nonce must stay below `KEY_NONCE_BOUND` (the statement refuses more,
         // `zkthread_sig::KEY_NONCE_BOUND`): the last nonce a transfer consumes is 2^31 - 4.
-        if nonce + 1 >= KEY_NONCE_BOUND {
+        if zkthread_sig::check_consumable_nonce(nonce).is_err() {
             return Ok(Err(SignedRejection::NonceExhausted { index, nonce }));
         }
         Ok(Ok((key, nonce)))
