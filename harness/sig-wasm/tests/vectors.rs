@@ -220,8 +220,9 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
         sign_request(SEED_A, 0, 1, ALICE, BOB, "100", 0),
         // The next transfer of the same key file: signed under the key the first installs.
         sign_request(SEED_A, 1, 1, ALICE, BOB, "7", 1),
-        // Extremes: the largest amount, nonce and address, and the largest thread id a
-        // JavaScript number holds exactly (the clients refuse larger ones).
+        // Extremes: the largest amount, the last nonce a key slot consumes (2^31 - 4) and
+        // the largest address, and the largest thread id a JavaScript number holds exactly
+        // (the clients refuse larger ones).
         sign_request(
             SEED_B,
             41,
@@ -229,11 +230,14 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
             MAX_ADDRESS,
             ALICE,
             "340282366920938463463374607431768211455",
-            0x7fff_fffe,
+            0x7fff_fffc,
         ),
-        // Refused: nonce 2^31 - 1, the last index (no next key), an amount of 2^128, a felt
-        // above the field prime.
+        // Refused: nonce 2^31 - 1, the two exhausted nonces 2^31 - 3 and 2^31 - 2
+        // (`zkthread_sig::check_signable`), the last index (no next key), an amount of 2^128,
+        // a felt above the field prime.
         sign_request(SEED_A, 2, 1, ALICE, BOB, "1", 0x7fff_ffff),
+        sign_request(SEED_A, 2, 1, ALICE, BOB, "1", 0x7fff_fffd),
+        sign_request(SEED_A, 2, 1, ALICE, BOB, "1", 0x7fff_fffe),
         sign_request(SEED_A, 0x7fff_fffe, 1, ALICE, BOB, "1", 0),
         sign_request(
             SEED_A,
@@ -283,6 +287,9 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
     for refused in &signatures[3..] {
         assert!(refused["answer"]["error"].is_string(), "{refused}");
     }
+    for exhausted in &signatures[4..6] {
+        assert!(exhausted["answer"]["error"].as_str().unwrap().contains("is exhausted"), "{exhausted}");
+    }
 
     // Lists: the wallet at next index `index` signs the same `TransferListMessage`.
     let list_requests = [
@@ -296,10 +303,11 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
             (1 << 53) - 1,
             MAX_ADDRESS,
             &[(ALICE, "340282366920938463463374607431768211455")],
-            0x7fff_fffe,
+            0x7fff_fffc,
         ),
-        // Refused: an empty list, an item's amount of 2^128, an item's receiver above the
-        // field prime, the last index (no next key).
+        // Refused: an exhausted nonce, an empty list, an item's amount of 2^128, an item's
+        // receiver above the field prime, the last index (no next key).
+        list_request(SEED_A, 3, 1, ALICE, &[(BOB, "1")], 0x7fff_fffd),
         list_request(SEED_A, 3, 1, ALICE, &[], 3),
         list_request(
             SEED_A,
@@ -353,10 +361,11 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
     assert_eq!(lists[1]["answer"]["key"], signatures[2]["answer"]["key"]);
     assert_ne!(lists[1]["answer"]["signature"], signatures[2]["answer"]["signature"]);
     let refusal = |n: usize| lists[n]["answer"]["error"].as_str().unwrap_or_default().to_owned();
-    assert!(refusal(2).contains("empty list"), "{}", lists[2]);
-    assert!(refusal(3).starts_with("transfers[1].amount"), "{}", lists[3]);
-    assert!(refusal(4).starts_with("transfers[0].to"), "{}", lists[4]);
-    assert!(refusal(5).contains("leaves no next key"), "{}", lists[5]);
+    assert!(refusal(2).contains("nonce 2147483645 is exhausted"), "{}", lists[2]);
+    assert!(refusal(3).contains("empty list"), "{}", lists[3]);
+    assert!(refusal(4).starts_with("transfers[1].amount"), "{}", lists[4]);
+    assert!(refusal(5).starts_with("transfers[0].to"), "{}", lists[5]);
+    assert!(refusal(6).contains("leaves no next key"), "{}", lists[6]);
 
     // Key slots as the token stores them.
     let slot_of = |key: &Value, nonce: u32| {
