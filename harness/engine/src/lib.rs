@@ -52,8 +52,8 @@ pub use prove::{prove, prove_at, ProveOutcome, Proved};
 pub use reconcile::{reconcile, Reconciled};
 pub use settle::{settle, Sent, SettleOptions, SettleOutcome};
 pub use submit::{
-    admit, admit_list, queued_state, sender_state, thread_contracts, verify_signature, Refused,
-    SenderState, SubmitError, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER,
+    admit, admit_list, check_receiver, queued_state, sender_state, thread_contracts, verify_signature, Refused,
+    Admitted, SenderState, SubmitError, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER,
 };
 
 use zkthread_client::Felt;

@@ -35,6 +35,9 @@ pub enum Refused {
     ZeroAmount,
     #[error("sender and receiver are the same account")]
     SelfTransfer,
+    /// No account could ever spend what it receives ([`check_receiver`]).
+    #[error("receiver {0:#x} is not a Starknet account address (0, or not below 2^251): what it receives could never be spent")]
+    BadReceiver(Felt),
     #[error("sender {0:#x} has no thread key registered in this token")]
     NoKey(Felt),
     #[error("nonce {given} is not the sender's next nonce {expected} (replayed, reordered or stale)")]
@@ -193,6 +196,32 @@ pub fn verify_signature(client: &ChainReader, thread: ThreadKey, tx: &SignedTran
     zkthread_sig::verify(&tx.key, &message, &tx.signature).map_err(Refused::BadSignature)
 }
 
+/// The exclusive upper bound of a Starknet contract address (`2^251`), as big-endian bytes.
+const ADDRESS_BOUND: [u8; 32] = {
+    let mut bytes = [0u8; 32];
+    bytes[0] = 0x08;
+    bytes
+};
+
+/// Refuses a receiver no account can be: 0 (the token's mint/burn address, which
+/// OpenZeppelin's ERC20 refuses as a receiver too) or a felt at or above `2^251`, past every
+/// contract address. The programs prove such a transfer like any other (a balance slot's key is
+/// a hash of any felt), so the tokens it moves would be burned; a wallet's typo must not do that.
+pub fn check_receiver(to: Felt) -> Result<(), Refused> {
+    if to == Felt::ZERO || to.to_bytes_be() >= ADDRESS_BOUND {
+        return Err(Refused::BadReceiver(to));
+    }
+    Ok(())
+}
+
+/// A message admitted and stored, with how many of the thread's messages are pending with it
+/// (counted in the write that stored it).
+#[derive(Clone, Debug)]
+pub struct Admitted<M> {
+    pub message: M,
+    pub pending: usize,
+}
+
 /// Checks `tx` for the thread `thread` (whose contract set is `contracts`, see
 /// [`thread_contracts`]) and stores it as pending.
 pub async fn admit(
@@ -201,7 +230,7 @@ pub async fn admit(
     thread: ThreadKey,
     contracts: &[Felt],
     tx: &SignedTransferTx,
-) -> Result<Transfer, SubmitError> {
+) -> Result<Admitted<Transfer>, SubmitError> {
     if !contracts.contains(&tx.token) {
         return Err(Refused::ForeignToken(tx.token).into());
     }
@@ -211,12 +240,12 @@ pub async fn admit(
     if tx.from == tx.to {
         return Err(Refused::SelfTransfer.into());
     }
+    check_receiver(tx.to)?;
     check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?;
     // Last, so a message changed after signing is refused for the field it breaks first.
     verify_signature(client, thread, tx)?;
-    Ok(store
-        .submit(thread, new_transfer(tx))
-        .map_err(EngineError::Store)?)
+    let (message, pending) = store.submit_counted(thread, new_transfer(tx)).map_err(EngineError::Store)?;
+    Ok(Admitted { message, pending })
 }
 
 /// Checks `tx`'s sender state in the thread: room in its lane, a registered key, and the next
@@ -256,7 +285,7 @@ pub async fn admit_list(
     thread: ThreadKey,
     contracts: &[Felt],
     tx: &SignedTransferListTx,
-) -> Result<Message<NewTransferList>, SubmitError> {
+) -> Result<Admitted<Message<NewTransferList>>, SubmitError> {
     if !contracts.contains(&tx.token) {
         return Err(Refused::ForeignToken(tx.token).into());
     }
@@ -271,9 +300,10 @@ pub async fn admit_list(
         return Err(Refused::ListOverSenderCap { transfers: tx.transfers.len() }.into());
     }
     for (item, (to, amount)) in tx.transfers.iter().enumerate() {
-        let reason = match (*amount == 0, *to == tx.from) {
-            (true, _) => Refused::ZeroAmount,
-            (_, true) => Refused::SelfTransfer,
+        let reason = match (*amount == 0, *to == tx.from, check_receiver(*to)) {
+            (true, _, _) => Refused::ZeroAmount,
+            (_, true, _) => Refused::SelfTransfer,
+            (_, _, Err(bad)) => bad,
             _ => continue,
         };
         return Err(Refused::ListItem { item, reason: Box::new(reason) }.into());
@@ -287,7 +317,8 @@ pub async fn admit_list(
         return Err(Refused::SenderTransfersFull { queued, adding: tx.transfers.len() }.into());
     }
     verify_list_signature(client, thread, tx)?;
-    Ok(store.submit(thread, new_transfer_list(tx)).map_err(EngineError::Store)?)
+    let (message, pending) = store.submit_counted(thread, new_transfer_list(tx)).map_err(EngineError::Store)?;
+    Ok(Admitted { message, pending })
 }
 
 /// Whether a list's signature verifies under the key it names, for the thread's domain.
@@ -306,6 +337,23 @@ mod tests {
 
     fn queued(id: u64, nonce: u32) -> QueuedAuth {
         QueuedAuth { id, nonce, key: key(nonce).to_u32(), next_key: key(nonce + 1).to_u32(), transfers: 1 }
+    }
+
+    /// 0 and every felt from 2^251 up are refused as receivers; the last contract address
+    /// below 2^251 and an ordinary one pass.
+    #[test]
+    fn receivers_no_account_can_be_are_refused() {
+        let bound = Felt::from_hex("0x800000000000000000000000000000000000000000000000000000000000000").unwrap();
+        for bad in [Felt::ZERO, bound, bound + Felt::ONE, Felt::MAX] {
+            assert!(matches!(check_receiver(bad), Err(Refused::BadReceiver(to)) if to == bad), "{bad:#x}");
+        }
+        for good in [Felt::ONE, Felt::from(0xb0bu64), bound - Felt::ONE] {
+            assert!(check_receiver(good).is_ok(), "{good:#x}");
+        }
+        assert_eq!(
+            Refused::BadReceiver(Felt::ZERO).to_string(),
+            "receiver 0x0 is not a Starknet account address (0, or not below 2^251): what it receives could never be spent"
+        );
     }
 
     /// The queue copy read before the chain: whether or not the queued transfers settled in

@@ -19,7 +19,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use zkthread_engine::token::TokenMessage;
-use zkthread_engine::{admit, admit_list, hex, sender_state, EngineError, Refused, SubmitError};
+use zkthread_engine::{admit, admit_list, hex, Admitted, sender_state, EngineError, Refused, SubmitError};
 use zkthread_store::{MessageBody, NewTransferList, Store, StoreError, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
 
 use crate::wire::{
@@ -112,8 +112,7 @@ async fn submit(
     // One admission at a time: each checks the nonce against the queue the previous one left.
     let _admitting = shared.admission.lock().await;
     let contracts = shared.contracts().await?;
-    let stored = admit(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
-    let pending = shared.store.pending_count(shared.thread).map_err(EngineError::from)?;
+    let Admitted { message: stored, pending } = admit(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
     tracing::info!(id = stored.id, pending, "transfer accepted");
     shared.wake.notify_one();
     Ok((
@@ -134,8 +133,8 @@ async fn submit_list(
     let tx = request.to_tx().map_err(ApiError::bad_request)?;
     let _admitting = shared.admission.lock().await;
     let contracts = shared.contracts().await?;
-    let stored = admit_list(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
-    let pending = shared.store.pending_count(shared.thread).map_err(EngineError::from)?;
+    let Admitted { message: stored, pending } =
+        admit_list(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
     tracing::info!(id = stored.id, transfers = tx.transfers.len(), pending, "list accepted");
     shared.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(Accepted { id: stored.id, status: "pending".into(), pending })))

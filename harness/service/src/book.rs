@@ -164,8 +164,7 @@ async fn submit(
         return Err(refusal.into());
     }
     let key = shared.thread();
-    let stored = shared.store.submit(key, order).map_err(store_error)?;
-    let pending = shared.store.pending_count(key).map_err(store_error)?;
+    let (stored, pending) = shared.store.submit_counted(key, order).map_err(store_error)?;
     tracing::info!(id = stored.id, pending, "order message accepted");
     shared.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(Accepted { id: stored.id, status: "pending".into(), pending })))

@@ -641,8 +641,15 @@ impl<M: MessageBody> Store<M> {
     /// Adds a message (a token transfer, or another program's message) at the end of the
     /// thread's pending list; returns it with its id.
     pub fn submit(&self, thread: ThreadKey, body: M) -> Result<Message<M>> {
+        self.submit_counted(thread, body).map(|(stored, _)| stored)
+    }
+
+    /// [`Store::submit`], also returning how many messages the thread has pending with this
+    /// one, counted in the same write transaction: a service answers with the count, and a
+    /// second read after the commit could fail and turn a stored message into an error.
+    pub fn submit_counted(&self, thread: ThreadKey, body: M) -> Result<(Message<M>, usize)> {
         let txn = self.begin_write(thread)?;
-        let stored = {
+        let counted = {
             let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
             let id = counters
                 .get(NEXT_TRANSFER_ID)
@@ -658,12 +665,17 @@ impl<M: MessageBody> Store<M> {
             pending
                 .insert((scope.as_str(), id), json.as_str())
                 .map_err(db_error)?;
+            let mut count = 0;
+            for entry in pending.range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX)).map_err(db_error)? {
+                entry.map_err(db_error)?;
+                count += 1;
+            }
             let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
             set_queued(&mut queue, &scope, &stored, true)?;
-            stored
+            (stored, count)
         };
         txn.commit().map_err(db_error)?;
-        Ok(stored)
+        Ok(counted)
     }
 
     /// The thread's pending messages in submission order.

@@ -388,7 +388,7 @@ fn a_transfer_is_placed_once_as_it_moves() {
 }
 
 #[test]
-fn pending_count_counts_only_the_threads_pending_transfers() {
+fn pending_counts_count_only_the_threads_pending_transfers() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.pending_count(thread(1)).unwrap(), 0);
@@ -399,6 +399,11 @@ fn pending_count_counts_only_the_threads_pending_transfers() {
     store.record_batch(thread(1), sub_block(0, vec![a]), vec![]).unwrap();
     assert_eq!(store.pending_count(thread(1)).unwrap(), 1);
     assert_eq!(store.pending_count(thread(2)).unwrap(), 1);
+    // `submit_counted` counts in its own write: this thread's pending, the new one included.
+    let (c, pending) = store.submit_counted(thread(1), transfer(3, 4, 5)).unwrap();
+    assert_eq!(pending, 2);
+    assert_eq!(store.pending(thread(1)).unwrap().last().map(|t| t.id), Some(c.id));
+    assert_eq!(store.submit_counted(thread(2), transfer(3, 4, 5)).unwrap().1, 2);
 }
 
 #[test]

@@ -26,7 +26,7 @@ use zkthread_client::{ChainReader, Felt};
 use zkthread_client::registry::Registry;
 use zkthread_engine::codec::new_transfer_list;
 use zkthread_engine::program::TokenProgram;
-use zkthread_engine::{queued_state, Refused, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER};
+use zkthread_engine::{check_receiver, queued_state, Refused, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER};
 use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
 use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::SignedTransferTx;
@@ -467,6 +467,7 @@ fn parse_transfer(args: &SubmitArgs, from: Felt) -> Result<Fields> {
                 hex(from)
             );
         }
+        check_receiver(to).map_err(|refused| anyhow::anyhow!("--to: {refused}"))?;
         transfers.push((to, amount));
     }
     Ok(Fields { token, from, transfers })

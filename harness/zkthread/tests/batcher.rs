@@ -419,6 +419,12 @@ fn a_thread_of_the_list_program_settles_signed_lists(world: &World) {
     let (status, refused) = http.send(http.client.post(format!("{}/lists", served.url)).json(&changed));
     assert_eq!(status, 422, "{refused}");
     assert!(refused["error"].as_str().unwrap().starts_with("bad signature"), "{refused}");
+    // A list with an item to address 0: refused for that item before its signature is read.
+    let mut burning = changed.clone();
+    burning["transfers"] = serde_json::json!([{ "to": account(0), "amount": "2" }, { "to": "0x0", "amount": "1" }]);
+    let (status, refused) = http.send(http.client.post(format!("{}/lists", served.url)).json(&burning));
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["error"].as_str().unwrap().starts_with("list item 1: receiver 0x0 is not a Starknet account"), "{refused}");
     let settled = http.wait_settled(&served.url, id);
     assert_eq!(settled["sequence"], 1, "{settled}");
     served.kill();

@@ -166,6 +166,11 @@ fn every_command_fails_with_the_documented_error_document() {
             [&["tx", "submit"][..], &thread, &["--token", "0x5", "--from", "0x1", "--to", "0x2", "--amount", "0"]].concat(),
             "--amount must be above zero",
         ),
+        (
+            "tx submit to 0",
+            [&["tx", "submit"][..], &thread, &["--token", "0x5", "--from", "0x1", "--to", "0x0", "--amount", "5"]].concat(),
+            "--to: receiver 0x0 is not a Starknet account address",
+        ),
         ("batch", [&["batch"][..], &thread].concat(), "no node"),
         ("prove", [&["prove", "--data-dir", not_a_dir.to_str().unwrap()][..], &thread].concat(), "opening the data directory"),
         ("settle", [&["settle"][..], &thread].concat(), "no node"),

@@ -60,6 +60,10 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     let next_nonce = format!("not the sender's next nonce {}", valid.nonce);
     http.refused(&url, http.post_json(&url, &tampered(&|v| v["nonce"] = 7.into())), 422, &next_nonce);
     http.refused(&url, http.post_json(&url, &tampered(&|v| v["to"] = "0xnope".into())), 400, "to:");
+    // A receiver no account can be is refused for that, before its (now broken) signature.
+    http.refused(&url, http.post_json(&url, &tampered(&|v| v["to"] = "0x0".into())), 422, "receiver 0x0 is not a Starknet account address");
+    let past = "0x800000000000000000000000000000000000000000000000000000000000000";
+    http.refused(&url, http.post_json(&url, &tampered(&|v| v["to"] = past.into())), 422, "not below 2^251");
     http.refused(&url, http.post_json(&url, &tampered(&|v| v["extra"] = 1.into())), 422, "extra");
     http.refused(&url, http.get(format!("{url}/transfers/999999")), 404, "no transfer 999999");
     http.refused(&url, http.get(format!("{url}/transfers/abc")), 400, "not a number");
@@ -71,6 +75,8 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     // Accepted: the valid one; its replay is refused by nonce; two more through the CLI.
     let (status, accepted) = http.post_json(&url, &request(&valid));
     assert_eq!(status, 202, "{accepted}");
+    // Counted in the write that stored it: no batcher can have taken it yet.
+    assert_eq!(accepted["pending"], 1, "{accepted}");
     let first = accepted["id"].as_u64().unwrap();
     let (status, replay) = http.post_json(&url, &request(&valid));
     assert_eq!(status, 422, "{replay}");
