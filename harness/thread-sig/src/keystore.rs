@@ -92,6 +92,20 @@ pub struct TransferDraft {
     pub nonce: u32,
 }
 
+impl TransferDraft {
+    /// The message this draft signs, with `next_key` still to be filled in (`NONE`).
+    pub fn message(&self) -> TransferMessage {
+        TransferMessage {
+            domain: self.domain,
+            from: self.from,
+            to: self.to,
+            amount: self.amount,
+            nonce: self.nonce,
+            next_key: KeyCommitment::NONE,
+        }
+    }
+}
+
 /// A signature with what a batcher needs to check it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedMessage<M> {
@@ -370,14 +384,7 @@ impl Wallet {
         draft: &TransferDraft,
     ) -> Result<SignedTransfer, KeystoreError> {
         // `sign_next` installs the next key (and validates before spending an index).
-        self.sign_next(&TransferMessage {
-            domain: draft.domain,
-            from: draft.from,
-            to: draft.to,
-            amount: draft.amount,
-            nonce: draft.nonce,
-            next_key: KeyCommitment::NONE,
-        })
+        self.sign_next(&draft.message())
     }
 
     /// Signs an arbitrary message (e.g. rotating to a key of another seed) with the next
@@ -525,18 +532,13 @@ mod tests {
         for nonce in [KEY_NONCE_BOUND - 1, KEY_NONCE_BOUND] {
             let exhausted = |e| matches!(e, KeystoreError::Message(MessageError::NonceExhausted(n)) if n == nonce);
             assert!(exhausted(w.sign_transfer(&draft(5, nonce)).unwrap_err()), "nonce {nonce}");
-            let message = TransferMessage { nonce, next_key: KeyCommitment::NONE, ..draft_message() };
+            let message = draft(5, nonce).message();
             assert!(exhausted(w.sign_message(&message).unwrap_err()), "nonce {nonce}");
             assert!(exhausted(w.sign_next(&message).unwrap_err()), "nonce {nonce}");
             assert_eq!(Wallet::open(&path).unwrap().next_index(), 0, "nonce {nonce}: an index spent");
         }
         let last = w.sign_transfer(&draft(5, KEY_NONCE_BOUND - 2)).unwrap();
         verify(&last.key, &last.message, &last.signature).unwrap();
-    }
-
-    fn draft_message() -> TransferMessage {
-        let d = draft(5, 0);
-        TransferMessage { domain: d.domain, from: d.from, to: d.to, amount: d.amount, nonce: 0, next_key: KeyCommitment::NONE }
     }
 
     /// A transfer list is one message: one index for the whole list, chained like a transfer.

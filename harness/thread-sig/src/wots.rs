@@ -240,7 +240,7 @@ pub enum MessageError {
     #[error("nonce {0} is not an M31 element (must be < 2^31 - 1)")]
     NonceOutOfRange(u32),
     /// A nonce no settlement can consume ([`check_signable`]).
-    #[error("nonce {0} is exhausted: the last nonce a key slot can consume is 2^31 - 4 (generate a new account key)")]
+    #[error("nonce {0} is exhausted: the last nonce a key slot can consume is 2^31 - 4 (a new key does not reset it: this account can send no more here)")]
     NonceExhausted(u32),
     /// A program's payload field out of its range.
     #[error("message field {field}: {reason}")]
