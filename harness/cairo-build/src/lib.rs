@@ -217,7 +217,8 @@ pub enum Rebuild {
     #[default]
     Always,
     /// Only if a file under `contracts/`, the root `Scarb.toml` or the front-end binary is newer
-    /// than the oldest Sierra artifact (or there is none). CASM and hashes are always redone.
+    /// than the oldest Sierra artifact of the requested packages (of all, when none is named),
+    /// or there is none. CASM and hashes are always redone.
     IfStale,
 }
 
@@ -250,7 +251,7 @@ pub fn build_contracts_with(
         .any(|package| !has_artifacts(&artifact_dir, package));
     if options.rebuild == Rebuild::Always
         || missing
-        || is_stale(repo_root, &artifact_dir, &frontend.program)?
+        || is_stale(repo_root, &artifact_dir, &frontend.program, &options.packages)?
     {
         if options.packages.is_empty() {
             frontend.build(repo_root, None)?;
@@ -278,8 +279,16 @@ fn has_artifacts(artifact_dir: &Path, package: &str) -> bool {
     })
 }
 
-/// Whether the Sierra artifacts may be older than their inputs.
-fn is_stale(repo_root: &Path, artifact_dir: &Path, frontend: &Path) -> Result<bool> {
+/// Whether the Sierra artifacts of `packages` (of every package, if empty) may be older than
+/// their inputs. Only the requested packages' artifacts count: a process that rebuilt its own
+/// packages after a contract edit must find them fresh, although other packages' artifacts are
+/// still older than the edit (comparing against every artifact rebuilt them in each later
+/// process, a rebuild storm across a test run). Any file under `contracts/` counts as an input
+/// of every package, since packages depend on each other.
+fn is_stale(repo_root: &Path, artifact_dir: &Path, frontend: &Path, packages: &[String]) -> Result<bool> {
+    let requested = |name: &str| {
+        packages.is_empty() || packages.iter().any(|package| name.starts_with(&format!("{package}_")))
+    };
     let modified = |path: &Path| -> Result<std::time::SystemTime> {
         fs::metadata(path)
             .and_then(|meta| meta.modified())
@@ -299,7 +308,8 @@ fn is_stale(repo_root: &Path, artifact_dir: &Path, frontend: &Path) -> Result<bo
                 source,
             })?
             .path();
-        if path.to_string_lossy().ends_with(SIERRA_SUFFIX) {
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.ends_with(SIERRA_SUFFIX) && requested(&name) {
             let time = modified(&path)?;
             oldest_artifact =
                 Some(oldest_artifact.map_or(time, |old: std::time::SystemTime| old.min(time)));
@@ -653,6 +663,41 @@ mod tests {
         assert_eq!(casm.compiled_class_hash(), artifact.casm_hash);
         assert_eq!(artifact.sierra.class_hash(), artifact.class_hash);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// After a contract edit, a package rebuilt since is fresh for a caller that asks for it,
+    /// while a package not rebuilt (and a caller asking for everything) still sees stale
+    /// artifacts; an edit after every artifact makes all of them stale.
+    #[test]
+    fn staleness_is_judged_by_the_requested_packages_artifacts() {
+        use std::time::{Duration, SystemTime};
+        let repo = std::env::temp_dir().join(format!("zkthread-cairo-stale-{}", std::process::id()));
+        let artifacts = repo.join("artifacts");
+        fs::create_dir_all(repo.join("contracts").join("token")).unwrap();
+        fs::create_dir_all(&artifacts).unwrap();
+        let at = |path: PathBuf, seconds: u64| {
+            let file = fs::File::create(&path).unwrap();
+            file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + seconds)).unwrap();
+            path
+        };
+        at(repo.join("Scarb.toml"), 0);
+        let frontend = at(repo.join("frontend"), 0);
+        let edit = repo.join("contracts").join("token").join("lib.cairo");
+        at(edit.clone(), 10);
+        at(artifacts.join("token_ThreadToken.contract_class.json"), 20);
+        at(artifacts.join("registry_ThreadRegistry.contract_class.json"), 5);
+        let stale = |packages: &[&str]| {
+            let packages: Vec<String> = packages.iter().map(|p| p.to_string()).collect();
+            is_stale(&repo, &artifacts, &frontend, &packages).unwrap()
+        };
+        assert!(!stale(&["token"]), "rebuilt after the edit");
+        assert!(stale(&["registry"]), "older than the edit");
+        assert!(stale(&["token", "registry"]));
+        assert!(stale(&[]), "every package counts when none is named");
+        at(edit, 30);
+        assert!(stale(&["token"]), "edited after its artifact");
+        assert!(stale(&["escrow"]), "no artifact at all");
+        fs::remove_dir_all(&repo).unwrap();
     }
 
     #[test]
