@@ -42,6 +42,16 @@ pub enum WireError {
 }
 
 pub fn parse_felt(field: &'static str, value: &str) -> Result<Felt, WireError> {
+    felt_from_text(value).ok_or_else(|| WireError::Felt {
+        field,
+        value: value.to_owned(),
+    })
+}
+
+/// A felt from `0x`-hex (at most 64 digits) or decimal text, `None` unless the text names a
+/// number below the field prime exactly: `Felt::from_*_str` reduce modulo p, so a value at or
+/// past p would silently become another (p + 4 would name address 4).
+pub fn felt_from_text(value: &str) -> Option<Felt> {
     let text = value.trim();
     let parsed = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         (!hex.is_empty() && hex.len() <= 64 && hex.chars().all(|c| c.is_ascii_hexdigit()))
@@ -52,14 +62,7 @@ pub fn parse_felt(field: &'static str, value: &str) -> Result<Felt, WireError> {
             .then(|| Felt::from_dec_str(text).ok())
             .flatten()
     };
-    // Felt::from_*_str reduce modulo p: refuse anything that did not round-trip.
-    match parsed {
-        Some(felt) if felt_text_round_trips(text, &felt) => Ok(felt),
-        _ => Err(WireError::Felt {
-            field,
-            value: value.to_owned(),
-        }),
-    }
+    parsed.filter(|felt| felt_text_round_trips(text, felt))
 }
 
 fn felt_text_round_trips(text: &str, felt: &Felt) -> bool {

@@ -9,6 +9,7 @@ use zkthread_cairo_build::{build_contracts_with, BuildOptions, ContractArtifact,
 use zkthread_client::registry::Registry;
 use zkthread_client::token::{Token, TokenConfig};
 use zkthread_client::{ChainClient, ChainReader, Felt, Url};
+use zkthread_service::wire::felt_from_text;
 
 /// Cairo packages and contracts the CLI deploys.
 pub const REGISTRY: (&str, &str) = ("registry", "ThreadRegistry");
@@ -71,21 +72,10 @@ impl ChainArgs {
     }
 }
 
-/// A felt from `0x...` hex or a decimal string.
+/// A felt from `0x...` hex or a decimal string, refused unless it names a number below the
+/// field prime exactly (the service's rule, `felt_from_text`: no silent reduction modulo p).
 pub fn parse_felt(what: &str, text: &str) -> Result<Felt> {
-    let text = text.trim();
-    let parsed = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            None
-        } else {
-            Felt::from_hex(text).ok()
-        }
-    } else if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
-        Felt::from_dec_str(text).ok()
-    } else {
-        None
-    };
-    parsed.ok_or_else(|| anyhow!("{what}: {text:?} is not a felt (0x-hex or decimal)"))
+    felt_from_text(text).ok_or_else(|| anyhow!("{what}: {:?} is not a felt (0x-hex or decimal, below the field prime)", text.trim()))
 }
 
 /// For clap: `--flag 0x...`.
@@ -290,5 +280,10 @@ mod tests {
         assert!(parse_felt("x", "0xzz").is_err());
         assert!(parse_felt("x", "ten").is_err());
         assert!(parse_felt("x", "").is_err());
+        // At or past the prime: refused, never reduced (p + 4 is not address 4).
+        let p = "0x800000000000011000000000000000000000000000000000000000000000001";
+        assert!(parse_felt("x", p).is_err());
+        assert!(parse_felt("x", "3618502788666131213697322783095070105623107215331596699973092056135872020485").is_err());
+        assert_eq!(parse_felt("x", "0x800000000000011000000000000000000000000000000000000000000000000").unwrap(), Felt::MAX);
     }
 }

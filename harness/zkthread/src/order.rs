@@ -265,14 +265,15 @@ pub async fn run_order(command: OrderCommand, data_dir: &Path, json: bool) -> Re
         next_key: KeyCommitment::NONE,
     };
     let signed = wallet.sign_next(&message).context("signing the order")?;
-    store.submit(key, StoredOrder::new(owner, &signed))?;
+    // Counted in the write: once the signed message is stored, nothing may fail.
+    let (_, pending) = store.submit_counted(key, StoredOrder::new(owner, &signed))?;
     let report = QueuedReport {
         queue: store.path().display().to_string(),
         owner: hex(owner),
         id: signer.id,
         action: if place.is_some() { "place" } else { "cancel" },
         nonce: message.nonce,
-        pending: store.pending_count(key)?,
+        pending,
     };
     if json {
         return print_json(&report);

@@ -26,7 +26,7 @@ use zkthread_client::{ChainReader, Felt};
 use zkthread_client::registry::Registry;
 use zkthread_engine::codec::new_transfer_list;
 use zkthread_engine::program::TokenProgram;
-use zkthread_engine::{check_receiver, queued_state, Refused, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER};
+use zkthread_engine::{check_receiver, queued_state, thread_contracts, Refused, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER};
 use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
 use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::SignedTransferTx;
@@ -134,6 +134,11 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
     let client = args.chain.connect_read_only().await?;
     let thread = args.thread.key();
     let program = thread_program(&client, thread).await?;
+    // Before anything is signed: a transfer in a token outside the thread is never batched,
+    // and its one-time key index would be spent for nothing.
+    if !thread_contracts(&client, thread).await?.contains(&fields.token) {
+        bail!("{}", Refused::ForeignToken(fields.token));
+    }
     if program == TokenProgram::Signed && fields.transfers.len() > 1 {
         bail!(
             "thread {} runs the signed program (one transfer per signature): submit the {} transfers one by one, \
@@ -204,8 +209,10 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
             };
             let (id, pending) = match destination {
                 Destination::Store(store) => {
-                    let stored = store.submit(thread, new_transfer(&tx))?;
-                    (stored.id, store.pending(thread)?.len())
+                    // Counted in the same write: once it commits, nothing may fail (a user told
+                    // "error" would sign the transfer again at the next nonce and pay twice).
+                    let (stored, pending) = store.submit_counted(thread, new_transfer(&tx))?;
+                    (stored.id, pending)
                 }
                 Destination::Server(server) => {
                     let accepted = server.post(&tx).await?;
@@ -234,9 +241,9 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
             };
             let (id, pending) = match destination {
                 Destination::Store(store) => {
-                    let lists = store.program::<NewTransferList>();
-                    let stored = lists.submit(thread, new_transfer_list(&tx))?;
-                    (stored.id, lists.pending(thread)?.len())
+                    let (stored, pending) =
+                        store.program::<NewTransferList>().submit_counted(thread, new_transfer_list(&tx))?;
+                    (stored.id, pending)
                 }
                 Destination::Server(server) => {
                     let accepted = server.post_list(&tx).await?;
@@ -286,7 +293,8 @@ fn check_queue((queued, queued_transfers): (usize, Option<usize>), program: Toke
         let Some(queued_transfers) = queued_transfers else {
             bail!("the server did not say how many transfers the sender has queued (`queued_transfers` of GET /senders): a list is not signed without it");
         };
-        if queued_transfers + adding > MAX_QUEUED_TRANSFERS_PER_SENDER {
+        // The count is the server's: one past any cap must not overflow.
+        if queued_transfers.saturating_add(adding) > MAX_QUEUED_TRANSFERS_PER_SENDER {
             bail!("{}", Refused::SenderTransfersFull { queued: queued_transfers, adding });
         }
     }
@@ -378,6 +386,14 @@ async fn read_key_slot(client: &ChainReader, fields: &Fields) -> Result<(KeyComm
     Ok((key, nonce))
 }
 
+/// After a post whose answer is lost (a timeout, a reset, a success status with a body that is
+/// not `Accepted`) the message may be queued: signing it again could pay twice.
+const MAYBE_QUEUED: &str = "the message may be queued: do not sign it again before \
+     `GET /senders/{token}/{sender}` on the server shows whether its nonce was taken";
+
+/// How long the CLI waits for the service (its admission reads the chain: a few node calls).
+const SERVER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// A `zkthread serve` API.
 struct Server {
     base: String,
@@ -390,7 +406,7 @@ impl Server {
         reqwest::Url::parse(&base).with_context(|| format!("--server: {url:?} is not a URL"))?;
         Ok(Server {
             base,
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder().timeout(SERVER_TIMEOUT).build().context("building the HTTP client")?,
         })
     }
 
@@ -399,7 +415,7 @@ impl Server {
     /// there (messages, transfers).
     async fn sender_state(&self, fields: &Fields) -> Result<((KeyCommitment, u32), (usize, Option<usize>))> {
         let url = format!("{}/senders/{}/{}", self.base, hex(fields.token), hex(fields.from));
-        let view: SenderView = self.answer(self.http.get(&url)).await?;
+        let view: SenderView = self.answer(self.http.get(&url), false).await?;
         let key = KeyCommitment::from_u32(view.key)
             .map_err(|_| anyhow::anyhow!("the server's key for the sender is not canonical M31 words"))?;
         Ok(((key, view.nonce), (view.queued, view.queued_transfers)))
@@ -410,7 +426,7 @@ impl Server {
             .http
             .post(format!("{}/transfers", self.base))
             .json(&TransferRequest::from_tx(tx));
-        self.answer(request).await
+        self.answer(request, true).await
     }
 
     async fn post_list(&self, tx: &SignedTransferListTx) -> Result<Accepted> {
@@ -418,21 +434,23 @@ impl Server {
             .http
             .post(format!("{}/lists", self.base))
             .json(&TransferListRequest::from_tx(tx));
-        self.answer(request).await
+        self.answer(request, true).await
     }
 
-    /// The JSON answer, or the server's `{"error"}` reason as the error.
-    async fn answer<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T> {
+    /// The JSON answer, or the server's `{"error"}` reason as the error; for a post (`posted`)
+    /// a lost answer says the message may be queued.
+    async fn answer<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder, posted: bool) -> Result<T> {
+        let caution = if posted { format!(": {MAYBE_QUEUED}") } else { String::new() };
         let response = request
             .send()
             .await
-            .with_context(|| format!("cannot reach the server {}", self.base))?;
+            .with_context(|| format!("no answer from the server {}{caution}", self.base))?;
         let status = response.status();
         if status.is_success() {
             return response
                 .json()
                 .await
-                .with_context(|| format!("unexpected answer from the server {}", self.base));
+                .with_context(|| format!("the server {} answered {status} with an unreadable body{caution}", self.base));
         }
         let reason = match response.json::<ErrorBody>().await {
             Ok(body) => body.error,

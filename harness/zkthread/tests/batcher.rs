@@ -343,6 +343,15 @@ fn a_thread_of_the_list_program_settles_signed_lists(world: &World) {
     }
     let refused = world.cli(&wide.iter().map(String::as_str).collect::<Vec<_>>());
     assert_one_line_error(&refused, "the list pays 146 accounts: 148 slots, and one settlement carries at most 147");
+    // The sender's own key file, offered for a contract outside the thread (the registry):
+    // refused before signing, so the same key file signs next.
+    let key_file = world.data_dir.path().join("keys").join(format!("{}-{token}.json", account(1)));
+    let registry = format!("{:#x}", world.registry.address);
+    let foreign = world.cli(&[
+        "tx", "submit", "--thread", &lists, "--token", &registry, "--from", &account(1), "--to", &account(2),
+        "--amount", "1", "--key-file", key_file.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&foreign, &format!("token {registry} is not in the thread's contract set"));
     let submitted = json(&submit(&lists, 1, &[(2, 5), (3, 6), (2, 7)]));
     check("tx submit", &submitted);
     assert_eq!((submitted["program"].as_str(), submitted["to"].is_null()), (Some("list"), true));
@@ -474,6 +483,10 @@ fn tx_submit_rejects_bad_arguments_in_one_line() {
         "--from: \"0xzz\" is not a felt",
     );
     assert_one_line_error(&submit("0x1", "0x1", "5"), "self-transfer");
+    // The field prime plus 4 names no felt: never read as (a transfer to) address 4.
+    let past_p = "3618502788666131213697322783095070105623107215331596699973092056135872020485";
+    assert_one_line_error(&submit("0x1", past_p, "5"), "--to: \"3618502788666131213697322783095070105623107215331596699973092056135872020485\" is not a felt");
+    assert_one_line_error(&submit("0x1", "0x0", "5"), "--to: receiver 0x0 is not a Starknet account address");
     let unpaired = zkthread()
         .args(["tx", "submit", "--registry", "0x123", "--thread", "1", "--token", "0x5", "--from", "0x1"])
         .args(["--to", "0x2", "--to", "0x3", "--amount", "5"])
