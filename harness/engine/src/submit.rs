@@ -208,10 +208,17 @@ const ADDRESS_BOUND: [u8; 32] = {
 /// contract address. The programs prove such a transfer like any other (a balance slot's key is
 /// a hash of any felt), so the tokens it moves would be burned; a wallet's typo must not do that.
 pub fn check_receiver(to: Felt) -> Result<(), Refused> {
-    if to == Felt::ZERO || to.to_bytes_be() >= ADDRESS_BOUND {
+    if !is_account_address(to) {
         return Err(Refused::BadReceiver(to));
     }
     Ok(())
+}
+
+/// Whether `address` could be an account: above 0 and below `2^251`, the bound of a
+/// `ContractAddress` (a node refuses to decode calldata past it, so a client's address is
+/// checked before it reaches one).
+pub fn is_account_address(address: Felt) -> bool {
+    address != Felt::ZERO && address.to_bytes_be() < ADDRESS_BOUND
 }
 
 /// A message admitted and stored, with how many of the thread's messages are pending with it

@@ -27,10 +27,10 @@ use zkthread_client::{ChainClient, Felt};
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::orderbook::{
     side_name,
-    action, admit_order, known_orders, next_nonce, owed_taker, settle_round, slot_budget, uncross_owed, Market, MarketError, OrderRefusal,
+    action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, settle_round, slot_budget, uncross_owed, Market, MarketError, OrderRefusal,
     OrderState, Round, StoredOrder,
 };
-use zkthread_engine::{hex, EngineError, Observer, SettleOutcome};
+use zkthread_engine::{hex, is_account_address, EngineError, Observer, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
 
 use crate::api::{health, message_status, sub_block_view, ApiError, MAX_BODY_BYTES};
@@ -119,6 +119,8 @@ pub fn router(shared: Arc<BookShared>) -> Router {
         .route("/health", get(health))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared)
+        .fallback(crate::api::no_route)
+        .layer(axum::middleware::map_response(crate::api::json_errors))
 }
 
 impl From<MarketError> for ApiError {
@@ -187,6 +189,9 @@ async fn signer(
     Path(address): Path<String>,
 ) -> Result<Json<SignerView>, ApiError> {
     let owner = parse_felt("address", &address).map_err(ApiError::bad_request)?;
+    if !is_account_address(owner) {
+        return Err(OrderRefusal::Refused(not_an_account(owner)).into());
+    }
     let key = shared.thread();
     let account = shared.market.account(shared.client.reader(), owner).await?;
     let queued = shared.store.queued_in_lane(key, &format!("{owner:#x}")).map_err(store_error)?;

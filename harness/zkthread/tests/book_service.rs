@@ -189,6 +189,14 @@ fn the_book_service_admits_signed_orders_refuses_replays_and_tampering_and_settl
     let mut tampered = ask.clone();
     tampered["place"][2] = 101.into();
     http.refused(http.post(&tampered), 422, "bad signature", 0);
+    // An owner past the address bound: refused before any node call (which could not decode
+    // it and would have answered 503), on both routes.
+    let past = "0x800000000000000000000000000000000000000000000000000000000000000";
+    let mut unbound = ask.clone();
+    unbound["owner"] = past.into();
+    http.refused(http.post(&unbound), 422, "is not a Starknet account address", 0);
+    let (status, refused) = http.get(&format!("/signers/{past}"));
+    assert_eq!(status, 422, "{refused}");
     let (status, accepted) = http.post(&ask);
     assert_eq!(status, 202, "{accepted}");
     let ask_id = accepted["id"].as_u64().unwrap();

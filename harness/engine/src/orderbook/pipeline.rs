@@ -1072,6 +1072,12 @@ pub fn precheck_on(
     batcher::slot_refusal(place.is_some(), id, &found)
 }
 
+/// Why an order message's owner, or a signer a client asks about, is refused: no account can
+/// be that address.
+pub fn not_an_account(owner: Felt) -> String {
+    format!("owner {owner:#x} is not a Starknet account address (0, or not below 2^251)")
+}
+
 /// Why [`admit_order`] refuses a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderRefusal {
@@ -1102,6 +1108,10 @@ pub async fn admit_order(
     order: &StoredOrder,
 ) -> Result<Option<OrderRefusal>> {
     let key = market.thread_key();
+    // Before any node call: the node cannot decode an owner past the address bound.
+    if !crate::is_account_address(order.owner) {
+        return Ok(Some(OrderRefusal::Refused(not_an_account(order.owner))));
+    }
     let queued = queued_of(store, key, order.owner)?;
     // Before any node call: one owner cannot fill the book's rounds (pending messages are
     // matched oldest first).
