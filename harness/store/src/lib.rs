@@ -784,7 +784,9 @@ impl<M: MessageBody> Store<M> {
     /// What is queued in a sender lane ([`MessageBody::lane`]) of the thread: its signed
     /// messages that are pending or in an in-flight sub-block, in submission order.
     pub fn queued_in_lane(&self, thread: ThreadKey, sender: &str) -> Result<Vec<QueuedAuth>> {
-        let txn = self.db.begin_read().map_err(db_error)?;
+        // Checked like every other read: a lane of another program's thread is refused before
+        // a client signs against it, not found empty.
+        let txn = self.begin_read(thread)?;
         let queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
         let scope = thread.scope();
         let mut out = Vec::new();

@@ -724,6 +724,9 @@ fn a_thread_holds_one_programs_messages_and_refuses_another_type() {
         other.submit(thread(1), OtherProgramTestMessage { note: "no".into() }).err(),
         store.pending(thread(2)).err(),
         store.sub_blocks(thread(2)).err(),
+        // A sender lane too: what a client signs against must not read as an empty queue.
+        store.queued(thread(2), Felt::from(7u8), Felt::ONE).err(),
+        other.submit_counted(thread(1), OtherProgramTestMessage { note: "no".into() }).err(),
     ] {
         assert!(matches!(refused, Some(StoreError::OtherProgram { .. })), "{refused:?}");
     }

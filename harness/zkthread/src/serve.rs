@@ -19,7 +19,7 @@ use zkthread_token::MAX_TRANSFERS_PER_PROOF;
 use zkthread_engine::settle::DEFAULT_L2_GAS;
 use zkthread_engine::program::{ProofParams, TokenProgram};
 use zkthread_engine::{Limits, SettleOptions};
-use zkthread_store::NewTransferList;
+use zkthread_store::{MessageBody, NewTransfer, NewTransferList, ThreadKey};
 use zkthread_engine::orderbook::{Market, StoredOrder};
 use zkthread_service::book::BookShared;
 use zkthread_service::{PipelineConfig, Service, Shared};
@@ -101,6 +101,17 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
         ..PipelineConfig::default()
     };
     // The program is the thread's program hash: the order book's, or one of the token's.
+    let runs = if Market::is_book_program(info.program_hash) {
+        StoredOrder::PROGRAM
+    } else {
+        match thread_program(&info, key.thread_id)? {
+            TokenProgram::Signed => NewTransfer::PROGRAM,
+            TokenProgram::List => NewTransferList::PROGRAM,
+        }
+    };
+    // Before binding: a queue of the thread's earlier program could never be written, so
+    // every client would sign, then meet a 500.
+    check_queue_program(&store, key, runs, data_dir)?;
     let (service, program) = if Market::is_book_program(info.program_hash) {
         refuse_fast_proofs(&args, key.thread_id, "order-book")?;
         let market = Market::open(client.reader(), registry, key.thread_id).await.context("reading the book's thread")?;
@@ -158,4 +169,41 @@ fn thread_program(info: &zkthread_client::registry::ThreadInfo, thread_id: u64) 
             hex(info.program_hash)
         )
     })
+}
+
+/// Refuses to serve a thread whose stored messages are of another program than the one it
+/// runs on-chain now (`upgrade_thread` changed it): no message of the new program could be
+/// stored beside them.
+fn check_queue_program(store: &zkthread_store::Store, key: ThreadKey, runs: &str, data_dir: &Path) -> Result<()> {
+    if let Some(holds) = store.program_of(key)?.filter(|holds| holds != runs) {
+        bail!(
+            "thread {} now runs the {runs} program, but {} holds its {holds} messages (the thread was upgraded): \
+             serve it from a fresh --data-dir (this one keeps the old messages)",
+            key.thread_id,
+            data_dir.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkthread_client::Felt;
+
+    /// A thread whose queue holds the signed program's transfers is not served as a list
+    /// thread, with a line naming both programs; a fresh thread, or the same program, is.
+    #[test]
+    fn a_queue_of_another_program_is_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = zkthread_store::Store::open(dir.path()).unwrap();
+        let key = ThreadKey::new(Felt::from(0x123u64), 1);
+        assert!(check_queue_program(&store, key, NewTransferList::PROGRAM, dir.path()).is_ok());
+        let transfer = NewTransfer { token: Felt::from(7u8), from: Felt::ONE, to: Felt::TWO, amount: 5, auth: None };
+        store.submit(key, transfer).unwrap();
+        assert!(check_queue_program(&store, key, NewTransfer::PROGRAM, dir.path()).is_ok());
+        let refused = check_queue_program(&store, key, NewTransferList::PROGRAM, dir.path()).unwrap_err().to_string();
+        assert!(refused.starts_with("thread 1 now runs the token-lists program, but "), "{refused}");
+        assert!(refused.contains("holds its token messages"), "{refused}");
+    }
 }
