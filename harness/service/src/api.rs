@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::middleware::map_response;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -35,7 +36,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const RECENT_SUB_BLOCKS: usize = 20;
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    common_routes(Router::new().route("/transfers", post(submit))).with_state(shared)
+    common_routes(Router::new().route("/transfers", post(submit)))
+        .with_state(shared)
+        .fallback(no_route)
+        .layer(map_response(json_errors))
 }
 
 /// The API of a thread of the list program: `POST /lists` takes a signed list (a
@@ -49,6 +53,8 @@ pub fn lists_router(shared: Arc<Shared<NewTransferList>>) -> Router {
             .route("/lists/{id}", get(transfer_status::<NewTransferList>)),
     )
     .with_state(shared)
+    .fallback(no_route)
+    .layer(map_response(json_errors))
 }
 
 /// The routes both token programs' APIs answer the same way.
@@ -60,6 +66,38 @@ fn common_routes<M: TokenMessage>(routes: Router<Arc<Shared<M>>>) -> Router<Arc<
         .route("/health", get(health))
         .route("/", get(page))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// Every error answer as `{"error": reason}`, as the handlers' own: axum answers an
+/// undecodable path segment in plain text, and an unknown route or a wrong method with an empty
+/// body, which a client could only show as "no reason given". (A wrong method keeps `Allow`.)
+pub(crate) async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // axum's rejections are one short line; a longer body is cut, not buffered whole.
+    let text = axum::body::to_bytes(body, 4096).await.map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned());
+    let reason = match (text, status) {
+        (Ok(text), _) if !text.is_empty() => text,
+        (_, StatusCode::METHOD_NOT_ALLOWED) => "this route does not take that method".to_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let mut answer = ApiError(status, reason).into_response();
+    if let Some(allow) = parts.headers.remove(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    answer
+}
+
+/// Any request no route takes.
+pub(crate) async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, format!("no route {method} {}", uri.path()))
 }
 
 /// An error answer: a status and a one-line reason.

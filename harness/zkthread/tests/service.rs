@@ -67,6 +67,10 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     http.refused(&url, http.post_json(&url, &tampered(&|v| v["extra"] = 1.into())), 422, "extra");
     http.refused(&url, http.get(format!("{url}/transfers/999999")), 404, "no transfer 999999");
     http.refused(&url, http.get(format!("{url}/transfers/abc")), 400, "not a number");
+    // axum's own refusals answer JSON too: an undecodable path, no route, a wrong method.
+    http.refused(&url, http.get(format!("{url}/transfers/%FF")), 400, "");
+    http.refused(&url, http.get(format!("{url}/nope")), 404, "no route GET /nope");
+    http.refused(&url, http.send(http.client.post(format!("{url}/health"))), 405, "does not take that method");
     // A sender's view in a token outside the thread (here no contract at all) is refused as
     // such, not answered as the node failing.
     let stranger = format!("{url}/senders/0x1234/{:#x}", world.accounts[0]);
