@@ -154,11 +154,33 @@ fn store_error(error: zkthread_store::StoreError) -> ApiError {
     EngineError::from(error).into()
 }
 
+/// The fields of a `POST /orders` body (a [`StoredOrder`] as JSON). `StoredOrder` itself takes
+/// unknown fields (a stored message carries its submission number beside them), so a
+/// misspelled `placement` would be dropped and the message read as a cancel.
+const ORDER_FIELDS: [&str; 8] = ["owner", "order_id", "place", "nonce", "index", "key", "next_key", "signature"];
+
+/// A `POST /orders` body as an order message: 422 for a field it does not have or a field of
+/// the wrong shape, 400 for an owner that is not a felt (as the token's routes answer).
+fn order_request(body: serde_json::Value) -> Result<StoredOrder, ApiError> {
+    let unprocessable = |reason: String| ApiError(StatusCode::UNPROCESSABLE_ENTITY, reason);
+    let Some(fields) = body.as_object() else {
+        return Err(unprocessable("an order message is a JSON object".into()));
+    };
+    if let Some(unknown) = fields.keys().find(|field| !ORDER_FIELDS.contains(&field.as_str())) {
+        return Err(unprocessable(format!("unknown field `{unknown}`, expected one of {}", ORDER_FIELDS.join(", "))));
+    }
+    if let Some(owner) = fields.get("owner").and_then(|owner| owner.as_str()) {
+        parse_felt("owner", owner).map_err(ApiError::bad_request)?;
+    }
+    serde_json::from_value(body).map_err(|error| unprocessable(error.to_string()))
+}
+
 async fn submit(
     State(shared): State<Arc<BookShared>>,
-    body: Result<Json<StoredOrder>, JsonRejection>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let Json(order) = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
+    let Json(body) = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
+    let order = order_request(body)?;
     let _admitting = shared.admission.lock().await;
     let reader = shared.client.reader();
     if let Some(refusal) = admit_order(reader, &shared.store, &shared.market, &order).await? {

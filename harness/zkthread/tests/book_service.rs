@@ -197,6 +197,15 @@ fn the_book_service_admits_signed_orders_refuses_replays_and_tampering_and_settl
     http.refused(http.post(&unbound), 422, "is not a Starknet account address", 0);
     let (status, refused) = http.get(&format!("/signers/{past}"));
     assert_eq!(status, 422, "{refused}");
+    // A misspelled field is named, not dropped (a place without `place` reads as a cancel);
+    // an owner that is not hex is named as such.
+    let mut misspelled = ask.clone();
+    misspelled["placement"] = misspelled["place"].take();
+    misspelled.as_object_mut().unwrap().remove("place");
+    http.refused(http.post(&misspelled), 422, "unknown field `placement`", 0);
+    let mut not_hex = ask.clone();
+    not_hex["owner"] = "0xzz".into();
+    http.refused(http.post(&not_hex), 400, "owner: \"0xzz\" is not a felt", 0);
     let (status, accepted) = http.post(&ask);
     assert_eq!(status, 202, "{accepted}");
     let ask_id = accepted["id"].as_u64().unwrap();
