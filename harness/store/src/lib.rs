@@ -665,11 +665,7 @@ impl<M: MessageBody> Store<M> {
             pending
                 .insert((scope.as_str(), id), json.as_str())
                 .map_err(db_error)?;
-            let mut count = 0;
-            for entry in pending.range((scope.as_str(), 0)..=(scope.as_str(), u64::MAX)).map_err(db_error)? {
-                entry.map_err(db_error)?;
-                count += 1;
-            }
+            let count = count_in(&pending, thread)?;
             let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
             set_queued(&mut queue, &scope, &stored, true)?;
             (stored, count)
@@ -1406,7 +1402,11 @@ fn count_records(
     table: TableDefinition<(&str, u64), &str>,
     thread: ThreadKey,
 ) -> Result<usize> {
-    let table = txn.open_table(table).map_err(db_error)?;
+    count_in(&txn.open_table(table).map_err(db_error)?, thread)
+}
+
+/// How many records the thread has in `table` (a read or a write table).
+fn count_in(table: &impl ReadableTable<(&'static str, u64), &'static str>, thread: ThreadKey) -> Result<usize> {
     let scope = thread.scope();
     let mut count = 0;
     for entry in table
