@@ -19,7 +19,7 @@ use zkthread_token::MAX_TRANSFERS_PER_PROOF;
 use zkthread_engine::settle::DEFAULT_L2_GAS;
 use zkthread_engine::program::{ProofParams, TokenProgram};
 use zkthread_engine::{Limits, SettleOptions};
-use zkthread_store::{MessageBody, NewTransfer, NewTransferList, ThreadKey};
+use zkthread_store::{MessageBody, NewTransferList, Store, ThreadKey};
 use zkthread_engine::orderbook::{Market, StoredOrder};
 use zkthread_service::book::BookShared;
 use zkthread_service::{PipelineConfig, Service, Shared};
@@ -100,22 +100,14 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
         proof_params: if args.fast_proofs { ProofParams::Fast } else { ProofParams::Compact },
         ..PipelineConfig::default()
     };
-    // The program is the thread's program hash: the order book's, or one of the token's.
-    let runs = if Market::is_book_program(info.program_hash) {
-        StoredOrder::PROGRAM
-    } else {
-        match thread_program(&info, key.thread_id)? {
-            TokenProgram::Signed => NewTransfer::PROGRAM,
-            TokenProgram::List => NewTransferList::PROGRAM,
-        }
-    };
-    // Before binding: a queue of the thread's earlier program could never be written, so
-    // every client would sign, then meet a 500.
-    check_queue_program(&store, key, runs, data_dir)?;
+    // The program is the thread's program hash: the order book's, or one of the token's. Each
+    // branch first checks that the data directory's queue of the thread is that program's
+    // (`check_queue_program`), before anything binds.
     let (service, program) = if Market::is_book_program(info.program_hash) {
         refuse_fast_proofs(&args, key.thread_id, "order-book")?;
-        let market = Market::open(client.reader(), registry, key.thread_id).await.context("reading the book's thread")?;
         let book_store = store.program::<StoredOrder>();
+        check_queue_program(&book_store, key, data_dir)?;
+        let market = Market::open(client.reader(), registry, key.thread_id).await.context("reading the book's thread")?;
         crate::order::import_legacy_queue(&book_store, data_dir, key)?;
         let shared = BookShared::new(client, book_store, market);
         (Service::bind_book(shared, args.listen).await, "book")
@@ -123,11 +115,13 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
         match thread_program(&info, key.thread_id)? {
             TokenProgram::Signed => {
                 refuse_fast_proofs(&args, key.thread_id, "signed")?;
+                check_queue_program(&store, key, data_dir)?;
                 (Service::bind(Shared::new(client, store, key), args.listen).await, "token")
             }
             TokenProgram::List => {
-                let lists = Shared::new(client, store.program::<NewTransferList>(), key);
-                (Service::bind_lists(lists, args.listen).await, "token-lists")
+                let lists = store.program::<NewTransferList>();
+                check_queue_program(&lists, key, data_dir)?;
+                (Service::bind_lists(Shared::new(client, lists, key), args.listen).await, "token-lists")
             }
         }
     };
@@ -172,9 +166,10 @@ fn thread_program(info: &zkthread_client::registry::ThreadInfo, thread_id: u64) 
 }
 
 /// Refuses to serve a thread whose stored messages are of another program than the one it
-/// runs on-chain now (`upgrade_thread` changed it): no message of the new program could be
-/// stored beside them.
-fn check_queue_program(store: &zkthread_store::Store, key: ThreadKey, runs: &str, data_dir: &Path) -> Result<()> {
+/// runs on-chain now (`M`'s: `upgrade_thread` changed it). No message of the new program could
+/// be stored beside them, so every client would sign, then meet a 500.
+fn check_queue_program<M: MessageBody>(store: &Store<M>, key: ThreadKey, data_dir: &Path) -> Result<()> {
+    let runs = M::PROGRAM;
     if let Some(holds) = store.program_of(key)?.filter(|holds| holds != runs) {
         bail!(
             "thread {} now runs the {runs} program, but {} holds its {holds} messages (the thread was upgraded): \
@@ -190,19 +185,21 @@ fn check_queue_program(store: &zkthread_store::Store, key: ThreadKey, runs: &str
 mod tests {
     use super::*;
     use zkthread_client::Felt;
+    use zkthread_store::NewTransfer;
 
     /// A thread whose queue holds the signed program's transfers is not served as a list
     /// thread, with a line naming both programs; a fresh thread, or the same program, is.
     #[test]
     fn a_queue_of_another_program_is_not_served() {
         let dir = tempfile::tempdir().unwrap();
-        let store = zkthread_store::Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let lists = store.program::<NewTransferList>();
         let key = ThreadKey::new(Felt::from(0x123u64), 1);
-        assert!(check_queue_program(&store, key, NewTransferList::PROGRAM, dir.path()).is_ok());
+        assert!(check_queue_program(&lists, key, dir.path()).is_ok());
         let transfer = NewTransfer { token: Felt::from(7u8), from: Felt::ONE, to: Felt::TWO, amount: 5, auth: None };
         store.submit(key, transfer).unwrap();
-        assert!(check_queue_program(&store, key, NewTransfer::PROGRAM, dir.path()).is_ok());
-        let refused = check_queue_program(&store, key, NewTransferList::PROGRAM, dir.path()).unwrap_err().to_string();
+        assert!(check_queue_program(&store, key, dir.path()).is_ok());
+        let refused = check_queue_program(&lists, key, dir.path()).unwrap_err().to_string();
         assert!(refused.starts_with("thread 1 now runs the token-lists program, but "), "{refused}");
         assert!(refused.contains("holds its token messages"), "{refused}");
     }
