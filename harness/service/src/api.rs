@@ -36,10 +36,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const RECENT_SUB_BLOCKS: usize = 20;
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    common_routes(Router::new().route("/transfers", post(submit)))
-        .with_state(shared)
-        .fallback(no_route)
-        .layer(map_response(json_errors))
+    json_answers(common_routes(Router::new().route("/transfers", post(submit))).with_state(shared))
 }
 
 /// The API of a thread of the list program: `POST /lists` takes a signed list (a
@@ -47,14 +44,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
 /// `GET /transfers/{id}`) where it is; the other routes as [`router`]'s. A list is refused
 /// on `POST /transfers` (404: no such route), as a transfer is on `POST /lists` (its body is not a list).
 pub fn lists_router(shared: Arc<Shared<NewTransferList>>) -> Router {
-    common_routes(
-        Router::new()
-            .route("/lists", post(submit_list))
-            .route("/lists/{id}", get(transfer_status::<NewTransferList>)),
+    json_answers(
+        common_routes(
+            Router::new()
+                .route("/lists", post(submit_list))
+                .route("/lists/{id}", get(transfer_status::<NewTransferList>)),
+        )
+        .with_state(shared),
     )
-    .with_state(shared)
-    .fallback(no_route)
-    .layer(map_response(json_errors))
 }
 
 /// The routes both token programs' APIs answer the same way.
@@ -68,10 +65,16 @@ fn common_routes<M: TokenMessage>(routes: Router<Arc<Shared<M>>>) -> Router<Arc<
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
+/// `router` with a JSON 404 for any other route, and every error answer as JSON
+/// ([`json_errors`]): every service's routes end here.
+pub(crate) fn json_answers(router: Router) -> Router {
+    router.fallback(no_route).layer(map_response(json_errors))
+}
+
 /// Every error answer as `{"error": reason}`, as the handlers' own: axum answers an
 /// undecodable path segment in plain text, and an unknown route or a wrong method with an empty
 /// body, which a client could only show as "no reason given". (A wrong method keeps `Allow`.)
-pub(crate) async fn json_errors(response: Response) -> Response {
+async fn json_errors(response: Response) -> Response {
     let status = response.status();
     let json = response
         .headers()
@@ -96,7 +99,7 @@ pub(crate) async fn json_errors(response: Response) -> Response {
 }
 
 /// Any request no route takes.
-pub(crate) async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, format!("no route {method} {}", uri.path()))
 }
 

@@ -33,7 +33,7 @@ use zkthread_engine::orderbook::{
 use zkthread_engine::{hex, is_account_address, EngineError, Observer, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
 
-use crate::api::{health, message_status, sub_block_view, ApiError, MAX_BODY_BYTES};
+use crate::api::{health, json_answers, message_status, sub_block_view, ApiError, MAX_BODY_BYTES};
 use crate::pipeline::{Backoff, Step};
 use crate::wire::{parse_felt, Accepted, BookView, OrderLine, OwedRound, PendingOrder, SignerView, TransferStatus};
 use crate::{LastError, PipelineConfig};
@@ -111,16 +111,16 @@ impl BookShared {
 }
 
 pub fn router(shared: Arc<BookShared>) -> Router {
-    Router::new()
-        .route("/orders", post(submit))
-        .route("/orders/{id}", get(order_status))
-        .route("/book", get(book))
-        .route("/signers/{address}", get(signer))
-        .route("/health", get(health))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(shared)
-        .fallback(crate::api::no_route)
-        .layer(axum::middleware::map_response(crate::api::json_errors))
+    json_answers(
+        Router::new()
+            .route("/orders", post(submit))
+            .route("/orders/{id}", get(order_status))
+            .route("/book", get(book))
+            .route("/signers/{address}", get(signer))
+            .route("/health", get(health))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .with_state(shared),
+    )
 }
 
 impl From<MarketError> for ApiError {
