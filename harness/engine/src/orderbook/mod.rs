@@ -317,6 +317,12 @@ impl Market {
         }
     }
 
+    /// The book's signing domain (what every order message names): fixed by the chain, the
+    /// registry, the thread and the book, so known without a node call.
+    pub fn book_domain(&self) -> zkthread_sig::wots::Hash4 {
+        zkthread_sig::domain::transfer_domain(self.chain_id, self.registry.address, Felt::from(self.thread_id), self.book.address)
+    }
+
     /// `owner`'s account as the batcher sees it: both balances and its key slot in the book.
     pub async fn account(&self, reader: &ChainReader, owner: Felt) -> Result<Account> {
         let mut read = self.accounts(reader, &[owner]).await?;

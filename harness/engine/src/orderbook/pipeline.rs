@@ -1122,14 +1122,17 @@ pub async fn admit_order(
             crate::MAX_QUEUED_PER_SENDER
         ))));
     }
+    let Some(signed) = order.signed(market.book_domain()) else {
+        return Ok(Some(OrderRefusal::Refused("a key or signature word is not a canonical M31 value".into())));
+    };
+    if let Some(forged) = own_key_refusal(&signed) {
+        return Ok(Some(forged));
+    }
     let mut orders = with_named(&live_orders(store, key)?, &queued);
     if !orders.contains(&(order.owner, order.id)) {
         orders.push((order.owner, order.id));
     }
     let state = market.state_of(reader, &[order.owner], &orders).await?;
-    let Some(signed) = order.signed(state.book) else {
-        return Ok(Some(OrderRefusal::Refused("a key or signature word is not a canonical M31 value".into())));
-    };
     let mut queue: Vec<SignedOrder> = queued.iter().filter_map(|m| m.body.signed(state.book)).collect();
     let index = queue.len();
     queue.push(signed);
@@ -1146,6 +1149,17 @@ pub async fn admit_order(
         Err(other) => return Err(MarketError::Statement(other.to_string())),
     };
     Ok(refused.into_iter().find(|r| r.index == index).map(|r| OrderRefusal::Refused(r.reason.to_string())))
+}
+
+/// Before any node call: a message whose signature does not verify under the key it names
+/// itself is refused, as the batcher would (it verifies under the owner's key slot, which must
+/// be that key). So a forged post costs the service no chain read (every live order and the
+/// owner's account) and holds the admission lock only for one verification. A message whose
+/// payload is out of range is left to the batcher's own check, which names that first.
+fn own_key_refusal(signed: &SignedOrder) -> Option<OrderRefusal> {
+    signed.message.payload().ok()?;
+    let refused = zkthread_sig::wots::verify_trace(&signed.key, &signed.message, &signed.signature).err()?;
+    Some(OrderRefusal::Refused(batcher::Rejection::BadSignature(refused).to_string()))
 }
 
 /// Where a client of an earlier version kept the thread's queue:
@@ -1646,5 +1660,48 @@ mod tests {
         assert_eq!(next_nonce(&store, key, Felt::from(8u64), 0).unwrap(), 1);
         // The orders the file knew stay known (the book's resting orders it matched against).
         assert_eq!(known_orders(&store, key).unwrap(), vec![(Felt::from(9u64), 1)]);
+    }
+
+    /// A post whose signature does not verify under the key it names is refused before any
+    /// node call (the reader here points at a closed port, so any read would be an error),
+    /// with the batcher's reason; an honestly signed one passes that check and goes on to read
+    /// the book (and meets the closed port). Nothing is stored either way.
+    #[tokio::test]
+    async fn a_forged_order_is_refused_before_the_node_is_asked() {
+        use zkthread_client::{orderbook::OrderBook, registry::Registry, token::Token};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        let market = Market {
+            registry: Registry { address: Felt::from(0x100u64) },
+            book: OrderBook { address: Felt::from(0x200u64) },
+            base: Token { address: Felt::from(0x300u64) },
+            quote: Token { address: Felt::from(0x400u64) },
+            thread_id: 3,
+            os_version: Felt::ONE,
+            program_hash: Felt::TWO,
+            chain_id: Felt::from(0x534e5f5345504f4c4941u128),
+        };
+        let closed = "http://127.0.0.1:1".parse().unwrap();
+        let client = ChainClient::with_chain_id(closed, Felt::ONE, Felt::ONE, market.chain_id);
+        let owner = Felt::from(0xa11ceu64);
+        let seed = zkthread_sig::wots::KeySeed::from_u32([1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+        let mut signer = super::super::OrderSigner::new(owner, seed);
+        let state = BookState::new(market.book_domain(), account_id(market.base.address), account_id(market.quote.address), 0);
+        let signed = signer.sign(&state, 7, Some((zkthread_orderbook::state::SIDE_SELL, Price::whole(50), 100))).unwrap();
+        let honest = StoredOrder::new(owner, &signed);
+        let mut forged = honest.clone();
+        forged.place = Some((zkthread_orderbook::state::SIDE_SELL, Price::whole(50), 101));
+        let refusal = admit_order(client.reader(), &store, &market, &forged).await.unwrap();
+        assert!(
+            matches!(&refusal, Some(OrderRefusal::Refused(reason)) if reason.starts_with("bad signature")),
+            "{refusal:?}"
+        );
+        // Signed for another book (another domain): refused the same way, before any read.
+        let elsewhere = Market { book: OrderBook { address: Felt::from(0x201u64) }, ..market };
+        let refusal = admit_order(client.reader(), &store, &elsewhere, &honest).await.unwrap();
+        assert!(matches!(&refusal, Some(OrderRefusal::Refused(reason)) if reason.starts_with("bad signature")), "{refusal:?}");
+        let asked = admit_order(client.reader(), &store, &market, &honest).await;
+        assert!(matches!(asked, Err(MarketError::Chain { .. })), "the honest message reads the node: {asked:?}");
+        assert_eq!(store.pending_count(market.thread_key()).unwrap(), 0);
     }
 }
