@@ -23,6 +23,7 @@ mod output;
 mod program;
 mod prove;
 mod serve;
+mod server;
 mod settle;
 /// The documented JSON shapes (docs/cli-json.md) and their checker, shared with the integration
 /// tests: the unit tests hold the benchmark reports, which the suite cannot afford to run, to it.
@@ -33,6 +34,7 @@ mod status;
 mod sub_block;
 mod thread;
 mod tx;
+mod unsent;
 mod workload;
 
 #[derive(Parser)]

@@ -33,7 +33,7 @@ use zkthread_token::SignedTransferTx;
 use zkthread_engine::batch::MAX_SLOTS_WITHIN_CALLDATA;
 use zkthread_engine::token::TokenMessage;
 use zkthread_service::api::MAX_BODY_BYTES;
-use zkthread_service::wire::{Accepted, ErrorBody, ListedTransferRequest, SenderView, TransferListRequest, TransferRequest};
+use zkthread_service::wire::{Accepted, ListedTransferRequest, TransferListRequest, TransferRequest};
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{KeyCommitment, TransferDraft, Wallet};
 use zkthread_store::{NewTransferList, Store, ThreadKey};
@@ -41,12 +41,23 @@ use zkthread_store::{NewTransferList, Store, ThreadKey};
 use crate::chain::{parse_felt, ChainArgs};
 use crate::datadir::{new_transfer, open_store, ThreadArgs};
 use crate::key::default_key_path;
-use crate::output::{hex, print_json};
+use crate::output::{hex, print_json, Reported};
+use crate::server::{PostAnswer, Server};
+use crate::unsent::{self, Posted, UnsentRequest};
 
 #[derive(Subcommand, Debug)]
 pub enum TxCommand {
     /// Sign a token transfer with the sender's thread key and submit it to the thread's batcher (prints its id).
     Submit(SubmitArgs),
+    /// Post again the signed requests a `tx submit --server` could not deliver (kept in `<data-dir>/unsent/`).
+    Resend(ResendArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ResendArgs {
+    /// Post to this `zkthread serve` instead of the server each request was first posted to.
+    #[arg(long)]
+    server: Option<String>,
 }
 
 /// Felts and the amount are taken as text and checked here, so a bad value is a one-line error.
@@ -111,7 +122,13 @@ struct Fields {
 }
 
 pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
-    let TxCommand::Submit(args) = cmd;
+    match cmd {
+        TxCommand::Submit(args) => submit(args, data_dir, json).await,
+        TxCommand::Resend(args) => resend(args, data_dir, json).await,
+    }
+}
+
+async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
     let sender = match &args.from {
         Some(from) => Some(parse_felt("--from", from)?),
         None => args
@@ -131,8 +148,18 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
     };
     let mut wallet = Wallet::open(&key_file)
         .with_context(|| format!("opening the sender's key file {} (create it with `zkthread key new`)", key_file.display()))?;
-    let client = args.chain.connect_read_only().await?;
     let thread = args.thread.key();
+    // Before anything is signed: a request no server took holds the key file's last index.
+    if let Some((path, kept)) = unsent::kept_of(data_dir, thread, fields.token, fields.from)?.first() {
+        bail!(
+            "the sender's request at nonce {} (key index {}) was signed but no server took it yet (kept in {}): \
+             run `zkthread tx resend` first; it posts it again, or drops it if its nonce is spent",
+            kept.nonce,
+            kept.key_index,
+            path.display()
+        );
+    }
+    let client = args.chain.connect_read_only().await?;
     let program = thread_program(&client, thread).await?;
     // Before anything is signed: a transfer in a token outside the thread is never batched,
     // and its one-time key index would be spent for nothing.
@@ -157,7 +184,7 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
     let (destination, (key, nonce)) = match &args.server {
         Some(url) => {
             let server = Server::new(url)?;
-            let (next, queued) = server.sender_state(&fields).await?;
+            let (next, queued) = server.sender_state(fields.token, fields.from).await?;
             // Before anything is signed: the service's caps on one sender's queue.
             check_queue(queued, program, fields.transfers.len())?;
             if next.1 < on_chain.1 {
@@ -215,7 +242,8 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
                     (stored.id, pending)
                 }
                 Destination::Server(server) => {
-                    let accepted = server.post(&tx).await?;
+                    let request = unsent_request(&server, thread, &fields, nonce, signed.index);
+                    let accepted = deliver(data_dir, &server, request(Posted::Transfer(TransferRequest::from_tx(&tx)))).await?;
                     (accepted.id, accepted.pending)
                 }
             };
@@ -246,7 +274,8 @@ pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
                     (stored.id, pending)
                 }
                 Destination::Server(server) => {
-                    let accepted = server.post_list(&tx).await?;
+                    let request = unsent_request(&server, thread, &fields, nonce, signed.index);
+                    let accepted = deliver(data_dir, &server, request(Posted::List(TransferListRequest::from_tx(&tx)))).await?;
                     (accepted.id, accepted.pending)
                 }
             };
@@ -386,77 +415,158 @@ async fn read_key_slot(client: &ChainReader, fields: &Fields) -> Result<(KeyComm
     Ok((key, nonce))
 }
 
-/// After a post whose answer is lost (a timeout, a reset, a success status with a body that is
-/// not `Accepted`) the message may be queued: signing it again could pay twice.
-const MAYBE_QUEUED: &str = "the message may be queued: do not sign it again before \
-     `GET /senders/{token}/{sender}` on the server shows whether its nonce was taken";
-
-/// How long the CLI waits for the service (its admission reads the chain: a few node calls).
-const SERVER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// A `zkthread serve` API.
-struct Server {
-    base: String,
-    http: reqwest::Client,
+/// The request signed for `server`, kept until the server takes it ([`unsent`]).
+fn unsent_request<'a>(
+    server: &'a Server,
+    thread: ThreadKey,
+    fields: &'a Fields,
+    nonce: u32,
+    key_index: u32,
+) -> impl FnOnce(Posted) -> UnsentRequest + 'a {
+    move |posted| UnsentRequest {
+        server: server.base().to_owned(),
+        registry: thread.registry,
+        thread_id: thread.thread_id,
+        token: fields.token,
+        from: fields.from,
+        nonce,
+        key_index,
+        posted,
+    }
 }
 
-impl Server {
-    fn new(url: &str) -> Result<Self> {
-        let base = url.trim_end_matches('/').to_owned();
-        reqwest::Url::parse(&base).with_context(|| format!("--server: {url:?} is not a URL"))?;
-        Ok(Server {
-            base,
-            http: reqwest::Client::builder().timeout(SERVER_TIMEOUT).build().context("building the HTTP client")?,
-        })
-    }
-
-    /// The key and nonce the server expects the sender's next transfer under.
-    /// The key and nonce the sender's next message is signed under, and what it has queued
-    /// there (messages, transfers).
-    async fn sender_state(&self, fields: &Fields) -> Result<((KeyCommitment, u32), (usize, Option<usize>))> {
-        let url = format!("{}/senders/{}/{}", self.base, hex(fields.token), hex(fields.from));
-        let view: SenderView = self.answer(self.http.get(&url), false).await?;
-        let key = KeyCommitment::from_u32(view.key)
-            .map_err(|_| anyhow::anyhow!("the server's key for the sender is not canonical M31 words"))?;
-        Ok(((key, view.nonce), (view.queued, view.queued_transfers)))
-    }
-
-    async fn post(&self, tx: &SignedTransferTx) -> Result<Accepted> {
-        let request = self
-            .http
-            .post(format!("{}/transfers", self.base))
-            .json(&TransferRequest::from_tx(tx));
-        self.answer(request, true).await
-    }
-
-    async fn post_list(&self, tx: &SignedTransferListTx) -> Result<Accepted> {
-        let request = self
-            .http
-            .post(format!("{}/lists", self.base))
-            .json(&TransferListRequest::from_tx(tx));
-        self.answer(request, true).await
-    }
-
-    /// The JSON answer, or the server's `{"error"}` reason as the error; for a post (`posted`)
-    /// a lost answer says the message may be queued.
-    async fn answer<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder, posted: bool) -> Result<T> {
-        let caution = if posted { format!(": {MAYBE_QUEUED}") } else { String::new() };
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("no answer from the server {}{caution}", self.base))?;
-        let status = response.status();
-        if status.is_success() {
-            return response
-                .json()
-                .await
-                .with_context(|| format!("the server {} answered {status} with an unreadable body{caution}", self.base));
+/// Posts a signed request, kept in the data directory first (a crash mid-post keeps it too) and
+/// forgotten once the server stored it or refused it for good. Any other answer leaves it kept
+/// and says how to post it again: its key index is spent, so signing again is no way out.
+async fn deliver(data_dir: &Path, server: &Server, request: UnsentRequest) -> Result<Accepted> {
+    let kept = match request.keep(data_dir) {
+        Ok(path) => Some(path),
+        Err(error) => {
+            // Posting is still better than losing the signature outright.
+            tracing::warn!("{error:#}: posting it without a copy");
+            None
         }
-        let reason = match response.json::<ErrorBody>().await {
-            Ok(body) => body.error,
-            Err(_) => "no reason given".to_owned(),
+    };
+    let forget = || kept.as_deref().map_or(Ok(()), unsent::forget);
+    match server.post(&request.posted).await {
+        PostAnswer::Accepted(accepted) => {
+            forget()?;
+            Ok(accepted)
+        }
+        PostAnswer::Refused { status, reason } => {
+            forget()?;
+            bail!("the server refused it ({status}): {reason}")
+        }
+        PostAnswer::Unsettled(why) => match kept {
+            Some(path) => bail!(
+                "{why}: the message may be queued; the signed request is kept in {}: \
+                 `zkthread tx resend` posts it again (the server refuses a second copy by its nonce)",
+                path.display()
+            ),
+            None => bail!(
+                "{why}: the message may be queued: do not sign it again before \
+                 `GET /senders/{{token}}/{{sender}}` on the server shows whether its nonce was taken"
+            ),
+        },
+    }
+}
+
+/// One kept request as `tx resend` left it.
+#[derive(Serialize)]
+struct Resent {
+    file: String,
+    thread_id: u64,
+    token: String,
+    from: String,
+    nonce: u32,
+    server: String,
+    /// `accepted` (the server stored it: forgotten), `dropped` (refused for good, e.g. its
+    /// nonce is spent: forgotten), `kept` (no answer or not now: still kept).
+    outcome: &'static str,
+    id: Option<u64>,
+    pending: Option<usize>,
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ResendReport {
+    resent: Vec<Resent>,
+    /// Set when a request is still kept (the command then exits 1).
+    error: Option<String>,
+}
+
+/// `tx resend`: every kept request, oldest nonce first per sender. A sender's later requests
+/// wait while an earlier one is still kept (the server would refuse them by nonce, for good).
+async fn resend(args: ResendArgs, data_dir: &Path, json: bool) -> Result<()> {
+    let overridden = args.server.as_deref().map(Server::new).transpose()?;
+    let mut report = ResendReport { resent: Vec::new(), error: None };
+    let mut waiting: Vec<(ThreadKey, Felt, Felt)> = Vec::new();
+    for (path, request) in unsent::kept(data_dir)? {
+        let sender = (request.thread(), request.token, request.from);
+        let own;
+        let server = match &overridden {
+            Some(server) => server,
+            None => {
+                own = Server::new(&request.server)?;
+                &own
+            }
         };
-        bail!("the server refused it ({status}): {reason}")
+        let mut resent = Resent {
+            file: path.display().to_string(),
+            thread_id: request.thread_id,
+            token: hex(request.token),
+            from: hex(request.from),
+            nonce: request.nonce,
+            server: server.base().to_owned(),
+            outcome: "kept",
+            id: None,
+            pending: None,
+            reason: None,
+        };
+        if waiting.contains(&sender) {
+            resent.reason = Some("an earlier request of this sender is still kept".into());
+        } else {
+            match server.post(&request.posted).await {
+                PostAnswer::Accepted(accepted) => {
+                    unsent::forget(&path)?;
+                    (resent.outcome, resent.id, resent.pending) = ("accepted", Some(accepted.id), Some(accepted.pending));
+                }
+                PostAnswer::Refused { status, reason } => {
+                    unsent::forget(&path)?;
+                    resent.outcome = "dropped";
+                    resent.reason = Some(format!("refused ({status}): {reason}"));
+                }
+                PostAnswer::Unsettled(why) => {
+                    waiting.push(sender);
+                    resent.reason = Some(why);
+                }
+            }
+        }
+        report.resent.push(resent);
+    }
+    let still = report.resent.iter().filter(|r| r.outcome == "kept").count();
+    if still > 0 {
+        report.error = Some(format!("{still} signed request(s) still kept in {}: run `zkthread tx resend` again", data_dir.join("unsent").display()));
+    }
+    if json {
+        print_json(&report)?;
+    } else {
+        if report.resent.is_empty() {
+            println!("no signed request is kept in {}", data_dir.join("unsent").display());
+        }
+        for r in &report.resent {
+            let detail = match (r.outcome, r.id, &r.reason) {
+                ("accepted", Some(id), _) => format!("accepted as message {id} ({} pending)", r.pending.unwrap_or_default()),
+                (_, _, Some(reason)) => format!("{}: {reason}", r.outcome),
+                (outcome, _, None) => outcome.to_owned(),
+            };
+            println!("sender {} nonce {} (thread {}) at {}: {detail}", r.from, r.nonce, r.thread_id, r.server);
+        }
+    }
+    match report.error {
+        Some(error) if json => Err(Reported(error).into()),
+        Some(error) => bail!("{error}"),
+        None => Ok(()),
     }
 }
 

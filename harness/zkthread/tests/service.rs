@@ -29,6 +29,7 @@ use zkthread_sig::Wallet;
 
 mod common;
 use common::json;
+use common::shape::{check, check_error};
 use common::served::{request, sign_here, submit_via_cli, Http, Served};
 use common::world::{World, SUPPLY};
 
@@ -85,8 +86,8 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     let (status, replay) = http.post_json(&url, &request(&valid));
     assert_eq!(status, 422, "{replay}");
     assert!(replay["error"].as_str().unwrap().contains("replayed"), "{replay}");
-    let second = submit_via_cli(&world, &url, 0, 2, 50);
-    let third = submit_via_cli(&world, &url, 0, 3, 7);
+    let (second, third) = (first + 1, first + 2);
+    posts_that_go_wrong_are_kept_and_resent(&world, &http, &url, (second, third));
     // While that sub-block is proven and settled, the example wallets (examples/: starknet.js
     // and starknet-py, signing with zkthread-sig built for WebAssembly) enrol two fresh
     // accounts: each creates its key file and registers its key from its own account (their
@@ -234,7 +235,7 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     refused_by_both(&wallets, &world, (&served.url, list_thread), &past_cap, would_pass);
     // A service whose sender queue is full (64 messages; a test double in front of the real
     // one says so): both wallets and `tx submit --server` refuse before signing, with its line.
-    let busy = FullQueueServiceDouble::start(&served.url);
+    let busy = ServiceDouble::start(&served.url, Acting::FullQueue);
     let one = [(world.accounts[2], 1_u128)];
     let queue_full = "already has 64 transfers queued here (at most 64): post again after the next settlement";
     let line = refused_by_both(&wallets, &world, (&busy.url, list_thread), &one, queue_full);
@@ -498,6 +499,66 @@ impl ExampleWallet {
     }
 }
 
+/// Two transfers through `tx submit --server` whose posts go wrong (a [`ServiceDouble`] in front
+/// of the service at `url`), which the service must end up holding once each, as messages
+/// `ids`: the first is stored but its answer lost, the second answered 503. Each time the CLI
+/// keeps the signed request (its key index is spent) and names `tx resend`; a new `tx submit`
+/// is refused before signing while one is kept; `tx resend` drops the first (the service
+/// refuses its second copy by nonce) and delivers the second.
+fn posts_that_go_wrong_are_kept_and_resent(world: &World, http: &Http, url: &str, ids: (u64, u64)) {
+    let flaky = ServiceDouble::start(url, Acting::FlakyPosts);
+    let key_file = world.data_dir.path().join("keys").join(format!("{:#x}-{:#x}.json", world.accounts[0], world.token.address));
+    let index = || Wallet::open(&key_file).unwrap().next_index();
+    let unsent = world.data_dir.path().join("unsent");
+    let kept = || std::fs::read_dir(&unsent).map_or(0, |files| files.count());
+    let submit = |to: usize, amount: u128, server: &str| {
+        let mut args = world.submit_args(0, to, amount);
+        args.extend(["--server".to_owned(), server.to_owned()]);
+        world.cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let resend = |server: Option<&str>| {
+        let mut args = vec!["tx", "resend", "--json"];
+        args.extend(server.map(|s| ["--server", s]).into_iter().flatten());
+        world.cli(&args)
+    };
+    let before = index();
+    let lost = check_error("tx submit", &submit(2, 50, &flaky.url), 1);
+    assert!(lost.contains("may be queued") && lost.contains("kept in") && lost.contains("zkthread tx resend"), "{lost}");
+    assert_eq!((index(), kept()), (before + 1, 1), "one index spent, the request kept");
+    let blocked = check_error("tx submit", &submit(3, 7, url), 1);
+    assert!(blocked.contains("run `zkthread tx resend` first"), "{blocked}");
+    assert_eq!(index(), before + 1, "nothing signed while a request is kept");
+    // Its first post was stored: the service refuses the copy by nonce, and it is dropped.
+    let out = resend(Some(url));
+    let report = json(&out);
+    check("tx resend", &report);
+    assert!(out.status.success(), "{report}");
+    let resent = &report["resent"][0];
+    assert_eq!((resent["outcome"].as_str(), report["resent"].as_array().unwrap().len()), (Some("dropped"), 1), "{report}");
+    assert!(resent["reason"].as_str().unwrap().contains("replayed"), "{report}");
+    assert_eq!(kept(), 0);
+    let (status, stored) = http.get(format!("{url}/transfers/{}", ids.0));
+    assert_eq!(status, 200, "the post whose answer was lost is stored: {stored}");
+    let dropped_nonce = resent["nonce"].as_u64().unwrap();
+    // The next transfer meets a 503: kept; `tx resend` to the same double keeps it (exit 1,
+    // the report carrying the error), then to the service itself it is accepted.
+    let unavailable = check_error("tx submit", &submit(3, 7, &flaky.url), 1);
+    assert!(unavailable.contains("503") && unavailable.contains("kept in"), "{unavailable}");
+    let out = resend(None);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    check("tx resend", &report);
+    assert_eq!((report["resent"][0]["outcome"].as_str(), report["resent"][0]["nonce"].as_u64()), (Some("kept"), Some(dropped_nonce + 1)), "{report}");
+    assert!(report["error"].as_str().unwrap().contains("1 signed request(s) still kept"), "{report}");
+    let report = json(&resend(Some(url)));
+    check("tx resend", &report);
+    let resent = &report["resent"][0];
+    assert_eq!((resent["outcome"].as_str(), resent["id"].as_u64(), resent["nonce"].as_u64()), (Some("accepted"), Some(ids.1), Some(dropped_nonce + 1)), "{report}");
+    assert_eq!((kept(), index()), (0, before + 2));
+    let report = json(&resend(None));
+    assert_eq!(report["resent"], body!([]), "{report}");
+}
+
 /// `pays` posted by both wallets to the service at `url` for thread `thread_id`: each refuses
 /// it before signing, with the same line, which contains `expected`. Returns the line.
 fn refused_by_both(
@@ -569,33 +630,45 @@ fn follow_with_examples(world: &World) -> Value {
     javascript
 }
 
-/// A test double of a busy service: it answers every GET as the service behind it does, but
-/// reports the sender's queue full (64 messages) in `GET /senders/..`; anything else gets a
-/// 405 (a client that reached a POST would have ignored the count).
-struct FullQueueServiceDouble {
+/// How [`ServiceDouble`] acts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Acting {
+    /// A busy service: every GET as the service behind it answers, but the sender's queue
+    /// reported full (64 messages) in `GET /senders/..`; anything else a 405 (a client that
+    /// reached a POST would have ignored the count).
+    FullQueue,
+    /// A service whose posts go wrong: every GET as the service answers it; the first POST is
+    /// passed on to the service and its answer dropped (the connection closes: the message is
+    /// stored, the client never hears so), every later one answered 503 and not passed on.
+    FlakyPosts,
+}
+
+/// A test double in front of a real service, at `url` (see [`Acting`]).
+struct ServiceDouble {
     url: String,
 }
 
-impl FullQueueServiceDouble {
-    fn start(service_url: &str) -> Self {
+impl ServiceDouble {
+    fn start(service_url: &str, acting: Acting) -> Self {
         let service = reqwest::Url::parse(service_url).expect("the service's URL");
         let target = format!("{}:{}", service.host_str().unwrap(), service.port_or_known_default().unwrap());
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
         let url = format!("http://{}", listener.local_addr().unwrap());
+        let posts = Arc::new(Mutex::new(0_usize));
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let target = target.clone();
+                let (target, posts) = (target.clone(), posts.clone());
                 std::thread::spawn(move || {
-                    if let Err(error) = Self::answer(client, &target) {
-                        eprintln!("FullQueueServiceDouble: {error}");
+                    if let Err(error) = Self::answer(client, &target, acting, &posts) {
+                        eprintln!("ServiceDouble: {error}");
                     }
                 });
             }
         });
-        FullQueueServiceDouble { url }
+        ServiceDouble { url }
     }
 
-    fn answer(mut client: TcpStream, target: &str) -> std::io::Result<()> {
+    fn answer(mut client: TcpStream, target: &str, acting: Acting, posts: &Mutex<usize>) -> std::io::Result<()> {
         // A stalled peer fails the client's request, not the whole test.
         let limit = Some(Duration::from_secs(30));
         client.set_read_timeout(limit)?;
@@ -615,27 +688,32 @@ impl FullQueueServiceDouble {
                 }
             }
         }
-        // Read, so that closing the socket does not reset the connection before the answer.
-        std::io::copy(&mut (&mut reader).take(body_length), &mut std::io::sink())?;
+        // Read whole, so that closing the socket does not reset the connection before the answer.
+        let mut request_body = Vec::new();
+        (&mut reader).take(body_length).read_to_end(&mut request_body)?;
         let (method, path) = match request_line.split_whitespace().collect::<Vec<_>>()[..] {
             [method, path, ..] => (method.to_owned(), path.to_owned()),
             _ => return Ok(()),
         };
-        let (status, body) = if method == "GET" {
-            let mut service = TcpStream::connect(target)?;
-            service.set_read_timeout(limit)?;
-            write!(service, "GET {path} HTTP/1.0\r\nhost: {target}\r\n\r\n")?;
-            let mut answer = String::new();
-            service.read_to_string(&mut answer)?;
-            let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-            let status = head.split_whitespace().nth(1).unwrap_or("502").to_owned();
-            let mut body: Value = serde_json::from_str(body).unwrap_or_else(|e| body!({ "error": format!("the service's answer is not JSON: {e}") }));
-            if path.starts_with("/senders/") && status == "200" {
-                body["queued"] = body!(64);
+        let post_number = (method == "POST").then(|| {
+            let mut posts = posts.lock().unwrap();
+            *posts += 1;
+            *posts
+        });
+        let (status, body) = match (acting, post_number) {
+            (_, None) => {
+                let (status, mut body) = Self::pass_on(target, &method, &path, &[])?;
+                if acting == Acting::FullQueue && path.starts_with("/senders/") && status == "200" {
+                    body["queued"] = body!(64);
+                }
+                (status, body)
             }
-            (status, body)
-        } else {
-            ("405".to_owned(), body!({ "error": "the test double answers GETs only" }))
+            (Acting::FullQueue, Some(_)) => ("405".to_owned(), body!({ "error": "the test double answers GETs only" })),
+            (Acting::FlakyPosts, Some(1)) => {
+                Self::pass_on(target, &method, &path, &request_body)?;
+                return client.shutdown(Shutdown::Both); // the answer is lost
+            }
+            (Acting::FlakyPosts, Some(_)) => ("503".to_owned(), body!({ "error": "the test double is unavailable" })),
         };
         let body = body.to_string();
         write!(
@@ -643,6 +721,24 @@ impl FullQueueServiceDouble {
             "HTTP/1.1 {status} -\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
             body.len()
         )
+    }
+
+    /// The service's answer (status, JSON body) to the request.
+    fn pass_on(target: &str, method: &str, path: &str, body: &[u8]) -> std::io::Result<(String, Value)> {
+        let mut service = TcpStream::connect(target)?;
+        service.set_read_timeout(Some(Duration::from_secs(30)))?;
+        write!(
+            service,
+            "{method} {path} HTTP/1.0\r\nhost: {target}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )?;
+        service.write_all(body)?;
+        let mut answer = String::new();
+        service.read_to_string(&mut answer)?;
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let status = head.split_whitespace().nth(1).unwrap_or("502").to_owned();
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|e| body!({ "error": format!("the service's answer is not JSON: {e}") }));
+        Ok((status, body))
     }
 }
 

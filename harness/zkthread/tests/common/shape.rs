@@ -395,7 +395,7 @@ text
         let mut expected = vec![
             "batch", "bench serve", "bench settle", "bench verify", "book deploy", "book settle", "book show", "demo", "demo --program orderbook", "deploy", "devnet",
             "key new", "key register", "key show", "order cancel", "order place", "prove", "serve", "settle", "status",
-            "sub-block show", "thread create", "thread show", "tx submit",
+            "sub-block show", "thread create", "thread show", "tx resend", "tx submit",
         ];
         expected.sort_unstable();
         assert_eq!(documented, expected);

@@ -1,0 +1,180 @@
+//! Signed requests no server has taken yet: `<data-dir>/unsent/`, one JSON file per request.
+//!
+//! `tx submit --server` writes the signed request here before it posts it, and removes it once
+//! the server stored it or refused it for good. A post whose answer is lost (a timeout, a reset,
+//! a 5xx) leaves it here: its one-time key index is spent in the key file, so signing the
+//! transfer again would need the next index, which the sender's key slot does not name until
+//! this request is taken. `tx resend` posts it again; the server refuses a second copy by its
+//! nonce, so a request the first post did deliver is dropped then, not stored twice.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use zkthread_client::Felt;
+use zkthread_service::wire::{TransferListRequest, TransferRequest};
+use zkthread_store::ThreadKey;
+
+/// The directory under the data directory.
+const DIR: &str = "unsent";
+
+/// A signed request and where it was going.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsentRequest {
+    /// The server it was posted to (`tx resend` posts there unless told otherwise).
+    pub server: String,
+    pub registry: Felt,
+    pub thread_id: u64,
+    pub token: Felt,
+    pub from: Felt,
+    /// The sender's key-slot nonce it consumes.
+    pub nonce: u32,
+    /// The one-time key index it is signed with (spent in the key file).
+    pub key_index: u32,
+    pub posted: Posted,
+}
+
+/// The body, as posted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "route", content = "request", rename_all = "snake_case")]
+pub enum Posted {
+    /// `POST /transfers` (a thread of the signed program).
+    Transfer(TransferRequest),
+    /// `POST /lists` (a thread of the list program).
+    List(TransferListRequest),
+}
+
+impl Posted {
+    pub fn route(&self) -> &'static str {
+        match self {
+            Posted::Transfer(_) => "/transfers",
+            Posted::List(_) => "/lists",
+        }
+    }
+}
+
+impl UnsentRequest {
+    pub fn thread(&self) -> ThreadKey {
+        ThreadKey::new(self.registry, self.thread_id)
+    }
+
+    /// Its file: one per (thread, token, sender, nonce), so a second write of the same request
+    /// replaces the first.
+    pub fn path(&self, data_dir: &Path) -> PathBuf {
+        data_dir.join(DIR).join(format!(
+            "{:#x}-{}-{:#x}-{:#x}-{}.json",
+            self.registry, self.thread_id, self.token, self.from, self.nonce
+        ))
+    }
+
+    /// Writes it (a temporary file renamed into place, synced first: a crash leaves the old
+    /// file or the new one, never half of one) and returns its path.
+    pub fn keep(&self, data_dir: &Path) -> Result<PathBuf> {
+        let path = self.path(data_dir);
+        let dir = data_dir.join(DIR);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let temporary = path.with_extension("json.tmp");
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::File::create(&temporary)?;
+            std::io::Write::write_all(&mut file, &serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
+            file.sync_all()?;
+            std::fs::rename(&temporary, &path)
+        };
+        write().with_context(|| format!("keeping the signed request in {}", path.display()))?;
+        Ok(path)
+    }
+}
+
+/// Removes a kept request's file (gone already is fine).
+pub fn forget(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(error).with_context(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Every kept request with its file, ordered by thread, token, sender and nonce (the order a
+/// server must take one sender's requests in). A file that is not a request is an error naming
+/// it: nothing a user gave us is skipped silently.
+pub fn kept(data_dir: &Path) -> Result<Vec<(PathBuf, UnsentRequest)>> {
+    let dir = data_dir.join(DIR);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut requests = Vec::new();
+    for entry in entries {
+        let path = entry.with_context(|| format!("reading {}", dir.display()))?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue; // a temporary file a crash left behind
+        }
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let request: UnsentRequest = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a kept signed request", path.display()))?;
+        requests.push((path, request));
+    }
+    requests.sort_by_key(|(_, r)| (r.registry, r.thread_id, r.token, r.from, r.nonce));
+    Ok(requests)
+}
+
+/// The kept requests of one sender in one thread and token.
+pub fn kept_of(data_dir: &Path, thread: ThreadKey, token: Felt, from: Felt) -> Result<Vec<(PathBuf, UnsentRequest)>> {
+    let mut requests = kept(data_dir)?;
+    requests.retain(|(_, r)| r.thread() == thread && r.token == token && r.from == from);
+    Ok(requests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(nonce: u32, from: u64) -> UnsentRequest {
+        UnsentRequest {
+            server: "http://127.0.0.1:7070".into(),
+            registry: Felt::from(0x99u64),
+            thread_id: 2,
+            token: Felt::from(0x70c3u64),
+            from: Felt::from(from),
+            nonce,
+            key_index: nonce,
+            posted: Posted::Transfer(TransferRequest {
+                token: "0x70c3".into(),
+                from: format!("{from:#x}"),
+                to: "0x5".into(),
+                amount: "7".into(),
+                nonce,
+                key: [1, 2, 3, 4],
+                next_key: [5, 6, 7, 8],
+                signature: vec![9; 3],
+            }),
+        }
+    }
+
+    /// Kept requests read back as written, in nonce order per sender; a forgotten one is gone;
+    /// a file that is not a request is named, a temporary one left by a crash is skipped.
+    #[test]
+    fn kept_requests_read_back_in_order_and_are_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(kept(dir.path()).unwrap().is_empty(), "no directory yet");
+        let (late, early, other) = (request(6, 0xa), request(5, 0xa), request(0, 0xb));
+        let late_path = late.keep(dir.path()).unwrap();
+        early.keep(dir.path()).unwrap();
+        other.keep(dir.path()).unwrap();
+        let read: Vec<UnsentRequest> = kept(dir.path()).unwrap().into_iter().map(|(_, r)| r).collect();
+        assert_eq!(read, vec![early.clone(), late.clone(), other.clone()]);
+        let thread = ThreadKey::new(Felt::from(0x99u64), 2);
+        assert_eq!(kept_of(dir.path(), thread, late.token, late.from).unwrap().len(), 2);
+        assert!(kept_of(dir.path(), ThreadKey::new(Felt::from(0x99u64), 3), late.token, late.from).unwrap().is_empty());
+        forget(&late_path).unwrap();
+        forget(&late_path).unwrap();
+        assert_eq!(kept_of(dir.path(), thread, late.token, late.from).unwrap().len(), 1);
+        std::fs::write(dir.path().join(DIR).join("x.json.tmp"), b"{").unwrap();
+        assert_eq!(kept(dir.path()).unwrap().len(), 2);
+        std::fs::write(dir.path().join(DIR).join("x.json"), b"{").unwrap();
+        let error = format!("{:#}", kept(dir.path()).unwrap_err());
+        assert!(error.contains("x.json is not a kept signed request"), "{error}");
+    }
+}
