@@ -435,9 +435,10 @@ fn unsent_request<'a>(
     }
 }
 
-/// Posts a signed request, kept in the data directory first (a crash mid-post keeps it too) and
-/// forgotten once the server stored it or refused it for good. Any other answer leaves it kept
-/// and says how to post it again: its key index is spent, so signing again is no way out.
+/// Posts a signed request, kept in the data directory first (a crash mid-post keeps it too),
+/// forgotten once the server stored it and set aside if it refused it for good. Any other answer
+/// leaves it kept and says how to post it again: its key index is spent, so signing again is no
+/// way out.
 async fn deliver(data_dir: &Path, server: &Server, request: UnsentRequest) -> Result<Accepted> {
     let kept = match request.keep(data_dir) {
         Ok(path) => Some(path),
@@ -447,14 +448,15 @@ async fn deliver(data_dir: &Path, server: &Server, request: UnsentRequest) -> Re
             None
         }
     };
-    let forget = || kept.as_deref().map_or(Ok(()), unsent::forget);
     match server.post(&request.posted).await {
         PostAnswer::Accepted(accepted) => {
-            forget()?;
+            kept.as_deref().map_or(Ok(()), unsent::forget)?;
             Ok(accepted)
         }
         PostAnswer::Refused { status, reason } => {
-            forget()?;
+            if let Some(path) = &kept {
+                unsent::set_aside(path)?;
+            }
             bail!("the server refused it ({status}): {reason}")
         }
         PostAnswer::Unsettled(why) => match kept {
@@ -481,7 +483,7 @@ struct Resent {
     nonce: u32,
     server: String,
     /// `accepted` (the server stored it: forgotten), `dropped` (refused for good, e.g. its
-    /// nonce is spent: forgotten), `kept` (no answer or not now: still kept).
+    /// nonce is spent: moved to `unsent/refused/`), `kept` (no answer or not now: still kept).
     outcome: &'static str,
     id: Option<u64>,
     pending: Option<usize>,
@@ -532,7 +534,7 @@ async fn resend(args: ResendArgs, data_dir: &Path, json: bool) -> Result<()> {
                     (resent.outcome, resent.id, resent.pending) = ("accepted", Some(accepted.id), Some(accepted.pending));
                 }
                 PostAnswer::Refused { status, reason } => {
-                    unsent::forget(&path)?;
+                    unsent::set_aside(&path)?;
                     resent.outcome = "dropped";
                     resent.reason = Some(format!("refused ({status}): {reason}"));
                 }

@@ -1,7 +1,8 @@
 //! Signed requests no server has taken yet: `<data-dir>/unsent/`, one JSON file per request.
 //!
 //! `tx submit --server` writes the signed request here before it posts it, and removes it once
-//! the server stored it or refused it for good. A post whose answer is lost (a timeout, a reset,
+//! the server stored it; one the server refuses for good is moved to `unsent/refused/` (a server
+//! that lies could refuse a valid request: the user may still post it elsewhere). A post whose answer is lost (a timeout, a reset,
 //! a 5xx) leaves it here: its one-time key index is spent in the key file, so signing the
 //! transfer again would need the next index, which the sender's key slot does not name until
 //! this request is taken. `tx resend` posts it again; the server refuses a second copy by its
@@ -17,6 +18,8 @@ use zkthread_store::ThreadKey;
 
 /// The directory under the data directory.
 const DIR: &str = "unsent";
+/// Where requests refused for good go, under [`DIR`].
+const REFUSED: &str = "refused";
 
 /// A signed request and where it was going.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +88,16 @@ impl UnsentRequest {
     }
 }
 
+/// Moves a kept request the server refused for good to `unsent/refused/` (out of `tx resend`'s
+/// way) and returns where it went.
+pub fn set_aside(path: &Path) -> Result<PathBuf> {
+    let dir = path.parent().unwrap_or(Path::new(".")).join(REFUSED);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let aside = dir.join(path.file_name().unwrap_or_default());
+    std::fs::rename(path, &aside).with_context(|| format!("moving {} to {}", path.display(), aside.display()))?;
+    Ok(aside)
+}
+
 /// Removes a kept request's file (gone already is fine).
 pub fn forget(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
@@ -109,7 +122,7 @@ pub fn kept(data_dir: &Path) -> Result<Vec<(PathBuf, UnsentRequest)>> {
     for entry in entries {
         let path = entry.with_context(|| format!("reading {}", dir.display()))?.path();
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue; // a temporary file a crash left behind
+            continue; // `refused/`, or a temporary file a crash left behind
         }
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let request: UnsentRequest = serde_json::from_slice(&bytes)
@@ -171,8 +184,12 @@ mod tests {
         forget(&late_path).unwrap();
         forget(&late_path).unwrap();
         assert_eq!(kept_of(dir.path(), thread, late.token, late.from).unwrap().len(), 1);
+        let (other_path, _) = kept_of(dir.path(), thread, other.token, other.from).unwrap().remove(0);
+        let aside = set_aside(&other_path).unwrap();
+        assert_eq!(serde_json::from_slice::<UnsentRequest>(&std::fs::read(&aside).unwrap()).unwrap(), other, "set aside whole");
+        assert_eq!(kept(dir.path()).unwrap().len(), 1, "a request set aside is not kept");
         std::fs::write(dir.path().join(DIR).join("x.json.tmp"), b"{").unwrap();
-        assert_eq!(kept(dir.path()).unwrap().len(), 2);
+        assert_eq!(kept(dir.path()).unwrap().len(), 1);
         std::fs::write(dir.path().join(DIR).join("x.json"), b"{").unwrap();
         let error = format!("{:#}", kept(dir.path()).unwrap_err());
         assert!(error.contains("x.json is not a kept signed request"), "{error}");

@@ -504,13 +504,16 @@ impl ExampleWallet {
 /// `ids`: the first is stored but its answer lost, the second answered 503. Each time the CLI
 /// keeps the signed request (its key index is spent) and names `tx resend`; a new `tx submit`
 /// is refused before signing while one is kept; `tx resend` drops the first (the service
-/// refuses its second copy by nonce) and delivers the second.
+/// refuses its second copy by nonce: set aside in `unsent/refused/`) and delivers the second.
 fn posts_that_go_wrong_are_kept_and_resent(world: &World, http: &Http, url: &str, ids: (u64, u64)) {
     let flaky = ServiceDouble::start(url, Acting::FlakyPosts);
     let key_file = world.data_dir.path().join("keys").join(format!("{:#x}-{:#x}.json", world.accounts[0], world.token.address));
     let index = || Wallet::open(&key_file).unwrap().next_index();
     let unsent = world.data_dir.path().join("unsent");
-    let kept = || std::fs::read_dir(&unsent).map_or(0, |files| files.count());
+    let json_files = |dir: &std::path::Path| {
+        std::fs::read_dir(dir).map_or(0, |files| files.flatten().filter(|f| f.path().extension().is_some_and(|e| e == "json")).count())
+    };
+    let kept = || json_files(&unsent);
     let submit = |to: usize, amount: u128, server: &str| {
         let mut args = world.submit_args(0, to, amount);
         args.extend(["--server".to_owned(), server.to_owned()]);
@@ -536,7 +539,7 @@ fn posts_that_go_wrong_are_kept_and_resent(world: &World, http: &Http, url: &str
     let resent = &report["resent"][0];
     assert_eq!((resent["outcome"].as_str(), report["resent"].as_array().unwrap().len()), (Some("dropped"), 1), "{report}");
     assert!(resent["reason"].as_str().unwrap().contains("replayed"), "{report}");
-    assert_eq!(kept(), 0);
+    assert_eq!((kept(), json_files(&unsent.join("refused"))), (0, 1), "set aside, not deleted");
     let (status, stored) = http.get(format!("{url}/transfers/{}", ids.0));
     assert_eq!(status, 200, "the post whose answer was lost is stored: {stored}");
     let dropped_nonce = resent["nonce"].as_u64().unwrap();
