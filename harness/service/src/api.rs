@@ -119,6 +119,21 @@ impl ApiError {
     }
 }
 
+impl From<JsonRejection> for ApiError {
+    /// axum's reason, except for a body over the limit, whose generic text ("length limit
+    /// exceeded") tells a wallet neither the limit nor what to do.
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError(
+                status,
+                format!("the request body is over the service's {MAX_BODY_BYTES} bytes (length limit exceeded): a list of transfers this long must be split"),
+            );
+        }
+        ApiError(status, rejection.body_text())
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         tracing::warn!(%error, "request failed");
@@ -148,7 +163,7 @@ async fn submit(
     State(shared): State<Arc<Shared>>,
     body: Result<Json<TransferRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let Json(request) = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
+    let Json(request) = body.map_err(ApiError::from)?;
     let tx = request.to_tx().map_err(ApiError::bad_request)?;
     // One admission at a time: each checks the nonce against the queue the previous one left.
     let _admitting = shared.admission.lock().await;
@@ -170,7 +185,7 @@ async fn submit_list(
     State(shared): State<Arc<Shared<NewTransferList>>>,
     body: Result<Json<TransferListRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let Json(request) = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
+    let Json(request) = body.map_err(ApiError::from)?;
     let tx = request.to_tx().map_err(ApiError::bad_request)?;
     let _admitting = shared.admission.lock().await;
     let contracts = shared.contracts().await?;

@@ -179,7 +179,7 @@ async fn submit(
     State(shared): State<Arc<BookShared>>,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let Json(body) = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
+    let Json(body) = body.map_err(ApiError::from)?;
     let order = order_request(body)?;
     let _admitting = shared.admission.lock().await;
     let reader = shared.client.reader();

@@ -52,7 +52,7 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
         value
     };
     http.refused(&url, http.post_raw(&url, b"{\"token\": ".to_vec()), 400, "");
-    http.refused(&url, http.post_raw(&url, vec![b' '; 100_000]), 413, "length limit");
+    http.refused(&url, http.post_raw(&url, vec![b' '; 100_000]), 413, "over the service's 65536 bytes (length limit exceeded)");
     http.refused(&url, http.post_json(&url, &tampered(&|v| v["amount"] = "101".into())), 422, "bad signature");
     http.refused(&url, http.post_json(&url, &tampered(&|v| v["amount"] = "0".into())), 422, "above zero");
     http.refused(&url, http.post_json(&url, &tampered(&|v| v["amount"] = "340282366920938463463374607431768211456".into())), 400, "below 2^128");
