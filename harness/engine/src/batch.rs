@@ -325,7 +325,7 @@ async fn build<M: TokenMessage>(
         .filter(|(index, _)| !refused_ids.contains(index))
         .map(|(_, (t, _))| t.clone())
         .collect();
-    let record = store.record_batch(
+    let (record, still_pending) = store.record_batch_counted(
         key,
         NewSubBlock {
             sequence,
@@ -344,7 +344,7 @@ async fn build<M: TokenMessage>(
     Ok(BatchOutcome::Built(Built {
         sub_block: record,
         rejected,
-        still_pending: store.pending_count(key)?,
+        still_pending,
         reconciled,
     }))
 }

@@ -949,6 +949,18 @@ impl<M: MessageBody> Store<M> {
         sub_block: NewSubBlock<M>,
         rejected: Vec<Rejected<M>>,
     ) -> Result<SubBlock<M>> {
+        self.record_batch_counted(thread, sub_block, rejected).map(|(stored, _)| stored)
+    }
+
+    /// [`Store::record_batch`], with the thread's pending messages it leaves counted in the same
+    /// write: once the batch is stored, nothing may fail (a batcher told "error" for a recorded
+    /// sub-block would report a batch that exists as not built).
+    pub fn record_batch_counted(
+        &self,
+        thread: ThreadKey,
+        sub_block: NewSubBlock<M>,
+        rejected: Vec<Rejected<M>>,
+    ) -> Result<(SubBlock<M>, usize)> {
         // A sub-block without messages must still change something (an order book's round of
         // fills between resting orders alone).
         if sub_block.messages.is_empty() && sub_block.outputs.is_empty() {
@@ -985,6 +997,7 @@ impl<M: MessageBody> Store<M> {
                     return Err(StoreError::NotPending(transfer.id));
                 }
             }
+            let still_pending = count_in(&pending, thread)?;
             let mut rejected_table = txn.open_table(REJECTED).map_err(db_error)?;
             let mut queue = txn.open_table(SENDER_QUEUE).map_err(db_error)?;
             for r in &rejected {
@@ -1015,7 +1028,7 @@ impl<M: MessageBody> Store<M> {
                     .insert((scope.as_str(), transfer.id), (stored.sequence(), attempt))
                     .map_err(db_error)?;
             }
-            stored
+            (stored, still_pending)
         };
         txn.commit().map_err(db_error)?;
         Ok(stored)

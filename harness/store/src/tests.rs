@@ -100,9 +100,12 @@ fn a_batch_moves_transfers_out_of_pending_and_blocks_a_second_batch() {
         message: b.clone(),
         reason: "overspend".into(),
     }];
-    let built = store
-        .record_batch(thread(1), sub_block(0, vec![a.clone()]), rejected)
+    // Another thread's pending message is not counted with this one's.
+    store.submit(thread(2), transfer(1, 2, 9)).unwrap();
+    let (built, still_pending) = store
+        .record_batch_counted(thread(1), sub_block(0, vec![a.clone()]), rejected)
         .unwrap();
+    assert_eq!(still_pending, 1, "c is left, counted in the write");
     assert_eq!(built.status, SubBlockStatus::Built);
     assert_eq!((built.sequence(), built.attempt), (0, 0));
     assert_eq!(ids(&store.pending(thread(1)).unwrap()), [c.id]);

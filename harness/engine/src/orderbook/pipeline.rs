@@ -418,8 +418,8 @@ pub async fn batch(
     let stopped = batch.stopped.as_ref().map(|s| StoppedTaker::from_batcher(s, &owners)).transpose()?;
     let attempt = store.next_attempt(key, sequence).map_err(EngineError::from)?;
     write_json_note(store, key, RESUME_NEXT_NOTE, &Some(ResumeNext { sequence, attempt, stopped }))?;
-    let record = store
-        .record_batch(
+    let (record, still_pending) = store
+        .record_batch_counted(
             key,
             NewSubBlock {
                 sequence,
@@ -442,7 +442,6 @@ pub async fn batch(
         batch.sub_block.trades.len(),
         rejected.len()
     ));
-    let still_pending = store.pending_count(key).map_err(EngineError::from)?;
     Ok(BatchOutcome::Built(Built { sub_block: record, rejected, still_pending, reconciled }))
 }
 
