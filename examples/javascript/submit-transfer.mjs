@@ -11,6 +11,7 @@
 //   node submit-transfer.mjs submit --key-file F --server URL --registry 0x.. --thread N
 //                                   --token 0x.. --to 0x.. --amount N [--to 0x.. --amount N ...]
 //                                   [--wait]                                    (+ account options)
+//   node submit-transfer.mjs resend --key-file F [--server URL]
 //   node submit-transfer.mjs --self-check [--vectors PATH]
 //
 // Account options (or their environment variables, as for the zkthread CLI): --rpc-url
@@ -23,6 +24,12 @@
 // advanced next_index is written (temporary file, fsync, rename, fsync of the directory) under an
 // exclusive flock(2) of `<file>.lock` — the lock the Rust keystore takes, held here through
 // util-linux flock(1) since Node has no flock — before the signature is computed.
+//
+// A signed request is written to `<key file>.unsent.json` before it is posted, removed once the
+// server stored it, and moved to `<key file>.refused.json` if the server refuses it for good. A
+// post whose answer is lost (no answer, a 5xx, a 408 or 429) leaves it there: its key index is
+// spent, so `submit` refuses to sign until `resend` has posted it again (the server refuses a
+// second copy by its nonce: then it is set aside as refused).
 //
 // Prints one JSON document on stdout; on an error {"error": "..."} on stdout, the same line on
 // stderr, exit 1 (2 for a usage error). Same options and output bytes as
@@ -42,6 +49,7 @@ const DEFAULT_VECTORS = path.join(HERE, '..', 'vectors', 'sign.json');
 const USAGE =
   'usage: submit-transfer.mjs key-new --key-file F | key-register --key-file F --token 0x.. | ' +
   'submit --key-file F --server URL --registry 0x.. --thread N --token 0x.. --to 0x.. --amount N [--to 0x.. --amount N ...] [--wait] | ' +
+  'resend --key-file F [--server URL] | ' +
   '--self-check [--vectors PATH]; account: --rpc-url URL --account-address 0x.. [--private-key 0x..]; [--wasm PATH]';
 
 /** The key file zkthread_sig::keystore writes. */
@@ -123,6 +131,12 @@ function parseCommandLine(argv) {
       return { ...args, vectors: values.vectors ?? DEFAULT_VECTORS };
     case 'key-new':
       return { ...args, keyFile: need('key-file') };
+    case 'resend':
+      return {
+        ...args,
+        keyFile: need('key-file'),
+        server: values.server === undefined ? undefined : parseUrl(values.server, '--server').replace(/\/+$/, ''),
+      };
     case 'key-register':
       return {
         ...args,
@@ -480,6 +494,12 @@ async function keyRegister(signer, args) {
  */
 async function submit(signer, args) {
   const opened = readKeyFile(args.keyFile);
+  // Before anything is signed: a request no server took holds the key file's last index.
+  if (fs.existsSync(unsentPath(args.keyFile))) {
+    throw new Error(
+      `a signed request of this key file is kept in ${unsentPath(args.keyFile)} (no server took it yet): run resend --key-file ${args.keyFile} first`,
+    );
+  }
   const provider = await connect(args.rpcUrl);
   const chainId = BigInt(await provider.getChainId());
   const onChain = await readKeySlot(signer, provider, args.token, args.from);
@@ -537,7 +557,7 @@ async function submit(signer, args) {
     thread_id: threadId,
     ...message,
   });
-  const accepted = await serverPost(args.server, program.route, {
+  const accepted = await deliver(args.keyFile, args.server, program.route, {
     ...message,
     key: signed.key,
     next_key: signed.next_key,
@@ -693,8 +713,82 @@ async function serverAnswer(server, route, init) {
 }
 
 const serverGet = (server, route) => serverAnswer(server, route, { method: 'GET' });
-const serverPost = (server, route, body) =>
-  serverAnswer(server, route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+// ---- Signed requests no server has taken yet ----
+
+const unsentPath = (keyFile) => sibling(keyFile, '.unsent.json');
+const refusedPath = (keyFile) => sibling(keyFile, '.refused.json');
+
+/** Keeps the signed request (temporary file, fsync, rename), then posts it ([postKept]). */
+async function deliver(keyFile, server, route, request) {
+  const file = unsentPath(keyFile);
+  const tmp = sibling(file, '.tmp');
+  try {
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeSync(fd, `${JSON.stringify({ server, route, request }, null, 2)}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    throw new Error(`${file}: ${osReason(e)}`);
+  }
+  return postKept(keyFile, server, route, request);
+}
+
+/**
+ * Posts the request kept for `keyFile`: a 202 forgets it; refused for good (400, 409, 413, 422)
+ * sets it aside in `<key file>.refused.json`; anything else keeps it.
+ */
+async function postKept(keyFile, server, route, request) {
+  const file = unsentPath(keyFile);
+  const kept = (why) => new Error(`${why}; the signed request is kept in ${file}: resend --key-file ${keyFile} posts it again`);
+  let response;
+  try {
+    response = await fetch(`${server}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+      redirect: 'manual',
+    });
+  } catch (e) {
+    throw kept(`cannot reach the server ${server}: ${osReason(e.cause ?? e)}: the message may be queued`);
+  }
+  let body;
+  try {
+    body = JSON.parse(await response.text());
+  } catch {
+    throw kept(`unexpected answer from the server ${server} (${response.status}): the message may be queued`);
+  }
+  const reason = oneLine(String(body?.error ?? 'no reason given')).slice(0, 300);
+  if (response.status === 202) {
+    fs.rmSync(file, { force: true });
+    return body;
+  }
+  if ([400, 409, 413, 422].includes(response.status)) {
+    fs.renameSync(file, refusedPath(keyFile));
+    throw new Error(`the server refused it (${response.status}): ${reason} (the signed request is set aside in ${refusedPath(keyFile)})`);
+  }
+  if (response.status === 408 || response.status === 429) throw kept(`the server refused it for now (${response.status}): ${reason}`);
+  throw kept(`the server answered ${response.status}: ${reason}: the message may be queued`);
+}
+
+/** Posts again the request kept for the key file (to --server, or where it was first posted). */
+async function resend(_signer, args) {
+  const file = unsentPath(args.keyFile);
+  let kept;
+  try {
+    kept = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    if (e.code === 'ENOENT') throw new Error(`no signed request is kept in ${file}`);
+    throw new Error(`${file}: ${e instanceof SyntaxError ? 'not a kept signed request' : osReason(e)}`);
+  }
+  const server = args.server ?? kept.server;
+  const accepted = await postKept(args.keyFile, server, kept.route, kept.request);
+  return { id: accepted.id, status: accepted.status, route: kept.route, server, nonce: kept.request.nonce, pending: accepted.pending };
+}
 
 function oneLine(e) {
   const message =
@@ -715,7 +809,7 @@ config.set('logLevel', 'ERROR');
 try {
   const args = parseCommandLine(process.argv.slice(2));
   const signer = new Signer(args.wasm);
-  const run = { 'self-check': selfCheck, 'key-new': keyNew, 'key-register': keyRegister, submit }[args.command];
+  const run = { 'self-check': selfCheck, 'key-new': keyNew, 'key-register': keyRegister, submit, resend }[args.command];
   const report = await run(signer, args);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } catch (e) {

@@ -13,6 +13,7 @@ re-implemented here.
     python submit_transfer.py submit --key-file F --server URL --registry 0x.. --thread N
                                      --token 0x.. --to 0x.. --amount N [--to 0x.. --amount N ...]
                                      [--wait]                                    (+ account options)
+    python submit_transfer.py resend --key-file F [--server URL]
     python submit_transfer.py --self-check [--vectors PATH]
 
 Account options (or their environment variables, as for the zkthread CLI): --rpc-url
@@ -25,6 +26,12 @@ Key files have exactly the format of `zkthread key new` (interchangeable with th
 advanced next_index is written (temporary file, fsync, rename, fsync of the directory) under an
 exclusive flock(2) of `<file>.lock` (the lock the Rust keystore takes) before the signature is
 computed.
+
+A signed request is written to `<key file>.unsent.json` before it is posted, removed once the
+server stored it, and moved to `<key file>.refused.json` if the server refuses it for good. A
+post whose answer is lost (no answer, a 5xx, a 408 or 429) leaves it there: its key index is
+spent, so `submit` refuses to sign until `resend` has posted it again (the server refuses a
+second copy by its nonce: then it is set aside as refused).
 
 Prints one JSON document on stdout; on an error {"error": "..."} on stdout, the same line on
 stderr, exit 1 (2 for a usage error). Same options and output bytes as
@@ -62,6 +69,7 @@ DEFAULT_VECTORS = os.path.join(HERE, "..", "vectors", "sign.json")
 USAGE = (
     "usage: submit-transfer.mjs key-new --key-file F | key-register --key-file F --token 0x.. | "
     "submit --key-file F --server URL --registry 0x.. --thread N --token 0x.. --to 0x.. --amount N [--to 0x.. --amount N ...] [--wait] | "
+    "resend --key-file F [--server URL] | "
     "--self-check [--vectors PATH]; account: --rpc-url URL --account-address 0x.. [--private-key 0x..]; [--wasm PATH]"
 ).replace("submit-transfer.mjs", "submit_transfer.py")
 
@@ -130,6 +138,9 @@ def parse_command_line(argv: List[str]) -> argparse.Namespace:
         args.vectors = values.vectors or DEFAULT_VECTORS
     elif command == "key-new":
         args.key_file = need("key-file", values.key_file)
+    elif command == "resend":
+        args.key_file = need("key-file", values.key_file)
+        args.server = None if values.server is None else parse_url(values.server, "--server").rstrip("/")
     elif command == "key-register":
         args.key_file = need("key-file", values.key_file)
         args.token = parse_address(need("token", values.token), "--token")
@@ -477,6 +488,12 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
     key) comes next and which program the thread runs, so a lying server can make a signature
     useless, never valid for anything but these transfers."""
     opened = read_key_file(args.key_file)
+    # Before anything is signed: a request no server took holds the key file's last index.
+    if os.path.exists(unsent_path(args.key_file)):
+        raise Failure(
+            f"a signed request of this key file is kept in {unsent_path(args.key_file)} (no server took it yet): "
+            f"run resend --key-file {args.key_file} first"
+        )
     client = await connect(args.rpc_url)
     chain_id = int(await client.get_chain_id(), 16)
     on_chain = await read_key_slot(signer, client, args.token, args.sender)
@@ -529,7 +546,7 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
         "thread_id": args.thread,
         **message,
     })
-    accepted = server_request(args.server, program.route, {
+    accepted = deliver(args.key_file, args.server, program.route, {
         **message,
         "key": signed["key"],
         "next_key": signed["next_key"],
@@ -695,6 +712,99 @@ def server_request(server: str, route: str, body: Optional[Dict[str, Any]] = Non
     return answer
 
 
+# ---- Signed requests no server has taken yet ----
+
+
+def unsent_path(key_file: str) -> str:
+    return key_file + ".unsent.json"
+
+
+def refused_path(key_file: str) -> str:
+    return key_file + ".refused.json"
+
+
+def deliver(key_file: str, server: str, route: str, request: Dict[str, Any]) -> Dict[str, Any]:
+    """Keeps the signed request (temporary file, fsync, rename), then posts it (post_kept)."""
+    path = unsent_path(key_file)
+    tmp = path + ".tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, (json.dumps({"server": server, "route": route, "request": request}, indent=2,
+                                     ensure_ascii=False) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except OSError as error:
+        raise os_error(path, error) from error
+    return post_kept(key_file, server, route, request)
+
+
+def post_kept(key_file: str, server: str, route: str, request: Dict[str, Any]) -> Dict[str, Any]:
+    """Posts the request kept for `key_file`: a 202 forgets it; refused for good (400, 409, 413,
+    422) sets it aside in `<key file>.refused.json`; anything else keeps it."""
+    path = unsent_path(key_file)
+
+    def kept(why: str) -> Failure:
+        return Failure(f"{why}; the signed request is kept in {path}: resend --key-file {key_file} posts it again")
+
+    post = urllib.request.Request(f"{server}{route}", data=compact(request).encode(), method="POST")
+    post.add_header("content-type", "application/json")
+    try:
+        with _NO_REDIRECTS.open(post, timeout=60) as response:
+            status, text = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read()
+    except (urllib.error.URLError, OSError) as error:
+        raise kept(f"cannot reach the server {server}: {os_reason(error)}: the message may be queued") from error
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        raise kept(f"unexpected answer from the server {server} ({status}): the message may be queued") from None
+    error = answer.get("error") if isinstance(answer, dict) else None
+    reason = re.sub(r"\s+", " ", str("no reason given" if error is None else error)).strip()[:300]
+    if status == 202:
+        if os.path.exists(path):
+            os.remove(path)
+        return answer
+    if status in (400, 409, 413, 422):
+        os.rename(path, refused_path(key_file))
+        raise Failure(f"the server refused it ({status}): {reason} (the signed request is set aside in {refused_path(key_file)})")
+    if status in (408, 429):
+        raise kept(f"the server refused it for now ({status}): {reason}")
+    raise kept(f"the server answered {status}: {reason}: the message may be queued")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as its status: following a 307 would post the signed request to
+    whatever host the server names."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_NoRedirect)
+
+
+async def resend(_signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
+    """Posts again the request kept for the key file (to --server, or where it was first posted)."""
+    path = unsent_path(args.key_file)
+    try:
+        with open(path, encoding="utf-8") as file:
+            kept = json.load(file)
+    except FileNotFoundError:
+        raise Failure(f"no signed request is kept in {path}") from None
+    except ValueError:
+        raise Failure(f"{path}: not a kept signed request") from None
+    except OSError as error:
+        raise os_error(path, error) from error
+    server = args.server if args.server is not None else kept["server"]
+    accepted = post_kept(args.key_file, server, kept["route"], kept["request"])
+    return {"id": accepted["id"], "status": accepted["status"], "route": kept["route"], "server": server,
+            "nonce": kept["request"]["nonce"], "pending": accepted["pending"]}
+
+
 def fail(message: str, code: int) -> int:
     print(json.dumps({"error": message}, separators=(",", ":"), ensure_ascii=False))
     print(f"submit_transfer: {message}", file=sys.stderr)
@@ -705,7 +815,8 @@ def main(argv: List[str]) -> int:
     try:
         args = parse_command_line(argv)
         signer = Signer(args.wasm)
-        run = {"self-check": self_check, "key-new": key_new, "key-register": key_register, "submit": submit}
+        run = {"self-check": self_check, "key-new": key_new, "key-register": key_register, "submit": submit,
+               "resend": resend}
         report = asyncio.run(run[args.command](signer, args))
     except UsageError as error:
         return fail(one_line(error), 2)

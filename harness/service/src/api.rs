@@ -127,7 +127,7 @@ impl From<JsonRejection> for ApiError {
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             return ApiError(
                 status,
-                format!("the request body is over the service's {MAX_BODY_BYTES} bytes (length limit exceeded): a list of transfers this long must be split"),
+                format!("the request body is over the service's {MAX_BODY_BYTES} bytes (length limit exceeded): no signed message is that long but a list of several hundred transfers, which must be split"),
             );
         }
         ApiError(status, rejection.body_text())

@@ -13,6 +13,7 @@ mod batch;
 mod bench;
 mod chain;
 mod datadir;
+mod delivery;
 mod demo;
 mod demo_orderbook;
 mod deploy;

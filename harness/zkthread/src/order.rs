@@ -255,7 +255,7 @@ pub async fn run_order(command: OrderCommand, data_dir: &Path, json: bool) -> Re
     if let Some(refusal) = precheck(client.reader(), &store, &market, owner, signer.id, place, nonce).await? {
         bail!("the batcher would refuse this message, or it would change nothing ({refusal}); nothing was signed");
     }
-    let book = market.header(client.reader(), 0).await?.domain(market.book.address);
+    let book = market.book_domain();
     let message = OrderMessage {
         book,
         owner: account_id(owner),

@@ -33,7 +33,7 @@ use zkthread_token::SignedTransferTx;
 use zkthread_engine::batch::MAX_SLOTS_WITHIN_CALLDATA;
 use zkthread_engine::token::TokenMessage;
 use zkthread_service::api::MAX_BODY_BYTES;
-use zkthread_service::wire::{Accepted, ListedTransferRequest, TransferListRequest, TransferRequest};
+use zkthread_service::wire::{ListedTransferRequest, TransferListRequest, TransferRequest};
 use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
 use zkthread_sig::{KeyCommitment, TransferDraft, Wallet};
 use zkthread_store::{NewTransferList, Store, ThreadKey};
@@ -41,24 +41,19 @@ use zkthread_store::{NewTransferList, Store, ThreadKey};
 use crate::chain::{parse_felt, ChainArgs};
 use crate::datadir::{new_transfer, open_store, ThreadArgs};
 use crate::key::default_key_path;
-use crate::output::{hex, print_json, Reported};
-use crate::server::{PostAnswer, Server};
-use crate::unsent::{self, Posted, UnsentRequest};
+use crate::delivery::{self, deliver};
+use crate::output::{hex, print_json};
+use crate::server::Server;
+use crate::unsent::{self, Aside, Posted, UnsentRequest};
 
 #[derive(Subcommand, Debug)]
 pub enum TxCommand {
     /// Sign a token transfer with the sender's thread key and submit it to the thread's batcher (prints its id).
     Submit(SubmitArgs),
     /// Post again the signed requests a `tx submit --server` could not deliver (kept in `<data-dir>/unsent/`).
-    Resend(ResendArgs),
+    Resend(delivery::ResendArgs),
 }
 
-#[derive(Args, Debug)]
-pub struct ResendArgs {
-    /// Post to this `zkthread serve` instead of the server each request was first posted to.
-    #[arg(long)]
-    server: Option<String>,
-}
 
 /// Felts and the amount are taken as text and checked here, so a bad value is a one-line error.
 #[derive(Args, Debug)]
@@ -124,7 +119,7 @@ struct Fields {
 pub async fn run(cmd: TxCommand, data_dir: &Path, json: bool) -> Result<()> {
     match cmd {
         TxCommand::Submit(args) => submit(args, data_dir, json).await,
-        TxCommand::Resend(args) => resend(args, data_dir, json).await,
+        TxCommand::Resend(args) => delivery::resend(args, data_dir, json).await,
     }
 }
 
@@ -149,16 +144,6 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
     let mut wallet = Wallet::open(&key_file)
         .with_context(|| format!("opening the sender's key file {} (create it with `zkthread key new`)", key_file.display()))?;
     let thread = args.thread.key();
-    // Before anything is signed: a request no server took holds the key file's last index.
-    if let Some((path, kept)) = unsent::kept_of(data_dir, thread, fields.token, fields.from)?.first() {
-        bail!(
-            "the sender's request at nonce {} (key index {}) was signed but no server took it yet (kept in {}): \
-             run `zkthread tx resend` first; it posts it again, or drops it if its nonce is spent",
-            kept.nonce,
-            kept.key_index,
-            path.display()
-        );
-    }
     let client = args.chain.connect_read_only().await?;
     let program = thread_program(&client, thread).await?;
     // Before anything is signed: a transfer in a token outside the thread is never batched,
@@ -180,6 +165,8 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
         check_list(&fields, args.server.is_some())?;
     }
     let on_chain = read_key_slot(&client, &fields).await?;
+    // Before anything is signed: a request no server took holds the key file's last index.
+    check_kept(data_dir, thread, &fields, on_chain.1)?;
     // The store (or the server) first: a signature is only made once it has somewhere to go.
     let (destination, (key, nonce)) = match &args.server {
         Some(url) => {
@@ -242,8 +229,8 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
                     (stored.id, pending)
                 }
                 Destination::Server(server) => {
-                    let request = unsent_request(&server, thread, &fields, nonce, signed.index);
-                    let accepted = deliver(data_dir, &server, request(Posted::Transfer(TransferRequest::from_tx(&tx)))).await?;
+                    let posted = Posted::Transfer(TransferRequest::from_tx(&tx));
+                    let accepted = deliver(data_dir, &server, unsent_request(&server, thread, &fields, (nonce, signed.index), posted)).await?;
                     (accepted.id, accepted.pending)
                 }
             };
@@ -274,8 +261,8 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
                     (stored.id, pending)
                 }
                 Destination::Server(server) => {
-                    let request = unsent_request(&server, thread, &fields, nonce, signed.index);
-                    let accepted = deliver(data_dir, &server, request(Posted::List(TransferListRequest::from_tx(&tx)))).await?;
+                    let posted = Posted::List(TransferListRequest::from_tx(&tx));
+                    let accepted = deliver(data_dir, &server, unsent_request(&server, thread, &fields, (nonce, signed.index), posted)).await?;
                     (accepted.id, accepted.pending)
                 }
             };
@@ -415,15 +402,9 @@ async fn read_key_slot(client: &ChainReader, fields: &Fields) -> Result<(KeyComm
     Ok((key, nonce))
 }
 
-/// The request signed for `server`, kept until the server takes it ([`unsent`]).
-fn unsent_request<'a>(
-    server: &'a Server,
-    thread: ThreadKey,
-    fields: &'a Fields,
-    nonce: u32,
-    key_index: u32,
-) -> impl FnOnce(Posted) -> UnsentRequest + 'a {
-    move |posted| UnsentRequest {
+/// The request signed for `server`, kept until the server answers ([`unsent`]).
+fn unsent_request(server: &Server, thread: ThreadKey, fields: &Fields, (nonce, key_index): (u32, u32), posted: Posted) -> UnsentRequest {
+    UnsentRequest {
         server: server.base().to_owned(),
         registry: thread.registry,
         thread_id: thread.thread_id,
@@ -435,141 +416,28 @@ fn unsent_request<'a>(
     }
 }
 
-/// Posts a signed request, kept in the data directory first (a crash mid-post keeps it too),
-/// forgotten once the server stored it and set aside if it refused it for good. Any other answer
-/// leaves it kept and says how to post it again: its key index is spent, so signing again is no
-/// way out.
-async fn deliver(data_dir: &Path, server: &Server, request: UnsentRequest) -> Result<Accepted> {
-    let kept = match request.keep(data_dir) {
-        Ok(path) => Some(path),
-        Err(error) => {
-            // Posting is still better than losing the signature outright.
-            tracing::warn!("{error:#}: posting it without a copy");
-            None
+/// The sender's kept requests against its key slot on chain (at `nonce`): one the slot is past
+/// can never apply (set aside as spent), and accepted ones it is past are removed. Any other
+/// refuses a new signature: it holds the key file's last index.
+fn check_kept(data_dir: &Path, thread: ThreadKey, fields: &Fields, nonce: u32) -> Result<()> {
+    unsent::prune_accepted(data_dir, thread, fields.token, fields.from, nonce)?;
+    for (path, kept) in unsent::kept_of(data_dir, thread, fields.token, fields.from)? {
+        if kept.nonce < nonce {
+            let aside = unsent::set_aside(&path, Aside::Spent)?;
+            tracing::info!(nonce = kept.nonce, "the key slot is past this kept request's nonce: set aside in {}", aside.display());
+            continue;
         }
-    };
-    match server.post(&request.posted).await {
-        PostAnswer::Accepted(accepted) => {
-            kept.as_deref().map_or(Ok(()), unsent::forget)?;
-            Ok(accepted)
-        }
-        PostAnswer::Refused { status, reason } => {
-            if let Some(path) = &kept {
-                unsent::set_aside(path)?;
-            }
-            bail!("the server refused it ({status}): {reason}")
-        }
-        PostAnswer::Unsettled(why) => match kept {
-            Some(path) => bail!(
-                "{why}: the message may be queued; the signed request is kept in {}: \
-                 `zkthread tx resend` posts it again (the server refuses a second copy by its nonce)",
-                path.display()
-            ),
-            None => bail!(
-                "{why}: the message may be queued: do not sign it again before \
-                 `GET /senders/{{token}}/{{sender}}` on the server shows whether its nonce was taken"
-            ),
-        },
+        bail!(
+            "the sender's request at nonce {} (key index {}) was signed but no server took it yet (kept in {}): \
+             run `zkthread tx resend` first (it posts it again, or sets it aside if the server refuses it), \
+             or move the file out of {} to abandon it",
+            kept.nonce,
+            kept.key_index,
+            path.display(),
+            unsent::dir(data_dir).display()
+        );
     }
-}
-
-/// One kept request as `tx resend` left it.
-#[derive(Serialize)]
-struct Resent {
-    file: String,
-    thread_id: u64,
-    token: String,
-    from: String,
-    nonce: u32,
-    server: String,
-    /// `accepted` (the server stored it: forgotten), `dropped` (refused for good, e.g. its
-    /// nonce is spent: moved to `unsent/refused/`), `kept` (no answer or not now: still kept).
-    outcome: &'static str,
-    id: Option<u64>,
-    pending: Option<usize>,
-    reason: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ResendReport {
-    resent: Vec<Resent>,
-    /// Set when a request is still kept (the command then exits 1).
-    error: Option<String>,
-}
-
-/// `tx resend`: every kept request, oldest nonce first per sender. A sender's later requests
-/// wait while an earlier one is still kept (the server would refuse them by nonce, for good).
-async fn resend(args: ResendArgs, data_dir: &Path, json: bool) -> Result<()> {
-    let overridden = args.server.as_deref().map(Server::new).transpose()?;
-    let mut report = ResendReport { resent: Vec::new(), error: None };
-    let mut waiting: Vec<(ThreadKey, Felt, Felt)> = Vec::new();
-    for (path, request) in unsent::kept(data_dir)? {
-        let sender = (request.thread(), request.token, request.from);
-        let own;
-        let server = match &overridden {
-            Some(server) => server,
-            None => {
-                own = Server::new(&request.server)?;
-                &own
-            }
-        };
-        let mut resent = Resent {
-            file: path.display().to_string(),
-            thread_id: request.thread_id,
-            token: hex(request.token),
-            from: hex(request.from),
-            nonce: request.nonce,
-            server: server.base().to_owned(),
-            outcome: "kept",
-            id: None,
-            pending: None,
-            reason: None,
-        };
-        if waiting.contains(&sender) {
-            resent.reason = Some("an earlier request of this sender is still kept".into());
-        } else {
-            match server.post(&request.posted).await {
-                PostAnswer::Accepted(accepted) => {
-                    unsent::forget(&path)?;
-                    (resent.outcome, resent.id, resent.pending) = ("accepted", Some(accepted.id), Some(accepted.pending));
-                }
-                PostAnswer::Refused { status, reason } => {
-                    unsent::set_aside(&path)?;
-                    resent.outcome = "dropped";
-                    resent.reason = Some(format!("refused ({status}): {reason}"));
-                }
-                PostAnswer::Unsettled(why) => {
-                    waiting.push(sender);
-                    resent.reason = Some(why);
-                }
-            }
-        }
-        report.resent.push(resent);
-    }
-    let still = report.resent.iter().filter(|r| r.outcome == "kept").count();
-    if still > 0 {
-        report.error = Some(format!("{still} signed request(s) still kept in {}: run `zkthread tx resend` again", data_dir.join("unsent").display()));
-    }
-    if json {
-        print_json(&report)?;
-    } else {
-        if report.resent.is_empty() {
-            println!("no signed request is kept in {}", data_dir.join("unsent").display());
-        }
-        for r in &report.resent {
-            let detail = match (r.outcome, r.id, &r.reason) {
-                ("accepted", Some(id), _) => format!("accepted as message {id} ({} pending)", r.pending.unwrap_or_default()),
-                (_, _, Some(reason)) => format!("{}: {reason}", r.outcome),
-                (outcome, _, None) => outcome.to_owned(),
-            };
-            println!("sender {} nonce {} (thread {}) at {}: {detail}", r.from, r.nonce, r.thread_id, r.server);
-        }
-    }
-    match report.error {
-        Some(error) if json => Err(Reported(error).into()),
-        Some(error) => bail!("{error}"),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 fn parse_transfer(args: &SubmitArgs, from: Felt) -> Result<Fields> {

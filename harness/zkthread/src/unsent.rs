@@ -1,12 +1,16 @@
 //! Signed requests no server has taken yet: `<data-dir>/unsent/`, one JSON file per request.
 //!
-//! `tx submit --server` writes the signed request here before it posts it, and removes it once
-//! the server stored it; one the server refuses for good is moved to `unsent/refused/` (a server
-//! that lies could refuse a valid request: the user may still post it elsewhere). A post whose answer is lost (a timeout, a reset,
-//! a 5xx) leaves it here: its one-time key index is spent in the key file, so signing the
-//! transfer again would need the next index, which the sender's key slot does not name until
-//! this request is taken. `tx resend` posts it again; the server refuses a second copy by its
-//! nonce, so a request the first post did deliver is dropped then, not stored twice.
+//! `tx submit --server` writes the signed request here before it posts it. Once the server
+//! answers, the file moves to a subdirectory ([`Aside`]): `accepted/` (the server says it stored
+//! it), `refused/` (refused for good). A server that lies by either answer cannot make a signed
+//! request vanish: the user may still post it elsewhere. A post whose answer is lost (a timeout,
+//! a reset, a 5xx) or refused for now (429) leaves it here: its one-time key index is spent in
+//! the key file, so signing the transfer again would need the next index, which the sender's
+//! key slot does not name until this request is taken. `tx resend` posts it again; the server
+//! refuses a second copy by its nonce, so a request the first post did deliver is then set
+//! aside, not stored twice. Once the sender's key slot on chain is past a request's nonce, the
+//! request can never apply: `tx submit` moves such kept requests to `spent/` and removes
+//! accepted ones.
 
 use std::path::{Path, PathBuf};
 
@@ -18,8 +22,32 @@ use zkthread_store::ThreadKey;
 
 /// The directory under the data directory.
 const DIR: &str = "unsent";
-/// Where requests refused for good go, under [`DIR`].
-const REFUSED: &str = "refused";
+
+/// Where a kept request goes once its fate is known (subdirectories of `unsent/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aside {
+    /// The server answered that it stored it.
+    Accepted,
+    /// The server refused it for good.
+    Refused,
+    /// The sender's key slot on chain moved past its nonce: it can never apply.
+    Spent,
+}
+
+impl Aside {
+    fn dir(self) -> &'static str {
+        match self {
+            Aside::Accepted => "accepted",
+            Aside::Refused => "refused",
+            Aside::Spent => "spent",
+        }
+    }
+}
+
+/// The kept requests' directory.
+pub fn dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(DIR)
+}
 
 /// A signed request and where it was going.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,64 +84,83 @@ impl Posted {
     }
 }
 
+/// One sender's lane: its messages must reach a server in nonce order.
+pub type SenderLane = (ThreadKey, Felt, Felt);
+
 impl UnsentRequest {
     pub fn thread(&self) -> ThreadKey {
         ThreadKey::new(self.registry, self.thread_id)
     }
 
-    /// Its file: one per (thread, token, sender, nonce), so a second write of the same request
-    /// replaces the first.
+    /// (thread, token, sender).
+    pub fn lane(&self) -> SenderLane {
+        (self.thread(), self.token, self.from)
+    }
+
+    /// Its file: one per (thread, token, sender, nonce, key index). The key index is spent once
+    /// (the key file's lock), so two processes signing for one sender never share a file.
     pub fn path(&self, data_dir: &Path) -> PathBuf {
-        data_dir.join(DIR).join(format!(
-            "{:#x}-{}-{:#x}-{:#x}-{}.json",
-            self.registry, self.thread_id, self.token, self.from, self.nonce
+        dir(data_dir).join(format!(
+            "{:#x}-{}-{:#x}-{:#x}-{}-{}.json",
+            self.registry, self.thread_id, self.token, self.from, self.nonce, self.key_index
         ))
     }
 
-    /// Writes it (a temporary file renamed into place, synced first: a crash leaves the old
-    /// file or the new one, never half of one) and returns its path.
+    /// Writes it (a temporary file renamed into place, synced first, then the directory: a
+    /// crash leaves no file or the whole one) and returns its path.
     pub fn keep(&self, data_dir: &Path) -> Result<PathBuf> {
         let path = self.path(data_dir);
-        let dir = data_dir.join(DIR);
+        let dir = dir(data_dir);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let temporary = path.with_extension("json.tmp");
         let write = || -> std::io::Result<()> {
             let mut file = std::fs::File::create(&temporary)?;
             std::io::Write::write_all(&mut file, &serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
             file.sync_all()?;
-            std::fs::rename(&temporary, &path)
+            std::fs::rename(&temporary, &path)?;
+            std::fs::File::open(&dir)?.sync_all()
         };
         write().with_context(|| format!("keeping the signed request in {}", path.display()))?;
         Ok(path)
     }
 }
 
-/// Moves a kept request the server refused for good to `unsent/refused/` (out of `tx resend`'s
-/// way) and returns where it went.
-pub fn set_aside(path: &Path) -> Result<PathBuf> {
-    let dir = path.parent().unwrap_or(Path::new(".")).join(REFUSED);
+/// Moves a kept request into its [`Aside`] subdirectory (out of `tx resend`'s way) and returns
+/// where it went.
+pub fn set_aside(path: &Path, aside: Aside) -> Result<PathBuf> {
+    let dir = path.parent().unwrap_or(Path::new(".")).join(aside.dir());
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let aside = dir.join(path.file_name().unwrap_or_default());
     std::fs::rename(path, &aside).with_context(|| format!("moving {} to {}", path.display(), aside.display()))?;
     Ok(aside)
 }
 
-/// Removes a kept request's file (gone already is fine).
-pub fn forget(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            Err(error).with_context(|| format!("removing {}", path.display()))
+/// Removes the sender's accepted requests whose nonce its key slot on chain is past (`nonce`):
+/// each was consumed, by itself or by another message. Returns how many.
+pub fn prune_accepted(data_dir: &Path, thread: ThreadKey, token: Felt, from: Felt, nonce: u32) -> Result<usize> {
+    let accepted = dir(data_dir).join(Aside::Accepted.dir());
+    let mut pruned = 0;
+    for (path, request) in read_requests(&accepted)? {
+        if request.thread() == thread && request.token == token && request.from == from && request.nonce < nonce {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            pruned += 1;
         }
-        _ => Ok(()),
     }
+    Ok(pruned)
 }
 
 /// Every kept request with its file, ordered by thread, token, sender and nonce (the order a
 /// server must take one sender's requests in). A file that is not a request is an error naming
 /// it: nothing a user gave us is skipped silently.
 pub fn kept(data_dir: &Path) -> Result<Vec<(PathBuf, UnsentRequest)>> {
-    let dir = data_dir.join(DIR);
-    let entries = match std::fs::read_dir(&dir) {
+    let mut requests = read_requests(&dir(data_dir))?;
+    requests.sort_by_key(|(_, r)| (r.registry, r.thread_id, r.token, r.from, r.nonce, r.key_index));
+    Ok(requests)
+}
+
+/// The requests in `dir` (none if it does not exist).
+fn read_requests(dir: &Path) -> Result<Vec<(PathBuf, UnsentRequest)>> {
+    let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(error) => return Err(error).with_context(|| format!("reading {}", dir.display())),
@@ -122,14 +169,13 @@ pub fn kept(data_dir: &Path) -> Result<Vec<(PathBuf, UnsentRequest)>> {
     for entry in entries {
         let path = entry.with_context(|| format!("reading {}", dir.display()))?.path();
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue; // `refused/`, or a temporary file a crash left behind
+            continue; // a subdirectory, or a temporary file a crash left behind
         }
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let request: UnsentRequest = serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is not a kept signed request", path.display()))?;
         requests.push((path, request));
     }
-    requests.sort_by_key(|(_, r)| (r.registry, r.thread_id, r.token, r.from, r.nonce));
     Ok(requests)
 }
 
@@ -166,28 +212,32 @@ mod tests {
         }
     }
 
-    /// Kept requests read back as written, in nonce order per sender; a forgotten one is gone;
+    /// Kept requests read back as written, in nonce order per sender; one set aside is no longer
+    /// kept and reads back whole; accepted ones are pruned once the key slot is past their nonce;
     /// a file that is not a request is named, a temporary one left by a crash is skipped.
     #[test]
-    fn kept_requests_read_back_in_order_and_are_forgotten() {
+    fn kept_requests_read_back_in_order_and_are_set_aside() {
         let dir = tempfile::tempdir().unwrap();
         assert!(kept(dir.path()).unwrap().is_empty(), "no directory yet");
         let (late, early, other) = (request(6, 0xa), request(5, 0xa), request(0, 0xb));
         let late_path = late.keep(dir.path()).unwrap();
-        early.keep(dir.path()).unwrap();
+        let early_path = early.keep(dir.path()).unwrap();
         other.keep(dir.path()).unwrap();
         let read: Vec<UnsentRequest> = kept(dir.path()).unwrap().into_iter().map(|(_, r)| r).collect();
         assert_eq!(read, vec![early.clone(), late.clone(), other.clone()]);
         let thread = ThreadKey::new(Felt::from(0x99u64), 2);
         assert_eq!(kept_of(dir.path(), thread, late.token, late.from).unwrap().len(), 2);
         assert!(kept_of(dir.path(), ThreadKey::new(Felt::from(0x99u64), 3), late.token, late.from).unwrap().is_empty());
-        forget(&late_path).unwrap();
-        forget(&late_path).unwrap();
-        assert_eq!(kept_of(dir.path(), thread, late.token, late.from).unwrap().len(), 1);
-        let (other_path, _) = kept_of(dir.path(), thread, other.token, other.from).unwrap().remove(0);
-        let aside = set_aside(&other_path).unwrap();
-        assert_eq!(serde_json::from_slice::<UnsentRequest>(&std::fs::read(&aside).unwrap()).unwrap(), other, "set aside whole");
-        assert_eq!(kept(dir.path()).unwrap().len(), 1, "a request set aside is not kept");
+        // The same sender and nonce under another key index (a second process) is its own file.
+        let twin = UnsentRequest { key_index: 9, ..late.clone() };
+        assert_ne!(twin.path(dir.path()), late_path);
+        let aside = set_aside(&late_path, Aside::Refused).unwrap();
+        assert_eq!(serde_json::from_slice::<UnsentRequest>(&std::fs::read(&aside).unwrap()).unwrap(), late, "set aside whole");
+        assert_eq!(kept_of(dir.path(), thread, late.token, late.from).unwrap().len(), 1, "a request set aside is not kept");
+        set_aside(&early_path, Aside::Accepted).unwrap();
+        assert_eq!(prune_accepted(dir.path(), thread, early.token, early.from, 5).unwrap(), 0, "nonce 5 not yet consumed");
+        assert_eq!(prune_accepted(dir.path(), thread, early.token, early.from, 6).unwrap(), 1);
+        assert_eq!(kept(dir.path()).unwrap().len(), 1);
         std::fs::write(dir.path().join(DIR).join("x.json.tmp"), b"{").unwrap();
         assert_eq!(kept(dir.path()).unwrap().len(), 1);
         std::fs::write(dir.path().join(DIR).join("x.json"), b"{").unwrap();

@@ -14,7 +14,10 @@
 //! four lists settle in one sub-block; before it spends a key index a wallet refuses a list
 //! that would pass the service's queue caps (1,024 queued transfers; 64 queued messages, which
 //! a test double in front of the service reports, for `tx submit --server` too), and on the
-//! signed thread a list.
+//! signed thread a list. Posts that go wrong (a double that loses an answer or answers 503):
+//! `tx submit --server` and both wallets keep the signed request, refuse to sign again while it
+//! is kept, and post it again with `resend`; a copy the service already holds is refused by
+//! nonce and set aside.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -270,13 +273,14 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
             expected[to] += amount;
         }
     }
+    wallets_keep_and_resend(&wallets, &world, &http, (&served.url, list_thread));
     served.kill();
     assert_eq!(world.balances(), expected);
     let paid = |w: &ExampleWallet| pays(w).iter().map(|(_, a)| a).sum::<u128>() + more(w).1;
     let left: Vec<u128> = wallets.iter().zip(&left).map(|(w, left)| left - paid(w)).collect();
     assert_eq!(world.balances_of(&addresses), left);
     for wallet in &wallets {
-        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 3, "{}", wallet.language);
+        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 4, "{}", wallet.language);
     }
 
     // Stopped right after broadcasting a settle: the restart finds it settled, sends nothing.
@@ -289,7 +293,7 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert!(refusals[0].contains("runs the signed program (one transfer per signature)"), "{}", refusals[0]);
     assert_eq!(refusals[0], refusals[1], "the two wallets disagree");
     for wallet in &wallets {
-        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 3, "{}: no index spent", wallet.language);
+        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 4, "{}: no index spent", wallet.language);
     }
     let fourth = submit_via_cli(&world, &crashing.url, 1, 2, 30);
     let exited = crashing.child.wait().expect("serve exits");
@@ -562,6 +566,36 @@ fn posts_that_go_wrong_are_kept_and_resent(world: &World, http: &Http, url: &str
     assert_eq!(report["resent"], body!([]), "{report}");
 }
 
+/// Each example wallet posts a list through a [`ServiceDouble`] that answers every POST 503: it
+/// keeps the signed list beside its key file and says so, refuses to sign anything new while it
+/// is kept, and `resend` to the service at `url` (thread `thread_id`) stores it (left pending:
+/// one transfer each does not close a sub-block of six before the service stops).
+fn wallets_keep_and_resend(wallets: &[ExampleWallet; 2], world: &World, http: &Http, (url, thread_id): (&str, u64)) {
+    let down = ServiceDouble::start(url, Acting::UnavailablePosts);
+    for wallet in wallets {
+        let pays = [(world.accounts[wallet.to], 1_u128)];
+        let submit = |server: &str| {
+            let mut args = wallet.submit_args(world, server, thread_id, &pays);
+            args.retain(|a| a != "--wait");
+            wallet.run_refused(&args)
+        };
+        let kept = std::path::PathBuf::from(format!("{}.unsent.json", wallet.key_file.display()));
+        let what = wallet.language;
+        let lost = submit(&down.url);
+        assert!(lost.contains("answered 503") && lost.contains(&format!("kept in {}", kept.display())), "{what}: {lost}");
+        assert!(kept.exists(), "{what}");
+        let blocked = submit(url);
+        assert!(blocked.contains(&format!("run resend --key-file {}", wallet.key_file.display())), "{what}: {blocked}");
+        assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 4, "{what}: one index spent");
+        let resend = ["resend", "--key-file", &wallet.key_file.display().to_string(), "--server", url].map(str::to_owned);
+        let resent = wallet.run(&resend);
+        assert_eq!((resent["status"].as_str(), resent["route"].as_str()), (Some("pending"), Some("/lists")), "{what}: {resent}");
+        let (_, stored) = http.get(format!("{url}/lists/{}", resent["id"]));
+        assert_eq!(stored["status"], "pending", "{what}: {stored}");
+        assert!(!kept.exists(), "{what}: forgotten once stored");
+    }
+}
+
 /// `pays` posted by both wallets to the service at `url` for thread `thread_id`: each refuses
 /// it before signing, with the same line, which contains `expected`. Returns the line.
 fn refused_by_both(
@@ -644,6 +678,8 @@ enum Acting {
     /// passed on to the service and its answer dropped (the connection closes: the message is
     /// stored, the client never hears so), every later one answered 503 and not passed on.
     FlakyPosts,
+    /// A service that cannot store: every GET as the service answers it, every POST a 503.
+    UnavailablePosts,
 }
 
 /// A test double in front of a real service, at `url` (see [`Acting`]).
@@ -716,7 +752,9 @@ impl ServiceDouble {
                 Self::pass_on(target, &method, &path, &request_body)?;
                 return client.shutdown(Shutdown::Both); // the answer is lost
             }
-            (Acting::FlakyPosts, Some(_)) => ("503".to_owned(), body!({ "error": "the test double is unavailable" })),
+            (Acting::FlakyPosts | Acting::UnavailablePosts, Some(_)) => {
+                ("503".to_owned(), body!({ "error": "the test double is unavailable" }))
+            }
         };
         let body = body.to_string();
         write!(

@@ -1,0 +1,233 @@
+//! Getting a signed request to a `zkthread serve` without losing it: `tx submit --server` posts
+//! through [`deliver`], `tx resend` posts the requests kept in `<data-dir>/unsent/` again
+//! ([`crate::unsent`] holds the files).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::Args;
+use serde::Serialize;
+use zkthread_client::Felt;
+use zkthread_service::wire::Accepted;
+
+use crate::output::{hex, print_json, Reported};
+use crate::server::{PostAnswer, Server};
+use crate::unsent::{self, Aside, UnsentRequest};
+
+#[derive(Args, Debug)]
+pub struct ResendArgs {
+    /// Post to this `zkthread serve` instead of the server each request was first posted to
+    /// (only requests of the thread it batches are posted there).
+    #[arg(long)]
+    server: Option<String>,
+}
+
+/// Posts a signed request, kept in the data directory first (a crash mid-post keeps it too) and
+/// set aside once the server answered for it ([`Aside`]). Any other answer leaves it kept and
+/// says how to post it again: its key index is spent, so signing again is no way out.
+pub async fn deliver(data_dir: &Path, server: &Server, request: UnsentRequest) -> Result<Accepted> {
+    let kept = match request.keep(data_dir) {
+        Ok(path) => Some(path),
+        Err(error) => {
+            // Posting is still better than losing the signature outright.
+            tracing::warn!("{error:#}: posting it without a copy");
+            None
+        }
+    };
+    let answer = server.post(&request.posted).await;
+    let Some(path) = kept else {
+        return match answer {
+            PostAnswer::Accepted(accepted) => Ok(accepted),
+            other => bail!("{}: do not sign it again before `GET /senders/{{token}}/{{sender}}` on the server shows whether its nonce was taken", refusal_line(&other)),
+        };
+    };
+    match answer {
+        PostAnswer::Accepted(accepted) => {
+            // Stored: nothing may fail now (a user told "error" would sign it again).
+            set_aside_or_warn(&path, Aside::Accepted);
+            Ok(accepted)
+        }
+        PostAnswer::Refused { .. } => {
+            let aside = set_aside_or_warn(&path, Aside::Refused).unwrap_or(path);
+            bail!("{} (the signed request is set aside in {})", refusal_line(&answer), aside.display())
+        }
+        PostAnswer::NotNow { .. } | PostAnswer::Unsettled(_) => {
+            bail!("{}; the signed request is kept in {}: `zkthread tx resend` posts it again", refusal_line(&answer), path.display())
+        }
+    }
+}
+
+/// What a post that stored nothing (as far as is known) came to, as a line.
+fn refusal_line(answer: &PostAnswer) -> String {
+    match answer {
+        PostAnswer::Accepted(accepted) => format!("accepted as message {}", accepted.id),
+        PostAnswer::Refused { status, reason } => format!("the server refused it ({status}): {reason}"),
+        PostAnswer::NotNow { status, reason } => format!("the server refused it for now ({status}): {reason}"),
+        PostAnswer::Unsettled(why) => format!("{why}: the message may be queued"),
+    }
+}
+
+/// [`unsent::set_aside`], a failure logged: the server's answer is what the user must hear.
+fn set_aside_or_warn(path: &Path, aside: Aside) -> Option<PathBuf> {
+    unsent::set_aside(path, aside).map_err(|error| tracing::warn!("{error:#}")).ok()
+}
+
+/// What `tx resend` did with a kept request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Outcome {
+    /// The server says it stored it (moved to `unsent/accepted/`).
+    Accepted,
+    /// Refused for good, e.g. its nonce was taken (moved to `unsent/refused/`).
+    Dropped,
+    /// No answer, refused for now, or not posted: still kept.
+    Kept,
+}
+
+/// One kept request as `tx resend` left it.
+#[derive(Serialize)]
+struct Resent {
+    file: String,
+    thread_id: u64,
+    token: String,
+    from: String,
+    nonce: u32,
+    server: String,
+    outcome: Outcome,
+    id: Option<u64>,
+    pending: Option<usize>,
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ResendReport {
+    resent: Vec<Resent>,
+    /// Set when a request is still kept (the command then exits 1).
+    error: Option<String>,
+}
+
+/// The servers `tx resend` posts to, each opened once with the thread it batches.
+struct Servers {
+    overridden: Option<String>,
+    opened: BTreeMap<String, Result<(Server, (Felt, u64)), String>>,
+}
+
+impl Servers {
+    /// The server for `request`, or why not: one that batches another thread would refuse the
+    /// request for good (wrong domain), so it is not asked.
+    async fn for_request(&mut self, request: &UnsentRequest) -> Result<&Server, String> {
+        let url = self.overridden.clone().unwrap_or_else(|| request.server.clone());
+        if !self.opened.contains_key(&url) {
+            let opened = match Server::new(&url) {
+                Ok(server) => server.thread().await.map(|thread| (server, thread)).map_err(|e| format!("{e:#}")),
+                Err(error) => Err(format!("{error:#}")),
+            };
+            self.opened.insert(url.clone(), opened);
+        }
+        let (server, (registry, thread_id)) = self.opened[&url].as_ref().map_err(Clone::clone)?;
+        if (*registry, *thread_id) != (request.registry, request.thread_id) {
+            return Err(format!(
+                "the server {url} batches thread {thread_id} of registry {}, not this request's thread {} of {}",
+                hex(*registry),
+                request.thread_id,
+                hex(request.registry)
+            ));
+        }
+        Ok(server)
+    }
+}
+
+/// `tx resend`: every kept request, oldest nonce first per sender. A sender's later requests
+/// wait while an earlier one is still kept (the server would refuse them by nonce, for good).
+pub async fn resend(args: ResendArgs, data_dir: &Path, json: bool) -> Result<()> {
+    if let Some(url) = &args.server {
+        Server::new(url)?;
+    }
+    let mut servers = Servers { overridden: args.server, opened: BTreeMap::new() };
+    let mut waiting: Vec<(unsent::SenderLane, u32)> = Vec::new();
+    let mut resent = Vec::new();
+    for (path, request) in unsent::kept(data_dir)? {
+        let lane = request.lane();
+        let earlier = waiting.iter().find(|(l, _)| *l == lane).map(|(_, nonce)| *nonce);
+        let one = match earlier {
+            Some(nonce) => kept_report(&path, &request, servers.overridden.as_deref(), format!("the sender's request at nonce {nonce} is still kept")),
+            None => resend_one(&mut servers, &path, &request).await,
+        };
+        if one.outcome == Outcome::Kept && earlier.is_none() {
+            waiting.push((lane, request.nonce));
+        }
+        resent.push(one);
+    }
+    let still = resent.iter().filter(|r| r.outcome == Outcome::Kept).count();
+    let error = (still > 0).then(|| {
+        format!("{still} signed request(s) still kept in {}: run `zkthread tx resend` again", unsent::dir(data_dir).display())
+    });
+    let report = ResendReport { resent, error };
+    if json {
+        print_json(&report)?;
+    } else {
+        print_report(&report, data_dir);
+    }
+    match report.error {
+        Some(error) if json => Err(Reported(error).into()),
+        Some(error) => bail!("{error}"),
+        None => Ok(()),
+    }
+}
+
+/// Posts one kept request and sets it aside by the answer.
+async fn resend_one(servers: &mut Servers, path: &Path, request: &UnsentRequest) -> Resent {
+    let server = match servers.for_request(request).await {
+        Ok(server) => server,
+        Err(why) => return kept_report(path, request, servers.overridden.as_deref(), why),
+    };
+    let base = server.base().to_owned();
+    let mut one = kept_report(path, request, Some(&base), String::new());
+    one.reason = None;
+    match server.post(&request.posted).await {
+        PostAnswer::Accepted(accepted) => {
+            set_aside_or_warn(path, Aside::Accepted);
+            (one.outcome, one.id, one.pending) = (Outcome::Accepted, Some(accepted.id), Some(accepted.pending));
+        }
+        answer @ PostAnswer::Refused { .. } => {
+            one.reason = Some(refusal_line(&answer));
+            if let Some(aside) = set_aside_or_warn(path, Aside::Refused) {
+                (one.outcome, one.file) = (Outcome::Dropped, aside.display().to_string());
+            }
+        }
+        answer => one.reason = Some(refusal_line(&answer)),
+    }
+    one
+}
+
+/// `request` at `path`, still kept for `why`.
+fn kept_report(path: &Path, request: &UnsentRequest, server: Option<&str>, why: String) -> Resent {
+    Resent {
+        file: path.display().to_string(),
+        thread_id: request.thread_id,
+        token: hex(request.token),
+        from: hex(request.from),
+        nonce: request.nonce,
+        server: server.unwrap_or(&request.server).to_owned(),
+        outcome: Outcome::Kept,
+        id: None,
+        pending: None,
+        reason: Some(why),
+    }
+}
+
+fn print_report(report: &ResendReport, data_dir: &Path) {
+    if report.resent.is_empty() {
+        println!("no signed request is kept in {}", unsent::dir(data_dir).display());
+    }
+    for r in &report.resent {
+        let detail = match (r.outcome, r.id, &r.reason) {
+            (Outcome::Accepted, Some(id), _) => format!("accepted as message {id} ({} pending)", r.pending.unwrap_or_default()),
+            (Outcome::Dropped, _, Some(reason)) => format!("set aside in {}: {reason}", r.file),
+            (_, _, Some(reason)) => format!("kept: {reason}"),
+            (outcome, _, None) => format!("{outcome:?}"),
+        };
+        println!("sender {} nonce {} (thread {}) at {}: {detail}", r.from, r.nonce, r.thread_id, r.server);
+    }
+}
