@@ -231,3 +231,146 @@ fn print_report(report: &ResendReport, data_dir: &Path) {
         println!("sender {} nonce {} (thread {}) at {}: {detail}", r.from, r.nonce, r.thread_id, r.server);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    use zkthread_service::wire::TransferRequest;
+
+    use super::*;
+    use crate::unsent::Posted;
+
+    /// A test double of a service on a local port: `GET /thread` names thread 2 of registry
+    /// 0x99; each POST takes the next canned (status, body) and is counted.
+    struct CannedServiceDouble {
+        url: String,
+        posts: Arc<Mutex<usize>>,
+    }
+
+    impl CannedServiceDouble {
+        fn start(answers: Vec<(u16, &'static str)>) -> Self {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let posts = Arc::new(Mutex::new(0));
+            let counted = posts.clone();
+            std::thread::spawn(move || {
+                let mut answers = answers.into_iter();
+                for mut stream in listener.incoming().flatten() {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    let mut length = 0;
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap() <= 2 {
+                            break;
+                        }
+                        if let Some((name, value)) = header.split_once(':') {
+                            if name.eq_ignore_ascii_case("content-length") {
+                                length = value.trim().parse().unwrap();
+                            }
+                        }
+                    }
+                    reader.take(length).read_to_end(&mut Vec::new()).unwrap();
+                    let (status, body) = if line.starts_with("GET /thread") {
+                        (200, r#"{"registry": "0x99", "thread_id": 2}"#)
+                    } else {
+                        *counted.lock().unwrap() += 1;
+                        answers.next().unwrap_or((500, r#"{"error": "no canned answer left"}"#))
+                    };
+                    let location = if status == 307 { "location: http://127.0.0.1:1/elsewhere\r\n" } else { "" };
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status} -\r\ncontent-type: application/json\r\n{location}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+            });
+            CannedServiceDouble { url, posts }
+        }
+
+        fn posts(&self) -> usize {
+            *self.posts.lock().unwrap()
+        }
+    }
+
+    fn request(server: &str, nonce: u32) -> UnsentRequest {
+        UnsentRequest {
+            server: server.to_owned(),
+            registry: Felt::from(0x99u64),
+            thread_id: 2,
+            token: Felt::from(0x70c3u64),
+            from: Felt::from(0xau64),
+            nonce,
+            key_index: nonce,
+            posted: Posted::Transfer(TransferRequest {
+                token: "0x70c3".into(),
+                from: "0xa".into(),
+                to: "0x5".into(),
+                amount: "7".into(),
+                nonce,
+                key: [1, 2, 3, 4],
+                next_key: [5, 6, 7, 8],
+                signature: vec![9; 3],
+            }),
+        }
+    }
+
+    /// Where `dir` holds JSON files: (kept, accepted, refused).
+    fn files(data_dir: &Path) -> (usize, usize, usize) {
+        let count = |dir: PathBuf| std::fs::read_dir(dir).map_or(0, |d| d.flatten().filter(|f| f.path().extension().is_some_and(|e| e == "json")).count());
+        let dir = unsent::dir(data_dir);
+        (count(dir.clone()), count(dir.join("accepted")), count(dir.join("refused")))
+    }
+
+    /// Each answer puts the request where it belongs: 202 accepted, 422 refused (with the
+    /// server's reason, cut to one line), 429 and 503 kept, a redirect kept and not followed,
+    /// a 200 (not the service's answer) kept.
+    #[tokio::test]
+    async fn each_answer_sets_the_request_where_it_belongs() {
+        let service = CannedServiceDouble::start(vec![
+            (202, r#"{"id": 4, "status": "pending", "pending": 1}"#),
+            (422, "{\"error\": \"nonce 1 is not the sender's next nonce 2\\n(replayed)\"}"),
+            (429, r#"{"error": "queue full"}"#),
+            (503, r#"{"error": "down"}"#),
+            (307, r#"{}"#),
+            (200, r#"{"id": 4, "status": "pending", "pending": 1}"#),
+        ]);
+        let server = Server::new(&service.url).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let accepted = deliver(dir.path(), &server, request(&service.url, 0)).await.unwrap();
+        assert_eq!((accepted.id, files(dir.path())), (4, (0, 1, 0)));
+        let refused = format!("{:#}", deliver(dir.path(), &server, request(&service.url, 1)).await.unwrap_err());
+        assert!(refused.contains("refused it (422 Unprocessable Entity): nonce 1 is not the sender's next nonce 2 (replayed) (the signed request is set aside in"), "{refused}");
+        assert_eq!(files(dir.path()), (0, 1, 1));
+        for (nonce, expected) in [(2, "refused it for now (429"), (3, "answered 503"), (4, "answered 307"), (5, "answered 200")] {
+            let kept = format!("{:#}", deliver(dir.path(), &server, request(&service.url, nonce)).await.unwrap_err());
+            assert!(kept.contains(expected) && kept.contains("is kept in") && kept.contains("`zkthread tx resend`"), "{kept}");
+            assert_eq!(files(dir.path()).0, nonce as usize - 1, "{kept}");
+        }
+        assert_eq!(service.posts(), 6, "the redirect was not followed");
+    }
+
+    /// `tx resend` posts a sender's requests in nonce order and stops at the first still kept;
+    /// a server batching another thread is not asked.
+    #[tokio::test]
+    async fn resend_keeps_a_senders_later_requests_behind_an_earlier_one() {
+        let accepted = r#"{"id": 7, "status": "pending", "pending": 1}"#;
+        let service = CannedServiceDouble::start(vec![(503, r#"{"error": "down"}"#), (202, accepted), (202, accepted)]);
+        let dir = tempfile::tempdir().unwrap();
+        let other_thread = UnsentRequest { thread_id: 3, ..request(&service.url, 0) };
+        for kept in [request(&service.url, 5), request(&service.url, 6), other_thread] {
+            kept.keep(dir.path()).unwrap();
+        }
+        let error = resend(ResendArgs { server: None }, dir.path(), true).await.unwrap_err();
+        assert!(error.downcast_ref::<Reported>().is_some_and(|e| e.0.starts_with("3 signed request(s) still kept")), "{error:#}");
+        assert_eq!(service.posts(), 1, "nonce 6 waits behind 5; thread 3 is not this server's");
+        // Once the server takes 5, 6 follows; thread 3's request stays kept.
+        let error = resend(ResendArgs { server: None }, dir.path(), true).await.unwrap_err();
+        assert!(error.downcast_ref::<Reported>().is_some_and(|e| e.0.starts_with("1 signed request(s) still kept")), "{error:#}");
+        assert_eq!((service.posts(), files(dir.path())), (3, (1, 2, 0)));
+    }
+}

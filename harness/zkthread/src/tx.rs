@@ -475,6 +475,38 @@ fn parse_transfer(args: &SubmitArgs, from: Felt) -> Result<Fields> {
 mod tests {
     use super::*;
 
+    /// A kept request blocks a new signature until the key slot on chain is past its nonce;
+    /// then it is set aside as spent (and accepted ones past it are removed) by `tx submit`.
+    #[test]
+    fn a_kept_request_blocks_signing_until_the_key_slot_is_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let thread = ThreadKey::new(Felt::from(0x99u64), 2);
+        let fields = Fields { token: Felt::from(0x70c3u64), from: Felt::from(0xau64), transfers: vec![] };
+        let posted = Posted::Transfer(TransferRequest {
+            token: "0x70c3".into(),
+            from: "0xa".into(),
+            to: "0x5".into(),
+            amount: "7".into(),
+            nonce: 5,
+            key: [1, 2, 3, 4],
+            next_key: [5, 6, 7, 8],
+            signature: vec![9; 3],
+        });
+        let server = Server::new("http://127.0.0.1:7070").unwrap();
+        let kept = unsent_request(&server, thread, &fields, (5, 5), posted.clone());
+        let path = kept.keep(dir.path()).unwrap();
+        let accepted = unsent_request(&server, thread, &fields, (3, 3), posted);
+        unsent::set_aside(&accepted.keep(dir.path()).unwrap(), Aside::Accepted).unwrap();
+        let other_sender = Fields { token: fields.token, from: Felt::from(0xbu64), transfers: vec![] };
+        check_kept(dir.path(), thread, &other_sender, 0).unwrap();
+        let blocked = check_kept(dir.path(), thread, &fields, 5).unwrap_err().to_string();
+        assert!(blocked.contains("request at nonce 5 (key index 5)") && blocked.contains("run `zkthread tx resend` first"), "{blocked}");
+        assert!(path.exists());
+        check_kept(dir.path(), thread, &fields, 6).unwrap();
+        assert!(!path.exists() && unsent::dir(dir.path()).join("spent").join(path.file_name().unwrap()).exists());
+        assert!(std::fs::read_dir(unsent::dir(dir.path()).join("accepted")).unwrap().next().is_none(), "pruned");
+    }
+
     /// `tx submit --server` refuses what the service would for the sender's queue, with its
     /// line: the 65th queued message on either program, and on a list thread a list that takes
     /// the sender past 1,024 queued transfers (a signed thread has no such count, and needs none
