@@ -238,10 +238,8 @@ mod tests {
     use std::net::TcpListener;
     use std::sync::{Arc, Mutex};
 
-    use zkthread_service::wire::TransferRequest;
-
     use super::*;
-    use crate::unsent::Posted;
+    use crate::unsent::test_request;
 
     /// A test double of a service on a local port: `GET /thread` names thread 2 of registry
     /// 0x99; each POST takes the next canned (status, body) and is counted.
@@ -297,28 +295,6 @@ mod tests {
         }
     }
 
-    fn request(server: &str, nonce: u32) -> UnsentRequest {
-        UnsentRequest {
-            server: server.to_owned(),
-            registry: Felt::from(0x99u64),
-            thread_id: 2,
-            token: Felt::from(0x70c3u64),
-            from: Felt::from(0xau64),
-            nonce,
-            key_index: nonce,
-            posted: Posted::Transfer(TransferRequest {
-                token: "0x70c3".into(),
-                from: "0xa".into(),
-                to: "0x5".into(),
-                amount: "7".into(),
-                nonce,
-                key: [1, 2, 3, 4],
-                next_key: [5, 6, 7, 8],
-                signature: vec![9; 3],
-            }),
-        }
-    }
-
     /// Where `dir` holds JSON files: (kept, accepted, refused).
     fn files(data_dir: &Path) -> (usize, usize, usize) {
         let count = |dir: PathBuf| std::fs::read_dir(dir).map_or(0, |d| d.flatten().filter(|f| f.path().extension().is_some_and(|e| e == "json")).count());
@@ -341,13 +317,13 @@ mod tests {
         ]);
         let server = Server::new(&service.url).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let accepted = deliver(dir.path(), &server, request(&service.url, 0)).await.unwrap();
+        let accepted = deliver(dir.path(), &server, test_request(&service.url, 0, 0xa)).await.unwrap();
         assert_eq!((accepted.id, files(dir.path())), (4, (0, 1, 0)));
-        let refused = format!("{:#}", deliver(dir.path(), &server, request(&service.url, 1)).await.unwrap_err());
+        let refused = format!("{:#}", deliver(dir.path(), &server, test_request(&service.url, 1, 0xa)).await.unwrap_err());
         assert!(refused.contains("refused it (422 Unprocessable Entity): nonce 1 is not the sender's next nonce 2 (replayed) (the signed request is set aside in"), "{refused}");
         assert_eq!(files(dir.path()), (0, 1, 1));
         for (nonce, expected) in [(2, "refused it for now (429"), (3, "answered 503"), (4, "answered 307"), (5, "answered 200")] {
-            let kept = format!("{:#}", deliver(dir.path(), &server, request(&service.url, nonce)).await.unwrap_err());
+            let kept = format!("{:#}", deliver(dir.path(), &server, test_request(&service.url, nonce, 0xa)).await.unwrap_err());
             assert!(kept.contains(expected) && kept.contains("is kept in") && kept.contains("`zkthread tx resend`"), "{kept}");
             assert_eq!(files(dir.path()).0, nonce as usize - 1, "{kept}");
         }
@@ -361,8 +337,8 @@ mod tests {
         let accepted = r#"{"id": 7, "status": "pending", "pending": 1}"#;
         let service = CannedServiceDouble::start(vec![(503, r#"{"error": "down"}"#), (202, accepted), (202, accepted)]);
         let dir = tempfile::tempdir().unwrap();
-        let other_thread = UnsentRequest { thread_id: 3, ..request(&service.url, 0) };
-        for kept in [request(&service.url, 5), request(&service.url, 6), other_thread] {
+        let other_thread = UnsentRequest { thread_id: 3, ..test_request(&service.url, 0, 0xa) };
+        for kept in [test_request(&service.url, 5, 0xa), test_request(&service.url, 6, 0xa), other_thread] {
             kept.keep(dir.path()).unwrap();
         }
         let error = resend(ResendArgs { server: None }, dir.path(), true).await.unwrap_err();

@@ -54,7 +54,6 @@ pub enum TxCommand {
     Resend(delivery::ResendArgs),
 }
 
-
 /// Felts and the amount are taken as text and checked here, so a bad value is a one-line error.
 #[derive(Args, Debug)]
 pub struct SubmitArgs {
@@ -482,21 +481,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let thread = ThreadKey::new(Felt::from(0x99u64), 2);
         let fields = Fields { token: Felt::from(0x70c3u64), from: Felt::from(0xau64), transfers: vec![] };
-        let posted = Posted::Transfer(TransferRequest {
-            token: "0x70c3".into(),
-            from: "0xa".into(),
-            to: "0x5".into(),
-            amount: "7".into(),
-            nonce: 5,
-            key: [1, 2, 3, 4],
-            next_key: [5, 6, 7, 8],
-            signature: vec![9; 3],
-        });
-        let server = Server::new("http://127.0.0.1:7070").unwrap();
-        let kept = unsent_request(&server, thread, &fields, (5, 5), posted.clone());
-        let path = kept.keep(dir.path()).unwrap();
-        let accepted = unsent_request(&server, thread, &fields, (3, 3), posted);
-        unsent::set_aside(&accepted.keep(dir.path()).unwrap(), Aside::Accepted).unwrap();
+        let path = unsent::test_request("http://127.0.0.1:7070", 5, 0xa).keep(dir.path()).unwrap();
+        let accepted = unsent::test_request("http://127.0.0.1:7070", 3, 0xa).keep(dir.path()).unwrap();
+        unsent::set_aside(&accepted, Aside::Accepted).unwrap();
         let other_sender = Fields { token: fields.token, from: Felt::from(0xbu64), transfers: vec![] };
         check_kept(dir.path(), thread, &other_sender, 0).unwrap();
         let blocked = check_kept(dir.path(), thread, &fields, 5).unwrap_err().to_string();

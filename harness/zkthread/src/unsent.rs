@@ -186,31 +186,36 @@ pub fn kept_of(data_dir: &Path, thread: ThreadKey, token: Felt, from: Felt) -> R
     Ok(requests)
 }
 
+/// Test fixture: sender `from`'s request at `nonce` (key index `nonce`) for `server`, in
+/// thread 2 of registry 0x99, token 0x70c3 (a transfer of 7 to 0x5, signature words made up).
+#[cfg(test)]
+pub fn test_request(server: &str, nonce: u32, from: u64) -> UnsentRequest {
+    UnsentRequest {
+        server: server.to_owned(),
+        registry: Felt::from(0x99u64),
+        thread_id: 2,
+        token: Felt::from(0x70c3u64),
+        from: Felt::from(from),
+        nonce,
+        key_index: nonce,
+        posted: Posted::Transfer(TransferRequest {
+            token: "0x70c3".into(),
+            from: format!("{from:#x}"),
+            to: "0x5".into(),
+            amount: "7".into(),
+            nonce,
+            key: [1, 2, 3, 4],
+            next_key: [5, 6, 7, 8],
+            signature: vec![9; 3],
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn request(nonce: u32, from: u64) -> UnsentRequest {
-        UnsentRequest {
-            server: "http://127.0.0.1:7070".into(),
-            registry: Felt::from(0x99u64),
-            thread_id: 2,
-            token: Felt::from(0x70c3u64),
-            from: Felt::from(from),
-            nonce,
-            key_index: nonce,
-            posted: Posted::Transfer(TransferRequest {
-                token: "0x70c3".into(),
-                from: format!("{from:#x}"),
-                to: "0x5".into(),
-                amount: "7".into(),
-                nonce,
-                key: [1, 2, 3, 4],
-                next_key: [5, 6, 7, 8],
-                signature: vec![9; 3],
-            }),
-        }
-    }
+    const SERVER: &str = "http://127.0.0.1:7070";
 
     /// Kept requests read back as written, in nonce order per sender; one set aside is no longer
     /// kept and reads back whole; accepted ones are pruned once the key slot is past their nonce;
@@ -219,7 +224,7 @@ mod tests {
     fn kept_requests_read_back_in_order_and_are_set_aside() {
         let dir = tempfile::tempdir().unwrap();
         assert!(kept(dir.path()).unwrap().is_empty(), "no directory yet");
-        let (late, early, other) = (request(6, 0xa), request(5, 0xa), request(0, 0xb));
+        let (late, early, other) = (test_request(SERVER, 6, 0xa), test_request(SERVER, 5, 0xa), test_request(SERVER, 0, 0xb));
         let late_path = late.keep(dir.path()).unwrap();
         let early_path = early.keep(dir.path()).unwrap();
         other.keep(dir.path()).unwrap();
