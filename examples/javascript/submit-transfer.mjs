@@ -70,6 +70,7 @@ const POLL_MS = 500;
 /** How often to ask the node for a receipt (starknet.js waits 5 s by default). */
 const RECEIPT_POLL_MS = 250;
 const WAIT_LIMIT_MS = 600_000;
+const POST_TIMEOUT_MS = 60_000; // how long a post waits for the server's answer (as the Python wallet)
 /** Slots one settlement carries (the engine's MAX_SLOTS_WITHIN_CALLDATA). */
 const MAX_SLOTS_PER_SETTLEMENT = 147;
 /** The largest request body the service reads (its MAX_BODY_BYTES). */
@@ -497,7 +498,7 @@ async function submit(signer, args) {
   // Before anything is signed: a request no server took holds the key file's last index.
   if (fs.existsSync(unsentPath(args.keyFile))) {
     throw new Error(
-      `a signed request of this key file is kept in ${unsentPath(args.keyFile)} (no server took it yet): run resend --key-file ${args.keyFile} first`,
+      `a signed request of this key file is kept in ${unsentPath(args.keyFile)} (no server took it yet): run resend --key-file ${args.keyFile} first, or move the file away to abandon it`,
     );
   }
   const provider = await connect(args.rpcUrl);
@@ -506,6 +507,7 @@ async function submit(signer, args) {
   if (onChain.key.every((w) => w === 0)) {
     throw new Error(`sender ${hex(args.from)} has no thread key in token ${hex(args.token)}: run key-register from that account first`);
   }
+  pruneAccepted(args.keyFile, onChain.nonce);
   const thread = await serverGet(args.server, '/thread');
   if (BigInt(thread.registry) !== args.registry || BigInt(thread.thread_id) !== args.thread || BigInt(thread.chain_id) !== chainId) {
     throw new Error(
@@ -557,7 +559,7 @@ async function submit(signer, args) {
     thread_id: threadId,
     ...message,
   });
-  const accepted = await deliver(args.keyFile, args.server, program.route, {
+  const accepted = await deliver(args.keyFile, args.server, program.route, { registry: hex(args.registry), thread_id: threadId }, {
     ...message,
     key: signed.key,
     next_key: signed.next_key,
@@ -717,65 +719,101 @@ const serverGet = (server, route) => serverAnswer(server, route, { method: 'GET'
 // ---- Signed requests no server has taken yet ----
 
 const unsentPath = (keyFile) => sibling(keyFile, '.unsent.json');
-const refusedPath = (keyFile) => sibling(keyFile, '.refused.json');
+/** Where a request goes once the server answered for it: `accepted` or `refused`, by nonce. */
+const asidePath = (keyFile, fate, nonce) => sibling(keyFile, `.${fate}-${nonce}.json`);
 
-/** Keeps the signed request (temporary file, fsync, rename), then posts it ([postKept]). */
-async function deliver(keyFile, server, route, request) {
+/**
+ * Keeps the signed request (temporary file, fsync, rename) with the thread it is for, then posts
+ * it ([postKept]). If it cannot be kept, it is not posted: the error carries it.
+ */
+async function deliver(keyFile, server, route, thread, request) {
   const file = unsentPath(keyFile);
   const tmp = sibling(file, '.tmp');
   try {
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {
-      fs.writeSync(fd, `${JSON.stringify({ server, route, request }, null, 2)}\n`);
+      fs.writeSync(fd, `${JSON.stringify({ server, route, ...thread, request }, null, 2)}\n`);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
   } catch (e) {
-    throw new Error(`${file}: ${osReason(e)}`);
+    throw new Error(`${file}: ${osReason(e)}; the signed request was not posted, here it is: ${JSON.stringify(request)}`);
   }
   return postKept(keyFile, server, route, request);
 }
 
+/** The server's reason as one line of at most 300 characters. */
+function reasonOf(body) {
+  const error = body !== null && typeof body === 'object' && typeof body.error === 'string' ? body.error : 'no reason given';
+  return [...error.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')].slice(0, 300).join('').trim();
+}
+
+/** Whether `body` is the service's 202 answer. */
+const isAccepted = (body) =>
+  body !== null && typeof body === 'object' && Number.isSafeInteger(body.id) && body.id >= 0 &&
+  typeof body.status === 'string' && Number.isSafeInteger(body.pending) && body.pending >= 0;
+
 /**
- * Posts the request kept for `keyFile`: a 202 forgets it; refused for good (400, 409, 413, 422)
- * sets it aside in `<key file>.refused.json`; anything else keeps it.
+ * Posts the request kept for `keyFile`: the service's 202 sets it aside as accepted; refused for
+ * good (400, 409, 413, 422) as refused (`<key file>.accepted-<nonce>.json`,
+ * `.refused-<nonce>.json`); anything else keeps it.
  */
 async function postKept(keyFile, server, route, request) {
   const file = unsentPath(keyFile);
   const kept = (why) => new Error(`${why}; the signed request is kept in ${file}: resend --key-file ${keyFile} posts it again`);
   let response;
+  let text;
   try {
     response = await fetch(`${server}${route}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(request),
       redirect: 'manual',
+      signal: AbortSignal.timeout(POST_TIMEOUT_MS),
     });
+    text = await response.text();
   } catch (e) {
     throw kept(`cannot reach the server ${server}: ${osReason(e.cause ?? e)}: the message may be queued`);
   }
   let body;
   try {
-    body = JSON.parse(await response.text());
+    body = JSON.parse(text);
   } catch {
-    throw kept(`unexpected answer from the server ${server} (${response.status}): the message may be queued`);
+    body = null;
   }
-  const reason = oneLine(String(body?.error ?? 'no reason given')).slice(0, 300);
-  if (response.status === 202) {
-    fs.rmSync(file, { force: true });
+  const status = response.status;
+  if (status === 202 && isAccepted(body)) {
+    fs.renameSync(file, asidePath(keyFile, 'accepted', request.nonce));
     return body;
   }
-  if ([400, 409, 413, 422].includes(response.status)) {
-    fs.renameSync(file, refusedPath(keyFile));
-    throw new Error(`the server refused it (${response.status}): ${reason} (the signed request is set aside in ${refusedPath(keyFile)})`);
+  if (body === null || status === 202) {
+    throw kept(`unexpected answer from the server ${server} (${status}): the message may be queued`);
   }
-  if (response.status === 408 || response.status === 429) throw kept(`the server refused it for now (${response.status}): ${reason}`);
-  throw kept(`the server answered ${response.status}: ${reason}: the message may be queued`);
+  if ([400, 409, 413, 422].includes(status)) {
+    const aside = asidePath(keyFile, 'refused', request.nonce);
+    fs.renameSync(file, aside);
+    throw new Error(`the server refused it (${status}): ${reasonOf(body)} (the signed request is set aside in ${aside})`);
+  }
+  if (status === 408 || status === 429) throw kept(`the server refused it for now (${status}): ${reasonOf(body)}`);
+  throw kept(`the server answered ${status}: ${reasonOf(body)}: the message may be queued`);
 }
 
-/** Posts again the request kept for the key file (to --server, or where it was first posted). */
+/** Removes the key file's accepted requests whose nonce the key slot on chain is past. */
+function pruneAccepted(keyFile, nonce) {
+  const dir = path.dirname(keyFile);
+  const prefix = `${path.basename(keyFile)}.accepted-`;
+  for (const name of fs.readdirSync(dir)) {
+    const match = name.startsWith(prefix) && /^([0-9]+)\.json$/.exec(name.slice(prefix.length));
+    if (match && Number(match[1]) < nonce) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+/**
+ * Posts again the request kept for the key file (to --server, or where it was first posted),
+ * once the server says it batches the request's thread.
+ */
 async function resend(_signer, args) {
   const file = unsentPath(args.keyFile);
   let kept;
@@ -786,6 +824,12 @@ async function resend(_signer, args) {
     throw new Error(`${file}: ${e instanceof SyntaxError ? 'not a kept signed request' : osReason(e)}`);
   }
   const server = args.server ?? kept.server;
+  const thread = await serverGet(server, '/thread');
+  if (thread.registry !== kept.registry || thread.thread_id !== kept.thread_id) {
+    throw new Error(
+      `the server ${server} batches thread ${thread.thread_id} of registry ${thread.registry}, not this request's thread ${kept.thread_id} of ${kept.registry}`,
+    );
+  }
   const accepted = await postKept(args.keyFile, server, kept.route, kept.request);
   return { id: accepted.id, status: accepted.status, route: kept.route, server, nonce: kept.request.nonce, pending: accepted.pending };
 }

@@ -492,7 +492,7 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
     if os.path.exists(unsent_path(args.key_file)):
         raise Failure(
             f"a signed request of this key file is kept in {unsent_path(args.key_file)} (no server took it yet): "
-            f"run resend --key-file {args.key_file} first"
+            f"run resend --key-file {args.key_file} first, or move the file away to abandon it"
         )
     client = await connect(args.rpc_url)
     chain_id = int(await client.get_chain_id(), 16)
@@ -501,6 +501,7 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
         raise Failure(
             f"sender {hex(args.sender)} has no thread key in token {hex(args.token)}: run key-register from that account first"
         )
+    prune_accepted(args.key_file, on_chain["nonce"])
     thread = server_request(args.server, "/thread")
     if int(thread["registry"], 16) != args.registry or thread["thread_id"] != args.thread or int(thread["chain_id"], 16) != chain_id:
         raise Failure(
@@ -546,7 +547,7 @@ async def submit(signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
         "thread_id": args.thread,
         **message,
     })
-    accepted = deliver(args.key_file, args.server, program.route, {
+    accepted = deliver(args.key_file, args.server, program.route, {"registry": hex(args.registry), "thread_id": args.thread}, {
         **message,
         "key": signed["key"],
         "next_key": signed["next_key"],
@@ -719,31 +720,48 @@ def unsent_path(key_file: str) -> str:
     return key_file + ".unsent.json"
 
 
-def refused_path(key_file: str) -> str:
-    return key_file + ".refused.json"
+def aside_path(key_file: str, fate: str, nonce: int) -> str:
+    """Where a request goes once the server answered for it: `accepted` or `refused`, by nonce."""
+    return f"{key_file}.{fate}-{nonce}.json"
 
 
-def deliver(key_file: str, server: str, route: str, request: Dict[str, Any]) -> Dict[str, Any]:
-    """Keeps the signed request (temporary file, fsync, rename), then posts it (post_kept)."""
+def deliver(key_file: str, server: str, route: str, thread: Dict[str, Any], request: Dict[str, Any]) -> Dict[str, Any]:
+    """Keeps the signed request (temporary file, fsync, rename) with the thread it is for, then
+    posts it (post_kept). If it cannot be kept, it is not posted: the error carries it."""
     path = unsent_path(key_file)
     tmp = path + ".tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.write(fd, (json.dumps({"server": server, "route": route, "request": request}, indent=2,
+            os.write(fd, (json.dumps({"server": server, "route": route, **thread, "request": request}, indent=2,
                                      ensure_ascii=False) + "\n").encode())
             os.fsync(fd)
         finally:
             os.close(fd)
         os.rename(tmp, path)
     except OSError as error:
-        raise os_error(path, error) from error
+        raise Failure(f"{path}: {os_reason(error)}; the signed request was not posted, here it is: {compact(request)}") from error
     return post_kept(key_file, server, route, request)
 
 
+def reason_of(body: Any) -> str:
+    """The server's reason as one line of at most 300 characters."""
+    error = body.get("error") if isinstance(body, dict) else None
+    text = error if isinstance(error, str) else "no reason given"
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", text)[:300].strip()
+
+
+def is_accepted(body: Any) -> bool:
+    """Whether `body` is the service's 202 answer."""
+    def count(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53 - 1
+    return isinstance(body, dict) and count(body.get("id")) and isinstance(body.get("status"), str) and count(body.get("pending"))
+
+
 def post_kept(key_file: str, server: str, route: str, request: Dict[str, Any]) -> Dict[str, Any]:
-    """Posts the request kept for `key_file`: a 202 forgets it; refused for good (400, 409, 413,
-    422) sets it aside in `<key file>.refused.json`; anything else keeps it."""
+    """Posts the request kept for `key_file`: the service's 202 sets it aside as accepted; refused
+    for good (400, 409, 413, 422) as refused (`<key file>.accepted-<nonce>.json`,
+    `.refused-<nonce>.json`); anything else keeps it."""
     path = unsent_path(key_file)
 
     def kept(why: str) -> Failure:
@@ -752,28 +770,34 @@ def post_kept(key_file: str, server: str, route: str, request: Dict[str, Any]) -
     post = urllib.request.Request(f"{server}{route}", data=compact(request).encode(), method="POST")
     post.add_header("content-type", "application/json")
     try:
-        with _NO_REDIRECTS.open(post, timeout=60) as response:
-            status, text = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read()
-    except (urllib.error.URLError, OSError) as error:
+        try:
+            with _NO_REDIRECTS.open(post, timeout=60) as response:
+                status, text = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read()
+    except Exception as error:  # pylint: disable=broad-except
         raise kept(f"cannot reach the server {server}: {os_reason(error)}: the message may be queued") from error
     try:
-        answer = json.loads(text)
+        body: Any = json.loads(text, parse_constant=_no_constant)
     except ValueError:
-        raise kept(f"unexpected answer from the server {server} ({status}): the message may be queued") from None
-    error = answer.get("error") if isinstance(answer, dict) else None
-    reason = re.sub(r"\s+", " ", str("no reason given" if error is None else error)).strip()[:300]
-    if status == 202:
-        if os.path.exists(path):
-            os.remove(path)
-        return answer
+        body = None
+    if status == 202 and is_accepted(body):
+        os.rename(path, aside_path(key_file, "accepted", request["nonce"]))
+        return body
+    if body is None or status == 202:
+        raise kept(f"unexpected answer from the server {server} ({status}): the message may be queued")
     if status in (400, 409, 413, 422):
-        os.rename(path, refused_path(key_file))
-        raise Failure(f"the server refused it ({status}): {reason} (the signed request is set aside in {refused_path(key_file)})")
+        aside = aside_path(key_file, "refused", request["nonce"])
+        os.rename(path, aside)
+        raise Failure(f"the server refused it ({status}): {reason_of(body)} (the signed request is set aside in {aside})")
     if status in (408, 429):
-        raise kept(f"the server refused it for now ({status}): {reason}")
-    raise kept(f"the server answered {status}: {reason}: the message may be queued")
+        raise kept(f"the server refused it for now ({status}): {reason_of(body)}")
+    raise kept(f"the server answered {status}: {reason_of(body)}: the message may be queued")
+
+
+def _no_constant(name: str) -> Any:
+    """JSON has no NaN or Infinity (JavaScript's parser refuses them too)."""
+    raise ValueError(name)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -787,8 +811,22 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _NO_REDIRECTS = urllib.request.build_opener(_NoRedirect)
 
 
+def prune_accepted(key_file: str, nonce: int) -> None:
+    """Removes the key file's accepted requests whose nonce the key slot on chain is past."""
+    directory = os.path.dirname(key_file) or "."
+    prefix = os.path.basename(key_file) + ".accepted-"
+    for name in os.listdir(directory):
+        match = re.fullmatch(r"([0-9]+)\.json", name[len(prefix):]) if name.startswith(prefix) else None
+        if match and int(match.group(1)) < nonce:
+            try:
+                os.remove(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass
+
+
 async def resend(_signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
-    """Posts again the request kept for the key file (to --server, or where it was first posted)."""
+    """Posts again the request kept for the key file (to --server, or where it was first posted),
+    once the server says it batches the request's thread."""
     path = unsent_path(args.key_file)
     try:
         with open(path, encoding="utf-8") as file:
@@ -800,6 +838,12 @@ async def resend(_signer: Signer, args: argparse.Namespace) -> Dict[str, Any]:
     except OSError as error:
         raise os_error(path, error) from error
     server = args.server if args.server is not None else kept["server"]
+    thread = server_request(server, "/thread")
+    if thread.get("registry") != kept["registry"] or thread.get("thread_id") != kept["thread_id"]:
+        raise Failure(
+            f"the server {server} batches thread {thread.get('thread_id')} of registry {thread.get('registry')}, "
+            f"not this request's thread {kept['thread_id']} of {kept['registry']}"
+        )
     accepted = post_kept(args.key_file, server, kept["route"], kept["request"])
     return {"id": accepted["id"], "status": accepted["status"], "route": kept["route"], "server": server,
             "nonce": kept["request"]["nonce"], "pending": accepted["pending"]}

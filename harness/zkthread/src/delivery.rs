@@ -37,9 +37,14 @@ pub async fn deliver(data_dir: &Path, server: &Server, request: UnsentRequest) -
     };
     let answer = server.post(&request.posted).await;
     let Some(path) = kept else {
+        // No copy on disk: the line carries the request, the only copy left.
         return match answer {
             PostAnswer::Accepted(accepted) => Ok(accepted),
-            other => bail!("{}: do not sign it again before `GET /senders/{{token}}/{{sender}}` on the server shows whether its nonce was taken", refusal_line(&other)),
+            other => bail!(
+                "{}; the signed request could not be kept on disk, here it is: {}",
+                refusal_line(&other),
+                serde_json::to_string(&request).unwrap_or_default()
+            ),
         };
     };
     match answer {
@@ -187,7 +192,9 @@ async fn resend_one(servers: &mut Servers, path: &Path, request: &UnsentRequest)
     one.reason = None;
     match server.post(&request.posted).await {
         PostAnswer::Accepted(accepted) => {
-            set_aside_or_warn(path, Aside::Accepted);
+            if let Some(aside) = set_aside_or_warn(path, Aside::Accepted) {
+                one.file = aside.display().to_string();
+            }
             (one.outcome, one.id, one.pending) = (Outcome::Accepted, Some(accepted.id), Some(accepted.pending));
         }
         answer @ PostAnswer::Refused { .. } => {

@@ -165,11 +165,24 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
     }
     let on_chain = read_key_slot(&client, &fields).await?;
     // Before anything is signed: a request no server took holds the key file's last index.
-    check_kept(data_dir, thread, &fields, on_chain.1)?;
+    check_kept(data_dir, &fields, on_chain.1)?;
     // The store (or the server) first: a signature is only made once it has somewhere to go.
     let (destination, (key, nonce)) = match &args.server {
         Some(url) => {
             let server = Server::new(url)?;
+            // Before anything is signed: a server of another thread (the same token can run in
+            // several) would refuse the signature for good.
+            let batches = server.thread().await?;
+            if batches != (thread.registry, thread.thread_id) {
+                bail!(
+                    "the server {} batches thread {} of registry {}, not thread {} of {}",
+                    server.base(),
+                    batches.1,
+                    hex(batches.0),
+                    thread.thread_id,
+                    hex(thread.registry)
+                );
+            }
             let (next, queued) = server.sender_state(fields.token, fields.from).await?;
             // Before anything is signed: the service's caps on one sender's queue.
             check_queue(queued, program, fields.transfers.len())?;
@@ -415,15 +428,16 @@ fn unsent_request(server: &Server, thread: ThreadKey, fields: &Fields, (nonce, k
     }
 }
 
-/// The sender's kept requests against its key slot on chain (at `nonce`): one the slot is past
-/// can never apply (set aside as spent), and accepted ones it is past are removed. Any other
-/// refuses a new signature: it holds the key file's last index.
-fn check_kept(data_dir: &Path, thread: ThreadKey, fields: &Fields, nonce: u32) -> Result<()> {
-    unsent::prune_accepted(data_dir, thread, fields.token, fields.from, nonce)?;
-    for (path, kept) in unsent::kept_of(data_dir, thread, fields.token, fields.from)? {
+/// The sender's kept requests in the token, whatever their thread (the key slot is the token's,
+/// shared by every thread over it), against its key slot on chain (at `nonce`): one the slot is
+/// past can never apply (set aside as spent), and accepted ones it is past are removed. Any
+/// other refuses a new signature: it holds the key file's last index.
+fn check_kept(data_dir: &Path, fields: &Fields, nonce: u32) -> Result<()> {
+    unsent::prune_accepted(data_dir, fields.token, fields.from, nonce)?;
+    for (path, kept) in unsent::kept_of(data_dir, fields.token, fields.from)? {
         if kept.nonce < nonce {
             let aside = unsent::set_aside(&path, Aside::Spent)?;
-            tracing::info!(nonce = kept.nonce, "the key slot is past this kept request's nonce: set aside in {}", aside.display());
+            tracing::warn!(nonce = kept.nonce, "the key slot is past this kept request's nonce: set aside in {}", aside.display());
             continue;
         }
         bail!(
@@ -479,17 +493,23 @@ mod tests {
     #[test]
     fn a_kept_request_blocks_signing_until_the_key_slot_is_past_it() {
         let dir = tempfile::tempdir().unwrap();
-        let thread = ThreadKey::new(Felt::from(0x99u64), 2);
         let fields = Fields { token: Felt::from(0x70c3u64), from: Felt::from(0xau64), transfers: vec![] };
         let path = unsent::test_request("http://127.0.0.1:7070", 5, 0xa).keep(dir.path()).unwrap();
         let accepted = unsent::test_request("http://127.0.0.1:7070", 3, 0xa).keep(dir.path()).unwrap();
         unsent::set_aside(&accepted, Aside::Accepted).unwrap();
         let other_sender = Fields { token: fields.token, from: Felt::from(0xbu64), transfers: vec![] };
-        check_kept(dir.path(), thread, &other_sender, 0).unwrap();
-        let blocked = check_kept(dir.path(), thread, &fields, 5).unwrap_err().to_string();
+        check_kept(dir.path(), &other_sender, 0).unwrap();
+        // Another thread over the same token shares the key slot: blocked too. The accepted
+        // request at nonce 3 stays while the slot is not past it.
+        let elsewhere = UnsentRequest { thread_id: 3, ..unsent::test_request("http://127.0.0.1:7070", 5, 0xa) };
+        let elsewhere = elsewhere.keep(dir.path()).unwrap();
+        let blocked = check_kept(dir.path(), &fields, 3).unwrap_err().to_string();
         assert!(blocked.contains("request at nonce 5 (key index 5)") && blocked.contains("run `zkthread tx resend` first"), "{blocked}");
+        assert!(std::fs::read_dir(unsent::dir(dir.path()).join("accepted")).unwrap().next().is_some(), "not pruned at nonce 3");
+        std::fs::remove_file(elsewhere).unwrap();
+        check_kept(dir.path(), &fields, 5).unwrap_err();
         assert!(path.exists());
-        check_kept(dir.path(), thread, &fields, 6).unwrap();
+        check_kept(dir.path(), &fields, 6).unwrap();
         assert!(!path.exists() && unsent::dir(dir.path()).join("spent").join(path.file_name().unwrap()).exists());
         assert!(std::fs::read_dir(unsent::dir(dir.path()).join("accepted")).unwrap().next().is_none(), "pruned");
     }

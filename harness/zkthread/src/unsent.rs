@@ -135,13 +135,13 @@ pub fn set_aside(path: &Path, aside: Aside) -> Result<PathBuf> {
     Ok(aside)
 }
 
-/// Removes the sender's accepted requests whose nonce its key slot on chain is past (`nonce`):
-/// each was consumed, by itself or by another message. Returns how many.
-pub fn prune_accepted(data_dir: &Path, thread: ThreadKey, token: Felt, from: Felt, nonce: u32) -> Result<usize> {
+/// Removes the sender's accepted requests in `token` (any thread) whose nonce its key slot on
+/// chain is past (`nonce`): each was consumed, by itself or by another message. Returns how many.
+pub fn prune_accepted(data_dir: &Path, token: Felt, from: Felt, nonce: u32) -> Result<usize> {
     let accepted = dir(data_dir).join(Aside::Accepted.dir());
     let mut pruned = 0;
     for (path, request) in read_requests(&accepted)? {
-        if request.thread() == thread && request.token == token && request.from == from && request.nonce < nonce {
+        if request.token == token && request.from == from && request.nonce < nonce {
             std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
             pruned += 1;
         }
@@ -179,10 +179,11 @@ fn read_requests(dir: &Path) -> Result<Vec<(PathBuf, UnsentRequest)>> {
     Ok(requests)
 }
 
-/// The kept requests of one sender in one thread and token.
-pub fn kept_of(data_dir: &Path, thread: ThreadKey, token: Felt, from: Felt) -> Result<Vec<(PathBuf, UnsentRequest)>> {
+/// The kept requests of one sender in one token, in every thread over it (they share the
+/// sender's key slot).
+pub fn kept_of(data_dir: &Path, token: Felt, from: Felt) -> Result<Vec<(PathBuf, UnsentRequest)>> {
     let mut requests = kept(data_dir)?;
-    requests.retain(|(_, r)| r.thread() == thread && r.token == token && r.from == from);
+    requests.retain(|(_, r)| r.token == token && r.from == from);
     Ok(requests)
 }
 
@@ -230,18 +231,17 @@ mod tests {
         other.keep(dir.path()).unwrap();
         let read: Vec<UnsentRequest> = kept(dir.path()).unwrap().into_iter().map(|(_, r)| r).collect();
         assert_eq!(read, vec![early.clone(), late.clone(), other.clone()]);
-        let thread = ThreadKey::new(Felt::from(0x99u64), 2);
-        assert_eq!(kept_of(dir.path(), thread, late.token, late.from).unwrap().len(), 2);
-        assert!(kept_of(dir.path(), ThreadKey::new(Felt::from(0x99u64), 3), late.token, late.from).unwrap().is_empty());
+        assert_eq!(kept_of(dir.path(), late.token, late.from).unwrap().len(), 2);
+        assert!(kept_of(dir.path(), Felt::from(0x70c4u64), late.from).unwrap().is_empty(), "another token's key slot");
         // The same sender and nonce under another key index (a second process) is its own file.
         let twin = UnsentRequest { key_index: 9, ..late.clone() };
         assert_ne!(twin.path(dir.path()), late_path);
         let aside = set_aside(&late_path, Aside::Refused).unwrap();
         assert_eq!(serde_json::from_slice::<UnsentRequest>(&std::fs::read(&aside).unwrap()).unwrap(), late, "set aside whole");
-        assert_eq!(kept_of(dir.path(), thread, late.token, late.from).unwrap().len(), 1, "a request set aside is not kept");
+        assert_eq!(kept_of(dir.path(), late.token, late.from).unwrap().len(), 1, "a request set aside is not kept");
         set_aside(&early_path, Aside::Accepted).unwrap();
-        assert_eq!(prune_accepted(dir.path(), thread, early.token, early.from, 5).unwrap(), 0, "nonce 5 not yet consumed");
-        assert_eq!(prune_accepted(dir.path(), thread, early.token, early.from, 6).unwrap(), 1);
+        assert_eq!(prune_accepted(dir.path(), early.token, early.from, 5).unwrap(), 0, "nonce 5 not yet consumed");
+        assert_eq!(prune_accepted(dir.path(), early.token, early.from, 6).unwrap(), 1);
         assert_eq!(kept(dir.path()).unwrap().len(), 1);
         std::fs::write(dir.path().join(DIR).join("x.json.tmp"), b"{").unwrap();
         assert_eq!(kept(dir.path()).unwrap().len(), 1);

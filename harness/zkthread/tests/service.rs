@@ -562,6 +562,7 @@ fn posts_that_go_wrong_are_kept_and_resent(world: &World, http: &Http, url: &str
     let resent = &report["resent"][0];
     assert_eq!((resent["outcome"].as_str(), resent["id"].as_u64(), resent["nonce"].as_u64()), (Some("accepted"), Some(ids.1), Some(dropped_nonce + 1)), "{report}");
     assert_eq!((kept(), index()), (0, before + 2));
+    assert_eq!(json_files(&unsent.join("accepted")), 1, "set aside as accepted, not deleted");
     let report = json(&resend(None));
     assert_eq!(report["resent"], body!([]), "{report}");
 }
@@ -572,6 +573,7 @@ fn posts_that_go_wrong_are_kept_and_resent(world: &World, http: &Http, url: &str
 /// one transfer each does not close a sub-block of six before the service stops).
 fn wallets_keep_and_resend(wallets: &[ExampleWallet; 2], world: &World, http: &Http, (url, thread_id): (&str, u64)) {
     let down = ServiceDouble::start(url, Acting::UnavailablePosts);
+    let mut lines = Vec::new();
     for wallet in wallets {
         let pays = [(world.accounts[wallet.to], 1_u128)];
         let submit = |server: &str| {
@@ -592,8 +594,12 @@ fn wallets_keep_and_resend(wallets: &[ExampleWallet; 2], world: &World, http: &H
         assert_eq!((resent["status"].as_str(), resent["route"].as_str()), (Some("pending"), Some("/lists")), "{what}: {resent}");
         let (_, stored) = http.get(format!("{url}/lists/{}", resent["id"]));
         assert_eq!(stored["status"], "pending", "{what}: {stored}");
-        assert!(!kept.exists(), "{what}: forgotten once stored");
+        let accepted = format!("{}.accepted-{}.json", wallet.key_file.display(), resent["nonce"]);
+        assert!(!kept.exists() && std::path::Path::new(&accepted).exists(), "{what}: set aside as accepted");
+        let key_file = wallet.key_file.display().to_string();
+        lines.push([lost, blocked].map(|line| line.replace(&key_file, "F").replace(&down.url, "DOUBLE")));
     }
+    assert_eq!(lines[0], lines[1], "the two wallets word it differently");
 }
 
 /// `pays` posted by both wallets to the service at `url` for thread `thread_id`: each refuses
