@@ -261,6 +261,8 @@ mod tests {
             let url = format!("http://{}", listener.local_addr().unwrap());
             let posts = Arc::new(Mutex::new(0));
             let counted = posts.clone();
+            // A redirect points back here: followed, it would be one more post counted.
+            let location = format!("location: {url}/elsewhere\r\n");
             std::thread::spawn(move || {
                 let mut answers = answers.into_iter();
                 for mut stream in listener.incoming().flatten() {
@@ -286,7 +288,7 @@ mod tests {
                         *counted.lock().unwrap() += 1;
                         answers.next().unwrap_or((500, r#"{"error": "no canned answer left"}"#))
                     };
-                    let location = if status == 307 { "location: http://127.0.0.1:1/elsewhere\r\n" } else { "" };
+                    let location = if status == 307 { location.as_str() } else { "" };
                     let _ = write!(
                         stream,
                         "HTTP/1.1 {status} -\r\ncontent-type: application/json\r\n{location}content-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -309,9 +311,10 @@ mod tests {
         (count(dir.clone()), count(dir.join("accepted")), count(dir.join("refused")))
     }
 
-    /// Each answer puts the request where it belongs: 202 accepted, 422 refused (with the
-    /// server's reason, cut to one line), 429 and 503 kept, a redirect kept and not followed,
-    /// a 200 (not the service's answer) kept.
+    /// Each answer puts the request where it belongs: 202 accepted; 422, 400, 409 and 413
+    /// refused (with the server's reason, cut to one line); 429, 408 and 503 kept; a redirect
+    /// kept and not followed; a 200 (not the service's answer), a 202 without the service's body
+    /// and an answer over 64 KiB kept.
     #[tokio::test]
     async fn each_answer_sets_the_request_where_it_belongs() {
         let service = CannedServiceDouble::start(vec![
@@ -321,6 +324,12 @@ mod tests {
             (503, r#"{"error": "down"}"#),
             (307, r#"{}"#),
             (200, r#"{"id": 4, "status": "pending", "pending": 1}"#),
+            (408, r#"{"error": "slow"}"#),
+            (202, r#"{}"#),
+            (500, Box::leak(format!("{{\"error\": \"{}\"}}", "x".repeat(70_000)).into_boxed_str())),
+            (400, r#"{"error": "amount: not a number"}"#),
+            (409, r#"{"error": "conflict"}"#),
+            (413, r#"{"error": "too long"}"#),
         ]);
         let server = Server::new(&service.url).unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -329,12 +338,26 @@ mod tests {
         let refused = format!("{:#}", deliver(dir.path(), &server, test_request(&service.url, 1, 0xa)).await.unwrap_err());
         assert!(refused.contains("refused it (422 Unprocessable Entity): nonce 1 is not the sender's next nonce 2 (replayed) (the signed request is set aside in"), "{refused}");
         assert_eq!(files(dir.path()), (0, 1, 1));
-        for (nonce, expected) in [(2, "refused it for now (429"), (3, "answered 503"), (4, "answered 307"), (5, "answered 200")] {
+        let kept_by = [
+            (2, "refused it for now (429"),
+            (3, "answered 503"),
+            (4, "answered 307"),
+            (5, "answered 200"),
+            (6, "refused it for now (408"),
+            (7, "answered 202 Accepted with an unreadable body"),
+            (8, "with a body over 65536 bytes"),
+        ];
+        for (nonce, expected) in kept_by {
             let kept = format!("{:#}", deliver(dir.path(), &server, test_request(&service.url, nonce, 0xa)).await.unwrap_err());
             assert!(kept.contains(expected) && kept.contains("is kept in") && kept.contains("`zkthread tx resend`"), "{kept}");
             assert_eq!(files(dir.path()).0, nonce as usize - 1, "{kept}");
         }
-        assert_eq!(service.posts(), 6, "the redirect was not followed");
+        for (nonce, expected) in [(9, "refused it (400 Bad Request)"), (10, "refused it (409 Conflict)"), (11, "refused it (413 Payload Too Large)")] {
+            let refused = format!("{:#}", deliver(dir.path(), &server, test_request(&service.url, nonce, 0xa)).await.unwrap_err());
+            assert!(refused.contains(expected) && refused.contains("set aside in"), "{refused}");
+        }
+        assert_eq!(files(dir.path()), (7, 1, 4));
+        assert_eq!(service.posts(), 12, "the redirect was not followed");
     }
 
     /// `tx resend` posts a sender's requests in nonce order and stops at the first still kept;
