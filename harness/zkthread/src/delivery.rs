@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use clap::Args;
 use serde::Serialize;
-use zkthread_client::Felt;
+use zkthread_store::ThreadKey;
 use zkthread_service::wire::Accepted;
 
 use crate::output::{hex, print_json, Reported};
@@ -115,7 +115,7 @@ struct ResendReport {
 /// The servers `tx resend` posts to, each opened once with the thread it batches.
 struct Servers {
     overridden: Option<String>,
-    opened: BTreeMap<String, Result<(Server, (Felt, u64)), String>>,
+    opened: BTreeMap<String, Result<(Server, ThreadKey), String>>,
 }
 
 impl Servers {
@@ -130,14 +130,9 @@ impl Servers {
             };
             self.opened.insert(url.clone(), opened);
         }
-        let (server, (registry, thread_id)) = self.opened[&url].as_ref().map_err(Clone::clone)?;
-        if (*registry, *thread_id) != (request.registry, request.thread_id) {
-            return Err(format!(
-                "the server {url} batches thread {thread_id} of registry {}, not this request's thread {} of {}",
-                hex(*registry),
-                request.thread_id,
-                hex(request.registry)
-            ));
+        let (server, batches) = self.opened[&url].as_ref().map_err(Clone::clone)?;
+        if let Some(why) = server.other_thread(*batches, request.thread()) {
+            return Err(why);
         }
         Ok(server)
     }

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use zkthread_client::Felt;
 use zkthread_service::wire::{felt_from_text, Accepted, ErrorBody, SenderView};
 use zkthread_sig::KeyCommitment;
+use zkthread_store::ThreadKey;
 
 use crate::output::hex;
 use crate::unsent::Posted;
@@ -78,14 +79,30 @@ impl Server {
         &self.base
     }
 
-    /// The thread the server batches: (registry, thread id), from `GET /thread`.
-    pub async fn thread(&self) -> Result<(Felt, u64)> {
+    /// The thread the server batches, from `GET /thread`.
+    pub async fn thread(&self) -> Result<ThreadKey> {
         let view: serde_json::Value = self.get("/thread").await?;
         let registry = view["registry"].as_str().and_then(felt_from_text);
         match (registry, view["thread_id"].as_u64()) {
-            (Some(registry), Some(thread_id)) => Ok((registry, thread_id)),
+            (Some(registry), Some(thread_id)) => Ok(ThreadKey::new(registry, thread_id)),
             _ => bail!("the server {} did not say which thread it batches (`registry`, `thread_id` of GET /thread)", self.base),
         }
+    }
+
+    /// Why a message of `wanted` is not posted here, if the server batches another thread
+    /// (`batches`, from [`Server::thread`]): it would refuse the signature for good (another
+    /// domain), and the same token can run in several threads.
+    pub fn other_thread(&self, batches: ThreadKey, wanted: ThreadKey) -> Option<String> {
+        (batches != wanted).then(|| {
+            format!(
+                "the server {} batches thread {} of registry {}, not thread {} of {}",
+                self.base,
+                batches.thread_id,
+                hex(batches.registry),
+                wanted.thread_id,
+                hex(wanted.registry)
+            )
+        })
     }
 
     /// The key and nonce the sender's next message is signed under, and what it has queued

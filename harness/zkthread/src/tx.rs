@@ -170,18 +170,9 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
     let (destination, (key, nonce)) = match &args.server {
         Some(url) => {
             let server = Server::new(url)?;
-            // Before anything is signed: a server of another thread (the same token can run in
-            // several) would refuse the signature for good.
-            let batches = server.thread().await?;
-            if batches != (thread.registry, thread.thread_id) {
-                bail!(
-                    "the server {} batches thread {} of registry {}, not thread {} of {}",
-                    server.base(),
-                    batches.1,
-                    hex(batches.0),
-                    thread.thread_id,
-                    hex(thread.registry)
-                );
+            // Before anything is signed: a server of another thread would refuse it for good.
+            if let Some(why) = server.other_thread(server.thread().await?, thread) {
+                bail!("{why}");
             }
             let (next, queued) = server.sender_state(fields.token, fields.from).await?;
             // Before anything is signed: the service's caps on one sender's queue.

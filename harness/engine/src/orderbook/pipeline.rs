@@ -1121,7 +1121,8 @@ pub async fn admit_order(
             crate::MAX_QUEUED_PER_SENDER
         ))));
     }
-    let Some(signed) = order.signed(market.book_domain()) else {
+    let book = market.book_domain();
+    let Some(signed) = order.signed(book) else {
         return Ok(Some(OrderRefusal::Refused("a key or signature word is not a canonical M31 value".into())));
     };
     if let Some(forged) = own_key_refusal(&signed) {
@@ -1132,7 +1133,7 @@ pub async fn admit_order(
         orders.push((order.owner, order.id));
     }
     let state = market.state_of(reader, &[order.owner], &orders).await?;
-    let mut queue: Vec<SignedOrder> = queued.iter().filter_map(|m| m.body.signed(state.book)).collect();
+    let mut queue: Vec<SignedOrder> = queued.iter().filter_map(|m| m.body.signed(book)).collect();
     let index = queue.len();
     queue.push(signed);
     let refused = match batcher::build(&state, &queue) {
