@@ -138,24 +138,28 @@ impl Servers {
     }
 }
 
-/// `tx resend`: every kept request, oldest nonce first per sender. A sender's later requests
-/// wait while an earlier one is still kept (the server would refuse them by nonce, for good).
+/// `tx resend`: every kept request, oldest nonce first per sender's key slot. A sender's later
+/// requests wait while an earlier one is still kept, in any thread over the token (the slot
+/// and its nonce are the token's: a server would refuse them by nonce, for good).
 pub async fn resend(args: ResendArgs, data_dir: &Path, json: bool) -> Result<()> {
     if let Some(url) = &args.server {
         Server::new(url)?;
     }
     let mut servers = Servers { overridden: args.server, opened: BTreeMap::new() };
-    let mut waiting: Vec<(unsent::SenderLane, u32)> = Vec::new();
+    let mut waiting: Vec<(unsent::SenderLane, u32, u64)> = Vec::new();
     let mut resent = Vec::new();
     for (path, request) in unsent::kept(data_dir)? {
         let lane = request.lane();
-        let earlier = waiting.iter().find(|(l, _)| *l == lane).map(|(_, nonce)| *nonce);
+        let earlier = waiting.iter().find(|(l, ..)| *l == lane).map(|(_, nonce, thread)| (*nonce, *thread));
         let one = match earlier {
-            Some(nonce) => kept_report(&path, &request, servers.overridden.as_deref(), format!("the sender's request at nonce {nonce} is still kept")),
+            Some((nonce, thread)) => {
+                let why = format!("the sender's request at nonce {nonce} (thread {thread}) is still kept, and the key slot takes nonces in order");
+                kept_report(&path, &request, servers.overridden.as_deref(), why)
+            }
             None => resend_one(&mut servers, &path, &request).await,
         };
         if one.outcome == Outcome::Kept && earlier.is_none() {
-            waiting.push((lane, request.nonce));
+            waiting.push((lane, request.nonce, request.thread_id));
         }
         resent.push(one);
     }
@@ -355,23 +359,29 @@ mod tests {
         assert_eq!(service.posts(), 12, "the redirect was not followed");
     }
 
-    /// `tx resend` posts a sender's requests in nonce order and stops at the first still kept;
-    /// a server batching another thread is not asked.
+    /// `tx resend` posts a sender's requests in nonce order and stops at the first still kept,
+    /// across the threads over the token (one key slot); a server batching another thread is
+    /// not asked.
     #[tokio::test]
     async fn resend_keeps_a_senders_later_requests_behind_an_earlier_one() {
         let accepted = r#"{"id": 7, "status": "pending", "pending": 1}"#;
         let service = CannedServiceDouble::start(vec![(503, r#"{"error": "down"}"#), (202, accepted), (202, accepted)]);
         let dir = tempfile::tempdir().unwrap();
-        let other_thread = UnsentRequest { thread_id: 3, ..test_request(&service.url, 0, 0xa) };
+        let other_thread = UnsentRequest { thread_id: 3, ..test_request(&service.url, 7, 0xa) };
         for kept in [test_request(&service.url, 5, 0xa), test_request(&service.url, 6, 0xa), other_thread] {
             kept.keep(dir.path()).unwrap();
         }
         let error = resend(ResendArgs { server: None }, dir.path(), true).await.unwrap_err();
         assert!(error.downcast_ref::<Reported>().is_some_and(|e| e.0.starts_with("3 signed request(s) still kept")), "{error:#}");
-        assert_eq!(service.posts(), 1, "nonce 6 waits behind 5; thread 3 is not this server's");
-        // Once the server takes 5, 6 follows; thread 3's request stays kept.
+        assert_eq!(service.posts(), 1, "nonces 6 and 7 (thread 3) wait behind 5");
+        // Once the server takes 5, 6 follows; thread 3's request is kept (not this server's).
         let error = resend(ResendArgs { server: None }, dir.path(), true).await.unwrap_err();
         assert!(error.downcast_ref::<Reported>().is_some_and(|e| e.0.starts_with("1 signed request(s) still kept")), "{error:#}");
         assert_eq!((service.posts(), files(dir.path())), (3, (1, 2, 0)));
+        // Nonce 8 of this server's thread waits behind thread 3's 7: the key slot is the token's.
+        test_request(&service.url, 8, 0xa).keep(dir.path()).unwrap();
+        let error = resend(ResendArgs { server: None }, dir.path(), true).await.unwrap_err();
+        assert!(error.downcast_ref::<Reported>().is_some_and(|e| e.0.starts_with("2 signed request(s) still kept")), "{error:#}");
+        assert_eq!((service.posts(), files(dir.path())), (3, (2, 2, 0)), "nonce 8 was not posted");
     }
 }

@@ -207,7 +207,9 @@ struct SettleReport {
     proof_felts: usize,
     calldata_felts: usize,
     fee_fri: Option<String>,
-    pending: usize,
+    /// The thread's pending messages after the round; null when the store could not be read
+    /// then (the round settled all the same: a warning says why).
+    pending: Option<usize>,
 }
 
 /// The batcher's store as the order book's, with a queue file of an earlier version imported.
@@ -438,7 +440,7 @@ async fn settle(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
         proof_felts: settlement.proof.len(),
         calldata_felts: settlement.calldata().len(),
         fee_fri,
-        pending: store.pending_count(key)?,
+        pending: pending_after_settled(&store, key),
     };
     if json {
         return print_json(&report);
@@ -454,6 +456,20 @@ async fn settle(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
     if let Some(seconds) = report.prove_seconds {
         println!("  proved in {seconds:.1} s");
     }
-    println!("  {} proof felts, {} calldata felts; {} still pending", report.proof_felts, report.calldata_felts, report.pending);
+    let pending = report.pending.map_or_else(|| "pending count unknown".to_string(), |n| format!("{n} still pending"));
+    println!("  {} proof felts, {} calldata felts; {pending}", report.proof_felts, report.calldata_felts);
     Ok(())
+}
+
+/// The pending count after a settled round. The round is on chain and recorded whatever this
+/// read does, so a failure is a warning and a null count, not the command's failure (which
+/// would tell a script the round did not settle).
+fn pending_after_settled(store: &Store<StoredOrder>, key: ThreadKey) -> Option<usize> {
+    match store.pending_count(key) {
+        Ok(n) => Some(n),
+        Err(error) => {
+            tracing::warn!(%error, "the round settled, but the store's pending count could not be read");
+            None
+        }
+    }
 }

@@ -84,17 +84,18 @@ impl Posted {
     }
 }
 
-/// One sender's lane: its messages must reach a server in nonce order.
-pub type SenderLane = (ThreadKey, Felt, Felt);
+/// One sender's key slot, (token, sender): its messages must reach servers in nonce order,
+/// whichever threads over the token carry them (they share the slot and its nonce).
+pub type SenderLane = (Felt, Felt);
 
 impl UnsentRequest {
     pub fn thread(&self) -> ThreadKey {
         ThreadKey::new(self.registry, self.thread_id)
     }
 
-    /// (thread, token, sender).
+    /// (token, sender): the key slot whose nonce it spends.
     pub fn lane(&self) -> SenderLane {
-        (self.thread(), self.token, self.from)
+        (self.token, self.from)
     }
 
     /// Its file: one per (thread, token, sender, nonce, key index). The key index is spent once
@@ -149,12 +150,12 @@ pub fn prune_accepted(data_dir: &Path, token: Felt, from: Felt, nonce: u32) -> R
     Ok(pruned)
 }
 
-/// Every kept request with its file, ordered by thread, token, sender and nonce (the order a
-/// server must take one sender's requests in). A file that is not a request is an error naming
+/// Every kept request with its file, ordered by token, sender and nonce (the order the
+/// sender's key slot takes them in, across the threads over the token). A file that is not a request is an error naming
 /// it: nothing a user gave us is skipped silently.
 pub fn kept(data_dir: &Path) -> Result<Vec<(PathBuf, UnsentRequest)>> {
     let mut requests = read_requests(&dir(data_dir))?;
-    requests.sort_by_key(|(_, r)| (r.registry, r.thread_id, r.token, r.from, r.nonce, r.key_index));
+    requests.sort_by_key(|(_, r)| (r.token, r.from, r.nonce, r.key_index, r.registry, r.thread_id));
     Ok(requests)
 }
 
