@@ -70,7 +70,7 @@ const POLL_MS = 500;
 /** How often to ask the node for a receipt (starknet.js waits 5 s by default). */
 const RECEIPT_POLL_MS = 250;
 const WAIT_LIMIT_MS = 600_000;
-const POST_TIMEOUT_MS = 60_000; // how long a post waits for the server's answer (as the Python wallet)
+const SERVER_TIMEOUT_MS = 60_000; // how long a request waits for the server's answer (as the Python wallet)
 /** Slots one settlement carries (the engine's MAX_SLOTS_WITHIN_CALLDATA). */
 const MAX_SLOTS_PER_SETTLEMENT = 147;
 /** The largest request body the service reads (its MAX_BODY_BYTES). */
@@ -237,6 +237,12 @@ function osReason(e) {
     if (known !== undefined) return known[1];
   }
   return oneLine(e);
+}
+
+/** Why a request to the server failed, worded as the Python wallet words it. */
+function serverReason(e) {
+  if (e?.name === 'TimeoutError') return `no answer within ${SERVER_TIMEOUT_MS / 1000} s`;
+  return osReason(e.cause ?? e);
 }
 
 /** @returns {string} 0x hex, lowercase, no leading zeros */
@@ -699,11 +705,16 @@ async function readKeySlot(signer, provider, token, account) {
 async function serverAnswer(server, route, init) {
   let response;
   try {
-    response = await fetch(`${server}${route}`, init);
+    response = await fetch(`${server}${route}`, { ...init, signal: AbortSignal.timeout(SERVER_TIMEOUT_MS) });
   } catch (e) {
-    throw new Error(`cannot reach the server ${server}: ${osReason(e.cause ?? e)}`);
+    throw new Error(`cannot reach the server ${server}: ${serverReason(e)}`);
   }
-  const text = await response.text();
+  let text;
+  try {
+    text = await response.text();
+  } catch (e) {
+    throw new Error(`cannot reach the server ${server}: ${serverReason(e)}`);
+  }
   let body;
   try {
     body = JSON.parse(text);
@@ -771,11 +782,11 @@ async function postKept(keyFile, server, route, request) {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(request),
       redirect: 'manual',
-      signal: AbortSignal.timeout(POST_TIMEOUT_MS),
+      signal: AbortSignal.timeout(SERVER_TIMEOUT_MS),
     });
     text = await response.text();
   } catch (e) {
-    throw kept(`cannot reach the server ${server}: ${osReason(e.cause ?? e)}: the message may be queued`);
+    throw kept(`cannot reach the server ${server}: ${serverReason(e)}: the message may be queued`);
   }
   let body;
   try {

@@ -80,6 +80,7 @@ KEY_FILE_FIELDS = {"version", "scheme", "seed", "next_index"}
 MODULUS = 2**31 - 1  # M31: seed words, key words and indices are below it
 MAX_KEY_INDEX = MODULUS - 1  # the last index has no next key to rotate to
 ADDRESS_BOUND = 2**251
+SERVER_TIMEOUT_S = 60  # how long a request waits for the server's answer (as the JavaScript wallet)
 FELT_PRIME = 2**251 + 17 * 2**192 + 1
 U128_BOUND = 2**128
 MAX_THREAD_ID = 2**53 - 1  # as the JavaScript client (thread ids go to the signer as JSON numbers)
@@ -245,6 +246,20 @@ def os_reason(error: BaseException) -> str:
         if not isinstance(cause, BaseException):
             break
     return one_line(error)
+
+
+def server_reason(error: BaseException) -> str:
+    """Why a request to the server failed, worded as the JavaScript wallet words it: a timeout
+    (urllib raises it bare, or wrapped in a URLError) as the wait it gave up after."""
+    cause: Optional[BaseException] = error
+    for _ in range(5):
+        if isinstance(cause, TimeoutError):
+            return f"no answer within {SERVER_TIMEOUT_S} s"
+        nxt = getattr(cause, "reason", None) or cause.__cause__ or cause.__context__
+        if not isinstance(nxt, BaseException):
+            break
+        cause = nxt
+    return os_reason(error)
 
 
 def os_error(path: str, error: BaseException) -> Failure:
@@ -698,12 +713,12 @@ def server_request(server: str, route: str, body: Optional[Dict[str, Any]] = Non
     if data is not None:
         request.add_header("content-type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=SERVER_TIMEOUT_S) as response:
             status, text = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, text = error.code, error.read()
     except (urllib.error.URLError, OSError) as error:
-        raise os_error(f"cannot reach the server {server}", error) from error
+        raise Failure(f"cannot reach the server {server}: {server_reason(error)}") from error
     try:
         answer = json.loads(text)
     except ValueError:
@@ -771,12 +786,12 @@ def post_kept(key_file: str, server: str, route: str, request: Dict[str, Any]) -
     post.add_header("content-type", "application/json")
     try:
         try:
-            with _NO_REDIRECTS.open(post, timeout=60) as response:
+            with _NO_REDIRECTS.open(post, timeout=SERVER_TIMEOUT_S) as response:
                 status, text = response.status, response.read()
         except urllib.error.HTTPError as error:
             status, text = error.code, error.read()
     except Exception as error:  # pylint: disable=broad-except
-        raise kept(f"cannot reach the server {server}: {os_reason(error)}: the message may be queued") from error
+        raise kept(f"cannot reach the server {server}: {server_reason(error)}: the message may be queued") from error
     try:
         body: Any = json.loads(text, parse_constant=_no_constant)
     except ValueError:
