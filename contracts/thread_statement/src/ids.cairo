@@ -6,6 +6,7 @@
 //! `D = limbs4(poseidon(['zkthread.transfer', chain_id, registry, thread_id, contract]))`,
 //! `A = limbs4(poseidon(['zkthread.account', owner]))`.
 
+use core::dict::{Felt252Dict, Felt252DictTrait};
 use core::poseidon::{hades_permutation, poseidon_hash_span};
 use stark_verifier::fields::bounded::{BoundedInt, DivRemHelper};
 
@@ -211,3 +212,50 @@ pub fn is_storage_address_of(key: felt252, key_wide: u256, hash: felt252) -> boo
     }
 }
 
+
+/// The ids one statement's slots are known by in the AIR, each naming one owner (account) or
+/// one contract (domain): `zkthread_prover::statement::DistinctIds`, whose docs give why (ids
+/// are 124 bits; an account id naming an attacker's account and a contract others trust costs
+/// a ~2^62 birthday search, and would let the account's key move the contract's balance).
+/// A map of `pack_id(id)` to the owner or contract first seen with it; 0 reads as unseen, so an
+/// id first seen with owner 0 (a book's own variables) is not held to it: a second owner
+/// under that one fixed id is a 124-bit second preimage.
+#[derive(Destruct)]
+pub struct DistinctIds {
+    accounts: Felt252Dict<felt252>,
+    domains: Felt252Dict<felt252>,
+}
+
+/// `w0 + w1 2^31 + w2 2^62 + w3 2^93`: one felt per id (each word below 2^31), injective.
+fn pack_id(id: Hash4) -> felt252 {
+    let (w0, w1, w2, w3) = id;
+    w0.into() + 0x80000000 * (w1.into() + 0x80000000 * (w2.into() + 0x80000000 * w3.into()))
+}
+
+/// Whether `key` names only `value` so far (recording it).
+fn names_one(ref map: Felt252Dict<felt252>, key: felt252, value: felt252) -> bool {
+    let seen = map.get(key);
+    if seen == 0 {
+        map.insert(key, value);
+        true
+    } else {
+        seen == value
+    }
+}
+
+#[generate_trait]
+pub impl DistinctIdsImpl of DistinctIdsTrait {
+    fn new() -> DistinctIds {
+        DistinctIds { accounts: Default::default(), domains: Default::default() }
+    }
+
+    /// Whether account id `id` names only `owner` so far.
+    fn account(ref self: DistinctIds, id: Hash4, owner: felt252) -> bool {
+        names_one(ref self.accounts, pack_id(id), owner)
+    }
+
+    /// Whether domain id `id` names only `contract` so far.
+    fn domain(ref self: DistinctIds, id: Hash4, contract: felt252) -> bool {
+        names_one(ref self.domains, pack_id(id), contract)
+    }
+}

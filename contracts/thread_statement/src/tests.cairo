@@ -1,6 +1,7 @@
 //! The framework's relation sums against their definitions (the programs' packages check the
 //! rest bit for bit against Rust vectors: `signed_verifier`, `orderbook_verifier`).
 use stark_verifier::fields::{M31Trait, QM31, QM31Trait};
+use crate::ids::DistinctIdsTrait;
 use crate::relation::{Coordinates, coordinates, sum_of_differences};
 
 /// `x` shifted by `k P` in every coordinate: congruent, unreduced (as `dot` leaves them).
@@ -59,4 +60,21 @@ fn zero_denominator_refused() {
     let zero = widened(QM31Trait::from_u32_unchecked(0, 0, 0, 0), 3);
     let pairs = array![(coordinates(a), coordinates(element(2))), (zero, coordinates(a))];
     assert_eq!(sum_of_differences(pairs.span()), Result::Err('statement: zero denominator'));
+}
+
+/// A 124-bit collision cannot be built, so the rule is shown on ids given by hand (the Rust
+/// `an_id_naming_two_owners_or_contracts_is_a_clash`).
+#[test]
+fn an_id_naming_two_owners_or_contracts_is_a_clash() {
+    let alice = 0xa11ce;
+    let vault = 0x7a017;
+    let mut ids = DistinctIdsTrait::new();
+    assert!(ids.account((1, 7, 8, 9), alice), "first use");
+    assert!(ids.account((1, 7, 8, 9), alice), "the same owner's balance and key slots");
+    assert!(ids.account((2, 7, 8, 9), vault), "another id");
+    assert!(!ids.account((1, 7, 8, 9), vault), "a second owner under alice's id");
+    assert!(!ids.account((2, 7, 8, 9), alice), "and the other way round");
+    assert!(ids.account((1, 7, 8, 0x7ffffffe), vault), "the top word counts");
+    assert!(ids.domain((1, 7, 8, 9), alice), "domains are their own map");
+    assert!(!ids.domain((1, 7, 8, 9), vault));
 }

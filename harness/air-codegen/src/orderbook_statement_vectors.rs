@@ -363,6 +363,14 @@ fn refusals() -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     let nonce_top = pack_key_slot(&key([1, 2, 3, 4]), MODULUS - 1).expect("a key slot");
     push("key nonce p - 1", e(good.clone().set_input(BOOK, thread_key_key(CAROL), nonce_top)));
     push("key word 2^31 - 1", e(good.clone().set_input(BOOK, thread_key_key(CAROL), Felt::from(MODULUS))));
+    // A written key slot moves forward (carol's steps 4 -> 5): two messages at 2^31 - 3 and
+    // 2^31 - 2 would wrap it to 0; one that stays or steps back is the same wrap.
+    let carol_slot = |nonce| pack_key_slot(&key([1, 2, 3, 4]), nonce).expect("a key slot");
+    let carol_step = |before: u32, after: u32| {
+        e(good.clone().set_input(BOOK, thread_key_key(CAROL), carol_slot(before)).set_output(BOOK, thread_key_key(CAROL), carol_slot(after)))
+    };
+    push("key nonce wraps to 0", carol_step(MODULUS - 2, 0));
+    push("key nonce steps back", carol_step(9, 8));
     push("config zero", e(good.clone().set_input(BOOK, base_token_key(), zero)));
     push("config 2^251", e(good.clone().set_input(BOOK, quote_token_key(), Felt::TWO.pow(251u32))));
     push("balance 2^128", e(good.clone().set_input(BASE, balance_key(BOB), Felt::TWO.pow(128u32))));
@@ -402,6 +410,9 @@ fn reason(e: &OrderBookStatementError) -> &'static str {
             SignedStatementError::UnboundSlot { .. } => "statement: unbound slot",
             SignedStatementError::BadValue { .. } => "statement: bad value",
             SignedStatementError::TxCount(_) => "statement: tx count",
+            SignedStatementError::NonceNotAdvanced { .. } => "statement: nonce not advanced",
+            SignedStatementError::DomainClash { .. } => "statement: domain clash",
+            SignedStatementError::AccountClash { .. } => "statement: account id clash",
         },
         ListBindError::Layout(r) => match r {
             BookRefusal::NotABook { .. } => "book: not a book",

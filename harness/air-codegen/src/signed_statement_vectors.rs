@@ -198,6 +198,9 @@ fn reason(e: &SignedStatementError) -> &'static str {
         SignedStatementError::UnboundSlot { .. } => "statement: unbound slot",
         SignedStatementError::BadValue { .. } => "statement: bad value",
         SignedStatementError::TxCount(_) => "statement: tx count",
+        SignedStatementError::NonceNotAdvanced { .. } => "statement: nonce not advanced",
+            SignedStatementError::DomainClash { .. } => "statement: domain clash",
+            SignedStatementError::AccountClash { .. } => "statement: account id clash",
     }
 }
 
@@ -304,6 +307,15 @@ fn refusals(f: &Fixture) -> Vec<(&'static str, SignedPublicInput, Vec<Felt>)> {
     out.push(("nonce wraps 2^31-2 -> 0", s, o));
     let (s, o) = bob_key_step(M31_P - 2, M31_P - 1);
     out.push(("output nonce 2^31-2", s, o));
+    // A written key slot moves forward: two messages at 2^31 - 3 and 2^31 - 2 in one proof
+    // step 2^31 - 3 -> 2^31 - 2 -> 0, both ends below the bound; refused as a step back, as
+    // is any output at or below its input with another key.
+    let (s, o) = bob_key_step(M31_P - 2, 0);
+    out.push(("nonce wraps 2^31-3 -> 0", s, o));
+    let (s, o) = bob_key_step(9, 9);
+    out.push(("nonce kept with a new key", s, o));
+    let (s, o) = bob_key_step(9, 8);
+    out.push(("nonce steps back", s, o));
 
     let mut s = good.clone();
     let at = s

@@ -45,9 +45,63 @@ pub const READS_PER_BATCH: usize = 256;
 pub type RpcProvider = Arc<JsonRpcClient<HttpTransport>>;
 type SigningAccount = SingleOwnerAccount<RpcProvider, LocalWallet>;
 
+/// How long one JSON-RPC request may wait for the node's answer. Without a bound a hung
+/// connection (half-open TCP, a stuck gateway) would hold a service's admissions and pipeline
+/// forever; the bound is generous because a node compiles a declared class before it answers.
+pub const NODE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The JSON-RPC provider of `url`, every request bounded by [`NODE_TIMEOUT`].
+fn provider_of(url: Url) -> RpcProvider {
+    let client = reqwest::Client::builder().timeout(NODE_TIMEOUT).build();
+    let transport = match client {
+        Ok(client) => HttpTransport::new_with_client(url, client),
+        // Building a client fails only if the TLS backend cannot start; starknet-rs's own
+        // default client would fail the same way on its first request.
+        Err(error) => {
+            tracing::warn!(%error, "no HTTP client with a timeout: the node's requests are unbounded");
+            HttpTransport::new(url)
+        }
+    };
+    Arc::new(JsonRpcClient::new(transport))
+}
+
+/// `text` with every `url (...)` of an HTTP error cut to the URL's scheme, host and port.
+/// reqwest names the whole URL in its errors, and a node URL's path, query or user part often
+/// holds an API key; a service shows these errors to its clients and in `GET /thread`.
+pub fn redact_urls(text: &str) -> String {
+    const MARK: &str = "url (";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(MARK) {
+        let (head, tail) = rest.split_at(at + MARK.len());
+        out.push_str(head);
+        let end = tail.find(')').unwrap_or(tail.len());
+        out.push_str(&origin_of(&tail[..end]));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `scheme://host[:port]` of `url`, `/...` marking a cut path or query; anything that does not
+/// parse as a URL is withheld whole.
+fn origin_of(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(parsed) => {
+            let host = parsed.host_str().unwrap_or("");
+            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+            let cut = parsed.path() != "/" || parsed.query().is_some() || !parsed.username().is_empty();
+            format!("{}://{host}{port}{}", parsed.scheme(), if cut { "/..." } else { "" })
+        }
+        Err(_) => "...".to_string(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("JSON-RPC: {0}")]
+    /// The node's answer or the transport's error, any URL in it cut to its origin
+    /// ([`redact_urls`]).
+    #[error("JSON-RPC: {}", redact_urls(&.0.to_string()))]
     Provider(#[from] ProviderError),
     /// The node refused the transaction before mining it (fee estimation or validation);
     /// `reason` carries the node's execution error, e.g. a contract's revert reason.
@@ -241,7 +295,7 @@ impl std::ops::Deref for ChainClient {
 impl ChainReader {
     /// Connects, asking the node for its chain id.
     pub async fn connect(url: Url) -> Result<Self> {
-        let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
+        let provider = provider_of(url);
         let chain_id = provider.chain_id().await?;
         Ok(Self::from_parts(provider, chain_id))
     }
@@ -499,7 +553,7 @@ impl ChainClient {
         private_key: Felt,
         chain_id: Felt,
     ) -> Self {
-        let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
+        let provider = provider_of(url);
         let reader = ChainReader::from_parts(provider, chain_id);
         Self::with_reader(reader, account_address, private_key)
     }
@@ -790,4 +844,30 @@ fn outcome_from_receipt(
         events: receipt.events().to_vec(),
         latency,
     })
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_errors_keep_only_their_origin() {
+        assert_eq!(
+            redact_urls("error sending request for url (https://rpc.example:8443/v3/KEY?token=T)"),
+            "error sending request for url (https://rpc.example:8443/...)"
+        );
+        assert_eq!(redact_urls("for url (http://user:pw@node/) and url (http://127.0.0.1:5050/)"), "for url (http://node/...) and url (http://127.0.0.1:5050)");
+        assert_eq!(redact_urls("url (not a url KEY"), "url (...");
+        assert_eq!(redact_urls("no URL here"), "no URL here");
+    }
+
+    /// A node that cannot be reached: the transport's own error names the URL, and the key in
+    /// its path must not reach the error a service shows its clients.
+    #[tokio::test]
+    async fn an_unreachable_node_error_does_not_show_the_urls_key() {
+        let url: Url = "http://127.0.0.1:9/v3/SECRET-API-KEY".parse().expect("a URL");
+        let error = ChainReader::connect(url).await.err().expect("nothing listens on port 9");
+        let text = error.to_string();
+        assert!(text.contains("127.0.0.1:9") && !text.contains("SECRET-API-KEY"), "{text}");
+    }
 }

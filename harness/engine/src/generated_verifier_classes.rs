@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x65b0a1c6e5dd217bd99d331c9e150000e48367db6978196ae6cbae4ff64caed");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6e30fcbd3e420c13dfbd246f69e1c7d4eb4498bbdfafaa5524863ee26db84e2");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x477188d508bf7a4b86b225d3a2727334583d39b6e34b89ee1a08d3064c44f8e");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x69beed57776867e381d64314a61b238e6f033363ee58395a572165996ef2864");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x40b3cceba1d7db6f98912b7ee6e5b865a81cecfdca6195529394899a4309094");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x1cbcb2ffb0725e560994e4414dda87aeb9f20727a10fceb7a8df18be62dbae2");

@@ -89,6 +89,46 @@ pub enum SignedStatementError {
     TxCount(u32),
     #[error("{list} entry {index} holds {value:#x}, not a valid value for its slot")]
     BadValue { list: &'static str, index: usize, value: Felt },
+    /// A key slot's output must be ahead of its input: every signed message steps the nonce
+    /// by one, so an output at or below the input is a nonce that wrapped past `2^31 - 2`
+    /// inside the proof (see `zkthread_sig::KEY_NONCE_BOUND`).
+    #[error("output entry {index} moves its key slot's nonce from {before} to {after}: a key slot only moves forward")]
+    NonceNotAdvanced { index: usize, before: u32, after: u32 },
+    /// Two contracts of the statement share one 124-bit domain id ([`DistinctIds`]).
+    #[error("input entry {index}'s contract has the domain id of another contract in the statement")]
+    DomainClash { index: usize },
+    /// Two owners of the statement share one 124-bit account id ([`DistinctIds`]).
+    #[error("input entry {index}'s owner has the account id of another owner in the statement")]
+    AccountClash { index: usize },
+}
+
+/// The ids one statement's slots are known by in the AIR, each naming one contract (domain)
+/// or one owner (account).
+///
+/// Why: ids are 124 bits (`limbs4` of a Poseidon hash), and the AIR knows an account only by
+/// its id. Two addresses with one id cost a birthday search of ~2^62 hashes when the searcher
+/// chooses both, e.g. an account of its own and the deployment salt of a contract whose honest
+/// code others trust with their tokens (a vault). With both in one statement, a transfer
+/// signed by the account's thread key would debit the vault's balance: the key tuple and the
+/// balance tuple carry one `A`. Refusing a statement in which an id names two owners (or two
+/// contracts) leaves a forger a second preimage of an id already in use (~2^124), since a
+/// signature and the balance it moves must meet in one statement. (helper-79's review.)
+#[derive(Debug, Default)]
+pub struct DistinctIds {
+    accounts: std::collections::HashMap<Hash4, Felt>,
+    domains: std::collections::HashMap<Hash4, Felt>,
+}
+
+impl DistinctIds {
+    /// Whether account id `id` names only `owner` so far (and records it).
+    pub fn account(&mut self, id: Hash4, owner: Felt) -> bool {
+        *self.accounts.entry(id).or_insert(owner) == owner
+    }
+
+    /// Whether domain id `id` names only `contract` so far (and records it).
+    pub fn domain(&mut self, id: Hash4, contract: Felt) -> bool {
+        *self.domains.entry(id).or_insert(contract) == contract
+    }
 }
 
 impl From<SignedStatementError> for crate::prover::VerifyError<SignedStatementError> {
@@ -119,6 +159,9 @@ pub trait StorageLayout {
     fn parse(&self, variable: Self::Variable, value: &Felt) -> Option<Self::State>;
     /// The `StateRelation` values of a slot in `state`.
     fn state_values(&self, domain: &Hash4, account: &Hash4, state: &Self::State) -> Vec<BaseField>;
+    /// The nonce of a key slot's state, `None` for any other variable. A key slot written by
+    /// the statement must move its nonce forward ([`SignedStatementError::NonceNotAdvanced`]).
+    fn key_nonce(&self, state: &Self::State) -> Option<u32>;
     /// Whether the layout has whole-list rules ([`ListRules`]). Such a layout is bound only by
     /// [`SignedPublicInput::bind_list`]: [`SignedPublicInput::bind`] refuses it at compile
     /// time, so its rules cannot be skipped by calling the per-slot binding.
@@ -250,26 +293,52 @@ impl SignedPublicInput {
         let mut slots = Vec::with_capacity(self.inputs.len());
         let mut variables = Vec::with_capacity(self.inputs.len());
         let mut position = BTreeMap::new();
+        let mut ids = DistinctIds::default();
         for (index, (entry, w)) in self.inputs.iter().zip(witness.chunks(L::WITNESS_LEN)).enumerate() {
             let (variable, owner) = layout
                 .variable(entry.slot.contract, entry.slot.key, w)
                 .ok_or(SignedStatementError::UnboundSlot { index, variables: L::VARIABLES })?;
             let before = parse(layout, variable, &entry.value, "input", index)?;
+            let domain = self.domain(entry.slot.contract);
+            if !ids.domain(domain, entry.slot.contract) {
+                return Err(SignedStatementError::DomainClash { index });
+            }
+            let account = account_id(owner);
+            if !ids.account(account, owner) {
+                return Err(SignedStatementError::AccountClash { index });
+            }
             position.insert(entry.slot, (index, variable));
             variables.push(variable);
-            slots.push(BoundSlot {
-                domain: self.domain(entry.slot.contract),
-                account: account_id(owner),
-                before,
-                after: before,
-            });
+            slots.push(BoundSlot { domain, account, before, after: before });
         }
         for (index, entry) in self.outputs.iter().enumerate() {
             let (at, variable) =
                 *position.get(&entry.slot).ok_or(SignedStatementError::OutputNotRead { index })?;
-            slots[at].after = parse(layout, variable, &entry.value, "output", index)?;
+            let after = parse(layout, variable, &entry.value, "output", index)?;
+            check_key_step(layout, &slots[at].before, &after, index)?;
+            slots[at].after = after;
         }
         Ok((slots, variables))
+    }
+}
+
+/// A written key slot's nonce moves forward. The AIR steps a key tuple's nonce by one in M31
+/// per message, and both ends are held below `2^31 - 2`; so the integer output is the input
+/// plus the number of messages unless the nonce passed `p - 1 -> 0` inside the proof, which
+/// leaves the output at or below the input (a trace has far fewer than `p` rows). Refusing
+/// that closes the wrap the per-slot bound alone leaves to two messages at `2^31 - 3` and
+/// `2^31 - 2`. An output equal to its input changes nothing and is not checked.
+fn check_key_step<L: StorageLayout>(
+    layout: &L,
+    before: &L::State,
+    after: &L::State,
+    index: usize,
+) -> Result<(), SignedStatementError> {
+    match (layout.key_nonce(before), layout.key_nonce(after)) {
+        (Some(before_nonce), Some(after_nonce)) if after != before && after_nonce <= before_nonce => {
+            Err(SignedStatementError::NonceNotAdvanced { index, before: before_nonce, after: after_nonce })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -317,8 +386,25 @@ pub fn boundary<L: StorageLayout>(
 #[cfg(test)]
 mod tests {
     use starknet_crypto::poseidon_hash_many;
+    use zkthread_sig::field::M31;
 
     use super::*;
+
+    /// A 124-bit collision cannot be built, so the rule is shown on ids given by hand: an id
+    /// may name one owner (or contract) any number of times, never two.
+    #[test]
+    fn an_id_naming_two_owners_or_contracts_is_a_clash() {
+        let id = |w: u32| -> Hash4 { [M31::reduce(w), M31::reduce(7), M31::reduce(8), M31::reduce(9)] };
+        let (alice, vault) = (Felt::from(0xa11ceu64), Felt::from(0x7a017u64));
+        let mut ids = DistinctIds::default();
+        assert!(ids.account(id(1), alice), "first use");
+        assert!(ids.account(id(1), alice), "the same owner's balance and key slots");
+        assert!(ids.account(id(2), vault), "another id");
+        assert!(!ids.account(id(1), vault), "a second owner under alice's id");
+        assert!(!ids.account(id(2), alice), "and the other way round");
+        assert!(ids.domain(id(1), alice), "domains are their own map");
+        assert!(!ids.domain(id(1), vault));
+    }
     use crate::model::Slot;
 
     /// A layout whose slots are keyed by `(owner, id)` (test double, the shape of an order
@@ -326,6 +412,10 @@ mod tests {
     struct PairKeyedTestLayout;
 
     impl StorageLayout for PairKeyedTestLayout {
+        fn key_nonce(&self, _state: &Self::State) -> Option<u32> {
+            None // no key slots
+        }
+
         type Variable = u64;
         type State = u64;
         const VARIABLES: &'static str = "entries[(owner, id)]";
@@ -421,6 +511,10 @@ mod tests {
     }
 
     impl StorageLayout for ScaledByConfigTestLayout {
+        fn key_nonce(&self, _state: &Self::State) -> Option<u32> {
+            None // no key slots
+        }
+
         type Variable = bool; // true: config
         type State = Scaled;
         const VARIABLES: &'static str = "values[owner] or config";

@@ -125,12 +125,14 @@ pub fn unpack_key_slot(value: &Felt) -> Result<(KeyCommitment, u32), KeySlotErro
 ///   at `2^31 - 3` is exhausted at a sub-block's boundary. The batchers refuse such a
 ///   transaction up front (`NonceExhausted`).
 ///
-/// What this does not cover: the AIR bounds only the statement's key slots, not the key
+/// What this alone does not cover: the bound holds for the statement's key slots, not the key
 /// tuples one sender's messages pass between them inside a sub-block. Messages at `2^31 - 3`
-/// and `2^31 - 2` chained in one proof step the slot `2^31 - 3 -> 2^31 - 2 -> 0` and settle it
-/// at nonce 0 (helper-73's review, 2026-12-06). Both signatures are the owner's, so no one
-/// else's value moves; but no wallet signs either nonce ([`crate::wots::check_signable`]:
-/// `Wallet`, the WebAssembly signer) and the service stores neither.
+/// and `2^31 - 2` chained in one proof step the slot `2^31 - 3 -> 2^31 - 2 -> 0` (helper-73's
+/// review, 2026-12-06). The statement's key-step rule refuses that output (a written key slot
+/// moves its nonce forward: `zkthread_prover::statement::SignedStatementError::
+/// NonceNotAdvanced`, session 49); and no wallet signs either nonce
+/// ([`crate::wots::check_signable`]: `Wallet`, the WebAssembly signer), nor does the service
+/// store one.
 pub const KEY_NONCE_BOUND: u32 = MODULUS - 1;
 
 /// [`unpack_key_slot`], and a nonce below [`KEY_NONCE_BOUND`]: the key slot a thread statement

@@ -178,10 +178,10 @@ pub trait Message {
 /// Why: the AIR steps a key nonce by one in M31, and only the statement's input and output
 /// key slots are held below `KEY_NONCE_BOUND` (`2^31 - 2`), not the key tuples a sub-block
 /// passes between one sender's messages. Two of them at `2^31 - 3` and `2^31 - 2` chained in
-/// one proof would step the slot `2^31 - 3 -> 2^31 - 2 -> 0` and settle it at nonce 0
-/// (helper-73's review). Both signatures are the owner's, so nothing is stolen, but the slot's
-/// nonce wraps; a message at `2^31 - 3` could only settle that way (its own step writes
-/// `2^31 - 2`, refused as an output). So no honest signer signs either.
+/// one proof would step the slot `2^31 - 3 -> 2^31 - 2 -> 0` (helper-73's review), which the
+/// statement refuses since session 49 (a written key slot's nonce moves forward); a message at
+/// `2^31 - 3` could only settle that way (its own step writes `2^31 - 2`, refused as an
+/// output). So no honest signer signs either: neither signature could ever settle.
 pub fn check_signable<M: Message + ?Sized>(msg: &M) -> Result<(), MessageError> {
     message_blocks(msg, &[M31::ZERO; RHO_LEN])?;
     check_consumable_nonce(msg.nonce())

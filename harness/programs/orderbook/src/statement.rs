@@ -305,6 +305,13 @@ impl StorageLayout for OrderLayout {
         }
     }
 
+    fn key_nonce(&self, state: &BookSlot) -> Option<u32> {
+        match state {
+            BookSlot::Token(token) => TokenLayout.key_nonce(token),
+            _ => None,
+        }
+    }
+
     fn state_values(&self, domain: &Hash4, account: &Hash4, state: &BookSlot) -> Vec<BaseField> {
         match entry(domain, account, state) {
             Some(e) => e.values(),

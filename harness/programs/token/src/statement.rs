@@ -80,6 +80,13 @@ impl StorageLayout for TokenLayout {
     fn state_values(&self, domain: &Hash4, account: &Hash4, state: &SlotState) -> Vec<BaseField> {
         state_values(domain, account, state)
     }
+
+    fn key_nonce(&self, state: &SlotState) -> Option<u32> {
+        match state {
+            SlotState::Key { nonce, .. } => Some(*nonce),
+            SlotState::Balance(_) => None,
+        }
+    }
 }
 
 /// Checks the lists and binds every input slot to `balances`/`thread_keys` of its owner.

@@ -33,12 +33,12 @@ use starknet::storage_access::{storage_address_from_base, storage_base_address_f
 use stark_verifier::fields::{M31, M31Trait, P, QM31};
 use thread_verifier::lookup::LookupElements;
 use thread_statement::header::{HEADER_LEN, ascending, read_list, tx_list};
-use thread_statement::ids::{Hash4, account_id, transfer_domain, unpack_statement_key_slot};
+use thread_statement::ids::{DistinctIdsTrait, Hash4, account_id, transfer_domain, unpack_statement_key_slot};
 use thread_statement::relation::{
     Coordinates, KIND_KEY, STATE_RELATION_SIZE, append_hash4, head_sum, mul_add, mul_add_hash4,
     mul_add_limbs16, sum_of_differences, tx_list_pair, weights,
 };
-use signed_verifier::statement::{KIND_BALANCE, SlotState, balance_key, thread_key_key};
+use signed_verifier::statement::{KIND_BALANCE, SlotState, balance_key, key_steps_forward, thread_key_key};
 use signed_verifier::statement::state_values as token_state_values;
 
 /// `StateRelation` kind of an `orders[(owner, id)]` slot (`zkthread_orderbook::state`).
@@ -355,6 +355,7 @@ pub fn bound_slots(
     // The inputs ascend by contract: one domain per run of equal contracts.
     let mut run_contract = *inputs.contracts[0];
     let mut domain = transfer_domain(chain_id, registry, thread_id, run_contract);
+    let mut ids = DistinctIdsTrait::new();
     let mut i = 0;
     while i != n {
         let owner = *w.pop_front().unwrap();
@@ -368,10 +369,20 @@ pub fn bound_slots(
                     run_contract = contract;
                     domain = transfer_domain(chain_id, registry, thread_id, contract);
                 }
+                // Both maps are asked on every input (the first one included): the Rust order.
+                if !ids.domain(domain, contract) {
+                    error = 'statement: domain clash';
+                    break;
+                }
+                let account = account_id(owner);
+                if !ids.account(account, owner) {
+                    error = 'statement: account id clash';
+                    break;
+                }
                 variables.append(variable);
                 befores.append(before);
                 domains.append(domain);
-                accounts.append(account_id(owner));
+                accounts.append(account);
             },
             Result::Err(e) => {
                 error = e;
@@ -403,7 +414,13 @@ pub fn bound_slots(
             break;
         }
         match parse(*variables[at], value) {
-            Option::Some(s) => afters.append(Option::Some(s)),
+            Option::Some(s) => {
+                if !book_key_steps_forward(*befores[at], s) {
+                    error = 'statement: nonce not advanced';
+                    break;
+                }
+                afters.append(Option::Some(s));
+            },
             Option::None => {
                 error = 'statement: bad value';
                 break;
@@ -447,6 +464,17 @@ pub fn bound_slots(
         return Result::Err(error);
     }
     Result::Ok(slots)
+}
+
+/// A written thread key of the book moves its nonce forward (the token's `key_steps_forward`).
+fn book_key_steps_forward(before: BookSlot, after: BookSlot) -> bool {
+    match before {
+        BookSlot::Token(old) => match after {
+            BookSlot::Token(new) => key_steps_forward(old, new),
+            _ => true,
+        },
+        _ => true,
+    }
 }
 
 /// One input's variable and its value parsed.

@@ -22,6 +22,7 @@ use thread_statement::relation::{
     sum_of_differences, tx_list_pair, weights,
 };
 pub use thread_statement::header::{HEADER_LEN, TX_CAP_INDEX, TX_COUNT_INDEX, tx_list, with_context};
+use thread_statement::ids::DistinctIdsTrait;
 pub use thread_statement::ids::{
     Hash4, KEY_NONCE_BOUND, KeySlot, account_id, is_storage_address_of, limbs4, pack_key_slot,
     transfer_domain, unpack_key_slot, unpack_statement_key_slot,
@@ -83,6 +84,20 @@ fn parse(is_key: bool, value: felt252) -> Option<SlotState> {
     }
 }
 
+/// Whether a written slot moves a key slot's nonce forward (the Rust `check_key_step`): every
+/// signed message steps it by one in M31 and both ends are below `KEY_NONCE_BOUND`, so an
+/// output at or below its input (with another key) is a nonce that wrapped past `p - 1`
+/// inside the proof. An unchanged slot and a balance pass.
+pub fn key_steps_forward(before: SlotState, after: SlotState) -> bool {
+    match before {
+        SlotState::Key(old) => match after {
+            SlotState::Key(new) => new == old || new.nonce > old.nonce,
+            SlotState::Balance(_) => true,
+        },
+        SlotState::Balance(_) => true,
+    }
+}
+
 /// Checks the lists and binds every input slot to `balances` / `thread_keys` of its owner
 /// (`SignedPublicInput::bound_slots`, same checks in the same order). `owners[i]` is input
 /// `i`'s owner, a witness: a key determines its owner up to a Pedersen collision.
@@ -127,6 +142,7 @@ pub fn bound_slots(
     let mut run_contract: felt252 = 0;
     let mut previous_key: u256 = 0;
     let mut first = true;
+    let mut ids = DistinctIdsTrait::new();
     while let Option::Some(contract) = inputs.pop_front() {
         let contract = *contract;
         let key = *inputs.pop_front().unwrap();
@@ -170,6 +186,15 @@ pub fn bound_slots(
             domain = transfer_domain(chain_id, registry, thread_id, contract);
             run_contract = contract;
             first = false;
+            if !ids.domain(domain, contract) {
+                error = 'statement: domain clash';
+                break;
+            }
+        }
+        let account = account_id(owner);
+        if !ids.account(account, owner) {
+            error = 'statement: account id clash';
+            break;
         }
         let mut after = before;
         if output_error == 0 {
@@ -180,15 +205,19 @@ pub fn bound_slots(
                 if *output_contract == contract && output_key == key {
                     match parse(is_key, output_value) {
                         Option::Some(state) => {
-                            after = state;
-                            rest = next;
+                            if key_steps_forward(before, state) {
+                                after = state;
+                                rest = next;
+                            } else {
+                                output_error = 'statement: nonce not advanced';
+                            }
                         },
                         Option::None => { output_error = 'statement: bad value'; },
                     }
                 }
             }
         }
-        slots.append(BoundSlot { domain, account: account_id(owner), before, after });
+        slots.append(BoundSlot { domain, account, before, after });
     };
     if error != 0 {
         return Result::Err(unsorted_first(all_inputs, outputs, error));
