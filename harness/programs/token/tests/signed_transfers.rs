@@ -493,6 +493,106 @@ fn a_key_nonce_stepping_past_the_bound_does_not_verify() {
     }
 }
 
+/// Two of the owner's own messages at `2^31 - 3` and `2^31 - 2` in one proof step her key slot
+/// `2^31 - 3 -> 2^31 - 2 -> 0`: both ends are below the statement's nonce bound, and the AIR
+/// (which steps a nonce by one in M31) proves the wrap. The statement's key-step rule is the
+/// guard: the honest prover refuses the statement, and the proof a modified prover builds
+/// through the raw driver verifies against the rows' own boundary but not against the
+/// statement (`NonceNotAdvanced`), so the slot never settles at 0 (helper-73's and helper-80's
+/// reviews).
+#[test]
+fn a_key_nonce_wrapping_inside_one_proof_does_not_verify() {
+    use zkthread_prover::program::{self, ProofRows};
+    use zkthread_token::prover::SignedTokenProgram;
+    use zkthread_token::statement::boundary;
+    let (first, second) = (MODULUS - 2, MODULUS - 1);
+    let txs = [signed(ALICE, BOB, 100, 0, first), signed(ALICE, BOB, 100, 1, second)];
+    let row = |tx: &SignedTransferTx, from_old: u128, to_old: u128, nonce: u32, index: u32| SignedRow {
+        domain: statement().domain(Felt::from(TOKEN)),
+        from: account_id(Felt::from(ALICE)),
+        to: account_id(Felt::from(BOB)),
+        from_old,
+        to_old,
+        amount: 100,
+        nonce,
+        key: key(ALICE, index),
+        next_key: key(ALICE, index + 1),
+        trace: verify_trace(&tx.key, &tx.message(&statement()), &tx.signature).unwrap(),
+        signature: tx.signature.clone(),
+    };
+    let rows = [row(&txs[0], 1_000, 500, first, 0), row(&txs[1], 900, 600, second, 1)];
+    let entry = |slot, value| SlotValue { slot, value };
+    let mut pi = SignedPublicInput {
+        inputs: vec![
+            entry(balance_slot(ALICE), Felt::from(1_000u64)),
+            entry(key_slot(ALICE), pack_key_slot(&key(ALICE, 0), first).unwrap()),
+            entry(balance_slot(BOB), Felt::from(500u64)),
+        ],
+        outputs: vec![
+            entry(balance_slot(ALICE), Felt::from(800u64)),
+            entry(key_slot(ALICE), pack_key_slot(&key(ALICE, 2), 0).unwrap()),
+            entry(balance_slot(BOB), Felt::from(700u64)),
+        ],
+        transactions: TxListCommitment::of([&rows[0].trace.digest, &rows[1].trace.digest]),
+        ..statement()
+    };
+    pi.inputs.sort();
+    pi.outputs.sort();
+    let owner = |slot: Slot| if slot == balance_slot(BOB) { Felt::from(BOB) } else { Felt::from(ALICE) };
+    let owners: Vec<Felt> = pi.inputs.iter().map(|e| owner(e.slot)).collect();
+    let refused = |e: &SignedStatementError| {
+        matches!(e, SignedStatementError::NonceNotAdvanced { before, after: 0, .. } if *before == first)
+    };
+
+    match prove_signed::<Blake>(&pi, &owners, &rows, &TEST) {
+        Err(SignedProveError::Statement(e)) => assert!(refused(&e), "{e}"),
+        other => panic!("the prover did not refuse the statement: {:?}", other.err()),
+    }
+
+    // The modified prover: the framework's driver, no statement check.
+    let mut witness = SignedWitness::new();
+    for r in &rows {
+        witness.push(r);
+    }
+    let proof_rows = ProofRows { program: vec![&witness.transfers], auth: &witness.auth };
+    let parts = program::prove::<SignedTokenProgram, Blake>(&pi.to_felts(), &proof_rows, &TEST).expect("raw driver");
+    let read = |value: &Felt, slot: Slot| match zkthread_sig::unpack_key_slot(value) {
+        Ok((key, nonce)) if slot == key_slot(ALICE) => SlotState::Key { key, nonce },
+        _ => SlotState::Balance(zkthread_prover::model::felt_to_u128(value).unwrap()),
+    };
+    let rows_own_boundary: Vec<BoundSlot> = pi
+        .inputs
+        .iter()
+        .zip(&pi.outputs)
+        .map(|(i, o)| BoundSlot {
+            domain: statement().domain(Felt::from(TOKEN)),
+            account: account_id(owner(i.slot)),
+            before: read(&i.value, i.slot),
+            after: read(&o.value, o.slot),
+        })
+        .collect();
+    program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
+        &pi.to_felts(),
+        &parts.log_sizes,
+        &parts.claimed_sums,
+        &parts.stark,
+        &TEST,
+        |r| boundary(&rows_own_boundary, &pi.transactions, r),
+    )
+    .unwrap_or_else(|e| panic!("the AIR refused the wrap itself (then it is the guard): {e}"));
+
+    let proof = SignedProof::<Blake> {
+        slot_owners: owners,
+        log_sizes: parts.log_sizes.try_into().unwrap(),
+        claimed_sums: parts.claimed_sums.try_into().unwrap(),
+        stark: parts.stark,
+    };
+    match verify_signed::<Blake>(&pi, &proof, &TEST) {
+        Err(SignedVerifyError::Statement(e)) => assert!(refused(&e), "{e}"),
+        other => panic!("the statement did not refuse the wrapped slot: {other:?}"),
+    }
+}
+
 /// Many queries over a small trace: the range table has the tallest component's height, so the
 /// preprocessed tree's query positions are the FRI positions themselves (a shorter table's
 /// projected positions come out unsorted, which stwo's lifted Merkle verifier refuses:
