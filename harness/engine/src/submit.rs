@@ -248,9 +248,11 @@ pub async fn admit(
         return Err(Refused::SelfTransfer.into());
     }
     check_receiver(tx.to)?;
-    check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?;
-    // Last, so a message changed after signing is refused for the field it breaks first.
+    // Before the sender's state is read: the signature under the key the message names needs
+    // no node, so a forged post costs the service no chain read (and holds the admission lock
+    // for no round trip). The sender state then checks that key is the sender's.
     verify_signature(client, thread, tx)?;
+    check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?;
     let (message, pending) = store.submit_counted(thread, new_transfer(tx)).map_err(EngineError::Store)?;
     Ok(Admitted { message, pending })
 }
@@ -283,8 +285,9 @@ async fn check_sender<M: MessageBody>(
 
 /// Checks a signed list for the thread `thread` (whose contract set is `contracts`) as
 /// [`admit`] checks a transfer — the token; each item's amount and receiver; the list's length
-/// against one proof and its slots against one settlement; the sender's next nonce and key
-/// through what it has queued; the signature last — and stores it as pending. The balance is
+/// against one proof and its slots against one settlement; the signature under the key it
+/// names; the sender's next nonce and key through what it has queued — and stores it as
+/// pending. The balance is
 /// the batcher's to check, as for a transfer.
 pub async fn admit_list(
     client: &ChainReader,
@@ -319,11 +322,12 @@ pub async fn admit_list(
     if slots > MAX_SLOTS_WITHIN_CALLDATA {
         return Err(Refused::TooManySlots { slots, max: MAX_SLOTS_WITHIN_CALLDATA }.into());
     }
+    // Before the sender's state is read, as for a transfer: a forged list costs no chain read.
+    verify_list_signature(client, thread, tx)?;
     let queued = check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?.queued_transfers;
     if queued + tx.transfers.len() > MAX_QUEUED_TRANSFERS_PER_SENDER {
         return Err(Refused::SenderTransfersFull { queued, adding: tx.transfers.len() }.into());
     }
-    verify_list_signature(client, thread, tx)?;
     let (message, pending) = store.submit_counted(thread, new_transfer_list(tx)).map_err(EngineError::Store)?;
     Ok(Admitted { message, pending })
 }
@@ -340,6 +344,48 @@ mod tests {
 
     fn key(n: u32) -> KeyCommitment {
         KeyCommitment::from_u32([n, n + 1, n + 2, n + 3]).unwrap()
+    }
+
+    /// A transfer or a list changed after signing is refused for its signature before the node
+    /// is asked anything: the reader points at a closed port, where a read fails with a chain
+    /// error (what the honest messages meet, so the order shows).
+    #[tokio::test]
+    async fn a_forged_transfer_or_list_is_refused_before_the_node_is_asked() {
+        use zkthread_token::SignedPublicInput;
+        let (token, alice, bob) = (Felt::from(0x70c3u64), Felt::from(0xa11ceu64), Felt::from(0xb0bu64));
+        let chain_id = Felt::from(0x534e5f5345504f4c4941u128);
+        let thread = ThreadKey::new(Felt::from(0x100u64), 3);
+        let header = SignedPublicInput {
+            os_version: Felt::ONE,
+            program_hash: Felt::TWO,
+            chain_id,
+            registry: thread.registry,
+            thread_id: Felt::from(thread.thread_id),
+            sequence: Felt::ZERO,
+            contract_set_commitment: Felt::THREE,
+            transactions: zkthread_sig::TxListCommitment::EMPTY,
+            inputs: vec![],
+            outputs: vec![],
+        };
+        let client = zkthread_client::ChainClient::with_chain_id("http://127.0.0.1:1".parse().unwrap(), Felt::ONE, Felt::ONE, chain_id);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let seed = zkthread_sig::wots::KeySeed::from_u32([1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+        let transfer = zkthread_prover::model::Transfer { token, from: alice, to: bob, amount: 100 };
+        let honest = SignedTransferTx::sign(transfer, 0, &seed, 0, &header).unwrap();
+        let forged = SignedTransferTx { amount: 101, ..honest.clone() };
+        let refused = admit(client.reader(), &store, thread, &[token], &forged).await.map(|_| ()).unwrap_err();
+        assert!(matches!(refused, SubmitError::Refused(Refused::BadSignature(_))), "{refused}");
+        let asked = admit(client.reader(), &store, thread, &[token], &honest).await.map(|_| ()).unwrap_err();
+        assert!(matches!(asked, SubmitError::Engine(EngineError::Chain { .. })), "the honest one reaches the node: {asked}");
+
+        let lists = store.program::<NewTransferList>();
+        let honest = SignedTransferListTx::sign(token, alice, vec![(bob, 5), (bob, 6)], 0, &seed, 1, &header).unwrap();
+        let forged = SignedTransferListTx { transfers: vec![(bob, 5), (bob, 7)], ..honest.clone() };
+        let refused = admit_list(client.reader(), &lists, thread, &[token], &forged).await.map(|_| ()).unwrap_err();
+        assert!(matches!(refused, SubmitError::Refused(Refused::BadSignature(_))), "{refused}");
+        let asked = admit_list(client.reader(), &lists, thread, &[token], &honest).await.map(|_| ()).unwrap_err();
+        assert!(matches!(asked, SubmitError::Engine(EngineError::Chain { .. })), "the honest list reaches the node: {asked}");
     }
 
     fn queued(id: u64, nonce: u32) -> QueuedAuth {
