@@ -167,10 +167,62 @@ impl Service {
                 book::router(shared),
             ),
         };
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
-        worker.abort();
-        served
+        serve_beside(self.listener, router, worker, shutdown).await
+    }
+}
+
+/// Serves `router` until `shutdown` completes, while `worker` (the pipeline, which never
+/// returns on its own) runs. If the worker ends first — a panic is a bug — the service stops
+/// with an error naming it instead of answering 202 to messages nobody would batch (and
+/// `/health` "ok"); the data directory is consistent at every step, so a restart resumes.
+async fn serve_beside(
+    listener: TcpListener,
+    router: axum::Router,
+    mut worker: tokio::task::JoinHandle<()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
+    tokio::select! {
+        served = server => {
+            worker.abort();
+            served
+        }
+        ended = &mut worker => {
+            let why = match ended {
+                Ok(()) => "it returned".to_string(),
+                Err(error) if error.is_panic() => match error.into_panic().downcast::<String>() {
+                    Ok(message) => format!("it panicked: {message}"),
+                    Err(payload) => match payload.downcast::<&'static str>() {
+                        Ok(message) => format!("it panicked: {message}"),
+                        Err(_) => "it panicked".to_string(),
+                    },
+                },
+                Err(error) => error.to_string(),
+            };
+            tracing::error!(%why, "the batcher's pipeline stopped");
+            Err(std::io::Error::other(format!(
+                "the batcher's pipeline stopped ({why}): the service stopped taking messages; restart it to resume from its data directory"
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod supervision_tests {
+    use super::*;
+
+    /// A pipeline that panics stops the service with its message (test double worker); a
+    /// shutdown stops it cleanly while the worker runs.
+    #[tokio::test]
+    async fn a_pipeline_that_panics_stops_the_service() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let worker = tokio::spawn(async { panic!("test double pipeline gave up") });
+        let stopped = serve_beside(listener, axum::Router::new(), worker, std::future::pending()).await;
+        let error = stopped.expect_err("the service stops");
+        assert!(error.to_string().contains("it panicked: test double pipeline gave up"), "{error}");
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let worker = tokio::spawn(std::future::pending::<()>());
+        serve_beside(listener, axum::Router::new(), worker, async {}).await.expect("a clean shutdown");
     }
 }
