@@ -536,7 +536,9 @@ async fn lists_through_the_engine(
 
 /// Sub-block 2 proven, then its thread changes before it is sent. Paused by its admin
 /// (`set_active(false)`): the engine's pre-settlement checks hold it back, nothing is sent and
-/// it stays proven. Resumed, then moved to another OS version and program (`upgrade_thread`,
+/// it stays proven. Resumed, with a prover allowlist that leaves out the settling account
+/// (`set_provers`): held the same way, nothing sent, until the list is cleared. Then moved to
+/// another OS version and program (`upgrade_thread`,
 /// to the unsigned `ThreadVerifier` under OS version 2, which the token is made to accept): its
 /// proof binds the old program and could only revert, so the checks refuse it for a rebuild,
 /// `abandon_if_stale` ends it with that reason and its list is pending again, which the
@@ -579,6 +581,19 @@ async fn paused_then_upgraded_before_settling(
     ensure!(matches!(held.status, SubBlockStatus::Proven), "a paused thread's sub-block stays proven: {}", held.status.name());
     ensure!(abandon_if_stale(client, store, thread).await?.is_none(), "a pause ends nothing");
     admin(vec![registry.set_active_call(world.thread_id, true)?], "set_active(true)").await?;
+
+    // A prover allowlist without this account: its settle would revert (the fee paid for
+    // nothing), so the checks hold the sub-block, sending nothing, until the admin allows it.
+    admin(vec![registry.set_provers_call(world.thread_id, &[two])?], "set_provers([two])").await?;
+    match settle(client, store, thread, SettleOptions::default(), &Logged).await {
+        Err(EngineError::PreflightBlocked { why, rebuild: false, oversize: None }) => {
+            ensure!(why.contains("is not on thread") && why.contains("prover allowlist"), "{why}")
+        }
+        other => anyhow::bail!("sent a settle the allowlist refuses: {other:?}"),
+    }
+    let held = store.in_flight(thread)?.context("the sub-block")?;
+    ensure!(matches!(held.status, SubBlockStatus::Proven) && held.sends.is_empty(), "nothing sent: {}", held.status.name());
+    admin(vec![registry.set_provers_call(world.thread_id, &[])?], "set_provers([])").await?;
 
     // Another program under a newer OS version, accepted by the token, and the thread moved to it.
     let newer = world.upgrade_to_thread_verifier(world.thread_id, &[world.token.address]).await?;

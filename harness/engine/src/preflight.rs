@@ -30,6 +30,9 @@ pub struct Preflight {
     pub stale_inputs: usize,
     pub sequence_matches: bool,
     pub verifier_declared: bool,
+    /// The settling account may settle the thread: no prover allowlist, or one naming it
+    /// (`set_provers`). A settle from another account reverts, and the fee is still paid.
+    pub prover_allowed: bool,
     pub calldata_felts: usize,
     /// Why `settle` must not be sent; `None` when every check passed.
     pub blocked_by: Option<String>,
@@ -49,6 +52,7 @@ impl Preflight {
             && self.stale_inputs == 0
             && self.sequence_matches
             && self.verifier_declared
+            && self.prover_allowed
             && self.calldata_felts > MAX_CALLDATA_FELTS;
         only_size.then_some(self.calldata_felts)
     }
@@ -116,11 +120,13 @@ pub struct Claim<'a> {
     pub inputs: &'a [SlotValue],
     pub proof_verifies: bool,
     pub calldata_felts: usize,
+    /// The account that would send `settle`.
+    pub prover: Felt,
 }
 
 /// Runs every check for settling `claim` on `registry`.
 pub async fn check(client: &ChainReader, registry: &Registry, claim: &Claim<'_>) -> Result<Preflight> {
-    let Claim { thread_id, sequence, thread, inputs, proof_verifies, calldata_felts } = *claim;
+    let Claim { thread_id, sequence, thread, inputs, proof_verifies, calldata_felts, prover } = *claim;
     let program_hash = thread.program_hash;
     let now = registry.thread(client, thread_id).await.chain("reading the thread")?;
     let changed = thread.changed_in(&now);
@@ -138,6 +144,11 @@ pub async fn check(client: &ChainReader, registry: &Registry, claim: &Claim<'_>)
         .is_declared(program_hash)
         .await
         .chain("asking whether the verifier class is declared")?;
+    let prover_allowed = !now.allowlist_enabled
+        || registry
+            .is_prover_allowed(client, thread_id, prover)
+            .await
+            .chain("asking whether this account may settle the thread")?;
 
     let blocked_by = if !proof_verifies {
         Some("the proof does not verify off-chain".to_owned())
@@ -156,6 +167,11 @@ pub async fn check(client: &ChainReader, registry: &Registry, claim: &Claim<'_>)
             "no verifier class is declared under program hash {}, so the registry has no verifier for it",
             hex(program_hash)
         ))
+    } else if !prover_allowed {
+        Some(format!(
+            "account {} is not on thread {thread_id}'s prover allowlist (set_provers): its settle would revert; it settles once the thread's admin allows it",
+            hex(prover)
+        ))
     } else if calldata_felts > MAX_CALLDATA_FELTS {
         Some(format!(
             "settle calldata is {calldata_felts} felts, above Starknet's {MAX_CALLDATA_FELTS}-felt limit"
@@ -170,6 +186,7 @@ pub async fn check(client: &ChainReader, registry: &Registry, claim: &Claim<'_>)
         stale_inputs,
         sequence_matches,
         verifier_declared,
+        prover_allowed,
         calldata_felts,
         blocked_by,
     })

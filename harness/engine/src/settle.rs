@@ -186,6 +186,7 @@ async fn check<M: ProgramMessage>(
         inputs: &statement.inputs,
         proof_verifies,
         calldata_felts: settle.calldata().len(),
+        prover: client.address(),
     };
     let preflight = preflight::check(client, registry, &claim).await?;
     observer.done(preflight.blocked_by.as_deref().unwrap_or("all passed"));

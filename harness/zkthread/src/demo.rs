@@ -468,6 +468,7 @@ async fn run_program<M: DemoMessage>(args: DemoArgs, json: bool) -> Result<()> {
         inputs: &public_input.inputs,
         proof_verifies: true,
         calldata_felts,
+        prover: client.address(),
     };
     let preflight = preflight::check(client, &registry, &claim).await?;
     if !preflight.ok() {

@@ -73,10 +73,10 @@
 //! no value is created. What a client must never do: sign a list it
 //! has not built itself (the commitment hides the transfers from a wallet that only sees it).
 //! Its Cairo verifier is `contracts/programs/token/list_verifier` (`ListVerifier`, which
-//! library-calls the generated `contracts/programs/token/list_air`'s `ListAir`). The `zkthread
-//! bench` commands run it (`--program list`) and the engine keeps and checks its messages and
-//! proofs; the CLI's batch/prove/settle, the service and the demo still run
-//! [`prover::SignedTokenProgram`].
+//! library-calls the generated `contracts/programs/token/list_air`'s `ListAir`). The engine, the
+//! CLI's batch/prove/settle and the service run it on a thread whose program is `ListVerifier`
+//! (`thread create --program list`), and `zkthread bench settle` by default; `thread create` and
+//! the demo default to [`prover::SignedTokenProgram`].
 //!
 //! The Cairo verifier of the signed program ([`prover::SignedTokenProgram`]) is
 //! `contracts/programs/token/signed_verifier` (`SignedVerifier`). Both verifiers accept exactly

@@ -289,6 +289,7 @@ impl BenchWorld {
             inputs: &inputs,
             proof_verifies: true,
             calldata_felts,
+            prover: client.address(),
         };
         let checks = preflight::check(client, &self.registry, &claim).await?;
         let doomed = !checks.proof_verifies
@@ -296,7 +297,8 @@ impl BenchWorld {
             || !checks.thread_current
             || checks.stale_inputs > 0
             || !checks.sequence_matches
-            || !checks.verifier_declared;
+            || !checks.verifier_declared
+            || !checks.prover_allowed;
         if doomed {
             bail!(
                 "pre-settlement checks failed, settle not sent: {}",
