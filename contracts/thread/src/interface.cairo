@@ -35,6 +35,10 @@ pub trait IThreadConsent<TContractState> {
         self: @TContractState, program_hash: ClassHash, contracts: Span<ContractAddress>,
     ) -> bool;
     /// Accepts or revokes `program_hash`. Only `thread_owner` may call it.
+    /// An owner accepting a program that reads authority from another member (the order book:
+    /// `IThreadPeers`) must list its peers and set `peers_only` first, in the same multicall:
+    /// accepted alone, anyone may put this contract in a thread beside a member of their own
+    /// making and move its holders' balances (helper-79's review).
     fn set_program_accepted(ref self: TContractState, program_hash: ClassHash, accepted: bool);
     /// Who decides which programs this contract accepts.
     fn thread_owner(self: @TContractState) -> ContractAddress;
