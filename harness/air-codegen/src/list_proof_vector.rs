@@ -145,6 +145,25 @@ pub fn render_list_proof_vector_with(params: &StarkParams, transfers: Option<u32
     render_module(params, transfers).map(|(module, _)| module)
 }
 
+/// Where the committed vector's row-pass items begin (`render_list_proof_vector`).
+const ROWS_SECTION: &str = "\n// The same scenario at 20 queries";
+
+/// [`render_list_proof_vector_with`] plus the row-pass items of the `committed` vector
+/// (`rows_test_params`, `rows_proof`, `forged_pass_of_four_row`): the package's other tests
+/// name them, so it must compile with the measured module in place; a profile runs only
+/// `real_list_proof_verifies` (scripts/profile-verifier.sh), which does not read them.
+pub fn render_list_proof_vector_measured(
+    params: &StarkParams,
+    transfers: Option<u32>,
+    committed: &str,
+) -> Result<String, String> {
+    let rows = committed
+        .find(ROWS_SECTION)
+        .map(|at| &committed[at..])
+        .ok_or("the committed list vector has no row-pass section to keep")?;
+    Ok(format!("{}{rows}", render_list_proof_vector_with(params, transfers)?))
+}
+
 /// [`render_list_proof_vector_with`], with the public input it proves (as felts), so
 /// [`render_list_proof_vector`] checks its row-pass vector against it without proving again.
 fn render_module(params: &StarkParams, transfers: Option<u32>) -> Result<(String, Vec<Felt>), String> {

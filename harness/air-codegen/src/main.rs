@@ -31,7 +31,8 @@ fn main() -> anyhow::Result<()> {
             gen::orderbook_proof_vector::render_orderbook_proof_vector_with(&params)
         } else if flag == "--measure-list" {
             let transfers = transfers.map(count).transpose()?;
-            gen::list_proof_vector::render_list_proof_vector_with(&params, transfers)
+            let committed = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?;
+            gen::list_proof_vector::render_list_proof_vector_measured(&params, transfers, &committed)
         } else {
             let transfers = transfers.map(count).transpose()?.unwrap_or(2);
             gen::signed_proof_vector::render_signed_proof_vector_with(&params, transfers)
