@@ -65,22 +65,21 @@ fn provider_of(url: Url) -> RpcProvider {
     Arc::new(JsonRpcClient::new(transport))
 }
 
-/// `text` with every `url (...)` of an HTTP error cut to the URL's scheme, host and port.
+/// `text` with the `url (...)` of an HTTP error cut to the URL's scheme, host and port.
 /// reqwest names the whole URL in its errors, and a node URL's path, query or user part often
-/// holds an API key; a service shows these errors to its clients and in `GET /thread`.
+/// holds an API key; a service shows these errors to its clients and in `GET /thread`. A URL
+/// may itself hold `)`, so everything from the first `url (` to the text's last `)` is taken as
+/// the URL: a second URL or a parenthesis after it is cut too (over-cut, never a leak).
 pub fn redact_urls(text: &str) -> String {
     const MARK: &str = "url (";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(MARK) {
-        let (head, tail) = rest.split_at(at + MARK.len());
-        out.push_str(head);
-        let end = tail.find(')').unwrap_or(tail.len());
-        out.push_str(&origin_of(&tail[..end]));
-        rest = &tail[end..];
+    let Some(at) = text.find(MARK) else {
+        return text.to_string();
+    };
+    let (head, tail) = text.split_at(at + MARK.len());
+    match tail.rfind(')') {
+        Some(end) => format!("{head}{}{}", origin_of(&tail[..end]), &tail[end..]),
+        None => format!("{head}{}", origin_of(tail)),
     }
-    out.push_str(rest);
-    out
 }
 
 /// `scheme://host[:port]` of `url`, `/...` marking a cut path or query; anything that does not
@@ -100,9 +99,10 @@ fn origin_of(url: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The node's answer or the transport's error, any URL in it cut to its origin
-    /// ([`redact_urls`]).
+    /// ([`redact_urls`]). Not the error's `source()`: a chain of causes printed whole (the
+    /// CLI's one-line errors walk it) would show the URL the message cut.
     #[error("JSON-RPC: {}", redact_urls(&.0.to_string()))]
-    Provider(#[from] ProviderError),
+    Provider(ProviderError),
     /// The node refused the transaction before mining it (fee estimation or validation);
     /// `reason` carries the node's execution error, e.g. a contract's revert reason.
     #[error("{action} rejected by the node: {reason}")]
@@ -123,6 +123,12 @@ pub enum ClientError {
     ClassHashMismatch { class_hash: Felt, declared: Felt },
     #[error("unexpected result of {what}: {detail}")]
     Decode { what: String, detail: String },
+}
+
+impl From<ProviderError> for ClientError {
+    fn from(error: ProviderError) -> Self {
+        ClientError::Provider(error)
+    }
 }
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
@@ -479,7 +485,7 @@ impl ChainReader {
                 Some(failed) => {
                     let why = match failed {
                         Ok(short) => format!("{} answers to {} requests", short.len(), chunk.len()),
-                        Err(error) => error.to_string(),
+                        Err(error) => redact_urls(&error.to_string()),
                     };
                     let responses = self.one_by_one(chunk).await?;
                     tracing::warn!(what, why, "the node failed a batched read that one-by-one reads answer: reading one request at a time from now on");
@@ -856,7 +862,11 @@ mod redaction_tests {
             redact_urls("error sending request for url (https://rpc.example:8443/v3/KEY?token=T)"),
             "error sending request for url (https://rpc.example:8443/...)"
         );
-        assert_eq!(redact_urls("for url (http://user:pw@node/) and url (http://127.0.0.1:5050/)"), "for url (http://node/...) and url (http://127.0.0.1:5050)");
+        assert_eq!(redact_urls("for url (http://user:pw@node/)"), "for url (http://node/...)");
+        assert_eq!(redact_urls("for url (http://127.0.0.1:5050/)"), "for url (http://127.0.0.1:5050)");
+        // A `)` inside the URL, and a second URL: cut from the first `url (` to the last `)`.
+        assert_eq!(redact_urls("for url (http://h/a)SECRET)"), "for url (http://h/...)");
+        assert_eq!(redact_urls("url (http://h/K1) and url (http://h/K2)"), "url (http://h/...)");
         assert_eq!(redact_urls("url (not a url KEY"), "url (...");
         assert_eq!(redact_urls("no URL here"), "no URL here");
     }
@@ -869,5 +879,11 @@ mod redaction_tests {
         let error = ChainReader::connect(url).await.err().expect("nothing listens on port 9");
         let text = error.to_string();
         assert!(text.contains("127.0.0.1:9") && !text.contains("SECRET-API-KEY"), "{text}");
+        // Nor through its chain of causes, which a CLI prints whole.
+        let mut cause: Option<&dyn std::error::Error> = Some(&error);
+        while let Some(e) = cause {
+            assert!(!e.to_string().contains("SECRET-API-KEY"), "a cause shows the key: {e}");
+            cause = e.source();
+        }
     }
 }

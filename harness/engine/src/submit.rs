@@ -183,7 +183,8 @@ fn room_for_one_more(state: &SenderState) -> Result<(), Refused> {
 }
 
 /// Whether `tx`'s signature verifies under the key it names, for the thread's domain (chain
-/// id, registry, thread, token): what [`admit`] checks last, after the sender's state.
+/// id, registry, thread, token): what [`admit`] checks before the sender's state, so a forged
+/// message costs no node read.
 pub fn verify_signature(client: &ChainReader, thread: ThreadKey, tx: &SignedTransferTx) -> Result<(), Refused> {
     let message = TransferMessage {
         domain: transfer_domain(client.chain_id(), thread.registry, Felt::from(thread.thread_id), tx.token),

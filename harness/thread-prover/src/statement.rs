@@ -111,8 +111,14 @@ pub enum SignedStatementError {
 /// code others trust with their tokens (a vault). With both in one statement, a transfer
 /// signed by the account's thread key would debit the vault's balance: the key tuple and the
 /// balance tuple carry one `A`. Refusing a statement in which an id names two owners (or two
-/// contracts) leaves a forger a second preimage of an id already in use (~2^124), since a
-/// signature and the balance it moves must meet in one statement. (helper-79's review.)
+/// contracts) leaves a forger of a *debit* a second preimage of an id already in use
+/// (~2^124): the key that signs and the balance it debits must meet in one statement.
+/// (helper-79's review.) It does not cover a *credit*: a signed message names its receiver by
+/// `A` alone, so a prover may credit `balances[M]` for a transfer signed to a contract `V`
+/// with `account_id(M) == account_id(V)`, `V`'s slot never in the statement (helper-82's
+/// review): still a ~2^62 collision search over two addresses the searcher chooses. Closing it
+/// needs a wider receiver id in the signed message and the AIR's tuples (a message format and
+/// AIR version change).
 #[derive(Debug, Default)]
 pub struct DistinctIds {
     accounts: std::collections::HashMap<Hash4, Felt>,
@@ -122,12 +128,26 @@ pub struct DistinctIds {
 impl DistinctIds {
     /// Whether account id `id` names only `owner` so far (and records it).
     pub fn account(&mut self, id: Hash4, owner: Felt) -> bool {
-        *self.accounts.entry(id).or_insert(owner) == owner
+        names_one(&mut self.accounts, id, owner)
     }
 
     /// Whether domain id `id` names only `contract` so far (and records it).
     pub fn domain(&mut self, id: Hash4, contract: Felt) -> bool {
-        *self.domains.entry(id).or_insert(contract) == contract
+        names_one(&mut self.domains, id, contract)
+    }
+}
+
+/// Whether `id` names only `value` so far, recording it. A recorded 0 reads as unseen, as in
+/// Cairo (`thread_statement::ids::DistinctIds`, a `Felt252Dict` whose unset entries read 0):
+/// an id first seen with owner 0 (an order book's own variables) or contract 0 is not held to
+/// it. That id is a fixed one, so naming another owner under it is a 124-bit second preimage.
+fn names_one(map: &mut std::collections::HashMap<Hash4, Felt>, id: Hash4, value: Felt) -> bool {
+    match map.get(&id) {
+        Some(seen) if *seen != Felt::ZERO => *seen == value,
+        _ => {
+            map.insert(id, value);
+            true
+        }
     }
 }
 
@@ -404,6 +424,10 @@ mod tests {
         assert!(!ids.account(id(2), alice), "and the other way round");
         assert!(ids.domain(id(1), alice), "domains are their own map");
         assert!(!ids.domain(id(1), vault));
+        // Owner 0 (a book's own variables): not held to its id once seen, as in Cairo; an
+        // owner seen first is held against 0 too.
+        assert!(ids.account(id(3), Felt::ZERO) && ids.account(id(3), vault), "0 reads as unseen");
+        assert!(ids.account(id(4), vault) && !ids.account(id(4), Felt::ZERO));
     }
     use crate::model::Slot;
 
