@@ -406,9 +406,6 @@ fn the_batcher_refuses_a_transfer_whose_key_nonce_cannot_move() {
 /// each with `BadValue` on the slot past the bound (the input, resp. the output).
 #[test]
 fn a_key_nonce_stepping_past_the_bound_does_not_verify() {
-    use zkthread_prover::program::{self, ProofRows};
-    use zkthread_token::prover::SignedTokenProgram;
-    use zkthread_token::statement::boundary;
     for (before, after, list) in [(MODULUS - 1, 0, "input"), (MODULUS - 2, MODULUS - 1, "output")] {
         let tx = signed(ALICE, BOB, 100, 0, before);
         let row = SignedRow {
@@ -444,52 +441,71 @@ fn a_key_nonce_stepping_past_the_bound_does_not_verify() {
         let owner = |slot: Slot| if slot == balance_slot(BOB) { Felt::from(BOB) } else { Felt::from(ALICE) };
         let owners: Vec<Felt> = pi.inputs.iter().map(|e| owner(e.slot)).collect();
         let refused = |e: &SignedStatementError| matches!(e, SignedStatementError::BadValue { list: l, .. } if *l == list);
+        proven_past_the_statement_is_refused(&pi, owners, std::slice::from_ref(&row), refused, list);
+    }
+}
 
-        match prove_signed::<Blake>(&pi, &owners, &[row.clone()], &TEST) {
-            Err(SignedProveError::Statement(e)) => assert!(refused(&e), "{list}: {e}"),
-            other => panic!("{list}: the prover did not refuse the statement: {:?}", other.err()),
-        }
+/// A statement the AIR proves but the statement's rules refuse (`refused` says with which
+/// error): the honest prover refuses it; the raw driver (a modified prover, no statement
+/// check) proves it, and the proof verifies against the rows' own boundary (every input slot
+/// moved to its output, Alice's key slot read as one), so the AIR is not the guard; and
+/// `verify_signed` refuses the proof for the statement.
+fn proven_past_the_statement_is_refused(
+    pi: &SignedPublicInput,
+    owners: Vec<Felt>,
+    rows: &[SignedRow],
+    refused: impl Fn(&SignedStatementError) -> bool,
+    what: &str,
+) {
+    use zkthread_prover::program::{self, ProofRows};
+    use zkthread_token::prover::SignedTokenProgram;
+    use zkthread_token::statement::boundary;
+    match prove_signed::<Blake>(pi, &owners, rows, &TEST) {
+        Err(SignedProveError::Statement(e)) => assert!(refused(&e), "{what}: {e}"),
+        other => panic!("{what}: the prover did not refuse the statement: {:?}", other.err()),
+    }
 
-        // The modified prover: the framework's driver, no statement check.
-        let mut witness = SignedWitness::new();
-        witness.push(&row);
-        let rows = ProofRows { program: vec![&witness.transfers], auth: &witness.auth };
-        let parts = program::prove::<SignedTokenProgram, Blake>(&pi.to_felts(), &rows, &TEST).expect("raw driver");
-        let read = |value: &Felt, slot: Slot| match zkthread_sig::unpack_key_slot(value) {
-            Ok((key, nonce)) if slot == key_slot(ALICE) => SlotState::Key { key, nonce },
-            _ => SlotState::Balance(zkthread_prover::model::felt_to_u128(value).unwrap()),
-        };
-        let old_rule: Vec<BoundSlot> = pi
-            .inputs
-            .iter()
-            .zip(&pi.outputs)
-            .map(|(i, o)| BoundSlot {
-                domain: statement().domain(Felt::from(TOKEN)),
-                account: account_id(owner(i.slot)),
-                before: read(&i.value, i.slot),
-                after: read(&o.value, o.slot),
-            })
-            .collect();
-        program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
-            &pi.to_felts(),
-            &parts.log_sizes,
-            &parts.claimed_sums,
-            &parts.stark,
-            &TEST,
-            |r| boundary(&old_rule, &pi.transactions, r),
-        )
-        .unwrap_or_else(|e| panic!("{list}: the AIR refused the step itself: {e}"));
+    let mut witness = SignedWitness::new();
+    for row in rows {
+        witness.push(row);
+    }
+    let proof_rows = ProofRows { program: vec![&witness.transfers], auth: &witness.auth };
+    let parts = program::prove::<SignedTokenProgram, Blake>(&pi.to_felts(), &proof_rows, &TEST).expect("raw driver");
+    let read = |value: &Felt, slot: Slot| match zkthread_sig::unpack_key_slot(value) {
+        Ok((key, nonce)) if slot == key_slot(ALICE) => SlotState::Key { key, nonce },
+        _ => SlotState::Balance(zkthread_prover::model::felt_to_u128(value).unwrap()),
+    };
+    let rows_own_boundary: Vec<BoundSlot> = pi
+        .inputs
+        .iter()
+        .zip(&owners)
+        .zip(&pi.outputs)
+        .map(|((i, owner), o)| BoundSlot {
+            domain: statement().domain(Felt::from(TOKEN)),
+            account: account_id(*owner),
+            before: read(&i.value, i.slot),
+            after: read(&o.value, o.slot),
+        })
+        .collect();
+    program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
+        &pi.to_felts(),
+        &parts.log_sizes,
+        &parts.claimed_sums,
+        &parts.stark,
+        &TEST,
+        |r| boundary(&rows_own_boundary, &pi.transactions, r),
+    )
+    .unwrap_or_else(|e| panic!("{what}: the AIR refused the rows itself (then it is the guard): {e}"));
 
-        let proof = SignedProof::<Blake> {
-            slot_owners: owners,
-            log_sizes: parts.log_sizes.try_into().unwrap(),
-            claimed_sums: parts.claimed_sums.try_into().unwrap(),
-            stark: parts.stark,
-        };
-        match verify_signed::<Blake>(&pi, &proof, &TEST) {
-            Err(SignedVerifyError::Statement(e)) => assert!(refused(&e), "{list}: {e}"),
-            other => panic!("{list}: the statement did not refuse the slot: {other:?}"),
-        }
+    let proof = SignedProof::<Blake> {
+        slot_owners: owners,
+        log_sizes: parts.log_sizes.try_into().unwrap(),
+        claimed_sums: parts.claimed_sums.try_into().unwrap(),
+        stark: parts.stark,
+    };
+    match verify_signed::<Blake>(pi, &proof, &TEST) {
+        Err(SignedVerifyError::Statement(e)) => assert!(refused(&e), "{what}: {e}"),
+        other => panic!("{what}: the statement did not refuse it: {other:?}"),
     }
 }
 
@@ -502,9 +518,6 @@ fn a_key_nonce_stepping_past_the_bound_does_not_verify() {
 /// reviews).
 #[test]
 fn a_key_nonce_wrapping_inside_one_proof_does_not_verify() {
-    use zkthread_prover::program::{self, ProofRows};
-    use zkthread_token::prover::SignedTokenProgram;
-    use zkthread_token::statement::boundary;
     let (first, second) = (MODULUS - 2, MODULUS - 1);
     let txs = [signed(ALICE, BOB, 100, 0, first), signed(ALICE, BOB, 100, 1, second)];
     let row = |tx: &SignedTransferTx, from_old: u128, to_old: u128, nonce: u32, index: u32| SignedRow {
@@ -543,54 +556,7 @@ fn a_key_nonce_wrapping_inside_one_proof_does_not_verify() {
     let refused = |e: &SignedStatementError| {
         matches!(e, SignedStatementError::NonceNotAdvanced { before, after: 0, .. } if *before == first)
     };
-
-    match prove_signed::<Blake>(&pi, &owners, &rows, &TEST) {
-        Err(SignedProveError::Statement(e)) => assert!(refused(&e), "{e}"),
-        other => panic!("the prover did not refuse the statement: {:?}", other.err()),
-    }
-
-    // The modified prover: the framework's driver, no statement check.
-    let mut witness = SignedWitness::new();
-    for r in &rows {
-        witness.push(r);
-    }
-    let proof_rows = ProofRows { program: vec![&witness.transfers], auth: &witness.auth };
-    let parts = program::prove::<SignedTokenProgram, Blake>(&pi.to_felts(), &proof_rows, &TEST).expect("raw driver");
-    let read = |value: &Felt, slot: Slot| match zkthread_sig::unpack_key_slot(value) {
-        Ok((key, nonce)) if slot == key_slot(ALICE) => SlotState::Key { key, nonce },
-        _ => SlotState::Balance(zkthread_prover::model::felt_to_u128(value).unwrap()),
-    };
-    let rows_own_boundary: Vec<BoundSlot> = pi
-        .inputs
-        .iter()
-        .zip(&pi.outputs)
-        .map(|(i, o)| BoundSlot {
-            domain: statement().domain(Felt::from(TOKEN)),
-            account: account_id(owner(i.slot)),
-            before: read(&i.value, i.slot),
-            after: read(&o.value, o.slot),
-        })
-        .collect();
-    program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
-        &pi.to_felts(),
-        &parts.log_sizes,
-        &parts.claimed_sums,
-        &parts.stark,
-        &TEST,
-        |r| boundary(&rows_own_boundary, &pi.transactions, r),
-    )
-    .unwrap_or_else(|e| panic!("the AIR refused the wrap itself (then it is the guard): {e}"));
-
-    let proof = SignedProof::<Blake> {
-        slot_owners: owners,
-        log_sizes: parts.log_sizes.try_into().unwrap(),
-        claimed_sums: parts.claimed_sums.try_into().unwrap(),
-        stark: parts.stark,
-    };
-    match verify_signed::<Blake>(&pi, &proof, &TEST) {
-        Err(SignedVerifyError::Statement(e)) => assert!(refused(&e), "{e}"),
-        other => panic!("the statement did not refuse the wrapped slot: {other:?}"),
-    }
+    proven_past_the_statement_is_refused(&pi, owners, &rows, refused, "the wrap 2^31-3 -> 0");
 }
 
 /// Many queries over a small trace: the range table has the tallest component's height, so the
