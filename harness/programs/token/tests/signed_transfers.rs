@@ -421,28 +421,36 @@ fn a_key_nonce_stepping_past_the_bound_does_not_verify() {
             trace: verify_trace(&tx.key, &tx.message(&statement()), &tx.signature).unwrap(),
             signature: tx.signature.clone(),
         };
-        let entry = |slot, value| SlotValue { slot, value };
-        let mut pi = SignedPublicInput {
-            inputs: vec![
-                entry(balance_slot(ALICE), Felt::from(1_000u64)),
-                entry(key_slot(ALICE), pack_key_slot(&key(ALICE, 0), before).unwrap()),
-                entry(balance_slot(BOB), Felt::from(500u64)),
-            ],
-            outputs: vec![
-                entry(balance_slot(ALICE), Felt::from(900u64)),
-                entry(key_slot(ALICE), pack_key_slot(&key(ALICE, 1), after).unwrap()),
-                entry(balance_slot(BOB), Felt::from(600u64)),
-            ],
-            transactions: TxListCommitment::of([&row.trace.digest]),
-            ..statement()
-        };
-        pi.inputs.sort();
-        pi.outputs.sort();
-        let owner = |slot: Slot| if slot == balance_slot(BOB) { Felt::from(BOB) } else { Felt::from(ALICE) };
-        let owners: Vec<Felt> = pi.inputs.iter().map(|e| owner(e.slot)).collect();
+        let (pi, owners) = alice_pays_bob(100, (before, after, 1), &[&row]);
         let refused = |e: &SignedStatementError| matches!(e, SignedStatementError::BadValue { list: l, .. } if *l == list);
         proven_past_the_statement_is_refused(&pi, owners, std::slice::from_ref(&row), refused, list);
     }
+}
+
+/// The statement of `rows`, Alice (1,000) paying Bob (500) `paid` in all, her key slot moving
+/// from key 0 at nonce `before` to key `index` at nonce `after`, and its owners.
+fn alice_pays_bob(paid: u128, (before, after, index): (u32, u32, u32), rows: &[&SignedRow]) -> (SignedPublicInput, Vec<Felt>) {
+    let entry = |slot, value| SlotValue { slot, value };
+    let balance = |v: u128| Felt::from(v);
+    let mut pi = SignedPublicInput {
+        inputs: vec![
+            entry(balance_slot(ALICE), balance(1_000)),
+            entry(key_slot(ALICE), pack_key_slot(&key(ALICE, 0), before).unwrap()),
+            entry(balance_slot(BOB), balance(500)),
+        ],
+        outputs: vec![
+            entry(balance_slot(ALICE), balance(1_000 - paid)),
+            entry(key_slot(ALICE), pack_key_slot(&key(ALICE, index), after).unwrap()),
+            entry(balance_slot(BOB), balance(500 + paid)),
+        ],
+        transactions: TxListCommitment::of(rows.iter().map(|r| &r.trace.digest)),
+        ..statement()
+    };
+    pi.inputs.sort();
+    pi.outputs.sort();
+    let owner = |slot: Slot| if slot == balance_slot(BOB) { Felt::from(BOB) } else { Felt::from(ALICE) };
+    let owners = pi.inputs.iter().map(|e| owner(e.slot)).collect();
+    (pi, owners)
 }
 
 /// A statement the AIR proves but the statement's rules refuse (`refused` says with which
@@ -534,25 +542,7 @@ fn a_key_nonce_wrapping_inside_one_proof_does_not_verify() {
         signature: tx.signature.clone(),
     };
     let rows = [row(&txs[0], 1_000, 500, first, 0), row(&txs[1], 900, 600, second, 1)];
-    let entry = |slot, value| SlotValue { slot, value };
-    let mut pi = SignedPublicInput {
-        inputs: vec![
-            entry(balance_slot(ALICE), Felt::from(1_000u64)),
-            entry(key_slot(ALICE), pack_key_slot(&key(ALICE, 0), first).unwrap()),
-            entry(balance_slot(BOB), Felt::from(500u64)),
-        ],
-        outputs: vec![
-            entry(balance_slot(ALICE), Felt::from(800u64)),
-            entry(key_slot(ALICE), pack_key_slot(&key(ALICE, 2), 0).unwrap()),
-            entry(balance_slot(BOB), Felt::from(700u64)),
-        ],
-        transactions: TxListCommitment::of([&rows[0].trace.digest, &rows[1].trace.digest]),
-        ..statement()
-    };
-    pi.inputs.sort();
-    pi.outputs.sort();
-    let owner = |slot: Slot| if slot == balance_slot(BOB) { Felt::from(BOB) } else { Felt::from(ALICE) };
-    let owners: Vec<Felt> = pi.inputs.iter().map(|e| owner(e.slot)).collect();
+    let (pi, owners) = alice_pays_bob(200, (first, 0, 2), &[&rows[0], &rows[1]]);
     let refused = |e: &SignedStatementError| {
         matches!(e, SignedStatementError::NonceNotAdvanced { before, after: 0, .. } if *before == first)
     };
