@@ -43,18 +43,22 @@ impl Preflight {
         self.blocked_by.is_none()
     }
 
-    /// The settle calldata's felts when it is the only check that failed: the sub-block is
-    /// sound and current, but too large for one transaction.
-    pub fn oversize(&self) -> Option<usize> {
-        let only_size = self.proof_verifies
+    /// Every check but the calldata size passed: the sub-block is sound and current, and this
+    /// account may settle it (it may still be too large for one transaction).
+    pub fn sound(&self) -> bool {
+        self.proof_verifies
             && self.thread_active
             && self.thread_current
             && self.stale_inputs == 0
             && self.sequence_matches
             && self.verifier_declared
             && self.prover_allowed
-            && self.calldata_felts > MAX_CALLDATA_FELTS;
-        only_size.then_some(self.calldata_felts)
+    }
+
+    /// The settle calldata's felts when it is the only check that failed: the sub-block is
+    /// sound and current, but too large for one transaction.
+    pub fn oversize(&self) -> Option<usize> {
+        (self.sound() && self.calldata_felts > MAX_CALLDATA_FELTS).then_some(self.calldata_felts)
     }
 }
 
