@@ -32,7 +32,7 @@
 //! [`ListRules::resolve`] over the whole bound list (the per-slot `bind` refuses such a
 //! layout at compile time).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use num_traits::Zero;
 use starknet_types_core::felt::Felt;
@@ -121,8 +121,8 @@ pub enum SignedStatementError {
 /// AIR version change).
 #[derive(Debug, Default)]
 pub struct DistinctIds {
-    accounts: std::collections::HashMap<Hash4, Felt>,
-    domains: std::collections::HashMap<Hash4, Felt>,
+    accounts: HashMap<Hash4, Felt>,
+    domains: HashMap<Hash4, Felt>,
 }
 
 impl DistinctIds {
@@ -141,7 +141,7 @@ impl DistinctIds {
 /// Cairo (`thread_statement::ids::DistinctIds`, a `Felt252Dict` whose unset entries read 0):
 /// an id first seen with owner 0 (an order book's own variables) or contract 0 is not held to
 /// it. That id is a fixed one, so naming another owner under it is a 124-bit second preimage.
-fn names_one(map: &mut std::collections::HashMap<Hash4, Felt>, id: Hash4, value: Felt) -> bool {
+fn names_one(map: &mut HashMap<Hash4, Felt>, id: Hash4, value: Felt) -> bool {
     match map.get(&id) {
         Some(seen) if *seen != Felt::ZERO => *seen == value,
         _ => {
@@ -409,6 +409,7 @@ mod tests {
     use zkthread_sig::field::M31;
 
     use super::*;
+    use crate::model::Slot;
 
     /// A 124-bit collision cannot be built, so the rule is shown on ids given by hand: an id
     /// may name one owner (or contract) any number of times, never two.
@@ -429,17 +430,12 @@ mod tests {
         assert!(ids.account(id(3), Felt::ZERO) && ids.account(id(3), vault), "0 reads as unseen");
         assert!(ids.account(id(4), vault) && !ids.account(id(4), Felt::ZERO));
     }
-    use crate::model::Slot;
 
     /// A layout whose slots are keyed by `(owner, id)` (test double, the shape of an order
     /// book's `orders[(owner, id)]`): key `poseidon(owner, id)`, any value below 2^64.
     struct PairKeyedTestLayout;
 
     impl StorageLayout for PairKeyedTestLayout {
-        fn key_nonce(&self, _state: &Self::State) -> Option<u32> {
-            None // no key slots
-        }
-
         type Variable = u64;
         type State = u64;
         const VARIABLES: &'static str = "entries[(owner, id)]";
@@ -462,6 +458,10 @@ mod tests {
             v.extend(m(account));
             v.extend([BaseField::from((*state & 0xFFFF) as u32), BaseField::from((*state >> 16) as u32 & 0xFFFF)]);
             v
+        }
+
+        fn key_nonce(&self, _state: &Self::State) -> Option<u32> {
+            None // no key slots
         }
     }
 
@@ -535,10 +535,6 @@ mod tests {
     }
 
     impl StorageLayout for ScaledByConfigTestLayout {
-        fn key_nonce(&self, _state: &Self::State) -> Option<u32> {
-            None // no key slots
-        }
-
         type Variable = bool; // true: config
         type State = Scaled;
         const VARIABLES: &'static str = "values[owner] or config";
@@ -565,6 +561,10 @@ mod tests {
                 }
                 _ => vec![BaseField::from(11)],
             }
+        }
+
+        fn key_nonce(&self, _state: &Self::State) -> Option<u32> {
+            None // no key slots
         }
     }
 
