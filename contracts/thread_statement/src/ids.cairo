@@ -217,19 +217,14 @@ pub fn is_storage_address_of(key: felt252, key_wide: u256, hash: felt252) -> boo
 /// one contract (domain): `zkthread_prover::statement::DistinctIds`, whose docs give why (ids
 /// are 124 bits; an account id naming an attacker's account and a contract others trust costs
 /// a ~2^62 birthday search, and would let the account's key move the contract's balance).
-/// A map of `pack_id(id)` to the owner or contract first seen with it; 0 reads as unseen, so an
+/// A map of the id packed as a key slot's words (`pack_key_slot` at nonce 0: one felt,
+/// injective) to the owner or contract first seen with it; 0 reads as unseen, so an
 /// id first seen with owner 0 (a book's own variables) is not held to it: a second owner
 /// under that one fixed id is a 124-bit second preimage.
 #[derive(Destruct)]
 pub struct DistinctIds {
     accounts: Felt252Dict<felt252>,
     domains: Felt252Dict<felt252>,
-}
-
-/// `w0 + w1 2^31 + w2 2^62 + w3 2^93`: one felt per id (each word below 2^31), injective.
-fn pack_id(id: Hash4) -> felt252 {
-    let (w0, w1, w2, w3) = id;
-    w0.into() + 0x80000000 * (w1.into() + 0x80000000 * (w2.into() + 0x80000000 * w3.into()))
 }
 
 /// Whether `key` names only `value` so far (recording it).
@@ -251,11 +246,11 @@ pub impl DistinctIdsImpl of DistinctIdsTrait {
 
     /// Whether account id `id` names only `owner` so far.
     fn account(ref self: DistinctIds, id: Hash4, owner: felt252) -> bool {
-        names_one(ref self.accounts, pack_id(id), owner)
+        names_one(ref self.accounts, pack_key_slot(KeySlot { key: id, nonce: 0 }), owner)
     }
 
     /// Whether domain id `id` names only `contract` so far.
     fn domain(ref self: DistinctIds, id: Hash4, contract: felt252) -> bool {
-        names_one(ref self.domains, pack_id(id), contract)
+        names_one(ref self.domains, pack_key_slot(KeySlot { key: id, nonce: 0 }), contract)
     }
 }

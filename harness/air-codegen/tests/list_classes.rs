@@ -53,9 +53,9 @@ fn committed_list_air_class_hash_is_fresh() {
 /// by an exact division; 74,422 with the last layer's coefficient count checked where it is
 /// folded (+29); 75,425 (35,592 Sierra; 2026-12-06, session 44) with the Merkle leaves'
 /// pass of four rows for the fast set's 20 queries (`stark_verifier::merkle::
-/// RowsByEightAndFour`, +1,003, in this class only), 6,495 under the class limit; 76,232
+/// RowsByEightAndFour`, +1,003, in this class only), 6,495 under the class limit; 76,236
 /// (36,009 Sierra; 2026-12-06, session 49) with the statement's distinct-id map and key-step
-/// rule (+807), 5,688 under the class limit. Fails past this ceiling.
+/// rule (+811; the ids packed by `pack_key_slot`), 5,684 under the class limit. Fails past this ceiling.
 const LIST_VERIFIER_CEILING_FELTS: usize = 76_300;
 
 #[test]

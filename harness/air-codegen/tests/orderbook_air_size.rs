@@ -87,9 +87,9 @@ fn orderbook_air_class_casm_size() {
 /// division instead of a u256 remainder (`poly::equals_mod_p`, -107 with the DEEP sums' tail
 /// block of four, +19), then 80,947 with the last layer's coefficient count checked where it is
 /// folded (+29): 973 under the limit.
-/// 2026-12-06 (session 49): 81,850 with the statement's distinct-id map (`thread_statement::
+/// 2026-12-06 (session 49): 81,854 with the statement's distinct-id map (`thread_statement::
 /// ids::DistinctIds`, a `Felt252Dict` and its squash: two 124-bit ids naming two owners or
-/// contracts are refused) and the key-step rule (+903): 70 under the limit. The ceiling is the
+/// contracts are refused) and the key-step rule (+907): 66 under the limit. The ceiling is the
 /// limit's neighbour: the next statement rule or AIR column must first find room.
 const ORDERBOOK_VERIFIER_CEILING_FELTS: usize = 81_900;
 

@@ -57,8 +57,8 @@ use common::MAX_CONTRACT_BYTECODE_FELTS;
 /// 2026-12-06 (session 43): 73,455 with the last FRI layer compared by an exact felt252
 /// division (`poly::equals_mod_p`: -3.7k steps on a 32-transfer signed proof); 73,484 with the
 /// last layer's coefficient count checked where it is folded (+29).
-/// 2026-12-06 (session 49): 74,289 with the statement's distinct-id map (`thread_statement::
-/// ids::DistinctIds`, a `Felt252Dict` and its squash) and the key-step rule (+805).
+/// 2026-12-06 (session 49): 74,293 with the statement's distinct-id map (`thread_statement::
+/// ids::DistinctIds`, a `Felt252Dict` and its squash) and the key-step rule (+809).
 const SIGNED_VERIFIER_CEILING_FELTS: usize = 74_300;
 
 #[test]

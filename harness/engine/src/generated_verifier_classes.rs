@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6e30fcbd3e420c13dfbd246f69e1c7d4eb4498bbdfafaa5524863ee26db84e2");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x3bf15c3d32b55c2d25ee43209af69f6553e693077353679f3047009451853a5");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x69beed57776867e381d64314a61b238e6f033363ee58395a572165996ef2864");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x7245173bc5d40333a4c43d5c5d7943820a5ecf8ca9f92083a051c1e3cd09a0d");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x1cbcb2ffb0725e560994e4414dda87aeb9f20727a10fceb7a8df18be62dbae2");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x1abc9dc7a4de78ae858493fc04a12c1775a7964e7742b01443316e39f55c7cc");
