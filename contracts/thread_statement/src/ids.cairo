@@ -4,7 +4,8 @@
 //! binding compares keys with.
 //!
 //! `D = limbs4(poseidon(['zkthread.transfer', chain_id, registry, thread_id, contract]))`,
-//! `A = limbs4(poseidon(['zkthread.account', owner]))`.
+//! `A = limbs4(poseidon(['zkthread.account', owner]))`, and the account's 248-bit id `(A,
+//! A_high)` a token's `Balance` tuple carries (`account_id_wide`).
 
 use core::dict::{Felt252Dict, Felt252DictTrait};
 use core::poseidon::{hades_permutation, poseidon_hash_span};
@@ -43,8 +44,14 @@ type U62 = BoundedInt<0, 0x3fffffffffffffff>;
 type U35 = BoundedInt<0, 0x7ffffffff>;
 type U31 = BoundedInt<0, 0x7fffffff>;
 type U4 = BoundedInt<0, 0xf>;
+type U101 = BoundedInt<0, 0x1fffffffffffffffffffffffff>;
+type U70 = BoundedInt<0, 0x3fffffffffffffffff>;
+type U39 = BoundedInt<0, 0x7fffffffff>;
+type U27 = BoundedInt<0, 0x7ffffff>;
+type U8 = BoundedInt<0, 0xff>;
 type BelowP = BoundedInt<0, 0x7ffffffe>;
 type Const2Pow31 = BoundedInt<0x80000000, 0x80000000>;
+type Const2Pow27 = BoundedInt<0x8000000, 0x8000000>;
 type Const2Pow124 = BoundedInt<0x10000000000000000000000000000000, 0x10000000000000000000000000000000>;
 
 impl U128By2Pow31 of DivRemHelper<U128, Const2Pow31> {
@@ -61,6 +68,22 @@ impl U66By2Pow31 of DivRemHelper<U66, Const2Pow31> {
 }
 impl U35By2Pow31 of DivRemHelper<U35, Const2Pow31> {
     type DivT = U4;
+    type RemT = U31;
+}
+impl U128By2Pow27 of DivRemHelper<U128, Const2Pow27> {
+    type DivT = U101;
+    type RemT = U27;
+}
+impl U101By2Pow31 of DivRemHelper<U101, Const2Pow31> {
+    type DivT = U70;
+    type RemT = U31;
+}
+impl U70By2Pow31 of DivRemHelper<U70, Const2Pow31> {
+    type DivT = U39;
+    type RemT = U31;
+}
+impl U39By2Pow31 of DivRemHelper<U39, Const2Pow31> {
+    type DivT = U8;
     type RemT = U31;
 }
 impl U128By2Pow124 of DivRemHelper<U128, Const2Pow124> {
@@ -81,6 +104,7 @@ impl U62By2Pow31 of DivRemHelper<U62, Const2Pow31> {
 }
 
 const TWO_POW_31_NZ: NonZero<Const2Pow31> = 0x80000000;
+const TWO_POW_27_NZ: NonZero<Const2Pow27> = 0x8000000;
 const TWO_POW_124_NZ: NonZero<Const2Pow124> = 0x10000000000000000000000000000000;
 const P_FELT: felt252 = 0x7fffffff;
 
@@ -130,6 +154,37 @@ pub fn account_id(owner: felt252) -> Hash4 {
     let (s0, s1, s2) = hades_permutation('zkthread.account', owner, 0);
     let (hash, _, _) = hades_permutation(s0 + 1, s1, s2);
     limbs4(hash)
+}
+
+/// The owner's 248-bit id `(A, A_high)` (`zkthread_sig::domain::account_id_wide`): the eight
+/// 31-bit words of bits 0..248 of `poseidon(['zkthread.account', owner])` from the least
+/// significant, each reduced mod 2^31 - 1; `A` is `account_id`. A token's `Balance` tuple
+/// carries both halves, so one balance names one owner up to a 248-bit collision.
+pub fn account_id_wide(owner: felt252) -> (Hash4, Hash4) {
+    let (s0, s1, s2) = hades_permutation('zkthread.account', owner, 0);
+    let (hash, _, _) = hades_permutation(s0 + 1, s1, s2);
+    let wide: u256 = hash.into();
+    let (rest, w0) = bounded_int_div_rem(upcast::<u128, U128>(wide.low), TWO_POW_31_NZ);
+    let (rest, w1) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
+    let (rest, w2) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
+    let (top, w3) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
+    // Word 4 is bits 124..155: the low word's top 4 bits, then the high word's first 27.
+    let (rest, low27) = bounded_int_div_rem(upcast::<u128, U128>(wide.high), TWO_POW_27_NZ);
+    let (rest, w5) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
+    let (rest, w6) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
+    let (_, w7) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
+    let top: felt252 = upcast(top);
+    let low27: felt252 = upcast(low27);
+    let w4 = top + low27 * 16;
+    let w4: u32 = if w4 == P_FELT {
+        0
+    } else {
+        w4.try_into().unwrap()
+    };
+    (
+        (reduce_word(w0), reduce_word(w1), reduce_word(w2), reduce_word(w3)),
+        (w4, reduce_word(w5), reduce_word(w6), reduce_word(w7)),
+    )
 }
 
 /// `K0 + K1 * 2^31 + K2 * 2^62 + K3 * 2^93 + nonce * 2^124` (`zkthread_sig::pack_key_slot`);

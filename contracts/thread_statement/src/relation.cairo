@@ -15,7 +15,7 @@ pub const TAG_TX_CAP: u32 = 7;
 /// `zkthread_sig::tx_list::TAG_TX_LIST`: the first word of the empty list's capacity.
 pub const TAG_TX_LIST: u32 = 7;
 /// Values of a `StateRelation` entry (`zkthread_prover::role::STATE_RELATION_SIZE`).
-pub const STATE_RELATION_SIZE: u32 = 17;
+pub const STATE_RELATION_SIZE: u32 = 21;
 /// `StateRelation` kind of the framework's thread-key tuple `Key(1, D, A, nonce, K[4])`
 /// (`zkthread_prover::auth::link`).
 pub const KIND_KEY: u32 = 1;

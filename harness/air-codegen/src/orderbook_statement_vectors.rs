@@ -486,7 +486,7 @@ fn render_slots(out: &mut String, slots: &[BoundSlot]) {
             out,
             "                BoundSlot {{\n                    domain: {},\n                    account: {},\n                    before: {},\n                    after: {},\n                }},",
             hash4(&s.domain),
-            hash4(&s.account),
+            hash4(&s.account.low),
             book_slot(&s.before),
             book_slot(&s.after)
         );

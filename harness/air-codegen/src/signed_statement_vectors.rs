@@ -459,12 +459,14 @@ pub fn render_signed_statement_vectors() -> String {
     let _ = writeln!(out, "/// `bound_slots` of the fixed statement.\npub fn slots() -> Array<BoundSlot> {{\n    array![");
     for s in &slots {
         let d: Vec<u32> = s.domain.iter().map(|x| x.to_u32()).collect();
-        let a: Vec<u32> = s.account.iter().map(|x| x.to_u32()).collect();
+        let a: Vec<u32> = s.account.low.iter().map(|x| x.to_u32()).collect();
+        let a_high: Vec<u32> = s.account.high.iter().map(|x| x.to_u32()).collect();
         let _ = writeln!(
             out,
-            "        BoundSlot {{\n            domain: {},\n            account: {},\n            before: {},\n            after: {},\n        }},",
+            "        BoundSlot {{\n            domain: {},\n            account: {},\n            account_high: {},\n            before: {},\n            after: {},\n        }},",
             hash4(&d),
             hash4(&a),
+            hash4(&a_high),
             state(&s.before),
             state(&s.after)
         );

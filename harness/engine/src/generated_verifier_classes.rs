@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x3bf15c3d32b55c2d25ee43209af69f6553e693077353679f3047009451853a5");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x3363b3bc04172aeea0c24c7aad0fe208a6c319348216828333b461f279cfb2a");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x7245173bc5d40333a4c43d5c5d7943820a5ecf8ca9f92083a051c1e3cd09a0d");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x16751769aba3a4d681eaaabbe36e2276af95e9a55b8dd2a8314061f63d8347c");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x1abc9dc7a4de78ae858493fc04a12c1775a7964e7742b01443316e39f55c7cc");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6a50907dce6b6d12f9580cdff2bff00abacb4913b711d9b3ddd6930a78c8ba");

@@ -16,7 +16,7 @@
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt};
 use zkthread_token::SignedTransferTx;
-use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
+use zkthread_sig::domain::{account_id, account_id_wide, transfer_domain, unpack_key_slot};
 use zkthread_sig::{check_consumable_nonce, thread_key_slot_key, KeyCommitment, MessageError, SignatureError, TransferMessage};
 use zkthread_store::{Message, MessageBody, NewTransferList, QueuedAuth, Store, ThreadKey, Transfer};
 use zkthread_token::list_batcher::SignedTransferListTx;
@@ -189,7 +189,7 @@ pub fn verify_signature(client: &ChainReader, thread: ThreadKey, tx: &SignedTran
     let message = TransferMessage {
         domain: transfer_domain(client.chain_id(), thread.registry, Felt::from(thread.thread_id), tx.token),
         from: account_id(tx.from),
-        to: account_id(tx.to),
+        to: account_id_wide(tx.to),
         amount: tx.amount,
         nonce: tx.nonce,
         next_key: tx.next_key,

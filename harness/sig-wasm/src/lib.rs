@@ -27,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 use starknet_types_core::felt::Felt;
-use zkthread_sig::domain::{account_id, pack_key_slot, transfer_domain, unpack_key_slot};
+use zkthread_sig::domain::{account_id, account_id_wide, pack_key_slot, transfer_domain, unpack_key_slot};
 use zkthread_sig::wots::{
     check_signable, commitment, sign, KeySeed, Message, TransferMessage, MAX_KEY_INDEX, SEED_LEN,
 };
@@ -218,7 +218,7 @@ pub fn sign_transfer(request: &SignRequest) -> Result<SignAnswer, String> {
     let message = TransferMessage {
         domain: domain(&request.chain_id, &request.registry, request.thread_id, &request.token)?,
         from: account_id(felt("from", &request.from)?),
-        to: account_id(felt("to", &request.to)?),
+        to: account_id_wide(felt("to", &request.to)?),
         amount: amount("amount", &request.amount)?,
         nonce: request.nonce,
         next_key: commitment(&seed, request.index + 1).map_err(|e| e.to_string())?,

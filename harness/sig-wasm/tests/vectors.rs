@@ -267,7 +267,7 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
                 .sign_transfer(&TransferDraft {
                     domain: requested_domain(&request),
                     from: account_id(felt(request["from"].as_str().unwrap())),
-                    to: account_id(felt(request["to"].as_str().unwrap())),
+                    to: zkthread_sig::account_id_wide(felt(request["to"].as_str().unwrap())),
                     amount: request["amount"].as_str().unwrap().parse().unwrap(),
                     nonce: request["nonce"].as_u64().unwrap() as u32,
                 })

@@ -73,14 +73,15 @@ pub fn slice<T: Clone>(cols: &[T], r: std::ops::Range<usize>) -> Vec<T> {
     cols[r].to_vec()
 }
 
-/// Values of one `StateRelation` entry: `Balance(0, D[4], A[4], limbs[8])` or
-/// `Key(1, D[4], A[4], nonce, K[4])`.
-pub const STATE_RELATION_SIZE: usize = 17;
+/// Values of one `StateRelation` entry: `Balance(0, D[4], A[4], limbs[8], A_high[4])` or
+/// `Key(1, D[4], A[4], nonce, K[4], A_high[4])` (the owner's whole 248-bit id,
+/// `zkthread_sig::domain::AccountId`); a program's own kinds fit the same 21 values.
+pub const STATE_RELATION_SIZE: usize = 21;
 relation!(StateRelation, STATE_RELATION_SIZE);
 
-/// Values of one `LinkRelation` entry: a tag and up to 24 values (see [`crate::auth::link`];
-/// `KeyCap` is the longest).
-pub const LINK_RELATION_SIZE: usize = 25;
+/// Values of one `LinkRelation` entry: a tag and up to 27 values (see [`crate::auth::link`];
+/// `ListCap` is the longest).
+pub const LINK_RELATION_SIZE: usize = 28;
 relation!(LinkRelation, LINK_RELATION_SIZE);
 
 /// The relations of a signed-transfer proof, in draw order.

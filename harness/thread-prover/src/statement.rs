@@ -23,8 +23,9 @@
 //! (its owner, and for some layouts more: [`StorageLayout::WITNESS_LEN`]):
 //! [`SignedPublicInput::bind`] refuses a key that is no variable of that witness and a value
 //! the variable cannot hold. Outputs must be input slots. The AIR sees a slot as the
-//! `StateRelation` tuple [`StorageLayout::state_values`] gives, under its domain and
-//! `A = account_id(owner)`.
+//! `StateRelation` tuple [`StorageLayout::state_values`] gives, under its domain and the
+//! owner's id `account_id_wide(owner)` (a balance tuple carries its 248 bits, every other tuple
+//! the low 124, `A = account_id(owner)`).
 //!
 //! A layout whose slots depend on each other (a slot's tuple carries values stored in other
 //! slots of the statement, as an order book's fill counter carries its tokens' domains)
@@ -40,7 +41,7 @@ use stwo::core::fields::m31::BaseField;
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::fields::FieldExpOps;
 use stwo_constraint_framework::Relation;
-use zkthread_sig::domain::{account_id, transfer_domain};
+use zkthread_sig::domain::{account_id_wide, transfer_domain, AccountId};
 use zkthread_sig::tx_list::TxListCommitment;
 use zkthread_sig::wots::Hash4;
 
@@ -113,12 +114,13 @@ pub enum SignedStatementError {
 /// balance tuple carry one `A`. Refusing a statement in which an id names two owners (or two
 /// contracts) leaves a forger of a *debit* a second preimage of an id already in use
 /// (~2^124): the key that signs and the balance it debits must meet in one statement.
-/// (helper-79's review.) It does not cover a *credit*: a signed message names its receiver by
-/// `A` alone, so a prover may credit `balances[M]` for a transfer signed to a contract `V`
-/// with `account_id(M) == account_id(V)`, `V`'s slot never in the statement (helper-82's
-/// review): still a ~2^62 collision search over two addresses the searcher chooses. Closing it
-/// needs a wider receiver id in the signed message and the AIR's tuples (a message format and
-/// AIR version change).
+/// (helper-79's review.) A *credit* needs no second slot in the statement: a prover crediting
+/// `balances[M]` for a transfer signed to `V` never shows `V`'s slot (helper-82's review). So
+/// `Balance` tuples carry the owner's whole 248-bit id (`zkthread_sig::domain::AccountId`),
+/// and a signed transfer names its receiver by all of it: such a credit needs a 248-bit
+/// collision (~2^124). A signed list still names its receivers by the low 124 bits (its items
+/// carry the high words unsigned), and an order book's fills credit owners whose orders are in
+/// the statement, where this map refuses two owners under one low id.
 #[derive(Debug, Default)]
 pub struct DistinctIds {
     accounts: HashMap<Hash4, Felt>,
@@ -177,8 +179,8 @@ pub trait StorageLayout {
     fn variable(&self, contract: Felt, key: Felt, witness: &[Felt]) -> Option<(Self::Variable, Felt)>;
     /// `value` as the AIR sees `variable`; `None` if the variable cannot hold it.
     fn parse(&self, variable: Self::Variable, value: &Felt) -> Option<Self::State>;
-    /// The `StateRelation` values of a slot in `state`.
-    fn state_values(&self, domain: &Hash4, account: &Hash4, state: &Self::State) -> Vec<BaseField>;
+    /// The `StateRelation` values of a slot in `state`, owned by `account`.
+    fn state_values(&self, domain: &Hash4, account: &AccountId, state: &Self::State) -> Vec<BaseField>;
     /// The nonce of a key slot's state, `None` for any other variable. A key slot written by
     /// the statement must move its nonce forward ([`SignedStatementError::NonceNotAdvanced`]).
     fn key_nonce(&self, state: &Self::State) -> Option<u32>;
@@ -220,7 +222,9 @@ pub enum ListBindError<R: std::error::Error> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BoundSlot<S> {
     pub domain: Hash4,
-    pub account: Hash4,
+    /// The owner's 248-bit id: a `Balance` tuple carries all of it, every other tuple its
+    /// `low` half (`zkthread_sig::domain::AccountId`).
+    pub account: AccountId,
     pub before: S,
     pub after: S,
 }
@@ -323,8 +327,8 @@ impl SignedPublicInput {
             if !ids.domain(domain, entry.slot.contract) {
                 return Err(SignedStatementError::DomainClash { index });
             }
-            let account = account_id(owner);
-            if !ids.account(account, owner) {
+            let account = account_id_wide(owner);
+            if !ids.account(account.low, owner) {
                 return Err(SignedStatementError::AccountClash { index });
             }
             position.insert(entry.slot, (index, variable));
@@ -451,11 +455,11 @@ mod tests {
             u64::try_from(value.to_biguint()).ok()
         }
 
-        fn state_values(&self, domain: &Hash4, account: &Hash4, state: &u64) -> Vec<BaseField> {
+        fn state_values(&self, domain: &Hash4, account: &AccountId, state: &u64) -> Vec<BaseField> {
             let m = |h: &Hash4| h.iter().map(|v| BaseField::from(v.to_u32())).collect::<Vec<_>>();
             let mut v = vec![BaseField::from(9)];
             v.extend(m(domain));
-            v.extend(m(account));
+            v.extend(m(&account.low));
             v.extend([BaseField::from((*state & 0xFFFF) as u32), BaseField::from((*state >> 16) as u32 & 0xFFFF)]);
             v
         }
@@ -501,7 +505,7 @@ mod tests {
         let s = statement(inputs.clone(), vec![out]);
         let slots = s.bind(&PairKeyedTestLayout, &witness).unwrap();
         assert_eq!(slots.len(), 2);
-        assert_eq!(slots[1].account, account_id(witness[2]));
+        assert_eq!(slots[1].account, account_id_wide(witness[2]));
         assert_eq!(slots[1].domain, s.domain(Felt::from(7u64)));
         assert_eq!((slots[0].before, slots[0].after), (slots[0].before, slots[0].before));
         assert_eq!(slots[1].after, 5);
@@ -554,7 +558,7 @@ mod tests {
             Some(if config { Scaled::Config(v) } else { Scaled::Value { value: v, scale: None } })
         }
 
-        fn state_values(&self, _domain: &Hash4, _account: &Hash4, state: &Scaled) -> Vec<BaseField> {
+        fn state_values(&self, _domain: &Hash4, _account: &AccountId, state: &Scaled) -> Vec<BaseField> {
             match state {
                 Scaled::Value { value, scale: Some(s) } => {
                     vec![BaseField::from(10), BaseField::from(*value as u32), BaseField::from(*s as u32)]

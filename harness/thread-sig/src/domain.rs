@@ -38,7 +38,7 @@ const LIMB_MASK: u128 = (1 << LIMB_BITS) - 1;
 /// mod `2^31 - 1` (the all-ones word becomes 0). Bits 124.. are dropped.
 pub fn limbs4(h: &Felt) -> Hash4 {
     let (low, _) = split128(h);
-    std::array::from_fn(|k| M31::reduce(((low >> (LIMB_BITS as usize * k)) & LIMB_MASK) as u32))
+    words4(low)
 }
 
 /// `D = limbs4(poseidon(['zkthread.transfer', chain_id, registry, thread_id, token]))`.
@@ -52,12 +52,49 @@ pub fn transfer_domain(chain_id: Felt, registry: Felt, thread_id: Felt, token: F
     ]))
 }
 
-/// `A = limbs4(poseidon(['zkthread.account', address]))`.
+/// `A = limbs4(poseidon(['zkthread.account', address]))`: the account's id in key tuples,
+/// framework fields and list capacities (124 bits), and the low half of [`AccountId`].
 pub fn account_id(address: Felt) -> Hash4 {
-    limbs4(&poseidon_hash_many(&[
-        short_string(ACCOUNT_ID_TAG),
-        address,
-    ]))
+    account_id_wide(address).low
+}
+
+/// An account's 248-bit id, `limbs8(poseidon(['zkthread.account', address]))`: the eight
+/// 31-bit words of bits 0..248 from the least significant, each reduced mod `2^31 - 1`.
+///
+/// Why two halves: a `Balance` tuple carries all eight words and a signed transfer names its
+/// receiver by all eight, so crediting one account for a transfer signed to another needs a
+/// collision of 248 bits (~2^124 work), where the four words of [`account_id`] alone would
+/// fall to a ~2^62 search with both addresses free (helper-82's review, session 49: an
+/// attacker's account and the deployment salt of a contract others pay). Key tuples and the
+/// framework's signer field keep [`AccountId::low`]: a debit needs the signer's key tuple and
+/// its balance tuple in one statement, where `DistinctIds` refuses two owners under one low id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct AccountId {
+    /// Bits 0..124: [`account_id`].
+    pub low: Hash4,
+    /// Bits 124..248.
+    pub high: Hash4,
+}
+
+impl AccountId {
+    /// `low ++ high`.
+    pub fn words(&self) -> [M31; 2 * HASH_LEN] {
+        std::array::from_fn(|k| if k < HASH_LEN { self.low[k] } else { self.high[k - HASH_LEN] })
+    }
+}
+
+/// [`AccountId`] of `address`.
+pub fn account_id_wide(address: Felt) -> AccountId {
+    let h = poseidon_hash_many(&[short_string(ACCOUNT_ID_TAG), address]);
+    let (low, high) = split128(&h);
+    // Bits 124..248: the top 4 bits of `low`, then 120 bits of `high`.
+    let upper = (low >> NONCE_SHIFT) | (high << (128 - NONCE_SHIFT));
+    AccountId { low: limbs4(&h), high: words4(upper) }
+}
+
+/// The four 31-bit words of the low 124 bits of `bits`, each reduced mod `2^31 - 1`.
+fn words4(bits: u128) -> Hash4 {
+    std::array::from_fn(|k| M31::reduce(((bits >> (LIMB_BITS as usize * k)) & LIMB_MASK) as u32))
 }
 
 /// A key-slot value that does not decode, or a nonce that cannot be stored.
@@ -205,6 +242,23 @@ mod tests {
             limbs4(&h),
             M31::array_from_u32([0, 5, MODULUS - 1, 7]).unwrap()
         );
+    }
+
+    #[test]
+    fn a_wide_account_id_is_the_hashs_eight_words() {
+        // Word k of the 248-bit id is bits 31k..31k + 31 of the hash, read here off its bit
+        // string; bits 248.. are dropped and the all-ones word reduces to 0.
+        for address in [Felt::ZERO, Felt::from(0xa11ceu32), Felt::MAX] {
+            let h = poseidon_hash_many(&[short_string(ACCOUNT_ID_TAG), address]);
+            let bits = h.to_bits_le();
+            let word = |k: usize| -> M31 {
+                M31::reduce((0..31).fold(0u32, |w, b| w | (u32::from(bits[31 * k + b]) << b)))
+            };
+            let id = account_id_wide(address);
+            assert_eq!(id.words(), std::array::from_fn(word));
+            assert_eq!(id.low, account_id(address));
+        }
+        assert_eq!(words4(u128::MAX), [M31::ZERO; 4]);
     }
 
     #[test]

@@ -86,7 +86,8 @@ pub enum KeystoreError {
 pub struct TransferDraft {
     pub domain: Hash4,
     pub from: Hash4,
-    pub to: Hash4,
+    /// The receiver's 248-bit id.
+    pub to: crate::domain::AccountId,
     pub amount: u128,
     /// The sender's current key-slot nonce.
     pub nonce: u32,
@@ -461,7 +462,7 @@ mod tests {
         TransferDraft {
             domain: h(1),
             from: h(2),
-            to: h(3),
+            to: crate::domain::AccountId { low: h(3), high: h(4) },
             amount,
             nonce,
         }

@@ -82,8 +82,8 @@ pub mod wots;
 mod wots_tests;
 
 pub use domain::{
-    account_id, balance_slot_key, limbs4, pack_key_slot, storage_var_key, thread_key_slot_key, transfer_domain,
-    unpack_key_slot, unpack_statement_key_slot, KeySlotError, KEY_NONCE_BOUND,
+    account_id, account_id_wide, balance_slot_key, limbs4, pack_key_slot, storage_var_key, thread_key_slot_key, transfer_domain,
+    unpack_key_slot, unpack_statement_key_slot, AccountId, KeySlotError, KEY_NONCE_BOUND,
 };
 pub use field::{NotCanonical, M31};
 pub use hash::{compress, permute, State};

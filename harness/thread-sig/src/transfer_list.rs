@@ -20,9 +20,10 @@
 //!
 //! so two transfers take three permutations (an even transfer's block and the block it shares
 //! with the next one's receiver, then the odd transfer's amount), 1.5 per transfer. The
-//! message's payload is `[cap, n, 0, 0, 0, LIST_MARK, 0, 0, 0]`. A single transfer's payload
-//! (`TransferMessage`) has `0` where this one has [`LIST_MARK`], so no signature of one kind is
-//! a signature of the other. With `n` signed the padded stream is unambiguous, and two lists
+//! message's payload is `[cap, n, LIST_MARK, 0; 6]`. A single transfer's payload
+//! (`TransferMessage`) has an amount limb below `2^16` where this one has [`LIST_MARK`]
+//! (`2^16`; the AIR range-checks every amount limb), so no signature of one kind is a signature
+//! of the other. With `n` signed the padded stream is unambiguous, and two lists
 //! share a commitment only through a collision of the 248-bit capacity (~2^124 work, the
 //! assumption of every sponge of the scheme).
 
@@ -32,10 +33,12 @@ use crate::wots::{Hash4, KeyCommitment, Message, MessageError, TransferMessage, 
 
 /// Domain-separation tag of the list sponge (the scheme's other tags are 1..7).
 pub const TAG_TRANSFER_LIST: M31 = M31::reduce(8);
-/// Payload element 12 of a list message (a single transfer's is 0).
-pub const LIST_MARK: M31 = M31::reduce(1);
+/// Payload element 9 of a list message: `2^16`, where a single transfer has its amount's limb
+/// 5, below `2^16` (a transfer's payload fills all 16 elements since its receiver is named by
+/// 248 bits, `crate::domain::AccountId`, so the mark is a value no transfer can have there).
+pub const LIST_MARK: M31 = M31::reduce(1 << 16);
 /// Where the mark sits in the payload.
-pub const LIST_MARK_AT: usize = 12;
+pub const LIST_MARK_AT: usize = 9;
 /// Where the count sits in the payload.
 pub const LIST_COUNT_AT: usize = 8;
 /// Elements of one transfer's encoding.
@@ -151,7 +154,7 @@ impl TransferListMessage {
     }
 }
 
-/// A list's payload is `[cap_n, n, 0, 0, 0, LIST_MARK, 0, 0, 0]`.
+/// A list's payload is `[cap_n, n, LIST_MARK, 0; 6]`.
 impl Message for TransferListMessage {
     fn domain(&self) -> Hash4 {
         self.domain
@@ -226,8 +229,8 @@ mod tests {
         assert_eq!(list_permutations(&list(&[5, 6]).transfers).len(), 3);
     }
 
-    /// The payload puts the mark where a single transfer has 0, so neither signature is the
-    /// other's, even over equal fields.
+    /// The payload puts the mark (`2^16`) where a single transfer has an amount limb (below
+    /// `2^16`), so neither signature is the other's, even over equal fields.
     #[test]
     fn a_list_signature_is_not_a_transfer_signature() {
         let seed = KeySeed::from_elements(std::array::from_fn(|i| M31::reduce(3 + i as u32)));
@@ -242,7 +245,7 @@ mod tests {
         let single = TransferMessage {
             domain: msg.domain,
             from: msg.from,
-            to: [p[0], p[1], p[2], p[3]],
+            to: crate::domain::AccountId { low: [p[0], p[1], p[2], p[3]], high: [p[12], p[13], p[14], p[15]] },
             amount: (0..8).fold(0u128, |acc, i| acc | (u128::from(p[4 + i].to_u32() & 0xFFFF) << (16 * i))),
             nonce: msg.nonce,
             next_key: msg.next_key,

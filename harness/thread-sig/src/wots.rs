@@ -225,8 +225,9 @@ pub struct TransferMessage {
     pub domain: Hash4,
     /// Account id of the sender: [`crate::domain::account_id`].
     pub from: Hash4,
-    /// Account id of the recipient.
-    pub to: Hash4,
+    /// The recipient's 248-bit account id ([`crate::domain::account_id_wide`]): the AIR
+    /// credits the `Balance` tuple carrying all of it.
+    pub to: crate::domain::AccountId,
     pub amount: u128,
     /// The sender's key-slot nonce this transfer consumes (must be `< 2^31 - 1`).
     pub nonce: u32,
@@ -254,13 +255,15 @@ impl TransferMessage {
     }
 
     /// The four rate-8 blocks the digest absorbs ([`message_blocks`]):
-    /// `[D, from] [to, amount[0..4]] [amount[4..8], nonce, K_next[0..3]] [K_next[3], rho, 0; 4]`.
+    /// `[D, from] [to.low, amount[0..4]] [amount[4..8], nonce, K_next[0..3]] [K_next[3], rho, to.high]`.
     pub fn blocks(&self, rho: &[M31; RHO_LEN]) -> Result<MessageBlocks, MessageError> {
         message_blocks(self, rho)
     }
 }
 
-/// A transfer's payload is `[to, amount limbs, 0; 4]`.
+/// A transfer's payload is `[to.low, amount limbs, to.high]`: every element is used, and limb 5
+/// of the amount (below `2^16`) is where a list message has its mark
+/// ([`crate::transfer_list::LIST_MARK`]).
 impl Message for TransferMessage {
     fn domain(&self) -> Hash4 {
         self.domain
@@ -284,10 +287,10 @@ impl Message for TransferMessage {
 
     fn payload(&self) -> Result<[M31; PAYLOAD_LEN], MessageError> {
         let a = Self::amount_limbs(self.amount);
-        let t = self.to;
         let mut p = [M31::ZERO; PAYLOAD_LEN];
-        p[..4].copy_from_slice(&t);
+        p[..4].copy_from_slice(&self.to.low);
         p[4..12].copy_from_slice(&a);
+        p[12..].copy_from_slice(&self.to.high);
         Ok(p)
     }
 }

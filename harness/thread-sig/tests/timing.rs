@@ -23,7 +23,7 @@ fn timing() {
     let msg = |k: u32| TransferMessage {
         domain: h(1),
         from: h(2),
-        to: h(3),
+        to: zkthread_sig::AccountId { low: h(3), high: h(4) },
         amount: k as u128 * 1_000,
         nonce: k,
         next_key: KeyCommitment(h(k)),

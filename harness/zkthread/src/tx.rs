@@ -212,7 +212,7 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
     let (id, pending, key_index) = match program {
         TokenProgram::Signed => {
             let (to, amount) = fields.transfers[0];
-            let draft = TransferDraft { domain, from: account_id(fields.from), to: account_id(to), amount, nonce };
+            let draft = TransferDraft { domain, from: account_id(fields.from), to: zkthread_sig::account_id_wide(to), amount, nonce };
             let signed = wallet.sign_transfer(&draft).context("signing the transfer")?;
             let tx = SignedTransferTx {
                 token: fields.token,

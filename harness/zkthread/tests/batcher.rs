@@ -557,7 +557,7 @@ fn assert_published_transactions_match_the_chain(world: &World, shown: &Value, s
                     felt(&t["token"]),
                 ),
                 from: account_id(felt(&t["from"])),
-                to: account_id(felt(&t["to"])),
+                to: zkthread_sig::account_id_wide(felt(&t["to"])),
                 amount: t["amount"].as_str().unwrap().parse().unwrap(),
                 nonce: t["nonce"].as_u64().unwrap() as u32,
                 next_key: key(&t["next_key"]),

@@ -7,7 +7,7 @@ use zkthread_prover::air::LIMB_BITS;
 use zkthread_prover::range::{split16, split_below};
 use zkthread_prover::role::{boolean, k, neg, slice, Frac, Lane, Rel, Role};
 
-use crate::state::{balance, market, order, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
+use crate::state::{book_balance, market, order, QTY_LIMBS, SIDE_BUY, SIDE_SELL};
 
 /// One fill per row.
 #[derive(Clone)]
@@ -385,10 +385,10 @@ impl Role for FillRole {
             (market(&book, &base, &quote, fills.clone()), market(&book, &base, &quote, fills + k(1))),
             (sell(&s(SELL_REM_OLD)), sell(&w.sell_rem)),
             (buy(&s(BUY_REM_OLD)), buy(&w.buy_rem)),
-            (balance(&base, &seller, &s(SELLER_BASE_OLD)), balance(&base, &seller, &w.seller_base)),
-            (balance(&base, &buyer, &s(BUYER_BASE_OLD)), balance(&base, &buyer, &w.buyer_base)),
-            (balance(&quote, &buyer, &s(BUYER_QUOTE_OLD)), balance(&quote, &buyer, &w.buyer_quote)),
-            (balance(&quote, &seller, &s(SELLER_QUOTE_OLD)), balance(&quote, &seller, &w.seller_quote)),
+            (book_balance(&base, &seller, &s(SELLER_BASE_OLD)), book_balance(&base, &seller, &w.seller_base)),
+            (book_balance(&base, &buyer, &s(BUYER_BASE_OLD)), book_balance(&base, &buyer, &w.buyer_base)),
+            (book_balance(&quote, &buyer, &s(BUYER_QUOTE_OLD)), book_balance(&quote, &buyer, &w.buyer_quote)),
+            (book_balance(&quote, &seller, &s(SELLER_QUOTE_OLD)), book_balance(&quote, &seller, &w.seller_quote)),
         ];
         let mut f = Vec::new();
         for (consumed, produced) in moves {

@@ -32,7 +32,7 @@
 //!   `fill_count` and its read-only configuration `base_token`, `quote_token`. A contract is
 //!   a book in a statement iff both configuration slots are inputs.
 //! - An order is the slot `orders[(owner, id)]` of `B`, the tuple
-//!   `Order(2, D_book, A, id, side, num, den, remaining[4])` (all 17 values): `side` is
+//!   `Order(2, D_book, A, id, side, num, den, remaining[4])` (17 of the relation's 21 values): `side` is
 //!   1 (buy), 2 (sell) or 3 (cancelled), the limit price is the ratio `num / den` quote units
 //!   per base unit with `num` and `den` in `1..2^14` ([`state::Price`]), `remaining` a u64 in
 //!   four 16-bit limbs. The empty slot (an id never used) is `side = num = den = remaining =

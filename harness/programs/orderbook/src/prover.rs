@@ -22,7 +22,7 @@ use crate::statement::{bound_slots, boundary, OrderBookStatementError, SignedPub
 use crate::witness::OrderBookWitness;
 
 /// Version of the order-book AIR (bump on any change of columns, constraints or fraction order).
-pub const ORDERBOOK_AIR_VERSION: u64 = 6;
+pub const ORDERBOOK_AIR_VERSION: u64 = 7;
 
 /// The order-book program: its roles in proof order (the first one's claimed sum is derived
 /// from the boundary, never sent).

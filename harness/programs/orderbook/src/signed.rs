@@ -14,9 +14,11 @@
 //! cancel: p = [id, 0; 14, TAG_CANCEL]
 //! ```
 //!
-//! The tag sits at `p[15]`, where a transfer's payload (`[to, amount, 0; 4]`) has a constant
-//! 0: no place, cancel or transfer message is ever another kind's (the domain already
-//! separates contracts; the tag separates the two kinds of one contract).
+//! The tag sits at `p[15]`, which separates the two kinds of one book. A token's transfer
+//! payload (`[to.low, amount, to.high]`) has a receiver word there since session 50, which a
+//! chosen address can make 2 or 3: the domain is what separates a book's messages from a
+//! token's (the book's `D` names the book contract, a transfer's its token; the statement
+//! refuses two contracts under one domain id).
 
 use zkthread_prover::auth::roles::{message_blocks, signed_transaction, SignedFields, MESSAGE_BLOCKS};
 use zkthread_prover::range::split16;
@@ -106,6 +108,8 @@ pub fn signed_fields<T: Lane>(c: &[T], place: bool) -> SignedFields<T> {
         nonce: c[NONCE].clone(),
         domain: slice(c, BOOK),
         signer: slice(c, OWNER),
+        // The book names owners by `A` alone (`crate::state::low_id`).
+        signer_high: (0..4).map(|_| k(0)).collect(),
         rho: slice(c, RHO),
         payload: payload(c, place),
     }

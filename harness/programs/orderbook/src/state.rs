@@ -1,11 +1,11 @@
 //! The order book's `StateRelation` entries and the boundary they imply.
 //!
-//! Kinds (all within `STATE_RELATION_SIZE = 17` values):
-//! - 0 `Balance(D_token, A, limbs[8])`: the token program's entry, reused unchanged
-//!   (`zkthread_token::transfer::balance`), so a fill reads and writes exactly the tuples a
-//!   transfer does for the same `balances[owner]` slot;
+//! Kinds (all within `STATE_RELATION_SIZE = 21` values):
+//! - 0 `Balance(D_token, A, limbs[8], 0; 4)`: the token program's entry
+//!   (`zkthread_token::transfer::balance`) with the owner's low 124-bit id and zeros where a
+//!   token program carries the id's high words ([`book_balance`]);
 //! - 1 `Key(D, A, nonce, K[4])`: the framework's replay state (signed place / cancel);
-//! - 2 `Order(D_book, A, id, side, num, den, remaining[4])` (17 values): slot
+//! - 2 `Order(D_book, A, id, side, num, den, remaining[4])` (17 values, the rest zero): slot
 //!   `orders[(owner, id)]` of the book contract, its limit price the ratio `num / den`; the
 //!   empty slot is `side = num = den = remaining = 0`;
 //! - 3 `Market(D_book, D_base, D_quote, fills)` (14 values): the book's fill counter, whose
@@ -27,10 +27,30 @@ use stwo::core::fields::FieldExpOps;
 use stwo_constraint_framework::Relation;
 use zkthread_prover::air::{limbs, LIMB_BITS};
 use zkthread_prover::auth::link::{self, with_tag};
-use zkthread_prover::role::{Lane, StateRelation};
+use zkthread_prover::role::{k, Lane, StateRelation};
 use zkthread_sig::wots::{Hash4, KeyCommitment};
 
 pub use zkthread_token::transfer::{balance, KIND_BALANCE};
+
+/// The book's `Balance` tuple: the token program's, its owner named by the low 124-bit id `A`
+/// and zeros in the high words (`zkthread_sig::domain::AccountId::high`).
+///
+/// Why the book needs no more: the token program names a balance by the whole 248-bit id
+/// because a signed transfer credits a receiver whose slot is nowhere else in the statement,
+/// so a prover could credit another owner with the receiver's low id (a ~2^62 search over two
+/// addresses). A fill credits only the owners of the two orders it fills, whose order slots are
+/// in the same statement under the same low id, and the statement refuses one low id naming
+/// two owners (`zkthread_prover::statement::DistinctIds`). A debit needs the owner's order (a
+/// signed place) the same way. Zeros cost no columns and leave the book's verifier unchanged.
+pub fn book_balance<T: Lane>(token: &[T], account: &[T], limbs: &[T]) -> Vec<T> {
+    balance(token, &low_id(account), limbs)
+}
+
+/// `A ++ [0; 4]`: an owner as every book tuple names it, by its low 124-bit id (the whole-id
+/// argument is [`book_balance`]'s; a key tuple's high words are zero too).
+pub fn low_id<T: Lane>(account: &[T]) -> Vec<T> {
+    account.iter().cloned().chain((0..4).map(|_| k(0))).collect()
+}
 
 /// The `StateRelation` kind of an `orders[(owner, id)]` slot.
 pub const KIND_ORDER: u32 = 2;
@@ -293,9 +313,9 @@ impl Entry {
     /// The `StateRelation` values of this tuple.
     pub fn values(&self) -> Vec<BaseField> {
         match self {
-            Entry::Balance { token, account, value } => balance(&m(token), &m(account), &f(&limbs(*value))),
+            Entry::Balance { token, account, value } => book_balance(&m(token), &m(account), &f(&limbs(*value))),
             Entry::Key { domain, account, nonce, key } => {
-                link::key(&m(domain), &m(account), BaseField::from(*nonce), &m(&key.0))
+                link::key(&m(domain), &low_id(&m(account)), BaseField::from(*nonce), &m(&key.0))
             }
             Entry::Order { book, account, id, state } => order(
                 &m(book),

@@ -97,7 +97,7 @@ use zkthread_prover::model::{felt_to_u128, Slot, SlotValue};
 use zkthread_prover::role::Relations;
 use zkthread_prover::statement::{self as framework, ListBindError, ListRules, StorageLayout};
 pub use zkthread_prover::statement::{SignedPublicInput, SignedStatementError};
-use zkthread_sig::domain::{account_id, pack_key_slot};
+use zkthread_sig::domain::{account_id, pack_key_slot, AccountId};
 use zkthread_sig::field::MODULUS;
 use zkthread_sig::storage_var_key;
 use zkthread_sig::tx_list::TxListCommitment;
@@ -312,8 +312,9 @@ impl StorageLayout for OrderLayout {
         }
     }
 
-    fn state_values(&self, domain: &Hash4, account: &Hash4, state: &BookSlot) -> Vec<BaseField> {
-        match entry(domain, account, state) {
+    fn state_values(&self, domain: &Hash4, account: &AccountId, state: &BookSlot) -> Vec<BaseField> {
+        // Every tuple of the book names its owner by the low id (`crate::state::book_balance`).
+        match entry(domain, &account.low, state) {
             Some(e) => e.values(),
             None => {
                 let d: Vec<BaseField> = domain.iter().map(|v| BaseField::from(v.to_u32())).collect();
@@ -675,7 +676,7 @@ mod tests {
         let (d, a) = (zkthread_sig::domain::account_id(Felt::ONE), zkthread_sig::domain::account_id(Felt::TWO));
         for state in [BookSlot::FillCount { fills: 3, market: None }, BookSlot::Config(Felt::from(9u8))] {
             assert_eq!(entry(&d, &a, &state), None);
-            assert_eq!(OrderLayout.state_values(&d, &a, &state)[0], BaseField::from(KIND_NEVER));
+            assert_eq!(OrderLayout.state_values(&d, &zkthread_sig::domain::account_id_wide(Felt::TWO), &state)[0], BaseField::from(KIND_NEVER));
         }
         let market = Some(MarketTokens { base: a, quote: d });
         let resolved = entry(&d, &a, &BookSlot::FillCount { fills: 3, market }).expect("a Market tuple");

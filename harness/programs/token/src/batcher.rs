@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use starknet_types_core::felt::Felt;
-use zkthread_sig::domain::{account_id, pack_key_slot, unpack_key_slot};
+use zkthread_sig::domain::{account_id, account_id_wide, pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{
     commitment, sign, verify_trace, KeyCommitment, KeySeed, SignError, Signature, SignatureError,
     TransferMessage, HASH_LEN, RHO_LEN, V,
@@ -88,7 +88,7 @@ impl SignedTransferTx {
         TransferMessage {
             domain: statement.domain(self.token),
             from: account_id(self.from),
-            to: account_id(self.to),
+            to: account_id_wide(self.to),
             amount: self.amount,
             nonce: self.nonce,
             next_key: self.next_key,
@@ -413,8 +413,8 @@ impl SignedBatcher {
         ledger.rotate_key(tx.token, tx.from, &tx.next_key, nonce)?;
         Ok(Ok(SignedRow {
             domain: self.statement.domain(tx.token),
-            from: account_id(tx.from),
-            to: account_id(tx.to),
+            from: account_id_wide(tx.from),
+            to: account_id_wide(tx.to),
             from_old,
             to_old,
             amount: tx.amount,

@@ -2,8 +2,8 @@
 //! (`zkthread_sig::transfer_list`; issue 11). Two roles:
 //!
 //! - [`ListHeadRole`], one row per signed list: the sender's key step and the signature over
-//!   the list message (`[D, A] [cap] [n, 0, 0, 0, nonce, K_next[0..3]] [K_next[3], rho,
-//!   LIST_MARK, 0, 0, 0]`), through the framework's `signed_transaction`, exactly as a single
+//!   the list message (`[D, A] [cap] [n, LIST_MARK, 0, 0, nonce, K_next[0..3]] [K_next[3],
+//!   rho, 0, 0, 0, 0]`), through the framework's `signed_transaction`, exactly as a single
 //!   transfer's row; and the list sponge's two ends: it offers `ListCap(D, A, tx, 0, initial,
 //!   0, 0)` and takes `ListCap(D, A, tx, n, cap, 0, n mod 2)`, where `cap` and `n` are the
 //!   signed payload.
@@ -27,8 +27,14 @@
 //! capacity, else a collision of the 248-bit capacity); like every row, they move balances
 //! without a proven sequence (`Balance` tuples carry none), creating no value. The head is authorized like any signed row (its `tx`
 //! is unique in the transaction list, the key step makes it the signer's next key use), so a
-//! debit of `A` needs `A`'s signature either way. A single transfer's payload has `0` where
-//! the list's has `LIST_MARK`, so neither kind of signature can stand in for the other.
+//! debit of `A` needs `A`'s signature either way. A single transfer's payload has an amount
+//! limb (range-checked below `2^16`) where the list's has `LIST_MARK = 2^16`, so neither kind of
+//! signature can stand in for the other.
+//!
+//! What a list does not bind (yet): its receivers are named by their low 124-bit ids, and an
+//! item's `Balance` tuples take the ids' high words from unsigned columns, so a prover can
+//! credit an owner whose low id equals the signed receiver's (a ~2^62 search over two
+//! addresses the searcher chooses; a single transfer names all 248 bits).
 
 use zkthread_prover::auth::link;
 use zkthread_prover::auth::roles::{signed_transaction, SignedFields};
@@ -59,7 +65,10 @@ pub mod list_head_cols {
     pub const TX: usize = 34;
     /// `n mod 2`: the phase the list sponge ends in (the items' path fixes it).
     pub const COUNT_ODD: usize = 35;
-    pub const N: usize = 36;
+    /// The sender's id bits 124..248: not signed; the key tuple carries them, and the list's
+    /// `ListCap` entries hand them to every item, whose debits name the sender by them.
+    pub const FROM_HIGH: std::ops::Range<usize> = 36..40;
+    pub const N: usize = 40;
 }
 
 impl Role for ListHeadRole {
@@ -74,8 +83,10 @@ impl Role for ListHeadRole {
         use list_head_cols::*;
         let e = c[ENABLED].clone();
         let (d, from, commitment) = (slice(c, DOMAIN), slice(c, FROM), slice(c, COMMITMENT));
+        let from_high = slice(c, FROM_HIGH);
+        let from_wide = [&from[..], &from_high].concat();
         let (count, tx) = (c[COUNT].clone(), c[TX].clone());
-        // The payload `zkthread_sig::TransferListMessage` signs: `[cap_n, n, 0, 0, 0, MARK, 0; 3]`.
+        // The payload `zkthread_sig::TransferListMessage` signs: `[cap_n, n, MARK, 0; 6]`.
         let mut payload: Vec<T> = (0..zkthread_sig::PAYLOAD_LEN).map(|_| k(0)).collect();
         payload[..8].clone_from_slice(&commitment);
         payload[LIST_COUNT_AT] = count.clone();
@@ -89,18 +100,19 @@ impl Role for ListHeadRole {
                 next_key: slice(c, NEXT_KEY),
                 nonce: c[NONCE].clone(),
                 domain: d.clone(),
-                signer: from.clone(),
+                signer: from,
+                signer_high: from_high,
                 rho: slice(c, RHO),
                 payload,
             },
         );
         let initial: Vec<T> = list_initial_cap().iter().map(|v| k(v.to_u32())).collect();
         let none = zeros::<T>(4);
-        f.push(Frac::new(Rel::Link, e.clone(), link::list_cap(&d, &from, tx.clone(), k(0), &initial, &none, k(0))));
+        f.push(Frac::new(Rel::Link, e.clone(), link::list_cap(&d, &from_wide, tx.clone(), k(0), &initial, &none, k(0))));
         f.push(Frac::new(
             Rel::Link,
             neg(&e),
-            link::list_cap(&d, &from, tx, count, &commitment, &none, c[COUNT_ODD].clone()),
+            link::list_cap(&d, &from_wide, tx, count, &commitment, &none, c[COUNT_ODD].clone()),
         ));
         f
     }
@@ -146,7 +158,12 @@ pub mod list_item_cols {
     pub const OUT: Range<usize> = 52..68;
     /// The balance move ([`super::balance_block`]).
     pub const BALANCES: Range<usize> = 68..146;
-    pub const N: usize = 146;
+    /// Bits 124..248 of the sender's and the receiver's ids, not signed: the sender's come with
+    /// the head's `ListCap` (its key tuple's), the receiver's are bound only by the statement
+    /// to the credited balance's owner (a list names its receivers by `TO`, 124 bits).
+    pub const FROM_HIGH: Range<usize> = 146..150;
+    pub const TO_HIGH: Range<usize> = 150..154;
+    pub const N: usize = 154;
     const _: () = assert!(BALANCES.end - BALANCES.start == super::balance_block::N);
 }
 
@@ -180,13 +197,15 @@ impl Role for ListItemRole {
         let amount = &b[balance_block::AMOUNT];
         let next = index.clone() + k(1);
         let none = zeros::<T>(4);
-        let mut f = Vec::from(balance_moves(&e, &d, &from, &to, b));
+        let from_wide = [&from[..], &c[FROM_HIGH]].concat();
+        let to_wide = [&to[..], &c[TO_HIGH]].concat();
+        let mut f = Vec::from(balance_moves(&e, &d, &from_wide, &to_wide, b));
         let first = [&block[..], &cap[..], &mid[..]].concat();
         let second = [&amount[4..], &next_to[..], &mid[8..], &out[..]].concat();
         f.push(Frac::new(Rel::Poseidon2, neg(&e), first));
         f.push(Frac::new(Rel::Poseidon2, neg(&even), second));
         let cap_at = |m: T, j: T, cap: &[T], pending: &[T], phase: u32| {
-            Frac::new(Rel::Link, m, link::list_cap(&d, &from, tx.clone(), j, cap, pending, k(phase)))
+            Frac::new(Rel::Link, m, link::list_cap(&d, &from_wide, tx.clone(), j, cap, pending, k(phase)))
         };
         f.push(cap_at(neg(&even), index.clone(), &cap, &none, 0));
         f.push(cap_at(neg(&odd), index, &cap, &to, 1));

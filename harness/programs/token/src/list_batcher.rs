@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use starknet_types_core::felt::Felt;
-use zkthread_sig::domain::account_id;
+use zkthread_sig::domain::{account_id, account_id_wide, AccountId};
 use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
 use zkthread_sig::tx_list::{TxDigest, TxListCommitment};
 use zkthread_sig::wots::{
@@ -230,18 +230,16 @@ impl SignedBatcher {
         };
         let before = ledger.slots.clone();
         let mut items = Vec::with_capacity(tx.transfers.len());
-        // Slot keys (a Pedersen hash each) once per account, not per transfer: a long list
-        // pays a few receivers many times.
+        // Slot keys and ids (a hash each) once per account, not per transfer: a long list pays a
+        // few receivers many times.
         let balance_slot = |owner: Felt| Slot { contract: tx.token, key: balance_slot_key(owner) };
         let from = (tx.from, balance_slot(tx.from));
-        let mut receiver_slots: BTreeMap<Felt, Slot> = BTreeMap::new();
-        for (item, ((to, amount), listed)) in tx.transfers.iter().zip(&message.transfers).enumerate() {
+        let mut receivers: BTreeMap<Felt, (Slot, AccountId)> = BTreeMap::new();
+        for (item, (to, amount)) in tx.transfers.iter().enumerate() {
             // Amounts and receivers were checked up front; the balances are the ledger's.
-            let to_slot = *receiver_slots.entry(*to).or_insert_with(|| balance_slot(*to));
+            let (to_slot, to_id) = *receivers.entry(*to).or_insert_with(|| (balance_slot(*to), account_id_wide(*to)));
             match ledger.pay(index, from, (*to, to_slot), *amount)? {
-                Ok((from_old, to_old)) => {
-                    items.push(SignedListItem { to: listed.to, from_old, to_old, amount: *amount })
-                }
+                Ok((from_old, to_old)) => items.push(SignedListItem { to: to_id, from_old, to_old, amount: *amount }),
                 Err(reason) => {
                     ledger.slots = before;
                     return Ok(Err(SignedRejection::ListItem { index, item, reason: Box::new(reason) }));
@@ -251,7 +249,7 @@ impl SignedBatcher {
         ledger.rotate_key(tx.token, tx.from, &tx.next_key, nonce)?;
         Ok(Ok(SignedListRow {
             domain: self.statement.domain(tx.token),
-            from: account_id(tx.from),
+            from: account_id_wide(tx.from),
             nonce,
             key,
             next_key: tx.next_key,

@@ -28,7 +28,7 @@ use crate::statement::{bound_slots, boundary, SignedPublicInput, SignedStatement
 use crate::witness::{SignedRow, SignedWitness};
 
 /// Version of the signed AIR (bump on any change of columns, constraints or fraction order).
-pub const SIGNED_AIR_VERSION: u64 = 4;
+pub const SIGNED_AIR_VERSION: u64 = 5;
 /// Largest component (rows = 2^MAX_LOG_ROWS): see [`crate::range`] for why 16.
 pub const MAX_LOG_ROWS: u32 = SIGNED_MAX_LOG_ROWS;
 /// Components with a size chosen by the prover, in proof order.

@@ -6,9 +6,11 @@
 //! its key must be `balances[owner]` (value: a u128) or `thread_keys[owner]` (value: a packed
 //! key commitment and nonce below `2^31 - 2`, `zkthread_sig::unpack_statement_key_slot`, whose
 //! docs give why: a key step from `2^31 - 2` wraps the AIR's nonce to 0) of its contract; an
-//! output's value is parsed the same way. The AIR sees a slot as `Balance(D, A, limbs)` or
-//! `Key(D, A, nonce, K)` with
-//! `D = transfer_domain(chain_id, registry, thread_id, contract)` and `A = account_id(owner)`.
+//! output's value is parsed the same way. The AIR sees a slot as `Balance(D, A, limbs, A_high)`
+//! or `Key(D, A, nonce, K)` with
+//! `D = transfer_domain(chain_id, registry, thread_id, contract)` and
+//! `(A, A_high) = account_id_wide(owner)` (248 bits; a key tuple is `Key(D, A, nonce, K,
+//! A_high)`).
 
 use starknet_types_core::felt::Felt;
 use stwo::core::fields::m31::BaseField;
@@ -22,7 +24,9 @@ use zkthread_prover::statement::{self as framework, StorageLayout};
 pub use zkthread_prover::statement::{SignedPublicInput, SignedStatementError};
 use zkthread_sig::domain::unpack_statement_key_slot;
 use zkthread_sig::tx_list::TxListCommitment;
+use zkthread_sig::domain::AccountId;
 use zkthread_sig::wots::{Hash4, KeyCommitment};
+use zkthread_sig::M31;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
 
 use crate::transfer::balance;
@@ -77,7 +81,7 @@ impl StorageLayout for TokenLayout {
         }
     }
 
-    fn state_values(&self, domain: &Hash4, account: &Hash4, state: &SlotState) -> Vec<BaseField> {
+    fn state_values(&self, domain: &Hash4, account: &AccountId, state: &SlotState) -> Vec<BaseField> {
         state_values(domain, account, state)
     }
 
@@ -97,16 +101,16 @@ pub fn bound_slots(
     statement.bind(&TokenLayout, owners)
 }
 
-/// The `StateRelation` values of a slot in `state`.
-pub fn state_values(domain: &Hash4, account: &Hash4, state: &SlotState) -> Vec<BaseField> {
-    let m = |h: &Hash4| -> Vec<BaseField> { h.iter().map(|v| BaseField::from(v.to_u32())).collect() };
+/// The `StateRelation` values of a slot in `state`, each naming the owner by its whole id.
+pub fn state_values(domain: &Hash4, account: &AccountId, state: &SlotState) -> Vec<BaseField> {
+    let m = |h: &[M31]| -> Vec<BaseField> { h.iter().map(|v| BaseField::from(v.to_u32())).collect() };
     match state {
         SlotState::Balance(value) => {
             let l: Vec<BaseField> = limbs(*value).iter().map(|v| BaseField::from(*v)).collect();
-            balance(&m(domain), &m(account), &l)
+            balance(&m(domain), &m(&account.words()), &l)
         }
         SlotState::Key { key, nonce } => {
-            link::key(&m(domain), &m(account), BaseField::from(*nonce), &m(&key.0))
+            link::key(&m(domain), &m(&account.words()), BaseField::from(*nonce), &m(&key.0))
         }
     }
 }

@@ -13,9 +13,12 @@ use zkthread_prover::role::{boolean, k, neg, slice, Frac, Lane, Rel, Role};
 /// The `StateRelation` kind of a `balances` slot.
 pub const KIND_BALANCE: u32 = 0;
 
-/// `Balance(0, D, A, limbs)`.
+/// `Balance(0, D, A, limbs, A_high)`: `account` is the owner's whole 248-bit id, `A ++ A_high`
+/// (`zkthread_sig::domain::AccountId::words`), so a balance names one owner up to a 248-bit
+/// collision. The high words go last, so the tuple's `[kind, D, A]` head is a key tuple's.
 pub fn balance<T: Lane>(domain: &[T], account: &[T], limbs: &[T]) -> Vec<T> {
-    with_tag(KIND_BALANCE, &[domain, account, limbs])
+    debug_assert_eq!(account.len(), 8);
+    with_tag(KIND_BALANCE, &[domain, &account[..4], limbs, &account[4..]])
 }
 
 /// The columns of one balance move (relative to the block's first column): `from` pays
@@ -60,7 +63,7 @@ pub fn balance_constraints<T: Lane>(b: &[T]) -> Vec<T> {
 }
 
 /// The `State` fractions of a balance move, multiplicity `e`: both old balances consumed, both
-/// new ones produced.
+/// new ones produced; `from` and `to` are 248-bit ids (8 words).
 pub fn balance_moves<T: Lane>(e: &T, domain: &[T], from: &[T], to: &[T], b: &[T]) -> [Frac<T>; 4] {
     use balance_block::*;
     [
@@ -109,7 +112,13 @@ pub mod transfer_cols {
     pub const LIMB_LO: Range<usize> = 83..107;
     /// The transfer's position in the sub-block (its digest's place in the transaction list).
     pub const TX: usize = 107;
-    pub const N: usize = 108;
+    /// The sender's id, bits 124..248 (`FROM` is bits 0..124, the signed signer field): not
+    /// signed; the key tuple the row consumes carries them (`zkthread_prover::auth::link::
+    /// key`), so the debited balance is named by the key slot owner's whole id.
+    pub const FROM_HIGH: Range<usize> = 108..112;
+    /// The receiver's id, bits 124..248: signed (payload elements 12..16).
+    pub const TO_HIGH: Range<usize> = 112..116;
+    pub const N: usize = 116;
     /// The balance move's block ([`super::balance_block`]).
     pub const BALANCES: Range<usize> = FROM_OLD.start..LIMB_LO.end;
     const _: () = assert!(BALANCES.end - BALANCES.start == super::balance_block::N);
@@ -130,15 +139,17 @@ impl Role for TransferRole {
         use transfer_cols::*;
         let e = c[ENABLED].clone();
         let (d, from, to) = (slice(c, DOMAIN), slice(c, FROM), slice(c, TO));
+        let (from_high, to_high) = (slice(c, FROM_HIGH), slice(c, TO_HIGH));
         let (key, next, pp) = (slice(c, KEY), slice(c, NEXT_KEY), slice(c, PP));
         let amount = slice(c, AMOUNT);
         let nonce = c[NONCE].clone();
-        let mut f = Vec::from(balance_moves(&e, &d, &from, &to, &c[BALANCES]));
+        let (from_wide, to_wide) = ([&from[..], &from_high].concat(), [&to[..], &to_high].concat());
+        let mut f = Vec::from(balance_moves(&e, &d, &from_wide, &to_wide, &c[BALANCES]));
         // The sender's replay state, then the signature over this row's own fields: the
-        // message is the row's columns (payload `[to, amount, 0; 4]`, as
-        // `zkthread_sig::TransferMessage` signs it), so the signature is over exactly what it does.
-        let mut payload = [to, amount].concat();
-        payload.extend((0..4).map(|_| k::<T>(0)));
+        // message is the row's columns (payload `[to, amount, to_high]`, as
+        // `zkthread_sig::TransferMessage` signs it), so the signature is over exactly what it
+        // does, and the credited balance is named by the receiver's whole signed id.
+        let payload = [to, amount, to_high].concat();
         f.extend(signed_transaction(
             &e,
             &SignedFields {
@@ -149,6 +160,7 @@ impl Role for TransferRole {
                 nonce,
                 domain: d,
                 signer: from,
+                signer_high: from_high,
                 rho: slice(c, RHO),
                 payload,
             },

@@ -5,6 +5,7 @@ use zkthread_prover::air::{limbs, LIMB_BITS, N_LIMBS};
 use zkthread_prover::auth::witness::{u32s, AuthWitness};
 use zkthread_prover::range::{low_byte, RangeLookups};
 use zkthread_prover::role::Role;
+use zkthread_sig::domain::AccountId;
 use zkthread_sig::wots::{Hash4, KeyCommitment, Signature, VerificationTrace};
 
 use zkthread_sig::transfer_list::{list_blocks, list_permutations, ListedTransfer, TransferListCommitment};
@@ -45,8 +46,9 @@ pub fn balance_block_values(from_old: u128, to_old: u128, amount: u128) -> Vec<u
 #[derive(Clone, Debug)]
 pub struct SignedRow {
     pub domain: Hash4,
-    pub from: Hash4,
-    pub to: Hash4,
+    /// The sender's and the receiver's 248-bit ids (the signer field is `from.low`).
+    pub from: AccountId,
+    pub to: AccountId,
     pub from_old: u128,
     pub to_old: u128,
     pub amount: u128,
@@ -103,8 +105,8 @@ impl SignedWitness {
     fn push_transfer(&mut self, row: &SignedRow, tx: u32) {
         let mut r = vec![1];
         r.extend(u32s(&row.domain));
-        r.extend(u32s(&row.from));
-        r.extend(u32s(&row.to));
+        r.extend(u32s(&row.from.low));
+        r.extend(u32s(&row.to.low));
         r.push(row.nonce);
         r.extend(u32s(&row.key.0));
         r.extend(u32s(&row.next_key.0));
@@ -112,6 +114,8 @@ impl SignedWitness {
         r.extend(u32s(&row.signature.rho));
         r.extend(balance_block_values(row.from_old, row.to_old, row.amount));
         r.push(tx);
+        r.extend(u32s(&row.from.high));
+        r.extend(u32s(&row.to.high));
         debug_assert_eq!(r.len(), transfer_cols::N);
         self.transfers.push(r);
     }
@@ -128,7 +132,8 @@ impl SignedWitness {
 /// One transfer of a signed list as the AIR sees it: the receiver and the balances it reads.
 #[derive(Clone, Debug)]
 pub struct SignedListItem {
-    pub to: Hash4,
+    /// The receiver's 248-bit id; the list signs its low half.
+    pub to: AccountId,
     pub from_old: u128,
     pub to_old: u128,
     pub amount: u128,
@@ -138,7 +143,8 @@ pub struct SignedListItem {
 #[derive(Clone, Debug)]
 pub struct SignedListRow {
     pub domain: Hash4,
-    pub from: Hash4,
+    /// The sender's 248-bit id (the signer field is `from.low`).
+    pub from: AccountId,
     pub nonce: u32,
     pub key: KeyCommitment,
     pub next_key: KeyCommitment,
@@ -151,7 +157,7 @@ pub struct SignedListRow {
 impl SignedListRow {
     /// The list of transfers the row signs (what its payload commits to).
     pub fn listed(&self) -> Vec<ListedTransfer> {
-        self.items.iter().map(|i| ListedTransfer { to: i.to, amount: i.amount }).collect()
+        self.items.iter().map(|i| ListedTransfer { to: i.to.low, amount: i.amount }).collect()
     }
 
     /// The message digest (the transaction list's entry).
@@ -212,7 +218,7 @@ impl SignedListWitness {
         let commitment = TransferListCommitment::of(&listed);
         let mut head = vec![1];
         head.extend(u32s(&row.domain));
-        head.extend(u32s(&row.from));
+        head.extend(u32s(&row.from.low));
         head.push(row.nonce);
         head.extend(u32s(&row.key.0));
         head.extend(u32s(&row.next_key.0));
@@ -220,6 +226,7 @@ impl SignedListWitness {
         head.extend(u32s(&row.signature.rho));
         head.extend(u32s(&commitment.cap));
         head.extend([commitment.count, tx, commitment.count % 2]);
+        head.extend(u32s(&row.from.high));
         debug_assert_eq!(head.len(), list_head_cols::N);
         self.heads.push(head);
         self.auth.push_signature(tx, &row.signature, &row.trace);
@@ -228,11 +235,11 @@ impl SignedListWitness {
         for (j, item) in row.items.iter().enumerate() {
             let (even, m) = (j % 2 == 0, 3 * (j / 2));
             let (first, second) = if even { (perms[m], perms.get(m + 1).copied()) } else { (perms[m + 2], None) };
-            let next_to = if even { row.items.get(j + 1).map_or(zero_to, |n| n.to) } else { zero_to };
+            let next_to = if even { row.items.get(j + 1).map_or(zero_to, |n| n.to.low) } else { zero_to };
             let mut r = vec![u32::from(even), u32::from(!even)];
             r.extend(u32s(&row.domain));
-            r.extend(u32s(&row.from));
-            r.extend(u32s(&item.to));
+            r.extend(u32s(&row.from.low));
+            r.extend(u32s(&item.to.low));
             r.extend(u32s(&next_to));
             r.extend([tx, j as u32]);
             r.extend(first.input[8..].iter().map(|v| v.to_u32()));
@@ -243,6 +250,8 @@ impl SignedListWitness {
                 None => r.extend([0; 16]),
             }
             r.extend(balance_block_values(item.from_old, item.to_old, item.amount));
+            r.extend(u32s(&row.from.high));
+            r.extend(u32s(&item.to.high));
             debug_assert_eq!(r.len(), list_item_cols::N);
             self.items.push(r);
             for p in std::iter::once(first).chain(second) {

@@ -11,7 +11,7 @@ use zkthread_prover::model::Slot;
 use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::transfer_list::TransferListCommitment;
 use zkthread_sig::wots::verification_trace;
-use zkthread_sig::{account_id, TransferListMessage};
+use zkthread_sig::{account_id_wide, TransferListMessage};
 use zkthread_token::list::{list_head_cols, ListHeadRole, ListItemRole};
 use zkthread_token::list_batcher::{SignedListSubBlock, SignedTransferListTx};
 use zkthread_token::list_prover::{
@@ -279,7 +279,7 @@ fn assert_no_valid_proof(what: &str, pi: &SignedPublicInput, owners: &[Felt], en
 /// edited items; returns the statement whose outputs are the forged balances.
 fn rechain(pi: &SignedPublicInput, row: &mut SignedListRow) -> SignedPublicInput {
     let accounts = [ALICE, BOB, CAROL, MALLORY];
-    let id = |a: u64| account_id(Felt::from(a));
+    let id = |a: u64| account_id_wide(Felt::from(a));
     let mut balance: BTreeMap<u64, u128> = [(ALICE, 1_000), (BOB, 500), (CAROL, 0), (MALLORY, 10)].into();
     let from = *accounts.iter().find(|a| id(**a) == row.from).expect("a known sender");
     for item in &mut row.items {
@@ -332,7 +332,7 @@ fn a_list_item_its_sender_did_not_sign_does_not_verify() {
     assert_forged_list_fails("amount", &forged, signed, &fpi, &sb.owners);
     // Item 1 pays Bob instead of Carol.
     let mut forged = row.clone();
-    forged.items[1].to = account_id(Felt::from(BOB));
+    forged.items[1].to = account_id_wide(Felt::from(BOB));
     let fpi = rechain(&pi, &mut forged);
     assert_eq!(value(&fpi, balance_slot(BOB)), Felt::from(850u64));
     assert_forged_list_fails("receiver", &forged, signed, &fpi, &sb.owners);
@@ -355,16 +355,17 @@ fn a_list_item_its_sender_did_not_sign_does_not_verify() {
 /// must consume the pending receiver as its own `TO`, so this does not verify.
 #[test]
 fn an_odd_item_paying_another_receiver_than_the_one_absorbed_does_not_verify() {
-    use zkthread_token::list::list_item_cols::{BALANCES, TO};
+    use zkthread_token::list::list_item_cols::{BALANCES, TO, TO_HIGH};
     use zkthread_token::witness::balance_block_values;
     let (pi, sb, row) = honest_list();
     let mut forged = row.clone();
-    forged.items[1].to = account_id(Felt::from(BOB));
+    forged.items[1].to = account_id_wide(Felt::from(BOB));
     let fpi = rechain(&pi, &mut forged);
     let mut w = SignedListWitness::new();
     w.push_signed_list_at(&row, 0);
     w.auth.push_tx_list(&row.trace.digest);
-    w.items[1][TO].copy_from_slice(&forged.items[1].to.map(|v| v.to_u32()));
+    w.items[1][TO].copy_from_slice(&forged.items[1].to.low.map(|v| v.to_u32()));
+    w.items[1][TO_HIGH].copy_from_slice(&forged.items[1].to.high.map(|v| v.to_u32()));
     for (r, item) in w.items.iter_mut().zip(&forged.items) {
         r[BALANCES].copy_from_slice(&balance_block_values(item.from_old, item.to_old, item.amount));
     }
@@ -389,7 +390,7 @@ fn dropping_or_adding_a_list_item_does_not_verify() {
     assert_forged_list_fails("dropped", &forged, signed, &fpi, &sb.owners);
     // A fourth transfer the sender never signed: 10 more to Bob.
     let mut forged = row.clone();
-    forged.items.push(SignedListItem { to: account_id(Felt::from(BOB)), from_old: 0, to_old: 0, amount: 10 });
+    forged.items.push(SignedListItem { to: account_id_wide(Felt::from(BOB)), from_old: 0, to_old: 0, amount: 10 });
     let fpi = rechain(&pi, &mut forged);
     assert_eq!(value(&fpi, balance_slot(ALICE)), Felt::from(640u64));
     assert_forged_list_fails("added", &forged, signed, &fpi, &sb.owners);
@@ -406,20 +407,21 @@ fn an_item_debiting_someone_else_under_a_thiefs_list_does_not_verify() {
     let trace = zkthread_sig::verify_trace(&tx.key, &msg, &tx.signature).expect("Mallory's signature is real");
     let row = SignedListRow {
         domain: msg.domain,
-        from: msg.from,
+        from: account_id_wide(Felt::from(MALLORY)),
         nonce: 1,
         key: tx.key,
         next_key: tx.next_key,
-        items: vec![SignedListItem { to: account_id(Felt::from(CAROL)), from_old: 1_000, to_old: 0, amount: 500 }],
+        items: vec![SignedListItem { to: account_id_wide(Felt::from(CAROL)), from_old: 1_000, to_old: 0, amount: 500 }],
         signature: tx.signature.clone(),
         trace,
     };
     let mut w = SignedListWitness::new();
     w.push_signed_list_at(&row, 0);
     w.auth.push_tx_list(&row.trace.digest);
-    // The item's sender is Alice; the head stays Mallory's.
-    let alice = account_id(Felt::from(ALICE)).map(|v| v.to_u32());
-    w.items[0][zkthread_token::list::list_item_cols::FROM].copy_from_slice(&alice);
+    // The item's sender is Alice, her whole id; the head stays Mallory's.
+    let alice = account_id_wide(Felt::from(ALICE));
+    w.items[0][zkthread_token::list::list_item_cols::FROM].copy_from_slice(&alice.low.map(|v| v.to_u32()));
+    w.items[0][zkthread_token::list::list_item_cols::FROM_HIGH].copy_from_slice(&alice.high.map(|v| v.to_u32()));
     assert_eq!(w.first_violation(), None);
     // The lists: Alice 1,000 -> 500, Carol 0 -> 500, Mallory's key slot rotated.
     let mut entries = vec![
@@ -448,7 +450,7 @@ fn the_head_signs_the_clients_list_message() {
     let (_, _, row) = honest_list();
     let msg = TransferListMessage {
         domain: row.domain,
-        from: row.from,
+        from: row.from.low,
         transfers: row.listed(),
         nonce: row.nonce,
         next_key: row.next_key,
@@ -550,7 +552,7 @@ fn a_list_applied_twice_does_not_verify() {
     let mut again = row.clone();
     let (mut alice, mut bob, mut carol) = (650u128, 650u128, 200u128);
     for item in &mut again.items {
-        let to = if item.to == account_id(Felt::from(BOB)) { &mut bob } else { &mut carol };
+        let to = if item.to == account_id_wide(Felt::from(BOB)) { &mut bob } else { &mut carol };
         (item.from_old, item.to_old) = (alice, *to);
         alice -= item.amount;
         *to += item.amount;
@@ -608,8 +610,8 @@ fn a_signature_of_one_kind_does_not_authorize_the_other() {
     assert!(trace.check().is_err(), "natively it does not verify either");
     let row = SignedRow {
         domain: single_msg.domain,
-        from: account_id(Felt::from(ALICE)),
-        to: account_id(Felt::from(BOB)),
+        from: account_id_wide(Felt::from(ALICE)),
+        to: account_id_wide(Felt::from(BOB)),
         from_old: 1_000,
         to_old: 500,
         amount: 100,

@@ -16,7 +16,7 @@ use zkthread_token::{
 use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::field::MODULUS;
 use zkthread_sig::wots::{sign, verify_trace, KeyCommitment, Signature};
-use zkthread_sig::{account_id, M31};
+use zkthread_sig::{account_id_wide, AccountId, M31};
 use zkthread_sig::TxListCommitment;
 
 mod common;
@@ -276,7 +276,7 @@ fn a_row_whose_amount_differs_from_the_signed_one_does_not_verify() {
 fn a_row_sending_to_another_receiver_does_not_verify() {
     let (_, _, mut rows) = honest();
     // Alice signed 100 to Bob; the prover credits Mallory instead (lists made to match).
-    rows[0].to = zkthread_sig::account_id(Felt::from(MALLORY));
+    rows[0].to = zkthread_sig::account_id_wide(Felt::from(MALLORY));
     rows[0].to_old = 10;
     let control = vec![signed(ALICE, MALLORY, 100, 0, 1), signed(BOB, CAROL, 50, 0, 1), signed(ALICE, CAROL, 200, 1, 2)];
     assert_forgery_fails("receiver", rows, Some(control), |pi| {
@@ -286,6 +286,113 @@ fn a_row_sending_to_another_receiver_does_not_verify() {
         pi.outputs.sort();
         set(&mut pi.outputs, balance_slot(BOB), Felt::from(500u64 - 50));
     });
+}
+
+/// The credit side of an account-id collision (helper-82's review, session 49). Alice signs 100
+/// to Bob. A prover owning an account `M` with `account_id(M) == account_id(Bob)` (the low 124
+/// bits: a ~2^62 search over two addresses it chooses) credits `balances[M]` instead: Bob's
+/// slot is never in the statement, so nothing else would notice. The collision is simulated:
+/// Bob's balance slot is bound to `M`'s id, Bob's low words with Mallory's high ones. The row
+/// credits the `Balance` tuple under that id, the lists match it, and every other column is
+/// honest; the proof does not verify, because the signature names Bob's whole 248-bit id and
+/// the credited tuple carries the signed high words. The control (the same path with Bob's
+/// own id) verifies.
+#[test]
+fn a_credit_to_an_owner_sharing_only_the_receivers_low_id_does_not_verify() {
+    let state = genesis();
+    let batch = batcher().batch(&[signed(ALICE, BOB, 100, 0, 1)], |s| state.get(s).copied()).expect("batch");
+    let sb = batch.sub_block;
+    let pi = sb.statement(&statement());
+    let bob = account_id_wide(Felt::from(BOB));
+    let twin = AccountId { low: bob.low, high: account_id_wide(Felt::from(MALLORY)).high };
+    assert_ne!(twin, bob);
+    let ids: Vec<AccountId> = sb.owners.iter().map(|o| account_id_wide(*o)).collect();
+    let twin_ids: Vec<AccountId> = ids.iter().map(|id| if *id == bob { twin } else { *id }).collect();
+    let crediting = |to: AccountId| {
+        let mut row = sb.rows[0].clone();
+        row.to = to;
+        prove_raw(&pi, &[row])
+    };
+    verify_raw(&pi, &crediting(bob), &rows_own_boundary(&pi, &ids)).expect("control: Bob credited verifies");
+    assert!(
+        verify_raw(&pi, &crediting(twin), &rows_own_boundary(&pi, &twin_ids)).is_err(),
+        "a credit to the id sharing only Bob's low words must not verify"
+    );
+}
+
+/// helper-83's route around the signed receiver (session 50): with `V`'s payment credited
+/// inside the proof, an owner `M` sharing `V`'s low id signs a transfer of its own whose row
+/// debits that very tuple, naming the sender's high words as `V`'s; the two tuples cancel,
+/// `V`'s slot never shows, and `M`'s receiver keeps the payment. Here Alice signs 100 to Bob,
+/// and Mallory's key slot is bound to `M` (Bob's low words, Mallory's high ones: the
+/// collision simulated) and signs 100 to Carol with Bob's low id as its signer. The key tuple
+/// carries the whole id, so the debit must name `M`, not Bob: the proof does not verify. The
+/// control binds the same key slot to Bob's whole id and verifies: only the high words differ.
+#[test]
+fn a_debit_of_a_payment_credited_inside_the_proof_needs_the_key_owners_whole_id() {
+    use zkthread_sig::wots::TransferMessage;
+    let state = genesis();
+    let batch = batcher().batch(&[signed(ALICE, BOB, 100, 0, 1)], |s| state.get(s).copied()).expect("batch");
+    let alice_row = batch.sub_block.rows[0].clone();
+    let (bob, carol) = (account_id_wide(Felt::from(BOB)), account_id_wide(Felt::from(CAROL)));
+    let twin = AccountId { low: bob.low, high: account_id_wide(Felt::from(MALLORY)).high };
+    let message = TransferMessage {
+        domain: statement().domain(Felt::from(TOKEN)),
+        from: twin.low,
+        to: carol,
+        amount: 100,
+        nonce: 1,
+        next_key: key(MALLORY, 1),
+    };
+    let signature = sign(&seed(MALLORY), 0, &message).unwrap();
+    let trace = verify_trace(&key(MALLORY, 0), &message, &signature).expect("Mallory's own signature");
+    let mallory_row = SignedRow {
+        domain: message.domain,
+        from: bob, // the debit names Bob's whole id: the tuple Alice's row produced
+        to: carol,
+        from_old: 600,
+        to_old: 0,
+        amount: 100,
+        nonce: 1,
+        key: key(MALLORY, 0),
+        next_key: key(MALLORY, 1),
+        signature,
+        trace,
+    };
+    let rows = [alice_row, mallory_row];
+    let key_value = |who: u64, index: u32| pack_key_slot(&key(who, index), index + 1).unwrap();
+    let mut pi = statement();
+    pi.transactions = TxListCommitment::of(rows.iter().map(|r| &r.trace.digest));
+    pi.inputs = vec![
+        SlotValue { slot: balance_slot(ALICE), value: Felt::from(1_000u64) },
+        SlotValue { slot: key_slot(ALICE), value: key_value(ALICE, 0) },
+        SlotValue { slot: key_slot(MALLORY), value: key_value(MALLORY, 0) },
+        SlotValue { slot: balance_slot(CAROL), value: Felt::ZERO },
+    ];
+    pi.outputs = vec![
+        SlotValue { slot: balance_slot(ALICE), value: Felt::from(900u64) },
+        SlotValue { slot: key_slot(ALICE), value: key_value(ALICE, 1) },
+        SlotValue { slot: key_slot(MALLORY), value: key_value(MALLORY, 1) },
+        SlotValue { slot: balance_slot(CAROL), value: Felt::from(100u64) },
+    ];
+    pi.inputs.sort();
+    pi.outputs.sort();
+    let owner_of = |slot: Slot, mallory: AccountId| -> AccountId {
+        if slot == key_slot(MALLORY) {
+            mallory
+        } else if slot == balance_slot(CAROL) {
+            carol
+        } else {
+            account_id_wide(Felt::from(ALICE))
+        }
+    };
+    let ids = |mallory: AccountId| -> Vec<AccountId> { pi.inputs.iter().map(|i| owner_of(i.slot, mallory)).collect() };
+    let parts = prove_raw(&pi, &rows);
+    verify_raw(&pi, &parts, &rows_own_boundary(&pi, &ids(bob))).expect("control: the key slot under Bob's whole id");
+    assert!(
+        verify_raw(&pi, &parts, &rows_own_boundary(&pi, &ids(twin))).is_err(),
+        "a debit naming Bob's high words under a key slot of another owner must not verify"
+    );
 }
 
 #[test]
@@ -298,8 +405,8 @@ fn theft_with_the_thiefs_own_key_does_not_verify() {
     theft.signature = sign(&seed(MALLORY), 0, &theft.message(&statement())).unwrap();
     let honest_batch = batcher().batch(&[signed(MALLORY, BOB, 1, 0, 1)], |s| state.get(s).copied()).unwrap();
     let mut row = honest_batch.sub_block.rows[0].clone();
-    row.from = zkthread_sig::account_id(Felt::from(ALICE));
-    row.to = zkthread_sig::account_id(Felt::from(MALLORY));
+    row.from = zkthread_sig::account_id_wide(Felt::from(ALICE));
+    row.to = zkthread_sig::account_id_wide(Felt::from(MALLORY));
     row.from_old = 1_000;
     row.to_old = 10;
     row.amount = 900;
@@ -410,8 +517,8 @@ fn a_key_nonce_stepping_past_the_bound_does_not_verify() {
         let tx = signed(ALICE, BOB, 100, 0, before);
         let row = SignedRow {
             domain: statement().domain(Felt::from(TOKEN)),
-            from: account_id(Felt::from(ALICE)),
-            to: account_id(Felt::from(BOB)),
+            from: account_id_wide(Felt::from(ALICE)),
+            to: account_id_wide(Felt::from(BOB)),
             from_old: 1_000,
             to_old: 500,
             amount: 100,
@@ -453,6 +560,54 @@ fn alice_pays_bob(paid: u128, (before, after, index): (u32, u32, u32), rows: &[&
     (pi, owners)
 }
 
+/// The raw driver (a modified prover: no statement check) over `rows`, each with its
+/// transaction-list entry.
+fn prove_raw(pi: &SignedPublicInput, rows: &[SignedRow]) -> zkthread_prover::program::ProvenParts<Blake> {
+    use zkthread_prover::program::{self, ProofRows};
+    use zkthread_token::prover::SignedTokenProgram;
+    let mut witness = SignedWitness::new();
+    rows.iter().for_each(|row| witness.push(row));
+    let proof_rows = ProofRows { program: vec![&witness.transfers], auth: &witness.auth };
+    program::prove::<SignedTokenProgram, Blake>(&pi.to_felts(), &proof_rows, &TEST).expect("raw driver")
+}
+
+/// Verifies `parts` against the boundary of `slots` as given, not as the statement binds them.
+fn verify_raw(
+    pi: &SignedPublicInput,
+    parts: &zkthread_prover::program::ProvenParts<Blake>,
+    slots: &[BoundSlot],
+) -> Result<(), zkthread_prover::prover::VerifyError<SignedStatementError>> {
+    use zkthread_token::prover::SignedTokenProgram;
+    zkthread_prover::program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
+        &pi.to_felts(),
+        &parts.log_sizes,
+        &parts.claimed_sums,
+        &parts.stark,
+        &TEST,
+        |r| zkthread_token::statement::boundary(slots, &pi.transactions, r),
+    )
+}
+
+/// The rows' own boundary: every input slot of `pi` moved to its output (in order), owned by
+/// `accounts[i]` (given, not derived from a witness); key slots are the users' `thread_keys`.
+fn rows_own_boundary(pi: &SignedPublicInput, accounts: &[AccountId]) -> Vec<BoundSlot> {
+    let key_slots = [ALICE, BOB, CAROL, MALLORY].map(key_slot);
+    let read = |value: &Felt, slot: Slot| match zkthread_sig::unpack_key_slot(value) {
+        Ok((key, nonce)) if key_slots.contains(&slot) => SlotState::Key { key, nonce },
+        _ => SlotState::Balance(zkthread_prover::model::felt_to_u128(value).unwrap()),
+    };
+    pi.inputs
+        .iter()
+        .zip(accounts)
+        .map(|(i, account)| BoundSlot {
+            domain: statement().domain(i.slot.contract),
+            account: *account,
+            before: read(&i.value, i.slot),
+            after: pi.outputs.iter().find(|o| o.slot == i.slot).map_or(read(&i.value, i.slot), |o| read(&o.value, o.slot)),
+        })
+        .collect()
+}
+
 /// A statement the AIR proves but the statement's rules refuse (`refused` says with which
 /// error): the honest prover refuses it; the raw driver (a modified prover, no statement
 /// check) proves it, and the proof verifies against the rows' own boundary (every input slot
@@ -465,45 +620,15 @@ fn proven_past_the_statement_is_refused(
     refused: impl Fn(&SignedStatementError) -> bool,
     what: &str,
 ) {
-    use zkthread_prover::program::{self, ProofRows};
-    use zkthread_token::prover::SignedTokenProgram;
-    use zkthread_token::statement::boundary;
     match prove_signed::<Blake>(pi, &owners, rows, &TEST) {
         Err(SignedProveError::Statement(e)) => assert!(refused(&e), "{what}: {e}"),
         other => panic!("{what}: the prover did not refuse the statement: {:?}", other.err()),
     }
 
-    let mut witness = SignedWitness::new();
-    for row in rows {
-        witness.push(row);
-    }
-    let proof_rows = ProofRows { program: vec![&witness.transfers], auth: &witness.auth };
-    let parts = program::prove::<SignedTokenProgram, Blake>(&pi.to_felts(), &proof_rows, &TEST).expect("raw driver");
-    let read = |value: &Felt, slot: Slot| match zkthread_sig::unpack_key_slot(value) {
-        Ok((key, nonce)) if slot == key_slot(ALICE) => SlotState::Key { key, nonce },
-        _ => SlotState::Balance(zkthread_prover::model::felt_to_u128(value).unwrap()),
-    };
-    let rows_own_boundary: Vec<BoundSlot> = pi
-        .inputs
-        .iter()
-        .zip(&owners)
-        .zip(&pi.outputs)
-        .map(|((i, owner), o)| BoundSlot {
-            domain: statement().domain(Felt::from(TOKEN)),
-            account: account_id(*owner),
-            before: read(&i.value, i.slot),
-            after: read(&o.value, o.slot),
-        })
-        .collect();
-    program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
-        &pi.to_felts(),
-        &parts.log_sizes,
-        &parts.claimed_sums,
-        &parts.stark,
-        &TEST,
-        |r| boundary(&rows_own_boundary, &pi.transactions, r),
-    )
-    .unwrap_or_else(|e| panic!("{what}: the AIR refused the rows itself (then it is the guard): {e}"));
+    let accounts: Vec<AccountId> = owners.iter().map(|o| account_id_wide(*o)).collect();
+    let parts = prove_raw(pi, rows);
+    verify_raw(pi, &parts, &rows_own_boundary(pi, &accounts))
+        .unwrap_or_else(|e| panic!("{what}: the AIR refused the rows itself (then it is the guard): {e}"));
 
     let proof = SignedProof::<Blake> {
         slot_owners: owners,
@@ -530,8 +655,8 @@ fn a_key_nonce_wrapping_inside_one_proof_does_not_verify() {
     let txs = [signed(ALICE, BOB, 100, 0, first), signed(ALICE, BOB, 100, 1, second)];
     let row = |tx: &SignedTransferTx, from_old: u128, to_old: u128, nonce: u32, index: u32| SignedRow {
         domain: statement().domain(Felt::from(TOKEN)),
-        from: account_id(Felt::from(ALICE)),
-        to: account_id(Felt::from(BOB)),
+        from: account_id_wide(Felt::from(ALICE)),
+        to: account_id_wide(Felt::from(BOB)),
         from_old,
         to_old,
         amount: 100,

@@ -24,9 +24,10 @@
 //! - `TxCap(i, cap[8])`: the transaction-list sponge's capacity after `i` digests
 //!   (`zkthread_sig::tx_list`; the verifier's boundary offers `TxCap(0, initial)` and takes
 //!   `TxCap(n, committed)`).
-//! - `ListCap(D, A, tx, j, cap[8], pending[4], phase)`: the list sponge
-//!   (`zkthread_sig::transfer_list`) of the signed list at position `tx`, signed by account `A`
-//!   in domain `D`, holds `cap` after its first `j` items, having absorbed `pending` (the
+//! - `ListCap(D, A[8], tx, j, cap[8], pending[4], phase)`: the list sponge
+//!   (`zkthread_sig::transfer_list`) of the signed list at position `tx`, signed by the account
+//!   whose whole 248-bit id is `A` (the key tuple's, so every item debits that owner) in domain
+//!   `D`, holds `cap` after its first `j` items, having absorbed `pending` (the
 //!   receiver of item `j`, when item `j - 1` shared a block with it; else 0), with `phase = j
 //!   mod 2`. The list's signed row offers `ListCap(.., 0, initial, 0, 0)` and takes
 //!   `ListCap(.., n, committed, 0, n mod 2)`; each item row moves `j` to `j + 1`.
@@ -83,13 +84,27 @@ pub fn tx_cap<T: Lane>(index: T, cap: &[T]) -> Vec<T> {
     with_tag(TAG_TX_CAP, &[&[index], cap])
 }
 
-/// `ListCap(D, A, tx, j, cap, pending, phase)`: 24 values with the tag.
+/// `ListCap(D, A[8], tx, j, cap, pending, phase)`: 28 values with the tag (the longest entry,
+/// `zkthread_prover::role::LINK_RELATION_SIZE`).
 #[allow(clippy::too_many_arguments)]
 pub fn list_cap<T: Lane>(domain: &[T], account: &[T], tx: T, index: T, cap: &[T], pending: &[T], phase: T) -> Vec<T> {
     with_tag(TAG_LIST_CAP, &[domain, account, &[tx, index], cap, pending, &[phase]])
 }
 
-/// `Key(1, D, A, nonce, K)`.
+/// `Key(1, D, A, nonce, K, A_high)`: `account` is the owner's whole 248-bit id `A ++ A_high`
+/// (`zkthread_sig::domain::AccountId::words`), so a key slot names one owner up to a 248-bit
+/// collision, like a token's `Balance` tuple. A program whose tuples name owners by `A` alone
+/// passes zeros for `A_high` (the order book). The high words go last, so the `[kind, D, A]`
+/// head is unchanged.
+///
+/// Why the key tuple needs them (helper-83's review, session 50): a signed row's sender
+/// balance carries the high words in unsigned columns. Were the key tuple to carry `A` alone,
+/// an owner `M` sharing `A` with a contract `V` others pay could sign a transfer of its own
+/// whose row debits a `Balance(A ++ A_high(V))` tuple that another row of the same proof
+/// credited for a payment signed to `V`: the two tuples cancel inside the proof, `V`'s slot
+/// never shows, and `M`'s receiver keeps the payment. With the high words in the key tuple,
+/// the debited balance's whole id is the key slot's owner's.
 pub fn key<T: Lane>(domain: &[T], account: &[T], nonce: T, key: &[T]) -> Vec<T> {
-    with_tag(KIND_KEY, &[domain, account, &[nonce], key])
+    debug_assert_eq!(account.len(), 8);
+    with_tag(KIND_KEY, &[domain, &account[..4], &[nonce], key, &account[4..]])
 }

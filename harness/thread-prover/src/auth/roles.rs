@@ -19,8 +19,9 @@ fn tag<T: Lane>(t: zkthread_sig::M31) -> T {
 }
 
 /// The `State` fractions of a signed row's replay state, multiplicity `e`: it consumes the
-/// signer's key tuple `Key(D, A, nonce, K)` and produces `Key(D, A, nonce + 1, K_next)`, so an
-/// account's signed rows form one path from its input key slot, each key used once.
+/// signer's key tuple `Key(D, A, nonce, K, A_high)` and produces `Key(D, A, nonce + 1, K_next,
+/// A_high)` (`account`: the whole 248-bit id), so an account's signed rows form one path from
+/// its input key slot, each key used once.
 pub fn key_step<T: Lane>(
     e: &T,
     domain: &[T],
@@ -72,9 +73,14 @@ pub struct SignedFields<T> {
     pub key: Vec<T>,
     pub next_key: Vec<T>,
     pub nonce: T,
-    /// The domain of the signer's key slot and the signer's account id.
+    /// The domain of the signer's key slot and the signer's account id `A` (signed).
     pub domain: Vec<T>,
     pub signer: Vec<T>,
+    /// The signer's id bits 124..248 (`zkthread_sig::domain::AccountId::high`), which its key
+    /// tuple carries after `A` (not signed: the key slot's owner fixes them, [`link::key`]).
+    /// The row's debits must name the signer by `signer ++ signer_high`. A program whose
+    /// tuples name owners by `A` alone passes zeros.
+    pub signer_high: Vec<T>,
     pub rho: Vec<T>,
     /// The program's `PAYLOAD_LEN` (16) elements.
     pub payload: Vec<T>,
@@ -96,7 +102,8 @@ pub fn message_blocks<T: Clone>(s: &SignedFields<T>) -> [Vec<T>; MESSAGE_BLOCKS 
 /// Every authorization fraction of a signed row, multiplicity `e`: its replay state
 /// ([`key_step`]) and its signature over [`message_blocks`] ([`signed_message`]).
 pub fn signed_transaction<T: Lane>(e: &T, s: &SignedFields<T>) -> Vec<Frac<T>> {
-    let mut f = Vec::from(key_step(e, &s.domain, &s.signer, s.nonce.clone(), &s.key, &s.next_key));
+    let signer = [&s.signer[..], &s.signer_high[..]].concat();
+    let mut f = Vec::from(key_step(e, &s.domain, &signer, s.nonce.clone(), &s.key, &s.next_key));
     f.extend(signed_message(e, s.tx.clone(), &s.pp, &s.key, &message_blocks(s)));
     f
 }
@@ -419,7 +426,7 @@ mod tests {
         let msg = TransferMessage {
             domain: h(10),
             from: h(20),
-            to: h(30),
+            to: zkthread_sig::AccountId { low: h(30), high: h(40) },
             amount: 0x0008_0007_0006_0005_0004_0003_0002_0001,
             nonce: 77,
             next_key: KeyCommitment(h(80)),
@@ -434,6 +441,7 @@ mod tests {
             nonce: msg.nonce,
             domain: v(&msg.domain),
             signer: v(&msg.from),
+            signer_high: vec![0; 4],
             rho: v(&rho),
             payload: v(&zkthread_sig::Message::payload(&msg).unwrap()),
         };

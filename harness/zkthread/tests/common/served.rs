@@ -194,7 +194,7 @@ pub fn sign_here(world: &World, http: &Http, url: &str, from: usize, to: usize, 
                 token,
             ),
             from: account_id(sender),
-            to: account_id(world.accounts[to]),
+            to: zkthread_sig::account_id_wide(world.accounts[to]),
             amount,
             nonce,
         })

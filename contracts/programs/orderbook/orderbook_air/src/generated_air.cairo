@@ -24,10 +24,10 @@ use program_air::air_call::{append_qm31, append_relation, qm31_at, relation_at, 
 use program_air::layout::{mask_shape_ok_with, repeat_log_size};
 
 /// Values combined by `StateRelation` (alpha powers drawn for it).
-pub const STATE_RELATION_SIZE: u32 = 17;
+pub const STATE_RELATION_SIZE: u32 = 21;
 
 /// Values combined by `LinkRelation` (alpha powers drawn for it).
-pub const LINK_RELATION_SIZE: u32 = 25;
+pub const LINK_RELATION_SIZE: u32 = 28;
 
 /// Values combined by `Poseidon2Relation` (alpha powers drawn for it).
 pub const POSEIDON2_RELATION_SIZE: u32 = 32;

@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x4154e8521a88575c0da84b31cc18c5becee049db61ca7d19b881948e1b2788e;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x505b8e098adc5ee5db2bc5ff724bc12798d118040e83771c580b662a9158019;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x5990fdfda76328e2f4728f8029c61d8e71b128d9eb35108b499d570ee284fb6;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x78e0cfdc9331192fb9862f1280d35b374829d832e0102d9ef4db40541c7a5a6;

@@ -19,7 +19,7 @@ pub fn default_orderbook_params() -> SignedStarkParams {
         pow_bits: 16,
         log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x7a34a076c3c68e2cbba0b4d216dc96b11a74dbf66ac2856553f2b94d43aec3a,
+        signed_air_digest: 0x58aeb89b469f7679b17ed6cd1abbeaacb94fc44ffae2cd95346be4b32314ba6,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,

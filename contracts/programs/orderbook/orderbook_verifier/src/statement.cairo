@@ -677,12 +677,15 @@ fn append_qty_limbs(ref out: Array<M31>, value: u64) {
 }
 
 /// The `StateRelation` values of a slot in `state` (`Entry::values`): the token's `Balance`
-/// and `Key`; `[2, D_book, A, id, side, num, den, remaining limbs[4]]` for an order;
+/// and `Key` (their high id words zero); `[2, D_book, A, id, side, num, den, remaining limbs[4]]` for an order;
 /// `[3, D_book, D_base, D_quote, fills]` for a resolved counter; `[KIND_NEVER, D]` for a
 /// configuration slot or an unresolved counter.
 pub fn state_values(domain: Hash4, account: Hash4, state: BookSlot) -> Array<M31> {
     match state {
-        BookSlot::Token(s) => token_state_values(domain, account, s),
+        // The book names an owner by `A` alone: zeros where the token program carries the
+        // id's high words (`zkthread_orderbook::state::low_id`), which add nothing to a
+        // denominator (`tail_sum` skips them).
+        BookSlot::Token(s) => token_state_values(domain, account, (0, 0, 0, 0), s),
         BookSlot::Order((
             id, order,
         )) => {

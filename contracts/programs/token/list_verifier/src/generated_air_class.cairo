@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `list_air::air_class::ListAir` (the token list AIR's composition).
-pub const LIST_AIR_CLASS_HASH: felt252 = 0x8ff5541b1964e9e435cc53817cfaf2175e74334b3ac3da003fcf7387150464;
+pub const LIST_AIR_CLASS_HASH: felt252 = 0x842bde5432c719d66ceb5538db21ac89fc9078b5064ee932c2ed5249fa1453;

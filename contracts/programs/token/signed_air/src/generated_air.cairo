@@ -23,10 +23,10 @@ use program_air::air_call::{append_qm31, append_relation, qm31_at, relation_at, 
 use program_air::layout::{mask_shape_ok_with, repeat_log_size};
 
 /// Values combined by `StateRelation` (alpha powers drawn for it).
-pub const STATE_RELATION_SIZE: u32 = 17;
+pub const STATE_RELATION_SIZE: u32 = 21;
 
 /// Values combined by `LinkRelation` (alpha powers drawn for it).
-pub const LINK_RELATION_SIZE: u32 = 25;
+pub const LINK_RELATION_SIZE: u32 = 28;
 
 /// Values combined by `Poseidon2Relation` (alpha powers drawn for it).
 pub const POSEIDON2_RELATION_SIZE: u32 = 32;
@@ -123,12 +123,12 @@ pub fn params_at(header: Span<felt252>) -> SignedAirParams {
 }
 
 /// Sampled values of a signed proof without the composition tree (3 trees).
-pub const N_MASK_VALUES: u32 = 790;
+pub const N_MASK_VALUES: u32 = 798;
 
 /// Flat mask index of the Poseidon2 component's first main column (301 columns, one value
 /// each) and of its cumulative sum's values (4 columns x offsets [-1, 0]).
-pub const POSEIDON2_MAIN_START: u32 = 276;
-pub const POSEIDON2_INTERACTION_START: u32 = 774;
+pub const POSEIDON2_MAIN_START: u32 = 284;
+pub const POSEIDON2_INTERACTION_START: u32 = 782;
 
 pub const SIGNED_TRANSFER_N_CONSTRAINTS: u32 = 61;
 pub const CHAIN_STEP_N_CONSTRAINTS: u32 = 4;
@@ -141,7 +141,7 @@ pub const RANGE_TABLE_N_CONSTRAINTS: u32 = 1;
 /// Values sampled per column, as runs per tree (preprocessed, main, interaction):
 /// `[n_runs, (columns, values per column) * n_runs]`.
 pub const MASK_SHAPE_RUNS: [u32; 27] = [
-    1, 1, 1, 1, 577, 1, 10, 116, 1, 4, 2, 4, 1, 4, 2, 8, 1, 4, 2, 24, 1, 4, 2, 4,
+    1, 1, 1, 1, 585, 1, 10, 116, 1, 4, 2, 4, 1, 4, 2, 8, 1, 4, 2, 24, 1, 4, 2, 4,
     1, 12, 2,
 ];
 
@@ -157,7 +157,7 @@ pub fn column_log_sizes(params: @SignedAirParams) -> Span<Span<u32>> {
     let mut preprocessed: Array<u32> = array![];
     preprocessed.append(*params.range_table_log_size);
     let mut main: Array<u32> = array![];
-    repeat_log_size(ref main, *params.signed_transfer_log_size, 108);
+    repeat_log_size(ref main, *params.signed_transfer_log_size, 116);
     repeat_log_size(ref main, *params.chain_step_log_size, 28);
     repeat_log_size(ref main, *params.digest_sponge_log_size, 40);
     repeat_log_size(ref main, *params.key_sponge_log_size, 65);
@@ -528,10 +528,11 @@ fn signed_transfer_fold_7(
 fn signed_transfer_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(2, 8));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(30, 8));
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = relation_z(relations, 0);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(109, 4));
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = relation_z(relations, 0);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 1 of `signed_transfer`.
@@ -539,10 +540,11 @@ fn signed_transfer_i0(values: Span<Coordinates>, relations: Span<LookupElements>
 fn signed_transfer_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(2, 8));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(54, 8));
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = relation_z(relations, 0);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    t4
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(109, 4));
+    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
+    let t4 = relation_z(relations, 0);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
 }
 
 /// Intermediate 2 of `signed_transfer`.
@@ -551,10 +553,11 @@ fn signed_transfer_i2(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(2, 4));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(10, 4));
     let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(38, 8));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 0);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(113, 4));
+    let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
+    let t5 = relation_z(relations, 0);
+    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
+    t6
 }
 
 /// Intermediate 3 of `signed_transfer`.
@@ -563,10 +566,11 @@ fn signed_transfer_i3(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(2, 4));
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(10, 4));
     let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(62, 8));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 0);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(113, 4));
+    let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
+    let t5 = relation_z(relations, 0);
+    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
+    t6
 }
 
 /// Intermediate 4 of `signed_transfer`.
@@ -575,10 +579,11 @@ fn signed_transfer_i4(values: Span<Coordinates>, relations: Span<LookupElements>
     let t0 = alpha(relations, 0, 0);
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(2, 8));
     let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 5), values.slice(14, 5));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 0);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t3 = alpha_dot((*relations[0].alpha_powers).slice(14, 4), values.slice(109, 4));
+    let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
+    let t5 = relation_z(relations, 0);
+    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
+    t6
 }
 
 /// Intermediate 5 of `signed_transfer`.
@@ -592,10 +597,11 @@ fn signed_transfer_i5(values: Span<Coordinates>, relations: Span<LookupElements>
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
     let t6 = mul_small(t2, t5);
     let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(19, 4));
-    let t8 = Wide { a: t0.a + t1.a + t6.a + t7.a, b: t0.b + t1.b + t6.b + t7.b, c: t0.c + t1.c + t6.c + t7.c, d: t0.d + t1.d + t6.d + t7.d };
-    let t9 = relation_z(relations, 0);
-    let t10 = Wide { a: t8.a - t9.a, b: t8.b - t9.b, c: t8.c - t9.c, d: t8.d - t9.d };
-    t10
+    let t8 = alpha_dot((*relations[0].alpha_powers).slice(14, 4), values.slice(109, 4));
+    let t9 = Wide { a: t0.a + t1.a + t6.a + t7.a + t8.a, b: t0.b + t1.b + t6.b + t7.b + t8.b, c: t0.c + t1.c + t6.c + t7.c + t8.c, d: t0.d + t1.d + t6.d + t7.d + t8.d };
+    let t10 = relation_z(relations, 0);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
 }
 
 /// Intermediate 6 of `signed_transfer`.
@@ -683,10 +689,11 @@ fn signed_transfer_i10(values: Span<Coordinates>, relations: Span<LookupElements
     let t9 = sample(values, 22);
     let t10 = mul_small(t8, t9);
     let t11 = alpha_dot((*relations[1].alpha_powers).slice(8, 3), values.slice(27, 3));
-    let t12 = Wide { a: t0.a + t1.a + t4.a + t7.a + t10.a + t11.a, b: t0.b + t1.b + t4.b + t7.b + t10.b + t11.b, c: t0.c + t1.c + t4.c + t7.c + t10.c + t11.c, d: t0.d + t1.d + t4.d + t7.d + t10.d + t11.d };
-    let t13 = relation_z(relations, 1);
-    let t14 = Wide { a: t12.a - t13.a, b: t12.b - t13.b, c: t12.c - t13.c, d: t12.d - t13.d };
-    t14
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(11, 4), values.slice(113, 4));
+    let t13 = Wide { a: t0.a + t1.a + t4.a + t7.a + t10.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t7.b + t10.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t7.c + t10.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t7.d + t10.d + t11.d + t12.d };
+    let t14 = relation_z(relations, 1);
+    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
+    t15
 }
 
 /// Intermediate 11 of `signed_transfer`.
@@ -1607,10 +1614,10 @@ fn signed_transfer_c30(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 31 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c31(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 578);
-    let t1 = sample(values, 579);
-    let t2 = sample(values, 580);
-    let t3 = sample(values, 581);
+    let t0 = sample(values, 586);
+    let t1 = sample(values, 587);
+    let t2 = sample(values, 588);
+    let t3 = sample(values, 589);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -1628,15 +1635,15 @@ fn signed_transfer_c31(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 32 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c32(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 582);
-    let t1 = sample(values, 583);
-    let t2 = sample(values, 584);
-    let t3 = sample(values, 585);
+    let t0 = sample(values, 590);
+    let t1 = sample(values, 591);
+    let t2 = sample(values, 592);
+    let t3 = sample(values, 593);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 578);
-    let t6 = sample(values, 579);
-    let t7 = sample(values, 580);
-    let t8 = sample(values, 581);
+    let t5 = sample(values, 586);
+    let t6 = sample(values, 587);
+    let t7 = sample(values, 588);
+    let t8 = sample(values, 589);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -1655,15 +1662,15 @@ fn signed_transfer_c32(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 33 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c33(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 586);
-    let t1 = sample(values, 587);
-    let t2 = sample(values, 588);
-    let t3 = sample(values, 589);
+    let t0 = sample(values, 594);
+    let t1 = sample(values, 595);
+    let t2 = sample(values, 596);
+    let t3 = sample(values, 597);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 582);
-    let t6 = sample(values, 583);
-    let t7 = sample(values, 584);
-    let t8 = sample(values, 585);
+    let t5 = sample(values, 590);
+    let t6 = sample(values, 591);
+    let t7 = sample(values, 592);
+    let t8 = sample(values, 593);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
@@ -1682,15 +1689,15 @@ fn signed_transfer_c33(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 34 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c34(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 590);
-    let t1 = sample(values, 591);
-    let t2 = sample(values, 592);
-    let t3 = sample(values, 593);
+    let t0 = sample(values, 598);
+    let t1 = sample(values, 599);
+    let t2 = sample(values, 600);
+    let t3 = sample(values, 601);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 586);
-    let t6 = sample(values, 587);
-    let t7 = sample(values, 588);
-    let t8 = sample(values, 589);
+    let t5 = sample(values, 594);
+    let t6 = sample(values, 595);
+    let t7 = sample(values, 596);
+    let t8 = sample(values, 597);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
@@ -1708,15 +1715,15 @@ fn signed_transfer_c34(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 35 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c35(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 594);
-    let t1 = sample(values, 595);
-    let t2 = sample(values, 596);
-    let t3 = sample(values, 597);
+    let t0 = sample(values, 602);
+    let t1 = sample(values, 603);
+    let t2 = sample(values, 604);
+    let t3 = sample(values, 605);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 590);
-    let t6 = sample(values, 591);
-    let t7 = sample(values, 592);
-    let t8 = sample(values, 593);
+    let t5 = sample(values, 598);
+    let t6 = sample(values, 599);
+    let t7 = sample(values, 600);
+    let t8 = sample(values, 601);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[10];
@@ -1734,15 +1741,15 @@ fn signed_transfer_c35(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 36 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c36(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 598);
-    let t1 = sample(values, 599);
-    let t2 = sample(values, 600);
-    let t3 = sample(values, 601);
+    let t0 = sample(values, 606);
+    let t1 = sample(values, 607);
+    let t2 = sample(values, 608);
+    let t3 = sample(values, 609);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 594);
-    let t6 = sample(values, 595);
-    let t7 = sample(values, 596);
-    let t8 = sample(values, 597);
+    let t5 = sample(values, 602);
+    let t6 = sample(values, 603);
+    let t7 = sample(values, 604);
+    let t8 = sample(values, 605);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[12];
@@ -1761,15 +1768,15 @@ fn signed_transfer_c36(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 37 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c37(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 602);
-    let t1 = sample(values, 603);
-    let t2 = sample(values, 604);
-    let t3 = sample(values, 605);
+    let t0 = sample(values, 610);
+    let t1 = sample(values, 611);
+    let t2 = sample(values, 612);
+    let t3 = sample(values, 613);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 598);
-    let t6 = sample(values, 599);
-    let t7 = sample(values, 600);
-    let t8 = sample(values, 601);
+    let t5 = sample(values, 606);
+    let t6 = sample(values, 607);
+    let t7 = sample(values, 608);
+    let t8 = sample(values, 609);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[14];
@@ -1784,15 +1791,15 @@ fn signed_transfer_c37(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 38 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c38(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 606);
-    let t1 = sample(values, 607);
-    let t2 = sample(values, 608);
-    let t3 = sample(values, 609);
+    let t0 = sample(values, 614);
+    let t1 = sample(values, 615);
+    let t2 = sample(values, 616);
+    let t3 = sample(values, 617);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 602);
-    let t6 = sample(values, 603);
-    let t7 = sample(values, 604);
-    let t8 = sample(values, 605);
+    let t5 = sample(values, 610);
+    let t6 = sample(values, 611);
+    let t7 = sample(values, 612);
+    let t8 = sample(values, 613);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[16];
@@ -1807,15 +1814,15 @@ fn signed_transfer_c38(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 39 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c39(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 610);
-    let t1 = sample(values, 611);
-    let t2 = sample(values, 612);
-    let t3 = sample(values, 613);
+    let t0 = sample(values, 618);
+    let t1 = sample(values, 619);
+    let t2 = sample(values, 620);
+    let t3 = sample(values, 621);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 606);
-    let t6 = sample(values, 607);
-    let t7 = sample(values, 608);
-    let t8 = sample(values, 609);
+    let t5 = sample(values, 614);
+    let t6 = sample(values, 615);
+    let t7 = sample(values, 616);
+    let t8 = sample(values, 617);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[18];
@@ -1830,15 +1837,15 @@ fn signed_transfer_c39(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 40 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c40(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 614);
-    let t1 = sample(values, 615);
-    let t2 = sample(values, 616);
-    let t3 = sample(values, 617);
+    let t0 = sample(values, 622);
+    let t1 = sample(values, 623);
+    let t2 = sample(values, 624);
+    let t3 = sample(values, 625);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 610);
-    let t6 = sample(values, 611);
-    let t7 = sample(values, 612);
-    let t8 = sample(values, 613);
+    let t5 = sample(values, 618);
+    let t6 = sample(values, 619);
+    let t7 = sample(values, 620);
+    let t8 = sample(values, 621);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[20];
@@ -1853,15 +1860,15 @@ fn signed_transfer_c40(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 41 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c41(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 618);
-    let t1 = sample(values, 619);
-    let t2 = sample(values, 620);
-    let t3 = sample(values, 621);
+    let t0 = sample(values, 626);
+    let t1 = sample(values, 627);
+    let t2 = sample(values, 628);
+    let t3 = sample(values, 629);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 614);
-    let t6 = sample(values, 615);
-    let t7 = sample(values, 616);
-    let t8 = sample(values, 617);
+    let t5 = sample(values, 622);
+    let t6 = sample(values, 623);
+    let t7 = sample(values, 624);
+    let t8 = sample(values, 625);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[22];
@@ -1876,15 +1883,15 @@ fn signed_transfer_c41(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 42 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c42(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 622);
-    let t1 = sample(values, 623);
-    let t2 = sample(values, 624);
-    let t3 = sample(values, 625);
+    let t0 = sample(values, 630);
+    let t1 = sample(values, 631);
+    let t2 = sample(values, 632);
+    let t3 = sample(values, 633);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 618);
-    let t6 = sample(values, 619);
-    let t7 = sample(values, 620);
-    let t8 = sample(values, 621);
+    let t5 = sample(values, 626);
+    let t6 = sample(values, 627);
+    let t7 = sample(values, 628);
+    let t8 = sample(values, 629);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[24];
@@ -1899,15 +1906,15 @@ fn signed_transfer_c42(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 43 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c43(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 626);
-    let t1 = sample(values, 627);
-    let t2 = sample(values, 628);
-    let t3 = sample(values, 629);
+    let t0 = sample(values, 634);
+    let t1 = sample(values, 635);
+    let t2 = sample(values, 636);
+    let t3 = sample(values, 637);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 622);
-    let t6 = sample(values, 623);
-    let t7 = sample(values, 624);
-    let t8 = sample(values, 625);
+    let t5 = sample(values, 630);
+    let t6 = sample(values, 631);
+    let t7 = sample(values, 632);
+    let t8 = sample(values, 633);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[26];
@@ -1922,15 +1929,15 @@ fn signed_transfer_c43(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 44 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c44(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 630);
-    let t1 = sample(values, 631);
-    let t2 = sample(values, 632);
-    let t3 = sample(values, 633);
+    let t0 = sample(values, 638);
+    let t1 = sample(values, 639);
+    let t2 = sample(values, 640);
+    let t3 = sample(values, 641);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 626);
-    let t6 = sample(values, 627);
-    let t7 = sample(values, 628);
-    let t8 = sample(values, 629);
+    let t5 = sample(values, 634);
+    let t6 = sample(values, 635);
+    let t7 = sample(values, 636);
+    let t8 = sample(values, 637);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[28];
@@ -1945,15 +1952,15 @@ fn signed_transfer_c44(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 45 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c45(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 634);
-    let t1 = sample(values, 635);
-    let t2 = sample(values, 636);
-    let t3 = sample(values, 637);
+    let t0 = sample(values, 642);
+    let t1 = sample(values, 643);
+    let t2 = sample(values, 644);
+    let t3 = sample(values, 645);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 630);
-    let t6 = sample(values, 631);
-    let t7 = sample(values, 632);
-    let t8 = sample(values, 633);
+    let t5 = sample(values, 638);
+    let t6 = sample(values, 639);
+    let t7 = sample(values, 640);
+    let t8 = sample(values, 641);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[30];
@@ -1968,15 +1975,15 @@ fn signed_transfer_c45(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 46 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c46(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 638);
-    let t1 = sample(values, 639);
-    let t2 = sample(values, 640);
-    let t3 = sample(values, 641);
+    let t0 = sample(values, 646);
+    let t1 = sample(values, 647);
+    let t2 = sample(values, 648);
+    let t3 = sample(values, 649);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 634);
-    let t6 = sample(values, 635);
-    let t7 = sample(values, 636);
-    let t8 = sample(values, 637);
+    let t5 = sample(values, 642);
+    let t6 = sample(values, 643);
+    let t7 = sample(values, 644);
+    let t8 = sample(values, 645);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[32];
@@ -1991,15 +1998,15 @@ fn signed_transfer_c46(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 47 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 642);
-    let t1 = sample(values, 643);
-    let t2 = sample(values, 644);
-    let t3 = sample(values, 645);
+    let t0 = sample(values, 650);
+    let t1 = sample(values, 651);
+    let t2 = sample(values, 652);
+    let t3 = sample(values, 653);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 638);
-    let t6 = sample(values, 639);
-    let t7 = sample(values, 640);
-    let t8 = sample(values, 641);
+    let t5 = sample(values, 646);
+    let t6 = sample(values, 647);
+    let t7 = sample(values, 648);
+    let t8 = sample(values, 649);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[34];
@@ -2014,15 +2021,15 @@ fn signed_transfer_c47(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 48 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 646);
-    let t1 = sample(values, 647);
-    let t2 = sample(values, 648);
-    let t3 = sample(values, 649);
+    let t0 = sample(values, 654);
+    let t1 = sample(values, 655);
+    let t2 = sample(values, 656);
+    let t3 = sample(values, 657);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 642);
-    let t6 = sample(values, 643);
-    let t7 = sample(values, 644);
-    let t8 = sample(values, 645);
+    let t5 = sample(values, 650);
+    let t6 = sample(values, 651);
+    let t7 = sample(values, 652);
+    let t8 = sample(values, 653);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[36];
@@ -2037,15 +2044,15 @@ fn signed_transfer_c48(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 49 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 650);
-    let t1 = sample(values, 651);
-    let t2 = sample(values, 652);
-    let t3 = sample(values, 653);
+    let t0 = sample(values, 658);
+    let t1 = sample(values, 659);
+    let t2 = sample(values, 660);
+    let t3 = sample(values, 661);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 646);
-    let t6 = sample(values, 647);
-    let t7 = sample(values, 648);
-    let t8 = sample(values, 649);
+    let t5 = sample(values, 654);
+    let t6 = sample(values, 655);
+    let t7 = sample(values, 656);
+    let t8 = sample(values, 657);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[38];
@@ -2060,15 +2067,15 @@ fn signed_transfer_c49(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 50 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 654);
-    let t1 = sample(values, 655);
-    let t2 = sample(values, 656);
-    let t3 = sample(values, 657);
+    let t0 = sample(values, 662);
+    let t1 = sample(values, 663);
+    let t2 = sample(values, 664);
+    let t3 = sample(values, 665);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 650);
-    let t6 = sample(values, 651);
-    let t7 = sample(values, 652);
-    let t8 = sample(values, 653);
+    let t5 = sample(values, 658);
+    let t6 = sample(values, 659);
+    let t7 = sample(values, 660);
+    let t8 = sample(values, 661);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[40];
@@ -2083,15 +2090,15 @@ fn signed_transfer_c50(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 51 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 658);
-    let t1 = sample(values, 659);
-    let t2 = sample(values, 660);
-    let t3 = sample(values, 661);
+    let t0 = sample(values, 666);
+    let t1 = sample(values, 667);
+    let t2 = sample(values, 668);
+    let t3 = sample(values, 669);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 654);
-    let t6 = sample(values, 655);
-    let t7 = sample(values, 656);
-    let t8 = sample(values, 657);
+    let t5 = sample(values, 662);
+    let t6 = sample(values, 663);
+    let t7 = sample(values, 664);
+    let t8 = sample(values, 665);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[42];
@@ -2106,15 +2113,15 @@ fn signed_transfer_c51(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 52 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 662);
-    let t1 = sample(values, 663);
-    let t2 = sample(values, 664);
-    let t3 = sample(values, 665);
+    let t0 = sample(values, 670);
+    let t1 = sample(values, 671);
+    let t2 = sample(values, 672);
+    let t3 = sample(values, 673);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 658);
-    let t6 = sample(values, 659);
-    let t7 = sample(values, 660);
-    let t8 = sample(values, 661);
+    let t5 = sample(values, 666);
+    let t6 = sample(values, 667);
+    let t7 = sample(values, 668);
+    let t8 = sample(values, 669);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[44];
@@ -2129,15 +2136,15 @@ fn signed_transfer_c52(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 53 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c53(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 666);
-    let t1 = sample(values, 667);
-    let t2 = sample(values, 668);
-    let t3 = sample(values, 669);
+    let t0 = sample(values, 674);
+    let t1 = sample(values, 675);
+    let t2 = sample(values, 676);
+    let t3 = sample(values, 677);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 662);
-    let t6 = sample(values, 663);
-    let t7 = sample(values, 664);
-    let t8 = sample(values, 665);
+    let t5 = sample(values, 670);
+    let t6 = sample(values, 671);
+    let t7 = sample(values, 672);
+    let t8 = sample(values, 673);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[46];
@@ -2152,15 +2159,15 @@ fn signed_transfer_c53(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 54 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 670);
-    let t1 = sample(values, 671);
-    let t2 = sample(values, 672);
-    let t3 = sample(values, 673);
+    let t0 = sample(values, 678);
+    let t1 = sample(values, 679);
+    let t2 = sample(values, 680);
+    let t3 = sample(values, 681);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 666);
-    let t6 = sample(values, 667);
-    let t7 = sample(values, 668);
-    let t8 = sample(values, 669);
+    let t5 = sample(values, 674);
+    let t6 = sample(values, 675);
+    let t7 = sample(values, 676);
+    let t8 = sample(values, 677);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[48];
@@ -2175,15 +2182,15 @@ fn signed_transfer_c54(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 55 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 674);
-    let t1 = sample(values, 675);
-    let t2 = sample(values, 676);
-    let t3 = sample(values, 677);
+    let t0 = sample(values, 682);
+    let t1 = sample(values, 683);
+    let t2 = sample(values, 684);
+    let t3 = sample(values, 685);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 670);
-    let t6 = sample(values, 671);
-    let t7 = sample(values, 672);
-    let t8 = sample(values, 673);
+    let t5 = sample(values, 678);
+    let t6 = sample(values, 679);
+    let t7 = sample(values, 680);
+    let t8 = sample(values, 681);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[50];
@@ -2198,15 +2205,15 @@ fn signed_transfer_c55(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 56 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 678);
-    let t1 = sample(values, 679);
-    let t2 = sample(values, 680);
-    let t3 = sample(values, 681);
+    let t0 = sample(values, 686);
+    let t1 = sample(values, 687);
+    let t2 = sample(values, 688);
+    let t3 = sample(values, 689);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 674);
-    let t6 = sample(values, 675);
-    let t7 = sample(values, 676);
-    let t8 = sample(values, 677);
+    let t5 = sample(values, 682);
+    let t6 = sample(values, 683);
+    let t7 = sample(values, 684);
+    let t8 = sample(values, 685);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[52];
@@ -2221,15 +2228,15 @@ fn signed_transfer_c56(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 57 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 682);
-    let t1 = sample(values, 683);
-    let t2 = sample(values, 684);
-    let t3 = sample(values, 685);
+    let t0 = sample(values, 690);
+    let t1 = sample(values, 691);
+    let t2 = sample(values, 692);
+    let t3 = sample(values, 693);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 678);
-    let t6 = sample(values, 679);
-    let t7 = sample(values, 680);
-    let t8 = sample(values, 681);
+    let t5 = sample(values, 686);
+    let t6 = sample(values, 687);
+    let t7 = sample(values, 688);
+    let t8 = sample(values, 689);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[54];
@@ -2244,15 +2251,15 @@ fn signed_transfer_c57(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 58 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 686);
-    let t1 = sample(values, 687);
-    let t2 = sample(values, 688);
-    let t3 = sample(values, 689);
+    let t0 = sample(values, 694);
+    let t1 = sample(values, 695);
+    let t2 = sample(values, 696);
+    let t3 = sample(values, 697);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 682);
-    let t6 = sample(values, 683);
-    let t7 = sample(values, 684);
-    let t8 = sample(values, 685);
+    let t5 = sample(values, 690);
+    let t6 = sample(values, 691);
+    let t7 = sample(values, 692);
+    let t8 = sample(values, 693);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[56];
@@ -2267,15 +2274,15 @@ fn signed_transfer_c58(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 59 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 690);
-    let t1 = sample(values, 691);
-    let t2 = sample(values, 692);
-    let t3 = sample(values, 693);
+    let t0 = sample(values, 698);
+    let t1 = sample(values, 699);
+    let t2 = sample(values, 700);
+    let t3 = sample(values, 701);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 686);
-    let t6 = sample(values, 687);
-    let t7 = sample(values, 688);
-    let t8 = sample(values, 689);
+    let t5 = sample(values, 694);
+    let t6 = sample(values, 695);
+    let t7 = sample(values, 696);
+    let t8 = sample(values, 697);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[58];
@@ -2290,21 +2297,21 @@ fn signed_transfer_c59(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 60 of `signed_transfer` (undivided).
 #[inline(never)]
 fn signed_transfer_c60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 695);
-    let t1 = sample(values, 697);
-    let t2 = sample(values, 699);
-    let t3 = sample(values, 701);
+    let t0 = sample(values, 703);
+    let t1 = sample(values, 705);
+    let t2 = sample(values, 707);
+    let t3 = sample(values, 709);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 694);
-    let t6 = sample(values, 696);
-    let t7 = sample(values, 698);
-    let t8 = sample(values, 700);
+    let t5 = sample(values, 702);
+    let t6 = sample(values, 704);
+    let t7 = sample(values, 706);
+    let t8 = sample(values, 708);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 690);
-    let t12 = sample(values, 691);
-    let t13 = sample(values, 692);
-    let t14 = sample(values, 693);
+    let t11 = sample(values, 698);
+    let t12 = sample(values, 699);
+    let t13 = sample(values, 700);
+    let t14 = sample(values, 701);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -2379,10 +2386,10 @@ fn chain_step_fold_0(
 /// Intermediate 0 of `chain_step`.
 #[inline(never)]
 fn chain_step_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(116, 4));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 6), values.slice(110, 6));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(124, 4));
+    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 6), values.slice(118, 6));
     let t2 = alpha(relations, 2, 10);
-    let t3 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(120, 16));
+    let t3 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(128, 16));
     let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
     let t5 = relation_z(relations, 2);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -2393,11 +2400,11 @@ fn chain_step_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn chain_step_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(110, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(118, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 136);
+    let t3 = sample(values, 144);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 6), values.slice(114, 6));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 6), values.slice(122, 6));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -2408,36 +2415,36 @@ fn chain_step_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(110, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(118, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 136);
+    let t3 = sample(values, 144);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 114);
+    let t6 = sample(values, 122);
     let t7 = mul_small(t5, t6);
     let t8 = alpha(relations, 1, 7);
-    let t9 = sample(values, 115);
+    let t9 = sample(values, 123);
     let t10 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t11 = Wide { a: t9.a + t10.a, b: t9.b + t10.b, c: t9.c + t10.c, d: t9.d + t10.d };
     let t12 = mul_small(t8, t11);
     let t13 = alpha(relations, 1, 8);
-    let t14 = sample(values, 120);
-    let t15 = sample(values, 116);
+    let t14 = sample(values, 128);
+    let t15 = sample(values, 124);
     let t16 = Wide { a: t14.a + t15.a, b: t14.b + t15.b, c: t14.c + t15.c, d: t14.d + t15.d };
     let t17 = mul_small(t13, t16);
     let t18 = alpha(relations, 1, 9);
-    let t19 = sample(values, 121);
-    let t20 = sample(values, 117);
+    let t19 = sample(values, 129);
+    let t20 = sample(values, 125);
     let t21 = Wide { a: t19.a + t20.a, b: t19.b + t20.b, c: t19.c + t20.c, d: t19.d + t20.d };
     let t22 = mul_small(t18, t21);
     let t23 = alpha(relations, 1, 10);
-    let t24 = sample(values, 122);
-    let t25 = sample(values, 118);
+    let t24 = sample(values, 130);
+    let t25 = sample(values, 126);
     let t26 = Wide { a: t24.a + t25.a, b: t24.b + t25.b, c: t24.c + t25.c, d: t24.d + t25.d };
     let t27 = mul_small(t23, t26);
     let t28 = alpha(relations, 1, 11);
-    let t29 = sample(values, 123);
-    let t30 = sample(values, 119);
+    let t29 = sample(values, 131);
+    let t30 = sample(values, 127);
     let t31 = Wide { a: t29.a + t30.a, b: t29.b + t30.b, c: t29.c + t30.c, d: t29.d + t30.d };
     let t32 = mul_small(t28, t31);
     let t33 = Wide { a: t0.a + t1.a + t4.a + t7.a + t12.a + t17.a + t22.a + t27.a + t32.a, b: t0.b + t1.b + t4.b + t7.b + t12.b + t17.b + t22.b + t27.b + t32.b, c: t0.c + t1.c + t4.c + t7.c + t12.c + t17.c + t22.c + t27.c + t32.c, d: t0.d + t1.d + t4.d + t7.d + t12.d + t17.d + t22.d + t27.d + t32.d };
@@ -2449,7 +2456,7 @@ fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 0 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 109);
+    let t0 = sample(values, 117);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -2459,7 +2466,7 @@ fn chain_step_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 1 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 115);
+    let t0 = sample(values, 123);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -2472,16 +2479,16 @@ fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 702);
-    let t1 = sample(values, 703);
-    let t2 = sample(values, 704);
-    let t3 = sample(values, 705);
+    let t0 = sample(values, 710);
+    let t1 = sample(values, 711);
+    let t2 = sample(values, 712);
+    let t3 = sample(values, 713);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 109);
+    let t9 = sample(values, 117);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -2494,21 +2501,21 @@ fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 707);
-    let t1 = sample(values, 709);
-    let t2 = sample(values, 711);
-    let t3 = sample(values, 713);
+    let t0 = sample(values, 715);
+    let t1 = sample(values, 717);
+    let t2 = sample(values, 719);
+    let t3 = sample(values, 721);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 706);
-    let t6 = sample(values, 708);
-    let t7 = sample(values, 710);
-    let t8 = sample(values, 712);
+    let t5 = sample(values, 714);
+    let t6 = sample(values, 716);
+    let t7 = sample(values, 718);
+    let t8 = sample(values, 720);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 702);
-    let t12 = sample(values, 703);
-    let t13 = sample(values, 704);
-    let t14 = sample(values, 705);
+    let t11 = sample(values, 710);
+    let t12 = sample(values, 711);
+    let t13 = sample(values, 712);
+    let t14 = sample(values, 713);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -2517,7 +2524,7 @@ fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
     let t21 = *slots[4];
     let t22 = mul_small(t20, t21);
-    let t23 = sample(values, 109);
+    let t23 = sample(values, 117);
     let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
     t24
 }
@@ -2586,7 +2593,7 @@ fn digest_sponge_fold_0(
 /// Intermediate 0 of `digest_sponge`.
 #[inline(never)]
 fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(144, 32));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(152, 32));
     let t1 = Wide { a: t0.a, b: t0.b, c: t0.c, d: t0.d };
     let t2 = relation_z(relations, 2);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
@@ -2597,14 +2604,14 @@ fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(138, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(146, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 176);
+    let t3 = sample(values, 184);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 142);
+    let t6 = sample(values, 150);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(152, 8));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(160, 8));
     let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
     let t10 = relation_z(relations, 1);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
@@ -2615,14 +2622,14 @@ fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(138, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(146, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 176);
+    let t3 = sample(values, 184);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 142);
+    let t6 = sample(values, 150);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(144, 8));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(152, 8));
     let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
     let t10 = relation_z(relations, 1);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
@@ -2633,16 +2640,16 @@ fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(138, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(146, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 176);
+    let t3 = sample(values, 184);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 142);
+    let t6 = sample(values, 150);
     let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
     let t9 = mul_small(t5, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(168, 8));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(176, 8));
     let t11 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t9.d + t10.d };
     let t12 = relation_z(relations, 1);
     let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
@@ -2653,15 +2660,15 @@ fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(138, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(146, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 176);
+    let t3 = sample(values, 184);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(138, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(146, 4));
     let t6 = alpha(relations, 1, 11);
     let t7 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t8 = mul_small(t6, t7);
-    let t9 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(160, 8));
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(168, 8));
     let t10 = Wide { a: t0.a + t1.a + t4.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t4.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t4.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t4.d + t5.d + t8.d + t9.d };
     let t11 = relation_z(relations, 1);
     let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
@@ -2673,9 +2680,9 @@ fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 176);
+    let t2 = sample(values, 184);
     let t3 = mul_small(t1, t2);
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(160, 8));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(168, 8));
     let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
@@ -2685,7 +2692,7 @@ fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 0 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 137);
+    let t0 = sample(values, 145);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -2695,7 +2702,7 @@ fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 1 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 143);
+    let t0 = sample(values, 151);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -2705,8 +2712,8 @@ fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 2 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 143);
-    let t1 = sample(values, 142);
+    let t0 = sample(values, 151);
+    let t1 = sample(values, 150);
     let t2 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -2716,9 +2723,9 @@ fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 3 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 143);
+    let t0 = sample(values, 151);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 137);
+    let t2 = sample(values, 145);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -2727,16 +2734,16 @@ fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 4 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 714);
-    let t1 = sample(values, 715);
-    let t2 = sample(values, 716);
-    let t3 = sample(values, 717);
+    let t0 = sample(values, 722);
+    let t1 = sample(values, 723);
+    let t2 = sample(values, 724);
+    let t3 = sample(values, 725);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 137);
+    let t9 = sample(values, 145);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -2749,25 +2756,25 @@ fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 5 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 718);
-    let t1 = sample(values, 719);
-    let t2 = sample(values, 720);
-    let t3 = sample(values, 721);
+    let t0 = sample(values, 726);
+    let t1 = sample(values, 727);
+    let t2 = sample(values, 728);
+    let t3 = sample(values, 729);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 714);
-    let t6 = sample(values, 715);
-    let t7 = sample(values, 716);
-    let t8 = sample(values, 717);
+    let t5 = sample(values, 722);
+    let t6 = sample(values, 723);
+    let t7 = sample(values, 724);
+    let t8 = sample(values, 725);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 137);
+    let t15 = sample(values, 145);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
-    let t18 = sample(values, 143);
+    let t18 = sample(values, 151);
     let t19 = Wide { a: t15.a - t18.a, b: t15.b - t18.b, c: t15.c - t18.c, d: t15.d - t18.d };
     let t20 = mul_small(t11, t19);
     let t21 = Wide { a: t17.a + t20.a, b: t17.b + t20.b, c: t17.c + t20.c, d: t17.d + t20.d };
@@ -2778,21 +2785,21 @@ fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 6 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 723);
-    let t1 = sample(values, 725);
-    let t2 = sample(values, 727);
-    let t3 = sample(values, 729);
+    let t0 = sample(values, 731);
+    let t1 = sample(values, 733);
+    let t2 = sample(values, 735);
+    let t3 = sample(values, 737);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 722);
-    let t6 = sample(values, 724);
-    let t7 = sample(values, 726);
-    let t8 = sample(values, 728);
+    let t5 = sample(values, 730);
+    let t6 = sample(values, 732);
+    let t7 = sample(values, 734);
+    let t8 = sample(values, 736);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 718);
-    let t12 = sample(values, 719);
-    let t13 = sample(values, 720);
-    let t14 = sample(values, 721);
+    let t11 = sample(values, 726);
+    let t12 = sample(values, 727);
+    let t13 = sample(values, 728);
+    let t14 = sample(values, 729);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -2804,7 +2811,7 @@ fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 143);
+    let t26 = sample(values, 151);
     let t27 = mul_small(t22, t26);
     let t28 = mul_small(t21, t26);
     let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
@@ -2923,9 +2930,9 @@ fn key_sponge_fold_2(
 /// Intermediate 0 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 8), values.slice(206, 8));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(8, 8), values.slice(187, 8));
-    let t2 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(222, 16));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 8), values.slice(214, 8));
+    let t1 = alpha_dot((*relations[2].alpha_powers).slice(8, 8), values.slice(195, 8));
+    let t2 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(230, 16));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 2);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -2936,22 +2943,22 @@ fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(178, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(186, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 241);
+    let t3 = sample(values, 249);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 182);
+    let t6 = sample(values, 190);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 16), values.slice(187, 16));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 16), values.slice(195, 16));
     let t9 = alpha(relations, 1, 23);
-    let t10 = sample(values, 184);
-    let t11 = sample(values, 185);
+    let t10 = sample(values, 192);
+    let t11 = sample(values, 193);
     let t12 = Wide { a: t11.a * 2, b: t11.b * 2, c: t11.c * 2, d: t11.d * 2 };
     let t13 = Wide { a: t10.a + t12.a, b: t10.b + t12.b, c: t10.c + t12.c, d: t10.d + t12.d };
     let t14 = mul_small(t9, t13);
     let t15 = alpha(relations, 1, 24);
-    let t16 = sample(values, 186);
+    let t16 = sample(values, 194);
     let t17 = mul_small(t15, t16);
     let t18 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a + t14.a + t17.a, b: t0.b + t1.b + t4.b + t7.b + t8.b + t14.b + t17.b, c: t0.c + t1.c + t4.c + t7.c + t8.c + t14.c + t17.c, d: t0.d + t1.d + t4.d + t7.d + t8.d + t14.d + t17.d };
     let t19 = relation_z(relations, 1);
@@ -2963,18 +2970,18 @@ fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(178, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(186, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 241);
+    let t3 = sample(values, 249);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 182);
+    let t6 = sample(values, 190);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = mul_small(t5, t7);
     let t9 = alpha(relations, 1, 7);
-    let t10 = sample(values, 203);
+    let t10 = sample(values, 211);
     let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(214, 4));
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(222, 4));
     let t13 = Wide { a: t0.a + t1.a + t4.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t8.d + t11.d + t12.d };
     let t14 = relation_z(relations, 1);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
@@ -2985,20 +2992,20 @@ fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(178, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(186, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 241);
+    let t3 = sample(values, 249);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 182);
+    let t6 = sample(values, 190);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
     let t10 = mul_small(t5, t9);
     let t11 = alpha(relations, 1, 7);
-    let t12 = sample(values, 204);
+    let t12 = sample(values, 212);
     let t13 = mul_small(t11, t12);
-    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(218, 4));
+    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(226, 4));
     let t15 = Wide { a: t0.a + t1.a + t4.a + t10.a + t13.a + t14.a, b: t0.b + t1.b + t4.b + t10.b + t13.b + t14.b, c: t0.c + t1.c + t4.c + t10.c + t13.c + t14.c, d: t0.d + t1.d + t4.d + t10.d + t13.d + t14.d };
     let t16 = relation_z(relations, 1);
     let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
@@ -3009,62 +3016,62 @@ fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(178, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(186, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 241);
+    let t3 = sample(values, 249);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 182);
+    let t6 = sample(values, 190);
     let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
     let t9 = mul_small(t5, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(230, 8));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(238, 8));
     let t11 = alpha(relations, 1, 15);
-    let t12 = sample(values, 238);
-    let t13 = sample(values, 196);
+    let t12 = sample(values, 246);
+    let t13 = sample(values, 204);
     let t14 = mul_small(t12, t13);
     let t15 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
-    let t16 = sample(values, 205);
+    let t16 = sample(values, 213);
     let t17 = mul_small(t15, t16);
     let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
     let t19 = mul_small(t11, t18);
     let t20 = alpha(relations, 1, 16);
-    let t21 = sample(values, 197);
+    let t21 = sample(values, 205);
     let t22 = mul_small(t12, t21);
     let t23 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t24 = mul_small(t23, t13);
     let t25 = Wide { a: t22.a + t24.a, b: t22.b + t24.b, c: t22.c + t24.c, d: t22.d + t24.d };
     let t26 = mul_small(t20, t25);
     let t27 = alpha(relations, 1, 17);
-    let t28 = sample(values, 198);
+    let t28 = sample(values, 206);
     let t29 = mul_small(t12, t28);
     let t30 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t31 = mul_small(t30, t21);
     let t32 = Wide { a: t29.a + t31.a, b: t29.b + t31.b, c: t29.c + t31.c, d: t29.d + t31.d };
     let t33 = mul_small(t27, t32);
     let t34 = alpha(relations, 1, 18);
-    let t35 = sample(values, 199);
+    let t35 = sample(values, 207);
     let t36 = mul_small(t12, t35);
     let t37 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t38 = mul_small(t37, t28);
     let t39 = Wide { a: t36.a + t38.a, b: t36.b + t38.b, c: t36.c + t38.c, d: t36.d + t38.d };
     let t40 = mul_small(t34, t39);
     let t41 = alpha(relations, 1, 19);
-    let t42 = sample(values, 200);
+    let t42 = sample(values, 208);
     let t43 = mul_small(t12, t42);
     let t44 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t45 = mul_small(t44, t35);
     let t46 = Wide { a: t43.a + t45.a, b: t43.b + t45.b, c: t43.c + t45.c, d: t43.d + t45.d };
     let t47 = mul_small(t41, t46);
     let t48 = alpha(relations, 1, 20);
-    let t49 = sample(values, 201);
+    let t49 = sample(values, 209);
     let t50 = mul_small(t12, t49);
     let t51 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t52 = mul_small(t51, t42);
     let t53 = Wide { a: t50.a + t52.a, b: t50.b + t52.b, c: t50.c + t52.c, d: t50.d + t52.d };
     let t54 = mul_small(t48, t53);
     let t55 = alpha(relations, 1, 21);
-    let t56 = sample(values, 202);
+    let t56 = sample(values, 210);
     let t57 = mul_small(t12, t56);
     let t58 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t59 = mul_small(t58, t49);
@@ -3076,17 +3083,17 @@ fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t65 = mul_small(t62, t64);
     let t66 = alpha(relations, 1, 23);
     let t67 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
-    let t68 = sample(values, 184);
-    let t69 = sample(values, 185);
+    let t68 = sample(values, 192);
+    let t69 = sample(values, 193);
     let t70 = Wide { a: t69.a * 2, b: t69.b * 2, c: t69.c * 2, d: t69.d * 2 };
     let t71 = Wide { a: t68.a + t70.a + t7.a, b: t68.b + t70.b + t7.b, c: t68.c + t70.c + t7.c, d: t68.d + t70.d + t7.d };
     let t72 = mul_small(t67, t71);
     let t73 = narrow(t72);
     let t74 = mul_small(t66, t73);
     let t75 = alpha(relations, 1, 24);
-    let t76 = sample(values, 186);
-    let t77 = sample(values, 203);
-    let t78 = sample(values, 204);
+    let t76 = sample(values, 194);
+    let t77 = sample(values, 211);
+    let t78 = sample(values, 212);
     let t79 = Wide { a: t76.a + t77.a + t78.a, b: t76.b + t77.b + t78.b, c: t76.c + t77.c + t78.c, d: t76.d + t77.d + t78.d };
     let t80 = mul_small(t75, t79);
     let t81 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a + t19.a + t26.a + t33.a + t40.a + t47.a + t54.a + t61.a + t65.a + t74.a + t80.a, b: t0.b + t1.b + t4.b + t9.b + t10.b + t19.b + t26.b + t33.b + t40.b + t47.b + t54.b + t61.b + t65.b + t74.b + t80.b, c: t0.c + t1.c + t4.c + t9.c + t10.c + t19.c + t26.c + t33.c + t40.c + t47.c + t54.c + t61.c + t65.c + t74.c + t80.c, d: t0.d + t1.d + t4.d + t9.d + t10.d + t19.d + t26.d + t33.d + t40.d + t47.d + t54.d + t61.d + t65.d + t74.d + t80.d };
@@ -3099,18 +3106,18 @@ fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(178, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(186, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 241);
+    let t3 = sample(values, 249);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 182);
+    let t6 = sample(values, 190);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = mul_small(t5, t7);
     let t9 = alpha(relations, 1, 7);
     let t10 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(206, 4));
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(214, 4));
     let t13 = Wide { a: t0.a + t1.a + t4.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t8.d + t11.d + t12.d };
     let t14 = relation_z(relations, 1);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
@@ -3121,12 +3128,12 @@ fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(178, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(186, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 241);
+    let t3 = sample(values, 249);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 182);
+    let t6 = sample(values, 190);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
@@ -3134,7 +3141,7 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t11 = alpha(relations, 1, 7);
     let t12 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t13 = mul_small(t11, t12);
-    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(210, 4));
+    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(218, 4));
     let t15 = Wide { a: t0.a + t1.a + t4.a + t10.a + t13.a + t14.a, b: t0.b + t1.b + t4.b + t10.b + t13.b + t14.b, c: t0.c + t1.c + t4.c + t10.c + t13.c + t14.c, d: t0.d + t1.d + t4.d + t10.d + t13.d + t14.d };
     let t16 = relation_z(relations, 1);
     let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
@@ -3144,7 +3151,7 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 7 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 239);
+    let t0 = sample(values, 247);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3153,8 +3160,8 @@ fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 8 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 205);
-    let t1 = sample(values, 239);
+    let t0 = sample(values, 213);
+    let t1 = sample(values, 247);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -3165,7 +3172,7 @@ fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 9 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 240);
+    let t0 = sample(values, 248);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3174,10 +3181,10 @@ fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 10 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 205);
+    let t0 = sample(values, 213);
     let t1 = Wide { a: 32769, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 240);
+    let t3 = sample(values, 248);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -3189,11 +3196,11 @@ fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 #[inline(never)]
 fn key_sponge_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(178, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(186, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 241);
+    let t3 = sample(values, 249);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(222, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(230, 4));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -3203,7 +3210,7 @@ fn key_sponge_i11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 0 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 177);
+    let t0 = sample(values, 185);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3213,7 +3220,7 @@ fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 1 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 183);
+    let t0 = sample(values, 191);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3223,7 +3230,7 @@ fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 184);
+    let t0 = sample(values, 192);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3233,7 +3240,7 @@ fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 185);
+    let t0 = sample(values, 193);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3243,9 +3250,9 @@ fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 4 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 238);
-    let t1 = sample(values, 184);
-    let t2 = sample(values, 185);
+    let t0 = sample(values, 246);
+    let t1 = sample(values, 192);
+    let t2 = sample(values, 193);
     let t3 = mul_small(t1, t2);
     let t4 = Wide { a: t0.a - t3.a, b: t0.b - t3.b, c: t0.c - t3.c, d: t0.d - t3.d };
     t4
@@ -3254,11 +3261,11 @@ fn key_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 5 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 205);
+    let t0 = sample(values, 213);
     let t1 = Wide { a: t0.a * 16, b: t0.b * 16, c: t0.c * 16, d: t0.d * 16 };
-    let t2 = sample(values, 195);
-    let t3 = sample(values, 203);
-    let t4 = sample(values, 204);
+    let t2 = sample(values, 203);
+    let t3 = sample(values, 211);
+    let t4 = sample(values, 212);
     let t5 = Wide { a: t4.a * 4, b: t4.b * 4, c: t4.c * 4, d: t4.d * 4 };
     let t6 = Wide { a: t3.a + t5.a, b: t3.b + t5.b, c: t3.c + t5.c, d: t3.d + t5.d };
     let t7 = Wide { a: t2.a - t6.a, b: t2.b - t6.b, c: t2.c - t6.c, d: t2.d - t6.d };
@@ -3269,8 +3276,8 @@ fn key_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 6 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 183);
-    let t1 = sample(values, 182);
+    let t0 = sample(values, 191);
+    let t1 = sample(values, 190);
     let t2 = Wide { a: 31, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -3280,10 +3287,10 @@ fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 7 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 183);
-    let t1 = sample(values, 186);
-    let t2 = sample(values, 203);
-    let t3 = sample(values, 204);
+    let t0 = sample(values, 191);
+    let t1 = sample(values, 194);
+    let t2 = sample(values, 211);
+    let t3 = sample(values, 212);
     let t4 = Wide { a: t1.a + t2.a + t3.a, b: t1.b + t2.b + t3.b, c: t1.c + t2.c + t3.c, d: t1.d + t2.d + t3.d };
     let t5 = Wide { a: 104, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -3294,9 +3301,9 @@ fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 8 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 183);
+    let t0 = sample(values, 191);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 177);
+    let t2 = sample(values, 185);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -3305,9 +3312,9 @@ fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 9 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 183);
+    let t0 = sample(values, 191);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 238);
+    let t2 = sample(values, 246);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -3316,16 +3323,16 @@ fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 10 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 730);
-    let t1 = sample(values, 731);
-    let t2 = sample(values, 732);
-    let t3 = sample(values, 733);
+    let t0 = sample(values, 738);
+    let t1 = sample(values, 739);
+    let t2 = sample(values, 740);
+    let t3 = sample(values, 741);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 177);
+    let t9 = sample(values, 185);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -3338,55 +3345,6 @@ fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 11 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 734);
-    let t1 = sample(values, 735);
-    let t2 = sample(values, 736);
-    let t3 = sample(values, 737);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 730);
-    let t6 = sample(values, 731);
-    let t7 = sample(values, 732);
-    let t8 = sample(values, 733);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[4];
-    let t12 = *slots[5];
-    let t13 = mul_small(t11, t12);
-    let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 177);
-    let t16 = mul_small(t12, t15);
-    let t17 = mul_small(t11, t15);
-    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
-    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
-    t19
-}
-
-/// Constraint 12 of `key_sponge` (undivided).
-#[inline(never)]
-fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 738);
-    let t1 = sample(values, 739);
-    let t2 = sample(values, 740);
-    let t3 = sample(values, 741);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 734);
-    let t6 = sample(values, 735);
-    let t7 = sample(values, 736);
-    let t8 = sample(values, 737);
-    let t9 = from_partial_evals(t5, t6, t7, t8);
-    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = *slots[6];
-    let t12 = mul_small(t10, t11);
-    let t13 = sample(values, 177);
-    let t14 = sample(values, 183);
-    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
-    let t16 = Wide { a: t12.a - t15.a, b: t12.b - t15.b, c: t12.c - t15.c, d: t12.d - t15.d };
-    t16
-}
-
-/// Constraint 13 of `key_sponge` (undivided).
-#[inline(never)]
-fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = sample(values, 742);
     let t1 = sample(values, 743);
     let t2 = sample(values, 744);
@@ -3398,11 +3356,60 @@ fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t8 = sample(values, 741);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t11 = *slots[4];
+    let t12 = *slots[5];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = sample(values, 185);
+    let t16 = mul_small(t12, t15);
+    let t17 = mul_small(t11, t15);
+    let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
+    let t19 = Wide { a: t14.a - t18.a, b: t14.b - t18.b, c: t14.c - t18.c, d: t14.d - t18.d };
+    t19
+}
+
+/// Constraint 12 of `key_sponge` (undivided).
+#[inline(never)]
+fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 746);
+    let t1 = sample(values, 747);
+    let t2 = sample(values, 748);
+    let t3 = sample(values, 749);
+    let t4 = from_partial_evals(t0, t1, t2, t3);
+    let t5 = sample(values, 742);
+    let t6 = sample(values, 743);
+    let t7 = sample(values, 744);
+    let t8 = sample(values, 745);
+    let t9 = from_partial_evals(t5, t6, t7, t8);
+    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t11 = *slots[6];
+    let t12 = mul_small(t10, t11);
+    let t13 = sample(values, 185);
+    let t14 = sample(values, 191);
+    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
+    let t16 = Wide { a: t12.a - t15.a, b: t12.b - t15.b, c: t12.c - t15.c, d: t12.d - t15.d };
+    t16
+}
+
+/// Constraint 13 of `key_sponge` (undivided).
+#[inline(never)]
+fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 750);
+    let t1 = sample(values, 751);
+    let t2 = sample(values, 752);
+    let t3 = sample(values, 753);
+    let t4 = from_partial_evals(t0, t1, t2, t3);
+    let t5 = sample(values, 746);
+    let t6 = sample(values, 747);
+    let t7 = sample(values, 748);
+    let t8 = sample(values, 749);
+    let t9 = from_partial_evals(t5, t6, t7, t8);
+    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[7];
     let t12 = *slots[8];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 177);
+    let t15 = sample(values, 185);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
     let t18 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
@@ -3415,22 +3422,22 @@ fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 14 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 746);
-    let t1 = sample(values, 747);
-    let t2 = sample(values, 748);
-    let t3 = sample(values, 749);
+    let t0 = sample(values, 754);
+    let t1 = sample(values, 755);
+    let t2 = sample(values, 756);
+    let t3 = sample(values, 757);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 742);
-    let t6 = sample(values, 743);
-    let t7 = sample(values, 744);
-    let t8 = sample(values, 745);
+    let t5 = sample(values, 750);
+    let t6 = sample(values, 751);
+    let t7 = sample(values, 752);
+    let t8 = sample(values, 753);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[9];
     let t12 = *slots[10];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 238);
+    let t15 = sample(values, 246);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -3441,22 +3448,22 @@ fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 15 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 750);
-    let t1 = sample(values, 751);
-    let t2 = sample(values, 752);
-    let t3 = sample(values, 753);
+    let t0 = sample(values, 758);
+    let t1 = sample(values, 759);
+    let t2 = sample(values, 760);
+    let t3 = sample(values, 761);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 746);
-    let t6 = sample(values, 747);
-    let t7 = sample(values, 748);
-    let t8 = sample(values, 749);
+    let t5 = sample(values, 754);
+    let t6 = sample(values, 755);
+    let t7 = sample(values, 756);
+    let t8 = sample(values, 757);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[11];
     let t12 = *slots[12];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 238);
+    let t15 = sample(values, 246);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -3467,21 +3474,21 @@ fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 16 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 755);
-    let t1 = sample(values, 757);
-    let t2 = sample(values, 759);
-    let t3 = sample(values, 761);
+    let t0 = sample(values, 763);
+    let t1 = sample(values, 765);
+    let t2 = sample(values, 767);
+    let t3 = sample(values, 769);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 754);
-    let t6 = sample(values, 756);
-    let t7 = sample(values, 758);
-    let t8 = sample(values, 760);
+    let t5 = sample(values, 762);
+    let t6 = sample(values, 764);
+    let t7 = sample(values, 766);
+    let t8 = sample(values, 768);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 750);
-    let t12 = sample(values, 751);
-    let t13 = sample(values, 752);
-    let t14 = sample(values, 753);
+    let t11 = sample(values, 758);
+    let t12 = sample(values, 759);
+    let t13 = sample(values, 760);
+    let t14 = sample(values, 761);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -3490,7 +3497,7 @@ fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
     let t21 = *slots[13];
     let t22 = mul_small(t20, t21);
-    let t23 = sample(values, 183);
+    let t23 = sample(values, 191);
     let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
     t24
 }
@@ -3553,7 +3560,7 @@ fn tx_list_fold_0(
 /// Intermediate 0 of `tx_list`.
 #[inline(never)]
 fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(244, 32));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(252, 32));
     let t1 = Wide { a: t0.a, b: t0.b, c: t0.c, d: t0.d };
     let t2 = relation_z(relations, 2);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
@@ -3564,7 +3571,7 @@ fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 #[inline(never)]
 fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(243, 9));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(251, 9));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 1);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -3576,9 +3583,9 @@ fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 243);
+    let t2 = sample(values, 251);
     let t3 = mul_small(t1, t2);
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(252, 8));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(260, 8));
     let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
@@ -3590,11 +3597,11 @@ fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 243);
+    let t2 = sample(values, 251);
     let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
     let t5 = mul_small(t1, t4);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(268, 8));
+    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(276, 8));
     let t7 = Wide { a: t0.a + t5.a + t6.a, b: t0.b + t5.b + t6.b, c: t0.c + t5.c + t6.c, d: t0.d + t5.d + t6.d };
     let t8 = relation_z(relations, 1);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
@@ -3604,7 +3611,7 @@ fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 0 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 242);
+    let t0 = sample(values, 250);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3614,16 +3621,16 @@ fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 1 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 762);
-    let t1 = sample(values, 763);
-    let t2 = sample(values, 764);
-    let t3 = sample(values, 765);
+    let t0 = sample(values, 770);
+    let t1 = sample(values, 771);
+    let t2 = sample(values, 772);
+    let t3 = sample(values, 773);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 242);
+    let t9 = sample(values, 250);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -3636,21 +3643,21 @@ fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 2 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 767);
-    let t1 = sample(values, 769);
-    let t2 = sample(values, 771);
-    let t3 = sample(values, 773);
+    let t0 = sample(values, 775);
+    let t1 = sample(values, 777);
+    let t2 = sample(values, 779);
+    let t3 = sample(values, 781);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 766);
-    let t6 = sample(values, 768);
-    let t7 = sample(values, 770);
-    let t8 = sample(values, 772);
+    let t5 = sample(values, 774);
+    let t6 = sample(values, 776);
+    let t7 = sample(values, 778);
+    let t8 = sample(values, 780);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 762);
-    let t12 = sample(values, 763);
-    let t13 = sample(values, 764);
-    let t14 = sample(values, 765);
+    let t11 = sample(values, 770);
+    let t12 = sample(values, 771);
+    let t13 = sample(values, 772);
+    let t14 = sample(values, 773);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -3662,7 +3669,7 @@ fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 242);
+    let t26 = sample(values, 250);
     let t27 = Wide { a: -t26.a, b: -t26.b, c: -t26.c, d: -t26.d };
     let t28 = mul_small(t22, t27);
     let t29 = mul_small(t21, t26);
@@ -3749,15 +3756,15 @@ fn range_table_i0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 0 of `range_table` (undivided).
 #[inline(never)]
 fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 783);
-    let t1 = sample(values, 785);
-    let t2 = sample(values, 787);
-    let t3 = sample(values, 789);
+    let t0 = sample(values, 791);
+    let t1 = sample(values, 793);
+    let t2 = sample(values, 795);
+    let t3 = sample(values, 797);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 782);
-    let t6 = sample(values, 784);
-    let t7 = sample(values, 786);
-    let t8 = sample(values, 788);
+    let t5 = sample(values, 790);
+    let t6 = sample(values, 792);
+    let t7 = sample(values, 794);
+    let t8 = sample(values, 796);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[0];
@@ -3766,7 +3773,7 @@ fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t14 = Wide { a: t10.a + t13.a, b: t10.b + t13.b, c: t10.c + t13.c, d: t10.d + t13.d };
     let t15 = *slots[2];
     let t16 = mul_small(t14, t15);
-    let t17 = sample(values, 577);
+    let t17 = sample(values, 585);
     let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
     let t19 = Wide { a: t16.a - t18.a, b: t16.b - t18.b, c: t16.c - t18.c, d: t16.d - t18.d };
     t19

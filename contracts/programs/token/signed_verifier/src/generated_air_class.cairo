@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir` (the signed AIR's composition).
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x553adbe414826cfc9f619d37d24a370b810245dd24ce55acd42ebc43c2650d9;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x6804dcf4ba9044f81557ba38f1b2a83f17eef0ab38538c28583db084394f67b;

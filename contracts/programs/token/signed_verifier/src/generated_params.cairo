@@ -19,7 +19,7 @@ pub fn default_signed_params() -> SignedStarkParams {
         pow_bits: 16,
         log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x8c78ee1f0491b67026f0b238638677043a60fe86973e039f77921e0bae8ad,
+        signed_air_digest: 0x600173c5948632905924a3d707ddf6f29435cf574b8c08105e0df494c4bbd0d,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,

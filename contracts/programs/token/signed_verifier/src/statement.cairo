@@ -7,9 +7,10 @@
 //! `balances[owner]` (a u128) or `thread_keys[owner]` (a packed key commitment and a nonce below
 //! 2^31 - 2, `unpack_statement_key_slot`) of its contract, for the owner the proof carries;
 //! every output is an input slot, its value parsed the same way. The AIR sees a slot as
-//! `Balance(0, D, A, limbs[8])` or `Key(1, D, A, nonce, K[4])` with
+//! `Balance(0, D, A, limbs[8], A_high)` or `Key(1, D, A, nonce, K[4], A_high)` with
 //! `D = limbs4(poseidon(['zkthread.transfer', chain_id, registry, thread_id, contract]))` and
-//! `A = limbs4(poseidon(['zkthread.account', owner]))`.
+//! `(A, A_high)` the owner's 248-bit id (`account_id_wide`: the low and high four words of
+//! `poseidon(['zkthread.account', owner])`).
 
 use core::integer::u128_safe_divmod;
 use core::pedersen::pedersen;
@@ -24,7 +25,8 @@ use thread_statement::relation::{
 pub use thread_statement::header::{HEADER_LEN, TX_CAP_INDEX, TX_COUNT_INDEX, tx_list, with_context};
 use thread_statement::ids::DistinctIdsTrait;
 pub use thread_statement::ids::{
-    Hash4, KEY_NONCE_BOUND, KeySlot, account_id, is_storage_address_of, limbs4, pack_key_slot,
+    Hash4, KEY_NONCE_BOUND, KeySlot, account_id, account_id_wide, is_storage_address_of, limbs4,
+    pack_key_slot,
     transfer_domain, unpack_key_slot, unpack_statement_key_slot,
 };
 pub use thread_statement::relation::{
@@ -43,11 +45,13 @@ pub enum SlotState {
     Key: KeySlot,
 }
 
-/// One input slot bound to its variable: its domain, owner id and values before / after.
+/// One input slot bound to its variable: its domain, owner id (both halves: every tuple
+/// carries the whole 248-bit id) and values before / after.
 #[derive(Drop, Copy, Debug, PartialEq)]
 pub struct BoundSlot {
     pub domain: Hash4,
     pub account: Hash4,
+    pub account_high: Hash4,
     pub before: SlotState,
     pub after: SlotState,
 }
@@ -191,7 +195,7 @@ pub fn bound_slots(
                 break;
             }
         }
-        let account = account_id(owner);
+        let (account, account_high) = account_id_wide(owner);
         if !ids.account(account, owner) {
             error = 'statement: account id clash';
             break;
@@ -217,7 +221,7 @@ pub fn bound_slots(
                 }
             }
         }
-        slots.append(BoundSlot { domain, account, before, after });
+        slots.append(BoundSlot { domain, account, account_high, before, after });
     };
     if error != 0 {
         return Result::Err(unsorted_first(all_inputs, outputs, error));
@@ -247,9 +251,9 @@ fn state_head(domain: Hash4, account: Hash4, state: SlotState) -> Array<M31> {
     out
 }
 
-/// The value part of a `StateRelation` entry: 8 limbs of 16 bits little-endian for a balance,
-/// `[nonce, K]` for a key slot.
-fn state_tail(state: SlotState) -> Array<M31> {
+/// The value part of a `StateRelation` entry, then the owner's high id words: 8 limbs of 16
+/// bits little-endian for a balance, `[nonce, K]` for a key slot.
+fn state_tail(account_high: Hash4, state: SlotState) -> Array<M31> {
     let mut out: Array<M31> = array![];
     match state {
         SlotState::Balance(value) => {
@@ -261,34 +265,42 @@ fn state_tail(state: SlotState) -> Array<M31> {
                 rest = next;
                 k += 1;
             };
+            append_hash4(ref out, account_high);
         },
         SlotState::Key(slot) => {
             out.append(M31Trait::from_u32_unchecked(slot.nonce));
             append_hash4(ref out, slot.key);
+            append_hash4(ref out, account_high);
         },
     }
     out
 }
 
 /// The `StateRelation` values of a slot in `state`: `[0, D, A, 8 limbs of 16 bits
-/// little-endian]` for a balance, `[1, D, A, nonce, K]` for a key slot.
-pub fn state_values(domain: Hash4, account: Hash4, state: SlotState) -> Array<M31> {
+/// little-endian, A_high]` for a balance, `[1, D, A, nonce, K, A_high]` for a key slot.
+pub fn state_values(
+    domain: Hash4, account: Hash4, account_high: Hash4, state: SlotState,
+) -> Array<M31> {
     let mut out = state_head(domain, account, state);
-    out.append_span(state_tail(state).span());
+    out.append_span(state_tail(account_high, state).span());
     out
 }
 
 /// `head + sum_i alpha^(9 + i) tail_i` for the slot's value (`state_tail`), unreduced: each
-/// coordinate below `P + 17 P^2 < 2^67` (17 products of a weight and a value below P, and
+/// coordinate below `P + 21 P^2 < 2^67` (21 products of a weight and a value below P, and
 /// `-z`).
 fn state_denominator(
-    mut tail_weights: Span<Coordinates>, head: Coordinates, state: SlotState,
+    mut tail_weights: Span<Coordinates>, head: Coordinates, account_high: Hash4, state: SlotState,
 ) -> Coordinates {
     let sum = match state {
-        SlotState::Balance(value) => mul_add_limbs16(head, ref tail_weights, value),
+        SlotState::Balance(value) => {
+            let acc = mul_add_limbs16(head, ref tail_weights, value);
+            mul_add_hash4(acc, ref tail_weights, account_high)
+        },
         SlotState::Key(slot) => {
             let acc = mul_add(head, ref tail_weights, slot.nonce.into());
-            mul_add_hash4(acc, ref tail_weights, slot.key)
+            let acc = mul_add_hash4(acc, ref tail_weights, slot.key);
+            mul_add_hash4(acc, ref tail_weights, account_high)
         },
     };
     sum
@@ -309,8 +321,8 @@ fn state_pairs(slots: Span<BoundSlot>, state: @LookupElements) -> Array<(Coordin
                 SlotState::Key(_) => KIND_KEY,
             };
             let head = head_sum(weights, minus_z, kind.into(), s.domain, s.account);
-            let d_after = state_denominator(tail_weights, head, s.after);
-            let d_before = state_denominator(tail_weights, head, s.before);
+            let d_after = state_denominator(tail_weights, head, s.account_high, s.after);
+            let d_before = state_denominator(tail_weights, head, s.account_high, s.before);
             pairs.append((d_after, d_before));
         }
     };

@@ -8,7 +8,7 @@
 use stark_verifier::fields::{M31, QM31, QM31Trait};
 use thread_verifier::lookup::LookupElementsTrait;
 use crate::statement::{
-    BoundSlot, HEADER_LEN, KeySlot, SlotState, account_id, balance_key, bound_slots,
+    BoundSlot, HEADER_LEN, KeySlot, SlotState, account_id_wide, balance_key, bound_slots,
     boundary_sum, pack_key_slot, state_values, thread_key_key, transfer_domain, with_context,
 };
 use super::statement_vectors::{public_input, state_relation};
@@ -95,12 +95,8 @@ fn run(n_owners: u32, measure: bool) {
         pi.append(*s.key);
         pi.append(encode(*s.before));
         owners.append(*s.owner);
-        expected
-            .append(
-                BoundSlot {
-                    domain, account: account_id(*s.owner), before: *s.before, after: *s.after,
-                },
-            );
+        let (account, account_high) = account_id_wide(*s.owner);
+        expected.append(BoundSlot { domain, account, account_high, before: *s.before, after: *s.after });
     };
     pi.append(n.into());
     for s in sorted.span() {
@@ -117,8 +113,8 @@ fn run(n_owners: u32, measure: bool) {
     for s in expected.span() {
         let s = *s;
         reference = reference
-            + state.combine(qm31s(state_values(s.domain, s.account, s.after))).inverse()
-            - state.combine(qm31s(state_values(s.domain, s.account, s.before))).inverse();
+            + state.combine(qm31s(state_values(s.domain, s.account, s.account_high, s.after))).inverse()
+            - state.combine(qm31s(state_values(s.domain, s.account, s.account_high, s.before))).inverse();
     };
     if measure {
         let signed = with_context(registry_pi.span(), chain_id, registry);

@@ -3,7 +3,7 @@
 use stark_verifier::fields::{M31, QM31, QM31Trait};
 use thread_verifier::lookup::LookupElementsTrait;
 use crate::statement::{
-    BoundSlot, HEADER_LEN, KEY_NONCE_BOUND, KeySlot, TX_CAP_INDEX, TX_COUNT_INDEX, account_id,
+    BoundSlot, HEADER_LEN, KEY_NONCE_BOUND, KeySlot, TX_CAP_INDEX, TX_COUNT_INDEX, account_id, account_id_wide,
     bound_slots, boundary_sum, is_storage_address_of, limbs4, pack_key_slot, state_values, tx_list,
     tx_list_boundary_sum, unpack_key_slot, unpack_statement_key_slot, with_context,
 };
@@ -64,8 +64,8 @@ fn state_values_match_rust() {
     while i != got.len() {
         let s = *got[i];
         let (before, after) = *expected[i];
-        assert_eq!(words(state_values(s.domain, s.account, s.before)), before, "before {}", i);
-        assert_eq!(words(state_values(s.domain, s.account, s.after)), after, "after {}", i);
+        assert_eq!(words(state_values(s.domain, s.account, s.account_high, s.before)), before, "before {}", i);
+        assert_eq!(words(state_values(s.domain, s.account, s.account_high, s.after)), after, "after {}", i);
         i += 1;
     };
 }
@@ -85,9 +85,9 @@ fn boundary_sum_matches_the_definition() {
     for slot in slots() {
         if slot.before != slot.after {
             acc = acc
-                + state.combine(qm31s(state_values(slot.domain, slot.account, slot.after)))
+                + state.combine(qm31s(state_values(slot.domain, slot.account, slot.account_high, slot.after)))
                     .inverse()
-                - state.combine(qm31s(state_values(slot.domain, slot.account, slot.before)))
+                - state.combine(qm31s(state_values(slot.domain, slot.account, slot.account_high, slot.before)))
                     .inverse();
         }
     };
@@ -128,7 +128,7 @@ fn zero_denominator_refused() {
     let mut state = state_relation();
     let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
     state.z = zero;
-    let d = state.combine(qm31s(state_values(changed.domain, changed.account, changed.after)));
+    let d = state.combine(qm31s(state_values(changed.domain, changed.account, changed.account_high, changed.after)));
     state.z = d;
     assert_eq!(boundary_sum(array![changed].span(), @state), Result::Err('statement: zero denominator'));
 }
@@ -140,7 +140,7 @@ fn unchanged_slots_add_nothing() {
     for s in slots() {
         unchanged
             .append(
-                BoundSlot { domain: s.domain, account: s.account, before: s.before, after: s.before },
+                BoundSlot { after: s.before, ..s },
             );
     };
     assert_eq!(
@@ -357,6 +357,29 @@ fn storage_address_check_is_the_libfunc() {
         assert!(matches(address, hash));
         assert!(!matches(hash, hash));
         assert!(!matches(address + 1, hash));
+    };
+}
+
+/// `account_id_wide` is the eight 31-bit words of bits 0..248 of the account hash (read here
+/// with u256 division), each reduced mod P; its low half is `account_id`.
+#[test]
+fn account_id_wide_is_the_hashs_eight_words() {
+    for owner in array![0, 1, 0xa11ce, -1] {
+        let (low, high) = account_id_wide(owner);
+        assert_eq!(low, account_id(owner));
+        let hash: u256 = poseidon_hash_span(array!['zkthread.account', owner].span()).into();
+        let mut bits = hash / 0x10000000000000000000000000000000; // 2^124
+        let mut words: Array<u32> = array![];
+        while words.len() != 4 {
+            let word: u32 = (bits % 0x80000000).try_into().unwrap();
+            words.append(if word == 0x7fffffff {
+                0
+            } else {
+                word
+            });
+            bits = bits / 0x80000000;
+        };
+        assert_eq!(high, (*words[0], *words[1], *words[2], *words[3]));
     };
 }
 
