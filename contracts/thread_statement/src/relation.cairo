@@ -16,7 +16,7 @@ pub const TAG_TX_CAP: u32 = 7;
 pub const TAG_TX_LIST: u32 = 7;
 /// Values of a `StateRelation` entry (`zkthread_prover::role::STATE_RELATION_SIZE`).
 pub const STATE_RELATION_SIZE: u32 = 21;
-/// `StateRelation` kind of the framework's thread-key tuple `Key(1, D, A, nonce, K[4])`
+/// `StateRelation` kind of the framework's thread-key tuple `Key(1, D, A, nonce, K[4], A_high)`
 /// (`zkthread_prover::auth::link`).
 pub const KIND_KEY: u32 = 1;
 

@@ -97,7 +97,7 @@
 //! count assumes. What is proven (the Johnson-bound analysis) is about half the query bits:
 //! ~2.5 x 16 + 16 = ~56 bits for `SIGNED_PARAMS` (2^5 x 16 + 16). LogUp and OODS errors are
 //! bounded by the QM31 field (~2^124) over the number of fractions and the constraint degree:
-//! with ~2^19 fractions of up to 25 values a LogUp draw errs with ~2^-100, close to, not far
+//! with ~2^19 fractions of up to 28 values a LogUp draw errs with ~2^-100, close to, not far
 //! below, the claimed level; nothing here counts them into the 96.
 
 pub mod air;

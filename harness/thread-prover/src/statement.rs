@@ -24,8 +24,9 @@
 //! [`SignedPublicInput::bind`] refuses a key that is no variable of that witness and a value
 //! the variable cannot hold. Outputs must be input slots. The AIR sees a slot as the
 //! `StateRelation` tuple [`StorageLayout::state_values`] gives, under its domain and the
-//! owner's id `account_id_wide(owner)` (a balance tuple carries its 248 bits, every other tuple
-//! the low 124, `A = account_id(owner)`).
+//! owner's id `account_id_wide(owner)` (a token's balance and key tuples carry its 248 bits; a
+//! layout naming owners by `A = account_id(owner)` alone puts zeros in the high words, as the
+//! order book does).
 //!
 //! A layout whose slots depend on each other (a slot's tuple carries values stored in other
 //! slots of the statement, as an order book's fill counter carries its tokens' domains)
@@ -222,8 +223,8 @@ pub enum ListBindError<R: std::error::Error> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BoundSlot<S> {
     pub domain: Hash4,
-    /// The owner's 248-bit id: a `Balance` tuple carries all of it, every other tuple its
-    /// `low` half (`zkthread_sig::domain::AccountId`).
+    /// The owner's 248-bit id (`zkthread_sig::domain::AccountId`): a token's `Balance` and
+    /// `Key` tuples carry all of it, the order book's tuples its `low` half.
     pub account: AccountId,
     pub before: S,
     pub after: S,

@@ -52,8 +52,8 @@ pub fn transfer_domain(chain_id: Felt, registry: Felt, thread_id: Felt, token: F
     ]))
 }
 
-/// `A = limbs4(poseidon(['zkthread.account', address]))`: the account's id in key tuples,
-/// framework fields and list capacities (124 bits), and the low half of [`AccountId`].
+/// `A = limbs4(poseidon(['zkthread.account', address]))`: the account's id in the signed
+/// signer field and a list's receivers (124 bits), and the low half of [`AccountId`].
 pub fn account_id(address: Felt) -> Hash4 {
     account_id_wide(address).low
 }
@@ -61,13 +61,15 @@ pub fn account_id(address: Felt) -> Hash4 {
 /// An account's 248-bit id, `limbs8(poseidon(['zkthread.account', address]))`: the eight
 /// 31-bit words of bits 0..248 from the least significant, each reduced mod `2^31 - 1`.
 ///
-/// Why two halves: a `Balance` tuple carries all eight words and a signed transfer names its
-/// receiver by all eight, so crediting one account for a transfer signed to another needs a
-/// collision of 248 bits (~2^124 work), where the four words of [`account_id`] alone would
-/// fall to a ~2^62 search with both addresses free (helper-82's review, session 49: an
-/// attacker's account and the deployment salt of a contract others pay). Key tuples and the
-/// framework's signer field keep [`AccountId::low`]: a debit needs the signer's key tuple and
-/// its balance tuple in one statement, where `DistinctIds` refuses two owners under one low id.
+/// Why two halves: a token's `Balance` and `Key` tuples carry all eight words and a signed
+/// transfer names its receiver by all eight, so crediting one account for a transfer signed
+/// to another needs a collision of 248 bits (~2^124 work), where the four words of
+/// [`account_id`] alone would fall to a ~2^62 search with both addresses free (helper-82's
+/// review, session 49: an attacker's account and the deployment salt of a contract others
+/// pay). The signed signer field keeps [`AccountId::low`] (the framework's message layout);
+/// the key tuple's high words tie every debit to the key slot owner's whole id (helper-83's
+/// review: with a free sender column, an owner sharing the low id could debit a payment
+/// credited inside the proof).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct AccountId {
     /// Bits 0..124: [`account_id`].

@@ -4,7 +4,8 @@
 //! - 0 `Balance(D_token, A, limbs[8], 0; 4)`: the token program's entry
 //!   (`zkthread_token::transfer::balance`) with the owner's low 124-bit id and zeros where a
 //!   token program carries the id's high words ([`book_balance`]);
-//! - 1 `Key(D, A, nonce, K[4])`: the framework's replay state (signed place / cancel);
+//! - 1 `Key(D, A, nonce, K[4], 0; 4)`: the framework's replay state (signed place / cancel),
+//!   its high id words zero ([`low_id`]);
 //! - 2 `Order(D_book, A, id, side, num, den, remaining[4])` (17 values, the rest zero): slot
 //!   `orders[(owner, id)]` of the book contract, its limit price the ratio `num / den`; the
 //!   empty slot is `side = num = den = remaining = 0`;

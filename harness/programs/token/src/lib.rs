@@ -24,7 +24,7 @@
 //! ([`role::Role`]) for the prover and every evaluator.
 //!
 //! ## Why a forged or replayed transfer cannot be proven
-//! - `Key(D, A, nonce, K)` tuples of one account form a single path from its input key slot:
+//! - `Key(D, A, nonce, K, A_high)` tuples of one account form a single path from its input key slot:
 //!   each transfer row consumes `(nonce, K)` and produces `(nonce + 1, K_next)`, so a cycle of
 //!   key tuples (which could start from a key the prover invented) needs `p` rows. Every row
 //!   that debits `A` consumes one of `A`'s key tuples, so the debits are exactly `A`'s signed

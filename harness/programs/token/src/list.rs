@@ -4,9 +4,9 @@
 //! - [`ListHeadRole`], one row per signed list: the sender's key step and the signature over
 //!   the list message (`[D, A] [cap] [n, LIST_MARK, 0, 0, nonce, K_next[0..3]] [K_next[3],
 //!   rho, 0, 0, 0, 0]`), through the framework's `signed_transaction`, exactly as a single
-//!   transfer's row; and the list sponge's two ends: it offers `ListCap(D, A, tx, 0, initial,
-//!   0, 0)` and takes `ListCap(D, A, tx, n, cap, 0, n mod 2)`, where `cap` and `n` are the
-//!   signed payload.
+//!   transfer's row; and the list sponge's two ends: it offers `ListCap(D, A[8], tx, 0,
+//!   initial, 0, 0)` and takes `ListCap(D, A[8], tx, n, cap, 0, n mod 2)`, where `cap` and `n`
+//!   are the signed payload and `A[8]` the sender's whole id, its high words the key tuple's.
 //! - [`ListItemRole`], one row per transfer of a list: the balance move (the same block and
 //!   constraints as a single transfer's, [`crate::transfer::balance_block`]) and its share of
 //!   the list sponge, which absorbs the transfers' 12-element encodings `[to, amount]` as one

@@ -7,7 +7,7 @@
 //! key commitment and nonce below `2^31 - 2`, `zkthread_sig::unpack_statement_key_slot`, whose
 //! docs give why: a key step from `2^31 - 2` wraps the AIR's nonce to 0) of its contract; an
 //! output's value is parsed the same way. The AIR sees a slot as `Balance(D, A, limbs, A_high)`
-//! or `Key(D, A, nonce, K)` with
+//! or `Key(D, A, nonce, K, A_high)` with
 //! `D = transfer_domain(chain_id, registry, thread_id, contract)` and
 //! `(A, A_high) = account_id_wide(owner)` (248 bits; a key tuple is `Key(D, A, nonce, K,
 //! A_high)`).

@@ -292,11 +292,11 @@ fn a_row_sending_to_another_receiver_does_not_verify() {
 /// to Bob. A prover owning an account `M` with `account_id(M) == account_id(Bob)` (the low 124
 /// bits: a ~2^62 search over two addresses it chooses) credits `balances[M]` instead: Bob's
 /// slot is never in the statement, so nothing else would notice. The collision is simulated:
-/// Bob's balance slot is bound to `M`'s id, Bob's low words with Mallory's high ones. The row
-/// credits the `Balance` tuple under that id, the lists match it, and every other column is
-/// honest; the proof does not verify, because the signature names Bob's whole 248-bit id and
-/// the credited tuple carries the signed high words. The control (the same path with Bob's
-/// own id) verifies.
+/// Bob's balance slot is bound to `M`'s id, Bob's low words with Mallory's high ones. Neither
+/// route verifies: the honest row (its credited `Balance` tuple carries Bob's high words, the
+/// half of the fix in the tuple), nor a row crediting the tuple under `M`'s id with the lists
+/// made to match (its high words are signed as Bob's: the half in the message). The control
+/// (the honest row, Bob's own id) verifies.
 #[test]
 fn a_credit_to_an_owner_sharing_only_the_receivers_low_id_does_not_verify() {
     let state = genesis();
@@ -313,7 +313,12 @@ fn a_credit_to_an_owner_sharing_only_the_receivers_low_id_does_not_verify() {
         row.to = to;
         prove_raw(&pi, &[row])
     };
-    verify_raw(&pi, &crediting(bob), &rows_own_boundary(&pi, &ids)).expect("control: Bob credited verifies");
+    let honest = crediting(bob);
+    verify_raw(&pi, &honest, &rows_own_boundary(&pi, &ids)).expect("control: Bob credited verifies");
+    assert!(
+        verify_raw(&pi, &honest, &rows_own_boundary(&pi, &twin_ids)).is_err(),
+        "Bob's credit must not stand for the id sharing only his low words"
+    );
     assert!(
         verify_raw(&pi, &crediting(twin), &rows_own_boundary(&pi, &twin_ids)).is_err(),
         "a credit to the id sharing only Bob's low words must not verify"
