@@ -16,8 +16,8 @@
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt};
 use zkthread_token::SignedTransferTx;
-use zkthread_sig::domain::{account_id, account_id_wide, transfer_domain, unpack_key_slot};
-use zkthread_sig::{check_consumable_nonce, thread_key_slot_key, KeyCommitment, MessageError, SignatureError, TransferMessage};
+use zkthread_sig::domain::{transfer_domain, unpack_key_slot};
+use zkthread_sig::{check_consumable_nonce, thread_key_slot_key, KeyCommitment, MessageError, SignatureError};
 use zkthread_store::{Message, MessageBody, NewTransferList, QueuedAuth, Store, ThreadKey, Transfer};
 use zkthread_token::list_batcher::SignedTransferListTx;
 
@@ -186,14 +186,8 @@ fn room_for_one_more(state: &SenderState) -> Result<(), Refused> {
 /// id, registry, thread, token): what [`admit`] checks before the sender's state, so a forged
 /// message costs no node read.
 pub fn verify_signature(client: &ChainReader, thread: ThreadKey, tx: &SignedTransferTx) -> Result<(), Refused> {
-    let message = TransferMessage {
-        domain: transfer_domain(client.chain_id(), thread.registry, Felt::from(thread.thread_id), tx.token),
-        from: account_id(tx.from),
-        to: account_id_wide(tx.to),
-        amount: tx.amount,
-        nonce: tx.nonce,
-        next_key: tx.next_key,
-    };
+    let domain = transfer_domain(client.chain_id(), thread.registry, Felt::from(thread.thread_id), tx.token);
+    let message = tx.message_in(domain);
     zkthread_sig::verify(&tx.key, &message, &tx.signature).map_err(Refused::BadSignature)
 }
 

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use starknet_types_core::felt::Felt;
 use zkthread_sig::domain::{account_id, account_id_wide, pack_key_slot, unpack_key_slot};
 use zkthread_sig::wots::{
-    commitment, sign, verify_trace, KeyCommitment, KeySeed, SignError, Signature, SignatureError,
+    commitment, sign, verify_trace, Hash4, KeyCommitment, KeySeed, SignError, Signature, SignatureError,
     TransferMessage, HASH_LEN, RHO_LEN, V,
 };
 use zkthread_sig::tx_list::{transfer_digest, TxDigest, TxListCommitment};
@@ -85,8 +85,15 @@ impl SignedTransferTx {
 
     /// The message the sender signed, in `statement`'s thread.
     pub fn message(&self, statement: &SignedPublicInput) -> TransferMessage {
+        self.message_in(statement.domain(self.token))
+    }
+
+    /// The message the sender signed, under the token's transfer `domain` in its thread
+    /// (`zkthread_sig::domain::transfer_domain`): for a checker that has the thread's ids but
+    /// no statement.
+    pub fn message_in(&self, domain: Hash4) -> TransferMessage {
         TransferMessage {
-            domain: statement.domain(self.token),
+            domain,
             from: account_id(self.from),
             to: account_id_wide(self.to),
             amount: self.amount,
