@@ -455,7 +455,6 @@ fn a_list_item_debits_only_its_key_owners_whole_id() {
     use zkthread_prover::program::{self, ProofRows};
     use zkthread_sig::AccountId;
     use zkthread_token::list_prover::SignedListProgram;
-    use zkthread_token::{BoundSlot, SignedStatementError, SlotState};
     let alice_row = {
         let batch = batch_on(&genesis(), &[list(ALICE, &[(BOB, 100)], 0, 1)]).expect("batch");
         batch.sub_block.entries[0].clone()
@@ -483,51 +482,14 @@ fn a_list_item_debits_only_its_key_owners_whole_id() {
     };
     let w = SignedListWitness::of(&[alice_row.clone(), mallory_row.clone()]);
     assert_eq!(w.first_violation(), None);
-    let key_value = |who: u64, index: u32| pack_key_slot(&key(who, index), index + 1).unwrap();
-    let mut pi = statement();
-    pi.transactions = zkthread_sig::TxListCommitment::of([alice_row.digest(), mallory_row.digest()]);
-    let mut entries = vec![
-        (balance_slot(ALICE), Felt::from(1_000u64), Felt::from(900u64)),
-        (key_slot(ALICE), key_value(ALICE, 0), key_value(ALICE, 1)),
-        (key_slot(MALLORY), key_value(MALLORY, 0), key_value(MALLORY, 1)),
-        (balance_slot(CAROL), Felt::ZERO, Felt::from(100u64)),
-    ];
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    pi.inputs = entries.iter().map(|e| zkthread_prover::model::SlotValue { slot: e.0, value: e.1 }).collect();
-    pi.outputs = entries.iter().map(|e| zkthread_prover::model::SlotValue { slot: e.0, value: e.2 }).collect();
+    let pi = twin_debit_statement(zkthread_sig::TxListCommitment::of([alice_row.digest(), mallory_row.digest()]));
     let rows = ProofRows { program: vec![&w.heads, &w.items], auth: &w.auth };
     let parts = program::prove::<SignedListProgram, Blake>(&pi.to_felts(), &rows, &TEST).expect("raw driver");
-    let read = |slot: Slot, value: &Felt| match zkthread_sig::unpack_key_slot(value) {
-        Ok((key, nonce)) if slot == key_slot(ALICE) || slot == key_slot(MALLORY) => SlotState::Key { key, nonce },
-        _ => SlotState::Balance(zkthread_prover::model::felt_to_u128(value).unwrap()),
-    };
-    let boundary_with = |mallory: AccountId| -> Vec<BoundSlot> {
-        entries
-            .iter()
-            .map(|(slot, before, after)| BoundSlot {
-                domain: statement().domain(Felt::from(TOKEN)),
-                account: match *slot {
-                    s if s == key_slot(MALLORY) => mallory,
-                    s if s == balance_slot(CAROL) => carol,
-                    _ => account_id_wide(Felt::from(ALICE)),
-                },
-                before: read(*slot, before),
-                after: read(*slot, after),
-            })
-            .collect()
-    };
-    let verify = |slots: Vec<BoundSlot>| {
-        program::verify::<SignedListProgram, Blake, SignedStatementError>(
-            &pi.to_felts(),
-            &parts.log_sizes,
-            &parts.claimed_sums,
-            &parts.stark,
-            &TEST,
-            |r| zkthread_token::statement::boundary(&slots, &pi.transactions, r),
-        )
-    };
-    verify(boundary_with(bob)).expect("control: the key slot under Bob's whole id");
-    assert!(verify(boundary_with(twin)).is_err(), "an item debiting Bob's high words under another owner's key must not verify");
+    verify_raw::<SignedListProgram>(&pi, &parts, &twin_debit_boundary(&pi, bob)).expect("control: the key slot under Bob's whole id");
+    assert!(
+        verify_raw::<SignedListProgram>(&pi, &parts, &twin_debit_boundary(&pi, twin)).is_err(),
+        "an item debiting Bob's high words under another owner's key must not verify"
+    );
 }
 
 /// The head signs exactly `zkthread_sig::TransferListMessage`'s blocks: a list signed by the

@@ -9,15 +9,16 @@ use starknet_types_core::felt::Felt;
 use zkthread_prover::model::{Slot, SlotValue, Transfer};
 use zkthread_prover::params::StarkParams;
 use zkthread_token::{
-    prove_signed, prove_signed_witness, verify_signed, BoundSlot, SignedBatchError, SignedProof,
+    prove_signed, prove_signed_witness, verify_signed, SignedBatchError, SignedProof,
     SignedProveError, SignedPublicInput, SignedRejection, SignedRow, SignedWitness, SignedStatementError,
-    SignedTransferTx, SignedVerifyError, SlotState,
+    SignedTransferTx, SignedVerifyError,
 };
 use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::field::MODULUS;
 use zkthread_sig::wots::{sign, verify_trace, KeyCommitment, Signature};
 use zkthread_sig::{account_id_wide, AccountId, M31};
 use zkthread_sig::TxListCommitment;
+use zkthread_token::prover::SignedTokenProgram;
 
 mod common;
 use common::*;
@@ -314,13 +315,13 @@ fn a_credit_to_an_owner_sharing_only_the_receivers_low_id_does_not_verify() {
         prove_raw(&pi, &[row])
     };
     let honest = crediting(bob);
-    verify_raw(&pi, &honest, &rows_own_boundary(&pi, &ids)).expect("control: Bob credited verifies");
+    verify_raw::<SignedTokenProgram>(&pi, &honest, &rows_own_boundary(&pi, &ids)).expect("control: Bob credited verifies");
     assert!(
-        verify_raw(&pi, &honest, &rows_own_boundary(&pi, &twin_ids)).is_err(),
+        verify_raw::<SignedTokenProgram>(&pi, &honest, &rows_own_boundary(&pi, &twin_ids)).is_err(),
         "Bob's credit must not stand for the id sharing only his low words"
     );
     assert!(
-        verify_raw(&pi, &crediting(twin), &rows_own_boundary(&pi, &twin_ids)).is_err(),
+        verify_raw::<SignedTokenProgram>(&pi, &crediting(twin), &rows_own_boundary(&pi, &twin_ids)).is_err(),
         "a credit to the id sharing only Bob's low words must not verify"
     );
 }
@@ -365,37 +366,11 @@ fn a_debit_of_a_payment_credited_inside_the_proof_needs_the_key_owners_whole_id(
         trace,
     };
     let rows = [alice_row, mallory_row];
-    let key_value = |who: u64, index: u32| pack_key_slot(&key(who, index), index + 1).unwrap();
-    let mut pi = statement();
-    pi.transactions = TxListCommitment::of(rows.iter().map(|r| &r.trace.digest));
-    pi.inputs = vec![
-        SlotValue { slot: balance_slot(ALICE), value: Felt::from(1_000u64) },
-        SlotValue { slot: key_slot(ALICE), value: key_value(ALICE, 0) },
-        SlotValue { slot: key_slot(MALLORY), value: key_value(MALLORY, 0) },
-        SlotValue { slot: balance_slot(CAROL), value: Felt::ZERO },
-    ];
-    pi.outputs = vec![
-        SlotValue { slot: balance_slot(ALICE), value: Felt::from(900u64) },
-        SlotValue { slot: key_slot(ALICE), value: key_value(ALICE, 1) },
-        SlotValue { slot: key_slot(MALLORY), value: key_value(MALLORY, 1) },
-        SlotValue { slot: balance_slot(CAROL), value: Felt::from(100u64) },
-    ];
-    pi.inputs.sort();
-    pi.outputs.sort();
-    let owner_of = |slot: Slot, mallory: AccountId| -> AccountId {
-        if slot == key_slot(MALLORY) {
-            mallory
-        } else if slot == balance_slot(CAROL) {
-            carol
-        } else {
-            account_id_wide(Felt::from(ALICE))
-        }
-    };
-    let ids = |mallory: AccountId| -> Vec<AccountId> { pi.inputs.iter().map(|i| owner_of(i.slot, mallory)).collect() };
+    let pi = twin_debit_statement(TxListCommitment::of(rows.iter().map(|r| &r.trace.digest)));
     let parts = prove_raw(&pi, &rows);
-    verify_raw(&pi, &parts, &rows_own_boundary(&pi, &ids(bob))).expect("control: the key slot under Bob's whole id");
+    verify_raw::<SignedTokenProgram>(&pi, &parts, &twin_debit_boundary(&pi, bob)).expect("control: the key slot under Bob's whole id");
     assert!(
-        verify_raw(&pi, &parts, &rows_own_boundary(&pi, &ids(twin))).is_err(),
+        verify_raw::<SignedTokenProgram>(&pi, &parts, &twin_debit_boundary(&pi, twin)).is_err(),
         "a debit naming Bob's high words under a key slot of another owner must not verify"
     );
 }
@@ -569,48 +544,10 @@ fn alice_pays_bob(paid: u128, (before, after, index): (u32, u32, u32), rows: &[&
 /// transaction-list entry.
 fn prove_raw(pi: &SignedPublicInput, rows: &[SignedRow]) -> zkthread_prover::program::ProvenParts<Blake> {
     use zkthread_prover::program::{self, ProofRows};
-    use zkthread_token::prover::SignedTokenProgram;
     let mut witness = SignedWitness::new();
     rows.iter().for_each(|row| witness.push(row));
     let proof_rows = ProofRows { program: vec![&witness.transfers], auth: &witness.auth };
     program::prove::<SignedTokenProgram, Blake>(&pi.to_felts(), &proof_rows, &TEST).expect("raw driver")
-}
-
-/// Verifies `parts` against the boundary of `slots` as given, not as the statement binds them.
-fn verify_raw(
-    pi: &SignedPublicInput,
-    parts: &zkthread_prover::program::ProvenParts<Blake>,
-    slots: &[BoundSlot],
-) -> Result<(), zkthread_prover::prover::VerifyError<SignedStatementError>> {
-    use zkthread_token::prover::SignedTokenProgram;
-    zkthread_prover::program::verify::<SignedTokenProgram, Blake, SignedStatementError>(
-        &pi.to_felts(),
-        &parts.log_sizes,
-        &parts.claimed_sums,
-        &parts.stark,
-        &TEST,
-        |r| zkthread_token::statement::boundary(slots, &pi.transactions, r),
-    )
-}
-
-/// The rows' own boundary: every input slot of `pi` moved to its output (in order), owned by
-/// `accounts[i]` (given, not derived from a witness); key slots are the users' `thread_keys`.
-fn rows_own_boundary(pi: &SignedPublicInput, accounts: &[AccountId]) -> Vec<BoundSlot> {
-    let key_slots = [ALICE, BOB, CAROL, MALLORY].map(key_slot);
-    let read = |value: &Felt, slot: Slot| match zkthread_sig::unpack_key_slot(value) {
-        Ok((key, nonce)) if key_slots.contains(&slot) => SlotState::Key { key, nonce },
-        _ => SlotState::Balance(zkthread_prover::model::felt_to_u128(value).unwrap()),
-    };
-    pi.inputs
-        .iter()
-        .zip(accounts)
-        .map(|(i, account)| BoundSlot {
-            domain: statement().domain(i.slot.contract),
-            account: *account,
-            before: read(&i.value, i.slot),
-            after: pi.outputs.iter().find(|o| o.slot == i.slot).map_or(read(&i.value, i.slot), |o| read(&o.value, o.slot)),
-        })
-        .collect()
 }
 
 /// A statement the AIR proves but the statement's rules refuse (`refused` says with which
@@ -632,7 +569,7 @@ fn proven_past_the_statement_is_refused(
 
     let accounts: Vec<AccountId> = owners.iter().map(|o| account_id_wide(*o)).collect();
     let parts = prove_raw(pi, rows);
-    verify_raw(pi, &parts, &rows_own_boundary(pi, &accounts))
+    verify_raw::<SignedTokenProgram>(pi, &parts, &rows_own_boundary(pi, &accounts))
         .unwrap_or_else(|e| panic!("{what}: the AIR refused the rows itself (then it is the guard): {e}"));
 
     let proof = SignedProof::<Blake> {

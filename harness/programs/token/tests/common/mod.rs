@@ -11,7 +11,10 @@ use zkthread_prover::{contract_set_commitment, Blake2sMerkleChannel};
 use zkthread_sig::domain::pack_key_slot;
 use zkthread_sig::wots::{commitment, KeyCommitment, KeySeed};
 use zkthread_sig::{balance_slot_key, thread_key_slot_key, M31};
-use zkthread_token::{SignedBatcher, SignedPublicInput};
+use zkthread_prover::program::{ProvenParts, ThreadProgram};
+use zkthread_prover::prover::VerifyError;
+use zkthread_sig::AccountId;
+use zkthread_token::{BoundSlot, SignedBatcher, SignedPublicInput, SignedStatementError, SlotState};
 
 pub type Blake = Blake2sMerkleChannel;
 
@@ -89,6 +92,75 @@ pub fn random_relations() -> zkthread_token::role::Relations {
     zkthread_token::role::Relations::draw(&mut channel)
 }
 
+
+/// Verifies a raw-driver proof of program `P` against the boundary of `slots` as given, not as
+/// the statement binds them (a test's hand-made boundary: a simulated id collision, say).
+pub fn verify_raw<P: ThreadProgram>(
+    pi: &SignedPublicInput,
+    parts: &ProvenParts<Blake>,
+    slots: &[BoundSlot],
+) -> Result<(), VerifyError<SignedStatementError>> {
+    zkthread_prover::program::verify::<P, Blake, SignedStatementError>(
+        &pi.to_felts(),
+        &parts.log_sizes,
+        &parts.claimed_sums,
+        &parts.stark,
+        &TEST,
+        |r| zkthread_token::statement::boundary(slots, &pi.transactions, r),
+    )
+}
+
+/// The rows' own boundary: every input slot of `pi` moved to its output (unchanged if it has
+/// none), owned by `accounts[i]` (given, not derived from a witness); key slots are the users'
+/// `thread_keys`.
+pub fn rows_own_boundary(pi: &SignedPublicInput, accounts: &[AccountId]) -> Vec<BoundSlot> {
+    let key_slots = [ALICE, BOB, CAROL, MALLORY].map(key_slot);
+    let read = |value: &Felt, slot: Slot| match zkthread_sig::unpack_key_slot(value) {
+        Ok((key, nonce)) if key_slots.contains(&slot) => SlotState::Key { key, nonce },
+        _ => SlotState::Balance(zkthread_prover::model::felt_to_u128(value).unwrap()),
+    };
+    pi.inputs
+        .iter()
+        .zip(accounts)
+        .map(|(i, account)| BoundSlot {
+            domain: statement().domain(i.slot.contract),
+            account: *account,
+            before: read(&i.value, i.slot),
+            after: pi.outputs.iter().find(|o| o.slot == i.slot).map_or(read(&i.value, i.slot), |o| read(&o.value, o.slot)),
+        })
+        .collect()
+}
+
+/// The statement of the tests of a debit of a payment credited inside the proof (one per
+/// program): Alice 1,000 -> 900 and her key step, Mallory's key step (key 0 at nonce 1 to key
+/// 1), Carol 0 -> 100, under the rows' transaction list. Bob's slot is in neither list.
+pub fn twin_debit_statement(transactions: zkthread_sig::TxListCommitment) -> SignedPublicInput {
+    let key_value = |who: u64, index: u32| pack_key_slot(&key(who, index), index + 1).unwrap();
+    let mut entries = vec![
+        (balance_slot(ALICE), Felt::from(1_000u64), Felt::from(900u64)),
+        (key_slot(ALICE), key_value(ALICE, 0), key_value(ALICE, 1)),
+        (key_slot(MALLORY), key_value(MALLORY, 0), key_value(MALLORY, 1)),
+        (balance_slot(CAROL), Felt::ZERO, Felt::from(100u64)),
+    ];
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut pi = statement();
+    pi.transactions = transactions;
+    pi.inputs = entries.iter().map(|e| SlotValue { slot: e.0, value: e.1 }).collect();
+    pi.outputs = entries.iter().map(|e| SlotValue { slot: e.0, value: e.2 }).collect();
+    pi
+}
+
+/// [`twin_debit_statement`]'s boundary with Mallory's key slot owned by `mallory` (the
+/// collision a test simulates) and every other slot by its real owner.
+pub fn twin_debit_boundary(pi: &SignedPublicInput, mallory: AccountId) -> Vec<BoundSlot> {
+    let owner_of = |slot: Slot| match slot {
+        s if s == key_slot(MALLORY) => mallory,
+        s if s == balance_slot(CAROL) => zkthread_sig::account_id_wide(Felt::from(CAROL)),
+        _ => zkthread_sig::account_id_wide(Felt::from(ALICE)),
+    };
+    let ids: Vec<AccountId> = pi.inputs.iter().map(|i| owner_of(i.slot)).collect();
+    rows_own_boundary(pi, &ids)
+}
 
 /// User + system CPU seconds of this process so far (`/proc/self/stat`).
 pub fn cpu_seconds() -> f64 {
