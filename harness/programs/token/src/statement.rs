@@ -9,8 +9,7 @@
 //! output's value is parsed the same way. The AIR sees a slot as `Balance(D, A, limbs, A_high)`
 //! or `Key(D, A, nonce, K, A_high)` with
 //! `D = transfer_domain(chain_id, registry, thread_id, contract)` and
-//! `(A, A_high) = account_id_wide(owner)` (248 bits; a key tuple is `Key(D, A, nonce, K,
-//! A_high)`).
+//! `(A, A_high) = account_id_wide(owner)` (248 bits).
 
 use starknet_types_core::felt::Felt;
 use stwo::core::fields::m31::BaseField;
@@ -22,9 +21,8 @@ use zkthread_prover::model::felt_to_u128;
 use zkthread_prover::role::{Relations, StateRelation};
 use zkthread_prover::statement::{self as framework, StorageLayout};
 pub use zkthread_prover::statement::{SignedPublicInput, SignedStatementError};
-use zkthread_sig::domain::unpack_statement_key_slot;
+use zkthread_sig::domain::{unpack_statement_key_slot, AccountId};
 use zkthread_sig::tx_list::TxListCommitment;
-use zkthread_sig::domain::AccountId;
 use zkthread_sig::wots::{Hash4, KeyCommitment};
 use zkthread_sig::M31;
 use zkthread_sig::{balance_slot_key, thread_key_slot_key};
