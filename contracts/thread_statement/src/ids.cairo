@@ -5,7 +5,7 @@
 //!
 //! `D = limbs4(poseidon(['zkthread.transfer', chain_id, registry, thread_id, contract]))`,
 //! `A = limbs4(poseidon(['zkthread.account', owner]))`, and the account's 248-bit id `(A,
-//! A_high)` a token's `Balance` tuple carries (`account_id_wide`).
+//! A_high)` a token's `Balance` and `Key` tuples carry (`account_id_wide`).
 
 use core::dict::{Felt252Dict, Felt252DictTrait};
 use core::poseidon::{hades_permutation, poseidon_hash_span};
@@ -158,8 +158,9 @@ pub fn account_id(owner: felt252) -> Hash4 {
 
 /// The owner's 248-bit id `(A, A_high)` (`zkthread_sig::domain::account_id_wide`): the eight
 /// 31-bit words of bits 0..248 of `poseidon(['zkthread.account', owner])` from the least
-/// significant, each reduced mod 2^31 - 1; `A` is `account_id`. A token's `Balance` tuple
-/// carries both halves, so one balance names one owner up to a 248-bit collision.
+/// significant, each reduced mod 2^31 - 1; `A` is `account_id`. A token's `Balance` and `Key`
+/// tuples carry both halves, so one balance or key slot names one owner up to a 248-bit
+/// collision.
 pub fn account_id_wide(owner: felt252) -> (Hash4, Hash4) {
     let (s0, s1, s2) = hades_permutation('zkthread.account', owner, 0);
     let (hash, _, _) = hades_permutation(s0 + 1, s1, s2);

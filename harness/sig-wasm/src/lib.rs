@@ -242,7 +242,7 @@ pub fn sign_transfer_list(request: &SignListRequest) -> Result<SignAnswer, Strin
         .enumerate()
         .map(|(i, item)| {
             Ok(ListedTransfer {
-                to: account_id(felt(&format!("transfers[{i}].to"), &item.to)?),
+                to: account_id_wide(felt(&format!("transfers[{i}].to"), &item.to)?),
                 amount: amount(&format!("transfers[{i}].amount"), &item.amount)?,
             })
         })

@@ -337,7 +337,7 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
                 .unwrap()
                 .iter()
                 .map(|t| ListedTransfer {
-                    to: account_id(felt(t["to"].as_str().unwrap())),
+                    to: zkthread_sig::account_id_wide(felt(t["to"].as_str().unwrap())),
                     amount: t["amount"].as_str().unwrap().parse().unwrap(),
                 })
                 .collect();

@@ -53,7 +53,7 @@ pub fn transfer_domain(chain_id: Felt, registry: Felt, thread_id: Felt, token: F
 }
 
 /// `A = limbs4(poseidon(['zkthread.account', address]))`: the account's id in the signed
-/// signer field and a list's receivers (124 bits), and the low half of [`AccountId`].
+/// signer field (124 bits), and the low half of [`AccountId`].
 pub fn account_id(address: Felt) -> Hash4 {
     account_id_wide(address).low
 }
@@ -62,7 +62,7 @@ pub fn account_id(address: Felt) -> Hash4 {
 /// 31-bit words of bits 0..248 from the least significant, each reduced mod `2^31 - 1`.
 ///
 /// Why two halves: a token's `Balance` and `Key` tuples carry all eight words and a signed
-/// transfer names its receiver by all eight, so crediting one account for a transfer signed
+/// transfer or list names its receivers by all eight, so crediting one account for a transfer signed
 /// to another needs a collision of 248 bits (~2^124 work), where the four words of
 /// [`account_id`] alone would fall to a ~2^62 search with both addresses free (helper-82's
 /// review, session 49: an attacker's account and the deployment salt of a contract others

@@ -553,7 +553,7 @@ mod tests {
         let list = TransferListMessage {
             domain: d.domain,
             from: d.from,
-            transfers: (0..100).map(|i| ListedTransfer { to: [crate::field::M31::reduce(10 + i); 4], amount: 7 }).collect(),
+            transfers: (0..100).map(|i| ListedTransfer { to: crate::domain::account_id_wide(starknet_types_core::felt::Felt::from(10 + i)), amount: 7 }).collect(),
             nonce: 0,
             next_key: KeyCommitment::NONE,
         };

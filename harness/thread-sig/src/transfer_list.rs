@@ -4,31 +4,34 @@
 //! A sender with several transfers for one sub-block signs one [`TransferListMessage`]: the
 //! framework's fields (domain, signer, nonce, next key) and, as payload, a commitment to the
 //! ordered list of `(to, amount)` pairs. The AIR verifies that one signature (124
-//! permutations) and opens the list with 1.5 permutations per transfer, instead of one
+//! permutations) and opens the list with two permutations per transfer, instead of one
 //! signature per transfer.
 //!
 //! The list commitment is an overwrite sponge (rate 8, capacity 8) over the transfers'
-//! encodings, `[to, amount limbs]` (12 elements each), concatenated and padded with zeros to
-//! a multiple of 8:
+//! encodings, `[to.low, amount limbs, to.high]` (16 elements each, the order of a single
+//! transfer's payload), concatenated:
 //!
 //! ```text
-//! stream    = [to_0, amount_0[0..8], to_1, amount_1[0..8], ..., 0; pad]
+//! stream    = [to_0.low, amount_0[0..8], to_0.high, to_1.low, ...]
 //! cap_0     = [TAG_TRANSFER_LIST, 0; 7]
 //! cap_{k+1} = P(stream[8k..8k + 8] ++ cap_k)[8..16]
 //! commitment = (n, cap_last)
 //! ```
 //!
-//! so two transfers take three permutations (an even transfer's block and the block it shares
-//! with the next one's receiver, then the odd transfer's amount), 1.5 per transfer. The
+//! so a transfer is exactly two blocks, `[to.low, amount[0..4]]` and `[amount[4..8],
+//! to.high]`, and every receiver is named by its whole 248-bit id
+//! ([`crate::domain::AccountId`]; session 51: the 12-element encoding of sessions 42-50 named
+//! it by its low 124 bits, a ~2^62 collision search away from paying another owner). The
 //! message's payload is `[cap, n, LIST_MARK, 0; 6]`. A single transfer's payload
 //! (`TransferMessage`) has an amount limb below `2^16` where this one has [`LIST_MARK`]
 //! (`2^16`; the AIR range-checks every amount limb), so no signature of one kind is a signature
-//! of the other. With `n` signed the padded stream is unambiguous, and two lists
-//! share a commitment only through a collision of the 248-bit capacity (~2^124 work, the
-//! assumption of every sponge of the scheme).
+//! of the other. With `n` signed the stream is unambiguous, and two lists share a commitment
+//! only through a collision of the 248-bit capacity (~2^124 work, the assumption of every
+//! sponge of the scheme).
 
 use crate::field::M31;
 use crate::hash::{permute, State, WIDTH};
+use crate::domain::AccountId;
 use crate::wots::{Hash4, KeyCommitment, Message, MessageError, TransferMessage, PAYLOAD_LEN, RATE};
 
 /// Domain-separation tag of the list sponge (the scheme's other tags are 1..7).
@@ -41,10 +44,10 @@ pub const LIST_MARK: M31 = M31::reduce(1 << 16);
 pub const LIST_MARK_AT: usize = 9;
 /// Where the count sits in the payload.
 pub const LIST_COUNT_AT: usize = 8;
-/// Elements of one transfer's encoding.
-pub const TRANSFER_ELEMENTS: usize = 12;
+/// Elements of one transfer's encoding: two blocks.
+pub const TRANSFER_ELEMENTS: usize = 2 * RATE;
 
-/// Blocks (permutations) the sponge absorbs for `n` transfers: `ceil(12 n / 8)`.
+/// Blocks (permutations) the sponge absorbs for `n` transfers: two a transfer.
 pub const fn list_blocks(n: usize) -> usize {
     (TRANSFER_ELEMENTS * n).div_ceil(RATE)
 }
@@ -52,16 +55,18 @@ pub const fn list_blocks(n: usize) -> usize {
 /// One transfer of a list: its receiver's account id and amount.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ListedTransfer {
-    pub to: Hash4,
+    /// The receiver's whole 248-bit id, as a single transfer names it.
+    pub to: AccountId,
     pub amount: u128,
 }
 
 impl ListedTransfer {
-    /// `[to, amount limbs]`: the transfer's 12 elements of the stream.
+    /// `[to.low, amount limbs, to.high]`: the transfer's 16 elements of the stream, in the order
+    /// of a single transfer's payload.
     pub fn elements(&self) -> [M31; TRANSFER_ELEMENTS] {
         let a = TransferMessage::amount_limbs(self.amount);
-        let t = self.to;
-        [t[0], t[1], t[2], t[3], a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]
+        let (l, h) = (self.to.low, self.to.high);
+        [l[0], l[1], l[2], l[3], a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], h[0], h[1], h[2], h[3]]
     }
 }
 
@@ -88,8 +93,7 @@ pub struct ListPermutation {
 }
 
 /// Every permutation of the list sponge over `items`, in order (`list_blocks(n)` of them):
-/// what the AIR's item rows prove, transfer `2m` the blocks `3m` and `3m + 1`, transfer
-/// `2m + 1` block `3m + 2`.
+/// what the AIR's item rows prove, transfer `j` the blocks `2j` and `2j + 1`.
 pub fn list_permutations(items: &[ListedTransfer]) -> Vec<ListPermutation> {
     let mut stream: Vec<M31> = items.iter().flat_map(|i| i.elements()).collect();
     stream.resize(list_blocks(items.len()) * RATE, M31::ZERO);
@@ -126,7 +130,7 @@ impl TransferListCommitment {
         if let Some(last) = list_permutations(items).last() {
             cap.copy_from_slice(&last.output[RATE..]);
         }
-        // A list is at most ~43,600 transfers (one proof's permutations); the signed count
+        // A list is at most ~32,700 transfers (one proof's permutations); the signed count
         // itself is checked in `payload`.
         TransferListCommitment { count: u32::try_from(items.len()).unwrap_or(u32::MAX), cap }
     }
@@ -199,11 +203,15 @@ mod tests {
         std::array::from_fn(|i| M31::reduce(b + i as u32))
     }
 
+    fn wide(b: u32) -> AccountId {
+        AccountId { low: h(b), high: h(b + 50) }
+    }
+
     fn list(amounts: &[u128]) -> TransferListMessage {
         TransferListMessage {
             domain: h(10),
             from: h(20),
-            transfers: amounts.iter().enumerate().map(|(i, a)| ListedTransfer { to: h(100 + 10 * i as u32), amount: *a }).collect(),
+            transfers: amounts.iter().enumerate().map(|(i, a)| ListedTransfer { to: wide(100 + 10 * i as u32), amount: *a }).collect(),
             nonce: 7,
             next_key: KeyCommitment(h(80)),
         }
@@ -221,12 +229,15 @@ mod tests {
         swapped.transfers.swap(0, 1);
         assert_ne!(swapped.commitment(), base, "order");
         let mut other = list(&[5, 6, 7]);
-        other.transfers[2].to = h(999);
-        assert_ne!(other.commitment(), base, "a receiver");
-        assert_ne!(list(&[5, 6, 7 + (1 << 100)]).commitment(), base, "the last limbs (the padded block)");
+        other.transfers[2].to.low = h(999);
+        assert_ne!(other.commitment(), base, "a receiver's low id");
+        let mut twin = list(&[5, 6, 7]);
+        twin.transfers[2].to.high[3] = M31::reduce(999);
+        assert_ne!(twin.commitment(), base, "a receiver's high id alone (the last block)");
+        assert_ne!(list(&[5, 6, 7 + (1 << 100)]).commitment(), base, "the last limbs (the last block)");
         assert_eq!(TransferListCommitment::of(&[]), TransferListCommitment::default());
-        assert_eq!(list_permutations(&list(&[5, 6, 7]).transfers).len(), 5, "ceil(36 / 8)");
-        assert_eq!(list_permutations(&list(&[5, 6]).transfers).len(), 3);
+        assert_eq!(list_permutations(&list(&[5, 6, 7]).transfers).len(), 6, "two blocks a transfer");
+        assert_eq!(list_permutations(&list(&[5, 6]).transfers).len(), 4);
     }
 
     /// The payload puts the mark (`2^16`) where a single transfer has an amount limb (below

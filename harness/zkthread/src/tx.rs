@@ -34,7 +34,7 @@ use zkthread_engine::batch::MAX_SLOTS_WITHIN_CALLDATA;
 use zkthread_engine::token::TokenMessage;
 use zkthread_service::api::MAX_BODY_BYTES;
 use zkthread_service::wire::{ListedTransferRequest, TransferListRequest, TransferRequest};
-use zkthread_sig::domain::{account_id, transfer_domain, unpack_key_slot};
+use zkthread_sig::domain::{account_id, account_id_wide, transfer_domain, unpack_key_slot};
 use zkthread_sig::{KeyCommitment, TransferDraft, Wallet};
 use zkthread_store::{NewTransferList, Store, ThreadKey};
 
@@ -243,7 +243,7 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
             let message = TransferListMessage {
                 domain,
                 from: account_id(fields.from),
-                transfers: fields.transfers.iter().map(|(to, amount)| ListedTransfer { to: account_id(*to), amount: *amount }).collect(),
+                transfers: fields.transfers.iter().map(|(to, amount)| ListedTransfer { to: account_id_wide(*to), amount: *amount }).collect(),
                 nonce,
                 next_key: KeyCommitment::NONE,
             };

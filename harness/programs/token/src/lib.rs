@@ -63,12 +63,12 @@
 //! ([`list::ListHeadRole`], [`list::ListItemRole`]; the message is
 //! `zkthread_sig::TransferListMessage`; a single transfer is a list of one). The head is authorized exactly like a transfer row
 //! (key step, signature over its own columns, unique `tx`); each item moves one balance and
-//! absorbs its share of the list's stream (1.5 permutations a transfer), `ListCap(D, from, tx,
-//! j, ..) -> ListCap(D, from, tx, j + 1, ..)`, whose ends the head fixes to the signed
-//! `(n, cap)`; an odd item's receiver, absorbed by the even item before it, is handed on in
-//! the entry and must be the odd item's own. So a list's items are the signed transfers (in
-//! their signed order), each once (else a collision of the 248-bit capacity), and an item
-//! debits only the account and token the head's signer names. As for every row, the order in
+//! absorbs its two blocks of the list's stream, its own receiver's whole 248-bit id and amount
+//! (two permutations a transfer), `ListCap(D, from, tx, j, cap) -> ListCap(D, from, tx, j + 1,
+//! cap')`, whose ends the head fixes to the signed `(n, cap)`. So a list's items are the signed
+//! transfers (in their signed order), each once (else a collision of the 248-bit capacity),
+//! each crediting the whole id its sender signed, and an item debits only the account and
+//! token the head's signer names. As for every row, the order in
 //! which balances move inside a sub-block is not proven (`Balance` tuples carry no sequence);
 //! no value is created. What a client must never do: sign a list it
 //! has not built itself (the commitment hides the transfers from a wallet that only sees it).

@@ -76,7 +76,7 @@ impl SignedTransferListTx {
             transfers: self
                 .transfers
                 .iter()
-                .map(|(to, amount)| ListedTransfer { to: account_id(*to), amount: *amount })
+                .map(|(to, amount)| ListedTransfer { to: account_id_wide(*to), amount: *amount })
                 .collect(),
             nonce: self.nonce,
             next_key: self.next_key,
@@ -197,8 +197,8 @@ impl SignedBatcher {
         if tx.transfers.is_empty() {
             return Ok(Err(SignedRejection::EmptyList { index }));
         }
-        // ceil(12 n / 8) list permutations beside the signature's and its digest's.
-        let max = (MAX_PERMUTATIONS_PER_PROOF - zkthread_sig::wots::VERIFY_PERMUTATIONS - 1) * 2 / 3;
+        // 2 n list permutations beside the signature's and its digest's.
+        let max = (MAX_PERMUTATIONS_PER_PROOF - zkthread_sig::wots::VERIFY_PERMUTATIONS - 1) / 2;
         if tx.transfers.len() > max {
             return Ok(Err(SignedRejection::ListTooLong { index, transfers: tx.transfers.len(), max }));
         }

@@ -52,7 +52,7 @@ use crate::statement::{bound_slots, boundary, SignedPublicInput};
 use crate::witness::{SignedListRow, SignedListWitness};
 
 /// Version of the list AIR (bump on any change of columns, constraints or fraction order).
-pub const SIGNED_LIST_AIR_VERSION: u64 = 3;
+pub const SIGNED_LIST_AIR_VERSION: u64 = 4;
 /// Components with a size chosen by the prover: list head, list item, the four authorization
 /// roles, Poseidon2.
 pub const LIST_SIZED_COMPONENTS: usize = 7;

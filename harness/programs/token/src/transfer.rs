@@ -143,28 +143,26 @@ impl Role for TransferRole {
         let (key, next, pp) = (slice(c, KEY), slice(c, NEXT_KEY), slice(c, PP));
         let amount = slice(c, AMOUNT);
         let nonce = c[NONCE].clone();
-        let (from_wide, to_wide) = ([&from[..], &from_high].concat(), [&to[..], &to_high].concat());
-        let mut f = Vec::from(balance_moves(&e, &d, &from_wide, &to_wide, &c[BALANCES]));
-        // The sender's replay state, then the signature over this row's own fields: the
-        // message is the row's columns (payload `[to, amount, to_high]`, as
+        let to_wide = [&to[..], &to_high].concat();
+        // The message is the row's columns (payload `[to, amount, to_high]`, as
         // `zkthread_sig::TransferMessage` signs it), so the signature is over exactly what it
         // does, and the credited balance is named by the receiver's whole signed id.
-        let payload = [to, amount, to_high].concat();
-        f.extend(signed_transaction(
-            &e,
-            &SignedFields {
-                tx: c[TX].clone(),
-                pp,
-                key,
-                next_key: next,
-                nonce,
-                domain: d,
-                signer: from,
-                signer_high: from_high,
-                rho: slice(c, RHO),
-                payload,
-            },
-        ));
+        let fields = SignedFields {
+            tx: c[TX].clone(),
+            pp,
+            key,
+            next_key: next,
+            nonce,
+            domain: d.clone(),
+            signer: from,
+            signer_high: from_high,
+            rho: slice(c, RHO),
+            payload: [to, amount, to_high].concat(),
+        };
+        // The debit names the sender as its key tuple does.
+        let mut f = Vec::from(balance_moves(&e, &d, &fields.signer_id(), &to_wide, &c[BALANCES]));
+        // The sender's replay state, then the signature over this row's own fields.
+        f.extend(signed_transaction(&e, &fields));
         f.extend(limb_range_checks(&c[BALANCES]));
         f
     }

@@ -132,7 +132,7 @@ impl SignedWitness {
 /// One transfer of a signed list as the AIR sees it: the receiver and the balances it reads.
 #[derive(Clone, Debug)]
 pub struct SignedListItem {
-    /// The receiver's 248-bit id; the list signs its low half.
+    /// The receiver's 248-bit id, all of which the list signs.
     pub to: AccountId,
     pub from_old: u128,
     pub to_old: u128,
@@ -157,7 +157,7 @@ pub struct SignedListRow {
 impl SignedListRow {
     /// The list of transfers the row signs (what its payload commits to).
     pub fn listed(&self) -> Vec<ListedTransfer> {
-        self.items.iter().map(|i| ListedTransfer { to: i.to.low, amount: i.amount }).collect()
+        self.items.iter().map(|i| ListedTransfer { to: i.to, amount: i.amount }).collect()
     }
 
     /// The message digest (the transaction list's entry).
@@ -172,7 +172,7 @@ impl SignedListRow {
 }
 
 /// Poseidon2 permutations a signed message adds to a proof: its signature's verification and
-/// transaction-list entry, and for a list of `n` transfers its sponge's `ceil(12 n / 8)`.
+/// transaction-list entry, and for a list of `n` transfers its sponge's `2 n`.
 pub fn message_permutations(list_transfers: Option<usize>) -> usize {
     zkthread_sig::wots::VERIFY_PERMUTATIONS + 1 + list_transfers.map_or(0, list_blocks)
 }
@@ -225,36 +225,28 @@ impl SignedListWitness {
         head.extend(u32s(&row.signature.pp));
         head.extend(u32s(&row.signature.rho));
         head.extend(u32s(&commitment.cap));
-        head.extend([commitment.count, tx, commitment.count % 2]);
+        head.extend([commitment.count, tx]);
         head.extend(u32s(&row.from.high));
         debug_assert_eq!(head.len(), list_head_cols::N);
         self.heads.push(head);
         self.auth.push_signature(tx, &row.signature, &row.trace);
         let perms = list_permutations(&listed);
-        let zero_to = [M31::ZERO; 4];
         for (j, item) in row.items.iter().enumerate() {
-            let (even, m) = (j % 2 == 0, 3 * (j / 2));
-            let (first, second) = if even { (perms[m], perms.get(m + 1).copied()) } else { (perms[m + 2], None) };
-            let next_to = if even { row.items.get(j + 1).map_or(zero_to, |n| n.to.low) } else { zero_to };
-            let mut r = vec![u32::from(even), u32::from(!even)];
+            let (first, second) = (perms[2 * j], perms[2 * j + 1]);
+            let mut r = vec![1];
             r.extend(u32s(&row.domain));
             r.extend(u32s(&row.from.low));
             r.extend(u32s(&item.to.low));
-            r.extend(u32s(&next_to));
             r.extend([tx, j as u32]);
             r.extend(first.input[8..].iter().map(|v| v.to_u32()));
-            r.extend(first.input[..8].iter().map(|v| v.to_u32()));
             r.extend(u32s(&first.output));
-            match second {
-                Some(p) => r.extend(u32s(&p.output)),
-                None => r.extend([0; 16]),
-            }
+            r.extend(u32s(&second.output));
             r.extend(balance_block_values(item.from_old, item.to_old, item.amount));
             r.extend(u32s(&row.from.high));
             r.extend(u32s(&item.to.high));
             debug_assert_eq!(r.len(), list_item_cols::N);
             self.items.push(r);
-            for p in std::iter::once(first).chain(second) {
+            for p in [first, second] {
                 self.auth.permutations.push((p.input.map(M31::to_u32), 1));
             }
         }

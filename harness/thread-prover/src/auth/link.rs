@@ -68,6 +68,8 @@ pub fn digest_cap<T: Lane>(pp: &[T], tx: T, index: T, cap: &[T]) -> Vec<T> {
     with_tag(TAG_DIGEST_CAP, &[pp, &[tx, index], cap])
 }
 
+/// `KeyCap(pp, tx, b, cap, queue, phase, sigma)`: 25 values with the tag (the longest entry,
+/// `zkthread_prover::role::LINK_RELATION_SIZE`).
 pub fn key_cap<T: Lane>(pp: &[T], tx: T, b: T, cap: &[T], queue: &[T], phase: T, sigma: T) -> Vec<T> {
     with_tag(TAG_KEY_CAP, &[pp, &[tx, b], cap, queue, &[phase, sigma]])
 }
@@ -84,11 +86,9 @@ pub fn tx_cap<T: Lane>(index: T, cap: &[T]) -> Vec<T> {
     with_tag(TAG_TX_CAP, &[&[index], cap])
 }
 
-/// `ListCap(D, A[8], tx, j, cap, pending, phase)`: 28 values with the tag (the longest entry,
-/// `zkthread_prover::role::LINK_RELATION_SIZE`).
-#[allow(clippy::too_many_arguments)]
-pub fn list_cap<T: Lane>(domain: &[T], account: &[T], tx: T, index: T, cap: &[T], pending: &[T], phase: T) -> Vec<T> {
-    with_tag(TAG_LIST_CAP, &[domain, account, &[tx, index], cap, pending, &[phase]])
+/// `ListCap(D, A[8], tx, j, cap)`: 23 values with the tag.
+pub fn list_cap<T: Lane>(domain: &[T], account: &[T], tx: T, index: T, cap: &[T]) -> Vec<T> {
+    with_tag(TAG_LIST_CAP, &[domain, account, &[tx, index], cap])
 }
 
 /// `Key(1, D, A, nonce, K, A_high)`: `account` is the owner's whole 248-bit id `A ++ A_high`

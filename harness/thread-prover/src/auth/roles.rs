@@ -78,12 +78,22 @@ pub struct SignedFields<T> {
     pub signer: Vec<T>,
     /// The signer's id bits 124..248 (`zkthread_sig::domain::AccountId::high`), which its key
     /// tuple carries after `A` (not signed: the key slot's owner fixes them, [`link::key`]).
-    /// The row's debits must name the signer by `signer ++ signer_high`. A program whose
+    /// The row's debits must name the signer by [`SignedFields::signer_id`]. A program whose
     /// tuples name owners by `A` alone passes zeros.
     pub signer_high: Vec<T>,
     pub rho: Vec<T>,
     /// The program's `PAYLOAD_LEN` (16) elements.
     pub payload: Vec<T>,
+}
+
+impl<T: Clone> SignedFields<T> {
+    /// `signer ++ signer_high`: the signer's whole id, as its key tuple names it. A role builds
+    /// every debit it authorizes from this (helper-84's review, session 50): a debit named by
+    /// other columns than the key tuple's would let an owner sharing the signer's low id spend
+    /// a balance credited inside the proof under the other owner's high words.
+    pub fn signer_id(&self) -> Vec<T> {
+        [&self.signer[..], &self.signer_high[..]].concat()
+    }
 }
 
 /// The four message blocks of a signed row:
@@ -102,8 +112,7 @@ pub fn message_blocks<T: Clone>(s: &SignedFields<T>) -> [Vec<T>; MESSAGE_BLOCKS 
 /// Every authorization fraction of a signed row, multiplicity `e`: its replay state
 /// ([`key_step`]) and its signature over [`message_blocks`] ([`signed_message`]).
 pub fn signed_transaction<T: Lane>(e: &T, s: &SignedFields<T>) -> Vec<Frac<T>> {
-    let signer = [&s.signer[..], &s.signer_high[..]].concat();
-    let mut f = Vec::from(key_step(e, &s.domain, &signer, s.nonce.clone(), &s.key, &s.next_key));
+    let mut f = Vec::from(key_step(e, &s.domain, &s.signer_id(), s.nonce.clone(), &s.key, &s.next_key));
     f.extend(signed_message(e, s.tx.clone(), &s.pp, &s.key, &message_blocks(s)));
     f
 }

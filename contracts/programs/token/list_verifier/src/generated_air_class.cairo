@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `list_air::air_class::ListAir` (the token list AIR's composition).
-pub const LIST_AIR_CLASS_HASH: felt252 = 0x842bde5432c719d66ceb5538db21ac89fc9078b5064ee932c2ed5249fa1453;
+pub const LIST_AIR_CLASS_HASH: felt252 = 0x285fe5ec29c312fcbbcc228c94de01d63db316a9d42bbca272f2248c2dd836e;

@@ -20,7 +20,7 @@ pub fn default_list_params() -> SignedStarkParams {
         pow_bits: 16,
         log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x76cecb9a666614831e402dea4ce8a7d0ab299ea1998310c33fbe3ae932308c5,
+        signed_air_digest: 0x65a69d815670c81d3d702aaa8b1d6e59c2e66036e253b85cedea08109f5f22b,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,
@@ -45,7 +45,7 @@ pub fn fast_list_params() -> SignedStarkParams {
         pow_bits: 16,
         log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x33590b58f6a097529db677f8983ef35353d8ed6ebd702d238d4f5cc8ce261a3,
+        signed_air_digest: 0x7402b7e862d6117a5726f78d77604fc803508dd7b87ab36112e69e21138cda,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x3cf7128d67c5bc941f773839cdbec478b800fd393c14801200f958d51ee9502,
