@@ -195,11 +195,7 @@ impl TokenMessage for NewTransferList {
     const NOUN: &'static str = "signed list";
     /// One list alone at the proof's permutation budget (`SignedRejection::ListTooLong`'s
     /// bound): several lists hold fewer, and the batcher defers the list that does not fit.
-    const MAX_TRANSFERS_PER_PROOF: usize = (zkthread_token::list_prover::MAX_PERMUTATIONS_PER_PROOF
-        - zkthread_sig::wots::VERIFY_PERMUTATIONS
-        - 1)
-        * 2
-        / 3;
+    const MAX_TRANSFERS_PER_PROOF: usize = zkthread_token::list_prover::MAX_LIST_TRANSFERS;
 
     fn transfer_count(&self) -> usize {
         self.transfers.len()

@@ -119,9 +119,9 @@ pub enum SignedStatementError {
 /// `balances[M]` for a transfer signed to `V` never shows `V`'s slot (helper-82's review). So
 /// `Balance` tuples carry the owner's whole 248-bit id (`zkthread_sig::domain::AccountId`),
 /// and a signed transfer names its receiver by all of it: such a credit needs a 248-bit
-/// collision (~2^124). A signed list still names its receivers by the low 124 bits (its items
-/// carry the high words unsigned), and an order book's fills credit owners whose orders are in
-/// the statement, where this map refuses two owners under one low id.
+/// collision (~2^124); so does a signed list since list AIR version 4 (session 51). An order
+/// book's fills credit owners whose orders are in the statement, where this map refuses two
+/// owners under one low id.
 #[derive(Debug, Default)]
 pub struct DistinctIds {
     accounts: HashMap<Hash4, Felt>,

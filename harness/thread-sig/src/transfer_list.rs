@@ -95,8 +95,9 @@ pub struct ListPermutation {
 /// Every permutation of the list sponge over `items`, in order (`list_blocks(n)` of them):
 /// what the AIR's item rows prove, transfer `j` the blocks `2j` and `2j + 1`.
 pub fn list_permutations(items: &[ListedTransfer]) -> Vec<ListPermutation> {
-    let mut stream: Vec<M31> = items.iter().flat_map(|i| i.elements()).collect();
-    stream.resize(list_blocks(items.len()) * RATE, M31::ZERO);
+    // Two whole blocks a transfer: the stream needs no padding.
+    let stream: Vec<M31> = items.iter().flat_map(|i| i.elements()).collect();
+    debug_assert_eq!(stream.len(), list_blocks(items.len()) * RATE);
     let mut cap = list_initial_cap();
     stream
         .chunks(RATE)

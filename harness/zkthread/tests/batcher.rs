@@ -414,7 +414,7 @@ fn a_thread_of_the_list_program_settles_signed_lists(world: &World) {
     let message = zkthread_sig::TransferListMessage {
         domain: zkthread_sig::domain::transfer_domain(world.client.chain_id(), world.registry.address, Felt::from(thread_id), world.token.address),
         from: zkthread_sig::domain::account_id(world.accounts[3]),
-        transfers: vec![zkthread_sig::ListedTransfer { to: zkthread_sig::domain::account_id(world.accounts[0]), amount: 2 }],
+        transfers: vec![zkthread_sig::ListedTransfer { to: zkthread_sig::account_id_wide(world.accounts[0]), amount: 2 }],
         nonce,
         next_key: zkthread_sig::KeyCommitment::NONE,
     };

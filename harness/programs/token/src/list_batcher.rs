@@ -197,8 +197,7 @@ impl SignedBatcher {
         if tx.transfers.is_empty() {
             return Ok(Err(SignedRejection::EmptyList { index }));
         }
-        // 2 n list permutations beside the signature's and its digest's.
-        let max = (MAX_PERMUTATIONS_PER_PROOF - zkthread_sig::wots::VERIFY_PERMUTATIONS - 1) / 2;
+        let max = crate::list_prover::MAX_LIST_TRANSFERS;
         if tx.transfers.len() > max {
             return Ok(Err(SignedRejection::ListTooLong { index, transfers: tx.transfers.len(), max }));
         }

@@ -58,6 +58,17 @@ pub const SIGNED_LIST_AIR_VERSION: u64 = 4;
 pub const LIST_SIZED_COMPONENTS: usize = 7;
 /// Poseidon2 permutations one proof holds (the largest component's rows).
 pub const MAX_PERMUTATIONS_PER_PROOF: usize = 1 << SIGNED_MAX_LOG_ROWS;
+/// The longest list one proof holds alone (`SignedRejection::ListTooLong`'s bound, and the
+/// engine's): its signature, transaction-list entry and two permutations a transfer fill at
+/// most [`MAX_PERMUTATIONS_PER_PROOF`]. 32,705.
+pub const MAX_LIST_TRANSFERS: usize =
+    (MAX_PERMUTATIONS_PER_PROOF - zkthread_sig::wots::VERIFY_PERMUTATIONS - 1) / zkthread_sig::transfer_list::list_blocks(1);
+const _: () = {
+    let fixed = zkthread_sig::wots::VERIFY_PERMUTATIONS + 1;
+    let list_blocks = zkthread_sig::transfer_list::list_blocks;
+    assert!(fixed + list_blocks(MAX_LIST_TRANSFERS) <= MAX_PERMUTATIONS_PER_PROOF);
+    assert!(fixed + list_blocks(MAX_LIST_TRANSFERS + 1) > MAX_PERMUTATIONS_PER_PROOF);
+};
 
 /// The token program with signed lists, for the framework's driver.
 pub struct SignedListProgram;
