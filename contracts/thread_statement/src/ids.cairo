@@ -148,12 +148,19 @@ pub fn transfer_domain(
     )
 }
 
-/// `A = limbs4(poseidon(['zkthread.account', owner]))`: `poseidon_hash_span` of two felts
-/// (one permutation, then the padding's), without building the array.
-pub fn account_id(owner: felt252) -> Hash4 {
+/// `poseidon(['zkthread.account', owner])`: `poseidon_hash_span` of two felts (one
+/// permutation, then the padding's), without building the array. Both ids take their words
+/// from it.
+#[inline(always)]
+fn account_hash(owner: felt252) -> felt252 {
     let (s0, s1, s2) = hades_permutation('zkthread.account', owner, 0);
     let (hash, _, _) = hades_permutation(s0 + 1, s1, s2);
-    limbs4(hash)
+    hash
+}
+
+/// `A = limbs4(poseidon(['zkthread.account', owner]))`.
+pub fn account_id(owner: felt252) -> Hash4 {
+    limbs4(account_hash(owner))
 }
 
 /// The owner's 248-bit id `(A, A_high)` (`zkthread_sig::domain::account_id_wide`): the eight
@@ -162,9 +169,7 @@ pub fn account_id(owner: felt252) -> Hash4 {
 /// tuples carry both halves, so one balance or key slot names one owner up to a 248-bit
 /// collision.
 pub fn account_id_wide(owner: felt252) -> (Hash4, Hash4) {
-    let (s0, s1, s2) = hades_permutation('zkthread.account', owner, 0);
-    let (hash, _, _) = hades_permutation(s0 + 1, s1, s2);
-    let wide: u256 = hash.into();
+    let wide: u256 = account_hash(owner).into();
     let (rest, w0) = bounded_int_div_rem(upcast::<u128, U128>(wide.low), TWO_POW_31_NZ);
     let (rest, w1) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
     let (rest, w2) = bounded_int_div_rem(rest, TWO_POW_31_NZ);
