@@ -1,7 +1,8 @@
 //! The thread registry (`contracts/registry`): typed calls for OS versions, programs, threads,
 //! and settlement.
 
-use starknet::core::types::{Call, Event};
+use starknet::core::types::{BlockId, BlockTag, Call, Event, EventFilter};
+use starknet::providers::Provider;
 use starknet::core::utils::get_contract_address;
 use starknet_crypto::poseidon_hash_many;
 
@@ -47,6 +48,16 @@ pub struct SettledSummary {
     pub transactions: TransactionList,
     /// `poseidon_hash_span(public_input)`: see [`public_input_hash`].
     pub public_input_hash: Felt,
+}
+
+/// Where the settlement of one sub-block was recorded on chain ([`Registry::settlement_record`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettlementRecord {
+    pub summary: SettledSummary,
+    /// The transaction that emitted the summary: the settlement that took the sequence.
+    pub tx_hash: Felt,
+    /// Its block; `None` while that block is not yet closed.
+    pub block: Option<u64>,
 }
 
 /// `settle`'s `transactions` argument (`registry::interface::TransactionList`): the number of
@@ -385,6 +396,17 @@ impl Registry {
         }
     }
 
+    /// [`public_input_hash`] of `settlement` under the thread's current record, from the
+    /// registry's own [`Registry::public_input`] view: what its `SubBlockSettledSummary` would
+    /// carry if `settlement` settled now.
+    pub async fn public_input_hash_of(
+        &self,
+        client: &ChainReader,
+        settlement: &Settlement,
+    ) -> Result<Felt> {
+        Ok(poseidon_hash_many(&self.public_input(client, settlement).await?))
+    }
+
     pub fn upgrade_thread_call(
         &self,
         thread_id: u64,
@@ -483,6 +505,57 @@ impl Registry {
             .call(self.address, "program_verifier", vec![program_hash])
             .await?;
         calldata::single(&words, "program_verifier")
+    }
+
+    /// The settlement the registry recorded for sub-block `sequence` of `thread_id`, from its
+    /// `SubBlockSettledSummary` event (keys `[selector, thread_id, sequence]`), with the
+    /// transaction that emitted it; `None` if no settlement of that sequence is known to the
+    /// node. The registry settles a sequence once, so two records are an error.
+    ///
+    /// It reads events from block 0: for the rare check a batcher makes when its own sends'
+    /// lookups found nothing but the sequence was taken, not for a hot path.
+    pub async fn settlement_record(
+        &self,
+        client: &ChainReader,
+        thread_id: u64,
+        sequence: u64,
+    ) -> Result<Option<SettlementRecord>> {
+        const PAGE: u64 = 64;
+        let filter = EventFilter {
+            from_block: Some(BlockId::Number(0)),
+            to_block: Some(BlockId::Tag(BlockTag::Latest)),
+            address: Some(self.address),
+            keys: Some(vec![
+                vec![selector(SUB_BLOCK_SETTLED_SUMMARY_EVENT)?],
+                vec![Felt::from(thread_id)],
+                vec![Felt::from(sequence)],
+            ]),
+        };
+        let mut records = Vec::new();
+        let mut token = None;
+        loop {
+            let page = client.provider().get_events(filter.clone(), token, PAGE).await?;
+            for emitted in page.events {
+                let event = Event { from_address: emitted.from_address, keys: emitted.keys, data: emitted.data };
+                records.push(SettlementRecord {
+                    summary: sub_block_settled_summary(self.address, &[event])?,
+                    tx_hash: emitted.transaction_hash,
+                    block: emitted.block_number,
+                });
+            }
+            match page.continuation_token {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        match records.as_slice() {
+            [] => Ok(None),
+            [one] if (one.summary.thread_id, one.summary.sequence) == (thread_id, sequence) => Ok(Some(*one)),
+            _ => Err(ClientError::Decode {
+                what: SUB_BLOCK_SETTLED_SUMMARY_EVENT.into(),
+                detail: format!("{} records of thread {thread_id}'s sequence {sequence}", records.len()),
+            }),
+        }
     }
 
     /// The sequence number the next `settle` of `thread_id` must carry.

@@ -69,6 +69,14 @@ pub enum EngineError {
     Decode(#[source] DecodeError),
     #[error("sub-block {sequence} of thread {thread_id} is not proven yet")]
     NotProven { thread_id: u64, sequence: u64 },
+    /// The registry records the sub-block's own public input as settled by `tx_hash`, but the
+    /// node has no receipt for that transaction yet: nothing was recorded.
+    #[error("sub-block {sequence} of thread {thread_id} was settled by tx {tx_hash:#x} (the registry's record carries its public input), but the node has no receipt for it yet; try again")]
+    SettledWithoutReceipt {
+        thread_id: u64,
+        sequence: u64,
+        tx_hash: Felt,
+    },
     /// A send is recorded but the node could not be asked about it: nothing may be sent now.
     #[error("sub-block {sequence} of thread {thread_id} is {status} (the node could not be asked about its send); try again")]
     SendUnresolved {

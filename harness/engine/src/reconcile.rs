@@ -10,6 +10,12 @@
 //!   and a send that is found later is still found, as every hash is kept.
 //! - `Built`/`Proven` whose sequence was taken on-chain → Superseded, transfers back to pending
 //!   (a Proven one that was sent before has its sends looked up first).
+//! - Before a Proven or Sending sub-block is recorded Superseded, the registry's record of the
+//!   sequence is read ([`settled_as_itself`]): if the settlement that took it carries this
+//!   sub-block's own public input, the sub-block settled (a send this directory's lookups
+//!   missed: a lagging node, or a copy of the directory made before the send was recorded) and
+//!   is recorded Settled under that transaction, its messages applied, not handed back to be
+//!   refused as replays (helper-81 F6). `settle` asks the same before it records a revert.
 //!
 //! Each change is one store transaction, so reconciling twice changes nothing the second time
 //! and nothing is applied twice or dropped.
@@ -19,7 +25,8 @@ use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt, TxLookup, TxOutcome, TxStatus};
 use zkthread_store::{MessageBody, Store, SubBlock, SubBlockStatus, ThreadKey};
 
-use crate::error::{ChainContext, Result};
+use crate::codec::settlement;
+use crate::error::{ChainContext, EngineError, Result};
 use crate::{hex, short_revert_reason};
 
 /// One change reconciliation made.
@@ -108,6 +115,14 @@ pub async fn reconcile<M: MessageBody>(
         .await
         .chain("reading the thread's next sequence")?;
     if next > sequence {
+        if let Some(outcome) = settled_as_itself(client, registry, key, &sub_block).await? {
+            let done = record_success(store, key, &sub_block, &outcome)?;
+            let detail = format!(
+                "the registry's record of sequence {sequence} carries its public input: settled in block {} (its sends' lookups missed it)",
+                outcome.block_number
+            );
+            return Ok(Some(change(&done, Some(outcome.hash), detail)));
+        }
         let done = store.record_abandoned(
             key,
             sequence,
@@ -134,6 +149,48 @@ pub async fn reconcile<M: MessageBody>(
         )));
     }
     Ok(None)
+}
+
+/// The receipt of the settlement that took `sub_block`'s sequence, if that settlement is the
+/// sub-block itself: the registry's `SubBlockSettledSummary` for the sequence carries the hash
+/// of the public input the verifier accepted, and this sub-block's is recomputed by the
+/// registry's own `public_input` view, so the answer does not depend on looking up the
+/// sub-block's sends. Only a Proven or Sending sub-block has a proof to have settled with;
+/// `None` for any other, or when the sequence was taken by another sub-block. A record of
+/// this sub-block whose receipt the node does not have yet is an error: nothing is recorded
+/// until it can be.
+pub async fn settled_as_itself<M: MessageBody>(
+    client: &ChainReader,
+    registry: &Registry,
+    key: ThreadKey,
+    sub_block: &SubBlock<M>,
+) -> Result<Option<TxOutcome>> {
+    if !matches!(sub_block.status, SubBlockStatus::Proven | SubBlockStatus::Sending { .. }) {
+        return Ok(None);
+    }
+    let sequence = sub_block.sequence();
+    let Some(record) = registry
+        .settlement_record(client, key.thread_id, sequence)
+        .await
+        .chain(format!("reading the registry's record of sequence {sequence}"))?
+    else {
+        return Ok(None);
+    };
+    let own = registry
+        .public_input_hash_of(client, &settlement(sub_block))
+        .await
+        .chain("reading the sub-block's public input from the registry")?;
+    if record.summary.public_input_hash != own {
+        return Ok(None);
+    }
+    match client
+        .lookup_transaction(record.tx_hash)
+        .await
+        .chain(format!("looking up settle tx {}", hex(record.tx_hash)))?
+    {
+        TxLookup::Known(outcome) if outcome.status == TxStatus::Succeeded => Ok(Some(outcome)),
+        _ => Err(EngineError::SettledWithoutReceipt { thread_id: key.thread_id, sequence, tx_hash: record.tx_hash }),
+    }
 }
 
 /// Records a succeeded settle of `sub_block`: Settled in the receipt's block, with its fee.

@@ -14,8 +14,8 @@ use crate::error::{ChainContext, EngineError, Result};
 use crate::observer::Checkpoint;
 use crate::preflight::{self, Preflight};
 use crate::program::ProgramMessage;
-use crate::reconcile::{reconcile, record_revert, record_success, Reconciled};
-use crate::{hex, Observer};
+use crate::reconcile::{reconcile, record_revert, record_success, settled_as_itself, Reconciled};
+use crate::{hex, short_revert_reason, Observer};
 
 /// Hand-set bounds for settle: estimation would execute the whole on-chain verification once
 /// more, and refuses a transaction that would revert (which `force` wants mined). Prices are
@@ -68,12 +68,14 @@ pub enum SettleOutcome<M = zkthread_store::NewTransfer> {
 #[derive(Debug)]
 pub struct Sent<M = zkthread_store::NewTransfer> {
     /// The sub-block as it ended: Settled, or Stale / Reverted with its messages pending again.
+    /// Settled under another transaction than `tx_hash` when this send reverted because an
+    /// earlier send of the same sub-block had taken the sequence.
     pub sub_block: SubBlock<M>,
     pub tx_hash: Felt,
     pub nonce: Felt,
     pub block: u64,
     pub fee_fri: u128,
-    /// The registry's short reason when it reverted.
+    /// The registry's short reason when this send reverted.
     pub revert_reason: Option<String>,
     pub preflight: Preflight,
     pub reconciled: Option<Reconciled>,
@@ -81,8 +83,10 @@ pub struct Sent<M = zkthread_store::NewTransfer> {
 }
 
 impl<M> Sent<M> {
+    /// Whether the sub-block settled (by this send, or by an earlier one that took the
+    /// sequence before this one reverted).
     pub fn settled(&self) -> bool {
-        self.revert_reason.is_none()
+        matches!(self.sub_block.status, SubBlockStatus::Settled { .. })
     }
 }
 
@@ -248,11 +252,26 @@ async fn send<M: ProgramMessage>(
             observer.done(&format!("SUCCEEDED in block {}", outcome.block_number));
             (ended, None)
         }
-        TxStatus::Reverted { .. } => {
-            let (ended, reason) = record_revert(store, key, &sub_block, &outcome)?;
-            observer.done(&format!("REVERTED '{reason}'"));
-            (ended, Some(reason))
-        }
+        TxStatus::Reverted { .. } => match settled_as_itself(client, &registry, key, &sub_block).await? {
+            // An earlier send of this very sub-block took the sequence first (one a lagging
+            // node hid from `reconcile`): it settled, and its messages must not go back to
+            // pending to be refused as replays (helper-81 F6). This send paid for its revert.
+            Some(settled) => {
+                let reason = outcome.revert_reason().map(short_revert_reason).unwrap_or_default();
+                let ended = record_success(store, key, &sub_block, &settled)?;
+                observer.done(&format!(
+                    "REVERTED '{reason}', but sub-block {sequence} had settled already (tx {}, block {})",
+                    hex(settled.hash),
+                    settled.block_number
+                ));
+                (ended, Some(reason))
+            }
+            None => {
+                let (ended, reason) = record_revert(store, key, &sub_block, &outcome)?;
+                observer.done(&format!("REVERTED '{reason}'"));
+                (ended, Some(reason))
+            }
+        },
     };
     Ok(SettleOutcome::Sent(Sent {
         sub_block: ended,

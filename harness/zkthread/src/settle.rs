@@ -151,7 +151,9 @@ async fn run_program<M: TokenMessage>(args: SettleArgs, store: Store<M>, json: b
         },
         error: None,
     };
-    let Some(reason) = &sent.revert_reason else {
+    // A send that reverted because an earlier send of the same sub-block had settled it
+    // leaves the sub-block settled: its revert reason is reported, and nothing is to be rebuilt.
+    let (Some(reason), false) = (&sent.revert_reason, sent.settled()) else {
         return print(&out, json);
     };
     let error = format!(

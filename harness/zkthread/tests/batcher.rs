@@ -19,6 +19,20 @@ use common::served::{Http, Served};
 use common::world::{felt, World, SUPPLY};
 use common::{json, stderr, zkthread};
 
+/// Copies the data directory `from` into `to` (files and subdirectories).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).expect("a data directory") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            std::fs::create_dir_all(&target).expect("a directory");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("a copy");
+        }
+    }
+}
+
 /// Exit 1 with exactly one `error: ...` line on stderr containing `needle`.
 fn assert_one_line_error(out: &Output, needle: &str) -> String {
     assert_eq!(out.status.code(), Some(1), "stderr:\n{}", stderr(out));
@@ -91,6 +105,9 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     let rival_batch = json(&world.cli_in(rival.path(), &["batch", "--thread", &thread, "--json"]));
     check("batch", &rival_batch);
     assert_eq!(rival_batch["sequence"], 0);
+    // The rival proves it: a proven sub-block whose sequence another one takes is superseded
+    // (its public input is not the one the registry recorded; below).
+    check("prove", &json(&world.cli_in(rival.path(), &["prove", "--thread", &thread, "--json"])));
 
     // The signed program's verifier accepts one parameter set: `--fast` is refused, nothing proven.
     let fast = world.cli(&["prove", "--thread", &world.thread(), "--fast"]);
@@ -102,11 +119,28 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     assert_eq!(proved["proved_now"], true);
     assert!(proved["proof_felts"].as_u64().unwrap() > 100);
     assert_eq!((&proved["log_blowup"], &proved["n_queries"], &proved["pow_bits"]), (&5.into(), &16.into(), &16.into()));
+    // A copy of the data directory made now, before the send is recorded (a restored backup:
+    // for the copy's lookups the send is as lost as behind a lagging node).
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(world.data_dir.path(), copy.path());
     let settled = world.step("settle");
     assert_eq!(settled["status"], "settled");
     assert_eq!(settled["sent"], true);
     assert_eq!(settled["preflight"]["blocked_by"], Value::Null);
     assert_eq!(settled["slots_written"], 6);
+    // The copy's sub-block 0 is the one that settled: reconciling finds it in the registry's
+    // record of sequence 0 (which carries its public input) and records it settled under that
+    // transaction, sending nothing, instead of superseded with its transfers handed back to be
+    // refused as replays (helper-81 F6).
+    let nonce = world.nonce();
+    let found = json(&world.cli_in(copy.path(), &["settle", "--thread", &world.thread(), "--json"]));
+    check("settle", &found);
+    assert_eq!(found["status"], "settled", "{found}");
+    assert_eq!(found["sent"], false);
+    assert_eq!(found["reconciled"]["from"], "proven");
+    assert_eq!(found["reconciled"]["to"], "settled");
+    assert_eq!(found["tx_hash"], settled["tx_hash"]);
+    assert_eq!(world.nonce(), nonce, "the copy sent nothing");
     expected = [SUPPLY - 7 - 150, 60, 80, 17];
     assert_eq!(world.balances(), expected);
     assert_eq!(world.next_sequence(), 1);
@@ -157,7 +191,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     // not move), without anything sent.
     let rebuilt = json(&world.cli_in(rival.path(), &["batch", "--thread", &thread, "--json"]));
     check("batch", &rebuilt);
-    assert_eq!(rebuilt["reconciled"]["from"], "built");
+    assert_eq!(rebuilt["reconciled"]["from"], "proven");
     assert_eq!(rebuilt["reconciled"]["to"], "superseded");
     assert_eq!(rebuilt["sequence"], 1);
     assert_eq!(rebuilt["transfers"], 1);
