@@ -172,12 +172,23 @@ pub fn public_input(
     contracts: &[Felt],
     settlement: &Settlement,
 ) -> Vec<Felt> {
+    public_input_committed(os_version, program_hash, contract_set_commitment(contracts), settlement)
+}
+
+/// [`public_input`] with the contract set given by its commitment, as a stored sub-block
+/// keeps the thread it was batched for.
+pub fn public_input_committed(
+    os_version: Felt,
+    program_hash: Felt,
+    contract_set_commitment: Felt,
+    settlement: &Settlement,
+) -> Vec<Felt> {
     let mut out = vec![
         os_version,
         program_hash,
         Felt::from(settlement.thread_id),
         Felt::from(settlement.sequence),
-        contract_set_commitment(contracts),
+        contract_set_commitment,
         Felt::from(settlement.transactions.count),
         settlement.transactions.commitment,
     ];
@@ -188,6 +199,16 @@ pub fn public_input(
 
 /// What a settlement's `SubBlockSettledSummary` commits to: Poseidon (`poseidon_hash_span`)
 /// over [`public_input`], the exact statement the verifier accepted.
+pub fn public_input_hash_committed(
+    os_version: Felt,
+    program_hash: Felt,
+    contract_set_commitment: Felt,
+    settlement: &Settlement,
+) -> Felt {
+    poseidon_hash_many(&public_input_committed(os_version, program_hash, contract_set_commitment, settlement))
+}
+
+/// [`public_input_hash_committed`] with the contract set given as addresses.
 pub fn public_input_hash(
     os_version: Felt,
     program_hash: Felt,
@@ -396,17 +417,6 @@ impl Registry {
         }
     }
 
-    /// [`public_input_hash`] of `settlement` under the thread's current record, from the
-    /// registry's own [`Registry::public_input`] view: what its `SubBlockSettledSummary` would
-    /// carry if `settlement` settled now.
-    pub async fn public_input_hash_of(
-        &self,
-        client: &ChainReader,
-        settlement: &Settlement,
-    ) -> Result<Felt> {
-        Ok(poseidon_hash_many(&self.public_input(client, settlement).await?))
-    }
-
     pub fn upgrade_thread_call(
         &self,
         thread_id: u64,
@@ -512,18 +522,21 @@ impl Registry {
     /// transaction that emitted it; `None` if no settlement of that sequence is known to the
     /// node. The registry settles a sequence once, so two records are an error.
     ///
-    /// It reads events from block 0: for the rare check a batcher makes when its own sends'
-    /// lookups found nothing but the sequence was taken, not for a hot path.
+    /// It reads events from `from_block` (no later than the settlement) through the
+    /// pre-confirmed block, where the client reads everything else: for the rare check a
+    /// batcher makes when its sequence was taken, not for a hot path. A node that refuses the
+    /// range or `starknet_getEvents` is an error.
     pub async fn settlement_record(
         &self,
         client: &ChainReader,
         thread_id: u64,
         sequence: u64,
+        from_block: u64,
     ) -> Result<Option<SettlementRecord>> {
         const PAGE: u64 = 64;
         let filter = EventFilter {
-            from_block: Some(BlockId::Number(0)),
-            to_block: Some(BlockId::Tag(BlockTag::Latest)),
+            from_block: Some(BlockId::Number(from_block)),
+            to_block: Some(BlockId::Tag(BlockTag::PreConfirmed)),
             address: Some(self.address),
             keys: Some(vec![
                 vec![selector(SUB_BLOCK_SETTLED_SUMMARY_EVENT)?],
@@ -551,6 +564,13 @@ impl Registry {
         match records.as_slice() {
             [] => Ok(None),
             [one] if (one.summary.thread_id, one.summary.sequence) == (thread_id, sequence) => Ok(Some(*one)),
+            [other] => Err(ClientError::Decode {
+                what: SUB_BLOCK_SETTLED_SUMMARY_EVENT.into(),
+                detail: format!(
+                    "asked for thread {thread_id}'s sequence {sequence}, got thread {}'s sequence {}",
+                    other.summary.thread_id, other.summary.sequence
+                ),
+            }),
             _ => Err(ClientError::Decode {
                 what: SUB_BLOCK_SETTLED_SUMMARY_EVENT.into(),
                 detail: format!("{} records of thread {thread_id}'s sequence {sequence}", records.len()),

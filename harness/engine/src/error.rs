@@ -71,12 +71,16 @@ pub enum EngineError {
     NotProven { thread_id: u64, sequence: u64 },
     /// The registry records the sub-block's own public input as settled by `tx_hash`, but the
     /// node has no receipt for that transaction yet: nothing was recorded.
-    #[error("sub-block {sequence} of thread {thread_id} was settled by tx {tx_hash:#x} (the registry's record carries its public input), but the node has no receipt for it yet; try again")]
+    #[error("sub-block {sequence} of thread {thread_id} was settled by tx {tx_hash:#x} (the registry's record carries its public input), but the node has no receipt of it carrying that record yet; try again")]
     SettledWithoutReceipt {
         thread_id: u64,
         sequence: u64,
         tx_hash: Felt,
     },
+    /// The thread's sequence on chain passed the sub-block's, but the node shows no record of
+    /// the settlement that took it: the node is behind; nothing was recorded.
+    #[error("thread {thread_id}'s sequence {sequence} was taken, but the node shows no settlement record of it yet (its SubBlockSettledSummary event); try again")]
+    SettlementRecordMissing { thread_id: u64, sequence: u64 },
     /// A send is recorded but the node could not be asked about it: nothing may be sent now.
     #[error("sub-block {sequence} of thread {thread_id} is {status} (the node could not be asked about its send); try again")]
     SendUnresolved {

@@ -10,18 +10,20 @@
 //!   and a send that is found later is still found, as every hash is kept.
 //! - `Built`/`Proven` whose sequence was taken on-chain → Superseded, transfers back to pending
 //!   (a Proven one that was sent before has its sends looked up first).
-//! - Before a Proven or Sending sub-block is recorded Superseded, the registry's record of the
-//!   sequence is read ([`settled_as_itself`]): if the settlement that took it carries this
-//!   sub-block's own public input, the sub-block settled (a send this directory's lookups
-//!   missed: a lagging node, or a copy of the directory made before the send was recorded) and
-//!   is recorded Settled under that transaction, its messages applied, not handed back to be
-//!   refused as replays (helper-81 F6). `settle` asks the same before it records a revert.
+//! - Before a Proven or Sending sub-block whose sequence was taken is recorded Superseded, or
+//!   a send of it Reverted, the registry's record of the sequence is read
+//!   ([`settled_as_itself`]): if the settlement that took it carries this sub-block's own public
+//!   input, the sub-block settled (a send this directory's lookups missed: a lagging node, or a
+//!   copy of the directory made before the send was recorded) and is recorded Settled under
+//!   that transaction, its messages applied, not handed back to be refused as replays
+//!   (helper-81 F6). `settle` asks the same before it records a revert. A taken sequence with
+//!   no record the node can show is an error (the node is behind), never Superseded.
 //!
 //! Each change is one store transaction, so reconciling twice changes nothing the second time
 //! and nothing is applied twice or dropped.
 
 use serde::Serialize;
-use zkthread_client::registry::Registry;
+use zkthread_client::registry::{public_input_hash_committed, sub_block_settled_summary, Registry};
 use zkthread_client::{ChainReader, Felt, TxLookup, TxOutcome, TxStatus};
 use zkthread_store::{MessageBody, Store, SubBlock, SubBlockStatus, ThreadKey};
 
@@ -105,6 +107,17 @@ pub async fn reconcile<M: MessageBody>(
             }
         }
         if let Some(outcome) = latest_outcome {
+            // The latest send reverted; an earlier one may have settled the sub-block unseen
+            // (or `send` could not finish this check before it stopped).
+            if let Some(settled) = taken_by_itself(client, registry, store, key, &sub_block).await? {
+                let done = record_success(store, key, &sub_block, &settled)?;
+                let detail = format!(
+                    "tx {} reverted, but the registry's record of sequence {sequence} carries its public input: settled in block {}",
+                    hex(outcome.hash),
+                    settled.block_number
+                );
+                return Ok(Some(change(&done, Some(settled.hash), detail)));
+            }
             let (done, reason) = record_revert(store, key, &sub_block, &outcome)?;
             let detail = format!("tx found reverted: {reason}");
             return Ok(Some(change(&done, Some(outcome.hash), detail)));
@@ -115,7 +128,7 @@ pub async fn reconcile<M: MessageBody>(
         .await
         .chain("reading the thread's next sequence")?;
     if next > sequence {
-        if let Some(outcome) = settled_as_itself(client, registry, key, &sub_block).await? {
+        if let Some(outcome) = settled_as_itself(client, registry, store, key, &sub_block).await? {
             let done = record_success(store, key, &sub_block, &outcome)?;
             let detail = format!(
                 "the registry's record of sequence {sequence} carries its public input: settled in block {} (its sends' lookups missed it)",
@@ -151,46 +164,89 @@ pub async fn reconcile<M: MessageBody>(
     Ok(None)
 }
 
-/// The receipt of the settlement that took `sub_block`'s sequence, if that settlement is the
-/// sub-block itself: the registry's `SubBlockSettledSummary` for the sequence carries the hash
-/// of the public input the verifier accepted, and this sub-block's is recomputed by the
-/// registry's own `public_input` view, so the answer does not depend on looking up the
-/// sub-block's sends. Only a Proven or Sending sub-block has a proof to have settled with;
-/// `None` for any other, or when the sequence was taken by another sub-block. A record of
-/// this sub-block whose receipt the node does not have yet is an error: nothing is recorded
-/// until it can be.
+/// [`settled_as_itself`] if the thread's next sequence on chain has passed `sub_block`'s;
+/// `None` while the sequence is open (a revert then was the sub-block's own: stale input,
+/// a thread change).
+pub async fn taken_by_itself<M: MessageBody>(
+    client: &ChainReader,
+    registry: &Registry,
+    store: &Store<M>,
+    key: ThreadKey,
+    sub_block: &SubBlock<M>,
+) -> Result<Option<TxOutcome>> {
+    let next = registry
+        .next_sequence(client, key.thread_id)
+        .await
+        .chain("reading the thread's next sequence")?;
+    if next > sub_block.sequence() {
+        settled_as_itself(client, registry, store, key, sub_block).await
+    } else {
+        Ok(None)
+    }
+}
+
+/// The receipt of the settlement that took `sub_block`'s sequence (the caller saw it taken),
+/// if that settlement is the sub-block itself: the registry's `SubBlockSettledSummary` for the
+/// sequence carries the hash of the public input the verifier accepted, and this sub-block's
+/// is recomputed from its own body (the thread binding it was batched for, its slot lists and
+/// transaction list), so the answer depends neither on looking up the sub-block's sends nor
+/// on the thread's current record. `None` when another sub-block took the sequence, and for a
+/// Built sub-block (never proven here: left to be superseded, its messages pending again, to be
+/// refused as replays if its twin in another data directory settled). Errors, recording
+/// nothing: a taken sequence with no record the node can show (it is behind), and a record of
+/// this sub-block whose receipt the node does not have or does not agree with.
 pub async fn settled_as_itself<M: MessageBody>(
     client: &ChainReader,
     registry: &Registry,
+    store: &Store<M>,
     key: ThreadKey,
     sub_block: &SubBlock<M>,
 ) -> Result<Option<TxOutcome>> {
     if !matches!(sub_block.status, SubBlockStatus::Proven | SubBlockStatus::Sending { .. }) {
         return Ok(None);
     }
-    let sequence = sub_block.sequence();
-    let Some(record) = registry
-        .settlement_record(client, key.thread_id, sequence)
+    let (thread_id, sequence) = (key.thread_id, sub_block.sequence());
+    let record = registry
+        .settlement_record(client, thread_id, sequence, search_from(store, key, sequence)?)
         .await
-        .chain(format!("reading the registry's record of sequence {sequence}"))?
-    else {
-        return Ok(None);
-    };
-    let own = registry
-        .public_input_hash_of(client, &settlement(sub_block))
-        .await
-        .chain("reading the sub-block's public input from the registry")?;
+        .chain(format!("reading the registry's record of sequence {sequence} (starknet_getEvents)"))?
+        .ok_or(EngineError::SettlementRecordMissing { thread_id, sequence })?;
+    let body = &sub_block.body;
+    let own = public_input_hash_committed(body.os_version, body.program_hash, body.contract_set_commitment, &settlement(sub_block));
     if record.summary.public_input_hash != own {
         return Ok(None);
     }
-    match client
+    let receipt = client
         .lookup_transaction(record.tx_hash)
         .await
-        .chain(format!("looking up settle tx {}", hex(record.tx_hash)))?
-    {
-        TxLookup::Known(outcome) if outcome.status == TxStatus::Succeeded => Ok(Some(outcome)),
-        _ => Err(EngineError::SettledWithoutReceipt { thread_id: key.thread_id, sequence, tx_hash: record.tx_hash }),
+        .chain(format!("looking up settle tx {}", hex(record.tx_hash)))?;
+    // The receipt must carry the same record (a load-balanced node can answer from two views).
+    match receipt {
+        TxLookup::Known(outcome)
+            if outcome.status == TxStatus::Succeeded
+                && sub_block_settled_summary(registry.address, &outcome.events)
+                    .is_ok_and(|s| s.public_input_hash == own) =>
+        {
+            Ok(Some(outcome))
+        }
+        _ => Err(EngineError::SettledWithoutReceipt { thread_id, sequence, tx_hash: record.tx_hash }),
     }
+}
+
+/// Where to start looking for sequence `sequence`'s record: the block this data directory saw
+/// sequence `sequence - 1` settle in (the registry settles sequences in order), else block 0.
+fn search_from<M: MessageBody>(store: &Store<M>, key: ThreadKey, sequence: u64) -> Result<u64> {
+    let Some(previous) = sequence.checked_sub(1) else {
+        return Ok(0);
+    };
+    Ok(store
+        .sub_blocks(key)?
+        .iter()
+        .find_map(|s| match s.status {
+            SubBlockStatus::Settled { block, .. } if s.sequence() == previous => Some(block),
+            _ => None,
+        })
+        .unwrap_or(0))
 }
 
 /// Records a succeeded settle of `sub_block`: Settled in the receipt's block, with its fee.

@@ -14,7 +14,7 @@ use crate::error::{ChainContext, EngineError, Result};
 use crate::observer::Checkpoint;
 use crate::preflight::{self, Preflight};
 use crate::program::ProgramMessage;
-use crate::reconcile::{reconcile, record_revert, record_success, settled_as_itself, Reconciled};
+use crate::reconcile::{reconcile, record_revert, record_success, taken_by_itself, Reconciled};
 use crate::{hex, short_revert_reason, Observer};
 
 /// Hand-set bounds for settle: estimation would execute the whole on-chain verification once
@@ -252,10 +252,11 @@ async fn send<M: ProgramMessage>(
             observer.done(&format!("SUCCEEDED in block {}", outcome.block_number));
             (ended, None)
         }
-        TxStatus::Reverted { .. } => match settled_as_itself(client, &registry, key, &sub_block).await? {
+        TxStatus::Reverted { .. } => match taken_by_itself(client, &registry, store, key, &sub_block).await? {
             // An earlier send of this very sub-block took the sequence first (one a lagging
             // node hid from `reconcile`): it settled, and its messages must not go back to
             // pending to be refused as replays (helper-81 F6). This send paid for its revert.
+            // If the check fails, the store stays Sending and the next `reconcile` asks again.
             Some(settled) => {
                 let reason = outcome.revert_reason().map(short_revert_reason).unwrap_or_default();
                 let ended = record_success(store, key, &sub_block, &settled)?;

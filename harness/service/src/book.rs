@@ -360,8 +360,9 @@ fn round_done(round: Round) -> Result<Step, String> {
         tracing::info!(ended = %ended.line(), "book sub-block ended; its messages are pending again");
     }
     match round.settled {
-        Some(SettleOutcome::Sent(sent)) => match &sent.revert_reason {
-            None => {
+        Some(SettleOutcome::Sent(sent)) => match (&sent.revert_reason, sent.settled()) {
+            // Settled (by this send, or by an earlier one this one reverted behind).
+            (None, _) | (_, true) => {
                 tracing::info!(
                     sequence = sent.sub_block.sequence(),
                     tx = %hex(sent.tx_hash),
@@ -371,7 +372,7 @@ fn round_done(round: Round) -> Result<Step, String> {
                 );
                 Ok(Step::Progressed)
             }
-            Some(reason) => Err(format!(
+            (Some(reason), false) => Err(format!(
                 "settle of book sub-block {} reverted: {reason}; its messages are pending again",
                 sent.sub_block.sequence()
             )),

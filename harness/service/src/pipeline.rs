@@ -312,8 +312,9 @@ impl<M: TokenMessage> Pipeline<M> {
         let (store, key) = (&shared.store, shared.thread);
         let outcome = settle(&shared.client, store, key, self.config.settle, self.observer.as_ref()).await;
         match outcome {
-            Ok(SettleOutcome::Sent(sent)) => match &sent.revert_reason {
-                None => {
+            Ok(SettleOutcome::Sent(sent)) => match (&sent.revert_reason, sent.settled()) {
+                // Settled (by this send, or by an earlier one this one reverted behind).
+                (None, _) | (_, true) => {
                     tracing::info!(
                         sequence = sent.sub_block.sequence(),
                         tx = %zkthread_engine::hex(sent.tx_hash),
@@ -322,7 +323,7 @@ impl<M: TokenMessage> Pipeline<M> {
                     );
                     Ok(Step::Progressed)
                 }
-                Some(reason) => Err(format!(
+                (Some(reason), false) => Err(format!(
                     "settle of sub-block {} reverted: {reason}; its transfers are pending again",
                     sent.sub_block.sequence()
                 )),

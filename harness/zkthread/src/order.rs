@@ -412,7 +412,7 @@ async fn settle(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
         },
         SettleOutcome::FoundSettled { sub_block, tx_hash, .. } => (sub_block, tx_hash, None, false),
         SettleOutcome::Sent(sent) => {
-            if let Some(reason) = &sent.revert_reason {
+            if let (Some(reason), false) = (&sent.revert_reason, sent.settled()) {
                 bail!(
                     "the settlement reverted: {} (fee {} fri); its {} message(s) are pending again",
                     short_revert_reason(reason),

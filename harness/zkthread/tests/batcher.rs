@@ -141,6 +141,11 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     assert_eq!(found["reconciled"]["to"], "settled");
     assert_eq!(found["tx_hash"], settled["tx_hash"]);
     assert_eq!(world.nonce(), nonce, "the copy sent nothing");
+    let copy_status = json(&world.cli_in(copy.path(), &["status", "--json"]));
+    check("status", &copy_status);
+    let copy_batcher = &copy_status["registry"]["batcher"][0];
+    assert_eq!(copy_batcher["pending"], 0, "nothing handed back: {copy_status}");
+    assert_eq!(copy_batcher["sub_blocks"][0]["status"], "settled");
     expected = [SUPPLY - 7 - 150, 60, 80, 17];
     assert_eq!(world.balances(), expected);
     assert_eq!(world.next_sequence(), 1);
