@@ -534,8 +534,11 @@ impl Registry {
         from_block: u64,
     ) -> Result<Option<SettlementRecord>> {
         const PAGE: u64 = 64;
+        // A lower bound taken from a pre-confirmed block is not a closed block yet: a node
+        // refuses a numbered block it has not closed.
+        let latest_closed = client.provider().block_number().await?;
         let filter = EventFilter {
-            from_block: Some(BlockId::Number(from_block)),
+            from_block: Some(BlockId::Number(from_block.min(latest_closed))),
             to_block: Some(BlockId::Tag(BlockTag::PreConfirmed)),
             address: Some(self.address),
             keys: Some(vec![

@@ -109,7 +109,7 @@ pub async fn reconcile<M: MessageBody>(
         if let Some(outcome) = latest_outcome {
             // The latest send reverted; an earlier one may have settled the sub-block unseen
             // (or `send` could not finish this check before it stopped).
-            if let Some(settled) = taken_by_itself(client, registry, store, key, &sub_block).await? {
+            if let Some(settled) = reverted_behind_itself(client, registry, store, key, &sub_block, &outcome).await? {
                 let done = record_success(store, key, &sub_block, &settled)?;
                 let detail = format!(
                     "tx {} reverted, but the registry's record of sequence {sequence} carries its public input: settled in block {}",
@@ -164,26 +164,35 @@ pub async fn reconcile<M: MessageBody>(
     Ok(None)
 }
 
-/// [`settled_as_itself`] if the thread's next sequence on chain has passed `sub_block`'s;
-/// `None` while the sequence is open (a revert then was the sub-block's own: stale input,
-/// a thread change).
-pub async fn taken_by_itself<M: MessageBody>(
+/// For a send of `sub_block` that reverted (`revert`): [`settled_as_itself`] if the sequence
+/// was taken, which the registry's "wrong sequence" reason proves whatever a lagging node says
+/// of the next sequence, and the next sequence on chain shows otherwise; `None` while the
+/// sequence is open (the revert was the sub-block's own: stale input, a thread change).
+pub async fn reverted_behind_itself<M: MessageBody>(
     client: &ChainReader,
     registry: &Registry,
     store: &Store<M>,
     key: ThreadKey,
     sub_block: &SubBlock<M>,
+    revert: &TxOutcome,
 ) -> Result<Option<TxOutcome>> {
-    let next = registry
-        .next_sequence(client, key.thread_id)
-        .await
-        .chain("reading the thread's next sequence")?;
-    if next > sub_block.sequence() {
+    let wrong_sequence = revert.revert_reason().is_some_and(|r| r.contains(WRONG_SEQUENCE));
+    let taken = wrong_sequence
+        || registry
+            .next_sequence(client, key.thread_id)
+            .await
+            .chain("reading the thread's next sequence")?
+            > sub_block.sequence();
+    if taken {
         settled_as_itself(client, registry, store, key, sub_block).await
     } else {
         Ok(None)
     }
 }
+
+/// The registry's revert reason for a settlement whose sequence is not the thread's next
+/// (`contracts/registry/src/errors.cairo`, `WRONG_SEQUENCE`).
+const WRONG_SEQUENCE: &str = "registry: wrong sequence";
 
 /// The receipt of the settlement that took `sub_block`'s sequence (the caller saw it taken),
 /// if that settlement is the sub-block itself: the registry's `SubBlockSettledSummary` for the
@@ -220,32 +229,32 @@ pub async fn settled_as_itself<M: MessageBody>(
         .lookup_transaction(record.tx_hash)
         .await
         .chain(format!("looking up settle tx {}", hex(record.tx_hash)))?;
-    // The receipt must carry the same record (a load-balanced node can answer from two views).
+    // The receipt must carry the same record (a load-balanced node can answer from two views);
+    // one of several, if the settlement shared a multicall with others.
+    let carries_record = |outcome: &TxOutcome| {
+        outcome.events.iter().any(|event| {
+            sub_block_settled_summary(registry.address, std::slice::from_ref(event))
+                .is_ok_and(|s| (s.thread_id, s.sequence, s.public_input_hash) == (thread_id, sequence, own))
+        })
+    };
     match receipt {
-        TxLookup::Known(outcome)
-            if outcome.status == TxStatus::Succeeded
-                && sub_block_settled_summary(registry.address, &outcome.events)
-                    .is_ok_and(|s| s.public_input_hash == own) =>
-        {
-            Ok(Some(outcome))
-        }
+        TxLookup::Known(outcome) if outcome.status == TxStatus::Succeeded && carries_record(&outcome) => Ok(Some(outcome)),
         _ => Err(EngineError::SettledWithoutReceipt { thread_id, sequence, tx_hash: record.tx_hash }),
     }
 }
 
-/// Where to start looking for sequence `sequence`'s record: the block this data directory saw
-/// sequence `sequence - 1` settle in (the registry settles sequences in order), else block 0.
+/// Where to start looking for sequence `sequence`'s record: the latest block this data
+/// directory saw an earlier sequence settle in (the registry settles sequences in order, so
+/// `sequence` settled there or later), else block 0.
 fn search_from<M: MessageBody>(store: &Store<M>, key: ThreadKey, sequence: u64) -> Result<u64> {
-    let Some(previous) = sequence.checked_sub(1) else {
-        return Ok(0);
-    };
     Ok(store
         .sub_blocks(key)?
         .iter()
-        .find_map(|s| match s.status {
-            SubBlockStatus::Settled { block, .. } if s.sequence() == previous => Some(block),
+        .filter_map(|s| match s.status {
+            SubBlockStatus::Settled { block, .. } if s.sequence() < sequence => Some(block),
             _ => None,
         })
+        .max()
         .unwrap_or(0))
 }
 

@@ -14,7 +14,7 @@ use crate::error::{ChainContext, EngineError, Result};
 use crate::observer::Checkpoint;
 use crate::preflight::{self, Preflight};
 use crate::program::ProgramMessage;
-use crate::reconcile::{reconcile, record_revert, record_success, taken_by_itself, Reconciled};
+use crate::reconcile::{reconcile, record_revert, record_success, reverted_behind_itself, Reconciled};
 use crate::{hex, short_revert_reason, Observer};
 
 /// Hand-set bounds for settle: estimation would execute the whole on-chain verification once
@@ -87,6 +87,15 @@ impl<M> Sent<M> {
     /// sequence before this one reverted).
     pub fn settled(&self) -> bool {
         matches!(self.sub_block.status, SubBlockStatus::Settled { .. })
+    }
+
+    /// The transaction that settled the sub-block: `tx_hash`, or the earlier send this one
+    /// reverted behind; `None` if it did not settle.
+    pub fn settled_by(&self) -> Option<Felt> {
+        match self.sub_block.status {
+            SubBlockStatus::Settled { tx_hash, .. } => Some(tx_hash),
+            _ => None,
+        }
     }
 }
 
@@ -252,7 +261,7 @@ async fn send<M: ProgramMessage>(
             observer.done(&format!("SUCCEEDED in block {}", outcome.block_number));
             (ended, None)
         }
-        TxStatus::Reverted { .. } => match taken_by_itself(client, &registry, store, key, &sub_block).await? {
+        TxStatus::Reverted { .. } => match reverted_behind_itself(client, &registry, store, key, &sub_block, &outcome).await? {
             // An earlier send of this very sub-block took the sequence first (one a lagging
             // node hid from `reconcile`): it settled, and its messages must not go back to
             // pending to be refused as replays (helper-81 F6). This send paid for its revert.

@@ -365,7 +365,7 @@ fn round_done(round: Round) -> Result<Step, String> {
             (None, _) | (_, true) => {
                 tracing::info!(
                     sequence = sent.sub_block.sequence(),
-                    tx = %hex(sent.tx_hash),
+                    tx = %hex(sent.settled_by().unwrap_or(sent.tx_hash)),
                     fee_fri = sent.fee_fri,
                     fills = round.proved.as_ref().map_or(0, |p| p.trades.len()),
                     "book sub-block settled"

@@ -317,7 +317,7 @@ impl<M: TokenMessage> Pipeline<M> {
                 (None, _) | (_, true) => {
                     tracing::info!(
                         sequence = sent.sub_block.sequence(),
-                        tx = %zkthread_engine::hex(sent.tx_hash),
+                        tx = %zkthread_engine::hex(sent.settled_by().unwrap_or(sent.tx_hash)),
                         fee_fri = sent.fee_fri,
                         "sub-block settled"
                     );

@@ -420,7 +420,9 @@ async fn settle(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
                     sent.sub_block.body.messages.len()
                 );
             }
-            (sent.sub_block, sent.tx_hash, Some(sent.fee_fri.to_string()), true)
+            // The settling transaction: this send's, or the earlier one it reverted behind.
+            let tx_hash = sent.settled_by().unwrap_or(sent.tx_hash);
+            (sent.sub_block, tx_hash, Some(sent.fee_fri.to_string()), true)
         }
     };
     let settlement = zkthread_engine::codec::settlement(&sub_block);
