@@ -437,14 +437,12 @@ fn an_item_debiting_someone_else_under_a_thiefs_list_does_not_verify() {
 #[test]
 fn a_list_item_debits_only_its_key_owners_whole_id() {
     use zkthread_prover::program::{self, ProofRows};
-    use zkthread_sig::AccountId;
     use zkthread_token::list_prover::SignedListProgram;
     let alice_row = {
         let batch = batch_on(&genesis(), &[list(ALICE, &[(BOB, 100)], 0, 1)]).expect("batch");
         batch.sub_block.entries[0].clone()
     };
-    let (bob, carol) = (account_id_wide(Felt::from(BOB)), account_id_wide(Felt::from(CAROL)));
-    let twin = AccountId { low: bob.low, high: account_id_wide(Felt::from(MALLORY)).high };
+    let (bob, carol, twin) = (account_id_wide(Felt::from(BOB)), account_id_wide(Felt::from(CAROL)), bobs_low_twin());
     let message = TransferListMessage {
         domain: statement().domain(Felt::from(TOKEN)),
         from: twin.low,
@@ -493,10 +491,8 @@ fn a_list_credit_to_an_owner_sharing_only_the_receivers_low_id_does_not_verify()
     let batch = batch_on(&genesis(), &[list(ALICE, &[(BOB, 100)], 0, 1)]).expect("batch");
     let sb = batch.sub_block;
     let pi = sb.statement(&statement());
-    let bob = account_id_wide(Felt::from(BOB));
-    let twin = AccountId { low: bob.low, high: account_id_wide(Felt::from(MALLORY)).high };
-    let ids: Vec<AccountId> = sb.owners.iter().map(|o| account_id_wide(*o)).collect();
-    let twin_ids: Vec<AccountId> = ids.iter().map(|id| if *id == bob { twin } else { *id }).collect();
+    let (bob, twin) = (account_id_wide(Felt::from(BOB)), bobs_low_twin());
+    let (ids, twin_ids) = owner_ids_and_twins(&sb.owners);
     let signed = TransferListCommitment::of(&sb.entries[0].listed());
     let crediting = |to: AccountId| {
         let mut row = sb.entries[0].clone();

@@ -304,11 +304,9 @@ fn a_credit_to_an_owner_sharing_only_the_receivers_low_id_does_not_verify() {
     let batch = batcher().batch(&[signed(ALICE, BOB, 100, 0, 1)], |s| state.get(s).copied()).expect("batch");
     let sb = batch.sub_block;
     let pi = sb.statement(&statement());
-    let bob = account_id_wide(Felt::from(BOB));
-    let twin = AccountId { low: bob.low, high: account_id_wide(Felt::from(MALLORY)).high };
+    let (bob, twin) = (account_id_wide(Felt::from(BOB)), bobs_low_twin());
     assert_ne!(twin, bob);
-    let ids: Vec<AccountId> = sb.owners.iter().map(|o| account_id_wide(*o)).collect();
-    let twin_ids: Vec<AccountId> = ids.iter().map(|id| if *id == bob { twin } else { *id }).collect();
+    let (ids, twin_ids) = owner_ids_and_twins(&sb.owners);
     let crediting = |to: AccountId| {
         let mut row = sb.rows[0].clone();
         row.to = to;
@@ -340,8 +338,7 @@ fn a_debit_of_a_payment_credited_inside_the_proof_needs_the_key_owners_whole_id(
     let state = genesis();
     let batch = batcher().batch(&[signed(ALICE, BOB, 100, 0, 1)], |s| state.get(s).copied()).expect("batch");
     let alice_row = batch.sub_block.rows[0].clone();
-    let (bob, carol) = (account_id_wide(Felt::from(BOB)), account_id_wide(Felt::from(CAROL)));
-    let twin = AccountId { low: bob.low, high: account_id_wide(Felt::from(MALLORY)).high };
+    let (bob, carol, twin) = (account_id_wide(Felt::from(BOB)), account_id_wide(Felt::from(CAROL)), bobs_low_twin());
     let message = TransferMessage {
         domain: statement().domain(Felt::from(TOKEN)),
         from: twin.low,

@@ -131,6 +131,23 @@ pub fn rows_own_boundary(pi: &SignedPublicInput, accounts: &[AccountId]) -> Vec<
         .collect()
 }
 
+/// The id of an owner `M` sharing Bob's low 124 bits, as a ~2^62 collision search would give
+/// one (a real one cannot be built): Bob's low words, Mallory's high ones. The account-id
+/// collision tests bind a slot to it.
+pub fn bobs_low_twin() -> AccountId {
+    let bob = zkthread_sig::account_id_wide(Felt::from(BOB));
+    AccountId { low: bob.low, high: zkthread_sig::account_id_wide(Felt::from(MALLORY)).high }
+}
+
+/// The whole ids of `owners`, and the same with Bob's replaced by [`bobs_low_twin`] (his slots
+/// bound to the simulated collision).
+pub fn owner_ids_and_twins(owners: &[Felt]) -> (Vec<AccountId>, Vec<AccountId>) {
+    let bob = zkthread_sig::account_id_wide(Felt::from(BOB));
+    let ids: Vec<AccountId> = owners.iter().map(|o| zkthread_sig::account_id_wide(*o)).collect();
+    let twins = ids.iter().map(|id| if *id == bob { bobs_low_twin() } else { *id }).collect();
+    (ids, twins)
+}
+
 /// The statement of the tests of a debit of a payment credited inside the proof (one per
 /// program): Alice 1,000 -> 900 and her key step, Mallory's key step (key 0 at nonce 1 to key
 /// 1), Carol 0 -> 100, under the rows' transaction list. Bob's slot is in neither list.
