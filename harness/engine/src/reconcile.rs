@@ -258,6 +258,11 @@ fn search_from<M: MessageBody>(store: &Store<M>, key: ThreadKey, sequence: u64) 
         .unwrap_or(0))
 }
 
+/// The registry's short reason of a reverted settle (empty for one that succeeded).
+pub fn short_reason(outcome: &TxOutcome) -> String {
+    outcome.revert_reason().map(short_revert_reason).unwrap_or_default()
+}
+
 /// Records a succeeded settle of `sub_block`: Settled in the receipt's block, with its fee.
 pub fn record_success<M: MessageBody>(
     store: &Store<M>,
@@ -284,10 +289,7 @@ pub fn record_revert<M: MessageBody>(
     sub_block: &SubBlock<M>,
     outcome: &TxOutcome,
 ) -> Result<(SubBlock<M>, String)> {
-    let reason = outcome
-        .revert_reason()
-        .map(short_revert_reason)
-        .unwrap_or_default();
+    let reason = short_reason(outcome);
     let status = if reason.contains("stale input") {
         SubBlockStatus::Stale {
             tx_hash: Some(outcome.hash),

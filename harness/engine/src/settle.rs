@@ -14,8 +14,8 @@ use crate::error::{ChainContext, EngineError, Result};
 use crate::observer::Checkpoint;
 use crate::preflight::{self, Preflight};
 use crate::program::ProgramMessage;
-use crate::reconcile::{reconcile, record_revert, record_success, reverted_behind_itself, Reconciled};
-use crate::{hex, short_revert_reason, Observer};
+use crate::reconcile::{reconcile, record_revert, record_success, reverted_behind_itself, short_reason, Reconciled};
+use crate::{hex, Observer};
 
 /// Hand-set bounds for settle: estimation would execute the whole on-chain verification once
 /// more, and refuses a transaction that would revert (which `force` wants mined). Prices are
@@ -86,7 +86,7 @@ impl<M> Sent<M> {
     /// Whether the sub-block settled (by this send, or by an earlier one that took the
     /// sequence before this one reverted).
     pub fn settled(&self) -> bool {
-        matches!(self.sub_block.status, SubBlockStatus::Settled { .. })
+        self.settled_by().is_some()
     }
 
     /// The transaction that settled the sub-block: `tx_hash`, or the earlier send this one
@@ -267,7 +267,7 @@ async fn send<M: ProgramMessage>(
             // pending to be refused as replays (helper-81 F6). This send paid for its revert.
             // If the check fails, the store stays Sending and the next `reconcile` asks again.
             Some(settled) => {
-                let reason = outcome.revert_reason().map(short_revert_reason).unwrap_or_default();
+                let reason = short_reason(&outcome);
                 let ended = record_success(store, key, &sub_block, &settled)?;
                 observer.done(&format!(
                     "REVERTED '{reason}', but sub-block {sequence} had settled already (tx {}, block {})",
