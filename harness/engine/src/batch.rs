@@ -353,7 +353,9 @@ async fn build<M: TokenMessage>(
 /// another OS version or program (`upgrade_thread`), can never settle: end it as Stale
 /// (nothing is sent, nothing paid) so its messages are rebuilt on the thread as it is now
 /// (messages of a program the thread no longer runs then wait, refused by batch with
-/// [`EngineError::OtherProgram`], until it runs theirs again).
+/// [`EngineError::OtherProgram`], until it runs theirs again). If its sequence was taken
+/// meanwhile, it is reconciled instead ([`reconcile`]): Settled if the settlement that took it
+/// was its own, else Superseded.
 pub async fn abandon_if_stale<M: MessageBody>(
     client: &ChainReader,
     store: &Store<M>,
@@ -382,10 +384,22 @@ async fn abandon_if_stale_reading<M: MessageBody>(
     let registry = Registry { address: key.registry };
     let now = registry.thread(client, key.thread_id).await.chain("reading the thread")?;
     let why = why_unsettleable(client, &now, &sub_block.body).await?;
-    *thread = Some(now);
     let Some(reason) = why else {
+        *thread = Some(now);
         return Ok(None);
     };
+    // Its inputs may have changed because this very sub-block settled after the caller
+    // reconciled (a twin sent from a copy of this data directory, a send whose lookup missed):
+    // the sequence, read after the slots, says whether it was taken, and reconciling then asks
+    // the registry's record whose settlement took it (helper-86 L3). The thread read is stale.
+    let next = registry
+        .next_sequence(client, key.thread_id)
+        .await
+        .chain("reading the thread's next sequence")?;
+    if next > sub_block.sequence() {
+        return reconcile(client, &registry, store, key).await;
+    }
+    *thread = Some(now);
     let from = sub_block.status.name();
     let ended = store.record_abandoned(
         key,

@@ -10,13 +10,13 @@
 //!   and a send that is found later is still found, as every hash is kept.
 //! - `Built`/`Proven` whose sequence was taken on-chain → Superseded, transfers back to pending
 //!   (a Proven one that was sent before has its sends looked up first).
-//! - Before a Proven or Sending sub-block whose sequence was taken is recorded Superseded, or
-//!   a send of it Reverted, the registry's record of the sequence is read
-//!   ([`settled_as_itself`]): if the settlement that took it carries this sub-block's own public
-//!   input, the sub-block settled (a send this directory's lookups missed: a lagging node, or a
-//!   copy of the directory made before the send was recorded) and is recorded Settled under
-//!   that transaction, its messages applied, not handed back to be refused as replays
-//!   (helper-81 F6). `settle` asks the same before it records a revert. A taken sequence with
+//! - Before a sub-block whose sequence was taken is recorded Superseded, or a send of it
+//!   Reverted, the registry's record of the sequence is read ([`settled_as_itself`]): if the
+//!   settlement that took it carries this sub-block's own public input, the sub-block settled
+//!   (a send this directory's lookups missed: a lagging node, or a copy of the directory made
+//!   before the send was recorded; for a Built one, its twin proven from such a copy) and is
+//!   recorded Settled under that transaction, its messages applied, not handed back to be
+//!   refused as replays (helper-81 F6, helper-86 M2). `settle` asks the same before it records a revert. A taken sequence with
 //!   no record the node can show is an error (the node is behind), never Superseded.
 //!
 //! Each change is one store transaction, so reconciling twice changes nothing the second time
@@ -199,10 +199,9 @@ const WRONG_SEQUENCE: &str = "registry: wrong sequence";
 /// sequence carries the hash of the public input the verifier accepted, and this sub-block's
 /// is recomputed from its own body (the thread binding it was batched for, its slot lists and
 /// transaction list), so the answer depends neither on looking up the sub-block's sends nor
-/// on the thread's current record. `None` when another sub-block took the sequence, and for a
-/// Built sub-block (never proven here: left to be superseded, its messages pending again, to be
-/// refused as replays if its twin in another data directory settled). Errors, recording
-/// nothing: a taken sequence with no record the node can show (it is behind), and a record of
+/// on the thread's current record (nor on a proof: a Built sub-block whose twin, proven from a
+/// copy of this data directory, settled is found too, helper-86 M2). `None` when another
+/// sub-block took the sequence. Errors, recording nothing: a taken sequence with no record the node can show (it is behind), and a record of
 /// this sub-block whose receipt the node does not have or does not agree with.
 pub async fn settled_as_itself<M: MessageBody>(
     client: &ChainReader,
@@ -211,7 +210,7 @@ pub async fn settled_as_itself<M: MessageBody>(
     key: ThreadKey,
     sub_block: &SubBlock<M>,
 ) -> Result<Option<TxOutcome>> {
-    if !matches!(sub_block.status, SubBlockStatus::Proven | SubBlockStatus::Sending { .. }) {
+    if !sub_block.status.in_flight() {
         return Ok(None);
     }
     let (thread_id, sequence) = (key.thread_id, sub_block.sequence());
@@ -263,14 +262,21 @@ pub fn short_reason(outcome: &TxOutcome) -> String {
     outcome.revert_reason().map(short_revert_reason).unwrap_or_default()
 }
 
-/// Records a succeeded settle of `sub_block`: Settled in the receipt's block, with its fee.
+/// Records a succeeded settle of `sub_block`: Settled in the receipt's block, with its fee (a
+/// Built one settled by its twin, proven elsewhere).
 pub fn record_success<M: MessageBody>(
     store: &Store<M>,
     key: ThreadKey,
     sub_block: &SubBlock<M>,
     outcome: &TxOutcome,
 ) -> Result<SubBlock<M>> {
-    Ok(store.record_settled(
+    let record = if sub_block.status == SubBlockStatus::Built {
+        Store::record_settled_elsewhere
+    } else {
+        Store::record_settled
+    };
+    Ok(record(
+        store,
         key,
         sub_block.sequence(),
         sub_block.attempt,

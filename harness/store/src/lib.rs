@@ -1129,6 +1129,30 @@ impl<M: MessageBody> Store<M> {
         })
     }
 
+    /// Built → Settled: the registry recorded this sub-block's own public input for its
+    /// sequence, settled by a twin proven elsewhere (a copy of this data directory made before
+    /// it was proven here). Its messages were applied on-chain, so they are not handed back;
+    /// no proof is kept. Proven and Sending sub-blocks go through [`Store::record_settled`].
+    pub fn record_settled_elsewhere(
+        &self,
+        thread: ThreadKey,
+        sequence: u64,
+        attempt: u32,
+        tx_hash: Felt,
+        block: u64,
+        fee_fri: u128,
+    ) -> Result<SubBlock<M>> {
+        self.update(thread, sequence, attempt, |sb, _| {
+            expect(sb, "built", |s| matches!(s, SubBlockStatus::Built))?;
+            sb.status = SubBlockStatus::Settled {
+                tx_hash,
+                block,
+                fee_fri: Some(fee_fri),
+            };
+            Ok(false)
+        })
+    }
+
     /// Sending → Proven: no recorded send was mined and the sequence is still open, so the
     /// sub-block may be sent again.
     pub fn record_not_sent(

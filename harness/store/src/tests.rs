@@ -216,6 +216,42 @@ fn settlement_walks_built_proven_sending_settled_and_refuses_skipped_steps() {
 }
 
 #[test]
+fn a_built_sub_block_whose_twin_settled_elsewhere_is_settled_with_its_transfers_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
+    let b = store.submit(thread(1), transfer(1, 3, 6)).unwrap();
+    store
+        .record_batch(thread(1), sub_block(0, vec![a.clone()]), vec![])
+        .unwrap();
+    let settled = store
+        .record_settled_elsewhere(thread(1), 0, 0, felt(0x77), 8, 9)
+        .unwrap();
+    assert_eq!(
+        settled.status,
+        SubBlockStatus::Settled {
+            tx_hash: felt(0x77),
+            block: 8,
+            fee_fri: Some(9)
+        }
+    );
+    assert_eq!(settled.proof, None, "proven elsewhere: no proof here");
+    assert!(store.in_flight(thread(1)).unwrap().is_none());
+    // Applied on-chain: nothing handed back, only the later transfer still pending.
+    assert_eq!(ids(&store.pending(thread(1)).unwrap()), ids(&[b.clone()]));
+    // Only a Built sub-block takes this path; a proven one is settled by its own sends.
+    store
+        .record_batch(thread(1), sub_block(1, vec![b]), vec![])
+        .unwrap();
+    store.record_proof(thread(1), 1, 0, vec![felt(1)]).unwrap();
+    let proven = store.record_settled_elsewhere(thread(1), 1, 0, felt(0x78), 9, 9);
+    assert!(
+        matches!(proven, Err(StoreError::WrongStatus { expected: "built", .. })),
+        "{proven:?}"
+    );
+}
+
+#[test]
 fn a_stale_sub_block_hands_its_transfers_back_in_their_original_order_for_a_rebuild() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();

@@ -80,6 +80,12 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
         "{rejected:?}"
     );
     assert!(first < overspend);
+    // Two copies of the data directory made now, while sub-block 0 is only built (restored
+    // backups: below, its twin proven here settles, and each copy must find it settled).
+    let built_copies = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    for built in &built_copies {
+        copy_dir(world.data_dir.path(), built.path());
+    }
     // One sub-block in flight per thread.
     let busy = world.cli(&["batch", "--thread", &world.thread(), "--json"]);
     assert_one_line_error(&busy, "already has sub-block 0 in flight (built)");
@@ -146,6 +152,31 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     let copy_batcher = &copy_status["registry"]["batcher"][0];
     assert_eq!(copy_batcher["pending"], 0, "nothing handed back: {copy_status}");
     assert_eq!(copy_batcher["sub_blocks"][0]["status"], "settled");
+    // A copy holding sub-block 0 only built finds it settled too, by its twin's public input
+    // (helper-86 M2): reconciling (here by `status`) records it settled without a proof and
+    // hands nothing back to be refused as a replay.
+    let built_status = json(&world.cli_in(built_copies[0].path(), &["status", "--json"]));
+    check("status", &built_status);
+    let built_batcher = &built_status["registry"]["batcher"][0];
+    assert_eq!(built_batcher["reconciled"]["from"], "built", "{built_status}");
+    assert_eq!(built_batcher["reconciled"]["to"], "settled");
+    assert_eq!(built_batcher["reconciled"]["tx_hash"], settled["tx_hash"]);
+    assert_eq!(built_batcher["pending"], 0);
+    assert_eq!(built_batcher["sub_blocks"][0]["status"], "settled");
+    // The stale check a batcher runs after reconciling (the service's, on a blocked pre-flight)
+    // sees the inputs changed by the settlement itself when it lands in between: it reconciles
+    // instead of ending the sub-block stale (helper-86 L3).
+    let store = zkthread_store::Store::open(built_copies[1].path()).expect("the copy's data directory");
+    let key = zkthread_store::ThreadKey::new(world.registry.address, world.thread_id);
+    let ended = world
+        .runtime
+        .block_on(zkthread_engine::batch::abandon_if_stale(&world.client, &store, key))
+        .expect("reads the chain")
+        .expect("a change");
+    assert_eq!((ended.from, ended.to), ("built", "settled"), "{}", ended.line());
+    assert_eq!(ended.tx_hash.as_deref(), settled["tx_hash"].as_str());
+    assert!(store.pending(key).unwrap().is_empty(), "nothing handed back");
+    drop(store);
     expected = [SUPPLY - 7 - 150, 60, 80, 17];
     assert_eq!(world.balances(), expected);
     assert_eq!(world.next_sequence(), 1);
