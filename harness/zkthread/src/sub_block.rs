@@ -278,7 +278,13 @@ fn show<M: ShownMessage>(args: &ShowArgs, store: &Store<M>, data_dir: &Path, jso
         _ if sub_block.status == SubBlockStatus::Built => {
             println!("  not proven yet (`zkthread prove --thread {thread_id}`)")
         }
-        _ => println!("  never proven"),
+        // Its twin, proven from a copy of this data directory, settled it.
+        _ => match sub_block.status {
+            SubBlockStatus::Settled { tx_hash, .. } => {
+                println!("  never proven here; settled by its twin's tx {}", hex(tx_hash))
+            }
+            _ => println!("  never proven"),
+        },
     }
     if let Some(tx) = out.settle_txs.last() {
         println!("  settle tx {tx}");
