@@ -121,8 +121,12 @@ impl ApiError {
 
 impl From<JsonRejection> for ApiError {
     /// axum's reason, except for a body over the limit, whose generic text ("length limit
-    /// exceeded") tells a wallet neither the limit nor what to do.
+    /// exceeded") tells a wallet neither the limit nor what to do, and a body that came too
+    /// late (408).
     fn from(rejection: JsonRejection) -> Self {
+        if let Some(late) = crate::http::body_timed_out(&rejection) {
+            return ApiError(StatusCode::REQUEST_TIMEOUT, late.to_string());
+        }
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             return ApiError(

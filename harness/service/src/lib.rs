@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod book;
+pub mod http;
 pub mod pipeline;
 pub mod wire;
 
@@ -29,6 +30,7 @@ use zkthread_client::{ChainClient, Felt};
 use zkthread_engine::{thread_contracts, Observer, SubmitError};
 use zkthread_store::{MessageBody, NewTransfer, NewTransferList, Store, ThreadKey};
 
+pub use http::HttpLimits;
 pub use pipeline::PipelineConfig;
 
 /// How long admission trusts the contract set it read.
@@ -112,6 +114,7 @@ enum App {
 pub struct Service {
     app: App,
     listener: TcpListener,
+    limits: HttpLimits,
 }
 
 impl Service {
@@ -120,6 +123,7 @@ impl Service {
         Ok(Service {
             app: App::Token(Arc::new(shared)),
             listener: TcpListener::bind(listen).await?,
+            limits: HttpLimits::default(),
         })
     }
 
@@ -129,6 +133,7 @@ impl Service {
         Ok(Service {
             app: App::Lists(Arc::new(shared)),
             listener: TcpListener::bind(listen).await?,
+            limits: HttpLimits::default(),
         })
     }
 
@@ -137,7 +142,14 @@ impl Service {
         Ok(Service {
             app: App::Book(Arc::new(shared)),
             listener: TcpListener::bind(listen).await?,
+            limits: HttpLimits::default(),
         })
+    }
+
+    /// Serves within `limits` instead of [`HttpLimits::default`].
+    pub fn with_http_limits(mut self, limits: HttpLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -167,7 +179,7 @@ impl Service {
                 book::router(shared),
             ),
         };
-        serve_beside(self.listener, router, worker, shutdown).await
+        serve_beside(self.listener, router, self.limits, worker, shutdown).await
     }
 }
 
@@ -178,10 +190,11 @@ impl Service {
 async fn serve_beside(
     listener: TcpListener,
     router: axum::Router,
+    limits: HttpLimits,
     mut worker: tokio::task::JoinHandle<()>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
+    let server = http::serve(listener, router, limits, shutdown);
     tokio::select! {
         served = server => {
             worker.abort();
@@ -217,12 +230,12 @@ mod supervision_tests {
     async fn a_pipeline_that_panics_stops_the_service() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let worker = tokio::spawn(async { panic!("test double pipeline gave up") });
-        let stopped = serve_beside(listener, axum::Router::new(), worker, std::future::pending()).await;
+        let stopped = serve_beside(listener, axum::Router::new(), HttpLimits::default(), worker, std::future::pending()).await;
         let error = stopped.expect_err("the service stops");
         assert!(error.to_string().contains("it panicked: test double pipeline gave up"), "{error}");
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let worker = tokio::spawn(std::future::pending::<()>());
-        serve_beside(listener, axum::Router::new(), worker, async {}).await.expect("a clean shutdown");
+        serve_beside(listener, axum::Router::new(), HttpLimits::default(), worker, async {}).await.expect("a clean shutdown");
     }
 }

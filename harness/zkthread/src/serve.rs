@@ -22,7 +22,7 @@ use zkthread_engine::{Limits, SettleOptions};
 use zkthread_store::{MessageBody, NewTransferList, Store, ThreadKey};
 use zkthread_engine::orderbook::{Market, StoredOrder};
 use zkthread_service::book::BookShared;
-use zkthread_service::{PipelineConfig, Service, Shared};
+use zkthread_service::{HttpLimits, PipelineConfig, Service, Shared};
 
 use crate::chain::ChainArgs;
 use crate::datadir::{open_store, ThreadArgs};
@@ -62,6 +62,16 @@ pub struct ServeArgs {
     /// proven at the default set.
     #[arg(long)]
     fast_proofs: bool,
+    /// Serve at most this many HTTP connections at once (more wait until one closes).
+    #[arg(long, default_value_t = HttpLimits::default().max_connections, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    max_connections: u32,
+    /// Seconds a client has to send a request's head; an idle keep-alive connection is
+    /// closed after as long.
+    #[arg(long, default_value_t = HttpLimits::default().header_timeout.as_secs_f64(), value_parser = positive_seconds)]
+    header_timeout: f64,
+    /// Seconds a client has to send a request's body once its head arrived (408 after).
+    #[arg(long, default_value_t = HttpLimits::default().body_timeout.as_secs_f64(), value_parser = positive_seconds)]
+    body_timeout: f64,
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {
@@ -125,7 +135,13 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
             }
         }
     };
-    let service = service.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let service = service
+        .with_context(|| format!("cannot listen on {}", args.listen))?
+        .with_http_limits(HttpLimits {
+            max_connections: args.max_connections,
+            header_timeout: Duration::from_secs_f64(args.header_timeout),
+            body_timeout: Duration::from_secs_f64(args.body_timeout),
+        });
     let url = format!("http://{}", service.local_addr()?);
     if json {
         // One line, so a script can read it while the service runs.
