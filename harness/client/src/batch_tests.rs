@@ -6,11 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use starknet::providers::jsonrpc::HttpTransport;
-use starknet::providers::JsonRpcClient;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 
+use super::scripted_node::scripted_reader;
 use super::{ChainReader, Felt};
 
 /// How the scripted node answers a JSON-RPC batch (single requests are always answered).
@@ -66,48 +63,10 @@ fn respond(body: &Value, batches: Batches, seen: &Seen) -> Value {
 
 /// A node on loopback answering as `batches` says; its URL and what it was sent.
 async fn scripted_node(batches: Batches) -> (ChainReader, Arc<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let url = format!("http://{}", listener.local_addr().expect("an address"));
     let seen = Arc::new(Seen::default());
     let counts = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
-            let counts = counts.clone();
-            tokio::spawn(async move {
-                let mut stream = BufReader::new(stream);
-                loop {
-                    // Headers, then a body of Content-Length bytes; keep-alive until closed.
-                    let mut length = 0;
-                    loop {
-                        let mut line = String::new();
-                        if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let line = line.trim_end();
-                        if line.is_empty() {
-                            break;
-                        }
-                        if let Some((name, value)) = line.split_once(':') {
-                            if name.eq_ignore_ascii_case("content-length") {
-                                length = value.trim().parse().expect("a length");
-                            }
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    stream.read_exact(&mut body).await.expect("the body");
-                    let request: Value = serde_json::from_slice(&body).expect("JSON");
-                    let reply = respond(&request, batches, &counts).to_string();
-                    let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", reply.len());
-                    let stream = stream.get_mut();
-                    stream.write_all(head.as_bytes()).await.expect("writes");
-                    stream.write_all(reply.as_bytes()).await.expect("writes");
-                }
-            });
-        }
-    });
-    let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url.parse::<url::Url>().expect("a URL"))));
-    (ChainReader::from_parts(provider, Felt::ONE), seen)
+    let reader = scripted_reader(move |request| respond(request, batches, &counts)).await;
+    (reader, seen)
 }
 
 fn slots(n: u64) -> Vec<(Felt, Felt)> {

@@ -9,8 +9,12 @@
 #[cfg(test)]
 mod batch_tests;
 pub mod calldata;
+#[cfg(test)]
+mod finality_tests;
 pub mod orderbook;
 pub mod registry;
+#[cfg(test)]
+mod scripted_node;
 pub mod token;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +29,7 @@ pub use starknet::core::types::Felt;
 use starknet::core::types::requests::{CallRequest, GetStorageAtRequest};
 use starknet::core::types::{
     BlockId, BlockTag, Call, Event, ExecuteInvocation, ExecutionResult, FunctionCall,
-    StarknetError, TransactionReceipt, TransactionReceiptWithBlockInfo, TransactionTrace,
+    StarknetError, TransactionFinalityStatus, TransactionReceipt, TransactionReceiptWithBlockInfo, TransactionTrace,
 };
 use starknet::core::utils::get_selector_from_name;
 use starknet::providers::jsonrpc::HttpTransport;
@@ -111,6 +115,10 @@ pub enum ClientError {
     Signing(String),
     #[error("no receipt for transaction {hash:#x} after {waited:?}")]
     ReceiptTimeout { hash: Felt, waited: Duration },
+    /// The receipt is only in the node's pre-confirmed block, which a sequencer may still drop
+    /// or replay differently: not final on L2 yet (helper-81 F10).
+    #[error("transaction {hash:#x} is still only in pre-confirmed block {block_number} after {waited:?} (not final on L2 yet; try again once the block closes)")]
+    NotClosed { hash: Felt, block_number: u64, waited: Duration },
     #[error("{action}: transaction {hash:#x} reverted: {reason}")]
     Reverted {
         action: String,
@@ -236,7 +244,7 @@ pub struct PreparedInvoke {
 pub enum TxLookup {
     /// The node has never seen the transaction.
     NotFound,
-    /// The node knows it; it was mined with this outcome.
+    /// The node knows it; it was mined with this outcome, in a closed block.
     Known(TxOutcome),
 }
 
@@ -373,22 +381,30 @@ impl ChainReader {
         })
     }
 
-    /// Polls until the node has a receipt for `hash`.
+    /// Polls until the node has a receipt for `hash` in a closed block: a receipt in the
+    /// pre-confirmed block is not final (a sequencer may drop that block or replay its
+    /// transactions differently), so what is recorded on it, a settlement above all, waits
+    /// until the block closes ([`ClientError::NotClosed`] after the receipt timeout).
     pub async fn wait_for_receipt(&self, hash: Felt) -> Result<TxOutcome> {
-        self.wait_for_receipt_since(hash, Instant::now()).await
+        self.wait_for_receipt_since(hash, Instant::now(), Finality::Closed).await
     }
 
-    pub(crate) async fn wait_for_receipt_since(&self, hash: Felt, started: Instant) -> Result<TxOutcome> {
+    pub(crate) async fn wait_for_receipt_since(&self, hash: Felt, started: Instant, finality: Finality) -> Result<TxOutcome> {
+        let mut pre_confirmed_in = None;
         loop {
             match self.provider.get_transaction_receipt(hash).await {
-                Ok(receipt) => return outcome_from_receipt(receipt, started.elapsed()),
+                Ok(receipt) if finality == Finality::PreConfirmed || is_closed(&receipt) => {
+                    return outcome_from_receipt(receipt, started.elapsed())
+                }
+                Ok(receipt) => pre_confirmed_in = Some(receipt.block.block_number()),
                 Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {}
                 Err(error) => return Err(error.into()),
             }
             if started.elapsed() > self.receipt_timeout {
-                return Err(ClientError::ReceiptTimeout {
-                    hash,
-                    waited: started.elapsed(),
+                let waited = started.elapsed();
+                return Err(match pre_confirmed_in {
+                    Some(block_number) => ClientError::NotClosed { hash, block_number, waited },
+                    None => ClientError::ReceiptTimeout { hash, waited },
                 });
             }
             tokio::time::sleep(self.poll_interval).await;
@@ -532,8 +548,9 @@ impl ChainReader {
         calldata::u256_to_u128(&words, "STRK balance_of")
     }
 
-    /// What the node knows of `hash` right now: unknown, received but not executed, or mined
-    /// (with its outcome; a pending one is waited for up to the receipt timeout).
+    /// What the node knows of `hash` right now: unknown, or mined with its outcome in a closed
+    /// block (one the node has received, or holds only in its pre-confirmed block, is waited
+    /// for up to the receipt timeout: [`ChainReader::wait_for_receipt`]).
     pub async fn lookup_transaction(&self, hash: Felt) -> Result<TxLookup> {
         match self.provider.get_transaction_status(hash).await {
             Ok(_) => Ok(TxLookup::Known(self.wait_for_receipt(hash).await?)),
@@ -619,7 +636,7 @@ impl ChainClient {
             });
         }
         let outcome = self
-            .wait_for_receipt_since(sent.transaction_hash, started)
+            .wait_for_receipt_since(sent.transaction_hash, started, Finality::PreConfirmed)
             .await?
             .require_success(&action)?;
         tracing::info!(contract = %artifact.id(), class_hash = %format!("{:#x}", sent.class_hash), fee = outcome.actual_fee, latency_ms = outcome.latency.as_millis() as u64, "declared");
@@ -647,7 +664,7 @@ impl ChainClient {
             .await
             .map_err(|error| account_error(&action, error))?;
         let outcome = self
-            .wait_for_receipt_since(sent.transaction_hash, started)
+            .wait_for_receipt_since(sent.transaction_hash, started, Finality::PreConfirmed)
             .await?
             .require_success(&action)?;
         tracing::info!(address = %format!("{address:#x}"), fee = outcome.actual_fee, latency_ms = outcome.latency.as_millis() as u64, "deployed");
@@ -681,7 +698,7 @@ impl ChainClient {
             .await
             .map_err(|error| account_error(&action, error))?;
         let outcome = self
-            .wait_for_receipt_since(sent.transaction_hash, started)
+            .wait_for_receipt_since(sent.transaction_hash, started, Finality::PreConfirmed)
             .await?;
         tracing::debug!(%action, hash = %format!("{:#x}", outcome.hash), status = ?outcome.status, fee = outcome.actual_fee, "invoked");
         Ok(outcome)
@@ -818,6 +835,22 @@ fn account_error<S: std::fmt::Display>(action: &str, error: AccountError<S>) -> 
             reason: other.to_string(),
         },
     }
+}
+
+/// How final a receipt [`ChainReader::wait_for_receipt_since`] waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Finality {
+    /// Executed in the node's pre-confirmed block: enough for a step whose effect the next
+    /// step reads from that same state (a deployment, a key registration).
+    PreConfirmed,
+    /// In a closed block (ACCEPTED_ON_L2 or later): what a settlement is recorded on, since a
+    /// pre-confirmed block may still be dropped or its transactions replayed differently.
+    Closed,
+}
+
+/// Whether `receipt` is in a closed block, accepted on L2 or later.
+fn is_closed(receipt: &TransactionReceiptWithBlockInfo) -> bool {
+    receipt.block.is_block() && receipt.receipt.finality_status() != &TransactionFinalityStatus::PreConfirmed
 }
 
 fn outcome_from_receipt(
