@@ -761,13 +761,13 @@ function reasonOf(body) {
   return [...error.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')].slice(0, 300).join('').trim();
 }
 
-/** Whether `body` is the service's 202 answer. */
+/** Whether `body` is the service's 202 answer (or 200, for a duplicate). */
 const isAccepted = (body) =>
   body !== null && typeof body === 'object' && Number.isSafeInteger(body.id) && body.id >= 0 &&
   typeof body.status === 'string' && Number.isSafeInteger(body.pending) && body.pending >= 0;
 
 /**
- * Posts the request kept for `keyFile`: the service's 202 sets it aside as accepted; refused for
+ * Posts the request kept for `keyFile`: the service's 202 (200 for a duplicate) sets it aside as accepted; refused for
  * good (400, 409, 413, 422) as refused (`<key file>.accepted-<nonce>.json`,
  * `.refused-<nonce>.json`); anything else keeps it.
  */
@@ -795,7 +795,9 @@ async function postKept(keyFile, server, route, request) {
     body = null;
   }
   const status = response.status;
-  if (status === 202 && isAccepted(body)) {
+  // 200 answers a duplicate: the same signed request, stored by an earlier post whose answer
+  // was lost.
+  if ((status === 202 || (status === 200 && body !== null && body.duplicate === true)) && isAccepted(body)) {
     fs.renameSync(file, asidePath(keyFile, 'accepted', request.nonce));
     return body;
   }

@@ -767,14 +767,14 @@ def reason_of(body: Any) -> str:
 
 
 def is_accepted(body: Any) -> bool:
-    """Whether `body` is the service's 202 answer."""
+    """Whether `body` is the service's 202 answer (or 200, for a duplicate)."""
     def count(value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53 - 1
     return isinstance(body, dict) and count(body.get("id")) and isinstance(body.get("status"), str) and count(body.get("pending"))
 
 
 def post_kept(key_file: str, server: str, route: str, request: Dict[str, Any]) -> Dict[str, Any]:
-    """Posts the request kept for `key_file`: the service's 202 sets it aside as accepted; refused
+    """Posts the request kept for `key_file`: the service's 202 (200 for a duplicate) sets it aside as accepted; refused
     for good (400, 409, 413, 422) as refused (`<key file>.accepted-<nonce>.json`,
     `.refused-<nonce>.json`); anything else keeps it."""
     path = unsent_path(key_file)
@@ -796,7 +796,10 @@ def post_kept(key_file: str, server: str, route: str, request: Dict[str, Any]) -
         body: Any = json.loads(text, parse_constant=_no_constant)
     except ValueError:
         body = None
-    if status == 202 and is_accepted(body):
+    # 200 answers a duplicate: the same signed request, stored by an earlier post whose answer
+    # was lost.
+    duplicate = status == 200 and isinstance(body, dict) and body.get("duplicate") is True
+    if (status == 202 or duplicate) and is_accepted(body):
         os.rename(path, aside_path(key_file, "accepted", request["nonce"]))
         return body
     if body is None or status == 202:

@@ -222,6 +222,25 @@ pub fn is_account_address(address: Felt) -> bool {
 pub struct Admitted<M> {
     pub message: M,
     pub pending: usize,
+    /// The same message, word for word, was stored already (a client's second post, whose
+    /// first answer it lost): `message` is that one, nothing new was stored (helper-81 F11).
+    pub duplicate: bool,
+}
+
+/// The message stored here exactly as `body` (same signature and fields), while it is queued
+/// (pending or in an in-flight sub-block): a client posting again what it already posted. One
+/// that settled or was refused is not found: its nonce is spent, and the post is refused as a
+/// replay.
+fn already_queued<M: MessageBody>(store: &Store<M>, thread: ThreadKey, body: &M) -> Result<Option<Admitted<Message<M>>>, SubmitError> {
+    let Some((lane, _)) = body.lane() else {
+        return Ok(None);
+    };
+    let found = store.lane_queue(thread, &lane).map_err(EngineError::Store)?.into_iter().find(|queued| queued.body == *body);
+    let Some(message) = found else {
+        return Ok(None);
+    };
+    let pending = store.pending_count(thread).map_err(EngineError::Store)?;
+    Ok(Some(Admitted { message, pending, duplicate: true }))
 }
 
 /// Checks `tx` for the thread `thread` (whose contract set is `contracts`, see
@@ -247,9 +266,13 @@ pub async fn admit(
     // no node, so a forged post costs the service no chain read (and holds the admission lock
     // for no round trip). The sender state then checks that key is the sender's.
     verify_signature(client, thread, tx)?;
+    let body = new_transfer(tx);
+    if let Some(stored) = already_queued(store, thread, &body)? {
+        return Ok(stored);
+    }
     check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?;
-    let (message, pending) = store.submit_counted(thread, new_transfer(tx)).map_err(EngineError::Store)?;
-    Ok(Admitted { message, pending })
+    let (message, pending) = store.submit_counted(thread, body).map_err(EngineError::Store)?;
+    Ok(Admitted { message, pending, duplicate: false })
 }
 
 /// Checks `tx`'s sender state in the thread: room in its lane, a registered key, and the next
@@ -319,12 +342,16 @@ pub async fn admit_list(
     }
     // Before the sender's state is read, as for a transfer: a forged list costs no chain read.
     verify_list_signature(client, thread, tx)?;
+    let body = new_transfer_list(tx);
+    if let Some(stored) = already_queued(store, thread, &body)? {
+        return Ok(stored);
+    }
     let queued = check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?.queued_transfers;
     if queued + tx.transfers.len() > MAX_QUEUED_TRANSFERS_PER_SENDER {
         return Err(Refused::SenderTransfersFull { queued, adding: tx.transfers.len() }.into());
     }
-    let (message, pending) = store.submit_counted(thread, new_transfer_list(tx)).map_err(EngineError::Store)?;
-    Ok(Admitted { message, pending })
+    let (message, pending) = store.submit_counted(thread, body).map_err(EngineError::Store)?;
+    Ok(Admitted { message, pending, duplicate: false })
 }
 
 /// Whether a list's signature verifies under the key it names, for the thread's domain.
@@ -343,9 +370,10 @@ mod tests {
 
     /// A transfer or a list changed after signing is refused for its signature before the node
     /// is asked anything: the reader points at a closed port, where a read fails with a chain
-    /// error (what the honest messages meet, so the order shows).
+    /// error (what the honest messages meet, so the order shows). Once the honest one is queued,
+    /// posting it again is answered with the stored message, also without the node (F11).
     #[tokio::test]
-    async fn a_forged_transfer_or_list_is_refused_before_the_node_is_asked() {
+    async fn a_forged_message_is_refused_and_a_queued_one_answered_before_the_node_is_asked() {
         use zkthread_token::SignedPublicInput;
         let (token, alice, bob) = (Felt::from(0x70c3u64), Felt::from(0xa11ceu64), Felt::from(0xb0bu64));
         let chain_id = Felt::from(0x534e5f5345504f4c4941u128);
@@ -373,14 +401,27 @@ mod tests {
         assert!(matches!(refused, SubmitError::Refused(Refused::BadSignature(_))), "{refused}");
         let asked = admit(client.reader(), &store, thread, &[token], &honest).await.map(|_| ()).unwrap_err();
         assert!(matches!(asked, SubmitError::Engine(EngineError::Chain { .. })), "the honest one reaches the node: {asked}");
+        let stored = store.submit(thread, new_transfer(&honest)).unwrap();
+        let again = admit(client.reader(), &store, thread, &[token], &honest).await.expect("the stored one");
+        assert_eq!((again.message.id, again.duplicate, again.pending), (stored.id, true, 1));
+        assert_eq!(store.pending(thread).unwrap().len(), 1, "nothing stored twice");
+        // The same nonce and key over another receiver is not that message: it reaches the node.
+        let other = SignedTransferTx::sign(zkthread_prover::model::Transfer { to: Felt::from(0xcafeu64), ..transfer }, 0, &seed, 0, &header).unwrap();
+        let asked = admit(client.reader(), &store, thread, &[token], &other).await.map(|_| ()).unwrap_err();
+        assert!(matches!(asked, SubmitError::Engine(EngineError::Chain { .. })), "{asked}");
 
-        let lists = store.program::<NewTransferList>();
+        // A thread holds one program's messages: the lists go to a store of their own.
+        let list_dir = tempfile::tempdir().unwrap();
+        let lists = Store::open(list_dir.path()).unwrap().program::<NewTransferList>();
         let honest = SignedTransferListTx::sign(token, alice, vec![(bob, 5), (bob, 6)], 0, &seed, 1, &header).unwrap();
         let forged = SignedTransferListTx { transfers: vec![(bob, 5), (bob, 7)], ..honest.clone() };
         let refused = admit_list(client.reader(), &lists, thread, &[token], &forged).await.map(|_| ()).unwrap_err();
         assert!(matches!(refused, SubmitError::Refused(Refused::BadSignature(_))), "{refused}");
         let asked = admit_list(client.reader(), &lists, thread, &[token], &honest).await.map(|_| ()).unwrap_err();
         assert!(matches!(asked, SubmitError::Engine(EngineError::Chain { .. })), "the honest list reaches the node: {asked}");
+        let stored = lists.submit(thread, new_transfer_list(&honest)).unwrap();
+        let again = admit_list(client.reader(), &lists, thread, &[token], &honest).await.expect("the stored list");
+        assert_eq!((again.message.id, again.duplicate), (stored.id, true));
     }
 
     fn queued(id: u64, nonce: u32) -> QueuedAuth {

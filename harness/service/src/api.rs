@@ -20,7 +20,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use zkthread_engine::token::TokenMessage;
-use zkthread_engine::{admit, admit_list, hex, Admitted, sender_state, EngineError, Refused, SubmitError};
+use zkthread_engine::{admit, admit_list, hex, sender_state, EngineError, Refused, SubmitError};
 use zkthread_store::{MessageBody, NewTransferList, Store, StoreError, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
 
 use crate::wire::{
@@ -172,17 +172,22 @@ async fn submit(
     // One admission at a time: each checks the nonce against the queue the previous one left.
     let _admitting = shared.admission.lock().await;
     let contracts = shared.contracts().await?;
-    let Admitted { message: stored, pending } = admit(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
-    tracing::info!(id = stored.id, pending, "transfer accepted");
-    shared.wake.notify_one();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            id: stored.id,
-            status: "pending".into(),
-            pending,
-        }),
-    ))
+    let admitted = admit(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
+    tracing::info!(id = admitted.message.id, pending = admitted.pending, duplicate = admitted.duplicate, "transfer accepted");
+    accepted(&shared, admitted.message.id, admitted.pending, admitted.duplicate)
+}
+
+/// The answer to a post admitted as message `id`: `202` once stored now (the pipeline woken),
+/// `200` with where it is for a duplicate of a message stored before.
+fn accepted<M: MessageBody>(shared: &Shared<M>, id: u64, pending: usize, duplicate: bool) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    if !duplicate {
+        shared.wake.notify_one();
+        return Ok((StatusCode::ACCEPTED, Json(Accepted { id, status: "pending".into(), pending, duplicate })));
+    }
+    let status = message_status(&shared.store, shared.thread, id)
+        .map_err(EngineError::from)?
+        .map_or_else(|| "pending".to_owned(), |place| place.status);
+    Ok((StatusCode::OK, Json(Accepted { id, status, pending, duplicate })))
 }
 
 async fn submit_list(
@@ -193,11 +198,9 @@ async fn submit_list(
     let tx = request.to_tx().map_err(ApiError::bad_request)?;
     let _admitting = shared.admission.lock().await;
     let contracts = shared.contracts().await?;
-    let Admitted { message: stored, pending } =
-        admit_list(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
-    tracing::info!(id = stored.id, transfers = tx.transfers.len(), pending, "list accepted");
-    shared.wake.notify_one();
-    Ok((StatusCode::ACCEPTED, Json(Accepted { id: stored.id, status: "pending".into(), pending })))
+    let admitted = admit_list(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
+    tracing::info!(id = admitted.message.id, transfers = tx.transfers.len(), pending = admitted.pending, duplicate = admitted.duplicate, "list accepted");
+    accepted(&shared, admitted.message.id, admitted.pending, admitted.duplicate)
 }
 
 async fn transfer_status<M: TokenMessage>(

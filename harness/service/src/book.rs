@@ -191,7 +191,7 @@ async fn submit(
     let (stored, pending) = shared.store.submit_counted(key, order).map_err(store_error)?;
     tracing::info!(id = stored.id, pending, "order message accepted");
     shared.wake.notify_one();
-    Ok((StatusCode::ACCEPTED, Json(Accepted { id: stored.id, status: "pending".into(), pending })))
+    Ok((StatusCode::ACCEPTED, Json(Accepted { id: stored.id, status: "pending".into(), pending, duplicate: false })))
 }
 
 async fn order_status(

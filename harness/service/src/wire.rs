@@ -182,8 +182,13 @@ impl TransferListRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {
     pub id: u64,
+    /// `pending` for a message stored now; where it is for a duplicate (`pending`,
+    /// `in_sub_block`).
     pub status: String,
     pub pending: usize,
+    /// The same message was stored already (answered `200`, not `202`): `id` is that one's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
 }
 
 /// Where a transfer is (`GET /transfers/{id}`).

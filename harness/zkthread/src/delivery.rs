@@ -66,6 +66,7 @@ pub async fn deliver(data_dir: &Path, server: &Server, request: UnsentRequest) -
 /// What a post that stored nothing (as far as is known) came to, as a line.
 fn refusal_line(answer: &PostAnswer) -> String {
     match answer {
+        PostAnswer::Accepted(accepted) if accepted.duplicate => format!("already stored as message {}", accepted.id),
         PostAnswer::Accepted(accepted) => format!("accepted as message {}", accepted.id),
         PostAnswer::Refused { status, reason } => format!("the server refused it ({status}): {reason}"),
         PostAnswer::NotNow { status, reason } => format!("the server refused it for now ({status}): {reason}"),
@@ -310,10 +311,10 @@ mod tests {
         (count(dir.clone()), count(dir.join("accepted")), count(dir.join("refused")))
     }
 
-    /// Each answer puts the request where it belongs: 202 accepted; 422, 400, 409 and 413
-    /// refused (with the server's reason, cut to one line); 429, 408 and 503 kept; a redirect
-    /// kept and not followed; a 200 (not the service's answer), a 202 without the service's body
-    /// and an answer over 64 KiB kept.
+    /// Each answer puts the request where it belongs: 202 accepted, and 200 for a duplicate;
+    /// 422, 400, 409 and 413 refused (with the server's reason, cut to one line); 429, 408 and
+    /// 503 kept; a redirect kept and not followed; a 200 that is not a duplicate's answer, a 202
+    /// without the service's body and an answer over 64 KiB kept.
     #[tokio::test]
     async fn each_answer_sets_the_request_where_it_belongs() {
         let service = CannedServiceDouble::start(vec![
@@ -329,6 +330,7 @@ mod tests {
             (400, r#"{"error": "amount: not a number"}"#),
             (409, r#"{"error": "conflict"}"#),
             (413, r#"{"error": "too long"}"#),
+            (200, r#"{"id": 9, "status": "in_sub_block", "pending": 0, "duplicate": true}"#),
         ]);
         let server = Server::new(&service.url).unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -356,7 +358,10 @@ mod tests {
             assert!(refused.contains(expected) && refused.contains("set aside in"), "{refused}");
         }
         assert_eq!(files(dir.path()), (7, 1, 4));
-        assert_eq!(service.posts(), 12, "the redirect was not followed");
+        // The service's answer to a message it stored before: accepted as that one.
+        let duplicate = deliver(dir.path(), &server, test_request(&service.url, 12, 0xa)).await.unwrap();
+        assert_eq!((duplicate.id, duplicate.duplicate, files(dir.path())), (9, true, (7, 2, 4)));
+        assert_eq!(service.posts(), 13, "the redirect was not followed");
     }
 
     /// `tx resend` posts a sender's requests in nonce order and stops at the first still kept,

@@ -32,7 +32,8 @@ pub struct Server {
 
 /// What a post came to.
 pub enum PostAnswer {
-    /// `202` with the service's `Accepted` body: the server says it stored the message.
+    /// `202` (`200` for a duplicate) with the service's `Accepted` body: the server says it
+    /// stored the message.
     Accepted(Accepted),
     /// The message itself is refused, for good (400, 409, 413, 422): the server's reason.
     Refused { status: StatusCode, reason: String },
@@ -130,6 +131,12 @@ impl Server {
             202 => match answer.json::<Accepted>() {
                 Some(accepted) => PostAnswer::Accepted(accepted),
                 None => PostAnswer::Unsettled(format!("the server {} answered {status} with an unreadable body", self.base)),
+            },
+            // A duplicate of a message the service stored before (a post whose answer was lost);
+            // any other 200 is not the service's answer.
+            200 => match answer.json::<Accepted>() {
+                Some(accepted) if accepted.duplicate => PostAnswer::Accepted(accepted),
+                _ => PostAnswer::Unsettled(format!("the server {} answered {status}: {}", self.base, answer.reason())),
             },
             400 | 409 | 413 | 422 => PostAnswer::Refused { status, reason: answer.reason() },
             408 | 429 => PostAnswer::NotNow { status, reason: answer.reason() },

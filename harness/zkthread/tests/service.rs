@@ -82,15 +82,17 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     let stranger = format!("{url}/senders/0x1234/{:#x}", world.accounts[0]);
     http.refused(&url, http.get(stranger), 422, "token 0x1234 is not in the thread's contract set");
 
-    // Accepted: the valid one; its replay is refused by nonce; two more through the CLI.
+    // Accepted: the valid one; posted again while it is queued, it is answered as the message
+    // stored (200, a duplicate: a wallet whose first answer was lost); two more through the CLI.
     let (status, accepted) = http.post_json(&url, &request(&valid));
     assert_eq!(status, 202, "{accepted}");
     // Counted in the write that stored it: no batcher can have taken it yet.
     assert_eq!(accepted["pending"], 1, "{accepted}");
+    assert_eq!(accepted.get("duplicate"), None, "{accepted}");
     let first = accepted["id"].as_u64().unwrap();
-    let (status, replay) = http.post_json(&url, &request(&valid));
-    assert_eq!(status, 422, "{replay}");
-    assert!(replay["error"].as_str().unwrap().contains("replayed"), "{replay}");
+    let (status, again) = http.post_json(&url, &request(&valid));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!((again["id"].as_u64(), &again["duplicate"], again["pending"].as_u64()), (Some(first), &Value::Bool(true), Some(1)), "{again}");
     let (second, third) = (first + 1, first + 2);
     posts_that_go_wrong_are_kept_and_resent(&world, &http, &url, (second, third));
     // While that sub-block is proven and settled, the example wallets (examples/: starknet.js
@@ -110,6 +112,10 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     });
     let mut expected = [SUPPLY - 157, 100, 50, 7];
     assert_eq!(world.balances(), expected);
+    // Settled, its nonce is spent on chain: the same post is now a replay.
+    let (status, replay) = http.post_json(&url, &request(&valid));
+    assert_eq!(status, 422, "{replay}");
+    assert!(replay["error"].as_str().unwrap().contains("replayed"), "{replay}");
     let (_, thread) = http.get(format!("{url}/thread"));
     assert_eq!(thread["pending"], 0, "{thread}");
     assert_eq!(thread["settled_sub_blocks"], 1, "{thread}");
@@ -509,8 +515,9 @@ impl ExampleWallet {
 /// of the service at `url`), which the service must end up holding once each, as messages
 /// `ids`: the first is stored but its answer lost, the second answered 503. Each time the CLI
 /// keeps the signed request (its key index is spent) and names `tx resend`; a new `tx submit`
-/// is refused before signing while one is kept; `tx resend` drops the first (the service
-/// refuses its second copy by nonce: set aside in `unsent/refused/`) and delivers the second.
+/// is refused before signing while one is kept; `tx resend` finds the first stored (the service
+/// answers its second copy as that message: set aside in `unsent/accepted/`) and delivers the
+/// second.
 fn posts_that_go_wrong_are_kept_and_resent(world: &World, http: &Http, url: &str, ids: (u64, u64)) {
     let flaky = ServiceDouble::start(url, Acting::FlakyPosts);
     let key_file = world.data_dir.path().join("keys").join(format!("{:#x}-{:#x}.json", world.accounts[0], world.token.address));
@@ -537,15 +544,17 @@ fn posts_that_go_wrong_are_kept_and_resent(world: &World, http: &Http, url: &str
     let blocked = check_error("tx submit", &submit(3, 7, url), 1);
     assert!(blocked.contains("run `zkthread tx resend` first"), "{blocked}");
     assert_eq!(index(), before + 1, "nothing signed while a request is kept");
-    // Its first post was stored: the service refuses the copy by nonce, and it is dropped.
+    // Its first post was stored: the service answers the copy as that message (a duplicate),
+    // and the request is set aside as accepted, not refused as a replay.
+    let accepted_before = json_files(&unsent.join("accepted"));
     let out = resend(Some(url));
     let report = json(&out);
     check("tx resend", &report);
     assert!(out.status.success(), "{report}");
     let resent = &report["resent"][0];
-    assert_eq!((resent["outcome"].as_str(), report["resent"].as_array().unwrap().len()), (Some("dropped"), 1), "{report}");
-    assert!(resent["reason"].as_str().unwrap().contains("replayed"), "{report}");
-    assert_eq!((kept(), json_files(&unsent.join("refused"))), (0, 1), "set aside, not deleted");
+    assert_eq!((resent["outcome"].as_str(), report["resent"].as_array().unwrap().len()), (Some("accepted"), 1), "{report}");
+    assert_eq!(resent["id"].as_u64(), Some(ids.0), "the message stored by the lost post: {report}");
+    assert_eq!((kept(), json_files(&unsent.join("accepted"))), (0, accepted_before + 1), "set aside, not deleted");
     let (status, stored) = http.get(format!("{url}/transfers/{}", ids.0));
     assert_eq!(status, 200, "the post whose answer was lost is stored: {stored}");
     let dropped_nonce = resent["nonce"].as_u64().unwrap();
@@ -564,7 +573,7 @@ fn posts_that_go_wrong_are_kept_and_resent(world: &World, http: &Http, url: &str
     let resent = &report["resent"][0];
     assert_eq!((resent["outcome"].as_str(), resent["id"].as_u64(), resent["nonce"].as_u64()), (Some("accepted"), Some(ids.1), Some(dropped_nonce + 1)), "{report}");
     assert_eq!((kept(), index()), (0, before + 2));
-    assert_eq!(json_files(&unsent.join("accepted")), 1, "set aside as accepted, not deleted");
+    assert_eq!(json_files(&unsent.join("accepted")), accepted_before + 2, "set aside as accepted, not deleted");
     let report = json(&resend(None));
     assert_eq!(report["resent"], body!([]), "{report}");
 }
