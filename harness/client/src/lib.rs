@@ -675,6 +675,11 @@ impl ChainClient {
     /// `Ok` outcome (check [`TxOutcome::status`]); only a transaction that was never mined is
     /// an error.
     pub async fn invoke(&self, calls: Vec<Call>, fee: FeeMode) -> Result<TxOutcome> {
+        self.invoke_until(calls, fee, Finality::PreConfirmed).await
+    }
+
+    /// [`ChainClient::invoke`], waiting for the receipt until it is as final as `finality`.
+    pub(crate) async fn invoke_until(&self, calls: Vec<Call>, fee: FeeMode, finality: Finality) -> Result<TxOutcome> {
         let action = describe_calls(&calls);
         let execution = self.account.execute_v3(calls);
         let execution = match fee {
@@ -697,9 +702,7 @@ impl ChainClient {
             .send()
             .await
             .map_err(|error| account_error(&action, error))?;
-        let outcome = self
-            .wait_for_receipt_since(sent.transaction_hash, started, Finality::PreConfirmed)
-            .await?;
+        let outcome = self.wait_for_receipt_since(sent.transaction_hash, started, finality).await?;
         tracing::debug!(%action, hash = %format!("{:#x}", outcome.hash), status = ?outcome.status, fee = outcome.actual_fee, "invoked");
         Ok(outcome)
     }

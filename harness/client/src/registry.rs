@@ -322,8 +322,10 @@ impl Registry {
         Ok((thread_id, outcome))
     }
 
-    /// Sends `settle`. With [`FeeMode::Manual`] a failing settlement is mined as REVERTED (the
-    /// outcome says why); with estimation it comes back as [`ClientError::Rejected`].
+    /// Sends `settle` and waits for its receipt in a closed block (a settlement is recorded on
+    /// it: [`ChainReader::wait_for_receipt`]). With [`FeeMode::Manual`] a failing settlement is
+    /// mined as REVERTED (the outcome says why); with estimation it comes back as
+    /// [`ClientError::Rejected`].
     pub async fn settle(
         &self,
         client: &ChainClient,
@@ -331,7 +333,7 @@ impl Registry {
         fee: FeeMode,
     ) -> Result<TxOutcome> {
         client
-            .invoke(vec![self.settle_call(settlement)?], fee)
+            .invoke_until(vec![self.settle_call(settlement)?], fee, crate::Finality::Closed)
             .await
     }
 

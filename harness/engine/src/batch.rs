@@ -397,7 +397,12 @@ async fn abandon_if_stale_reading<M: MessageBody>(
         .await
         .chain("reading the thread's next sequence")?;
     if next > sub_block.sequence() {
-        return reconcile(client, &registry, store, key).await;
+        // Reconciling reads the sequence again: one that reads open now is a node behind (or
+        // two views of it), not a stale sub-block, and not a loop to run again at once.
+        return match reconcile(client, &registry, store, key).await? {
+            Some(change) => Ok(Some(change)),
+            None => Err(EngineError::SequenceUnsettled { thread_id: key.thread_id, sequence: sub_block.sequence() }),
+        };
     }
     *thread = Some(now);
     let from = sub_block.status.name();

@@ -69,9 +69,9 @@ pub enum EngineError {
     Decode(#[source] DecodeError),
     #[error("sub-block {sequence} of thread {thread_id} is not proven yet")]
     NotProven { thread_id: u64, sequence: u64 },
-    /// The registry records the sub-block's own public input as settled by `tx_hash`, but the
-    /// node has no receipt for that transaction yet: nothing was recorded.
-    #[error("sub-block {sequence} of thread {thread_id} was settled by tx {tx_hash:#x} (the registry's record carries its public input), but the node has no receipt of it carrying that record yet; try again")]
+    /// The registry records sequence `sequence` as settled by `tx_hash`, but the node has no
+    /// receipt of it in a closed block carrying that record yet: nothing was recorded.
+    #[error("sequence {sequence} of thread {thread_id} was settled by tx {tx_hash:#x} (the registry's record), but the node has no final receipt of it carrying that record yet; try again")]
     SettledWithoutReceipt {
         thread_id: u64,
         sequence: u64,
@@ -94,6 +94,10 @@ pub enum EngineError {
     /// [`crate::preflight::MAX_CALLDATA_FELTS`]: only a smaller sub-block can settle.
     #[error("settle not sent: {why}")]
     PreflightBlocked { why: String, rebuild: bool, oversize: Option<usize> },
+    /// Two reads of the thread's next sequence disagree (a node behind, or load-balanced over
+    /// views of different ages): nothing was recorded.
+    #[error("thread {thread_id}'s sequence {sequence} read as taken, then as open: the node is behind; try again")]
+    SequenceUnsettled { thread_id: u64, sequence: u64 },
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -201,8 +201,10 @@ const WRONG_SEQUENCE: &str = "registry: wrong sequence";
 /// transaction list), so the answer depends neither on looking up the sub-block's sends nor
 /// on the thread's current record (nor on a proof: a Built sub-block whose twin, proven from a
 /// copy of this data directory, settled is found too, helper-86 M2). `None` when another
-/// sub-block took the sequence. Errors, recording nothing: a taken sequence with no record the node can show (it is behind), and a record of
-/// this sub-block whose receipt the node does not have or does not agree with.
+/// sub-block took the sequence. Either answer stands on the record's receipt in a closed block
+/// (the events are searched through the pre-confirmed block, which a sequencer may still
+/// drop). Errors, recording nothing: a taken sequence with no record the node can show (it is
+/// behind), and a record whose receipt the node does not have as final or does not agree with.
 pub async fn settled_as_itself<M: MessageBody>(
     client: &ChainReader,
     registry: &Registry,
@@ -221,9 +223,7 @@ pub async fn settled_as_itself<M: MessageBody>(
         .ok_or(EngineError::SettlementRecordMissing { thread_id, sequence })?;
     let body = &sub_block.body;
     let own = public_input_hash_committed(body.os_version, body.program_hash, body.contract_set_commitment, &settlement(sub_block));
-    if record.summary.public_input_hash != own {
-        return Ok(None);
-    }
+    let recorded = record.summary.public_input_hash;
     let receipt = client
         .lookup_transaction(record.tx_hash)
         .await
@@ -233,11 +233,13 @@ pub async fn settled_as_itself<M: MessageBody>(
     let carries_record = |outcome: &TxOutcome| {
         outcome.events.iter().any(|event| {
             sub_block_settled_summary(registry.address, std::slice::from_ref(event))
-                .is_ok_and(|s| (s.thread_id, s.sequence, s.public_input_hash) == (thread_id, sequence, own))
+                .is_ok_and(|s| (s.thread_id, s.sequence, s.public_input_hash) == (thread_id, sequence, recorded))
         })
     };
     match receipt {
-        TxLookup::Known(outcome) if outcome.status == TxStatus::Succeeded && carries_record(&outcome) => Ok(Some(outcome)),
+        TxLookup::Known(outcome) if outcome.status == TxStatus::Succeeded && carries_record(&outcome) => {
+            Ok((recorded == own).then_some(outcome))
+        }
         _ => Err(EngineError::SettledWithoutReceipt { thread_id, sequence, tx_hash: record.tx_hash }),
     }
 }
@@ -263,27 +265,19 @@ pub fn short_reason(outcome: &TxOutcome) -> String {
 }
 
 /// Records a succeeded settle of `sub_block`: Settled in the receipt's block, with its fee (a
-/// Built one settled by its twin, proven elsewhere).
+/// Built one, settled by its twin proven elsewhere, without: this directory paid nothing).
 pub fn record_success<M: MessageBody>(
     store: &Store<M>,
     key: ThreadKey,
     sub_block: &SubBlock<M>,
     outcome: &TxOutcome,
 ) -> Result<SubBlock<M>> {
-    let record = if sub_block.status == SubBlockStatus::Built {
-        Store::record_settled_elsewhere
+    let (sequence, attempt) = (sub_block.sequence(), sub_block.attempt);
+    Ok(if sub_block.status == SubBlockStatus::Built {
+        store.record_settled_elsewhere(key, sequence, attempt, outcome.hash, outcome.block_number)?
     } else {
-        Store::record_settled
-    };
-    Ok(record(
-        store,
-        key,
-        sub_block.sequence(),
-        sub_block.attempt,
-        outcome.hash,
-        outcome.block_number,
-        outcome.actual_fee,
-    )?)
+        store.record_settled(key, sequence, attempt, outcome.hash, outcome.block_number, outcome.actual_fee)?
+    })
 }
 
 /// Records a reverted settle of `sub_block`: Stale for a stale input, Reverted otherwise; both

@@ -1,22 +1,38 @@
-//! The service's HTTP front: what one client may hold of it (helper-81 F9).
+//! The service's HTTP front: what one client may hold of it (helper-81 F9, helper-88).
 //!
-//! Every route is public, so a client that opens connections and never finishes a request
-//! must not take the service away from wallets that do:
+//! Every route is public, so a client that opens connections and never finishes a request,
+//! or never reads the answers, must not take the service away from wallets that do:
 //! - at most [`HttpLimits::max_connections`] connections are served at once; one more waits in
 //!   the listen backlog until one closes (the kernel queues it, the service never reads it);
+//! - one peer address holds at most [`HttpLimits::max_connections_per_peer`] of them: a
+//!   connection past that is closed as soon as it is accepted (behind a reverse proxy every
+//!   client shares the proxy's address: raise it there);
 //! - a request's head must arrive within [`HttpLimits::header_timeout`], and a keep-alive
 //!   connection that starts no request in that time is closed (hyper's header read timeout,
 //!   which runs whenever a connection waits for a head);
 //! - a request's body must arrive within [`HttpLimits::body_timeout`] of its head: a late body
 //!   is refused with 408 and the connection closed. Handlers themselves run without a
-//!   deadline, so a stored message is never answered with a timeout.
+//!   deadline, so a stored message is never answered with a timeout;
+//! - a response the client takes nothing of for [`HttpLimits::write_timeout`] (it stopped
+//!   reading: its socket buffers are full) ends the connection; hyper has no write timeout.
+//!
+//! On shutdown the service stops accepting, lets every connection finish the request it is in
+//! (idle ones close at once) for at most [`SHUTDOWN_GRACE`], and returns.
+//!
+//! A client spread over many addresses can still hold every connection, each sending a small
+//! request just inside the header timeout: that is a matter for the network in front of the
+//! service (rate limits per address range), which sees more than one process can.
 //!
 //! `axum::serve` sets no timer, so neither timeout would run there: this module drives hyper's
 //! HTTP/1 connection itself (HTTP/2 is not served).
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::pin::pin;
-use std::sync::Arc;
+use std::io;
+use std::net::IpAddr;
+use std::pin::{pin, Pin};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -26,27 +42,37 @@ use futures_util::StreamExt;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
+
+/// How long a shutdown waits for the open connections to finish their requests.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// What one client may hold of the service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HttpLimits {
     /// Connections served at once.
     pub max_connections: u32,
+    /// Connections one peer address may hold at once.
+    pub max_connections_per_peer: u32,
     /// Time to send a request's head; also how long an idle keep-alive connection stays open.
     pub header_timeout: Duration,
     /// Time to send a request's whole body once its head arrived (the body is at most
     /// [`crate::api::MAX_BODY_BYTES`]).
     pub body_timeout: Duration,
+    /// Time a response may wait on a client that takes none of it.
+    pub write_timeout: Duration,
 }
 
 impl Default for HttpLimits {
     fn default() -> Self {
         HttpLimits {
             max_connections: 512,
+            max_connections_per_peer: 64,
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -59,7 +85,7 @@ pub struct BodyTimedOut(pub Duration);
 
 /// Serves `router` on `listener` within `limits` until `shutdown` completes; then stops
 /// accepting, lets every open connection finish the request it is in (idle ones close at
-/// once), and returns when the last one has closed.
+/// once) for at most [`SHUTDOWN_GRACE`], and returns.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
@@ -71,6 +97,7 @@ pub(crate) async fn serve(
         with_body_deadline(request, body_timeout)
     }));
     let connections = Arc::new(Semaphore::new(limits.max_connections as usize));
+    let peers = Peers::default();
     let (closing, closing_seen) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
     loop {
@@ -78,9 +105,9 @@ pub(crate) async fn serve(
             permit = connections.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: the listener itself is fine.
                     tracing::warn!(%error, "accepting a connection failed");
@@ -90,19 +117,26 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(peer_held) = peers.admit(peer.ip(), limits.max_connections_per_peer) else {
+            tracing::debug!(%peer, "closed: the peer holds its share of connections");
+            continue;
+        };
         let service = TowerToHyperService::new(router.clone());
         let mut closing_seen = closing_seen.clone();
-        let header_timeout = limits.header_timeout;
         tokio::spawn(async move {
-            let _held = permit;
+            let _held = (permit, peer_held);
             let mut builder = http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
-            let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), service));
+            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+            let io = StallLimited { stream, stall: limits.write_timeout, stalled: None };
+            let mut connection = pin!(builder.serve_connection(TokioIo::new(io), service));
             let served = tokio::select! {
                 served = connection.as_mut() => served,
                 _ = closing_seen.changed() => {
                     connection.as_mut().graceful_shutdown();
-                    connection.await
+                    match tokio::time::timeout(SHUTDOWN_GRACE, connection).await {
+                        Ok(served) => served,
+                        Err(_) => return tracing::debug!("connection dropped at shutdown"),
+                    }
                 }
             };
             if let Err(error) = served {
@@ -112,9 +146,107 @@ pub(crate) async fn serve(
     }
     drop(listener);
     let _ = closing.send(true);
-    // Every connection holds a permit until it ends.
+    // Every connection holds a permit until it ends, which is within the grace.
     let _all = connections.acquire_many(limits.max_connections).await;
     Ok(())
+}
+
+/// Connections held per peer address.
+#[derive(Clone, Default)]
+struct Peers(Arc<Mutex<HashMap<IpAddr, u32>>>);
+
+impl Peers {
+    /// One more connection of `peer`, unless it holds `cap` already.
+    fn admit(&self, peer: IpAddr, cap: u32) -> Option<PeerHeld> {
+        let mut held = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = held.entry(peer).or_insert(0);
+        if *count >= cap {
+            return None;
+        }
+        *count += 1;
+        Some(PeerHeld { peers: self.clone(), peer })
+    }
+}
+
+/// A connection of `peer`, counted until it is dropped.
+struct PeerHeld {
+    peers: Peers,
+    peer: IpAddr,
+}
+
+impl Drop for PeerHeld {
+    fn drop(&mut self) {
+        let mut held = self.peers.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = held.get_mut(&self.peer) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.peer);
+            }
+        }
+    }
+}
+
+/// A client's stream whose writes fail once they make no progress for `stall`: a client that
+/// stops reading fills its socket buffers and would hold the connection for ever.
+struct StallLimited {
+    stream: TcpStream,
+    stall: Duration,
+    /// When the pending write gives up, while one is pending.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl StallLimited {
+    fn watch<T>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let stall = self.stall;
+        let timer = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took none of the response in the write timeout",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for StallLimited {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for StallLimited {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.watch(cx, polled)
+    }
+
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.watch(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_flush(cx);
+        this.watch(cx, polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_shutdown(cx);
+        this.watch(cx, polled)
+    }
 }
 
 /// `request` whose body fails with [`BodyTimedOut`] unless it ends within `timeout`.
@@ -160,13 +292,16 @@ mod tests {
     use super::*;
     use crate::api::ApiError;
 
-    /// A service of two routes: `GET /health`, and `POST /echo`, whose JSON body is answered
-    /// back (its rejections as the API's).
+    /// A service of three routes: `GET /health`, `GET /big` (4 MiB), and `POST /echo`, whose
+    /// JSON body is answered back (its rejections as the API's).
     fn router() -> Router {
-        Router::new().route("/health", get(|| async { "ok" })).route(
-            "/echo",
-            post(|body: Result<Json<serde_json::Value>, JsonRejection>| async move { body.map_err(ApiError::from) }),
-        )
+        Router::new()
+            .route("/health", get(|| async { "ok" }))
+            .route("/big", get(|| async { vec![b'z'; 4 << 20] }))
+            .route(
+                "/echo",
+                post(|body: Result<Json<serde_json::Value>, JsonRejection>| async move { body.map_err(ApiError::from) }),
+            )
     }
 
     struct Running {
@@ -188,8 +323,10 @@ mod tests {
     fn limits(header_ms: u64, body_ms: u64, max_connections: u32) -> HttpLimits {
         HttpLimits {
             max_connections,
+            max_connections_per_peer: max_connections,
             header_timeout: Duration::from_millis(header_ms),
             body_timeout: Duration::from_millis(body_ms),
+            write_timeout: Duration::from_secs(10),
         }
     }
 
@@ -291,5 +428,54 @@ mod tests {
         drop(first);
         let (answer, _) = read_response(&mut third, Duration::from_secs(5)).await;
         assert!(answer.starts_with("HTTP/1.1 200 OK"), "served once a place is free: {answer:?}");
+    }
+
+    #[tokio::test]
+    async fn a_peer_past_its_share_is_closed_and_its_earlier_connections_kept() {
+        let running = start(HttpLimits { max_connections_per_peer: 1, ..limits(10_000, 10_000, 8) }).await;
+        let mut first = TcpStream::connect(running.addr).await.unwrap();
+        first.write_all(HEALTH).await.unwrap();
+        assert!(read_response(&mut first, Duration::from_secs(5)).await.0.starts_with("HTTP/1.1 200 OK"));
+        let mut second = TcpStream::connect(running.addr).await.unwrap();
+        let _ = second.write_all(HEALTH).await;
+        let (answer, closed) = read_response(&mut second, Duration::from_secs(5)).await;
+        assert!(closed && answer.is_empty(), "closed unanswered: {answer:?}");
+        // The first still serves; once it closes, the peer may connect again.
+        first.write_all(HEALTH).await.unwrap();
+        assert!(read_response(&mut first, Duration::from_secs(5)).await.0.starts_with("HTTP/1.1 200 OK"));
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut third = TcpStream::connect(running.addr).await.unwrap();
+        third.write_all(HEALTH).await.unwrap();
+        assert!(read_response(&mut third, Duration::from_secs(5)).await.0.starts_with("HTTP/1.1 200 OK"));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_loses_its_connection_and_does_not_hold_shutdown() {
+        let running = start(HttpLimits { write_timeout: Duration::from_millis(300), ..limits(10_000, 10_000, 1) }).await;
+        // A small receive buffer and a large answer never read: the server's writes stall.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stuck = socket.connect(running.addr).await.unwrap();
+        stuck.write_all(b"GET /big HTTP/1.1\r\nHost: zkthread\r\n\r\n").await.unwrap();
+        // The only place is the stuck client's until its write times out; then another is served.
+        let started = Instant::now();
+        let mut next = TcpStream::connect(running.addr).await.unwrap();
+        next.write_all(HEALTH).await.unwrap();
+        let (answer, _) = read_response(&mut next, Duration::from_secs(5)).await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "served once the stuck one is dropped: {answer:?}");
+        assert!(started.elapsed() >= Duration::from_millis(250), "{:?}", started.elapsed());
+
+        // Stuck again, then shut down: serve returns within the write timeout, not never.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        drop(next);
+        let mut stuck_again = socket.connect(running.addr).await.unwrap();
+        stuck_again.write_all(b"GET /big HTTP/1.1\r\nHost: zkthread\r\n\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        running.stop.send(()).unwrap();
+        let stopped = tokio::time::timeout(Duration::from_secs(3), running.served).await;
+        stopped.expect("serve returns once the stalled write times out").unwrap().unwrap();
+        drop((stuck, stuck_again));
     }
 }

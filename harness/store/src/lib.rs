@@ -1132,7 +1132,8 @@ impl<M: MessageBody> Store<M> {
     /// Built → Settled: the registry recorded this sub-block's own public input for its
     /// sequence, settled by a twin proven elsewhere (a copy of this data directory made before
     /// it was proven here). Its messages were applied on-chain, so they are not handed back;
-    /// no proof is kept. Proven and Sending sub-blocks go through [`Store::record_settled`].
+    /// no proof is kept, and no fee: whoever sent it paid. Proven and Sending sub-blocks go
+    /// through [`Store::record_settled`].
     pub fn record_settled_elsewhere(
         &self,
         thread: ThreadKey,
@@ -1140,14 +1141,13 @@ impl<M: MessageBody> Store<M> {
         attempt: u32,
         tx_hash: Felt,
         block: u64,
-        fee_fri: u128,
     ) -> Result<SubBlock<M>> {
         self.update(thread, sequence, attempt, |sb, _| {
             expect(sb, "built", |s| matches!(s, SubBlockStatus::Built))?;
             sb.status = SubBlockStatus::Settled {
                 tx_hash,
                 block,
-                fee_fri: Some(fee_fri),
+                fee_fri: None,
             };
             Ok(false)
         })

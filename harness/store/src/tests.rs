@@ -225,14 +225,14 @@ fn a_built_sub_block_whose_twin_settled_elsewhere_is_settled_with_its_transfers_
         .record_batch(thread(1), sub_block(0, vec![a.clone()]), vec![])
         .unwrap();
     let settled = store
-        .record_settled_elsewhere(thread(1), 0, 0, felt(0x77), 8, 9)
+        .record_settled_elsewhere(thread(1), 0, 0, felt(0x77), 8)
         .unwrap();
     assert_eq!(
         settled.status,
         SubBlockStatus::Settled {
             tx_hash: felt(0x77),
             block: 8,
-            fee_fri: Some(9)
+            fee_fri: None
         }
     );
     assert_eq!(settled.proof, None, "proven elsewhere: no proof here");
@@ -244,7 +244,7 @@ fn a_built_sub_block_whose_twin_settled_elsewhere_is_settled_with_its_transfers_
         .record_batch(thread(1), sub_block(1, vec![b]), vec![])
         .unwrap();
     store.record_proof(thread(1), 1, 0, vec![felt(1)]).unwrap();
-    let proven = store.record_settled_elsewhere(thread(1), 1, 0, felt(0x78), 9, 9);
+    let proven = store.record_settled_elsewhere(thread(1), 1, 0, felt(0x78), 9);
     assert!(
         matches!(proven, Err(StoreError::WrongStatus { expected: "built", .. })),
         "{proven:?}"

@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// Serve at most this many HTTP connections at once (more wait until one closes).
     #[arg(long, default_value_t = HttpLimits::default().max_connections, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     max_connections: u32,
+    /// At most this many of them from one peer address (more are closed at once; behind a
+    /// reverse proxy every client shares its address).
+    #[arg(long, default_value_t = HttpLimits::default().max_connections_per_peer, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    max_connections_per_peer: u32,
     /// Seconds a client has to send a request's head; an idle keep-alive connection is
     /// closed after as long.
     #[arg(long, default_value_t = HttpLimits::default().header_timeout.as_secs_f64(), value_parser = positive_seconds)]
@@ -139,8 +143,10 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?
         .with_http_limits(HttpLimits {
             max_connections: args.max_connections,
+            max_connections_per_peer: args.max_connections_per_peer,
             header_timeout: Duration::from_secs_f64(args.header_timeout),
             body_timeout: Duration::from_secs_f64(args.body_timeout),
+            ..HttpLimits::default()
         });
     let url = format!("http://{}", service.local_addr()?);
     if json {

@@ -158,6 +158,9 @@ struct SubBlockView {
     status: &'static str,
     /// The settle transactions recorded for it (newest last).
     settle_txs: Vec<String>,
+    /// The transaction that settled it: one of `settle_txs`, or its twin's (proven from a copy
+    /// of this data directory), which this directory never sent.
+    settled_by: Option<String>,
     chain_id: String,
     os_version: String,
     program_hash: String,
@@ -195,6 +198,10 @@ fn view<M: ShownMessage>(sub_block: &SubBlock<M>, registry: Felt) -> SubBlockVie
         attempt: sub_block.attempt,
         status: sub_block.status.name(),
         settle_txs: sub_block.sends.iter().map(|s| hex(s.tx_hash)).collect(),
+        settled_by: match sub_block.status {
+            SubBlockStatus::Settled { tx_hash, .. } => Some(hex(tx_hash)),
+            _ => None,
+        },
         chain_id: hex(body.chain_id),
         os_version: hex(body.os_version),
         program_hash: hex(body.program_hash),

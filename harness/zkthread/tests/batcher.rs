@@ -163,6 +163,10 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     assert_eq!(built_batcher["reconciled"]["tx_hash"], settled["tx_hash"]);
     assert_eq!(built_batcher["pending"], 0);
     assert_eq!(built_batcher["sub_blocks"][0]["status"], "settled");
+    let shown = json(&world.cli_in(built_copies[0].path(), &["sub-block", "show", "--thread", &world.thread(), "--sequence", "0", "--json"]));
+    check("sub-block show", &shown);
+    assert_eq!(shown["settled_by"], settled["tx_hash"], "the twin's transaction: {shown}");
+    assert_eq!((&shown["settle_txs"], &shown["proof"]), (&serde_json::json!([]), &Value::Null), "never sent or proven here");
     // The stale check a batcher runs after reconciling (the service's, on a blocked pre-flight)
     // sees the inputs changed by the settlement itself when it lands in between: it reconciles
     // instead of ending the sub-block stale (helper-86 L3).
@@ -192,6 +196,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     assert_eq!(shown["transfers"].as_array().unwrap().len() as u64, settled["transfers"].as_u64().unwrap());
     assert_eq!(shown["outputs"].as_array().unwrap().len(), 6);
     assert_eq!(shown["settle_txs"].as_array().unwrap().last(), Some(&settled["tx_hash"]));
+    assert_eq!(shown["settled_by"], settled["tx_hash"]);
     assert_eq!(shown["proof"].as_array().unwrap().len() as u64, proved["proof_felts"].as_u64().unwrap());
     let call = &shown["settle_call"];
     assert_eq!(felt(&call["to"]), world.registry.address);

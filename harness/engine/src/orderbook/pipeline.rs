@@ -42,7 +42,7 @@ use zkthread_store::{LaneAuth, Message, MessageBody, NewSubBlock, Rejected, Stor
 use super::{Market, MarketError, StoredOrder};
 use crate::batch::{abandon_if_stale, BatchOutcome, Built};
 use crate::codec::{statement as stored_statement, to_entries, tx_list_record};
-use crate::error::EngineError;
+use crate::error::{ChainContext, EngineError};
 use crate::program::{Channel, ProgramMessage, PARAMS};
 use crate::reconcile::{reconcile, Reconciled};
 use crate::settle::{settle, SettleOptions, SettleOutcome};
@@ -468,6 +468,10 @@ pub enum BookProveOutcome {
     /// The book moved on chain since the sub-block was batched: it ended Stale, its messages
     /// are pending again.
     Stale(Reconciled),
+    /// The sub-block no longer matches the book, and its sequence was taken on chain: by its
+    /// own twin, perhaps (proven from a copy of this data directory), whose settlement is what
+    /// moved the book. Nothing is recorded: settling reconciles it, Settled or Superseded.
+    SequenceTaken { next_sequence: u64 },
     Proved(ProvedRound),
 }
 
@@ -511,6 +515,16 @@ pub async fn prove(
         _ => None,
     };
     let Some((sub, witness)) = replayed else {
+        // The sequence, read after the book: if it was taken, the registry's record says whose
+        // settlement moved the book (helper-88 4), not this stale check.
+        let next_sequence = market
+            .registry
+            .next_sequence(reader, key.thread_id)
+            .await
+            .chain("reading the thread's next sequence")?;
+        if next_sequence > sub_block.sequence() {
+            return Ok(BookProveOutcome::SequenceTaken { next_sequence });
+        }
         let ended = store
             .record_abandoned(
                 key,
@@ -599,7 +613,7 @@ pub async fn settle_round(
             return Ok(round);
         }
         BookProveOutcome::Proved(proved) => round.proved = Some(proved),
-        BookProveOutcome::NothingBuilt => {}
+        BookProveOutcome::NothingBuilt | BookProveOutcome::SequenceTaken { .. } => {}
     }
     match settle(client, store, key, options, observer).await {
         Ok(settled) => {
