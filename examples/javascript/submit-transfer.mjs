@@ -28,8 +28,8 @@
 // A signed request is written to `<key file>.unsent.json` before it is posted, removed once the
 // server stored it, and moved to `<key file>.refused.json` if the server refuses it for good. A
 // post whose answer is lost (no answer, a 5xx, a 408 or 429) leaves it there: its key index is
-// spent, so `submit` refuses to sign until `resend` has posted it again (the server refuses a
-// second copy by its nonce: then it is set aside as refused).
+// spent, so `submit` refuses to sign until `resend` has posted it again (a copy of a message the
+// server stored already is answered 200 as that message, a duplicate: set aside as accepted).
 //
 // Prints one JSON document on stdout; on an error {"error": "..."} on stdout, the same line on
 // stderr, exit 1 (2 for a usage error). Same options and output bytes as
@@ -797,7 +797,8 @@ async function postKept(keyFile, server, route, request) {
   const status = response.status;
   // 200 answers a duplicate: the same signed request, stored by an earlier post whose answer
   // was lost.
-  if ((status === 202 || (status === 200 && body !== null && body.duplicate === true)) && isAccepted(body)) {
+  const duplicate = status === 200 && body !== null && body.duplicate === true && body.status !== 'rejected';
+  if ((status === 202 || duplicate) && isAccepted(body)) {
     fs.renameSync(file, asidePath(keyFile, 'accepted', request.nonce));
     return body;
   }

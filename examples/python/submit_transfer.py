@@ -30,8 +30,8 @@ computed.
 A signed request is written to `<key file>.unsent.json` before it is posted, removed once the
 server stored it, and moved to `<key file>.refused.json` if the server refuses it for good. A
 post whose answer is lost (no answer, a 5xx, a 408 or 429) leaves it there: its key index is
-spent, so `submit` refuses to sign until `resend` has posted it again (the server refuses a
-second copy by its nonce: then it is set aside as refused).
+spent, so `submit` refuses to sign until `resend` has posted it again (a copy of a message the
+server stored already is answered 200 as that message, a duplicate: set aside as accepted).
 
 Prints one JSON document on stdout; on an error {"error": "..."} on stdout, the same line on
 stderr, exit 1 (2 for a usage error). Same options and output bytes as
@@ -798,7 +798,7 @@ def post_kept(key_file: str, server: str, route: str, request: Dict[str, Any]) -
         body = None
     # 200 answers a duplicate: the same signed request, stored by an earlier post whose answer
     # was lost.
-    duplicate = status == 200 and isinstance(body, dict) and body.get("duplicate") is True
+    duplicate = status == 200 and isinstance(body, dict) and body.get("duplicate") is True and body.get("status") != "rejected"
     if (status == 202 or duplicate) and is_accepted(body):
         os.rename(path, aside_path(key_file, "accepted", request["nonce"]))
         return body

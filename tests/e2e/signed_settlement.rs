@@ -471,8 +471,13 @@ async fn lists_through_the_engine(
     changed.transfers[1].1 = 2_000;
     let reason = refused(admit_list(client, &store, thread, &contracts, &changed).await)?;
     ensure!(matches!(reason, Refused::BadSignature(_)), "a changed list: {reason}");
-    admit_list(client, &store, thread, &contracts, &pay).await?;
-    let reason = refused(admit_list(client, &store, thread, &contracts, &pay).await)?;
+    let first = admit_list(client, &store, thread, &contracts, &pay).await?;
+    // Posted again word for word (a wallet whose answer was lost): the stored list, not a second.
+    let again = admit_list(client, &store, thread, &contracts, &pay).await?;
+    ensure!(again.duplicate && again.message.id == first.message.id && store.pending(thread)?.len() == 1, "a list posted again");
+    // Another list signed under the same key index and nonce is a replay.
+    let other = signed_list(&statement, token, (holder, holder_seed), &[(one, 10)], (1, hn))?;
+    let reason = refused(admit_list(client, &store, thread, &contracts, &other).await)?;
     ensure!(matches!(reason, Refused::WrongNonce { .. }), "a replayed list: {reason}");
     let zero = signed_list(&statement, token, (one, one_seed), &[(two, 1), (holder, 0)], (1, on))?;
     let reason = refused(admit_list(client, &store, thread, &contracts, &zero).await)?;

@@ -52,7 +52,8 @@ pub use prove::{prove, prove_at, ProveOutcome, Proved};
 pub use reconcile::{reconcile, Reconciled};
 pub use settle::{settle, Sent, SettleOptions, SettleOutcome};
 pub use submit::{
-    admit, admit_list, check_receiver, is_account_address, queued_state, sender_state, thread_contracts, verify_signature, Refused,
+    admit, admit_list, check_receiver, is_account_address, queued_list_duplicate, queued_state, queued_transfer_duplicate, sender_state,
+    thread_contracts, verify_signature, Refused,
     Admitted, SenderState, SubmitError, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER,
 };
 

@@ -264,8 +264,9 @@ pub fn short_reason(outcome: &TxOutcome) -> String {
     outcome.revert_reason().map(short_revert_reason).unwrap_or_default()
 }
 
-/// Records a succeeded settle of `sub_block`: Settled in the receipt's block, with its fee (a
-/// Built one, settled by its twin proven elsewhere, without: this directory paid nothing).
+/// Records a succeeded settle of `sub_block`: Settled in the receipt's block, with its fee when
+/// the transaction is one of its own sends (one its twin sent from a copy of this data
+/// directory was paid by that copy's account: no fee is recorded).
 pub fn record_success<M: MessageBody>(
     store: &Store<M>,
     key: ThreadKey,
@@ -273,10 +274,11 @@ pub fn record_success<M: MessageBody>(
     outcome: &TxOutcome,
 ) -> Result<SubBlock<M>> {
     let (sequence, attempt) = (sub_block.sequence(), sub_block.attempt);
-    Ok(if sub_block.status == SubBlockStatus::Built {
-        store.record_settled_elsewhere(key, sequence, attempt, outcome.hash, outcome.block_number)?
-    } else {
+    let sent_here = sub_block.sends.iter().any(|send| send.tx_hash == outcome.hash);
+    Ok(if sent_here {
         store.record_settled(key, sequence, attempt, outcome.hash, outcome.block_number, outcome.actual_fee)?
+    } else {
+        store.record_settled_elsewhere(key, sequence, attempt, outcome.hash, outcome.block_number)?
     })
 }
 

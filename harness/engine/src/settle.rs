@@ -232,7 +232,8 @@ async fn send<M: ProgramMessage>(
         .prepare_invoke(vec![call], bounds)
         .await
         .chain("preparing the settle transaction")?;
-    store.record_sending(key, sequence, attempt, prepared.hash, prepared.nonce)?;
+    // The record with this send in it: its outcome is recorded as this sub-block's own send.
+    let sub_block = store.record_sending(key, sequence, attempt, prepared.hash, prepared.nonce)?;
     observer.reached(Checkpoint::SendRecorded);
 
     observer.step(&format!(

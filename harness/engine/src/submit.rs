@@ -18,7 +18,7 @@ use zkthread_client::{ChainReader, Felt};
 use zkthread_token::SignedTransferTx;
 use zkthread_sig::domain::{transfer_domain, unpack_key_slot};
 use zkthread_sig::{check_consumable_nonce, thread_key_slot_key, KeyCommitment, MessageError, SignatureError};
-use zkthread_store::{Message, MessageBody, NewTransferList, QueuedAuth, Store, ThreadKey, Transfer};
+use zkthread_store::{Message, MessageBody, NewTransferList, QueuedAuth, Store, SubBlockStatus, ThreadKey, Transfer};
 use zkthread_token::list_batcher::SignedTransferListTx;
 
 use crate::batch::{list_slots_of, MAX_SLOTS_WITHIN_CALLDATA};
@@ -227,10 +227,28 @@ pub struct Admitted<M> {
     pub duplicate: bool,
 }
 
+/// [`admit`]'s answer to `tx` if it is stored here already, queued, found before anything else
+/// is checked (a body equal to a stored one passed every check when it was stored) and before
+/// any node read: a wallet's second post answers even while the node is unreachable.
+pub fn queued_transfer_duplicate(store: &Store, thread: ThreadKey, tx: &SignedTransferTx) -> Result<Option<Admitted<Transfer>>, SubmitError> {
+    already_queued(store, thread, &new_transfer(tx))
+}
+
+/// [`queued_transfer_duplicate`] for a list ([`admit_list`]).
+pub fn queued_list_duplicate(
+    store: &Store<NewTransferList>,
+    thread: ThreadKey,
+    tx: &SignedTransferListTx,
+) -> Result<Option<Admitted<Message<NewTransferList>>>, SubmitError> {
+    already_queued(store, thread, &new_transfer_list(tx))
+}
+
 /// The message stored here exactly as `body` (same signature and fields), while it is queued
 /// (pending or in an in-flight sub-block): a client posting again what it already posted. One
-/// that settled or was refused is not found: its nonce is spent, and the post is refused as a
-/// replay.
+/// that settled is found after the nonce check ([`check_sender_or_settled`]). One the batcher
+/// refused is not found, and its nonce is not spent on chain: the same signed message is
+/// admitted again as a new one while the sender's key slot allows it (as a batcher holding
+/// the signature could batch it anyway).
 fn already_queued<M: MessageBody>(store: &Store<M>, thread: ThreadKey, body: &M) -> Result<Option<Admitted<Message<M>>>, SubmitError> {
     let Some((lane, _)) = body.lane() else {
         return Ok(None);
@@ -270,9 +288,51 @@ pub async fn admit(
     if let Some(stored) = already_queued(store, thread, &body)? {
         return Ok(stored);
     }
-    check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?;
+    if let SenderCheck::Settled(settled) = check_sender_or_settled(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key), &body).await? {
+        return Ok(settled);
+    }
     let (message, pending) = store.submit_counted(thread, body).map_err(EngineError::Store)?;
     Ok(Admitted { message, pending, duplicate: false })
+}
+
+/// What [`check_sender_or_settled`] found.
+enum SenderCheck<M> {
+    /// The message is the sender's next: its state.
+    Next(SenderState),
+    /// The message settled here already.
+    Settled(Admitted<Message<M>>),
+}
+
+/// How many of the thread's latest sub-blocks a post with a spent nonce is looked for in.
+const SETTLED_DUPLICATE_SEARCH: usize = 20;
+
+/// [`check_sender`]; a spent nonce whose message, word for word, is in one of the thread's
+/// latest settled sub-blocks is that message: a wallet posting again what settled (its first
+/// answer lost) hears it settled, not refused as a replay, and does not sign it again.
+async fn check_sender_or_settled<M: MessageBody>(
+    client: &ChainReader,
+    store: &Store<M>,
+    thread: ThreadKey,
+    sender: (Felt, Felt),
+    auth: (u32, &KeyCommitment),
+    body: &M,
+) -> Result<SenderCheck<M>, SubmitError> {
+    match check_sender(client, store, thread, sender, auth).await {
+        Ok(state) => Ok(SenderCheck::Next(state)),
+        Err(SubmitError::Refused(Refused::WrongNonce { given, expected })) if given < expected => {
+            let overview = store.overview(thread, SETTLED_DUPLICATE_SEARCH).map_err(EngineError::Store)?;
+            let settled = overview
+                .recent
+                .into_iter()
+                .filter(|sub_block| matches!(sub_block.status, SubBlockStatus::Settled { .. }))
+                .find_map(|sub_block| sub_block.body.messages.into_iter().find(|message| message.body == *body));
+            match settled {
+                Some(message) => Ok(SenderCheck::Settled(Admitted { message, pending: overview.pending, duplicate: true })),
+                None => Err(Refused::WrongNonce { given, expected }.into()),
+            }
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// Checks `tx`'s sender state in the thread: room in its lane, a registered key, and the next
@@ -346,7 +406,10 @@ pub async fn admit_list(
     if let Some(stored) = already_queued(store, thread, &body)? {
         return Ok(stored);
     }
-    let queued = check_sender(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key)).await?.queued_transfers;
+    let queued = match check_sender_or_settled(client, store, thread, (tx.token, tx.from), (tx.nonce, &tx.key), &body).await? {
+        SenderCheck::Next(state) => state.queued_transfers,
+        SenderCheck::Settled(settled) => return Ok(settled),
+    };
     if queued + tx.transfers.len() > MAX_QUEUED_TRANSFERS_PER_SENDER {
         return Err(Refused::SenderTransfersFull { queued, adding: tx.transfers.len() }.into());
     }

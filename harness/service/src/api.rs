@@ -20,7 +20,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use zkthread_engine::token::TokenMessage;
-use zkthread_engine::{admit, admit_list, hex, sender_state, EngineError, Refused, SubmitError};
+use zkthread_engine::{admit, admit_list, hex, queued_list_duplicate, queued_transfer_duplicate, sender_state, EngineError, Refused, SubmitError};
 use zkthread_store::{MessageBody, NewTransferList, Store, StoreError, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
 
 use crate::wire::{
@@ -171,8 +171,10 @@ async fn submit(
     let tx = request.to_tx().map_err(ApiError::bad_request)?;
     // One admission at a time: each checks the nonce against the queue the previous one left.
     let _admitting = shared.admission.lock().await;
-    let contracts = shared.contracts().await?;
-    let admitted = admit(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
+    let admitted = match queued_transfer_duplicate(&shared.store, shared.thread, &tx)? {
+        Some(stored) => stored,
+        None => admit(&shared.client, &shared.store, shared.thread, &shared.contracts().await?, &tx).await?,
+    };
     tracing::info!(id = admitted.message.id, pending = admitted.pending, duplicate = admitted.duplicate, "transfer accepted");
     accepted(&shared, admitted.message.id, admitted.pending, admitted.duplicate)
 }
@@ -180,14 +182,22 @@ async fn submit(
 /// The answer to a post admitted as message `id`: `202` once stored now (the pipeline woken),
 /// `200` with where it is for a duplicate of a message stored before.
 fn accepted<M: MessageBody>(shared: &Shared<M>, id: u64, pending: usize, duplicate: bool) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    if !duplicate {
-        shared.wake.notify_one();
-        return Ok((StatusCode::ACCEPTED, Json(Accepted { id, status: "pending".into(), pending, duplicate })));
+    if duplicate {
+        return duplicate_answer(&shared.store, shared.thread, id, pending).map_err(|e| EngineError::from(e).into());
     }
-    let status = message_status(&shared.store, shared.thread, id)
-        .map_err(EngineError::from)?
-        .map_or_else(|| "pending".to_owned(), |place| place.status);
-    Ok((StatusCode::OK, Json(Accepted { id, status, pending, duplicate })))
+    shared.wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(Accepted { id, status: "pending".into(), pending, duplicate })))
+}
+
+/// `200` for a post of message `id`, stored before: where it is now.
+pub(crate) fn duplicate_answer<M: MessageBody>(
+    store: &Store<M>,
+    thread: ThreadKey,
+    id: u64,
+    pending: usize,
+) -> Result<(StatusCode, Json<Accepted>), StoreError> {
+    let status = message_status(store, thread, id)?.map_or_else(|| "pending".to_owned(), |place| place.status);
+    Ok((StatusCode::OK, Json(Accepted { id, status, pending, duplicate: true })))
 }
 
 async fn submit_list(
@@ -197,8 +207,10 @@ async fn submit_list(
     let Json(request) = body.map_err(ApiError::from)?;
     let tx = request.to_tx().map_err(ApiError::bad_request)?;
     let _admitting = shared.admission.lock().await;
-    let contracts = shared.contracts().await?;
-    let admitted = admit_list(&shared.client, &shared.store, shared.thread, &contracts, &tx).await?;
+    let admitted = match queued_list_duplicate(&shared.store, shared.thread, &tx)? {
+        Some(stored) => stored,
+        None => admit_list(&shared.client, &shared.store, shared.thread, &shared.contracts().await?, &tx).await?,
+    };
     tracing::info!(id = admitted.message.id, transfers = tx.transfers.len(), pending = admitted.pending, duplicate = admitted.duplicate, "list accepted");
     accepted(&shared, admitted.message.id, admitted.pending, admitted.duplicate)
 }

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -27,13 +27,13 @@ use zkthread_client::{ChainClient, Felt};
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::orderbook::{
     side_name,
-    action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, settle_round, slot_budget, uncross_owed, Market, MarketError, OrderRefusal,
+    action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, queued_duplicate, settle_round, slot_budget, uncross_owed, Market, MarketError, OrderRefusal,
     OrderState, Round, StoredOrder,
 };
 use zkthread_engine::{hex, is_account_address, EngineError, Observer, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
 
-use crate::api::{health, json_answers, message_status, sub_block_view, ApiError, MAX_BODY_BYTES};
+use crate::api::{duplicate_answer, health, json_answers, message_status, sub_block_view, ApiError, MAX_BODY_BYTES};
 use crate::pipeline::{Backoff, Step};
 use crate::wire::{parse_felt, Accepted, BookView, OrderLine, OwedRound, PendingOrder, SignerView, TransferStatus};
 use crate::{LastError, PipelineConfig};
@@ -56,6 +56,26 @@ pub struct BookShared {
     /// shown from here instead of read from the node on every request, which would grow with
     /// the book's history. A filled order is read each time: it may still be cancelled.
     cancelled: std::sync::Mutex<BTreeMap<(Felt, u32), OrderState>>,
+    /// The chain's part of `GET /book` (orders, fill counter) as last read: reused for
+    /// [`BOOK_READ_TTL`] while the data directory has settled nothing since, so a client polling
+    /// the route (or many at once: they wait for one read) costs the node one read a second,
+    /// not one per request (helper-81 F8).
+    chain_view: tokio::sync::Mutex<Option<ChainView>>,
+}
+
+/// How long `GET /book` shows the orders and fill counter it read.
+pub const BOOK_READ_TTL: Duration = Duration::from_secs(1);
+
+/// The pending messages `GET /book` lists, oldest first (`pending` counts them all).
+pub const BOOK_PENDING_SHOWN: usize = 100;
+
+/// The chain's part of `GET /book`, when it was read and how many sub-blocks had settled here.
+#[derive(Clone)]
+struct ChainView {
+    read_at: Instant,
+    settled_sub_blocks: usize,
+    orders: Vec<OrderLine>,
+    fill_count: u64,
 }
 
 impl BookShared {
@@ -68,6 +88,7 @@ impl BookShared {
             wake: Notify::new(),
             last_error: LastError::default(),
             cancelled: Default::default(),
+            chain_view: Default::default(),
         }
     }
 
@@ -182,12 +203,18 @@ async fn submit(
     let Json(body) = body.map_err(ApiError::from)?;
     let order = order_request(body)?;
     let _admitting = shared.admission.lock().await;
+    let key = shared.thread();
+    // The same signed message posted again while it is queued (its first answer lost): that
+    // message, before any node read (helper-81 F11).
+    if let Some(id) = queued_duplicate(&shared.store, key, &order)? {
+        let pending = shared.store.pending_count(key).map_err(store_error)?;
+        return duplicate_answer(&shared.store, key, id, pending).map_err(store_error);
+    }
     let reader = shared.client.reader();
     if let Some(refusal) = admit_order(reader, &shared.store, &shared.market, &order).await? {
         tracing::info!(owner = %hex(order.owner), order_id = order.id, reason = %refusal, "order message refused");
         return Err(refusal.into());
     }
-    let key = shared.thread();
     let (stored, pending) = shared.store.submit_counted(key, order).map_err(store_error)?;
     tracing::info!(id = stored.id, pending, "order message accepted");
     shared.wake.notify_one();
@@ -226,9 +253,16 @@ async fn signer(
     }))
 }
 
-async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, ApiError> {
+/// The orders settled sub-blocks placed and the book's fill counter, read from the node at
+/// most every [`BOOK_READ_TTL`] and again at once after a settlement recorded here.
+async fn chain_view(shared: &BookShared, settled_sub_blocks: usize) -> Result<ChainView, ApiError> {
+    let mut cached = shared.chain_view.lock().await;
+    if let Some(view) = cached.as_ref() {
+        if view.settled_sub_blocks == settled_sub_blocks && view.read_at.elapsed() < BOOK_READ_TTL {
+            return Ok(view.clone());
+        }
+    }
     let (market, key) = (&shared.market, shared.thread());
-    let reader = shared.client.reader();
     let chain = |source| MarketError::Chain { doing: "reading the book", source };
     let known = known_orders(&shared.store, key)?;
     let mut orders = Vec::new();
@@ -236,11 +270,19 @@ async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, A
         let (side, price) = (side_name(o.side).into(), o.price);
         orders.push(OrderLine { owner: hex(owner), order_id: id, side, price, remaining: o.remaining });
     }
-    let fill_count = market.book.fill_count(reader).await.map_err(chain)?;
+    let fill_count = market.book.fill_count(shared.client.reader()).await.map_err(chain)?;
+    let view = ChainView { read_at: Instant::now(), settled_sub_blocks, orders, fill_count };
+    *cached = Some(view.clone());
+    Ok(view)
+}
+
+async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, ApiError> {
+    let (market, key) = (&shared.market, shared.thread());
     let overview = shared.store.overview(key, RECENT_SUB_BLOCKS).map_err(store_error)?;
+    let ChainView { orders, fill_count, .. } = chain_view(&shared, overview.settled_sub_blocks).await?;
     let pending_messages = shared
         .store
-        .pending(key)
+        .pending_within(key, BOOK_PENDING_SHOWN, |_| 1)
         .map_err(store_error)?
         .iter()
         .map(|m| PendingOrder {

@@ -4,9 +4,10 @@
 //! or never reads the answers, must not take the service away from wallets that do:
 //! - at most [`HttpLimits::max_connections`] connections are served at once; one more waits in
 //!   the listen backlog until one closes (the kernel queues it, the service never reads it);
-//! - one peer address holds at most [`HttpLimits::max_connections_per_peer`] of them: a
-//!   connection past that is closed as soon as it is accepted (behind a reverse proxy every
-//!   client shares the proxy's address: raise it there);
+//! - one peer (an IPv4 address, an IPv6 /64) holds at most
+//!   [`HttpLimits::max_connections_per_peer`] of them: a connection past that is closed as soon
+//!   as it is accepted (behind a reverse proxy every client shares the proxy's address: raise
+//!   it there);
 //! - a request's head must arrive within [`HttpLimits::header_timeout`], and a keep-alive
 //!   connection that starts no request in that time is closed (hyper's header read timeout,
 //!   which runs whenever a connection waits for a head);
@@ -117,14 +118,15 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(peer_held) = peers.admit(peer.ip(), limits.max_connections_per_peer) else {
+        let Some(peer_held) = peers.admit(peer_of(peer.ip()), limits.max_connections_per_peer) else {
             tracing::debug!(%peer, "closed: the peer holds its share of connections");
             continue;
         };
         let service = TowerToHyperService::new(router.clone());
         let mut closing_seen = closing_seen.clone();
         tokio::spawn(async move {
-            let _held = (permit, peer_held);
+            // Dropped in this order: the peer's count is down before the place it frees is taken.
+            let _held = (peer_held, permit);
             let mut builder = http1::Builder::new();
             builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
             let io = StallLimited { stream, stall: limits.write_timeout, stalled: None };
@@ -151,7 +153,19 @@ pub(crate) async fn serve(
     Ok(())
 }
 
-/// Connections held per peer address.
+/// The peer a connection from `ip` counts against: an IPv4 address (also written as an
+/// IPv4-mapped IPv6 one), or an IPv6 /64, which one host usually holds whole.
+fn peer_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
+/// Connections held per peer ([`peer_of`]).
 #[derive(Clone, Default)]
 struct Peers(Arc<Mutex<HashMap<IpAddr, u32>>>);
 
@@ -472,10 +486,23 @@ mod tests {
         drop(next);
         let mut stuck_again = socket.connect(running.addr).await.unwrap();
         stuck_again.write_all(b"GET /big HTTP/1.1\r\nHost: zkthread\r\n\r\n").await.unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Served (its answer begun), then left unread.
+        let mut head = [0u8; 12];
+        tokio::time::timeout(Duration::from_secs(5), stuck_again.read_exact(&mut head)).await.unwrap().unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
         running.stop.send(()).unwrap();
         let stopped = tokio::time::timeout(Duration::from_secs(3), running.served).await;
         stopped.expect("serve returns once the stalled write times out").unwrap().unwrap();
         drop((stuck, stuck_again));
+    }
+
+    #[test]
+    fn an_ipv6_host_counts_as_its_64_and_a_mapped_ipv4_address_as_itself() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(peer_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(peer_of(ip("2001:db8:1:2:bbbb::9")), peer_of(ip("2001:db8:1:2:aaaa::1")));
+        assert_ne!(peer_of(ip("2001:db8:1:3::1")), peer_of(ip("2001:db8:1:2::1")));
+        assert_eq!(peer_of(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_ne!(peer_of(ip("::ffff:192.0.2.7")), peer_of(ip("::ffff:192.0.2.8")));
     }
 }

@@ -183,7 +183,7 @@ impl TransferListRequest {
 pub struct Accepted {
     pub id: u64,
     /// `pending` for a message stored now; where it is for a duplicate (`pending`,
-    /// `in_sub_block`).
+    /// `in_sub_block`, `settled`, or `rejected` if the batcher refused it meanwhile).
     pub status: String,
     pub pending: usize,
     /// The same message was stored already (answered `200`, not `202`): `id` is that one's.

@@ -1129,11 +1129,12 @@ impl<M: MessageBody> Store<M> {
         })
     }
 
-    /// Built → Settled: the registry recorded this sub-block's own public input for its
-    /// sequence, settled by a twin proven elsewhere (a copy of this data directory made before
-    /// it was proven here). Its messages were applied on-chain, so they are not handed back;
-    /// no proof is kept, and no fee: whoever sent it paid. Proven and Sending sub-blocks go
-    /// through [`Store::record_settled`].
+    /// Built, Proven or Sending → Settled by a transaction this data directory did not send:
+    /// the registry recorded this sub-block's own public input for its sequence, settled by its
+    /// twin (a copy of this data directory that proved and sent it; for a Built one, proven
+    /// there only). Its messages were applied on-chain, so they are not handed back; no fee is
+    /// recorded, since whoever sent it paid. A settle of one of its own sends goes through
+    /// [`Store::record_settled`].
     pub fn record_settled_elsewhere(
         &self,
         thread: ThreadKey,
@@ -1143,7 +1144,7 @@ impl<M: MessageBody> Store<M> {
         block: u64,
     ) -> Result<SubBlock<M>> {
         self.update(thread, sequence, attempt, |sb, _| {
-            expect(sb, "built", |s| matches!(s, SubBlockStatus::Built))?;
+            expect(sb, "built, proven or sending", |s| s.in_flight())?;
             sb.status = SubBlockStatus::Settled {
                 tx_hash,
                 block,

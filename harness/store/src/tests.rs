@@ -216,7 +216,7 @@ fn settlement_walks_built_proven_sending_settled_and_refuses_skipped_steps() {
 }
 
 #[test]
-fn a_built_sub_block_whose_twin_settled_elsewhere_is_settled_with_its_transfers_applied() {
+fn a_sub_block_its_twin_settled_is_settled_without_a_fee_and_its_transfers_applied() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let a = store.submit(thread(1), transfer(1, 2, 5)).unwrap();
@@ -239,15 +239,17 @@ fn a_built_sub_block_whose_twin_settled_elsewhere_is_settled_with_its_transfers_
     assert!(store.in_flight(thread(1)).unwrap().is_none());
     // Applied on-chain: nothing handed back, only the later transfer still pending.
     assert_eq!(ids(&store.pending(thread(1)).unwrap()), ids(&[b.clone()]));
-    // Only a Built sub-block takes this path; a proven one is settled by its own sends.
+    // A proven one too (its twin sent it), keeping its proof; a settled one is final.
     store
         .record_batch(thread(1), sub_block(1, vec![b]), vec![])
         .unwrap();
     store.record_proof(thread(1), 1, 0, vec![felt(1)]).unwrap();
-    let proven = store.record_settled_elsewhere(thread(1), 1, 0, felt(0x78), 9);
+    let proven = store.record_settled_elsewhere(thread(1), 1, 0, felt(0x78), 9).unwrap();
+    assert_eq!((proven.proof, proven.status.name()), (Some(vec![felt(1)]), "settled"));
+    let again = store.record_settled_elsewhere(thread(1), 1, 0, felt(0x79), 10);
     assert!(
-        matches!(proven, Err(StoreError::WrongStatus { expected: "built", .. })),
-        "{proven:?}"
+        matches!(again, Err(StoreError::WrongStatus { expected: "built, proven or sending", .. })),
+        "{again:?}"
     );
 }
 

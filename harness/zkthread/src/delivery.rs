@@ -66,7 +66,6 @@ pub async fn deliver(data_dir: &Path, server: &Server, request: UnsentRequest) -
 /// What a post that stored nothing (as far as is known) came to, as a line.
 fn refusal_line(answer: &PostAnswer) -> String {
     match answer {
-        PostAnswer::Accepted(accepted) if accepted.duplicate => format!("already stored as message {}", accepted.id),
         PostAnswer::Accepted(accepted) => format!("accepted as message {}", accepted.id),
         PostAnswer::Refused { status, reason } => format!("the server refused it ({status}): {reason}"),
         PostAnswer::NotNow { status, reason } => format!("the server refused it for now ({status}): {reason}"),

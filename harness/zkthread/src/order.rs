@@ -447,7 +447,7 @@ async fn settle(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
     if json {
         return print_json(&report);
     }
-    let how = if sent { "settled" } else { "found settled by an earlier run (nothing sent now)" };
+    let how = if sent { "settled" } else { "found settled, by an earlier run or a copy of this data directory (nothing sent now)" };
     println!("{how}: sequence {} of thread {}: {}", report.sequence, report.thread_id, report.tx_hash);
     for f in &report.fills {
         println!("  fill {f}");

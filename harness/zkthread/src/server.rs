@@ -135,6 +135,11 @@ impl Server {
             // A duplicate of a message the service stored before (a post whose answer was lost);
             // any other 200 is not the service's answer.
             200 => match answer.json::<Accepted>() {
+                // Stored, then refused by the batcher before this post was answered.
+                Some(accepted) if accepted.duplicate && accepted.status == "rejected" => PostAnswer::Refused {
+                    status,
+                    reason: format!("stored as message {}, then refused by the batcher (`GET /transfers/{}` says why)", accepted.id, accepted.id),
+                },
                 Some(accepted) if accepted.duplicate => PostAnswer::Accepted(accepted),
                 _ => PostAnswer::Unsettled(format!("the server {} answered {status}: {}", self.base, answer.reason())),
             },

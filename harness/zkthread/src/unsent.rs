@@ -6,9 +6,9 @@
 //! request vanish: the user may still post it elsewhere. A post whose answer is lost (a timeout,
 //! a reset, a 5xx) or refused for now (429) leaves it here: its one-time key index is spent in
 //! the key file, so signing the transfer again would need the next index, which the sender's
-//! key slot does not name until this request is taken. `tx resend` posts it again; the server
-//! refuses a second copy by its nonce, so a request the first post did deliver is then set
-//! aside, not stored twice. Once the sender's key slot on chain is past a request's nonce, the
+//! key slot does not name until this request is taken. `tx resend` posts it again; the service
+//! answers a copy of a message it stored already as that message (`200`, a duplicate), so a
+//! request the first post did deliver is set aside as accepted, not stored twice. Once the sender's key slot on chain is past a request's nonce, the
 //! request can never apply: `tx submit` moves such kept requests to `spent/` and removes
 //! accepted ones.
 

@@ -112,15 +112,18 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     });
     let mut expected = [SUPPLY - 157, 100, 50, 7];
     assert_eq!(world.balances(), expected);
-    // Settled, its nonce is spent on chain: the same post is now a replay.
-    let (status, replay) = http.post_json(&url, &request(&valid));
-    assert_eq!(status, 422, "{replay}");
-    assert!(replay["error"].as_str().unwrap().contains("replayed"), "{replay}");
+    // Settled (its nonce spent on chain), the same post is still answered as that message: a
+    // wallet whose answer was lost hears it settled, not refused as a replay.
+    let (status, again) = http.post_json(&url, &request(&valid));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!((again["id"].as_u64(), &again["duplicate"], again["status"].as_str()), (Some(first), &Value::Bool(true), Some("settled")), "{again}");
     let (_, thread) = http.get(format!("{url}/thread"));
     assert_eq!(thread["pending"], 0, "{thread}");
     assert_eq!(thread["settled_sub_blocks"], 1, "{thread}");
     assert_eq!(thread["sub_blocks"][0]["transfers"], 3, "{thread}");
     assert!(thread["sub_blocks"][0]["tx_hash"].is_string(), "{thread}");
+    // Settled by its own send: the fee the service's account paid is recorded.
+    assert!(thread["sub_blocks"][0]["fee_fri"].as_str().and_then(|f| f.parse::<u128>().ok()).is_some_and(|f| f > 0), "{thread}");
     served.kill();
 
     // The example wallets' accounts get tokens from account #0 (while no service settles from it).

@@ -30,7 +30,7 @@ pub const ORDERBOOK_PROGRAM_HASH: Felt = crate::generated_verifier_classes::ORDE
 pub mod pipeline;
 pub use zkthread_orderbook::{OrderState, Price};
 pub use pipeline::{
-    action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, precheck, refusal_line, settle_round, slot_budget, uncross_owed,
+    action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, precheck, queued_duplicate, refusal_line, settle_round, slot_budget, uncross_owed,
     BookProveOutcome, OrderRefusal, ProvedRound, Round, StoppedTaker,
 };
 

@@ -483,6 +483,16 @@ pub struct ProvedRound {
     pub prove_time: Duration,
 }
 
+/// The thread's next sequence if it passed `sub_block`'s (another settlement took it).
+async fn sequence_taken(reader: &ChainReader, market: &Market, sub_block: &SubBlock<StoredOrder>) -> Result<Option<u64>> {
+    let next_sequence = market
+        .registry
+        .next_sequence(reader, market.thread_key().thread_id)
+        .await
+        .chain("reading the thread's next sequence")?;
+    Ok((next_sequence > sub_block.sequence()).then_some(next_sequence))
+}
+
 /// Proves the thread's Built sub-block: its messages matched again against chain must give
 /// exactly its stored lists (else it ends Stale); the proof is verified off-chain before it is
 /// stored.
@@ -496,6 +506,10 @@ pub async fn prove(
     let Some(sub_block) = store.built(key).map_err(EngineError::from)? else {
         return Ok(BookProveOutcome::NothingBuilt);
     };
+    // A sequence taken already (its twin settled it, or another prover): no proof to make.
+    if let Some(next_sequence) = sequence_taken(reader, market, &sub_block).await? {
+        return Ok(BookProveOutcome::SequenceTaken { next_sequence });
+    }
     // What it was batched under (written by `batch` just before it recorded this sub-block).
     let inputs = match round_inputs(store, key)? {
         Some(inputs) => inputs,
@@ -515,14 +529,9 @@ pub async fn prove(
         _ => None,
     };
     let Some((sub, witness)) = replayed else {
-        // The sequence, read after the book: if it was taken, the registry's record says whose
-        // settlement moved the book (helper-88 4), not this stale check.
-        let next_sequence = market
-            .registry
-            .next_sequence(reader, key.thread_id)
-            .await
-            .chain("reading the thread's next sequence")?;
-        if next_sequence > sub_block.sequence() {
+        // The sequence, read again after the book: if it was taken meanwhile, the registry's
+        // record says whose settlement moved the book (helper-88 4), not this stale check.
+        if let Some(next_sequence) = sequence_taken(reader, market, &sub_block).await? {
             return Ok(BookProveOutcome::SequenceTaken { next_sequence });
         }
         let ended = store
@@ -607,6 +616,7 @@ pub async fn settle_round(
         }
         other => other?,
     };
+    let taken = matches!(proved, BookProveOutcome::SequenceTaken { .. });
     match proved {
         BookProveOutcome::Stale(ended) => {
             round.ended = Some(ended);
@@ -616,6 +626,10 @@ pub async fn settle_round(
         BookProveOutcome::NothingBuilt | BookProveOutcome::SequenceTaken { .. } => {}
     }
     match settle(client, store, key, options, observer).await {
+        // Settling reconciles the taken sequence; a node that reads it open again is behind.
+        Err(EngineError::NotProven { thread_id, sequence }) if taken => {
+            return Err(EngineError::SequenceUnsettled { thread_id, sequence }.into());
+        }
         Ok(settled) => {
             if let SettleOutcome::Sent(sent) = &settled {
                 if sent.settled() {
@@ -992,6 +1006,16 @@ fn end_unprovable(store: &Store<StoredOrder>, key: ThreadKey, error: &MarketErro
 
 /// `owner`'s messages the store holds that have not settled: in an in-flight sub-block (their
 /// nonces are spent once it settles) and pending, in order.
+/// The id of the message stored here exactly as `order` (same fields and signature) while it is
+/// queued (pending or in a sub-block in flight): a client posting again what it posted, whose
+/// first answer it lost. One that settled or was refused is not found (its nonce is spent).
+pub fn queued_duplicate(store: &Store<StoredOrder>, key: ThreadKey, order: &StoredOrder) -> Result<Option<u64>> {
+    if !crate::is_account_address(order.owner) {
+        return Ok(None);
+    }
+    Ok(queued_of(store, key, order.owner)?.into_iter().find(|queued| queued.body == *order).map(|queued| queued.id))
+}
+
 fn queued_of(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt) -> Result<Vec<Message<StoredOrder>>> {
     // One read of the owner's lane: a batch recorded meanwhile moves messages from pending
     // into a sub-block, and neither other owners' messages nor the settled history is decoded.
