@@ -468,6 +468,13 @@ mod tests {
         let again = admit(client.reader(), &store, thread, &[token], &honest).await.expect("the stored one");
         assert_eq!((again.message.id, again.duplicate, again.pending), (stored.id, true, 1));
         assert_eq!(store.pending(thread).unwrap().len(), 1, "nothing stored twice");
+        // Batched (in a sub-block in flight, read through the store's cache of it), it is found
+        // the same way, by the service's pre-check too.
+        zkthread_store::fixtures::record_placeholder_sub_block(&store, thread, 0, &[stored.clone()], (1, 1), None).unwrap();
+        for _ in 0..2 {
+            let again = queued_transfer_duplicate(&store, thread, &honest).unwrap().expect("the batched one");
+            assert_eq!((again.message.id, again.duplicate, again.pending), (stored.id, true, 0));
+        }
         // The same nonce and key over another receiver is not that message: it reaches the node.
         let other = SignedTransferTx::sign(zkthread_prover::model::Transfer { to: Felt::from(0xcafeu64), ..transfer }, 0, &seed, 0, &header).unwrap();
         let asked = admit(client.reader(), &store, thread, &[token], &other).await.map(|_| ()).unwrap_err();

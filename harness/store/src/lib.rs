@@ -1116,17 +1116,8 @@ impl<M: MessageBody> Store<M> {
         block: u64,
         fee_fri: u128,
     ) -> Result<SubBlock<M>> {
-        self.update(thread, sequence, attempt, |sb, _| {
-            expect(sb, "sending or proven", |s| {
-                matches!(s, SubBlockStatus::Sending { .. } | SubBlockStatus::Proven)
-            })?;
-            sb.status = SubBlockStatus::Settled {
-                tx_hash,
-                block,
-                fee_fri: Some(fee_fri),
-            };
-            Ok(false)
-        })
+        let from = |s: &SubBlockStatus| matches!(s, SubBlockStatus::Sending { .. } | SubBlockStatus::Proven);
+        self.settle(thread, (sequence, attempt), ("sending or proven", from), SubBlockStatus::Settled { tx_hash, block, fee_fri: Some(fee_fri) })
     }
 
     /// Built, Proven or Sending → Settled by a transaction this data directory did not send:
@@ -1143,13 +1134,21 @@ impl<M: MessageBody> Store<M> {
         tx_hash: Felt,
         block: u64,
     ) -> Result<SubBlock<M>> {
+        let from = |s: &SubBlockStatus| s.in_flight();
+        self.settle(thread, (sequence, attempt), ("built, proven or sending", from), SubBlockStatus::Settled { tx_hash, block, fee_fri: None })
+    }
+
+    /// `settled` for a sub-block whose status `from` accepts (`expected` names it otherwise).
+    fn settle(
+        &self,
+        thread: ThreadKey,
+        (sequence, attempt): (u64, u32),
+        (expected, from): (&'static str, impl Fn(&SubBlockStatus) -> bool),
+        settled: SubBlockStatus,
+    ) -> Result<SubBlock<M>> {
         self.update(thread, sequence, attempt, |sb, _| {
-            expect(sb, "built, proven or sending", |s| s.in_flight())?;
-            sb.status = SubBlockStatus::Settled {
-                tx_hash,
-                block,
-                fee_fri: None,
-            };
+            expect(sb, expected, from)?;
+            sb.status = settled;
             Ok(false)
         })
     }
