@@ -16,8 +16,9 @@
 //!   (a send this directory's lookups missed: a lagging node, or a copy of the directory made
 //!   before the send was recorded; for a Built one, its twin proven from such a copy) and is
 //!   recorded Settled under that transaction, its messages applied, not handed back to be
-//!   refused as replays (helper-81 F6, helper-86 M2). `settle` asks the same before it records a revert. A taken sequence with
-//!   no record the node can show is an error (the node is behind), never Superseded.
+//!   refused as replays (helper-81 F6, helper-86 M2). `settle` asks the same before it
+//!   records a revert. A taken sequence with no record the node can show is an error (the
+//!   node is behind), never Superseded.
 //!
 //! Each change is one store transaction, so reconciling twice changes nothing the second time
 //! and nothing is applied twice or dropped.

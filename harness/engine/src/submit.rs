@@ -250,11 +250,7 @@ pub fn queued_list_duplicate(
 /// admitted again as a new one while the sender's key slot allows it (as a batcher holding
 /// the signature could batch it anyway).
 fn already_queued<M: MessageBody>(store: &Store<M>, thread: ThreadKey, body: &M) -> Result<Option<Admitted<Message<M>>>, SubmitError> {
-    let Some((lane, _)) = body.lane() else {
-        return Ok(None);
-    };
-    let found = store.lane_queue(thread, &lane).map_err(EngineError::Store)?.into_iter().find(|queued| queued.body == *body);
-    let Some(message) = found else {
+    let Some(message) = store.queued_copy(thread, body).map_err(EngineError::Store)? else {
         return Ok(None);
     };
     let pending = store.pending_count(thread).map_err(EngineError::Store)?;

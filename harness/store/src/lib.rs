@@ -921,6 +921,16 @@ impl<M: MessageBody> Store<M> {
         Ok(queued)
     }
 
+    /// The message stored exactly as `body` (same fields and signature) while it is queued in
+    /// its lane ([`Store::lane_queue`]): what a client posting the same signed message again
+    /// is answered with. `None` for an unsigned body (no lane).
+    pub fn queued_copy(&self, thread: ThreadKey, body: &M) -> Result<Option<Message<M>>> {
+        let Some((lane, _)) = body.lane() else {
+            return Ok(None);
+        };
+        Ok(self.lane_queue(thread, &lane)?.into_iter().find(|queued| queued.body == *body))
+    }
+
     /// The thread's sub-blocks from `sequence` on, by (sequence, attempt): what was recorded
     /// since a caller last looked, without reading the whole history.
     pub fn sub_blocks_from(&self, thread: ThreadKey, sequence: u64) -> Result<Vec<SubBlock<M>>> {

@@ -286,11 +286,9 @@ fn show<M: ShownMessage>(args: &ShowArgs, store: &Store<M>, data_dir: &Path, jso
             println!("  not proven yet (`zkthread prove --thread {thread_id}`)")
         }
         // Its twin, proven from a copy of this data directory, settled it.
-        _ => match sub_block.status {
-            SubBlockStatus::Settled { tx_hash, .. } => {
-                println!("  never proven here; settled by its twin's tx {}", hex(tx_hash))
-            }
-            _ => println!("  never proven"),
+        _ => match &out.settled_by {
+            Some(tx) => println!("  never proven here; settled by its twin's tx {tx}"),
+            None => println!("  never proven"),
         },
     }
     if let Some(tx) = out.settle_txs.last() {

@@ -1004,18 +1004,15 @@ fn end_unprovable(store: &Store<StoredOrder>, key: ThreadKey, error: &MarketErro
     })
 }
 
-/// `owner`'s messages the store holds that have not settled: in an in-flight sub-block (their
-/// nonces are spent once it settles) and pending, in order.
 /// The id of the message stored here exactly as `order` (same fields and signature) while it is
 /// queued (pending or in a sub-block in flight): a client posting again what it posted, whose
 /// first answer it lost. One that settled or was refused is not found (its nonce is spent).
 pub fn queued_duplicate(store: &Store<StoredOrder>, key: ThreadKey, order: &StoredOrder) -> Result<Option<u64>> {
-    if !crate::is_account_address(order.owner) {
-        return Ok(None);
-    }
-    Ok(queued_of(store, key, order.owner)?.into_iter().find(|queued| queued.body == *order).map(|queued| queued.id))
+    Ok(store.queued_copy(key, order).map_err(EngineError::from)?.map(|queued| queued.id))
 }
 
+/// `owner`'s messages the store holds that have not settled: in an in-flight sub-block (their
+/// nonces are spent once it settles) and pending, in order.
 fn queued_of(store: &Store<StoredOrder>, key: ThreadKey, owner: Felt) -> Result<Vec<Message<StoredOrder>>> {
     // One read of the owner's lane: a batch recorded meanwhile moves messages from pending
     // into a sub-block, and neither other owners' messages nor the settled history is decoded.
