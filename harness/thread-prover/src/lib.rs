@@ -104,6 +104,7 @@ pub mod air;
 pub mod auth;
 pub mod batcher;
 pub mod channel;
+pub mod hades;
 pub mod model;
 pub mod params;
 pub mod poseidon252_channel;

@@ -5,11 +5,10 @@
 //! same leaf and node hashing; the Cairo verifier reads them unchanged). What differs is how
 //! the prover computes the trees:
 //!
-//! - stwo 2.3 hashes with `starknet-crypto` 0.6 (`starknet-ff` arithmetic); this module calls
-//!   the same Hades permutation from `starknet-crypto` 0.8 (`starknet-types-core`/lambdaworks
-//!   arithmetic), measured ~1.3x faster per permutation on this machine (7.8 vs 10.3 us, one
-//!   thread, under load). Merkle hashing of the 64x blown-up trace is nearly all of a signed
-//!   proof's time.
+//! - stwo 2.3 hashes with `starknet-crypto` 0.6 (`starknet-ff` arithmetic, ~10 us per
+//!   permutation here); this module calls the same Hades permutation from `pathfinder-crypto`
+//!   ([`crate::hades`]: 6.1-6.3 us, 1.2x faster than `starknet-crypto` 0.8, which it used
+//!   until 2026-12-07). Merkle hashing of the blown-up trace is nearly all of a proof's time.
 //! - Leaves are hashed on rayon's pool as stwo's are (16 columns at a time, each chunk at its
 //!   own height), consecutive chunks of one height in one pass over the rows.
 //! - The proof-of-work search is shared between the cores block by block: the channel is
@@ -21,8 +20,6 @@
 //! `tests/signed_transfers.rs` checks whole proofs against stwo's channel.
 
 use rayon::prelude::*;
-use starknet_crypto::poseidon_permute_comp;
-use starknet_types_core::felt::Felt;
 use stwo::core::channel::MerkleChannel;
 use stwo::core::fields::m31::BaseField;
 use stwo::core::vcs_lifted::merkle_hasher::MerkleHasherLifted;
@@ -33,7 +30,7 @@ use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::{BackendForChannel, Col, Column};
 use stwo::prover::vcs_lifted::ops::MerkleOpsLifted;
 
-use crate::channel::{from_stwo, to_stwo};
+use crate::hades::{self, permute, MontFelt, State};
 use crate::poseidon252_channel::ThreadPoseidon252Channel;
 
 /// stwo's felt252 (`starknet-ff`): the hash type of the trees and of the proof.
@@ -84,13 +81,15 @@ impl MerkleHasherLifted for Poseidon252MerkleHasher {
 impl BackendForChannel<Poseidon252MerkleChannel> for SimdBackend {}
 
 /// `2^248`: a partial block carries its length (1..7 values) in bits 248..251.
-fn two_pow_248() -> Felt {
-    Felt::from(1u128 << 124) * Felt::from(1u128 << 124)
+fn two_pow_248() -> MontFelt {
+    let mut bytes = [0u8; 32];
+    bytes[0] = 1;
+    hades::from_be_bytes(bytes)
 }
 
 /// The felt of a block of at most 8 M31 values: their 31-bit limbs concatenated big-endian,
 /// plus `len * 2^248` for a partial block (stwo's `construct_felt252_from_m31s`).
-fn block_felt(values: &[BaseField], pow248: &Felt) -> Felt {
+fn block_felt(values: &[BaseField], pow248: &MontFelt) -> MontFelt {
     let mut lo = 0u128;
     let mut hi = 0u128;
     for v in values {
@@ -100,31 +99,29 @@ fn block_felt(values: &[BaseField], pow248: &Felt) -> Felt {
     let mut bytes = [0u8; 32];
     bytes[..16].copy_from_slice(&hi.to_be_bytes());
     bytes[16..].copy_from_slice(&lo.to_be_bytes());
-    let felt = Felt::from_bytes_be(&bytes);
+    let felt = hades::from_be_bytes(bytes);
     if values.len() < ELEMENTS_IN_BLOCK {
-        felt + Felt::from(values.len() as u64) * *pow248
+        felt + MontFelt::from(values.len() as u64) * *pow248
     } else {
         felt
     }
 }
 
-type State = [Felt; 3];
-
 /// Absorbs 16 values (two felts) and permutes (stwo's `poseidon_update` on one chunk).
-fn absorb(state: &mut State, values: &[BaseField], pow248: &Felt) {
+fn absorb(state: &mut State, values: &[BaseField], pow248: &MontFelt) {
     state[0] += block_felt(&values[..ELEMENTS_IN_BLOCK], pow248);
     state[1] += block_felt(&values[ELEMENTS_IN_BLOCK..], pow248);
-    poseidon_permute_comp(state);
+    permute(state);
 }
 
 /// Absorbs the last 1..=16 values of a leaf (as 1 or 2 felts) with the sponge's padding and
 /// returns the leaf hash (stwo's `poseidon_finalize` on the chunk's felts).
-fn finalize(mut state: State, values: &[BaseField], pow248: &Felt) -> Felt {
+fn finalize(mut state: State, values: &[BaseField], pow248: &MontFelt) -> MontFelt {
     let pad_at = if values.len() > ELEMENTS_IN_BLOCK {
         // Two felts (the second may be partial): absorbed, then the padding alone.
         state[0] += block_felt(&values[..ELEMENTS_IN_BLOCK], pow248);
         state[1] += block_felt(&values[ELEMENTS_IN_BLOCK..], pow248);
-        poseidon_permute_comp(&mut state);
+        permute(&mut state);
         0
     } else if !values.is_empty() {
         state[0] += block_felt(values, pow248);
@@ -132,8 +129,8 @@ fn finalize(mut state: State, values: &[BaseField], pow248: &Felt) -> Felt {
     } else {
         0
     };
-    state[pad_at] += Felt::ONE;
-    poseidon_permute_comp(&mut state);
+    state[pad_at] += MontFelt::ONE;
+    permute(&mut state);
     state[0]
 }
 
@@ -169,7 +166,7 @@ impl MerkleOpsLifted<Poseidon252MerkleHasher> for SimdBackend {
         };
         // Sponge states of the rows at height `2^states_log` (two zero states to start, as
         // stwo's).
-        let mut states: Vec<State> = vec![[Felt::ZERO; 3]; 2];
+        let mut states: Vec<State> = vec![hades::ZERO_STATE; 2];
         let mut states_log = 1;
         let mut start = 0;
         while start < body.len() {
@@ -177,7 +174,7 @@ impl MerkleOpsLifted<Poseidon252MerkleHasher> for SimdBackend {
             let h = height(body[start]);
             let end = start + body[start..].iter().take_while(|c| height(c) == h).count();
             let group = &body[start..end];
-            let mut next = vec![[Felt::ZERO; 3]; 1 << h];
+            let mut next = vec![hades::ZERO_STATE; 1 << h];
             next.par_chunks_mut(LEAVES_PER_TASK).enumerate().for_each(|(task, out)| {
                 let mut values = [BaseField::from(0); ELEMENTS_IN_BUFFER];
                 for (k, state) in out.iter_mut().enumerate() {
@@ -205,7 +202,7 @@ impl MerkleOpsLifted<Poseidon252MerkleHasher> for SimdBackend {
                     *v = c.at(lift(i, max_log_size - log(c)));
                 }
                 let state = states[lift(i, max_log_size - states_log)];
-                *leaf = to_stwo(&finalize(state, &values[..n], &pow248));
+                *leaf = hades::to_stwo(&finalize(state, &values[..n], &pow248));
             }
         });
         if lifting_log_size > max_log_size {
@@ -220,10 +217,7 @@ impl MerkleOpsLifted<Poseidon252MerkleHasher> for SimdBackend {
             .par_chunks(2)
             .with_min_len(LEAVES_PER_TASK)
             .map(|pair| {
-                let mut state = [from_stwo(&pair[0]), from_stwo(&pair[1]), Felt::TWO];
-                // `poseidon_hash(x, y)`: the permutation of (x, y, 2), first element.
-                poseidon_permute_comp(&mut state);
-                to_stwo(&state[0])
+                hades::to_stwo(&hades::hash_pair(hades::from_stwo(&pair[0]), hades::from_stwo(&pair[1])))
             })
             .collect()
     }
@@ -313,6 +307,8 @@ mod tests {
 mod bench {
     use std::time::Instant;
 
+    use starknet_types_core::felt::Felt;
+
     use stwo::core::fields::m31::M31;
     use stwo::prover::vcs_lifted::prover::MerkleProverLifted;
 
@@ -353,12 +349,18 @@ mod bench {
             );
         }
         let n = 100_000;
-        let mut ours = [Felt::ONE, Felt::TWO, Felt::THREE];
+        let mut ours = [MontFelt::ONE, MontFelt::TWO, MontFelt::from(3u64)];
         let t = Instant::now();
         for _ in 0..n {
-            poseidon_permute_comp(&mut ours);
+            permute(&mut ours);
         }
         let a = t.elapsed();
+        let mut lambdaworks = [Felt::ONE, Felt::TWO, Felt::THREE];
+        let t = Instant::now();
+        for _ in 0..n {
+            starknet_crypto::poseidon_permute_comp(&mut lambdaworks);
+        }
+        let b = t.elapsed();
         // stwo's permutation (starknet-crypto 0.6), reached through its sponge: `finalize` of
         // no values adds 1 to the first element, then permutes.
         let mut theirs = [Hash::ONE, Hash::TWO, Hash::THREE];
@@ -366,10 +368,16 @@ mod bench {
         for _ in 0..n {
             theirs = stwo_merkle::poseidon_finalize(&[], [theirs[0] - Hash::ONE, theirs[1], theirs[2]]);
         }
-        let b = t.elapsed();
-        assert_eq!(from_stwo(&theirs[0]), ours[0]);
+        let c = t.elapsed();
+        assert_eq!(hades::to_stwo(&ours[0]), theirs[0]);
+        assert_eq!(crate::channel::from_stwo(&theirs[0]), lambdaworks[0]);
         let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / f64::from(n);
-        eprintln!("one permutation: starknet-crypto 0.8 {:.2} us, stwo (0.6) {:.2} us", us(a), us(b));
+        eprintln!(
+            "one permutation: pathfinder-crypto (this crate's) {:.2} us, starknet-crypto 0.8 {:.2} us, stwo (0.6) {:.2} us",
+            us(a),
+            us(b),
+            us(c)
+        );
     }
 
     /// This process's user + system CPU time (Linux `/proc/self/stat`, 100 ticks a second).
