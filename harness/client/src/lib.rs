@@ -13,8 +13,8 @@ pub mod calldata;
 mod finality_tests;
 pub mod orderbook;
 pub mod registry;
-#[cfg(test)]
-mod scripted_node;
+#[cfg(any(test, feature = "test-node"))]
+pub mod scripted_node;
 pub mod token;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -418,15 +418,28 @@ impl ChainReader {
         function: &str,
         calldata: Vec<Felt>,
     ) -> Result<Vec<Felt>> {
+        self.call_in(contract, function, calldata, BlockId::Tag(BlockTag::PreConfirmed)).await
+    }
+
+    /// [`ChainReader::call`] against the state after closed block `block`: reads pinned to
+    /// one block number see one state, whichever node behind a load balancer answers each.
+    pub async fn call_at(&self, contract: Felt, function: &str, calldata: Vec<Felt>, block: u64) -> Result<Vec<Felt>> {
+        self.call_in(contract, function, calldata, BlockId::Number(block)).await
+    }
+
+    async fn call_in(&self, contract: Felt, function: &str, calldata: Vec<Felt>, block: BlockId) -> Result<Vec<Felt>> {
         let call = FunctionCall {
             contract_address: contract,
             entry_point_selector: selector(function)?,
             calldata,
         };
-        Ok(self
-            .provider
-            .call(call, BlockId::Tag(BlockTag::PreConfirmed))
-            .await?)
+        Ok(self.provider.call(call, block).await?)
+    }
+
+    /// The number of the latest closed block (ACCEPTED_ON_L2 or later), the newest one a
+    /// read can be pinned to.
+    pub async fn latest_closed_block(&self) -> Result<u64> {
+        Ok(self.provider.block_number().await?)
     }
 
     /// Raw storage value of `contract` at `key` (latest state).
@@ -441,12 +454,18 @@ impl ChainReader {
     /// JSON-RPC batch per [`READS_PER_BATCH`] slots instead of one round trip per slot (what
     /// a batcher reading a sub-block's slots, or a book's orders, waits for).
     pub async fn storage_many(&self, slots: &[(Felt, Felt)]) -> Result<Vec<Felt>> {
+        self.storage_many_in(slots, BlockId::Tag(BlockTag::PreConfirmed)).await
+    }
+
+    /// [`ChainReader::storage_many`] in the state after closed block `block` (see
+    /// [`ChainReader::call_at`]).
+    pub async fn storage_many_at(&self, slots: &[(Felt, Felt)], block: u64) -> Result<Vec<Felt>> {
+        self.storage_many_in(slots, BlockId::Number(block)).await
+    }
+
+    async fn storage_many_in(&self, slots: &[(Felt, Felt)], block_id: BlockId) -> Result<Vec<Felt>> {
         let requests = slots.iter().map(|&(contract_address, key)| {
-            ProviderRequestData::GetStorageAt(GetStorageAtRequest {
-                contract_address,
-                key,
-                block_id: BlockId::Tag(BlockTag::PreConfirmed),
-            })
+            ProviderRequestData::GetStorageAt(GetStorageAtRequest { contract_address, key, block_id })
         });
         self.batched(requests.collect(), "a batched storage read", |response| match response {
             ProviderResponseData::GetStorageAt(value) => Ok(value),

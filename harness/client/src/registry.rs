@@ -346,6 +346,11 @@ impl Registry {
         )
     }
 
+    /// [`Registry::thread`] as of closed block `block` ([`ChainReader::call_at`]).
+    pub async fn thread_at(&self, client: &ChainReader, thread_id: u64, block: u64) -> Result<ThreadInfo> {
+        ThreadInfo::decode(&client.call_at(self.address, "thread", vec![Felt::from(thread_id)], block).await?)
+    }
+
     /// Number of threads created so far (ids are 1..=count).
     pub async fn thread_count(&self, client: &ChainReader) -> Result<u64> {
         calldata::single(

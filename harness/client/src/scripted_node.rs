@@ -1,5 +1,6 @@
 //! A JSON-RPC node on loopback that answers each request body (a request, or a batch of them)
-//! with what a test's script says: the test double the client's unit tests read through.
+//! with what a test's script says: the test double the client's unit tests, and other crates'
+//! (feature `test-node`), read through.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use tokio::net::TcpListener;
 use super::{ChainReader, Felt};
 
 /// A reader (chain id 1) of a node that answers every request body with `script(body)`.
-pub(crate) async fn scripted_reader(script: impl Fn(&Value) -> Value + Send + Sync + 'static) -> ChainReader {
+pub async fn scripted_reader(script: impl Fn(&Value) -> Value + Send + Sync + 'static) -> ChainReader {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let url = format!("http://{}", listener.local_addr().expect("an address"));
     let script = Arc::new(script);

@@ -355,7 +355,9 @@ async fn build<M: TokenMessage>(
 /// (messages of a program the thread no longer runs then wait, refused by batch with
 /// [`EngineError::OtherProgram`], until it runs theirs again). If its sequence was taken
 /// meanwhile, it is reconciled instead ([`reconcile`]): Settled if the settlement that took it
-/// was its own, else Superseded.
+/// was its own, else Superseded. Either verdict is taken on the latest closed block, all its
+/// reads pinned to it; a change seen only in the pre-confirmed state is looked at again on the
+/// next call.
 pub async fn abandon_if_stale<M: MessageBody>(
     client: &ChainReader,
     store: &Store<M>,
@@ -383,20 +385,18 @@ async fn abandon_if_stale_reading<M: MessageBody>(
     }
     let registry = Registry { address: key.registry };
     let now = registry.thread(client, key.thread_id).await.chain("reading the thread")?;
-    let why = why_unsettleable(client, &now, &sub_block.body).await?;
-    let Some(reason) = why else {
+    if why_unsettleable(client, &now, &sub_block.body, None).await?.is_none() {
         *thread = Some(now);
         return Ok(None);
-    };
-    // Its inputs may have changed because this very sub-block settled after the caller
-    // reconciled (a twin sent from a copy of this data directory, a send whose lookup missed):
-    // the sequence, read after the slots, says whether it was taken, and reconciling then asks
-    // the registry's record whose settlement took it (helper-86 L3). The thread read is stale.
-    let next = registry
-        .next_sequence(client, key.thread_id)
-        .await
-        .chain("reading the thread's next sequence")?;
-    if next > sub_block.sequence() {
+    }
+    // Ending it hands its messages back, so the verdict is taken on one closed block: the
+    // thread (its binding and next sequence) and the input slots read as of one block number.
+    // Read from the pre-confirmed state, a node whose view is ahead could answer the slots
+    // (changed by this very sub-block's settlement: a twin sent from a copy of this data
+    // directory, a send whose lookup missed) and one behind it the sequence (still open),
+    // which would end a settled sub-block Stale (helper-86 L3, helper-88 6).
+    let (closed, why) = read_at_closed_block(client, &registry, key.thread_id, &sub_block.body).await?;
+    if closed.sequence > sub_block.sequence() {
         // Reconciling reads the sequence again: one that reads open now is a node behind (or
         // two views of it), not a stale sub-block, and not a loop to run again at once.
         return match reconcile(client, &registry, store, key).await? {
@@ -404,6 +404,12 @@ async fn abandon_if_stale_reading<M: MessageBody>(
             None => Err(EngineError::SequenceUnsettled { thread_id: key.thread_id, sequence: sub_block.sequence() }),
         };
     }
+    // Not stale as of the closed block: what the pre-confirmed reads saw has not closed yet
+    // (or came from two views); the next round reads again.
+    let Some(reason) = why else {
+        *thread = Some(now);
+        return Ok(None);
+    };
     *thread = Some(now);
     let from = sub_block.status.name();
     let ended = store.record_abandoned(
@@ -428,15 +434,59 @@ async fn abandon_if_stale_reading<M: MessageBody>(
     }))
 }
 
+/// The thread and [`why_unsettleable`] as of the latest closed block. A block that closes
+/// between reading its number and the reads (a node that keeps no older state then refuses
+/// them) is followed, up to [`CLOSED_READ_ATTEMPTS`] times.
+async fn read_at_closed_block<M>(
+    client: &ChainReader,
+    registry: &Registry,
+    thread_id: u64,
+    body: &NewSubBlock<M>,
+) -> Result<(ThreadInfo, Option<String>)> {
+    let mut attempt = 1;
+    loop {
+        let block = client.latest_closed_block().await.chain("reading the latest closed block")?;
+        let read = async {
+            let thread = registry.thread_at(client, thread_id, block).await.chain("reading the thread at the latest closed block")?;
+            let why = why_unsettleable(client, &thread, body, Some(block)).await?;
+            Result::Ok((thread, why))
+        };
+        match read.await {
+            Ok(read) => return Ok(read),
+            Err(error) if attempt < CLOSED_READ_ATTEMPTS => {
+                let moved = client.latest_closed_block().await.chain("reading the latest closed block")? != block;
+                if !moved {
+                    return Err(error);
+                }
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Reads of one closed block tried before giving up while blocks keep closing under them.
+const CLOSED_READ_ATTEMPTS: u32 = 3;
+
 /// Why a batched sub-block can never settle as it is: its thread changed what a proof binds,
 /// or some of its input slots changed on-chain.
-/// `now` is the thread as just read.
-async fn why_unsettleable<M>(client: &ChainReader, now: &ThreadInfo, body: &NewSubBlock<M>) -> Result<Option<String>> {
+/// `now` is the thread as just read; `block` the closed block it was read at (None: the
+/// pre-confirmed state), where the input slots are read too.
+async fn why_unsettleable<M>(
+    client: &ChainReader,
+    now: &ThreadInfo,
+    body: &NewSubBlock<M>,
+    block: Option<u64>,
+) -> Result<Option<String>> {
     if let Some(changed) = ThreadBinding::of_sub_block(body).changed_in(now) {
         return Ok(Some(format!("{changed} before it was settled")));
     }
     let keys: Vec<(Felt, Felt)> = body.inputs.iter().map(|input| (input.contract, input.key)).collect();
-    let values = client.storage_many(&keys).await.chain("reading the input slots of the in-flight sub-block")?;
+    let values = match block {
+        None => client.storage_many(&keys).await,
+        Some(block) => client.storage_many_at(&keys, block).await,
+    };
+    let values = values.chain("reading the input slots of the in-flight sub-block")?;
     let changed = body.inputs.iter().zip(&values).filter(|(input, value)| **value != input.value).count();
     Ok((changed > 0).then(|| format!("{changed} input slot(s) changed on-chain before it was settled")))
 }
@@ -446,6 +496,102 @@ mod tests {
     use super::*;
     use zkthread_sig::wots::{KeyCommitment, Signature, HASH_LEN, RHO_LEN, V};
     use zkthread_sig::M31;
+
+    /// helper-88 6: what the stale check reads, by view. The pre-confirmed reads disagree: the
+    /// input slot changed (answered by a node ahead, where, say, this sub-block's own
+    /// settlement applied) while the sequence is open (answered by a node behind). The closed
+    /// block 7 is one consistent state: `closed_slot` at next sequence `closed_sequence`.
+    mod stale_check_views {
+        use std::sync::{Arc, Mutex};
+
+        use serde_json::{json, Value};
+        use zkthread_client::scripted_node::scripted_reader;
+        use zkthread_store::fixtures::record_placeholder_sub_block;
+        use zkthread_store::{NewTransfer, Store, ThreadKey};
+
+        use super::*;
+
+        const CLOSED_BLOCK: u64 = 7;
+
+        /// `thread(id)` as the registry answers it for the placeholder sub-block's binding
+        /// (OS version 1, program 2, contract set 3) at next sequence `sequence`.
+        fn thread_words(sequence: u64) -> Value {
+            json!(["0x1", "0x2", "0xabc", "0x1", format!("{sequence:#x}"), "0x3", "0x1", "0x0"])
+        }
+
+        /// Answers one request from the view its block id names, and records that block id.
+        fn answer(request: &Value, closed_slot: u64, closed_sequence: u64, seen: &Mutex<Vec<String>>) -> Value {
+            let block = &request["params"]["block_id"];
+            let pinned = *block == json!({"block_number": CLOSED_BLOCK});
+            let result = match request["method"].as_str() {
+                Some("starknet_blockNumber") => json!(CLOSED_BLOCK),
+                Some("starknet_getStorageAt") => {
+                    seen.lock().unwrap().push(format!("storage {block}"));
+                    json!(format!("{:#x}", if pinned { closed_slot } else { 4 }))
+                }
+                Some("starknet_call") => {
+                    seen.lock().unwrap().push(format!("call {block}"));
+                    let sequence = if pinned { closed_sequence } else { 0 };
+                    let next_sequence = zkthread_client::selector("next_sequence").expect("a selector");
+                    match Felt::from_hex(request["params"]["request"]["entry_point_selector"].as_str().expect("a selector")) {
+                        // `next_sequence(id)`, which the check read before it used `thread`'s.
+                        Ok(selector) if selector == next_sequence => json!([format!("{sequence:#x}")]),
+                        _ => thread_words(sequence),
+                    }
+                }
+                other => panic!("unexpected method {other:?}"),
+            };
+            json!({"jsonrpc": "2.0", "id": request["id"], "result": result})
+        }
+
+        /// A store with sub-block 0 Built (input slot (1, 2) = 3; the pre-confirmed view
+        /// reads 4), and a reader of the scripted node; the block ids of the reads are left in
+        /// the returned log.
+        async fn setup(closed_slot: u64, closed_sequence: u64) -> (tempfile::TempDir, Store, ThreadKey, ChainReader, Arc<Mutex<Vec<String>>>) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            let key = ThreadKey::new(Felt::from(0xabcu64), 1);
+            store.submit(key, NewTransfer { token: Felt::ONE, from: Felt::from(10u64), to: Felt::TWO, amount: 5, auth: None }).unwrap();
+            let pending = store.pending(key).unwrap();
+            record_placeholder_sub_block(&store, key, 0, &pending, (1, 1), None).unwrap();
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let log = seen.clone();
+            let reader = scripted_reader(move |body| match body {
+                Value::Array(requests) => Value::Array(requests.iter().map(|r| answer(r, closed_slot, closed_sequence, &log)).collect()),
+                single => answer(single, closed_slot, closed_sequence, &log),
+            })
+            .await;
+            (dir, store, key, reader, seen)
+        }
+
+        /// The pre-confirmed reads disagree (slot written, sequence open), the closed block
+        /// shows neither change: not stale, the sub-block stays Built. Reading the sequence
+        /// from the pre-confirmed view after the slots (the check before) ended it Stale.
+        #[tokio::test]
+        async fn a_change_seen_only_in_the_pre_confirmed_view_does_not_end_a_sub_block() {
+            let (_dir, store, key, reader, seen) = setup(3, 0).await;
+            let ended = abandon_if_stale(&reader, &store, key).await.expect("the check runs");
+            assert!(ended.is_none(), "ended: {:?}", ended.map(|r| r.line()));
+            assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
+            let pinned = format!("{}", json!({"block_number": CLOSED_BLOCK}));
+            let seen = seen.lock().unwrap().clone();
+            assert!(
+                seen.ends_with(&[format!("call {pinned}"), format!("storage {pinned}")]),
+                "the verdict's reads name the closed block: {seen:?}"
+            );
+        }
+
+        /// The closed block shows the input changed with the sequence open there too: Stale,
+        /// with the count of changed slots as its reason.
+        #[tokio::test]
+        async fn an_input_changed_on_the_closed_block_ends_the_sub_block_stale() {
+            let (_dir, store, key, reader, _seen) = setup(4, 0).await;
+            let ended = abandon_if_stale(&reader, &store, key).await.expect("the check runs").expect("ended");
+            assert_eq!((ended.from, ended.to), ("built", "stale"), "{}", ended.line());
+            assert!(ended.detail.starts_with("1 input slot(s) changed on-chain"), "{}", ended.detail);
+            assert!(store.in_flight(key).unwrap().is_none());
+        }
+    }
 
     #[test]
     fn a_sub_block_stops_before_the_slot_cap_but_always_takes_one_transfer() {
