@@ -18,7 +18,7 @@ use zkthread_client::{ChainReader, Felt};
 use zkthread_token::SignedTransferTx;
 use zkthread_sig::domain::{transfer_domain, unpack_key_slot};
 use zkthread_sig::{check_consumable_nonce, thread_key_slot_key, KeyCommitment, MessageError, SignatureError};
-use zkthread_store::{Message, MessageBody, NewTransferList, QueuedAuth, Store, SubBlockStatus, ThreadKey, Transfer};
+use zkthread_store::{Message, MessageBody, NewTransferList, QueuedAuth, Store, ThreadKey, Transfer};
 use zkthread_token::list_batcher::SignedTransferListTx;
 
 use crate::batch::{list_slots_of, MAX_SLOTS_WITHIN_CALLDATA};
@@ -299,8 +299,9 @@ enum SenderCheck<M> {
     Settled(Admitted<Message<M>>),
 }
 
-/// How many of the thread's latest sub-blocks a post with a spent nonce is looked for in.
-const SETTLED_DUPLICATE_SEARCH: usize = 20;
+/// How many of the thread's latest sub-blocks a post with a spent nonce is looked for in
+/// (`Store::settled_copy`), by the token's admission and the order book's.
+pub(crate) const SETTLED_DUPLICATE_SEARCH: usize = 20;
 
 /// [`check_sender`]; a spent nonce whose message, word for word, is in one of the thread's
 /// latest settled sub-blocks is that message: a wallet posting again what settled (its first
@@ -316,14 +317,11 @@ async fn check_sender_or_settled<M: MessageBody>(
     match check_sender(client, store, thread, sender, auth).await {
         Ok(state) => Ok(SenderCheck::Next(state)),
         Err(SubmitError::Refused(Refused::WrongNonce { given, expected })) if given < expected => {
-            let overview = store.overview(thread, SETTLED_DUPLICATE_SEARCH).map_err(EngineError::Store)?;
-            let settled = overview
-                .recent
-                .into_iter()
-                .filter(|sub_block| matches!(sub_block.status, SubBlockStatus::Settled { .. }))
-                .find_map(|sub_block| sub_block.body.messages.into_iter().find(|message| message.body == *body));
-            match settled {
-                Some(message) => Ok(SenderCheck::Settled(Admitted { message, pending: overview.pending, duplicate: true })),
+            match store.settled_copy(thread, body, SETTLED_DUPLICATE_SEARCH).map_err(EngineError::Store)? {
+                Some(message) => {
+                    let pending = store.pending_count(thread).map_err(EngineError::Store)?;
+                    Ok(SenderCheck::Settled(Admitted { message, pending, duplicate: true }))
+                }
                 None => Err(Refused::WrongNonce { given, expected }.into()),
             }
         }

@@ -7,7 +7,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `POST /orders` | 202 [`Accepted`] once durably stored; 400 malformed JSON, 413 too large, 422 refused with the batcher's reason, 429 the owner's queue is full (post the same message again after the next settlement) |
+//! | `POST /orders` | 202 [`Accepted`] once durably stored; 200 (`duplicate`, its status) for a message stored here already, queued or settled in the thread's latest 20 sub-blocks; 400 malformed JSON, 413 too large, 422 refused with the batcher's reason, 429 the owner's queue is full (post the same message again after the next settlement) |
 //! | `GET /orders/{id}` | [`TransferStatus`]: pending, rejected (reason), in_sub_block (its status), settled (sequence, tx hash, block) |
 //! | `GET /book` | [`BookView`]: fill count, the known orders (from chain; a cancelled one read once), the slot budget and an owed round, pending messages, recent sub-blocks, the pipeline's last error |
 //! | `GET /signers/{address}` | [`SignerView`]: the key and nonce the owner's next message is signed under |
@@ -27,8 +27,8 @@ use zkthread_client::{ChainClient, Felt};
 use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::orderbook::{
     side_name,
-    action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, queued_duplicate, settle_round, slot_budget, uncross_owed, Market, MarketError, OrderRefusal,
-    OrderState, Round, StoredOrder,
+    action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, queued_duplicate, settle_round, slot_budget, uncross_owed, Admission, Market, MarketError,
+    OrderRefusal, OrderState, Round, StoredOrder,
 };
 use zkthread_engine::{hex, is_account_address, EngineError, Observer, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
@@ -207,18 +207,29 @@ async fn submit(
     // The same signed message posted again while it is queued (its first answer lost): that
     // message, before any node read (helper-81 F11).
     if let Some(id) = queued_duplicate(&shared.store, key, &order)? {
-        let pending = shared.store.pending_count(key).map_err(store_error)?;
-        return duplicate_answer(&shared.store, key, id, pending).map_err(store_error);
+        return posted_again(&shared.store, key, id);
     }
     let reader = shared.client.reader();
-    if let Some(refusal) = admit_order(reader, &shared.store, &shared.market, &order).await? {
-        tracing::info!(owner = %hex(order.owner), order_id = order.id, reason = %refusal, "order message refused");
-        return Err(refusal.into());
+    match admit_order(reader, &shared.store, &shared.market, &order).await? {
+        Admission::Next => {}
+        // Settled here already (its nonce spent on chain): that message, as a transfer's
+        // settled duplicate is answered, so the client does not sign it again.
+        Admission::Settled(id) => return posted_again(&shared.store, key, id),
+        Admission::Refused(refusal) => {
+            tracing::info!(owner = %hex(order.owner), order_id = order.id, reason = %refusal, "order message refused");
+            return Err(refusal.into());
+        }
     }
     let (stored, pending) = shared.store.submit_counted(key, order).map_err(store_error)?;
     tracing::info!(id = stored.id, pending, "order message accepted");
     shared.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(Accepted { id: stored.id, status: "pending".into(), pending, duplicate: false })))
+}
+
+/// `200` for a post of stored message `id` (queued or settled): where it is now.
+fn posted_again(store: &Store<StoredOrder>, key: ThreadKey, id: u64) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let pending = store.pending_count(key).map_err(store_error)?;
+    duplicate_answer(store, key, id, pending).map_err(store_error)
 }
 
 async fn order_status(
@@ -388,8 +399,18 @@ async fn step(
         // the pipeline backs off).
         Err(MarketError::Engine(EngineError::PreflightBlocked { rebuild: true, why, .. })) => {
             let ended = abandon_if_stale(shared.client.reader(), store, key).await.map_err(|e| e.to_string())?;
-            tracing::info!(%why, ended = ?ended.map(|r| r.line()), "not settled: rebuilding");
-            Ok(Step::Progressed)
+            match ended {
+                Some(ended) => {
+                    tracing::info!(%why, ended = %ended.line(), "not settled: rebuilding");
+                    Ok(Step::Progressed)
+                }
+                // The verdict is taken on the latest closed block, which may not show the
+                // change yet: look again after a poll, not at once.
+                None => {
+                    tracing::info!(%why, "not settled: the change is not in a closed block yet");
+                    Ok(Step::Idle(config.poll))
+                }
+            }
         }
         Err(error) => Err(error.to_string()),
     }

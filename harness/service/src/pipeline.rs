@@ -335,8 +335,19 @@ impl<M: TokenMessage> Pipeline<M> {
                 let ended = abandon_if_stale(&shared.client, store, key)
                     .await
                     .map_err(|e| e.to_string())?;
-                tracing::info!(%why, ended = ?ended.map(|r| r.line()), "not settled: rebuilding");
-                Ok(Step::Progressed)
+                match ended {
+                    Some(ended) => {
+                        tracing::info!(%why, ended = %ended.line(), "not settled: rebuilding");
+                        Ok(Step::Progressed)
+                    }
+                    // The stale check takes its verdict on the latest closed block, which may
+                    // not show yet what blocked the pre-flight: look again after a poll, not
+                    // at once.
+                    None => {
+                        tracing::info!(%why, "not settled: the change is not in a closed block yet");
+                        Ok(Step::Idle(self.config.poll))
+                    }
+                }
             }
             // Too large to send, however often it is rebuilt: ended, its messages split.
             Err(EngineError::PreflightBlocked { oversize: Some(felts), .. }) => {

@@ -931,6 +931,20 @@ impl<M: MessageBody> Store<M> {
         Ok(self.lane_queue(thread, &lane)?.into_iter().find(|queued| queued.body == *body))
     }
 
+    /// The message stored exactly as `body` in one of the thread's `recent` latest sub-blocks
+    /// that settled: what a client posting again a signed message that settled (its first
+    /// answer lost) is answered with, instead of a refusal of its spent nonce that would have
+    /// it sign and pay again. Bounded: a message settled before those is not found (its
+    /// caller refuses it as a replay), so a post never reads the whole history.
+    pub fn settled_copy(&self, thread: ThreadKey, body: &M, recent: usize) -> Result<Option<Message<M>>> {
+        Ok(self
+            .overview(thread, recent)?
+            .recent
+            .into_iter()
+            .filter(|sub_block| matches!(sub_block.status, SubBlockStatus::Settled { .. }))
+            .find_map(|sub_block| sub_block.body.messages.into_iter().find(|message| message.body == *body)))
+    }
+
     /// The thread's sub-blocks from `sequence` on, by (sequence, attempt): what was recorded
     /// since a caller last looked, without reading the whole history.
     pub fn sub_blocks_from(&self, thread: ThreadKey, sequence: u64) -> Result<Vec<SubBlock<M>>> {

@@ -872,6 +872,7 @@ fn pending_weight_stops_once_enough_waits() {
 /// A lane's queue is its in-flight messages (in their sub-block's order), then its pending
 /// ones in submission order, whatever the ids; another sender's messages and settled ones are
 /// not in it, and a sub-block that ends hands its messages back to the lane's pending part.
+/// A settled one is found among the thread's latest settled sub-blocks instead.
 #[test]
 fn a_lanes_queue_is_its_in_flight_then_its_pending_messages() {
     let dir = tempfile::tempdir().unwrap();
@@ -910,6 +911,17 @@ fn a_lanes_queue_is_its_in_flight_then_its_pending_messages() {
     store.record_settled(thread(1), 0, 1, felt(0x51), 9, 1).unwrap();
     assert_eq!(ids(&store.lane_queue(thread(1), &alice).unwrap()), [newer.id]);
     assert!(cached(&store).is_empty(), "a settled sub-block leaves the cache");
+    // Settled, a message is found among the latest settled sub-blocks (not among the queued
+    // ones); one pending or in flight, or one past the depth, is not.
+    assert_eq!(store.queued_copy(thread(1), &older.body).unwrap(), None);
+    assert_eq!(store.settled_copy(thread(1), &older.body, 1).unwrap(), Some(older.clone()));
+    assert_eq!(store.settled_copy(thread(1), &newer.body, 20).unwrap(), None, "pending");
+    assert_eq!(store.settled_copy(thread(2), &older.body, 20).unwrap(), None, "another thread");
+    store.record_batch(thread(1), sub_block(1, vec![newer.clone()]), vec![]).unwrap();
+    assert_eq!(store.settled_copy(thread(1), &older.body, 1).unwrap(), None, "past the depth");
+    assert_eq!(store.settled_copy(thread(1), &older.body, 2).unwrap(), Some(older));
+    assert_eq!(store.settled_copy(thread(1), &newer.body, 20).unwrap(), None, "in flight");
+    assert_eq!(store.queued_copy(thread(1), &newer.body).unwrap(), Some(newer));
 }
 
 #[test]

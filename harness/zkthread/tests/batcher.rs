@@ -17,21 +17,7 @@ mod common;
 use common::shape::{check, check_error};
 use common::served::{Http, Served};
 use common::world::{felt, World, SUPPLY};
-use common::{json, stderr, zkthread};
-
-/// Copies the data directory `from` into `to` (files and subdirectories).
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    for entry in std::fs::read_dir(from).expect("a data directory") {
-        let entry = entry.expect("an entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            std::fs::create_dir_all(&target).expect("a directory");
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("a copy");
-        }
-    }
-}
+use common::{copy_dir, json, stderr, zkthread};
 
 /// Exit 1 with exactly one `error: ...` line on stderr containing `needle`.
 fn assert_one_line_error(out: &Output, needle: &str) -> String {

@@ -1,7 +1,9 @@
 //! `zkthread serve` on an order-book thread, on a running devnet with real proofs: traders sign
 //! with `zkthread order place` in their own data directory (not the service's) and post the
-//! signed message to `POST /orders`. A replayed message and one changed after signing are
-//! refused with 422 and their reasons and never stored; a malformed body is a 400; the ask and
+//! signed message to `POST /orders`. A message changed after signing, and another signed
+//! under the nonce a settled one spent, are refused with 422 and their reasons and never
+//! stored; the same signed message posted again, queued or settled, is answered 200 as the
+//! stored one (`duplicate`); a malformed body is a 400; the ask and
 //! the crossing bid settle in one sub-block with a real proof: the service is stopped right
 //! after broadcasting the settle (test-only crash point) and the restarted one finds it settled
 //! without sending again (`GET /orders/{id}`); `GET /book` shows the fill and the maker's
@@ -18,7 +20,7 @@ use zkthread_store::{Store, ThreadKey};
 
 mod common;
 use common::shape::check;
-use common::{json, zkthread};
+use common::{copy_dir, json, zkthread};
 
 /// A child process killed when dropped (the devnet, the service).
 struct Running(Child);
@@ -136,7 +138,8 @@ fn the_book_service_admits_signed_orders_refuses_replays_and_tampering_and_settl
             .env("ZKTHREAD_DATA_DIR", data);
         command
     };
-    let trader = |i: usize, args: &[&str]| json(&command(i, traders.path(), args).output().expect("zkthread runs"));
+    let trader_in = |data: &std::path::Path, i: usize, args: &[&str]| json(&command(i, data, args).output().expect("zkthread runs"));
+    let trader = |i: usize, args: &[&str]| trader_in(traders.path(), i, args);
     let (alice, bob) = (info["accounts"][0]["address"].as_str().unwrap(), info["accounts"][1]["address"].as_str().unwrap());
     let deployed = trader(0, &["book", "deploy", "--fund", bob]);
     let (registry, book) = (deployed["registry"].as_str().unwrap(), deployed["book"].as_str().unwrap());
@@ -147,16 +150,17 @@ fn the_book_service_admits_signed_orders_refuses_replays_and_tampering_and_settl
     }
     let thread_args = ["--registry", registry, "--thread", &thread];
     let key = ThreadKey::new(Felt::from_hex(registry).unwrap(), thread.parse().unwrap());
-    // Signs with `order place` in the traders' directory and returns the stored message's
-    // JSON (what a wallet posts) and the nonce it used.
-    let sign = |i: usize, side: &str, price: &str, qty: &str, id: &str| {
+    // Signs with `order place` in a traders' directory and returns the stored message's JSON
+    // (what a wallet posts), checking the nonce it used.
+    let sign_in = |data: &std::path::Path, i: usize, side: &str, price: &str, qty: &str, id: &str| {
         let args = [&["order", "place"][..], &thread_args, &["--side", side, "--price", price, "--quantity", qty, "--id", id]].concat();
-        let placed = trader(i, &args);
-        let store = Store::open(traders.path()).unwrap().program::<StoredOrder>();
+        let placed = trader_in(data, i, &args);
+        let store = Store::open(data).unwrap().program::<StoredOrder>();
         let message = store.pending(key).unwrap().pop().expect("the signed message").body;
         assert_eq!(u64::from(message.nonce), placed["nonce"].as_u64().unwrap());
         serde_json::to_value(&message).unwrap()
     };
+    let sign = |i: usize, side: &str, price: &str, qty: &str, id: &str| sign_in(traders.path(), i, side, price, qty, id);
 
     // The service, settling with account 0, closes a sub-block at two messages; this first
     // one stops right after broadcasting its settle.
@@ -182,7 +186,13 @@ fn the_book_service_admits_signed_orders_refuses_replays_and_tampering_and_settl
     assert_eq!(status, 200, "{signer}");
     let alice_nonce = signer["nonce"].as_u64().unwrap();
 
+    // Alice's directory copied before she signs: its key file signs another message at the
+    // ask's nonce and key, which the ask spends once it settles.
+    let forked = tempfile::tempdir().unwrap();
+    copy_dir(traders.path(), forked.path());
     let ask = sign(0, "sell", "50", "100", "5");
+    let rival = sign_in(forked.path(), 0, "sell", "51", "100", "6");
+    assert_eq!((&rival["nonce"], &rival["key"]), (&ask["nonce"], &ask["key"]), "{rival}");
     assert_eq!(ask["nonce"].as_u64(), Some(alice_nonce), "GET /signers gave the nonce order place signed at");
     assert_eq!(ask["key"], signer["key"], "GET /signers gave the key order place signed under");
     http.refused(http.send(http.client.post(format!("{}/orders", http.url)).header("content-type", "application/json").body("{\"owner\": ")), 400, "", 0);
@@ -247,8 +257,16 @@ fn the_book_service_admits_signed_orders_refuses_replays_and_tampering_and_settl
         .map(|o| (o["owner"].as_str().unwrap().to_owned(), o["order_id"].as_u64().unwrap(), o["side"].as_str().unwrap().to_owned(), o["remaining"].as_u64().unwrap()))
         .collect();
     assert_eq!(orders, vec![(alice.to_owned(), 5, "sell".to_owned(), 70), (bob.to_owned(), 9, "buy".to_owned(), 0)]);
-    // Settled, the message is still refused (its nonce is spent on chain), and unknown ids are 404.
-    http.refused(http.post(&ask), 422, "replayed", 0);
+    // Settled, the same message posted again (its first answer lost) is answered as the
+    // settled one, nothing stored; another signed under the nonce it spent is refused as a
+    // replay; unknown ids are 404.
+    let (status, again) = http.post(&ask);
+    assert_eq!(
+        (status, again["id"].as_u64(), &again["status"], &again["duplicate"], again["pending"].as_u64()),
+        (200, Some(ask_id), &body!("settled"), &Value::Bool(true), Some(0)),
+        "{again}"
+    );
+    http.refused(http.post(&rival), 422, "replayed", 0);
     let (status, missing) = http.get("/orders/999");
     assert_eq!(status, 404, "{missing}");
     eprintln!("book service test: {:.1} s", began.elapsed().as_secs_f64());

@@ -31,7 +31,7 @@ pub mod pipeline;
 pub use zkthread_orderbook::{OrderState, Price};
 pub use pipeline::{
     action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, precheck, queued_duplicate, refusal_line, settle_round, slot_budget, uncross_owed,
-    BookProveOutcome, OrderRefusal, ProvedRound, Round, StoppedTaker,
+    Admission, BookProveOutcome, OrderRefusal, ProvedRound, Round, StoppedTaker,
 };
 
 /// `buy`, `sell`, `cancelled` (by a signed cancel or on L2), or `empty` (an unused id) for an

@@ -1006,7 +1006,8 @@ fn end_unprovable(store: &Store<StoredOrder>, key: ThreadKey, error: &MarketErro
 
 /// The id of the message stored here exactly as `order` (same fields and signature) while it is
 /// queued (pending or in a sub-block in flight): a client posting again what it posted, whose
-/// first answer it lost. One that settled or was refused is not found (its nonce is spent).
+/// first answer it lost. One that settled is found by [`admit_order`], once its nonce reads
+/// spent; one that was refused is not found.
 pub fn queued_duplicate(store: &Store<StoredOrder>, key: ThreadKey, order: &StoredOrder) -> Result<Option<u64>> {
     Ok(store.queued_copy(key, order).map_err(EngineError::from)?.map(|queued| queued.id))
 }
@@ -1131,26 +1132,39 @@ impl std::fmt::Display for OrderRefusal {
     }
 }
 
+/// What [`admit_order`] makes of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// The owner's next message, which the batcher would take now: store it.
+    Next,
+    /// The same signed message settled here already, as stored message `id`: a client posting
+    /// again what settled (its first answer lost) hears it settled, not refused as a replay
+    /// that would have it sign and pay again. Nothing is stored.
+    Settled(u64),
+    Refused(OrderRefusal),
+}
+
 /// Admission of a signed message before it is stored (a service's): the batcher's own checks
 /// (domain, ranges, key, nonce, signature, id reuse, no such order, already cancelled) on the book after the
-/// owner's in-flight and pending messages. `Some(refusal)` refuses it; the batcher checks
-/// every message again when it matches.
+/// owner's in-flight and pending messages. A spent nonce whose message, word for word, settled
+/// in one of the thread's latest sub-blocks is that message ([`Admission::Settled`]); the
+/// batcher checks every message again when it matches.
 pub async fn admit_order(
     reader: &ChainReader,
     store: &Store<StoredOrder>,
     market: &Market,
     order: &StoredOrder,
-) -> Result<Option<OrderRefusal>> {
+) -> Result<Admission> {
     let key = market.thread_key();
     // Before any node call: the node cannot decode an owner past the address bound.
     if !crate::is_account_address(order.owner) {
-        return Ok(Some(OrderRefusal::Refused(not_an_account(order.owner))));
+        return Ok(Admission::Refused(OrderRefusal::Refused(not_an_account(order.owner))));
     }
     let queued = queued_of(store, key, order.owner)?;
     // Before any node call: one owner cannot fill the book's rounds (pending messages are
     // matched oldest first).
     if queued.len() >= crate::MAX_QUEUED_PER_SENDER {
-        return Ok(Some(OrderRefusal::QueueFull(format!(
+        return Ok(Admission::Refused(OrderRefusal::QueueFull(format!(
             "the owner already has {} messages queued here (at most {}): post again after the next settlement",
             queued.len(),
             crate::MAX_QUEUED_PER_SENDER
@@ -1158,10 +1172,10 @@ pub async fn admit_order(
     }
     let book = market.book_domain();
     let Some(signed) = order.signed(book) else {
-        return Ok(Some(OrderRefusal::Refused("a key or signature word is not a canonical M31 value".into())));
+        return Ok(Admission::Refused(OrderRefusal::Refused("a key or signature word is not a canonical M31 value".into())));
     };
     if let Some(forged) = own_key_refusal(&signed) {
-        return Ok(Some(forged));
+        return Ok(Admission::Refused(forged));
     }
     let mut orders = with_named(&live_orders(store, key)?, &queued);
     if !orders.contains(&(order.owner, order.id)) {
@@ -1174,7 +1188,7 @@ pub async fn admit_order(
     let refused = match batcher::build(&state, &queue) {
         // Deferred messages are not checked by this build: refuse rather than store unchecked.
         Ok(batch) if !batch.deferred.is_empty() => {
-            return Ok(Some(OrderRefusal::QueueFull(format!(
+            return Ok(Admission::Refused(OrderRefusal::QueueFull(format!(
                 "the owner has more queued messages than one sub-block holds ({} waiting): post again after the next settlement",
                 queue.len() - 1
             ))))
@@ -1183,7 +1197,18 @@ pub async fn admit_order(
         Err(BatchError::Empty { refused }) => refused,
         Err(other) => return Err(MarketError::Statement(other.to_string())),
     };
-    Ok(refused.into_iter().find(|r| r.index == index).map(|r| OrderRefusal::Refused(r.reason.to_string())))
+    let Some(refused) = refused.into_iter().find(|r| r.index == index) else {
+        return Ok(Admission::Next);
+    };
+    // Only a spent nonce (below the owner's next) can be a message that settled here.
+    if let batcher::Rejection::WrongNonce { given, current } = refused.reason {
+        if given < current {
+            if let Some(settled) = store.settled_copy(key, order, crate::submit::SETTLED_DUPLICATE_SEARCH).map_err(EngineError::from)? {
+                return Ok(Admission::Settled(settled.id));
+            }
+        }
+    }
+    Ok(Admission::Refused(OrderRefusal::Refused(refused.reason.to_string())))
 }
 
 /// Before any node call: a message whose signature does not verify under the key it names
@@ -1741,13 +1766,13 @@ mod tests {
         assert_eq!(market.book_domain(), market.header_of(&info, 0).domain(market.book.address));
         let refusal = admit_order(client.reader(), &store, &market, &forged).await.unwrap();
         assert!(
-            matches!(&refusal, Some(OrderRefusal::Refused(reason)) if reason.starts_with("bad signature")),
+            matches!(&refusal, Admission::Refused(OrderRefusal::Refused(reason)) if reason.starts_with("bad signature")),
             "{refusal:?}"
         );
         // Signed for another book (another domain): refused the same way, before any read.
         let elsewhere = Market { book: OrderBook { address: Felt::from(0x201u64) }, ..market };
         let refusal = admit_order(client.reader(), &store, &elsewhere, &honest).await.unwrap();
-        assert!(matches!(&refusal, Some(OrderRefusal::Refused(reason)) if reason.starts_with("bad signature")), "{refusal:?}");
+        assert!(matches!(&refusal, Admission::Refused(OrderRefusal::Refused(reason)) if reason.starts_with("bad signature")), "{refusal:?}");
         let asked = admit_order(client.reader(), &store, &market, &honest).await;
         assert!(matches!(asked, Err(MarketError::Chain { .. })), "the honest message reads the node: {asked:?}");
     }
