@@ -17,7 +17,7 @@ pub mod registry;
 pub mod scripted_node;
 pub mod token;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -274,6 +274,9 @@ pub struct ChainReader {
     /// Set once the node failed a batched read that one-by-one reads answered (shared by
     /// clones): batched reads then go one request at a time.
     batches_refused: Arc<AtomicBool>,
+    /// The highest closed block number a node has answered (shared by clones): a node behind
+    /// a load balancer that is behind cannot move [`ChainReader::latest_closed_block`] back.
+    closed_high: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for ChainReader {
@@ -321,6 +324,7 @@ impl ChainReader {
             receipt_timeout: Duration::from_secs(120),
             poll_interval: Duration::from_millis(50),
             batches_refused: Arc::new(AtomicBool::new(false)),
+            closed_high: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -437,9 +441,11 @@ impl ChainReader {
     }
 
     /// The number of the latest closed block (ACCEPTED_ON_L2 or later), the newest one a
-    /// read can be pinned to.
+    /// read can be pinned to: the highest this reader has been answered, so it never moves
+    /// back.
     pub async fn latest_closed_block(&self) -> Result<u64> {
-        Ok(self.provider.block_number().await?)
+        let answered = self.provider.block_number().await?;
+        Ok(self.closed_high.fetch_max(answered, Ordering::Relaxed).max(answered))
     }
 
     /// Raw storage value of `contract` at `key` (latest state).

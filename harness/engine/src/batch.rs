@@ -287,6 +287,9 @@ async fn build<M: TokenMessage>(
             }
         }
     }
+    // Read after the slots: a closed block past this one includes the state they were read
+    // from, which is what the stale check may judge them on.
+    let closed_block_at_build = client.latest_closed_block().await.chain("reading the latest closed block")?;
     observer.done(&format!(
         "sequence {sequence}{}, {} slot(s)",
         if parent.is_some() { " (built ahead)" } else { "" },
@@ -338,6 +341,7 @@ async fn build<M: TokenMessage>(
             inputs: to_entries(&sub_block.inputs),
             outputs: to_entries(&sub_block.outputs),
             parent_attempt: parent.as_ref().map(|p| p.attempt),
+            closed_block_at_build: Some(closed_block_at_build),
         },
         rejected.clone(),
     )?;
@@ -395,7 +399,7 @@ async fn abandon_if_stale_reading<M: MessageBody>(
     // (changed by this very sub-block's settlement: a twin sent from a copy of this data
     // directory, a send whose lookup missed) and one behind it the sequence (still open),
     // which would end a settled sub-block Stale (helper-86 L3, helper-88 6).
-    let (closed, why) = read_at_closed_block(client, &registry, key.thread_id, &sub_block.body).await?;
+    let (block, closed, why) = read_at_closed_block(client, &registry, key.thread_id, &sub_block.body).await?;
     if closed.sequence > sub_block.sequence() {
         // Reconciling reads the sequence again: one that reads open now is a node behind (or
         // two views of it), not a stale sub-block, and not a loop to run again at once.
@@ -404,9 +408,13 @@ async fn abandon_if_stale_reading<M: MessageBody>(
             None => Err(EngineError::SequenceUnsettled { thread_id: key.thread_id, sequence: sub_block.sequence() }),
         };
     }
-    // Not stale as of the closed block: what the pre-confirmed reads saw has not closed yet
-    // (or came from two views); the next round reads again.
-    let Some(reason) = why else {
+    // No verdict on a closed block older than the state the sub-block was built on: its
+    // parent's settlement (built ahead) or the pre-confirmed state its inputs were read from
+    // has not closed there yet (helper-91 M1). Nor a verdict of "not stale": what the
+    // pre-confirmed reads saw has not closed yet, or came from two views. The next round
+    // reads again.
+    let built_later = closed.sequence < sub_block.sequence() || sub_block.body.closed_block_at_build.is_some_and(|at_build| block <= at_build);
+    let (false, Some(reason)) = (built_later, why) else {
         *thread = Some(now);
         return Ok(None);
     };
@@ -434,22 +442,22 @@ async fn abandon_if_stale_reading<M: MessageBody>(
     }))
 }
 
-/// The thread and [`why_unsettleable`] as of the latest closed block. A block that closes
-/// between reading its number and the reads (a node that keeps no older state then refuses
-/// them) is followed, up to [`CLOSED_READ_ATTEMPTS`] times.
+/// The latest closed block's number, the thread and [`why_unsettleable`] as of that block. A
+/// block that closes between reading its number and the reads (a node that keeps no older
+/// state then refuses them) is followed, up to [`CLOSED_READ_ATTEMPTS`] times.
 async fn read_at_closed_block<M>(
     client: &ChainReader,
     registry: &Registry,
     thread_id: u64,
     body: &NewSubBlock<M>,
-) -> Result<(ThreadInfo, Option<String>)> {
+) -> Result<(u64, ThreadInfo, Option<String>)> {
     let mut attempt = 1;
     loop {
         let block = client.latest_closed_block().await.chain("reading the latest closed block")?;
         let read = async {
             let thread = registry.thread_at(client, thread_id, block).await.chain("reading the thread at the latest closed block")?;
             let why = why_unsettleable(client, &thread, body, Some(block)).await?;
-            Result::Ok((thread, why))
+            Result::Ok((block, thread, why))
         };
         match read.await {
             Ok(read) => return Ok(read),
@@ -506,8 +514,7 @@ mod tests {
 
         use serde_json::{json, Value};
         use zkthread_client::scripted_node::scripted_reader;
-        use zkthread_store::fixtures::record_placeholder_sub_block;
-        use zkthread_store::{NewTransfer, Store, ThreadKey};
+        use zkthread_store::{NewTransfer, SlotEntry, Store, ThreadKey};
 
         use super::*;
 
@@ -544,16 +551,32 @@ mod tests {
             json!({"jsonrpc": "2.0", "id": request["id"], "result": result})
         }
 
-        /// A store with sub-block 0 Built (input slot (1, 2) = 3; the pre-confirmed view
-        /// reads 4), and a reader of the scripted node; the block ids of the reads are left in
-        /// the returned log.
-        async fn setup(closed_slot: u64, closed_sequence: u64) -> (tempfile::TempDir, Store, ThreadKey, ChainReader, Arc<Mutex<Vec<String>>>) {
+        /// A store with sub-block `sequence` Built, its input slot (1, 2) = 3 read once block
+        /// `at_build` was the latest closed one (the pre-confirmed view reads 4), and a reader
+        /// of the scripted node; the block ids of the reads are left in the returned log.
+        async fn setup(
+            (closed_slot, closed_sequence): (u64, u64),
+            (sequence, at_build): (u64, Option<u64>),
+        ) -> (tempfile::TempDir, Store, ThreadKey, ChainReader, Arc<Mutex<Vec<String>>>) {
             let dir = tempfile::tempdir().unwrap();
             let store = Store::open(dir.path()).unwrap();
             let key = ThreadKey::new(Felt::from(0xabcu64), 1);
             store.submit(key, NewTransfer { token: Felt::ONE, from: Felt::from(10u64), to: Felt::TWO, amount: 5, auth: None }).unwrap();
-            let pending = store.pending(key).unwrap();
-            record_placeholder_sub_block(&store, key, 0, &pending, (1, 1), None).unwrap();
+            let slot = SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE };
+            let body = NewSubBlock {
+                sequence,
+                chain_id: Felt::ONE,
+                os_version: Felt::ONE,
+                program_hash: Felt::TWO,
+                contract_set_commitment: Felt::THREE,
+                messages: store.pending(key).unwrap(),
+                transactions: Default::default(),
+                inputs: vec![slot],
+                outputs: vec![SlotEntry { value: Felt::from(8u64), ..slot }],
+                parent_attempt: None,
+                closed_block_at_build: at_build,
+            };
+            store.record_batch(key, body, vec![]).unwrap();
             let seen = Arc::new(Mutex::new(Vec::new()));
             let log = seen.clone();
             let reader = scripted_reader(move |body| match body {
@@ -569,7 +592,7 @@ mod tests {
         /// from the pre-confirmed view after the slots (the check before) ended it Stale.
         #[tokio::test]
         async fn a_change_seen_only_in_the_pre_confirmed_view_does_not_end_a_sub_block() {
-            let (_dir, store, key, reader, seen) = setup(3, 0).await;
+            let (_dir, store, key, reader, seen) = setup((3, 0), (0, Some(CLOSED_BLOCK - 1))).await;
             let ended = abandon_if_stale(&reader, &store, key).await.expect("the check runs");
             assert!(ended.is_none(), "ended: {:?}", ended.map(|r| r.line()));
             assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
@@ -581,15 +604,33 @@ mod tests {
             );
         }
 
-        /// The closed block shows the input changed with the sequence open there too: Stale,
-        /// with the count of changed slots as its reason.
+        /// The closed block, past the one its inputs were read after, shows the input changed
+        /// with the sequence open there too: Stale, with the count of changed slots as its
+        /// reason (and so for a record written before `closed_block_at_build` existed).
         #[tokio::test]
         async fn an_input_changed_on_the_closed_block_ends_the_sub_block_stale() {
-            let (_dir, store, key, reader, _seen) = setup(4, 0).await;
-            let ended = abandon_if_stale(&reader, &store, key).await.expect("the check runs").expect("ended");
-            assert_eq!((ended.from, ended.to), ("built", "stale"), "{}", ended.line());
-            assert!(ended.detail.starts_with("1 input slot(s) changed on-chain"), "{}", ended.detail);
-            assert!(store.in_flight(key).unwrap().is_none());
+            for at_build in [Some(CLOSED_BLOCK - 1), None] {
+                let (_dir, store, key, reader, _seen) = setup((4, 0), (0, at_build)).await;
+                let ended = abandon_if_stale(&reader, &store, key).await.expect("the check runs").expect("ended");
+                assert_eq!((ended.from, ended.to), ("built", "stale"), "{}", ended.line());
+                assert!(ended.detail.starts_with("1 input slot(s) changed on-chain"), "{}", ended.detail);
+                assert!(store.in_flight(key).unwrap().is_none());
+            }
+        }
+
+        /// helper-91 M1: the same reads on a closed block that is not past the state the
+        /// sub-block was built on are no verdict: not the block its inputs were read after
+        /// (they may hold a pre-confirmed transaction it lacks), nor one where the thread's
+        /// sequence is still below the sub-block's (built ahead, its parent's settlement has
+        /// not closed there). The sub-block stays Built.
+        #[tokio::test]
+        async fn no_verdict_on_a_closed_block_older_than_the_build() {
+            for (sequence, at_build) in [(0, Some(CLOSED_BLOCK)), (0, Some(CLOSED_BLOCK + 3)), (1, None)] {
+                let (_dir, store, key, reader, _seen) = setup((4, 0), (sequence, at_build)).await;
+                let ended = abandon_if_stale(&reader, &store, key).await.expect("the check runs");
+                assert!(ended.is_none(), "sequence {sequence}, built after {at_build:?}: {:?}", ended.map(|r| r.line()));
+                assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
+            }
         }
     }
 

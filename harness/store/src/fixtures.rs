@@ -30,6 +30,7 @@ where
         inputs: vec![slot; inputs],
         outputs: vec![slot; outputs],
         parent_attempt,
+        closed_block_at_build: None,
     };
     store.record_batch(key, body, vec![])
 }

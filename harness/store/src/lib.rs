@@ -422,6 +422,11 @@ pub struct NewSubBlock<M = NewTransfer> {
     /// anything (its inputs were that one's outputs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_attempt: Option<u32>,
+    /// The latest closed block once its inputs were read (None in records written before
+    /// this field existed). The stale check judges its inputs only on a later closed block:
+    /// one that includes the pre-confirmed state they were read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_block_at_build: Option<u64>,
 }
 
 /// A stored sub-block.

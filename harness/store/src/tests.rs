@@ -46,6 +46,7 @@ fn sub_block(sequence: u64, transfers: Vec<Transfer>) -> NewSubBlock {
         inputs: vec![slot(1, 10), slot(2, 0)],
         outputs: vec![slot(1, 5), slot(2, 5)],
         parent_attempt: None,
+        closed_block_at_build: Some(41),
     }
 }
 

@@ -374,6 +374,11 @@ pub async fn batch(
     set_round_inputs(store, key, &inputs)?;
     let (matched, signed, closed) = market.match_on_chain(reader, &pending, &inputs).await?;
     remember_closed(store, key, &closed)?;
+    // Read after the book's slots (`NewSubBlock::closed_block_at_build`).
+    let closed_block_at_build = reader
+        .latest_closed_block()
+        .await
+        .map_err(|source| MarketError::Chain { doing: "reading the latest closed block", source })?;
     // Indices into `pending` of the messages the batcher saw (canonical records only).
     let seen: Vec<usize> = (0..pending.len()).filter(|&i| signed[i].is_some()).collect();
     let mut rejected: Vec<Rejected<StoredOrder>> = (0..pending.len())
@@ -432,6 +437,7 @@ pub async fn batch(
                 inputs: to_entries(&statement.inputs),
                 outputs: to_entries(&statement.outputs),
                 parent_attempt: None,
+                closed_block_at_build: Some(closed_block_at_build),
             },
             rejected.clone(),
         )
