@@ -514,6 +514,7 @@ mod tests {
 
         use serde_json::{json, Value};
         use zkthread_client::scripted_node::scripted_reader;
+        use zkthread_store::fixtures::{placeholder_body, PLACEHOLDER_SLOT};
         use zkthread_store::{NewTransfer, SlotEntry, Store, ThreadKey};
 
         use super::*;
@@ -562,19 +563,10 @@ mod tests {
             let store = Store::open(dir.path()).unwrap();
             let key = ThreadKey::new(Felt::from(0xabcu64), 1);
             store.submit(key, NewTransfer { token: Felt::ONE, from: Felt::from(10u64), to: Felt::TWO, amount: 5, auth: None }).unwrap();
-            let slot = SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE };
             let body = NewSubBlock {
-                sequence,
-                chain_id: Felt::ONE,
-                os_version: Felt::ONE,
-                program_hash: Felt::TWO,
-                contract_set_commitment: Felt::THREE,
-                messages: store.pending(key).unwrap(),
-                transactions: Default::default(),
-                inputs: vec![slot],
-                outputs: vec![SlotEntry { value: Felt::from(8u64), ..slot }],
-                parent_attempt: None,
+                outputs: vec![SlotEntry { value: Felt::from(8u64), ..PLACEHOLDER_SLOT }],
                 closed_block_at_build: at_build,
+                ..placeholder_body(sequence, store.pending(key).unwrap())
             };
             store.record_batch(key, body, vec![]).unwrap();
             let seen = Arc::new(Mutex::new(Vec::new()));

@@ -24,7 +24,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::sync::Notify;
 use zkthread_client::{ChainClient, Felt};
-use zkthread_engine::batch::abandon_if_stale;
 use zkthread_engine::orderbook::{
     side_name,
     action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, queued_duplicate, settle_round, slot_budget, uncross_owed, Admission, Market, MarketError,
@@ -34,7 +33,7 @@ use zkthread_engine::{hex, is_account_address, EngineError, Observer, SettleOutc
 use zkthread_store::{Store, ThreadKey};
 
 use crate::api::{duplicate_answer, health, json_answers, message_status, sub_block_view, ApiError, MAX_BODY_BYTES};
-use crate::pipeline::{Backoff, Step};
+use crate::pipeline::{end_if_stale, Backoff, Step};
 use crate::wire::{parse_felt, Accepted, BookView, OrderLine, OwedRound, PendingOrder, SignerView, TransferStatus};
 use crate::{LastError, PipelineConfig};
 
@@ -398,19 +397,7 @@ async fn step(
         // pending again (a thread moved to another program then refuses the next batch, and
         // the pipeline backs off).
         Err(MarketError::Engine(EngineError::PreflightBlocked { rebuild: true, why, .. })) => {
-            let ended = abandon_if_stale(shared.client.reader(), store, key).await.map_err(|e| e.to_string())?;
-            match ended {
-                Some(ended) => {
-                    tracing::info!(%why, ended = %ended.line(), "not settled: rebuilding");
-                    Ok(Step::Progressed)
-                }
-                // The verdict is taken on the latest closed block, which may not show the
-                // change yet: look again after a poll, not at once.
-                None => {
-                    tracing::info!(%why, "not settled: the change is not in a closed block yet");
-                    Ok(Step::Idle(config.poll))
-                }
-            }
+            end_if_stale(shared.client.reader(), store, key, &why, config.poll).await
         }
         Err(error) => Err(error.to_string()),
     }

@@ -22,7 +22,8 @@ use zkthread_engine::{
     batch, batch_ahead, prove_at, settle, BatchOutcome, EngineError, Limits, Observer, SettleOptions,
     SettleOutcome,
 };
-use zkthread_store::{StoreError, SubBlockStatus};
+use zkthread_client::ChainReader;
+use zkthread_store::{MessageBody, Store, StoreError, SubBlockStatus, ThreadKey};
 
 use crate::Shared;
 
@@ -130,6 +131,28 @@ struct Pipeline<M: TokenMessage> {
 
 /// Runs until the task is dropped; `observer` sees the engine's steps and settle checkpoints
 /// (from the loop and the proof task at once: steps may interleave).
+/// After a pre-flight that says the oldest sub-block must be rebuilt (`why`): ends it if the
+/// stale check finds it stale, else looks again after `poll`, not at once (the check takes its
+/// verdict on the latest closed block, which may not show yet what blocked the pre-flight).
+pub(crate) async fn end_if_stale<M: MessageBody>(
+    client: &ChainReader,
+    store: &Store<M>,
+    key: ThreadKey,
+    why: &str,
+    poll: Duration,
+) -> Result<Step, String> {
+    match abandon_if_stale(client, store, key).await.map_err(|e| e.to_string())? {
+        Some(ended) => {
+            tracing::info!(%why, ended = %ended.line(), "not settled: rebuilding");
+            Ok(Step::Progressed)
+        }
+        None => {
+            tracing::info!(%why, "not settled: the change is not in a closed block yet");
+            Ok(Step::Idle(poll))
+        }
+    }
+}
+
 pub async fn run<M: TokenMessage>(shared: Arc<Shared<M>>, config: PipelineConfig, observer: Arc<dyn Observer>) {
     let mut pipeline = Pipeline {
         shared,
@@ -332,22 +355,7 @@ impl<M: TokenMessage> Pipeline<M> {
                 Ok(Step::Progressed)
             }
             Err(EngineError::PreflightBlocked { rebuild: true, why, .. }) => {
-                let ended = abandon_if_stale(&shared.client, store, key)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                match ended {
-                    Some(ended) => {
-                        tracing::info!(%why, ended = %ended.line(), "not settled: rebuilding");
-                        Ok(Step::Progressed)
-                    }
-                    // The stale check takes its verdict on the latest closed block, which may
-                    // not show yet what blocked the pre-flight: look again after a poll, not
-                    // at once.
-                    None => {
-                        tracing::info!(%why, "not settled: the change is not in a closed block yet");
-                        Ok(Step::Idle(self.config.poll))
-                    }
-                }
+                end_if_stale(&shared.client, store, key, &why, self.config.poll).await
             }
             // Too large to send, however often it is rebuilt: ended, its messages split.
             Err(EngineError::PreflightBlocked { oversize: Some(felts), .. }) => {

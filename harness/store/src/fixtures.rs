@@ -18,19 +18,33 @@ pub fn record_placeholder_sub_block<M: MessageBody>(
 where
     Message<M>: Clone,
 {
-    let slot = SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE };
     let body = NewSubBlock {
+        inputs: vec![PLACEHOLDER_SLOT; inputs],
+        outputs: vec![PLACEHOLDER_SLOT; outputs],
+        parent_attempt,
+        ..placeholder_body(sequence, messages.to_vec())
+    };
+    store.record_batch(key, body, vec![])
+}
+
+/// The slot of a placeholder body: contract 1, key 2, value 3.
+pub const PLACEHOLDER_SLOT: SlotEntry = SlotEntry { contract: Felt::ONE, key: Felt::TWO, value: Felt::THREE };
+
+/// The body [`record_placeholder_sub_block`] records (chain and OS version 1, program 2,
+/// contract set 3), with one input and one output [`PLACEHOLDER_SLOT`], for a test to change
+/// before recording it.
+pub fn placeholder_body<M>(sequence: u64, messages: Vec<Message<M>>) -> NewSubBlock<M> {
+    NewSubBlock {
         sequence,
         chain_id: Felt::ONE,
         os_version: Felt::ONE,
         program_hash: Felt::TWO,
         contract_set_commitment: Felt::THREE,
-        messages: messages.to_vec(),
+        messages,
         transactions: Default::default(),
-        inputs: vec![slot; inputs],
-        outputs: vec![slot; outputs],
-        parent_attempt,
+        inputs: vec![PLACEHOLDER_SLOT],
+        outputs: vec![PLACEHOLDER_SLOT],
+        parent_attempt: None,
         closed_block_at_build: None,
-    };
-    store.record_batch(key, body, vec![])
+    }
 }
