@@ -139,6 +139,15 @@ impl From<ProviderError> for ClientError {
     }
 }
 
+impl ClientError {
+    /// Whether the node answered that it has no such block (JSON-RPC error 24): for a read
+    /// pinned to a block this reader was told is closed, a node behind the one that told it
+    /// (two nodes behind one URL), not a failure of the read's own.
+    pub fn is_block_not_found(&self) -> bool {
+        matches!(self, ClientError::Provider(ProviderError::StarknetError(StarknetError::BlockNotFound)))
+    }
+}
+
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
 /// Explicit v3 resource bounds: max amounts and max prices (in FRI) of each resource.

@@ -399,7 +399,10 @@ async fn abandon_if_stale_reading<M: MessageBody>(
     // (changed by this very sub-block's settlement: a twin sent from a copy of this data
     // directory, a send whose lookup missed) and one behind it the sequence (still open),
     // which would end a settled sub-block Stale (helper-86 L3, helper-88 6).
-    let (block, closed, why) = read_at_closed_block(client, &registry, key.thread_id, &sub_block.body).await?;
+    let Some((block, closed, why)) = read_at_closed_block(client, &registry, key.thread_id, &sub_block.body).await? else {
+        *thread = Some(now);
+        return Ok(None);
+    };
     if closed.sequence > sub_block.sequence() {
         // Reconciling reads the sequence again: one that reads open now is a node behind (or
         // two views of it), not a stale sub-block, and not a loop to run again at once.
@@ -444,13 +447,16 @@ async fn abandon_if_stale_reading<M: MessageBody>(
 
 /// The latest closed block's number, the thread and [`why_unsettleable`] as of that block. A
 /// block that closes between reading its number and the reads (a node that keeps no older
-/// state then refuses them) is followed, up to [`CLOSED_READ_ATTEMPTS`] times.
+/// state then refuses them) is followed, up to [`CLOSED_READ_ATTEMPTS`] times. None if a node
+/// answers that it does not have the block (helper-91 L2): behind one URL, a node behind the
+/// one that reported it closed (the reader never moves its latest closed block back). That
+/// is no verdict yet, as a change not closed yet is, rather than a failure to back off on.
 async fn read_at_closed_block<M>(
     client: &ChainReader,
     registry: &Registry,
     thread_id: u64,
     body: &NewSubBlock<M>,
-) -> Result<(u64, ThreadInfo, Option<String>)> {
+) -> Result<Option<(u64, ThreadInfo, Option<String>)>> {
     let mut attempt = 1;
     loop {
         let block = client.latest_closed_block().await.chain("reading the latest closed block")?;
@@ -460,16 +466,28 @@ async fn read_at_closed_block<M>(
             Result::Ok((block, thread, why))
         };
         match read.await {
-            Ok(read) => return Ok(read),
+            Ok(read) => return Ok(Some(read)),
             Err(error) if attempt < CLOSED_READ_ATTEMPTS => {
                 let moved = client.latest_closed_block().await.chain("reading the latest closed block")? != block;
                 if !moved {
-                    return Err(error);
+                    return not_there_yet(error);
                 }
                 attempt += 1;
             }
-            Err(error) => return Err(error),
+            Err(error) => return not_there_yet(error),
         }
+    }
+}
+
+/// A failed read of a closed block: no verdict (None) if the node did not have the block,
+/// else the error.
+fn not_there_yet<T>(error: EngineError) -> Result<Option<T>> {
+    match error {
+        EngineError::Chain { ref source, .. } if source.is_block_not_found() => {
+            tracing::info!(%error, "a node does not have the latest closed block yet: no stale verdict this round");
+            Ok(None)
+        }
+        error => Err(error),
     }
 }
 
@@ -528,9 +546,17 @@ mod tests {
         }
 
         /// Answers one request from the view its block id names, and records that block id.
-        fn answer(request: &Value, closed_slot: u64, closed_sequence: u64, seen: &Mutex<Vec<String>>) -> Value {
+        /// `closed` is the closed block's `(slot, sequence)`; None: the node does not have
+        /// that block (JSON-RPC error 24), as a node behind another behind one URL answers.
+        fn answer(request: &Value, closed: Option<(u64, u64)>, seen: &Mutex<Vec<String>>) -> Value {
             let block = &request["params"]["block_id"];
             let pinned = *block == json!({"block_number": CLOSED_BLOCK});
+            if pinned && closed.is_none() {
+                seen.lock().unwrap().push(format!("refused {block}"));
+                return json!({"jsonrpc": "2.0", "id": request["id"], "error": {"code": 24, "message": "Block not found"}});
+            }
+            // The pre-confirmed view's answers below do not use these.
+            let (closed_slot, closed_sequence) = closed.unwrap_or_default();
             let result = match request["method"].as_str() {
                 Some("starknet_blockNumber") => json!(CLOSED_BLOCK),
                 Some("starknet_getStorageAt") => {
@@ -556,7 +582,7 @@ mod tests {
         /// `at_build` was the latest closed one (the pre-confirmed view reads 4), and a reader
         /// of the scripted node; the block ids of the reads are left in the returned log.
         async fn setup(
-            (closed_slot, closed_sequence): (u64, u64),
+            closed: Option<(u64, u64)>,
             (sequence, at_build): (u64, Option<u64>),
         ) -> (tempfile::TempDir, Store, ThreadKey, ChainReader, Arc<Mutex<Vec<String>>>) {
             let dir = tempfile::tempdir().unwrap();
@@ -572,8 +598,8 @@ mod tests {
             let seen = Arc::new(Mutex::new(Vec::new()));
             let log = seen.clone();
             let reader = scripted_reader(move |body| match body {
-                Value::Array(requests) => Value::Array(requests.iter().map(|r| answer(r, closed_slot, closed_sequence, &log)).collect()),
-                single => answer(single, closed_slot, closed_sequence, &log),
+                Value::Array(requests) => Value::Array(requests.iter().map(|r| answer(r, closed, &log)).collect()),
+                single => answer(single, closed, &log),
             })
             .await;
             (dir, store, key, reader, seen)
@@ -584,7 +610,7 @@ mod tests {
         /// from the pre-confirmed view after the slots (the check before) ended it Stale.
         #[tokio::test]
         async fn a_change_seen_only_in_the_pre_confirmed_view_does_not_end_a_sub_block() {
-            let (_dir, store, key, reader, seen) = setup((3, 0), (0, Some(CLOSED_BLOCK - 1))).await;
+            let (_dir, store, key, reader, seen) = setup(Some((3, 0)), (0, Some(CLOSED_BLOCK - 1))).await;
             let ended = abandon_if_stale(&reader, &store, key).await.expect("the check runs");
             assert!(ended.is_none(), "ended: {:?}", ended.map(|r| r.line()));
             assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
@@ -602,7 +628,7 @@ mod tests {
         #[tokio::test]
         async fn an_input_changed_on_the_closed_block_ends_the_sub_block_stale() {
             for at_build in [Some(CLOSED_BLOCK - 1), None] {
-                let (_dir, store, key, reader, _seen) = setup((4, 0), (0, at_build)).await;
+                let (_dir, store, key, reader, _seen) = setup(Some((4, 0)), (0, at_build)).await;
                 let ended = abandon_if_stale(&reader, &store, key).await.expect("the check runs").expect("ended");
                 assert_eq!((ended.from, ended.to), ("built", "stale"), "{}", ended.line());
                 assert!(ended.detail.starts_with("1 input slot(s) changed on-chain"), "{}", ended.detail);
@@ -618,11 +644,26 @@ mod tests {
         #[tokio::test]
         async fn no_verdict_on_a_closed_block_older_than_the_build() {
             for (sequence, at_build) in [(0, Some(CLOSED_BLOCK)), (0, Some(CLOSED_BLOCK + 3)), (1, None)] {
-                let (_dir, store, key, reader, _seen) = setup((4, 0), (sequence, at_build)).await;
+                let (_dir, store, key, reader, _seen) = setup(Some((4, 0)), (sequence, at_build)).await;
                 let ended = abandon_if_stale(&reader, &store, key).await.expect("the check runs");
                 assert!(ended.is_none(), "sequence {sequence}, built after {at_build:?}: {:?}", ended.map(|r| r.line()));
                 assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
             }
+        }
+
+        /// helper-91 L2: the pre-confirmed reads show an input changed, and the node asked for
+        /// the closed block answers that it does not have it (a node behind the one that
+        /// reported it, behind one URL). No verdict, and no error to back off on: the
+        /// sub-block stays Built and the next round reads again. Before, the check failed
+        /// with the node's "Block not found".
+        #[tokio::test]
+        async fn a_node_without_the_closed_block_gives_no_verdict_and_no_error() {
+            let (_dir, store, key, reader, seen) = setup(None, (0, Some(CLOSED_BLOCK - 1))).await;
+            let ended = abandon_if_stale(&reader, &store, key).await.expect("no error");
+            assert!(ended.is_none(), "ended: {:?}", ended.map(|r| r.line()));
+            assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
+            let refused = format!("refused {}", json!({"block_number": CLOSED_BLOCK}));
+            assert!(seen.lock().unwrap().contains(&refused), "the pinned read was asked: {:?}", seen.lock().unwrap());
         }
     }
 

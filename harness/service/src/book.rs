@@ -339,9 +339,10 @@ pub async fn run_pipeline(shared: Arc<BookShared>, config: PipelineConfig, obser
     loop {
         match step(&shared, &config, observer.as_ref(), &mut pending_since).await {
             Ok(step) => {
-                shared.last_error.set(None);
+                let (wait, why) = step.pause();
+                shared.last_error.set(why);
                 backoff.reset();
-                if let Step::Idle(wait) = step {
+                if let Some(wait) = wait {
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = shared.wake.notified() => {}

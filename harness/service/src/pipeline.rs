@@ -75,6 +75,22 @@ pub(crate) enum Step {
     Progressed,
     /// Nothing to do for this long (or until a transfer arrives or a proof is done).
     Idle(Duration),
+    /// Held up by the chain for this long, for the reason given: not a failure to back off
+    /// on, but a wait that may last (a change the pre-confirmed state shows and no closed
+    /// block does yet), so the reason shows as the last error while it lasts.
+    Waiting(Duration, String),
+}
+
+impl Step {
+    /// How long to wait before the next step (None: at once) and what the last error shows
+    /// meanwhile (None: no error).
+    pub(crate) fn pause(self) -> (Option<Duration>, Option<String>) {
+        match self {
+            Step::Progressed => (None, None),
+            Step::Idle(wait) => (Some(wait), None),
+            Step::Waiting(wait, why) => (Some(wait), Some(why)),
+        }
+    }
 }
 
 /// Exponential backoff between failed attempts.
@@ -127,13 +143,19 @@ struct Pipeline<M: TokenMessage> {
     /// No new proof task before this (after a failed one).
     prove_not_before: Option<Instant>,
     prove_backoff: Backoff,
+    /// The oldest sub-block, `(sequence, attempt)`, while its pre-flight is blocked by a
+    /// change no closed block shows yet: nothing is built ahead on it meanwhile (helper-91
+    /// L1), since the pre-confirmed state already says it will not settle as it is.
+    held_up: Option<(u64, u32)>,
 }
 
 /// Runs until the task is dropped; `observer` sees the engine's steps and settle checkpoints
 /// (from the loop and the proof task at once: steps may interleave).
 /// After a pre-flight that says the oldest sub-block must be rebuilt (`why`): ends it if the
 /// stale check finds it stale, else looks again after `poll`, not at once (the check takes its
-/// verdict on the latest closed block, which may not show yet what blocked the pre-flight).
+/// verdict on the latest closed block, which may not show yet what blocked the pre-flight),
+/// with the reason shown as the last error while it lasts (helper-91 L3: a change that never
+/// reaches a closed block, or a node behind, would otherwise hold the thread up unseen).
 pub(crate) async fn end_if_stale<M: MessageBody>(
     client: &ChainReader,
     store: &Store<M>,
@@ -148,9 +170,17 @@ pub(crate) async fn end_if_stale<M: MessageBody>(
         }
         None => {
             tracing::info!(%why, "not settled: the change is not in a closed block yet");
-            Ok(Step::Idle(poll))
+            Ok(Step::Waiting(poll, held_up(why)))
         }
     }
+}
+
+/// The last error while the oldest sub-block is held up (`end_if_stale`).
+fn held_up(why: &str) -> String {
+    format!(
+        "the oldest sub-block is held up: {why}; no closed block shows that yet, so it is neither \
+         sent nor rebuilt (looked at again each poll)"
+    )
 }
 
 pub async fn run<M: TokenMessage>(shared: Arc<Shared<M>>, config: PipelineConfig, observer: Arc<dyn Observer>) {
@@ -162,15 +192,17 @@ pub async fn run<M: TokenMessage>(shared: Arc<Shared<M>>, config: PipelineConfig
         proving: None,
         prove_not_before: None,
         prove_backoff: Backoff::up_to(MAX_PROVE_BACKOFF),
+        held_up: None,
     };
     let mut backoff = Backoff::new();
     loop {
         pipeline.collect_proof().await;
         match pipeline.step().await {
             Ok(step) => {
-                pipeline.shared.set_last_error(None);
+                let (wait, why) = step.pause();
+                pipeline.shared.set_last_error(why);
                 backoff.reset();
-                if let Step::Idle(wait) = step {
+                if let Some(wait) = wait {
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = pipeline.shared.wake.notified() => {}
@@ -207,8 +239,10 @@ impl<M: TokenMessage> Pipeline<M> {
             )),
             Some(_) => {
                 // Proven or sending. Before settling it, build the next sub-block ahead so its
-                // proof runs while this one settles.
-                if self.config.build_ahead && in_flight.len() == 1 && self.ready_to_batch()? {
+                // proof runs while this one settles (not on one held up: `held_up`).
+                let oldest = in_flight.first().map(|s| (s.sequence(), s.attempt));
+                let held_up = self.held_up.is_some() && self.held_up == oldest;
+                if self.config.build_ahead && !held_up && in_flight.len() == 1 && self.ready_to_batch()? {
                     return self.batch(true).await;
                 }
                 self.settle_oldest().await
@@ -333,6 +367,7 @@ impl<M: TokenMessage> Pipeline<M> {
     async fn settle_oldest(&mut self) -> Result<Step, String> {
         let shared = &self.shared;
         let (store, key) = (&shared.store, shared.thread);
+        self.held_up = None;
         let outcome = settle(&shared.client, store, key, self.config.settle, self.observer.as_ref()).await;
         match outcome {
             Ok(SettleOutcome::Sent(sent)) => match (&sent.revert_reason, sent.settled()) {
@@ -355,7 +390,12 @@ impl<M: TokenMessage> Pipeline<M> {
                 Ok(Step::Progressed)
             }
             Err(EngineError::PreflightBlocked { rebuild: true, why, .. }) => {
-                end_if_stale(&shared.client, store, key, &why, self.config.poll).await
+                let step = end_if_stale(&shared.client, store, key, &why, self.config.poll).await?;
+                if matches!(step, Step::Waiting(..)) {
+                    let oldest = store.in_flight(key).map_err(|e| e.to_string())?;
+                    self.held_up = oldest.map(|s| (s.sequence(), s.attempt));
+                }
+                Ok(step)
             }
             // Too large to send, however often it is rebuilt: ended, its messages split.
             Err(EngineError::PreflightBlocked { oversize: Some(felts), .. }) => {
@@ -414,6 +454,7 @@ mod tests {
             proving: None,
             prove_not_before: None,
             prove_backoff: Backoff::up_to(MAX_PROVE_BACKOFF),
+            held_up: None,
         };
         assert!(matches!(pipeline.step().await, Ok(Step::Progressed)), "the Built sub-block is proven");
         let began = Instant::now();
@@ -430,6 +471,92 @@ mod tests {
         assert_eq!(store.pending_count(key).unwrap(), 2, "its transfers are pending again");
         // Nothing in flight and too few transfers to close a sub-block at once: it waits.
         assert!(matches!(pipeline.step().await, Ok(Step::Idle(_))));
+    }
+
+    /// An observer (test double) that keeps the engine's step lines.
+    #[derive(Default)]
+    struct RecordedSteps(std::sync::Mutex<Vec<String>>);
+
+    impl Observer for RecordedSteps {
+        fn step(&self, what: &str) {
+            self.0.lock().unwrap().push(what.into());
+        }
+    }
+
+    /// helper-91 L1: while the oldest sub-block is held up (its pre-flight blocked by a change
+    /// no closed block shows yet), nothing is built ahead on it. A Proven sub-block, and
+    /// enough transfers pending to close the next: not held up, the step builds ahead (whose
+    /// node reads come before any step line); held up, it goes to settling the oldest, whose
+    /// first step line is its reconcile. The node is a closed port, so both fail: what is
+    /// asserted is which one was tried. Without the check, the held-up case builds ahead too.
+    #[tokio::test]
+    async fn nothing_is_built_ahead_on_a_held_up_sub_block() {
+        let (_dir, store, key) = store_with_a_sub_block_the_prover_fails_on();
+        let oldest = store.in_flight(key).unwrap().expect("in flight");
+        store.record_proof(key, 0, oldest.attempt, vec![Felt::ONE]).unwrap();
+        for from in 20..22u64 {
+            store.submit(key, NewTransfer { token: Felt::ONE, from: Felt::from(from), to: Felt::TWO, amount: 1, auth: None }).unwrap();
+        }
+        let node = Url::parse("http://127.0.0.1:9").unwrap();
+        let client = ChainClient::with_chain_id(node, Felt::ONE, Felt::ONE, Felt::ONE);
+        let observer = Arc::new(RecordedSteps::default());
+        let mut config = PipelineConfig::default();
+        config.limits.max_transfers = 1;
+        let mut pipeline = Pipeline {
+            shared: Arc::new(Shared::new(client, store, key)),
+            config,
+            observer: observer.clone(),
+            pending_since: None,
+            proving: None,
+            prove_not_before: None,
+            prove_backoff: Backoff::up_to(MAX_PROVE_BACKOFF),
+            held_up: None,
+        };
+        for held_up in [false, true] {
+            pipeline.held_up = held_up.then_some((0, oldest.attempt));
+            observer.0.lock().unwrap().clear();
+            let step = pipeline.step().await;
+            assert!(step.is_err(), "no node: held up {held_up}");
+            let settling = vec!["reconciling the store with the chain".to_string()];
+            let steps = observer.0.lock().unwrap().clone();
+            assert_eq!(steps == settling, held_up, "held up {held_up}: {steps:?}");
+        }
+        assert_eq!(pipeline.shared.store.all_in_flight(key).unwrap().len(), 1, "nothing was built");
+    }
+
+    /// helper-91 L3: a blocked pre-flight whose change no closed block shows (here the
+    /// pre-confirmed state has the input slot changed, closed block 7 does not) is a wait of
+    /// one poll whose reason shows as the last error, not a quiet `Idle`: a change that
+    /// never closes would otherwise hold the thread up unseen. The sub-block stays in flight.
+    #[tokio::test]
+    async fn a_held_up_sub_block_shows_why_while_it_waits() {
+        use serde_json::{json, Value};
+        let (_dir, store, key) = store_with_a_sub_block_the_prover_fails_on();
+        // The registry's `thread(id)` for the placeholder's binding (OS version 1, program 2,
+        // contract set 3), next sequence 0; the input slot (1, 2) reads 4 pre-confirmed, 3
+        // (as recorded) on closed block 7.
+        let answer = |request: &Value| {
+            let pinned = request["params"]["block_id"] == json!({"block_number": 7});
+            let result = match request["method"].as_str() {
+                Some("starknet_blockNumber") => json!(7),
+                Some("starknet_getStorageAt") => json!(if pinned { "0x3" } else { "0x4" }),
+                Some("starknet_call") => json!(["0x1", "0x2", "0xabc", "0x1", "0x0", "0x3", "0x1", "0x0"]),
+                other => panic!("unexpected method {other:?}"),
+            };
+            json!({"jsonrpc": "2.0", "id": request["id"], "result": result})
+        };
+        let reader = zkthread_client::scripted_node::scripted_reader(move |body| match body {
+            Value::Array(requests) => Value::Array(requests.iter().map(answer).collect()),
+            single => answer(single),
+        })
+        .await;
+        let poll = Duration::from_millis(250);
+        let step = end_if_stale(&reader, &store, key, "1 input slot(s) changed", poll).await.expect("no error");
+        let Step::Waiting(wait, why) = step else { panic!("not a wait with a reason") };
+        assert_eq!(wait, poll);
+        assert!(why.contains("held up: 1 input slot(s) changed") && why.contains("neither sent nor rebuilt"), "{why}");
+        assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
+        assert_eq!(Step::Waiting(wait, why.clone()).pause(), (Some(poll), Some(why)), "the run loops show it");
     }
 
     #[test]
