@@ -189,14 +189,32 @@ impl Market {
     /// A node error fails the whole read; a slot the program would refuse is that order's
     /// [`MarketError::BadOrderSlot`].
     pub async fn stored_orders(&self, reader: &ChainReader, orders: &[(Felt, u32)]) -> Result<Vec<Result<OrderState>>> {
-        let keys: Vec<(Felt, Felt)> =
-            orders.iter().map(|&(owner, id)| (self.book.address, order_slot_key(owner, u64::from(id)))).collect();
-        let values = reader.storage_many(&keys).await.map_err(chain("reading orders"))?;
-        Ok(orders
+        let values = reader.storage_many(&self.order_slots(orders)).await.map_err(chain("reading orders"))?;
+        Ok(Self::unpacked(orders, values))
+    }
+
+    /// [`Market::stored_orders`] in the state after closed block `block`.
+    pub async fn stored_orders_at(
+        &self,
+        reader: &ChainReader,
+        orders: &[(Felt, u32)],
+        block: u64,
+    ) -> Result<Vec<Result<OrderState>>> {
+        let values =
+            reader.storage_many_at(&self.order_slots(orders), block).await.map_err(chain("reading orders at a closed block"))?;
+        Ok(Self::unpacked(orders, values))
+    }
+
+    fn order_slots(&self, orders: &[(Felt, u32)]) -> Vec<(Felt, Felt)> {
+        orders.iter().map(|&(owner, id)| (self.book.address, order_slot_key(owner, u64::from(id)))).collect()
+    }
+
+    fn unpacked(orders: &[(Felt, u32)], values: Vec<Felt>) -> Vec<Result<OrderState>> {
+        orders
             .iter()
             .zip(values)
             .map(|(&(owner, id), value)| unpack_order(&value).ok_or(MarketError::BadOrderSlot { owner, id, value }))
-            .collect())
+            .collect()
     }
 
     /// Deploys a base and a quote token (all of each `supply` to the client's account) and an

@@ -256,6 +256,28 @@ fn closed_in(state: &BookState, known: &[(Felt, u32)]) -> Vec<(Felt, u32)> {
 }
 
 impl Market {
+    /// The orders of `seen` (found closed in the pre-confirmed state) that closed block
+    /// `block` holds closed too: what may be remembered closed for good ([`CLOSED_ORDERS`]).
+    /// A pre-confirmed fill or cancel may still be dropped, and an order remembered closed
+    /// would never be read again, so it could never trade (helper-88 15). A node that does not
+    /// have the block yet confirms none this round; the next round reads them again.
+    async fn closed_on_block(&self, reader: &ChainReader, seen: &[(Felt, u32)], block: u64) -> Result<Vec<(Felt, u32)>> {
+        if seen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let read = match self.stored_orders_at(reader, seen, block).await {
+            Ok(read) => read,
+            Err(MarketError::Chain { source, .. }) if source.is_block_not_found() => return Ok(Vec::new()),
+            Err(other) => return Err(other),
+        };
+        Ok(seen
+            .iter()
+            .zip(read)
+            .filter(|(_, order)| order.as_ref().is_ok_and(zkthread_orderbook::OrderState::is_closed))
+            .map(|(order, _)| *order)
+            .collect())
+    }
+
     /// The batcher's state from chain: `owners`' accounts and the `known` orders.
     pub async fn state_of(&self, reader: &ChainReader, owners: &[Felt], known: &[(Felt, u32)]) -> Result<BookState> {
         let mut state = self.book_state(reader, owners).await?;
@@ -373,12 +395,13 @@ pub async fn batch(
     };
     set_round_inputs(store, key, &inputs)?;
     let (matched, signed, closed) = market.match_on_chain(reader, &pending, &inputs).await?;
-    remember_closed(store, key, &closed)?;
     // Read after the book's slots (`NewSubBlock::closed_block_at_build`).
     let closed_block_at_build = reader
         .latest_closed_block()
         .await
         .map_err(|source| MarketError::Chain { doing: "reading the latest closed block", source })?;
+    let closed = market.closed_on_block(reader, &closed, closed_block_at_build).await?;
+    remember_closed(store, key, &closed)?;
     // Indices into `pending` of the messages the batcher saw (canonical records only).
     let seen: Vec<usize> = (0..pending.len()).filter(|&i| signed[i].is_some()).collect();
     let mut rejected: Vec<Rejected<StoredOrder>> = (0..pending.len())
@@ -1733,12 +1756,10 @@ mod tests {
     /// node call (the reader here points at a closed port, so any read would be an error),
     /// with the batcher's reason; an honestly signed one passes that check and goes on to read
     /// the book (and meets the closed port). Nothing is stored either way.
-    #[tokio::test]
-    async fn a_forged_order_is_refused_before_the_node_is_asked() {
+    /// A market of made-up addresses (book 0x200), for tests that never deploy one.
+    fn test_market() -> Market {
         use zkthread_client::{orderbook::OrderBook, registry::Registry, token::Token};
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
-        let market = Market {
+        Market {
             registry: Registry { address: Felt::from(0x100u64) },
             book: OrderBook { address: Felt::from(0x200u64) },
             base: Token { address: Felt::from(0x300u64) },
@@ -1747,7 +1768,55 @@ mod tests {
             os_version: Felt::ONE,
             program_hash: Felt::TWO,
             chain_id: Felt::from(0x534e5f5345504f4c4941u128),
+        }
+    }
+
+    /// helper-88 15: orders found closed in the pre-confirmed state are remembered closed
+    /// (never read again) only where the latest closed block holds them closed too: a fill
+    /// or cancel still pre-confirmed may be dropped, and an order remembered closed could
+    /// never trade again. Order (9, 1) is cancelled on closed block 7, (9, 2) still a live
+    /// sell there: only the first is confirmed. A node without block 7 (a node behind, behind
+    /// one URL) confirms none, without an error. Before, both were remembered as seen.
+    #[tokio::test]
+    async fn orders_seen_closed_are_remembered_only_as_a_closed_block_shows_them() {
+        use serde_json::{json, Value};
+        use zkthread_orderbook::statement::pack_order;
+        use zkthread_orderbook::OrderState;
+        let market = test_market();
+        let seen = [(Felt::from(9u64), 1), (Felt::from(9u64), 2)];
+        let cancelled = pack_order(&OrderState::cancelled(Price::whole(50))).unwrap();
+        let live = pack_order(&OrderState::sell(Price::whole(50), 10)).unwrap();
+        let slot_of = |id: u64| zkthread_orderbook::statement::order_slot_key(Felt::from(9u64), id);
+        let (first, second) = (slot_of(1), slot_of(2));
+        let node = |has_block: bool| {
+            move |request: &Value| -> Value {
+                assert_eq!(request["params"]["block_id"], json!({"block_number": 7}), "every read pinned: {request}");
+                if !has_block {
+                    return json!({"jsonrpc": "2.0", "id": request["id"], "error": {"code": 24, "message": "Block not found"}});
+                }
+                let key = Felt::from_hex(request["params"]["key"].as_str().unwrap()).unwrap();
+                let value = if key == first { cancelled } else if key == second { live } else { panic!("slot {key:#x}") };
+                json!({"jsonrpc": "2.0", "id": request["id"], "result": format!("{value:#x}")})
+            }
         };
+        for has_block in [true, false] {
+            let answer = node(has_block);
+            let reader = zkthread_client::scripted_node::scripted_reader(move |body| match body {
+                Value::Array(requests) => Value::Array(requests.iter().map(&answer).collect()),
+                single => answer(single),
+            })
+            .await;
+            let confirmed = market.closed_on_block(&reader, &seen, 7).await.expect("no error");
+            let expected = if has_block { vec![seen[0]] } else { vec![] };
+            assert_eq!(confirmed, expected, "node has block 7: {has_block}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_forged_order_is_refused_before_the_node_is_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+        let market = test_market();
         let closed = "http://127.0.0.1:1".parse().unwrap();
         let client = ChainClient::with_chain_id(closed, Felt::ONE, Felt::ONE, market.chain_id);
         let owner = Felt::from(0xa11ceu64);
@@ -1776,7 +1845,7 @@ mod tests {
             "{refusal:?}"
         );
         // Signed for another book (another domain): refused the same way, before any read.
-        let elsewhere = Market { book: OrderBook { address: Felt::from(0x201u64) }, ..market };
+        let elsewhere = Market { book: zkthread_client::orderbook::OrderBook { address: Felt::from(0x201u64) }, ..market };
         let refusal = admit_order(client.reader(), &store, &elsewhere, &honest).await.unwrap();
         assert!(matches!(&refusal, Admission::Refused(OrderRefusal::Refused(reason)) if reason.starts_with("bad signature")), "{refusal:?}");
         let asked = admit_order(client.reader(), &store, &market, &honest).await;
