@@ -346,6 +346,17 @@ impl Registry {
         )
     }
 
+    /// [`Registry::thread`] and [`Registry::thread_contracts`] in one JSON-RPC batch: one
+    /// round trip where a caller needs both (a CLI submit, a batch, `thread show`).
+    pub async fn thread_with_contracts(&self, client: &ChainReader, thread_id: u64) -> Result<(ThreadInfo, Vec<Felt>)> {
+        let id = vec![Felt::from(thread_id)];
+        let answers = client.call_many(&[(self.address, "thread", id.clone()), (self.address, "thread_contracts", id)]).await?;
+        let [thread, contracts] = answers.as_slice() else {
+            return Err(ClientError::Decode { what: "thread() and thread_contracts()".into(), detail: format!("{} answers to 2 calls", answers.len()) });
+        };
+        Ok((ThreadInfo::decode(thread)?, felt_span(contracts, "thread_contracts")?))
+    }
+
     /// [`Registry::thread`] as of closed block `block` ([`ChainReader::call_at`]).
     pub async fn thread_at(&self, client: &ChainReader, thread_id: u64, block: u64) -> Result<ThreadInfo> {
         ThreadInfo::decode(&client.call_at(self.address, "thread", vec![Felt::from(thread_id)], block).await?)
@@ -750,6 +761,40 @@ pub fn sub_block_settled_summary(registry: Felt, events: &[Event]) -> Result<Set
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `thread_with_contracts` asks both in one JSON-RPC batch (one round trip) and decodes
+    /// each answer as its own call does.
+    #[tokio::test]
+    async fn a_thread_and_its_contracts_are_read_in_one_batch() {
+        use serde_json::{json, Value};
+        use std::sync::{Arc, Mutex};
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let log = bodies.clone();
+        let thread_selector = crate::selector("thread").unwrap();
+        let answer = move |request: &Value| {
+            let selector = Felt::from_hex(request["params"]["request"]["entry_point_selector"].as_str().unwrap()).unwrap();
+            let result = match selector == thread_selector {
+                true => json!(["0x1", "0x2", "0xabc", "0x1", "0x5", "0x3", "0x2", "0x0"]),
+                false => json!(["0x2", "0x10", "0x20"]),
+            };
+            json!({"jsonrpc": "2.0", "id": request["id"], "result": result})
+        };
+        let reader = crate::scripted_node::scripted_reader(move |body| {
+            log.lock().unwrap().push(body.clone());
+            match body {
+                Value::Array(requests) => Value::Array(requests.iter().map(&answer).collect()),
+                single => answer(single),
+            }
+        })
+        .await;
+        let registry = Registry { address: Felt::from(0x100u64) };
+        let (info, contracts) = registry.thread_with_contracts(&reader, 4).await.unwrap();
+        assert_eq!((info.program_hash, info.sequence, info.contract_count), (Felt::TWO, 5, 2));
+        assert_eq!(contracts, vec![Felt::from(0x10u64), Felt::from(0x20u64)]);
+        let bodies = bodies.lock().unwrap();
+        assert_eq!(bodies.len(), 1, "one round trip: {bodies:?}");
+        assert_eq!(bodies[0].as_array().map(Vec::len), Some(2), "both calls in it: {bodies:?}");
+    }
 
     #[test]
     fn settle_calldata_layout() {

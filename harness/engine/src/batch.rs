@@ -219,10 +219,16 @@ async fn build<M: TokenMessage>(
     // The stale check's read serves a sub-block built ahead only: its parent, read from the
     // store after that read, was still in flight, so the thread's sequence then is the parent's
     // (checked below). With no parent a settlement may have landed in between: read it now.
-    let info = match thread_read.filter(|_| parent.is_some()) {
-        Some(info) => info,
+    let (info, contracts) = match thread_read.filter(|_| parent.is_some()) {
+        Some(info) => {
+            let contracts = registry
+                .thread_contracts(client, thread_id)
+                .await
+                .chain(format!("reading the contract set of thread {thread_id}"))?;
+            (info, contracts)
+        }
         None => registry
-            .thread(client, thread_id)
+            .thread_with_contracts(client, thread_id)
             .await
             .chain(format!("reading thread {thread_id} of registry {}", hex(registry.address)))?,
     };
@@ -235,10 +241,6 @@ async fn build<M: TokenMessage>(
     if info.program_hash != M::TOKEN_PROGRAM.program_hash() {
         return Err(EngineError::OtherProgram { thread_id, program_hash: info.program_hash, expected: M::TOKEN_PROGRAM });
     }
-    let contracts = registry
-        .thread_contracts(client, thread_id)
-        .await
-        .chain(format!("reading the contract set of thread {thread_id}"))?;
     let contract_set: BTreeSet<_> = contracts.iter().copied().collect();
     // Built ahead, the sub-block takes the sequence after its parent's, which must still be the
     // thread's next one on-chain (reconciliation above ended the parent otherwise).

@@ -180,11 +180,10 @@ pub async fn view(client: &ChainReader, registry: &Registry, thread_id: u64) -> 
             hex(registry.address)
         );
     }
-    let info: ThreadInfo = registry
-        .thread(client, thread_id)
+    let (info, contracts): (ThreadInfo, _) = registry
+        .thread_with_contracts(client, thread_id)
         .await
         .with_context(|| format!("reading thread {thread_id}"))?;
-    let contracts = registry.thread_contracts(client, thread_id).await?;
     let verifier_declared = client.is_declared(info.program_hash).await?;
     Ok(ThreadView {
         thread_id,

@@ -26,7 +26,7 @@ use zkthread_client::{ChainReader, Felt};
 use zkthread_client::registry::Registry;
 use zkthread_engine::codec::new_transfer_list;
 use zkthread_engine::program::TokenProgram;
-use zkthread_engine::{check_receiver, queued_state, thread_contracts, Refused, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER};
+use zkthread_engine::{check_receiver, queued_state, Refused, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER};
 use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
 use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::SignedTransferTx;
@@ -144,10 +144,10 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
         .with_context(|| format!("opening the sender's key file {} (create it with `zkthread key new`)", key_file.display()))?;
     let thread = args.thread.key();
     let client = args.chain.connect_read_only().await?;
-    let program = thread_program(&client, thread).await?;
+    let (program, contracts) = thread_program(&client, thread).await?;
     // Before anything is signed: a transfer in a token outside the thread is never batched,
     // and its one-time key index would be spent for nothing.
-    if !thread_contracts(&client, thread).await?.contains(&fields.token) {
+    if !contracts.contains(&fields.token) {
         bail!("{}", Refused::ForeignToken(fields.token));
     }
     if program == TokenProgram::Signed && fields.transfers.len() > 1 {
@@ -363,20 +363,22 @@ fn check_list(fields: &Fields, posted: bool) -> Result<()> {
     Ok(())
 }
 
-/// The token program the thread runs, named by its `program_hash` on-chain.
-async fn thread_program(client: &ChainReader, thread: ThreadKey) -> Result<TokenProgram> {
+/// The token program the thread runs, named by its `program_hash` on-chain, and its contract
+/// set (both read in one round trip).
+async fn thread_program(client: &ChainReader, thread: ThreadKey) -> Result<(TokenProgram, Vec<Felt>)> {
     let registry = Registry { address: thread.registry };
-    let info = registry
-        .thread(client, thread.thread_id)
+    let (info, contracts) = registry
+        .thread_with_contracts(client, thread.thread_id)
         .await
         .with_context(|| format!("reading thread {} of registry {}", thread.thread_id, hex(thread.registry)))?;
-    TokenProgram::of(info.program_hash).with_context(|| {
+    let program = TokenProgram::of(info.program_hash).with_context(|| {
         format!(
             "thread {} runs program {}, not one of the token's programs (signed or list): this CLI signs no message for it",
             thread.thread_id,
             hex(info.program_hash)
         )
-    })
+    })?;
+    Ok((program, contracts))
 }
 
 /// Where the signed transfer goes.
