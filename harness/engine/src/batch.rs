@@ -177,9 +177,14 @@ async fn build<M: TokenMessage>(
     let mut reconciled = reconcile(client, &registry, store, key).await?;
     // The thread as the stale check read it, if it did (a Built or Proven sub-block in flight).
     let mut thread_read = None;
-    if let Some(stale) = abandon_if_stale_reading(client, store, key, &mut thread_read).await? {
-        reconciled = Some(stale);
-    }
+    let held_up = match stale_check_reading(client, store, key, &mut thread_read).await? {
+        StaleCheck::Ended(stale) => {
+            reconciled = Some(stale);
+            None
+        }
+        StaleCheck::HeldUp { seen, no_verdict } => Some(format!("{seen}; {no_verdict}")),
+        StaleCheck::Current => None,
+    };
     if let Some(r) = &reconciled {
         tracing::info!(change = %r.line(), "reconciled");
     }
@@ -191,6 +196,11 @@ async fn build<M: TokenMessage>(
                 SubBlockStatus::Proven | SubBlockStatus::Sending { .. }
             ) =>
         {
+            // Not on a parent the pre-confirmed state already says will not settle as it is:
+            // its child would be proven for nothing (helper-91 L1).
+            if let Some(why) = held_up {
+                return Err(EngineError::ParentHeldUp { thread_id, sequence: parent.sequence(), attempt: parent.attempt, why });
+            }
             Some(parent.clone())
         }
         (_, [in_flight, ..]) => {
@@ -363,53 +373,77 @@ async fn build<M: TokenMessage>(
 /// meanwhile, it is reconciled instead ([`reconcile`]): Settled if the settlement that took it
 /// was its own, else Superseded. Either verdict is taken on the latest closed block, all its
 /// reads pinned to it; a change seen only in the pre-confirmed state is looked at again on the
-/// next call.
+/// next call ([`check_stale`] says why it was not ended).
 pub async fn abandon_if_stale<M: MessageBody>(
     client: &ChainReader,
     store: &Store<M>,
     key: ThreadKey,
 ) -> Result<Option<Reconciled>> {
-    abandon_if_stale_reading(client, store, key, &mut None).await
+    Ok(match check_stale(client, store, key).await? {
+        StaleCheck::Ended(change) => Some(change),
+        StaleCheck::Current | StaleCheck::HeldUp { .. } => None,
+    })
 }
 
-/// [`abandon_if_stale`], leaving the thread in `thread` if it read it (only a Built or Proven
+/// What the stale check ([`abandon_if_stale`]) found about the thread's oldest in-flight
+/// sub-block.
+#[derive(Debug)]
+pub enum StaleCheck {
+    /// Nothing Built or Proven in flight, or the pre-confirmed state says it can still settle.
+    Current,
+    /// Ended Stale, or reconciled (Settled, Superseded).
+    Ended(Reconciled),
+    /// The pre-confirmed state says it cannot settle as it is (`seen`), but no verdict could
+    /// be taken on a closed block yet (`no_verdict`): it is held up, neither ended nor worth
+    /// building on (helper-91 L1, L3).
+    HeldUp { seen: String, no_verdict: String },
+}
+
+/// [`abandon_if_stale`], saying why a sub-block that looks unsettleable was not ended.
+pub async fn check_stale<M: MessageBody>(client: &ChainReader, store: &Store<M>, key: ThreadKey) -> Result<StaleCheck> {
+    stale_check_reading(client, store, key, &mut None).await
+}
+
+/// [`check_stale`], leaving the thread in `thread` if it read it (only a Built or Proven
 /// sub-block in flight needs it), so a batch that follows does not read it again.
-async fn abandon_if_stale_reading<M: MessageBody>(
+async fn stale_check_reading<M: MessageBody>(
     client: &ChainReader,
     store: &Store<M>,
     key: ThreadKey,
     thread: &mut Option<ThreadInfo>,
-) -> Result<Option<Reconciled>> {
+) -> Result<StaleCheck> {
     let Some(sub_block) = store.in_flight(key)? else {
-        return Ok(None);
+        return Ok(StaleCheck::Current);
     };
     if !matches!(
         sub_block.status,
         SubBlockStatus::Built | SubBlockStatus::Proven
     ) {
-        return Ok(None);
+        return Ok(StaleCheck::Current);
     }
     let registry = Registry { address: key.registry };
     let now = registry.thread(client, key.thread_id).await.chain("reading the thread")?;
-    if why_unsettleable(client, &now, &sub_block.body, None).await?.is_none() {
+    let Some(seen) = why_unsettleable(client, &now, &sub_block.body, None).await? else {
         *thread = Some(now);
-        return Ok(None);
-    }
+        return Ok(StaleCheck::Current);
+    };
+    *thread = Some(now);
+    let held_up = |no_verdict: String| Ok(StaleCheck::HeldUp { seen: seen.clone(), no_verdict });
     // Ending it hands its messages back, so the verdict is taken on one closed block: the
     // thread (its binding and next sequence) and the input slots read as of one block number.
     // Read from the pre-confirmed state, a node whose view is ahead could answer the slots
     // (changed by this very sub-block's settlement: a twin sent from a copy of this data
     // directory, a send whose lookup missed) and one behind it the sequence (still open),
     // which would end a settled sub-block Stale (helper-86 L3, helper-88 6).
-    let Some((block, closed, why)) = read_at_closed_block(client, &registry, key.thread_id, &sub_block.body).await? else {
-        *thread = Some(now);
-        return Ok(None);
+    let (block, closed, why) = match read_at_closed_block(client, &registry, key.thread_id, &sub_block.body).await? {
+        ClosedRead::Read(block, closed, why) => (block, closed, why),
+        ClosedRead::Missing(block) => return held_up(format!("a node does not have closed block {block} yet")),
     };
     if closed.sequence > sub_block.sequence() {
         // Reconciling reads the sequence again: one that reads open now is a node behind (or
         // two views of it), not a stale sub-block, and not a loop to run again at once.
         return match reconcile(client, &registry, store, key).await? {
-            Some(change) => Ok(Some(change)),
+            Some(change) => Ok(StaleCheck::Ended(change)),
             None => Err(EngineError::SequenceUnsettled { thread_id: key.thread_id, sequence: sub_block.sequence() }),
         };
     }
@@ -419,11 +453,12 @@ async fn abandon_if_stale_reading<M: MessageBody>(
     // pre-confirmed reads saw has not closed yet, or came from two views. The next round
     // reads again.
     let built_later = closed.sequence < sub_block.sequence() || sub_block.body.closed_block_at_build.is_some_and(|at_build| block <= at_build);
-    let (false, Some(reason)) = (built_later, why) else {
-        *thread = Some(now);
-        return Ok(None);
+    if built_later {
+        return held_up(format!("closed block {block} is not past the state it was built on"));
+    }
+    let Some(reason) = why else {
+        return held_up(format!("closed block {block} does not show it yet"));
     };
-    *thread = Some(now);
     let from = sub_block.status.name();
     let ended = store.record_abandoned(
         key,
@@ -434,7 +469,7 @@ async fn abandon_if_stale_reading<M: MessageBody>(
             reason: reason.clone(),
         },
     )?;
-    Ok(Some(Reconciled {
+    Ok(StaleCheck::Ended(Reconciled {
         sequence: ended.sequence(),
         attempt: ended.attempt,
         from,
@@ -447,47 +482,55 @@ async fn abandon_if_stale_reading<M: MessageBody>(
     }))
 }
 
+/// What [`read_at_closed_block`] read.
+enum ClosedRead {
+    /// The block's number, the thread and [`why_unsettleable`] as of that block.
+    Read(u64, ThreadInfo, Option<String>),
+    /// A node answered that it does not have this block.
+    Missing(u64),
+}
+
 /// The latest closed block's number, the thread and [`why_unsettleable`] as of that block. A
 /// block that closes between reading its number and the reads (a node that keeps no older
-/// state then refuses them) is followed, up to [`CLOSED_READ_ATTEMPTS`] times. None if a node
-/// answers that it does not have the block (helper-91 L2): behind one URL, a node behind the
-/// one that reported it closed (the reader never moves its latest closed block back). That
-/// is no verdict yet, as a change not closed yet is, rather than a failure to back off on.
+/// state then refuses them) is followed, up to [`CLOSED_READ_ATTEMPTS`] times. A node that
+/// answers that it does not have the block (helper-91 L2) is, behind one URL, a node behind the
+/// one that reported it closed (the reader never moves its latest closed block back): no
+/// verdict yet, as a change not closed yet is, rather than a failure to back off on.
 async fn read_at_closed_block<M>(
     client: &ChainReader,
     registry: &Registry,
     thread_id: u64,
     body: &NewSubBlock<M>,
-) -> Result<Option<(u64, ThreadInfo, Option<String>)>> {
+) -> Result<ClosedRead> {
     let mut attempt = 1;
     loop {
         let block = client.latest_closed_block().await.chain("reading the latest closed block")?;
         let read = async {
             let thread = registry.thread_at(client, thread_id, block).await.chain("reading the thread at the latest closed block")?;
             let why = why_unsettleable(client, &thread, body, Some(block)).await?;
-            Result::Ok((block, thread, why))
+            Result::Ok(ClosedRead::Read(block, thread, why))
         };
         match read.await {
-            Ok(read) => return Ok(Some(read)),
+            Ok(read) => return Ok(read),
             Err(error) if attempt < CLOSED_READ_ATTEMPTS => {
                 let moved = client.latest_closed_block().await.chain("reading the latest closed block")? != block;
                 if !moved {
-                    return not_there_yet(error);
+                    return not_there_yet(error, block);
                 }
                 attempt += 1;
             }
-            Err(error) => return not_there_yet(error),
+            Err(error) => return not_there_yet(error, block),
         }
     }
 }
 
-/// A failed read of a closed block: no verdict (None) if the node did not have the block,
+/// A failed read of closed block `block`: [`ClosedRead::Missing`] if the node did not have it,
 /// else the error.
-fn not_there_yet<T>(error: EngineError) -> Result<Option<T>> {
+fn not_there_yet(error: EngineError, block: u64) -> Result<ClosedRead> {
     match error {
         EngineError::Chain { ref source, .. } if source.is_block_not_found() => {
-            tracing::info!(%error, "a node does not have the latest closed block yet: no stale verdict this round");
-            Ok(None)
+            tracing::info!(%error, block, "a node does not have the latest closed block yet: no stale verdict this round");
+            Ok(ClosedRead::Missing(block))
         }
         error => Err(error),
     }
@@ -613,8 +656,10 @@ mod tests {
         #[tokio::test]
         async fn a_change_seen_only_in_the_pre_confirmed_view_does_not_end_a_sub_block() {
             let (_dir, store, key, reader, seen) = setup(Some((3, 0)), (0, Some(CLOSED_BLOCK - 1))).await;
-            let ended = abandon_if_stale(&reader, &store, key).await.expect("the check runs");
-            assert!(ended.is_none(), "ended: {:?}", ended.map(|r| r.line()));
+            let check = check_stale(&reader, &store, key).await.expect("the check runs");
+            let StaleCheck::HeldUp { seen: why, no_verdict } = check else { panic!("not held up: {check:?}") };
+            assert!(why.starts_with("1 input slot(s) changed on-chain"), "{why}");
+            assert_eq!(no_verdict, "closed block 7 does not show it yet");
             assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
             let pinned = format!("{}", json!({"block_number": CLOSED_BLOCK}));
             let seen = seen.lock().unwrap().clone();
@@ -661,11 +706,34 @@ mod tests {
         #[tokio::test]
         async fn a_node_without_the_closed_block_gives_no_verdict_and_no_error() {
             let (_dir, store, key, reader, seen) = setup(None, (0, Some(CLOSED_BLOCK - 1))).await;
-            let ended = abandon_if_stale(&reader, &store, key).await.expect("no error");
-            assert!(ended.is_none(), "ended: {:?}", ended.map(|r| r.line()));
+            let check = check_stale(&reader, &store, key).await.expect("no error");
+            let StaleCheck::HeldUp { no_verdict, .. } = check else { panic!("not held up: {check:?}") };
+            assert_eq!(no_verdict, "a node does not have closed block 7 yet");
             assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
             let refused = format!("refused {}", json!({"block_number": CLOSED_BLOCK}));
             assert!(seen.lock().unwrap().contains(&refused), "the pinned read was asked: {:?}", seen.lock().unwrap());
+        }
+
+        /// helper-91 L1 (helper-93's finding): the next sub-block is not built ahead on a
+        /// proven parent that the pre-confirmed state shows unsettleable while no closed block
+        /// does (its child would be proven for nothing): `batch_ahead` refuses with
+        /// `ParentHeldUp`, the parent stays Proven and its message is not taken. Before, the
+        /// stale check's "no verdict" let the child be built.
+        #[tokio::test]
+        async fn nothing_is_built_ahead_on_a_held_up_parent() {
+            let (_dir, store, key, reader, _seen) = setup(Some((3, 0)), (0, Some(CLOSED_BLOCK - 1))).await;
+            let parent = store.in_flight(key).unwrap().expect("in flight");
+            store.record_proof(key, 0, parent.attempt, vec![Felt::ONE]).unwrap();
+            store.submit(key, NewTransfer { token: Felt::ONE, from: Felt::from(11u64), to: Felt::TWO, amount: 1, auth: None }).unwrap();
+            let refused = batch_ahead(&reader, &store, key, Limits::default(), &crate::Logged).await;
+            let Err(EngineError::ParentHeldUp { sequence: 0, attempt, why, .. }) = refused else {
+                panic!("built ahead: {:?}", refused.map(|_| "a sub-block"))
+            };
+            assert_eq!(attempt, parent.attempt);
+            assert!(why.ends_with("closed block 7 does not show it yet"), "{why}");
+            assert_eq!(store.all_in_flight(key).unwrap().len(), 1, "nothing built");
+            assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Proven);
+            assert_eq!(store.pending_count(key).unwrap(), 1);
         }
     }
 

@@ -26,6 +26,15 @@ pub enum EngineError {
         sequence: u64,
         status: &'static str,
     },
+    /// Nothing is built ahead on a parent the pre-confirmed state says will not settle as it
+    /// is, while no closed block shows why yet (`batch::StaleCheck::HeldUp`).
+    #[error("sub-block {sequence} of thread {thread_id} is held up ({why}): nothing is built ahead on it")]
+    ParentHeldUp {
+        thread_id: u64,
+        sequence: u64,
+        attempt: u32,
+        why: String,
+    },
     /// The thread's next sequence on-chain is not the one a sub-block built ahead follows.
     #[error("thread {thread_id} is at sequence {on_chain} on-chain, not {expected}: reconcile before building ahead")]
     ThreadMoved {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use zkthread_engine::program::{ProofParams, TokenProgram};
 use zkthread_engine::token::TokenMessage;
-use zkthread_engine::batch::abandon_if_stale;
+use zkthread_engine::batch::{check_stale, StaleCheck};
 use zkthread_engine::isolation::end_oversized;
 use zkthread_engine::{
     batch, batch_ahead, prove_at, settle, BatchOutcome, EngineError, Limits, Observer, SettleOptions,
@@ -66,7 +66,7 @@ pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// needs no node either and may well fail again: a signed proof takes 15-170 s of both cores
 /// here, and retrying it every [`MAX_BACKOFF`] would keep the machine busy for nothing.
 /// Settling and batching still retry at [`MAX_BACKOFF`] (a node may come back), and a failure
-/// shows in `GET /status` as the last error meanwhile.
+/// shows in `GET /thread` as the last error meanwhile.
 pub(crate) const MAX_PROVE_BACKOFF: Duration = Duration::from_secs(600);
 
 /// What one step did.
@@ -163,24 +163,23 @@ pub(crate) async fn end_if_stale<M: MessageBody>(
     why: &str,
     poll: Duration,
 ) -> Result<Step, String> {
-    match abandon_if_stale(client, store, key).await.map_err(|e| e.to_string())? {
-        Some(ended) => {
+    let no_verdict = match check_stale(client, store, key).await.map_err(|e| e.to_string())? {
+        StaleCheck::Ended(ended) => {
             tracing::info!(%why, ended = %ended.line(), "not settled: rebuilding");
-            Ok(Step::Progressed)
+            return Ok(Step::Progressed);
         }
-        None => {
-            tracing::info!(%why, "not settled: the change is not in a closed block yet");
-            Ok(Step::Waiting(poll, held_up(why)))
-        }
-    }
+        StaleCheck::HeldUp { no_verdict, .. } => no_verdict,
+        // The pre-flight and the check's own pre-confirmed reads disagree (two views).
+        StaleCheck::Current => "the stale check's pre-confirmed reads find nothing changed".to_string(),
+    };
+    tracing::info!(%why, %no_verdict, "not settled: no verdict on a closed block yet");
+    Ok(Step::Waiting(poll, held_up(why, &no_verdict)))
 }
 
-/// The last error while the oldest sub-block is held up (`end_if_stale`).
-fn held_up(why: &str) -> String {
-    format!(
-        "the oldest sub-block is held up: {why}; no closed block shows that yet, so it is neither \
-         sent nor rebuilt (looked at again each poll)"
-    )
+/// The last error while the oldest sub-block is held up (`end_if_stale`): what blocked its
+/// pre-flight, and why the stale check took no verdict.
+fn held_up(why: &str, no_verdict: &str) -> String {
+    format!("the oldest sub-block is held up: {why}; {no_verdict}, so it is neither sent nor rebuilt (looked at again each poll)")
 }
 
 pub async fn run<M: TokenMessage>(shared: Arc<Shared<M>>, config: PipelineConfig, observer: Arc<dyn Observer>) {
@@ -305,6 +304,12 @@ impl<M: TokenMessage> Pipeline<M> {
             }
             // Reconciliation ended or settled the parent meanwhile: look again.
             Err(EngineError::InFlight { .. } | EngineError::ThreadMoved { .. }) if ahead => {}
+            // The parent looks unsettleable and no closed block says so yet: settle it next
+            // (its pre-flight takes it from there), nothing built ahead on it meanwhile.
+            Err(EngineError::ParentHeldUp { sequence, attempt, why, .. }) if ahead => {
+                tracing::info!(sequence, %why, "nothing built ahead on a held-up sub-block");
+                self.held_up = Some((sequence, attempt));
+            }
             Err(error) => return Err(error.to_string()),
         }
         Ok(Step::Progressed)
@@ -367,8 +372,13 @@ impl<M: TokenMessage> Pipeline<M> {
     async fn settle_oldest(&mut self) -> Result<Step, String> {
         let shared = &self.shared;
         let (store, key) = (&shared.store, shared.thread);
-        self.held_up = None;
         let outcome = settle(&shared.client, store, key, self.config.settle, self.observer.as_ref()).await;
+        // Past its pre-flight (sent, found settled, or gone): no longer held up. A failure
+        // leaves `held_up` as it was: keyed on (sequence, attempt), it lapses by itself once
+        // another sub-block is the oldest.
+        if outcome.is_ok() {
+            self.held_up = None;
+        }
         match outcome {
             Ok(SettleOutcome::Sent(sent)) => match (&sent.revert_reason, sent.settled()) {
                 // Settled (by this send, or by an earlier one this one reverted behind).
@@ -555,6 +565,7 @@ mod tests {
         let Step::Waiting(wait, why) = step else { panic!("not a wait with a reason") };
         assert_eq!(wait, poll);
         assert!(why.contains("held up: 1 input slot(s) changed") && why.contains("neither sent nor rebuilt"), "{why}");
+        assert!(why.contains("closed block 7 does not show it yet"), "why no verdict: {why}");
         assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
         assert_eq!(Step::Waiting(wait, why.clone()).pause(), (Some(poll), Some(why)), "the run loops show it");
     }

@@ -259,23 +259,26 @@ impl Market {
     /// The orders of `seen` (found closed in the pre-confirmed state) that closed block
     /// `block` holds closed too: what may be remembered closed for good ([`CLOSED_ORDERS`]).
     /// A pre-confirmed fill or cancel may still be dropped, and an order remembered closed
-    /// would never be read again, so it could never trade (helper-88 15). A node that does not
-    /// have the block yet confirms none this round; the next round reads them again.
-    async fn closed_on_block(&self, reader: &ChainReader, seen: &[(Felt, u32)], block: u64) -> Result<Vec<(Felt, u32)>> {
+    /// would never be read again, so it could never trade (helper-88 15). The note is only a
+    /// cache of reads, so a read that fails (a node without the block, a node that keeps no
+    /// state for a block that stopped being the latest) confirms none, and the round goes on:
+    /// the next one reads them again.
+    async fn closed_on_block(&self, reader: &ChainReader, seen: &[(Felt, u32)], block: u64) -> Vec<(Felt, u32)> {
         if seen.is_empty() {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         let read = match self.stored_orders_at(reader, seen, block).await {
             Ok(read) => read,
-            Err(MarketError::Chain { source, .. }) if source.is_block_not_found() => return Ok(Vec::new()),
-            Err(other) => return Err(other),
+            Err(error) => {
+                tracing::warn!(%error, block, "orders seen closed are not remembered this round");
+                return Vec::new();
+            }
         };
-        Ok(seen
-            .iter()
+        seen.iter()
             .zip(read)
             .filter(|(_, order)| order.as_ref().is_ok_and(zkthread_orderbook::OrderState::is_closed))
             .map(|(order, _)| *order)
-            .collect())
+            .collect()
     }
 
     /// The batcher's state from chain: `owners`' accounts and the `known` orders.
@@ -400,7 +403,7 @@ pub async fn batch(
         .latest_closed_block()
         .await
         .map_err(|source| MarketError::Chain { doing: "reading the latest closed block", source })?;
-    let closed = market.closed_on_block(reader, &closed, closed_block_at_build).await?;
+    let closed = market.closed_on_block(reader, &closed, closed_block_at_build).await;
     remember_closed(store, key, &closed)?;
     // Indices into `pending` of the messages the batcher saw (canonical records only).
     let seen: Vec<usize> = (0..pending.len()).filter(|&i| signed[i].is_some()).collect();
@@ -1752,10 +1755,6 @@ mod tests {
         assert_eq!(known_orders(&store, key).unwrap(), vec![(Felt::from(9u64), 1)]);
     }
 
-    /// A post whose signature does not verify under the key it names is refused before any
-    /// node call (the reader here points at a closed port, so any read would be an error),
-    /// with the batcher's reason; an honestly signed one passes that check and goes on to read
-    /// the book (and meets the closed port). Nothing is stored either way.
     /// A market of made-up addresses (book 0x200), for tests that never deploy one.
     fn test_market() -> Market {
         use zkthread_client::{orderbook::OrderBook, registry::Registry, token::Token};
@@ -1776,7 +1775,7 @@ mod tests {
     /// or cancel still pre-confirmed may be dropped, and an order remembered closed could
     /// never trade again. Order (9, 1) is cancelled on closed block 7, (9, 2) still a live
     /// sell there: only the first is confirmed. A node without block 7 (a node behind, behind
-    /// one URL) confirms none, without an error. Before, both were remembered as seen.
+    /// one URL) confirms none, and the round goes on. Before, both were remembered as seen.
     #[tokio::test]
     async fn orders_seen_closed_are_remembered_only_as_a_closed_block_shows_them() {
         use serde_json::{json, Value};
@@ -1806,12 +1805,16 @@ mod tests {
                 single => answer(single),
             })
             .await;
-            let confirmed = market.closed_on_block(&reader, &seen, 7).await.expect("no error");
+            let confirmed = market.closed_on_block(&reader, &seen, 7).await;
             let expected = if has_block { vec![seen[0]] } else { vec![] };
             assert_eq!(confirmed, expected, "node has block 7: {has_block}");
         }
     }
 
+    /// A post whose signature does not verify under the key it names is refused before any
+    /// node call (the reader here points at a closed port, so any read would be an error),
+    /// with the batcher's reason; an honestly signed one passes that check and goes on to read
+    /// the book (and meets the closed port). Nothing is stored either way.
     #[tokio::test]
     async fn a_forged_order_is_refused_before_the_node_is_asked() {
         let dir = tempfile::tempdir().unwrap();
