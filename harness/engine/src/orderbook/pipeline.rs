@@ -192,6 +192,19 @@ fn remember_closed(store: &Store<StoredOrder>, key: ThreadKey, newly: &[(Felt, u
     Ok(())
 }
 
+/// Adds to the [`CLOSED_ORDERS`] note the orders of `seen` (found closed in the pre-confirmed
+/// state) that closed block `block` holds closed too ([`Market::closed_on_block`]).
+async fn remember_closed_on_block(
+    store: &Store<StoredOrder>,
+    key: ThreadKey,
+    market: &Market,
+    reader: &ChainReader,
+    seen: &[(Felt, u32)],
+    block: u64,
+) -> Result<()> {
+    remember_closed(store, key, &market.closed_on_block(reader, seen, block).await)
+}
+
 /// The known orders ([`known_orders`]) not yet found closed: what a round or an admission
 /// reads from chain (an order a message names is read whatever this says).
 pub fn live_orders(store: &Store<StoredOrder>, key: ThreadKey) -> Result<Vec<(Felt, u32)>> {
@@ -403,8 +416,7 @@ pub async fn batch(
         .latest_closed_block()
         .await
         .map_err(|source| MarketError::Chain { doing: "reading the latest closed block", source })?;
-    let closed = market.closed_on_block(reader, &closed, closed_block_at_build).await;
-    remember_closed(store, key, &closed)?;
+    remember_closed_on_block(store, key, market, reader, &closed, closed_block_at_build).await?;
     // Indices into `pending` of the messages the batcher saw (canonical records only).
     let seen: Vec<usize> = (0..pending.len()).filter(|&i| signed[i].is_some()).collect();
     let mut rejected: Vec<Rejected<StoredOrder>> = (0..pending.len())
@@ -1805,9 +1817,12 @@ mod tests {
                 single => answer(single),
             })
             .await;
-            let confirmed = market.closed_on_block(&reader, &seen, 7).await;
-            let expected = if has_block { vec![seen[0]] } else { vec![] };
-            assert_eq!(confirmed, expected, "node has block 7: {has_block}");
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+            let key = ThreadKey::new(Felt::from(0x100u64), 3);
+            remember_closed_on_block(&store, key, &market, &reader, &seen, 7).await.expect("never fails the round");
+            let expected: BTreeSet<(Felt, u32)> = if has_block { [seen[0]].into() } else { BTreeSet::new() };
+            assert_eq!(closed_orders(&store, key).unwrap(), expected, "node has block 7: {has_block}");
         }
     }
 
