@@ -86,11 +86,13 @@ pub struct BodyTimedOut(pub Duration);
 
 /// Serves `router` on `listener` within `limits` until `shutdown` completes; then stops
 /// accepting, lets every open connection finish the request it is in (idle ones close at
-/// once) for at most [`SHUTDOWN_GRACE`], and returns.
+/// once) for at most `grace` (the service's is [`SHUTDOWN_GRACE`]; a parameter so a test can
+/// show a connection cut at its end without waiting 30 s), and returns.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: HttpLimits,
+    grace: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let body_timeout = limits.body_timeout;
@@ -135,7 +137,7 @@ pub(crate) async fn serve(
                 served = connection.as_mut() => served,
                 _ = closing_seen.changed() => {
                     connection.as_mut().graceful_shutdown();
-                    match tokio::time::timeout(SHUTDOWN_GRACE, connection).await {
+                    match tokio::time::timeout(grace, connection).await {
                         Ok(served) => served,
                         Err(_) => return tracing::debug!("connection dropped at shutdown"),
                     }
@@ -297,11 +299,12 @@ mod tests {
     use std::time::Instant;
 
     use axum::extract::rejection::JsonRejection;
+    use axum::http::StatusCode;
     use axum::routing::{get, post};
     use axum::Json;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
-    use tokio::sync::oneshot;
+    use tokio::sync::{mpsc, oneshot};
 
     use super::*;
     use crate::api::ApiError;
@@ -325,10 +328,14 @@ mod tests {
     }
 
     async fn start(limits: HttpLimits) -> Running {
+        start_serving(router(), limits, SHUTDOWN_GRACE).await
+    }
+
+    async fn start_serving(router: Router, limits: HttpLimits, grace: Duration) -> Running {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
-        let served = tokio::spawn(serve(listener, router(), limits, async {
+        let served = tokio::spawn(serve(listener, router, limits, grace, async {
             let _ = stopped.await;
         }));
         Running { addr, stop, served }
@@ -494,6 +501,69 @@ mod tests {
         let stopped = tokio::time::timeout(Duration::from_secs(3), running.served).await;
         stopped.expect("serve returns once the stalled write times out").unwrap().unwrap();
         drop((stuck, stuck_again));
+    }
+
+    /// [`router`] and `POST /held`, which tells `entered` once a request reached its handler
+    /// (its head read), then answers with the body it reads to the end.
+    fn router_telling(entered: mpsc::UnboundedSender<()>) -> Router {
+        router().route(
+            "/held",
+            post(move |body: Body| {
+                let entered = entered.clone();
+                async move {
+                    let _ = entered.send(());
+                    axum::body::to_bytes(body, 1024).await.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))
+                }
+            }),
+        )
+    }
+
+    /// On shutdown, requests in flight hold the server for at most the grace: one whose body
+    /// arrives well after the shutdown began is still answered; one whose body never comes is cut
+    /// once the grace is over (closed unanswered) and `serve` returns, no sooner than the
+    /// grace and long before the header and body timeouts (a minute) could end it. Would
+    /// catch a grace not applied (serve held until the body timeout or for ever), in-flight
+    /// requests cut at once, and a serve that returns before its connections end.
+    #[tokio::test]
+    async fn a_request_still_open_after_the_shutdown_grace_is_cut_and_serve_returns() {
+        // Long enough that the body sent a fifth of it into the shutdown is answered on a
+        // loaded machine, short enough for a unit test.
+        const GRACE: Duration = Duration::from_secs(1);
+        let (entered, mut reached) = mpsc::unbounded_channel();
+        let running = start_serving(router_telling(entered), limits(60_000, 60_000, 8), GRACE).await;
+        let head = "POST /held HTTP/1.1\r\nHost: zkthread\r\nContent-Length: 8\r\n\r\n";
+        let mut held = TcpStream::connect(running.addr).await.unwrap();
+        let mut finishing = TcpStream::connect(running.addr).await.unwrap();
+        for stream in [&mut held, &mut finishing] {
+            stream.write_all(format!("{head}{{\"a\"").as_bytes()).await.unwrap();
+        }
+        // Both requests are in their handlers, waiting for the rest of their bodies.
+        for _ in 0..2 {
+            tokio::time::timeout(Duration::from_secs(5), reached.recv()).await.expect("a request reaches its handler").unwrap();
+        }
+
+        let started = Instant::now();
+        running.stop.send(()).unwrap();
+        // The listener is closed once the shutdown began: new connections are refused.
+        while TcpStream::connect(running.addr).await.is_ok() {
+            assert!(started.elapsed() < Duration::from_secs(5), "the listener still accepts");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Well into the shutdown (a grace not applied would have cut it by now).
+        tokio::time::sleep(GRACE / 5).await;
+        finishing.write_all(b": 1}").await.unwrap();
+        let (answer, _) = read_response(&mut finishing, Duration::from_secs(5)).await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("{\"a\": 1}"), "{answer:?}");
+        let (more, closed) = read_response(&mut finishing, Duration::from_secs(5)).await;
+        assert!(closed && more.is_empty(), "answered, the connection closes: {more:?}");
+
+        let (answer, closed) = read_response(&mut held, Duration::from_secs(10)).await;
+        assert!(closed && answer.is_empty(), "cut unanswered: {answer:?}");
+        let stopped = tokio::time::timeout(Duration::from_secs(10), running.served).await;
+        stopped.expect("serve returns soon after the grace").unwrap().unwrap();
+        let took = started.elapsed();
+        assert!(took >= GRACE, "serve waited for the open request: {took:?}");
+        assert!(took < Duration::from_secs(10), "{took:?}");
     }
 
     #[test]

@@ -194,7 +194,7 @@ async fn serve_beside(
     mut worker: tokio::task::JoinHandle<()>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let server = http::serve(listener, router, limits, shutdown);
+    let server = http::serve(listener, router, limits, http::SHUTDOWN_GRACE, shutdown);
     tokio::select! {
         served = server => {
             worker.abort();
