@@ -14,6 +14,14 @@ use super::{ChainReader, Felt};
 
 /// A reader (chain id 1) of a node that answers every request body with `script(body)`.
 pub async fn scripted_reader(script: impl Fn(&Value) -> Value + Send + Sync + 'static) -> ChainReader {
+    let url = scripted_url(script).await;
+    let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
+    ChainReader::from_parts(provider, Felt::ONE)
+}
+
+/// The URL of a node that answers every request body with `script(body)`: for a test that
+/// needs a `ChainClient` on it (`ChainClient::with_chain_id`), not only a reader.
+pub async fn scripted_url(script: impl Fn(&Value) -> Value + Send + Sync + 'static) -> url::Url {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let url = format!("http://{}", listener.local_addr().expect("an address"));
     let script = Arc::new(script);
@@ -53,6 +61,5 @@ pub async fn scripted_reader(script: impl Fn(&Value) -> Value + Send + Sync + 's
             });
         }
     });
-    let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url.parse::<url::Url>().expect("a URL"))));
-    ChainReader::from_parts(provider, Felt::ONE)
+    url.parse().expect("a URL")
 }
