@@ -1869,4 +1869,157 @@ mod tests {
         let asked = admit_order(client.reader(), &store, &market, &honest).await;
         assert!(matches!(asked, Err(MarketError::Chain { .. })), "the honest message reads the node: {asked:?}");
     }
+
+    /// The order book's `SequenceTaken` and `SequenceUnsettled`, against a test double node
+    /// (`book_node`) and a placeholder Built sub-block.
+    mod sequence_taken {
+        use std::sync::{Arc, Mutex};
+
+        use serde_json::{json, Value};
+        use zkthread_client::scripted_node::scripted_url;
+        use zkthread_client::{orderbook::OrderBook, registry::Registry, token::Token};
+
+        use super::*;
+        use crate::observer::Logged;
+
+        const THREAD_ID: u64 = 3;
+
+        fn market() -> Market {
+            Market {
+                registry: Registry { address: Felt::from(0x100u64) },
+                book: OrderBook { address: Felt::from(0x200u64) },
+                base: Token { address: Felt::from(0x300u64) },
+                quote: Token { address: Felt::from(0x400u64) },
+                thread_id: THREAD_ID,
+                os_version: Felt::ONE,
+                program_hash: Felt::TWO,
+                chain_id: Felt::ONE,
+            }
+        }
+
+        /// The views the node answers, by name.
+        const VIEWS: [&str; 5] = ["next_sequence", "thread", "fill_count", "thread_key", "balance_of"];
+
+        /// A client of a test double node: the thread's next sequence is the next of
+        /// `sequences` (the last one repeated), the thread's binding the placeholder
+        /// sub-block's (OS version 1, program 2, contract set 3), and the book empty (no
+        /// fills, every key slot, balance and order slot zero). Every view it is asked is
+        /// logged by name, every storage read as `storage`.
+        async fn book_node(sequences: &[u64]) -> (ChainClient, Arc<Mutex<Vec<&'static str>>>) {
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let (seen, sequences) = (log.clone(), sequences.to_vec());
+            let answer = move |request: &Value| -> Value {
+                let result = match request["method"].as_str() {
+                    Some("starknet_getStorageAt") => {
+                        seen.lock().unwrap().push("storage");
+                        json!("0x0")
+                    }
+                    Some("starknet_call") => {
+                        let selector = request["params"]["request"]["entry_point_selector"].as_str().expect("a selector");
+                        let selector = Felt::from_hex(selector).expect("a felt");
+                        let view = *VIEWS
+                            .iter()
+                            .find(|name| zkthread_client::selector(name).expect("a selector") == selector)
+                            .unwrap_or_else(|| panic!("unexpected call {request}"));
+                        let mut seen = seen.lock().unwrap();
+                        let sequence = || {
+                            let asked = seen.iter().filter(|v| **v == "next_sequence").count();
+                            sequences[asked.min(sequences.len() - 1)]
+                        };
+                        let words = match view {
+                            "next_sequence" => json!([format!("{:#x}", sequence())]),
+                            "thread" => json!(["0x1", "0x2", "0xabc", "0x1", "0x0", "0x3", "0x3", "0x0"]),
+                            "balance_of" => json!(["0x0", "0x0"]),
+                            _ => json!(["0x0"]),
+                        };
+                        seen.push(view);
+                        words
+                    }
+                    other => panic!("unexpected method {other:?}"),
+                };
+                json!({"jsonrpc": "2.0", "id": request["id"], "result": result})
+            };
+            let url = scripted_url(move |body| match body {
+                Value::Array(requests) => Value::Array(requests.iter().map(&answer).collect()),
+                single => answer(single),
+            })
+            .await;
+            (ChainClient::with_chain_id(url, Felt::ONE, Felt::ONE, Felt::ONE), log)
+        }
+
+        /// A store with two order messages batched in Built sub-block 0.
+        fn built_round() -> (tempfile::TempDir, Store<StoredOrder>, ThreadKey, SubBlock<StoredOrder>) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap().program::<StoredOrder>();
+            let key = market().thread_key();
+            store.submit(key, order(7, 2, 0)).unwrap();
+            store.submit(key, order(8, 3, 0)).unwrap();
+            let built = built_with(&store, key, 0, &store.pending(key).unwrap(), 1, 1);
+            (dir, store, key, built)
+        }
+
+        /// What a taken sequence must leave: the sub-block Built as batched (same attempt,
+        /// messages, no proof), nothing pending, no other sub-block.
+        fn assert_unchanged(store: &Store<StoredOrder>, key: ThreadKey, built: &SubBlock<StoredOrder>) {
+            let now = store.in_flight(key).unwrap().expect("still in flight");
+            assert_eq!((now.sequence(), now.attempt, &now.status), (0, built.attempt, &SubBlockStatus::Built));
+            assert_eq!(now.body.messages, built.body.messages);
+            assert!(now.proof.is_none(), "no proof recorded");
+            assert!(store.pending(key).unwrap().is_empty(), "nothing handed back");
+            assert_eq!(store.sub_blocks(key).unwrap().len(), 1, "no other sub-block");
+        }
+
+        /// `prove` on a Built sub-block whose sequence was taken answers `SequenceTaken` with
+        /// the chain's next sequence and records nothing: found before any matching (no book
+        /// read), and found when read again after its messages no longer match the book. The
+        /// control: the same mismatch with the sequence open ends it Stale, its messages
+        /// pending again. Would catch a taken sequence proven anyway, or taken for a moved
+        /// book and ended Stale (handing back messages its twin's settlement applied:
+        /// helper-88 4).
+        #[tokio::test]
+        async fn prove_answers_a_taken_sequence_and_records_nothing() {
+            let (_dir, store, key, built) = built_round();
+            let (client, log) = book_node(&[1]).await;
+            let proved = prove(client.reader(), &store, &market(), &Logged).await.map_err(|e| e.to_string()).unwrap();
+            assert!(matches!(proved, BookProveOutcome::SequenceTaken { next_sequence: 1 }));
+            assert_eq!(*log.lock().unwrap(), ["next_sequence"], "nothing matched");
+            assert_unchanged(&store, key, &built);
+
+            // Open at first; the book is read and no longer gives the sub-block (its messages'
+            // records are not signed orders: nothing matches); then read taken.
+            let (client, log) = book_node(&[0, 2]).await;
+            let proved = prove(client.reader(), &store, &market(), &Logged).await.map_err(|e| e.to_string()).unwrap();
+            assert!(matches!(proved, BookProveOutcome::SequenceTaken { next_sequence: 2 }));
+            let log = log.lock().unwrap().clone();
+            assert_eq!((log.first(), log.last()), (Some(&"next_sequence"), Some(&"next_sequence")), "{log:?}");
+            assert!(log.contains(&"fill_count") && log.contains(&"storage"), "the book was read: {log:?}");
+            assert_unchanged(&store, key, &built);
+
+            let (client, _) = book_node(&[0]).await;
+            let proved = prove(client.reader(), &store, &market(), &Logged).await.map_err(|e| e.to_string()).unwrap();
+            let BookProveOutcome::Stale(ended) = proved else { panic!("the control ends it Stale") };
+            assert_eq!((ended.from, ended.to), ("built", "stale"), "{}", ended.line());
+            assert!(store.in_flight(key).unwrap().is_none());
+            assert_eq!(store.pending(key).unwrap(), built.body.messages, "pending again, in order");
+        }
+
+        /// `settle_round` on a Built sub-block `prove` finds taken, whose sequence the
+        /// settlement's reconcile then reads open (a node with views of different ages): the
+        /// error is `SequenceUnsettled` for that sequence (not `NotProven`, which would read
+        /// as a step skipped), after two reads of the sequence and no send, and the store is
+        /// unchanged.
+        #[tokio::test]
+        async fn a_round_whose_taken_sequence_reads_open_to_settle_is_sequence_unsettled() {
+            let (_dir, store, key, built) = built_round();
+            let (client, log) = book_node(&[1, 0]).await;
+            let round = settle_round(&client, &store, &market(), SettleOptions::default(), &Logged).await;
+            let error = round.map(|_| ()).unwrap_err();
+            assert!(
+                matches!(error, MarketError::Engine(EngineError::SequenceUnsettled { thread_id: THREAD_ID, sequence: 0 })),
+                "{error}"
+            );
+            assert_eq!(*log.lock().unwrap(), ["next_sequence", "next_sequence"]);
+            assert_unchanged(&store, key, &built);
+        }
+    }
 }
