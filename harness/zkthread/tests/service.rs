@@ -11,7 +11,8 @@
 //! four-client sub-block and wait for it to settle; the Rust keystore reads their key files. On
 //! a thread of the list program over the same token each wallet signs one list of two
 //! transfers, which wait queued (`GET /senders` counts them), then one of one transfer, and all
-//! four lists settle in one sub-block; before it spends a key index a wallet refuses a list
+//! four lists settle in one sub-block (a settled list posted again is answered 200 as the one
+//! stored, a duplicate, and queues nothing); before it spends a key index a wallet refuses a list
 //! that would pass the service's queue caps (1,024 queued transfers; 64 queued messages, which
 //! a test double in front of the service reports, for `tx submit --server` too), and on the
 //! signed thread a list. Posts that go wrong (a double that loses an answer or answers 503):
@@ -284,6 +285,26 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
             expected[to] += amount;
         }
     }
+    // Each wallet's first list, settled, posted again as the wallet posted it (its request,
+    // set aside once accepted until a later submit sees the nonce spent): answered 200 as the
+    // message stored, settled, and nothing queued. Without the settled look-up it would be
+    // refused (422) as a replay of a spent nonce; without the duplicate check, queued again.
+    for (wallet, first) in wallets.iter().zip(&queued) {
+        let what = format!("{}: {first}", wallet.language);
+        let aside = format!("{}.accepted-{}.json", wallet.key_file.display(), first["nonce"]);
+        let kept: Value = serde_json::from_slice(&std::fs::read(&aside).unwrap_or_else(|e| panic!("{aside}: {e}"))).expect("JSON");
+        assert_eq!(kept["route"], "/lists", "{what}: {kept}");
+        let body = serde_json::to_vec(&kept["request"]).unwrap();
+        let post = http.client.post(format!("{}/lists", served.url)).header("content-type", "application/json").body(body);
+        let (status, again) = http.send(post);
+        assert_eq!(status, 200, "{what}: {again}");
+        let answer = (again["id"].as_u64(), &again["duplicate"], again["status"].as_str(), again["pending"].as_u64());
+        assert_eq!(answer, (first["id"].as_u64(), &Value::Bool(true), Some("settled"), Some(0)), "{what}: {again}");
+        let (_, slot) = http.get(format!("{}/senders/{token}/{:#x}", served.url, wallet.address));
+        assert_eq!((slot["queued"].as_u64(), slot["queued_transfers"].as_u64()), (Some(0), Some(0)), "{what}: {slot}");
+    }
+    let (_, thread) = http.get(format!("{}/thread", served.url));
+    assert_eq!((thread["pending"].as_u64(), thread["settled_sub_blocks"].as_u64()), (Some(0), Some(1)), "{thread}");
     wallets_keep_and_resend(&wallets, &world, &http, (&served.url, list_thread));
     served.kill();
     assert_eq!(world.balances(), expected);
