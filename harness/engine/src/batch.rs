@@ -714,6 +714,37 @@ mod tests {
             assert!(seen.lock().unwrap().contains(&refused), "the pinned read was asked: {:?}", seen.lock().unwrap());
         }
 
+        /// The stale check's `SequenceUnsettled` (helper-92): closed block 7 shows the
+        /// sub-block's sequence taken, then reconciling reads it open again (a node whose views
+        /// are of different ages). Nothing may be recorded then: ending the sub-block Stale
+        /// would hand back messages a settlement may have applied, recording it Superseded
+        /// would need the registry's record, which an open read cannot give. Both ways into the
+        /// check — `abandon_if_stale` alone, and `batch`, which reconciles first (finding
+        /// nothing: the sequence reads open) — answer `SequenceUnsettled` for the sub-block's
+        /// sequence and leave the store as it was: the sub-block Built (same attempt, its
+        /// message in it), nothing pending, no other sub-block. Would catch the open read taken
+        /// as "not stale" (a batch would then go on to build on a taken sequence) or a verdict
+        /// recorded on it (Stale, Superseded).
+        #[tokio::test]
+        async fn a_sequence_taken_on_the_closed_block_but_open_to_reconcile_is_an_error_and_changes_nothing() {
+            let (_dir, store, key, reader, _seen) = setup(Some((3, 1)), (0, Some(CLOSED_BLOCK - 1))).await;
+            let built = store.in_flight(key).unwrap().expect("in flight");
+            let unchanged = |store: &Store| {
+                let in_flight = store.in_flight(key).unwrap().expect("still in flight");
+                assert_eq!((in_flight.sequence(), in_flight.attempt, &in_flight.status), (0, built.attempt, &SubBlockStatus::Built));
+                assert_eq!(in_flight.body.messages, built.body.messages);
+                assert!(store.pending(key).unwrap().is_empty(), "nothing handed back");
+                assert_eq!(store.sub_blocks(key).unwrap().len(), 1, "no other sub-block");
+            };
+            let unsettled = |error: EngineError| {
+                assert!(matches!(error, EngineError::SequenceUnsettled { thread_id: 1, sequence: 0 }), "{error}");
+            };
+            unsettled(abandon_if_stale(&reader, &store, key).await.map(|r| r.map(|r| r.line())).unwrap_err());
+            unchanged(&store);
+            unsettled(batch(&reader, &store, key, Limits::default(), &crate::Logged).await.map(|_| ()).unwrap_err());
+            unchanged(&store);
+        }
+
         /// helper-91 L1 (helper-93's finding): the next sub-block is not built ahead on a
         /// proven parent that the pre-confirmed state shows unsettleable while no closed block
         /// does (its child would be proven for nothing): `batch_ahead` refuses with
@@ -799,89 +830,5 @@ mod tests {
         assert_eq!(senders(thread, 6), felts(&[1]));
         assert_eq!(senders(thread, 2), felts(&[1]), "longer than the limit: alone");
         assert_eq!(senders(other, 1), felts(&[3]));
-    }
-}
-
-/// The stale check's `SequenceUnsettled` (kept apart from `tests` so changes to the code above
-/// merge without touching it): the closed block shows the sub-block's sequence taken, then
-/// reconciling reads it open again (a node whose views are of different ages). Nothing may be
-/// recorded then: ending the sub-block Stale would hand back messages a settlement may have
-/// applied, recording it Superseded would need the registry's record, which an open read
-/// cannot give.
-#[cfg(test)]
-mod sequence_unsettled_tests {
-    use serde_json::{json, Value};
-    use zkthread_client::scripted_node::scripted_reader;
-    use zkthread_store::fixtures::{placeholder_body, PLACEHOLDER_SLOT};
-    use zkthread_store::{NewTransfer, SlotEntry};
-
-    use super::*;
-    use crate::observer::Logged;
-
-    const CLOSED_BLOCK: u64 = 7;
-
-    /// The test double node: the pre-confirmed view has the sub-block's input slot changed
-    /// (4, not the 3 it was built on) and the thread's next sequence still 0, the sub-block's;
-    /// closed block 7 has sequence 0 taken (next is 1). The thread's binding is the
-    /// placeholder body's (OS version 1, program 2, contract set 3).
-    fn answer(request: &Value) -> Value {
-        let pinned = request["params"]["block_id"] == json!({"block_number": CLOSED_BLOCK});
-        let sequence = if pinned { 1 } else { 0 };
-        let result = match request["method"].as_str() {
-            Some("starknet_blockNumber") => json!(CLOSED_BLOCK),
-            Some("starknet_getStorageAt") => json!(format!("{:#x}", if pinned { 3 } else { 4 })),
-            Some("starknet_call") => {
-                let selector = request["params"]["request"]["entry_point_selector"].as_str().expect("a selector");
-                let selector = Felt::from_hex(selector).expect("a felt");
-                if selector == zkthread_client::selector("next_sequence").expect("a selector") {
-                    json!([format!("{sequence:#x}")])
-                } else if selector == zkthread_client::selector("thread").expect("a selector") {
-                    json!(["0x1", "0x2", "0xabc", "0x1", format!("{sequence:#x}"), "0x3", "0x1", "0x0"])
-                } else {
-                    panic!("unexpected call {request}")
-                }
-            }
-            other => panic!("unexpected method {other:?}"),
-        };
-        json!({"jsonrpc": "2.0", "id": request["id"], "result": result})
-    }
-
-    /// Both ways into the check — `abandon_if_stale` alone, and `batch`, which reconciles
-    /// first (finding nothing: the sequence reads open) — answer `SequenceUnsettled` for the
-    /// sub-block's sequence and leave the store as it was: the sub-block Built (same
-    /// attempt, its message in it), nothing pending, no other sub-block. Would catch the
-    /// open read taken as "not stale" (`Ok(None)`: a batch would then go on to build on a
-    /// taken sequence) or a verdict recorded on it (Stale, Superseded).
-    #[tokio::test]
-    async fn a_sequence_taken_on_the_closed_block_but_open_to_reconcile_is_an_error_and_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let key = ThreadKey::new(Felt::from(0xabcu64), 1);
-        store.submit(key, NewTransfer { token: Felt::ONE, from: Felt::from(10u64), to: Felt::TWO, amount: 5, auth: None }).unwrap();
-        let body = NewSubBlock {
-            outputs: vec![SlotEntry { value: Felt::from(8u64), ..PLACEHOLDER_SLOT }],
-            closed_block_at_build: Some(CLOSED_BLOCK - 1),
-            ..placeholder_body(0, store.pending(key).unwrap())
-        };
-        let built = store.record_batch(key, body, vec![]).unwrap();
-        let reader = scripted_reader(|body| match body {
-            Value::Array(requests) => Value::Array(requests.iter().map(answer).collect()),
-            single => answer(single),
-        })
-        .await;
-        let unchanged = |store: &Store| {
-            let in_flight = store.in_flight(key).unwrap().expect("still in flight");
-            assert_eq!((in_flight.sequence(), in_flight.attempt, &in_flight.status), (0, built.attempt, &SubBlockStatus::Built));
-            assert_eq!(in_flight.body.messages, built.body.messages);
-            assert!(store.pending(key).unwrap().is_empty(), "nothing handed back");
-            assert_eq!(store.sub_blocks(key).unwrap().len(), 1, "no other sub-block");
-        };
-        let unsettled = |error: EngineError| {
-            assert!(matches!(error, EngineError::SequenceUnsettled { thread_id: 1, sequence: 0 }), "{error}");
-        };
-        unsettled(abandon_if_stale(&reader, &store, key).await.map(|r| r.map(|r| r.line())).unwrap_err());
-        unchanged(&store);
-        unsettled(batch(&reader, &store, key, Limits::default(), &Logged).await.map(|_| ()).unwrap_err());
-        unchanged(&store);
     }
 }

@@ -1877,24 +1877,15 @@ mod tests {
 
         use serde_json::{json, Value};
         use zkthread_client::scripted_node::scripted_url;
-        use zkthread_client::{orderbook::OrderBook, registry::Registry, token::Token};
 
         use super::*;
         use crate::observer::Logged;
 
         const THREAD_ID: u64 = 3;
 
+        /// [`test_market`] on the test double node's chain (id 1).
         fn market() -> Market {
-            Market {
-                registry: Registry { address: Felt::from(0x100u64) },
-                book: OrderBook { address: Felt::from(0x200u64) },
-                base: Token { address: Felt::from(0x300u64) },
-                quote: Token { address: Felt::from(0x400u64) },
-                thread_id: THREAD_ID,
-                os_version: Felt::ONE,
-                program_hash: Felt::TWO,
-                chain_id: Felt::ONE,
-            }
+            Market { thread_id: THREAD_ID, chain_id: Felt::ONE, ..test_market() }
         }
 
         /// The views the node answers, by name.
