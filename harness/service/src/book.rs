@@ -336,10 +336,11 @@ async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, A
 pub async fn run_pipeline(shared: Arc<BookShared>, config: PipelineConfig, observer: Arc<dyn Observer>) {
     let mut backoff = Backoff::new();
     let mut pending_since: Option<Instant> = None;
+    let mut waiting_since = None;
     loop {
         match step(&shared, &config, observer.as_ref(), &mut pending_since).await {
             Ok(step) => {
-                let (wait, why) = step.pause();
+                let (wait, why) = step.pause(&mut waiting_since);
                 shared.last_error.set(why);
                 backoff.reset();
                 if let Some(wait) = wait {

@@ -83,13 +83,21 @@ pub(crate) enum Step {
 
 impl Step {
     /// How long to wait before the next step (None: at once) and what the last error shows
-    /// meanwhile (None: no error).
-    pub(crate) fn pause(self) -> (Option<Duration>, Option<String>) {
-        match self {
+    /// meanwhile (None: no error). `waiting_since` is when the run of `Waiting` steps this one
+    /// continues began (set by the first, kept across failed steps, cleared by any other
+    /// step): the reason says how long the thread has been held up, so a wait that never ends
+    /// (a node stuck behind the others) reads as one.
+    pub(crate) fn pause(self, waiting_since: &mut Option<Instant>) -> (Option<Duration>, Option<String>) {
+        let (wait, why) = match self {
             Step::Progressed => (None, None),
             Step::Idle(wait) => (Some(wait), None),
-            Step::Waiting(wait, why) => (Some(wait), Some(why)),
-        }
+            Step::Waiting(wait, why) => {
+                let since = *waiting_since.get_or_insert_with(Instant::now);
+                return (Some(wait), Some(format!("{why} [held up for {} s]", since.elapsed().as_secs())));
+            }
+        };
+        *waiting_since = None;
+        (wait, why)
     }
 }
 
@@ -194,11 +202,12 @@ pub async fn run<M: TokenMessage>(shared: Arc<Shared<M>>, config: PipelineConfig
         held_up: None,
     };
     let mut backoff = Backoff::new();
+    let mut waiting_since = None;
     loop {
         pipeline.collect_proof().await;
         match pipeline.step().await {
             Ok(step) => {
-                let (wait, why) = step.pause();
+                let (wait, why) = step.pause(&mut waiting_since);
                 pipeline.shared.set_last_error(why);
                 backoff.reset();
                 if let Some(wait) = wait {
@@ -567,7 +576,17 @@ mod tests {
         assert!(why.contains("held up: 1 input slot(s) changed") && why.contains("neither sent nor rebuilt"), "{why}");
         assert!(why.contains("closed block 7 does not show it yet"), "why no verdict: {why}");
         assert_eq!(store.in_flight(key).unwrap().expect("in flight").status, SubBlockStatus::Built);
-        assert_eq!(Step::Waiting(wait, why.clone()).pause(), (Some(poll), Some(why)), "the run loops show it");
+        // The run loops show it with how long the thread has been held up, from the first
+        // wait of a run of them until another step ends the run.
+        let mut since = None;
+        let shown = Step::Waiting(wait, why.clone()).pause(&mut since);
+        assert_eq!(shown, (Some(poll), Some(format!("{why} [held up for 0 s]"))));
+        let began = since.expect("the run of waits began");
+        since = Some(began - Duration::from_secs(90));
+        let (_, again) = Step::Waiting(wait, why.clone()).pause(&mut since);
+        assert!(again.is_some_and(|shown| shown.ends_with("[held up for 90 s]")), "the first wait's time is kept");
+        assert_eq!(Step::Idle(poll).pause(&mut since), (Some(poll), None), "another step clears the error");
+        assert!(since.is_none(), "and ends the run");
     }
 
     #[test]
