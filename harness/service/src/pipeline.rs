@@ -157,8 +157,6 @@ struct Pipeline<M: TokenMessage> {
     held_up: Option<(u64, u32)>,
 }
 
-/// Runs until the task is dropped; `observer` sees the engine's steps and settle checkpoints
-/// (from the loop and the proof task at once: steps may interleave).
 /// After a pre-flight that says the oldest sub-block must be rebuilt (`why`): ends it if the
 /// stale check finds it stale, else looks again after `poll`, not at once (the check takes its
 /// verdict on the latest closed block, which may not show yet what blocked the pre-flight),
@@ -190,6 +188,8 @@ fn held_up(why: &str, no_verdict: &str) -> String {
     format!("the oldest sub-block is held up: {why}; {no_verdict}, so it is neither sent nor rebuilt (looked at again each poll)")
 }
 
+/// Runs until the task is dropped; `observer` sees the engine's steps and settle checkpoints
+/// (from the loop and the proof task at once: steps may interleave).
 pub async fn run<M: TokenMessage>(shared: Arc<Shared<M>>, config: PipelineConfig, observer: Arc<dyn Observer>) {
     let mut pipeline = Pipeline {
         shared,
