@@ -427,7 +427,6 @@ async fn stale_check_reading<M: MessageBody>(
         *thread = Some(now);
         return Ok(StaleCheck::Current);
     };
-    *thread = Some(now);
     let held_up = |no_verdict: String| Ok(StaleCheck::HeldUp { seen: seen.clone(), no_verdict });
     // Ending it hands its messages back, so the verdict is taken on one closed block: the
     // thread (its binding and next sequence) and the input slots read as of one block number.
@@ -437,16 +436,21 @@ async fn stale_check_reading<M: MessageBody>(
     // which would end a settled sub-block Stale (helper-86 L3, helper-88 6).
     let (block, closed, why) = match read_at_closed_block(client, &registry, key.thread_id, &sub_block.body).await? {
         ClosedRead::Read(block, closed, why) => (block, closed, why),
-        ClosedRead::Missing(block) => return held_up(format!("a node does not have closed block {block} yet")),
+        ClosedRead::Missing(block) => {
+            *thread = Some(now);
+            return held_up(format!("a node does not have closed block {block} yet"));
+        }
     };
     if closed.sequence > sub_block.sequence() {
         // Reconciling reads the sequence again: one that reads open now is a node behind (or
-        // two views of it), not a stale sub-block, and not a loop to run again at once.
+        // two views of it), not a stale sub-block, and not a loop to run again at once. The
+        // thread read before it is not handed on: its sequence may be the one just taken.
         return match reconcile(client, &registry, store, key).await? {
             Some(change) => Ok(StaleCheck::Ended(change)),
             None => Err(EngineError::SequenceUnsettled { thread_id: key.thread_id, sequence: sub_block.sequence() }),
         };
     }
+    *thread = Some(now);
     // No verdict on a closed block older than the state the sub-block was built on: its
     // parent's settlement (built ahead) or the pre-confirmed state its inputs were read from
     // has not closed there yet (helper-91 M1). Nor a verdict of "not stale": what the
