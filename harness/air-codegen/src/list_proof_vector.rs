@@ -81,7 +81,7 @@ fn list_scenario(params: &StarkParams, transfers: Option<u32>) -> Result<(Signed
 /// each tree's queried rows in two passes of eight and one of four
 /// (`stark_verifier::merkle::RowsByEightAndFour`), as at its fast set.
 pub const LIST_ROWS_TEST_PARAMS: StarkParams =
-    StarkParams { log_blowup: 2, n_queries: 20, pow_bits: 2, log_last_layer_degree_bound: 2, fold_step: 2 };
+    StarkParams { log_blowup: 2, n_queries: 20, pow_bits: 3, log_last_layer_degree_bound: 2, fold_step: 2 };
 
 /// The queried row of the pass of four the forgery edits (rows 16..20 of 20).
 const FORGED_ROW: usize = 17;

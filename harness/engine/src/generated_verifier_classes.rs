@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x2acb5168b7964fcaa51732aca58fbb26691ccf84be08cdd2b11d5993650d1d1");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x3363b3bc04172aeea0c24c7aad0fe208a6c319348216828333b461f279cfb2a");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x1aaca9a0c167b28edd066ae5a2d06b7b30b4bfd961f59d27fdb117f3afc37eb");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x78ec16725ba534220c425238cb298876a86b345172b33a4c094fb9c5977d600");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x9cbd2a719efb49b3a93ec06f676b244681e865f454a06332b1d6686d70241f");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6a50907dce6b6d12f9580cdff2bff00abacb4913b711d9b3ddd6930a78c8ba");

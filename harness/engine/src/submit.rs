@@ -17,6 +17,7 @@ use zkthread_client::registry::Registry;
 use zkthread_client::{ChainReader, Felt};
 use zkthread_token::SignedTransferTx;
 use zkthread_sig::domain::{transfer_domain, unpack_key_slot};
+use zkthread_sig::transfer_list::LIST_AMOUNT_LIMIT;
 use zkthread_sig::{check_consumable_nonce, thread_key_slot_key, KeyCommitment, MessageError, SignatureError};
 use zkthread_store::{Message, MessageBody, NewTransferList, QueuedAuth, Store, ThreadKey, Transfer};
 use zkthread_token::list_batcher::SignedTransferListTx;
@@ -55,6 +56,9 @@ pub enum Refused {
     SenderQueueFull { queued: usize },
     #[error("a list needs at least one transfer")]
     EmptyList,
+    /// A listed amount is four 30-bit elements of the list's stream.
+    #[error("amount {0} is 2^120 or more, which a list cannot carry: send it as a single transfer")]
+    ListAmountTooLarge(u128),
     #[error("a list of {transfers} transfers does not fit one proof (at most {max})")]
     ListTooLong { transfers: usize, max: usize },
     /// Longer than the sender's whole queue may be: no settlement makes room for it.
@@ -384,6 +388,7 @@ pub async fn admit_list(
     for (item, (to, amount)) in tx.transfers.iter().enumerate() {
         let reason = match (*amount == 0, *to == tx.from, check_receiver(*to)) {
             (true, _, _) => Refused::ZeroAmount,
+            _ if *amount >= LIST_AMOUNT_LIMIT => Refused::ListAmountTooLarge(*amount),
             (_, true, _) => Refused::SelfTransfer,
             (_, _, Err(bad)) => bad,
             _ => continue,
@@ -481,6 +486,13 @@ mod tests {
         let forged = SignedTransferListTx { transfers: vec![(bob, 5), (bob, 7)], ..honest.clone() };
         let refused = admit_list(client.reader(), &lists, thread, &[token], &forged).await.map(|_| ()).unwrap_err();
         assert!(matches!(refused, SubmitError::Refused(Refused::BadSignature(_))), "{refused}");
+        // An amount a list cannot carry is refused by its item, before the signature.
+        let huge = SignedTransferListTx { transfers: vec![(bob, 5), (bob, LIST_AMOUNT_LIMIT)], ..honest.clone() };
+        let refused = admit_list(client.reader(), &lists, thread, &[token], &huge).await.map(|_| ()).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            format!("list item 1: amount {LIST_AMOUNT_LIMIT} is 2^120 or more, which a list cannot carry: send it as a single transfer")
+        );
         let asked = admit_list(client.reader(), &lists, thread, &[token], &honest).await.map(|_| ()).unwrap_err();
         assert!(matches!(asked, SubmitError::Engine(EngineError::Chain { .. })), "the honest list reaches the node: {asked}");
         let stored = lists.submit(thread, new_transfer_list(&honest)).unwrap();

@@ -31,6 +31,7 @@ use zkthread_sig::domain::{account_id, account_id_wide, pack_key_slot, transfer_
 use zkthread_sig::wots::{
     check_signable, commitment, sign, KeySeed, Message, TransferMessage, MAX_KEY_INDEX, SEED_LEN,
 };
+use zkthread_sig::transfer_list::LIST_AMOUNT_LIMIT;
 use zkthread_sig::{KeyCommitment, ListedTransfer, TransferListMessage, M31};
 
 /// `{"seed": [8 words], "index": n}`.
@@ -241,10 +242,12 @@ pub fn sign_transfer_list(request: &SignListRequest) -> Result<SignAnswer, Strin
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            Ok(ListedTransfer {
-                to: account_id_wide(felt(&format!("transfers[{i}].to"), &item.to)?),
-                amount: amount(&format!("transfers[{i}].amount"), &item.amount)?,
-            })
+            let field = format!("transfers[{i}].amount");
+            let amount = amount(&field, &item.amount)?;
+            if amount >= LIST_AMOUNT_LIMIT {
+                return Err(format!("{field}: {amount} is 2^120 or more, which a list cannot carry (sign it as a single transfer)"));
+            }
+            Ok(ListedTransfer { to: account_id_wide(felt(&format!("transfers[{i}].to"), &item.to)?), amount })
         })
         .collect::<Result<Vec<_>, String>>()?;
     let message = TransferListMessage {

@@ -296,17 +296,19 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
         // The key file's third signature, after the two transfers above: a list of three, one
         // receiver twice.
         list_request(SEED_A, 2, 1, ALICE, &[(BOB, "5"), (MAX_ADDRESS, "6"), (BOB, "7")], 2),
-        // A list of one with exactly the fields of the extreme transfer above.
+        // A list of one with the fields of the extreme transfer above, at the largest amount a
+        // list carries (2^120 - 1; the transfer's is 2^128 - 1).
         list_request(
             SEED_B,
             41,
             (1 << 53) - 1,
             MAX_ADDRESS,
-            &[(ALICE, "340282366920938463463374607431768211455")],
+            &[(ALICE, "1329227995784915872903807060280344575")],
             0x7fff_fffc,
         ),
-        // Refused: an exhausted nonce, an empty list, an item's amount of 2^128, an item's
-        // receiver above the field prime, the last index (no next key).
+        // Refused: an exhausted nonce, an empty list, an item's amount of 2^128, one of 2^120
+        // (a list's limit), an item's receiver above the field prime, the last index (no next
+        // key).
         list_request(SEED_A, 3, 1, ALICE, &[(BOB, "1")], 0x7fff_fffd),
         list_request(SEED_A, 3, 1, ALICE, &[], 3),
         list_request(
@@ -317,6 +319,7 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
             &[(BOB, "1"), (BOB, "340282366920938463463374607431768211456")],
             3,
         ),
+        list_request(SEED_A, 3, 1, ALICE, &[(BOB, "1329227995784915872903807060280344576")], 3),
         list_request(
             SEED_A,
             3,
@@ -357,15 +360,20 @@ fn exported_functions_agree_with_the_wallet_and_the_committed_vectors() {
     }
     // The list chains on from the transfers (signed under the key the second one installs).
     assert_eq!(lists[0]["answer"]["key"], signatures[1]["answer"]["next_key"]);
-    // A list of one is not the transfer with the same fields: same key, another signature.
+    // A list of one is not the transfer with its fields (but the amount): same key, another
+    // signature.
     assert_eq!(lists[1]["answer"]["key"], signatures[2]["answer"]["key"]);
     assert_ne!(lists[1]["answer"]["signature"], signatures[2]["answer"]["signature"]);
     let refusal = |n: usize| lists[n]["answer"]["error"].as_str().unwrap_or_default().to_owned();
     assert!(refusal(2).contains("nonce 2147483645 is exhausted"), "{}", lists[2]);
     assert!(refusal(3).contains("empty list"), "{}", lists[3]);
     assert!(refusal(4).starts_with("transfers[1].amount"), "{}", lists[4]);
-    assert!(refusal(5).starts_with("transfers[0].to"), "{}", lists[5]);
-    assert!(refusal(6).contains("leaves no next key"), "{}", lists[6]);
+    assert_eq!(
+        refusal(5),
+        "transfers[0].amount: 1329227995784915872903807060280344576 is 2^120 or more, which a list cannot carry (sign it as a single transfer)"
+    );
+    assert!(refusal(6).starts_with("transfers[0].to"), "{}", lists[6]);
+    assert!(refusal(7).contains("leaves no next key"), "{}", lists[7]);
 
     // Key slots as the token stores them.
     let slot_of = |key: &Value, nonce: u32| {

@@ -79,9 +79,9 @@ pub fn slice<T: Clone>(cols: &[T], r: std::ops::Range<usize>) -> Vec<T> {
 pub const STATE_RELATION_SIZE: usize = 21;
 relation!(StateRelation, STATE_RELATION_SIZE);
 
-/// Values of one `LinkRelation` entry: a tag and up to 24 values (see [`crate::auth::link`];
-/// `KeyCap` is the longest).
-pub const LINK_RELATION_SIZE: usize = 25;
+/// Values of one `LinkRelation` entry: a tag and up to 27 values (see [`crate::auth::link`];
+/// `ListCap` is the longest).
+pub const LINK_RELATION_SIZE: usize = 28;
 relation!(LinkRelation, LINK_RELATION_SIZE);
 
 /// The relations of a signed-transfer proof, in draw order.

@@ -4,35 +4,45 @@
 //! A sender with several transfers for one sub-block signs one [`TransferListMessage`]: the
 //! framework's fields (domain, signer, nonce, next key) and, as payload, a commitment to the
 //! ordered list of `(to, amount)` pairs. The AIR verifies that one signature (124
-//! permutations) and opens the list with two permutations per transfer, instead of one
+//! permutations) and opens the list with 1.5 permutations per transfer, instead of one
 //! signature per transfer.
 //!
 //! The list commitment is an overwrite sponge (rate 8, capacity 8) over the transfers'
-//! encodings, `[to.low, amount limbs, to.high]` (16 elements each, the order of a single
-//! transfer's payload), concatenated:
+//! 12-element encodings, concatenated and zero-padded to whole blocks:
 //!
 //! ```text
-//! stream    = [to_0.low, amount_0[0..8], to_0.high, to_1.low, ...]
+//! transfer j, j even = [to.low, amount30, to.high]
+//! transfer j, j odd  = [to.high, to.low, amount30]
+//! stream    = transfer 0 ++ transfer 1 ++ ... ++ [0; 4 if n is odd]
 //! cap_0     = [TAG_TRANSFER_LIST, 0; 7]
 //! cap_{k+1} = P(stream[8k..8k + 8] ++ cap_k)[8..16]
 //! commitment = (n, cap_last)
 //! ```
 //!
-//! so a transfer is exactly two blocks, `[to.low, amount[0..4]]` and `[amount[4..8],
-//! to.high]`, and every receiver is named by its whole 248-bit id
-//! ([`crate::domain::AccountId`]; session 51: the 12-element encoding of sessions 42-50 named
-//! it by its low 124 bits, a ~2^62 collision search away from paying another owner). The
-//! message's payload is `[cap, n, LIST_MARK, 0; 6]`. A single transfer's payload
+//! `amount30` is the amount's four 30-bit chunks, least significant first
+//! ([`amount_elements`]), so a listed amount is below `2^120` ([`LIST_AMOUNT_LIMIT`]): each
+//! chunk is below `2^30 < p`, which makes the encoding injective (31-bit chunks are not: the
+//! chunk `2^31 - 1` is `p`, i.e. 0). A pair of transfers is three blocks, `[to_0.low,
+//! amount30_0] [to_0.high, to_1.high] [to_1.low, amount30_1]`: an odd transfer's order is
+//! chosen so that its own block has the same shape as an even transfer's first, and the block
+//! the two share carries only receivers (the AIR hands `to_1.high` from the even item's row to
+//! the odd one's). Every receiver is named by its whole 248-bit id
+//! ([`crate::domain::AccountId`]). Version 4 (sessions 51-54) spent two whole blocks a
+//! transfer, `[to.low, amount[0..4]] [amount[4..8], to.high]` with 16-bit limbs: 2 n
+//! permutations, so one sender's 256 transfers needed 2^10 Poseidon2 rows; this encoding takes
+//! `ceil(1.5 n)` ([`list_blocks`]), and 256 fit 2^9.
+//!
+//! The message's payload is `[cap, n, LIST_MARK, 0; 6]`. A single transfer's payload
 //! (`TransferMessage`) has an amount limb below `2^16` where this one has [`LIST_MARK`]
 //! (`2^16`; the AIR range-checks every amount limb), so no signature of one kind is a signature
-//! of the other. With `n` signed the stream is unambiguous, and two lists share a commitment
-//! only through a collision of the 248-bit capacity (~2^124 work, the assumption of every
-//! sponge of the scheme).
+//! of the other. With `n` signed the stream is unambiguous (the padding is fixed by `n`), and
+//! two lists share a commitment only through a collision of the 248-bit capacity (~2^124
+//! work, the assumption of every sponge of the scheme).
 
 use crate::field::M31;
 use crate::hash::{permute, State, WIDTH};
 use crate::domain::AccountId;
-use crate::wots::{Hash4, KeyCommitment, Message, MessageError, TransferMessage, PAYLOAD_LEN, RATE};
+use crate::wots::{Hash4, KeyCommitment, Message, MessageError, PAYLOAD_LEN, RATE};
 
 /// Domain-separation tag of the list sponge (the scheme's other tags are 1..7).
 pub const TAG_TRANSFER_LIST: M31 = M31::reduce(8);
@@ -44,15 +54,31 @@ pub const LIST_MARK: M31 = M31::reduce(1 << 16);
 pub const LIST_MARK_AT: usize = 9;
 /// Where the count sits in the payload.
 pub const LIST_COUNT_AT: usize = 8;
-/// Elements of one transfer's encoding: two blocks.
-pub const TRANSFER_ELEMENTS: usize = 2 * RATE;
+/// Elements of one transfer's encoding: a receiver (8) and an amount (4), a block and a half.
+pub const TRANSFER_ELEMENTS: usize = 12;
+/// Bits of one amount element.
+pub const AMOUNT_CHUNK_BITS: u32 = 30;
+/// Elements of an amount.
+pub const AMOUNT_ELEMENTS: usize = 4;
+/// A listed amount is below this: `2^120` (four 30-bit elements). Larger amounts go as single
+/// transfers (whose amount is any `u128`).
+pub const LIST_AMOUNT_LIMIT: u128 = 1 << (AMOUNT_CHUNK_BITS * AMOUNT_ELEMENTS as u32);
 
-/// Blocks (permutations) the sponge absorbs for `n` transfers: two a transfer.
+/// Blocks (permutations) the sponge absorbs for `n` transfers: `ceil(12 n / 8)`, three a pair.
 pub const fn list_blocks(n: usize) -> usize {
     (TRANSFER_ELEMENTS * n).div_ceil(RATE)
 }
 
-/// One transfer of a list: its receiver's account id and amount.
+/// `amount`'s four 30-bit chunks, least significant first; `None` from [`LIST_AMOUNT_LIMIT`] up.
+pub fn amount_elements(amount: u128) -> Option<[M31; AMOUNT_ELEMENTS]> {
+    if amount >= LIST_AMOUNT_LIMIT {
+        return None;
+    }
+    let mask = (1u128 << AMOUNT_CHUNK_BITS) - 1;
+    Some(std::array::from_fn(|i| M31::reduce(((amount >> (AMOUNT_CHUNK_BITS * i as u32)) & mask) as u32)))
+}
+
+/// One transfer of a list: its receiver's account id and amount (below [`LIST_AMOUNT_LIMIT`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ListedTransfer {
     /// The receiver's whole 248-bit id, as a single transfer names it.
@@ -61,13 +87,26 @@ pub struct ListedTransfer {
 }
 
 impl ListedTransfer {
-    /// `[to.low, amount limbs, to.high]`: the transfer's 16 elements of the stream, in the order
-    /// of a single transfer's payload.
-    pub fn elements(&self) -> [M31; TRANSFER_ELEMENTS] {
-        let a = TransferMessage::amount_limbs(self.amount);
+    /// The transfer's 12 elements of the stream at list position `index`: `[to.low, amount30,
+    /// to.high]` at an even position, `[to.high, to.low, amount30]` at an odd one. `None` for an
+    /// amount from [`LIST_AMOUNT_LIMIT`] up, which no list can carry.
+    pub fn elements(&self, index: usize) -> Option<[M31; TRANSFER_ELEMENTS]> {
+        let a = amount_elements(self.amount)?;
         let (l, h) = (self.to.low, self.to.high);
-        [l[0], l[1], l[2], l[3], a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], h[0], h[1], h[2], h[3]]
+        let parts = if index % 2 == 0 { [l, a, h] } else { [h, l, a] };
+        Some(std::array::from_fn(|i| parts[i / 4][i % 4]))
     }
+}
+
+/// The stream of `items`: their encodings in order, zero-padded to whole blocks; `None` if an
+/// amount is too large for a list.
+fn list_stream(items: &[ListedTransfer]) -> Option<Vec<M31>> {
+    let mut stream = Vec::with_capacity(list_blocks(items.len()) * RATE);
+    for (j, item) in items.iter().enumerate() {
+        stream.extend(item.elements(j)?);
+    }
+    stream.resize(list_blocks(items.len()) * RATE, M31::ZERO);
+    Some(stream)
 }
 
 /// The capacity before any transfer: `[TAG_TRANSFER_LIST, 0; 7]`.
@@ -93,13 +132,12 @@ pub struct ListPermutation {
 }
 
 /// Every permutation of the list sponge over `items`, in order (`list_blocks(n)` of them):
-/// what the AIR's item rows prove, transfer `j` the blocks `2j` and `2j + 1`.
-pub fn list_permutations(items: &[ListedTransfer]) -> Vec<ListPermutation> {
-    // Two whole blocks a transfer: the stream needs no padding.
-    let stream: Vec<M31> = items.iter().flat_map(|i| i.elements()).collect();
-    debug_assert_eq!(stream.len(), list_blocks(items.len()) * RATE);
+/// what the AIR's item rows prove, the pair `(2m, 2m + 1)` the blocks `3m`, `3m + 1` (the
+/// even item's) and `3m + 2` (the odd one's). `None` if an amount is too large for a list.
+pub fn list_permutations(items: &[ListedTransfer]) -> Option<Vec<ListPermutation>> {
+    let stream = list_stream(items)?;
     let mut cap = list_initial_cap();
-    stream
+    let perms = stream
         .chunks(RATE)
         .map(|block| {
             let block: [M31; RATE] = std::array::from_fn(|i| block[i]);
@@ -108,7 +146,8 @@ pub fn list_permutations(items: &[ListedTransfer]) -> Vec<ListPermutation> {
             cap.copy_from_slice(&output[RATE..]);
             ListPermutation { input, output }
         })
-        .collect()
+        .collect();
+    Some(perms)
 }
 
 /// `(n, cap_n)`: the commitment to an ordered list of `n` transfers.
@@ -125,15 +164,20 @@ impl Default for TransferListCommitment {
 }
 
 impl TransferListCommitment {
-    /// The commitment of `items`, in order.
-    pub fn of(items: &[ListedTransfer]) -> Self {
+    /// The commitment of `items`, in order; an error if an amount is [`LIST_AMOUNT_LIMIT`] or
+    /// more (no list can carry it).
+    pub fn of(items: &[ListedTransfer]) -> Result<Self, MessageError> {
+        let perms = list_permutations(items).ok_or(MessageError::Field {
+            field: "transfers",
+            reason: "an amount of 2^120 or more (a list carries amounts below 2^120; send it as a single transfer)",
+        })?;
         let mut cap = list_initial_cap();
-        if let Some(last) = list_permutations(items).last() {
+        if let Some(last) = perms.last() {
             cap.copy_from_slice(&last.output[RATE..]);
         }
-        // A list is at most ~32,700 transfers (one proof's permutations); the signed count
+        // A list is at most ~43,600 transfers (one proof's permutations); the signed count
         // itself is checked in `payload`.
-        TransferListCommitment { count: u32::try_from(items.len()).unwrap_or(u32::MAX), cap }
+        Ok(TransferListCommitment { count: u32::try_from(items.len()).unwrap_or(u32::MAX), cap })
     }
 }
 
@@ -153,8 +197,8 @@ pub struct TransferListMessage {
 }
 
 impl TransferListMessage {
-    /// The commitment the payload carries.
-    pub fn commitment(&self) -> TransferListCommitment {
+    /// The commitment the payload carries (an error if an amount is too large for a list).
+    pub fn commitment(&self) -> Result<TransferListCommitment, MessageError> {
         TransferListCommitment::of(&self.transfers)
     }
 }
@@ -186,7 +230,7 @@ impl Message for TransferListMessage {
             .ok()
             .and_then(|n| M31::from_u32(n).ok())
             .ok_or(MessageError::Field { field: "transfers", reason: "more than 2^31 - 2 transfers" })?;
-        let c = self.commitment();
+        let c = self.commitment()?;
         let mut p = [M31::ZERO; PAYLOAD_LEN];
         p[..RATE].copy_from_slice(&c.cap);
         p[LIST_COUNT_AT] = count;
@@ -198,7 +242,7 @@ impl Message for TransferListMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wots::{commitment, message_digest, sign, verify, KeySeed};
+    use crate::wots::{commitment, message_digest, sign, verify, KeySeed, TransferMessage};
 
     fn h(b: u32) -> Hash4 {
         std::array::from_fn(|i| M31::reduce(b + i as u32))
@@ -220,25 +264,47 @@ mod tests {
 
     #[test]
     fn the_commitment_binds_every_transfer_its_order_and_the_count() {
-        let base = list(&[5, 6, 7]).commitment();
+        let c = |amounts: &[u128]| list(amounts).commitment().unwrap();
+        let base = c(&[5, 6, 7]);
         assert_eq!(base.count, 3);
-        assert_ne!(list(&[5, 6, 8]).commitment(), base, "an amount");
-        assert_ne!(list(&[5, 6, 7 + (1 << 70)]).commitment(), base, "a high limb (second block)");
-        assert_ne!(list(&[5, 6]).commitment(), base, "shorter");
-        assert_ne!(list(&[5, 6, 7, 0]).commitment(), base, "longer by a zero transfer");
+        assert_ne!(c(&[5, 6, 8]), base, "an amount");
+        assert_ne!(c(&[5, 6 + (1 << 70), 7]), base, "an odd transfer's high chunk (its own block)");
+        assert_ne!(c(&[5, 6]), base, "shorter");
+        assert_ne!(c(&[5, 6, 7, 0]), base, "longer by a zero transfer");
         let mut swapped = list(&[5, 6, 7]);
         swapped.transfers.swap(0, 1);
-        assert_ne!(swapped.commitment(), base, "order");
+        assert_ne!(swapped.commitment().unwrap(), base, "order");
         let mut other = list(&[5, 6, 7]);
         other.transfers[2].to.low = h(999);
-        assert_ne!(other.commitment(), base, "a receiver's low id");
+        assert_ne!(other.commitment().unwrap(), base, "a receiver's low id");
         let mut twin = list(&[5, 6, 7]);
         twin.transfers[2].to.high[3] = M31::reduce(999);
-        assert_ne!(twin.commitment(), base, "a receiver's high id alone (the last block)");
-        assert_ne!(list(&[5, 6, 7 + (1 << 100)]).commitment(), base, "the last limbs (the last block)");
-        assert_eq!(TransferListCommitment::of(&[]), TransferListCommitment::default());
-        assert_eq!(list_permutations(&list(&[5, 6, 7]).transfers).len(), 6, "two blocks a transfer");
-        assert_eq!(list_permutations(&list(&[5, 6]).transfers).len(), 4);
+        assert_ne!(twin.commitment().unwrap(), base, "a receiver's high id alone (the padded last block)");
+        let mut odd_high = list(&[5, 6, 7]);
+        odd_high.transfers[1].to.high[0] = M31::reduce(999);
+        assert_ne!(odd_high.commitment().unwrap(), base, "an odd receiver's high id (the shared block)");
+        assert_ne!(c(&[5, 6, 7 + (1 << 100)]), base, "the top chunk");
+        assert_eq!(TransferListCommitment::of(&[]).unwrap(), TransferListCommitment::default());
+        let perms = |n: usize| list_permutations(&list(&vec![5; n]).transfers).unwrap().len();
+        assert_eq!((perms(1), perms(2), perms(3), perms(4)), (2, 3, 5, 6), "a block and a half a transfer");
+    }
+
+    /// Each chunk is below `2^30`, so the encoding is injective; `2^120` and up is refused.
+    #[test]
+    fn amounts_are_four_30_bit_chunks_below_2_120() {
+        let top = LIST_AMOUNT_LIMIT - 1;
+        let chunk = M31::reduce((1 << 30) - 1);
+        assert_eq!(amount_elements(top), Some([chunk; 4]));
+        assert_eq!(amount_elements(1 << 30), Some([M31::ZERO, M31::ONE, M31::ZERO, M31::ZERO]));
+        assert_eq!(amount_elements(LIST_AMOUNT_LIMIT), None);
+        assert_eq!(amount_elements(u128::MAX), None);
+        let big = list(&[5, LIST_AMOUNT_LIMIT]);
+        assert!(matches!(big.commitment(), Err(MessageError::Field { field: "transfers", .. })));
+        assert!(big.payload().is_err(), "no payload, so no signature, for an amount a list cannot carry");
+        let t = list(&[top]).transfers[0];
+        let (even, odd) = (t.elements(0).unwrap(), t.elements(1).unwrap());
+        assert_eq!((&even[..4], &even[4..8], &even[8..]), (&t.to.low[..], &[chunk; 4][..], &t.to.high[..]));
+        assert_eq!((&odd[..4], &odd[4..8], &odd[8..]), (&t.to.high[..], &t.to.low[..], &[chunk; 4][..]));
     }
 
     /// The payload puts the mark (`2^16`) where a single transfer has an amount limb (below

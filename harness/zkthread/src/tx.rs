@@ -27,7 +27,7 @@ use zkthread_client::registry::Registry;
 use zkthread_engine::codec::new_transfer_list;
 use zkthread_engine::program::TokenProgram;
 use zkthread_engine::{check_receiver, queued_state, Refused, MAX_QUEUED_PER_SENDER, MAX_QUEUED_TRANSFERS_PER_SENDER};
-use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
+use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage, LIST_AMOUNT_LIMIT};
 use zkthread_token::list_batcher::SignedTransferListTx;
 use zkthread_token::SignedTransferTx;
 use zkthread_engine::batch::MAX_SLOTS_WITHIN_CALLDATA;
@@ -240,6 +240,10 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
             (id, pending, signed.index)
         }
         TokenProgram::List => {
+            // Before the key index is spent: the list's stream carries amounts below 2^120.
+            if let Some((_, amount)) = fields.transfers.iter().find(|(_, amount)| *amount >= LIST_AMOUNT_LIMIT) {
+                bail!("--amount {amount} is 2^120 or more, which a list cannot carry: send it alone on a thread of the signed program");
+            }
             let message = TransferListMessage {
                 domain,
                 from: account_id(fields.from),

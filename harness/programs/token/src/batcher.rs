@@ -137,6 +137,9 @@ pub enum SignedRejection {
     ListOverspend { index: usize, balance: u128 },
     #[error("transfer #{index}: a list of {transfers} transfers does not fit one proof (at most {max})")]
     ListTooLong { index: usize, transfers: usize, max: usize },
+    /// A listed amount takes four 30-bit elements of the list's stream.
+    #[error("transfer #{index}: amount {amount} is 2^120 or more, which a list cannot carry (send it as a single transfer)")]
+    ListAmountTooLarge { index: usize, amount: u128 },
     /// One transfer of a signed list is invalid: the whole list is refused (one signature
     /// covers it all).
     #[error("transfer #{index}: list item {item}: {}", .reason.reason())]
@@ -160,6 +163,7 @@ impl SignedRejection {
             | Self::EmptyList { index }
             | Self::ListOverspend { index, .. }
             | Self::ListTooLong { index, .. }
+            | Self::ListAmountTooLarge { index, .. }
             | Self::ListItem { index, .. } => *index,
         }
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use starknet_types_core::felt::Felt;
 use zkthread_sig::domain::{account_id, account_id_wide, AccountId};
-use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage};
+use zkthread_sig::transfer_list::{ListedTransfer, TransferListMessage, LIST_AMOUNT_LIMIT};
 use zkthread_sig::tx_list::{TxDigest, TxListCommitment};
 use zkthread_sig::wots::{
     commitment, sign, verify_trace, KeyCommitment, KeySeed, MessageError, SignError, Signature,
@@ -204,6 +204,8 @@ impl SignedBatcher {
         for (item, (to, amount)) in tx.transfers.iter().enumerate() {
             let reason = if *amount == 0 {
                 SignedRejection::ZeroAmount { index }
+            } else if *amount >= LIST_AMOUNT_LIMIT {
+                SignedRejection::ListAmountTooLarge { index, amount: *amount }
             } else if *to == tx.from {
                 SignedRejection::SelfTransfer { index }
             } else {

@@ -52,17 +52,18 @@ use crate::statement::{bound_slots, boundary, SignedPublicInput};
 use crate::witness::{SignedListRow, SignedListWitness};
 
 /// Version of the list AIR (bump on any change of columns, constraints or fraction order).
-pub const SIGNED_LIST_AIR_VERSION: u64 = 4;
+pub const SIGNED_LIST_AIR_VERSION: u64 = 5;
 /// Components with a size chosen by the prover: list head, list item, the four authorization
 /// roles, Poseidon2.
 pub const LIST_SIZED_COMPONENTS: usize = 7;
 /// Poseidon2 permutations one proof holds (the largest component's rows).
 pub const MAX_PERMUTATIONS_PER_PROOF: usize = 1 << SIGNED_MAX_LOG_ROWS;
 /// The longest list one proof holds alone (`SignedRejection::ListTooLong`'s bound, and the
-/// engine's): its signature, transaction-list entry and two permutations a transfer fill at
-/// most [`MAX_PERMUTATIONS_PER_PROOF`]. 32,705.
-pub const MAX_LIST_TRANSFERS: usize =
-    (MAX_PERMUTATIONS_PER_PROOF - zkthread_sig::wots::VERIFY_PERMUTATIONS - 1) / zkthread_sig::transfer_list::list_blocks(1);
+/// engine's): its signature, transaction-list entry and `ceil(1.5 n)` list permutations fill
+/// at most [`MAX_PERMUTATIONS_PER_PROOF`]. 43,607.
+pub const MAX_LIST_TRANSFERS: usize = (MAX_PERMUTATIONS_PER_PROOF - zkthread_sig::wots::VERIFY_PERMUTATIONS - 1)
+    * zkthread_sig::wots::RATE
+    / zkthread_sig::transfer_list::TRANSFER_ELEMENTS;
 const _: () = {
     let fixed = zkthread_sig::wots::VERIFY_PERMUTATIONS + 1;
     let list_blocks = zkthread_sig::transfer_list::list_blocks;

@@ -172,9 +172,17 @@ impl SignedListRow {
 }
 
 /// Poseidon2 permutations a signed message adds to a proof: its signature's verification and
-/// transaction-list entry, and for a list of `n` transfers its sponge's `2 n`.
+/// transaction-list entry, and for a list of `n` transfers its sponge's `ceil(1.5 n)`.
 pub fn message_permutations(list_transfers: Option<usize>) -> usize {
     zkthread_sig::wots::VERIFY_PERMUTATIONS + 1 + list_transfers.map_or(0, list_blocks)
+}
+
+/// The eight split bits of a listed amount ([`crate::list::amount_chunks`]): the top two bits
+/// of byte 3, the top four of byte 7, the low two of byte 11.
+pub fn amount_split_bits(amount: u128) -> [u32; 8] {
+    let byte = |i: u32| ((amount >> (8 * i)) & 0xff) as u32;
+    let (b1, b3, a5) = (byte(3) >> 6, byte(7) >> 4, byte(11) & 3);
+    [b1 & 1, b1 >> 1, b3 & 1, (b3 >> 1) & 1, (b3 >> 2) & 1, b3 >> 3, a5 & 1, a5 >> 1]
 }
 
 /// Rows of every component of a proof of the list program (`crate::list_prover`): the list
@@ -213,9 +221,13 @@ impl SignedListWitness {
 
     /// A list's head and items and its signature's verification rows at position `tx`; no
     /// transaction-list entry (raw: a test pairs them as it likes).
+    ///
+    /// Panics if an amount is `2^120` or more, which no list can carry (the batcher refuses
+    /// such a list before it builds a row).
     pub fn push_signed_list_at(&mut self, row: &SignedListRow, tx: u32) {
         let listed = row.listed();
-        let commitment = TransferListCommitment::of(&listed);
+        let too_large = "a list row's amounts are below 2^120 (SignedBatcher refuses larger ones)";
+        let commitment = TransferListCommitment::of(&listed).expect(too_large);
         let mut head = vec![1];
         head.extend(u32s(&row.domain));
         head.extend(u32s(&row.from.low));
@@ -225,28 +237,37 @@ impl SignedListWitness {
         head.extend(u32s(&row.signature.pp));
         head.extend(u32s(&row.signature.rho));
         head.extend(u32s(&commitment.cap));
-        head.extend([commitment.count, tx]);
+        head.extend([commitment.count, tx, commitment.count % 2]);
         head.extend(u32s(&row.from.high));
         debug_assert_eq!(head.len(), list_head_cols::N);
         self.heads.push(head);
         self.auth.push_signature(tx, &row.signature, &row.trace);
-        let perms = list_permutations(&listed);
+        let perms = list_permutations(&listed).expect(too_large);
+        let zeros = [M31::ZERO; 4];
         for (j, item) in row.items.iter().enumerate() {
-            let (first, second) = (perms[2 * j], perms[2 * j + 1]);
-            let mut r = vec![1];
+            // A pair of items absorbs three blocks: the even one's two, then the odd one's.
+            let (even, m) = (j % 2 == 0, 3 * (j / 2));
+            let (first, second) = if even { (perms[m], Some(perms[m + 1])) } else { (perms[m + 2], None) };
+            let next_to_high = if even { row.items.get(j + 1).map_or(zeros, |n| n.to.high) } else { zeros };
+            let mut r = vec![u32::from(even), u32::from(!even)];
             r.extend(u32s(&row.domain));
             r.extend(u32s(&row.from.low));
             r.extend(u32s(&item.to.low));
+            r.extend(u32s(&next_to_high));
             r.extend([tx, j as u32]);
             r.extend(first.input[8..].iter().map(|v| v.to_u32()));
             r.extend(u32s(&first.output));
-            r.extend(u32s(&second.output));
+            match second {
+                Some(p) => r.extend(u32s(&p.output)),
+                None => r.extend([0; 16]),
+            }
             r.extend(balance_block_values(item.from_old, item.to_old, item.amount));
             r.extend(u32s(&row.from.high));
             r.extend(u32s(&item.to.high));
+            r.extend(amount_split_bits(item.amount));
             debug_assert_eq!(r.len(), list_item_cols::N);
             self.items.push(r);
-            for p in [first, second] {
+            for p in std::iter::once(first).chain(second) {
                 self.auth.permutations.push((p.input.map(M31::to_u32), 1));
             }
         }

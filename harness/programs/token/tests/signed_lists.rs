@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use starknet_types_core::felt::Felt;
 use zkthread_prover::model::Slot;
 use zkthread_sig::domain::pack_key_slot;
-use zkthread_sig::transfer_list::TransferListCommitment;
+use zkthread_sig::transfer_list::{TransferListCommitment, LIST_AMOUNT_LIMIT};
 use zkthread_sig::wots::verification_trace;
 use zkthread_sig::{account_id_wide, TransferListMessage};
-use zkthread_token::list::{list_head_cols, ListHeadRole, ListItemRole};
+use zkthread_token::list::{list_head_cols, list_item_cols, ListHeadRole, ListItemRole};
 use zkthread_token::list_batcher::{SignedListSubBlock, SignedTransferListTx};
 use zkthread_token::list_prover::{
     list_proof_from_felts, list_proof_to_felts, prove_list, prove_list_witness, verify_list,
@@ -195,12 +195,12 @@ fn a_message_past_the_permutation_budget_is_deferred() {
     use zkthread_token::list_prover::MAX_PERMUTATIONS_PER_PROOF;
     let mut state = genesis();
     state.insert(balance_slot(ALICE), Felt::from(1u128 << 100));
-    // 125 + 2 x 32,700 = 65,525 permutations: room for no signature more.
-    let long: Vec<(u64, u128)> = (0..32_700).map(|i| (if i % 2 == 0 { BOB } else { CAROL }, 1)).collect();
+    // 125 + 1.5 x 43,600 = 65,525 permutations: room for no signature more.
+    let long: Vec<(u64, u128)> = (0..43_600).map(|i| (if i % 2 == 0 { BOB } else { CAROL }, 1)).collect();
     // Junk that would not fit either (a list as long, never signed, its first amount 0) is
     // refused, not deferred: it cannot cut the sub-block short.
     let mut junk = list(BOB, &[(CAROL, 1)], 0, 1);
-    junk.transfers = (0..32_700).map(|i| (Felt::from(CAROL), i as u128)).collect();
+    junk.transfers = (0..43_600).map(|i| (Felt::from(CAROL), i as u128)).collect();
     let txs = [
         list(ALICE, &long, 0, 1),
         junk,
@@ -219,7 +219,7 @@ fn a_message_past_the_permutation_budget_is_deferred() {
     assert_eq!(batch.sub_block.txs.len(), 1);
     assert_eq!(batch.deferred, txs[2..].to_vec());
     let pi = batch.sub_block.statement(&statement());
-    assert_eq!(value(&pi, balance_slot(BOB)), Felt::from(500u64 + 16_350));
+    assert_eq!(value(&pi, balance_slot(BOB)), Felt::from(500u64 + 21_800));
     // The next sub-block, on the state the first left, takes both.
     let mut next_state = state.clone();
     for e in &pi.outputs {
@@ -307,7 +307,7 @@ fn assert_forged_list_fails(what: &str, row: &SignedListRow, signed: TransferLis
 #[test]
 fn a_list_item_its_sender_did_not_sign_does_not_verify() {
     let (pi, sb, row) = honest_list();
-    let signed = TransferListCommitment::of(&row.listed());
+    let signed = TransferListCommitment::of(&row.listed()).expect("a listable row");
     // Item 1 pays 250 to Carol instead of the signed 200.
     let mut forged = row.clone();
     forged.items[1].amount = 250;
@@ -365,7 +365,7 @@ fn an_item_paying_another_receiver_than_the_block_it_absorbs_does_not_verify() {
 #[test]
 fn dropping_or_adding_a_list_item_does_not_verify() {
     let (pi, sb, row) = honest_list();
-    let signed = TransferListCommitment::of(&row.listed());
+    let signed = TransferListCommitment::of(&row.listed()).expect("a listable row");
     // Only the first two signed transfers applied: Alice keeps the last 50.
     let mut forged = row.clone();
     forged.items.pop();
@@ -479,40 +479,115 @@ fn a_list_item_debits_only_its_key_owners_whole_id() {
 /// search over two addresses it chooses) credits `M` instead: Bob's slot never shows. The
 /// collision is simulated by binding Bob's balance slot to `M` (Bob's low words, Mallory's
 /// high ones). Neither route verifies: the honest rows (the credited `Balance` tuple carries
-/// Bob's high words), nor an item crediting `M` with the head's signed commitment kept (the
-/// item's second block is `M`'s high words, so its sponge ends off the signed capacity). Until
-/// version 3 the list absorbed `[to.low, amount]` alone and the second route verified. The
-/// control (the honest rows, Bob's own id) verifies.
+/// Bob's high words), nor an item crediting `M` with the head's signed commitment kept. Bob is
+/// listed at an even position (his high words are his item's second block, so the sponge ends
+/// off the signed capacity) and at an odd one (version 5: his high words were absorbed by the
+/// item before his and handed on as `ListCap`'s pending value, which `M`'s item does not
+/// match). Until version 3 the list absorbed `[to.low, amount]` alone and the second route
+/// verified. The control (the honest rows, Bob's own id) verifies.
 #[test]
 fn a_list_credit_to_an_owner_sharing_only_the_receivers_low_id_does_not_verify() {
     use zkthread_prover::program::{self, ProofRows};
     use zkthread_sig::AccountId;
     use zkthread_token::list_prover::SignedListProgram;
-    let batch = batch_on(&genesis(), &[list(ALICE, &[(BOB, 100)], 0, 1)]).expect("batch");
+    for (bob_at, transfers) in [(0, vec![(BOB, 100)]), (1, vec![(CAROL, 5), (BOB, 100)])] {
+        let batch = batch_on(&genesis(), &[list(ALICE, &transfers, 0, 1)]).expect("batch");
+        let sb = batch.sub_block;
+        let pi = sb.statement(&statement());
+        let (bob, twin) = (account_id_wide(Felt::from(BOB)), bobs_low_twin());
+        let (ids, twin_ids) = owner_ids_and_twins(&sb.owners);
+        let signed = TransferListCommitment::of(&sb.entries[0].listed()).expect("a listable row");
+        let crediting = |to: AccountId| {
+            let mut w = if bob_at == 0 {
+                let mut row = sb.entries[0].clone();
+                row.items[0].to = to;
+                SignedListWitness::of(&[row])
+            } else {
+                // Every block as signed (the even item before absorbed Bob's high words); only
+                // the odd item's own high words change.
+                let mut w = SignedListWitness::of(std::slice::from_ref(&sb.entries[0]));
+                w.items[1][list_item_cols::TO_HIGH].copy_from_slice(&to.high.map(|v| v.to_u32()));
+                w
+            };
+            w.heads[0][list_head_cols::COMMITMENT].copy_from_slice(&signed.cap.map(|v| v.to_u32()));
+            assert_eq!(w.first_violation(), None);
+            let rows = ProofRows { program: vec![&w.heads, &w.items], auth: &w.auth };
+            program::prove::<SignedListProgram, Blake>(&pi.to_felts(), &rows, &TEST).expect("raw driver")
+        };
+        let honest = crediting(bob);
+        verify_raw::<SignedListProgram>(&pi, &honest, &rows_own_boundary(&pi, &ids)).expect("control: Bob credited verifies");
+        assert!(
+            verify_raw::<SignedListProgram>(&pi, &honest, &rows_own_boundary(&pi, &twin_ids)).is_err(),
+            "item {bob_at}: Bob's credit must not stand for the id sharing only his low words"
+        );
+        assert!(
+            verify_raw::<SignedListProgram>(&pi, &crediting(twin), &rows_own_boundary(&pi, &twin_ids)).is_err(),
+            "item {bob_at}: a list item crediting the id sharing only Bob's low words must not verify"
+        );
+    }
+}
+
+/// A listed amount is four 30-bit elements, so a list carries amounts below 2^120: the batcher
+/// refuses a larger one before it checks the signature (no signer makes one).
+#[test]
+fn a_listed_amount_of_2_120_or_more_is_refused() {
+    let mut state = genesis();
+    state.insert(balance_slot(ALICE), Felt::from(u128::MAX));
+    let mut big = list(ALICE, &[(BOB, 100), (CAROL, 5)], 0, 1);
+    big.transfers[0].1 = LIST_AMOUNT_LIMIT;
+    let batch = batch_on(&state, &[big, list(ALICE, &[(BOB, LIST_AMOUNT_LIMIT - 1)], 0, 1)]).expect("batch");
+    assert!(
+        matches!(&batch.rejected[..], [SignedRejection::ListItem { index: 0, item: 0, reason }]
+            if matches!(**reason, SignedRejection::ListAmountTooLarge { amount: LIST_AMOUNT_LIMIT, .. })),
+        "{:?}",
+        batch.rejected
+    );
+    assert_eq!(batch.rejected[0].reason(), format!("list item 0: amount {LIST_AMOUNT_LIMIT} is 2^120 or more, which a list cannot carry (send it as a single transfer)"));
+    let pi = batch.sub_block.statement(&statement());
+    assert_eq!(value(&pi, balance_slot(BOB)), Felt::from(500 + LIST_AMOUNT_LIMIT - 1), "the largest listed amount settles");
+    prove_list::<Blake>(&pi, &batch.sub_block.owners, &batch.sub_block.entries, &TEST).expect("it proves");
+}
+
+/// The top limb's high byte is zero (`l7 = L7`), and the AIR is the only guard: Alice signs
+/// 2^90 + 100 to Bob, and a prover credits Bob 2^121 + 100 instead. The two amounts have
+/// equal elements mod p (the top chunk `2^22 l7` of the forged one is `2^22 x 2^9 = 2^31 = 1`,
+/// the bit 90 the signed one has), so every look-up of the list sponge holds; the balances are
+/// rechained and every other constraint holds. Only the item's `l7 = L7` fails, and no proof
+/// verifies.
+#[test]
+fn an_item_amount_aliasing_the_signed_one_mod_p_does_not_verify() {
+    use zkthread_token::list::{amount_chunks, list_item_cols::{BALANCES, SPLIT}};
+    use zkthread_token::witness::{amount_split_bits, balance_block_values};
+    let (signed, forged) = ((1u128 << 90) + 100, (1u128 << 121) + 100);
+    let mut state = genesis();
+    let alice = 1u128 << 122;
+    state.insert(balance_slot(ALICE), Felt::from(alice));
+    let batch = batch_on(&state, &[list(ALICE, &[(BOB, signed)], 0, 1)]).expect("batch");
     let sb = batch.sub_block;
-    let pi = sb.statement(&statement());
-    let (bob, twin) = (account_id_wide(Felt::from(BOB)), bobs_low_twin());
-    let (ids, twin_ids) = owner_ids_and_twins(&sb.owners);
-    let signed = TransferListCommitment::of(&sb.entries[0].listed());
-    let crediting = |to: AccountId| {
-        let mut row = sb.entries[0].clone();
-        row.items[0].to = to;
-        let mut w = SignedListWitness::of(&[row]);
-        w.heads[0][list_head_cols::COMMITMENT].copy_from_slice(&signed.cap.map(|v| v.to_u32()));
-        assert_eq!(w.first_violation(), None);
-        let rows = ProofRows { program: vec![&w.heads, &w.items], auth: &w.auth };
-        program::prove::<SignedListProgram, Blake>(&pi.to_felts(), &rows, &TEST).expect("raw driver")
-    };
-    let honest = crediting(bob);
-    verify_raw::<SignedListProgram>(&pi, &honest, &rows_own_boundary(&pi, &ids)).expect("control: Bob credited verifies");
-    assert!(
-        verify_raw::<SignedListProgram>(&pi, &honest, &rows_own_boundary(&pi, &twin_ids)).is_err(),
-        "Bob's credit must not stand for the id sharing only his low words"
-    );
-    assert!(
-        verify_raw::<SignedListProgram>(&pi, &crediting(twin), &rows_own_boundary(&pi, &twin_ids)).is_err(),
-        "a list item crediting the id sharing only Bob's low words must not verify"
-    );
+    let row = &sb.entries[0];
+    let mut w = SignedListWitness::of(std::slice::from_ref(row));
+    let item = &mut w.items[0];
+    item[BALANCES].copy_from_slice(&balance_block_values(alice, 500, forged));
+    assert_eq!(amount_split_bits(forged), amount_split_bits(signed), "the same split bits");
+    // The forged row's elements are the signed ones (the field sees no difference).
+    let field = |r: &[u32]| r.iter().map(|v| stwo::core::fields::m31::BaseField::from(*v)).collect::<Vec<_>>();
+    let mut honest_row = item.clone();
+    honest_row[BALANCES].copy_from_slice(&balance_block_values(alice, 500, signed));
+    let chunks = |r: &[u32]| amount_chunks(&field(&r[BALANCES]), &field(&r[SPLIT])).0;
+    assert_eq!(chunks(item), chunks(&honest_row));
+    let mut pi = sb.statement(&statement());
+    set(&mut pi.outputs, balance_slot(ALICE), Felt::from(alice - forged));
+    set(&mut pi.outputs, balance_slot(BOB), Felt::from(500 + forged));
+    let violation = w.first_violation().expect("the top byte's constraint fails");
+    assert_eq!((violation.0, violation.1), ("signed_list_item", 0));
+    let r = random_relations();
+    let slots = zkthread_token::bound_slots(&pi, &sb.owners).expect("bound slots");
+    let state_sum = relation_sums::<ListHeadRole>(&w.heads, &r)[0] + relation_sums::<ListItemRole>(&w.items, &r)[0];
+    assert_eq!(state_sum, zkthread_token::statement::boundary_sum(&slots, &r.state), "balances match the forged lists");
+    match prove_list_witness::<Blake>(&pi, &sb.owners, &w, &TEST) {
+        Ok(proof) => assert_refused_by_the_air("aliased amount", verify_list::<Blake>(&pi, &proof, &TEST)),
+        Err(e) => assert!(e.to_string().contains("onstraint"), "unexpected prover error {e}"),
+    }
 }
 
 /// The head signs exactly `zkthread_sig::TransferListMessage`'s blocks: a list signed by the

@@ -66,8 +66,7 @@ pub fn digest_cap<T: Lane>(pp: &[T], tx: T, index: T, cap: &[T]) -> Vec<T> {
     with_tag(TAG_DIGEST_CAP, &[pp, &[tx, index], cap])
 }
 
-/// `KeyCap(pp, tx, b, cap, queue, phase, sigma)`: 25 values with the tag (the longest entry,
-/// `zkthread_prover::role::LINK_RELATION_SIZE`).
+/// `KeyCap(pp, tx, b, cap, queue, phase, sigma)`: 25 values with the tag.
 pub fn key_cap<T: Lane>(pp: &[T], tx: T, b: T, cap: &[T], queue: &[T], phase: T, sigma: T) -> Vec<T> {
     with_tag(TAG_KEY_CAP, &[pp, &[tx, b], cap, queue, &[phase, sigma]])
 }
@@ -84,9 +83,13 @@ pub fn tx_cap<T: Lane>(index: T, cap: &[T]) -> Vec<T> {
     with_tag(TAG_TX_CAP, &[&[index], cap])
 }
 
-/// `ListCap(D, A[8], tx, j, cap)`: 23 values with the tag.
-pub fn list_cap<T: Lane>(domain: &[T], account: &[T], tx: T, index: T, cap: &[T]) -> Vec<T> {
-    with_tag(TAG_LIST_CAP, &[domain, account, &[tx, index], cap])
+/// `ListCap(D, A[8], tx, j, cap, pending, phase)`: 28 values with the tag (the longest entry,
+/// `zkthread_prover::role::LINK_RELATION_SIZE`). `pending` is the part of item `j`'s encoding
+/// the row of item `j - 1` absorbed (its receiver's high id when `j` is odd, zeros when even),
+/// `phase` is `j mod 2`.
+#[allow(clippy::too_many_arguments)]
+pub fn list_cap<T: Lane>(domain: &[T], account: &[T], tx: T, index: T, cap: &[T], pending: &[T], phase: T) -> Vec<T> {
+    with_tag(TAG_LIST_CAP, &[domain, account, &[tx, index], cap, pending, &[phase]])
 }
 
 /// `Key(1, D, A, nonce, K, A_high)`: `account` is the owner's whole 248-bit id `A ++ A_high`

@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x287d63f3728faadc0435ff784e6f1b04cb8a4aa570b0f77399cd8e8b8eb4df0;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x505b8e098adc5ee5db2bc5ff724bc12798d118040e83771c580b662a9158019;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x2937c4e63bbbef37edc98a244894dd79e153ad15629c3a1933e05c63acd2344;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x78e0cfdc9331192fb9862f1280d35b374829d832e0102d9ef4db40541c7a5a6;

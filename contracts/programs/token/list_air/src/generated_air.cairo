@@ -27,7 +27,7 @@ use program_air::layout::{mask_shape_ok_with, repeat_log_size};
 pub const STATE_RELATION_SIZE: u32 = 21;
 
 /// Values combined by `LinkRelation` (alpha powers drawn for it).
-pub const LINK_RELATION_SIZE: u32 = 25;
+pub const LINK_RELATION_SIZE: u32 = 28;
 
 /// Values combined by `Poseidon2Relation` (alpha powers drawn for it).
 pub const POSEIDON2_RELATION_SIZE: u32 = 32;
@@ -130,15 +130,15 @@ pub fn params_at(header: Span<felt252>) -> ListAirParams {
 }
 
 /// Sampled values of a list proof without the composition tree (3 trees).
-pub const N_MASK_VALUES: u32 = 878;
+pub const N_MASK_VALUES: u32 = 904;
 
 /// Flat mask index of the Poseidon2 component's first main column (301 columns, one value
 /// each) and of its cumulative sum's values (4 columns x offsets [-1, 0]).
-pub const POSEIDON2_MAIN_START: u32 = 348;
-pub const POSEIDON2_INTERACTION_START: u32 = 862;
+pub const POSEIDON2_MAIN_START: u32 = 362;
+pub const POSEIDON2_INTERACTION_START: u32 = 888;
 
-pub const SIGNED_LIST_HEAD_N_CONSTRAINTS: u32 = 6;
-pub const SIGNED_LIST_ITEM_N_CONSTRAINTS: u32 = 59;
+pub const SIGNED_LIST_HEAD_N_CONSTRAINTS: u32 = 7;
+pub const SIGNED_LIST_ITEM_N_CONSTRAINTS: u32 = 73;
 pub const CHAIN_STEP_N_CONSTRAINTS: u32 = 4;
 pub const DIGEST_SPONGE_N_CONSTRAINTS: u32 = 7;
 pub const KEY_SPONGE_N_CONSTRAINTS: u32 = 17;
@@ -149,7 +149,7 @@ pub const RANGE_TABLE_N_CONSTRAINTS: u32 = 1;
 /// Values sampled per column, as runs per tree (preprocessed, main, interaction):
 /// `[n_runs, (columns, values per column) * n_runs]`.
 pub const MASK_SHAPE_RUNS: [u32; 31] = [
-    1, 1, 1, 1, 649, 1, 12, 16, 1, 4, 2, 108, 1, 4, 2, 4, 1, 4, 2, 8, 1, 4, 2, 24,
+    1, 1, 1, 1, 663, 1, 12, 16, 1, 4, 2, 120, 1, 4, 2, 4, 1, 4, 2, 8, 1, 4, 2, 24,
     1, 4, 2, 4, 1, 12, 2,
 ];
 
@@ -165,8 +165,8 @@ pub fn column_log_sizes(params: @ListAirParams) -> Span<Span<u32>> {
     let mut preprocessed: Array<u32> = array![];
     preprocessed.append(*params.range_table_log_size);
     let mut main: Array<u32> = array![];
-    repeat_log_size(ref main, *params.signed_list_head_log_size, 39);
-    repeat_log_size(ref main, *params.signed_list_item_log_size, 141);
+    repeat_log_size(ref main, *params.signed_list_head_log_size, 40);
+    repeat_log_size(ref main, *params.signed_list_item_log_size, 154);
     repeat_log_size(ref main, *params.chain_step_log_size, 28);
     repeat_log_size(ref main, *params.digest_sponge_log_size, 40);
     repeat_log_size(ref main, *params.key_sponge_log_size, 65);
@@ -175,7 +175,7 @@ pub fn column_log_sizes(params: @ListAirParams) -> Span<Span<u32>> {
     repeat_log_size(ref main, *params.range_table_log_size, 1);
     let mut interaction: Array<u32> = array![];
     repeat_log_size(ref interaction, *params.signed_list_head_log_size, 20);
-    repeat_log_size(ref interaction, *params.signed_list_item_log_size, 112);
+    repeat_log_size(ref interaction, *params.signed_list_item_log_size, 124);
     repeat_log_size(ref interaction, *params.chain_step_log_size, 8);
     repeat_log_size(ref interaction, *params.digest_sponge_log_size, 12);
     repeat_log_size(ref interaction, *params.key_sponge_log_size, 28);
@@ -225,7 +225,7 @@ fn relations(params: @ListAirParams) -> Span<LookupElements> {
         .span()
 }
 
-/// Folds the 6 undivided constraints of component `signed_list_head` into `acc`.
+/// Folds the 7 undivided constraints of component `signed_list_head` into `acc`.
 pub fn accumulate_signed_list_head(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @ListAirParams,
 ) -> QM31 {
@@ -239,7 +239,7 @@ pub fn accumulate_signed_list_head(
     )
 }
 
-/// Folds the 6 constraints of `signed_list_head` into `acc` (unit denominator): its
+/// Folds the 7 constraints of `signed_list_head` into `acc` (unit denominator): its
 /// program compiled to straight-line code (`straight` in the generator).
 fn accumulate_signed_list_head_program(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
@@ -295,6 +295,7 @@ fn signed_list_head_fold_0(
     let acc = fold_wide(acc, random_coeff, signed_list_head_c3(values, relations, slots));
     let acc = fold_wide(acc, random_coeff, signed_list_head_c4(values, relations, slots));
     let acc = fold_wide(acc, random_coeff, signed_list_head_c5(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_head_c6(values, relations, slots));
     acc
 }
 
@@ -303,7 +304,7 @@ fn signed_list_head_fold_0(
 fn signed_list_head_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 0, 0);
     let t1 = alpha_dot((*relations[0].alpha_powers).slice(1, 13), values.slice(2, 13));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(14, 4), values.slice(36, 4));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(14, 4), values.slice(37, 4));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -321,7 +322,7 @@ fn signed_list_head_i1(values: Span<Coordinates>, relations: Span<LookupElements
     let t5 = Wide { a: t3.a + t4.a, b: t3.b + t4.b, c: t3.c + t4.c, d: t3.d + t4.d };
     let t6 = mul_small(t2, t5);
     let t7 = alpha_dot((*relations[0].alpha_powers).slice(10, 4), values.slice(15, 4));
-    let t8 = alpha_dot((*relations[0].alpha_powers).slice(14, 4), values.slice(36, 4));
+    let t8 = alpha_dot((*relations[0].alpha_powers).slice(14, 4), values.slice(37, 4));
     let t9 = Wide { a: t0.a + t1.a + t6.a + t7.a + t8.a, b: t0.b + t1.b + t6.b + t7.b + t8.b, c: t0.c + t1.c + t6.c + t7.c + t8.c, d: t0.d + t1.d + t6.d + t7.d + t8.d };
     let t10 = relation_z(relations, 0);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
@@ -443,7 +444,7 @@ fn signed_list_head_i7(values: Span<Coordinates>, relations: Span<LookupElements
 fn signed_list_head_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 8, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 8), values.slice(2, 8));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(9, 4), values.slice(36, 4));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(9, 4), values.slice(37, 4));
     let t3 = alpha(relations, 1, 13);
     let t4 = sample(values, 35);
     let t5 = mul_small(t3, t4);
@@ -460,7 +461,7 @@ fn signed_list_head_i8(values: Span<Coordinates>, relations: Span<LookupElements
 fn signed_list_head_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 8, b: 0, c: 0, d: 0 };
     let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 8), values.slice(2, 8));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(9, 4), values.slice(36, 4));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(9, 4), values.slice(37, 4));
     let t3 = alpha(relations, 1, 13);
     let t4 = sample(values, 35);
     let t5 = mul_small(t3, t4);
@@ -468,10 +469,13 @@ fn signed_list_head_i9(values: Span<Coordinates>, relations: Span<LookupElements
     let t7 = sample(values, 34);
     let t8 = mul_small(t6, t7);
     let t9 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(26, 8));
-    let t10 = Wide { a: t0.a + t1.a + t2.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t2.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t2.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t2.d + t5.d + t8.d + t9.d };
-    let t11 = relation_z(relations, 1);
-    let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
-    t12
+    let t10 = alpha(relations, 1, 27);
+    let t11 = sample(values, 36);
+    let t12 = mul_small(t10, t11);
+    let t13 = Wide { a: t0.a + t1.a + t2.a + t5.a + t8.a + t9.a + t12.a, b: t0.b + t1.b + t2.b + t5.b + t8.b + t9.b + t12.b, c: t0.c + t1.c + t2.c + t5.c + t8.c + t9.c + t12.c, d: t0.d + t1.d + t2.d + t5.d + t8.d + t9.d + t12.d };
+    let t14 = relation_z(relations, 1);
+    let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
+    t15
 }
 
 /// Constraint 0 of `signed_list_head` (undivided).
@@ -487,10 +491,20 @@ fn signed_list_head_c0(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 1 of `signed_list_head` (undivided).
 #[inline(never)]
 fn signed_list_head_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 650);
-    let t1 = sample(values, 651);
-    let t2 = sample(values, 652);
-    let t3 = sample(values, 653);
+    let t0 = sample(values, 36);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = mul_small(t0, t2);
+    t3
+}
+
+/// Constraint 2 of `signed_list_head` (undivided).
+#[inline(never)]
+fn signed_list_head_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 664);
+    let t1 = sample(values, 665);
+    let t2 = sample(values, 666);
+    let t3 = sample(values, 667);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
@@ -505,18 +519,18 @@ fn signed_list_head_c1(values: Span<Coordinates>, relations: Span<LookupElements
     t14
 }
 
-/// Constraint 2 of `signed_list_head` (undivided).
+/// Constraint 3 of `signed_list_head` (undivided).
 #[inline(never)]
-fn signed_list_head_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 654);
-    let t1 = sample(values, 655);
-    let t2 = sample(values, 656);
-    let t3 = sample(values, 657);
+fn signed_list_head_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 668);
+    let t1 = sample(values, 669);
+    let t2 = sample(values, 670);
+    let t3 = sample(values, 671);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 650);
-    let t6 = sample(values, 651);
-    let t7 = sample(values, 652);
-    let t8 = sample(values, 653);
+    let t5 = sample(values, 664);
+    let t6 = sample(values, 665);
+    let t7 = sample(values, 666);
+    let t8 = sample(values, 667);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
@@ -531,18 +545,18 @@ fn signed_list_head_c2(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 3 of `signed_list_head` (undivided).
+/// Constraint 4 of `signed_list_head` (undivided).
 #[inline(never)]
-fn signed_list_head_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 658);
-    let t1 = sample(values, 659);
-    let t2 = sample(values, 660);
-    let t3 = sample(values, 661);
+fn signed_list_head_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 672);
+    let t1 = sample(values, 673);
+    let t2 = sample(values, 674);
+    let t3 = sample(values, 675);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 654);
-    let t6 = sample(values, 655);
-    let t7 = sample(values, 656);
-    let t8 = sample(values, 657);
+    let t5 = sample(values, 668);
+    let t6 = sample(values, 669);
+    let t7 = sample(values, 670);
+    let t8 = sample(values, 671);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
@@ -557,18 +571,18 @@ fn signed_list_head_c3(values: Span<Coordinates>, relations: Span<LookupElements
     t19
 }
 
-/// Constraint 4 of `signed_list_head` (undivided).
+/// Constraint 5 of `signed_list_head` (undivided).
 #[inline(never)]
-fn signed_list_head_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 662);
-    let t1 = sample(values, 663);
-    let t2 = sample(values, 664);
-    let t3 = sample(values, 665);
+fn signed_list_head_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 676);
+    let t1 = sample(values, 677);
+    let t2 = sample(values, 678);
+    let t3 = sample(values, 679);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 658);
-    let t6 = sample(values, 659);
-    let t7 = sample(values, 660);
-    let t8 = sample(values, 661);
+    let t5 = sample(values, 672);
+    let t6 = sample(values, 673);
+    let t7 = sample(values, 674);
+    let t8 = sample(values, 675);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
@@ -584,24 +598,24 @@ fn signed_list_head_c4(values: Span<Coordinates>, relations: Span<LookupElements
     t20
 }
 
-/// Constraint 5 of `signed_list_head` (undivided).
+/// Constraint 6 of `signed_list_head` (undivided).
 #[inline(never)]
-fn signed_list_head_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 667);
-    let t1 = sample(values, 669);
-    let t2 = sample(values, 671);
-    let t3 = sample(values, 673);
+fn signed_list_head_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 681);
+    let t1 = sample(values, 683);
+    let t2 = sample(values, 685);
+    let t3 = sample(values, 687);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 666);
-    let t6 = sample(values, 668);
-    let t7 = sample(values, 670);
-    let t8 = sample(values, 672);
+    let t5 = sample(values, 680);
+    let t6 = sample(values, 682);
+    let t7 = sample(values, 684);
+    let t8 = sample(values, 686);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 662);
-    let t12 = sample(values, 663);
-    let t13 = sample(values, 664);
-    let t14 = sample(values, 665);
+    let t11 = sample(values, 676);
+    let t12 = sample(values, 677);
+    let t13 = sample(values, 678);
+    let t14 = sample(values, 679);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -622,7 +636,7 @@ fn signed_list_head_c5(values: Span<Coordinates>, relations: Span<LookupElements
     t31
 }
 
-/// Folds the 59 undivided constraints of component `signed_list_item` into `acc`.
+/// Folds the 73 undivided constraints of component `signed_list_item` into `acc`.
 pub fn accumulate_signed_list_item(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, params: @ListAirParams,
 ) -> QM31 {
@@ -636,7 +650,7 @@ pub fn accumulate_signed_list_item(
     )
 }
 
-/// Folds the 59 constraints of `signed_list_item` into `acc` (unit denominator): its
+/// Folds the 73 constraints of `signed_list_item` into `acc` (unit denominator): its
 /// program compiled to straight-line code (`straight` in the generator).
 fn accumulate_signed_list_item_program(
     acc: QM31, random_coeff: QM31, values: Span<Coordinates>, relations: Span<LookupElements>,
@@ -651,6 +665,7 @@ fn accumulate_signed_list_item_program(
     signed_list_item_intermediates_4(ref slots, values, relations);
     signed_list_item_intermediates_5(ref slots, values, relations);
     signed_list_item_intermediates_6(ref slots, values, relations);
+    signed_list_item_intermediates_7(ref slots, values, relations);
     let slots = slots.span();
     let random_coeff = wide(random_coeff);
     let acc = wide(acc);
@@ -662,6 +677,8 @@ fn accumulate_signed_list_item_program(
     let acc = signed_list_item_fold_5(acc, random_coeff, values, relations, slots);
     let acc = signed_list_item_fold_6(acc, random_coeff, values, relations, slots);
     let acc = signed_list_item_fold_7(acc, random_coeff, values, relations, slots);
+    let acc = signed_list_item_fold_8(acc, random_coeff, values, relations, slots);
+    let acc = signed_list_item_fold_9(acc, random_coeff, values, relations, slots);
     to_qm31(acc)
 }
 
@@ -775,6 +792,19 @@ fn signed_list_item_intermediates_6(
     slots.append(narrow(signed_list_item_i53(values, relations, slots.span())));
     slots.append(narrow(signed_list_item_i54(values, relations, slots.span())));
     slots.append(narrow(signed_list_item_i55(values, relations, slots.span())));
+}
+
+/// Appends intermediates 56.. of `signed_list_item` to `slots`.
+#[inline(never)]
+fn signed_list_item_intermediates_7(
+    ref slots: Array<Wide>, values: Span<Coordinates>, relations: Span<LookupElements>,
+) {
+    core::internal::revoke_ap_tracking();
+    slots.append(narrow(signed_list_item_i56(values, relations, slots.span())));
+    slots.append(narrow(signed_list_item_i57(values, relations, slots.span())));
+    slots.append(narrow(signed_list_item_i58(values, relations, slots.span())));
+    slots.append(narrow(signed_list_item_i59(values, relations, slots.span())));
+    slots.append(narrow(signed_list_item_i60(values, relations, slots.span())));
 }
 
 /// Folds constraints 0.. of `signed_list_item` into `acc`.
@@ -913,15 +943,49 @@ fn signed_list_item_fold_7(
     let acc = fold_wide(acc, random_coeff, signed_list_item_c56(values, relations, slots));
     let acc = fold_wide(acc, random_coeff, signed_list_item_c57(values, relations, slots));
     let acc = fold_wide(acc, random_coeff, signed_list_item_c58(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c59(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c60(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c61(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c62(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c63(values, relations, slots));
+    acc
+}
+
+/// Folds constraints 64.. of `signed_list_item` into `acc`.
+#[inline(never)]
+fn signed_list_item_fold_8(
+    acc: Wide, random_coeff: Wide, values: Span<Coordinates>, relations: Span<LookupElements>,
+    slots: Span<Wide>,
+) -> Wide {
+    core::internal::revoke_ap_tracking();
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c64(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c65(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c66(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c67(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c68(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c69(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c70(values, relations, slots));
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c71(values, relations, slots));
+    acc
+}
+
+/// Folds constraints 72.. of `signed_list_item` into `acc`.
+#[inline(never)]
+fn signed_list_item_fold_9(
+    acc: Wide, random_coeff: Wide, values: Span<Coordinates>, relations: Span<LookupElements>,
+    slots: Span<Wide>,
+) -> Wide {
+    core::internal::revoke_ap_tracking();
+    let acc = fold_wide(acc, random_coeff, signed_list_item_c72(values, relations, slots));
     acc
 }
 
 /// Intermediate 0 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(41, 8));
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(95, 8));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(173, 4));
+    let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(43, 8));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(101, 8));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(179, 4));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -931,9 +995,9 @@ fn signed_list_item_i0(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 1 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(41, 8));
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(119, 8));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(173, 4));
+    let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 8), values.slice(43, 8));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(125, 8));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(179, 4));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 0);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -943,10 +1007,10 @@ fn signed_list_item_i1(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 2 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(41, 4));
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(49, 4));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(103, 8));
-    let t3 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(177, 4));
+    let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(43, 4));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(51, 4));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(109, 8));
+    let t3 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(183, 4));
     let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
     let t5 = relation_z(relations, 0);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -956,10 +1020,10 @@ fn signed_list_item_i2(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 3 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(41, 4));
-    let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(49, 4));
-    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(127, 8));
-    let t3 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(177, 4));
+    let t0 = alpha_dot((*relations[0].alpha_powers).slice(1, 4), values.slice(43, 4));
+    let t1 = alpha_dot((*relations[0].alpha_powers).slice(5, 4), values.slice(51, 4));
+    let t2 = alpha_dot((*relations[0].alpha_powers).slice(9, 8), values.slice(133, 8));
+    let t3 = alpha_dot((*relations[0].alpha_powers).slice(17, 4), values.slice(183, 4));
     let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
     let t5 = relation_z(relations, 0);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -969,21 +1033,91 @@ fn signed_list_item_i3(values: Span<Coordinates>, relations: Span<LookupElements
 /// Intermediate 4 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(49, 4));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 4), values.slice(111, 4));
-    let t2 = alpha_dot((*relations[2].alpha_powers).slice(8, 24), values.slice(55, 24));
-    let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
-    let t4 = relation_z(relations, 2);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(51, 4));
+    let t1 = alpha(relations, 2, 4);
+    let t2 = sample(values, 117);
+    let t3 = sample(values, 156);
+    let t4 = Wide { a: t3.a * 65536, b: t3.b * 65536, c: t3.c * 65536, d: t3.d * 65536 };
+    let t5 = sample(values, 118);
+    let t6 = Wide { a: t5.a - t3.a, b: t5.b - t3.b, c: t5.c - t3.c, d: t5.d - t3.d };
+    let t7 = Wide { a: t6.a * 8388608, b: t6.b * 8388608, c: t6.c * 8388608, d: t6.d * 8388608 };
+    let t8 = sample(values, 187);
+    let t9 = sample(values, 188);
+    let t10 = Wide { a: t9.a * 2, b: t9.b * 2, c: t9.c * 2, d: t9.d * 2 };
+    let t11 = Wide { a: t8.a + t10.a, b: t8.b + t10.b, c: t8.c + t10.c, d: t8.d + t10.d };
+    let t12 = Wide { a: t11.a * 64, b: t11.b * 64, c: t11.c * 64, d: t11.d * 64 };
+    let t13 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
+    let t14 = narrow(t13);
+    let t15 = Wide { a: t14.a * 16777216, b: t14.b * 16777216, c: t14.c * 16777216, d: t14.d * 16777216 };
+    let t16 = Wide { a: t2.a + t4.a + t15.a, b: t2.b + t4.b + t15.b, c: t2.c + t4.c + t15.c, d: t2.d + t4.d + t15.d };
+    let t17 = mul_small(t1, t16);
+    let t18 = alpha(relations, 2, 5);
+    let t19 = Wide { a: t9.a * 2, b: t9.b * 2, c: t9.c * 2, d: t9.d * 2 };
+    let t20 = sample(values, 119);
+    let t21 = Wide { a: t20.a * 4, b: t20.b * 4, c: t20.c * 4, d: t20.d * 4 };
+    let t22 = sample(values, 158);
+    let t23 = Wide { a: t22.a * 262144, b: t22.b * 262144, c: t22.c * 262144, d: t22.d * 262144 };
+    let t24 = sample(values, 120);
+    let t25 = Wide { a: t24.a - t22.a, b: t24.b - t22.b, c: t24.c - t22.c, d: t24.d - t22.d };
+    let t26 = Wide { a: t25.a * 8388608, b: t25.b * 8388608, c: t25.c * 8388608, d: t25.d * 8388608 };
+    let t27 = sample(values, 189);
+    let t28 = sample(values, 190);
+    let t29 = Wide { a: t28.a * 2, b: t28.b * 2, c: t28.c * 2, d: t28.d * 2 };
+    let t30 = sample(values, 191);
+    let t31 = Wide { a: t30.a * 4, b: t30.b * 4, c: t30.c * 4, d: t30.d * 4 };
+    let t32 = sample(values, 192);
+    let t33 = Wide { a: t32.a * 8, b: t32.b * 8, c: t32.c * 8, d: t32.d * 8 };
+    let t34 = Wide { a: t27.a + t29.a + t31.a + t33.a, b: t27.b + t29.b + t31.b + t33.b, c: t27.c + t29.c + t31.c + t33.c, d: t27.d + t29.d + t31.d + t33.d };
+    let t35 = Wide { a: t34.a * 16, b: t34.b * 16, c: t34.c * 16, d: t34.d * 16 };
+    let t36 = Wide { a: t26.a - t35.a, b: t26.b - t35.b, c: t26.c - t35.c, d: t26.d - t35.d };
+    let t37 = narrow(t36);
+    let t38 = Wide { a: t37.a * 67108864, b: t37.b * 67108864, c: t37.c * 67108864, d: t37.d * 67108864 };
+    let t39 = Wide { a: t8.a + t19.a + t21.a + t23.a + t38.a, b: t8.b + t19.b + t21.b + t23.b + t38.b, c: t8.c + t19.c + t21.c + t23.c + t38.c, d: t8.d + t19.d + t21.d + t23.d + t38.d };
+    let t40 = mul_small(t18, t39);
+    let t41 = alpha(relations, 2, 6);
+    let t42 = Wide { a: t28.a * 2, b: t28.b * 2, c: t28.c * 2, d: t28.d * 2 };
+    let t43 = Wide { a: t30.a * 4, b: t30.b * 4, c: t30.c * 4, d: t30.d * 4 };
+    let t44 = Wide { a: t32.a * 8, b: t32.b * 8, c: t32.c * 8, d: t32.d * 8 };
+    let t45 = sample(values, 121);
+    let t46 = Wide { a: t45.a * 16, b: t45.b * 16, c: t45.c * 16, d: t45.d * 16 };
+    let t47 = sample(values, 160);
+    let t48 = Wide { a: t47.a * 1048576, b: t47.b * 1048576, c: t47.c * 1048576, d: t47.d * 1048576 };
+    let t49 = sample(values, 193);
+    let t50 = sample(values, 194);
+    let t51 = Wide { a: t50.a * 2, b: t50.b * 2, c: t50.c * 2, d: t50.d * 2 };
+    let t52 = Wide { a: t49.a + t51.a, b: t49.b + t51.b, c: t49.c + t51.c, d: t49.d + t51.d };
+    let t53 = Wide { a: t52.a * 268435456, b: t52.b * 268435456, c: t52.c * 268435456, d: t52.d * 268435456 };
+    let t54 = Wide { a: t27.a + t42.a + t43.a + t44.a + t46.a + t48.a + t53.a, b: t27.b + t42.b + t43.b + t44.b + t46.b + t48.b + t53.b, c: t27.c + t42.c + t43.c + t44.c + t46.c + t48.c + t53.c, d: t27.d + t42.d + t43.d + t44.d + t46.d + t48.d + t53.d };
+    let t55 = narrow(t54);
+    let t56 = mul_small(t41, t55);
+    let t57 = alpha(relations, 2, 7);
+    let t58 = sample(values, 122);
+    let t59 = Wide { a: t58.a - t47.a, b: t58.b - t47.b, c: t58.c - t47.c, d: t58.d - t47.d };
+    let t60 = Wide { a: t59.a * 8388608, b: t59.b * 8388608, c: t59.c * 8388608, d: t59.d * 8388608 };
+    let t61 = Wide { a: t50.a * 2, b: t50.b * 2, c: t50.c * 2, d: t50.d * 2 };
+    let t62 = Wide { a: t49.a + t61.a, b: t49.b + t61.b, c: t49.c + t61.c, d: t49.d + t61.d };
+    let t63 = Wide { a: t60.a - t62.a, b: t60.b - t62.b, c: t60.c - t62.c, d: t60.d - t62.d };
+    let t64 = Wide { a: t63.a * 536870912, b: t63.b * 536870912, c: t63.c * 536870912, d: t63.d * 536870912 };
+    let t65 = sample(values, 123);
+    let t66 = Wide { a: t65.a * 64, b: t65.b * 64, c: t65.c * 64, d: t65.d * 64 };
+    let t67 = sample(values, 124);
+    let t68 = Wide { a: t67.a * 4194304, b: t67.b * 4194304, c: t67.c * 4194304, d: t67.d * 4194304 };
+    let t69 = Wide { a: t64.a + t66.a + t68.a, b: t64.b + t66.b + t68.b, c: t64.c + t66.c + t68.c, d: t64.d + t66.d + t68.d };
+    let t70 = narrow(t69);
+    let t71 = mul_small(t57, t70);
+    let t72 = alpha_dot((*relations[2].alpha_powers).slice(8, 24), values.slice(61, 24));
+    let t73 = Wide { a: t0.a + t17.a + t40.a + t56.a + t71.a + t72.a, b: t0.b + t17.b + t40.b + t56.b + t71.b + t72.b, c: t0.c + t17.c + t40.c + t56.c + t71.c + t72.c, d: t0.d + t17.d + t40.d + t56.d + t71.d + t72.d };
+    let t74 = relation_z(relations, 2);
+    let t75 = Wide { a: t73.a - t74.a, b: t73.b - t74.b, c: t73.c - t74.c, d: t73.d - t74.d };
+    t75
 }
 
 /// Intermediate 5 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(115, 4));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 4), values.slice(177, 4));
-    let t2 = alpha_dot((*relations[2].alpha_powers).slice(8, 24), values.slice(71, 24));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(183, 4));
+    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 4), values.slice(55, 4));
+    let t2 = alpha_dot((*relations[2].alpha_powers).slice(8, 24), values.slice(77, 24));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 2);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -994,9 +1128,9 @@ fn signed_list_item_i5(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn signed_list_item_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 8, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 8), values.slice(41, 8));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(9, 4), values.slice(173, 4));
-    let t3 = alpha_dot((*relations[1].alpha_powers).slice(13, 10), values.slice(53, 10));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 8), values.slice(43, 8));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(9, 4), values.slice(179, 4));
+    let t3 = alpha_dot((*relations[1].alpha_powers).slice(13, 10), values.slice(59, 10));
     let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
     let t5 = relation_z(relations, 1);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -1007,48 +1141,65 @@ fn signed_list_item_i6(values: Span<Coordinates>, relations: Span<LookupElements
 #[inline(never)]
 fn signed_list_item_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 8, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 8), values.slice(41, 8));
-    let t2 = alpha_dot((*relations[1].alpha_powers).slice(9, 4), values.slice(173, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 8), values.slice(43, 8));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(9, 4), values.slice(179, 4));
+    let t3 = alpha_dot((*relations[1].alpha_powers).slice(13, 10), values.slice(59, 10));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(23, 4), values.slice(183, 4));
+    let t5 = alpha(relations, 1, 27);
+    let t6 = Wide { a: t0.a + t1.a + t2.a + t3.a + t4.a + t5.a, b: t0.b + t1.b + t2.b + t3.b + t4.b + t5.b, c: t0.c + t1.c + t2.c + t3.c + t4.c + t5.c, d: t0.d + t1.d + t2.d + t3.d + t4.d + t5.d };
+    let t7 = relation_z(relations, 1);
+    let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
+    t8
+}
+
+/// Intermediate 8 of `signed_list_item`.
+#[inline(never)]
+fn signed_list_item_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = Wide { a: 8, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 8), values.slice(43, 8));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(9, 4), values.slice(179, 4));
     let t3 = alpha(relations, 1, 13);
-    let t4 = sample(values, 53);
+    let t4 = sample(values, 59);
     let t5 = mul_small(t3, t4);
     let t6 = alpha(relations, 1, 14);
-    let t7 = sample(values, 54);
+    let t7 = sample(values, 60);
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
     let t10 = mul_small(t6, t9);
-    let t11 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(87, 8));
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(93, 8));
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(23, 4), values.slice(55, 4));
+    let t13 = alpha(relations, 1, 27);
+    let t14 = Wide { a: t0.a + t1.a + t2.a + t5.a + t10.a + t11.a + t12.a + t13.a, b: t0.b + t1.b + t2.b + t5.b + t10.b + t11.b + t12.b + t13.b, c: t0.c + t1.c + t2.c + t5.c + t10.c + t11.c + t12.c + t13.c, d: t0.d + t1.d + t2.d + t5.d + t10.d + t11.d + t12.d + t13.d };
+    let t15 = relation_z(relations, 1);
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
+}
+
+/// Intermediate 9 of `signed_list_item`.
+#[inline(never)]
+fn signed_list_item_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = Wide { a: 8, b: 0, c: 0, d: 0 };
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 8), values.slice(43, 8));
+    let t2 = alpha_dot((*relations[1].alpha_powers).slice(9, 4), values.slice(179, 4));
+    let t3 = alpha(relations, 1, 13);
+    let t4 = sample(values, 59);
+    let t5 = mul_small(t3, t4);
+    let t6 = alpha(relations, 1, 14);
+    let t7 = sample(values, 60);
+    let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
+    let t10 = mul_small(t6, t9);
+    let t11 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(77, 8));
     let t12 = Wide { a: t0.a + t1.a + t2.a + t5.a + t10.a + t11.a, b: t0.b + t1.b + t2.b + t5.b + t10.b + t11.b, c: t0.c + t1.c + t2.c + t5.c + t10.c + t11.c, d: t0.d + t1.d + t2.d + t5.d + t10.d + t11.d };
     let t13 = relation_z(relations, 1);
     let t14 = Wide { a: t12.a - t13.a, b: t12.b - t13.b, c: t12.c - t13.c, d: t12.d - t13.d };
     t14
 }
 
-/// Intermediate 8 of `signed_list_item`.
-#[inline(never)]
-fn signed_list_item_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 149);
-    let t1 = relation_z(relations, 3);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    t2
-}
-
-/// Intermediate 9 of `signed_list_item`.
-#[inline(never)]
-fn signed_list_item_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 111);
-    let t1 = sample(values, 149);
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
-    let t4 = relation_z(relations, 3);
-    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
-    t5
-}
-
 /// Intermediate 10 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 150);
+    let t0 = sample(values, 155);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1057,8 +1208,8 @@ fn signed_list_item_i10(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 11 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 112);
-    let t1 = sample(values, 150);
+    let t0 = sample(values, 117);
+    let t1 = sample(values, 155);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1069,7 +1220,7 @@ fn signed_list_item_i11(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 12 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 151);
+    let t0 = sample(values, 156);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1078,8 +1229,8 @@ fn signed_list_item_i12(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 13 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 113);
-    let t1 = sample(values, 151);
+    let t0 = sample(values, 118);
+    let t1 = sample(values, 156);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1090,7 +1241,7 @@ fn signed_list_item_i13(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 14 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 152);
+    let t0 = sample(values, 157);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1099,8 +1250,8 @@ fn signed_list_item_i14(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 15 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 114);
-    let t1 = sample(values, 152);
+    let t0 = sample(values, 119);
+    let t1 = sample(values, 157);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1111,7 +1262,7 @@ fn signed_list_item_i15(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 16 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 153);
+    let t0 = sample(values, 158);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1120,8 +1271,8 @@ fn signed_list_item_i16(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 17 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i17(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 115);
-    let t1 = sample(values, 153);
+    let t0 = sample(values, 120);
+    let t1 = sample(values, 158);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1132,7 +1283,7 @@ fn signed_list_item_i17(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 18 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i18(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 154);
+    let t0 = sample(values, 159);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1141,8 +1292,8 @@ fn signed_list_item_i18(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 19 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i19(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 116);
-    let t1 = sample(values, 154);
+    let t0 = sample(values, 121);
+    let t1 = sample(values, 159);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1153,7 +1304,7 @@ fn signed_list_item_i19(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 20 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i20(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 155);
+    let t0 = sample(values, 160);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1162,8 +1313,8 @@ fn signed_list_item_i20(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 21 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i21(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 117);
-    let t1 = sample(values, 155);
+    let t0 = sample(values, 122);
+    let t1 = sample(values, 160);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1174,7 +1325,7 @@ fn signed_list_item_i21(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 22 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i22(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 156);
+    let t0 = sample(values, 161);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1183,8 +1334,8 @@ fn signed_list_item_i22(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 23 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i23(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 118);
-    let t1 = sample(values, 156);
+    let t0 = sample(values, 123);
+    let t1 = sample(values, 161);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1195,7 +1346,7 @@ fn signed_list_item_i23(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 24 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i24(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 157);
+    let t0 = sample(values, 162);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1204,8 +1355,8 @@ fn signed_list_item_i24(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 25 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i25(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 119);
-    let t1 = sample(values, 157);
+    let t0 = sample(values, 124);
+    let t1 = sample(values, 162);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1216,7 +1367,7 @@ fn signed_list_item_i25(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 26 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i26(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 158);
+    let t0 = sample(values, 163);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1225,8 +1376,8 @@ fn signed_list_item_i26(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 27 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i27(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 120);
-    let t1 = sample(values, 158);
+    let t0 = sample(values, 125);
+    let t1 = sample(values, 163);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1237,7 +1388,7 @@ fn signed_list_item_i27(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 28 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i28(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 159);
+    let t0 = sample(values, 164);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1246,8 +1397,8 @@ fn signed_list_item_i28(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 29 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i29(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 121);
-    let t1 = sample(values, 159);
+    let t0 = sample(values, 126);
+    let t1 = sample(values, 164);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1258,7 +1409,7 @@ fn signed_list_item_i29(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 30 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i30(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 160);
+    let t0 = sample(values, 165);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1267,8 +1418,8 @@ fn signed_list_item_i30(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 31 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i31(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 122);
-    let t1 = sample(values, 160);
+    let t0 = sample(values, 127);
+    let t1 = sample(values, 165);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1279,7 +1430,7 @@ fn signed_list_item_i31(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 32 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i32(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 161);
+    let t0 = sample(values, 166);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1288,8 +1439,8 @@ fn signed_list_item_i32(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 33 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i33(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 123);
-    let t1 = sample(values, 161);
+    let t0 = sample(values, 128);
+    let t1 = sample(values, 166);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1300,7 +1451,7 @@ fn signed_list_item_i33(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 34 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i34(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 162);
+    let t0 = sample(values, 167);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1309,8 +1460,8 @@ fn signed_list_item_i34(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 35 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i35(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 124);
-    let t1 = sample(values, 162);
+    let t0 = sample(values, 129);
+    let t1 = sample(values, 167);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1321,7 +1472,7 @@ fn signed_list_item_i35(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 36 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i36(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 163);
+    let t0 = sample(values, 168);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1330,8 +1481,8 @@ fn signed_list_item_i36(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 37 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i37(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 125);
-    let t1 = sample(values, 163);
+    let t0 = sample(values, 130);
+    let t1 = sample(values, 168);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1342,7 +1493,7 @@ fn signed_list_item_i37(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 38 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i38(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 164);
+    let t0 = sample(values, 169);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1351,8 +1502,8 @@ fn signed_list_item_i38(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 39 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i39(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 126);
-    let t1 = sample(values, 164);
+    let t0 = sample(values, 131);
+    let t1 = sample(values, 169);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1363,7 +1514,7 @@ fn signed_list_item_i39(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 40 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i40(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 165);
+    let t0 = sample(values, 170);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1372,8 +1523,8 @@ fn signed_list_item_i40(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 41 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i41(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 127);
-    let t1 = sample(values, 165);
+    let t0 = sample(values, 132);
+    let t1 = sample(values, 170);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1384,7 +1535,7 @@ fn signed_list_item_i41(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 42 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i42(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 166);
+    let t0 = sample(values, 171);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1393,8 +1544,8 @@ fn signed_list_item_i42(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 43 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i43(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 128);
-    let t1 = sample(values, 166);
+    let t0 = sample(values, 133);
+    let t1 = sample(values, 171);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1405,7 +1556,7 @@ fn signed_list_item_i43(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 44 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i44(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 167);
+    let t0 = sample(values, 172);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1414,8 +1565,8 @@ fn signed_list_item_i44(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 45 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i45(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 129);
-    let t1 = sample(values, 167);
+    let t0 = sample(values, 134);
+    let t1 = sample(values, 172);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1426,7 +1577,7 @@ fn signed_list_item_i45(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 46 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i46(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 168);
+    let t0 = sample(values, 173);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1435,8 +1586,8 @@ fn signed_list_item_i46(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 47 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 130);
-    let t1 = sample(values, 168);
+    let t0 = sample(values, 135);
+    let t1 = sample(values, 173);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1447,7 +1598,7 @@ fn signed_list_item_i47(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 48 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 169);
+    let t0 = sample(values, 174);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1456,8 +1607,8 @@ fn signed_list_item_i48(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 49 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 131);
-    let t1 = sample(values, 169);
+    let t0 = sample(values, 136);
+    let t1 = sample(values, 174);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1468,7 +1619,7 @@ fn signed_list_item_i49(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 50 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 170);
+    let t0 = sample(values, 175);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1477,8 +1628,8 @@ fn signed_list_item_i50(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 51 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 132);
-    let t1 = sample(values, 170);
+    let t0 = sample(values, 137);
+    let t1 = sample(values, 175);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1489,7 +1640,7 @@ fn signed_list_item_i51(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 52 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 171);
+    let t0 = sample(values, 176);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1498,8 +1649,8 @@ fn signed_list_item_i52(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 53 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i53(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 133);
-    let t1 = sample(values, 171);
+    let t0 = sample(values, 138);
+    let t1 = sample(values, 176);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1510,7 +1661,7 @@ fn signed_list_item_i53(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 54 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 172);
+    let t0 = sample(values, 177);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -1519,8 +1670,8 @@ fn signed_list_item_i54(values: Span<Coordinates>, relations: Span<LookupElement
 /// Intermediate 55 of `signed_list_item`.
 #[inline(never)]
 fn signed_list_item_i55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 134);
-    let t1 = sample(values, 172);
+    let t0 = sample(values, 139);
+    let t1 = sample(values, 177);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -1528,10 +1679,93 @@ fn signed_list_item_i55(values: Span<Coordinates>, relations: Span<LookupElement
     t5
 }
 
+/// Intermediate 56 of `signed_list_item`.
+#[inline(never)]
+fn signed_list_item_i56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 178);
+    let t1 = relation_z(relations, 3);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Intermediate 57 of `signed_list_item`.
+#[inline(never)]
+fn signed_list_item_i57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 140);
+    let t1 = sample(values, 178);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = relation_z(relations, 3);
+    let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
+    t5
+}
+
+/// Intermediate 58 of `signed_list_item`.
+#[inline(never)]
+fn signed_list_item_i58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 118);
+    let t1 = sample(values, 156);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = sample(values, 187);
+    let t5 = sample(values, 188);
+    let t6 = Wide { a: t5.a * 2, b: t5.b * 2, c: t5.c * 2, d: t5.d * 2 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = Wide { a: t7.a * 64, b: t7.b * 64, c: t7.c * 64, d: t7.d * 64 };
+    let t9 = Wide { a: t3.a - t8.a, b: t3.b - t8.b, c: t3.c - t8.c, d: t3.d - t8.d };
+    let t10 = narrow(t9);
+    let t11 = Wide { a: t10.a * 4, b: t10.b * 4, c: t10.c * 4, d: t10.d * 4 };
+    let t12 = relation_z(relations, 3);
+    let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
+    t13
+}
+
+/// Intermediate 59 of `signed_list_item`.
+#[inline(never)]
+fn signed_list_item_i59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 120);
+    let t1 = sample(values, 158);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = sample(values, 189);
+    let t5 = sample(values, 190);
+    let t6 = Wide { a: t5.a * 2, b: t5.b * 2, c: t5.c * 2, d: t5.d * 2 };
+    let t7 = sample(values, 191);
+    let t8 = Wide { a: t7.a * 4, b: t7.b * 4, c: t7.c * 4, d: t7.d * 4 };
+    let t9 = sample(values, 192);
+    let t10 = Wide { a: t9.a * 8, b: t9.b * 8, c: t9.c * 8, d: t9.d * 8 };
+    let t11 = Wide { a: t4.a + t6.a + t8.a + t10.a, b: t4.b + t6.b + t8.b + t10.b, c: t4.c + t6.c + t8.c + t10.c, d: t4.d + t6.d + t8.d + t10.d };
+    let t12 = Wide { a: t11.a * 16, b: t11.b * 16, c: t11.c * 16, d: t11.d * 16 };
+    let t13 = Wide { a: t3.a - t12.a, b: t3.b - t12.b, c: t3.c - t12.c, d: t3.d - t12.d };
+    let t14 = narrow(t13);
+    let t15 = Wide { a: t14.a * 16, b: t14.b * 16, c: t14.c * 16, d: t14.d * 16 };
+    let t16 = relation_z(relations, 3);
+    let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
+    t17
+}
+
+/// Intermediate 60 of `signed_list_item`.
+#[inline(never)]
+fn signed_list_item_i60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 122);
+    let t1 = sample(values, 160);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
+    let t4 = sample(values, 193);
+    let t5 = sample(values, 194);
+    let t6 = Wide { a: t5.a * 2, b: t5.b * 2, c: t5.c * 2, d: t5.d * 2 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    let t8 = Wide { a: t3.a - t7.a, b: t3.b - t7.b, c: t3.c - t7.c, d: t3.d - t7.d };
+    let t9 = Wide { a: t8.a * 536870912, b: t8.b * 536870912, c: t8.c * 536870912, d: t8.d * 536870912 };
+    let t10 = relation_z(relations, 3);
+    let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
+    t11
+}
+
 /// Constraint 0 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 40);
+    let t0 = sample(values, 41);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1541,7 +1775,7 @@ fn signed_list_item_c0(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 1 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 135);
+    let t0 = sample(values, 42);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1551,17 +1785,16 @@ fn signed_list_item_c1(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 2 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 136);
-    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = mul_small(t0, t2);
-    t3
+    let t0 = sample(values, 41);
+    let t1 = sample(values, 42);
+    let t2 = mul_small(t0, t1);
+    t2
 }
 
 /// Constraint 3 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 137);
+    let t0 = sample(values, 141);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1571,7 +1804,7 @@ fn signed_list_item_c3(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 4 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 138);
+    let t0 = sample(values, 142);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1581,7 +1814,7 @@ fn signed_list_item_c4(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 5 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 139);
+    let t0 = sample(values, 143);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1591,7 +1824,7 @@ fn signed_list_item_c5(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 6 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 140);
+    let t0 = sample(values, 144);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1601,7 +1834,7 @@ fn signed_list_item_c6(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 7 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 141);
+    let t0 = sample(values, 145);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1611,7 +1844,7 @@ fn signed_list_item_c7(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 8 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 142);
+    let t0 = sample(values, 146);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1621,7 +1854,7 @@ fn signed_list_item_c8(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 9 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 143);
+    let t0 = sample(values, 147);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1631,7 +1864,7 @@ fn signed_list_item_c9(values: Span<Coordinates>, relations: Span<LookupElements
 /// Constraint 10 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 144);
+    let t0 = sample(values, 148);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1641,7 +1874,7 @@ fn signed_list_item_c10(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 11 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 145);
+    let t0 = sample(values, 149);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1651,7 +1884,7 @@ fn signed_list_item_c11(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 12 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 146);
+    let t0 = sample(values, 150);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1661,7 +1894,7 @@ fn signed_list_item_c12(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 13 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 147);
+    let t0 = sample(values, 151);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1671,7 +1904,7 @@ fn signed_list_item_c13(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 14 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 148);
+    let t0 = sample(values, 152);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -1681,74 +1914,62 @@ fn signed_list_item_c14(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 15 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 95);
-    let t1 = sample(values, 111);
+    let t0 = sample(values, 153);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 119);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 135);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
-    t7
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 16 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 103);
-    let t1 = sample(values, 111);
-    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 127);
-    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 142);
-    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
-    let t7 = Wide { a: t4.a - t6.a, b: t4.b - t6.b, c: t4.c - t6.c, d: t4.d - t6.d };
-    t7
+    let t0 = sample(values, 154);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = mul_small(t0, t2);
+    t3
 }
 
 /// Constraint 17 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c17(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 96);
-    let t1 = sample(values, 112);
+    let t0 = sample(values, 101);
+    let t1 = sample(values, 117);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 120);
+    let t3 = sample(values, 125);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 135);
-    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 136);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
-    t9
+    let t5 = sample(values, 141);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a + t6.a, b: t4.b + t6.b, c: t4.c + t6.c, d: t4.d + t6.d };
+    t7
 }
 
 /// Constraint 18 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c18(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 104);
-    let t1 = sample(values, 112);
+    let t0 = sample(values, 109);
+    let t1 = sample(values, 117);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 128);
+    let t3 = sample(values, 133);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 142);
-    let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = sample(values, 143);
-    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
-    let t9 = Wide { a: t6.a - t8.a, b: t6.b - t8.b, c: t6.c - t8.c, d: t6.d - t8.d };
-    t9
+    let t5 = sample(values, 148);
+    let t6 = Wide { a: t5.a * 65536, b: t5.b * 65536, c: t5.c * 65536, d: t5.d * 65536 };
+    let t7 = Wide { a: t4.a - t6.a, b: t4.b - t6.b, c: t4.c - t6.c, d: t4.d - t6.d };
+    t7
 }
 
 /// Constraint 19 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c19(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 97);
-    let t1 = sample(values, 113);
+    let t0 = sample(values, 102);
+    let t1 = sample(values, 118);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 121);
+    let t3 = sample(values, 126);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 136);
+    let t5 = sample(values, 141);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 137);
+    let t7 = sample(values, 142);
     let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
     let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
     t9
@@ -1757,14 +1978,14 @@ fn signed_list_item_c19(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 20 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c20(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 105);
-    let t1 = sample(values, 113);
+    let t0 = sample(values, 110);
+    let t1 = sample(values, 118);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 129);
+    let t3 = sample(values, 134);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 143);
+    let t5 = sample(values, 148);
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = sample(values, 144);
+    let t7 = sample(values, 149);
     let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
     let t9 = Wide { a: t6.a - t8.a, b: t6.b - t8.b, c: t6.c - t8.c, d: t6.d - t8.d };
     t9
@@ -1773,14 +1994,14 @@ fn signed_list_item_c20(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 21 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c21(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 98);
-    let t1 = sample(values, 114);
+    let t0 = sample(values, 103);
+    let t1 = sample(values, 119);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 122);
+    let t3 = sample(values, 127);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 137);
+    let t5 = sample(values, 142);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 138);
+    let t7 = sample(values, 143);
     let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
     let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
     t9
@@ -1789,14 +2010,14 @@ fn signed_list_item_c21(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 22 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c22(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 106);
-    let t1 = sample(values, 114);
+    let t0 = sample(values, 111);
+    let t1 = sample(values, 119);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 130);
+    let t3 = sample(values, 135);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 144);
+    let t5 = sample(values, 149);
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = sample(values, 145);
+    let t7 = sample(values, 150);
     let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
     let t9 = Wide { a: t6.a - t8.a, b: t6.b - t8.b, c: t6.c - t8.c, d: t6.d - t8.d };
     t9
@@ -1805,14 +2026,14 @@ fn signed_list_item_c22(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 23 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c23(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 99);
-    let t1 = sample(values, 115);
+    let t0 = sample(values, 104);
+    let t1 = sample(values, 120);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 123);
+    let t3 = sample(values, 128);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 138);
+    let t5 = sample(values, 143);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 139);
+    let t7 = sample(values, 144);
     let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
     let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
     t9
@@ -1821,14 +2042,14 @@ fn signed_list_item_c23(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 24 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c24(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 107);
-    let t1 = sample(values, 115);
+    let t0 = sample(values, 112);
+    let t1 = sample(values, 120);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 131);
+    let t3 = sample(values, 136);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 145);
+    let t5 = sample(values, 150);
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = sample(values, 146);
+    let t7 = sample(values, 151);
     let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
     let t9 = Wide { a: t6.a - t8.a, b: t6.b - t8.b, c: t6.c - t8.c, d: t6.d - t8.d };
     t9
@@ -1837,14 +2058,14 @@ fn signed_list_item_c24(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 25 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c25(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 100);
-    let t1 = sample(values, 116);
+    let t0 = sample(values, 105);
+    let t1 = sample(values, 121);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 124);
+    let t3 = sample(values, 129);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 139);
+    let t5 = sample(values, 144);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 140);
+    let t7 = sample(values, 145);
     let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
     let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
     t9
@@ -1853,14 +2074,14 @@ fn signed_list_item_c25(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 26 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c26(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 108);
-    let t1 = sample(values, 116);
+    let t0 = sample(values, 113);
+    let t1 = sample(values, 121);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 132);
+    let t3 = sample(values, 137);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 146);
+    let t5 = sample(values, 151);
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = sample(values, 147);
+    let t7 = sample(values, 152);
     let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
     let t9 = Wide { a: t6.a - t8.a, b: t6.b - t8.b, c: t6.c - t8.c, d: t6.d - t8.d };
     t9
@@ -1869,14 +2090,14 @@ fn signed_list_item_c26(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 27 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c27(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 101);
-    let t1 = sample(values, 117);
+    let t0 = sample(values, 106);
+    let t1 = sample(values, 122);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 125);
+    let t3 = sample(values, 130);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 140);
+    let t5 = sample(values, 145);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    let t7 = sample(values, 141);
+    let t7 = sample(values, 146);
     let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
     let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
     t9
@@ -1885,14 +2106,14 @@ fn signed_list_item_c27(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 28 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c28(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 109);
-    let t1 = sample(values, 117);
+    let t0 = sample(values, 114);
+    let t1 = sample(values, 122);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 133);
+    let t3 = sample(values, 138);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 147);
+    let t5 = sample(values, 152);
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    let t7 = sample(values, 148);
+    let t7 = sample(values, 153);
     let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
     let t9 = Wide { a: t6.a - t8.a, b: t6.b - t8.b, c: t6.c - t8.c, d: t6.d - t8.d };
     t9
@@ -1901,167 +2122,302 @@ fn signed_list_item_c28(values: Span<Coordinates>, relations: Span<LookupElement
 /// Constraint 29 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c29(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 102);
-    let t1 = sample(values, 118);
+    let t0 = sample(values, 107);
+    let t1 = sample(values, 123);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
-    let t3 = sample(values, 126);
+    let t3 = sample(values, 131);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 141);
+    let t5 = sample(values, 146);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
-    t6
+    let t7 = sample(values, 147);
+    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
+    let t9 = Wide { a: t6.a + t8.a, b: t6.b + t8.b, c: t6.c + t8.c, d: t6.d + t8.d };
+    t9
 }
 
 /// Constraint 30 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c30(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 110);
-    let t1 = sample(values, 118);
+    let t0 = sample(values, 115);
+    let t1 = sample(values, 123);
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 134);
+    let t3 = sample(values, 139);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
-    let t5 = sample(values, 148);
+    let t5 = sample(values, 153);
     let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
-    t6
+    let t7 = sample(values, 154);
+    let t8 = Wide { a: t7.a * 65536, b: t7.b * 65536, c: t7.c * 65536, d: t7.d * 65536 };
+    let t9 = Wide { a: t6.a - t8.a, b: t6.b - t8.b, c: t6.c - t8.c, d: t6.d - t8.d };
+    t9
 }
 
 /// Constraint 31 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c31(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 674);
-    let t1 = sample(values, 675);
-    let t2 = sample(values, 676);
-    let t3 = sample(values, 677);
-    let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = *slots[2];
-    let t6 = *slots[3];
-    let t7 = mul_small(t5, t6);
-    let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 40);
-    let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
-    let t11 = mul_small(t6, t10);
-    let t12 = mul_small(t5, t9);
-    let t13 = Wide { a: t11.a + t12.a, b: t11.b + t12.b, c: t11.c + t12.c, d: t11.d + t12.d };
-    let t14 = Wide { a: t8.a - t13.a, b: t8.b - t13.b, c: t8.c - t13.c, d: t8.d - t13.d };
-    t14
+    let t0 = sample(values, 108);
+    let t1 = sample(values, 124);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = sample(values, 132);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 147);
+    let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
+    t6
 }
 
 /// Constraint 32 of `signed_list_item` (undivided).
 #[inline(never)]
 fn signed_list_item_c32(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 678);
-    let t1 = sample(values, 679);
-    let t2 = sample(values, 680);
-    let t3 = sample(values, 681);
+    let t0 = sample(values, 116);
+    let t1 = sample(values, 124);
+    let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
+    let t3 = sample(values, 140);
+    let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
+    let t5 = sample(values, 154);
+    let t6 = Wide { a: t4.a + t5.a, b: t4.b + t5.b, c: t4.c + t5.c, d: t4.d + t5.d };
+    t6
+}
+
+/// Constraint 33 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c33(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 187);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = mul_small(t0, t2);
+    t3
+}
+
+/// Constraint 34 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c34(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 188);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = mul_small(t0, t2);
+    t3
+}
+
+/// Constraint 35 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c35(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 189);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = mul_small(t0, t2);
+    t3
+}
+
+/// Constraint 36 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c36(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 190);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = mul_small(t0, t2);
+    t3
+}
+
+/// Constraint 37 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c37(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 191);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = mul_small(t0, t2);
+    t3
+}
+
+/// Constraint 38 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c38(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 192);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = mul_small(t0, t2);
+    t3
+}
+
+/// Constraint 39 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c39(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 193);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = mul_small(t0, t2);
+    t3
+}
+
+/// Constraint 40 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c40(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 194);
+    let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    let t3 = mul_small(t0, t2);
+    t3
+}
+
+/// Constraint 41 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c41(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 124);
+    let t1 = sample(values, 162);
+    let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
+    t2
+}
+
+/// Constraint 42 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c42(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 688);
+    let t1 = sample(values, 689);
+    let t2 = sample(values, 690);
+    let t3 = sample(values, 691);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 674);
-    let t6 = sample(values, 675);
-    let t7 = sample(values, 676);
-    let t8 = sample(values, 677);
+    let t5 = *slots[2];
+    let t6 = *slots[3];
+    let t7 = mul_small(t5, t6);
+    let t8 = mul_small(t4, t7);
+    let t9 = sample(values, 41);
+    let t10 = sample(values, 42);
+    let t11 = Wide { a: t9.a + t10.a, b: t9.b + t10.b, c: t9.c + t10.c, d: t9.d + t10.d };
+    let t12 = Wide { a: -t11.a, b: -t11.b, c: -t11.c, d: -t11.d };
+    let t13 = mul_small(t6, t12);
+    let t14 = Wide { a: t9.a + t10.a, b: t9.b + t10.b, c: t9.c + t10.c, d: t9.d + t10.d };
+    let t15 = mul_small(t5, t14);
+    let t16 = Wide { a: t13.a + t15.a, b: t13.b + t15.b, c: t13.c + t15.c, d: t13.d + t15.d };
+    let t17 = Wide { a: t8.a - t16.a, b: t8.b - t16.b, c: t8.c - t16.c, d: t8.d - t16.d };
+    t17
+}
+
+/// Constraint 43 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c43(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 692);
+    let t1 = sample(values, 693);
+    let t2 = sample(values, 694);
+    let t3 = sample(values, 695);
+    let t4 = from_partial_evals(t0, t1, t2, t3);
+    let t5 = sample(values, 688);
+    let t6 = sample(values, 689);
+    let t7 = sample(values, 690);
+    let t8 = sample(values, 691);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 40);
-    let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
-    let t17 = mul_small(t12, t16);
-    let t18 = mul_small(t11, t15);
-    let t19 = Wide { a: t17.a + t18.a, b: t17.b + t18.b, c: t17.c + t18.c, d: t17.d + t18.d };
-    let t20 = Wide { a: t14.a - t19.a, b: t14.b - t19.b, c: t14.c - t19.c, d: t14.d - t19.d };
-    t20
+    let t15 = sample(values, 41);
+    let t16 = sample(values, 42);
+    let t17 = Wide { a: t15.a + t16.a, b: t15.b + t16.b, c: t15.c + t16.c, d: t15.d + t16.d };
+    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
+    let t19 = mul_small(t12, t18);
+    let t20 = Wide { a: t15.a + t16.a, b: t15.b + t16.b, c: t15.c + t16.c, d: t15.d + t16.d };
+    let t21 = mul_small(t11, t20);
+    let t22 = Wide { a: t19.a + t21.a, b: t19.b + t21.b, c: t19.c + t21.c, d: t19.d + t21.d };
+    let t23 = Wide { a: t14.a - t22.a, b: t14.b - t22.b, c: t14.c - t22.c, d: t14.d - t22.d };
+    t23
 }
 
-/// Constraint 33 of `signed_list_item` (undivided).
+/// Constraint 44 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c33(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 682);
-    let t1 = sample(values, 683);
-    let t2 = sample(values, 684);
-    let t3 = sample(values, 685);
+fn signed_list_item_c44(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 696);
+    let t1 = sample(values, 697);
+    let t2 = sample(values, 698);
+    let t3 = sample(values, 699);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 678);
-    let t6 = sample(values, 679);
-    let t7 = sample(values, 680);
-    let t8 = sample(values, 681);
+    let t5 = sample(values, 692);
+    let t6 = sample(values, 693);
+    let t7 = sample(values, 694);
+    let t8 = sample(values, 695);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
     let t12 = *slots[7];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 40);
-    let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
-    let t17 = mul_small(t12, t16);
-    let t18 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
-    let t19 = mul_small(t11, t18);
-    let t20 = Wide { a: t17.a + t19.a, b: t17.b + t19.b, c: t17.c + t19.c, d: t17.d + t19.d };
-    let t21 = Wide { a: t14.a - t20.a, b: t14.b - t20.b, c: t14.c - t20.c, d: t14.d - t20.d };
-    t21
+    let t15 = sample(values, 41);
+    let t16 = sample(values, 42);
+    let t17 = Wide { a: t15.a + t16.a, b: t15.b + t16.b, c: t15.c + t16.c, d: t15.d + t16.d };
+    let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
+    let t19 = mul_small(t12, t18);
+    let t20 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
+    let t21 = mul_small(t11, t20);
+    let t22 = Wide { a: t19.a + t21.a, b: t19.b + t21.b, c: t19.c + t21.c, d: t19.d + t21.d };
+    let t23 = Wide { a: t14.a - t22.a, b: t14.b - t22.b, c: t14.c - t22.c, d: t14.d - t22.d };
+    t23
 }
 
-/// Constraint 34 of `signed_list_item` (undivided).
+/// Constraint 45 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c34(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 686);
-    let t1 = sample(values, 687);
-    let t2 = sample(values, 688);
-    let t3 = sample(values, 689);
+fn signed_list_item_c45(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 700);
+    let t1 = sample(values, 701);
+    let t2 = sample(values, 702);
+    let t3 = sample(values, 703);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 682);
-    let t6 = sample(values, 683);
-    let t7 = sample(values, 684);
-    let t8 = sample(values, 685);
+    let t5 = sample(values, 696);
+    let t6 = sample(values, 697);
+    let t7 = sample(values, 698);
+    let t8 = sample(values, 699);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[8];
     let t12 = *slots[9];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 40);
+    let t15 = sample(values, 41);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
-    let t18 = mul_small(t11, t15);
-    let t19 = Wide { a: t17.a + t18.a, b: t17.b + t18.b, c: t17.c + t18.c, d: t17.d + t18.d };
-    let t20 = Wide { a: t14.a - t19.a, b: t14.b - t19.b, c: t14.c - t19.c, d: t14.d - t19.d };
-    t20
+    let t18 = sample(values, 42);
+    let t19 = Wide { a: -t18.a, b: -t18.b, c: -t18.c, d: -t18.d };
+    let t20 = mul_small(t11, t19);
+    let t21 = Wide { a: t17.a + t20.a, b: t17.b + t20.b, c: t17.c + t20.c, d: t17.d + t20.d };
+    let t22 = Wide { a: t14.a - t21.a, b: t14.b - t21.b, c: t14.c - t21.c, d: t14.d - t21.d };
+    t22
 }
 
-/// Constraint 35 of `signed_list_item` (undivided).
+/// Constraint 46 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c35(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 690);
-    let t1 = sample(values, 691);
-    let t2 = sample(values, 692);
-    let t3 = sample(values, 693);
+fn signed_list_item_c46(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 704);
+    let t1 = sample(values, 705);
+    let t2 = sample(values, 706);
+    let t3 = sample(values, 707);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 686);
-    let t6 = sample(values, 687);
-    let t7 = sample(values, 688);
-    let t8 = sample(values, 689);
+    let t5 = sample(values, 700);
+    let t6 = sample(values, 701);
+    let t7 = sample(values, 702);
+    let t8 = sample(values, 703);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[10];
     let t12 = *slots[11];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
-    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
-    t16
+    let t15 = sample(values, 41);
+    let t16 = mul_small(t12, t15);
+    let t17 = sample(values, 42);
+    let t18 = mul_small(t11, t17);
+    let t19 = Wide { a: t16.a + t18.a, b: t16.b + t18.b, c: t16.c + t18.c, d: t16.d + t18.d };
+    let t20 = Wide { a: t14.a - t19.a, b: t14.b - t19.b, c: t14.c - t19.c, d: t14.d - t19.d };
+    t20
 }
 
-/// Constraint 36 of `signed_list_item` (undivided).
+/// Constraint 47 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c36(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 694);
-    let t1 = sample(values, 695);
-    let t2 = sample(values, 696);
-    let t3 = sample(values, 697);
+fn signed_list_item_c47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 708);
+    let t1 = sample(values, 709);
+    let t2 = sample(values, 710);
+    let t3 = sample(values, 711);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 690);
-    let t6 = sample(values, 691);
-    let t7 = sample(values, 692);
-    let t8 = sample(values, 693);
+    let t5 = sample(values, 704);
+    let t6 = sample(values, 705);
+    let t7 = sample(values, 706);
+    let t8 = sample(values, 707);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[12];
@@ -2073,18 +2429,18 @@ fn signed_list_item_c36(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 37 of `signed_list_item` (undivided).
+/// Constraint 48 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c37(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 698);
-    let t1 = sample(values, 699);
-    let t2 = sample(values, 700);
-    let t3 = sample(values, 701);
+fn signed_list_item_c48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 712);
+    let t1 = sample(values, 713);
+    let t2 = sample(values, 714);
+    let t3 = sample(values, 715);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 694);
-    let t6 = sample(values, 695);
-    let t7 = sample(values, 696);
-    let t8 = sample(values, 697);
+    let t5 = sample(values, 708);
+    let t6 = sample(values, 709);
+    let t7 = sample(values, 710);
+    let t8 = sample(values, 711);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[14];
@@ -2096,18 +2452,18 @@ fn signed_list_item_c37(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 38 of `signed_list_item` (undivided).
+/// Constraint 49 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c38(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 702);
-    let t1 = sample(values, 703);
-    let t2 = sample(values, 704);
-    let t3 = sample(values, 705);
+fn signed_list_item_c49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 716);
+    let t1 = sample(values, 717);
+    let t2 = sample(values, 718);
+    let t3 = sample(values, 719);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 698);
-    let t6 = sample(values, 699);
-    let t7 = sample(values, 700);
-    let t8 = sample(values, 701);
+    let t5 = sample(values, 712);
+    let t6 = sample(values, 713);
+    let t7 = sample(values, 714);
+    let t8 = sample(values, 715);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[16];
@@ -2119,18 +2475,18 @@ fn signed_list_item_c38(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 39 of `signed_list_item` (undivided).
+/// Constraint 50 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c39(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 706);
-    let t1 = sample(values, 707);
-    let t2 = sample(values, 708);
-    let t3 = sample(values, 709);
+fn signed_list_item_c50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 720);
+    let t1 = sample(values, 721);
+    let t2 = sample(values, 722);
+    let t3 = sample(values, 723);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 702);
-    let t6 = sample(values, 703);
-    let t7 = sample(values, 704);
-    let t8 = sample(values, 705);
+    let t5 = sample(values, 716);
+    let t6 = sample(values, 717);
+    let t7 = sample(values, 718);
+    let t8 = sample(values, 719);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[18];
@@ -2142,18 +2498,18 @@ fn signed_list_item_c39(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 40 of `signed_list_item` (undivided).
+/// Constraint 51 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c40(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 710);
-    let t1 = sample(values, 711);
-    let t2 = sample(values, 712);
-    let t3 = sample(values, 713);
+fn signed_list_item_c51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 724);
+    let t1 = sample(values, 725);
+    let t2 = sample(values, 726);
+    let t3 = sample(values, 727);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 706);
-    let t6 = sample(values, 707);
-    let t7 = sample(values, 708);
-    let t8 = sample(values, 709);
+    let t5 = sample(values, 720);
+    let t6 = sample(values, 721);
+    let t7 = sample(values, 722);
+    let t8 = sample(values, 723);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[20];
@@ -2165,18 +2521,18 @@ fn signed_list_item_c40(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 41 of `signed_list_item` (undivided).
+/// Constraint 52 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c41(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 714);
-    let t1 = sample(values, 715);
-    let t2 = sample(values, 716);
-    let t3 = sample(values, 717);
+fn signed_list_item_c52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 728);
+    let t1 = sample(values, 729);
+    let t2 = sample(values, 730);
+    let t3 = sample(values, 731);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 710);
-    let t6 = sample(values, 711);
-    let t7 = sample(values, 712);
-    let t8 = sample(values, 713);
+    let t5 = sample(values, 724);
+    let t6 = sample(values, 725);
+    let t7 = sample(values, 726);
+    let t8 = sample(values, 727);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[22];
@@ -2188,18 +2544,18 @@ fn signed_list_item_c41(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 42 of `signed_list_item` (undivided).
+/// Constraint 53 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c42(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 718);
-    let t1 = sample(values, 719);
-    let t2 = sample(values, 720);
-    let t3 = sample(values, 721);
+fn signed_list_item_c53(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 732);
+    let t1 = sample(values, 733);
+    let t2 = sample(values, 734);
+    let t3 = sample(values, 735);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 714);
-    let t6 = sample(values, 715);
-    let t7 = sample(values, 716);
-    let t8 = sample(values, 717);
+    let t5 = sample(values, 728);
+    let t6 = sample(values, 729);
+    let t7 = sample(values, 730);
+    let t8 = sample(values, 731);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[24];
@@ -2211,18 +2567,18 @@ fn signed_list_item_c42(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 43 of `signed_list_item` (undivided).
+/// Constraint 54 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c43(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 722);
-    let t1 = sample(values, 723);
-    let t2 = sample(values, 724);
-    let t3 = sample(values, 725);
+fn signed_list_item_c54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 736);
+    let t1 = sample(values, 737);
+    let t2 = sample(values, 738);
+    let t3 = sample(values, 739);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 718);
-    let t6 = sample(values, 719);
-    let t7 = sample(values, 720);
-    let t8 = sample(values, 721);
+    let t5 = sample(values, 732);
+    let t6 = sample(values, 733);
+    let t7 = sample(values, 734);
+    let t8 = sample(values, 735);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[26];
@@ -2234,18 +2590,18 @@ fn signed_list_item_c43(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 44 of `signed_list_item` (undivided).
+/// Constraint 55 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c44(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 726);
-    let t1 = sample(values, 727);
-    let t2 = sample(values, 728);
-    let t3 = sample(values, 729);
+fn signed_list_item_c55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 740);
+    let t1 = sample(values, 741);
+    let t2 = sample(values, 742);
+    let t3 = sample(values, 743);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 722);
-    let t6 = sample(values, 723);
-    let t7 = sample(values, 724);
-    let t8 = sample(values, 725);
+    let t5 = sample(values, 736);
+    let t6 = sample(values, 737);
+    let t7 = sample(values, 738);
+    let t8 = sample(values, 739);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[28];
@@ -2257,18 +2613,18 @@ fn signed_list_item_c44(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 45 of `signed_list_item` (undivided).
+/// Constraint 56 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c45(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 730);
-    let t1 = sample(values, 731);
-    let t2 = sample(values, 732);
-    let t3 = sample(values, 733);
+fn signed_list_item_c56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 744);
+    let t1 = sample(values, 745);
+    let t2 = sample(values, 746);
+    let t3 = sample(values, 747);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 726);
-    let t6 = sample(values, 727);
-    let t7 = sample(values, 728);
-    let t8 = sample(values, 729);
+    let t5 = sample(values, 740);
+    let t6 = sample(values, 741);
+    let t7 = sample(values, 742);
+    let t8 = sample(values, 743);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[30];
@@ -2280,18 +2636,18 @@ fn signed_list_item_c45(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 46 of `signed_list_item` (undivided).
+/// Constraint 57 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c46(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 734);
-    let t1 = sample(values, 735);
-    let t2 = sample(values, 736);
-    let t3 = sample(values, 737);
+fn signed_list_item_c57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 748);
+    let t1 = sample(values, 749);
+    let t2 = sample(values, 750);
+    let t3 = sample(values, 751);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 730);
-    let t6 = sample(values, 731);
-    let t7 = sample(values, 732);
-    let t8 = sample(values, 733);
+    let t5 = sample(values, 744);
+    let t6 = sample(values, 745);
+    let t7 = sample(values, 746);
+    let t8 = sample(values, 747);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[32];
@@ -2303,18 +2659,18 @@ fn signed_list_item_c46(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 47 of `signed_list_item` (undivided).
+/// Constraint 58 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c47(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 738);
-    let t1 = sample(values, 739);
-    let t2 = sample(values, 740);
-    let t3 = sample(values, 741);
+fn signed_list_item_c58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 752);
+    let t1 = sample(values, 753);
+    let t2 = sample(values, 754);
+    let t3 = sample(values, 755);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 734);
-    let t6 = sample(values, 735);
-    let t7 = sample(values, 736);
-    let t8 = sample(values, 737);
+    let t5 = sample(values, 748);
+    let t6 = sample(values, 749);
+    let t7 = sample(values, 750);
+    let t8 = sample(values, 751);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[34];
@@ -2326,18 +2682,18 @@ fn signed_list_item_c47(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 48 of `signed_list_item` (undivided).
+/// Constraint 59 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c48(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 742);
-    let t1 = sample(values, 743);
-    let t2 = sample(values, 744);
-    let t3 = sample(values, 745);
+fn signed_list_item_c59(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 756);
+    let t1 = sample(values, 757);
+    let t2 = sample(values, 758);
+    let t3 = sample(values, 759);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 738);
-    let t6 = sample(values, 739);
-    let t7 = sample(values, 740);
-    let t8 = sample(values, 741);
+    let t5 = sample(values, 752);
+    let t6 = sample(values, 753);
+    let t7 = sample(values, 754);
+    let t8 = sample(values, 755);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[36];
@@ -2349,18 +2705,18 @@ fn signed_list_item_c48(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 49 of `signed_list_item` (undivided).
+/// Constraint 60 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c49(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 746);
-    let t1 = sample(values, 747);
-    let t2 = sample(values, 748);
-    let t3 = sample(values, 749);
+fn signed_list_item_c60(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 760);
+    let t1 = sample(values, 761);
+    let t2 = sample(values, 762);
+    let t3 = sample(values, 763);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 742);
-    let t6 = sample(values, 743);
-    let t7 = sample(values, 744);
-    let t8 = sample(values, 745);
+    let t5 = sample(values, 756);
+    let t6 = sample(values, 757);
+    let t7 = sample(values, 758);
+    let t8 = sample(values, 759);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[38];
@@ -2372,18 +2728,18 @@ fn signed_list_item_c49(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 50 of `signed_list_item` (undivided).
+/// Constraint 61 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c50(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 750);
-    let t1 = sample(values, 751);
-    let t2 = sample(values, 752);
-    let t3 = sample(values, 753);
+fn signed_list_item_c61(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 764);
+    let t1 = sample(values, 765);
+    let t2 = sample(values, 766);
+    let t3 = sample(values, 767);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 746);
-    let t6 = sample(values, 747);
-    let t7 = sample(values, 748);
-    let t8 = sample(values, 749);
+    let t5 = sample(values, 760);
+    let t6 = sample(values, 761);
+    let t7 = sample(values, 762);
+    let t8 = sample(values, 763);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[40];
@@ -2395,18 +2751,18 @@ fn signed_list_item_c50(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 51 of `signed_list_item` (undivided).
+/// Constraint 62 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c51(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 754);
-    let t1 = sample(values, 755);
-    let t2 = sample(values, 756);
-    let t3 = sample(values, 757);
+fn signed_list_item_c62(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 768);
+    let t1 = sample(values, 769);
+    let t2 = sample(values, 770);
+    let t3 = sample(values, 771);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 750);
-    let t6 = sample(values, 751);
-    let t7 = sample(values, 752);
-    let t8 = sample(values, 753);
+    let t5 = sample(values, 764);
+    let t6 = sample(values, 765);
+    let t7 = sample(values, 766);
+    let t8 = sample(values, 767);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[42];
@@ -2418,18 +2774,18 @@ fn signed_list_item_c51(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 52 of `signed_list_item` (undivided).
+/// Constraint 63 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c52(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 758);
-    let t1 = sample(values, 759);
-    let t2 = sample(values, 760);
-    let t3 = sample(values, 761);
+fn signed_list_item_c63(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 772);
+    let t1 = sample(values, 773);
+    let t2 = sample(values, 774);
+    let t3 = sample(values, 775);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 754);
-    let t6 = sample(values, 755);
-    let t7 = sample(values, 756);
-    let t8 = sample(values, 757);
+    let t5 = sample(values, 768);
+    let t6 = sample(values, 769);
+    let t7 = sample(values, 770);
+    let t8 = sample(values, 771);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[44];
@@ -2441,18 +2797,18 @@ fn signed_list_item_c52(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 53 of `signed_list_item` (undivided).
+/// Constraint 64 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c53(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 762);
-    let t1 = sample(values, 763);
-    let t2 = sample(values, 764);
-    let t3 = sample(values, 765);
+fn signed_list_item_c64(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 776);
+    let t1 = sample(values, 777);
+    let t2 = sample(values, 778);
+    let t3 = sample(values, 779);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 758);
-    let t6 = sample(values, 759);
-    let t7 = sample(values, 760);
-    let t8 = sample(values, 761);
+    let t5 = sample(values, 772);
+    let t6 = sample(values, 773);
+    let t7 = sample(values, 774);
+    let t8 = sample(values, 775);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[46];
@@ -2464,18 +2820,18 @@ fn signed_list_item_c53(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 54 of `signed_list_item` (undivided).
+/// Constraint 65 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c54(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 766);
-    let t1 = sample(values, 767);
-    let t2 = sample(values, 768);
-    let t3 = sample(values, 769);
+fn signed_list_item_c65(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 780);
+    let t1 = sample(values, 781);
+    let t2 = sample(values, 782);
+    let t3 = sample(values, 783);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 762);
-    let t6 = sample(values, 763);
-    let t7 = sample(values, 764);
-    let t8 = sample(values, 765);
+    let t5 = sample(values, 776);
+    let t6 = sample(values, 777);
+    let t7 = sample(values, 778);
+    let t8 = sample(values, 779);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[48];
@@ -2487,18 +2843,18 @@ fn signed_list_item_c54(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 55 of `signed_list_item` (undivided).
+/// Constraint 66 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c55(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 770);
-    let t1 = sample(values, 771);
-    let t2 = sample(values, 772);
-    let t3 = sample(values, 773);
+fn signed_list_item_c66(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 784);
+    let t1 = sample(values, 785);
+    let t2 = sample(values, 786);
+    let t3 = sample(values, 787);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 766);
-    let t6 = sample(values, 767);
-    let t7 = sample(values, 768);
-    let t8 = sample(values, 769);
+    let t5 = sample(values, 780);
+    let t6 = sample(values, 781);
+    let t7 = sample(values, 782);
+    let t8 = sample(values, 783);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[50];
@@ -2510,18 +2866,18 @@ fn signed_list_item_c55(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 56 of `signed_list_item` (undivided).
+/// Constraint 67 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c56(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 774);
-    let t1 = sample(values, 775);
-    let t2 = sample(values, 776);
-    let t3 = sample(values, 777);
+fn signed_list_item_c67(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 788);
+    let t1 = sample(values, 789);
+    let t2 = sample(values, 790);
+    let t3 = sample(values, 791);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 770);
-    let t6 = sample(values, 771);
-    let t7 = sample(values, 772);
-    let t8 = sample(values, 773);
+    let t5 = sample(values, 784);
+    let t6 = sample(values, 785);
+    let t7 = sample(values, 786);
+    let t8 = sample(values, 787);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[52];
@@ -2533,18 +2889,18 @@ fn signed_list_item_c56(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 57 of `signed_list_item` (undivided).
+/// Constraint 68 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c57(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 778);
-    let t1 = sample(values, 779);
-    let t2 = sample(values, 780);
-    let t3 = sample(values, 781);
+fn signed_list_item_c68(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 792);
+    let t1 = sample(values, 793);
+    let t2 = sample(values, 794);
+    let t3 = sample(values, 795);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 774);
-    let t6 = sample(values, 775);
-    let t7 = sample(values, 776);
-    let t8 = sample(values, 777);
+    let t5 = sample(values, 788);
+    let t6 = sample(values, 789);
+    let t7 = sample(values, 790);
+    let t8 = sample(values, 791);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[54];
@@ -2556,38 +2912,104 @@ fn signed_list_item_c57(values: Span<Coordinates>, relations: Span<LookupElement
     t16
 }
 
-/// Constraint 58 of `signed_list_item` (undivided).
+/// Constraint 69 of `signed_list_item` (undivided).
 #[inline(never)]
-fn signed_list_item_c58(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 783);
-    let t1 = sample(values, 785);
-    let t2 = sample(values, 787);
-    let t3 = sample(values, 789);
+fn signed_list_item_c69(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 796);
+    let t1 = sample(values, 797);
+    let t2 = sample(values, 798);
+    let t3 = sample(values, 799);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 782);
-    let t6 = sample(values, 784);
-    let t7 = sample(values, 786);
-    let t8 = sample(values, 788);
+    let t5 = sample(values, 792);
+    let t6 = sample(values, 793);
+    let t7 = sample(values, 794);
+    let t8 = sample(values, 795);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 778);
-    let t12 = sample(values, 779);
-    let t13 = sample(values, 780);
-    let t14 = sample(values, 781);
+    let t11 = *slots[56];
+    let t12 = *slots[57];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
+}
+
+/// Constraint 70 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c70(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 800);
+    let t1 = sample(values, 801);
+    let t2 = sample(values, 802);
+    let t3 = sample(values, 803);
+    let t4 = from_partial_evals(t0, t1, t2, t3);
+    let t5 = sample(values, 796);
+    let t6 = sample(values, 797);
+    let t7 = sample(values, 798);
+    let t8 = sample(values, 799);
+    let t9 = from_partial_evals(t5, t6, t7, t8);
+    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t11 = *slots[58];
+    let t12 = *slots[59];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
+}
+
+/// Constraint 71 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c71(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 804);
+    let t1 = sample(values, 805);
+    let t2 = sample(values, 806);
+    let t3 = sample(values, 807);
+    let t4 = from_partial_evals(t0, t1, t2, t3);
+    let t5 = sample(values, 800);
+    let t6 = sample(values, 801);
+    let t7 = sample(values, 802);
+    let t8 = sample(values, 803);
+    let t9 = from_partial_evals(t5, t6, t7, t8);
+    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t11 = *slots[60];
+    let t12 = *slots[61];
+    let t13 = mul_small(t11, t12);
+    let t14 = mul_small(t10, t13);
+    let t15 = Wide { a: t12.a + t11.a, b: t12.b + t11.b, c: t12.c + t11.c, d: t12.d + t11.d };
+    let t16 = Wide { a: t14.a - t15.a, b: t14.b - t15.b, c: t14.c - t15.c, d: t14.d - t15.d };
+    t16
+}
+
+/// Constraint 72 of `signed_list_item` (undivided).
+#[inline(never)]
+fn signed_list_item_c72(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
+    let t0 = sample(values, 809);
+    let t1 = sample(values, 811);
+    let t2 = sample(values, 813);
+    let t3 = sample(values, 815);
+    let t4 = from_partial_evals(t0, t1, t2, t3);
+    let t5 = sample(values, 808);
+    let t6 = sample(values, 810);
+    let t7 = sample(values, 812);
+    let t8 = sample(values, 814);
+    let t9 = from_partial_evals(t5, t6, t7, t8);
+    let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
+    let t11 = sample(values, 804);
+    let t12 = sample(values, 805);
+    let t13 = sample(values, 806);
+    let t14 = sample(values, 807);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
     let t18 = *slots[1];
     let t19 = mul_small(t17, t18);
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
-    let t21 = *slots[56];
-    let t22 = *slots[57];
-    let t23 = mul_small(t21, t22);
-    let t24 = narrow(t20);
-    let t25 = mul_small(t24, t23);
-    let t26 = Wide { a: t22.a + t21.a, b: t22.b + t21.b, c: t22.c + t21.c, d: t22.d + t21.d };
-    let t27 = Wide { a: t25.a - t26.a, b: t25.b - t26.b, c: t25.c - t26.c, d: t25.d - t26.d };
-    t27
+    let t21 = *slots[62];
+    let t22 = mul_small(t20, t21);
+    let t23 = Wide { a: 1, b: 0, c: 0, d: 0 };
+    let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
+    t24
 }
 
 /// Folds the 4 undivided constraints of component `chain_step` into `acc`.
@@ -2648,10 +3070,10 @@ fn chain_step_fold_0(
 /// Intermediate 0 of `chain_step`.
 #[inline(never)]
 fn chain_step_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(188, 4));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 6), values.slice(182, 6));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 4), values.slice(202, 4));
+    let t1 = alpha_dot((*relations[2].alpha_powers).slice(4, 6), values.slice(196, 6));
     let t2 = alpha(relations, 2, 10);
-    let t3 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(192, 16));
+    let t3 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(206, 16));
     let t4 = Wide { a: t0.a + t1.a + t2.a + t3.a, b: t0.b + t1.b + t2.b + t3.b, c: t0.c + t1.c + t2.c + t3.c, d: t0.d + t1.d + t2.d + t3.d };
     let t5 = relation_z(relations, 2);
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -2662,11 +3084,11 @@ fn chain_step_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn chain_step_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(182, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(196, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 208);
+    let t3 = sample(values, 222);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 6), values.slice(186, 6));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 6), values.slice(200, 6));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -2677,36 +3099,36 @@ fn chain_step_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(182, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(196, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 208);
+    let t3 = sample(values, 222);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 186);
+    let t6 = sample(values, 200);
     let t7 = mul_small(t5, t6);
     let t8 = alpha(relations, 1, 7);
-    let t9 = sample(values, 187);
+    let t9 = sample(values, 201);
     let t10 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t11 = Wide { a: t9.a + t10.a, b: t9.b + t10.b, c: t9.c + t10.c, d: t9.d + t10.d };
     let t12 = mul_small(t8, t11);
     let t13 = alpha(relations, 1, 8);
-    let t14 = sample(values, 192);
-    let t15 = sample(values, 188);
+    let t14 = sample(values, 206);
+    let t15 = sample(values, 202);
     let t16 = Wide { a: t14.a + t15.a, b: t14.b + t15.b, c: t14.c + t15.c, d: t14.d + t15.d };
     let t17 = mul_small(t13, t16);
     let t18 = alpha(relations, 1, 9);
-    let t19 = sample(values, 193);
-    let t20 = sample(values, 189);
+    let t19 = sample(values, 207);
+    let t20 = sample(values, 203);
     let t21 = Wide { a: t19.a + t20.a, b: t19.b + t20.b, c: t19.c + t20.c, d: t19.d + t20.d };
     let t22 = mul_small(t18, t21);
     let t23 = alpha(relations, 1, 10);
-    let t24 = sample(values, 194);
-    let t25 = sample(values, 190);
+    let t24 = sample(values, 208);
+    let t25 = sample(values, 204);
     let t26 = Wide { a: t24.a + t25.a, b: t24.b + t25.b, c: t24.c + t25.c, d: t24.d + t25.d };
     let t27 = mul_small(t23, t26);
     let t28 = alpha(relations, 1, 11);
-    let t29 = sample(values, 195);
-    let t30 = sample(values, 191);
+    let t29 = sample(values, 209);
+    let t30 = sample(values, 205);
     let t31 = Wide { a: t29.a + t30.a, b: t29.b + t30.b, c: t29.c + t30.c, d: t29.d + t30.d };
     let t32 = mul_small(t28, t31);
     let t33 = Wide { a: t0.a + t1.a + t4.a + t7.a + t12.a + t17.a + t22.a + t27.a + t32.a, b: t0.b + t1.b + t4.b + t7.b + t12.b + t17.b + t22.b + t27.b + t32.b, c: t0.c + t1.c + t4.c + t7.c + t12.c + t17.c + t22.c + t27.c + t32.c, d: t0.d + t1.d + t4.d + t7.d + t12.d + t17.d + t22.d + t27.d + t32.d };
@@ -2718,7 +3140,7 @@ fn chain_step_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 0 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 181);
+    let t0 = sample(values, 195);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -2728,7 +3150,7 @@ fn chain_step_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 1 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 187);
+    let t0 = sample(values, 201);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -2741,16 +3163,16 @@ fn chain_step_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 790);
-    let t1 = sample(values, 791);
-    let t2 = sample(values, 792);
-    let t3 = sample(values, 793);
+    let t0 = sample(values, 816);
+    let t1 = sample(values, 817);
+    let t2 = sample(values, 818);
+    let t3 = sample(values, 819);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 181);
+    let t9 = sample(values, 195);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -2763,21 +3185,21 @@ fn chain_step_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `chain_step` (undivided).
 #[inline(never)]
 fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 795);
-    let t1 = sample(values, 797);
-    let t2 = sample(values, 799);
-    let t3 = sample(values, 801);
+    let t0 = sample(values, 821);
+    let t1 = sample(values, 823);
+    let t2 = sample(values, 825);
+    let t3 = sample(values, 827);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 794);
-    let t6 = sample(values, 796);
-    let t7 = sample(values, 798);
-    let t8 = sample(values, 800);
+    let t5 = sample(values, 820);
+    let t6 = sample(values, 822);
+    let t7 = sample(values, 824);
+    let t8 = sample(values, 826);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 790);
-    let t12 = sample(values, 791);
-    let t13 = sample(values, 792);
-    let t14 = sample(values, 793);
+    let t11 = sample(values, 816);
+    let t12 = sample(values, 817);
+    let t13 = sample(values, 818);
+    let t14 = sample(values, 819);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -2786,7 +3208,7 @@ fn chain_step_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
     let t21 = *slots[4];
     let t22 = mul_small(t20, t21);
-    let t23 = sample(values, 181);
+    let t23 = sample(values, 195);
     let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
     t24
 }
@@ -2855,7 +3277,7 @@ fn digest_sponge_fold_0(
 /// Intermediate 0 of `digest_sponge`.
 #[inline(never)]
 fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(216, 32));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(230, 32));
     let t1 = Wide { a: t0.a, b: t0.b, c: t0.c, d: t0.d };
     let t2 = relation_z(relations, 2);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
@@ -2866,14 +3288,14 @@ fn digest_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(210, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(224, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 248);
+    let t3 = sample(values, 262);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 214);
+    let t6 = sample(values, 228);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(224, 8));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(238, 8));
     let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
     let t10 = relation_z(relations, 1);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
@@ -2884,14 +3306,14 @@ fn digest_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 2, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(210, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(224, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 248);
+    let t3 = sample(values, 262);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 214);
+    let t6 = sample(values, 228);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(216, 8));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(230, 8));
     let t9 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a, b: t0.b + t1.b + t4.b + t7.b + t8.b, c: t0.c + t1.c + t4.c + t7.c + t8.c, d: t0.d + t1.d + t4.d + t7.d + t8.d };
     let t10 = relation_z(relations, 1);
     let t11 = Wide { a: t9.a - t10.a, b: t9.b - t10.b, c: t9.c - t10.c, d: t9.d - t10.d };
@@ -2902,16 +3324,16 @@ fn digest_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 3, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(210, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(224, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 248);
+    let t3 = sample(values, 262);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 214);
+    let t6 = sample(values, 228);
     let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
     let t9 = mul_small(t5, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(240, 8));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(254, 8));
     let t11 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a, b: t0.b + t1.b + t4.b + t9.b + t10.b, c: t0.c + t1.c + t4.c + t9.c + t10.c, d: t0.d + t1.d + t4.d + t9.d + t10.d };
     let t12 = relation_z(relations, 1);
     let t13 = Wide { a: t11.a - t12.a, b: t11.b - t12.b, c: t11.c - t12.c, d: t11.d - t12.d };
@@ -2922,15 +3344,15 @@ fn digest_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 #[inline(never)]
 fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(210, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(224, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 248);
+    let t3 = sample(values, 262);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(210, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(7, 4), values.slice(224, 4));
     let t6 = alpha(relations, 1, 11);
     let t7 = Wide { a: 2, b: 0, c: 0, d: 0 };
     let t8 = mul_small(t6, t7);
-    let t9 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(232, 8));
+    let t9 = alpha_dot((*relations[1].alpha_powers).slice(15, 8), values.slice(246, 8));
     let t10 = Wide { a: t0.a + t1.a + t4.a + t5.a + t8.a + t9.a, b: t0.b + t1.b + t4.b + t5.b + t8.b + t9.b, c: t0.c + t1.c + t4.c + t5.c + t8.c + t9.c, d: t0.d + t1.d + t4.d + t5.d + t8.d + t9.d };
     let t11 = relation_z(relations, 1);
     let t12 = Wide { a: t10.a - t11.a, b: t10.b - t11.b, c: t10.c - t11.c, d: t10.d - t11.d };
@@ -2942,9 +3364,9 @@ fn digest_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 248);
+    let t2 = sample(values, 262);
     let t3 = mul_small(t1, t2);
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(232, 8));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(246, 8));
     let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
@@ -2954,7 +3376,7 @@ fn digest_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 0 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 209);
+    let t0 = sample(values, 223);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -2964,7 +3386,7 @@ fn digest_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 1 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 215);
+    let t0 = sample(values, 229);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -2974,8 +3396,8 @@ fn digest_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 2 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 215);
-    let t1 = sample(values, 214);
+    let t0 = sample(values, 229);
+    let t1 = sample(values, 228);
     let t2 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -2985,9 +3407,9 @@ fn digest_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 3 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 215);
+    let t0 = sample(values, 229);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 209);
+    let t2 = sample(values, 223);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -2996,16 +3418,16 @@ fn digest_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 4 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 802);
-    let t1 = sample(values, 803);
-    let t2 = sample(values, 804);
-    let t3 = sample(values, 805);
+    let t0 = sample(values, 828);
+    let t1 = sample(values, 829);
+    let t2 = sample(values, 830);
+    let t3 = sample(values, 831);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 209);
+    let t9 = sample(values, 223);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -3018,25 +3440,25 @@ fn digest_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 5 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 806);
-    let t1 = sample(values, 807);
-    let t2 = sample(values, 808);
-    let t3 = sample(values, 809);
+    let t0 = sample(values, 832);
+    let t1 = sample(values, 833);
+    let t2 = sample(values, 834);
+    let t3 = sample(values, 835);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 802);
-    let t6 = sample(values, 803);
-    let t7 = sample(values, 804);
-    let t8 = sample(values, 805);
+    let t5 = sample(values, 828);
+    let t6 = sample(values, 829);
+    let t7 = sample(values, 830);
+    let t8 = sample(values, 831);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 209);
+    let t15 = sample(values, 223);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
-    let t18 = sample(values, 215);
+    let t18 = sample(values, 229);
     let t19 = Wide { a: t15.a - t18.a, b: t15.b - t18.b, c: t15.c - t18.c, d: t15.d - t18.d };
     let t20 = mul_small(t11, t19);
     let t21 = Wide { a: t17.a + t20.a, b: t17.b + t20.b, c: t17.c + t20.c, d: t17.d + t20.d };
@@ -3047,21 +3469,21 @@ fn digest_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, 
 /// Constraint 6 of `digest_sponge` (undivided).
 #[inline(never)]
 fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 811);
-    let t1 = sample(values, 813);
-    let t2 = sample(values, 815);
-    let t3 = sample(values, 817);
+    let t0 = sample(values, 837);
+    let t1 = sample(values, 839);
+    let t2 = sample(values, 841);
+    let t3 = sample(values, 843);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 810);
-    let t6 = sample(values, 812);
-    let t7 = sample(values, 814);
-    let t8 = sample(values, 816);
+    let t5 = sample(values, 836);
+    let t6 = sample(values, 838);
+    let t7 = sample(values, 840);
+    let t8 = sample(values, 842);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 806);
-    let t12 = sample(values, 807);
-    let t13 = sample(values, 808);
-    let t14 = sample(values, 809);
+    let t11 = sample(values, 832);
+    let t12 = sample(values, 833);
+    let t13 = sample(values, 834);
+    let t14 = sample(values, 835);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -3073,7 +3495,7 @@ fn digest_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, 
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 215);
+    let t26 = sample(values, 229);
     let t27 = mul_small(t22, t26);
     let t28 = mul_small(t21, t26);
     let t29 = Wide { a: t27.a + t28.a, b: t27.b + t28.b, c: t27.c + t28.c, d: t27.d + t28.d };
@@ -3192,9 +3614,9 @@ fn key_sponge_fold_2(
 /// Intermediate 0 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 8), values.slice(278, 8));
-    let t1 = alpha_dot((*relations[2].alpha_powers).slice(8, 8), values.slice(259, 8));
-    let t2 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(294, 16));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 8), values.slice(292, 8));
+    let t1 = alpha_dot((*relations[2].alpha_powers).slice(8, 8), values.slice(273, 8));
+    let t2 = alpha_dot((*relations[2].alpha_powers).slice(16, 16), values.slice(308, 16));
     let t3 = Wide { a: t0.a + t1.a + t2.a, b: t0.b + t1.b + t2.b, c: t0.c + t1.c + t2.c, d: t0.d + t1.d + t2.d };
     let t4 = relation_z(relations, 2);
     let t5 = Wide { a: t3.a - t4.a, b: t3.b - t4.b, c: t3.c - t4.c, d: t3.d - t4.d };
@@ -3205,22 +3627,22 @@ fn key_sponge_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(250, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(264, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 313);
+    let t3 = sample(values, 327);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 254);
+    let t6 = sample(values, 268);
     let t7 = mul_small(t5, t6);
-    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 16), values.slice(259, 16));
+    let t8 = alpha_dot((*relations[1].alpha_powers).slice(7, 16), values.slice(273, 16));
     let t9 = alpha(relations, 1, 23);
-    let t10 = sample(values, 256);
-    let t11 = sample(values, 257);
+    let t10 = sample(values, 270);
+    let t11 = sample(values, 271);
     let t12 = Wide { a: t11.a * 2, b: t11.b * 2, c: t11.c * 2, d: t11.d * 2 };
     let t13 = Wide { a: t10.a + t12.a, b: t10.b + t12.b, c: t10.c + t12.c, d: t10.d + t12.d };
     let t14 = mul_small(t9, t13);
     let t15 = alpha(relations, 1, 24);
-    let t16 = sample(values, 258);
+    let t16 = sample(values, 272);
     let t17 = mul_small(t15, t16);
     let t18 = Wide { a: t0.a + t1.a + t4.a + t7.a + t8.a + t14.a + t17.a, b: t0.b + t1.b + t4.b + t7.b + t8.b + t14.b + t17.b, c: t0.c + t1.c + t4.c + t7.c + t8.c + t14.c + t17.c, d: t0.d + t1.d + t4.d + t7.d + t8.d + t14.d + t17.d };
     let t19 = relation_z(relations, 1);
@@ -3232,18 +3654,18 @@ fn key_sponge_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(250, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(264, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 313);
+    let t3 = sample(values, 327);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 254);
+    let t6 = sample(values, 268);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = mul_small(t5, t7);
     let t9 = alpha(relations, 1, 7);
-    let t10 = sample(values, 275);
+    let t10 = sample(values, 289);
     let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(286, 4));
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(300, 4));
     let t13 = Wide { a: t0.a + t1.a + t4.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t8.d + t11.d + t12.d };
     let t14 = relation_z(relations, 1);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
@@ -3254,20 +3676,20 @@ fn key_sponge_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(250, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(264, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 313);
+    let t3 = sample(values, 327);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 254);
+    let t6 = sample(values, 268);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
     let t10 = mul_small(t5, t9);
     let t11 = alpha(relations, 1, 7);
-    let t12 = sample(values, 276);
+    let t12 = sample(values, 290);
     let t13 = mul_small(t11, t12);
-    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(290, 4));
+    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(304, 4));
     let t15 = Wide { a: t0.a + t1.a + t4.a + t10.a + t13.a + t14.a, b: t0.b + t1.b + t4.b + t10.b + t13.b + t14.b, c: t0.c + t1.c + t4.c + t10.c + t13.c + t14.c, d: t0.d + t1.d + t4.d + t10.d + t13.d + t14.d };
     let t16 = relation_z(relations, 1);
     let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
@@ -3278,62 +3700,62 @@ fn key_sponge_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 4, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(250, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(264, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 313);
+    let t3 = sample(values, 327);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 254);
+    let t6 = sample(values, 268);
     let t7 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t8 = Wide { a: t6.a + t7.a, b: t6.b + t7.b, c: t6.c + t7.c, d: t6.d + t7.d };
     let t9 = mul_small(t5, t8);
-    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(302, 8));
+    let t10 = alpha_dot((*relations[1].alpha_powers).slice(7, 8), values.slice(316, 8));
     let t11 = alpha(relations, 1, 15);
-    let t12 = sample(values, 310);
-    let t13 = sample(values, 268);
+    let t12 = sample(values, 324);
+    let t13 = sample(values, 282);
     let t14 = mul_small(t12, t13);
     let t15 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
-    let t16 = sample(values, 277);
+    let t16 = sample(values, 291);
     let t17 = mul_small(t15, t16);
     let t18 = Wide { a: t14.a + t17.a, b: t14.b + t17.b, c: t14.c + t17.c, d: t14.d + t17.d };
     let t19 = mul_small(t11, t18);
     let t20 = alpha(relations, 1, 16);
-    let t21 = sample(values, 269);
+    let t21 = sample(values, 283);
     let t22 = mul_small(t12, t21);
     let t23 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t24 = mul_small(t23, t13);
     let t25 = Wide { a: t22.a + t24.a, b: t22.b + t24.b, c: t22.c + t24.c, d: t22.d + t24.d };
     let t26 = mul_small(t20, t25);
     let t27 = alpha(relations, 1, 17);
-    let t28 = sample(values, 270);
+    let t28 = sample(values, 284);
     let t29 = mul_small(t12, t28);
     let t30 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t31 = mul_small(t30, t21);
     let t32 = Wide { a: t29.a + t31.a, b: t29.b + t31.b, c: t29.c + t31.c, d: t29.d + t31.d };
     let t33 = mul_small(t27, t32);
     let t34 = alpha(relations, 1, 18);
-    let t35 = sample(values, 271);
+    let t35 = sample(values, 285);
     let t36 = mul_small(t12, t35);
     let t37 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t38 = mul_small(t37, t28);
     let t39 = Wide { a: t36.a + t38.a, b: t36.b + t38.b, c: t36.c + t38.c, d: t36.d + t38.d };
     let t40 = mul_small(t34, t39);
     let t41 = alpha(relations, 1, 19);
-    let t42 = sample(values, 272);
+    let t42 = sample(values, 286);
     let t43 = mul_small(t12, t42);
     let t44 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t45 = mul_small(t44, t35);
     let t46 = Wide { a: t43.a + t45.a, b: t43.b + t45.b, c: t43.c + t45.c, d: t43.d + t45.d };
     let t47 = mul_small(t41, t46);
     let t48 = alpha(relations, 1, 20);
-    let t49 = sample(values, 273);
+    let t49 = sample(values, 287);
     let t50 = mul_small(t12, t49);
     let t51 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t52 = mul_small(t51, t42);
     let t53 = Wide { a: t50.a + t52.a, b: t50.b + t52.b, c: t50.c + t52.c, d: t50.d + t52.d };
     let t54 = mul_small(t48, t53);
     let t55 = alpha(relations, 1, 21);
-    let t56 = sample(values, 274);
+    let t56 = sample(values, 288);
     let t57 = mul_small(t12, t56);
     let t58 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
     let t59 = mul_small(t58, t49);
@@ -3345,17 +3767,17 @@ fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t65 = mul_small(t62, t64);
     let t66 = alpha(relations, 1, 23);
     let t67 = Wide { a: t7.a - t12.a, b: t7.b - t12.b, c: t7.c - t12.c, d: t7.d - t12.d };
-    let t68 = sample(values, 256);
-    let t69 = sample(values, 257);
+    let t68 = sample(values, 270);
+    let t69 = sample(values, 271);
     let t70 = Wide { a: t69.a * 2, b: t69.b * 2, c: t69.c * 2, d: t69.d * 2 };
     let t71 = Wide { a: t68.a + t70.a + t7.a, b: t68.b + t70.b + t7.b, c: t68.c + t70.c + t7.c, d: t68.d + t70.d + t7.d };
     let t72 = mul_small(t67, t71);
     let t73 = narrow(t72);
     let t74 = mul_small(t66, t73);
     let t75 = alpha(relations, 1, 24);
-    let t76 = sample(values, 258);
-    let t77 = sample(values, 275);
-    let t78 = sample(values, 276);
+    let t76 = sample(values, 272);
+    let t77 = sample(values, 289);
+    let t78 = sample(values, 290);
     let t79 = Wide { a: t76.a + t77.a + t78.a, b: t76.b + t77.b + t78.b, c: t76.c + t77.c + t78.c, d: t76.d + t77.d + t78.d };
     let t80 = mul_small(t75, t79);
     let t81 = Wide { a: t0.a + t1.a + t4.a + t9.a + t10.a + t19.a + t26.a + t33.a + t40.a + t47.a + t54.a + t61.a + t65.a + t74.a + t80.a, b: t0.b + t1.b + t4.b + t9.b + t10.b + t19.b + t26.b + t33.b + t40.b + t47.b + t54.b + t61.b + t65.b + t74.b + t80.b, c: t0.c + t1.c + t4.c + t9.c + t10.c + t19.c + t26.c + t33.c + t40.c + t47.c + t54.c + t61.c + t65.c + t74.c + t80.c, d: t0.d + t1.d + t4.d + t9.d + t10.d + t19.d + t26.d + t33.d + t40.d + t47.d + t54.d + t61.d + t65.d + t74.d + t80.d };
@@ -3368,18 +3790,18 @@ fn key_sponge_i4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(250, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(264, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 313);
+    let t3 = sample(values, 327);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 254);
+    let t6 = sample(values, 268);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = mul_small(t5, t7);
     let t9 = alpha(relations, 1, 7);
     let t10 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t11 = mul_small(t9, t10);
-    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(278, 4));
+    let t12 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(292, 4));
     let t13 = Wide { a: t0.a + t1.a + t4.a + t8.a + t11.a + t12.a, b: t0.b + t1.b + t4.b + t8.b + t11.b + t12.b, c: t0.c + t1.c + t4.c + t8.c + t11.c + t12.c, d: t0.d + t1.d + t4.d + t8.d + t11.d + t12.d };
     let t14 = relation_z(relations, 1);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
@@ -3390,12 +3812,12 @@ fn key_sponge_i5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 #[inline(never)]
 fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = alpha(relations, 1, 0);
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(250, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(264, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 313);
+    let t3 = sample(values, 327);
     let t4 = mul_small(t2, t3);
     let t5 = alpha(relations, 1, 6);
-    let t6 = sample(values, 254);
+    let t6 = sample(values, 268);
     let t7 = Wide { a: t6.a * 2, b: t6.b * 2, c: t6.c * 2, d: t6.d * 2 };
     let t8 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t9 = Wide { a: t7.a + t8.a, b: t7.b + t8.b, c: t7.c + t8.c, d: t7.d + t8.d };
@@ -3403,7 +3825,7 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
     let t11 = alpha(relations, 1, 7);
     let t12 = Wide { a: 3, b: 0, c: 0, d: 0 };
     let t13 = mul_small(t11, t12);
-    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(282, 4));
+    let t14 = alpha_dot((*relations[1].alpha_powers).slice(8, 4), values.slice(296, 4));
     let t15 = Wide { a: t0.a + t1.a + t4.a + t10.a + t13.a + t14.a, b: t0.b + t1.b + t4.b + t10.b + t13.b + t14.b, c: t0.c + t1.c + t4.c + t10.c + t13.c + t14.c, d: t0.d + t1.d + t4.d + t10.d + t13.d + t14.d };
     let t16 = relation_z(relations, 1);
     let t17 = Wide { a: t15.a - t16.a, b: t15.b - t16.b, c: t15.c - t16.c, d: t15.d - t16.d };
@@ -3413,7 +3835,7 @@ fn key_sponge_i6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 7 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 311);
+    let t0 = sample(values, 325);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3422,8 +3844,8 @@ fn key_sponge_i7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 8 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 277);
-    let t1 = sample(values, 311);
+    let t0 = sample(values, 291);
+    let t1 = sample(values, 325);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = Wide { a: t2.a * 8388608, b: t2.b * 8388608, c: t2.c * 8388608, d: t2.d * 8388608 };
     let t4 = relation_z(relations, 3);
@@ -3434,7 +3856,7 @@ fn key_sponge_i8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 9 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 312);
+    let t0 = sample(values, 326);
     let t1 = relation_z(relations, 3);
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     t2
@@ -3443,10 +3865,10 @@ fn key_sponge_i9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Intermediate 10 of `key_sponge`.
 #[inline(never)]
 fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 277);
+    let t0 = sample(values, 291);
     let t1 = Wide { a: 32769, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
-    let t3 = sample(values, 312);
+    let t3 = sample(values, 326);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
     let t5 = Wide { a: t4.a * 8388608, b: t4.b * 8388608, c: t4.c * 8388608, d: t4.d * 8388608 };
     let t6 = relation_z(relations, 3);
@@ -3458,11 +3880,11 @@ fn key_sponge_i10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 #[inline(never)]
 fn key_sponge_i11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 5, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(250, 4));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 4), values.slice(264, 4));
     let t2 = alpha(relations, 1, 5);
-    let t3 = sample(values, 313);
+    let t3 = sample(values, 327);
     let t4 = mul_small(t2, t3);
-    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(294, 4));
+    let t5 = alpha_dot((*relations[1].alpha_powers).slice(6, 4), values.slice(308, 4));
     let t6 = Wide { a: t0.a + t1.a + t4.a + t5.a, b: t0.b + t1.b + t4.b + t5.b, c: t0.c + t1.c + t4.c + t5.c, d: t0.d + t1.d + t4.d + t5.d };
     let t7 = relation_z(relations, 1);
     let t8 = Wide { a: t6.a - t7.a, b: t6.b - t7.b, c: t6.c - t7.c, d: t6.d - t7.d };
@@ -3472,7 +3894,7 @@ fn key_sponge_i11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 0 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 249);
+    let t0 = sample(values, 263);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3482,7 +3904,7 @@ fn key_sponge_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 1 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 255);
+    let t0 = sample(values, 269);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3492,7 +3914,7 @@ fn key_sponge_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 2 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 256);
+    let t0 = sample(values, 270);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3502,7 +3924,7 @@ fn key_sponge_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 3 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 257);
+    let t0 = sample(values, 271);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3512,9 +3934,9 @@ fn key_sponge_c3(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 4 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 310);
-    let t1 = sample(values, 256);
-    let t2 = sample(values, 257);
+    let t0 = sample(values, 324);
+    let t1 = sample(values, 270);
+    let t2 = sample(values, 271);
     let t3 = mul_small(t1, t2);
     let t4 = Wide { a: t0.a - t3.a, b: t0.b - t3.b, c: t0.c - t3.c, d: t0.d - t3.d };
     t4
@@ -3523,11 +3945,11 @@ fn key_sponge_c4(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 5 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 277);
+    let t0 = sample(values, 291);
     let t1 = Wide { a: t0.a * 16, b: t0.b * 16, c: t0.c * 16, d: t0.d * 16 };
-    let t2 = sample(values, 267);
-    let t3 = sample(values, 275);
-    let t4 = sample(values, 276);
+    let t2 = sample(values, 281);
+    let t3 = sample(values, 289);
+    let t4 = sample(values, 290);
     let t5 = Wide { a: t4.a * 4, b: t4.b * 4, c: t4.c * 4, d: t4.d * 4 };
     let t6 = Wide { a: t3.a + t5.a, b: t3.b + t5.b, c: t3.c + t5.c, d: t3.d + t5.d };
     let t7 = Wide { a: t2.a - t6.a, b: t2.b - t6.b, c: t2.c - t6.c, d: t2.d - t6.d };
@@ -3538,8 +3960,8 @@ fn key_sponge_c5(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 6 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 255);
-    let t1 = sample(values, 254);
+    let t0 = sample(values, 269);
+    let t1 = sample(values, 268);
     let t2 = Wide { a: 31, b: 0, c: 0, d: 0 };
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
@@ -3549,10 +3971,10 @@ fn key_sponge_c6(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 7 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 255);
-    let t1 = sample(values, 258);
-    let t2 = sample(values, 275);
-    let t3 = sample(values, 276);
+    let t0 = sample(values, 269);
+    let t1 = sample(values, 272);
+    let t2 = sample(values, 289);
+    let t3 = sample(values, 290);
     let t4 = Wide { a: t1.a + t2.a + t3.a, b: t1.b + t2.b + t3.b, c: t1.c + t2.c + t3.c, d: t1.d + t2.d + t3.d };
     let t5 = Wide { a: 104, b: 0, c: 0, d: 0 };
     let t6 = Wide { a: t4.a - t5.a, b: t4.b - t5.b, c: t4.c - t5.c, d: t4.d - t5.d };
@@ -3563,9 +3985,9 @@ fn key_sponge_c7(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 8 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 255);
+    let t0 = sample(values, 269);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 249);
+    let t2 = sample(values, 263);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -3574,9 +3996,9 @@ fn key_sponge_c8(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 9 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 255);
+    let t0 = sample(values, 269);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
-    let t2 = sample(values, 310);
+    let t2 = sample(values, 324);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
     let t4 = mul_small(t0, t3);
     t4
@@ -3585,16 +4007,16 @@ fn key_sponge_c9(values: Span<Coordinates>, relations: Span<LookupElements>, slo
 /// Constraint 10 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 818);
-    let t1 = sample(values, 819);
-    let t2 = sample(values, 820);
-    let t3 = sample(values, 821);
+    let t0 = sample(values, 844);
+    let t1 = sample(values, 845);
+    let t2 = sample(values, 846);
+    let t3 = sample(values, 847);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 249);
+    let t9 = sample(values, 263);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -3607,22 +4029,22 @@ fn key_sponge_c10(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 11 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 822);
-    let t1 = sample(values, 823);
-    let t2 = sample(values, 824);
-    let t3 = sample(values, 825);
+    let t0 = sample(values, 848);
+    let t1 = sample(values, 849);
+    let t2 = sample(values, 850);
+    let t3 = sample(values, 851);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 818);
-    let t6 = sample(values, 819);
-    let t7 = sample(values, 820);
-    let t8 = sample(values, 821);
+    let t5 = sample(values, 844);
+    let t6 = sample(values, 845);
+    let t7 = sample(values, 846);
+    let t8 = sample(values, 847);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[4];
     let t12 = *slots[5];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 249);
+    let t15 = sample(values, 263);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -3633,21 +4055,21 @@ fn key_sponge_c11(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 12 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 826);
-    let t1 = sample(values, 827);
-    let t2 = sample(values, 828);
-    let t3 = sample(values, 829);
+    let t0 = sample(values, 852);
+    let t1 = sample(values, 853);
+    let t2 = sample(values, 854);
+    let t3 = sample(values, 855);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 822);
-    let t6 = sample(values, 823);
-    let t7 = sample(values, 824);
-    let t8 = sample(values, 825);
+    let t5 = sample(values, 848);
+    let t6 = sample(values, 849);
+    let t7 = sample(values, 850);
+    let t8 = sample(values, 851);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[6];
     let t12 = mul_small(t10, t11);
-    let t13 = sample(values, 249);
-    let t14 = sample(values, 255);
+    let t13 = sample(values, 263);
+    let t14 = sample(values, 269);
     let t15 = Wide { a: t13.a - t14.a, b: t13.b - t14.b, c: t13.c - t14.c, d: t13.d - t14.d };
     let t16 = Wide { a: t12.a - t15.a, b: t12.b - t15.b, c: t12.c - t15.c, d: t12.d - t15.d };
     t16
@@ -3656,22 +4078,22 @@ fn key_sponge_c12(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 13 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 830);
-    let t1 = sample(values, 831);
-    let t2 = sample(values, 832);
-    let t3 = sample(values, 833);
+    let t0 = sample(values, 856);
+    let t1 = sample(values, 857);
+    let t2 = sample(values, 858);
+    let t3 = sample(values, 859);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 826);
-    let t6 = sample(values, 827);
-    let t7 = sample(values, 828);
-    let t8 = sample(values, 829);
+    let t5 = sample(values, 852);
+    let t6 = sample(values, 853);
+    let t7 = sample(values, 854);
+    let t8 = sample(values, 855);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[7];
     let t12 = *slots[8];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 249);
+    let t15 = sample(values, 263);
     let t16 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
     let t17 = mul_small(t12, t16);
     let t18 = Wide { a: -t15.a, b: -t15.b, c: -t15.c, d: -t15.d };
@@ -3684,22 +4106,22 @@ fn key_sponge_c13(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 14 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 834);
-    let t1 = sample(values, 835);
-    let t2 = sample(values, 836);
-    let t3 = sample(values, 837);
+    let t0 = sample(values, 860);
+    let t1 = sample(values, 861);
+    let t2 = sample(values, 862);
+    let t3 = sample(values, 863);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 830);
-    let t6 = sample(values, 831);
-    let t7 = sample(values, 832);
-    let t8 = sample(values, 833);
+    let t5 = sample(values, 856);
+    let t6 = sample(values, 857);
+    let t7 = sample(values, 858);
+    let t8 = sample(values, 859);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[9];
     let t12 = *slots[10];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 310);
+    let t15 = sample(values, 324);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -3710,22 +4132,22 @@ fn key_sponge_c14(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 15 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 838);
-    let t1 = sample(values, 839);
-    let t2 = sample(values, 840);
-    let t3 = sample(values, 841);
+    let t0 = sample(values, 864);
+    let t1 = sample(values, 865);
+    let t2 = sample(values, 866);
+    let t3 = sample(values, 867);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 834);
-    let t6 = sample(values, 835);
-    let t7 = sample(values, 836);
-    let t8 = sample(values, 837);
+    let t5 = sample(values, 860);
+    let t6 = sample(values, 861);
+    let t7 = sample(values, 862);
+    let t8 = sample(values, 863);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[11];
     let t12 = *slots[12];
     let t13 = mul_small(t11, t12);
     let t14 = mul_small(t10, t13);
-    let t15 = sample(values, 310);
+    let t15 = sample(values, 324);
     let t16 = mul_small(t12, t15);
     let t17 = mul_small(t11, t15);
     let t18 = Wide { a: t16.a + t17.a, b: t16.b + t17.b, c: t16.c + t17.c, d: t16.d + t17.d };
@@ -3736,21 +4158,21 @@ fn key_sponge_c15(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 16 of `key_sponge` (undivided).
 #[inline(never)]
 fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 843);
-    let t1 = sample(values, 845);
-    let t2 = sample(values, 847);
-    let t3 = sample(values, 849);
+    let t0 = sample(values, 869);
+    let t1 = sample(values, 871);
+    let t2 = sample(values, 873);
+    let t3 = sample(values, 875);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 842);
-    let t6 = sample(values, 844);
-    let t7 = sample(values, 846);
-    let t8 = sample(values, 848);
+    let t5 = sample(values, 868);
+    let t6 = sample(values, 870);
+    let t7 = sample(values, 872);
+    let t8 = sample(values, 874);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 838);
-    let t12 = sample(values, 839);
-    let t13 = sample(values, 840);
-    let t14 = sample(values, 841);
+    let t11 = sample(values, 864);
+    let t12 = sample(values, 865);
+    let t13 = sample(values, 866);
+    let t14 = sample(values, 867);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -3759,7 +4181,7 @@ fn key_sponge_c16(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t20 = Wide { a: t16.a + t19.a, b: t16.b + t19.b, c: t16.c + t19.c, d: t16.d + t19.d };
     let t21 = *slots[13];
     let t22 = mul_small(t20, t21);
-    let t23 = sample(values, 255);
+    let t23 = sample(values, 269);
     let t24 = Wide { a: t22.a - t23.a, b: t22.b - t23.b, c: t22.c - t23.c, d: t22.d - t23.d };
     t24
 }
@@ -3822,7 +4244,7 @@ fn tx_list_fold_0(
 /// Intermediate 0 of `tx_list`.
 #[inline(never)]
 fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(316, 32));
+    let t0 = alpha_dot((*relations[2].alpha_powers).slice(0, 32), values.slice(330, 32));
     let t1 = Wide { a: t0.a, b: t0.b, c: t0.c, d: t0.d };
     let t2 = relation_z(relations, 2);
     let t3 = Wide { a: t1.a - t2.a, b: t1.b - t2.b, c: t1.c - t2.c, d: t1.d - t2.d };
@@ -3833,7 +4255,7 @@ fn tx_list_i0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 #[inline(never)]
 fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 6, b: 0, c: 0, d: 0 };
-    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(315, 9));
+    let t1 = alpha_dot((*relations[1].alpha_powers).slice(1, 9), values.slice(329, 9));
     let t2 = Wide { a: t0.a + t1.a, b: t0.b + t1.b, c: t0.c + t1.c, d: t0.d + t1.d };
     let t3 = relation_z(relations, 1);
     let t4 = Wide { a: t2.a - t3.a, b: t2.b - t3.b, c: t2.c - t3.c, d: t2.d - t3.d };
@@ -3845,9 +4267,9 @@ fn tx_list_i1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 315);
+    let t2 = sample(values, 329);
     let t3 = mul_small(t1, t2);
-    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(324, 8));
+    let t4 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(338, 8));
     let t5 = Wide { a: t0.a + t3.a + t4.a, b: t0.b + t3.b + t4.b, c: t0.c + t3.c + t4.c, d: t0.d + t3.d + t4.d };
     let t6 = relation_z(relations, 1);
     let t7 = Wide { a: t5.a - t6.a, b: t5.b - t6.b, c: t5.c - t6.c, d: t5.d - t6.d };
@@ -3859,11 +4281,11 @@ fn tx_list_i2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
     let t0 = Wide { a: 7, b: 0, c: 0, d: 0 };
     let t1 = alpha(relations, 1, 1);
-    let t2 = sample(values, 315);
+    let t2 = sample(values, 329);
     let t3 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t4 = Wide { a: t2.a + t3.a, b: t2.b + t3.b, c: t2.c + t3.c, d: t2.d + t3.d };
     let t5 = mul_small(t1, t4);
-    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(340, 8));
+    let t6 = alpha_dot((*relations[1].alpha_powers).slice(2, 8), values.slice(354, 8));
     let t7 = Wide { a: t0.a + t5.a + t6.a, b: t0.b + t5.b + t6.b, c: t0.c + t5.c + t6.c, d: t0.d + t5.d + t6.d };
     let t8 = relation_z(relations, 1);
     let t9 = Wide { a: t7.a - t8.a, b: t7.b - t8.b, c: t7.c - t8.c, d: t7.d - t8.d };
@@ -3873,7 +4295,7 @@ fn tx_list_i3(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 0 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 314);
+    let t0 = sample(values, 328);
     let t1 = Wide { a: 1, b: 0, c: 0, d: 0 };
     let t2 = Wide { a: t0.a - t1.a, b: t0.b - t1.b, c: t0.c - t1.c, d: t0.d - t1.d };
     let t3 = mul_small(t0, t2);
@@ -3883,16 +4305,16 @@ fn tx_list_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 1 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 850);
-    let t1 = sample(values, 851);
-    let t2 = sample(values, 852);
-    let t3 = sample(values, 853);
+    let t0 = sample(values, 876);
+    let t1 = sample(values, 877);
+    let t2 = sample(values, 878);
+    let t3 = sample(values, 879);
     let t4 = from_partial_evals(t0, t1, t2, t3);
     let t5 = *slots[2];
     let t6 = *slots[3];
     let t7 = mul_small(t5, t6);
     let t8 = mul_small(t4, t7);
-    let t9 = sample(values, 314);
+    let t9 = sample(values, 328);
     let t10 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
     let t11 = mul_small(t6, t10);
     let t12 = Wide { a: -t9.a, b: -t9.b, c: -t9.c, d: -t9.d };
@@ -3905,21 +4327,21 @@ fn tx_list_c1(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
 /// Constraint 2 of `tx_list` (undivided).
 #[inline(never)]
 fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 855);
-    let t1 = sample(values, 857);
-    let t2 = sample(values, 859);
-    let t3 = sample(values, 861);
+    let t0 = sample(values, 881);
+    let t1 = sample(values, 883);
+    let t2 = sample(values, 885);
+    let t3 = sample(values, 887);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 854);
-    let t6 = sample(values, 856);
-    let t7 = sample(values, 858);
-    let t8 = sample(values, 860);
+    let t5 = sample(values, 880);
+    let t6 = sample(values, 882);
+    let t7 = sample(values, 884);
+    let t8 = sample(values, 886);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
-    let t11 = sample(values, 850);
-    let t12 = sample(values, 851);
-    let t13 = sample(values, 852);
-    let t14 = sample(values, 853);
+    let t11 = sample(values, 876);
+    let t12 = sample(values, 877);
+    let t13 = sample(values, 878);
+    let t14 = sample(values, 879);
     let t15 = from_partial_evals(t11, t12, t13, t14);
     let t16 = Wide { a: t10.a - t15.a, b: t10.b - t15.b, c: t10.c - t15.c, d: t10.d - t15.d };
     let t17 = *slots[0];
@@ -3931,7 +4353,7 @@ fn tx_list_c2(values: Span<Coordinates>, relations: Span<LookupElements>, slots:
     let t23 = mul_small(t21, t22);
     let t24 = narrow(t20);
     let t25 = mul_small(t24, t23);
-    let t26 = sample(values, 314);
+    let t26 = sample(values, 328);
     let t27 = Wide { a: -t26.a, b: -t26.b, c: -t26.c, d: -t26.d };
     let t28 = mul_small(t22, t27);
     let t29 = mul_small(t21, t26);
@@ -4018,15 +4440,15 @@ fn range_table_i0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
 /// Constraint 0 of `range_table` (undivided).
 #[inline(never)]
 fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, slots: Span<Wide>) -> Wide {
-    let t0 = sample(values, 871);
-    let t1 = sample(values, 873);
-    let t2 = sample(values, 875);
-    let t3 = sample(values, 877);
+    let t0 = sample(values, 897);
+    let t1 = sample(values, 899);
+    let t2 = sample(values, 901);
+    let t3 = sample(values, 903);
     let t4 = from_partial_evals(t0, t1, t2, t3);
-    let t5 = sample(values, 870);
-    let t6 = sample(values, 872);
-    let t7 = sample(values, 874);
-    let t8 = sample(values, 876);
+    let t5 = sample(values, 896);
+    let t6 = sample(values, 898);
+    let t7 = sample(values, 900);
+    let t8 = sample(values, 902);
     let t9 = from_partial_evals(t5, t6, t7, t8);
     let t10 = Wide { a: t4.a - t9.a, b: t4.b - t9.b, c: t4.c - t9.c, d: t4.d - t9.d };
     let t11 = *slots[0];
@@ -4035,7 +4457,7 @@ fn range_table_c0(values: Span<Coordinates>, relations: Span<LookupElements>, sl
     let t14 = Wide { a: t10.a + t13.a, b: t10.b + t13.b, c: t10.c + t13.c, d: t10.d + t13.d };
     let t15 = *slots[2];
     let t16 = mul_small(t14, t15);
-    let t17 = sample(values, 649);
+    let t17 = sample(values, 663);
     let t18 = Wide { a: -t17.a, b: -t17.b, c: -t17.c, d: -t17.d };
     let t19 = Wide { a: t16.a - t18.a, b: t16.b - t18.b, c: t16.c - t18.c, d: t16.d - t18.d };
     t19

@@ -20,7 +20,7 @@ pub fn default_list_params() -> SignedStarkParams {
         pow_bits: 16,
         log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x65a69d815670c81d3d702aaa8b1d6e59c2e66036e253b85cedea08109f5f22b,
+        signed_air_digest: 0x2b5fe730d84b273b57e049c0517f454fc83909536f20600585af77cebce00b0,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x5bb3d29d47591610e734ea88fafd46f91bacab6f08a0e74a5c942290423d125,
@@ -45,7 +45,7 @@ pub fn fast_list_params() -> SignedStarkParams {
         pow_bits: 16,
         log_last_layer_degree_bound: 6,
         fold_step: 3,
-        signed_air_digest: 0x7402b7e862d6117a5726f78d77604fc803508dd7b87ab36112e69e21138cda,
+        signed_air_digest: 0x74b408e2200369bd026db423a8d8d99b8c606a890c5151aa3e106ead4654557,
         // Table heights 2^8..=2^16.
         preprocessed_roots: array![
             0x3cf7128d67c5bc941f773839cdbec478b800fd393c14801200f958d51ee9502,

@@ -26,7 +26,7 @@ use program_air::layout::{mask_shape_ok_with, repeat_log_size};
 pub const STATE_RELATION_SIZE: u32 = 21;
 
 /// Values combined by `LinkRelation` (alpha powers drawn for it).
-pub const LINK_RELATION_SIZE: u32 = 25;
+pub const LINK_RELATION_SIZE: u32 = 28;
 
 /// Values combined by `Poseidon2Relation` (alpha powers drawn for it).
 pub const POSEIDON2_RELATION_SIZE: u32 = 32;

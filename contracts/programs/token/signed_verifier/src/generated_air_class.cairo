@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir` (the signed AIR's composition).
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x42b8d6caf9196d175c9543d0d6522212b28cc95b06dbc967c39b5616f36e4ac;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x6804dcf4ba9044f81557ba38f1b2a83f17eef0ab38538c28583db084394f67b;
