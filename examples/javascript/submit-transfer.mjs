@@ -79,6 +79,8 @@ const MAX_BODY_BYTES = 64 * 1024;
 const MAX_QUEUED_PER_SENDER = 64;
 /** Transfers one sender may have queued in lists (the engine's MAX_QUEUED_TRANSFERS_PER_SENDER). */
 const MAX_QUEUED_TRANSFERS_PER_SENDER = 1024;
+// A listed amount is four 30-bit elements (zkthread_sig::transfer_list): below 2^120.
+const LIST_AMOUNT_LIMIT = 2n ** 120n;
 /** Words of a signature: rho, pp, then the 64 chains. */
 const SIGNATURE_WORDS = 263;
 
@@ -630,6 +632,11 @@ const PROGRAMS = {
  * over its limit with the widest signature words.
  */
 function checkList(message) {
+  message.transfers.forEach(({ amount }, item) => {
+    if (BigInt(amount) >= LIST_AMOUNT_LIMIT) {
+      throw new Error(`list item ${item}: amount ${amount} is 2^120 or more, which a list cannot carry: send it as a single transfer`);
+    }
+  });
   const count = message.transfers.length;
   if (count > MAX_QUEUED_TRANSFERS_PER_SENDER) {
     throw new Error(`a list of ${count} transfers is longer than one sender may have queued here (at most ${MAX_QUEUED_TRANSFERS_PER_SENDER}): split it`);

@@ -91,6 +91,7 @@ MAX_SLOTS_PER_SETTLEMENT = 147  # slots one settlement carries (the engine's MAX
 MAX_BODY_BYTES = 64 * 1024  # the largest request body the service reads (its MAX_BODY_BYTES)
 MAX_QUEUED_PER_SENDER = 64  # messages one sender may have queued at the service (the engine's)
 MAX_QUEUED_TRANSFERS_PER_SENDER = 1024  # transfers one sender may have queued in lists (the engine's)
+LIST_AMOUNT_LIMIT = 2**120  # a listed amount is four 30-bit elements (zkthread_sig::transfer_list)
 SIGNATURE_WORDS = 263  # rho, pp, then the 64 chains
 
 
@@ -616,9 +617,15 @@ def list_message(args: argparse.Namespace, nonce: int) -> Dict[str, Any]:
 
 
 def check_list(message: Dict[str, Any]) -> None:
-    """What the service would refuse a list for by its size alone: more slots than one settlement
-    carries (the sender's balance and key slot, and each receiver's balance), or a request body
-    over its limit with the widest signature words, or more transfers than one sender may have queued."""
+    """What the service would refuse a list for by its size alone: an amount a list cannot carry
+    (2^120 or more), more slots than one settlement carries (the sender's balance and key slot,
+    and each receiver's balance), or a request body over its limit with the widest signature
+    words, or more transfers than one sender may have queued."""
+    for item, transfer in enumerate(message["transfers"]):
+        if int(transfer["amount"]) >= LIST_AMOUNT_LIMIT:
+            raise Failure(
+                f"list item {item}: amount {transfer['amount']} is 2^120 or more, which a list cannot carry: "
+                "send it as a single transfer")
     count = len(message["transfers"])
     if count > MAX_QUEUED_TRANSFERS_PER_SENDER:
         raise Failure(

@@ -241,8 +241,8 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
         }
         TokenProgram::List => {
             // Before the key index is spent: the list's stream carries amounts below 2^120.
-            if let Some((_, amount)) = fields.transfers.iter().find(|(_, amount)| *amount >= LIST_AMOUNT_LIMIT) {
-                bail!("--amount {amount} is 2^120 or more, which a list cannot carry: send it alone on a thread of the signed program");
+            if let Some((item, (_, amount))) = fields.transfers.iter().enumerate().find(|(_, (_, amount))| *amount >= LIST_AMOUNT_LIMIT) {
+                bail!("list item {item}: amount {amount} is 2^120 or more, which a list cannot carry: send it as a single transfer");
             }
             let message = TransferListMessage {
                 domain,

@@ -226,6 +226,12 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     let split_it = "a list of 1025 transfers is longer than one sender may have queued here (at most 1024): split it";
     let line = refused_by_both(&wallets, &world, (&served.url, list_thread), &long, split_it);
     refused_by_cli(&world, (&served.url, list_thread), &long, &line);
+    // And one with an amount a list cannot carry (2^120: four 30-bit elements), the same line
+    // as the service's refusal.
+    let huge = [(world.accounts[2], 1), (world.accounts[3], 1_u128 << 120)];
+    let too_large = format!("list item 1: amount {} is 2^120 or more, which a list cannot carry: send it as a single transfer", 1_u128 << 120);
+    let line = refused_by_both(&wallets, &world, (&served.url, list_thread), &huge, &too_large);
+    refused_by_cli(&world, (&served.url, list_thread), &huge, &line);
     for wallet in &wallets {
         assert_eq!(Wallet::open(&wallet.key_file).unwrap().next_index(), 1, "{}: no index spent", wallet.language);
     }

@@ -5,8 +5,8 @@
 //!   the list message (`[D, A] [cap] [n, LIST_MARK, 0, 0, nonce, K_next[0..3]] [K_next[3],
 //!   rho, 0, 0, 0, 0]`), through the framework's `signed_transaction`, exactly as a single
 //!   transfer's row; and the list sponge's two ends: it offers `ListCap(D, A[8], tx, 0,
-//!   initial)` and takes `ListCap(D, A[8], tx, n, cap)`, where `cap` and `n` are the signed
-//!   payload and `A[8]` the sender's whole id, its high words the key tuple's.
+//!   initial, 0, 0)` and takes `ListCap(D, A[8], tx, n, cap, 0, n mod 2)`, where `cap` and `n`
+//!   are the signed payload and `A[8]` the sender's whole id, its high words the key tuple's.
 //! - [`ListItemRole`], one row per transfer of a list: the balance move (the same block and
 //!   constraints as a single transfer's, [`crate::transfer::balance_block`]) and its share of
 //!   the list sponge (`zkthread_sig::transfer_list`: 12 elements a transfer, three blocks a
@@ -74,7 +74,9 @@ pub mod list_head_cols {
     pub const COUNT: usize = 33;
     /// The list's position in the sub-block (its digest's place in the transaction list).
     pub const TX: usize = 34;
-    /// `n mod 2`: the phase the list's path ends in (the items' alternation fixes it).
+    /// `n mod 2`: the phase the list's path ends in. A boolean the prover chooses, not tied to
+    /// `COUNT` by a constraint: the items' alternation fixes it (the path's entry at `n` has
+    /// phase `n mod 2`), so a wrong value leaves the `ListCap` entry the head takes unoffered.
     pub const COUNT_ODD: usize = 35;
     /// The sender's id bits 124..248: not signed; the key tuple carries them, and the list's
     /// `ListCap` entries hand them to every item, whose debits name the sender by them.
@@ -160,7 +162,9 @@ pub mod list_item_cols {
     pub const CAP: Range<usize> = 20..28;
     /// `P([to, amount30] ++ CAP)`.
     pub const MID: Range<usize> = 28..44;
-    /// Even items: `P([to_high, next_to_high] ++ MID[8..16])`; zeros on odd ones.
+    /// Even items: `P([to_high, next_to_high] ++ MID[8..16])`. Unused on odd items (every
+    /// fraction that reads it, and `NEXT_TO_HIGH`, has multiplicity `EVEN = 0` there; the
+    /// witness writes zeros).
     pub const OUT: Range<usize> = 44..60;
     /// The balance move ([`super::balance_block`]).
     pub const BALANCES: Range<usize> = 60..138;
@@ -219,6 +223,9 @@ pub fn amount_chunks<T: Lane>(b: &[T], s: &[T]) -> ([T; 4], Vec<T>, Vec<Frac<T>>
         b5.clone() + l(6) * c(1 << 6) + l(7) * c(1 << 22),
     ];
     let mut constraints: Vec<T> = s.iter().map(boolean).collect();
+    // The only guard of the top chunk: without it `2^22 l7` wraps mod p (`l7 = 2^9` gives
+    // `2^31 = 1`), and 2^121 + 100 has the elements of 2^90 + 100
+    // (`an_item_amount_aliasing_the_signed_one_mod_p_does_not_verify`).
     constraints.push(l(7) - lo(7));
     let looks = [a1 * c(4), a3 * c(16), b5];
     let lookups = looks.into_iter().map(|v| Frac::new(Rel::Range, k(1), vec![v])).collect();

@@ -24,11 +24,13 @@
 //! - `TxCap(i, cap[8])`: the transaction-list sponge's capacity after `i` digests
 //!   (`zkthread_sig::tx_list`; the verifier's boundary offers `TxCap(0, initial)` and takes
 //!   `TxCap(n, committed)`).
-//! - `ListCap(D, A[8], tx, j, cap[8])`: the list sponge (`zkthread_sig::transfer_list`) of the
-//!   signed list at position `tx`, signed by the account whose whole 248-bit id is `A` (the key
-//!   tuple's, so every item debits that owner) in domain `D`, holds `cap` after its first `j`
-//!   items (two blocks each). The list's signed row offers `ListCap(.., 0, initial)` and takes
-//!   `ListCap(.., n, committed)`; each item row moves `j` to `j + 1`.
+//! - `ListCap(D, A[8], tx, j, cap[8], pending[4], phase)`: the list sponge
+//!   (`zkthread_sig::transfer_list`) of the signed list at position `tx`, signed by the account
+//!   whose whole 248-bit id is `A` (the key tuple's, so every item debits that owner) in domain
+//!   `D`, holds `cap` after its first `j` items (1.5 blocks each), with `pending` the part of
+//!   item `j`'s encoding already absorbed (an odd item's receiver high words, else zeros) and
+//!   `phase = j mod 2`. The list's signed row offers `ListCap(.., 0, initial, 0, 0)` and takes
+//!   `ListCap(.., n, committed, 0, n mod 2)`; each item row moves `j` to `j + 1`.
 
 use crate::role::{k, Lane};
 
