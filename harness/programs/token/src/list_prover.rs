@@ -44,6 +44,7 @@ use zkthread_prover::channel::ThreadChannel;
 use zkthread_prover::params::StarkParams;
 use zkthread_prover::program::{self, ProgramRole, ProofRows, RoleComponent, ThreadProgram};
 use zkthread_prover::range::SIGNED_MAX_LOG_ROWS;
+use zkthread_sig::transfer_list::LIST_AMOUNT_LIMIT;
 use zkthread_prover::serialize::{program_proof_from_felts, program_proof_to_felts, DecodeError};
 
 use crate::list::{ListHeadRole, ListItemRole};
@@ -175,7 +176,8 @@ impl<MC: MerkleChannel> Clone for SignedListProof<MC> {
 }
 
 /// Proves `lists` (with their signatures' verification traces) for `public_input`. Raw entry
-/// point: nothing is checked against the lists or the keys.
+/// point: nothing is checked against the lists or the keys, but an amount no list can carry
+/// (2^120 or more) is an error, not a panic of the witness builder.
 pub fn prove_list<MC: ThreadChannel>(
     public_input: &SignedPublicInput,
     slot_owners: &[Felt],
@@ -185,6 +187,12 @@ pub fn prove_list<MC: ThreadChannel>(
 where
     SimdBackend: BackendForChannel<MC>,
 {
+    // The witness builder panics on such an amount (it has no commitment): refuse it here.
+    for (list, row) in lists.iter().enumerate() {
+        if let Some((item, i)) = row.items.iter().enumerate().find(|(_, i)| i.amount >= LIST_AMOUNT_LIMIT) {
+            return Err(SignedProveError::ListAmountTooLarge { list, item, amount: i.amount });
+        }
+    }
     prove_list_witness(public_input, slot_owners, &SignedListWitness::of(lists), params)
 }
 

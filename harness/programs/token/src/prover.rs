@@ -61,6 +61,10 @@ pub enum SignedProveError {
     Program(#[from] program::ProveError),
     #[error("the driver returned {0} sized components, the signed program has {SIZED_COMPONENTS}")]
     ComponentCount(usize),
+    /// A list row carries an amount no list can (its stream holds amounts below 2^120):
+    /// `SignedBatcher` never builds one.
+    #[error("list {list}, item {item}: amount {amount} is 2^120 or more, which a list cannot carry")]
+    ListAmountTooLarge { list: usize, item: usize, amount: u128 },
 }
 
 /// Why a signed proof is refused (the shared verifier errors over the signed statement).

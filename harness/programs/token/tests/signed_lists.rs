@@ -528,7 +528,8 @@ fn a_list_credit_to_an_owner_sharing_only_the_receivers_low_id_does_not_verify()
 }
 
 /// A listed amount is four 30-bit elements, so a list carries amounts below 2^120: the batcher
-/// refuses a larger one before it checks the signature (no signer makes one).
+/// refuses a larger one before it checks the signature (no signer makes one), and the
+/// prover's entry point refuses a row carrying one.
 #[test]
 fn a_listed_amount_of_2_120_or_more_is_refused() {
     let mut state = genesis();
@@ -546,6 +547,11 @@ fn a_listed_amount_of_2_120_or_more_is_refused() {
     let pi = batch.sub_block.statement(&statement());
     assert_eq!(value(&pi, balance_slot(BOB)), Felt::from(500 + LIST_AMOUNT_LIMIT - 1), "the largest listed amount settles");
     prove_list::<Blake>(&pi, &batch.sub_block.owners, &batch.sub_block.entries, &TEST).expect("it proves");
+    // A row the batcher would never build is refused by the prover's entry point, not a panic.
+    let mut rows = batch.sub_block.entries.clone();
+    rows[0].items[0].amount = LIST_AMOUNT_LIMIT;
+    let refused = prove_list::<Blake>(&pi, &batch.sub_block.owners, &rows, &TEST).map(|_| ()).unwrap_err();
+    assert_eq!(refused.to_string(), format!("list 0, item 0: amount {LIST_AMOUNT_LIMIT} is 2^120 or more, which a list cannot carry"));
 }
 
 /// The top limb's high byte is zero (`l7 = L7`), and the AIR is the only guard: Alice signs
