@@ -63,9 +63,12 @@
 //! ([`list::ListHeadRole`], [`list::ListItemRole`]; the message is
 //! `zkthread_sig::TransferListMessage`; a single transfer is a list of one). The head is authorized exactly like a transfer row
 //! (key step, signature over its own columns, unique `tx`); each item moves one balance and
-//! absorbs its two blocks of the list's stream, its own receiver's whole 248-bit id and amount
-//! (two permutations a transfer), `ListCap(D, from, tx, j, cap) -> ListCap(D, from, tx, j + 1,
-//! cap')`, whose ends the head fixes to the signed `(n, cap)`. So a list's items are the signed
+//! absorbs its share of the list's stream, its own receiver's whole 248-bit id and its amount
+//! in four 30-bit elements (1.5 permutations a transfer: an odd item's high id words are
+//! absorbed by the even item before it and handed on as `ListCap`'s pending value; list AIR
+//! version 5, so a listed amount is below 2^120), `ListCap(D, from, tx, j, cap, pending, j mod
+//! 2) -> ListCap(D, from, tx, j + 1, ..)`, whose ends the head fixes to the signed `(n, cap)`.
+//! So a list's items are the signed
 //! transfers (in their signed order), each once (else a collision of the 248-bit capacity),
 //! each crediting the whole id its sender signed, and an item debits only the account and
 //! token the head's signer names. As for every row, the order in
