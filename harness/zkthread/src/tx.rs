@@ -241,8 +241,9 @@ async fn submit(args: SubmitArgs, data_dir: &Path, json: bool) -> Result<()> {
         }
         TokenProgram::List => {
             // Before the key index is spent: the list's stream carries amounts below 2^120.
+            // The service's own refusal, word for word.
             if let Some((item, (_, amount))) = fields.transfers.iter().enumerate().find(|(_, (_, amount))| *amount >= LIST_AMOUNT_LIMIT) {
-                bail!("list item {item}: amount {amount} is 2^120 or more, which a list cannot carry: send it as a single transfer");
+                bail!("{}", Refused::ListItem { item, reason: Box::new(Refused::ListAmountTooLarge(*amount)) });
             }
             let message = TransferListMessage {
                 domain,

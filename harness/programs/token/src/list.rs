@@ -183,7 +183,8 @@ pub mod list_item_cols {
 /// The amount's four 30-bit chunks (`zkthread_sig::transfer_list::amount_elements`) from a
 /// balance block's amount limbs `l_k` and their low bytes `L_k` (range-checked by
 /// [`limb_range_checks`]; each high byte is `H_k = (l_k - L_k) / 2^8`), and eight split bits
-/// `s`, with the constraints and range look-ups that make them exact:
+/// `s`, with the constraints ([`amount_chunk_constraints`]) and range look-ups that make them
+/// exact:
 ///
 /// ```text
 /// H_1 = a1 + 2^6 b1   b1 = s0 + 2 s1            (look-up 4 a1: a1 < 2^6)
@@ -201,9 +202,9 @@ pub mod list_item_cols {
 /// for `a3`; `4 b5 = H_5 - a5` is in `(-4, 2^8)` and `b5`'s look-up makes it a multiple of 4 in
 /// range. So each chunk is the integer the bits of the amount name, below `2^30 < p`, and
 /// every amount below `2^120` has exactly one witness (the split bits of its bytes).
-/// Returns `(chunks, constraints, look-ups)`; the look-ups have multiplicity 1 (padding rows
-/// are zeros, which pass).
-pub fn amount_chunks<T: Lane>(b: &[T], s: &[T]) -> ([T; 4], Vec<T>, Vec<Frac<T>>) {
+/// Returns `(chunks, look-ups)`; the look-ups have multiplicity 1 (padding rows are zeros,
+/// which pass). The constraints are [`amount_chunk_constraints`].
+pub fn amount_chunks<T: Lane>(b: &[T], s: &[T]) -> ([T; 4], Vec<Frac<T>>) {
     use balance_block::{AMOUNT, LIMB_LO};
     let l = |i: usize| b[AMOUNT.start + i].clone();
     // The amount's limbs are the first eight range-checked ones: their low bytes come first.
@@ -222,14 +223,22 @@ pub fn amount_chunks<T: Lane>(b: &[T], s: &[T]) -> ([T; 4], Vec<T>, Vec<Frac<T>>
         b3 + l(4) * c(1 << 4) + lo(5) * c(1 << 20) + a5 * c(1 << 28),
         b5.clone() + l(6) * c(1 << 6) + l(7) * c(1 << 22),
     ];
+    let looks = [a1 * c(4), a3 * c(16), b5];
+    let lookups = looks.into_iter().map(|v| Frac::new(Rel::Range, k(1), vec![v])).collect();
+    (chunks, lookups)
+}
+
+/// The constraints of [`amount_chunks`] on a balance block `b` and split bits `s`: each bit
+/// boolean, and the top limb's high byte zero (`l7 = L7`). Apart from the chunks, so the
+/// constraint evaluation builds no chunk or look-up expression it does not use.
+pub fn amount_chunk_constraints<T: Lane>(b: &[T], s: &[T]) -> Vec<T> {
+    use balance_block::{AMOUNT, LIMB_LO};
     let mut constraints: Vec<T> = s.iter().map(boolean).collect();
     // The only guard of the top chunk: without it `2^22 l7` wraps mod p (`l7 = 2^9` gives
     // `2^31 = 1`), and 2^121 + 100 has the elements of 2^90 + 100
     // (`an_item_amount_aliasing_the_signed_one_mod_p_does_not_verify`).
-    constraints.push(l(7) - lo(7));
-    let looks = [a1 * c(4), a3 * c(16), b5];
-    let lookups = looks.into_iter().map(|v| Frac::new(Rel::Range, k(1), vec![v])).collect();
-    (chunks, constraints, lookups)
+    constraints.push(b[AMOUNT.start + 7].clone() - b[LIMB_LO.start + 7].clone());
+    constraints
 }
 
 impl Role for ListItemRole {
@@ -241,7 +250,7 @@ impl Role for ListItemRole {
         let (even, odd) = (c[EVEN].clone(), c[ODD].clone());
         let mut out = vec![boolean(&even), boolean(&odd), even * odd];
         out.extend(balance_constraints(&c[BALANCES]));
-        out.extend(amount_chunks(&c[BALANCES], &c[SPLIT]).1);
+        out.extend(amount_chunk_constraints(&c[BALANCES], &c[SPLIT]));
         out
     }
 
@@ -253,7 +262,7 @@ impl Role for ListItemRole {
         let (cap, mid, out, next_to_high) = (slice(c, CAP), slice(c, MID), slice(c, OUT), slice(c, NEXT_TO_HIGH));
         let (tx, index) = (c[TX].clone(), c[INDEX].clone());
         let b = &c[BALANCES];
-        let (chunks, _, amount_lookups) = amount_chunks(b, &c[SPLIT]);
+        let (chunks, amount_lookups) = amount_chunks(b, &c[SPLIT]);
         let from_wide = [&from[..], &c[FROM_HIGH]].concat();
         let to_wide = [&to[..], &to_high[..]].concat();
         let mut f = Vec::from(balance_moves(&e, &d, &from_wide, &to_wide, b));
