@@ -787,3 +787,263 @@ fn a_signature_of_one_kind_does_not_authorize_the_other() {
         Err(e) => panic!("transfer row, list signature: unexpected prover error {e}"),
     }
 }
+
+/// An item row is even or odd, never both (`EVEN * ODD = 0`): with both set its multiplicity
+/// `EVEN + ODD` would be 2, and the one signed transfer would move its balances twice. That row
+/// constraint is the only guard, so a witness breaking it is refused by the prover (stwo checks the
+/// composition) or its proof is refused by the AIR.
+#[test]
+fn an_item_row_both_even_and_odd_does_not_prove() {
+    use stwo::prover::ProvingError;
+    use zkthread_prover::program::ProveError;
+    let (pi, sb, row) = honest_list();
+    let mut w = SignedListWitness::of(std::slice::from_ref(&row));
+    assert_eq!(w.first_violation(), None, "control: the honest rows");
+    assert_eq!((w.items[0][list_item_cols::EVEN], w.items[0][list_item_cols::ODD]), (1, 0));
+    w.items[0][list_item_cols::ODD] = 1;
+    // Constraints 0 and 1 are the flags' booleans, 2 is `EVEN * ODD`.
+    assert_eq!(w.first_violation(), Some(("signed_list_item", 0, 2)));
+    match prove_list_witness::<Blake>(&pi, &sb.owners, &w, &TEST) {
+        Ok(proof) => assert_refused_by_the_air("even and odd", verify_list::<Blake>(&pi, &proof, &TEST)),
+        Err(zkthread_token::SignedProveError::Program(ProveError::Stwo(ProvingError::ConstraintsNotSatisfied))) => {}
+        Err(e) => panic!("even and odd: unexpected prover error {e}"),
+    }
+}
+
+/// Overdraft between two lists of one sub-block: Alice (1,000) lists 1,100 to Bob, leaving the
+/// limb `1,000 - 1,100 = p - 100` (no borrow: the limb equation holds mod p), and Bob's list of
+/// 200 to her brings her back to a canonical 100. Both lists are really signed (on a state where
+/// Alice holds 1,100), every row constraint and the `State` relation hold against the forged
+/// statement (Alice 1,000 -> 100); only the 16-bit check of the limb her item writes (two 8-bit
+/// look-ups, the high one `(p - 100 - lo) / 2^8` outside the table) refuses it. The list item's
+/// balance block is the signed transfer's (`an_out_of_range_limb_does_not_verify` there).
+#[test]
+fn an_out_of_range_limb_between_two_lists_does_not_verify() {
+    use std::ops::Range;
+    use zkthread_token::list::list_item_cols::BALANCES;
+    use zkthread_token::range::low_byte;
+    use zkthread_token::transfer::balance_block::{BORROW, CARRY, FROM_NEW, FROM_OLD, LIMB_LO, TO_NEW, TO_OLD};
+    let mut rich = genesis();
+    rich.insert(balance_slot(ALICE), Felt::from(1_100u64));
+    let batch = batch_on(&rich, &[list(ALICE, &[(BOB, 1_100)], 0, 1), list(BOB, &[(ALICE, 200)], 0, 1)]).expect("batch");
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    let sb = batch.sub_block;
+    let honest_pi = sb.statement(&statement());
+    let mut w = SignedListWitness::of(&sb.entries);
+    // Control: on the rich state the same rows prove and verify.
+    let proof = prove_list_witness::<Blake>(&honest_pi, &sb.owners, &w, &TEST).expect("control proves");
+    verify_list::<Blake>(&honest_pi, &proof, &TEST).expect("the control verifies");
+
+    // Alice really holds 1,000 and ends with 100.
+    let mut pi = honest_pi.clone();
+    set(&mut pi.inputs, balance_slot(ALICE), Felt::from(1_000u64));
+    set(&mut pi.outputs, balance_slot(ALICE), Felt::from(100u64));
+    let minus_100 = (1u32 << 31) - 1 - 100;
+    let (alice_old, alice_mid, alice_new) = ([1_000, 0, 0, 0, 0, 0, 0, 0], [minus_100, 0, 0, 0, 0, 0, 0, 0], [100, 0, 0, 0, 0, 0, 0, 0]);
+    let lo = |limbs: &[u32]| -> Vec<u32> { limbs.iter().map(|v| low_byte(*v)).collect() };
+    let at = |r: Range<usize>| BALANCES.start + r.start..BALANCES.start + r.end;
+    // The low bytes are of `amount`, `from_new`, `to_new`, in that order (8 limbs each).
+    let (from_new_lo, to_new_lo) = (at(LIMB_LO.start + 8..LIMB_LO.start + 16), at(LIMB_LO.start + 16..LIMB_LO.end));
+    assert_eq!(&w.items[0][at(FROM_OLD)], &[1_100, 0, 0, 0, 0, 0, 0, 0], "item 0 is Alice's debit");
+    assert_eq!(&w.items[1][at(TO_OLD)], &[0, 0, 0, 0, 0, 0, 0, 0], "item 1 credits Alice's 0 left");
+    let send = &mut w.items[0];
+    send[at(FROM_OLD)].copy_from_slice(&alice_old);
+    send[at(FROM_NEW)].copy_from_slice(&alice_mid);
+    send[at(BORROW)].fill(0);
+    send[from_new_lo].copy_from_slice(&lo(&alice_mid));
+    let back = &mut w.items[1];
+    back[at(TO_OLD)].copy_from_slice(&alice_mid);
+    back[at(TO_NEW)].copy_from_slice(&alice_new);
+    back[at(CARRY)].fill(0);
+    back[to_new_lo].copy_from_slice(&lo(&alice_new));
+    assert_eq!(w.first_violation(), None, "the forged rows satisfy every constraint");
+    let r = random_relations();
+    let slots = zkthread_token::bound_slots(&pi, &sb.owners).expect("bound slots");
+    let state = relation_sums::<ListHeadRole>(&w.heads, &r)[0] + relation_sums::<ListItemRole>(&w.items, &r)[0];
+    assert_eq!(state, zkthread_token::statement::boundary_sum(&slots, &r.state), "balances match the forged lists");
+    // The written limb's high byte is no 8-bit value: its look-up misses the table.
+    assert!((minus_100 - low_byte(minus_100)) >> 8 >= 1 << 8);
+    let proof = prove_list_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("the raw prover proves");
+    assert_refused_by_the_air("an overdraft between two lists", verify_list::<Blake>(&pi, &proof, &TEST));
+}
+
+/// A list head steps its signer's key nonce by one: it consumes `Key(A, K, nonce)` and
+/// produces `Key(A, K_next, nonce + 1)` (the framework's `signed_transaction`). Alice's list
+/// at nonce 1, with her key slot written at nonce 1 (stepped by 0) or 3 (by 2):
+/// - by 0, the statement's rule refuses it (`NonceNotAdvanced`: the honest prover), and the
+///   AIR too (the raw driver's proof fails against the rows' own boundary);
+/// - by 2, a forward step the statement accepts, the AIR is the guard: the proof of the honest
+///   rows does not verify.
+#[test]
+fn a_list_heads_key_step_other_than_one_does_not_verify() {
+    use zkthread_prover::program::{self, ProofRows};
+    use zkthread_token::list_prover::SignedListProgram;
+    use zkthread_token::SignedStatementError;
+    let (pi, sb, row) = honest_list();
+    assert_eq!(value(&pi, key_slot(ALICE)), pack_key_slot(&key(ALICE, 1), 2).unwrap(), "control: one step");
+    let mut by_0 = pi.clone();
+    set(&mut by_0.outputs, key_slot(ALICE), pack_key_slot(&key(ALICE, 1), 1).unwrap());
+    match prove_list::<Blake>(&by_0, &sb.owners, std::slice::from_ref(&row), &TEST) {
+        Err(zkthread_token::SignedProveError::Statement(SignedStatementError::NonceNotAdvanced { before: 1, after: 1, .. })) => {}
+        other => panic!("stepped by 0: the prover did not refuse the statement: {:?}", other.err()),
+    }
+    let w = SignedListWitness::of(std::slice::from_ref(&row));
+    let rows = ProofRows { program: vec![&w.heads, &w.items], auth: &w.auth };
+    let parts = program::prove::<SignedListProgram, Blake>(&by_0.to_felts(), &rows, &TEST).expect("raw driver");
+    let ids: Vec<zkthread_sig::AccountId> = sb.owners.iter().map(|o| account_id_wide(*o)).collect();
+    assert!(
+        verify_raw::<SignedListProgram>(&by_0, &parts, &rows_own_boundary(&by_0, &ids)).is_err(),
+        "stepped by 0: the AIR accepted a key slot the head did not step"
+    );
+
+    let mut by_2 = pi.clone();
+    set(&mut by_2.outputs, key_slot(ALICE), pack_key_slot(&key(ALICE, 1), 3).unwrap());
+    let proof = prove_list::<Blake>(&by_2, &sb.owners, std::slice::from_ref(&row), &TEST).expect("the statement accepts a forward step");
+    assert_refused_by_the_air("stepped by 2", verify_list::<Blake>(&by_2, &proof, &TEST));
+}
+
+/// The transaction list a list proof binds is the lists' digests in sub-block order, each at
+/// its head's position: the proof of Alice's and Bob's lists verifies under no other list
+/// (reordered, one dropped, one added, one replaced, empty), and a prover that proves the
+/// honest lists but commits to another list (hand-built transaction-list rows, the statement
+/// carrying exactly the list they absorb) gets no proof that verifies: each `Tx(i, d)` it
+/// consumes must be produced by the digest of the list whose head sits at position `i`.
+#[test]
+fn a_list_proof_binds_the_ordered_transaction_list() {
+    use zkthread_sig::TxListCommitment;
+    let (pi, sb) = honest();
+    let d: Vec<zkthread_sig::TxDigest> = sb.entries.iter().map(|r| *r.digest()).collect();
+    let from_clients: Vec<_> =
+        [list(ALICE, &[(BOB, 100), (CAROL, 200), (BOB, 50)], 0, 1), list(BOB, &[(CAROL, 50)], 0, 1)]
+            .iter()
+            .map(|t| t.digest(&statement()).expect("digest"))
+            .collect();
+    assert_eq!(d, from_clients, "a client recomputes the list from the signed messages alone");
+    assert_eq!(pi.transactions, TxListCommitment::of(&d));
+    let proof = prove_list::<Blake>(&pi, &sb.owners, &sb.entries, &TEST).expect("prove");
+    verify_list::<Blake>(&pi, &proof, &TEST).expect("verify");
+
+    let fake = list(MALLORY, &[(ALICE, 1)], 0, 1).digest(&statement()).expect("digest");
+    let lists = [
+        ("reordered", vec![d[1], d[0]]),
+        ("one dropped", vec![d[0]]),
+        ("one added", vec![d[0], d[1], fake]),
+        ("one replaced", vec![d[0], fake]),
+        ("empty", vec![]),
+    ];
+    for (what, list) in &lists {
+        let other = SignedPublicInput { transactions: TxListCommitment::of(list), ..pi.clone() };
+        assert!(verify_list::<Blake>(&other, &proof, &TEST).is_err(), "{what}: verified");
+    }
+    for (what, list) in &lists[..4] {
+        let mut w = SignedListWitness::new();
+        sb.entries.iter().enumerate().for_each(|(i, r)| w.push_signed_list_at(r, i as u32));
+        list.iter().for_each(|digest| w.auth.push_tx_list(digest));
+        assert_eq!(w.first_violation(), None, "{what}: rows satisfy their own constraints");
+        let forged = SignedPublicInput { transactions: w.auth.transactions, ..pi.clone() };
+        match prove_list_witness::<Blake>(&forged, &sb.owners, &w, &TEST) {
+            Err(e) => eprintln!("{what}: the prover refused ({e})"),
+            Ok(proof) => assert_refused_by_the_air(what, verify_list::<Blake>(&forged, &proof, &TEST)),
+        }
+    }
+    // Control: the same raw path with the honest list verifies.
+    let mut w = SignedListWitness::new();
+    sb.entries.iter().enumerate().for_each(|(i, r)| w.push_signed_list_at(r, i as u32));
+    d.iter().for_each(|digest| w.auth.push_tx_list(digest));
+    assert_eq!(w.auth.transactions, pi.transactions);
+    let proof = prove_list_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("control proves");
+    verify_list::<Blake>(&pi, &proof, &TEST).expect("the control verifies");
+}
+
+/// A list payload built by hand, `[cap, count, LIST_MARK, 0; 6]` with any capacity and count
+/// (no wallet signs one whose capacity is not its transfers'): test-only.
+struct HandBuiltListPayload {
+    domain: zkthread_sig::wots::Hash4,
+    from: zkthread_sig::wots::Hash4,
+    nonce: u32,
+    next_key: zkthread_sig::wots::KeyCommitment,
+    cap: [zkthread_sig::M31; 8],
+    count: u32,
+}
+
+impl zkthread_sig::wots::Message for HandBuiltListPayload {
+    fn domain(&self) -> zkthread_sig::wots::Hash4 {
+        self.domain
+    }
+    fn signer(&self) -> zkthread_sig::wots::Hash4 {
+        self.from
+    }
+    fn nonce(&self) -> u32 {
+        self.nonce
+    }
+    fn next_key(&self) -> zkthread_sig::wots::KeyCommitment {
+        self.next_key
+    }
+    fn set_next_key(&mut self, key: zkthread_sig::wots::KeyCommitment) {
+        self.next_key = key;
+    }
+    fn payload(&self) -> Result<[zkthread_sig::M31; zkthread_sig::PAYLOAD_LEN], zkthread_sig::wots::MessageError> {
+        use zkthread_sig::transfer_list::{LIST_COUNT_AT, LIST_MARK, LIST_MARK_AT};
+        let mut p = [zkthread_sig::M31::ZERO; zkthread_sig::PAYLOAD_LEN];
+        p[..8].copy_from_slice(&self.cap);
+        p[LIST_COUNT_AT] = zkthread_sig::M31::reduce(self.count);
+        p[LIST_MARK_AT] = LIST_MARK;
+        Ok(p)
+    }
+}
+
+/// A head's count is the length of its items' path: it takes the `ListCap` entry at index
+/// `n` with the signed capacity, and the path from the initial capacity at index 0 only
+/// rises. Alice really signs the payload of an empty list (`n = 0`) whose capacity is that of
+/// `[100 to Bob]`, built by hand: neither a prover paying Bob 100 under it (the items' path
+/// ends at index 1, the head takes index 0) nor the head alone (no items: at index 0 the
+/// capacity must be the initial one) gets a proof that verifies. The control, the head alone
+/// under a signed empty list with the initial capacity, verifies: an empty list is only a key
+/// step (every signer and the batcher refuse to make one).
+#[test]
+fn an_empty_list_with_a_non_initial_commitment_does_not_verify() {
+    use zkthread_sig::transfer_list::list_initial_cap;
+    let batch = batch_on(&genesis(), &[list(ALICE, &[(BOB, 100)], 0, 1)]).expect("batch");
+    let (sb, row) = (batch.sub_block.clone(), batch.sub_block.entries[0].clone());
+    let pi = sb.statement(&statement());
+    let to_bob = TransferListCommitment::of(&row.listed()).expect("a listable row").cap;
+    let initial = list_initial_cap();
+    assert_ne!(to_bob, initial);
+    // Alice's real signature over `[cap, 0, LIST_MARK, 0; 6]`.
+    let signed_empty = |cap: [zkthread_sig::M31; 8]| {
+        let msg = HandBuiltListPayload { domain: row.domain, from: row.from.low, nonce: row.nonce, next_key: row.next_key, cap, count: 0 };
+        let signature = zkthread_sig::sign(&seed(ALICE), 0, &msg).expect("Alice signs it");
+        let trace = zkthread_sig::verify_trace(&row.key, &msg, &signature).expect("her signature is real");
+        SignedListRow { signature, trace, ..row.clone() }
+    };
+    // The head of `head` (its count 0 and capacity `cap`, as signed) over `items`.
+    let prove_empty = |head: &SignedListRow, cap: [zkthread_sig::M31; 8], items: Vec<SignedListItem>, pi: &SignedPublicInput| {
+        let mut w = SignedListWitness::new();
+        w.push_signed_list_at(&SignedListRow { items, ..head.clone() }, 0);
+        w.auth.push_tx_list(head.digest());
+        w.heads[0][list_head_cols::COMMITMENT].copy_from_slice(&cap.map(|v| v.to_u32()));
+        w.heads[0][list_head_cols::COUNT] = 0;
+        w.heads[0][list_head_cols::COUNT_ODD] = 0;
+        assert_eq!(w.first_violation(), None);
+        let pi = SignedPublicInput { transactions: zkthread_sig::TxListCommitment::of([head.digest()]), ..pi.clone() };
+        let r = random_relations();
+        let slots = zkthread_token::bound_slots(&pi, &sb.owners).expect("bound slots");
+        let state = relation_sums::<ListHeadRole>(&w.heads, &r)[0] + relation_sums::<ListItemRole>(&w.items, &r)[0];
+        assert_eq!(state, zkthread_token::statement::boundary_sum(&slots, &r.state), "balances match the lists");
+        let proof = prove_list_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("a proof");
+        verify_list::<Blake>(&pi, &proof, &TEST)
+    };
+    let empty_to_bob = signed_empty(to_bob);
+    // Bob paid 100 under it.
+    assert_refused_by_the_air("an empty list's head over an item", prove_empty(&empty_to_bob, to_bob, row.items.clone(), &pi));
+    // The head alone: only Alice's key slot moves.
+    let mut key_step = pi.clone();
+    for account in [ALICE, BOB] {
+        let before = pi.inputs.iter().find(|e| e.slot == balance_slot(account)).expect("read").value;
+        set(&mut key_step.outputs, balance_slot(account), before);
+    }
+    assert_refused_by_the_air("an empty list's head alone", prove_empty(&empty_to_bob, to_bob, vec![], &key_step));
+    // Control: an empty list signed with the initial capacity is a key step.
+    prove_empty(&signed_empty(initial), initial, vec![], &key_step)
+        .expect("control: an empty list with the initial capacity verifies");
+}
