@@ -18,8 +18,9 @@ use anyhow::{ensure, Context, Result};
 use zkthread_e2e::client::calldata::SlotValue as ChainSlotValue;
 use zkthread_e2e::client::token::balance_slot;
 use zkthread_e2e::client::{FeeMode, Felt};
+use zkthread_e2e::client::registry::InputCheck;
 use zkthread_e2e::settle::{
-    assert_settle_reverts, batch_on_chain, bracket_steps, l2_gas_used, prove_settlement,
+    assert_settle_reverts, assert_settle_reverts_checking, batch_on_chain, bracket_steps, l2_gas_used, prove_settlement,
     settle_and_check, settle_bounds, transfer, Watched, STEP_BOUND,
 };
 use zkthread_e2e::{init_tracing, revert_bounds, ThreadWorld};
@@ -123,7 +124,7 @@ async fn real_settlement_applies_its_diff_and_each_broken_rule_reverts() -> Resu
         .token
         .transfer(admin, bystander, 7, FeeMode::default())
         .await?;
-    assert_settle_reverts(
+    let after_proof = assert_settle_reverts(
         registry,
         &prover,
         honest,
@@ -132,6 +133,24 @@ async fn real_settlement_applies_its_diff_and_each_broken_rule_reverts() -> Resu
         &watched,
     )
     .await?;
+    // The same through `settle_checking_inputs_first`: refused before the verifier runs, so
+    // the prover pays the calldata and the reads instead of a verification.
+    let first = assert_settle_reverts_checking(
+        registry,
+        &prover,
+        honest,
+        full,
+        "registry: stale input",
+        &watched,
+        InputCheck::First,
+    )
+    .await?;
+    let (after_proof, first) = (l2_gas_used(&prover, &after_proof).await?, l2_gas_used(&prover, &first).await?);
+    eprintln!("stale input: L2 gas {after_proof} checked after the proof, {first} checked first");
+    ensure!(
+        3 * first < after_proof,
+        "a stale input checked first should cost a fraction of a verification: {first} vs {after_proof}"
+    );
     // Moved back: the proven sub-block's inputs are current again.
     world
         .token

@@ -9,7 +9,7 @@ use anyhow::{anyhow, ensure, Context, Result};
 use starknet::core::types::{Call, TransactionReceipt};
 use starknet::providers::Provider;
 use zkthread_client::calldata::SlotValue as ChainSlotValue;
-use zkthread_client::registry::{sub_block_settled, Registry, SettledStateDiff, Settlement, TransactionList};
+use zkthread_client::registry::{sub_block_settled, InputCheck, Registry, SettledStateDiff, Settlement, TransactionList};
 use zkthread_client::{ChainClient, FeeMode, Felt, ResourceBounds, TxOutcome};
 use zkthread_prover::{
     proof_to_felts, prove, verify, Batcher, Poseidon252MerkleChannel, PublicInput, Slot, SlotValue,
@@ -263,11 +263,24 @@ pub async fn assert_settle_reverts(
     reason: &str,
     watched: &Watched,
 ) -> Result<TxOutcome> {
+    assert_settle_reverts_checking(registry, sender, settlement, bounds, reason, watched, InputCheck::BeforeWrites).await
+}
+
+/// [`assert_settle_reverts`] through the registry entry point `check` names.
+pub async fn assert_settle_reverts_checking(
+    registry: &Registry,
+    sender: &ChainClient,
+    settlement: &Settlement,
+    bounds: ResourceBounds,
+    reason: &str,
+    watched: &Watched,
+    check: InputCheck,
+) -> Result<TxOutcome> {
     let fee_before = sender.fee_token_balance(sender.address()).await?;
     let before = watched.snapshot(registry, sender).await?;
 
     let outcome = registry
-        .settle(sender, settlement, FeeMode::Manual(bounds))
+        .settle_checking(sender, settlement, FeeMode::Manual(bounds), check)
         .await?;
 
     let revert_reason = outcome.revert_reason().unwrap_or_default();

@@ -87,6 +87,21 @@ pub trait IThreadRegistry<TContractState> {
         transactions: TransactionList,
         proof: Span<felt252>,
     );
+    // `settle` with one more pass first: every input equals current storage before the proof
+    // is checked (a stale one reverts with the same reason), and then again, contract by
+    // contract, right before that contract's writes, as in `settle` (member code may run in
+    // between). For a prover racing L2 writes to its inputs (any holder can credit a receiver
+    // of a proven sub-block): a stale input then costs the transaction its calldata and reads,
+    // not a verification, for one more read of every input on every settlement it sends.
+    fn settle_checking_inputs_first(
+        ref self: TContractState,
+        thread_id: u64,
+        sequence: u64,
+        inputs: Span<(ContractAddress, felt252, felt252)>,
+        outputs: Span<(ContractAddress, felt252, felt252)>,
+        transactions: TransactionList,
+        proof: Span<felt252>,
+    );
 
     // Views.
     fn owner(self: @TContractState) -> ContractAddress;

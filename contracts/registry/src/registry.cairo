@@ -323,67 +323,19 @@ pub mod ThreadRegistry {
             transactions: TransactionList,
             proof: Span<felt252>,
         ) {
-            assert(!self.settling.read(), errors::REENTRANT_SETTLE);
-            self.settling.write(true);
+            self.settle_sub_block(thread_id, sequence, inputs, outputs, transactions, proof, false);
+        }
 
-            // 1. The thread exists, is active and accepts this prover.
-            self.assert_thread_exists(thread_id);
-            let thread = self.threads.entry(thread_id);
-            assert(thread.active.read(), errors::THREAD_INACTIVE);
-            let prover = get_caller_address();
-            assert(self.is_prover_allowed(thread_id, prover), errors::PROVER_NOT_ALLOWED);
-
-            // 2. Replay and reorder protection.
-            assert(sequence == thread.sequence.read(), errors::WRONG_SEQUENCE);
-
-            // 3. Isolation: sorted lists (one entry per slot) over the thread's contracts only.
-            // The same walks group each list by contract for step 5 (the lists are calldata, so
-            // nothing they gather can change before it is used).
-            let reads = self.input_runs(thread_id, inputs);
-            let (writes, chunks) = self.output_runs(thread_id, sequence, outputs);
-
-            // 4. The proof, for a public input built here from registry state and the lists,
-            // checked by the program's verifier instance: a call, not a library call, so the
-            // verifier never acts as the registry.
-            // `verify`'s calldata is built here as `[n, public_input, m, proof]` (what the
-            // dispatcher would serialize felt by felt, at ~17 steps a felt).
-            let mut calldata = array![
-                (PUBLIC_INPUT_HEADER_LEN + 3 * (inputs.len() + outputs.len())).into(),
-            ];
-            self.append_public_input(ref calldata, thread_id, sequence, inputs, outputs, transactions);
-            let public_input = calldata.span().slice(1, calldata.len() - 1);
-            calldata.append(proof.len().into());
-            append_felts(ref calldata, proof);
-            let verifier = self.program_verifier.read(thread.program_hash.read());
-            assert(verifies(verifier, calldata.span()), errors::INVALID_PROOF);
-
-            // 5. The precondition and the state diff, contract by contract: each member's
-            // inputs are read and compared right before its outputs are written, so no other
-            // member's code runs between a contract's check and its write. (Every input checked
-            // first and every output written after let a member's `read_slots` or
-            // `write_slots` move another member's state in between: a hostile member of a
-            // thread beside a token could spend its balance on L2 there and have the thread's
-            // write of the old debit land on top, a double spend.) Member code that runs after
-            // a contract is written sees the settled state.
-            apply_runs(thread_id, reads, writes);
-            thread.sequence.write(sequence + 1);
-            let n_chunks = emit_state_diff(chunks);
-            self
-                .emit(
-                    SubBlockSettledSummary {
-                        thread_id,
-                        sequence,
-                        prover,
-                        n_inputs: inputs.len(),
-                        n_outputs: outputs.len(),
-                        n_chunks,
-                        n_transactions: transactions.count,
-                        transactions_commitment: transactions.commitment,
-                        public_input_hash: poseidon_hash_felts(public_input),
-                    },
-                );
-
-            self.settling.write(false);
+        fn settle_checking_inputs_first(
+            ref self: ContractState,
+            thread_id: u64,
+            sequence: u64,
+            inputs: Span<(ContractAddress, felt252, felt252)>,
+            outputs: Span<(ContractAddress, felt252, felt252)>,
+            transactions: TransactionList,
+            proof: Span<felt252>,
+        ) {
+            self.settle_sub_block(thread_id, sequence, inputs, outputs, transactions, proof, true);
         }
 
         fn owner(self: @ContractState) -> ContractAddress {
@@ -489,6 +441,87 @@ pub mod ThreadRegistry {
 
     #[generate_trait]
     impl InternalImpl of InternalTrait {
+        /// `settle` (`inputs_first`: `settle_checking_inputs_first`), steps 1-5.
+        fn settle_sub_block(
+            ref self: ContractState,
+            thread_id: u64,
+            sequence: u64,
+            inputs: Span<(ContractAddress, felt252, felt252)>,
+            outputs: Span<(ContractAddress, felt252, felt252)>,
+            transactions: TransactionList,
+            proof: Span<felt252>,
+            inputs_first: bool,
+        ) {
+            assert(!self.settling.read(), errors::REENTRANT_SETTLE);
+            self.settling.write(true);
+
+            // 1. The thread exists, is active and accepts this prover.
+            self.assert_thread_exists(thread_id);
+            let thread = self.threads.entry(thread_id);
+            assert(thread.active.read(), errors::THREAD_INACTIVE);
+            let prover = get_caller_address();
+            assert(self.is_prover_allowed(thread_id, prover), errors::PROVER_NOT_ALLOWED);
+
+            // 2. Replay and reorder protection.
+            assert(sequence == thread.sequence.read(), errors::WRONG_SEQUENCE);
+
+            // 3. Isolation: sorted lists (one entry per slot) over the thread's contracts only.
+            // The same walks group each list by contract for step 5 (the lists are calldata, so
+            // nothing they gather can change before it is used).
+            let reads = self.input_runs(thread_id, inputs);
+            let (writes, chunks) = self.output_runs(thread_id, sequence, outputs);
+
+            // 3b. (`settle_checking_inputs_first`) Every input is current before the proof is
+            // checked, so that a stale one costs its reads, not a verification. Step 5 checks
+            // each contract's again right before its writes: member code runs in between.
+            if inputs_first {
+                check_runs(thread_id, reads.span());
+            }
+
+            // 4. The proof, for a public input built here from registry state and the lists,
+            // checked by the program's verifier instance: a call, not a library call, so the
+            // verifier never acts as the registry.
+            // `verify`'s calldata is built here as `[n, public_input, m, proof]` (what the
+            // dispatcher would serialize felt by felt, at ~17 steps a felt).
+            let mut calldata = array![
+                (PUBLIC_INPUT_HEADER_LEN + 3 * (inputs.len() + outputs.len())).into(),
+            ];
+            self.append_public_input(ref calldata, thread_id, sequence, inputs, outputs, transactions);
+            let public_input = calldata.span().slice(1, calldata.len() - 1);
+            calldata.append(proof.len().into());
+            append_felts(ref calldata, proof);
+            let verifier = self.program_verifier.read(thread.program_hash.read());
+            assert(verifies(verifier, calldata.span()), errors::INVALID_PROOF);
+
+            // 5. The precondition and the state diff, contract by contract: each member's
+            // inputs are read and compared right before its outputs are written, so no other
+            // member's code runs between a contract's check and its write. (Every input checked
+            // first and every output written after let a member's `read_slots` or
+            // `write_slots` move another member's state in between: a hostile member of a
+            // thread beside a token could spend its balance on L2 there and have the thread's
+            // write of the old debit land on top, a double spend.) Member code that runs after
+            // a contract is written sees the settled state.
+            apply_runs(thread_id, reads, writes);
+            thread.sequence.write(sequence + 1);
+            let n_chunks = emit_state_diff(chunks);
+            self
+                .emit(
+                    SubBlockSettledSummary {
+                        thread_id,
+                        sequence,
+                        prover,
+                        n_inputs: inputs.len(),
+                        n_outputs: outputs.len(),
+                        n_chunks,
+                        n_transactions: transactions.count,
+                        transactions_commitment: transactions.commitment,
+                        public_input_hash: poseidon_hash_felts(public_input),
+                    },
+                );
+
+            self.settling.write(false);
+        }
+
         fn assert_owner(self: @ContractState) {
             assert(get_caller_address() == self.owner.read(), errors::CALLER_NOT_OWNER);
         }
@@ -855,6 +888,24 @@ pub mod ThreadRegistry {
         felts.append(value);
     }
 
+    /// Every input run equals current storage (`settle_checking_inputs_first`'s early pass).
+    fn check_runs(thread_id: u64, reads: Span<(ContractAddress, Span<felt252>, Span<felt252>)>) {
+        for run in reads {
+            let (contract, keys, expected) = *run;
+            check_run(contract, thread_id, keys, expected);
+        };
+    }
+
+    /// `contract`'s current values of `keys` are `expected`: one `read_slots` call.
+    fn check_run(contract: ContractAddress, thread_id: u64, keys: Span<felt252>, expected: Span<felt252>) {
+        let mut current = read_slots(contract, thread_id, keys);
+        let mut expected = expected;
+        assert(current.len() == expected.len(), errors::BAD_SLOT_REPLY);
+        while let Option::Some(value) = current.pop_front() {
+            assert(*value == *expected.pop_front().unwrap(), errors::STALE_INPUT);
+        };
+    }
+
     /// Per contract, in ascending address order (both lists are sorted): reads its inputs'
     /// slots with one `read_slots` call and compares them, then writes its outputs with one
     /// `write_slots` call. A contract with outputs and no input (the programs' statements
@@ -890,12 +941,8 @@ pub mod ThreadRegistry {
                 (Option::Some(r), Option::Some(w)) => (r <= w, w <= r),
             };
             if check {
-                let (contract, keys, mut expected) = *reads.pop_front().unwrap();
-                let mut current = read_slots(contract, thread_id, keys);
-                assert(current.len() == expected.len(), errors::BAD_SLOT_REPLY);
-                while let Option::Some(value) = current.pop_front() {
-                    assert(*value == *expected.pop_front().unwrap(), errors::STALE_INPUT);
-                };
+                let (contract, keys, expected) = *reads.pop_front().unwrap();
+                check_run(contract, thread_id, keys, expected);
             }
             if write {
                 let (contract, pairs) = *writes.pop_front().unwrap();

@@ -70,6 +70,33 @@ pub struct TransactionList {
     pub commitment: Felt,
 }
 
+/// When the registry compares a settlement's inputs with current storage. Either way each
+/// contract's inputs are compared right before its outputs are written, after the proof (so no
+/// member's code runs between a contract's check and its write); `First` also compares every
+/// input before the proof.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InputCheck {
+    /// `settle`: the cheapest settlement. A stale input reverts after the verification, and
+    /// the prover pays for it.
+    #[default]
+    BeforeWrites,
+    /// `settle_checking_inputs_first`: a stale input reverts before the verifier runs (the
+    /// prover pays the calldata and the reads), for one more read of every input on every
+    /// settlement. For a prover racing L2 writes to its inputs: any holder can credit a
+    /// receiver of a proven sub-block.
+    First,
+}
+
+impl InputCheck {
+    /// The registry entry point.
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            InputCheck::BeforeWrites => "settle",
+            InputCheck::First => "settle_checking_inputs_first",
+        }
+    }
+}
+
 /// Arguments of `create_thread`.
 #[derive(Clone, Debug)]
 pub struct NewThread {
@@ -276,7 +303,12 @@ impl Registry {
     }
 
     pub fn settle_call(&self, settlement: &Settlement) -> Result<Call> {
-        call(self.address, "settle", settlement.calldata())
+        self.settle_call_checking(settlement, InputCheck::BeforeWrites)
+    }
+
+    /// The settle call to the entry point `check` names (the same calldata for both).
+    pub fn settle_call_checking(&self, settlement: &Settlement, check: InputCheck) -> Result<Call> {
+        call(self.address, check.entry_point(), settlement.calldata())
     }
 
     pub async fn register_os_version(
@@ -332,8 +364,19 @@ impl Registry {
         settlement: &Settlement,
         fee: FeeMode,
     ) -> Result<TxOutcome> {
+        self.settle_checking(client, settlement, fee, InputCheck::BeforeWrites).await
+    }
+
+    /// [`Registry::settle`] through the entry point `check` names.
+    pub async fn settle_checking(
+        &self,
+        client: &ChainClient,
+        settlement: &Settlement,
+        fee: FeeMode,
+        check: InputCheck,
+    ) -> Result<TxOutcome> {
         client
-            .invoke_until(vec![self.settle_call(settlement)?], fee, crate::Finality::Closed)
+            .invoke_until(vec![self.settle_call_checking(settlement, check)?], fee, crate::Finality::Closed)
             .await
     }
 

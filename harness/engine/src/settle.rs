@@ -5,6 +5,7 @@
 //! record Settled / Stale / Reverted. A crash anywhere is resolved by the next run's
 //! reconciliation, which looks the recorded hash up before anything is sent again.
 
+pub use zkthread_client::registry::InputCheck;
 use zkthread_client::registry::Registry;
 use zkthread_client::{ChainClient, ClientError, Felt, TxStatus};
 use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey};
@@ -38,6 +39,8 @@ pub struct SettleOptions {
     /// the prover pays its fee).
     pub force: bool,
     pub l2_gas: u64,
+    /// Which entry point the registry is sent the settlement to ([`InputCheck`]).
+    pub input_check: InputCheck,
 }
 
 impl Default for SettleOptions {
@@ -45,6 +48,7 @@ impl Default for SettleOptions {
         SettleOptions {
             force: false,
             l2_gas: DEFAULT_L2_GAS,
+            input_check: InputCheck::BeforeWrites,
         }
     }
 }
@@ -227,7 +231,7 @@ async fn send<M: ProgramMessage>(
         .bounds_at_current_prices(0, options.l2_gas, l1_data_gas_bound(sub_block.body.outputs.len()), PRICE_MULTIPLIER)
         .await
         .chain("reading the current gas prices")?;
-    let call = registry.settle_call(&settle).chain("encoding the settle call")?;
+    let call = registry.settle_call_checking(&settle, options.input_check).chain("encoding the settle call")?;
     let prepared = client
         .prepare_invoke(vec![call], bounds)
         .await

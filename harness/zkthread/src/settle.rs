@@ -11,7 +11,7 @@ use clap::Args;
 use serde::Serialize;
 use zkthread_engine::isolation::end_oversized;
 use zkthread_engine::preflight::Preflight;
-use zkthread_engine::settle::DEFAULT_L2_GAS;
+use zkthread_engine::settle::{InputCheck, DEFAULT_L2_GAS};
 use zkthread_engine::{settle, EngineError, Reconciled, SettleOptions, SettleOutcome};
 
 use crate::chain::ChainArgs;
@@ -34,6 +34,14 @@ pub struct SettleArgs {
     /// Largest L2 gas the settle transaction may use.
     #[arg(long, default_value_t = DEFAULT_L2_GAS)]
     l2_gas: u64,
+    /// Compare every input with current storage before the proof too
+    /// (`settle_checking_inputs_first`; each contract's inputs are compared again right before
+    /// its writes either way): a stale input then reverts before the on-chain verification and
+    /// costs the prover its calldata and reads, not a verification, for one more read of every
+    /// input on every settlement. For threads whose inputs other L2 transactions may move
+    /// (anyone can credit a receiver).
+    #[arg(long)]
+    inputs_first: bool,
 }
 
 #[derive(Serialize)]
@@ -76,6 +84,7 @@ async fn run_program<M: TokenMessage>(args: SettleArgs, store: Store<M>, json: b
     let options = SettleOptions {
         force: args.force,
         l2_gas: args.l2_gas,
+        input_check: if args.inputs_first { InputCheck::First } else { InputCheck::BeforeWrites },
     };
     let outcome = match settle(&client, &store, key, options, &Steps::new(json)).await {
         Ok(outcome) => outcome,

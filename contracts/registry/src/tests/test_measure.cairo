@@ -29,12 +29,14 @@ fn value(i: u32) -> felt252 {
 /// it holds what the settlement wrote (zero without one). Both variants do the same work
 /// except the settle call.
 fn run(n: u32, settle: bool) {
-    run_with_proof(n, settle, 0);
+    run_with_proof(n, settle, 0, false);
 }
 
 /// `run` with a proof of `proof_len` felts (the accept-all verifier ignores it): its calldata
-/// cost, `measure_proof_2600` against `measure_settle_16`.
-fn run_with_proof(n: u32, settle: bool, proof_len: u32) {
+/// cost, `measure_proof_2600` against `measure_settle_16`; through
+/// `settle_checking_inputs_first` when `inputs_first` (`measure_inputs_first_*` against
+/// `measure_settle_*`: the early pass's cost).
+fn run_with_proof(n: u32, settle: bool, proof_len: u32, inputs_first: bool) {
     let registry = deploy_registry();
     let token = deploy_token(registry.contract_address, 'token');
     let thread_id = registry
@@ -54,7 +56,12 @@ fn run_with_proof(n: u32, settle: bool, proof_len: u32) {
         proof.append(i.into());
     };
     set_contract_address(prover());
-    if settle {
+    if settle && inputs_first {
+        registry
+            .settle_checking_inputs_first(
+                thread_id, 0, inputs.span(), outputs.span(), txs(), proof.span(),
+            );
+    } else if settle {
         registry.settle(thread_id, 0, inputs.span(), outputs.span(), txs(), proof.span());
     }
     set_contract_address(registry.contract_address);
@@ -103,11 +110,23 @@ fn measure_setup_32() {
 #[test]
 #[available_gas(10000000000)]
 fn measure_proof_2600() {
-    run_with_proof(16, true, 2600);
+    run_with_proof(16, true, 2600, false);
 }
 
 #[test]
 #[available_gas(10000000000)]
 fn measure_proof_setup_2600() {
-    run_with_proof(16, false, 2600);
+    run_with_proof(16, false, 2600, false);
+}
+
+#[test]
+#[available_gas(10000000000)]
+fn measure_inputs_first_16() {
+    run_with_proof(16, true, 0, true);
+}
+
+#[test]
+#[available_gas(10000000000)]
+fn measure_inputs_first_32() {
+    run_with_proof(32, true, 0, true);
 }

@@ -577,6 +577,94 @@ fn test_the_proof_is_checked_before_the_inputs() {
     assert_untouched(f);
 }
 
+// ---- settle_checking_inputs_first: every input checked before the proof, and again ----
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_settle_checking_inputs_first_refuses_a_stale_input_before_the_proof() {
+    // The bad proof over stale inputs that `settle` refuses for the proof: checked first, the
+    // inputs are refused before the verifier is called.
+    let f = setup(reject_all(), array![].span());
+    let stale = balance_slots(f.token, SUPPLY.into(), 1).span();
+    assert_reverted_with(
+        safe(f)
+            .settle_checking_inputs_first(
+                f.thread_id, 0, stale, transfer_outputs(f.token), txs(), no_proof(),
+            ),
+        'registry: stale input',
+    );
+    assert_untouched(f);
+    // Current inputs under the same bad proof: refused for the proof.
+    assert_reverted_with(
+        safe(f)
+            .settle_checking_inputs_first(
+                f.thread_id, 0, transfer_inputs(f.token), transfer_outputs(f.token), txs(), no_proof(),
+            ),
+        'registry: invalid proof',
+    );
+    assert_untouched(f);
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_settle_checking_inputs_first_settles_as_settle_does() {
+    let f = open_thread();
+    let inputs = transfer_inputs(f.token);
+    let outputs = transfer_outputs(f.token);
+    f.registry.settle_checking_inputs_first(f.thread_id, 0, inputs, outputs, txs(), no_proof());
+    assert_eq!(balance(f.token, alice()), SUPPLY - 300);
+    assert_eq!(balance(f.token, bob()), 300);
+    assert_eq!(f.registry.next_sequence(f.thread_id), 1);
+    assert_eq!(
+        next_event(f),
+        ThreadRegistry::Event::SubBlockSettled(
+            SubBlockSettled {
+                thread_id: f.thread_id,
+                sequence: 0,
+                chunk: 0,
+                n_chunks: 1,
+                outputs: settled(outputs),
+            },
+        ),
+    );
+    assert_eq!(next_event(f), summary(f, 0, inputs, outputs, 1));
+    assert!(pop_log::<ThreadRegistry::Event>(f.registry.contract_address).is_none());
+    // Settled once: again through either entry point is a replay.
+    assert_reverted_with(
+        safe(f).settle_checking_inputs_first(f.thread_id, 0, inputs, outputs, txs(), no_proof()),
+        'registry: wrong sequence',
+    );
+    assert_reverted_with(
+        safe(f).settle(f.thread_id, 0, inputs, outputs, txs(), no_proof()),
+        'registry: wrong sequence',
+    );
+    assert_eq!(balance(f.token, bob()), 300);
+}
+
+/// The early pass does not replace the check before each contract's writes: the hostile
+/// member of helper-56's double spend spends its token balance whenever the registry calls it.
+/// Below the token, it spends during the early pass before the token's inputs are read there;
+/// above it, after they were read there and before the proof, so only the check right before
+/// the token's writes sees it. Either way the settlement is refused as stale and nothing moves.
+#[test]
+#[feature("safe_dispatcher")]
+fn test_inputs_checked_first_are_checked_again_before_the_writes() {
+    let mut placements = array![true, false].span();
+    while let Option::Some(below) = placements.pop_front() {
+        let (f, member) = spending_member_thread(*below);
+        let (inputs, outputs) = spending_sub_block(f, member);
+        assert_reverted_with(
+            safe(f).settle_checking_inputs_first(f.thread_id, 0, inputs, outputs, txs(), no_proof()),
+            'registry: stale input',
+        );
+        assert_eq!(
+            (balance(f.token, member), balance(f.token, bob()), balance(f.token, stranger())),
+            (100, 0, 0),
+        );
+        assert_eq!(f.registry.next_sequence(f.thread_id), 0);
+    };
+}
+
 /// The token and a hostile member that spends its token balance on L2 whenever the registry
 /// calls it during `settle`, deployed until its address is below the token's (`below`) or
 /// above it, in a thread running the accept-all program; the member holds 100 of the token.
