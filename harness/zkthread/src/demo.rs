@@ -28,7 +28,7 @@ use serde::Serialize;
 use starknet::core::types::TransactionReceipt;
 use starknet::providers::Provider;
 use zkthread_client::registry::{
-    sub_block_settled, NewThread, Registry, SettledStateDiff, Settlement,
+    sub_block_settled, InputCheck, NewThread, Registry, SettledStateDiff, Settlement,
 };
 use zkthread_client::token::Token;
 use zkthread_client::{ChainClient, FeeMode, Felt, ResourceBounds, TxOutcome};
@@ -152,6 +152,9 @@ pub struct DemoSummary {
     pub settlement: SettlementSummary,
     /// `None` on a node where fewer than two accounts sign (the stale input is made on L2).
     pub stale_settlement: Option<RevertSummary>,
+    /// The same stale settlement sent to `settle_checking_inputs_first`: refused before the
+    /// verifier runs. `None` where `stale_settlement` is.
+    pub stale_settlement_inputs_first: Option<RevertSummary>,
     pub bad_proof_settlement: RevertSummary,
     /// The first settled transfer submitted again after the settlement.
     pub settled_replay_refused: String,
@@ -493,26 +496,28 @@ async fn run_program<M: DemoMessage>(args: DemoArgs, json: bool) -> Result<()> {
     };
 
     // Revert path 1, on purpose: a proven settlement whose input moved on L2 since batching.
-    let stale_summary = match stale_pair(&node, &honest)? {
+    let (stale_summary, stale_first_summary) = match stale_pair(&node, &honest)? {
         Some((payer, payee)) => {
             let step = progress.step(
-                "sending the settlement after a trader moved 1 token on L2 (must revert: stale input; hand-set bounds)",
+                "sending the settlement after a trader moved 1 token on L2 (must revert: stale input; hand-set bounds), to settle and to settle_checking_inputs_first",
             );
-            let summary = send_stale(&ctx, &node, token, &honest, payer, payee).await?;
-            timings.insert("stale_settle", step.done(summary.line()).as_secs_f64());
+            let (summary, first) = send_stale(&ctx, &node, token, &honest, payer, payee).await?;
+            let line = format!("{}; inputs first: {}", summary.line(), first.line());
+            timings.insert("stale_settle", step.done(line).as_secs_f64());
             ensure!(summary.status == "REVERTED", "the stale settlement was not reverted (tx {})", summary.tx_hash);
-            Some(summary)
+            ensure!(first.status == "REVERTED", "the stale settlement, inputs first, was not reverted (tx {})", first.tx_hash);
+            (Some(summary), Some(first))
         }
         None => {
             let step = progress.step("a stale settlement");
             step.done("skipped: moving an input on L2 and back needs two accounts this node lets us sign for");
-            None
+            (None, None)
         }
     };
 
     // Revert path 2, on purpose: current inputs, but one proof felt changed.
     let step = progress.step("sending a settlement whose proof has one felt changed");
-    let bad_proof_summary = ctx.send(&tampered_settlement(&honest)?).await?;
+    let bad_proof_summary = ctx.send(&tampered_settlement(&honest)?, InputCheck::BeforeWrites).await?;
     timings.insert(
         "bad_proof_settle",
         step.done(bad_proof_summary.line()).as_secs_f64(),
@@ -609,6 +614,7 @@ async fn run_program<M: DemoMessage>(args: DemoArgs, json: bool) -> Result<()> {
         },
         settlement: settlement_summary,
         stale_settlement: stale_summary,
+        stale_settlement_inputs_first: stale_first_summary,
         bad_proof_settlement: bad_proof_summary,
         settled_replay_refused,
         timings_seconds: timings,
@@ -727,9 +733,11 @@ fn stale_pair(node: &Node, honest: &Settlement) -> Result<Option<(usize, usize)>
     Ok(None)
 }
 
-/// The honest settlement, sent after `payer` paid `payee` 1 token on L2: its proof verifies,
-/// then the registry finds the payer's balance moved (`registry: stale input`) and nothing
-/// changes. Then `payee` pays the token back, so the inputs are current again.
+/// The honest settlement, sent after `payer` paid `payee` 1 token on L2: to `settle`, whose
+/// proof verifies before the registry finds the payer's balance moved (`registry: stale
+/// input`), then to `settle_checking_inputs_first`, which finds it before the verifier runs;
+/// nothing changes either time. Then `payee` pays the token back, so the inputs are current
+/// again.
 async fn send_stale(
     ctx: &RevertContext<'_>,
     node: &Node,
@@ -737,17 +745,18 @@ async fn send_stale(
     honest: &Settlement,
     payer: usize,
     payee: usize,
-) -> Result<RevertSummary> {
+) -> Result<(RevertSummary, RevertSummary)> {
     let (payer_client, payee_client) = (node.signer(payer), node.signer(payee));
     let (Some(payer_client), Some(payee_client)) = (payer_client, payee_client) else {
         bail!("no signer for trader {payer} or {payee}");
     };
     let moved = token.transfer(payer_client, node.accounts[payee], 1, FeeMode::default()).await?;
     ensure!(!moved.is_reverted(), "moving 1 token on L2 reverted (tx {})", hex(moved.hash));
-    let summary = ctx.send(honest).await?;
+    let summary = ctx.send(honest, InputCheck::BeforeWrites).await?;
+    let first = ctx.send(honest, InputCheck::First).await?;
     let back = token.transfer(payee_client, node.accounts[payer], 1, FeeMode::default()).await?;
     ensure!(!back.is_reverted(), "paying the token back reverted (tx {})", hex(back.hash));
-    Ok(summary)
+    Ok((summary, first))
 }
 
 /// The honest settlement with one proof felt changed (in the middle of the proof: inside the
@@ -775,15 +784,16 @@ struct RevertContext<'a> {
 }
 
 impl RevertContext<'_> {
-    /// Sends `settlement` (expected to revert) and records what it cost and changed.
-    async fn send(&self, settlement: &Settlement) -> Result<RevertSummary> {
+    /// Sends `settlement` (expected to revert) to the entry point `check` names and records
+    /// what it cost and changed.
+    async fn send(&self, settlement: &Settlement, check: InputCheck) -> Result<RevertSummary> {
         let client = self.client;
         let prover = client.address();
         let strk_before = client.fee_token_balance(prover).await?;
         let balances_before = read_balance_values(client, self.token, self.accounts).await?;
         let outcome = self
             .registry
-            .settle(client, settlement, FeeMode::Manual(self.bounds))
+            .settle_checking(client, settlement, FeeMode::Manual(self.bounds), check)
             .await
             .context("sending settle")?;
         let l2_gas = l2_gas_used(client, outcome.hash).await?;
@@ -944,6 +954,9 @@ fn print_human(s: &DemoSummary, total: Duration) {
     );
     if let Some(stale) = &s.stale_settlement {
         print_revert("stale input", stale);
+    }
+    if let Some(stale) = &s.stale_settlement_inputs_first {
+        print_revert("  inputs first", stale);
     }
     print_revert("bad proof", &s.bad_proof_settlement);
     println!("  settled replay   refused: {}", s.settled_replay_refused);

@@ -268,6 +268,7 @@ fn demo_runs_end_to_end_and_reports_json() {
 
     for (key, reason) in [
         ("stale_settlement", "registry: stale input"),
+        ("stale_settlement_inputs_first", "registry: stale input"),
         ("bad_proof_settlement", "registry: invalid proof"),
     ] {
         let revert = &summary[key];
@@ -292,6 +293,11 @@ fn demo_runs_end_to_end_and_reports_json() {
     assert!(
         summary["stale_settlement"]["l2_gas"].as_u64().unwrap()
             > summary["bad_proof_settlement"]["l2_gas"].as_u64().unwrap()
+    );
+    // Checked before the proof, the same stale input costs a fraction of a verification.
+    assert!(
+        3 * summary["stale_settlement_inputs_first"]["l2_gas"].as_u64().unwrap()
+            < summary["stale_settlement"]["l2_gas"].as_u64().unwrap()
     );
 }
 
@@ -318,7 +324,7 @@ fn demo_runs_the_list_program_end_to_end() {
     assert_eq!((settlement["status"].as_str(), settlement["outputs_applied"].as_bool()), (Some("SUCCEEDED"), Some(true)));
     assert_eq!(settlement["event_matches_outputs"], true);
     assert!(settlement["calldata_felts"].as_u64().unwrap() <= 5_000);
-    for key in ["stale_settlement", "bad_proof_settlement"] {
+    for key in ["stale_settlement", "stale_settlement_inputs_first", "bad_proof_settlement"] {
         assert_eq!(summary[key]["status"], "REVERTED", "{key}");
         assert_eq!(summary[key]["token_balances_unchanged"], true, "{key}");
     }
