@@ -789,9 +789,10 @@ fn a_signature_of_one_kind_does_not_authorize_the_other() {
 }
 
 /// An item row is even or odd, never both (`EVEN * ODD = 0`): with both set its multiplicity
-/// `EVEN + ODD` would be 2, and the one signed transfer would move its balances twice. That row
-/// constraint is the only guard, so a witness breaking it is refused by the prover (stwo checks the
-/// composition) or its proof is refused by the AIR.
+/// `EVEN + ODD` would be 2, and the one signed transfer would move its balances twice. The row
+/// constraint names it (the assertion on `first_violation` fails without it); it is defence in
+/// depth, as the row would also take two `ListCap` entries at one index, one of each phase
+/// (the path allows one), and double its balance moves and look-ups. No proof of it verifies.
 #[test]
 fn an_item_row_both_even_and_odd_does_not_prove() {
     use stwo::prover::ProvingError;
@@ -810,13 +811,16 @@ fn an_item_row_both_even_and_odd_does_not_prove() {
     }
 }
 
-/// Overdraft between two lists of one sub-block: Alice (1,000) lists 1,100 to Bob, leaving the
-/// limb `1,000 - 1,100 = p - 100` (no borrow: the limb equation holds mod p), and Bob's list of
-/// 200 to her brings her back to a canonical 100. Both lists are really signed (on a state where
-/// Alice holds 1,100), every row constraint and the `State` relation hold against the forged
-/// statement (Alice 1,000 -> 100); only the 16-bit check of the limb her item writes (two 8-bit
-/// look-ups, the high one `(p - 100 - lo) / 2^8` outside the table) refuses it. The list item's
-/// balance block is the signed transfer's (`an_out_of_range_limb_does_not_verify` there).
+/// A written limb of `p - 100` between two lists of one sub-block: Alice (1,000) lists 1,100 to
+/// Bob, her item writing the limb `1,000 - 1,100 = p - 100` (no borrow: the limb equation holds
+/// mod p), and Bob's list of 200 to her brings her back to a canonical 100. Both lists are
+/// really signed (on a state where Alice holds 1,100), every row constraint and the `State`
+/// relation hold against the statement (Alice 1,000 -> 100); only the 16-bit check of the limb
+/// her item writes (two 8-bit look-ups, the high one `(p - 100 - lo) / 2^8` outside the table)
+/// refuses it, and the test fails with that look-up disabled. The statement itself is not an
+/// overdraft: balance moves carry no order, and the same lists with Bob's credit applied first
+/// (Alice 1,000 -> 1,200 -> 100) prove it (the control). The list item's balance block is the
+/// signed transfer's (`an_out_of_range_limb_does_not_verify` there).
 #[test]
 fn an_out_of_range_limb_between_two_lists_does_not_verify() {
     use std::ops::Range;
@@ -864,7 +868,17 @@ fn an_out_of_range_limb_between_two_lists_does_not_verify() {
     // The written limb's high byte is no 8-bit value: its look-up misses the table.
     assert!((minus_100 - low_byte(minus_100)) >> 8 >= 1 << 8);
     let proof = prove_list_witness::<Blake>(&pi, &sb.owners, &w, &TEST).expect("the raw prover proves");
-    assert_refused_by_the_air("an overdraft between two lists", verify_list::<Blake>(&pi, &proof, &TEST));
+    assert_refused_by_the_air("a limb of p - 100 between two lists", verify_list::<Blake>(&pi, &proof, &TEST));
+
+    // Control: the same statement with Bob's list applied first (Alice 1,000 -> 1,200 -> 100,
+    // Bob 500 -> 300 -> 1,400), every limb canonical, verifies.
+    use zkthread_token::witness::balance_block_values;
+    let mut reordered = SignedListWitness::of(&sb.entries);
+    reordered.items[0][BALANCES].copy_from_slice(&balance_block_values(1_200, 300, 1_100));
+    reordered.items[1][BALANCES].copy_from_slice(&balance_block_values(500, 1_000, 200));
+    assert_eq!(reordered.first_violation(), None);
+    let proof = prove_list_witness::<Blake>(&pi, &sb.owners, &reordered, &TEST).expect("the control proves");
+    verify_list::<Blake>(&pi, &proof, &TEST).expect("the same statement, Bob's credit first, verifies");
 }
 
 /// A list head steps its signer's key nonce by one: it consumes `Key(A, K, nonce)` and
@@ -889,8 +903,11 @@ fn a_list_heads_key_step_other_than_one_does_not_verify() {
     }
     let w = SignedListWitness::of(std::slice::from_ref(&row));
     let rows = ProofRows { program: vec![&w.heads, &w.items], auth: &w.auth };
-    let parts = program::prove::<SignedListProgram, Blake>(&by_0.to_felts(), &rows, &TEST).expect("raw driver");
     let ids: Vec<zkthread_sig::AccountId> = sb.owners.iter().map(|o| account_id_wide(*o)).collect();
+    // Control: the same raw path and boundary for the honest statement verify.
+    let honest = program::prove::<SignedListProgram, Blake>(&pi.to_felts(), &rows, &TEST).expect("raw driver");
+    verify_raw::<SignedListProgram>(&pi, &honest, &rows_own_boundary(&pi, &ids)).expect("control: one step verifies");
+    let parts = program::prove::<SignedListProgram, Blake>(&by_0.to_felts(), &rows, &TEST).expect("raw driver");
     assert!(
         verify_raw::<SignedListProgram>(&by_0, &parts, &rows_own_boundary(&by_0, &ids)).is_err(),
         "stepped by 0: the AIR accepted a key slot the head did not step"
@@ -942,8 +959,8 @@ fn a_list_proof_binds_the_ordered_transaction_list() {
         assert_eq!(w.first_violation(), None, "{what}: rows satisfy their own constraints");
         let forged = SignedPublicInput { transactions: w.auth.transactions, ..pi.clone() };
         match prove_list_witness::<Blake>(&forged, &sb.owners, &w, &TEST) {
-            Err(e) => eprintln!("{what}: the prover refused ({e})"),
             Ok(proof) => assert_refused_by_the_air(what, verify_list::<Blake>(&forged, &proof, &TEST)),
+            Err(e) => panic!("{what}: the prover should produce a (bad) proof: {e}"),
         }
     }
     // Control: the same raw path with the honest list verifies.
