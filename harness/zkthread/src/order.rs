@@ -26,6 +26,7 @@ use zkthread_engine::orderbook::{
     ORDERBOOK_VERIFIER,
 };
 use zkthread_engine::{SettleOptions, SettleOutcome};
+use zkthread_engine::settle::InputCheck;
 use zkthread_store::{Store, ThreadKey};
 use zkthread_engine::program::OS_VERSION;
 use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
@@ -54,7 +55,7 @@ pub enum BookCommand {
     /// The book's tokens, fill count, known orders (on chain) and the queued messages.
     Show(BookArgs),
     /// Batch the queued messages against chain, prove the round with Stwo and settle it.
-    Settle(BookArgs),
+    Settle(BookSettleArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -104,6 +105,18 @@ pub struct BookArgs {
     thread: ThreadArgs,
     #[command(flatten)]
     chain: ChainArgs,
+}
+
+#[derive(Args)]
+pub struct BookSettleArgs {
+    #[command(flatten)]
+    book: BookArgs,
+    /// Compare every input with current storage before the proof too
+    /// (`settle_checking_inputs_first`; each contract's inputs are compared again right before
+    /// its writes either way): a round made stale after the pre-flight then reverts before the
+    /// on-chain verification, for one more read of every input on every settlement.
+    #[arg(long)]
+    inputs_first: bool,
 }
 
 #[derive(Args)]
@@ -387,11 +400,16 @@ async fn order_lines(market: &Market, reader: &ChainReader, known: &[(Felt, u32)
     Ok(lines)
 }
 
-async fn settle(args: BookArgs, data_dir: &Path, json: bool) -> Result<()> {
+async fn settle(args: BookSettleArgs, data_dir: &Path, json: bool) -> Result<()> {
+    let options = SettleOptions {
+        input_check: if args.inputs_first { InputCheck::First } else { InputCheck::BeforeWrites },
+        ..SettleOptions::default()
+    };
+    let args = args.book;
     let client = args.chain.connect().await?;
     let market = Market::open(client.reader(), Registry { address: args.thread.registry }, args.thread.thread_id).await?;
     let (store, key) = book_store(data_dir, &args.thread)?;
-    let round = settle_round(&client, &store, &market, SettleOptions::default(), &Steps::new(json))
+    let round = settle_round(&client, &store, &market, options, &Steps::new(json))
         .await
         .map_err(|e| match e {
             // The engine's own error (store, chain, pre-flight) reads without the wrapper.

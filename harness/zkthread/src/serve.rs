@@ -58,7 +58,7 @@ pub struct ServeArgs {
     /// input on every settlement. For threads whose inputs other L2 transactions may move
     /// (anyone can credit a receiver).
     #[arg(long)]
-    settle_inputs_first: bool,
+    inputs_first: bool,
     /// Settle one sub-block before building the next (by default the next one is built on
     /// the previous one's outputs and proven while that one settles).
     #[arg(long)]
@@ -117,7 +117,7 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
         settle: SettleOptions {
             force: false,
             l2_gas: args.l2_gas,
-            input_check: if args.settle_inputs_first { InputCheck::First } else { InputCheck::BeforeWrites },
+            input_check: if args.inputs_first { InputCheck::First } else { InputCheck::BeforeWrites },
         },
         build_ahead: !args.no_build_ahead,
         proof_params: if args.fast_proofs { ProofParams::Fast } else { ProofParams::Compact },

@@ -98,17 +98,30 @@ fn snapshot(w: World) -> Snapshot {
     }
 }
 
-/// Settles an empty sub-block of the hostile thread whose "proof" is the attack `proof`.
-fn attack(w: World, proof: Array<felt252>) -> Result<(), Array<felt252>> {
+/// Settles an empty sub-block of the hostile thread whose "proof" is the attack `proof`,
+/// through `settle_checking_inputs_first` when `inputs_first`.
+fn attack_through(w: World, proof: Array<felt252>, inputs_first: bool) -> Result<(), Array<felt252>> {
     let none = array![].span();
-    IThreadRegistrySafeDispatcher { contract_address: w.registry.contract_address }
-        .settle(w.hostile_thread, 0, none, none, txs(), proof.span())
+    let registry = IThreadRegistrySafeDispatcher { contract_address: w.registry.contract_address };
+    if inputs_first {
+        registry.settle_checking_inputs_first(w.hostile_thread, 0, none, none, txs(), proof.span())
+    } else {
+        registry.settle(w.hostile_thread, 0, none, none, txs(), proof.span())
+    }
 }
 
-/// The attack reverts with `reason` and changes nothing.
+fn attack(w: World, proof: Array<felt252>) -> Result<(), Array<felt252>> {
+    attack_through(w, proof, false)
+}
+
+/// The attack reverts with `reason` and changes nothing, through either settle entry point
+/// (they call the verifier alike).
 fn assert_attack_fails(w: World, proof: Array<felt252>, reason: felt252) {
     let before = snapshot(w);
-    assert_reverted_with(attack(w, proof), reason);
+    assert_reverted_with(attack_through(w, proof.clone(), false), reason);
+    assert_eq!(snapshot(w), before);
+    assert!(pop_log::<ThreadRegistry::Event>(w.registry.contract_address).is_none());
+    assert_reverted_with(attack_through(w, proof, true), reason);
     assert_eq!(snapshot(w), before);
     assert!(pop_log::<ThreadRegistry::Event>(w.registry.contract_address).is_none());
 }

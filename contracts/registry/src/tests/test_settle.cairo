@@ -828,6 +828,15 @@ fn assert_refused_mid_settle(action: felt252) {
         'registry: settle in progress',
     );
     assert_untouched(f);
+    // Through the other entry point the member runs in the early pass, before the proof.
+    assert_reverted_with(
+        safe(f)
+            .settle_checking_inputs_first(
+                f.thread_id, 0, inputs, transfer_outputs(f.token), txs(), no_proof(),
+            ),
+        'registry: settle in progress',
+    );
+    assert_untouched(f);
     assert_eq!(f.registry.thread_count(), threads);
     let info = f.registry.thread(f.thread_id);
     assert!(info.active);
@@ -1124,6 +1133,15 @@ fn test_reentrant_settle_is_rejected() {
     let safe = IThreadRegistrySafeDispatcher { contract_address: registry.contract_address };
     assert_reverted_with(
         safe.settle(id, 0, array![(hostile, 1, 0)].span(), array![].span(), txs(), no_proof()),
+        'registry: reentrant settle',
+    );
+    assert_eq!(registry.next_sequence(id), 0);
+    // Re-entered from the early pass of the other entry point, before the proof.
+    assert_reverted_with(
+        safe
+            .settle_checking_inputs_first(
+                id, 0, array![(hostile, 1, 0)].span(), array![].span(), txs(), no_proof(),
+            ),
         'registry: reentrant settle',
     );
     assert_eq!(registry.next_sequence(id), 0);
