@@ -81,10 +81,11 @@ async fn run_program<M: TokenMessage>(args: SettleArgs, store: Store<M>, json: b
     let key = args.thread.key();
     let thread_id = key.thread_id;
     let client = args.chain.connect().await?;
+    let inputs_first = args.inputs_first;
     let options = SettleOptions {
         force: args.force,
         l2_gas: args.l2_gas,
-        input_check: if args.inputs_first { InputCheck::First } else { InputCheck::BeforeWrites },
+        input_check: if inputs_first { InputCheck::First } else { InputCheck::BeforeWrites },
     };
     let outcome = match settle(&client, &store, key, options, &Steps::new(json)).await {
         Ok(outcome) => outcome,
@@ -165,8 +166,14 @@ async fn run_program<M: TokenMessage>(args: SettleArgs, store: Store<M>, json: b
     let (Some(reason), false) = (&sent.revert_reason, sent.settled()) else {
         return print(&out, json);
     };
+    // A stale input found after the verification: say how to have the next one cost less.
+    let cheaper = if reason.contains("stale input") && !inputs_first {
+        " (`--inputs-first` has a stale input refused before the on-chain verification, for a fraction of this fee)"
+    } else {
+        ""
+    };
     let error = format!(
-        "settle tx {} REVERTED: {reason} (fee {}); sub-block {sequence} is {}, its {} transfer(s) are pending again: run `zkthread batch` to rebuild",
+        "settle tx {} REVERTED: {reason} (fee {}){cheaper}; sub-block {sequence} is {}, its {} transfer(s) are pending again: run `zkthread batch` to rebuild",
         hex(sent.tx_hash),
         strk(sent.fee_fri),
         out.status,

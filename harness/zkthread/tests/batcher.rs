@@ -325,6 +325,7 @@ fn a_stale_sub_block_is_refused_then_forced_reverted_and_rebuilt() {
     let forced = world.cli(&["settle", "--thread", &world.thread(), "--force", "--json"]);
     let err = assert_one_line_error(&forced, "REVERTED: registry: stale input");
     assert!(err.contains("run `zkthread batch` to rebuild"), "{err}");
+    assert!(err.contains("`--inputs-first` has a stale input refused before the on-chain verification"), "{err}");
     let report: Value = serde_json::from_slice(&forced.stdout).expect("the settle report");
     // The report carries the error itself: one document, the settle one.
     check("settle", &report);
