@@ -26,7 +26,6 @@ use zkthread_engine::orderbook::{
     ORDERBOOK_VERIFIER,
 };
 use zkthread_engine::{SettleOptions, SettleOutcome};
-use zkthread_engine::settle::InputCheck;
 use zkthread_store::{Store, ThreadKey};
 use zkthread_engine::program::OS_VERSION;
 use zkthread_orderbook::state::{SIDE_BUY, SIDE_SELL};
@@ -39,6 +38,7 @@ use crate::datadir::{open_store, ThreadArgs};
 use crate::key::default_key_path;
 use crate::output::{hex, print_json, short_revert_reason, Progress, Steps};
 use crate::program::{declare_class, declare_verifier};
+use crate::settle::InputCheckArgs;
 
 #[derive(Subcommand)]
 pub enum OrderCommand {
@@ -111,12 +111,8 @@ pub struct BookArgs {
 pub struct BookSettleArgs {
     #[command(flatten)]
     book: BookArgs,
-    /// Compare every input with current storage before the proof too
-    /// (`settle_checking_inputs_first`; each contract's inputs are compared again right before
-    /// its writes either way): a round made stale after the pre-flight then reverts before the
-    /// on-chain verification, for one more read of every input on every settlement.
-    #[arg(long)]
-    inputs_first: bool,
+    #[command(flatten)]
+    input_check: InputCheckArgs,
 }
 
 #[derive(Args)]
@@ -402,7 +398,7 @@ async fn order_lines(market: &Market, reader: &ChainReader, known: &[(Felt, u32)
 
 async fn settle(args: BookSettleArgs, data_dir: &Path, json: bool) -> Result<()> {
     let options = SettleOptions {
-        input_check: if args.inputs_first { InputCheck::First } else { InputCheck::BeforeWrites },
+        input_check: args.input_check.input_check(),
         ..SettleOptions::default()
     };
     let args = args.book;

@@ -16,7 +16,7 @@ use clap::Args;
 use zkthread_client::registry::Registry;
 use zkthread_engine::batch::{DEFAULT_MAX_SLOTS, DEFAULT_MAX_TRANSFERS, MAX_SLOTS_WITHIN_CALLDATA};
 use zkthread_token::MAX_TRANSFERS_PER_PROOF;
-use zkthread_engine::settle::{InputCheck, DEFAULT_L2_GAS};
+use zkthread_engine::settle::DEFAULT_L2_GAS;
 use zkthread_engine::program::{ProofParams, TokenProgram};
 use zkthread_engine::{Limits, SettleOptions};
 use zkthread_store::{MessageBody, NewTransferList, Store, ThreadKey};
@@ -27,6 +27,7 @@ use zkthread_service::{HttpLimits, PipelineConfig, Service, Shared};
 use crate::chain::ChainArgs;
 use crate::datadir::{open_store, ThreadArgs};
 use crate::output::{hex, Logged};
+use crate::settle::InputCheckArgs;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -51,14 +52,8 @@ pub struct ServeArgs {
     /// Largest L2 gas a settle transaction may use.
     #[arg(long, default_value_t = DEFAULT_L2_GAS)]
     l2_gas: u64,
-    /// Settle with every input compared with current storage before the proof too
-    /// (`settle_checking_inputs_first`; each contract's inputs are compared again right before
-    /// its writes either way): a stale input then reverts before the on-chain verification and
-    /// costs the prover its calldata and reads, not a verification, for one more read of every
-    /// input on every settlement. For threads whose inputs other L2 transactions may move
-    /// (anyone can credit a receiver).
-    #[arg(long)]
-    inputs_first: bool,
+    #[command(flatten)]
+    input_check: InputCheckArgs,
     /// Settle one sub-block before building the next (by default the next one is built on
     /// the previous one's outputs and proven while that one settles).
     #[arg(long)]
@@ -117,7 +112,7 @@ pub async fn run(args: ServeArgs, data_dir: &Path, json: bool) -> Result<()> {
         settle: SettleOptions {
             force: false,
             l2_gas: args.l2_gas,
-            input_check: if args.inputs_first { InputCheck::First } else { InputCheck::BeforeWrites },
+            input_check: args.input_check.input_check(),
         },
         build_ahead: !args.no_build_ahead,
         proof_params: if args.fast_proofs { ProofParams::Fast } else { ProofParams::Compact },

@@ -18,7 +18,7 @@ use crate::chain::ChainArgs;
 use crate::datadir::{open_store, stored_program, ThreadArgs};
 use zkthread_engine::program::TokenProgram;
 use zkthread_engine::token::{transfers_in, TokenMessage};
-use zkthread_store::{NewTransferList, Store};
+use zkthread_store::{NewTransferList, Store, SubBlockStatus};
 use crate::output::{hex, nothing_to_do, print_json, strk, Reported, Steps};
 
 #[derive(Args, Debug)]
@@ -34,6 +34,13 @@ pub struct SettleArgs {
     /// Largest L2 gas the settle transaction may use.
     #[arg(long, default_value_t = DEFAULT_L2_GAS)]
     l2_gas: u64,
+    #[command(flatten)]
+    input_check: InputCheckArgs,
+}
+
+/// `--inputs-first`, shared by every command that settles (`settle`, `book settle`, `serve`).
+#[derive(Args, Debug)]
+pub struct InputCheckArgs {
     /// Compare every input with current storage before the proof too
     /// (`settle_checking_inputs_first`; each contract's inputs are compared again right before
     /// its writes either way): a stale input then reverts before the on-chain verification and
@@ -42,6 +49,17 @@ pub struct SettleArgs {
     /// (anyone can credit a receiver).
     #[arg(long)]
     inputs_first: bool,
+}
+
+impl InputCheckArgs {
+    /// The registry entry point the settlement goes to.
+    pub fn input_check(&self) -> InputCheck {
+        if self.inputs_first {
+            InputCheck::First
+        } else {
+            InputCheck::BeforeWrites
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -81,11 +99,10 @@ async fn run_program<M: TokenMessage>(args: SettleArgs, store: Store<M>, json: b
     let key = args.thread.key();
     let thread_id = key.thread_id;
     let client = args.chain.connect().await?;
-    let inputs_first = args.inputs_first;
     let options = SettleOptions {
         force: args.force,
         l2_gas: args.l2_gas,
-        input_check: if inputs_first { InputCheck::First } else { InputCheck::BeforeWrites },
+        input_check: args.input_check.input_check(),
     };
     let outcome = match settle(&client, &store, key, options, &Steps::new(json)).await {
         Ok(outcome) => outcome,
@@ -166,8 +183,10 @@ async fn run_program<M: TokenMessage>(args: SettleArgs, store: Store<M>, json: b
     let (Some(reason), false) = (&sent.revert_reason, sent.settled()) else {
         return print(&out, json);
     };
-    // A stale input found after the verification: say how to have the next one cost less.
-    let cheaper = if reason.contains("stale input") && !inputs_first {
+    // A stale input found after the verification (the engine ended the sub-block Stale for
+    // it): say how to have the next one cost less.
+    let stale = matches!(sent.sub_block.status, SubBlockStatus::Stale { .. });
+    let cheaper = if stale && options.input_check == InputCheck::BeforeWrites {
         " (`--inputs-first` has a stale input refused before the on-chain verification, for a fraction of this fee)"
     } else {
         ""
