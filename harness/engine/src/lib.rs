@@ -30,6 +30,7 @@
 //! every hash a sub-block was ever sent under before anything is sent again; the registry takes
 //! one settlement per sequence, so a second send of a settled sub-block could only revert.
 
+pub mod adaptive;
 pub mod batch;
 pub mod codec;
 pub mod error;

@@ -303,6 +303,7 @@ async fn thread<M: TokenMessage>(State(shared): State<Arc<Shared<M>>>) -> Result
         .store
         .overview(thread, RECENT_SUB_BLOCKS)
         .map_err(EngineError::from)?;
+    let entry = shared.settle_entry()?;
     Ok(Json(ThreadView {
         thread_id: thread.thread_id,
         program: M::TOKEN_PROGRAM,
@@ -313,6 +314,8 @@ async fn thread<M: TokenMessage>(State(shared): State<Arc<Shared<M>>>) -> Result
         settled_sub_blocks: overview.settled_sub_blocks,
         sub_blocks: overview.recent.iter().map(sub_block_view).collect(),
         last_error: shared.last_error(),
+        settle_entry: entry.current().entry_point().to_owned(),
+        inputs_first_left: entry.inputs_first_left(),
     }))
 }
 

@@ -29,13 +29,13 @@ use zkthread_engine::orderbook::{
     action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, queued_duplicate, settle_round, slot_budget, uncross_owed, Admission, Market, MarketError,
     OrderRefusal, OrderState, Round, StoredOrder,
 };
-use zkthread_engine::{hex, is_account_address, EngineError, Observer, SettleOutcome};
+use zkthread_engine::{hex, is_account_address, EngineError, Observer, SettleOptions, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
 
 use crate::api::{duplicate_answer, health, json_answers, message_status, sub_block_view, ApiError, MAX_BODY_BYTES};
-use crate::pipeline::{end_if_stale, Backoff, Step};
+use crate::pipeline::{end_if_stale, say_if_changed, Backoff, Step};
 use crate::wire::{parse_felt, Accepted, BookView, OrderLine, OwedRound, PendingOrder, SignerView, TransferStatus};
-use crate::{LastError, PipelineConfig};
+use crate::{LastError, PipelineConfig, SettleEntry};
 
 /// Sub-blocks listed by `GET /book`.
 const RECENT_SUB_BLOCKS: usize = 20;
@@ -51,6 +51,8 @@ pub struct BookShared {
     /// Wakes an idle pipeline when a message arrives.
     pub wake: Notify,
     last_error: LastError,
+    /// The settle entry point the pipeline sends to now.
+    settle_entry: SettleEntry,
     /// Orders `GET /book` read cancelled (`OrderState::is_final`: nothing changes them again):
     /// shown from here instead of read from the node on every request, which would grow with
     /// the book's history. A filled order is read each time: it may still be cancelled.
@@ -86,6 +88,7 @@ impl BookShared {
             admission: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             last_error: LastError::default(),
+            settle_entry: SettleEntry::default(),
             cancelled: Default::default(),
             chain_view: Default::default(),
         }
@@ -289,6 +292,7 @@ async fn chain_view(shared: &BookShared, settled_sub_blocks: usize) -> Result<Ch
 async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, ApiError> {
     let (market, key) = (&shared.market, shared.thread());
     let overview = shared.store.overview(key, RECENT_SUB_BLOCKS).map_err(store_error)?;
+    let entry = shared.settle_entry.of_thread(&shared.store, key)?;
     let ChainView { orders, fill_count, .. } = chain_view(&shared, overview.settled_sub_blocks).await?;
     let pending_messages = shared
         .store
@@ -324,6 +328,8 @@ async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, A
         settled_sub_blocks: overview.settled_sub_blocks,
         sub_blocks: overview.recent.iter().map(sub_block_view).collect(),
         last_error: shared.last_error(),
+        settle_entry: entry.current().entry_point().to_owned(),
+        inputs_first_left: entry.inputs_first_left(),
     }))
 }
 
@@ -334,6 +340,7 @@ async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, A
 /// before the next, so stopping it anywhere is safe. A failure is kept as the last error and
 /// retried with backoff. Runs until the task is dropped.
 pub async fn run_pipeline(shared: Arc<BookShared>, config: PipelineConfig, observer: Arc<dyn Observer>) {
+    shared.settle_entry.set_configured(config.settle.input_check);
     let mut backoff = Backoff::new();
     let mut pending_since: Option<Instant> = None;
     let mut waiting_since = None;
@@ -385,7 +392,13 @@ async fn step(
             }
         }
     }
-    let round = settle_round(&shared.client, store, &shared.market, config.settle, observer).await;
+    let entry = shared.settle_entry.of_thread(store, key).map_err(|e| e.to_string())?;
+    let options = SettleOptions {
+        input_check: entry.current(),
+        ..config.settle
+    };
+    let round = settle_round(&shared.client, store, &shared.market, options, observer).await;
+    say_if_changed(entry, shared.settle_entry.of_thread(store, key));
     if store.pending_count(key).map_err(|e| e.to_string())? == 0 {
         *pending_since = None;
     }

@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use zkthread_client::{ChainClient, Felt};
+use zkthread_engine::adaptive::AdaptiveInputCheck;
+use zkthread_engine::settle::InputCheck;
 use zkthread_engine::{thread_contracts, Observer, SubmitError};
 use zkthread_store::{MessageBody, NewTransfer, NewTransferList, Store, ThreadKey};
 
@@ -48,6 +50,8 @@ pub struct Shared<M = NewTransfer> {
     /// Wakes an idle pipeline when a transfer arrives.
     pub wake: Notify,
     last_error: LastError,
+    /// The settle entry point the operator configured (the pipeline adapts from it).
+    settle_entry: SettleEntry,
     /// The thread's contract set and when it was read (admission checks tokens against it).
     contracts: tokio::sync::Mutex<Option<(Instant, Vec<Felt>)>>,
 }
@@ -61,6 +65,7 @@ impl<M: MessageBody> Shared<M> {
             admission: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             last_error: LastError::default(),
+            settle_entry: SettleEntry::default(),
             contracts: tokio::sync::Mutex::new(None),
         }
     }
@@ -87,6 +92,11 @@ impl<M: MessageBody> Shared<M> {
     fn set_last_error(&self, error: Option<String>) {
         self.last_error.set(error);
     }
+
+    /// The entry point the pipeline settles with now (`zkthread_engine::adaptive`).
+    pub fn settle_entry(&self) -> Result<AdaptiveInputCheck, zkthread_engine::EngineError> {
+        self.settle_entry.of_thread(&self.store, self.thread)
+    }
 }
 
 /// The pipeline's last failure (cleared by its next success), shown by the status routes.
@@ -100,6 +110,24 @@ impl LastError {
 
     pub fn set(&self, error: Option<String>) {
         *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = error;
+    }
+}
+
+/// The settle entry point the operator configured (`serve --inputs-first`, set by the
+/// pipeline as it starts); where the pipeline settles now follows from it and the thread's
+/// store (`zkthread_engine::adaptive`), for the pipeline and the status routes alike.
+#[derive(Debug, Default)]
+pub struct SettleEntry(Mutex<InputCheck>);
+
+impl SettleEntry {
+    pub fn set_configured(&self, configured: InputCheck) {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = configured;
+    }
+
+    /// The entry point for the thread's next settlement.
+    pub fn of_thread<M: MessageBody>(&self, store: &Store<M>, key: ThreadKey) -> Result<AdaptiveInputCheck, zkthread_engine::EngineError> {
+        let configured = *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        AdaptiveInputCheck::of_thread(configured, store, key)
     }
 }
 

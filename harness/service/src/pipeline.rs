@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
+use zkthread_engine::adaptive::{AdaptiveInputCheck, CALM_SETTLEMENTS};
 use zkthread_engine::program::{ProofParams, TokenProgram};
 use zkthread_engine::token::TokenMessage;
 use zkthread_engine::batch::{check_stale, StaleCheck};
@@ -182,6 +183,26 @@ pub(crate) async fn end_if_stale<M: MessageBody>(
     Ok(Step::Waiting(poll, held_up(why, &no_verdict)))
 }
 
+/// Logs a change of settle entry point across one settle step (`before` it, `after` it, as
+/// the store has it: `zkthread_engine::adaptive`).
+pub(crate) fn say_if_changed(before: AdaptiveInputCheck, after: Result<AdaptiveInputCheck, EngineError>) {
+    let after = match after {
+        Ok(after) => after,
+        // The next step reads the store again and reports its error.
+        Err(_) => return,
+    };
+    if before.current() == after.current() {
+        return;
+    }
+    match after.inputs_first_left() {
+        Some(left) => tracing::warn!(
+            left,
+            "a settlement reverted on a stale input: the next ones check every input before the proof (`settle_checking_inputs_first`)"
+        ),
+        None => tracing::info!(calm = CALM_SETTLEMENTS, "no stale revert for a while: settling through `settle` again"),
+    }
+}
+
 /// The last error while the oldest sub-block is held up (`end_if_stale`): what blocked its
 /// pre-flight, and why the stale check took no verdict.
 fn held_up(why: &str, no_verdict: &str) -> String {
@@ -191,6 +212,7 @@ fn held_up(why: &str, no_verdict: &str) -> String {
 /// Runs until the task is dropped; `observer` sees the engine's steps and settle checkpoints
 /// (from the loop and the proof task at once: steps may interleave).
 pub async fn run<M: TokenMessage>(shared: Arc<Shared<M>>, config: PipelineConfig, observer: Arc<dyn Observer>) {
+    shared.settle_entry.set_configured(config.settle.input_check);
     let mut pipeline = Pipeline {
         shared,
         config,
@@ -381,7 +403,13 @@ impl<M: TokenMessage> Pipeline<M> {
     async fn settle_oldest(&mut self) -> Result<Step, String> {
         let shared = &self.shared;
         let (store, key) = (&shared.store, shared.thread);
-        let outcome = settle(&shared.client, store, key, self.config.settle, self.observer.as_ref()).await;
+        let entry = shared.settle_entry().map_err(|e| e.to_string())?;
+        let options = SettleOptions {
+            input_check: entry.current(),
+            ..self.config.settle
+        };
+        let outcome = settle(&shared.client, store, key, options, self.observer.as_ref()).await;
+        say_if_changed(entry, shared.settle_entry());
         // Past its pre-flight (sent, found settled, or gone): no longer held up. A failure
         // leaves `held_up` as it was: keyed on (sequence, attempt), it lapses by itself once
         // another sub-block is the oldest.

@@ -259,6 +259,15 @@ pub struct ThreadView {
     pub sub_blocks: Vec<SubBlockView>,
     /// The pipeline's last failure, if its last attempt failed (it retries).
     pub last_error: Option<String>,
+    /// The registry entry point the pipeline settles with now: `settle`, or
+    /// `settle_checking_inputs_first` (`serve --inputs-first`, or for a while after a stale
+    /// revert: `zkthread_engine::adaptive`). Empty from a service that does not say.
+    #[serde(default)]
+    pub settle_entry: String,
+    /// Settlements still to be sent with the inputs first after a stale revert (`None`: the
+    /// configured entry point).
+    #[serde(default)]
+    pub inputs_first_left: Option<u32>,
 }
 
 /// `GET /signers/{address}` of an order-book thread: what the owner's next order message is
@@ -336,6 +345,15 @@ pub struct BookView {
     pub sub_blocks: Vec<SubBlockView>,
     /// The pipeline's last failure, if its last attempt failed (it retries).
     pub last_error: Option<String>,
+    /// The registry entry point the pipeline settles with now: `settle`, or
+    /// `settle_checking_inputs_first` (`serve --inputs-first`, or for a while after a stale
+    /// revert: `zkthread_engine::adaptive`). Empty from a service that does not say.
+    #[serde(default)]
+    pub settle_entry: String,
+    /// Settlements still to be sent with the inputs first after a stale revert (`None`: the
+    /// configured entry point).
+    #[serde(default)]
+    pub inputs_first_left: Option<u32>,
 }
 
 /// Every 4xx/5xx body.

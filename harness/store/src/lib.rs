@@ -65,6 +65,12 @@ fn settled_counter(scope: &str) -> String {
     format!("settled/{scope}")
 }
 
+/// Per thread scope: the settled count when a settle transaction last reverted on a stale
+/// input, plus one (absent: none recorded; databases from before it start without one).
+fn stale_revert_counter(scope: &str) -> String {
+    format!("stale_revert/{scope}")
+}
+
 /// The sender lane of a token transfer: its key slot lives in `token`, under `from`.
 pub fn sender_key(token: Felt, from: Felt) -> String {
     format!("{token:#x}/{from:#x}")
@@ -856,6 +862,18 @@ impl<M: MessageBody> Store<M> {
         })
     }
 
+    /// How many sub-blocks of the thread settled since a settle transaction last reverted on a
+    /// stale input (`None`: no such revert recorded). A stale input found before sending
+    /// (`Stale` without a transaction) does not count: it cost nothing.
+    pub fn settled_since_stale_revert(&self, thread: ThreadKey) -> Result<Option<u64>> {
+        let txn = self.begin_read(thread)?;
+        let scope = thread.scope();
+        let counters = txn.open_table(COUNTERS).map_err(db_error)?;
+        let read = |name: String| -> Result<Option<u64>> { Ok(counters.get(name.as_str()).map_err(db_error)?.map(|v| v.value())) };
+        let settled = read(settled_counter(&scope))?.unwrap_or(0);
+        Ok(read(stale_revert_counter(&scope))?.map(|at| settled.saturating_sub(at - 1)))
+    }
+
     /// The thread's oldest Built, Proven or Sending sub-block: the next to settle. At most two
     /// are in flight, and then the second was built ahead on the first
     /// ([`NewSubBlock::parent_attempt`]).
@@ -1289,6 +1307,7 @@ impl<M: MessageBody> Store<M> {
                 None => None,
             };
             let was_settled = matches!(sub_block.status, SubBlockStatus::Settled { .. });
+            let was_stale_revert = matches!(sub_block.status, SubBlockStatus::Stale { tx_hash: Some(_), .. });
             let hand_back = change(&mut sub_block, parent.as_ref())?;
             let json = serde_json::to_string(&sub_block)?;
             blocks.insert(key, json.as_str()).map_err(db_error)?;
@@ -1306,6 +1325,11 @@ impl<M: MessageBody> Store<M> {
                 let name = settled_counter(&scope);
                 let count = counters.get(name.as_str()).map_err(db_error)?.map_or(0, |v| v.value());
                 counters.insert(name.as_str(), count + 1).map_err(db_error)?;
+            }
+            if !was_stale_revert && matches!(sub_block.status, SubBlockStatus::Stale { tx_hash: Some(_), .. }) {
+                let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
+                let settled = counters.get(settled_counter(&scope).as_str()).map_err(db_error)?.map_or(0, |v| v.value());
+                counters.insert(stale_revert_counter(&scope).as_str(), settled + 1).map_err(db_error)?;
             }
             if hand_back {
                 let mut ended = vec![sub_block.clone()];

@@ -281,6 +281,8 @@ fn a_stale_sub_block_hands_its_transfers_back_in_their_original_order_for_a_rebu
         )
         .unwrap();
     assert_eq!(stale.status.name(), "stale");
+    assert_eq!(store.settled_since_stale_revert(thread(1)).unwrap(), Some(0));
+    assert_eq!(store.settled_since_stale_revert(thread(2)).unwrap(), None, "per thread");
     drop(store);
 
     let store = Store::open(dir.path()).unwrap();
@@ -299,6 +301,18 @@ fn a_stale_sub_block_hands_its_transfers_back_in_their_original_order_for_a_rebu
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].status.name(), "stale");
     assert!(store.pending(thread(1)).unwrap().is_empty());
+
+    // Settlements count from the stale revert; a stale input found before sending does not
+    // start the count again (it cost nothing).
+    store.record_proof(thread(1), 0, 1, vec![felt(1)]).unwrap();
+    store.record_sending(thread(1), 0, 1, felt(0x52), felt(3)).unwrap();
+    store.record_settled(thread(1), 0, 1, felt(0x52), 4, 9).unwrap();
+    assert_eq!(store.settled_since_stale_revert(thread(1)).unwrap(), Some(1));
+    let d = store.submit(thread(1), transfer(1, 2, 1)).unwrap();
+    store.record_batch(thread(1), sub_block(1, vec![d]), vec![]).unwrap();
+    let found_before_sending = SubBlockStatus::Stale { tx_hash: None, reason: "1 input slot(s) changed".into() };
+    store.record_abandoned(thread(1), 1, 0, found_before_sending).unwrap();
+    assert_eq!(store.settled_since_stale_revert(thread(1)).unwrap(), Some(1));
 }
 
 #[test]

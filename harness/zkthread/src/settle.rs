@@ -46,7 +46,8 @@ pub struct InputCheckArgs {
     /// its writes either way): a stale input then reverts before the on-chain verification and
     /// costs the prover its calldata and reads, not a verification, for one more read of every
     /// input on every settlement. For threads whose inputs other L2 transactions may move
-    /// (anyone can credit a receiver).
+    /// (anyone can credit a receiver). Without it, `serve` switches to this entry point by
+    /// itself for 64 settlements after a stale revert.
     #[arg(long)]
     inputs_first: bool,
 }

@@ -250,6 +250,7 @@ fn the_book_service_admits_signed_orders_refuses_replays_and_tampering_and_settl
     assert_eq!((sub_blocks[0]["transfers"].as_u64(), sub_blocks[0]["attempt"].as_u64()), (Some(2), Some(0)), "{shown}");
     assert_eq!(sub_blocks[0]["tx_hash"], settled[0]["tx_hash"], "{shown}");
     assert_eq!(shown["last_error"], Value::Null, "{shown}");
+    assert_eq!((&shown["settle_entry"], &shown["inputs_first_left"]), (&Value::from("settle"), &Value::Null), "{shown}");
     let orders: Vec<(String, u64, String, u64)> = shown["orders"]
         .as_array()
         .unwrap()

@@ -4,26 +4,37 @@
 //!    proven while `n` waits to settle; an L2 transfer then makes `n` stale, and both end
 //!    together with their transfers pending again in order; rebuilt, `n` settles first and
 //!    `n + 1` after it, and the balances are the model's.
-//! 2. Killed right after broadcasting `n`'s settle while `n + 1` is being proven: the restart
-//!    finds `n` settled and settles `n + 1` after it.
-//! 3. Load: `zkthread serve` (a child process, building ahead) fed by 8 clients, each posting
+//! 2. The service's pipeline, in this process: an L2 credit to a receiver lands after the
+//!    pre-flight of its sub-block (a test observer sends it at the send checkpoint), so the
+//!    settlement reverts stale after the on-chain verification; the rebuilt sub-block is
+//!    settled through `settle_checking_inputs_first`, and so are the next ones.
+//! 3. Killed right after broadcasting `n`'s settle while `n + 1` is being proven: the restart
+//!    finds `n` settled and settles `n + 1` after it, still checking inputs first (resumed
+//!    from the store).
+//! 4. Load: `zkthread serve` (a child process, building ahead) fed by 8 clients, each posting
 //!    signed transfers as its own sender for 60 s at a bounded rate; every accepted transfer
 //!    ends settled exactly once, balances equal the reference model, and sub-blocks were built
 //!    ahead while their parents settled.
 
 use std::collections::BTreeSet;
 use std::os::unix::process::ExitStatusExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use zkthread_client::FeeMode;
+use zkthread_engine::adaptive::CALM_SETTLEMENTS;
 use zkthread_engine::batch::abandon_if_stale;
+use zkthread_engine::settle::InputCheck;
 use zkthread_engine::{
-    batch, batch_ahead, prove, settle, BatchOutcome, EngineError, Limits, Logged, ProveOutcome,
+    batch, batch_ahead, prove, settle, BatchOutcome, Checkpoint, EngineError, Limits, Logged, Observer, ProveOutcome,
     SettleOptions, SettleOutcome,
 };
-use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey};
+use zkthread_service::{PipelineConfig, Shared};
+use zkthread_store::{Store, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
 
 mod common;
-use common::served::{request, sign_here, Http, Served};
+use common::served::{request, sign_here, Http, Served, SETTLE_TIMEOUT};
 use common::world::{World, SUPPLY};
 
 const CLIENTS: usize = 8;
@@ -46,6 +57,7 @@ fn sub_blocks_built_ahead_settle_in_order_end_with_their_parent_and_carry_a_load
     assert_eq!(world.balances(), expected);
 
     built_ahead_through_the_engine(&world, &mut expected);
+    a_stale_revert_turns_the_pipeline_to_the_early_check(&world, &mut expected);
     killed_while_its_parent_settles(&world, &mut expected);
     eight_clients_for_a_minute(&world, &mut expected);
 }
@@ -78,7 +90,17 @@ fn killed_while_its_parent_settles(world: &World, expected: &mut [u128]) {
         .map(|id| http.wait_settled(&served.url, *id)["sequence"].as_u64().unwrap())
         .collect();
     assert_eq!(settled[1], settled[0] + 1);
+    // Both services resumed the early check from the store (the stale revert of the stage
+    // before, then one settlement): the crashed one sent `n` through it, the restart `n + 1`.
+    let (_, thread) = http.get(format!("{}/thread", served.url));
+    assert_eq!(thread["settle_entry"], "settle_checking_inputs_first", "{thread}");
+    assert_eq!(thread["inputs_first_left"], CALM_SETTLEMENTS - 3, "{thread}");
     served.kill();
+    let store = Store::open(world.data_dir.path()).expect("the service's data directory");
+    let key = ThreadKey::new(world.registry.address, world.thread_id);
+    for sequence in settled {
+        assert_eq!(settled_entry_point(world, &store, key, sequence), "settle_checking_inputs_first");
+    }
     expected[0] -= 23;
     expected[4] += 11;
     expected[5] += 12;
@@ -174,6 +196,129 @@ fn build_parent_and_child(world: &World, store: &Store, key: ThreadKey, limits: 
     let child = proven(run(world, prove(store, key, &Logged)));
     assert_eq!(store.all_in_flight(key).unwrap().len(), 2);
     (parent, child)
+}
+
+/// Sends one L2 credit of the token from account `racer` (not the prover) to `to` at the
+/// first settle checkpoint it sees: after the pre-flight, before the broadcast, so the
+/// settlement is mined after it. A test double of a griefer, for this file's pipeline stage.
+struct RaceTheFirstSend {
+    racer: zkthread_client::ChainClient,
+    transfer: starknet::core::types::Call,
+    raced: AtomicBool,
+}
+
+impl Observer for RaceTheFirstSend {
+    fn reached(&self, checkpoint: Checkpoint) {
+        if checkpoint != Checkpoint::SendRecorded || self.raced.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // `reached` is synchronous, inside the pipeline's runtime: the credit is sent and
+        // awaited on a thread of its own, the pipeline's worker blocked meanwhile.
+        let (racer, transfer) = (self.racer.clone(), self.transfer.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                racer
+                    .invoke(vec![transfer], FeeMode::default())
+                    .await
+                    .expect("the racing credit is sent")
+                    .require_success("the racing credit")
+                    .expect("the racing credit succeeds");
+            })
+        })
+        .join()
+        .expect("the racing credit");
+    }
+}
+
+/// `serve`'s pipeline in this process, on the CLI's data directory: a stale revert paid for
+/// a whole verification, then the early check for the rebuilt sub-block.
+fn a_stale_revert_turns_the_pipeline_to_the_early_check(world: &World, expected: &mut [u128]) {
+    const RACER: usize = 7;
+    let id = world.submit(0, 6, 9);
+    let devnet = world.devnet.as_ref().expect("the devnet");
+    let racer = devnet.account(RACER).expect("the racer's account");
+    let racer = zkthread_client::ChainClient::with_chain_id(
+        devnet.url().clone(),
+        racer.address,
+        racer.private_key,
+        devnet.chain_id().expect("embedded chain id"),
+    );
+    let observer = Arc::new(RaceTheFirstSend {
+        racer,
+        transfer: world.token.transfer_call(world.accounts[6], 3).unwrap(),
+        raced: AtomicBool::new(false),
+    });
+    let key = ThreadKey::new(world.registry.address, world.thread_id);
+    let store = Store::open(world.data_dir.path()).expect("the CLI's data directory");
+    let shared = Arc::new(Shared::new(world.client.clone(), store, key));
+    let config = PipelineConfig {
+        limits: Limits {
+            max_transfers: 1,
+            ..Limits::default()
+        },
+        poll: Duration::from_millis(200),
+        build_ahead: false,
+        ..PipelineConfig::default()
+    };
+    assert_eq!(config.settle.input_check, InputCheck::BeforeWrites, "the service's default adapts");
+    let pipeline = world.runtime.spawn(zkthread_service::pipeline::run(shared.clone(), config, observer.clone()));
+    let began = Instant::now();
+    let settled = loop {
+        if let Some(TransferPlace::SubBlock(sub_block)) = shared.store.place(key, id).unwrap() {
+            if matches!(sub_block.status, SubBlockStatus::Settled { .. }) {
+                break sub_block;
+            }
+        }
+        assert!(began.elapsed() < SETTLE_TIMEOUT, "not settled: {:?}", shared.last_error());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    pipeline.abort();
+    assert!(observer.raced.load(Ordering::SeqCst), "the racing credit was sent");
+    assert_eq!(settled.attempt, 1, "the first attempt reverted");
+    let sub_blocks = shared.store.sub_blocks(key).unwrap();
+    let reverted = sub_blocks.iter().find(|s| (s.sequence(), s.attempt) == (settled.sequence(), 0)).unwrap();
+    match &reverted.status {
+        SubBlockStatus::Stale { tx_hash: Some(_), reason } => assert!(reason.contains("stale input"), "{reason}"),
+        other => panic!("the first attempt should have reverted stale on chain: {other:?}"),
+    }
+    assert_eq!(settled_entry_point(world, &shared.store, key, settled.sequence()), "settle_checking_inputs_first");
+    let (entry, attempt_0) = (shared.settle_entry().unwrap(), mined_entry_point(world, &reverted.status));
+    assert_eq!(attempt_0, "settle", "the first attempt went to the cheaper entry point");
+    assert_eq!((entry.current(), entry.inputs_first_left()), (InputCheck::First, Some(CALM_SETTLEMENTS - 1)));
+    expected[0] -= 9;
+    expected[RACER] -= 3;
+    expected[6] += 12;
+    assert_eq!(world.balances(), expected);
+}
+
+/// The registry entry point the settled attempt of `sequence` was sent to.
+fn settled_entry_point(world: &World, store: &Store, key: ThreadKey, sequence: u64) -> &'static str {
+    let sub_blocks = store.sub_blocks(key).unwrap();
+    let settled = sub_blocks
+        .iter()
+        .find(|s| s.sequence() == sequence && matches!(s.status, SubBlockStatus::Settled { .. }))
+        .expect("a settled attempt");
+    mined_entry_point(world, &settled.status)
+}
+
+/// The entry point a mined settle transaction called (`[1, to, selector, ...]`).
+fn mined_entry_point(world: &World, status: &SubBlockStatus) -> &'static str {
+    use starknet::core::types::{InvokeTransaction, Transaction};
+    use starknet::providers::Provider;
+    let tx_hash = match status {
+        SubBlockStatus::Settled { tx_hash, .. } | SubBlockStatus::Stale { tx_hash: Some(tx_hash), .. } => *tx_hash,
+        other => panic!("no mined send: {other:?}"),
+    };
+    let tx = run(world, world.client.provider().get_transaction_by_hash(tx_hash)).expect("the settle transaction");
+    let Transaction::Invoke(InvokeTransaction::V3(invoke)) = tx else {
+        panic!("not an invoke v3: {tx:?}");
+    };
+    let selector = invoke.calldata[2];
+    ["settle", "settle_checking_inputs_first"]
+        .into_iter()
+        .find(|name| starknet::core::utils::get_selector_from_name(name).unwrap() == selector)
+        .expect("a settle entry point")
 }
 
 fn run<F: std::future::Future>(world: &World, future: F) -> F::Output {

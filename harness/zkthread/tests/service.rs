@@ -121,6 +121,8 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     let (_, thread) = http.get(format!("{url}/thread"));
     assert_eq!(thread["pending"], 0, "{thread}");
     assert_eq!(thread["settled_sub_blocks"], 1, "{thread}");
+    // No stale revert here: the cheaper entry point, no early-check window.
+    assert_eq!((&thread["settle_entry"], &thread["inputs_first_left"]), (&Value::from("settle"), &Value::Null), "{thread}");
     assert_eq!(thread["sub_blocks"][0]["transfers"], 3, "{thread}");
     assert!(thread["sub_blocks"][0]["tx_hash"].is_string(), "{thread}");
     // Settled by its own send: the fee the service's account paid is recorded.
@@ -420,6 +422,7 @@ fn the_service_settles_posted_transfers_refuses_bad_ones_and_survives_kills() {
     assert!(page.contains(&format!("zkThread {}", world.thread_id)), "{page}");
     assert!(page.contains(r#"<dd id="settled">5</dd>"#), "{page}");
     assert!(page.contains(r#"<dd id="pending">0</dd>"#), "{page}");
+    assert!(page.contains(r#"<code id="settle-entry">settle</code>"#), "{page}");
     for sub_block in thread["sub_blocks"].as_array().unwrap() {
         let tx = sub_block["tx_hash"].as_str().unwrap();
         assert!(page.contains(tx), "{tx} not on the page: {page}");
