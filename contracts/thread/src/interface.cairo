@@ -35,10 +35,11 @@ pub trait IThreadConsent<TContractState> {
         self: @TContractState, program_hash: ClassHash, contracts: Span<ContractAddress>,
     ) -> bool;
     /// Accepts or revokes `program_hash`. Only `thread_owner` may call it.
-    /// An owner accepting a program that reads authority from another member (the order book:
-    /// `IThreadPeers`) must list its peers and set `peers_only` first, in the same multicall:
-    /// accepted alone, anyone may put this contract in a thread beside a member of their own
-    /// making and move its holders' balances (helper-79's review).
+    /// A program that reads authority from another member (the order book) must be accepted
+    /// with `IThreadPeers::accept_program_beside` instead, which lists its peers and sets
+    /// `peers_only` in the same call: accepted alone, anyone may put this contract in a thread
+    /// beside a member of their own making and move its holders' balances (helper-79's
+    /// review).
     fn set_program_accepted(ref self: TContractState, program_hash: ClassHash, accepted: bool);
     /// Who decides which programs this contract accepts.
     fn thread_owner(self: @TContractState) -> ContractAddress;
@@ -63,6 +64,14 @@ pub trait IThreadPeers<TContractState> {
     /// Lists or unlists `peer` for `program_hash`. Only `thread_owner` may call it.
     fn set_peer_accepted(
         ref self: TContractState, program_hash: ClassHash, peer: ContractAddress, accepted: bool,
+    );
+    /// Accepts `program_hash` only beside `peers`, in one call: sets `peers_only`, lists every
+    /// peer, then accepts the program (the events in that order), so no transaction ever sees
+    /// the program accepted beside any contract. The way to accept a program that reads
+    /// authority from another member. Peers listed before stay listed. Only `thread_owner` may
+    /// call it.
+    fn accept_program_beside(
+        ref self: TContractState, program_hash: ClassHash, peers: Span<ContractAddress>,
     );
 }
 

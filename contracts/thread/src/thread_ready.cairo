@@ -195,6 +195,23 @@ pub mod ThreadReadyComponent {
             self.ThreadReady_peers.write((program_hash, peer), accepted);
             self.emit(PeerAcceptanceChanged { program_hash, peer, accepted });
         }
+
+        fn accept_program_beside(
+            ref self: ComponentState<TContractState>,
+            program_hash: ClassHash,
+            peers: Span<ContractAddress>,
+        ) {
+            assert(get_caller_address() == self.ThreadReady_owner.read(), errors::CALLER_NOT_OWNER);
+            self.ThreadReady_peers_only.write(program_hash, true);
+            self.emit(PeersOnlyChanged { program_hash, peers_only: true });
+            for peer in peers {
+                let peer = *peer;
+                self.ThreadReady_peers.write((program_hash, peer), true);
+                self.emit(PeerAcceptanceChanged { program_hash, peer, accepted: true });
+            };
+            // Accepted last: the program never reaches this contract before its peers are.
+            self.write_acceptance(program_hash, true);
+        }
     }
 
     #[generate_trait]

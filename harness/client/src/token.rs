@@ -260,17 +260,14 @@ impl Token {
         )
     }
 
-    /// The calls by which the token's owner accepts `program_hash` only beside `peers` (what a
+    /// `accept_program_beside(program_hash, peers)`: the token's owner accepts `program_hash`
+    /// only beside `peers`, peers listed before the program is accepted, in one call (what a
     /// token must do for a program that reads authority from another member's storage, such as
-    /// the order book's: `thread::interface::IThreadPeers`), in one transaction.
-    pub fn accept_program_beside_calls(&self, program_hash: Felt, peers: &[Felt]) -> Result<Vec<Call>> {
-        let mut calls = vec![self.set_peers_only_call(program_hash, true)?];
-        for peer in peers {
-            calls.push(self.set_peer_accepted_call(program_hash, *peer, true)?);
-        }
-        // Accepted last: the program never reaches the token before its peers are listed.
-        calls.push(self.set_program_accepted_call(program_hash, true)?);
-        Ok(calls)
+    /// the order book's: `thread::interface::IThreadPeers`).
+    pub fn accept_program_beside_call(&self, program_hash: Felt, peers: &[Felt]) -> Result<Call> {
+        let mut calldata = vec![program_hash, Felt::from(peers.len())];
+        calldata.extend_from_slice(peers);
+        crate::call(self.address, "accept_program_beside", calldata)
     }
 
     /// Who chooses the programs the token accepts.

@@ -1,7 +1,8 @@
 use starknet::testing::{pop_log, pop_log_raw, set_contract_address};
 use starknet::{ClassHash, ContractAddress, SyscallResultTrait, contract_address_const};
 use thread::ThreadReadyComponent::{
-    Event as ThreadReadyEvent, ProgramAcceptanceChanged, SlotsWritten,
+    Event as ThreadReadyEvent, PeerAcceptanceChanged, PeersOnlyChanged, ProgramAcceptanceChanged,
+    SlotsWritten,
 };
 use thread::interface::{
     IThreadConsentDispatcher, IThreadConsentDispatcherTrait, IThreadConsentSafeDispatcher,
@@ -310,6 +311,60 @@ fn test_only_the_owner_lists_peers() {
     assert!(!peers.accepts_peer(other_program(), stranger()), "a peer of one program only");
     assert!(pop_log_raw(host).is_some());
     assert!(pop_log_raw(host).is_some());
+    assert!(pop_log_raw(host).is_none());
+}
+
+#[test]
+#[feature("safe_dispatcher")]
+fn test_accept_program_beside_lists_the_peers_before_the_program_in_one_call() {
+    let (registry, host) = setup(true);
+    let peer: ContractAddress = contract_address_const::<'peer'>();
+    let safe = IThreadPeersSafeDispatcher { contract_address: host };
+    for caller in array![stranger(), registry] {
+        set_contract_address(caller);
+        match safe.accept_program_beside(other_program(), array![stranger()].span()) {
+            Result::Ok(_) => panic!("a non-owner accepted a program beside peers"),
+            Result::Err(reason) => assert_eq!(*reason.at(0), 'thread: caller not owner'),
+        }
+    };
+    assert!(!consent(host).accepts_program(other_program()));
+    assert!(pop_log_raw(host).is_none());
+
+    set_contract_address(owner());
+    let peers = IThreadPeersDispatcher { contract_address: host };
+    peers.accept_program_beside(other_program(), array![stranger(), peer].span());
+    assert!(consent(host).accepts_program(other_program()));
+    assert!(peers.peers_only(other_program()));
+    assert!(peers.accepts_peer(other_program(), stranger()) && peers.accepts_peer(other_program(), peer));
+    // Beside its peers only: a member of anyone else's making is refused.
+    assert!(consent(host).accepts_thread(other_program(), array![host, stranger(), peer].span()));
+    assert!(!consent(host).accepts_thread(other_program(), array![host, owner()].span()));
+    // The program the host accepted openly is untouched.
+    assert!(!peers.peers_only(program()));
+    let event = |e: ThreadReadyEvent| ThreadReadyHostTestDouble::Event::ThreadReadyEvent(e);
+    let next = || pop_log::<ThreadReadyHostTestDouble::Event>(host).unwrap();
+    assert_eq!(
+        next(),
+        event(ThreadReadyEvent::PeersOnlyChanged(PeersOnlyChanged { program_hash: other_program(), peers_only: true })),
+    );
+    for listed in array![stranger(), peer] {
+        assert_eq!(
+            next(),
+            event(
+                ThreadReadyEvent::PeerAcceptanceChanged(
+                    PeerAcceptanceChanged { program_hash: other_program(), peer: listed, accepted: true },
+                ),
+            ),
+        );
+    };
+    assert_eq!(
+        next(),
+        event(
+            ThreadReadyEvent::ProgramAcceptanceChanged(
+                ProgramAcceptanceChanged { program_hash: other_program(), accepted: true },
+            ),
+        ),
+    );
     assert!(pop_log_raw(host).is_none());
 }
 

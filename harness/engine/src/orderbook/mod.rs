@@ -260,14 +260,13 @@ impl Market {
         let (book, _) = OrderBook::deploy(client, classes.book, &config, salt + Felt::TWO)
             .await
             .map_err(chain("deploying the order book"))?;
-        let mut consent = base
-            .accept_program_beside_calls(classes.program_hash, &[book.address, quote.address])
-            .map_err(chain("encoding the base token's consent"))?;
-        consent.extend(
+        let consent = vec![
+            base.accept_program_beside_call(classes.program_hash, &[book.address, quote.address])
+                .map_err(chain("encoding the base token's consent"))?,
             quote
-                .accept_program_beside_calls(classes.program_hash, &[book.address, base.address])
+                .accept_program_beside_call(classes.program_hash, &[book.address, base.address])
                 .map_err(chain("encoding the quote token's consent"))?,
-        );
+        ];
         client
             .invoke(consent, FeeMode::default())
             .await
