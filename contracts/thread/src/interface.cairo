@@ -66,10 +66,10 @@ pub trait IThreadPeers<TContractState> {
         ref self: TContractState, program_hash: ClassHash, peer: ContractAddress, accepted: bool,
     );
     /// Accepts `program_hash` only beside `peers`, in one call: sets `peers_only`, lists every
-    /// peer, then accepts the program (the events in that order), so no transaction ever sees
-    /// the program accepted beside any contract. The way to accept a program that reads
-    /// authority from another member. Peers listed before stay listed. Only `thread_owner` may
-    /// call it.
+    /// peer, then accepts the program (the events in that order), so a program not accepted
+    /// before is never accepted beside any contract (one accepted openly before is narrowed).
+    /// The way to accept a program that reads authority from another member. Peers listed
+    /// before stay listed. Only `thread_owner` may call it.
     fn accept_program_beside(
         ref self: TContractState, program_hash: ClassHash, peers: Span<ContractAddress>,
     );

@@ -219,7 +219,9 @@ pub mod ThreadReadyComponent {
         TContractState, +HasComponent<TContractState>,
     > of InternalTrait<TContractState> {
         /// Sets the registry this contract trusts, the owner who chooses its programs, and the
-        /// programs it accepts from the start. Call it once, from the host's constructor.
+        /// programs it accepts from the start, beside any contract: never one that reads
+        /// authority from another member (the order book's; `accept_program_beside` after
+        /// deployment). Call it once, from the host's constructor.
         fn initializer(
             ref self: ComponentState<TContractState>,
             registry: ContractAddress,

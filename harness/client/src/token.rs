@@ -26,6 +26,8 @@ pub const THREAD_KEYS_VAR: &str = "thread_keys";
 pub struct TokenConfig {
     pub registry: Felt,
     pub owner: Felt,
+    /// Accepted beside any contract: never a program that reads authority from another
+    /// member (the order book's; [`Token::accept_program_beside_call`] after deployment).
     pub programs: Vec<Felt>,
     pub name: String,
     pub symbol: String,

@@ -6,15 +6,17 @@
 //! the on-chain verification: a stale input reverts there, and the prover pays the whole
 //! verification (the demo's 18-slot sub-block: 1.497e8 L2 gas, session 56). The other entry
 //! also compares every input before the verification (2.338e7 for the same revert, 6.4x
-//! less), and every settlement pays for that early pass: ~103 Cairo steps and one
-//! `storage_read` a slot, ~31k L2 gas of a funded slot's ~400k, plus one call per member
-//! contract (`docs/cost-history.md`, "Session 54").
+//! less), and every settlement pays for that early pass: 103 Cairo steps and a
+//! `storage_read` a slot (~10k + ~24k L2 gas of a funded slot's ~400k), ~800 steps once and
+//! a ~90k call per member contract (README, "Settlement, precisely"; `docs/cost-history.md`,
+//! "Session 56").
 //!
 //! A stale revert needs an L2 write to an input slot after the batcher's pre-flight and
 //! before the settlement is mined: any holder can credit a receiver of a proven sub-block.
-//! One is evidence that someone does. With the figures above, the early pass pays for itself
-//! on an 18-slot sub-block once more than ~1 settlement in ~190 would revert stale (~6e5 of
-//! extra reads against ~1.26e8 saved per revert), on a 100-slot one above ~1 in 40. So after
+//! One is evidence that someone does. With the figures above, the early pass costs an 18-slot
+//! settlement of one contract ~18 x 34k + 1.7e5 = ~7.8e5 L2 gas against ~1.26e8 saved per
+//! stale revert, so it pays for itself once more than ~1 settlement in ~160 would revert
+//! stale; a 100-slot one (~3.6e6) above ~1 in 35. So after
 //! a stale revert the policy settles the next [`CALM_SETTLEMENTS`] sub-blocks with the inputs
 //! first, and starts counting again at every further stale revert (refused early or not); a
 //! thread quiet for that long goes back to the cheaper `settle`. A stale input caught by the
@@ -23,7 +25,10 @@
 //! The count lives in the store (`Store::settled_since_stale_revert`, written in the same
 //! transaction as the revert and every settlement), so a restarted service resumes it where
 //! it was, and nothing is counted twice or missed whichever path (a send, or reconciliation
-//! after a crash) recorded the revert or the settlement.
+//! after a crash; `zkthread settle` on the same data directory too) recorded the revert or the
+//! settlement. A data directory written before the count existed starts without a revert.
+//! The entry point is chosen before `settle` reconciles: a settlement reconciliation finds
+//! right then is counted from the next one (at the window's edge, one more early check).
 
 use zkthread_store::{MessageBody, Store, ThreadKey};
 

@@ -6,7 +6,7 @@
 //! | `POST /lists` | the same for a signed list (a thread of the list program: [`lists_router`]) |
 //! | `GET /transfers/{id}` | [`TransferStatus`] |
 //! | `GET /senders/{token}/{address}` | [`SenderView`]: the key and nonce to sign the next transfer with |
-//! | `GET /thread` | [`ThreadView`]: pending count, recent sub-blocks, the pipeline's last error |
+//! | `GET /thread` | [`ThreadView`]: pending count, recent sub-blocks, the pipeline's last error and settle entry point |
 //! | `GET /health` | `{"status": "ok"}` |
 //! | `GET /` | a status page (HTML) drawing `GET /thread` every 2 s |
 
@@ -19,6 +19,7 @@ use axum::middleware::map_response;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use zkthread_engine::adaptive::AdaptiveInputCheck;
 use zkthread_engine::token::TokenMessage;
 use zkthread_engine::{admit, admit_list, hex, queued_list_duplicate, queued_transfer_duplicate, sender_state, EngineError, Refused, SubmitError};
 use zkthread_store::{MessageBody, NewTransferList, Store, StoreError, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
@@ -303,7 +304,7 @@ async fn thread<M: TokenMessage>(State(shared): State<Arc<Shared<M>>>) -> Result
         .store
         .overview(thread, RECENT_SUB_BLOCKS)
         .map_err(EngineError::from)?;
-    let entry = shared.settle_entry()?;
+    let entry = AdaptiveInputCheck::after(shared.settle_entry.configured(), overview.settled_since_stale_revert);
     Ok(Json(ThreadView {
         thread_id: thread.thread_id,
         program: M::TOKEN_PROGRAM,

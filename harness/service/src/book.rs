@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `POST /orders` | 202 [`Accepted`] once durably stored; 200 (`duplicate`, its status) for a message stored here already, queued or settled in the thread's latest 20 sub-blocks; 400 malformed JSON, 413 too large, 422 refused with the batcher's reason, 429 the owner's queue is full (post the same message again after the next settlement) |
 //! | `GET /orders/{id}` | [`TransferStatus`]: pending, rejected (reason), in_sub_block (its status), settled (sequence, tx hash, block) |
-//! | `GET /book` | [`BookView`]: fill count, the known orders (from chain; a cancelled one read once), the slot budget and an owed round, pending messages, recent sub-blocks, the pipeline's last error |
+//! | `GET /book` | [`BookView`]: fill count, the known orders (from chain; a cancelled one read once), the slot budget and an owed round, pending messages, recent sub-blocks, the pipeline's last error and settle entry point |
 //! | `GET /signers/{address}` | [`SignerView`]: the key and nonce the owner's next message is signed under |
 //! | `GET /health` | `{"status": "ok"}` |
 
@@ -29,6 +29,7 @@ use zkthread_engine::orderbook::{
     action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, queued_duplicate, settle_round, slot_budget, uncross_owed, Admission, Market, MarketError,
     OrderRefusal, OrderState, Round, StoredOrder,
 };
+use zkthread_engine::adaptive::AdaptiveInputCheck;
 use zkthread_engine::{hex, is_account_address, EngineError, Observer, SettleOptions, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
 
@@ -52,7 +53,7 @@ pub struct BookShared {
     pub wake: Notify,
     last_error: LastError,
     /// The settle entry point the pipeline sends to now.
-    settle_entry: SettleEntry,
+    pub(crate) settle_entry: SettleEntry,
     /// Orders `GET /book` read cancelled (`OrderState::is_final`: nothing changes them again):
     /// shown from here instead of read from the node on every request, which would grow with
     /// the book's history. A filled order is read each time: it may still be cancelled.
@@ -292,7 +293,7 @@ async fn chain_view(shared: &BookShared, settled_sub_blocks: usize) -> Result<Ch
 async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, ApiError> {
     let (market, key) = (&shared.market, shared.thread());
     let overview = shared.store.overview(key, RECENT_SUB_BLOCKS).map_err(store_error)?;
-    let entry = shared.settle_entry.of_thread(&shared.store, key)?;
+    let entry = AdaptiveInputCheck::after(shared.settle_entry.configured(), overview.settled_since_stale_revert);
     let ChainView { orders, fill_count, .. } = chain_view(&shared, overview.settled_sub_blocks).await?;
     let pending_messages = shared
         .store

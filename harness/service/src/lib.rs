@@ -51,7 +51,7 @@ pub struct Shared<M = NewTransfer> {
     pub wake: Notify,
     last_error: LastError,
     /// The settle entry point the operator configured (the pipeline adapts from it).
-    settle_entry: SettleEntry,
+    pub(crate) settle_entry: SettleEntry,
     /// The thread's contract set and when it was read (admission checks tokens against it).
     contracts: tokio::sync::Mutex<Option<(Instant, Vec<Felt>)>>,
 }
@@ -124,10 +124,13 @@ impl SettleEntry {
         *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = configured;
     }
 
+    pub fn configured(&self) -> InputCheck {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The entry point for the thread's next settlement.
     pub fn of_thread<M: MessageBody>(&self, store: &Store<M>, key: ThreadKey) -> Result<AdaptiveInputCheck, zkthread_engine::EngineError> {
-        let configured = *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        AdaptiveInputCheck::of_thread(configured, store, key)
+        AdaptiveInputCheck::of_thread(self.configured(), store, key)
     }
 }
 
@@ -193,6 +196,12 @@ impl Service {
         observer: Arc<dyn Observer>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Before the pipeline runs, so a status route never shows another entry point.
+        match &self.app {
+            App::Token(shared) => shared.settle_entry.set_configured(pipeline.settle.input_check),
+            App::Lists(shared) => shared.settle_entry.set_configured(pipeline.settle.input_check),
+            App::Book(shared) => shared.settle_entry.set_configured(pipeline.settle.input_check),
+        }
         let (worker, router) = match self.app {
             App::Token(shared) => (
                 tokio::spawn(pipeline::run(shared.clone(), pipeline, observer)),

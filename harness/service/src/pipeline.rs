@@ -35,6 +35,10 @@ pub struct PipelineConfig {
     /// Close a sub-block once the oldest pending transfer has waited this long, even if it
     /// is not full.
     pub max_wait: Duration,
+    /// How sub-blocks are settled. `settle.input_check` is where the pipeline starts:
+    /// `InputCheck::First` always checks the inputs first; `BeforeWrites` adapts, switching to
+    /// the early check for `zkthread_engine::adaptive::CALM_SETTLEMENTS` settlements after a
+    /// stale revert.
     pub settle: SettleOptions,
     /// How often an idle pipeline looks at the store (a new transfer or a finished proof also
     /// wakes it).

@@ -66,9 +66,16 @@ fn settled_counter(scope: &str) -> String {
 }
 
 /// Per thread scope: the settled count when a settle transaction last reverted on a stale
-/// input, plus one (absent: none recorded; databases from before it start without one).
+/// input (absent: none recorded; databases from before it start without one).
 fn stale_revert_counter(scope: &str) -> String {
     format!("stale_revert/{scope}")
+}
+
+/// The thread's settled count, and how many of them came after its last stale revert.
+fn settled_since_stale_revert(counters: &impl ReadableTable<&'static str, u64>, scope: &str) -> Result<(u64, Option<u64>)> {
+    let read = |name: String| -> Result<Option<u64>> { Ok(counters.get(name.as_str()).map_err(db_error)?.map(|v| v.value())) };
+    let settled = read(settled_counter(scope))?.unwrap_or(0);
+    Ok((settled, read(stale_revert_counter(scope))?.map(|at| settled.saturating_sub(at))))
 }
 
 /// The sender lane of a token transfer: its key slot lives in `token`, under `from`.
@@ -839,10 +846,7 @@ impl<M: MessageBody> Store<M> {
         let pending = count_records(&txn, PENDING, thread)?;
         let rejected = count_records(&txn, REJECTED, thread)?;
         let counters = txn.open_table(COUNTERS).map_err(db_error)?;
-        let settled = counters
-            .get(settled_counter(&scope).as_str())
-            .map_err(db_error)?
-            .map_or(0, |v| v.value());
+        let (settled, since_stale_revert) = settled_since_stale_revert(&counters, &scope)?;
         let blocks = txn.open_table(SUB_BLOCKS).map_err(db_error)?;
         let mut newest = Vec::new();
         for entry in blocks
@@ -858,6 +862,7 @@ impl<M: MessageBody> Store<M> {
             pending,
             rejected,
             settled_sub_blocks: settled as usize,
+            settled_since_stale_revert: since_stale_revert,
             recent: newest,
         })
     }
@@ -867,11 +872,8 @@ impl<M: MessageBody> Store<M> {
     /// (`Stale` without a transaction) does not count: it cost nothing.
     pub fn settled_since_stale_revert(&self, thread: ThreadKey) -> Result<Option<u64>> {
         let txn = self.begin_read(thread)?;
-        let scope = thread.scope();
         let counters = txn.open_table(COUNTERS).map_err(db_error)?;
-        let read = |name: String| -> Result<Option<u64>> { Ok(counters.get(name.as_str()).map_err(db_error)?.map(|v| v.value())) };
-        let settled = read(settled_counter(&scope))?.unwrap_or(0);
-        Ok(read(stale_revert_counter(&scope))?.map(|at| settled.saturating_sub(at - 1)))
+        Ok(settled_since_stale_revert(&counters, &thread.scope())?.1)
     }
 
     /// The thread's oldest Built, Proven or Sending sub-block: the next to settle. At most two
@@ -1329,7 +1331,7 @@ impl<M: MessageBody> Store<M> {
             if !was_stale_revert && matches!(sub_block.status, SubBlockStatus::Stale { tx_hash: Some(_), .. }) {
                 let mut counters = txn.open_table(COUNTERS).map_err(db_error)?;
                 let settled = counters.get(settled_counter(&scope).as_str()).map_err(db_error)?.map_or(0, |v| v.value());
-                counters.insert(stale_revert_counter(&scope).as_str(), settled + 1).map_err(db_error)?;
+                counters.insert(stale_revert_counter(&scope).as_str(), settled).map_err(db_error)?;
             }
             if hand_back {
                 let mut ended = vec![sub_block.clone()];
@@ -1473,6 +1475,8 @@ pub struct Overview<M = NewTransfer> {
     pub pending: usize,
     pub rejected: usize,
     pub settled_sub_blocks: usize,
+    /// [`Store::settled_since_stale_revert`], read in the same transaction.
+    pub settled_since_stale_revert: Option<u64>,
     /// Newest first.
     pub recent: Vec<SubBlock<M>>,
 }

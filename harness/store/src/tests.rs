@@ -986,3 +986,37 @@ fn queue_reads_cost_with_a_long_queue() {
         );
     }
 }
+
+#[test]
+fn a_stale_revert_is_counted_once_with_its_child_and_survives_a_reindex() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let t = |amount| store.submit(thread(1), transfer(1, 2, amount)).unwrap();
+        let (a, b) = (t(1), t(2));
+        store.record_batch(thread(1), sub_block(0, vec![a.clone()]), vec![]).unwrap();
+        store.record_proof(thread(1), 0, 0, vec![felt(1)]).unwrap();
+        store.record_batch(thread(1), ahead(1, 0, vec![b.clone()]), vec![]).unwrap();
+        store.record_sending(thread(1), 0, 0, felt(0x60), felt(1)).unwrap();
+        let reverted = SubBlockStatus::Stale { tx_hash: Some(felt(0x60)), reason: "registry: stale input".into() };
+        store.record_abandoned(thread(1), 0, 0, reverted).unwrap();
+        // The child built ahead ended with it (no transaction of its own): one revert.
+        assert_eq!(store.sub_blocks(thread(1)).unwrap().iter().filter(|s| s.status.name() == "stale").count(), 2);
+        assert_eq!(store.settled_since_stale_revert(thread(1)).unwrap(), Some(0));
+        for (sequence, transfer) in [(0, a), (1, b)] {
+            let attempt = store.next_attempt(thread(1), sequence).unwrap();
+            store.record_batch(thread(1), sub_block(sequence, vec![transfer]), vec![]).unwrap();
+            store.record_proof(thread(1), sequence, attempt, vec![felt(1)]).unwrap();
+            store.record_sending(thread(1), sequence, attempt, felt(0x70 + sequence), felt(2)).unwrap();
+            store.record_settled(thread(1), sequence, attempt, felt(0x70 + sequence), 5, 1).unwrap();
+        }
+        assert_eq!(store.settled_since_stale_revert(thread(1)).unwrap(), Some(2));
+        assert_eq!(store.overview(thread(1), 1).unwrap().settled_since_stale_revert, Some(2));
+        // As a database indexed by an earlier layout: the settled counters are rebuilt.
+        let txn = store.db.begin_write().unwrap();
+        txn.open_table(COUNTERS).unwrap().retain(|name, _| !name.starts_with("settled/") && name != INDEXED).unwrap();
+        txn.commit().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.settled_since_stale_revert(thread(1)).unwrap(), Some(2));
+}

@@ -46,8 +46,8 @@ pub struct InputCheckArgs {
     /// its writes either way): a stale input then reverts before the on-chain verification and
     /// costs the prover its calldata and reads, not a verification, for one more read of every
     /// input on every settlement. For threads whose inputs other L2 transactions may move
-    /// (anyone can credit a receiver). Without it, `serve` switches to this entry point by
-    /// itself for 64 settlements after a stale revert.
+    /// (anyone can credit a receiver). `serve` without it switches to this entry point by
+    /// itself for 64 settlements after a stale revert; `settle` and `book settle` do not.
     #[arg(long)]
     inputs_first: bool,
 }

@@ -274,6 +274,8 @@ fn a_stale_revert_turns_the_pipeline_to_the_early_check(world: &World, expected:
         std::thread::sleep(Duration::from_millis(200));
     };
     pipeline.abort();
+    // Dropped before the next stage's CLI opens the data directory (one process at a time).
+    let _ = world.runtime.block_on(pipeline);
     assert!(observer.raced.load(Ordering::SeqCst), "the racing credit was sent");
     assert_eq!(settled.attempt, 1, "the first attempt reverted");
     let sub_blocks = shared.store.sub_blocks(key).unwrap();
@@ -286,6 +288,26 @@ fn a_stale_revert_turns_the_pipeline_to_the_early_check(world: &World, expected:
     let (entry, attempt_0) = (shared.settle_entry().unwrap(), mined_entry_point(world, &reverted.status));
     assert_eq!(attempt_0, "settle", "the first attempt went to the cheaper entry point");
     assert_eq!((entry.current(), entry.inputs_first_left()), (InputCheck::First, Some(CALM_SETTLEMENTS - 1)));
+    // What the race cost, beside the sub-block before it (same shape, through `settle`).
+    let fee = |status: &SubBlockStatus| match status {
+        SubBlockStatus::Settled { fee_fri: Some(fee), .. } => *fee,
+        SubBlockStatus::Stale { tx_hash: Some(tx_hash), .. } => {
+            run(world, world.client.wait_for_receipt(*tx_hash)).expect("the receipt").actual_fee
+        }
+        other => panic!("no fee: {other:?}"),
+    };
+    let before = sub_blocks
+        .iter()
+        .find(|s| s.sequence() + 1 == settled.sequence() && matches!(s.status, SubBlockStatus::Settled { .. }))
+        .expect("the sub-block before, settled");
+    assert_eq!(mined_entry_point(world, &before.status), "settle");
+    let strk = |fri: u128| fri as f64 / 1e18;
+    eprintln!(
+        "raced settlement reverted stale through `settle`: {:.4} STRK; the rebuilt one settled through `settle_checking_inputs_first`: {:.4} STRK; the one before through `settle`: {:.4} STRK",
+        strk(fee(&reverted.status)),
+        strk(fee(&settled.status)),
+        strk(fee(&before.status))
+    );
     expected[0] -= 9;
     expected[RACER] -= 3;
     expected[6] += 12;

@@ -80,8 +80,9 @@ pub mod ThreadToken {
     }
 
     /// `registry`: the thread registry trusted with the storage; `owner`: who chooses the
-    /// accepted thread programs, `programs` the ones accepted from the start (the verifier
-    /// class hashes of the threads this token may join). The whole `supply` (below 2^128) goes
+    /// accepted thread programs, `programs` the ones accepted from the start beside any
+    /// contract (the verifier class hashes of the threads this token may join; never the order
+    /// book's, which takes `accept_program_beside`). The whole `supply` (below 2^128) goes
     /// to `initial_holder`.
     #[constructor]
     fn constructor(
