@@ -340,13 +340,26 @@ fn row_leaf_hashes_four(columns: Span<Span<felt252>>, ref hashes: Array<felt252>
     hashes.append(poseidon_hash_felts(words_d.span()));
 }
 
-/// How a verifier hashes its queried rows into leaves: every impl gives `row_leaf_hash` of
-/// every row 0..n_queries of `columns` (each column holds n_queries values), in order; they
-/// differ only in the passes they compile into a class. A pass over many rows at once is
-/// cheaper per row (a column's pop and re-append costs more than packing its values) but its
-/// code is large, so a verifier takes only the passes its parameter sets use.
+/// How a verifier hashes its queried rows into leaves, and sums their columns for the DEEP
+/// quotients: every impl gives `row_leaf_hash` of every row 0..n_queries of `columns` (each
+/// column holds n_queries values), in order, and the same sums; they differ only in the code
+/// they compile into a class. A pass over many rows (or columns) at once is cheaper per row
+/// but its code is large, so a verifier takes only what its class has room for: the signed
+/// and order-book verifiers (`RowsByEight`) the short code, the list verifier
+/// (`RowsByEightAndFour`) the wide one.
 pub trait LeafRows<T> {
     fn leaf_hashes(columns: Span<Span<felt252>>, n_queries: u32) -> Array<felt252>;
+    /// The DEEP sums of a block of four queries q0..q0 + 4 (`pcs::sums_four`): one column per
+    /// iteration where the block never comes up (16 queries), eight where a parameter set
+    /// queries it on every proof (20 queries: `pcs::sums_four_wide`).
+    fn sums_four(
+        columns: Span<(Span<felt252>, felt252, felt252)>, q0: u32,
+    ) -> (felt252, felt252, felt252, felt252, felt252, felt252, felt252, felt252);
+    /// The DEEP sums of a block of eight queries (`pcs::sums_eight`): four columns per
+    /// iteration, or eight (`pcs::sums_eight_wide`).
+    fn sums_eight(
+        columns: Span<(Span<felt252>, felt252, felt252)>, q0: u32, ref out: Array<(felt252, felt252)>,
+    );
 }
 
 /// Passes of eight rows, the last n_queries mod 8 rows one at a time: for parameter sets
@@ -358,7 +371,10 @@ pub struct RowsByEight {}
 /// for the fast list set's 20 queries (8 + 8 + 4). Hashing its four leftover rows one at a
 /// time cost ~59k steps on a 256-transfer list proof, the pass ~26k (verification 1.514e8 ->
 /// 1.481e8 L2 gas); the pass costs a class 1,003 CASM felts, which only the list verifier's
-/// has room for (the order book's sits 973 under the limit).
+/// has room for (the order book's sits 66 under the limit). Its DEEP sums take eight columns
+/// an iteration (session 57: with `thread_verifier::proof::Mixed` at four felts in eight,
+/// the fast set's 256-transfer list proof 1.517e8 -> 1.497e8 L2 gas, the default set's
+/// 1.336e8 -> 1.332e8, for 1,744 CASM felts).
 #[derive(Copy, Drop)]
 pub struct RowsByEightAndFour {}
 
@@ -387,6 +403,20 @@ impl RowsByEightLeafRows of LeafRows<RowsByEight> {
         single_rows(columns, ref hashes, n_queries);
         hashes
     }
+
+    #[inline(always)]
+    fn sums_four(
+        columns: Span<(Span<felt252>, felt252, felt252)>, q0: u32,
+    ) -> (felt252, felt252, felt252, felt252, felt252, felt252, felt252, felt252) {
+        crate::pcs::sums_four(columns, q0)
+    }
+
+    #[inline(always)]
+    fn sums_eight(
+        columns: Span<(Span<felt252>, felt252, felt252)>, q0: u32, ref out: Array<(felt252, felt252)>,
+    ) {
+        crate::pcs::sums_eight(columns, q0, ref out)
+    }
 }
 
 impl RowsByEightAndFourLeafRows of LeafRows<RowsByEightAndFour> {
@@ -399,6 +429,20 @@ impl RowsByEightAndFourLeafRows of LeafRows<RowsByEightAndFour> {
         }
         single_rows(columns, ref hashes, n_queries);
         hashes
+    }
+
+    #[inline(always)]
+    fn sums_four(
+        columns: Span<(Span<felt252>, felt252, felt252)>, q0: u32,
+    ) -> (felt252, felt252, felt252, felt252, felt252, felt252, felt252, felt252) {
+        crate::pcs::sums_four_wide(columns, q0)
+    }
+
+    #[inline(always)]
+    fn sums_eight(
+        columns: Span<(Span<felt252>, felt252, felt252)>, q0: u32, ref out: Array<(felt252, felt252)>,
+    ) {
+        crate::pcs::sums_eight_wide(columns, q0, ref out)
     }
 }
 

@@ -916,12 +916,102 @@ pub(crate) fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(f
     out.append((s7_lo, s7_hi));
 }
 
+/// `sums_eight`, eight columns per iteration, then a block of four and the last up to three
+/// one at a time: an iteration carries its sixteen sums to the next, so eight columns an
+/// iteration carry them half as often (the list verifier's class only:
+/// `merkle::RowsByEightAndFour`).
+#[inline(never)]
+pub(crate) fn sums_eight_wide(columns: Span<PackedColumn>, q0: u32, ref out: Array<(felt252, felt252)>) {
+    let mut s0_lo: felt252 = 0;
+    let mut s0_hi: felt252 = 0;
+    let mut s1_lo: felt252 = 0;
+    let mut s1_hi: felt252 = 0;
+    let mut s2_lo: felt252 = 0;
+    let mut s2_hi: felt252 = 0;
+    let mut s3_lo: felt252 = 0;
+    let mut s3_hi: felt252 = 0;
+    let mut s4_lo: felt252 = 0;
+    let mut s4_hi: felt252 = 0;
+    let mut s5_lo: felt252 = 0;
+    let mut s5_hi: felt252 = 0;
+    let mut s6_lo: felt252 = 0;
+    let mut s6_hi: felt252 = 0;
+    let mut s7_lo: felt252 = 0;
+    let mut s7_hi: felt252 = 0;
+    let mut entries = columns;
+    while let Option::Some(octet) = entries.multi_pop_front::<8>() {
+        let [(column_a, lo_a, hi_a), (column_b, lo_b, hi_b), (column_c, lo_c, hi_c), (column_d, lo_d, hi_d), (column_e, lo_e, hi_e), (column_f, lo_f, hi_f), (column_g, lo_g, hi_g), (column_h, lo_h, hi_h)] =
+            (*octet).unbox();
+        let mut values_a = column_a.slice(q0, 8);
+        let [a0, a1, a2, a3, a4, a5, a6, a7] = (*values_a.multi_pop_front::<8>().unwrap()).unbox();
+        let mut values_b = column_b.slice(q0, 8);
+        let [b0, b1, b2, b3, b4, b5, b6, b7] = (*values_b.multi_pop_front::<8>().unwrap()).unbox();
+        let mut values_c = column_c.slice(q0, 8);
+        let [c0, c1, c2, c3, c4, c5, c6, c7] = (*values_c.multi_pop_front::<8>().unwrap()).unbox();
+        let mut values_d = column_d.slice(q0, 8);
+        let [d0, d1, d2, d3, d4, d5, d6, d7] = (*values_d.multi_pop_front::<8>().unwrap()).unbox();
+        let mut values_e = column_e.slice(q0, 8);
+        let [e0, e1, e2, e3, e4, e5, e6, e7] = (*values_e.multi_pop_front::<8>().unwrap()).unbox();
+        let mut values_f = column_f.slice(q0, 8);
+        let [f0, f1, f2, f3, f4, f5, f6, f7] = (*values_f.multi_pop_front::<8>().unwrap()).unbox();
+        let mut values_g = column_g.slice(q0, 8);
+        let [g0, g1, g2, g3, g4, g5, g6, g7] = (*values_g.multi_pop_front::<8>().unwrap()).unbox();
+        let mut values_h = column_h.slice(q0, 8);
+        let [h0, h1, h2, h3, h4, h5, h6, h7] = (*values_h.multi_pop_front::<8>().unwrap()).unbox();
+        s0_lo += lo_a * a0 + lo_b * b0 + lo_c * c0 + lo_d * d0 + lo_e * e0 + lo_f * f0 + lo_g * g0 + lo_h * h0;
+        s0_hi += hi_a * a0 + hi_b * b0 + hi_c * c0 + hi_d * d0 + hi_e * e0 + hi_f * f0 + hi_g * g0 + hi_h * h0;
+        s1_lo += lo_a * a1 + lo_b * b1 + lo_c * c1 + lo_d * d1 + lo_e * e1 + lo_f * f1 + lo_g * g1 + lo_h * h1;
+        s1_hi += hi_a * a1 + hi_b * b1 + hi_c * c1 + hi_d * d1 + hi_e * e1 + hi_f * f1 + hi_g * g1 + hi_h * h1;
+        s2_lo += lo_a * a2 + lo_b * b2 + lo_c * c2 + lo_d * d2 + lo_e * e2 + lo_f * f2 + lo_g * g2 + lo_h * h2;
+        s2_hi += hi_a * a2 + hi_b * b2 + hi_c * c2 + hi_d * d2 + hi_e * e2 + hi_f * f2 + hi_g * g2 + hi_h * h2;
+        s3_lo += lo_a * a3 + lo_b * b3 + lo_c * c3 + lo_d * d3 + lo_e * e3 + lo_f * f3 + lo_g * g3 + lo_h * h3;
+        s3_hi += hi_a * a3 + hi_b * b3 + hi_c * c3 + hi_d * d3 + hi_e * e3 + hi_f * f3 + hi_g * g3 + hi_h * h3;
+        s4_lo += lo_a * a4 + lo_b * b4 + lo_c * c4 + lo_d * d4 + lo_e * e4 + lo_f * f4 + lo_g * g4 + lo_h * h4;
+        s4_hi += hi_a * a4 + hi_b * b4 + hi_c * c4 + hi_d * d4 + hi_e * e4 + hi_f * f4 + hi_g * g4 + hi_h * h4;
+        s5_lo += lo_a * a5 + lo_b * b5 + lo_c * c5 + lo_d * d5 + lo_e * e5 + lo_f * f5 + lo_g * g5 + lo_h * h5;
+        s5_hi += hi_a * a5 + hi_b * b5 + hi_c * c5 + hi_d * d5 + hi_e * e5 + hi_f * f5 + hi_g * g5 + hi_h * h5;
+        s6_lo += lo_a * a6 + lo_b * b6 + lo_c * c6 + lo_d * d6 + lo_e * e6 + lo_f * f6 + lo_g * g6 + lo_h * h6;
+        s6_hi += hi_a * a6 + hi_b * b6 + hi_c * c6 + hi_d * d6 + hi_e * e6 + hi_f * f6 + hi_g * g6 + hi_h * h6;
+        s7_lo += lo_a * a7 + lo_b * b7 + lo_c * c7 + lo_d * d7 + lo_e * e7 + lo_f * f7 + lo_g * g7 + lo_h * h7;
+        s7_hi += hi_a * a7 + hi_b * b7 + hi_c * c7 + hi_d * d7 + hi_e * e7 + hi_f * f7 + hi_g * g7 + hi_h * h7;
+    };
+    // The last up to seven one at a time (a block of four here would cost the class its
+    // code again).
+    while let Option::Some(entry) = entries.pop_front() {
+        let (column, lo, hi) = *entry;
+        let mut values = column.slice(q0, 8);
+        let [v0, v1, v2, v3, v4, v5, v6, v7] = (*values.multi_pop_front::<8>().unwrap()).unbox();
+        s0_lo += lo * v0;
+        s0_hi += hi * v0;
+        s1_lo += lo * v1;
+        s1_hi += hi * v1;
+        s2_lo += lo * v2;
+        s2_hi += hi * v2;
+        s3_lo += lo * v3;
+        s3_hi += hi * v3;
+        s4_lo += lo * v4;
+        s4_hi += hi * v4;
+        s5_lo += lo * v5;
+        s5_hi += hi * v5;
+        s6_lo += lo * v6;
+        s6_hi += hi * v6;
+        s7_lo += lo * v7;
+        s7_hi += hi * v7;
+    };
+    out.append((s0_lo, s0_hi));
+    out.append((s1_lo, s1_hi));
+    out.append((s2_lo, s2_hi));
+    out.append((s3_lo, s3_hi));
+    out.append((s4_lo, s4_hi));
+    out.append((s5_lo, s5_hi));
+    out.append((s6_lo, s6_hi));
+    out.append((s7_lo, s7_hi));
+}
+
 /// `sums_one` at the four queries q0..q0 + 4, each column's four values read as one slice,
-/// one column per iteration. Four per iteration (as in `sums_eight`) takes 13.7k steps off the
-/// fast list set's last block of four on a 256-transfer list proof, for ~470 CASM felts: too
-/// many for the order book's class, and in the list verifier's alone (tried behind a type
-/// parameter, as `merkle::LeafRows`) the bitwise builtin then prices its verification, 0.4e6
-/// L2 gas under the steps (docs/cost-history.md, session 44).
+/// one column per iteration: the block a verifier querying 16 positions never reaches, so its
+/// class keeps the short code (`merkle::RowsByEight`); `sums_four_wide` for the fast list
+/// set's 20.
 #[inline(never)]
 pub(crate) fn sums_four(
     columns: Span<PackedColumn>, q0: u32,
@@ -953,6 +1043,55 @@ pub(crate) fn sums_four(
         d_hi += hi * v3;
     };
     (a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, d_lo, d_hi)
+}
+
+/// `sums_four`, eight columns per iteration, the last up to seven one at a time: on the fast list set's last block of four (20 queries) four a time took 13.7k steps
+/// off a 256-transfer list proof (docs/cost-history.md, sessions 43-44, 57); only the list
+/// verifier's class takes the code (`merkle::RowsByEightAndFour`).
+#[inline(never)]
+pub(crate) fn sums_four_wide(
+    columns: Span<PackedColumn>, q0: u32,
+) -> (felt252, felt252, felt252, felt252, felt252, felt252, felt252, felt252) {
+    let mut a_lo: felt252 = 0;
+    let mut a_hi: felt252 = 0;
+    let mut b_lo: felt252 = 0;
+    let mut b_hi: felt252 = 0;
+    let mut c_lo: felt252 = 0;
+    let mut c_hi: felt252 = 0;
+    let mut d_lo: felt252 = 0;
+    let mut d_hi: felt252 = 0;
+    let mut entries = columns;
+    while let Option::Some(octet) = entries.multi_pop_front::<8>() {
+        let [(column_s, lo_s, hi_s), (column_t, lo_t, hi_t), (column_u, lo_u, hi_u), (column_v, lo_v, hi_v), (column_w, lo_w, hi_w), (column_x, lo_x, hi_x), (column_y, lo_y, hi_y), (column_z, lo_z, hi_z)] =
+            (*octet).unbox();
+        let mut values_s = column_s.slice(q0, 4);
+        let [s0, s1, s2, s3] = (*values_s.multi_pop_front::<4>().unwrap()).unbox();
+        let mut values_t = column_t.slice(q0, 4);
+        let [t0, t1, t2, t3] = (*values_t.multi_pop_front::<4>().unwrap()).unbox();
+        let mut values_u = column_u.slice(q0, 4);
+        let [u0, u1, u2, u3] = (*values_u.multi_pop_front::<4>().unwrap()).unbox();
+        let mut values_v = column_v.slice(q0, 4);
+        let [v0, v1, v2, v3] = (*values_v.multi_pop_front::<4>().unwrap()).unbox();
+        let mut values_w = column_w.slice(q0, 4);
+        let [w0, w1, w2, w3] = (*values_w.multi_pop_front::<4>().unwrap()).unbox();
+        let mut values_x = column_x.slice(q0, 4);
+        let [x0, x1, x2, x3] = (*values_x.multi_pop_front::<4>().unwrap()).unbox();
+        let mut values_y = column_y.slice(q0, 4);
+        let [y0, y1, y2, y3] = (*values_y.multi_pop_front::<4>().unwrap()).unbox();
+        let mut values_z = column_z.slice(q0, 4);
+        let [z0, z1, z2, z3] = (*values_z.multi_pop_front::<4>().unwrap()).unbox();
+        a_lo += lo_s * s0 + lo_t * t0 + lo_u * u0 + lo_v * v0 + lo_w * w0 + lo_x * x0 + lo_y * y0 + lo_z * z0;
+        a_hi += hi_s * s0 + hi_t * t0 + hi_u * u0 + hi_v * v0 + hi_w * w0 + hi_x * x0 + hi_y * y0 + hi_z * z0;
+        b_lo += lo_s * s1 + lo_t * t1 + lo_u * u1 + lo_v * v1 + lo_w * w1 + lo_x * x1 + lo_y * y1 + lo_z * z1;
+        b_hi += hi_s * s1 + hi_t * t1 + hi_u * u1 + hi_v * v1 + hi_w * w1 + hi_x * x1 + hi_y * y1 + hi_z * z1;
+        c_lo += lo_s * s2 + lo_t * t2 + lo_u * u2 + lo_v * v2 + lo_w * w2 + lo_x * x2 + lo_y * y2 + lo_z * z2;
+        c_hi += hi_s * s2 + hi_t * t2 + hi_u * u2 + hi_v * v2 + hi_w * w2 + hi_x * x2 + hi_y * y2 + hi_z * z2;
+        d_lo += lo_s * s3 + lo_t * t3 + lo_u * u3 + lo_v * v3 + lo_w * w3 + lo_x * x3 + lo_y * y3 + lo_z * z3;
+        d_hi += hi_s * s3 + hi_t * t3 + hi_u * u3 + hi_v * v3 + hi_w * w3 + hi_x * x3 + hi_y * y3 + hi_z * z3;
+    };
+    // The last up to seven one at a time.
+    let (e_lo, e_hi, f_lo, f_hi, g_lo, g_hi, h_lo, h_hi) = sums_four(entries, q0);
+    (a_lo + e_lo, a_hi + e_hi, b_lo + f_lo, b_hi + f_hi, c_lo + g_lo, c_hi + g_hi, d_lo + h_lo, d_hi + h_hi)
 }
 
 /// A batch's term of a query's answer, unreduced (each coordinate below 2^97): the quotient
@@ -1058,14 +1197,15 @@ pub fn fri_answers_columns(
         values: column_values,
         queried: queried_values,
     };
-    fri_answers_groups(array![group].span(), random_coeff, query_positions, lifting_log_size)
+    fri_answers_groups::<RowsByEight>(array![group].span(), random_coeff, query_positions, lifting_log_size)
 }
 
 /// `fri_answers_columns` over groups of columns (a verifier's trees, in order, taken as one
 /// flat list of columns). Each group's three column lists have one entry per column, its
 /// point runs cover them, each column has one sampled value per point of its run, and every
-/// queried column one value per query position (the caller's shape checks).
-pub fn fri_answers_groups(
+/// queried column one value per query position (the caller's shape checks). `R` picks the
+/// code of a block of four queries (`merkle::LeafRows::sums_four`).
+pub fn fri_answers_groups<R, +LeafRows<R>>(
     groups: Span<ColumnGroup>,
     random_coeff: QM31,
     query_positions: Span<u32>,
@@ -1133,9 +1273,9 @@ pub fn fri_answers_groups(
         for batch in batches.span() {
             let columns = batch.columns.span();
             if size == 8 {
-                sums_eight(columns, q0, ref sums);
+                LeafRows::<R>::sums_eight(columns, q0, ref sums);
             } else if size == 4 {
-                let (a0, a1, b0, b1, c0, c1, d0, d1) = sums_four(columns, q0);
+                let (a0, a1, b0, b1, c0, c1, d0, d1) = LeafRows::<R>::sums_four(columns, q0);
                 sums.append((a0, a1));
                 sums.append((b0, b1));
                 sums.append((c0, c1));
@@ -1455,7 +1595,7 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             return Result::Err(e);
         }
 
-        let answers = fri_answers_groups(
+        let answers = fri_answers_groups::<R>(
             groups.span(), random_coeff, queries.span(), lifting_log_size,
         );
         match fri_decommit(

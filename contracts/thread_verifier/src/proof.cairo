@@ -93,7 +93,7 @@ pub trait LowWords<T> {
     /// Appends the 8 words of one packed felt to `out` (`append_words`) and returns the
     /// felt's bits above 248 (zero for a valid felt).
     fn unpack_felt(packed: felt252, ref out: Array<felt252>, ref canonical: felt252) -> felt252;
-    /// `unpack_felt` for three of every eight felts of a block (the first, fourth and
+    /// `unpack_felt` for four of every eight felts of a block (the first, fourth, fifth and
     /// seventh): the same words, cut the way the impl shares out (see [`Mixed`]); by default
     /// cut as every other felt.
     #[inline(always)]
@@ -112,12 +112,13 @@ pub struct Masked {}
 #[derive(Drop, Copy)]
 pub struct Divided {}
 
-/// Three felts of every block of eight `Divided`, the rest (and the up to seven felts after the
+/// Four felts of every block of eight `Divided`, the rest (and the up to seven felts after the
 /// last block) `Masked` (the list verifier's). Both of its parameter sets were priced by the
 /// bitwise builtin under `Masked` (on a 256-transfer list proof at 2^4 x 20 + 16: 24,167
 /// masks, 1.547e8 L2 gas, steps ~1.5e8); all `Divided` would leave steps the price with
-/// ~6.2k more of them (2.13 a felt). Three in eight moves 1,092 masks to range checks for
-/// ~2.2k steps: 23,075 masks (1.477e8), below the steps at either set.
+/// ~6.2k more of them (2.13 a felt). Three in eight moved 1,092 masks to range checks for
+/// ~2.2k steps (session 43); the fourth (session 57) 373 more for ~700 steps, once the fast
+/// set's steps fell under 1.5e8: 23,251 masks (1.488e8) against 1,497,012 steps and holes.
 #[derive(Drop, Copy)]
 pub struct Mixed {}
 
@@ -209,7 +210,7 @@ pub(crate) fn unpack_m31s<T, +LowWords<T>>(
             + LowWords::<T>::unpack_felt(b, ref out, ref canonical)
             + LowWords::<T>::unpack_felt(c, ref out, ref canonical)
             + LowWords::<T>::unpack_shared_felt(d, ref out, ref canonical)
-            + LowWords::<T>::unpack_felt(e, ref out, ref canonical)
+            + LowWords::<T>::unpack_shared_felt(e, ref out, ref canonical)
             + LowWords::<T>::unpack_felt(f, ref out, ref canonical)
             + LowWords::<T>::unpack_shared_felt(g, ref out, ref canonical)
             + LowWords::<T>::unpack_felt(h, ref out, ref canonical);

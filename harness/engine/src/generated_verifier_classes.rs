@@ -11,6 +11,6 @@ use zkthread_client::Felt;
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
 pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x3363b3bc04172aeea0c24c7aad0fe208a6c319348216828333b461f279cfb2a");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x78ec16725ba534220c425238cb298876a86b345172b33a4c094fb9c5977d600");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x55d12e603c7a9b7ea5507549859b7fa4f4117e0ff094bd7a8509e16b082e89a");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
 pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6a50907dce6b6d12f9580cdff2bff00abacb4913b711d9b3ddd6930a78c8ba");

@@ -150,15 +150,19 @@ fn shifted_point_matches_the_subgroup_generator_power() {
 /// columns.
 #[test]
 #[available_gas(10000000000)]
-fn sums_eight_and_four_match_sums_one_for_every_column_count() {
+fn sums_eight_four_and_their_wide_codes_match_sums_one_for_every_column_count() {
     let mut columns: Array<crate::pcs::PackedColumn> = array![];
     let mut n: u32 = 0;
-    while n != 10 {
+    // Up to 13 columns: eight, then four, then one at a time in the wide code.
+    while n != 14 {
         let mut q0: u32 = 0;
         while q0 != 4 {
             let mut out: Array<(felt252, felt252)> = array![];
             crate::pcs::sums_eight(columns.span(), q0, ref out);
             assert(out.len() == 8, 'eight sums');
+            let mut wide: Array<(felt252, felt252)> = array![];
+            crate::pcs::sums_eight_wide(columns.span(), q0, ref wide);
+            assert(wide == out, 'wide sums of eight');
             let mut k: u32 = 0;
             while k != 8 {
                 assert(*out[k] == crate::pcs::sums_one(columns.span(), q0 + k), 'sum of a query');
@@ -169,6 +173,9 @@ fn sums_eight_and_four_match_sums_one_for_every_column_count() {
             assert((b0, b1) == crate::pcs::sums_one(columns.span(), q0 + 2), 'sum of four: 1');
             assert((c0, c1) == crate::pcs::sums_one(columns.span(), q0 + 3), 'sum of four: 2');
             assert((d0, d1) == crate::pcs::sums_one(columns.span(), q0 + 4), 'sum of four: 3');
+            // Four columns per iteration: the same sums (n = 0..13 covers every remainder).
+            let wide = crate::pcs::sums_four_wide(columns.span(), q0 + 1);
+            assert(wide == (a0, a1, b0, b1, c0, c1, d0, d1), 'wide sums of four');
             q0 += 2;
         };
         // One more column: ten values, packed coefficients far from each other's.
