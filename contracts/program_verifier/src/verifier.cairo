@@ -378,8 +378,9 @@ fn with_last<T, +Drop<T>, +Copy<T>>(values: Span<T>, last: T) -> Span<T> {
 /// `generated_air_class`), never a hash from calldata or storage. `T` picks how the proof's
 /// M31 stream is cut (`thread_verifier::proof::LowWords`: `Masked`, `Divided` or `Mixed`, the
 /// same words at a different mix of bitwise and range-check builtins); `R` how the queried
-/// rows are hashed into Merkle leaves (`stark_verifier::merkle::LeafRows`: `RowsByEight`, or
-/// `RowsByEightAndFour` for a parameter set querying 20 positions).
+/// rows are hashed into Merkle leaves and summed for the DEEP quotients
+/// (`stark_verifier::merkle::LeafRows`: `RowsByEight`, or `RowsByEightAndFour`, wider code for
+/// a parameter set querying 20 positions).
 pub fn verify_program_proof<
     P,
     S,

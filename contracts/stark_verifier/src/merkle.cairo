@@ -374,7 +374,7 @@ pub struct RowsByEight {}
 /// has room for (the order book's sits 66 under the limit). Its DEEP sums take eight columns
 /// an iteration (session 57: with `thread_verifier::proof::Mixed` at four felts in eight,
 /// the fast set's 256-transfer list proof 1.517e8 -> 1.497e8 L2 gas, the default set's
-/// 1.336e8 -> 1.332e8, for 1,744 CASM felts).
+/// 1.336e8 -> 1.332e8, for 1,744 CASM felts, the two together).
 #[derive(Copy, Drop)]
 pub struct RowsByEightAndFour {}
 

@@ -56,8 +56,9 @@ struct ColumnSample {
 /// A batch's column: its queried values and alpha_j's coordinates packed two per felt252,
 /// (alpha_0 + alpha_1 2^128, alpha_2 + alpha_3 2^128): a query's term is two products, and
 /// each half's low sum stays below 2^128 (a coordinate is below 2^66, canonical or one
-/// unreduced product, so a term is below 2^97, for any column count below 2^31), so the
-/// halves are split apart once per batch.
+/// unreduced product, so a term is below 2^97), and the high half's sum, shifted by 2^128,
+/// keeps the felt below P for any column count below 2^26, so the halves are split apart once
+/// per batch.
 pub(crate) type PackedColumn = (Span<felt252>, felt252, felt252);
 
 /// 2^128, the offset of the high coordinate in a packed coefficient.
@@ -916,10 +917,9 @@ pub(crate) fn sums_eight(columns: Span<PackedColumn>, q0: u32, ref out: Array<(f
     out.append((s7_lo, s7_hi));
 }
 
-/// `sums_eight`, eight columns per iteration, then a block of four and the last up to three
-/// one at a time: an iteration carries its sixteen sums to the next, so eight columns an
-/// iteration carry them half as often (the list verifier's class only:
-/// `merkle::RowsByEightAndFour`).
+/// `sums_eight`, eight columns per iteration, the last up to seven one at a time: an
+/// iteration carries its sixteen sums to the next, so eight columns an iteration carry them
+/// half as often (the list verifier's class only: `merkle::RowsByEightAndFour`).
 #[inline(never)]
 pub(crate) fn sums_eight_wide(columns: Span<PackedColumn>, q0: u32, ref out: Array<(felt252, felt252)>) {
     let mut s0_lo: felt252 = 0;
@@ -1045,9 +1045,11 @@ pub(crate) fn sums_four(
     (a_lo, a_hi, b_lo, b_hi, c_lo, c_hi, d_lo, d_hi)
 }
 
-/// `sums_four`, eight columns per iteration, the last up to seven one at a time: on the fast list set's last block of four (20 queries) four a time took 13.7k steps
-/// off a 256-transfer list proof (docs/cost-history.md, sessions 43-44, 57); only the list
-/// verifier's class takes the code (`merkle::RowsByEightAndFour`).
+/// `sums_four`, eight columns per iteration, the last up to seven one at a time (by
+/// `sums_four`): the fast list set's block of four (20 queries) on a 256-transfer list proof
+/// took 13.7k steps less at four columns an iteration (docs/cost-history.md, session 44) and
+/// ~2.4k less again at eight (session 57); only the list verifier's class takes the code
+/// (`merkle::RowsByEightAndFour`).
 #[inline(never)]
 pub(crate) fn sums_four_wide(
     columns: Span<PackedColumn>, q0: u32,

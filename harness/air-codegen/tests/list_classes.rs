@@ -60,7 +60,8 @@ fn committed_list_air_class_hash_is_fresh() {
 /// Sierra; session 50) with each balance and key slot named by its owner's 248-bit id (+627),
 /// 5,057 under the class limit; 78,607 (37,352 Sierra; 2026-12-07, session 57) with the DEEP
 /// sums of blocks of eight and four queries eight columns an iteration
-/// (`stark_verifier::pcs::sums_eight_wide`, `sums_four_wide`, in this class only: +1,744),
+/// (`stark_verifier::pcs::sums_eight_wide`, `sums_four_wide`, in this class only) and a fourth
+/// felt in eight of the M31 stream cut by a division (`Mixed`): +1,744 together,
 /// 3,313 under the class limit. Fails past this ceiling.
 const LIST_VERIFIER_CEILING_FELTS: usize = 78_650;
 

@@ -144,17 +144,19 @@ fn shifted_point_matches_the_subgroup_generator_power() {
 }
 
 /// The DEEP sums of eight queries (four columns per iteration, the last up to three one at a
-/// time: `sums_eight`) and of four (one column per iteration: `sums_four`) equal
-/// the one-query sums (`sums_one`) at each of their queries, for every column count 0..=9 (no
-/// block, one or two blocks, each with every remainder) and a block that starts inside the
-/// columns.
+/// time: `sums_eight`; eight per iteration, the last up to seven one at a time:
+/// `sums_eight_wide`) and of four (one column per iteration: `sums_four`; eight:
+/// `sums_four_wide`) equal the one-query sums (`sums_one`) at each of their queries, for every
+/// column count 0..=17 (no block, one or two blocks of either width, each with every
+/// remainder) and a block that starts inside the columns.
 #[test]
 #[available_gas(10000000000)]
 fn sums_eight_four_and_their_wide_codes_match_sums_one_for_every_column_count() {
     let mut columns: Array<crate::pcs::PackedColumn> = array![];
     let mut n: u32 = 0;
-    // Up to 13 columns: eight, then four, then one at a time in the wide code.
-    while n != 14 {
+    // Up to 17 columns: two blocks of eight in the wide code (the second adds to the first's
+    // sums), each remainder after one.
+    while n != 18 {
         let mut q0: u32 = 0;
         while q0 != 4 {
             let mut out: Array<(felt252, felt252)> = array![];
@@ -173,7 +175,7 @@ fn sums_eight_four_and_their_wide_codes_match_sums_one_for_every_column_count() 
             assert((b0, b1) == crate::pcs::sums_one(columns.span(), q0 + 2), 'sum of four: 1');
             assert((c0, c1) == crate::pcs::sums_one(columns.span(), q0 + 3), 'sum of four: 2');
             assert((d0, d1) == crate::pcs::sums_one(columns.span(), q0 + 4), 'sum of four: 3');
-            // Four columns per iteration: the same sums (n = 0..13 covers every remainder).
+            // Eight columns per iteration: the same sums.
             let wide = crate::pcs::sums_four_wide(columns.span(), q0 + 1);
             assert(wide == (a0, a1, b0, b1, c0, c1, d0, d1), 'wide sums of four');
             q0 += 2;
