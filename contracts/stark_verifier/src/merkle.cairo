@@ -367,6 +367,12 @@ pub trait LeafRows<T> {
 #[derive(Copy, Drop)]
 pub struct RowsByEight {}
 
+/// `RowsByEight`'s passes with the DEEP sums of eight queries taken eight columns an
+/// iteration (`pcs::sums_eight_wide`): for a verifier querying 16 positions whose class has
+/// room for the wider code (the signed token's; the order book's has not).
+#[derive(Copy, Drop)]
+pub struct RowsByEightWide {}
+
 /// Passes of eight rows, then one of four if four or more are left, the rest one at a time:
 /// for the fast list set's 20 queries (8 + 8 + 4). Hashing its four leftover rows one at a
 /// time cost ~59k steps on a 256-transfer list proof, the pass ~26k (verification 1.514e8 ->
@@ -416,6 +422,26 @@ impl RowsByEightLeafRows of LeafRows<RowsByEight> {
         columns: Span<(Span<felt252>, felt252, felt252)>, q0: u32, ref out: Array<(felt252, felt252)>,
     ) {
         crate::pcs::sums_eight(columns, q0, ref out)
+    }
+}
+
+impl RowsByEightWideLeafRows of LeafRows<RowsByEightWide> {
+    fn leaf_hashes(columns: Span<Span<felt252>>, n_queries: u32) -> Array<felt252> {
+        LeafRows::<RowsByEight>::leaf_hashes(columns, n_queries)
+    }
+
+    #[inline(always)]
+    fn sums_four(
+        columns: Span<(Span<felt252>, felt252, felt252)>, q0: u32,
+    ) -> (felt252, felt252, felt252, felt252, felt252, felt252, felt252, felt252) {
+        crate::pcs::sums_four(columns, q0)
+    }
+
+    #[inline(always)]
+    fn sums_eight(
+        columns: Span<(Span<felt252>, felt252, felt252)>, q0: u32, ref out: Array<(felt252, felt252)>,
+    ) {
+        crate::pcs::sums_eight_wide(columns, q0, ref out)
     }
 }
 

@@ -9,7 +9,7 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x3363b3bc04172aeea0c24c7aad0fe208a6c319348216828333b461f279cfb2a");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x7b37f732e600325e290342779aec32e313f9d16ccf136234bd4545ceea02eb1");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
 pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x55d12e603c7a9b7ea5507549859b7fa4f4117e0ff094bd7a8509e16b082e89a");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).

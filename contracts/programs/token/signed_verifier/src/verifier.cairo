@@ -14,7 +14,7 @@ use starknet::ClassHash;
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
-use stark_verifier::merkle::RowsByEight;
+use stark_verifier::merkle::RowsByEightWide;
 use thread_verifier::lookup::LookupElementsTrait;
 use program_verifier::verifier::{Relations, ThreadProgramVerifier, verify_program_proof};
 use thread_verifier::proof::Masked;
@@ -132,6 +132,6 @@ pub fn verify_signed_proof(
 ) -> Result<(), felt252> {
     // Steps price the token's verification: the stream's words by masks.
     verify_program_proof::<
-        TokenProgram, Array<BoundSlot>, Masked, RowsByEight, SignedStarkParams,
+        TokenProgram, Array<BoundSlot>, Masked, RowsByEightWide, SignedStarkParams,
     >(public_input, proof, *params, array![air_class].span())
 }
