@@ -64,7 +64,9 @@ use common::MAX_CONTRACT_BYTECODE_FELTS;
 /// `Key` tuple: +627).
 /// 2026-12-07 (session 57): 75,576 with the DEEP sums of blocks of eight queries eight
 /// columns an iteration (`stark_verifier::merkle::RowsByEightWide`, `pcs::sums_eight_wide`:
-/// +656; -4.3k steps on a 32-transfer signed proof, 1.331e8 -> 1.326e8).
+/// +656; -4.3k steps on a 32-transfer signed proof, 1.331e8 -> 1.326e8); 75,468 with the
+/// owner's high id words summed once per changed slot in the statement (-108; -61 steps a
+/// written slot).
 const SIGNED_VERIFIER_CEILING_FELTS: usize = 75_600;
 
 #[test]

@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x7b37f732e600325e290342779aec32e313f9d16ccf136234bd4545ceea02eb1");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x1ad07d0f81b84e558403e0be6853996b55d00dd1b30965605bb9c094c01300f");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x55d12e603c7a9b7ea5507549859b7fa4f4117e0ff094bd7a8509e16b082e89a");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x724827e223012dd3a1ee0ad404f8b8c13564ff208966d0164eb36ca3d8cd735");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
 pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6a50907dce6b6d12f9580cdff2bff00abacb4913b711d9b3ddd6930a78c8ba");

@@ -286,29 +286,29 @@ pub fn state_values(
     out
 }
 
-/// `head + sum_i alpha^(9 + i) tail_i` for the slot's value (`state_tail`), unreduced: each
-/// coordinate below `P + 21 P^2 < 2^67` (21 products of a weight and a value below P, and
-/// `-z`).
-fn state_denominator(
-    mut tail_weights: Span<Coordinates>, head: Coordinates, account_high: Hash4, state: SlotState,
-) -> Coordinates {
-    let sum = match state {
-        SlotState::Balance(value) => {
-            let acc = mul_add_limbs16(head, ref tail_weights, value);
-            mul_add_hash4(acc, ref tail_weights, account_high)
-        },
+/// Where the owner's high id words sit in a slot's `state_tail`: after a balance's 8 limbs, or
+/// after a key slot's nonce and key.
+const BALANCE_HIGH_AT: u32 = 8;
+const KEY_HIGH_AT: u32 = 5;
+
+/// `base + sum_i alpha^(9 + i) tail_i` over the slot's value part of `state_tail` (its limbs,
+/// or its nonce and key), where `base` already holds the head and the owner's high words
+/// (`state_pairs`: the same before and after a write), unreduced: each coordinate below
+/// `P + 21 P^2 < 2^67` (21 products of a weight and a value below P, and `-z`).
+fn state_denominator(mut tail_weights: Span<Coordinates>, base: Coordinates, state: SlotState) -> Coordinates {
+    match state {
+        SlotState::Balance(value) => mul_add_limbs16(base, ref tail_weights, value),
         SlotState::Key(slot) => {
-            let acc = mul_add(head, ref tail_weights, slot.nonce.into());
-            let acc = mul_add_hash4(acc, ref tail_weights, slot.key);
-            mul_add_hash4(acc, ref tail_weights, account_high)
+            let acc = mul_add(base, ref tail_weights, slot.nonce.into());
+            mul_add_hash4(acc, ref tail_weights, slot.key)
         },
-    };
-    sum
+    }
 }
 
 /// `(d(after), d(before))` of every changed slot, `d(t) = sum_i alpha^i t_i - z` for the
 /// slot's `state_values`, as unreduced coordinates (congruent mod P, below 2^67). The
-/// `[kind, D, A]` head is the same before and after: its sum is taken once per slot.
+/// `[kind, D, A]` head and the owner's high words are the same before and after: their sum is
+/// taken once per slot.
 fn state_pairs(slots: Span<BoundSlot>, state: @LookupElements) -> Array<(Coordinates, Coordinates)> {
     let (weights, minus_z) = weights(state, STATE_RELATION_SIZE);
     let tail_weights = weights.slice(STATE_HEAD_LEN, STATE_RELATION_SIZE - STATE_HEAD_LEN);
@@ -316,13 +316,15 @@ fn state_pairs(slots: Span<BoundSlot>, state: @LookupElements) -> Array<(Coordin
     for slot in slots {
         let s = *slot;
         if s.before != s.after {
-            let kind = match s.before {
-                SlotState::Balance(_) => KIND_BALANCE,
-                SlotState::Key(_) => KIND_KEY,
+            let (kind, high_at) = match s.before {
+                SlotState::Balance(_) => (KIND_BALANCE, BALANCE_HIGH_AT),
+                SlotState::Key(_) => (KIND_KEY, KEY_HIGH_AT),
             };
             let head = head_sum(weights, minus_z, kind.into(), s.domain, s.account);
-            let d_after = state_denominator(tail_weights, head, s.account_high, s.after);
-            let d_before = state_denominator(tail_weights, head, s.account_high, s.before);
+            let mut high_weights = tail_weights.slice(high_at, 4);
+            let base = mul_add_hash4(head, ref high_weights, s.account_high);
+            let d_after = state_denominator(tail_weights, base, s.after);
+            let d_before = state_denominator(tail_weights, base, s.before);
             pairs.append((d_after, d_before));
         }
     };
