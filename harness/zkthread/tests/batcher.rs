@@ -187,7 +187,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     let call = &shown["settle_call"];
     assert_eq!(felt(&call["to"]), world.registry.address);
     let exported: Vec<Felt> = call["calldata"].as_array().unwrap().iter().map(felt).collect();
-    let mined = mined_calldata(&world, &settled);
+    let mined = world.mined_calldata(felt(&settled["tx_hash"]));
     assert_eq!(mined[0], Felt::ONE, "one call");
     assert_eq!(mined[1], world.registry.address);
     assert_eq!(mined[2], starknet::core::utils::get_selector_from_name("settle").unwrap());
@@ -230,7 +230,7 @@ fn the_cli_loop_settles_each_sub_block_exactly_once_across_crashes() {
     check("settle", &settled);
     assert_eq!(settled["status"], "settled");
     assert_eq!(settled["sent"], true);
-    let mined = mined_calldata(&world, &settled);
+    let mined = world.mined_calldata(felt(&settled["tx_hash"]));
     assert_eq!(mined[2], starknet::core::utils::get_selector_from_name("settle_checking_inputs_first").unwrap());
     assert_eq!(world.nonce(), nonce + Felt::ONE, "exactly one settle sent");
     expected[0] += 5;
@@ -637,16 +637,3 @@ fn assert_published_transactions_match_the_chain(world: &World, shown: &Value, s
     assert_ne!(TxListCommitment::of(&swapped).cap_felt(), summary.transactions.commitment);
 }
 
-/// The calldata of the settle transaction a `settle --json` report names, as mined.
-fn mined_calldata(world: &World, settled: &Value) -> Vec<Felt> {
-    use starknet::core::types::{InvokeTransaction, Transaction};
-    use starknet::providers::Provider;
-    let tx = world
-        .runtime
-        .block_on(world.client.provider().get_transaction_by_hash(felt(&settled["tx_hash"])))
-        .expect("the settle transaction");
-    match tx {
-        Transaction::Invoke(InvokeTransaction::V3(invoke)) => invoke.calldata,
-        other => panic!("not an invoke v3: {other:?}"),
-    }
-}

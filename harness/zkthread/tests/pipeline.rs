@@ -326,17 +326,11 @@ fn settled_entry_point(world: &World, store: &Store, key: ThreadKey, sequence: u
 
 /// The entry point a mined settle transaction called (`[1, to, selector, ...]`).
 fn mined_entry_point(world: &World, status: &SubBlockStatus) -> &'static str {
-    use starknet::core::types::{InvokeTransaction, Transaction};
-    use starknet::providers::Provider;
     let tx_hash = match status {
         SubBlockStatus::Settled { tx_hash, .. } | SubBlockStatus::Stale { tx_hash: Some(tx_hash), .. } => *tx_hash,
         other => panic!("no mined send: {other:?}"),
     };
-    let tx = run(world, world.client.provider().get_transaction_by_hash(tx_hash)).expect("the settle transaction");
-    let Transaction::Invoke(InvokeTransaction::V3(invoke)) = tx else {
-        panic!("not an invoke v3: {tx:?}");
-    };
-    let selector = invoke.calldata[2];
+    let selector = world.mined_calldata(tx_hash)[2];
     ["settle", "settle_checking_inputs_first"]
         .into_iter()
         .find(|name| starknet::core::utils::get_selector_from_name(name).unwrap() == selector)

@@ -255,6 +255,21 @@ impl World {
         })
     }
 
+    /// The calldata of the mined invoke (v3) `tx_hash`: `[calls, to, selector, length,
+    /// calldata...]` for one call.
+    pub fn mined_calldata(&self, tx_hash: Felt) -> Vec<Felt> {
+        use starknet::core::types::{InvokeTransaction, Transaction};
+        use starknet::providers::Provider;
+        let tx = self
+            .runtime
+            .block_on(self.client.provider().get_transaction_by_hash(tx_hash))
+            .expect("the transaction");
+        match tx {
+            Transaction::Invoke(InvokeTransaction::V3(invoke)) => invoke.calldata,
+            other => panic!("not an invoke v3: {other:?}"),
+        }
+    }
+
     pub fn nonce(&self) -> Felt {
         self.runtime.block_on(self.client.nonce()).unwrap()
     }
