@@ -19,7 +19,6 @@ use axum::middleware::map_response;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use zkthread_engine::adaptive::AdaptiveInputCheck;
 use zkthread_engine::token::TokenMessage;
 use zkthread_engine::{admit, admit_list, hex, queued_list_duplicate, queued_transfer_duplicate, sender_state, EngineError, Refused, SubmitError};
 use zkthread_store::{MessageBody, NewTransferList, Store, StoreError, SubBlock, SubBlockStatus, ThreadKey, TransferPlace};
@@ -304,7 +303,7 @@ async fn thread<M: TokenMessage>(State(shared): State<Arc<Shared<M>>>) -> Result
         .store
         .overview(thread, RECENT_SUB_BLOCKS)
         .map_err(EngineError::from)?;
-    let entry = AdaptiveInputCheck::after(shared.settle_entry.configured(), overview.settled_since_stale_revert);
+    let entry = shared.settle_entry.after(overview.settled_since_stale_revert);
     Ok(Json(ThreadView {
         thread_id: thread.thread_id,
         program: M::TOKEN_PROGRAM,

@@ -29,12 +29,11 @@ use zkthread_engine::orderbook::{
     action, admit_order, known_orders, next_nonce, not_an_account, owed_taker, queued_duplicate, settle_round, slot_budget, uncross_owed, Admission, Market, MarketError,
     OrderRefusal, OrderState, Round, StoredOrder,
 };
-use zkthread_engine::adaptive::AdaptiveInputCheck;
-use zkthread_engine::{hex, is_account_address, EngineError, Observer, SettleOptions, SettleOutcome};
+use zkthread_engine::{hex, is_account_address, EngineError, Observer, SettleOutcome};
 use zkthread_store::{Store, ThreadKey};
 
 use crate::api::{duplicate_answer, health, json_answers, message_status, sub_block_view, ApiError, MAX_BODY_BYTES};
-use crate::pipeline::{end_if_stale, say_if_changed, Backoff, Step};
+use crate::pipeline::{end_if_stale, Backoff, Step};
 use crate::wire::{parse_felt, Accepted, BookView, OrderLine, OwedRound, PendingOrder, SignerView, TransferStatus};
 use crate::{LastError, PipelineConfig, SettleEntry};
 
@@ -293,7 +292,7 @@ async fn chain_view(shared: &BookShared, settled_sub_blocks: usize) -> Result<Ch
 async fn book(State(shared): State<Arc<BookShared>>) -> Result<Json<BookView>, ApiError> {
     let (market, key) = (&shared.market, shared.thread());
     let overview = shared.store.overview(key, RECENT_SUB_BLOCKS).map_err(store_error)?;
-    let entry = AdaptiveInputCheck::after(shared.settle_entry.configured(), overview.settled_since_stale_revert);
+    let entry = shared.settle_entry.after(overview.settled_since_stale_revert);
     let ChainView { orders, fill_count, .. } = chain_view(&shared, overview.settled_sub_blocks).await?;
     let pending_messages = shared
         .store
@@ -393,13 +392,10 @@ async fn step(
             }
         }
     }
-    let entry = shared.settle_entry.of_thread(store, key).map_err(|e| e.to_string())?;
-    let options = SettleOptions {
-        input_check: entry.current(),
-        ..config.settle
-    };
-    let round = settle_round(&shared.client, store, &shared.market, options, observer).await;
-    say_if_changed(entry, shared.settle_entry.of_thread(store, key));
+    let round = shared
+        .settle_entry
+        .settling(store, key, config.settle, |options| settle_round(&shared.client, store, &shared.market, options, observer))
+        .await?;
     if store.pending_count(key).map_err(|e| e.to_string())? == 0 {
         *pending_since = None;
     }

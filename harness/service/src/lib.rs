@@ -29,7 +29,7 @@ use tokio::sync::Notify;
 use zkthread_client::{ChainClient, Felt};
 use zkthread_engine::adaptive::AdaptiveInputCheck;
 use zkthread_engine::settle::InputCheck;
-use zkthread_engine::{thread_contracts, Observer, SubmitError};
+use zkthread_engine::{thread_contracts, Observer, SettleOptions, SubmitError};
 use zkthread_store::{MessageBody, NewTransfer, NewTransferList, Store, ThreadKey};
 
 pub use http::HttpLimits;
@@ -131,6 +131,41 @@ impl SettleEntry {
     /// The entry point for the thread's next settlement.
     pub fn of_thread<M: MessageBody>(&self, store: &Store<M>, key: ThreadKey) -> Result<AdaptiveInputCheck, zkthread_engine::EngineError> {
         AdaptiveInputCheck::of_thread(self.configured(), store, key)
+    }
+
+    /// The entry point given the thread's settlements since its last stale revert (the
+    /// store's `Overview`, read by a status route in one transaction).
+    pub fn after(&self, settled_since_stale_revert: Option<u64>) -> AdaptiveInputCheck {
+        AdaptiveInputCheck::after(self.configured(), settled_since_stale_revert)
+    }
+
+    /// Runs one settle step (`settle`, given `base` through the entry point the thread's store
+    /// gives now) and logs a change of entry point it made: a stale revert, or the window's end.
+    pub(crate) async fn settling<M: MessageBody, T, F: Future<Output = T>>(
+        &self,
+        store: &Store<M>,
+        key: ThreadKey,
+        base: SettleOptions,
+        settle: impl FnOnce(SettleOptions) -> F,
+    ) -> Result<T, String> {
+        let before = self.of_thread(store, key).map_err(|e| e.to_string())?;
+        let settled = settle(SettleOptions { input_check: before.current(), ..base }).await;
+        // A store that cannot be read now is reported by the next step's read.
+        if let Ok(after) = self.of_thread(store, key) {
+            if before.current() != after.current() {
+                match after.inputs_first_left() {
+                    Some(left) => tracing::warn!(
+                        left,
+                        "a settlement reverted on a stale input: the next ones check every input before the proof (`settle_checking_inputs_first`)"
+                    ),
+                    None => tracing::info!(
+                        calm = zkthread_engine::adaptive::CALM_SETTLEMENTS,
+                        "no stale revert for a while: settling through `settle` again"
+                    ),
+                }
+            }
+        }
+        Ok(settled)
     }
 }
 

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
-use zkthread_engine::adaptive::{AdaptiveInputCheck, CALM_SETTLEMENTS};
 use zkthread_engine::program::{ProofParams, TokenProgram};
 use zkthread_engine::token::TokenMessage;
 use zkthread_engine::batch::{check_stale, StaleCheck};
@@ -185,26 +184,6 @@ pub(crate) async fn end_if_stale<M: MessageBody>(
     };
     tracing::info!(%why, %no_verdict, "not settled: no verdict on a closed block yet");
     Ok(Step::Waiting(poll, held_up(why, &no_verdict)))
-}
-
-/// Logs a change of settle entry point across one settle step (`before` it, `after` it, as
-/// the store has it: `zkthread_engine::adaptive`).
-pub(crate) fn say_if_changed(before: AdaptiveInputCheck, after: Result<AdaptiveInputCheck, EngineError>) {
-    let after = match after {
-        Ok(after) => after,
-        // The next step reads the store again and reports its error.
-        Err(_) => return,
-    };
-    if before.current() == after.current() {
-        return;
-    }
-    match after.inputs_first_left() {
-        Some(left) => tracing::warn!(
-            left,
-            "a settlement reverted on a stale input: the next ones check every input before the proof (`settle_checking_inputs_first`)"
-        ),
-        None => tracing::info!(calm = CALM_SETTLEMENTS, "no stale revert for a while: settling through `settle` again"),
-    }
 }
 
 /// The last error while the oldest sub-block is held up (`end_if_stale`): what blocked its
@@ -407,13 +386,11 @@ impl<M: TokenMessage> Pipeline<M> {
     async fn settle_oldest(&mut self) -> Result<Step, String> {
         let shared = &self.shared;
         let (store, key) = (&shared.store, shared.thread);
-        let entry = shared.settle_entry().map_err(|e| e.to_string())?;
-        let options = SettleOptions {
-            input_check: entry.current(),
-            ..self.config.settle
-        };
-        let outcome = settle(&shared.client, store, key, options, self.observer.as_ref()).await;
-        say_if_changed(entry, shared.settle_entry());
+        let observer = self.observer.as_ref();
+        let outcome = shared
+            .settle_entry
+            .settling(store, key, self.config.settle, |options| settle(&shared.client, store, key, options, observer))
+            .await?;
         // Past its pre-flight (sent, found settled, or gone): no longer held up. A failure
         // leaves `held_up` as it was: keyed on (sequence, attempt), it lapses by itself once
         // another sub-block is the oldest.
