@@ -181,8 +181,7 @@ pub mod ThreadReadyComponent {
             ref self: ComponentState<TContractState>, program_hash: ClassHash, peers_only: bool,
         ) {
             assert(get_caller_address() == self.ThreadReady_owner.read(), errors::CALLER_NOT_OWNER);
-            self.ThreadReady_peers_only.write(program_hash, peers_only);
-            self.emit(PeersOnlyChanged { program_hash, peers_only });
+            self.write_peers_only(program_hash, peers_only);
         }
 
         fn set_peer_accepted(
@@ -192,8 +191,7 @@ pub mod ThreadReadyComponent {
             accepted: bool,
         ) {
             assert(get_caller_address() == self.ThreadReady_owner.read(), errors::CALLER_NOT_OWNER);
-            self.ThreadReady_peers.write((program_hash, peer), accepted);
-            self.emit(PeerAcceptanceChanged { program_hash, peer, accepted });
+            self.write_peer_acceptance(program_hash, peer, accepted);
         }
 
         fn accept_program_beside(
@@ -202,12 +200,9 @@ pub mod ThreadReadyComponent {
             peers: Span<ContractAddress>,
         ) {
             assert(get_caller_address() == self.ThreadReady_owner.read(), errors::CALLER_NOT_OWNER);
-            self.ThreadReady_peers_only.write(program_hash, true);
-            self.emit(PeersOnlyChanged { program_hash, peers_only: true });
+            self.write_peers_only(program_hash, true);
             for peer in peers {
-                let peer = *peer;
-                self.ThreadReady_peers.write((program_hash, peer), true);
-                self.emit(PeerAcceptanceChanged { program_hash, peer, accepted: true });
+                self.write_peer_acceptance(program_hash, *peer, true);
             };
             // Accepted last: the program never reaches this contract before its peers are.
             self.write_acceptance(program_hash, true);
@@ -288,6 +283,23 @@ pub mod ThreadReadyComponent {
         ) {
             self.ThreadReady_programs.write(program_hash, accepted);
             self.emit(ProgramAcceptanceChanged { program_hash, accepted });
+        }
+
+        fn write_peers_only(
+            ref self: ComponentState<TContractState>, program_hash: ClassHash, peers_only: bool,
+        ) {
+            self.ThreadReady_peers_only.write(program_hash, peers_only);
+            self.emit(PeersOnlyChanged { program_hash, peers_only });
+        }
+
+        fn write_peer_acceptance(
+            ref self: ComponentState<TContractState>,
+            program_hash: ClassHash,
+            peer: ContractAddress,
+            accepted: bool,
+        ) {
+            self.ThreadReady_peers.write((program_hash, peer), accepted);
+            self.emit(PeerAcceptanceChanged { program_hash, peer, accepted });
         }
     }
 
