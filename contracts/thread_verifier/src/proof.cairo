@@ -488,99 +488,63 @@ impl ReaderImpl of ReaderTrait {
         }
         out
     }
-    /// `n_cols` lists of M31s in one pass, each a count then that many values: views of the
-    /// stream (its values are canonical), no copy; a tree's queried values. Every column of a
-    /// tree usually holds the same count (one value per query), so once a column has passed
-    /// the checks, the following columns with the same count word are taken without them:
-    /// how many such columns fit before the stream's end and its first non-canonical value is
-    /// worked out once per run (at most the columns still to read), and they are taken four
-    /// per iteration. The checks, their order and their reasons are those of the general path,
-    /// which any other count and a run's last columns (fewer than four) take.
-    fn m31_columns(ref self: Reader, n_cols: u32) -> Array<Span<felt252>> {
+    /// `n_cols` lists of `n` M31s each, a tree's queried values: every column holds one value
+    /// per query position, so the proof carries no count per column (`n` is the config's
+    /// `n_queries`). Views of the stream, no copy, eight columns per iteration: the tree's
+    /// words are checked once, all present and all before the stream's first non-canonical
+    /// word, so that no column needs a check of its own. (Until session 58 each column had a
+    /// count word: ~1,150 more words to unpack in an order-book proof, and a check per column.)
+    fn m31_columns(ref self: Reader, n_cols: u32, n: u32) -> Array<Span<felt252>> {
         let mut out: Array<Span<felt252>> = array![];
-        let mut m31s = self.m31s;
-        let bad_tail = self.bad_tail;
-        let mut error = 0;
-        // The run: its count word (P: no run, no count word equals it), its count, and how
-        // many more blocks of four of its columns fit.
-        let mut run_word: felt252 = P_FELT;
-        // Blocks of four run columns left, counted down in felt252 (no u32 arithmetic per
-        // block).
-        let mut run_left: felt252 = 0;
-        // A run column's words (its count word and values), the offsets of the next three
-        // after the first, and a block's words.
-        let mut s1: u32 = 0;
-        let mut s2: u32 = 0;
-        let mut s3: u32 = 0;
-        let mut block_words: u32 = 0;
-        while out.len() != n_cols {
-            // Four run columns at once: each one slice, its count word popped off the front.
-            if run_left != 0 {
-                let mut c0 = m31s.slice(0, s1);
-                let mut c1 = m31s.slice(s1, s1);
-                let mut c2 = m31s.slice(s2, s1);
-                let mut c3 = m31s.slice(s3, s1);
-                if *c0.pop_front().unwrap() == run_word && *c1.pop_front().unwrap() == run_word
-                    && *c2.pop_front().unwrap() == run_word
-                    && *c3.pop_front().unwrap() == run_word {
-                    out.append(c0);
-                    out.append(c1);
-                    out.append(c2);
-                    out.append(c3);
-                    m31s = m31s.slice(block_words, m31s.len() - block_words);
-                    run_left -= 1;
-                    continue;
-                }
-                run_left = 0;
-            }
-            let word = match m31s.pop_front() {
-                Option::Some(v) => *v,
-                Option::None => {
-                    error = 'proof: truncated';
-                    break;
-                },
-            };
-            let n = word_u32(word);
-            if n > MAX_COUNT {
-                error = 'proof: count out of range';
-                break;
-            }
-            let len = m31s.len();
-            if len < n {
-                error = 'proof: truncated';
-                break;
-            }
-            if n + bad_tail > len {
-                error = 'proof: M31 not canonical';
-                break;
-            }
-            out.append(m31s.slice(0, n));
-            m31s = m31s.slice(n, len - n);
-            // The next columns of this count: each needs n + 1 words, all before the tail.
-            let rest = len - n;
-            run_word = word;
-            let mut run_columns = if rest > bad_tail {
-                (rest - bad_tail) / (n + 1)
-            } else {
-                0
-            };
-            // Never more than the columns still to read (the four-column path takes its
-            // block whole).
-            let cols_left = n_cols - out.len();
-            if run_columns > cols_left {
-                run_columns = cols_left;
-            }
-            run_left = (run_columns / 4).into();
-            // n <= MAX_COUNT: no overflow.
-            s1 = n + 1;
-            s2 = s1 + s1;
-            s3 = s2 + s1;
-            block_words = s3 + s1;
+        let m31s = self.m31s;
+        let len = m31s.len();
+        // Both at most 2^24 (`MAX_COUNT`): the product fits a u64.
+        let words: u64 = n_cols.into() * n.into();
+        let error = if n == 0 {
+            'proof: no queries'
+        } else if words > len.into() {
+            'proof: truncated'
+        } else if words + self.bad_tail.into() > len.into() {
+            'proof: M31 not canonical'
+        } else {
+            0
         };
-        self.m31s = m31s;
         if error != 0 {
             self.fail(error);
+            return out;
         }
+        // words <= len: every offset below fits a u32.
+        let s1 = n;
+        let s2 = s1 + n;
+        let s3 = s2 + n;
+        let s4 = s3 + n;
+        let s5 = s4 + n;
+        let s6 = s5 + n;
+        let s7 = s6 + n;
+        let block_words = s7 + n;
+        let (blocks, last) = DivRem::div_rem(n_cols, 8);
+        // Counted down in felt252: no u32 arithmetic per block.
+        let mut blocks: felt252 = blocks.into();
+        let mut rest = m31s;
+        while blocks != 0 {
+            out.append(rest.slice(0, n));
+            out.append(rest.slice(s1, n));
+            out.append(rest.slice(s2, n));
+            out.append(rest.slice(s3, n));
+            out.append(rest.slice(s4, n));
+            out.append(rest.slice(s5, n));
+            out.append(rest.slice(s6, n));
+            out.append(rest.slice(s7, n));
+            rest = rest.slice(block_words, rest.len() - block_words);
+            blocks -= 1;
+        };
+        let mut last: felt252 = last.into();
+        while last != 0 {
+            out.append(rest.slice(0, n));
+            rest = rest.slice(n, rest.len() - n);
+            last -= 1;
+        };
+        self.m31s = rest;
         out
     }
     #[inline(never)]
@@ -770,7 +734,7 @@ pub fn parse_stark_proof<T, +LowWords<T>>(
         if r.error != 0 {
             break;
         }
-        queried_values.append(r.m31_columns(n_cols).span());
+        queried_values.append(r.m31_columns(n_cols, n_queries).span());
     };
     let pow_felt = r.hash();
     let proof_of_work: u64 = match pow_felt.try_into() {

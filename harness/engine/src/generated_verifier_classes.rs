@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x1ad07d0f81b84e558403e0be6853996b55d00dd1b30965605bb9c094c01300f");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x5025c7a1b1a03690d04c683fc5219fa193c1ccf3b0666d958ef1828d33ff670");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x724827e223012dd3a1ee0ad404f8b8c13564ff208966d0164eb36ca3d8cd735");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x132b13ba45a6b38993d4ff58e71b452e594826555684bdaf0381984683df3dd");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6a50907dce6b6d12f9580cdff2bff00abacb4913b711d9b3ddd6930a78c8ba");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x304ca9b5a34a3711d03259d0d6d04ee6c98ce988c0bec0a9c142cdbb724f195");

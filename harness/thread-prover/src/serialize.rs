@@ -13,7 +13,9 @@
 //! `log_n_rows, range_check_claimed_sum(4), config(6)`, then for each of `commitments`
 //! (count c; c hashes in the felt stream), `sampled_values` (trees, cols per tree, values per
 //! col, 4 M31 each), `decommitments` (trees, hashes per tree), `queried_values` (trees, cols,
-//! values), the pow nonce (felt stream), and the FRI proof: first layer, `n_inner`, inner
+//! then each column's `n_queries` values with no count: stwo queries every column once per
+//! query position, so the config's `n_queries` is every column's length), the pow nonce
+//! (felt stream), and the FRI proof: first layer, `n_inner`, inner
 //! layers (each: witness count + 4 M31 each, decommitment hash count, commitment hash), and the
 //! last layer polynomial (count + 4 M31 each, stwo's stored bit-reversed coefficient order).
 //! Decoding checks every M31 is canonical (< 2^31 - 1) and that both streams are consumed.
@@ -152,7 +154,9 @@ where
         for tree in p.queried_values.iter() {
             w.u(tree.len());
             for col in tree.iter() {
-                w.u(col.len());
+                // stwo answers every query position in every column (repeats included): the
+                // decoder and the Cairo reader take the config's count for each column.
+                assert_eq!(col.len(), c.fri_config.n_queries, "a queried column holds one value per query");
                 col.iter().for_each(|v| w.m(*v));
             }
         }
@@ -360,8 +364,8 @@ where
             let n_cols = r.u()?;
             let mut tree = Vec::with_capacity(n_cols);
             for _ in 0..n_cols {
-                let n = r.u()?;
-                tree.push((0..n).map(|_| r.m()).collect::<Result<Vec<_>, _>>()?);
+                // No count: every column holds one value per query (`Writer::stark`).
+                tree.push((0..config.fri_config.n_queries).map(|_| r.m()).collect::<Result<Vec<_>, _>>()?);
             }
             queried_values.push(tree);
         }

@@ -1,6 +1,6 @@
 use crate::merkle::{
     hash_node, lifted_leaf_hash, LeafRows, MerkleVerifierLifted, MerkleVerifierLiftedTrait,
-    MerkleVerificationError, RowsByEight, RowsByEightAndFour,
+    MerkleVerificationError, RowsByEight, RowsByEightAndFour, tallest_log_size,
 };
 use crate::fields::M31;
 use super::vectors;
@@ -476,4 +476,40 @@ fn with_value(
         c += 1;
     };
     changed
+}
+
+/// `runs` (`[(size, count), ...]`) as one list of log sizes.
+fn sizes_of_runs(runs: Span<(u32, u32)>) -> Span<u32> {
+    let mut out: Array<u32> = array![];
+    for run in runs {
+        let (size, count) = *run;
+        let mut k = 0;
+        while k != count {
+            out.append(size);
+            k += 1;
+        };
+    };
+    out.span()
+}
+
+/// The tallest of runs in every order a tree lays components out: the tallest first (later
+/// shorter runs pass by their equality with the block before), last, between, in a run that
+/// changes size inside a block of four, and in the last three sizes outside any block.
+#[test]
+fn tallest_log_size_is_the_largest_whatever_the_runs() {
+    assert(tallest_log_size(array![].span()) == 0, 'none');
+    let cases: Array<(Span<(u32, u32)>, u32)> = array![
+        (array![(12, 9), (4, 10), (5, 30)].span(), 12),
+        (array![(4, 10), (5, 30), (12, 9)].span(), 12),
+        (array![(4, 8), (12, 1), (4, 7)].span(), 12),
+        (array![(3, 6), (9, 3), (3, 8)].span(), 9),
+        (array![(7, 8), (11, 3)].span(), 11),
+        (array![(7, 8), (2, 2), (11, 1)].span(), 11),
+        (array![(0, 5), (1, 1)].span(), 1),
+        (array![(6, 4), (6, 4), (5, 4)].span(), 6),
+    ];
+    for case in cases.span() {
+        let (runs, expected) = *case;
+        assert(tallest_log_size(sizes_of_runs(runs)) == expected, 'tallest');
+    };
 }

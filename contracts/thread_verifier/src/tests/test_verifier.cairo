@@ -517,94 +517,93 @@ fn non_canonical_values_are_refused_where_read() {
     // Value 0 is the log_n_rows count, value 1 the claimed sum's first coordinate.
     assert(refusal(p, 0) == 'proof: count out of range', 'count');
     assert(refusal(p, 1) == 'proof: M31 not canonical', 'claimed sum');
-    // Behind the last queried value: each FRI layer's witness (a count and 4 values per
-    // QM31) and the count of its hash witness (the hashes are in the felt stream), the inner
-    // layer count, and the last layer (a count and 4 values per QM31).
-    let mut after_queried = 1 + 4 * parsed.fri_first_layer.fri_witness.len() + 1 + 1;
-    for layer in parsed.fri_inner_layers {
-        after_queried += 1 + 4 * (*layer.fri_witness).len() + 1;
-    };
-    after_queried += 1 + 4 * parsed.fri_last_layer_poly.len();
+    let after_queried = words_after_queried(@parsed);
     assert(refusal(p, n_m31 - 1 - after_queried) == 'proof: M31 not canonical', 'queried');
     assert(refusal(p, n_m31 - 1) == 'proof: M31 not canonical', 'last layer');
-    // Inside the widest tree's queried columns, where the reader takes the columns after the
-    // first without re-checking each (`m31_columns`): its first value, a value and the count
-    // word of its middle column and the value before it are each still refused.
-    let mut queried_words = 0;
-    let mut widest = 0;
-    let mut widest_start = 0;
-    let mut t = 0;
-    for tree in parsed.queried_values {
-        if (*tree).len() > (*parsed.queried_values[widest]).len() {
-            widest = t;
-            widest_start = queried_words;
-        }
-        queried_words += 1;
-        for column in *tree {
-            queried_words += 1 + (*column).len();
-        };
-        t += 1;
-    };
-    let tree = *parsed.queried_values[widest];
+    // The widest tree's queried values, which the reader takes eight columns at a time with
+    // one check for the whole tree (`m31_columns`): its first value, a value of its middle
+    // column and its last value are each still refused, and so is its column count.
+    let (tree_start, tree) = widest_queried_tree(p, @parsed, after_queried);
     let n = (*tree[0]).len();
     let middle = tree.len() / 2;
     assert(middle >= 2, 'a tree of several columns');
-    // The tree's column count, then column c's count word at 1 + c (n + 1).
-    let tree_start = n_m31 - after_queried - queried_words + widest_start;
-    let middle_count = tree_start + 1 + middle * (n + 1);
-    assert(refusal(p, tree_start + 2) == 'proof: M31 not canonical', 'first queried');
-    assert(refusal(p, middle_count + 1) == 'proof: M31 not canonical', 'middle queried');
-    assert(refusal(p, middle_count) == 'proof: count out of range', 'middle count');
-    assert(refusal(p, middle_count - 1) == 'proof: M31 not canonical', 'before middle');
+    assert(refusal(p, tree_start + 1) == 'proof: M31 not canonical', 'first queried');
+    let middle_value = tree_start + 1 + middle * n + n / 2;
+    assert(word_at(p, middle_value) == *(*tree[middle])[n / 2], 'the middle value');
+    assert(refusal(p, middle_value) == 'proof: M31 not canonical', 'middle queried');
+    assert(refusal(p, tree_start + tree.len() * n) == 'proof: M31 not canonical', 'last queried');
+    assert(refusal(p, tree_start) == 'proof: count out of range', 'column count');
 }
 
-/// Inside the widest tree's queried columns, where the reader takes a run's columns four at a
-/// time (`m31_columns`): a column whose count word is another valid count (one less) ends the
-/// run there, is read on the general path, and the stream no longer lines up: refused, never
-/// parsed or panicking, whichever of a block's four columns it is.
-#[test]
-#[available_gas(100000000000)]
-fn a_changed_count_inside_a_run_is_refused() {
-    let p = stark();
-    let n_m31: u32 = (*p[0]).try_into().unwrap();
-    let parsed = crate::proof::parse_proof(p).unwrap();
-    let mut after_queried = 1 + 4 * parsed.fri_first_layer.fri_witness.len() + 1 + 1;
-    for layer in parsed.fri_inner_layers {
-        after_queried += 1 + 4 * (*layer.fri_witness).len() + 1;
-    };
-    after_queried += 1 + 4 * parsed.fri_last_layer_poly.len();
+/// The widest tree of `parsed`'s queried values and where its column count word is in the
+/// stream of `stark` (`after_queried`: the stream's words behind the last queried value).
+/// Each tree is its column count, then `n_queries` values per column (no count per column).
+fn widest_queried_tree(
+    stark: Span<felt252>, parsed: @crate::proof::ThreadProof, after_queried: u32,
+) -> (u32, Span<Span<felt252>>) {
+    let n_m31: u32 = (*stark[0]).try_into().unwrap();
+    let trees: Span<Span<Span<felt252>>> = *parsed.queried_values;
     let mut queried_words = 0;
     let mut widest = 0;
     let mut widest_start = 0;
     let mut t = 0;
-    for tree in parsed.queried_values {
-        if (*tree).len() > (*parsed.queried_values[widest]).len() {
+    for tree in trees {
+        if (*tree).len() > (*trees[widest]).len() {
             widest = t;
             widest_start = queried_words;
         }
         queried_words += 1;
         for column in *tree {
-            queried_words += 1 + (*column).len();
+            assert((*column).len() == *parsed.n_queries, 'one value per query');
+            queried_words += (*column).len();
         };
         t += 1;
     };
-    let tree = *parsed.queried_values[widest];
-    let n = (*tree[0]).len();
-    assert(tree.len() >= 9 && n >= 1, 'a tree of several columns');
-    let tree_start = n_m31 - after_queried - queried_words + widest_start;
-    // Columns 1..=4 form the run's first block, 5..=8 its second: each position in a block.
-    let mut c = 1;
-    while c != 9 {
-        let count = tree_start + 1 + c * (n + 1);
-        assert(word_at(p, count) == n.into(), 'a count word');
-        let changed = bumped(p, 1 + count / 8, -lane_delta(count % 8));
-        let accepted = match crate::proof::parse_proof(changed) {
-            Result::Ok(_) => true,
-            Result::Err(_) => false,
-        };
-        assert(!accepted, 'changed count parsed');
-        c += 1;
+    (n_m31 - after_queried - queried_words + widest_start, *trees[widest])
+}
+
+/// The stream's words behind the last queried value of `parsed`: each FRI layer's witness (a
+/// count and 4 values per QM31) and the count of its hash witness (the hashes are in the felt
+/// stream), the inner layer count, and the last layer (a count and 4 values per QM31).
+fn words_after_queried(parsed: @crate::proof::ThreadProof) -> u32 {
+    let mut after_queried = 1 + 4 * (*parsed.fri_first_layer.fri_witness).len() + 1 + 1;
+    for layer in *parsed.fri_inner_layers {
+        after_queried += 1 + 4 * (*layer.fri_witness).len() + 1;
     };
+    after_queried + 1 + 4 * (*parsed.fri_last_layer_poly).len()
+}
+
+/// The proof carries one count for a tree's queried columns (their number) and none per
+/// column: every column's length is the config's `n_queries`. Changing either count, the
+/// widest tree's column count or `n_queries` (word 8: after `log_n_rows`, the claimed sum and
+/// three parameters), by one either way misaligns the rest of the stream: refused, never
+/// parsed or panicking. `n_queries = 0` is refused by the queried values' read.
+#[test]
+#[available_gas(100000000000)]
+fn a_changed_column_or_query_count_is_refused() {
+    let p = stark();
+    let parsed = crate::proof::parse_proof(p).unwrap();
+    let (tree_start, tree) = widest_queried_tree(p, @parsed, words_after_queried(@parsed));
+    assert(word_at(p, tree_start) == tree.len().into(), 'the column count');
+    let n_queries_at = 8;
+    assert(word_at(p, n_queries_at) == parsed.n_queries.into(), 'the query count');
+    for at in array![tree_start, n_queries_at] {
+        for delta in array![1, -1] {
+            let changed = bumped(p, 1 + at / 8, delta * lane_delta(at % 8));
+            let accepted = match crate::proof::parse_proof(changed) {
+                Result::Ok(_) => true,
+                Result::Err(_) => false,
+            };
+            assert(!accepted, 'changed count parsed');
+        };
+    };
+    let no_queries = bumped(
+        p, 1 + n_queries_at / 8, -parsed.n_queries.into() * lane_delta(n_queries_at % 8),
+    );
+    match crate::proof::parse_proof(no_queries) {
+        Result::Ok(_) => panic!("parsed without queries"),
+        Result::Err(reason) => assert(reason == 'proof: no queries', 'no queries'),
+    }
 }
 
 /// Sampled values stay the stream's words (felt252 coordinates, never `u32`s, so no range
