@@ -488,20 +488,22 @@ impl ReaderImpl of ReaderTrait {
         }
         out
     }
-    /// `n_cols` lists of `n` M31s each, a tree's queried values: every column holds one value
-    /// per query position, so the proof carries no count per column (`n` is the config's
-    /// `n_queries`). Views of the stream, no copy, eight columns per iteration: the tree's
-    /// words are checked once, all present and all before the stream's first non-canonical
-    /// word, so that no column needs a check of its own. (Until session 58 each column had a
-    /// count word: ~1,150 more words to unpack in an order-book proof, and a check per column.)
+    /// `n_cols` lists of `n` M31s each, a tree's queried values: every column of a tree is
+    /// queried at the same rows (one per distinct query position), so the proof carries one
+    /// row count `n` for the tree and none per column. Views of the stream, no copy, eight
+    /// columns per iteration: the tree's words are checked once, all present and all before
+    /// the stream's first non-canonical word, so that no column needs a check of its own.
+    /// (Until session 58 each column had a count word: ~1,150 more words to unpack in an
+    /// order-book proof, and a check per column.) Columns without rows are refused: they would
+    /// cost no word, so the stream would no longer bound how many a tree can claim.
     fn m31_columns(ref self: Reader, n_cols: u32, n: u32) -> Array<Span<felt252>> {
         let mut out: Array<Span<felt252>> = array![];
         let m31s = self.m31s;
         let len = m31s.len();
         // Both at most 2^24 (`MAX_COUNT`): the product fits a u64.
         let words: u64 = n_cols.into() * n.into();
-        let error = if n == 0 {
-            'proof: no queries'
+        let error = if n == 0 && n_cols != 0 {
+            'proof: no queried rows'
         } else if words > len.into() {
             'proof: truncated'
         } else if words + self.bad_tail.into() > len.into() {
@@ -513,7 +515,7 @@ impl ReaderImpl of ReaderTrait {
             self.fail(error);
             return out;
         }
-        // words <= len: every offset below fits a u32.
+        // n <= MAX_COUNT (2^24): every offset below (at most 8 n) fits a u32.
         let s1 = n;
         let s2 = s1 + n;
         let s3 = s2 + n;
@@ -731,10 +733,11 @@ pub fn parse_stark_proof<T, +LowWords<T>>(
     let mut queried_values: Array<Span<Span<felt252>>> = array![];
     while queried_values.len() != n_trees && r.error == 0 {
         let n_cols = r.count();
+        let rows = r.count();
         if r.error != 0 {
             break;
         }
-        queried_values.append(r.m31_columns(n_cols, n_queries).span());
+        queried_values.append(r.m31_columns(n_cols, rows).span());
     };
     let pow_felt = r.hash();
     let proof_of_work: u64 = match pow_felt.try_into() {

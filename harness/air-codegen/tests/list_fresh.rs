@@ -60,3 +60,29 @@ fn symbolic_components_are_the_drivers() {
         &LIST_CASES[1].0,
     );
 }
+
+/// stwo answers a query position drawn twice once, so a tree's columns then hold fewer rows
+/// than `n_queries`. Such a proof (found by trying proof-of-work bits at the row-pass
+/// vector's small domain: each changes the transcript, so the draws) encodes with one row
+/// count per tree, decodes to the same proof and verifies after decoding. A format that took
+/// `n_queries` as every column's length could not encode it (session 58, helper-98).
+#[test]
+fn a_proof_with_a_repeated_query_position_round_trips_and_verifies() {
+    use zkthread_air_codegen::list_proof_vector::{list_scenario_proof, LIST_ROWS_TEST_PARAMS};
+    use zkthread_prover::Poseidon252MerkleChannel as MC;
+    use zkthread_token::list_prover::{list_proof_from_felts, list_proof_to_felts, verify_list};
+    for pow_bits in 1..=24 {
+        let params = zkthread_prover::params::StarkParams { pow_bits, ..LIST_ROWS_TEST_PARAMS };
+        let (pi, felts) = list_scenario_proof(&params, None).expect("the scenario proves and verifies");
+        let proof = list_proof_from_felts::<MC>(&felts).expect("the proof decodes");
+        let n_queries = params.n_queries as usize;
+        let repeated = proof.stark.0.queried_values.iter().skip(1).any(|tree| tree.iter().any(|col| col.len() < n_queries));
+        if !repeated {
+            continue;
+        }
+        assert_eq!(list_proof_to_felts(&proof), felts, "the round trip is exact");
+        verify_list::<MC>(&pi, &proof, &params).expect("the decoded proof verifies");
+        return;
+    }
+    panic!("no proof-of-work setting up to 24 bits drew a repeated query position");
+}

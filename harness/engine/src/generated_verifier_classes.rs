@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x5025c7a1b1a03690d04c683fc5219fa193c1ccf3b0666d958ef1828d33ff670");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x576d0b752e302c17a82857c21157602b7b79311555698964aebf6d07c725e6a");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x132b13ba45a6b38993d4ff58e71b452e594826555684bdaf0381984683df3dd");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x8e154225fb499d55e19a4e87ff8f03c6a8d1509c2382b681855ef4f3ac80cd");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x304ca9b5a34a3711d03259d0d6d04ee6c98ce988c0bec0a9c142cdbb724f195");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0xf954cde67f28d9c70184f469934c8c91e82ec7639159c2d16cc8f4f1059d35");

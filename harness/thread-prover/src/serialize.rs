@@ -12,10 +12,11 @@
 //! carries, in order:
 //! `log_n_rows, range_check_claimed_sum(4), config(6)`, then for each of `commitments`
 //! (count c; c hashes in the felt stream), `sampled_values` (trees, cols per tree, values per
-//! col, 4 M31 each), `decommitments` (trees, hashes per tree), `queried_values` (trees, cols,
-//! then each column's `n_queries` values with no count: stwo queries every column once per
-//! query position, so the config's `n_queries` is every column's length), the pow nonce
-//! (felt stream), and the FRI proof: first layer, `n_inner`, inner
+//! col, 4 M31 each), `decommitments` (trees, hashes per tree), `queried_values` (trees, then
+//! per tree its column count, its row count and each column's values: every column of a tree
+//! is queried at the same rows, one per distinct query position at the tree's height, so
+//! one count serves the tree), the pow nonce (felt stream), and the FRI proof: first layer,
+//! `n_inner`, inner
 //! layers (each: witness count + 4 M31 each, decommitment hash count, commitment hash), and the
 //! last layer polynomial (count + 4 M31 each, stwo's stored bit-reversed coefficient order).
 //! Decoding checks every M31 is canonical (< 2^31 - 1) and that both streams are consumed.
@@ -152,11 +153,13 @@ where
         }
         w.u(p.queried_values.len());
         for tree in p.queried_values.iter() {
+            // One row count for the tree: stwo queries every column of a tree at the same
+            // rows (the distinct query positions, fewer than `n_queries` when draws repeat).
+            let rows = tree.first().map_or(0, Vec::len);
             w.u(tree.len());
+            w.u(rows);
             for col in tree.iter() {
-                // stwo answers every query position in every column (repeats included): the
-                // decoder and the Cairo reader take the config's count for each column.
-                assert_eq!(col.len(), c.fri_config.n_queries, "a queried column holds one value per query");
+                assert_eq!(col.len(), rows, "every column of a tree is queried at the same rows");
                 col.iter().for_each(|v| w.m(*v));
             }
         }
@@ -349,7 +352,7 @@ where
         };
         let commitments = TreeVec::new(r.hashes()?);
         let n_trees = r.u()?;
-        let mut sampled_values = Vec::with_capacity(n_trees);
+        let mut sampled_values = Vec::new();
         for _ in 0..n_trees {
             let n_cols = r.u()?;
             sampled_values.push((0..n_cols).map(|_| r.qms()).collect::<Result<Vec<_>, _>>()?);
@@ -359,13 +362,18 @@ where
             .map(|_| Ok(MerkleDecommitmentLifted { hash_witness: r.hashes()? }))
             .collect::<Result<Vec<_>, DecodeError>>()?;
         let n_trees = r.u()?;
-        let mut queried_values = Vec::with_capacity(n_trees);
+        let mut queried_values = Vec::new();
         for _ in 0..n_trees {
             let n_cols = r.u()?;
-            let mut tree = Vec::with_capacity(n_cols);
+            let rows = r.u()?;
+            // A column without rows would cost no word: refused, so that the stream's length
+            // bounds the columns read (and the allocations) whatever the counts say.
+            if rows == 0 && n_cols != 0 {
+                return Err(DecodeError::OutOfRange("queried rows"));
+            }
+            let mut tree = Vec::new();
             for _ in 0..n_cols {
-                // No count: every column holds one value per query (`Writer::stark`).
-                tree.push((0..config.fri_config.n_queries).map(|_| r.m()).collect::<Result<Vec<_>, _>>()?);
+                tree.push((0..rows).map(|_| r.m()).collect::<Result<Vec<_>, _>>()?);
             }
             queried_values.push(tree);
         }

@@ -507,6 +507,9 @@ fn tallest_log_size_is_the_largest_whatever_the_runs() {
         (array![(7, 8), (2, 2), (11, 1)].span(), 11),
         (array![(0, 5), (1, 1)].span(), 1),
         (array![(6, 4), (6, 4), (5, 4)].span(), 6),
+        // The tallest only in the middle of a block whose ends equal the block before.
+        (array![(4, 4), (4, 1), (12, 1), (4, 2)].span(), 12),
+        (array![(4, 4), (4, 2), (12, 1), (4, 1)].span(), 12),
     ];
     for case in cases.span() {
         let (runs, expected) = *case;

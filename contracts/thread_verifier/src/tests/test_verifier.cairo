@@ -522,22 +522,27 @@ fn non_canonical_values_are_refused_where_read() {
     assert(refusal(p, n_m31 - 1) == 'proof: M31 not canonical', 'last layer');
     // The widest tree's queried values, which the reader takes eight columns at a time with
     // one check for the whole tree (`m31_columns`): its first value, a value of its middle
-    // column and its last value are each still refused, and so is its column count.
+    // column and its last value are each still refused, and so are its two counts.
     let (tree_start, tree) = widest_queried_tree(p, @parsed, after_queried);
     let n = (*tree[0]).len();
     let middle = tree.len() / 2;
     assert(middle >= 2, 'a tree of several columns');
-    assert(refusal(p, tree_start + 1) == 'proof: M31 not canonical', 'first queried');
-    let middle_value = tree_start + 1 + middle * n + n / 2;
+    assert(word_at(p, tree_start + 2) == *(*tree[0])[0], 'the first value');
+    assert(refusal(p, tree_start + 2) == 'proof: M31 not canonical', 'first queried');
+    let middle_value = tree_start + 2 + middle * n + n / 2;
     assert(word_at(p, middle_value) == *(*tree[middle])[n / 2], 'the middle value');
     assert(refusal(p, middle_value) == 'proof: M31 not canonical', 'middle queried');
-    assert(refusal(p, tree_start + tree.len() * n) == 'proof: M31 not canonical', 'last queried');
+    let last_value = tree_start + 1 + tree.len() * n;
+    assert(word_at(p, last_value) == *(*tree[tree.len() - 1])[n - 1], 'the last value');
+    assert(refusal(p, last_value) == 'proof: M31 not canonical', 'last queried');
     assert(refusal(p, tree_start) == 'proof: count out of range', 'column count');
+    assert(refusal(p, tree_start + 1) == 'proof: count out of range', 'row count');
 }
 
 /// The widest tree of `parsed`'s queried values and where its column count word is in the
 /// stream of `stark` (`after_queried`: the stream's words behind the last queried value).
-/// Each tree is its column count, then `n_queries` values per column (no count per column).
+/// Each tree is its column count, its row count, then that many values per column (no count
+/// per column).
 fn widest_queried_tree(
     stark: Span<felt252>, parsed: @crate::proof::ThreadProof, after_queried: u32,
 ) -> (u32, Span<Span<felt252>>) {
@@ -552,9 +557,9 @@ fn widest_queried_tree(
             widest = t;
             widest_start = queried_words;
         }
-        queried_words += 1;
+        queried_words += 2;
         for column in *tree {
-            assert((*column).len() == *parsed.n_queries, 'one value per query');
+            assert((*column).len() == (*(*tree)[0]).len(), 'one row count a tree');
             queried_words += (*column).len();
         };
         t += 1;
@@ -573,21 +578,21 @@ fn words_after_queried(parsed: @crate::proof::ThreadProof) -> u32 {
     after_queried + 1 + 4 * (*parsed.fri_last_layer_poly).len()
 }
 
-/// The proof carries one count for a tree's queried columns (their number) and none per
-/// column: every column's length is the config's `n_queries`. Changing either count, the
-/// widest tree's column count or `n_queries` (word 8: after `log_n_rows`, the claimed sum and
-/// three parameters), by one either way misaligns the rest of the stream: refused, never
-/// parsed or panicking. `n_queries = 0` is refused by the queried values' read.
+/// The proof carries two counts for a tree's queried values, its columns and its rows, and
+/// none per column. Changing either count of the widest tree by one either way misaligns the
+/// rest of the stream: refused, never parsed or panicking. Columns without rows (a row count
+/// of 0) are refused by the read itself: they would cost no word of the stream.
 #[test]
 #[available_gas(100000000000)]
-fn a_changed_column_or_query_count_is_refused() {
+fn a_changed_column_or_row_count_is_refused() {
     let p = stark();
     let parsed = crate::proof::parse_proof(p).unwrap();
     let (tree_start, tree) = widest_queried_tree(p, @parsed, words_after_queried(@parsed));
     assert(word_at(p, tree_start) == tree.len().into(), 'the column count');
-    let n_queries_at = 8;
-    assert(word_at(p, n_queries_at) == parsed.n_queries.into(), 'the query count');
-    for at in array![tree_start, n_queries_at] {
+    let rows_at = tree_start + 1;
+    let rows = (*tree[0]).len();
+    assert(word_at(p, rows_at) == rows.into(), 'the row count');
+    for at in array![tree_start, rows_at] {
         for delta in array![1, -1] {
             let changed = bumped(p, 1 + at / 8, delta * lane_delta(at % 8));
             let accepted = match crate::proof::parse_proof(changed) {
@@ -597,12 +602,10 @@ fn a_changed_column_or_query_count_is_refused() {
             assert(!accepted, 'changed count parsed');
         };
     };
-    let no_queries = bumped(
-        p, 1 + n_queries_at / 8, -parsed.n_queries.into() * lane_delta(n_queries_at % 8),
-    );
-    match crate::proof::parse_proof(no_queries) {
-        Result::Ok(_) => panic!("parsed without queries"),
-        Result::Err(reason) => assert(reason == 'proof: no queries', 'no queries'),
+    let no_rows = bumped(p, 1 + rows_at / 8, -rows.into() * lane_delta(rows_at % 8));
+    match crate::proof::parse_proof(no_rows) {
+        Result::Ok(_) => panic!("parsed without rows"),
+        Result::Err(reason) => assert(reason == 'proof: no queried rows', 'no rows'),
     }
 }
 
