@@ -46,7 +46,7 @@ pub struct ThreadProof {
     pub lifting: u32,
     pub commitments: Span<felt252>,
     /// Per tree, per column, the values at the column's sample points (canonical
-    /// coordinates, see `qm31_columns`).
+    /// coordinates, see `sampled_columns`).
     pub sampled_values: Span<Span<Span<Coordinates>>>,
     /// Per tree, the Merkle hash witness.
     pub decommitments: Span<Span<felt252>>,
@@ -307,24 +307,6 @@ fn qm31_of(a: felt252, b: felt252, c: felt252, d: felt252) -> QM31 {
     QM31Trait::from_m31s(word_m31(a), word_m31(b), word_m31(c), word_m31(d))
 }
 
-/// Blocks of four one-value columns (20 stream words each) that `qm31_columns` may take at
-/// once: within the `n_cols - taken` columns still to read and before the stream's first
-/// non-canonical word (`bad_tail` words from the end of the `len` left).
-#[inline(never)]
-fn one_value_blocks(n_cols: u32, taken: u32, len: u32, bad_tail: u32) -> felt252 {
-    let by_columns = (n_cols - taken) / 4;
-    let by_words = if len > bad_tail {
-        (len - bad_tail) / 20
-    } else {
-        0
-    };
-    if by_columns < by_words {
-        by_columns.into()
-    } else {
-        by_words.into()
-    }
-}
-
 #[derive(Drop)]
 struct Reader {
     /// The rest of the M31 stream, raw words (< 2^31).
@@ -412,81 +394,87 @@ impl ReaderImpl of ReaderTrait {
         self.m31s = values;
         out.span()
     }
-    /// `n_cols` lists of QM31s (`qm31s` each) in one pass over the stream: a tree's sampled
-    /// values. The reads, checks and error reasons of `qm31s`, without a call and a Reader
-    /// round trip per column; a one-value list (almost every column) without an inner loop.
-    /// The values stay the stream's words, canonical coordinates (checked against `bad_tail`
-    /// as `qm31s` checks them): the channel, the constraint programs and the DEEP quotients
-    /// use them as felt252 integers, and a `u32` per coordinate would cost a range check.
-    fn qm31_columns(ref self: Reader, n_cols: u32) -> Array<Span<Coordinates>> {
+    /// A tree's sampled values, one list per column: `n_runs`, then per run its column count,
+    /// its values per column and its values, 4 words each (`Writer::sampled_runs` in the
+    /// prover). A tree is a few components, each a run (almost every column one value), so
+    /// the proof spends a few words on the tree's shape, not a count word per column (until
+    /// session 58: ~1,150 words to unpack and check in an order-book proof). The values stay
+    /// the stream's words, canonical coordinates (each run checked against `bad_tail` once):
+    /// the channel, the constraint programs and the DEEP quotients use them as felt252
+    /// integers, and a `u32` per coordinate would cost a range check.
+    fn sampled_columns(ref self: Reader) -> Array<Span<Coordinates>> {
         let mut out: Array<Span<Coordinates>> = array![];
+        let n_runs = self.count();
+        let mut r = 0;
+        while r != n_runs && self.error == 0 {
+            let n_cols = self.count();
+            let n_values = self.count();
+            if self.error == 0 {
+                self.sampled_run(ref out, n_cols, n_values);
+            }
+            r += 1;
+        };
+        out
+    }
+    /// `n_cols` columns of `n_values` QM31s each from the stream into `out` (a run of
+    /// `sampled_columns`), after one check of the run's words: all present, all before the
+    /// stream's first non-canonical word. Columns without values are refused: they would cost
+    /// no word, so the stream would no longer bound how many a run can claim.
+    fn sampled_run(
+        ref self: Reader, ref out: Array<Span<Coordinates>>, n_cols: u32, n_values: u32,
+    ) {
+        let len = self.m31s.len();
+        // Both at most MAX_COUNT (2^24): the product fits a u64.
+        let words: u64 = 4 * n_cols.into() * n_values.into();
+        // A run of no column is refused too (the prover never writes one): one encoding.
+        let error = if n_values == 0 || n_cols == 0 {
+            'proof: empty sampled run'
+        } else if words > len.into() {
+            'proof: truncated'
+        } else if words + self.bad_tail.into() > len.into() {
+            'proof: M31 not canonical'
+        } else {
+            0
+        };
+        if error != 0 {
+            self.fail(error);
+            return;
+        }
         let mut m31s = self.m31s;
-        let bad_tail = self.bad_tail;
-        let mut error = 0;
-        let mut blocks = one_value_blocks(n_cols, 0, m31s.len(), bad_tail);
-        while out.len() != n_cols {
-            // Four one-value columns at once (most of a tree): 4 x (count 1, 4 values), all
-            // before the first non-canonical value, pass every check of the path below. How
-            // many such blocks fit is worked out once per run of them (`one_value_blocks`) and
-            // counted down in felt252: no u32 arithmetic per block.
-            if blocks != 0 {
-                let saved = m31s;
-                let [
-                    n0, a0, b0, c0, d0, n1, a1, b1, c1, d1, n2, a2, b2, c2, d2, n3, a3, b3, c3, d3,
-                ] =
-                    (*m31s.multi_pop_front::<20>().unwrap())
+        if n_values == 1 {
+            // Four one-value columns per iteration (almost every column of a proof), counted
+            // down in felt252: no u32 arithmetic per block.
+            let (blocks, last) = DivRem::div_rem(n_cols, 4);
+            let mut blocks: felt252 = blocks.into();
+            while blocks != 0 {
+                let [a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3] =
+                    (*m31s.multi_pop_front::<16>().unwrap())
                     .unbox();
-                if n0 == 1 && n1 == 1 && n2 == 1 && n3 == 1 {
-                    out.append(array![(a0, b0, c0, d0)].span());
-                    out.append(array![(a1, b1, c1, d1)].span());
-                    out.append(array![(a2, b2, c2, d2)].span());
-                    out.append(array![(a3, b3, c3, d3)].span());
-                    blocks -= 1;
-                    continue;
-                }
-                m31s = saved;
-            }
-            let n = match m31s.pop_front() {
-                Option::Some(v) => word_u32(*v),
-                Option::None => {
-                    error = 'proof: truncated';
-                    break;
-                },
+                out.append(array![(a0, b0, c0, d0)].span());
+                out.append(array![(a1, b1, c1, d1)].span());
+                out.append(array![(a2, b2, c2, d2)].span());
+                out.append(array![(a3, b3, c3, d3)].span());
+                blocks -= 1;
             };
-            if n > MAX_COUNT {
-                error = 'proof: count out of range';
-                break;
-            }
-            // Counts are at most MAX_COUNT: 4 n cannot overflow.
-            let n_values = 4 * n;
-            let len = m31s.len();
-            if len < n_values {
-                error = 'proof: truncated';
-                break;
-            }
-            if n_values + bad_tail > len {
-                error = 'proof: M31 not canonical';
-                break;
-            }
-            // The first n_values of the stream are there: pop them in place, 4 at a time.
-            if n == 1 {
+            let mut last: felt252 = last.into();
+            while last != 0 {
                 let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
                 out.append(array![(a, b, c, d)].span());
-            } else {
+                last -= 1;
+            };
+        } else {
+            let mut k: felt252 = n_cols.into();
+            while k != 0 {
                 let mut values: Array<Coordinates> = array![];
-                while values.len() != n {
+                while values.len() != n_values {
                     let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
                     values.append((a, b, c, d));
                 };
                 out.append(values.span());
-            }
-            blocks = one_value_blocks(n_cols, out.len(), m31s.len(), bad_tail);
-        };
-        self.m31s = m31s;
-        if error != 0 {
-            self.fail(error);
+                k -= 1;
+            };
         }
-        out
+        self.m31s = m31s;
     }
     /// `n_cols` lists of `n` M31s each, a tree's queried values: every column of a tree is
     /// queried at the same rows (one per distinct query position), so the proof carries one
@@ -502,8 +490,9 @@ impl ReaderImpl of ReaderTrait {
         let len = m31s.len();
         // Both at most 2^24 (`MAX_COUNT`): the product fits a u64.
         let words: u64 = n_cols.into() * n.into();
-        let error = if n == 0 && n_cols != 0 {
-            'proof: no queried rows'
+        // Rows of no column are refused too: a proof has one encoding.
+        let error = if (n == 0) != (n_cols == 0) {
+            'proof: queried rows'
         } else if words > len.into() {
             'proof: truncated'
         } else if words + self.bad_tail.into() > len.into() {
@@ -718,11 +707,7 @@ pub fn parse_stark_proof<T, +LowWords<T>>(
     let n_trees = r.count();
     let mut sampled_values: Array<Span<Span<Coordinates>>> = array![];
     while sampled_values.len() != n_trees && r.error == 0 {
-        let n_cols = r.count();
-        if r.error != 0 {
-            break;
-        }
-        sampled_values.append(r.qm31_columns(n_cols).span());
+        sampled_values.append(r.sampled_columns().span());
     };
     let n_trees = r.count();
     let mut decommitments: Array<Span<felt252>> = array![];

@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x576d0b752e302c17a82857c21157602b7b79311555698964aebf6d07c725e6a");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6c1b45d947d21d61e875489488b51f0007ef1eb32aea9c33136f929d8996d6f");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x8e154225fb499d55e19a4e87ff8f03c6a8d1509c2382b681855ef4f3ac80cd");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x283f8bf7461d3f50753b265e53b76cd87ee1c41275f2f4cacb1d17f7261ca4c");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0xf954cde67f28d9c70184f469934c8c91e82ec7639159c2d16cc8f4f1059d35");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x2a3377bff23ea51a4783e0268b517c9c094e36ac39fba4b5fd52f59714b2829");

@@ -11,14 +11,15 @@
 //! proof-of-work nonce go into the felt stream, in the order they are met. The M31 stream
 //! carries, in order:
 //! `log_n_rows, range_check_claimed_sum(4), config(6)`, then for each of `commitments`
-//! (count c; c hashes in the felt stream), `sampled_values` (trees, cols per tree, values per
-//! col, 4 M31 each), `decommitments` (trees, hashes per tree), `queried_values` (trees, then
-//! per tree its column count, its row count and each column's values: every column of a tree
-//! is queried at the same rows, one per distinct query position at the tree's height, so
-//! one count serves the tree), the pow nonce (felt stream), and the FRI proof: first layer,
-//! `n_inner`, inner
-//! layers (each: witness count + 4 M31 each, decommitment hash count, commitment hash), and the
-//! last layer polynomial (count + 4 M31 each, stwo's stored bit-reversed coefficient order).
+//! (count c; c hashes in the felt stream), `sampled_values` (trees, then per tree its runs of
+//! columns with as many values each: `n_runs, (columns, values per column, the run's values,
+//! 4 M31 each) * n_runs`), `decommitments` (trees, hashes per tree), `queried_values` (trees,
+//! then per tree its column count, its row count and each column's values: every column is
+//! queried at the same rows, one per distinct query position (a lower column repeats its
+//! lifted values), so one count serves the tree), the pow nonce (felt stream), and the FRI proof: first layer,
+//! `n_inner`, inner layers (each: witness count + 4 M31 each, decommitment hash count,
+//! commitment hash), and the last layer polynomial (count + 4 M31 each, stwo's stored
+//! bit-reversed coefficient order).
 //! Decoding checks every M31 is canonical (< 2^31 - 1) and that both streams are consumed.
 
 use starknet_types_core::felt::Felt;
@@ -78,6 +79,29 @@ where
     }
     fn hash(&mut self, h: &HashOf<MC>) {
         MC::hash_to_felts(h, &mut self.felts);
+    }
+    /// A tree's sampled values as runs of consecutive columns with as many values each:
+    /// `n_runs`, then per run its column count, its values per column and its values (4 M31
+    /// each). A tree is a few components, each a run (almost every column sampled at one
+    /// point), so a few words give the tree's shape where a count per column cost a word a
+    /// column.
+    fn sampled_runs(&mut self, tree: &[Vec<SecureField>]) {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for col in tree {
+            match runs.last_mut() {
+                Some((columns, values)) if *values == col.len() => *columns += 1,
+                _ => runs.push((1, col.len())),
+            }
+        }
+        self.u(runs.len());
+        let mut cols = tree.iter();
+        for (columns, values) in runs {
+            self.u(columns);
+            self.u(values);
+            for col in cols.by_ref().take(columns) {
+                col.iter().for_each(|v| self.qm(*v));
+            }
+        }
     }
     fn hashes(&mut self, hs: &[HashOf<MC>]) {
         self.u(hs.len());
@@ -144,8 +168,7 @@ where
         w.hashes(&p.commitments);
         w.u(p.sampled_values.len());
         for tree in p.sampled_values.iter() {
-            w.u(tree.len());
-            tree.iter().for_each(|col| w.qms(col));
+            w.sampled_runs(tree);
         }
         w.u(p.decommitments.len());
         for d in p.decommitments.iter() {
@@ -236,6 +259,24 @@ where
     fn qms(&mut self) -> Result<Vec<SecureField>, DecodeError> {
         let n = self.u()?;
         (0..n).map(|_| self.qm()).collect()
+    }
+    /// What [`Writer::sampled_runs`] wrote: one tree's sampled values, per column.
+    fn sampled_runs(&mut self) -> Result<Vec<Vec<SecureField>>, DecodeError> {
+        let n_runs = self.u()?;
+        let mut tree = Vec::new();
+        for _ in 0..n_runs {
+            let (columns, values) = (self.u()?, self.u()?);
+            // A column without values would cost no word: refused, so that the stream's
+            // length bounds the columns read whatever the counts say; and a run of no column
+            // (the writer never makes one), so that a proof has one encoding.
+            if values == 0 || columns == 0 {
+                return Err(DecodeError::OutOfRange("sampled run"));
+            }
+            for _ in 0..columns {
+                tree.push((0..values).map(|_| self.qm()).collect::<Result<Vec<_>, _>>()?);
+            }
+        }
+        Ok(tree)
     }
     fn hash(&mut self) -> Result<HashOf<MC>, DecodeError> {
         MC::hash_from_felts(self.felts).ok_or(DecodeError::Truncated)
@@ -354,8 +395,7 @@ where
         let n_trees = r.u()?;
         let mut sampled_values = Vec::new();
         for _ in 0..n_trees {
-            let n_cols = r.u()?;
-            sampled_values.push((0..n_cols).map(|_| r.qms()).collect::<Result<Vec<_>, _>>()?);
+            sampled_values.push(r.sampled_runs()?);
         }
         let n_trees = r.u()?;
         let decommitments = (0..n_trees)
@@ -367,8 +407,9 @@ where
             let n_cols = r.u()?;
             let rows = r.u()?;
             // A column without rows would cost no word: refused, so that the stream's length
-            // bounds the columns read (and the allocations) whatever the counts say.
-            if rows == 0 && n_cols != 0 {
+            // bounds the columns read (and the allocations) whatever the counts say; and rows
+            // of no column, so that a proof has one encoding.
+            if (rows == 0) != (n_cols == 0) {
                 return Err(DecodeError::OutOfRange("queried rows"));
             }
             let mut tree = Vec::new();

@@ -605,53 +605,116 @@ fn a_changed_column_or_row_count_is_refused() {
     let no_rows = bumped(p, 1 + rows_at / 8, -rows.into() * lane_delta(rows_at % 8));
     match crate::proof::parse_proof(no_rows) {
         Result::Ok(_) => panic!("parsed without rows"),
-        Result::Err(reason) => assert(reason == 'proof: no queried rows', 'no rows'),
+        Result::Err(reason) => assert(reason == 'proof: queried rows', 'no rows'),
     }
+}
+
+/// Where each tree's sampled values start in the stream of `stark` and its runs: per tree
+/// `(n_runs word, [(run start word, columns, values per column)])`. After `log_n_rows`, the
+/// claimed sum (4), 6 parameters, the commitment count and the tree count, each tree is its
+/// run count, then per run its column count, its values per column and its values, 4 words
+/// each. Checks the layout against `parsed` as it walks.
+fn sampled_runs_at(
+    stark: Span<felt252>, parsed: @crate::proof::ThreadProof,
+) -> Array<(u32, Array<(u32, u32, u32)>)> {
+    let mut at = 1 + 4 + 6 + 1 + 1;
+    let mut trees = array![];
+    for tree in *parsed.sampled_values {
+        let columns = *tree;
+        let tree_start = at;
+        at += 1;
+        let mut runs = array![];
+        let mut c = 0;
+        while c != columns.len() {
+            // A run: the columns from c on with as many values as column c.
+            let n = (*columns[c]).len();
+            let run_start = at;
+            at += 2;
+            let first = c;
+            while c != columns.len() && (*columns[c]).len() == n {
+                let (value, _, _, _) = *(*columns[c])[0];
+                assert(word_at(stark, at) == value, 'a column starts here');
+                at += 4 * n;
+                c += 1;
+            };
+            assert(word_at(stark, run_start) == (c - first).into(), 'the run column count');
+            assert(word_at(stark, run_start + 1) == n.into(), 'the run value count');
+            runs.append((run_start, c - first, n));
+        };
+        assert(word_at(stark, tree_start) == runs.len().into(), 'the run count');
+        trees.append((tree_start, runs));
+    };
+    trees
 }
 
 /// Sampled values stay the stream's words (felt252 coordinates, never `u32`s, so no range
 /// check catches a bad one): a coordinate equal to P is still refused as not canonical, in
-/// the first and a middle column of each tree, a column of two values (a cumulative sum's,
-/// the reader's general path) and the last value of the composition tree.
+/// the first and the last column of each run (each run's words are checked once), a column
+/// of two values (a cumulative sum's) and the last value of the composition tree.
 #[test]
 #[available_gas(100000000000)]
 fn non_canonical_sampled_values_are_refused() {
     let p = stark();
     let parsed = crate::proof::parse_proof(p).unwrap();
-    // log_n_rows, the claimed sum (4), 6 parameters, the commitment count, the tree count.
-    let mut at = 1 + 4 + 6 + 1 + 1;
     let mut targets: Array<u32> = array![];
-    let mut two_values: Option<u32> = Option::None;
-    for tree in parsed.sampled_values {
-        // The column count, then per column a value count and 4 words per value.
-        at += 1;
-        let mut c = 0;
-        for column in *tree {
-            let n = (*column).len();
-            if c == 0 || c == (*tree).len() / 2 {
-                // The column's first value: its first coordinate, or its last.
-                let (first, _, _, last) = *(*column)[0];
-                assert(word_at(p, at + 1) == first, 'first coordinate');
-                assert(word_at(p, at + 4) == last, 'last coordinate');
-                targets.append(if c == 0 {
-                    at + 1
-                } else {
-                    at + 4
-                });
+    let mut two_values = false;
+    let mut end = 0;
+    for tree in sampled_runs_at(p, @parsed) {
+        let (_, runs) = tree;
+        for run in runs {
+            let (start, columns, n) = run;
+            // The run's first coordinate and its last.
+            targets.append(start + 2);
+            end = start + 2 + 4 * columns * n;
+            targets.append(end - 1);
+            if n == 2 {
+                two_values = true;
+                targets.append(start + 2 + 4 + 2);
             }
-            if n == 2 && two_values.is_none() {
-                two_values = Option::Some(at + 1 + 4 + 2);
-            }
-            at += 1 + 4 * n;
-            c += 1;
         };
     };
-    targets.append(two_values.expect('a two-value column'));
-    targets.append(at - 1);
-    assert(targets.len() >= parsed.sampled_values.len() + 2, 'positions');
+    assert(two_values, 'a two-value column');
+    assert(targets.len() >= 2 * parsed.sampled_values.len(), 'positions');
     for index in targets {
         assert(refusal(p, index) == 'proof: M31 not canonical', 'sampled value accepted');
     };
+    // The composition tree is last: its last value ends the section.
+    assert(word_at(p, end) == parsed.decommitments.len().into(), 'the section ends');
+}
+
+/// A tree's sampled values carry their shape as runs, no count per column. Changing a run's
+/// column count or its values per column by one either way, in the main tree's first run and
+/// the interaction tree's last, misaligns the rest of the stream: refused, never parsed or
+/// panicking. A run of columns without values is refused by the read itself (they would cost
+/// no word), and a run count equal to P as a count out of range.
+#[test]
+#[available_gas(100000000000)]
+fn a_changed_sampled_run_is_refused() {
+    let p = stark();
+    let parsed = crate::proof::parse_proof(p).unwrap();
+    let trees = sampled_runs_at(p, @parsed);
+    assert(trees.len() >= 3, 'three trees and composition');
+    let (main_start, main_runs) = trees[1];
+    let (_, interaction_runs) = trees[2];
+    let (first_run, _, _) = *main_runs[0];
+    let (last_run, _, _) = *interaction_runs[interaction_runs.len() - 1];
+    for at in array![first_run, first_run + 1, last_run, last_run + 1] {
+        for delta in array![1, -1] {
+            let changed = bumped(p, 1 + at / 8, delta * lane_delta(at % 8));
+            let accepted = match crate::proof::parse_proof(changed) {
+                Result::Ok(_) => true,
+                Result::Err(_) => false,
+            };
+            assert(!accepted, 'changed run parsed');
+        };
+    };
+    let (_, _, n) = *main_runs[0];
+    let no_values = bumped(p, 1 + (first_run + 1) / 8, -n.into() * lane_delta((first_run + 1) % 8));
+    match crate::proof::parse_proof(no_values) {
+        Result::Ok(_) => panic!("parsed without sampled values"),
+        Result::Err(reason) => assert(reason == 'proof: empty sampled run', 'no values'),
+    }
+    assert(refusal(p, *main_start) == 'proof: count out of range', 'run count');
 }
 
 /// Every input slot must be `balances[owner]` of its contract: a changed owner, a missing or
