@@ -406,12 +406,19 @@ impl ReaderImpl of ReaderTrait {
         let mut out: Array<Span<Coordinates>> = array![];
         let n_runs = self.count();
         let mut r = 0;
+        // The run before's values per column: a run with as many is refused (the prover
+        // merges them), so that a proof has one encoding. 0 (no run has) at first.
+        let mut previous = 0;
         while r != n_runs && self.error == 0 {
             let n_cols = self.count();
             let n_values = self.count();
+            if self.error == 0 && n_values != 0 && n_values == previous {
+                self.fail('proof: split sampled run');
+            }
             if self.error == 0 {
                 self.sampled_run(ref out, n_cols, n_values);
             }
+            previous = n_values;
             r += 1;
         };
         out

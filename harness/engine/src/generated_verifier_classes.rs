@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6c1b45d947d21d61e875489488b51f0007ef1eb32aea9c33136f929d8996d6f");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x27214e2dc8d3ddd8e26c64c7064a7b2b6d042913f220736e0d5a84cc900b935");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x283f8bf7461d3f50753b265e53b76cd87ee1c41275f2f4cacb1d17f7261ca4c");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x372934f9285400c5bd0798acf261b54542cda6decede51913b0ab808865602c");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x2a3377bff23ea51a4783e0268b517c9c094e36ac39fba4b5fd52f59714b2829");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x36747f3a3b2c1110fa29c7a8ad97587a8cc30709bbd057767b3b78db30787f0");

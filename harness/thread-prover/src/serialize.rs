@@ -264,14 +264,17 @@ where
     fn sampled_runs(&mut self) -> Result<Vec<Vec<SecureField>>, DecodeError> {
         let n_runs = self.u()?;
         let mut tree = Vec::new();
+        let mut previous = 0;
         for _ in 0..n_runs {
             let (columns, values) = (self.u()?, self.u()?);
             // A column without values would cost no word: refused, so that the stream's
             // length bounds the columns read whatever the counts say; and a run of no column
-            // (the writer never makes one), so that a proof has one encoding.
-            if values == 0 || columns == 0 {
+            // or with as many values as the run before (the writer never makes either), so
+            // that a proof has one encoding.
+            if values == 0 || columns == 0 || values == previous {
                 return Err(DecodeError::OutOfRange("sampled run"));
             }
+            previous = values;
             for _ in 0..columns {
                 tree.push((0..values).map(|_| self.qm()).collect::<Result<Vec<_>, _>>()?);
             }

@@ -497,6 +497,16 @@ fn with_p_at(stark: Span<felt252>, index: u32) -> Span<felt252> {
     bumped(stark, 1 + index / 8, (0x7fffffff - current) * lane_delta(index % 8))
 }
 
+/// `parse_proof`'s refusal reason with values `first` and `then` set to P: a read that
+/// checks its words before it takes them refuses at `first` as not canonical, where one that
+/// left the check to later reads would meet `then` (a count, refused as out of range) first.
+fn refusal_before(p: Span<felt252>, first: u32, then: u32) -> felt252 {
+    match crate::proof::parse_proof(with_p_at(with_p_at(p, first), then)) {
+        Result::Ok(_) => 'parsed',
+        Result::Err(reason) => reason,
+    }
+}
+
 /// `parse_proof`'s refusal reason with value `index` set to P ('parsed' if accepted).
 fn refusal(p: Span<felt252>, index: u32) -> felt252 {
     match crate::proof::parse_proof(with_p_at(p, index)) {
@@ -537,6 +547,13 @@ fn non_canonical_values_are_refused_where_read() {
     assert(refusal(p, last_value) == 'proof: M31 not canonical', 'last queried');
     assert(refusal(p, tree_start) == 'proof: count out of range', 'column count');
     assert(refusal(p, tree_start + 1) == 'proof: count out of range', 'row count');
+    // Refused by the queried values' own check, before the count after them (the first FRI
+    // layer's witness count) is read.
+    let after = n_m31 - after_queried;
+    assert(word_at(p, after) == parsed.fri_first_layer.fri_witness.len().into(), 'the count after');
+    assert(
+        refusal_before(p, tree_start + 2, after) == 'proof: M31 not canonical', 'checked where read',
+    );
 }
 
 /// The widest tree of `parsed`'s queried values and where its column count word is in the
@@ -675,18 +692,22 @@ fn non_canonical_sampled_values_are_refused() {
     };
     assert(two_values, 'a two-value column');
     assert(targets.len() >= 2 * parsed.sampled_values.len(), 'positions');
+    let first = *targets[0];
     for index in targets {
         assert(refusal(p, index) == 'proof: M31 not canonical', 'sampled value accepted');
     };
-    // The composition tree is last: its last value ends the section.
+    // The composition tree is last: its last value ends the section, before the
+    // decommitments' tree count. A run is refused by its own check, before that count.
     assert(word_at(p, end) == parsed.decommitments.len().into(), 'the section ends');
+    assert(refusal_before(p, first, end) == 'proof: M31 not canonical', 'checked where read');
 }
 
 /// A tree's sampled values carry their shape as runs, no count per column. Changing a run's
 /// column count or its values per column by one either way, in the main tree's first run and
 /// the interaction tree's last, misaligns the rest of the stream: refused, never parsed or
 /// panicking. A run of columns without values is refused by the read itself (they would cost
-/// no word), and a run count equal to P as a count out of range.
+/// no word), a run count equal to P as a count out of range, and two neighbouring runs with as
+/// many values per column (a split run) when the second's counts are read.
 #[test]
 #[available_gas(100000000000)]
 fn a_changed_sampled_run_is_refused() {
@@ -715,6 +736,19 @@ fn a_changed_sampled_run_is_refused() {
         Result::Err(reason) => assert(reason == 'proof: empty sampled run', 'no values'),
     }
     assert(refusal(p, *main_start) == 'proof: count out of range', 'run count');
+    // A run with as many values per column as the run before is the split of one run: refused
+    // when its counts are read (the prover merges such runs: one encoding a proof).
+    assert(interaction_runs.len() >= 2, 'two runs');
+    let (_, _, n0) = *interaction_runs[0];
+    let (second, _, n1) = *interaction_runs[1];
+    assert(n0 != n1, 'runs differ');
+    let split = bumped(
+        p, 1 + (second + 1) / 8, (n0.into() - n1.into()) * lane_delta((second + 1) % 8),
+    );
+    match crate::proof::parse_proof(split) {
+        Result::Ok(_) => panic!("parsed a split run"),
+        Result::Err(reason) => assert(reason == 'proof: split sampled run', 'split run'),
+    }
 }
 
 /// Every input slot must be `balances[owner]` of its contract: a changed owner, a missing or
