@@ -369,18 +369,12 @@ impl ReaderImpl of ReaderTrait {
         if self.error != 0 {
             return out.span();
         }
-        // Counts are at most MAX_COUNT: 4 n cannot overflow.
-        let n_values = 4 * n;
-        let len = self.m31s.len();
-        if len < n_values {
-            self.fail('proof: truncated');
+        let error = self.words_refusal(4 * n.into());
+        if error != 0 {
+            self.fail(error);
             return out.span();
         }
-        if n_values + self.bad_tail > len {
-            self.fail('proof: M31 not canonical');
-            return out.span();
-        }
-        // The first n_values of the stream are there: pop them in place, 4 at a time.
+        // The first 4 n values of the stream are there: pop them in place, 4 at a time.
         let mut values = self.m31s;
         while out.len() != n {
             match values.multi_pop_front::<4>() {
@@ -402,6 +396,22 @@ impl ReaderImpl of ReaderTrait {
     /// the stream's words, canonical coordinates (each run checked against `bad_tail` once):
     /// the channel, the constraint programs and the DEEP quotients use them as felt252
     /// integers, and a `u32` per coordinate would cost a range check.
+    /// Why the stream's next `words` words cannot be taken as values, 0 if they can: fewer
+    /// are left ('proof: truncated'), or they reach its first non-canonical word, `bad_tail`
+    /// words from its end ('proof: M31 not canonical'). The one check of every read that takes
+    /// a block of words at once; out of line (three reads call it, and inlined it costs the
+    /// order book's class, near its limit, ~60 CASM felts).
+    #[inline(never)]
+    fn words_refusal(self: @Reader, words: u64) -> felt252 {
+        let len: u64 = (*self.m31s).len().into();
+        if words > len {
+            'proof: truncated'
+        } else if words + (*self.bad_tail).into() > len {
+            'proof: M31 not canonical'
+        } else {
+            0
+        }
+    }
     fn sampled_columns(ref self: Reader) -> Array<Span<Coordinates>> {
         let mut out: Array<Span<Coordinates>> = array![];
         let n_runs = self.count();
@@ -430,18 +440,12 @@ impl ReaderImpl of ReaderTrait {
     fn sampled_run(
         ref self: Reader, ref out: Array<Span<Coordinates>>, n_cols: u32, n_values: u32,
     ) {
-        let len = self.m31s.len();
-        // Both at most MAX_COUNT (2^24): the product fits a u64.
-        let words: u64 = 4 * n_cols.into() * n_values.into();
         // A run of no column is refused too (the prover never writes one): one encoding.
+        // Both counts are at most MAX_COUNT (2^24): the product fits a u64.
         let error = if n_values == 0 || n_cols == 0 {
             'proof: empty sampled run'
-        } else if words > len.into() {
-            'proof: truncated'
-        } else if words + self.bad_tail.into() > len.into() {
-            'proof: M31 not canonical'
         } else {
-            0
+            self.words_refusal(4 * n_cols.into() * n_values.into())
         };
         if error != 0 {
             self.fail(error);
@@ -494,18 +498,12 @@ impl ReaderImpl of ReaderTrait {
     fn m31_columns(ref self: Reader, n_cols: u32, n: u32) -> Array<Span<felt252>> {
         let mut out: Array<Span<felt252>> = array![];
         let m31s = self.m31s;
-        let len = m31s.len();
-        // Both at most 2^24 (`MAX_COUNT`): the product fits a u64.
-        let words: u64 = n_cols.into() * n.into();
-        // Rows of no column are refused too: a proof has one encoding.
+        // Rows of no column are refused too: a proof has one encoding. Both counts are at
+        // most MAX_COUNT (2^24): the product fits a u64.
         let error = if (n == 0) != (n_cols == 0) {
             'proof: queried rows'
-        } else if words > len.into() {
-            'proof: truncated'
-        } else if words + self.bad_tail.into() > len.into() {
-            'proof: M31 not canonical'
         } else {
-            0
+            self.words_refusal(n_cols.into() * n.into())
         };
         if error != 0 {
             self.fail(error);

@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x27214e2dc8d3ddd8e26c64c7064a7b2b6d042913f220736e0d5a84cc900b935");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x58f1f2f6c917163750437041a31415296b78d4bc7559b37f0b373d6cb3bbb5d");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x372934f9285400c5bd0798acf261b54542cda6decede51913b0ab808865602c");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x5e74f7caf2dc44395ec961283a06f63359a77dded7ca16c86b20e046b09f615");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x36747f3a3b2c1110fa29c7a8ad97587a8cc30709bbd057767b3b78db30787f0");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x51cc76ab50f5166b3aed897d6570400183906319c8489f4241318c878af7a21");
