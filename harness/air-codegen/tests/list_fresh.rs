@@ -86,3 +86,23 @@ fn a_proof_with_a_repeated_query_position_round_trips_and_verifies() {
     }
     panic!("no proof-of-work setting up to 24 bits drew a repeated query position");
 }
+
+/// A forger drops the last queried row from every column of the main tree (one query's
+/// decommitment fewer to answer) and writes the proof in the valid layout, one row count per
+/// tree. It decodes, and the verifier refuses it.
+#[test]
+fn a_forged_proof_with_a_queried_row_dropped_does_not_verify() {
+    use zkthread_air_codegen::list_proof_vector::{list_scenario_proof, LIST_ROWS_TEST_PARAMS};
+    use zkthread_prover::Poseidon252MerkleChannel as MC;
+    use zkthread_token::list_prover::{list_proof_from_felts, list_proof_to_felts, verify_list};
+    let params = LIST_ROWS_TEST_PARAMS;
+    let (pi, felts) = list_scenario_proof(&params, None).expect("the scenario proves and verifies");
+    let mut proof = list_proof_from_felts::<MC>(&felts).expect("the proof decodes");
+    for column in proof.stark.0.queried_values[1].iter_mut() {
+        column.pop().expect("a queried row");
+    }
+    let forged = list_proof_to_felts(&proof);
+    assert!(forged.len() < felts.len(), "the forged proof is shorter");
+    let decoded = list_proof_from_felts::<MC>(&forged).expect("the forged layout decodes");
+    assert!(verify_list::<MC>(&pi, &decoded, &params).is_err(), "a proof with a dropped row verified");
+}
