@@ -16,10 +16,10 @@
 //! 4 M31 each) * n_runs`), `decommitments` (trees, hashes per tree), `queried_values` (trees,
 //! then per tree its column count, its row count and each column's values: every column is
 //! queried at the same rows, one per distinct query position (a lower column repeats its
-//! lifted values), so one count serves the tree), the pow nonce (felt stream), and the FRI proof: first layer,
-//! `n_inner`, inner layers (each: witness count + 4 M31 each, decommitment hash count,
-//! commitment hash), and the last layer polynomial (count + 4 M31 each, stwo's stored
-//! bit-reversed coefficient order).
+//! lifted values), so one count serves the tree), the pow nonce (felt stream), and the FRI
+//! proof: first layer, `n_inner`, inner layers (each: witness count + 4 M31 each,
+//! decommitment hash count, commitment hash), and the last layer polynomial (count + 4 M31
+//! each, stwo's stored bit-reversed coefficient order).
 //! Decoding checks every M31 is canonical (< 2^31 - 1) and that both streams are consumed.
 
 use starknet_types_core::felt::Felt;
