@@ -151,6 +151,79 @@ fn run_encoded(
     ok
 }
 
+/// How many values the mask holds if a proof's sampled-value shape (`shape`, per tree its runs'
+/// `(columns, values per column)` words as the proof reader hands them out) is the AIR's mask
+/// shape `runs` (`[n_runs, (columns, values)*]` per tree) followed by one tree of
+/// `last_columns` one-value columns (the composition tree); None otherwise. A comparison of a
+/// few dozen words: the proof carries its shape as runs, so no column is visited.
+pub fn mask_values_of(shape: Span<Span<felt252>>, runs: Span<u32>, last_columns: u32) -> Option<u32> {
+    let mut runs = runs;
+    let mut trees = shape;
+    let mut n_values: u32 = 0;
+    let mut ok = true;
+    while let Option::Some(n_runs) = runs.pop_front() {
+        let mut tree = match trees.pop_front() {
+            Option::Some(tree) => *tree,
+            Option::None => {
+                ok = false;
+                break;
+            },
+        };
+        if tree.len() != 2 * *n_runs {
+            ok = false;
+            break;
+        }
+        while let Option::Some(run) = tree.multi_pop_front::<2>() {
+            let [columns, values] = (*run).unbox();
+            let [count, per_column] = (*runs.multi_pop_front::<2>().unwrap()).unbox();
+            if columns != count.into() || values != per_column.into() {
+                ok = false;
+                break;
+            }
+            n_values += count * per_column;
+        };
+        if !ok {
+            break;
+        }
+    };
+    if !ok || trees.len() != 1 || *trees[0] != array![last_columns.into(), 1].span() {
+        return Option::None;
+    }
+    Option::Some(n_values)
+}
+
+/// `[input_felts]` and then `words` (the mask's coordinates, four per value, in proof order: the
+/// start of an AIR class's input, `crate::air_call`): one copy of the proof's flat sampled
+/// words, sixteen per iteration.
+pub fn mask_call(input_felts: u32, words: Span<felt252>) -> Array<felt252> {
+    let mut out: Array<felt252> = array![input_felts.into()];
+    let mut rest = words;
+    while let Option::Some(block) = rest.multi_pop_front::<16>() {
+        let [w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15] = (*block)
+            .unbox();
+        out.append(w0);
+        out.append(w1);
+        out.append(w2);
+        out.append(w3);
+        out.append(w4);
+        out.append(w5);
+        out.append(w6);
+        out.append(w7);
+        out.append(w8);
+        out.append(w9);
+        out.append(w10);
+        out.append(w11);
+        out.append(w12);
+        out.append(w13);
+        out.append(w14);
+        out.append(w15);
+    };
+    while let Option::Some(word) = rest.pop_front() {
+        out.append(*word);
+    };
+    out
+}
+
 /// Appends `log_size` `count` times: 8 per iteration while 8 remain (the columns come in runs
 /// of up to 301, and a loop iteration costs several times an append).
 pub fn repeat_log_size(ref out: Array<u32>, log_size: u32, count: u32) {

@@ -12,12 +12,13 @@
 
 use stark_verifier::channel::poseidon_hash_felts;
 use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};
+use program_air::layout::{mask_call, mask_values_of};
 use starknet::ClassHash;
 use starknet::syscalls::library_call_syscall;
 use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};
 use stark_verifier::circle::{CirclePoint, CirclePointIndexTrait, add_m31_point, get_random_point};
 use stark_verifier::fields::{QM31, QM31Trait};
-use stark_verifier::fields::qm31::{Coordinates, from_coordinates};
+use stark_verifier::fields::qm31::from_coordinates;
 use stark_verifier::fri::{FriConfigTrait, FriLayerProof};
 use stark_verifier::merkle::LeafRows;
 use stark_verifier::pcs::{
@@ -79,10 +80,9 @@ pub trait ThreadProgramVerifier<P, S> {
     fn boundary(
         slots: @S, public_input: Span<felt252>, relations: @Relations,
     ) -> Result<QM31, felt252>;
-    /// The start of the AIR classes' calldata (its length, then the mask's coordinates) if the
-    /// sampled values (without the composition tree) have the AIR's mask shape; None otherwise.
-    /// One walk for the check and the encoding.
-    fn encode_mask(mask: Span<Span<Span<Coordinates>>>) -> Option<Array<felt252>>;
+    /// The length of the AIR classes' input: four coordinates per mask value, then the
+    /// header (`encode_air_header`).
+    fn air_input_felts() -> u32;
     /// The mask's shape as runs per tree: `[n_runs, (count, values)*]*`.
     fn mask_shape_runs() -> Span<u32>;
     /// Per tree (preprocessed, main, interaction), the columns' log sizes for component log
@@ -91,7 +91,7 @@ pub trait ThreadProgramVerifier<P, S> {
     /// How many AIR classes the program's constraints take (one, unless they do not fit one
     /// class): the composition is the sum of their answers (`program_air::air_call`).
     fn air_class_count() -> u32;
-    /// The AIR classes' calldata (one input for all of them): `call` (`encode_mask`'s) and the
+    /// The AIR classes' calldata (one input for all of them): `call` (`mask_call`'s) and the
     /// header for the composition at `point` (`sums` and `log_sizes` in component order, the
     /// range table last).
     fn encode_air_header(
@@ -213,7 +213,10 @@ struct ProgramProof {
     /// `lifting_log_size + 1`, 0 for None.
     lifting: u32,
     commitments: Span<felt252>,
-    sampled_values: Span<Span<Span<Coordinates>>>,
+    /// Per tree, the sampled values' runs (`(columns, values per column)` words).
+    sampled_shape: Span<Span<felt252>>,
+    /// Every tree's sampled values, canonical coordinates, four words each.
+    sampled_words: Span<felt252>,
     decommitments: Span<Span<felt252>>,
     queried_values: Span<Span<Span<felt252>>>,
     proof_of_work: u64,
@@ -237,7 +240,8 @@ fn parse_program_proof<T, +LowWords<T>>(
             fold_step: s.fold_step,
             lifting: s.lifting,
             commitments: s.commitments,
-            sampled_values: s.sampled_values,
+            sampled_shape: s.sampled_shape,
+            sampled_words: s.sampled_words,
             decommitments: s.decommitments,
             queried_values: s.queried_values,
             proof_of_work: s.proof_of_work,
@@ -342,24 +346,15 @@ fn table_log_size(log_sizes: Span<u32>, range_bits: u32, max_log_rows: u32) -> R
     Result::Ok(max_log)
 }
 
-/// The composition tree's values at the OODS point (one per column); Err on another shape.
-fn composition_values(samples: Span<Span<Coordinates>>) -> Result<Span<QM31>, felt252> {
-    if samples.len() != COMPOSITION_COLUMNS {
-        return Result::Err('verifier: composition shape');
-    }
+/// The composition tree's values at the OODS point (one per column) from their words.
+fn composition_values(words: Span<felt252>) -> Span<QM31> {
+    let mut words = words;
     let mut values: Array<QM31> = array![];
-    let mut shape_ok = true;
-    for column in samples {
-        if (*column).len() != 1 {
-            shape_ok = false;
-            break;
-        }
-        values.append(from_coordinates(*(*column)[0]));
+    while let Option::Some(value) = words.multi_pop_front::<4>() {
+        let [a, b, c, d] = (*value).unbox();
+        values.append(from_coordinates((a, b, c, d)));
     };
-    if !shape_ok {
-        return Result::Err('verifier: composition shape');
-    }
-    Result::Ok(values.span())
+    values.span()
 }
 
 /// `values` and then `last`.
@@ -412,7 +407,7 @@ pub fn verify_program_proof<
     let last_layer_bound = last_layer_bound_at(@params, max_log);
     check_params(@proof, @params, last_layer_bound)?;
     if proof.commitments.len() != N_TREES
-        || proof.sampled_values.len() != N_TREES
+        || proof.sampled_shape.len() != N_TREES
         || proof.decommitments.len() != N_TREES
         || proof.queried_values.len() != N_TREES {
         return Result::Err('verifier: tree count');
@@ -423,12 +418,21 @@ pub fn verify_program_proof<
         || *proof.commitments[0] != *params.preprocessed_roots[root_index] {
         return Result::Err('verifier: preprocessed root');
     }
-    let mask = proof.sampled_values.slice(0, N_TREES - 1);
-    let call = match Program::encode_mask(mask) {
-        Option::Some(call) => call,
+    // The sampled values: the mask (the AIR classes' input as it stands in the proof), then
+    // the composition tree's, one value a column.
+    let words = proof.sampled_words;
+    let n_mask = match mask_values_of(
+        proof.sampled_shape, Program::mask_shape_runs(), COMPOSITION_COLUMNS,
+    ) {
+        Option::Some(n) => n,
         Option::None => { return Result::Err('verifier: mask shape'); },
     };
-    let composition_evals = composition_values(*proof.sampled_values[N_TREES - 1])?;
+    let mask_words = 4 * n_mask;
+    if words.len() != mask_words + 4 * COMPOSITION_COLUMNS {
+        return Result::Err('verifier: mask shape');
+    }
+    let call = mask_call(Program::air_input_felts(), words.slice(0, mask_words));
+    let composition_evals = composition_values(words.slice(mask_words, 4 * COMPOSITION_COLUMNS));
 
     // Transcript: public input, [air_digest, log sizes], then the trace commitments.
     let mut channel = ChannelTrait::new();
@@ -498,7 +502,6 @@ pub fn verify_program_proof<
         trees
             .append(
                 TreeProof {
-                    sampled_values: *proof.sampled_values[t],
                     hash_witness: *proof.decommitments[t],
                     queried_values: *proof.queried_values[t],
                 },
@@ -507,6 +510,7 @@ pub fn verify_program_proof<
     };
     let pcs_proof = PcsProof {
         trees: trees.span(),
+        sampled_words: words,
         proof_of_work: proof.proof_of_work,
         fri_first_layer: proof.fri_first_layer,
         fri_inner_layers: proof.fri_inner_layers,

@@ -138,22 +138,42 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
         self.update_digest(poseidon_hash_felts(words.span()));
     }
 
-    /// `mix_felts` of QM31s given by canonical coordinates (the same words, the same digest):
-    /// the proof's sampled values, which stay felt252 coordinates.
+    /// `mix_felts` of QM31s given by canonical coordinates (the same words, the same digest).
     fn mix_coordinates(ref self: Poseidon252Channel, values: Span<Coordinates>) {
-        let mut words = CoordinateWordsTrait::new(@self);
-        words.push_all(values);
-        self.mix_coordinate_words(words);
+        let mut words: Array<felt252> = array![];
+        for value in values {
+            let (a, b, c, d) = *value;
+            words.append(a);
+            words.append(b);
+            words.append(c);
+            words.append(d);
+        };
+        self.mix_words(words.span());
     }
 
-    /// Mixes the values pushed into `words` (`mix_coordinates` of them), which must have been
-    /// started on this channel's current digest.
-    fn mix_coordinate_words(ref self: Poseidon252Channel, words: CoordinateWords) {
-        let CoordinateWords { mut words, pending } = words;
-        if let Option::Some(last) = pending {
-            words.append(pack_coordinates(1, last));
+    /// `mix_felts` of QM31s given as their canonical coordinates, four words a value in order
+    /// (the proof's sampled values as the proof reader hands them out, one flat list): each
+    /// pair's eight words packed big-endian behind a 1, a last odd value's four likewise, in
+    /// one pass over the list (no value or column taken apart), two pairs an iteration.
+    /// Panics unless `words` holds whole values (the PCS checks its length first).
+    fn mix_words(ref self: Poseidon252Channel, words: Span<felt252>) {
+        let mut input: Array<felt252> = array![self.digest];
+        let mut rest = words;
+        while let Option::Some(block) = rest.multi_pop_front::<16>() {
+            let [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, q] = (*block).unbox();
+            input.append(pack_eight(a, b, c, d, e, f, g, h));
+            input.append(pack_eight(i, j, k, l, m, n, o, q));
+        };
+        if let Option::Some(pair) = rest.multi_pop_front::<8>() {
+            let [a, b, c, d, e, f, g, h] = (*pair).unbox();
+            input.append(pack_eight(a, b, c, d, e, f, g, h));
         }
-        self.update_digest(poseidon_hash_felts(words.span()));
+        if let Option::Some(last) = rest.multi_pop_front::<4>() {
+            let [a, b, c, d] = (*last).unbox();
+            input.append(pack_coordinates(1, (a, b, c, d)));
+        }
+        assert(rest.is_empty(), 'channel: partial value');
+        self.update_digest(poseidon_hash_felts(input.span()));
     }
 
     /// Mixes u32s in big-endian groups of 7 per felt252; a short last group is zero-padded and
@@ -321,59 +341,20 @@ pub impl Poseidon252ChannelImpl of ChannelTrait {
     }
 }
 
-/// The hash input of `mix_coordinates` built as values arrive: a caller walking its columns
-/// packs them in that pass instead of collecting them in an array first.
-#[derive(Drop)]
-pub struct CoordinateWords {
-    /// The digest, then one word per two values.
-    words: Array<felt252>,
-    /// A value waiting for its pair.
-    pending: Option<Coordinates>,
-}
-
-#[generate_trait]
-pub impl CoordinateWordsImpl of CoordinateWordsTrait {
-    fn new(channel: @Poseidon252Channel) -> CoordinateWords {
-        CoordinateWords { words: array![*channel.digest], pending: Option::None }
-    }
-
-    #[inline(always)]
-    fn push(ref self: CoordinateWords, value: Coordinates) {
-        match self.pending {
-            Option::Some(first) => {
-                self.words.append(pack_coordinates(pack_coordinates(1, first), value));
-                self.pending = Option::None;
-            },
-            Option::None => { self.pending = Option::Some(value); },
-        }
-    }
-
-    /// `values` in order (`push` each). Out of line: its callers are the rare columns of
-    /// several values, and the class size is a hard limit.
-    #[inline(never)]
-    fn push_all(ref self: CoordinateWords, values: Span<Coordinates>) {
-        for value in values {
-            self.push(*value);
-        };
-    }
-
-    /// Four values in order (`push` four times).
-    #[inline(always)]
-    fn push_four(
-        ref self: CoordinateWords, v0: Coordinates, v1: Coordinates, v2: Coordinates, v3: Coordinates,
-    ) {
-        match self.pending {
-            Option::Some(first) => {
-                self.words.append(pack_coordinates(pack_coordinates(1, first), v0));
-                self.words.append(pack_coordinates(pack_coordinates(1, v1), v2));
-                self.pending = Option::Some(v3);
-            },
-            Option::None => {
-                self.words.append(pack_coordinates(pack_coordinates(1, v0), v1));
-                self.words.append(pack_coordinates(pack_coordinates(1, v2), v3));
-            },
-        }
-    }
+/// 1 and then eight canonical coordinates in base 2^31, big-endian: `mix_felts`' word for a
+/// pair of values.
+#[inline(always)]
+fn pack_eight(
+    a: felt252, b: felt252, c: felt252, d: felt252, e: felt252, f: felt252, g: felt252, h: felt252,
+) -> felt252 {
+    let mut word = TWO_POW_31 + a;
+    word = word * TWO_POW_31 + b;
+    word = word * TWO_POW_31 + c;
+    word = word * TWO_POW_31 + d;
+    word = word * TWO_POW_31 + e;
+    word = word * TWO_POW_31 + f;
+    word = word * TWO_POW_31 + g;
+    word * TWO_POW_31 + h
 }
 
 /// `acc * 2^124 + (a, b, c, d)` in base 2^31, big-endian (canonical coordinates).

@@ -514,7 +514,7 @@ enum LeafColumnsError {
 }
 
 /// The largest of `log_sizes` (0 for none). A tree is a few components, each a run of one
-/// size, so a block of four at the size the block before ended with is passed by equality
+/// size, so a block of eight at the size the block before ended with is passed by equality
 /// tests alone (an order comparison costs a range check): every block inside a run, whether
 /// or not the run is the tallest so far. (Comparing with the tallest instead sent every
 /// block of a shorter component after a taller one through the comparisons: 13.8k of the
@@ -524,13 +524,16 @@ pub(crate) fn tallest_log_size(log_sizes: Span<u32>) -> u32 {
     // The last size seen: below or at `tallest` (0 at first).
     let mut last = 0;
     let mut rest = log_sizes;
-    while let Option::Some(block) = rest.multi_pop_front::<4>() {
-        let [s0, s1, s2, s3] = (*block).unbox();
-        if s0 == last && s1 == last && s2 == last && s3 == last {
+    while let Option::Some(block) = rest.multi_pop_front::<8>() {
+        let [s0, s1, s2, s3, s4, s5, s6, s7] = (*block).unbox();
+        if eight_off(
+            s0.into(), s1.into(), s2.into(), s3.into(), s4.into(), s5.into(), s6.into(), s7.into(),
+            last.into(),
+        ) == 0 {
             continue;
         }
-        tallest = max(max(tallest, s0), max(s1, max(s2, s3)));
-        last = s3;
+        tallest = max(max(max(tallest, s0), max(s1, s2)), max(max(s3, s4), max(s5, max(s6, s7))));
+        last = s7;
     };
     for log_size in rest {
         tallest = max(tallest, *log_size);
@@ -562,58 +565,102 @@ fn append_columns(ref out: Array<Span<felt252>>, columns: Span<Span<felt252>>) {
 /// Err(TooLarge) if a column is taller than the tree, else Err(Count) if a column does not
 /// hold `n_values` values. Sorted once per tree so that every leaf reads its row straight
 /// from the result; the one pass over the columns also checks their lengths.
+/// `(a - s)^2 + ... + (h - s)^2` over felt252: zero iff all eight u32s equal `s` (the sum of
+/// squares of integers below 2^32 is below 2^67: no wraparound). One branch for eight tests
+/// where a chain of comparisons branches per test (and stores each result).
+#[inline(always)]
+fn eight_off(
+    a: felt252, b: felt252, c: felt252, d: felt252, e: felt252, f: felt252, g: felt252, h: felt252,
+    s: felt252,
+) -> felt252 {
+    let (a, b, c, d) = (a - s, b - s, c - s, d - s);
+    let (e, f, g, h) = (e - s, f - s, g - s, h - s);
+    a * a + b * b + c * c + d * d + e * e + f * f + g * g + h * h
+}
+
+/// Passes the columns at the front of `log_sizes` and `columns` whose log size is `log_size`
+/// (one at least: the first's), eight at a time while eight are; true iff each held `n_values`
+/// values.
+#[inline(never)]
+fn skip_run(
+    ref log_sizes: Span<u32>, ref columns: Span<Span<felt252>>, log_size: u32, n_values: u32,
+) -> bool {
+    let mut ok = true;
+    let size: felt252 = log_size.into();
+    let n: felt252 = n_values.into();
+    loop {
+        let saved = log_sizes;
+        if let Option::Some(block) = log_sizes.multi_pop_front::<8>() {
+            let [l0, l1, l2, l3, l4, l5, l6, l7] = (*block).unbox();
+            let off = eight_off(
+                l0.into(), l1.into(), l2.into(), l3.into(), l4.into(), l5.into(), l6.into(),
+                l7.into(), size,
+            );
+            if off == 0 {
+                let [c0, c1, c2, c3, c4, c5, c6, c7] = (*columns.multi_pop_front::<8>().unwrap())
+                    .unbox();
+                let short = eight_off(
+                    c0.len().into(), c1.len().into(), c2.len().into(), c3.len().into(),
+                    c4.len().into(), c5.len().into(), c6.len().into(), c7.len().into(), n,
+                );
+                if short != 0 {
+                    ok = false;
+                }
+                continue;
+            }
+            log_sizes = saved;
+        }
+        let saved = log_sizes;
+        match log_sizes.pop_front() {
+            Option::Some(size) => {
+                if *size != log_size {
+                    log_sizes = saved;
+                    break;
+                }
+                if (*columns.pop_front().unwrap()).len() != n_values {
+                    ok = false;
+                }
+            },
+            Option::None => { break; },
+        }
+    };
+    ok
+}
+
 fn columns_by_log_size(
     column_log_sizes: Span<u32>, columns: Span<Span<felt252>>, height: u32, n_values: u32,
 ) -> Result<Span<Span<felt252>>, LeafColumnsError> {
     // Runs of equal log size `(log_size, first column, run length)`: a tree holds a few
-    // components, each a run, so sorting runs instead of columns costs almost nothing.
+    // components, each a run, so sorting runs instead of columns costs almost nothing. Each
+    // run is passed by `skip_run`, whose loop carries little state (a loop iteration costs
+    // per variable it carries: this loop, passing the columns itself four at a time with its
+    // nine, cost the order book's proof ~30 steps a column).
     let mut runs: Array<(u32, u32, u32)> = array![];
     let mut sorted = true;
     let mut run_log_size = 0;
     let mut run_start = 0;
     let mut too_large = false;
     let mut lengths_ok = true;
-    let n_columns = column_log_sizes.len();
     let mut log_sizes = column_log_sizes;
     let mut values = columns;
-    loop {
-        // Four columns of the current run at once (a run is up to hundreds of columns).
-        let saved = log_sizes;
-        if let Option::Some(block) = log_sizes.multi_pop_front::<4>() {
-            let [l0, l1, l2, l3] = (*block).unbox();
-            if l0 == run_log_size && l1 == run_log_size && l2 == run_log_size
-                && l3 == run_log_size {
-                let [c0, c1, c2, c3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
-                if c0.len() != n_values || c1.len() != n_values || c2.len() != n_values
-                    || c3.len() != n_values {
-                    lengths_ok = false;
-                }
-                continue;
-            }
-            log_sizes = saved;
+    while let Option::Some(first) = log_sizes.get(0) {
+        let log_size = *first.unbox();
+        // Only a new run is compared with the height and the run before.
+        if log_size > height {
+            too_large = true;
         }
-        let log_size = match log_sizes.pop_front() {
-            Option::Some(log_size) => *log_size,
-            Option::None => { break; },
-        };
-        if (*values.pop_front().unwrap()).len() != n_values {
+        if log_size < run_log_size {
+            sorted = false;
+        }
+        let before = log_sizes.len();
+        if !skip_run(ref log_sizes, ref values, log_size, n_values) {
             lengths_ok = false;
         }
-        // A run's columns share its log size: only a new run is compared with the height.
-        if log_size != run_log_size {
-            if log_size > height {
-                too_large = true;
-            }
-            if log_size < run_log_size {
-                sorted = false;
-            }
-            let column = n_columns - log_sizes.len() - 1;
-            if column != run_start {
-                runs.append((run_log_size, run_start, column - run_start));
-            }
-            run_log_size = log_size;
-            run_start = column;
-        }
+        // The run holds its first column at least: the loop ends.
+        let len = before - log_sizes.len();
+        runs.append((log_size, run_start, len));
+        run_log_size = log_size;
+        run_start += len;
     };
     if too_large {
         return Result::Err(LeafColumnsError::TooLarge);
@@ -621,12 +668,10 @@ fn columns_by_log_size(
     if !lengths_ok {
         return Result::Err(LeafColumnsError::Count);
     }
-    let column = n_columns;
     // Common case (one component per tree): already non-decreasing, nothing to sort.
     if sorted {
         return Result::Ok(columns);
     }
-    runs.append((run_log_size, run_start, column - run_start));
     // Each distinct log size in increasing order, then its runs in commitment order.
     let mut ordered: Array<Span<felt252>> = array![];
     let mut next: Option<u32> = Option::Some(0);

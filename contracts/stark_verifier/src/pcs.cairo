@@ -12,7 +12,7 @@ use crate::fields::cm31::P_SQUARED;
 use crate::fields::qm31::{Coordinates, coordinates, from_coordinates};
 use crate::poly::{canonic_circle_domain, bit_reverse_index};
 use crate::circle::pow2_u32;
-use crate::channel::{Poseidon252Channel, ChannelTrait, CoordinateWords, CoordinateWordsTrait};
+use crate::channel::{Poseidon252Channel, ChannelTrait};
 use crate::merkle::{
     LeafRows, MerkleVerifierLifted, MerkleVerifierLiftedTrait, MerkleVerificationError, RowsByEight,
 };
@@ -355,14 +355,12 @@ fn fold_pair_column(
     ref pairs: Box<PairFolds>,
     alphas: Box<AlphaPowers>,
     queried: Span<felt252>,
-    values: Span<Coordinates>,
+    at_previous: Coordinates,
+    at_main: Coordinates,
     log_size: u32,
     lifting_log_size: u32,
 ) {
-    let mut values = values;
-    let at_previous = *values.pop_front().unwrap();
     let (mut previous, mut shifts) = pairs.unbox();
-    let at_main = *values.pop_front().unwrap();
     let (a1, a2, a3, _) = alphas.unbox();
     let beta = fold.power;
     let (m0, m1, m2, m3) = mul_coords_unreduced(beta, a2);
@@ -433,9 +431,42 @@ pub struct ColumnGroup {
     pub log_sizes: Span<u32>,
     pub log_blowup: u32,
     pub point_runs: Span<PointRun>,
-    /// Canonical coordinates (the proof reader's form).
-    pub values: Span<Span<Coordinates>>,
+    /// The columns' sampled values in order, each one value per point of its run, as
+    /// canonical coordinates: four words a value, one flat list (the proof reader's form).
+    pub values: Span<felt252>,
     pub queried: Span<Span<felt252>>,
+}
+
+/// The first `n` values of `words` (four words each) as coordinates, `words` advanced past
+/// them: the few columns sampled at other than the main point (`sample_batches`).
+#[inline(never)]
+fn take_values(ref words: Span<felt252>, n: u32) -> Span<Coordinates> {
+    let mut values: Array<Coordinates> = array![];
+    while values.len() != n {
+        let [a, b, c, d] = (*words.multi_pop_front::<4>().unwrap()).unbox();
+        values.append((a, b, c, d));
+    };
+    values.span()
+}
+
+/// Per-column values (canonical coordinates) as the flat list of their words
+/// (`ColumnGroup::values`), each column's count checked against its points'.
+fn flat_words(
+    column_values: Span<Span<Coordinates>>, column_points: Span<Span<CirclePoint<QM31>>>,
+) -> Span<felt252> {
+    let mut words: Array<felt252> = array![];
+    let mut points = column_points;
+    for column in column_values {
+        assert((*column).len() == (*points.pop_front().unwrap()).len(), 'pcs: values per point');
+        for value in *column {
+            let (a, b, c, d) = *value;
+            words.append(a);
+            words.append(b);
+            words.append(c);
+            words.append(d);
+        };
+    };
+    words.span()
 }
 
 /// `count` columns as (blocks of four, the rest): the blocks as a felt252 to count down (a u32
@@ -563,7 +594,7 @@ type AlphaPowers = (Coordinates, Coordinates, Coordinates, Coordinates);
 /// before the answers are computed, and `fri_answers_columns` checks them for its callers.
 #[inline(never)]
 fn fold_main_columns(
-    ref values: Span<Span<Coordinates>>,
+    ref values: Span<felt252>,
     ref queried: Span<Span<felt252>>,
     ref fold: MainFold,
     alphas: Box<AlphaPowers>,
@@ -571,23 +602,26 @@ fn fold_main_columns(
 ) {
     let (mut blocks, mut left) = blocks_of_four(count);
     while blocks != 0 {
-        let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
-        let [q0, q1, q2, q3] = (*queried.multi_pop_front::<4>().unwrap()).unbox();
+        let [p0, q0, r0, s0, p1, q1, r1, s1, p2, q2, r2, s2, p3, q3, r3, s3] = (*values
+            .multi_pop_front::<16>()
+            .unwrap())
+            .unbox();
+        let [c0, c1, c2, c3] = (*queried.multi_pop_front::<4>().unwrap()).unbox();
         let (a1, a2, a3, a4) = alphas.unbox();
         let beta = fold.power;
-        fold_column(ref fold.sums, beta, only(v0), q0);
-        fold_column(ref fold.sums, mul_coords_unreduced(beta, a1), only(v1), q1);
-        fold_column(ref fold.sums, mul_coords_unreduced(beta, a2), only(v2), q2);
-        fold_column(ref fold.sums, mul_coords_unreduced(beta, a3), only(v3), q3);
+        fold_column(ref fold.sums, beta, (p0, q0, r0, s0), c0);
+        fold_column(ref fold.sums, mul_coords_unreduced(beta, a1), (p1, q1, r1, s1), c1);
+        fold_column(ref fold.sums, mul_coords_unreduced(beta, a2), (p2, q2, r2, s2), c2);
+        fold_column(ref fold.sums, mul_coords_unreduced(beta, a3), (p3, q3, r3, s3), c3);
         fold.power = mul_coords(beta, a4);
         blocks -= 1;
     };
     while left != 0 {
-        let v = *values.pop_front().unwrap();
-        let q = *queried.pop_front().unwrap();
+        let [p, q, r, s] = (*values.multi_pop_front::<4>().unwrap()).unbox();
+        let c = *queried.pop_front().unwrap();
         let (a1, _, _, _) = alphas.unbox();
         let beta = fold.power;
-        fold_column(ref fold.sums, beta, only(v), q);
+        fold_column(ref fold.sums, beta, (p, q, r, s), c);
         fold.power = mul_coords(beta, a1);
         left -= 1;
     };
@@ -657,17 +691,21 @@ fn sample_batches(
                 && binds_previous(ref previous, points, main_key);
             let mut left = count;
             while left != 0 {
-                let column_values = *values.pop_front().unwrap();
                 let column_queried = *queried.pop_front().unwrap();
                 assert(column_queried.len() == n_queries, 'pcs: values per query');
                 let log_size = *log_sizes.pop_front().unwrap() + group.log_blowup;
                 if pair_at_main {
+                    let [p0, q0, r0, s0, p1, q1, r1, s1] = (*values
+                        .multi_pop_front::<8>()
+                        .unwrap())
+                        .unbox();
                     fold_pair_column(
                         ref fold,
                         ref pairs,
                         alphas,
                         column_queried,
-                        column_values,
+                        (p0, q0, r0, s0),
+                        (p1, q1, r1, s1),
                         log_size,
                         lifting_log_size,
                     );
@@ -678,7 +716,7 @@ fn sample_batches(
                         alphas,
                         column_queried,
                         points,
-                        column_values,
+                        take_values(ref values, points.len()),
                         log_size,
                         lifting_log_size,
                     );
@@ -1196,7 +1234,7 @@ pub fn fri_answers_columns(
         log_sizes: column_log_sizes,
         log_blowup: 0,
         point_runs: runs_of_columns(column_points),
-        values: column_values,
+        values: flat_words(column_values, column_points),
         queried: queried_values,
     };
     fri_answers_groups::<RowsByEight>(array![group].span(), random_coeff, query_positions, lifting_log_size)
@@ -1335,8 +1373,6 @@ pub struct PcsConfig {
 /// One tree's part of the proof.
 #[derive(Copy, Drop, Debug)]
 pub struct TreeProof {
-    /// Per column, the values at its sample points (OODS), canonical coordinates.
-    pub sampled_values: Span<Span<Coordinates>>,
     pub hash_witness: Span<felt252>,
     /// Per column, the values at the tree's query positions.
     pub queried_values: Span<Span<felt252>>,
@@ -1346,6 +1382,10 @@ pub struct TreeProof {
 #[derive(Copy, Drop, Debug)]
 pub struct PcsProof {
     pub trees: Span<TreeProof>,
+    /// Every tree's sampled values in order (tree, column, the column's points), canonical
+    /// coordinates, four words a value: one flat list, as the channel mixes them (stwo's
+    /// `sampled_values.flatten_cols()`). The verifier's point runs say which are whose.
+    pub sampled_words: Span<felt252>,
     pub proof_of_work: u64,
     pub fri_first_layer: FriLayerProof,
     pub fri_inner_layers: Span<FriLayerProof>,
@@ -1361,40 +1401,16 @@ pub enum PcsVerificationError {
     Fri: FriVerificationError,
 }
 
-/// Pushes the sampled values of a run's `count` columns, each of which must hold `n_points`
-/// values, from the front of `values` (false if one does not or fewer are left): one-value
-/// columns (almost all) four at a time.
-fn push_run_values(
-    ref words: CoordinateWords, ref values: Span<Span<Coordinates>>, count: u32, n_points: u32,
-) -> bool {
-    if values.len() < count {
-        return false;
-    }
-    let mut left = count;
-    let mut ok = true;
-    if n_points == 1 {
-        let (mut blocks, rest) = blocks_of_four(count);
-        while blocks != 0 {
-            let [v0, v1, v2, v3] = (*values.multi_pop_front::<4>().unwrap()).unbox();
-            if v0.len() != 1 || v1.len() != 1 || v2.len() != 1 || v3.len() != 1 {
-                ok = false;
-                break;
-            }
-            words.push_four(only(v0), only(v1), only(v2), only(v3));
-            blocks -= 1;
-        };
-        left = rest;
-    }
-    while ok && left != 0 {
-        let column_values = *values.pop_front().unwrap();
-        if column_values.len() != n_points {
-            ok = false;
-            break;
-        }
-        words.push_all(column_values);
-        left -= 1;
+/// The columns `runs` cover and the values they hold (one per point of a column's run).
+fn run_totals(runs: Span<PointRun>) -> (u32, u32) {
+    let mut columns = 0;
+    let mut values = 0;
+    for run in runs {
+        let (count, points) = *run;
+        columns += count;
+        values += count * points.len();
     };
-    ok
+    (columns, values)
 }
 
 /// stwo's `CommitmentSchemeVerifier`.
@@ -1494,10 +1510,11 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
         if n_trees == 0 || proof.trees.len() != n_trees || point_runs.len() != n_trees {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
-        // Columns per tree (`ColumnGroup`, spans of the proof's lists) and every sampled value
-        // in order for the channel, packed into its hash input in this pass (nothing else is
-        // copied per sample). Nothing is mixed before they are.
-        let mut sampled_words = CoordinateWordsTrait::new(@channel);
+        // Columns per tree (`ColumnGroup`, spans of the proof's lists): the runs cover the
+        // tree's columns exactly, each column one value per point of its run, so the runs
+        // say how many of the flat sampled words are the tree's (and whose each is). Nothing
+        // is mixed before every word is accounted for.
+        let mut words = proof.sampled_words;
         let mut groups: Array<ColumnGroup> = array![];
         let mut shape_ok = true;
         let mut t = 0;
@@ -1506,22 +1523,14 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
             let tree_proof = *proof.trees[t];
             let runs = *point_runs[t];
             let n_columns = (*tree.column_log_sizes).len();
-            if tree_proof.sampled_values.len() != n_columns
-                || tree_proof.queried_values.len() != n_columns {
+            if tree_proof.queried_values.len() != n_columns {
                 shape_ok = false;
                 break;
             }
-            // Each run's columns hold one value per point of the run; together the runs cover
-            // the tree's columns exactly.
-            let mut values = tree_proof.sampled_values;
-            for run in runs {
-                let (count, points) = *run;
-                if !push_run_values(ref sampled_words, ref values, count, points.len()) {
-                    shape_ok = false;
-                    break;
-                }
-            };
-            if !shape_ok || values.len() != 0 {
+            let (run_columns, run_values) = run_totals(runs);
+            // The verifier's runs (a few per tree) bound both totals far below 2^32.
+            let tree_words = 4 * run_values;
+            if run_columns != n_columns || words.len() < tree_words {
                 shape_ok = false;
                 break;
             }
@@ -1531,17 +1540,18 @@ pub impl CommitmentSchemeVerifierImpl of CommitmentSchemeVerifierTrait {
                         log_sizes: *tree.column_log_sizes,
                         log_blowup: *tree.log_blowup,
                         point_runs: runs,
-                        values: tree_proof.sampled_values,
+                        values: words.slice(0, tree_words),
                         queried: tree_proof.queried_values,
                     },
                 );
+            words = words.slice(tree_words, words.len() - tree_words);
             t += 1;
         };
-        if !shape_ok {
+        if !shape_ok || words.len() != 0 {
             return Result::Err(PcsVerificationError::ShapeMismatch);
         }
 
-        channel.mix_coordinate_words(sampled_words);
+        channel.mix_words(proof.sampled_words);
         let random_coeff = channel.draw_secure_felt();
         let config = *self.config;
         let lifting_log_size = *trees[n_trees - 1].height;

@@ -46,8 +46,10 @@ pub struct ThreadProof {
     pub lifting: u32,
     pub commitments: Span<felt252>,
     /// Per tree, per column, the values at the column's sample points (canonical
-    /// coordinates, see `sampled_columns`).
+    /// coordinates, [`sampled_columns`]).
     pub sampled_values: Span<Span<Span<Coordinates>>>,
+    /// The same values as one flat list, four words each (what the PCS takes).
+    pub sampled_words: Span<felt252>,
     /// Per tree, the Merkle hash witness.
     pub decommitments: Span<Span<felt252>>,
     /// Per tree, per column, the values at the query positions.
@@ -388,18 +390,10 @@ impl ReaderImpl of ReaderTrait {
         self.m31s = values;
         out.span()
     }
-    /// A tree's sampled values, one list per column: `n_runs`, then per run its column count,
-    /// its values per column and its values, 4 words each (`Writer::sampled_runs` in the
-    /// prover). A tree is a few components, each a run (almost every column one value), so
-    /// the proof spends a few words on the tree's shape, not a count word per column (until
-    /// session 58: ~1,150 words to unpack and check in an order-book proof). The values stay
-    /// the stream's words, canonical coordinates (each run checked against `bad_tail` once):
-    /// the channel, the constraint programs and the DEEP quotients use them as felt252
-    /// integers, and a `u32` per coordinate would cost a range check.
     /// Why the stream's next `words` words cannot be taken as values, 0 if they can: fewer
     /// are left ('proof: truncated'), or they reach its first non-canonical word, `bad_tail`
     /// words from its end ('proof: M31 not canonical'). The one check of every read that takes
-    /// a block of words at once; out of line (three reads call it, and inlined it costs the
+    /// a block of words at once; out of line (several reads call it, and inlined it costs the
     /// order book's class, near its limit, ~60 CASM felts).
     #[inline(never)]
     fn words_refusal(self: @Reader, words: u64) -> felt252 {
@@ -412,80 +406,65 @@ impl ReaderImpl of ReaderTrait {
             0
         }
     }
-    fn sampled_columns(ref self: Reader) -> Array<Span<Coordinates>> {
-        let mut out: Array<Span<Coordinates>> = array![];
+    /// A tree's sampled-value shape: `n_runs`, then per run its column count and its values
+    /// per column (`Writer::sampled_shapes` in the prover), the run words handed out as a
+    /// view of the stream. Every tree's shape comes before any value (the values follow as one
+    /// flat list, `sampled_words`), so that the values are the channel's and the AIR classes'
+    /// input as they stand; `n_values` grows by the tree's. A tree is a few components, each a
+    /// run (almost every column one value): a few words give its shape. Refused: a run of no
+    /// column or no value (it would cost no word, so the stream would no longer bound the
+    /// counts) and neighbouring runs with as many values per column (the prover merges them):
+    /// one encoding per proof.
+    fn sampled_shape(ref self: Reader, ref n_values: u64) -> Span<felt252> {
         let n_runs = self.count();
+        let runs = self.m31s;
         let mut r = 0;
-        // The run before's values per column: a run with as many is refused (the prover
-        // merges them), so that a proof has one encoding. 0 (no run has) at first.
+        // The run before's values per column, 0 (no run has) at first.
         let mut previous = 0;
         while r != n_runs && self.error == 0 {
             let n_cols = self.count();
-            let n_values = self.count();
-            if self.error == 0 && n_values != 0 && n_values == previous {
+            let values = self.count();
+            if self.error != 0 {
+                break;
+            }
+            if values == 0 || n_cols == 0 {
+                self.fail('proof: empty sampled run');
+            } else if values == previous {
                 self.fail('proof: split sampled run');
+            } else {
+                // Both counts are at most MAX_COUNT (2^24), and the total so far is at most a
+                // quarter of the stream (below 2^27 words): no overflow.
+                n_values += n_cols.into() * values.into();
+                if 4 * n_values > self.m31s.len().into() {
+                    self.fail('proof: truncated');
+                }
             }
-            if self.error == 0 {
-                self.sampled_run(ref out, n_cols, n_values);
-            }
-            previous = n_values;
+            previous = values;
             r += 1;
         };
-        out
+        if self.error != 0 {
+            return array![].span();
+        }
+        runs.slice(0, 2 * n_runs)
     }
-    /// `n_cols` columns of `n_values` QM31s each from the stream into `out` (a run of
-    /// `sampled_columns`), after one check of the run's words: all present, all before the
-    /// stream's first non-canonical word. Columns without values are refused: they would cost
-    /// no word, so the stream would no longer bound how many a run can claim.
-    fn sampled_run(
-        ref self: Reader, ref out: Array<Span<Coordinates>>, n_cols: u32, n_values: u32,
-    ) {
-        // A run of no column is refused too (the prover never writes one): one encoding.
-        // Both counts are at most MAX_COUNT (2^24): the product fits a u64.
-        let error = if n_values == 0 || n_cols == 0 {
-            'proof: empty sampled run'
-        } else {
-            self.words_refusal(4 * n_cols.into() * n_values.into())
-        };
+    /// The `n_values` sampled values after the shapes, four words each, as one view of the
+    /// stream after one check of its words (all present, all before the stream's first
+    /// non-canonical word): canonical coordinates, which the channel, the AIR classes and
+    /// the DEEP quotients use as felt252 integers (a `u32` per coordinate would cost a range
+    /// check). Until session 59 each tree's runs carried their values and the reader built a
+    /// list per column, which the verifier packed again for the channel and copied again for
+    /// the AIR classes (~36 steps a value each).
+    fn sampled_words(ref self: Reader, n_values: u64) -> Span<felt252> {
+        let error = self.words_refusal(4 * n_values);
         if error != 0 {
             self.fail(error);
-            return;
+            return array![].span();
         }
-        let mut m31s = self.m31s;
-        if n_values == 1 {
-            // Four one-value columns per iteration (almost every column of a proof), counted
-            // down in felt252: no u32 arithmetic per block.
-            let (blocks, last) = DivRem::div_rem(n_cols, 4);
-            let mut blocks: felt252 = blocks.into();
-            while blocks != 0 {
-                let [a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3] =
-                    (*m31s.multi_pop_front::<16>().unwrap())
-                    .unbox();
-                out.append(array![(a0, b0, c0, d0)].span());
-                out.append(array![(a1, b1, c1, d1)].span());
-                out.append(array![(a2, b2, c2, d2)].span());
-                out.append(array![(a3, b3, c3, d3)].span());
-                blocks -= 1;
-            };
-            let mut last: felt252 = last.into();
-            while last != 0 {
-                let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
-                out.append(array![(a, b, c, d)].span());
-                last -= 1;
-            };
-        } else {
-            let mut k: felt252 = n_cols.into();
-            while k != 0 {
-                let mut values: Array<Coordinates> = array![];
-                while values.len() != n_values {
-                    let [a, b, c, d] = (*m31s.multi_pop_front::<4>().unwrap()).unbox();
-                    values.append((a, b, c, d));
-                };
-                out.append(values.span());
-                k -= 1;
-            };
-        }
-        self.m31s = m31s;
+        // Below the stream's length (checked): a u32.
+        let n_words: u32 = (4 * n_values).try_into().unwrap();
+        let words = self.m31s.slice(0, n_words);
+        self.m31s = self.m31s.slice(n_words, self.m31s.len() - n_words);
+        words
     }
     /// `n_cols` lists of `n` M31s each, a tree's queried values: every column of a tree is
     /// queried at the same rows (one per distinct query position), so the proof carries one
@@ -582,6 +561,36 @@ impl ReaderImpl of ReaderTrait {
     }
 }
 
+/// The sampled values per tree and column from the reader's shapes (`sampled_shape`: runs
+/// of `(columns, values per column)`) and flat words (`sampled_words`), which it checked to
+/// agree: the thread program's verifier evaluates its AIR on values per column.
+pub fn sampled_columns(
+    shape: Span<Span<felt252>>, words: Span<felt252>,
+) -> Span<Span<Span<Coordinates>>> {
+    let mut words = words;
+    let mut trees: Array<Span<Span<Coordinates>>> = array![];
+    for tree in shape {
+        let mut runs = *tree;
+        let mut columns: Array<Span<Coordinates>> = array![];
+        while let Option::Some(run) = runs.multi_pop_front::<2>() {
+            let [n_cols, n_values] = (*run).unbox();
+            let n_values: u32 = word_u32(n_values);
+            let mut k = n_cols;
+            while k != 0 {
+                let mut values: Array<Coordinates> = array![];
+                while values.len() != n_values {
+                    let [a, b, c, d] = (*words.multi_pop_front::<4>().unwrap()).unbox();
+                    values.append((a, b, c, d));
+                };
+                columns.append(values.span());
+                k -= 1;
+            };
+        };
+        trees.append(columns.span());
+    };
+    trees.span()
+}
+
 /// Splits the proof calldata into the input slots' owners and the STARK proof felts.
 pub fn split_slot_owners(
     felts: Span<felt252>,
@@ -614,7 +623,8 @@ pub fn parse_proof(felts: Span<felt252>) -> Result<ThreadProof, felt252> {
             fold_step: s.fold_step,
             lifting: s.lifting,
             commitments: s.commitments,
-            sampled_values: s.sampled_values,
+            sampled_values: sampled_columns(s.sampled_shape, s.sampled_words),
+            sampled_words: s.sampled_words,
             decommitments: s.decommitments,
             queried_values: s.queried_values,
             proof_of_work: s.proof_of_work,
@@ -636,7 +646,10 @@ pub struct StarkPart {
     /// `lifting_log_size + 1`, 0 for None.
     pub lifting: u32,
     pub commitments: Span<felt252>,
-    pub sampled_values: Span<Span<Span<Coordinates>>>,
+    /// Per tree, its sampled values' runs: `(columns, values per column)` words.
+    pub sampled_shape: Span<Span<felt252>>,
+    /// Every tree's sampled values in order, canonical coordinates, four words each.
+    pub sampled_words: Span<felt252>,
     pub decommitments: Span<Span<felt252>>,
     pub queried_values: Span<Span<Span<felt252>>>,
     pub proof_of_work: u64,
@@ -710,9 +723,15 @@ pub fn parse_stark_proof<T, +LowWords<T>>(
     let commitments = r.hashes();
 
     let n_trees = r.count();
-    let mut sampled_values: Array<Span<Span<Coordinates>>> = array![];
-    while sampled_values.len() != n_trees && r.error == 0 {
-        sampled_values.append(r.sampled_columns().span());
+    let mut sampled_shape: Array<Span<felt252>> = array![];
+    let mut n_values: u64 = 0;
+    while sampled_shape.len() != n_trees && r.error == 0 {
+        sampled_shape.append(r.sampled_shape(ref n_values));
+    };
+    let sampled_words = if r.error == 0 {
+        r.sampled_words(n_values)
+    } else {
+        array![].span()
     };
     let n_trees = r.count();
     let mut decommitments: Array<Span<felt252>> = array![];
@@ -758,7 +777,8 @@ pub fn parse_stark_proof<T, +LowWords<T>>(
         fold_step,
         lifting,
         commitments,
-        sampled_values: sampled_values.span(),
+        sampled_shape: sampled_shape.span(),
+        sampled_words,
         decommitments: decommitments.span(),
         queried_values: queried_values.span(),
         proof_of_work,

@@ -200,7 +200,6 @@ pub fn verify_thread_proof(
         trees
             .append(
                 TreeProof {
-                    sampled_values: *proof.sampled_values[t],
                     hash_witness: *proof.decommitments[t],
                     queried_values: *proof.queried_values[t],
                 },
@@ -209,6 +208,7 @@ pub fn verify_thread_proof(
     };
     let pcs_proof = PcsProof {
         trees: trees.span(),
+        sampled_words: proof.sampled_words,
         proof_of_work: proof.proof_of_work,
         fri_first_layer: proof.fri_first_layer,
         fri_inner_layers: proof.fri_inner_layers,

@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x58f1f2f6c917163750437041a31415296b78d4bc7559b37f0b373d6cb3bbb5d");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6f7734c2e6e341e32132a45e62853e40543e11a8b0f11748890317beddbc5f6");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x5e74f7caf2dc44395ec961283a06f63359a77dded7ca16c86b20e046b09f615");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x7c1c65d668d85d2001dff98cd7a5d22452a8d66e4c14e80b6fb34cbf2e78a25");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x51cc76ab50f5166b3aed897d6570400183906319c8489f4241318c878af7a21");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x71f2caf761d950a01bc6c0e827ee0f60ae40a532e371e10e1cfdd75b782c619");

@@ -11,9 +11,9 @@
 //! proof-of-work nonce go into the felt stream, in the order they are met. The M31 stream
 //! carries, in order:
 //! `log_n_rows, range_check_claimed_sum(4), config(6)`, then for each of `commitments`
-//! (count c; c hashes in the felt stream), `sampled_values` (trees, then per tree its runs of
-//! columns with as many values each: `n_runs, (columns, values per column, the run's values,
-//! 4 M31 each) * n_runs`), `decommitments` (trees, hashes per tree), `queried_values` (trees,
+//! (count c; c hashes in the felt stream), `sampled_values` (trees, then every tree's runs of
+//! columns with as many values each, `n_runs, (columns, values per column) * n_runs`, then
+//! every value in order, 4 M31 each: one list, as the channel mixes them), `decommitments` (trees, hashes per tree), `queried_values` (trees,
 //! then per tree its column count, its row count and each column's values: every column is
 //! queried at the same rows, one per distinct query position (a lower column repeats its
 //! lifted values), so one count serves the tree), the pow nonce (felt stream), and the FRI
@@ -80,28 +80,29 @@ where
     fn hash(&mut self, h: &HashOf<MC>) {
         MC::hash_to_felts(h, &mut self.felts);
     }
-    /// A tree's sampled values as runs of consecutive columns with as many values each:
-    /// `n_runs`, then per run its column count, its values per column and its values (4 M31
-    /// each). A tree is a few components, each a run (almost every column sampled at one
-    /// point), so a few words give the tree's shape where a count per column cost a word a
-    /// column.
-    fn sampled_runs(&mut self, tree: &[Vec<SecureField>]) {
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        for col in tree {
-            match runs.last_mut() {
-                Some((columns, values)) if *values == col.len() => *columns += 1,
-                _ => runs.push((1, col.len())),
+    /// The sampled values: `n_trees`, every tree's shape as runs of consecutive columns with
+    /// as many values each (`n_runs`, then per run its column count and its values per
+    /// column), then every value in order (tree, column, point; 4 M31 each). A tree is a few
+    /// components, each a run (almost every column sampled at one point), so a few words give
+    /// its shape; and the values stand as one list, as the channel mixes them and (without
+    /// the composition tree) as the AIR classes take them, so the verifier reads them once.
+    fn sampled_shapes_and_values(&mut self, trees: &[Vec<Vec<SecureField>>]) {
+        self.u(trees.len());
+        for tree in trees {
+            let mut runs: Vec<(usize, usize)> = Vec::new();
+            for col in tree {
+                match runs.last_mut() {
+                    Some((columns, values)) if *values == col.len() => *columns += 1,
+                    _ => runs.push((1, col.len())),
+                }
+            }
+            self.u(runs.len());
+            for (columns, values) in runs {
+                self.u(columns);
+                self.u(values);
             }
         }
-        self.u(runs.len());
-        let mut cols = tree.iter();
-        for (columns, values) in runs {
-            self.u(columns);
-            self.u(values);
-            for col in cols.by_ref().take(columns) {
-                col.iter().for_each(|v| self.qm(*v));
-            }
-        }
+        trees.iter().flatten().flatten().for_each(|v| self.qm(*v));
     }
     fn hashes(&mut self, hs: &[HashOf<MC>]) {
         self.u(hs.len());
@@ -166,10 +167,7 @@ where
             w.u(v as usize);
         }
         w.hashes(&p.commitments);
-        w.u(p.sampled_values.len());
-        for tree in p.sampled_values.iter() {
-            w.sampled_runs(tree);
-        }
+        w.sampled_shapes_and_values(&p.sampled_values);
         w.u(p.decommitments.len());
         for d in p.decommitments.iter() {
             w.hashes(&d.hash_witness);
@@ -260,26 +258,47 @@ where
         let n = self.u()?;
         (0..n).map(|_| self.qm()).collect()
     }
-    /// What [`Writer::sampled_runs`] wrote: one tree's sampled values, per column.
-    fn sampled_runs(&mut self) -> Result<Vec<Vec<SecureField>>, DecodeError> {
-        let n_runs = self.u()?;
-        let mut tree = Vec::new();
-        let mut previous = 0;
-        for _ in 0..n_runs {
-            let (columns, values) = (self.u()?, self.u()?);
-            // A column without values would cost no word: refused, so that the stream's
-            // length bounds the columns read whatever the counts say; and a run of no column
-            // or with as many values as the run before (the writer never makes either), so
-            // that a proof has one encoding.
-            if values == 0 || columns == 0 || values == previous {
-                return Err(DecodeError::OutOfRange("sampled run"));
+    /// What [`Writer::sampled_shapes_and_values`] wrote: per tree, per column, its values.
+    fn sampled_shapes_and_values(&mut self) -> Result<Vec<Vec<Vec<SecureField>>>, DecodeError> {
+        let n_trees = self.u()?;
+        let mut shapes = Vec::new();
+        // Values the shapes claim: at most the words left over four, checked run by run, so
+        // that no count drives an allocation or a loop past the stream.
+        let mut claimed = 0usize;
+        for _ in 0..n_trees {
+            let n_runs = self.u()?;
+            let mut runs = Vec::new();
+            let mut previous = 0;
+            for _ in 0..n_runs {
+                let (columns, values) = (self.u()?, self.u()?);
+                // A column without values would cost no word: refused, so that the stream's
+                // length bounds the columns read whatever the counts say; and a run of no
+                // column or with as many values as the run before (the writer never makes
+                // either), so that a proof has one encoding.
+                if values == 0 || columns == 0 || values == previous {
+                    return Err(DecodeError::OutOfRange("sampled run"));
+                }
+                previous = values;
+                claimed += columns * values;
+                if 4 * claimed > self.m31.len() {
+                    return Err(DecodeError::Truncated);
+                }
+                runs.push((columns, values));
             }
-            previous = values;
-            for _ in 0..columns {
-                tree.push((0..values).map(|_| self.qm()).collect::<Result<Vec<_>, _>>()?);
-            }
+            shapes.push(runs);
         }
-        Ok(tree)
+        shapes
+            .into_iter()
+            .map(|runs| {
+                let mut tree = Vec::new();
+                for (columns, values) in runs {
+                    for _ in 0..columns {
+                        tree.push((0..values).map(|_| self.qm()).collect::<Result<Vec<_>, _>>()?);
+                    }
+                }
+                Ok(tree)
+            })
+            .collect()
     }
     fn hash(&mut self) -> Result<HashOf<MC>, DecodeError> {
         MC::hash_from_felts(self.felts).ok_or(DecodeError::Truncated)
@@ -395,11 +414,7 @@ where
             lifting_log_size: cfg[5].checked_sub(1),
         };
         let commitments = TreeVec::new(r.hashes()?);
-        let n_trees = r.u()?;
-        let mut sampled_values = Vec::new();
-        for _ in 0..n_trees {
-            sampled_values.push(r.sampled_runs()?);
-        }
+        let sampled_values = r.sampled_shapes_and_values()?;
         let n_trees = r.u()?;
         let decommitments = (0..n_trees)
             .map(|_| Ok(MerkleDecommitmentLifted { hash_witness: r.hashes()? }))

@@ -1,4 +1,4 @@
-use crate::channel::{Poseidon252Channel, ChannelTrait, CoordinateWordsTrait};
+use crate::channel::{Poseidon252Channel, ChannelTrait};
 use crate::fields::qm31::{Coordinates, coordinates};
 use crate::fields::QM31;
 use super::vectors;
@@ -128,9 +128,9 @@ fn draw_base_felts_chunks_whole_felt() {
     assert(rebuilt == full & mask, 'chunks rebuild the draw');
 }
 
-/// Sampled values are mixed from their felt252 coordinates (`mix_coordinates`, and the words
-/// `CoordinateWords` packs while the PCS walks its columns, one value or four at a time): the
-/// same digest as `mix_felts` of the QM31s, for odd and even counts and any push pattern.
+/// Sampled values are mixed from their felt252 coordinates (`mix_coordinates`, and
+/// `mix_words` of the flat list of their words, as the PCS mixes a proof's): the same digest
+/// as `mix_felts` of the QM31s, for odd and even counts.
 #[test]
 fn coordinates_mix_as_qm31s() {
     let values = qm31s(
@@ -153,21 +153,15 @@ fn coordinates_mix_as_qm31s() {
         expected.mix_felts(values.slice(0, n));
         channel.mix_coordinates(coords.slice(0, n));
         assert(channel.digest == expected.digest, 'mix_coordinates');
-        // One value, then four at once, then the rest one by one.
         let mut channel = ChannelTrait::new();
         channel.mix_u64(n.into());
-        let mut words = CoordinateWordsTrait::new(@channel);
-        let mut rest = coords.slice(0, n);
-        if let Option::Some(first) = rest.pop_front() {
-            words.push(*first);
-        }
-        if rest.len() >= 4 {
-            words.push_four(*rest[0], *rest[1], *rest[2], *rest[3]);
-            rest = rest.slice(4, rest.len() - 4);
-        }
-        words.push_all(rest);
-        channel.mix_coordinate_words(words);
-        assert(channel.digest == expected.digest, 'coordinate words');
+        let mut words: Array<felt252> = array![];
+        for value in coords.slice(0, n) {
+            let (a, b, c, d) = *value;
+            words.append_span(array![a, b, c, d].span());
+        };
+        channel.mix_words(words.span());
+        assert(channel.digest == expected.digest, 'mix_words');
         n += 1;
     };
 }

@@ -328,6 +328,8 @@ fn run_pcs_with(mutate: u32, runs: u32) -> Result<(), PcsVerificationError> {
     channel.mix_u64(0xbeef);
     let mut verifier = CommitmentSchemeVerifierTrait::new(config);
     let mut tree_proofs: Array<TreeProof> = array![];
+    // Every tree's sampled values, flat (`PcsProof::sampled_words`).
+    let mut sampled_words: Array<felt252> = array![];
     let mut point_runs: Array<Span<PointRun>> = array![];
     let mut sampled_points: Array<Span<Span<CirclePoint<QM31>>>> = array![];
     let mut t = 0;
@@ -360,7 +362,13 @@ fn run_pcs_with(mutate: u32, runs: u32) -> Result<(), PcsVerificationError> {
             h.append_span(hash_witness.slice(1, hash_witness.len() - 1));
             hash_witness = h.span();
         }
-        tree_proofs.append(TreeProof { sampled_values, hash_witness, queried_values });
+        for column in sampled_values {
+            for value in *column {
+                let (a, b, c, d) = *value;
+                sampled_words.append_span(array![a, b, c, d].span());
+            };
+        };
+        tree_proofs.append(TreeProof { hash_witness, queried_values });
         let mut points: Array<Span<CirclePoint<QM31>>> = array![];
         let mut c = 0;
         while c != log_sizes.len() {
@@ -395,6 +403,7 @@ fn run_pcs_with(mutate: u32, runs: u32) -> Result<(), PcsVerificationError> {
     };
     let proof = PcsProof {
         trees: tree_proofs.span(),
+        sampled_words: sampled_words.span(),
         proof_of_work: if mutate == 3 {
             nonce + 1
         } else {

@@ -626,16 +626,18 @@ fn a_changed_column_or_row_count_is_refused() {
     }
 }
 
-/// Where each tree's sampled values start in the stream of `stark` and its runs: per tree
-/// `(n_runs word, [(run start word, columns, values per column)])`. After `log_n_rows`, the
-/// claimed sum (4), 6 parameters, the commitment count and the tree count, each tree is its
-/// run count, then per run its column count, its values per column and its values, 4 words
-/// each. Checks the layout against `parsed` as it walks.
+/// Where each tree's sampled-value shape is in the stream of `stark`, and its runs: per tree
+/// `(n_runs word, [(run's column count word, columns, values per column, the run's first value
+/// word)])`. After `log_n_rows`, the claimed sum (4), 6 parameters, the commitment count and
+/// the tree count come every tree's shape (its run count, then per run its column count and
+/// its values per column), then every value, 4 words each. Checks the layout against `parsed`
+/// as it walks.
 fn sampled_runs_at(
     stark: Span<felt252>, parsed: @crate::proof::ThreadProof,
-) -> Array<(u32, Array<(u32, u32, u32)>)> {
+) -> Array<(u32, Array<(u32, u32, u32, u32)>)> {
     let mut at = 1 + 4 + 6 + 1 + 1;
-    let mut trees = array![];
+    // Per tree its shape's start and its runs (column count word, columns, values per column).
+    let mut shapes: Array<(u32, Array<(u32, u32, u32)>)> = array![];
     for tree in *parsed.sampled_values {
         let columns = *tree;
         let tree_start = at;
@@ -645,29 +647,45 @@ fn sampled_runs_at(
         while c != columns.len() {
             // A run: the columns from c on with as many values as column c.
             let n = (*columns[c]).len();
-            let run_start = at;
-            at += 2;
             let first = c;
             while c != columns.len() && (*columns[c]).len() == n {
-                let (value, _, _, _) = *(*columns[c])[0];
-                assert(word_at(stark, at) == value, 'a column starts here');
-                at += 4 * n;
                 c += 1;
             };
-            assert(word_at(stark, run_start) == (c - first).into(), 'the run column count');
-            assert(word_at(stark, run_start + 1) == n.into(), 'the run value count');
-            runs.append((run_start, c - first, n));
+            assert(word_at(stark, at) == (c - first).into(), 'the run column count');
+            assert(word_at(stark, at + 1) == n.into(), 'the run value count');
+            runs.append((at, c - first, n));
+            at += 2;
         };
         assert(word_at(stark, tree_start) == runs.len().into(), 'the run count');
-        trees.append((tree_start, runs));
+        shapes.append((tree_start, runs));
+    };
+    // The values, after every shape.
+    let mut trees = array![];
+    let mut t = 0;
+    for shape in shapes {
+        let (tree_start, runs) = shape;
+        let columns = *parsed.sampled_values[t];
+        let mut c = 0;
+        let mut located = array![];
+        for run in runs {
+            let (run_start, n_cols, n) = run;
+            let (value, _, _, _) = *(*columns[c])[0];
+            assert(word_at(stark, at) == value, 'a run starts here');
+            located.append((run_start, n_cols, n, at));
+            at += 4 * n_cols * n;
+            c += n_cols;
+        };
+        trees.append((tree_start, located));
+        t += 1;
     };
     trees
 }
 
 /// Sampled values stay the stream's words (felt252 coordinates, never `u32`s, so no range
 /// check catches a bad one): a coordinate equal to P is still refused as not canonical, in
-/// the first and the last column of each run (each run's words are checked once), a column
-/// of two values (a cumulative sum's) and the last value of the composition tree.
+/// the first and the last column of each run (all trees' values are checked once, as one
+/// list), a column of two values (a cumulative sum's) and the last value of the composition
+/// tree.
 #[test]
 #[available_gas(100000000000)]
 fn non_canonical_sampled_values_are_refused() {
@@ -679,14 +697,14 @@ fn non_canonical_sampled_values_are_refused() {
     for tree in sampled_runs_at(p, @parsed) {
         let (_, runs) = tree;
         for run in runs {
-            let (start, columns, n) = run;
+            let (_, columns, n, start) = run;
             // The run's first coordinate and its last.
-            targets.append(start + 2);
-            end = start + 2 + 4 * columns * n;
+            targets.append(start);
+            end = start + 4 * columns * n;
             targets.append(end - 1);
             if n == 2 {
                 two_values = true;
-                targets.append(start + 2 + 4 + 2);
+                targets.append(start + 4 + 2);
             }
         };
     };
@@ -702,7 +720,8 @@ fn non_canonical_sampled_values_are_refused() {
     assert(refusal_before(p, first, end) == 'proof: M31 not canonical', 'checked where read');
 }
 
-/// A tree's sampled values carry their shape as runs, no count per column. Changing a run's
+/// A tree's sampled values carry their shape as runs (all trees' shapes before any value), no
+/// count per column. Changing a run's
 /// column count or its values per column by one either way, in the main tree's first run and
 /// the interaction tree's last, misaligns the rest of the stream: refused, never parsed or
 /// panicking. A run of columns without values is refused by the read itself (they would cost
@@ -717,8 +736,8 @@ fn a_changed_sampled_run_is_refused() {
     assert(trees.len() >= 3, 'three trees and composition');
     let (main_start, main_runs) = trees[1];
     let (_, interaction_runs) = trees[2];
-    let (first_run, _, _) = *main_runs[0];
-    let (last_run, _, _) = *interaction_runs[interaction_runs.len() - 1];
+    let (first_run, _, _, _) = *main_runs[0];
+    let (last_run, _, _, _) = *interaction_runs[interaction_runs.len() - 1];
     for at in array![first_run, first_run + 1, last_run, last_run + 1] {
         for delta in array![1, -1] {
             let changed = bumped(p, 1 + at / 8, delta * lane_delta(at % 8));
@@ -729,7 +748,7 @@ fn a_changed_sampled_run_is_refused() {
             assert(!accepted, 'changed run parsed');
         };
     };
-    let (_, _, n) = *main_runs[0];
+    let (_, _, n, _) = *main_runs[0];
     let no_values = bumped(p, 1 + (first_run + 1) / 8, -n.into() * lane_delta((first_run + 1) % 8));
     match crate::proof::parse_proof(no_values) {
         Result::Ok(_) => panic!("parsed without sampled values"),
@@ -739,8 +758,8 @@ fn a_changed_sampled_run_is_refused() {
     // A run with as many values per column as the run before is the split of one run: refused
     // when its counts are read (the prover merges such runs: one encoding a proof).
     assert(interaction_runs.len() >= 2, 'two runs');
-    let (_, _, n0) = *interaction_runs[0];
-    let (second, _, n1) = *interaction_runs[1];
+    let (_, _, n0, _) = *interaction_runs[0];
+    let (second, _, n1, _) = *interaction_runs[1];
     assert(n0 != n1, 'runs differ');
     let split = bumped(
         p, 1 + (second + 1) / 8, (n0.into() - n1.into()) * lane_delta((second + 1) % 8),

@@ -6,7 +6,7 @@
 //! two AIR classes `OrderBookFillAir` and `OrderBookAir` (`orderbook_air::air_class`,
 //! library-called for their parts of the composition at the OODS point).
 
-use orderbook_air::air_class::{N_CLASSES, encode_air_header, encode_mask};
+use orderbook_air::air_class::{INPUT_FELTS, N_CLASSES, encode_air_header};
 use orderbook_air::generated_air::{
     LINK_RELATION_SIZE, MASK_SHAPE_RUNS, OrderBookAirParams, POSEIDON2_RELATION_SIZE,
     RANGE_CHECK_RELATION_SIZE, STATE_RELATION_SIZE, column_log_sizes,
@@ -14,8 +14,7 @@ use orderbook_air::generated_air::{
 use starknet::ClassHash;
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
-use stark_verifier::fields::qm31::Coordinates;
-use stark_verifier::merkle::RowsByEight;
+use stark_verifier::merkle::RowsByEightWide;
 use thread_verifier::lookup::LookupElementsTrait;
 use thread_verifier::proof::Divided;
 use thread_statement::header::tx_list;
@@ -88,8 +87,8 @@ impl OrderBookProgramVerifier of ThreadProgramVerifier<OrderBookProgram, Array<B
         statement_boundary_sum(slots.span(), relations.state, tx_count, tx_cap, relations.link)
     }
 
-    fn encode_mask(mask: Span<Span<Span<Coordinates>>>) -> Option<Array<felt252>> {
-        encode_mask(mask)
+    fn air_input_felts() -> u32 {
+        INPUT_FELTS
     }
 
     fn mask_shape_runs() -> Span<u32> {
@@ -138,6 +137,6 @@ pub fn verify_orderbook_proof(
     // The bitwise builtin prices the book's verification (eight masks per packed felt, 64
     // steps each): word 0 of each felt by a bounded division instead.
     verify_program_proof::<
-        OrderBookProgram, Array<BoundSlot>, Divided, RowsByEight, SignedStarkParams,
+        OrderBookProgram, Array<BoundSlot>, Divided, RowsByEightWide, SignedStarkParams,
     >(public_input, proof, *params, air_classes)
 }

@@ -5,7 +5,7 @@
 //! boundary), its generated AIR's mask shape and column sizes, and its AIR class `SignedAir`
 //! (`signed_air::air_class`, library-called for the composition at the OODS point).
 
-use signed_air::air_class::{encode_air_header, encode_mask};
+use signed_air::air_class::{INPUT_FELTS, encode_air_header};
 use signed_air::generated_air::{
     LINK_RELATION_SIZE, MASK_SHAPE_RUNS, POSEIDON2_RELATION_SIZE, RANGE_CHECK_RELATION_SIZE,
     STATE_RELATION_SIZE, SignedAirParams, column_log_sizes,
@@ -13,7 +13,6 @@ use signed_air::generated_air::{
 use starknet::ClassHash;
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
-use stark_verifier::fields::qm31::Coordinates;
 use stark_verifier::merkle::RowsByEightWide;
 use thread_verifier::lookup::LookupElementsTrait;
 use program_verifier::verifier::{Relations, ThreadProgramVerifier, verify_program_proof};
@@ -82,8 +81,8 @@ impl TokenProgramVerifier of ThreadProgramVerifier<TokenProgram, Array<BoundSlot
         statement_boundary_sum(slots.span(), relations.state, tx_count, tx_cap, relations.link)
     }
 
-    fn encode_mask(mask: Span<Span<Span<Coordinates>>>) -> Option<Array<felt252>> {
-        encode_mask(mask)
+    fn air_input_felts() -> u32 {
+        INPUT_FELTS
     }
 
     fn mask_shape_runs() -> Span<u32> {
