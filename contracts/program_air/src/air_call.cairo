@@ -1,14 +1,17 @@
 //! The call format every program's AIR class shares (`SignedAir`, `OrderBookFillAir`,
 //! `OrderBookAir`): one entry point `eval_composition_at_point(input: Span<felt252>) -> QM31`,
-//! whose input is the mask's values first (`layout::encode_mask_with`, built while the verifier
-//! checks the mask's shape), then a header a program's `encode_air_header` writes from these
+//! whose input is the mask's values first (the proof's flat words, which the verifier copies
+//! with `layout::mask_call` once `layout::mask_values_of` has checked their shape), then a header a program's `encode_air_header` writes from these
 //! pieces (QM31s and relation elements as canonical coordinates) and its class reads back with
 //! `qm31_at`, `relation_at` and `u32_at`; the verifier core decodes the answer with
 //! `decode_air_answer`.
-//! A program whose constraints take several classes splits stwo's fold into consecutive runs,
+//! A class answers stwo's fold of its constraints at the OODS point without the final division
+//! by the vanishing polynomial: the verifier checks the proof's composition value times the
+//! vanishing polynomial against the sum of the answers, so no class computes the vanishing
+//! polynomial or its inverse (two QM31 chains: ~5.9k steps a class until session 59). A
+//! program whose constraints take several classes splits stwo's fold into consecutive runs,
 //! one per class; each class answers its run's fold (from zero) times `random_coeff` to the
-//! number of constraints after the run (`qm31_pow`), over the vanishing polynomial, so the
-//! composition is the sum of the answers.
+//! number of constraints after the run (`qm31_pow`), so the answers add up.
 
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::{Coordinates, coordinates, from_coordinates};
@@ -30,8 +33,21 @@ pub fn append_relation(ref out: Array<felt252>, relation: @LookupElements) {
     append_qm31(ref out, *relation.alpha);
 }
 
-/// The mask part of an AIR class's input (`layout::encode_mask_with`'s coordinates, four per
-/// value) as the values the generated constraints read: four values per iteration while four
+/// `(z, alpha)`, then alpha's `n` powers (`alpha^0 .. alpha^(n-1)`): a relation the verifier
+/// draws with its powers (state and link: it combines the statement's values under them
+/// itself), handed on so that no class multiplies them out again (a QM31 product is ~130
+/// steps; the order book's two classes each expanded all 82 powers of its four relations).
+/// Panics unless the relation holds `n` powers.
+pub fn append_relation_with_powers(ref out: Array<felt252>, relation: @LookupElements, n: u32) {
+    let powers = *relation.alpha_powers;
+    assert(powers.len() == n, 'air: relation powers');
+    append_relation(ref out, relation);
+    for power in powers {
+        append_qm31(ref out, *power);
+    };
+}
+
+/// The mask part of an AIR class's input (canonical coordinates, four per value: `layout::mask_call`) as the values the generated constraints read: four values per iteration while four
 /// remain.
 pub fn mask_values(mask: Span<felt252>) -> Span<Coordinates> {
     let mut mask = mask;
@@ -53,6 +69,17 @@ pub fn mask_values(mask: Span<felt252>) -> Span<Coordinates> {
 /// The QM31 at `at` (four coordinates below 2^32: panics otherwise).
 pub fn qm31_at(felts: Span<felt252>, at: u32) -> QM31 {
     from_coordinates((*felts[at], *felts[at + 1], *felts[at + 2], *felts[at + 3]))
+}
+
+/// `(z, alpha)` at `at` and the `n` powers after them ([`append_relation_with_powers`]).
+pub fn relation_with_powers_at(felts: Span<felt252>, at: u32, n: u32) -> LookupElements {
+    let mut words = felts.slice(at + 8, 4 * n);
+    let mut powers: Array<QM31> = array![];
+    while let Option::Some(value) = words.multi_pop_front::<4>() {
+        let [a, b, c, d] = (*value).unbox();
+        powers.append(from_coordinates((a, b, c, d)));
+    };
+    LookupElements { z: qm31_at(felts, at), alpha: qm31_at(felts, at + 4), alpha_powers: powers.span() }
 }
 
 /// `(z, alpha)` at `at` with the `n` powers of alpha the relation combines with.

@@ -1,5 +1,8 @@
-//! The proof's mask layout described by runs (generated `MASK_SHAPE_RUNS`): shape checks,
-//! column log sizes and building a mask from flat words.
+//! The proof's mask layout described by runs (generated `MASK_SHAPE_RUNS`): the verifier's
+//! shape check of a proof (`mask_values_of`, the proof's run words against the AIR's) and its
+//! AIR call's mask part (`mask_call`, the proof's flat words copied once); shape checks and
+//! encodings of a mask held per column (the AIR classes' tests and the thread program); column
+//! log sizes; building a mask from flat words.
 //!
 //! Runs, per tree (preprocessed, main, interaction): `[n_runs, (columns, values per column) *
 //! n_runs]`.
@@ -9,14 +12,13 @@ use stark_verifier::fields::qm31::Coordinates;
 use stark_verifier::pcs::only;
 
 /// True iff `mask` has exactly the trees, columns and values per column `runs` describes
-/// (`encode_mask_with`'s walk, its encoding dropped: the verifier checks the shape while it
-/// encodes the mask for the AIR classes).
+/// (`encode_mask_with`'s walk, its encoding dropped).
 pub fn mask_shape_ok_with(mask: Span<Span<Span<Coordinates>>>, runs: Span<u32>) -> bool {
     encode_mask_with(0, mask, runs).is_some()
 }
 
 /// `[input_felts]` and then the coordinates of `mask`'s values in proof order (the mask part of
-/// an AIR class's input, `crate::air_call`), if `mask` has exactly the trees, columns and
+/// an AIR class's input, `crate::air_call`, as `mask_call` copies it from a proof), if `mask` has exactly the trees, columns and
 /// values per column `runs` describes; None otherwise. Walks the spans with `pop_front` (no
 /// indexing, no separate counters): most runs are long runs of one-value columns, so the
 /// per-column step count is what matters. One walk for the shape check and the encoding: the

@@ -16,13 +16,15 @@ use program_air::layout::{mask_call, mask_values_of};
 use starknet::ClassHash;
 use starknet::syscalls::library_call_syscall;
 use stark_verifier::channel::{ChannelTrait, Poseidon252Channel};
-use stark_verifier::circle::{CirclePoint, CirclePointIndexTrait, add_m31_point, get_random_point};
+use stark_verifier::circle::{
+    CirclePoint, CirclePointIndexTrait, CirclePointTrait, add_m31_point, get_random_point,
+};
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::from_coordinates;
 use stark_verifier::fri::{FriConfigTrait, FriLayerProof};
 use stark_verifier::merkle::LeafRows;
 use stark_verifier::pcs::{
-    CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, PointRun, TreeProof, composition_oods_eval,
+    CommitmentSchemeVerifierTrait, PcsConfig, PcsProof, PointRun, TreeProof, composition_at,
 };
 use thread_verifier::lookup::{LookupElements, LookupElementsTrait};
 use thread_verifier::proof::{LowWords, parse_stark_proof, split_slot_owners};
@@ -126,6 +128,11 @@ fn sum_of(values: Span<QM31>) -> QM31 {
 #[inline(never)]
 fn difference(lhs: QM31, rhs: QM31) -> QM31 {
     lhs - rhs
+}
+
+#[inline(never)]
+fn times(lhs: QM31, rhs: QM31) -> QM31 {
+    lhs * rhs
 }
 
 /// One step of the lifted trace domain (of size 2^log_size) back from `point`.
@@ -481,11 +488,22 @@ pub fn verify_program_proof<
     };
     pcs.commit(*proof.commitments[3], composition_sizes.span(), ref channel);
     let oods_point = get_random_point(ref channel);
-    let composition = composition_oods_eval(oods_point, composition_evals, max_log_degree_bound);
+    // x(2^(max_log_degree_bound - 1) * oods): both the composition's split factor and the
+    // canonic coset's vanishing polynomial at the OODS point (`pcs::composition_at`).
+    let vanishing = oods_point.repeated_double(max_log_degree_bound - 1).x;
+    let composition = composition_at(composition_evals, vanishing);
     let call = Program::encode_air_header(
         call, oods_point, random_coeff, @relations, sums.span(), log_sizes, max_log_degree_bound,
     );
-    if composition != air_composition(air_classes, call)? {
+    // stwo divides the constraints' fold by the vanishing polynomial at the OODS point; the
+    // classes answer the fold undivided, so the composition is multiplied by it instead (one
+    // vanishing polynomial a proof, no inverse). Zero only on the trace domain's coset, where
+    // a point drawn from the channel lands with probability ~2^-100: refused, as stwo's
+    // inverse would fail.
+    if vanishing == QM31Trait::from_u32_unchecked(0, 0, 0, 0) {
+        return Result::Err('verifier: oods point');
+    }
+    if times(composition, vanishing) != air_composition(air_classes, call)? {
         return Result::Err('verifier: oods mismatch');
     }
 

@@ -561,10 +561,6 @@ fn append_columns(ref out: Array<Span<felt252>>, columns: Span<Span<felt252>>) {
     };
 }
 
-/// `columns` in leaf order: by log size, ties kept in commitment order (a stable sort).
-/// Err(TooLarge) if a column is taller than the tree, else Err(Count) if a column does not
-/// hold `n_values` values. Sorted once per tree so that every leaf reads its row straight
-/// from the result; the one pass over the columns also checks their lengths.
 /// `(a - s)^2 + ... + (h - s)^2` over felt252: zero iff all eight u32s equal `s` (the sum of
 /// squares of integers below 2^32 is below 2^67: no wraparound). One branch for eight tests
 /// where a chain of comparisons branches per test (and stores each result).
@@ -627,6 +623,10 @@ fn skip_run(
     ok
 }
 
+/// `columns` in leaf order: by log size, ties kept in commitment order (a stable sort).
+/// Err(TooLarge) if a column is taller than the tree, else Err(Count) if a column does not
+/// hold `n_values` values. Sorted once per tree so that every leaf reads its row straight
+/// from the result; the one pass over the columns also checks their lengths.
 fn columns_by_log_size(
     column_log_sizes: Span<u32>, columns: Span<Span<felt252>>, height: u32, n_values: u32,
 ) -> Result<Span<Span<felt252>>, LeafColumnsError> {

@@ -422,9 +422,10 @@ pub fn runs_of_columns(column_points: Span<Span<CirclePoint<QM31>>>) -> Span<Poi
     runs.span()
 }
 
-/// Columns as a verifier holds them (one group per tree): per column, its log size, sampled
-/// values and queried values (all three of the same length), and the columns' sample points
-/// as runs (their counts summing to that length).
+/// Columns as a verifier holds them (one group per tree): per column its log size and its
+/// queried values (two lists of one entry a column), the columns' sample points as runs
+/// (their counts summing to the column count), and the sampled values as one flat list of
+/// words, each column one value per point of its run.
 #[derive(Copy, Drop)]
 pub struct ColumnGroup {
     /// The columns' log sizes, each `log_blowup` below its evaluation domain's.
@@ -1241,9 +1242,9 @@ pub fn fri_answers_columns(
 }
 
 /// `fri_answers_columns` over groups of columns (a verifier's trees, in order, taken as one
-/// flat list of columns). Each group's three column lists have one entry per column, its
-/// point runs cover them, each column has one sampled value per point of its run, and every
-/// queried column one value per query position (the caller's shape checks). `R` picks the
+/// flat list of columns). Each group's two column lists have one entry per column, its point
+/// runs cover them, its flat sampled words hold one value per point of each column's run, and
+/// every queried column one value per query position (the caller's shape checks). `R` picks the
 /// code of a block of four queries (`merkle::LeafRows::sums_four`).
 pub fn fri_answers_groups<R, +LeafRows<R>>(
     groups: Span<ColumnGroup>,
@@ -1641,9 +1642,16 @@ pub fn from_partial_evals(evals: Span<QM31>) -> QM31 {
 pub fn composition_oods_eval(
     oods_point: CirclePoint<QM31>, coordinate_evals: Span<QM31>, max_log_degree_bound: u32,
 ) -> QM31 {
-    assert(coordinate_evals.len() == 8, 'pcs: eight composition evals');
     assert(max_log_degree_bound >= 1, 'pcs: composition bound');
+    composition_at(coordinate_evals, oods_point.repeated_double(max_log_degree_bound - 1).x)
+}
+
+/// `composition_oods_eval` given x(2^(max_log_degree_bound - 1) * oods), which is also the
+/// canonic coset's vanishing polynomial at the OODS point (the coset's initial point is half its
+/// step, so stwo's `coset_vanishing` shift is zero): a verifier needing both doubles once.
+pub fn composition_at(coordinate_evals: Span<QM31>, doubled_x: QM31) -> QM31 {
+    assert(coordinate_evals.len() == 8, 'pcs: eight composition evals');
     let left = from_partial_evals(coordinate_evals.slice(0, 4));
     let right = from_partial_evals(coordinate_evals.slice(4, 4));
-    add_out_of_line(left, mul_out_of_line(oods_point.repeated_double(max_log_degree_bound - 1).x, right))
+    add_out_of_line(left, mul_out_of_line(doubled_x, right))
 }

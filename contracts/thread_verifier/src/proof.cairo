@@ -407,7 +407,7 @@ impl ReaderImpl of ReaderTrait {
         }
     }
     /// A tree's sampled-value shape: `n_runs`, then per run its column count and its values
-    /// per column (`Writer::sampled_shapes` in the prover), the run words handed out as a
+    /// per column (`Writer::sampled_shapes_and_values` in the prover), the run words handed out as a
     /// view of the stream. Every tree's shape comes before any value (the values follow as one
     /// flat list, `sampled_words`), so that the values are the channel's and the AIR classes'
     /// input as they stand; `n_values` grows by the tree's. A tree is a few components, each a

@@ -170,7 +170,8 @@ pub fn verify_thread_proof(
     let step = into_secure(CirclePointIndexTrait::subgroup_gen(max_log_degree_bound).to_point());
     let previous = oods_point - step;
     // Per tree, runs of columns with as many values as each other: two at [previous, OODS],
-    // any other count at [OODS] (the PCS refuses a column whose count is not its points').
+    // any other count at [OODS] (`mask_shape_ok` checked every mask column's count, and the
+    // composition tree's is one; the PCS splits the flat values by these runs).
     let pair = array![previous, oods_point].span();
     let single = array![oods_point].span();
     let mut point_runs: Array<Span<PointRun>> = array![];

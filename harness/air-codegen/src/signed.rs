@@ -56,6 +56,11 @@ pub const COMPONENT_NAMES: [&str; N_COMPONENTS] = [
 /// Index of the Poseidon2 component in [`COMPONENT_NAMES`].
 pub const POSEIDON2_INDEX: usize = 5;
 
+/// How many relations, first in draw order (state and link), the verifier draws with their
+/// alpha powers (it combines the statement's values under them) and hands on to the AIR
+/// classes in the call's header, where the others travel as `(z, alpha)` only.
+pub const RELATIONS_WITH_POWERS: usize = 2;
+
 /// The relations in draw order (`Relations::draw`): evaluator name and size.
 pub fn relation_order() -> [(&'static str, usize); 4] {
     [
@@ -321,9 +326,10 @@ pub struct AirSpec<'a> {
 
 /// The AIR call's header layout and its parameters' encoding (`air_call` in each AIR class):
 /// the OODS point and the random coefficient (12 felts), each relation's `(z, alpha)` (8
-/// felts, in `order`), each component's claimed sum (4 felts) then each one's log size, then
-/// `max_log_degree_bound`. Generated so that a program's classes and verifier agree on it by
-/// construction.
+/// felts, in `order`; the first [`RELATIONS_WITH_POWERS`], which the verifier draws with their
+/// powers, followed by their alpha powers, 4 felts each), each component's claimed sum (4
+/// felts) then each one's log size, then `max_log_degree_bound`. Generated so that a
+/// program's classes and verifier agree on it by construction.
 fn render_air_call_header(
     out: &mut String,
     params: &str,
@@ -335,10 +341,11 @@ fn render_air_call_header(
         "/// Components of a proof: a claimed sum and a log size each in the AIR call's header.
 pub const N_COMPONENTS: u32 = {n};
 /// Where the AIR call's header (after the mask values) holds each relation's `(z, alpha)`:
-/// after the OODS point (x, y) and the random coefficient, 8 felts each in the order above.
+/// after the OODS point (x, y) and the random coefficient, 8 felts each in the order above,
+/// the first {n_with_powers} (drawn with their powers by the verifier) followed by their powers.
 pub const HEADER_RELATIONS_AT: u32 = 4 * 3;
 /// Where the header holds the claimed sums (4 coordinates each, components in proof order).
-pub const HEADER_SUMS_AT: u32 = HEADER_RELATIONS_AT + 8 * {n_relations};
+pub const HEADER_SUMS_AT: u32 = HEADER_RELATIONS_AT + 8 * {n_relations} + 4 * {n_powers};
 /// Where the header holds the log sizes (then `max_log_degree_bound`).
 pub const HEADER_LOG_SIZES_AT: u32 = HEADER_SUMS_AT + 4 * N_COMPONENTS;
 /// Felts of the AIR call's header.
@@ -351,9 +358,20 @@ pub fn append_params(ref out: Array<felt252>, params: @{params}) {{
 ",
         n = comps.len(),
         n_relations = order.len(),
+        n_with_powers = RELATIONS_WITH_POWERS,
+        n_powers = order.iter().take(RELATIONS_WITH_POWERS).map(|(_, size)| size).sum::<usize>(),
     );
-    for (name, _) in order {
-        let _ = writeln!(out, "    append_relation(ref out, params.{});", snake(name));
+    for (i, (name, _)) in order.iter().enumerate() {
+        if i < RELATIONS_WITH_POWERS {
+            let _ = writeln!(
+                out,
+                "    append_relation_with_powers(ref out, params.{}, {}_SIZE);",
+                snake(name),
+                snake(name).to_uppercase()
+            );
+        } else {
+            let _ = writeln!(out, "    append_relation(ref out, params.{});", snake(name));
+        }
     }
     for c in comps {
         let _ = writeln!(out, "    append_qm31(ref out, *params.{}_claimed_sum);", c.name);
@@ -378,14 +396,18 @@ pub fn params_at(header: Span<felt252>) -> {params} {{
     let at = |base: &str, offset: usize| {
         if offset == 0 { base.to_string() } else { format!("{base} + {offset}") }
     };
-    for (i, (name, _)) in order.iter().enumerate() {
+    // Each relation's offset: 8 felts for each before it, and 4 for each power handed on.
+    let mut offset = 0;
+    for (i, (name, size)) in order.iter().enumerate() {
+        let read = if i < RELATIONS_WITH_POWERS { "relation_with_powers_at" } else { "relation_at" };
         let _ = writeln!(
             out,
-            "        {}: relation_at(header, {}, {}_SIZE),",
+            "        {}: {read}(header, {}, {}_SIZE),",
             snake(name),
-            at("relations", 8 * i),
+            at("relations", offset),
             snake(name).to_uppercase()
         );
+        offset += 8 + if i < RELATIONS_WITH_POWERS { 4 * size } else { 0 };
     }
     for (i, c) in comps.iter().enumerate() {
         let _ = writeln!(out, "        {}_claimed_sum: qm31_at(header, {}),", c.name, at("sums", 4 * i));
@@ -464,7 +486,10 @@ use thread_verifier::oods::{{
     Wide, alpha, alpha_dot, canonic_coset_vanishing, column_size_inverse, flatten_mask, fold_wide,
     from_partial_evals, mul_small, narrow, relation_z, sample, to_qm31, wide,
 }};
-use {lib}::air_call::{{append_qm31, append_relation, qm31_at, relation_at, u32_at}};
+use {lib}::air_call::{{
+    append_qm31, append_relation, append_relation_with_powers, qm31_at, relation_at,
+    relation_with_powers_at, u32_at,
+}};
 use {lib}::layout::{{mask_shape_ok_with, repeat_log_size}};
 
 ",

@@ -9,8 +9,8 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x6f7734c2e6e341e32132a45e62853e40543e11a8b0f11748890317beddbc5f6");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x593c6a5c788b37523b9ef28c2b240f1e45b080284b19f0273a412f5504487d0");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x7c1c65d668d85d2001dff98cd7a5d22452a8d66e4c14e80b6fb34cbf2e78a25");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x4c5e8d9a862676e596e6d35d6e40cf1a6f19298457aeeda4f4aafb7c3b20c18");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x71f2caf761d950a01bc6c0e827ee0f60ae40a532e371e10e1cfdd75b782c619");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x306a38ca18e5389ad81424d574c97b8919fa7d698f7538273321dbda5f1206e");

@@ -11,9 +11,10 @@
 //! proof-of-work nonce go into the felt stream, in the order they are met. The M31 stream
 //! carries, in order:
 //! `log_n_rows, range_check_claimed_sum(4), config(6)`, then for each of `commitments`
-//! (count c; c hashes in the felt stream), `sampled_values` (trees, then every tree's runs of
-//! columns with as many values each, `n_runs, (columns, values per column) * n_runs`, then
-//! every value in order, 4 M31 each: one list, as the channel mixes them), `decommitments` (trees, hashes per tree), `queried_values` (trees,
+//! (count c; c hashes in the felt stream), `sampled_values` (trees, then every tree's runs
+//! of columns with as many values each, `n_runs, (columns, values per column) * n_runs`,
+//! then every value in order, 4 M31 each: one list, as the channel mixes them),
+//! `decommitments` (trees, hashes per tree), `queried_values` (trees,
 //! then per tree its column count, its row count and each column's values: every column is
 //! queried at the same rows, one per distinct query position (a lower column repeats its
 //! lifted values), so one count serves the tree), the pow nonce (felt stream), and the FRI
@@ -263,8 +264,9 @@ where
         let n_trees = self.u()?;
         let mut shapes = Vec::new();
         // Values the shapes claim: at most the words left over four, checked run by run, so
-        // that no count drives an allocation or a loop past the stream.
-        let mut claimed = 0usize;
+        // that no count drives an allocation or a loop past the stream (in u64: a run's two
+        // counts multiply to up to 2^48 whatever the target's usize).
+        let mut claimed = 0u64;
         for _ in 0..n_trees {
             let n_runs = self.u()?;
             let mut runs = Vec::new();
@@ -279,8 +281,8 @@ where
                     return Err(DecodeError::OutOfRange("sampled run"));
                 }
                 previous = values;
-                claimed += columns * values;
-                if 4 * claimed > self.m31.len() {
+                claimed += columns as u64 * values as u64;
+                if 4 * claimed > self.m31.len() as u64 {
                     return Err(DecodeError::Truncated);
                 }
                 runs.push((columns, values));

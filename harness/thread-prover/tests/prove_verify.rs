@@ -8,8 +8,8 @@ use zkthread_prover::prover::prove_rows;
 use zkthread_prover::public_input::contract_set_commitment;
 use zkthread_prover::trace::TransferRow;
 use zkthread_prover::{
-    proof_from_felts, proof_to_felts, prove, verify, Blake2sMerkleChannel, Poseidon252MerkleChannel,
-    PublicInput, SlotValue, VerifyError,
+    proof_from_felts, proof_to_felts, prove, verify, Blake2sMerkleChannel, DecodeError,
+    Poseidon252MerkleChannel, PublicInput, SlotValue, VerifyError,
 };
 
 type Poseidon = Poseidon252MerkleChannel;
@@ -58,6 +58,63 @@ fn valid_sub_block_proves_serializes_and_verifies() {
             assert!(verify::<Poseidon>(&pi, &p, &TEST).is_err(), "altered felt {i} accepted");
         }
     }
+}
+
+/// M31 word `index` of a proof's packed stream (`[n_owners, owners, n_m31, packed, ...]`,
+/// word j of a felt at bits 31 j) and the proof with that word replaced by `value`.
+fn stream_word(felts: &[Felt], index: usize) -> u64 {
+    let bytes = felts[packed_felt(felts, index)].to_bytes_le();
+    let first = 31 * (index % 8);
+    (0..31).map(|b| (((bytes[(first + b) / 8] >> ((first + b) % 8)) & 1) as u64) << b).sum()
+}
+
+/// Where M31 word `index` of the packed stream lives in the calldata.
+fn packed_felt(felts: &[Felt], index: usize) -> usize {
+    let n_owners: u64 = felts[0].try_into().expect("owner count");
+    1 + n_owners as usize + 1 + index / 8
+}
+
+fn with_stream_word(felts: &[Felt], index: usize, value: u64) -> Vec<Felt> {
+    let at = packed_felt(felts, index);
+    let lane = Felt::from(2u8).pow((31 * (index % 8)) as u128);
+    let old = Felt::from(stream_word(felts, index));
+    let mut out = felts.to_vec();
+    out[at] = out[at] + (Felt::from(value) - old) * lane;
+    out
+}
+
+/// The Rust decoder refuses what the Cairo reader refuses in the sampled values' shapes: a
+/// run without values (it would cost no word), a run with as many values per column as the
+/// run before (a split run: one encoding a proof), and runs claiming more values than the
+/// stream holds (refused before anything is allocated for them).
+#[test]
+fn the_decoder_refuses_malformed_sampled_shapes() {
+    let (_, proof) = shared_poseidon_proof();
+    let felts = proof_to_felts(proof);
+    // log_n_rows, the claimed sum (4), the config (6), the commitment count, then the tree
+    // count and each tree's run count and runs.
+    let trees = 12;
+    assert_eq!(stream_word(&felts, trees), 4, "four trees");
+    let mut at = trees + 1;
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        let n_runs = stream_word(&felts, at) as usize;
+        runs.push((at + 1, n_runs));
+        at += 1 + 2 * n_runs;
+    }
+    let (main_runs, _) = runs[1];
+    let no_values = with_stream_word(&felts, main_runs + 1, 0);
+    assert_eq!(
+        proof_from_felts::<Poseidon>(&no_values).err(),
+        Some(DecodeError::OutOfRange("sampled run"))
+    );
+    let (interaction_runs, n) = runs[2];
+    assert!(n >= 2, "the interaction tree has runs of one and two values");
+    let first_values = stream_word(&felts, interaction_runs + 1);
+    let split = with_stream_word(&felts, interaction_runs + 3, first_values);
+    assert_eq!(proof_from_felts::<Poseidon>(&split).err(), Some(DecodeError::OutOfRange("sampled run")));
+    let too_many = with_stream_word(&felts, main_runs, 1 << 24);
+    assert_eq!(proof_from_felts::<Poseidon>(&too_many).err(), Some(DecodeError::Truncated));
 }
 
 /// Every tampering of the public input is rejected by the verifier.

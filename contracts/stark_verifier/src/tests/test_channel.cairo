@@ -136,7 +136,7 @@ fn coordinates_mix_as_qm31s() {
     let values = qm31s(
         array![
             (1, 2, 3, 4), (0x7ffffffe, 0, 5, 0x7ffffffe), (9, 8, 7, 6), (0, 0, 0, 1),
-            (11, 12, 13, 14), (0x40000000, 1, 0x12345678, 2),
+            (11, 12, 13, 14), (0x40000000, 1, 0x12345678, 2), (3, 0x7ffffffe, 0, 0),
         ],
     )
         .span();
@@ -164,6 +164,14 @@ fn coordinates_mix_as_qm31s() {
         assert(channel.digest == expected.digest, 'mix_words');
         n += 1;
     };
+}
+
+/// `mix_words` takes whole values only (the PCS checks the list's length before it mixes).
+#[test]
+#[should_panic(expected: ('channel: partial value',))]
+fn mix_words_refuses_a_partial_value() {
+    let mut channel = ChannelTrait::new();
+    channel.mix_words(array![1, 2, 3, 4, 5].span());
 }
 
 /// `poseidon_hash_felts` is the corelib's `poseidon_hash_span` for every length around its

@@ -314,7 +314,8 @@ fn run_pcs(mutate: u32) -> Result<(), PcsVerificationError> {
 
 /// `run_pcs` with the sample points handed over as: 0 a list per column (`verify_values`),
 /// 1 one run per tree (`verify_values_in_runs`), 2 that run a column short, 3 a column long,
-/// 4 at two points for one-value columns.
+/// 4 at two points for one-value columns; 5 (a list per column) with a value's four words
+/// more in the flat sampled list, 6 with its last value's words left out.
 fn run_pcs_with(mutate: u32, runs: u32) -> Result<(), PcsVerificationError> {
     let (config, oods, trees, nonce, first, inner, last) = vectors::pcs_proof_sample();
     let (pow_bits, log_blowup, log_last, n_queries, fold_step) = config;
@@ -401,9 +402,17 @@ fn run_pcs_with(mutate: u32, runs: u32) -> Result<(), PcsVerificationError> {
     for v in last.span() {
         last_layer.append(q(*v));
     };
+    if runs == 5 {
+        sampled_words.append_span(array![1, 2, 3, 4].span());
+    }
+    let sampled_words = if runs == 6 {
+        sampled_words.span().slice(0, sampled_words.len() - 4)
+    } else {
+        sampled_words.span()
+    };
     let proof = PcsProof {
         trees: tree_proofs.span(),
-        sampled_words: sampled_words.span(),
+        sampled_words,
         proof_of_work: if mutate == 3 {
             nonce + 1
         } else {
@@ -413,7 +422,7 @@ fn run_pcs_with(mutate: u32, runs: u32) -> Result<(), PcsVerificationError> {
         fri_inner_layers: inner_layers.span(),
         fri_last_layer_poly: last_layer.span(),
     };
-    if runs == 0 {
+    if runs == 0 || runs == 5 || runs == 6 {
         verifier.verify_values(sampled_points.span(), proof, ref channel)
     } else {
         verifier.verify_values_in_runs(point_runs.span(), proof, ref channel)
@@ -432,6 +441,9 @@ fn pcs_refuses_runs_that_do_not_cover_the_columns() {
     assert(run_pcs_with(0, 2) == mismatch, 'a column short');
     assert(run_pcs_with(0, 3) == mismatch, 'a column long');
     assert(run_pcs_with(0, 4) == mismatch, 'points per value');
+    // The runs split the flat sampled list exactly: a word more or fewer is refused.
+    assert(run_pcs_with(0, 5) == mismatch, 'a value more');
+    assert(run_pcs_with(0, 6) == mismatch, 'a value fewer');
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The generated constraint evaluation against stwo's own values (generated vectors).
 
+use stark_verifier::channel::ChannelTrait;
 use stark_verifier::fields::{QM31, QM31Trait};
 use crate::generated_air::{eval_composition_at_point, mask_shape_ok};
 use crate::oods::mask_coordinates;
@@ -118,4 +119,29 @@ fn column_size_inverse_inverts_every_power_of_two() {
 #[should_panic(expected: ('oods: column log size too big',))]
 fn column_size_inverse_refuses_log_size_31() {
     crate::oods::column_size_inverse_m31(31);
+}
+
+/// The canonic coset's vanishing polynomial at a point is the x coordinate of the point doubled
+/// `log_size - 1` times (the coset's initial point is half its step, so stwo's shift is zero):
+/// what the program verifier multiplies the composition by (`pcs::composition_at`), checked
+/// here against `canonic_coset_vanishing` at the vectors' OODS points and a point drawn from a
+/// channel, for every log size up to 24.
+#[test]
+fn the_canonic_coset_vanishing_is_a_repeated_double() {
+    let mut channel = ChannelTrait::new();
+    channel.mix_u64(59);
+    let drawn = stark_verifier::circle::get_random_point(ref channel);
+    for point in array![case_0().point, case_1().point, drawn] {
+        let mut log_size = 1;
+        while log_size != 25 {
+            let doubled = stark_verifier::circle::CirclePointTrait::repeated_double(
+                point, log_size - 1,
+            )
+                .x;
+            assert(
+                doubled == crate::oods::canonic_coset_vanishing(log_size, point), 'vanishing',
+            );
+            log_size += 1;
+        };
+    };
 }

@@ -715,7 +715,7 @@ fn non_canonical_sampled_values_are_refused() {
         assert(refusal(p, index) == 'proof: M31 not canonical', 'sampled value accepted');
     };
     // The composition tree is last: its last value ends the section, before the
-    // decommitments' tree count. A run is refused by its own check, before that count.
+    // decommitments' tree count. The values are refused by their one check, before that count.
     assert(word_at(p, end) == parsed.decommitments.len().into(), 'the section ends');
     assert(refusal_before(p, first, end) == 'proof: M31 not canonical', 'checked where read');
 }
@@ -768,6 +768,48 @@ fn a_changed_sampled_run_is_refused() {
         Result::Ok(_) => panic!("parsed a split run"),
         Result::Err(reason) => assert(reason == 'proof: split sampled run', 'split run'),
     }
+}
+
+/// The values are one flat list, so a shape that keeps their number can parse: one column
+/// moved from the main tree's first run to the preprocessed tree (both runs one value a
+/// column) is refused by the verifier's shape check, not by the reader; two-value columns read
+/// as twice as many one-value ones, by the reader (a split run).
+#[test]
+#[available_gas(100000000000)]
+fn a_shape_with_as_many_values_is_refused() {
+    let p = stark();
+    let parsed = crate::proof::parse_proof(p).unwrap();
+    let trees = sampled_runs_at(p, @parsed);
+    let (_, preprocessed) = trees[0];
+    let (_, main) = trees[1];
+    let (pre_run, _, pre_n, _) = *preprocessed[0];
+    let (main_run, main_columns, main_n, _) = *main[0];
+    assert(pre_n == 1 && main_n == 1 && main_columns >= 2, 'one-value runs');
+    let moved = bumped(
+        bumped(p, 1 + pre_run / 8, lane_delta(pre_run % 8)), 1 + main_run / 8,
+        -lane_delta(main_run % 8),
+    );
+    assert(crate::proof::parse_proof(moved).is_ok(), 'a moved column parses');
+    let result = verify_thread_proof(public_input(), full(moved), @test_params());
+    assert(result == Result::Err('verifier: mask shape'), 'moved column');
+    // The interaction tree's first two-value run (c columns, 2 values) as 2c one-value
+    // columns: as many values again.
+    let (_, interaction) = trees[2];
+    let mut pair_run = Option::None;
+    for run in interaction.span() {
+        let (at, columns, n, _) = *run;
+        if n == 2 && pair_run.is_none() {
+            pair_run = Option::Some((at, columns));
+        }
+    };
+    let (at, columns) = pair_run.expect('a two-value run');
+    let halved = bumped(
+        bumped(p, 1 + at / 8, columns.into() * lane_delta(at % 8)), 1 + (at + 1) / 8,
+        -lane_delta((at + 1) % 8),
+    );
+    // Refused by the reader already: the one-value run before it makes it a split run.
+    let result = verify_thread_proof(public_input(), full(halved), @test_params());
+    assert(result == Result::Err('proof: split sampled run'), 'two-value run read as one');
 }
 
 /// Every input slot must be `balances[owner]` of its contract: a changed owner, a missing or

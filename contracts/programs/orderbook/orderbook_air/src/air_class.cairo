@@ -5,12 +5,14 @@
 //! constraints, `generated_air::accumulate_orderbook_air_part_0`) and `OrderBookAir` the rest
 //! of the fill and the other eight components (`_part_1`). Each answers its part of stwo's
 //! fold, started from zero, shifted by the constraints after it (`random_coeff` to the power
-//! `generated_air::PART_CONSTRAINTS[1]` for the fill's part), over the vanishing polynomial: the
-//! composition is the sum of the answers (`program_air::air_call`).
+//! `generated_air::PART_CONSTRAINTS[1]` for the fill's part), not divided by the vanishing
+//! polynomial: the composition times the vanishing polynomial is the sum of the answers
+//! (`program_air::air_call`).
 //!
 //! Both take `SignedAir`'s entry point and the same input ([`encode_air_call`], one
 //! `Span<felt252>` built once): the mask's values in proof order, four coordinates each
-//! ([`encode_mask`], which the verifier builds while it checks the mask's shape), then a
+//! (the proof's words as the verifier copies them, `program_air::layout::mask_call`;
+//! [`encode_mask`] builds the same from a mask per column), then a
 //! header of `HEADER_FELTS` (OODS point, random coefficient, the four relations' `(z, alpha)`,
 //! the nine claimed sums, the nine log sizes and `max_log_degree_bound`,
 //! [`encode_air_header`]). The classes store nothing and call nothing: their answers only
@@ -20,11 +22,10 @@
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
-use thread_verifier::oods::canonic_coset_vanishing;
-use program_air::air_call::{append_qm31, mask_values, qm31_at, qm31_pow, u32_at};
+use program_air::air_call::{append_qm31, mask_values, qm31_at, qm31_pow};
 use program_air::layout::encode_mask_with;
 use crate::generated_air::{
-    HEADER_LOG_SIZES_AT, MASK_SHAPE_RUNS, N_MASK_VALUES, OrderBookAirParams, PART_CONSTRAINTS,
+    MASK_SHAPE_RUNS, N_MASK_VALUES, OrderBookAirParams, PART_CONSTRAINTS,
     accumulate_orderbook_air_part_0, accumulate_orderbook_air_part_1, append_params, params_at,
 };
 /// Components of an order-book proof (nine: claimed sums and log sizes in the header) and the
@@ -73,45 +74,41 @@ pub fn encode_air_call(
 }
 
 /// [`encode_air_call`]'s input (without its length) decoded: the parameters, the flat mask
-/// values, the random coefficient and `1 / vanishing` at the OODS point. Panics on an input of
-/// another length.
-fn decode_air_call(input: Span<felt252>) -> (OrderBookAirParams, Span<Coordinates>, QM31, QM31) {
+/// values and the random coefficient. Panics on an input of another length.
+fn decode_air_call(input: Span<felt252>) -> (OrderBookAirParams, Span<Coordinates>, QM31) {
     assert(input.len() == INPUT_FELTS, 'air: input length');
     let values = mask_values(input.slice(0, HEADER_AT));
     let header = input.slice(HEADER_AT, HEADER_FELTS);
-    let point = CirclePoint { x: qm31_at(header, 0), y: qm31_at(header, 4) };
-    let denom_inv = QM31Trait::inverse(
-        canonic_coset_vanishing(u32_at(header, HEADER_LOG_SIZES_AT + N_COMPONENTS), point),
-    );
-    (params_at(header), values, qm31_at(header, 8), denom_inv)
+    (params_at(header), values, qm31_at(header, 8))
 }
 
 /// `OrderBookAir`'s part from [`encode_air_call`]'s input (without its length): the fill's
 /// last constraints and the other components (`accumulate_orderbook_air_part_1`), folded from
-/// zero, over the vanishing polynomial. Panics on an input of another length.
+/// zero, not divided by the vanishing polynomial (the verifier multiplies the composition by
+/// it instead: no class computes it). Panics on an input of another length.
 pub fn eval_air_call(input: Span<felt252>) -> QM31 {
-    let (params, values, random_coeff, denom_inv) = decode_air_call(input);
+    let (params, values, random_coeff) = decode_air_call(input);
     let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-    denom_inv * accumulate_orderbook_air_part_1(zero, random_coeff, values, @params)
+    accumulate_orderbook_air_part_1(zero, random_coeff, values, @params)
 }
 
 /// `OrderBookFillAir`'s part from the same input: the fill's first constraints
 /// (`accumulate_orderbook_air_part_0`), folded from zero, shifted by the constraints folded
-/// after them (`OrderBookAir`'s), over the vanishing polynomial. Panics on an input of another
-/// length.
+/// after them (`OrderBookAir`'s), not divided by the vanishing polynomial. Panics on an input
+/// of another length.
 pub fn eval_fill_call(input: Span<felt252>) -> QM31 {
-    let (params, values, random_coeff, denom_inv) = decode_air_call(input);
+    let (params, values, random_coeff) = decode_air_call(input);
     let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
     let [_, after] = PART_CONSTRAINTS;
     let shift = qm31_pow(random_coeff, after);
-    denom_inv * shift * accumulate_orderbook_air_part_0(zero, random_coeff, values, @params)
+    shift * accumulate_orderbook_air_part_0(zero, random_coeff, values, @params)
 }
 
 #[starknet::interface]
 pub trait IOrderBookAir<TContractState> {
-    /// This class's part of the order book's AIR composition at the OODS point (stwo's
-    /// `eval_composition_polynomial_at_point` over its components, from zero) from
-    /// [`encode_air_call`]'s input.
+    /// This class's part of the order book's AIR composition at the OODS point times the
+    /// vanishing polynomial there (stwo's `eval_composition_polynomial_at_point` over its
+    /// components, from zero, not divided) from [`encode_air_call`]'s input.
     fn eval_composition_at_point(self: @TContractState, input: Span<felt252>) -> QM31;
 }
 

@@ -13,11 +13,10 @@
 use stark_verifier::circle::CirclePoint;
 use stark_verifier::fields::{QM31, QM31Trait};
 use stark_verifier::fields::qm31::Coordinates;
-use thread_verifier::oods::canonic_coset_vanishing;
-use program_air::air_call::{append_qm31, mask_values, qm31_at, u32_at};
+use program_air::air_call::{append_qm31, mask_values, qm31_at};
 use program_air::layout::encode_mask_with;
 use crate::generated_air::{
-    HEADER_LOG_SIZES_AT, MASK_SHAPE_RUNS, N_COMPONENTS, N_MASK_VALUES, ListAirParams,
+    MASK_SHAPE_RUNS, N_MASK_VALUES, ListAirParams,
     accumulate_list_air, append_params, params_at,
 };
 pub use crate::generated_air::HEADER_FELTS;
@@ -60,26 +59,25 @@ pub fn encode_air_call(
     encode_air_header(call, point, random_coeff, params, max_log_degree_bound)
 }
 
-/// The composition at the OODS point from [`encode_air_call`]'s input (without its length):
-/// `generated_air::eval_composition_at_point` on the decoded values. Panics on an input of
-/// another length.
+/// The composition at the OODS point times the vanishing polynomial there, from
+/// [`encode_air_call`]'s input (without its length): `generated_air::eval_composition_at_point`
+/// on the decoded values, not divided. The verifier checks the proof's composition value times
+/// the vanishing polynomial against the answer (`program_air::air_call`): no class computes
+/// the vanishing polynomial or its inverse. Panics on an input of another length.
 pub fn eval_air_call(input: Span<felt252>) -> QM31 {
     assert(input.len() == INPUT_FELTS, 'air: input length');
     let values = mask_values(input.slice(0, HEADER_AT));
     let header = input.slice(HEADER_AT, HEADER_FELTS);
     let params = params_at(header);
-    let point = CirclePoint { x: qm31_at(header, 0), y: qm31_at(header, 4) };
-    let denom_inv = QM31Trait::inverse(
-        canonic_coset_vanishing(u32_at(header, HEADER_LOG_SIZES_AT + N_COMPONENTS), point),
-    );
     let zero = QM31Trait::from_u32_unchecked(0, 0, 0, 0);
-    denom_inv * accumulate_list_air(zero, qm31_at(header, 8), values, @params)
+    accumulate_list_air(zero, qm31_at(header, 8), values, @params)
 }
 
 #[starknet::interface]
 pub trait IListAir<TContractState> {
-    /// The list AIR's composition polynomial at the OODS point (stwo's
-    /// `eval_composition_polynomial_at_point`) from [`encode_air_call`]'s input.
+    /// The list AIR's composition polynomial at the OODS point times the vanishing
+    /// polynomial there (stwo's `eval_composition_polynomial_at_point`, not divided) from
+    /// [`encode_air_call`]'s input.
     fn eval_composition_at_point(self: @TContractState, input: Span<felt252>) -> QM31;
 }
 

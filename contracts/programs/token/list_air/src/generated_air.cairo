@@ -20,7 +20,10 @@ use thread_verifier::oods::{
     Wide, alpha, alpha_dot, canonic_coset_vanishing, column_size_inverse, flatten_mask, fold_wide,
     from_partial_evals, mul_small, narrow, relation_z, sample, to_qm31, wide,
 };
-use program_air::air_call::{append_qm31, append_relation, qm31_at, relation_at, u32_at};
+use program_air::air_call::{
+    append_qm31, append_relation, append_relation_with_powers, qm31_at, relation_at,
+    relation_with_powers_at, u32_at,
+};
 use program_air::layout::{mask_shape_ok_with, repeat_log_size};
 
 /// Values combined by `StateRelation` (alpha powers drawn for it).
@@ -64,10 +67,11 @@ pub struct ListAirParams {
 /// Components of a proof: a claimed sum and a log size each in the AIR call's header.
 pub const N_COMPONENTS: u32 = 8;
 /// Where the AIR call's header (after the mask values) holds each relation's `(z, alpha)`:
-/// after the OODS point (x, y) and the random coefficient, 8 felts each in the order above.
+/// after the OODS point (x, y) and the random coefficient, 8 felts each in the order above,
+/// the first 2 (drawn with their powers by the verifier) followed by their powers.
 pub const HEADER_RELATIONS_AT: u32 = 4 * 3;
 /// Where the header holds the claimed sums (4 coordinates each, components in proof order).
-pub const HEADER_SUMS_AT: u32 = HEADER_RELATIONS_AT + 8 * 4;
+pub const HEADER_SUMS_AT: u32 = HEADER_RELATIONS_AT + 8 * 4 + 4 * 49;
 /// Where the header holds the log sizes (then `max_log_degree_bound`).
 pub const HEADER_LOG_SIZES_AT: u32 = HEADER_SUMS_AT + 4 * N_COMPONENTS;
 /// Felts of the AIR call's header.
@@ -77,8 +81,8 @@ pub const HEADER_FELTS: u32 = HEADER_LOG_SIZES_AT + N_COMPONENTS + 1;
 /// the relations, the claimed sums, the log sizes ([`params_at`] reads them back).
 #[inline(always)]
 pub fn append_params(ref out: Array<felt252>, params: @ListAirParams) {
-    append_relation(ref out, params.state_relation);
-    append_relation(ref out, params.link_relation);
+    append_relation_with_powers(ref out, params.state_relation, STATE_RELATION_SIZE);
+    append_relation_with_powers(ref out, params.link_relation, LINK_RELATION_SIZE);
     append_relation(ref out, params.poseidon2_relation);
     append_relation(ref out, params.range_check_relation);
     append_qm31(ref out, *params.signed_list_head_claimed_sum);
@@ -106,10 +110,10 @@ pub fn params_at(header: Span<felt252>) -> ListAirParams {
     let sums = HEADER_SUMS_AT;
     let logs = HEADER_LOG_SIZES_AT;
     ListAirParams {
-        state_relation: relation_at(header, relations, STATE_RELATION_SIZE),
-        link_relation: relation_at(header, relations + 8, LINK_RELATION_SIZE),
-        poseidon2_relation: relation_at(header, relations + 16, POSEIDON2_RELATION_SIZE),
-        range_check_relation: relation_at(header, relations + 24, RANGE_CHECK_RELATION_SIZE),
+        state_relation: relation_with_powers_at(header, relations, STATE_RELATION_SIZE),
+        link_relation: relation_with_powers_at(header, relations + 92, LINK_RELATION_SIZE),
+        poseidon2_relation: relation_at(header, relations + 212, POSEIDON2_RELATION_SIZE),
+        range_check_relation: relation_at(header, relations + 220, RANGE_CHECK_RELATION_SIZE),
         signed_list_head_claimed_sum: qm31_at(header, sums),
         signed_list_head_log_size: u32_at(header, logs),
         signed_list_item_claimed_sum: qm31_at(header, sums + 4),

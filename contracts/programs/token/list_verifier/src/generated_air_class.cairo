@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `list_air::air_class::ListAir` (the token list AIR's composition).
-pub const LIST_AIR_CLASS_HASH: felt252 = 0x2d451d80b9a3a02fd914b756c83889e3f43fb9546c4ff879ebf9cbe5076ab79;
+pub const LIST_AIR_CLASS_HASH: felt252 = 0x3afb1f0046cb287995ecd117c9caecb144fbab166bf177f86bff8ae414a9076;

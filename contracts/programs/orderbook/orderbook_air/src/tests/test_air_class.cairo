@@ -1,18 +1,20 @@
 //! The classes `OrderBookFillAir` and `OrderBookAir` as a verifier reaches them: library calls
 //! with `encode_air_call`'s input answer parts whose sum is stwo's composition value (the
-//! generated vectors); every claimed sum and the last mask value are read; an input of another
+//! generated vectors) times the vanishing polynomial at the OODS point; every claimed sum and the last mask value are read; an input of another
 //! length fails either call.
 
 use starknet::ClassHash;
 use starknet::syscalls::library_call_syscall;
-use thread_verifier::oods::mask_coordinates;
+use thread_verifier::oods::{canonic_coset_vanishing, mask_coordinates};
 use stark_verifier::fields::QM31;
 use program_air::air_call::{EVAL_SELECTOR, decode_air_answer};
 use crate::air_class::{
     HEADER_AT, HEADER_FELTS, INPUT_FELTS, N_COMPONENTS, OrderBookAir, OrderBookFillAir,
     encode_air_call, eval_air_call, eval_fill_call,
 };
-use crate::generated_air::N_MASK_VALUES;
+use crate::generated_air::{
+    HEADER_SUMS_AT, LINK_RELATION_SIZE, N_MASK_VALUES, STATE_RELATION_SIZE,
+};
 use super::orderbook_vectors::{OrderBookCase, case_0, case_1};
 
 /// Test-only: the test runner's hash of `OrderBookAir` (not its Sierra class hash).
@@ -36,6 +38,12 @@ fn answer(class: ClassHash, calldata: Span<felt252>) -> QM31 {
     decode_air_answer(answer).expect('not a QM31')
 }
 
+/// What the class answers for `case`: stwo's composition value times the vanishing polynomial
+/// at the OODS point (the classes leave the division to the verifier, which multiplies).
+fn undivided(case: @OrderBookCase) -> QM31 {
+    *case.expected * canonic_coset_vanishing(*case.max_log_degree_bound, *case.point)
+}
+
 fn calldata(case: @OrderBookCase) -> Array<felt252> {
     encode_air_call(
         *case.point,
@@ -51,7 +59,10 @@ fn input_has_the_documented_length() {
     let data = calldata(@case_0());
     assert(data.len() == 1 + INPUT_FELTS, 'calldata length');
     assert(*data[0] == INPUT_FELTS.into(), 'length prefix');
-    assert(HEADER_FELTS == 4 * (3 + 8 + N_COMPONENTS) + N_COMPONENTS + 1, 'header felts');
+    // The point, the random coefficient, four relations (state and link with their powers),
+    // the claimed sums, the log sizes and `max_log_degree_bound`.
+    let powers = STATE_RELATION_SIZE + LINK_RELATION_SIZE;
+    assert(HEADER_FELTS == 4 * (3 + 8 + powers + N_COMPONENTS) + N_COMPONENTS + 1, 'header felts');
     assert(INPUT_FELTS == HEADER_FELTS + 4 * N_MASK_VALUES, 'input felts');
 }
 
@@ -61,13 +72,13 @@ fn library_calls_answer_stwo_composition() {
     let data = calldata(@case);
     let fill = answer(fill_air(), data.span());
     let others = answer(air(), data.span());
-    assert(fill + others == case.expected, 'case 0 != stwo');
+    assert(fill + others == undivided(@case), 'case 0 != stwo');
     // Neither class alone answers the composition.
-    assert(fill != case.expected && others != case.expected, 'one class is the whole');
+    assert(fill != undivided(@case) && others != undivided(@case), 'one class is the whole');
     let case = case_1();
     let data = calldata(@case);
     let sum = answer(fill_air(), data.span()) + answer(air(), data.span());
-    assert(sum == case.expected, 'case 1 != stwo');
+    assert(sum == undivided(@case), 'case 1 != stwo');
 }
 
 /// `input` with felt `at` increased by one.
@@ -90,18 +101,18 @@ fn every_claimed_sum_and_the_last_value_are_read() {
     let case = case_0();
     let data = calldata(@case);
     let input = data.span().slice(1, INPUT_FELTS);
-    assert(composition(input) == case.expected, 'direct != stwo');
+    assert(composition(input) == undivided(@case), 'direct != stwo');
     let mut k = 0;
     while k != N_COMPONENTS {
         // The first coordinate of claimed sum `k` (after point, coefficient, four relations).
-        assert(composition(bumped(input, HEADER_AT + 44 + 4 * k)) != case.expected, 'claimed sum unread');
+        assert(composition(bumped(input, HEADER_AT + HEADER_SUMS_AT + 4 * k)) != undivided(@case), 'claimed sum unread');
         k += 1;
     };
-    assert(composition(bumped(input, HEADER_AT - 1)) != case.expected, 'last value unread');
+    assert(composition(bumped(input, HEADER_AT - 1)) != undivided(@case), 'last value unread');
     // The fill's first main column (its first constraints: `OrderBookFillAir`'s part).
     let fill_column = bumped(input, 4);
     assert(eval_fill_call(fill_column) != eval_fill_call(input), 'fill class ignores it');
-    assert(composition(fill_column) != case.expected, 'fill column unread');
+    assert(composition(fill_column) != undivided(@case), 'fill column unread');
 }
 
 #[test]
