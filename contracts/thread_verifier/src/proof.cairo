@@ -95,8 +95,8 @@ pub trait LowWords<T> {
     /// Appends the 8 words of one packed felt to `out` (`append_words`) and returns the
     /// felt's bits above 248 (zero for a valid felt).
     fn unpack_felt(packed: felt252, ref out: Array<felt252>, ref canonical: felt252) -> felt252;
-    /// `unpack_felt` for four of every eight felts of a block (the first, fourth, fifth and
-    /// seventh): the same words, cut the way the impl shares out (see [`Mixed`]); by default
+    /// `unpack_felt` for six of every eight felts of a block (all but the sixth and the
+    /// eighth): the same words, cut the way the impl shares out (see [`Mixed`]); by default
     /// cut as every other felt.
     #[inline(always)]
     fn unpack_shared_felt(
@@ -114,13 +114,16 @@ pub struct Masked {}
 #[derive(Drop, Copy)]
 pub struct Divided {}
 
-/// Four felts of every block of eight `Divided`, the rest (and the up to seven felts after the
+/// Six felts of every block of eight `Divided`, the rest (and the up to seven felts after the
 /// last block) `Masked` (the list verifier's). Both of its parameter sets were priced by the
 /// bitwise builtin under `Masked` (on a 256-transfer list proof at 2^4 x 20 + 16: 24,167
 /// masks, 1.547e8 L2 gas, steps ~1.5e8); all `Divided` would leave steps the price with
 /// ~6.2k more of them (2.13 a felt). Three in eight moved 1,092 masks to range checks for
 /// ~2.2k steps (session 43); the fourth (session 57) 373 more for ~700 steps, once the fast
 /// set's steps fell under 1.5e8: 23,251 masks (1.488e8) against 1,497,012 steps and holes.
+/// Session 59's proof format left the bitwise builtin pricing the fast set again (21,631
+/// masks, 1.384e8, against 1,353,859 steps and holes): the fifth and sixth moved 692 more
+/// for ~1.4k steps (1.355e8, steps the price; the shipped set 1.189e8 -> 1.190e8).
 #[derive(Drop, Copy)]
 pub struct Mixed {}
 
@@ -209,8 +212,8 @@ pub(crate) fn unpack_m31s<T, +LowWords<T>>(
     while let Option::Some(eight) = packed.multi_pop_front::<8>() {
         let [a, b, c, d, e, f, g, h] = (*eight).unbox();
         let above = LowWords::<T>::unpack_shared_felt(a, ref out, ref canonical)
-            + LowWords::<T>::unpack_felt(b, ref out, ref canonical)
-            + LowWords::<T>::unpack_felt(c, ref out, ref canonical)
+            + LowWords::<T>::unpack_shared_felt(b, ref out, ref canonical)
+            + LowWords::<T>::unpack_shared_felt(c, ref out, ref canonical)
             + LowWords::<T>::unpack_shared_felt(d, ref out, ref canonical)
             + LowWords::<T>::unpack_shared_felt(e, ref out, ref canonical)
             + LowWords::<T>::unpack_felt(f, ref out, ref canonical)

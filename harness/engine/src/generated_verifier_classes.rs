@@ -11,6 +11,6 @@ use zkthread_client::Felt;
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
 pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x593c6a5c788b37523b9ef28c2b240f1e45b080284b19f0273a412f5504487d0");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
-pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x4c5e8d9a862676e596e6d35d6e40cf1a6f19298457aeeda4f4aafb7c3b20c18");
+pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x1f51cbcf4ddad747beee8b42863d584982da9a0a409c7578c10e42ac9e9e434");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
 pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x306a38ca18e5389ad81424d574c97b8919fa7d698f7538273321dbda5f1206e");
