@@ -9,7 +9,7 @@
 use zkthread_client::Felt;
 
 /// `SignedVerifier` (`contracts/programs/token/signed_verifier`).
-pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x593c6a5c788b37523b9ef28c2b240f1e45b080284b19f0273a412f5504487d0");
+pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x40e872ad9cf630731751b40744795678b42db2df43d15e833d5ffe799a78b98");
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
 pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x1f51cbcf4ddad747beee8b42863d584982da9a0a409c7578c10e42ac9e9e434");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).

@@ -6,4 +6,4 @@
 //! this verifier.
 
 /// Sierra class hash of `signed_air::air_class::SignedAir` (the signed AIR's composition).
-pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x6804dcf4ba9044f81557ba38f1b2a83f17eef0ab38538c28583db084394f67b;
+pub const SIGNED_AIR_CLASS_HASH: felt252 = 0x26d9d2bff4b776a0d7357a39c1781f581d1c8c506dc138336e472441dd91819;
