@@ -1,9 +1,10 @@
 //! The call format every program's AIR class shares (`SignedAir`, `OrderBookFillAir`,
 //! `OrderBookAir`): one entry point `eval_composition_at_point(input: Span<felt252>) -> QM31`,
 //! whose input is the mask's values first (the proof's flat words, which the verifier copies
-//! with `layout::mask_call` once `layout::mask_values_of` has checked their shape), then a header a program's `encode_air_header` writes from these
-//! pieces (QM31s and relation elements as canonical coordinates) and its class reads back with
-//! `qm31_at`, `relation_at` and `u32_at`; the verifier core decodes the answer with
+//! with `layout::mask_call` once `layout::mask_values_of` has checked their shape), then a
+//! header a program's `encode_air_header` writes from these pieces (QM31s and relation
+//! elements as canonical coordinates) and its class reads back with `qm31_at`, `relation_at` /
+//! `relation_with_powers_at` and `u32_at`; the verifier core decodes the answer with
 //! `decode_air_answer`.
 //! A class answers stwo's fold of its constraints at the OODS point without the final division
 //! by the vanishing polynomial: the verifier checks the proof's composition value times the

@@ -13,4 +13,4 @@ pub const SIGNED_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x40e872a
 /// `ListVerifier` (`contracts/programs/token/list_verifier`).
 pub const LIST_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x1f51cbcf4ddad747beee8b42863d584982da9a0a409c7578c10e42ac9e9e434");
 /// `OrderBookVerifier` (`contracts/programs/orderbook/orderbook_verifier`).
-pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x306a38ca18e5389ad81424d574c97b8919fa7d698f7538273321dbda5f1206e");
+pub const ORDERBOOK_VERIFIER_CLASS_HASH: Felt = Felt::from_hex_unchecked("0x23757d48491e64d6b76ac1e7dcb788d097b9510bd5f09c51ca044ecf9eba4cd");

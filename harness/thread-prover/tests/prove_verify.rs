@@ -86,9 +86,10 @@ fn with_stream_word(felts: &[Felt], index: usize, value: u64) -> Vec<Felt> {
 /// The Rust decoder refuses what the Cairo reader refuses in the sampled values' shapes: a
 /// run without values (it would cost no word), a run with as many values per column as the
 /// run before (a split run: one encoding a proof), and runs claiming more values than the
-/// stream holds (refused before anything is allocated for them).
+/// stream holds (refused before anything is allocated for them); and in a queried tree,
+/// columns without rows or rows without columns.
 #[test]
-fn the_decoder_refuses_malformed_sampled_shapes() {
+fn the_decoder_refuses_malformed_shapes() {
     let (_, proof) = shared_poseidon_proof();
     let felts = proof_to_felts(proof);
     // log_n_rows, the claimed sum (4), the config (6), the commitment count, then the tree
@@ -115,6 +116,30 @@ fn the_decoder_refuses_malformed_sampled_shapes() {
     assert_eq!(proof_from_felts::<Poseidon>(&split).err(), Some(DecodeError::OutOfRange("sampled run")));
     let too_many = with_stream_word(&felts, main_runs, 1 << 24);
     assert_eq!(proof_from_felts::<Poseidon>(&too_many).err(), Some(DecodeError::Truncated));
+
+    // Behind the shapes: the values (4 words each), the decommitments (a tree count, then a
+    // hash count per tree: the hashes are in the felt stream), then the queried values (a
+    // tree count, then per tree its column count and its row count). Rows of no column, or
+    // columns of no row, are refused: they would cost no word.
+    let values: u64 = runs
+        .iter()
+        .flat_map(|&(first, n)| (0..n).map(move |r| first + 2 * r))
+        .map(|run| stream_word(&felts, run) * stream_word(&felts, run + 1))
+        .sum();
+    let decommitments = at + 4 * values as usize;
+    assert_eq!(stream_word(&felts, decommitments), 4, "four decommitted trees");
+    let queried = decommitments + 1 + 4;
+    assert_eq!(stream_word(&felts, queried), 4, "four queried trees");
+    let (columns, rows) = (queried + 1, queried + 2);
+    assert!(stream_word(&felts, columns) > 0 && stream_word(&felts, rows) > 0, "a queried tree");
+    for (word, what) in [(columns, "no column"), (rows, "no row")] {
+        let empty = with_stream_word(&felts, word, 0);
+        assert_eq!(
+            proof_from_felts::<Poseidon>(&empty).err(),
+            Some(DecodeError::OutOfRange("queried rows")),
+            "{what}"
+        );
+    }
 }
 
 /// Every tampering of the public input is rejected by the verifier.

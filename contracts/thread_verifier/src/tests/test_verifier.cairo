@@ -414,7 +414,7 @@ fn divided_unpacking_handles_every_tail_length() {
     unpacking_handles_every_tail_length_with::<crate::proof::Divided>();
 }
 
-/// The same words and refusals when four felts of every block are cut by a division
+/// The same words and refusals when six felts of every block are cut by a division
 /// (`Mixed`, the list verifier's): each place of a block is checked above, so a felt of
 /// either cut that goes wrong is seen.
 #[test]
@@ -460,11 +460,16 @@ fn unpacking_handles_every_tail_length_with<T, +crate::proof::LowWords<T>>() {
                 let (_, first_bad) = crate::proof::unpack_m31s::<T>(bumped(packed, 3, to_p))
                     .unwrap();
                 assert(first_bad == Option::Some(24), 'P in a block felt');
-                // And in the fifth felt, the fourth `Mixed` divides.
-                let to_p = 0x7fffffff - *words[32];
-                let (_, first_bad) = crate::proof::unpack_m31s::<T>(bumped(packed, 4, to_p))
-                    .unwrap();
-                assert(first_bad == Option::Some(32), 'P in a fifth felt');
+                // And in the fifth felt, the fourth `Mixed` divided, and the second and third,
+                // which it divides since session 59.
+                for felt in array![4_u32, 1, 2] {
+                    let to_p = 0x7fffffff - *words[8 * felt];
+                    let (_, first_bad) = crate::proof::unpack_m31s::<T>(
+                        bumped(packed, felt, to_p),
+                    )
+                        .unwrap();
+                    assert(first_bad == Option::Some(8 * felt), 'P in a block felt');
+                };
             }
             // Bits above 248 in any one felt.
             let high = lane_delta(8);

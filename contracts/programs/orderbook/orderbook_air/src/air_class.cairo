@@ -14,6 +14,7 @@
 //! (the proof's words as the verifier copies them, `program_air::layout::mask_call`;
 //! [`encode_mask`] builds the same from a mask per column), then a
 //! header of `HEADER_FELTS` (OODS point, random coefficient, the four relations' `(z, alpha)`,
+//! the state and link relations' alpha powers after theirs,
 //! the nine claimed sums, the nine log sizes and `max_log_degree_bound`,
 //! [`encode_air_header`]). The classes store nothing and call nothing: their answers only
 //! matter to the verifier that sent its own, already checked, inputs (the mask's shape and

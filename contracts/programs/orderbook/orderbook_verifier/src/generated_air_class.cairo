@@ -6,7 +6,7 @@
 //! this verifier.
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookFillAir` (the fill's part of the order book's composition).
-pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x505b8e098adc5ee5db2bc5ff724bc12798d118040e83771c580b662a9158019;
+pub const ORDERBOOK_FILL_AIR_CLASS_HASH: felt252 = 0x2c99f3341d001c7a05c63473a89fe5e69c3de83dc01be04c4be5d9a3d8d6c71;
 
 /// Sierra class hash of `orderbook_air::air_class::OrderBookAir` (the other components' part).
-pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x78e0cfdc9331192fb9862f1280d35b374829d832e0102d9ef4db40541c7a5a6;
+pub const ORDERBOOK_AIR_CLASS_HASH: felt252 = 0x2b9fd28b19bd2cf4e040760de4ea3f94d35e95cafef40849ff4b916e9c04d0b;

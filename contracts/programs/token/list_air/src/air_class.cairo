@@ -5,7 +5,8 @@
 //!
 //! The call's input is one `Span<felt252>` ([`encode_air_call`]): the mask's values in proof
 //! order, four coordinates each ([`encode_mask`]), then a header of `HEADER_FELTS` (OODS point,
-//! random coefficient, the four relations' `(z, alpha)`, the eight claimed sums, the eight log
+//! random coefficient, the four relations' `(z, alpha)` with the state and link relations'
+//! alpha powers, the eight claimed sums, the eight log
 //! sizes and `max_log_degree_bound`, [`encode_air_header`]). The class stores nothing and calls
 //! nothing: anyone may call it, and its answer only matters to the verifier that sent its own,
 //! already checked, inputs.
@@ -60,8 +61,8 @@ pub fn encode_air_call(
 }
 
 /// The composition at the OODS point times the vanishing polynomial there, from
-/// [`encode_air_call`]'s input (without its length): `generated_air::eval_composition_at_point`
-/// on the decoded values, not divided. The verifier checks the proof's composition value times
+/// [`encode_air_call`]'s input (without its length): `generated_air::accumulate_list_air` on the
+/// decoded values (what `eval_composition_at_point` divides). The verifier checks the proof's composition value times
 /// the vanishing polynomial against the answer (`program_air::air_call`): no class computes
 /// the vanishing polynomial or its inverse. Panics on an input of another length.
 pub fn eval_air_call(input: Span<felt252>) -> QM31 {

@@ -104,7 +104,8 @@ fn every_claimed_sum_and_the_last_value_are_read() {
     assert(composition(input) == undivided(@case), 'direct != stwo');
     let mut k = 0;
     while k != N_COMPONENTS {
-        // The first coordinate of claimed sum `k` (after point, coefficient, four relations).
+        // The first coordinate of claimed sum `k` (after point, coefficient, four relations,
+        // two of them with their powers).
         assert(composition(bumped(input, HEADER_AT + HEADER_SUMS_AT + 4 * k)) != undivided(@case), 'claimed sum unread');
         k += 1;
     };
