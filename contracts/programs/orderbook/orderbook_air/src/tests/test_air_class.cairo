@@ -1,7 +1,8 @@
 //! The classes `OrderBookFillAir` and `OrderBookAir` as a verifier reaches them: library calls
 //! with `encode_air_call`'s input answer parts whose sum is stwo's composition value (the
-//! generated vectors) times the vanishing polynomial at the OODS point; every claimed sum and the last mask value are read; an input of another
-//! length fails either call.
+//! generated vectors) times the vanishing polynomial at the OODS point; every claimed sum, the
+//! state and link powers the header hands on and the last mask value are read; an input of
+//! another length fails either call.
 
 use starknet::ClassHash;
 use starknet::syscalls::library_call_syscall;
@@ -13,7 +14,7 @@ use crate::air_class::{
     encode_air_call, eval_air_call, eval_fill_call,
 };
 use crate::generated_air::{
-    HEADER_SUMS_AT, LINK_RELATION_SIZE, N_MASK_VALUES, STATE_RELATION_SIZE,
+    HEADER_RELATIONS_AT, HEADER_SUMS_AT, LINK_RELATION_SIZE, N_MASK_VALUES, STATE_RELATION_SIZE,
 };
 use super::orderbook_vectors::{OrderBookCase, case_0, case_1};
 
@@ -97,7 +98,7 @@ fn bumped(input: Span<felt252>, at: u32) -> Span<felt252> {
 }
 
 #[test]
-fn every_claimed_sum_and_the_last_value_are_read() {
+fn every_claimed_sum_the_handed_powers_and_the_last_value_are_read() {
     let case = case_0();
     let data = calldata(@case);
     let input = data.span().slice(1, INPUT_FELTS);
@@ -110,6 +111,17 @@ fn every_claimed_sum_and_the_last_value_are_read() {
         k += 1;
     };
     assert(composition(bumped(input, HEADER_AT - 1)) != undivided(@case), 'last value unread');
+    // The state and link relations' powers, read from the header (not recomputed from
+    // alpha): the first two and a middle one of each change the answer. (The book's tuples are
+    // shorter than the relations, sized for the token: its top four state and three link
+    // powers combine nothing.)
+    let state_powers = HEADER_AT + HEADER_RELATIONS_AT + 8;
+    let link_powers = state_powers + 4 * STATE_RELATION_SIZE + 8;
+    for (at, n) in array![(state_powers, STATE_RELATION_SIZE), (link_powers, LINK_RELATION_SIZE)] {
+        for k in array![0, 1, n / 2] {
+            assert(composition(bumped(input, at + 4 * k)) != undivided(@case), 'power unread');
+        };
+    };
     // The fill's first main column (its first constraints: `OrderBookFillAir`'s part).
     let fill_column = bumped(input, 4);
     assert(eval_fill_call(fill_column) != eval_fill_call(input), 'fill class ignores it');
