@@ -439,9 +439,10 @@ pub struct ColumnGroup {
 }
 
 /// The first `n` values of `words` (four words each) as coordinates, `words` advanced past
-/// them: the few columns sampled at other than the main point (`sample_batches`).
+/// them: the few columns sampled at other than the main point (`sample_batches`), and the
+/// thread program's columns (`thread_verifier::proof::sampled_columns`).
 #[inline(never)]
-fn take_values(ref words: Span<felt252>, n: u32) -> Span<Coordinates> {
+pub fn take_values(ref words: Span<felt252>, n: u32) -> Span<Coordinates> {
     let mut values: Array<Coordinates> = array![];
     while values.len() != n {
         let [a, b, c, d] = (*words.multi_pop_front::<4>().unwrap()).unbox();

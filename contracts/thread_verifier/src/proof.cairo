@@ -8,6 +8,7 @@ use stark_verifier::fields::{M31, QM31, QM31Trait};
 use stark_verifier::fields::bounded::{BoundedInt, DivRemHelper};
 use stark_verifier::fields::qm31::Coordinates;
 use stark_verifier::fri::FriLayerProof;
+use stark_verifier::pcs::take_values;
 
 /// The corelib's bounded-integer division by a constant and upcast (audited; crate-private in
 /// our 2.9 corelib, so declared here with the same signatures, as `thread_statement::ids` does).
@@ -580,12 +581,7 @@ pub fn sampled_columns(
             let n_values: u32 = word_u32(n_values);
             let mut k = n_cols;
             while k != 0 {
-                let mut values: Array<Coordinates> = array![];
-                while values.len() != n_values {
-                    let [a, b, c, d] = (*words.multi_pop_front::<4>().unwrap()).unbox();
-                    values.append((a, b, c, d));
-                };
-                columns.append(values.span());
+                columns.append(take_values(ref words, n_values));
                 k -= 1;
             };
         };
